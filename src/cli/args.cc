@@ -1,0 +1,70 @@
+#include "cli/args.h"
+
+namespace mt::cli {
+
+const std::vector<FlagSpec>& GlobalFlags() {
+  static const std::vector<FlagSpec> kFlags = {
+      {"env-file", true, "read KEY=VALUE settings from this file (default ./.env if present)"},
+      {"log-level", true, "debug, info, warning or error (env LOG_LEVEL; default info)"},
+      {"log-format", true, "text or json (one JSON object per line with `severity`)"},
+      {"help", false, "show help"},
+  };
+  return kFlags;
+}
+
+Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
+                             const std::vector<FlagSpec>& specs) {
+  ParsedArgs out;
+  auto find = [&](const std::string& n) -> const FlagSpec* {
+    for (const auto& s : specs) {
+      if (s.name == n) return &s;
+    }
+    for (const auto& s : GlobalFlags()) {
+      if (s.name == n) return &s;
+    }
+    return nullptr;
+  };
+  bool flags_done = false;
+  for (size_t i = 0; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (flags_done || a.size() < 2 || a[0] != '-' || a == "-") {
+      out.positional.push_back(a);
+      continue;
+    }
+    if (a == "--") {
+      flags_done = true;
+      continue;
+    }
+    std::string name = a.substr(a[1] == '-' ? 2 : 1), value;
+    bool has_value = false;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (name == "h") name = "help";
+    const FlagSpec* spec = find(name);
+    if (!spec) return Status::Usage("unknown flag --" + name + " (see --help)");
+    if (spec->takes_value && !has_value) {
+      if (i + 1 >= args.size()) return Status::Usage("flag --" + name + " needs a value");
+      value = args[++i];
+    } else if (!spec->takes_value && has_value) {
+      return Status::Usage("flag --" + name + " takes no value");
+    }
+    out.flags[name] = value;
+  }
+  return out;
+}
+
+std::string FormatFlagHelp(const std::vector<FlagSpec>& specs) {
+  std::string out;
+  for (const auto& s : specs) {
+    std::string left = "  --" + s.name + (s.takes_value ? " V" : "");
+    if (left.size() < 26) left.resize(26, ' ');
+    else left += "  ";
+    out += left + s.help + "\n";
+  }
+  return out;
+}
+
+}  // namespace mt::cli

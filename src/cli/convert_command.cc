@@ -1,0 +1,218 @@
+// `market-tick convert FILE...`: local Tardis CSV(.gz) files to Parquet.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "pipeline/tick_converter.h"
+#include "storage/object_store.h"
+#include "tardis/file_name.h"
+
+namespace mt::cli {
+
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+Result<size_t> PositiveInt(const std::string& flag, const std::string& v, size_t lo, size_t hi) {
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < lo || n > hi) {
+    return Status::Usage(flag + " must be an integer from " + std::to_string(lo) + " to " +
+                         std::to_string(hi) + ", got '" + v + "'");
+  }
+  return static_cast<size_t>(n);
+}
+
+struct Settings {
+  pipeline::ConvertSettings convert;
+  int threads = 1;
+};
+
+Result<Settings> SettingsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  Settings s;
+  auto& w = s.convert.writer;
+  MT_ASSIGN_OR_RETURN(w.codec, parquet::ParseCodec(args.Get("compression", "zstd")));
+  MT_ASSIGN_OR_RETURN(size_t level, PositiveInt("--zstd-level", args.Get("zstd-level", "3"), 1, 19));
+  w.zstd_level = static_cast<int>(level);
+  const std::string batch = args.Get("batch-size", ctx.config.GetOr("BATCH_SIZE", "1000000"));
+  MT_ASSIGN_OR_RETURN(s.convert.parser.batch_rows,
+                      PositiveInt("--batch-size/BATCH_SIZE", batch, 1, 100'000'000));
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  MT_ASSIGN_OR_RETURN(size_t threads,
+                      PositiveInt("--threads", args.Get("threads", std::to_string(hw)), 1, 256));
+  s.threads = static_cast<int>(threads);
+  const std::string enc = args.Get("encodings", "modern");
+  if (enc != "modern" && enc != "plain") return Status::Usage("--encodings must be modern or plain");
+  w.encode.modern_encodings = enc == "modern";
+  const std::string gz = args.Get("gzip-engine", "isal");
+  if (gz == "zlib") {
+    s.convert.gzip = io::GzipEngine::kZlib;
+  } else if (gz == "isal") {
+    s.convert.gzip = io::GzipEngine::kAuto;
+  } else {
+    return Status::Usage("--gzip-engine must be isal or zlib");
+  }
+  w.created_by = std::string("market-tick version ") + kVersion;
+  s.convert.tool_version = kVersion;
+  return s;
+}
+
+struct FileResult {
+  std::vector<pipeline::OutputFile> outputs;
+  uint64_t rows = 0, csv_bytes = 0;
+};
+
+Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
+                              const pipeline::ConvertTarget& target,
+                              const tardis::DataTypeSchema* forced) {
+  pipeline::SourceHints hints;
+  hints.source = path;
+  hints.data_type = forced;
+  pipeline::ConvertSettings cs = s.convert;
+  if (auto parts = tardis::ParseFileName(path)) {
+    hints.day = parts->date;
+    hints.exchange = parts->exchange;
+    hints.symbol = parts->symbol;
+    cs.parser.empty_input_schema = tardis::FindSchema(parts->data_type);
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::NotFound(path + ": cannot open (" + std::strerror(errno) + ")");
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  pipeline::TickConverter conv(hints, target, cs);
+  std::vector<uint8_t> buf(1 << 20);
+  Status st;
+  while (st.ok()) {
+    if (Interrupted()) {
+      st = Status::Cancelled("interrupted");
+      break;
+    }
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      st = Status::IOError(path + ": read failed (" + std::strerror(errno) + ")");
+      break;
+    }
+    if (n == 0) break;
+    st = conv.Write(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (st.ok() && conv.bytes_in() == 0) {
+    st = Status::InvalidInput(path + ": empty file (0 bytes); a Tardis file is gzip or CSV with a "
+                                     "header line");
+  }
+  if (!st.ok()) {
+    conv.Abort();
+    return st;
+  }
+  FileResult r;
+  MT_ASSIGN_OR_RETURN(r.outputs, conv.Finish());
+  r.rows = conv.rows();
+  r.csv_bytes = conv.bytes_out_csv();
+  return r;
+}
+
+}  // namespace
+
+int RunConvert(const ParsedArgs& args, Context& ctx) {
+  if (args.positional.empty()) {
+    std::fprintf(stderr, "market-tick convert: no input files (usage: market-tick convert FILE...)\n");
+    return kExitUsage;
+  }
+  auto settings = SettingsFromArgs(args, ctx);
+  if (!settings.ok()) {
+    std::fprintf(stderr, "market-tick convert: %s\n", settings.status().message().c_str());
+    return kExitUsage;
+  }
+  const tardis::DataTypeSchema* forced = nullptr;
+  if (args.Has("data-type")) {
+    forced = tardis::FindSchema(args.Get("data-type"));
+    if (!forced) {
+      std::fprintf(stderr, "market-tick convert: unknown --data-type '%s' (one of: %s)\n",
+                   args.Get("data-type").c_str(), tardis::SupportedDataTypes().c_str());
+      return kExitUsage;
+    }
+  }
+  std::string output = args.Get("output", ctx.config.GetOr("OUTPUT_URI", "./data"));
+  if (output.rfind("file://", 0) == 0) output = output.substr(7);
+  if (output.rfind("gs://", 0) == 0) {
+    std::fprintf(stderr, "market-tick convert: gs:// output is not available in this build yet; "
+                         "write to a local directory\n");
+    return kExitUsage;
+  }
+  const std::string ow = args.Get("overwrite", "true");
+  if (ow != "true" && ow != "false") {
+    std::fprintf(stderr, "market-tick convert: --overwrite must be true or false\n");
+    return kExitUsage;
+  }
+  pipeline::ConvertTarget target;
+  target.overwrite = ow == "true";
+  std::unique_ptr<storage::ObjectStore> store;
+  if (EndsWith(output, ".parquet")) {
+    if (args.positional.size() != 1) {
+      std::fprintf(stderr, "market-tick convert: --output FILE.parquet takes exactly one input "
+                           "file; give a directory for several\n");
+      return kExitUsage;
+    }
+    target.single_file = output;
+  } else {
+    store = storage::NewLocalStore(output);
+    target.store = store.get();
+  }
+  std::unique_ptr<ThreadPool> pool;
+  if (settings->threads > 1) pool = std::make_unique<ThreadPool>(settings->threads);
+  settings->convert.writer.pool = pool.get();
+
+  const auto t0 = std::chrono::steady_clock::now();
+  int failed = 0, done = 0;
+  uint64_t rows = 0, csv_bytes = 0, out_files = 0;
+  for (const std::string& path : args.positional) {
+    if (Interrupted()) break;
+    auto r = ConvertOne(path, *settings, target, forced);
+    if (!r.ok()) {
+      if (r.status().code() == Status::Code::kCancelled) break;
+      failed++;
+      log::Error(r.status().message());
+      continue;
+    }
+    done++;
+    rows += r->rows;
+    csv_bytes += r->csv_bytes;
+    for (const auto& o : r->outputs) {
+      out_files++;
+      std::printf("%s\t%llu\t%llu\n", o.name.c_str(), static_cast<unsigned long long>(o.rows),
+                  static_cast<unsigned long long>(o.bytes));
+    }
+    std::fflush(stdout);
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  char summary[256];
+  std::snprintf(summary, sizeof summary,
+                "converted %d of %zu input files into %llu Parquet files: %llu rows, %.1f MB of CSV "
+                "in %.2f s (%.0f MB/s)%s",
+                done, args.positional.size(), static_cast<unsigned long long>(out_files),
+                static_cast<unsigned long long>(rows), csv_bytes / 1e6, secs,
+                secs > 0 ? csv_bytes / 1e6 / secs : 0.0,
+                failed ? (", " + std::to_string(failed) + " failed").c_str() : "");
+  log::Info(summary);
+  if (Interrupted()) {
+    log::Warn("interrupted: the file in progress was abandoned, nothing partial was written");
+    return kExitInterrupted;
+  }
+  return failed ? kExitFailed : kExitOk;
+}
+
+}  // namespace mt::cli

@@ -1,0 +1,135 @@
+// market-tick: Tardis.dev market data to analysis-ready Parquet.
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "core/log.h"
+
+namespace mt::cli {
+
+const char* const kVersion = MT_VERSION;
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void OnSignal(int) { g_interrupted = 1; }
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); j++) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); j++) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + static_cast<size_t>(a[i - 1] != b[j - 1])});
+    }
+    prev.swap(cur);
+  }
+  return prev[b.size()];
+}
+
+void PrintMainHelp() {
+  std::string out =
+      "usage: market-tick COMMAND [flags]\n\n"
+      "Turns Tardis.dev crypto market data into analysis-ready Parquet.\n\ncommands:\n";
+  for (const auto& c : Commands()) {
+    std::string name = std::string("  ") + c.name;
+    name.resize(16, ' ');
+    out += name + c.summary + "\n";
+  }
+  out += "\nglobal flags:\n" + FormatFlagHelp(GlobalFlags()) +
+         "  --version               print the version\n"
+         "\n'market-tick COMMAND --help' shows a command's flags.\n"
+         "exit codes: 0 done, 1 some items failed, 2 usage error, 3 only retryable failures,\n"
+         "130 interrupted.\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+}  // namespace
+
+bool Interrupted() { return g_interrupted != 0; }
+
+void InstallSignalHandlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+}  // namespace mt::cli
+
+int main(int argc, char** argv) {
+  using namespace mt::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    PrintMainHelp();
+    return args.empty() ? kExitUsage : kExitOk;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::printf("market-tick %s\n", kVersion);
+    return kExitOk;
+  }
+  const Command* cmd = nullptr;
+  for (const auto& c : Commands()) {
+    if (args[0] == c.name) cmd = &c;
+  }
+  if (!cmd) {
+    std::string best;
+    size_t best_d = 3;
+    for (const auto& c : Commands()) {
+      const size_t d = EditDistance(args[0], c.name);
+      if (d < best_d) {
+        best_d = d;
+        best = c.name;
+      }
+    }
+    std::fprintf(stderr, "market-tick: unknown command '%s'%s (see market-tick --help)\n",
+                 args[0].c_str(), best.empty() ? "" : (", did you mean '" + best + "'?").c_str());
+    return kExitUsage;
+  }
+  auto parsed = ParseArgs(std::vector<std::string>(args.begin() + 1, args.end()), cmd->flags);
+  if (!parsed.ok()) {
+    std::fprintf(stderr, "market-tick %s: %s\n", cmd->name, parsed.status().message().c_str());
+    return kExitUsage;
+  }
+  if (parsed->Has("help")) {
+    std::printf("usage: market-tick %s %s\n\n%s\n\nflags:\n%s", cmd->name, cmd->usage, cmd->summary,
+                FormatFlagHelp(cmd->flags).c_str());
+    return kExitOk;
+  }
+  Context ctx;
+  const bool env_required = parsed->Has("env-file");
+  auto st = ctx.config.LoadEnvFile(parsed->Get("env-file", ".env"), env_required);
+  if (!st.ok()) {
+    std::fprintf(stderr, "market-tick: %s\n", st.message().c_str());
+    return kExitUsage;
+  }
+  mt::log::Level level = mt::log::Level::kInfo;
+  const std::string lvl = parsed->Get("log-level", ctx.config.GetOr("LOG_LEVEL", ""));
+  if (!lvl.empty() && !mt::log::ParseLevel(lvl, &level)) {
+    std::fprintf(stderr, "market-tick: unknown log level '%s' (debug, info, warning, error)\n",
+                 lvl.c_str());
+    return kExitUsage;
+  }
+  const std::string debug = ctx.config.GetOr("DEBUG", "");
+  if (lvl.empty() && (debug == "1" || debug == "true")) level = mt::log::Level::kDebug;
+  mt::log::SetLevel(level);
+  const std::string fmt = parsed->Get("log-format", "text");
+  if (fmt != "text" && fmt != "json") {
+    std::fprintf(stderr, "market-tick: --log-format must be text or json\n");
+    return kExitUsage;
+  }
+  mt::log::SetJson(fmt == "json");
+  // Grouped files (OPTIONS) keep one open output per instrument.
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+  }
+  InstallSignalHandlers();
+  return cmd->run(*parsed, ctx);
+}

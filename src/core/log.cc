@@ -1,0 +1,81 @@
+#include "core/log.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include "core/time_util.h"
+
+namespace mt::log {
+
+namespace {
+std::atomic<int> g_level{static_cast<int>(Level::kInfo)};
+std::atomic<bool> g_json{false};
+std::mutex g_mu;
+
+const char* Name(Level l) {
+  switch (l) {
+    case Level::kDebug: return "DEBUG";
+    case Level::kInfo: return "INFO";
+    case Level::kWarning: return "WARNING";
+    case Level::kError: return "ERROR";
+  }
+  return "INFO";
+}
+}  // namespace
+
+void SetLevel(Level level) { g_level = static_cast<int>(level); }
+void SetJson(bool json) { g_json = json; }
+bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
+
+bool ParseLevel(std::string_view n, Level* out) {
+  if (n == "debug" || n == "DEBUG") *out = Level::kDebug;
+  else if (n == "info" || n == "INFO") *out = Level::kInfo;
+  else if (n == "warning" || n == "WARNING" || n == "warn" || n == "WARN") *out = Level::kWarning;
+  else if (n == "error" || n == "ERROR") *out = Level::kError;
+  else return false;
+  return true;
+}
+
+std::string JsonEscape(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out;
+}
+
+void Write(Level level, std::string_view message) {
+  if (!Enabled(level)) return;
+  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  std::string line;
+  if (g_json) {
+    line = "{\"severity\":\"" + std::string(Name(level)) + "\",\"time\":\"" + FormatIsoMicros(now) +
+           "\",\"message\":\"" + JsonEscape(message) + "\"}\n";
+  } else {
+    const std::string t = FormatIsoMicros(now);
+    line = std::string(1, Name(level)[0]) + " " + t.substr(11, 8) + " " + std::string(message) + "\n";
+  }
+  std::lock_guard<std::mutex> l(g_mu);
+  std::fwrite(line.data(), 1, line.size(), stderr);
+}
+
+}  // namespace mt::log

@@ -1,0 +1,10 @@
+#include "core/status.h"
+
+namespace mt {
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  return msg_;
+}
+
+}  // namespace mt

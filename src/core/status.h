@@ -1,0 +1,95 @@
+// Errors as values: a Status carries a code, a message and where it happened
+// (file, line, column, URL). No exception crosses a component boundary; the
+// CLI maps codes to the exit codes of DESIGN §2.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <variant>
+
+namespace mt {
+
+class Status {
+ public:
+  enum class Code {
+    kOk = 0,
+    kInvalidInput,    // the user's data is bad (CSV, gzip); permanent
+    kUsage,           // bad flags or configuration
+    kNotFound,        // file/object/URL does not exist
+    kIOError,         // local disk or network failure; may be retryable
+    kUnavailable,     // transient remote failure (5xx, 429, timeouts)
+    kPermission,      // 401/403, missing credentials
+    kAlreadyExists,   // create-only write found the object present
+    kCancelled,       // SIGINT/SIGTERM
+    kInternal,
+  };
+
+  Status() = default;
+  Status(Code code, std::string msg) : code_(code), msg_(std::move(msg)) {}
+
+  static Status OK() { return Status(); }
+  static Status InvalidInput(std::string m) { return {Code::kInvalidInput, std::move(m)}; }
+  static Status Usage(std::string m) { return {Code::kUsage, std::move(m)}; }
+  static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
+  static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }
+  static Status Unavailable(std::string m) { return {Code::kUnavailable, std::move(m)}; }
+  static Status Permission(std::string m) { return {Code::kPermission, std::move(m)}; }
+  static Status AlreadyExists(std::string m) { return {Code::kAlreadyExists, std::move(m)}; }
+  static Status Cancelled(std::string m) { return {Code::kCancelled, std::move(m)}; }
+  static Status Internal(std::string m) { return {Code::kInternal, std::move(m)}; }
+
+  bool ok() const { return code_ == Code::kOk; }
+  Code code() const { return code_; }
+  const std::string& message() const { return msg_; }
+  // True when repeating the same operation later may succeed.
+  bool retryable() const { return code_ == Code::kUnavailable || code_ == Code::kIOError; }
+
+  // Returns a copy whose message is prefixed with `context: `.
+  Status WithContext(const std::string& context) const {
+    if (ok()) return *this;
+    return Status(code_, context + ": " + msg_);
+  }
+  std::string ToString() const;
+
+ private:
+  Code code_ = Code::kOk;
+  std::string msg_;
+};
+
+// Result<T> holds either a value or a non-OK Status.
+template <typename T>
+class Result {
+ public:
+  Result(T value) : v_(std::move(value)) {}              // NOLINT(implicit)
+  Result(Status status) : v_(std::move(status)) {}       // NOLINT(implicit)
+  bool ok() const { return std::holds_alternative<T>(v_); }
+  const Status& status() const {
+    static const Status kOk;
+    return ok() ? kOk : std::get<Status>(v_);
+  }
+  T& value() & { return std::get<T>(v_); }
+  const T& value() const& { return std::get<T>(v_); }
+  T&& value() && { return std::get<T>(std::move(v_)); }
+  T* operator->() { return &value(); }
+  T& operator*() { return value(); }
+
+ private:
+  std::variant<T, Status> v_;
+};
+
+}  // namespace mt
+
+#define MT_RETURN_IF_ERROR(expr)          \
+  do {                                    \
+    ::mt::Status _st = (expr);            \
+    if (!_st.ok()) return _st;            \
+  } while (0)
+
+#define MT_CONCAT_INNER(a, b) a##b
+#define MT_CONCAT(a, b) MT_CONCAT_INNER(a, b)
+#define MT_ASSIGN_OR_RETURN(lhs, expr) \
+  MT_ASSIGN_OR_RETURN_IMPL(MT_CONCAT(_res_, __LINE__), lhs, expr)
+#define MT_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                             \
+  if (!tmp.ok()) return tmp.status();            \
+  lhs = std::move(tmp).value()

@@ -1,0 +1,27 @@
+// UTC calendar helpers for microsecond Unix timestamps (Tardis' unit).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mt {
+
+struct Date {
+  int year = 1970, month = 1, day = 1;
+  bool operator==(const Date&) const = default;
+  auto operator<=>(const Date&) const = default;
+};
+
+int64_t DaysFromCivil(int y, int m, int d);
+Date CivilFromDays(int64_t days);
+Date DateFromMicros(int64_t us);
+int64_t MicrosFromDate(const Date& d);
+// "YYYY-MM-DD"; nullopt when malformed or not a real calendar day.
+std::optional<Date> ParseDate(std::string_view s);
+std::string FormatDate(const Date& d);               // 2020-02-22
+std::string FormatIsoMicros(int64_t us);             // 2020-02-22T00:00:02.418379Z
+Date AddDays(const Date& d, int64_t n);
+
+}  // namespace mt

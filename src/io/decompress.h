@@ -1,0 +1,42 @@
+// Streaming decompression, push model: Write() compressed bytes as they
+// arrive (file reads, HTTP body chunks), decompressed bytes go to the sink in
+// chunks of up to 256 KiB (small enough to stay in L2 for the parser).
+// gzip is recognised by its magic bytes, never by the file name; anything
+// else passes through as plain text. The decoder's state survives between
+// writes, so a download resumed with an HTTP Range request simply continues.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+
+namespace mt::io {
+
+class ChunkSink {
+ public:
+  virtual ~ChunkSink() = default;
+  virtual Status OnData(const char* data, size_t n) = 0;
+};
+
+class Decompressor {
+ public:
+  virtual ~Decompressor() = default;
+  virtual Status Write(const uint8_t* data, size_t n) = 0;
+  // End of input: fails when a gzip stream is cut short.
+  virtual Status Finish() = 0;
+  virtual uint64_t bytes_in() const = 0;
+  virtual uint64_t bytes_out() const = 0;
+  virtual bool is_gzip() const = 0;
+};
+
+enum class GzipEngine { kAuto, kIsal, kZlib };
+
+// `source` names the input in error messages.
+std::unique_ptr<Decompressor> NewDecompressor(std::string source, ChunkSink* sink,
+                                              GzipEngine engine = GzipEngine::kAuto);
+
+bool HaveIsal();
+
+}  // namespace mt::io

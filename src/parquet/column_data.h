@@ -1,0 +1,142 @@
+// In-memory column values of one row group, filled by the CSV parser and
+// consumed by the column encoder. Values are dense: a null adds a 0 to
+// `defined` and nothing to the value vector.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace mt::parquet {
+
+enum class ColumnKind : uint8_t { kTimestampMicros, kDouble, kString, kBool };
+
+// Strings are dictionary-encoded as they arrive (exchange, symbol, side take
+// one comparison per row) and fall back to a plain arena when the dictionary
+// stops paying (unique trade ids).
+class StringColumn {
+ public:
+  static constexpr size_t kMaxDictEntries = 1 << 16;
+  static constexpr size_t kMaxDictBytes = 1 << 20;
+
+  explicit StringColumn(bool start_in_dict_mode = true) : dict_mode_(start_in_dict_mode) {}
+
+  void Append(std::string_view s) {
+    if (dict_mode_) {
+      if (!indices_.empty() && s == dict_[last_index_]) {
+        indices_.push_back(last_index_);
+        return;
+      }
+      auto it = lookup_.find(s);
+      if (it != lookup_.end()) {
+        last_index_ = it->second;
+        indices_.push_back(last_index_);
+        return;
+      }
+      if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes) {
+        last_index_ = static_cast<uint32_t>(dict_.size());
+        dict_.emplace_back(s);
+        dict_bytes_ += s.size();
+        lookup_.emplace(dict_.back(), last_index_);
+        indices_.push_back(last_index_);
+        return;
+      }
+      SwitchToPlain();
+    }
+    offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
+    bytes_.append(s.data(), s.size());
+  }
+
+  size_t size() const { return dict_mode_ ? indices_.size() : offsets_.size(); }
+  bool dict_mode() const { return dict_mode_; }
+  std::string_view Get(size_t i) const {
+    if (dict_mode_) return dict_[indices_[i]];
+    const uint32_t b = offsets_[i];
+    const uint32_t e = i + 1 < offsets_.size() ? offsets_[i + 1] : static_cast<uint32_t>(bytes_.size());
+    return std::string_view(bytes_).substr(b, e - b);
+  }
+  const std::vector<std::string>& dict() const { return dict_; }
+  const std::vector<uint32_t>& indices() const { return indices_; }
+  size_t MemoryBytes() const {
+    return indices_.size() * 4 + offsets_.size() * 4 + bytes_.size() + dict_bytes_ + dict_.size() * 48;
+  }
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  };
+  void SwitchToPlain() {
+    offsets_.reserve(indices_.size() * 2);
+    for (uint32_t idx : indices_) {
+      offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
+      bytes_.append(dict_[idx]);
+    }
+    indices_.clear();
+    indices_.shrink_to_fit();
+    dict_.clear();
+    lookup_.clear();
+    dict_bytes_ = 0;
+    dict_mode_ = false;
+  }
+
+  bool dict_mode_;
+  std::vector<std::string> dict_;
+  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> lookup_;
+  std::vector<uint32_t> indices_;
+  uint32_t last_index_ = 0;
+  size_t dict_bytes_ = 0;
+  std::vector<uint32_t> offsets_;
+  std::string bytes_;
+};
+
+struct ColumnData {
+  ColumnKind kind = ColumnKind::kDouble;
+  bool nullable = true;
+  std::vector<uint8_t> defined;  // one per row, only when nullable
+  size_t null_count = 0;
+  std::vector<int64_t> i64;      // kTimestampMicros
+  std::vector<double> f64;       // kDouble
+  std::vector<uint8_t> b;        // kBool (0/1)
+  StringColumn str;              // kString
+
+  size_t num_values() const {
+    switch (kind) {
+      case ColumnKind::kTimestampMicros: return i64.size();
+      case ColumnKind::kDouble: return f64.size();
+      case ColumnKind::kBool: return b.size();
+      case ColumnKind::kString: return str.size();
+    }
+    return 0;
+  }
+  size_t MemoryBytes() const {
+    return defined.size() + i64.size() * 8 + f64.size() * 8 + b.size() + str.MemoryBytes();
+  }
+};
+
+struct ColumnSpec {
+  std::string name;
+  ColumnKind kind;
+  bool nullable;
+};
+
+// The columns of one row group, in schema order.
+struct RowGroupData {
+  std::vector<ColumnData> columns;
+  size_t num_rows = 0;
+
+  size_t MemoryBytes() const {
+    size_t n = 0;
+    for (const auto& c : columns) n += c.MemoryBytes();
+    return n;
+  }
+};
+
+// An empty row group for `schema`. `plain_strings[i]` starts string column i
+// in plain mode (the previous row group found its dictionary did not pay).
+RowGroupData MakeRowGroup(const std::vector<ColumnSpec>& schema,
+                          const std::vector<bool>* plain_strings = nullptr);
+
+}  // namespace mt::parquet

@@ -1,0 +1,312 @@
+#include "parquet/column_writer.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "parquet/encoders/byte_stream_split.h"
+#include "parquet/encoders/delta_binary_packed.h"
+#include "parquet/encoders/delta_byte_array.h"
+#include "parquet/encoders/plain.h"
+#include "parquet/encoders/rle_hybrid.h"
+#include "parquet/thrift_compact.h"
+
+namespace mt::parquet {
+
+PhysicalType PhysicalTypeOf(ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::kTimestampMicros: return PhysicalType::kInt64;
+    case ColumnKind::kDouble: return PhysicalType::kDouble;
+    case ColumnKind::kString: return PhysicalType::kByteArray;
+    case ColumnKind::kBool: return PhysicalType::kBoolean;
+  }
+  return PhysicalType::kByteArray;
+}
+
+namespace {
+
+// Dictionary of doubles keyed by bit pattern (so -0.0, 0.0 and NaN payloads
+// stay distinct and round-trip exactly). Open addressing; gives up past `limit`.
+class DoubleDictionary {
+ public:
+  bool Build(const double* v, size_t n, size_t limit) {
+    size_t cap = 1024;
+    while (cap < std::min(n, limit) * 2) cap <<= 1;
+    slots_.assign(cap, kEmpty);
+    mask_ = cap - 1;
+    indices_.resize(n);
+    for (size_t i = 0; i < n; i++) {
+      uint64_t bits;
+      std::memcpy(&bits, &v[i], 8);
+      size_t h = static_cast<size_t>((bits * 0x9E3779B97F4A7C15ULL) >> 20) & mask_;
+      while (true) {
+        const uint32_t s = slots_[h];
+        if (s == kEmpty) {
+          if (values_.size() >= limit) return false;
+          slots_[h] = static_cast<uint32_t>(values_.size());
+          indices_[i] = static_cast<uint32_t>(values_.size());
+          values_.push_back(bits);
+          break;
+        }
+        if (values_[s] == bits) {
+          indices_[i] = s;
+          break;
+        }
+        h = (h + 1) & mask_;
+      }
+    }
+    return true;
+  }
+  const std::vector<uint64_t>& values() const { return values_; }
+  const std::vector<uint32_t>& indices() const { return indices_; }
+
+ private:
+  static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+  std::vector<uint32_t> slots_;
+  size_t mask_ = 0;
+  std::vector<uint64_t> values_;
+  std::vector<uint32_t> indices_;
+};
+
+void PutPageHeader(std::string* out, PageType type, int32_t uncompressed, int32_t compressed,
+                   int32_t num_values, Encoding enc, bool dictionary_page) {
+  ThriftWriter w(out);
+  w.BeginStruct();
+  w.FieldI32(fid::kPhType, static_cast<int32_t>(type));
+  w.FieldI32(fid::kPhUncompressedSize, uncompressed);
+  w.FieldI32(fid::kPhCompressedSize, compressed);
+  if (dictionary_page) {
+    w.FieldStruct(fid::kPhDictionaryPageHeader);
+    w.FieldI32(fid::kDictNumValues, num_values);
+    w.FieldI32(fid::kDictEncoding, static_cast<int32_t>(Encoding::kPlain));
+    w.EndStruct();
+  } else {
+    w.FieldStruct(fid::kPhDataPageHeader);
+    w.FieldI32(fid::kDpNumValues, num_values);
+    w.FieldI32(fid::kDpEncoding, static_cast<int32_t>(enc));
+    w.FieldI32(fid::kDpDefLevelEncoding, static_cast<int32_t>(Encoding::kRle));
+    w.FieldI32(fid::kDpRepLevelEncoding, static_cast<int32_t>(Encoding::kRle));
+    w.EndStruct();
+  }
+  w.EndStruct();
+}
+
+class ChunkBuilder {
+ public:
+  ChunkBuilder(Compressor* c, EncodedChunk* out) : comp_(c), out_(out) {}
+
+  Status AddPage(const std::string& body, int32_t num_values, Encoding enc, bool dict) {
+    MT_RETURN_IF_ERROR(comp_->Compress(body, &compressed_));
+    const size_t header_start = out_->bytes.size();
+    if (dict) {
+      out_->dict_page_rel = static_cast<int64_t>(header_start);
+    } else if (!seen_data_page_) {
+      out_->data_page_rel = static_cast<int64_t>(header_start);
+      seen_data_page_ = true;
+    }
+    PutPageHeader(&out_->bytes, dict ? PageType::kDictionaryPage : PageType::kDataPage,
+                  static_cast<int32_t>(body.size()), static_cast<int32_t>(compressed_.size()),
+                  num_values, enc, dict);
+    const size_t header_len = out_->bytes.size() - header_start;
+    out_->bytes.append(compressed_);
+    out_->total_uncompressed += static_cast<int64_t>(header_len + body.size());
+    return Status::OK();
+  }
+
+ private:
+  Compressor* comp_;
+  EncodedChunk* out_;
+  std::string compressed_;
+  bool seen_data_page_ = false;
+};
+
+template <typename T>
+std::string PlainBytes(T v) {
+  std::string s(sizeof(T), '\0');
+  std::memcpy(s.data(), &v, sizeof(T));
+  return s;
+}
+
+void ComputeStats(const ColumnData& col, EncodedChunk* out) {
+  out->null_count = static_cast<int64_t>(col.null_count);
+  switch (col.kind) {
+    case ColumnKind::kTimestampMicros: {
+      if (col.i64.empty()) return;
+      const auto [mn, mx] = std::minmax_element(col.i64.begin(), col.i64.end());
+      out->min_value = PlainBytes<int64_t>(*mn);
+      out->max_value = PlainBytes<int64_t>(*mx);
+      out->has_min_max = true;
+      return;
+    }
+    case ColumnKind::kDouble: {
+      // NaN is left out of min/max; a zero bound is written as -0.0 (min) and
+      // +0.0 (max), as the format's statistics rules ask.
+      double mn = INFINITY, mx = -INFINITY;
+      bool any = false;
+      for (double d : col.f64) {
+        if (std::isnan(d)) continue;
+        any = true;
+        mn = std::min(mn, d);
+        mx = std::max(mx, d);
+      }
+      if (!any) return;
+      if (mn == 0.0) mn = -0.0;
+      if (mx == 0.0) mx = 0.0;
+      out->min_value = PlainBytes<double>(mn);
+      out->max_value = PlainBytes<double>(mx);
+      out->has_min_max = true;
+      return;
+    }
+    case ColumnKind::kBool: {
+      if (col.b.empty()) return;
+      bool mn = true, mx = false;
+      for (uint8_t v : col.b) {
+        mn = mn && v;
+        mx = mx || v;
+      }
+      out->min_value = std::string(1, mn ? 1 : 0);
+      out->max_value = std::string(1, mx ? 1 : 0);
+      out->has_min_max = true;
+      return;
+    }
+    case ColumnKind::kString: {
+      const StringColumn& s = col.str;
+      if (s.size() == 0) return;
+      std::string_view mn, mx;
+      bool first = true;
+      auto visit = [&](std::string_view v) {
+        if (first) {
+          mn = mx = v;
+          first = false;
+        } else {
+          if (v < mn) mn = v;  // string_view compares bytes as unsigned char
+          if (v > mx) mx = v;
+        }
+      };
+      if (s.dict_mode()) {
+        for (const auto& v : s.dict()) visit(v);
+      } else {
+        for (size_t i = 0; i < s.size(); i++) visit(s.Get(i));
+      }
+      out->min_value = std::string(mn);
+      out->max_value = std::string(mx);
+      out->has_min_max = true;
+      return;
+    }
+  }
+}
+
+// Average bytes shared with the previous value: DELTA_BYTE_ARRAY pays when
+// values share long prefixes (sequential numeric ids).
+bool SharesPrefixes(const StringColumn& s) {
+  const size_t n = std::min<size_t>(s.size(), 4096);
+  if (n < 2) return false;
+  size_t shared = 0, total = 0;
+  for (size_t i = 1; i < n; i++) {
+    const auto a = s.Get(i - 1), b = s.Get(i);
+    size_t p = 0;
+    while (p < a.size() && p < b.size() && a[p] == b[p]) p++;
+    shared += p;
+    total += b.size();
+  }
+  return total > 0 && shared * 2 >= total;
+}
+
+}  // namespace
+
+Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
+                         Compressor* compressor, EncodedChunk* out) {
+  *out = EncodedChunk();
+  out->num_values = static_cast<int64_t>(num_rows);
+  ComputeStats(col, out);
+  ChunkBuilder builder(compressor, out);
+  const size_t nvals = col.num_values();
+
+  // Choose the value encoding; dictionary values come with their indices.
+  Encoding enc = Encoding::kPlain;
+  const std::vector<uint32_t>* indices = nullptr;
+  DoubleDictionary ddict;
+  std::string body;
+  if (col.kind == ColumnKind::kString && col.str.dict_mode() && nvals > 0) {
+    enc = Encoding::kRleDictionary;
+    indices = &col.str.indices();
+    body.clear();
+    for (const auto& v : col.str.dict()) EncodePlainByteArray(v, &body);
+    MT_RETURN_IF_ERROR(builder.AddPage(body, static_cast<int32_t>(col.str.dict().size()),
+                                       Encoding::kPlain, true));
+  } else if (col.kind == ColumnKind::kString) {
+    enc = opts.modern_encodings && SharesPrefixes(col.str) ? Encoding::kDeltaByteArray
+                                                           : Encoding::kPlain;
+  } else if (col.kind == ColumnKind::kDouble && nvals > 0) {
+    // Dictionary pays when the distinct values are few compared to the rows:
+    // prices on a tick grid, repeated funding rates.
+    const size_t limit = std::min<size_t>(nvals / 4 + 1, 1 << 16);
+    if (ddict.Build(col.f64.data(), nvals, limit)) {
+      enc = Encoding::kRleDictionary;
+      indices = &ddict.indices();
+      body.clear();
+      EncodePlainFixed(ddict.values().data(), ddict.values().size(), &body);
+      MT_RETURN_IF_ERROR(builder.AddPage(body, static_cast<int32_t>(ddict.values().size()),
+                                         Encoding::kPlain, true));
+    } else {
+      enc = opts.modern_encodings ? Encoding::kByteStreamSplit : Encoding::kPlain;
+    }
+  } else if (col.kind == ColumnKind::kTimestampMicros) {
+    enc = opts.modern_encodings ? Encoding::kDeltaBinaryPacked : Encoding::kPlain;
+  }
+  out->value_encoding = enc;
+  const int index_width =
+      indices ? std::max(1, BitWidth((col.kind == ColumnKind::kString ? col.str.dict().size()
+                                                                       : ddict.values().size()) -
+                                      1))
+              : 0;  // width 0 is legal but some readers mishandle it
+
+  // Data pages over row ranges; values are dense, so track the value cursor.
+  size_t row = 0, val = 0;
+  do {
+    const size_t rows = std::min(opts.page_rows, num_rows - row);
+    size_t vals = rows;
+    body.clear();
+    if (col.nullable) {
+      const uint8_t* def = col.defined.data() + row;
+      vals = 0;
+      for (size_t i = 0; i < rows; i++) vals += def[i];
+      EncodeDefinitionLevels(def, rows, &body);
+    }
+    switch (enc) {
+      case Encoding::kRleDictionary:
+        body.push_back(static_cast<char>(index_width));
+        EncodeRleHybrid(indices->data() + val, vals, index_width, &body);
+        break;
+      case Encoding::kDeltaBinaryPacked:
+        EncodeDeltaBinaryPacked(col.i64.data() + val, vals, &body);
+        break;
+      case Encoding::kByteStreamSplit:
+        EncodeByteStreamSplit(col.f64.data() + val, vals, &body);
+        break;
+      case Encoding::kDeltaByteArray:
+        EncodeDeltaByteArray(vals, [&](size_t i) { return col.str.Get(val + i); }, &body);
+        break;
+      default:
+        switch (col.kind) {
+          case ColumnKind::kTimestampMicros: EncodePlainFixed(col.i64.data() + val, vals, &body); break;
+          case ColumnKind::kDouble: EncodePlainFixed(col.f64.data() + val, vals, &body); break;
+          case ColumnKind::kBool: EncodePlainBool(col.b.data() + val, vals, &body); break;
+          case ColumnKind::kString:
+            for (size_t i = 0; i < vals; i++) EncodePlainByteArray(col.str.Get(val + i), &body);
+            break;
+        }
+    }
+    MT_RETURN_IF_ERROR(builder.AddPage(body, static_cast<int32_t>(rows), enc, false));
+    row += rows;
+    val += vals;
+  } while (row < num_rows);
+
+  if (out->dict_page_rel >= 0) out->encodings.push_back(Encoding::kPlain);
+  out->encodings.push_back(Encoding::kRle);
+  if (enc != Encoding::kPlain || out->dict_page_rel < 0) out->encodings.push_back(enc);
+  out->compressed_bytes = static_cast<int64_t>(out->bytes.size());
+  return Status::OK();
+}
+
+}  // namespace mt::parquet

@@ -1,0 +1,47 @@
+// Encodes one column chunk of a row group into compressed pages, choosing the
+// encoding after looking at the data (dictionary when it pays, otherwise
+// DELTA_BINARY_PACKED for timestamps, BYTE_STREAM_SPLIT for doubles,
+// DELTA_BYTE_ARRAY for strings that share prefixes).
+// Thread-safety: a pure function of its inputs; run many in parallel, each
+// with its own Compressor.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "parquet/column_data.h"
+#include "parquet/compression.h"
+#include "parquet/format.h"
+
+namespace mt::parquet {
+
+struct EncodeOptions {
+  size_t page_rows = 128 * 1024;  // rows per data page
+  // false: only PLAIN and dictionary encodings, for readers that know no
+  // others.
+  bool modern_encodings = true;
+};
+
+struct EncodedChunk {
+  std::string bytes;               // page headers + page bodies, as written to the file
+  int64_t dict_page_rel = -1;      // offset of the dictionary page in `bytes`, or -1
+  int64_t data_page_rel = 0;       // offset of the first data page in `bytes`
+  int64_t total_uncompressed = 0;  // headers + uncompressed bodies
+  int64_t num_values = 0;          // rows, nulls included
+  std::vector<Encoding> encodings;
+  bool has_min_max = false;
+  std::string min_value, max_value;  // PLAIN encoded, byte arrays without length prefix
+  int64_t null_count = 0;
+  Encoding value_encoding = Encoding::kPlain;  // for tests and logs
+  int64_t compressed_bytes = 0;                 // == bytes.size() before it is released
+  int64_t total_compressed_size() const { return compressed_bytes; }
+};
+
+Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
+                         Compressor* compressor, EncodedChunk* out);
+
+PhysicalType PhysicalTypeOf(ColumnKind kind);
+
+}  // namespace mt::parquet

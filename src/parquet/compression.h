@@ -1,0 +1,28 @@
+// Page compression codecs. One Compressor per thread: it keeps its ZSTD
+// context between pages.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+#include "parquet/format.h"
+
+namespace mt::parquet {
+
+class Compressor {
+ public:
+  virtual ~Compressor() = default;
+  // Replaces *out with the compressed form of `in`.
+  virtual Status Compress(std::string_view in, std::string* out) = 0;
+  virtual Codec codec() const = 0;
+};
+
+// level is used by ZSTD only.
+std::unique_ptr<Compressor> NewCompressor(Codec codec, int level);
+// "zstd" | "snappy" | "none"/"uncompressed"
+Result<Codec> ParseCodec(std::string_view name);
+const char* CodecName(Codec c);
+
+}  // namespace mt::parquet

@@ -1,0 +1,17 @@
+// DELTA_BINARY_PACKED (parquet-format Encodings.md): blocks of 128 deltas in
+// 4 miniblocks of 32, each miniblock bit-packed at its own width after
+// subtracting the block's minimum delta. Timestamps and sequential ids shrink
+// to a few bits per value.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace mt::parquet {
+
+// Appends the encoding of v[0..n). Deltas use wrapping 64-bit arithmetic, so
+// any int64 sequence (INT64_MIN..INT64_MAX jumps included) round-trips.
+void EncodeDeltaBinaryPacked(const int64_t* v, size_t n, std::string* out);
+
+}  // namespace mt::parquet

@@ -1,0 +1,220 @@
+#include "parquet/file_writer.h"
+
+#include "parquet/thrift_compact.h"
+
+namespace mt::parquet {
+
+namespace {
+
+Result<EncodedChunk> EncodeWithThreadCompressor(const ColumnData& col, size_t rows,
+                                                const WriterOptions& opts) {
+  // One compressor per pool thread, reused across chunks (ZSTD contexts are
+  // costly to create).
+  thread_local std::unique_ptr<Compressor> comp;
+  thread_local Codec comp_codec = Codec::kGzip;
+  if (!comp || comp_codec != opts.codec) {
+    comp = NewCompressor(opts.codec, opts.zstd_level);
+    comp_codec = opts.codec;
+  }
+  EncodedChunk chunk;
+  MT_RETURN_IF_ERROR(EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk));
+  return chunk;
+}
+
+}  // namespace
+
+FileWriter::FileWriter(storage::WritableObject* sink, std::vector<ColumnSpec> schema,
+                       WriterOptions opts)
+    : sink_(sink), schema_(std::move(schema)), opts_(std::move(opts)) {
+  plain_hint_.assign(schema_.size(), false);
+  status_ = Append("PAR1");
+}
+
+FileWriter::~FileWriter() {
+  // Abandoned writer: wait for tasks that still reference our row groups.
+  for (auto& p : pending_) {
+    for (auto& f : p.columns) {
+      if (f.valid()) f.wait();
+    }
+  }
+}
+
+Status FileWriter::Append(std::string_view bytes) {
+  MT_RETURN_IF_ERROR(sink_->Append(bytes));
+  offset_ += static_cast<int64_t>(bytes.size());
+  return Status::OK();
+}
+
+Status FileWriter::WriteRowGroup(RowGroupData rg) {
+  if (!status_.ok()) return status_;
+  if (rg.num_rows == 0) return Status::OK();
+  PendingRowGroup p;
+  p.num_rows = static_cast<int64_t>(rg.num_rows);
+  p.data = std::make_shared<RowGroupData>(std::move(rg));
+  for (size_t c = 0; c < schema_.size(); c++) {
+    if (c < plain_hint_.size() && schema_[c].kind == ColumnKind::kString) {
+      plain_hint_[c] = !p.data->columns[c].str.dict_mode();
+    }
+    if (opts_.pool) {
+      auto data = p.data;
+      const WriterOptions* o = &opts_;
+      p.columns.push_back(opts_.pool->Submit([data, c, o] {
+        return EncodeWithThreadCompressor(data->columns[c], data->num_rows, *o);
+      }));
+    } else {
+      std::promise<Result<EncodedChunk>> pr;
+      pr.set_value(EncodeWithThreadCompressor(p.data->columns[c], p.data->num_rows, opts_));
+      p.columns.push_back(pr.get_future());
+    }
+  }
+  if (!opts_.pool) p.data.reset();
+  pending_.push_back(std::move(p));
+  while (pending_.size() > opts_.max_pending_row_groups && status_.ok()) status_ = FlushOne();
+  return status_;
+}
+
+Status FileWriter::FlushOne() {
+  PendingRowGroup p = std::move(pending_.front());
+  pending_.pop_front();
+  RowGroupMeta meta;
+  meta.num_rows = p.num_rows;
+  meta.file_offset = offset_;
+  meta.total_uncompressed = meta.total_compressed = 0;
+  Status st;
+  for (auto& f : p.columns) {
+    Result<EncodedChunk> r = f.get();
+    if (!st.ok()) continue;  // drain the remaining futures
+    if (!r.ok()) {
+      st = r.status();
+      continue;
+    }
+    EncodedChunk chunk = std::move(r).value();
+    meta.chunk_offsets.push_back(offset_);
+    st = Append(chunk.bytes);
+    meta.total_uncompressed += chunk.total_uncompressed;
+    meta.total_compressed += static_cast<int64_t>(chunk.bytes.size());
+    chunk.bytes.clear();
+    chunk.bytes.shrink_to_fit();
+    meta.chunks.push_back(std::move(chunk));
+  }
+  MT_RETURN_IF_ERROR(st);
+  num_rows_ += meta.num_rows;
+  row_groups_.push_back(std::move(meta));
+  return Status::OK();
+}
+
+Status FileWriter::Finish(const std::vector<std::pair<std::string, std::string>>& kv) {
+  while (!pending_.empty() && status_.ok()) status_ = FlushOne();
+  if (!status_.ok()) return status_;
+  const std::string footer = SerializeFooter(kv);
+  MT_RETURN_IF_ERROR(status_ = Append(footer));
+  char len[4];
+  const uint32_t n = static_cast<uint32_t>(footer.size());
+  for (int i = 0; i < 4; i++) len[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
+  MT_RETURN_IF_ERROR(status_ = Append(std::string_view(len, 4)));
+  MT_RETURN_IF_ERROR(status_ = Append("PAR1"));
+  status_ = Status::Internal("writer already finished");
+  return Status::OK();
+}
+
+std::string FileWriter::SerializeFooter(
+    const std::vector<std::pair<std::string, std::string>>& kv) const {
+  std::string out;
+  ThriftWriter w(&out);
+  w.BeginStruct();
+  w.FieldI32(fid::kFmVersion, 1);
+  // Schema: a root group, then one leaf per column.
+  w.FieldList(fid::kFmSchema, TType::kStruct, static_cast<uint32_t>(schema_.size() + 1));
+  w.BeginStruct();
+  w.FieldBinary(fid::kSeName, "schema");
+  w.FieldI32(fid::kSeNumChildren, static_cast<int32_t>(schema_.size()));
+  w.EndStruct();
+  for (const ColumnSpec& c : schema_) {
+    w.BeginStruct();
+    w.FieldI32(fid::kSeType, static_cast<int32_t>(PhysicalTypeOf(c.kind)));
+    w.FieldI32(fid::kSeRepetition,
+               static_cast<int32_t>(c.nullable ? Repetition::kOptional : Repetition::kRequired));
+    w.FieldBinary(fid::kSeName, c.name);
+    if (c.kind == ColumnKind::kString) {
+      w.FieldI32(fid::kSeConvertedType, static_cast<int32_t>(ConvertedType::kUtf8));
+      w.FieldStruct(fid::kSeLogicalType);
+      w.FieldStruct(fid::kLtString);
+      w.EndStruct();
+      w.EndStruct();
+    } else if (c.kind == ColumnKind::kTimestampMicros) {
+      w.FieldI32(fid::kSeConvertedType, static_cast<int32_t>(ConvertedType::kTimestampMicros));
+      w.FieldStruct(fid::kSeLogicalType);
+      w.FieldStruct(fid::kLtTimestamp);
+      w.FieldBool(fid::kTsAdjustedToUtc, true);
+      w.FieldStruct(fid::kTsUnit);
+      w.FieldStruct(fid::kTuMicros);
+      w.EndStruct();
+      w.EndStruct();
+      w.EndStruct();
+      w.EndStruct();
+    }
+    w.EndStruct();
+  }
+  w.FieldI64(fid::kFmNumRows, num_rows_);
+  w.FieldList(fid::kFmRowGroups, TType::kStruct, static_cast<uint32_t>(row_groups_.size()));
+  for (size_t rgi = 0; rgi < row_groups_.size(); rgi++) {
+    const RowGroupMeta& rg = row_groups_[rgi];
+    w.BeginStruct();
+    w.FieldList(fid::kRgColumns, TType::kStruct, static_cast<uint32_t>(rg.chunks.size()));
+    for (size_t c = 0; c < rg.chunks.size(); c++) {
+      const EncodedChunk& ch = rg.chunks[c];
+      const int64_t base = rg.chunk_offsets[c];
+      w.BeginStruct();
+      w.FieldI64(fid::kCcFileOffset, base);
+      w.FieldStruct(fid::kCcMetaData);
+      w.FieldI32(fid::kCmType, static_cast<int32_t>(PhysicalTypeOf(schema_[c].kind)));
+      w.FieldList(fid::kCmEncodings, TType::kI32, static_cast<uint32_t>(ch.encodings.size()));
+      for (Encoding e : ch.encodings) w.ListI32(static_cast<int32_t>(e));
+      w.FieldList(fid::kCmPathInSchema, TType::kBinary, 1);
+      w.Binary(schema_[c].name);
+      w.FieldI32(fid::kCmCodec, static_cast<int32_t>(opts_.codec));
+      w.FieldI64(fid::kCmNumValues, ch.num_values);
+      w.FieldI64(fid::kCmTotalUncompressed, ch.total_uncompressed);
+      w.FieldI64(fid::kCmTotalCompressed, ch.total_compressed_size());
+      w.FieldI64(fid::kCmDataPageOffset, base + ch.data_page_rel);
+      if (ch.dict_page_rel >= 0) w.FieldI64(fid::kCmDictionaryPageOffset, base + ch.dict_page_rel);
+      w.FieldStruct(fid::kCmStatistics);
+      w.FieldI64(fid::kStNullCount, ch.null_count);
+      if (ch.has_min_max) {
+        w.FieldBinary(fid::kStMaxValue, ch.max_value);
+        w.FieldBinary(fid::kStMinValue, ch.min_value);
+      }
+      w.EndStruct();
+      w.EndStruct();  // ColumnMetaData
+      w.EndStruct();  // ColumnChunk
+    }
+    w.FieldI64(fid::kRgTotalByteSize, rg.total_uncompressed);
+    w.FieldI64(fid::kRgNumRows, rg.num_rows);
+    w.FieldI64(fid::kRgFileOffset, rg.file_offset);
+    w.FieldI64(fid::kRgTotalCompressedSize, rg.total_compressed);
+    w.FieldI16(fid::kRgOrdinal, static_cast<int16_t>(rgi));
+    w.EndStruct();
+  }
+  if (!kv.empty()) {
+    w.FieldList(fid::kFmKeyValue, TType::kStruct, static_cast<uint32_t>(kv.size()));
+    for (const auto& [k, v] : kv) {
+      w.BeginStruct();
+      w.FieldBinary(fid::kKvKey, k);
+      w.FieldBinary(fid::kKvValue, v);
+      w.EndStruct();
+    }
+  }
+  w.FieldBinary(fid::kFmCreatedBy, opts_.created_by);
+  // TypeDefinedOrder for every column: min/max use the type's natural order.
+  w.FieldList(fid::kFmColumnOrders, TType::kStruct, static_cast<uint32_t>(schema_.size()));
+  for (size_t c = 0; c < schema_.size(); c++) {
+    w.BeginStruct();
+    w.FieldStruct(fid::kCoTypeOrder);
+    w.EndStruct();
+    w.EndStruct();
+  }
+  w.EndStruct();
+  return out;
+}
+
+}  // namespace mt::parquet

@@ -1,0 +1,285 @@
+#include "pipeline/tick_converter.h"
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "storage/layout.h"
+#include "tardis/instrument_key.h"
+
+namespace mt::pipeline {
+
+using parquet::ColumnData;
+using parquet::ColumnKind;
+using parquet::RowGroupData;
+
+namespace {
+
+// Column indices every Tardis schema shares.
+constexpr size_t kExchangeCol = 0, kSymbolCol = 1, kLocalTsCol = 3;
+
+std::string NowIso() {
+  const auto now = std::chrono::system_clock::now();
+  return FormatIsoMicros(
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+}
+
+// Copies row `r` (value cursor per column in `cursor`) of `src` to `dst`.
+void AppendRow(const RowGroupData& src, size_t r, std::vector<size_t>* cursor, RowGroupData* dst) {
+  for (size_t c = 0; c < src.columns.size(); c++) {
+    const ColumnData& s = src.columns[c];
+    ColumnData& d = dst->columns[c];
+    if (s.nullable) {
+      const uint8_t def = s.defined[r];
+      d.defined.push_back(def);
+      if (!def) {
+        d.null_count++;
+        continue;
+      }
+    }
+    const size_t v = (*cursor)[c]++;
+    switch (s.kind) {
+      case ColumnKind::kTimestampMicros: d.i64.push_back(s.i64[v]); break;
+      case ColumnKind::kDouble: d.f64.push_back(s.f64[v]); break;
+      case ColumnKind::kBool: d.b.push_back(s.b[v]); break;
+      case ColumnKind::kString: d.str.Append(s.str.Get(v)); break;
+    }
+  }
+  dst->num_rows++;
+}
+
+}  // namespace
+
+class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
+ public:
+  Impl(SourceHints hints, ConvertTarget target, ConvertSettings settings)
+      : hints_(std::move(hints)), target_(std::move(target)), settings_(std::move(settings)) {
+    parser_ = std::make_unique<tardis::CsvParser>(hints_.source, hints_.data_type, this,
+                                                  settings_.parser);
+    decomp_ = io::NewDecompressor(hints_.source, this, settings_.gzip);
+  }
+  ~Impl() override { Abort(); }
+
+  Status Write(const uint8_t* data, size_t n) {
+    if (!status_.ok()) return status_;
+    return status_ = decomp_->Write(data, n);
+  }
+
+  Result<std::vector<OutputFile>> Finish() {
+    if (!status_.ok()) return status_;
+    status_ = decomp_->Finish();
+    if (status_.ok()) status_ = parser_->Finish();
+    if (status_.ok() && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
+    if (status_.ok()) status_ = FlushAll();
+    std::vector<OutputFile> outputs;
+    for (auto& [key, out] : outputs_) {
+      if (!status_.ok()) break;
+      status_ = FinishOutput(out.get());
+      if (status_.ok()) outputs.push_back(out->info);
+    }
+    if (!status_.ok()) {
+      Abort();
+      return status_;
+    }
+    outputs_.clear();
+    return outputs;
+  }
+
+  void Abort() {
+    for (auto& [key, out] : outputs_) {
+      out->writer.reset();
+      if (out->object) out->object->Abort();
+    }
+    outputs_.clear();
+    single_ = nullptr;
+  }
+
+  uint64_t bytes_in() const { return decomp_->bytes_in(); }
+  uint64_t bytes_out() const { return decomp_->bytes_out(); }
+  uint64_t rows() const { return parser_->rows(); }
+
+  // io::ChunkSink
+  Status OnData(const char* data, size_t n) override { return parser_->Feed(data, n); }
+
+  // tardis::BatchSink
+  Status OnSchema(const tardis::DataTypeSchema& schema) override {
+    schema_ = &schema;
+    pq_schema_ = schema.ParquetSchema();
+    if (!target_.single_file.empty()) {
+      MT_ASSIGN_OR_RETURN(single_, OpenOutput("", target_.single_file, true));
+    }
+    return Status::OK();
+  }
+
+  Status OnBatch(RowGroupData batch) override {
+    if (single_) return WriteTo(single_, std::move(batch));
+    const auto& ex = batch.columns[kExchangeCol].str;
+    const auto& sym = batch.columns[kSymbolCol].str;
+    if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1) {
+      MT_ASSIGN_OR_RETURN(Output * out, OutputFor(ex.dict()[0], sym.dict()[0],
+                                                  batch.columns[kLocalTsCol].i64.front()));
+      return WriteTo(out, std::move(batch));
+    }
+    return Split(batch);
+  }
+
+ private:
+  struct Output {
+    std::unique_ptr<storage::WritableObject> object;
+    std::unique_ptr<parquet::FileWriter> writer;
+    RowGroupData pending;  // rows of a grouped file waiting for a full row group
+    OutputFile info;
+    std::string exchange, symbol;
+    int64_t first_ts = 0, last_ts = 0;
+  };
+
+  Result<Output*> OpenOutput(const std::string& key, const std::string& name, bool single) {
+    auto out = std::make_unique<Output>();
+    if (single) {
+      MT_ASSIGN_OR_RETURN(out->object, storage::CreateLocalFile(name, target_.overwrite));
+    } else {
+      MT_ASSIGN_OR_RETURN(out->object, target_.store->Create(name, target_.overwrite));
+    }
+    out->info.name = single ? name : target_.store->Describe(name);
+    out->info.instrument_key = key;
+    out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), pq_schema_,
+                                                        settings_.writer);
+    out->pending = parquet::MakeRowGroup(pq_schema_);
+    Output* raw = out.get();
+    outputs_.emplace(single ? std::string("\x01single") : key, std::move(out));
+    return raw;
+  }
+
+  Result<Output*> OutputFor(const std::string& exchange, const std::string& symbol,
+                            int64_t first_local_ts) {
+    const std::string id = exchange + '\x1f' + symbol;
+    auto cached = by_symbol_.find(id);
+    if (cached != by_symbol_.end()) return cached->second;
+    auto key = tardis::KeyFromTardisSymbol(exchange, symbol);
+    if (!key.ok()) {
+      return Status::InvalidInput(hints_.source + ": " + key.status().message());
+    }
+    const std::string key_str = key->ToString();
+    const Date day = hints_.day ? *hints_.day : DateFromMicros(first_local_ts);
+    const std::string name = storage::TickObjectName(day, schema_->name, key_str);
+    MT_ASSIGN_OR_RETURN(Output * out, OpenOutput(key_str, name, false));
+    out->exchange = exchange;
+    out->symbol = symbol;
+    by_symbol_.emplace(id, out);
+    return out;
+  }
+
+  Status WriteTo(Output* out, RowGroupData batch) {
+    if (batch.num_rows == 0) return Status::OK();
+    const auto& ts = batch.columns[kLocalTsCol].i64;
+    if (out->info.rows == 0) out->first_ts = ts.front();
+    out->last_ts = ts.back();
+    out->info.rows += batch.num_rows;
+    if (out->exchange.empty()) {
+      out->exchange = std::string(batch.columns[kExchangeCol].str.Get(0));
+      out->symbol = std::string(batch.columns[kSymbolCol].str.Get(0));
+    }
+    return out->writer->WriteRowGroup(std::move(batch));
+  }
+
+  // Rows of many instruments (grouped files such as OPTIONS): route each row
+  // to its instrument's pending row group.
+  Status Split(const RowGroupData& batch) {
+    const auto& ex = batch.columns[kExchangeCol].str;
+    const auto& sym = batch.columns[kSymbolCol].str;
+    std::vector<size_t> cursor(batch.columns.size(), 0);
+    for (size_t r = 0; r < batch.num_rows; r++) {
+      MT_ASSIGN_OR_RETURN(Output * out, OutputFor(std::string(ex.Get(r)), std::string(sym.Get(r)),
+                                                  batch.columns[kLocalTsCol].i64[r]));
+      AppendRow(batch, r, &cursor, &out->pending);
+      if (out->pending.num_rows >= settings_.parser.batch_rows) MT_RETURN_IF_ERROR(FlushPending(out));
+    }
+    // Bound memory across instruments: flush the largest buffers first.
+    size_t total = 0;
+    std::vector<std::pair<size_t, Output*>> sizes;
+    for (auto& [k, o] : outputs_) {
+      const size_t b = o->pending.MemoryBytes();
+      total += b;
+      sizes.emplace_back(b, o.get());
+    }
+    std::sort(sizes.begin(), sizes.end(), [](auto& a, auto& b) { return a.first > b.first; });
+    for (auto& [b, o] : sizes) {
+      if (total <= settings_.split_buffer_bytes) break;
+      MT_RETURN_IF_ERROR(FlushPending(o));
+      total -= b;
+    }
+    return Status::OK();
+  }
+
+  Status FlushPending(Output* out) {
+    RowGroupData rg = std::move(out->pending);
+    out->pending = parquet::MakeRowGroup(pq_schema_);
+    return WriteTo(out, std::move(rg));
+  }
+
+  Status FlushAll() {
+    for (auto& [k, o] : outputs_) MT_RETURN_IF_ERROR(FlushPending(o.get()));
+    return Status::OK();
+  }
+
+  Status CreateZeroRowOutput() {
+    if (hints_.symbol.empty() || hints_.exchange.empty() || !hints_.day) {
+      return Status::InvalidInput(
+          hints_.source +
+          ": no rows, and the file name does not say exchange, day and symbol "
+          "({exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz), so the output has no name; use "
+          "--output FILE.parquet");
+    }
+    if (tardis::IsGroupedSymbol(hints_.symbol)) return Status::OK();  // no instrument to write
+    MT_ASSIGN_OR_RETURN(Output * out, OutputFor(hints_.exchange, hints_.symbol, 0));
+    out->exchange = hints_.exchange;
+    out->symbol = hints_.symbol;
+    return Status::OK();
+  }
+
+  Status FinishOutput(Output* out) {
+    std::vector<std::pair<std::string, std::string>> kv = {
+        {"source", hints_.source},
+        {"source_bytes", std::to_string(decomp_->bytes_in())},
+        {"row_count", std::to_string(out->info.rows)},
+        {"first_timestamp", out->info.rows ? FormatIsoMicros(out->first_ts) : ""},
+        {"last_timestamp", out->info.rows ? FormatIsoMicros(out->last_ts) : ""},
+        {"tool_version", settings_.tool_version},
+        {"created_at", NowIso()},
+        {"data_type", schema_ ? schema_->name : ""},
+        {"exchange", out->exchange},
+        {"symbol", out->symbol},
+    };
+    if (!out->info.instrument_key.empty()) kv.emplace_back("instrument_key", out->info.instrument_key);
+    MT_RETURN_IF_ERROR(out->writer->Finish(kv));
+    out->info.bytes = out->object->bytes_written();
+    Status st = out->object->Commit();
+    if (st.code() == Status::Code::kAlreadyExists) return Status::OK();  // done by someone else
+    return st;
+  }
+
+  SourceHints hints_;
+  ConvertTarget target_;
+  ConvertSettings settings_;
+  std::unique_ptr<tardis::CsvParser> parser_;
+  std::unique_ptr<io::Decompressor> decomp_;
+  const tardis::DataTypeSchema* schema_ = nullptr;
+  std::vector<parquet::ColumnSpec> pq_schema_;
+  // Ordered by key so outputs are finished (and listed) deterministically.
+  std::map<std::string, std::unique_ptr<Output>> outputs_;
+  std::unordered_map<std::string, Output*> by_symbol_;
+  Output* single_ = nullptr;
+  Status status_;
+};
+
+TickConverter::TickConverter(SourceHints hints, ConvertTarget target, ConvertSettings settings)
+    : impl_(std::make_unique<Impl>(std::move(hints), std::move(target), std::move(settings))) {}
+TickConverter::~TickConverter() = default;
+Status TickConverter::Write(const uint8_t* data, size_t n) { return impl_->Write(data, n); }
+Result<std::vector<OutputFile>> TickConverter::Finish() { return impl_->Finish(); }
+void TickConverter::Abort() { impl_->Abort(); }
+uint64_t TickConverter::bytes_in() const { return impl_->bytes_in(); }
+uint64_t TickConverter::bytes_out_csv() const { return impl_->bytes_out(); }
+uint64_t TickConverter::rows() const { return impl_->rows(); }
+
+}  // namespace mt::pipeline

@@ -1,0 +1,78 @@
+// The streaming engine shared by `convert` and `download`: compressed Tardis
+// bytes in (push), Parquet objects out. Bytes flow decompressor -> CSV parser
+// -> per-instrument row groups -> Parquet writers -> object store, with
+// bounded buffers: memory does not grow with input size.
+// Objects appear only when Finish() succeeds; Abort() (or destruction before
+// Finish) leaves nothing behind.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/thread_pool.h"
+#include "core/time_util.h"
+#include "io/decompress.h"
+#include "parquet/file_writer.h"
+#include "storage/object_store.h"
+#include "tardis/csv_parser.h"
+#include "tardis/schema.h"
+
+namespace mt::pipeline {
+
+struct OutputFile {
+  std::string name;  // object name or file path, as written
+  std::string instrument_key;
+  uint64_t rows = 0;
+  uint64_t bytes = 0;
+};
+
+struct ConvertTarget {
+  // Exactly one of: a single output file, or a store with the DESIGN §4 layout.
+  std::string single_file;                 // --output FILE.parquet
+  storage::ObjectStore* store = nullptr;   // --output DIR or gs://...
+  bool overwrite = true;                   // false: create-only (existing objects kept)
+};
+
+struct SourceHints {
+  std::string source;        // path or URL, for messages and metadata
+  std::optional<Date> day;   // from the file name or URL
+  std::string exchange;      // from the file name or URL (used for zero-row output)
+  std::string symbol;        // idem
+  const tardis::DataTypeSchema* data_type = nullptr;  // forced (--data-type) or from the URL
+};
+
+struct ConvertSettings {
+  parquet::WriterOptions writer;
+  tardis::ParserOptions parser;
+  io::GzipEngine gzip = io::GzipEngine::kAuto;
+  // Upper bound on rows buffered across all instruments of a grouped file
+  // before the largest buffer is flushed as a row group.
+  size_t split_buffer_bytes = 64u << 20;
+  std::string tool_version;
+};
+
+class TickConverter {
+ public:
+  TickConverter(SourceHints hints, ConvertTarget target, ConvertSettings settings);
+  ~TickConverter();
+
+  Status Write(const uint8_t* data, size_t n);
+  // Completes every output and makes it visible.
+  Result<std::vector<OutputFile>> Finish();
+  void Abort();
+
+  uint64_t bytes_in() const;
+  uint64_t bytes_out_csv() const;
+  uint64_t rows() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mt::pipeline

@@ -1,0 +1,170 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "storage/object_store.h"
+
+namespace mt::storage {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+// Writes to "{path}.tmp-{random}" in the same directory, then renames.
+class LocalWritable final : public WritableObject {
+ public:
+  LocalWritable(std::string path, std::string tmp, int fd, bool overwrite)
+      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), overwrite_(overwrite) {}
+  ~LocalWritable() override { Abort(); }
+
+  Status Append(std::string_view data) override {
+    if (fd_ < 0) return Status::Internal("append after commit/abort: " + path_);
+    const char* p = data.data();
+    size_t left = data.size();
+    while (left > 0) {
+      const ssize_t n = ::write(fd_, p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return Status::IOError("write " + tmp_ + ": " + ErrnoText());
+      }
+      p += n;
+      left -= static_cast<size_t>(n);
+    }
+    bytes_ += data.size();
+    return Status::OK();
+  }
+
+  Status Commit() override {
+    if (fd_ < 0) return Status::Internal("commit twice: " + path_);
+    if (::fsync(fd_) != 0 && errno != EINVAL) {
+      return Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
+    }
+    ::close(fd_);
+    fd_ = -1;
+    if (overwrite_) {
+      if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        const Status st = Status::IOError("rename " + tmp_ + " -> " + path_ + ": " + ErrnoText());
+        ::unlink(tmp_.c_str());
+        return st;
+      }
+    } else {
+      // link() fails with EEXIST instead of replacing: create-only, like GCS
+      // ifGenerationMatch=0.
+      if (::link(tmp_.c_str(), path_.c_str()) != 0) {
+        const int e = errno;
+        ::unlink(tmp_.c_str());
+        if (e == EEXIST) return Status::AlreadyExists(path_ + " already exists");
+        return Status::IOError("link " + tmp_ + " -> " + path_ + ": " + std::strerror(e));
+      }
+      ::unlink(tmp_.c_str());
+    }
+    committed_ = true;
+    return Status::OK();
+  }
+
+  void Abort() override {
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+    if (!committed_ && !tmp_.empty()) {
+      ::unlink(tmp_.c_str());
+      tmp_.clear();
+    }
+  }
+  uint64_t bytes_written() const override { return bytes_; }
+
+ private:
+  std::string path_, tmp_;
+  int fd_;
+  bool overwrite_;
+  bool committed_ = false;
+  uint64_t bytes_ = 0;
+};
+
+Status MakeParents(const std::string& path) {
+  std::error_code ec;
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) fs::create_directories(parent, ec);
+  if (ec) return Status::IOError("cannot create directory " + parent.string() + ": " + ec.message());
+  return Status::OK();
+}
+
+class LocalStore final : public ObjectStore {
+ public:
+  explicit LocalStore(std::string root) : root_(std::move(root)) {}
+
+  Result<std::unique_ptr<WritableObject>> Create(const std::string& name, bool overwrite) override {
+    return CreateLocalFile(Path(name), overwrite);
+  }
+  Result<bool> Exists(const std::string& name) override {
+    struct stat st;
+    if (::stat(Path(name).c_str(), &st) == 0) return S_ISREG(st.st_mode);
+    if (errno == ENOENT || errno == ENOTDIR) return false;
+    return Status::IOError("stat " + Path(name) + ": " + ErrnoText());
+  }
+  Result<std::string> Read(const std::string& name) override {
+    std::ifstream in(Path(name), std::ios::binary);
+    if (!in) return Status::NotFound(Path(name) + ": cannot open");
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
+    std::vector<ObjectInfo> out;
+    std::error_code ec;
+    const fs::path base(root_);
+    // Walk the deepest directory the prefix names, then filter by prefix.
+    std::string dir = prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
+    const fs::path start = dir.empty() ? base : base / dir;
+    if (!fs::exists(start, ec)) return out;
+    for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::end(it);
+         it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      std::string rel = fs::relative(it->path(), base, ec).generic_string();
+      if (rel.rfind(prefix, 0) != 0 || rel.find(".tmp-") != std::string::npos) continue;
+      out.push_back({rel, static_cast<uint64_t>(it->file_size(ec))});
+    }
+    if (ec) return Status::IOError("list " + start.string() + ": " + ec.message());
+    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+    return out;
+  }
+  std::string Describe(const std::string& name) const override { return Path(name); }
+
+ private:
+  std::string Path(const std::string& name) const {
+    return root_.empty() || root_ == "." ? name : root_ + "/" + name;
+  }
+  std::string root_;
+};
+
+}  // namespace
+
+std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root) {
+  std::string r = root;
+  while (r.size() > 1 && r.back() == '/') r.pop_back();
+  return std::make_unique<LocalStore>(r);
+}
+
+Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path, bool overwrite) {
+  MT_RETURN_IF_ERROR(MakeParents(path));
+  if (!overwrite && ::access(path.c_str(), F_OK) == 0) {
+    return Status::AlreadyExists(path + " already exists");
+  }
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));
+  std::string tmp = path + suffix;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + ErrnoText());
+  return std::unique_ptr<WritableObject>(new LocalWritable(path, std::move(tmp), fd, overwrite));
+}
+
+}  // namespace mt::storage

@@ -1,0 +1,52 @@
+// Object storage seen by the pipeline: local disk now, GCS behind the same
+// interface. A WritableObject becomes visible under its name only when
+// Commit() succeeds (temporary name + rename locally; create-only upload on
+// GCS); Abort() or destruction without Commit leaves nothing behind.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace mt::storage {
+
+class WritableObject {
+ public:
+  virtual ~WritableObject() = default;
+  virtual Status Append(std::string_view data) = 0;
+  // Makes the object visible. With overwrite=false an existing object is
+  // kept and kAlreadyExists returned.
+  virtual Status Commit() = 0;
+  virtual void Abort() = 0;
+  virtual uint64_t bytes_written() const = 0;
+};
+
+struct ObjectInfo {
+  std::string name;
+  uint64_t size = 0;
+};
+
+class ObjectStore {
+ public:
+  virtual ~ObjectStore() = default;
+  virtual Result<std::unique_ptr<WritableObject>> Create(const std::string& name,
+                                                        bool overwrite) = 0;
+  virtual Result<bool> Exists(const std::string& name) = 0;
+  virtual Result<std::string> Read(const std::string& name) = 0;
+  virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+  // Human-readable location of `name` (a path or gs:// URI) for messages.
+  virtual std::string Describe(const std::string& name) const = 0;
+};
+
+// A store rooted at a local directory. Names use '/' separators.
+std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root);
+
+// A single local file written through the same temp-and-rename protocol;
+// used for `--output FILE.parquet`.
+Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path, bool overwrite);
+
+}  // namespace mt::storage

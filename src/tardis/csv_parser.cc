@@ -1,0 +1,240 @@
+#include "tardis/csv_parser.h"
+
+#include <cstring>
+
+#include "tardis/numbers.h"
+
+namespace mt::tardis {
+
+using parquet::ColumnKind;
+
+CsvParser::CsvParser(std::string source, const DataTypeSchema* forced, BatchSink* sink,
+                     ParserOptions opts)
+    : source_(std::move(source)), forced_(forced), sink_(sink), opts_(opts) {}
+
+Status CsvParser::Feed(const char* data, size_t n) {
+  if (!status_.ok()) return status_;
+  const char* p = data;
+  const char* end = data + n;
+  if (!carry_.empty()) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', n));
+    if (!nl) {
+      carry_.append(p, n);
+      if (carry_.size() > (64u << 20)) {
+        return status_ = Status::InvalidInput(source_ + ":" + std::to_string(line_ + 1) +
+                                              ": line longer than 64 MiB; is this a Tardis CSV file?");
+      }
+      return Status::OK();
+    }
+    carry_.append(p, static_cast<size_t>(nl - p));
+    p = nl + 1;
+    const std::string line = std::move(carry_);
+    carry_.clear();
+    if (!(status_ = ProcessLine(line.data(), line.data() + line.size())).ok()) return status_;
+  }
+  while (p < end) {
+    const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
+    if (!nl) {
+      carry_.assign(p, static_cast<size_t>(end - p));
+      break;
+    }
+    if (!(status_ = ProcessLine(p, nl)).ok()) return status_;
+    p = nl + 1;
+  }
+  return Status::OK();
+}
+
+Status CsvParser::Finish() {
+  if (!status_.ok()) return status_;
+  if (!carry_.empty()) {
+    const std::string line = std::move(carry_);
+    carry_.clear();
+    if (!(status_ = ProcessLine(line.data(), line.data() + line.size())).ok()) return status_;
+  }
+  if (!schema_) {
+    const DataTypeSchema* s = forced_ ? forced_ : opts_.empty_input_schema;
+    if (!s) {
+      return status_ = Status::InvalidInput(
+                 source_ + ": no header line (the CSV is empty); if the source really has no "
+                           "data, name its type with --data-type");
+    }
+    schema_ = s;
+    MT_RETURN_IF_ERROR(status_ = sink_->OnSchema(*schema_));
+    StartBatch();
+  }
+  if (batch_.num_rows > 0) MT_RETURN_IF_ERROR(status_ = EmitBatch());
+  return Status::OK();
+}
+
+Status CsvParser::ProcessLine(const char* p, const char* e) {
+  line_++;
+  if (e > p && e[-1] == '\r') e--;
+  if (!schema_) return ParseHeader(std::string_view(p, static_cast<size_t>(e - p)));
+  if (p == e) {
+    return Error(p, e, p, 0, "empty line; a Tardis CSV has none");
+  }
+  return ParseRow(p, e);
+}
+
+Status CsvParser::ParseHeader(std::string_view line) {
+  if (line.size() >= 3 && static_cast<unsigned char>(line[0]) == 0xEF &&
+      static_cast<unsigned char>(line[1]) == 0xBB && static_cast<unsigned char>(line[2]) == 0xBF) {
+    line.remove_prefix(3);  // UTF-8 byte order mark
+  }
+  const DataTypeSchema* found = SchemaForHeader(line);
+  if (forced_) {
+    if (found && found->CsvHeader() != forced_->CsvHeader()) {
+      return Status::InvalidInput(source_ + ":1: header is the one of data type '" + found->name +
+                                  "', but --data-type is '" + forced_->name + "'");
+    }
+    if (!found) found = nullptr;
+    if (!found) {
+      std::string raw(line.substr(0, 200));
+      for (char& c : raw) {
+        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) c = '?';
+      }
+      return Status::InvalidInput(source_ + ":1: header \"" + raw +
+                                  "\" is not the Tardis header of '" + forced_->name +
+                                  "' (expected \"" + forced_->CsvHeader().substr(0, 120) + "...\")");
+    }
+    found = forced_;
+  }
+  if (!found) {
+    std::string raw(line.substr(0, 200));
+    bool binary = false;
+    for (char& c : raw) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) {
+        c = '?';
+        binary = true;
+      }
+    }
+    if (binary) {
+      return Status::InvalidInput(source_ +
+                                  ":1: neither gzip nor CSV text (binary bytes in the first line: \"" +
+                                  raw + "\"); expected a Tardis .csv or .csv.gz file");
+    }
+    return Status::InvalidInput(source_ + ":1: unknown header \"" + raw +
+                                "\"; expected the header of a Tardis data type (" +
+                                SupportedDataTypes() + ")");
+  }
+  schema_ = found;
+  MT_RETURN_IF_ERROR(sink_->OnSchema(*schema_));
+  plain_hint_.assign(schema_->columns.size(), false);
+  StartBatch();
+  return Status::OK();
+}
+
+void CsvParser::StartBatch() {
+  batch_ = parquet::MakeRowGroup(schema_->ParquetSchema(), &plain_hint_);
+  const size_t reserve = std::min<size_t>(opts_.batch_rows, 1 << 16);
+  for (auto& c : batch_.columns) {
+    if (c.nullable) c.defined.reserve(reserve);
+    if (c.kind == ColumnKind::kTimestampMicros) c.i64.reserve(reserve);
+    if (c.kind == ColumnKind::kDouble) c.f64.reserve(reserve);
+  }
+}
+
+Status CsvParser::EmitBatch() {
+  for (size_t i = 0; i < batch_.columns.size(); i++) {
+    if (batch_.columns[i].kind == ColumnKind::kString) {
+      plain_hint_[i] = !batch_.columns[i].str.dict_mode();
+    }
+  }
+  parquet::RowGroupData out = std::move(batch_);
+  StartBatch();
+  return sink_->OnBatch(std::move(out));
+}
+
+Status CsvParser::ParseRow(const char* line_begin, const char* e) {
+  const auto& cols = schema_->columns;
+  const size_t ncols = cols.size();
+  const char* p = line_begin;
+  for (size_t i = 0; i < ncols; i++) {
+    const char* q = p;
+    while (q < e && *q != ',') q++;
+    if (i + 1 < ncols && q == e) {
+      return Error(line_begin, e, q, i,
+                   "too few columns: found " + std::to_string(i + 1) + ", the " + schema_->name +
+                       " header has " + std::to_string(ncols));
+    }
+    if (i + 1 == ncols && q != e) {
+      size_t found = ncols;
+      for (const char* c = q; c < e; c++) found += (*c == ',');
+      return Error(line_begin, e, q, i,
+                   "too many columns: found " + std::to_string(found) + ", the " + schema_->name +
+                       " header has " + std::to_string(ncols));
+    }
+    parquet::ColumnData& col = batch_.columns[i];
+    if (p == q) {
+      if (!col.nullable) return Error(line_begin, e, p, i, "empty value in a required column");
+      col.defined.push_back(0);
+      col.null_count++;
+    } else {
+      switch (col.kind) {
+        case ColumnKind::kTimestampMicros: {
+          int64_t v;
+          if (!ParseInt64(p, q, &v)) {
+            return Error(line_begin, e, p, i,
+                         "cannot parse \"" + std::string(p, q) +
+                             "\" as a timestamp (integer microseconds since 1970-01-01 UTC)");
+          }
+          col.i64.push_back(v);
+          break;
+        }
+        case ColumnKind::kDouble: {
+          double v;
+          if (!ParseDouble(p, q, &v)) {
+            return Error(line_begin, e, p, i, "cannot parse \"" + std::string(p, q) + "\" as a number");
+          }
+          col.f64.push_back(v);
+          break;
+        }
+        case ColumnKind::kString:
+          col.str.Append(std::string_view(p, static_cast<size_t>(q - p)));
+          break;
+        case ColumnKind::kBool: {
+          const size_t len = static_cast<size_t>(q - p);
+          if (len == 4 && std::memcmp(p, "true", 4) == 0) {
+            col.b.push_back(1);
+          } else if (len == 5 && std::memcmp(p, "false", 5) == 0) {
+            col.b.push_back(0);
+          } else {
+            return Error(line_begin, e, p, i,
+                         "cannot parse \"" + std::string(p, q) + "\" as a boolean (true or false)");
+          }
+          break;
+        }
+      }
+      if (col.nullable) col.defined.push_back(1);
+    }
+    p = q + 1;
+  }
+  const int64_t lts = batch_.columns[3].i64.back();
+  if (rows_ == 0) first_local_ts_ = lts;
+  last_local_ts_ = lts;
+  rows_++;
+  batch_.num_rows++;
+  if (batch_.num_rows >= opts_.batch_rows ||
+      ((batch_.num_rows & 4095) == 0 && batch_.MemoryBytes() >= opts_.batch_bytes)) {
+    return EmitBatch();
+  }
+  return Status::OK();
+}
+
+Status CsvParser::Error(const char* line_begin, const char* line_end, const char* at, size_t col,
+                        const std::string& what) const {
+  const size_t byte_col = static_cast<size_t>(at - line_begin) + 1;
+  std::string raw(line_begin, std::min<size_t>(static_cast<size_t>(line_end - line_begin), 300));
+  for (char& c : raw) {
+    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+  }
+  std::string col_name = schema_ && col < schema_->columns.size()
+                             ? " (column " + std::to_string(col + 1) + " '" +
+                                   schema_->columns[col].csv_name + "')"
+                             : "";
+  return Status::InvalidInput(source_ + ":" + std::to_string(line_) + ":" +
+                              std::to_string(byte_col) + ": " + what + col_name + "\n  line " +
+                              std::to_string(line_) + ": " + raw);
+}
+
+}  // namespace mt::tardis

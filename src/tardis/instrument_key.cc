@@ -1,0 +1,298 @@
+#include "tardis/instrument_key.h"
+
+#include <array>
+#include <cctype>
+#include <vector>
+
+namespace mt::tardis {
+
+namespace {
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::vector<std::string> Split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (true) {
+    const size_t p = s.find(sep, start);
+    out.emplace_back(s.substr(start, p == std::string_view::npos ? std::string_view::npos : p - start));
+    if (p == std::string_view::npos) break;
+    start = p + 1;
+  }
+  return out;
+}
+
+bool AllDigits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+bool AllAlnum(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
+// Quote currencies recognised at the end of concatenated symbols, longest
+// first so BTCUSDT is BTC-USDT, not BTCU-SDT... and USDTTRY is USDT-TRY.
+constexpr std::array<std::string_view, 33> kQuotes = {
+    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "BIDR", "IDRT", "USDS", "DAI", "USD",
+    "BTC",   "ETH",  "BNB",  "EUR",  "TRY",  "GBP",  "BRL",  "AUD",  "JPY",  "RUB", "UAH",
+    "NGN",   "ZAR",  "IDR",  "KRW",  "PLN",  "RON",  "ARS",  "MXN",  "XRP",  "TRX", "DOGE"};
+
+bool SplitConcatenated(std::string_view s, std::string* base, std::string* quote) {
+  for (std::string_view q : kQuotes) {
+    if (s.size() > q.size() && s.substr(s.size() - q.size()) == q) {
+      *base = std::string(s.substr(0, s.size() - q.size()));
+      *quote = std::string(q);
+      return AllAlnum(*base);
+    }
+  }
+  return false;
+}
+
+// Deribit-style day-month-year: 9JUN20, 26JUN20 -> 200609, 200626.
+bool ParseDayMonYear(std::string_view s, std::string* yymmdd) {
+  static constexpr std::array<std::string_view, 12> kMon = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                                             "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
+  if (s.size() < 6 || s.size() > 7) return false;
+  const size_t dlen = s.size() - 5;
+  const std::string_view day = s.substr(0, dlen), mon = s.substr(dlen, 3), yy = s.substr(dlen + 3);
+  if (!AllDigits(day) || !AllDigits(yy)) return false;
+  for (size_t m = 0; m < 12; m++) {
+    if (kMon[m] == mon) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "%.2s%02zu%02d", std::string(yy).c_str(), m + 1,
+                    std::stoi(std::string(day)));
+      *yymmdd = buf;
+      return true;
+    }
+  }
+  return false;
+}
+
+Status Unknown(std::string_view exchange, std::string_view symbol, const std::string& why) {
+  return Status::InvalidInput("cannot derive an instrument key for symbol '" + std::string(symbol) +
+                              "' of exchange '" + std::string(exchange) + "': " + why);
+}
+
+// "BTC" or "BTC_USDC" (Deribit's linear instruments name their quote).
+void DeribitCurrencies(std::string_view part, InstrumentKey* k) {
+  const size_t us = part.find('_');
+  if (us == std::string_view::npos) {
+    k->base = std::string(part);
+    k->quote = "USD";
+  } else {
+    k->base = std::string(part.substr(0, us));
+    k->quote = std::string(part.substr(us + 1));
+  }
+}
+
+Result<InstrumentKey> Deribit(InstrumentKey k, std::string_view ex, const std::string& s) {
+  const auto parts = Split(s, '-');
+  if (parts.size() == 1 && s.find('_') != std::string::npos) {
+    k.type = "SPOT_PAIR";
+    DeribitCurrencies(s, &k);
+    return k;
+  }
+  if (parts.size() == 2 && parts[1] == "PERPETUAL") {
+    k.type = "PERPETUAL";
+    DeribitCurrencies(parts[0], &k);
+    return k;
+  }
+  if (parts.size() == 2 && ParseDayMonYear(parts[1], &k.expiry)) {
+    k.type = "FUTURE";
+    DeribitCurrencies(parts[0], &k);
+    return k;
+  }
+  if (parts.size() == 4 && ParseDayMonYear(parts[1], &k.expiry) &&
+      (parts[3] == "C" || parts[3] == "P")) {
+    k.type = "OPTION";
+    DeribitCurrencies(parts[0], &k);
+    k.strike = parts[2];
+    for (char& c : k.strike) {
+      if (c == 'd' || c == 'D') c = '.';  // 0d625 = 0.625
+    }
+    k.option_type = parts[3] == "C" ? "CALL" : "PUT";
+    return k;
+  }
+  return Unknown(ex, s, "not a Deribit perpetual, future, option or spot symbol");
+}
+
+// OKX: BTC-USDT (spot), BTC-USDT-SWAP, BTC-USD-230929, BTC-USD-230929-30000-C,
+// and BTC-USD_UM_XPERP-310404 (quote currency with a product suffix).
+Result<InstrumentKey> Okx(InstrumentKey k, std::string_view ex, const std::string& s) {
+  auto parts = Split(s, '-');
+  if (parts.size() >= 2) {
+    const size_t us = parts[1].find('_');
+    if (us != std::string::npos) parts[1] = parts[1].substr(0, us);
+  }
+  if (parts.size() < 2 || !AllAlnum(parts[0]) || !AllAlnum(parts[1])) {
+    return Unknown(ex, s, "expected BASE-QUOTE[-SWAP|-YYMMDD[-STRIKE-C|P]]");
+  }
+  k.base = parts[0];
+  k.quote = parts[1];
+  if (parts.size() == 2) {
+    k.type = ex == "okex-swap" ? "PERPETUAL" : "SPOT_PAIR";
+    if (ex == "okex-futures" || ex == "okex-options") return Unknown(ex, s, "no expiry in symbol");
+    return k;
+  }
+  if (parts.size() == 3 && parts[2] == "SWAP") {
+    k.type = "PERPETUAL";
+    return k;
+  }
+  if (parts.size() == 3 && parts[2].size() == 6 && AllDigits(parts[2])) {
+    k.type = "FUTURE";
+    k.expiry = parts[2];
+    return k;
+  }
+  if (parts.size() == 5 && parts[2].size() == 6 && AllDigits(parts[2]) &&
+      (parts[4] == "C" || parts[4] == "P")) {
+    k.type = "OPTION";
+    k.expiry = parts[2];
+    k.strike = parts[3];
+    k.option_type = parts[4] == "C" ? "CALL" : "PUT";
+    return k;
+  }
+  return Unknown(ex, s, "expected BASE-QUOTE[-SWAP|-YYMMDD[-STRIKE-C|P]]");
+}
+
+// Binance USD-M / COIN-M and Bybit: BTCUSDT, BTCUSDT_230929, BTCUSD_PERP.
+Result<InstrumentKey> Concatenated(InstrumentKey k, std::string_view ex, const std::string& s,
+                                   const std::string& default_type) {
+  std::string sym = s, suffix;
+  const size_t us = s.find('_');
+  if (us != std::string::npos) {
+    sym = s.substr(0, us);
+    suffix = s.substr(us + 1);
+  }
+  if (!SplitConcatenated(sym, &k.base, &k.quote)) {
+    return Unknown(ex, s, "no known quote currency at the end of '" + sym + "'");
+  }
+  if (suffix.empty()) {
+    k.type = default_type;
+  } else if (suffix == "PERP") {
+    k.type = "PERPETUAL";
+  } else if (suffix.size() == 6 && AllDigits(suffix)) {
+    k.type = "FUTURE";
+    k.expiry = suffix;
+  } else {
+    return Unknown(ex, s, "unknown contract suffix '_" + suffix + "'");
+  }
+  return k;
+}
+
+}  // namespace
+
+std::string InstrumentKey::Symbol() const {
+  std::string s = base + "-" + quote;
+  if (!expiry.empty()) s += "-" + expiry;
+  if (!strike.empty()) s += "-" + strike;
+  if (!option_type.empty()) s += "-" + option_type;
+  return s;
+}
+
+std::string InstrumentKey::ToString() const { return venue + ":" + type + ":" + Symbol(); }
+
+std::string VenueForExchange(std::string_view exchange) {
+  if (exchange == "okex") return "OKX";
+  if (exchange.rfind("okex-", 0) == 0) return "OKX-" + Upper(exchange.substr(5));
+  return Upper(exchange);
+}
+
+bool IsGroupedSymbol(std::string_view s) {
+  return s == "OPTIONS" || s == "PERPETUALS" || s == "FUTURES" || s == "SPOT" || s == "COMBOS";
+}
+
+Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string_view symbol_in) {
+  const std::string s = Upper(symbol_in);
+  if (s.empty()) return Unknown(exchange, symbol_in, "empty symbol");
+  if (IsGroupedSymbol(s)) {
+    return Unknown(exchange, symbol_in, "a grouped file symbol, not an instrument");
+  }
+  InstrumentKey k;
+  k.venue = VenueForExchange(exchange);
+  const std::string ex(exchange);
+  if (ex == "deribit") return Deribit(k, exchange, s);
+  if (ex.rfind("okex", 0) == 0) return Okx(k, exchange, s);
+  if (ex == "binance-futures" || ex == "bybit") return Concatenated(k, exchange, s, "PERPETUAL");
+  if (ex == "binance-delivery") return Concatenated(k, exchange, s, "FUTURE");
+  if (ex == "bitmex") {
+    std::string sym = s;
+    if (sym.rfind("XBT", 0) == 0) sym = "BTC" + sym.substr(3);  // BitMEX calls bitcoin XBT
+    if (sym.size() >= 3 && std::isdigit(static_cast<unsigned char>(sym.back())) &&
+        std::isdigit(static_cast<unsigned char>(sym[sym.size() - 2]))) {
+      return Unknown(exchange, symbol_in,
+                     "a BitMEX dated future; its expiry day needs instrument metadata");
+    }
+    return Concatenated(k, exchange, sym, "PERPETUAL");
+  }
+  if (ex == "huobi-dm-swap" || ex == "huobi-dm-linear-swap") {
+    const auto parts = Split(s, '-');
+    if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
+      k.type = "PERPETUAL";
+      k.base = parts[0];
+      k.quote = parts[1];
+      return k;
+    }
+    return Unknown(exchange, symbol_in, "expected BASE-QUOTE");
+  }
+  if (ex == "upbit") {
+    // Upbit writes the quote first: KRW-BTC is BTC priced in KRW.
+    const auto parts = Split(s, '-');
+    if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
+      k.type = "SPOT_PAIR";
+      k.base = parts[1];
+      k.quote = parts[0];
+      return k;
+    }
+    return Unknown(exchange, symbol_in, "expected QUOTE-BASE");
+  }
+  if (ex == "binance" || ex == "binance-us" || ex == "bybit-spot") {
+    return Concatenated(k, exchange, s, "SPOT_PAIR");
+  }
+  // Other venues: plain BASE-QUOTE or BASEQUOTE spot symbols only.
+  const auto parts = Split(s, '-');
+  if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
+    k.type = "SPOT_PAIR";
+    k.base = parts[0];
+    k.quote = parts[1];
+    return k;
+  }
+  return Unknown(exchange, symbol_in,
+                 "unknown symbol scheme for this exchange; convert to a single file with "
+                 "--output FILE.parquet instead");
+}
+
+Result<InstrumentKey> ParseInstrumentKey(std::string_view key) {
+  const auto parts = Split(key, ':');
+  if (parts.size() != 3) return Status::InvalidInput("instrument key '" + std::string(key) + "' is not VENUE:TYPE:SYMBOL");
+  InstrumentKey k;
+  k.venue = parts[0];
+  k.type = parts[1];
+  const auto sym = Split(parts[2], '-');
+  const size_t need = k.type == "OPTION" ? 5 : k.type == "FUTURE" ? 3 : 2;
+  if (sym.size() != need || (k.type != "SPOT_PAIR" && k.type != "PERPETUAL" && k.type != "FUTURE" &&
+                             k.type != "OPTION")) {
+    return Status::InvalidInput("instrument key '" + std::string(key) + "' has a malformed symbol");
+  }
+  k.base = sym[0];
+  k.quote = sym[1];
+  if (need >= 3) k.expiry = sym[2];
+  if (need == 5) {
+    k.strike = sym[3];
+    k.option_type = sym[4];
+  }
+  return k;
+}
+
+}  // namespace mt::tardis

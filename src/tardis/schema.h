@@ -1,0 +1,38 @@
+// One table per Tardis data type drives the CSV parser, the Parquet writer
+// and docs/SCHEMAS.md (DESIGN §6). Column order is Tardis' CSV order.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "parquet/column_data.h"
+
+namespace mt::tardis {
+
+struct Column {
+  std::string csv_name;      // header name in the Tardis CSV
+  std::string parquet_name;  // output column name
+  parquet::ColumnKind kind;
+  bool nullable;
+  std::string doc;           // one line for docs/SCHEMAS.md
+};
+
+struct DataTypeSchema {
+  std::string name;  // trades, incremental_book_L2, ...
+  std::vector<Column> columns;
+
+  std::vector<parquet::ColumnSpec> ParquetSchema() const;
+  std::string CsvHeader() const;  // comma-joined csv_names
+};
+
+// Every supported data type, in a stable order.
+const std::vector<DataTypeSchema>& AllSchemas();
+const DataTypeSchema* FindSchema(std::string_view data_type);
+// The schema whose CSV header equals `header` exactly (no trailing CR).
+const DataTypeSchema* SchemaForHeader(std::string_view header);
+// Comma-separated list of supported data type names, for messages.
+std::string SupportedDataTypes();
+
+}  // namespace mt::tardis
