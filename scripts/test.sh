@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The whole test suite: installs everything it needs, builds, then runs
+#  1. the C++ unit tests (ctest),
+#  2. the independent-reader tests (DuckDB and hyparquet read every output),
+#  3. the Node tests of the test servers,
+#  4. the CSV parser fuzz target and the unit tests under ASan/UBSan (clang),
+#  5. a quick smoke run of the convert benchmark (correctness only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+step() { echo "== $* ($(( $(date +%s) - t0 )) s)" >&2; }
+
+step "installing dependencies"
+scripts/install-deps.sh --test
+
+step "building"
+scripts/build.sh -DMT_BUILD_TESTS=ON >/dev/null
+
+step "C++ unit tests"
+ctest --test-dir build --output-on-failure -j"$(nproc)" 2>&1 | tail -n 3
+
+step "independent Parquet readers (DuckDB, hyparquet) on every converted fixture"
+(cd tests/js && MARKET_TICK_BIN="$PWD/../../build/market-tick" npm test --silent 2>&1 | tail -n 12)
+
+if ls tests/support/*.test.mjs >/dev/null 2>&1; then
+  step "Node tests of the test servers"
+  node --test tests/support/ 2>&1 | tail -n 8
+fi
+
+step "sanitizer build (clang, ASan+UBSan): unit tests and CSV fuzzing"
+if [ ! -f build-asan/CMakeCache.txt ]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMT_SANITIZE=ON -DMT_FUZZ=ON \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+fi
+cmake --build build-asan -j"$(nproc)" >/dev/null
+UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/tests/mt_tests --gtest_brief=1 2>&1 | tail -n 3
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# New inputs go to the temporary first directory; fuzz/corpus stays as committed.
+if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/csv_parser_fuzz -max_total_time="${FUZZ_SECONDS:-30}" \
+    -rss_limit_mb=2048 -artifact_prefix="$work/" "$work" fuzz/corpus >"$work/fuzz.log" 2>&1; then
+  tail -n 40 "$work/fuzz.log" >&2
+  echo "fuzzing found a failure; the input is in $work (kept)" >&2
+  trap - EXIT
+  exit 1
+fi
+grep -E "^Done" "$work/fuzz.log" >&2
+
+step "all tests passed"

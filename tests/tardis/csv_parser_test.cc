@@ -1,0 +1,396 @@
+// The parser on every real fixture: first and last rows, every column, exact
+// values; plus each kind of bad input.
+#include "tardis/csv_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "support/fixtures.h"
+
+namespace mt::tardis {
+namespace {
+
+using mt::testing::CollectSink;
+using mt::testing::FixturePath;
+using mt::testing::ParseBytes;
+using mt::testing::ReadFile;
+using parquet::RowGroupData;
+
+// Cell accessors over the concatenated batches (row r of column c), dense values resolved.
+struct Table {
+  std::vector<RowGroupData>* batches;
+  const DataTypeSchema* schema;
+  size_t rows() const {
+    size_t n = 0;
+    for (auto& b : *batches) n += b.num_rows;
+    return n;
+  }
+  // Returns the cell as text the way Tardis wrote it is not recoverable for
+  // doubles, so compare typed values: "" for null.
+  std::string Str(size_t r, const std::string& col) const { return Cell(r, col, 's'); }
+  double Dbl(size_t r, const std::string& col) const { return std::stod(Cell(r, col, 'd')); }
+  int64_t Ts(size_t r, const std::string& col) const { return std::stoll(Cell(r, col, 't')); }
+  bool IsNull(size_t r, const std::string& col) const { return Cell(r, col, 'n') == "null"; }
+
+  std::string Cell(size_t r, const std::string& col, char) const {
+    size_t c = 0;
+    while (c < schema->columns.size() && schema->columns[c].parquet_name != col) c++;
+    EXPECT_LT(c, schema->columns.size()) << col;
+    for (auto& b : *batches) {
+      if (r >= b.num_rows) {
+        r -= b.num_rows;
+        continue;
+      }
+      const auto& cd = b.columns[c];
+      size_t v = r;
+      if (cd.nullable) {
+        if (!cd.defined[r]) return "null";
+        v = 0;
+        for (size_t i = 0; i < r; i++) v += cd.defined[i];
+      }
+      char buf[64];
+      switch (cd.kind) {
+        case parquet::ColumnKind::kString: return std::string(cd.str.Get(v));
+        case parquet::ColumnKind::kTimestampMicros: return std::to_string(cd.i64[v]);
+        case parquet::ColumnKind::kBool: return cd.b[v] ? "true" : "false";
+        case parquet::ColumnKind::kDouble:
+          std::snprintf(buf, sizeof buf, "%.17g", cd.f64[v]);
+          return buf;
+      }
+    }
+    ADD_FAILURE() << "row out of range";
+    return "";
+  }
+};
+
+struct Parsed {
+  std::unique_ptr<CollectSink> sink = std::make_unique<CollectSink>();
+  Table t{&sink->batches, nullptr};
+};
+
+Parsed ParseFixture(const std::string& name, size_t chunk = 1 << 20) {
+  Parsed p;
+  Status st = ParseBytes(ReadFile(FixturePath(name)), p.sink.get(), chunk);
+  EXPECT_TRUE(st.ok()) << st.message();
+  p.t.schema = p.sink->schema;
+  return p;
+}
+
+TEST(CsvParserFixtures, BinanceFuturesTradesFirstAndLastRow) {
+  auto p = ParseFixture("binance-futures_trades_2020-02-22_BTCUSDT.csv.gz");
+  const Table& t = p.t;
+  ASSERT_EQ(t.schema->name, "trades");
+  ASSERT_EQ(t.rows(), 9999u);
+  EXPECT_EQ(t.Str(0, "exchange"), "binance-futures");
+  EXPECT_EQ(t.Str(0, "symbol"), "BTCUSDT");
+  EXPECT_EQ(t.Ts(0, "timestamp"), 1582329602111000);
+  EXPECT_EQ(t.Ts(0, "local_timestamp"), 1582329602418379);
+  EXPECT_EQ(t.Str(0, "id"), "42377944");
+  EXPECT_EQ(t.Str(0, "side"), "buy");
+  EXPECT_EQ(t.Dbl(0, "price"), 9682.0);
+  EXPECT_EQ(t.Dbl(0, "amount"), 0.132);
+  // Last row of the file (zcat | tail -1).
+  EXPECT_EQ(t.Str(9998, "exchange"), "binance-futures");
+  EXPECT_EQ(t.Str(9998, "symbol"), "BTCUSDT");
+  EXPECT_EQ(t.Ts(9998, "timestamp"), 1582337147728000);
+  EXPECT_EQ(t.Ts(9998, "local_timestamp"), 1582337147852384);
+  EXPECT_EQ(t.Str(9998, "id"), "42387942");
+  EXPECT_EQ(t.Str(9998, "side"), "sell");
+  EXPECT_EQ(t.Dbl(9998, "price"), 9666.84);
+  EXPECT_EQ(t.Dbl(9998, "amount"), 0.07);
+}
+
+TEST(CsvParserFixtures, BitmexTradesHaveUuidIdsAndContracts) {
+  auto p = ParseFixture("bitmex_trades_2020-03-01_XBTUSD.csv.gz");
+  const Table& t = p.t;
+  ASSERT_EQ(t.rows(), 10u);
+  EXPECT_EQ(t.Str(0, "exchange"), "bitmex");
+  EXPECT_EQ(t.Str(0, "symbol"), "XBTUSD");
+  EXPECT_EQ(t.Ts(0, "timestamp"), 1583020803145000);
+  EXPECT_EQ(t.Ts(0, "local_timestamp"), 1583020803307160);
+  EXPECT_EQ(t.Str(0, "id"), "ccc3c1fa-212c-e8b0-1706-9b9c4f3d5ecf");
+  EXPECT_EQ(t.Str(0, "side"), "sell");
+  EXPECT_EQ(t.Dbl(0, "price"), 8531.5);
+  EXPECT_EQ(t.Dbl(0, "amount"), 2152.0);
+}
+
+TEST(CsvParserFixtures, DeribitBookL2StartsWithSnapshot) {
+  auto p = ParseFixture("deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz");
+  const Table& t = p.t;
+  ASSERT_EQ(t.schema->name, "incremental_book_L2");
+  ASSERT_EQ(t.rows(), 15u);
+  EXPECT_EQ(t.Str(0, "exchange"), "deribit");
+  EXPECT_EQ(t.Str(0, "symbol"), "BTC-PERPETUAL");
+  EXPECT_EQ(t.Ts(0, "timestamp"), 1585699200245000);
+  EXPECT_EQ(t.Ts(0, "local_timestamp"), 1585699200355684);
+  EXPECT_EQ(t.Str(0, "is_snapshot"), "true");
+  EXPECT_EQ(t.Str(0, "side"), "ask");
+  EXPECT_EQ(t.Dbl(0, "price"), 6421.5);
+  EXPECT_EQ(t.Dbl(0, "amount"), 18640.0);
+}
+
+TEST(CsvParserFixtures, DerivativeTickerEmptyCellsAreNull) {
+  auto p = ParseFixture("deribit_derivative_ticker_2026-08-10_BTC-PERPETUAL.csv.gz");
+  const Table& t = p.t;
+  ASSERT_EQ(t.schema->name, "derivative_ticker");
+  ASSERT_EQ(t.rows(), 3u);
+  EXPECT_EQ(t.Ts(0, "timestamp"), 1786320665523000);
+  EXPECT_EQ(t.Ts(0, "local_timestamp"), 1786320665533324);
+  EXPECT_TRUE(t.IsNull(0, "funding_timestamp"));
+  EXPECT_EQ(t.Dbl(0, "funding_rate"), 0.00000459);
+  EXPECT_TRUE(t.IsNull(0, "predicted_funding_rate"));
+  EXPECT_EQ(t.Dbl(0, "open_interest"), 705041730.0);
+  EXPECT_EQ(t.Dbl(0, "last_price"), 65255.5);
+  EXPECT_EQ(t.Dbl(0, "index_price"), 65203.53);
+  EXPECT_EQ(t.Dbl(0, "mark_price"), 65220.13);
+}
+
+TEST(CsvParserFixtures, OkexSwapDerivativeTickerNegativeRates) {
+  auto p = ParseFixture("okex-swap_derivative_ticker_2023-04-01_BTC-USDC-SWAP.csv.gz");
+  const Table& t = p.t;
+  ASSERT_EQ(t.rows(), 6u);
+  EXPECT_EQ(t.Str(0, "symbol"), "BTC-USDC-SWAP");
+  EXPECT_EQ(t.Ts(0, "funding_timestamp"), 1680336000000000);
+  EXPECT_EQ(t.Dbl(0, "funding_rate"), 0.0001035718476117);
+  EXPECT_EQ(t.Dbl(0, "predicted_funding_rate"), -0.0002170715502003);
+  EXPECT_EQ(t.Dbl(0, "open_interest"), 1653109.0);
+  EXPECT_EQ(t.Dbl(0, "last_price"), 28474.4);
+  EXPECT_EQ(t.Dbl(0, "index_price"), 28484.8);
+  EXPECT_EQ(t.Dbl(0, "mark_price"), 28479.0);
+}
+
+TEST(CsvParserFixtures, BookSnapshot25MapsLevelsToColumns) {
+  auto p = ParseFixture("binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv.gz");
+  const Table& t = p.t;
+  ASSERT_EQ(t.schema->name, "book_snapshot_25");
+  ASSERT_EQ(t.schema->columns.size(), 104u);
+  ASSERT_EQ(t.rows(), 10u);
+  EXPECT_EQ(t.Ts(0, "timestamp"), 1598918403696000);
+  EXPECT_EQ(t.Dbl(0, "ask_price_1"), 11657.08);
+  EXPECT_EQ(t.Dbl(0, "ask_volume_1"), 1.714);
+  EXPECT_EQ(t.Dbl(0, "bid_price_1"), 11657.07);
+  EXPECT_EQ(t.Dbl(0, "bid_volume_1"), 10.896);
+  EXPECT_EQ(t.Dbl(0, "ask_price_25"), 11659.34);
+  EXPECT_EQ(t.Dbl(0, "ask_volume_25"), 0.618);
+  EXPECT_EQ(t.Dbl(0, "bid_price_25"), 11653.25);
+  EXPECT_EQ(t.Dbl(0, "bid_volume_25"), 1.003);
+}
+
+TEST(CsvParserFixtures, OptionsChainEveryColumnOfFirstRow) {
+  auto p = ParseFixture("deribit_options_chain_2020-06-08_OPTIONS.csv.gz");
+  const Table& t = p.t;
+  ASSERT_EQ(t.schema->name, "options_chain");
+  ASSERT_EQ(t.rows(), 7u);
+  // deribit,BTC-9JUN20-9875-P,1591574399413000,1591574400196008,put,9875,1591689600000000,0.1,0.0295,
+  // 0.0205,15.1,55.91,0.0235,15.2,68.94,0.02210436,62.89,SYN.BTC-9JUN20,9756.36,-0.61752,0.00103,
+  // 2.24964,-53.05655,-0.22796
+  EXPECT_EQ(t.Str(0, "symbol"), "BTC-9JUN20-9875-P");
+  EXPECT_EQ(t.Ts(0, "timestamp"), 1591574399413000);
+  EXPECT_EQ(t.Ts(0, "local_timestamp"), 1591574400196008);
+  EXPECT_EQ(t.Str(0, "type"), "put");
+  EXPECT_EQ(t.Dbl(0, "strike_price"), 9875.0);
+  EXPECT_EQ(t.Ts(0, "expiration"), 1591689600000000);
+  EXPECT_EQ(t.Dbl(0, "open_interest"), 0.1);
+  EXPECT_EQ(t.Dbl(0, "last_price"), 0.0295);
+  EXPECT_EQ(t.Dbl(0, "bid_price"), 0.0205);
+  EXPECT_EQ(t.Dbl(0, "bid_amount"), 15.1);
+  EXPECT_EQ(t.Dbl(0, "bid_iv"), 55.91);
+  EXPECT_EQ(t.Dbl(0, "ask_price"), 0.0235);
+  EXPECT_EQ(t.Dbl(0, "ask_amount"), 15.2);
+  EXPECT_EQ(t.Dbl(0, "ask_iv"), 68.94);
+  EXPECT_EQ(t.Dbl(0, "mark_price"), 0.02210436);
+  EXPECT_EQ(t.Dbl(0, "mark_iv"), 62.89);
+  EXPECT_EQ(t.Str(0, "underlying_index"), "SYN.BTC-9JUN20");
+  EXPECT_EQ(t.Dbl(0, "underlying_price"), 9756.36);
+  EXPECT_EQ(t.Dbl(0, "delta"), -0.61752);
+  EXPECT_EQ(t.Dbl(0, "gamma"), 0.00103);
+  EXPECT_EQ(t.Dbl(0, "vega"), 2.24964);
+  EXPECT_EQ(t.Dbl(0, "theta"), -53.05655);
+  EXPECT_EQ(t.Dbl(0, "rho"), -0.22796);
+  // Row 6 (ETH-9JUN20-300-C) has an empty ask_price.
+  EXPECT_EQ(t.Str(5, "symbol"), "ETH-9JUN20-300-C");
+  EXPECT_TRUE(t.IsNull(5, "ask_price"));
+  EXPECT_EQ(t.Dbl(5, "ask_amount"), 2.5);
+  EXPECT_EQ(t.Str(6, "symbol"), "BTC-9JUN20-9875-P");
+  EXPECT_EQ(t.Dbl(6, "rho"), -0.22808);
+}
+
+TEST(CsvParserFixtures, QuotesMirroredColumnOrder) {
+  auto p = ParseFixture("huobi-dm-swap_quotes_2020-05-01_BTC-USD.csv.gz");
+  const Table& t = p.t;
+  ASSERT_EQ(t.schema->name, "quotes");
+  EXPECT_EQ(t.Dbl(0, "ask_amount"), 5494.0);
+  EXPECT_EQ(t.Dbl(0, "ask_price"), 8629.3);
+  EXPECT_EQ(t.Dbl(0, "bid_price"), 8629.2);
+  EXPECT_EQ(t.Dbl(0, "bid_amount"), 806.0);
+}
+
+
+// Last row of each fixture, every column, typed. The expected text is the
+// file's last line as `zcat | tail -1` prints it.
+struct LastRow {
+  const char* file;
+  size_t rows;
+  const char* line;
+};
+
+TEST(CsvParserFixtures, LastRowOfEveryFixtureEveryColumn) {
+  const LastRow cases[] = {
+      {"bitmex_trades_2020-03-01_XBTUSD.csv.gz", 10,
+       "bitmex,XBTUSD,1583020803276000,1583020803336743,7cae8d7b-b69d-025b-cc3c-84b911f37a8a,sell,8531.5,1"},
+      {"deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz", 15,
+       "deribit,BTC-PERPETUAL,1585699200245000,1585699200355684,true,ask,6428.5,39950"},
+      {"deribit_derivative_ticker_2026-08-10_BTC-PERPETUAL.csv.gz", 3,
+       "deribit,BTC-PERPETUAL,1786320665645000,1786320665661106,,0.00000452,,705041730,65255.5,65221.3,65237.9"},
+      {"okex-swap_derivative_ticker_2023-04-01_BTC-USDC-SWAP.csv.gz", 6,
+       "okex-swap,BTC-USDC-SWAP,1682900659960000,1682900659992009,1682928000000000,-0.000055804472025,"
+       "0.000013752625801,2113695,29292.3,29296.4,29304.1"},
+      {"huobi-dm-swap_quotes_2020-05-01_BTC-USD.csv.gz", 10,
+       "huobi-dm-swap,BTC-USD,1588291201814000,1588291201927888,5411,8629.3,8629.2,847"},
+      {"binance-futures_book_snapshot_5_2020-09-01_BTCUSDT.csv.gz", 10,
+       "binance-futures,BTCUSDT,1598918404284000,1598918404289427,11657.08,1.393,11657.07,10.881,11657.54,"
+       "5.4,11656.97,0.2,11657.56,0.238,11655.78,0.2,11657.61,0.077,11655.77,0.98,11657.92,0.918,11655.7,0.188"},
+      {"okex-futures_derivative_ticker_2026-08-10_BTC-USD_UM_XPERP-310404.csv.gz", 8,
+       "okex-futures,BTC-USD_UM_XPERP-310404,1786320007959000,1786320007976275,1786348800000000,"
+       "-0.0003962534258591,,11063965,64783.5,64825.9,64776"},
+      {"binance-futures_quotes_2020-02-22_BTCUSDT.csv.gz", 9999,
+       "binance-futures,BTCUSDT,1582329827061000,1582329827181582,0.031,9672.09,9671.19,0.012"},
+      {"binance-futures_trades_2020-02-22_BTCUSDT.csv.gz", 9999,
+       "binance-futures,BTCUSDT,1582337147728000,1582337147852384,42387942,sell,9666.84,0.07"},
+  };
+  for (const auto& c : cases) {
+    auto p = ParseFixture(c.file);
+    const Table& t = p.t;
+    ASSERT_EQ(t.rows(), c.rows) << c.file;
+    std::vector<std::string> cells;
+    std::string line = c.line;
+    size_t start = 0;
+    while (true) {
+      const size_t comma = line.find(',', start);
+      cells.push_back(line.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    ASSERT_EQ(cells.size(), t.schema->columns.size()) << c.file;
+    const size_t r = c.rows - 1;
+    for (size_t i = 0; i < cells.size(); i++) {
+      const auto& col = t.schema->columns[i];
+      const std::string& name = col.parquet_name;
+      if (cells[i].empty()) {
+        EXPECT_TRUE(t.IsNull(r, name)) << c.file << " " << name;
+        continue;
+      }
+      switch (col.kind) {
+        case parquet::ColumnKind::kDouble:
+          EXPECT_EQ(t.Dbl(r, name), std::strtod(cells[i].c_str(), nullptr)) << c.file << " " << name;
+          break;
+        case parquet::ColumnKind::kTimestampMicros:
+          EXPECT_EQ(t.Ts(r, name), std::stoll(cells[i])) << c.file << " " << name;
+          break;
+        default:
+          EXPECT_EQ(t.Str(r, name), cells[i]) << c.file << " " << name;
+      }
+    }
+  }
+}
+
+TEST(CsvParserFixtures, ChunkBoundariesDoNotMatter) {
+  // Feed the decompressed text one byte at a time and in odd chunks.
+  for (size_t chunk : {1, 3, 7, 4096}) {
+    auto p = ParseFixture("deribit_options_chain_2020-06-08_OPTIONS.csv.gz", chunk);
+    ASSERT_EQ(p.t.rows(), 7u) << chunk;
+    EXPECT_EQ(p.t.Dbl(6, "rho"), -0.22808);
+  }
+}
+
+TEST(CsvParserFixtures, BatchesSplitAtBatchRows) {
+  tardis::ParserOptions opts;
+  opts.batch_rows = 1000;
+  CollectSink sink(nullptr, opts);
+  ASSERT_TRUE(ParseBytes(ReadFile(FixturePath("binance-futures_quotes_2020-02-22_BTCUSDT.csv.gz")), &sink).ok());
+  ASSERT_EQ(sink.batches.size(), 10u);
+  for (size_t i = 0; i < 9; i++) EXPECT_EQ(sink.batches[i].num_rows, 1000u);
+  EXPECT_EQ(sink.batches[9].num_rows, 999u);
+}
+
+// ---- bad input ----
+
+Status ParseText(const std::string& text, const DataTypeSchema* forced = nullptr) {
+  CollectSink sink(forced);
+  return ParseBytes(text, &sink);
+}
+
+const char kTradesHeader[] = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+
+TEST(CsvParserErrors, UnknownHeaderNamesTheHeader) {
+  const Status st = ParseText("a,b,c\n1,2,3\n");
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  EXPECT_NE(st.message().find("input.csv:1:"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("unknown header \"a,b,c\""), std::string::npos) << st.message();
+}
+
+TEST(CsvParserErrors, WrongColumnCountNamesLineAndColumn) {
+  const Status st = ParseText(std::string(kTradesHeader) +
+                              "binance,BTCUSDT,1,2,9,buy,1.5,2\n"
+                              "binance,BTCUSDT,1,2,9,buy,1.5\n");
+  EXPECT_NE(st.message().find("input.csv:3:"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("too few columns: found 7"), std::string::npos) << st.message();
+  const Status st2 = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,1,2,9,buy,1.5,2,extra\n");
+  EXPECT_NE(st2.message().find("input.csv:2:"), std::string::npos) << st2.message();
+  EXPECT_NE(st2.message().find("too many columns: found 9"), std::string::npos) << st2.message();
+}
+
+TEST(CsvParserErrors, UnparsableNumberShowsRawTextAndColumn) {
+  const Status st = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,1,2,9,buy,12x.5,2\n");
+  EXPECT_NE(st.message().find("input.csv:2:27: cannot parse \"12x.5\" as a number (column 7 'price')"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("binance,BTCUSDT,1,2,9,buy,12x.5,2"), std::string::npos);
+}
+
+TEST(CsvParserErrors, UnparsableTimestamp) {
+  const Status st = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,2020-01-01,2,9,buy,1,2\n");
+  EXPECT_NE(st.message().find("input.csv:2:17: cannot parse \"2020-01-01\" as a timestamp"),
+            std::string::npos)
+      << st.message();
+  const Status st2 = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,,2,9,buy,1,2\n");
+  EXPECT_NE(st2.message().find("empty value in a required column (column 3 'timestamp')"),
+            std::string::npos)
+      << st2.message();
+  const Status st3 = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,99999999999999999999,2,9,buy,1,2\n");
+  EXPECT_NE(st3.message().find("as a timestamp"), std::string::npos) << st3.message();
+}
+
+TEST(CsvParserErrors, EmptyInputNeedsDataType) {
+  EXPECT_EQ(ParseText("").code(), Status::Code::kInvalidInput);
+  EXPECT_TRUE(ParseText("", FindSchema("trades")).ok());
+  EXPECT_TRUE(ParseText(kTradesHeader).ok());
+}
+
+TEST(CsvParserErrors, ForcedTypeMustMatchHeader) {
+  const Status st = ParseText(kTradesHeader, FindSchema("quotes"));
+  EXPECT_NE(st.message().find("header is the one of data type 'trades', but --data-type is 'quotes'"),
+            std::string::npos)
+      << st.message();
+}
+
+TEST(CsvParserErrors, BinaryGarbage) {
+  const Status st = ParseText(std::string("\x00\x01\x02garbage\xff\xfe\n", 13));
+  EXPECT_NE(st.message().find("neither gzip nor CSV"), std::string::npos) << st.message();
+}
+
+TEST(CsvParser, AcceptsExponentsAndCrLf) {
+  CollectSink sink;
+  ASSERT_TRUE(ParseBytes("exchange,symbol,timestamp,local_timestamp,id,side,price,amount\r\n"
+                         "x,Y,1,2,,buy,1e-7,-0\r\n",
+                         &sink)
+                  .ok());
+  ASSERT_EQ(sink.batches.size(), 1u);
+  EXPECT_EQ(sink.batches[0].columns[6].f64[0], 1e-7);
+  EXPECT_TRUE(std::signbit(sink.batches[0].columns[7].f64[0]));
+  EXPECT_EQ(sink.batches[0].columns[4].null_count, 1u);
+}
+
+}  // namespace
+}  // namespace mt::tardis

@@ -1,0 +1,121 @@
+#include "tardis/instrument_key.h"
+
+#include <gtest/gtest.h>
+
+#include "storage/layout.h"
+#include "tardis/file_name.h"
+
+namespace mt::tardis {
+namespace {
+
+struct Case {
+  const char* exchange;
+  const char* symbol;
+  const char* key;
+};
+
+TEST(InstrumentKey, RealSymbolsOfTheSeedVenues) {
+  const Case cases[] = {
+      {"binance-futures", "BTCUSDT", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"},
+      {"binance-futures", "1000PEPEUSDT", "BINANCE-FUTURES:PERPETUAL:1000PEPE-USDT"},
+      {"binance-futures", "BTCUSDT_230929", "BINANCE-FUTURES:FUTURE:BTC-USDT-230929"},
+      {"binance-delivery", "BTCUSD_PERP", "BINANCE-DELIVERY:PERPETUAL:BTC-USD"},
+      {"binance-delivery", "ETHUSD_231229", "BINANCE-DELIVERY:FUTURE:ETH-USD-231229"},
+      {"binance", "USDTTRY", "BINANCE:SPOT_PAIR:USDT-TRY"},
+      {"binance", "ETHBTC", "BINANCE:SPOT_PAIR:ETH-BTC"},
+      {"binance", "btcusdt", "BINANCE:SPOT_PAIR:BTC-USDT"},
+      {"bybit-spot", "BTCUSDC", "BYBIT-SPOT:SPOT_PAIR:BTC-USDC"},
+      {"bybit", "BTCUSD", "BYBIT:PERPETUAL:BTC-USD"},
+      {"bitmex", "XBTUSD", "BITMEX:PERPETUAL:BTC-USD"},
+      {"bitmex", "ETHUSDT", "BITMEX:PERPETUAL:ETH-USDT"},
+      {"deribit", "BTC-PERPETUAL", "DERIBIT:PERPETUAL:BTC-USD"},
+      {"deribit", "BTC_USDC-PERPETUAL", "DERIBIT:PERPETUAL:BTC-USDC"},
+      {"deribit", "ETH-26JUN20", "DERIBIT:FUTURE:ETH-USD-200626"},
+      {"deribit", "BTC-9JUN20-9875-P", "DERIBIT:OPTION:BTC-USD-200609-9875-PUT"},
+      {"deribit", "BTC-26MAY23-30000-C", "DERIBIT:OPTION:BTC-USD-230526-30000-CALL"},
+      {"deribit", "XRP_USDC-30JUN23-0d625-C", "DERIBIT:OPTION:XRP-USDC-230630-0.625-CALL"},
+      {"deribit", "BTC_USDC", "DERIBIT:SPOT_PAIR:BTC-USDC"},
+      {"okex-swap", "BTC-USDT-SWAP", "OKX-SWAP:PERPETUAL:BTC-USDT"},
+      {"okex-swap", "BTC-USDC-SWAP", "OKX-SWAP:PERPETUAL:BTC-USDC"},
+      {"okex-futures", "BTC-USD-200925", "OKX-FUTURES:FUTURE:BTC-USD-200925"},
+      {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404"},
+      {"okex-options", "BTC-USD-230929-30000-C", "OKX-OPTIONS:OPTION:BTC-USD-230929-30000-CALL"},
+      {"okex", "BTC-USDT", "OKX:SPOT_PAIR:BTC-USDT"},
+      {"huobi-dm-swap", "BTC-USD", "HUOBI-DM-SWAP:PERPETUAL:BTC-USD"},
+      {"upbit", "KRW-BTC", "UPBIT:SPOT_PAIR:BTC-KRW"},
+  };
+  for (const auto& c : cases) {
+    auto k = KeyFromTardisSymbol(c.exchange, c.symbol);
+    ASSERT_TRUE(k.ok()) << c.exchange << " " << c.symbol << ": " << k.status().message();
+    EXPECT_EQ(k->ToString(), c.key) << c.exchange << " " << c.symbol;
+    // The key parses back into the same parts.
+    auto back = ParseInstrumentKey(k->ToString());
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_EQ(back->ToString(), c.key);
+    EXPECT_EQ(back->base, k->base);
+    EXPECT_EQ(back->quote, k->quote);
+  }
+}
+
+TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"deribit", "OPTIONS"},        // grouped file
+      {"bitmex", "XBTZ20"},          // dated future: needs metadata
+      {"binance-futures", "FOOBAR"}, // no known quote
+      {"deribit", "BTC-XYZ"},
+      {"okex-futures", "BTC-USD"},   // future without expiry
+      {"binance", ""},
+  };
+  for (const auto& [ex, sym] : cases) {
+    auto k = KeyFromTardisSymbol(ex, sym);
+    ASSERT_FALSE(k.ok()) << ex << " " << sym << " -> " << (k.ok() ? k->ToString() : "");
+    EXPECT_NE(k.status().message().find("cannot derive an instrument key"), std::string::npos);
+  }
+}
+
+TEST(Layout, TickObjectNamesRoundTrip) {
+  const Date d{2020, 6, 8};
+  const std::string name =
+      storage::TickObjectName(d, "options_chain", "DERIBIT:OPTION:BTC-USD-200609-9875-PUT");
+  EXPECT_EQ(name,
+            "raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/"
+            "DERIBIT:OPTION:BTC-USD-200609-9875-PUT.parquet");
+  auto back = storage::ParseTickObjectName(name);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->day, d);
+  EXPECT_EQ(back->data_type, "options_chain");
+  EXPECT_EQ(back->instrument_key, "DERIBIT:OPTION:BTC-USD-200609-9875-PUT");
+  EXPECT_FALSE(storage::ParseTickObjectName("raw_tick_data/by_date/day-2020-13-01/data_type-x/K.parquet"));
+  EXPECT_FALSE(storage::ParseTickObjectName("raw_tick_data/by_date/day-2020-01-01/data_type-x/K.csv"));
+  EXPECT_EQ(storage::InstrumentsObjectName(d),
+            "instrument_availability/by_date/day-2020-06-08/instruments.parquet");
+  EXPECT_EQ(storage::InstrumentsAggregateName(d, Date{2020, 7, 1}),
+            "instrument_availability/aggregate/instruments_20200608_20200701.parquet");
+  EXPECT_EQ(storage::MissingReportObjectName(d),
+            "missing_data_reports/by_date/day-2020-06-08/missing_data.parquet");
+}
+
+TEST(FileName, OfficialClientNames) {
+  auto p = ParseFileName("/x/okex-futures_derivative_ticker_2026-08-10_BTC-USD_UM_XPERP-310404.csv.gz");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->exchange, "okex-futures");
+  EXPECT_EQ(p->data_type, "derivative_ticker");
+  EXPECT_EQ(p->symbol, "BTC-USD_UM_XPERP-310404");
+  EXPECT_EQ(p->date, (Date{2026, 8, 10}));
+  auto q = ParseFileName("binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv");
+  ASSERT_TRUE(q.has_value());
+  EXPECT_EQ(q->data_type, "book_snapshot_25");
+  EXPECT_FALSE(ParseFileName("trades.csv.gz").has_value());
+  EXPECT_FALSE(ParseFileName("deribit_trades_2020-02-30_X.csv.gz").has_value());
+}
+
+TEST(TimeUtil, IsoMicrosAndDays) {
+  EXPECT_EQ(FormatIsoMicros(1582329602418379), "2020-02-22T00:00:02.418379Z");
+  EXPECT_EQ(FormatIsoMicros(-1), "1969-12-31T23:59:59.999999Z");
+  EXPECT_EQ(DateFromMicros(1591574399413000), (Date{2020, 6, 7}));
+  EXPECT_EQ(MicrosFromDate(Date{2020, 6, 8}), 1591574400000000);
+  EXPECT_EQ(AddDays(Date{2024, 2, 28}, 1), (Date{2024, 2, 29}));
+}
+
+}  // namespace
+}  // namespace mt::tardis
