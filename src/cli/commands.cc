@@ -20,6 +20,7 @@ const std::vector<Command>& Commands() {
            {"overwrite", true, "replace existing outputs: true (default) or false"},
        },
        RunConvert},
+      {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},
   };
   return kCommands;
 }

@@ -33,6 +33,8 @@ struct Command {
 const std::vector<Command>& Commands();
 
 int RunConvert(const ParsedArgs& args, Context& ctx);
+int RunSchemas(const ParsedArgs& args, Context& ctx);
+std::string SchemasMarkdown();
 
 // Set by SIGINT/SIGTERM; long loops poll it.
 bool Interrupted();
