@@ -1,6 +1,7 @@
 // market-tick: Tardis.dev market data to analysis-ready Parquet.
 #include <algorithm>
 #include <csignal>
+#include <malloc.h>
 #include <cstdio>
 #include <string>
 #include <sys/resource.h>
@@ -130,6 +131,11 @@ int main(int argc, char** argv) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
+  // Row-group buffers (a few MB each) are freed and allocated again for every
+  // batch; keep them in the heap instead of returning them to the kernel, so
+  // the next batch does not page-fault them in again (was ~15% of a convert).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
   InstallSignalHandlers();
   return cmd->run(*parsed, ctx);
 }

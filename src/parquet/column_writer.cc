@@ -31,14 +31,21 @@ class DoubleDictionary {
  public:
   bool Build(const double* v, size_t n, size_t limit) {
     size_t cap = 1024;
-    while (cap < std::min(n, limit) * 2) cap <<= 1;
+    int log2 = 10;
+    while (cap < std::min(n, limit) * 2) {
+      cap <<= 1;
+      log2++;
+    }
     slots_.assign(cap, kEmpty);
     mask_ = cap - 1;
+    // Fibonacci hashing: the top bits of the product mix every input bit
+    // (prices differ mostly in low mantissa bits).
+    const int shift = 64 - log2;
     indices_.resize(n);
     for (size_t i = 0; i < n; i++) {
       uint64_t bits;
       std::memcpy(&bits, &v[i], 8);
-      size_t h = static_cast<size_t>((bits * 0x9E3779B97F4A7C15ULL) >> 20) & mask_;
+      size_t h = static_cast<size_t>((bits * 0x9E3779B97F4A7C15ULL) >> shift);
       while (true) {
         const uint32_t s = slots_[h];
         if (s == kEmpty) {
@@ -55,12 +62,33 @@ class DoubleDictionary {
         h = (h + 1) & mask_;
       }
     }
+    SortByFrequency();
     return true;
   }
   const std::vector<uint64_t>& values() const { return values_; }
   const std::vector<uint32_t>& indices() const { return indices_; }
 
  private:
+  // Most frequent values get the smallest indices: the bit-packed indices
+  // then have mostly-zero high bits, which ZSTD compresses noticeably better.
+  void SortByFrequency() {
+    std::vector<uint32_t> count(values_.size(), 0);
+    for (uint32_t i : indices_) count[i]++;
+    std::vector<uint32_t> order(values_.size());
+    for (uint32_t i = 0; i < order.size(); i++) order[i] = i;
+    auto val = [&](uint32_t i) { double d; std::memcpy(&d, &values_[i], 8); return d; };
+    std::stable_sort(order.begin(), order.end(),
+                     [&](uint32_t a, uint32_t b) { return val(a) < val(b); });
+    std::vector<uint32_t> remap(values_.size());
+    std::vector<uint64_t> sorted(values_.size());
+    for (uint32_t r = 0; r < order.size(); r++) {
+      remap[order[r]] = r;
+      sorted[r] = values_[order[r]];
+    }
+    values_.swap(sorted);
+    for (uint32_t& i : indices_) i = remap[i];
+  }
+
   static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
   std::vector<uint32_t> slots_;
   size_t mask_ = 0;

@@ -18,7 +18,7 @@
 namespace mt::parquet {
 
 struct EncodeOptions {
-  size_t page_rows = 128 * 1024;  // rows per data page
+  size_t page_rows = 1024 * 1024;  // rows per data page
   // false: only PLAIN and dictionary encodings, for readers that know no
   // others.
   bool modern_encodings = true;

@@ -145,69 +145,139 @@ Status CsvParser::EmitBatch() {
   return sink_->OnBatch(std::move(out));
 }
 
+namespace {
+
+inline const char* FieldEnd(const char* p, const char* e) {
+  const void* c = std::memchr(p, ',', static_cast<size_t>(e - p));
+  return c ? static_cast<const char*>(c) : e;
+}
+
+}  // namespace
+
+// One pass per field: the number parsers stop at the delimiter, so a field is
+// read once. Anything unusual (exponents, long mantissas, garbage) leaves the
+// fast path and is re-read by the reference parsers in numbers.h.
 Status CsvParser::ParseRow(const char* line_begin, const char* e) {
   const auto& cols = schema_->columns;
   const size_t ncols = cols.size();
   const char* p = line_begin;
   for (size_t i = 0; i < ncols; i++) {
-    const char* q = p;
-    while (q < e && *q != ',') q++;
-    if (i + 1 < ncols && q == e) {
-      return Error(line_begin, e, q, i,
-                   "too few columns: found " + std::to_string(i + 1) + ", the " + schema_->name +
-                       " header has " + std::to_string(ncols));
+    parquet::ColumnData& col = batch_.columns[i];
+    const char* q = p;  // ends at the delimiter after the field
+    bool null = false;
+    switch (col.kind) {
+      case ColumnKind::kTimestampMicros: {
+        const bool neg = q < e && *q == '-';
+        q += neg;
+        const char* d0 = q;
+        uint64_t v = 0;
+        while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
+          v = v * 10 + static_cast<unsigned>(*q - '0');
+          q++;
+        }
+        const size_t nd = static_cast<size_t>(q - d0);
+        if (nd == 0 && !neg && (q == e || *q == ',')) {
+          null = true;
+          break;
+        }
+        if ((q < e && *q != ',') || nd == 0 || nd > 19 ||
+            (nd == 19 && v > static_cast<uint64_t>(INT64_MAX) + (neg ? 1 : 0))) {
+          const char* fe = FieldEnd(p, e);
+          return Error(line_begin, e, p, i,
+                       "cannot parse \"" + std::string(p, fe) +
+                           "\" as a timestamp (integer microseconds since 1970-01-01 UTC)");
+        }
+        col.i64.push_back(neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v));
+        break;
+      }
+      case ColumnKind::kDouble: {
+        static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+        const bool neg = q < e && *q == '-';
+        q += neg;
+        const char* d0 = q;
+        uint64_t m = 0;
+        while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
+          m = m * 10 + static_cast<unsigned>(*q - '0');
+          q++;
+        }
+        int frac = 0;
+        bool odd = false;  // "5." and the like: let the reference parser decide
+        if (q < e && *q == '.') {
+          q++;
+          const char* f0 = q;
+          while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
+            m = m * 10 + static_cast<unsigned>(*q - '0');
+            q++;
+          }
+          frac = static_cast<int>(q - f0);
+          odd = frac == 0;
+        }
+        const size_t digits = static_cast<size_t>(q - d0) - (frac > 0 ? 1 : 0);
+        if (q == d0 && !neg && (q == e || *q == ',')) {
+          null = true;
+          break;
+        }
+        // Fast path (Clinger): <= 15 digits and 10^frac exact, so one IEEE
+        // division is the correctly rounded value.
+        if (!odd && (q == e || *q == ',') && digits > 0 && digits <= 15 && frac <= 15) {
+          const double v = static_cast<double>(m) / kPow10[frac];
+          col.f64.push_back(neg ? -v : v);
+          break;
+        }
+        q = FieldEnd(p, e);
+        double v;
+        if (!ParseDouble(p, q, &v)) {
+          return Error(line_begin, e, p, i, "cannot parse \"" + std::string(p, q) + "\" as a number");
+        }
+        col.f64.push_back(v);
+        break;
+      }
+      case ColumnKind::kString:
+        q = FieldEnd(p, e);
+        if (q == p) {
+          null = true;
+          break;
+        }
+        col.str.Append(std::string_view(p, static_cast<size_t>(q - p)));
+        break;
+      case ColumnKind::kBool: {
+        q = FieldEnd(p, e);
+        const size_t len = static_cast<size_t>(q - p);
+        if (len == 0) {
+          null = true;
+        } else if (len == 4 && std::memcmp(p, "true", 4) == 0) {
+          col.b.push_back(1);
+        } else if (len == 5 && std::memcmp(p, "false", 5) == 0) {
+          col.b.push_back(0);
+        } else {
+          return Error(line_begin, e, p, i,
+                       "cannot parse \"" + std::string(p, q) + "\" as a boolean (true or false)");
+        }
+        break;
+      }
     }
-    if (i + 1 == ncols && q != e) {
+    if (null) {
+      if (!col.nullable) return Error(line_begin, e, p, i, "empty value in a required column");
+      col.defined.push_back(0);
+      col.null_count++;
+    } else if (col.nullable) {
+      col.defined.push_back(1);
+    }
+    if (i + 1 < ncols) {
+      if (q == e) {
+        return Error(line_begin, e, q, i,
+                     "too few columns: found " + std::to_string(i + 1) + ", the " + schema_->name +
+                         " header has " + std::to_string(ncols));
+      }
+      p = q + 1;
+    } else if (q != e) {
       size_t found = ncols;
       for (const char* c = q; c < e; c++) found += (*c == ',');
       return Error(line_begin, e, q, i,
                    "too many columns: found " + std::to_string(found) + ", the " + schema_->name +
                        " header has " + std::to_string(ncols));
     }
-    parquet::ColumnData& col = batch_.columns[i];
-    if (p == q) {
-      if (!col.nullable) return Error(line_begin, e, p, i, "empty value in a required column");
-      col.defined.push_back(0);
-      col.null_count++;
-    } else {
-      switch (col.kind) {
-        case ColumnKind::kTimestampMicros: {
-          int64_t v;
-          if (!ParseInt64(p, q, &v)) {
-            return Error(line_begin, e, p, i,
-                         "cannot parse \"" + std::string(p, q) +
-                             "\" as a timestamp (integer microseconds since 1970-01-01 UTC)");
-          }
-          col.i64.push_back(v);
-          break;
-        }
-        case ColumnKind::kDouble: {
-          double v;
-          if (!ParseDouble(p, q, &v)) {
-            return Error(line_begin, e, p, i, "cannot parse \"" + std::string(p, q) + "\" as a number");
-          }
-          col.f64.push_back(v);
-          break;
-        }
-        case ColumnKind::kString:
-          col.str.Append(std::string_view(p, static_cast<size_t>(q - p)));
-          break;
-        case ColumnKind::kBool: {
-          const size_t len = static_cast<size_t>(q - p);
-          if (len == 4 && std::memcmp(p, "true", 4) == 0) {
-            col.b.push_back(1);
-          } else if (len == 5 && std::memcmp(p, "false", 5) == 0) {
-            col.b.push_back(0);
-          } else {
-            return Error(line_begin, e, p, i,
-                         "cannot parse \"" + std::string(p, q) + "\" as a boolean (true or false)");
-          }
-          break;
-        }
-      }
-      if (col.nullable) col.defined.push_back(1);
-    }
-    p = q + 1;
   }
   const int64_t lts = batch_.columns[3].i64.back();
   if (rows_ == 0) first_local_ts_ = lts;

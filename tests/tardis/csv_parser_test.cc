@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 
 #include "support/fixtures.h"
 
@@ -390,6 +392,45 @@ TEST(CsvParser, AcceptsExponentsAndCrLf) {
   EXPECT_EQ(sink.batches[0].columns[6].f64[0], 1e-7);
   EXPECT_TRUE(std::signbit(sink.batches[0].columns[7].f64[0]));
   EXPECT_EQ(sink.batches[0].columns[4].null_count, 1u);
+}
+
+}  // namespace
+}  // namespace mt::tardis
+
+namespace mt::tardis {
+namespace {
+
+// The row parser's inline number path must agree bit for bit with the
+// reference parser (strtod) on every form a Tardis file could hold.
+TEST(CsvParser, InlineNumberPathEqualsReference) {
+  std::mt19937_64 rng(3);
+  std::vector<std::string> texts = {"5.", ".5", "-0", "0", "00012.50", "1e5", "-1.5E-7",
+                                    "123456789012345", "1234567890123456", "0.0001035718476117",
+                                    "9999999999999999999999", "-0.000055804472025"};
+  for (int i = 0; i < 20000; i++) {
+    std::string t = std::to_string(rng() % 100000000);
+    const size_t frac = rng() % 12;
+    if (frac && frac < t.size()) t.insert(t.size() - frac, ".");
+    if (rng() % 3 == 0) t = "-" + t;
+    texts.push_back(t);
+  }
+  std::string csv = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n";
+  for (size_t i = 0; i < texts.size(); i++) {
+    csv += "x,Y,1,2," + texts[i] + ",1," + texts[(i * 7) % texts.size()] + ",3\n";
+  }
+  mt::testing::CollectSink sink;
+  Status st = mt::testing::ParseBytes(csv, &sink);
+  ASSERT_TRUE(st.ok()) << st.message();
+  ASSERT_EQ(sink.batches.size(), 1u);
+  const auto& ask_amount = sink.batches[0].columns[4].f64;
+  const auto& bid_price = sink.batches[0].columns[6].f64;
+  ASSERT_EQ(ask_amount.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); i++) {
+    const double want = std::strtod(texts[i].c_str(), nullptr);
+    ASSERT_EQ(0, std::memcmp(&ask_amount[i], &want, 8)) << texts[i];
+    const double want2 = std::strtod(texts[(i * 7) % texts.size()].c_str(), nullptr);
+    ASSERT_EQ(0, std::memcmp(&bid_price[i], &want2, 8)) << texts[(i * 7) % texts.size()];
+  }
 }
 
 }  // namespace
