@@ -63,6 +63,7 @@ Result<Settings> SettingsFromArgs(const ParsedArgs& args, const Context& ctx) {
   } else {
     return Status::Usage("--gzip-engine must be isal or zlib");
   }
+  s.convert.parse_thread = s.threads > 1;
   w.created_by = std::string("market-tick version ") + kVersion;
   s.convert.tool_version = kVersion;
   return s;

@@ -54,6 +54,9 @@ struct ConvertSettings {
   // before the largest buffer is flushed as a row group.
   size_t split_buffer_bytes = 64u << 20;
   std::string tool_version;
+  // Parse on a thread of its own, so decompression (the caller's thread),
+  // parsing and encoding (the writer's pool) overlap. Off = all on the caller.
+  bool parse_thread = false;
 };
 
 class TickConverter {
