@@ -33,6 +33,8 @@ struct Command {
 const std::vector<Command>& Commands();
 
 int RunConvert(const ParsedArgs& args, Context& ctx);
+int RunDownload(const ParsedArgs& args, Context& ctx);
+int RunPlan(const ParsedArgs& args, Context& ctx);
 int RunSchemas(const ParsedArgs& args, Context& ctx);
 std::string SchemasMarkdown();
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/settings.h"
 #include "core/log.h"
 #include "pipeline/tick_converter.h"
 #include "storage/object_store.h"
@@ -24,50 +25,7 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-Result<size_t> PositiveInt(const std::string& flag, const std::string& v, size_t lo, size_t hi) {
-  char* end = nullptr;
-  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || *end != '\0' || n < lo || n > hi) {
-    return Status::Usage(flag + " must be an integer from " + std::to_string(lo) + " to " +
-                         std::to_string(hi) + ", got '" + v + "'");
-  }
-  return static_cast<size_t>(n);
-}
-
-struct Settings {
-  pipeline::ConvertSettings convert;
-  int threads = 1;
-};
-
-Result<Settings> SettingsFromArgs(const ParsedArgs& args, const Context& ctx) {
-  Settings s;
-  auto& w = s.convert.writer;
-  MT_ASSIGN_OR_RETURN(w.codec, parquet::ParseCodec(args.Get("compression", "zstd")));
-  MT_ASSIGN_OR_RETURN(size_t level, PositiveInt("--zstd-level", args.Get("zstd-level", "3"), 1, 19));
-  w.zstd_level = static_cast<int>(level);
-  const std::string batch = args.Get("batch-size", ctx.config.GetOr("BATCH_SIZE", "1000000"));
-  MT_ASSIGN_OR_RETURN(s.convert.parser.batch_rows,
-                      PositiveInt("--batch-size/BATCH_SIZE", batch, 1, 100'000'000));
-  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
-  MT_ASSIGN_OR_RETURN(size_t threads,
-                      PositiveInt("--threads", args.Get("threads", std::to_string(hw)), 1, 256));
-  s.threads = static_cast<int>(threads);
-  const std::string enc = args.Get("encodings", "modern");
-  if (enc != "modern" && enc != "plain") return Status::Usage("--encodings must be modern or plain");
-  w.encode.modern_encodings = enc == "modern";
-  const std::string gz = args.Get("gzip-engine", "isal");
-  if (gz == "zlib") {
-    s.convert.gzip = io::GzipEngine::kZlib;
-  } else if (gz == "isal") {
-    s.convert.gzip = io::GzipEngine::kAuto;
-  } else {
-    return Status::Usage("--gzip-engine must be isal or zlib");
-  }
-  s.convert.parse_thread = s.threads > 1;
-  w.created_by = std::string("market-tick version ") + kVersion;
-  s.convert.tool_version = kVersion;
-  return s;
-}
+using Settings = EngineSettings;
 
 struct FileResult {
   std::vector<pipeline::OutputFile> outputs;
@@ -132,7 +90,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     std::fprintf(stderr, "market-tick convert: no input files (usage: market-tick convert FILE...)\n");
     return kExitUsage;
   }
-  auto settings = SettingsFromArgs(args, ctx);
+  auto settings = ConvertSettingsFromArgs(args, ctx);
   if (!settings.ok()) {
     std::fprintf(stderr, "market-tick convert: %s\n", settings.status().message().c_str());
     return kExitUsage;

@@ -1,6 +1,7 @@
 #include "pipeline/tick_converter.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -22,7 +23,12 @@ namespace {
 // Column indices every Tardis schema shares.
 constexpr size_t kExchangeCol = 0, kSymbolCol = 1, kLocalTsCol = 3;
 
+// SOURCE_DATE_EPOCH (the reproducible-builds convention) pins created_at, so
+// two runs over the same input give byte-identical files.
 std::string NowIso() {
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
+    return FormatIsoMicros(std::strtoll(sde, nullptr, 10) * 1000000);
+  }
   const auto now = std::chrono::system_clock::now();
   return FormatIsoMicros(
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
@@ -105,6 +111,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     }
     outputs_.clear();
     single_ = nullptr;
+    fixed_ = nullptr;
   }
 
   uint64_t bytes_in() const { return decomp_->bytes_in(); }
@@ -140,6 +147,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Status OnBatch(RowGroupData batch) override {
     if (single_) return WriteTo(single_, std::move(batch));
+    if (!target_.fixed_object.empty()) {
+      MT_ASSIGN_OR_RETURN(Output * out, FixedOutput());
+      return WriteTo(out, std::move(batch));
+    }
     const auto& ex = batch.columns[kExchangeCol].str;
     const auto& sym = batch.columns[kSymbolCol].str;
     if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1) {
@@ -194,6 +205,15 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     out->symbol = symbol;
     by_symbol_.emplace(id, out);
     return out;
+  }
+
+  Result<Output*> FixedOutput() {
+    if (!fixed_) {
+      MT_ASSIGN_OR_RETURN(fixed_, OpenOutput(target_.fixed_key, target_.fixed_object, false));
+      fixed_->exchange = hints_.exchange;
+      fixed_->symbol = hints_.symbol;
+    }
+    return fixed_;
   }
 
   Status WriteTo(Output* out, RowGroupData batch) {
@@ -257,6 +277,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
           "({exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz), so the output has no name; use "
           "--output FILE.parquet");
     }
+    if (!target_.fixed_object.empty()) return FixedOutput().status();
     if (tardis::IsGroupedSymbol(hints_.symbol)) return Status::OK();  // no instrument to write
     MT_ASSIGN_OR_RETURN(Output * out, OutputFor(hints_.exchange, hints_.symbol, 0));
     out->exchange = hints_.exchange;
@@ -334,6 +355,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::map<std::string, std::unique_ptr<Output>> outputs_;
   std::unordered_map<std::string, Output*> by_symbol_;
   Output* single_ = nullptr;
+  Output* fixed_ = nullptr;
   Status status_;
 };
 

@@ -36,6 +36,10 @@ struct ConvertTarget {
   std::string single_file;                 // --output FILE.parquet
   storage::ObjectStore* store = nullptr;   // --output DIR or gs://...
   bool overwrite = true;                   // false: create-only (existing objects kept)
+  // With a store: put every row in this one object (a download of one
+  // instrument's file) instead of routing rows by their symbol.
+  std::string fixed_object;
+  std::string fixed_key;
 };
 
 struct SourceHints {

@@ -158,6 +158,17 @@ Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path,
   if (!overwrite && ::access(path.c_str(), F_OK) == 0) {
     return Status::AlreadyExists(path + " already exists");
   }
+  // Temporary files of an earlier run killed mid-write (kill -9, preemption)
+  // are removed: only one writer works on a given object at a time.
+  {
+    std::error_code ec;
+    const fs::path p(path);
+    const std::string stem = p.filename().string() + ".tmp-";
+    for (auto it = fs::directory_iterator(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
+         !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      if (it->path().filename().string().rfind(stem, 0) == 0) fs::remove(it->path(), ec);
+    }
+  }
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char suffix[32];
   std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));

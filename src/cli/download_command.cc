@@ -1,0 +1,327 @@
+// `market-tick download` and `market-tick plan`.
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "cli/commands.h"
+#include "cli/settings.h"
+#include "core/log.h"
+#include "pipeline/downloader.h"
+#include "pipeline/plan.h"
+#include "storage/object_store.h"
+
+namespace mt::cli {
+
+namespace {
+
+Result<pipeline::PlanRequest> PlanFromArgs(const ParsedArgs& args, const Context& ctx) {
+  pipeline::PlanRequest req;
+  const std::string from = args.Get("from");
+  if (from.empty()) return Status::Usage("--from YYYY-MM-DD is required");
+  auto f = ParseDate(from);
+  if (!f) return Status::Usage("--from '" + from + "' is not a date YYYY-MM-DD");
+  auto t = ParseDate(args.Get("to", from));
+  if (!t) return Status::Usage("--to '" + args.Get("to") + "' is not a date YYYY-MM-DD");
+  req.from = *f;
+  req.to = *t;
+  req.exchanges = pipeline::SplitList(args.Get("exchanges", ctx.config.GetOr("EXCHANGES", "")));
+  req.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "trades")));
+  req.symbols = pipeline::SplitList(args.Get("symbols", ctx.config.GetOr("SYMBOLS", "")));
+  if (req.exchanges.empty()) {
+    // Exchanges named inside exchange:SYMBOL entries are enough.
+    std::set<std::string> ex;
+    for (const auto& s : req.symbols) {
+      if (s.find(':') != std::string::npos) ex.insert(s.substr(0, s.find(':')));
+    }
+    req.exchanges.assign(ex.begin(), ex.end());
+  }
+  return req;
+}
+
+// --shard I/N, else SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT
+// (Cloud Batch), JOB_COMPLETION_INDEX with --shards N (Kubernetes).
+Result<pipeline::Shard> ShardFromArgs(const ParsedArgs& args, const Context& ctx) {
+  if (args.Has("shard")) return pipeline::ParseShard(args.Get("shard"));
+  auto pair = [&](const char* i, const char* n) -> std::optional<std::string> {
+    auto a = ctx.config.Get(i), b = ctx.config.Get(n);
+    if (a && b) return *a + "/" + *b;
+    return std::nullopt;
+  };
+  if (auto s = pair("SHARD_INDEX", "SHARD_COUNT")) return pipeline::ParseShard(*s);
+  if (auto s = pair("BATCH_TASK_INDEX", "BATCH_TASK_COUNT")) return pipeline::ParseShard(*s);
+  if (auto i = ctx.config.Get("JOB_COMPLETION_INDEX")) {
+    const std::string n = args.Get("shards", ctx.config.GetOr("SHARD_COUNT", ""));
+    if (n.empty()) return Status::Usage("JOB_COMPLETION_INDEX is set but the shard count is not: pass --shards N");
+    return pipeline::ParseShard(*i + "/" + n);
+  }
+  return pipeline::Shard{};
+}
+
+std::string HumanBytes(double b) {
+  char buf[32];
+  if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
+  else if (b >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", b / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.0f KB", b / 1e3);
+  return buf;
+}
+
+// Progress on stderr: one redrawn line on a terminal, a plain line every 10 s
+// otherwise.
+class ProgressLine {
+ public:
+  explicit ProgressLine(const pipeline::Progress& p) : p_(p), tty_(isatty(2) && !std::getenv("NO_COLOR_PROGRESS")) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressLine() {
+    stop_ = true;
+    thread_.join();
+    if (tty_ && drew_) std::fputs("\n", stderr);
+  }
+
+ private:
+  void Loop() {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last_print = t0;
+    while (!stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const auto now = std::chrono::steady_clock::now();
+      const double interval = tty_ ? 1.0 : 10.0;
+      if (std::chrono::duration<double>(now - last_print).count() < interval) continue;
+      last_print = now;
+      const double secs = std::chrono::duration<double>(now - t0).count();
+      const double done = p_.items_finished, total = p_.items_total;
+      const double mbs = p_.bytes_in / 1e6 / secs, rows = p_.rows / secs;
+      const double eta = done > 0 ? secs * (total - done) / done : 0;
+      char line[256];
+      std::snprintf(line, sizeof line, "items %.0f/%.0f  %.1f MB/s  %.0f rows/s  ETA %.0f s", done, total,
+                    mbs, rows, eta);
+      if (tty_) {
+        std::fprintf(stderr, "\r\033[K%s", line);
+        drew_ = true;
+      } else {
+        log::Info(line);
+      }
+    }
+  }
+  const pipeline::Progress& p_;
+  bool tty_;
+  bool drew_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::atomic<bool> g_cancel{false};
+
+}  // namespace
+
+int RunPlan(const ParsedArgs& args, Context& ctx) {
+  auto req = PlanFromArgs(args, ctx);
+  if (!req.ok()) {
+    std::fprintf(stderr, "market-tick plan: %s\n", req.status().message().c_str());
+    return kExitUsage;
+  }
+  auto plan = pipeline::BuildPlan(*req);
+  if (!plan.ok()) {
+    std::fprintf(stderr, "market-tick plan: %s\n", plan.status().message().c_str());
+    return kExitUsage;
+  }
+  auto shard = ShardFromArgs(args, ctx);
+  if (!shard.ok()) {
+    std::fprintf(stderr, "market-tick plan: %s\n", shard.status().message().c_str());
+    return kExitUsage;
+  }
+  const auto items = pipeline::SelectShard(*plan, *shard);
+  uint32_t shards = 0;
+  if (args.Has("shards")) {
+    auto s = pipeline::ParseShard("0/" + args.Get("shards"));
+    if (!s.ok()) {
+      std::fprintf(stderr, "market-tick plan: --shards must be a positive integer\n");
+      return kExitUsage;
+    }
+    shards = s->count;
+  }
+  std::vector<size_t> sizes(shards, 0);
+  for (const auto& it : *plan) {
+    if (shards) sizes[pipeline::StableHash(it) % shards]++;
+  }
+  if (args.Has("json")) {
+    std::printf("{\"count\":%zu,\"plan_count\":%zu,\"shard\":\"%u/%u\",\"items\":[", items.size(),
+                plan->size(), shard->index, shard->count);
+    for (size_t i = 0; i < items.size(); i++) {
+      const auto& it = items[i];
+      std::printf("%s{\"day\":\"%s\",\"data_type\":\"%s\",\"exchange\":\"%s\",\"symbol\":\"%s\"}", i ? "," : "",
+                  FormatDate(it.day).c_str(), it.data_type.c_str(), log::JsonEscape(it.exchange).c_str(),
+                  log::JsonEscape(it.symbol).c_str());
+    }
+    std::printf("]");
+    if (shards) {
+      std::printf(",\"shard_sizes\":[");
+      for (uint32_t i = 0; i < shards; i++) std::printf("%s%zu", i ? "," : "", sizes[i]);
+      std::printf("]");
+    }
+    std::printf("}\n");
+  } else {
+    std::printf("%-10s  %-20s  %-18s  %s\n", "day", "data_type", "exchange", "symbol");
+    for (const auto& it : items) {
+      std::printf("%-10s  %-20s  %-18s  %s\n", FormatDate(it.day).c_str(), it.data_type.c_str(),
+                  it.exchange.c_str(), it.symbol.c_str());
+    }
+    std::printf("%zu items", items.size());
+    if (shard->count > 1) std::printf(" in shard %u/%u (plan: %zu)", shard->index, shard->count, plan->size());
+    std::printf("\n");
+    if (shards) {
+      size_t mn = SIZE_MAX, mx = 0;
+      for (size_t s : sizes) {
+        mn = std::min(mn, s);
+        mx = std::max(mx, s);
+      }
+      std::printf("%u shards: min %zu, max %zu, mean %.1f items\n", shards, mn, mx,
+                  static_cast<double>(plan->size()) / shards);
+    }
+  }
+  return kExitOk;
+}
+
+int RunDownload(const ParsedArgs& args, Context& ctx) {
+  auto fail_usage = [](const Status& st) {
+    std::fprintf(stderr, "market-tick download: %s\n", st.message().c_str());
+    return kExitUsage;
+  };
+  auto req = PlanFromArgs(args, ctx);
+  if (!req.ok()) return fail_usage(req.status());
+  auto plan = pipeline::BuildPlan(*req);
+  if (!plan.ok()) return fail_usage(plan.status());
+  auto shard = ShardFromArgs(args, ctx);
+  if (!shard.ok()) return fail_usage(shard.status());
+  const auto items = pipeline::SelectShard(*plan, *shard);
+
+  auto settings = ConvertSettingsFromArgs(args, ctx);
+  if (!settings.ok()) return fail_usage(settings.status());
+  auto out = OpenOutputStore(args, ctx);
+  if (!out.ok()) return fail_usage(out.status());
+
+  pipeline::DownloadOptions opts;
+  opts.store = out->get();
+  opts.convert = settings->convert;
+  opts.datasets_url = ctx.config.GetOr("TARDIS_DATASETS_URL", "https://datasets.tardis.dev");
+  auto key = ApiKey(ctx);
+  if (!key.ok()) return fail_usage(key.status());
+  opts.api_key = *key;
+  opts.force = args.Has("force");
+  const std::string conc = args.Get("concurrency", ctx.config.GetOr("MAX_CONCURRENT_REQUESTS", "8"));
+  auto c = PositiveInt("--concurrency/MAX_CONCURRENT_REQUESTS", conc, 1, 256);
+  if (!c.ok()) return fail_usage(c.status());
+  opts.concurrency = static_cast<int>(*c);
+  auto retry = RetryFromConfig(ctx);
+  if (!retry.ok()) return fail_usage(retry.status());
+  opts.retry = *retry;
+  opts.cancel = &g_cancel;
+
+  if (args.Has("dry-run")) {
+    for (const auto& it : items) std::printf("%s\n", pipeline::DatasetUrl(opts.datasets_url, it).c_str());
+    std::fprintf(stderr, "%zu items (dry run: nothing downloaded)\n", items.size());
+    return kExitOk;
+  }
+
+  std::unique_ptr<ThreadPool> pool;
+  if (settings->threads > 1) pool = std::make_unique<ThreadPool>(settings->threads);
+  opts.convert.writer.pool = pool.get();
+  log::Info("downloading " + std::to_string(items.size()) + " items (shard " + std::to_string(shard->index) +
+            "/" + std::to_string(shard->count) + ", " + std::to_string(opts.concurrency) +
+            " in flight) to " + (*out)->Describe(""));
+
+  // Signals: stop starting items, abandon those in flight (nothing partial).
+  std::atomic<bool> watching{true};
+  std::thread watcher([&] {
+    while (watching) {
+      if (Interrupted()) g_cancel = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  pipeline::Downloader dl(opts);
+  std::vector<pipeline::ItemResult> results;
+  {
+    ProgressLine progress(dl.progress());
+    results = dl.Run(items);
+  }
+  watching = false;
+  watcher.join();
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  std::map<pipeline::Outcome, int> counts;
+  uint64_t bytes_in = 0, bytes_out = 0, rows = 0;
+  for (const auto& r : results) {
+    counts[r.outcome]++;
+    bytes_in += r.bytes_in;
+    bytes_out += r.bytes_out;
+    rows += r.rows;
+    for (const auto& o : r.objects) {
+      if (r.outcome == pipeline::Outcome::kDone || r.outcome == pipeline::Outcome::kNoData) {
+        std::printf("%s\t%s\t%s\n", pipeline::OutcomeName(r.outcome), r.item.Id().c_str(), o.c_str());
+      }
+    }
+  }
+  for (const auto& r : results) {
+    if (r.outcome == pipeline::Outcome::kFailed || r.outcome == pipeline::Outcome::kRetryable) {
+      log::Error(std::string(pipeline::OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
+    }
+  }
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "summary: %zu items: %d done, %d skipped, %d no data, %d not available, %d failed, %d failed "
+                "(retryable), %d cancelled; %s in, %s out, %llu rows in %.1f s",
+                results.size(), counts[pipeline::Outcome::kDone], counts[pipeline::Outcome::kSkipped],
+                counts[pipeline::Outcome::kNoData], counts[pipeline::Outcome::kNotAvailable],
+                counts[pipeline::Outcome::kFailed], counts[pipeline::Outcome::kRetryable],
+                counts[pipeline::Outcome::kCancelled], HumanBytes(bytes_in).c_str(),
+                HumanBytes(bytes_out).c_str(), static_cast<unsigned long long>(rows), secs);
+  log::Info(line);
+  if (args.Has("summary-json")) {
+    std::string js = "{\"items\":" + std::to_string(results.size()) + ",\"counts\":{";
+    bool first = true;
+    for (auto o : {pipeline::Outcome::kDone, pipeline::Outcome::kSkipped, pipeline::Outcome::kNoData,
+                   pipeline::Outcome::kNotAvailable, pipeline::Outcome::kFailed, pipeline::Outcome::kRetryable,
+                   pipeline::Outcome::kCancelled}) {
+      js += std::string(first ? "" : ",") + "\"" + pipeline::OutcomeName(o) + "\":" + std::to_string(counts[o]);
+      first = false;
+    }
+    js += "},\"bytes_in\":" + std::to_string(bytes_in) + ",\"bytes_out\":" + std::to_string(bytes_out) +
+          ",\"rows\":" + std::to_string(rows) + ",\"seconds\":" + std::to_string(secs) + ",\"results\":[";
+    for (size_t i = 0; i < results.size(); i++) {
+      const auto& r = results[i];
+      js += std::string(i ? "," : "") + "{\"id\":\"" + log::JsonEscape(r.item.Id()) + "\",\"outcome\":\"" +
+            pipeline::OutcomeName(r.outcome) + "\",\"reason\":\"" + log::JsonEscape(r.reason) +
+            "\",\"requests\":" + std::to_string(r.requests) + ",\"rows\":" + std::to_string(r.rows) +
+            ",\"bytes_in\":" + std::to_string(r.bytes_in) + ",\"bytes_out\":" + std::to_string(r.bytes_out) +
+            ",\"objects\":[";
+      for (size_t j = 0; j < r.objects.size(); j++) {
+        js += std::string(j ? "," : "") + "\"" + log::JsonEscape(r.objects[j]) + "\"";
+      }
+      js += "]}";
+    }
+    js += "]}\n";
+    std::ofstream f(args.Get("summary-json"));
+    f << js;
+    if (!f) log::Error("cannot write --summary-json " + args.Get("summary-json"));
+  }
+  if (!dl.fatal_error().ok()) {
+    log::Error(dl.fatal_error().message());
+    return kExitFailed;
+  }
+  if (g_cancel) {
+    log::Warn("interrupted: items in flight were abandoned (nothing partial written); run again to finish");
+    return kExitInterrupted;
+  }
+  if (counts[pipeline::Outcome::kFailed] > 0) return kExitFailed;
+  if (counts[pipeline::Outcome::kRetryable] > 0) return kExitRetryable;
+  return kExitOk;
+}
+
+}  // namespace mt::cli

@@ -1,0 +1,106 @@
+#include "cli/settings.h"
+
+#include <fstream>
+#include <thread>
+
+namespace mt::cli {
+
+Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi) {
+  char* end = nullptr;
+  const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || v[0] == '-' || n < lo || n > hi) {
+    return Status::Usage(what + " must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi) +
+                         ", got '" + v + "'");
+  }
+  return static_cast<size_t>(n);
+}
+
+Result<double> PositiveDouble(const std::string& what, const std::string& v) {
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (v.empty() || *end != '\0' || !(d >= 0)) return Status::Usage(what + " must be a number >= 0, got '" + v + "'");
+  return d;
+}
+
+std::vector<FlagSpec> EngineFlags() {
+  return {
+      {"compression", true, "zstd (default), snappy or none"},
+      {"zstd-level", true, "ZSTD level, 1-19 (default 3)"},
+      {"batch-size", true, "rows per Parquet row group (env BATCH_SIZE; default 1000000)"},
+      {"threads", true, "encoding threads (default: number of cores)"},
+      {"encodings", true, "modern (default: delta, byte-stream-split) or plain (dictionary and PLAIN only)"},
+      {"gzip-engine", true, "isal (default when built with ISA-L) or zlib"},
+  };
+}
+
+Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  EngineSettings s;
+  auto& w = s.convert.writer;
+  MT_ASSIGN_OR_RETURN(w.codec, parquet::ParseCodec(args.Get("compression", "zstd")));
+  MT_ASSIGN_OR_RETURN(size_t level, PositiveInt("--zstd-level", args.Get("zstd-level", "3"), 1, 19));
+  w.zstd_level = static_cast<int>(level);
+  const std::string batch = args.Get("batch-size", ctx.config.GetOr("BATCH_SIZE", "1000000"));
+  MT_ASSIGN_OR_RETURN(s.convert.parser.batch_rows, PositiveInt("--batch-size/BATCH_SIZE", batch, 1, 100'000'000));
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  MT_ASSIGN_OR_RETURN(size_t threads, PositiveInt("--threads", args.Get("threads", std::to_string(hw)), 1, 256));
+  s.threads = static_cast<int>(threads);
+  const std::string enc = args.Get("encodings", "modern");
+  if (enc != "modern" && enc != "plain") return Status::Usage("--encodings must be modern or plain");
+  w.encode.modern_encodings = enc == "modern";
+  const std::string gz = args.Get("gzip-engine", "isal");
+  if (gz == "zlib") {
+    s.convert.gzip = io::GzipEngine::kZlib;
+  } else if (gz == "isal") {
+    s.convert.gzip = io::GzipEngine::kAuto;
+  } else {
+    return Status::Usage("--gzip-engine must be isal or zlib");
+  }
+  s.convert.parse_thread = s.threads > 1;
+  w.created_by = std::string("market-tick version ") + kVersion;
+  s.convert.tool_version = kVersion;
+  return s;
+}
+
+Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& args, const Context& ctx) {
+  std::string output = args.Get("output", ctx.config.GetOr("OUTPUT_URI", ""));
+  if (output.empty()) {
+    if (auto bucket = ctx.config.Get("GCS_BUCKET")) output = "gs://" + *bucket;
+  }
+  if (output.empty()) output = "./data";
+  if (output.rfind("file://", 0) == 0) output = output.substr(7);
+  if (output.rfind("gs://", 0) == 0) {
+    return Status::Usage("gs:// output is not available in this build yet; write to a local directory");
+  }
+  return storage::NewLocalStore(output);
+}
+
+Result<std::string> ApiKey(const Context& ctx) {
+  if (auto k = ctx.config.Get("TARDIS_API_KEY")) return *k;
+  if (auto f = ctx.config.Get("TARDIS_API_KEY_FILE")) {
+    std::ifstream in(*f);
+    if (!in) return Status::Usage("cannot read TARDIS_API_KEY_FILE " + *f);
+    std::string key;
+    std::getline(in, key);
+    while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
+    return key;
+  }
+  return std::string();
+}
+
+Result<pipeline::RetryPolicy> RetryFromConfig(const Context& ctx) {
+  pipeline::RetryPolicy p;
+  if (auto v = ctx.config.Get("RETRY_MAX_ATTEMPTS")) {
+    MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("RETRY_MAX_ATTEMPTS", *v, 1, 1000));
+    p.max_attempts = static_cast<int>(n);
+  }
+  if (auto v = ctx.config.Get("RETRY_BASE_SECONDS")) { MT_ASSIGN_OR_RETURN(p.base_delay_s, PositiveDouble("RETRY_BASE_SECONDS", *v)); }
+  if (auto v = ctx.config.Get("RETRY_MAX_DELAY_SECONDS")) { MT_ASSIGN_OR_RETURN(p.max_delay_s, PositiveDouble("RETRY_MAX_DELAY_SECONDS", *v)); }
+  if (auto v = ctx.config.Get("RETRY_MAX_TOTAL_SECONDS")) { MT_ASSIGN_OR_RETURN(p.max_total_s, PositiveDouble("RETRY_MAX_TOTAL_SECONDS", *v)); }
+  if (auto v = ctx.config.Get("STALL_TIMEOUT_SECONDS")) {
+    MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("STALL_TIMEOUT_SECONDS", *v, 1, 3600));
+    p.stall_timeout_s = static_cast<int>(n);
+  }
+  return p;
+}
+
+}  // namespace mt::cli

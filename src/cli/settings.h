@@ -1,0 +1,32 @@
+// Settings shared by the commands, read from flags > environment > .env.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "pipeline/downloader.h"
+#include "pipeline/tick_converter.h"
+#include "storage/object_store.h"
+
+namespace mt::cli {
+
+struct EngineSettings {
+  pipeline::ConvertSettings convert;
+  int threads = 1;
+};
+
+Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi);
+Result<double> PositiveDouble(const std::string& what, const std::string& v);
+Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx);
+// --output / OUTPUT_URI / GCS_BUCKET / ./data as an object store.
+Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& args, const Context& ctx);
+// TARDIS_API_KEY, else the contents of TARDIS_API_KEY_FILE; "" when neither.
+Result<std::string> ApiKey(const Context& ctx);
+Result<pipeline::RetryPolicy> RetryFromConfig(const Context& ctx);
+
+// Flags of the engine (convert and download share them).
+std::vector<FlagSpec> EngineFlags();
+
+}  // namespace mt::cli

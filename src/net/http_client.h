@@ -1,0 +1,72 @@
+// HTTP behind one interface (DESIGN §7): the curl adapter for real sockets,
+// test doubles where none can run. A client is used by one thread at a time
+// and keeps its connections alive between requests.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+
+namespace mt::net {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string url;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;                 // sent as is for POST/PUT
+  int connect_timeout_s = 15;
+  int stall_timeout_s = 60;         // abort when no byte arrives for this long
+  int total_timeout_s = 0;          // 0 = none (large files take long; stalls are caught above)
+  const std::atomic<bool>* cancel = nullptr;  // set to abort the transfer
+};
+
+struct HttpResponseHead {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string Header(const std::string& name) const {
+    auto it = headers.find(name);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+class HttpBodySink {
+ public:
+  virtual ~HttpBodySink() = default;
+  // Called once per final response (after redirects), before any body byte.
+  virtual Status OnHead(const HttpResponseHead& head) = 0;
+  // A non-OK status aborts the transfer; Fetch then returns it as `sink_error`.
+  virtual Status OnBody(const char* data, size_t n) = 0;
+};
+
+struct HttpResult {
+  HttpResponseHead head;     // status 0 when no response arrived
+  Status transport;          // connection, timeout, reset, short body; OK when the body is complete
+  Status sink_error;         // what the sink returned, if it aborted
+  uint64_t body_bytes = 0;
+  bool complete() const { return transport.ok() && sink_error.ok() && head.status != 0; }
+};
+
+class HttpClient {
+ public:
+  virtual ~HttpClient() = default;
+  virtual HttpResult Fetch(const HttpRequest& req, HttpBodySink* sink) = 0;
+};
+
+std::unique_ptr<HttpClient> NewCurlClient();
+
+// Percent-encodes everything but unreserved characters (RFC 3986), as the
+// official clients do for dataset symbols.
+std::string UrlEncode(const std::string& s);
+
+// Removes secrets from text that may reach a log: the value after "Bearer ",
+// "access_token" values and the given key, wherever they occur.
+std::string Redact(std::string text, const std::string& secret);
+
+}  // namespace mt::net

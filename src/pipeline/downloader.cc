@@ -1,0 +1,309 @@
+#include "pipeline/downloader.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/log.h"
+#include "storage/layout.h"
+#include "tardis/instrument_key.h"
+#include "tardis/schema.h"
+
+namespace mt::pipeline {
+
+const char* OutcomeName(Outcome o) {
+  switch (o) {
+    case Outcome::kDone: return "done";
+    case Outcome::kSkipped: return "skipped";
+    case Outcome::kNoData: return "no_data";
+    case Outcome::kNotAvailable: return "not_available";
+    case Outcome::kFailed: return "failed";
+    case Outcome::kRetryable: return "failed_retryable";
+    case Outcome::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Seconds from a Retry-After header: delta-seconds only (HTTP dates are rare
+// for these APIs; they fall back to the backoff).
+double RetryAfter(const std::string& v) {
+  if (v.empty()) return -1;
+  char* end = nullptr;
+  const double s = std::strtod(v.c_str(), &end);
+  return end && *end == '\0' && s >= 0 ? s : -1;
+}
+
+// Receives one HTTP response: a 200/206 body goes to the converter, any
+// other body is kept (2 KiB) for the error message.
+class ItemSink : public net::HttpBodySink {
+ public:
+  TickConverter* conv = nullptr;
+  uint64_t offset = 0;           // body bytes of the file the converter has seen
+  bool restart_needed = false;   // server ignored our Range: start over
+  bool accepting = false;
+  int status = 0;
+  std::string etag;
+  std::string error_body;
+  std::function<void()> on_restart;
+  std::atomic<uint64_t>* bytes_counter = nullptr;
+
+  Status OnHead(const net::HttpResponseHead& h) override {
+    status = h.status;
+    accepting = false;
+    error_body.clear();
+    if (h.status == 200) {
+      if (offset > 0) on_restart();  // full body again: the old state is void
+      offset = 0;
+      etag = h.Header("etag");
+      accepting = true;
+    } else if (h.status == 206) {
+      // Content-Range: bytes START-END/TOTAL must start where we stopped.
+      const std::string cr = h.Header("content-range");
+      unsigned long long start = 0;
+      if (std::sscanf(cr.c_str(), "bytes %llu-", &start) != 1 || start != offset) {
+        restart_needed = true;
+        return Status::Unavailable("206 with Content-Range '" + cr + "' at offset " + std::to_string(offset));
+      }
+      accepting = true;
+    }
+    return Status::OK();
+  }
+  Status OnBody(const char* d, size_t n) override {
+    if (!accepting) {
+      if (error_body.size() < 2048) error_body.append(d, std::min(n, 2048 - error_body.size()));
+      return Status::OK();
+    }
+    MT_RETURN_IF_ERROR(conv->Write(reinterpret_cast<const uint8_t*>(d), n));
+    offset += n;
+    if (bytes_counter) *bytes_counter += n;
+    return Status::OK();
+  }
+};
+
+}  // namespace
+
+Downloader::Downloader(DownloadOptions opts) : opts_(std::move(opts)) {
+  if (!opts_.http_factory) opts_.http_factory = [] { return net::NewCurlClient(); };
+}
+
+bool Downloader::Sleep(double seconds) {
+  const double until = Now() + seconds;
+  while (Now() < until) {
+    if (stop_ || (opts_.cancel && opts_.cancel->load())) return false;
+    const double left_ms = (until - Now()) * 1000;
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::clamp(left_ms, 1.0, 50.0))));
+  }
+  return true;
+}
+
+std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
+  std::vector<ItemResult> results(items.size());
+  progress_.items_total = items.size();
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    auto http = opts_.http_factory();
+    while (true) {
+      const size_t i = next++;
+      if (i >= items.size()) return;
+      if (stop_ || (opts_.cancel && opts_.cancel->load())) {
+        results[i].item = items[i];
+        results[i].outcome = Outcome::kCancelled;
+        results[i].reason = stop_ ? "not started: " + fatal_.message() : "not started: interrupted";
+        continue;
+      }
+      results[i] = RunItem(items[i], http.get());
+      progress_.items_finished++;
+      progress_.rows += results[i].rows;
+    }
+  };
+  const int n = std::max(1, std::min<int>(opts_.concurrency, static_cast<int>(items.size())));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < n; t++) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  return results;
+}
+
+ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
+  ItemResult res;
+  res.item = item;
+  const tardis::DataTypeSchema* schema = tardis::FindSchema(item.data_type);
+  const bool grouped = tardis::IsGroupedSymbol(item.symbol);
+  std::string object, key;
+  if (!grouped) {
+    auto k = tardis::KeyFromTardisSymbol(item.exchange, item.symbol);
+    if (!k.ok()) {
+      res.reason = k.status().message();
+      return res;
+    }
+    key = k->ToString();
+    object = storage::TickObjectName(item.day, item.data_type, key);
+    if (!opts_.force) {
+      auto exists = opts_.store->Exists(object);
+      if (exists.ok() && *exists) {
+        res.outcome = Outcome::kSkipped;
+        res.objects.push_back(object);
+        return res;
+      }
+    }
+  }
+  const std::string url = DatasetUrl(opts_.datasets_url, item);
+
+  SourceHints hints;
+  hints.source = url;
+  hints.day = item.day;
+  hints.exchange = item.exchange;
+  hints.symbol = item.symbol;
+  ConvertTarget target;
+  target.store = opts_.store;
+  target.overwrite = opts_.force;
+  target.fixed_object = object;
+  target.fixed_key = key;
+  ConvertSettings settings = opts_.convert;
+  settings.parser.empty_input_schema = schema;
+  settings.parse_thread = false;  // concurrency comes from items in flight
+
+  std::unique_ptr<TickConverter> conv;
+  auto fresh = [&] { conv = std::make_unique<TickConverter>(hints, target, settings); };
+  fresh();
+  ItemSink sink;
+  sink.on_restart = [&] { conv->Abort(); fresh(); sink.conv = conv.get(); };
+  sink.conv = conv.get();
+  sink.bytes_counter = &progress_.bytes_in;
+
+  std::mt19937_64 rng(std::hash<std::string>()(item.Id()) ^ static_cast<uint64_t>(Now() * 1e6));
+  const double started = Now();
+  int failures = 0;  // consecutive-ish failures driving the backoff
+  std::string last_error;
+  auto give_up = [&](Outcome o, const std::string& why) {
+    conv->Abort();
+    res.outcome = o;
+    res.reason = why;
+    return res;
+  };
+
+  for (int attempt = 0;; attempt++) {
+    if (stop_) return give_up(Outcome::kCancelled, "stopped: " + fatal_.message());
+    if (opts_.cancel && opts_.cancel->load()) return give_up(Outcome::kCancelled, "interrupted");
+    if (attempt >= opts_.retry.max_attempts || Now() - started > opts_.retry.max_total_s) {
+      return give_up(Outcome::kRetryable, "gave up after " + std::to_string(attempt) + " requests in " +
+                                              std::to_string(static_cast<int>(Now() - started)) +
+                                              " s; last error: " + last_error);
+    }
+    net::HttpRequest req;
+    // The official clients add retryAttempt on retries so caches don't answer.
+    req.url = attempt == 0 ? url : url + "?retryAttempt=" + std::to_string(attempt);
+    req.connect_timeout_s = opts_.retry.connect_timeout_s;
+    req.stall_timeout_s = opts_.retry.stall_timeout_s;
+    req.cancel = opts_.cancel;
+    req.headers.emplace_back("User-Agent", std::string("market-tick/") + settings.tool_version);
+    if (!opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
+    if (sink.offset > 0) {
+      req.headers.emplace_back("Range", "bytes=" + std::to_string(sink.offset) + "-");
+      if (!sink.etag.empty()) req.headers.emplace_back("If-Range", sink.etag);
+    }
+    sink.restart_needed = false;
+    net::HttpResult r = http->Fetch(req, &sink);
+    res.requests++;
+    const int status = sink.status ? sink.status : r.head.status;
+
+    if (r.transport.code() == Status::Code::kCancelled) return give_up(Outcome::kCancelled, "interrupted");
+    if (!r.sink_error.ok()) {
+      if (sink.restart_needed) {
+        sink.on_restart();
+        sink.offset = 0;
+        last_error = r.sink_error.message();
+        continue;  // immediate full restart
+      }
+      // The data itself is bad (corrupt gzip or CSV). A damaged transfer can
+      // look like this, so retry from zero a few times before failing.
+      last_error = r.sink_error.message();
+      if (r.sink_error.code() == Status::Code::kInvalidInput && failures < 2) {
+        failures++;
+        sink.on_restart();
+        sink.offset = 0;
+        log::Warn(item.Id() + ": " + last_error + "; downloading again");
+        continue;
+      }
+      return give_up(Outcome::kFailed, last_error);
+    }
+    if (status == 401 || status == 403) {
+      const std::string msg =
+          "HTTP " + std::to_string(status) + " for " + url + ": the Tardis API key is missing or does " +
+          "not cover this exchange/day. Set TARDIS_API_KEY (or TARDIS_API_KEY_FILE); without a key " +
+          "only the first day of each month can be downloaded.";
+      {
+        std::lock_guard<std::mutex> l(fatal_mu_);
+        if (fatal_.ok()) fatal_ = Status::Permission(msg);
+      }
+      stop_ = true;
+      return give_up(Outcome::kFailed, msg);
+    }
+    if (status == 404) return give_up(Outcome::kNotAvailable, "HTTP 404: not available at the source");
+    const bool got_body = status == 200 || status == 206;
+    if (got_body && r.transport.ok()) {
+      auto outs = conv->Finish();
+      if (outs.ok()) {
+        res.bytes_in = sink.offset;
+        res.rows = conv->rows();
+        for (const auto& o : *outs) {
+          res.bytes_out += o.bytes;
+          res.objects.push_back(o.name);
+        }
+        res.outcome = res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
+        if (grouped && res.objects.empty()) res.outcome = Outcome::kNoData;
+        return res;
+      }
+      last_error = outs.status().message();
+      if (outs.status().code() == Status::Code::kInvalidInput && failures < 2) {
+        // Truncated or corrupt file: fetch it whole again.
+        failures++;
+        fresh();
+        sink.conv = conv.get();
+        sink.offset = 0;
+        log::Warn(item.Id() + ": " + last_error + "; downloading again");
+        continue;
+      }
+      res.outcome = outs.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.reason = last_error;
+      return res;
+    }
+    // Transient: 408, 429, 5xx, transport errors, cut bodies (resumed by Range).
+    double delay = -1;
+    if (got_body) {
+      last_error = r.transport.message();
+      if (sink.offset > 0) {
+        log::Info(item.Id() + ": transfer cut after " + std::to_string(sink.offset) +
+                  " bytes; resuming with a Range request");
+        failures = 0;  // progress was made: resume at once
+        delay = 0;
+      }
+    } else if (status == 429 || status == 408 || status >= 500 || status == 0) {
+      last_error = status ? "HTTP " + std::to_string(status) : r.transport.message();
+      if (status == 429) delay = RetryAfter(r.head.Header("retry-after"));
+    } else {
+      return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +
+                                           sink.error_body.substr(0, 300));
+    }
+    if (delay < 0) {
+      const double backoff = std::min(opts_.retry.max_delay_s, opts_.retry.base_delay_s * std::pow(2.0, failures));
+      std::uniform_real_distribution<double> jitter(0.5, 1.0);
+      delay = backoff * jitter(rng);
+    } else {
+      delay = std::min(delay, opts_.retry.max_delay_s);
+    }
+    failures++;
+    log::Debug(item.Id() + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
+    if (!Sleep(delay)) return give_up(Outcome::kCancelled, "interrupted");
+  }
+}
+
+}  // namespace mt::pipeline

@@ -1,0 +1,87 @@
+// Runs work items: HTTP download -> TickConverter -> object store, with
+// MAX_CONCURRENT_REQUESTS items in flight, retries with backoff and jitter,
+// resume by HTTP Range, and an outcome per item.
+// Thread-safety: Run() is called once; progress counters may be read from
+// any thread while it runs.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "net/http_client.h"
+#include "pipeline/plan.h"
+#include "pipeline/tick_converter.h"
+#include "storage/object_store.h"
+
+namespace mt::pipeline {
+
+enum class Outcome {
+  kDone,           // written
+  kSkipped,        // object already there; no request made
+  kNoData,         // Tardis had no rows: a zero-row file was written
+  kNotAvailable,   // 404 at the source
+  kFailed,         // permanent failure
+  kRetryable,      // gave up on a transient failure (a later run may succeed)
+  kCancelled,      // interrupted before finishing
+};
+const char* OutcomeName(Outcome o);
+
+struct ItemResult {
+  WorkItem item;
+  Outcome outcome = Outcome::kFailed;
+  std::string reason;
+  uint64_t bytes_in = 0, bytes_out = 0, rows = 0;
+  int requests = 0;
+  std::vector<std::string> objects;
+};
+
+struct RetryPolicy {
+  int max_attempts = 10;          // requests per item, resumed ones included
+  double base_delay_s = 1.0;      // backoff: base * 2^n, capped, with jitter
+  double max_delay_s = 60.0;
+  double max_total_s = 1800.0;    // give up on an item after this long
+  int stall_timeout_s = 60;
+  int connect_timeout_s = 15;
+};
+
+struct DownloadOptions {
+  std::string datasets_url;
+  std::string api_key;  // never logged
+  int concurrency = 8;
+  bool force = false;
+  RetryPolicy retry;
+  ConvertSettings convert;
+  storage::ObjectStore* store = nullptr;
+  std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+struct Progress {
+  std::atomic<uint64_t> items_total{0}, items_finished{0}, bytes_in{0}, rows{0};
+};
+
+class Downloader {
+ public:
+  explicit Downloader(DownloadOptions opts);
+  // Returns one result per item, in plan order. A 401/403 stops the run:
+  // items not started are reported as cancelled, and fatal_error() says why.
+  std::vector<ItemResult> Run(const std::vector<WorkItem>& items);
+  const Progress& progress() const { return progress_; }
+  const Status& fatal_error() const { return fatal_; }
+
+ private:
+  ItemResult RunItem(const WorkItem& item, net::HttpClient* http);
+  bool Sleep(double seconds);  // false when cancelled
+
+  DownloadOptions opts_;
+  Progress progress_;
+  std::atomic<bool> stop_{false};
+  Status fatal_;
+  std::mutex fatal_mu_;
+};
+
+}  // namespace mt::pipeline
