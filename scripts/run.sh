@@ -1,10 +1,42 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: installs, builds, then converts the
-# real Tardis sample files bundled in fixtures/ into ./data and prints what
-# it wrote (one line per Parquet file: path, rows, bytes).
+# The main job on the embedded default: installs, builds, then downloads the
+# bundled real Tardis sample days through the whole pipeline (HTTP -> gunzip
+# -> CSV -> Parquet -> ./data) and prints what it wrote, one line per object.
+# Offline it serves the samples from a local Tardis-compatible server on
+# 127.0.0.1 (tests/support/tardis_server.mjs); set TARDIS_DATASETS_URL (and
+# TARDIS_API_KEY) to use another server instead.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh --build-only
+scripts/install-deps.sh
 scripts/build.sh >/dev/null
-echo "== converting the bundled Tardis samples into ./data" >&2
-build/market-tick convert fixtures/tardis/csv/*.csv.gz --output ./data
+out="${OUTPUT_URI:-./data}"
+
+server_pid=""
+cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
+trap cleanup EXIT
+if [ -z "${TARDIS_DATASETS_URL:-}" ]; then
+  port_file=$(mktemp)
+  node tests/support/tardis_server.mjs --port 0 --port-file "$port_file" >/dev/null &
+  server_pid=$!
+  for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.05; done
+  export TARDIS_DATASETS_URL="http://127.0.0.1:$(cat "$port_file")"
+  rm -f "$port_file"
+  # The local server takes any key for paid days (the real service wants yours).
+  export TARDIS_API_KEY="${TARDIS_API_KEY:-local-demo-key}"
+  echo "== serving the bundled Tardis samples at $TARDIS_DATASETS_URL" >&2
+fi
+
+status=0
+for f in fixtures/tardis/csv/*.csv.gz; do
+  # {exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz
+  name=$(basename "$f" .csv.gz)
+  exchange=${name%%_*}
+  rest=${name#*_}
+  day=$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' <<<"$rest" | head -n1)
+  data_type=${rest%%_"$day"*}
+  symbol=${rest#*"$day"_}
+  build/market-tick download --from "$day" --exchanges "$exchange" --data-types "$data_type" \
+    --symbols "$symbol" --output "$out" --log-level warning || status=$?
+done
+echo "== done: Parquet files are under $out/raw_tick_data (rerun: existing files are skipped)" >&2
+exit "$status"
