@@ -25,9 +25,20 @@ class StringColumn {
 
   void Append(std::string_view s) {
     if (dict_mode_) {
-      if (!indices_.empty() && s == dict_[last_index_]) {
+      // Most rows repeat the previous value (exchange, symbol) or one of a
+      // handful (side): compare inline before hashing.
+      if (!indices_.empty() && Equal(s, dict_[last_index_])) {
         indices_.push_back(last_index_);
         return;
+      }
+      if (dict_.size() <= 4) {
+        for (uint32_t i = 0; i < dict_.size(); i++) {
+          if (Equal(s, dict_[i])) {
+            last_index_ = i;
+            indices_.push_back(i);
+            return;
+          }
+        }
       }
       auto it = lookup_.find(s);
       if (it != lookup_.end()) {
@@ -49,6 +60,13 @@ class StringColumn {
     bytes_.append(s.data(), s.size());
   }
 
+  void Reserve(size_t n) {
+    if (dict_mode_) {
+      indices_.reserve(n);
+    } else {
+      offsets_.reserve(n);
+    }
+  }
   size_t size() const { return dict_mode_ ? indices_.size() : offsets_.size(); }
   bool dict_mode() const { return dict_mode_; }
   std::string_view Get(size_t i) const {
@@ -68,6 +86,15 @@ class StringColumn {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
+  static bool Equal(std::string_view a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    const char* x = a.data();
+    const char* y = b.data();
+    for (size_t i = 0; i < a.size(); i++) {
+      if (x[i] != y[i]) return false;
+    }
+    return true;
+  }
   void SwitchToPlain() {
     offsets_.reserve(indices_.size() * 2);
     for (uint32_t idx : indices_) {

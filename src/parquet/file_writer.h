@@ -26,7 +26,7 @@ struct WriterOptions {
   int zstd_level = 3;
   EncodeOptions encode;
   ThreadPool* pool = nullptr;  // nullptr: encode on the calling thread
-  size_t max_pending_row_groups = 2;
+  size_t max_pending_row_groups = 1;
   std::string created_by = "market-tick";
 };
 

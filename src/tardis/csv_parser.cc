@@ -126,11 +126,14 @@ Status CsvParser::ParseHeader(std::string_view line) {
 
 void CsvParser::StartBatch() {
   batch_ = parquet::MakeRowGroup(schema_->ParquetSchema(), &plain_hint_);
-  const size_t reserve = std::min<size_t>(opts_.batch_rows, 1 << 16);
+  // Reserve what the previous batch needed: avoids regrowing (and copying)
+  // every column vector in steady state.
+  const size_t reserve = std::min<size_t>(opts_.batch_rows, std::max<size_t>(last_batch_rows_, 1 << 16));
   for (auto& c : batch_.columns) {
     if (c.nullable) c.defined.reserve(reserve);
     if (c.kind == ColumnKind::kTimestampMicros) c.i64.reserve(reserve);
     if (c.kind == ColumnKind::kDouble) c.f64.reserve(reserve);
+    if (c.kind == ColumnKind::kString) c.str.Reserve(reserve);
   }
 }
 
@@ -141,6 +144,7 @@ Status CsvParser::EmitBatch() {
     }
   }
   parquet::RowGroupData out = std::move(batch_);
+  last_batch_rows_ = out.num_rows;
   StartBatch();
   return sink_->OnBatch(std::move(out));
 }

@@ -64,6 +64,7 @@ class CsvParser {
   std::string carry_;
   uint64_t line_ = 0;  // 1-based number of the line being parsed
   uint64_t rows_ = 0;
+  size_t last_batch_rows_ = 0;
   int64_t first_local_ts_ = 0, last_local_ts_ = 0;
   parquet::RowGroupData batch_;
   std::vector<bool> plain_hint_;
