@@ -49,4 +49,7 @@ if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/csv_parser_fuzz -max_total_ti
 fi
 grep -E "^Done" "$work/fuzz.log" >&2
 
+step "convert benchmark smoke run (small files; checks our output equals DuckDB's)"
+bench/convert_bench.sh --quick --out-dir "$work/bench" 2>&1 | tail -n 16
+
 step "all tests passed"
