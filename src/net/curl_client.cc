@@ -1,6 +1,7 @@
 #include <curl/curl.h>
 
 #include <cctype>
+#include <chrono>
 #include <mutex>
 
 #include "net/http_client.h"
@@ -33,8 +34,9 @@ class CurlClient final : public HttpClient {
     // redirect (curl's default without CURLOPT_UNRESTRICTED_AUTH).
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout_s));
     if (req.total_timeout_s > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT, static_cast<long>(req.total_timeout_s));
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(req.stall_timeout_s));
+    // Stalls are detected in ProgressCb from the time of the last byte: curl's
+    // LOW_SPEED_* averages over seconds and notices a stall after a burst late.
+    st.last_byte = Clock::now();
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     // Bodies are stored as they come (gzip files); never let curl decode them.
@@ -71,7 +73,8 @@ class CurlClient final : public HttpClient {
       curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
       if (r.head.status == 0) r.head.status = static_cast<int>(code);
       std::string what = curl_easy_strerror(rc);
-      if (rc == CURLE_OPERATION_TIMEDOUT) what = "no data for " + std::to_string(req.stall_timeout_s) + " s (stalled) or timed out";
+      if (rc == CURLE_OPERATION_TIMEDOUT) what = "timed out";
+      if (st.stalled) what = "no data for " + std::to_string(req.stall_timeout_s) + " s (stalled transfer)";
       if (req.cancel && req.cancel->load()) {
         r.transport = Status::Cancelled("cancelled");
       } else {
@@ -91,7 +94,11 @@ class CurlClient final : public HttpClient {
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
   struct State {
+    Clock::time_point last_byte;
+    curl_off_t last_dl = 0, last_ul = 0;
+    bool stalled = false;
     const HttpRequest* req = nullptr;
     HttpBodySink* sink = nullptr;
     HttpResponseHead head;
@@ -127,6 +134,7 @@ class CurlClient final : public HttpClient {
   static size_t WriteCb(char* data, size_t size, size_t n, void* ud) {
     auto* st = static_cast<State*>(ud);
     const size_t len = size * n;
+    st->last_byte = Clock::now();
     if (!st->head_sent) {
       st->head_sent = true;
       if (st->sink) {
@@ -142,9 +150,20 @@ class CurlClient final : public HttpClient {
     return len;
   }
 
-  static int ProgressCb(void* ud, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  static int ProgressCb(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
     auto* st = static_cast<State*>(ud);
-    return st->req->cancel && st->req->cancel->load() ? 1 : 0;
+    if (st->req->cancel && st->req->cancel->load()) return 1;
+    if (dlnow != st->last_dl || ulnow != st->last_ul) {  // bytes moved either way
+      st->last_dl = dlnow;
+      st->last_ul = ulnow;
+      st->last_byte = Clock::now();
+    }
+    if (st->req->stall_timeout_s > 0 &&
+        Clock::now() - st->last_byte > std::chrono::seconds(st->req->stall_timeout_s)) {
+      st->stalled = true;
+      return 1;
+    }
+    return 0;
   }
 
   CURL* easy_;
