@@ -1,0 +1,738 @@
+// End-to-end tests for `market-tick download` over real sockets against the Tardis-compatible test
+// server (tests/support/tardis_server.mjs, started in process on port 0 by every test). The Parquet
+// written is read back with DuckDB and compared value by value with the fixture CSV (read by
+// lib/tardis.mjs, nothing shared with market-tick); runs under faults must give byte-identical files
+// (SOURCE_DATE_EPOCH pins created_at), leave no *.tmp-* files, and the server's request log must show
+// the behaviour (Range resume, Retry-After wait, re-download, skip without requests).
+//
+// The binary runs as an async child process: a synchronous spawn would block the event loop the
+// in-process server needs.
+//
+// Binary: $MARKET_TICK_BIN or ../../build/market-tick.   Run: cd tests/js && npm test
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import dc from 'node:diagnostics_channel';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { startServer } from '../support/tardis_server.mjs';
+import { BIN, FIXTURE_DIR, assertRowsEqual, listFiles, mkTmp } from './lib/harness.mjs';
+import { DUCKDB_TYPE, expectedSchema, expectedTable, parseTardisName, readTardisCsv } from './lib/tardis.mjs';
+import { closeDuckdb, duckDescribe, duckReadAll } from './lib/readers.mjs';
+
+const SDE = '1700000000'; // SOURCE_DATE_EPOCH for every run: created_at pinned, bytes comparable
+const KEY = 'test-key-0001'; // any non-empty key is valid for a server started without apiKey
+const SECRET_KEY = 'mtk-SECRET-Zq7x9Kf3-c0ffee'; // distinctive, grepped for in every output
+const RUN_TIMEOUT_MS = 30_000;
+
+// Instrument keys of the storage layout, by (Tardis exchange, Tardis symbol in the rows).
+const INSTRUMENT_KEYS = {
+  'binance-futures|BTCUSDT': 'BINANCE-FUTURES:PERPETUAL:BTC-USDT',
+  'bitmex|XBTUSD': 'BITMEX:PERPETUAL:BTC-USD',
+  'deribit|BTC-PERPETUAL': 'DERIBIT:PERPETUAL:BTC-USD',
+  'deribit|BTC-9JUN20-9875-P': 'DERIBIT:OPTION:BTC-USD-200609-9875-PUT',
+  'deribit|BTC-9JUN20-10000-C': 'DERIBIT:OPTION:BTC-USD-200609-10000-CALL',
+  'deribit|BTC-10JUN20-10000-C': 'DERIBIT:OPTION:BTC-USD-200610-10000-CALL',
+  'deribit|ETH-9JUN20-250-P': 'DERIBIT:OPTION:ETH-USD-200609-250-PUT',
+  'deribit|ETH-9JUN20-300-C': 'DERIBIT:OPTION:ETH-USD-200609-300-CALL',
+};
+
+const fx = (name) => path.join(FIXTURE_DIR, name);
+const F_TRADES = fx('binance-futures_trades_2020-02-22_BTCUSDT.csv.gz');
+const F_QUOTES = fx('binance-futures_quotes_2020-02-22_BTCUSDT.csv.gz');
+const F_L2 = fx('deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz');
+const F_OPTIONS = fx('deribit_options_chain_2020-06-08_OPTIONS.csv.gz');
+const F_BITMEX = fx('bitmex_trades_2020-03-01_XBTUSD.csv.gz');
+
+// One download invocation per spec (the fixture days differ, and items are the cross product of
+// days x exchanges x data types x symbols).
+const SPECS = {
+  binance: {
+    args: ['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes', '--symbols', 'BTCUSDT'],
+    fixtures: [F_TRADES, F_QUOTES],
+  },
+  l2: {
+    args: ['--from', '2020-04-01', '--exchanges', 'deribit', '--data-types', 'incremental_book_L2', '--symbols', 'BTC-PERPETUAL'],
+    fixtures: [F_L2],
+  },
+  options: {
+    args: ['--from', '2020-06-08', '--exchanges', 'deribit', '--data-types', 'options_chain', '--symbols', 'OPTIONS'],
+    fixtures: [F_OPTIONS],
+  },
+  bitmex: {
+    args: ['--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'XBTUSD'],
+    fixtures: [F_BITMEX],
+  },
+};
+
+const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-dl-'));
+const RUNNING = new Set(); // children still alive; killed (by object) if a test leaves one behind
+
+after(async () => {
+  for (const child of RUNNING) child.kill('SIGKILL');
+  await closeDuckdb();
+  fs.rmSync(ROOT_TMP, { recursive: true, force: true });
+});
+
+// ---------------------------------------------------------------------------------------------
+// request timeline: every HTTP request any in-process server receives, with its arrival time
+// ---------------------------------------------------------------------------------------------
+
+const TIMELINE = [];
+dc.subscribe('http.server.request.start', ({ request }) => {
+  TIMELINE.push({
+    t: Date.now(),
+    port: request.socket.localPort,
+    url: request.url,
+    range: request.headers.range ?? null,
+  });
+});
+
+/** Dataset requests (…csv.gz) seen by this server since TIMELINE index `from`, with arrival times, in order. */
+function timelineOf(srv, pathPart = '', from = 0) {
+  return TIMELINE.slice(from).filter((e) => e.port === srv.port && /\.csv\.gz(\?|$)/.test(e.url) && e.url.includes(pathPart));
+}
+
+/** The server's own log of dataset requests (status, range, faults, bytesSent, complete). */
+function datasetRequests(srv, pathPart = '') {
+  return srv.stats().requests.filter((r) => r.path.endsWith('.csv.gz') && r.path.includes(pathPart));
+}
+
+const showReqs = (reqs) => JSON.stringify(reqs.map((r) => ({
+  path: r.path, query: r.query, status: r.status, range: r.range, faults: r.faults, bytesSent: r.bytesSent, complete: r.complete,
+})), null, 1);
+
+// ---------------------------------------------------------------------------------------------
+// expected outputs
+// ---------------------------------------------------------------------------------------------
+
+const itemIdOf = (file) => {
+  const { exchange, dataType, date, symbol } = parseTardisName(file);
+  return `${date}/${dataType}/${exchange}/${symbol}`;
+};
+
+/** Objects one fixture must become: [{ rel, itemId, file, table }]. */
+function expectedOutputs(file) {
+  const { dataType, date } = parseTardisName(file);
+  const { rows, header } = readTardisCsv(file);
+  const si = header.indexOf('symbol'), ei = header.indexOf('exchange');
+  const pairs = [...new Set(rows.map((r) => `${r[ei]}|${r[si]}`))];
+  return pairs.map((es) => {
+    const key = INSTRUMENT_KEYS[es];
+    if (!key) throw new Error(`test table lacks an instrument key for ${es} (${path.basename(file)})`);
+    const [e, s] = es.split('|');
+    const table = expectedTable(file, { filter: (r) => r[ei] === e && r[si] === s });
+    return { rel: path.join('raw_tick_data', 'by_date', `day-${date}`, `data_type-${dataType}`, `${key}.parquet`), itemId: itemIdOf(file), file, table };
+  });
+}
+
+const EXPECTED = Object.fromEntries(Object.entries(SPECS).map(([k, s]) => [k, s.fixtures.flatMap(expectedOutputs)]));
+const relsOf = (...specs) => specs.flatMap((k) => EXPECTED[k].map((o) => o.rel)).sort();
+const BINANCE_RELS = relsOf('binance');
+const TRADES_REL = EXPECTED.binance.find((o) => o.file === F_TRADES).rel;
+
+// ---------------------------------------------------------------------------------------------
+// running the binary
+// ---------------------------------------------------------------------------------------------
+
+function baseEnv(srv, { key = KEY, env = {} } = {}) {
+  const e = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    TARDIS_DATASETS_URL: srv.url,
+    RETRY_BASE_SECONDS: '0.05',
+    SOURCE_DATE_EPOCH: SDE,
+    ...env,
+  };
+  if (key !== null) e.TARDIS_API_KEY = key;
+  return e;
+}
+
+/** Starts the binary asynchronously. Returns { child, done } (done resolves to the run result). */
+function spawnBin(args, { cwd, env }) {
+  const child = spawn(BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  RUNNING.add(child);
+  let stdout = '', stderr = '', timedOut = false;
+  child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+  const t0 = Date.now();
+  const done = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, RUN_TIMEOUT_MS);
+    child.on('error', (err) => { clearTimeout(timer); RUNNING.delete(child); reject(err); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      RUNNING.delete(child);
+      resolve({ args, code, signal, stdout, stderr, t0, t1: Date.now(), timedOut });
+    });
+  });
+  return { child, done };
+}
+
+function describeRun(r) {
+  const cut = (s) => (s.length > 3000 ? s.slice(0, 3000) + '…' : s);
+  return `market-tick ${r.args.map((a) => JSON.stringify(a)).join(' ')}\n  exit=${r.code} signal=${r.signal}` +
+    `${r.timedOut ? ' (TIMED OUT, killed)' : ''} in ${r.t1 - r.t0} ms\n  stdout: ${cut(r.stdout)}\n  stderr: ${cut(r.stderr)}`;
+}
+
+/**
+ * A test case: its own server and temp dir (both removed after the test).
+ * c.start(specArgs, opts) / c.run(specArgs, opts): download into c.out (or opts.out) with a summary
+ * JSON of its own; the run result gains `summary` (parsed JSON or null) and `summaryText`.
+ *
+ * `baseline`: spec names to download first, without faults, into DIR/clean on this same server;
+ * c.clean maps each object's relative path to its bytes. The Parquet `source` metadata holds the
+ * URL (with the server's port), so byte comparisons are only meaningful against the same server.
+ * The faults in serverOpts are switched on (and the stats cleared) after the baseline.
+ */
+async function setup(t, name, serverOpts = {}, { baseline = [] } = {}) {
+  const dir = mkTmp(ROOT_TMP, name);
+  const { faults, ...rest } = serverOpts;
+  const srv = await startServer(baseline.length ? rest : serverOpts);
+  const own = new Set();
+  t.after(async () => {
+    for (const child of own) if (RUNNING.has(child)) child.kill('SIGKILL');
+    await srv.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  let n = 0;
+  const c = {
+    dir, srv, out: path.join(dir, 'out'), clean: new Map(),
+    start(specArgs, { out = c.out, key = KEY, env = {}, extra = [] } = {}) {
+      const summaryPath = path.join(dir, `summary-${++n}.json`);
+      const args = ['download', ...specArgs, '--output', out, '--summary-json', summaryPath, ...extra];
+      const h = spawnBin(args, { cwd: dir, env: baseEnv(srv, { key, env }) });
+      own.add(h.child);
+      const done = h.done.then((r) => {
+        r.summaryPath = summaryPath;
+        r.summaryText = fs.existsSync(summaryPath) ? fs.readFileSync(summaryPath, 'utf8') : null;
+        r.summary = r.summaryText === null ? null : JSON.parse(r.summaryText);
+        r.cwd = dir;
+        r.out = out;
+        return r;
+      });
+      return { child: h.child, done };
+    },
+    run(specArgs, opts) {
+      return c.start(specArgs, opts).done;
+    },
+  };
+  if (baseline.length) {
+    const cleanDir = path.join(dir, 'clean');
+    for (const k of baseline) {
+      const r = await c.run(SPECS[k].args, { out: cleanDir, key: serverOpts.apiKey ?? KEY });
+      assert.equal(r.code, 0, `baseline ${k}\n${describeRun(r)}`);
+    }
+    assert.deepEqual(listFiles(cleanDir), relsOf(...baseline), 'baseline objects');
+    for (const rel of listFiles(cleanDir)) c.clean.set(rel, fs.readFileSync(path.join(cleanDir, rel)));
+    srv.reset();
+    if (faults) srv.setFaults(faults);
+  }
+  c.timelineFrom = TIMELINE.length; // c.timeline() ignores the baseline's requests
+  c.timeline = (pathPart) => timelineOf(srv, pathPart, c.timelineFrom);
+  return c;
+}
+
+/** stdout lines OUTCOME\tITEM_ID\tPATH with PATH made relative to the output dir. */
+function stdoutLines(r) {
+  return r.stdout.split('\n').filter((l) => l !== '').map((line) => {
+    const parts = line.split('\t');
+    assert.equal(parts.length, 3, `stdout line is not OUTCOME\\tITEM_ID\\tPATH: ${JSON.stringify(line)}\n${describeRun(r)}`);
+    return `${parts[0]}\t${parts[1]}\t${path.relative(r.out, path.resolve(r.cwd, parts[2]))}`;
+  }).sort();
+}
+
+const ZERO_COUNTS = { done: 0, skipped: 0, no_data: 0, not_available: 0, failed: 0, failed_retryable: 0, cancelled: 0 };
+
+function assertCounts(r, counts, label) {
+  assert.ok(r.summary, `${label}: no summary JSON written\n${describeRun(r)}`);
+  assert.deepEqual(r.summary.counts, { ...ZERO_COUNTS, ...counts }, `${label}: summary counts\n${describeRun(r)}`);
+}
+
+function resultOf(r, id) {
+  const res = r.summary?.results?.find((x) => x.id === id);
+  assert.ok(res, `summary has no result for ${id}: ${r.summaryText}`);
+  return res;
+}
+
+/** The output dir holds exactly `rels` (so no *.tmp-* and nothing else), each byte-identical to `clean` (rel -> Buffer). */
+function assertSameAsClean(out, rels, clean, label) {
+  const files = listFiles(out);
+  const tmps = files.filter((f) => f.includes('.tmp-'));
+  assert.deepEqual(tmps, [], `${label}: temporary files left in ${out}`);
+  assert.deepEqual(files, [...rels].sort(), `${label}: files under ${out}`);
+  for (const rel of rels) {
+    const want = clean.get(rel);
+    assert.ok(want, `${label}: no clean-run bytes for ${rel}`);
+    const got = fs.readFileSync(path.join(out, rel));
+    assert.ok(got.equals(want), `${label}: ${rel} differs from the clean run (${got.length} vs ${want.length} bytes)`);
+  }
+}
+
+async function waitFor(cond, { timeoutMs = 10_000, stepMs = 10, what = 'condition' } = {}) {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (cond()) return;
+    await sleep(stepMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+const completedObjects = (out) => listFiles(out).filter((f) => f.endsWith('.parquet') && !f.includes('.tmp-'));
+
+// ---------------------------------------------------------------------------------------------
+// 1. clean run
+// ---------------------------------------------------------------------------------------------
+
+describe('download: clean run of fixture items', () => {
+  let srv, dir, out;
+  const runs = {};
+  before(async () => {
+    dir = mkTmp(ROOT_TMP, 'clean');
+    out = path.join(dir, 'out');
+    srv = await startServer();
+    for (const [k, spec] of Object.entries(SPECS)) {
+      const summaryPath = path.join(dir, `summary-${k}.json`);
+      const args = ['download', ...spec.args, '--output', out, '--summary-json', summaryPath];
+      const r = await spawnBin(args, { cwd: dir, env: baseEnv(srv) }).done;
+      r.cwd = dir;
+      r.out = out;
+      r.summaryText = fs.existsSync(summaryPath) ? fs.readFileSync(summaryPath, 'utf8') : null;
+      r.summary = r.summaryText === null ? null : JSON.parse(r.summaryText);
+      runs[k] = r;
+    }
+  });
+  after(async () => {
+    await srv?.close();
+  });
+
+  it('every run exits 0 and the output holds exactly the expected objects', () => {
+    for (const r of Object.values(runs)) assert.equal(r.code, 0, describeRun(r));
+    assert.deepEqual(listFiles(out), relsOf(...Object.keys(SPECS)), 'objects written');
+  });
+
+  it('stdout: one `done\\tITEM_ID\\tPATH` line per object', () => {
+    for (const [k, r] of Object.entries(runs)) {
+      const want = EXPECTED[k].map((o) => `done\t${o.itemId}\t${o.rel}`).sort();
+      assert.deepEqual(stdoutLines(r), want, `stdout of ${k}\n${describeRun(r)}`);
+      assert.match(r.stderr, /summary:/, `stderr summary line\n${describeRun(r)}`);
+    }
+  });
+
+  it('summary JSON: counts, per item outcome, requests, rows, bytes, objects', () => {
+    for (const [k, r] of Object.entries(runs)) {
+      const spec = SPECS[k];
+      const label = `summary of ${k}`;
+      assert.equal(r.summary?.items, spec.fixtures.length, `${label}: items\n${r.summaryText}`);
+      assertCounts(r, { done: spec.fixtures.length }, label);
+      let rows = 0, bytesIn = 0, bytesOut = 0;
+      for (const f of spec.fixtures) {
+        const id = itemIdOf(f);
+        const res = resultOf(r, id);
+        const outs = EXPECTED[k].filter((o) => o.itemId === id);
+        const itemRows = outs.reduce((s, o) => s + o.table.rows.length, 0);
+        const itemOut = outs.reduce((s, o) => s + fs.statSync(path.join(out, o.rel)).size, 0);
+        assert.equal(res.outcome, 'done', `${label}: ${id} outcome`);
+        assert.equal(res.requests, 1, `${label}: ${id} requests`);
+        assert.equal(res.rows, itemRows, `${label}: ${id} rows`);
+        assert.equal(res.bytes_in, fs.statSync(f).size, `${label}: ${id} bytes_in (size of the .csv.gz)`);
+        assert.equal(res.bytes_out, itemOut, `${label}: ${id} bytes_out (size of the objects)`);
+        assert.deepEqual(res.objects.map((p) => path.relative(out, path.resolve(dir, p))).sort(), outs.map((o) => o.rel).sort(),
+          `${label}: ${id} objects`);
+        rows += itemRows;
+        bytesIn += res.bytes_in;
+        bytesOut += itemOut;
+      }
+      assert.equal(r.summary.rows, rows, `${label}: rows`);
+      assert.equal(r.summary.bytes_in, bytesIn, `${label}: bytes_in`);
+      assert.equal(r.summary.bytes_out, bytesOut, `${label}: bytes_out`);
+      assert.equal(typeof r.summary.seconds, 'number', `${label}: seconds`);
+    }
+  });
+
+  it('server saw each dataset once, authenticated, answered 200 in full', () => {
+    const reqs = datasetRequests(srv);
+    const want = Object.values(SPECS).flatMap((s) => s.fixtures).map((f) => {
+      const { exchange, dataType, date, symbol } = parseTardisName(f);
+      return `/v1/${exchange}/${dataType}/${date.replaceAll('-', '/')}/${symbol}.csv.gz`;
+    }).sort();
+    assert.deepEqual(reqs.map((r) => r.path).sort(), want, showReqs(reqs));
+    for (const q of reqs) {
+      assert.equal(q.status, 200, showReqs([q]));
+      assert.equal(q.complete, true, showReqs([q]));
+      assert.equal(q.auth, 'valid', `API key sent: ${showReqs([q])}`);
+    }
+  });
+
+  it('DuckDB reads every object equal to the fixture CSV rows (DESCRIBE and values)', async () => {
+    for (const o of Object.values(EXPECTED).flat()) {
+      const p = path.join(out, o.rel);
+      const label = `${path.basename(o.file)} -> ${o.rel}`;
+      const desc = await duckDescribe(p);
+      assert.deepEqual(desc.map((d) => `${d.name} ${d.type}`), o.table.schema.map((c) => `${c.name} ${DUCKDB_TYPE[c.kind]}`),
+        `${label}: DESCRIBE`);
+      const d = await duckReadAll(p);
+      assertRowsEqual(d.rows, o.table.rows, o.table.schema.map((c) => c.name), `${label} [DuckDB]`);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 2. faults: every run ends with exit 0 and the clean run's bytes
+// ---------------------------------------------------------------------------------------------
+
+describe('download: faults are retried and give the clean bytes', () => {
+  /** Runs the binance spec (trades + quotes) under `faults`; asserts exit 0, 2 done, clean bytes. */
+  async function faultRun(t, name, faults, env = {}) {
+    const c = await setup(t, name, { faults }, { baseline: ['binance'] });
+    const r = await c.run(SPECS.binance.args, { env });
+    assert.equal(r.code, 0, `${name}: exit code\n${describeRun(r)}\nrequests: ${showReqs(datasetRequests(c.srv))}`);
+    assertCounts(r, { done: 2 }, name);
+    assert.deepEqual(stdoutLines(r), EXPECTED.binance.map((o) => `done\t${o.itemId}\t${o.rel}`).sort(), `${name}: stdout`);
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, name);
+    return { c, r };
+  }
+  const TRADES_PATH = '/binance-futures/trades/';
+  const TRADES_ID = itemIdOf(F_TRADES);
+
+  it('429 with Retry-After: retried no sooner than Retry-After seconds', async (t) => {
+    const { c, r } = await faultRun(t, 'f-429', { status429: { retryAfter: 1, count: 1, path: TRADES_PATH } });
+    const reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.deepEqual(reqs.map((q) => q.status), [429, 200], showReqs(reqs));
+    const tl = c.timeline(TRADES_PATH);
+    assert.equal(tl.length, 2, JSON.stringify(tl));
+    const gap = tl[1].t - tl[0].t;
+    assert.ok(gap >= 1000, `second request ${gap} ms after the 429; Retry-After was 1 s`);
+    assert.equal(resultOf(r, TRADES_ID).requests, 2, 'summary requests for the trades item');
+  });
+
+  for (const code of [500, 503]) {
+    it(`${code} burst: retried until success`, async (t) => {
+      const { c, r } = await faultRun(t, `f-${code}`, { status5xx: { code, count: 4 } });
+      const reqs = datasetRequests(c.srv);
+      assert.equal(reqs.filter((q) => q.status === code).length, 4, showReqs(reqs));
+      assert.equal(reqs.filter((q) => q.status === 200).length, 2, showReqs(reqs));
+      assert.equal(reqs.length, 6, showReqs(reqs));
+      assert.equal(r.summary.results.reduce((s, x) => s + x.requests, 0), 6, `summary requests\n${r.summaryText}`);
+    });
+  }
+
+  it('dropMidBody: the cut transfer resumes with Range: bytes=N-', async (t) => {
+    const { c } = await faultRun(t, 'f-drop', { dropMidBody: { afterBytes: 50_000, count: 1, path: TRADES_PATH } });
+    const reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.equal(reqs.length, 2, showReqs(reqs));
+    assert.deepEqual([reqs[0].status, reqs[0].range, reqs[0].bytesSent, reqs[0].complete], [200, null, 50_000, false], showReqs(reqs));
+    assert.deepEqual([reqs[1].status, reqs[1].range, reqs[1].complete], [206, 'bytes=50000-', true], showReqs(reqs));
+  });
+
+  it('stall (STALL_TIMEOUT_SECONDS=1): detected, then resumed with Range', async (t) => {
+    const { c, r } = await faultRun(t, 'f-stall', { stall: { afterBytes: 50_000, ms: 0, count: 1, path: TRADES_PATH } },
+      { STALL_TIMEOUT_SECONDS: '1' });
+    const reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.equal(reqs.length, 2, showReqs(reqs));
+    assert.deepEqual([reqs[0].bytesSent, reqs[0].complete], [50_000, false], showReqs(reqs));
+    assert.deepEqual([reqs[1].status, reqs[1].range, reqs[1].complete], [206, 'bytes=50000-', true], showReqs(reqs));
+    const tl = c.timeline(TRADES_PATH);
+    const gap = tl[1].t - tl[0].t;
+    assert.ok(gap >= 1000, `retry ${gap} ms after the stalled request started; stall timeout is 1 s`);
+    // The first 50 000 bytes arrive within milliseconds, then nothing: a 1 s stall timeout must
+    // notice within about 1 s of the last byte, not seconds later.
+    assert.ok(gap < 2500, `stall noticed only ${gap} ms after the stalled request started (50 000 bytes, then silence); ` +
+      `STALL_TIMEOUT_SECONDS=1\n${describeRun(r)}`);
+    assert.ok(r.t1 - r.t0 < 10_000, `run took ${r.t1 - r.t0} ms`);
+  });
+
+  it('truncatedGzip (count 1): re-downloaded from the start', async (t) => {
+    const { c } = await faultRun(t, 'f-trunc', { truncatedGzip: { count: 1, path: TRADES_PATH } });
+    const reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.equal(reqs.length, 2, showReqs(reqs));
+    assert.deepEqual(reqs[0].faults, ['truncatedGzip'], showReqs(reqs));
+    assert.deepEqual([reqs[1].status, reqs[1].range, reqs[1].faults, reqs[1].complete], [200, null, [], true], showReqs(reqs));
+  });
+
+  it('trickle: slow bodies complete', async (t) => {
+    const { c } = await faultRun(t, 'f-trickle', { trickle: { bytesPerChunk: 8192, intervalMs: 10 } });
+    const reqs = datasetRequests(c.srv);
+    assert.equal(reqs.length, 2, showReqs(reqs));
+    for (const q of reqs) assert.deepEqual([q.status, q.faults, q.complete], [200, ['trickle'], true], showReqs(reqs));
+  });
+
+  it('ignoreRange + dropMidBody: the 200 answer to the Range restarts the file cleanly', async (t) => {
+    const { c } = await faultRun(t, 'f-ignore-range', {
+      dropMidBody: { afterBytes: 50_000, count: 1, path: TRADES_PATH },
+      ignoreRange: { count: 1, path: TRADES_PATH },
+    });
+    const reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.equal(reqs.length, 2, showReqs(reqs));
+    assert.deepEqual([reqs[0].bytesSent, reqs[0].complete], [50_000, false], showReqs(reqs));
+    assert.deepEqual([reqs[1].status, reqs[1].range, reqs[1].faults, reqs[1].complete], [200, 'bytes=50000-', ['ignoreRange'], true],
+      showReqs(reqs));
+  });
+
+  it('truncatedGzip every time: re-downloaded up to 2 times, then the item fails (exit 1, no object)', async (t) => {
+    const c = await setup(t, 'f-trunc-always', { faults: { truncatedGzip: { path: TRADES_PATH } } }, { baseline: ['binance'] });
+    const r = await c.run(SPECS.binance.args);
+    assert.equal(r.code, 1, describeRun(r));
+    const reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.equal(reqs.length, 3, `1 download + 2 re-downloads\n${showReqs(reqs)}`);
+    assert.equal(resultOf(r, TRADES_ID).outcome, 'failed', r.summaryText);
+    assertCounts(r, { done: 1, failed: 1 }, 'truncated always');
+    assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, 'truncated always');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. auth
+// ---------------------------------------------------------------------------------------------
+
+function assertNoKey(r, key, label) {
+  for (const [what, text] of [['stdout', r.stdout], ['stderr', r.stderr], ['summary JSON', r.summaryText ?? '']]) {
+    assert.ok(!text.includes(key), `${label}: the API key appears in ${what}:\n${text}`);
+  }
+  for (const rel of listFiles(r.out)) {
+    assert.ok(!fs.readFileSync(path.join(r.out, rel)).includes(key), `${label}: the API key appears in ${rel}`);
+  }
+}
+
+describe('download: 401', () => {
+  it('paid day without a key: exit 1, stderr says to set TARDIS_API_KEY, no objects, run stops', async (t) => {
+    const c = await setup(t, 'auth-nokey');
+    const r = await c.run(['--from', '2020-02-22', '--to', '2020-02-25', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes',
+      '--symbols', 'BTCUSDT'], { key: null, extra: ['--concurrency', '1'] });
+    assert.equal(r.code, 1, describeRun(r));
+    assert.match(r.stderr, /TARDIS_API_KEY/, describeRun(r));
+    assert.deepEqual(completedObjects(r.out), [], 'objects');
+    assert.deepEqual(listFiles(r.out), [], 'files');
+    const reqs = datasetRequests(c.srv);
+    assert.ok(reqs.length >= 1 && reqs.every((q) => q.status === 401 && q.auth === 'none'), showReqs(reqs));
+    assert.equal(reqs.length, 1, `with --concurrency 1 the run must stop after the first 401 (8 items)\n${showReqs(reqs)}`);
+    assert.ok(r.summary && r.summary.counts.failed >= 1, `summary: ${r.summaryText}`);
+    assert.equal(r.summary.counts.done, 0, r.summaryText);
+  });
+
+  it('a wrong key: exit 1, and the key never appears in any output (debug logs)', async (t) => {
+    const c = await setup(t, 'auth-wrongkey', { apiKey: 'the-server-key' });
+    const r = await c.run(SPECS.binance.args, { key: SECRET_KEY, extra: ['--log-level', 'debug'] });
+    assert.equal(r.code, 1, describeRun(r));
+    assert.match(r.stderr, /TARDIS_API_KEY/, describeRun(r));
+    assert.deepEqual(listFiles(r.out), [], 'files');
+    const reqs = datasetRequests(c.srv);
+    assert.ok(reqs.length >= 1 && reqs.every((q) => q.status === 401 && q.auth === 'invalid'), showReqs(reqs));
+    assertNoKey(r, SECRET_KEY, 'wrong key');
+  });
+
+  it('the right key: exit 0, sent as Bearer, never appears in any output (debug logs)', async (t) => {
+    const c = await setup(t, 'auth-goodkey', { apiKey: SECRET_KEY }, { baseline: ['binance'] });
+    const r = await c.run(SPECS.binance.args, { key: SECRET_KEY, extra: ['--log-level', 'debug'] });
+    assert.equal(r.code, 0, describeRun(r));
+    assertSameAsClean(r.out, BINANCE_RELS, c.clean, 'right key');
+    const reqs = datasetRequests(c.srv);
+    assert.ok(reqs.length === 2 && reqs.every((q) => q.auth === 'valid' && q.status === 200), showReqs(reqs));
+    assertNoKey(r, SECRET_KEY, 'right key');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 4. 404, empty bodies
+// ---------------------------------------------------------------------------------------------
+
+describe('download: not available and empty data', () => {
+  it('404: outcome not_available, exit 0, no object, no stdout line', async (t) => {
+    const c = await setup(t, 'notfound');
+    const r = await c.run(['--from', '2020-02-23', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT']);
+    assert.equal(r.code, 0, describeRun(r));
+    assertCounts(r, { not_available: 1 }, '404');
+    assert.equal(resultOf(r, '2020-02-23/trades/binance-futures/BTCUSDT').outcome, 'not_available');
+    assert.deepEqual(listFiles(r.out), [], 'files');
+    assert.equal(r.stdout, '', 'stdout');
+    assert.deepEqual(datasetRequests(c.srv).map((q) => q.status), [404], showReqs(datasetRequests(c.srv)));
+  });
+
+  for (const fault of ['emptyBody', 'emptyGzip']) {
+    it(`${fault}: a zero-row object with the full schema, outcome no_data`, async (t) => {
+      const c = await setup(t, `empty-${fault}`, { faults: { [fault]: {} } });
+      const r = await c.run(['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT']);
+      assert.equal(r.code, 0, describeRun(r));
+      assertCounts(r, { no_data: 1 }, fault);
+      const id = itemIdOf(F_TRADES);
+      assert.equal(resultOf(r, id).outcome, 'no_data', r.summaryText);
+      assert.deepEqual(listFiles(r.out), [TRADES_REL], 'files');
+      assert.deepEqual(stdoutLines(r), [`no_data\t${id}\t${TRADES_REL}`], describeRun(r));
+      const p = path.join(r.out, TRADES_REL);
+      const desc = await duckDescribe(p);
+      assert.deepEqual(desc.map((d) => `${d.name} ${d.type}`), expectedSchema('trades').map((c2) => `${c2.name} ${DUCKDB_TYPE[c2.kind]}`),
+        `${fault}: DESCRIBE`);
+      const d = await duckReadAll(p);
+      assert.equal(d.rows.length, 0, `${fault}: rows`);
+      const reqs = datasetRequests(c.srv);
+      assert.deepEqual(reqs.map((q) => q.faults), [[fault]], showReqs(reqs));
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// 5. rerun skips, --force redoes
+// ---------------------------------------------------------------------------------------------
+
+describe('download: rerun', () => {
+  it('a rerun skips existing objects without a request; --force downloads again', async (t) => {
+    const c = await setup(t, 'rerun', {}, { baseline: ['binance'] });
+    const r1 = await c.run(SPECS.binance.args);
+    assert.equal(r1.code, 0, describeRun(r1));
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'first run');
+    const mtimes = BINANCE_RELS.map((rel) => fs.statSync(path.join(c.out, rel)).mtimeMs);
+
+    c.srv.reset();
+    const r2 = await c.run(SPECS.binance.args);
+    assert.equal(r2.code, 0, describeRun(r2));
+    assertCounts(r2, { skipped: 2 }, 'rerun');
+    assert.deepEqual(datasetRequests(c.srv), [], 'rerun: dataset requests');
+    assert.equal(r2.stdout, '', `rerun writes no object, so no stdout line\n${describeRun(r2)}`);
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'rerun');
+    assert.deepEqual(BINANCE_RELS.map((rel) => fs.statSync(path.join(c.out, rel)).mtimeMs), mtimes, 'rerun: objects untouched');
+
+    c.srv.reset();
+    const r3 = await c.run(SPECS.binance.args, { extra: ['--force'] });
+    assert.equal(r3.code, 0, describeRun(r3));
+    assertCounts(r3, { done: 2 }, '--force');
+    assert.equal(datasetRequests(c.srv).length, 2, showReqs(datasetRequests(c.srv)));
+    assert.deepEqual(stdoutLines(r3), EXPECTED.binance.map((o) => `done\t${o.itemId}\t${o.rel}`).sort(), '--force stdout');
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, '--force');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 6. persistent 503
+// ---------------------------------------------------------------------------------------------
+
+describe('download: persistent 503', () => {
+  it('RETRY_MAX_ATTEMPTS=3: exit 3, failed_retryable after 3 requests, no object', async (t) => {
+    const c = await setup(t, 'persistent-503', { faults: { status5xx: { code: 503 } } });
+    const r = await c.run(['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT'],
+      { env: { RETRY_MAX_ATTEMPTS: '3' } });
+    assert.equal(r.code, 3, describeRun(r));
+    assertCounts(r, { failed_retryable: 1 }, 'persistent 503');
+    const res = resultOf(r, itemIdOf(F_TRADES));
+    assert.equal(res.outcome, 'failed_retryable');
+    assert.equal(res.requests, 3, r.summaryText);
+    assert.deepEqual(res.objects, [], r.summaryText);
+    const reqs = datasetRequests(c.srv);
+    assert.deepEqual(reqs.map((q) => q.status), [503, 503, 503], showReqs(reqs));
+    assert.deepEqual(listFiles(r.out), [], 'files');
+    assert.equal(r.stdout, '', 'stdout');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 7. + 8. interrupted runs
+// ---------------------------------------------------------------------------------------------
+
+describe('download: interrupted runs', () => {
+  it('SIGKILL mid-run, then a rerun: the clean objects, no *.tmp-*', async (t) => {
+    const c = await setup(t, 'kill9', { faults: { trickle: { bytesPerChunk: 2048, intervalMs: 15 } } }, { baseline: ['binance'] });
+    const h = c.start(SPECS.binance.args, { extra: ['--concurrency', '1'] });
+    let early = null;
+    h.done.then((r) => { early = r; });
+    await waitFor(() => early !== null || completedObjects(c.out).length > 0, { what: 'the first object' });
+    assert.equal(early, null, `the run ended before it could be killed\n${early && describeRun(early)}`);
+    h.child.kill('SIGKILL');
+    const r1 = await h.done;
+    assert.equal(r1.signal, 'SIGKILL', describeRun(r1));
+    // Whatever sits under a final name after the kill is complete.
+    const survived = completedObjects(c.out);
+    assert.ok(survived.length >= 1 && survived.length < 2, `objects after the kill: ${survived.join(', ')}`);
+    for (const rel of survived) {
+      assert.ok(fs.readFileSync(path.join(c.out, rel)).equals(c.clean.get(rel)), `${rel} after SIGKILL differs from the clean run`);
+    }
+
+    // This binary writes an object only once its data is complete, so a kill during the transfer
+    // leaves no temporary file; a kill while the object is being written would. Plant what such a
+    // kill leaves (half an object under a *.tmp-* name) next to each missing object: the rerun
+    // that writes the object must not leave it behind.
+    const missing = BINANCE_RELS.filter((rel) => !survived.includes(rel));
+    for (const rel of missing) {
+      const p = path.join(c.out, rel);
+      fs.mkdirSync(path.dirname(p), { recursive: true });
+      const bytes = c.clean.get(rel);
+      fs.writeFileSync(`${p}.tmp-00000000deadbeef`, bytes.subarray(0, bytes.length >> 1));
+    }
+
+    c.srv.reset();
+    const r2 = await c.run(SPECS.binance.args);
+    assert.equal(r2.code, 0, describeRun(r2));
+    assertCounts(r2, { done: 2 - survived.length, skipped: survived.length }, 'rerun after SIGKILL');
+    assert.equal(datasetRequests(c.srv).length, 2 - survived.length, `only the missing items are requested\n${showReqs(datasetRequests(c.srv))}`);
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'rerun after SIGKILL');
+  });
+
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    it(`${sig} mid-run: exit 130 quickly, summary, nothing partial; a rerun completes`, async (t) => {
+      const c = await setup(t, `sig-${sig}`, { faults: { trickle: { bytesPerChunk: 1024, intervalMs: 50 } } }, { baseline: ['binance'] });
+      const h = c.start(SPECS.binance.args);
+      await waitFor(() => {
+        const reqs = datasetRequests(c.srv);
+        return reqs.length === 2 && reqs.every((q) => q.bytesSent >= 8 * 1024);
+      }, { what: 'both transfers under way' });
+      const tSig = Date.now();
+      h.child.kill(sig);
+      const r = await h.done;
+      assert.equal(r.code, 130, describeRun(r));
+      assert.ok(r.t1 - tSig < 5000, `exited ${r.t1 - tSig} ms after ${sig}`);
+      assert.match(r.stderr, /summary:/, describeRun(r));
+      assert.deepEqual(listFiles(c.out).filter((f) => f.includes('.tmp-')), [], `temporary files after ${sig}`);
+      for (const rel of listFiles(c.out)) {
+        assert.ok(fs.readFileSync(path.join(c.out, rel)).equals(c.clean.get(rel) ?? Buffer.alloc(0)), `${rel} after ${sig} is not a clean object`);
+      }
+      assert.ok(r.summary, `summary JSON after ${sig}\n${describeRun(r)}`);
+      assert.equal(r.summary.items, 2, r.summaryText);
+      assert.ok(r.summary.counts.cancelled >= 1, `cancelled items\n${r.summaryText}`);
+      assert.equal(r.summary.counts.cancelled + r.summary.counts.done, 2, r.summaryText);
+
+      c.srv.setFaults({});
+      const r2 = await c.run(SPECS.binance.args);
+      assert.equal(r2.code, 0, describeRun(r2));
+      assertSameAsClean(c.out, BINANCE_RELS, c.clean, `rerun after ${sig}`);
+    });
+  }
+});
+
+// ---------------------------------------------------------------------------------------------
+// 9. shards
+// ---------------------------------------------------------------------------------------------
+
+describe('download: shards', () => {
+  it('--shard 0/3, 1/3, 2/3 together give exactly the unsharded objects, byte-identical', async (t) => {
+    const c = await setup(t, 'shards', {}, { baseline: ['binance', 'bitmex'] });
+    // 9 days x 2 data types x 2 pinned symbols = 36 items; 3 exist (the rest are 404).
+    const args = ['--from', '2020-02-22', '--to', '2020-03-01', '--exchanges', 'binance-futures,bitmex', '--data-types', 'trades,quotes',
+      '--symbols', 'binance-futures:BTCUSDT,bitmex:XBTUSD'];
+    const wantRels = relsOf('binance', 'bitmex');
+    const full = await c.run(args, { out: path.join(c.dir, 'full') });
+    assert.equal(full.code, 0, describeRun(full));
+    assert.equal(full.summary.items, 36, full.summaryText);
+    assertCounts(full, { done: 3, not_available: 33 }, 'unsharded');
+    assertSameAsClean(full.out, wantRels, c.clean, 'unsharded');
+
+    const shardFiles = [];
+    const shardIds = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await c.run(args, { out: path.join(c.dir, `shard-${i}`), extra: ['--shard', `${i}/3`] });
+      assert.equal(r.code, 0, describeRun(r));
+      assert.ok(r.summary, `shard ${i} summary`);
+      shardFiles.push(listFiles(r.out));
+      shardIds.push(r.summary.results.map((x) => x.id));
+      assert.equal(r.summary.items, r.summary.results.length, `shard ${i}: items vs results`);
+      for (const rel of listFiles(r.out)) {
+        assert.ok(fs.readFileSync(path.join(r.out, rel)).equals(c.clean.get(rel) ?? Buffer.alloc(0)), `shard ${i}: ${rel} differs`);
+      }
+    }
+    const allFiles = shardFiles.flat();
+    assert.equal(new Set(allFiles).size, allFiles.length, `an object was written by two shards: ${JSON.stringify(shardFiles)}`);
+    assert.deepEqual([...allFiles].sort(), wantRels, `union of shard objects: ${JSON.stringify(shardFiles)}`);
+    const allIds = shardIds.flat();
+    assert.equal(new Set(allIds).size, allIds.length, 'an item ran in two shards');
+    assert.deepEqual([...allIds].sort(), full.summary.results.map((x) => x.id).sort(), 'union of shard items = unsharded items');
+    assert.ok(shardIds.every((ids) => ids.length > 0), `every shard has items: ${shardIds.map((x) => x.length)}`);
+  });
+});
