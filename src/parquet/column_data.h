@@ -60,6 +60,12 @@ class StringColumn {
     bytes_.append(s.data(), s.size());
   }
 
+  // Appends the previous row's value again; false when there is none to
+  // repeat (start of a batch, or plain mode).
+  bool CanRepeatLast() const { return dict_mode_ && !indices_.empty(); }
+  // REQUIRES: CanRepeatLast().
+  void RepeatLast() { indices_.push_back(last_index_); }
+
   void Reserve(size_t n) {
     if (dict_mode_) {
       indices_.reserve(n);

@@ -160,9 +160,13 @@ void ComputeStats(const ColumnData& col, EncodedChunk* out) {
   switch (col.kind) {
     case ColumnKind::kTimestampMicros: {
       if (col.i64.empty()) return;
-      const auto [mn, mx] = std::minmax_element(col.i64.begin(), col.i64.end());
-      out->min_value = PlainBytes<int64_t>(*mn);
-      out->max_value = PlainBytes<int64_t>(*mx);
+      int64_t mn = col.i64[0], mx = col.i64[0];
+      for (int64_t v : col.i64) {  // branch-free: vectorises
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+      }
+      out->min_value = PlainBytes<int64_t>(mn);
+      out->max_value = PlainBytes<int64_t>(mx);
       out->has_min_max = true;
       return;
     }
@@ -170,14 +174,11 @@ void ComputeStats(const ColumnData& col, EncodedChunk* out) {
       // NaN is left out of min/max; a zero bound is written as -0.0 (min) and
       // +0.0 (max), as the format's statistics rules ask.
       double mn = INFINITY, mx = -INFINITY;
-      bool any = false;
-      for (double d : col.f64) {
-        if (std::isnan(d)) continue;
-        any = true;
-        mn = std::min(mn, d);
-        mx = std::max(mx, d);
+      for (double d : col.f64) {  // a NaN compares false and is skipped; vectorises
+        mn = d < mn ? d : mn;
+        mx = d > mx ? d : mx;
       }
-      if (!any) return;
+      if (mn > mx) return;  // no values, or only NaN
       if (mn == 0.0) mn = -0.0;
       if (mx == 0.0) mx = 0.0;
       out->min_value = PlainBytes<double>(mn);

@@ -156,6 +156,25 @@ inline const char* FieldEnd(const char* p, const char* e) {
   return c ? static_cast<const char*>(c) : e;
 }
 
+// Eight ASCII digits at p (which must have 8 readable bytes) to their value,
+// or false when any byte is not a digit. SWAR: the classic digit test and a
+// three-step pairwise multiply-add, instead of eight multiply-adds.
+inline bool EightDigits(const char* p, uint64_t* out) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  if (((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) !=
+      0x3333333333333333ULL) {
+    return false;
+  }
+  v -= 0x3030303030303030ULL;
+  v = (v * 10) + (v >> 8);  // pairs of digits in bytes 0, 2, 4, 6
+  v = (((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+       (((v >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+      32;
+  *out = v;
+  return true;
+}
+
 }  // namespace
 
 // One pass per field: the number parsers stop at the delimiter, so a field is
@@ -165,12 +184,31 @@ Status CsvParser::ParseRow(const char* line_begin, const char* e) {
   const auto& cols = schema_->columns;
   const size_t ncols = cols.size();
   const char* p = line_begin;
-  for (size_t i = 0; i < ncols; i++) {
+  size_t first = 0;
+  const size_t plen = prev_prefix_.size();
+  if (plen > 0 && static_cast<size_t>(e - p) > plen && std::memcmp(p, prev_prefix_.data(), plen) == 0 &&
+      batch_.columns[0].str.CanRepeatLast() && batch_.columns[1].str.CanRepeatLast()) {
+    batch_.columns[0].str.RepeatLast();
+    batch_.columns[1].str.RepeatLast();
+    p += plen;
+    first = 2;
+  }
+  for (size_t i = first; i < ncols; i++) {
     parquet::ColumnData& col = batch_.columns[i];
     const char* q = p;  // ends at the delimiter after the field
     bool null = false;
+    if (i == 2 && first == 0 && p > line_begin) {
+      prev_prefix_.assign(line_begin, static_cast<size_t>(p - line_begin));  // "exchange,symbol,"
+    }
     switch (col.kind) {
       case ColumnKind::kTimestampMicros: {
+        // Fast path: 16 digits (every Tardis timestamp from 2001 to 2286).
+        uint64_t hi, lo;
+        if (((e - q > 16 && q[16] == ',') || e - q == 16) && EightDigits(q, &hi) && EightDigits(q + 8, &lo)) {
+          col.i64.push_back(static_cast<int64_t>(hi * 100000000ULL + lo));
+          q += 16;
+          break;
+        }
         const bool neg = q < e && *q == '-';
         q += neg;
         const char* d0 = q;

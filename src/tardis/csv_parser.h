@@ -68,6 +68,9 @@ class CsvParser {
   int64_t first_local_ts_ = 0, last_local_ts_ = 0;
   parquet::RowGroupData batch_;
   std::vector<bool> plain_hint_;
+  // "exchange,symbol," of the previous row: rows of one file nearly always
+  // repeat it, so a memcmp replaces two field scans and lookups.
+  std::string prev_prefix_;
   Status status_;
 };
 
