@@ -48,13 +48,16 @@ Result<pipeline::PlanRequest> PlanFromArgs(const ParsedArgs& args, const Context
 // (Cloud Batch), JOB_COMPLETION_INDEX with --shards N (Kubernetes).
 Result<pipeline::Shard> ShardFromArgs(const ParsedArgs& args, const Context& ctx) {
   if (args.Has("shard")) return pipeline::ParseShard(args.Get("shard"));
-  auto pair = [&](const char* i, const char* n) -> std::optional<std::string> {
+  // An index without its count would silently run the whole plan on every
+  // task: that is a configuration error.
+  for (auto [i, n] : {std::pair{"SHARD_INDEX", "SHARD_COUNT"}, std::pair{"BATCH_TASK_INDEX", "BATCH_TASK_COUNT"}}) {
     auto a = ctx.config.Get(i), b = ctx.config.Get(n);
-    if (a && b) return *a + "/" + *b;
-    return std::nullopt;
-  };
-  if (auto s = pair("SHARD_INDEX", "SHARD_COUNT")) return pipeline::ParseShard(*s);
-  if (auto s = pair("BATCH_TASK_INDEX", "BATCH_TASK_COUNT")) return pipeline::ParseShard(*s);
+    if (a && b) return pipeline::ParseShard(*a + "/" + *b);
+    if (a || b) {
+      return Status::Usage(std::string(a ? i : n) + " is set but " + (a ? n : i) +
+                           " is not: set both, or pass --shard I/N");
+    }
+  }
   if (auto i = ctx.config.Get("JOB_COMPLETION_INDEX")) {
     const std::string n = args.Get("shards", ctx.config.GetOr("SHARD_COUNT", ""));
     if (n.empty()) return Status::Usage("JOB_COMPLETION_INDEX is set but the shard count is not: pass --shards N");
@@ -181,7 +184,7 @@ int RunPlan(const ParsedArgs& args, Context& ctx) {
         mn = std::min(mn, s);
         mx = std::max(mx, s);
       }
-      std::printf("%u shards: min %zu, max %zu, mean %.1f items\n", shards, mn, mx,
+      std::printf("%u shards: min %zu, max %zu, mean %.2f items\n", shards, mn, mx,
                   static_cast<double>(plan->size()) / shards);
     }
   }

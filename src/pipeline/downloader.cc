@@ -259,7 +259,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
           res.objects.push_back(o.name);
         }
         res.outcome = res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
-        if (grouped && res.objects.empty()) res.outcome = Outcome::kNoData;
+        // A grouped file whose instruments all exist already (create-only).
+        if (grouped && res.objects.empty() && res.rows > 0) res.outcome = Outcome::kSkipped;
         return res;
       }
       last_error = outs.status().message();

@@ -93,7 +93,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
       status_ = FinishOutput(out.get());
-      if (status_.ok()) outputs.push_back(out->info);
+      if (status_.ok() && !out->exists) outputs.push_back(out->info);
     }
     if (!status_.ok()) {
       Abort();
@@ -167,21 +167,27 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     std::unique_ptr<parquet::FileWriter> writer;
     RowGroupData pending;  // rows of a grouped file waiting for a full row group
     OutputFile info;
+    bool exists = false;   // create-only target already there: rows are dropped
     std::string exchange, symbol;
     int64_t first_ts = 0, last_ts = 0;
   };
 
   Result<Output*> OpenOutput(const std::string& key, const std::string& name, bool single) {
     auto out = std::make_unique<Output>();
-    if (single) {
-      MT_ASSIGN_OR_RETURN(out->object, storage::CreateLocalFile(name, target_.overwrite));
-    } else {
-      MT_ASSIGN_OR_RETURN(out->object, target_.store->Create(name, target_.overwrite));
-    }
+    Result<std::unique_ptr<storage::WritableObject>> obj =
+        single ? storage::CreateLocalFile(name, target_.overwrite) : target_.store->Create(name, target_.overwrite);
     out->info.name = single ? name : target_.store->Describe(name);
     out->info.instrument_key = key;
-    out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), pq_schema_,
-                                                        settings_.writer);
+    if (!obj.ok() && obj.status().code() == Status::Code::kAlreadyExists) {
+      // Create-only and already done (an earlier run of a grouped file): its
+      // rows are read and dropped, the object is kept as it is.
+      out->exists = true;
+    } else {
+      if (!obj.ok()) return obj.status();
+      out->object = std::move(obj).value();
+      out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), pq_schema_,
+                                                          settings_.writer);
+    }
     out->pending = parquet::MakeRowGroup(pq_schema_);
     Output* raw = out.get();
     outputs_.emplace(single ? std::string("\x01single") : key, std::move(out));
@@ -226,6 +232,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       out->exchange = std::string(batch.columns[kExchangeCol].str.Get(0));
       out->symbol = std::string(batch.columns[kSymbolCol].str.Get(0));
     }
+    if (out->exists) return Status::OK();
     return out->writer->WriteRowGroup(std::move(batch));
   }
 
@@ -286,6 +293,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   Status FinishOutput(Output* out) {
+    if (out->exists) return Status::OK();
     std::vector<std::pair<std::string, std::string>> kv = {
         {"source", hints_.source},
         {"source_bytes", std::to_string(decomp_->bytes_in())},

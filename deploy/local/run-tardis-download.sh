@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Runs `market-tick download` in the tardis-download container on this machine, with the seed's
+# volume mounts: data/ (Parquet output), logs/ (run summaries), temp/, downloads/.
+set -euo pipefail
+PROG=run-tardis-download.sh
+# shellcheck source=deploy/common.sh
+. "$(dirname "$0")/../common.sh"
+
+usage() {
+  cat <<USAGE
+usage: deploy/local/run-tardis-download.sh [OPTIONS] [--] DOWNLOAD_FLAGS...
+
+Runs market-tick download in Docker. Every flag this script does not know goes to market-tick
+(after --, all of them do, e.g. -- --dry-run for market-tick's own dry run).
+  deploy/local/run-tardis-download.sh --from 2024-01-01 --to 2024-01-03 \\
+    --exchanges binance-futures --data-types trades,quotes --symbols BTCUSDT
+
+options:
+  --image REF          image (default market-tick/tardis-download:\$IMAGE_TAG, from build-all.sh)
+  --data-dir DIR       output folder mounted at /data (default ./data of the repository)
+  --logs-dir DIR       mounted at /logs; the run summary JSON lands here (default ./logs)
+  --temp-dir DIR       mounted at /temp (default ./temp)
+  --downloads-dir DIR  mounted at /downloads (default ./downloads)
+  --network MODE       docker network (default: host when a Tardis/GCS URL points at loopback)
+  --dry-run            print the docker commands, run nothing
+  -h, --help           this help
+
+environment: TARDIS_API_KEY or TARDIS_API_KEY_FILE (a file mounted read-only into the
+container), MT_OUTPUT_URI (default /data; gs://bucket/prefix writes to GCS and then needs
+GOOGLE_APPLICATION_CREDENTIALS, a key file mounted read-only), TARDIS_DATASETS_URL,
+MAX_CONCURRENT_REQUESTS, BATCH_SIZE, LOG_LEVEL, SOURCE_DATE_EPOCH, SHARD_INDEX/SHARD_COUNT.
+exit status: market-tick's (0 done, 1 failed items, 2 usage, 3 retryable, 130 interrupted).
+USAGE
+}
+
+IMAGE="" DATA_DIR="$MT_ROOT/data" LOGS_DIR="$MT_ROOT/logs" TEMP_DIR="$MT_ROOT/temp"
+DOWNLOADS_DIR="$MT_ROOT/downloads" DOCKER_NETWORK=$(default_docker_network)
+pass=()
+while [ $# -gt 0 ]; do
+  case "$1" in  # --flag=value for this script's own flags
+    --image=*|--data-dir=*|--logs-dir=*|--temp-dir=*|--downloads-dir=*|--network=*)
+      set -- "${1%%=*}" "${1#*=}" "${@:2}" ;;
+  esac
+  case "$1" in
+    --image|--data-dir|--logs-dir|--temp-dir|--downloads-dir|--network) need_value "$1" $# ;;
+  esac
+  case "$1" in
+    --image) IMAGE=$2; shift 2 ;;
+    --data-dir) DATA_DIR=$(abspath "$2"); shift 2 ;;
+    --logs-dir) LOGS_DIR=$(abspath "$2"); shift 2 ;;
+    --temp-dir) TEMP_DIR=$(abspath "$2"); shift 2 ;;
+    --downloads-dir) DOWNLOADS_DIR=$(abspath "$2"); shift 2 ;;
+    --network) DOCKER_NETWORK=$2; shift 2 ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    --) shift; pass+=("$@"); break ;;
+    *) pass+=("$1"); shift ;;
+  esac
+done
+IMAGE=${IMAGE:-market-tick/tardis-download:${IMAGE_TAG:-latest}}
+[ "$DRY_RUN" = 1 ] || need_tool docker "install Docker, or use --dry-run to see the commands"
+
+# A summary per run next to the logs, unless the caller chose a file.
+summary=()
+case " ${pass[*]:-} " in
+  *" --summary-json"*|*" --help "*|*" -h "*) ;;
+  *) summary=(--summary-json "/logs/download-summary-$(date -u +%Y%m%dT%H%M%SZ).json") ;;
+esac
+local_docker_run "$IMAGE" "${summary[@]}" "${pass[@]}"

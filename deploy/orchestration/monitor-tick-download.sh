@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Shows how a fleet job is doing: task states from the engine (Cloud Batch, or the Kubernetes
+# Job controller) and how many Parquet objects of the job's date range are in the bucket.
+set -euo pipefail
+PROG=monitor-tick-download.sh
+# shellcheck source=deploy/common.sh
+. "$(dirname "$0")/../common.sh"
+
+usage() {
+  cat <<USAGE
+usage: deploy/orchestration/monitor-tick-download.sh --job NAME [--engine batch|k8s]
+         [--watch SECONDS] [--no-objects] [--dry-run] [--help]
+
+  --job NAME        the job orchestrate-tick-download.sh submitted
+  --engine E        batch (default) or k8s
+  --watch SECONDS   repeat every SECONDS until the job has finished
+  --no-objects      skip the bucket listing (it reads every object name of the range)
+  --dry-run         print the gcloud/kubectl commands, run nothing
+  -h, --help        this help
+environment: GCP_PROJECT_ID (required), GCP_REGION, GCS_BUCKET or OUTPUT_URI (for the object
+count), K8S_NAMESPACE (k8s)
+exit status: 0 succeeded, 1 failed, 4 still running (without --watch)
+USAGE
+}
+
+job="" engine=batch watch=0 objects=1
+while [ $# -gt 0 ]; do
+  case "$1" in --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; esac
+  case "$1" in
+    --job) need_value "$1" $#; job=$2; shift 2 ;;
+    --engine) need_value "$1" $#; engine=$2; shift 2 ;;
+    --watch) need_value "$1" $#; check_int "$1" "$2" 5 86400; watch=$2; shift 2 ;;
+    --no-objects) objects=0; shift ;;
+    --dry-run) DRY_RUN=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage_die "unknown argument '$1'" ;;
+  esac
+done
+[ -n "$job" ] || usage_die "--job is required"
+check_name --job "$job"
+case "$engine" in batch|k8s) ;; *) usage_die "--engine takes batch or k8s, got '$engine'" ;; esac
+cloud_defaults
+need_var GCP_PROJECT_ID "the Google Cloud project of the job"
+need_tool jq "it reads the engine's JSON; apt-get install jq"
+output=""
+if [ "$objects" = 1 ]; then output=$(cloud_output_uri); fi
+if [ "$DRY_RUN" != 1 ]; then
+  if [ "$engine" = batch ] || [ "$objects" = 1 ]; then need_tool gcloud "install the Google Cloud CLI, or use --dry-run"; fi
+  if [ "$engine" = k8s ]; then need_tool kubectl "install kubectl, or use --dry-run"; fi
+fi
+
+# count_objects FROM TO: Parquet objects under raw_tick_data/ whose day is in [FROM, TO].
+count_objects() {
+  local listing
+  listing=$(run gcloud storage ls "${output%/}/raw_tick_data/by_date/**")
+  if [ "$DRY_RUN" = 1 ]; then printf '%s\n' "$listing"; return; fi
+  # (no {n} repetition in the regex: Debian's default awk, mawk, does not have it)
+  awk -v from="day-$1" -v to="day-$2" '
+    /\.parquet$/ { if (match($0, /day-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]/)) { d = substr($0, RSTART, RLENGTH); if (d >= from && d <= to) n++ } }
+    END { printf "objects in %s..%s: %d Parquet files\n", substr(from, 5), substr(to, 5), n }' <<<"$listing"
+}
+
+# report_batch: prints the job state and task counts; sets state.
+report_batch() {
+  local json
+  json=$(run gcloud batch jobs describe "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" --format json)
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '%s\n' "$json"
+    run gcloud batch tasks list --job "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" \
+      --filter "status.state=FAILED" --format "value(name.basename(),status.statusEvents[-1].description)"
+    if [ "$objects" = 1 ]; then count_objects FROM TO; fi
+    state=DRY_RUN
+    return
+  fi
+  state=$(jq -r '.status.state // "UNKNOWN"' <<<"$json")
+  jq -r '
+    "job \(.name | split("/") | last): \(.status.state // "UNKNOWN")" +
+    (if .status.runDuration then ", running for \(.status.runDuration)" else "" end),
+    "tasks: " + ([.status.taskGroups // {} | .[] | .counts // {} | to_entries[] | "\(.key) \(.value)"] | join(", ")),
+    "of \(.taskGroups[0].taskCount) tasks, \(.taskGroups[0].parallelism) at a time"' <<<"$json"
+  if jq -e '[.status.taskGroups // {} | .[] | .counts.FAILED // "0" | tonumber] | add > 0' <<<"$json" >/dev/null; then
+    printf 'failed tasks (last event):\n'
+    run gcloud batch tasks list --job "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" \
+      --filter "status.state=FAILED" --format "value(name.basename(),status.statusEvents[-1].description)"
+  fi
+  if [ "$objects" = 1 ]; then
+    local from to
+    from=$(jq -r '.labels["start-date"] // empty | "\(.[0:4])-\(.[4:6])-\(.[6:8])"' <<<"$json")
+    to=$(jq -r '.labels["end-date"] // empty | "\(.[0:4])-\(.[4:6])-\(.[6:8])"' <<<"$json")
+    if [ -n "$from" ] && [ -n "$to" ]; then count_objects "$from" "$to"; fi
+  fi
+}
+
+report_k8s() {
+  local json
+  json=$(run kubectl get job "$job" --namespace "${K8S_NAMESPACE:-default}" -o json)
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '%s\n' "$json"
+    if [ "$objects" = 1 ]; then count_objects FROM TO; fi
+    state=DRY_RUN
+    return
+  fi
+  jq -r '
+    "job \(.metadata.name): \(.status.succeeded // 0) of \(.spec.completions) indexes succeeded, \(.status.active // 0) running, \(.status.failed // 0) failed pods",
+    (if .status.failedIndexes then "failed indexes: \(.status.failedIndexes)" else empty end)' <<<"$json"
+  state=$(jq -r '
+    if any(.status.conditions[]?; .type == "Complete" and .status == "True") then "SUCCEEDED"
+    elif any(.status.conditions[]?; .type == "Failed" and .status == "True") then "FAILED"
+    else "RUNNING" end' <<<"$json")
+  if [ "$objects" = 1 ]; then
+    local from to
+    from=$(jq -r '.spec.template.spec.containers[0].args as $a | ($a | index("--from")) as $i | if $i then $a[$i + 1] else empty end' <<<"$json")
+    to=$(jq -r '.spec.template.spec.containers[0].args as $a | ($a | index("--to")) as $i | if $i then $a[$i + 1] else empty end' <<<"$json")
+    if [ -n "$from" ] && [ -n "$to" ]; then count_objects "$from" "$to"; fi
+  fi
+}
+
+state=""
+while :; do
+  if [ "$engine" = batch ]; then report_batch; else report_k8s; fi
+  case "$state" in
+    DRY_RUN) exit 0 ;;
+    SUCCEEDED) exit 0 ;;
+    FAILED) exit 1 ;;
+  esac
+  [ "$watch" -gt 0 ] || exit 4
+  sleep "$watch"
+  printf -- '---- %s\n' "$(date -u +%FT%TZ)"
+done

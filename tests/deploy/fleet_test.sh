@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# The fleet on one machine: what a Cloud Batch job does, with the real binary and the
+# Tardis-compatible test server (tests/support/tardis_server.mjs, the bundled real samples).
+#  1. Three worker processes with BATCH_TASK_INDEX=i BATCH_TASK_COUNT=3 run at once into one
+#     output folder; together they write exactly the files of a single-process run, byte for
+#     byte (SOURCE_DATE_EPOCH pins created_at), each plan item in exactly one shard.
+#  2. One worker is killed with -9 while it writes a file (the server trickles bytes so there is
+#     a "while"), then rerun as the engine would retry the task: nothing partial (*.tmp-*) and
+#     nothing twice is left, and the result again equals the single run.
+# The plans cover every fixture file (fixtures/tardis/csv); the other days of the ranges are
+# "not available" at the source, as they would be at Tardis for a symbol that did not trade.
+set -euo pipefail
+# shellcheck source=tests/deploy/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+BIN=${MARKET_TICK_BIN:-$ROOT/build/market-tick}
+[ -x "$BIN" ] || { printf 'FAIL: no market-tick binary at %s (build it, or set MARKET_TICK_BIN)\n' "$BIN" >&2; exit 1; }
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+N=3
+
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+cd "$work"  # no stray ./.env is read by the binary
+
+# Only the variables of this test reach the workers.
+for v in SHARD_INDEX SHARD_COUNT BATCH_TASK_INDEX BATCH_TASK_COUNT JOB_COMPLETION_INDEX OUTPUT_URI \
+  GCS_BUCKET GCP_PROJECT_ID TARDIS_API_KEY_FILE MAX_CONCURRENT_REQUESTS STORAGE_EMULATOR_HOST LOG_LEVEL; do
+  unset "$v"
+done
+node "$ROOT/tests/support/tardis_server.mjs" --port 0 --port-file "$work/port" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
+[ -s "$work/port" ] || { printf 'FAIL: the test server did not start:\n%s\n' "$(cat "$work/server.log")" >&2; exit 1; }
+PORT=$(cat "$work/port")
+export TARDIS_DATASETS_URL="http://127.0.0.1:$PORT" TARDIS_API_KEY=fleet-test-key \
+  SOURCE_DATE_EPOCH=1700000000 BATCH_SIZE=1000  # small row groups: files are written while they download
+
+faults() {  # faults JSON: replace the server's fault set
+  node -e 'fetch(process.argv[1], {method: "POST", body: process.argv[2]}).then(r => { if (!r.ok) process.exit(1); })' \
+    "http://127.0.0.1:$PORT/__control/faults" "$1"
+}
+
+# Three plans ("jobs"), together covering every fixture file.
+declare -A JOB
+JOB[ticks]="--from 2020-02-22 --to 2020-09-01 --exchanges binance-futures,bitmex,deribit,huobi-dm-swap
+  --data-types trades,quotes,book_snapshot_5,book_snapshot_25,incremental_book_L2
+  --symbols binance-futures:BTCUSDT,bitmex:XBTUSD,deribit:BTC-PERPETUAL,huobi-dm-swap:BTC-USD"
+JOB[options]="--from 2020-06-01 --to 2020-06-10 --exchanges deribit --data-types options_chain --symbols deribit:OPTIONS"
+JOB[tickers]="--from 2023-04-01 --to 2026-08-10 --exchanges okex-swap,deribit,okex-futures --data-types derivative_ticker
+  --symbols okex-swap:BTC-USDC-SWAP,deribit:BTC-PERPETUAL,okex-futures:BTC-USD_UM_XPERP-310404"
+JOBS=(ticks options tickers)
+
+# files DIR: every file under DIR, relative, sorted.
+files() { (cd "$1" && find . -type f | LC_ALL=C sort); }
+# same_tree A B WHAT: same file names, every file byte-identical.
+same_tree() {
+  local fa fb
+  fa=$(files "$1")
+  fb=$(files "$2")
+  expect_eq "$fb" "$fa" "$3: the same files"
+  local f bad=0
+  while IFS= read -r f; do
+    [ -n "$f" ] || continue
+    cmp -s "$1/$f" "$2/$f" || { bad=$((bad + 1)); printf '  differs: %s\n' "$f" >&2; }
+  done <<<"$fa"
+  expect_eq "$bad" 0 "$3: files byte-identical"
+}
+# ids OUTCOME_FILTER SUMMARY...: the item ids of the given outcomes, one a line.
+ids() {
+  local f=$1
+  shift
+  jq -r ".results[] | select($f) | .id" "$@" | LC_ALL=C sort
+}
+
+# ---- 1. a single process, the reference ---------------------------------------------------------
+for j in "${JOBS[@]}"; do
+  read -r -a args <<<"${JOB[$j]//$'\n'/ }"
+  capture "$BIN" download "${args[@]}" --output "$work/single/$j" --summary-json "$work/single-$j.json"
+  expect_rc 0 "single run of $j"
+done
+tmp_left=$(find "$work/single" -name '*.tmp-*')
+expect_eq "$tmp_left" "" "single run leaves no temporary file"
+done_ids=$(ids '.outcome == "done"' "$work"/single-*.json)
+expect_eq "$(ids '.outcome != "done" and .outcome != "not_available"' "$work"/single-*.json)" "" "single run: every item done or not available"
+# Every fixture file is one "done" item: {exchange}_{data_type}_{day}_{SYMBOL}.csv.gz
+want=$(for f in "$ROOT"/fixtures/tardis/csv/*.csv.gz; do
+  n=$(basename "$f" .csv.gz)
+  ex=${n%%_*}
+  rest=${n#*_}
+  day=$(grep -oE '[0-9]{4}-[0-9]{2}-[0-9]{2}' <<<"$rest" | head -n1)
+  printf '%s/%s/%s/%s\n' "$day" "${rest%%_"$day"*}" "$ex" "${rest#*"$day"_}"
+done | LC_ALL=C sort)
+expect_eq "$done_ids" "$want" "the plans cover every fixture file, and only those have data"
+check "the single run wrote Parquet files" test "$(files "$work/single" | wc -l)" -ge 15
+
+# ---- 2. N workers at once, one output folder per job --------------------------------------------
+for j in "${JOBS[@]}"; do
+  read -r -a args <<<"${JOB[$j]//$'\n'/ }"
+  pids=()
+  for ((i = 0; i < N; i++)); do
+    BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "${args[@]}" --output "$work/fleet/$j" \
+      --summary-json "$work/fleet-$j-$i.json" >"$work/fleet-$j-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  for ((i = 0; i < N; i++)); do
+    rc=0
+    wait "${pids[$i]}" || rc=$?
+    expect_eq "$rc" 0 "fleet worker $i of $j exits 0"
+  done
+  same_tree "$work/single/$j" "$work/fleet/$j" "fleet of $N vs single run ($j)"
+  all=$(ids 'true' "$work"/fleet-"$j"-*.json)
+  expect_eq "$(uniq -d <<<"$all")" "" "$j: no item in two shards"
+  expect_eq "$all" "$(ids 'true' "$work/single-$j.json")" "$j: the shards together are the plan"
+  for ((i = 0; i < N; i++)); do
+    read -r -a pargs <<<"${JOB[$j]//$'\n'/ }"
+    size=$(BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" plan "${pargs[@]}" --json | jq .count)
+    expect_eq "$(jq .items "$work/fleet-$j-$i.json")" "$size" "$j: worker $i ran its shard of the plan"
+  done
+done
+workers_with_data=$(for f in "$work"/fleet-*-*.json; do jq -r '[.results[] | select(.outcome == "done")] | length' "$f"; done | awk '$1 > 0' | wc -l)
+check "the files were spread over several workers ($workers_with_data summaries with data)" test "$workers_with_data" -ge 2
+
+# ---- 3. kill -9 mid-write, then the engine's retry ----------------------------------------------
+j=ticks
+read -r -a args <<<"${JOB[$j]//$'\n'/ }"
+target_id=2020-02-22/trades/binance-futures/BTCUSDT  # the largest fixture: slowest under trickle
+victim=""
+for ((i = 0; i < N; i++)); do
+  if "$BIN" plan "${args[@]}" --shard "$i/$N" --json | jq -e --arg id "$target_id" \
+    'any(.items[]; "\(.day)/\(.data_type)/\(.exchange)/\(.symbol)" == $id)' >/dev/null; then victim=$i; fi
+done
+check "one shard holds $target_id" test -n "$victim"
+target="$work/kill/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet"
+faults '{"trickle":{"bytesPerChunk":2048,"intervalMs":20}}'
+pids=()
+for ((i = 0; i < N; i++)); do
+  BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "${args[@]}" --output "$work/kill" \
+    --summary-json "$work/kill-$i.json" >"$work/kill-$i.log" 2>&1 &
+  pids+=($!)
+done
+partial=""
+for _ in $(seq 300); do  # up to 15 s for the victim to be half-way through the target file
+  for f in "$target".tmp-*; do
+    if [ -s "$f" ]; then partial=$f; break 2; fi
+  done
+  sleep 0.05
+done
+kill -9 "${pids[$victim]}" 2>/dev/null || true
+{ wait "${pids[$victim]}" || true; } 2>/dev/null  # (and no "Killed" notice from the shell)
+faults '{}'
+check "worker $victim was killed while writing (a partial $(basename "$target").tmp-* existed)" test -n "$partial"
+check "the kill left the partial file behind (as a preemption would)" test -e "$partial"
+check "the killed item has no final object" test ! -e "$target"
+check "the killed worker wrote no summary" test ! -e "$work/kill-$victim.json"
+for ((i = 0; i < N; i++)); do
+  [ "$i" = "$victim" ] && continue
+  rc=0
+  wait "${pids[$i]}" || rc=$?
+  expect_eq "$rc" 0 "surviving worker $i exits 0"
+done
+# The engine's retry: the same task again.
+capture env BATCH_TASK_INDEX="$victim" BATCH_TASK_COUNT=$N "$BIN" download "${args[@]}" --output "$work/kill" \
+  --summary-json "$work/kill-$victim.json"
+expect_rc 0 "the rerun of worker $victim"
+expect_eq "$(find "$work/kill" -name '*.tmp-*')" "" "after the rerun no *.tmp-* file is left"
+same_tree "$work/single/$j" "$work/kill" "kill -9 + rerun vs single run"
+all=$(ids 'true' "$work"/kill-*.json)
+expect_eq "$(uniq -d <<<"$all")" "" "kill + rerun: every item in one summary only"
+expect_eq "$all" "$(ids 'true' "$work/single-$j.json")" "kill + rerun: the summaries cover the plan"
+expect_eq "$(ids '.outcome == "done" or .outcome == "skipped"' "$work"/kill-*.json)" \
+  "$(ids '.outcome == "done"' "$work/single-$j.json")" "kill + rerun: each file written once (done) or found (skipped)"
+check "the rerun wrote the killed item again" \
+  test "$(ids '.outcome == "done"' "$work/kill-$victim.json" | grep -cxF "$target_id")" = 1
+
+# ---- known bug (expected to fail): a rerun over a grouped symbol ---------------------------------
+# An engine retry of a task whose grouped item (deribit OPTIONS) was already written fails with
+# exit 1 ("... already exists"): grouped items are not skipped, and their objects are created
+# create-only. Batch does not retry exit 1, so the task fails. Reported; not counted as a failure
+# until fixed (then XPASS says so, and this becomes a plain check).
+read -r -a args <<<"${JOB[options]//$'\n'/ }"
+xrc=0
+for ((i = 0; i < N; i++)); do
+  rc=0
+  BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "${args[@]}" --output "$work/fleet/options" \
+    >"$work/rerun-options-$i.log" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || xrc=$rc
+done
+if [ "$xrc" = 0 ]; then
+  printf 'XPASS: rerunning a finished grouped item (OPTIONS) now exits 0: make this a plain check\n' >&2
+else
+  printf 'XFAIL (known bug): rerunning a finished grouped item (deribit OPTIONS) exits %s: %s\n' "$xrc" \
+    "$(grep -h 'already exists' "$work"/rerun-options-*.log | head -n1 | cut -c1-160)" >&2
+fi
+
+finish fleet_test

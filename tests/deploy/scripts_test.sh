@@ -1,0 +1,408 @@
+#!/usr/bin/env bash
+# Tests of the deploy scripts without a cloud account or a Docker engine:
+#  - every script: --help, strict mode, unknown flags, missing variables and tools (exit 2);
+#  - --dry-run prints the exact commands and runs nothing (the test doubles record no call);
+#  - the real path, with the recording test doubles of gcloud/docker/kubectl on PATH, runs
+#    exactly the commands its dry run printed;
+#  - the Cloud Batch job JSON (task count, parallelism, spot, retry policy, env, secret
+#    reference, image) and the Kubernetes Indexed Job;
+#  - the dev-VM startup script (metadata, Secret Manager, retries on exit 3, power-off),
+#    monitor and cleanup against canned engine answers;
+#  - the Tardis key never appears in any output or recorded command line.
+set -euo pipefail
+# shellcheck source=tests/deploy/lib.sh
+. "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+export DOUBLE_LOG="$tmp/calls.log" DOUBLE_DIR="$tmp/canned" TMPDIR="$tmp"  # dry-run job specs land in $tmp
+mkdir -p "$DOUBLE_DIR"
+: >"$DOUBLE_LOG"
+REAL_PATH=$PATH
+export PATH="$DOUBLES:$REAL_PATH"
+
+# A clean, known cloud configuration; the key is a canary that must never be printed.
+for v in OUTPUT_URI GCP_ZONE IMAGE_TAG TARDIS_SECRET SERVICE_ACCOUNT MACHINE_TYPE LOG_LEVEL \
+  TARDIS_API_KEY_FILE GOOGLE_APPLICATION_CREDENTIALS TARDIS_DATASETS_URL TARDIS_API_URL \
+  STORAGE_EMULATOR_HOST K8S_NAMESPACE K8S_SECRET K8S_SERVICE_ACCOUNT DRY_RUN MT_OUTPUT_URI \
+  SHARD_INDEX SHARD_COUNT BATCH_TASK_INDEX BATCH_TASK_COUNT JOB_COMPLETION_INDEX; do
+  unset "$v"
+done
+CANARY=tk-canary-7f3a91
+export GCP_PROJECT_ID=test-project GCP_REGION=europe-west4 GCS_BUCKET=test-bucket \
+  IMAGE_REPO=registry.test/test-project/market-tick TARDIS_API_KEY=$CANARY
+# Everything printed and every recorded call, for the check at the end that the key never shows.
+export CAPTURE_LOG="$tmp/all-output.txt"
+ALL_CALLS="$tmp/all-calls.log"
+reset_log() { cat "$DOUBLE_LOG" >>"$ALL_CALLS"; : >"$DOUBLE_LOG"; }
+
+SCRIPTS=(deploy/local/build-all.sh deploy/local/run-tardis-download.sh deploy/local/run-instrument-generation.sh
+  deploy/vm/deploy-tardis-download.sh deploy/vm/deploy-instrument-generation.sh deploy/vm/vm-manager.sh
+  deploy/orchestration/orchestrate-tick-download.sh deploy/orchestration/monitor-tick-download.sh
+  deploy/orchestration/cleanup-tick-vms.sh deploy/orchestration/vm-startup-script.sh)
+
+# ---- every script: strict mode, --help, unknown flags -----------------------------------------
+for s in "${SCRIPTS[@]}"; do
+  check "$s is executable" test -x "$s"
+  check "$s has set -euo pipefail" grep -q '^set -euo pipefail$' "$s"
+  capture "$s" --help
+  expect_rc 0 "$s --help"
+  expect_out "usage:" "$s --help"
+  case "$s" in
+    */run-*) ;;  # unknown flags go to market-tick in the container
+    *)
+      capture "$s" --no-such-flag
+      expect_rc 2 "$s --no-such-flag" ;;
+  esac
+done
+check "the test doubles were never called by --help" test ! -s "$DOUBLE_LOG"
+
+# ---- dry run == real run ------------------------------------------------------------------------
+# The commands a dry run prints for the tools that have test doubles.
+dry_commands() {
+  sed -n -E 's/^\+ (env DOCKER_BUILDKIT=1 )?((gcloud|docker|kubectl|chown|poweroff|docker-credential-gcr) .*)$/\2/p' <<<"$OUT"
+}
+# dry_equals_real WHAT CMD...: CMD --dry-run calls no tool and prints commands; CMD without
+# --dry-run (test doubles on PATH) calls exactly those, in order, and exits 0.
+dry_equals_real() {
+  local what=$1
+  shift
+  reset_log
+  capture "$@" --dry-run
+  expect_rc 0 "$what --dry-run"
+  check "$what --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
+  local expected
+  expected=$(dry_commands)
+  check "$what --dry-run prints commands" test -n "$expected"
+  local dry_out=$OUT dry_err=$ERR
+  capture "$@"
+  expect_rc 0 "$what (test doubles)"
+  expect_eq "$(cat "$DOUBLE_LOG")" "$expected" "$what runs exactly what --dry-run printed"
+  OUT=$dry_out ERR=$dry_err  # the checks that follow read the dry run's output
+}
+
+dirs=(--data-dir "$tmp/d/data" --logs-dir "$tmp/d/logs" --temp-dir "$tmp/d/temp" --downloads-dir "$tmp/d/downloads")
+dry_equals_real "build-all.sh" deploy/local/build-all.sh
+expect_out "docker build -f docker/tardis-download/Dockerfile -t market-tick/tardis-download:latest" "build-all.sh"
+expect_out "docker build -f docker/instrument-generation/Dockerfile -t market-tick/instrument-generation:latest" "build-all.sh"
+dry_equals_real "build-all.sh --push" deploy/local/build-all.sh --push --tag v7 --only tardis-download
+expect_out "docker push registry.test/test-project/market-tick/tardis-download:v7" "build-all.sh --push"
+expect_no_out "instrument-generation" "build-all.sh --only"
+dry_equals_real "build-all.sh --cloud-build" deploy/local/build-all.sh --cloud-build --tag v7
+expect_out "gcloud builds submit . --project test-project --region europe-west4 --config deploy/orchestration/cloudbuild.yaml --ignore-file docker/shared/gcloudignore --substitutions _IMAGE_REPO=registry.test/test-project/market-tick,_TAG=v7" "build-all.sh --cloud-build"
+
+dry_equals_real "run-tardis-download.sh" deploy/local/run-tardis-download.sh "${dirs[@]}" \
+  --from 2024-01-01 --to 2024-01-02 --exchanges binance-futures --symbols BTCUSDT --summary-json /logs/s.json
+for want in "-v $tmp/d/data:/data" "-v $tmp/d/logs:/logs" "-v $tmp/d/temp:/temp" "-v $tmp/d/downloads:/downloads" \
+  "--read-only" "--cap-drop ALL" "-e TARDIS_API_KEY " "market-tick/tardis-download:latest --from 2024-01-01 --to 2024-01-02 --exchanges binance-futures --symbols BTCUSDT --summary-json /logs/s.json"; do
+  expect_out "$want" "run-tardis-download.sh"
+done
+if [ "$(id -u)" -eq 0 ]; then expect_out "--user 10001:10001" "run-tardis-download.sh as root runs the container as 10001"
+else expect_out "--user $(id -u):$(id -g)" "run-tardis-download.sh runs the container as the caller"; fi
+capture deploy/local/run-tardis-download.sh "${dirs[@]}" --dry-run --from 2024-01-01
+expect_out "market-tick/tardis-download:latest --summary-json /logs/download-summary-" "a run summary lands in logs/ by default"
+printf 'file-key' >"$tmp/key.txt"
+TARDIS_API_KEY="" TARDIS_API_KEY_FILE="$tmp/key.txt" capture deploy/local/run-tardis-download.sh "${dirs[@]}" --dry-run --from 2024-01-01
+expect_out "-v $tmp/key.txt:/run/secrets/tardis_api_key:ro -e TARDIS_API_KEY_FILE=/run/secrets/tardis_api_key" "key file mounted read-only"
+expect_no_out "file-key" "the key file's content is not printed"
+TARDIS_DATASETS_URL=http://127.0.0.1:9999 capture deploy/local/run-tardis-download.sh "${dirs[@]}" --dry-run --from 2024-01-01
+expect_out "--network host" "a loopback Tardis URL needs the host network"
+TARDIS_API_KEY="" capture deploy/local/run-tardis-download.sh "${dirs[@]}" --dry-run --from 2024-01-01
+expect_err "only the first day of each month is free" "no key: a warning"
+dry_equals_real "run-instrument-generation.sh" deploy/local/run-instrument-generation.sh "${dirs[@]}" --from 2024-01-01 --to 2024-01-31
+expect_out "market-tick/instrument-generation:latest --from 2024-01-01 --to 2024-01-31" "run-instrument-generation.sh"
+
+dry_equals_real "deploy-tardis-download.sh" deploy/vm/deploy-tardis-download.sh --start-date 2024-01-01 \
+  --end-date 2024-01-03 --exchanges binance-futures --data-types trades --symbols BTCUSDT --spot
+for want in "gcloud compute instances create market-tick-dev-download --project test-project --zone europe-west4-a" \
+  "--image-family cos-stable --image-project cos-cloud" "--service-account market-tick-runner@test-project.iam.gserviceaccount.com" \
+  "--metadata-from-file startup-script=$ROOT/deploy/orchestration/vm-startup-script.sh" \
+  "mt-image=registry.test/test-project/market-tick/tardis-download:latest" "mt-output-uri=gs://test-bucket" \
+  "mt-secret=projects/test-project/secrets/tardis-api-key/versions/latest" "mt-shutdown=true" \
+  "--provisioning-model SPOT --instance-termination-action STOP" "--labels app=market-tick,role=dev,job=tardis-download"; do
+  expect_out "$want" "deploy-tardis-download.sh"
+done
+args_b64=$(sed -n -E 's/.*mt-args=([A-Za-z0-9+\/=]+).*/\1/p' <<<"$OUT" | head -n1)
+expect_eq "$(printf '%s' "$args_b64" | base64 -d | tr '\n' ' ')" \
+  "--from 2024-01-01 --to 2024-01-03 --exchanges binance-futures --symbols BTCUSDT --data-types trades " \
+  "deploy-tardis-download.sh passes the download flags in mt-args"
+dry_equals_real "deploy-instrument-generation.sh" deploy/vm/deploy-instrument-generation.sh --start-date 2024-01-01 --keep --name inst-dev
+expect_out "gcloud compute instances create inst-dev" "deploy-instrument-generation.sh --name"
+expect_out "mt-shutdown=false" "deploy-instrument-generation.sh --keep"
+expect_no_out "--provisioning-model" "no --spot: standard VM"
+
+for c in list "status vm-1" "start vm-1" "stop vm-1" "delete vm-1" "logs vm-1"; do
+  read -r -a words <<<"$c"
+  dry_equals_real "vm-manager.sh $c" deploy/vm/vm-manager.sh "${words[@]}" --zone europe-west4-b
+done
+expect_out "gcloud compute instances get-serial-port-output vm-1 --project test-project --zone europe-west4-b" "vm-manager.sh logs"
+capture deploy/vm/vm-manager.sh start
+expect_rc 2 "vm-manager.sh start without a NAME"
+
+# ---- Cloud Batch job JSON -----------------------------------------------------------------------
+spec="$tmp/job.json"
+dry_equals_real "orchestrate-tick-download.sh" deploy/orchestration/orchestrate-tick-download.sh \
+  --start-date 2024-01-01 --end-date 2024-01-31 --exchanges binance-futures,deribit \
+  --symbols BTCUSDT,deribit:BTC-PERPETUAL --data-types trades,quotes --instances 6 --job-name tick-jan \
+  --concurrency 16 --spec-file "$spec"
+expect_out "gcloud batch jobs submit tick-jan --project test-project --location europe-west4 --config $spec" "orchestrate submit"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+check "the dry run prints the job JSON" jq -e . <<<"$job_json" >/dev/null
+expect_eq "$(jq -cS . <<<"$job_json")" "$(jq -cS . "$spec")" "the printed JSON is the submitted file"
+tg='.taskGroups[0]'
+expect_jq "$job_json" "$tg.taskCount" 60 "taskCount defaults to 10 x --instances"
+expect_jq "$job_json" "$tg.parallelism" 6 "parallelism = --instances"
+expect_jq "$job_json" "$tg.taskCountPerNode" 1 "one task per VM"
+expect_jq "$job_json" '.allocationPolicy.instances[0].policy.provisioningModel' '"SPOT"' "spot VMs"
+expect_jq "$job_json" '.allocationPolicy.instances[0].policy.machineType' '"e2-standard-4"' "machine type"
+expect_jq "$job_json" '.allocationPolicy.location.allowedLocations' '["regions/europe-west4"]' "region"
+expect_jq "$job_json" '.allocationPolicy.serviceAccount.email' '"market-tick-runner@test-project.iam.gserviceaccount.com"' "service account"
+expect_jq "$job_json" "$tg.taskSpec.maxRetryCount" 3 "maxRetryCount"
+expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies | length" 1 "one lifecycle policy"
+expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies[0].action" '"RETRY_TASK"' "retry action"
+expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies[0].actionCondition.exitCodes | (index(3) != null) and (index(50001) != null) and (index(1) == null) and (index(2) == null)" true \
+  "retries exit 3 and preemption (50001), never 1 or 2"
+expect_jq "$job_json" "$tg.taskSpec.maxRunDuration" '"21600s"' "maxRunDuration"
+expect_jq "$job_json" "$tg.taskSpec.runnables[0].container.imageUri" '"registry.test/test-project/market-tick/tardis-download:latest"' "image"
+expect_jq "$job_json" "$tg.taskSpec.runnables[0].container.commands" \
+  '["--from","2024-01-01","--to","2024-01-31","--exchanges","binance-futures,deribit","--symbols","BTCUSDT,deribit:BTC-PERPETUAL","--data-types","trades,quotes","--log-format","json"]' \
+  "container arguments: the whole plan, no --shard (the engine's BATCH_TASK_INDEX selects it)"
+expect_jq "$job_json" "$tg.taskSpec.environment.variables" \
+  '{"OUTPUT_URI":"gs://test-bucket","GCP_PROJECT_ID":"test-project","LOG_LEVEL":"info","GCS_BUCKET":"test-bucket","MAX_CONCURRENT_REQUESTS":"16"}' "env"
+expect_jq "$job_json" "[$tg.taskSpec.environment.variables | keys[] | select(test(\"BATCH_TASK|SHARD|JOB_COMPLETION|TARDIS_API_KEY\"))]" '[]' \
+  "env leaves BATCH_TASK_INDEX/COUNT to the engine and holds no key"
+expect_jq "$job_json" "$tg.taskSpec.environment.secretVariables" \
+  '{"TARDIS_API_KEY":"projects/test-project/secrets/tardis-api-key/versions/latest"}' "the key is a Secret Manager reference"
+expect_jq "$job_json" '.logsPolicy.destination' '"CLOUD_LOGGING"' "logs to Cloud Logging"
+expect_jq "$job_json" '.labels' '{"app":"market-tick","job":"tick-download","start-date":"20240101","end-date":"20240131"}' "labels"
+
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-31 \
+  --exchanges binance --symbols BTCUSDT --job-name j2 --dry-run
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" "[$tg.taskCount, $tg.parallelism]" '[600,60]' "default: 60 instances, 600 tasks"
+TARDIS_SECRET=projects/other/secrets/tk/versions/3 SERVICE_ACCOUNT=sa@x.iam.gserviceaccount.com MACHINE_TYPE=n2d-standard-2 \
+  capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-31 \
+  --exchanges binance --symbols BTCUSDT --job-name j3 --instances 60 --tasks 100 --no-spot --max-retries 0 \
+  --max-run-duration 90m --image img.test/x:1 --dry-run
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" "[$tg.taskCount, $tg.parallelism, $tg.taskSpec.maxRetryCount, $tg.taskSpec.maxRunDuration]" '[100,60,0,"5400s"]' "--tasks, --max-retries, --max-run-duration"
+expect_jq "$job_json" '.allocationPolicy.instances[0].policy' '{"machineType":"n2d-standard-2","provisioningModel":"STANDARD"}' "--no-spot, MACHINE_TYPE"
+expect_jq "$job_json" "$tg.taskSpec.environment.secretVariables.TARDIS_API_KEY" '"projects/other/secrets/tk/versions/3"' "TARDIS_SECRET as a full name"
+expect_jq "$job_json" '.allocationPolicy.serviceAccount.email' '"sa@x.iam.gserviceaccount.com"' "SERVICE_ACCOUNT"
+expect_jq "$job_json" "$tg.taskSpec.runnables[0].container.imageUri" '"img.test/x:1"' "--image"
+
+orch=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-31 --exchanges binance --symbols BTCUSDT --dry-run)
+for bad in "--tasks 5 --instances 6" "--max-retries 11" "--instances 0" "--engine nomad" "--job-name Bad_Name" "--max-run-duration 1.5h" "--max-run-duration 30s"; do
+  read -r -a words <<<"$bad"
+  capture "${orch[@]}" "${words[@]}"
+  expect_rc 2 "orchestrate $bad"
+done
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-02-30 --end-date 2024-03-01 --exchanges b --symbols S --dry-run
+expect_rc 2 "an impossible date"
+expect_err "must be a UTC day" "an impossible date is named"
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-03-02 --end-date 2024-03-01 --exchanges b --symbols S --dry-run
+expect_rc 2 "end before start"
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-03-01 --end-date 2024-03-01 --symbols S --dry-run
+expect_rc 2 "no --exchanges"
+
+# ---- Kubernetes Indexed Job ---------------------------------------------------------------------
+k8s="$tmp/job.yaml"
+dry_equals_real "orchestrate --engine k8s" deploy/orchestration/orchestrate-tick-download.sh \
+  --start-date 2024-01-01 --end-date 2024-01-31 --exchanges binance-futures --symbols BTCUSDT \
+  --instances 4 --tasks 40 --job-name tick-k8s --engine k8s --spec-file "$k8s"
+expect_out "kubectl apply -f $k8s" "k8s apply"
+check "no template token is left" bash -c "! grep -q '__[A-Z_]*__' '$k8s'"
+for want in "kind: Job" "completionMode: Indexed" "completions: 40" "parallelism: 4" "backoffLimitPerIndex: 3" \
+  "restartPolicy: Never" "runAsNonRoot: true" "image: \"registry.test/test-project/market-tick/tardis-download:latest\"" \
+  "action: FailIndex" "type: DisruptionTarget" "value: \"gs://test-bucket\"" "secretName: \"tardis-api-key\"" \
+  "value: /run/secrets/tardis/api-key" "cloud.google.com/gke-spot: \"true\""; do
+  check "k8s manifest has: $want" grep -qF -- "$want" "$k8s"
+done
+k8s_args=$(sed -n -E 's/^ *args: (\[.*\])$/\1/p' "$k8s")
+expect_jq "$k8s_args" '.[-2:]' '["--shards","40"]' "k8s: --shards equals completions (JOB_COMPLETION_INDEX needs the count)"
+check "the template itself still has its tokens" grep -q '__TASKS__' deploy/orchestration/k8s/tick-download-indexed-job.yaml
+
+# ---- missing variables, missing tools -----------------------------------------------------------
+o=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b --symbols S --job-name j --dry-run)
+for v in GCP_PROJECT_ID IMAGE_REPO GCS_BUCKET; do
+  capture env -u "$v" "${o[@]}"
+  expect_rc 2 "orchestrate without $v"
+  expect_err "$v is not set" "orchestrate names the missing $v"
+done
+OUTPUT_URI=/tmp/local capture "${o[@]}"
+expect_rc 2 "a fleet writing to a local path"
+expect_err "must write to GCS" "a fleet writing to a local path is refused"
+OUTPUT_URI=gs://other/prefix capture "${o[@]}"
+expect_out '"OUTPUT_URI": "gs://other/prefix"' "OUTPUT_URI wins over GCS_BUCKET"
+capture env -u GCP_PROJECT_ID deploy/vm/vm-manager.sh list --dry-run
+expect_rc 2 "vm-manager without GCP_PROJECT_ID"
+capture env -u IMAGE_REPO deploy/local/build-all.sh --push --dry-run
+expect_rc 2 "build-all --push without IMAGE_REPO"
+
+# A PATH with the basic tools only: no gcloud, docker, kubectl (and a second one without jq).
+sandbox() {
+  local dir=$1
+  shift
+  mkdir -p "$dir"
+  local t
+  for t in bash env dirname basename date mktemp rm cat sed awk id git head tail wc tr sort cut grep mkdir sleep base64 chmod install "$@"; do
+    if command -v "$t" >/dev/null 2>&1; then ln -sf "$(PATH=$REAL_PATH command -v "$t")" "$dir/$t"; fi
+  done
+}
+sandbox "$tmp/bin-nojq"
+sandbox "$tmp/bin" jq
+PATH="$tmp/bin" capture deploy/vm/vm-manager.sh list
+expect_rc 2 "vm-manager without gcloud"
+expect_err "gcloud is required" "the missing gcloud is named"
+PATH="$tmp/bin" capture deploy/vm/vm-manager.sh list --dry-run
+expect_rc 0 "a dry run needs no gcloud"
+PATH="$tmp/bin" capture deploy/local/build-all.sh
+expect_rc 2 "build-all without docker"
+expect_err "docker is required" "the missing docker is named"
+PATH="$tmp/bin" capture "${o[@]::${#o[@]}-1}"
+expect_rc 2 "orchestrate without gcloud"
+expect_err "gcloud is required" "orchestrate names the missing gcloud"
+PATH="$tmp/bin" capture "${o[@]::${#o[@]}-1}" --engine k8s
+expect_err "kubectl is required" "orchestrate --engine k8s names the missing kubectl"
+PATH="$tmp/bin-nojq" capture "${o[@]}"
+expect_rc 2 "orchestrate without jq"
+expect_err "jq is required" "orchestrate names the missing jq"
+PATH="$tmp/bin" capture deploy/orchestration/monitor-tick-download.sh --job j
+expect_rc 2 "monitor without gcloud"
+
+# ---- monitor ------------------------------------------------------------------------------------
+cat >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" <<'JSON'
+{"name": "projects/test-project/locations/europe-west4/jobs/tick-jan",
+ "labels": {"app": "market-tick", "start-date": "20240101", "end-date": "20240131"},
+ "taskGroups": [{"taskCount": "60", "parallelism": "6"}],
+ "status": {"state": "RUNNING", "runDuration": "720s",
+            "taskGroups": {"group0": {"counts": {"RUNNING": "6", "SUCCEEDED": "50", "PENDING": "4"}}}}}
+JSON
+cat >"$DOUBLE_DIR/gcloud.storage_ls" <<'TXT'
+gs://test-bucket/raw_tick_data/by_date/day-2023-12-31/data_type-trades/BINANCE:SPOT_PAIR:BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/by_date/day-2024-01-01/data_type-trades/BINANCE:SPOT_PAIR:BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/by_date/day-2024-01-31/data_type-quotes/BINANCE:SPOT_PAIR:BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/by_date/day-2024-02-01/data_type-trades/BINANCE:SPOT_PAIR:BTC-USDT.parquet
+TXT
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan --dry-run
+expect_rc 0 "monitor --dry-run"
+check "monitor --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
+expect_out "gcloud batch jobs describe tick-jan --project test-project --location europe-west4 --format json" "monitor --dry-run"
+expect_out "gcloud storage ls 'gs://test-bucket/raw_tick_data/by_date/**'" "monitor --dry-run lists the bucket"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan
+expect_rc 4 "monitor: a running job exits 4"
+expect_out "job tick-jan: RUNNING, running for 720s" "monitor: state"
+expect_out "tasks: RUNNING 6, SUCCEEDED 50, PENDING 4" "monitor: task counts"
+expect_out "of 60 tasks, 6 at a time" "monitor: size"
+expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor: objects of the job's range only"
+jq '.status.state = "FAILED" | .status.taskGroups.group0.counts = {"FAILED": "2", "SUCCEEDED": "58"}' \
+  "$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-feb"
+printf 'task-17\tTask state is updated from RUNNING to FAILED with exit code 1\n' >"$DOUBLE_DIR/gcloud.batch_tasks_list"
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-feb --no-objects
+expect_rc 1 "monitor: a failed job exits 1"
+expect_out "task-17" "monitor lists the failed tasks"
+check "monitor --no-objects does not list the bucket" bash -c "! grep -q 'storage ls' '$DOUBLE_LOG'"
+cat >"$DOUBLE_DIR/kubectl.get_job_tick-k8s" <<'JSON'
+{"metadata": {"name": "tick-k8s"}, "spec": {"completions": 40,
+ "template": {"spec": {"containers": [{"args": ["--from", "2024-01-01", "--to", "2024-01-31", "--shards", "40"]}]}}},
+ "status": {"succeeded": 40, "conditions": [{"type": "Complete", "status": "True"}]}}
+JSON
+capture deploy/orchestration/monitor-tick-download.sh --job tick-k8s --engine k8s
+expect_rc 0 "monitor k8s: complete exits 0"
+expect_out "job tick-k8s: 40 of 40 indexes succeeded" "monitor k8s"
+expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor k8s: objects"
+
+# ---- cleanup ------------------------------------------------------------------------------------
+printf 'market-tick-dev-download\teurope-west4-a\ninst-dev\teurope-west4-c\n' >"$DOUBLE_DIR/gcloud.compute_instances_list"
+printf 'tick-old-1\n' >"$DOUBLE_DIR/gcloud.batch_jobs_list"
+reset_log
+capture deploy/orchestration/cleanup-tick-vms.sh --job tick-jan --finished-jobs --dry-run
+expect_rc 0 "cleanup --dry-run"
+check "cleanup --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
+expect_out "gcloud batch jobs delete tick-jan --project test-project --location europe-west4 --quiet" "cleanup --dry-run: the job"
+expect_out "gcloud compute instances delete NAME --project test-project --zone ZONE --delete-disks all --quiet" "cleanup --dry-run: VM template"
+capture deploy/orchestration/cleanup-tick-vms.sh --job tick-jan --finished-jobs
+expect_rc 0 "cleanup"
+expect_eq "$(grep -E 'delete' "$DOUBLE_LOG")" "gcloud batch jobs delete tick-jan --project test-project --location europe-west4 --quiet
+gcloud batch jobs delete tick-old-1 --project test-project --location europe-west4 --quiet
+gcloud compute instances delete market-tick-dev-download --project test-project --zone europe-west4-a --delete-disks all --quiet
+gcloud compute instances delete inst-dev --project test-project --zone europe-west4-c --delete-disks all --quiet" \
+  "cleanup deletes the job, the finished jobs and each listed dev VM in its zone"
+check "cleanup lists only dev VMs" grep -qF "labels.app=market-tick AND labels.role=dev" "$DOUBLE_LOG"
+capture deploy/orchestration/cleanup-tick-vms.sh --keep-vms
+expect_rc 2 "cleanup with nothing to do"
+reset_log
+capture deploy/orchestration/cleanup-tick-vms.sh --job tick-k8s --engine k8s --keep-vms
+expect_eq "$(cat "$DOUBLE_LOG")" "kubectl delete job tick-k8s --namespace default --cascade=foreground" "cleanup k8s job"
+
+# ---- the dev VM's startup script ----------------------------------------------------------------
+st="$tmp/vm"
+mkdir -p "$st"
+printf '{\n  "access_token": "ya29.token-canary",\n  "expires_in": 3599,\n  "token_type": "Bearer"\n}\n' \
+  >"$DOUBLE_DIR/curl.computeMetadata_v1_instance_service-accounts_default_token"
+printf '{\n  "name": "projects/1/secrets/tardis-api-key/versions/1",\n  "payload": {\n    "data": "%s",\n    "dataCrc32c": "1"\n  }\n}\n' \
+  "$(printf 'sm-key-canary' | base64 -w0)" >"$DOUBLE_DIR/curl.v1_projects_test-project_secrets_tardis-api-key_versions_latest:access"
+vm_env=(MT_IMAGE=registry.test/p/r/tardis-download:v1 "MT_ARGS=$(printf '%s\n' --from 2024-01-01 --symbols 'A,B?C' | base64 -w0)"
+  MT_OUTPUT_URI=gs://test-bucket/pre MT_SECRET=projects/test-project/secrets/tardis-api-key/versions/latest
+  MT_PROJECT=test-project MT_STATE_DIR="$st/state" MT_SECRET_DIR="$st/secrets" MT_HOME="$st/home" MT_RETRY_PAUSE=0
+  MT_SHUTDOWN=true MT_RETRIES=2 MT_LOG_LEVEL=info)
+printf '3\n0\n' >"$DOUBLE_DIR/docker.run.rc"
+reset_log
+capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh
+expect_rc 0 "startup script: exit 3 is retried, then 0"
+expect_eq "$(grep -c '^docker run' "$DOUBLE_LOG")" 2 "startup script: two container runs"
+expect_eq "$(grep -c '^poweroff' "$DOUBLE_LOG")" 1 "startup script: powers off when done"
+run_line=$(grep -m1 '^docker run' "$DOUBLE_LOG")
+for want in "--user 10001:10001" "--read-only" "-v $st/secrets/tardis_api_key:/run/secrets/tardis_api_key:ro" \
+  "-e TARDIS_API_KEY_FILE=/run/secrets/tardis_api_key" "-e OUTPUT_URI=gs://test-bucket/pre" "-e GCP_PROJECT_ID=test-project" \
+  "-v $st/state/data:/data" "-v $st/state/logs:/logs" "-v $st/state/temp:/temp" "-v $st/state/downloads:/downloads" \
+  "registry.test/p/r/tardis-download:v1 --log-format json --from 2024-01-01 --symbols 'A,B?C'"; do
+  check "startup script docker run has: $want" grep -qF -- "$want" <<<"$run_line"
+done
+check "startup script: credentials for the image's registry" grep -qF "docker-credential-gcr configure-docker --registries=registry.test" "$DOUBLE_LOG"
+check "startup script: the key file is gone after the run" test ! -e "$st/secrets/tardis_api_key"
+check "startup script: the key file was handed to the container user" grep -qF "chown 10001:10001 $st/secrets/tardis_api_key" "$DOUBLE_LOG"
+for c in sm-key-canary ya29.token-canary; do
+  check "startup script never prints or passes on the command line: $c" bash -c "! grep -qF '$c' '$DOUBLE_LOG' && ! grep -qF '$c' <<<\"\$1\"" _ "$OUT$ERR"
+done
+printf '1\n' >"$DOUBLE_DIR/docker.run.rc"
+reset_log
+capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh
+expect_rc 1 "startup script: exit 1 is not retried"
+expect_eq "$(grep -c '^docker run' "$DOUBLE_LOG")" 1 "startup script: one run on a permanent failure"
+expect_eq "$(grep -c '^poweroff' "$DOUBLE_LOG")" 1 "startup script: powers off after a failure too"
+# From instance metadata (no overrides), mt-shutdown=false keeps the VM up; no mt-secret.
+md="$DOUBLE_DIR/curl.computeMetadata_v1_instance_attributes"
+printf 'registry.test/p/r/instrument-generation:v2' >"${md}_mt-image"
+printf '%s\n' --from 2024-02-01 --to 2024-02-02 | base64 -w0 >"${md}_mt-args"
+printf 'gs://test-bucket' >"${md}_mt-output-uri"
+printf 'false' >"${md}_mt-shutdown"
+printf 'test-project' >"$DOUBLE_DIR/curl.computeMetadata_v1_project_project-id"
+printf '0\n' >"$DOUBLE_DIR/docker.run.rc"
+reset_log
+capture env MT_STATE_DIR="$st/state" MT_SECRET_DIR="$st/secrets" MT_HOME="$st/home" deploy/orchestration/vm-startup-script.sh
+expect_rc 0 "startup script from metadata"
+check "startup script from metadata: image and args" grep -qF "registry.test/p/r/instrument-generation:v2 --log-format json --from 2024-02-01 --to 2024-02-02" "$DOUBLE_LOG"
+check "startup script: mt-shutdown=false keeps the VM up" bash -c "! grep -q '^poweroff' '$DOUBLE_LOG'"
+check "startup script without mt-secret mounts no key" bash -c "! grep -qF 'TARDIS_API_KEY_FILE' '$DOUBLE_LOG'"
+expect_err "only the first day of each month" "startup script without mt-secret warns"
+rm "${md}_mt-image"
+capture env MT_STATE_DIR="$st/state" MT_SECRET_DIR="$st/secrets" MT_HOME="$st/home" deploy/orchestration/vm-startup-script.sh
+expect_rc 2 "startup script without mt-image"
+reset_log
+capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh --dry-run
+expect_rc 0 "startup script --dry-run"
+expect_out "+ docker run --rm --name market-tick" "startup script --dry-run prints the container run"
+expect_out "+ poweroff" "startup script --dry-run prints the power-off"
+check "startup script --dry-run runs nothing" test ! -s "$DOUBLE_LOG"
+
+# ---- the key never shows ------------------------------------------------------------------------
+reset_log
+check "the Tardis key appears in no output" bash -c "! grep -qF '$CANARY' '$CAPTURE_LOG'"
+check "the Tardis key is passed to no command line" bash -c "! grep -qF '$CANARY' '$ALL_CALLS'"
+check "the checks above saw output" test -s "$CAPTURE_LOG"
+
+finish scripts_test
