@@ -50,7 +50,8 @@ node tests/support/tardis_server.mjs --port 0 --port-file "$port_file" --data-di
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -f "$port_file"' EXIT
 for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.05; done
-export TARDIS_DATASETS_URL="http://127.0.0.1:$(cat "$port_file")" TARDIS_API_KEY=bench-key
+TARDIS_DATASETS_URL="http://127.0.0.1:$(cat "$port_file")"
+export TARDIS_DATASETS_URL TARDIS_API_KEY=bench-key
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
 measure() {  # name, command...: prints "name seconds rss_mb" (medians)

@@ -12,14 +12,18 @@ scripts/build.sh >/dev/null
 out="${OUTPUT_URI:-./data}"
 
 server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
+# shellcheck disable=SC2317  # called by the EXIT trap
+cleanup() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; fi
+}
 trap cleanup EXIT
 if [ -z "${TARDIS_DATASETS_URL:-}" ]; then
   port_file=$(mktemp)
   node tests/support/tardis_server.mjs --port 0 --port-file "$port_file" >/dev/null &
   server_pid=$!
   for _ in $(seq 100); do [ -s "$port_file" ] && break; sleep 0.05; done
-  export TARDIS_DATASETS_URL="http://127.0.0.1:$(cat "$port_file")"
+  TARDIS_DATASETS_URL="http://127.0.0.1:$(cat "$port_file")"
+  export TARDIS_DATASETS_URL
   rm -f "$port_file"
   # The local server takes any key for paid days (the real service wants yours).
   export TARDIS_API_KEY="${TARDIS_API_KEY:-local-demo-key}"
