@@ -12,11 +12,11 @@ usage() {
   echo "  --test        also the test tools (GoogleTest, clang for fuzzing, npm packages)"
 }
 
-mode=run
+mode="run"
 for a in "$@"; do
   case "$a" in
-    --build-only) mode=build ;;
-    --test) mode=test ;;
+    --build-only) mode="build" ;;
+    --test) mode="test" ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; exit 2 ;;
   esac
@@ -28,7 +28,7 @@ if [ "$mode" != build ]; then
   pkgs+=(nodejs npm)
 fi
 if [ "$mode" = test ]; then
-  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev isal time)
+  pkgs+=(libgtest-dev libgmock-dev clang libclang-rt-14-dev isal time chromium jq shellcheck)
 fi
 
 missing=()
@@ -54,9 +54,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ "$mode" = test ]; then
-  for dir in tests/js; do
+  for dir in tests/js tests/gcs; do
     if [ -f "$dir/package-lock.json" ]; then
-      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+      # tests/gcs: the storage emulator needs none of firebase-tools' install scripts (they
+      # compile re2, ~65 s).
+      npm_flags=(--no-audit --no-fund --loglevel=error)
+      if [ "$dir" = tests/gcs ]; then npm_flags+=(--ignore-scripts); fi
+      (cd "$dir" && npm ci "${npm_flags[@]}" >/dev/null)
     fi
   done
 fi

@@ -30,6 +30,13 @@ if ls tests/support/*.test.mjs >/dev/null 2>&1; then
   node --test tests/support/ 2>&1 | tail -n 8
 fi
 
+step "GCS: test double and emulator (market-tick vs the firebase storage emulator and @google-cloud/storage)"
+(cd tests/gcs && MARKET_TICK_BIN="$PWD/../../build/market-tick" node --test --test-concurrency=1 \
+  double.test.mjs emulator.test.mjs 2>&1 | tail -n 10)
+
+step "deploy scripts and local fleet"
+tests/deploy/run.sh
+
 step "sanitizer build (clang, ASan+UBSan): unit tests and CSV fuzzing"
 if [ ! -f build-asan/CMakeCache.txt ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMT_SANITIZE=ON -DMT_FUZZ=ON \
@@ -48,6 +55,16 @@ if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/csv_parser_fuzz -max_total_ti
   exit 1
 fi
 grep -E "^Done" "$work/fuzz.log" >&2
+# The Parquet footer/page reader on arbitrary bytes (seeds: fuzz/corpus_footer).
+mkdir -p "$work/footer"
+if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/footer_fuzz -max_total_time="${FUZZ_SECONDS:-30}" \
+    -rss_limit_mb=2048 -artifact_prefix="$work/" "$work/footer" fuzz/corpus_footer >"$work/footer.log" 2>&1; then
+  tail -n 40 "$work/footer.log" >&2
+  echo "footer fuzzing found a failure; the input is in $work (kept)" >&2
+  trap - EXIT
+  exit 1
+fi
+grep -E "^Done" "$work/footer.log" >&2
 
 step "convert benchmark smoke run (small files; checks our output equals DuckDB's)"
 bench/convert_bench.sh --quick --out-dir "$work/bench" 2>&1 | tail -n 16

@@ -12,19 +12,28 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
       {"to", true, "last UTC day, inclusive (default: --from)"},
       {"exchanges", true, "Tardis exchange ids, comma separated (env EXCHANGES)"},
       {"data-types", true, "data types, comma separated (env DATA_TYPES; default trades)"},
-      {"symbols", true, "Tardis symbols; exchange:SYMBOL pins one exchange (env SYMBOLS)"},
+      {"symbols", true,
+       "Tardis symbols; exchange:SYMBOL pins one exchange (env SYMBOLS). Without it the instruments "
+       "come from the day's instrument definitions in the output store"},
+      {"instrument-types", true, "with definitions: spot, perpetual, future, option (env INSTRUMENT_TYPES)"},
+      {"base", true, "with definitions: base assets, e.g. BTC,ETH"},
+      {"quote", true, "with definitions: quote assets, e.g. USDT"},
+      {"max-instruments", true, "with definitions: at most N instruments per day, in key order"},
       {"shard", true, "I/N: run shard I of N (also SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT)"},
       {"shards", true, "shard count with JOB_COMPLETION_INDEX (Kubernetes); for plan: print N shard sizes"},
   };
   if (!download) {
     f.push_back({"json", false, "print the plan as JSON"});
+    f.push_back({"output", true, "where instrument definitions are read without --symbols (env OUTPUT_URI)"});
     return f;
   }
   for (auto& e : std::vector<FlagSpec>{
-           {"output", true, "output directory (env OUTPUT_URI; default ./data)"},
+           {"output", true, "output directory or gs://BUCKET/PREFIX (env OUTPUT_URI, GCS_BUCKET; default ./data)"},
            {"concurrency", true, "files in flight (env MAX_CONCURRENT_REQUESTS; default 8)"},
            {"force", false, "redo items whose object exists"},
            {"dry-run", false, "print the URLs that would be downloaded and stop"},
+           {"from-report", false,
+            "download exactly the missing and corrupt items of the days' missing-data reports (market-tick validate)"},
            {"summary-json", true, "write the run summary as JSON to this file"},
        }) {
     f.push_back(e);
@@ -37,6 +46,22 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
+      {"instruments", "build instrument definitions per day from Tardis metadata",
+       "--from D [--to D] [--exchanges a,b] [--quote USDT] [--output URI] [--format table|csv|json]",
+       {
+           {"from", true, "first UTC day, YYYY-MM-DD"},
+           {"to", true, "last UTC day, inclusive (default: --from)"},
+           {"exchanges", true,
+            "Tardis exchange ids, comma separated (env EXCHANGES; default binance, binance-futures, deribit, "
+            "bybit, bybit-spot, okex, okex-futures, okex-swap: the seed's eight venues)"},
+           {"quote", true, "keep only instruments with these quote assets, e.g. USDT,USDC (default: all)"},
+           {"output", true,
+            "output directory or gs://BUCKET/PREFIX (env OUTPUT_URI, GCS_BUCKET; default ./data)"},
+           {"format", true, "table, csv or json: print the definitions of the range to stdout instead"},
+           {"force", false, "rewrite files that exist"},
+           {"summary-json", true, "write the run summary (rejected symbols with reasons) as JSON to this file"},
+       },
+       RunInstruments},
       {"download", "download Tardis files and convert them to Parquet in storage",
        "--from D [--to D] --exchanges a,b --data-types t1,t2 --symbols s1,s2 [--output DIR]",
        SelectionFlags(true), RunDownload},
@@ -47,7 +72,7 @@ const std::vector<Command>& Commands() {
        "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T]",
        {
            {"output", true,
-            "output directory (storage layout) or one FILE.parquet (env OUTPUT_URI; default ./data)"},
+            "output directory or gs://BUCKET/PREFIX (storage layout), or one FILE.parquet (env OUTPUT_URI; default ./data)"},
            {"data-type", true, "expected Tardis data type; the header must match it"},
            {"compression", true, "zstd (default), snappy or none"},
            {"zstd-level", true, "ZSTD level, 1-19 (default 3)"},
@@ -60,6 +85,33 @@ const std::vector<Command>& Commands() {
        },
        RunConvert},
       {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},
+      {"validate", "check stored data against instrument definitions; missing-data and HTML coverage reports",
+       "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--output URI] "
+       "[--report FILE.html] [--deep]",
+       {
+           {"from", true, "first UTC day, YYYY-MM-DD"},
+           {"to", true, "last UTC day, inclusive (default: --from)"},
+           {"exchanges", true, "Tardis exchange ids, comma separated (env EXCHANGES; default: all)"},
+           {"data-types", true,
+            "data types, comma separated (env DATA_TYPES; default: what each instrument lists, "
+            "trades with --symbols)"},
+           {"symbols", true,
+            "expect these Tardis symbols (as download) instead of the instrument definitions (env SYMBOLS)"},
+           {"output", true, "the storage to check: directory or gs://BUCKET/PREFIX (env OUTPUT_URI; default ./data)"},
+           {"deep", false, "read every present file's footer: rows, schema, timestamps inside the day, truncation"},
+           {"report", true, "write a self-contained HTML coverage report to this file"},
+           {"concurrency", true, "footers read at once with --deep (default 16)"},
+           {"read-only", false, "do not write missing_data_reports/ objects"},
+       },
+       RunValidate},
+      {"gcs", "debugging: ls, stat, cat, put, rm on gs:// objects with the pipeline's GCS client",
+       "ls gs://B[/PREFIX] | stat|rm gs://B/OBJ | cat gs://B/OBJ [--offset N --length N] | put FILE|- gs://B/OBJ",
+       {
+           {"offset", true, "cat: first byte"},
+           {"length", true, "cat: number of bytes"},
+           {"overwrite", false, "put: replace an existing object (default: create-only)"},
+       },
+       RunGcs},
   };
   return kCommands;
 }

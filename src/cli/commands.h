@@ -34,8 +34,11 @@ const std::vector<Command>& Commands();
 
 int RunConvert(const ParsedArgs& args, Context& ctx);
 int RunDownload(const ParsedArgs& args, Context& ctx);
+int RunInstruments(const ParsedArgs& args, Context& ctx);
 int RunPlan(const ParsedArgs& args, Context& ctx);
 int RunSchemas(const ParsedArgs& args, Context& ctx);
+int RunValidate(const ParsedArgs& args, Context& ctx);
+int RunGcs(const ParsedArgs& args, Context& ctx);
 std::string SchemasMarkdown();
 
 // Set by SIGINT/SIGTERM; long loops poll it.

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/gcs_settings.h"
 #include "cli/settings.h"
 #include "core/log.h"
 #include "pipeline/tick_converter.h"
@@ -106,10 +107,14 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   }
   std::string output = args.Get("output", ctx.config.GetOr("OUTPUT_URI", "./data"));
   if (output.rfind("file://", 0) == 0) output = output.substr(7);
+  std::unique_ptr<storage::ObjectStore> gcs;  // gs://bucket/prefix: the storage layout in a bucket
   if (output.rfind("gs://", 0) == 0) {
-    std::fprintf(stderr, "market-tick convert: gs:// output is not available in this build yet; "
-                         "write to a local directory\n");
-    return kExitUsage;
+    auto opened = OpenGcsStore(output, ctx);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "market-tick convert: %s\n", opened.status().message().c_str());
+      return kExitUsage;
+    }
+    gcs = std::move(*opened);
   }
   const std::string ow = args.Get("overwrite", "true");
   if (ow != "true" && ow != "false") {
@@ -119,7 +124,10 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   pipeline::ConvertTarget target;
   target.overwrite = ow == "true";
   std::unique_ptr<storage::ObjectStore> store;
-  if (EndsWith(output, ".parquet")) {
+  if (gcs) {
+    store = std::move(gcs);
+    target.store = store.get();
+  } else if (EndsWith(output, ".parquet")) {
     if (args.positional.size() != 1) {
       std::fprintf(stderr, "market-tick convert: --output FILE.parquet takes exactly one input "
                            "file; give a directory for several\n");

@@ -15,6 +15,9 @@
 #include "pipeline/downloader.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
+#include "tardis/instrument_key.h"
+#include "validate/expected.h"
+#include "validate/report_plan.h"
 
 namespace mt::cli {
 
@@ -31,7 +34,8 @@ Result<pipeline::PlanRequest> PlanFromArgs(const ParsedArgs& args, const Context
   req.from = *f;
   req.to = *t;
   req.exchanges = pipeline::SplitList(args.Get("exchanges", ctx.config.GetOr("EXCHANGES", "")));
-  req.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "trades")));
+  // Without --symbols the data types default to what each instrument has.
+  req.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "")));
   req.symbols = pipeline::SplitList(args.Get("symbols", ctx.config.GetOr("SYMBOLS", "")));
   if (req.exchanges.empty()) {
     // Exchanges named inside exchange:SYMBOL entries are enough.
@@ -123,16 +127,78 @@ std::atomic<bool> g_cancel{false};
 
 }  // namespace
 
+// Work items from the instrument definitions in storage (written by
+// `market-tick instruments`): each instrument of the day x the data types it
+// really has, filtered by --instrument-types, --base, --quote and
+// --max-instruments (the first N instrument keys of the day, in key order).
+Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore* store,
+                                                            const pipeline::PlanRequest& req,
+                                                            const ParsedArgs& args, const Context& ctx) {
+  validate::Selection sel;
+  sel.from = req.from;
+  sel.to = req.to;
+  sel.exchanges = req.exchanges;
+  sel.data_types = req.data_types;
+  MT_ASSIGN_OR_RETURN(validate::ExpectedSet expected, validate::ExpectedFromDefinitions(store, sel));
+  for (const auto& [day, why] : expected.definition_problems) {
+    return Status::NotFound("no instrument definitions for " + FormatDate(day) + " (" + why +
+                            "): run `market-tick instruments --from " + FormatDate(req.from) + " --to " +
+                            FormatDate(req.to) + "` first, or name --symbols");
+  }
+  std::set<std::string> types;
+  for (std::string t : pipeline::SplitList(args.Get("instrument-types", ctx.config.GetOr("INSTRUMENT_TYPES", "")))) {
+    for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    types.insert(t == "SPOT" ? "SPOT_PAIR" : t);
+  }
+  auto upper_set = [&](const std::string& flag, const std::string& env) {
+    std::set<std::string> out;
+    for (std::string v : pipeline::SplitList(args.Get(flag, ctx.config.GetOr(env, "")))) {
+      for (char& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      out.insert(v);
+    }
+    return out;
+  };
+  const std::set<std::string> bases = upper_set("base", "BASE_ASSETS"), quotes = upper_set("quote", "QUOTE_ASSETS");
+  size_t max_instruments = SIZE_MAX;
+  if (const std::string m = args.Get("max-instruments", ctx.config.GetOr("MAX_INSTRUMENTS", "")); !m.empty()) {
+    MT_ASSIGN_OR_RETURN(max_instruments, PositiveInt("--max-instruments", m, 1, 100'000'000));
+  }
+  std::vector<pipeline::WorkItem> items;
+  std::map<Date, std::set<std::string>> kept;  // instruments kept per day
+  for (const auto& e : expected.items) {
+    auto k = tardis::ParseInstrumentKey(e.instrument_key);
+    if (!k.ok()) continue;
+    if (!types.empty() && !types.count(k->type)) continue;
+    if (!bases.empty() && !bases.count(k->base)) continue;
+    if (!quotes.empty() && !quotes.count(k->quote)) continue;
+    auto& day_keys = kept[e.day];
+    if (!day_keys.count(e.instrument_key)) {
+      if (day_keys.size() >= max_instruments) continue;
+      day_keys.insert(e.instrument_key);
+    }
+    items.push_back(pipeline::WorkItem{e.day, e.data_type, e.exchange, e.symbol, e.instrument_key});
+  }
+  std::sort(items.begin(), items.end());
+  return items;
+}
+
+Result<std::vector<pipeline::WorkItem>> MakePlan(const pipeline::PlanRequest& req, const ParsedArgs& args,
+                                                 const Context& ctx) {
+  if (!req.symbols.empty()) return pipeline::BuildPlan(req);
+  MT_ASSIGN_OR_RETURN(auto store, OpenOutputStore(args, ctx));
+  return PlanFromDefinitions(store.get(), req, args, ctx);
+}
+
 int RunPlan(const ParsedArgs& args, Context& ctx) {
   auto req = PlanFromArgs(args, ctx);
   if (!req.ok()) {
     std::fprintf(stderr, "market-tick plan: %s\n", req.status().message().c_str());
     return kExitUsage;
   }
-  auto plan = pipeline::BuildPlan(*req);
+  auto plan = MakePlan(*req, args, ctx);
   if (!plan.ok()) {
     std::fprintf(stderr, "market-tick plan: %s\n", plan.status().message().c_str());
-    return kExitUsage;
+    return plan.status().code() == Status::Code::kUsage ? kExitUsage : kExitFailed;
   }
   auto shard = ShardFromArgs(args, ctx);
   if (!shard.ok()) {
@@ -198,7 +264,35 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   };
   auto req = PlanFromArgs(args, ctx);
   if (!req.ok()) return fail_usage(req.status());
-  auto plan = pipeline::BuildPlan(*req);
+  auto out = OpenOutputStore(args, ctx);
+  if (!out.ok()) return fail_usage(out.status());
+  // --from-report: exactly the missing and corrupt items of the days'
+  // missing-data reports (written by validate); all their data types unless
+  // --data-types / DATA_TYPES narrows them.
+  Result<std::vector<pipeline::WorkItem>> plan = std::vector<pipeline::WorkItem>();
+  if (args.Has("from-report")) {
+    const bool typed = args.Has("data-types") || ctx.config.Get("DATA_TYPES").has_value();
+    auto rp = validate::PlanFromReports(out->get(), req->from, req->to, req->exchanges,
+                                        typed ? req->data_types : std::vector<std::string>());
+    if (!rp.ok()) {
+      log::Error("--from-report: " + rp.status().message());
+      return rp.status().retryable() ? kExitRetryable : kExitFailed;
+    }
+    for (const Date& d : rp->days_without_report) {
+      log::Warn("--from-report: " + FormatDate(d) + " has no missing-data report (run market-tick validate first)");
+    }
+    log::Info("--from-report: " + std::to_string(rp->missing) + " missing and " + std::to_string(rp->corrupt) +
+              " corrupt items");
+    plan = std::move(rp->items);
+  } else if (!req->symbols.empty()) {
+    plan = pipeline::BuildPlan(*req);
+  } else {
+    plan = PlanFromDefinitions(out->get(), *req, args, ctx);
+    if (!plan.ok() && plan.status().code() != Status::Code::kUsage) {
+      log::Error(plan.status().message());
+      return kExitFailed;
+    }
+  }
   if (!plan.ok()) return fail_usage(plan.status());
   auto shard = ShardFromArgs(args, ctx);
   if (!shard.ok()) return fail_usage(shard.status());
@@ -206,8 +300,6 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
 
   auto settings = ConvertSettingsFromArgs(args, ctx);
   if (!settings.ok()) return fail_usage(settings.status());
-  auto out = OpenOutputStore(args, ctx);
-  if (!out.ok()) return fail_usage(out.status());
 
   pipeline::DownloadOptions opts;
   opts.store = out->get();
@@ -216,7 +308,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   auto key = ApiKey(ctx);
   if (!key.ok()) return fail_usage(key.status());
   opts.api_key = *key;
-  opts.force = args.Has("force");
+  opts.force = args.Has("force") || args.Has("from-report");  // corrupt objects are replaced
   const std::string conc = args.Get("concurrency", ctx.config.GetOr("MAX_CONCURRENT_REQUESTS", "8"));
   auto c = PositiveInt("--concurrency/MAX_CONCURRENT_REQUESTS", conc, 1, 256);
   if (!c.ok()) return fail_usage(c.status());

@@ -1,5 +1,7 @@
 #include "cli/settings.h"
 
+#include "cli/gcs_settings.h"
+
 #include <fstream>
 #include <thread>
 
@@ -69,7 +71,8 @@ Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& 
   if (output.empty()) output = "./data";
   if (output.rfind("file://", 0) == 0) output = output.substr(7);
   if (output.rfind("gs://", 0) == 0) {
-    return Status::Usage("gs:// output is not available in this build yet; write to a local directory");
+    MT_ASSIGN_OR_RETURN(auto gcs, OpenGcsStore(output, ctx));
+    return std::unique_ptr<storage::ObjectStore>(std::move(gcs));
   }
   return storage::NewLocalStore(output);
 }

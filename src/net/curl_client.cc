@@ -126,7 +126,10 @@ class CurlClient final : public HttpClient {
       std::string value = line.substr(colon + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.erase(0, 1);
       while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) value.pop_back();
-      st->head.headers[name] = value;
+      // A repeated header is one comma-separated list (RFC 9110 §5.3): GCS
+      // sends x-goog-hash twice, crc32c and md5.
+      std::string& slot = st->head.headers[name];
+      slot = slot.empty() ? value : slot + ", " + value;
     }
     return size * n;
   }

@@ -54,6 +54,21 @@ constexpr int16_t kDpNumValues = 1, kDpEncoding = 2, kDpDefLevelEncoding = 3,
                   kDpRepLevelEncoding = 4;
 // struct DictionaryPageHeader
 constexpr int16_t kDictNumValues = 1, kDictEncoding = 2;
+
+// Fields only the reader needs (files from other writers may carry them).
+// SchemaElement { 2: type_length }; Statistics { 1: max, 2: min (deprecated,
+// signed order only), 4: distinct_count }; ColumnChunk { 1: file_path };
+// union TimeUnit { 1: MILLIS, 2: MICROS, 3: NANOS }; PageHeader { 8:
+// data_page_header_v2 }; DataPageHeaderV2 { 1: num_values, 2: num_nulls,
+// 3: num_rows, 4: encoding, 5: definition_levels_byte_length,
+// 6: repetition_levels_byte_length, 7: is_compressed }.
+constexpr int16_t kSeTypeLength = 2;
+constexpr int16_t kStMax = 1, kStMin = 2, kStDistinctCount = 4;
+constexpr int16_t kCcFilePath = 1;
+constexpr int16_t kTuMillis = 1, kTuNanos = 3;
+constexpr int16_t kPhDataPageHeaderV2 = 8;
+constexpr int16_t kDp2NumValues = 1, kDp2NumNulls = 2, kDp2NumRows = 3, kDp2Encoding = 4,
+                  kDp2DefLevelsLength = 5, kDp2RepLevelsLength = 6, kDp2IsCompressed = 7;
 }  // namespace fid
 
 }  // namespace mt::parquet

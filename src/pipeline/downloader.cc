@@ -139,12 +139,16 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
   if (!grouped) {
-    auto k = tardis::KeyFromTardisSymbol(item.exchange, item.symbol);
-    if (!k.ok()) {
-      res.reason = k.status().message();
-      return res;
+    if (!item.instrument_key.empty()) {
+      key = item.instrument_key;
+    } else {
+      auto k = tardis::KeyFromTardisSymbol(item.exchange, item.symbol);
+      if (!k.ok()) {
+        res.reason = k.status().message();
+        return res;
+      }
+      key = k->ToString();
     }
-    key = k->ToString();
     object = storage::TickObjectName(item.day, item.data_type, key);
     if (!opts_.force) {
       auto exists = opts_.store->Exists(object);

@@ -50,7 +50,7 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
     return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
   }
   if (req.exchanges.empty()) return Status::Usage("no exchanges: set --exchanges");
-  if (req.data_types.empty()) return Status::Usage("no data types: set --data-types");
+  if (req.data_types.empty()) return Status::Usage("no data types: set --data-types (e.g. trades,quotes)");
   if (req.symbols.empty()) {
     return Status::Usage("no symbols: set --symbols (e.g. --symbols BTCUSDT or deribit:BTC-PERPETUAL)");
   }

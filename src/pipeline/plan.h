@@ -18,10 +18,14 @@ struct WorkItem {
   std::string data_type;
   std::string exchange;
   std::string symbol;
+  // The object's instrument key when the plan comes from instrument
+  // definitions (metadata may key a symbol differently from its spelling);
+  // empty: derived from (exchange, symbol). Not part of the identity.
+  std::string instrument_key;
 
   std::string Id() const;  // 2020-02-22/trades/binance-futures/BTCUSDT
   bool operator<(const WorkItem& o) const;
-  bool operator==(const WorkItem& o) const = default;
+  bool operator==(const WorkItem& o) const { return Id() == o.Id(); }
 };
 
 struct PlanRequest {

@@ -37,6 +37,18 @@ class ObjectStore {
                                                         bool overwrite) = 0;
   virtual Result<bool> Exists(const std::string& name) = 0;
   virtual Result<std::string> Read(const std::string& name) = 0;
+  // `length` bytes of `name` from `offset` (to the end when length < 0);
+  // fewer when the object ends sooner. The default reads the whole object;
+  // stores override it with a ranged read (pread locally, an HTTP Range
+  // request on GCS).
+  virtual Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length);
+  // The last min(n, size) bytes of `name` and its size, in one request
+  // (Parquet footers: an HTTP suffix range on GCS). Default: Read().
+  struct Tail {
+    std::string bytes;
+    uint64_t object_size = 0;
+  };
+  virtual Result<Tail> ReadTail(const std::string& name, uint64_t n);
   virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
   // Human-readable location of `name` (a path or gs:// URI) for messages.
   virtual std::string Describe(const std::string& name) const = 0;

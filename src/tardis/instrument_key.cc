@@ -2,7 +2,13 @@
 
 #include <array>
 #include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
+
+#include "core/time_util.h"
 
 namespace mt::tardis {
 
@@ -191,6 +197,35 @@ Result<InstrumentKey> Concatenated(InstrumentKey k, std::string_view ex, const s
   return k;
 }
 
+// Bybit derivatives: BTCUSDT and BTCUSD (perpetuals), BTCPERP (the USDC
+// perpetual), BTCUSDH23 (inverse futures named by month code and year; the
+// expiry day is not in the symbol, so it needs metadata).
+Result<InstrumentKey> Bybit(InstrumentKey k, std::string_view ex, const std::string& s) {
+  if (s.size() > 4 && s.compare(s.size() - 4, 4, "PERP") == 0 && AllAlnum(s.substr(0, s.size() - 4))) {
+    k.type = "PERPETUAL";
+    k.base = s.substr(0, s.size() - 4);
+    k.quote = "USDC";
+    return k;
+  }
+  if (s.size() > 6 && std::strchr("FGHJKMNQUVXZ", s[s.size() - 3]) != nullptr &&
+      std::isdigit(static_cast<unsigned char>(s[s.size() - 2])) &&
+      std::isdigit(static_cast<unsigned char>(s[s.size() - 1]))) {
+    std::string base, quote;
+    if (SplitConcatenated(s.substr(0, s.size() - 3), &base, &quote)) {
+      return Unknown(ex, s, "a Bybit dated future (month code '" + s.substr(s.size() - 3) +
+                                "'); its expiry day needs instrument metadata");
+    }
+  }
+  return Concatenated(k, ex, s, "PERPETUAL");
+}
+
+// A metadata currency as keys write it: upper case, and a product suffix
+// after '_' dropped (okex-futures XPERP quote USD_UM_XPERP -> USD).
+std::string KeyCurrency(std::string_view c) {
+  std::string out = Upper(c.substr(0, c.find('_')));
+  return AllAlnum(out) ? out : std::string();
+}
+
 }  // namespace
 
 std::string InstrumentKey::Symbol() const {
@@ -224,7 +259,8 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
   const std::string ex(exchange);
   if (ex == "deribit") return Deribit(k, exchange, s);
   if (ex.rfind("okex", 0) == 0) return Okx(k, exchange, s);
-  if (ex == "binance-futures" || ex == "bybit") return Concatenated(k, exchange, s, "PERPETUAL");
+  if (ex == "binance-futures") return Concatenated(k, exchange, s, "PERPETUAL");
+  if (ex == "bybit") return Bybit(k, exchange, s);
   if (ex == "binance-delivery") return Concatenated(k, exchange, s, "FUTURE");
   if (ex == "bitmex") {
     std::string sym = s;
@@ -271,6 +307,73 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
   return Unknown(exchange, symbol_in,
                  "unknown symbol scheme for this exchange; convert to a single file with "
                  "--output FILE.parquet instead");
+}
+
+std::string KeyTypeForTardisType(std::string_view type) {
+  if (type == "spot") return "SPOT_PAIR";
+  if (type == "perpetual") return "PERPETUAL";
+  if (type == "future") return "FUTURE";
+  if (type == "option") return "OPTION";
+  return "";
+}
+
+std::string FormatStrike(double strike) {
+  char buf[64];
+  for (int digits = 0; digits <= 12; digits++) {
+    std::snprintf(buf, sizeof buf, "%.*f", digits, strike);
+    if (std::strtod(buf, nullptr) == strike) return buf;
+  }
+  std::string s = buf;  // 12 decimals: trim the zeros a binary fraction leaves
+  while (s.size() > 1 && s.back() == '0') s.pop_back();
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s;
+}
+
+Result<InstrumentKey> KeyFromMetadata(std::string_view exchange, std::string_view symbol,
+                                      const SymbolFacts& facts) {
+  InstrumentKey k;
+  k.venue = VenueForExchange(exchange);
+  k.type = KeyTypeForTardisType(facts.type);
+  if (k.type.empty()) {
+    return Unknown(exchange, symbol,
+                   "Tardis type '" + facts.type + "' has no key type (keys know spot, perpetual, future, option)");
+  }
+  k.base = KeyCurrency(facts.base);
+  k.quote = KeyCurrency(facts.quote);
+  if (k.base.empty() || k.quote.empty()) {
+    return Unknown(exchange, symbol,
+                   "instrument metadata has no usable baseCurrency/quoteCurrency ('" + facts.base + "', '" +
+                       facts.quote + "')");
+  }
+  if (k.type == "OPTION" && k.quote == k.base) {
+    // Premium in the coin itself: the key names the strike currency instead.
+    auto from_symbol = KeyFromTardisSymbol(exchange, symbol);
+    if (!from_symbol.ok() || from_symbol->type != "OPTION" || from_symbol->base != k.base) {
+      return Unknown(exchange, symbol,
+                     "an option quoted in its base currency " + k.base +
+                         ", and the strike currency cannot be read from the symbol");
+    }
+    k.quote = from_symbol->quote;
+  }
+  if (k.type == "FUTURE" || k.type == "OPTION") {
+    if (!facts.expiry_us) return Unknown(exchange, symbol, "instrument metadata has no expiry for a " + facts.type);
+    const Date d = DateFromMicros(*facts.expiry_us);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%02d%02d%02d", d.year % 100, d.month, d.day);
+    k.expiry = buf;
+  }
+  if (k.type == "OPTION") {
+    if (!facts.strike || !std::isfinite(*facts.strike) || *facts.strike <= 0) {
+      return Unknown(exchange, symbol, "instrument metadata has no positive strikePrice for an option");
+    }
+    k.strike = FormatStrike(*facts.strike);
+    const std::string ot = Upper(facts.option_type);
+    if (ot != "CALL" && ot != "PUT") {
+      return Unknown(exchange, symbol, "instrument metadata optionType '" + facts.option_type + "' is not call or put");
+    }
+    k.option_type = ot;
+  }
+  return k;
 }
 
 Result<InstrumentKey> ParseInstrumentKey(std::string_view key) {

@@ -1,9 +1,13 @@
 // Instrument keys VENUE:TYPE:SYMBOL (DESIGN §5), derived from a Tardis
 // exchange id and symbol. This module builds keys and parses them back.
-// Derivation from the symbol alone covers the seed's venues; a symbol it
-// cannot read gets an error with the reason, never a guessed key.
+// Derivation from the symbol alone covers the seed's venues; with Tardis
+// instrument metadata (KeyFromMetadata) base, quote, expiry, strike and
+// option type come from the metadata instead. A symbol that cannot be read
+// gets an error with the reason, never a guessed key.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -31,6 +35,33 @@ std::string VenueForExchange(std::string_view exchange);
 bool IsGroupedSymbol(std::string_view symbol);
 
 Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string_view symbol);
+
+// What Tardis instrument metadata (/v1/instruments, TARDIS.md §4) says about
+// one symbol. Empty strings and empty optionals are unknown.
+struct SymbolFacts {
+  std::string type;         // spot | perpetual | future | option (Tardis `type`)
+  std::string base, quote;  // baseCurrency, quoteCurrency
+  std::optional<int64_t> expiry_us;  // futures and options
+  std::optional<double> strike;      // options
+  std::string option_type;           // call | put
+};
+
+// The key from metadata (DESIGN §5: base and quote come from the metadata
+// when available). Currencies with a product suffix keep the currency code
+// (okex-futures quote USD_UM_XPERP -> USD). Options quoted in their own base
+// currency (Deribit's inverse BTC options have quoteCurrency BTC) name the
+// strike currency, which only the symbol carries (BTC-... -> USD,
+// BTC_USDC-... -> USDC). Expiry is the UTC day of `expiry_us`.
+Result<InstrumentKey> KeyFromMetadata(std::string_view exchange, std::string_view symbol,
+                                      const SymbolFacts& facts);
+
+// SPOT_PAIR, PERPETUAL, FUTURE or OPTION for a Tardis type; "" for others
+// (combo, prediction) that have no key type.
+std::string KeyTypeForTardisType(std::string_view type);
+
+// A strike as keys write it: the shortest plain decimal that reads back as
+// the same double (30000, 0.625), never an exponent.
+std::string FormatStrike(double strike);
 
 // Parses "VENUE:TYPE:SYMBOL" back into its parts.
 Result<InstrumentKey> ParseInstrumentKey(std::string_view key);

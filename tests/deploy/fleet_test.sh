@@ -177,24 +177,16 @@ expect_eq "$(ids '.outcome == "done" or .outcome == "skipped"' "$work"/kill-*.js
 check "the rerun wrote the killed item again" \
   test "$(ids '.outcome == "done"' "$work/kill-$victim.json" | grep -cxF "$target_id")" = 1
 
-# ---- known bug (expected to fail): a rerun over a grouped symbol ---------------------------------
-# An engine retry of a task whose grouped item (deribit OPTIONS) was already written fails with
-# exit 1 ("... already exists"): grouped items are not skipped, and their objects are created
-# create-only. Batch does not retry exit 1, so the task fails. Reported; not counted as a failure
-# until fixed (then XPASS says so, and this becomes a plain check).
+# ---- a rerun over a grouped symbol ----------------------------------------------------------------
+# An engine retry of a task whose grouped item (deribit OPTIONS) was already written must succeed:
+# the instruments that exist are kept (create-only) and the task exits 0, or Batch would not
+# retry it and the task would fail.
 read -r -a args <<<"${JOB[options]//$'\n'/ }"
-xrc=0
 for ((i = 0; i < N; i++)); do
   rc=0
   BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "${args[@]}" --output "$work/fleet/options" \
     >"$work/rerun-options-$i.log" 2>&1 || rc=$?
-  [ "$rc" = 0 ] || xrc=$rc
+  check "rerun of shard $i over a finished grouped item exits 0 (got $rc)" test "$rc" = 0
 done
-if [ "$xrc" = 0 ]; then
-  printf 'XPASS: rerunning a finished grouped item (OPTIONS) now exits 0: make this a plain check\n' >&2
-else
-  printf 'XFAIL (known bug): rerunning a finished grouped item (deribit OPTIONS) exits %s: %s\n' "$xrc" \
-    "$(grep -h 'already exists' "$work"/rerun-options-*.log | head -n1 | cut -c1-160)" >&2
-fi
 
 finish fleet_test

@@ -1,0 +1,27 @@
+// CRC32C (Castagnoli), the checksum Cloud Storage keeps for every object
+// (the `crc32c` field and the x-goog-hash header: big-endian bytes, base64).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace mt {
+
+// Extends a finished CRC32C `crc` (0 for no data yet) with `n` bytes:
+// Crc32cExtend(Crc32cExtend(0, a), b) == Crc32c(a + b). ISA-L's
+// crc32_iscsi when built with it, else the table below.
+uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n);
+inline uint32_t Crc32c(std::string_view s) { return Crc32cExtend(0, s.data(), s.size()); }
+
+// The byte-at-a-time table version: the reference the fast path is tested
+// against.
+uint32_t Crc32cExtendReference(uint32_t crc, const void* data, size_t n);
+
+// Cloud Storage's text form: base64 of the 4 big-endian bytes ("AAAAAA==").
+std::string Crc32cToBase64(uint32_t crc);
+std::optional<uint32_t> Crc32cFromBase64(std::string_view b64);
+
+}  // namespace mt

@@ -1,0 +1,357 @@
+#include "net/gcs_auth.h"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "core/base64.h"
+#include "core/log.h"
+#include "net/string_sink.h"
+
+namespace mt::net {
+
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char* kDefaultTokenUri = "https://oauth2.googleapis.com/token";
+constexpr const char* kDefaultMetadataHost = "metadata.google.internal";
+
+std::string StringField(const json& j, const char* key) {
+  if (!j.is_object()) return "";
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+// OpenSSL's first queued error as text (never contains key material).
+std::string OpenSslError() {
+  const unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+Result<std::string> SignRs256(const std::string& pem, std::string_view data) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  if (!bio) return Status::Internal("BIO_new_mem_buf failed");
+  EVP_PKEY* pkey = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+  BIO_free(bio);
+  if (!pkey) return Status::Usage("the private_key is not a PEM private key (" + OpenSslError() + ")");
+  std::string sig;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  size_t len = 0;
+  bool ok = ctx && EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, pkey) == 1 &&
+            EVP_DigestSignUpdate(ctx, data.data(), data.size()) == 1 &&
+            EVP_DigestSignFinal(ctx, nullptr, &len) == 1;
+  if (ok) {
+    sig.resize(len);
+    ok = EVP_DigestSignFinal(ctx, reinterpret_cast<unsigned char*>(sig.data()), &len) == 1;
+    sig.resize(len);
+  }
+  const std::string err = ok ? "" : OpenSslError();
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pkey);
+  if (!ok) return Status::Usage("cannot sign with the private_key (" + err + ")");
+  return sig;
+}
+
+std::string FormEncode(const std::vector<std::pair<std::string, std::string>>& fields) {
+  std::string out;
+  for (const auto& [k, v] : fields) {
+    if (!out.empty()) out += '&';
+    out += UrlEncode(k) + "=" + UrlEncode(v);
+  }
+  return out;
+}
+
+double SystemNow() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+struct Token {
+  std::string access_token;
+  double expires_in = 0;
+};
+
+// One HTTP exchange that yields a token: retried a few times on transport
+// errors, 408, 429 and 5xx (asking for a token has no side effect).
+Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& what, const std::string& secret) {
+  std::string last;
+  for (int attempt = 0; attempt < 4; attempt++) {
+    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (attempt - 1)));
+    StringSink sink(64 << 10);
+    HttpResult r = http->Fetch(req, &sink);
+    const int status = r.head.status;
+    if (!r.transport.ok() || status == 0) {
+      last = r.transport.message();
+      continue;
+    }
+    if (status == 408 || status == 429 || status >= 500) {
+      last = "HTTP " + std::to_string(status);
+      continue;
+    }
+    const json j = json::parse(sink.body(), nullptr, false);
+    if (status != 200) {
+      // OAuth errors: {"error": "invalid_grant", "error_description": "..."}.
+      std::string detail = StringField(j, "error");
+      const std::string desc = StringField(j, "error_description");
+      if (!desc.empty()) detail += (detail.empty() ? "" : ": ") + desc;
+      if (detail.empty() && j.is_object() && j.contains("error")) detail = StringField(j["error"], "message");
+      if (detail.empty()) detail = sink.body().substr(0, 200);
+      return Status::Permission(what + " refused the credential (HTTP " + std::to_string(status) + ": " +
+                                Redact(detail, secret) + ")");
+    }
+    Token t;
+    t.access_token = StringField(j, "access_token");
+    if (j.is_object() && j.contains("expires_in") && j["expires_in"].is_number()) {
+      t.expires_in = j["expires_in"].get<double>();
+    }
+    if (t.access_token.empty()) return Status::Permission(what + " answered without an access_token");
+    if (t.expires_in <= 0) t.expires_in = 3600;
+    return t;
+  }
+  return Status::Unavailable(what + " did not answer: " + Redact(last, secret));
+}
+
+// Caches one token and fetches the next before the current one expires:
+// five minutes ahead, or half its lifetime for short-lived tokens.
+class CachingTokenSource : public TokenSource {
+ public:
+  explicit CachingTokenSource(const AuthConfig& cfg) : cfg_(cfg) {
+    if (!cfg_.now) cfg_.now = SystemNow;
+    if (!cfg_.http_factory) cfg_.http_factory = [] { return NewCurlClient(); };
+  }
+
+  Result<std::string> AuthorizationHeader() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const double now = cfg_.now();
+    if (token_.empty() || now >= refresh_at_) {
+      auto http = cfg_.http_factory();
+      auto t = Fetch(http.get(), now);
+      if (!t.ok()) {
+        // A refresh that fails while the old token is still valid is not
+        // fatal yet: keep using it and try again on the next request.
+        if (!token_.empty() && now < expires_at_ - 10) {
+          log::Warn("refreshing the GCS access token failed; using the current one: " + t.status().message());
+          return "Bearer " + token_;
+        }
+        return t.status();
+      }
+      token_ = t->access_token;
+      expires_at_ = now + t->expires_in;
+      refresh_at_ = expires_at_ - std::min(300.0, t->expires_in / 2);
+      log::Debug("got a GCS access token from " + Describe() + ", valid for " +
+                 std::to_string(static_cast<int>(t->expires_in)) + " s");
+    }
+    return "Bearer " + token_;
+  }
+
+  void Invalidate() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    token_.clear();
+  }
+
+ protected:
+  virtual Result<Token> Fetch(HttpClient* http, double now) = 0;
+  AuthConfig cfg_;
+
+ private:
+  std::mutex mu_;
+  std::string token_;
+  double expires_at_ = 0, refresh_at_ = 0;
+};
+
+class NoAuth final : public TokenSource {
+ public:
+  explicit NoAuth(std::string host) : host_(std::move(host)) {}
+  Result<std::string> AuthorizationHeader() override { return std::string(); }
+  std::string Describe() const override { return "no credentials (STORAGE_EMULATOR_HOST=" + host_ + ")"; }
+
+ private:
+  std::string host_;
+};
+
+class ServiceAccountSource final : public CachingTokenSource {
+ public:
+  ServiceAccountSource(const AuthConfig& cfg, ServiceAccountKey key, std::string file)
+      : CachingTokenSource(cfg), key_(std::move(key)), file_(std::move(file)) {}
+  std::string Describe() const override {
+    return "service account " + key_.client_email + " (GOOGLE_APPLICATION_CREDENTIALS=" + file_ + ")";
+  }
+
+ protected:
+  Result<Token> Fetch(HttpClient* http, double now) override {
+    MT_ASSIGN_OR_RETURN(std::string jwt, BuildJwtAssertion(key_, cfg_.scope, static_cast<int64_t>(now)));
+    HttpRequest req;
+    req.method = "POST";
+    req.url = key_.token_uri;
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    req.body = FormEncode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"assertion", jwt}});
+    req.connect_timeout_s = 10;
+    req.total_timeout_s = 30;
+    auto t = FetchToken(http, std::move(req), "the token endpoint " + key_.token_uri, jwt);
+    if (!t.ok()) {
+      return t.status().WithContext(
+          "service account " + key_.client_email + " from GOOGLE_APPLICATION_CREDENTIALS=" + file_ +
+          (t.status().code() == Status::Code::kPermission
+               ? " (is the key deleted or disabled, or the clock of this machine wrong?)"
+               : ""));
+    }
+    return t;
+  }
+
+ private:
+  ServiceAccountKey key_;
+  std::string file_;
+};
+
+class AuthorizedUserSource final : public CachingTokenSource {
+ public:
+  AuthorizedUserSource(const AuthConfig& cfg, std::string client_id, std::string client_secret,
+                       std::string refresh_token, std::string token_uri, std::string file)
+      : CachingTokenSource(cfg), client_id_(std::move(client_id)), client_secret_(std::move(client_secret)),
+        refresh_token_(std::move(refresh_token)), token_uri_(std::move(token_uri)), file_(std::move(file)) {}
+  std::string Describe() const override {
+    return "user credentials (GOOGLE_APPLICATION_CREDENTIALS=" + file_ + ")";
+  }
+
+ protected:
+  Result<Token> Fetch(HttpClient* http, double) override {
+    HttpRequest req;
+    req.method = "POST";
+    req.url = token_uri_;
+    req.headers = {{"Content-Type", "application/x-www-form-urlencoded"}};
+    req.body = FormEncode({{"grant_type", "refresh_token"},
+                           {"client_id", client_id_},
+                           {"client_secret", client_secret_},
+                           {"refresh_token", refresh_token_}});
+    req.connect_timeout_s = 10;
+    req.total_timeout_s = 30;
+    auto t = FetchToken(http, std::move(req), "the token endpoint " + token_uri_, refresh_token_);
+    if (!t.ok()) {
+      return t.status().WithContext("user credentials from GOOGLE_APPLICATION_CREDENTIALS=" + file_ +
+                                    " (run 'gcloud auth application-default login' again, or use a "
+                                    "service-account key)");
+    }
+    return t;
+  }
+
+ private:
+  std::string client_id_, client_secret_, refresh_token_, token_uri_, file_;
+};
+
+class MetadataSource final : public CachingTokenSource {
+ public:
+  MetadataSource(const AuthConfig& cfg, std::string host) : CachingTokenSource(cfg), host_(std::move(host)) {}
+  std::string Describe() const override { return "the metadata server at " + host_; }
+
+ protected:
+  Result<Token> Fetch(HttpClient* http, double) override {
+    HttpRequest req;
+    req.url = "http://" + host_ + "/computeMetadata/v1/instance/service-accounts/default/token";
+    if (cfg_.scope != kStorageScope) req.url += "?scopes=" + UrlEncode(cfg_.scope);
+    req.headers = {{"Metadata-Flavor", "Google"}};
+    // Off GCE the name does not resolve or nothing listens: fail fast.
+    req.connect_timeout_s = 3;
+    req.total_timeout_s = 10;
+    auto t = FetchToken(http, std::move(req), "the metadata server at " + host_, "");
+    if (!t.ok()) {
+      if (t.status().code() == Status::Code::kUnavailable) {
+        return Status::Permission("no Google Cloud credentials: " + t.status().message() + ". " +
+                                  MissingCredentialsHint());
+      }
+      return t.status().WithContext("the VM's service account (metadata server)");
+    }
+    return t;
+  }
+
+ private:
+  std::string host_;
+};
+
+}  // namespace
+
+std::string MissingCredentialsHint() {
+  return "Set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file (JSON), run on a Google Cloud VM or "
+         "Cloud Batch job with a service account, or set STORAGE_EMULATOR_HOST to use a storage emulator";
+}
+
+Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text, const std::string& origin) {
+  const json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Usage(origin + " is not a JSON key file");
+  ServiceAccountKey k;
+  k.client_email = StringField(j, "client_email");
+  k.private_key = StringField(j, "private_key");
+  k.private_key_id = StringField(j, "private_key_id");
+  k.token_uri = StringField(j, "token_uri");
+  if (k.token_uri.empty()) k.token_uri = kDefaultTokenUri;
+  if (k.client_email.empty() || k.private_key.empty()) {
+    return Status::Usage(origin + " lacks client_email or private_key: download a new JSON key of the service "
+                                  "account (IAM > Service accounts > Keys)");
+  }
+  return k;
+}
+
+Result<std::string> BuildJwtAssertion(const ServiceAccountKey& key, const std::string& scope, int64_t now) {
+  json header = {{"alg", "RS256"}, {"typ", "JWT"}};
+  if (!key.private_key_id.empty()) header["kid"] = key.private_key_id;
+  const json claims = {{"iss", key.client_email}, {"scope", scope}, {"aud", key.token_uri},
+                       {"iat", now},              {"exp", now + 3600}};
+  const std::string signing_input = Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump());
+  MT_ASSIGN_OR_RETURN(std::string sig, SignRs256(key.private_key, signing_input));
+  return signing_input + "." + Base64UrlEncode(sig);
+}
+
+Result<std::shared_ptr<TokenSource>> MakeTokenSource(const AuthConfig& cfg) {
+  if (!cfg.emulator_host.empty()) return std::shared_ptr<TokenSource>(new NoAuth(cfg.emulator_host));
+  if (!cfg.credentials_file.empty()) {
+    const std::string& f = cfg.credentials_file;
+    std::ifstream in(f, std::ios::binary);
+    if (!in) {
+      return Status::Usage("GOOGLE_APPLICATION_CREDENTIALS=" + f +
+                           ": cannot read the file; point it at a service-account key file (JSON)");
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string text = ss.str();
+    const json j = json::parse(text, nullptr, false);
+    const std::string origin = "GOOGLE_APPLICATION_CREDENTIALS=" + f;
+    if (j.is_discarded() || !j.is_object()) return Status::Usage(origin + " is not a JSON key file");
+    const std::string type = StringField(j, "type");
+    if (type == "service_account") {
+      MT_ASSIGN_OR_RETURN(ServiceAccountKey key, ParseServiceAccountKey(text, origin));
+      // Fail now, not at the first upload, when the key cannot sign.
+      MT_RETURN_IF_ERROR(SignRs256(key.private_key, "probe").status().WithContext(origin));
+      return std::shared_ptr<TokenSource>(new ServiceAccountSource(cfg, std::move(key), f));
+    }
+    if (type == "authorized_user") {
+      const std::string id = StringField(j, "client_id"), secret = StringField(j, "client_secret"),
+                        refresh = StringField(j, "refresh_token");
+      if (id.empty() || secret.empty() || refresh.empty()) {
+        return Status::Usage(origin + " lacks client_id, client_secret or refresh_token");
+      }
+      std::string uri = StringField(j, "token_uri");
+      if (uri.empty()) uri = kDefaultTokenUri;
+      return std::shared_ptr<TokenSource>(new AuthorizedUserSource(cfg, id, secret, refresh, uri, f));
+    }
+    return Status::Usage(origin + " has type '" + type +
+                         "'; supported: service_account (a key file) and authorized_user");
+  }
+  std::string host = cfg.metadata_host.empty() ? kDefaultMetadataHost : cfg.metadata_host;
+  if (host.rfind("http://", 0) == 0) host = host.substr(7);
+  while (!host.empty() && host.back() == '/') host.pop_back();
+  return std::shared_ptr<TokenSource>(new MetadataSource(cfg, host));
+}
+
+}  // namespace mt::net

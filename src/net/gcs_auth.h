@@ -1,0 +1,69 @@
+// Credentials for Google Cloud Storage, chosen in the order of DESIGN §3:
+//   1. STORAGE_EMULATOR_HOST: an emulator, no Authorization header at all;
+//   2. GOOGLE_APPLICATION_CREDENTIALS: a JSON key file. A service-account key
+//      signs a JWT (RS256, OpenSSL) that the token endpoint exchanges for an
+//      access token (RFC 7523, the JWT bearer grant); an authorized_user file
+//      (gcloud's application-default login) trades its refresh token;
+//   3. the metadata server of a GCE VM / Cloud Batch / GKE node
+//      (GCE_METADATA_HOST overrides its address, as in Google's clients).
+// Access tokens are cached and fetched again before they expire. Tokens,
+// private keys, refresh tokens and assertions never appear in logs or in
+// error messages.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "net/http_client.h"
+
+namespace mt::net {
+
+inline constexpr const char* kStorageScope = "https://www.googleapis.com/auth/devstorage.read_write";
+
+// Thread-safe: one source is shared by every request of a store.
+class TokenSource {
+ public:
+  virtual ~TokenSource() = default;
+  // The Authorization header value ("Bearer ..."), or "" when the endpoint
+  // needs none (emulators). Fetches or refreshes the token when needed.
+  virtual Result<std::string> AuthorizationHeader() = 0;
+  // Forgets the cached token (the server answered 401), so that the next
+  // AuthorizationHeader() fetches a new one.
+  virtual void Invalidate() {}
+  // Which credential this is, for messages: never a secret.
+  virtual std::string Describe() const = 0;
+};
+
+struct ServiceAccountKey {
+  std::string client_email;
+  std::string private_key;     // PEM
+  std::string private_key_id;
+  std::string token_uri;
+};
+
+// Parses a service-account key file's JSON; `origin` names it in errors.
+Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& json, const std::string& origin);
+
+// The signed JWT of the JWT bearer grant: header {alg RS256, typ JWT, kid},
+// claims {iss, scope, aud = token_uri, iat = now, exp = now + 3600}.
+Result<std::string> BuildJwtAssertion(const ServiceAccountKey& key, const std::string& scope, int64_t now_unix);
+
+struct AuthConfig {
+  std::string emulator_host;     // STORAGE_EMULATOR_HOST
+  std::string credentials_file;  // GOOGLE_APPLICATION_CREDENTIALS
+  std::string metadata_host;     // GCE_METADATA_HOST; default metadata.google.internal
+  std::string scope = kStorageScope;
+  std::function<std::unique_ptr<HttpClient>()> http_factory;  // default: curl
+  std::function<double()> now;                                // unix seconds; default: system clock
+};
+
+// Picks the credential by the order above. Nothing is fetched yet.
+Result<std::shared_ptr<TokenSource>> MakeTokenSource(const AuthConfig& config);
+
+// The message for "no credential worked": what to set.
+std::string MissingCredentialsHint();
+
+}  // namespace mt::net

@@ -1,0 +1,79 @@
+#include <cstring>
+
+#include "parquet/decoders/decoders.h"
+
+namespace mt::parquet {
+
+Status DecodePlainByteArray(ByteCursor* in, size_t n, std::vector<std::string>* out) {
+  for (size_t i = 0; i < n; i++) {
+    uint32_t len;
+    if (!in->U32(&len) || len > in->remaining()) {
+      return Status::InvalidInput("PLAIN byte array " + std::to_string(i) + " runs past the end");
+    }
+    out->emplace_back(reinterpret_cast<const char*>(in->data()), len);
+    in->Skip(len);
+  }
+  return Status::OK();
+}
+
+Status DecodePlainBool(ByteCursor* in, size_t n, std::vector<uint8_t>* out) {
+  const size_t bytes = (n + 7) / 8;
+  if (bytes > in->remaining()) return Status::InvalidInput("PLAIN booleans run past the end");
+  const uint8_t* p = in->data();
+  for (size_t i = 0; i < n; i++) out->push_back((p[i >> 3] >> (i & 7)) & 1);
+  in->Skip(bytes);
+  return Status::OK();
+}
+
+Status DecodePlainInt(ByteCursor* in, size_t n, int width, std::vector<int64_t>* out) {
+  if (width != 4 && width != 8) return Status::InvalidInput("PLAIN integer width must be 4 or 8");
+  if (n > in->remaining() / static_cast<size_t>(width)) return Status::InvalidInput("PLAIN integers run past the end");
+  const uint8_t* p = in->data();
+  for (size_t i = 0; i < n; i++) {
+    if (width == 4) {
+      int32_t v;
+      std::memcpy(&v, p + 4 * i, 4);
+      out->push_back(v);
+    } else {
+      int64_t v;
+      std::memcpy(&v, p + 8 * i, 8);
+      out->push_back(v);
+    }
+  }
+  in->Skip(n * static_cast<size_t>(width));
+  return Status::OK();
+}
+
+Status DecodePlainDouble(ByteCursor* in, size_t n, int width, std::vector<double>* out) {
+  if (width != 4 && width != 8) return Status::InvalidInput("PLAIN float width must be 4 or 8");
+  if (n > in->remaining() / static_cast<size_t>(width)) return Status::InvalidInput("PLAIN floats run past the end");
+  const uint8_t* p = in->data();
+  for (size_t i = 0; i < n; i++) {
+    if (width == 4) {
+      float v;
+      std::memcpy(&v, p + 4 * i, 4);
+      out->push_back(v);
+    } else {
+      double v;
+      std::memcpy(&v, p + 8 * i, 8);
+      out->push_back(v);
+    }
+  }
+  in->Skip(n * static_cast<size_t>(width));
+  return Status::OK();
+}
+
+Status DecodeByteStreamSplit(ByteCursor* in, size_t n, int width, std::string* raw) {
+  if (width != 4 && width != 8) return Status::InvalidInput("BYTE_STREAM_SPLIT width must be 4 or 8");
+  const size_t w = static_cast<size_t>(width);
+  if (n > in->remaining() / w) return Status::InvalidInput("BYTE_STREAM_SPLIT data runs past the end");
+  raw->resize(n * w);
+  const uint8_t* p = in->data();
+  for (size_t k = 0; k < w; k++) {
+    for (size_t i = 0; i < n; i++) (*raw)[i * w + k] = static_cast<char>(p[k * n + i]);
+  }
+  in->Skip(n * w);
+  return Status::OK();
+}
+
+}  // namespace mt::parquet

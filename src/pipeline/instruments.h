@@ -1,0 +1,106 @@
+// Canonical instrument definitions (DESIGN §5) from Tardis metadata: every
+// dataset symbol of /v1/exchanges/{exchange} becomes one instrument with a
+// key, availability window and the data types Tardis lists for it, enriched
+// with /v1/instruments terms when those were fetched. Grouped symbols
+// (OPTIONS, PERPETUALS, ...) are files of many instruments, not instruments:
+// they are kept aside (DESIGN §6 splits their files per instrument). A symbol
+// whose key cannot be derived is rejected with the reason, never keyed by a
+// guess. Pure functions of their inputs: no I/O.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time_util.h"
+#include "tardis/instrument_key.h"
+#include "tardis/metadata.h"
+
+namespace mt::pipeline {
+
+// One row of instruments.parquet; member order is column order.
+struct InstrumentDefinition {
+  std::string instrument_key, venue, instrument_type;
+  int64_t available_from_us = 0;
+  std::optional<int64_t> available_to_us;  // exclusive end; none: still available
+  std::string data_types;                  // comma separated, sorted
+  std::string base_asset, quote_asset;
+  std::optional<std::string> settle_asset;
+  std::string exchange_raw_symbol, tardis_symbol, tardis_exchange;
+  std::string data_provider, venue_type, asset_class;
+  std::optional<bool> inverse;
+  std::string symbol_type;
+  std::optional<std::string> contract_type;
+  std::optional<double> strike;
+  std::optional<std::string> option_type;
+  std::optional<int64_t> expiry_us;
+  std::optional<double> contract_size, tick_size;
+  std::optional<std::string> settlement_type, underlying;
+  std::optional<double> min_size;
+  std::optional<std::string> ccxt_symbol, ccxt_exchange;
+};
+
+// A grouped dataset symbol (OPTIONS, PERPETUALS, FUTURES, SPOT, COMBOS).
+struct GroupedSymbol {
+  std::string exchange;
+  tardis::DatasetSymbol symbol;
+};
+
+struct RejectedSymbol {
+  std::string exchange, symbol, reason;
+};
+
+// An instrument of the catalog: what does not change from day to day, plus
+// the metadata record (if any) whose `changes` give the terms of each day.
+struct CatalogEntry {
+  tardis::InstrumentKey key;
+  InstrumentDefinition base;  // terms as of now
+  std::optional<tardis::InstrumentInfo> info;
+};
+
+struct Catalog {
+  std::vector<CatalogEntry> entries;  // sorted by instrument_key
+  std::vector<GroupedSymbol> grouped;
+  std::vector<RejectedSymbol> rejected;
+  std::vector<std::string> warnings;  // e.g. metadata and symbol disagree
+};
+
+struct CatalogOptions {
+  std::vector<std::string> quotes;  // keep only these quote assets; empty: all
+};
+
+// Adds the instruments of one exchange to `catalog`. `instruments` is null
+// when /v1/instruments was not fetched.
+void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardis::InstrumentInfo>* instruments,
+                 const CatalogOptions& opts, Catalog* catalog);
+
+// Sorts the entries by key and rejects the second of two symbols that
+// derive the same key (either key would be a guess).
+void FinishCatalog(Catalog* catalog);
+
+// Whether [from, to) overlaps the UTC day `day`.
+bool OverlapsDay(int64_t from_us, const std::optional<int64_t>& to_us, const Date& day);
+
+// The definitions of day `day`: instruments whose availability overlaps it,
+// with the contract terms in force at the start of that day, in key order.
+std::vector<InstrumentDefinition> DefinitionsForDay(const Catalog& catalog, const Date& day);
+
+// One definition per instrument available on any day of [from, to], with
+// the terms in force on the last such day, in key order.
+std::vector<InstrumentDefinition> DefinitionsForRange(const Catalog& catalog, const Date& from, const Date& to);
+
+// The same definitions handed to `fn` one at a time without copies (a year
+// of days times thousands of instruments adds up). The reference is valid
+// only during the call.
+using DefinitionFn = std::function<void(const InstrumentDefinition&)>;
+void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn);
+void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn);
+
+// Venue facts that do not depend on the symbol.
+std::string VenueType(const std::string& exchange);     // exchange | protocol
+std::string CcxtExchange(const std::string& exchange);  // binanceusdm, okx, ...; "" if none
+
+}  // namespace mt::pipeline

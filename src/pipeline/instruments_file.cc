@@ -1,0 +1,159 @@
+#include "pipeline/instruments_file.h"
+
+#include <optional>
+
+namespace mt::pipeline {
+
+namespace {
+
+using parquet::ColumnData;
+using parquet::ColumnKind;
+
+// Column indices, in the order of InstrumentColumns().
+enum Col : size_t {
+  kKey, kVenue, kType, kFrom, kTo, kDataTypes, kBase, kQuote, kSettle, kRawSymbol, kTardisSymbol,
+  kTardisExchange, kProvider, kVenueType, kAssetClass, kInverse, kSymbolType, kContractType, kStrike,
+  kOptionType, kExpiry, kContractSize, kTickSize, kSettlementType, kUnderlying, kMinSize, kCcxtSymbol,
+  kCcxtExchange, kNumCols
+};
+
+void Str(ColumnData* c, const std::string& v) {
+  if (c->nullable) c->defined.push_back(1);
+  c->str.Append(v);
+}
+void Str(ColumnData* c, const std::optional<std::string>& v) {
+  c->defined.push_back(v ? 1 : 0);
+  if (v) c->str.Append(*v); else c->null_count++;
+}
+void F64(ColumnData* c, const std::optional<double>& v) {
+  c->defined.push_back(v ? 1 : 0);
+  if (v) c->f64.push_back(*v); else c->null_count++;
+}
+void Ts(ColumnData* c, const std::optional<int64_t>& v) {
+  if (!c->nullable) {
+    c->i64.push_back(*v);
+    return;
+  }
+  c->defined.push_back(v ? 1 : 0);
+  if (v) c->i64.push_back(*v); else c->null_count++;
+}
+void Bool(ColumnData* c, const std::optional<bool>& v) {
+  c->defined.push_back(v ? 1 : 0);
+  if (v) c->b.push_back(*v ? 1 : 0); else c->null_count++;
+}
+
+}  // namespace
+
+const std::vector<parquet::ColumnSpec>& InstrumentColumns() {
+  static const std::vector<parquet::ColumnSpec> kCols = {
+      {"instrument_key", ColumnKind::kString, false},
+      {"venue", ColumnKind::kString, false},
+      {"instrument_type", ColumnKind::kString, false},
+      {"available_from_datetime", ColumnKind::kTimestampMicros, false},
+      {"available_to_datetime", ColumnKind::kTimestampMicros, true},
+      {"data_types", ColumnKind::kString, false},
+      {"base_asset", ColumnKind::kString, false},
+      {"quote_asset", ColumnKind::kString, false},
+      {"settle_asset", ColumnKind::kString, true},
+      {"exchange_raw_symbol", ColumnKind::kString, false},
+      {"tardis_symbol", ColumnKind::kString, false},
+      {"tardis_exchange", ColumnKind::kString, false},
+      {"data_provider", ColumnKind::kString, false},
+      {"venue_type", ColumnKind::kString, false},
+      {"asset_class", ColumnKind::kString, false},
+      {"inverse", ColumnKind::kBool, true},
+      {"symbol_type", ColumnKind::kString, false},
+      {"contract_type", ColumnKind::kString, true},
+      {"strike", ColumnKind::kDouble, true},
+      {"option_type", ColumnKind::kString, true},
+      {"expiry", ColumnKind::kTimestampMicros, true},
+      {"contract_size", ColumnKind::kDouble, true},
+      {"tick_size", ColumnKind::kDouble, true},
+      {"settlement_type", ColumnKind::kString, true},
+      {"underlying", ColumnKind::kString, true},
+      {"min_size", ColumnKind::kDouble, true},
+      {"ccxt_symbol", ColumnKind::kString, true},
+      {"ccxt_exchange", ColumnKind::kString, true},
+  };
+  static_assert(kNumCols == 28);
+  return kCols;
+}
+
+parquet::RowGroupData EmptyInstrumentRowGroup() {
+  // Columns unique to each row start as plain strings: a dictionary of them
+  // never pays, and building one costs an allocation per row.
+  static const std::vector<bool> kPlain = [] {
+    std::vector<bool> p(kNumCols, false);
+    p[kKey] = p[kRawSymbol] = p[kTardisSymbol] = p[kCcxtSymbol] = true;
+    return p;
+  }();
+  return parquet::MakeRowGroup(InstrumentColumns(), &kPlain);
+}
+
+void AppendInstrumentRow(const InstrumentDefinition& d, parquet::RowGroupData* rg) {
+  auto& c = rg->columns;
+  Str(&c[kKey], d.instrument_key);
+  Str(&c[kVenue], d.venue);
+  Str(&c[kType], d.instrument_type);
+  Ts(&c[kFrom], d.available_from_us);
+  Ts(&c[kTo], d.available_to_us);
+  Str(&c[kDataTypes], d.data_types);
+  Str(&c[kBase], d.base_asset);
+  Str(&c[kQuote], d.quote_asset);
+  Str(&c[kSettle], d.settle_asset);
+  Str(&c[kRawSymbol], d.exchange_raw_symbol);
+  Str(&c[kTardisSymbol], d.tardis_symbol);
+  Str(&c[kTardisExchange], d.tardis_exchange);
+  Str(&c[kProvider], d.data_provider);
+  Str(&c[kVenueType], d.venue_type);
+  Str(&c[kAssetClass], d.asset_class);
+  Bool(&c[kInverse], d.inverse);
+  Str(&c[kSymbolType], d.symbol_type);
+  Str(&c[kContractType], d.contract_type);
+  F64(&c[kStrike], d.strike);
+  Str(&c[kOptionType], d.option_type);
+  Ts(&c[kExpiry], d.expiry_us);
+  F64(&c[kContractSize], d.contract_size);
+  F64(&c[kTickSize], d.tick_size);
+  Str(&c[kSettlementType], d.settlement_type);
+  Str(&c[kUnderlying], d.underlying);
+  F64(&c[kMinSize], d.min_size);
+  Str(&c[kCcxtSymbol], d.ccxt_symbol);
+  Str(&c[kCcxtExchange], d.ccxt_exchange);
+  rg->num_rows++;
+}
+
+parquet::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>& defs) {
+  parquet::RowGroupData rg = EmptyInstrumentRowGroup();
+  for (const auto& d : defs) AppendInstrumentRow(d, &rg);
+  return rg;
+}
+
+Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
+                                      parquet::RowGroupData rows,
+                                      const std::vector<std::pair<std::string, std::string>>& kv,
+                                      const parquet::WriterOptions& opts, bool overwrite) {
+  MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj, store->Create(name, overwrite));
+  Status st;
+  {
+    parquet::FileWriter writer(obj.get(), InstrumentColumns(), opts);
+    st = writer.WriteRowGroup(std::move(rows));
+    if (st.ok()) st = writer.Finish(kv);
+  }
+  if (!st.ok()) {
+    obj->Abort();
+    return st.WithContext(store->Describe(name));
+  }
+  const uint64_t bytes = obj->bytes_written();
+  MT_RETURN_IF_ERROR(obj->Commit());
+  return bytes;
+}
+
+Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
+                                      const std::vector<InstrumentDefinition>& defs,
+                                      const std::vector<std::pair<std::string, std::string>>& kv,
+                                      const parquet::WriterOptions& opts, bool overwrite) {
+  return WriteInstrumentsFile(store, name, InstrumentRowGroup(defs), kv, opts, overwrite);
+}
+
+}  // namespace mt::pipeline

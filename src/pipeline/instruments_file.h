@@ -1,0 +1,40 @@
+// instruments.parquet (DESIGN §4, §5): one fixed, typed column set for every
+// day file and every aggregate, written through the object store so a file
+// appears only when complete.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "parquet/column_data.h"
+#include "parquet/file_writer.h"
+#include "pipeline/instruments.h"
+#include "storage/object_store.h"
+
+namespace mt::pipeline {
+
+// Column names, types and nullability, in file order (docs/INSTRUMENTS.md).
+const std::vector<parquet::ColumnSpec>& InstrumentColumns();
+
+// An empty row group of InstrumentColumns(), and one row appended to it.
+parquet::RowGroupData EmptyInstrumentRowGroup();
+void AppendInstrumentRow(const InstrumentDefinition& d, parquet::RowGroupData* rg);
+
+// The definitions as one row group, in the given order.
+parquet::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>& defs);
+
+// Writes the rows as the object `name`. With overwrite=false an existing
+// object is kept and kAlreadyExists returned. Returns the bytes written.
+Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
+                                      parquet::RowGroupData rows,
+                                      const std::vector<std::pair<std::string, std::string>>& kv,
+                                      const parquet::WriterOptions& opts, bool overwrite);
+Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
+                                      const std::vector<InstrumentDefinition>& defs,
+                                      const std::vector<std::pair<std::string, std::string>>& kv,
+                                      const parquet::WriterOptions& opts, bool overwrite);
+
+}  // namespace mt::pipeline

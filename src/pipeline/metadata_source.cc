@@ -1,0 +1,200 @@
+#include "pipeline/metadata_source.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "core/log.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Delta-seconds Retry-After only, as the downloader reads it.
+double RetryAfterSeconds(const std::string& v) {
+  if (v.empty()) return -1;
+  char* end = nullptr;
+  const double s = std::strtod(v.c_str(), &end);
+  return end && *end == '\0' && s >= 0 ? s : -1;
+}
+
+// Metadata bodies are JSON documents held whole; a body this large is not one.
+constexpr size_t kMaxBody = size_t{1} << 30;
+
+class StringSink : public net::HttpBodySink {
+ public:
+  int status = 0;
+  std::string body;
+  Status OnHead(const net::HttpResponseHead& h) override {
+    status = h.status;
+    body.clear();
+    return Status::OK();
+  }
+  Status OnBody(const char* d, size_t n) override {
+    const bool ok_status = status >= 200 && status < 300;
+    if (!ok_status) {  // an error body is only kept for the message
+      if (body.size() < 2048) body.append(d, std::min(n, 2048 - body.size()));
+      return Status::OK();
+    }
+    if (body.size() + n > kMaxBody) return Status::InvalidInput("metadata response larger than 1 GiB");
+    body.append(d, n);
+    return Status::OK();
+  }
+};
+
+std::string Excerpt(const std::string& body) {
+  std::string s = body.substr(0, 300);
+  for (char& c : s) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string PermissionMessage(int status, const std::string& url, bool have_key) {
+  const std::string head = "HTTP " + std::to_string(status) + " for " + url + ": ";
+  if (!have_key) {
+    return head +
+           "Tardis refused a request made without an API key. Without a key Tardis gives the exchange "
+           "listings (/v1/exchanges) and the first day of each month of every dataset; instrument "
+           "metadata (/v1/instruments: tick size, contract multiplier, minimum size, exact expiry) and "
+           "all other days need a key. Set TARDIS_API_KEY (or TARDIS_API_KEY_FILE).";
+  }
+  return head +
+         "Tardis refused the API key: it is wrong, expired, or its plan does not cover this request "
+         "(instrument metadata needs an active pro or business subscription). Check TARDIS_API_KEY / "
+         "TARDIS_API_KEY_FILE.";
+}
+
+MetadataSource::MetadataSource(MetadataOptions opts) : opts_(std::move(opts)) {
+  if (!opts_.http_factory) opts_.http_factory = [] { return net::NewCurlClient(); };
+  while (!opts_.api_url.empty() && opts_.api_url.back() == '/') opts_.api_url.pop_back();
+}
+
+bool MetadataSource::Sleep(double seconds) {
+  if (opts_.sleep) return opts_.sleep(seconds);
+  const double until = Now() + seconds;
+  while (Now() < until) {
+    if (opts_.cancel && opts_.cancel->load()) return false;
+    const double left_ms = (until - Now()) * 1000;
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::clamp(left_ms, 1.0, 50.0))));
+  }
+  return true;
+}
+
+Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, bool with_key,
+                                                       net::HttpClient* http) {
+  std::mt19937_64 rng(std::hash<std::string>()(url) ^ static_cast<uint64_t>(Now() * 1e6));
+  const double started = Now();
+  std::string last_error;
+  for (int attempt = 0;; attempt++) {
+    if (opts_.cancel && opts_.cancel->load()) return Status::Cancelled("interrupted");
+    if (attempt >= opts_.retry.max_attempts || Now() - started > opts_.retry.max_total_s) {
+      return Status::Unavailable("GET " + url + ": gave up after " + std::to_string(attempt) +
+                                 " requests; last error: " + last_error);
+    }
+    net::HttpRequest req;
+    req.url = attempt == 0 ? url : url + "?retryAttempt=" + std::to_string(attempt);
+    req.connect_timeout_s = opts_.retry.connect_timeout_s;
+    req.stall_timeout_s = opts_.retry.stall_timeout_s;
+    req.cancel = opts_.cancel;
+    req.headers.emplace_back("User-Agent", opts_.user_agent);
+    req.headers.emplace_back("Accept", "application/json");
+    if (with_key && !opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
+    StringSink sink;
+    net::HttpResult r = http->Fetch(req, &sink);
+    requests_++;
+    const int status = sink.status ? sink.status : r.head.status;
+    if (r.transport.code() == Status::Code::kCancelled) return Status::Cancelled("interrupted");
+    if (!r.sink_error.ok()) return r.sink_error.WithContext("GET " + url);
+    double delay = -1;
+    if (status >= 200 && status < 300 && r.transport.ok()) return Response{status, std::move(sink.body)};
+    if (status == 429 || status == 408 || status >= 500 || status == 0 || !r.transport.ok()) {
+      last_error = status && r.transport.ok() ? "HTTP " + std::to_string(status)
+                                              : net::Redact(r.transport.message(), opts_.api_key);
+      if (status == 429) delay = RetryAfterSeconds(r.head.Header("retry-after"));
+    } else {
+      return Response{status, std::move(sink.body)};  // final: the caller explains it
+    }
+    if (delay < 0) {
+      const double backoff = std::min(opts_.retry.max_delay_s, opts_.retry.base_delay_s * std::pow(2.0, attempt));
+      std::uniform_real_distribution<double> jitter(0.5, 1.0);
+      delay = backoff * jitter(rng);
+    } else {
+      delay = std::min(delay, opts_.retry.max_delay_s);
+    }
+    log::Debug("GET " + url + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
+    if (!Sleep(delay)) return Status::Cancelled("interrupted");
+  }
+}
+
+Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
+  auto http = opts_.http_factory();
+  ExchangeMetadata m;
+  const std::string enc = net::UrlEncode(exchange);
+  const std::string details_url = opts_.api_url + "/v1/exchanges/" + enc;
+  m.urls.push_back(details_url);
+  MT_ASSIGN_OR_RETURN(Response d, Fetch(details_url, /*with_key=*/true, http.get()));
+  if (d.status == 401 || d.status == 403) {
+    return Status::Permission(PermissionMessage(d.status, details_url, !opts_.api_key.empty()));
+  }
+  if (d.status == 404) {
+    return Status::NotFound("HTTP 404 for " + details_url + ": Tardis does not know exchange '" + exchange +
+                            "' (ids are lower-case kebab, e.g. binance-futures, okex-swap; see /v1/exchanges)");
+  }
+  if (d.status != 200) {
+    return Status::InvalidInput("HTTP " + std::to_string(d.status) + " for " + details_url + ": " + Excerpt(d.body));
+  }
+  m.source_bytes += d.body.size();
+  MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(d.body, exchange));
+  d.body.clear();
+  d.body.shrink_to_fit();
+
+  if (opts_.api_key.empty()) {
+    m.instruments_note = "no API key: /v1/instruments not requested";
+    return m;
+  }
+  const std::string inst_url = opts_.api_url + "/v1/instruments/" + enc;
+  m.urls.push_back(inst_url);
+  MT_ASSIGN_OR_RETURN(Response i, Fetch(inst_url, /*with_key=*/true, http.get()));
+  if (i.status == 401 || i.status == 403) {
+    m.instruments_note = PermissionMessage(i.status, inst_url, true);
+    log::Warn(m.instruments_note + " Continuing with the exchange listing only: keys come from symbols, "
+              "and tick size, contract size and minimum size stay empty.");
+    return m;
+  }
+  if (i.status == 404) {
+    m.instruments_note = "HTTP 404 for " + inst_url + ": no instrument metadata for this exchange";
+    log::Warn(m.instruments_note);
+    return m;
+  }
+  if (i.status != 200) {
+    return Status::InvalidInput("HTTP " + std::to_string(i.status) + " for " + inst_url + ": " + Excerpt(i.body));
+  }
+  m.source_bytes += i.body.size();
+  MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstruments(i.body));
+  m.have_instruments = true;
+  return m;
+}
+
+Result<const ExchangeMetadata*> MetadataSource::Get(const std::string& exchange) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = cache_.find(exchange);
+    if (it != cache_.end()) return static_cast<const ExchangeMetadata*>(it->second.get());
+  }
+  MT_ASSIGN_OR_RETURN(ExchangeMetadata m, Load(exchange));
+  std::lock_guard<std::mutex> l(mu_);
+  auto& slot = cache_[exchange];
+  if (!slot) slot = std::make_unique<ExchangeMetadata>(std::move(m));
+  return static_cast<const ExchangeMetadata*>(slot.get());
+}
+
+}  // namespace mt::pipeline

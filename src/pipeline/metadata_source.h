@@ -1,0 +1,80 @@
+// Tardis metadata for one run: GET /v1/exchanges/{exchange} and, when an API
+// key is set, GET /v1/instruments/{exchange}, each fetched at most once per
+// exchange per run and kept (TARDIS.md §3.2, §4). Requests are retried like
+// dataset downloads (RetryPolicy): 408, 429 (Retry-After honoured), 5xx and
+// transport errors back off with jitter; 401/403 and other 4xx are final.
+// Thread-safety: different exchanges may be fetched from different threads
+// at once; one exchange is fetched by one thread.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "net/http_client.h"
+#include "pipeline/downloader.h"
+#include "tardis/metadata.h"
+
+namespace mt::pipeline {
+
+struct MetadataOptions {
+  std::string api_url = "https://api.tardis.dev";  // TARDIS_API_URL
+  std::string api_key;                             // never logged; "" = no key
+  RetryPolicy retry;
+  std::string user_agent = "market-tick";
+  std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
+  std::function<bool(double)> sleep;  // default: a cancellable sleep; false = cancelled
+  const std::atomic<bool>* cancel = nullptr;
+};
+
+// Everything the metadata of one exchange gave.
+struct ExchangeMetadata {
+  tardis::ExchangeDetails details;
+  bool have_instruments = false;  // /v1/instruments was fetched and parsed
+  std::vector<tardis::InstrumentInfo> instruments;
+  std::string instruments_note;   // why there are none, for the run summary
+  std::vector<std::string> urls;  // what was requested (no secrets in URLs)
+  uint64_t source_bytes = 0;      // body bytes of the responses used
+};
+
+class MetadataSource {
+ public:
+  explicit MetadataSource(MetadataOptions opts);
+
+  // The metadata of `exchange`, fetched on first use and cached. Errors:
+  // kPermission (401/403; the message says what the free tier gives),
+  // kNotFound (404: unknown exchange), kUnavailable (retries used up),
+  // kInvalidInput (a response that does not parse), kCancelled.
+  // A key that /v1/instruments refuses (401/403: the plan lacks the
+  // instruments API) is not an error: have_instruments stays false and
+  // instruments_note says why.
+  Result<const ExchangeMetadata*> Get(const std::string& exchange);
+
+  // HTTP requests sent so far, retries included.
+  int requests() const { return requests_; }
+
+ private:
+  struct Response {
+    int status = 0;
+    std::string body;
+  };
+  // GET with retries; a final non-2xx answer is returned, not an error.
+  Result<Response> Fetch(const std::string& url, bool with_key, net::HttpClient* http);
+  Result<ExchangeMetadata> Load(const std::string& exchange);
+  bool Sleep(double seconds);
+
+  MetadataOptions opts_;
+  std::atomic<int> requests_{0};
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<ExchangeMetadata>> cache_;
+};
+
+// The message for a refused request: what the key covers and what the free
+// tier gives without one. `url` must carry no secret.
+std::string PermissionMessage(int status, const std::string& url, bool have_key);
+
+}  // namespace mt::pipeline

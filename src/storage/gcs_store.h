@@ -1,0 +1,152 @@
+// Google Cloud Storage behind the ObjectStore interface, over the JSON API
+// (https://cloud.google.com/storage/docs/json_api) with our HttpClient:
+//  - uploads stream: an object no larger than `resumable_threshold` goes in
+//    one media upload; a larger one through a resumable session in chunks of
+//    `chunk_size` (a multiple of 256 KiB). Each open object holds at most
+//    chunk_size bytes. A chunk that fails is resumed from the offset the
+//    server reports to a status query.
+//  - create-only writes (overwrite=false) carry ifGenerationMatch=0; the
+//    server's 412 becomes kAlreadyExists. Writes with overwrite=true go
+//    through a resumable session, whose requests are safe to repeat.
+//  - the CRC32C of the bytes is computed while they stream, sent with the
+//    last request (x-goog-hash) and compared with the crc32c of the object
+//    the server reports; on a mismatch the object is deleted and Commit fails.
+//  - requests are retried with exponential backoff and jitter on 408, 429,
+//    5xx and transport errors, only when they are safe to repeat.
+// Thread-safe: a store is shared by the download workers; each request
+// borrows a connection from a pool. A WritableObject is used by one thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/gcs_auth.h"
+#include "net/http_client.h"
+#include "storage/object_store.h"
+
+namespace mt::storage {
+
+inline constexpr size_t kGcsChunkQuantum = 256 * 1024;  // resumable chunks are multiples of this
+
+struct GcsRetry {
+  int max_attempts = 8;        // per request (a resumable chunk: per chunk)
+  double base_delay_s = 1.0;   // base * 2^n, capped, times a jitter in [0.5, 1)
+  double max_delay_s = 32.0;
+  double max_total_s = 600.0;  // give up on a request after this long
+  int connect_timeout_s = 15;
+  int stall_timeout_s = 60;
+};
+
+struct GcsOptions {
+  std::string endpoint = "https://storage.googleapis.com";  // or the emulator's http://host:port
+  std::string bucket;
+  std::string prefix;  // object names are prefix + "/" + name; "" for the bucket root
+  std::shared_ptr<net::TokenSource> auth;
+  size_t chunk_size = 8 << 20;     // REQUIRES: a positive multiple of kGcsChunkQuantum
+  size_t resumable_threshold = 0;  // larger objects use a resumable session; 0 (or above) = chunk_size
+  int list_page_size = 1000;       // maxResults of each list request
+  GcsRetry retry;
+  std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
+  std::function<bool()> cancelled;                                 // polled between retries
+  std::function<void(double)> sleep;                               // default: sleeps, polling cancelled
+};
+
+// Metadata of one object, from the JSON API object resource.
+struct GcsObject {
+  std::string name;  // full name in the bucket
+  uint64_t size = 0;
+  int64_t generation = 0;
+  bool has_crc32c = false;
+  uint32_t crc32c = 0;
+  std::string md5_base64, content_type, updated;
+};
+
+struct GsUri {
+  std::string bucket, prefix;
+};
+// "gs://bucket", "gs://bucket/", "gs://bucket/a/b/" -> {bucket, "a/b"}.
+Result<GsUri> ParseGsUri(const std::string& uri);
+
+// An object name as one URL path segment: every byte but RFC 3986
+// unreserved characters percent-encoded, '/' included (JSON API rule).
+std::string GcsEncodeName(const std::string& name);
+
+class GcsStore final : public ObjectStore {
+ public:
+  explicit GcsStore(GcsOptions opts);
+  ~GcsStore() override;
+
+  // ObjectStore: names are relative to the prefix.
+  Result<std::unique_ptr<WritableObject>> Create(const std::string& name, bool overwrite) override;
+  Result<bool> Exists(const std::string& name) override;
+  // The whole object; its CRC32C is checked against x-goog-hash.
+  Result<std::string> Read(const std::string& name) override;
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
+  std::string Describe(const std::string& name) const override;
+
+  // `length` bytes from `offset` (to the end when length < 0): one Range
+  // request (more only when a transfer is cut).
+  Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length) override;
+  // A suffix range request (Range: bytes=-n): the tail and the object size.
+  Result<Tail> ReadTail(const std::string& name, uint64_t n) override;
+  // Streams the object (or a range) to `out`, resuming a cut transfer where it
+  // stopped; a whole-object read is checked against the server's CRC32C.
+  Status ReadTo(const std::string& name, uint64_t offset, int64_t length,
+                const std::function<Status(const char*, size_t)>& out);
+  Result<GcsObject> Stat(const std::string& name);
+  // With generation > 0 only that generation is deleted (and the request is
+  // safe to repeat); kNotFound when there is no such object.
+  Status Delete(const std::string& name, int64_t generation = 0);
+  // Full object resources under `prefix` (relative), every page.
+  Result<std::vector<GcsObject>> ListObjects(const std::string& prefix);
+
+  const GcsOptions& options() const { return opts_; }
+  std::string FullName(const std::string& name) const;
+
+  // Internals shared with the upload writer.
+  struct Response {
+    int status = 0;  // 0: no response (see transport)
+    net::HttpResponseHead head;
+    std::string body;
+    Status transport;
+    int attempts = 0;
+  };
+  enum class Retry { kNo, kIdempotent };
+  // Sends `req` with the Authorization header (a 401 fetches a new token and
+  // repeats once). With kIdempotent, transport errors, 408, 429 and 5xx are
+  // retried with backoff; the final failure is then an error Status. With kNo
+  // they come back as a Response for the caller to handle. `sink` receives
+  // the body when given; otherwise Response::body holds it.
+  Result<Response> Execute(net::HttpRequest& req, Retry retry, const std::string& what,
+                           net::HttpBodySink* sink = nullptr);
+  // Waits before attempt `failures` + 1; an error when the retry budget is
+  // spent or the run is cancelled.
+  Status Backoff(int failures, double started, const std::string& what, const std::string& last_error,
+                 double retry_after = -1);
+  // A Status for a response that is not a success, with what to do about it.
+  Status HttpError(const Response& r, const std::string& what) const;
+  std::string ObjectUrl(const std::string& full_name) const;
+  std::string UploadUrl() const;
+
+ private:
+  std::unique_ptr<net::HttpClient> TakeClient();
+  void GiveClient(std::unique_ptr<net::HttpClient> c);
+
+  GcsOptions opts_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<net::HttpClient>> idle_;
+};
+
+Result<std::unique_ptr<GcsStore>> NewGcsStore(GcsOptions opts);
+
+// Parses the object resource JSON of the JSON API.
+Result<GcsObject> ParseGcsObject(const std::string& json);
+// The crc32c value of an x-goog-hash header ("crc32c=...,md5=...").
+std::optional<uint32_t> Crc32cFromGoogHash(const std::string& header);
+
+}  // namespace mt::storage

@@ -1,0 +1,351 @@
+// Upload protocol: https://cloud.google.com/storage/docs/uploading-objects
+// (media upload) and https://cloud.google.com/storage/docs/performing-resumable-uploads
+// (session, 308 "Resume Incomplete" with Range: bytes=0-N, status query with
+// Content-Range: bytes */SIZE, non-final chunks multiples of 256 KiB).
+#include "storage/gcs_upload.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/crc32c.h"
+#include "core/log.h"
+#include "storage/gcs_store.h"
+
+namespace mt::storage {
+
+namespace {
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+std::string ContentTypeFor(const std::string& name) {
+  const std::string ext = ".parquet";
+  if (name.size() >= ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+    return "application/vnd.apache.parquet";
+  }
+  return "application/octet-stream";
+}
+
+// The persisted size a 308 reports: "Range: bytes=0-N" means N + 1 bytes;
+// no Range header means none (documented in "Check the status").
+Result<uint64_t> PersistedFromRange(const std::string& range) {
+  if (range.empty()) return uint64_t{0};
+  unsigned long long first = 0, last = 0;
+  if (std::sscanf(range.c_str(), "bytes=%llu-%llu", &first, &last) != 2 || first != 0) {
+    return Status::IOError("unexpected Range header in a 308 answer: '" + range + "'");
+  }
+  return static_cast<uint64_t>(last) + 1;
+}
+
+class GcsUpload final : public WritableObject {
+ public:
+  GcsUpload(GcsStore* store, std::string full_name, bool overwrite)
+      : store_(store), name_(std::move(full_name)), overwrite_(overwrite), content_type_(ContentTypeFor(name_)),
+        chunk_(store->options().chunk_size) {}
+  ~GcsUpload() override { Abort(); }
+
+  Status Append(std::string_view data) override {
+    if (finished_) return Status::Internal("append after commit/abort: " + Uri());
+    if (!error_.ok()) return error_;
+    crc_ = Crc32cExtend(crc_, data.data(), data.size());
+    appended_ += data.size();
+    while (!data.empty()) {
+      const size_t take = std::min(data.size(), chunk_ - buf_.size());
+      if (buf_.capacity() < buf_.size() + take) {
+        // Grow geometrically but never past one chunk: the memory bound.
+        buf_.reserve(std::min(chunk_, std::max(buf_.size() + take, 2 * buf_.capacity())));
+      }
+      buf_.append(data.data(), take);
+      data.remove_prefix(take);
+      if (buf_.size() == chunk_) {
+        error_ = Send(/*final=*/false, nullptr);
+        if (!error_.ok()) {
+          CancelSession();
+          return error_;
+        }
+      }
+    }
+    return Status::OK();
+  }
+
+  Status Commit() override {
+    if (finished_) return Status::Internal("commit after commit/abort: " + Uri());
+    finished_ = true;
+    if (!error_.ok()) {
+      CancelSession();
+      return error_;
+    }
+    GcsObject obj;
+    Status st;
+    if (session_.empty() && !overwrite_ && appended_ <= store_->options().resumable_threshold) {
+      st = SingleRequest(&obj);
+    } else {
+      st = Send(/*final=*/true, &obj);
+    }
+    std::string().swap(buf_);
+    if (!st.ok()) {
+      CancelSession();
+      return st;
+    }
+    session_.clear();
+    return Verify(obj);
+  }
+
+  void Abort() override {
+    if (!finished_) {
+      finished_ = true;
+      CancelSession();
+    }
+    std::string().swap(buf_);
+  }
+
+  uint64_t bytes_written() const override { return appended_; }
+
+ private:
+  std::string Uri() const { return "gs://" + store_->options().bucket + "/" + name_; }
+  std::string EncodedName() const { return GcsEncodeName(name_); }
+  std::string HashHeader() const { return "crc32c=" + Crc32cToBase64(crc_); }
+
+  // The object the server made must be ours byte for byte: same size and
+  // CRC32C. If not, it is removed (that generation only) and the write fails.
+  Status Verify(const GcsObject& obj) {
+    std::string problem;
+    if (obj.size != appended_) {
+      problem = "size " + std::to_string(obj.size) + " instead of " + std::to_string(appended_);
+    } else if (obj.has_crc32c && obj.crc32c != crc_) {
+      problem = "crc32c " + Crc32cToBase64(obj.crc32c) + " instead of " + Crc32cToBase64(crc_);
+    }
+    if (problem.empty()) {
+      if (!obj.has_crc32c) log::Debug(Uri() + ": the server reported no crc32c; size checked only");
+      return Status::OK();
+    }
+    const std::string deleted = Remove(obj);
+    return Status::IOError(Uri() + ": the stored object does not match what was sent (" + problem + "); " +
+                           deleted);
+  }
+
+  // Deletes the generation the server just made; says how that went.
+  std::string Remove(const GcsObject& obj) {
+    net::HttpRequest del;
+    del.method = "DELETE";
+    del.url = store_->ObjectUrl(name_);
+    if (obj.generation > 0) del.url += "?ifGenerationMatch=" + std::to_string(obj.generation);
+    auto r = store_->Execute(del, obj.generation > 0 ? GcsStore::Retry::kIdempotent : GcsStore::Retry::kNo,
+                             "delete " + Uri());
+    if (!r.ok()) return "deleting it failed: " + r.status().message();
+    if (r->status != 204 && r->status != 200 && r->status != 404) {
+      return "deleting it failed: " + store_->HttpError(*r, "delete").message();
+    }
+    return "deleted it";
+  }
+
+  // Objects up to the threshold: one media upload, create-only, with the
+  // checksum for the server to check. Safe to repeat thanks to
+  // ifGenerationMatch=0.
+  Status SingleRequest(GcsObject* out) {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = store_->UploadUrl() + "?uploadType=media&name=" + EncodedName() + "&ifGenerationMatch=0";
+    req.headers = {{"Content-Type", content_type_}, {"X-Goog-Hash", HashHeader()}};
+    req.body.swap(buf_);
+    auto r = store_->Execute(req, GcsStore::Retry::kIdempotent, "upload " + Uri());
+    req.body.swap(buf_);
+    if (!r.ok()) return r.status();
+    if (r->status == 200 || r->status == 201) {
+      MT_ASSIGN_OR_RETURN(*out, ParseGcsObject(r->body));
+      return Status::OK();
+    }
+    if (r->status == 412) {
+      // After a retry the object may be our own first attempt, whose answer
+      // was lost: identical size and checksum means the write happened.
+      if (r->attempts > 1) {
+        auto st = StatFull();
+        if (st.ok() && st->size == appended_ && st->has_crc32c && st->crc32c == crc_) {
+          *out = *st;
+          return Status::OK();
+        }
+      }
+      return Status::AlreadyExists(Uri() + " already exists");
+    }
+    return store_->HttpError(*r, "upload " + Uri());
+  }
+
+  Result<GcsObject> StatFull() {
+    net::HttpRequest req;
+    req.url = store_->ObjectUrl(name_);
+    MT_ASSIGN_OR_RETURN(auto r, store_->Execute(req, GcsStore::Retry::kIdempotent, "stat " + Uri()));
+    if (r.status != 200) return store_->HttpError(r, "stat " + Uri());
+    return ParseGcsObject(r.body);
+  }
+
+  Status StartSession() {
+    net::HttpRequest req;
+    req.method = "POST";
+    req.url = store_->UploadUrl() + "?uploadType=resumable&name=" + EncodedName();
+    if (!overwrite_) req.url += "&ifGenerationMatch=0";
+    req.headers = {{"Content-Type", "application/json; charset=UTF-8"}, {"X-Upload-Content-Type", content_type_}};
+    req.body = nlohmann::json{{"name", name_}, {"contentType", content_type_}}.dump();
+    // Starting a session creates no object: safe to repeat.
+    MT_ASSIGN_OR_RETURN(auto r, store_->Execute(req, GcsStore::Retry::kIdempotent, "start upload of " + Uri()));
+    if (r.status == 412) return Status::AlreadyExists(Uri() + " already exists");
+    if (r.status != 200 && r.status != 201) return store_->HttpError(r, "start upload of " + Uri());
+    session_ = r.head.Header("location");
+    if (session_.empty()) return Status::IOError("start upload of " + Uri() + ": no Location header in the answer");
+    return Status::OK();
+  }
+
+  // Takes the server's persisted size from a 308 and drops those bytes from
+  // the buffer. Returns how many bytes it moved forward.
+  Result<uint64_t> Advance(const net::HttpResponseHead& head) {
+    MT_ASSIGN_OR_RETURN(uint64_t persisted, PersistedFromRange(head.Header("range")));
+    if (persisted < persisted_ || persisted > persisted_ + buf_.size()) {
+      return Status::IOError(Uri() + ": the server reports " + std::to_string(persisted) +
+                             " bytes stored, outside the " + std::to_string(persisted_) + ".." +
+                             std::to_string(persisted_ + buf_.size()) + " this upload can resume from");
+    }
+    const uint64_t moved = persisted - persisted_;
+    buf_.erase(0, moved);
+    persisted_ = persisted;
+    return moved;
+  }
+
+  Status SessionGone(int status) {
+    return Status::Unavailable(Uri() + ": the upload session is gone (HTTP " + std::to_string(status) +
+                               ": expired or cancelled); the object has to be written again");
+  }
+
+  // Sends the buffered bytes into the session: when !final only whole 256 KiB
+  // multiples (the rest stays buffered); when final everything, with the total
+  // size, and `out` receives the object. A failed request is followed by a
+  // status query, and sending resumes at the offset the server reports.
+  Status Send(bool final, GcsObject* out) {
+    if (session_.empty()) MT_RETURN_IF_ERROR(StartSession());
+    const std::string what = "upload " + Uri();
+    const double started = Now();
+    int failures = 0;
+    while (true) {
+      const size_t n = final ? buf_.size() : buf_.size() / kGcsChunkQuantum * kGcsChunkQuantum;
+      if (!final && n == 0) return Status::OK();
+      const uint64_t total = persisted_ + buf_.size();
+      net::HttpRequest req;
+      req.method = "PUT";
+      req.url = session_;
+      req.headers = {{"Content-Type", content_type_}};
+      if (n > 0) {
+        req.headers.emplace_back("Content-Range", "bytes " + std::to_string(persisted_) + "-" +
+                                                      std::to_string(persisted_ + n - 1) + "/" +
+                                                      (final ? std::to_string(total) : "*"));
+      } else if (total > 0) {
+        req.headers.emplace_back("Content-Range", "bytes */" + std::to_string(total));
+      }  // an empty object in one request: no Content-Range at all
+      if (final) req.headers.emplace_back("X-Goog-Hash", HashHeader());
+      const bool whole = n == buf_.size();
+      if (whole) {
+        req.body.swap(buf_);
+      } else {
+        req.body.assign(buf_, 0, n);
+      }
+      auto r = store_->Execute(req, GcsStore::Retry::kNo, what);
+      if (whole) req.body.swap(buf_);
+      if (!r.ok()) return r.status();
+
+      int status = r->status;
+      net::HttpResponseHead head = r->head;
+      std::string body = r->body;
+      std::string last_error;
+      if (status == 0 || status == 408 || status == 429 || status >= 500) {
+        last_error = status == 0 ? r->transport.message() : "HTTP " + std::to_string(status);
+        failures++;
+        double retry_after = -1;
+        if (status == 429 && !head.Header("retry-after").empty()) {
+          retry_after = std::atof(head.Header("retry-after").c_str());
+        }
+        MT_RETURN_IF_ERROR(store_->Backoff(failures, started, what, last_error, retry_after));
+        // Where does the server stand? (The chunk may have landed in part.)
+        net::HttpRequest q;
+        q.method = "PUT";
+        q.url = session_;
+        q.headers = {{"Content-Range", "bytes */" + (final ? std::to_string(total) : std::string("*"))}};
+        MT_ASSIGN_OR_RETURN(auto qr, store_->Execute(q, GcsStore::Retry::kIdempotent, what + " (status query)"));
+        status = qr.status;
+        head = qr.head;
+        body = qr.body;
+        if (status == 308) {
+          MT_ASSIGN_OR_RETURN(uint64_t moved, Advance(head));
+          log::Info(what + ": " + last_error + "; resuming at byte " + std::to_string(persisted_) + " (" +
+                    std::to_string(moved) + " more bytes were stored)");
+          if (moved > 0) failures = 0;
+          continue;
+        }
+      }
+      if (status == 308) {
+        MT_ASSIGN_OR_RETURN(uint64_t moved, Advance(head));
+        if (moved == 0) {
+          // Nothing taken: do not spin; count it as a failure.
+          failures++;
+          MT_RETURN_IF_ERROR(store_->Backoff(failures, started, what, "the server stored none of the chunk"));
+        } else {
+          failures = 0;
+        }
+        if (final || buf_.size() >= kGcsChunkQuantum) continue;
+        return Status::OK();
+      }
+      if (status == 200 || status == 201) {
+        MT_ASSIGN_OR_RETURN(GcsObject obj, ParseGcsObject(body));
+        if (!final) {
+          // The server closed the object early (the firebase emulator does
+          // this with chunks): it holds a prefix of the data. Remove it.
+          const std::string deleted = Remove(obj);
+          // Permanent for this server and configuration: a usage problem.
+          return Status::Usage(what + ": the server finished the object after " + std::to_string(obj.size) +
+                                 " bytes although more were coming (it does not support chunked uploads; "
+                                 "raise GCS_CHUNK_SIZE above the object size); " + deleted);
+        }
+        buf_.clear();
+        persisted_ = total;
+        *out = std::move(obj);
+        return Status::OK();
+      }
+      if (status == 412) return Status::AlreadyExists(Uri() + " already exists");
+      if (status == 404 || status == 410) return SessionGone(status);
+      GcsStore::Response e;
+      e.status = status;
+      e.head = head;
+      e.body = body;
+      return store_->HttpError(e, what);
+    }
+  }
+
+  // Best effort: tells the server to drop an unfinished session (GCS answers
+  // 499). An abandoned session expires on its own after a week anyway.
+  void CancelSession() {
+    if (session_.empty()) return;
+    net::HttpRequest req;
+    req.method = "DELETE";
+    req.url = session_;
+    session_.clear();
+    auto r = store_->Execute(req, GcsStore::Retry::kNo, "cancel upload of " + Uri());
+    (void)r;
+  }
+
+  GcsStore* store_;
+  std::string name_;
+  bool overwrite_;
+  std::string content_type_;
+  size_t chunk_;
+  std::string buf_;          // bytes not yet stored by the server; at most one chunk
+  uint64_t appended_ = 0;    // bytes given to Append
+  uint64_t persisted_ = 0;   // bytes the server has stored (object offset of buf_[0])
+  uint32_t crc_ = 0;         // CRC32C of all appended bytes
+  std::string session_;      // resumable session URI: a capability, never logged
+  Status error_;             // sticky: after a failure every call returns it
+  bool finished_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<WritableObject> NewGcsUpload(GcsStore* store, std::string full_name, bool overwrite) {
+  return std::make_unique<GcsUpload>(store, std::move(full_name), overwrite);
+}
+
+}  // namespace mt::storage

@@ -1,0 +1,17 @@
+// The WritableObject of GcsStore: streaming upload, single request or
+// resumable session (see gcs_store.h for the protocol and its guarantees).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "storage/object_store.h"
+
+namespace mt::storage {
+
+class GcsStore;
+
+// `full_name` is the object's name in the bucket (prefix included).
+std::unique_ptr<WritableObject> NewGcsUpload(GcsStore* store, std::string full_name, bool overwrite);
+
+}  // namespace mt::storage

@@ -1,0 +1,23 @@
+// Default ranged reads of ObjectStore: whole-object reads, sliced. Correct
+// for any store; stores that can do better override them.
+#include "storage/object_store.h"
+
+namespace mt::storage {
+
+Result<std::string> ObjectStore::ReadRange(const std::string& name, uint64_t offset, int64_t length) {
+  MT_ASSIGN_OR_RETURN(std::string all, Read(name));
+  if (offset >= all.size()) return std::string();
+  const uint64_t left = all.size() - offset;
+  const uint64_t n = length < 0 ? left : std::min<uint64_t>(left, static_cast<uint64_t>(length));
+  return all.substr(offset, n);
+}
+
+Result<ObjectStore::Tail> ObjectStore::ReadTail(const std::string& name, uint64_t n) {
+  MT_ASSIGN_OR_RETURN(std::string all, Read(name));
+  Tail t;
+  t.object_size = all.size();
+  t.bytes = n >= all.size() ? std::move(all) : all.substr(all.size() - n);
+  return t;
+}
+
+}  // namespace mt::storage

@@ -1,0 +1,406 @@
+#include "tardis/metadata.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+
+#include "core/time_util.h"
+
+namespace mt::tardis {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Field accessors that never throw: a missing field and JSON null are both
+// "absent"; a field of the wrong type is an error for the caller to report.
+class Reader {
+ public:
+  Reader(const json& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
+
+  const json* Get(const char* key) const {
+    auto it = obj_.find(key);
+    if (it == obj_.end() || it->is_null()) return nullptr;
+    return &*it;
+  }
+
+  Status Bad(const char* key, const std::string& what) const {
+    const json* v = Get(key);
+    std::string shown = v ? v->dump() : "null";
+    if (shown.size() > 80) shown = shown.substr(0, 80) + "...";
+    return Status::InvalidInput(where_ + ": field '" + key + "' " + what + ", got " + shown);
+  }
+
+  Status String(const char* key, std::string* out, bool required = false) const {
+    const json* v = Get(key);
+    if (!v) return required ? Bad(key, "is required") : Status::OK();
+    if (!v->is_string()) return Bad(key, "must be a string");
+    *out = v->get_ref<const std::string&>();
+    return Status::OK();
+  }
+
+  Status OptString(const char* key, std::optional<std::string>* out) const {
+    if (!Get(key)) return Status::OK();
+    std::string s;
+    MT_RETURN_IF_ERROR(String(key, &s));
+    *out = std::move(s);
+    return Status::OK();
+  }
+
+  Status Bool(const char* key, std::optional<bool>* out) const {
+    const json* v = Get(key);
+    if (!v) return Status::OK();
+    if (v->is_boolean()) {
+      *out = v->get<bool>();
+    } else if (v->is_string() && (*v == "true" || *v == "false")) {
+      *out = *v == "true";
+    } else {
+      return Bad(key, "must be a boolean");
+    }
+    return Status::OK();
+  }
+
+  // Numbers sometimes arrive as strings (TARDIS.md §4 quirks).
+  Status Number(const char* key, std::optional<double>* out) const {
+    const json* v = Get(key);
+    if (!v) return Status::OK();
+    if (v->is_number()) {
+      *out = v->get<double>();
+      return Status::OK();
+    }
+    if (v->is_string()) {
+      const std::string& s = v->get_ref<const std::string&>();
+      char* end = nullptr;
+      const double d = std::strtod(s.c_str(), &end);
+      if (!s.empty() && end && *end == '\0' && std::isfinite(d)) {
+        *out = d;
+        return Status::OK();
+      }
+    }
+    return Bad(key, "must be a number");
+  }
+
+  Status Time(const char* key, std::optional<int64_t>* out, bool required = false) const {
+    const json* v = Get(key);
+    if (!v) return required ? Bad(key, "is required") : Status::OK();
+    if (v->is_string()) {
+      if (auto t = ParseIsoMicros(v->get_ref<const std::string&>())) {
+        *out = *t;
+        return Status::OK();
+      }
+    }
+    return Bad(key, "must be an ISO-8601 UTC timestamp");
+  }
+
+  Status StringArray(const char* key, std::vector<std::string>* out) const {
+    const json* v = Get(key);
+    if (!v) return Status::OK();
+    if (!v->is_array()) return Bad(key, "must be an array of strings");
+    for (const auto& e : *v) {
+      if (!e.is_string()) return Bad(key, "must be an array of strings");
+      out->push_back(e.get<std::string>());
+    }
+    return Status::OK();
+  }
+
+  const std::string& where() const { return where_; }
+
+ private:
+  const json& obj_;
+  std::string where_;
+};
+
+Status ReadTerms(const Reader& r, InstrumentTerms* t) {
+  MT_RETURN_IF_ERROR(r.Number("priceIncrement", &t->price_increment));
+  MT_RETURN_IF_ERROR(r.Number("amountIncrement", &t->amount_increment));
+  MT_RETURN_IF_ERROR(r.Number("minTradeAmount", &t->min_trade_amount));
+  MT_RETURN_IF_ERROR(r.Number("contractMultiplier", &t->contract_multiplier));
+  MT_RETURN_IF_ERROR(r.Bool("inverse", &t->inverse));
+  MT_RETURN_IF_ERROR(r.Bool("quanto", &t->quanto));
+  MT_RETURN_IF_ERROR(r.OptString("settlementCurrency", &t->settlement_currency));
+  MT_RETURN_IF_ERROR(r.OptString("contractType", &t->contract_type));
+  MT_RETURN_IF_ERROR(r.OptString("underlyingIndex", &t->underlying_index));
+  MT_RETURN_IF_ERROR(r.OptString("quoteCurrency", &t->quote_currency));
+  MT_RETURN_IF_ERROR(r.OptString("type", &t->type));
+  MT_RETURN_IF_ERROR(r.Time("expiry", &t->expiry_us));
+  return Status::OK();
+}
+
+Status ReadInstrument(const json& obj, size_t index, InstrumentInfo* out) {
+  if (!obj.is_object()) {
+    return Status::InvalidInput("/v1/instruments record " + std::to_string(index) + " is not a JSON object");
+  }
+  std::string where = "/v1/instruments record " + std::to_string(index);
+  if (auto it = obj.find("id"); it != obj.end() && it->is_string()) where += " (id '" + it->get<std::string>() + "')";
+  const Reader r(obj, where);
+  MT_RETURN_IF_ERROR(r.String("id", &out->id, true));
+  MT_RETURN_IF_ERROR(r.String("datasetId", &out->dataset_id));
+  MT_RETURN_IF_ERROR(r.String("exchange", &out->exchange, true));
+  MT_RETURN_IF_ERROR(r.String("baseCurrency", &out->base_currency));
+  MT_RETURN_IF_ERROR(r.String("quoteCurrency", &out->quote_currency));
+  MT_RETURN_IF_ERROR(r.String("type", &out->type, true));
+  std::optional<bool> active;
+  MT_RETURN_IF_ERROR(r.Bool("active", &active));
+  out->active = active.value_or(false);
+  std::optional<int64_t> since;
+  MT_RETURN_IF_ERROR(r.Time("availableSince", &since));
+  out->available_since_us = since.value_or(0);
+  MT_RETURN_IF_ERROR(r.Time("availableTo", &out->available_to_us));
+  MT_RETURN_IF_ERROR(r.Time("listing", &out->listing_us));
+  MT_RETURN_IF_ERROR(r.Number("strikePrice", &out->strike_price));
+  MT_RETURN_IF_ERROR(r.String("optionType", &out->option_type));
+  MT_RETURN_IF_ERROR(r.String("underlyingType", &out->underlying_type));
+  MT_RETURN_IF_ERROR(ReadTerms(r, &out->terms));
+
+  if (const json* changes = r.Get("changes")) {
+    if (!changes->is_array()) return r.Bad("changes", "must be an array");
+    for (size_t i = 0; i < changes->size(); i++) {
+      const json& c = (*changes)[i];
+      if (!c.is_object()) return r.Bad("changes", "must hold objects");
+      const Reader cr(c, where + " changes[" + std::to_string(i) + "]");
+      InstrumentChange ch;
+      std::optional<int64_t> until;
+      MT_RETURN_IF_ERROR(cr.Time("until", &until, true));
+      ch.until_us = *until;
+      MT_RETURN_IF_ERROR(ReadTerms(cr, &ch.terms));
+      out->changes.push_back(std::move(ch));
+    }
+    std::stable_sort(out->changes.begin(), out->changes.end(),
+                     [](const InstrumentChange& a, const InstrumentChange& b) { return a.until_us < b.until_us; });
+  }
+  return Status::OK();
+}
+
+template <typename T>
+void Override(std::optional<T>* dst, const std::optional<T>& src) {
+  if (src) *dst = src;
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; i++) {
+    if (!std::isdigit(static_cast<unsigned char>(s[i]))) return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+std::string ParseErrorMessage(std::string_view what, std::string_view json) {
+  std::string head(json.substr(0, 120));
+  for (char& c : head) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return std::string(what) + " is not valid JSON (" + std::to_string(json.size()) + " bytes, starting '" + head +
+         "')";
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseIsoMicros(std::string_view s) {
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) || s[7] != '-' ||
+      !Digits(s, 8, 2, &d)) {
+    return std::nullopt;
+  }
+  char buf[11];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, mo, d);
+  if (!ParseDate(buf)) return std::nullopt;  // not a real calendar day
+  size_t p = 10;
+  int64_t frac_us = 0;
+  if (p < s.size() && (s[p] == 'T' || s[p] == ' ')) {
+    if (!Digits(s, p + 1, 2, &h) || p + 3 >= s.size() || s[p + 3] != ':' || !Digits(s, p + 4, 2, &mi)) {
+      return std::nullopt;
+    }
+    p += 6;
+    if (p < s.size() && s[p] == ':') {
+      if (!Digits(s, p + 1, 2, &sec)) return std::nullopt;
+      p += 3;
+      if (p < s.size() && s[p] == '.') {
+        p++;
+        int64_t scale = 100000;
+        const size_t start = p;
+        while (p < s.size() && std::isdigit(static_cast<unsigned char>(s[p]))) {
+          frac_us += (s[p] - '0') * scale;  // digits past the 6th are truncated
+          scale /= 10;
+          p++;
+        }
+        if (p == start) return std::nullopt;
+      }
+    }
+    if (h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  }
+  int64_t offset_s = 0;
+  if (p < s.size()) {
+    if (s[p] == 'Z' && p + 1 == s.size()) {
+      p++;
+    } else if ((s[p] == '+' || s[p] == '-') && s.size() == p + 6 && s[p + 3] == ':') {
+      int oh, om;
+      if (!Digits(s, p + 1, 2, &oh) || !Digits(s, p + 4, 2, &om)) return std::nullopt;
+      offset_s = (s[p] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+      p = s.size();
+    } else {
+      return std::nullopt;
+    }
+  }
+  const int64_t secs = DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset_s;
+  return secs * 1000000 + frac_us;
+}
+
+std::string NormalizeDatasetSymbol(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c == '/' || c == ':') c = '-';
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string InstrumentInfo::DatasetSymbolId() const {
+  return dataset_id.empty() ? NormalizeDatasetSymbol(id) : dataset_id;
+}
+
+InstrumentTerms InstrumentInfo::TermsAt(int64_t t_us) const {
+  InstrumentTerms t = terms;
+  // Latest first, so the earliest change after t_us is applied last and wins.
+  for (auto it = changes.rbegin(); it != changes.rend(); ++it) {
+    if (it->until_us <= t_us) break;
+    const InstrumentTerms& c = it->terms;
+    Override(&t.price_increment, c.price_increment);
+    Override(&t.amount_increment, c.amount_increment);
+    Override(&t.min_trade_amount, c.min_trade_amount);
+    Override(&t.contract_multiplier, c.contract_multiplier);
+    Override(&t.inverse, c.inverse);
+    Override(&t.quanto, c.quanto);
+    Override(&t.settlement_currency, c.settlement_currency);
+    Override(&t.contract_type, c.contract_type);
+    Override(&t.underlying_index, c.underlying_index);
+    Override(&t.quote_currency, c.quote_currency);
+    Override(&t.type, c.type);
+    Override(&t.expiry_us, c.expiry_us);
+  }
+  return t;
+}
+
+Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_view exchange) {
+  const std::string what = "/v1/exchanges/" + std::string(exchange);
+  std::vector<DatasetSymbol> symbols;
+  Status symbol_error;
+  std::string top_key, datasets_key;
+  // Listings the definitions do not use are dropped while parsing (for
+  // venues with many thousands of symbols they are most of the response), and
+  // each datasets.symbols[] entry is converted when it closes and then
+  // dropped: nlohmann's callback parser scans the parent container after
+  // every closed object, so a growing array would make parsing quadratic.
+  auto on_event = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::key && parsed.is_string()) {
+      const auto& k = parsed.get_ref<const std::string&>();
+      if (depth == 1) {
+        top_key = k;
+        return k != "availableSymbols" && k != "channelDetails" && k != "incidentReports" &&
+               k != "dataCollectionDetails" && k != "availableChannels";
+      }
+      if (depth == 2) datasets_key = k;
+      return true;
+    }
+    if (event != json::parse_event_t::object_end || depth != 3 || top_key != "datasets" ||
+        datasets_key != "symbols") {
+      return true;
+    }
+    const size_t i = symbols.size();
+    std::string where = what + " datasets.symbols[" + std::to_string(i) + "]";
+    if (auto it = parsed.find("id"); it != parsed.end() && it->is_string()) {
+      where += " (id '" + it->get<std::string>() + "')";
+    }
+    const Reader sr(parsed, where);
+    DatasetSymbol sym;
+    std::optional<int64_t> from;
+    Status st = sr.String("id", &sym.id, true);
+    if (st.ok()) st = sr.String("type", &sym.type);
+    if (st.ok()) st = sr.Time("availableSince", &from, true);
+    if (st.ok()) st = sr.Time("availableTo", &sym.available_to_us);
+    if (st.ok()) st = sr.StringArray("dataTypes", &sym.data_types);
+    if (st.ok()) {
+      sym.available_since_us = *from;
+    } else if (symbol_error.ok()) {
+      symbol_error = st;
+    }
+    symbols.push_back(std::move(sym));  // kept even when bad, so indices stay right
+    return false;
+  };
+  json root = json::parse(text.begin(), text.end(), on_event, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return Status::InvalidInput(ParseErrorMessage(what, text));
+  if (!root.is_object()) return Status::InvalidInput(what + ": expected a JSON object");
+  MT_RETURN_IF_ERROR(symbol_error);
+
+  ExchangeDetails d;
+  const Reader r(root, what);
+  MT_RETURN_IF_ERROR(r.String("id", &d.id, true));
+  if (d.id != exchange) {
+    return Status::InvalidInput(what + ": the response describes exchange '" + d.id + "'");
+  }
+  MT_RETURN_IF_ERROR(r.String("name", &d.name));
+  std::optional<bool> b;
+  MT_RETURN_IF_ERROR(r.Bool("enabled", &b));
+  d.enabled = b.value_or(true);
+  b.reset();
+  MT_RETURN_IF_ERROR(r.Bool("delisted", &b));
+  d.delisted = b.value_or(false);
+  std::optional<int64_t> since;
+  MT_RETURN_IF_ERROR(r.Time("availableSince", &since));
+  d.available_since_us = since.value_or(0);
+  MT_RETURN_IF_ERROR(r.Time("availableTo", &d.available_to_us));
+
+  const json* ds = r.Get("datasets");
+  if (!ds) return d;
+  if (!ds->is_object()) return r.Bad("datasets", "must be an object");
+  d.has_datasets = true;
+  const Reader dr(*ds, what + " datasets");
+  MT_RETURN_IF_ERROR(dr.Time("exportedFrom", &d.exported_from_us));
+  MT_RETURN_IF_ERROR(dr.Time("exportedUntil", &d.exported_until_us));
+  const json* syms = dr.Get("symbols");
+  if (!syms) return d;
+  // Converted entries were taken out; anything left is not an object.
+  if (!syms->is_array() || !syms->empty()) return dr.Bad("symbols", "must be an array of objects");
+  d.symbols = std::move(symbols);
+  return d;
+}
+
+Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view text) {
+  std::vector<InstrumentInfo> out;
+  Status first_error;
+  size_t index = 0;
+  bool root_is_array = false;
+  // Each record of the top-level array is converted when its object closes
+  // and then dropped from the DOM (returning false discards it).
+  auto convert = [&](int depth, json::parse_event_t event, json& parsed) {
+    if (depth == 0 && event == json::parse_event_t::array_start) root_is_array = true;
+    if (!root_is_array || event != json::parse_event_t::object_end || depth != 1) return true;
+    InstrumentInfo info;
+    Status st = ReadInstrument(parsed, index++, &info);
+    if (!st.ok()) {
+      if (first_error.ok()) first_error = st;
+    } else {
+      out.push_back(std::move(info));
+    }
+    return false;
+  };
+  json root = json::parse(text.begin(), text.end(), convert, /*allow_exceptions=*/false);
+  if (root.is_discarded()) return Status::InvalidInput(ParseErrorMessage("/v1/instruments", text));
+  if (!first_error.ok()) return first_error;
+  if (root.is_object()) {  // the single-record form
+    InstrumentInfo info;
+    MT_RETURN_IF_ERROR(ReadInstrument(root, 0, &info));
+    out.push_back(std::move(info));
+  } else if (!root.is_array()) {
+    return Status::InvalidInput("/v1/instruments: expected a JSON array of records");
+  } else if (!root.empty()) {  // only records were taken out
+    return Status::InvalidInput("/v1/instruments: the array holds a non-object: " + root.front().dump().substr(0, 80));
+  }
+  return out;
+}
+
+}  // namespace mt::tardis

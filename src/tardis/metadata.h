@@ -1,0 +1,93 @@
+// Tardis metadata responses (TARDIS.md §3.2 and §4) parsed into plain
+// structs: GET /v1/exchanges/{exchange} (what datasets exist, per symbol and
+// data type) and GET /v1/instruments/{exchange} (contract terms). Parsing is
+// pure: no I/O, no exceptions out; unknown fields are ignored, numbers given
+// as strings are accepted (a known quirk, TARDIS.md §4), and a malformed
+// record is an error naming the record and the field.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace mt::tardis {
+
+// One entry of `datasets.symbols[]`: a symbol that has downloadable files.
+struct DatasetSymbol {
+  std::string id;    // dataset symbol as used in URLs: BTCUSDT, BTC-PERPETUAL, OPTIONS
+  std::string type;  // spot | future | perpetual | option | combo | prediction
+  int64_t available_since_us = 0;
+  std::optional<int64_t> available_to_us;  // exclusive end; none: still collected
+  std::vector<std::string> data_types;     // as listed (trades, quotes, ...)
+};
+
+struct ExchangeDetails {
+  std::string id, name;
+  bool enabled = true, delisted = false;
+  int64_t available_since_us = 0;
+  std::optional<int64_t> available_to_us;
+  std::optional<int64_t> exported_from_us, exported_until_us;
+  bool has_datasets = false;  // false: the response had no `datasets` object
+  std::vector<DatasetSymbol> symbols;
+};
+
+// `json` is the response body of /v1/exchanges/{exchange}; `exchange` the id
+// that was asked for (a response for another id is an error).
+Result<ExchangeDetails> ParseExchangeDetails(std::string_view json, std::string_view exchange);
+
+// Contract terms that /v1/instruments records may change over time
+// (`changes[]` entries carry the values in force before their `until`).
+struct InstrumentTerms {
+  std::optional<double> price_increment, amount_increment, min_trade_amount, contract_multiplier;
+  std::optional<bool> inverse, quanto;
+  std::optional<std::string> settlement_currency, contract_type, underlying_index, quote_currency, type;
+  std::optional<int64_t> expiry_us;
+};
+
+struct InstrumentChange {
+  int64_t until_us = 0;
+  InstrumentTerms terms;  // only the fields the entry names are set
+};
+
+// One /v1/instruments record.
+struct InstrumentInfo {
+  std::string id;          // exchange-native symbol (may be lower case: binance btcusdt)
+  std::string dataset_id;  // dataset symbol; empty when Tardis gave none
+  std::string exchange;
+  std::string base_currency, quote_currency;  // normalised by Tardis (XBT -> BTC)
+  std::string type;                           // as DatasetSymbol::type
+  bool active = false;
+  int64_t available_since_us = 0;
+  std::optional<int64_t> available_to_us, listing_us;
+  std::optional<double> strike_price;
+  std::string option_type;  // call | put | ""
+  std::string underlying_type;
+  InstrumentTerms terms;                  // current values
+  std::vector<InstrumentChange> changes;  // sorted by until, ascending
+
+  // The dataset symbol this record describes: datasetId, else the id
+  // normalised as the official clients do (TARDIS.md §1.2).
+  std::string DatasetSymbolId() const;
+  // Terms in force at time `t_us`: the current values, overridden per field
+  // by the earliest change whose `until` is after `t_us`.
+  InstrumentTerms TermsAt(int64_t t_us) const;
+};
+
+// `json` is an array of records (GET /v1/instruments/{exchange}) or one
+// record (GET /v1/instruments/{exchange}/{symbol}). Records are converted as
+// they are parsed, so a large response never exists twice in memory.
+Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view json);
+
+// ISO-8601 UTC timestamps as Tardis writes them (2019-03-30T00:00:00.000Z),
+// also with more or fewer fraction digits, "+00:00", or a bare date.
+std::optional<int64_t> ParseIsoMicros(std::string_view s);
+
+// The official clients' symbol normalisation: '/' and ':' become '-', then
+// upper case (btc/usd:perp -> BTC-USD-PERP).
+std::string NormalizeDatasetSymbol(std::string_view s);
+
+}  // namespace mt::tardis

@@ -1,0 +1,45 @@
+// The expected items of a validation: instrument definitions of each day
+// (instrument_availability/by_date/day-D/instruments.parquet, written by
+// `market-tick instruments`) × the data types each instrument lists, or,
+// with --symbols, the download plan (pipeline::BuildPlan) with keys from
+// tardis::KeyFromTardisSymbol. Filters work as for download.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "parquet/file_reader.h"
+#include "storage/object_store.h"
+#include "validate/item.h"
+
+namespace mt::validate {
+
+struct Selection {
+  Date from, to;                         // inclusive
+  std::vector<std::string> exchanges;    // Tardis exchange ids; empty = all
+  std::vector<std::string> data_types;   // empty = all the definitions list (plan: required)
+  std::vector<std::string> symbols;      // non-empty: expected items come from the plan
+};
+
+struct ExpectedSet {
+  std::vector<ExpectedItem> items;  // sorted by day, data type, instrument key; no duplicates
+  // Days whose definitions file is missing or unreadable, with the reason:
+  // nothing is known to be expected there, which is itself a failure.
+  std::vector<std::pair<Date, std::string>> definition_problems;
+  // Notes for the log (skipped unknown data types, grouped symbols).
+  std::vector<std::string> notes;
+  std::string source;  // "instrument definitions" or "--symbols"
+};
+
+Result<ExpectedSet> ExpectedFromPlan(const Selection& sel);
+Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const Selection& sel);
+
+// The items of one day's definitions file (columns instrument_key,
+// data_types, tardis_exchange, tardis_symbol), filtered by `sel`.
+// Data types the schema tables do not know are skipped and counted in
+// *unknown_types.
+Result<std::vector<ExpectedItem>> ItemsFromDefinitions(parquet::FileReader& file, const Date& day,
+                                                       const Selection& sel, size_t* unknown_types);
+
+}  // namespace mt::validate

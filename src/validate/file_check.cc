@@ -1,0 +1,141 @@
+#include "validate/file_check.h"
+
+#include <cstring>
+
+#include "parquet/column_writer.h"
+#include "parquet/file_reader.h"
+
+namespace mt::validate {
+
+namespace {
+
+using parquet::ColumnKind;
+using parquet::LogicalType;
+
+std::string Describe(const parquet::SchemaElement& e) {
+  std::string s = "'" + e.name + "' " + (e.type ? parquet::PhysicalTypeName(*e.type) : "GROUP");
+  if (e.repetition) s += std::string(" ") + parquet::RepetitionName(*e.repetition);
+  const std::string lt = parquet::LogicalTypeName(e.logical);
+  if (!lt.empty()) s += " " + lt;
+  return s;
+}
+
+std::string Describe(const parquet::ColumnSpec& c) {
+  std::string s = "'" + c.name + "' " + parquet::PhysicalTypeName(parquet::PhysicalTypeOf(c.kind)) +
+                  (c.nullable ? " OPTIONAL" : " REQUIRED");
+  if (c.kind == ColumnKind::kString) s += " STRING";
+  if (c.kind == ColumnKind::kTimestampMicros) s += " TIMESTAMP(MICROS,UTC)";
+  return s;
+}
+
+bool Matches(const parquet::SchemaElement& e, const parquet::ColumnSpec& c) {
+  if (e.name != c.name || e.type != parquet::PhysicalTypeOf(c.kind)) return false;
+  const auto rep = c.nullable ? parquet::Repetition::kOptional : parquet::Repetition::kRequired;
+  if (e.repetition != rep) return false;
+  switch (c.kind) {
+    case ColumnKind::kString:
+      return e.logical.kind == LogicalType::Kind::kString ||
+             (e.logical.kind == LogicalType::Kind::kNone &&
+              e.converted_type == static_cast<int32_t>(parquet::ConvertedType::kUtf8));
+    case ColumnKind::kTimestampMicros:
+      if (e.logical.kind == LogicalType::Kind::kTimestamp) {
+        return e.logical.unit == parquet::fid::kTuMicros && e.logical.adjusted_to_utc;
+      }
+      return e.logical.kind == LogicalType::Kind::kNone &&
+             e.converted_type == static_cast<int32_t>(parquet::ConvertedType::kTimestampMicros);
+    default:
+      return e.logical.kind == LogicalType::Kind::kNone;
+  }
+}
+
+FileCheck Corrupt(std::string reason) {
+  FileCheck c;
+  c.status = ItemStatus::kCorrupt;
+  c.reason = std::move(reason);
+  return c;
+}
+
+std::optional<int64_t> StatI64(const std::optional<std::string>& v) {
+  if (!v || v->size() != 8) return std::nullopt;
+  int64_t x;
+  std::memcpy(&x, v->data(), 8);
+  return x;
+}
+
+}  // namespace
+
+FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema, const Date& day,
+                      const std::string& instrument_key) {
+  // Schema: exactly the data type's columns, in order.
+  const auto want = schema.ParquetSchema();
+  const bool flat = md.schema.size() == md.leaves.size() + 1;
+  if (!flat || md.leaves.size() != want.size()) {
+    return Corrupt("schema does not match " + schema.name + ": " + std::to_string(md.leaves.size()) + " columns" +
+                   (flat ? "" : " (nested)") + " where " + schema.name + " has " + std::to_string(want.size()));
+  }
+  for (size_t i = 0; i < want.size(); i++) {
+    const parquet::SchemaElement& e = md.schema[md.leaves[i].schema_index];
+    if (!Matches(e, want[i])) {
+      return Corrupt("schema does not match " + schema.name + ": column " + std::to_string(i + 1) + " is " + Describe(e) +
+                     ", expected " + Describe(want[i]));
+    }
+  }
+  if (auto dt = md.Metadata("data_type"); dt && !dt->empty() && *dt != schema.name) {
+    return Corrupt("file metadata says data_type " + *dt + ", not " + schema.name);
+  }
+  if (auto key = md.Metadata("instrument_key"); key && !key->empty() && !instrument_key.empty() &&
+                                                *key != instrument_key) {
+    return Corrupt("file metadata says instrument_key " + *key + ", not " + instrument_key);
+  }
+  if (auto rc = md.Metadata("row_count"); rc && !rc->empty() && *rc != std::to_string(md.num_rows)) {
+    return Corrupt("file metadata says row_count " + *rc + " but the footer has " + std::to_string(md.num_rows) +
+                   " rows");
+  }
+  FileCheck out;
+  out.rows = md.num_rows;
+  if (md.num_rows == 0) {
+    out.status = ItemStatus::kNoData;
+    return out;
+  }
+  // local_timestamp statistics: inside [day, day + 1) and rising across row groups.
+  const int lts = md.FindLeaf("local_timestamp");
+  const int64_t lo = MicrosFromDate(day), hi = MicrosFromDate(AddDays(day, 1));
+  std::optional<int64_t> prev_max;
+  for (size_t g = 0; g < md.row_groups.size(); g++) {
+    if (md.row_groups[g].num_rows == 0) continue;
+    const auto& cc = md.row_groups[g].columns[static_cast<size_t>(lts)];
+    if (!cc.statistics) return out;  // another writer without statistics: nothing to check
+    const auto mn = StatI64(cc.statistics->min_value), mx = StatI64(cc.statistics->max_value);
+    if (!mn || !mx) return out;
+    if (*mn > *mx) return Corrupt("row group " + std::to_string(g) + " local_timestamp statistics have min > max");
+    if (prev_max && *mn < *prev_max) {
+      return Corrupt("row group " + std::to_string(g) + " starts at local_timestamp " + FormatIsoMicros(*mn) +
+                     ", before the previous row group ends (" + FormatIsoMicros(*prev_max) + ")");
+    }
+    prev_max = *mx;
+    if (!out.first_local_ts) out.first_local_ts = *mn;
+    out.last_local_ts = *mx;
+  }
+  if (out.first_local_ts && (*out.first_local_ts < lo || *out.last_local_ts >= hi)) {
+    return Corrupt("local_timestamp runs " + FormatIsoMicros(*out.first_local_ts) + " .. " +
+                   FormatIsoMicros(*out.last_local_ts) + ", outside " + FormatDate(day));
+  }
+  return out;
+}
+
+FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,
+                      const Date& day, const std::string& instrument_key, Status* read_error) {
+  auto r = parquet::FileReader::Open(store, name);
+  if (!r.ok()) {
+    const Status& st = r.status();
+    if (read_error && st.code() != Status::Code::kInvalidInput) *read_error = st;
+    std::string msg = st.message();
+    // The reader prefixes the location; the report already names the object.
+    const std::string where = store->Describe(name) + ": ";
+    if (msg.rfind(where, 0) == 0) msg = msg.substr(where.size());
+    return Corrupt(st.code() == Status::Code::kInvalidInput ? msg : "cannot read: " + msg);
+  }
+  return CheckFooter((*r)->metadata(), schema, day, instrument_key);
+}
+
+}  // namespace mt::validate

@@ -1,0 +1,39 @@
+// Checks one present tick file from its Parquet footer alone (no data pages
+// are read, so a year of files validates in minutes): the footer parses and
+// the file is not truncated, the schema is exactly the data type's
+// (tardis::DataTypeSchema::ParquetSchema: names, physical types,
+// repetition, logical types), the row counts agree with the key-value
+// metadata, the file's data_type / instrument_key metadata (when present)
+// name this object, and local_timestamp (Tardis splits days by it) lies
+// inside the day and rises from row group to row group, per the column
+// statistics.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "parquet/metadata.h"
+#include "storage/object_store.h"
+#include "tardis/schema.h"
+#include "validate/item.h"
+
+namespace mt::validate {
+
+struct FileCheck {
+  ItemStatus status = ItemStatus::kDone;  // kDone, kNoData or kCorrupt
+  std::string reason;                     // for kCorrupt
+  int64_t rows = 0;
+  std::optional<int64_t> first_local_ts, last_local_ts;
+};
+
+// The footer checks. `instrument_key` may be empty (not checked).
+FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema, const Date& day,
+                      const std::string& instrument_key);
+
+// Opens `name`'s footer through the store and checks it. A read failure is
+// kCorrupt with the error as the reason; *read_error is set when the
+// failure was the store's (retryable I/O), not the file's.
+FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,
+                      const Date& day, const std::string& instrument_key, Status* read_error = nullptr);
+
+}  // namespace mt::validate

@@ -1,0 +1,49 @@
+// What `market-tick validate` expects and finds, item by item: one item is
+// one object of the storage layout (DESIGN §4), a (day, data type,
+// instrument) triple.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time_util.h"
+
+namespace mt::validate {
+
+// Ordered by severity: a venue cell of the heatmap shows its worst item.
+enum class ItemStatus : uint8_t {
+  kDone = 0,     // present (with --deep: a sound file with rows)
+  kNoData = 1,   // present with zero rows: Tardis has no data that day
+  kMissing = 2,  // expected, no object
+  kCorrupt = 3,  // present but unreadable, truncated, wrong schema or day
+};
+inline constexpr int kNumStatuses = 4;
+
+// "done", "no_data", "missing", "corrupt" (also the HTML data-status values).
+const char* StatusName(ItemStatus s);
+
+struct ExpectedItem {
+  Date day;
+  std::string data_type;
+  std::string instrument_key;  // VENUE:TYPE:SYMBOL
+  std::string exchange;        // Tardis exchange id
+  std::string symbol;          // Tardis symbol
+};
+
+struct ItemResult {
+  ExpectedItem item;
+  ItemStatus status = ItemStatus::kMissing;
+  std::string object;   // object name in the store
+  std::string reason;   // why missing or corrupt
+  uint64_t bytes = 0;
+  int64_t rows = -1;    // -1: unknown (footers not read)
+  std::optional<int64_t> first_local_ts, last_local_ts;
+};
+
+// The venue part of an instrument key ("BINANCE-FUTURES" of
+// "BINANCE-FUTURES:PERPETUAL:BTC-USDT").
+std::string VenueOfKey(const std::string& key);
+
+}  // namespace mt::validate

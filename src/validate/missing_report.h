@@ -1,0 +1,35 @@
+// missing_data_reports/by_date/day-D/missing_data.parquet (DESIGN §4): the
+// day's missing and corrupt items, one row each, written by validate and
+// read back by whatever re-downloads them. A day with nothing missing gets
+// a zero-row file, so "validated, complete" and "never validated" differ.
+// Columns (all REQUIRED): date (YYYY-MM-DD), data_type, instrument_key,
+// tardis_exchange, tardis_symbol, status (missing | corrupt), reason,
+// object_name (STRING); checked_at (TIMESTAMP(MICROS,UTC)).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "parquet/column_data.h"
+#include "storage/object_store.h"
+#include "validate/item.h"
+
+namespace mt::validate {
+
+std::vector<parquet::ColumnSpec> MissingReportSchema();
+
+// Writes (replacing) the day's report from `items` (only missing and
+// corrupt ones are written). `checked_at` in microseconds since the epoch.
+Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const std::vector<const ItemResult*>& items,
+                          int64_t checked_at, const std::string& created_by);
+
+struct ReportedItem {
+  ExpectedItem item;
+  ItemStatus status = ItemStatus::kMissing;
+  std::string reason;
+};
+// Reads a day's report; kNotFound when the day was never validated.
+Result<std::vector<ReportedItem>> ReadMissingReport(storage::ObjectStore* store, const Date& day);
+
+}  // namespace mt::validate

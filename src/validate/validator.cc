@@ -1,0 +1,106 @@
+#include "validate/validator.h"
+
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "storage/layout.h"
+#include "tardis/schema.h"
+#include "validate/file_check.h"
+
+namespace mt::validate {
+
+ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
+  ValidationResult res;
+  res.items.resize(expected.items.size());
+  // Listing, day by day (items are sorted by day).
+  std::unordered_map<std::string, uint64_t> present;
+  std::unordered_set<std::string> listed_days;
+  for (const auto& it : expected.items) {
+    const std::string day = FormatDate(it.day);
+    if (!listed_days.insert(day).second) continue;
+    auto list = store->List("raw_tick_data/by_date/day-" + day + "/");
+    if (!list.ok()) {
+      res.store_error = list.status();
+      return res;
+    }
+    res.listed_objects += list->size();
+    for (auto& o : *list) present.emplace(std::move(o.name), o.size);
+  }
+  std::vector<size_t> to_check;
+  for (size_t i = 0; i < expected.items.size(); i++) {
+    const ExpectedItem& e = expected.items[i];
+    ItemResult& r = res.items[i];
+    r.item = e;
+    r.object = storage::TickObjectName(e.day, e.data_type, e.instrument_key);
+    auto p = present.find(r.object);
+    if (p == present.end()) {
+      r.status = ItemStatus::kMissing;
+      r.reason = "no object";
+      continue;
+    }
+    r.bytes = p->second;
+    present.erase(p);
+    if (r.bytes < 12) {
+      r.status = ItemStatus::kCorrupt;
+      r.reason = "object of " + std::to_string(r.bytes) + " bytes is too short for Parquet";
+    } else if (opts.deep) {
+      to_check.push_back(i);
+    } else {
+      r.status = ItemStatus::kDone;
+    }
+  }
+  for (const auto& [name, size] : present) {
+    if (storage::ParseTickObjectName(name)) res.unexpected_objects++;
+  }
+
+  std::atomic<size_t> next{0}, done{0};
+  std::mutex mu;
+  auto worker = [&] {
+    while (true) {
+      if (opts.cancel && opts.cancel->load()) return;
+      const size_t k = next.fetch_add(1);
+      if (k >= to_check.size()) return;
+      ItemResult& r = res.items[to_check[k]];
+      const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
+      Status read_error;
+      FileCheck c = CheckObject(store, r.object, *schema, r.item.day, r.item.instrument_key, &read_error);
+      r.status = c.status;
+      r.reason = std::move(c.reason);
+      r.rows = c.rows;
+      r.first_local_ts = c.first_local_ts;
+      r.last_local_ts = c.last_local_ts;
+      if (read_error.code() == Status::Code::kNotFound) {
+        r.status = ItemStatus::kMissing;
+        r.reason = "object disappeared while validating";
+        r.rows = -1;
+      }
+      if (!read_error.ok() && read_error.code() != Status::Code::kNotFound) {
+        std::lock_guard<std::mutex> l(mu);
+        if (res.store_error.ok()) res.store_error = read_error;
+      }
+      const size_t d = done.fetch_add(1) + 1;
+      if (opts.progress && (d % 1000 == 0 || d == to_check.size())) opts.progress(d, to_check.size());
+    }
+  };
+  const int n = std::max(1, std::min<int>(opts.concurrency, static_cast<int>(to_check.size())));
+  if (!to_check.empty()) {
+    std::vector<std::thread> threads;
+    for (int t = 1; t < n; t++) threads.emplace_back(worker);
+    worker();
+    for (auto& t : threads) t.join();
+  }
+  if (opts.cancel && opts.cancel->load() && done.load() < to_check.size()) res.cancelled = true;
+  return res;
+}
+
+bool Complete(const ExpectedSet& expected, const ValidationResult& result) {
+  if (!expected.definition_problems.empty() || !result.store_error.ok() || result.cancelled) return false;
+  for (const auto& r : result.items) {
+    if (r.status == ItemStatus::kMissing || r.status == ItemStatus::kCorrupt) return false;
+  }
+  return true;
+}
+
+}  // namespace mt::validate

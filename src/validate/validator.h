@@ -1,0 +1,42 @@
+// Compares expected items with what the store holds: one listing per day
+// (raw_tick_data/by_date/day-D/), then, with `deep`, every present object's
+// footer checked (file_check.h) on `concurrency` threads. Without `deep`
+// an object that exists is done (DESIGN §4: objects appear only when
+// complete), unless it is too short to be Parquet.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "storage/object_store.h"
+#include "validate/expected.h"
+#include "validate/item.h"
+
+namespace mt::validate {
+
+struct ValidateOptions {
+  bool deep = false;
+  int concurrency = 16;
+  const std::atomic<bool>* cancel = nullptr;
+  // Called from worker threads now and then with (checked, total).
+  std::function<void(size_t, size_t)> progress;
+};
+
+struct ValidationResult {
+  std::vector<ItemResult> items;  // in the order of ExpectedSet::items
+  size_t unexpected_objects = 0;  // tick objects present but not expected
+  size_t listed_objects = 0;
+  Status store_error;             // first error of the store itself (listing, I/O)
+  bool cancelled = false;
+};
+
+ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts);
+
+// Whether the range is complete: no item missing or corrupt, every day with
+// definitions, and the store answered. `validate` exits 0 exactly then.
+bool Complete(const ExpectedSet& expected, const ValidationResult& result);
+
+}  // namespace mt::validate

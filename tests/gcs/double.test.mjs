@@ -1,0 +1,306 @@
+// market-tick against the GCS test double (tests/support/gcs_double.mjs) for what the firebase
+// emulator does not implement: 412 on create-only writes, multi-chunk resumable uploads with 308
+// handshakes and status queries, 5xx/408/429 and dropped connections with retries, checksum
+// mismatch, the service-account token endpoint and the metadata server with expiring tokens,
+// kill -9 in the middle of an upload, and the memory bound of a 1 GB upload.
+// The double follows Google's documentation (see its header); it is not GCS.
+
+import { test, before, after, beforeEach } from 'node:test';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startGcsDouble, crc32cExtend, crc32cBase64 } from '../support/gcs_double.mjs';
+import { runBin, describe, tmpDir, bytes, ODD_NAMES, BIN } from './lib.mjs';
+
+const Q = 256 * 1024;
+let d;
+let work;
+const crcOf = (b) => crc32cBase64(crc32cExtend(0, b));
+const env = (extra = {}) => ({ STORAGE_EMULATOR_HOST: d.hostPort, ...extra });
+const run = (args, extra, opts = {}) => runBin(args, { env: env(extra), cwd: work, ...opts });
+async function runOk(args, extra, opts) {
+  const r = await run(args, extra, opts);
+  assert.equal(r.code, 0, describe(args, r));
+  return r;
+}
+function file(name, data) {
+  const p = path.join(work, name);
+  fs.writeFileSync(p, data);
+  return p;
+}
+const stored = (name) => d.object('bkt', name)?.blob.bytes();
+const sessionPuts = () => d.stats.requests.filter((r) => r.method === 'PUT' && r.url.includes('upload_id='));
+
+before(async () => {
+  d = await startGcsDouble();
+  work = tmpDir('double');
+});
+after(async () => {
+  await d.close();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+beforeEach(() => d.reset());
+
+test('small objects: one create-only media upload; a second create gets 412 -> "already exists"', async () => {
+  const data = bytes(5000, 1);
+  const src = file('small.bin', data);
+  const r = await runOk(['gcs', 'put', src, 'gs://bkt/a/small.bin']);
+  assert.equal(r.stdout.trim().split('\t')[2], crcOf(data));
+  assert.equal(d.stats.requests.length, 1);
+  assert.match(d.stats.requests[0].url, /uploadType=media&name=a%2Fsmall\.bin&ifGenerationMatch=0/);
+  const again = await run(['gcs', 'put', file('other.bin', bytes(10, 2)), 'gs://bkt/a/small.bin']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already exists/);
+  assert.equal(d.stats.requests.at(-1).status, 412);
+  assert.ok(stored('a/small.bin').equals(data), 'the first object is kept');
+  // --overwrite goes through a resumable session (safe to repeat) without a precondition.
+  await runOk(['gcs', 'put', file('new.bin', bytes(10, 3)), 'gs://bkt/a/small.bin', '--overwrite']);
+  assert.ok(stored('a/small.bin').equals(bytes(10, 3)));
+});
+
+test('large objects: resumable session in 256 KiB multiples, 308 handshakes, bounded request size', async () => {
+  const data = bytes(5 * 1024 * 1024 + 123, 4);
+  await runOk(['gcs', 'put', file('large.bin', data), 'gs://bkt/large.bin'], { GCS_CHUNK_SIZE: '1M' });
+  assert.ok(stored('large.bin').equals(data));
+  const puts = sessionPuts();
+  assert.equal(puts.length, 6);
+  assert.deepEqual(puts.slice(0, 5).map((p) => p.status), [308, 308, 308, 308, 308]);
+  assert.equal(puts[0].contentRange, `bytes 0-${4 * Q - 1}/*`);
+  assert.equal(puts[5].contentRange, `bytes ${20 * Q}-${data.length - 1}/${data.length}`);
+  assert.equal(puts[5].status, 200);
+  assert.ok(d.stats.maxBodyBytes <= 1024 * 1024, `largest request body ${d.stats.maxBodyBytes}`);
+  // Create-only applies to sessions too: 412 when the session starts.
+  const again = await run(['gcs', 'put', file('large.bin', data), 'gs://bkt/large.bin'], { GCS_CHUNK_SIZE: '1M' });
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already exists/);
+});
+
+test('failed chunks (503 after part was stored, a cut connection, 503 on the status query) resume where the server says', async () => {
+  const data = bytes(6 * 1024 * 1024 + 7, 5);
+  d.setFaults([
+    { on: 'chunk', nth: 1, status: 503, keepBytes: 2 * Q },
+    { on: 'chunk', nth: 4, status: 'cut', keepBytes: Q },
+    { on: 'query', nth: 0, status: 503 },
+  ]);
+  const r = await runOk(['gcs', 'put', file('f.bin', data), 'gs://bkt/faulty.bin'], { GCS_CHUNK_SIZE: '1M' });
+  assert.ok(stored('faulty.bin').equals(data), 'bytes survive the faults');
+  assert.equal(r.stdout.trim().split('\t')[2], crcOf(data));
+  const puts = sessionPuts();
+  const queries = puts.filter((p) => /^bytes \*\//.test(p.contentRange));
+  assert.equal(queries.length, 3, 'two status queries, one of them answered 503 and repeated: ' + JSON.stringify(puts.map((p) => [p.contentRange, p.status])));
+  // After the first failure the server holds 1 MiB + 512 KiB: the client resends from there.
+  assert.ok(puts.some((p) => p.contentRange.startsWith(`bytes ${6 * Q}-`)), puts.map((p) => p.contentRange).join(' '));
+  assert.match(r.stderr, /resuming at byte 1572864/);
+});
+
+test('a 308 that stores less than was sent: the rest is sent again', async () => {
+  d.state.modes.shortStore = true;
+  const data = bytes(3 * 1024 * 1024, 6);
+  await runOk(['gcs', 'put', file('s.bin', data), 'gs://bkt/short.bin'], { GCS_CHUNK_SIZE: '1M' });
+  assert.ok(stored('short.bin').equals(data));
+});
+
+test('5xx, 408 and 429 (Retry-After) are retried with backoff on safe requests; then success', async () => {
+  const data = bytes(2000, 7);
+  d.setFaults([{ on: 'media', status: 503, count: 2 }, { on: 'media', status: 429, retryAfter: 0 }]);
+  await runOk(['gcs', 'put', file('r.bin', data), 'gs://bkt/retried.bin']);
+  assert.ok(stored('retried.bin').equals(data));
+  assert.deepEqual(d.stats.requests.map((r) => r.status), [503, 503, 429, 200]);
+  d.setFaults([{ on: 'list', status: 500 }, { on: 'get', status: 408 }, { on: 'media-get', status: 'cut' }, { on: 'media-get', status: 503 }]);
+  const ls = await runOk(['gcs', 'ls', 'gs://bkt/']);
+  assert.match(ls.stdout, /retried\.bin/);
+  await runOk(['gcs', 'stat', 'gs://bkt/retried.bin']);
+  const cat = await runOk(['gcs', 'cat', 'gs://bkt/retried.bin']);
+  assert.ok(cat.stdoutBytes.equals(data));
+  // The read was cut after 1000 bytes, resumed with a Range (503 once, then the rest), all
+  // from the same generation.
+  const reads = d.stats.requests.filter((r) => r.route === 'media-get');
+  assert.deepEqual(reads.map((r) => [r.status, r.range]), [['cut', undefined], [503, 'bytes=1000-'], [206, 'bytes=1000-']]);
+  assert.match(reads[2].url, /generation=\d+/);
+});
+
+test('retries stop: after RETRY_MAX_ATTEMPTS, and never for a delete without a precondition', async () => {
+  d.setFaults([{ on: 'get', status: 503, count: 100 }]);
+  const r = await run(['gcs', 'stat', 'gs://bkt/x'], { RETRY_MAX_ATTEMPTS: '3' });
+  assert.equal(r.code, 3, describe([], r)); // retryable failure
+  assert.match(r.stderr, /gave up after 3 attempts.*HTTP 503/);
+  assert.equal(d.stats.requests.length, 3);
+  await runOk(['gcs', 'put', file('del.bin', bytes(3)), 'gs://bkt/del.bin']);
+  d.stats.requests.length = 0;
+  d.setFaults([{ on: 'delete', status: 503 }]);
+  const rm = await run(['gcs', 'rm', 'gs://bkt/del.bin']);
+  assert.equal(rm.code, 3);
+  assert.equal(d.stats.requests.length, 1, 'not repeated');
+});
+
+test('checksum mismatch: the object is deleted and the write fails (small and chunked)', async () => {
+  d.state.modes.corruptStored = true;
+  for (const [name, size] of [['bad-small', 1000], ['bad-large', 3 * 1024 * 1024 + 1]]) {
+    const r = await run(['gcs', 'put', file(`${name}.bin`, bytes(size, 8)), `gs://bkt/${name}`], { GCS_CHUNK_SIZE: '1M' });
+    assert.equal(r.code, 3, describe([], r));
+    assert.match(r.stderr, /does not match what was sent \(crc32c .* instead of .*\); deleted it/);
+    assert.equal(d.object('bkt', name), undefined, 'no corrupt object left');
+    const del = d.stats.requests.filter((q) => q.method === 'DELETE' && q.url.includes(encodeURIComponent(name)));
+    assert.equal(del.length, 1);
+    assert.match(del[0].url, /ifGenerationMatch=\d+/);
+  }
+});
+
+test('a corrupt download is detected by its crc32c', async () => {
+  await runOk(['gcs', 'put', file('c.bin', bytes(100, 9)), 'gs://bkt/c.bin']);
+  d.state.modes.corruptStored = true; // x-goog-hash no longer matches the bytes
+  const r = await run(['gcs', 'cat', 'gs://bkt/c.bin']);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /CRC32C mismatch/);
+});
+
+test('odd names are percent-encoded on the wire and round-trip', async () => {
+  for (const [i, name] of ODD_NAMES.entries()) {
+    const data = bytes(100 + i, 20 + i);
+    await runOk(['gcs', 'put', file(`o${i}`, data), `gs://bkt/${name}`]);
+    assert.ok(stored(name).equals(data), name);
+    const cat = await runOk(['gcs', 'cat', `gs://bkt/${name}`]);
+    assert.ok(cat.stdoutBytes.equals(data), name);
+  }
+  for (const r of d.stats.requests) assert.doesNotMatch(r.url.split('?')[0], /[ :+ü#]/, r.url);
+  const ls = await runOk(['gcs', 'ls', 'gs://bkt/odd/'], { GCS_LIST_PAGE_SIZE: '2' });
+  assert.deepEqual(ls.stdout.trim().split('\n').map((l) => l.split('\t')[0]).sort(), [...ODD_NAMES].sort());
+  const lists = d.stats.requests.filter((r) => r.url.startsWith('/storage/v1/b/bkt/o?'));
+  assert.equal(lists.length, 3, 'six objects in pages of two');
+});
+
+test('kill -9 in the middle of a chunked upload leaves no object; the rerun writes it once', async () => {
+  const data = bytes(4 * 1024 * 1024, 10);
+  const src = file('k.bin', data);
+  d.state.modes.latencyMs = 150;
+  let child;
+  const running = run(['gcs', 'put', src, 'gs://bkt/killed.bin'], { GCS_CHUNK_SIZE: '256K' }, { onSpawn: (c) => { child = c; } });
+  while (sessionPuts().filter((p) => p.status === 308).length < 3) await sleep(20);
+  child.kill('SIGKILL');
+  const r = await running;
+  assert.equal(r.signal, 'SIGKILL');
+  assert.equal(d.object('bkt', 'killed.bin'), undefined, 'nothing visible');
+  d.state.modes.latencyMs = 0;
+  await runOk(['gcs', 'put', src, 'gs://bkt/killed.bin'], { GCS_CHUNK_SIZE: '256K' });
+  assert.ok(stored('killed.bin').equals(data));
+  const again = await run(['gcs', 'put', src, 'gs://bkt/killed.bin'], { GCS_CHUNK_SIZE: '256K' });
+  assert.match(again.stderr, /already exists/);
+});
+
+// --- credentials -------------------------------------------------------------------------------
+
+function serviceAccount(tokenUrl) {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = {
+    type: 'service_account',
+    project_id: 'demo',
+    private_key_id: 'k1',
+    private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    client_email: 'loader@demo.iam.gserviceaccount.com',
+    client_id: '1',
+    token_uri: tokenUrl,
+  };
+  return { key, publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }) };
+}
+
+test('service-account key: JWT exchanged for tokens that are refreshed before they expire', async () => {
+  const sa = serviceAccount('placeholder');
+  const t = await startGcsDouble({ auth: 'token', tokenTtlSeconds: 2, publicKeyPem: sa.publicKeyPem, clientEmail: sa.key.client_email });
+  try {
+    sa.key.token_uri = `${t.url}/token`;
+    const keyFile = file('sa.json', JSON.stringify(sa.key));
+    t.state.modes.latencyMs = 250;
+    const data = bytes(3 * 1024 * 1024, 11);
+    const e = { GOOGLE_APPLICATION_CREDENTIALS: keyFile, GCS_ENDPOINT: t.url, GCS_CHUNK_SIZE: '256K' };
+    const r = await runBin(['gcs', 'put', file('t.bin', data), 'gs://bkt/token.bin'], { env: e, cwd: work });
+    assert.equal(r.code, 0, describe([], r));
+    assert.ok(t.object('bkt', 'token.bin').blob.bytes().equals(data));
+    assert.ok(t.stats.tokensIssued >= 2, `tokens issued: ${t.stats.tokensIssued} (upload took ${r.ms} ms)`);
+    assert.equal(t.stats.unauthorized, 0, 'no request went out with an expired token');
+    assert.equal(t.stats.requests.filter((q) => q.route === 'chunk' || q.url.includes('upload_id')).every((q) => q.authorized), true);
+    assert.doesNotMatch(r.stdout + r.stderr, /ya29\.|PRIVATE KEY|eyJ/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a refused key, a missing key file and no credentials at all say what to set, and leak nothing', async () => {
+  const sa = serviceAccount('placeholder');
+  const other = serviceAccount('x');
+  const t = await startGcsDouble({ auth: 'token', publicKeyPem: other.publicKeyPem });
+  try {
+    sa.key.token_uri = `${t.url}/token`;
+    const keyFile = file('refused.json', JSON.stringify(sa.key));
+    const r = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: { GOOGLE_APPLICATION_CREDENTIALS: keyFile, GCS_ENDPOINT: t.url }, cwd: work });
+    assert.equal(r.code, 1, describe([], r));
+    assert.match(r.stderr, /loader@demo\.iam\.gserviceaccount\.com from GOOGLE_APPLICATION_CREDENTIALS=.*refused\.json/);
+    assert.match(r.stderr, /invalid_grant/);
+    assert.doesNotMatch(r.stderr, /PRIVATE KEY|eyJ/);
+    const missing = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: { GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/key.json' }, cwd: work });
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /GOOGLE_APPLICATION_CREDENTIALS=\/nonexistent\/key\.json: cannot read the file/);
+    const none = await runBin(['convert', 'x.csv.gz', '--output', 'gs://bkt/p'], { env: { GCE_METADATA_HOST: '127.0.0.1:1' }, cwd: work });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /no Google Cloud credentials.*Set GOOGLE_APPLICATION_CREDENTIALS.*STORAGE_EMULATOR_HOST/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('metadata server: tokens with Metadata-Flavor, refreshed; a 401 gets a new token once', async () => {
+  const t = await startGcsDouble({ auth: 'token', tokenTtlSeconds: 2 });
+  try {
+    t.state.modes.latencyMs = 250;
+    const data = bytes(2 * 1024 * 1024, 12);
+    const e = { GCE_METADATA_HOST: t.hostPort, GCS_ENDPOINT: t.url, GCS_CHUNK_SIZE: '256K' };
+    const r = await runBin(['gcs', 'put', file('m.bin', data), 'gs://bkt/md.bin'], { env: e, cwd: work });
+    assert.equal(r.code, 0, describe([], r));
+    assert.ok(t.object('bkt', 'md.bin').blob.bytes().equals(data));
+    assert.ok(t.stats.tokensIssued >= 2);
+    assert.equal(t.stats.unauthorized, 0);
+    // A token revoked behind the client's back: the first 401 makes it fetch a new token and
+    // repeat the request, once.
+    t.setFaults([{ on: 'get', status: 401 }]);
+    const issued = t.stats.tokensIssued;
+    const stat = await runBin(['gcs', 'stat', 'gs://bkt/md.bin'], { env: e, cwd: work });
+    assert.equal(stat.code, 0, describe([], stat));
+    assert.equal(t.stats.tokensIssued, issued + 2, 'one at start, one after the 401');
+    assert.deepEqual(t.stats.requests.filter((q) => q.route === 'get').slice(-2).map((q) => q.status), [401, 200]);
+    t.setFaults([{ on: 'get', status: 401, count: 5 }]);
+    const denied = await runBin(['gcs', 'stat', 'gs://bkt/md.bin'], { env: e, cwd: work });
+    assert.equal(denied.code, 1);
+    assert.match(denied.stderr, /HTTP 401.*the metadata server at 127\.0\.0\.1:\d+.*roles\/storage\.objectUser/);
+  } finally {
+    await t.close();
+  }
+});
+
+// --- memory -------------------------------------------------------------------------------------
+
+test('1 GB upload: peak RSS stays near the 8 MiB chunk size', { skip: !fs.existsSync('/usr/bin/time') && 'needs /usr/bin/time' }, async () => {
+  const big = await startGcsDouble({ discardBytes: true });
+  try {
+    const size = 1024 * 1024 * 1024;
+    const cmd = `head -c ${size} /dev/zero | /usr/bin/time -f 'maxrss_kb=%M' '${BIN}' gcs put - gs://bkt/one-gigabyte.bin`;
+    const r = await new Promise((resolve) => {
+      const c = spawn('/bin/sh', ['-c', cmd], { env: { PATH: process.env.PATH, STORAGE_EMULATOR_HOST: big.hostPort }, cwd: work });
+      let out = '', err = '';
+      c.stdout.on('data', (x) => { out += x; });
+      c.stderr.on('data', (x) => { err += x; });
+      c.on('close', (code) => resolve({ code, out, err }));
+    });
+    assert.equal(r.code, 0, r.err);
+    const o = big.object('bkt', 'one-gigabyte.bin');
+    assert.equal(o.blob.size, size);
+    assert.equal(r.out.trim().split('\t')[2], crc32cBase64(o.blob.crc));
+    const rssKb = Number(/maxrss_kb=(\d+)/.exec(r.err)[1]);
+    console.log(`# 1 GiB upload (8 MiB chunks): peak RSS ${(rssKb / 1024).toFixed(1)} MiB, largest request body ${big.stats.maxBodyBytes} bytes`);
+    assert.ok(rssKb < 64 * 1024, `peak RSS ${rssKb} KiB`);
+    assert.ok(big.stats.maxBodyBytes <= 8 * 1024 * 1024);
+  } finally {
+    await big.close();
+  }
+});

@@ -1,0 +1,233 @@
+// market-tick against the real firebase storage emulator (GCS JSON API, run offline in-process by
+// serve-storage.cjs), cross-checked with Google's official Node client @google-cloud/storage:
+// every object the C++ client writes is read back by the Node client and compared byte for byte
+// and by crc32c, and objects the Node client writes are read by market-tick. What the emulator
+// cannot do (412, chunked resumable uploads, faults, auth) is in double.test.mjs.
+// Run: MARKET_TICK_BIN=build/market-tick node --test tests/gcs/
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Storage, CRC32C } from '@google-cloud/storage';
+import { startServer } from '../support/tardis_server.mjs';
+import { runBin, describe, startEmulator, tmpDir, bytes, ODD_NAMES, FIXTURE_DIR } from './lib.mjs';
+
+const BUCKET = 'bkt';
+const SDE = '1700000000';
+let emu;
+let storage;
+let work;
+
+const crcOf = (buf) => {
+  const c = new CRC32C();
+  c.update(buf);
+  return c.toString();
+};
+const env = (extra = {}) => ({ STORAGE_EMULATOR_HOST: emu.url, SOURCE_DATE_EPOCH: SDE, ...extra });
+
+async function run(args, extra, opts = {}) {
+  const r = await runBin(args, { env: env(extra), cwd: work, ...opts });
+  return r;
+}
+async function runOk(args, extra, opts) {
+  const r = await run(args, extra, opts);
+  assert.equal(r.code, 0, describe(args, r));
+  return r;
+}
+
+/** Downloads with the official client (which checks crc32c itself) and fetches its metadata. */
+async function nodeRead(name) {
+  const file = storage.bucket(BUCKET).file(name);
+  const [data] = await file.download({ validation: 'crc32c' });
+  const [meta] = await file.getMetadata();
+  return { data, meta };
+}
+
+function walk(dir, base = dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? walk(p, base) : [path.relative(base, p)];
+  });
+}
+
+before(async () => {
+  emu = await startEmulator();
+  process.env.STORAGE_EMULATOR_HOST = emu.url; // the Node client reads it at construction
+  storage = new Storage({ projectId: 'demo-test' });
+  work = tmpDir('emu-work');
+});
+
+after(async () => {
+  await emu?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('emulator starts offline in about a second', () => {
+  assert.ok(emu.startupMs < 15_000, `startup took ${emu.startupMs} ms`);
+});
+
+test('convert --output gs://: every object equals the local conversion, by bytes and crc32c (Node client)', async () => {
+  const inputs = fs.readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.csv.gz')).map((f) => path.join(FIXTURE_DIR, f));
+  const local = path.join(work, 'local');
+  await runOk(['convert', ...inputs, '--output', local, '--threads', '2']);
+  const r = await runOk(['convert', ...inputs, '--output', `gs://${BUCKET}/conv/`, '--threads', '2']);
+  const expected = walk(local).sort();
+  assert.ok(expected.length >= 11, `only ${expected.length} local outputs`);
+  assert.ok(expected.some((n) => n.includes(':')), 'instrument keys with ":" are among the names');
+  // The binary prints one line per object: gs://bkt/conv/NAME <tab> rows <tab> bytes.
+  const printed = r.stdout.trim().split('\n').map((l) => l.split('\t')[0]).sort();
+  assert.deepEqual(printed, expected.map((n) => `gs://${BUCKET}/conv/${n}`));
+  const [files] = await storage.bucket(BUCKET).getFiles({ prefix: 'conv/' });
+  assert.deepEqual(files.map((f) => f.name).sort(), expected.map((n) => `conv/${n}`));
+  for (const n of expected) {
+    const want = fs.readFileSync(path.join(local, n));
+    const { data, meta } = await nodeRead(`conv/${n}`);
+    assert.ok(data.equals(want), `bytes of ${n}`);
+    assert.equal(meta.crc32c, crcOf(want), `crc32c of ${n}`);
+    assert.equal(Number(meta.size), want.length);
+    assert.equal(meta.contentType, 'application/vnd.apache.parquet');
+  }
+  // A rerun with --overwrite false is a no-op on every object (create-only; the emulator ignores
+  // ifGenerationMatch, so this checks the flag path, not the 412: see double.test.mjs).
+  await runOk(['convert', inputs[0], '--output', `gs://${BUCKET}/conv/`, '--overwrite', 'false']);
+});
+
+test('gcs put (small: media upload; large: resumable session) with odd names, read back by the Node client', async () => {
+  const small = bytes(10_000, 11);
+  const large = bytes(20 * 1024 * 1024 + 17, 12); // above GCS_RESUMABLE_THRESHOLD below
+  fs.writeFileSync(path.join(work, 'small.bin'), small);
+  fs.writeFileSync(path.join(work, 'large.bin'), large);
+  // The emulator finishes a resumable object at its first chunk (GCS-EMULATOR.md §4), so the
+  // session here carries the whole object in one PUT; multi-chunk sessions are tested on the double.
+  const knobs = { GCS_RESUMABLE_THRESHOLD: '1048576', GCS_CHUNK_SIZE: '64M' };
+  for (const [i, name] of ODD_NAMES.entries()) {
+    const src = i % 2 ? 'large.bin' : 'small.bin';
+    const want = i % 2 ? large : small;
+    const r = await runOk(['gcs', 'put', src, `gs://${BUCKET}/put/${name}`], knobs);
+    const [uri, size, crc] = r.stdout.trim().split('\t');
+    assert.equal(uri, `gs://${BUCKET}/put/${name}`);
+    assert.equal(Number(size), want.length);
+    const { data, meta } = await nodeRead(`put/${name}`);
+    assert.ok(data.equals(want), `bytes of ${name}`);
+    assert.equal(meta.crc32c, crc, `crc32c the C++ client computed while streaming, ${name}`);
+    assert.equal(crcOf(data), crc);
+  }
+  // Zero bytes.
+  fs.writeFileSync(path.join(work, 'empty.bin'), '');
+  await runOk(['gcs', 'put', 'empty.bin', `gs://${BUCKET}/put/empty`]);
+  assert.equal((await nodeRead('put/empty')).data.length, 0);
+});
+
+test('objects written by the Node client are read by market-tick: ls, cat, ranged cat, stat', async () => {
+  const bucket = storage.bucket(BUCKET);
+  const written = new Map();
+  for (const [i, name] of ODD_NAMES.entries()) {
+    const data = bytes(i % 2 ? 3 * 1024 * 1024 + 5 : 777 + i, 100 + i);
+    await bucket.file(`node/${name}`).save(data, { resumable: i % 2 === 1, validation: 'crc32c' });
+    written.set(`node/${name}`, data);
+  }
+  const ls = await runOk(['gcs', 'ls', `gs://${BUCKET}/node/`]);
+  const rows = ls.stdout.trim().split('\n').map((l) => l.split('\t'));
+  assert.deepEqual(rows.map((r) => r[0]).sort(), [...written.keys()].sort());
+  for (const [name, size, crc] of rows) {
+    assert.equal(Number(size), written.get(name).length);
+    assert.equal(crc, crcOf(written.get(name)));
+  }
+  for (const [name, data] of written) {
+    const cat = await runOk(['gcs', 'cat', `gs://${BUCKET}/${name}`]);
+    assert.ok(cat.stdoutBytes.equals(data), `cat ${name}`);
+    const part = await runOk(['gcs', 'cat', `gs://${BUCKET}/${name}`, '--offset', '100', '--length', '300']);
+    assert.ok(part.stdoutBytes.equals(data.subarray(100, 400)), `ranged cat ${name}`);
+    const stat = await runOk(['gcs', 'stat', `gs://${BUCKET}/${name}`]);
+    assert.equal(stat.stdout.split('\t')[2], crcOf(data));
+  }
+  const missing = await run(['gcs', 'cat', `gs://${BUCKET}/node/nope`]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /HTTP 404/);
+});
+
+test('list with several pages, then delete', async () => {
+  const bucket = storage.bucket(BUCKET);
+  const names = Array.from({ length: 7 }, (_, i) => `pages/obj-${i}`);
+  for (const n of names) await bucket.file(n).save(Buffer.from(n), { resumable: false });
+  const ls = await runOk(['gcs', 'ls', `gs://${BUCKET}/pages/`], { GCS_LIST_PAGE_SIZE: '2' });
+  assert.deepEqual(ls.stdout.trim().split('\n').map((l) => l.split('\t')[0]), names);
+  await runOk(['gcs', 'rm', `gs://${BUCKET}/pages/obj-3`]);
+  const [exists] = await bucket.file('pages/obj-3').exists();
+  assert.equal(exists, false);
+  const again = await run(['gcs', 'rm', `gs://${BUCKET}/pages/obj-3`]);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /404/);
+  const ls2 = await runOk(['gcs', 'ls', `gs://${BUCKET}/pages/`], { GCS_LIST_PAGE_SIZE: '3' });
+  assert.equal(ls2.stdout.trim().split('\n').length, 6);
+});
+
+test('a chunked upload the emulator cannot take fails clearly and leaves no object', async () => {
+  fs.writeFileSync(path.join(work, 'chunky.bin'), bytes(3 * 256 * 1024, 9));
+  const r = await run(['gcs', 'put', 'chunky.bin', `gs://${BUCKET}/chunky`], { GCS_CHUNK_SIZE: '256K' });
+  assert.equal(r.code, 2, describe([], r)); // a configuration problem: raise GCS_CHUNK_SIZE
+  assert.match(r.stderr, /finished the object after 262144 bytes.*raise GCS_CHUNK_SIZE.*deleted it/);
+  const [exists] = await storage.bucket(BUCKET).file('chunky').exists();
+  assert.equal(exists, false);
+});
+
+test('download --output gs:// writes to the emulator; a rerun skips what exists', async () => {
+  const srv = await startServer();
+  try {
+    const args = ['download', '--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'XBTUSD',
+      '--output', `gs://${BUCKET}/dl`];
+    const extra = { TARDIS_DATASETS_URL: srv.url };
+    const r = await runOk(args, extra);
+    // done <tab> item <tab> gs://bkt/dl/raw_tick_data/by_date/day-2020-03-01/data_type-trades/KEY.parquet
+    const m = /^done\t[^\t]+\tgs:\/\/bkt\/(dl\/raw_tick_data\/by_date\/day-2020-03-01\/data_type-trades\/[^\t\n]*:[^\t\n]*\.parquet)$/m.exec(r.stdout);
+    assert.ok(m, describe(args, r));
+    const object = m[1];
+    const { data } = await nodeRead(object);
+    assert.equal(data.subarray(0, 4).toString(), 'PAR1');
+    assert.equal(data.subarray(-4).toString(), 'PAR1');
+    const again = await runOk(args, extra);
+    assert.match(again.stderr, /1 items: 0 done, 1 skipped/);
+    const [files] = await storage.bucket(BUCKET).getFiles({ prefix: 'dl/' });
+    assert.deepEqual(files.map((f) => f.name), [object]);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('download to the emulator: kill -9 mid-run, rerun; objects equal an uninterrupted run, none partial or twice', async () => {
+  const srv = await startServer();
+  try {
+    const sel = ['--from', '2020-02-22', '--to', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes',
+      '--symbols', 'BTCUSDT', '--concurrency', '1'];
+    const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' };
+    // Uninterrupted reference run.
+    await runOk(['download', ...sel, '--output', `gs://${BUCKET}/ref`], extra);
+    const [refFiles] = await storage.bucket(BUCKET).getFiles({ prefix: 'ref/' });
+    assert.equal(refFiles.length, 2);
+    // Slow transfers, then SIGKILL while the first item is in flight or just done.
+    srv.setFaults({ trickle: { bytesPerChunk: 1024, intervalMs: 20 } });
+    const args = ['download', ...sel, '--output', `gs://${BUCKET}/kill`];
+    await run(args, extra, {
+      onSpawn: (child) => setTimeout(() => child.kill('SIGKILL'), 3000),
+    });
+    srv.setFaults({});
+    const [partial] = await storage.bucket(BUCKET).getFiles({ prefix: 'kill/' });
+    assert.ok(partial.length < 2, `the kill came too late: ${partial.map((f) => f.name)}`);
+    for (const f of partial) {
+      const [d] = await f.download();
+      assert.equal(d.subarray(-4).toString(), 'PAR1', `${f.name} is partial`);
+    }
+    await runOk(args, extra);
+    const [after] = await storage.bucket(BUCKET).getFiles({ prefix: 'kill/' });
+    assert.deepEqual(after.map((f) => f.name.slice('kill/'.length)).sort(), refFiles.map((f) => f.name.slice('ref/'.length)).sort());
+    for (const f of after) {
+      const [a] = await f.download({ validation: 'crc32c' });
+      const [b] = await storage.bucket(BUCKET).file('ref/' + f.name.slice('kill/'.length)).download();
+      // Same rows and pages; only the footer's `source` metadata could differ (same server here, so none).
+      assert.ok(a.equals(b), `${f.name} differs from the uninterrupted run`);
+    }
+  } finally {
+    await srv.close();
+  }
+});

@@ -1,0 +1,451 @@
+// The footer reader and column decoder on files our writer produces: every
+// data type schema of src/tardis/schema.h, every codec, both encoding sets,
+// several row groups and pages; schema, row counts, statistics, metadata and
+// every value checked against what was written. Then broken files: every
+// truncation, garbage, wrong magic, zero rows and zero bytes give clean
+// results or errors.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "parquet/file_reader.h"
+#include "parquet/file_writer.h"
+#include "parquet/thrift_reader.h"
+#include "storage/object_store.h"
+#include "support/fixtures.h"
+#include "tardis/schema.h"
+
+namespace mt::parquet {
+namespace {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir() {
+    path_ = fs::temp_directory_path() / ("mt_reader_test_" + std::to_string(::getpid()) + "_" +
+                                         std::to_string(counter_++));
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  static inline int counter_ = 0;
+  fs::path path_;
+};
+
+// The data written, kept in the reader's per-row form for comparison.
+struct Table {
+  std::vector<ColumnSpec> schema;
+  std::vector<ColumnValues> cols;
+  size_t rows = 0;
+};
+
+PhysicalType PhysOf(ColumnKind k) { return PhysicalTypeOf(k); }
+
+Table MakeTable(const std::vector<ColumnSpec>& schema, size_t rows, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Table t;
+  t.schema = schema;
+  t.rows = rows;
+  const int64_t day0 = 1582329600000000;  // 2020-02-22
+  for (size_t c = 0; c < schema.size(); c++) {
+    ColumnValues v;
+    v.type = PhysOf(schema[c].kind);
+    v.num_rows = rows;
+    for (size_t r = 0; r < rows; r++) {
+      const bool null = schema[c].nullable && rng() % 7 == 0;
+      v.defined.push_back(null ? 0 : 1);
+      switch (schema[c].kind) {
+        case ColumnKind::kTimestampMicros:
+          v.ints.push_back(null ? 0 : day0 + static_cast<int64_t>(r) * 1000 + rng() % 900);
+          break;
+        case ColumnKind::kDouble:
+          // Few distinct values in even columns (dictionary), many in odd ones (BYTE_STREAM_SPLIT).
+          v.doubles.push_back(null ? 0.0 : (c % 2 ? 9000.0 + (rng() % 100000) / 100.0 : 0.5 * (rng() % 5 + 1)));
+          break;
+        case ColumnKind::kBool:
+          v.bools.push_back(null ? 0 : rng() % 2);
+          break;
+        case ColumnKind::kString:
+          if (null) {
+            v.strings.emplace_back();
+          } else if (schema[c].name == "id") {
+            v.strings.push_back(std::to_string(4180000000LL + static_cast<long long>(r)));
+          } else if (schema[c].name == "exchange") {
+            v.strings.push_back("binance-futures");
+          } else {
+            v.strings.push_back(rng() % 2 ? "buy" : "sell");
+          }
+          break;
+      }
+    }
+    t.cols.push_back(std::move(v));
+  }
+  return t;
+}
+
+// Rows [a, b) of `t` as a row group; `plain_ids` puts the id column in plain mode.
+RowGroupData Slice(const Table& t, size_t a, size_t b, bool plain_ids) {
+  std::vector<bool> plain(t.schema.size(), false);
+  for (size_t c = 0; c < t.schema.size(); c++) plain[c] = plain_ids && t.schema[c].name == "id";
+  RowGroupData rg = MakeRowGroup(t.schema, &plain);
+  rg.num_rows = b - a;
+  for (size_t c = 0; c < t.schema.size(); c++) {
+    ColumnData& col = rg.columns[c];
+    const ColumnValues& v = t.cols[c];
+    for (size_t r = a; r < b; r++) {
+      if (col.nullable) {
+        col.defined.push_back(v.defined[r]);
+        if (!v.defined[r]) {
+          col.null_count++;
+          continue;
+        }
+      }
+      switch (col.kind) {
+        case ColumnKind::kTimestampMicros: col.i64.push_back(v.ints[r]); break;
+        case ColumnKind::kDouble: col.f64.push_back(v.doubles[r]); break;
+        case ColumnKind::kBool: col.b.push_back(v.bools[r]); break;
+        case ColumnKind::kString: col.str.Append(v.strings[r]); break;
+      }
+    }
+  }
+  return rg;
+}
+
+struct WriteOptions {
+  Codec codec = Codec::kZstd;
+  bool modern = true;
+  size_t row_group_rows = 1000;
+  size_t page_rows = 300;
+  bool plain_ids = false;
+  std::vector<std::pair<std::string, std::string>> kv = {{"data_type", "test"}, {"row_count", "?"}};
+};
+
+void WriteTable(const Table& t, const std::string& path, const WriteOptions& o) {
+  auto obj = storage::CreateLocalFile(path, true);
+  ASSERT_TRUE(obj.ok()) << obj.status().ToString();
+  WriterOptions wo;
+  wo.codec = o.codec;
+  wo.encode.modern_encodings = o.modern;
+  wo.encode.page_rows = o.page_rows;
+  wo.created_by = "market-tick test";
+  FileWriter w(obj->get(), t.schema, wo);
+  for (size_t a = 0; a < t.rows; a += o.row_group_rows) {
+    ASSERT_TRUE(w.WriteRowGroup(Slice(t, a, std::min(t.rows, a + o.row_group_rows), o.plain_ids)).ok());
+  }
+  ASSERT_TRUE(w.Finish(o.kv).ok());
+  ASSERT_TRUE((*obj)->Commit().ok());
+}
+
+template <typename T>
+T Load(const std::string& s) {
+  T v;
+  EXPECT_EQ(s.size(), sizeof(T));
+  std::memcpy(&v, s.data(), sizeof(T));
+  return v;
+}
+
+// Checks the statistics of one chunk against rows [a, b) of column c.
+void CheckStats(const Table& t, size_t c, size_t a, size_t b, const ColumnChunkMeta& cc, const std::string& where) {
+  ASSERT_TRUE(cc.statistics.has_value()) << where;
+  const Statistics& st = *cc.statistics;
+  const ColumnValues& v = t.cols[c];
+  int64_t nulls = 0;
+  for (size_t r = a; r < b; r++) nulls += !v.defined[r];
+  EXPECT_EQ(st.null_count.value_or(-1), nulls) << where;
+  if (nulls == static_cast<int64_t>(b - a)) {
+    EXPECT_FALSE(st.min_value.has_value()) << where;
+    return;
+  }
+  ASSERT_TRUE(st.min_value && st.max_value) << where;
+  switch (t.schema[c].kind) {
+    case ColumnKind::kTimestampMicros: {
+      int64_t mn = INT64_MAX, mx = INT64_MIN;
+      for (size_t r = a; r < b; r++) {
+        if (v.defined[r]) mn = std::min(mn, v.ints[r]), mx = std::max(mx, v.ints[r]);
+      }
+      EXPECT_EQ(Load<int64_t>(*st.min_value), mn) << where;
+      EXPECT_EQ(Load<int64_t>(*st.max_value), mx) << where;
+      break;
+    }
+    case ColumnKind::kDouble: {
+      double mn = INFINITY, mx = -INFINITY;
+      for (size_t r = a; r < b; r++) {
+        if (v.defined[r]) mn = std::min(mn, v.doubles[r]), mx = std::max(mx, v.doubles[r]);
+      }
+      EXPECT_EQ(Load<double>(*st.min_value), mn) << where;
+      EXPECT_EQ(Load<double>(*st.max_value), mx) << where;
+      break;
+    }
+    case ColumnKind::kBool: {
+      uint8_t mn = 1, mx = 0;
+      for (size_t r = a; r < b; r++) {
+        if (v.defined[r]) mn = std::min(mn, v.bools[r]), mx = std::max(mx, v.bools[r]);
+      }
+      EXPECT_EQ(static_cast<uint8_t>((*st.min_value)[0]), mn) << where;
+      EXPECT_EQ(static_cast<uint8_t>((*st.max_value)[0]), mx) << where;
+      break;
+    }
+    case ColumnKind::kString: {
+      std::string mn, mx;
+      bool first = true;
+      for (size_t r = a; r < b; r++) {
+        if (!v.defined[r]) continue;
+        if (first || v.strings[r] < mn) mn = v.strings[r];
+        if (first || v.strings[r] > mx) mx = v.strings[r];
+        first = false;
+      }
+      EXPECT_EQ(*st.min_value, mn) << where;
+      EXPECT_EQ(*st.max_value, mx) << where;
+      break;
+    }
+  }
+}
+
+void CheckFile(const Table& t, FileReader& r, const WriteOptions& o, const std::string& label) {
+  const FileMetaData& md = r.metadata();
+  EXPECT_EQ(md.num_rows, static_cast<int64_t>(t.rows)) << label;
+  EXPECT_EQ(md.created_by, "market-tick test") << label;
+  EXPECT_EQ(md.key_value, o.kv) << label;
+  EXPECT_EQ(md.Metadata("data_type").value_or(""), "test");
+  ASSERT_EQ(md.leaves.size(), t.schema.size()) << label;
+  ASSERT_EQ(md.schema.size(), t.schema.size() + 1);
+  EXPECT_EQ(md.schema[0].num_children, static_cast<int32_t>(t.schema.size()));
+  for (size_t c = 0; c < t.schema.size(); c++) {
+    const SchemaElement& e = md.schema[md.leaves[c].schema_index];
+    const ColumnSpec& s = t.schema[c];
+    const std::string where = label + " column " + s.name;
+    EXPECT_EQ(e.name, s.name) << where;
+    EXPECT_EQ(e.type, PhysOf(s.kind)) << where;
+    EXPECT_EQ(e.repetition, s.nullable ? Repetition::kOptional : Repetition::kRequired) << where;
+    EXPECT_EQ(md.leaves[c].max_def, s.nullable ? 1 : 0) << where;
+    switch (s.kind) {
+      case ColumnKind::kString:
+        EXPECT_EQ(LogicalTypeName(e.logical), "STRING") << where;
+        break;
+      case ColumnKind::kTimestampMicros:
+        EXPECT_EQ(LogicalTypeName(e.logical), "TIMESTAMP(MICROS,UTC)") << where;
+        break;
+      default:
+        EXPECT_EQ(e.logical.kind, LogicalType::Kind::kNone) << where;
+    }
+  }
+  const size_t groups = (t.rows + o.row_group_rows - 1) / o.row_group_rows;
+  ASSERT_EQ(md.row_groups.size(), groups) << label;
+  for (size_t g = 0; g < groups; g++) {
+    const size_t a = g * o.row_group_rows, b = std::min(t.rows, a + o.row_group_rows);
+    EXPECT_EQ(md.row_groups[g].num_rows, static_cast<int64_t>(b - a));
+    for (size_t c = 0; c < t.schema.size(); c++) {
+      const ColumnChunkMeta& cc = md.row_groups[g].columns[c];
+      EXPECT_EQ(cc.codec, o.codec);
+      EXPECT_EQ(cc.num_values, static_cast<int64_t>(b - a));
+      EXPECT_EQ(cc.path_in_schema, std::vector<std::string>{t.schema[c].name});
+      CheckStats(t, c, a, b, cc, label + " rg " + std::to_string(g) + " column " + t.schema[c].name);
+    }
+  }
+  // Every value read back.
+  for (size_t c = 0; c < t.schema.size(); c++) {
+    auto v = r.ReadColumn(c);
+    ASSERT_TRUE(v.ok()) << label << " " << t.schema[c].name << ": " << v.status().ToString();
+    const ColumnValues& want = t.cols[c];
+    EXPECT_EQ(v->num_rows, t.rows);
+    EXPECT_EQ(v->defined, want.defined) << label << " " << t.schema[c].name;
+    EXPECT_EQ(v->ints, want.ints) << label << " " << t.schema[c].name;
+    EXPECT_EQ(v->bools, want.bools) << label << " " << t.schema[c].name;
+    EXPECT_EQ(v->strings, want.strings) << label << " " << t.schema[c].name;
+    ASSERT_EQ(v->doubles.size(), want.doubles.size());
+    if (!want.doubles.empty()) {
+      EXPECT_EQ(0, std::memcmp(v->doubles.data(), want.doubles.data(), want.doubles.size() * 8))
+          << label << " " << t.schema[c].name;
+    }
+  }
+}
+
+TEST(FileReader, ReadsEveryDataTypeSchemaEveryCodecAndEncodingSet) {
+  TempDir dir;
+  uint32_t seed = 1;
+  for (const auto& dt : tardis::AllSchemas()) {
+    for (Codec codec : {Codec::kZstd, Codec::kSnappy, Codec::kUncompressed}) {
+      for (bool modern : {true, false}) {
+        WriteOptions o;
+        o.codec = codec;
+        o.modern = modern;
+        o.plain_ids = seed % 2 == 0;
+        const Table t = MakeTable(dt.ParquetSchema(), 2345, seed++);
+        const std::string label = dt.name + "/" + CodecName(codec) + (modern ? "/modern" : "/plain");
+        const std::string path = dir.File(dt.name + ".parquet");
+        WriteTable(t, path, o);
+        auto r = FileReader::OpenLocal(path);
+        ASSERT_TRUE(r.ok()) << label << ": " << r.status().ToString();
+        EXPECT_EQ((*r)->open_reads(), 1) << label;
+        EXPECT_EQ((*r)->file_size(), fs::file_size(path));
+        CheckFile(t, **r, o, label);
+      }
+    }
+  }
+}
+
+TEST(FileReader, OpensThroughTheObjectStoreWithOneTailRead) {
+  TempDir dir;
+  auto store = storage::NewLocalStore(dir.path());
+  const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 500, 9);
+  WriteOptions o;
+  WriteTable(t, dir.File("raw/trades.parquet"), o);
+  auto r = FileReader::Open(store.get(), "raw/trades.parquet");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->open_reads(), 1);
+  CheckFile(t, **r, o, "store");
+  auto missing = FileReader::Open(store.get(), "raw/none.parquet");
+  EXPECT_EQ(missing.status().code(), Status::Code::kNotFound);
+}
+
+TEST(FileReader, LongFooterTakesASecondRead) {
+  TempDir dir;
+  const Table t = MakeTable(tardis::FindSchema("quotes")->ParquetSchema(), 10, 3);
+  WriteOptions o;
+  o.kv = {{"data_type", "test"}, {"big", std::string(100000, 'x')}};
+  WriteTable(t, dir.File("f.parquet"), o);
+  auto r = FileReader::OpenLocal(dir.File("f.parquet"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->open_reads(), 2);
+  EXPECT_GT((*r)->footer_size(), FileReader::kTailReadBytes);
+  CheckFile(t, **r, o, "long footer");
+}
+
+TEST(FileReader, ZeroRowFileIsValidAndEmpty) {
+  TempDir dir;
+  const Table t = MakeTable(tardis::FindSchema("book_snapshot_25")->ParquetSchema(), 0, 1);
+  WriteOptions o;
+  WriteTable(t, dir.File("empty.parquet"), o);
+  auto r = FileReader::OpenLocal(dir.File("empty.parquet"));
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)->metadata().num_rows, 0);
+  EXPECT_TRUE((*r)->metadata().row_groups.empty());
+  EXPECT_EQ((*r)->metadata().leaves.size(), t.schema.size());
+  auto v = (*r)->ReadColumn("timestamp");
+  ASSERT_TRUE(v.ok());
+  EXPECT_EQ(v->num_rows, 0u);
+  EXPECT_EQ((*r)->ReadColumn("no_such_column").status().code(), Status::Code::kNotFound);
+}
+
+TEST(FileReader, EveryTruncationIsACleanError) {
+  TempDir dir;
+  const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 300, 5);
+  WriteOptions o;
+  WriteTable(t, dir.File("f.parquet"), o);
+  const std::string bytes = testing::ReadFile(dir.File("f.parquet"));
+  for (size_t n = 0; n < bytes.size(); n++) {
+    auto r = FileReader::OpenBuffer(bytes.substr(0, n), "cut");
+    EXPECT_FALSE(r.ok()) << "prefix of " << n << " bytes opened";
+    if (!r.ok()) EXPECT_EQ(r.status().code(), Status::Code::kInvalidInput) << n;
+  }
+  // A prefix followed by a good footer: the chunks point outside the data.
+  const uint32_t flen = Load<uint32_t>(bytes.substr(bytes.size() - 8, 4));
+  const std::string footer = bytes.substr(bytes.size() - 8 - flen);
+  auto r = FileReader::OpenBuffer(bytes.substr(0, bytes.size() / 3) + footer, "spliced");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("outside the data section"), std::string::npos) << r.status().message();
+}
+
+TEST(FileReader, GarbageAndFlippedBytesNeverCrash) {
+  TempDir dir;
+  const Table t = MakeTable(tardis::FindSchema("derivative_ticker")->ParquetSchema(), 200, 6);
+  WriteOptions o;
+  o.row_group_rows = 70;
+  o.page_rows = 30;
+  WriteTable(t, dir.File("f.parquet"), o);
+  const std::string good = testing::ReadFile(dir.File("f.parquet"));
+  std::mt19937 rng(11);
+  int opened = 0, failed = 0;
+  for (int i = 0; i < 3000; i++) {
+    std::string b = good;
+    const int flips = 1 + rng() % 4;
+    for (int f = 0; f < flips; f++) b[rng() % b.size()] = static_cast<char>(rng());
+    auto r = FileReader::OpenBuffer(b, "flipped");
+    if (!r.ok()) {
+      failed++;
+      continue;
+    }
+    opened++;
+    for (size_t c = 0; c < (*r)->metadata().leaves.size(); c++) (void)(*r)->ReadColumn(c);
+  }
+  EXPECT_GT(opened, 0);
+  EXPECT_GT(failed, 0);
+  for (int i = 0; i < 500; i++) {
+    std::string b(rng() % 200, '\0');
+    for (auto& ch : b) ch = static_cast<char>(rng());
+    if (i % 2) b += "PAR1";
+    EXPECT_FALSE(FileReader::OpenBuffer(b, "garbage").ok());
+  }
+  EXPECT_FALSE(FileReader::OpenBuffer("", "empty").ok());
+  EXPECT_FALSE(FileReader::OpenBuffer("PAR1PAR1", "magic only").ok());
+  EXPECT_FALSE(FileReader::OpenBuffer(std::string("PAR1\xff\xff\xff\x7fPAR1", 12), "huge footer").ok());
+}
+
+TEST(ThriftReader, RejectsHostileStructures) {
+  // List claiming 2^31 structs with three bytes left.
+  {
+    const std::string b("\x19\xfc\xff\xff\xff\x07", 6);
+    auto md = ParseFileMetaData(b);
+    EXPECT_FALSE(md.ok());
+  }
+  // Nesting deeper than the limit.
+  {
+    std::string b;
+    for (int i = 0; i < 200; i++) b += '\x1c';  // field 1, struct
+    ThriftReader r(b);
+    r.Skip(TType::kStruct);
+    EXPECT_FALSE(r.ok());
+  }
+  // Unknown type nibble.
+  {
+    const std::string b("\x1d", 1);
+    ThriftReader r(b);
+    int16_t id;
+    TType t;
+    r.BeginStruct();
+    EXPECT_FALSE(r.ReadFieldHeader(&id, &t));
+    EXPECT_FALSE(r.ok());
+    EXPECT_NE(r.status("x").message().find("at byte"), std::string::npos);
+  }
+  // Binary longer than the input.
+  {
+    const std::string b("\x7f" "abc", 4);
+    ThriftReader r(b);
+    EXPECT_TRUE(r.ReadBinary().empty());
+    EXPECT_FALSE(r.ok());
+  }
+}
+
+TEST(LocalStore, RangedAndTailReads) {
+  TempDir dir;
+  auto store = storage::NewLocalStore(dir.path());
+  {
+    auto w = store->Create("a/b.bin", true);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append("0123456789").ok());
+    ASSERT_TRUE((*w)->Commit().ok());
+  }
+  EXPECT_EQ(*store->ReadRange("a/b.bin", 2, 3), "234");
+  EXPECT_EQ(*store->ReadRange("a/b.bin", 8, 10), "89");
+  EXPECT_EQ(*store->ReadRange("a/b.bin", 4, -1), "456789");
+  EXPECT_EQ(*store->ReadRange("a/b.bin", 20, 1), "");
+  auto t = store->ReadTail("a/b.bin", 4);
+  ASSERT_TRUE(t.ok());
+  EXPECT_EQ(t->bytes, "6789");
+  EXPECT_EQ(t->object_size, 10u);
+  EXPECT_EQ(store->ReadTail("a/b.bin", 100)->bytes, "0123456789");
+  EXPECT_EQ(store->ReadTail("a/none", 4).status().code(), Status::Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace mt::parquet

@@ -1,0 +1,382 @@
+// Instrument definitions from metadata: a table of real symbols of all nine
+// seed venues (spot, perpetual, future, option; inverse, linear, USDC;
+// multipliers; odd expiries), each with its expected key and columns, built
+// from the exchange listings of tests/fixtures/exchange_details without and
+// with the real /v1/instruments records of fixtures/tardis/json.
+#include "pipeline/instruments.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "pipeline/instruments_file.h"
+#include "support/fixtures.h"
+
+namespace mt::pipeline {
+namespace {
+
+using mt::testing::ReadFile;
+
+const char* const kVenues[] = {"binance", "binance-futures", "deribit", "bybit", "bybit-spot",
+                               "okex", "okex-futures", "okex-swap", "upbit"};
+
+tardis::ExchangeDetails Details(const std::string& ex) {
+  auto d = tardis::ParseExchangeDetails(
+      ReadFile(std::string(MT_SOURCE_DIR) + "/tests/fixtures/exchange_details/" + ex + ".json"), ex);
+  EXPECT_TRUE(d.ok()) << ex << ": " << d.status().message();
+  return d.ok() ? *d : tardis::ExchangeDetails{};
+}
+
+// Every real /v1/instruments record of the fixtures.
+std::vector<tardis::InstrumentInfo> RealInstruments() {
+  std::vector<tardis::InstrumentInfo> all;
+  for (const char* f : {"instrument_spot.json", "instrument_future.json", "instrument_option.json",
+                        "instrument_combo.json", "instrument_perpetual.json",
+                        "instrument_okex-futures_BTC-USD_UM_XPERP-310404.json"}) {
+    auto r = tardis::ParseInstruments(ReadFile(std::string(MT_SOURCE_DIR) + "/fixtures/tardis/json/" + f));
+    EXPECT_TRUE(r.ok()) << f;
+    if (r.ok()) all.insert(all.end(), r->begin(), r->end());
+  }
+  return all;
+}
+
+Catalog Build(bool with_metadata, CatalogOptions opts = {}) {
+  static const std::vector<tardis::InstrumentInfo> kInstruments = RealInstruments();
+  Catalog c;
+  for (const char* ex : kVenues) AddExchange(Details(ex), with_metadata ? &kInstruments : nullptr, opts, &c);
+  FinishCatalog(&c);
+  return c;
+}
+
+std::string Opt(const std::optional<std::string>& v) { return v ? *v : "-"; }
+std::string Num(const std::optional<double>& v) {
+  if (!v) return "-";
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", *v);
+  return b;
+}
+std::string Time(const std::optional<int64_t>& v) { return v ? FormatIsoMicros(*v).substr(0, 16) : "-"; }
+
+// The checked columns of one definition on one line:
+// key | symbol_type | base quote settle | inverse | contract_type | expiry | strike option_type |
+// tick contract_size min_size | ccxt_symbol ccxt_exchange | underlying settlement_type
+std::string Render(const InstrumentDefinition& d) {
+  return d.instrument_key + " | " + d.symbol_type + " | " + d.base_asset + " " + d.quote_asset + " " +
+         Opt(d.settle_asset) + " | " + (d.inverse ? (*d.inverse ? "inverse" : "linear") : "-") + " | " +
+         Opt(d.contract_type) + " | " + Time(d.expiry_us) + " | " + Num(d.strike) + " " + Opt(d.option_type) +
+         " | " + Num(d.tick_size) + " " + Num(d.contract_size) + " " + Num(d.min_size) + " | " + Opt(d.ccxt_symbol) +
+         " " + Opt(d.ccxt_exchange) + " | " + Opt(d.underlying) + " " + Opt(d.settlement_type);
+}
+
+const InstrumentDefinition* Find(const Catalog& c, const std::string& ex, const std::string& sym) {
+  for (const auto& e : c.entries) {
+    if (e.base.tardis_exchange == ex && e.base.tardis_symbol == sym) return &e.base;
+  }
+  return nullptr;
+}
+
+struct Row {
+  const char* exchange;
+  const char* symbol;
+  const char* expected;
+};
+
+// Without an API key: keys from the symbols, the listing's type checked,
+// inverse and settle asset from venue conventions, sizes unknown.
+const Row kWithoutMetadata[] = {
+    {"binance", "BTCUSDT", "BINANCE:SPOT_PAIR:BTC-USDT | spot | BTC USDT - | linear | - | - | - - | - - - | BTC/USDT binance | - -"},
+    {"binance", "ETHBTC", "BINANCE:SPOT_PAIR:ETH-BTC | spot | ETH BTC - | linear | - | - | - - | - - - | ETH/BTC binance | - -"},
+    {"binance", "USDTTRY", "BINANCE:SPOT_PAIR:USDT-TRY | spot | USDT TRY - | linear | - | - | - - | - - - | USDT/TRY binance | - -"},
+    {"binance", "BTCFDUSD", "BINANCE:SPOT_PAIR:BTC-FDUSD | spot | BTC FDUSD - | linear | - | - | - - | - - - | BTC/FDUSD binance | - -"},
+    {"binance", "1000SATSUSDT", "BINANCE:SPOT_PAIR:1000SATS-USDT | spot | 1000SATS USDT - | linear | - | - | - - | - - - | 1000SATS/USDT binance | - -"},
+    {"binance", "BTCBUSD", "BINANCE:SPOT_PAIR:BTC-BUSD | spot | BTC BUSD - | linear | - | - | - - | - - - | BTC/BUSD binance | - -"},
+    {"binance-futures", "BTCUSDT", "BINANCE-FUTURES:PERPETUAL:BTC-USDT | perpetual | BTC USDT USDT | linear | linear_perpetual | - | - - | - - - | BTC/USDT:USDT binanceusdm | BTC-USDT cash"},
+    {"binance-futures", "1000PEPEUSDT", "BINANCE-FUTURES:PERPETUAL:1000PEPE-USDT | perpetual | 1000PEPE USDT USDT | linear | linear_perpetual | - | - - | - - - | 1000PEPE/USDT:USDT binanceusdm | 1000PEPE-USDT cash"},
+    {"binance-futures", "BTCUSDC", "BINANCE-FUTURES:PERPETUAL:BTC-USDC | perpetual | BTC USDC USDC | linear | linear_perpetual | - | - - | - - - | BTC/USDC:USDC binanceusdm | BTC-USDC cash"},
+    {"binance-futures", "BTCUSDT_240329", "BINANCE-FUTURES:FUTURE:BTC-USDT-240329 | future | BTC USDT USDT | linear | linear_future | 2024-03-29T08:00 | - - | - - - | BTC/USDT:USDT-240329 binanceusdm | BTC-USDT cash"},
+    {"deribit", "BTC-PERPETUAL", "DERIBIT:PERPETUAL:BTC-USD | perpetual | BTC USD BTC | inverse | inverse_perpetual | - | - - | - - - | BTC/USD:BTC deribit | BTC-USD cash"},
+    {"deribit", "ETH-PERPETUAL", "DERIBIT:PERPETUAL:ETH-USD | perpetual | ETH USD ETH | inverse | inverse_perpetual | - | - - | - - - | ETH/USD:ETH deribit | ETH-USD cash"},
+    {"deribit", "BTC_USDC-PERPETUAL", "DERIBIT:PERPETUAL:BTC-USDC | perpetual | BTC USDC USDC | linear | linear_perpetual | - | - - | - - - | BTC/USDC:USDC deribit | BTC-USDC cash"},
+    {"deribit", "BTC-14FEB25", "DERIBIT:FUTURE:BTC-USD-250214 | future | BTC USD BTC | inverse | inverse_future | 2025-02-14T08:00 | - - | - - - | BTC/USD:BTC-250214 deribit | BTC-USD cash"},
+    {"deribit", "ETH-26JUN20", "DERIBIT:FUTURE:ETH-USD-200626 | future | ETH USD ETH | inverse | inverse_future | 2020-06-26T08:00 | - - | - - - | ETH/USD:ETH-200626 deribit | ETH-USD cash"},
+    {"deribit", "BTC-25APR25-200000-P", "DERIBIT:OPTION:BTC-USD-250425-200000-PUT | option | BTC USD BTC | inverse | put_option | 2025-04-25T08:00 | 200000 PUT | - - - | BTC/USD:BTC-250425-200000-P deribit | BTC-USD cash"},
+    {"deribit", "BTC-9JUN20-9875-P", "DERIBIT:OPTION:BTC-USD-200609-9875-PUT | option | BTC USD BTC | inverse | put_option | 2020-06-09T08:00 | 9875 PUT | - - - | BTC/USD:BTC-200609-9875-P deribit | BTC-USD cash"},
+    {"deribit", "XRP_USDC-30JUN23-0d625-C", "DERIBIT:OPTION:XRP-USDC-230630-0.625-CALL | option | XRP USDC USDC | linear | call_option | 2023-06-30T08:00 | 0.625 CALL | - - - | XRP/USDC:USDC-230630-0.625-C deribit | XRP-USDC cash"},
+    {"deribit", "BTC_USDC", "DERIBIT:SPOT_PAIR:BTC-USDC | spot | BTC USDC - | linear | - | - | - - | - - - | BTC/USDC deribit | - -"},
+    {"bybit", "BTCUSD", "BYBIT:PERPETUAL:BTC-USD | perpetual | BTC USD BTC | inverse | inverse_perpetual | - | - - | - - - | BTC/USD:BTC bybit | BTC-USD cash"},
+    {"bybit", "ETHUSD", "BYBIT:PERPETUAL:ETH-USD | perpetual | ETH USD ETH | inverse | inverse_perpetual | - | - - | - - - | ETH/USD:ETH bybit | ETH-USD cash"},
+    {"bybit", "BTCUSDT", "BYBIT:PERPETUAL:BTC-USDT | perpetual | BTC USDT USDT | linear | linear_perpetual | - | - - | - - - | BTC/USDT:USDT bybit | BTC-USDT cash"},
+    {"bybit", "1000PEPEUSDT", "BYBIT:PERPETUAL:1000PEPE-USDT | perpetual | 1000PEPE USDT USDT | linear | linear_perpetual | - | - - | - - - | 1000PEPE/USDT:USDT bybit | 1000PEPE-USDT cash"},
+    {"bybit", "BTCPERP", "BYBIT:PERPETUAL:BTC-USDC | perpetual | BTC USDC USDC | linear | linear_perpetual | - | - - | - - - | BTC/USDC:USDC bybit | BTC-USDC cash"},
+    {"bybit-spot", "BTCUSDT", "BYBIT-SPOT:SPOT_PAIR:BTC-USDT | spot | BTC USDT - | linear | - | - | - - | - - - | BTC/USDT bybit | - -"},
+    {"bybit-spot", "BTCUSDC", "BYBIT-SPOT:SPOT_PAIR:BTC-USDC | spot | BTC USDC - | linear | - | - | - - | - - - | BTC/USDC bybit | - -"},
+    {"bybit-spot", "USDCUSDT", "BYBIT-SPOT:SPOT_PAIR:USDC-USDT | spot | USDC USDT - | linear | - | - | - - | - - - | USDC/USDT bybit | - -"},
+    {"bybit-spot", "MNTUSDT", "BYBIT-SPOT:SPOT_PAIR:MNT-USDT | spot | MNT USDT - | linear | - | - | - - | - - - | MNT/USDT bybit | - -"},
+    {"okex", "BTC-USDT", "OKX:SPOT_PAIR:BTC-USDT | spot | BTC USDT - | linear | - | - | - - | - - - | BTC/USDT okx | - -"},
+    {"okex", "ETH-BTC", "OKX:SPOT_PAIR:ETH-BTC | spot | ETH BTC - | linear | - | - | - - | - - - | ETH/BTC okx | - -"},
+    {"okex", "BTC-EUR", "OKX:SPOT_PAIR:BTC-EUR | spot | BTC EUR - | linear | - | - | - - | - - - | BTC/EUR okx | - -"},
+    {"okex-futures", "BTC-USD-240329", "OKX-FUTURES:FUTURE:BTC-USD-240329 | future | BTC USD BTC | inverse | inverse_future | 2024-03-29T08:00 | - - | - - - | BTC/USD:BTC-240329 okx | BTC-USD cash"},
+    {"okex-futures", "BTC-USDT-240329", "OKX-FUTURES:FUTURE:BTC-USDT-240329 | future | BTC USDT USDT | linear | linear_future | 2024-03-29T08:00 | - - | - - - | BTC/USDT:USDT-240329 okx | BTC-USDT cash"},
+    // Margining of the XPERP product is not in its symbol: unknown, not guessed.
+    {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404 | future | BTC USD - | - | - | 2031-04-04T08:00 | - - | - - - | - okx | BTC-USD cash"},
+    {"okex-swap", "BTC-USDT-SWAP", "OKX-SWAP:PERPETUAL:BTC-USDT | perpetual | BTC USDT USDT | linear | linear_perpetual | - | - - | - - - | BTC/USDT:USDT okx | BTC-USDT cash"},
+    {"okex-swap", "BTC-USD-SWAP", "OKX-SWAP:PERPETUAL:BTC-USD | perpetual | BTC USD BTC | inverse | inverse_perpetual | - | - - | - - - | BTC/USD:BTC okx | BTC-USD cash"},
+    {"okex-swap", "BTC-USDC-SWAP", "OKX-SWAP:PERPETUAL:BTC-USDC | perpetual | BTC USDC USDC | linear | linear_perpetual | - | - - | - - - | BTC/USDC:USDC okx | BTC-USDC cash"},
+    {"okex-swap", "PEPE-USDT-SWAP", "OKX-SWAP:PERPETUAL:PEPE-USDT | perpetual | PEPE USDT USDT | linear | linear_perpetual | - | - - | - - - | PEPE/USDT:USDT okx | PEPE-USDT cash"},
+    {"upbit", "KRW-BTC", "UPBIT:SPOT_PAIR:BTC-KRW | spot | BTC KRW - | linear | - | - | - - | - - - | BTC/KRW upbit | - -"},
+    {"upbit", "BTC-ETH", "UPBIT:SPOT_PAIR:ETH-BTC | spot | ETH BTC - | linear | - | - | - - | - - - | ETH/BTC upbit | - -"},
+    {"upbit", "USDT-BTC", "UPBIT:SPOT_PAIR:BTC-USDT | spot | BTC USDT - | linear | - | - | - - | - - - | BTC/USDT upbit | - -"},
+    {"upbit", "KRW-USDT", "UPBIT:SPOT_PAIR:USDT-KRW | spot | USDT KRW - | linear | - | - | - - | - - - | USDT/KRW upbit | - -"},
+};
+
+// With /v1/instruments: the real records of fixtures/tardis/json give the
+// terms (current values), the exact expiry, the margining of XPERP.
+const Row kWithMetadata[] = {
+    {"deribit", "BTC_USDC", "DERIBIT:SPOT_PAIR:BTC-USDC | spot | BTC USDC - | linear | - | - | - - | 1 - 0.0001 | BTC/USDC deribit | - -"},
+    {"deribit", "BTC-14FEB25", "DERIBIT:FUTURE:BTC-USD-250214 | future | BTC USD BTC | inverse | inverse_future | 2025-02-14T08:00 | - - | 2.5 1 10 | BTC/USD:BTC-250214 deribit | BTC-USD cash"},
+    // quoteCurrency BTC (the premium); the key names the strike currency USD.
+    {"deribit", "BTC-25APR25-200000-P", "DERIBIT:OPTION:BTC-USD-250425-200000-PUT | option | BTC USD BTC | inverse | put_option | 2025-04-25T08:00 | 200000 PUT | 0.0001 1 0.1 | BTC/USD:BTC-250425-200000-P deribit | BTC-USD cash"},
+    {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404 | future | BTC USD USD | linear | linear_xperp | 2031-04-04T08:00 | - - | 0.1 0.0001 1 | BTC/USD:USD-310404 okx | BTC-USD cash"},
+    // No record for these: as without metadata.
+    {"deribit", "BTC-PERPETUAL", "DERIBIT:PERPETUAL:BTC-USD | perpetual | BTC USD BTC | inverse | inverse_perpetual | - | - - | - - - | BTC/USD:BTC deribit | BTC-USD cash"},
+    {"binance", "USDTTRY", "BINANCE:SPOT_PAIR:USDT-TRY | spot | USDT TRY - | linear | - | - | - - | - - - | USDT/TRY binance | - -"},
+};
+
+void CheckRows(const Catalog& c, const Row* rows, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const InstrumentDefinition* d = Find(c, rows[i].exchange, rows[i].symbol);
+    ASSERT_NE(d, nullptr) << rows[i].exchange << " " << rows[i].symbol << " has no definition";
+    EXPECT_EQ(Render(*d), rows[i].expected) << rows[i].exchange << " " << rows[i].symbol;
+    EXPECT_EQ(d->tardis_exchange, rows[i].exchange);
+    EXPECT_EQ(d->data_provider, "tardis");
+    EXPECT_EQ(d->venue_type, "exchange");
+    EXPECT_EQ(d->asset_class, "crypto");
+    // The key parses back into the columns.
+    auto k = tardis::ParseInstrumentKey(d->instrument_key);
+    ASSERT_TRUE(k.ok()) << d->instrument_key;
+    EXPECT_EQ(k->venue, d->venue);
+    EXPECT_EQ(k->type, d->instrument_type);
+    EXPECT_EQ(k->base, d->base_asset);
+    EXPECT_EQ(k->quote, d->quote_asset);
+  }
+}
+
+TEST(Instruments, RealSymbolsOfAllNineVenuesWithoutMetadata) {
+  const Catalog c = Build(false);
+  CheckRows(c, kWithoutMetadata, std::size(kWithoutMetadata));
+  // Every venue has instruments, and every listed symbol is an instrument, a
+  // grouped symbol or a rejection: nothing dropped silently.
+  std::map<std::string, size_t> accounted;
+  for (const auto& e : c.entries) accounted[e.base.tardis_exchange]++;
+  for (const auto& g : c.grouped) accounted[g.exchange]++;
+  for (const auto& r : c.rejected) accounted[r.exchange]++;
+  for (const char* ex : kVenues) EXPECT_EQ(accounted[ex], Details(ex).symbols.size()) << ex;
+  EXPECT_EQ(c.entries.size(), 48u);
+  EXPECT_TRUE(c.warnings.empty());
+}
+
+TEST(Instruments, RealRecordsOfV1InstrumentsGiveTheTerms) {
+  const Catalog c = Build(true);
+  CheckRows(c, kWithMetadata, std::size(kWithMetadata));
+  // Metadata and symbol agree on every key here.
+  EXPECT_TRUE(c.warnings.empty()) << c.warnings.front();
+  const InstrumentDefinition* opt = Find(c, "deribit", "BTC-25APR25-200000-P");
+  ASSERT_NE(opt, nullptr);
+  EXPECT_EQ(opt->exchange_raw_symbol, "BTC-25APR25-200000-P");
+  EXPECT_EQ(opt->strike, 200000.0);
+}
+
+TEST(Instruments, UnreadableSymbolsAreRejectedWithReasons) {
+  for (bool meta : {false, true}) {
+    const Catalog c = Build(meta);
+    std::map<std::string, std::string> why;
+    for (const auto& r : c.rejected) why[r.exchange + " " + r.symbol] = r.reason;
+    ASSERT_EQ(why.size(), 2u) << meta;
+    EXPECT_NE(why["deribit BTC-FS-28MAR25_PERP"].find(meta ? "Tardis type 'combo' has no key type"
+                                                           : "not a Deribit perpetual, future, option or spot"),
+              std::string::npos)
+        << why["deribit BTC-FS-28MAR25_PERP"];
+    EXPECT_NE(why["bybit BTCUSDH23"].find("month code 'H23'); its expiry day needs instrument metadata"),
+              std::string::npos)
+        << why["bybit BTCUSDH23"];
+  }
+}
+
+TEST(Instruments, GroupedSymbolsAreKeptAsideWithTheirDataTypes) {
+  const Catalog c = Build(false);
+  std::map<std::string, std::string> grouped;
+  for (const auto& g : c.grouped) {
+    std::string dt;
+    for (const auto& t : g.symbol.data_types) dt += (dt.empty() ? "" : ",") + t;
+    grouped[g.exchange + " " + g.symbol.id] = g.symbol.type + " " + dt;
+  }
+  EXPECT_EQ(grouped.size(), 5u);
+  EXPECT_EQ(grouped["deribit OPTIONS"],
+            "option options_chain,trades,quotes,incremental_book_L2,book_snapshot_25,book_snapshot_5");
+  EXPECT_EQ(grouped["deribit FUTURES"], "future trades,incremental_book_L2,quotes,derivative_ticker,liquidations");
+  EXPECT_TRUE(grouped.count("deribit PERPETUALS"));
+  EXPECT_EQ(grouped["okex-futures FUTURES"], "future trades,liquidations");
+  EXPECT_EQ(grouped["okex-swap PERPETUALS"], "perpetual trades,liquidations");
+  for (const auto& e : c.entries) EXPECT_FALSE(tardis::IsGroupedSymbol(e.base.tardis_symbol));
+}
+
+TEST(Instruments, DataTypesAreWhatTardisListsNotAGuess) {
+  const Catalog c = Build(false);
+  EXPECT_EQ(Find(c, "binance", "1000SATSUSDT")->data_types, "incremental_book_L2,quotes,trades");
+  EXPECT_EQ(Find(c, "binance-futures", "BTCUSDC")->data_types,
+            "book_ticker,derivative_ticker,incremental_book_L2,quotes,trades");  // no liquidations listed
+  EXPECT_EQ(Find(c, "deribit", "BTC-9JUN20-9875-P")->data_types, "quotes,trades");
+  EXPECT_EQ(Find(c, "upbit", "USDT-BTC")->data_types, "quotes,trades");
+}
+
+TEST(Instruments, AvailabilityWindowsMakeTheDays) {
+  const Catalog c = Build(true);
+  auto day_has = [&](const Date& d, const std::string& key) {
+    for (const auto& def : DefinitionsForDay(c, d)) {
+      if (def.instrument_key == key) return true;
+    }
+    return false;
+  };
+  // BTC-14FEB25: availableSince 2025-01-31, availableTo 2025-02-15 (exclusive).
+  EXPECT_FALSE(day_has({2025, 1, 30}, "DERIBIT:FUTURE:BTC-USD-250214"));
+  EXPECT_TRUE(day_has({2025, 1, 31}, "DERIBIT:FUTURE:BTC-USD-250214"));
+  EXPECT_TRUE(day_has({2025, 2, 14}, "DERIBIT:FUTURE:BTC-USD-250214"));
+  EXPECT_FALSE(day_has({2025, 2, 15}, "DERIBIT:FUTURE:BTC-USD-250214"));
+  EXPECT_TRUE(day_has({2025, 2, 15}, "DERIBIT:PERPETUAL:BTC-USD"));  // no end
+  EXPECT_FALSE(day_has({2019, 3, 29}, "DERIBIT:PERPETUAL:BTC-USD"));
+  const auto d = DefinitionsForDay(c, {2025, 2, 14});
+  EXPECT_TRUE(std::is_sorted(d.begin(), d.end(), [](const auto& a, const auto& b) {
+    return a.instrument_key < b.instrument_key;
+  }));
+  const auto agg = DefinitionsForRange(c, {2025, 2, 14}, {2025, 2, 16});
+  size_t expected = 0;
+  for (const auto& e : c.entries) {
+    if (OverlapsDay(e.base.available_from_us, e.base.available_to_us, {2025, 2, 14}) ||
+        OverlapsDay(e.base.available_from_us, e.base.available_to_us, {2025, 2, 15}) ||
+        OverlapsDay(e.base.available_from_us, e.base.available_to_us, {2025, 2, 16})) {
+      expected++;
+    }
+  }
+  EXPECT_EQ(agg.size(), expected);
+}
+
+TEST(Instruments, TermsOfEachDayFollowTheChanges) {
+  const Catalog c = Build(true);
+  auto tick_on = [&](const Date& day) -> std::optional<double> {
+    for (const auto& def : DefinitionsForDay(c, day)) {
+      if (def.instrument_key == "DERIBIT:SPOT_PAIR:BTC-USDC") return def.tick_size;
+    }
+    return std::nullopt;
+  };
+  // Real record: priceIncrement 1 now, 0.01 until 2024-04-02T12:10Z.
+  EXPECT_EQ(tick_on({2023, 4, 24}), 0.01);
+  EXPECT_EQ(tick_on({2024, 4, 2}), 0.01);  // terms at the start of the day
+  EXPECT_EQ(tick_on({2024, 4, 3}), 1.0);
+  // The aggregate takes the terms of the range's last day.
+  auto agg = DefinitionsForRange(c, {2024, 3, 1}, {2024, 4, 1});
+  for (const auto& d : agg) {
+    if (d.instrument_key == "DERIBIT:SPOT_PAIR:BTC-USDC") {
+      EXPECT_EQ(d.tick_size, 0.01);
+    }
+  }
+}
+
+TEST(Instruments, QuoteFilterKeepsOnlyWhatTheUserAsksFor) {
+  CatalogOptions opts;
+  opts.quotes = {"USDT"};
+  const Catalog c = Build(false, opts);
+  ASSERT_FALSE(c.entries.empty());
+  for (const auto& e : c.entries) EXPECT_EQ(e.base.quote_asset, "USDT") << e.base.instrument_key;
+  EXPECT_EQ(Find(c, "binance", "USDTTRY"), nullptr);  // USDT is its base, TRY its quote
+  EXPECT_NE(Find(c, "upbit", "USDT-BTC"), nullptr);
+  // Without the filter no quote is dropped.
+  const Catalog all = Build(false);
+  std::set<std::string> quotes;
+  for (const auto& e : all.entries) quotes.insert(e.base.quote_asset);
+  EXPECT_EQ(quotes, (std::set<std::string>{"BTC", "BUSD", "EUR", "FDUSD", "KRW", "TRY", "USD", "USDC", "USDT"}));
+}
+
+TEST(Instruments, ListingTypeDisagreeingWithTheSymbolIsRejected) {
+  tardis::ExchangeDetails d;
+  d.id = "binance-futures";
+  d.symbols.push_back({"BTCUSDT", "future", 0, std::nullopt, {"trades"}});  // reads as a perpetual
+  d.symbols.push_back({"ETHUSDT", "prediction", 0, std::nullopt, {"trades"}});
+  Catalog c;
+  AddExchange(d, nullptr, {}, &c);
+  ASSERT_EQ(c.rejected.size(), 2u);
+  EXPECT_NE(c.rejected[0].reason.find("reads as PERPETUAL but Tardis lists it as type 'future'"), std::string::npos);
+  EXPECT_NE(c.rejected[1].reason.find("type 'prediction', which has no key type"), std::string::npos);
+}
+
+TEST(Instruments, TwoSymbolsWithOneKeyAreAmbiguous) {
+  tardis::ExchangeDetails d;
+  d.id = "binance";
+  d.symbols.push_back({"BTCUSDT", "spot", 0, std::nullopt, {"trades"}});
+  d.symbols.push_back({"btcusdt", "spot", 0, std::nullopt, {"trades"}});
+  Catalog c;
+  AddExchange(d, nullptr, {}, &c);
+  FinishCatalog(&c);
+  ASSERT_EQ(c.entries.size(), 1u);
+  ASSERT_EQ(c.rejected.size(), 1u);
+  EXPECT_EQ(c.rejected[0].symbol, "btcusdt");
+  EXPECT_NE(c.rejected[0].reason.find("derives key BINANCE:SPOT_PAIR:BTC-USDT, as symbol BTCUSDT does"),
+            std::string::npos);
+}
+
+TEST(Instruments, MetadataWinsOverTheSymbolAndSaysSo) {
+  tardis::ExchangeDetails d;
+  d.id = "binance-futures";
+  d.symbols.push_back({"BTCUSDT", "perpetual", 0, std::nullopt, {"trades"}});
+  tardis::InstrumentInfo info;
+  info.id = "btcusdt";
+  info.exchange = "binance-futures";
+  info.base_currency = "BTC";
+  info.quote_currency = "USDC";  // disagrees with the symbol
+  info.type = "perpetual";
+  info.terms.inverse = false;
+  const std::vector<tardis::InstrumentInfo> infos = {info};
+  Catalog c;
+  AddExchange(d, &infos, {}, &c);
+  ASSERT_EQ(c.entries.size(), 1u);
+  EXPECT_EQ(c.entries[0].base.instrument_key, "BINANCE-FUTURES:PERPETUAL:BTC-USDC");
+  EXPECT_EQ(c.entries[0].base.exchange_raw_symbol, "btcusdt");  // the exchange-native id
+  EXPECT_EQ(c.entries[0].base.settle_asset, "USDC");
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("the symbol alone BINANCE-FUTURES:PERPETUAL:BTC-USDT; using the metadata"),
+            std::string::npos);
+}
+
+TEST(Instruments, OneFixedTypedColumnSet) {
+  const auto& cols = InstrumentColumns();
+  const char* names[] = {"instrument_key", "venue", "instrument_type", "available_from_datetime",
+                         "available_to_datetime", "data_types", "base_asset", "quote_asset", "settle_asset",
+                         "exchange_raw_symbol", "tardis_symbol", "tardis_exchange", "data_provider", "venue_type",
+                         "asset_class", "inverse", "symbol_type", "contract_type", "strike", "option_type", "expiry",
+                         "contract_size", "tick_size", "settlement_type", "underlying", "min_size", "ccxt_symbol",
+                         "ccxt_exchange"};
+  ASSERT_EQ(cols.size(), std::size(names));
+  for (size_t i = 0; i < cols.size(); i++) EXPECT_EQ(cols[i].name, names[i]);
+  // The row group of any day, even an empty one, has every column in its type.
+  const Catalog c = Build(true);
+  for (const Date& d : {Date{2010, 1, 1}, Date{2025, 2, 14}}) {
+    const auto defs = DefinitionsForDay(c, d);
+    const auto rg = InstrumentRowGroup(defs);
+    ASSERT_EQ(rg.columns.size(), cols.size());
+    EXPECT_EQ(rg.num_rows, defs.size());
+    for (size_t i = 0; i < cols.size(); i++) {
+      EXPECT_EQ(rg.columns[i].kind, cols[i].kind);
+      if (cols[i].nullable) {
+        EXPECT_EQ(rg.columns[i].defined.size(), defs.size()) << cols[i].name;
+        EXPECT_EQ(rg.columns[i].num_values() + rg.columns[i].null_count, defs.size()) << cols[i].name;
+      } else {
+        EXPECT_EQ(rg.columns[i].num_values(), defs.size()) << cols[i].name;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mt::pipeline

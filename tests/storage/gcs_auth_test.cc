@@ -1,0 +1,238 @@
+// Credentials: the RS256 JWT of the service-account flow (checked with the
+// public key), the order of sources, refresh before expiry, and that no
+// secret leaks into an error.
+#include <gtest/gtest.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "core/base64.h"
+#include "net/gcs_auth.h"
+
+namespace mt::net {
+namespace {
+
+using json = nlohmann::json;
+
+struct KeyPair {
+  std::string private_pem, public_pem;
+};
+
+KeyPair MakeRsaKey() {
+  EVP_PKEY* pkey = EVP_RSA_gen(2048);
+  KeyPair k;
+  BIO* b = BIO_new(BIO_s_mem());
+  PEM_write_bio_PrivateKey(b, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+  char* p = nullptr;
+  long n = BIO_get_mem_data(b, &p);
+  k.private_pem.assign(p, n);
+  BIO_free(b);
+  b = BIO_new(BIO_s_mem());
+  PEM_write_bio_PUBKEY(b, pkey);
+  n = BIO_get_mem_data(b, &p);
+  k.public_pem.assign(p, n);
+  BIO_free(b);
+  EVP_PKEY_free(pkey);
+  return k;
+}
+
+const KeyPair& Key() {
+  static const KeyPair k = MakeRsaKey();
+  return k;
+}
+
+bool VerifyRs256(const std::string& public_pem, const std::string& data, const std::string& sig) {
+  BIO* b = BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size()));
+  EVP_PKEY* pkey = PEM_read_bio_PUBKEY(b, nullptr, nullptr, nullptr);
+  BIO_free(b);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, pkey) == 1 &&
+                  EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(sig.data()), sig.size(),
+                                   reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  EVP_PKEY_free(pkey);
+  return ok;
+}
+
+std::string KeyFileJson(const std::string& token_uri) {
+  return json{{"type", "service_account"},
+              {"project_id", "demo"},
+              {"private_key_id", "kid-123"},
+              {"private_key", Key().private_pem},
+              {"client_email", "loader@demo.iam.gserviceaccount.com"},
+              {"token_uri", token_uri}}
+      .dump();
+}
+
+std::string TempFile(const std::string& content) {
+  char path[] = "/tmp/mt-gcs-auth-XXXXXX";
+  const int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  close(fd);
+  std::ofstream(path) << content;
+  return path;
+}
+
+TEST(GcsAuth, JwtIsSignedRs256WithTheClaimsGoogleExpects) {
+  auto key = ParseServiceAccountKey(KeyFileJson("http://127.0.0.1:1/token"), "test");
+  ASSERT_TRUE(key.ok()) << key.status().message();
+  auto jwt = BuildJwtAssertion(*key, kStorageScope, 1700000000);
+  ASSERT_TRUE(jwt.ok()) << jwt.status().message();
+  const size_t d1 = jwt->find('.'), d2 = jwt->rfind('.');
+  ASSERT_NE(d1, d2);
+  EXPECT_EQ(jwt->find_first_of("+/="), std::string::npos);  // base64url, unpadded
+  const json header = json::parse(*Base64Decode(jwt->substr(0, d1)));
+  const json claims = json::parse(*Base64Decode(jwt->substr(d1 + 1, d2 - d1 - 1)));
+  EXPECT_EQ(header["alg"], "RS256");
+  EXPECT_EQ(header["typ"], "JWT");
+  EXPECT_EQ(header["kid"], "kid-123");
+  EXPECT_EQ(claims["iss"], "loader@demo.iam.gserviceaccount.com");
+  EXPECT_EQ(claims["aud"], "http://127.0.0.1:1/token");
+  EXPECT_EQ(claims["scope"], "https://www.googleapis.com/auth/devstorage.read_write");
+  EXPECT_EQ(claims["iat"], 1700000000);
+  EXPECT_EQ(claims["exp"], 1700003600);
+  const std::string sig = *Base64Decode(jwt->substr(d2 + 1));
+  EXPECT_EQ(sig.size(), 256u);
+  EXPECT_TRUE(VerifyRs256(Key().public_pem, jwt->substr(0, d2), sig));
+  EXPECT_FALSE(VerifyRs256(Key().public_pem, jwt->substr(0, d2) + "x", sig));
+}
+
+TEST(GcsAuth, BadKeysAreUsageErrorsWithoutKeyMaterial) {
+  ServiceAccountKey k;
+  k.client_email = "a@b";
+  k.token_uri = "http://t";
+  k.private_key = "-----BEGIN PRIVATE KEY-----\nMIIsecretsecretsecret\n-----END PRIVATE KEY-----\n";
+  auto jwt = BuildJwtAssertion(k, kStorageScope, 1);
+  EXPECT_EQ(jwt.status().code(), Status::Code::kUsage);
+  EXPECT_EQ(jwt.status().message().find("secretsecret"), std::string::npos);
+  EXPECT_EQ(ParseServiceAccountKey("{}", "f.json").status().code(), Status::Code::kUsage);
+  EXPECT_EQ(ParseServiceAccountKey("not json", "f.json").status().code(), Status::Code::kUsage);
+}
+
+// Token endpoint double: answers each POST with a new token, or an error.
+struct TokenServer {
+  int calls = 0;
+  int status = 200;
+  double expires_in = 100;
+  std::string last_body;
+  std::unique_ptr<HttpClient> Client();
+};
+
+class TokenClient : public HttpClient {
+ public:
+  explicit TokenClient(TokenServer* s) : s_(s) {}
+  HttpResult Fetch(const HttpRequest& req, HttpBodySink* sink) override {
+    s_->calls++;
+    s_->last_body = req.body;
+    HttpResult r;
+    r.head.status = s_->status;
+    const std::string body =
+        s_->status == 200
+            ? json{{"access_token", "ya29.tok" + std::to_string(s_->calls)}, {"expires_in", s_->expires_in},
+                   {"token_type", "Bearer"}}
+                  .dump()
+            // Echoes what it got, as a careless server might: must not reach the error text.
+            : json{{"error", "invalid_grant"}, {"error_description", "bad assertion " + req.body}}.dump();
+    sink->OnHead(r.head);
+    sink->OnBody(body.data(), body.size());
+    return r;
+  }
+
+ private:
+  TokenServer* s_;
+};
+
+std::unique_ptr<HttpClient> TokenServer::Client() { return std::make_unique<TokenClient>(this); }
+
+TEST(GcsAuth, ServiceAccountTokenIsCachedAndRefreshedBeforeExpiry) {
+  TokenServer server;
+  double now = 1700000000;
+  const std::string file = TempFile(KeyFileJson("http://127.0.0.1:1/token"));
+  AuthConfig cfg;
+  cfg.credentials_file = file;
+  cfg.http_factory = [&] { return server.Client(); };
+  cfg.now = [&] { return now; };
+  auto src = MakeTokenSource(cfg);
+  ASSERT_TRUE(src.ok()) << src.status().message();
+  EXPECT_EQ(server.calls, 0);  // nothing fetched before the first use
+  EXPECT_EQ(*(*src)->AuthorizationHeader(), "Bearer ya29.tok1");
+  EXPECT_NE(server.last_body.find("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Ajwt-bearer&assertion="),
+            std::string::npos);
+  now += 40;  // 100 s token: refreshed after half its life
+  EXPECT_EQ(*(*src)->AuthorizationHeader(), "Bearer ya29.tok1");
+  EXPECT_EQ(server.calls, 1);
+  now += 15;
+  EXPECT_EQ(*(*src)->AuthorizationHeader(), "Bearer ya29.tok2");
+  (*src)->Invalidate();  // a 401 from storage
+  EXPECT_EQ(*(*src)->AuthorizationHeader(), "Bearer ya29.tok3");
+  // A failed refresh while the token is still valid keeps the old token.
+  server.status = 503;
+  now += 51;
+  EXPECT_EQ(*(*src)->AuthorizationHeader(), "Bearer ya29.tok3");
+  EXPECT_NE((*src)->Describe().find("loader@demo.iam.gserviceaccount.com"), std::string::npos);
+  std::remove(file.c_str());
+}
+
+TEST(GcsAuth, RefusedKeySaysWhatToCheckAndLeaksNothing) {
+  TokenServer server;
+  server.status = 400;
+  const std::string file = TempFile(KeyFileJson("http://127.0.0.1:1/token"));
+  AuthConfig cfg;
+  cfg.credentials_file = file;
+  cfg.http_factory = [&] { return server.Client(); };
+  auto src = MakeTokenSource(cfg);
+  ASSERT_TRUE(src.ok());
+  auto h = (*src)->AuthorizationHeader();
+  ASSERT_FALSE(h.ok());
+  const std::string msg = h.status().message();
+  EXPECT_EQ(h.status().code(), Status::Code::kPermission);
+  EXPECT_NE(msg.find("GOOGLE_APPLICATION_CREDENTIALS=" + file), std::string::npos) << msg;
+  EXPECT_NE(msg.find("invalid_grant"), std::string::npos) << msg;
+  const std::string assertion = server.last_body.substr(server.last_body.find("assertion=") + 10);
+  EXPECT_EQ(msg.find(assertion.substr(0, 40)), std::string::npos) << msg;
+  EXPECT_EQ(msg.find("PRIVATE KEY"), std::string::npos);
+  std::remove(file.c_str());
+}
+
+TEST(GcsAuth, SourceOrderAndClearErrors) {
+  AuthConfig cfg;
+  cfg.emulator_host = "127.0.0.1:9199";
+  cfg.credentials_file = "/nonexistent/key.json";  // ignored: the emulator wins
+  auto emu = MakeTokenSource(cfg);
+  ASSERT_TRUE(emu.ok());
+  EXPECT_EQ(*(*emu)->AuthorizationHeader(), "");
+
+  cfg.emulator_host.clear();
+  auto missing = MakeTokenSource(cfg);
+  EXPECT_EQ(missing.status().code(), Status::Code::kUsage);
+  EXPECT_NE(missing.status().message().find("GOOGLE_APPLICATION_CREDENTIALS=/nonexistent/key.json"),
+            std::string::npos);
+
+  const std::string other = TempFile(R"({"type":"external_account"})");
+  cfg.credentials_file = other;
+  auto unsupported = MakeTokenSource(cfg);
+  EXPECT_NE(unsupported.status().message().find("external_account"), std::string::npos);
+  std::remove(other.c_str());
+
+  // No file: the metadata server; nothing listens here, so the error says
+  // what to set.
+  cfg.credentials_file.clear();
+  cfg.metadata_host = "127.0.0.1:1";
+  auto md = MakeTokenSource(cfg);
+  ASSERT_TRUE(md.ok());
+  auto h = (*md)->AuthorizationHeader();
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), Status::Code::kPermission);
+  EXPECT_NE(h.status().message().find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos);
+  EXPECT_NE(h.status().message().find("STORAGE_EMULATOR_HOST"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mt::net

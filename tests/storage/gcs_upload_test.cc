@@ -1,0 +1,193 @@
+// The upload state machine of GcsStore against the in-process double of
+// tests/support/gcs_fake_http.h (the Node double and the firebase emulator
+// cover the same over real sockets).
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "core/crc32c.h"
+#include "storage/gcs_store.h"
+#include "support/gcs_fake_http.h"
+
+namespace mt::storage {
+namespace {
+
+using testing::FakeGcs;
+
+constexpr size_t kQ = kGcsChunkQuantum;
+
+std::string Bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (char& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+std::unique_ptr<GcsStore> Store(FakeGcs* fake, size_t chunk = 2 * kQ) {
+  GcsOptions o;
+  o.endpoint = "http://fake";
+  o.bucket = "bkt";
+  o.prefix = "pre";
+  o.auth = std::make_shared<testing::NoToken>();
+  o.chunk_size = chunk;
+  o.http_factory = [fake] { return fake->Client(); };
+  o.sleep = [](double) {};
+  o.retry.max_attempts = 5;
+  auto s = NewGcsStore(o);
+  EXPECT_TRUE(s.ok());
+  return std::move(*s);
+}
+
+// Appends in uneven pieces, as the Parquet writer does.
+Status Write(GcsStore* s, const std::string& name, const std::string& data, bool overwrite = false) {
+  auto w = s->Create(name, overwrite);
+  if (!w.ok()) return w.status();
+  for (size_t off = 0, piece = 1; off < data.size(); off += piece, piece = piece * 3 + 1) {
+    MT_RETURN_IF_ERROR((*w)->Append(std::string_view(data).substr(off, piece)));
+  }
+  return (*w)->Commit();
+}
+
+int Count(const FakeGcs& f, const std::string& method, const std::string& needle) {
+  int n = 0;
+  for (const auto& s : f.seen) n += s.method == method && s.url.find(needle) != std::string::npos;
+  return n;
+}
+
+TEST(GcsUpload, SmallObjectIsOneCreateOnlyMediaUpload) {
+  FakeGcs fake;
+  auto s = Store(&fake);
+  const std::string data = Bytes(1000, 1);
+  ASSERT_TRUE(Write(s.get(), "a:b c.parquet", data).ok());
+  ASSERT_EQ(fake.seen.size(), 1u);
+  EXPECT_NE(fake.seen[0].url.find("uploadType=media&name=pre%2Fa%3Ab%20c.parquet&ifGenerationMatch=0"),
+            std::string::npos);
+  EXPECT_EQ(fake.objects["pre/a:b c.parquet"].data, data);
+  // Zero bytes work too.
+  ASSERT_TRUE(Write(s.get(), "empty", "").ok());
+  EXPECT_EQ(fake.objects["pre/empty"].data, "");
+}
+
+TEST(GcsUpload, CreateOnlyGivesAlreadyExists) {
+  FakeGcs fake;
+  auto s = Store(&fake);
+  ASSERT_TRUE(Write(s.get(), "x", "one").ok());
+  EXPECT_EQ(Write(s.get(), "x", "two").code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(fake.objects["pre/x"].data, "one");
+  // Large (resumable) create-only too: the session start answers 412.
+  EXPECT_EQ(Write(s.get(), "x", Bytes(5 * kQ, 2)).code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(fake.objects["pre/x"].data, "one");
+  // overwrite=true replaces, through a session.
+  ASSERT_TRUE(Write(s.get(), "x", "three", true).ok());
+  EXPECT_EQ(fake.objects["pre/x"].data, "three");
+}
+
+TEST(GcsUpload, LargeObjectGoesInChunksWithBoundedRequests) {
+  FakeGcs fake;
+  auto s = Store(&fake, 2 * kQ);
+  const std::string data = Bytes(9 * kQ + 12345, 3);
+  ASSERT_TRUE(Write(s.get(), "big", data).ok());
+  EXPECT_EQ(fake.objects["pre/big"].data, data);
+  EXPECT_LE(fake.max_body, 2 * kQ);  // never more than one chunk in a request
+  EXPECT_EQ(Count(fake, "POST", "uploadType=resumable"), 1);
+  EXPECT_EQ(Count(fake, "PUT", "upload_id="), 5);  // 4 full chunks + the final piece
+  EXPECT_EQ(fake.seen.back().content_range, "bytes " + std::to_string(8 * kQ) + "-" +
+                                                std::to_string(data.size() - 1) + "/" + std::to_string(data.size()));
+}
+
+TEST(GcsUpload, ExactMultipleOfChunkFinishesWithEmptyFinalRequest) {
+  FakeGcs fake;
+  auto s = Store(&fake, kQ);
+  const std::string data = Bytes(3 * kQ, 4);
+  ASSERT_TRUE(Write(s.get(), "even", data).ok());
+  EXPECT_EQ(fake.objects["pre/even"].data, data);
+  EXPECT_EQ(fake.seen.back().content_range, "bytes */" + std::to_string(3 * kQ));
+}
+
+TEST(GcsUpload, FailedChunkResumesFromTheOffsetTheServerReports) {
+  for (int status : {503, 0, 429, 408}) {
+    FakeGcs fake;
+    fake.fail_chunk = 2;
+    fake.fail_status = status;
+    fake.fail_keep = kQ;  // half of the failed 2-quantum chunk was stored
+    auto s = Store(&fake, 2 * kQ);
+    const std::string data = Bytes(7 * kQ + 99, 5);
+    ASSERT_TRUE(Write(s.get(), "resumed", data).ok()) << status;
+    EXPECT_EQ(fake.objects["pre/resumed"].data, data) << status;
+    EXPECT_EQ(Count(fake, "PUT", "upload_id="), 6) << status;  // 2 chunks, the failed one, a query, the resend, the last
+    bool queried = false, resent = false;
+    for (const auto& r : fake.seen) {
+      queried |= r.content_range == "bytes */*";
+      resent |= r.content_range == "bytes " + std::to_string(5 * kQ) + "-" + std::to_string(6 * kQ - 1) + "/*";
+    }
+    EXPECT_TRUE(queried && resent) << status;
+  }
+}
+
+TEST(GcsUpload, PartialStoreOn308IsResent) {
+  FakeGcs fake;
+  fake.short_store = kQ;
+  auto s = Store(&fake, 2 * kQ);
+  const std::string data = Bytes(5 * kQ, 6);
+  ASSERT_TRUE(Write(s.get(), "short", data).ok());
+  EXPECT_EQ(fake.objects["pre/short"].data, data);
+}
+
+TEST(GcsUpload, ChecksumMismatchDeletesTheObjectAndFails) {
+  for (size_t size : {size_t{100}, 5 * kQ}) {
+    FakeGcs fake;
+    fake.corrupt_crc = true;
+    auto s = Store(&fake, 2 * kQ);
+    const Status st = Write(s.get(), "bad", Bytes(size, 7));
+    EXPECT_EQ(st.code(), Status::Code::kIOError);
+    EXPECT_NE(st.message().find("does not match"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("deleted it"), std::string::npos) << st.message();
+    EXPECT_EQ(fake.objects.count("pre/bad"), 0u);
+    EXPECT_EQ(Count(fake, "DELETE", "ifGenerationMatch="), 1);
+  }
+}
+
+TEST(GcsUpload, RetriedCreateThatAlreadyLandedIsSuccess) {
+  FakeGcs fake;
+  fake.media_failures = 1;  // stored, but the answer was a 503: the retry sees 412
+  auto s = Store(&fake);
+  const std::string data = Bytes(500, 8);
+  ASSERT_TRUE(Write(s.get(), "landed", data).ok());
+  EXPECT_EQ(fake.objects["pre/landed"].data, data);
+  // A different object under the name is still "already exists".
+  fake.media_failures = 1;
+  ASSERT_TRUE(Write(s.get(), "other", "A").ok());
+  EXPECT_EQ(Write(s.get(), "other", "B").code(), Status::Code::kAlreadyExists);
+}
+
+TEST(GcsUpload, AbortLeavesNothingAndCancelsTheSession) {
+  FakeGcs fake;
+  auto s = Store(&fake, kQ);
+  {
+    auto w = s->Create("gone", false);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append(Bytes(3 * kQ, 9)).ok());
+    (*w)->Abort();
+  }
+  {
+    auto w = s->Create("dropped", false);  // destroyed without Commit
+    ASSERT_TRUE((*w)->Append(Bytes(2 * kQ, 9)).ok());
+  }
+  EXPECT_TRUE(fake.objects.empty());
+  EXPECT_TRUE(fake.sessions.empty());  // both sessions were cancelled (DELETE -> 499)
+}
+
+TEST(GcsUpload, ExpiredSessionIsRetryableFailure) {
+  FakeGcs fake;
+  auto s = Store(&fake, kQ);
+  auto w = s->Create("expired", false);
+  ASSERT_TRUE((*w)->Append(Bytes(kQ, 10)).ok());
+  fake.sessions.clear();
+  const Status st = (*w)->Append(Bytes(kQ, 11));
+  EXPECT_EQ(st.code(), Status::Code::kUnavailable);
+  EXPECT_NE(st.message().find("session is gone"), std::string::npos);
+  EXPECT_EQ((*w)->Commit().code(), Status::Code::kUnavailable);  // sticky
+}
+
+}  // namespace
+}  // namespace mt::storage

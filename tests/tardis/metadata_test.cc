@@ -1,0 +1,229 @@
+// Parsing of Tardis metadata responses: every real /v1/instruments record in
+// fixtures/tardis/json with each field asserted, the exchange listings of
+// tests/fixtures/exchange_details, timestamps, and each kind of bad input.
+#include "tardis/metadata.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fixtures.h"
+
+namespace mt::tardis {
+namespace {
+
+using mt::testing::ReadFile;
+
+std::string Json(const std::string& name) { return ReadFile(std::string(MT_SOURCE_DIR) + "/fixtures/tardis/json/" + name); }
+std::string Details(const std::string& ex) {
+  return ReadFile(std::string(MT_SOURCE_DIR) + "/tests/fixtures/exchange_details/" + ex + ".json");
+}
+int64_t Us(const char* iso) { return *ParseIsoMicros(iso); }
+
+TEST(Metadata, IsoTimestamps) {
+  EXPECT_EQ(ParseIsoMicros("1970-01-01T00:00:00.000Z"), 0);
+  EXPECT_EQ(ParseIsoMicros("2019-03-30T00:00:00.000Z"), 1553904000000000);
+  EXPECT_EQ(ParseIsoMicros("2026-03-30T04:30:00.428Z"), 1774845000428000);
+  EXPECT_EQ(ParseIsoMicros("2026-03-30T04:30:00.428123Z"), 1774845000428123);
+  EXPECT_EQ(ParseIsoMicros("2026-03-30T04:30:00.4281239Z"), 1774845000428123);  // truncated to µs
+  EXPECT_EQ(ParseIsoMicros("2026-03-30T04:30:00Z"), 1774845000000000);
+  EXPECT_EQ(ParseIsoMicros("2026-03-30T04:30Z"), 1774845000000000);
+  EXPECT_EQ(ParseIsoMicros("2026-03-30T06:30:00+02:00"), 1774845000000000);
+  EXPECT_EQ(ParseIsoMicros("2026-03-30T04:30:00"), 1774845000000000);  // no zone: UTC
+  EXPECT_EQ(ParseIsoMicros("2026-03-30"), 1774828800000000);
+  EXPECT_EQ(ParseIsoMicros("1969-12-31T23:59:59.999999Z"), -1);
+  for (const char* bad : {"", "2026-02-30T00:00:00Z", "2026-3-30", "2026-03-30T25:00:00Z", "2026-03-30T04:30:00.Z",
+                          "2026-03-30T04:30:00.000Zx", "20260330", "2026-03-30T04:30:00.000+0200", "yesterday"}) {
+    EXPECT_FALSE(ParseIsoMicros(bad).has_value()) << bad;
+  }
+}
+
+TEST(Metadata, DatasetSymbolNormalisation) {
+  EXPECT_EQ(NormalizeDatasetSymbol("btcusdt"), "BTCUSDT");
+  EXPECT_EQ(NormalizeDatasetSymbol("btc/usd:perp"), "BTC-USD-PERP");
+  EXPECT_EQ(NormalizeDatasetSymbol("BTC-PERPETUAL"), "BTC-PERPETUAL");
+}
+
+TEST(Metadata, RealPerpetualRecordWithChanges) {
+  auto r = ParseInstruments(Json("instrument_perpetual.json"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 1u);
+  const InstrumentInfo& i = (*r)[0];
+  EXPECT_EQ(i.id, "XBTUSD");
+  EXPECT_EQ(i.dataset_id, "XBTUSD");
+  EXPECT_EQ(i.exchange, "bitmex");
+  EXPECT_EQ(i.base_currency, "BTC");
+  EXPECT_EQ(i.quote_currency, "USD");
+  EXPECT_EQ(i.type, "perpetual");
+  EXPECT_TRUE(i.active);
+  EXPECT_EQ(i.available_since_us, Us("2019-03-30T00:00:00.000Z"));
+  EXPECT_FALSE(i.available_to_us.has_value());
+  EXPECT_FALSE(i.listing_us.has_value());
+  EXPECT_FALSE(i.strike_price.has_value());
+  EXPECT_EQ(i.terms.settlement_currency, "BTC");
+  EXPECT_EQ(i.terms.price_increment, 0.1);
+  EXPECT_EQ(i.terms.amount_increment, 100);
+  EXPECT_EQ(i.terms.min_trade_amount, 100);
+  EXPECT_EQ(i.terms.inverse, true);
+  EXPECT_EQ(i.terms.contract_type, "inverse_perpetual");
+  EXPECT_EQ(i.terms.contract_multiplier, 1);
+  EXPECT_EQ(i.terms.underlying_index, ".BXBT");
+  EXPECT_FALSE(i.terms.expiry_us.has_value());
+  ASSERT_EQ(i.changes.size(), 3u);
+  EXPECT_EQ(i.changes[0].until_us, Us("2021-06-08T04:30:00.000Z"));
+  EXPECT_EQ(i.changes[0].terms.amount_increment, 1);
+  EXPECT_EQ(i.changes[0].terms.min_trade_amount, 1);
+  EXPECT_FALSE(i.changes[0].terms.price_increment.has_value());
+  EXPECT_EQ(i.changes[1].terms.price_increment, 0.5);
+
+  // Terms in force: before 2021-06-08 amounts were 1 and the tick 0.5; the
+  // tick became 0.1 on 2024-07-31.
+  auto t2020 = i.TermsAt(Us("2020-01-01T00:00:00Z"));
+  EXPECT_EQ(t2020.amount_increment, 1);
+  EXPECT_EQ(t2020.min_trade_amount, 1);
+  EXPECT_EQ(t2020.price_increment, 0.5);
+  EXPECT_EQ(t2020.contract_multiplier, 1);
+  auto t2022 = i.TermsAt(Us("2022-01-01T00:00:00Z"));
+  EXPECT_EQ(t2022.amount_increment, 100);
+  EXPECT_EQ(t2022.price_increment, 0.5);
+  auto at_change = i.TermsAt(Us("2024-07-31T04:00:00.000Z"));  // `until` itself: the new value
+  EXPECT_EQ(at_change.price_increment, 0.1);
+  auto t2025 = i.TermsAt(Us("2025-01-01T00:00:00Z"));
+  EXPECT_EQ(t2025.price_increment, 0.1);
+  EXPECT_EQ(t2025.amount_increment, 100);
+}
+
+TEST(Metadata, RealDeribitRecords) {
+  auto spot = ParseInstruments(Json("instrument_spot.json"));
+  ASSERT_TRUE(spot.ok()) << spot.status().message();
+  const InstrumentInfo& s = (*spot)[0];
+  EXPECT_EQ(s.id, "BTC_USDC");
+  EXPECT_EQ(s.DatasetSymbolId(), "BTC_USDC");
+  EXPECT_EQ(s.type, "spot");
+  EXPECT_EQ(s.quote_currency, "USDC");
+  EXPECT_EQ(s.listing_us, Us("2023-04-24T13:00:02.000Z"));
+  EXPECT_FALSE(s.terms.inverse.has_value());
+  EXPECT_EQ(s.terms.amount_increment, 0.0001);
+  EXPECT_EQ(s.TermsAt(Us("2024-04-01T00:00:00Z")).price_increment, 0.01);
+  EXPECT_EQ(s.TermsAt(Us("2024-04-03T00:00:00Z")).price_increment, 1);
+
+  auto fut = ParseInstruments(Json("instrument_future.json"));
+  ASSERT_TRUE(fut.ok());
+  const InstrumentInfo& f = (*fut)[0];
+  EXPECT_EQ(f.id, "BTC-14FEB25");
+  EXPECT_EQ(f.type, "future");
+  EXPECT_EQ(f.terms.expiry_us, Us("2025-02-14T08:00:00.000Z"));
+  EXPECT_EQ(f.terms.price_increment, 2.5);
+  EXPECT_EQ(f.terms.amount_increment, 10);
+  EXPECT_EQ(f.terms.inverse, true);
+  EXPECT_EQ(f.terms.contract_type, "inverse_future");
+  EXPECT_EQ(f.terms.underlying_index, "btc_usd");
+
+  auto opt = ParseInstruments(Json("instrument_option.json"));
+  ASSERT_TRUE(opt.ok());
+  const InstrumentInfo& o = (*opt)[0];
+  EXPECT_EQ(o.id, "BTC-25APR25-200000-P");
+  EXPECT_EQ(o.quote_currency, "BTC");  // premium in BTC
+  EXPECT_EQ(o.strike_price, 200000);
+  EXPECT_EQ(o.option_type, "put");
+  EXPECT_EQ(o.terms.contract_type, "put_option");
+  EXPECT_EQ(o.terms.expiry_us, Us("2025-04-25T08:00:00.000Z"));
+  EXPECT_EQ(o.terms.price_increment, 0.0001);
+
+  auto combo = ParseInstruments(Json("instrument_combo.json"));
+  ASSERT_TRUE(combo.ok());
+  EXPECT_EQ((*combo)[0].type, "combo");
+  EXPECT_EQ((*combo)[0].terms.contract_type, "spread");
+
+  auto xperp = ParseInstruments(Json("instrument_okex-futures_BTC-USD_UM_XPERP-310404.json"));
+  ASSERT_TRUE(xperp.ok());
+  const InstrumentInfo& x = (*xperp)[0];
+  EXPECT_EQ(x.exchange, "okex-futures");
+  EXPECT_EQ(x.quote_currency, "USD_UM_XPERP");
+  EXPECT_EQ(x.terms.inverse, false);
+  EXPECT_EQ(x.terms.contract_type, "linear_xperp");
+  EXPECT_EQ(x.terms.contract_multiplier, 0.0001);
+  EXPECT_EQ(x.terms.expiry_us, Us("2031-04-04T08:00:00.000Z"));
+  EXPECT_EQ(x.underlying_type, "native");
+}
+
+TEST(Metadata, ArrayOfRecordsAndQuirks) {
+  // The list form, a record without datasetId (matched by its normalised
+  // id), numbers as strings, an unknown field.
+  const std::string body = "[" + Json("instrument_spot.json") + "," + Json("instrument_option.json") + R"(,
+    {"id":"btcusdt","exchange":"binance","baseCurrency":"BTC","quoteCurrency":"USDT","type":"spot",
+     "active":true,"availableSince":"2019-03-30T00:00:00.000Z","priceIncrement":"0.01",
+     "amountIncrement":"0.00001","minTradeAmount":0.00001,"someNewField":{"a":[1,2]}}])";
+  auto r = ParseInstruments(body);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 3u);
+  EXPECT_EQ((*r)[1].id, "BTC-25APR25-200000-P");
+  EXPECT_EQ((*r)[2].DatasetSymbolId(), "BTCUSDT");
+  EXPECT_EQ((*r)[2].terms.price_increment, 0.01);
+  EXPECT_EQ((*r)[2].terms.amount_increment, 0.00001);
+  EXPECT_TRUE(ParseInstruments("[]").ok());
+}
+
+TEST(Metadata, BadInstrumentsAreErrorsThatNameTheRecord) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"", "not valid JSON"},
+      {"[{\"id\":\"A\"", "not valid JSON"},
+      {"42", "expected a JSON array"},
+      {"[1]", "non-object"},
+      {R"([{"id":"A","exchange":"x"}])", "record 0 (id 'A'): field 'type' is required"},
+      {R"([{"id":"A","exchange":"x","type":"spot","expiry":"soon"}])", "field 'expiry' must be an ISO-8601"},
+      {R"([{"id":"A","exchange":"x","type":"spot","priceIncrement":"abc"}])", "field 'priceIncrement' must be a number"},
+      {R"([{"id":"A","exchange":"x","type":"spot","inverse":1}])", "field 'inverse' must be a boolean"},
+      {R"([{"id":"A","exchange":"x","type":"spot","changes":[{"priceIncrement":1}]}])", "changes[0]: field 'until' is required"},
+  };
+  for (const auto& [body, want] : cases) {
+    auto r = ParseInstruments(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << body << " -> " << r.status().message();
+  }
+}
+
+TEST(Metadata, ExchangeDetailsListing) {
+  auto d = ParseExchangeDetails(Details("deribit"), "deribit");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  EXPECT_EQ(d->id, "deribit");
+  EXPECT_EQ(d->name, "Deribit");
+  EXPECT_TRUE(d->enabled);
+  EXPECT_FALSE(d->delisted);
+  EXPECT_TRUE(d->has_datasets);
+  EXPECT_EQ(d->available_since_us, Us("2019-03-30T00:00:00.000Z"));
+  EXPECT_EQ(d->exported_until_us, Us("2026-08-22T00:00:00.000Z"));
+  ASSERT_EQ(d->symbols.size(), 13u);
+  const DatasetSymbol& s = d->symbols[0];
+  EXPECT_EQ(s.id, "BTC-PERPETUAL");
+  EXPECT_EQ(s.type, "perpetual");
+  EXPECT_FALSE(s.available_to_us.has_value());
+  EXPECT_EQ(s.data_types.size(), 7u);
+  const DatasetSymbol& f = d->symbols[3];
+  EXPECT_EQ(f.id, "BTC-14FEB25");
+  EXPECT_EQ(f.available_to_us, Us("2025-02-15T00:00:00.000Z"));
+
+  // Every listing of the test inputs parses.
+  for (const char* ex : {"binance", "binance-futures", "deribit", "bybit", "bybit-spot", "okex", "okex-futures",
+                         "okex-swap", "upbit"}) {
+    auto e = ParseExchangeDetails(Details(ex), ex);
+    ASSERT_TRUE(e.ok()) << ex << ": " << e.status().message();
+    EXPECT_GE(e->symbols.size(), 4u) << ex;
+  }
+}
+
+TEST(Metadata, BadExchangeDetails) {
+  EXPECT_FALSE(ParseExchangeDetails(Details("deribit"), "binance").ok());  // another exchange's answer
+  EXPECT_FALSE(ParseExchangeDetails("[]", "x").ok());
+  EXPECT_FALSE(ParseExchangeDetails("{", "x").ok());
+  auto no_datasets = ParseExchangeDetails(R"({"id":"x","name":"X","availableSymbols":[{"id":"A"}]})", "x");
+  ASSERT_TRUE(no_datasets.ok());
+  EXPECT_FALSE(no_datasets->has_datasets);
+  auto bad_since = ParseExchangeDetails(
+      R"({"id":"x","datasets":{"symbols":[{"id":"A","type":"spot","dataTypes":["trades"]}]}})", "x");
+  ASSERT_FALSE(bad_since.ok());
+  EXPECT_NE(bad_since.status().message().find("datasets.symbols[0] (id 'A'): field 'availableSince' is required"),
+            std::string::npos)
+      << bad_since.status().message();
+}
+
+}  // namespace
+}  // namespace mt::tardis

@@ -1,0 +1,449 @@
+// validate on a storage tree that holds every status: done, zero rows (no
+// data at source), missing, truncated, wrong schema, local timestamps of
+// another day; expected items from instrument definitions (written by the
+// instruments file writer) and from --symbols. Checks each item's status,
+// the completeness verdict that decides the exit code, the missing-data
+// report read back, and the HTML report's cells.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "parquet/file_reader.h"
+#include "parquet/file_writer.h"
+#include "pipeline/instruments_file.h"
+#include "storage/layout.h"
+#include "storage/object_store.h"
+#include "tardis/schema.h"
+#include "validate/expected.h"
+#include "validate/file_check.h"
+#include "validate/html_report.h"
+#include "validate/missing_report.h"
+#include "validate/report_plan.h"
+#include "validate/validator.h"
+
+namespace mt::validate {
+namespace {
+
+namespace fs = std::filesystem;
+
+const Date kDay{2020, 2, 22};
+const Date kDay2{2020, 2, 23};
+const int64_t kDayUs = MicrosFromDate(kDay);
+
+class Tree : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("mt_validate_test_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    store_ = storage::NewLocalStore(root_.string());
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // A tick file as the converter writes it: `rows` rows from `first_us`, one
+  // per millisecond, with the converter's key-value metadata.
+  void WriteTick(const Date& day, const std::string& dt, const std::string& key, size_t rows, int64_t first_us,
+                 const std::string& schema_of = "", size_t row_group_rows = 100) {
+    const auto* schema = tardis::FindSchema(schema_of.empty() ? dt : schema_of);
+    ASSERT_NE(schema, nullptr);
+    const auto spec = schema->ParquetSchema();
+    auto obj = store_->Create(storage::TickObjectName(day, dt, key), true);
+    ASSERT_TRUE(obj.ok());
+    parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
+    for (size_t a = 0; a < rows; a += row_group_rows) {
+      parquet::RowGroupData rg = parquet::MakeRowGroup(spec);
+      const size_t n = std::min(rows - a, row_group_rows);
+      rg.num_rows = n;
+      for (size_t c = 0; c < spec.size(); c++) {
+        auto& col = rg.columns[c];
+        for (size_t r = 0; r < n; r++) {
+          if (col.nullable) col.defined.push_back(1);
+          switch (col.kind) {
+            case parquet::ColumnKind::kTimestampMicros:
+              col.i64.push_back(first_us + static_cast<int64_t>(a + r) * 1000);
+              break;
+            case parquet::ColumnKind::kDouble: col.f64.push_back(1.5); break;
+            case parquet::ColumnKind::kBool: col.b.push_back(1); break;
+            case parquet::ColumnKind::kString: col.str.Append("x"); break;
+          }
+        }
+      }
+      ASSERT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
+    }
+    ASSERT_TRUE(w.Finish({{"data_type", schema->name},
+                          {"instrument_key", key},
+                          {"row_count", std::to_string(rows)}})
+                    .ok());
+    ASSERT_TRUE((*obj)->Commit().ok());
+  }
+
+  void Truncate(const Date& day, const std::string& dt, const std::string& key) {
+    const fs::path p = root_ / storage::TickObjectName(day, dt, key);
+    fs::resize_file(p, fs::file_size(p) / 2);
+  }
+
+  void WriteDefinitions(const Date& day) {
+    auto def = [](const std::string& key, const std::string& ex, const std::string& sym, const std::string& dts) {
+      pipeline::InstrumentDefinition d;
+      d.instrument_key = key;
+      d.venue = key.substr(0, key.find(':'));
+      d.instrument_type = "perpetual";
+      d.available_from_us = MicrosFromDate(Date{2019, 9, 1});
+      d.data_types = dts;
+      d.tardis_exchange = ex;
+      d.tardis_symbol = sym;
+      d.exchange_raw_symbol = sym;
+      return d;
+    };
+    std::vector<pipeline::InstrumentDefinition> defs = {
+        def("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "quotes,trades"),
+        def("BINANCE-FUTURES:PERPETUAL:ETH-USDT", "binance-futures", "ETHUSDT", "trades"),
+        def("BINANCE-FUTURES:PERPETUAL:XRP-USDT", "binance-futures", "XRPUSDT", "quotes,trades,book_snapshot_10"),
+        def("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "derivative_ticker,trades"),
+    };
+    auto r = pipeline::WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(day), defs, {},
+                                            parquet::WriterOptions{}, true);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  // The tree: every status once (see the file comment).
+  void BuildTree() {
+    WriteDefinitions(kDay);
+    WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 250, kDayUs + 5'000'000);  // done
+    WriteTick(kDay, "quotes", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 250, kDayUs);             // truncated
+    Truncate(kDay, "quotes", "BINANCE-FUTURES:PERPETUAL:BTC-USDT");
+    WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:ETH-USDT", 0, 0);                    // no data
+    // trades XRP: missing
+    WriteTick(kDay, "quotes", "BINANCE-FUTURES:PERPETUAL:XRP-USDT", 10, kDayUs, "trades");    // wrong schema
+    WriteTick(kDay, "trades", "DERIBIT:PERPETUAL:BTC-USD", 10, MicrosFromDate(kDay2));        // other day
+    WriteTick(kDay, "derivative_ticker", "DERIBIT:PERPETUAL:BTC-USD", 20, kDayUs);            // done
+    WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:DOGE-USDT", 5, kDayUs);              // unexpected
+  }
+
+  std::map<std::string, ItemResult> ByName(const ValidationResult& r) {
+    std::map<std::string, ItemResult> m;
+    for (const auto& i : r.items) m[i.item.data_type + " " + i.item.instrument_key] = i;
+    return m;
+  }
+
+  fs::path root_;
+  std::unique_ptr<storage::ObjectStore> store_;
+};
+
+Selection OneDay() {
+  Selection s;
+  s.from = s.to = kDay;
+  return s;
+}
+
+TEST_F(Tree, DeepFindsEveryStatus) {
+  BuildTree();
+  auto exp = ExpectedFromDefinitions(store_.get(), OneDay());
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  EXPECT_TRUE(exp->definition_problems.empty());
+  ASSERT_EQ(exp->items.size(), 7u);  // book_snapshot_10 is not a supported data type
+  ASSERT_EQ(exp->notes.size(), 1u);
+  ValidateOptions o;
+  o.deep = true;
+  o.concurrency = 3;
+  const ValidationResult res = Validate(store_.get(), *exp, o);
+  EXPECT_TRUE(res.store_error.ok()) << res.store_error.ToString();
+  auto m = ByName(res);
+  ASSERT_EQ(m.size(), 7u);
+  const auto& done = m["trades BINANCE-FUTURES:PERPETUAL:BTC-USDT"];
+  EXPECT_EQ(done.status, ItemStatus::kDone) << done.reason;
+  EXPECT_EQ(done.rows, 250);
+  EXPECT_EQ(*done.first_local_ts, kDayUs + 5'000'000);
+  EXPECT_EQ(*done.last_local_ts, kDayUs + 5'000'000 + 249'000);
+  EXPECT_EQ(done.item.exchange, "binance-futures");
+  EXPECT_EQ(done.item.symbol, "BTCUSDT");
+
+  const auto& cut = m["quotes BINANCE-FUTURES:PERPETUAL:BTC-USDT"];
+  EXPECT_EQ(cut.status, ItemStatus::kCorrupt);
+  EXPECT_NE(cut.reason.find("no PAR1 magic"), std::string::npos) << cut.reason;
+
+  const auto& empty = m["trades BINANCE-FUTURES:PERPETUAL:ETH-USDT"];
+  EXPECT_EQ(empty.status, ItemStatus::kNoData) << empty.reason;
+  EXPECT_EQ(empty.rows, 0);
+
+  const auto& missing = m["trades BINANCE-FUTURES:PERPETUAL:XRP-USDT"];
+  EXPECT_EQ(missing.status, ItemStatus::kMissing);
+  EXPECT_EQ(missing.object,
+            "raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:XRP-USDT.parquet");
+
+  const auto& schema = m["quotes BINANCE-FUTURES:PERPETUAL:XRP-USDT"];
+  EXPECT_EQ(schema.status, ItemStatus::kCorrupt);
+  EXPECT_NE(schema.reason.find("schema does not match quotes: column 5 is 'id' BYTE_ARRAY"), std::string::npos)
+      << schema.reason;
+
+  const auto& late = m["trades DERIBIT:PERPETUAL:BTC-USD"];
+  EXPECT_EQ(late.status, ItemStatus::kCorrupt);
+  EXPECT_NE(late.reason.find("outside 2020-02-22"), std::string::npos) << late.reason;
+
+  EXPECT_EQ(m["derivative_ticker DERIBIT:PERPETUAL:BTC-USD"].status, ItemStatus::kDone);
+  EXPECT_EQ(res.unexpected_objects, 1u);
+  EXPECT_FALSE(Complete(*exp, res));  // exit code 1
+}
+
+TEST_F(Tree, WithoutDeepOnlyExistenceCounts) {
+  BuildTree();
+  auto exp = ExpectedFromDefinitions(store_.get(), OneDay());
+  ASSERT_TRUE(exp.ok());
+  const ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  auto m = ByName(res);
+  EXPECT_EQ(m["quotes BINANCE-FUTURES:PERPETUAL:BTC-USDT"].status, ItemStatus::kDone);  // truncated, unread
+  EXPECT_EQ(m["trades BINANCE-FUTURES:PERPETUAL:XRP-USDT"].status, ItemStatus::kMissing);
+  EXPECT_EQ(m["trades BINANCE-FUTURES:PERPETUAL:BTC-USDT"].rows, -1);
+  EXPECT_FALSE(Complete(*exp, res));
+}
+
+TEST_F(Tree, CompleteTreeIsComplete) {
+  WriteDefinitions(kDay);
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs);
+  WriteTick(kDay, "quotes", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs);
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:ETH-USDT", 0, 0);
+  Selection s = OneDay();
+  s.exchanges = {"binance-futures"};
+  s.data_types = {"trades", "quotes"};
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->items.size(), 5u);
+  // XRP is still expected: exclude it through --symbols instead.
+  s.symbols = {"BTCUSDT", "ETHUSDT"};
+  auto plan = ExpectedFromPlan(s);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->items.size(), 4u);
+  // ETH quotes are not in the store: drop quotes for ETH by asking trades only for it.
+  s.symbols = {"BTCUSDT"};
+  plan = ExpectedFromPlan(s);
+  ASSERT_TRUE(plan.ok());
+  ValidateOptions o;
+  o.deep = true;
+  ValidationResult res = Validate(store_.get(), *plan, o);
+  EXPECT_TRUE(Complete(*plan, res));  // exit code 0
+  s.data_types = {"trades"};
+  s.symbols = {"BTCUSDT", "ETHUSDT"};
+  plan = ExpectedFromPlan(s);
+  res = Validate(store_.get(), *plan, o);
+  EXPECT_TRUE(Complete(*plan, res));
+  EXPECT_EQ(res.items[1].status, ItemStatus::kNoData);
+}
+
+TEST_F(Tree, DaysWithoutDefinitionsFail) {
+  WriteDefinitions(kDay);
+  Selection s = OneDay();
+  s.to = kDay2;
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->definition_problems.size(), 1u);
+  EXPECT_EQ(exp->definition_problems[0].first, kDay2);
+  EXPECT_NE(exp->definition_problems[0].second.find("no instrument definitions"), std::string::npos);
+  // A definitions file that is not Parquet is a problem of its day, not a crash.
+  auto w = store_->Create(storage::InstrumentsObjectName(kDay2), true);
+  ASSERT_TRUE((*w)->Append("not parquet at all").ok());
+  ASSERT_TRUE((*w)->Commit().ok());
+  exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->definition_problems.size(), 1u);
+  EXPECT_NE(exp->definition_problems[0].second.find("PAR1"), std::string::npos);
+  const ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_FALSE(Complete(*exp, res));
+}
+
+TEST_F(Tree, PlanRejectsUnknownSymbolsAndNotesGroupedOnes) {
+  Selection s = OneDay();
+  s.exchanges = {"deribit"};
+  s.data_types = {"options_chain"};
+  s.symbols = {"OPTIONS"};
+  auto plan = ExpectedFromPlan(s);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->items.empty());
+  EXPECT_EQ(plan->notes.size(), 1u);
+  s.data_types = {"no_such_type"};
+  EXPECT_EQ(ExpectedFromPlan(s).status().code(), Status::Code::kUsage);
+}
+
+TEST_F(Tree, MissingReportRoundTrips) {
+  BuildTree();
+  auto exp = ExpectedFromDefinitions(store_.get(), OneDay());
+  ValidateOptions o;
+  o.deep = true;
+  const ValidationResult res = Validate(store_.get(), *exp, o);
+  std::vector<const ItemResult*> all;
+  for (const auto& r : res.items) all.push_back(&r);
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, all, kDayUs, "test").ok());
+  auto back = ReadMissingReport(store_.get(), kDay);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), 4u);  // 1 missing + 3 corrupt
+  size_t missing = 0;
+  for (const auto& b : *back) {
+    EXPECT_EQ(b.item.day, kDay);
+    missing += b.status == ItemStatus::kMissing;
+    if (b.item.instrument_key == "BINANCE-FUTURES:PERPETUAL:XRP-USDT" && b.item.data_type == "trades") {
+      EXPECT_EQ(b.item.exchange, "binance-futures");
+      EXPECT_EQ(b.item.symbol, "XRPUSDT");
+    }
+  }
+  EXPECT_EQ(missing, 1u);
+  // A complete day gets a zero-row report.
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay2, {}, kDayUs, "test").ok());
+  auto none = ReadMissingReport(store_.get(), kDay2);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  auto f = parquet::FileReader::Open(store_.get(), storage::MissingReportObjectName(kDay2));
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ((*f)->metadata().num_rows, 0);
+  EXPECT_EQ((*f)->metadata().leaves.size(), MissingReportSchema().size());
+}
+
+TEST_F(Tree, PlanFromReportsListsExactlyTheReportedItems) {
+  BuildTree();
+  auto exp = ExpectedFromDefinitions(store_.get(), OneDay());
+  ValidateOptions o;
+  o.deep = true;
+  const ValidationResult res = Validate(store_.get(), *exp, o);
+  std::vector<const ItemResult*> all;
+  for (const auto& r : res.items) all.push_back(&r);
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, all, kDayUs, "test").ok());
+  auto plan = PlanFromReports(store_.get(), kDay, kDay2, {}, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->missing, 1u);
+  EXPECT_EQ(plan->corrupt, 3u);
+  ASSERT_EQ(plan->days_without_report, std::vector<Date>{kDay2});
+  std::vector<std::string> ids;
+  for (const auto& w : plan->items) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/quotes/binance-futures/BTCUSDT",
+                                           "2020-02-22/quotes/binance-futures/XRPUSDT",
+                                           "2020-02-22/trades/binance-futures/XRPUSDT",
+                                           "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
+  plan = PlanFromReports(store_.get(), kDay, kDay, {"deribit"}, {});
+  ASSERT_EQ(plan->items.size(), 1u);
+  plan = PlanFromReports(store_.get(), kDay, kDay, {}, {"quotes"});
+  ASSERT_EQ(plan->items.size(), 2u);
+}
+
+size_t Count(const std::string& html, const std::string& needle) {
+  size_t n = 0;
+  for (size_t p = html.find(needle); p != std::string::npos; p = html.find(needle, p + 1)) n++;
+  return n;
+}
+
+TEST_F(Tree, HtmlReportHasOneCellPerItemAndNothingExternal) {
+  BuildTree();
+  auto exp = ExpectedFromDefinitions(store_.get(), OneDay());
+  ValidateOptions o;
+  o.deep = true;
+  const ValidationResult res = Validate(store_.get(), *exp, o);
+  ReportInfo info;
+  info.from = info.to = kDay;
+  info.deep = true;
+  info.store = "test <store>";
+  info.expected_from = exp->source;
+  const std::string html = RenderHtmlReport(info, res.items);
+  EXPECT_EQ(Count(html, "class=\"cell\""), 7u);
+  EXPECT_EQ(Count(html, "class=\"cell\" x="), 7u);
+  std::regex cell("<rect class=\"cell\"[^>]*data-status=\"([a-z_]+)\"");
+  std::map<std::string, int> by;
+  for (auto it = std::sregex_iterator(html.begin(), html.end(), cell); it != std::sregex_iterator(); ++it) {
+    by[(*it)[1]]++;
+  }
+  EXPECT_EQ(by["done"], 2);
+  EXPECT_EQ(by["no_data"], 1);
+  EXPECT_EQ(by["missing"], 1);
+  EXPECT_EQ(by["corrupt"], 3);
+  EXPECT_EQ(Count(html, "<tr data-status=\"corrupt\">"), 3u);
+  EXPECT_NE(html.find("test &lt;store&gt;"), std::string::npos);
+  EXPECT_EQ(Count(html, "<script"), 0u);
+  EXPECT_EQ(Count(html, "<link"), 0u);
+  EXPECT_EQ(Count(html, "url("), 0u);
+  EXPECT_EQ(Count(html, "@import"), 0u);
+  EXPECT_EQ(Count(html, "http"), Count(html, "http://www.w3.org/2000/svg"));
+}
+
+TEST(HtmlReport, ManyInstrumentsCollapseToVenues) {
+  std::vector<ItemResult> items;
+  for (int i = 0; i < 450; i++) {
+    ItemResult r;
+    r.item = ExpectedItem{kDay, "trades", (i % 2 ? "BINANCE:SPOT_PAIR:C" : "OKX:SPOT_PAIR:C") + std::to_string(i) +
+                                              "-USDT", "x", "y"};
+    r.status = i == 7 ? ItemStatus::kMissing : ItemStatus::kDone;
+    items.push_back(r);
+  }
+  ReportInfo info;
+  info.from = info.to = kDay;
+  const std::string html = RenderHtmlReport(info, items);
+  EXPECT_EQ(Count(html, "class=\"cell\""), 2u);
+  EXPECT_EQ(Count(html, "data-rows=\"venues\""), 1u);
+  EXPECT_NE(html.find("data-status=\"missing\" data-day=\"2020-02-22\" data-counts=\"done:224 missing:1\""),
+            std::string::npos);
+}
+
+// Footer checks that need no storage tree.
+TEST(CheckFooter, MetadataMustNameThisObject) {
+  const auto* trades = tardis::FindSchema("trades");
+  const auto* quotes = tardis::FindSchema("quotes");
+  const std::string dir = (fs::temp_directory_path() / ("mt_check_" + std::to_string(::getpid()))).string();
+  auto store = storage::NewLocalStore(dir);
+  auto write = [&](const std::vector<std::pair<std::string, std::string>>& kv, std::vector<int64_t> ts,
+                   size_t rg_rows) {
+    const auto spec = quotes->ParquetSchema();
+    auto obj = store->Create("f.parquet", true);
+    parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
+    for (size_t a = 0; a < ts.size(); a += rg_rows) {
+      parquet::RowGroupData rg = parquet::MakeRowGroup(spec);
+      rg.num_rows = std::min(rg_rows, ts.size() - a);
+      for (auto& col : rg.columns) {
+        for (size_t r = a; r < a + rg.num_rows; r++) {
+          if (col.nullable) col.defined.push_back(1);
+          if (col.kind == parquet::ColumnKind::kTimestampMicros) col.i64.push_back(ts[r]);
+          if (col.kind == parquet::ColumnKind::kDouble) col.f64.push_back(1);
+          if (col.kind == parquet::ColumnKind::kString) col.str.Append("s");
+        }
+      }
+      EXPECT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
+    }
+    EXPECT_TRUE(w.Finish(kv).ok());
+    EXPECT_TRUE((*obj)->Commit().ok());
+    return parquet::FileReader::Open(store.get(), "f.parquet");
+  };
+  const int64_t t = kDayUs + 1000;
+  {
+    auto f = write({{"data_type", "book_ticker"}}, {t, t + 1}, 10);
+    const FileCheck c = CheckFooter((*f)->metadata(), *quotes, kDay, "");
+    EXPECT_EQ(c.status, ItemStatus::kCorrupt);
+    EXPECT_NE(c.reason.find("data_type book_ticker"), std::string::npos);
+    EXPECT_EQ(CheckFooter((*f)->metadata(), *trades, kDay, "").status, ItemStatus::kCorrupt);
+  }
+  {
+    auto f = write({{"instrument_key", "A:B:C"}, {"row_count", "2"}}, {t, t + 1}, 10);
+    EXPECT_EQ(CheckFooter((*f)->metadata(), *quotes, kDay, "A:B:C").status, ItemStatus::kDone);
+    const FileCheck c = CheckFooter((*f)->metadata(), *quotes, kDay, "X:Y:Z");
+    EXPECT_EQ(c.status, ItemStatus::kCorrupt);
+    EXPECT_NE(c.reason.find("instrument_key A:B:C"), std::string::npos);
+  }
+  {
+    auto f = write({{"row_count", "3"}}, {t, t + 1}, 10);
+    EXPECT_NE(CheckFooter((*f)->metadata(), *quotes, kDay, "").reason.find("row_count 3"), std::string::npos);
+  }
+  {
+    auto f = write({}, {t + 50, t + 60, t + 10, t + 20}, 2);  // second row group starts earlier
+    const FileCheck c = CheckFooter((*f)->metadata(), *quotes, kDay, "");
+    EXPECT_EQ(c.status, ItemStatus::kCorrupt);
+    EXPECT_NE(c.reason.find("before the previous row group ends"), std::string::npos) << c.reason;
+  }
+  {
+    auto f = write({}, {kDayUs - 1, t}, 10);  // one microsecond into the previous day
+    EXPECT_EQ(CheckFooter((*f)->metadata(), *quotes, kDay, "").status, ItemStatus::kCorrupt);
+    auto g = write({}, {kDayUs, MicrosFromDate(kDay2) - 1}, 10);  // the whole day, inclusive
+    EXPECT_EQ(CheckFooter((*g)->metadata(), *quotes, kDay, "").status, ItemStatus::kDone);
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mt::validate
