@@ -3,6 +3,7 @@
 // `defined` and nothing to the value vector.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -27,15 +28,15 @@ class StringColumn {
     if (dict_mode_) {
       // Most rows repeat the previous value (exchange, symbol) or one of a
       // handful (side): compare inline before hashing.
-      if (!indices_.empty() && Equal(s, dict_[last_index_])) {
-        indices_.push_back(last_index_);
+      if (size() > 0 && Equal(s, dict_[last_index_])) {
+        PushIndex(last_index_);
         return;
       }
       if (dict_.size() <= 4) {
         for (uint32_t i = 0; i < dict_.size(); i++) {
           if (Equal(s, dict_[i])) {
             last_index_ = i;
-            indices_.push_back(i);
+            PushIndex(i);
             return;
           }
         }
@@ -43,7 +44,7 @@ class StringColumn {
       auto it = lookup_.find(s);
       if (it != lookup_.end()) {
         last_index_ = it->second;
-        indices_.push_back(last_index_);
+        PushIndex(last_index_);
         return;
       }
       if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes) {
@@ -51,7 +52,7 @@ class StringColumn {
         dict_.emplace_back(s);
         dict_bytes_ += s.size();
         lookup_.emplace(dict_.back(), last_index_);
-        indices_.push_back(last_index_);
+        PushIndex(last_index_);
         return;
       }
       SwitchToPlain();
@@ -62,26 +63,32 @@ class StringColumn {
 
   // Appends the previous row's value again; false when there is none to
   // repeat (start of a batch, or plain mode).
-  bool CanRepeatLast() const { return dict_mode_ && !indices_.empty(); }
+  bool CanRepeatLast() const { return dict_mode_ && size() > 0; }
   // REQUIRES: CanRepeatLast().
-  void RepeatLast() { indices_.push_back(last_index_); }
+  void RepeatLast() { PushIndex(last_index_); }
 
   void Reserve(size_t n) {
     if (dict_mode_) {
-      indices_.reserve(n);
+      reserve_hint_ = n;  // taken when indices are first stored
     } else {
       offsets_.reserve(n);
     }
   }
-  size_t size() const { return dict_mode_ ? indices_.size() : offsets_.size(); }
+  // One value repeated (exchange and symbol of a one-instrument file): no
+  // index is stored, only the count.
+  bool constant() const { return dict_mode_ && indices_.empty() && const_count_ > 0; }
+  size_t size() const {
+    return dict_mode_ ? (indices_.empty() ? const_count_ : indices_.size()) : offsets_.size();
+  }
   bool dict_mode() const { return dict_mode_; }
   std::string_view Get(size_t i) const {
-    if (dict_mode_) return dict_[indices_[i]];
+    if (dict_mode_) return dict_[indices_.empty() ? 0 : indices_[i]];
     const uint32_t b = offsets_[i];
     const uint32_t e = i + 1 < offsets_.size() ? offsets_[i + 1] : static_cast<uint32_t>(bytes_.size());
     return std::string_view(bytes_).substr(b, e - b);
   }
   const std::vector<std::string>& dict() const { return dict_; }
+  // REQUIRES: dict_mode() && !constant().
   const std::vector<uint32_t>& indices() const { return indices_; }
   size_t MemoryBytes() const {
     return indices_.size() * 4 + offsets_.size() * 4 + bytes_.size() + dict_bytes_ + dict_.size() * 48;
@@ -101,12 +108,27 @@ class StringColumn {
     }
     return true;
   }
-  void SwitchToPlain() {
-    offsets_.reserve(indices_.size() * 2);
-    for (uint32_t idx : indices_) {
-      offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
-      bytes_.append(dict_[idx]);
+  void PushIndex(uint32_t i) {
+    if (indices_.empty() && i == 0 && dict_.size() == 1) {
+      const_count_++;
+      return;
     }
+    if (indices_.empty()) {
+      indices_.reserve(std::max<size_t>(reserve_hint_, const_count_ + 1));
+      indices_.assign(const_count_, 0);
+      const_count_ = 0;
+    }
+    indices_.push_back(i);
+  }
+
+  void SwitchToPlain() {
+    const size_t n = size();
+    offsets_.reserve(n * 2);
+    for (size_t r = 0; r < n; r++) {
+      offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
+      bytes_.append(dict_[indices_.empty() ? 0 : indices_[r]]);
+    }
+    const_count_ = 0;
     indices_.clear();
     indices_.shrink_to_fit();
     dict_.clear();
@@ -119,6 +141,8 @@ class StringColumn {
   std::vector<std::string> dict_;
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> lookup_;
   std::vector<uint32_t> indices_;
+  size_t const_count_ = 0;   // values while only dict_[0] was seen and indices_ is empty
+  size_t reserve_hint_ = 0;
   uint32_t last_index_ = 0;
   size_t dict_bytes_ = 0;
   std::vector<uint32_t> offsets_;

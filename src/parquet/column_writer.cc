@@ -257,9 +257,10 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
   const std::vector<uint32_t>* indices = nullptr;
   DoubleDictionary ddict;
   std::string body;
+  const bool constant = col.kind == ColumnKind::kString && col.str.constant();
   if (col.kind == ColumnKind::kString && col.str.dict_mode() && nvals > 0) {
     enc = Encoding::kRleDictionary;
-    indices = &col.str.indices();
+    indices = constant ? nullptr : &col.str.indices();
     body.clear();
     for (const auto& v : col.str.dict()) EncodePlainByteArray(v, &body);
     MT_RETURN_IF_ERROR(builder.AddPage(body, static_cast<int32_t>(col.str.dict().size()),
@@ -286,7 +287,7 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
   }
   out->value_encoding = enc;
   const int index_width =
-      indices ? std::max(1, BitWidth((col.kind == ColumnKind::kString ? col.str.dict().size()
+      enc == Encoding::kRleDictionary ? std::max(1, BitWidth((col.kind == ColumnKind::kString ? col.str.dict().size()
                                                                        : ddict.values().size()) -
                                       1))
               : 0;  // width 0 is legal but some readers mishandle it
@@ -306,7 +307,15 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
     switch (enc) {
       case Encoding::kRleDictionary:
         body.push_back(static_cast<char>(index_width));
-        EncodeRleHybrid(indices->data() + val, vals, index_width, &body);
+        if (constant) {
+          // One value: a single RLE run of index 0.
+          if (vals > 0) {
+            PutUleb128(&body, static_cast<uint64_t>(vals) << 1);
+            body.push_back(0);
+          }
+        } else {
+          EncodeRleHybrid(indices->data() + val, vals, index_width, &body);
+        }
         break;
       case Encoding::kDeltaBinaryPacked:
         EncodeDeltaBinaryPacked(col.i64.data() + val, vals, &body);
