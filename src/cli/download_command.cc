@@ -1,6 +1,7 @@
 // `market-tick download` and `market-tick plan`.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -327,6 +328,17 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   std::unique_ptr<ThreadPool> pool;
   if (settings->threads > 1) pool = std::make_unique<ThreadPool>(settings->threads);
   opts.convert.writer.pool = pool.get();
+  // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default
+  // 128): each gets budget/N, at most the convert default of 64 MiB. A file in
+  // flight holds about 2.3x its share (the batch being parsed, the row group
+  // being encoded, vector slack), so peak RSS stays near 300 MB for any N.
+  // Row groups shrink accordingly (8 in flight: ~16 MiB of values each).
+  {
+    auto mb = PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20);
+    if (!mb.ok()) return fail_usage(mb.status());
+    const size_t share = (*mb << 20) / static_cast<size_t>(opts.concurrency);
+    opts.convert.parser.batch_bytes = std::clamp<size_t>(share, 8u << 20, opts.convert.parser.batch_bytes);
+  }
   log::Info("downloading " + std::to_string(items.size()) + " items (shard " + std::to_string(shard->index) +
             "/" + std::to_string(shard->count) + ", " + std::to_string(opts.concurrency) +
             " in flight) to " + (*out)->Describe(""));
