@@ -19,6 +19,7 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
       {"base", true, "with definitions: base assets, e.g. BTC,ETH"},
       {"quote", true, "with definitions: quote assets, e.g. USDT"},
       {"max-instruments", true, "with definitions: at most N instruments per day, in key order"},
+      {"max-days-to-expiry", true, "with definitions: futures and options expiring within N days of the day"},
       {"shard", true, "I/N: run shard I of N (also SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT)"},
       {"shards", true, "shard count with JOB_COMPLETION_INDEX (Kubernetes); for plan: print N shard sizes"},
   };

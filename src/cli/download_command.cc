@@ -164,6 +164,12 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
   if (const std::string m = args.Get("max-instruments", ctx.config.GetOr("MAX_INSTRUMENTS", "")); !m.empty()) {
     MT_ASSIGN_OR_RETURN(max_instruments, PositiveInt("--max-instruments", m, 1, 100'000'000));
   }
+  // Expiry window: futures and options expiring within N days of the day.
+  int64_t max_days_to_expiry = -1;
+  if (const std::string m = args.Get("max-days-to-expiry", ""); !m.empty()) {
+    MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("--max-days-to-expiry", m, 0, 100000));
+    max_days_to_expiry = static_cast<int64_t>(n);
+  }
   std::vector<pipeline::WorkItem> items;
   std::map<Date, std::set<std::string>> kept;  // instruments kept per day
   for (const auto& e : expected.items) {
@@ -172,6 +178,13 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
     if (!types.empty() && !types.count(k->type)) continue;
     if (!bases.empty() && !bases.count(k->base)) continue;
     if (!quotes.empty() && !quotes.count(k->quote)) continue;
+    if (max_days_to_expiry >= 0 && k->expiry.size() == 6) {
+      const auto exp = ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
+      if (!exp) continue;
+      const int64_t to_expiry = DaysFromCivil(exp->year, exp->month, exp->day) -
+                                DaysFromCivil(e.day.year, e.day.month, e.day.day);
+      if (to_expiry < 0 || to_expiry > max_days_to_expiry) continue;
+    }
     auto& day_keys = kept[e.day];
     if (!day_keys.count(e.instrument_key)) {
       if (day_keys.size() >= max_instruments) continue;

@@ -18,11 +18,28 @@ bool WorkItem::operator<(const WorkItem& o) const {
 }
 
 uint64_t StableHash(const WorkItem& item) {
+  // FNV-1a over the bytes of Id(), fed piece by piece (no string is built:
+  // planning a million items hashes each one twice).
   uint64_t h = 1469598103934665603ULL;
-  for (unsigned char c : item.Id()) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
+  auto feed = [&h](std::string_view s) {
+    for (unsigned char c : s) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+  };
+  char date[10] = {static_cast<char>('0' + item.day.year / 1000 % 10), static_cast<char>('0' + item.day.year / 100 % 10),
+                   static_cast<char>('0' + item.day.year / 10 % 10),   static_cast<char>('0' + item.day.year % 10),
+                   '-',
+                   static_cast<char>('0' + item.day.month / 10),       static_cast<char>('0' + item.day.month % 10),
+                   '-',
+                   static_cast<char>('0' + item.day.day / 10),         static_cast<char>('0' + item.day.day % 10)};
+  feed(std::string_view(date, 10));
+  feed("/");
+  feed(item.data_type);
+  feed("/");
+  feed(item.exchange);
+  feed("/");
+  feed(item.symbol);
   // Final avalanche so nearby ids spread over all shards.
   h ^= h >> 33;
   h *= 0xff51afd7ed558ccdULL;
@@ -59,32 +76,51 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
       return Status::Usage("unknown data type '" + dt + "' (one of: " + tardis::SupportedDataTypes() + ")");
     }
   }
-  std::set<WorkItem> items;
+  // Sorted, de-duplicated dimensions, generated in (day, data type, exchange,
+  // symbol) order: the product comes out sorted and unique without a sort of
+  // a million string tuples.
+  auto sorted_unique = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+    return v;
+  };
+  const std::vector<std::string> exchanges = sorted_unique(req.exchanges);
+  const std::vector<std::string> data_types = sorted_unique(req.data_types);
+  std::vector<std::vector<std::string>> symbols_of(exchanges.size());
+  size_t total = 0;
+  for (size_t e = 0; e < exchanges.size(); e++) {
+    std::vector<std::string> syms;
+    for (const auto& s : req.symbols) {
+      const size_t colon = s.find(':');
+      std::string sym = s;
+      if (colon != std::string::npos) {
+        if (s.substr(0, colon) != exchanges[e]) continue;
+        sym = s.substr(colon + 1);
+      }
+      // The official clients' normalisation: '/' and ':' become '-', upper case.
+      for (char& c : sym) {
+        if (c == '/' || c == ':') c = '-';
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      }
+      syms.push_back(std::move(sym));
+    }
+    symbols_of[e] = sorted_unique(std::move(syms));
+    total += symbols_of[e].size();
+  }
   const int64_t days = DaysFromCivil(req.to.year, req.to.month, req.to.day) -
                        DaysFromCivil(req.from.year, req.from.month, req.from.day) + 1;
   if (days > 366 * 20) return Status::Usage("date range longer than 20 years");
+  std::vector<WorkItem> items;
+  items.reserve(static_cast<size_t>(days) * data_types.size() * total);
   for (int64_t d = 0; d < days; d++) {
     const Date day = AddDays(req.from, d);
-    for (const auto& ex : req.exchanges) {
-      for (const auto& dt : req.data_types) {
-        for (const auto& s : req.symbols) {
-          const size_t colon = s.find(':');
-          std::string sym = s;
-          if (colon != std::string::npos) {
-            if (s.substr(0, colon) != ex) continue;
-            sym = s.substr(colon + 1);
-          }
-          // The official clients' normalisation: '/' and ':' become '-', upper case.
-          for (char& c : sym) {
-            if (c == '/' || c == ':') c = '-';
-            c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-          }
-          items.insert(WorkItem{day, dt, ex, sym});
-        }
+    for (const auto& dt : data_types) {
+      for (size_t e = 0; e < exchanges.size(); e++) {
+        for (const auto& sym : symbols_of[e]) items.push_back(WorkItem{day, dt, exchanges[e], sym, {}});
       }
     }
   }
-  return std::vector<WorkItem>(items.begin(), items.end());
+  return items;
 }
 
 Result<Shard> ParseShard(const std::string& text) {
