@@ -26,14 +26,9 @@ namespace {
 
 Result<pipeline::PlanRequest> PlanFromArgs(const ParsedArgs& args, const Context& ctx) {
   pipeline::PlanRequest req;
-  const std::string from = args.Get("from");
-  if (from.empty()) return Status::Usage("--from YYYY-MM-DD is required");
-  auto f = ParseDate(from);
-  if (!f) return Status::Usage("--from '" + from + "' is not a date YYYY-MM-DD");
-  auto t = ParseDate(args.Get("to", from));
-  if (!t) return Status::Usage("--to '" + args.Get("to") + "' is not a date YYYY-MM-DD");
-  req.from = *f;
-  req.to = *t;
+  MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
+  req.from = range.from;
+  req.to = range.to;
   req.exchanges = pipeline::SplitList(args.Get("exchanges", ctx.config.GetOr("EXCHANGES", "")));
   // Without --symbols the data types default to what each instrument has.
   req.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "")));

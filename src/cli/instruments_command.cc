@@ -46,18 +46,9 @@ struct Options {
 
 Result<Options> OptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
   Options o;
-  const std::string from = args.Get("from");
-  if (from.empty()) return Status::Usage("--from YYYY-MM-DD is required");
-  auto f = ParseDate(from);
-  if (!f) return Status::Usage("--from '" + from + "' is not a date YYYY-MM-DD");
-  auto t = ParseDate(args.Get("to", from));
-  if (!t) return Status::Usage("--to '" + args.Get("to") + "' is not a date YYYY-MM-DD");
-  if (*t < *f) return Status::Usage("--to " + args.Get("to") + " is before --from " + from);
-  if (DaysFromCivil(t->year, t->month, t->day) - DaysFromCivil(f->year, f->month, f->day) >= 20000) {
-    return Status::Usage("--from/--to span more than 20000 days");
-  }
-  o.from = *f;
-  o.to = *t;
+  MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
+  o.from = range.from;
+  o.to = range.to;
   std::string ex = args.Get("exchanges", ctx.config.GetOr("EXCHANGES", ""));
   if (ex.empty()) ex = kDefaultExchanges;
   o.exchanges = pipeline::SplitList(ex);

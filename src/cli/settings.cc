@@ -7,6 +7,20 @@
 
 namespace mt::cli {
 
+Result<DateRange> DateRangeFromArgs(const ParsedArgs& args) {
+  const std::string from = args.Get("from");
+  if (from.empty()) return Status::Usage("--from YYYY-MM-DD is required");
+  auto f = ParseDate(from);
+  if (!f) return Status::Usage("--from '" + from + "' is not a date YYYY-MM-DD");
+  auto t = ParseDate(args.Get("to", from));
+  if (!t) return Status::Usage("--to '" + args.Get("to") + "' is not a date YYYY-MM-DD");
+  if (*t < *f) return Status::Usage("--to " + FormatDate(*t) + " is before --from " + from);
+  if (DaysFromCivil(t->year, t->month, t->day) - DaysFromCivil(f->year, f->month, f->day) > 366 * 20) {
+    return Status::Usage("date range longer than 20 years");
+  }
+  return DateRange{*f, *t};
+}
+
 Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi) {
   char* end = nullptr;
   const unsigned long long n = std::strtoull(v.c_str(), &end, 10);

@@ -17,6 +17,13 @@ struct EngineSettings {
   int threads = 1;
 };
 
+struct DateRange {
+  Date from, to;  // inclusive
+};
+// --from D (required) and --to D (default: --from), checked: real dates,
+// to >= from, at most 20 years.
+Result<DateRange> DateRangeFromArgs(const ParsedArgs& args);
+
 Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi);
 Result<double> PositiveDouble(const std::string& what, const std::string& v);
 Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx);

@@ -41,18 +41,9 @@ int64_t NowMicros() {
 
 Result<validate::Selection> SelectionFromArgs(const ParsedArgs& args, const Context& ctx) {
   validate::Selection sel;
-  const std::string from = args.Get("from");
-  if (from.empty()) return Status::Usage("--from YYYY-MM-DD is required");
-  auto f = ParseDate(from);
-  if (!f) return Status::Usage("--from '" + from + "' is not a date YYYY-MM-DD");
-  auto t = ParseDate(args.Get("to", from));
-  if (!t) return Status::Usage("--to '" + args.Get("to") + "' is not a date YYYY-MM-DD");
-  sel.from = *f;
-  sel.to = *t;
-  if (sel.to < sel.from) return Status::Usage("--to " + FormatDate(sel.to) + " is before --from " + from);
-  if (DaysFromCivil(t->year, t->month, t->day) - DaysFromCivil(f->year, f->month, f->day) > 366 * 20) {
-    return Status::Usage("date range longer than 20 years");
-  }
+  MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
+  sel.from = range.from;
+  sel.to = range.to;
   sel.exchanges = pipeline::SplitList(args.Get("exchanges", ctx.config.GetOr("EXCHANGES", "")));
   sel.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "")));
   sel.symbols = pipeline::SplitList(args.Get("symbols", ctx.config.GetOr("SYMBOLS", "")));

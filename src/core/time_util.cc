@@ -1,5 +1,6 @@
 #include "core/time_util.h"
 
+#include <chrono>
 #include <cstdio>
 
 namespace mt {
@@ -82,6 +83,10 @@ std::string FormatIsoMicros(int64_t us) {
 
 Date AddDays(const Date& d, int64_t n) {
   return CivilFromDays(DaysFromCivil(d.year, d.month, d.day) + n);
+}
+
+double MonotonicSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace mt

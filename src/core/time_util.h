@@ -23,5 +23,7 @@ std::optional<Date> ParseDate(std::string_view s);
 std::string FormatDate(const Date& d);               // 2020-02-22
 std::string FormatIsoMicros(int64_t us);             // 2020-02-22T00:00:02.418379Z
 Date AddDays(const Date& d, int64_t n);
+// Seconds on the monotonic clock, for timeouts and backoff.
+double MonotonicSeconds();
 
 }  // namespace mt

@@ -191,6 +191,13 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
+double RetryAfterSeconds(const std::string& v) {
+  if (v.empty()) return -1;
+  char* end = nullptr;
+  const double s = std::strtod(v.c_str(), &end);
+  return end && *end == '\0' && s >= 0 ? s : -1;
+}
+
 std::string Redact(std::string text, const std::string& secret) {
   if (secret.size() >= 4) {
     for (size_t p; (p = text.find(secret)) != std::string::npos;) text.replace(p, secret.size(), "[REDACTED]");

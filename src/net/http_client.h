@@ -65,6 +65,11 @@ std::unique_ptr<HttpClient> NewCurlClient();
 // official clients do for dataset symbols.
 std::string UrlEncode(const std::string& s);
 
+// Seconds from a Retry-After header value: delta-seconds only (HTTP dates are
+// rare for these APIs; callers fall back to their backoff). -1 when absent or
+// not a number.
+double RetryAfterSeconds(const std::string& value);
+
 // Removes secrets from text that may reach a log: the value after "Bearer ",
 // "access_token" values and the given key, wherever they occur.
 std::string Redact(std::string text, const std::string& secret);

@@ -29,19 +29,6 @@ const char* OutcomeName(Outcome o) {
 
 namespace {
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Seconds from a Retry-After header: delta-seconds only (HTTP dates are rare
-// for these APIs; they fall back to the backoff).
-double RetryAfter(const std::string& v) {
-  if (v.empty()) return -1;
-  char* end = nullptr;
-  const double s = std::strtod(v.c_str(), &end);
-  return end && *end == '\0' && s >= 0 ? s : -1;
-}
-
 // Receives one HTTP response: a 200/206 body goes to the converter, any
 // other body is kept (2 KiB) for the error message.
 class ItemSink : public net::HttpBodySink {
@@ -96,10 +83,10 @@ Downloader::Downloader(DownloadOptions opts) : opts_(std::move(opts)) {
 }
 
 bool Downloader::Sleep(double seconds) {
-  const double until = Now() + seconds;
-  while (Now() < until) {
+  const double until = MonotonicSeconds() + seconds;
+  while (MonotonicSeconds() < until) {
     if (stop_ || (opts_.cancel && opts_.cancel->load())) return false;
-    const double left_ms = (until - Now()) * 1000;
+    const double left_ms = (until - MonotonicSeconds()) * 1000;
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::clamp(left_ms, 1.0, 50.0))));
   }
   return true;
@@ -183,8 +170,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   sink.conv = conv.get();
   sink.bytes_counter = &progress_.bytes_in;
 
-  std::mt19937_64 rng(std::hash<std::string>()(item.Id()) ^ static_cast<uint64_t>(Now() * 1e6));
-  const double started = Now();
+  std::mt19937_64 rng(std::hash<std::string>()(item.Id()) ^ static_cast<uint64_t>(MonotonicSeconds() * 1e6));
+  const double started = MonotonicSeconds();
   int failures = 0;  // consecutive-ish failures driving the backoff
   std::string last_error;
   auto give_up = [&](Outcome o, const std::string& why) {
@@ -197,9 +184,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   for (int attempt = 0;; attempt++) {
     if (stop_) return give_up(Outcome::kCancelled, "stopped: " + fatal_.message());
     if (opts_.cancel && opts_.cancel->load()) return give_up(Outcome::kCancelled, "interrupted");
-    if (attempt >= opts_.retry.max_attempts || Now() - started > opts_.retry.max_total_s) {
+    if (attempt >= opts_.retry.max_attempts || MonotonicSeconds() - started > opts_.retry.max_total_s) {
       return give_up(Outcome::kRetryable, "gave up after " + std::to_string(attempt) + " requests in " +
-                                              std::to_string(static_cast<int>(Now() - started)) +
+                                              std::to_string(static_cast<int>(MonotonicSeconds() - started)) +
                                               " s; last error: " + last_error);
     }
     net::HttpRequest req;
@@ -293,7 +280,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       }
     } else if (status == 429 || status == 408 || status >= 500 || status == 0) {
       last_error = status ? "HTTP " + std::to_string(status) : r.transport.message();
-      if (status == 429) delay = RetryAfter(r.head.Header("retry-after"));
+      if (status == 429) delay = net::RetryAfterSeconds(r.head.Header("retry-after"));
     } else {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +
                                            sink.error_body.substr(0, 300));

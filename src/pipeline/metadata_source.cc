@@ -12,18 +12,6 @@ namespace mt::pipeline {
 
 namespace {
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// Delta-seconds Retry-After only, as the downloader reads it.
-double RetryAfterSeconds(const std::string& v) {
-  if (v.empty()) return -1;
-  char* end = nullptr;
-  const double s = std::strtod(v.c_str(), &end);
-  return end && *end == '\0' && s >= 0 ? s : -1;
-}
-
 // Metadata bodies are JSON documents held whole; a body this large is not one.
 constexpr size_t kMaxBody = size_t{1} << 30;
 
@@ -80,10 +68,10 @@ MetadataSource::MetadataSource(MetadataOptions opts) : opts_(std::move(opts)) {
 
 bool MetadataSource::Sleep(double seconds) {
   if (opts_.sleep) return opts_.sleep(seconds);
-  const double until = Now() + seconds;
-  while (Now() < until) {
+  const double until = MonotonicSeconds() + seconds;
+  while (MonotonicSeconds() < until) {
     if (opts_.cancel && opts_.cancel->load()) return false;
-    const double left_ms = (until - Now()) * 1000;
+    const double left_ms = (until - MonotonicSeconds()) * 1000;
     std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::clamp(left_ms, 1.0, 50.0))));
   }
   return true;
@@ -91,12 +79,12 @@ bool MetadataSource::Sleep(double seconds) {
 
 Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, bool with_key,
                                                        net::HttpClient* http) {
-  std::mt19937_64 rng(std::hash<std::string>()(url) ^ static_cast<uint64_t>(Now() * 1e6));
-  const double started = Now();
+  std::mt19937_64 rng(std::hash<std::string>()(url) ^ static_cast<uint64_t>(MonotonicSeconds() * 1e6));
+  const double started = MonotonicSeconds();
   std::string last_error;
   for (int attempt = 0;; attempt++) {
     if (opts_.cancel && opts_.cancel->load()) return Status::Cancelled("interrupted");
-    if (attempt >= opts_.retry.max_attempts || Now() - started > opts_.retry.max_total_s) {
+    if (attempt >= opts_.retry.max_attempts || MonotonicSeconds() - started > opts_.retry.max_total_s) {
       return Status::Unavailable("GET " + url + ": gave up after " + std::to_string(attempt) +
                                  " requests; last error: " + last_error);
     }
@@ -119,7 +107,7 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
     if (status == 429 || status == 408 || status >= 500 || status == 0 || !r.transport.ok()) {
       last_error = status && r.transport.ok() ? "HTTP " + std::to_string(status)
                                               : net::Redact(r.transport.message(), opts_.api_key);
-      if (status == 429) delay = RetryAfterSeconds(r.head.Header("retry-after"));
+      if (status == 429) delay = net::RetryAfterSeconds(r.head.Header("retry-after"));
     } else {
       return Response{status, std::move(sink.body)};  // final: the caller explains it
     }

@@ -1,5 +1,7 @@
 #include "storage/gcs_store.h"
 
+#include "core/time_util.h"
+
 #include <chrono>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -16,10 +18,6 @@ namespace mt::storage {
 namespace {
 
 using json = nlohmann::json;
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 std::string UserAgent() { return std::string("market-tick/") + MT_VERSION; }
 
@@ -53,13 +51,6 @@ std::string ErrorDetail(const std::string& body) {
     if (c == '\n' || c == '\r') c = ' ';
   }
   return s;
-}
-
-double RetryAfter(const std::string& v) {
-  if (v.empty()) return -1;
-  char* end = nullptr;
-  const double s = std::strtod(v.c_str(), &end);
-  return end && *end == '\0' && s >= 0 ? s : -1;
 }
 
 // Streams a media download into a callback: only 200/206 bodies, with the
@@ -163,11 +154,11 @@ GcsStore::GcsStore(GcsOptions opts) : opts_(std::move(opts)) {
   while (!opts_.endpoint.empty() && opts_.endpoint.back() == '/') opts_.endpoint.pop_back();
   if (!opts_.sleep) {
     opts_.sleep = [this](double s) {
-      const double until = Now() + s;
-      while (Now() < until) {
+      const double until = MonotonicSeconds() + s;
+      while (MonotonicSeconds() < until) {
         if (opts_.cancelled && opts_.cancelled()) return;
         std::this_thread::sleep_for(std::chrono::milliseconds(
-            static_cast<int>(std::clamp((until - Now()) * 1000, 1.0, 50.0))));
+            static_cast<int>(std::clamp((until - MonotonicSeconds()) * 1000, 1.0, 50.0))));
       }
     };
   }
@@ -222,9 +213,9 @@ void GcsStore::GiveClient(std::unique_ptr<net::HttpClient> c) {
 Status GcsStore::Backoff(int failures, double started, const std::string& what, const std::string& last_error,
                          double retry_after) {
   const auto& p = opts_.retry;
-  if (failures >= p.max_attempts || Now() - started > p.max_total_s) {
+  if (failures >= p.max_attempts || MonotonicSeconds() - started > p.max_total_s) {
     return Status::Unavailable(what + ": gave up after " + std::to_string(failures) + " attempts in " +
-                               std::to_string(static_cast<int>(Now() - started)) + " s; last error: " + last_error);
+                               std::to_string(static_cast<int>(MonotonicSeconds() - started)) + " s; last error: " + last_error);
   }
   if (opts_.cancelled && opts_.cancelled()) return Status::Cancelled(what + ": interrupted");
   double delay;
@@ -247,7 +238,7 @@ Result<GcsStore::Response> GcsStore::Execute(net::HttpRequest& req, Retry retry,
   const auto base_headers = req.headers;
   req.connect_timeout_s = opts_.retry.connect_timeout_s;
   req.stall_timeout_s = opts_.retry.stall_timeout_s;
-  const double started = Now();
+  const double started = MonotonicSeconds();
   bool reauthorized = false;
   int failures = 0;
   for (int attempt = 1;; attempt++) {
@@ -280,7 +271,7 @@ Result<GcsStore::Response> GcsStore::Execute(net::HttpRequest& req, Retry retry,
     const std::string last = resp.status == 0 ? r.transport.message()
                                               : "HTTP " + std::to_string(resp.status) + " " + ErrorDetail(resp.body);
     MT_RETURN_IF_ERROR(
-        Backoff(failures, started, what, net::Redact(last, ""), RetryAfter(resp.head.Header("retry-after"))));
+        Backoff(failures, started, what, net::Redact(last, ""), net::RetryAfterSeconds(resp.head.Header("retry-after"))));
   }
 }
 
@@ -335,7 +326,7 @@ Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length
   uint64_t done = 0;  // bytes handed to `out`
   int64_t generation = 0;
   std::optional<uint32_t> server_crc;
-  const double started = Now();
+  const double started = MonotonicSeconds();
   int failures = 0;
   while (true) {
     if (length >= 0 && done >= static_cast<uint64_t>(length)) break;
@@ -384,7 +375,7 @@ Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length
     failures = sink.got > 0 ? 0 : failures + 1;
     if (failures > 0) {
       const std::string last = r.status == 0 ? r.transport.message() : "HTTP " + std::to_string(r.status);
-      MT_RETURN_IF_ERROR(Backoff(failures, started, what, last, RetryAfter(r.head.Header("retry-after"))));
+      MT_RETURN_IF_ERROR(Backoff(failures, started, what, last, net::RetryAfterSeconds(r.head.Header("retry-after"))));
     }
   }
   if (whole && server_crc && *server_crc != sink.crc) {
