@@ -39,8 +39,10 @@ struct EncodedChunk {
   int64_t total_compressed_size() const { return compressed_bytes; }
 };
 
+// `fast` (optional, same codec at a lower level) is used for the data pages
+// when a sample shows it compresses them as well as `compressor`.
 Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                         Compressor* compressor, EncodedChunk* out);
+                         Compressor* compressor, EncodedChunk* out, Compressor* fast = nullptr);
 
 PhysicalType PhysicalTypeOf(ColumnKind kind);
 

@@ -10,14 +10,18 @@ Result<EncodedChunk> EncodeWithThreadCompressor(const ColumnData& col, size_t ro
                                                 const WriterOptions& opts) {
   // One compressor per pool thread, reused across chunks (ZSTD contexts are
   // costly to create).
-  thread_local std::unique_ptr<Compressor> comp;
+  thread_local std::unique_ptr<Compressor> comp, fast;
   thread_local Codec comp_codec = Codec::kGzip;
-  if (!comp || comp_codec != opts.codec) {
+  thread_local int comp_level = -1;
+  if (!comp || comp_codec != opts.codec || comp_level != opts.zstd_level) {
     comp = NewCompressor(opts.codec, opts.zstd_level);
+    // ZSTD level 1 is tried on each chunk's data and kept when it costs < 1%.
+    fast = opts.codec == Codec::kZstd && opts.zstd_level > 1 ? NewCompressor(opts.codec, 1) : nullptr;
     comp_codec = opts.codec;
+    comp_level = opts.zstd_level;
   }
   EncodedChunk chunk;
-  MT_RETURN_IF_ERROR(EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk));
+  MT_RETURN_IF_ERROR(EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get()));
   return chunk;
 }
 
