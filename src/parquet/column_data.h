@@ -109,15 +109,17 @@ class StringColumn {
     return true;
   }
   void PushIndex(uint32_t i) {
-    if (indices_.empty() && i == 0 && dict_.size() == 1) {
+    if (!indices_.empty()) {  // the common case once two values were seen
+      indices_.push_back(i);
+      return;
+    }
+    if (i == 0 && dict_.size() == 1) {
       const_count_++;
       return;
     }
-    if (indices_.empty()) {
-      indices_.reserve(std::max<size_t>(reserve_hint_, const_count_ + 1));
-      indices_.assign(const_count_, 0);
-      const_count_ = 0;
-    }
+    indices_.reserve(std::max<size_t>(reserve_hint_, const_count_ + 1));
+    indices_.assign(const_count_, 0);
+    const_count_ = 0;
     indices_.push_back(i);
   }
 

@@ -163,6 +163,22 @@ inline const char* FieldEnd(const char* p, const char* e) {
   return c ? static_cast<const char*>(c) : e;
 }
 
+// p[0..n) == q[0..n), eight bytes at a time (the "exchange,symbol," prefix of
+// a row, ~25 bytes: inline words beat a memcmp call).
+inline bool SamePrefix(const char* p, const char* q, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t a, b;
+    std::memcpy(&a, p + i, 8);
+    std::memcpy(&b, q + i, 8);
+    if (a != b) return false;
+  }
+  for (; i < n; i++) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
+
 // Eight ASCII digits at p (which must have 8 readable bytes) to their value,
 // or false when any byte is not a digit. SWAR: the classic digit test and a
 // three-step pairwise multiply-add, instead of eight multiply-adds.
@@ -193,7 +209,7 @@ Status CsvParser::ParseRow(const char* line_begin, const char* e) {
   const char* p = line_begin;
   size_t first = 0;
   const size_t plen = prev_prefix_.size();
-  if (plen > 0 && static_cast<size_t>(e - p) > plen && std::memcmp(p, prev_prefix_.data(), plen) == 0 &&
+  if (plen > 0 && static_cast<size_t>(e - p) > plen && SamePrefix(p, prev_prefix_.data(), plen) &&
       batch_.columns[0].str.CanRepeatLast() && batch_.columns[1].str.CanRepeatLast()) {
     batch_.columns[0].str.RepeatLast();
     batch_.columns[1].str.RepeatLast();
