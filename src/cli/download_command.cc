@@ -259,8 +259,12 @@ int RunPlan(const ParsedArgs& args, Context& ctx) {
         mn = std::min(mn, s);
         mx = std::max(mx, s);
       }
-      std::printf("%u shards: min %zu, max %zu, mean %.2f items\n", shards, mn, mx,
-                  static_cast<double>(plan->size()) / shards);
+      const double mean = static_cast<double>(plan->size()) / shards;
+      std::printf("%u shards: min %zu, max %zu, mean %.2f items (max %+.1f%% of the mean)\n", shards, mn, mx,
+                  mean, mean > 0 ? (static_cast<double>(mx) / mean - 1) * 100 : 0.0);
+      std::printf("shard sizes:");
+      for (uint32_t i = 0; i < shards; i++) std::printf(" %u:%zu", i, sizes[i]);
+      std::printf("\n");
     }
   }
   return kExitOk;
