@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "cli/commands.h"
 #include "cli/settings.h"
@@ -16,7 +17,12 @@
 #include "pipeline/downloader.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
+#include <nlohmann/json.hpp>
+
+#include "parquet/file_reader.h"
+#include "storage/layout.h"
 #include "tardis/instrument_key.h"
+#include "tardis/schema.h"
 #include "validate/expected.h"
 #include "validate/report_plan.h"
 
@@ -187,7 +193,44 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
     }
     items.push_back(pipeline::WorkItem{e.day, e.data_type, e.exchange, e.symbol, e.instrument_key});
   }
+  // Data types that exist only as grouped files (deribit options_chain under
+  // OPTIONS): the instruments files list grouped symbols in their
+  // `grouped_symbols` metadata. A grouped file is added for a data type no
+  // instrument of that exchange has on the day (else both would be fetched);
+  // the instrument filters cannot apply inside it.
+  // Coverage counts every instrument of the definitions, before the filters:
+  // a filter that drops all options must not bring their trades back through
+  // the grouped file.
+  std::set<std::tuple<Date, std::string, std::string>> per_instrument;  // day, exchange, data type
+  for (const auto& e : expected.items) per_instrument.insert({e.day, e.exchange, e.data_type});
+  const std::set<std::string> wanted_ex(req.exchanges.begin(), req.exchanges.end());
+  const std::set<std::string> wanted_dt(req.data_types.begin(), req.data_types.end());
+  for (Date day = req.from; !(req.to < day); day = AddDays(day, 1)) {
+    auto file = parquet::FileReader::Open(store, storage::InstrumentsObjectName(day));
+    if (!file.ok()) continue;  // reported above as a definitions problem
+    for (const auto& [k, v] : (*file)->metadata().key_value) {
+      if (k != "grouped_symbols") continue;
+      const auto groups = nlohmann::json::parse(v, nullptr, false);
+      if (!groups.is_array()) continue;
+      for (const auto& g : groups) {
+        const std::string ex = g.value("exchange", ""), sym = g.value("symbol", ""), type = g.value("type", "");
+        if (ex.empty() || sym.empty() || (!wanted_ex.empty() && !wanted_ex.count(ex))) continue;
+        std::string key_type = type == "spot" ? "SPOT_PAIR" : type;
+        for (char& c : key_type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+        if (!types.empty() && !types.count(key_type)) continue;
+        if (!g.contains("data_types") || !g["data_types"].is_array()) continue;
+        for (const auto& d : g["data_types"]) {
+          if (!d.is_string()) continue;
+          const std::string dt = d.get<std::string>();
+          if (!tardis::FindSchema(dt) || (!wanted_dt.empty() && !wanted_dt.count(dt))) continue;
+          if (per_instrument.count({day, ex, dt})) continue;
+          items.push_back(pipeline::WorkItem{day, dt, ex, sym, {}});
+        }
+      }
+    }
+  }
   std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
   return items;
 }
 

@@ -1,0 +1,75 @@
+// download/plan without --symbols: work items come from the day's instrument
+// definitions (written by `market-tick instruments`), with the download filters,
+// plus grouped files for data types no single instrument has (deribit
+// options_chain lives only in OPTIONS). Real sockets: the project's
+// Tardis-compatible test server with the exchange listings of tests/fixtures.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from '../support/tardis_server.mjs';
+import { BIN, ROOT } from './lib/harness.mjs';
+
+const DETAILS = path.join(ROOT, 'tests', 'fixtures', 'exchange_details');
+let srv;
+let dir;
+
+// Asynchronous: the test server runs in this process and must keep answering.
+function run(args) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, {
+      env: { PATH: process.env.PATH, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' },
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+async function plan(extra) {
+  const r = await run(['plan', '--from', '2025-02-14', '--output', dir, '--json', ...extra]);
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout).items.map((i) => `${i.data_type}/${i.exchange}/${i.symbol}`);
+}
+
+before(async () => {
+  srv = await startServer({ exchangeDetailsDir: DETAILS });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-plan-defs-'));
+  const r = await run(['instruments', '--from', '2025-02-14', '--exchanges', 'deribit', '--output', dir]);
+  assert.equal(r.status, 0, r.stderr);
+});
+after(async () => {
+  await srv?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('plan from definitions: instruments x their data types, plus OPTIONS for options_chain only', async () => {
+  const items = await plan([]);
+  assert.equal(new Set(items).size, items.length, 'no duplicates');
+  assert.ok(items.includes('trades/deribit/BTC-PERPETUAL'));
+  assert.ok(items.includes('options_chain/deribit/OPTIONS'), items.join('\n'));
+  // Per-instrument data types are not fetched again through the grouped files.
+  assert.ok(!items.includes('trades/deribit/OPTIONS'));
+  assert.ok(!items.some((i) => i.endsWith('/PERPETUALS') || i.endsWith('/FUTURES')));
+});
+
+test('filters: instrument types, expiry window, max instruments, data types', async () => {
+  const perps = await plan(['--instrument-types', 'perpetual']);
+  assert.ok(perps.length > 0);
+  assert.ok(perps.every((i) => /PERPETUAL$/.test(i)), perps.join('\n'));
+  const options = await plan(['--instrument-types', 'option', '--data-types', 'trades']);
+  assert.deepEqual(options, ['trades/deribit/BTC-25APR25-200000-P']);
+  assert.deepEqual(await plan(['--instrument-types', 'option', '--data-types', 'trades', '--max-days-to-expiry', '7']), []);
+  const two = await plan(['--max-instruments', '2', '--data-types', 'trades']);
+  assert.equal(two.length, 2, two.join('\n'));
+  assert.ok((await plan(['--data-types', 'options_chain'])).every((i) => i.startsWith('options_chain/')));
+});
+
+test('no definitions for the day: a clear error naming the instruments command', async () => {
+  const r = await run(['plan', '--from', '2025-03-01', '--output', dir]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /no instrument definitions for 2025-03-01.*market-tick instruments/);
+});
