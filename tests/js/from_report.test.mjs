@@ -1,0 +1,55 @@
+// validate -> download --from-report -> validate: the download fetches exactly
+// the items the missing-data reports list (one missing, one corrupt), and the
+// second validation is clean. The Tardis-compatible test server runs as its own
+// process (the binary is run synchronously here).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FIXTURE_DIR, ROOT, describeRun, run, runOk } from './lib/harness.mjs';
+
+let server, work, data;
+const SEL = ['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes', '--symbols', 'BTCUSDT'];
+const obj = (dt) => path.join(data, 'raw_tick_data', 'by_date', 'day-2020-02-22', `data_type-${dt}`,
+  'BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet');
+
+before(async () => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-from-report-'));
+  data = path.join(work, 'data');
+  const portFile = path.join(work, 'port');
+  server = spawn(process.execPath, [path.join(ROOT, 'tests', 'support', 'tardis_server.mjs'), '--port', '0',
+    '--port-file', portFile], { stdio: 'ignore' });
+  for (let i = 0; i < 200 && !fs.existsSync(portFile); i++) await sleep(25);
+  process.env.TARDIS_DATASETS_URL = `http://127.0.0.1:${fs.readFileSync(portFile, 'utf8').trim()}`;
+  process.env.TARDIS_API_KEY = 'k';
+  process.env.SOURCE_DATE_EPOCH = '1700000000';
+});
+after(() => {
+  server?.kill();
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('download --from-report fetches exactly the missing and corrupt items', () => {
+  runOk(['convert', path.join(FIXTURE_DIR, 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz'),
+    path.join(FIXTURE_DIR, 'binance-futures_quotes_2020-02-22_BTCUSDT.csv.gz'), '--output', data]);
+  const good = fs.readFileSync(obj('trades'));
+  fs.rmSync(obj('trades'));                                             // missing
+  fs.truncateSync(obj('quotes'), Math.floor(fs.statSync(obj('quotes')).size / 2));  // corrupt
+  const v1 = run(['validate', ...SEL, '--output', data, '--deep']);
+  assert.equal(v1.code, 1, describeRun(['validate'], v1));
+  assert.match(v1.stdout, /missing\t2020-02-22\ttrades/);
+  assert.match(v1.stdout, /corrupt\t2020-02-22\tquotes/);
+  const d = runOk(['download', '--from', '2020-02-22', '--output', data, '--from-report', '--summary-json', path.join(work, 's.json')]);
+  const summary = JSON.parse(fs.readFileSync(path.join(work, 's.json'), 'utf8'));
+  assert.deepEqual(summary.results.map((r) => r.id).sort(),
+    ['2020-02-22/quotes/binance-futures/BTCUSDT', '2020-02-22/trades/binance-futures/BTCUSDT'], d.stderr);
+  assert.equal(summary.counts.done, 2);
+  const v2 = run(['validate', ...SEL, '--output', data, '--deep']);
+  assert.equal(v2.code, 0, describeRun(['validate'], v2));
+  // Same rows as the original conversion: only the `source` metadata (URL vs path) differs.
+  const body = (b) => b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8));
+  assert.ok(body(fs.readFileSync(obj('trades'))).equals(body(good)));
+});
