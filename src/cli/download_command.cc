@@ -30,26 +30,6 @@ namespace mt::cli {
 
 namespace {
 
-Result<pipeline::PlanRequest> PlanFromArgs(const ParsedArgs& args, const Context& ctx) {
-  pipeline::PlanRequest req;
-  MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
-  req.from = range.from;
-  req.to = range.to;
-  req.exchanges = pipeline::SplitList(args.Get("exchanges", ctx.config.GetOr("EXCHANGES", "")));
-  // Without --symbols the data types default to what each instrument has.
-  req.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "")));
-  req.symbols = pipeline::SplitList(args.Get("symbols", ctx.config.GetOr("SYMBOLS", "")));
-  if (req.exchanges.empty()) {
-    // Exchanges named inside exchange:SYMBOL entries are enough.
-    std::set<std::string> ex;
-    for (const auto& s : req.symbols) {
-      if (s.find(':') != std::string::npos) ex.insert(s.substr(0, s.find(':')));
-    }
-    req.exchanges.assign(ex.begin(), ex.end());
-  }
-  return req;
-}
-
 // --shard I/N, else SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT
 // (Cloud Batch), JOB_COMPLETION_INDEX with --shards N (Kubernetes).
 Result<pipeline::Shard> ShardFromArgs(const ParsedArgs& args, const Context& ctx) {
@@ -242,7 +222,7 @@ Result<std::vector<pipeline::WorkItem>> MakePlan(const pipeline::PlanRequest& re
 }
 
 int RunPlan(const ParsedArgs& args, Context& ctx) {
-  auto req = PlanFromArgs(args, ctx);
+  auto req = PlanRequestFromArgs(args, ctx);
   if (!req.ok()) {
     std::fprintf(stderr, "market-tick plan: %s\n", req.status().message().c_str());
     return kExitUsage;
@@ -318,7 +298,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     std::fprintf(stderr, "market-tick download: %s\n", st.message().c_str());
     return kExitUsage;
   };
-  auto req = PlanFromArgs(args, ctx);
+  auto req = PlanRequestFromArgs(args, ctx);
   if (!req.ok()) return fail_usage(req.status());
   auto out = OpenOutputStore(args, ctx);
   if (!out.ok()) return fail_usage(out.status());

@@ -3,6 +3,7 @@
 #include "cli/gcs_settings.h"
 
 #include <fstream>
+#include <set>
 #include <thread>
 
 namespace mt::cli {
@@ -19,6 +20,27 @@ Result<DateRange> DateRangeFromArgs(const ParsedArgs& args) {
     return Status::Usage("date range longer than 20 years");
   }
   return DateRange{*f, *t};
+}
+
+Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const Context& ctx) {
+  pipeline::PlanRequest req;
+  MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
+  req.from = range.from;
+  req.to = range.to;
+  req.exchanges = pipeline::SplitList(args.Get("exchanges", ctx.config.GetOr("EXCHANGES", "")));
+  req.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "")));
+  req.symbols = pipeline::SplitList(args.Get("symbols", ctx.config.GetOr("SYMBOLS", "")));
+  if (!req.symbols.empty()) {
+    if (req.exchanges.empty()) {
+      std::set<std::string> ex;
+      for (const auto& s : req.symbols) {
+        if (s.find(':') != std::string::npos) ex.insert(s.substr(0, s.find(':')));
+      }
+      req.exchanges.assign(ex.begin(), ex.end());
+    }
+    if (req.data_types.empty()) req.data_types = {"trades"};
+  }
+  return req;
 }
 
 Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi) {

@@ -7,6 +7,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "pipeline/downloader.h"
+#include "pipeline/plan.h"
 #include "pipeline/tick_converter.h"
 #include "storage/object_store.h"
 
@@ -23,6 +24,13 @@ struct DateRange {
 // --from D (required) and --to D (default: --from), checked: real dates,
 // to >= from, at most 20 years.
 Result<DateRange> DateRangeFromArgs(const ParsedArgs& args);
+
+// The selection flags shared by download, plan and validate: the date range,
+// --exchanges, --data-types, --symbols (env EXCHANGES, DATA_TYPES, SYMBOLS).
+// With --symbols, exchanges named in exchange:SYMBOL entries are enough and
+// trades is the default data type; without, both come from the instrument
+// definitions.
+Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const Context& ctx);
 
 Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi);
 Result<double> PositiveDouble(const std::string& what, const std::string& v);

@@ -40,25 +40,13 @@ int64_t NowMicros() {
 }
 
 Result<validate::Selection> SelectionFromArgs(const ParsedArgs& args, const Context& ctx) {
+  MT_ASSIGN_OR_RETURN(const pipeline::PlanRequest req, PlanRequestFromArgs(args, ctx));
   validate::Selection sel;
-  MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
-  sel.from = range.from;
-  sel.to = range.to;
-  sel.exchanges = pipeline::SplitList(args.Get("exchanges", ctx.config.GetOr("EXCHANGES", "")));
-  sel.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "")));
-  sel.symbols = pipeline::SplitList(args.Get("symbols", ctx.config.GetOr("SYMBOLS", "")));
-  if (!sel.symbols.empty()) {
-    // As for download: exchanges named in exchange:SYMBOL entries are enough,
-    // and trades is the default data type.
-    if (sel.exchanges.empty()) {
-      std::set<std::string> ex;
-      for (const auto& s : sel.symbols) {
-        if (s.find(':') != std::string::npos) ex.insert(s.substr(0, s.find(':')));
-      }
-      sel.exchanges.assign(ex.begin(), ex.end());
-    }
-    if (sel.data_types.empty()) sel.data_types = {"trades"};
-  }
+  sel.from = req.from;
+  sel.to = req.to;
+  sel.exchanges = req.exchanges;
+  sel.data_types = req.data_types;
+  sel.symbols = req.symbols;
   return sel;
 }
 
