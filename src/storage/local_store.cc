@@ -130,6 +130,24 @@ Status PreadAll(int fd, const std::string& path, uint64_t offset, uint64_t n, st
   return Status::OK();
 }
 
+// Opens `path`, asks `pick(size)` for the (offset, length) to read, and
+// preads it into *out: one open, one fstat, one pread for ranged and tail reads.
+template <typename Pick>
+Status ReadSlice(const std::string& path, std::string* out, Pick pick) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return OpenError(path);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const Status s = Status::IOError("stat " + path + ": " + ErrnoText());
+    ::close(fd);
+    return s;
+  }
+  const auto [offset, n] = pick(static_cast<uint64_t>(st.st_size));
+  const Status s = PreadAll(fd, path, offset, n, out);
+  ::close(fd);
+  return s;
+}
+
 class LocalStore final : public ObjectStore {
  public:
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
@@ -149,41 +167,22 @@ class LocalStore final : public ObjectStore {
     return std::string(std::istreambuf_iterator<char>(in), {});
   }
   Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length) override {
-    const std::string path = Path(name);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return OpenError(path);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      const Status s = Status::IOError("stat " + path + ": " + ErrnoText());
-      ::close(fd);
-      return s;
-    }
-    const uint64_t size = static_cast<uint64_t>(st.st_size);
-    const uint64_t left = offset < size ? size - offset : 0;
-    const uint64_t n = length < 0 ? left : std::min<uint64_t>(left, static_cast<uint64_t>(length));
     std::string out;
-    Status s = PreadAll(fd, path, offset, n, &out);
-    ::close(fd);
-    if (!s.ok()) return s;
+    MT_RETURN_IF_ERROR(ReadSlice(Path(name), &out, [&](uint64_t size) {
+      const uint64_t left = offset < size ? size - offset : 0;
+      const uint64_t n = length < 0 ? left : std::min<uint64_t>(left, static_cast<uint64_t>(length));
+      return std::pair<uint64_t, uint64_t>(offset, n);
+    }));
     return out;
   }
   // One open, one fstat and one pread: a footer check costs no more.
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override {
-    const std::string path = Path(name);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return OpenError(path);
-    struct stat st;
-    if (::fstat(fd, &st) != 0) {
-      const Status s = Status::IOError("stat " + path + ": " + ErrnoText());
-      ::close(fd);
-      return s;
-    }
     Tail t;
-    t.object_size = static_cast<uint64_t>(st.st_size);
-    const uint64_t len = std::min<uint64_t>(n, t.object_size);
-    Status s = PreadAll(fd, path, t.object_size - len, len, &t.bytes);
-    ::close(fd);
-    if (!s.ok()) return s;
+    MT_RETURN_IF_ERROR(ReadSlice(Path(name), &t.bytes, [&](uint64_t size) {
+      t.object_size = size;
+      const uint64_t len = std::min<uint64_t>(n, size);
+      return std::pair<uint64_t, uint64_t>(size - len, len);
+    }));
     return t;
   }
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
