@@ -63,9 +63,58 @@ TEST(DeltaBinaryPacked, EqualValuesCostAlmostNothing) {
   EXPECT_LT(buf.size(), 100000 / 128 * 6 + 32);
 }
 
+// Every bit width 0..64 of the packed deltas: each miniblock gets deltas
+// whose range needs exactly `width` bits (the fixed-width packers).
+TEST(DeltaBinaryPacked, RoundTripsEveryWidth) {
+  std::mt19937_64 rng(11);
+  for (int width = 0; width <= 64; width++) {
+    for (size_t n : {size_t{1}, size_t{2}, size_t{33}, size_t{129}, size_t{300}}) {
+      std::vector<int64_t> v(n);
+      uint64_t x = rng();
+      for (size_t i = 0; i < n; i++) {
+        v[i] = static_cast<int64_t>(x);
+        uint64_t d = width == 0 ? 0 : (width == 64 ? rng() : rng() & ((1ULL << width) - 1));
+        if (i % 32 == 5 && width > 0) d |= 1ULL << (width - 1);  // top bit set in every miniblock
+        if (i % 32 == 6) d = 0;                                   // and the minimum
+        x += d;
+      }
+      std::string buf;
+      EncodeDeltaBinaryPacked(v.data(), v.size(), &buf);
+      size_t end = 0;
+      ASSERT_EQ(DecodeDeltaBinaryPacked(buf, 0, &end), v) << "width=" << width << " n=" << n;
+      EXPECT_EQ(end, buf.size());
+    }
+  }
+}
+
+// The overload with statistics writes the same bytes and the true min/max.
+TEST(DeltaBinaryPacked, StatisticsOverloadMatches) {
+  for (const auto& v : Int64Cases()) {
+    if (v.empty()) continue;
+    std::string a, b;
+    EncodeDeltaBinaryPacked(v.data(), v.size(), &a);
+    int64_t mn = 0, mx = 0;
+    EncodeDeltaBinaryPacked(v.data(), v.size(), &b, &mn, &mx);
+    EXPECT_EQ(a, b) << "n=" << v.size();
+    EXPECT_EQ(mn, *std::min_element(v.begin(), v.end())) << "n=" << v.size();
+    EXPECT_EQ(mx, *std::max_element(v.begin(), v.end())) << "n=" << v.size();
+  }
+}
+
+// Appends after existing bytes (pages put levels first).
+TEST(DeltaBinaryPacked, AppendsToExistingBytes) {
+  std::vector<int64_t> v = {5, 7, 7, 100, -3, std::numeric_limits<int64_t>::max()};
+  std::string buf = "xyz";
+  EncodeDeltaBinaryPacked(v.data(), v.size(), &buf);
+  ASSERT_EQ(buf.substr(0, 3), "xyz");
+  size_t end = 0;
+  EXPECT_EQ(DecodeDeltaBinaryPacked(buf, 3, &end), v);
+  EXPECT_EQ(end, buf.size());
+}
+
 TEST(RleHybrid, RoundTripsAllWidths) {
   std::mt19937 rng(7);
-  for (int width = 0; width <= 20; width++) {
+  for (int width = 0; width <= 32; width++) {
     for (size_t n : kSizes) {
       for (int pattern = 0; pattern < 3; pattern++) {
         std::vector<uint32_t> v(n);
@@ -74,6 +123,7 @@ TEST(RleHybrid, RoundTripsAllWidths) {
           if (pattern == 0) v[i] = rng() & mask;                   // random
           if (pattern == 1) v[i] = static_cast<uint32_t>(mask);    // all equal
           if (pattern == 2) v[i] = ((i / 11) % 2 ? rng() : 3) & mask;  // runs and noise
+          if (pattern == 0 && i % 16 == 3) v[i] = mask;                // extremes
         }
         std::string buf;
         EncodeRleHybrid(v.data(), v.size(), width, &buf);
@@ -84,6 +134,33 @@ TEST(RleHybrid, RoundTripsAllWidths) {
       }
     }
   }
+}
+
+// Byte levels: runs of every length 0..40 around the 8-byte steps of the run
+// scan, ending in a different value at every offset.
+TEST(RleHybrid, ByteRunsOfEveryLength) {
+  for (size_t lead = 0; lead < 10; lead++) {
+    for (size_t run = 0; run <= 40; run++) {
+      for (int tail = 0; tail < 3; tail++) {
+        std::vector<uint8_t> v;
+        for (size_t i = 0; i < lead; i++) v.push_back(i % 2);
+        v.insert(v.end(), run, 1);
+        if (tail == 1) v.push_back(0);
+        if (tail == 2) v.insert(v.end(), {0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+        std::string buf;
+        EncodeRleHybrid(v.data(), v.size(), 1, &buf);
+        size_t end = 0;
+        ASSERT_EQ(DecodeRleHybrid(buf, 0, v.size(), 1, &end), std::vector<uint32_t>(v.begin(), v.end()))
+            << "lead=" << lead << " run=" << run << " tail=" << tail;
+        EXPECT_EQ(end, buf.size());
+      }
+    }
+  }
+  std::vector<uint8_t> ones(1000003, 1);  // a column without nulls: one run
+  std::string buf;
+  EncodeRleHybrid(ones.data(), ones.size(), 1, &buf);
+  EXPECT_EQ(buf.size(), 4u);  // ULEB128 of the run length << 1 (3 bytes) + the value
+  EXPECT_EQ(DecodeRleHybrid(buf, 0, ones.size(), 1), std::vector<uint32_t>(ones.size(), 1));
 }
 
 TEST(RleHybrid, DefinitionLevelsCarryTheirLength) {
@@ -129,6 +206,16 @@ TEST(DeltaByteArray, RoundTripsStrings) {
   std::vector<std::string> many;
   for (int i = 0; i < 1000; i++) many.push_back(std::to_string(4180000000LL + i * 7));
   cases.push_back(many);
+  // Shared prefixes of every length around the 8-byte compare steps.
+  std::vector<std::string> prefixes;
+  const std::string base = "0123456789abcdefghijklmnopqrstuvwxyz";
+  for (size_t p = 0; p <= 30; p++) {
+    prefixes.push_back(base.substr(0, p) + "X" + base.substr(p));
+    prefixes.push_back(base.substr(0, p));
+    prefixes.push_back(base.substr(0, p) + std::string(1, '\xff'));
+    prefixes.push_back(base);
+  }
+  cases.push_back(prefixes);
   for (const auto& v : cases) {
     std::string buf;
     EncodeDeltaByteArray(v.size(), [&](size_t i) { return std::string_view(v[i]); }, &buf);

@@ -14,4 +14,9 @@ namespace mt::parquet {
 // any int64 sequence (INT64_MIN..INT64_MAX jumps included) round-trips.
 void EncodeDeltaBinaryPacked(const int64_t* v, size_t n, std::string* out);
 
+// The same, and also the minimum and maximum of v[0..n) (computed in the same
+// pass, for the column statistics). REQUIRES: n > 0.
+void EncodeDeltaBinaryPacked(const int64_t* v, size_t n, std::string* out, int64_t* min,
+                             int64_t* max);
+
 }  // namespace mt::parquet

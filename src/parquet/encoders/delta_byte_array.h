@@ -16,22 +16,41 @@ void EncodeDeltaByteArray(size_t n, Get get, std::string* out);
 
 }  // namespace mt::parquet
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "parquet/encoders/delta_binary_packed.h"
 
 namespace mt::parquet {
 
+// Length of the common prefix of a and b, 8 bytes a step.
+inline size_t CommonPrefix(std::string_view a, std::string_view b) {
+  const size_t lim = std::min(a.size(), b.size());
+  size_t p = 0;
+  while (p + 8 <= lim) {
+    uint64_t x, y;
+    std::memcpy(&x, a.data() + p, 8);
+    std::memcpy(&y, b.data() + p, 8);
+    if (x != y) return p + static_cast<size_t>(__builtin_ctzll(x ^ y) / 8);
+    p += 8;
+  }
+  while (p < lim && a[p] == b[p]) p++;
+  return p;
+}
+
 template <typename Get>
 void EncodeDeltaByteArray(size_t n, Get get, std::string* out) {
-  std::vector<int64_t> prefix(n), suffix_len(n);
+  // Per-thread scratch: no fresh pages per column chunk.
+  thread_local std::vector<int64_t> prefix, suffix_len;
+  prefix.resize(n);
+  suffix_len.resize(n);
   std::string_view prev;
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
     const std::string_view s = get(i);
-    size_t p = 0;
-    const size_t lim = std::min(prev.size(), s.size());
-    while (p < lim && prev[p] == s[p]) p++;
+    const size_t p = CommonPrefix(prev, s);
     prefix[i] = static_cast<int64_t>(p);
     suffix_len[i] = static_cast<int64_t>(s.size() - p);
     total += s.size() - p;
@@ -39,10 +58,14 @@ void EncodeDeltaByteArray(size_t n, Get get, std::string* out) {
   }
   EncodeDeltaBinaryPacked(prefix.data(), n, out);
   EncodeDeltaBinaryPacked(suffix_len.data(), n, out);
-  out->reserve(out->size() + total);
+  const size_t start = out->size();
+  out->resize(start + total);
+  char* dst = out->data() + start;
   for (size_t i = 0; i < n; i++) {
     const std::string_view s = get(i);
-    out->append(s.data() + prefix[i], s.size() - static_cast<size_t>(prefix[i]));
+    const size_t len = static_cast<size_t>(suffix_len[i]);
+    std::memcpy(dst, s.data() + prefix[i], len);
+    dst += len;
   }
 }
 

@@ -3,28 +3,90 @@
 // RLE runs; everything else is bit-packed in groups of 8.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
+#include <utility>
 
 #include "parquet/encoders/bit_writer.h"
 
 namespace mt::parquet {
+
+namespace rle_internal {
+
+// Number of values equal to v[i] starting at i (at least 1).
+template <typename T>
+inline size_t RunLength(const T* v, size_t i, size_t n) {
+  const T x = v[i];
+  size_t j = i + 1;
+  if constexpr (sizeof(T) == 1) {
+    // Long runs (definition levels of columns without nulls): 8 bytes a step.
+    const uint64_t pattern = 0x0101010101010101ULL * static_cast<uint8_t>(x);
+    while (j + 8 <= n) {
+      uint64_t w;
+      std::memcpy(&w, v + j, 8);
+      const uint64_t diff = w ^ pattern;
+      if (diff != 0) return j + static_cast<size_t>(__builtin_ctzll(diff) / 8) - i;
+      j += 8;
+    }
+  }
+  while (j < n && v[j] == x) j++;
+  return j - i;
+}
+
+// 8 values of W bits, LSB first: exactly W bytes. W is a compile-time
+// constant, so the unrolled loop has constant shifts.
+template <int W, typename T>
+char* Pack8(const T* v, char* dst) {
+  if constexpr (W == 0) {
+    return dst;
+  } else {
+    uint64_t acc = 0;
+    int bits = 0;
+#pragma GCC unroll 8
+    for (int k = 0; k < 8; k++) {
+      const uint64_t x = static_cast<uint64_t>(v[k]);
+      acc |= x << bits;
+      bits += W;
+      if (bits >= 64) {
+        std::memcpy(dst, &acc, 8);
+        dst += 8;
+        bits -= 64;
+        acc = bits > 0 ? x >> (W - bits) : 0;
+      }
+    }
+    // 8 * W bits are whole bytes: the rest of them are in acc.
+    std::memcpy(dst, &acc, static_cast<size_t>(bits / 8));
+    return dst + bits / 8;
+  }
+}
+
+template <typename T>
+using Pack8Fn = char* (*)(const T*, char*);
+
+template <typename T, size_t... I>
+constexpr auto MakePack8Table(std::index_sequence<I...>) {
+  return std::array<Pack8Fn<T>, sizeof...(I)>{&Pack8<static_cast<int>(I), T>...};
+}
+
+template <typename T>
+inline constexpr auto kPack8 = MakePack8Table<T>(std::make_index_sequence<33>());
+
+}  // namespace rle_internal
 
 // Appends the hybrid encoding of v[0..n) (no length prefix, no bit-width
 // byte) to `out`. REQUIRES: every v[i] < 2^bit_width, 0 <= bit_width <= 32.
 // T is an unsigned integer type (uint8_t levels, uint32_t indices).
 template <typename T>
 void EncodeRleHybrid(const T* v, size_t n, int bit_width, std::string* out) {
-  auto run_length = [&](size_t i) {
-    size_t j = i + 1;
-    while (j < n && v[j] == v[i]) j++;
-    return j - i;
-  };
+  using rle_internal::RunLength;
   const int value_bytes = (bit_width + 7) / 8;
+  const auto pack = rle_internal::kPack8<T>[static_cast<size_t>(bit_width)];
   size_t i = 0;
   while (i < n) {
-    const size_t run = run_length(i);
+    const size_t run = RunLength(v, i, n);
     if (run >= 8 || bit_width == 0) {
       PutUleb128(out, static_cast<uint64_t>(run) << 1);
       for (int b = 0; b < value_bytes; b++) {
@@ -39,12 +101,20 @@ void EncodeRleHybrid(const T* v, size_t n, int bit_width, std::string* out) {
     size_t j = i;
     do {
       j += 8;
-    } while (j < n && run_length(j) < 8);
+    } while (j < n && RunLength(v, j, n) < 8);
     const size_t end = j < n ? j : n;
-    PutUleb128(out, (static_cast<uint64_t>((j - i) / 8) << 1) | 1);
-    BitWriter bw(out);
-    for (size_t k = i; k < j; k++) bw.Put(k < end ? static_cast<uint64_t>(v[k]) : 0, bit_width);
-    bw.Finish();
+    const size_t groups = (j - i) / 8;
+    PutUleb128(out, (static_cast<uint64_t>(groups) << 1) | 1);
+    const size_t pos = out->size();
+    out->resize(pos + groups * static_cast<size_t>(bit_width));
+    char* dst = out->data() + pos;
+    size_t k = i;
+    for (; k + 8 <= end; k += 8) dst = pack(v + k, dst);
+    if (k < end) {  // last partial group, zero padded
+      T last[8] = {};
+      for (size_t m = k; m < end; m++) last[m - k] = v[m];
+      pack(last, dst);
+    }
     i = end;
   }
 }
