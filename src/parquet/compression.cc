@@ -3,16 +3,31 @@
 #include <snappy.h>
 #include <zstd.h>
 
+#include <algorithm>
+
 namespace mt::parquet {
 
 namespace {
 
+// Output buffer reused across pages: grows, never shrinks, never zero-filled.
+class Buffer {
+ public:
+  char* Get(size_t n) {
+    if (n > cap_) {
+      cap_ = std::max(n, cap_ + cap_ / 2);
+      data_ = std::make_unique_for_overwrite<char[]>(cap_);
+    }
+    return data_.get();
+  }
+
+ private:
+  std::unique_ptr<char[]> data_;
+  size_t cap_ = 0;
+};
+
 class NoneCompressor final : public Compressor {
  public:
-  Status Compress(std::string_view in, std::string* out) override {
-    out->assign(in.data(), in.size());
-    return Status::OK();
-  }
+  Result<std::string_view> CompressView(std::string_view in) override { return in; }
   Codec codec() const override { return Codec::kUncompressed; }
 };
 
@@ -20,33 +35,42 @@ class ZstdCompressor final : public Compressor {
  public:
   explicit ZstdCompressor(int level) : ctx_(ZSTD_createCCtx()), level_(level) {}
   ~ZstdCompressor() override { ZSTD_freeCCtx(ctx_); }
-  Status Compress(std::string_view in, std::string* out) override {
-    out->resize(ZSTD_compressBound(in.size()));
-    const size_t n = ZSTD_compressCCtx(ctx_, out->data(), out->size(), in.data(), in.size(), level_);
+  Result<std::string_view> CompressView(std::string_view in) override {
+    const size_t cap = ZSTD_compressBound(in.size());
+    char* dst = buf_.Get(cap);
+    const size_t n = ZSTD_compressCCtx(ctx_, dst, cap, in.data(), in.size(), level_);
     if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
-    out->resize(n);
-    return Status::OK();
+    return std::string_view(dst, n);
   }
   Codec codec() const override { return Codec::kZstd; }
 
  private:
   ZSTD_CCtx* ctx_;
   int level_;
+  Buffer buf_;
 };
 
 class SnappyCompressor final : public Compressor {
  public:
-  Status Compress(std::string_view in, std::string* out) override {
-    out->resize(snappy::MaxCompressedLength(in.size()));
+  Result<std::string_view> CompressView(std::string_view in) override {
+    char* dst = buf_.Get(snappy::MaxCompressedLength(in.size()));
     size_t n = 0;
-    snappy::RawCompress(in.data(), in.size(), out->data(), &n);
-    out->resize(n);
-    return Status::OK();
+    snappy::RawCompress(in.data(), in.size(), dst, &n);
+    return std::string_view(dst, n);
   }
   Codec codec() const override { return Codec::kSnappy; }
+
+ private:
+  Buffer buf_;
 };
 
 }  // namespace
+
+Status Compressor::Compress(std::string_view in, std::string* out) {
+  MT_ASSIGN_OR_RETURN(const std::string_view c, CompressView(in));
+  out->assign(c.data(), c.size());
+  return Status::OK();
+}
 
 std::unique_ptr<Compressor> NewCompressor(Codec codec, int level) {
   switch (codec) {

@@ -15,7 +15,10 @@ class Compressor {
  public:
   virtual ~Compressor() = default;
   // Replaces *out with the compressed form of `in`.
-  virtual Status Compress(std::string_view in, std::string* out) = 0;
+  Status Compress(std::string_view in, std::string* out);
+  // The compressed form of `in`, in a buffer the compressor owns (no copy,
+  // no zero-filled output buffer per page): valid until the next call.
+  virtual Result<std::string_view> CompressView(std::string_view in) = 0;
   virtual Codec codec() const = 0;
 };
 
