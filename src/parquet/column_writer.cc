@@ -31,25 +31,18 @@ namespace {
 class DoubleDictionary {
  public:
   bool Build(const double* v, size_t n, size_t limit) {
-    size_t cap = 1024;
-    int log2 = 10;
-    while (cap < std::min(n, limit) * 2) {
-      cap <<= 1;
-      log2++;
-    }
-    // The slot holds the key next to its index: a probe is one load, not
-    // slot -> values_ (two dependent cache misses).
-    keys_.resize(cap);
-    slots_.assign(cap, kEmpty);
-    mask_ = cap - 1;
+    // The table starts small and doubles at half load: a few thousand
+    // distinct prices stay in L1/L2 instead of a table sized for the limit.
+    // Indices are handed out in first-seen order whatever the table size.
+    Reset(1024, 10);
     values_.clear();
-    // Fibonacci hashing: the top bits of the product mix every input bit
-    // (prices differ mostly in low mantissa bits).
-    const int shift = 64 - log2;
     indices_.resize(n);
+    uint32_t* indices = indices_.data();
+    // Locals: the stores into the tables could otherwise alias the members.
     uint64_t* keys = keys_.data();
     uint32_t* slots = slots_.data();
-    uint32_t* indices = indices_.data();
+    size_t mask = mask_;
+    int shift = shift_;
     for (size_t i = 0; i < n; i++) {
       uint64_t bits;
       std::memcpy(&bits, &v[i], 8);
@@ -63,13 +56,20 @@ class DoubleDictionary {
           keys[h] = bits;
           indices[i] = id;
           values_.push_back(bits);
+          if (values_.size() * 2 > mask + 1) {
+            Grow();
+            keys = keys_.data();
+            slots = slots_.data();
+            mask = mask_;
+            shift = shift_;
+          }
           break;
         }
         if (keys[h] == bits) {
           indices[i] = s;
           break;
         }
-        h = (h + 1) & mask_;
+        h = (h + 1) & mask;
       }
     }
     SortByValue();
@@ -131,10 +131,31 @@ class DoubleDictionary {
     uint64_t key;
     uint32_t index;
   };
+  // The slot holds the key next to its index: a probe is one load, not
+  // slot -> values_ (two dependent cache misses). Fibonacci hashing: the top
+  // bits of the product mix every input bit (prices differ mostly in low
+  // mantissa bits).
+  void Reset(size_t cap, int log2) {
+    keys_.resize(cap);
+    slots_.assign(cap, kEmpty);
+    mask_ = cap - 1;
+    shift_ = 64 - log2;
+  }
+  void Grow() {
+    Reset((mask_ + 1) * 2, 64 - shift_ + 1);
+    for (uint32_t id = 0; id < values_.size(); id++) {
+      const uint64_t bits = values_[id];
+      size_t h = static_cast<size_t>((bits * 0x9E3779B97F4A7C15ULL) >> shift_);
+      while (slots_[h] != kEmpty) h = (h + 1) & mask_;
+      slots_[h] = id;
+      keys_[h] = bits;
+    }
+  }
   static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
   std::vector<uint64_t> keys_;
   std::vector<uint32_t> slots_;
   size_t mask_ = 0;
+  int shift_ = 54;
   std::vector<uint64_t> values_;
   std::vector<uint32_t> indices_;
   std::vector<KeyIndex> sort_a_, sort_b_;
