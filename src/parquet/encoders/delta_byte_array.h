@@ -42,10 +42,9 @@ inline size_t CommonPrefix(std::string_view a, std::string_view b) {
 
 template <typename Get>
 void EncodeDeltaByteArray(size_t n, Get get, std::string* out) {
-  // Per-thread scratch: no fresh pages per column chunk.
-  thread_local std::vector<int64_t> prefix, suffix_len;
-  prefix.resize(n);
-  suffix_len.resize(n);
+  // Not kept per thread: 16 bytes a row would add to the peak RSS of every
+  // pool thread.
+  std::vector<int64_t> prefix(n), suffix_len(n);
   std::string_view prev;
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
