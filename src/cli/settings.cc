@@ -93,7 +93,7 @@ Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Con
   } else {
     return Status::Usage("--gzip-engine must be isal or zlib");
   }
-  s.convert.parse_thread = s.threads > 1;
+  s.convert.parallel_parse = s.threads > 1;
   w.created_by = std::string("market-tick version ") + kVersion;
   s.convert.tool_version = kVersion;
   return s;

@@ -1,5 +1,7 @@
 #include "io/decompress.h"
 
+#include <algorithm>
+
 #include <zlib.h>
 
 #include <cstring>
@@ -44,20 +46,27 @@ class IsalMember final : public GzipMember {
     st_.avail_in = static_cast<uint32_t>(n);
     *member_end = false;
     while (true) {
-      st_.next_out = out_.data();
-      st_.avail_out = static_cast<uint32_t>(out_.size());
+      size_t cap = 0;
+      uint8_t* dst = reinterpret_cast<uint8_t*>(sink->OutputBuffer(&cap));
+      if (!dst || cap == 0) {
+        dst = out_.data();
+        cap = out_.size();
+      }
+      cap = std::min<size_t>(cap, 1u << 30);
+      st_.next_out = dst;
+      st_.avail_out = static_cast<uint32_t>(cap);
       const int rc = isal_inflate(&st_);
-      const size_t produced = out_.size() - st_.avail_out;
+      const size_t produced = cap - st_.avail_out;
       if (produced) {
         *out_bytes += produced;
-        MT_RETURN_IF_ERROR(sink->OnData(reinterpret_cast<const char*>(out_.data()), produced));
+        MT_RETURN_IF_ERROR(sink->OnData(reinterpret_cast<const char*>(dst), produced));
       }
       if (rc < 0) return InflateError(ErrorText(rc));
       if (st_.block_state == ISAL_BLOCK_FINISH) {
         *member_end = true;
         return n - st_.avail_in;
       }
-      if (st_.avail_in == 0 && produced < out_.size()) return n;
+      if (st_.avail_in == 0 && produced < cap) return n;
     }
   }
 
@@ -92,19 +101,26 @@ class ZlibMember final : public GzipMember {
     z_.avail_in = static_cast<uInt>(n);
     *member_end = false;
     while (true) {
-      z_.next_out = out_.data();
-      z_.avail_out = static_cast<uInt>(out_.size());
+      size_t cap = 0;
+      uint8_t* dst = reinterpret_cast<uint8_t*>(sink->OutputBuffer(&cap));
+      if (!dst || cap == 0) {
+        dst = out_.data();
+        cap = out_.size();
+      }
+      cap = std::min<size_t>(cap, 1u << 30);
+      z_.next_out = dst;
+      z_.avail_out = static_cast<uInt>(cap);
       const int rc = inflate(&z_, Z_NO_FLUSH);
-      const size_t produced = out_.size() - z_.avail_out;
+      const size_t produced = cap - z_.avail_out;
       if (produced) {
         *out_bytes += produced;
-        MT_RETURN_IF_ERROR(sink->OnData(reinterpret_cast<const char*>(out_.data()), produced));
+        MT_RETURN_IF_ERROR(sink->OnData(reinterpret_cast<const char*>(dst), produced));
       }
       if (rc == Z_STREAM_END) {
         *member_end = true;
         return n - z_.avail_in;
       }
-      if (rc == Z_BUF_ERROR || (rc == Z_OK && z_.avail_in == 0 && produced < out_.size())) {
+      if (rc == Z_BUF_ERROR || (rc == Z_OK && z_.avail_in == 0 && produced < cap)) {
         return n - z_.avail_in;
       }
       if (rc != Z_OK) {

@@ -18,6 +18,13 @@ class ChunkSink {
  public:
   virtual ~ChunkSink() = default;
   virtual Status OnData(const char* data, size_t n) = 0;
+  // Where to write the next decompressed bytes, so they land in the sink's
+  // own buffer without a copy; OnData() then points into it. The default
+  // (null) is the decompressor's buffer.
+  virtual char* OutputBuffer(size_t* capacity) {
+    *capacity = 0;
+    return nullptr;
+  }
 };
 
 class Decompressor {

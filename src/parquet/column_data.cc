@@ -1,6 +1,98 @@
 #include "parquet/column_data.h"
 
+#include <cstddef>
+#include <cstdint>
+
 namespace mt::parquet {
+
+void StringColumn::AppendRange(const StringColumn& src, size_t begin, size_t end) {
+  if (begin >= end) return;
+  if (src.dict_mode_ && dict_mode_) {
+    if (src.indices_.empty()) {  // a constant run of src.dict_[0]
+      uint32_t d;
+      if (Intern(src.dict_[0], &d)) {
+        last_index_ = d;
+        if (indices_.empty() && d == 0 && dict_.size() == 1) {
+          const_count_ += end - begin;
+        } else {
+          for (size_t r = begin; r < end; r++) PushIndex(d);
+        }
+        return;
+      }
+    } else {
+      constexpr uint32_t kUnmapped = UINT32_MAX;
+      std::vector<uint32_t> remap(src.dict_.size(), kUnmapped);
+      size_t r = begin;
+      for (; r < end; r++) {
+        const uint32_t s = src.indices_[r];
+        uint32_t d = remap[s];
+        if (d == kUnmapped) {
+          if (!Intern(src.dict_[s], &d)) break;  // now plain: the rest below
+          remap[s] = d;
+        }
+        PushIndex(d);
+        last_index_ = d;
+      }
+      begin = r;
+    }
+    if (begin >= end) return;
+  }
+  if (!src.dict_mode_ && !dict_mode_) {
+    const uint32_t b0 = src.offsets_[begin];
+    const uint32_t b1 = end < src.offsets_.size() ? src.offsets_[end] : static_cast<uint32_t>(src.bytes_.size());
+    const uint32_t shift = static_cast<uint32_t>(bytes_.size()) - b0;
+    const size_t o = offsets_.size();
+    offsets_.insert(offsets_.end(), src.offsets_.begin() + static_cast<std::ptrdiff_t>(begin),
+                    src.offsets_.begin() + static_cast<std::ptrdiff_t>(end));
+    for (size_t i = o; i < offsets_.size(); i++) offsets_[i] += shift;
+    bytes_.append(src.bytes_.data() + b0, b1 - b0);
+    return;
+  }
+  for (size_t r = begin; r < end; r++) Append(src.Get(r));
+}
+
+void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings) {
+  for (size_t i = 0; i < rg->columns.size(); i++) {
+    ColumnData& c = rg->columns[i];
+    c.defined.clear();
+    c.null_count = 0;
+    c.i64.clear();
+    c.f64.clear();
+    c.b.clear();
+    c.str.Clear(!(i < plain_strings.size() && plain_strings[i]));
+  }
+  rg->num_rows = 0;
+}
+
+void AppendRows(const RowGroupData& src, size_t row_begin, size_t row_end,
+                std::vector<size_t>* value_cursor, RowGroupData* dst) {
+  if (row_begin >= row_end) return;
+  for (size_t c = 0; c < src.columns.size(); c++) {
+    const ColumnData& s = src.columns[c];
+    ColumnData& d = dst->columns[c];
+    size_t nvalues = row_end - row_begin;
+    if (s.nullable) {
+      const auto first = s.defined.begin() + static_cast<std::ptrdiff_t>(row_begin);
+      const auto last = s.defined.begin() + static_cast<std::ptrdiff_t>(row_end);
+      nvalues = static_cast<size_t>(std::count(first, last, uint8_t{1}));
+      d.defined.insert(d.defined.end(), first, last);
+      d.null_count += (row_end - row_begin) - nvalues;
+    }
+    const size_t v0 = (*value_cursor)[c];
+    const size_t v1 = v0 + nvalues;
+    const auto range = [&](const auto& from, auto* to) {
+      to->insert(to->end(), from.begin() + static_cast<std::ptrdiff_t>(v0), from.begin() + static_cast<std::ptrdiff_t>(v1));
+    };
+    switch (s.kind) {
+      case ColumnKind::kTimestampMicros: range(s.i64, &d.i64); break;
+      case ColumnKind::kDouble: range(s.f64, &d.f64); break;
+      case ColumnKind::kBool: range(s.b, &d.b); break;
+      case ColumnKind::kString: d.str.AppendRange(s.str, v0, v1); break;
+    }
+    (*value_cursor)[c] = v1;
+  }
+  dst->num_rows += row_end - row_begin;
+}
 
 RowGroupData MakeRowGroup(const std::vector<ColumnSpec>& schema,
                           const std::vector<bool>* plain_strings) {

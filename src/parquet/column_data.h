@@ -32,33 +32,33 @@ class StringColumn {
         PushIndex(last_index_);
         return;
       }
-      if (dict_.size() <= 4) {
-        for (uint32_t i = 0; i < dict_.size(); i++) {
-          if (Equal(s, dict_[i])) {
-            last_index_ = i;
-            PushIndex(i);
-            return;
-          }
-        }
-      }
-      auto it = lookup_.find(s);
-      if (it != lookup_.end()) {
-        last_index_ = it->second;
-        PushIndex(last_index_);
+      uint32_t i;
+      if (Intern(s, &i)) {
+        last_index_ = i;
+        PushIndex(i);
         return;
       }
-      if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes) {
-        last_index_ = static_cast<uint32_t>(dict_.size());
-        dict_.emplace_back(s);
-        dict_bytes_ += s.size();
-        lookup_.emplace(dict_.back(), last_index_);
-        PushIndex(last_index_);
-        return;
-      }
-      SwitchToPlain();
     }
     offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
     bytes_.append(s.data(), s.size());
+  }
+
+  // Appends values [begin, end) of `src`: dictionary indices are remapped
+  // (one lookup per distinct value, not per row) and plain bytes copied in
+  // bulk. Joins column fragments parsed on different threads.
+  void AppendRange(const StringColumn& src, size_t begin, size_t end);
+
+  // Empties the column, keeping its memory for the next rows.
+  void Clear(bool dict_mode) {
+    dict_mode_ = dict_mode;
+    dict_.clear();
+    lookup_.clear();
+    indices_.clear();
+    const_count_ = 0;
+    last_index_ = 0;
+    dict_bytes_ = 0;
+    offsets_.clear();
+    bytes_.clear();
   }
 
   // Appends the previous row's value again; false when there is none to
@@ -67,12 +67,21 @@ class StringColumn {
   // REQUIRES: CanRepeatLast().
   void RepeatLast() { PushIndex(last_index_); }
 
-  void Reserve(size_t n) {
+  void Reserve(size_t n, size_t bytes = 0) {
     if (dict_mode_) {
       reserve_hint_ = n;  // taken when indices are first stored
     } else {
       offsets_.reserve(n);
+      bytes_.reserve(bytes);
     }
+  }
+  // Bytes of all values' text, as a plain column would hold them.
+  size_t ValueBytes() const {
+    if (!dict_mode_) return bytes_.size();
+    if (indices_.empty()) return dict_.empty() ? 0 : const_count_ * dict_[0].size();
+    size_t n = 0;
+    for (uint32_t i : indices_) n += dict_[i].size();
+    return n;
   }
   // One value repeated (exchange and symbol of a one-instrument file): no
   // index is stored, only the count.
@@ -107,6 +116,32 @@ class StringColumn {
       if (x[i] != y[i]) return false;
     }
     return true;
+  }
+  // The dictionary index of `s`, added when new. False (and the column is
+  // then plain) when the dictionary is full.
+  bool Intern(std::string_view s, uint32_t* index) {
+    if (dict_.size() <= 4) {
+      for (uint32_t i = 0; i < dict_.size(); i++) {
+        if (Equal(s, dict_[i])) {
+          *index = i;
+          return true;
+        }
+      }
+    }
+    auto it = lookup_.find(s);
+    if (it != lookup_.end()) {
+      *index = it->second;
+      return true;
+    }
+    if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes) {
+      *index = static_cast<uint32_t>(dict_.size());
+      dict_.emplace_back(s);
+      dict_bytes_ += s.size();
+      lookup_.emplace(dict_.back(), *index);
+      return true;
+    }
+    SwitchToPlain();
+    return false;
   }
   void PushIndex(uint32_t i) {
     if (!indices_.empty()) {  // the common case once two values were seen
@@ -197,5 +232,15 @@ struct RowGroupData {
 // in plain mode (the previous row group found its dictionary did not pay).
 RowGroupData MakeRowGroup(const std::vector<ColumnSpec>& schema,
                           const std::vector<bool>* plain_strings = nullptr);
+
+// Empties `rg` for reuse with the same schema (memory kept); string column i
+// starts plain when `plain_strings[i]`.
+void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings);
+
+// Appends rows [row_begin, row_end) of `src` to `dst` (same schema).
+// `value_cursor[c]` is the index of row_begin's first value in column c (values
+// are dense: nulls have none) and is advanced past the rows appended.
+void AppendRows(const RowGroupData& src, size_t row_begin, size_t row_end,
+                std::vector<size_t>* value_cursor, RowGroupData* dst);
 
 }  // namespace mt::parquet

@@ -160,7 +160,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   target.fixed_key = key;
   ConvertSettings settings = opts_.convert;
   settings.parser.empty_input_schema = schema;
-  settings.parse_thread = false;  // concurrency comes from items in flight
+  settings.parallel_parse = false;  // concurrency comes from items in flight
 
   std::unique_ptr<TickConverter> conv;
   auto fresh = [&] { conv = std::make_unique<TickConverter>(hints, target, settings); };

@@ -3,10 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <mutex>
-#include <thread>
 #include <unordered_map>
 
 #include "storage/layout.h"
@@ -64,15 +60,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
  public:
   Impl(SourceHints hints, ConvertTarget target, ConvertSettings settings)
       : hints_(std::move(hints)), target_(std::move(target)), settings_(std::move(settings)) {
-    parser_ = std::make_unique<tardis::CsvParser>(hints_.source, hints_.data_type, this,
-                                                  settings_.parser);
+    parser_ = std::make_unique<tardis::ParallelCsvParser>(
+        hints_.source, hints_.data_type, this, settings_.parser,
+        settings_.parallel_parse ? settings_.writer.pool : nullptr);
     decomp_ = io::NewDecompressor(hints_.source, this, settings_.gzip);
-    if (settings_.parse_thread) parse_thread_ = std::thread([this] { ParseLoop(); });
   }
-  ~Impl() override {
-    StopParseThread();
-    Abort();
-  }
+  ~Impl() override { Abort(); }
 
   Status Write(const uint8_t* data, size_t n) {
     if (!status_.ok()) return status_;
@@ -81,7 +74,6 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Result<std::vector<OutputFile>> Finish() {
     if (status_.ok()) status_ = decomp_->Finish();
-    if (Status st = StopParseThread(); status_.ok()) status_ = st;
     if (!status_.ok()) {
       Abort();
       return status_;
@@ -104,7 +96,6 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   void Abort() {
-    StopParseThread();
     for (auto& [key, out] : outputs_) {
       out->writer.reset();
       if (out->object) out->object->Abort();
@@ -119,21 +110,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   uint64_t rows() const { return parser_->rows(); }
 
   // io::ChunkSink
-  Status OnData(const char* data, size_t n) override {
-    if (!settings_.parse_thread) return parser_->Feed(data, n);
-    std::unique_lock<std::mutex> l(mu_);
-    cv_.wait(l, [&] { return queue_.size() < kMaxQueued || !parse_status_.ok(); });
-    if (!parse_status_.ok()) return parse_status_;
-    std::string chunk;
-    if (!free_.empty()) {
-      chunk = std::move(free_.back());
-      free_.pop_back();
-    }
-    chunk.assign(data, n);
-    queue_.push_back(std::move(chunk));
-    cv_.notify_all();
-    return Status::OK();
-  }
+  Status OnData(const char* data, size_t n) override { return parser_->Feed(data, n); }
+  char* OutputBuffer(size_t* capacity) override { return parser_->OutputBuffer(capacity); }
 
   // tardis::BatchSink
   Status OnSchema(const tardis::DataTypeSchema& schema) override {
@@ -314,48 +292,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return st;
   }
 
-  // Bounded hand-off of decompressed text to the parse thread: at most
-  // kMaxQueued chunks of <= 256 KiB wait, so memory stays bounded.
-  static constexpr size_t kMaxQueued = 16;
-  void ParseLoop() {
-    std::unique_lock<std::mutex> l(mu_);
-    while (true) {
-      cv_.wait(l, [&] { return !queue_.empty() || closed_; });
-      if (queue_.empty()) return;
-      std::string chunk = std::move(queue_.front());
-      queue_.pop_front();
-      cv_.notify_all();
-      l.unlock();
-      Status st = parse_status_.ok() ? parser_->Feed(chunk.data(), chunk.size()) : Status::OK();
-      l.lock();
-      if (!st.ok() && parse_status_.ok()) parse_status_ = st;
-      if (free_.size() < kMaxQueued) free_.push_back(std::move(chunk));
-      cv_.notify_all();
-    }
-  }
-  Status StopParseThread() {
-    if (!parse_thread_.joinable()) return Status::OK();
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      closed_ = true;
-    }
-    cv_.notify_all();
-    parse_thread_.join();
-    return parse_status_;
-  }
-
-  std::thread parse_thread_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;
-  std::vector<std::string> free_;
-  bool closed_ = false;
-  Status parse_status_;
-
   SourceHints hints_;
   ConvertTarget target_;
   ConvertSettings settings_;
-  std::unique_ptr<tardis::CsvParser> parser_;
+  std::unique_ptr<tardis::ParallelCsvParser> parser_;
   std::unique_ptr<io::Decompressor> decomp_;
   const tardis::DataTypeSchema* schema_ = nullptr;
   std::vector<parquet::ColumnSpec> pq_schema_;

@@ -19,7 +19,7 @@
 #include "io/decompress.h"
 #include "parquet/file_writer.h"
 #include "storage/object_store.h"
-#include "tardis/csv_parser.h"
+#include "tardis/parallel_csv_parser.h"
 #include "tardis/schema.h"
 
 namespace mt::pipeline {
@@ -58,9 +58,10 @@ struct ConvertSettings {
   // before the largest buffer is flushed as a row group.
   size_t split_buffer_bytes = 64u << 20;
   std::string tool_version;
-  // Parse on a thread of its own, so decompression (the caller's thread),
-  // parsing and encoding (the writer's pool) overlap. Off = all on the caller.
-  bool parse_thread = false;
+  // Parse blocks of the text on the writer's pool, so decompression (the
+  // caller's thread), parsing and encoding overlap and parsing scales with
+  // cores. Off (or no pool) = parse on the caller's thread.
+  bool parallel_parse = false;
 };
 
 class TickConverter {

@@ -30,6 +30,10 @@ struct ParserOptions {
   // Schema for input with no header line at all (an empty day), when the
   // data type is known from elsewhere (file name, URL).
   const DataTypeSchema* empty_input_schema = nullptr;
+  // ParallelCsvParser: bytes of text per block parsed on a pool thread. A
+  // block is a few thousand rows: big enough that the hand-offs cost little,
+  // small enough that the blocks in flight stay in cache and memory.
+  size_t block_bytes = 1u << 20;
 };
 
 class CsvParser {
@@ -42,6 +46,18 @@ class CsvParser {
   Status Feed(const char* data, size_t n);
   Status Finish();
 
+  // Block mode, for parsing one newline-aligned piece of a file on any
+  // thread: no header, no sink; the rows stay in the batch until TakeBatch().
+  // Line numbers in errors count from the block start until the block's
+  // place in the file is known: FormatError(lines before the block) then
+  // gives the message a whole-file parse would have given.
+  Status ParseBlock(const DataTypeSchema& schema, const std::vector<bool>& plain_strings,
+                    size_t reserve_rows, const char* data, size_t n);
+  // The rows of the last ParseBlock(); its memory is reused by the next.
+  const parquet::RowGroupData& batch() const { return batch_; }
+  std::string FormatError(uint64_t lines_before) const;
+  uint64_t lines() const { return line_; }
+
   const DataTypeSchema* schema() const { return schema_; }
   uint64_t rows() const { return rows_; }
   uint64_t first_local_timestamp() const { return first_local_ts_; }
@@ -52,9 +68,17 @@ class CsvParser {
   Status ParseHeader(std::string_view line);
   Status ParseRow(const char* p, const char* e);
   Status Error(const char* line_begin, const char* line_end, const char* at, size_t col,
-               const std::string& what) const;
+               const std::string& what);
   Status EmitBatch();
-  void StartBatch();
+  void StartBatch(size_t reserve_rows);
+
+  // The parts of the last row error, kept so block mode can renumber it.
+  struct RowError {
+    uint64_t line = 0;
+    size_t byte_col = 0;
+    std::string what;  // message and column name
+    std::string raw;   // the line, control bytes replaced
+  };
 
   std::string source_;
   const DataTypeSchema* forced_;
@@ -71,6 +95,10 @@ class CsvParser {
   // "exchange,symbol," of the previous row: rows of one file nearly always
   // repeat it, so a memcmp replaces two field scans and lookups.
   std::string prev_prefix_;
+  RowError error_;
+  // End of the readable bytes after the line being parsed (the chunk fed),
+  // so a field can be read eight bytes at a time; null: none beyond the line.
+  const char* buf_end_ = nullptr;
   Status status_;
 };
 

@@ -1,0 +1,243 @@
+#include "tardis/parallel_csv_parser.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace mt::tardis {
+
+namespace {
+constexpr size_t kLocalTsCol = 3;  // every Tardis schema's local_timestamp
+}  // namespace
+
+struct ParallelCsvParser::Block {
+  explicit Block(const std::string& source) : parser(source, nullptr, nullptr) {}
+  Buf text;
+  CsvParser parser;
+  Status status;
+  std::future<void> done;
+};
+
+ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* forced,
+                                     BatchSink* sink, ParserOptions opts, ThreadPool* pool)
+    : source_(source),
+      sink_(sink),
+      opts_(opts),
+      pool_(pool),
+      main_(std::move(source), forced, sink, opts),
+      block_bytes_(std::max<size_t>(1, opts.block_bytes)),
+      max_in_flight_(pool ? static_cast<size_t>(pool->size()) * 2 + 2 : 0) {}
+
+ParallelCsvParser::~ParallelCsvParser() { WaitAll(); }
+
+void ParallelCsvParser::Buf::Reserve(size_t n) {
+  if (n <= cap) return;
+  std::unique_ptr<char[]> bigger(new char[n]);
+  if (size) std::memcpy(bigger.get(), data.get(), size);
+  data = std::move(bigger);
+  cap = n;
+}
+
+char* ParallelCsvParser::OutputBuffer(size_t* capacity) {
+  if (!pool_ || !in_blocks_ || !status_.ok()) {
+    *capacity = 0;
+    return nullptr;
+  }
+  if (cur_.cap - cur_.size < (64u << 10)) cur_.Reserve(std::max(cur_.cap * 2, block_bytes_ + (256u << 10)));
+  *capacity = cur_.cap - cur_.size;
+  return cur_.data.get() + cur_.size;
+}
+
+void ParallelCsvParser::WaitAll() {
+  for (auto& b : blocks_) {
+    if (b->done.valid()) b->done.wait();
+  }
+  blocks_.clear();
+}
+
+Status ParallelCsvParser::Feed(const char* data, size_t n) {
+  if (!pool_) return main_.Feed(data, n);
+  if (!status_.ok()) return status_;
+  if (!in_blocks_) {
+    // The header goes to the sequential parser, which names the schema.
+    const char* nl = static_cast<const char*>(std::memchr(data, '\n', n));
+    if (!nl) return status_ = main_.Feed(data, n);
+    const size_t head = static_cast<size_t>(nl - data) + 1;
+    MT_RETURN_IF_ERROR(status_ = main_.Feed(data, head));
+    in_blocks_ = true;
+    const DataTypeSchema& schema = *main_.schema();
+    batch_ = parquet::MakeRowGroup(schema.ParquetSchema());
+    plain_hint_.assign(schema.columns.size(), false);
+    cursor_.assign(schema.columns.size(), 0);
+    data += head;
+    n -= head;
+  }
+  return status_ = FeedBlocks(data, n);
+}
+
+Status ParallelCsvParser::FeedBlocks(const char* data, size_t n) {
+  if (data == cur_.data.get() + cur_.size && n <= cur_.cap - cur_.size) {
+    cur_.size += n;  // decompressed in place (OutputBuffer)
+  } else {
+    if (cur_.cap - cur_.size < n) cur_.Reserve(std::max(cur_.size + n, block_bytes_ + (256u << 10)));
+    if (n) std::memcpy(cur_.data.get() + cur_.size, data, n);
+    cur_.size += n;
+  }
+  if (cur_.size < block_bytes_) return Drain(false, 0);
+  const void* last = memrchr(cur_.data.get(), '\n', cur_.size);
+  if (!last) {
+    if (cur_.size > kMaxLineBytes) {
+      MT_RETURN_IF_ERROR(Drain(true, 0));  // so lines_ counts every line before
+      return Status::InvalidInput(source_ + ":" + std::to_string(lines_ + 1) +
+                                  ": line longer than 64 MiB; is this a Tardis CSV file?");
+    }
+    return Status::OK();  // a very long line: keep reading
+  }
+  MT_RETURN_IF_ERROR(Dispatch(static_cast<size_t>(static_cast<const char*>(last) - cur_.data.get()) + 1));
+  return Drain(true, max_in_flight_);
+}
+
+// Hands cur_[0, len) to a pool thread; the rest stays in cur_.
+Status ParallelCsvParser::Dispatch(size_t len) {
+  std::unique_ptr<Block> b;
+  if (!free_.empty()) {
+    b = std::move(free_.back());
+    free_.pop_back();
+  } else {
+    b = std::make_unique<Block>(source_);
+  }
+  std::swap(b->text, cur_);
+  cur_.size = 0;
+  cur_.Reserve(block_bytes_ + (256u << 10));
+  const size_t tail = b->text.size - len;
+  if (tail) {
+    cur_.Reserve(tail + (256u << 10));
+    std::memcpy(cur_.data.get(), b->text.data.get() + len, tail);
+  }
+  cur_.size = tail;
+  b->text.size = len;
+  const DataTypeSchema* schema = main_.schema();
+  const size_t reserve = len / 48 + 16;
+  Block* raw = b.get();
+  b->done = pool_->Submit([raw, schema, hint = plain_hint_, reserve] {
+    raw->status = raw->parser.ParseBlock(*schema, hint, reserve, raw->text.data.get(), raw->text.size);
+  });
+  blocks_.push_back(std::move(b));
+  return Status::OK();
+}
+
+Status ParallelCsvParser::Drain(bool wait, size_t keep) {
+  while (!blocks_.empty()) {
+    Block* b = blocks_.front().get();
+    const bool must = wait && blocks_.size() > keep;
+    if (!must && b->done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) break;
+    b->done.wait();
+    Status st = Join(b);
+    free_.push_back(std::move(blocks_.front()));
+    blocks_.pop_front();
+    MT_RETURN_IF_ERROR(st);
+  }
+  return Status::OK();
+}
+
+Status ParallelCsvParser::Join(Block* b) {
+  if (!b->status.ok()) {
+    // Renumber the block's error with the lines of the blocks before it.
+    return Status::InvalidInput(b->parser.FormatError(lines_));
+  }
+  const parquet::RowGroupData& frag = b->parser.batch();
+  const size_t n = frag.num_rows;
+  if (n == 0) return Status::OK();
+  const auto& lts = frag.columns[kLocalTsCol].i64;
+  if (rows_ == 0) {
+    first_local_ts_ = lts.front();
+    // Size the first batch from the first block's rows, as later batches are
+    // sized from the one before: no regrowing, no doubled capacity.
+    size_t row_bytes = 1;
+    for (const auto& c : frag.columns) {
+      row_bytes += c.nullable;
+      switch (c.kind) {
+        case parquet::ColumnKind::kTimestampMicros:
+        case parquet::ColumnKind::kDouble: row_bytes += 8; break;
+        case parquet::ColumnKind::kBool: row_bytes += 1; break;
+        case parquet::ColumnKind::kString: row_bytes += 4 + c.str.ValueBytes() / n; break;
+      }
+    }
+    // Twice the estimate: untouched capacity costs address space, not memory.
+    const size_t rows = std::min(opts_.batch_rows, 2 * (opts_.batch_bytes / row_bytes + 1));
+    std::vector<size_t> text_bytes(frag.columns.size(), 0);
+    for (size_t i = 0; i < frag.columns.size(); i++) {
+      text_bytes[i] = frag.columns[i].str.ValueBytes() * (rows / n + 1);
+    }
+    ReserveBatch(rows, text_bytes);
+  }
+  last_local_ts_ = lts.back();
+  rows_ += n;
+  lines_ += b->parser.lines();
+  std::vector<size_t> cursor(frag.columns.size(), 0);
+  size_t r = 0;
+  while (r < n) {
+    const size_t take = std::min(n - r, opts_.batch_rows - batch_.num_rows);
+    parquet::AppendRows(frag, r, r + take, &cursor, &batch_);
+    r += take;
+    if (batch_.num_rows >= opts_.batch_rows || batch_.MemoryBytes() >= opts_.batch_bytes) {
+      MT_RETURN_IF_ERROR(Emit());
+    }
+  }
+  // A string column that stopped paying for its dictionary: blocks dispatched
+  // from now on skip the dictionary too.
+  for (size_t i = 0; i < batch_.columns.size(); i++) {
+    if (batch_.columns[i].kind == parquet::ColumnKind::kString && !batch_.columns[i].str.dict_mode()) {
+      plain_hint_[i] = true;
+    }
+  }
+  return Status::OK();
+}
+
+Status ParallelCsvParser::Emit() {
+  for (size_t i = 0; i < batch_.columns.size(); i++) {
+    if (batch_.columns[i].kind == parquet::ColumnKind::kString) {
+      plain_hint_[i] = !batch_.columns[i].str.dict_mode();
+    }
+  }
+  parquet::RowGroupData out = std::move(batch_);
+  const size_t rows = out.num_rows;
+  std::vector<size_t> text_bytes(out.columns.size(), 0);  // plain string columns
+  for (size_t i = 0; i < out.columns.size(); i++) {
+    const auto& str = out.columns[i].str;
+    if (!str.dict_mode()) text_bytes[i] = str.ValueBytes();
+  }
+  // The writer may wait here for the previous row group to be encoded; the
+  // next batch is allocated after that, so it can reuse that one's memory.
+  MT_RETURN_IF_ERROR(sink_->OnBatch(std::move(out)));
+  batch_ = parquet::MakeRowGroup(main_.schema()->ParquetSchema(), &plain_hint_);
+  // Room for a batch like the last one: no regrowing (and copying) later.
+  ReserveBatch(rows, text_bytes);
+  return Status::OK();
+}
+
+// Reserves `rows` rows in batch_, and text_bytes[i] bytes of text for
+// string column i when it is plain.
+void ParallelCsvParser::ReserveBatch(size_t rows, const std::vector<size_t>& text_bytes) {
+  for (size_t i = 0; i < batch_.columns.size(); i++) {
+    auto& c = batch_.columns[i];
+    if (c.nullable) c.defined.reserve(rows);
+    if (c.kind == parquet::ColumnKind::kTimestampMicros) c.i64.reserve(rows);
+    if (c.kind == parquet::ColumnKind::kDouble) c.f64.reserve(rows);
+    if (c.kind == parquet::ColumnKind::kBool) c.b.reserve(rows);
+    if (c.kind == parquet::ColumnKind::kString) c.str.Reserve(rows, text_bytes[i] + text_bytes[i] / 16);
+  }
+}
+
+Status ParallelCsvParser::Finish() {
+  if (!pool_ || !in_blocks_) {
+    if (!status_.ok()) return status_;
+    return status_ = main_.Finish();
+  }
+  if (!status_.ok()) return status_;
+  if (cur_.size) MT_RETURN_IF_ERROR(status_ = Dispatch(cur_.size));
+  MT_RETURN_IF_ERROR(status_ = Drain(true, 0));
+  if (batch_.num_rows > 0) MT_RETURN_IF_ERROR(status_ = Emit());
+  return Status::OK();
+}
+
+}  // namespace mt::tardis

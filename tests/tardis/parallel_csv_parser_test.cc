@@ -1,0 +1,317 @@
+// The parallel parser must give exactly what the sequential one gives: the
+// same row groups (values, nulls, dictionaries and their order, plain
+// fallbacks) and the same errors with the same line numbers, for any block
+// size, batch size and feed pattern; on every real fixture and on text made
+// to hit the edges (dictionary overflow, CRLF, no final newline, bad rows in
+// late blocks).
+#include "tardis/parallel_csv_parser.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include <zlib.h>
+
+#include "support/fixtures.h"
+
+namespace mt::tardis {
+namespace {
+
+using parquet::ColumnKind;
+using parquet::RowGroupData;
+
+struct Collected : BatchSink {
+  Status OnSchema(const DataTypeSchema& s) override {
+    schema = &s;
+    return Status::OK();
+  }
+  Status OnBatch(RowGroupData b) override {
+    batches.push_back(std::move(b));
+    return Status::OK();
+  }
+  const DataTypeSchema* schema = nullptr;
+  std::vector<RowGroupData> batches;
+};
+
+struct Result {
+  Status status;
+  Collected out;
+  uint64_t rows = 0;
+  int64_t first_ts = 0, last_ts = 0;
+};
+
+// Feeds `text` in pieces of `chunk` bytes; pool null = sequential.
+void Parse(const std::string& text, ThreadPool* pool, ParserOptions opts, size_t chunk, Result* r) {
+  ParallelCsvParser p("in.csv", nullptr, &r->out, opts, pool);
+  r->status = Status::OK();
+  for (size_t i = 0; i < text.size() && r->status.ok(); i += chunk) {
+    r->status = p.Feed(text.data() + i, std::min(chunk, text.size() - i));
+  }
+  if (r->status.ok()) r->status = p.Finish();
+  r->rows = p.rows();
+  r->first_ts = static_cast<int64_t>(p.first_local_timestamp());
+  r->last_ts = static_cast<int64_t>(p.last_local_timestamp());
+}
+
+void ExpectSameColumn(const parquet::ColumnData& a, const parquet::ColumnData& b, const std::string& where) {
+  ASSERT_EQ(a.kind, b.kind) << where;
+  EXPECT_EQ(a.defined, b.defined) << where;
+  EXPECT_EQ(a.null_count, b.null_count) << where;
+  EXPECT_EQ(a.i64, b.i64) << where;
+  ASSERT_EQ(a.f64.size(), b.f64.size()) << where;
+  EXPECT_EQ(0, std::memcmp(a.f64.data(), b.f64.data(), a.f64.size() * sizeof(double))) << where;
+  EXPECT_EQ(a.b, b.b) << where;
+  ASSERT_EQ(a.str.size(), b.str.size()) << where;
+  ASSERT_EQ(a.str.dict_mode(), b.str.dict_mode()) << where;
+  if (a.str.dict_mode()) {
+    EXPECT_EQ(a.str.dict(), b.str.dict()) << where;  // same entries in the same order
+    ASSERT_EQ(a.str.constant(), b.str.constant()) << where;
+    if (!a.str.constant()) {
+      EXPECT_EQ(a.str.indices(), b.str.indices()) << where;
+    }
+  }
+  for (size_t i = 0; i < a.str.size(); i++) {
+    if (a.str.Get(i) != b.str.Get(i)) {
+      ADD_FAILURE() << where << " value " << i << ": " << a.str.Get(i) << " vs " << b.str.Get(i);
+      break;
+    }
+  }
+}
+
+void ExpectSame(const Result& seq, const Result& par, const std::string& where) {
+  ASSERT_EQ(seq.status.ok(), par.status.ok()) << where << ": " << seq.status.ToString() << " | "
+                                              << par.status.ToString();
+  if (!seq.status.ok()) {
+    EXPECT_EQ(seq.status.ToString(), par.status.ToString()) << where;
+    return;
+  }
+  EXPECT_EQ(seq.out.schema, par.out.schema) << where;
+  EXPECT_EQ(seq.rows, par.rows) << where;
+  EXPECT_EQ(seq.first_ts, par.first_ts) << where;
+  EXPECT_EQ(seq.last_ts, par.last_ts) << where;
+  ASSERT_EQ(seq.out.batches.size(), par.out.batches.size()) << where;
+  for (size_t g = 0; g < seq.out.batches.size(); g++) {
+    const RowGroupData& a = seq.out.batches[g];
+    const RowGroupData& b = par.out.batches[g];
+    ASSERT_EQ(a.num_rows, b.num_rows) << where << " batch " << g;
+    ASSERT_EQ(a.columns.size(), b.columns.size());
+    for (size_t c = 0; c < a.columns.size(); c++) {
+      ExpectSameColumn(a.columns[c], b.columns[c], where + " batch " + std::to_string(g) + " column " + std::to_string(c));
+    }
+  }
+}
+
+// Runs the sequential parse once and the parallel one over a grid of
+// settings, comparing each to it.
+void CheckAllSettings(const std::string& text, const std::string& name, std::vector<size_t> blocks,
+                      std::vector<size_t> batch_rows, std::vector<size_t> chunks) {
+  ThreadPool pool(2);
+  for (size_t rows : batch_rows) {
+    ParserOptions opts;
+    opts.batch_rows = rows;
+    Result seq;
+    Parse(text, nullptr, opts, 1 << 16, &seq);
+    for (size_t block : blocks) {
+      for (size_t chunk : chunks) {
+        opts.block_bytes = block;
+        Result par;
+        Parse(text, &pool, opts, chunk, &par);
+        ExpectSame(seq, par, name + " block=" + std::to_string(block) + " rows=" + std::to_string(rows) +
+                                 " chunk=" + std::to_string(chunk));
+      }
+    }
+  }
+}
+
+std::string Gunzip(const std::string& gz) {
+  struct Text : io::ChunkSink {
+    Status OnData(const char* d, size_t n) override {
+      s.append(d, n);
+      return Status::OK();
+    }
+    std::string s;
+  } text;
+  auto d = io::NewDecompressor("fixture", &text);
+  EXPECT_TRUE(d->Write(reinterpret_cast<const uint8_t*>(gz.data()), gz.size()).ok());
+  EXPECT_TRUE(d->Finish().ok());
+  return text.s;
+}
+
+std::string Gzip(const std::string& text) {
+  z_stream z{};
+  EXPECT_EQ(Z_OK, deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY));
+  std::string out(deflateBound(&z, text.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
+  z.avail_in = static_cast<uInt>(text.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  EXPECT_EQ(Z_STREAM_END, deflate(&z, Z_FINISH));
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  return out;
+}
+
+TEST(ParallelCsvParser, EveryFixtureGivesTheSequentialRowGroups) {
+  const char* files[] = {
+      "binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv.gz",
+      "binance-futures_book_snapshot_5_2020-09-01_BTCUSDT.csv.gz",
+      "binance-futures_quotes_2020-02-22_BTCUSDT.csv.gz",
+      "binance-futures_trades_2020-02-22_BTCUSDT.csv.gz",
+      "bitmex_trades_2020-03-01_XBTUSD.csv.gz",
+      "deribit_derivative_ticker_2026-08-10_BTC-PERPETUAL.csv.gz",
+      "deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz",
+      "deribit_options_chain_2020-06-08_OPTIONS.csv.gz",
+      "huobi-dm-swap_quotes_2020-05-01_BTC-USD.csv.gz",
+      "okex-futures_derivative_ticker_2026-08-10_BTC-USD_UM_XPERP-310404.csv.gz",
+      "okex-swap_derivative_ticker_2023-04-01_BTC-USDC-SWAP.csv.gz",
+  };
+  for (const char* f : files) {
+    const std::string text = Gunzip(mt::testing::ReadFile(mt::testing::FixturePath(f)));
+    ASSERT_GT(text.size(), 100u) << f;
+    CheckAllSettings(text, f, {1, 777, 1 << 20}, {7, 1000, 1000000}, {4093, 1 << 20});
+  }
+}
+
+// trades rows with a unique id per row (the dictionary overflows and the
+// column turns plain part way through a batch), nulls, CRLF line ends, two
+// symbols, and no newline after the last line.
+std::string SyntheticTrades(size_t rows) {
+  std::mt19937_64 rng(7);
+  std::string s = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\r\n";
+  int64_t ts = 1600000000000000;
+  for (size_t r = 0; r < rows; r++) {
+    ts += static_cast<int64_t>(rng() % 1000);
+    s += "binance,";
+    s += (r % 5000 < 4000) ? "BTCUSDT," : "ETHUSDT,";
+    s += std::to_string(ts) + "," + std::to_string(ts + 7) + ",";
+    if (rng() % 50 != 0) s += std::to_string(9000000 + r);
+    s += ",";
+    const uint64_t side = rng() % 7;
+    s += side < 3 ? "buy" : side < 6 ? "sell" : "";
+    s += ",";
+    s += std::to_string(rng() % 100000) + "." + std::to_string(rng() % 10) + ",";
+    if (rng() % 40 != 0) {
+      s += "0." + std::to_string(rng() % 1000 + 1000).substr(1);
+      if (rng() % 3 == 0) s += "e-2";  // the reference number parser's path
+    }
+    if (r + 1 < rows) s += (r % 2) ? "\r\n" : "\n";
+  }
+  return s;
+}
+
+TEST(ParallelCsvParser, DictionaryOverflowNullsAndLineEndsAsSequential) {
+  const std::string text = SyntheticTrades(100000);  // > 65536 distinct ids
+  {
+    Result seq;
+    Parse(text, nullptr, ParserOptions{}, 1 << 16, &seq);
+    ASSERT_TRUE(seq.status.ok()) << seq.status.ToString();
+    ASSERT_EQ(1u, seq.out.batches.size());
+    EXPECT_FALSE(seq.out.batches[0].columns[4].str.dict_mode());  // id: the dictionary overflowed
+    EXPECT_TRUE(seq.out.batches[0].columns[5].str.dict_mode());   // side
+    EXPECT_GT(seq.out.batches[0].columns[7].null_count, 0u);      // amount has nulls
+  }
+  CheckAllSettings(text, "synthetic", {4096, 65536, 1 << 20}, {1000, 70000, 1000000}, {7, 1 << 20});
+}
+
+TEST(ParallelCsvParser, BadRowInALateBlockHasItsFileLineNumber) {
+  std::string text = SyntheticTrades(20000);
+  // Break line 15001 (the header is line 1): its price becomes "12x.5".
+  size_t pos = 0;
+  for (int l = 1; l < 15001; l++) pos = text.find('\n', pos) + 1;
+  const size_t price = [&] {
+    size_t p = pos;
+    for (int c = 0; c < 6; c++) p = text.find(',', p) + 1;
+    return p;
+  }();
+  text.insert(price + 2, "x");
+  ThreadPool pool(2);
+  ParserOptions opts;
+  opts.block_bytes = 4096;
+  Result seq, par;
+  Parse(text, nullptr, opts, 1 << 16, &seq);
+  Parse(text, &pool, opts, 1000, &par);
+  ASSERT_FALSE(par.status.ok());
+  EXPECT_NE(par.status.ToString().find("in.csv:15001:"), std::string::npos) << par.status.ToString();
+  EXPECT_NE(par.status.ToString().find("(column 7 'price')"), std::string::npos) << par.status.ToString();
+  ExpectSame(seq, par, "bad row");
+  // Every batch passed on before the error holds only rows before it.
+  size_t passed = 0;
+  for (auto& b : par.out.batches) passed += b.num_rows;
+  EXPECT_LT(passed, 15000u);
+}
+
+TEST(ParallelCsvParser, ShapesOfInputAsSequential) {
+  ThreadPool pool(2);
+  const std::string header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount";
+  const std::vector<std::string> inputs = {
+      "",                                   // empty: no header
+      header,                               // header only, no newline
+      header + "\n",                        // header only
+      header + "\nbinance,BTCUSDT,1,2,a,buy,1.5,2",  // one row, no newline
+      header + "\nbinance,BTCUSDT,1,2,a,buy,1.5,2\n\nbinance,BTCUSDT,1,2,a,buy,1.5,2\n",  // empty line
+      header + "\nbinance,BTCUSDT,1,2,a,buy,1.5\n",   // too few columns
+      "not,a,tardis,header\nx\n",           // unknown header
+  };
+  for (const std::string& in : inputs) {
+    for (size_t chunk : {size_t{1}, size_t{5}, size_t{1} << 20}) {
+      ParserOptions opts;
+      opts.block_bytes = 16;
+      Result seq, par;
+      Parse(in, nullptr, opts, chunk, &seq);
+      Parse(in, &pool, opts, chunk, &par);
+      ExpectSame(seq, par, "input \"" + in.substr(0, 40) + "\" chunk " + std::to_string(chunk));
+    }
+  }
+}
+
+// Through a real decompressor, which writes into the parser's own buffer
+// (OutputBuffer) instead of handing over a copy.
+TEST(ParallelCsvParser, InPlaceDecompressionGivesTheSameRows) {
+  struct Sink : io::ChunkSink {
+    explicit Sink(ParallelCsvParser* p) : p(p) {}
+    Status OnData(const char* d, size_t n) override { return p->Feed(d, n); }
+    char* OutputBuffer(size_t* cap) override { return p->OutputBuffer(cap); }
+    ParallelCsvParser* p;
+  };
+  const std::string text = SyntheticTrades(40000);
+  const std::string gz = Gzip(text);
+  ThreadPool pool(2);
+  ParserOptions opts;
+  opts.block_bytes = 30000;
+  opts.batch_rows = 3333;
+  Result seq;
+  Parse(text, nullptr, opts, 1 << 16, &seq);
+  for (auto engine : {io::GzipEngine::kAuto, io::GzipEngine::kZlib}) {
+    Result par;
+    ParallelCsvParser p("in.csv", nullptr, &par.out, opts, &pool);
+    Sink sink(&p);
+    size_t in_place = 0;
+    struct Counting : io::ChunkSink {
+      Sink* s;
+      size_t* in_place;
+      char* last = nullptr;
+      Status OnData(const char* d, size_t n) override {
+        if (d == last) (*in_place)++;
+        return s->OnData(d, n);
+      }
+      char* OutputBuffer(size_t* cap) override { return last = s->OutputBuffer(cap); }
+    } counting;
+    counting.s = &sink;
+    counting.in_place = &in_place;
+    auto d = io::NewDecompressor("in.csv", &counting, engine);
+    for (size_t i = 0; i < gz.size(); i += 1000) {
+      ASSERT_TRUE(d->Write(reinterpret_cast<const uint8_t*>(gz.data()) + i, std::min<size_t>(1000, gz.size() - i)).ok());
+    }
+    ASSERT_TRUE(d->Finish().ok());
+    par.status = p.Finish();
+    par.rows = p.rows();
+    par.first_ts = static_cast<int64_t>(p.first_local_timestamp());
+    par.last_ts = static_cast<int64_t>(p.last_local_timestamp());
+    ExpectSame(seq, par, engine == io::GzipEngine::kZlib ? "zlib" : "isal");
+    EXPECT_GT(in_place, 10u);  // most output went straight into the parser's buffer
+  }
+}
+
+}  // namespace
+}  // namespace mt::tardis
