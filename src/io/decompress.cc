@@ -30,12 +30,28 @@ class GzipMember {
   virtual Result<size_t> Inflate(const uint8_t* in, size_t n, ChunkSink* sink, uint64_t* out_bytes,
                                  bool* member_end) = 0;
   virtual void Reset() = 0;
+
+ protected:
+  // Where the next output goes: the sink's own buffer when it offers one
+  // (no copy), else ours. At most 1 GiB, so it fits the engines' counters.
+  uint8_t* OutputSpace(ChunkSink* sink, size_t* cap) {
+    uint8_t* dst = reinterpret_cast<uint8_t*>(sink->OutputBuffer(cap));
+    if (!dst || *cap == 0) {
+      dst = out_.data();
+      *cap = out_.size();
+    }
+    *cap = std::min<size_t>(*cap, 1u << 30);
+    return dst;
+  }
+
+ private:
+  std::vector<uint8_t> out_ = std::vector<uint8_t>(kOutChunk);
 };
 
 #ifdef MT_HAVE_ISAL
 class IsalMember final : public GzipMember {
  public:
-  IsalMember() : out_(kOutChunk) { Reset(); }
+  IsalMember() { Reset(); }
   void Reset() override {
     isal_inflate_init(&st_);
     st_.crc_flag = ISAL_GZIP;  // parse the header, verify CRC32 and size
@@ -47,12 +63,7 @@ class IsalMember final : public GzipMember {
     *member_end = false;
     while (true) {
       size_t cap = 0;
-      uint8_t* dst = reinterpret_cast<uint8_t*>(sink->OutputBuffer(&cap));
-      if (!dst || cap == 0) {
-        dst = out_.data();
-        cap = out_.size();
-      }
-      cap = std::min<size_t>(cap, 1u << 30);
+      uint8_t* dst = OutputSpace(sink, &cap);
       st_.next_out = dst;
       st_.avail_out = static_cast<uint32_t>(cap);
       const int rc = isal_inflate(&st_);
@@ -83,13 +94,12 @@ class IsalMember final : public GzipMember {
     }
   }
   inflate_state st_;
-  std::vector<uint8_t> out_;
 };
 #endif
 
 class ZlibMember final : public GzipMember {
  public:
-  ZlibMember() : out_(kOutChunk) {
+  ZlibMember() {
     std::memset(&z_, 0, sizeof z_);
     inflateInit2(&z_, 16 + 15);  // gzip wrapper only
   }
@@ -102,12 +112,7 @@ class ZlibMember final : public GzipMember {
     *member_end = false;
     while (true) {
       size_t cap = 0;
-      uint8_t* dst = reinterpret_cast<uint8_t*>(sink->OutputBuffer(&cap));
-      if (!dst || cap == 0) {
-        dst = out_.data();
-        cap = out_.size();
-      }
-      cap = std::min<size_t>(cap, 1u << 30);
+      uint8_t* dst = OutputSpace(sink, &cap);
       z_.next_out = dst;
       z_.avail_out = static_cast<uInt>(cap);
       const int rc = inflate(&z_, Z_NO_FLUSH);
@@ -132,7 +137,6 @@ class ZlibMember final : public GzipMember {
 
  private:
   z_stream z_;
-  std::vector<uint8_t> out_;
 };
 
 class AutoDecompressor final : public Decompressor {
