@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -65,7 +66,13 @@ class StringColumn {
   // repeat (start of a batch, or plain mode).
   bool CanRepeatLast() const { return dict_mode_ && size() > 0; }
   // REQUIRES: CanRepeatLast().
-  void RepeatLast() { PushIndex(last_index_); }
+  void RepeatLast() {
+    if (indices_.empty()) {
+      const_count_++;  // only dict_[0] so far
+    } else {
+      indices_.push_back(last_index_);
+    }
+  }
 
   void Reserve(size_t n, size_t bytes = 0) {
     if (dict_mode_) {
@@ -108,14 +115,22 @@ class StringColumn {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
+  // Short values (side, exchange) compare as two overlapping words.
   static bool Equal(std::string_view a, const std::string& b) {
-    if (a.size() != b.size()) return false;
+    const size_t n = a.size();
+    if (n != b.size()) return false;
     const char* x = a.data();
     const char* y = b.data();
-    for (size_t i = 0; i < a.size(); i++) {
-      if (x[i] != y[i]) return false;
+    if (n >= 4 && n <= 8) {
+      uint32_t x0, y0, x1, y1;
+      std::memcpy(&x0, x, 4);
+      std::memcpy(&y0, y, 4);
+      std::memcpy(&x1, x + n - 4, 4);
+      std::memcpy(&y1, y + n - 4, 4);
+      return x0 == y0 && x1 == y1;
     }
-    return true;
+    if (n < 4) return n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1]);
+    return std::memcmp(x, y, n) == 0;
   }
   // The dictionary index of `s`, added when new. False (and the column is
   // then plain) when the dictionary is full.
@@ -143,15 +158,18 @@ class StringColumn {
     SwitchToPlain();
     return false;
   }
-  void PushIndex(uint32_t i) {
+  // Runs for every value: the common cases inline, the switch from a
+  // constant run to stored indices out of line.
+  inline __attribute__((always_inline)) void PushIndex(uint32_t i) {
     if (!indices_.empty()) {  // the common case once two values were seen
       indices_.push_back(i);
-      return;
-    }
-    if (i == 0 && dict_.size() == 1) {
+    } else if (i == 0 && dict_.size() == 1) {
       const_count_++;
-      return;
+    } else {
+      StartIndices(i);
     }
+  }
+  __attribute__((noinline)) void StartIndices(uint32_t i) {
     indices_.reserve(std::max<size_t>(reserve_hint_, const_count_ + 1));
     indices_.assign(const_count_, 0);
     const_count_ = 0;
