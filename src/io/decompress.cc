@@ -53,6 +53,11 @@ class IsalMember final : public GzipMember {
  public:
   IsalMember() { Reset(); }
   void Reset() override {
+    // A corrupt stream may refer back before its start; ISA-L then copies
+    // from its own window instead of failing (zlib says "distance too far
+    // back"). Zeroed, that window gives the same bytes every time, and the
+    // CRC32 at the member's end still rejects the stream.
+    std::memset(&st_, 0, sizeof st_);
     isal_inflate_init(&st_);
     st_.crc_flag = ISAL_GZIP;  // parse the header, verify CRC32 and size
   }

@@ -97,7 +97,8 @@ class CsvParser {
   std::string prev_prefix_;
   RowError error_;
   // The first eight digits of the last 16-digit timestamp and their value.
-  uint64_t ts_hi_word_ = 0, ts_hi_value_ = 0;
+  // Starts as "00000000" -> 0: the memo only ever holds a checked pair.
+  uint64_t ts_hi_word_ = 0x3030303030303030ULL, ts_hi_value_ = 0;
   // End of the readable bytes after the line being parsed (the chunk fed),
   // so a field can be read eight bytes at a time; null: none beyond the line.
   const char* buf_end_ = nullptr;

@@ -317,3 +317,23 @@ TEST(ParallelCsvParser, InPlaceDecompressionGivesTheSameRows) {
 
 }  // namespace
 }  // namespace mt::tardis
+
+namespace mt::tardis {
+namespace {
+
+// Eight NUL bytes then eight digits is not a timestamp, for a fresh parser
+// too (the memo of the last leading digits must not start out as NULs).
+TEST(ParallelCsvParser, NulBytesAreNotTimestampDigits) {
+  std::string text = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+  text += std::string("binance,BTCUSDT,") + std::string(8, '\0') + "12345678,1600000000000000,1,buy,1.5,2\n";
+  ThreadPool pool(2);
+  for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+    Result r;
+    Parse(text, p, ParserOptions{}, 1 << 16, &r);
+    ASSERT_FALSE(r.status.ok());
+    EXPECT_NE(r.status.ToString().find("in.csv:2:17: cannot parse"), std::string::npos) << r.status.ToString();
+  }
+}
+
+}  // namespace
+}  // namespace mt::tardis
