@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -47,7 +48,7 @@ class Sink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
 class ParallelSink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
  public:
   ParallelSink(const mt::tardis::DataTypeSchema* forced, mt::tardis::ParserOptions opts, mt::ThreadPool* pool)
-      : parser(std::string("fuzz"), forced, this, opts, pool) {}
+      : batches(), parser(std::string("fuzz"), forced, this, opts, pool) {}
   mt::Status OnSchema(const mt::tardis::DataTypeSchema&) override { return mt::Status::OK(); }
   mt::Status OnBatch(mt::parquet::RowGroupData b) override {
     batches.push_back(std::move(b));
@@ -55,8 +56,8 @@ class ParallelSink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
   }
   mt::Status OnData(const char* d, size_t n) override { return parser.Feed(d, n); }
   char* OutputBuffer(size_t* cap) override { return parser.OutputBuffer(cap); }
+  std::vector<mt::parquet::RowGroupData> batches;  // before the parser: outlives its threads
   mt::tardis::ParallelCsvParser parser;
-  std::vector<mt::parquet::RowGroupData> batches;
 };
 
 bool SameColumn(const mt::parquet::ColumnData& a, const mt::parquet::ColumnData& b) {
@@ -104,12 +105,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (pst.ok()) pst = pdec->Finish();
   if (pst.ok()) pst = par.parser.Finish();
+  par.parser.Stop();  // after an error, pool threads may still be joining
   // Both fail or neither. The same message, unless the gzip stream is bad:
   // the parallel parser reads ahead, so a corrupt stream after a bad row
   // may be what it meets first.
   if (st.ok() != pst.ok()) __builtin_trap();
   const std::string a = st.ToString(), b = pst.ToString();
-  if (a != b && a.find("gzip") == std::string::npos && b.find("gzip") == std::string::npos) __builtin_trap();
+  if (a != b && a.find("gzip") == std::string::npos && b.find("gzip") == std::string::npos) {
+    fprintf(stderr, "sequential: %s\nparallel:   %s\n", a.c_str(), b.c_str());
+    __builtin_trap();
+  }
   if (st.ok()) {
     if (sink.batches.size() != par.batches.size()) __builtin_trap();
     for (size_t g = 0; g < sink.batches.size(); g++) {

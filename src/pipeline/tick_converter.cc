@@ -96,6 +96,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   void Abort() {
+    parser_->Stop();  // no pool thread may hand over rows while outputs go away
     for (auto& [key, out] : outputs_) {
       out->writer.reset();
       if (out->object) out->object->Abort();

@@ -14,7 +14,7 @@ struct ParallelCsvParser::Block {
   Buf text;
   CsvParser parser;
   Status status;
-  std::future<void> done;
+  bool parsed = false;  // guarded by mu_
 };
 
 ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* forced,
@@ -27,7 +27,13 @@ ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* f
       block_bytes_(std::max<size_t>(1, opts.block_bytes)),
       max_in_flight_(pool ? static_cast<size_t>(pool->size()) * 2 + 2 : 0) {}
 
-ParallelCsvParser::~ParallelCsvParser() { WaitAll(); }
+ParallelCsvParser::~ParallelCsvParser() { Stop(); }
+
+void ParallelCsvParser::Stop() {
+  std::unique_lock<std::mutex> l(mu_);
+  stopped_ = true;
+  cv_.wait(l, [&] { return tasks_ == 0; });
+}
 
 void ParallelCsvParser::Buf::Reserve(size_t n) {
   if (n <= cap) return;
@@ -47,13 +53,6 @@ char* ParallelCsvParser::OutputBuffer(size_t* capacity) {
   return cur_.data.get() + cur_.size;
 }
 
-void ParallelCsvParser::WaitAll() {
-  for (auto& b : blocks_) {
-    if (b->done.valid()) b->done.wait();
-  }
-  blocks_.clear();
-}
-
 Status ParallelCsvParser::Feed(const char* data, size_t n) {
   if (!pool_) return main_.Feed(data, n);
   if (!status_.ok()) return status_;
@@ -67,7 +66,7 @@ Status ParallelCsvParser::Feed(const char* data, size_t n) {
     const DataTypeSchema& schema = *main_.schema();
     batch_ = parquet::MakeRowGroup(schema.ParquetSchema());
     plain_hint_.assign(schema.columns.size(), false);
-    cursor_.assign(schema.columns.size(), 0);
+    dispatch_hint_ = plain_hint_;
     data += head;
     n -= head;
   }
@@ -82,29 +81,34 @@ Status ParallelCsvParser::FeedBlocks(const char* data, size_t n) {
     if (n) std::memcpy(cur_.data.get() + cur_.size, data, n);
     cur_.size += n;
   }
-  if (cur_.size < block_bytes_) return Drain(false, 0);
+  if (cur_.size < block_bytes_) return Status::OK();
   const void* last = memrchr(cur_.data.get(), '\n', cur_.size);
   if (!last) {
     if (cur_.size > kMaxLineBytes) {
-      MT_RETURN_IF_ERROR(Drain(true, 0));  // so lines_ counts every line before
-      return Status::InvalidInput(source_ + ":" + std::to_string(lines_ + 1) +
+      MT_RETURN_IF_ERROR(WaitJoined(0));  // so joined_lines_ counts every line before
+      return Status::InvalidInput(source_ + ":" + std::to_string(joined_lines_ + 1) +
                                   ": line longer than 64 MiB; is this a Tardis CSV file?");
     }
     return Status::OK();  // a very long line: keep reading
   }
   MT_RETURN_IF_ERROR(Dispatch(static_cast<size_t>(static_cast<const char*>(last) - cur_.data.get()) + 1));
-  return Drain(true, max_in_flight_);
+  return WaitJoined(max_in_flight_);
 }
 
 // Hands cur_[0, len) to a pool thread; the rest stays in cur_.
 Status ParallelCsvParser::Dispatch(size_t len) {
   std::unique_ptr<Block> b;
-  if (!free_.empty()) {
-    b = std::move(free_.back());
-    free_.pop_back();
-  } else {
-    b = std::make_unique<Block>(source_);
+  std::vector<bool> hint;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!join_status_.ok()) return join_status_;
+    if (!free_.empty()) {
+      b = std::move(free_.back());
+      free_.pop_back();
+    }
+    hint = dispatch_hint_;
   }
+  if (!b) b = std::make_unique<Block>(source_);
   std::swap(b->text, cur_);
   cur_.size = 0;
   cur_.Reserve(block_bytes_ + (256u << 10));
@@ -115,40 +119,63 @@ Status ParallelCsvParser::Dispatch(size_t len) {
   }
   cur_.size = tail;
   b->text.size = len;
+  b->parsed = false;
   const DataTypeSchema* schema = main_.schema();
   const size_t reserve = len / 48 + 16;
   Block* raw = b.get();
-  b->done = pool_->Submit([raw, schema, hint = plain_hint_, reserve] {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    blocks_.push_back(std::move(b));  // before the task can finish
+    tasks_++;
+  }
+  pool_->Submit([this, raw, schema, hint = std::move(hint), reserve] {
     raw->status = raw->parser.ParseBlock(*schema, hint, reserve, raw->text.data.get(), raw->text.size);
+    Parsed(raw);
   });
-  blocks_.push_back(std::move(b));
   return Status::OK();
 }
 
-Status ParallelCsvParser::Drain(bool wait, size_t keep) {
-  while (!blocks_.empty()) {
-    Block* b = blocks_.front().get();
-    const bool must = wait && blocks_.size() > keep;
-    if (!must && b->done.wait_for(std::chrono::seconds(0)) != std::future_status::ready) break;
-    b->done.wait();
-    Status st = Join(b);
-    free_.push_back(std::move(blocks_.front()));
-    blocks_.pop_front();
-    MT_RETURN_IF_ERROR(st);
+void ParallelCsvParser::Parsed(Block* b) {
+  std::unique_lock<std::mutex> l(mu_);
+  b->parsed = true;
+  if (!joining_) {
+    joining_ = true;
+    while (!blocks_.empty() && blocks_.front()->parsed && join_status_.ok() && !stopped_) {
+      std::unique_ptr<Block> next = std::move(blocks_.front());
+      blocks_.pop_front();
+      l.unlock();
+      Status st = Join(next.get());
+      std::vector<bool> hint = plain_hint_;
+      l.lock();
+      if (!st.ok() && join_status_.ok()) join_status_ = st;
+      dispatch_hint_ = std::move(hint);
+      free_.push_back(std::move(next));
+      cv_.notify_all();
+    }
+    joining_ = false;
   }
-  return Status::OK();
+  tasks_--;
+  cv_.notify_all();
+}
+
+Status ParallelCsvParser::WaitJoined(size_t keep) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait(l, [&] {
+    return !join_status_.ok() || (blocks_.size() <= keep && (keep > 0 || (!joining_ && tasks_ == 0)));
+  });
+  return join_status_;
 }
 
 Status ParallelCsvParser::Join(Block* b) {
   if (!b->status.ok()) {
     // Renumber the block's error with the lines of the blocks before it.
-    return Status::InvalidInput(b->parser.FormatError(lines_));
+    return Status::InvalidInput(b->parser.FormatError(joined_lines_));
   }
   const parquet::RowGroupData& frag = b->parser.batch();
   const size_t n = frag.num_rows;
   if (n == 0) return Status::OK();
   const auto& lts = frag.columns[kLocalTsCol].i64;
-  if (rows_ == 0) {
+  if (rows_.load(std::memory_order_relaxed) == 0) {
     first_local_ts_ = lts.front();
     // Size the first batch from the first block's rows, as later batches are
     // sized from the one before: no regrowing, no doubled capacity.
@@ -171,8 +198,8 @@ Status ParallelCsvParser::Join(Block* b) {
     ReserveBatch(rows, text_bytes);
   }
   last_local_ts_ = lts.back();
-  rows_ += n;
-  lines_ += b->parser.lines();
+  rows_.store(rows_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  joined_lines_ += b->parser.lines();
   std::vector<size_t> cursor(frag.columns.size(), 0);
   size_t r = 0;
   while (r < n) {
@@ -184,7 +211,7 @@ Status ParallelCsvParser::Join(Block* b) {
     }
   }
   // A string column that stopped paying for its dictionary: blocks dispatched
-  // from now on skip the dictionary too.
+  // from now on skip the dictionary too (the joining thread passes it on).
   for (size_t i = 0; i < batch_.columns.size(); i++) {
     if (batch_.columns[i].kind == parquet::ColumnKind::kString && !batch_.columns[i].str.dict_mode()) {
       plain_hint_[i] = true;
@@ -235,7 +262,9 @@ Status ParallelCsvParser::Finish() {
   }
   if (!status_.ok()) return status_;
   if (cur_.size) MT_RETURN_IF_ERROR(status_ = Dispatch(cur_.size));
-  MT_RETURN_IF_ERROR(status_ = Drain(true, 0));
+  MT_RETURN_IF_ERROR(status_ = WaitJoined(0));
+  // Every block is joined and no pool thread works for us: the last batch
+  // goes from this thread.
   if (batch_.num_rows > 0) MT_RETURN_IF_ERROR(status_ = Emit());
   return Status::OK();
 }

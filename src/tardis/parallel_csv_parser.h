@@ -1,16 +1,26 @@
 // Parses one Tardis CSV stream on several threads. The caller's thread cuts
-// the decompressed text into newline-aligned blocks (a few MiB), pool threads
-// parse each block into its own column fragment, and the caller joins the
-// fragments in input order into row groups of exactly `batch_rows` rows, so
-// the output is the one a single-threaded parse gives, byte for byte. Errors
-// too: a bad row is reported with its line number in the whole file, and
-// nothing after it is passed on.
+// the decompressed text into newline-aligned blocks (1 MiB), pool threads
+// parse each block into its own column fragment, and the fragments are joined
+// in input order into row groups of exactly `batch_rows` rows, so the output
+// is the one a single-threaded parse gives, byte for byte. Errors too: a bad
+// row is reported with its line number in the whole file, and nothing after
+// it is passed on.
+//
+// Joining is done by the pool threads, not the caller (whose thread also
+// inflates, the one step that cannot be split): the thread that finishes the
+// oldest unjoined block joins it and every later block already parsed, while
+// the fragment is still in its cache. One thread joins at a time; a thread
+// that finds another joining leaves its block to it. So the sink's OnBatch()
+// runs on a pool thread, one call at a time, and never after Finish() or
+// Stop() returned.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -29,12 +39,15 @@ class ParallelCsvParser {
 
   Status Feed(const char* data, size_t n);
   Status Finish();
+  // Stops: blocks not yet joined are dropped; returns once no pool thread
+  // works for this parser any more (so the sink may be torn down).
+  void Stop();
   // Where the next Feed() bytes may be written in place (see
   // io::ChunkSink::OutputBuffer); null before the header and without a pool.
   char* OutputBuffer(size_t* capacity);
 
   const DataTypeSchema* schema() const { return main_.schema(); }
-  uint64_t rows() const { return pool_ ? rows_ : main_.rows(); }
+  uint64_t rows() const { return pool_ ? rows_.load(std::memory_order_relaxed) : main_.rows(); }
   uint64_t first_local_timestamp() const { return pool_ ? first_local_ts_ : main_.first_local_timestamp(); }
   uint64_t last_local_timestamp() const { return pool_ ? last_local_ts_ : main_.last_local_timestamp(); }
 
@@ -51,12 +64,14 @@ class ParallelCsvParser {
 
   Status FeedBlocks(const char* data, size_t n);
   Status Dispatch(size_t len);
-  // Joins finished blocks in order; with `wait`, until at most `keep` remain.
-  Status Drain(bool wait, size_t keep);
+  // Run on a pool thread once block b is parsed.
+  void Parsed(Block* b);
+  // Waits (caller) until at most `keep` blocks are unjoined and no join
+  // runs; the first join error, if any.
+  Status WaitJoined(size_t keep);
   Status Join(Block* b);
   Status Emit();
   void ReserveBatch(size_t rows, const std::vector<size_t>& text_bytes);
-  void WaitAll();
 
   std::string source_;
   BatchSink* sink_;
@@ -64,18 +79,29 @@ class ParallelCsvParser {
   ThreadPool* pool_;
   CsvParser main_;  // the header (and everything, without a pool)
   const size_t block_bytes_;
+  const size_t max_in_flight_;
   bool in_blocks_ = false;
-  Buf cur_;  // text of the block being filled
-  std::deque<std::unique_ptr<Block>> blocks_;  // dispatched, in input order
+  Buf cur_;  // text of the block being filled (caller only)
+  Status status_;  // the caller's
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  // Guarded by mu_:
+  std::deque<std::unique_ptr<Block>> blocks_;  // dispatched, unjoined, in input order
   std::vector<std::unique_ptr<Block>> free_;   // joined, memory kept for reuse
-  size_t max_in_flight_;
+  size_t tasks_ = 0;                           // pool tasks not yet returned
+  bool joining_ = false;                       // a pool thread runs the join loop
+  bool stopped_ = false;
+  Status join_status_;                         // the first error of a join
+  std::vector<bool> dispatch_hint_;            // string columns to start plain
+
+  // Used by the joining thread only (one at a time), and by the caller once
+  // every join is done:
   parquet::RowGroupData batch_;
   std::vector<bool> plain_hint_;
-  std::vector<size_t> cursor_;
-  uint64_t rows_ = 0;
-  uint64_t lines_ = 1;  // lines before the next block to join (the header)
+  std::atomic<uint64_t> rows_{0};
+  uint64_t joined_lines_ = 1;  // lines before the next block to join (the header)
   int64_t first_local_ts_ = 0, last_local_ts_ = 0;
-  Status status_;
 };
 
 }  // namespace mt::tardis
