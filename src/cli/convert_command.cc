@@ -139,7 +139,11 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     target.store = store.get();
   }
   std::unique_ptr<ThreadPool> pool;
-  if (settings->threads > 1) pool = std::make_unique<ThreadPool>(settings->threads);
+  // Pool threads parse, join and encode below the caller's priority: the
+  // caller inflates, which no other thread can do (2 threads, 2 cores:
+  // trades 0.64 -> 0.62 s, book 0.81 -> 0.79 s, medians of 5).
+  constexpr int kPoolNice = 5;
+  if (settings->threads > 1) pool = std::make_unique<ThreadPool>(settings->threads, kPoolNice);
   settings->convert.writer.pool = pool.get();
 
   const auto t0 = std::chrono::steady_clock::now();

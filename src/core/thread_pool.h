@@ -2,6 +2,10 @@
 // Thread-safe. The destructor finishes queued tasks, then joins.
 #pragma once
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -14,8 +18,17 @@ namespace mt {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int threads) {
-    for (int i = 0; i < threads; i++) workers_.emplace_back([this] { Loop(); });
+  // `nice` > 0 lowers the workers' scheduling priority below the threads
+  // that feed them: with more runnable threads than cores, the feeding
+  // thread (which inflates, the one serial step) then runs first and the
+  // workers are not left waiting for it.
+  explicit ThreadPool(int threads, int nice = 0) {
+    for (int i = 0; i < threads; i++) {
+      workers_.emplace_back([this, nice] {
+        if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
+        Loop();
+      });
+    }
   }
   ~ThreadPool() {
     {
