@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstring>
 #include <random>
 
@@ -333,6 +334,42 @@ TEST(ParallelCsvParser, NulBytesAreNotTimestampDigits) {
     ASSERT_FALSE(r.status.ok());
     EXPECT_NE(r.status.ToString().find("in.csv:2:17: cannot parse"), std::string::npos) << r.status.ToString();
   }
+}
+
+}  // namespace
+}  // namespace mt::tardis
+
+namespace mt::tardis {
+namespace {
+
+// A sink that fails (a full disk, say) on its second row group: the parser
+// returns that error, hands over nothing after it, and Stop() returns with no
+// pool thread left working for it.
+TEST(ParallelCsvParser, SinkErrorStopsTheParse) {
+  struct Failing : BatchSink {
+    Status OnSchema(const DataTypeSchema&) override { return Status::OK(); }
+    Status OnBatch(parquet::RowGroupData) override {
+      if (++calls == 2) return Status::IOError("out.parquet: no space left on device");
+      return Status::OK();
+    }
+    std::atomic<int> calls{0};
+  } sink;
+  const std::string text = SyntheticTrades(30000);
+  ThreadPool pool(2);
+  ParserOptions opts;
+  opts.block_bytes = 2000;
+  opts.batch_rows = 1000;
+  ParallelCsvParser p("in.csv", nullptr, &sink, opts, &pool);
+  Status st;
+  for (size_t i = 0; i < text.size() && st.ok(); i += 4096) {
+    st = p.Feed(text.data() + i, std::min<size_t>(4096, text.size() - i));
+  }
+  if (st.ok()) st = p.Finish();
+  p.Stop();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.ToString().find("no space left on device"), std::string::npos) << st.ToString();
+  EXPECT_EQ(2, sink.calls.load());
+  EXPECT_LT(p.rows(), 30000u);
 }
 
 }  // namespace
