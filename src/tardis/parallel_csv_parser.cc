@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <exception>
 
 namespace mt::tardis {
 
@@ -129,7 +130,11 @@ Status ParallelCsvParser::Dispatch(size_t len) {
     tasks_++;
   }
   pool_->Submit([this, raw, schema, hint = std::move(hint), reserve] {
-    raw->status = raw->parser.ParseBlock(*schema, hint, reserve, raw->text.data.get(), raw->text.size);
+    try {
+      raw->status = raw->parser.ParseBlock(*schema, hint, reserve, raw->text.data.get(), raw->text.size);
+    } catch (const std::exception& e) {  // out of memory: an error, not a hang in Stop()
+      raw->status = Status::Internal(source_ + ": parsing a block failed: " + e.what());
+    }
     Parsed(raw);
   });
   return Status::OK();
@@ -144,7 +149,12 @@ void ParallelCsvParser::Parsed(Block* b) {
       std::unique_ptr<Block> next = std::move(blocks_.front());
       blocks_.pop_front();
       l.unlock();
-      Status st = Join(next.get());
+      Status st;
+      try {
+        st = Join(next.get());
+      } catch (const std::exception& e) {
+        st = Status::Internal(source_ + ": joining parsed rows failed: " + e.what());
+      }
       std::vector<bool> hint = plain_hint_;
       l.lock();
       if (!st.ok() && join_status_.ok()) join_status_ = st;
@@ -168,7 +178,8 @@ Status ParallelCsvParser::WaitJoined(size_t keep) {
 
 Status ParallelCsvParser::Join(Block* b) {
   if (!b->status.ok()) {
-    // Renumber the block's error with the lines of the blocks before it.
+    if (b->status.code() != Status::Code::kInvalidInput) return b->status;
+    // Renumber the block's row error with the lines of the blocks before it.
     return Status::InvalidInput(b->parser.FormatError(joined_lines_));
   }
   const parquet::RowGroupData& frag = b->parser.batch();
