@@ -14,6 +14,26 @@
 
 namespace mt::pipeline {
 
+bool RetryPolicy::Exhausted(int attempt, double started) const {
+  return attempt >= max_attempts || MonotonicSeconds() - started > max_total_s;
+}
+
+net::HttpRequest RetryPolicy::Request(const std::string& url, int attempt, const std::atomic<bool>* cancel) const {
+  net::HttpRequest req;
+  req.url = attempt == 0 ? url : url + "?retryAttempt=" + std::to_string(attempt);
+  req.connect_timeout_s = connect_timeout_s;
+  req.stall_timeout_s = stall_timeout_s;
+  req.cancel = cancel;
+  return req;
+}
+
+double RetryPolicy::Delay(int failures, double retry_after_s, std::mt19937_64* rng) const {
+  if (retry_after_s >= 0) return std::min(retry_after_s, max_delay_s);
+  const double backoff = std::min(max_delay_s, base_delay_s * std::pow(2.0, failures));
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  return backoff * jitter(*rng);
+}
+
 const char* OutcomeName(Outcome o) {
   switch (o) {
     case Outcome::kDone: return "done";
@@ -184,17 +204,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   for (int attempt = 0;; attempt++) {
     if (stop_) return give_up(Outcome::kCancelled, "stopped: " + fatal_.message());
     if (opts_.cancel && opts_.cancel->load()) return give_up(Outcome::kCancelled, "interrupted");
-    if (attempt >= opts_.retry.max_attempts || MonotonicSeconds() - started > opts_.retry.max_total_s) {
+    if (opts_.retry.Exhausted(attempt, started)) {
       return give_up(Outcome::kRetryable, "gave up after " + std::to_string(attempt) + " requests in " +
                                               std::to_string(static_cast<int>(MonotonicSeconds() - started)) +
                                               " s; last error: " + last_error);
     }
-    net::HttpRequest req;
-    // The official clients add retryAttempt on retries so caches don't answer.
-    req.url = attempt == 0 ? url : url + "?retryAttempt=" + std::to_string(attempt);
-    req.connect_timeout_s = opts_.retry.connect_timeout_s;
-    req.stall_timeout_s = opts_.retry.stall_timeout_s;
-    req.cancel = opts_.cancel;
+    net::HttpRequest req = opts_.retry.Request(url, attempt, opts_.cancel);
     req.headers.emplace_back("User-Agent", std::string("market-tick/") + settings.tool_version);
     if (!opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
     if (sink.offset > 0) {
@@ -285,13 +300,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +
                                            sink.error_body.substr(0, 300));
     }
-    if (delay < 0) {
-      const double backoff = std::min(opts_.retry.max_delay_s, opts_.retry.base_delay_s * std::pow(2.0, failures));
-      std::uniform_real_distribution<double> jitter(0.5, 1.0);
-      delay = backoff * jitter(rng);
-    } else {
-      delay = std::min(delay, opts_.retry.max_delay_s);
-    }
+    delay = opts_.retry.Delay(failures, delay, &rng);
     failures++;
     log::Debug(item.Id() + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
     if (!Sleep(delay)) return give_up(Outcome::kCancelled, "interrupted");

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,16 @@ struct RetryPolicy {
   double max_total_s = 1800.0;    // give up on an item after this long
   int stall_timeout_s = 60;
   int connect_timeout_s = 15;
+
+  // No request may start: `attempt` requests made, or too long since `started`
+  // (MonotonicSeconds).
+  bool Exhausted(int attempt, double started) const;
+  // Request number `attempt` (from 0) of `url`, with the timeouts. Retries add
+  // retryAttempt=N, as the official clients do, so caches don't answer.
+  net::HttpRequest Request(const std::string& url, int attempt, const std::atomic<bool>* cancel) const;
+  // The wait before the next request: the server's Retry-After when
+  // `retry_after_s` >= 0 (capped), else base * 2^failures, capped, with jitter.
+  double Delay(int failures, double retry_after_s, std::mt19937_64* rng) const;
 };
 
 struct DownloadOptions {

@@ -84,15 +84,11 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
   std::string last_error;
   for (int attempt = 0;; attempt++) {
     if (opts_.cancel && opts_.cancel->load()) return Status::Cancelled("interrupted");
-    if (attempt >= opts_.retry.max_attempts || MonotonicSeconds() - started > opts_.retry.max_total_s) {
+    if (opts_.retry.Exhausted(attempt, started)) {
       return Status::Unavailable("GET " + url + ": gave up after " + std::to_string(attempt) +
                                  " requests; last error: " + last_error);
     }
-    net::HttpRequest req;
-    req.url = attempt == 0 ? url : url + "?retryAttempt=" + std::to_string(attempt);
-    req.connect_timeout_s = opts_.retry.connect_timeout_s;
-    req.stall_timeout_s = opts_.retry.stall_timeout_s;
-    req.cancel = opts_.cancel;
+    net::HttpRequest req = opts_.retry.Request(url, attempt, opts_.cancel);
     req.headers.emplace_back("User-Agent", opts_.user_agent);
     req.headers.emplace_back("Accept", "application/json");
     if (with_key && !opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
@@ -111,13 +107,7 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
     } else {
       return Response{status, std::move(sink.body)};  // final: the caller explains it
     }
-    if (delay < 0) {
-      const double backoff = std::min(opts_.retry.max_delay_s, opts_.retry.base_delay_s * std::pow(2.0, attempt));
-      std::uniform_real_distribution<double> jitter(0.5, 1.0);
-      delay = backoff * jitter(rng);
-    } else {
-      delay = std::min(delay, opts_.retry.max_delay_s);
-    }
+    delay = opts_.retry.Delay(attempt, delay, &rng);
     log::Debug("GET " + url + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
     if (!Sleep(delay)) return Status::Cancelled("interrupted");
   }
