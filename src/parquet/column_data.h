@@ -22,6 +22,11 @@ class StringColumn {
  public:
   static constexpr size_t kMaxDictEntries = 1 << 16;
   static constexpr size_t kMaxDictBytes = 1 << 20;
+  // A column whose first kDistinctProbe values all differ (trade ids) goes
+  // plain then, not after filling the dictionary: a dictionary would not pay,
+  // and every entry costs a hash-table node. Columns with many distinct but
+  // recurring values (the instruments of an options chain) repeat before.
+  static constexpr size_t kDistinctProbe = 1 << 14;
 
   explicit StringColumn(bool start_in_dict_mode = true) : dict_mode_(start_in_dict_mode) {}
 
@@ -148,7 +153,8 @@ class StringColumn {
       *index = it->second;
       return true;
     }
-    if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes) {
+    if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes &&
+        !(dict_.size() == kDistinctProbe && size() == kDistinctProbe)) {
       *index = static_cast<uint32_t>(dict_.size());
       dict_.emplace_back(s);
       dict_bytes_ += s.size();

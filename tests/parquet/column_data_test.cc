@@ -34,6 +34,34 @@ TEST(StringColumn, FallsBackToPlainFromConstantMode) {
   EXPECT_EQ(c.Get(c.size() - 1), std::to_string(StringColumn::kMaxDictEntries + 9));
 }
 
+TEST(StringColumn, AllDistinctValuesGoPlainAfterTheProbe) {
+  StringColumn c;
+  const size_t probe = StringColumn::kDistinctProbe;
+  for (size_t i = 0; i < probe; i++) c.Append("id" + std::to_string(i));
+  ASSERT_TRUE(c.dict_mode());
+  EXPECT_EQ(c.dict().size(), probe);
+  c.Append("id" + std::to_string(probe));  // one more distinct value: no dictionary
+  EXPECT_FALSE(c.dict_mode());
+  ASSERT_EQ(c.size(), probe + 1);
+  EXPECT_EQ(c.Get(0), "id0");
+  EXPECT_EQ(c.Get(probe - 1), "id" + std::to_string(probe - 1));
+  EXPECT_EQ(c.Get(probe), "id" + std::to_string(probe));
+}
+
+TEST(StringColumn, RecurringValuesKeepTheDictionaryPastTheProbe) {
+  // An options chain: thousands of instruments, each recurring.
+  StringColumn c;
+  const size_t probe = StringColumn::kDistinctProbe;
+  for (size_t i = 0; i < probe; i++) c.Append("BTC-" + std::to_string(i));
+  c.Append("BTC-7");  // a repeat before the next new value
+  for (size_t i = probe; i < probe + 100; i++) c.Append("BTC-" + std::to_string(i));
+  ASSERT_TRUE(c.dict_mode());
+  EXPECT_EQ(c.dict().size(), probe + 100);
+  ASSERT_EQ(c.size(), probe + 101);
+  EXPECT_EQ(c.indices()[probe], 7u);
+  EXPECT_EQ(c.Get(probe + 100), "BTC-" + std::to_string(probe + 99));
+}
+
 TEST(StringColumn, EmptyStringIsAValue) {
   StringColumn c;
   c.Append("");

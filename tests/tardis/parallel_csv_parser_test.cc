@@ -204,13 +204,13 @@ std::string SyntheticTrades(size_t rows) {
 }
 
 TEST(ParallelCsvParser, DictionaryOverflowNullsAndLineEndsAsSequential) {
-  const std::string text = SyntheticTrades(100000);  // > 65536 distinct ids
+  const std::string text = SyntheticTrades(100000);  // 100,000 distinct ids
   {
     Result seq;
     Parse(text, nullptr, ParserOptions{}, 1 << 16, &seq);
     ASSERT_TRUE(seq.status.ok()) << seq.status.ToString();
     ASSERT_EQ(1u, seq.out.batches.size());
-    EXPECT_FALSE(seq.out.batches[0].columns[4].str.dict_mode());  // id: the dictionary overflowed
+    EXPECT_FALSE(seq.out.batches[0].columns[4].str.dict_mode());  // id: all distinct, plain
     EXPECT_TRUE(seq.out.batches[0].columns[5].str.dict_mode());   // side
     EXPECT_GT(seq.out.batches[0].columns[7].null_count, 0u);      // amount has nulls
   }
