@@ -1,6 +1,7 @@
 #include "parquet/column_data.h"
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 
 namespace mt::parquet {
@@ -42,8 +43,7 @@ void StringColumn::AppendRange(const StringColumn& src, size_t begin, size_t end
     const uint32_t b1 = end < src.offsets_.size() ? src.offsets_[end] : static_cast<uint32_t>(src.bytes_.size());
     const uint32_t shift = static_cast<uint32_t>(bytes_.size()) - b0;
     const size_t o = offsets_.size();
-    offsets_.insert(offsets_.end(), src.offsets_.begin() + static_cast<std::ptrdiff_t>(begin),
-                    src.offsets_.begin() + static_cast<std::ptrdiff_t>(end));
+    offsets_.append(src.offsets_.data() + begin, src.offsets_.data() + end);
     for (size_t i = o; i < offsets_.size(); i++) offsets_[i] += shift;
     bytes_.append(src.bytes_.data() + b0, b1 - b0);
     return;
@@ -72,17 +72,15 @@ void AppendRows(const RowGroupData& src, size_t row_begin, size_t row_end,
     ColumnData& d = dst->columns[c];
     size_t nvalues = row_end - row_begin;
     if (s.nullable) {
-      const auto first = s.defined.begin() + static_cast<std::ptrdiff_t>(row_begin);
-      const auto last = s.defined.begin() + static_cast<std::ptrdiff_t>(row_end);
+      const uint8_t* first = s.defined.data() + row_begin;
+      const uint8_t* last = s.defined.data() + row_end;
       nvalues = static_cast<size_t>(std::count(first, last, uint8_t{1}));
-      d.defined.insert(d.defined.end(), first, last);
+      d.defined.append(first, last);
       d.null_count += (row_end - row_begin) - nvalues;
     }
     const size_t v0 = (*value_cursor)[c];
     const size_t v1 = v0 + nvalues;
-    const auto range = [&](const auto& from, auto* to) {
-      to->insert(to->end(), from.begin() + static_cast<std::ptrdiff_t>(v0), from.begin() + static_cast<std::ptrdiff_t>(v1));
-    };
+    const auto range = [&](const auto& from, auto* to) { to->append(from.data() + v0, from.data() + v1); };
     switch (s.kind) {
       case ColumnKind::kTimestampMicros: range(s.i64, &d.i64); break;
       case ColumnKind::kDouble: range(s.f64, &d.f64); break;

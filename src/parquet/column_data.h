@@ -11,6 +11,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "parquet/pod_vector.h"
+
 namespace mt::parquet {
 
 enum class ColumnKind : uint8_t { kTimestampMicros, kDouble, kString, kBool };
@@ -110,7 +112,7 @@ class StringColumn {
   }
   const std::vector<std::string>& dict() const { return dict_; }
   // REQUIRES: dict_mode() && !constant().
-  const std::vector<uint32_t>& indices() const { return indices_; }
+  const PodVector<uint32_t>& indices() const { return indices_; }
   size_t MemoryBytes() const {
     return indices_.size() * 4 + offsets_.size() * 4 + bytes_.size() + dict_bytes_ + dict_.size() * 48;
   }
@@ -201,23 +203,23 @@ class StringColumn {
   bool dict_mode_;
   std::vector<std::string> dict_;
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> lookup_;
-  std::vector<uint32_t> indices_;
+  PodVector<uint32_t> indices_;
   size_t const_count_ = 0;   // values while only dict_[0] was seen and indices_ is empty
   size_t reserve_hint_ = 0;
   uint32_t last_index_ = 0;
   size_t dict_bytes_ = 0;
-  std::vector<uint32_t> offsets_;
+  PodVector<uint32_t> offsets_;
   std::string bytes_;
 };
 
 struct ColumnData {
   ColumnKind kind = ColumnKind::kDouble;
   bool nullable = true;
-  std::vector<uint8_t> defined;  // one per row, only when nullable
+  PodVector<uint8_t> defined;    // one per row, only when nullable
   size_t null_count = 0;
-  std::vector<int64_t> i64;      // kTimestampMicros
-  std::vector<double> f64;       // kDouble
-  std::vector<uint8_t> b;        // kBool (0/1)
+  PodVector<int64_t> i64;        // kTimestampMicros
+  PodVector<double> f64;         // kDouble
+  PodVector<uint8_t> b;          // kBool (0/1)
   StringColumn str;              // kString
 
   size_t num_values() const {

@@ -358,13 +358,13 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
   // Scratch buffers are per thread and keep their memory across chunks (no
   // fresh pages to fault in and zero for every column chunk).
   Encoding enc = Encoding::kPlain;
-  const std::vector<uint32_t>* indices = nullptr;
+  const uint32_t* indices = nullptr;
   thread_local DoubleDictionary ddict;
   thread_local std::string body;
   const bool constant = col.kind == ColumnKind::kString && col.str.constant();
   if (col.kind == ColumnKind::kString && col.str.dict_mode() && nvals > 0) {
     enc = Encoding::kRleDictionary;
-    indices = constant ? nullptr : &col.str.indices();
+    indices = constant ? nullptr : col.str.indices().data();
     body.clear();
     for (const auto& v : col.str.dict()) EncodePlainByteArray(v, &body);
     MT_RETURN_IF_ERROR(builder.AddPage(body, static_cast<int32_t>(col.str.dict().size()),
@@ -378,7 +378,7 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
     const size_t limit = std::min<size_t>(nvals / 4 + 1, 1 << 16);
     if (ddict.Build(col.f64.data(), nvals, limit)) {
       enc = Encoding::kRleDictionary;
-      indices = &ddict.indices();
+      indices = ddict.indices().data();
       // min/max over the distinct values: the same bounds, 4+ times fewer values.
       const uint64_t* dv = ddict.values().data();
       SetDoubleStats(ddict.values().size(), [dv](size_t i) { double d; std::memcpy(&d, &dv[i], 8); return d; }, out);
@@ -428,7 +428,7 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
             body.push_back(0);
           }
         } else {
-          EncodeRleHybrid(indices->data() + val, vals, index_width, &body);
+          EncodeRleHybrid(indices + val, vals, index_width, &body);
         }
         break;
       case Encoding::kDeltaBinaryPacked:

@@ -17,7 +17,7 @@ TEST(StringColumn, ConstantRunThenOtherValues) {
   c.Append("deribit");
   EXPECT_FALSE(c.constant());
   ASSERT_EQ(c.size(), 7u);
-  EXPECT_EQ(c.indices(), (std::vector<uint32_t>{0, 0, 0, 0, 0, 0, 1}));
+  EXPECT_EQ(c.indices(), (PodVector<uint32_t>{0, 0, 0, 0, 0, 0, 1}));
   EXPECT_EQ(c.Get(0), "binance-futures");
   EXPECT_EQ(c.Get(6), "deribit");
 }

@@ -38,7 +38,7 @@ ColumnData Doubles(const std::vector<double>& v) {
   c.kind = ColumnKind::kDouble;
   c.nullable = true;
   c.defined.assign(v.size(), 1);
-  c.f64 = v;
+  c.f64.assign(v.data(), v.data() + v.size());
   return c;
 }
 
