@@ -45,7 +45,7 @@ void StringColumn::AppendRange(const StringColumn& src, size_t begin, size_t end
     const size_t o = offsets_.size();
     offsets_.append(src.offsets_.data() + begin, src.offsets_.data() + end);
     for (size_t i = o; i < offsets_.size(); i++) offsets_[i] += shift;
-    bytes_.append(src.bytes_.data() + b0, b1 - b0);
+    bytes_.append(src.bytes_.data() + b0, src.bytes_.data() + b1);
     return;
   }
   for (size_t r = begin; r < end; r++) Append(src.Get(r));

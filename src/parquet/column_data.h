@@ -32,23 +32,29 @@ class StringColumn {
 
   explicit StringColumn(bool start_in_dict_mode = true) : dict_mode_(start_in_dict_mode) {}
 
-  void Append(std::string_view s) {
+  // Runs for every string field: the common cases inline (the previous
+  // value again, one of a handful, a plain value), hashing out of line.
+  inline __attribute__((always_inline)) void Append(std::string_view s) {
     if (dict_mode_) {
       // Most rows repeat the previous value (exchange, symbol) or one of a
-      // handful (side): compare inline before hashing.
+      // handful (side): compare before hashing.
       if (size() > 0 && Equal(s, dict_[last_index_])) {
         PushIndex(last_index_);
         return;
       }
-      uint32_t i;
-      if (Intern(s, &i)) {
-        last_index_ = i;
-        PushIndex(i);
-        return;
+      if (dict_.size() <= 4) {
+        for (uint32_t i = 0; i < dict_.size(); i++) {
+          if (Equal(s, dict_[i])) {
+            last_index_ = i;
+            PushIndex(i);
+            return;
+          }
+        }
       }
+      if (AppendToDict(s)) return;
     }
     offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
-    bytes_.append(s.data(), s.size());
+    AppendBytes(s.data(), s.size());
   }
 
   // Appends values [begin, end) of `src`: dictionary indices are remapped
@@ -108,7 +114,7 @@ class StringColumn {
     if (dict_mode_) return dict_[indices_.empty() ? 0 : indices_[i]];
     const uint32_t b = offsets_[i];
     const uint32_t e = i + 1 < offsets_.size() ? offsets_[i + 1] : static_cast<uint32_t>(bytes_.size());
-    return std::string_view(bytes_).substr(b, e - b);
+    return std::string_view(bytes_.data() + b, e - b);
   }
   const std::vector<std::string>& dict() const { return dict_; }
   // REQUIRES: dict_mode() && !constant().
@@ -138,6 +144,34 @@ class StringColumn {
     }
     if (n < 4) return n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1]);
     return std::memcmp(x, y, n) == 0;
+  }
+  // Append's dictionary lookup; false when the column has just gone plain.
+  __attribute__((noinline)) bool AppendToDict(std::string_view s) {
+    uint32_t i;
+    if (!Intern(s, &i)) return false;
+    last_index_ = i;
+    PushIndex(i);
+    return true;
+  }
+  // Plain bytes; values of 4 to 16 bytes (trade ids) as two overlapping
+  // words, not a memcpy call.
+  inline __attribute__((always_inline)) void AppendBytes(const char* s, size_t n) {
+    char* d = bytes_.Extend(n);
+    if (n >= 8 && n <= 16) {
+      uint64_t a, b;
+      std::memcpy(&a, s, 8);
+      std::memcpy(&b, s + n - 8, 8);
+      std::memcpy(d, &a, 8);
+      std::memcpy(d + n - 8, &b, 8);
+    } else if (n >= 4 && n < 8) {
+      uint32_t a, b;
+      std::memcpy(&a, s, 4);
+      std::memcpy(&b, s + n - 4, 4);
+      std::memcpy(d, &a, 4);
+      std::memcpy(d + n - 4, &b, 4);
+    } else if (n > 0) {
+      std::memcpy(d, s, n);
+    }
   }
   // The dictionary index of `s`, added when new. False (and the column is
   // then plain) when the dictionary is full.
@@ -188,8 +222,9 @@ class StringColumn {
     const size_t n = size();
     offsets_.reserve(n * 2);
     for (size_t r = 0; r < n; r++) {
+      const std::string& v = dict_[indices_.empty() ? 0 : indices_[r]];
       offsets_.push_back(static_cast<uint32_t>(bytes_.size()));
-      bytes_.append(dict_[indices_.empty() ? 0 : indices_[r]]);
+      bytes_.append(v.data(), v.data() + v.size());
     }
     const_count_ = 0;
     indices_.clear();
@@ -209,7 +244,7 @@ class StringColumn {
   uint32_t last_index_ = 0;
   size_t dict_bytes_ = 0;
   PodVector<uint32_t> offsets_;
-  std::string bytes_;
+  PodVector<char> bytes_;
 };
 
 struct ColumnData {

@@ -69,6 +69,13 @@ class PodVector {
     if (__builtin_expect(size_ == cap_, 0)) Grow(size_ + 1);
     data_[size_++] = v;
   }
+  // Grows by n uninitialised values and returns the first of them.
+  inline __attribute__((always_inline)) T* Extend(size_t n) {
+    if (__builtin_expect(size_ + n > cap_, 0)) Grow(size_ + n);
+    T* p = data_ + size_;
+    size_ += n;
+    return p;
+  }
   // Appends [first, last), which must not point into this vector.
   void append(const T* first, const T* last) {
     const size_t n = static_cast<size_t>(last - first);

@@ -1,6 +1,7 @@
 #include "tardis/csv_parser.h"
 
 #include <cstring>
+#include <utility>
 
 #include "tardis/numbers.h"
 
@@ -31,7 +32,7 @@ Status CsvParser::Feed(const char* data, size_t n) {
     p = nl + 1;
     const std::string line = std::move(carry_);
     carry_.clear();
-    if (!(status_ = ProcessLine(line.data(), line.data() + line.size())).ok()) return status_;
+    if (!ProcessLine(line.data(), line.data() + line.size())) return status_;
   }
   buf_end_ = end;
   while (p < end) {
@@ -40,7 +41,7 @@ Status CsvParser::Feed(const char* data, size_t n) {
       carry_.assign(p, static_cast<size_t>(end - p));
       break;
     }
-    if (!(status_ = ProcessLine(p, nl)).ok()) return status_;
+    if (!ProcessLine(p, nl)) return status_;
     p = nl + 1;
   }
   return Status::OK();
@@ -52,7 +53,7 @@ Status CsvParser::Finish() {
     const std::string line = std::move(carry_);
     carry_.clear();
     buf_end_ = nullptr;
-    if (!(status_ = ProcessLine(line.data(), line.data() + line.size())).ok()) return status_;
+    if (!ProcessLine(line.data(), line.data() + line.size())) return status_;
   }
   if (!schema_) {
     const DataTypeSchema* s = forced_ ? forced_ : opts_.empty_input_schema;
@@ -62,6 +63,7 @@ Status CsvParser::Finish() {
                            "data, name its type with --data-type");
     }
     schema_ = s;
+    SelectRowParser();
     MT_RETURN_IF_ERROR(status_ = sink_->OnSchema(*schema_));
     StartBatch(1 << 16);
   }
@@ -69,14 +71,14 @@ Status CsvParser::Finish() {
   return Status::OK();
 }
 
-Status CsvParser::ProcessLine(const char* p, const char* e) {
+inline bool CsvParser::ProcessLine(const char* p, const char* e) {
   line_++;
   if (e > p && e[-1] == '\r') e--;
-  if (!schema_) return ParseHeader(std::string_view(p, static_cast<size_t>(e - p)));
-  if (p == e) {
-    return Error(p, e, p, 0, "empty line; a Tardis CSV has none");
+  if (__builtin_expect(!schema_, 0)) {
+    return (status_ = ParseHeader(std::string_view(p, static_cast<size_t>(e - p)))).ok();
   }
-  return ParseRow(p, e);
+  if (p == e) return Fail(p, e, p, 0, "empty line; a Tardis CSV has none");
+  return (this->*parse_row_)(p, e);
 }
 
 Status CsvParser::ParseHeader(std::string_view line) {
@@ -121,6 +123,7 @@ Status CsvParser::ParseHeader(std::string_view line) {
                                 SupportedDataTypes() + ")");
   }
   schema_ = found;
+  SelectRowParser();
   MT_RETURN_IF_ERROR(sink_->OnSchema(*schema_));
   plain_hint_.assign(schema_->columns.size(), false);
   StartBatch(1 << 16);
@@ -140,6 +143,7 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
     parquet::ClearRowGroup(&batch_, plain_strings);
   } else {
     schema_ = &schema;
+    SelectRowParser();
     plain_hint_ = plain_strings;
     StartBatch(reserve_rows);
   }
@@ -148,7 +152,7 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
     const std::string line = std::move(carry_);
     carry_.clear();
     buf_end_ = nullptr;
-    if (!(status_ = ProcessLine(line.data(), line.data() + line.size())).ok()) return status_;
+    if (!ProcessLine(line.data(), line.data() + line.size())) return status_;
   }
   return Status::OK();
 }
@@ -275,208 +279,317 @@ inline size_t LeadingDigits(const char* p, uint64_t* value) {
 constexpr uint32_t kTrueWord = 't' | 'r' << 8 | 'u' << 16 | static_cast<uint32_t>('e') << 24;
 constexpr uint32_t kFalsWord = 'f' | 'a' << 8 | 'l' << 16 | static_cast<uint32_t>('s') << 24;
 
-// One pass per field: the number parsers stop at the delimiter, so a field is
-// read once. Anything unusual (exponents, long mantissas, garbage) leaves the
-// fast path and is re-read by the reference parsers in numbers.h.
-Status CsvParser::ParseRow(const char* line_begin, const char* e) {
-  const auto& cols = schema_->columns;
-  const size_t ncols = cols.size();
-  const char* p = line_begin;
-  size_t first = 0;
-  const size_t plen = prev_prefix_.size();
-  if (plen > 0 && static_cast<size_t>(e - p) > plen && SamePrefix(p, prev_prefix_.data(), plen) &&
-      batch_.columns[0].str.CanRepeatLast() && batch_.columns[1].str.CanRepeatLast()) {
-    batch_.columns[0].str.RepeatLast();
-    batch_.columns[1].str.RepeatLast();
-    p += plen;
-    first = 2;
-  }
-  parquet::ColumnData* col_at = batch_.columns.data() + first;
-  for (size_t i = first; i < ncols; i++, col_at++) {
-    parquet::ColumnData& col = *col_at;
-    const char* q = p;  // ends at the delimiter after the field
-    bool null = false;
-    if (i == 2 && first == 0) {
-      prev_prefix_.assign(line_begin, static_cast<size_t>(p - line_begin));  // "exchange,symbol,"
-    }
-    switch (col.kind) {
-      case ColumnKind::kTimestampMicros: {
-        // Fast path: 16 digits (every Tardis timestamp from 2001 to 2286).
-        // The first eight change every 100 s: most rows repeat the last
-        // ones seen, and reuse their value.
-        uint64_t hi, lo, word;
-        if (((e - q > 16 && q[16] == ',') || e - q == 16)) {
-          std::memcpy(&word, q, 8);
-          bool ok = word == ts_hi_word_;
-          if (!ok && EightDigits(q, &hi)) {
-            ts_hi_word_ = word;
-            ts_hi_value_ = hi;
-            ok = true;
-          }
-          if (ok && EightDigits(q + 8, &lo)) {
-            col.i64.push_back(static_cast<int64_t>(ts_hi_value_ * 100000000ULL + lo));
-            q += 16;
-            break;
-          }
-        }
-        const bool neg = q < e && *q == '-';
-        q += neg;
-        const char* d0 = q;
-        uint64_t v = 0;
-        while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
-          v = v * 10 + static_cast<unsigned>(*q - '0');
-          q++;
-        }
-        const size_t nd = static_cast<size_t>(q - d0);
-        if (nd == 0 && !neg && (q == e || *q == ',')) {
-          null = true;
-          break;
-        }
-        if ((q < e && *q != ',') || nd == 0 || nd > 19 ||
-            (nd == 19 && v > static_cast<uint64_t>(INT64_MAX) + (neg ? 1 : 0))) {
-          const char* fe = FieldEnd(p, e);
-          return Error(line_begin, e, p, i,
-                       "cannot parse \"" + std::string(p, fe) +
-                           "\" as a timestamp (integer microseconds since 1970-01-01 UTC)");
-        }
-        col.i64.push_back(neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v));
-        break;
+// One value of kind K at p: appended to col, or *null for an empty field; *q
+// ends at the delimiter after it. False: not a value of that kind (the caller
+// words the error). One pass per field: the number parsers stop at the
+// delimiter, so a field is read once. Anything unusual (exponents, long
+// mantissas) leaves the fast path and is re-read by the reference parsers in
+// numbers.h.
+template <ColumnKind K>
+inline __attribute__((always_inline)) bool CsvParser::ParseValue(parquet::ColumnData& col, const char* p,
+                                                                 const char* e, const char** q_out,
+                                                                 bool* null) {
+  const char* q = p;
+  if constexpr (K == ColumnKind::kTimestampMicros) {
+    // Fast path: 16 digits (every Tardis timestamp from 2001 to 2286). The
+    // first eight change every 100 s: most rows repeat the last ones seen,
+    // and reuse their value.
+    uint64_t hi, lo, word;
+    if (((e - q > 16 && q[16] == ',') || e - q == 16)) {
+      std::memcpy(&word, q, 8);
+      bool ok = word == ts_hi_word_;
+      if (!ok && EightDigits(q, &hi)) {
+        ts_hi_word_ = word;
+        ts_hi_value_ = hi;
+        ok = true;
       }
-      case ColumnKind::kDouble: {
-        static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                            1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-        static constexpr uint64_t kPow10i[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
-        const bool neg = q < e && *q == '-';
-        q += neg;
-        // Fast path: up to 7 integer and 7 fraction digits, read eight bytes
-        // at a time (the buffer has 24 readable bytes here). Same value as
-        // the digit loop below: one exact mantissa, one division.
-        if (buf_end_ && buf_end_ - q >= 24) {
-          uint64_t ip, fp;
-          const size_t ni = LeadingDigits(q, &ip);
-          const char* r = q + ni;
-          if (ni < 8 && *r == '.') {
-            const size_t nf = LeadingDigits(r + 1, &fp);
-            const char* t = r + 1 + nf;
-            if (nf > 0 && nf < 8 && (t == e || *t == ',')) {
-              const double v = static_cast<double>(ip * kPow10i[nf] + fp) / kPow10[nf];
-              col.f64.push_back(neg ? -v : v);
-              q = t;
-              break;
-            }
-          } else if (ni > 0 && ni < 8 && (r == e || *r == ',')) {
-            const double v = static_cast<double>(ip);
-            col.f64.push_back(neg ? -v : v);
-            q = r;
-            break;
-          }
-        }
-        const char* d0 = q;
-        uint64_t m = 0;
-        while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
-          m = m * 10 + static_cast<unsigned>(*q - '0');
-          q++;
-        }
-        int frac = 0;
-        bool odd = false;  // "5." and the like: let the reference parser decide
-        if (q < e && *q == '.') {
-          q++;
-          const char* f0 = q;
-          while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
-            m = m * 10 + static_cast<unsigned>(*q - '0');
-            q++;
-          }
-          frac = static_cast<int>(q - f0);
-          odd = frac == 0;
-        }
-        const size_t digits = static_cast<size_t>(q - d0) - (frac > 0 ? 1 : 0);
-        if (q == d0 && !neg && (q == e || *q == ',')) {
-          null = true;
-          break;
-        }
-        // Fast path (Clinger): <= 15 digits and 10^frac exact, so one IEEE
-        // division is the correctly rounded value.
-        if (!odd && (q == e || *q == ',') && digits > 0 && digits <= 15 && frac <= 15) {
-          const double v = static_cast<double>(m) / kPow10[frac];
+      if (ok && EightDigits(q + 8, &lo)) {
+        col.i64.push_back(static_cast<int64_t>(ts_hi_value_ * 100000000ULL + lo));
+        *q_out = q + 16;
+        return true;
+      }
+    }
+    const bool neg = q < e && *q == '-';
+    q += neg;
+    const char* d0 = q;
+    uint64_t v = 0;
+    while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
+      v = v * 10 + static_cast<unsigned>(*q - '0');
+      q++;
+    }
+    const size_t nd = static_cast<size_t>(q - d0);
+    *q_out = q;
+    if (nd == 0 && !neg && (q == e || *q == ',')) {
+      *null = true;
+      return true;
+    }
+    if ((q < e && *q != ',') || nd == 0 || nd > 19 ||
+        (nd == 19 && v > static_cast<uint64_t>(INT64_MAX) + (neg ? 1 : 0))) {
+      return false;
+    }
+    col.i64.push_back(neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v));
+    return true;
+  } else if constexpr (K == ColumnKind::kDouble) {
+    static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                        1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    static constexpr uint64_t kPow10i[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
+    const bool neg = q < e && *q == '-';
+    q += neg;
+    // Fast path: up to 7 integer and 7 fraction digits, read eight bytes at a
+    // time (the buffer has 24 readable bytes here). Same value as the digit
+    // loop below: one exact mantissa, one division.
+    if (buf_end_ && buf_end_ - q >= 24) {
+      uint64_t ip, fp;
+      const size_t ni = LeadingDigits(q, &ip);
+      const char* r = q + ni;
+      if (ni < 8 && *r == '.') {
+        const size_t nf = LeadingDigits(r + 1, &fp);
+        const char* t = r + 1 + nf;
+        if (nf > 0 && nf < 8 && (t == e || *t == ',')) {
+          const double v = static_cast<double>(ip * kPow10i[nf] + fp) / kPow10[nf];
           col.f64.push_back(neg ? -v : v);
-          break;
+          *q_out = t;
+          return true;
         }
-        q = FieldEnd(p, e);
-        double v;
-        if (!ParseDouble(p, q, &v)) {
-          return Error(line_begin, e, p, i, "cannot parse \"" + std::string(p, q) + "\" as a number");
-        }
-        col.f64.push_back(v);
-        break;
-      }
-      case ColumnKind::kString:
-        q = FieldEnd(p, e, buf_end_);
-        if (q == p) {
-          null = true;
-          break;
-        }
-        col.str.Append(std::string_view(p, static_cast<size_t>(q - p)));
-        break;
-      case ColumnKind::kBool: {
-        uint32_t word = 0;
-        if (e - p >= 4) std::memcpy(&word, p, 4);
-        if (word == kTrueWord && (e - p == 4 || p[4] == ',')) {
-          col.b.push_back(1);
-          q = p + 4;
-          break;
-        }
-        if (word == kFalsWord && e - p >= 5 && p[4] == 'e' && (e - p == 5 || p[5] == ',')) {
-          col.b.push_back(0);
-          q = p + 5;
-          break;
-        }
-        q = FieldEnd(p, e);
-        const size_t len = static_cast<size_t>(q - p);
-        if (len == 0) {
-          null = true;
-        } else if (len == 4 && std::memcmp(p, "true", 4) == 0) {
-          col.b.push_back(1);
-        } else if (len == 5 && std::memcmp(p, "false", 5) == 0) {
-          col.b.push_back(0);
-        } else {
-          return Error(line_begin, e, p, i,
-                       "cannot parse \"" + std::string(p, q) + "\" as a boolean (true or false)");
-        }
-        break;
+      } else if (ni > 0 && ni < 8 && (r == e || *r == ',')) {
+        const double v = static_cast<double>(ip);
+        col.f64.push_back(neg ? -v : v);
+        *q_out = r;
+        return true;
       }
     }
-    if (null) {
-      if (!col.nullable) return Error(line_begin, e, p, i, "empty value in a required column");
-      col.defined.push_back(0);
-      col.null_count++;
-    } else if (col.nullable) {
-      col.defined.push_back(1);
+    const char* d0 = q;
+    uint64_t m = 0;
+    while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
+      m = m * 10 + static_cast<unsigned>(*q - '0');
+      q++;
     }
-    if (i + 1 < ncols) {
-      if (q == e) {
-        return Error(line_begin, e, q, i,
-                     "too few columns: found " + std::to_string(i + 1) + ", the " + schema_->name +
-                         " header has " + std::to_string(ncols));
+    int frac = 0;
+    bool odd = false;  // "5." and the like: let the reference parser decide
+    if (q < e && *q == '.') {
+      q++;
+      const char* f0 = q;
+      while (q < e && static_cast<unsigned>(*q - '0') <= 9) {
+        m = m * 10 + static_cast<unsigned>(*q - '0');
+        q++;
       }
-      p = q + 1;
-    } else if (q != e) {
-      size_t found = ncols;
-      for (const char* c = q; c < e; c++) found += (*c == ',');
-      return Error(line_begin, e, q, i,
-                   "too many columns: found " + std::to_string(found) + ", the " + schema_->name +
-                       " header has " + std::to_string(ncols));
+      frac = static_cast<int>(q - f0);
+      odd = frac == 0;
     }
+    const size_t digits = static_cast<size_t>(q - d0) - (frac > 0 ? 1 : 0);
+    if (q == d0 && !neg && (q == e || *q == ',')) {
+      *q_out = q;
+      *null = true;
+      return true;
+    }
+    // Fast path (Clinger): <= 15 digits and 10^frac exact, so one IEEE
+    // division is the correctly rounded value.
+    if (!odd && (q == e || *q == ',') && digits > 0 && digits <= 15 && frac <= 15) {
+      const double v = static_cast<double>(m) / kPow10[frac];
+      col.f64.push_back(neg ? -v : v);
+      *q_out = q;
+      return true;
+    }
+    q = FieldEnd(p, e);
+    *q_out = q;
+    double v;
+    if (!ParseDouble(p, q, &v)) return false;
+    col.f64.push_back(v);
+    return true;
+  } else if constexpr (K == ColumnKind::kString) {
+    q = FieldEnd(p, e, buf_end_);
+    *q_out = q;
+    if (q == p) {
+      *null = true;
+    } else {
+      col.str.Append(std::string_view(p, static_cast<size_t>(q - p)));
+    }
+    return true;
+  } else {
+    static_assert(K == ColumnKind::kBool);
+    uint32_t word = 0;
+    if (e - p >= 4) std::memcpy(&word, p, 4);
+    if (word == kTrueWord && (e - p == 4 || p[4] == ',')) {
+      col.b.push_back(1);
+      *q_out = p + 4;
+      return true;
+    }
+    if (word == kFalsWord && e - p >= 5 && p[4] == 'e' && (e - p == 5 || p[5] == ',')) {
+      col.b.push_back(0);
+      *q_out = p + 5;
+      return true;
+    }
+    q = FieldEnd(p, e);
+    *q_out = q;
+    const size_t len = static_cast<size_t>(q - p);
+    if (len == 0) {
+      *null = true;
+    } else if (len == 4 && std::memcmp(p, "true", 4) == 0) {
+      col.b.push_back(1);
+    } else if (len == 5 && std::memcmp(p, "false", 5) == 0) {
+      col.b.push_back(0);
+    } else {
+      return false;
+    }
+    return true;
   }
-  const int64_t lts = batch_.columns[3].i64.back();
+}
+
+// Field i (of kind K) of the row [line_begin, e) at *p, then the delimiter
+// after it: *p moves to the next field. False: status_ holds the error.
+template <ColumnKind K>
+inline __attribute__((always_inline)) bool CsvParser::ParseField(parquet::ColumnData& col, size_t i, bool last,
+                                                                 const char* line_begin, const char* e,
+                                                                 const char** p) {
+  const char* q = *p;
+  bool null = false;
+  if (!ParseValue<K>(col, *p, e, &q, &null)) return ValueError(line_begin, e, *p, i);
+  if (null) {
+    if (!col.nullable) return Fail(line_begin, e, *p, i, "empty value in a required column");
+    col.defined.push_back(0);
+    col.null_count++;
+  } else if (col.nullable) {
+    col.defined.push_back(1);
+  }
+  if (!last) {
+    if (q == e) return ColumnCountError(line_begin, e, q, i);
+    *p = q + 1;
+  } else if (q != e) {
+    return ColumnCountError(line_begin, e, q, i);
+  }
+  return true;
+}
+
+// "exchange,symbol," (columns 0 and 1, strings in every schema): rows of one
+// file nearly always repeat the previous row's, so one compare replaces two
+// field scans and lookups. Moves *p past them.
+inline bool CsvParser::ParsePrefix(const char* line_begin, const char* e, const char** p) {
+  parquet::ColumnData* cols = batch_.columns.data();
+  const size_t plen = prev_prefix_.size();
+  if (plen > 0 && static_cast<size_t>(e - line_begin) > plen &&
+      SamePrefix(line_begin, prev_prefix_.data(), plen) && cols[0].str.CanRepeatLast() &&
+      cols[1].str.CanRepeatLast()) {
+    cols[0].str.RepeatLast();
+    cols[1].str.RepeatLast();
+    *p = line_begin + plen;
+    return true;
+  }
+  *p = line_begin;
+  if (!ParseField<ColumnKind::kString>(cols[0], 0, false, line_begin, e, p) ||
+      !ParseField<ColumnKind::kString>(cols[1], 1, false, line_begin, e, p)) {
+    return false;
+  }
+  prev_prefix_.assign(line_begin, static_cast<size_t>(*p - line_begin));
+  return true;
+}
+
+// Bookkeeping after a whole row.
+inline bool CsvParser::EndRow() {
+  const int64_t lts = batch_.columns[3].i64.back();  // every schema's local_timestamp
   if (rows_ == 0) first_local_ts_ = lts;
   last_local_ts_ = lts;
   rows_++;
   batch_.num_rows++;
   if (batch_.num_rows >= opts_.batch_rows ||
       ((batch_.num_rows & 4095) == 0 && batch_.MemoryBytes() >= opts_.batch_bytes)) {
-    return EmitBatch();
+    return (status_ = EmitBatch()).ok();
   }
-  return Status::OK();
+  return true;
+}
+
+bool CsvParser::ParseRowGeneric(const char* line_begin, const char* e) {
+  const char* p;
+  if (!ParsePrefix(line_begin, e, &p)) return false;
+  const auto& cols = schema_->columns;
+  const size_t ncols = cols.size();
+  for (size_t i = 2; i < ncols; i++) {
+    parquet::ColumnData& col = batch_.columns[i];
+    const bool last = i + 1 == ncols;
+    bool ok = false;
+    switch (col.kind) {
+      case ColumnKind::kTimestampMicros:
+        ok = ParseField<ColumnKind::kTimestampMicros>(col, i, last, line_begin, e, &p);
+        break;
+      case ColumnKind::kDouble: ok = ParseField<ColumnKind::kDouble>(col, i, last, line_begin, e, &p); break;
+      case ColumnKind::kString: ok = ParseField<ColumnKind::kString>(col, i, last, line_begin, e, &p); break;
+      case ColumnKind::kBool: ok = ParseField<ColumnKind::kBool>(col, i, last, line_begin, e, &p); break;
+    }
+    if (!ok) return false;
+  }
+  return EndRow();
+}
+
+// The same for one fixed list of column kinds: no per-column dispatch, and
+// the fields' code runs straight through (the common data types).
+template <ColumnKind... K>
+bool CsvParser::ParseRowAs(const char* line_begin, const char* e) {
+  const char* p;
+  if (!ParsePrefix(line_begin, e, &p)) return false;
+  parquet::ColumnData* cols = batch_.columns.data();
+  return [&]<size_t... I>(std::index_sequence<I...>) {
+    constexpr ColumnKind kinds[] = {K...};
+    constexpr size_t n = sizeof...(K) + 2;
+    return (ParseField<kinds[I]>(cols[I + 2], I + 2, I + 3 == n, line_begin, e, &p) && ...);
+  }(std::make_index_sequence<sizeof...(K)>()) && EndRow();
+}
+
+void CsvParser::SelectRowParser() {
+  using CK = ColumnKind;
+  constexpr CK S = CK::kString, T = CK::kTimestampMicros, D = CK::kDouble, B = CK::kBool;
+  struct Special {
+    std::vector<CK> kinds;  // after exchange, symbol
+    RowParser parse;
+  };
+  static const Special kSpecial[] = {
+      {{T, T, S, S, D, D}, &CsvParser::ParseRowAs<T, T, S, S, D, D>},  // trades, liquidations
+      {{T, T, B, S, D, D}, &CsvParser::ParseRowAs<T, T, B, S, D, D>},  // incremental_book_L2
+      {{T, T, D, D, D, D}, &CsvParser::ParseRowAs<T, T, D, D, D, D>},  // quotes, book_ticker
+      {{T, T, T, D, D, D, D, D, D}, &CsvParser::ParseRowAs<T, T, T, D, D, D, D, D, D>},  // derivative_ticker
+  };
+  parse_row_ = &CsvParser::ParseRowGeneric;
+  const auto& cols = schema_->columns;
+  if (cols.size() < 4 || cols[0].kind != S || cols[1].kind != S || cols[3].kind != T) return;  // never
+  for (const Special& s : kSpecial) {
+    if (s.kinds.size() + 2 != cols.size()) continue;
+    bool same = true;
+    for (size_t i = 0; i < s.kinds.size(); i++) same = same && cols[i + 2].kind == s.kinds[i];
+    if (same) {
+      parse_row_ = s.parse;
+      return;
+    }
+  }
+}
+
+bool CsvParser::ValueError(const char* line_begin, const char* e, const char* p, size_t i) {
+  const std::string text(p, FieldEnd(p, e));
+  switch (schema_->columns[i].kind) {
+    case ColumnKind::kTimestampMicros:
+      return Fail(line_begin, e, p, i,
+                  "cannot parse \"" + text + "\" as a timestamp (integer microseconds since 1970-01-01 UTC)");
+    case ColumnKind::kBool:
+      return Fail(line_begin, e, p, i, "cannot parse \"" + text + "\" as a boolean (true or false)");
+    default: return Fail(line_begin, e, p, i, "cannot parse \"" + text + "\" as a number");
+  }
+}
+
+bool CsvParser::ColumnCountError(const char* line_begin, const char* e, const char* q, size_t i) {
+  const size_t ncols = schema_->columns.size();
+  if (q == e) {
+    return Fail(line_begin, e, q, i,
+                "too few columns: found " + std::to_string(i + 1) + ", the " + schema_->name +
+                    " header has " + std::to_string(ncols));
+  }
+  size_t found = ncols;
+  for (const char* c = q; c < e; c++) found += (*c == ',');
+  return Fail(line_begin, e, q, i,
+              "too many columns: found " + std::to_string(found) + ", the " + schema_->name +
+                  " header has " + std::to_string(ncols));
+}
+
+bool CsvParser::Fail(const char* line_begin, const char* line_end, const char* at, size_t col,
+                     const std::string& what) {
+  status_ = Error(line_begin, line_end, at, col, what);
+  return false;
 }
 
 Status CsvParser::Error(const char* line_begin, const char* line_end, const char* at, size_t col,

@@ -64,9 +64,29 @@ class CsvParser {
   uint64_t last_local_timestamp() const { return last_local_ts_; }
 
  private:
-  Status ProcessLine(const char* p, const char* e);
+  // The row parsers return false with the error in status_ (no Status built
+  // per row).
+  using RowParser = bool (CsvParser::*)(const char*, const char*);
+  bool ProcessLine(const char* p, const char* e);
   Status ParseHeader(std::string_view line);
-  Status ParseRow(const char* p, const char* e);
+  // Picks parse_row_ for schema_.
+  void SelectRowParser();
+  bool ParseRowGeneric(const char* line_begin, const char* e);
+  template <parquet::ColumnKind... K>
+  bool ParseRowAs(const char* line_begin, const char* e);
+  bool ParsePrefix(const char* line_begin, const char* e, const char** p);
+  template <parquet::ColumnKind K>
+  bool ParseField(parquet::ColumnData& col, size_t i, bool last, const char* line_begin, const char* e,
+                  const char** p);
+  template <parquet::ColumnKind K>
+  bool ParseValue(parquet::ColumnData& col, const char* p, const char* e, const char** q, bool* null);
+  bool EndRow();
+  __attribute__((cold, noinline)) bool ValueError(const char* line_begin, const char* e, const char* p,
+                                                  size_t col);
+  __attribute__((cold, noinline)) bool ColumnCountError(const char* line_begin, const char* e,
+                                                        const char* q, size_t col);
+  __attribute__((cold, noinline)) bool Fail(const char* line_begin, const char* line_end, const char* at,
+                                            size_t col, const std::string& what);
   Status Error(const char* line_begin, const char* line_end, const char* at, size_t col,
                const std::string& what);
   Status EmitBatch();
@@ -85,6 +105,7 @@ class CsvParser {
   BatchSink* sink_;
   ParserOptions opts_;
   const DataTypeSchema* schema_ = nullptr;
+  RowParser parse_row_ = nullptr;
   std::string carry_;
   uint64_t line_ = 0;  // 1-based number of the line being parsed
   uint64_t rows_ = 0;
