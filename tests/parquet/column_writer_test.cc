@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -153,6 +154,35 @@ TEST(ColumnWriter, ChunksAreIndependentOfEarlierChunks) {
   EXPECT_EQ(mn, ts.i64.front());
   EXPECT_EQ(mx, ts.i64.back());
   EXPECT_EQ(t.value_encoding, Encoding::kDeltaBinaryPacked);
+}
+
+// Plain string statistics compare bytes as unsigned chars, shorter prefix
+// first: high bytes, embedded NULs, shared 8-byte prefixes, empty strings.
+TEST(ColumnWriter, PlainStringStatisticsOrderBytesUnsigned) {
+  const std::vector<std::string> cases[] = {
+      {"4180000009", "41800000010", "4180000001", "418000000", "4180000010"},
+      {"ab", std::string("ab\0", 3), "a\xff", "abcdefgh", "abcdefgh\x80", "abcdefgh\x7f", "b"},
+      {std::string("\0", 1), "", "\x80\x80\x80\x80\x80\x80\x80\x80", "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f"},
+      {"ba000000000", "ab000000000", "aa00000001", "b0a00000", "a0b00000z"},
+      {"zzzzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzzz", "zzzzzzzzzzzzzzzzzz\x01", "zzzzzzzzyzzzzzzzzz"},
+  };
+  for (const auto& values : cases) {
+    ColumnData c;
+    c.kind = ColumnKind::kString;
+    c.nullable = true;
+    c.str = StringColumn(false);  // plain: every value is visited
+    for (const auto& v : values) {
+      c.str.Append(v);
+      c.defined.push_back(1);
+    }
+    // std::string orders by char_traits<char>::compare: unsigned bytes.
+    const std::string mn = *std::min_element(values.begin(), values.end());
+    const std::string mx = *std::max_element(values.begin(), values.end());
+    const EncodedChunk out = Encode(c, values.size());
+    ASSERT_TRUE(out.has_min_max);
+    EXPECT_EQ(out.min_value, mn) << values[0];
+    EXPECT_EQ(out.max_value, mx) << values[0];
+  }
 }
 
 }  // namespace
