@@ -66,7 +66,9 @@ class StringColumn {
   void Clear(bool dict_mode) {
     dict_mode_ = dict_mode;
     dict_.clear();
-    lookup_.clear();
+    // clear() zero-fills every bucket, however few entries there were:
+    // skip it when empty (a plain column, cleared for every parsed block).
+    if (!lookup_.empty()) lookup_.clear();
     indices_.clear();
     const_count_ = 0;
     last_index_ = 0;
@@ -230,7 +232,7 @@ class StringColumn {
     indices_.clear();
     indices_.shrink_to_fit();
     dict_.clear();
-    lookup_.clear();
+    decltype(lookup_)().swap(lookup_);  // the buckets' memory too
     dict_bytes_ = 0;
     dict_mode_ = false;
   }
