@@ -98,8 +98,10 @@ RowGroupData MakeRowGroup(const std::vector<ColumnSpec>& schema,
   rg.columns.reserve(schema.size());
   for (size_t i = 0; i < schema.size(); i++) {
     const bool plain = plain_strings && i < plain_strings->size() && (*plain_strings)[i];
-    ColumnData c{.kind = schema[i].kind, .nullable = schema[i].nullable, .str = StringColumn(!plain)};
-    rg.columns.push_back(std::move(c));
+    ColumnData& c = rg.columns.emplace_back();
+    c.kind = schema[i].kind;
+    c.nullable = schema[i].nullable;
+    c.str = StringColumn(!plain);
   }
   return rg;
 }

@@ -131,7 +131,7 @@ class StringColumn {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   // Short values (side, exchange) compare as two overlapping words.
-  static bool Equal(std::string_view a, const std::string& b) {
+  static inline __attribute__((always_inline)) bool Equal(std::string_view a, const std::string& b) {
     const size_t n = a.size();
     if (n != b.size()) return false;
     const char* x = a.data();

@@ -187,7 +187,7 @@ namespace {
 // The first ',' in [p, e), or e. `readable` (may be null) ends the bytes
 // that may be read past e: with 16 of them, the first 16 bytes are searched
 // eight at a time (most text fields, side and trade ids, are that short).
-inline const char* FieldEnd(const char* p, const char* e, const char* readable = nullptr) {
+inline __attribute__((always_inline)) const char* FieldEnd(const char* p, const char* e, const char* readable = nullptr) {
   if (readable && readable - p >= 16) {
     for (int k = 0; k < 2; k++) {
       uint64_t v;
@@ -215,7 +215,7 @@ inline const char* FieldEnd(const char* p, const char* e, const char* readable =
 
 // p[0..n) == q[0..n), eight bytes at a time (the "exchange,symbol," prefix of
 // a row, ~25 bytes: inline words beat a memcmp call).
-inline bool SamePrefix(const char* p, const char* q, size_t n) {
+inline __attribute__((always_inline)) bool SamePrefix(const char* p, const char* q, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t a, b;
@@ -232,7 +232,7 @@ inline bool SamePrefix(const char* p, const char* q, size_t n) {
 // Eight ASCII digits at p (which must have 8 readable bytes) to their value,
 // or false when any byte is not a digit. SWAR: the classic digit test and a
 // three-step pairwise multiply-add, instead of eight multiply-adds.
-inline uint64_t DigitsValue(uint64_t v) {
+inline __attribute__((always_inline)) uint64_t DigitsValue(uint64_t v) {
   v -= 0x3030303030303030ULL;
   v = (v * 10) + (v >> 8);  // pairs of digits in bytes 0, 2, 4, 6
   return (((v & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
@@ -240,7 +240,7 @@ inline uint64_t DigitsValue(uint64_t v) {
          32;
 }
 
-inline bool EightDigits(const char* p, uint64_t* out) {
+inline __attribute__((always_inline)) bool EightDigits(const char* p, uint64_t* out) {
   uint64_t v;
   std::memcpy(&v, p, 8);
   if (((v & 0xF0F0F0F0F0F0F0F0ULL) | (((v + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) !=
@@ -254,7 +254,7 @@ inline bool EightDigits(const char* p, uint64_t* out) {
 // The number of ASCII digits (0..8) that start at p, which must have 8
 // readable bytes, and their value. No byte's test carries into the next, so
 // any bytes may follow the digits.
-inline size_t LeadingDigits(const char* p, uint64_t* value) {
+inline __attribute__((always_inline)) size_t LeadingDigits(const char* p, uint64_t* value) {
   uint64_t v;
   std::memcpy(&v, p, 8);
   const uint64_t nondigit =
