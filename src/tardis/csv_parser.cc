@@ -251,25 +251,35 @@ inline __attribute__((always_inline)) bool EightDigits(const char* p, uint64_t* 
   return true;
 }
 
-// The number of ASCII digits (0..8) that start at p, which must have 8
-// readable bytes, and their value. No byte's test carries into the next, so
-// any bytes may follow the digits.
-inline __attribute__((always_inline)) size_t LeadingDigits(const char* p, uint64_t* value) {
-  uint64_t v;
-  std::memcpy(&v, p, 8);
-  const uint64_t nondigit =
-      ((v & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL) |
-      (((v & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL);
-  const size_t n = nondigit ? static_cast<size_t>(__builtin_ctzll(nondigit)) >> 3 : 8;
-  if (n == 0) {
-    *value = 0;
-    return 0;
-  }
-  if (n < 8) {  // right-align the digits behind leading '0's
+// Nonzero bits in exactly the bytes of v that are not ASCII digits. No
+// byte's test carries into the next, so any bytes may follow the digits.
+inline __attribute__((always_inline)) uint64_t NonDigitBytes(uint64_t v) {
+  return ((v & 0xF0F0F0F0F0F0F0F0ULL) ^ 0x3030303030303030ULL) |
+         (((v & 0x0F0F0F0F0F0F0F0FULL) + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL);
+}
+
+// The index (0..8) of the first byte flagged in NonDigitBytes' result.
+inline __attribute__((always_inline)) size_t FirstFlagged(uint64_t flags) {
+  return flags ? static_cast<size_t>(__builtin_ctzll(flags)) >> 3 : 8;
+}
+
+// The value of the n (1..8) digits in the low bytes of v: right-aligned
+// behind leading '0's, then DigitsValue.
+inline __attribute__((always_inline)) uint64_t DigitsValueN(uint64_t v, size_t n) {
+  if (n < 8) {
     const unsigned shift = static_cast<unsigned>(8 * (8 - n));
     v = (v << shift) | (0x3030303030303030ULL >> (64 - shift));
   }
-  *value = DigitsValue(v);
+  return DigitsValue(v);
+}
+
+// The number of ASCII digits (0..8) that start at p, which must have 8
+// readable bytes, and their value.
+inline __attribute__((always_inline)) size_t LeadingDigits(const char* p, uint64_t* value) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  const size_t n = FirstFlagged(NonDigitBytes(v));
+  *value = n == 0 ? 0 : DigitsValueN(v, n);
   return n;
 }
 
@@ -335,12 +345,34 @@ inline __attribute__((always_inline)) bool CsvParser::ParseValue(parquet::Column
     static constexpr uint64_t kPow10i[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000};
     const bool neg = q < e && *q == '-';
     q += neg;
-    // Fast path: up to 7 integer and 7 fraction digits, read eight bytes at a
-    // time (the buffer has 24 readable bytes here). Same value as the digit
-    // loop below: one exact mantissa, one division.
+    // Fast paths (the buffer has 24 readable bytes here), with the value of
+    // the digit loop below: one exact mantissa, one division. First: the
+    // whole number and its delimiter in the eight bytes at q ("34512.4,",
+    // "0.017,"): one word, the '.' squeezed out, one digit conversion.
     if (buf_end_ && buf_end_ - q >= 24) {
-      uint64_t ip, fp;
-      const size_t ni = LeadingDigits(q, &ip);
+      uint64_t v8;
+      std::memcpy(&v8, q, 8);
+      const uint64_t flags = NonDigitBytes(v8);
+      const size_t ni = FirstFlagged(flags);
+      if (ni < 8 && q[ni] == '.') {
+        const size_t t = FirstFlagged(flags & ~(0xFFULL << (8 * ni)));  // the delimiter
+        if (t < 8 && t > ni + 1 && (q + t == e || q[t] == ',')) {
+          const uint64_t below = (1ULL << (8 * ni)) - 1;  // the integer digits' bytes
+          const uint64_t digits = (v8 & below) | ((v8 >> 8) & ~below);
+          const double v = static_cast<double>(DigitsValueN(digits, t - 1)) / kPow10[t - ni - 1];
+          col.f64.push_back(neg ? -v : v);
+          *q_out = q + t;
+          return true;
+        }
+      } else if (ni > 0 && ni < 8 && (q + ni == e || q[ni] == ',')) {
+        const double v = static_cast<double>(DigitsValueN(v8, ni));
+        col.f64.push_back(neg ? -v : v);
+        *q_out = q + ni;
+        return true;
+      }
+      // Then up to 7 integer and 7 fraction digits, eight bytes at a time.
+      uint64_t fp;
+      const uint64_t ip = ni == 0 ? 0 : DigitsValueN(v8, ni);
       const char* r = q + ni;
       if (ni < 8 && *r == '.') {
         const size_t nf = LeadingDigits(r + 1, &fp);

@@ -406,7 +406,10 @@ TEST(CsvParser, InlineNumberPathEqualsReference) {
   std::mt19937_64 rng(3);
   std::vector<std::string> texts = {"5.", ".5", "-0", "0", "00012.50", "1e5", "-1.5E-7",
                                     "123456789012345", "1234567890123456", "0.0001035718476117",
-                                    "9999999999999999999999", "-0.000055804472025"};
+                                    "9999999999999999999999", "-0.000055804472025",
+                                    // around the one-word path: 8 bytes with the delimiter
+                                    "1.", "-.5", "00.0", "12345.6", "123456.7", "1.234567",
+                                    ".1234567", "0.1234567", "1234567", "12345678", "9.9"};
   for (int i = 0; i < 20000; i++) {
     std::string t = std::to_string(rng() % 100000000);
     const size_t frac = rng() % 12;
@@ -416,7 +419,9 @@ TEST(CsvParser, InlineNumberPathEqualsReference) {
   }
   std::string csv = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n";
   for (size_t i = 0; i < texts.size(); i++) {
-    csv += "x,Y,1,2," + texts[i] + ",1," + texts[(i * 7) % texts.size()] + ",3\n";
+    // The last column ends at the line end, not at a ','.
+    csv += "x,Y,1,2," + texts[i] + ",1," + texts[(i * 7) % texts.size()] + "," +
+           texts[(i * 3) % texts.size()] + "\n";
   }
   mt::testing::CollectSink sink;
   Status st = mt::testing::ParseBytes(csv, &sink);
@@ -424,12 +429,15 @@ TEST(CsvParser, InlineNumberPathEqualsReference) {
   ASSERT_EQ(sink.batches.size(), 1u);
   const auto& ask_amount = sink.batches[0].columns[4].f64;
   const auto& bid_price = sink.batches[0].columns[6].f64;
+  const auto& bid_amount = sink.batches[0].columns[7].f64;
   ASSERT_EQ(ask_amount.size(), texts.size());
   for (size_t i = 0; i < texts.size(); i++) {
     const double want = std::strtod(texts[i].c_str(), nullptr);
     ASSERT_EQ(0, std::memcmp(&ask_amount[i], &want, 8)) << texts[i];
     const double want2 = std::strtod(texts[(i * 7) % texts.size()].c_str(), nullptr);
     ASSERT_EQ(0, std::memcmp(&bid_price[i], &want2, 8)) << texts[(i * 7) % texts.size()];
+    const double want3 = std::strtod(texts[(i * 3) % texts.size()].c_str(), nullptr);
+    ASSERT_EQ(0, std::memcmp(&bid_amount[i], &want3, 8)) << texts[(i * 3) % texts.size()];
   }
 }
 
