@@ -22,6 +22,7 @@ void EncodeDeltaByteArray(size_t n, Get get, std::string* out);
 #include <vector>
 
 #include "parquet/encoders/delta_binary_packed.h"
+#include "parquet/pod_vector.h"
 
 namespace mt::parquet {
 
@@ -43,8 +44,10 @@ inline size_t CommonPrefix(std::string_view a, std::string_view b) {
 template <typename Get>
 void EncodeDeltaByteArray(size_t n, Get get, std::string* out) {
   // Not kept per thread: 16 bytes a row would add to the peak RSS of every
-  // pool thread.
-  std::vector<int64_t> prefix(n), suffix_len(n);
+  // pool thread. Every slot is written below: no zero-fill.
+  PodVector<int64_t> prefix, suffix_len;
+  prefix.resize(n);
+  suffix_len.resize(n);
   std::string_view prev;
   size_t total = 0;
   for (size_t i = 0; i < n; i++) {
@@ -63,7 +66,12 @@ void EncodeDeltaByteArray(size_t n, Get get, std::string* out) {
   for (size_t i = 0; i < n; i++) {
     const std::string_view s = get(i);
     const size_t len = static_cast<size_t>(suffix_len[i]);
-    std::memcpy(dst, s.data() + prefix[i], len);
+    const char* src = s.data() + prefix[i];
+    if (len <= 3) {  // a sequential id's last digits: no memcpy call
+      for (size_t k = 0; k < len; k++) dst[k] = src[k];
+    } else {
+      std::memcpy(dst, src, len);
+    }
     dst += len;
   }
 }
