@@ -159,6 +159,7 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
 
 void CsvParser::StartBatch(size_t reserve_rows) {
   batch_ = parquet::MakeRowGroup(schema_->ParquetSchema(), &plain_hint_);
+  prev_prefix_.clear();  // the prefix memo repeats values of the batch
   // Reserve what the previous batch needed: avoids regrowing (and copying)
   // every column vector in steady state.
   const size_t reserve = std::min<size_t>(opts_.batch_rows, std::max<size_t>(last_batch_rows_, reserve_rows));
@@ -495,12 +496,12 @@ inline __attribute__((always_inline)) bool CsvParser::ParseField(parquet::Column
 // "exchange,symbol," (columns 0 and 1, strings in every schema): rows of one
 // file nearly always repeat the previous row's, so one compare replaces two
 // field scans and lookups. Moves *p past them.
-inline bool CsvParser::ParsePrefix(const char* line_begin, const char* e, const char** p) {
+inline __attribute__((always_inline)) bool CsvParser::ParsePrefix(const char* line_begin, const char* e,
+                                                                  const char** p) {
   parquet::ColumnData* cols = batch_.columns.data();
-  const size_t plen = prev_prefix_.size();
+  const size_t plen = prev_prefix_.size();  // 0: no previous row to repeat
   if (plen > 0 && static_cast<size_t>(e - line_begin) > plen &&
-      SamePrefix(line_begin, prev_prefix_.data(), plen) && cols[0].str.CanRepeatLast() &&
-      cols[1].str.CanRepeatLast()) {
+      SamePrefix(line_begin, prev_prefix_.data(), plen)) {
     cols[0].str.RepeatLast();
     cols[1].str.RepeatLast();
     *p = line_begin + plen;
@@ -511,7 +512,11 @@ inline bool CsvParser::ParsePrefix(const char* line_begin, const char* e, const 
       !ParseField<ColumnKind::kString>(cols[1], 1, false, line_begin, e, p)) {
     return false;
   }
-  prev_prefix_.assign(line_begin, static_cast<size_t>(*p - line_begin));
+  if (cols[0].str.CanRepeatLast() && cols[1].str.CanRepeatLast()) {
+    prev_prefix_.assign(line_begin, static_cast<size_t>(*p - line_begin));
+  } else {
+    prev_prefix_.clear();  // a plain column cannot repeat its last value
+  }
   return true;
 }
 

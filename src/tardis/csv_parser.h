@@ -114,7 +114,8 @@ class CsvParser {
   parquet::RowGroupData batch_;
   std::vector<bool> plain_hint_;
   // "exchange,symbol," of the previous row: rows of one file nearly always
-  // repeat it, so a memcmp replaces two field scans and lookups.
+  // repeat it, so a memcmp replaces two field scans and lookups. Empty when
+  // the batch holds no row to repeat, or a column of the two is plain.
   std::string prev_prefix_;
   RowError error_;
   // The first eight digits of the last 16-digit timestamp and their value.
