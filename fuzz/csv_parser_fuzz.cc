@@ -27,8 +27,11 @@ class Sink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
   mt::Status OnBatch(mt::parquet::RowGroupData b) override {
     // Touch every value so a bad column length shows up under ASan.
     for (const auto& c : b.columns) {
+      // Definition levels: none (every row has a value) or one per row.
+      if (!c.defined.empty() && c.defined.size() != b.num_rows) __builtin_trap();
+      if (c.defined.empty() != (c.null_count == 0)) __builtin_trap();
       size_t defined = 0;
-      for (uint8_t d : c.defined) defined += d;
+      for (size_t r = 0; r < b.num_rows; r++) defined += c.IsDefined(r);
       if (c.nullable && defined != c.num_values()) __builtin_trap();
       if (!c.nullable && c.num_values() != b.num_rows) __builtin_trap();
       for (size_t i = 0; c.kind == mt::parquet::ColumnKind::kString && i < c.str.size(); i++) {

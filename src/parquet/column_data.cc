@@ -70,13 +70,18 @@ void AppendRows(const RowGroupData& src, size_t row_begin, size_t row_end,
   for (size_t c = 0; c < src.columns.size(); c++) {
     const ColumnData& s = src.columns[c];
     ColumnData& d = dst->columns[c];
-    size_t nvalues = row_end - row_begin;
-    if (s.nullable) {
+    const size_t nrows = row_end - row_begin;
+    size_t nvalues = nrows;
+    if (!s.defined.empty()) {
       const uint8_t* first = s.defined.data() + row_begin;
-      const uint8_t* last = s.defined.data() + row_end;
-      nvalues = static_cast<size_t>(std::count(first, last, uint8_t{1}));
-      d.defined.append(first, last);
-      d.null_count += (row_end - row_begin) - nvalues;
+      nvalues = static_cast<size_t>(std::count(first, first + nrows, uint8_t{1}));
+      if (nvalues < nrows || !d.defined.empty()) {  // dst has a null now, or had one
+        if (d.defined.empty()) d.defined.assign(dst->num_rows, 1);
+        d.defined.append(first, first + nrows);
+      }
+      d.null_count += nrows - nvalues;
+    } else if (!d.defined.empty()) {
+      d.defined.append(nrows, 1);
     }
     const size_t v0 = (*value_cursor)[c];
     const size_t v1 = v0 + nvalues;

@@ -252,12 +252,27 @@ class StringColumn {
 struct ColumnData {
   ColumnKind kind = ColumnKind::kDouble;
   bool nullable = true;
-  PodVector<uint8_t> defined;    // one per row, only when nullable
+  // Definition levels: empty while every row has a value (most columns of
+  // most files: no byte per row to write or encode); one byte per row
+  // (1 = has a value) once a null arrives. Values are dense either way.
+  PodVector<uint8_t> defined;
   size_t null_count = 0;
   PodVector<int64_t> i64;        // kTimestampMicros
   PodVector<double> f64;         // kDouble
   PodVector<uint8_t> b;          // kBool (0/1)
   StringColumn str;              // kString
+
+  bool IsDefined(size_t row) const { return defined.empty() || defined[row] != 0; }
+  // A row with a value.
+  inline __attribute__((always_inline)) void AddDefined() {
+    if (!defined.empty()) defined.push_back(1);
+  }
+  // A null in row `row` (the rows before it are already added).
+  void AddNull(size_t row) {
+    if (defined.empty()) defined.assign(row, 1);
+    defined.push_back(0);
+    null_count++;
+  }
 
   size_t num_values() const {
     switch (kind) {

@@ -430,10 +430,20 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
     size_t vals = rows;
     body.clear();
     if (col.nullable) {
-      const uint8_t* def = col.defined.data() + row;
-      if (col.null_count > 0) {
-        vals = 0;
-        for (size_t i = 0; i < rows; i++) vals += def[i];
+      const uint8_t* def;
+      if (col.defined.empty()) {  // every row has a value
+        thread_local PodVector<uint8_t> ones;
+        if (ones.size() < rows) {
+          ones.resize(rows);
+          std::memset(ones.data(), 1, rows);
+        }
+        def = ones.data();
+      } else {
+        def = col.defined.data() + row;
+        if (col.null_count > 0) {
+          vals = 0;
+          for (size_t i = 0; i < rows; i++) vals += def[i];
+        }
       }
       EncodeDefinitionLevels(def, rows, &body);
     }

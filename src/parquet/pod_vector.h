@@ -84,6 +84,11 @@ class PodVector {
     std::memcpy(data_ + size_, first, n * sizeof(T));
     size_ += n;
   }
+  // Appends n copies of v.
+  void append(size_t n, T v) {
+    T* p = Extend(n);
+    for (size_t i = 0; i < n; i++) p[i] = v;
+  }
   void assign(const T* first, const T* last) {
     size_ = 0;
     append(first, last);

@@ -35,14 +35,11 @@ void AppendRow(const RowGroupData& src, size_t r, std::vector<size_t>* cursor, R
   for (size_t c = 0; c < src.columns.size(); c++) {
     const ColumnData& s = src.columns[c];
     ColumnData& d = dst->columns[c];
-    if (s.nullable) {
-      const uint8_t def = s.defined[r];
-      d.defined.push_back(def);
-      if (!def) {
-        d.null_count++;
-        continue;
-      }
+    if (!s.IsDefined(r)) {
+      d.AddNull(dst->num_rows);
+      continue;
     }
+    d.AddDefined();
     const size_t v = (*cursor)[c]++;
     switch (s.kind) {
       case ColumnKind::kTimestampMicros: d.i64.push_back(s.i64[v]); break;

@@ -164,7 +164,6 @@ void CsvParser::StartBatch(size_t reserve_rows) {
   // every column vector in steady state.
   const size_t reserve = std::min<size_t>(opts_.batch_rows, std::max<size_t>(last_batch_rows_, reserve_rows));
   for (auto& c : batch_.columns) {
-    if (c.nullable) c.defined.reserve(reserve);
     if (c.kind == ColumnKind::kTimestampMicros) c.i64.reserve(reserve);
     if (c.kind == ColumnKind::kDouble) c.f64.reserve(reserve);
     if (c.kind == ColumnKind::kString) c.str.Reserve(reserve);
@@ -479,10 +478,9 @@ inline __attribute__((always_inline)) bool CsvParser::ParseField(parquet::Column
   if (!ParseValue<K>(col, *p, e, &q, &null)) return ValueError(line_begin, e, *p, i);
   if (null) {
     if (!col.nullable) return Fail(line_begin, e, *p, i, "empty value in a required column");
-    col.defined.push_back(0);
-    col.null_count++;
-  } else if (col.nullable) {
-    col.defined.push_back(1);
+    col.AddNull(batch_.num_rows);
+  } else {
+    col.AddDefined();
   }
   if (!last) {
     if (q == e) return ColumnCountError(line_begin, e, q, i);

@@ -258,7 +258,6 @@ Status ParallelCsvParser::Emit() {
 void ParallelCsvParser::ReserveBatch(size_t rows, const std::vector<size_t>& text_bytes) {
   for (size_t i = 0; i < batch_.columns.size(); i++) {
     auto& c = batch_.columns[i];
-    if (c.nullable) c.defined.reserve(rows);
     if (c.kind == parquet::ColumnKind::kTimestampMicros) c.i64.reserve(rows);
     if (c.kind == parquet::ColumnKind::kDouble) c.f64.reserve(rows);
     if (c.kind == parquet::ColumnKind::kBool) c.b.reserve(rows);

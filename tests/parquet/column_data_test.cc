@@ -62,6 +62,48 @@ TEST(StringColumn, RecurringValuesKeepTheDictionaryPastTheProbe) {
   EXPECT_EQ(c.Get(probe + 100), "BTC-" + std::to_string(probe + 99));
 }
 
+// Definition levels stay empty until a null arrives, then hold one byte per
+// row; joining row ranges keeps that form whichever side had the nulls.
+TEST(ColumnData, DefinitionLevelsAreKeptOnlyOnceANullArrives) {
+  auto make = [](std::vector<int> values) {  // -1: null
+    RowGroupData rg = MakeRowGroup({{"x", ColumnKind::kDouble, true}});
+    ColumnData& c = rg.columns[0];
+    for (int v : values) {
+      if (v < 0) {
+        c.AddNull(rg.num_rows);
+      } else {
+        c.AddDefined();
+        c.f64.push_back(v);
+      }
+      rg.num_rows++;
+    }
+    return rg;
+  };
+  const RowGroupData none = make({1, 2, 3});
+  EXPECT_TRUE(none.columns[0].defined.empty());
+  const RowGroupData late = make({1, 2, -1, 4});
+  EXPECT_EQ(late.columns[0].defined, (PodVector<uint8_t>{1, 1, 0, 1}));
+  EXPECT_EQ(late.columns[0].null_count, 1u);
+
+  // Rows without a null from a source with nulls: still no levels.
+  RowGroupData dst = make({7});
+  std::vector<size_t> cursor(1, 0);
+  AppendRows(late, 0, 2, &cursor, &dst);
+  EXPECT_TRUE(dst.columns[0].defined.empty());
+  // Then the null: levels for every row so far.
+  AppendRows(late, 2, 4, &cursor, &dst);
+  EXPECT_EQ(dst.columns[0].defined, (PodVector<uint8_t>{1, 1, 1, 0, 1}));
+  // Then rows of a source without levels: ones.
+  cursor.assign(1, 0);
+  AppendRows(none, 0, 2, &cursor, &dst);
+  EXPECT_EQ(dst.columns[0].defined, (PodVector<uint8_t>{1, 1, 1, 0, 1, 1, 1}));
+  EXPECT_EQ(dst.columns[0].null_count, 1u);
+  EXPECT_EQ(dst.num_rows, 7u);
+  EXPECT_EQ(dst.columns[0].f64, (PodVector<double>{7, 1, 2, 4, 1, 2}));
+  EXPECT_FALSE(dst.columns[0].IsDefined(3));
+  EXPECT_TRUE(dst.columns[0].IsDefined(6));
+}
+
 TEST(StringColumn, EmptyStringIsAValue) {
   StringColumn c;
   c.Append("");

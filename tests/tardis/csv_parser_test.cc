@@ -47,9 +47,9 @@ struct Table {
       const auto& cd = b.columns[c];
       size_t v = r;
       if (cd.nullable) {
-        if (!cd.defined[r]) return "null";
+        if (!cd.IsDefined(r)) return "null";
         v = 0;
-        for (size_t i = 0; i < r; i++) v += cd.defined[i];
+        for (size_t i = 0; i < r; i++) v += cd.IsDefined(i);
       }
       char buf[64];
       switch (cd.kind) {
