@@ -35,16 +35,35 @@ Status CsvParser::Feed(const char* data, size_t n) {
     if (!ProcessLine(line.data(), line.data() + line.size())) return status_;
   }
   buf_end_ = end;
-  while (p < end) {
+  while (!schema_ && p < end) {  // the header line
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
-    if (!nl) {
-      carry_.assign(p, static_cast<size_t>(end - p));
-      break;
-    }
+    if (!nl) break;
     if (!ProcessLine(p, nl)) return status_;
     p = nl + 1;
   }
+  if (schema_ && !(this->*parse_lines_)(&p, end)) return status_;
+  if (p < end) carry_.assign(p, static_cast<size_t>(end - p));
   return Status::OK();
+}
+
+// The whole lines in [*p, end), each parsed by Row (known at compile time,
+// so it is inlined: no call per line); *p stops at the start of the last,
+// incomplete line.
+template <CsvParser::RowParser Row>
+bool CsvParser::ParseLines(const char** p, const char* end) {
+  const char* q = *p;
+  while (q < end) {
+    const char* nl = static_cast<const char*>(std::memchr(q, '\n', static_cast<size_t>(end - q)));
+    if (!nl) break;
+    line_++;
+    const char* e = nl;
+    if (e > q && e[-1] == '\r') e--;
+    if (q == e) return Fail(q, e, q, 0, "empty line; a Tardis CSV has none");
+    if (!(this->*Row)(q, e)) return false;
+    q = nl + 1;
+  }
+  *p = q;
+  return true;
 }
 
 Status CsvParser::Finish() {
@@ -574,14 +593,19 @@ void CsvParser::SelectRowParser() {
   struct Special {
     std::vector<CK> kinds;  // after exchange, symbol
     RowParser parse;
+    LineParser lines;
   };
+#define MT_ROW_PARSER(...) \
+  &CsvParser::ParseRowAs<__VA_ARGS__>, &CsvParser::ParseLines<&CsvParser::ParseRowAs<__VA_ARGS__>>
   static const Special kSpecial[] = {
-      {{T, T, S, S, D, D}, &CsvParser::ParseRowAs<T, T, S, S, D, D>},  // trades, liquidations
-      {{T, T, B, S, D, D}, &CsvParser::ParseRowAs<T, T, B, S, D, D>},  // incremental_book_L2
-      {{T, T, D, D, D, D}, &CsvParser::ParseRowAs<T, T, D, D, D, D>},  // quotes, book_ticker
-      {{T, T, T, D, D, D, D, D, D}, &CsvParser::ParseRowAs<T, T, T, D, D, D, D, D, D>},  // derivative_ticker
+      {{T, T, S, S, D, D}, MT_ROW_PARSER(T, T, S, S, D, D)},           // trades, liquidations
+      {{T, T, B, S, D, D}, MT_ROW_PARSER(T, T, B, S, D, D)},           // incremental_book_L2
+      {{T, T, D, D, D, D}, MT_ROW_PARSER(T, T, D, D, D, D)},           // quotes, book_ticker
+      {{T, T, T, D, D, D, D, D, D}, MT_ROW_PARSER(T, T, T, D, D, D, D, D, D)},  // derivative_ticker
   };
+#undef MT_ROW_PARSER
   parse_row_ = &CsvParser::ParseRowGeneric;
+  parse_lines_ = &CsvParser::ParseLines<&CsvParser::ParseRowGeneric>;
   const auto& cols = schema_->columns;
   if (cols.size() < 4 || cols[0].kind != S || cols[1].kind != S || cols[3].kind != T) return;  // never
   for (const Special& s : kSpecial) {
@@ -590,6 +614,7 @@ void CsvParser::SelectRowParser() {
     for (size_t i = 0; i < s.kinds.size(); i++) same = same && cols[i + 2].kind == s.kinds[i];
     if (same) {
       parse_row_ = s.parse;
+      parse_lines_ = s.lines;
       return;
     }
   }

@@ -67,7 +67,11 @@ class CsvParser {
   // The row parsers return false with the error in status_ (no Status built
   // per row).
   using RowParser = bool (CsvParser::*)(const char*, const char*);
+  using LineParser = bool (CsvParser::*)(const char**, const char*);
+  // One line (the header, or a row carried over between chunks).
   bool ProcessLine(const char* p, const char* e);
+  template <RowParser Row>
+  bool ParseLines(const char** p, const char* end);
   Status ParseHeader(std::string_view line);
   // Picks parse_row_ for schema_.
   void SelectRowParser();
@@ -106,6 +110,7 @@ class CsvParser {
   ParserOptions opts_;
   const DataTypeSchema* schema_ = nullptr;
   RowParser parse_row_ = nullptr;
+  LineParser parse_lines_ = nullptr;  // parse_row_ over the whole lines of a chunk
   std::string carry_;
   uint64_t line_ = 0;  // 1-based number of the line being parsed
   uint64_t rows_ = 0;
