@@ -116,12 +116,7 @@ std::atomic<bool> g_cancel{false};
 Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore* store,
                                                             const pipeline::PlanRequest& req,
                                                             const ParsedArgs& args, const Context& ctx) {
-  validate::Selection sel;
-  sel.from = req.from;
-  sel.to = req.to;
-  sel.exchanges = req.exchanges;
-  sel.data_types = req.data_types;
-  MT_ASSIGN_OR_RETURN(validate::ExpectedSet expected, validate::ExpectedFromDefinitions(store, sel));
+  MT_ASSIGN_OR_RETURN(validate::ExpectedSet expected, validate::ExpectedFromDefinitions(store, req));
   for (const auto& [day, why] : expected.definition_problems) {
     return Status::NotFound("no instrument definitions for " + FormatDate(day) + " (" + why +
                             "): run `market-tick instruments --from " + FormatDate(req.from) + " --to " +

@@ -39,17 +39,6 @@ int64_t NowMicros() {
       .count();
 }
 
-Result<validate::Selection> SelectionFromArgs(const ParsedArgs& args, const Context& ctx) {
-  MT_ASSIGN_OR_RETURN(const pipeline::PlanRequest req, PlanRequestFromArgs(args, ctx));
-  validate::Selection sel;
-  sel.from = req.from;
-  sel.to = req.to;
-  sel.exchanges = req.exchanges;
-  sel.data_types = req.data_types;
-  sel.symbols = req.symbols;
-  return sel;
-}
-
 std::string Row(const std::string& label, const std::array<size_t, validate::kNumStatuses>& c, int64_t rows,
                 bool deep) {
   size_t total = 0;
@@ -76,7 +65,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
     std::fprintf(stderr, "market-tick validate: %s\n", st.message().c_str());
     return kExitUsage;
   };
-  auto sel = SelectionFromArgs(args, ctx);
+  auto sel = PlanRequestFromArgs(args, ctx);
   if (!sel.ok()) return usage(sel.status());
   auto store = OpenOutputStore(args, ctx);
   if (!store.ok()) return usage(store.status());

@@ -49,13 +49,7 @@ Status CheckDataTypes(const std::vector<std::string>& dts) {
 }  // namespace
 
 Result<ExpectedSet> ExpectedFromPlan(const Selection& sel) {
-  pipeline::PlanRequest req;
-  req.from = sel.from;
-  req.to = sel.to;
-  req.exchanges = sel.exchanges;
-  req.data_types = sel.data_types;
-  req.symbols = sel.symbols;
-  MT_ASSIGN_OR_RETURN(std::vector<pipeline::WorkItem> plan, pipeline::BuildPlan(req));
+  MT_ASSIGN_OR_RETURN(std::vector<pipeline::WorkItem> plan, pipeline::BuildPlan(sel));
   ExpectedSet out;
   out.source = "--symbols";
   std::set<std::string> grouped;

@@ -10,17 +10,17 @@
 
 #include "core/status.h"
 #include "parquet/file_reader.h"
+#include "pipeline/plan.h"
 #include "storage/object_store.h"
 #include "validate/item.h"
 
 namespace mt::validate {
 
-struct Selection {
-  Date from, to;                         // inclusive
-  std::vector<std::string> exchanges;    // Tardis exchange ids; empty = all
-  std::vector<std::string> data_types;   // empty = all the definitions list (plan: required)
-  std::vector<std::string> symbols;      // non-empty: expected items come from the plan
-};
+// What to validate: the selection flags of download, read as validate reads
+// them. From instrument definitions, empty exchanges or data_types mean all
+// the definitions list, and symbols are not used; non-empty symbols make the
+// expected items come from the plan instead (data_types then required).
+using Selection = pipeline::PlanRequest;
 
 struct ExpectedSet {
   std::vector<ExpectedItem> items;  // sorted by day, data type, instrument key; no duplicates
