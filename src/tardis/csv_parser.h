@@ -60,8 +60,6 @@ class CsvParser {
 
   const DataTypeSchema* schema() const { return schema_; }
   uint64_t rows() const { return rows_; }
-  uint64_t first_local_timestamp() const { return first_local_ts_; }
-  uint64_t last_local_timestamp() const { return last_local_ts_; }
 
  private:
   // The row parsers return false with the error in status_ (no Status built
@@ -115,7 +113,6 @@ class CsvParser {
   uint64_t line_ = 0;  // 1-based number of the line being parsed
   uint64_t rows_ = 0;
   size_t last_batch_rows_ = 0;
-  int64_t first_local_ts_ = 0, last_local_ts_ = 0;
   parquet::RowGroupData batch_;
   std::vector<bool> plain_hint_;
   // "exchange,symbol," of the previous row: rows of one file nearly always

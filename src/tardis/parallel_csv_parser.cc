@@ -6,10 +6,6 @@
 
 namespace mt::tardis {
 
-namespace {
-constexpr size_t kLocalTsCol = 3;  // every Tardis schema's local_timestamp
-}  // namespace
-
 struct ParallelCsvParser::Block {
   explicit Block(const std::string& source) : parser(source, nullptr, nullptr) {}
   Buf text;
@@ -185,9 +181,7 @@ Status ParallelCsvParser::Join(Block* b) {
   const parquet::RowGroupData& frag = b->parser.batch();
   const size_t n = frag.num_rows;
   if (n == 0) return Status::OK();
-  const auto& lts = frag.columns[kLocalTsCol].i64;
   if (rows_.load(std::memory_order_relaxed) == 0) {
-    first_local_ts_ = lts.front();
     // Size the first batch from the first block's rows, as later batches are
     // sized from the one before: no regrowing, no doubled capacity.
     size_t row_bytes = 1;
@@ -208,7 +202,6 @@ Status ParallelCsvParser::Join(Block* b) {
     }
     ReserveBatch(rows, text_bytes);
   }
-  last_local_ts_ = lts.back();
   rows_.store(rows_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   joined_lines_ += b->parser.lines();
   std::vector<size_t> cursor(frag.columns.size(), 0);

@@ -48,8 +48,6 @@ class ParallelCsvParser {
 
   const DataTypeSchema* schema() const { return main_.schema(); }
   uint64_t rows() const { return pool_ ? rows_.load(std::memory_order_relaxed) : main_.rows(); }
-  uint64_t first_local_timestamp() const { return pool_ ? first_local_ts_ : main_.first_local_timestamp(); }
-  uint64_t last_local_timestamp() const { return pool_ ? last_local_ts_ : main_.last_local_timestamp(); }
 
   static constexpr size_t kMaxLineBytes = 64u << 20;
 
@@ -101,7 +99,6 @@ class ParallelCsvParser {
   std::vector<bool> plain_hint_;
   std::atomic<uint64_t> rows_{0};
   uint64_t joined_lines_ = 1;  // lines before the next block to join (the header)
-  int64_t first_local_ts_ = 0, last_local_ts_ = 0;
 };
 
 }  // namespace mt::tardis

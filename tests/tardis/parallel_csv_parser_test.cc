@@ -39,7 +39,6 @@ struct Result {
   Status status;
   Collected out;
   uint64_t rows = 0;
-  int64_t first_ts = 0, last_ts = 0;
 };
 
 // Feeds `text` in pieces of `chunk` bytes; pool null = sequential.
@@ -51,8 +50,6 @@ void Parse(const std::string& text, ThreadPool* pool, ParserOptions opts, size_t
   }
   if (r->status.ok()) r->status = p.Finish();
   r->rows = p.rows();
-  r->first_ts = static_cast<int64_t>(p.first_local_timestamp());
-  r->last_ts = static_cast<int64_t>(p.last_local_timestamp());
 }
 
 void ExpectSameColumn(const parquet::ColumnData& a, const parquet::ColumnData& b, const std::string& where) {
@@ -91,8 +88,6 @@ void ExpectSame(const Result& seq, const Result& par, const std::string& where) 
   }
   EXPECT_EQ(seq.out.schema, par.out.schema) << where;
   EXPECT_EQ(seq.rows, par.rows) << where;
-  EXPECT_EQ(seq.first_ts, par.first_ts) << where;
-  EXPECT_EQ(seq.last_ts, par.last_ts) << where;
   ASSERT_EQ(seq.out.batches.size(), par.out.batches.size()) << where;
   for (size_t g = 0; g < seq.out.batches.size(); g++) {
     const RowGroupData& a = seq.out.batches[g];
@@ -309,8 +304,6 @@ TEST(ParallelCsvParser, InPlaceDecompressionGivesTheSameRows) {
     ASSERT_TRUE(d->Finish().ok());
     par.status = p.Finish();
     par.rows = p.rows();
-    par.first_ts = static_cast<int64_t>(p.first_local_timestamp());
-    par.last_ts = static_cast<int64_t>(p.last_local_timestamp());
     ExpectSame(seq, par, engine == io::GzipEngine::kZlib ? "zlib" : "isal");
     EXPECT_GT(in_place, 10u);  // most output went straight into the parser's buffer
   }
