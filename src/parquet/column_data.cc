@@ -1,7 +1,7 @@
 #include "parquet/column_data.h"
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 namespace mt::parquet {
@@ -49,6 +49,18 @@ void StringColumn::AppendRange(const StringColumn& src, size_t begin, size_t end
     return;
   }
   for (size_t r = begin; r < end; r++) Append(src.Get(r));
+}
+
+void ReserveRows(RowGroupData* rg, size_t rows, const std::vector<size_t>* text_bytes) {
+  for (size_t i = 0; i < rg->columns.size(); i++) {
+    ColumnData& c = rg->columns[i];
+    switch (c.kind) {
+      case ColumnKind::kTimestampMicros: c.i64.reserve(rows); break;
+      case ColumnKind::kDouble: c.f64.reserve(rows); break;
+      case ColumnKind::kBool: c.b.reserve(rows); break;
+      case ColumnKind::kString: c.str.Reserve(rows, text_bytes ? (*text_bytes)[i] : 0); break;
+    }
+  }
 }
 
 void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings) {

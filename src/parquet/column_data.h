@@ -42,14 +42,11 @@ class StringColumn {
         PushIndex(last_index_);
         return;
       }
-      if (dict_.size() <= 4) {
-        for (uint32_t i = 0; i < dict_.size(); i++) {
-          if (Equal(s, dict_[i])) {
-            last_index_ = i;
-            PushIndex(i);
-            return;
-          }
-        }
+      uint32_t i;
+      if (FindInSmallDict(s, &i)) {
+        last_index_ = i;
+        PushIndex(i);
+        return;
       }
       if (AppendToDict(s)) return;
     }
@@ -147,6 +144,19 @@ class StringColumn {
     if (n < 4) return n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1]);
     return std::memcmp(x, y, n) == 0;
   }
+  // The index of `s` in a dictionary of at most 4 values (side, exchange),
+  // by comparing, not hashing; false when not there or the dictionary is
+  // bigger.
+  inline __attribute__((always_inline)) bool FindInSmallDict(std::string_view s, uint32_t* index) const {
+    if (dict_.size() > 4) return false;
+    for (uint32_t i = 0; i < dict_.size(); i++) {
+      if (Equal(s, dict_[i])) {
+        *index = i;
+        return true;
+      }
+    }
+    return false;
+  }
   // Append's dictionary lookup; false when the column has just gone plain.
   __attribute__((noinline)) bool AppendToDict(std::string_view s) {
     uint32_t i;
@@ -178,14 +188,7 @@ class StringColumn {
   // The dictionary index of `s`, added when new. False (and the column is
   // then plain) when the dictionary is full.
   bool Intern(std::string_view s, uint32_t* index) {
-    if (dict_.size() <= 4) {
-      for (uint32_t i = 0; i < dict_.size(); i++) {
-        if (Equal(s, dict_[i])) {
-          *index = i;
-          return true;
-        }
-      }
-    }
+    if (FindInSmallDict(s, index)) return true;
     auto it = lookup_.find(s);
     if (it != lookup_.end()) {
       *index = it->second;
@@ -310,6 +313,11 @@ struct RowGroupData {
 // in plain mode (the previous row group found its dictionary did not pay).
 RowGroupData MakeRowGroup(const std::vector<ColumnSpec>& schema,
                           const std::vector<bool>* plain_strings = nullptr);
+
+// Reserves room for `rows` rows in every column of `rg`, and for a plain
+// string column i `text_bytes[i]` bytes of text (when given), so filling it
+// regrows nothing.
+void ReserveRows(RowGroupData* rg, size_t rows, const std::vector<size_t>* text_bytes = nullptr);
 
 // Empties `rg` for reuse with the same schema (memory kept); string column i
 // starts plain when `plain_strings[i]`.

@@ -267,28 +267,21 @@ void SetDoubleStats(size_t n, Get get, EncodedChunk* out) {
   out->has_min_max = true;
 }
 
-// min/max over all values (null_count is set by the caller). Dictionary
-// doubles and DELTA_BINARY_PACKED timestamps get theirs from the encoder
-// instead (the distinct values; the encoding pass).
 // Byte-wise comparison of a and b as unsigned chars (what Parquet's
-// statistics order for strings is), eight bytes at a time: trade ids share
-// their first digits, and a memcmp call per value costs more than this.
+// statistics order for strings is): CommonPrefix finds the first differing
+// byte eight bytes at a time (trade ids share their first digits; a memcmp
+// call per value costs more).
 inline int CompareBytes(std::string_view a, std::string_view b) {
-  const size_t n = std::min(a.size(), b.size());
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t x, y;
-    std::memcpy(&x, a.data() + i, 8);
-    std::memcpy(&y, b.data() + i, 8);
-    if (x != y) return __builtin_bswap64(x) < __builtin_bswap64(y) ? -1 : 1;
-  }
-  for (; i < n; i++) {
-    const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
-    if (x != y) return x < y ? -1 : 1;
+  const size_t p = CommonPrefix(a, b);
+  if (p < a.size() && p < b.size()) {
+    return static_cast<unsigned char>(a[p]) < static_cast<unsigned char>(b[p]) ? -1 : 1;
   }
   return a.size() < b.size() ? -1 : a.size() > b.size() ? 1 : 0;
 }
 
+// min/max over all values (null_count is set by the caller). Dictionary
+// doubles and DELTA_BINARY_PACKED timestamps get theirs from the encoder
+// instead (the distinct values; the encoding pass).
 void ComputeStats(const ColumnData& col, EncodedChunk* out) {
   switch (col.kind) {
     case ColumnKind::kTimestampMicros: {

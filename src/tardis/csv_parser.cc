@@ -49,6 +49,19 @@ Status CsvParser::Feed(const char* data, size_t n) {
   return Status::OK();
 }
 
+// Counts the line [p, e) (e at its '\n') and returns the end of its text,
+// without a '\r' before the '\n'.
+inline const char* CsvParser::CountLine(const char* p, const char* e) {
+  line_++;
+  return e > p && e[-1] == '\r' ? e - 1 : e;
+}
+
+// One data row [p, e) (from CountLine), parsed by `row`.
+inline __attribute__((always_inline)) bool CsvParser::ParseRowLine(const char* p, const char* e, RowParser row) {
+  if (p == e) return Fail(p, e, p, 0, "empty line; a Tardis CSV has none");
+  return (this->*row)(p, e);
+}
+
 // The whole lines in [*p, end), each parsed by Row (known at compile time,
 // so it is inlined: no call per line); *p stops at the start of the last,
 // incomplete line.
@@ -58,11 +71,7 @@ bool CsvParser::ParseLines(const char** p, const char* end) {
   while (q < end) {
     const char* nl = static_cast<const char*>(std::memchr(q, '\n', static_cast<size_t>(end - q)));
     if (!nl) break;
-    line_++;
-    const char* e = nl;
-    if (e > q && e[-1] == '\r') e--;
-    if (q == e) return Fail(q, e, q, 0, "empty line; a Tardis CSV has none");
-    if (!(this->*Row)(q, e)) return false;
+    if (!ParseRowLine(q, CountLine(q, nl), Row)) return false;
     q = nl + 1;
   }
   *p = q;
@@ -94,13 +103,11 @@ Status CsvParser::Finish() {
 }
 
 inline bool CsvParser::ProcessLine(const char* p, const char* e) {
-  line_++;
-  if (e > p && e[-1] == '\r') e--;
+  e = CountLine(p, e);
   if (__builtin_expect(!schema_, 0)) {
     return (status_ = ParseHeader(std::string_view(p, static_cast<size_t>(e - p)))).ok();
   }
-  if (p == e) return Fail(p, e, p, 0, "empty line; a Tardis CSV has none");
-  return (this->*parse_row_)(p, e);
+  return ParseRowLine(p, e, parse_row_);
 }
 
 Status CsvParser::ParseHeader(std::string_view line) {
@@ -184,12 +191,8 @@ void CsvParser::StartBatch(size_t reserve_rows) {
   prev_prefix_.clear();  // the prefix memo repeats values of the batch
   // Reserve what the previous batch needed: avoids regrowing (and copying)
   // every column vector in steady state.
-  const size_t reserve = std::min<size_t>(opts_.batch_rows, std::max<size_t>(last_batch_rows_, reserve_rows));
-  for (auto& c : batch_.columns) {
-    if (c.kind == ColumnKind::kTimestampMicros) c.i64.reserve(reserve);
-    if (c.kind == ColumnKind::kDouble) c.f64.reserve(reserve);
-    if (c.kind == ColumnKind::kString) c.str.Reserve(reserve);
-  }
+  parquet::ReserveRows(&batch_,
+                       std::min<size_t>(opts_.batch_rows, std::max<size_t>(last_batch_rows_, reserve_rows)));
 }
 
 Status CsvParser::EmitBatch() {

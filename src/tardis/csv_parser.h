@@ -68,6 +68,8 @@ class CsvParser {
   using LineParser = bool (CsvParser::*)(const char**, const char*);
   // One line (the header, or a row carried over between chunks).
   bool ProcessLine(const char* p, const char* e);
+  const char* CountLine(const char* p, const char* e);
+  bool ParseRowLine(const char* p, const char* e, RowParser row);
   template <RowParser Row>
   bool ParseLines(const char** p, const char* end);
   Status ParseHeader(std::string_view line);

@@ -246,16 +246,11 @@ Status ParallelCsvParser::Emit() {
   return Status::OK();
 }
 
-// Reserves `rows` rows in batch_, and text_bytes[i] bytes of text for
-// string column i when it is plain.
-void ParallelCsvParser::ReserveBatch(size_t rows, const std::vector<size_t>& text_bytes) {
-  for (size_t i = 0; i < batch_.columns.size(); i++) {
-    auto& c = batch_.columns[i];
-    if (c.kind == parquet::ColumnKind::kTimestampMicros) c.i64.reserve(rows);
-    if (c.kind == parquet::ColumnKind::kDouble) c.f64.reserve(rows);
-    if (c.kind == parquet::ColumnKind::kBool) c.b.reserve(rows);
-    if (c.kind == parquet::ColumnKind::kString) c.str.Reserve(rows, text_bytes[i] + text_bytes[i] / 16);
-  }
+// Reserves `rows` rows in batch_, and text_bytes[i] bytes of text (and a
+// sixteenth more) for string column i when it is plain.
+void ParallelCsvParser::ReserveBatch(size_t rows, std::vector<size_t> text_bytes) {
+  for (size_t& b : text_bytes) b += b / 16;
+  parquet::ReserveRows(&batch_, rows, &text_bytes);
 }
 
 Status ParallelCsvParser::Finish() {

@@ -69,7 +69,7 @@ class ParallelCsvParser {
   Status WaitJoined(size_t keep);
   Status Join(Block* b);
   Status Emit();
-  void ReserveBatch(size_t rows, const std::vector<size_t>& text_bytes);
+  void ReserveBatch(size_t rows, std::vector<size_t> text_bytes);
 
   std::string source_;
   BatchSink* sink_;
