@@ -1,13 +1,13 @@
 // market-tick: Tardis.dev market data to analysis-ready Parquet.
 #include <algorithm>
 #include <csignal>
-#include <malloc.h>
 #include <cstdio>
 #include <string>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/heap.h"
 #include "core/log.h"
 
 namespace mt::cli {
@@ -131,17 +131,7 @@ int main(int argc, char** argv) {
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
   }
-  // Row-group buffers (a few MB each) are freed and allocated again for every
-  // batch; keep them in the heap instead of returning them to the kernel, so
-  // the next batch does not page-fault them in again (was ~15% of a convert).
-  // One arena: row groups are filled on one pool thread and freed on
-  // another, and with an arena per thread each would keep its own freed
-  // buffers (trades, 2 threads: 290 MB peak RSS with two arenas, 207 MB with
-  // one). We allocate per block and per row group, not per row, so the
-  // shared lock costs nothing measurable.
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
-  mallopt(M_ARENA_MAX, 1);
+  mt::SetUpHeap();  // one arena that keeps what it frees, on huge pages
   InstallSignalHandlers();
   return cmd->run(*parsed, ctx);
 }
