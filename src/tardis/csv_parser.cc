@@ -203,8 +203,12 @@ Status CsvParser::EmitBatch() {
   }
   parquet::RowGroupData out = std::move(batch_);
   last_batch_rows_ = out.num_rows;
+  // The next batch is allocated once the sink is done with this one (it
+  // encodes it here when it has no pool), so it reuses that memory instead
+  // of touching as much again.
+  Status st = sink_->OnBatch(std::move(out));
   StartBatch(1 << 16);
-  return sink_->OnBatch(std::move(out));
+  return st;
 }
 
 namespace {
