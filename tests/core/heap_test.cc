@@ -12,6 +12,19 @@
 namespace mt {
 namespace {
 
+// Under ASan the sanitizer's allocator serves malloc, not glibc's heap.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizedMalloc = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(memory_sanitizer)
+constexpr bool kSanitizedMalloc = true;
+#else
+constexpr bool kSanitizedMalloc = false;
+#endif
+#else
+constexpr bool kSanitizedMalloc = false;
+#endif
+
 std::string ThpMode() {
   std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string line;
@@ -50,6 +63,7 @@ std::string VmFlagsOf(const void* p) {
 }
 
 TEST(HeapTest, RowGroupSizedBlocksLandOnHugePageMemory) {
+  if (kSanitizedMalloc) GTEST_SKIP() << "malloc is the sanitizer's here";
   const std::string mode = ThpMode();
   if (mode.empty() || mode.find("[never]") != std::string::npos) {
     GTEST_SKIP() << "transparent huge pages are off on this machine: '" << mode << "'";
@@ -68,6 +82,7 @@ TEST(HeapTest, RowGroupSizedBlocksLandOnHugePageMemory) {
 }
 
 TEST(HeapTest, LargeBlocksComeFromTheHeapNotFromTheirOwnMapping) {
+  if (kSanitizedMalloc) GTEST_SKIP() << "malloc is the sanitizer's here";
   SetUpHeap();
   // glibc maps blocks of 128 KiB and more on their own by default and unmaps
   // them on free, so every row group would fault its buffers in afresh.
