@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "core/heap.h"
 #include "core/log.h"
+#include "net/http_client.h"
 
 namespace mt::cli {
 
@@ -132,6 +133,13 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &rl);
   }
   mt::SetUpHeap();  // one arena that keeps what it frees, on huge pages
+  const std::string name = cmd->name;
+  if (name == "download" || name == "instruments" || name == "gcs") {
+    if (const auto http = mt::net::LoadHttpLibrary(); !http.ok()) {
+      std::fprintf(stderr, "market-tick %s: %s\n", cmd->name, http.message().c_str());
+      return kExitFailed;
+    }
+  }
   InstallSignalHandlers();
   return cmd->run(*parsed, ctx);
 }

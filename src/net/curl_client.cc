@@ -1,8 +1,8 @@
 #include <curl/curl.h>
+#include <dlfcn.h>
 
 #include <cctype>
 #include <chrono>
-#include <mutex>
 
 #include "net/http_client.h"
 
@@ -10,59 +10,117 @@ namespace mt::net {
 
 namespace {
 
-std::once_flag g_curl_init;
+// libcurl is loaded when the first client is made, not linked: it brings
+// ~30 libraries (TLS, Kerberos, LDAP, IDN, ...) whose loading and start-up
+// code took ~12 ms of every process, half of `market-tick --version`, and
+// convert and validate of local files never use it.
+struct CurlApi {
+  decltype(&::curl_global_init) global_init = nullptr;
+  decltype(&::curl_easy_init) easy_init = nullptr;
+  decltype(&::curl_easy_cleanup) easy_cleanup = nullptr;
+  decltype(&::curl_easy_reset) easy_reset = nullptr;
+  decltype(&::curl_easy_setopt) easy_setopt = nullptr;
+  decltype(&::curl_easy_perform) easy_perform = nullptr;
+  decltype(&::curl_easy_getinfo) easy_getinfo = nullptr;
+  decltype(&::curl_easy_strerror) easy_strerror = nullptr;
+  decltype(&::curl_slist_append) slist_append = nullptr;
+  decltype(&::curl_slist_free_all) slist_free_all = nullptr;
+  std::string error;  // why libcurl is not usable; empty when it is
+};
+
+template <typename Fn>
+bool Resolve(void* lib, const char* name, Fn* fn, std::string* error) {
+  *fn = reinterpret_cast<Fn>(dlsym(lib, name));
+  if (!*fn && error->empty()) *error = std::string("libcurl has no ") + name;
+  return *fn != nullptr;
+}
+
+const CurlApi& Curl() {
+  static const CurlApi api = [] {
+    CurlApi a;
+    void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+      const char* why = dlerror();
+      a.error = std::string("cannot load libcurl.so.4 (") + (why ? why : "unknown error") +
+                "); install the libcurl4 package (scripts/install-deps.sh does)";
+      return a;
+    }
+    Resolve(lib, "curl_global_init", &a.global_init, &a.error);
+    Resolve(lib, "curl_easy_init", &a.easy_init, &a.error);
+    Resolve(lib, "curl_easy_cleanup", &a.easy_cleanup, &a.error);
+    Resolve(lib, "curl_easy_reset", &a.easy_reset, &a.error);
+    Resolve(lib, "curl_easy_setopt", &a.easy_setopt, &a.error);
+    Resolve(lib, "curl_easy_perform", &a.easy_perform, &a.error);
+    Resolve(lib, "curl_easy_getinfo", &a.easy_getinfo, &a.error);
+    Resolve(lib, "curl_easy_strerror", &a.easy_strerror, &a.error);
+    Resolve(lib, "curl_slist_append", &a.slist_append, &a.error);
+    Resolve(lib, "curl_slist_free_all", &a.slist_free_all, &a.error);
+    if (a.error.empty() && a.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      a.error = "libcurl failed to initialise (curl_global_init)";
+    }
+    return a;
+  }();
+  return api;
+}
 
 class CurlClient final : public HttpClient {
  public:
-  CurlClient() {
-    std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-    easy_ = curl_easy_init();
+  CurlClient() : api_(Curl()) {
+    if (api_.error.empty()) easy_ = api_.easy_init();
   }
-  ~CurlClient() override { curl_easy_cleanup(easy_); }
+  ~CurlClient() override {
+    if (easy_) api_.easy_cleanup(easy_);
+  }
 
   HttpResult Fetch(const HttpRequest& req, HttpBodySink* sink) override {
+    if (!easy_) {
+      HttpResult r;
+      r.transport = Status::Internal(api_.error.empty() ? "curl_easy_init failed" : api_.error);
+      return r;
+    }
+    const CurlApi& api = api_;
     State st;
     st.req = &req;
     st.sink = sink;
     CURL* e = easy_;
-    curl_easy_reset(e);  // keeps the connection cache
-    curl_easy_setopt(e, CURLOPT_URL, req.url.c_str());
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+    api.easy_reset(e);  // keeps the connection cache
+    api.easy_setopt(e, CURLOPT_URL, req.url.c_str());
+    api.easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    api.easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    api.easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
     // A custom Authorization header is not sent to another host after a
     // redirect (curl's default without CURLOPT_UNRESTRICTED_AUTH).
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout_s));
-    if (req.total_timeout_s > 0) curl_easy_setopt(e, CURLOPT_TIMEOUT, static_cast<long>(req.total_timeout_s));
+    api.easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(req.connect_timeout_s));
+    if (req.total_timeout_s > 0) api.easy_setopt(e, CURLOPT_TIMEOUT, static_cast<long>(req.total_timeout_s));
     // Stalls are detected in ProgressCb from the time of the last byte: curl's
     // LOW_SPEED_* averages over seconds and notices a stall after a burst late.
     st.last_byte = Clock::now();
-    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+    api.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    api.easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     // Bodies are stored as they come (gzip files); never let curl decode them.
-    curl_easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HeaderCb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &st);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &WriteCb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, &st);
-    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &ProgressCb);
-    curl_easy_setopt(e, CURLOPT_XFERINFODATA, &st);
+    api.easy_setopt(e, CURLOPT_HTTP_CONTENT_DECODING, 0L);
+    api.easy_setopt(e, CURLOPT_HEADERFUNCTION, &HeaderCb);
+    api.easy_setopt(e, CURLOPT_HEADERDATA, &st);
+    api.easy_setopt(e, CURLOPT_WRITEFUNCTION, &WriteCb);
+    api.easy_setopt(e, CURLOPT_WRITEDATA, &st);
+    api.easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    api.easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &ProgressCb);
+    api.easy_setopt(e, CURLOPT_XFERINFODATA, &st);
     curl_slist* hdrs = nullptr;
-    for (const auto& [k, v] : req.headers) hdrs = curl_slist_append(hdrs, (k + ": " + v).c_str());
+    for (const auto& [k, v] : req.headers) hdrs = api.slist_append(hdrs, (k + ": " + v).c_str());
     if (req.method == "GET") {
-      curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+      api.easy_setopt(e, CURLOPT_HTTPGET, 1L);
     } else if (req.method == "HEAD") {
-      curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+      api.easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
-      curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, req.body.data());
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-      hdrs = curl_slist_append(hdrs, "Expect:");
+      api.easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+      api.easy_setopt(e, CURLOPT_POSTFIELDS, req.body.data());
+      api.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+      hdrs = api.slist_append(hdrs, "Expect:");
     }
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
-    const CURLcode rc = curl_easy_perform(e);
-    curl_slist_free_all(hdrs);
+    api.easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+    const CURLcode rc = api.easy_perform(e);
+    api.slist_free_all(hdrs);
 
     HttpResult r;
     r.head = st.head;
@@ -70,9 +128,9 @@ class CurlClient final : public HttpClient {
     r.sink_error = st.sink_error;
     if (rc != CURLE_OK && st.sink_error.ok()) {
       long code = 0;
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+      api.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
       if (r.head.status == 0) r.head.status = static_cast<int>(code);
-      std::string what = curl_easy_strerror(rc);
+      std::string what = api.easy_strerror(rc);
       if (rc == CURLE_OPERATION_TIMEDOUT) what = "timed out";
       if (st.stalled) what = "no data for " + std::to_string(req.stall_timeout_s) + " s (stalled transfer)";
       if (req.cancel && req.cancel->load()) {
@@ -85,7 +143,7 @@ class CurlClient final : public HttpClient {
     if (rc == CURLE_OK && !st.head_sent && st.sink_error.ok()) {
       // No body at all: deliver the head now.
       long code = 0;
-      curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+      api.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
       st.head.status = static_cast<int>(code);
       r.head = st.head;
       r.sink_error = sink ? sink->OnHead(st.head) : Status::OK();
@@ -169,12 +227,18 @@ class CurlClient final : public HttpClient {
     return 0;
   }
 
-  CURL* easy_;
+  const CurlApi& api_;
+  CURL* easy_ = nullptr;
 };
 
 }  // namespace
 
 std::unique_ptr<HttpClient> NewCurlClient() { return std::make_unique<CurlClient>(); }
+
+Status LoadHttpLibrary() {
+  const CurlApi& api = Curl();
+  return api.error.empty() ? Status::OK() : Status::Internal(api.error);
+}
 
 std::string UrlEncode(const std::string& s) {
   static const char* kHex = "0123456789ABCDEF";

@@ -60,6 +60,11 @@ class HttpClient {
 };
 
 std::unique_ptr<HttpClient> NewCurlClient();
+// Loads libcurl (done once, on first use): an error naming the library and
+// the package to install when it cannot be loaded. A client made without it
+// fails every Fetch with that error; commands that need the network check
+// first, so they stop at once instead of retrying.
+Status LoadHttpLibrary();
 
 // Percent-encodes everything but unreserved characters (RFC 3986), as the
 // official clients do for dataset symbols.

@@ -564,6 +564,23 @@ describe('command line', () => {
     assert.equal(r.code, 0, describeRun(['--version'], r));
     assert.match(r.stdout, /\d+\.\d+/, describeRun(['--version'], r));
   });
+  it('libcurl is loaded only by the commands that use the network', () => {
+    // A broken libcurl.so.4 first on the library path: convert never loads it and
+    // works; a network command stops at once with the library and package named.
+    const libDir = mkTmp(ROOT_TMP, 'broken-libcurl');
+    fs.writeFileSync(path.join(libDir, 'libcurl.so.4'), '');
+    const env = { ...process.env, LD_LIBRARY_PATH: libDir };
+    const out = path.join(ROOT_TMP, 'no-libcurl.parquet');
+    const conv = ['convert', FIXTURES[0], '--output', out];
+    const c = run(conv, { env });
+    assert.equal(c.code, 0, describeRun(conv, c));
+    assert.ok(fs.existsSync(out), 'convert wrote its file without libcurl');
+    const instr = ['instruments', '--from', '2024-01-01', '--exchanges', 'deribit', '--format', 'table'];
+    const i = run(instr, { env, timeout: 30_000 });
+    assert.equal(i.code, 1, describeRun(instr, i));
+    assert.match(i.stderr, /cannot load libcurl\.so\.4 .*install the libcurl4 package/, describeRun(instr, i));
+    assert.ok(i.t1 - i.t0 < 10_000, `stopped at once, not after retries (${i.t1 - i.t0} ms)`);
+  });
   it('unknown command exits 2', () => {
     const r = run(['frobnicate']);
     assert.equal(r.code, 2, describeRun(['frobnicate'], r));

@@ -13,10 +13,10 @@ export const FIXTURE_DIR = path.join(ROOT, 'fixtures', 'tardis', 'csv');
 export const FIXTURES = fs.readdirSync(FIXTURE_DIR).filter((f) => f.endsWith('.csv.gz')).sort().map((f) => path.join(FIXTURE_DIR, f));
 
 /** Runs the binary synchronously. Returns { code, signal, stdout, stderr, t0, t1 } (t0/t1: wall-clock ms). */
-export function run(args, { cwd = os.tmpdir(), timeout = 120_000 } = {}) {
+export function run(args, { cwd = os.tmpdir(), timeout = 120_000, env = process.env } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`market-tick binary not found at ${BIN} (build it or set MARKET_TICK_BIN)`);
   const t0 = Date.now();
-  const r = spawnSync(BIN, args, { cwd, encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
+  const r = spawnSync(BIN, args, { cwd, env, encoding: 'utf8', timeout, maxBuffer: 64 << 20 });
   const t1 = Date.now();
   if (r.error) throw r.error;
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, t0, t1 };
