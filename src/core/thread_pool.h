@@ -55,6 +55,21 @@ class ThreadPool {
   }
   int size() const { return static_cast<int>(workers_.size()); }
 
+  // Runs the oldest queued task on the calling thread; false when none is
+  // queued. A thread that waits for tasks to finish calls this to help
+  // instead of idling (and cannot deadlock a pool whose threads all wait).
+  bool RunPendingTask() {
+    std::function<void()> job;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (queue_.empty()) return false;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    job();
+    return true;
+  }
+
  private:
   void Loop() {
     while (true) {

@@ -1,6 +1,7 @@
 #include "parquet/file_writer.h"
 
 #include <algorithm>
+#include <chrono>
 
 #include "parquet/thrift_compact.h"
 
@@ -56,7 +57,7 @@ Status FileWriter::WriteRowGroup(RowGroupData rg) {
   if (rg.num_rows == 0) return Status::OK();
   PendingRowGroup p;
   p.num_rows = static_cast<int64_t>(rg.num_rows);
-  p.data = std::make_shared<RowGroupData>(std::move(rg));
+  auto data = std::make_shared<RowGroupData>(std::move(rg));
   // Biggest columns first (longest processing time first): the last task of
   // a row group is then a short one, so the threads finish close together.
   // The chunks still go into the file in schema order.
@@ -64,27 +65,31 @@ Status FileWriter::WriteRowGroup(RowGroupData rg) {
   for (size_t c = 0; c < order.size(); c++) order[c] = c;
   if (opts_.pool) {
     std::vector<size_t> bytes(order.size());
-    for (size_t c = 0; c < order.size(); c++) bytes[c] = p.data->columns[c].MemoryBytes();
+    for (size_t c = 0; c < order.size(); c++) bytes[c] = data->columns[c].MemoryBytes();
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bytes[a] > bytes[b]; });
   }
   p.columns.resize(schema_.size());
   for (size_t c : order) {
     if (c < plain_hint_.size() && schema_[c].kind == ColumnKind::kString) {
-      plain_hint_[c] = !p.data->columns[c].str.dict_mode();
+      plain_hint_[c] = !data->columns[c].str.dict_mode();
     }
     if (opts_.pool) {
-      auto data = p.data;
       const WriterOptions* o = &opts_;
-      p.columns[c] = opts_.pool->Submit([data, c, o] {
-        return EncodeWithThreadCompressor(data->columns[c], data->num_rows, *o);
+      // The task lets go of the row group before its result is ready, so
+      // the last column's task frees the values as soon as it is encoded,
+      // and whoever waited for the result can reuse that memory.
+      p.columns[c] = opts_.pool->Submit([data, c, o]() mutable {
+        Result<EncodedChunk> r = EncodeWithThreadCompressor(data->columns[c], data->num_rows, *o);
+        data.reset();
+        return r;
       });
     } else {
       std::promise<Result<EncodedChunk>> pr;
-      pr.set_value(EncodeWithThreadCompressor(p.data->columns[c], p.data->num_rows, opts_));
+      pr.set_value(EncodeWithThreadCompressor(data->columns[c], data->num_rows, opts_));
       p.columns[c] = pr.get_future();
     }
   }
-  if (!opts_.pool) p.data.reset();
+  data.reset();  // only the tasks hold it now
   pending_.push_back(std::move(p));
   while (pending_.size() > opts_.max_pending_row_groups && status_.ok()) status_ = FlushOne();
   return status_;
@@ -99,6 +104,11 @@ Status FileWriter::FlushOne() {
   meta.total_uncompressed = meta.total_compressed = 0;
   Status st;
   for (auto& f : p.columns) {
+    // Help the pool while the column is not encoded yet: the waiting thread
+    // may be one of its workers.
+    while (opts_.pool && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
+           opts_.pool->RunPendingTask()) {
+    }
     Result<EncodedChunk> r = f.get();
     if (!st.ok()) continue;  // drain the remaining futures
     if (!r.ok()) {

@@ -1,7 +1,12 @@
 // Writes one Parquet file: "PAR1", row groups, Thrift footer, "PAR1".
-// Row groups are encoded off the caller's thread when a pool is given (each
-// column a task) and appended in order; at most `max_pending_row_groups` are
-// in flight, which bounds memory. Sticky errors: after a failure every call
+// Row groups are encoded on the pool when one is given (each column a task,
+// the waiting caller helping) and appended in order; at most
+// `max_pending_row_groups` are left encoding when WriteRowGroup() returns.
+// With 0 (the default) it returns once the row group is encoded, written and
+// its values freed, so the caller's next row group reuses that memory: one
+// row group's values in memory instead of two (trades, two threads: peak
+// RSS 215 -> ~130 MB), which matters where fresh memory is costly to fault
+// in (virtual machines). Sticky errors: after a failure every call
 // is a no-op and Finish() returns the first error; the caller then aborts
 // the destination object, so no half-written file becomes visible.
 #pragma once
@@ -26,7 +31,7 @@ struct WriterOptions {
   int zstd_level = 3;
   EncodeOptions encode;
   ThreadPool* pool = nullptr;  // nullptr: encode on the calling thread
-  size_t max_pending_row_groups = 1;
+  size_t max_pending_row_groups = 0;
   std::string created_by = "market-tick";
 };
 
@@ -50,7 +55,6 @@ class FileWriter {
   struct PendingRowGroup {
     int64_t num_rows = 0;
     std::vector<std::future<Result<EncodedChunk>>> columns;
-    std::shared_ptr<RowGroupData> data;  // kept alive for the encoding tasks
   };
   struct RowGroupMeta {
     int64_t num_rows, file_offset, total_uncompressed, total_compressed;

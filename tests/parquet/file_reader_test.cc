@@ -8,11 +8,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <future>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
+#include "core/thread_pool.h"
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
 #include "parquet/thrift_reader.h"
@@ -424,6 +427,66 @@ TEST(ThriftReader, RejectsHostileStructures) {
     EXPECT_TRUE(r.ReadBinary().empty());
     EXPECT_FALSE(r.ok());
   }
+}
+
+// Encoding runs on the pool and WriteRowGroup() returns once the row group is
+// written (its values then freed, for the next one to reuse). The waiting
+// caller runs queued encoding tasks itself, so a pool whose every thread is
+// busy (here: blocked) cannot stall it.
+TEST(FileWriter, WriteRowGroupReturnsWrittenEvenWhenThePoolIsBusy) {
+  TempDir dir;
+  const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 1000, 21);
+  ThreadPool pool(1);
+  std::promise<void> gate, started;
+  std::future<void> blocked = pool.Submit([g = gate.get_future().share(), &started] {
+    started.set_value();
+    g.wait();
+  });
+  started.get_future().wait();  // the pool's thread holds the blocker, not the queue
+  const std::string path = dir.File("busy.parquet");
+  auto obj = storage::CreateLocalFile(path, true);
+  ASSERT_TRUE(obj.ok()) << obj.status().ToString();
+  WriteOptions o;
+  o.row_group_rows = 500;
+  WriterOptions wo;
+  wo.pool = &pool;
+  wo.encode.page_rows = o.page_rows;
+  wo.created_by = "market-tick test";
+  FileWriter w(obj->get(), t.schema, wo);
+  ASSERT_TRUE(w.WriteRowGroup(Slice(t, 0, 500, false)).ok());
+  const uint64_t after_first = (*obj)->bytes_written();
+  EXPECT_GT(after_first, 4u) << "the first row group is in the file when WriteRowGroup returns";
+  ASSERT_TRUE(w.WriteRowGroup(Slice(t, 500, 1000, false)).ok());
+  EXPECT_GT((*obj)->bytes_written(), after_first);
+  EXPECT_EQ(blocked.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "the pool's only thread was blocked the whole time";
+  gate.set_value();
+  ASSERT_TRUE(w.Finish(o.kv).ok());
+  ASSERT_TRUE((*obj)->Commit().ok());
+  auto r = FileReader::OpenLocal(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  CheckFile(t, **r, o, "busy pool");
+}
+
+TEST(ThreadPool, RunPendingTaskRunsTheOldestQueuedTaskOnTheCaller) {
+  ThreadPool pool(1);
+  std::promise<void> gate, started;
+  auto blocked = pool.Submit([g = gate.get_future().share(), &started] {
+    started.set_value();
+    g.wait();
+  });
+  started.get_future().wait();
+  std::vector<int> order;
+  auto a = pool.Submit([&] { order.push_back(1); });
+  auto b = pool.Submit([&] { order.push_back(2); });
+  ASSERT_TRUE(pool.RunPendingTask());
+  EXPECT_EQ(a.wait_for(std::chrono::seconds(0)), std::future_status::ready);
+  EXPECT_EQ(b.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  ASSERT_TRUE(pool.RunPendingTask());
+  EXPECT_FALSE(pool.RunPendingTask()) << "nothing left in the queue";
+  EXPECT_EQ(order, (std::vector<int>{1, 2}));
+  gate.set_value();
+  blocked.get();
 }
 
 TEST(LocalStore, RangedAndTailReads) {
