@@ -58,7 +58,7 @@ void ReserveRows(RowGroupData* rg, size_t rows, const std::vector<size_t>* text_
       case ColumnKind::kTimestampMicros: c.i64.reserve(rows); break;
       case ColumnKind::kDouble: c.f64.reserve(rows); break;
       case ColumnKind::kBool: c.b.reserve(rows); break;
-      case ColumnKind::kString: c.str.Reserve(rows, text_bytes ? (*text_bytes)[i] : 0); break;
+      case ColumnKind::kString: c.str.Reserve(rows, text_bytes && i < text_bytes->size() ? (*text_bytes)[i] : 0); break;
     }
   }
 }

@@ -277,6 +277,15 @@ struct ColumnData {
     null_count++;
   }
 
+  // Frees the values (kind and nullability stay): a column that is encoded
+  // gives its memory back for the next column's encoding and the next batch.
+  void Release() {
+    ColumnData empty;
+    empty.kind = kind;
+    empty.nullable = nullable;
+    *this = std::move(empty);
+  }
+
   size_t num_values() const {
     switch (kind) {
       case ColumnKind::kTimestampMicros: return i64.size();

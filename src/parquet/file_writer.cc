@@ -80,12 +80,14 @@ Status FileWriter::WriteRowGroup(RowGroupData rg) {
       // and whoever waited for the result can reuse that memory.
       p.columns[c] = opts_.pool->Submit([data, c, o]() mutable {
         Result<EncodedChunk> r = EncodeWithThreadCompressor(data->columns[c], data->num_rows, *o);
+        data->columns[c].Release();
         data.reset();
         return r;
       });
     } else {
       std::promise<Result<EncodedChunk>> pr;
       pr.set_value(EncodeWithThreadCompressor(data->columns[c], data->num_rows, opts_));
+      data->columns[c].Release();
       p.columns[c] = pr.get_future();
     }
   }

@@ -115,6 +115,7 @@ class CsvParser {
   uint64_t line_ = 0;  // 1-based number of the line being parsed
   uint64_t rows_ = 0;
   size_t last_batch_rows_ = 0;
+  std::vector<size_t> last_text_bytes_;  // of the last batch's plain string columns
   parquet::RowGroupData batch_;
   std::vector<bool> plain_hint_;
   // "exchange,symbol," of the previous row: rows of one file nearly always

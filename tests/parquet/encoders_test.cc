@@ -101,6 +101,30 @@ TEST(DeltaBinaryPacked, StatisticsOverloadMatches) {
   }
 }
 
+// 32-bit input (DELTA_BYTE_ARRAY lengths) writes the bytes of the values
+// widened to 64 bits, and decodes back to them, INT32 extremes included.
+TEST(DeltaBinaryPacked, Int32InputMatchesWidened) {
+  std::vector<std::vector<int32_t>> cases = {
+      {},
+      {7},
+      {0, 0, 0},
+      {std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(),
+       std::numeric_limits<int32_t>::min(), 0, -1, 1}};
+  std::vector<int32_t> lengths;  // id-like: 8, then 1-3 byte suffixes, some resets
+  for (int i = 0; i < 1000; i++) lengths.push_back(i % 97 == 0 ? 10 : 1 + (i * 7) % 3);
+  cases.push_back(lengths);
+  for (const auto& v32 : cases) {
+    const std::vector<int64_t> v64(v32.begin(), v32.end());
+    std::string a, b;
+    EncodeDeltaBinaryPacked(v32.data(), v32.size(), &a);
+    EncodeDeltaBinaryPacked(v64.data(), v64.size(), &b);
+    EXPECT_EQ(a, b) << "n=" << v32.size();
+    size_t end = 0;
+    EXPECT_EQ(DecodeDeltaBinaryPacked(a, 0, &end), v64) << "n=" << v32.size();
+    EXPECT_EQ(end, a.size());
+  }
+}
+
 // Appends after existing bytes (pages put levels first).
 TEST(DeltaBinaryPacked, AppendsToExistingBytes) {
   std::vector<int64_t> v = {5, 7, 7, 100, -3, std::numeric_limits<int64_t>::max()};

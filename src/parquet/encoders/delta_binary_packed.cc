@@ -67,8 +67,10 @@ char* PutUleb128Raw(char* p, uint64_t v) {
   return p;
 }
 
-template <bool kStats>
-void Encode(const int64_t* v, size_t n, std::string* out, int64_t* min_out, int64_t* max_out) {
+// T: int64_t (timestamps) or int32_t (DELTA_BYTE_ARRAY lengths, half the
+// scratch); values are widened, so both give the same bytes for a value.
+template <bool kStats, typename T>
+void Encode(const T* v, size_t n, std::string* out, int64_t* min_out, int64_t* max_out) {
   PutUleb128(out, kBlockSize);
   PutUleb128(out, kMiniblocks);
   PutUleb128(out, n);
@@ -86,7 +88,7 @@ void Encode(const int64_t* v, size_t n, std::string* out, int64_t* min_out, int6
       for (size_t k = 0; k < count; k++) {
         const int64_t x = v[i + k];
         const int64_t d = static_cast<int64_t>(static_cast<uint64_t>(x) -
-                                               static_cast<uint64_t>(v[i + k - 1]));
+                                               static_cast<uint64_t>(int64_t{v[i + k - 1]}));
         deltas[k] = static_cast<uint64_t>(d);
         min_delta = d < min_delta ? d : min_delta;
         if constexpr (kStats) {
@@ -127,6 +129,10 @@ void Encode(const int64_t* v, size_t n, std::string* out, int64_t* min_out, int6
 }  // namespace
 
 void EncodeDeltaBinaryPacked(const int64_t* v, size_t n, std::string* out) {
+  Encode<false>(v, n, out, nullptr, nullptr);
+}
+
+void EncodeDeltaBinaryPacked(const int32_t* v, size_t n, std::string* out) {
   Encode<false>(v, n, out, nullptr, nullptr);
 }
 

@@ -13,6 +13,8 @@ namespace mt::parquet {
 // Appends the encoding of v[0..n). Deltas use wrapping 64-bit arithmetic, so
 // any int64 sequence (INT64_MIN..INT64_MAX jumps included) round-trips.
 void EncodeDeltaBinaryPacked(const int64_t* v, size_t n, std::string* out);
+// The same bytes as for the values widened to int64 (lengths: half the memory).
+void EncodeDeltaBinaryPacked(const int32_t* v, size_t n, std::string* out);
 
 // The same, and also the minimum and maximum of v[0..n) (computed in the same
 // pass, for the column statistics). REQUIRES: n > 0.

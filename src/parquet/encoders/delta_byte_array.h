@@ -43,9 +43,10 @@ inline size_t CommonPrefix(std::string_view a, std::string_view b) {
 
 template <typename Get>
 void EncodeDeltaByteArray(size_t n, Get get, std::string* out) {
-  // Not kept per thread: 16 bytes a row would add to the peak RSS of every
-  // pool thread. Every slot is written below: no zero-fill.
-  PodVector<int64_t> prefix, suffix_len;
+  // Not kept per thread: 8 bytes a row would add to the peak RSS of every
+  // pool thread. Every slot is written below: no zero-fill. A page holds
+  // far less than 2 GiB, so lengths fit 32 bits.
+  PodVector<int32_t> prefix, suffix_len;
   prefix.resize(n);
   suffix_len.resize(n);
   std::string_view prev;
@@ -53,8 +54,8 @@ void EncodeDeltaByteArray(size_t n, Get get, std::string* out) {
   for (size_t i = 0; i < n; i++) {
     const std::string_view s = get(i);
     const size_t p = CommonPrefix(prev, s);
-    prefix[i] = static_cast<int64_t>(p);
-    suffix_len[i] = static_cast<int64_t>(s.size() - p);
+    prefix[i] = static_cast<int32_t>(p);
+    suffix_len[i] = static_cast<int32_t>(s.size() - p);
     total += s.size() - p;
     prev = s;
   }
