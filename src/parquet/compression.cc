@@ -10,6 +10,8 @@ namespace mt::parquet {
 namespace {
 
 // Output buffer reused across pages: grows, never shrinks, never zero-filled.
+// One per thread, shared by that thread's compressors (a chunk is sampled
+// with two ZSTD levels, then compressed with one: one buffer, not two).
 class Buffer {
  public:
   char* Get(size_t n) {
@@ -25,6 +27,11 @@ class Buffer {
   size_t cap_ = 0;
 };
 
+Buffer& ThreadBuffer() {
+  thread_local Buffer buf;
+  return buf;
+}
+
 class NoneCompressor final : public Compressor {
  public:
   Result<std::string_view> CompressView(std::string_view in) override { return in; }
@@ -37,7 +44,7 @@ class ZstdCompressor final : public Compressor {
   ~ZstdCompressor() override { ZSTD_freeCCtx(ctx_); }
   Result<std::string_view> CompressView(std::string_view in) override {
     const size_t cap = ZSTD_compressBound(in.size());
-    char* dst = buf_.Get(cap);
+    char* dst = ThreadBuffer().Get(cap);
     const size_t n = ZSTD_compressCCtx(ctx_, dst, cap, in.data(), in.size(), level_);
     if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
     return std::string_view(dst, n);
@@ -47,21 +54,17 @@ class ZstdCompressor final : public Compressor {
  private:
   ZSTD_CCtx* ctx_;
   int level_;
-  Buffer buf_;
 };
 
 class SnappyCompressor final : public Compressor {
  public:
   Result<std::string_view> CompressView(std::string_view in) override {
-    char* dst = buf_.Get(snappy::MaxCompressedLength(in.size()));
+    char* dst = ThreadBuffer().Get(snappy::MaxCompressedLength(in.size()));
     size_t n = 0;
     snappy::RawCompress(in.data(), in.size(), dst, &n);
     return std::string_view(dst, n);
   }
   Codec codec() const override { return Codec::kSnappy; }
-
- private:
-  Buffer buf_;
 };
 
 }  // namespace

@@ -16,8 +16,10 @@ class Compressor {
   virtual ~Compressor() = default;
   // Replaces *out with the compressed form of `in`.
   Status Compress(std::string_view in, std::string* out);
-  // The compressed form of `in`, in a buffer the compressor owns (no copy,
-  // no zero-filled output buffer per page): valid until the next call.
+  // The compressed form of `in`, in a buffer of the calling thread's (no
+  // copy, no zero-filled output buffer per page, one buffer for all of a
+  // thread's compressors): valid until the thread's next CompressView() call
+  // on any compressor.
   virtual Result<std::string_view> CompressView(std::string_view in) = 0;
   virtual Codec codec() const = 0;
 };
