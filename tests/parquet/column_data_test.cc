@@ -104,6 +104,39 @@ TEST(ColumnData, DefinitionLevelsAreKeptOnlyOnceANullArrives) {
   EXPECT_TRUE(dst.columns[0].IsDefined(6));
 }
 
+// An encoded column gives its memory back: no values, no capacity, the same
+// kind and nullability, and it can be filled again.
+TEST(ColumnData, ReleaseFreesValuesAndKeepsTheColumnsType) {
+  RowGroupData rg = MakeRowGroup({{"ts", ColumnKind::kTimestampMicros, false},
+                                  {"id", ColumnKind::kString, true},
+                                  {"amount", ColumnKind::kDouble, true}});
+  for (int i = 0; i < 1000; i++) {
+    rg.columns[0].i64.push_back(i);
+    rg.columns[1].str.Append(std::to_string(1000000 + i));  // all distinct
+    if (i == 3) {
+      rg.columns[2].AddNull(static_cast<size_t>(i));
+    } else {
+      rg.columns[2].AddDefined();
+      rg.columns[2].f64.push_back(i * 0.5);
+    }
+    rg.num_rows++;
+  }
+  ASSERT_GT(rg.columns[2].defined.capacity(), 0u);
+  for (ColumnData& c : rg.columns) c.Release();
+  EXPECT_EQ(rg.columns[0].kind, ColumnKind::kTimestampMicros);
+  EXPECT_FALSE(rg.columns[0].nullable);
+  EXPECT_EQ(rg.columns[1].kind, ColumnKind::kString);
+  EXPECT_TRUE(rg.columns[2].nullable);
+  for (const ColumnData& c : rg.columns) {
+    EXPECT_EQ(c.num_values(), 0u);
+    EXPECT_EQ(c.MemoryBytes(), 0u);
+    EXPECT_EQ(c.null_count, 0u);
+    EXPECT_EQ(c.i64.capacity() + c.f64.capacity() + c.defined.capacity(), 0u);
+  }
+  rg.columns[1].str.Append("again");
+  EXPECT_EQ(rg.columns[1].str.Get(0), "again");
+}
+
 TEST(StringColumn, EmptyStringIsAValue) {
   StringColumn c;
   c.Append("");
