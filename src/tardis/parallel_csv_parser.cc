@@ -12,6 +12,7 @@ struct ParallelCsvParser::Block {
   CsvParser parser;
   Status status;
   bool parsed = false;  // guarded by mu_
+  bool last = false;    // the input's last block (dispatched by Finish)
 };
 
 ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* forced,
@@ -96,7 +97,7 @@ Status ParallelCsvParser::FeedBlocks(const char* data, size_t n) {
 }
 
 // Hands cur_[0, len) to a pool thread; the rest stays in cur_.
-Status ParallelCsvParser::Dispatch(size_t len) {
+Status ParallelCsvParser::Dispatch(size_t len, bool last) {
   std::unique_ptr<Block> b;
   std::vector<bool> hint;
   {
@@ -120,6 +121,7 @@ Status ParallelCsvParser::Dispatch(size_t len) {
   cur_.size = tail;
   b->text.size = len;
   b->parsed = false;
+  b->last = last;
   const DataTypeSchema* schema = main_.schema();
   const size_t reserve = len / 48 + 16;
   Block* raw = b.get();
@@ -198,7 +200,11 @@ Status ParallelCsvParser::Join(Block* b) {
       }
     }
     // Twice the estimate: untouched capacity costs address space, not memory.
-    const size_t rows = std::min(opts_.batch_rows, 2 * (opts_.batch_bytes / row_bytes + 1));
+    // A file whose first block is its last (a small file) holds just that
+    // block's rows: reserving a full batch there touched a huge page per
+    // column (book_snapshot_25 has 104) for a few rows.
+    const size_t rows =
+        b->last ? n : std::min(opts_.batch_rows, 2 * (opts_.batch_bytes / row_bytes + 1));
     std::vector<size_t> text_bytes(frag.columns.size(), 0);
     for (size_t i = 0; i < frag.columns.size(); i++) {
       text_bytes[i] = frag.columns[i].str.ValueBytes() * (rows / n + 1);
@@ -262,7 +268,7 @@ Status ParallelCsvParser::Finish() {
     return status_ = main_.Finish();
   }
   if (!status_.ok()) return status_;
-  if (cur_.size) MT_RETURN_IF_ERROR(status_ = Dispatch(cur_.size));
+  if (cur_.size) MT_RETURN_IF_ERROR(status_ = Dispatch(cur_.size, /*last=*/true));
   MT_RETURN_IF_ERROR(status_ = WaitJoined(0));
   // Every block is joined and no pool thread works for us: the last batch
   // goes from this thread.

@@ -61,7 +61,7 @@ class ParallelCsvParser {
   };
 
   Status FeedBlocks(const char* data, size_t n);
-  Status Dispatch(size_t len);
+  Status Dispatch(size_t len, bool last = false);
   // Run on a pool thread once block b is parsed.
   void Parsed(Block* b);
   // Waits (caller) until at most `keep` blocks are unjoined and no join

@@ -171,6 +171,37 @@ TEST(ParallelCsvParser, EveryFixtureGivesTheSequentialRowGroups) {
   }
 }
 
+// A file whose only block is its last (a small file) gets a batch sized to
+// its rows, not to a full row group: book_snapshot_25's 104 columns each
+// reserved 1M rows there (a huge page touched per column for 10 rows). A file
+// of several blocks still reserves for a full row group.
+std::string SyntheticTrades(size_t rows);
+
+TEST(ParallelCsvParser, SmallFileBatchIsSizedToItsRows) {
+  ThreadPool pool(2);
+  const std::string small = Gunzip(mt::testing::ReadFile(
+      mt::testing::FixturePath("binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv.gz")));
+  ParserOptions opts;
+  Result r;
+  Parse(small, &pool, opts, 1 << 16, &r);
+  ASSERT_TRUE(r.status.ok()) << r.status.message();
+  ASSERT_EQ(r.out.batches.size(), 1u);
+  const RowGroupData& b = r.out.batches[0];
+  ASSERT_EQ(b.num_rows, 10u);
+  for (size_t c = 0; c < b.columns.size(); c++) {
+    const auto& col = b.columns[c];
+    EXPECT_LE(col.i64.capacity() + col.f64.capacity(), 64u) << "column " << c;
+  }
+
+  const std::string big = SyntheticTrades(50000);
+  opts.block_bytes = 64 << 10;
+  Result r2;
+  Parse(big, &pool, opts, 1 << 16, &r2);
+  ASSERT_TRUE(r2.status.ok()) << r2.status.message();
+  ASSERT_EQ(r2.out.batches.size(), 1u);
+  EXPECT_GE(r2.out.batches[0].columns[2].i64.capacity(), 50000u);
+}
+
 // trades rows with a unique id per row (the dictionary overflows and the
 // column turns plain part way through a batch), nulls, CRLF line ends, two
 // symbols, and no newline after the last line.
