@@ -1,12 +1,19 @@
 // `market-tick convert FILE...`: local Tardis CSV(.gz) files to Parquet.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -147,16 +154,21 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   settings->convert.writer.pool = pool.get();
 
   const auto t0 = std::chrono::steady_clock::now();
+  const size_t nfiles = args.positional.size();
   int failed = 0, done = 0;
   uint64_t rows = 0, csv_bytes = 0, out_files = 0;
-  for (const std::string& path : args.positional) {
-    if (Interrupted()) break;
-    auto r = ConvertOne(path, *settings, target, forced);
+  bool cancelled = false;
+  // Results are reported in input order, whatever order files finish in;
+  // after an interrupt too, every file written is reported.
+  auto report = [&](Result<FileResult> r) {
     if (!r.ok()) {
-      if (r.status().code() == Status::Code::kCancelled) break;
+      if (r.status().code() == Status::Code::kCancelled) {
+        cancelled = true;
+        return;
+      }
       failed++;
       log::Error(r.status().message());
-      continue;
+      return;
     }
     done++;
     rows += r->rows;
@@ -167,6 +179,74 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
                   static_cast<unsigned long long>(o.bytes));
     }
     std::fflush(stdout);
+  };
+
+  // Several files: a file each on up to --threads workers, biggest first,
+  // each parsed on its worker's thread and encoded on the shared pool (as
+  // download does). A file of one row group cannot overlap its parsing with
+  // its encoding, so one file after another leaves a core idle; files side by
+  // side do not. When one file is more than its share of the bytes, it would
+  // finish alone on one core: then files go one at a time, each parsed on
+  // every core.
+  std::vector<uint64_t> sizes(nfiles, 0);
+  uint64_t total = 0, largest = 0;
+  for (size_t i = 0; i < nfiles; i++) {
+    struct stat st;
+    if (::stat(args.positional[i].c_str(), &st) == 0 && S_ISREG(st.st_mode)) sizes[i] = static_cast<uint64_t>(st.st_size);
+    total += sizes[i];
+    largest = std::max(largest, sizes[i]);
+  }
+  const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(1, settings->threads)), nfiles);
+  // Side by side only when no two inputs can write the same object (the
+  // names give exchange, data type, day and symbol; outputs are named from
+  // them): one after another, the later of two such files wins, and that
+  // must not depend on which finishes first.
+  std::set<std::string> keys;
+  bool distinct = true;
+  for (size_t i = 0; i < nfiles && distinct; i++) {
+    const auto parts = tardis::ParseFileName(args.positional[i]);
+    const std::string type = forced ? forced->name : parts ? parts->data_type : "";
+    distinct = parts && keys.insert(parts->exchange + '\x1f' + type + '\x1f' + FormatDate(parts->date) +
+                                    '\x1f' + parts->symbol).second;
+  }
+  const bool by_file = pool && workers > 1 && distinct && largest * workers <= total;
+  if (!by_file) {
+    for (const std::string& path : args.positional) {
+      if (Interrupted() || cancelled) break;
+      report(ConvertOne(path, *settings, target, forced));
+    }
+  } else {
+    Settings per_file = *settings;
+    per_file.convert.parallel_parse = false;
+    std::vector<size_t> order(nfiles);
+    for (size_t i = 0; i < nfiles; i++) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+    std::vector<std::optional<Result<FileResult>>> results(nfiles);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < workers; w++) {
+      threads.emplace_back([&] {
+        for (size_t k; (k = next++) < nfiles;) {
+          const size_t i = order[k];
+          Result<FileResult> r = Interrupted() ? Result<FileResult>(Status::Cancelled("interrupted"))
+                                               : ConvertOne(args.positional[i], per_file, target, forced);
+          std::lock_guard<std::mutex> l(mu);
+          results[i].emplace(std::move(r));
+          cv.notify_all();
+        }
+      });
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return results[i].has_value(); });
+      Result<FileResult> r = std::move(*results[i]);
+      results[i].reset();
+      l.unlock();
+      report(std::move(r));
+    }
+    for (auto& t : threads) t.join();
   }
   const double secs =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

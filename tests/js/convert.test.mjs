@@ -376,6 +376,38 @@ describe('directory mode', () => {
     checkStdoutLines(r, args, dir, outs.map((o) => ({ path: path.join(outDir, o.rel), rows: o.table.rows.length })), 'all fixtures');
     for (const o of outs) await checkDuckValues(path.join(outDir, o.rel), o.table, `all fixtures -> ${o.rel}`);
   });
+
+  // With several files of similar size and more than one thread, files convert side by side (a file per
+  // worker); the output must be what one file after another gives, byte for byte, reported in input order,
+  // and a bad file among them must fail alone.
+  it('several files side by side (--threads 2) write what one at a time (--threads 1) writes', () => {
+    const dir = mkTmp(ROOT_TMP, 'dir-side-by-side');
+    const small = FIXTURES.filter((F) => fs.statSync(F).size < 4096);
+    assert.ok(small.length >= 4, 'small fixtures to convert side by side');
+    const bad = path.join(dir, 'bitmex_trades_2020-03-02_XBTUSD.csv.gz');
+    fs.writeFileSync(bad, zlib.gzipSync('exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n' +
+      'bitmex,XBTUSD,1583020800000000,1583020800100000,a1,buy,not-a-price,1\n'));
+    const inputs = [...small.slice(0, 3), bad, ...small.slice(3)];
+    const env = { ...process.env, SOURCE_DATE_EPOCH: '0' };
+    const runs = {};
+    for (const t of ['1', '2']) {
+      const outDir = path.join(dir, `t${t}`);
+      const args = ['convert', ...inputs, '--output', outDir, '--threads', t];
+      const r = run(args, { cwd: dir, env });
+      assert.equal(r.code, 1, `one bad input: exit 1\n${describeRun(args, r)}`);
+      assert.match(r.stderr, /bitmex_trades_2020-03-02_XBTUSD\.csv\.gz:2:.*not-a-price/, describeRun(args, r));
+      assert.match(r.stderr, new RegExp(`converted ${inputs.length - 1} of ${inputs.length} input files`), describeRun(args, r));
+      runs[t] = { outDir, lines: r.stdout.trim().split('\n').map((l) => path.relative(outDir, l.split('\t')[0]) + '\t' + l.split('\t').slice(1).join('\t')) };
+    }
+    const outs = small.flatMap((F) => expectedDirOutputs(F));
+    assert.deepEqual(listFiles(runs['2'].outDir), outs.map((o) => o.rel).sort(), 'files written side by side');
+    assert.deepEqual(runs['2'].lines, runs['1'].lines, 'stdout lines, in input order');
+    for (const o of outs) {
+      const a = fs.readFileSync(path.join(runs['1'].outDir, o.rel));
+      const b = fs.readFileSync(path.join(runs['2'].outDir, o.rel));
+      assert.ok(a.equals(b), `${o.rel}: the same bytes one at a time and side by side`);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
