@@ -58,9 +58,18 @@ void ReserveRows(RowGroupData* rg, size_t rows, const std::vector<size_t>* text_
       case ColumnKind::kTimestampMicros: c.i64.reserve(rows); break;
       case ColumnKind::kDouble: c.f64.reserve(rows); break;
       case ColumnKind::kBool: c.b.reserve(rows); break;
-      case ColumnKind::kString: c.str.Reserve(rows, text_bytes && i < text_bytes->size() ? (*text_bytes)[i] : 0); break;
+      case ColumnKind::kString: c.str.Reserve(rows, text_bytes ? (*text_bytes)[i] : 0); break;
     }
   }
+}
+
+std::vector<size_t> PlainTextBytes(const RowGroupData& rg) {
+  std::vector<size_t> bytes(rg.columns.size(), 0);
+  for (size_t i = 0; i < rg.columns.size(); i++) {
+    const StringColumn& str = rg.columns[i].str;
+    if (!str.dict_mode()) bytes[i] = str.ValueBytes();
+  }
+  return bytes;
 }
 
 void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings) {

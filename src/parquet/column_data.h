@@ -328,6 +328,10 @@ RowGroupData MakeRowGroup(const std::vector<ColumnSpec>& schema,
 // regrows nothing.
 void ReserveRows(RowGroupData* rg, size_t rows, const std::vector<size_t>* text_bytes = nullptr);
 
+// Bytes of text of each plain string column of `rg` (0 for the other
+// columns): what the next batch reserves for it.
+std::vector<size_t> PlainTextBytes(const RowGroupData& rg);
+
 // Empties `rg` for reuse with the same schema (memory kept); string column i
 // starts plain when `plain_strings[i]`.
 void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings);

@@ -194,7 +194,7 @@ void CsvParser::StartBatch(size_t reserve_rows) {
   // capacity up to twice the need) every column vector in steady state.
   parquet::ReserveRows(&batch_,
                        std::min<size_t>(opts_.batch_rows, std::max<size_t>(last_batch_rows_, reserve_rows)),
-                       &last_text_bytes_);
+                       last_text_bytes_.empty() ? nullptr : &last_text_bytes_);
 }
 
 Status CsvParser::EmitBatch() {
@@ -205,11 +205,8 @@ Status CsvParser::EmitBatch() {
   }
   parquet::RowGroupData out = std::move(batch_);
   last_batch_rows_ = out.num_rows;
-  last_text_bytes_.assign(out.columns.size(), 0);
-  for (size_t i = 0; i < out.columns.size(); i++) {
-    const parquet::StringColumn& str = out.columns[i].str;
-    if (!str.dict_mode()) last_text_bytes_[i] = str.ValueBytes() + str.ValueBytes() / 16;
-  }
+  last_text_bytes_ = parquet::PlainTextBytes(out);
+  for (size_t& b : last_text_bytes_) b += b / 16;
   // The next batch is allocated once the sink is done with this one (it
   // encodes it here when it has no pool), so it reuses that memory instead
   // of touching as much again.

@@ -241,11 +241,7 @@ Status ParallelCsvParser::Emit() {
   }
   parquet::RowGroupData out = std::move(batch_);
   const size_t rows = out.num_rows;
-  std::vector<size_t> text_bytes(out.columns.size(), 0);  // plain string columns
-  for (size_t i = 0; i < out.columns.size(); i++) {
-    const auto& str = out.columns[i].str;
-    if (!str.dict_mode()) text_bytes[i] = str.ValueBytes();
-  }
+  std::vector<size_t> text_bytes = parquet::PlainTextBytes(out);
   // The writer may wait here for the previous row group to be encoded; the
   // next batch is allocated after that, so it can reuse that one's memory.
   MT_RETURN_IF_ERROR(sink_->OnBatch(std::move(out)));
