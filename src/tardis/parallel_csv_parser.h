@@ -6,13 +6,15 @@
 // row is reported with its line number in the whole file, and nothing after
 // it is passed on.
 //
-// Joining is done by the pool threads, not the caller (whose thread also
-// inflates, the one step that cannot be split): the thread that finishes the
-// oldest unjoined block joins it and every later block already parsed, while
-// the fragment is still in its cache. One thread joins at a time; a thread
-// that finds another joining leaves its block to it. So the sink's OnBatch()
-// runs on a pool thread, one call at a time, and never after Finish() or
-// Stop() returned.
+// Joining is done by whichever thread finishes parsing the oldest unjoined
+// block: it joins that block and every later block already parsed, while the
+// fragment is still in its cache. One thread joins at a time; a thread that
+// finds another joining leaves its block to it. The caller inflates (the one
+// step that cannot be split), and whenever it would wait for the pool it runs
+// queued pool tasks instead (parsing, and the writer's encoding), so with a
+// pool of N-1 threads N cores stay busy. So the sink's OnBatch() runs on a
+// pool thread or on the caller's thread inside Feed() or Finish(), one call
+// at a time, and never after Finish() or Stop() returned.
 #pragma once
 
 #include <atomic>

@@ -9,6 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <future>
+#include <mutex>
 #include <cstring>
 #include <random>
 
@@ -101,22 +105,25 @@ void ExpectSame(const Result& seq, const Result& par, const std::string& where) 
 }
 
 // Runs the sequential parse once and the parallel one over a grid of
-// settings, comparing each to it.
+// settings, comparing each to it. A pool of one thread is how `--threads 2`
+// runs (the caller parses and joins too); two, how more threads do.
 void CheckAllSettings(const std::string& text, const std::string& name, std::vector<size_t> blocks,
                       std::vector<size_t> batch_rows, std::vector<size_t> chunks) {
-  ThreadPool pool(2);
+  ThreadPool pool1(1), pool2(2);
   for (size_t rows : batch_rows) {
     ParserOptions opts;
     opts.batch_rows = rows;
     Result seq;
     Parse(text, nullptr, opts, 1 << 16, &seq);
-    for (size_t block : blocks) {
-      for (size_t chunk : chunks) {
-        opts.block_bytes = block;
-        Result par;
-        Parse(text, &pool, opts, chunk, &par);
-        ExpectSame(seq, par, name + " block=" + std::to_string(block) + " rows=" + std::to_string(rows) +
-                                 " chunk=" + std::to_string(chunk));
+    for (ThreadPool* pool : {&pool1, &pool2}) {
+      for (size_t block : blocks) {
+        for (size_t chunk : chunks) {
+          opts.block_bytes = block;
+          Result par;
+          Parse(text, pool, opts, chunk, &par);
+          ExpectSame(seq, par, name + " pool=" + std::to_string(pool->size()) + " block=" + std::to_string(block) +
+                                   " rows=" + std::to_string(rows) + " chunk=" + std::to_string(chunk));
+        }
       }
     }
   }
@@ -227,6 +234,46 @@ std::string SyntheticTrades(size_t rows) {
     if (r + 1 < rows) s += (r % 2) ? "\r\n" : "\n";
   }
   return s;
+}
+
+// The caller does the work it waits for: with the pool's only thread held
+// by another task until the parse is over, the caller parses and joins every
+// block itself and the parse completes (a caller that slept until the pool
+// got to its blocks waited out the hold here, and would hang if the holding
+// task waited for the parse).
+TEST(ParallelCsvParser, CallerParsesWhenEveryPoolThreadIsBusy) {
+  ThreadPool pool(1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false, release = false;
+  std::future<bool> held = pool.Submit([&] {
+    std::unique_lock<std::mutex> l(mu);
+    started = true;
+    cv.notify_all();
+    return cv.wait_for(l, std::chrono::seconds(20), [&] { return release; });
+  });
+  {
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return started; });
+  }
+  const std::string text = SyntheticTrades(20000);
+  ParserOptions opts;
+  opts.block_bytes = 4096;  // ~350 blocks
+  opts.batch_rows = 3000;
+  Result seq, par;
+  Parse(text, nullptr, opts, 1 << 16, &seq);
+  const auto t0 = std::chrono::steady_clock::now();
+  Parse(text, &pool, opts, 1000, &par);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  EXPECT_TRUE(held.get()) << "the pool thread was held until its 20 s timeout";
+  EXPECT_LT(secs, 10.0);
+  ExpectSame(seq, par, "busy pool");
+  EXPECT_EQ(par.rows, 20000u);
 }
 
 TEST(ParallelCsvParser, DictionaryOverflowNullsAndLineEndsAsSequential) {
