@@ -67,7 +67,9 @@ class ParallelCsvParser {
   // Run on a pool thread once block b is parsed.
   void Parsed(Block* b);
   // Waits (caller) until at most `keep` blocks are unjoined and no join
-  // runs; the first join error, if any.
+  // runs, running queued pool tasks meanwhile; the first join error, if any.
+  // With keep > 0 it also returns when it finds no task to run and fewer
+  // than max_ahead_ blocks are unjoined (the caller reads ahead).
   Status WaitJoined(size_t keep);
   Status Join(Block* b);
   Status Emit();
@@ -79,7 +81,8 @@ class ParallelCsvParser {
   ThreadPool* pool_;
   CsvParser main_;  // the header (and everything, without a pool)
   const size_t block_bytes_;
-  const size_t max_in_flight_;
+  const size_t max_in_flight_;  // unjoined blocks before the caller helps the pool
+  const size_t max_ahead_;      // before it sleeps
   bool in_blocks_ = false;
   Buf cur_;  // text of the block being filled (caller only)
   Status status_;  // the caller's
