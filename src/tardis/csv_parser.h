@@ -94,7 +94,10 @@ class CsvParser {
   Status Error(const char* line_begin, const char* line_end, const char* at, size_t col,
                const std::string& what);
   Status EmitBatch();
+  // A new batch with room for the last batch's rows, or for `reserve_rows`
+  // (at most kFirstReserveBytes of values) when there was none.
   void StartBatch(size_t reserve_rows);
+  static constexpr size_t kFirstReserveBytes = 4u << 20;
 
   // The parts of the last row error, kept so block mode can renumber it.
   struct RowError {

@@ -179,6 +179,19 @@ TEST(CsvParserFixtures, BookSnapshot25MapsLevelsToColumns) {
   EXPECT_EQ(t.Dbl(0, "bid_volume_25"), 1.003);
 }
 
+// A 104-column table starts with room for a few thousand rows, not 64 Ki:
+// that was 53 MB reserved (and, a huge page per few columns, touched) for
+// these 10 rows.
+TEST(CsvParserFixtures, WideTableFirstBatchReservesAFewMegabytes) {
+  auto p = ParseFixture("binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv.gz");
+  ASSERT_EQ(p.t.batches->size(), 1u);
+  const RowGroupData& b = (*p.t.batches)[0];
+  size_t reserved = 0;
+  for (const auto& c : b.columns) reserved += 8 * (c.i64.capacity() + c.f64.capacity()) + c.b.capacity();
+  EXPECT_GE(reserved, 10u * 102 * 8);
+  EXPECT_LE(reserved, 5u << 20);
+}
+
 TEST(CsvParserFixtures, OptionsChainEveryColumnOfFirstRow) {
   auto p = ParseFixture("deribit_options_chain_2020-06-08_OPTIONS.csv.gz");
   const Table& t = p.t;
