@@ -54,6 +54,35 @@ class StringColumn {
     AppendBytes(s.data(), s.size());
   }
 
+  // The key AppendKeyed() takes for a value of 1 to 7 bytes: its bytes in
+  // the low bytes of a little-endian word, its length in the top byte.
+  static uint64_t ShortKey(std::string_view s) {
+    uint64_t w = 0;
+    std::memcpy(&w, s.data(), s.size());
+    return w | static_cast<uint64_t>(s.size()) << 56;
+  }
+  // Append(s) for a value of 1 to 7 bytes whose ShortKey is `key` (the
+  // parser builds it from one 8-byte load). A value among the first four of
+  // the dictionary (side: "buy"/"sell", "bid"/"ask") is found by four
+  // compares combined without a branch: with the sides in random order, the
+  // compare with the previous value that Append() starts with mispredicts
+  // for every other row.
+  inline __attribute__((always_inline)) void AppendKeyed(std::string_view s, uint64_t key) {
+    if (dict_mode_) {
+      const uint32_t m = static_cast<uint32_t>(key == small_keys_[0]) |
+                         static_cast<uint32_t>(key == small_keys_[1]) << 1 |
+                         static_cast<uint32_t>(key == small_keys_[2]) << 2 |
+                         static_cast<uint32_t>(key == small_keys_[3]) << 3;
+      if (__builtin_expect(m != 0, 1)) {
+        const uint32_t i = static_cast<uint32_t>(__builtin_ctz(m));
+        last_index_ = i;
+        PushIndex(i);
+        return;
+      }
+    }
+    Append(s);
+  }
+
   // Appends values [begin, end) of `src`: dictionary indices are remapped
   // (one lookup per distinct value, not per row) and plain bytes copied in
   // bulk. Joins column fragments parsed on different threads.
@@ -63,6 +92,7 @@ class StringColumn {
   void Clear(bool dict_mode) {
     dict_mode_ = dict_mode;
     dict_.clear();
+    ClearShortKeys();
     // clear() zero-fills every bucket, however few entries there were:
     // skip it when empty (a plain column, cleared for every parsed block).
     if (!lookup_.empty()) lookup_.clear();
@@ -198,6 +228,7 @@ class StringColumn {
         !(dict_.size() == kDistinctProbe && size() == kDistinctProbe)) {
       *index = static_cast<uint32_t>(dict_.size());
       dict_.emplace_back(s);
+      if (*index < 4 && !s.empty() && s.size() <= 7) small_keys_[*index] = ShortKey(s);
       dict_bytes_ += s.size();
       lookup_.emplace(dict_.back(), *index);
       return true;
@@ -235,13 +266,23 @@ class StringColumn {
     indices_.clear();
     indices_.shrink_to_fit();
     dict_.clear();
+    ClearShortKeys();
     decltype(lookup_)().swap(lookup_);  // the buckets' memory too
     dict_bytes_ = 0;
     dict_mode_ = false;
   }
 
+  // A key no value has (length byte 0xFF).
+  static constexpr uint64_t kNoShortKey = ~0ULL;
+  void ClearShortKeys() {
+    for (uint64_t& k : small_keys_) k = kNoShortKey;
+  }
+
   bool dict_mode_;
   std::vector<std::string> dict_;
+  // ShortKey() of dict_[0..3], or kNoShortKey (no such entry, or one longer
+  // than 7 bytes).
+  uint64_t small_keys_[4] = {kNoShortKey, kNoShortKey, kNoShortKey, kNoShortKey};
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> lookup_;
   PodVector<uint32_t> indices_;
   size_t const_count_ = 0;   // values while only dict_[0] was seen and indices_ is empty

@@ -480,10 +480,16 @@ inline __attribute__((always_inline)) bool CsvParser::ParseValue(parquet::Column
   } else if constexpr (K == ColumnKind::kString) {
     q = FieldEnd(p, e, buf_end_);
     *q_out = q;
-    if (q == p) {
+    const size_t n = static_cast<size_t>(q - p);
+    if (n == 0) {
       *null = true;
+    } else if (n <= 7 && buf_end_ && buf_end_ - p >= 8) {
+      uint64_t w;  // the value and the bytes after it: keep the value's
+      std::memcpy(&w, p, 8);
+      w &= (1ULL << (8 * n)) - 1;
+      col.str.AppendKeyed(std::string_view(p, n), w | static_cast<uint64_t>(n) << 56);
     } else {
-      col.str.Append(std::string_view(p, static_cast<size_t>(q - p)));
+      col.str.Append(std::string_view(p, n));
     }
     return true;
   } else {
@@ -607,7 +613,7 @@ bool CsvParser::ParseRowAs(const char* line_begin, const char* e) {
   const char* p;
   if (!ParsePrefix(line_begin, e, &p)) return false;
   parquet::ColumnData* cols = batch_.columns.data();
-  return [&]<size_t... I>(std::index_sequence<I...>) {
+  return [&]<size_t... I>(std::index_sequence<I...>) __attribute__((always_inline)) {
     constexpr ColumnKind kinds[] = {K...};
     constexpr size_t n = sizeof...(K) + 2;
     return (ParseField<kinds[I]>(cols[I + 2], I + 2, I + 3 == n, line_begin, e, &p) && ...);

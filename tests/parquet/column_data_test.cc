@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+#include <vector>
+
 namespace mt::parquet {
 namespace {
 
@@ -20,6 +24,57 @@ TEST(StringColumn, ConstantRunThenOtherValues) {
   EXPECT_EQ(c.indices(), (PodVector<uint32_t>{0, 0, 0, 0, 0, 0, 1}));
   EXPECT_EQ(c.Get(0), "binance-futures");
   EXPECT_EQ(c.Get(6), "deribit");
+}
+
+// AppendKeyed (values of 1 to 7 bytes, found among the first four
+// dictionary entries without a branch) gives the column Append gives: the
+// same dictionary, the same value in every row, in and out of the first four
+// entries, for values that differ only in length or case, after Clear, and
+// once the column has gone plain.
+TEST(StringColumn, AppendKeyedMatchesAppend) {
+  const std::vector<std::string> values = {"buy", "sell", "bid", "ask", "a", "ab", "abcdefg", "abcdefgh",
+                                           std::string("a\0", 2), "BUY", "unknown-side"};
+  std::mt19937 rng(7);
+  auto append = [](StringColumn* c, const std::string& v) {
+    if (!v.empty() && v.size() <= 7) {
+      c->AppendKeyed(v, StringColumn::ShortKey(v));
+    } else {
+      c->Append(v);
+    }
+  };
+  auto expect_same = [](const StringColumn& a, const StringColumn& b, const char* what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    EXPECT_EQ(a.dict_mode(), b.dict_mode()) << what;
+    EXPECT_EQ(a.dict(), b.dict()) << what;
+    for (size_t i = 0; i < a.size(); i++) ASSERT_EQ(a.Get(i), b.Get(i)) << what << " row " << i;
+  };
+  StringColumn a, b;
+  for (int round = 0; round < 3; round++) {
+    // Round 0 starts with a run of one value (the constant mode), the others
+    // with whatever the generator gives.
+    for (int i = 0; i < 5000; i++) {
+      const std::string& v = values[round == 0 && i < 50 ? 2 : rng() % values.size()];
+      a.Append(v);
+      append(&b, v);
+    }
+    expect_same(a, b, "dictionary");
+    EXPECT_TRUE(b.dict_mode());
+    EXPECT_EQ(b.dict().size(), values.size());
+    a.Clear(true);
+    b.Clear(true);
+  }
+  // Short distinct values: the probe turns both columns plain.
+  for (size_t i = 0; i < StringColumn::kDistinctProbe + 100; i++) {
+    const std::string v = "v" + std::to_string(i);
+    a.Append(v);
+    append(&b, v);
+  }
+  for (const char* v : {"buy", "sell", "v7"}) {
+    a.Append(v);
+    append(&b, v);
+  }
+  EXPECT_FALSE(b.dict_mode());
+  expect_same(a, b, "plain");
 }
 
 TEST(StringColumn, FallsBackToPlainFromConstantMode) {
