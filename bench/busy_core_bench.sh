@@ -45,7 +45,7 @@ one() {  # label binary: one convert, appends "label wall user rss_kb" to $out/r
     >/dev/null 2>"$out/err" || { cat "$out/err" >&2; exit 1; }
   cat "$out/t" >>"$out/runs"
 }
-for r in $(seq 1 "$runs"); do
+for _ in $(seq 1 "$runs"); do
   for i in "${!bins[@]}"; do
     b=${bins[$i]}
     one "$i idle" "$b"
