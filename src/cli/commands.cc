@@ -78,7 +78,7 @@ const std::vector<Command>& Commands() {
            {"compression", true, "zstd (default), snappy or none"},
            {"zstd-level", true, "ZSTD level, 1-19 (default 3)"},
            {"batch-size", true, "rows per Parquet row group (env BATCH_SIZE; default 1000000)"},
-           {"threads", true, "encoding threads (default: number of cores)"},
+           {"threads", true, "threads in all: one reads and inflates, all parse and encode (default: number of cores)"},
            {"encodings", true,
             "modern (default: delta, byte-stream-split) or plain (dictionary and PLAIN only)"},
            {"gzip-engine", true, "isal (default when built with ISA-L) or zlib"},
