@@ -54,12 +54,17 @@ class StringColumn {
     AppendBytes(s.data(), s.size());
   }
 
-  // The key AppendKeyed() takes for a value of 1 to 7 bytes: its bytes in
-  // the low bytes of a little-endian word, its length in the top byte.
+  // The key AppendKeyed() takes for a value of n = 1 to 7 bytes: its bytes
+  // in the low bytes of a little-endian word, its length in the top byte.
+  // `word` holds the value's bytes first; what follows them is dropped (so
+  // the parser can pass one 8-byte load).
+  static inline __attribute__((always_inline)) uint64_t ShortKey(uint64_t word, size_t n) {
+    return (word & ((1ULL << (8 * n)) - 1)) | static_cast<uint64_t>(n) << 56;
+  }
   static uint64_t ShortKey(std::string_view s) {
     uint64_t w = 0;
     std::memcpy(&w, s.data(), s.size());
-    return w | static_cast<uint64_t>(s.size()) << 56;
+    return ShortKey(w, s.size());
   }
   // Append(s) for a value of 1 to 7 bytes whose ShortKey is `key` (the
   // parser builds it from one 8-byte load). A value among the first four of
@@ -292,6 +297,18 @@ class StringColumn {
   PodVector<uint32_t> offsets_;
   PodVector<char> bytes_;
 };
+
+// Bytes a row takes in a column's value vector: a timestamp or double, a
+// boolean, or a string's dictionary index or plain offset (its text aside).
+inline size_t FixedValueBytes(ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::kTimestampMicros:
+    case ColumnKind::kDouble: return 8;
+    case ColumnKind::kBool: return 1;
+    case ColumnKind::kString: return 4;
+  }
+  return 8;
+}
 
 struct ColumnData {
   ColumnKind kind = ColumnKind::kDouble;

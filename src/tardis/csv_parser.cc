@@ -194,9 +194,7 @@ void CsvParser::StartBatch(size_t reserve_rows) {
   // columns), which had 53 MB reserved, and touched (a huge page per few
   // columns), for a 10-row file, and in every header-only parser.
   size_t row_bytes = 0;
-  for (const auto& c : batch_.columns) {
-    row_bytes += c.kind == ColumnKind::kBool ? 1 : c.kind == ColumnKind::kString ? 4 : 8;
-  }
+  for (const auto& c : batch_.columns) row_bytes += parquet::FixedValueBytes(c.kind);
   const size_t guess = std::min(reserve_rows, std::max<size_t>(1024, kFirstReserveBytes / std::max<size_t>(1, row_bytes)));
   // Then what the previous batch needed, rows and the text of plain string
   // columns (a sixteenth more): avoids regrowing (copying, and capacity up
@@ -484,10 +482,9 @@ inline __attribute__((always_inline)) bool CsvParser::ParseValue(parquet::Column
     if (n == 0) {
       *null = true;
     } else if (n <= 7 && buf_end_ && buf_end_ - p >= 8) {
-      uint64_t w;  // the value and the bytes after it: keep the value's
+      uint64_t w;  // the value and the bytes after it
       std::memcpy(&w, p, 8);
-      w &= (1ULL << (8 * n)) - 1;
-      col.str.AppendKeyed(std::string_view(p, n), w | static_cast<uint64_t>(n) << 56);
+      col.str.AppendKeyed(std::string_view(p, n), parquet::StringColumn::ShortKey(w, n));
     } else {
       col.str.Append(std::string_view(p, n));
     }

@@ -212,13 +212,8 @@ Status ParallelCsvParser::Join(Block* b) {
     // sized from the one before: no regrowing, no doubled capacity.
     size_t row_bytes = 1;
     for (const auto& c : frag.columns) {
-      row_bytes += c.nullable;
-      switch (c.kind) {
-        case parquet::ColumnKind::kTimestampMicros:
-        case parquet::ColumnKind::kDouble: row_bytes += 8; break;
-        case parquet::ColumnKind::kBool: row_bytes += 1; break;
-        case parquet::ColumnKind::kString: row_bytes += 4 + c.str.ValueBytes() / n; break;
-      }
+      row_bytes += c.nullable + parquet::FixedValueBytes(c.kind);
+      if (c.kind == parquet::ColumnKind::kString) row_bytes += c.str.ValueBytes() / n;
     }
     // Twice the estimate: untouched capacity costs address space, not memory.
     // A file whose first block is its last (a small file) holds just that
