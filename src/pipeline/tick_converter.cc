@@ -175,7 +175,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     const std::string id = exchange + '\x1f' + symbol;
     auto cached = by_symbol_.find(id);
     if (cached != by_symbol_.end()) return cached->second;
-    auto key = tardis::KeyFromTardisSymbol(exchange, symbol);
+    auto key = target_.keys ? target_.keys->Resolve(exchange, symbol)
+                            : tardis::KeyFromTardisSymbol(exchange, symbol);
     if (!key.ok()) {
       return Status::InvalidInput(hints_.source + ": " + key.status().message());
     }

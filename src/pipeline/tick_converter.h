@@ -19,10 +19,22 @@
 #include "io/decompress.h"
 #include "parquet/file_writer.h"
 #include "storage/object_store.h"
+#include "tardis/instrument_key.h"
 #include "tardis/parallel_csv_parser.h"
 #include "tardis/schema.h"
 
 namespace mt::pipeline {
+
+// Maps a row's Tardis exchange id and symbol to its instrument key. Every
+// command that names objects (convert, download, validate) keys through one
+// of these, so they agree on every key. Without one (ConvertTarget::keys is
+// null) the venue's symbol rules apply (tardis::KeyFromTardisSymbol).
+class KeyResolver {
+ public:
+  virtual ~KeyResolver() = default;
+  virtual Result<tardis::InstrumentKey> Resolve(std::string_view exchange,
+                                                std::string_view symbol) const = 0;
+};
 
 struct OutputFile {
   std::string name;  // object name or file path, as written
@@ -40,6 +52,8 @@ struct ConvertTarget {
   // instrument's file) instead of routing rows by their symbol.
   std::string fixed_object;
   std::string fixed_key;
+  // Keys rows of grouped files; null: the venue's symbol rules. Not owned.
+  const KeyResolver* keys = nullptr;
 };
 
 struct SourceHints {
