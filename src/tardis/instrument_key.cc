@@ -346,10 +346,14 @@ std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::
   const std::string sym = Upper(symbol);
   if (rule_key.type != "SPOT_PAIR" || rule_key.base + rule_key.quote != sym) return std::nullopt;
   if (known(rule_key.base) && known(rule_key.quote)) return std::nullopt;
+  // Only a longer quote than the rule's, ending in it (BTCA|EUR -> BTC|AEUR):
+  // the rule errs by taking too short a quote. A shorter quote is not a
+  // quote the rule knows (SUSDT is S-USDT, never SUSD-T, though the listing
+  // names SUSD and T).
   std::optional<InstrumentKey> found;
-  for (size_t i = 1; i < sym.size(); i++) {
+  for (size_t i = 1; i < rule_key.base.size(); i++) {
     const std::string base = sym.substr(0, i), quote = sym.substr(i);
-    if (base == rule_key.base || !AllAlnum(base) || !AllAlnum(quote) || !known(base) || !known(quote)) continue;
+    if (!AllAlnum(base) || !AllAlnum(quote) || !known(base) || !known(quote)) continue;
     if (found) return std::nullopt;  // two confirmed splits: no basis to choose
     found = rule_key;
     found->base = base;

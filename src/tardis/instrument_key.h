@@ -51,10 +51,11 @@ Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string
                                           std::string_view listed_type);
 
 // A concatenated spot symbol (Binance BTCAEUR) can be split more than one
-// way; the rule takes the longest known quote (BTCA-EUR). When the rule's
+// way; the rule takes the longest quote it knows (BTCA-EUR). When the rule's
 // base or quote is not a currency `known` accepts (the venue's listing names
-// it elsewhere) and exactly one other split has both parts known, that
-// split's key (BTC-AEUR); else nullopt (the rule's key stands).
+// it elsewhere) and exactly one split with a longer quote ending in the
+// rule's has both parts known, that split's key (BTC-AEUR); else nullopt
+// (the rule's key stands).
 std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::string_view symbol,
                                             const std::function<bool(const std::string&)>& known);
 

@@ -316,7 +316,8 @@ TEST(Instruments, ListingTypeDisagreeingWithTheSymbolIsRejected) {
 TEST(Instruments, ConcatenatedSpotSymbolTakesTheSplitTheListingConfirms) {
   tardis::ExchangeDetails d;
   d.id = "binance";
-  for (const char* s : {"BTCAEUR", "AEURUSDT", "BTCUSDT", "ETHBTC", "USDTTRY"}) {
+  // SUSDT stays S-USDT although SUSD and T are named: T is no quote.
+  for (const char* s : {"BTCAEUR", "AEURUSDT", "BTCUSDT", "ETHBTC", "USDTTRY", "SUSDT", "SUSDUSDT", "TUSDT"}) {
     d.symbols.push_back({s, "spot", 0, std::nullopt, {"trades"}});
   }
   Catalog c;
@@ -326,7 +327,8 @@ TEST(Instruments, ConcatenatedSpotSymbolTakesTheSplitTheListingConfirms) {
   for (const auto& e : c.entries) keys.insert(e.base.instrument_key);
   EXPECT_EQ(keys, (std::set<std::string>{"BINANCE:SPOT_PAIR:AEUR-USDT", "BINANCE:SPOT_PAIR:BTC-AEUR",
                                          "BINANCE:SPOT_PAIR:BTC-USDT", "BINANCE:SPOT_PAIR:ETH-BTC",
-                                         "BINANCE:SPOT_PAIR:USDT-TRY"}));
+                                         "BINANCE:SPOT_PAIR:USDT-TRY", "BINANCE:SPOT_PAIR:S-USDT",
+                                         "BINANCE:SPOT_PAIR:SUSD-USDT", "BINANCE:SPOT_PAIR:T-USDT"}));
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find("BTCAEUR: the listing names BTC and AEUR"), std::string::npos) << c.warnings[0];
 }
