@@ -135,6 +135,27 @@ describe('the data type is the file\'s, not the header\'s', () => {
       await srv.close();
     }
   });
+
+  it('download: a file whose header is not its work item\'s data type fails, naming both headers', async () => {
+    const dir = mkTmp(ROOT_TMP, 'download-mismatch');
+    fs.mkdirSync(path.join(dir, 'srv'));
+    // trades rows served as book_ticker
+    fs.copyFileSync(path.join(FIXTURE_DIR, `binance-futures_trades_${D}_BTCUSDT.csv.gz`),
+      path.join(dir, 'srv', `binance-futures_book_ticker_${D}_BTCUSDT.csv.gz`));
+    const srv = await startServer({ dataDirs: [path.join(dir, 'srv')] });
+    try {
+      const out = path.join(dir, 'out');
+      const r = await runBin(['download', '--from', D, '--exchanges', 'binance-futures', '--data-types', 'book_ticker',
+        '--symbols', 'BTCUSDT', '--output', out], { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' });
+      assert.equal(r.code, 1, r.info);
+      assert.ok(r.stderr.includes(`/binance-futures/book_ticker/2020/02/22/BTCUSDT.csv.gz:1: the header is not the one of data type ` +
+        `'book_ticker' (from the work item): got "exchange,symbol,timestamp,local_timestamp,id,side,price,amount", expected ` +
+        `"exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"; the header is the one of 'trades'`), r.info);
+      assert.deepEqual(listFiles(out).filter((f) => f.startsWith('raw_tick_data')), [], 'nothing written');
+    } finally {
+      await srv.close();
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
