@@ -329,16 +329,30 @@ bool IsSpotOnlyExchange(std::string_view exchange) {
   return false;
 }
 
+bool HasSymbolRule(std::string_view ex) {
+  static constexpr std::array<std::string_view, 11> kRuled = {
+      "deribit", "binance-futures", "bybit", "binance-delivery", "bitmex", "huobi-dm-swap",
+      "huobi-dm-linear-swap", "upbit", "binance", "binance-us", "bybit-spot"};
+  for (std::string_view v : kRuled) {
+    if (v == ex) return true;
+  }
+  return ex.rfind("okex", 0) == 0 || IsSpotOnlyExchange(ex);
+}
+
 Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string_view symbol,
                                           std::string_view listed_type) {
-  auto k = KeyFromTardisSymbol(exchange, symbol);
-  if (k.ok() || listed_type != "spot" || IsGroupedSymbol(Upper(symbol))) return k;
+  if (HasSymbolRule(exchange) || IsGroupedSymbol(Upper(symbol))) return KeyFromTardisSymbol(exchange, symbol);
   // The listing says spot: a plain BASE-QUOTE symbol is then a spot pair on
-  // any venue.
-  InstrumentKey spot;
-  spot.venue = VenueForExchange(exchange);
-  auto listed = DashedSpot(spot, exchange, Upper(symbol));
-  return listed.ok() ? listed : k;
+  // any venue. Any other type needs the metadata's base and quote.
+  if (listed_type == "spot") {
+    InstrumentKey spot;
+    spot.venue = VenueForExchange(exchange);
+    return DashedSpot(spot, exchange, Upper(symbol));
+  }
+  return Unknown(exchange, symbol,
+                 "Tardis lists it as type '" + std::string(listed_type) +
+                     "', and this exchange's symbols do not say base, quote and type; its key needs instrument "
+                     "metadata (set TARDIS_API_KEY)");
 }
 
 std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::string_view symbol,

@@ -43,6 +43,9 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
 
 // Exchanges whose Tardis symbols are all spot pairs (BASE-QUOTE).
 bool IsSpotOnlyExchange(std::string_view exchange);
+// Exchanges whose symbol scheme KeyFromTardisSymbol knows (the seed venues,
+// bitmex, huobi-dm swaps, binance-us, the spot-only ones).
+bool HasSymbolRule(std::string_view exchange);
 
 // KeyFromTardisSymbol for a symbol a venue's listing names with its Tardis
 // type (`spot`, `perpetual`, ...): on a venue without a symbol rule a

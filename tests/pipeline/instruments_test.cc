@@ -345,7 +345,9 @@ TEST(Instruments, UnruledVenueKeysListedSpotPairsOnly) {
   ASSERT_EQ(c.entries.size(), 1u);
   EXPECT_EQ(c.entries[0].base.instrument_key, "BITFLYER:SPOT_PAIR:BTC-JPY");
   ASSERT_EQ(c.rejected.size(), 1u);
-  EXPECT_NE(c.rejected[0].reason.find("cannot be read from the symbol"), std::string::npos) << c.rejected[0].reason;
+  EXPECT_NE(c.rejected[0].reason.find("type 'perpetual'"), std::string::npos) << c.rejected[0].reason;
+  EXPECT_NE(c.rejected[0].reason.find("needs instrument metadata (set TARDIS_API_KEY)"), std::string::npos)
+      << c.rejected[0].reason;
 }
 
 TEST(Instruments, TwoSymbolsWithOneKeyAreAmbiguous) {
