@@ -73,8 +73,12 @@ const std::vector<Command>& Commands() {
        "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T]",
        {
            {"output", true,
-            "output directory or gs://BUCKET/PREFIX (storage layout), or one FILE.parquet (env OUTPUT_URI; default ./data)"},
-           {"data-type", true, "expected Tardis data type; the header must match it"},
+            "output directory or gs://BUCKET/PREFIX (storage layout, instruments keyed as the day's definitions there "
+            "say, from `market-tick instruments`), or one FILE.parquet (env OUTPUT_URI; default ./data)"},
+           {"data-type", true,
+            "the files' Tardis data type (default: from the file name, {exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}"
+            ".csv.gz); the header must be that type's. Needed when the name gives none and the header fits two "
+            "types: liquidations share the trades header, book_ticker the quotes header"},
            {"compression", true, "zstd (default), snappy or none"},
            {"zstd-level", true, "ZSTD level, 1-19 (default 3)"},
            {"batch-size", true, "rows per Parquet row group (env BATCH_SIZE; default 1000000)"},

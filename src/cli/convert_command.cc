@@ -21,9 +21,11 @@
 #include "cli/gcs_settings.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "pipeline/key_resolver.h"
 #include "pipeline/tick_converter.h"
 #include "storage/object_store.h"
 #include "tardis/file_name.h"
+#include "validate/file_check.h"
 
 namespace mt::cli {
 
@@ -41,17 +43,36 @@ struct FileResult {
 };
 
 Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
-                              const pipeline::ConvertTarget& target,
-                              const tardis::DataTypeSchema* forced) {
+                              const pipeline::ConvertTarget& target_in,
+                              const tardis::DataTypeSchema* forced, pipeline::StoreKeyResolvers* keys) {
+  pipeline::ConvertTarget target = target_in;
   pipeline::SourceHints hints;
   hints.source = path;
   hints.data_type = forced;
   pipeline::ConvertSettings cs = s.convert;
+  cs.parser.data_type_origin = "--data-type";
+  // Neither --data-type nor the name: the header must name one type.
+  cs.parser.ambiguous_header_is_error = true;
   if (auto parts = tardis::ParseFileName(path)) {
     hints.day = parts->date;
     hints.exchange = parts->exchange;
     hints.symbol = parts->symbol;
-    cs.parser.empty_input_schema = tardis::FindSchema(parts->data_type);
+    // The data type is the file's (its name), not the header's: liquidations
+    // share the trades header and book_ticker the quotes header.
+    const tardis::DataTypeSchema* named = tardis::FindSchema(parts->data_type);
+    if (forced && named && named != forced) {
+      log::Warn(path + ": --data-type " + forced->name + " overrides the file name's data type " + named->name);
+    }
+    if (!forced && named) {
+      hints.data_type = named;
+      cs.parser.data_type_origin = "the file name";
+    }
+    cs.parser.empty_input_schema = hints.data_type;
+  }
+  // Into a store, rows are keyed as that day's instrument definitions in it
+  // say (the symbol rules where it has none), as download and validate do.
+  if (target.store && hints.day) {
+    MT_ASSIGN_OR_RETURN(target.keys, keys->ForDay(*hints.day));
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -86,6 +107,18 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
   }
   FileResult r;
   MT_ASSIGN_OR_RETURN(r.outputs, conv.Finish());
+  // A mislabelled file (rows of another day under this day's name) is
+  // written as asked, but said now, by the rule validate --deep applies.
+  if (hints.day) {
+    for (const auto& o : r.outputs) {
+      if (o.rows == 0) continue;
+      const std::string problem = validate::OutsideDay(o.min_local_ts, o.max_local_ts, *hints.day);
+      if (!problem.empty()) {
+        log::Warn(path + ": rows outside the file's day " + FormatDate(*hints.day) + " (from its name): " + problem +
+                  "; " + o.name + " will be reported corrupt by validate --deep; check the file name");
+      }
+    }
+  }
   r.rows = conv.rows();
   r.csv_bytes = conv.bytes_out_csv();
   return r;
@@ -145,6 +178,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     store = storage::NewLocalStore(output);
     target.store = store.get();
   }
+  pipeline::StoreKeyResolvers key_source(target.store);
   std::unique_ptr<ThreadPool> pool;
   // --threads N: N-1 pool threads and the caller, which inflates and, when it
   // would wait for the pool, runs the pool's queued tasks itself (see
@@ -218,7 +252,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   if (!by_file) {
     for (const std::string& path : args.positional) {
       if (Interrupted() || cancelled) break;
-      report(ConvertOne(path, *settings, target, forced));
+      report(ConvertOne(path, *settings, target, forced, &key_source));
     }
   } else {
     Settings per_file = *settings;
@@ -236,7 +270,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
         for (size_t k; (k = next++) < nfiles;) {
           const size_t i = order[k];
           Result<FileResult> r = Interrupted() ? Result<FileResult>(Status::Cancelled("interrupted"))
-                                               : ConvertOne(args.positional[i], per_file, target, forced);
+                                               : ConvertOne(args.positional[i], per_file, target, forced, &key_source);
           std::lock_guard<std::mutex> l(mu);
           results[i].emplace(std::move(r));
           cv.notify_all();

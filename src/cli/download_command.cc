@@ -334,6 +334,8 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
 
   pipeline::DownloadOptions opts;
   opts.store = out->get();
+  pipeline::StoreKeyResolvers keys(out->get());
+  opts.keys = &keys;
   opts.convert = settings->convert;
   opts.datasets_url = ctx.config.GetOr("TARDIS_DATASETS_URL", "https://datasets.tardis.dev");
   auto key = ApiKey(ctx);

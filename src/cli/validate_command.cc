@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "storage/layout.h"
 #include "validate/expected.h"
@@ -77,9 +78,10 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
   if (args.Has("report") && report_path.empty()) return usage(Status::Usage("--report needs a file name"));
 
   const auto t0 = std::chrono::steady_clock::now();
+  pipeline::StoreKeyResolvers keys(store->get());
   Result<validate::ExpectedSet> expected = sel->symbols.empty()
                                                ? validate::ExpectedFromDefinitions(store->get(), *sel)
-                                               : validate::ExpectedFromPlan(*sel);
+                                               : validate::ExpectedFromPlan(*sel, &keys);
   if (!expected.ok()) {
     const Status& st = expected.status();
     if (st.code() == Status::Code::kUsage) return usage(st);

@@ -145,11 +145,24 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   const tardis::DataTypeSchema* schema = tardis::FindSchema(item.data_type);
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
+  // One key source with convert and validate: the day's definitions in the
+  // store, else the symbol rules.
+  const KeyResolver* resolver = nullptr;
+  if (opts_.keys) {
+    auto r = opts_.keys->ForDay(item.day);
+    if (!r.ok()) {
+      res.outcome = r.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.reason = r.status().message();
+      return res;
+    }
+    resolver = *r;
+  }
   if (!grouped) {
     if (!item.instrument_key.empty()) {
-      key = item.instrument_key;
+      key = item.instrument_key;  // planned from the same definitions
     } else {
-      auto k = tardis::KeyFromTardisSymbol(item.exchange, item.symbol);
+      auto k = resolver ? resolver->Resolve(item.exchange, item.symbol)
+                        : tardis::KeyFromTardisSymbol(item.exchange, item.symbol);
       if (!k.ok()) {
         res.reason = k.status().message();
         return res;
@@ -173,13 +186,16 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   hints.day = item.day;
   hints.exchange = item.exchange;
   hints.symbol = item.symbol;
+  hints.data_type = schema;  // the item's type; the header only confirms it
   ConvertTarget target;
   target.store = opts_.store;
   target.overwrite = opts_.force;
   target.fixed_object = object;
   target.fixed_key = key;
+  target.keys = resolver;
   ConvertSettings settings = opts_.convert;
   settings.parser.empty_input_schema = schema;
+  settings.parser.data_type_origin = "the work item";
   settings.parallel_parse = false;  // concurrency comes from items in flight
 
   std::unique_ptr<TickConverter> conv;

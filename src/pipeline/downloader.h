@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "net/http_client.h"
+#include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "pipeline/tick_converter.h"
 #include "storage/object_store.h"
@@ -67,6 +68,9 @@ struct DownloadOptions {
   RetryPolicy retry;
   ConvertSettings convert;
   storage::ObjectStore* store = nullptr;
+  // Keys of items without a planned instrument_key and of grouped files'
+  // rows; null: the symbol rules.
+  StoreKeyResolvers* keys = nullptr;
   std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
   const std::atomic<bool>* cancel = nullptr;
 };

@@ -157,6 +157,21 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
     }
   }
   const std::set<std::string> quotes(opts.quotes.begin(), opts.quotes.end());
+  // Currencies the listing names, counted per symbol that names them (by its
+  // metadata, else its symbol rule): a concatenated spot symbol takes the
+  // split the rest of the listing confirms (tardis::ConfirmedSplit).
+  std::map<std::string, int> named;
+  for (const auto& sym : details.symbols) {
+    if (tardis::IsGroupedSymbol(sym.id)) continue;
+    auto it = by_symbol.find(sym.id);
+    if (it != by_symbol.end()) {
+      named[MetadataCurrency(it->second->base_currency)]++;
+      named[MetadataCurrency(it->second->quote_currency)]++;
+    } else if (auto k = tardis::KeyFromListedSymbol(ex, sym.id, sym.type); k.ok()) {
+      named[k->base]++;
+      named[k->quote]++;
+    }
+  }
   for (const auto& sym : details.symbols) {
     if (tardis::IsGroupedSymbol(sym.id)) {
       catalog->grouped.push_back({ex, sym});
@@ -165,7 +180,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
     auto reject = [&](const std::string& why) { catalog->rejected.push_back({ex, sym.id, why}); };
     auto it = by_symbol.find(sym.id);
     const tardis::InstrumentInfo* info = it == by_symbol.end() ? nullptr : it->second;
-    auto from_symbol = tardis::KeyFromTardisSymbol(ex, sym.id);
+    auto from_symbol = tardis::KeyFromListedSymbol(ex, sym.id, sym.type);
     tardis::InstrumentKey key;
     if (info) {
       tardis::SymbolFacts facts;
@@ -191,6 +206,19 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
         continue;
       }
       key = *from_symbol;
+      // Named by another symbol of the listing: this symbol's own split does
+      // not count as confirmation.
+      const tardis::InstrumentKey own = key;
+      auto elsewhere = [&](const std::string& c) {
+        auto n = named.find(c);
+        const int self = (c == own.base) + (c == own.quote);
+        return n != named.end() && n->second > self;
+      };
+      if (auto split = tardis::ConfirmedSplit(own, sym.id, elsewhere)) {
+        catalog->warnings.push_back(ex + " " + sym.id + ": the listing names " + split->base + " and " + split->quote +
+                                    ", not " + own.base + "/" + own.quote + "; keyed " + split->ToString());
+        key = *split;
+      }
       const std::string listed = tardis::KeyTypeForTardisType(sym.type);
       if (!sym.type.empty() && listed.empty()) {
         reject("Tardis lists '" + sym.id + "' as type '" + sym.type + "', which has no key type");

@@ -202,7 +202,14 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Status WriteTo(Output* out, RowGroupData batch) {
     if (batch.num_rows == 0) return Status::OK();
     const auto& ts = batch.columns[kLocalTsCol].i64;
-    if (out->info.rows == 0) out->first_ts = ts.front();
+    const auto [lo, hi] = std::minmax_element(ts.begin(), ts.end());
+    if (out->info.rows == 0) {
+      out->first_ts = ts.front();
+      out->info.min_local_ts = *lo;
+      out->info.max_local_ts = *hi;
+    }
+    out->info.min_local_ts = std::min(out->info.min_local_ts, *lo);
+    out->info.max_local_ts = std::max(out->info.max_local_ts, *hi);
     out->last_ts = ts.back();
     out->info.rows += batch.num_rows;
     if (out->exchange.empty()) {

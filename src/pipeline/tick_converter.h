@@ -41,6 +41,9 @@ struct OutputFile {
   std::string instrument_key;
   uint64_t rows = 0;
   uint64_t bytes = 0;
+  // Smallest and largest local_timestamp written (when rows > 0), for the
+  // out-of-day check (validate::OutsideDay).
+  int64_t min_local_ts = 0, max_local_ts = 0;
 };
 
 struct ConvertTarget {

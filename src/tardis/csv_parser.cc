@@ -115,39 +115,50 @@ Status CsvParser::ParseHeader(std::string_view line) {
       static_cast<unsigned char>(line[1]) == 0xBB && static_cast<unsigned char>(line[2]) == 0xBF) {
     line.remove_prefix(3);  // UTF-8 byte order mark
   }
-  const DataTypeSchema* found = SchemaForHeader(line);
-  if (forced_) {
-    if (found && found->CsvHeader() != forced_->CsvHeader()) {
-      return Status::InvalidInput(source_ + ":1: header is the one of data type '" + found->name +
-                                  "', but --data-type is '" + forced_->name + "'");
+  // Printable, bounded copies of a header for messages.
+  auto shown = [](std::string_view h) {
+    std::string raw(h.substr(0, 300));
+    for (char& c : raw) {
+      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) c = '?';
     }
-    if (!found) found = nullptr;
-    if (!found) {
-      std::string raw(line.substr(0, 200));
-      for (char& c : raw) {
-        if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) c = '?';
-      }
-      return Status::InvalidInput(source_ + ":1: header \"" + raw +
-                                  "\" is not the Tardis header of '" + forced_->name +
-                                  "' (expected \"" + forced_->CsvHeader().substr(0, 120) + "...\")");
+    if (h.size() > 300) raw += "...";
+    return raw;
+  };
+  bool binary = false;
+  for (char c : line.substr(0, 300)) {
+    binary |= static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F;
+  }
+  if (binary) {
+    return Status::InvalidInput(source_ + ":1: neither gzip nor CSV text (binary bytes in the first line: \"" +
+                                shown(line.substr(0, 200)) + "\"); expected a Tardis .csv or .csv.gz file");
+  }
+  const std::vector<const DataTypeSchema*> fits = SchemasForHeader(line);
+  const DataTypeSchema* found = nullptr;
+  if (forced_) {
+    // The data type is known (--data-type, the file name, the work item):
+    // the header only has to be that type's, whichever other type shares it.
+    if (line != forced_->CsvHeader()) {
+      std::string msg = source_ + ":1: the header is not the one of data type '" + forced_->name + "' (from " +
+                        (opts_.data_type_origin.empty() ? "--data-type" : opts_.data_type_origin) + "): got \"" +
+                        shown(line) + "\", expected \"" + shown(forced_->CsvHeader()) + "\"";
+      if (!fits.empty()) msg += "; the header is the one of '" + fits.front()->name + "'";
+      return Status::InvalidInput(msg);
     }
     found = forced_;
+  } else if (fits.size() > 1 && opts_.ambiguous_header_is_error) {
+    std::string names, flags;
+    for (size_t i = 0; i < fits.size(); i++) {
+      names += std::string(i ? (i + 1 == fits.size() ? " and " : ", ") : "") + "'" + fits[i]->name + "'";
+      flags += std::string(i ? " or " : "") + "--data-type " + fits[i]->name;
+    }
+    return Status::InvalidInput(source_ + ":1: the header fits data types " + names +
+                                " and the file name does not say which (official client names are "
+                                "{exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz); pass " + flags);
+  } else if (!fits.empty()) {
+    found = fits.front();
   }
   if (!found) {
-    std::string raw(line.substr(0, 200));
-    bool binary = false;
-    for (char& c : raw) {
-      if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F) {
-        c = '?';
-        binary = true;
-      }
-    }
-    if (binary) {
-      return Status::InvalidInput(source_ +
-                                  ":1: neither gzip nor CSV text (binary bytes in the first line: \"" +
-                                  raw + "\"); expected a Tardis .csv or .csv.gz file");
-    }
-    return Status::InvalidInput(source_ + ":1: unknown header \"" + raw +
+    return Status::InvalidInput(source_ + ":1: unknown header \"" + shown(line.substr(0, 200)) +
                                 "\"; expected the header of a Tardis data type (" +
                                 SupportedDataTypes() + ")");
   }

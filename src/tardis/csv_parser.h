@@ -30,6 +30,14 @@ struct ParserOptions {
   // Schema for input with no header line at all (an empty day), when the
   // data type is known from elsewhere (file name, URL).
   const DataTypeSchema* empty_input_schema = nullptr;
+  // Without a forced data type, a header that several data types share
+  // (trades and liquidations, quotes and book_ticker) is an error naming
+  // them; off, the first in AllSchemas() order is taken (for tests and
+  // tools that only need the column layout, which such types share).
+  bool ambiguous_header_is_error = false;
+  // Where a forced data type came from ("--data-type", "the file name",
+  // "the work item"), for the message when the header is another type's.
+  std::string data_type_origin;
   // ParallelCsvParser: bytes of text per block parsed on a pool thread. A
   // block is a few thousand rows: big enough that the hand-offs cost little,
   // small enough that the blocks in flight stay in cache and memory.
@@ -38,8 +46,9 @@ struct ParserOptions {
 
 class CsvParser {
  public:
-  // `forced` (may be null) is the data type the user named; the header must
-  // then match it. `sink` must outlive the parser.
+  // `forced` (may be null) is the data type known from outside the file
+  // (--data-type, the file name, the work item); the header must then be
+  // that type's. Without it the header must fit exactly one data type. `sink` must outlive the parser.
   CsvParser(std::string source, const DataTypeSchema* forced, BatchSink* sink,
             ParserOptions opts = {});
 

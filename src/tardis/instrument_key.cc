@@ -219,6 +219,18 @@ Result<InstrumentKey> Bybit(InstrumentKey k, std::string_view ex, const std::str
   return Concatenated(k, ex, s, "PERPETUAL");
 }
 
+// BASE-QUOTE of a venue that lists spot pairs only.
+Result<InstrumentKey> DashedSpot(InstrumentKey k, std::string_view ex, const std::string& s) {
+  const auto parts = Split(s, '-');
+  if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
+    k.type = "SPOT_PAIR";
+    k.base = parts[0];
+    k.quote = parts[1];
+    return k;
+  }
+  return Unknown(ex, s, "expected BASE-QUOTE");
+}
+
 // A metadata currency as keys write it: upper case, and a product suffix
 // after '_' dropped (okex-futures XPERP quote USD_UM_XPERP -> USD).
 std::string KeyCurrency(std::string_view c) {
@@ -296,17 +308,72 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
   if (ex == "binance" || ex == "binance-us" || ex == "bybit-spot") {
     return Concatenated(k, exchange, s, "SPOT_PAIR");
   }
-  // Other venues: plain BASE-QUOTE or BASEQUOTE spot symbols only.
-  const auto parts = Split(s, '-');
-  if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
-    k.type = "SPOT_PAIR";
-    k.base = parts[0];
-    k.quote = parts[1];
-    return k;
-  }
+  if (IsSpotOnlyExchange(ex)) return DashedSpot(k, exchange, s);
+  // Any other venue lists spot pairs, perpetuals and futures under symbols
+  // of one shape (dydx BTC-USD is a perpetual, ftx BTC-PERP too): the type
+  // would be a guess.
   return Unknown(exchange, symbol_in,
-                 "unknown symbol scheme for this exchange; convert to a single file with "
-                 "--output FILE.parquet instead");
+                 "the instrument type cannot be read from the symbol on this exchange (no symbol rule); "
+                 "run `market-tick instruments` for that day into the output store first, so keys come "
+                 "from the instrument definitions, or convert to one file with --output FILE.parquet");
+}
+
+bool IsSpotOnlyExchange(std::string_view exchange) {
+  // Tardis files these venues' derivatives under other exchange ids
+  // (kraken -> cryptofacilities, kucoin -> kucoin-futures, ...).
+  static constexpr std::array<std::string_view, 9> kSpotOnly = {
+      "coinbase", "bitstamp", "gemini", "kraken", "bitfinex", "huobi", "kucoin", "gate-io", "okcoin"};
+  for (std::string_view v : kSpotOnly) {
+    if (v == exchange) return true;
+  }
+  return false;
+}
+
+bool HasSymbolRule(std::string_view ex) {
+  static constexpr std::array<std::string_view, 11> kRuled = {
+      "deribit", "binance-futures", "bybit", "binance-delivery", "bitmex", "huobi-dm-swap",
+      "huobi-dm-linear-swap", "upbit", "binance", "binance-us", "bybit-spot"};
+  for (std::string_view v : kRuled) {
+    if (v == ex) return true;
+  }
+  return ex.rfind("okex", 0) == 0 || IsSpotOnlyExchange(ex);
+}
+
+Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string_view symbol,
+                                          std::string_view listed_type) {
+  if (HasSymbolRule(exchange) || IsGroupedSymbol(Upper(symbol))) return KeyFromTardisSymbol(exchange, symbol);
+  // The listing says spot: a plain BASE-QUOTE symbol is then a spot pair on
+  // any venue. Any other type needs the metadata's base and quote.
+  if (listed_type == "spot") {
+    InstrumentKey spot;
+    spot.venue = VenueForExchange(exchange);
+    return DashedSpot(spot, exchange, Upper(symbol));
+  }
+  return Unknown(exchange, symbol,
+                 "Tardis lists it as type '" + std::string(listed_type) +
+                     "', and this exchange's symbols do not say base, quote and type; its key needs instrument "
+                     "metadata (set TARDIS_API_KEY)");
+}
+
+std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::string_view symbol,
+                                            const std::function<bool(const std::string&)>& known) {
+  const std::string sym = Upper(symbol);
+  if (rule_key.type != "SPOT_PAIR" || rule_key.base + rule_key.quote != sym) return std::nullopt;
+  if (known(rule_key.base) && known(rule_key.quote)) return std::nullopt;
+  // Only a longer quote than the rule's, ending in it (BTCA|EUR -> BTC|AEUR):
+  // the rule errs by taking too short a quote. A shorter quote is not a
+  // quote the rule knows (SUSDT is S-USDT, never SUSD-T, though the listing
+  // names SUSD and T).
+  std::optional<InstrumentKey> found;
+  for (size_t i = 1; i < rule_key.base.size(); i++) {
+    const std::string base = sym.substr(0, i), quote = sym.substr(i);
+    if (!AllAlnum(base) || !AllAlnum(quote) || !known(base) || !known(quote)) continue;
+    if (found) return std::nullopt;  // two confirmed splits: no basis to choose
+    found = rule_key;
+    found->base = base;
+    found->quote = quote;
+  }
+  return found;
 }
 
 std::string KeyTypeForTardisType(std::string_view type) {

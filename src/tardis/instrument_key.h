@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,7 +35,32 @@ std::string VenueForExchange(std::string_view exchange);
 // whole files of many instruments, never one instrument.
 bool IsGroupedSymbol(std::string_view symbol);
 
+// The key the venue's symbol rule gives. Venues without a rule that tells
+// the instrument type from the symbol (dydx, ftx, coinbase-international,
+// ...) get an error whose hint is to key from instrument definitions
+// (`market-tick instruments`) instead: a type is never guessed.
 Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string_view symbol);
+
+// Exchanges whose Tardis symbols are all spot pairs (BASE-QUOTE).
+bool IsSpotOnlyExchange(std::string_view exchange);
+// Exchanges whose symbol scheme KeyFromTardisSymbol knows (the seed venues,
+// bitmex, huobi-dm swaps, binance-us, the spot-only ones).
+bool HasSymbolRule(std::string_view exchange);
+
+// KeyFromTardisSymbol for a symbol a venue's listing names with its Tardis
+// type (`spot`, `perpetual`, ...): on a venue without a symbol rule a
+// BASE-QUOTE symbol listed as spot is a spot pair.
+Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string_view symbol,
+                                          std::string_view listed_type);
+
+// A concatenated spot symbol (Binance BTCAEUR) can be split more than one
+// way; the rule takes the longest quote it knows (BTCA-EUR). When the rule's
+// base or quote is not a currency `known` accepts (the venue's listing names
+// it elsewhere) and exactly one split with a longer quote ending in the
+// rule's has both parts known, that split's key (BTC-AEUR); else nullopt
+// (the rule's key stands).
+std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::string_view symbol,
+                                            const std::function<bool(const std::string&)>& known);
 
 // What Tardis instrument metadata (/v1/instruments, TARDIS.md §4) says about
 // one symbol. Empty strings and empty optionals are unknown.

@@ -120,11 +120,18 @@ const DataTypeSchema* FindSchema(std::string_view data_type) {
 }
 
 const DataTypeSchema* SchemaForHeader(std::string_view header) {
-  // quotes and book_ticker share a header; quotes is listed first and wins.
   for (const auto& s : AllSchemas()) {
     if (s.CsvHeader() == header) return &s;
   }
   return nullptr;
+}
+
+std::vector<const DataTypeSchema*> SchemasForHeader(std::string_view header) {
+  std::vector<const DataTypeSchema*> out;
+  for (const auto& s : AllSchemas()) {
+    if (s.CsvHeader() == header) out.push_back(&s);
+  }
+  return out;
 }
 
 std::string SupportedDataTypes() {

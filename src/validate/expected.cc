@@ -48,7 +48,7 @@ Status CheckDataTypes(const std::vector<std::string>& dts) {
 
 }  // namespace
 
-Result<ExpectedSet> ExpectedFromPlan(const Selection& sel) {
+Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyResolvers* keys) {
   MT_ASSIGN_OR_RETURN(std::vector<pipeline::WorkItem> plan, pipeline::BuildPlan(sel));
   ExpectedSet out;
   out.source = "--symbols";
@@ -60,7 +60,11 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel) {
       grouped.insert(w.exchange + ":" + w.symbol);
       continue;
     }
-    auto key = tardis::KeyFromTardisSymbol(w.exchange, w.symbol);
+    const pipeline::KeyResolver* resolver = nullptr;
+    if (keys) {
+      MT_ASSIGN_OR_RETURN(resolver, keys->ForDay(w.day));
+    }
+    auto key = resolver ? resolver->Resolve(w.exchange, w.symbol) : tardis::KeyFromTardisSymbol(w.exchange, w.symbol);
     if (!key.ok()) return Status::Usage("--symbols: " + key.status().message());
     out.items.push_back(ExpectedItem{w.day, w.data_type, key->ToString(), w.exchange, w.symbol});
   }

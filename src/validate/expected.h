@@ -1,8 +1,8 @@
 // The expected items of a validation: instrument definitions of each day
 // (instrument_availability/by_date/day-D/instruments.parquet, written by
 // `market-tick instruments`) × the data types each instrument lists, or,
-// with --symbols, the download plan (pipeline::BuildPlan) with keys from
-// tardis::KeyFromTardisSymbol. Filters work as for download.
+// with --symbols, the download plan (pipeline::BuildPlan) keyed as download
+// keys it (pipeline::StoreKeyResolvers). Filters work as for download.
 #pragma once
 
 #include <string>
@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "parquet/file_reader.h"
+#include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
 #include "validate/item.h"
@@ -32,7 +33,9 @@ struct ExpectedSet {
   std::string source;  // "instrument definitions" or "--symbols"
 };
 
-Result<ExpectedSet> ExpectedFromPlan(const Selection& sel);
+// Keys from `keys` (the day's instrument definitions in the store, else the
+// symbol rules, as download and convert key them); null: the symbol rules.
+Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyResolvers* keys = nullptr);
 Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const Selection& sel);
 
 // The items of one day's definitions file (columns instrument_key,

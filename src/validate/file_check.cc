@@ -99,7 +99,6 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
   }
   // local_timestamp statistics: inside [day, day + 1) and rising across row groups.
   const int lts = md.FindLeaf("local_timestamp");
-  const int64_t lo = MicrosFromDate(day), hi = MicrosFromDate(AddDays(day, 1));
   std::optional<int64_t> prev_max;
   for (size_t g = 0; g < md.row_groups.size(); g++) {
     if (md.row_groups[g].num_rows == 0) continue;
@@ -116,11 +115,19 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
     if (!out.first_local_ts) out.first_local_ts = *mn;
     out.last_local_ts = *mx;
   }
-  if (out.first_local_ts && (*out.first_local_ts < lo || *out.last_local_ts >= hi)) {
-    return Corrupt("local_timestamp runs " + FormatIsoMicros(*out.first_local_ts) + " .. " +
-                   FormatIsoMicros(*out.last_local_ts) + ", outside " + FormatDate(day));
+  if (out.first_local_ts) {
+    if (std::string problem = OutsideDay(*out.first_local_ts, *out.last_local_ts, day); !problem.empty()) {
+      return Corrupt(std::move(problem));
+    }
   }
   return out;
+}
+
+std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day) {
+  const int64_t lo = MicrosFromDate(day), hi = MicrosFromDate(AddDays(day, 1));
+  if (first_local_ts >= lo && last_local_ts < hi) return "";
+  return "local_timestamp runs " + FormatIsoMicros(first_local_ts) + " .. " + FormatIsoMicros(last_local_ts) +
+         ", outside " + FormatDate(day);
 }
 
 FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,

@@ -483,13 +483,13 @@ function pseudoRandomBytes(n, seed = 12345) {
 const BAD_CASES = [
   { name: 'unknown header', file: 'bad.csv', data: () => csv('foo,bar,baz', '1,2,3'), raw: 'foo' },
   { name: 'wrong column count on line 3', file: 'bad.csv', data: () => csv(TRADES_HEADER, T1, T2.split(',').slice(0, 7).join(','), T3),
-    line: /bad\.csv:3:/, raw: T2.split(',').slice(0, 7).join(',') },
+    line: /bad\.csv:3:/, raw: T2.split(',').slice(0, 7).join(','), extra: ['--data-type', 'trades'] },
   { name: 'unparsable price on line 4', file: 'bad.csv', data: () => csv(TRADES_HEADER, T1, T2, T3.replace('9681.5', '12x.5')),
-    line: /bad\.csv:4:/, raw: '12x.5' },
+    line: /bad\.csv:4:/, raw: '12x.5', extra: ['--data-type', 'trades'] },
   { name: 'unparsable price on line 4 (gzip)', file: 'bad.csv.gz', data: () => zlib.gzipSync(csv(TRADES_HEADER, T1, T2, T3.replace('9681.5', '12x.5'))),
-    line: /bad\.csv\.gz:4:/, raw: '12x.5' },
+    line: /bad\.csv\.gz:4:/, raw: '12x.5', extra: ['--data-type', 'trades'] },
   { name: 'unparsable timestamp on line 2', file: 'bad.csv', data: () => csv(TRADES_HEADER, T1.replace('1582329602111000', '15823296O2111000'), T2),
-    line: /bad\.csv:2:/, raw: '15823296O2111000' },
+    line: /bad\.csv:2:/, raw: '15823296O2111000', extra: ['--data-type', 'trades'] },
   { name: 'truncated gzip', file: 'trunc.csv.gz', data: () => { const b = fs.readFileSync(TRADES_FIXTURE); return b.subarray(0, b.length >> 1); } },
   { name: 'corrupt gzip', file: 'corrupt.csv.gz', data: () => {
     const b = Buffer.from(fs.readFileSync(TRADES_FIXTURE));
@@ -499,7 +499,13 @@ const BAD_CASES = [
   } },
   { name: 'neither gzip nor CSV (random bytes)', file: 'random.csv', data: () => pseudoRandomBytes(4096) },
   { name: 'empty file without --data-type', file: 'empty.csv', data: () => Buffer.alloc(0) },
-  { name: 'header does not match --data-type', file: 'bad.csv', data: () => csv(TRADES_HEADER, T1, T2), extra: ['--data-type', 'quotes'] },
+  { name: 'header does not match --data-type', file: 'bad.csv', data: () => csv(TRADES_HEADER, T1, T2), extra: ['--data-type', 'quotes'],
+    line: /bad\.csv:1:/, raw: `got "${TRADES_HEADER}", expected "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"` },
+  // liquidations share the trades header: without a data type in the name, the header cannot choose.
+  { name: 'header fits two data types and the name gives none', file: 'bad.csv', data: () => csv(TRADES_HEADER, T1, T2),
+    line: /bad\.csv:1:/, raw: "fits data types 'trades' and 'liquidations'" },
+  { name: 'header is not the one of the data type in the file name', file: 'binance-futures_book_ticker_2020-02-22_BTCUSDT.csv',
+    data: () => csv(TRADES_HEADER, T1, T2), line: /book_ticker_2020-02-22_BTCUSDT\.csv:1:/, raw: "data type 'book_ticker' (from the file name)" },
 ];
 
 describe('bad input (single-file mode)', () => {
@@ -532,9 +538,10 @@ describe('bad input (single-file mode)', () => {
     const before_ = fs.readFileSync(out);
     const bad = path.join(dir, 'bad.csv');
     fs.writeFileSync(bad, csv(TRADES_HEADER, T1, T2, T3.replace('9681.5', '12x.5')));
-    const args = ['convert', bad, '--output', out];
+    const args = ['convert', bad, '--output', out, '--data-type', 'trades'];
     const r = run(args, { cwd: dir });
     assert.equal(r.code, 1, describeRun(args, r));
+    assert.match(r.stderr, /bad\.csv:4:/, describeRun(args, r));
     assert.deepEqual(listFiles(outDir), ['x.parquet'], 'files in output dir');
     assert.ok(fs.readFileSync(out).equals(before_), 'the earlier output was changed');
     await checkDuckValues(out, expectedTable(TRADES_FIXTURE), 'earlier output');

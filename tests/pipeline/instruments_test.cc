@@ -311,6 +311,45 @@ TEST(Instruments, ListingTypeDisagreeingWithTheSymbolIsRejected) {
   EXPECT_NE(c.rejected[1].reason.find("type 'prediction', which has no key type"), std::string::npos);
 }
 
+// Without metadata BTCAEUR reads as BTCA-EUR by the rule (longest known
+// quote); the rest of the listing names BTC and AEUR, and BTCA nowhere.
+TEST(Instruments, ConcatenatedSpotSymbolTakesTheSplitTheListingConfirms) {
+  tardis::ExchangeDetails d;
+  d.id = "binance";
+  // SUSDT stays S-USDT although SUSD and T are named: T is no quote.
+  for (const char* s : {"BTCAEUR", "AEURUSDT", "BTCUSDT", "ETHBTC", "USDTTRY", "SUSDT", "SUSDUSDT", "TUSDT"}) {
+    d.symbols.push_back({s, "spot", 0, std::nullopt, {"trades"}});
+  }
+  Catalog c;
+  AddExchange(d, nullptr, {}, &c);
+  FinishCatalog(&c);
+  std::set<std::string> keys;
+  for (const auto& e : c.entries) keys.insert(e.base.instrument_key);
+  EXPECT_EQ(keys, (std::set<std::string>{"BINANCE:SPOT_PAIR:AEUR-USDT", "BINANCE:SPOT_PAIR:BTC-AEUR",
+                                         "BINANCE:SPOT_PAIR:BTC-USDT", "BINANCE:SPOT_PAIR:ETH-BTC",
+                                         "BINANCE:SPOT_PAIR:USDT-TRY", "BINANCE:SPOT_PAIR:S-USDT",
+                                         "BINANCE:SPOT_PAIR:SUSD-USDT", "BINANCE:SPOT_PAIR:T-USDT"}));
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("BTCAEUR: the listing names BTC and AEUR"), std::string::npos) << c.warnings[0];
+}
+
+// Venues without a symbol rule: a listed spot pair is keyed, a perpetual
+// needs metadata (its type would be a guess from the symbol).
+TEST(Instruments, UnruledVenueKeysListedSpotPairsOnly) {
+  tardis::ExchangeDetails d;
+  d.id = "bitflyer";
+  d.symbols.push_back({"BTC-JPY", "spot", 0, std::nullopt, {"trades"}});
+  d.symbols.push_back({"FX-BTC", "perpetual", 0, std::nullopt, {"trades"}});
+  Catalog c;
+  AddExchange(d, nullptr, {}, &c);
+  ASSERT_EQ(c.entries.size(), 1u);
+  EXPECT_EQ(c.entries[0].base.instrument_key, "BITFLYER:SPOT_PAIR:BTC-JPY");
+  ASSERT_EQ(c.rejected.size(), 1u);
+  EXPECT_NE(c.rejected[0].reason.find("type 'perpetual'"), std::string::npos) << c.rejected[0].reason;
+  EXPECT_NE(c.rejected[0].reason.find("needs instrument metadata (set TARDIS_API_KEY)"), std::string::npos)
+      << c.rejected[0].reason;
+}
+
 TEST(Instruments, TwoSymbolsWithOneKeyAreAmbiguous) {
   tardis::ExchangeDetails d;
   d.id = "binance";

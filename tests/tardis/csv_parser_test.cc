@@ -385,9 +385,54 @@ TEST(CsvParserErrors, EmptyInputNeedsDataType) {
 
 TEST(CsvParserErrors, ForcedTypeMustMatchHeader) {
   const Status st = ParseText(kTradesHeader, FindSchema("quotes"));
-  EXPECT_NE(st.message().find("header is the one of data type 'trades', but --data-type is 'quotes'"),
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  // The file and line, the forced type and where it came from, both headers.
+  EXPECT_NE(st.message().find("input.csv:1: the header is not the one of data type 'quotes' (from --data-type): "
+                              "got \"exchange,symbol,timestamp,local_timestamp,id,side,price,amount\", expected "
+                              "\"exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\"; "
+                              "the header is the one of 'trades'"),
             std::string::npos)
       << st.message();
+  ParserOptions named;
+  named.data_type_origin = "the file name";
+  CollectSink sink(FindSchema("book_ticker"), named);
+  const Status st2 = ParseBytes(kTradesHeader, &sink);
+  EXPECT_NE(st2.message().find("data type 'book_ticker' (from the file name)"), std::string::npos) << st2.message();
+}
+
+// liquidations share the trades header and book_ticker the quotes header:
+// the type known from elsewhere is kept, the header only confirms it.
+TEST(CsvParser, SharedHeadersKeepTheForcedType) {
+  const std::string quotes_header =
+      "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n";
+  for (auto [type, header] : {std::pair{"liquidations", std::string(kTradesHeader)},
+                              std::pair{"trades", std::string(kTradesHeader)},
+                              std::pair{"book_ticker", quotes_header}, std::pair{"quotes", quotes_header}}) {
+    CollectSink sink(FindSchema(type));
+    ASSERT_TRUE(ParseBytes(header, &sink).ok()) << type;
+    ASSERT_NE(sink.schema, nullptr);
+    EXPECT_EQ(sink.schema->name, type);
+  }
+  ASSERT_EQ(SchemasForHeader(std::string(kTradesHeader, sizeof kTradesHeader - 2)).size(), 2u);
+  EXPECT_EQ(SchemasForHeader(std::string(kTradesHeader, sizeof kTradesHeader - 2))[1]->name, "liquidations");
+}
+
+TEST(CsvParserErrors, AmbiguousHeaderWithoutATypeNamesBothTypes) {
+  ParserOptions strict;
+  strict.ambiguous_header_is_error = true;
+  CollectSink sink(nullptr, strict);
+  const Status st = ParseBytes(std::string(kTradesHeader) + "binance,BTCUSDT,1,2,9,buy,1.5,2\n", &sink);
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  EXPECT_NE(st.message().find("input.csv:1: the header fits data types 'trades' and 'liquidations'"),
+            std::string::npos)
+      << st.message();
+  EXPECT_NE(st.message().find("pass --data-type trades or --data-type liquidations"), std::string::npos)
+      << st.message();
+  // A header of one type only is that type.
+  CollectSink l2(nullptr, strict);
+  EXPECT_TRUE(ParseBytes("exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n", &l2).ok());
+  ASSERT_NE(l2.schema, nullptr);
+  EXPECT_EQ(l2.schema->name, "incremental_book_L2");
 }
 
 TEST(CsvParserErrors, BinaryGarbage) {

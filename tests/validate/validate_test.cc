@@ -384,6 +384,17 @@ TEST(HtmlReport, ManyInstrumentsCollapseToVenues) {
 }
 
 // Footer checks that need no storage tree.
+// The day rule convert's warning and --deep share: [day 00:00, next day 00:00).
+TEST(CheckFooter, OutsideDayIsTheHalfOpenUtcDay) {
+  const int64_t day_us = 86'400'000'000;
+  EXPECT_EQ(OutsideDay(kDayUs, kDayUs + day_us - 1, kDay), "");
+  EXPECT_EQ(OutsideDay(kDayUs + 1, kDayUs + 2, kDay), "");
+  EXPECT_EQ(OutsideDay(kDayUs - 1, kDayUs + 2, kDay),
+            "local_timestamp runs 2020-02-21T23:59:59.999999Z .. 2020-02-22T00:00:00.000002Z, outside 2020-02-22");
+  EXPECT_EQ(OutsideDay(kDayUs, kDayUs + day_us, kDay),
+            "local_timestamp runs 2020-02-22T00:00:00.000000Z .. 2020-02-23T00:00:00.000000Z, outside 2020-02-22");
+}
+
 TEST(CheckFooter, MetadataMustNameThisObject) {
   const auto* trades = tardis::FindSchema("trades");
   const auto* quotes = tardis::FindSchema("quotes");
@@ -418,6 +429,8 @@ TEST(CheckFooter, MetadataMustNameThisObject) {
     EXPECT_EQ(c.status, ItemStatus::kCorrupt);
     EXPECT_NE(c.reason.find("data_type book_ticker"), std::string::npos);
     EXPECT_EQ(CheckFooter((*f)->metadata(), *trades, kDay, "").status, ItemStatus::kCorrupt);
+    // In the book_ticker folder the same file is what it says it is.
+    EXPECT_EQ(CheckFooter((*f)->metadata(), *tardis::FindSchema("book_ticker"), kDay, "").status, ItemStatus::kDone);
   }
   {
     auto f = write({{"instrument_key", "A:B:C"}, {"row_count", "2"}}, {t, t + 1}, 10);

@@ -1,0 +1,103 @@
+#include "pipeline/key_resolver.h"
+
+#include <cctype>
+
+#include "storage/layout.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+std::string Upper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+}  // namespace
+
+Result<tardis::InstrumentKey> RuleKeyResolver::Resolve(std::string_view exchange, std::string_view symbol) const {
+  return tardis::KeyFromTardisSymbol(exchange, symbol);
+}
+
+DefinitionKeyResolver::DefinitionKeyResolver(Date day, const std::vector<Row>& rows) : day_(day) {
+  for (const auto& r : rows) {
+    if (r.key.empty() || r.exchange.empty()) continue;
+    keys_.emplace(std::make_pair(r.exchange, Upper(r.symbol)), r.key);
+    if (!r.base.empty()) currencies_[r.exchange].insert(r.base);
+    if (!r.quote.empty()) currencies_[r.exchange].insert(r.quote);
+  }
+  // The exchange's own symbol second: a dataset symbol always wins.
+  for (const auto& r : rows) {
+    if (r.key.empty() || r.exchange.empty() || r.raw_symbol.empty()) continue;
+    keys_.emplace(std::make_pair(r.exchange, Upper(r.raw_symbol)), r.key);
+  }
+}
+
+Result<std::unique_ptr<DefinitionKeyResolver>> DefinitionKeyResolver::Load(parquet::FileReader& file, Date day) {
+  static const char* const kColumns[] = {"tardis_exchange", "tardis_symbol", "exchange_raw_symbol",
+                                         "instrument_key",  "base_asset",    "quote_asset"};
+  std::vector<parquet::ColumnValues> cols;
+  for (const char* name : kColumns) {
+    auto v = file.ReadColumn(std::string(name));
+    if (!v.ok()) return v.status();
+    if (v->type != parquet::PhysicalType::kByteArray) {
+      return Status::InvalidInput(file.label() + ": column " + name + " is not a string column");
+    }
+    cols.push_back(std::move(v).value());
+  }
+  std::vector<Row> rows(cols[0].num_rows);
+  for (size_t r = 0; r < rows.size(); r++) {
+    auto at = [&](size_t c) { return r < cols[c].strings.size() ? cols[c].strings[r] : std::string(); };
+    rows[r] = Row{at(0), at(1), at(2), at(3), at(4), at(5)};
+  }
+  return std::make_unique<DefinitionKeyResolver>(day, rows);
+}
+
+Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view exchange,
+                                                             std::string_view symbol) const {
+  const std::string ex(exchange), sym = Upper(symbol);
+  if (auto it = keys_.find({ex, sym}); it != keys_.end()) {
+    auto k = tardis::ParseInstrumentKey(it->second);
+    if (!k.ok()) {
+      return Status::InvalidInput("instrument definitions of " + FormatDate(day_) + ": " + k.status().message());
+    }
+    return k;
+  }
+  auto rule = tardis::KeyFromTardisSymbol(exchange, symbol);
+  if (!rule.ok()) {
+    return Status::InvalidInput(rule.status().message() + " (the instrument definitions of " + FormatDate(day_) +
+                                " do not list it)");
+  }
+  // A concatenated spot symbol: the rule splits at the longest known quote,
+  // which the venue's own currencies may contradict.
+  const auto cur = currencies_.find(ex);
+  if (cur == currencies_.end()) return rule;
+  auto split = tardis::ConfirmedSplit(*rule, sym, [&](const std::string& c) { return cur->second.count(c) > 0; });
+  if (split) return *split;
+  return rule;
+}
+
+Result<const KeyResolver*> StoreKeyResolvers::ForDay(const Date& day) {
+  if (!store_) return static_cast<const KeyResolver*>(&rules_);
+  std::lock_guard<std::mutex> l(mu_);
+  if (auto it = days_.find(day); it != days_.end()) {
+    return it->second ? static_cast<const KeyResolver*>(it->second.get()) : &rules_;
+  }
+  const std::string name = storage::InstrumentsObjectName(day);
+  auto file = parquet::FileReader::Open(store_, name);
+  if (!file.ok()) {
+    if (file.status().code() == Status::Code::kNotFound) {
+      days_.emplace(day, nullptr);
+      return static_cast<const KeyResolver*>(&rules_);
+    }
+    return file.status().WithContext("instrument definitions of " + FormatDate(day));
+  }
+  auto loaded = DefinitionKeyResolver::Load(**file, day);
+  if (!loaded.ok()) return loaded.status().WithContext("instrument definitions of " + FormatDate(day));
+  const KeyResolver* out = loaded->get();
+  days_.emplace(day, std::move(loaded).value());
+  return out;
+}
+
+}  // namespace mt::pipeline

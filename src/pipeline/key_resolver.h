@@ -1,0 +1,89 @@
+// Instrument keys from one source for every command that names objects
+// (convert, download, validate), so the three agree on every key. With the
+// day's instrument definitions in the store
+// (instrument_availability/by_date/day-D/instruments.parquet, written by
+// `market-tick instruments`) a symbol is keyed as its definition row says;
+// a symbol the definitions do not list falls back to the venue's symbol
+// rule, which refuses to guess a type (tardis::KeyFromTardisSymbol).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time_util.h"
+#include "parquet/file_reader.h"
+#include "pipeline/tick_converter.h"
+#include "storage/object_store.h"
+#include "tardis/instrument_key.h"
+
+namespace mt::pipeline {
+
+// The venue's symbol rules alone: what every command uses without
+// definitions.
+class RuleKeyResolver : public KeyResolver {
+ public:
+  Result<tardis::InstrumentKey> Resolve(std::string_view exchange, std::string_view symbol) const override;
+};
+
+// One day's instrument definitions. Thread-safe after construction.
+class DefinitionKeyResolver : public KeyResolver {
+ public:
+  // One definitions row: the columns the keys need.
+  struct Row {
+    std::string exchange;     // tardis_exchange
+    std::string symbol;       // tardis_symbol (the dataset symbol)
+    std::string raw_symbol;   // exchange_raw_symbol (may be lower case)
+    std::string key;          // instrument_key
+    std::string base, quote;  // base_asset, quote_asset
+  };
+
+  DefinitionKeyResolver(Date day, const std::vector<Row>& rows);
+  // Reads the rows of a definitions file (columns tardis_exchange,
+  // tardis_symbol, exchange_raw_symbol, instrument_key, base_asset,
+  // quote_asset).
+  static Result<std::unique_ptr<DefinitionKeyResolver>> Load(parquet::FileReader& file, Date day);
+
+  // The definition's key for (exchange, symbol), matched by dataset symbol,
+  // then by the exchange's own symbol, both upper-cased. A symbol the day's
+  // definitions do not list gets the symbol rule's key; a concatenated spot
+  // symbol (Binance BTCAEUR) then takes the split whose two currencies the
+  // venue's definitions know (as the base or quote of any of its
+  // instruments), when the rule's split is not such a split and exactly one
+  // other is (BTC-AEUR rather than the rule's BTCA-EUR).
+  Result<tardis::InstrumentKey> Resolve(std::string_view exchange, std::string_view symbol) const override;
+
+  size_t size() const { return keys_.size(); }
+
+ private:
+  Date day_;
+  std::map<std::pair<std::string, std::string>, std::string> keys_;  // (exchange, SYMBOL) -> key
+  std::map<std::string, std::set<std::string>> currencies_;  // bases and quotes, per exchange
+};
+
+// The resolvers of a store, one per day, each loaded on first use and kept.
+// Thread-safe.
+class StoreKeyResolvers {
+ public:
+  // `store` may be null (no store: the symbol rules for every day).
+  explicit StoreKeyResolvers(storage::ObjectStore* store) : store_(store) {}
+
+  // The day's definitions when the store has a definitions file for it, else
+  // the symbol rules. A definitions file that cannot be read is an error
+  // (retryable when the store's read was), never a silent switch to the
+  // rules, which could key some symbols differently.
+  Result<const KeyResolver*> ForDay(const Date& day);
+
+ private:
+  storage::ObjectStore* store_;
+  RuleKeyResolver rules_;
+  std::mutex mu_;
+  std::map<Date, std::unique_ptr<DefinitionKeyResolver>> days_;  // null: no definitions that day
+};
+
+}  // namespace mt::pipeline

@@ -1,0 +1,311 @@
+// Issue 16, sections 1, 4 and 6 (out-of-day rows), end to end with real sockets and independent readers:
+//  - the data type is the file's (its name, the work item), not the header's: trades and liquidations share
+//    a header, quotes and book_ticker too, and all four of one day land in four files with their own rows
+//    and metadata, by convert and by download, and validate --deep passes on them;
+//  - one key per instrument: with the day's instrument definitions in the store, convert, download and
+//    validate key a symbol alike (dydx BTC-USD is a perpetual, which its symbol cannot tell); without
+//    them such a symbol is an error with a hint, never a guessed type; a concatenated spot symbol takes
+//    the split the venue's listing confirms (binance BTCAEUR -> BTC-AEUR);
+//  - rows outside the day in the file's name give a warning at convert time naming the range.
+// liquidations and book_ticker files are real trades/quotes rows under the other type's name, cut to a
+// different length so each output is told apart by its row count. Other CSV files here are generated.
+//
+// Binary: $MARKET_TICK_BIN or ../../build/market-tick.   Run: cd tests/js && npm test
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import zlib from 'node:zlib';
+
+import { startServer } from '../support/tardis_server.mjs';
+import { BIN, FIXTURE_DIR, assertRowsEqual, listFiles, mkTmp } from './lib/harness.mjs';
+import { expectedTable } from './lib/tardis.mjs';
+import { closeDuckdb, duckKvMetadata, duckReadAll, hypReadAll } from './lib/readers.mjs';
+
+const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-dtk-'));
+after(async () => {
+  await closeDuckdb();
+  fs.rmSync(ROOT_TMP, { recursive: true, force: true });
+});
+
+const SDE = '1700000000';
+const D = '2020-02-22';
+const BF_KEY = 'BINANCE-FUTURES:PERPETUAL:BTC-USDT';
+const TYPES = ['trades', 'liquidations', 'quotes', 'book_ticker'];
+
+/** Runs the binary asynchronously (the in-process test server must keep answering). */
+function runBin(args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', SOURCE_DATE_EPOCH: SDE, RETRY_BASE_SECONDS: '0.05', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr, info: `market-tick ${args.join(' ')}\nexit ${code}\nstdout: ${stdout}\nstderr: ${stderr}` }));
+  });
+}
+
+/** The first `n` rows (after the header) of a gzip CSV, gzipped again. */
+function headRows(file, n) {
+  const lines = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').split('\n');
+  return zlib.gzipSync(lines.slice(0, n + 1).join('\n') + '\n');
+}
+
+/** trades, liquidations, quotes, book_ticker of binance-futures BTCUSDT on D, in `dir`: { type: { file, rows } }. */
+function fourFiles(dir) {
+  fs.mkdirSync(dir, { recursive: true });
+  const src = (t) => path.join(FIXTURE_DIR, `binance-futures_${t}_${D}_BTCUSDT.csv.gz`);
+  const name = (t) => path.join(dir, `binance-futures_${t}_${D}_BTCUSDT.csv.gz`);
+  fs.copyFileSync(src('trades'), name('trades'));
+  fs.copyFileSync(src('quotes'), name('quotes'));
+  fs.writeFileSync(name('liquidations'), headRows(src('trades'), 123));
+  fs.writeFileSync(name('book_ticker'), headRows(src('quotes'), 77));
+  return {
+    trades: { file: name('trades'), rows: 9999 },
+    liquidations: { file: name('liquidations'), rows: 123 },
+    quotes: { file: name('quotes'), rows: 9999 },
+    book_ticker: { file: name('book_ticker'), rows: 77 },
+  };
+}
+
+const objectRel = (day, type, key) => path.join('raw_tick_data', 'by_date', `day-${day}`, `data_type-${type}`, `${key}.parquet`);
+
+/** Every one of the four objects holds its own file's rows (DuckDB, value by value; hyparquet count) and metadata. */
+async function checkFour(out, files, label) {
+  const raw = listFiles(out).filter((f) => f.startsWith('raw_tick_data'));
+  assert.deepEqual(raw, TYPES.map((t) => objectRel(D, t, BF_KEY)).sort(), `${label}: one object per data type`);
+  for (const t of TYPES) {
+    const obj = path.join(out, objectRel(D, t, BF_KEY));
+    const kv = await duckKvMetadata(obj);
+    assert.equal(kv.data_type, t, `${label} ${t}: metadata data_type`);
+    assert.equal(kv.row_count, String(files[t].rows), `${label} ${t}: metadata row_count`);
+    assert.equal(kv.instrument_key, BF_KEY, `${label} ${t}: metadata instrument_key`);
+    const exp = expectedTable(files[t].file, { dataType: t });
+    const got = await duckReadAll(obj);
+    assertRowsEqual(got.rows, exp.rows, exp.schema.map((c) => c.name), `${label} ${t} (DuckDB)`);
+    const hyp = await hypReadAll(obj);
+    assert.equal(hyp.rows.length, files[t].rows, `${label} ${t}: hyparquet row count`);
+    const hkv = Object.fromEntries(hyp.metadata.key_value_metadata.map((e) => [e.key, e.value]));
+    assert.equal(hkv.data_type, t, `${label} ${t}: hyparquet metadata data_type`);
+  }
+}
+
+async function validateDeep(out, args) {
+  const r = await runBin(['validate', '--from', D, '--exchanges', 'binance-futures', '--data-types', TYPES.join(','),
+    '--symbols', 'BTCUSDT', '--output', out, '--deep', '--read-only', ...args]);
+  assert.equal(r.code, 0, r.info);
+  assert.match(r.stdout, /result: complete: 0 missing, 0 corrupt/, r.info);
+  for (const t of TYPES) assert.match(r.stdout, new RegExp(`^${t} +1 +1 `, 'm'), `${t} done\n${r.info}`);
+}
+
+describe('the data type is the file\'s, not the header\'s', () => {
+  it('convert: trades, liquidations, quotes, book_ticker of one day give four files with their own rows', async () => {
+    const dir = mkTmp(ROOT_TMP, 'convert-four');
+    const files = fourFiles(path.join(dir, 'in'));
+    const out = path.join(dir, 'out');
+    // trades and quotes first, then the two that share their headers: nothing may be replaced.
+    const a = await runBin(['convert', files.trades.file, files.quotes.file, '--output', out]);
+    assert.equal(a.code, 0, a.info);
+    const b = await runBin(['convert', files.liquidations.file, files.book_ticker.file, '--output', out]);
+    assert.equal(b.code, 0, b.info);
+    assert.match(b.stdout, new RegExp(`data_type-liquidations/${BF_KEY}\\.parquet\\t123\\t`), b.info);
+    assert.match(b.stdout, new RegExp(`data_type-book_ticker/${BF_KEY}\\.parquet\\t77\\t`), b.info);
+    await checkFour(out, files, 'convert');
+    await validateDeep(out, []);
+  });
+
+  it('download: the four data types of one day from the test server into one store', async () => {
+    const dir = mkTmp(ROOT_TMP, 'download-four');
+    const files = fourFiles(path.join(dir, 'srv'));
+    const srv = await startServer({ dataDirs: [path.join(dir, 'srv')] });
+    try {
+      const out = path.join(dir, 'out');
+      const r = await runBin(['download', '--from', D, '--exchanges', 'binance-futures', '--data-types', TYPES.join(','),
+        '--symbols', 'BTCUSDT', '--output', out], { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' });
+      assert.equal(r.code, 0, r.info);
+      assert.match(r.stderr, /4 done/, r.info);
+      await checkFour(out, files, 'download');
+      await validateDeep(out, []);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('download: a file whose header is not its work item\'s data type fails, naming both headers', async () => {
+    const dir = mkTmp(ROOT_TMP, 'download-mismatch');
+    fs.mkdirSync(path.join(dir, 'srv'));
+    // trades rows served as book_ticker
+    fs.copyFileSync(path.join(FIXTURE_DIR, `binance-futures_trades_${D}_BTCUSDT.csv.gz`),
+      path.join(dir, 'srv', `binance-futures_book_ticker_${D}_BTCUSDT.csv.gz`));
+    const srv = await startServer({ dataDirs: [path.join(dir, 'srv')] });
+    try {
+      const out = path.join(dir, 'out');
+      const r = await runBin(['download', '--from', D, '--exchanges', 'binance-futures', '--data-types', 'book_ticker',
+        '--symbols', 'BTCUSDT', '--output', out], { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' });
+      assert.equal(r.code, 1, r.info);
+      assert.ok(r.stderr.includes(`/binance-futures/book_ticker/2020/02/22/BTCUSDT.csv.gz:1: the header is not the one of data type ` +
+        `'book_ticker' (from the work item): got "exchange,symbol,timestamp,local_timestamp,id,side,price,amount", expected ` +
+        `"exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount"; the header is the one of 'trades'`), r.info);
+      assert.deepEqual(listFiles(out).filter((f) => f.startsWith('raw_tick_data')), [], 'nothing written');
+    } finally {
+      await srv.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// keys
+// ---------------------------------------------------------------------------------------------
+
+const KD = '2024-03-05';
+const T0 = 1709596800000000; // 2024-03-05T00:00:00Z in µs
+
+/** A generated trades file of `rows` rows of (exchange, symbol), starting `offsetUs` after T0. */
+function tradesFile(file, exchange, symbol, rows, offsetUs = 1_000_000) {
+  const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+  for (let i = 0; i < rows; i++) {
+    const ts = T0 + offsetUs + i * 60_000_000;
+    lines.push(`${exchange},${symbol},${ts},${ts + 1234},${1000 + i},${i % 2 ? 'sell' : 'buy'},${(60000 + i * 0.5).toString()},0.0${i + 1}`);
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, zlib.gzipSync(lines.join('\n') + '\n'));
+  return file;
+}
+
+describe('one key for one instrument', () => {
+  let srv, dir, metaDir, dataDir, env;
+  before(async () => {
+    dir = mkTmp(ROOT_TMP, 'keys');
+    dataDir = path.join(dir, 'srv');
+    metaDir = path.join(dir, 'meta');
+    fs.mkdirSync(metaDir, { recursive: true });
+    tradesFile(path.join(dataDir, `dydx_trades_${KD}_BTC-USD.csv.gz`), 'dydx', 'BTC-USD', 5);
+    tradesFile(path.join(dataDir, `binance_trades_${KD}_BTCUSDT.csv.gz`), 'binance', 'BTCUSDT', 3);
+    tradesFile(path.join(dataDir, `binance_trades_${KD}_AEURUSDT.csv.gz`), 'binance', 'AEURUSDT', 3);
+    tradesFile(path.join(dataDir, `binance_trades_${KD}_BTCAEUR.csv.gz`), 'binance', 'BTCAEUR', 4);
+    // /v1/instruments record (generated) for the dydx perpetual: its type comes from the metadata.
+    fs.writeFileSync(path.join(metaDir, 'instrument_dydx_BTC-USD.json'), JSON.stringify({
+      id: 'BTC-USD', datasetId: 'BTC-USD', exchange: 'dydx', baseCurrency: 'BTC', quoteCurrency: 'USD',
+      type: 'perpetual', active: true, availableSince: '2021-01-01T00:00:00.000Z', priceIncrement: 1,
+      amountIncrement: 0.0001, minTradeAmount: 0.0001, makerFee: 0, takerFee: 0.0005, inverse: false,
+      contractType: 'linear_perpetual',
+    }));
+    srv = await startServer({ dataDirs: [dataDir], metadataDirs: [metaDir] });
+    env = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k' };
+  });
+  after(async () => { await srv?.close(); });
+
+  async function storeWithDefinitions(name) {
+    const store = path.join(dir, name);
+    const r = await runBin(['instruments', '--from', KD, '--exchanges', 'dydx,binance', '--output', store], env);
+    assert.equal(r.code, 0, r.info);
+    return store;
+  }
+
+  it('convert, download and validate key dydx BTC-USD alike from the stored definitions', async () => {
+    const DYDX = 'DYDX:PERPETUAL:BTC-USD';
+    const input = path.join(dataDir, `dydx_trades_${KD}_BTC-USD.csv.gz`);
+    const a = await storeWithDefinitions('conv');
+    const c = await runBin(['convert', input, '--output', a]);
+    assert.equal(c.code, 0, c.info);
+    const b = await storeWithDefinitions('dl');
+    const d = await runBin(['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'BTC-USD',
+      '--output', b], env);
+    assert.equal(d.code, 0, d.info);
+    const rel = objectRel(KD, 'trades', DYDX);
+    for (const store of [a, b]) {
+      assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [rel], `${store}\n${c.info}\n${d.info}`);
+      const kv = await duckKvMetadata(path.join(store, rel));
+      assert.equal(kv.instrument_key, DYDX);
+      assert.equal(kv.row_count, '5');
+      // validate with --symbols (keys through the same resolver) and from the definitions alone
+      for (const sel of [['--symbols', 'dydx:BTC-USD'], []]) {
+        const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', ...sel,
+          '--output', store, '--deep', '--read-only']);
+        assert.equal(v.code, 0, v.info);
+        assert.match(v.stdout, /result: complete: 0 missing, 0 corrupt/, v.info);
+        assert.match(v.stdout, /^trades +1 +1 /m, v.info);
+      }
+    }
+  });
+
+  it('without definitions a symbol whose type its venue\'s rule cannot tell is an error with a hint', async () => {
+    const input = path.join(dataDir, `dydx_trades_${KD}_BTC-USD.csv.gz`);
+    const empty = mkTmp(dir, 'empty');
+    const c = await runBin(['convert', input, '--output', empty]);
+    assert.equal(c.code, 1, c.info);
+    assert.match(c.stderr, /symbol 'BTC-USD' of exchange 'dydx'.*cannot be read from the symbol/, c.info);
+    assert.match(c.stderr, /market-tick instruments/, c.info);
+    assert.match(c.stderr, /--output FILE\.parquet/, c.info);
+    assert.deepEqual(listFiles(empty), [], 'nothing written, no guessed key');
+    const d = await runBin(['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'BTC-USD',
+      '--output', empty], env);
+    assert.notEqual(d.code, 0, d.info);
+    assert.match(d.stderr, /cannot be read from the symbol.*market-tick instruments/, d.info);
+    assert.deepEqual(listFiles(empty).filter((f) => f.startsWith('raw_tick_data')), [], d.info);
+    const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'BTC-USD',
+      '--output', empty, '--read-only']);
+    assert.notEqual(v.code, 0, v.info);
+    assert.match(v.stderr, /cannot be read from the symbol/, v.info);
+    // The hint's other way: one file, no key needed.
+    const one = path.join(empty, 'one.parquet');
+    const s = await runBin(['convert', input, '--output', one]);
+    assert.equal(s.code, 0, s.info);
+    assert.equal((await duckKvMetadata(one)).row_count, '5');
+  });
+
+  it('binance BTCAEUR takes the split its listing confirms (BTC-AEUR), in every command', async () => {
+    const KEY = 'BINANCE:SPOT_PAIR:BTC-AEUR';
+    const input = path.join(dataDir, `binance_trades_${KD}_BTCAEUR.csv.gz`);
+    const a = await storeWithDefinitions('split-conv');
+    const c = await runBin(['convert', input, '--output', a]);
+    assert.equal(c.code, 0, c.info);
+    const b = await storeWithDefinitions('split-dl');
+    const d = await runBin(['download', '--from', KD, '--exchanges', 'binance', '--data-types', 'trades', '--symbols', 'BTCAEUR',
+      '--output', b], env);
+    assert.equal(d.code, 0, d.info);
+    for (const store of [a, b]) {
+      assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [objectRel(KD, 'trades', KEY)], store);
+      const v = await runBin(['validate', '--from', KD, '--exchanges', 'binance', '--data-types', 'trades', '--symbols', 'BTCAEUR',
+        '--output', store, '--deep', '--read-only']);
+      assert.equal(v.code, 0, v.info);
+      assert.match(v.stdout, /result: complete/, v.info);
+    }
+    // Without a listing, the symbol rule alone (the longest known quote).
+    const bare = mkTmp(dir, 'split-bare');
+    const r = await runBin(['convert', input, '--output', bare]);
+    assert.equal(r.code, 0, r.info);
+    assert.deepEqual(listFiles(bare), [objectRel(KD, 'trades', 'BINANCE:SPOT_PAIR:BTCA-EUR')]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// rows outside the file's day
+// ---------------------------------------------------------------------------------------------
+
+describe('rows outside the day in the file name', () => {
+  it('convert warns with the range, by the rule validate --deep applies', async () => {
+    const dir = mkTmp(ROOT_TMP, 'out-of-day');
+    // Rows of 2024-03-05 under the name of 2024-03-04 (a mislabelled file).
+    const input = tradesFile(path.join(dir, 'in', 'binance-futures_trades_2024-03-04_BTCUSDT.csv.gz'), 'binance-futures', 'BTCUSDT', 3);
+    const out = path.join(dir, 'out');
+    const r = await runBin(['convert', input, '--output', out]);
+    assert.equal(r.code, 0, r.info);
+    const range = '2024-03-05T00:00:01.001234Z .. 2024-03-05T00:02:01.001234Z';
+    assert.match(r.stderr, new RegExp(`^W .*binance-futures_trades_2024-03-04_BTCUSDT\\.csv\\.gz: rows outside the file's day 2024-03-04.*local_timestamp runs ${range.replaceAll('.', '\\.')}, outside 2024-03-04`, 'm'), r.info);
+    const v = await runBin(['validate', '--from', '2024-03-04', '--exchanges', 'binance-futures', '--data-types', 'trades',
+      '--symbols', 'BTCUSDT', '--output', out, '--deep', '--read-only']);
+    assert.equal(v.code, 1, v.info);
+    assert.ok(v.stdout.includes(`local_timestamp runs ${range}, outside 2024-03-04`), v.info);
+    // Rows inside their day: no warning.
+    const good = tradesFile(path.join(dir, 'in', 'binance-futures_trades_2024-03-05_BTCUSDT.csv.gz'), 'binance-futures', 'BTCUSDT', 3);
+    const g = await runBin(['convert', good, '--output', out]);
+    assert.equal(g.code, 0, g.info);
+    assert.doesNotMatch(g.stderr, /outside/, g.info);
+  });
+});

@@ -1,0 +1,164 @@
+#include "pipeline/key_resolver.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "pipeline/instruments_file.h"
+#include "storage/layout.h"
+#include "storage/object_store.h"
+
+namespace mt::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+const Date kDay{2024, 3, 1};
+
+std::string KeyOf(const KeyResolver& r, const std::string& ex, const std::string& sym) {
+  auto k = r.Resolve(ex, sym);
+  return k.ok() ? k->ToString() : "error: " + k.status().message();
+}
+
+InstrumentDefinition Def(const std::string& ex, const std::string& sym, const std::string& key) {
+  auto k = tardis::ParseInstrumentKey(key);
+  EXPECT_TRUE(k.ok()) << key;
+  InstrumentDefinition d;
+  d.instrument_key = key;
+  d.venue = k->venue;
+  d.instrument_type = k->type;
+  d.available_from_us = MicrosFromDate(Date{2020, 1, 1});
+  d.data_types = "trades";
+  d.base_asset = k->base;
+  d.quote_asset = k->quote;
+  d.exchange_raw_symbol = sym;
+  d.tardis_symbol = sym;
+  d.tardis_exchange = ex;
+  d.data_provider = "tardis";
+  d.venue_type = "exchange";
+  d.asset_class = "crypto";
+  d.symbol_type = "spot";
+  return d;
+}
+
+// A day's definitions as `market-tick instruments` would write them with
+// metadata: types and currencies from the metadata, not the symbols.
+std::vector<InstrumentDefinition> Listing() {
+  return {
+      Def("dydx", "BTC-USD", "DYDX:PERPETUAL:BTC-USD"),
+      Def("ftx", "BTC-PERP", "FTX:PERPETUAL:BTC-USD"),
+      Def("binance", "BTCAEUR", "BINANCE:SPOT_PAIR:BTC-AEUR"),
+      Def("binance", "AEURUSDT", "BINANCE:SPOT_PAIR:AEUR-USDT"),
+      Def("binance", "ETHUSDT", "BINANCE:SPOT_PAIR:ETH-USDT"),
+      Def("binance", "BTCUSDT", "BINANCE:SPOT_PAIR:BTC-USDT"),
+  };
+}
+
+std::unique_ptr<DefinitionKeyResolver> FromDefs(const std::vector<InstrumentDefinition>& defs) {
+  std::vector<DefinitionKeyResolver::Row> rows;
+  for (const auto& d : defs) {
+    rows.push_back({d.tardis_exchange, d.tardis_symbol, d.exchange_raw_symbol, d.instrument_key, d.base_asset,
+                    d.quote_asset});
+  }
+  return std::make_unique<DefinitionKeyResolver>(kDay, rows);
+}
+
+TEST(KeyResolver, UnruledVenuesAreErrorsWithAHintNeverAGuessedType) {
+  RuleKeyResolver rules;
+  for (auto [ex, sym] : {std::pair{"dydx", "BTC-USD"}, std::pair{"ftx", "BTC-PERP"},
+                         std::pair{"coinbase-international", "BTC-PERP"}}) {
+    auto k = rules.Resolve(ex, sym);
+    ASSERT_FALSE(k.ok()) << ex << " " << sym << " -> " << k->ToString();
+    EXPECT_NE(k.status().message().find("cannot be read from the symbol"), std::string::npos) << k.status().message();
+    EXPECT_NE(k.status().message().find("market-tick instruments"), std::string::npos) << k.status().message();
+    EXPECT_NE(k.status().message().find("--output FILE.parquet"), std::string::npos) << k.status().message();
+  }
+  // Venues whose every symbol is a spot pair keep their keys.
+  EXPECT_EQ(KeyOf(rules, "coinbase", "BTC-USD"), "COINBASE:SPOT_PAIR:BTC-USD");
+  EXPECT_EQ(KeyOf(rules, "kraken", "XBT-EUR"), "KRAKEN:SPOT_PAIR:XBT-EUR");
+  // The rule of a seed venue is unchanged.
+  EXPECT_EQ(KeyOf(rules, "binance", "BTCAEUR"), "BINANCE:SPOT_PAIR:BTCA-EUR");
+  EXPECT_EQ(KeyOf(rules, "binance-futures", "BTCUSDT"), "BINANCE-FUTURES:PERPETUAL:BTC-USDT");
+}
+
+TEST(KeyResolver, ListedSpotSymbolsOfUnruledVenuesAreSpotPairs) {
+  EXPECT_EQ(tardis::KeyFromListedSymbol("bitflyer", "BTC-JPY", "spot")->ToString(), "BITFLYER:SPOT_PAIR:BTC-JPY");
+  EXPECT_FALSE(tardis::KeyFromListedSymbol("dydx", "BTC-USD", "perpetual").ok());
+  EXPECT_FALSE(tardis::KeyFromListedSymbol("ftx", "BTC-PERP", "perpetual").ok());
+  EXPECT_EQ(tardis::KeyFromListedSymbol("deribit", "BTC-PERPETUAL", "perpetual")->ToString(),
+            "DERIBIT:PERPETUAL:BTC-USD");
+}
+
+TEST(KeyResolver, DefinitionsKeyEverySymbolTheyList) {
+  auto r = FromDefs(Listing());
+  EXPECT_EQ(r->size(), 6u);
+  EXPECT_EQ(KeyOf(*r, "dydx", "BTC-USD"), "DYDX:PERPETUAL:BTC-USD");
+  EXPECT_EQ(KeyOf(*r, "ftx", "btc-perp"), "FTX:PERPETUAL:BTC-USD");  // rows may differ in case
+  EXPECT_EQ(KeyOf(*r, "binance", "BTCAEUR"), "BINANCE:SPOT_PAIR:BTC-AEUR");
+  // Not listed: the rule, where it tells the type.
+  EXPECT_EQ(KeyOf(*r, "binance-futures", "ETHUSDT"), "BINANCE-FUTURES:PERPETUAL:ETH-USDT");
+  const std::string unlisted = KeyOf(*r, "dydx", "ETH-USD");
+  EXPECT_NE(unlisted.find("error: "), std::string::npos) << unlisted;
+  EXPECT_NE(unlisted.find("do not list it"), std::string::npos) << unlisted;
+  EXPECT_NE(unlisted.find("2024-03-01"), std::string::npos) << unlisted;
+}
+
+TEST(KeyResolver, ConcatenatedSpotSymbolsTakeTheSplitTheListingConfirms) {
+  auto r = FromDefs(Listing());
+  // ETHAEUR is not listed; the rule would read ETHA-EUR. ETH and AEUR are
+  // both currencies of the venue's instruments, ETHA is none.
+  EXPECT_EQ(KeyOf(*r, "binance", "ETHAEUR"), "BINANCE:SPOT_PAIR:ETH-AEUR");
+  // The rule's split stands when the venue knows its currencies (or no
+  // other split is known either).
+  EXPECT_EQ(KeyOf(*r, "binance", "ETHBTC"), "BINANCE:SPOT_PAIR:ETH-BTC");
+  EXPECT_EQ(KeyOf(*r, "binance", "XYZEUR"), "BINANCE:SPOT_PAIR:XYZ-EUR");
+  // Without definitions the rule alone.
+  EXPECT_EQ(KeyOf(RuleKeyResolver(), "binance", "ETHAEUR"), "BINANCE:SPOT_PAIR:ETHA-EUR");
+}
+
+class StoreKeyResolversTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mt_key_resolver_test_" + std::to_string(::getpid()));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = storage::NewLocalStore(dir_.string());
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path dir_;
+  std::unique_ptr<storage::ObjectStore> store_;
+};
+
+TEST_F(StoreKeyResolversTest, TheDayDefinitionsWhenStoredElseTheRules) {
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  StoreKeyResolvers keys(store_.get());
+  auto with = keys.ForDay(kDay);
+  ASSERT_TRUE(with.ok()) << with.status().message();
+  EXPECT_EQ(KeyOf(**with, "dydx", "BTC-USD"), "DYDX:PERPETUAL:BTC-USD");
+  EXPECT_EQ(KeyOf(**with, "binance", "BTCAEUR"), "BINANCE:SPOT_PAIR:BTC-AEUR");
+  auto again = keys.ForDay(kDay);
+  EXPECT_EQ(*again, *with);  // loaded once
+  auto without = keys.ForDay(AddDays(kDay, 1));
+  ASSERT_TRUE(without.ok());
+  EXPECT_NE(KeyOf(**without, "dydx", "BTC-USD").find("cannot be read from the symbol"), std::string::npos);
+  EXPECT_EQ(KeyOf(**without, "binance", "BTCAEUR"), "BINANCE:SPOT_PAIR:BTCA-EUR");
+  StoreKeyResolvers no_store(nullptr);
+  EXPECT_EQ(KeyOf(**no_store.ForDay(kDay), "binance", "BTCAEUR"), "BINANCE:SPOT_PAIR:BTCA-EUR");
+}
+
+TEST_F(StoreKeyResolversTest, UnreadableDefinitionsAreAnErrorNotTheRules) {
+  const Date day{2024, 3, 2};
+  const fs::path p = dir_ / storage::InstrumentsObjectName(day);
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << "not parquet at all, and long enough to have a tail";
+  StoreKeyResolvers keys(store_.get());
+  auto r = keys.ForDay(day);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("instrument definitions of 2024-03-02"), std::string::npos)
+      << r.status().message();
+}
+
+}  // namespace
+}  // namespace mt::pipeline
