@@ -61,10 +61,7 @@ std::string NowIso() {
 }  // namespace
 
 int RunValidate(const ParsedArgs& args, Context& ctx) {
-  auto usage = [](const Status& st) {
-    std::fprintf(stderr, "market-tick validate: %s\n", st.message().c_str());
-    return kExitUsage;
-  };
+  auto usage = [](const Status& st) { return FailWith("validate", st); };
   auto sel = PlanRequestFromArgs(args, ctx);
   if (!sel.ok()) return usage(sel.status());
   auto store = OpenOutputStore(args, ctx);
@@ -84,7 +81,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
     const Status& st = expected.status();
     if (st.code() == Status::Code::kUsage) return usage(st);
     log::Error("validate: " + st.message());
-    return st.retryable() ? kExitRetryable : kExitFailed;
+    return ExitCodeFor(st);
   }
   for (const auto& n : expected->notes) log::Warn(n);
   for (const auto& [d, why] : expected->definition_problems) log::Error(FormatDate(d) + ": " + why);
@@ -122,7 +119,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
   if (!res.store_error.ok()) {
     log::Error("store: " + res.store_error.message());
     if (res.items.empty() || res.store_error.retryable()) {
-      return res.store_error.retryable() ? kExitRetryable : kExitFailed;
+      return ExitCodeFor(res.store_error);
     }
   }
 

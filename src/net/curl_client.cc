@@ -6,6 +6,8 @@
 
 #include "net/http_client.h"
 
+#include "core/redact.h"
+
 namespace mt::net {
 
 namespace {
@@ -266,17 +268,7 @@ std::string Redact(std::string text, const std::string& secret) {
   if (secret.size() >= 4) {
     for (size_t p; (p = text.find(secret)) != std::string::npos;) text.replace(p, secret.size(), "[REDACTED]");
   }
-  for (const std::string marker : {"Bearer ", "access_token\":\"", "access_token="}) {
-    size_t p = 0;
-    while ((p = text.find(marker, p)) != std::string::npos) {
-      p += marker.size();
-      size_t e = p;
-      while (e < text.size() && text[e] != '"' && text[e] != '&' && text[e] != ' ' && text[e] != '\n' && text[e] != ',') e++;
-      text.replace(p, e - p, "[REDACTED]");
-      p += 10;
-    }
-  }
-  return text;
+  return RedactSecrets(text);
 }
 
 }  // namespace mt::net
