@@ -242,9 +242,36 @@ test('a refused key, a missing key file and no credentials at all say what to se
     const missing = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: { GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/key.json' }, cwd: work });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /GOOGLE_APPLICATION_CREDENTIALS=\/nonexistent\/key\.json: cannot read the file/);
+    // Nothing answers at the metadata server's address: transient for a task on a VM (exit 3,
+    // run again), and the message says what to set off Google Cloud.
     const none = await runBin(['convert', 'x.csv.gz', '--output', 'gs://bkt/p'], { env: { GCE_METADATA_HOST: '127.0.0.1:1' }, cwd: work });
-    assert.equal(none.code, 2);
+    assert.equal(none.code, 3, describe([], none));
     assert.match(none.stderr, /no Google Cloud credentials.*Set GOOGLE_APPLICATION_CREDENTIALS.*STORAGE_EMULATOR_HOST/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a metadata server that fails or does not answer: retried, then exit 3 in every command, never 2', async () => {
+  const t = await startGcsDouble({ auth: 'token' });
+  try {
+    const e = { GCE_METADATA_HOST: t.hostPort, GCS_ENDPOINT: t.url };
+    // Two failures, then an answer: the token fetch retries and the command succeeds.
+    t.setFaults([{ on: 'metadata', status: 503, count: 2 }]);
+    const ok = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: e, cwd: work });
+    assert.equal(ok.code, 0, describe([], ok));
+    assert.equal(t.stats.requests.filter((q) => q.route === 'metadata').length, 3);
+    for (const status of [503, 'drop']) {
+      t.setFaults([{ on: 'metadata', status, count: 1000 }]);
+      for (const args of [['gcs', 'ls', 'gs://bkt/'],
+        ['download', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--symbols', 'BTCUSDT', '--output', 'gs://bkt/p'],
+        ['validate', '--from', '2020-02-22', '--output', 'gs://bkt/p'],
+        ['convert', 'x.csv.gz', '--output', 'gs://bkt/p']]) {
+        const r = await runBin(args, { env: e, cwd: work });
+        assert.equal(r.code, 3, `metadata ${status}: ${describe(args, r)}`);
+        assert.match(r.stderr, /the metadata server at .* did not answer/, describe(args, r));
+      }
+    }
   } finally {
     await t.close();
   }
