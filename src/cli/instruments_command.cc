@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "pipeline/instruments.h"
 #include "pipeline/instruments_file.h"
 #include "pipeline/metadata_source.h"
@@ -489,7 +490,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     s["exchanges"] = exs;
     s["warnings"] = catalog.warnings;
     std::ofstream out(opts->summary_json);
-    out << s.dump(1) << "\n";
+    out << RedactSecrets(s.dump(1)) << "\n";
     if (!out) log::Error("cannot write --summary-json " + opts->summary_json);
   }
   return kExitOk;

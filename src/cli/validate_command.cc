@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "pipeline/plan.h"
 #include "storage/layout.h"
 #include "validate/expected.h"
@@ -199,7 +200,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
     info.tool_version = kVersion;
     info.unexpected_objects = res.unexpected_objects;
     info.definition_problems = expected->definition_problems;
-    const std::string html = validate::RenderHtmlReport(info, res.items);
+    const std::string html = RedactSecrets(validate::RenderHtmlReport(info, res.items));
     const std::string tmp = report_path + ".tmp";
     std::ofstream f(tmp, std::ios::binary);
     f << html;
