@@ -45,7 +45,8 @@ void PrintMainHelp() {
   out += "\nglobal flags:\n" + FormatFlagHelp(GlobalFlags()) +
          "  --version               print the version\n"
          "\n'market-tick COMMAND --help' shows a command's flags.\n"
-         "exit codes: 0 done, 1 some items failed, 2 usage error, 3 only retryable failures,\n"
+         "exit codes: 0 done; 1 some items failed for good; 2 usage or configuration error (a rerun\n"
+         "cannot fix it); 3 only transient failures (HTTP 429/5xx, timeouts, no answer): run again;\n"
          "130 interrupted.\n";
   std::fputs(out.c_str(), stdout);
 }

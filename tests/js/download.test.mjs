@@ -764,7 +764,7 @@ describe('download: a hostile or broken server', () => {
     assert.equal(reqs.length, 2, `one request per run, not retried\n${showReqs(reqs)}`);
   });
 
-  it('a key with a trailing newline and spaces (env and TARDIS_API_KEY_FILE) is trimmed and accepted', async (t) => {
+  it('a key with a trailing newline and spaces (env, TARDIS_API_KEY_FILE, .env) is trimmed and accepted', async (t) => {
     const c = await setup(t, 'key-trim', { apiKey: SECRET_KEY });
     const viaEnv = await c.run(TRADES_ARGS, { key: `${SECRET_KEY} \n`, out: path.join(c.dir, 'env') });
     assert.equal(viaEnv.code, 0, describeRun(viaEnv));
@@ -774,8 +774,13 @@ describe('download: a hostile or broken server', () => {
     const viaFile = await c.run(TRADES_ARGS, { key: null, env: { TARDIS_API_KEY_FILE: keyFile }, out: path.join(c.dir, 'file') });
     assert.equal(viaFile.code, 0, describeRun(viaFile));
     assertCounts(viaFile, { done: 1 }, 'key from file');
+    const envFile = path.join(c.dir, 'keys.env');
+    fs.writeFileSync(envFile, `TARDIS_API_KEY="${SECRET_KEY}  "\n`);
+    const viaDotEnv = await c.run(TRADES_ARGS, { key: null, extra: ['--env-file', envFile], out: path.join(c.dir, 'dotenv') });
+    assert.equal(viaDotEnv.code, 0, describeRun(viaDotEnv));
+    assertCounts(viaDotEnv, { done: 1 }, 'key from .env');
     const reqs = datasetRequests(c.srv);
-    assert.ok(reqs.length === 2 && reqs.every((q) => q.auth === 'valid' && q.status === 200), showReqs(reqs));
+    assert.ok(reqs.length === 3 && reqs.every((q) => q.auth === 'valid' && q.status === 200), showReqs(reqs));
     // A space inside the key is a usage error that does not show the key.
     const inside = await c.run(TRADES_ARGS, { key: 'abcd efgh-secret', out: path.join(c.dir, 'bad') });
     assert.equal(inside.code, 2, describeRun(inside));
