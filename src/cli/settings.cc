@@ -73,7 +73,7 @@ Result<size_t> ByteSize(const std::string& what, std::string v) {
     }
   }
   if (shift) v.pop_back();
-  MT_ASSIGN_OR_RETURN(size_t n, PositiveInt(what, v, 1, size_t{1} << 40));
+  MT_ASSIGN_OR_RETURN(size_t n, PositiveInt(what, v, 1, (size_t{1} << 50) >> shift));
   return n << shift;
 }
 
