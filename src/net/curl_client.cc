@@ -133,7 +133,11 @@ class CurlClient final : public HttpClient {
       api.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
       if (r.head.status == 0) r.head.status = static_cast<int>(code);
       std::string what = api.easy_strerror(rc);
-      if (rc == CURLE_OPERATION_TIMEDOUT) what = "timed out";
+      if (rc == CURLE_OPERATION_TIMEDOUT) {
+        what = req.total_timeout_s > 0 && st.head.status != 0
+                   ? "stopped by the time bound of " + std::to_string(req.total_timeout_s) + " s for the whole transfer"
+                   : "timed out";
+      }
       if (st.stalled) what = "no data for " + std::to_string(req.stall_timeout_s) + " s (stalled transfer)";
       if (req.cancel && req.cancel->load()) {
         r.transport = Status::Cancelled("cancelled");
