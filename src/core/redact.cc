@@ -18,7 +18,7 @@ std::set<std::string>& Secrets() {
   return s;
 }
 
-std::string JsonEscaped(std::string_view s) {
+std::string JsonEscaped(std::string_view s, bool escape_solidus) {
   std::string out;
   for (char c : s) {
     switch (c) {
@@ -27,7 +27,9 @@ std::string JsonEscaped(std::string_view s) {
       case '\n': out += "\\n"; break;
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
-      case '/': out += "\\/"; break;  // some encoders escape the solidus
+      case '/':  // some encoders escape the solidus, most do not
+        out += escape_solidus ? "\\/" : "/";
+        break;
       default: out += c;
     }
   }
@@ -146,9 +148,20 @@ void RegisterSecret(std::string_view secret) {
   if (secret.size() < 4) return;
   std::lock_guard<std::mutex> l(g_mu);
   auto& s = Secrets();
-  for (std::string form : {std::string(secret), JsonEscaped(secret), PercentEncoded(secret, false),
-                           PercentEncoded(secret, true)}) {
+  for (std::string form : {std::string(secret), JsonEscaped(secret, false), JsonEscaped(secret, true),
+                           PercentEncoded(secret, false), PercentEncoded(secret, true)}) {
     s.insert(std::move(form));
+  }
+  // A multi-line secret (a PEM private key) may be echoed in part, cut to
+  // an excerpt: each of its lines goes on its own too.
+  if (secret.find('\n') == std::string_view::npos) return;
+  for (size_t b = 0; b < secret.size();) {
+    size_t e = secret.find('\n', b);
+    if (e == std::string_view::npos) e = secret.size();
+    std::string_view line = secret.substr(b, e - b);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() >= 16 && line.find("-----") == std::string_view::npos) s.insert(std::string(line));
+    b = e + 1;
   }
 }
 

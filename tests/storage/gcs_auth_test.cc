@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base64.h"
+#include "core/redact.h"
 #include "net/gcs_auth.h"
 
 namespace mt::net {
@@ -199,6 +200,42 @@ TEST(GcsAuth, RefusedKeySaysWhatToCheckAndLeaksNothing) {
   EXPECT_EQ(msg.find(assertion.substr(0, 40)), std::string::npos) << msg;
   EXPECT_EQ(msg.find("PRIVATE KEY"), std::string::npos);
   std::remove(file.c_str());
+}
+
+// Secrets are registered for redaction as soon as they are loaded or
+// received: an echo of them in any later message is removed, in the forms
+// a server would echo them (raw, JSON-escaped, form-encoded).
+TEST(GcsAuth, LoadedAndReceivedSecretsAreRedactedFromAnyText) {
+  ClearSecretsForTest();
+  const std::string user = TempFile(json{{"type", "authorized_user"},
+                                         {"client_id", "cid.apps"},
+                                         {"client_secret", "GOCSPX-s3cr3t-value"},
+                                         {"refresh_token", "1//0refresh-token-value"}}
+                                        .dump());
+  AuthConfig cfg;
+  cfg.credentials_file = user;
+  ASSERT_TRUE(MakeTokenSource(cfg).ok());
+  EXPECT_EQ(RedactSecrets("echo: GOCSPX-s3cr3t-value and 1%2F%2F0refresh-token-value"),
+            "echo: [REDACTED] and [REDACTED]");
+
+  TokenServer server;
+  const std::string sa = TempFile(KeyFileJson("http://127.0.0.1:1/token"));
+  cfg.credentials_file = sa;
+  cfg.http_factory = [&] { return server.Client(); };
+  auto src = MakeTokenSource(cfg);
+  ASSERT_TRUE(src.ok());
+  const std::string pem = Key().private_pem;
+  const size_t line = pem.find('\n') + 1;
+  const std::string pem_body = pem.substr(line, pem.find('\n', line) - line);  // one line of the key alone
+  EXPECT_EQ(RedactSecrets("key " + json(pem).dump()), "key \"[REDACTED]\"");
+  EXPECT_EQ(RedactSecrets("cut excerpt: " + pem_body + "\nMII"), "cut excerpt: [REDACTED]\nMII");
+  ASSERT_TRUE((*src)->AuthorizationHeader().ok());
+  EXPECT_EQ(RedactSecrets("token ya29.tok1 seen"), "token [REDACTED] seen");
+  const std::string assertion = server.last_body.substr(server.last_body.find("assertion=") + 10);
+  EXPECT_EQ(RedactSecrets("body " + assertion), "body [REDACTED]");
+  std::remove(user.c_str());
+  std::remove(sa.c_str());
+  ClearSecretsForTest();
 }
 
 TEST(GcsAuth, SourceOrderAndClearErrors) {
