@@ -136,10 +136,7 @@ int main(int argc, char** argv) {
   mt::SetUpHeap();  // one arena that keeps what it frees, on huge pages
   const std::string name = cmd->name;
   if (name == "download" || name == "instruments" || name == "gcs") {
-    if (const auto http = mt::net::LoadHttpLibrary(); !http.ok()) {
-      std::fprintf(stderr, "market-tick %s: %s\n", cmd->name, http.message().c_str());
-      return kExitFailed;
-    }
+    if (const auto http = mt::net::LoadHttpLibrary(); !http.ok()) return FailWith(cmd->name, http);
   }
   InstallSignalHandlers();
   return cmd->run(*parsed, ctx);
