@@ -290,7 +290,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         log::Warn(item.Id() + ": " + last_error + "; downloading again");
         continue;
       }
-      if (r.sink_error.code() == Status::Code::kAlreadyExists && !opts_.force) {
+      // Another run created the object first (a create-only upload refused
+      // mid-write). Not for a grouped file: one instrument's object says
+      // nothing of the others'.
+      if (r.sink_error.code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
       return give_up(r.sink_error.retryable() ? Outcome::kRetryable : Outcome::kFailed, last_error);
@@ -327,7 +330,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         return res;
       }
       last_error = outs.status().message();
-      if (outs.status().code() == Status::Code::kAlreadyExists && !opts_.force) {
+      if (outs.status().code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
       if (outs.status().code() == Status::Code::kDataLoss && failures < 2) {
