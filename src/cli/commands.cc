@@ -2,6 +2,11 @@
 
 #include "cli/settings.h"
 
+#include <cstdio>
+
+#include "core/log.h"
+#include "core/redact.h"
+
 namespace mt::cli {
 
 namespace {
@@ -44,6 +49,16 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
 }
 
 }  // namespace
+
+int FailWith(const std::string& command, const Status& status) {
+  const std::string line = "market-tick " + command + ": " + status.message();
+  if (log::JsonEnabled()) {
+    log::Error(line);
+  } else {
+    std::fprintf(stderr, "%s\n", RedactSecrets(line).c_str());
+  }
+  return ExitCodeFor(status);
+}
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {

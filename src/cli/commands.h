@@ -6,17 +6,19 @@
 
 #include "cli/args.h"
 #include "core/config.h"
+#include "core/exit_code.h"  // kExit*, ExitCodeFor: the one Status -> exit code mapping
 
 namespace mt::cli {
 
-// Exit codes of DESIGN §2.
-enum ExitCode : int {
-  kExitOk = 0,
-  kExitFailed = 1,
-  kExitUsage = 2,
-  kExitRetryable = 3,
-  kExitInterrupted = 130,
-};
+// The exit codes live in core/exit_code.h; named here too, so code that says
+// mt::cli::kExitOk (or `using namespace mt::cli`) keeps working.
+using mt::ExitCode;
+using mt::ExitCodeFor;
+using mt::kExitFailed;
+using mt::kExitInterrupted;
+using mt::kExitOk;
+using mt::kExitRetryable;
+using mt::kExitUsage;
 
 struct Context {
   Config config;
@@ -31,6 +33,11 @@ struct Command {
 };
 
 const std::vector<Command>& Commands();
+
+// Reports a command's failure on stderr ("market-tick COMMAND: message", or
+// a JSON log line with --log-format json), with secrets redacted, and
+// returns ExitCodeFor(status). Every command ends a failed run through it.
+int FailWith(const std::string& command, const Status& status);
 
 int RunConvert(const ParsedArgs& args, Context& ctx);
 int RunDownload(const ParsedArgs& args, Context& ctx);

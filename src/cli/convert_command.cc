@@ -150,10 +150,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   std::unique_ptr<storage::ObjectStore> gcs;  // gs://bucket/prefix: the storage layout in a bucket
   if (output.rfind("gs://", 0) == 0) {
     auto opened = OpenGcsStore(output, ctx);
-    if (!opened.ok()) {
-      std::fprintf(stderr, "market-tick convert: %s\n", opened.status().message().c_str());
-      return kExitUsage;
-    }
+    if (!opened.ok()) return FailWith("convert", opened.status());
     gcs = std::move(*opened);
   }
   const std::string ow = args.Get("overwrite", "true");
@@ -177,6 +174,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   } else {
     store = storage::NewLocalStore(output);
     target.store = store.get();
+    if (const Status st = store->CheckWritable(); !st.ok()) return FailWith("convert", st);
   }
   pipeline::StoreKeyResolvers key_source(target.store);
   std::unique_ptr<ThreadPool> pool;

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "pipeline/downloader.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
@@ -218,20 +219,11 @@ Result<std::vector<pipeline::WorkItem>> MakePlan(const pipeline::PlanRequest& re
 
 int RunPlan(const ParsedArgs& args, Context& ctx) {
   auto req = PlanRequestFromArgs(args, ctx);
-  if (!req.ok()) {
-    std::fprintf(stderr, "market-tick plan: %s\n", req.status().message().c_str());
-    return kExitUsage;
-  }
+  if (!req.ok()) return FailWith("plan", req.status());
   auto plan = MakePlan(*req, args, ctx);
-  if (!plan.ok()) {
-    std::fprintf(stderr, "market-tick plan: %s\n", plan.status().message().c_str());
-    return plan.status().code() == Status::Code::kUsage ? kExitUsage : kExitFailed;
-  }
+  if (!plan.ok()) return FailWith("plan", plan.status());
   auto shard = ShardFromArgs(args, ctx);
-  if (!shard.ok()) {
-    std::fprintf(stderr, "market-tick plan: %s\n", shard.status().message().c_str());
-    return kExitUsage;
-  }
+  if (!shard.ok()) return FailWith("plan", shard.status());
   const auto items = pipeline::SelectShard(*plan, *shard);
   uint32_t shards = 0;
   if (args.Has("shards")) {
@@ -289,14 +281,13 @@ int RunPlan(const ParsedArgs& args, Context& ctx) {
 }
 
 int RunDownload(const ParsedArgs& args, Context& ctx) {
-  auto fail_usage = [](const Status& st) {
-    std::fprintf(stderr, "market-tick download: %s\n", st.message().c_str());
-    return kExitUsage;
-  };
+  // An early failure's exit code comes from its Status (ExitCodeFor): a bad
+  // flag is 2, a store or token endpoint that did not answer 3.
+  auto fail = [](const Status& st) { return FailWith("download", st); };
   auto req = PlanRequestFromArgs(args, ctx);
-  if (!req.ok()) return fail_usage(req.status());
+  if (!req.ok()) return fail(req.status());
   auto out = OpenOutputStore(args, ctx);
-  if (!out.ok()) return fail_usage(out.status());
+  if (!out.ok()) return fail(out.status());
   // --from-report: exactly the missing and corrupt items of the days'
   // missing-data reports (written by validate); all their data types unless
   // --data-types / DATA_TYPES narrows them.
@@ -305,10 +296,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     const bool typed = args.Has("data-types") || ctx.config.Get("DATA_TYPES").has_value();
     auto rp = validate::PlanFromReports(out->get(), req->from, req->to, req->exchanges,
                                         typed ? req->data_types : std::vector<std::string>());
-    if (!rp.ok()) {
-      log::Error("--from-report: " + rp.status().message());
-      return rp.status().retryable() ? kExitRetryable : kExitFailed;
-    }
+    if (!rp.ok()) return fail(rp.status().WithContext("--from-report"));
     for (const Date& d : rp->days_without_report) {
       log::Warn("--from-report: " + FormatDate(d) + " has no missing-data report (run market-tick validate first)");
     }
@@ -319,18 +307,14 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     plan = pipeline::BuildPlan(*req);
   } else {
     plan = PlanFromDefinitions(out->get(), *req, args, ctx);
-    if (!plan.ok() && plan.status().code() != Status::Code::kUsage) {
-      log::Error(plan.status().message());
-      return kExitFailed;
-    }
   }
-  if (!plan.ok()) return fail_usage(plan.status());
+  if (!plan.ok()) return fail(plan.status());
   auto shard = ShardFromArgs(args, ctx);
-  if (!shard.ok()) return fail_usage(shard.status());
+  if (!shard.ok()) return fail(shard.status());
   const auto items = pipeline::SelectShard(*plan, *shard);
 
   auto settings = ConvertSettingsFromArgs(args, ctx);
-  if (!settings.ok()) return fail_usage(settings.status());
+  if (!settings.ok()) return fail(settings.status());
 
   pipeline::DownloadOptions opts;
   opts.store = out->get();
@@ -339,23 +323,29 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   opts.convert = settings->convert;
   opts.datasets_url = ctx.config.GetOr("TARDIS_DATASETS_URL", "https://datasets.tardis.dev");
   auto key = ApiKey(ctx);
-  if (!key.ok()) return fail_usage(key.status());
+  if (!key.ok()) return fail(key.status());
   opts.api_key = *key;
   opts.force = args.Has("force") || args.Has("from-report");  // corrupt objects are replaced
   const std::string conc = args.Get("concurrency", ctx.config.GetOr("MAX_CONCURRENT_REQUESTS", "8"));
   auto c = PositiveInt("--concurrency/MAX_CONCURRENT_REQUESTS", conc, 1, 256);
-  if (!c.ok()) return fail_usage(c.status());
+  if (!c.ok()) return fail(c.status());
   opts.concurrency = static_cast<int>(*c);
   auto retry = RetryFromConfig(ctx);
-  if (!retry.ok()) return fail_usage(retry.status());
+  if (!retry.ok()) return fail(retry.status());
   opts.retry = *retry;
   opts.cancel = &g_cancel;
+  if (const Status st = ItemBoundsFromConfig(ctx, &opts); !st.ok()) return fail(st);
 
   if (args.Has("dry-run")) {
     for (const auto& it : items) std::printf("%s\n", pipeline::DatasetUrl(opts.datasets_url, it).c_str());
     std::fprintf(stderr, "%zu items (dry run: nothing downloaded)\n", items.size());
     return kExitOk;
   }
+
+  // A write error on the output (permission denied, not a directory, a
+  // read-only file system) would fail every item and no rerun can fix it:
+  // found here, before any download, as a configuration error.
+  if (const Status st = (*out)->CheckWritable(); !st.ok()) return fail(st);
 
   std::unique_ptr<ThreadPool> pool;
   if (settings->threads > 1) pool = std::make_unique<ThreadPool>(settings->threads);
@@ -367,7 +357,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   // Row groups shrink accordingly (8 in flight: ~16 MiB of values each).
   {
     auto mb = PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20);
-    if (!mb.ok()) return fail_usage(mb.status());
+    if (!mb.ok()) return fail(mb.status());
     const size_t share = (*mb << 20) / static_cast<size_t>(opts.concurrency);
     opts.convert.parser.batch_bytes = std::clamp<size_t>(share, 8u << 20, opts.convert.parser.batch_bytes);
   }
@@ -447,12 +437,12 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     }
     js += "]}\n";
     std::ofstream f(args.Get("summary-json"));
-    f << js;
+    f << RedactSecrets(js);  // reasons may quote a server's answer
     if (!f) log::Error("cannot write --summary-json " + args.Get("summary-json"));
   }
   if (!dl.fatal_error().ok()) {
     log::Error(dl.fatal_error().message());
-    return kExitFailed;
+    return ExitCodeFor(dl.fatal_error());
   }
   if (g_cancel) {
     log::Warn("interrupted: items in flight were abandoned (nothing partial written); run again to finish");

@@ -25,12 +25,7 @@ Result<std::pair<std::string, std::string>> SplitUri(const std::string& uri) {
   return std::make_pair(bucket, name);
 }
 
-int Fail(const std::string& sub, const Status& st) {
-  std::fprintf(stderr, "market-tick gcs %s: %s\n", sub.c_str(), st.message().c_str());
-  if (st.code() == Status::Code::kUsage) return kExitUsage;
-  if (st.code() == Status::Code::kCancelled) return kExitInterrupted;
-  return st.retryable() ? kExitRetryable : kExitFailed;
-}
+int Fail(const std::string& sub, const Status& st) { return FailWith("gcs " + sub, st); }
 
 std::string ObjectLine(const storage::GcsObject& o) {
   return o.name + "\t" + std::to_string(o.size) + "\t" + (o.has_crc32c ? Crc32cToBase64(o.crc32c) : "-") + "\t" +

@@ -5,20 +5,6 @@
 
 namespace mt::cli {
 
-namespace {
-
-// "8388608", "256K", "8M" (binary units).
-Result<size_t> ByteSize(const std::string& what, std::string v) {
-  size_t mult = 1;
-  if (!v.empty() && (v.back() == 'K' || v.back() == 'k')) mult = 1024;
-  if (!v.empty() && (v.back() == 'M' || v.back() == 'm')) mult = 1024 * 1024;
-  if (mult > 1) v.pop_back();
-  MT_ASSIGN_OR_RETURN(size_t n, PositiveInt(what, v, 1, size_t{1} << 40));
-  return n * mult;
-}
-
-}  // namespace
-
 Result<std::unique_ptr<storage::GcsStore>> OpenGcsStore(const std::string& uri, const Context& ctx) {
   MT_ASSIGN_OR_RETURN(storage::GsUri gs, storage::ParseGsUri(uri));
   storage::GcsOptions o;

@@ -14,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "pipeline/instruments.h"
 #include "pipeline/instruments_file.h"
 #include "pipeline/metadata_source.h"
@@ -207,15 +208,6 @@ std::vector<Fetched> FetchAll(pipeline::MetadataSource* source, const std::vecto
   return out;
 }
 
-int ExitCodeFor(const Status& st) {
-  switch (st.code()) {
-    case Status::Code::kCancelled: return kExitInterrupted;
-    case Status::Code::kUnavailable:
-    case Status::Code::kIOError: return kExitRetryable;
-    default: return kExitFailed;
-  }
-}
-
 ojson GroupedJson(const std::vector<pipeline::GroupedSymbol>& grouped, const std::optional<Date>& day) {
   ojson arr = ojson::array();
   for (const auto& g : grouped) {
@@ -230,10 +222,7 @@ ojson GroupedJson(const std::vector<pipeline::GroupedSymbol>& grouped, const std
 }  // namespace
 
 int RunInstruments(const ParsedArgs& args, Context& ctx) {
-  auto usage = [](const Status& st) {
-    std::fprintf(stderr, "market-tick instruments: %s\n", st.message().c_str());
-    return kExitUsage;
-  };
+  auto usage = [](const Status& st) { return FailWith("instruments", st); };
   auto opts = OptionsFromArgs(args, ctx);
   if (!opts.ok()) return usage(opts.status());
   auto key = ApiKey(ctx);
@@ -297,9 +286,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     if (f.meta.ok()) continue;
     log::Error(f.exchange + ": " + net::Redact(f.meta.status().message(), *key));
     // Interrupted beats a permanent failure, which beats a retryable one.
-    const int c = ExitCodeFor(f.meta.status());
-    auto rank = [](int code) { return code == kExitInterrupted ? 3 : code == kExitFailed ? 2 : code == kExitOk ? 0 : 1; };
-    if (rank(c) > rank(fail_code)) fail_code = c;
+    fail_code = WorseExitCode(fail_code, ExitCodeFor(f.meta.status()));
   }
   if (fail_code != kExitOk) {
     // Day files hold every exchange: with one missing they would be wrong,
@@ -459,7 +446,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!st.ok()) {
     log::Error("instruments: " + st.message());
-    return st.retryable() ? kExitRetryable : kExitFailed;
+    return ExitCodeFor(st);
   }
   char line[400];
   std::snprintf(line, sizeof line,
@@ -503,7 +490,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     s["exchanges"] = exs;
     s["warnings"] = catalog.warnings;
     std::ofstream out(opts->summary_json);
-    out << s.dump(1) << "\n";
+    out << RedactSecrets(s.dump(1)) << "\n";
     if (!out) log::Error("cannot write --summary-json " + opts->summary_json);
   }
   return kExitOk;

@@ -45,7 +45,8 @@ void PrintMainHelp() {
   out += "\nglobal flags:\n" + FormatFlagHelp(GlobalFlags()) +
          "  --version               print the version\n"
          "\n'market-tick COMMAND --help' shows a command's flags.\n"
-         "exit codes: 0 done, 1 some items failed, 2 usage error, 3 only retryable failures,\n"
+         "exit codes: 0 done; 1 some items failed for good; 2 usage or configuration error (a rerun\n"
+         "cannot fix it); 3 only transient failures (HTTP 429/5xx, timeouts, no answer): run again;\n"
          "130 interrupted.\n";
   std::fputs(out.c_str(), stdout);
 }
@@ -135,10 +136,7 @@ int main(int argc, char** argv) {
   mt::SetUpHeap();  // one arena that keeps what it frees, on huge pages
   const std::string name = cmd->name;
   if (name == "download" || name == "instruments" || name == "gcs") {
-    if (const auto http = mt::net::LoadHttpLibrary(); !http.ok()) {
-      std::fprintf(stderr, "market-tick %s: %s\n", cmd->name, http.message().c_str());
-      return kExitFailed;
-    }
+    if (const auto http = mt::net::LoadHttpLibrary(); !http.ok()) return FailWith(cmd->name, http);
   }
   InstallSignalHandlers();
   return cmd->run(*parsed, ctx);

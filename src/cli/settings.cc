@@ -1,6 +1,7 @@
 #include "cli/settings.h"
 
 #include "cli/gcs_settings.h"
+#include "core/redact.h"
 
 #include <fstream>
 #include <set>
@@ -60,6 +61,22 @@ Result<double> PositiveDouble(const std::string& what, const std::string& v) {
   return d;
 }
 
+Result<size_t> ByteSize(const std::string& what, std::string v) {
+  size_t shift = 0;
+  if (!v.empty()) {
+    switch (v.back()) {
+      case 'K': case 'k': shift = 10; break;
+      case 'M': case 'm': shift = 20; break;
+      case 'G': case 'g': shift = 30; break;
+      case 'T': case 't': shift = 40; break;
+      default: break;
+    }
+  }
+  if (shift) v.pop_back();
+  MT_ASSIGN_OR_RETURN(size_t n, PositiveInt(what, v, 1, (size_t{1} << 50) >> shift));
+  return n << shift;
+}
+
 std::vector<FlagSpec> EngineFlags() {
   return {
       {"compression", true, "zstd (default), snappy or none"},
@@ -114,16 +131,26 @@ Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& 
 }
 
 Result<std::string> ApiKey(const Context& ctx) {
-  if (auto k = ctx.config.Get("TARDIS_API_KEY")) return *k;
-  if (auto f = ctx.config.Get("TARDIS_API_KEY_FILE")) {
-    std::ifstream in(*f);
+  std::string key, origin = "TARDIS_API_KEY";
+  if (auto k = ctx.config.Get("TARDIS_API_KEY")) {
+    key = *k;
+  } else if (auto f = ctx.config.Get("TARDIS_API_KEY_FILE")) {
+    origin = "the key in TARDIS_API_KEY_FILE " + *f;
+    std::ifstream in(*f, std::ios::binary);
     if (!in) return Status::Usage("cannot read TARDIS_API_KEY_FILE " + *f);
-    std::string key;
-    std::getline(in, key);
-    while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
-    return key;
+    key.assign(std::istreambuf_iterator<char>(in), {});
   }
-  return std::string();
+  // Registered before any check, so that no error below can show it.
+  RegisterSecret(key);
+  const size_t b = key.find_first_not_of(" \t\r\n");
+  key = b == std::string::npos ? "" : key.substr(b, key.find_last_not_of(" \t\r\n") - b + 1);
+  RegisterSecret(key);
+  for (unsigned char c : key) {
+    if (c <= ' ' || c == 0x7f) {
+      return Status::Usage(origin + " holds a space or control character inside the key; give the key alone");
+    }
+  }
+  return key;
 }
 
 Result<pipeline::RetryPolicy> RetryFromConfig(const Context& ctx) {
@@ -140,6 +167,22 @@ Result<pipeline::RetryPolicy> RetryFromConfig(const Context& ctx) {
     p.stall_timeout_s = static_cast<int>(n);
   }
   return p;
+}
+
+}  // namespace mt::cli
+
+namespace mt::cli {
+
+Status ItemBoundsFromConfig(const Context& ctx, pipeline::DownloadOptions* opts) {
+  if (auto v = ctx.config.Get("ITEM_TIMEOUT_HOURS")) {
+    MT_ASSIGN_OR_RETURN(double h, PositiveDouble("ITEM_TIMEOUT_HOURS", *v));
+    if (!(h > 0)) return Status::Usage("ITEM_TIMEOUT_HOURS must be more than 0, got '" + *v + "'");
+    opts->item_timeout_s = h * 3600;
+  }
+  if (auto v = ctx.config.Get("ITEM_MAX_SIZE")) {
+    MT_ASSIGN_OR_RETURN(opts->item_max_bytes, ByteSize("ITEM_MAX_SIZE", *v));
+  }
+  return Status::OK();
 }
 
 }  // namespace mt::cli

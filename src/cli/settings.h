@@ -34,11 +34,21 @@ Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const 
 
 Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi);
 Result<double> PositiveDouble(const std::string& what, const std::string& v);
+// A byte count: "8388608", or with a binary suffix "256K", "8M", "64G", "1T".
+Result<size_t> ByteSize(const std::string& what, std::string v);
 Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx);
 // --output / OUTPUT_URI / GCS_BUCKET / ./data as an object store.
 Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& args, const Context& ctx);
-// TARDIS_API_KEY, else the contents of TARDIS_API_KEY_FILE; "" when neither.
+// TARDIS_API_KEY (environment or .env), else the contents of
+// TARDIS_API_KEY_FILE; "" when neither. Surrounding whitespace (a trailing
+// newline or spaces from a copy-paste or `echo key > file`) is trimmed; a key
+// with whitespace or control characters inside is a usage error (it would be
+// sent as a broken header). The key is registered with RegisterSecret
+// (core/redact.h), so no message, log line or summary can show it.
 Result<std::string> ApiKey(const Context& ctx);
+// The per-item bounds of a download: ITEM_TIMEOUT_HOURS (default 6) and
+// ITEM_MAX_SIZE (a ByteSize; default 64G).
+Status ItemBoundsFromConfig(const Context& ctx, pipeline::DownloadOptions* opts);
 Result<pipeline::RetryPolicy> RetryFromConfig(const Context& ctx);
 
 // Flags of the engine (convert and download share them).

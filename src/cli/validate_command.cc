@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "storage/layout.h"
@@ -62,10 +63,7 @@ std::string NowIso() {
 }  // namespace
 
 int RunValidate(const ParsedArgs& args, Context& ctx) {
-  auto usage = [](const Status& st) {
-    std::fprintf(stderr, "market-tick validate: %s\n", st.message().c_str());
-    return kExitUsage;
-  };
+  auto usage = [](const Status& st) { return FailWith("validate", st); };
   auto sel = PlanRequestFromArgs(args, ctx);
   if (!sel.ok()) return usage(sel.status());
   auto store = OpenOutputStore(args, ctx);
@@ -86,7 +84,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
     const Status& st = expected.status();
     if (st.code() == Status::Code::kUsage) return usage(st);
     log::Error("validate: " + st.message());
-    return st.retryable() ? kExitRetryable : kExitFailed;
+    return ExitCodeFor(st);
   }
   for (const auto& n : expected->notes) log::Warn(n);
   for (const auto& [d, why] : expected->definition_problems) log::Error(FormatDate(d) + ": " + why);
@@ -124,7 +122,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
   if (!res.store_error.ok()) {
     log::Error("store: " + res.store_error.message());
     if (res.items.empty() || res.store_error.retryable()) {
-      return res.store_error.retryable() ? kExitRetryable : kExitFailed;
+      return ExitCodeFor(res.store_error);
     }
   }
 
@@ -204,7 +202,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
     info.tool_version = kVersion;
     info.unexpected_objects = res.unexpected_objects;
     info.definition_problems = expected->definition_problems;
-    const std::string html = validate::RenderHtmlReport(info, res.items);
+    const std::string html = RedactSecrets(validate::RenderHtmlReport(info, res.items));
     const std::string tmp = report_path + ".tmp";
     std::ofstream f(tmp, std::ios::binary);
     f << html;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <mutex>
 
+#include "core/redact.h"
 #include "core/time_util.h"
 
 namespace mt::log {
@@ -27,6 +28,7 @@ const char* Name(Level l) {
 
 void SetLevel(Level level) { g_level = static_cast<int>(level); }
 void SetJson(bool json) { g_json = json; }
+bool JsonEnabled() { return g_json; }
 bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
 
 bool ParseLevel(std::string_view n, Level* out) {
@@ -61,8 +63,10 @@ std::string JsonEscape(std::string_view s) {
   return out;
 }
 
-void Write(Level level, std::string_view message) {
+void Write(Level level, std::string_view raw) {
   if (!Enabled(level)) return;
+  // Every log line, whatever its origin, loses its secrets here.
+  const std::string message = RedactSecrets(raw);
   const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
                        std::chrono::system_clock::now().time_since_epoch())
                        .count();
@@ -72,7 +76,7 @@ void Write(Level level, std::string_view message) {
            "\",\"message\":\"" + JsonEscape(message) + "\"}\n";
   } else {
     const std::string t = FormatIsoMicros(now);
-    line = std::string(1, Name(level)[0]) + " " + t.substr(11, 8) + " " + std::string(message) + "\n";
+    line = std::string(1, Name(level)[0]) + " " + t.substr(11, 8) + " " + message + "\n";
   }
   std::lock_guard<std::mutex> l(g_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -1,6 +1,7 @@
 // Logging to stderr: text ("I 12:00:01 message") or one JSON object per
 // line with a `severity` field (Cloud Logging reads it as is). stdout is
-// reserved for results. Thread-safe.
+// reserved for results. Every line passes through RedactSecrets
+// (core/redact.h) first. Thread-safe.
 #pragma once
 
 #include <string>
@@ -12,6 +13,7 @@ enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 
 void SetLevel(Level level);
 void SetJson(bool json);
+bool JsonEnabled();
 bool ParseLevel(std::string_view name, Level* out);
 bool Enabled(Level level);
 void Write(Level level, std::string_view message);

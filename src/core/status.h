@@ -13,7 +13,8 @@ class Status {
  public:
   enum class Code {
     kOk = 0,
-    kInvalidInput,    // the user's data is bad (CSV, gzip); permanent
+    kInvalidInput,    // the data is bad (a CSV row, a symbol with no key); permanent
+    kDataLoss,        // the bytes are damaged (truncated or corrupt gzip): a fresh copy may be whole
     kUsage,           // bad flags or configuration
     kNotFound,        // file/object/URL does not exist
     kIOError,         // local disk or network failure; may be retryable
@@ -29,6 +30,7 @@ class Status {
 
   static Status OK() { return Status(); }
   static Status InvalidInput(std::string m) { return {Code::kInvalidInput, std::move(m)}; }
+  static Status DataLoss(std::string m) { return {Code::kDataLoss, std::move(m)}; }
   static Status Usage(std::string m) { return {Code::kUsage, std::move(m)}; }
   static Status NotFound(std::string m) { return {Code::kNotFound, std::move(m)}; }
   static Status IOError(std::string m) { return {Code::kIOError, std::move(m)}; }

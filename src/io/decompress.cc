@@ -174,7 +174,7 @@ class AutoDecompressor final : public Decompressor {
       return Status::OK();
     }
     if (mode_ == Mode::kGzip && in_member_) {
-      return status_ = Status::InvalidInput(
+      return status_ = Status::DataLoss(
                  source_ + ": truncated gzip: the input ended after " + std::to_string(in_) +
                  " bytes, inside the compressed stream; the file is incomplete (re-download it)");
     }
@@ -211,7 +211,7 @@ class AutoDecompressor final : public Decompressor {
         // A new member must start with the gzip magic (concatenated .gz files
         // are valid gzip); anything else after a member is an error.
         if (data[off] != 0x1f || (off + 1 < n && data[off + 1] != 0x8b)) {
-          return Status::InvalidInput(source_ + ": unexpected bytes after the end of the gzip stream at byte " +
+          return Status::DataLoss(source_ + ": unexpected bytes after the end of the gzip stream at byte " +
                                       std::to_string(in_ - n + off) + "; the file is corrupt");
         }
         member_->Reset();
@@ -222,7 +222,7 @@ class AutoDecompressor final : public Decompressor {
       if (!used.ok()) {
         const std::string& m = used.status().message();
         if (m.rfind(kInflateTag, 0) != 0) return used.status();
-        return Status::InvalidInput(source_ + ": corrupt gzip data (" + m.substr(sizeof kInflateTag - 1) +
+        return Status::DataLoss(source_ + ": corrupt gzip data (" + m.substr(sizeof kInflateTag - 1) +
                                     ") in the first " + std::to_string(in_) +
                                     " compressed bytes; the file is damaged (re-download it)");
       }

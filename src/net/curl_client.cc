@@ -6,6 +6,8 @@
 
 #include "net/http_client.h"
 
+#include "core/redact.h"
+
 namespace mt::net {
 
 namespace {
@@ -131,7 +133,11 @@ class CurlClient final : public HttpClient {
       api.easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
       if (r.head.status == 0) r.head.status = static_cast<int>(code);
       std::string what = api.easy_strerror(rc);
-      if (rc == CURLE_OPERATION_TIMEDOUT) what = "timed out";
+      if (rc == CURLE_OPERATION_TIMEDOUT) {
+        what = req.total_timeout_s > 0 && st.head.status != 0
+                   ? "stopped by the time bound of " + std::to_string(req.total_timeout_s) + " s for the whole transfer"
+                   : "timed out";
+      }
       if (st.stalled) what = "no data for " + std::to_string(req.stall_timeout_s) + " s (stalled transfer)";
       if (req.cancel && req.cancel->load()) {
         r.transport = Status::Cancelled("cancelled");
@@ -266,17 +272,7 @@ std::string Redact(std::string text, const std::string& secret) {
   if (secret.size() >= 4) {
     for (size_t p; (p = text.find(secret)) != std::string::npos;) text.replace(p, secret.size(), "[REDACTED]");
   }
-  for (const std::string marker : {"Bearer ", "access_token\":\"", "access_token="}) {
-    size_t p = 0;
-    while ((p = text.find(marker, p)) != std::string::npos) {
-      p += marker.size();
-      size_t e = p;
-      while (e < text.size() && text[e] != '"' && text[e] != '&' && text[e] != ' ' && text[e] != '\n' && text[e] != ',') e++;
-      text.replace(p, e - p, "[REDACTED]");
-      p += 10;
-    }
-  }
-  return text;
+  return RedactSecrets(text);
 }
 
 }  // namespace mt::net

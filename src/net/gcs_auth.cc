@@ -15,6 +15,7 @@
 
 #include "core/base64.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "net/string_sink.h"
 
 namespace mt::net {
@@ -149,6 +150,7 @@ class CachingTokenSource : public TokenSource {
         return t.status();
       }
       token_ = t->access_token;
+      RegisterSecret(token_);
       expires_at_ = now + t->expires_in;
       refresh_at_ = expires_at_ - std::min(300.0, t->expires_in / 2);
       log::Debug("got a GCS access token from " + Describe() + ", valid for " +
@@ -193,6 +195,7 @@ class ServiceAccountSource final : public CachingTokenSource {
  protected:
   Result<Token> Fetch(HttpClient* http, double now) override {
     MT_ASSIGN_OR_RETURN(std::string jwt, BuildJwtAssertion(key_, cfg_.scope, static_cast<int64_t>(now)));
+    RegisterSecret(jwt);
     HttpRequest req;
     req.method = "POST";
     req.url = key_.token_uri;
@@ -268,8 +271,12 @@ class MetadataSource final : public CachingTokenSource {
     auto t = FetchToken(http, std::move(req), "the metadata server at " + host_, "");
     if (!t.ok()) {
       if (t.status().code() == Status::Code::kUnavailable) {
-        return Status::Permission("no Google Cloud credentials: " + t.status().message() + ". " +
-                                  MissingCredentialsHint());
+        // Transient on a VM (a metadata server that is restarting or
+        // overloaded): kUnavailable, so a batch task exits 3 and runs again.
+        // Off Google Cloud nothing answers either: the hint says what to set.
+        return Status::Unavailable("no Google Cloud credentials: " + t.status().message() +
+                                   ". On a Google Cloud VM this is transient: run again. Elsewhere: " +
+                                   MissingCredentialsHint());
       }
       return t.status().WithContext("the VM's service account (metadata server)");
     }
@@ -326,6 +333,11 @@ Result<std::shared_ptr<TokenSource>> MakeTokenSource(const AuthConfig& cfg) {
     ss << in.rdbuf();
     const std::string text = ss.str();
     const json j = json::parse(text, nullptr, false);
+    // Key-file secrets are registered as soon as they are read, so that no
+    // message from here on can show them.
+    for (const char* field : {"private_key", "client_secret", "refresh_token"}) {
+      RegisterSecret(StringField(j, field));
+    }
     const std::string origin = "GOOGLE_APPLICATION_CREDENTIALS=" + f;
     if (j.is_discarded() || !j.is_object()) return Status::Usage(origin + " is not a JSON key file");
     const std::string type = StringField(j, "type");

@@ -75,8 +75,8 @@ std::string UrlEncode(const std::string& s);
 // not a number.
 double RetryAfterSeconds(const std::string& value);
 
-// Removes secrets from text that may reach a log: the value after "Bearer ",
-// "access_token" values and the given key, wherever they occur.
+// Removes `secret` and everything RedactSecrets (core/redact.h) removes from
+// text that may reach a log.
 std::string Redact(std::string text, const std::string& secret);
 
 }  // namespace mt::net

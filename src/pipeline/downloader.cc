@@ -62,11 +62,20 @@ class ItemSink : public net::HttpBodySink {
   std::string error_body;
   std::function<void()> on_restart;
   std::atomic<uint64_t>* bytes_counter = nullptr;
+  // Bounds (DownloadOptions): when the item started, its time and byte
+  // limits, the body bytes received for the item so far, and this
+  // response's announced length (-1: none) and bytes.
+  double started = 0, timeout_s = 0;
+  uint64_t max_bytes = 0, received = 0, response_bytes = 0;
+  int64_t content_length = -1;
 
   Status OnHead(const net::HttpResponseHead& h) override {
     status = h.status;
     accepting = false;
     error_body.clear();
+    response_bytes = 0;
+    const std::string cl = h.Header("content-length");
+    content_length = cl.empty() ? -1 : static_cast<int64_t>(std::strtoull(cl.c_str(), nullptr, 10));
     if (h.status == 200) {
       if (offset > 0) on_restart();  // full body again: the old state is void
       offset = 0;
@@ -85,6 +94,9 @@ class ItemSink : public net::HttpBodySink {
     return Status::OK();
   }
   Status OnBody(const char* d, size_t n) override {
+    response_bytes += n;
+    received += n;
+    MT_RETURN_IF_ERROR(CheckBounds());
     if (!accepting) {
       if (error_body.size() < 2048) error_body.append(d, std::min(n, 2048 - error_body.size()));
       return Status::OK();
@@ -92,6 +104,24 @@ class ItemSink : public net::HttpBodySink {
     MT_RETURN_IF_ERROR(conv->Write(reinterpret_cast<const uint8_t*>(d), n));
     offset += n;
     if (bytes_counter) *bytes_counter += n;
+    return Status::OK();
+  }
+
+  // Which bound, if any, stops the transfer now. The byte bounds are
+  // permanent (the same server would send the same), the time bound is not.
+  Status CheckBounds() const {
+    if (content_length >= 0 && response_bytes > static_cast<uint64_t>(content_length)) {
+      return Status::InvalidInput("stopped by the Content-Length bound: the server sent more than the " +
+                                  std::to_string(content_length) + " bytes it announced");
+    }
+    if (received > max_bytes) {
+      return Status::InvalidInput("stopped by the size bound: more than " + std::to_string(max_bytes) +
+                                  " bytes received for this item (ITEM_MAX_SIZE)");
+    }
+    if (MonotonicSeconds() - started > timeout_s) {
+      return Status::Unavailable("stopped by the time bound: the item took longer than " +
+                                 std::to_string(static_cast<int64_t>(timeout_s)) + " s (ITEM_TIMEOUT_HOURS)");
+    }
     return Status::OK();
   }
 };
@@ -138,6 +168,19 @@ std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
   for (auto& t : threads) t.join();
   return results;
 }
+
+namespace {
+
+// An item whose object another run created while this one worked on it.
+ItemResult Skipped(ItemResult res, const std::string& object) {
+  res.outcome = Outcome::kSkipped;
+  res.reason = "created meanwhile by another run (create-only)";
+  res.objects.clear();
+  if (!object.empty()) res.objects.push_back(object);
+  return res;
+}
+
+}  // namespace
 
 ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   ItemResult res;
@@ -205,9 +248,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   sink.on_restart = [&] { conv->Abort(); fresh(); sink.conv = conv.get(); };
   sink.conv = conv.get();
   sink.bytes_counter = &progress_.bytes_in;
+  const double started = MonotonicSeconds();
+  sink.started = started;
+  sink.timeout_s = opts_.item_timeout_s;
+  sink.max_bytes = opts_.item_max_bytes;
 
   std::mt19937_64 rng(std::hash<std::string>()(item.Id()) ^ static_cast<uint64_t>(MonotonicSeconds() * 1e6));
-  const double started = MonotonicSeconds();
   int failures = 0;  // consecutive-ish failures driving the backoff
   std::string last_error;
   auto give_up = [&](Outcome o, const std::string& why) {
@@ -220,6 +266,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   for (int attempt = 0;; attempt++) {
     if (stop_) return give_up(Outcome::kCancelled, "stopped: " + fatal_.message());
     if (opts_.cancel && opts_.cancel->load()) return give_up(Outcome::kCancelled, "interrupted");
+    if (const Status bound = sink.CheckBounds(); !bound.ok()) {
+      return give_up(bound.retryable() ? Outcome::kRetryable : Outcome::kFailed,
+                     bound.message() + (last_error.empty() ? "" : "; last error: " + last_error));
+    }
     if (opts_.retry.Exhausted(attempt, started)) {
       return give_up(Outcome::kRetryable, "gave up after " + std::to_string(attempt) + " requests in " +
                                               std::to_string(static_cast<int>(MonotonicSeconds() - started)) +
@@ -245,17 +295,24 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         last_error = r.sink_error.message();
         continue;  // immediate full restart
       }
-      // The data itself is bad (corrupt gzip or CSV). A damaged transfer can
-      // look like this, so retry from zero a few times before failing.
       last_error = r.sink_error.message();
-      if (r.sink_error.code() == Status::Code::kInvalidInput && failures < 2) {
+      // Damaged bytes (corrupt gzip) may be a damaged copy on the way: fetch
+      // it whole again a few times. Bad data (a CSV row that does not parse,
+      // a symbol with no key) is in the file itself: permanent at once.
+      if (r.sink_error.code() == Status::Code::kDataLoss && failures < 2) {
         failures++;
         sink.on_restart();
         sink.offset = 0;
         log::Warn(item.Id() + ": " + last_error + "; downloading again");
         continue;
       }
-      return give_up(Outcome::kFailed, last_error);
+      // Another run created the object first (a create-only upload refused
+      // mid-write). Not for a grouped file: one instrument's object says
+      // nothing of the others'.
+      if (r.sink_error.code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
+        return Skipped(give_up(Outcome::kSkipped, ""), object);
+      }
+      return give_up(r.sink_error.retryable() ? Outcome::kRetryable : Outcome::kFailed, last_error);
     }
     if (status == 401 || status == 403) {
       const std::string msg =
@@ -283,10 +340,16 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         res.outcome = res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
         // A grouped file whose instruments all exist already (create-only).
         if (grouped && res.objects.empty() && res.rows > 0) res.outcome = Outcome::kSkipped;
+        // Another run of the same item created the object first (create-only
+        // commit refused): the item is done, by them.
+        if (!grouped && res.objects.empty()) return Skipped(std::move(res), object);
         return res;
       }
       last_error = outs.status().message();
-      if (outs.status().code() == Status::Code::kInvalidInput && failures < 2) {
+      if (outs.status().code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
+        return Skipped(give_up(Outcome::kSkipped, ""), object);
+      }
+      if (outs.status().code() == Status::Code::kDataLoss && failures < 2) {
         // Truncated or corrupt file: fetch it whole again.
         failures++;
         fresh();

@@ -73,6 +73,13 @@ struct DownloadOptions {
   StoreKeyResolvers* keys = nullptr;
   std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
   const std::atomic<bool>* cancel = nullptr;
+  // Bounds of one item, whatever a server sends (a body that never ends):
+  // the whole item, retries included, stops after item_timeout_s
+  // (ITEM_TIMEOUT_HOURS; failed_retryable) or once the bodies received exceed
+  // item_max_bytes (ITEM_MAX_SIZE; failed). A response is also bounded by its
+  // own Content-Length: more bytes than announced fail it.
+  double item_timeout_s = 6 * 3600.0;
+  uint64_t item_max_bytes = uint64_t{64} << 30;
 };
 
 struct Progress {

@@ -89,6 +89,9 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
                                  " requests; last error: " + last_error);
     }
     net::HttpRequest req = opts_.retry.Request(url, attempt, opts_.cancel);
+    // A body that never ends is cut by the size limit of the sink (1 GiB) or
+    // by this time bound, the whole retry budget, whichever comes first.
+    req.total_timeout_s = static_cast<int>(std::max(60.0, opts_.retry.max_total_s));
     req.headers.emplace_back("User-Agent", opts_.user_agent);
     req.headers.emplace_back("Accept", "application/json");
     if (with_key && !opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);

@@ -294,7 +294,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     MT_RETURN_IF_ERROR(out->writer->Finish(kv));
     out->info.bytes = out->object->bytes_written();
     Status st = out->object->Commit();
-    if (st.code() == Status::Code::kAlreadyExists) return Status::OK();  // done by someone else
+    if (st.code() == Status::Code::kAlreadyExists) {
+      // Done by someone else meanwhile (a concurrent run of the same item):
+      // theirs is kept and not listed as ours.
+      out->exists = true;
+      return Status::OK();
+    }
     return st;
   }
 

@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,16 @@ namespace {
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+// A failed write, create or rename: permanent when the file system refuses
+// (no retry changes permissions or a read-only mount), else retryable.
+Status WriteError(const std::string& what, int err) {
+  const std::string msg = what + ": " + std::strerror(err);
+  if (err == EACCES || err == EPERM || err == EROFS || err == ENOTDIR || err == EISDIR) {
+    return Status::Permission(msg);
+  }
+  return Status::IOError(msg);
+}
+
 // Writes to "{path}.tmp-{random}" in the same directory, then renames.
 class LocalWritable final : public WritableObject {
  public:
@@ -35,7 +46,7 @@ class LocalWritable final : public WritableObject {
       const ssize_t n = ::write(fd_, p, left);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return Status::IOError("write " + tmp_ + ": " + ErrnoText());
+        return WriteError("write " + tmp_, errno);
       }
       p += n;
       left -= static_cast<size_t>(n);
@@ -56,11 +67,18 @@ class LocalWritable final : public WritableObject {
     if (::fsync(fd_) != 0 && errno != EINVAL) {
       return Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
     }
-    ::close(fd_);
-    fd_ = -1;
+    // The temporary file stays open, and so locked, until its name is in
+    // place: a concurrent writer's cleanup must not take it (CreateLocalFile).
+    struct CloseAtEnd {
+      int& fd;
+      ~CloseAtEnd() {
+        ::close(fd);
+        fd = -1;
+      }
+    } closer{fd_};
     if (overwrite_) {
       if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-        const Status st = Status::IOError("rename " + tmp_ + " -> " + path_ + ": " + ErrnoText());
+        const Status st = WriteError("rename " + tmp_ + " -> " + path_, errno);
         ::unlink(tmp_.c_str());
         return st;
       }
@@ -80,7 +98,7 @@ class LocalWritable final : public WritableObject {
         const int e = errno;
         ::unlink(tmp_.c_str());
         if (e == EEXIST) return Status::AlreadyExists(path_ + " already exists");
-        return Status::IOError("link " + tmp_ + " -> " + path_ + ": " + std::strerror(e));
+        return WriteError("link " + tmp_ + " -> " + path_, e);
       }
       ::unlink(tmp_.c_str());
     }
@@ -114,7 +132,7 @@ Status MakeParents(const std::string& path) {
   std::error_code ec;
   const fs::path parent = fs::path(path).parent_path();
   if (!parent.empty()) fs::create_directories(parent, ec);
-  if (ec) return Status::IOError("cannot create directory " + parent.string() + ": " + ec.message());
+  if (ec) return WriteError("cannot create directory " + parent.string(), ec.value());
   return Status::OK();
 }
 
@@ -215,6 +233,34 @@ class LocalStore final : public ObjectStore {
   }
   std::string Describe(const std::string& name) const override { return Path(name); }
 
+  Status CheckWritable() override {
+    const std::string root = root_.empty() ? "." : root_;
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (ec || !fs::is_directory(root, ec)) {
+      return Status::Usage("the output " + root + " cannot be used as a directory" +
+                           (ec ? " (" + ec.message() + ")" : " (it is a file)") +
+                           ": choose another --output / OUTPUT_URI, or fix its permissions");
+    }
+    // A real create, write and remove: access() trusts the mode bits and
+    // misses read-only mounts and ACLs.
+    const std::string probe = root + "/.market-tick-write-check-" + std::to_string(::getpid());
+    const int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int err = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+      if (::write(fd, "x", 1) != 1) err = errno;
+      ::close(fd);
+      ::unlink(probe.c_str());
+    }
+    if (err == 0) return Status::OK();
+    const std::string why = std::strerror(err);
+    if (err == ENOSPC || err == EDQUOT || err == EIO) {
+      return Status::IOError("the output " + root + " cannot be written now (" + why + ")");
+    }
+    return Status::Usage("the output " + root + " is not writable (" + why +
+                         "): choose another --output / OUTPUT_URI, or fix its permissions");
+  }
+
  private:
   std::string Path(const std::string& name) const {
     return root_.empty() || root_ == "." ? name : root_ + "/" + name;
@@ -236,14 +282,21 @@ Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path,
     return Status::AlreadyExists(path + " already exists");
   }
   // Temporary files of an earlier run killed mid-write (kill -9, preemption)
-  // are removed: only one writer works on a given object at a time.
+  // are removed. A writer holds an flock on its temporary file until it is
+  // done (the kernel drops it when the process dies), so a file that can be
+  // locked is abandoned, and one that cannot belongs to a live writer (two
+  // runs of the same item at once) and is left alone.
   {
     std::error_code ec;
     const fs::path p(path);
     const std::string stem = p.filename().string() + ".tmp-";
     for (auto it = fs::directory_iterator(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
          !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      if (it->path().filename().string().rfind(stem, 0) == 0) fs::remove(it->path(), ec);
+      if (it->path().filename().string().rfind(stem, 0) != 0) continue;
+      const int old = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+      if (old < 0) continue;
+      if (::flock(old, LOCK_EX | LOCK_NB) == 0) ::unlink(it->path().c_str());
+      ::close(old);
     }
   }
   static thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -251,7 +304,8 @@ Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path,
   std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));
   std::string tmp = path + suffix;
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + ErrnoText());
+  if (fd < 0) return WriteError("cannot create " + tmp, errno);
+  (void)::flock(fd, LOCK_EX);  // see above; released by close()
   return std::unique_ptr<WritableObject>(new LocalWritable(path, std::move(tmp), fd, overwrite));
 }
 

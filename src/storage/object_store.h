@@ -52,13 +52,21 @@ class ObjectStore {
   virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
   // Human-readable location of `name` (a path or gs:// URI) for messages.
   virtual std::string Describe(const std::string& name) const = 0;
+  // Whether objects can be written at all, checked before a run starts: a
+  // local root that cannot be created or written (permission denied, not a
+  // directory, a read-only file system) is kUsage naming the path, because
+  // no rerun fixes it. Default: OK (GCS refuses with 403 per request, which
+  // is permanent already).
+  virtual Status CheckWritable() { return Status::OK(); }
 };
 
 // A store rooted at a local directory. Names use '/' separators.
 std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root);
 
 // A single local file written through the same temp-and-rename protocol;
-// used for `--output FILE.parquet`.
+// used for `--output FILE.parquet`. Errors that no retry can fix (EACCES,
+// EPERM, EROFS, ENOTDIR, EISDIR) are kPermission; others (ENOSPC, EIO) are
+// kIOError, which is retryable.
 Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path, bool overwrite);
 
 }  // namespace mt::storage

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGcsDouble, crc32cExtend, crc32cBase64 } from '../support/gcs_double.mjs';
+import { startServer } from '../support/tardis_server.mjs';
 import { runBin, describe, tmpDir, bytes, ODD_NAMES, BIN } from './lib.mjs';
 
 const Q = 256 * 1024;
@@ -242,9 +243,36 @@ test('a refused key, a missing key file and no credentials at all say what to se
     const missing = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: { GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/key.json' }, cwd: work });
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /GOOGLE_APPLICATION_CREDENTIALS=\/nonexistent\/key\.json: cannot read the file/);
+    // Nothing answers at the metadata server's address: transient for a task on a VM (exit 3,
+    // run again), and the message says what to set off Google Cloud.
     const none = await runBin(['convert', 'x.csv.gz', '--output', 'gs://bkt/p'], { env: { GCE_METADATA_HOST: '127.0.0.1:1' }, cwd: work });
-    assert.equal(none.code, 2);
+    assert.equal(none.code, 3, describe([], none));
     assert.match(none.stderr, /no Google Cloud credentials.*Set GOOGLE_APPLICATION_CREDENTIALS.*STORAGE_EMULATOR_HOST/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('a metadata server that fails or does not answer: retried, then exit 3 in every command, never 2', async () => {
+  const t = await startGcsDouble({ auth: 'token' });
+  try {
+    const e = { GCE_METADATA_HOST: t.hostPort, GCS_ENDPOINT: t.url };
+    // Two failures, then an answer: the token fetch retries and the command succeeds.
+    t.setFaults([{ on: 'metadata', status: 503, count: 2 }]);
+    const ok = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: e, cwd: work });
+    assert.equal(ok.code, 0, describe([], ok));
+    assert.equal(t.stats.requests.filter((q) => q.route === 'metadata').length, 3);
+    for (const status of [503, 'drop']) {
+      t.setFaults([{ on: 'metadata', status, count: 1000 }]);
+      for (const args of [['gcs', 'ls', 'gs://bkt/'],
+        ['download', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--symbols', 'BTCUSDT', '--output', 'gs://bkt/p'],
+        ['validate', '--from', '2020-02-22', '--output', 'gs://bkt/p'],
+        ['convert', 'x.csv.gz', '--output', 'gs://bkt/p']]) {
+        const r = await runBin(args, { env: e, cwd: work });
+        assert.equal(r.code, 3, `metadata ${status}: ${describe(args, r)}`);
+        assert.match(r.stderr, /the metadata server at .* did not answer/, describe(args, r));
+      }
+    }
   } finally {
     await t.close();
   }
@@ -302,5 +330,38 @@ test('1 GB upload: peak RSS stays near the 8 MiB chunk size', { skip: !fs.exists
     assert.ok(big.stats.maxBodyBytes <= 8 * 1024 * 1024);
   } finally {
     await big.close();
+  }
+});
+
+test('two downloads of the same items into one bucket at once: the loser of a create-only race is skipped, both exit 0', async () => {
+  const srv = await startServer();
+  try {
+    const sel = ['download', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes',
+      '--symbols', 'BTCUSDT', '--output', 'gs://bkt/race'];
+    const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
+    // Slow bodies keep both runs in flight together: both find no object, both upload, and the
+    // second create-only upload of each object gets 412.
+    srv.setFaults({ trickle: { bytesPerChunk: 4096, intervalMs: 10 } });
+    const [a, b] = await Promise.all([run(sel, extra), run(sel, extra)]);
+    for (const r of [a, b]) {
+      assert.equal(r.code, 0, describe(sel, r));
+      assert.match(r.stderr, /2 items: \d done, \d skipped, 0 no data, 0 not available, 0 failed, 0 failed \(retryable\)/, describe(sel, r));
+    }
+    const refused = d.stats.requests.filter((q) => q.status === 412);
+    assert.ok(refused.length >= 1, `the runs raced (a create-only upload was refused): ${JSON.stringify(d.stats.requests.map((q) => [q.method, q.status]))}`);
+    const stdoutDone = (a.stdout + b.stdout).split('\n').filter((l) => l.startsWith('done\t'));
+    assert.equal(stdoutDone.length, 2, 'each object is reported written by exactly one run');
+    // The run whose upload was refused says skipped, not done: two of each in all.
+    const count = (r, what) => Number(new RegExp(`(\\d+) ${what}`).exec(r.stderr)[1]);
+    assert.deepEqual([count(a, 'done') + count(b, 'done'), count(a, 'skipped') + count(b, 'skipped')], [2, 2], `${a.stderr}\n${b.stderr}`);
+    srv.setFaults({});
+    // The objects are those of a run alone, byte for byte.
+    await runOk(['download', ...sel.slice(1, -1), 'gs://bkt/alone'], extra);
+    for (const dt of ['trades', 'quotes']) {
+      const rel = `raw_tick_data/by_date/day-2020-02-22/data_type-${dt}/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet`;
+      assert.ok(stored(`race/${rel}`).equals(stored(`alone/${rel}`)), `${dt}: the raced object equals a lone run's`);
+    }
+  } finally {
+    await srv.close();
   }
 });

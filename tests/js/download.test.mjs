@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import zlib from 'node:zlib';
 
 import { startServer } from '../support/tardis_server.mjs';
 import { BIN, FIXTURE_DIR, assertRowsEqual, listFiles, mkTmp } from './lib/harness.mjs';
@@ -734,5 +735,141 @@ describe('download: shards', () => {
     assert.equal(new Set(allIds).size, allIds.length, 'an item ran in two shards');
     assert.deepEqual([...allIds].sort(), full.summary.results.map((x) => x.id).sort(), 'union of shard items = unsharded items');
     assert.ok(shardIds.every((ids) => ids.length > 0), `every shard has items: ${shardIds.map((x) => x.length)}`);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 7. a hostile or broken server (issue 16 §7)
+// ---------------------------------------------------------------------------------------------
+
+describe('download: a hostile or broken server', () => {
+  const TRADES_PATH = '/binance-futures/trades/';
+  const TRADES_ID = itemIdOf(F_TRADES);
+  const TRADES_ARGS = ['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT'];
+
+  it('a 400 that echoes the request headers: the key appears nowhere (stderr text and JSON, summary, files)', async (t) => {
+    const c = await setup(t, 'echo-headers', { faults: { echoHeaders: { status: 400, path: TRADES_PATH } } });
+    for (const format of ['text', 'json']) {
+      const r = await c.run(TRADES_ARGS, { key: SECRET_KEY, extra: ['--log-format', format, '--log-level', 'debug'] });
+      assert.equal(r.code, 1, `${format}: a 400 is permanent\n${describeRun(r)}`);
+      // The echoed body did reach the message (so the key would have been there), redacted.
+      assert.match(r.stderr, /HTTP 400 for .*BTCUSDT\.csv\.gz: .*\\?"authorization\\?":\\?"Bearer \[REDACTED\]\\?"/, describeRun(r));
+      assert.match(resultOf(r, TRADES_ID).reason, /Bearer \[REDACTED\]/, r.summaryText);
+      assertNoKey(r, SECRET_KEY, `--log-format ${format}`);
+      if (format === 'json') {
+        for (const line of r.stderr.split('\n').filter((l) => l)) assert.doesNotThrow(() => JSON.parse(line), line);
+      }
+    }
+    const reqs = datasetRequests(c.srv);
+    assert.equal(reqs.length, 2, `one request per run, not retried\n${showReqs(reqs)}`);
+  });
+
+  it('a key with a trailing newline and spaces (env, TARDIS_API_KEY_FILE, .env) is trimmed and accepted', async (t) => {
+    const c = await setup(t, 'key-trim', { apiKey: SECRET_KEY });
+    const viaEnv = await c.run(TRADES_ARGS, { key: `${SECRET_KEY} \n`, out: path.join(c.dir, 'env') });
+    assert.equal(viaEnv.code, 0, describeRun(viaEnv));
+    assertCounts(viaEnv, { done: 1 }, 'key from env');
+    const keyFile = path.join(c.dir, 'key.txt');
+    fs.writeFileSync(keyFile, `  ${SECRET_KEY}\r\n\n`);
+    const viaFile = await c.run(TRADES_ARGS, { key: null, env: { TARDIS_API_KEY_FILE: keyFile }, out: path.join(c.dir, 'file') });
+    assert.equal(viaFile.code, 0, describeRun(viaFile));
+    assertCounts(viaFile, { done: 1 }, 'key from file');
+    const envFile = path.join(c.dir, 'keys.env');
+    fs.writeFileSync(envFile, `TARDIS_API_KEY="${SECRET_KEY}  "\n`);
+    const viaDotEnv = await c.run(TRADES_ARGS, { key: null, extra: ['--env-file', envFile], out: path.join(c.dir, 'dotenv') });
+    assert.equal(viaDotEnv.code, 0, describeRun(viaDotEnv));
+    assertCounts(viaDotEnv, { done: 1 }, 'key from .env');
+    const reqs = datasetRequests(c.srv);
+    assert.ok(reqs.length === 3 && reqs.every((q) => q.auth === 'valid' && q.status === 200), showReqs(reqs));
+    // A space inside the key is a usage error that does not show the key.
+    const inside = await c.run(TRADES_ARGS, { key: 'abcd efgh-secret', out: path.join(c.dir, 'bad') });
+    assert.equal(inside.code, 2, describeRun(inside));
+    assert.match(inside.stderr, /TARDIS_API_KEY holds a space or control character/);
+    assert.ok(!inside.stderr.includes('efgh-secret'), inside.stderr);
+  });
+
+  it('a body longer than its Content-Length: read no further than announced; the next item on the connection is clean', async (t) => {
+    const c = await setup(t, 'overlong', {}, { baseline: ['binance'] });
+    c.srv.setFaults({ overlongBody: { extraBytes: 1 << 20, path: TRADES_PATH } });
+    // One item in flight: quotes follows trades on the same client, after the extra bytes.
+    const r = await c.run(SPECS.binance.args, { extra: ['--concurrency', '1'] });
+    assert.equal(r.code, 0, describeRun(r));
+    const reqs = datasetRequests(c.srv);
+    assert.ok(reqs.some((q) => q.faults.includes('overlongBody')), showReqs(reqs));
+    assertCounts(r, { done: 2 }, 'overlong');
+    const size = fs.statSync(F_TRADES).size;
+    assert.equal(resultOf(r, TRADES_ID).bytes_in, size, `exactly the ${size} announced bytes were taken\n${r.summaryText}`);
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'overlong body');
+  });
+
+  it('an endless body: stopped by the size bound (ITEM_MAX_SIZE, failed) or the time bound (ITEM_TIMEOUT_HOURS, retryable)', async (t) => {
+    const c = await setup(t, 'endless', { faults: { endlessBody: { path: TRADES_PATH } } });
+    const sized = await c.run(TRADES_ARGS, { env: { ITEM_MAX_SIZE: '2M' }, out: path.join(c.dir, 'sized') });
+    assert.equal(sized.code, 1, describeRun(sized));
+    let res = resultOf(sized, TRADES_ID);
+    assert.equal(res.outcome, 'failed', sized.summaryText);
+    assert.match(res.reason, /stopped by the size bound: more than 2097152 bytes/, sized.summaryText);
+    assert.equal(res.requests, 1, 'a size bound is not retried');
+    assert.deepEqual(listFiles(path.join(c.dir, 'sized')).filter((f) => f.endsWith('.parquet') || f.includes('.tmp-')), [], 'nothing left');
+
+    const timed = await c.run(TRADES_ARGS, { env: { ITEM_TIMEOUT_HOURS: '0.0005' }, out: path.join(c.dir, 'timed') });
+    assert.equal(timed.code, 3, describeRun(timed));
+    res = resultOf(timed, TRADES_ID);
+    assert.equal(res.outcome, 'failed_retryable', timed.summaryText);
+    assert.match(res.reason, /stopped by the time bound: the item took longer than 1 s \(ITEM_TIMEOUT_HOURS\)/, timed.summaryText);
+    assert.ok(timed.t1 - timed.t0 < 15_000, describeRun(timed));
+    assert.deepEqual(listFiles(path.join(c.dir, 'timed')).filter((f) => f.endsWith('.parquet') || f.includes('.tmp-')), [], 'nothing left');
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 8. exit codes a fleet can trust (issue 16 §8)
+// ---------------------------------------------------------------------------------------------
+
+describe('download: exit codes a fleet can trust', () => {
+  it('a data error in a downloaded file is permanent: one request, failed, exit 1', async (t) => {
+    const dir = mkTmp(ROOT_TMP, 'data-error-src');
+    const csv = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n' +
+      'binance-futures,BTCUSDT,1582329602111000,1582329602418379,42377944,buy,9682,0.132\n' +
+      'binance-futures,BTCUSDT,not-a-time,1582329602418420,42377945,buy,9682,0.412\n';
+    fs.writeFileSync(path.join(dir, 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz'), zlib.gzipSync(csv));
+    const c = await setup(t, 'data-error', { dataDirs: [dir] });
+    const r = await c.run(['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT']);
+    assert.equal(r.code, 1, describeRun(r));
+    assertCounts(r, { failed: 1 }, 'data error');
+    const res = resultOf(r, itemIdOf(F_TRADES));
+    assert.match(res.reason, /line 3/, r.summaryText);
+    assert.equal(res.requests, 1, `not downloaded again\n${r.summaryText}`);
+    assert.deepEqual(listFiles(c.out), [], 'nothing written');
+  });
+
+  it('two downloads of the same items into one store at once: both exit 0, every object correct', async (t) => {
+    const c = await setup(t, 'race', {}, { baseline: ['binance'] });
+    // Slow bodies keep both runs in flight together, so both pass the existence check and race
+    // at the create-only commit.
+    c.srv.setFaults({ trickle: { bytesPerChunk: 4096, intervalMs: 10 } });
+    const a = c.start(SPECS.binance.args);
+    const b = c.start(SPECS.binance.args);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    for (const r of [ra, rb]) {
+      assert.equal(r.code, 0, describeRun(r));
+      assert.equal(r.summary.counts.failed + r.summary.counts.failed_retryable, 0, r.summaryText);
+      assert.equal(r.summary.counts.done + r.summary.counts.skipped, 2, r.summaryText);
+    }
+    assert.equal(ra.summary.counts.done + rb.summary.counts.done >= 2, true, `${ra.summaryText}\n${rb.summaryText}`);
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'two runs at once');
+    assert.ok(datasetRequests(c.srv).length >= 3, `both runs downloaded (a race, not a skip)\n${showReqs(datasetRequests(c.srv))}`);
+  });
+
+  it('an output that cannot be written is a usage error (exit 2) found before any download', async (t) => {
+    const c = await setup(t, 'unwritable');
+    const file = path.join(c.dir, 'a-file');
+    fs.writeFileSync(file, 'x');
+    for (const out of [file, path.join(file, 'sub')]) {
+      const r = await c.run(SPECS.binance.args, { out });
+      assert.equal(r.code, 2, describeRun(r));
+      assert.ok(r.stderr.includes(`the output ${out} `), describeRun(r));
+    }
+    assert.deepEqual(datasetRequests(c.srv), [], 'no download was started');
   });
 });

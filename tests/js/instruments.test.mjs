@@ -343,6 +343,21 @@ describe('market-tick instruments', () => {
     assert.equal(good.find((o) => o.instrument_key === 'DERIBIT:FUTURE:BTC-USD-250214').tick_size, 2.5);
   });
 
+  it('a 400 that echoes the request headers: exit 1, the key appears in no output (text and JSON log, summary)', async (t) => {
+    const c = await setup(t, 'echo', { faults: { echoHeaders: { status: 400, path: '/v1/instruments/deribit' } } });
+    for (const format of ['text', 'json']) {
+      const summary = path.join(c.dir, `summary-${format}.json`);
+      const r = await c.run(['--from', '2025-02-14', '--output', c.out, '--exchanges', 'deribit', '--log-format', format,
+        '--summary-json', summary], { key: SECRET_KEY });
+      assert.equal(r.code, 1, describeRun(r));
+      assert.match(r.stderr, /HTTP 400 for .*\/v1\/instruments\/deribit: .*Bearer \[REDACTED\]/, describeRun(r));
+      for (const text of [r.stdout, r.stderr, fs.existsSync(summary) ? fs.readFileSync(summary, 'utf8') : '']) {
+        assert.ok(!text.includes(SECRET_KEY), `${format}: the key leaked:\n${text}`);
+      }
+    }
+    assert.deepEqual(listFiles(c.out), [], 'nothing written');
+  });
+
   it('retries 5xx and 429 on metadata requests; an unknown exchange is a 404 that fails the run', async (t) => {
     const c = await setup(t, 'retry', {
       faults: { status5xx: { code: 503, path: '/v1/exchanges/deribit', count: 2 }, status429: { retryAfter: 0, path: '/v1/instruments/okex', count: 1 } },

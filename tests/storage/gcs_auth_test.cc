@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base64.h"
+#include "core/redact.h"
 #include "net/gcs_auth.h"
 
 namespace mt::net {
@@ -201,6 +202,42 @@ TEST(GcsAuth, RefusedKeySaysWhatToCheckAndLeaksNothing) {
   std::remove(file.c_str());
 }
 
+// Secrets are registered for redaction as soon as they are loaded or
+// received: an echo of them in any later message is removed, in the forms
+// a server would echo them (raw, JSON-escaped, form-encoded).
+TEST(GcsAuth, LoadedAndReceivedSecretsAreRedactedFromAnyText) {
+  ClearSecretsForTest();
+  const std::string user = TempFile(json{{"type", "authorized_user"},
+                                         {"client_id", "cid.apps"},
+                                         {"client_secret", "GOCSPX-s3cr3t-value"},
+                                         {"refresh_token", "1//0refresh-token-value"}}
+                                        .dump());
+  AuthConfig cfg;
+  cfg.credentials_file = user;
+  ASSERT_TRUE(MakeTokenSource(cfg).ok());
+  EXPECT_EQ(RedactSecrets("echo: GOCSPX-s3cr3t-value and 1%2F%2F0refresh-token-value"),
+            "echo: [REDACTED] and [REDACTED]");
+
+  TokenServer server;
+  const std::string sa = TempFile(KeyFileJson("http://127.0.0.1:1/token"));
+  cfg.credentials_file = sa;
+  cfg.http_factory = [&] { return server.Client(); };
+  auto src = MakeTokenSource(cfg);
+  ASSERT_TRUE(src.ok());
+  const std::string pem = Key().private_pem;
+  const size_t line = pem.find('\n') + 1;
+  const std::string pem_body = pem.substr(line, pem.find('\n', line) - line);  // one line of the key alone
+  EXPECT_EQ(RedactSecrets("key " + json(pem).dump()), "key \"[REDACTED]\"");
+  EXPECT_EQ(RedactSecrets("cut excerpt: " + pem_body + "\nMII"), "cut excerpt: [REDACTED]\nMII");
+  ASSERT_TRUE((*src)->AuthorizationHeader().ok());
+  EXPECT_EQ(RedactSecrets("token ya29.tok1 seen"), "token [REDACTED] seen");
+  const std::string assertion = server.last_body.substr(server.last_body.find("assertion=") + 10);
+  EXPECT_EQ(RedactSecrets("body " + assertion), "body [REDACTED]");
+  std::remove(user.c_str());
+  std::remove(sa.c_str());
+  ClearSecretsForTest();
+}
+
 TEST(GcsAuth, SourceOrderAndClearErrors) {
   AuthConfig cfg;
   cfg.emulator_host = "127.0.0.1:9199";
@@ -221,15 +258,17 @@ TEST(GcsAuth, SourceOrderAndClearErrors) {
   EXPECT_NE(unsupported.status().message().find("external_account"), std::string::npos);
   std::remove(other.c_str());
 
-  // No file: the metadata server; nothing listens here, so the error says
-  // what to set.
+  // No file: the metadata server; nothing listens here. That is transient
+  // for a batch task on a VM (kUnavailable: exit 3, run again), and the
+  // error says what to set for a machine off Google Cloud.
   cfg.credentials_file.clear();
   cfg.metadata_host = "127.0.0.1:1";
   auto md = MakeTokenSource(cfg);
   ASSERT_TRUE(md.ok());
   auto h = (*md)->AuthorizationHeader();
   ASSERT_FALSE(h.ok());
-  EXPECT_EQ(h.status().code(), Status::Code::kPermission);
+  EXPECT_EQ(h.status().code(), Status::Code::kUnavailable);
+  EXPECT_TRUE(h.status().retryable());
   EXPECT_NE(h.status().message().find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos);
   EXPECT_NE(h.status().message().find("STORAGE_EMULATOR_HOST"), std::string::npos);
 }

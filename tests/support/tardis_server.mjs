@@ -23,11 +23,13 @@
 //
 // Faults (schema at FAULT_SPECS) are set by --faults JSON, setFaults(obj) or
 // POST /__control/faults; each call replaces the whole set. Order of evaluation per request:
-//   1. status429, then status5xx: answered before routing and auth, like a front end would.
+//   1. status429, then echoHeaders, then status5xx: answered before routing and auth, like a
+//      front end would.
 //   2. route, auth, 404/401/416 (error responses never get body faults).
 //   3. 2xx bodies: emptyBody, emptyGzip, truncatedGzip replace the body (first that applies wins;
-//      they answer 200 and ignore Range); ignoreRange only fires when a Range would have been
-//      honoured; then dropMidBody, stall and trickle shape the byte stream and compose.
+//      they answer 200 and ignore Range); then, for datasets, endlessBody and overlongBody;
+//      ignoreRange only fires when a Range would have been honoured; then dropMidBody, stall and
+//      trickle shape the byte stream and compose.
 // A fault's `count` is only used up when it actually changes a response. Body faults apply to
 // metadata JSON too; scope them with `path` when that is not wanted.
 // /__control/* requests are never faulted and never counted in stats.
@@ -71,6 +73,14 @@ const FAULT_SPECS = {
   ignoreRange: {},
   emptyBody: {},
   emptyGzip: {},
+  // A broken or hostile server (issue 16 §7). echoHeaders answers `status` with every request
+  // header, Authorization included, in its JSON body, as some proxies do (before routing and
+  // auth, like the status faults). overlongBody sends `extraBytes` more than the Content-Length
+  // it announced on a dataset. endlessBody sends a dataset as a chunked body that never ends: the
+  // file's CSV header, then its rows again and again, gzip-compressed as they go.
+  echoHeaders: { status: 400 },
+  overlongBody: { extraBytes: 65536 },
+  endlessBody: {},
 };
 
 function checkNumber(name, key, v, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) {
@@ -107,6 +117,8 @@ export function normalizeFaults(input) {
     checkNumber(name, 'bytesPerChunk', spec.bytesPerChunk, { min: 1 });
     checkNumber(name, 'intervalMs', spec.intervalMs);
     if (name === 'status5xx') checkNumber(name, 'code', spec.code, { min: 500, max: 599 });
+    if (name === 'echoHeaders') checkNumber(name, 'status', spec.status, { min: 400, max: 599 });
+    checkNumber(name, 'extraBytes', spec.extraBytes, { min: 1 });
     const ra = spec.retryAfter;
     if (ra !== undefined && typeof ra !== 'string' && !(Number.isInteger(ra) && ra >= 0)) {
       throw new TypeError(`fault ${name}.retryAfter must be a non-negative integer or a string`);
@@ -427,6 +439,9 @@ export async function startServer(opts = {}) {
     const replaced = sendReplacedBody(ctx, headers, size,
       (n) => (n ? fs.createReadStream(file, { start: 0, end: n - 1 }) : []));
     if (replaced) return replaced;
+    if (takeFault(ctx, 'endlessBody')) return sendEndless(ctx, headers, file);
+    const overlong = takeFault(ctx, 'overlongBody');
+    if (overlong) return sendOverlong(ctx, headers, file, size, overlong.extraBytes);
 
     let range = parseRange(req.headers.range, size);
     const ifRange = req.headers['if-range'];
@@ -444,6 +459,45 @@ export async function startServer(opts = {}) {
         fs.createReadStream(file, { start, end }), end - start + 1);
     }
     return sendBody(ctx, 200, headers, size ? fs.createReadStream(file) : [], size);
+  }
+
+  // Hostile bodies (faults endlessBody, overlongBody): written straight to the socket, since
+  // Node's own framing would refuse both.
+  async function sendEndless(ctx, headers, file) {
+    const { res } = ctx;
+    const lines = zlib.gunzipSync(await fsp.readFile(file)).toString('utf8').split('\n').filter((l) => l);
+    const rows = Buffer.from(lines.slice(1).join('\n') + '\n');
+    writeHead(ctx, 200, { ...headers, 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders();
+    const gz = zlib.createGzip();
+    gz.on('data', (chunk) => {
+      if (res.destroyed) return;
+      ctx.entry.bytesSent += chunk.length;
+      if (!res.write(chunk)) gz.pause();
+    });
+    res.on('drain', () => gz.resume());
+    const signal = ctx.abort.signal;
+    try {
+      gz.write(Buffer.from(lines[0] + '\n'));
+      while (!signal.aborted && !res.destroyed) {
+        if (!gz.write(rows)) await once(gz, 'drain', { signal });
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } catch {
+      // the client went away: that is how this body ends
+    }
+    gz.destroy();
+  }
+
+  async function sendOverlong(ctx, headers, file, size, extra) {
+    const { res } = ctx;
+    writeHead(ctx, 200, { ...headers, 'Content-Length': size });
+    res.flushHeaders();
+    const socket = res.socket;
+    const body = Buffer.concat([await fsp.readFile(file), crypto.randomBytes(extra)]);
+    ctx.entry.bytesSent = body.length;
+    ctx.entry.complete = true;
+    socket.write(body, () => socket.end());
   }
 
   // ---- metadata
@@ -671,6 +725,12 @@ export async function startServer(opts = {}) {
     // Status faults come first, as a rate limiter or a failing front end would answer before auth.
     const tooMany = takeFault(ctx, 'status429');
     if (tooMany) return sendJsonError(ctx, 429, 'Too Many Requests', { 'Retry-After': String(tooMany.retryAfter) });
+    const echo = takeFault(ctx, 'echoHeaders');
+    if (echo) {
+      const body = Buffer.from(JSON.stringify({ code: echo.status, message: 'Bad Request', request: { method: req.method, url: req.url, headers: req.headers } }));
+      writeHead(ctx, echo.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
+      return endResponse(ctx, body);
+    }
     const failure = takeFault(ctx, 'status5xx');
     if (failure) {
       return sendJsonError(ctx, failure.code, http.STATUS_CODES[failure.code] ?? 'Server Error',

@@ -249,6 +249,47 @@ test('truncatedGzip: a complete-looking transfer of half the file that fails to 
   assert.ok(zlib.gunzipSync(PAID_BYTES).length > 0, 'the intact fixture does gunzip');
 });
 
+test('echoHeaders answers 400 with the request headers, Authorization included, in its body', async () => {
+  srv.setFaults({ echoHeaders: { path: '/binance-futures/' } });
+  const r = await get(u(PAID_URL), { headers: { ...AUTH, 'X-Extra': 'seen' } });
+  assert.equal(r.status, 400);
+  const body = JSON.parse(r.body.toString());
+  assert.equal(body.request.headers.authorization, `Bearer ${KEY}`);
+  assert.equal(body.request.headers['x-extra'], 'seen');
+  assert.equal((await get(u(FREE_URL))).status, 200, 'scoped by path');
+});
+
+test('overlongBody sends more bytes than the Content-Length it announces', async () => {
+  srv.setFaults({ overlongBody: { extraBytes: 5000 } });
+  // A raw socket: an HTTP client would stop at the Content-Length.
+  const { port } = new URL(srv.url);
+  const net = await import('node:net');
+  const sock = net.connect(Number(port), '127.0.0.1');
+  sock.write(`GET ${PAID_URL} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\n\r\n`);
+  const chunks = [];
+  sock.on('data', (c) => chunks.push(c));
+  await once(sock, 'close');
+  const all = Buffer.concat(chunks);
+  const split = all.indexOf('\r\n\r\n');
+  const head = all.subarray(0, split).toString();
+  assert.match(head, new RegExp(`content-length: ${PAID_BYTES.length}`, 'i'));
+  const body = all.subarray(split + 4);
+  assert.equal(body.length, PAID_BYTES.length + 5000);
+  assert.ok(body.subarray(0, PAID_BYTES.length).equals(PAID_BYTES));
+});
+
+test('endlessBody streams a valid gzip of the file\'s rows again and again, until the client leaves', async () => {
+  srv.setFaults({ endlessBody: true });
+  const r = await get(u(PAID_URL), { headers: AUTH, timeoutMs: 500 });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-length'], undefined);
+  assert.equal(r.error.message, 'client timeout');
+  const text = zlib.gunzipSync(r.body, { finishFlush: zlib.constants.Z_SYNC_FLUSH }).toString();
+  const lines = zlib.gunzipSync(PAID_BYTES).toString().split('\n');
+  assert.ok(text.startsWith(`${lines[0]}\n${lines[1]}\n`), 'header, then the first row');
+  assert.ok(text.length > PAID_BYTES.length * 2, `more than the file: ${text.length} bytes of CSV in 500 ms`);
+});
+
 test('trickle sends the body slowly in small chunks', async () => {
   srv.setFaults({ trickle: { bytesPerChunk: 100, intervalMs: 30 } });
   const r = await get(u(FREE_URL)); // 378 bytes -> 4 chunks, 3 waits

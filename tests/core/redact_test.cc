@@ -1,0 +1,94 @@
+#include "core/redact.h"
+
+#include <gtest/gtest.h>
+
+#include "core/exit_code.h"
+#include "core/log.h"
+
+namespace mt {
+namespace {
+
+class RedactTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ClearSecretsForTest(); }
+  void TearDown() override { ClearSecretsForTest(); }
+};
+
+TEST_F(RedactTest, RegisteredSecretGoesWhereverItAppears) {
+  RegisterSecret("TDkey-1234567890");
+  EXPECT_EQ(RedactSecrets("HTTP 400: {\"headers\":{\"x-key\":\"TDkey-1234567890\"}} and TDkey-1234567890."),
+            "HTTP 400: {\"headers\":{\"x-key\":\"[REDACTED]\"}} and [REDACTED].");
+  EXPECT_EQ(RedactSecrets("no secret here"), "no secret here");
+}
+
+TEST_F(RedactTest, EscapedAndEncodedFormsOfARegisteredSecretGo) {
+  RegisterSecret("a/b+c d\"e");
+  EXPECT_EQ(RedactSecrets("json a\\/b+c d\\\"e"), "json [REDACTED]");
+  EXPECT_EQ(RedactSecrets("form a%2Fb%2Bc%20d%22e"), "form [REDACTED]");
+  EXPECT_EQ(RedactSecrets("form a%2Fb%2Bc+d%22e"), "form [REDACTED]");
+}
+
+TEST_F(RedactTest, ShortValuesAreNotRegistered) {
+  RegisterSecret("abc");
+  EXPECT_EQ(RedactSecrets("abcabc"), "abcabc");
+}
+
+TEST_F(RedactTest, ARegisteredSecretAfterBearerIsRedactedOnce) {
+  RegisterSecret("TDkey-1234567890");
+  EXPECT_EQ(RedactSecrets("\"authorization\":\"Bearer TDkey-1234567890\"}"), "\"authorization\":\"Bearer [REDACTED]\"}");
+  EXPECT_EQ(RedactSecrets("access_token=TDkey-1234567890&x=1"), "access_token=[REDACTED]&x=1");
+}
+
+TEST_F(RedactTest, BearerValuesGoWithoutRegistration) {
+  EXPECT_EQ(RedactSecrets("authorization: Bearer abc.def-ghi\r\nhost: x"), "authorization: Bearer [REDACTED]\r\nhost: x");
+  EXPECT_EQ(RedactSecrets("{\"authorization\":\"bearer XYZ123\"}"), "{\"authorization\":\"bearer [REDACTED]\"}");
+}
+
+TEST_F(RedactTest, CredentialFieldsGoInJsonFormAndQuerySyntax) {
+  EXPECT_EQ(RedactSecrets("{\"access_token\": \"ya29.abc\", \"expires_in\": 3599}"),
+            "{\"access_token\": \"[REDACTED]\", \"expires_in\": 3599}");
+  EXPECT_EQ(RedactSecrets("grant_type=refresh_token&refresh_token=1//0abc&client_secret=shh"),
+            "grant_type=refresh_token&refresh_token=[REDACTED]&client_secret=[REDACTED]");
+  EXPECT_EQ(RedactSecrets("?assertion=eyJhbGciOi.x.y"), "?assertion=[REDACTED]");
+  // A JSON private key, \n escapes and an escaped quote inside, ends at its
+  // closing quote; private_key_id is no secret.
+  EXPECT_EQ(RedactSecrets("{\"private_key_id\":\"k1\",\"private_key\":\"-----BEGIN X\\nab\\\"c\\n\",\"n\":1}"),
+            "{\"private_key_id\":\"k1\",\"private_key\":\"[REDACTED]\",\"n\":1}");
+  // Words that only mention a field stay.
+  EXPECT_EQ(RedactSecrets("answered without an access_token"), "answered without an access_token");
+}
+
+TEST_F(RedactTest, PemPrivateKeyBlocksGo) {
+  EXPECT_EQ(RedactSecrets("key: -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\ndone"),
+            "key: [REDACTED]\ndone");
+  EXPECT_EQ(RedactSecrets("cut -----BEGIN RSA PRIVATE KEY-----\nMIIE"), "cut [REDACTED]");
+  const std::string cert = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----";
+  EXPECT_EQ(RedactSecrets(cert), cert);
+}
+
+TEST(ExitCode, OneMappingForEveryStatus) {
+  EXPECT_EQ(ExitCodeFor(Status::OK()), kExitOk);
+  EXPECT_EQ(ExitCodeFor(Status::Usage("bad flag")), kExitUsage);
+  EXPECT_EQ(ExitCodeFor(Status::Cancelled("sigint")), kExitInterrupted);
+  // Transient: a rerun may succeed.
+  EXPECT_EQ(ExitCodeFor(Status::Unavailable("HTTP 503")), kExitRetryable);
+  EXPECT_EQ(ExitCodeFor(Status::IOError("connection reset")), kExitRetryable);
+  // Permanent: a rerun gives the same.
+  EXPECT_EQ(ExitCodeFor(Status::InvalidInput("row 7")), kExitFailed);
+  EXPECT_EQ(ExitCodeFor(Status::DataLoss("truncated gzip")), kExitFailed);
+  EXPECT_EQ(ExitCodeFor(Status::NotFound("404")), kExitFailed);
+  EXPECT_EQ(ExitCodeFor(Status::Permission("403")), kExitFailed);
+  EXPECT_EQ(ExitCodeFor(Status::AlreadyExists("x")), kExitFailed);
+  EXPECT_EQ(ExitCodeFor(Status::Internal("bug")), kExitFailed);
+}
+
+TEST(ExitCode, TheWorseOfTwo) {
+  EXPECT_EQ(WorseExitCode(kExitOk, kExitRetryable), kExitRetryable);
+  EXPECT_EQ(WorseExitCode(kExitRetryable, kExitFailed), kExitFailed);
+  EXPECT_EQ(WorseExitCode(kExitFailed, kExitRetryable), kExitFailed);
+  EXPECT_EQ(WorseExitCode(kExitUsage, kExitFailed), kExitUsage);
+  EXPECT_EQ(WorseExitCode(kExitFailed, kExitInterrupted), kExitInterrupted);
+}
+
+}  // namespace
+}  // namespace mt
