@@ -19,7 +19,9 @@ usage: deploy/orchestration/monitor-tick-download.sh --job NAME [--engine batch|
   -h, --help        this help
 environment: GCP_PROJECT_ID (required), GCP_REGION, GCS_BUCKET or OUTPUT_URI (for the object
 count), K8S_NAMESPACE (k8s)
-exit status: 0 succeeded, 1 failed, 4 still running (without --watch)
+exit status: 0 succeeded, 1 failed, 4 still running (without --watch), 5 cancelled or being
+  deleted (Batch CANCELLATION_IN_PROGRESS, CANCELLED, DELETION_IN_PROGRESS; a suspended
+  Kubernetes Job): no task of it runs again; submit the range again to finish it
 USAGE
 }
 
@@ -50,10 +52,26 @@ if [ "$DRY_RUN" != 1 ]; then
 fi
 
 # count_objects FROM TO: Parquet objects under raw_tick_data/ whose day is in [FROM, TO].
+# `gcloud storage ls` exits non-zero when the prefix holds no object yet, which is the state of
+# every backfill's first minutes: that is a count of 0, not a failure of the monitor. Any other
+# listing error is reported and the job's state still decides the exit status.
 count_objects() {
-  local listing
-  listing=$(run gcloud storage ls "${output%/}/raw_tick_data/by_date/**")
-  if [ "$DRY_RUN" = 1 ]; then printf '%s\n' "$listing"; return; fi
+  local listing err rc=0
+  err=$(mktemp)
+  listing=$(run gcloud storage ls "${output%/}/raw_tick_data/by_date/**" 2>"$err") || rc=$?
+  if [ "$DRY_RUN" = 1 ]; then rm -f "$err"; printf '%s\n' "$listing"; return; fi
+  if [ "$rc" -ne 0 ]; then
+    if grep -qi 'matched no objects' "$err"; then
+      listing=""
+    else
+      say "$PROG: warning: could not list ${output%/}/raw_tick_data/ (exit $rc): $(grep -v '^+ ' "$err" | tail -n 3 | tr '\n' ' ')"
+      rm -f "$err"
+      printf 'objects in %s..%s: unknown (the listing failed)\n' "$1" "$2"
+      return
+    fi
+  fi
+  grep '^+ ' "$err" >&2 || true  # the command echo of run()
+  rm -f "$err"
   # (no {n} repetition in the regex: Debian's default awk, mawk, does not have it)
   awk -v from="day-$1" -v to="day-$2" '
     /\.parquet$/ { if (match($0, /day-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]/)) { d = substr($0, RSTART, RLENGTH); if (d >= from && d <= to) n++ } }
@@ -106,6 +124,7 @@ report_k8s() {
   state=$(jq -r '
     if any(.status.conditions[]?; .type == "Complete" and .status == "True") then "SUCCEEDED"
     elif any(.status.conditions[]?; .type == "Failed" and .status == "True") then "FAILED"
+    elif any(.status.conditions[]?; .type == "Suspended" and .status == "True") then "SUSPENDED"
     else "RUNNING" end' <<<"$json")
   if [ "$objects" = 1 ]; then
     local from to
@@ -122,6 +141,11 @@ while :; do
     DRY_RUN) exit 0 ;;
     SUCCEEDED) exit 0 ;;
     FAILED) exit 1 ;;
+    # Ending or ended without finishing: no task of this job runs again, so waiting is pointless.
+    # A new submission over the same range only does what is missing (objects are create-only).
+    CANCELLATION_IN_PROGRESS|CANCELLED|DELETION_IN_PROGRESS|SUSPENDED)
+      say "$PROG: $job is $state: its unfinished tasks will not run; submit the range again to finish it"
+      exit 5 ;;
   esac
   [ "$watch" -gt 0 ] || exit 4
   sleep "$watch"

@@ -2,7 +2,7 @@
 # Submits a backfill as ONE Google Cloud Batch job: N shard tasks of the same container, P of
 # them at a time on spot VMs. Task i runs `market-tick download` over the whole plan; the binary
 # reads BATCH_TASK_INDEX/BATCH_TASK_COUNT, which Batch sets in every task, and takes its stable
-# hash slice of the plan (DESIGN §8). Many small shards beat a few big ones: the engine balances
+# hash slice of the plan (docs/DEPLOYMENT.md, "How the fleet splits the work"). Many small shards beat a few big ones: the engine balances
 # them over the VMs and retries a preempted or retryable (exit 3) task alone; a retried task
 # skips every object that already exists, so it only redoes what was missing.
 # --engine k8s renders the Kubernetes Indexed Job (k8s/tick-download-indexed-job.yaml) instead.
@@ -25,7 +25,7 @@ usage() {
   cat <<USAGE
 usage: deploy/orchestration/orchestrate-tick-download.sh --start-date D --end-date D
          --exchanges a,b --symbols s1,s2 [--data-types t1,t2] [--instances 60] [--tasks N]
-         [--job-name NAME] [--machine-type T] [--max-retries 3] [--max-run-duration 6h]
+         [--job-name NAME] [--machine-type T] [--max-retries 10] [--max-run-duration 6h]
          [--concurrency N] [--image REF] [--no-spot] [--engine batch|k8s] [--spec-file F]
          [--dry-run] [--help]
 
@@ -36,7 +36,10 @@ Submits one Cloud Batch job of N shard tasks (the "fleet" mode of docs/DEPLOYMEN
   --tasks N           shard tasks (default 10 x instances); N >= P
   --job-name NAME     default tick-download-STARTDATE-ENDDATE-HHMMSS
   --machine-type T    default \$MACHINE_TYPE or e2-standard-4 (one task per VM)
-  --max-retries R     retries per task, 0-10 (default 3), on exit 3/130 and VM preemption
+  --max-retries R     retries per task, 0-10 (default 10, the most Batch allows): spot
+                      preemptions and exit 3/130 share this one budget, and a retry only
+                      redoes the objects that are missing; the back-off between requests is
+                      inside market-tick (RETRY_* settings), Batch retries at once
   --max-run-duration  per task attempt: 90m, 6h or seconds (default 6h)
   --concurrency N     files in flight per task (MAX_CONCURRENT_REQUESTS)
   --image REF         default \$IMAGE_REPO/tardis-download:\$IMAGE_TAG
@@ -56,7 +59,7 @@ Then: deploy/orchestration/monitor-tick-download.sh --job NAME
 USAGE
 }
 
-start="" end="" exchanges="" data_types="" symbols="" instances=60 tasks="" job="" retries=3
+start="" end="" exchanges="" data_types="" symbols="" instances=60 tasks="" job="" retries=10
 duration=6h concurrency="" IMAGE="" provisioning=SPOT engine=batch spec_file=""
 while [ $# -gt 0 ]; do
   case "$1" in --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; esac

@@ -63,7 +63,11 @@ for name in tardis-download instrument-generation; do
   for v in /data /logs /temp /downloads; do
     check "$dc mounts $v" grep -qE -- "- \\\$\{MT_[A-Z]+_DIR:-\.\./\.\./[a-z]+\}:$v$" "$dc"
   done
-  check "$dc runs as a non-root user" grep -qE '^    user: "\$\{MT_UID:-10001\}:\$\{MT_GID:-10001\}"$' "$dc"
+  # As the caller (deploy/local/compose.sh sets MT_UID/MT_GID), never a silent default: a
+  # default of 10001 cannot write to a ./data folder the caller owns.
+  check "$dc runs as the caller's uid/gid, with no default" \
+    grep -qE '^    user: "\$\{MT_UID:\?[^}]*compose\.sh\}:\$\{MT_GID:\?[^}]*compose\.sh\}"$' "$dc"
+  check "$dc has no default uid" no_match 'MT_[UG]ID:-' "$(<"$dc")"
   check "$dc mounts the key file read-only" grep -qF ':/run/secrets/tardis_api_key:ro' "$dc"
   check "$dc writes no key value" no_match 'TARDIS_API_KEY[:=][[:space:]]*[A-Za-z0-9]' "$(<"$dc")"
   check "$dc builds this Dockerfile" \

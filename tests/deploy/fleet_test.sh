@@ -177,6 +177,35 @@ expect_eq "$(ids '.outcome == "done" or .outcome == "skipped"' "$work"/kill-*.js
 check "the rerun wrote the killed item again" \
   test "$(ids '.outcome == "done"' "$work/kill-$victim.json" | grep -cxF "$target_id")" = 1
 
+# ---- SIGTERM mid-write: exit 130 well inside GKE's 15 s spot grace period ------------------------
+# A reclaimed spot node gives a pod 15 s (the Kubernetes template's terminationGracePeriodSeconds)
+# and Batch's retry policy keys on exit 130: the worker must stop in time, say 130, and leave no
+# partial file. The bound is 10 s, a third of it slack for a busy CI machine.
+faults '{"trickle":{"bytesPerChunk":2048,"intervalMs":20}}'
+rm -rf "$work/term"
+"$BIN" download "${args[@]}" --output "$work/term" >"$work/term.log" 2>&1 &
+term_pid=$!
+term_target="$work/term/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet"
+partial=""
+for _ in $(seq 300); do
+  for f in "$term_target".tmp-*; do
+    if [ -s "$f" ]; then partial=$f; break 2; fi
+  done
+  sleep 0.05
+done
+check "the worker was writing when SIGTERM came (a partial file existed)" test -n "$partial"
+t0=$(date +%s%N)
+kill -TERM "$term_pid"
+rc=0
+for _ in $(seq 200); do kill -0 "$term_pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$term_pid" 2>/dev/null; then kill -9 "$term_pid"; fi
+wait "$term_pid" || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+faults '{}'
+expect_eq "$rc" 130 "SIGTERM mid-write: exit 130 (Batch and Kubernetes retry it)"
+check "SIGTERM mid-write: stopped within 10 s (took $ms ms)" test "$ms" -lt 10000
+expect_eq "$(find "$work/term" -name '*.tmp-*')" "" "SIGTERM mid-write: no partial file left"
+
 # ---- a rerun over a grouped symbol ----------------------------------------------------------------
 # An engine retry of a task whose grouped item (deribit OPTIONS) was already written must succeed:
 # the instruments that exist are kept (create-only) and the task exits 0, or Batch would not

@@ -40,7 +40,7 @@ reset_log() { cat "$DOUBLE_LOG" >>"$ALL_CALLS"; : >"$DOUBLE_LOG"; }
 SCRIPTS=(deploy/local/build-all.sh deploy/local/run-tardis-download.sh deploy/local/run-instrument-generation.sh
   deploy/vm/deploy-tardis-download.sh deploy/vm/deploy-instrument-generation.sh deploy/vm/vm-manager.sh
   deploy/orchestration/orchestrate-tick-download.sh deploy/orchestration/monitor-tick-download.sh
-  deploy/orchestration/cleanup-tick-vms.sh deploy/orchestration/vm-startup-script.sh)
+  deploy/orchestration/cleanup-tick-vms.sh deploy/orchestration/vm-startup-script.sh deploy/local/compose.sh)
 
 # ---- every script: strict mode, --help, unknown flags -----------------------------------------
 for s in "${SCRIPTS[@]}"; do
@@ -113,6 +113,31 @@ expect_err "only the first day of each month is free" "no key: a warning"
 dry_equals_real "run-instrument-generation.sh" deploy/local/run-instrument-generation.sh "${dirs[@]}" --from 2024-01-01 --to 2024-01-31
 expect_out "market-tick/instrument-generation:latest --from 2024-01-01 --to 2024-01-31" "run-instrument-generation.sh"
 
+# Compose as the caller (issue 19 #7): the compose files have no default uid; compose.sh passes
+# the caller's (10001 for root, with the folders handed over) and creates the mounted folders
+# before Docker would create them owned by root.
+if [ "$(id -u)" -eq 0 ]; then want_ids="10001 10001"; else want_ids="$(id -u) $(id -g)"; fi
+read -r want_uid want_gid <<<"$want_ids"
+reset_log
+MT_DATA_DIR="$tmp/c/data" MT_LOGS_DIR="$tmp/c/logs" MT_TEMP_DIR="$tmp/c/temp" MT_DOWNLOADS_DIR=rel-downloads \
+  capture deploy/local/compose.sh --dry-run tardis-download run --rm tardis-download --from 2024-01-01 --symbols BTCUSDT
+expect_rc 0 "compose.sh --dry-run"
+check "compose.sh --dry-run runs nothing" test ! -s "$DOUBLE_LOG"
+expect_out "+ env MT_UID=$want_uid MT_GID=$want_gid docker compose -f $ROOT/docker/tardis-download/docker-compose.yml run --rm tardis-download --from 2024-01-01 --symbols BTCUSDT" \
+  "compose.sh runs compose as the caller"
+expect_out "+ mkdir -p $tmp/c/data $tmp/c/logs $tmp/c/temp $ROOT/docker/tardis-download/rel-downloads" \
+  "compose.sh creates the mounted folders (relative ones beside the compose file)"
+MT_DATA_DIR="$tmp/c/data" MT_LOGS_DIR="$tmp/c/logs" MT_TEMP_DIR="$tmp/c/temp" MT_DOWNLOADS_DIR="$tmp/c/downloads" \
+  capture deploy/local/compose.sh instrument-generation run --rm instrument-generation --from 2024-01-01
+expect_rc 0 "compose.sh (test doubles)"
+expect_eq "$(grep '^docker' "$DOUBLE_LOG")" "docker compose -f $ROOT/docker/instrument-generation/docker-compose.yml run --rm instrument-generation --from 2024-01-01" \
+  "compose.sh runs docker compose on the image's compose file"
+check "compose.sh created the folders" test -d "$tmp/c/data" -a -d "$tmp/c/downloads"
+MT_UID=4242 MT_GID=4343 capture deploy/local/compose.sh --dry-run tardis-download config
+expect_out "+ env MT_UID=4242 MT_GID=4343 docker compose" "compose.sh: MT_UID/MT_GID when set win"
+capture deploy/local/compose.sh --dry-run nope build
+expect_rc 2 "compose.sh with an unknown image"
+
 dry_equals_real "deploy-tardis-download.sh" deploy/vm/deploy-tardis-download.sh --start-date 2024-01-01 \
   --end-date 2024-01-03 --exchanges binance-futures --data-types trades --symbols BTCUSDT --spot
 for want in "gcloud compute instances create market-tick-dev-download --project test-project --zone europe-west4-a" \
@@ -158,7 +183,8 @@ expect_jq "$job_json" '.allocationPolicy.instances[0].policy.provisioningModel' 
 expect_jq "$job_json" '.allocationPolicy.instances[0].policy.machineType' '"e2-standard-4"' "machine type"
 expect_jq "$job_json" '.allocationPolicy.location.allowedLocations' '["regions/europe-west4"]' "region"
 expect_jq "$job_json" '.allocationPolicy.serviceAccount.email' '"market-tick-runner@test-project.iam.gserviceaccount.com"' "service account"
-expect_jq "$job_json" "$tg.taskSpec.maxRetryCount" 3 "maxRetryCount"
+# Spot preemptions and exit-3 retries share this one budget: the most Batch allows (issue 19 #6).
+expect_jq "$job_json" "$tg.taskSpec.maxRetryCount" 10 "maxRetryCount defaults to Batch's maximum, 10"
 expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies | length" 1 "one lifecycle policy"
 expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies[0].action" '"RETRY_TASK"' "retry action"
 expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies[0].actionCondition.exitCodes | (index(3) != null) and (index(50001) != null) and (index(1) == null) and (index(2) == null)" true \
@@ -213,7 +239,7 @@ dry_equals_real "orchestrate --engine k8s" deploy/orchestration/orchestrate-tick
   --instances 4 --tasks 40 --job-name tick-k8s --engine k8s --spec-file "$k8s"
 expect_out "kubectl apply -f $k8s" "k8s apply"
 check "no template token is left" bash -c "! grep -q '__[A-Z_]*__' '$k8s'"
-for want in "kind: Job" "completionMode: Indexed" "completions: 40" "parallelism: 4" "backoffLimitPerIndex: 3" \
+for want in "kind: Job" "completionMode: Indexed" "completions: 40" "parallelism: 4" "backoffLimitPerIndex: 10" \
   "restartPolicy: Never" "runAsNonRoot: true" "image: \"registry.test/test-project/market-tick/tardis-download:latest\"" \
   "action: FailIndex" "type: DisruptionTarget" "value: \"gs://test-bucket\"" "secretName: \"tardis-api-key\"" \
   "value: /run/secrets/tardis/api-key" "cloud.google.com/gke-spot: \"true\""; do
@@ -222,6 +248,16 @@ done
 k8s_args=$(sed -n -E 's/^ *args: (\[.*\])$/\1/p' "$k8s")
 expect_jq "$k8s_args" '.[-2:]' '["--shards","40"]' "k8s: --shards equals completions (JOB_COMPLETION_INDEX needs the count)"
 check "the template itself still has its tokens" grep -q '__TASKS__' deploy/orchestration/k8s/tick-download-indexed-job.yaml
+# The Job controller applies the first matching podFailurePolicy rule: a pod on a reclaimed spot
+# node that exits 1 must meet the Ignore rule before FailIndex, or its index fails for good.
+ignore_line=$(grep -n 'action: Ignore' "$k8s" | head -n1 | cut -d: -f1)
+failindex_line=$(grep -n 'action: FailIndex' "$k8s" | head -n1 | cut -d: -f1)
+check "k8s: Ignore on DisruptionTarget comes before FailIndex (lines $ignore_line, $failindex_line)" \
+  test "${ignore_line:-999}" -lt "${failindex_line:-0}"
+check "k8s: the rule right after Ignore is its DisruptionTarget condition" \
+  test "$(sed -n "$((ignore_line + 1)),$((ignore_line + 2))p" "$k8s" | tr -d ' \n')" = "onPodConditions:-type:DisruptionTarget"
+grace=$(sed -n -E 's/^ *terminationGracePeriodSeconds: *([0-9]+).*/\1/p' "$k8s")
+check "k8s: the grace period fits GKE's 15 s for spot pods (got '$grace')" test -n "$grace" -a "${grace:-99}" -le 15
 
 # ---- missing variables, missing tools -----------------------------------------------------------
 o=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b --symbols S --job-name j --dry-run)
@@ -315,6 +351,38 @@ expect_rc 0 "monitor k8s: complete exits 0"
 expect_out "job tick-k8s: 40 of 40 indexes succeeded" "monitor k8s"
 expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor k8s: objects"
 
+# At the start of every backfill the prefix is empty and `gcloud storage ls` exits 1: that is
+# 0 objects of a running job, not a failed job (issue 19 #1).
+mv "$DOUBLE_DIR/gcloud.storage_ls" "$tmp/storage_ls.saved"
+printf '1\n' >"$DOUBLE_DIR/gcloud.storage_ls.rc"
+printf 'ERROR: (gcloud.storage.ls) One or more URLs matched no objects.\n' >"$DOUBLE_DIR/gcloud.storage_ls.err"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan
+expect_rc 4 "monitor: an empty bucket prefix while the job runs is still 'running'"
+expect_out "objects in 2024-01-01..2024-01-31: 0 Parquet files" "monitor: an empty prefix counts 0 objects"
+capture timeout 30 deploy/orchestration/monitor-tick-download.sh --job tick-k8s --engine k8s
+expect_rc 0 "monitor k8s: a complete job with an empty prefix exits 0"
+# Any other listing error is reported, and the job's state still decides the exit status.
+printf 'ERROR: (gcloud.storage.ls) HTTPError 403: caller does not have storage.objects.list access.\n' >"$DOUBLE_DIR/gcloud.storage_ls.err"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan
+expect_rc 4 "monitor: a failed listing does not make a running job 'failed'"
+expect_out "objects in 2024-01-01..2024-01-31: unknown" "monitor: a failed listing says so"
+expect_err "storage.objects.list" "monitor: the listing's error is shown"
+rm "$DOUBLE_DIR/gcloud.storage_ls.rc" "$DOUBLE_DIR/gcloud.storage_ls.err"
+mv "$tmp/storage_ls.saved" "$DOUBLE_DIR/gcloud.storage_ls"
+
+# A cancelled job is final: the monitor ends, also under --watch (issue 19 #2).
+for st in CANCELLED CANCELLATION_IN_PROGRESS DELETION_IN_PROGRESS; do
+  jq --arg s "$st" '.status.state = $s | .name = "projects/test-project/locations/europe-west4/jobs/tick-can"' "$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-can"
+  capture timeout 30 deploy/orchestration/monitor-tick-download.sh --job tick-can --watch 5 --no-objects
+  expect_rc 5 "monitor --watch ends on a $st job with exit 5"
+  expect_out "job tick-can: $st" "monitor: the $st state is shown"
+  expect_err "submit the range again" "monitor: a $st job says how to finish the range"
+done
+jq '.status = {"active": 0, "conditions": [{"type": "Suspended", "status": "True"}]}' \
+  "$DOUBLE_DIR/kubectl.get_job_tick-k8s" >"$DOUBLE_DIR/kubectl.get_job_tick-k8s-sus"
+capture timeout 30 deploy/orchestration/monitor-tick-download.sh --job tick-k8s-sus --engine k8s --watch 5 --no-objects
+expect_rc 5 "monitor --watch ends on a suspended Kubernetes Job"
+
 # ---- cleanup ------------------------------------------------------------------------------------
 printf 'market-tick-dev-download\teurope-west4-a\ninst-dev\teurope-west4-c\n' >"$DOUBLE_DIR/gcloud.compute_instances_list"
 printf 'tick-old-1\n' >"$DOUBLE_DIR/gcloud.batch_jobs_list"
@@ -323,15 +391,34 @@ capture deploy/orchestration/cleanup-tick-vms.sh --job tick-jan --finished-jobs 
 expect_rc 0 "cleanup --dry-run"
 check "cleanup --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
 expect_out "gcloud batch jobs delete tick-jan --project test-project --location europe-west4 --quiet" "cleanup --dry-run: the job"
-expect_out "gcloud compute instances delete NAME --project test-project --zone ZONE --delete-disks all --quiet" "cleanup --dry-run: VM template"
+expect_no_out "compute instances" "cleanup --dry-run: no dev VM is touched unless asked"
 capture deploy/orchestration/cleanup-tick-vms.sh --job tick-jan --finished-jobs
 expect_rc 0 "cleanup"
 expect_eq "$(grep -E 'delete' "$DOUBLE_LOG")" "gcloud batch jobs delete tick-jan --project test-project --location europe-west4 --quiet
-gcloud batch jobs delete tick-old-1 --project test-project --location europe-west4 --quiet
-gcloud compute instances delete market-tick-dev-download --project test-project --zone europe-west4-a --delete-disks all --quiet
-gcloud compute instances delete inst-dev --project test-project --zone europe-west4-c --delete-disks all --quiet" \
-  "cleanup deletes the job, the finished jobs and each listed dev VM in its zone"
+gcloud batch jobs delete tick-old-1 --project test-project --location europe-west4 --quiet" \
+  "cleanup deletes the job and the finished jobs"
+# Deleting a job never lists or deletes dev VMs (issue 19 #4).
+check "cleanup --job does not touch dev VMs" bash -c "! grep -q 'compute instances' '$DOUBLE_LOG'"
+check "cleanup --finished-jobs includes cancelled jobs" grep -qF "status.state=CANCELLED" "$DOUBLE_LOG"
+# --dev-vms: only stopped dev VMs, each in its zone; running ones are kept and named.
+printf 'market-tick-dev-download\teurope-west4-a\tTERMINATED\ninst-dev\teurope-west4-c\tRUNNING\nold-dev\teurope-west4-b\tSUSPENDED\n' \
+  >"$DOUBLE_DIR/gcloud.compute_instances_list"
+reset_log
+capture deploy/orchestration/cleanup-tick-vms.sh --dev-vms --dry-run
+expect_out "gcloud compute instances delete NAME --project test-project --zone ZONE --delete-disks all --quiet" "cleanup --dev-vms --dry-run: VM template"
+expect_out "whose status is TERMINATED or SUSPENDED" "cleanup --dev-vms --dry-run says which VMs"
+capture deploy/orchestration/cleanup-tick-vms.sh --dev-vms
+expect_rc 0 "cleanup --dev-vms"
+expect_eq "$(grep -E 'delete' "$DOUBLE_LOG")" "gcloud compute instances delete market-tick-dev-download --project test-project --zone europe-west4-a --delete-disks all --quiet
+gcloud compute instances delete old-dev --project test-project --zone europe-west4-b --delete-disks all --quiet" \
+  "cleanup --dev-vms deletes the stopped dev VMs only, each in its zone"
+expect_err "inst-dev (RUNNING)" "cleanup --dev-vms names the running VM it kept"
 check "cleanup lists only dev VMs" grep -qF "labels.app=market-tick AND labels.role=dev" "$DOUBLE_LOG"
+reset_log
+capture deploy/orchestration/cleanup-tick-vms.sh --dev-vms --force
+expect_eq "$(grep -c 'compute instances delete' "$DOUBLE_LOG")" 3 "cleanup --dev-vms --force deletes running dev VMs too"
+capture deploy/orchestration/cleanup-tick-vms.sh --force --job tick-jan
+expect_rc 2 "cleanup --force without --dev-vms"
 capture deploy/orchestration/cleanup-tick-vms.sh --keep-vms
 expect_rc 2 "cleanup with nothing to do"
 reset_log
@@ -392,12 +479,45 @@ expect_err "only the first day of each month" "startup script without mt-secret 
 rm "${md}_mt-image"
 capture env MT_STATE_DIR="$st/state" MT_SECRET_DIR="$st/secrets" MT_HOME="$st/home" deploy/orchestration/vm-startup-script.sh
 expect_rc 2 "startup script without mt-image"
+# Every way out powers the VM off when asked to, with the reason in the log (issue 19 #3).
+reset_log
+capture env MT_STATE_DIR="$st/state" MT_SECRET_DIR="$st/secrets" MT_HOME="$st/home" MT_SHUTDOWN=true deploy/orchestration/vm-startup-script.sh
+expect_rc 2 "startup script without mt-image, shutdown asked"
+expect_eq "$(grep -c '^poweroff' "$DOUBLE_LOG")" 1 "startup script: a metadata error still powers off"
+expect_err "no mt-image metadata" "startup script: the metadata error is logged"
+secret_url="$DOUBLE_DIR/curl.v1_projects_test-project_secrets_tardis-api-key_versions_latest:access"
+mv "$secret_url" "$tmp/secret.saved"
+printf '22\n' >"$secret_url.rc"
+printf 'curl: (22) The requested URL returned error: 403\n' >"$secret_url.err"
+reset_log
+capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh
+expect_rc 1 "startup script: an unreadable secret fails the run"
+expect_eq "$(grep -c '^poweroff' "$DOUBLE_LOG")" 1 "startup script: an unreadable secret still powers off"
+expect_eq "$(grep -c '^docker run' "$DOUBLE_LOG")" 0 "startup script: no container run without the key"
+expect_err "could not read the Tardis key from projects/test-project/secrets/tardis-api-key/versions/latest" \
+  "startup script: the secret error is logged, with what to check"
+expect_err "secretAccessor" "startup script: the secret error names the role to check"
+check "startup script: no empty key file is left" test ! -e "$st/secrets/tardis_api_key"
+rm "$secret_url.rc" "$secret_url.err"
+mv "$tmp/secret.saved" "$secret_url"
+# A command that fails under set -e is named too.
+printf '1\n' >"$DOUBLE_DIR/chown.10001:10001.rc"
+reset_log
+capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh
+expect_rc 1 "startup script: a failing command ends the run"
+expect_err "chown 10001:10001" "startup script: the failing command is logged"
+expect_eq "$(grep -c '^poweroff' "$DOUBLE_LOG")" 1 "startup script: a failing command still powers off"
+rm "$DOUBLE_DIR/chown.10001:10001.rc"
 reset_log
 capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh --dry-run
 expect_rc 0 "startup script --dry-run"
 expect_out "+ docker run --rm --name market-tick" "startup script --dry-run prints the container run"
 expect_out "+ poweroff" "startup script --dry-run prints the power-off"
 check "startup script --dry-run runs nothing" test ! -s "$DOUBLE_LOG"
+
+# ---- no reference to a document the repository does not have (issue 19 #8) ---------------------
+design_refs=$(grep -rlE 'DESIGN( |\.md|§)' README.md DEVELOPERS.md docs deploy docker tests/deploy --exclude=scripts_test.sh || true)
+expect_eq "$design_refs" "" "README, docs, deploy and docker cite no DESIGN document"
 
 # ---- the key never shows ------------------------------------------------------------------------
 reset_log
