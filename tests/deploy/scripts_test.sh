@@ -259,6 +259,141 @@ check "k8s: the rule right after Ignore is its DisruptionTarget condition" \
 grace=$(sed -n -E 's/^ *terminationGracePeriodSeconds: *([0-9]+).*/\1/p' "$k8s")
 check "k8s: the grace period fits GKE's 15 s for spot pods (got '$grace')" test -n "$grace" -a "${grace:-99}" -le 15
 
+# ---- definition-driven fleet (issue 19) ---------------------------------------------------------
+# Without --symbols: a one-task instruments job first, the script waits for it, then the download
+# tasks plan from the stored definitions with market-tick download's filters.
+dspec="$tmp/defs.json"
+defs=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-12-31
+  --exchanges deribit,binance-futures --instrument-types option,perpetual --base BTC,ETH --quote USD,USDT
+  --max-days-to-expiry 30 --max-instruments 500 --data-types trades --instances 6 --job-name fleet-2024
+  --spec-file "$dspec" --poll 1)
+printf 'SUCCEEDED\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst"
+dry_equals_real "orchestrate without --symbols" "${defs[@]}"
+ispec="$tmp/defs.instruments.json"
+check "the instruments job spec is written next to --spec-file" test -s "$ispec"
+expect_jq "$(cat "$ispec")" "$tg.runnables // $tg.taskSpec.runnables[0].container.imageUri" '"registry.test/test-project/market-tick/instrument-generation:latest"' "instruments job: its image"
+expect_jq "$(cat "$ispec")" "$tg.taskSpec.runnables[0].container.commands" '["--from","2024-01-01","--to","2024-12-31","--exchanges","deribit,binance-futures","--log-format","json"]' \
+  "instruments job: every definition of the range (the filters apply when planning)"
+expect_jq "$(cat "$ispec")" "[$tg.taskCount, $tg.parallelism, .labels.job]" '[1,1,"instrument-generation"]' "instruments job: one task, its own label"
+expect_jq "$(cat "$dspec")" "$tg.taskSpec.runnables[0].container.commands" \
+  '["--from","2024-01-01","--to","2024-12-31","--exchanges","deribit,binance-futures","--instrument-types","option,perpetual","--base","BTC,ETH","--quote","USD,USDT","--max-days-to-expiry","30","--max-instruments","500","--data-types","trades","--log-format","json"]' \
+  "download job: the filters, no --symbols (the tasks plan from the stored definitions)"
+expect_jq "$(cat "$dspec")" "[$tg.taskCount, .labels.job]" '[60,"tick-download"]' "download job: the shard tasks"
+expect_eq "$(grep -oE '^gcloud batch jobs (list|submit|describe) [^ ]*' "$DOUBLE_LOG" | tr '\n' ';')" \
+  "gcloud batch jobs list --project;gcloud batch jobs submit fleet-2024-inst;gcloud batch jobs describe fleet-2024-inst;gcloud batch jobs submit fleet-2024;" \
+  "order: overlap check, instruments job, wait for it, download job"
+expect_out "every 1 s until it is SUCCEEDED" "the dry run says that it waits for the instruments job"
+expect_out "# plan: not computed" "without definitions yet the dry run cannot size the plan"
+expect_out "market-tick plan --from 2024-01-01 --to 2024-12-31 --exchanges deribit,binance-futures --instrument-types option,perpetual" \
+  "the dry run shows the plan command to run once the definitions exist"
+# The instruments job fails: nothing else is submitted.
+printf 'RUNNING\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst"
+( sleep 1.5; printf 'FAILED\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst" ) &
+reset_log
+capture timeout 60 "${defs[@]}"
+wait
+expect_rc 1 "orchestrate: the instruments job failed"
+expect_err "fleet-2024-inst ended FAILED: the download job was not submitted" "orchestrate names the failed instruments job"
+check "orchestrate polled the instruments job until it ended" test "$(grep -c 'describe fleet-2024-inst' "$DOUBLE_LOG")" -ge 2
+check "orchestrate did not submit the download job" bash -c "! grep -q 'jobs submit fleet-2024 ' '$DOUBLE_LOG'"
+rm "$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst"
+# --skip-instruments: definitions exist already.
+reset_log
+capture "${defs[@]}" --skip-instruments
+expect_rc 0 "orchestrate --skip-instruments"
+expect_eq "$(grep -c 'jobs submit' "$DOUBLE_LOG")" 1 "--skip-instruments submits the download job only"
+for bad in "--symbols BTCUSDT" "--instrument-types swap" "--max-days-to-expiry x"; do
+  read -r -a words <<<"$bad"
+  capture "${defs[@]}" "${words[@]}" --dry-run
+  expect_rc 2 "orchestrate filters + $bad"
+done
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b \
+  --symbols S --skip-instruments --dry-run
+expect_rc 2 "--skip-instruments with --symbols"
+# The dry run sizes the plan with the real binary (issue 19: plan size, shard count, objects).
+BIN=${MARKET_TICK_BIN:-$ROOT/build/market-tick}
+if [ -x "$BIN" ]; then
+  MARKET_TICK_BIN=$BIN capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 \
+    --exchanges binance-futures --symbols BTCUSDT,ETHUSDT --data-types trades,quotes --instances 2 --tasks 3 --job-name sized --dry-run
+  expect_rc 0 "orchestrate --dry-run with a binary"
+  expect_out "# plan: 8 items (day x data type x instrument), 3 shard tasks" "the dry run prints the plan size and shard count"
+  expect_out "# shard sizes: min " "the dry run prints the shard sizes"
+  expect_out "# expected objects: 8 Parquet files under gs://test-bucket/raw_tick_data/" "the dry run prints the expected object count"
+  MARKET_TICK_BIN=$BIN capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-01 \
+    --exchanges binance-futures --symbols BTCUSDT --instances 2 --tasks 4 --job-name sized --dry-run
+  expect_out "# note: fewer items than tasks: 3 tasks will have nothing to do" "the dry run warns about empty shards"
+else
+  fail "no market-tick binary at $BIN for the plan-size checks (build it, or set MARKET_TICK_BIN)"
+fi
+
+# ---- a second fleet over running days is refused (issue 19) --------------------------------------
+cat >"$DOUBLE_DIR/gcloud.batch_jobs_list" <<'JSON'
+[{"name": "projects/test-project/locations/europe-west4/jobs/tick-h1", "status": {"state": "RUNNING"},
+  "labels": {"app": "market-tick", "job": "tick-download", "start-date": "20240101", "end-date": "20240630"}},
+ {"name": "projects/test-project/locations/europe-west4/jobs/tick-h0", "status": {"state": "QUEUED"},
+  "labels": {"app": "market-tick", "job": "tick-download", "start-date": "20231001", "end-date": "20231231"}}]
+JSON
+reset_log
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-06-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name again
+expect_rc 2 "an overlapping submission is refused"
+expect_err "tick-h1 (RUNNING, 20240101..20240630)" "the refusal names the overlapping job"
+check "the refusal does not name a job of other days" bash -c '! grep -q tick-h0 <<<"$1"' _ "$ERR"
+check "nothing is submitted over running days" bash -c "! grep -q 'jobs submit' '$DOUBLE_LOG'"
+check "the running jobs are listed by label and state" grep -qF "labels.app=market-tick AND labels.job=tick-download AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" "$DOUBLE_LOG"
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-07-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name later
+expect_rc 0 "a submission over other days goes ahead"
+reset_log
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-06-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name again --allow-overlap
+expect_rc 0 "--allow-overlap submits anyway"
+check "--allow-overlap does not list the jobs" bash -c "! grep -q 'jobs list' '$DOUBLE_LOG'"
+rm "$DOUBLE_DIR/gcloud.batch_jobs_list"
+cat >"$DOUBLE_DIR/kubectl.get_jobs" <<'JSON'
+{"items": [{"metadata": {"name": "k-running"}, "status": {"active": 3},
+  "spec": {"template": {"spec": {"containers": [{"args": ["--from", "2024-03-01", "--to", "2024-03-31", "--shards", "10"]}]}}}},
+ {"metadata": {"name": "k-done"}, "status": {"conditions": [{"type": "Complete", "status": "True"}]},
+  "spec": {"template": {"spec": {"containers": [{"args": ["--from", "2024-03-01", "--to", "2024-03-31"]}]}}}}]}
+JSON
+capture deploy/orchestration/orchestrate-tick-download.sh --engine k8s --start-date 2024-03-15 --end-date 2024-04-15 --exchanges b --symbols S --job-name k2 --instances 1 --tasks 2
+expect_rc 2 "k8s: an overlapping submission is refused"
+expect_err "k-running (active, 2024-03-01..2024-03-31)" "k8s: the refusal names the running Job"
+check "k8s: a finished Job does not count" bash -c '! grep -q k-done <<<"$1"' _ "$ERR"
+rm "$DOUBLE_DIR/kubectl.get_jobs"
+
+# ---- network options (issue 19) ------------------------------------------------------------------
+capture "${orch[@]}" --network my-vpc --subnetwork fleet-sub --no-external-ip
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.allocationPolicy.network' \
+  '{"networkInterfaces":[{"network":"projects/test-project/global/networks/my-vpc","subnetwork":"projects/test-project/regions/europe-west4/subnetworks/fleet-sub","noExternalIpAddress":true}]}' \
+  "--network, --subnetwork, --no-external-ip"
+capture "${orch[@]}" --subnetwork projects/host/regions/europe-west4/subnetworks/shared
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.allocationPolicy.network.networkInterfaces' '[{"subnetwork":"projects/host/regions/europe-west4/subnetworks/shared"}]' "a full subnetwork name (Shared VPC) is kept"
+capture "${orch[@]}"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.allocationPolicy | has("network")' false "no network settings by default"
+capture "${orch[@]}" --engine k8s --no-external-ip
+expect_rc 2 "network options are refused for k8s"
+capture "${orch[@]}" --network Bad_Net
+expect_rc 2 "a bad network name"
+
+# ---- Kubernetes: time limit, tolerations, --no-spot, definitions ---------------------------------
+capture "${orch[@]}" --engine k8s --max-run-duration 2h --instances 2 --tasks 4
+expect_out "activeDeadlineSeconds: 7200" "k8s: --max-run-duration is the pod's activeDeadlineSeconds"
+for want in "tolerations:" "- key: cloud.google.com/gke-spot" "operator: Equal" 'value: "true"' "effect: NoSchedule"; do
+  expect_out "$want" "k8s: tolerates tainted spot pools: $want"
+done
+expect_no_out "# SPOT" "k8s: no template marker is left"
+capture "${orch[@]}" --engine k8s --no-spot --instances 2 --tasks 4
+check "k8s --no-spot: no spot node selector or toleration" no_match '^ +[^#]*gke-spot' "$OUT"
+expect_out "activeDeadlineSeconds: 21600" "k8s --no-spot: the rest is kept"
+capture deploy/orchestration/orchestrate-tick-download.sh --engine k8s --start-date 2024-01-01 --end-date 2024-01-31 \
+  --exchanges deribit --instrument-types option --instances 2 --tasks 4 --job-name kdefs --dry-run
+expect_rc 0 "k8s without --symbols"
+expect_out "name: kdefs-inst" "k8s: the instruments Job"
+expect_out 'args: ["--from","2024-01-01","--to","2024-01-31","--exchanges","deribit","--log-format","json"]' "k8s: the instruments Job's arguments (no --shards)"
+expect_out 'args: ["--from","2024-01-01","--to","2024-01-31","--exchanges","deribit","--instrument-types","option","--log-format","json","--shards","4"]' "k8s: the download Job plans from definitions"
+expect_out "+ kubectl get job kdefs-inst --namespace default -o json" "k8s: waits for the instruments Job"
+
 # ---- missing variables, missing tools -----------------------------------------------------------
 o=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b --symbols S --job-name j --dry-run)
 for v in GCP_PROJECT_ID IMAGE_REPO GCS_BUCKET; do
