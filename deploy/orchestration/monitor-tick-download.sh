@@ -9,12 +9,17 @@ PROG=monitor-tick-download.sh
 usage() {
   cat <<USAGE
 usage: deploy/orchestration/monitor-tick-download.sh --job NAME [--engine batch|k8s]
-         [--watch SECONDS] [--no-objects] [--dry-run] [--help]
+         [--watch SECONDS] [--no-objects] [--logs [--task N] [--lines N]] [--dry-run] [--help]
 
   --job NAME        the job orchestrate-tick-download.sh submitted
   --engine E        batch (default) or k8s
   --watch SECONDS   repeat every SECONDS until the job has finished
   --no-objects      skip the bucket listing (it reads every object name of the range)
+  --logs            print the job's log lines instead (Cloud Logging for Batch, the newest
+                    --lines of them, oldest first; kubectl logs for Kubernetes)
+  --task N          with --logs: only task N (Batch task index = Kubernetes completion index)
+  --lines N         with --logs: how many lines (default 200)
+  --since D         with --logs on Batch: how far back to look, e.g. 6h, 7d (default 30d)
   --dry-run         print the gcloud/kubectl commands, run nothing
   -h, --help        this help
 environment: GCP_PROJECT_ID (required), GCP_REGION, GCS_BUCKET or OUTPUT_URI (for the object
@@ -25,7 +30,7 @@ exit status: 0 succeeded, 1 failed, 4 still running (without --watch), 5 cancell
 USAGE
 }
 
-job="" engine=batch watch=0 objects=1
+job="" engine=batch watch=0 objects=1 logs=0 task="" lines=200 since=30d
 while [ $# -gt 0 ]; do
   case "$1" in --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; esac
   case "$1" in
@@ -33,6 +38,13 @@ while [ $# -gt 0 ]; do
     --engine) need_value "$1" $#; engine=$2; shift 2 ;;
     --watch) need_value "$1" $#; check_int "$1" "$2" 5 86400; watch=$2; shift 2 ;;
     --no-objects) objects=0; shift ;;
+    --logs) logs=1; shift ;;
+    --task) need_value "$1" $#; check_int "$1" "$2" 0 99999; task=$2; shift 2 ;;
+    --lines) need_value "$1" $#; check_int "$1" "$2" 1 100000; lines=$2; shift 2 ;;
+    --since)
+      need_value "$1" $#
+      [[ "$2" =~ ^[0-9]{1,5}[smhd]$ ]] || usage_die "--since must be like 90m, 6h or 7d, got '$2'"
+      since=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage_die "unknown argument '$1'" ;;
@@ -41,6 +53,8 @@ done
 [ -n "$job" ] || usage_die "--job is required"
 check_name --job "$job"
 case "$engine" in batch|k8s) ;; *) usage_die "--engine takes batch or k8s, got '$engine'" ;; esac
+if [ "$logs" = 0 ] && [ -n "$task" ]; then usage_die "--task goes with --logs"; fi
+if [ "$logs" = 1 ]; then objects=0; fi
 cloud_defaults
 need_var GCP_PROJECT_ID "the Google Cloud project of the job"
 need_tool jq "it reads the engine's JSON; apt-get install jq"
@@ -133,6 +147,41 @@ report_k8s() {
     if [ -n "$from" ] && [ -n "$to" ]; then count_objects "$from" "$to"; fi
   fi
 }
+
+# show_logs: the job's (or one task's) log lines, oldest first.
+show_logs() {
+  if [ "$engine" = k8s ]; then
+    local selector="batch.kubernetes.io/job-name=$job"
+    if [ -n "$task" ]; then selector+=",batch.kubernetes.io/job-completion-index=$task"; fi
+    run kubectl logs --namespace "${K8S_NAMESPACE:-default}" -l "$selector" --tail "$lines" --prefix --max-log-requests 20
+    return
+  fi
+  # Batch writes each task's output to the log batch_task_logs, labelled with the job's uid and
+  # the task id (".../group0-INDEX/..."), which the describe call gives.
+  local uid
+  if [ "$DRY_RUN" = 1 ]; then
+    show_cmd gcloud batch jobs describe "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" --format "value(uid)"
+    uid=JOB_UID
+  else
+    uid=$(run gcloud batch jobs describe "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" --format "value(uid)")
+    [ -n "$uid" ] || die "no uid for job $job (is the name right? gcloud batch jobs list)"
+  fi
+  local filter="logName=\"projects/$GCP_PROJECT_ID/logs/batch_task_logs\" AND labels.job_uid=\"$uid\""
+  if [ -n "$task" ]; then filter+=" AND labels.task_id:\"-group0-$task/\""; fi
+  local out
+  out=$(run gcloud logging read "$filter" --project "$GCP_PROJECT_ID" --freshness "$since" --limit "$lines" \
+    --order desc --format "value(timestamp,severity,jsonPayload.message,textPayload)")
+  if [ "$DRY_RUN" = 1 ]; then printf '%s\n' "$out"; return; fi
+  if [ -z "$out" ]; then
+    say "$PROG: no log lines for $job${task:+ task $task} in the last $since (a task logs once it runs; Batch keeps them in Cloud Logging)"
+    return
+  fi
+  tac <<<"$out"
+}
+if [ "$logs" = 1 ]; then
+  show_logs
+  exit 0
+fi
 
 state=""
 while :; do

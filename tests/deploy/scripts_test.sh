@@ -518,6 +518,30 @@ jq '.status = {"active": 0, "conditions": [{"type": "Suspended", "status": "True
 capture timeout 30 deploy/orchestration/monitor-tick-download.sh --job tick-k8s-sus --engine k8s --watch 5 --no-objects
 expect_rc 5 "monitor --watch ends on a suspended Kubernetes Job"
 
+# --logs [--task N]: a task's log lines (issue 19).
+printf 'a1b2c3-uid\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-logs"
+printf '2024-01-02T00:00:09Z\tERROR\tfailed: 2024-01-01/trades/binance/BTCUSDT\t\n2024-01-02T00:00:01Z\tINFO\tdownloading 10 items (shard 7/60)\t\n' \
+  >"$DOUBLE_DIR/gcloud.logging_read"
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-logs --logs --task 7 --lines 50 --dry-run
+expect_rc 0 "monitor --logs --dry-run"
+check "monitor --logs --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
+expect_out "+ gcloud batch jobs describe tick-logs --project test-project --location europe-west4 --format 'value(uid)'" "monitor --logs --dry-run: the uid"
+expect_out "labels.job_uid=\"JOB_UID\" AND labels.task_id:\"-group0-7/\"' --project test-project --freshness 30d --limit 50 --order desc" "monitor --logs --dry-run: the query"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-logs --logs --task 7 --lines 50
+expect_rc 0 "monitor --logs"
+expect_eq "$(cut -f2,3 <<<"$OUT")" "INFO	downloading 10 items (shard 7/60)
+ERROR	failed: 2024-01-01/trades/binance/BTCUSDT" "monitor --logs prints the task's lines oldest first"
+check "monitor --logs reads the task log of this job's uid and task 7" grep -qF \
+  "gcloud logging read 'logName=\"projects/test-project/logs/batch_task_logs\" AND labels.job_uid=\"a1b2c3-uid\" AND labels.task_id:\"-group0-7/\"' --project test-project --freshness 30d --limit 50" "$DOUBLE_LOG"
+check "monitor --logs lists no objects" bash -c "! grep -q 'storage ls' '$DOUBLE_LOG'"
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-k8s --engine k8s --logs --task 3
+expect_eq "$(cat "$DOUBLE_LOG")" "kubectl logs --namespace default -l batch.kubernetes.io/job-name=tick-k8s,batch.kubernetes.io/job-completion-index=3 --tail 200 --prefix --max-log-requests 20" \
+  "monitor --logs on Kubernetes: the pods of index 3"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan --task 3
+expect_rc 2 "--task without --logs"
+
 # ---- cleanup ------------------------------------------------------------------------------------
 printf 'market-tick-dev-download\teurope-west4-a\ninst-dev\teurope-west4-c\n' >"$DOUBLE_DIR/gcloud.compute_instances_list"
 printf 'tick-old-1\n' >"$DOUBLE_DIR/gcloud.batch_jobs_list"
