@@ -263,6 +263,7 @@ check "k8s: the grace period fits GKE's 15 s for spot pods (got '$grace')" test 
 # Without --symbols: a one-task instruments job first, the script waits for it, then the download
 # tasks plan from the stored definitions with market-tick download's filters.
 dspec="$tmp/defs.json"
+# shellcheck disable=SC2054  # the commas are inside flag values
 defs=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-12-31
   --exchanges deribit,binance-futures --instrument-types option,perpetual --base BTC,ETH --quote USD,USDT
   --max-days-to-expiry 30 --max-instruments 500 --data-types trades --instances 6 --job-name fleet-2024
@@ -337,7 +338,7 @@ reset_log
 capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-06-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name again
 expect_rc 2 "an overlapping submission is refused"
 expect_err "tick-h1 (RUNNING, 20240101..20240630)" "the refusal names the overlapping job"
-check "the refusal does not name a job of other days" bash -c '! grep -q tick-h0 <<<"$1"' _ "$ERR"
+check "the refusal does not name a job of other days" no_match tick-h0 "$ERR"
 check "nothing is submitted over running days" bash -c "! grep -q 'jobs submit' '$DOUBLE_LOG'"
 check "the running jobs are listed by label and state" grep -qF "labels.app=market-tick AND labels.job=tick-download AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" "$DOUBLE_LOG"
 capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-07-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name later
@@ -356,7 +357,7 @@ JSON
 capture deploy/orchestration/orchestrate-tick-download.sh --engine k8s --start-date 2024-03-15 --end-date 2024-04-15 --exchanges b --symbols S --job-name k2 --instances 1 --tasks 2
 expect_rc 2 "k8s: an overlapping submission is refused"
 expect_err "k-running (active, 2024-03-01..2024-03-31)" "k8s: the refusal names the running Job"
-check "k8s: a finished Job does not count" bash -c '! grep -q k-done <<<"$1"' _ "$ERR"
+check "k8s: a finished Job does not count" no_match k-done "$ERR"
 rm "$DOUBLE_DIR/kubectl.get_jobs"
 
 # ---- network options (issue 19) ------------------------------------------------------------------
