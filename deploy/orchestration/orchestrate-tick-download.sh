@@ -30,7 +30,7 @@ usage: deploy/orchestration/orchestrate-tick-download.sh --start-date D --end-da
          --exchanges a,b [--symbols s1,s2 | FILTERS] [--data-types t1,t2] [--instances 60]
          [--tasks N] [--job-name NAME] [--machine-type T] [--max-retries 10]
          [--max-run-duration 6h] [--concurrency N] [--image REF] [--no-spot]
-         [--network N] [--subnetwork S] [--no-external-ip] [--allow-overlap]
+         [--network N] [--subnetwork S] [--no-external-ip] [--allow-overlap] [--no-pin]
          [--engine batch|k8s] [--spec-file F] [--dry-run] [--help]
 
 Submits one Cloud Batch job of N shard tasks (the "fleet" mode of docs/DEPLOYMENT.md).
@@ -62,6 +62,10 @@ market-tick download:
                       pod's activeDeadlineSeconds
   --concurrency N     files in flight per task (MAX_CONCURRENT_REQUESTS)
   --image REF         default \$IMAGE_REPO/tardis-download:\$IMAGE_TAG
+  --no-pin            keep image tags as they are; by default each image is resolved to its
+                      digest (gcloud artifacts docker images describe) at submission, so every
+                      task and retry runs the same build even if the tag moves, and an image
+                      that was never pushed stops the submission (REF@sha256:... is kept)
   --no-spot           standard VMs instead of spot (about 3x the price, never preempted)
   --network N         VPC network of the VMs (a name or projects/P/global/networks/N);
                       needed in projects without a "default" network
@@ -95,7 +99,7 @@ USAGE
 start="" end="" exchanges="" data_types="" symbols="" instances=60 tasks="" job="" retries=10
 duration=6h concurrency="" IMAGE="" provisioning=SPOT engine=batch spec_file=""
 itypes="" base="" quote="" max_dte="" max_inst="" skip_inst=0 INST_IMAGE="" poll=30
-network="" subnetwork="" no_external_ip=0 allow_overlap=0
+network="" subnetwork="" no_external_ip=0 allow_overlap=0 pin=1
 while [ $# -gt 0 ]; do
   case "$1" in --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; esac
   case "$1" in
@@ -132,6 +136,7 @@ while [ $# -gt 0 ]; do
     --subnetwork) subnetwork=$2; shift 2 ;;
     --no-external-ip) no_external_ip=1; shift ;;
     --allow-overlap) allow_overlap=1; shift ;;
+    --no-pin) pin=0; shift ;;
     --engine) engine=$2; shift 2 ;;
     --spec-file) spec_file=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
@@ -203,9 +208,35 @@ if [ "$mode" = definitions ] && [ "$skip_inst" = 0 ]; then
   if [ -z "$INST_IMAGE" ]; then INST_IMAGE=$(image_ref instrument-generation); fi
 fi
 if [ "$DRY_RUN" != 1 ]; then
-  if [ "$engine" = batch ]; then need_tool gcloud "install the Google Cloud CLI, or use --dry-run"; fi
+  if [ "$engine" = batch ] || [ "$pin" = 1 ]; then need_tool gcloud "install the Google Cloud CLI (or --no-pin on Kubernetes), or use --dry-run"; fi
   if [ "$engine" = k8s ]; then need_tool kubectl "install kubectl, or use --dry-run"; fi
 fi
+
+# pin_image REF: sets PINNED to REF@sha256:... of the image the tag points at now. A tag such as latest can move
+# while a fleet runs; a digest makes every task and every retry run the same build.
+pin_image() {
+  local ref=$1 digest
+  PINNED=$ref
+  case "$ref" in *@sha256:*) return ;; esac
+  if [ "$pin" = 0 ]; then return; fi
+  if [ "$DRY_RUN" = 1 ]; then
+    printf '# the tag is resolved to its digest at submission (--no-pin keeps it):\n'
+    show_cmd gcloud artifacts docker images describe "$ref" --format "value(image_summary.digest)"
+    return
+  fi
+  digest=$(run gcloud artifacts docker images describe "$ref" --format "value(image_summary.digest)") || digest=""
+  if ! [[ "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
+    printf '%s: error: could not resolve the image %s to a digest: is it pushed (deploy/local/build-all.sh --push or --cloud-build)? Give --image REF@sha256:..., or --no-pin for a registry other than Artifact Registry\n' "$PROG" "$ref" >&2
+    exit 2
+  fi
+  local name=${ref%@*}
+  # The tag goes (REPO/NAME:TAG -> REPO/NAME); a ":" before the last "/" is a registry port.
+  if [[ "${name##*/}" == *:* ]]; then name=${name%:*}; fi
+  PINNED="$name@$digest"
+}
+pin_image "$IMAGE"
+IMAGE=$PINNED
+if [ "$with_inst" = 1 ]; then pin_image "$INST_IMAGE"; INST_IMAGE=$PINNED; fi
 
 # The container arguments: the same for every task (the shard comes from the engine).
 args=(--from "$start" --to "$end" --exchanges "$exchanges")

@@ -36,6 +36,9 @@ export GCP_PROJECT_ID=test-project GCP_REGION=europe-west4 GCS_BUCKET=test-bucke
 export CAPTURE_LOG="$tmp/all-output.txt"
 ALL_CALLS="$tmp/all-calls.log"
 reset_log() { cat "$DOUBLE_LOG" >>"$ALL_CALLS"; : >"$DOUBLE_LOG"; }
+# The registry's answer for every pushed image: the digest orchestrate pins the tags to.
+DIGEST=sha256:$(printf 'market-tick' | sha256sum | cut -d' ' -f1)
+printf '%s\n' "$DIGEST" >"$DOUBLE_DIR/gcloud.artifacts_docker_images_describe"
 
 SCRIPTS=(deploy/local/build-all.sh deploy/local/run-tardis-download.sh deploy/local/run-instrument-generation.sh
   deploy/vm/deploy-tardis-download.sh deploy/vm/deploy-instrument-generation.sh deploy/vm/vm-manager.sh
@@ -174,7 +177,10 @@ dry_equals_real "orchestrate-tick-download.sh" deploy/orchestration/orchestrate-
 expect_out "gcloud batch jobs submit tick-jan --project test-project --location europe-west4 --config $spec" "orchestrate submit"
 job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
 check "the dry run prints the job JSON" jq -e . <<<"$job_json" >/dev/null
-expect_eq "$(jq -cS . <<<"$job_json")" "$(jq -cS . "$spec")" "the printed JSON is the submitted file"
+# The submitted file is the printed JSON, with the image tag resolved to its digest.
+img='.taskGroups[0].taskSpec.runnables[0].container.imageUri'
+expect_eq "$(jq -cS "del($img)" <<<"$job_json")" "$(jq -cS "del($img)" "$spec")" "the printed JSON is the submitted file"
+expect_jq "$(cat "$spec")" "$img" "\"registry.test/test-project/market-tick/tardis-download@$DIGEST\"" "the submitted file names the image by digest"
 tg='.taskGroups[0]'
 expect_jq "$job_json" "$tg.taskCount" 60 "taskCount defaults to 10 x --instances"
 expect_jq "$job_json" "$tg.parallelism" 6 "parallelism = --instances"
@@ -240,7 +246,7 @@ dry_equals_real "orchestrate --engine k8s" deploy/orchestration/orchestrate-tick
 expect_out "kubectl apply -f $k8s" "k8s apply"
 check "no template token is left" bash -c "! grep -q '__[A-Z_]*__' '$k8s'"
 for want in "kind: Job" "completionMode: Indexed" "completions: 40" "parallelism: 4" "backoffLimitPerIndex: 10" \
-  "restartPolicy: Never" "runAsNonRoot: true" "image: \"registry.test/test-project/market-tick/tardis-download:latest\"" \
+  "restartPolicy: Never" "runAsNonRoot: true" "image: \"registry.test/test-project/market-tick/tardis-download@$DIGEST\"" \
   "action: FailIndex" "type: DisruptionTarget" "value: \"gs://test-bucket\"" "secretName: \"tardis-api-key\"" \
   "value: /run/secrets/tardis/api-key" "cloud.google.com/gke-spot: \"true\""; do
   check "k8s manifest has: $want" grep -qF -- "$want" "$k8s"
@@ -272,7 +278,7 @@ printf 'SUCCEEDED\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst"
 dry_equals_real "orchestrate without --symbols" "${defs[@]}"
 ispec="$tmp/defs.instruments.json"
 check "the instruments job spec is written next to --spec-file" test -s "$ispec"
-expect_jq "$(cat "$ispec")" "$tg.runnables // $tg.taskSpec.runnables[0].container.imageUri" '"registry.test/test-project/market-tick/instrument-generation:latest"' "instruments job: its image"
+expect_out '"imageUri": "registry.test/test-project/market-tick/instrument-generation:latest"' "instruments job: its image"
 expect_jq "$(cat "$ispec")" "$tg.taskSpec.runnables[0].container.commands" '["--from","2024-01-01","--to","2024-12-31","--exchanges","deribit,binance-futures","--log-format","json"]' \
   "instruments job: every definition of the range (the filters apply when planning)"
 expect_jq "$(cat "$ispec")" "[$tg.taskCount, $tg.parallelism, .labels.job]" '[1,1,"instrument-generation"]' "instruments job: one task, its own label"
@@ -326,6 +332,33 @@ if [ -x "$BIN" ]; then
 else
   fail "no market-tick binary at $BIN for the plan-size checks (build it, or set MARKET_TICK_BIN)"
 fi
+
+# ---- images by digest (issue 19) -------------------------------------------------------------------
+# The spec a real submission writes names each image by the digest its tag points at now.
+expect_jq "$(cat "$dspec")" "$tg.taskSpec.runnables[0].container.imageUri" "\"registry.test/test-project/market-tick/tardis-download@$DIGEST\"" \
+  "the submitted download job names its image by digest"
+expect_jq "$(cat "$ispec")" "$tg.taskSpec.runnables[0].container.imageUri" "\"registry.test/test-project/market-tick/instrument-generation@$DIGEST\"" \
+  "the submitted instruments job names its image by digest"
+pin=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b --symbols S
+  --job-name pinned --instances 1 --tasks 1 --spec-file "$tmp/pin.json")
+capture "${pin[@]}" --image "registry.test:5000/p/tardis-download:v3"
+expect_jq "$(cat "$tmp/pin.json")" "$tg.taskSpec.runnables[0].container.imageUri" "\"registry.test:5000/p/tardis-download@$DIGEST\"" \
+  "a registry port is not taken for a tag"
+reset_log
+capture "${pin[@]}" --image "registry.test/p/tardis-download@$DIGEST"
+expect_jq "$(cat "$tmp/pin.json")" "$tg.taskSpec.runnables[0].container.imageUri" "\"registry.test/p/tardis-download@$DIGEST\"" "a digest given is kept"
+check "a digest given is not looked up" bash -c "! grep -q 'artifacts docker' '$DOUBLE_LOG'"
+capture "${pin[@]}" --no-pin
+expect_jq "$(cat "$tmp/pin.json")" "$tg.taskSpec.runnables[0].container.imageUri" '"registry.test/test-project/market-tick/tardis-download:latest"' "--no-pin keeps the tag"
+mv "$DOUBLE_DIR/gcloud.artifacts_docker_images_describe" "$tmp/digest.saved"
+printf '1\n' >"$DOUBLE_DIR/gcloud.artifacts_docker_images_describe.rc"
+reset_log
+capture "${pin[@]}"
+expect_rc 2 "an image that is not in the registry stops the submission"
+expect_err "could not resolve the image registry.test/test-project/market-tick/tardis-download:latest to a digest" "the missing image is named"
+check "nothing is submitted without the image" bash -c "! grep -q 'jobs submit' '$DOUBLE_LOG'"
+rm "$DOUBLE_DIR/gcloud.artifacts_docker_images_describe.rc"
+mv "$tmp/digest.saved" "$DOUBLE_DIR/gcloud.artifacts_docker_images_describe"
 
 # ---- a second fleet over running days is refused (issue 19) --------------------------------------
 cat >"$DOUBLE_DIR/gcloud.batch_jobs_list" <<'JSON'
@@ -435,7 +468,7 @@ expect_err "docker is required" "the missing docker is named"
 PATH="$tmp/bin" capture "${o[@]::${#o[@]}-1}"
 expect_rc 2 "orchestrate without gcloud"
 expect_err "gcloud is required" "orchestrate names the missing gcloud"
-PATH="$tmp/bin" capture "${o[@]::${#o[@]}-1}" --engine k8s
+PATH="$tmp/bin" capture "${o[@]::${#o[@]}-1}" --engine k8s --no-pin
 expect_err "kubectl is required" "orchestrate --engine k8s names the missing kubectl"
 PATH="$tmp/bin-nojq" capture "${o[@]}"
 expect_rc 2 "orchestrate without jq"
