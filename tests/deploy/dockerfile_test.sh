@@ -102,5 +102,14 @@ for name in tardis-download instrument-generation; do
   check "$cb pushes $name" grep -qE "^  - \\$\{_IMAGE_REPO\}/$name:\\$\{_TAG\}$" "$cb"
 done
 check "$cb turns BuildKit on (it reads Dockerfile.dockerignore)" grep -qF -- "- DOCKER_BUILDKIT=1" "$cb"
+# One compilation for both images: the second build waits for the first and finds its build
+# stage in the layer cache, which needs the build stages and the context filters to be the same.
+build_stage() { sed -n '/^FROM .* AS build$/,/^FROM /p' "docker/$1/Dockerfile"; }
+check "the two Dockerfiles have one build stage (a cache hit for the second image)" \
+  test -n "$(build_stage tardis-download)" -a "$(build_stage tardis-download)" = "$(build_stage instrument-generation)"
+patterns() { grep -vE '^#|^$' "docker/$1/.dockerignore"; }
+check "the two images build from the same context filter" test "$(patterns tardis-download)" = "$(patterns instrument-generation)"
+check "$cb builds instrument-generation after tardis-download (the binary is compiled once)" \
+  test "$(sed -n '/- id: instrument-generation/,/args:/p' "$cb" | grep -c 'waitFor: \["tardis-download"\]')" = 1
 
 finish dockerfile_test
