@@ -43,7 +43,8 @@ printf '%s\n' "$DIGEST" >"$DOUBLE_DIR/gcloud.artifacts_docker_images_describe"
 SCRIPTS=(deploy/local/build-all.sh deploy/local/run-tardis-download.sh deploy/local/run-instrument-generation.sh
   deploy/vm/deploy-tardis-download.sh deploy/vm/deploy-instrument-generation.sh deploy/vm/vm-manager.sh
   deploy/orchestration/orchestrate-tick-download.sh deploy/orchestration/monitor-tick-download.sh
-  deploy/orchestration/cleanup-tick-vms.sh deploy/orchestration/vm-startup-script.sh deploy/local/compose.sh)
+  deploy/orchestration/cleanup-tick-vms.sh deploy/orchestration/vm-startup-script.sh deploy/local/compose.sh
+  deploy/orchestration/setup-project.sh)
 
 # ---- every script: strict mode, --help, unknown flags -----------------------------------------
 for s in "${SCRIPTS[@]}"; do
@@ -617,6 +618,56 @@ expect_rc 2 "cleanup with nothing to do"
 reset_log
 capture deploy/orchestration/cleanup-tick-vms.sh --job tick-k8s --engine k8s --keep-vms
 expect_eq "$(cat "$DOUBLE_LOG")" "kubectl delete job tick-k8s --namespace default --cascade=foreground" "cleanup k8s job"
+
+# ---- one-time project setup: idempotent (issue 19) ------------------------------------------------
+setup=(deploy/orchestration/setup-project.sh --bucket test-bucket --submitter user:ops@example.test --gke-namespace fleet)
+printf '%s\n' "$CANARY" >"$tmp/tardis-key.txt"
+printf '123456789\n' >"$DOUBLE_DIR/gcloud.projects_describe"
+missing=(gcloud.artifacts_repositories_describe gcloud.storage_buckets_describe gcloud.iam_service-accounts_describe
+  gcloud.secrets_describe kubectl.get_serviceaccount)
+reset_log
+capture "${setup[@]}" --key-file "$tmp/tardis-key.txt" --dry-run
+expect_rc 0 "setup-project.sh --dry-run"
+check "setup-project.sh --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
+expect_out "+ gcloud artifacts repositories create market-tick --repository-format docker --location europe-west4 --project test-project" "setup --dry-run shows the repository creation"
+expect_out "+ gcloud storage buckets add-iam-policy-binding gs://test-bucket --member serviceAccount:market-tick-runner@test-project.iam.gserviceaccount.com --role roles/storage.objectUser" \
+  "setup --dry-run shows the bindings"
+# A new project: every look-up fails, so everything is created.
+for m in "${missing[@]}"; do printf '1\n' >"$DOUBLE_DIR/$m.rc"; done
+capture "${setup[@]}" --key-file "$tmp/tardis-key.txt"
+expect_rc 0 "setup-project.sh on a new project"
+expect_eq "$(grep -oE '^(gcloud|kubectl) [a-z -]*create [^ ]*' "$DOUBLE_LOG" | tr '\n' ';')" \
+  "gcloud artifacts repositories create market-tick;gcloud storage buckets create gs://test-bucket;gcloud iam service-accounts create market-tick-runner;gcloud secrets create tardis-api-key;kubectl create serviceaccount;" \
+  "setup creates the repository, bucket, runner, secret and Kubernetes account"
+for want in "gcloud projects add-iam-policy-binding test-project --member serviceAccount:market-tick-runner@test-project.iam.gserviceaccount.com --role roles/batch.agentReporter" \
+  "gcloud secrets add-iam-policy-binding tardis-api-key --member serviceAccount:market-tick-runner@test-project.iam.gserviceaccount.com --role roles/secretmanager.secretAccessor" \
+  "gcloud artifacts repositories add-iam-policy-binding market-tick --location europe-west4 --project test-project --member serviceAccount:123456789@cloudbuild.gserviceaccount.com --role roles/artifactregistry.writer" \
+  "gcloud projects add-iam-policy-binding test-project --member user:ops@example.test --role roles/batch.jobsEditor" \
+  "gcloud iam service-accounts add-iam-policy-binding market-tick-runner@test-project.iam.gserviceaccount.com --member user:ops@example.test --role roles/iam.serviceAccountUser" \
+  "--member 'serviceAccount:test-project.svc.id.goog[fleet/market-tick]' --role roles/iam.workloadIdentityUser" \
+  "kubectl create serviceaccount market-tick --namespace fleet" \
+  "kubectl annotate serviceaccount market-tick --namespace fleet --overwrite iam.gke.io/gcp-service-account=market-tick-runner@test-project.iam.gserviceaccount.com"; do
+  check "setup: $want" grep -qF -- "$want" "$DOUBLE_LOG"
+done
+check "setup: the secret is created from stdin, the key on no command line" grep -qF -- "gcloud secrets create tardis-api-key --replication-policy automatic --data-file=- --project test-project" "$DOUBLE_LOG"
+# Run again on the set-up project: nothing is created, the bindings are confirmed.
+for m in "${missing[@]}"; do rm "$DOUBLE_DIR/$m.rc"; done
+reset_log
+capture "${setup[@]}" --key-file "$tmp/tardis-key.txt"
+expect_rc 0 "setup-project.sh again"
+check "setup again creates nothing" bash -c "! grep -qE '^(gcloud|kubectl) [a-z -]*create ' '$DOUBLE_LOG'"
+expect_eq "$(grep -c 'add-iam-policy-binding' "$DOUBLE_LOG")" 9 "setup again confirms every binding"
+expect_err "secret tardis-api-key exists" "setup again says what exists"
+# No secret and no key file: a warning, no secret binding.
+printf '1\n' >"$DOUBLE_DIR/gcloud.secrets_describe.rc"
+reset_log
+capture deploy/orchestration/setup-project.sh --bucket test-bucket
+expect_rc 0 "setup-project.sh without a key file"
+expect_err "run again with --key-file FILE" "setup without a secret says how to create it"
+check "setup binds no missing secret" bash -c "! grep -q 'secrets add-iam-policy-binding' '$DOUBLE_LOG'"
+rm "$DOUBLE_DIR/gcloud.secrets_describe.rc" "$DOUBLE_DIR/gcloud.projects_describe"
+capture deploy/orchestration/setup-project.sh --bucket test-bucket --submitter ops@example.test --dry-run
+expect_rc 2 "setup --submitter without a member type"
 
 # ---- the dev VM's startup script ----------------------------------------------------------------
 st="$tmp/vm"
