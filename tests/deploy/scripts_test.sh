@@ -6,8 +6,11 @@
 #    exactly the commands its dry run printed;
 #  - the Cloud Batch job JSON (task count, parallelism, spot, retry policy, env, secret
 #    reference, image) and the Kubernetes Indexed Job;
-#  - the dev-VM startup script (metadata, Secret Manager, retries on exit 3, power-off),
-#    monitor and cleanup against canned engine answers;
+#  - the dev-VM startup script (metadata, Secret Manager, retries on exit 3, power-off on every
+#    way out), monitor (empty prefix, cancelled jobs, --logs) and cleanup (dev VMs only when
+#    asked, running ones kept) against canned engine answers;
+#  - the definition-driven fleet (instruments job, wait, download job), the overlap refusal,
+#    network options, images pinned by digest, the idempotent project setup;
 #  - the Tardis key never appears in any output or recorded command line.
 set -euo pipefail
 # shellcheck source=tests/deploy/lib.sh
