@@ -115,7 +115,8 @@ report_batch() {
     run gcloud batch tasks list --job "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" \
       --filter "status.state=FAILED" --format "value(name.basename(),status.statusEvents[-1].description)"
   fi
-  if [ "$objects" = 1 ]; then
+  # An instruments job writes definitions, not tick objects: nothing to count.
+  if [ "$objects" = 1 ] && [ "$(jq -r '.labels.job // ""' <<<"$json")" != instrument-generation ]; then
     local from to
     from=$(jq -r '.labels["start-date"] // empty | "\(.[0:4])-\(.[4:6])-\(.[6:8])"' <<<"$json")
     to=$(jq -r '.labels["end-date"] // empty | "\(.[0:4])-\(.[4:6])-\(.[6:8])"' <<<"$json")

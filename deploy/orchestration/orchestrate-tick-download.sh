@@ -262,12 +262,13 @@ fi
 # ---- refuse a second fleet over days a queued or running one already covers ----------------------
 # Two jobs over the same objects pay twice for the same downloads (create-only storage keeps
 # the data right, not the bill). The check is by date range; --allow-overlap when the other
-# job covers other exchanges or symbols.
+# job covers other exchanges or symbols. A running instruments job counts too: its download
+# job is about to follow.
 check_overlap() {
   local listing clash
   if [ "$engine" = batch ]; then
     listing=$(run gcloud batch jobs list --project "$GCP_PROJECT_ID" --location "$GCP_REGION" \
-      --filter "labels.app=market-tick AND labels.job=tick-download AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" \
+      --filter "labels.app=market-tick AND (labels.job=tick-download OR labels.job=instrument-generation) AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" \
       --format json)
     [ "$DRY_RUN" = 1 ] && { printf '%s\n' "$listing"; return 0; }
     clash=$(jq -r --arg from "${start//-/}" --arg to "${end//-/}" '
@@ -275,7 +276,7 @@ check_overlap() {
       | "\(.name | split("/") | last) (\(.status.state // "?"), \(.labels["start-date"] // "?")..\(.labels["end-date"] // "?"))"' <<<"${listing:-[]}") ||
       die "could not read the list of running jobs (gcloud batch jobs list); --allow-overlap skips this check"
   else
-    listing=$(run kubectl get jobs --namespace "${K8S_NAMESPACE:-default}" -l app=market-tick,job=tick-download -o json)
+    listing=$(run kubectl get jobs --namespace "${K8S_NAMESPACE:-default}" -l 'app=market-tick,job in (tick-download,instrument-generation)' -o json)
     [ "$DRY_RUN" = 1 ] && { printf '%s\n' "$listing"; return 0; }
     clash=$(jq -r --arg from "$start" --arg to "$end" '
       .items[]? | select(all(.status.conditions[]?; (.type != "Complete" and .type != "Failed") or .status != "True"))

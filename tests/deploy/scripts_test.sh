@@ -377,7 +377,7 @@ expect_rc 2 "an overlapping submission is refused"
 expect_err "tick-h1 (RUNNING, 20240101..20240630)" "the refusal names the overlapping job"
 check "the refusal does not name a job of other days" no_match tick-h0 "$ERR"
 check "nothing is submitted over running days" bash -c "! grep -q 'jobs submit' '$DOUBLE_LOG'"
-check "the running jobs are listed by label and state" grep -qF "labels.app=market-tick AND labels.job=tick-download AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" "$DOUBLE_LOG"
+check "the running jobs are listed by label and state" grep -qF "labels.app=market-tick AND (labels.job=tick-download OR labels.job=instrument-generation) AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" "$DOUBLE_LOG"
 capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-07-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name later
 expect_rc 0 "a submission over other days goes ahead"
 reset_log
@@ -506,6 +506,12 @@ expect_out "job tick-jan: RUNNING, running for 720s" "monitor: state"
 expect_out "tasks: RUNNING 6, SUCCEEDED 50, PENDING 4" "monitor: task counts"
 expect_out "of 60 tasks, 6 at a time" "monitor: size"
 expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor: objects of the job's range only"
+jq '.labels.job = "instrument-generation" | .name = "projects/test-project/locations/europe-west4/jobs/tick-jan-inst"' \
+  "$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan-inst"
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan-inst
+expect_out "job tick-jan-inst: RUNNING" "monitor of an instruments job: its state"
+check "monitor of an instruments job counts no tick objects" bash -c "! grep -q 'storage ls' '$DOUBLE_LOG'"
 jq '.status.state = "FAILED" | .status.taskGroups.group0.counts = {"FAILED": "2", "SUCCEEDED": "58"}' \
   "$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-feb"
 printf 'task-17\tTask state is updated from RUNNING to FAILED with exit code 1\n' >"$DOUBLE_DIR/gcloud.batch_tasks_list"
