@@ -9,21 +9,28 @@ PROG=monitor-tick-download.sh
 usage() {
   cat <<USAGE
 usage: deploy/orchestration/monitor-tick-download.sh --job NAME [--engine batch|k8s]
-         [--watch SECONDS] [--no-objects] [--dry-run] [--help]
+         [--watch SECONDS] [--no-objects] [--logs [--task N] [--lines N]] [--dry-run] [--help]
 
   --job NAME        the job orchestrate-tick-download.sh submitted
   --engine E        batch (default) or k8s
   --watch SECONDS   repeat every SECONDS until the job has finished
   --no-objects      skip the bucket listing (it reads every object name of the range)
+  --logs            print the job's log lines instead (Cloud Logging for Batch, the newest
+                    --lines of them, oldest first; kubectl logs for Kubernetes)
+  --task N          with --logs: only task N (Batch task index = Kubernetes completion index)
+  --lines N         with --logs: how many lines (default 200)
+  --since D         with --logs on Batch: how far back to look, e.g. 6h, 7d (default 30d)
   --dry-run         print the gcloud/kubectl commands, run nothing
   -h, --help        this help
 environment: GCP_PROJECT_ID (required), GCP_REGION, GCS_BUCKET or OUTPUT_URI (for the object
 count), K8S_NAMESPACE (k8s)
-exit status: 0 succeeded, 1 failed, 4 still running (without --watch)
+exit status: 0 succeeded, 1 failed, 4 still running (without --watch), 5 cancelled or being
+  deleted (Batch CANCELLATION_IN_PROGRESS, CANCELLED, DELETION_IN_PROGRESS; a suspended
+  Kubernetes Job): no task of it runs again; submit the range again to finish it
 USAGE
 }
 
-job="" engine=batch watch=0 objects=1
+job="" engine=batch watch=0 objects=1 logs=0 task="" lines=200 since=30d
 while [ $# -gt 0 ]; do
   case "$1" in --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; esac
   case "$1" in
@@ -31,6 +38,13 @@ while [ $# -gt 0 ]; do
     --engine) need_value "$1" $#; engine=$2; shift 2 ;;
     --watch) need_value "$1" $#; check_int "$1" "$2" 5 86400; watch=$2; shift 2 ;;
     --no-objects) objects=0; shift ;;
+    --logs) logs=1; shift ;;
+    --task) need_value "$1" $#; check_int "$1" "$2" 0 99999; task=$2; shift 2 ;;
+    --lines) need_value "$1" $#; check_int "$1" "$2" 1 100000; lines=$2; shift 2 ;;
+    --since)
+      need_value "$1" $#
+      [[ "$2" =~ ^[0-9]{1,5}[smhd]$ ]] || usage_die "--since must be like 90m, 6h or 7d, got '$2'"
+      since=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage_die "unknown argument '$1'" ;;
@@ -39,6 +53,8 @@ done
 [ -n "$job" ] || usage_die "--job is required"
 check_name --job "$job"
 case "$engine" in batch|k8s) ;; *) usage_die "--engine takes batch or k8s, got '$engine'" ;; esac
+if [ "$logs" = 0 ] && [ -n "$task" ]; then usage_die "--task goes with --logs"; fi
+if [ "$logs" = 1 ]; then objects=0; fi
 cloud_defaults
 need_var GCP_PROJECT_ID "the Google Cloud project of the job"
 need_tool jq "it reads the engine's JSON; apt-get install jq"
@@ -50,10 +66,26 @@ if [ "$DRY_RUN" != 1 ]; then
 fi
 
 # count_objects FROM TO: Parquet objects under raw_tick_data/ whose day is in [FROM, TO].
+# `gcloud storage ls` exits non-zero when the prefix holds no object yet, which is the state of
+# every backfill's first minutes: that is a count of 0, not a failure of the monitor. Any other
+# listing error is reported and the job's state still decides the exit status.
 count_objects() {
-  local listing
-  listing=$(run gcloud storage ls "${output%/}/raw_tick_data/by_date/**")
-  if [ "$DRY_RUN" = 1 ]; then printf '%s\n' "$listing"; return; fi
+  local listing err rc=0
+  err=$(mktemp)
+  listing=$(run gcloud storage ls "${output%/}/raw_tick_data/by_date/**" 2>"$err") || rc=$?
+  if [ "$DRY_RUN" = 1 ]; then rm -f "$err"; printf '%s\n' "$listing"; return; fi
+  if [ "$rc" -ne 0 ]; then
+    if grep -qi 'matched no objects' "$err"; then
+      listing=""
+    else
+      say "$PROG: warning: could not list ${output%/}/raw_tick_data/ (exit $rc): $(grep -v '^+ ' "$err" | tail -n 3 | tr '\n' ' ')"
+      rm -f "$err"
+      printf 'objects in %s..%s: unknown (the listing failed)\n' "$1" "$2"
+      return
+    fi
+  fi
+  grep '^+ ' "$err" >&2 || true  # the command echo of run()
+  rm -f "$err"
   # (no {n} repetition in the regex: Debian's default awk, mawk, does not have it)
   awk -v from="day-$1" -v to="day-$2" '
     /\.parquet$/ { if (match($0, /day-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]/)) { d = substr($0, RSTART, RLENGTH); if (d >= from && d <= to) n++ } }
@@ -83,7 +115,8 @@ report_batch() {
     run gcloud batch tasks list --job "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" \
       --filter "status.state=FAILED" --format "value(name.basename(),status.statusEvents[-1].description)"
   fi
-  if [ "$objects" = 1 ]; then
+  # An instruments job writes definitions, not tick objects: nothing to count.
+  if [ "$objects" = 1 ] && [ "$(jq -r '.labels.job // ""' <<<"$json")" != instrument-generation ]; then
     local from to
     from=$(jq -r '.labels["start-date"] // empty | "\(.[0:4])-\(.[4:6])-\(.[6:8])"' <<<"$json")
     to=$(jq -r '.labels["end-date"] // empty | "\(.[0:4])-\(.[4:6])-\(.[6:8])"' <<<"$json")
@@ -106,6 +139,7 @@ report_k8s() {
   state=$(jq -r '
     if any(.status.conditions[]?; .type == "Complete" and .status == "True") then "SUCCEEDED"
     elif any(.status.conditions[]?; .type == "Failed" and .status == "True") then "FAILED"
+    elif any(.status.conditions[]?; .type == "Suspended" and .status == "True") then "SUSPENDED"
     else "RUNNING" end' <<<"$json")
   if [ "$objects" = 1 ]; then
     local from to
@@ -115,6 +149,41 @@ report_k8s() {
   fi
 }
 
+# show_logs: the job's (or one task's) log lines, oldest first.
+show_logs() {
+  if [ "$engine" = k8s ]; then
+    local selector="batch.kubernetes.io/job-name=$job"
+    if [ -n "$task" ]; then selector+=",batch.kubernetes.io/job-completion-index=$task"; fi
+    run kubectl logs --namespace "${K8S_NAMESPACE:-default}" -l "$selector" --tail "$lines" --prefix --max-log-requests 20
+    return
+  fi
+  # Batch writes each task's output to the log batch_task_logs, labelled with the job's uid and
+  # the task id (".../group0-INDEX/..."), which the describe call gives.
+  local uid
+  if [ "$DRY_RUN" = 1 ]; then
+    show_cmd gcloud batch jobs describe "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" --format "value(uid)"
+    uid=JOB_UID
+  else
+    uid=$(run gcloud batch jobs describe "$job" --project "$GCP_PROJECT_ID" --location "$GCP_REGION" --format "value(uid)")
+    [ -n "$uid" ] || die "no uid for job $job (is the name right? gcloud batch jobs list)"
+  fi
+  local filter="logName=\"projects/$GCP_PROJECT_ID/logs/batch_task_logs\" AND labels.job_uid=\"$uid\""
+  if [ -n "$task" ]; then filter+=" AND labels.task_id:\"-group0-$task/\""; fi
+  local out
+  out=$(run gcloud logging read "$filter" --project "$GCP_PROJECT_ID" --freshness "$since" --limit "$lines" \
+    --order desc --format "value(timestamp,severity,jsonPayload.message,textPayload)")
+  if [ "$DRY_RUN" = 1 ]; then printf '%s\n' "$out"; return; fi
+  if [ -z "$out" ]; then
+    say "$PROG: no log lines for $job${task:+ task $task} in the last $since (a task logs once it runs; Batch keeps them in Cloud Logging)"
+    return
+  fi
+  tac <<<"$out"
+}
+if [ "$logs" = 1 ]; then
+  show_logs
+  exit 0
+fi
+
 state=""
 while :; do
   if [ "$engine" = batch ]; then report_batch; else report_k8s; fi
@@ -122,6 +191,11 @@ while :; do
     DRY_RUN) exit 0 ;;
     SUCCEEDED) exit 0 ;;
     FAILED) exit 1 ;;
+    # Ending or ended without finishing: no task of this job runs again, so waiting is pointless.
+    # A new submission over the same range only does what is missing (objects are create-only).
+    CANCELLATION_IN_PROGRESS|CANCELLED|DELETION_IN_PROGRESS|SUSPENDED)
+      say "$PROG: $job is $state: its unfinished tasks will not run; submit the range again to finish it"
+      exit 5 ;;
   esac
   [ "$watch" -gt 0 ] || exit 4
   sleep "$watch"

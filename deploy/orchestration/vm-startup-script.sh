@@ -7,7 +7,9 @@
 #   3. runs the container once (again up to mt-retries times while it exits 3 = only retryable
 #      failures left), writing to GCS (mt-output-uri),
 #   4. powers the VM off when mt-shutdown is true (the default), so an idle dev VM costs only
-#      its disk. `deploy/vm/vm-manager.sh start NAME` runs the job again; finished objects are
+#      its disk. This happens on every way out of the script, errors included (an EXIT trap):
+#      a VM whose key cannot be read or whose metadata is wrong would otherwise keep billing;
+#      the reason is logged first. `deploy/vm/vm-manager.sh start NAME` runs the job again; finished objects are
 #      skipped, so a rerun only does what is missing.
 # Its output goes to the serial console and Cloud Logging (`vm-manager.sh logs NAME`).
 #
@@ -65,6 +67,25 @@ setting() {
   metadata "instance/attributes/$2" 2>/dev/null || printf '%s' "${3:-}"
 }
 
+# Until mt-shutdown has been read the VM powers off on exit: a VM that cannot even read its
+# job must not stay up and bill.
+shutdown=true secret="" secrets=""
+# shellcheck disable=SC2317  # run by the EXIT trap
+finish() {
+  local rc=$?
+  trap - EXIT
+  if [ -n "$secret" ] && [ -n "$secrets" ] && [ "$DRY_RUN" != 1 ]; then rm -f "$secrets/tardis_api_key"; fi
+  if [ "$rc" -ne 0 ]; then log "exiting with status $rc"; fi
+  if [ "$shutdown" = true ]; then
+    log "powering off (vm-manager.sh start NAME runs the job again)"
+    run poweroff || log "error: poweroff failed"
+  fi
+  exit "$rc"
+}
+trap finish EXIT
+# A command that fails under set -e is named in the log before the script ends.
+trap 'log "error: line $LINENO: \"$BASH_COMMAND\" failed with status $?"' ERR
+
 need_tool curl
 need_tool base64
 [ "$DRY_RUN" = 1 ] || need_tool docker
@@ -104,14 +125,18 @@ if [ -n "$secret" ]; then
     printf '# read %s into %s/tardis_api_key (Secret Manager REST, VM service account)\n' "$secret" "$secrets"
   else
     install -d -m 0700 "$secrets"
-    token=$(metadata instance/service-accounts/default/token | sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p')
-    [ -n "$token" ] || { log "error: no access token from the metadata server"; exit 1; }
+    token=$(metadata instance/service-accounts/default/token | sed -n 's/.*"access_token" *: *"\([^"]*\)".*/\1/p') || token=""
+    [ -n "$token" ] || { log "error: no access token from the metadata server (does the VM have a service account?)"; exit 1; }
     umask 077
-    # The token goes in on stdin (-H @-), so it is not on a command line either.
-    printf 'Authorization: Bearer %s\n' "$token" |
+    # The token goes in on stdin (-H @-), so it is not on a command line either. A failed read
+    # is reported here, not by set -e, so the log says what to fix.
+    if ! printf 'Authorization: Bearer %s\n' "$token" |
       curl -fsS --retry 5 -H @- "https://secretmanager.googleapis.com/v1/$secret:access" |
-      sed -n 's/.*"data" *: *"\([^"]*\)".*/\1/p' | base64 -d >"$secrets/tardis_api_key"
-    [ -s "$secrets/tardis_api_key" ] || { log "error: could not read the Tardis key from $secret"; exit 1; }
+      sed -n 's/.*"data" *: *"\([^"]*\)".*/\1/p' | base64 -d >"$secrets/tardis_api_key" ||
+      [ ! -s "$secrets/tardis_api_key" ]; then
+      log "error: could not read the Tardis key from $secret: check that the secret exists and that the VM's service account has roles/secretmanager.secretAccessor on it"
+      exit 1
+    fi
     chown 10001:10001 "$secrets/tardis_api_key"
     chmod 0400 "$secrets/tardis_api_key"
   fi
@@ -122,24 +147,18 @@ fi
 
 attempt=0 rc=0
 while :; do
-  set +e
+  rc=0
   run docker run --rm --name market-tick --user 10001:10001 --read-only --tmpfs /tmp \
     --security-opt no-new-privileges:true --cap-drop ALL \
     -v "$state/data:/data" -v "$state/logs:/logs" -v "$state/temp:/temp" -v "$state/downloads:/downloads" \
     "${key_mount[@]}" -e "OUTPUT_URI=$output_uri" -e "GCP_PROJECT_ID=$project" -e "LOG_LEVEL=$log_level" \
-    "$image" --log-format json "${args[@]}"
-  rc=$?
-  set -e
+    "$image" --log-format json "${args[@]}" || rc=$?
   log "market-tick exited with $rc (attempt $((attempt + 1)))"
-  # 3 = only retryable failures remain (DESIGN §2): try again after a pause.
+  # 3 = only retryable failures remain (market-tick's exit codes, README.md): try again after a pause.
   if [ "$rc" -ne 3 ] || [ "$attempt" -ge "$retries" ] || [ "$DRY_RUN" = 1 ]; then break; fi
   attempt=$((attempt + 1))
   sleep "${MT_RETRY_PAUSE:-60}"
 done
 
-if [ -n "$secret" ] && [ "$DRY_RUN" != 1 ]; then rm -f "$secrets/tardis_api_key"; fi
-if [ "$shutdown" = true ]; then
-  log "done; powering off (vm-manager.sh start NAME runs the job again)"
-  run poweroff
-fi
-exit "$rc"
+log "done"
+exit "$rc"  # the EXIT trap removes the key file and powers off

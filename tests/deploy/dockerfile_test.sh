@@ -63,7 +63,11 @@ for name in tardis-download instrument-generation; do
   for v in /data /logs /temp /downloads; do
     check "$dc mounts $v" grep -qE -- "- \\\$\{MT_[A-Z]+_DIR:-\.\./\.\./[a-z]+\}:$v$" "$dc"
   done
-  check "$dc runs as a non-root user" grep -qE '^    user: "\$\{MT_UID:-10001\}:\$\{MT_GID:-10001\}"$' "$dc"
+  # As the caller (deploy/local/compose.sh sets MT_UID/MT_GID), never a silent default: a
+  # default of 10001 cannot write to a ./data folder the caller owns.
+  check "$dc runs as the caller's uid/gid, with no default" \
+    grep -qE '^    user: "\$\{MT_UID:\?[^}]*compose\.sh\}:\$\{MT_GID:\?[^}]*compose\.sh\}"$' "$dc"
+  check "$dc has no default uid" no_match 'MT_[UG]ID:-' "$(<"$dc")"
   check "$dc mounts the key file read-only" grep -qF ':/run/secrets/tardis_api_key:ro' "$dc"
   check "$dc writes no key value" no_match 'TARDIS_API_KEY[:=][[:space:]]*[A-Za-z0-9]' "$(<"$dc")"
   check "$dc builds this Dockerfile" \
@@ -98,5 +102,14 @@ for name in tardis-download instrument-generation; do
   check "$cb pushes $name" grep -qE "^  - \\$\{_IMAGE_REPO\}/$name:\\$\{_TAG\}$" "$cb"
 done
 check "$cb turns BuildKit on (it reads Dockerfile.dockerignore)" grep -qF -- "- DOCKER_BUILDKIT=1" "$cb"
+# One compilation for both images: the second build waits for the first and finds its build
+# stage in the layer cache, which needs the build stages and the context filters to be the same.
+build_stage() { sed -n '/^FROM .* AS build$/,/^FROM /p' "docker/$1/Dockerfile"; }
+check "the two Dockerfiles have one build stage (a cache hit for the second image)" \
+  test -n "$(build_stage tardis-download)" -a "$(build_stage tardis-download)" = "$(build_stage instrument-generation)"
+patterns() { grep -vE '^#|^$' "docker/$1/.dockerignore"; }
+check "the two images build from the same context filter" test "$(patterns tardis-download)" = "$(patterns instrument-generation)"
+check "$cb builds instrument-generation after tardis-download (the binary is compiled once)" \
+  test "$(sed -n '/- id: instrument-generation/,/args:/p' "$cb" | grep -c 'waitFor: \["tardis-download"\]')" = 1
 
 finish dockerfile_test

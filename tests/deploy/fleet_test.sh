@@ -7,6 +7,9 @@
 #  2. One worker is killed with -9 while it writes a file (the server trickles bytes so there is
 #     a "while"), then rerun as the engine would retry the task: nothing partial (*.tmp-*) and
 #     nothing twice is left, and the result again equals the single run.
+#  3. SIGTERM mid-write: exit 130 within GKE's spot grace period, nothing partial left.
+#  4. The definition-driven fleet: `instruments` for the range, then N workers that plan from the
+#     stored definitions with filters, one killed with -9 and rerun: the same tree as one process.
 # The plans cover every fixture file (fixtures/tardis/csv); the other days of the ranges are
 # "not available" at the source, as they would be at Tardis for a symbol that did not trade.
 set -euo pipefail
@@ -37,7 +40,7 @@ server_pid=$!
 for _ in $(seq 200); do [ -s "$work/port" ] && break; sleep 0.05; done
 [ -s "$work/port" ] || { printf 'FAIL: the test server did not start:\n%s\n' "$(cat "$work/server.log")" >&2; exit 1; }
 PORT=$(cat "$work/port")
-export TARDIS_DATASETS_URL="http://127.0.0.1:$PORT" TARDIS_API_KEY=fleet-test-key \
+export TARDIS_DATASETS_URL="http://127.0.0.1:$PORT" TARDIS_API_URL="http://127.0.0.1:$PORT" TARDIS_API_KEY=fleet-test-key \
   SOURCE_DATE_EPOCH=1700000000 BATCH_SIZE=1000  # small row groups: files are written while they download
 
 faults() {  # faults JSON: replace the server's fault set
@@ -176,6 +179,94 @@ expect_eq "$(ids '.outcome == "done" or .outcome == "skipped"' "$work"/kill-*.js
   "$(ids '.outcome == "done"' "$work/single-$j.json")" "kill + rerun: each file written once (done) or found (skipped)"
 check "the rerun wrote the killed item again" \
   test "$(ids '.outcome == "done"' "$work/kill-$victim.json" | grep -cxF "$target_id")" = 1
+
+# ---- SIGTERM mid-write: exit 130 well inside GKE's 15 s spot grace period ------------------------
+# A reclaimed spot node gives a pod 15 s (the Kubernetes template's terminationGracePeriodSeconds)
+# and Batch's retry policy keys on exit 130: the worker must stop in time, say 130, and leave no
+# partial file. The bound is 10 s, a third of it slack for a busy CI machine.
+faults '{"trickle":{"bytesPerChunk":2048,"intervalMs":20}}'
+rm -rf "$work/term"
+"$BIN" download "${args[@]}" --output "$work/term" >"$work/term.log" 2>&1 &
+term_pid=$!
+term_target="$work/term/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet"
+partial=""
+for _ in $(seq 300); do
+  for f in "$term_target".tmp-*; do
+    if [ -s "$f" ]; then partial=$f; break 2; fi
+  done
+  sleep 0.05
+done
+check "the worker was writing when SIGTERM came (a partial file existed)" test -n "$partial"
+t0=$(date +%s%N)
+kill -TERM "$term_pid"
+rc=0
+for _ in $(seq 200); do kill -0 "$term_pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$term_pid" 2>/dev/null; then kill -9 "$term_pid"; fi
+wait "$term_pid" || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+faults '{}'
+expect_eq "$rc" 130 "SIGTERM mid-write: exit 130 (Batch and Kubernetes retry it)"
+check "SIGTERM mid-write: stopped within 10 s (took $ms ms)" test "$ms" -lt 10000
+expect_eq "$(find "$work/term" -name '*.tmp-*')" "" "SIGTERM mid-write: no partial file left"
+
+# ---- the definition-driven fleet: instruments, then N workers planning from the stored definitions --
+# What orchestrate-tick-download.sh without --symbols runs: `market-tick instruments` for the range
+# first, then N download tasks whose plans come from the stored definitions, with the same
+# filters. One worker is killed with -9 mid-write and rerun; together they write exactly what a
+# single process writes.
+# shellcheck disable=SC2054  # the commas are inside flag values
+dargs=(--from 2020-02-22 --to 2020-04-01 --exchanges deribit,binance-futures --data-types trades,quotes,incremental_book_L2
+  --instrument-types perpetual --quote USDT,USD)
+for store in dsingle dfleet; do
+  capture "$BIN" instruments --from 2020-02-22 --to 2020-04-01 --exchanges deribit,binance-futures --output "$work/$store"
+  expect_rc 0 "instruments for the range ($store)"
+done
+capture "$BIN" download "${dargs[@]}" --output "$work/dsingle" --summary-json "$work/dsingle.json"
+expect_rc 0 "definition-driven single run"
+dplan=$("$BIN" plan "${dargs[@]}" --output "$work/dsingle" --json | jq .count)
+check "the definitions give a plan of several days and instruments ($dplan items)" test "${dplan:-0}" -ge 40
+expect_eq "$(ids '.outcome == "done"' "$work/dsingle.json")" "2020-02-22/quotes/binance-futures/BTCUSDT
+2020-02-22/trades/binance-futures/BTCUSDT
+2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL" "definition-driven plan: the fixture files of the selected perpetuals are its data"
+dtarget_id=2020-02-22/trades/binance-futures/BTCUSDT
+dvictim=""
+for ((i = 0; i < N; i++)); do
+  if "$BIN" plan "${dargs[@]}" --output "$work/dfleet" --shard "$i/$N" --json | jq -e --arg id "$dtarget_id" \
+    'any(.items[]; "\(.day)/\(.data_type)/\(.exchange)/\(.symbol)" == $id)' >/dev/null; then dvictim=$i; fi
+done
+check "one definition-driven shard holds $dtarget_id" test -n "$dvictim"
+dtarget="$work/dfleet/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet"
+faults '{"trickle":{"bytesPerChunk":2048,"intervalMs":20}}'
+pids=()
+for ((i = 0; i < N; i++)); do
+  BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "${dargs[@]}" --output "$work/dfleet" \
+    --summary-json "$work/dfleet-$i.json" >"$work/dfleet-$i.log" 2>&1 &
+  pids+=($!)
+done
+partial=""
+for _ in $(seq 300); do
+  for f in "$dtarget".tmp-*; do
+    if [ -s "$f" ]; then partial=$f; break 2; fi
+  done
+  sleep 0.05
+done
+kill -9 "${pids[$dvictim]}" 2>/dev/null || true
+{ wait "${pids[$dvictim]}" || true; } 2>/dev/null
+faults '{}'
+check "definition-driven worker $dvictim was killed mid-write" test -n "$partial"
+for ((i = 0; i < N; i++)); do
+  [ "$i" = "$dvictim" ] && continue
+  rc=0
+  wait "${pids[$i]}" || rc=$?
+  expect_eq "$rc" 0 "definition-driven worker $i exits 0"
+done
+capture env BATCH_TASK_INDEX="$dvictim" BATCH_TASK_COUNT=$N "$BIN" download "${dargs[@]}" --output "$work/dfleet" \
+  --summary-json "$work/dfleet-$dvictim.json"
+expect_rc 0 "the rerun of definition-driven worker $dvictim"
+same_tree "$work/dsingle" "$work/dfleet" "definition-driven fleet + kill -9 + rerun vs single run"
+all=$(ids 'true' "$work"/dfleet-*.json)
+expect_eq "$(uniq -d <<<"$all")" "" "definition-driven: no item in two shards"
+expect_eq "$all" "$(ids 'true' "$work/dsingle.json")" "definition-driven: the shards together are the plan"
 
 # ---- a rerun over a grouped symbol ----------------------------------------------------------------
 # An engine retry of a task whose grouped item (deribit OPTIONS) was already written must succeed:

@@ -6,8 +6,11 @@
 #    exactly the commands its dry run printed;
 #  - the Cloud Batch job JSON (task count, parallelism, spot, retry policy, env, secret
 #    reference, image) and the Kubernetes Indexed Job;
-#  - the dev-VM startup script (metadata, Secret Manager, retries on exit 3, power-off),
-#    monitor and cleanup against canned engine answers;
+#  - the dev-VM startup script (metadata, Secret Manager, retries on exit 3, power-off on every
+#    way out), monitor (empty prefix, cancelled jobs, --logs) and cleanup (dev VMs only when
+#    asked, running ones kept) against canned engine answers;
+#  - the definition-driven fleet (instruments job, wait, download job), the overlap refusal,
+#    network options, images pinned by digest, the idempotent project setup;
 #  - the Tardis key never appears in any output or recorded command line.
 set -euo pipefail
 # shellcheck source=tests/deploy/lib.sh
@@ -36,11 +39,15 @@ export GCP_PROJECT_ID=test-project GCP_REGION=europe-west4 GCS_BUCKET=test-bucke
 export CAPTURE_LOG="$tmp/all-output.txt"
 ALL_CALLS="$tmp/all-calls.log"
 reset_log() { cat "$DOUBLE_LOG" >>"$ALL_CALLS"; : >"$DOUBLE_LOG"; }
+# The registry's answer for every pushed image: the digest orchestrate pins the tags to.
+DIGEST=sha256:$(printf 'market-tick' | sha256sum | cut -d' ' -f1)
+printf '%s\n' "$DIGEST" >"$DOUBLE_DIR/gcloud.artifacts_docker_images_describe"
 
 SCRIPTS=(deploy/local/build-all.sh deploy/local/run-tardis-download.sh deploy/local/run-instrument-generation.sh
   deploy/vm/deploy-tardis-download.sh deploy/vm/deploy-instrument-generation.sh deploy/vm/vm-manager.sh
   deploy/orchestration/orchestrate-tick-download.sh deploy/orchestration/monitor-tick-download.sh
-  deploy/orchestration/cleanup-tick-vms.sh deploy/orchestration/vm-startup-script.sh)
+  deploy/orchestration/cleanup-tick-vms.sh deploy/orchestration/vm-startup-script.sh deploy/local/compose.sh
+  deploy/orchestration/setup-project.sh)
 
 # ---- every script: strict mode, --help, unknown flags -----------------------------------------
 for s in "${SCRIPTS[@]}"; do
@@ -113,6 +120,31 @@ expect_err "only the first day of each month is free" "no key: a warning"
 dry_equals_real "run-instrument-generation.sh" deploy/local/run-instrument-generation.sh "${dirs[@]}" --from 2024-01-01 --to 2024-01-31
 expect_out "market-tick/instrument-generation:latest --from 2024-01-01 --to 2024-01-31" "run-instrument-generation.sh"
 
+# Compose as the caller (issue 19 #7): the compose files have no default uid; compose.sh passes
+# the caller's (10001 for root, with the folders handed over) and creates the mounted folders
+# before Docker would create them owned by root.
+if [ "$(id -u)" -eq 0 ]; then want_ids="10001 10001"; else want_ids="$(id -u) $(id -g)"; fi
+read -r want_uid want_gid <<<"$want_ids"
+reset_log
+MT_DATA_DIR="$tmp/c/data" MT_LOGS_DIR="$tmp/c/logs" MT_TEMP_DIR="$tmp/c/temp" MT_DOWNLOADS_DIR=rel-downloads \
+  capture deploy/local/compose.sh --dry-run tardis-download run --rm tardis-download --from 2024-01-01 --symbols BTCUSDT
+expect_rc 0 "compose.sh --dry-run"
+check "compose.sh --dry-run runs nothing" test ! -s "$DOUBLE_LOG"
+expect_out "+ env MT_UID=$want_uid MT_GID=$want_gid docker compose -f $ROOT/docker/tardis-download/docker-compose.yml run --rm tardis-download --from 2024-01-01 --symbols BTCUSDT" \
+  "compose.sh runs compose as the caller"
+expect_out "+ mkdir -p $tmp/c/data $tmp/c/logs $tmp/c/temp $ROOT/docker/tardis-download/rel-downloads" \
+  "compose.sh creates the mounted folders (relative ones beside the compose file)"
+MT_DATA_DIR="$tmp/c/data" MT_LOGS_DIR="$tmp/c/logs" MT_TEMP_DIR="$tmp/c/temp" MT_DOWNLOADS_DIR="$tmp/c/downloads" \
+  capture deploy/local/compose.sh instrument-generation run --rm instrument-generation --from 2024-01-01
+expect_rc 0 "compose.sh (test doubles)"
+expect_eq "$(grep '^docker' "$DOUBLE_LOG")" "docker compose -f $ROOT/docker/instrument-generation/docker-compose.yml run --rm instrument-generation --from 2024-01-01" \
+  "compose.sh runs docker compose on the image's compose file"
+check "compose.sh created the folders" test -d "$tmp/c/data" -a -d "$tmp/c/downloads"
+MT_UID=4242 MT_GID=4343 capture deploy/local/compose.sh --dry-run tardis-download config
+expect_out "+ env MT_UID=4242 MT_GID=4343 docker compose" "compose.sh: MT_UID/MT_GID when set win"
+capture deploy/local/compose.sh --dry-run nope build
+expect_rc 2 "compose.sh with an unknown image"
+
 dry_equals_real "deploy-tardis-download.sh" deploy/vm/deploy-tardis-download.sh --start-date 2024-01-01 \
   --end-date 2024-01-03 --exchanges binance-futures --data-types trades --symbols BTCUSDT --spot
 for want in "gcloud compute instances create market-tick-dev-download --project test-project --zone europe-west4-a" \
@@ -149,7 +181,10 @@ dry_equals_real "orchestrate-tick-download.sh" deploy/orchestration/orchestrate-
 expect_out "gcloud batch jobs submit tick-jan --project test-project --location europe-west4 --config $spec" "orchestrate submit"
 job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
 check "the dry run prints the job JSON" jq -e . <<<"$job_json" >/dev/null
-expect_eq "$(jq -cS . <<<"$job_json")" "$(jq -cS . "$spec")" "the printed JSON is the submitted file"
+# The submitted file is the printed JSON, with the image tag resolved to its digest.
+img='.taskGroups[0].taskSpec.runnables[0].container.imageUri'
+expect_eq "$(jq -cS "del($img)" <<<"$job_json")" "$(jq -cS "del($img)" "$spec")" "the printed JSON is the submitted file"
+expect_jq "$(cat "$spec")" "$img" "\"registry.test/test-project/market-tick/tardis-download@$DIGEST\"" "the submitted file names the image by digest"
 tg='.taskGroups[0]'
 expect_jq "$job_json" "$tg.taskCount" 60 "taskCount defaults to 10 x --instances"
 expect_jq "$job_json" "$tg.parallelism" 6 "parallelism = --instances"
@@ -158,7 +193,8 @@ expect_jq "$job_json" '.allocationPolicy.instances[0].policy.provisioningModel' 
 expect_jq "$job_json" '.allocationPolicy.instances[0].policy.machineType' '"e2-standard-4"' "machine type"
 expect_jq "$job_json" '.allocationPolicy.location.allowedLocations' '["regions/europe-west4"]' "region"
 expect_jq "$job_json" '.allocationPolicy.serviceAccount.email' '"market-tick-runner@test-project.iam.gserviceaccount.com"' "service account"
-expect_jq "$job_json" "$tg.taskSpec.maxRetryCount" 3 "maxRetryCount"
+# Spot preemptions and exit-3 retries share this one budget: the most Batch allows (issue 19 #6).
+expect_jq "$job_json" "$tg.taskSpec.maxRetryCount" 10 "maxRetryCount defaults to Batch's maximum, 10"
 expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies | length" 1 "one lifecycle policy"
 expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies[0].action" '"RETRY_TASK"' "retry action"
 expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies[0].actionCondition.exitCodes | (index(3) != null) and (index(50001) != null) and (index(1) == null) and (index(2) == null)" true \
@@ -213,8 +249,8 @@ dry_equals_real "orchestrate --engine k8s" deploy/orchestration/orchestrate-tick
   --instances 4 --tasks 40 --job-name tick-k8s --engine k8s --spec-file "$k8s"
 expect_out "kubectl apply -f $k8s" "k8s apply"
 check "no template token is left" bash -c "! grep -q '__[A-Z_]*__' '$k8s'"
-for want in "kind: Job" "completionMode: Indexed" "completions: 40" "parallelism: 4" "backoffLimitPerIndex: 3" \
-  "restartPolicy: Never" "runAsNonRoot: true" "image: \"registry.test/test-project/market-tick/tardis-download:latest\"" \
+for want in "kind: Job" "completionMode: Indexed" "completions: 40" "parallelism: 4" "backoffLimitPerIndex: 10" \
+  "restartPolicy: Never" "runAsNonRoot: true" "image: \"registry.test/test-project/market-tick/tardis-download@$DIGEST\"" \
   "action: FailIndex" "type: DisruptionTarget" "value: \"gs://test-bucket\"" "secretName: \"tardis-api-key\"" \
   "value: /run/secrets/tardis/api-key" "cloud.google.com/gke-spot: \"true\""; do
   check "k8s manifest has: $want" grep -qF -- "$want" "$k8s"
@@ -222,6 +258,179 @@ done
 k8s_args=$(sed -n -E 's/^ *args: (\[.*\])$/\1/p' "$k8s")
 expect_jq "$k8s_args" '.[-2:]' '["--shards","40"]' "k8s: --shards equals completions (JOB_COMPLETION_INDEX needs the count)"
 check "the template itself still has its tokens" grep -q '__TASKS__' deploy/orchestration/k8s/tick-download-indexed-job.yaml
+# The Job controller applies the first matching podFailurePolicy rule: a pod on a reclaimed spot
+# node that exits 1 must meet the Ignore rule before FailIndex, or its index fails for good.
+ignore_line=$(grep -n 'action: Ignore' "$k8s" | head -n1 | cut -d: -f1)
+failindex_line=$(grep -n 'action: FailIndex' "$k8s" | head -n1 | cut -d: -f1)
+check "k8s: Ignore on DisruptionTarget comes before FailIndex (lines $ignore_line, $failindex_line)" \
+  test "${ignore_line:-999}" -lt "${failindex_line:-0}"
+check "k8s: the rule right after Ignore is its DisruptionTarget condition" \
+  test "$(sed -n "$((ignore_line + 1)),$((ignore_line + 2))p" "$k8s" | tr -d ' \n')" = "onPodConditions:-type:DisruptionTarget"
+grace=$(sed -n -E 's/^ *terminationGracePeriodSeconds: *([0-9]+).*/\1/p' "$k8s")
+check "k8s: the grace period fits GKE's 15 s for spot pods (got '$grace')" test -n "$grace" -a "${grace:-99}" -le 15
+
+# ---- definition-driven fleet (issue 19) ---------------------------------------------------------
+# Without --symbols: a one-task instruments job first, the script waits for it, then the download
+# tasks plan from the stored definitions with market-tick download's filters.
+dspec="$tmp/defs.json"
+# shellcheck disable=SC2054  # the commas are inside flag values
+defs=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-12-31
+  --exchanges deribit,binance-futures --instrument-types option,perpetual --base BTC,ETH --quote USD,USDT
+  --max-days-to-expiry 30 --max-instruments 500 --data-types trades --instances 6 --job-name fleet-2024
+  --spec-file "$dspec" --poll 1)
+printf 'SUCCEEDED\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst"
+dry_equals_real "orchestrate without --symbols" "${defs[@]}"
+ispec="$tmp/defs.instruments.json"
+check "the instruments job spec is written next to --spec-file" test -s "$ispec"
+expect_out '"imageUri": "registry.test/test-project/market-tick/instrument-generation:latest"' "instruments job: its image"
+expect_jq "$(cat "$ispec")" "$tg.taskSpec.runnables[0].container.commands" '["--from","2024-01-01","--to","2024-12-31","--exchanges","deribit,binance-futures","--log-format","json"]' \
+  "instruments job: every definition of the range (the filters apply when planning)"
+expect_jq "$(cat "$ispec")" "[$tg.taskCount, $tg.parallelism, .labels.job]" '[1,1,"instrument-generation"]' "instruments job: one task, its own label"
+expect_jq "$(cat "$dspec")" "$tg.taskSpec.runnables[0].container.commands" \
+  '["--from","2024-01-01","--to","2024-12-31","--exchanges","deribit,binance-futures","--instrument-types","option,perpetual","--base","BTC,ETH","--quote","USD,USDT","--max-days-to-expiry","30","--max-instruments","500","--data-types","trades","--log-format","json"]' \
+  "download job: the filters, no --symbols (the tasks plan from the stored definitions)"
+expect_jq "$(cat "$dspec")" "[$tg.taskCount, .labels.job]" '[60,"tick-download"]' "download job: the shard tasks"
+expect_eq "$(grep -oE '^gcloud batch jobs (list|submit|describe) [^ ]*' "$DOUBLE_LOG" | tr '\n' ';')" \
+  "gcloud batch jobs list --project;gcloud batch jobs submit fleet-2024-inst;gcloud batch jobs describe fleet-2024-inst;gcloud batch jobs submit fleet-2024;" \
+  "order: overlap check, instruments job, wait for it, download job"
+expect_out "every 1 s until it is SUCCEEDED" "the dry run says that it waits for the instruments job"
+expect_out "# plan: not computed" "without definitions yet the dry run cannot size the plan"
+expect_out "market-tick plan --from 2024-01-01 --to 2024-12-31 --exchanges deribit,binance-futures --instrument-types option,perpetual" \
+  "the dry run shows the plan command to run once the definitions exist"
+# The instruments job fails: nothing else is submitted.
+printf 'RUNNING\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst"
+( sleep 1.5; printf 'FAILED\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst" ) &
+reset_log
+capture timeout 60 "${defs[@]}"
+wait
+expect_rc 1 "orchestrate: the instruments job failed"
+expect_err "fleet-2024-inst ended FAILED: the download job was not submitted" "orchestrate names the failed instruments job"
+check "orchestrate polled the instruments job until it ended" test "$(grep -c 'describe fleet-2024-inst' "$DOUBLE_LOG")" -ge 2
+check "orchestrate did not submit the download job" bash -c "! grep -q 'jobs submit fleet-2024 ' '$DOUBLE_LOG'"
+rm "$DOUBLE_DIR/gcloud.batch_jobs_describe_fleet-2024-inst"
+# --skip-instruments: definitions exist already.
+reset_log
+capture "${defs[@]}" --skip-instruments
+expect_rc 0 "orchestrate --skip-instruments"
+expect_eq "$(grep -c 'jobs submit' "$DOUBLE_LOG")" 1 "--skip-instruments submits the download job only"
+for bad in "--symbols BTCUSDT" "--instrument-types swap" "--max-days-to-expiry x"; do
+  read -r -a words <<<"$bad"
+  capture "${defs[@]}" "${words[@]}" --dry-run
+  expect_rc 2 "orchestrate filters + $bad"
+done
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b \
+  --symbols S --skip-instruments --dry-run
+expect_rc 2 "--skip-instruments with --symbols"
+# The dry run sizes the plan with the real binary (issue 19: plan size, shard count, objects).
+BIN=${MARKET_TICK_BIN:-$ROOT/build/market-tick}
+if [ -x "$BIN" ]; then
+  MARKET_TICK_BIN=$BIN capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 \
+    --exchanges binance-futures --symbols BTCUSDT,ETHUSDT --data-types trades,quotes --instances 2 --tasks 3 --job-name sized --dry-run
+  expect_rc 0 "orchestrate --dry-run with a binary"
+  expect_out "# plan: 8 items (day x data type x instrument), 3 shard tasks" "the dry run prints the plan size and shard count"
+  expect_out "# shard sizes: min " "the dry run prints the shard sizes"
+  expect_out "# expected objects: 8 Parquet files under gs://test-bucket/raw_tick_data/" "the dry run prints the expected object count"
+  MARKET_TICK_BIN=$BIN capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-01 \
+    --exchanges binance-futures --symbols BTCUSDT --instances 2 --tasks 4 --job-name sized --dry-run
+  expect_out "# note: fewer items than tasks: 3 tasks will have nothing to do" "the dry run warns about empty shards"
+else
+  fail "no market-tick binary at $BIN for the plan-size checks (build it, or set MARKET_TICK_BIN)"
+fi
+
+# ---- images by digest (issue 19) -------------------------------------------------------------------
+# The spec a real submission writes names each image by the digest its tag points at now.
+expect_jq "$(cat "$dspec")" "$tg.taskSpec.runnables[0].container.imageUri" "\"registry.test/test-project/market-tick/tardis-download@$DIGEST\"" \
+  "the submitted download job names its image by digest"
+expect_jq "$(cat "$ispec")" "$tg.taskSpec.runnables[0].container.imageUri" "\"registry.test/test-project/market-tick/instrument-generation@$DIGEST\"" \
+  "the submitted instruments job names its image by digest"
+pin=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b --symbols S
+  --job-name pinned --instances 1 --tasks 1 --spec-file "$tmp/pin.json")
+capture "${pin[@]}" --image "registry.test:5000/p/tardis-download:v3"
+expect_jq "$(cat "$tmp/pin.json")" "$tg.taskSpec.runnables[0].container.imageUri" "\"registry.test:5000/p/tardis-download@$DIGEST\"" \
+  "a registry port is not taken for a tag"
+reset_log
+capture "${pin[@]}" --image "registry.test/p/tardis-download@$DIGEST"
+expect_jq "$(cat "$tmp/pin.json")" "$tg.taskSpec.runnables[0].container.imageUri" "\"registry.test/p/tardis-download@$DIGEST\"" "a digest given is kept"
+check "a digest given is not looked up" bash -c "! grep -q 'artifacts docker' '$DOUBLE_LOG'"
+capture "${pin[@]}" --no-pin
+expect_jq "$(cat "$tmp/pin.json")" "$tg.taskSpec.runnables[0].container.imageUri" '"registry.test/test-project/market-tick/tardis-download:latest"' "--no-pin keeps the tag"
+mv "$DOUBLE_DIR/gcloud.artifacts_docker_images_describe" "$tmp/digest.saved"
+printf '1\n' >"$DOUBLE_DIR/gcloud.artifacts_docker_images_describe.rc"
+reset_log
+capture "${pin[@]}"
+expect_rc 2 "an image that is not in the registry stops the submission"
+expect_err "could not resolve the image registry.test/test-project/market-tick/tardis-download:latest to a digest" "the missing image is named"
+check "nothing is submitted without the image" bash -c "! grep -q 'jobs submit' '$DOUBLE_LOG'"
+rm "$DOUBLE_DIR/gcloud.artifacts_docker_images_describe.rc"
+mv "$tmp/digest.saved" "$DOUBLE_DIR/gcloud.artifacts_docker_images_describe"
+
+# ---- a second fleet over running days is refused (issue 19) --------------------------------------
+cat >"$DOUBLE_DIR/gcloud.batch_jobs_list" <<'JSON'
+[{"name": "projects/test-project/locations/europe-west4/jobs/tick-h1", "status": {"state": "RUNNING"},
+  "labels": {"app": "market-tick", "job": "tick-download", "start-date": "20240101", "end-date": "20240630"}},
+ {"name": "projects/test-project/locations/europe-west4/jobs/tick-h0", "status": {"state": "QUEUED"},
+  "labels": {"app": "market-tick", "job": "tick-download", "start-date": "20231001", "end-date": "20231231"}}]
+JSON
+reset_log
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-06-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name again
+expect_rc 2 "an overlapping submission is refused"
+expect_err "tick-h1 (RUNNING, 20240101..20240630)" "the refusal names the overlapping job"
+check "the refusal does not name a job of other days" no_match tick-h0 "$ERR"
+check "nothing is submitted over running days" bash -c "! grep -q 'jobs submit' '$DOUBLE_LOG'"
+check "the running jobs are listed by label and state" grep -qF "labels.app=market-tick AND (labels.job=tick-download OR labels.job=instrument-generation) AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" "$DOUBLE_LOG"
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-07-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name later
+expect_rc 0 "a submission over other days goes ahead"
+reset_log
+capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-06-01 --end-date 2024-07-31 --exchanges binance --symbols BTCUSDT --job-name again --allow-overlap
+expect_rc 0 "--allow-overlap submits anyway"
+check "--allow-overlap does not list the jobs" bash -c "! grep -q 'jobs list' '$DOUBLE_LOG'"
+rm "$DOUBLE_DIR/gcloud.batch_jobs_list"
+cat >"$DOUBLE_DIR/kubectl.get_jobs" <<'JSON'
+{"items": [{"metadata": {"name": "k-running"}, "status": {"active": 3},
+  "spec": {"template": {"spec": {"containers": [{"args": ["--from", "2024-03-01", "--to", "2024-03-31", "--shards", "10"]}]}}}},
+ {"metadata": {"name": "k-done"}, "status": {"conditions": [{"type": "Complete", "status": "True"}]},
+  "spec": {"template": {"spec": {"containers": [{"args": ["--from", "2024-03-01", "--to", "2024-03-31"]}]}}}}]}
+JSON
+capture deploy/orchestration/orchestrate-tick-download.sh --engine k8s --start-date 2024-03-15 --end-date 2024-04-15 --exchanges b --symbols S --job-name k2 --instances 1 --tasks 2
+expect_rc 2 "k8s: an overlapping submission is refused"
+expect_err "k-running (active, 2024-03-01..2024-03-31)" "k8s: the refusal names the running Job"
+check "k8s: a finished Job does not count" no_match k-done "$ERR"
+rm "$DOUBLE_DIR/kubectl.get_jobs"
+
+# ---- network options (issue 19) ------------------------------------------------------------------
+capture "${orch[@]}" --network my-vpc --subnetwork fleet-sub --no-external-ip
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.allocationPolicy.network' \
+  '{"networkInterfaces":[{"network":"projects/test-project/global/networks/my-vpc","subnetwork":"projects/test-project/regions/europe-west4/subnetworks/fleet-sub","noExternalIpAddress":true}]}' \
+  "--network, --subnetwork, --no-external-ip"
+capture "${orch[@]}" --subnetwork projects/host/regions/europe-west4/subnetworks/shared
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.allocationPolicy.network.networkInterfaces' '[{"subnetwork":"projects/host/regions/europe-west4/subnetworks/shared"}]' "a full subnetwork name (Shared VPC) is kept"
+capture "${orch[@]}"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.allocationPolicy | has("network")' false "no network settings by default"
+capture "${orch[@]}" --engine k8s --no-external-ip
+expect_rc 2 "network options are refused for k8s"
+capture "${orch[@]}" --network Bad_Net
+expect_rc 2 "a bad network name"
+
+# ---- Kubernetes: time limit, tolerations, --no-spot, definitions ---------------------------------
+capture "${orch[@]}" --engine k8s --max-run-duration 2h --instances 2 --tasks 4
+expect_out "activeDeadlineSeconds: 7200" "k8s: --max-run-duration is the pod's activeDeadlineSeconds"
+for want in "tolerations:" "- key: cloud.google.com/gke-spot" "operator: Equal" 'value: "true"' "effect: NoSchedule"; do
+  expect_out "$want" "k8s: tolerates tainted spot pools: $want"
+done
+expect_no_out "# SPOT" "k8s: no template marker is left"
+capture "${orch[@]}" --engine k8s --no-spot --instances 2 --tasks 4
+check "k8s --no-spot: no spot node selector or toleration" no_match '^ +[^#]*gke-spot' "$OUT"
+expect_out "activeDeadlineSeconds: 21600" "k8s --no-spot: the rest is kept"
+capture deploy/orchestration/orchestrate-tick-download.sh --engine k8s --start-date 2024-01-01 --end-date 2024-01-31 \
+  --exchanges deribit --instrument-types option --instances 2 --tasks 4 --job-name kdefs --dry-run
+expect_rc 0 "k8s without --symbols"
+expect_out "name: kdefs-inst" "k8s: the instruments Job"
+expect_out 'args: ["--from","2024-01-01","--to","2024-01-31","--exchanges","deribit","--log-format","json"]' "k8s: the instruments Job's arguments (no --shards)"
+expect_out 'args: ["--from","2024-01-01","--to","2024-01-31","--exchanges","deribit","--instrument-types","option","--log-format","json","--shards","4"]' "k8s: the download Job plans from definitions"
+expect_out "+ kubectl get job kdefs-inst --namespace default -o json" "k8s: waits for the instruments Job"
 
 # ---- missing variables, missing tools -----------------------------------------------------------
 o=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b --symbols S --job-name j --dry-run)
@@ -263,7 +472,7 @@ expect_err "docker is required" "the missing docker is named"
 PATH="$tmp/bin" capture "${o[@]::${#o[@]}-1}"
 expect_rc 2 "orchestrate without gcloud"
 expect_err "gcloud is required" "orchestrate names the missing gcloud"
-PATH="$tmp/bin" capture "${o[@]::${#o[@]}-1}" --engine k8s
+PATH="$tmp/bin" capture "${o[@]::${#o[@]}-1}" --engine k8s --no-pin
 expect_err "kubectl is required" "orchestrate --engine k8s names the missing kubectl"
 PATH="$tmp/bin-nojq" capture "${o[@]}"
 expect_rc 2 "orchestrate without jq"
@@ -297,6 +506,12 @@ expect_out "job tick-jan: RUNNING, running for 720s" "monitor: state"
 expect_out "tasks: RUNNING 6, SUCCEEDED 50, PENDING 4" "monitor: task counts"
 expect_out "of 60 tasks, 6 at a time" "monitor: size"
 expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor: objects of the job's range only"
+jq '.labels.job = "instrument-generation" | .name = "projects/test-project/locations/europe-west4/jobs/tick-jan-inst"' \
+  "$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan-inst"
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan-inst
+expect_out "job tick-jan-inst: RUNNING" "monitor of an instruments job: its state"
+check "monitor of an instruments job counts no tick objects" bash -c "! grep -q 'storage ls' '$DOUBLE_LOG'"
 jq '.status.state = "FAILED" | .status.taskGroups.group0.counts = {"FAILED": "2", "SUCCEEDED": "58"}' \
   "$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-feb"
 printf 'task-17\tTask state is updated from RUNNING to FAILED with exit code 1\n' >"$DOUBLE_DIR/gcloud.batch_tasks_list"
@@ -315,6 +530,62 @@ expect_rc 0 "monitor k8s: complete exits 0"
 expect_out "job tick-k8s: 40 of 40 indexes succeeded" "monitor k8s"
 expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor k8s: objects"
 
+# At the start of every backfill the prefix is empty and `gcloud storage ls` exits 1: that is
+# 0 objects of a running job, not a failed job (issue 19 #1).
+mv "$DOUBLE_DIR/gcloud.storage_ls" "$tmp/storage_ls.saved"
+printf '1\n' >"$DOUBLE_DIR/gcloud.storage_ls.rc"
+printf 'ERROR: (gcloud.storage.ls) One or more URLs matched no objects.\n' >"$DOUBLE_DIR/gcloud.storage_ls.err"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan
+expect_rc 4 "monitor: an empty bucket prefix while the job runs is still 'running'"
+expect_out "objects in 2024-01-01..2024-01-31: 0 Parquet files" "monitor: an empty prefix counts 0 objects"
+capture timeout 30 deploy/orchestration/monitor-tick-download.sh --job tick-k8s --engine k8s
+expect_rc 0 "monitor k8s: a complete job with an empty prefix exits 0"
+# Any other listing error is reported, and the job's state still decides the exit status.
+printf 'ERROR: (gcloud.storage.ls) HTTPError 403: caller does not have storage.objects.list access.\n' >"$DOUBLE_DIR/gcloud.storage_ls.err"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan
+expect_rc 4 "monitor: a failed listing does not make a running job 'failed'"
+expect_out "objects in 2024-01-01..2024-01-31: unknown" "monitor: a failed listing says so"
+expect_err "storage.objects.list" "monitor: the listing's error is shown"
+rm "$DOUBLE_DIR/gcloud.storage_ls.rc" "$DOUBLE_DIR/gcloud.storage_ls.err"
+mv "$tmp/storage_ls.saved" "$DOUBLE_DIR/gcloud.storage_ls"
+
+# A cancelled job is final: the monitor ends, also under --watch (issue 19 #2).
+for st in CANCELLED CANCELLATION_IN_PROGRESS DELETION_IN_PROGRESS; do
+  jq --arg s "$st" '.status.state = $s | .name = "projects/test-project/locations/europe-west4/jobs/tick-can"' "$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-can"
+  capture timeout 30 deploy/orchestration/monitor-tick-download.sh --job tick-can --watch 5 --no-objects
+  expect_rc 5 "monitor --watch ends on a $st job with exit 5"
+  expect_out "job tick-can: $st" "monitor: the $st state is shown"
+  expect_err "submit the range again" "monitor: a $st job says how to finish the range"
+done
+jq '.status = {"active": 0, "conditions": [{"type": "Suspended", "status": "True"}]}' \
+  "$DOUBLE_DIR/kubectl.get_job_tick-k8s" >"$DOUBLE_DIR/kubectl.get_job_tick-k8s-sus"
+capture timeout 30 deploy/orchestration/monitor-tick-download.sh --job tick-k8s-sus --engine k8s --watch 5 --no-objects
+expect_rc 5 "monitor --watch ends on a suspended Kubernetes Job"
+
+# --logs [--task N]: a task's log lines (issue 19).
+printf 'a1b2c3-uid\n' >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-logs"
+printf '2024-01-02T00:00:09Z\tERROR\tfailed: 2024-01-01/trades/binance/BTCUSDT\t\n2024-01-02T00:00:01Z\tINFO\tdownloading 10 items (shard 7/60)\t\n' \
+  >"$DOUBLE_DIR/gcloud.logging_read"
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-logs --logs --task 7 --lines 50 --dry-run
+expect_rc 0 "monitor --logs --dry-run"
+check "monitor --logs --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
+expect_out "+ gcloud batch jobs describe tick-logs --project test-project --location europe-west4 --format 'value(uid)'" "monitor --logs --dry-run: the uid"
+expect_out "labels.job_uid=\"JOB_UID\" AND labels.task_id:\"-group0-7/\"' --project test-project --freshness 30d --limit 50 --order desc" "monitor --logs --dry-run: the query"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-logs --logs --task 7 --lines 50
+expect_rc 0 "monitor --logs"
+expect_eq "$(cut -f2,3 <<<"$OUT")" "INFO	downloading 10 items (shard 7/60)
+ERROR	failed: 2024-01-01/trades/binance/BTCUSDT" "monitor --logs prints the task's lines oldest first"
+check "monitor --logs reads the task log of this job's uid and task 7" grep -qF \
+  "gcloud logging read 'logName=\"projects/test-project/logs/batch_task_logs\" AND labels.job_uid=\"a1b2c3-uid\" AND labels.task_id:\"-group0-7/\"' --project test-project --freshness 30d --limit 50" "$DOUBLE_LOG"
+check "monitor --logs lists no objects" bash -c "! grep -q 'storage ls' '$DOUBLE_LOG'"
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-k8s --engine k8s --logs --task 3
+expect_eq "$(cat "$DOUBLE_LOG")" "kubectl logs --namespace default -l batch.kubernetes.io/job-name=tick-k8s,batch.kubernetes.io/job-completion-index=3 --tail 200 --prefix --max-log-requests 20" \
+  "monitor --logs on Kubernetes: the pods of index 3"
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan --task 3
+expect_rc 2 "--task without --logs"
+
 # ---- cleanup ------------------------------------------------------------------------------------
 printf 'market-tick-dev-download\teurope-west4-a\ninst-dev\teurope-west4-c\n' >"$DOUBLE_DIR/gcloud.compute_instances_list"
 printf 'tick-old-1\n' >"$DOUBLE_DIR/gcloud.batch_jobs_list"
@@ -323,20 +594,89 @@ capture deploy/orchestration/cleanup-tick-vms.sh --job tick-jan --finished-jobs 
 expect_rc 0 "cleanup --dry-run"
 check "cleanup --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
 expect_out "gcloud batch jobs delete tick-jan --project test-project --location europe-west4 --quiet" "cleanup --dry-run: the job"
-expect_out "gcloud compute instances delete NAME --project test-project --zone ZONE --delete-disks all --quiet" "cleanup --dry-run: VM template"
+expect_no_out "compute instances" "cleanup --dry-run: no dev VM is touched unless asked"
 capture deploy/orchestration/cleanup-tick-vms.sh --job tick-jan --finished-jobs
 expect_rc 0 "cleanup"
 expect_eq "$(grep -E 'delete' "$DOUBLE_LOG")" "gcloud batch jobs delete tick-jan --project test-project --location europe-west4 --quiet
-gcloud batch jobs delete tick-old-1 --project test-project --location europe-west4 --quiet
-gcloud compute instances delete market-tick-dev-download --project test-project --zone europe-west4-a --delete-disks all --quiet
-gcloud compute instances delete inst-dev --project test-project --zone europe-west4-c --delete-disks all --quiet" \
-  "cleanup deletes the job, the finished jobs and each listed dev VM in its zone"
+gcloud batch jobs delete tick-old-1 --project test-project --location europe-west4 --quiet" \
+  "cleanup deletes the job and the finished jobs"
+# Deleting a job never lists or deletes dev VMs (issue 19 #4).
+check "cleanup --job does not touch dev VMs" bash -c "! grep -q 'compute instances' '$DOUBLE_LOG'"
+check "cleanup --finished-jobs includes cancelled jobs" grep -qF "status.state=CANCELLED" "$DOUBLE_LOG"
+# --dev-vms: only stopped dev VMs, each in its zone; running ones are kept and named.
+printf 'market-tick-dev-download\teurope-west4-a\tTERMINATED\ninst-dev\teurope-west4-c\tRUNNING\nold-dev\teurope-west4-b\tSUSPENDED\n' \
+  >"$DOUBLE_DIR/gcloud.compute_instances_list"
+reset_log
+capture deploy/orchestration/cleanup-tick-vms.sh --dev-vms --dry-run
+expect_out "gcloud compute instances delete NAME --project test-project --zone ZONE --delete-disks all --quiet" "cleanup --dev-vms --dry-run: VM template"
+expect_out "whose status is TERMINATED or SUSPENDED" "cleanup --dev-vms --dry-run says which VMs"
+capture deploy/orchestration/cleanup-tick-vms.sh --dev-vms
+expect_rc 0 "cleanup --dev-vms"
+expect_eq "$(grep -E 'delete' "$DOUBLE_LOG")" "gcloud compute instances delete market-tick-dev-download --project test-project --zone europe-west4-a --delete-disks all --quiet
+gcloud compute instances delete old-dev --project test-project --zone europe-west4-b --delete-disks all --quiet" \
+  "cleanup --dev-vms deletes the stopped dev VMs only, each in its zone"
+expect_err "inst-dev (RUNNING)" "cleanup --dev-vms names the running VM it kept"
 check "cleanup lists only dev VMs" grep -qF "labels.app=market-tick AND labels.role=dev" "$DOUBLE_LOG"
+reset_log
+capture deploy/orchestration/cleanup-tick-vms.sh --dev-vms --force
+expect_eq "$(grep -c 'compute instances delete' "$DOUBLE_LOG")" 3 "cleanup --dev-vms --force deletes running dev VMs too"
+capture deploy/orchestration/cleanup-tick-vms.sh --force --job tick-jan
+expect_rc 2 "cleanup --force without --dev-vms"
 capture deploy/orchestration/cleanup-tick-vms.sh --keep-vms
 expect_rc 2 "cleanup with nothing to do"
 reset_log
 capture deploy/orchestration/cleanup-tick-vms.sh --job tick-k8s --engine k8s --keep-vms
 expect_eq "$(cat "$DOUBLE_LOG")" "kubectl delete job tick-k8s --namespace default --cascade=foreground" "cleanup k8s job"
+
+# ---- one-time project setup: idempotent (issue 19) ------------------------------------------------
+setup=(deploy/orchestration/setup-project.sh --bucket test-bucket --submitter user:ops@example.test --gke-namespace fleet)
+printf '%s\n' "$CANARY" >"$tmp/tardis-key.txt"
+printf '123456789\n' >"$DOUBLE_DIR/gcloud.projects_describe"
+missing=(gcloud.artifacts_repositories_describe gcloud.storage_buckets_describe gcloud.iam_service-accounts_describe
+  gcloud.secrets_describe kubectl.get_serviceaccount)
+reset_log
+capture "${setup[@]}" --key-file "$tmp/tardis-key.txt" --dry-run
+expect_rc 0 "setup-project.sh --dry-run"
+check "setup-project.sh --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
+expect_out "+ gcloud artifacts repositories create market-tick --repository-format docker --location europe-west4 --project test-project" "setup --dry-run shows the repository creation"
+expect_out "+ gcloud storage buckets add-iam-policy-binding gs://test-bucket --member serviceAccount:market-tick-runner@test-project.iam.gserviceaccount.com --role roles/storage.objectUser" \
+  "setup --dry-run shows the bindings"
+# A new project: every look-up fails, so everything is created.
+for m in "${missing[@]}"; do printf '1\n' >"$DOUBLE_DIR/$m.rc"; done
+capture "${setup[@]}" --key-file "$tmp/tardis-key.txt"
+expect_rc 0 "setup-project.sh on a new project"
+expect_eq "$(grep -oE '^(gcloud|kubectl) [a-z -]*create [^ ]*' "$DOUBLE_LOG" | tr '\n' ';')" \
+  "gcloud artifacts repositories create market-tick;gcloud storage buckets create gs://test-bucket;gcloud iam service-accounts create market-tick-runner;gcloud secrets create tardis-api-key;kubectl create serviceaccount;" \
+  "setup creates the repository, bucket, runner, secret and Kubernetes account"
+for want in "gcloud projects add-iam-policy-binding test-project --member serviceAccount:market-tick-runner@test-project.iam.gserviceaccount.com --role roles/batch.agentReporter" \
+  "gcloud secrets add-iam-policy-binding tardis-api-key --member serviceAccount:market-tick-runner@test-project.iam.gserviceaccount.com --role roles/secretmanager.secretAccessor" \
+  "gcloud artifacts repositories add-iam-policy-binding market-tick --location europe-west4 --project test-project --member serviceAccount:123456789@cloudbuild.gserviceaccount.com --role roles/artifactregistry.writer" \
+  "gcloud projects add-iam-policy-binding test-project --member user:ops@example.test --role roles/batch.jobsEditor" \
+  "gcloud iam service-accounts add-iam-policy-binding market-tick-runner@test-project.iam.gserviceaccount.com --member user:ops@example.test --role roles/iam.serviceAccountUser" \
+  "--member 'serviceAccount:test-project.svc.id.goog[fleet/market-tick]' --role roles/iam.workloadIdentityUser" \
+  "kubectl create serviceaccount market-tick --namespace fleet" \
+  "kubectl annotate serviceaccount market-tick --namespace fleet --overwrite iam.gke.io/gcp-service-account=market-tick-runner@test-project.iam.gserviceaccount.com"; do
+  check "setup: $want" grep -qF -- "$want" "$DOUBLE_LOG"
+done
+check "setup: the secret is created from stdin, the key on no command line" grep -qF -- "gcloud secrets create tardis-api-key --replication-policy automatic --data-file=- --project test-project" "$DOUBLE_LOG"
+# Run again on the set-up project: nothing is created, the bindings are confirmed.
+for m in "${missing[@]}"; do rm "$DOUBLE_DIR/$m.rc"; done
+reset_log
+capture "${setup[@]}" --key-file "$tmp/tardis-key.txt"
+expect_rc 0 "setup-project.sh again"
+check "setup again creates nothing" bash -c "! grep -qE '^(gcloud|kubectl) [a-z -]*create ' '$DOUBLE_LOG'"
+expect_eq "$(grep -c 'add-iam-policy-binding' "$DOUBLE_LOG")" 9 "setup again confirms every binding"
+expect_err "secret tardis-api-key exists" "setup again says what exists"
+# No secret and no key file: a warning, no secret binding.
+printf '1\n' >"$DOUBLE_DIR/gcloud.secrets_describe.rc"
+reset_log
+capture deploy/orchestration/setup-project.sh --bucket test-bucket
+expect_rc 0 "setup-project.sh without a key file"
+expect_err "run again with --key-file FILE" "setup without a secret says how to create it"
+check "setup binds no missing secret" bash -c "! grep -q 'secrets add-iam-policy-binding' '$DOUBLE_LOG'"
+rm "$DOUBLE_DIR/gcloud.secrets_describe.rc" "$DOUBLE_DIR/gcloud.projects_describe"
+capture deploy/orchestration/setup-project.sh --bucket test-bucket --submitter ops@example.test --dry-run
+expect_rc 2 "setup --submitter without a member type"
 
 # ---- the dev VM's startup script ----------------------------------------------------------------
 st="$tmp/vm"
@@ -392,12 +732,45 @@ expect_err "only the first day of each month" "startup script without mt-secret 
 rm "${md}_mt-image"
 capture env MT_STATE_DIR="$st/state" MT_SECRET_DIR="$st/secrets" MT_HOME="$st/home" deploy/orchestration/vm-startup-script.sh
 expect_rc 2 "startup script without mt-image"
+# Every way out powers the VM off when asked to, with the reason in the log (issue 19 #3).
+reset_log
+capture env MT_STATE_DIR="$st/state" MT_SECRET_DIR="$st/secrets" MT_HOME="$st/home" MT_SHUTDOWN=true deploy/orchestration/vm-startup-script.sh
+expect_rc 2 "startup script without mt-image, shutdown asked"
+expect_eq "$(grep -c '^poweroff' "$DOUBLE_LOG")" 1 "startup script: a metadata error still powers off"
+expect_err "no mt-image metadata" "startup script: the metadata error is logged"
+secret_url="$DOUBLE_DIR/curl.v1_projects_test-project_secrets_tardis-api-key_versions_latest:access"
+mv "$secret_url" "$tmp/secret.saved"
+printf '22\n' >"$secret_url.rc"
+printf 'curl: (22) The requested URL returned error: 403\n' >"$secret_url.err"
+reset_log
+capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh
+expect_rc 1 "startup script: an unreadable secret fails the run"
+expect_eq "$(grep -c '^poweroff' "$DOUBLE_LOG")" 1 "startup script: an unreadable secret still powers off"
+expect_eq "$(grep -c '^docker run' "$DOUBLE_LOG")" 0 "startup script: no container run without the key"
+expect_err "could not read the Tardis key from projects/test-project/secrets/tardis-api-key/versions/latest" \
+  "startup script: the secret error is logged, with what to check"
+expect_err "secretAccessor" "startup script: the secret error names the role to check"
+check "startup script: no empty key file is left" test ! -e "$st/secrets/tardis_api_key"
+rm "$secret_url.rc" "$secret_url.err"
+mv "$tmp/secret.saved" "$secret_url"
+# A command that fails under set -e is named too.
+printf '1\n' >"$DOUBLE_DIR/chown.10001:10001.rc"
+reset_log
+capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh
+expect_rc 1 "startup script: a failing command ends the run"
+expect_err "chown 10001:10001" "startup script: the failing command is logged"
+expect_eq "$(grep -c '^poweroff' "$DOUBLE_LOG")" 1 "startup script: a failing command still powers off"
+rm "$DOUBLE_DIR/chown.10001:10001.rc"
 reset_log
 capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh --dry-run
 expect_rc 0 "startup script --dry-run"
 expect_out "+ docker run --rm --name market-tick" "startup script --dry-run prints the container run"
 expect_out "+ poweroff" "startup script --dry-run prints the power-off"
 check "startup script --dry-run runs nothing" test ! -s "$DOUBLE_LOG"
+
+# ---- no reference to a document the repository does not have (issue 19 #8) ---------------------
+design_refs=$(grep -rlE 'DESIGN( |\.md|§)' README.md DEVELOPERS.md docs deploy docker tests/deploy --exclude=scripts_test.sh || true)
+expect_eq "$design_refs" "" "README, docs, deploy and docker cite no DESIGN document"
 
 # ---- the key never shows ------------------------------------------------------------------------
 reset_log

@@ -10,6 +10,7 @@
 #                 gcloud.batch_jobs_describe_J, gcloud.batch_jobs_describe, gcloud.batch_jobs,
 #                 gcloud.batch); for curl, KEY is the URL path with "/" turned into "_"
 #   TOOL.KEY.rc   exit codes, one a line, used up one per call (the last one stays)
+#   TOOL.KEY.err  printed on stderr (a tool's error message)
 # Without a canned answer the double prints nothing and exits 0 (curl: 22, like curl -f on 404).
 set -euo pipefail
 tool=$(basename "$0")
@@ -53,8 +54,9 @@ next_rc() {
 }
 for key in "${keys[@]}"; do
   f="$dir/$tool.$key"
-  if [ -f "$f" ] || [ -f "$f.rc" ]; then
+  if [ -f "$f" ] || [ -f "$f.rc" ] || [ -f "$f.err" ]; then
     if [ -f "$f" ]; then cat "$f"; fi
+    if [ -f "$f.err" ]; then cat "$f.err" >&2; fi
     rc=0
     if [ -f "$f.rc" ]; then rc=$(next_rc "$f.rc"); fi
     exit "$rc"
