@@ -210,6 +210,7 @@ std::vector<Fetched> FetchAll(pipeline::MetadataSource* source, const std::vecto
 int ExitCodeFor(const Status& st) {
   switch (st.code()) {
     case Status::Code::kCancelled: return kExitInterrupted;
+    case Status::Code::kUsage: return kExitUsage;  // an unknown exchange
     case Status::Code::kUnavailable:
     case Status::Code::kIOError: return kExitRetryable;
     default: return kExitFailed;

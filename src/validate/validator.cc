@@ -5,7 +5,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "pipeline/item_record.h"
 #include "storage/layout.h"
+#include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 #include "validate/file_check.h"
 
@@ -28,6 +30,17 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     res.listed_objects += list->size();
     for (auto& o : *list) present.emplace(std::move(o.name), o.size);
   }
+  // Completion records (pipeline/item_record.h), read once each: a grouped
+  // item's record says which of its objects exist; any item's may say the
+  // source answered 404.
+  std::unordered_map<std::string, Result<pipeline::ItemRecord>> records;
+  auto record_of = [&](const ExpectedItem& e) -> Result<pipeline::ItemRecord>* {
+    const std::string name = storage::ItemRecordName(e.day, e.data_type, e.exchange, e.symbol);
+    if (!present.count(name)) return nullptr;
+    auto it = records.find(name);
+    if (it == records.end()) it = records.emplace(name, pipeline::ReadItemRecord(store, name)).first;
+    return &it->second;
+  };
   std::vector<size_t> to_check;
   for (size_t i = 0; i < expected.items.size(); i++) {
     const ExpectedItem& e = expected.items[i];
@@ -35,9 +48,44 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     r.item = e;
     r.object = storage::TickObjectName(e.day, e.data_type, e.instrument_key);
     auto p = present.find(r.object);
-    if (p == present.end()) {
+    Result<pipeline::ItemRecord>* rec = record_of(e);
+    if (rec && !rec->ok()) {
+      if (rec->status().retryable()) {
+        res.store_error = rec->status();
+        return res;
+      }
       r.status = ItemStatus::kMissing;
-      r.reason = "no object";
+      r.reason = rec->status().message();
+      continue;
+    }
+    if (tardis::IsGroupedSymbol(e.symbol)) {
+      // One file of many objects: complete only with its record, written
+      // after the last object. An object the record does not list had no
+      // rows in the file.
+      const std::string group = e.exchange + " " + e.symbol;
+      if (!rec || (*rec)->outcome == "not_available") {
+        r.status = rec ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
+        r.reason = rec ? group + ": HTTP 404 at the source"
+                       : p == present.end() ? "no object"
+                                            : "no completion record for " + group +
+                                                  " (a download stopped before it finished)";
+        continue;
+      }
+      bool listed = false;
+      for (const auto& o : (*rec)->objects) listed = listed || o.instrument_key == e.instrument_key || o.name == r.object;
+      if (!listed) {
+        r.status = ItemStatus::kNoData;
+        r.reason = group + " had no rows for this instrument";
+        r.rows = 0;
+        continue;
+      }
+    }
+    if (p == present.end()) {
+      const bool na = rec && (*rec)->outcome == "not_available";
+      r.status = na ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
+      r.reason = na ? "HTTP 404 at the source (" + (*rec)->created_at + ")"
+                    : tardis::IsGroupedSymbol(e.symbol) ? "listed in the completion record, but no object"
+                                                        : "no object";
       continue;
     }
     r.bytes = p->second;
@@ -98,7 +146,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
 bool Complete(const ExpectedSet& expected, const ValidationResult& result) {
   if (!expected.definition_problems.empty() || !result.store_error.ok() || result.cancelled) return false;
   for (const auto& r : result.items) {
-    if (r.status == ItemStatus::kMissing || r.status == ItemStatus::kCorrupt) return false;
+    if (IsProblem(r.status)) return false;
   }
   return true;
 }
