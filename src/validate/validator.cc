@@ -30,17 +30,12 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     res.listed_objects += list->size();
     for (auto& o : *list) present.emplace(std::move(o.name), o.size);
   }
-  // Completion records (pipeline/item_record.h), read once each: a grouped
-  // item's record says which of its objects exist; any item's may say the
-  // source answered 404.
+  // Completion records (pipeline/item_record.h). A grouped item's record is
+  // read (once per item): it says which objects the file became. Any other
+  // item has a record only when the source answered 404, so its presence in
+  // the listing is enough and costs no read (thousands of 404s on GCS would
+  // be thousands of round trips).
   std::unordered_map<std::string, Result<pipeline::ItemRecord>> records;
-  auto record_of = [&](const ExpectedItem& e) -> Result<pipeline::ItemRecord>* {
-    const std::string name = storage::ItemRecordName(e.day, e.data_type, e.exchange, e.symbol);
-    if (!present.count(name)) return nullptr;
-    auto it = records.find(name);
-    if (it == records.end()) it = records.emplace(name, pipeline::ReadItemRecord(store, name)).first;
-    return &it->second;
-  };
   std::vector<size_t> to_check;
   for (size_t i = 0; i < expected.items.size(); i++) {
     const ExpectedItem& e = expected.items[i];
@@ -48,44 +43,55 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     r.item = e;
     r.object = storage::TickObjectName(e.day, e.data_type, e.instrument_key);
     auto p = present.find(r.object);
-    Result<pipeline::ItemRecord>* rec = record_of(e);
-    if (rec && !rec->ok()) {
-      if (rec->status().retryable()) {
-        res.store_error = rec->status();
-        return res;
-      }
-      r.status = ItemStatus::kMissing;
-      r.reason = rec->status().message();
-      continue;
-    }
+    const std::string record = storage::ItemRecordName(e.day, e.data_type, e.exchange, e.symbol);
+    const bool has_record = present.count(record) > 0;
     if (tardis::IsGroupedSymbol(e.symbol)) {
       // One file of many objects: complete only with its record, written
       // after the last object. An object the record does not list had no
       // rows in the file.
       const std::string group = e.exchange + " " + e.symbol;
-      if (!rec || (*rec)->outcome == "not_available") {
-        r.status = rec ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
-        r.reason = rec ? group + ": HTTP 404 at the source"
-                       : p == present.end() ? "no object"
-                                            : "no completion record for " + group +
-                                                  " (a download stopped before it finished)";
+      if (!has_record) {
+        r.status = ItemStatus::kMissing;
+        r.reason = p == present.end() ? "no object"
+                                      : "no completion record for " + group +
+                                            " (a download stopped before it finished)";
+        continue;
+      }
+      auto it = records.find(record);
+      if (it == records.end()) it = records.emplace(record, pipeline::ReadItemRecord(store, record)).first;
+      const Result<pipeline::ItemRecord>& rec = it->second;
+      if (!rec.ok()) {
+        if (rec.status().retryable()) {
+          res.store_error = rec.status();
+          return res;
+        }
+        r.status = ItemStatus::kMissing;
+        r.reason = rec.status().message();
+        continue;
+      }
+      if (rec.value().outcome == "not_available") {
+        r.status = ItemStatus::kNotAvailable;
+        r.reason = group + ": HTTP 404 at the source (" + rec.value().created_at + ")";
         continue;
       }
       bool listed = false;
-      for (const auto& o : (*rec)->objects) listed = listed || o.instrument_key == e.instrument_key || o.name == r.object;
+      for (const auto& o : rec.value().objects) {
+        listed = listed || o.instrument_key == e.instrument_key || o.name == r.object;
+      }
       if (!listed) {
         r.status = ItemStatus::kNoData;
         r.reason = group + " had no rows for this instrument";
         r.rows = 0;
         continue;
       }
-    }
-    if (p == present.end()) {
-      const bool na = rec && (*rec)->outcome == "not_available";
-      r.status = na ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
-      r.reason = na ? "HTTP 404 at the source (" + (*rec)->created_at + ")"
-                    : tardis::IsGroupedSymbol(e.symbol) ? "listed in the completion record, but no object"
-                                                        : "no object";
+      if (p == present.end()) {
+        r.status = ItemStatus::kMissing;
+        r.reason = "listed in the completion record of " + group + ", but no object";
+        continue;
+      }
+    } else if (p == present.end()) {
+      r.status = has_record ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
+      r.reason = has_record ? "HTTP 404 at the source (recorded by download)" : "no object";
       continue;
     }
     r.bytes = p->second;

@@ -134,7 +134,7 @@ test('a 404 is recorded: validate says not_available, --from-report does not ask
   const v = await run(['validate', ...sel, '--report', path.join(work, 'na.html')]);
   assert.equal(v.status, 0, show(v)); // nothing a rerun could fix
   assert.deepEqual(problemLines(v.stdout),
-    ['not_available\t2020-02-23\ttrades\tBINANCE-FUTURES:PERPETUAL:BTC-USDT\tHTTP 404 at the source (2023-11-14T22:13:20Z)'], show(v));
+    ['not_available\t2020-02-23\ttrades\tBINANCE-FUTURES:PERPETUAL:BTC-USDT\tHTTP 404 at the source (recorded by download)'], show(v));
   assert.match(v.stdout, /^result: complete: 0 missing, 0 corrupt, 1 not available at source/m);
   assert.match(fs.readFileSync(path.join(work, 'na.html'), 'utf8'), /1 not available at source/);
 
