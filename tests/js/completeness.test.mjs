@@ -193,6 +193,13 @@ test('an unknown exchange is a usage error with a suggestion in every command', 
   }
   assert.deepEqual(datasetRequests(), []);
   assert.deepEqual(listFiles(out).filter((f) => f.startsWith('raw_tick_data')), []);
+  // convert takes the exchange from an officially named file: a typo there is the same error.
+  const typo = path.join(work, 'binance-futurs_trades_2020-02-22_BTCUSDT.csv.gz');
+  fs.copyFileSync(path.join(ROOT, 'fixtures', 'tardis', 'csv', 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz'), typo);
+  const c = await run(['convert', typo, '--output', out]);
+  assert.equal(c.status, 2, show(c));
+  assert.match(c.stderr, /binance-futurs_trades_2020-02-22_BTCUSDT\.csv\.gz: unknown exchange 'binance-futurs' \(did you mean binance-futures\?\)/);
+  assert.deepEqual(listFiles(out).filter((f) => f.startsWith('raw_tick_data')), []);
 });
 
 test('validate: a month without definitions is one line on stdout, on stderr and in the report', async () => {
