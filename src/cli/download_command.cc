@@ -118,9 +118,13 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
                                                             const ParsedArgs& args, const Context& ctx) {
   MT_ASSIGN_OR_RETURN(validate::ExpectedSet expected, validate::ExpectedFromDefinitions(store, req));
   for (const auto& n : expected.notes) log::Warn(n);
-  for (const auto& [day, why] : expected.definition_problems) {
-    return Status::NotFound("no instrument definitions for " + FormatDate(day) + " (" + why +
-                            "): run `market-tick instruments --from " + FormatDate(req.from) + " --to " +
+  if (!expected.definition_problems.empty()) {
+    // The first run of days with one problem (a month without definitions
+    // is one message, not thirty).
+    const validate::DayRun first = validate::CollapseDays(expected.definition_problems).front();
+    const bool absent = first.text.rfind("no instrument definitions", 0) == 0;
+    return Status::NotFound("no instrument definitions for " + first.Days() + (absent ? "" : " (" + first.text + ")") +
+                            ": run `market-tick instruments --from " + FormatDate(req.from) + " --to " +
                             FormatDate(req.to) + "` first, or name --symbols");
   }
   std::set<std::string> types;
