@@ -184,8 +184,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   if (grouped) {
     auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(item));
     if (rec.ok() && rec->outcome != "not_available" && !opts_.force) {
-      res.outcome = Outcome::kSkipped;
-      res.rows = rec->rows;
+      res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const auto& o : rec->objects) res.objects.push_back(o.name);
       return res;
     }

@@ -96,6 +96,7 @@ test('options_chain: expected per underlying, downloaded once, complete by its r
   assert.deepEqual(datasetRequests(), [], 'no request on rerun');
   const s2 = JSON.parse(fs.readFileSync(summary2, 'utf8'));
   assert.equal(s2.results[0].outcome, 'skipped');
+  assert.equal(s2.rows, 0, 'nothing converted on a skip');
   assert.deepEqual(s2.results[0].objects.sort(), rec.objects.map((o) => o.name).sort());
   // --force asks again.
   const d3 = await run(['download', ...sel, '--force']);
