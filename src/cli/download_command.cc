@@ -127,7 +127,8 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
                             ": run `market-tick instruments --from " + FormatDate(req.from) + " --to " +
                             FormatDate(req.to) + "` first, or name --symbols");
   }
-  std::set<std::string> types;
+  pipeline::InstrumentFilter filter;
+  std::set<std::string>& types = filter.types;
   for (std::string t : pipeline::SplitList(args.Get("instrument-types", ctx.config.GetOr("INSTRUMENT_TYPES", "")))) {
     for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     types.insert(t == "SPOT" ? "SPOT_PAIR" : t);
@@ -140,44 +141,22 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
     }
     return out;
   };
-  const std::set<std::string> bases = upper_set("base", "BASE_ASSETS"), quotes = upper_set("quote", "QUOTE_ASSETS");
-  size_t max_instruments = SIZE_MAX;
+  filter.bases = upper_set("base", "BASE_ASSETS");
+  filter.quotes = upper_set("quote", "QUOTE_ASSETS");
   if (const std::string m = args.Get("max-instruments", ctx.config.GetOr("MAX_INSTRUMENTS", "")); !m.empty()) {
-    MT_ASSIGN_OR_RETURN(max_instruments, PositiveInt("--max-instruments", m, 1, 100'000'000));
+    MT_ASSIGN_OR_RETURN(filter.max_instruments, PositiveInt("--max-instruments", m, 1, 100'000'000));
   }
   // Expiry window: futures and options expiring within N days of the day.
-  int64_t max_days_to_expiry = -1;
   if (const std::string m = args.Get("max-days-to-expiry", ""); !m.empty()) {
     MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("--max-days-to-expiry", m, 0, 100000));
-    max_days_to_expiry = static_cast<int64_t>(n);
+    filter.max_days_to_expiry = static_cast<int64_t>(n);
   }
-  std::vector<pipeline::WorkItem> items;
-  std::map<Date, std::set<std::string>> kept;  // instruments kept per day
+  std::vector<pipeline::WorkItem> defined;
+  defined.reserve(expected.items.size());
   for (const auto& e : expected.items) {
-    // An options chain (VENUE:OPTIONS:BASE-QUOTE) is its options' data: it
-    // passes the option type filter, and has no expiry of its own.
-    tardis::InstrumentKey chain;
-    const bool is_chain = pipeline::ParseChainKey(e.instrument_key, &chain.base, &chain.quote);
-    chain.type = "OPTION";
-    auto k = is_chain ? Result<tardis::InstrumentKey>(chain) : tardis::ParseInstrumentKey(e.instrument_key);
-    if (!k.ok()) continue;
-    if (!types.empty() && !types.count(k->type)) continue;
-    if (!bases.empty() && !bases.count(k->base)) continue;
-    if (!quotes.empty() && !quotes.count(k->quote)) continue;
-    if (max_days_to_expiry >= 0 && k->expiry.size() == 6) {
-      const auto exp = ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
-      if (!exp) continue;
-      const int64_t to_expiry = DaysFromCivil(exp->year, exp->month, exp->day) -
-                                DaysFromCivil(e.day.year, e.day.month, e.day.day);
-      if (to_expiry < 0 || to_expiry > max_days_to_expiry) continue;
-    }
-    auto& day_keys = kept[e.day];
-    if (!day_keys.count(e.instrument_key)) {
-      if (day_keys.size() >= max_instruments) continue;
-      day_keys.insert(e.instrument_key);
-    }
-    items.push_back(pipeline::WorkItem{e.day, e.data_type, e.exchange, e.symbol, e.instrument_key});
+    defined.push_back(pipeline::WorkItem{e.day, e.data_type, e.exchange, e.symbol, e.instrument_key});
   }
+  std::vector<pipeline::WorkItem> items = pipeline::FilterInstruments(defined, filter);
   // Data types that exist only as grouped files (deribit options_chain under
   // OPTIONS): the instruments files list grouped symbols in their
   // `grouped_symbols` metadata. A grouped file is added for a data type no

@@ -134,6 +134,35 @@ Status CheckExchanges(const std::vector<std::string>& exchanges, const std::vect
   return Status::OK();
 }
 
+std::vector<WorkItem> FilterInstruments(const std::vector<WorkItem>& items, const InstrumentFilter& f) {
+  std::vector<WorkItem> out;
+  std::map<Date, std::set<std::string>> kept;  // instruments kept per day
+  for (const auto& e : items) {
+    tardis::InstrumentKey chain;
+    const bool is_chain = ParseChainKey(e.instrument_key, &chain.base, &chain.quote);
+    chain.type = "OPTION";
+    auto k = is_chain ? Result<tardis::InstrumentKey>(chain) : tardis::ParseInstrumentKey(e.instrument_key);
+    if (!k.ok()) continue;
+    if (!f.types.empty() && !f.types.count(k->type)) continue;
+    if (!f.bases.empty() && !f.bases.count(k->base)) continue;
+    if (!f.quotes.empty() && !f.quotes.count(k->quote)) continue;
+    if (f.max_days_to_expiry >= 0 && k->expiry.size() == 6) {
+      const auto exp = ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
+      if (!exp) continue;
+      const int64_t to_expiry = DaysFromCivil(exp->year, exp->month, exp->day) -
+                                DaysFromCivil(e.day.year, e.day.month, e.day.day);
+      if (to_expiry < 0 || to_expiry > f.max_days_to_expiry) continue;
+    }
+    auto& day_keys = kept[e.day];
+    if (!day_keys.count(e.instrument_key)) {
+      if (day_keys.size() >= f.max_instruments) continue;
+      day_keys.insert(e.instrument_key);
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
 std::string ChainKeyOfOption(std::string_view option_key) {
   auto k = tardis::ParseInstrumentKey(option_key);
   if (!k.ok() || k->type != "OPTION") return "";

@@ -84,6 +84,21 @@ std::vector<GroupedDefinition> ParseGroupedSymbols(std::string_view json);
 std::vector<WorkItem> ChainItems(const Date& day, const std::vector<DefinitionRow>& rows,
                                  const std::vector<GroupedDefinition>& grouped, const PlanRequest& filter);
 
+// ---- filters of a plan from definitions ----
+// download/plan --instrument-types, --base, --quote, --max-instruments,
+// --max-days-to-expiry. Empty sets and the defaults keep everything.
+struct InstrumentFilter {
+  std::set<std::string> types;  // key types (SPOT_PAIR, PERPETUAL, FUTURE, OPTION)
+  std::set<std::string> bases, quotes;
+  size_t max_instruments = SIZE_MAX;  // per day: the first N keys met, in item order
+  int64_t max_days_to_expiry = -1;    // futures and options expiring within N days of the day
+};
+// The items of `items` (with instrument keys, sorted by day) that pass. An
+// options chain (VENUE:OPTIONS:BASE-QUOTE) is its options' data: it counts
+// as OPTION with its base and quote, and has no expiry of its own. Items
+// whose key does not parse are dropped.
+std::vector<WorkItem> FilterInstruments(const std::vector<WorkItem>& items, const InstrumentFilter& filter);
+
 // ---- which exchanges and symbols exist ----
 // Tardis exchange ids this build knows (the datasets API's /v1/exchanges
 // list, delisted venues included).

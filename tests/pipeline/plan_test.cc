@@ -153,6 +153,49 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
   EXPECT_EQ(BuildPlan(req).status().code(), Status::Code::kUsage);
 }
 
+TEST(Plan, InstrumentFiltersTreatAChainAsItsOptions) {
+  const Date day{2025, 2, 14};
+  auto item = [&](const char* dt, const char* sym, const char* key) {
+    return WorkItem{day, dt, "deribit", sym, key};
+  };
+  const std::vector<WorkItem> items = {
+      item("options_chain", "OPTIONS", "DERIBIT:OPTIONS:BTC-USD"),
+      item("options_chain", "OPTIONS", "DERIBIT:OPTIONS:ETH-USD"),
+      item("trades", "BTC-14FEB25", "DERIBIT:FUTURE:BTC-USD-250214"),
+      item("trades", "BTC-25APR25-200000-P", "DERIBIT:OPTION:BTC-USD-250425-200000-PUT"),
+      item("trades", "BTC-PERPETUAL", "DERIBIT:PERPETUAL:BTC-USD"),
+      item("trades", "BTC_USDC", "DERIBIT:SPOT_PAIR:BTC-USDC"),
+      item("trades", "X", "not a key"),
+  };
+  auto ids = [](const std::vector<WorkItem>& v) {
+    std::vector<std::string> out;
+    for (const auto& w : v) out.push_back(w.instrument_key);
+    return out;
+  };
+  InstrumentFilter f;
+  EXPECT_EQ(FilterInstruments(items, f).size(), 6u);  // only the unparsable key goes
+  f.types = {"OPTION"};
+  EXPECT_EQ(ids(FilterInstruments(items, f)),
+            (std::vector<std::string>{"DERIBIT:OPTIONS:BTC-USD", "DERIBIT:OPTIONS:ETH-USD",
+                                      "DERIBIT:OPTION:BTC-USD-250425-200000-PUT"}));
+  f.bases = {"ETH"};
+  EXPECT_EQ(ids(FilterInstruments(items, f)), (std::vector<std::string>{"DERIBIT:OPTIONS:ETH-USD"}));
+  // The expiry window drops options and futures outside it, never a chain (no expiry of its own).
+  f = InstrumentFilter{};
+  f.max_days_to_expiry = 7;
+  EXPECT_EQ(ids(FilterInstruments(items, f)),
+            (std::vector<std::string>{"DERIBIT:OPTIONS:BTC-USD", "DERIBIT:OPTIONS:ETH-USD",
+                                      "DERIBIT:FUTURE:BTC-USD-250214", "DERIBIT:PERPETUAL:BTC-USD",
+                                      "DERIBIT:SPOT_PAIR:BTC-USDC"}));
+  f = InstrumentFilter{};
+  f.quotes = {"USDC"};
+  EXPECT_EQ(ids(FilterInstruments(items, f)), (std::vector<std::string>{"DERIBIT:SPOT_PAIR:BTC-USDC"}));
+  f = InstrumentFilter{};
+  f.max_instruments = 2;
+  EXPECT_EQ(ids(FilterInstruments(items, f)),
+            (std::vector<std::string>{"DERIBIT:OPTIONS:BTC-USD", "DERIBIT:OPTIONS:ETH-USD"}));
+}
+
 TEST(Plan, OptionsChainKeysAndItems) {
   EXPECT_EQ(ChainKeyOfOption("DERIBIT:OPTION:BTC-USD-230526-30000-CALL"), "DERIBIT:OPTIONS:BTC-USD");
   EXPECT_EQ(ChainKeyOfOption("DERIBIT:OPTION:XRP-USDC-230630-0.625-CALL"), "DERIBIT:OPTIONS:XRP-USDC");
