@@ -170,9 +170,9 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
   const std::set<std::string> wanted_ex(req.exchanges.begin(), req.exchanges.end());
   const std::set<std::string> wanted_dt(req.data_types.begin(), req.data_types.end());
   for (Date day = req.from; !(req.to < day); day = AddDays(day, 1)) {
-    auto defs = pipeline::ReadDayDefinitions(store, day);
-    if (!defs.ok()) continue;  // reported above as a definitions problem
-    for (const auto& g : defs->grouped) {
+    auto grouped = pipeline::ReadGroupedSymbols(store, day);
+    if (!grouped.ok()) continue;  // reported above as a definitions problem
+    for (const auto& g : *grouped) {
       const std::string& ex = g.exchange;
       if (!wanted_ex.empty() && !wanted_ex.count(ex)) continue;
       std::string key_type = g.type == "spot" ? "SPOT_PAIR" : g.type;

@@ -10,26 +10,40 @@
 
 namespace mt::pipeline {
 
-Result<DayDefinitions> ReadDayDefinitions(storage::ObjectStore* store, const Date& day) {
-  const std::string name = storage::InstrumentsObjectName(day);
-  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, name));
+namespace {
+
+// Dataset and grouped symbols of one day, per exchange: two columns and the
+// footer (a day of every exchange is large; pairing needs no more).
+Status AddDaySymbols(storage::ObjectStore* store, const Date& day, KnownSymbols* known, std::mutex* mu) {
+  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, storage::InstrumentsObjectName(day)));
   std::vector<parquet::ColumnValues> cols;
-  for (const char* col : {"instrument_key", "data_types", "tardis_exchange", "tardis_symbol"}) {
+  for (const char* col : {"tardis_exchange", "tardis_symbol"}) {
     MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file->ReadColumn(std::string(col)));
     if (v.type != parquet::PhysicalType::kByteArray) {
       return Status::InvalidInput(file->label() + ": column " + col + " is not a string column");
     }
     cols.push_back(std::move(v));
   }
-  DayDefinitions out;
-  for (size_t r = 0; r < cols[0].num_rows; r++) {
-    out.rows.push_back(DefinitionRow{cols[0].strings[r], cols[2].strings[r], cols[3].strings[r],
-                                     SplitList(cols[1].strings[r])});
-  }
+  std::vector<GroupedDefinition> grouped;
   for (const auto& [k, v] : file->metadata().key_value) {
-    if (k == "grouped_symbols") out.grouped = ParseGroupedSymbols(v);
+    if (k == "grouped_symbols") grouped = ParseGroupedSymbols(v);
   }
-  return out;
+  std::lock_guard<std::mutex> l(*mu);
+  for (size_t r = 0; r < cols[0].num_rows; r++) {
+    known->by_exchange[cols[0].strings[r]].insert(NormalizeSymbol(cols[1].strings[r]));
+  }
+  for (const auto& g : grouped) known->by_exchange[g.exchange].insert(NormalizeSymbol(g.symbol));
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<GroupedDefinition>> ReadGroupedSymbols(storage::ObjectStore* store, const Date& day) {
+  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, storage::InstrumentsObjectName(day)));
+  for (const auto& [k, v] : file->metadata().key_value) {
+    if (k == "grouped_symbols") return ParseGroupedSymbols(v);
+  }
+  return std::vector<GroupedDefinition>();
 }
 
 Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& from, const Date& to) {
@@ -43,18 +57,12 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
     while (true) {
       const size_t i = next++;
       if (i >= days.size()) return;
-      auto defs = ReadDayDefinitions(store, days[i]);
-      std::lock_guard<std::mutex> l(mu);
-      if (!defs.ok()) {
-        // A day without definitions says nothing; a store that fails does.
-        if (defs.status().retryable() && first_error.ok()) first_error = defs.status();
-        continue;
+      Status st = AddDaySymbols(store, days[i], &known, &mu);
+      // A day without definitions says nothing; a store that fails does.
+      if (!st.ok() && st.retryable()) {
+        std::lock_guard<std::mutex> l(mu);
+        if (first_error.ok()) first_error = st;
       }
-      auto add = [&](const std::string& ex, const std::string& sym) {
-        known.by_exchange[ex].insert(NormalizeSymbol(sym));
-      };
-      for (const auto& r : defs->rows) add(r.exchange, r.symbol);
-      for (const auto& g : defs->grouped) add(g.exchange, g.symbol);
     }
   };
   const size_t n = std::min<size_t>(8, days.size());
