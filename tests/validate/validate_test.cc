@@ -499,6 +499,39 @@ TEST_F(Tree, NotAvailableIsReportedApartAndNeverPlannedAgain) {
   EXPECT_NE(html.find("1 not available at source"), std::string::npos);
 }
 
+TEST_F(Tree, KnownSymbolsComeFromEveryDayOfTheRange) {
+  WriteDefinitions(kDay);
+  WriteOptionDefinitions(store_.get(), kDay2);
+  auto known = pipeline::ReadKnownSymbols(store_.get(), kDay, AddDays(kDay2, 3));  // two days without any
+  ASSERT_TRUE(known.ok()) << known.status().ToString();
+  ASSERT_EQ(known->by_exchange.size(), 2u);
+  EXPECT_EQ(known->by_exchange["binance-futures"], (std::set<std::string>{"BTCUSDT", "ETHUSDT", "XRPUSDT"}));
+  EXPECT_EQ(known->by_exchange["deribit"],
+            (std::set<std::string>{"BTC-26FEB20-9875-P", "BTC-27MAR20-10000-C", "BTC-PERPETUAL", "ETH-27MAR20-200-C",
+                                   "OPTIONS"}));
+  // Only bare symbols need them.
+  pipeline::PlanRequest req;
+  req.from = kDay;
+  req.to = kDay2;
+  req.exchanges = {"deribit", "binance-futures"};
+  req.data_types = {"trades"};
+  req.symbols = {"deribit:BTC-PERPETUAL"};
+  pipeline::KnownSymbols k;
+  ASSERT_TRUE(pipeline::LoadKnownSymbolsFor(store_.get(), &req, &k).ok());
+  EXPECT_EQ(req.known, nullptr);
+  req.symbols = {"BTC-PERPETUAL", "ETHUSDT"};
+  ASSERT_TRUE(pipeline::LoadKnownSymbolsFor(store_.get(), &req, &k).ok());
+  EXPECT_EQ(req.known, &k);
+  auto plan = pipeline::BuildPlan(req);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  std::vector<std::string> ids;
+  for (const auto& w : *plan) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
+                                           "2020-02-22/trades/deribit/BTC-PERPETUAL",
+                                           "2020-02-23/trades/binance-futures/ETHUSDT",
+                                           "2020-02-23/trades/deribit/BTC-PERPETUAL"}));
+}
+
 TEST(CollapseDays, ConsecutiveDaysWithOneTextBecomeOneRun) {
   std::vector<std::pair<Date, std::string>> lines;
   for (Date d{2024, 1, 1}; d <= Date{2024, 7, 11}; d = AddDays(d, 1)) lines.emplace_back(d, "no definitions");
