@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
@@ -323,12 +324,24 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
           rec.tool_version = settings.tool_version;
           rec.created_at = RecordTime();
           const std::string root = opts_.store->Describe("");
+          int64_t first = INT64_MAX, last = INT64_MIN;
           for (const auto& o : *outs) {
             // OutputFile::name is the store's description of the object.
             std::string name = o.name;
             if (name.compare(0, root.size(), root) == 0) name.erase(0, root.size());
             while (!name.empty() && name.front() == '/') name.erase(0, 1);
-            rec.objects.push_back(RecordedObject{name, o.instrument_key, o.rows, o.bytes});
+            RecordedObject ro{name, o.instrument_key, o.rows, o.bytes, "", ""};
+            if (o.rows > 0) {
+              ro.first_timestamp = FormatIsoMicros(o.first_local_ts);
+              ro.last_timestamp = FormatIsoMicros(o.last_local_ts);
+              first = std::min(first, o.first_local_ts);
+              last = std::max(last, o.last_local_ts);
+            }
+            rec.objects.push_back(std::move(ro));
+          }
+          if (first <= last) {
+            rec.first_timestamp = FormatIsoMicros(first);
+            rec.last_timestamp = FormatIsoMicros(last);
           }
           Status st = WriteItemRecord(opts_.store, item, rec, replace_record);
           if (!st.ok() && st.code() != Status::Code::kAlreadyExists) {

@@ -13,11 +13,18 @@ std::string ItemRecordObjectName(const WorkItem& item) {
 std::string EncodeItemRecord(const ItemRecord& r) {
   nlohmann::ordered_json objects = nlohmann::ordered_json::array();
   for (const auto& o : r.objects) {
-    objects.push_back({{"name", o.name}, {"instrument_key", o.instrument_key}, {"rows", o.rows}, {"bytes", o.bytes}});
+    objects.push_back({{"name", o.name},
+                       {"instrument_key", o.instrument_key},
+                       {"rows", o.rows},
+                       {"bytes", o.bytes},
+                       {"first_timestamp", o.first_timestamp},
+                       {"last_timestamp", o.last_timestamp}});
   }
   nlohmann::ordered_json j = {{"item", r.item},
                               {"outcome", r.outcome},
                               {"rows", r.rows},
+                              {"first_timestamp", r.first_timestamp},
+                              {"last_timestamp", r.last_timestamp},
                               {"source", r.source},
                               {"reason", r.reason},
                               {"objects", std::move(objects)},
@@ -40,6 +47,8 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
     if (it != j.end() && it->is_string()) *out = it->get<std::string>();
   };
   str("item", &r.item);
+  str("first_timestamp", &r.first_timestamp);
+  str("last_timestamp", &r.last_timestamp);
   str("outcome", &r.outcome);
   str("source", &r.source);
   str("reason", &r.reason);
@@ -60,6 +69,9 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
       }
       if (o.contains("rows") && o["rows"].is_number_unsigned()) ro.rows = o["rows"].get<uint64_t>();
       if (o.contains("bytes") && o["bytes"].is_number_unsigned()) ro.bytes = o["bytes"].get<uint64_t>();
+      for (auto [k, field] : {std::pair{"first_timestamp", &ro.first_timestamp}, {"last_timestamp", &ro.last_timestamp}}) {
+        if (o.contains(k) && o[k].is_string()) *field = o[k].get<std::string>();
+      }
       r.objects.push_back(std::move(ro));
     }
   }

@@ -28,12 +28,14 @@ struct RecordedObject {
   std::string instrument_key;
   uint64_t rows = 0;
   uint64_t bytes = 0;
+  std::string first_timestamp, last_timestamp;  // local_timestamp, ISO-8601 UTC; "" without rows
 };
 
 struct ItemRecord {
   std::string item;     // WorkItem::Id()
   std::string outcome;  // "done", "no_data" or "not_available"
   uint64_t rows = 0;
+  std::string first_timestamp, last_timestamp;  // over every object; "" without rows
   std::string source;   // dataset URL (no credentials: the key travels in a header)
   std::string reason;   // not_available: what the source answered
   std::vector<RecordedObject> objects;

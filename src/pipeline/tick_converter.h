@@ -41,6 +41,7 @@ struct OutputFile {
   std::string instrument_key;
   uint64_t rows = 0;
   uint64_t bytes = 0;
+  int64_t first_local_ts = 0, last_local_ts = 0;  // microseconds; meaningful when rows > 0
 };
 
 struct ConvertTarget {

@@ -86,6 +86,10 @@ test('options_chain: expected per underlying, downloaded once, complete by its r
   assert.equal(rec.rows, 7);
   assert.deepEqual(rec.objects.map((o) => o.name).sort(), [...s1.results[0].objects].map((o) => path.relative(out, o)).sort());
   assert.equal(rec.objects.reduce((n, o) => n + o.rows, 0), 7);
+  // First and last local_timestamp of the file (the sample's first and last rows).
+  assert.equal(rec.first_timestamp, '2020-06-08T00:00:00.196008Z');
+  assert.equal(rec.last_timestamp, '2020-06-08T00:01:00.473112Z');
+  for (const o of rec.objects) assert.ok(o.first_timestamp <= o.last_timestamp && o.first_timestamp >= rec.first_timestamp, JSON.stringify(o));
   for (const o of rec.objects) assert.ok(fs.existsSync(path.join(out, o.name)), o.name);
 
   // A rerun skips the item on its record: no request reaches the server.

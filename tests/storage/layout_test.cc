@@ -48,7 +48,10 @@ TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
   r.rows = 7;
   r.source = "http://127.0.0.1:1/v1/deribit/options_chain/2020/06/08/OPTIONS.csv.gz";
   r.objects.push_back({"raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/DERIBIT:OPTIONS:BTC-USD.parquet",
-                       "DERIBIT:OPTIONS:BTC-USD", 7, 4321});
+                       "DERIBIT:OPTIONS:BTC-USD", 7, 4321, "2020-06-08T00:00:00.196008Z",
+                       "2020-06-08T00:01:00.473112Z"});
+  r.first_timestamp = "2020-06-08T00:00:00.196008Z";
+  r.last_timestamp = "2020-06-08T00:01:00.473112Z";
   r.tool_version = "9.9";
   r.created_at = "2023-11-14T22:13:20Z";
   auto back = pipeline::DecodeItemRecord(pipeline::EncodeItemRecord(r), "rec");
@@ -63,6 +66,10 @@ TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
   EXPECT_EQ(back->objects[0].rows, 7u);
   EXPECT_EQ(back->objects[0].bytes, 4321u);
   EXPECT_EQ(back->created_at, r.created_at);
+  EXPECT_EQ(back->first_timestamp, r.first_timestamp);
+  EXPECT_EQ(back->last_timestamp, r.last_timestamp);
+  EXPECT_EQ(back->objects[0].first_timestamp, "2020-06-08T00:00:00.196008Z");
+  EXPECT_EQ(back->objects[0].last_timestamp, "2020-06-08T00:01:00.473112Z");
   for (const char* bad : {"", "[]", "{\"outcome\":\"maybe\"}", "{\"outcome\":\"done\",\"objects\":{}}",
                           "{\"outcome\":\"done\",\"objects\":[{}]}"}) {
     auto d = pipeline::DecodeItemRecord(bad, "gs://b/rec.json");
