@@ -15,11 +15,12 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
   std::vector<FlagSpec> f = {
       {"from", true, "first UTC day, YYYY-MM-DD"},
       {"to", true, "last UTC day, inclusive (default: --from)"},
-      {"exchanges", true, "Tardis exchange ids, comma separated (env EXCHANGES)"},
+      {"exchanges", true, "Tardis exchange ids, comma separated (env EXCHANGES); an unknown id is an error"},
       {"data-types", true, "data types, comma separated (env DATA_TYPES; default trades)"},
       {"symbols", true,
-       "Tardis symbols; exchange:SYMBOL pins one exchange (env SYMBOLS). Without it the instruments "
-       "come from the day's instrument definitions in the output store"},
+       "Tardis symbols; exchange:SYMBOL pins one exchange, a bare symbol goes to the exchanges whose stored "
+       "definitions (else symbol rules) know it (env SYMBOLS). Without it the instruments come from the day's "
+       "instrument definitions in the output store"},
       {"instrument-types", true, "with definitions: spot, perpetual, future, option (env INSTRUMENT_TYPES)"},
       {"base", true, "with definitions: base assets, e.g. BTC,ETH"},
       {"quote", true, "with definitions: quote assets, e.g. USDT"},
@@ -30,7 +31,7 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
   };
   if (!download) {
     f.push_back({"json", false, "print the plan as JSON"});
-    f.push_back({"output", true, "where instrument definitions are read without --symbols (env OUTPUT_URI)"});
+    f.push_back({"output", true, "where instrument definitions are read (env OUTPUT_URI)"});
     return f;
   }
   for (auto& e : std::vector<FlagSpec>{

@@ -22,6 +22,7 @@
 #include "cli/settings.h"
 #include "core/log.h"
 #include "pipeline/key_resolver.h"
+#include "pipeline/plan.h"
 #include "pipeline/tick_converter.h"
 #include "storage/object_store.h"
 #include "tardis/file_name.h"
@@ -142,6 +143,16 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     if (!forced) {
       std::fprintf(stderr, "market-tick convert: unknown --data-type '%s' (one of: %s)\n",
                    args.Get("data-type").c_str(), tardis::SupportedDataTypes().c_str());
+      return kExitUsage;
+    }
+  }
+  // A file named as the official clients name them gives its exchange; a
+  // typo there would key a zero-row day under a venue that does not exist.
+  for (const auto& path : args.positional) {
+    auto parts = tardis::ParseFileName(path);
+    if (!parts) continue;
+    if (Status st = pipeline::CheckExchanges({parts->exchange}); !st.ok()) {
+      std::fprintf(stderr, "market-tick convert: %s: %s (in the file name)\n", path.c_str(), st.message().c_str());
       return kExitUsage;
     }
   }

@@ -118,12 +118,18 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
                                                             const pipeline::PlanRequest& req,
                                                             const ParsedArgs& args, const Context& ctx) {
   MT_ASSIGN_OR_RETURN(validate::ExpectedSet expected, validate::ExpectedFromDefinitions(store, req));
-  for (const auto& [day, why] : expected.definition_problems) {
-    return Status::NotFound("no instrument definitions for " + FormatDate(day) + " (" + why +
-                            "): run `market-tick instruments --from " + FormatDate(req.from) + " --to " +
+  for (const auto& n : expected.notes) log::Warn(n);
+  if (!expected.definition_problems.empty()) {
+    // The first run of days with one problem (a month without definitions
+    // is one message, not thirty).
+    const validate::DayRun first = validate::CollapseDays(expected.definition_problems).front();
+    const bool absent = first.text.rfind("no instrument definitions", 0) == 0;
+    return Status::NotFound("no instrument definitions for " + first.Days() + (absent ? "" : " (" + first.text + ")") +
+                            ": run `market-tick instruments --from " + FormatDate(req.from) + " --to " +
                             FormatDate(req.to) + "` first, or name --symbols");
   }
-  std::set<std::string> types;
+  pipeline::InstrumentFilter filter;
+  std::set<std::string>& types = filter.types;
   for (std::string t : pipeline::SplitList(args.Get("instrument-types", ctx.config.GetOr("INSTRUMENT_TYPES", "")))) {
     for (char& c : t) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     types.insert(t == "SPOT" ? "SPOT_PAIR" : t);
@@ -136,39 +142,22 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
     }
     return out;
   };
-  const std::set<std::string> bases = upper_set("base", "BASE_ASSETS"), quotes = upper_set("quote", "QUOTE_ASSETS");
-  size_t max_instruments = SIZE_MAX;
+  filter.bases = upper_set("base", "BASE_ASSETS");
+  filter.quotes = upper_set("quote", "QUOTE_ASSETS");
   if (const std::string m = args.Get("max-instruments", ctx.config.GetOr("MAX_INSTRUMENTS", "")); !m.empty()) {
-    MT_ASSIGN_OR_RETURN(max_instruments, PositiveInt("--max-instruments", m, 1, 100'000'000));
+    MT_ASSIGN_OR_RETURN(filter.max_instruments, PositiveInt("--max-instruments", m, 1, 100'000'000));
   }
   // Expiry window: futures and options expiring within N days of the day.
-  int64_t max_days_to_expiry = -1;
   if (const std::string m = args.Get("max-days-to-expiry", ""); !m.empty()) {
     MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("--max-days-to-expiry", m, 0, 100000));
-    max_days_to_expiry = static_cast<int64_t>(n);
+    filter.max_days_to_expiry = static_cast<int64_t>(n);
   }
-  std::vector<pipeline::WorkItem> items;
-  std::map<Date, std::set<std::string>> kept;  // instruments kept per day
+  std::vector<pipeline::WorkItem> defined;
+  defined.reserve(expected.items.size());
   for (const auto& e : expected.items) {
-    auto k = tardis::ParseInstrumentKey(e.instrument_key);
-    if (!k.ok()) continue;
-    if (!types.empty() && !types.count(k->type)) continue;
-    if (!bases.empty() && !bases.count(k->base)) continue;
-    if (!quotes.empty() && !quotes.count(k->quote)) continue;
-    if (max_days_to_expiry >= 0 && k->expiry.size() == 6) {
-      const auto exp = ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
-      if (!exp) continue;
-      const int64_t to_expiry = DaysFromCivil(exp->year, exp->month, exp->day) -
-                                DaysFromCivil(e.day.year, e.day.month, e.day.day);
-      if (to_expiry < 0 || to_expiry > max_days_to_expiry) continue;
-    }
-    auto& day_keys = kept[e.day];
-    if (!day_keys.count(e.instrument_key)) {
-      if (day_keys.size() >= max_instruments) continue;
-      day_keys.insert(e.instrument_key);
-    }
-    items.push_back(pipeline::WorkItem{e.day, e.data_type, e.exchange, e.symbol, e.instrument_key});
+    defined.push_back(pipeline::WorkItem{e.day, e.data_type, e.exchange, e.symbol, e.instrument_key});
   }
+  std::vector<pipeline::WorkItem> items = pipeline::FilterInstruments(defined, filter);
   // Data types that exist only as grouped files (deribit options_chain under
   // OPTIONS): the instruments files list grouped symbols in their
   // `grouped_symbols` metadata. A grouped file is added for a data type no
@@ -182,26 +171,18 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
   const std::set<std::string> wanted_ex(req.exchanges.begin(), req.exchanges.end());
   const std::set<std::string> wanted_dt(req.data_types.begin(), req.data_types.end());
   for (Date day = req.from; !(req.to < day); day = AddDays(day, 1)) {
-    auto file = parquet::FileReader::Open(store, storage::InstrumentsObjectName(day));
-    if (!file.ok()) continue;  // reported above as a definitions problem
-    for (const auto& [k, v] : (*file)->metadata().key_value) {
-      if (k != "grouped_symbols") continue;
-      const auto groups = nlohmann::json::parse(v, nullptr, false);
-      if (!groups.is_array()) continue;
-      for (const auto& g : groups) {
-        const std::string ex = g.value("exchange", ""), sym = g.value("symbol", ""), type = g.value("type", "");
-        if (ex.empty() || sym.empty() || (!wanted_ex.empty() && !wanted_ex.count(ex))) continue;
-        std::string key_type = type == "spot" ? "SPOT_PAIR" : type;
-        for (char& c : key_type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-        if (!types.empty() && !types.count(key_type)) continue;
-        if (!g.contains("data_types") || !g["data_types"].is_array()) continue;
-        for (const auto& d : g["data_types"]) {
-          if (!d.is_string()) continue;
-          const std::string dt = d.get<std::string>();
-          if (!tardis::FindSchema(dt) || (!wanted_dt.empty() && !wanted_dt.count(dt))) continue;
-          if (per_instrument.count({day, ex, dt})) continue;
-          items.push_back(pipeline::WorkItem{day, dt, ex, sym, {}});
-        }
+    auto grouped = pipeline::ReadGroupedSymbols(store, day);
+    if (!grouped.ok()) continue;  // reported above as a definitions problem
+    for (const auto& g : *grouped) {
+      const std::string& ex = g.exchange;
+      if (!wanted_ex.empty() && !wanted_ex.count(ex)) continue;
+      std::string key_type = g.type == "spot" ? "SPOT_PAIR" : g.type;
+      for (char& c : key_type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      if (!types.empty() && !types.count(key_type)) continue;
+      for (const auto& dt : g.data_types) {
+        if (!tardis::FindSchema(dt) || (!wanted_dt.empty() && !wanted_dt.count(dt))) continue;
+        if (per_instrument.count({day, ex, dt})) continue;
+        items.push_back(pipeline::WorkItem{day, dt, ex, g.symbol, {}});
       }
     }
   }
@@ -210,9 +191,17 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
   return items;
 }
 
-Result<std::vector<pipeline::WorkItem>> MakePlan(const pipeline::PlanRequest& req, const ParsedArgs& args,
+Result<std::vector<pipeline::WorkItem>> MakePlan(pipeline::PlanRequest req, const ParsedArgs& args,
                                                  const Context& ctx) {
-  if (!req.symbols.empty()) return pipeline::BuildPlan(req);
+  if (!req.symbols.empty()) {
+    // Definitions (when the store has them) say which exchange has a bare
+    // symbol; without a readable store the symbol rules do.
+    pipeline::KnownSymbols known;
+    auto store = OpenOutputStore(args, ctx);
+    Status st = store.ok() ? pipeline::LoadKnownSymbolsFor(store->get(), &req, &known) : store.status();
+    if (!st.ok()) log::Warn("instrument definitions not read (" + st.message() + "); pairing symbols by symbol rules");
+    return pipeline::BuildPlan(req);
+  }
   MT_ASSIGN_OR_RETURN(auto store, OpenOutputStore(args, ctx));
   return PlanFromDefinitions(store.get(), req, args, ctx);
 }
@@ -292,7 +281,9 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   // missing-data reports (written by validate); all their data types unless
   // --data-types / DATA_TYPES narrows them.
   Result<std::vector<pipeline::WorkItem>> plan = std::vector<pipeline::WorkItem>();
+  pipeline::KnownSymbols known;
   if (args.Has("from-report")) {
+    if (Status st = pipeline::CheckExchanges(req->exchanges); !st.ok()) return fail_usage(st);
     const bool typed = args.Has("data-types") || ctx.config.Get("DATA_TYPES").has_value();
     auto rp = validate::PlanFromReports(out->get(), req->from, req->to, req->exchanges,
                                         typed ? req->data_types : std::vector<std::string>());
@@ -301,9 +292,14 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
       log::Warn("--from-report: " + FormatDate(d) + " has no missing-data report (run market-tick validate first)");
     }
     log::Info("--from-report: " + std::to_string(rp->missing) + " missing and " + std::to_string(rp->corrupt) +
-              " corrupt items");
+              " corrupt items (" + std::to_string(rp->not_available) +
+              " not available at the source are not asked for again)");
     plan = std::move(rp->items);
   } else if (!req->symbols.empty()) {
+    if (Status st = pipeline::LoadKnownSymbolsFor(out->get(), &*req, &known); !st.ok()) {
+      log::Error("reading instrument definitions: " + st.message());
+      return st.retryable() ? kExitRetryable : kExitFailed;
+    }
     plan = pipeline::BuildPlan(*req);
   } else {
     plan = PlanFromDefinitions(out->get(), *req, args, ctx);
@@ -397,9 +393,15 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
       }
     }
   }
+  // One line per item that is not done: failures on stderr as errors, the
+  // source's 404s on stdout (a result: recorded, validate reports them as
+  // not_available) and as a warning.
   for (const auto& r : results) {
     if (r.outcome == pipeline::Outcome::kFailed || r.outcome == pipeline::Outcome::kRetryable) {
       log::Error(std::string(pipeline::OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
+    } else if (r.outcome == pipeline::Outcome::kNotAvailable) {
+      std::printf("%s\t%s\t-\n", pipeline::OutcomeName(r.outcome), r.item.Id().c_str());
+      log::Warn(std::string(pipeline::OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
     }
   }
   char line[512];

@@ -45,9 +45,11 @@ std::string Row(const std::string& label, const std::array<size_t, validate::kNu
                 bool deep) {
   size_t total = 0;
   for (size_t v : c) total += v;
+  auto n = [&c](ItemStatus s) { return c[static_cast<int>(s)]; };
   char line[256];
-  std::snprintf(line, sizeof line, "%-22s %9zu %9zu %9zu %9zu %9zu %14s\n", label.c_str(), total, c[0], c[1], c[2],
-                c[3], deep ? std::to_string(rows).c_str() : "-");
+  std::snprintf(line, sizeof line, "%-22s %9zu %9zu %9zu %13zu %9zu %9zu %14s\n", label.c_str(), total,
+                n(ItemStatus::kDone), n(ItemStatus::kNoData), n(ItemStatus::kNotAvailable), n(ItemStatus::kMissing),
+                n(ItemStatus::kCorrupt), deep ? std::to_string(rows).c_str() : "-");
   return line;
 }
 
@@ -77,6 +79,11 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
 
   const auto t0 = std::chrono::steady_clock::now();
   pipeline::StoreKeyResolvers keys(store->get());
+  pipeline::KnownSymbols known;  // pairs bare --symbols with exchanges
+  if (Status st = pipeline::LoadKnownSymbolsFor(store->get(), &*sel, &known); !st.ok()) {
+    log::Error("validate: reading instrument definitions: " + st.message());
+    return ExitCodeFor(st);
+  }
   Result<validate::ExpectedSet> expected = sel->symbols.empty()
                                                ? validate::ExpectedFromDefinitions(store->get(), *sel)
                                                : validate::ExpectedFromPlan(*sel, &keys);
@@ -87,7 +94,9 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
     return ExitCodeFor(st);
   }
   for (const auto& n : expected->notes) log::Warn(n);
-  for (const auto& [d, why] : expected->definition_problems) log::Error(FormatDate(d) + ": " + why);
+  // One line per run of days with the same problem, not one per day.
+  const std::vector<validate::DayRun> def_runs = validate::CollapseDays(expected->definition_problems);
+  for (const auto& run : def_runs) log::Error(run.Days() + ": " + run.text);
   log::Info("validating " + std::to_string(expected->items.size()) + " expected items (from " + expected->source +
             ") in " + (*store)->Describe("") + (deep ? ", reading every footer" : ", existence only"));
 
@@ -142,30 +151,32 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
   std::string out = "validate " + FormatDate(sel->from) + " .. " + FormatDate(sel->to) + ": expected from " +
                     expected->source + ", " + (deep ? "footers checked" : "existence only") + "\n";
   char head[256];
-  std::snprintf(head, sizeof head, "%-22s %9s %9s %9s %9s %9s %14s\n", "data_type", "expected", "done", "no_data",
-                "missing", "corrupt", "rows");
+  std::snprintf(head, sizeof head, "%-22s %9s %9s %9s %13s %9s %9s %14s\n", "data_type", "expected", "done",
+                "no_data", "not_available", "missing", "corrupt", "rows");
   out += head;
   for (const auto& [dt, cnt] : counts) out += Row(dt, cnt, rows[dt], deep);
   out += Row("total", total, total_rows, deep);
   size_t printed = 0;
   for (const auto& r : res.items) {
-    if (r.status != ItemStatus::kMissing && r.status != ItemStatus::kCorrupt) continue;
+    if (!validate::IsProblem(r.status) && r.status != ItemStatus::kNotAvailable) continue;
     if (printed++ >= kMaxPrintedProblems) continue;
     out += std::string(validate::StatusName(r.status)) + "\t" + FormatDate(r.item.day) + "\t" + r.item.data_type +
-           "\t" + r.item.instrument_key + (r.status == ItemStatus::kCorrupt ? "\t" + r.reason : "") + "\n";
+           "\t" + r.item.instrument_key + (r.status == ItemStatus::kMissing ? "" : "\t" + r.reason) + "\n";
   }
   if (printed > kMaxPrintedProblems) {
     out += "... and " + std::to_string(printed - kMaxPrintedProblems) +
            " more (all in the missing-data reports and --report)\n";
   }
-  for (const auto& [d, why] : expected->definition_problems) {
-    out += "no_definitions\t" + FormatDate(d) + "\t" + why + "\n";
-  }
+  for (const auto& run : def_runs) out += "no_definitions\t" + run.Days() + "\t" + run.text + "\n";
   if (res.unexpected_objects) out += "unexpected objects (present, not expected): " + std::to_string(res.unexpected_objects) + "\n";
   const bool ok = validate::Complete(*expected, res);
-  char verdict[160];
-  std::snprintf(verdict, sizeof verdict, "result: %s: %zu missing, %zu corrupt, %zu days without definitions (%.1f s)\n",
-                ok ? "complete" : "INCOMPLETE", total[2], total[3], expected->definition_problems.size(), secs);
+  char verdict[200];
+  std::snprintf(verdict, sizeof verdict,
+                "result: %s: %zu missing, %zu corrupt, %zu not available at source, %zu days without definitions "
+                "(%.1f s)\n",
+                ok ? "complete" : "INCOMPLETE", total[static_cast<int>(ItemStatus::kMissing)],
+                total[static_cast<int>(ItemStatus::kCorrupt)], total[static_cast<int>(ItemStatus::kNotAvailable)],
+                expected->definition_problems.size(), secs);
   out += verdict;
   std::fputs(out.c_str(), stdout);
   std::fflush(stdout);

@@ -3,11 +3,15 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <ctime>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include "core/log.h"
+#include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
@@ -48,6 +52,15 @@ const char* OutcomeName(Outcome o) {
 }
 
 namespace {
+
+// created_at of item records; SOURCE_DATE_EPOCH pins it (reproducible
+// stores), as for the Parquet metadata.
+std::string RecordTime() {
+  int64_t secs = static_cast<int64_t>(std::time(nullptr));
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) secs = std::atoll(sde);
+  std::string s = FormatIsoMicros(secs * 1000000);
+  return s.substr(0, 19) + "Z";
+}
 
 // Receives one HTTP response: a 200/206 body goes to the converter, any
 // other body is kept (2 KiB) for the error message.
@@ -222,6 +235,23 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       }
     }
   }
+  // A grouped item is complete when its record is (item_record.h): a rerun
+  // skips it on one store read, without a request to Tardis.
+  bool replace_record = opts_.force;
+  if (grouped) {
+    auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(item));
+    if (rec.ok() && rec->outcome != "not_available" && !opts_.force) {
+      res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
+      for (const auto& o : rec->objects) res.objects.push_back(o.name);
+      return res;
+    }
+    // An earlier 404 may have become data: that record must be replaced.
+    if (rec.ok()) replace_record = true;
+    if (!rec.ok() && rec.status().code() != Status::Code::kNotFound) {
+      log::Warn(item.Id() + ": " + rec.status().message() + "; downloading the item again");
+      replace_record = true;
+    }
+  }
   const std::string url = DatasetUrl(opts_.datasets_url, item);
 
   SourceHints hints;
@@ -232,7 +262,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   hints.data_type = schema;  // the item's type; the header only confirms it
   ConvertTarget target;
   target.store = opts_.store;
-  target.overwrite = opts_.force;
+  // Without a record a grouped item is not done, whatever objects exist (a
+  // run may have stopped between two commits): its objects are written
+  // again, so the record lists every one of them.
+  target.overwrite = opts_.force || grouped;
   target.fixed_object = object;
   target.fixed_key = key;
   target.keys = resolver;
@@ -326,7 +359,23 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       stop_ = true;
       return give_up(Outcome::kFailed, msg);
     }
-    if (status == 404) return give_up(Outcome::kNotAvailable, "HTTP 404: not available at the source");
+    if (status == 404) {
+      give_up(Outcome::kNotAvailable, "HTTP 404: not available at the source");
+      // Recorded, so validate reports it as not_available, not missing. A
+      // record already there (an earlier 404) is kept.
+      ItemRecord rec;
+      rec.item = item.Id();
+      rec.outcome = "not_available";
+      rec.source = url;
+      rec.reason = "HTTP 404";
+      rec.tool_version = settings.tool_version;
+      rec.created_at = RecordTime();
+      Status st = WriteItemRecord(opts_.store, item, rec, false);
+      if (!st.ok() && st.code() != Status::Code::kAlreadyExists) {
+        log::Warn(item.Id() + ": could not record not_available: " + st.message());
+      }
+      return res;
+    }
     const bool got_body = status == 200 || status == 206;
     if (got_body && r.transport.ok()) {
       auto outs = conv->Finish();
@@ -338,11 +387,46 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
           res.objects.push_back(o.name);
         }
         res.outcome = res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
-        // A grouped file whose instruments all exist already (create-only).
-        if (grouped && res.objects.empty() && res.rows > 0) res.outcome = Outcome::kSkipped;
         // Another run of the same item created the object first (create-only
         // commit refused): the item is done, by them.
         if (!grouped && res.objects.empty()) return Skipped(std::move(res), object);
+        if (grouped) {
+          // Written last: the record says every object above is committed.
+          ItemRecord rec;
+          rec.item = item.Id();
+          rec.outcome = OutcomeName(res.outcome);
+          rec.rows = res.rows;
+          rec.source = url;
+          rec.tool_version = settings.tool_version;
+          rec.created_at = RecordTime();
+          const std::string root = opts_.store->Describe("");
+          int64_t first = INT64_MAX, last = INT64_MIN;
+          for (const auto& o : *outs) {
+            // OutputFile::name is the store's description of the object.
+            std::string name = o.name;
+            if (name.compare(0, root.size(), root) == 0) name.erase(0, root.size());
+            while (!name.empty() && name.front() == '/') name.erase(0, 1);
+            RecordedObject ro{name, o.instrument_key, o.rows, o.bytes, "", ""};
+            if (o.rows > 0) {
+              ro.first_timestamp = FormatIsoMicros(o.first_local_ts);
+              ro.last_timestamp = FormatIsoMicros(o.last_local_ts);
+              first = std::min(first, o.first_local_ts);
+              last = std::max(last, o.last_local_ts);
+            }
+            rec.objects.push_back(std::move(ro));
+          }
+          if (first <= last) {
+            rec.first_timestamp = FormatIsoMicros(first);
+            rec.last_timestamp = FormatIsoMicros(last);
+          }
+          Status st = WriteItemRecord(opts_.store, item, rec, replace_record);
+          if (!st.ok() && st.code() != Status::Code::kAlreadyExists) {
+            // The objects are there but the item is not known complete: a
+            // rerun does it again.
+            res.outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+            res.reason = "writing the completion record: " + st.message();
+          }
+        }
         return res;
       }
       last_error = outs.status().message();

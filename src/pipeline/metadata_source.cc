@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "pipeline/plan.h"
 
 namespace mt::pipeline {
 
@@ -127,8 +128,12 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
     return Status::Permission(PermissionMessage(d.status, details_url, !opts_.api_key.empty()));
   }
   if (d.status == 404) {
-    return Status::NotFound("HTTP 404 for " + details_url + ": Tardis does not know exchange '" + exchange +
-                            "' (ids are lower-case kebab, e.g. binance-futures, okex-swap; see /v1/exchanges)");
+    // A typo: a usage error a rerun cannot fix, worded as every command
+    // words it (pipeline::CheckExchanges), with the server's answer.
+    const std::string best = SuggestExchange(exchange);
+    return Status::Usage("unknown exchange '" + exchange + "'" + (best.empty() ? "" : " (did you mean " + best + "?)") +
+                         ": HTTP 404 for " + details_url + ": Tardis does not know exchange '" + exchange +
+                         "' (ids are lower-case kebab, e.g. binance-futures, okex-swap; see /v1/exchanges)");
   }
   if (d.status != 200) {
     return Status::InvalidInput("HTTP " + std::to_string(d.status) + " for " + details_url + ": " + Excerpt(d.body));

@@ -4,7 +4,10 @@
 #include <set>
 #include <tuple>
 
+#include <nlohmann/json.hpp>
+
 #include "net/http_client.h"
+#include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 
 namespace mt::pipeline {
@@ -47,6 +50,198 @@ uint64_t StableHash(const WorkItem& item) {
   return h;
 }
 
+std::string NormalizeSymbol(std::string sym) {
+  for (char& c : sym) {
+    if (c == '/' || c == ':') c = '-';
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return sym;
+}
+
+namespace {
+
+// Whether `exchange` has the (normalised) dataset symbol `sym`: its stored
+// definitions say so when there are any, else its symbol rules.
+bool Knows(const KnownSymbols* known, const std::string& exchange, const std::string& sym) {
+  if (known) {
+    auto it = known->by_exchange.find(exchange);
+    if (it != known->by_exchange.end()) return it->second.count(sym) > 0;
+  }
+  if (tardis::IsGroupedSymbol(sym)) return true;  // no rule reads them; the source decides
+  return tardis::KeyFromTardisSymbol(exchange, sym).ok();
+}
+
+size_t EditDistance(std::string_view a, std::string_view b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); j++) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); i++) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); j++) {
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+}  // namespace
+
+const std::vector<std::string>& KnownExchanges() {
+  // GET /v1/exchanges of the datasets API with the delisted venues, and the
+  // official clients' exchange lists (2026).
+  static const std::vector<std::string> kIds = [] {
+    std::vector<std::string> ids = {
+      "ascendex", "aster", "aster-futures", "binance", "binance-delivery", "binance-dex",
+      "binance-european-options", "binance-futures", "binance-jersey", "binance-options", "binance-us",
+      "bitfinex", "bitfinex-derivatives", "bitflyer", "bitget", "bitget-futures", "bitmex", "bitnomial",
+      "bitstamp", "blockchain-com", "bullish", "bybit", "bybit-options", "bybit-spot", "coinbase",
+      "coinbase-international", "coinflex", "crypto-com", "crypto-com-derivatives", "cryptofacilities",
+      "delta", "deribit", "dydx", "dydx-v4", "ftx", "ftx-us", "gate-io", "gate-io-futures", "gemini",
+      "hitbtc", "huobi", "huobi-dm", "huobi-dm-linear-swap", "huobi-dm-options", "huobi-dm-swap",
+      "hyperliquid", "kraken", "kucoin", "kucoin-futures", "lighter", "mango", "mexc", "mexc-futures",
+      "okcoin", "okex", "okex-futures", "okex-options", "okex-spreads", "okex-swap", "phemex", "polymarket",
+      "poloniex", "serum", "star-atlas", "upbit", "woo-x"};
+    std::sort(ids.begin(), ids.end());  // CheckExchanges binary-searches it
+    return ids;
+  }();
+  return kIds;
+}
+
+std::string SuggestExchange(std::string_view id, const std::vector<std::string>& also_known) {
+  std::string best;
+  size_t best_d = std::max<size_t>(3, id.size() / 3) + 1;  // within ~a third of the id
+  for (const auto* list : {&KnownExchanges(), &also_known}) {
+    for (const auto& k : *list) {
+      const size_t d = EditDistance(id, k);
+      if (d < best_d) {
+        best_d = d;
+        best = k;
+      }
+    }
+  }
+  return best;
+}
+
+Status CheckExchanges(const std::vector<std::string>& exchanges, const std::vector<std::string>& also_known) {
+  const auto& ids = KnownExchanges();
+  for (const auto& e : exchanges) {
+    if (std::binary_search(ids.begin(), ids.end(), e)) continue;
+    if (std::find(also_known.begin(), also_known.end(), e) != also_known.end()) continue;
+    const std::string best = SuggestExchange(e, also_known);
+    return Status::Usage("unknown exchange '" + e + "'" + (best.empty() ? "" : " (did you mean " + best + "?)") +
+                         ": Tardis exchange ids are lower-case, e.g. binance-futures, okex-swap, deribit");
+  }
+  return Status::OK();
+}
+
+std::vector<WorkItem> FilterInstruments(const std::vector<WorkItem>& items, const InstrumentFilter& f) {
+  std::vector<WorkItem> out;
+  std::map<Date, std::set<std::string>> kept;  // instruments kept per day
+  for (const auto& e : items) {
+    tardis::InstrumentKey chain;
+    const bool is_chain = ParseChainKey(e.instrument_key, &chain.base, &chain.quote);
+    chain.type = "OPTION";
+    auto k = is_chain ? Result<tardis::InstrumentKey>(chain) : tardis::ParseInstrumentKey(e.instrument_key);
+    if (!k.ok()) continue;
+    if (!f.types.empty() && !f.types.count(k->type)) continue;
+    if (!f.bases.empty() && !f.bases.count(k->base)) continue;
+    if (!f.quotes.empty() && !f.quotes.count(k->quote)) continue;
+    if (f.max_days_to_expiry >= 0 && k->expiry.size() == 6) {
+      const auto exp = ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
+      if (!exp) continue;
+      const int64_t to_expiry = DaysFromCivil(exp->year, exp->month, exp->day) -
+                                DaysFromCivil(e.day.year, e.day.month, e.day.day);
+      if (to_expiry < 0 || to_expiry > f.max_days_to_expiry) continue;
+    }
+    auto& day_keys = kept[e.day];
+    if (!day_keys.count(e.instrument_key)) {
+      if (day_keys.size() >= f.max_instruments) continue;
+      day_keys.insert(e.instrument_key);
+    }
+    out.push_back(e);
+  }
+  return out;
+}
+
+std::string ChainKeyOfOption(std::string_view option_key) {
+  auto k = tardis::ParseInstrumentKey(option_key);
+  if (!k.ok() || k->type != "OPTION") return "";
+  return k->venue + ":" + kChainKeyType + ":" + k->base + "-" + k->quote;
+}
+
+bool ParseChainKey(std::string_view key, std::string* base, std::string* quote) {
+  const size_t c1 = key.find(':');
+  if (c1 == std::string_view::npos) return false;
+  const size_t c2 = key.find(':', c1 + 1);
+  if (c2 == std::string_view::npos || key.substr(c1 + 1, c2 - c1 - 1) != kChainKeyType) return false;
+  const std::string_view pair = key.substr(c2 + 1);
+  const size_t dash = pair.find('-');
+  if (dash == std::string_view::npos || dash == 0 || dash + 1 >= pair.size() ||
+      pair.find_first_of("-:", dash + 1) != std::string_view::npos) {
+    return false;
+  }
+  *base = std::string(pair.substr(0, dash));
+  *quote = std::string(pair.substr(dash + 1));
+  return true;
+}
+
+std::vector<GroupedDefinition> ParseGroupedSymbols(std::string_view text) {
+  std::vector<GroupedDefinition> out;
+  const auto groups = nlohmann::json::parse(text, nullptr, false);
+  if (!groups.is_array()) return out;
+  for (const auto& g : groups) {
+    if (!g.is_object()) continue;
+    GroupedDefinition d;
+    auto str = [&](const char* k) {
+      auto it = g.find(k);
+      return it != g.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    d.exchange = str("exchange");
+    d.symbol = str("symbol");
+    d.type = str("type");
+    if (d.exchange.empty() || d.symbol.empty()) continue;
+    if (auto it = g.find("data_types"); it != g.end() && it->is_array()) {
+      for (const auto& t : *it) {
+        if (t.is_string()) d.data_types.push_back(t.get<std::string>());
+      }
+    }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+std::vector<WorkItem> ChainItems(const Date& day, const std::vector<DefinitionRow>& rows,
+                                 const std::vector<GroupedDefinition>& grouped, const PlanRequest& filter) {
+  auto wanted = [](const std::vector<std::string>& f, const std::string& v) {
+    return f.empty() || std::find(f.begin(), f.end(), v) != f.end();
+  };
+  auto has = [](const std::vector<std::string>& v, const char* s) {
+    return std::find(v.begin(), v.end(), s) != v.end();
+  };
+  std::vector<WorkItem> out;
+  if (!wanted(filter.data_types, kOptionsChain)) return out;
+  // exchange -> the grouped symbol that holds its chain (Tardis: OPTIONS).
+  std::map<std::string, std::string> chain_file;
+  for (const auto& g : grouped) {
+    if (has(g.data_types, kOptionsChain) && wanted(filter.exchanges, g.exchange)) {
+      chain_file.emplace(g.exchange, g.symbol);
+    }
+  }
+  std::set<std::pair<std::string, std::string>> seen;  // exchange, chain key
+  for (const auto& r : rows) {
+    if (!wanted(filter.exchanges, r.exchange)) continue;
+    auto file = chain_file.find(r.exchange);
+    if (file == chain_file.end() && !has(r.data_types, kOptionsChain)) continue;
+    const std::string key = ChainKeyOfOption(r.instrument_key);
+    if (key.empty() || !seen.insert({r.exchange, key}).second) continue;
+    out.push_back(WorkItem{day, kOptionsChain, r.exchange, file == chain_file.end() ? "OPTIONS" : file->second, key});
+  }
+  std::sort(out.begin(), out.end(), [](const WorkItem& a, const WorkItem& b) {
+    return std::tie(a.exchange, a.instrument_key) < std::tie(b.exchange, b.instrument_key);
+  });
+  return out;
+}
+
 std::vector<std::string> SplitList(const std::string& csv) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -86,26 +281,43 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
   };
   const std::vector<std::string> exchanges = sorted_unique(req.exchanges);
   const std::vector<std::string> data_types = sorted_unique(req.data_types);
+  std::vector<std::string> also_known;
+  if (req.known) {
+    for (const auto& [ex, syms] : req.known->by_exchange) also_known.push_back(ex);
+  }
+  MT_RETURN_IF_ERROR(CheckExchanges(exchanges, also_known));
   std::vector<std::vector<std::string>> symbols_of(exchanges.size());
   size_t total = 0;
+  std::vector<std::string> knows_none;
   for (size_t e = 0; e < exchanges.size(); e++) {
     std::vector<std::string> syms;
     for (const auto& s : req.symbols) {
       const size_t colon = s.find(':');
       std::string sym = s;
-      if (colon != std::string::npos) {
+      const bool pinned = colon != std::string::npos;
+      if (pinned) {
         if (s.substr(0, colon) != exchanges[e]) continue;
         sym = s.substr(colon + 1);
       }
-      // The official clients' normalisation: '/' and ':' become '-', upper case.
-      for (char& c : sym) {
-        if (c == '/' || c == ':') c = '-';
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-      }
+      sym = NormalizeSymbol(sym);
+      if (!pinned && !Knows(req.known, exchanges[e], sym)) continue;
       syms.push_back(std::move(sym));
     }
+    if (syms.empty()) knows_none.push_back(exchanges[e]);
     symbols_of[e] = sorted_unique(std::move(syms));
     total += symbols_of[e].size();
+  }
+  if (!knows_none.empty()) {
+    std::string list, bare;
+    for (const auto& e : knows_none) list += (list.empty() ? "" : ", ") + e;
+    for (const auto& s : req.symbols) {
+      if (s.find(':') == std::string::npos) bare += (bare.empty() ? "" : ",") + s;
+    }
+    return Status::Usage(
+        "--symbols " + bare + ": " + list + (knows_none.size() == 1 ? " knows" : " know") +
+        " none of these symbols (checked against " + (req.known ? "the stored instrument definitions and " : "") +
+        "the venue's symbol rules). Drop the exchange from --exchanges, pin symbols to it as exchange:SYMBOL, or run "
+        "`market-tick instruments` for these days so its definitions list them");
   }
   const int64_t days = DaysFromCivil(req.to.year, req.to.month, req.to.day) -
                        DaysFromCivil(req.from.year, req.from.month, req.from.day) + 1;

@@ -278,6 +278,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Status FinishOutput(Output* out) {
     if (out->exists) return Status::OK();
+    out->info.first_local_ts = out->first_ts;
+    out->info.last_local_ts = out->last_ts;
     std::vector<std::pair<std::string, std::string>> kv = {
         {"source", hints_.source},
         {"source_bytes", std::to_string(decomp_->bytes_in())},

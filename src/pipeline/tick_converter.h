@@ -44,6 +44,8 @@ struct OutputFile {
   // Smallest and largest local_timestamp written (when rows > 0), for the
   // out-of-day check (validate::OutsideDay).
   int64_t min_local_ts = 0, max_local_ts = 0;
+  // First and last row's local_timestamp (when rows > 0), for completion records.
+  int64_t first_local_ts = 0, last_local_ts = 0;
 };
 
 struct ConvertTarget {

@@ -1,5 +1,7 @@
 #include "storage/layout.h"
 
+#include <cstdint>
+
 namespace mt::storage {
 
 namespace {
@@ -26,6 +28,44 @@ std::string InstrumentsAggregateName(const Date& from, const Date& to) {
 
 std::string MissingReportObjectName(const Date& day) {
   return "missing_data_reports/by_date/day-" + FormatDate(day) + "/missing_data.parquet";
+}
+
+std::string RecordNameComponent(std::string_view raw) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (size_t i = 0; i < raw.size(); i++) {
+    const unsigned char c = static_cast<unsigned char>(raw[i]);
+    const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                       c == '-' || (c == '.' && i > 0);
+    if (plain) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  if (out.empty()) return "%";  // "" must still name a file
+  if (out.size() > 120) {
+    uint64_t h = 1469598103934665603ULL;  // FNV-1a 64 of the raw bytes
+    for (unsigned char c : raw) {
+      h ^= c;
+      h *= 1099511628211ULL;
+    }
+    out.resize(100);
+    // Never cut an escape in half: drop a trailing partial "%" or "%X".
+    if (out.back() == '%') out.pop_back();
+    else if (out[out.size() - 2] == '%') out.resize(out.size() - 2);
+    out += '~';
+    for (int shift = 60; shift >= 0; shift -= 4) out += kHex[(h >> shift) & 15];
+  }
+  return out;
+}
+
+std::string ItemRecordName(const Date& day, std::string_view data_type, std::string_view exchange,
+                           std::string_view symbol) {
+  return "raw_tick_data/by_date/day-" + FormatDate(day) + "/data_type-" + RecordNameComponent(data_type) +
+         "/_items/" + RecordNameComponent(exchange) + "/" + RecordNameComponent(symbol) + ".json";
 }
 
 std::optional<TickObject> ParseTickObjectName(std::string_view name) {

@@ -1,5 +1,7 @@
 #include "validate/html_report.h"
 
+#include "validate/expected.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -12,10 +14,11 @@ namespace {
 
 using Counts = std::array<size_t, kNumStatuses>;
 
-const char* const kLabels[kNumStatuses] = {"done", "no data at source", "missing", "corrupt"};
+const char* const kLabels[kNumStatuses] = {"done", "no data at source", "not available at source", "missing",
+                                           "corrupt"};
 
 const char* kStyle = R"CSS(
-:root{--done:#2e9e4f;--no_data:#a9c4dc;--missing:#f0a020;--corrupt:#d62728;--none:#f1f1f1;--ink:#1d2430;--muted:#66707d}
+:root{--done:#2e9e4f;--no_data:#a9c4dc;--not_available:#c9b3d9;--missing:#f0a020;--corrupt:#d62728;--none:#f1f1f1;--ink:#1d2430;--muted:#66707d}
 *{box-sizing:border-box}
 body{margin:0;padding:24px 32px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--ink);background:#fff}
 h1{font-size:22px;margin:0 0 4px}
@@ -31,13 +34,14 @@ tr.total td{font-weight:600;border-top:2px solid #d5d9de}
 .legend{display:flex;gap:16px;flex-wrap:wrap;margin:8px 0 4px}
 .legend span{display:inline-flex;align-items:center;gap:6px}
 .sw{display:inline-block;width:14px;height:14px;border-radius:2px}
-.sw.done{background:var(--done)}.sw.no_data{background:var(--no_data)}.sw.missing{background:var(--missing)}.sw.corrupt{background:var(--corrupt)}.sw.none{background:var(--none);border:1px solid #ddd}
+.sw.done{background:var(--done)}.sw.no_data{background:var(--no_data)}.sw.not_available{background:var(--not_available)}.sw.missing{background:var(--missing)}.sw.corrupt{background:var(--corrupt)}.sw.none{background:var(--none);border:1px solid #ddd}
 .scroll{overflow-x:auto;max-width:100%}
 svg text{font:11px system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;fill:var(--ink)}
 svg .axis{fill:var(--muted)}
 rect.bg{fill:var(--none)}
 rect.cell[data-status=done]{fill:var(--done)}
 rect.cell[data-status=no_data]{fill:var(--no_data)}
+rect.cell[data-status=not_available]{fill:var(--not_available)}
 rect.cell[data-status=missing]{fill:var(--missing)}
 rect.cell[data-status=corrupt]{fill:var(--corrupt)}
 rect.bar{fill:#4a78b5}
@@ -241,7 +245,10 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
     all[static_cast<int>(r.status)]++;
     if (r.rows > 0) all_rows += static_cast<uint64_t>(r.rows);
   }
-  const bool ok = all[2] == 0 && all[3] == 0 && info.definition_problems.empty();
+  const size_t missing = all[static_cast<int>(ItemStatus::kMissing)];
+  const size_t corrupt = all[static_cast<int>(ItemStatus::kCorrupt)];
+  const size_t not_available = all[static_cast<int>(ItemStatus::kNotAvailable)];
+  const bool ok = missing == 0 && corrupt == 0 && info.definition_problems.empty();
   const std::string range = FormatDate(info.from) + (info.to == info.from ? "" : " – " + FormatDate(info.to));
 
   std::string h = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -252,8 +259,8 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
        (info.deep ? "footers checked (--deep)" : "existence only (run with --deep to check file contents)") +
        " · generated " + HtmlEscape(info.generated_at) + " by market-tick " + HtmlEscape(info.tool_version) + "</p>\n";
   h += std::string("<p><span id=\"verdict\" class=\"verdict ") + (ok ? "ok\">complete" : "bad\">incomplete") +
-       "</span> " + Num(items.size()) + " expected items, " + Num(all[2]) + " missing, " + Num(all[3]) +
-       " corrupt</p>\n";
+       "</span> " + Num(items.size()) + " expected items, " + Num(missing) + " missing, " + Num(corrupt) +
+       " corrupt, " + Num(not_available) + " not available at source</p>\n";
 
   h += "<h2>Totals</h2>\n" + Legend();
   h += "<table id=\"totals\"><tr><th class=\"l\">data type</th><th>expected</th>";
@@ -276,8 +283,9 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
   }
   if (!info.definition_problems.empty()) {
     h += "<h2>Days without usable instrument definitions</h2>\n<ul id=\"definition-problems\">\n";
-    for (const auto& [d, why] : info.definition_problems) {
-      h += "<li data-day=\"" + FormatDate(d) + "\">" + FormatDate(d) + ": " + HtmlEscape(why) + "</li>\n";
+    for (const auto& run : CollapseDays(info.definition_problems)) {
+      h += "<li data-day=\"" + FormatDate(run.from) + "\" data-days=\"" + std::to_string(run.days) + "\">" +
+           HtmlEscape(run.Days()) + ": " + HtmlEscape(run.text) + "</li>\n";
     }
     h += "</ul>\n";
   }
@@ -303,7 +311,7 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
   }
 
   h += "<h2>Missing and corrupt items</h2>\n";
-  size_t listed = 0, problems = all[2] + all[3];
+  size_t listed = 0, problems = missing + corrupt;
   if (problems == 0) {
     h += "<p id=\"no-problems\">None.</p>\n";
   } else {
@@ -311,7 +319,7 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
          "<th class=\"l\">instrument</th><th class=\"l\">Tardis exchange / symbol</th><th class=\"l\">status</th>"
          "<th class=\"l\">reason</th></tr>\n";
     for (const auto& r : items) {
-      if (r.status != ItemStatus::kMissing && r.status != ItemStatus::kCorrupt) continue;
+      if (!IsProblem(r.status)) continue;
       if (listed++ >= kMaxListedProblems) continue;
       const char* st = StatusName(r.status);
       h += std::string("<tr data-status=\"") + st + "\"><td class=\"l\">" + FormatDate(r.item.day) +

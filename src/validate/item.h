@@ -14,14 +14,21 @@ namespace mt::validate {
 
 // Ordered by severity: a venue cell of the heatmap shows its worst item.
 enum class ItemStatus : uint8_t {
-  kDone = 0,     // present (with --deep: a sound file with rows)
-  kNoData = 1,   // present with zero rows: Tardis has no data that day
-  kMissing = 2,  // expected, no object
-  kCorrupt = 3,  // present but unreadable, truncated, wrong schema or day
+  kDone = 0,          // present (with --deep: a sound file with rows)
+  kNoData = 1,        // present with zero rows, or a complete grouped item without
+                      // rows for this instrument: Tardis has no data that day
+  kNotAvailable = 2,  // no object; the download recorded HTTP 404 at the source
+  kMissing = 3,       // expected, no object (or a grouped item without its record)
+  kCorrupt = 4,       // present but unreadable, truncated, wrong schema or day
 };
-inline constexpr int kNumStatuses = 4;
+inline constexpr int kNumStatuses = 5;
 
-// "done", "no_data", "missing", "corrupt" (also the HTML data-status values).
+// Whether an item needs a download: missing or corrupt. not_available and
+// no_data are what the source has; a rerun cannot change them.
+inline bool IsProblem(ItemStatus s) { return s == ItemStatus::kMissing || s == ItemStatus::kCorrupt; }
+
+// "done", "no_data", "not_available", "missing", "corrupt" (also the HTML
+// data-status values).
 const char* StatusName(ItemStatus s);
 
 struct ExpectedItem {

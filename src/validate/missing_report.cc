@@ -23,7 +23,7 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const st
   const auto schema = MissingReportSchema();
   parquet::RowGroupData rg = parquet::MakeRowGroup(schema);
   for (const ItemResult* r : items) {
-    if (r->status != ItemStatus::kMissing && r->status != ItemStatus::kCorrupt) continue;
+    if (!IsProblem(r->status) && r->status != ItemStatus::kNotAvailable) continue;
     const std::string values[] = {FormatDate(r->item.day), r->item.data_type, r->item.instrument_key,
                                   r->item.exchange,        r->item.symbol,    StatusName(r->status),
                                   r->reason,               r->object};
@@ -62,7 +62,10 @@ Result<std::vector<ReportedItem>> ReadMissingReport(storage::ObjectStore* store,
     auto d = ParseDate(cols[0].strings[r]);
     if (!d) return Status::InvalidInput(file->label() + ": row " + std::to_string(r) + " has a bad date");
     it.item = ExpectedItem{*d, cols[1].strings[r], cols[2].strings[r], cols[3].strings[r], cols[4].strings[r]};
-    it.status = cols[5].strings[r] == "corrupt" ? ItemStatus::kCorrupt : ItemStatus::kMissing;
+    const std::string& st = cols[5].strings[r];
+    it.status = st == "corrupt"         ? ItemStatus::kCorrupt
+                : st == "not_available" ? ItemStatus::kNotAvailable
+                                        : ItemStatus::kMissing;
     it.reason = cols[6].strings[r];
     out.push_back(std::move(it));
   }

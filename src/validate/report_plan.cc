@@ -23,6 +23,11 @@ Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from
       return items.status();
     }
     for (const ReportedItem& r : *items) {
+      // The source answered 404: asking again every round cannot help.
+      if (r.status == ItemStatus::kNotAvailable) {
+        plan.not_available++;
+        continue;
+      }
       if (!keep(exchanges, r.item.exchange) || !keep(data_types, r.item.data_type)) continue;
       plan.items.push_back(pipeline::WorkItem{r.item.day, r.item.data_type, r.item.exchange, r.item.symbol});
       (r.status == ItemStatus::kCorrupt ? plan.corrupt : plan.missing)++;

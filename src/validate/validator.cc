@@ -5,7 +5,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "pipeline/item_record.h"
 #include "storage/layout.h"
+#include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 #include "validate/file_check.h"
 
@@ -28,6 +30,12 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     res.listed_objects += list->size();
     for (auto& o : *list) present.emplace(std::move(o.name), o.size);
   }
+  // Completion records (pipeline/item_record.h). A grouped item's record is
+  // read (once per item): it says which objects the file became. Any other
+  // item has a record only when the source answered 404, so its presence in
+  // the listing is enough and costs no read (thousands of 404s on GCS would
+  // be thousands of round trips).
+  std::unordered_map<std::string, Result<pipeline::ItemRecord>> records;
   std::vector<size_t> to_check;
   for (size_t i = 0; i < expected.items.size(); i++) {
     const ExpectedItem& e = expected.items[i];
@@ -35,9 +43,55 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     r.item = e;
     r.object = storage::TickObjectName(e.day, e.data_type, e.instrument_key);
     auto p = present.find(r.object);
-    if (p == present.end()) {
-      r.status = ItemStatus::kMissing;
-      r.reason = "no object";
+    const std::string record = storage::ItemRecordName(e.day, e.data_type, e.exchange, e.symbol);
+    const bool has_record = present.count(record) > 0;
+    if (tardis::IsGroupedSymbol(e.symbol)) {
+      // One file of many objects: complete only with its record, written
+      // after the last object. An object the record does not list had no
+      // rows in the file.
+      const std::string group = e.exchange + " " + e.symbol;
+      if (!has_record) {
+        r.status = ItemStatus::kMissing;
+        r.reason = p == present.end() ? "no object"
+                                      : "no completion record for " + group +
+                                            " (a download stopped before it finished)";
+        continue;
+      }
+      auto it = records.find(record);
+      if (it == records.end()) it = records.emplace(record, pipeline::ReadItemRecord(store, record)).first;
+      const Result<pipeline::ItemRecord>& rec = it->second;
+      if (!rec.ok()) {
+        if (rec.status().retryable()) {
+          res.store_error = rec.status();
+          return res;
+        }
+        r.status = ItemStatus::kMissing;
+        r.reason = rec.status().message();
+        continue;
+      }
+      if (rec.value().outcome == "not_available") {
+        r.status = ItemStatus::kNotAvailable;
+        r.reason = group + ": HTTP 404 at the source (" + rec.value().created_at + ")";
+        continue;
+      }
+      bool listed = false;
+      for (const auto& o : rec.value().objects) {
+        listed = listed || o.instrument_key == e.instrument_key || o.name == r.object;
+      }
+      if (!listed) {
+        r.status = ItemStatus::kNoData;
+        r.reason = group + " had no rows for this instrument";
+        r.rows = 0;
+        continue;
+      }
+      if (p == present.end()) {
+        r.status = ItemStatus::kMissing;
+        r.reason = "listed in the completion record of " + group + ", but no object";
+        continue;
+      }
+    } else if (p == present.end()) {
+      r.status = has_record ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
+      r.reason = has_record ? "HTTP 404 at the source (recorded by download)" : "no object";
       continue;
     }
     r.bytes = p->second;
@@ -98,7 +152,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
 bool Complete(const ExpectedSet& expected, const ValidationResult& result) {
   if (!expected.definition_problems.empty() || !result.store_error.ok() || result.cancelled) return false;
   for (const auto& r : result.items) {
-    if (r.status == ItemStatus::kMissing || r.status == ItemStatus::kCorrupt) return false;
+    if (IsProblem(r.status)) return false;
   }
   return true;
 }

@@ -195,6 +195,40 @@ test('download --output gs:// writes to the emulator; a rerun skips what exists'
   }
 });
 
+test('grouped item to the emulator: its completion record lists the objects; a rerun makes no request and rewrites nothing', async () => {
+  const srv = await startServer();
+  try {
+    const args = ['download', '--from', '2020-06-08', '--to', '2020-06-09', '--exchanges', 'deribit', '--data-types', 'options_chain',
+      '--symbols', 'OPTIONS', '--output', `gs://${BUCKET}/grp`];
+    const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' };
+    const r = await runOk(args, extra);
+    assert.match(r.stderr, /2 items: 1 done, 0 skipped, 0 no data, 1 not available/, describe(args, r));
+    const recName = 'grp/raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/_items/deribit/OPTIONS.json';
+    const { data, meta } = await nodeRead(recName);
+    const rec = JSON.parse(data.toString());
+    assert.equal(rec.outcome, 'done');
+    assert.equal(rec.rows, 7);
+    assert.ok(rec.objects.length > 0);
+    for (const o of rec.objects) {
+      assert.doesNotMatch(o.name, /^gs:/, 'names relative to the output prefix');
+      const [exists] = await storage.bucket(BUCKET).file(`grp/${o.name}`).exists();
+      assert.ok(exists, o.name);
+    }
+    // The 404 day is recorded too.
+    const na = JSON.parse((await nodeRead('grp/raw_tick_data/by_date/day-2020-06-09/data_type-options_chain/_items/deribit/OPTIONS.json')).data);
+    assert.equal(na.outcome, 'not_available');
+    srv.reset();
+    const again = await runOk(args, extra);
+    assert.match(again.stderr, /2 items: 0 done, 1 skipped, 0 no data, 1 not available/, describe(args, again));
+    assert.deepEqual(srv.stats().requests.map((q) => q.path), ['/v1/deribit/options_chain/2020/06/09/OPTIONS.csv.gz'],
+      'only the 404 day is asked again');
+    const [meta2] = await storage.bucket(BUCKET).file(recName).getMetadata();
+    assert.equal(meta2.generation, meta.generation, 'record not rewritten');
+  } finally {
+    await srv.close();
+  }
+});
+
 test('download to the emulator: kill -9 mid-run, rerun; objects equal an uninterrupted run, none partial or twice', async () => {
   const srv = await startServer();
   try {

@@ -259,7 +259,8 @@ function resultOf(r, id) {
 
 /** The output dir holds exactly `rels` (so no *.tmp-* and nothing else), each byte-identical to `clean` (rel -> Buffer). */
 function assertSameAsClean(out, rels, clean, label) {
-  const files = listFiles(out);
+  // Item records (grouped items, 404s) are checked where they matter.
+  const files = listFiles(out).filter((f) => !f.includes('/_items/'));
   const tmps = files.filter((f) => f.includes('.tmp-'));
   assert.deepEqual(tmps, [], `${label}: temporary files left in ${out}`);
   assert.deepEqual(files, [...rels].sort(), `${label}: files under ${out}`);
@@ -281,6 +282,13 @@ async function waitFor(cond, { timeoutMs = 10_000, stepMs = 10, what = 'conditio
 }
 
 const completedObjects = (out) => listFiles(out).filter((f) => f.endsWith('.parquet') && !f.includes('.tmp-'));
+// Tick objects, and the items' completion records (grouped items, 404s) beside them.
+const tickObjects = (out) => listFiles(out).filter((f) => f.endsWith('.parquet'));
+const itemRecords = (out) => listFiles(out).filter((f) => f.includes('/_items/'));
+const recordRel = (id) => {
+  const [day, dt, ex, sym] = id.split('/');
+  return `raw_tick_data/by_date/day-${day}/data_type-${dt}/_items/${ex}/${sym}.json`;
+};
 
 // ---------------------------------------------------------------------------------------------
 // 1. clean run
@@ -310,7 +318,15 @@ describe('download: clean run of fixture items', () => {
 
   it('every run exits 0 and the output holds exactly the expected objects', () => {
     for (const r of Object.values(runs)) assert.equal(r.code, 0, describeRun(r));
-    assert.deepEqual(listFiles(out), relsOf(...Object.keys(SPECS)), 'objects written');
+    assert.deepEqual(tickObjects(out), relsOf(...Object.keys(SPECS)), 'objects written');
+    // The grouped item (deribit OPTIONS) has its completion record, listing every object it wrote.
+    assert.deepEqual(itemRecords(out), [recordRel('2020-06-08/options_chain/deribit/OPTIONS')], 'records');
+    const rec = JSON.parse(fs.readFileSync(path.join(out, recordRel('2020-06-08/options_chain/deribit/OPTIONS')), 'utf8'));
+    assert.equal(rec.outcome, 'done');
+    assert.equal(rec.item, '2020-06-08/options_chain/deribit/OPTIONS');
+    assert.deepEqual(rec.objects.map((o) => o.name).sort(), EXPECTED.options.map((o) => o.rel).sort());
+    assert.equal(rec.objects.reduce((n, o) => n + o.rows, 0), rec.rows);
+    assert.equal(rec.rows, runs.options.summary.results[0].rows);
   });
 
   it('stdout: one `done\\tITEM_ID\\tPATH` line per object', () => {
@@ -539,14 +555,23 @@ describe('download: 401', () => {
 // ---------------------------------------------------------------------------------------------
 
 describe('download: not available and empty data', () => {
-  it('404: outcome not_available, exit 0, no object, no stdout line', async (t) => {
+  it('404: outcome not_available, exit 0, no object, recorded, one line', async (t) => {
     const c = await setup(t, 'notfound');
     const r = await c.run(['--from', '2020-02-23', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT']);
     assert.equal(r.code, 0, describeRun(r));
     assertCounts(r, { not_available: 1 }, '404');
-    assert.equal(resultOf(r, '2020-02-23/trades/binance-futures/BTCUSDT').outcome, 'not_available');
-    assert.deepEqual(listFiles(r.out), [], 'files');
-    assert.equal(r.stdout, '', 'stdout');
+    const id = '2020-02-23/trades/binance-futures/BTCUSDT';
+    assert.equal(resultOf(r, id).outcome, 'not_available');
+    // No tick object; the outcome is recorded where validate reads it.
+    assert.deepEqual(listFiles(r.out), [recordRel(id)], 'files');
+    const rec = JSON.parse(fs.readFileSync(path.join(r.out, recordRel(id)), 'utf8'));
+    assert.equal(rec.outcome, 'not_available');
+    assert.equal(rec.item, id);
+    assert.equal(rec.reason, 'HTTP 404');
+    assert.match(rec.source, /\/v1\/binance-futures\/trades\/2020\/02\/23\/BTCUSDT\.csv\.gz$/);
+    assert.doesNotMatch(JSON.stringify(rec), /Bearer|TARDIS_API_KEY/);
+    assert.equal(r.stdout, `not_available\t${id}\t-\n`, 'stdout');
+    assert.match(r.stderr, new RegExp(`not_available ${id}: HTTP 404`));
     assert.deepEqual(datasetRequests(c.srv).map((q) => q.status), [404], showReqs(datasetRequests(c.srv)));
   });
 
@@ -716,21 +741,26 @@ describe('download: shards', () => {
     assertSameAsClean(full.out, wantRels, c.clean, 'unsharded');
 
     const shardFiles = [];
+    const shardRecords = [];
     const shardIds = [];
     for (let i = 0; i < 3; i++) {
       const r = await c.run(args, { out: path.join(c.dir, `shard-${i}`), extra: ['--shard', `${i}/3`] });
       assert.equal(r.code, 0, describeRun(r));
       assert.ok(r.summary, `shard ${i} summary`);
-      shardFiles.push(listFiles(r.out));
+      shardFiles.push(tickObjects(r.out));
+      shardRecords.push(itemRecords(r.out));
       shardIds.push(r.summary.results.map((x) => x.id));
       assert.equal(r.summary.items, r.summary.results.length, `shard ${i}: items vs results`);
-      for (const rel of listFiles(r.out)) {
+      for (const rel of tickObjects(r.out)) {
         assert.ok(fs.readFileSync(path.join(r.out, rel)).equals(c.clean.get(rel) ?? Buffer.alloc(0)), `shard ${i}: ${rel} differs`);
       }
     }
     const allFiles = shardFiles.flat();
     assert.equal(new Set(allFiles).size, allFiles.length, `an object was written by two shards: ${JSON.stringify(shardFiles)}`);
     assert.deepEqual([...allFiles].sort(), wantRels, `union of shard objects: ${JSON.stringify(shardFiles)}`);
+    // Every 404 recorded once, by the shard that asked.
+    assert.equal(itemRecords(full.out).length, 33);
+    assert.deepEqual(shardRecords.flat().sort(), itemRecords(full.out));
     const allIds = shardIds.flat();
     assert.equal(new Set(allIds).size, allIds.length, 'an item ran in two shards');
     assert.deepEqual([...allIds].sort(), full.summary.results.map((x) => x.id).sort(), 'union of shard items = unsharded items');

@@ -373,8 +373,11 @@ describe('market-tick instruments', () => {
     assert.equal(retried.length, 3);
 
     const unknown = await c.run(['--from', '2025-02-14', '--output', path.join(c.dir, 'x'), '--exchanges', 'deribit,no-such-exchange']);
-    assert.equal(unknown.code, 1, describeRun(unknown));
-    assert.match(unknown.stderr, /HTTP 404 for .*\/v1\/exchanges\/no-such-exchange: Tardis does not know exchange 'no-such-exchange'/);
+    assert.equal(unknown.code, 2, describeRun(unknown));
+    assert.match(unknown.stderr, /unknown exchange 'no-such-exchange'.*HTTP 404 for .*\/v1\/exchanges\/no-such-exchange: Tardis does not know exchange 'no-such-exchange'/);
+    const typo = await c.run(['--from', '2025-02-14', '--output', path.join(c.dir, 'x'), '--exchanges', 'deribitt']);
+    assert.equal(typo.code, 2, describeRun(typo));
+    assert.match(typo.stderr, /unknown exchange 'deribitt' \(did you mean deribit\?\)/);
     assert.deepEqual(listFiles(path.join(c.dir, 'x')), []);
 
     c.srv.setFaults({ status5xx: { code: 500, path: '/v1/exchanges/okex' } });

@@ -50,13 +50,14 @@ const EXPECTED = {
 };
 const count = (status) => Object.values(EXPECTED).filter((s) => s === status).length;
 
-/** Parses the summary table: { dataType: { expected, done, no_data, missing, corrupt, rows } }. */
+/** Parses the summary table: { dataType: { expected, done, no_data, not_available, missing, corrupt, rows } }. */
 function parseSummary(stdout) {
   const out = {};
   for (const line of stdout.split('\n')) {
-    const m = line.match(/^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+|-)$/);
+    const m = line.match(/^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+|-)$/);
     if (!m || m[1] === 'data_type') continue;
-    out[m[1]] = { expected: +m[2], done: +m[3], no_data: +m[4], missing: +m[5], corrupt: +m[6], rows: m[7] === '-' ? null : +m[7] };
+    out[m[1]] = { expected: +m[2], done: +m[3], no_data: +m[4], not_available: +m[5], missing: +m[6], corrupt: +m[7],
+      rows: m[8] === '-' ? null : +m[8] };
   }
   return out;
 }
@@ -109,9 +110,9 @@ describe('market-tick validate on a damaged storage tree', () => {
     const r = run(args);
     assert.equal(r.code, 1, describeRun(args, r));
     const s = parseSummary(r.stdout);
-    assert.deepEqual(s.total, { expected: 12, done: count('done'), no_data: count('no_data'), missing: count('missing'), corrupt: count('corrupt'), rows: rowsTrades + rowsQuotes }, r.stdout);
-    assert.deepEqual(s.trades, { expected: 6, done: 1, no_data: 2, missing: 2, corrupt: 1, rows: rowsTrades }, r.stdout);
-    assert.deepEqual(s.quotes, { expected: 6, done: 1, no_data: 0, missing: 3, corrupt: 2, rows: rowsQuotes }, r.stdout);
+    assert.deepEqual(s.total, { expected: 12, done: count('done'), no_data: count('no_data'), not_available: 0, missing: count('missing'), corrupt: count('corrupt'), rows: rowsTrades + rowsQuotes }, r.stdout);
+    assert.deepEqual(s.trades, { expected: 6, done: 1, no_data: 2, not_available: 0, missing: 2, corrupt: 1, rows: rowsTrades }, r.stdout);
+    assert.deepEqual(s.quotes, { expected: 6, done: 1, no_data: 0, not_available: 0, missing: 3, corrupt: 2, rows: rowsQuotes }, r.stdout);
     const problems = parseProblems(r.stdout);
     const wanted = Object.entries(EXPECTED).filter(([, st]) => st === 'missing' || st === 'corrupt');
     assert.equal(Object.keys(problems).length, wanted.length, r.stdout);
@@ -145,7 +146,7 @@ describe('market-tick validate on a damaged storage tree', () => {
     const args = ['validate', '--from', D1, '--to', D2, ...SELECTION, '--output', data, '--read-only'];
     const r = run(args);
     assert.equal(r.code, 1, describeRun(args, r));
-    assert.deepEqual(parseSummary(r.stdout).total, { expected: 12, done: 7, no_data: 0, missing: 5, corrupt: 0, rows: null }, r.stdout);
+    assert.deepEqual(parseSummary(r.stdout).total, { expected: 12, done: 7, no_data: 0, not_available: 0, missing: 5, corrupt: 0, rows: null }, r.stdout);
   });
 
   it('a complete selection exits 0', () => {
@@ -205,9 +206,9 @@ describe('market-tick validate on a damaged storage tree', () => {
       assert.equal(new Set(Object.values(fills).map((s) => [...s][0])).size, 4, JSON.stringify(Object.fromEntries(Object.entries(fills).map(([k, v]) => [k, [...v]]))));
       assert.ok(cells.every((c) => c.w > 4), 'cells have a visible size');
       // Legend, totals, the list of problems, the rows chart.
-      assert.equal(await page.$$eval('.legend .sw', (els) => els.length), 5);
+      assert.equal(await page.$$eval('.legend .sw', (els) => els.length), 6); // 5 statuses + not expected
       const totals = await page.$$eval('#totals tr.total td[data-total]', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-total'), +e.textContent.replaceAll(',', '')])));
-      assert.deepEqual(totals, { done: count('done'), no_data: count('no_data'), missing: count('missing'), corrupt: count('corrupt') });
+      assert.deepEqual(totals, { done: count('done'), no_data: count('no_data'), not_available: 0, missing: count('missing'), corrupt: count('corrupt') });
       assert.equal(await page.$$eval('#problems tr[data-status]', (els) => els.length), count('missing') + count('corrupt'));
       assert.equal(await page.textContent('#verdict'), 'incomplete');
       const bars = await page.$$eval('svg.rows-chart[data-data-type=trades] rect.bar', (els) => els.map((e) => +e.getAttribute('data-rows')));

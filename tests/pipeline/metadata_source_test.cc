@@ -175,7 +175,8 @@ TEST(MetadataSource, RefusedRequestsSayWhatTheFreeTierGives) {
   MetadataSource unknown = u.Make("");
   auto c = unknown.Get("nope");
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(c.status().code(), Status::Code::kUsage);
+  EXPECT_NE(c.status().message().find("unknown exchange 'nope'"), std::string::npos);
   EXPECT_NE(c.status().message().find("Tardis does not know exchange 'nope'"), std::string::npos);
 }
 

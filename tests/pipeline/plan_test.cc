@@ -17,11 +17,12 @@ TEST(Plan, ProductIsSortedAndDeduplicated) {
   req.symbols = {"btcusdt", "deribit:BTC-PERPETUAL", "BTCUSDT"};
   auto plan = BuildPlan(req);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
-  // 3 days (2020 is a leap year) x 2 types x (BTCUSDT on both + BTC-PERPETUAL on deribit).
-  EXPECT_EQ(plan->size(), 3u * 2 * 3);
+  // 3 days (2020 is a leap year) x 2 types x (BTCUSDT on binance-futures +
+  // BTC-PERPETUAL on deribit): deribit has no BTCUSDT, so it is not asked.
+  EXPECT_EQ(plan->size(), 3u * 2 * 2);
   EXPECT_TRUE(std::is_sorted(plan->begin(), plan->end()));
   EXPECT_EQ((*plan)[0].Id(), "2020-02-28/quotes/binance-futures/BTCUSDT");
-  EXPECT_EQ(plan->back().Id(), "2020-03-01/trades/deribit/BTCUSDT");
+  EXPECT_EQ(plan->back().Id(), "2020-03-01/trades/deribit/BTC-PERPETUAL");
   EXPECT_EQ(DatasetUrl("http://h/", (*plan)[0]), "http://h/v1/binance-futures/quotes/2020/02/28/BTCUSDT.csv.gz");
 }
 
@@ -87,6 +88,155 @@ TEST(Shard, HashIsStable) {
   const WorkItem it{Date{2020, 2, 22}, "trades", "binance-futures", "BTCUSDT"};
   EXPECT_EQ(StableHash(it), StableHash(WorkItem{Date{2020, 2, 22}, "trades", "binance-futures", "BTCUSDT"}));
   EXPECT_NE(StableHash(it), StableHash(WorkItem{Date{2020, 2, 23}, "trades", "binance-futures", "BTCUSDT"}));
+}
+
+TEST(Plan, BareSymbolsGoOnlyToExchangesThatKnowThem) {
+  PlanRequest req;
+  req.from = req.to = Date{2020, 2, 22};
+  req.exchanges = {"binance-futures", "deribit"};
+  req.data_types = {"trades"};
+  req.symbols = {"BTCUSDT"};
+  // By the venues' symbol rules: deribit cannot read BTCUSDT, so deribit
+  // gets nothing, which is an error naming it.
+  auto plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("deribit knows none of these symbols"), std::string::npos)
+      << plan.status().message();
+  EXPECT_EQ(plan.status().message().find("binance-futures know"), std::string::npos);
+  req.symbols = {"BTCUSDT", "BTC-PERPETUAL"};
+  plan = BuildPlan(req);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  std::vector<std::string> ids;
+  for (const auto& w : *plan) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/BTCUSDT",
+                                           "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
+  // Stored definitions decide for the exchanges they list: here binance-futures
+  // lists only ETHUSDT, so BTCUSDT goes nowhere there.
+  KnownSymbols known;
+  known.by_exchange["binance-futures"] = {"ETHUSDT", "BTCUSDT"};
+  known.by_exchange["deribit"] = {"BTC-PERPETUAL", "OPTIONS"};
+  req.known = &known;
+  req.symbols = {"btcusdt", "ETHUSDT", "options"};
+  plan = BuildPlan(req);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ids.clear();
+  for (const auto& w : *plan) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/BTCUSDT",
+                                           "2020-02-22/trades/binance-futures/ETHUSDT",
+                                           "2020-02-22/trades/deribit/OPTIONS"}));
+  // A pinned symbol is taken as given.
+  req.symbols = {"deribit:BTCUSDT", "ETHUSDT"};
+  plan = BuildPlan(req);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->size(), 2u);
+  EXPECT_EQ(plan->back().Id(), "2020-02-22/trades/deribit/BTCUSDT");
+}
+
+TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
+  EXPECT_TRUE(std::is_sorted(KnownExchanges().begin(), KnownExchanges().end()));
+  EXPECT_TRUE(CheckExchanges({"binance-futures", "deribit", "okex-swap", "bybit-spot"}).ok());
+  Status st = CheckExchanges({"deribit", "binance-futurs"});
+  EXPECT_EQ(st.code(), Status::Code::kUsage);
+  EXPECT_NE(st.message().find("unknown exchange 'binance-futurs' (did you mean binance-futures?)"), std::string::npos)
+      << st.message();
+  st = CheckExchanges({"zzzzzzzzzzzzzz"});
+  EXPECT_EQ(st.code(), Status::Code::kUsage);
+  EXPECT_EQ(st.message().find("did you mean"), std::string::npos) << st.message();
+  // An exchange the stored definitions list is known (Tardis adds venues).
+  EXPECT_TRUE(CheckExchanges({"new-venue"}, {"new-venue"}).ok());
+  EXPECT_EQ(SuggestExchange("derbit"), "deribit");
+  PlanRequest req;
+  req.from = req.to = Date{2020, 2, 22};
+  req.exchanges = {"binance-futurs"};
+  req.data_types = {"trades"};
+  req.symbols = {"BTCUSDT"};
+  EXPECT_EQ(BuildPlan(req).status().code(), Status::Code::kUsage);
+}
+
+TEST(Plan, InstrumentFiltersTreatAChainAsItsOptions) {
+  const Date day{2025, 2, 14};
+  auto item = [&](const char* dt, const char* sym, const char* key) {
+    return WorkItem{day, dt, "deribit", sym, key};
+  };
+  const std::vector<WorkItem> items = {
+      item("options_chain", "OPTIONS", "DERIBIT:OPTIONS:BTC-USD"),
+      item("options_chain", "OPTIONS", "DERIBIT:OPTIONS:ETH-USD"),
+      item("trades", "BTC-14FEB25", "DERIBIT:FUTURE:BTC-USD-250214"),
+      item("trades", "BTC-25APR25-200000-P", "DERIBIT:OPTION:BTC-USD-250425-200000-PUT"),
+      item("trades", "BTC-PERPETUAL", "DERIBIT:PERPETUAL:BTC-USD"),
+      item("trades", "BTC_USDC", "DERIBIT:SPOT_PAIR:BTC-USDC"),
+      item("trades", "X", "not a key"),
+  };
+  auto ids = [](const std::vector<WorkItem>& v) {
+    std::vector<std::string> out;
+    for (const auto& w : v) out.push_back(w.instrument_key);
+    return out;
+  };
+  InstrumentFilter f;
+  EXPECT_EQ(FilterInstruments(items, f).size(), 6u);  // only the unparsable key goes
+  f.types = {"OPTION"};
+  EXPECT_EQ(ids(FilterInstruments(items, f)),
+            (std::vector<std::string>{"DERIBIT:OPTIONS:BTC-USD", "DERIBIT:OPTIONS:ETH-USD",
+                                      "DERIBIT:OPTION:BTC-USD-250425-200000-PUT"}));
+  f.bases = {"ETH"};
+  EXPECT_EQ(ids(FilterInstruments(items, f)), (std::vector<std::string>{"DERIBIT:OPTIONS:ETH-USD"}));
+  // The expiry window drops options and futures outside it, never a chain (no expiry of its own).
+  f = InstrumentFilter{};
+  f.max_days_to_expiry = 7;
+  EXPECT_EQ(ids(FilterInstruments(items, f)),
+            (std::vector<std::string>{"DERIBIT:OPTIONS:BTC-USD", "DERIBIT:OPTIONS:ETH-USD",
+                                      "DERIBIT:FUTURE:BTC-USD-250214", "DERIBIT:PERPETUAL:BTC-USD",
+                                      "DERIBIT:SPOT_PAIR:BTC-USDC"}));
+  f = InstrumentFilter{};
+  f.quotes = {"USDC"};
+  EXPECT_EQ(ids(FilterInstruments(items, f)), (std::vector<std::string>{"DERIBIT:SPOT_PAIR:BTC-USDC"}));
+  f = InstrumentFilter{};
+  f.max_instruments = 2;
+  EXPECT_EQ(ids(FilterInstruments(items, f)),
+            (std::vector<std::string>{"DERIBIT:OPTIONS:BTC-USD", "DERIBIT:OPTIONS:ETH-USD"}));
+}
+
+TEST(Plan, OptionsChainKeysAndItems) {
+  EXPECT_EQ(ChainKeyOfOption("DERIBIT:OPTION:BTC-USD-230526-30000-CALL"), "DERIBIT:OPTIONS:BTC-USD");
+  EXPECT_EQ(ChainKeyOfOption("DERIBIT:OPTION:XRP-USDC-230630-0.625-CALL"), "DERIBIT:OPTIONS:XRP-USDC");
+  EXPECT_EQ(ChainKeyOfOption("DERIBIT:PERPETUAL:BTC-USD"), "");
+  EXPECT_EQ(ChainKeyOfOption("garbage"), "");
+  std::string base, quote;
+  ASSERT_TRUE(ParseChainKey("DERIBIT:OPTIONS:XRP-USDC", &base, &quote));
+  EXPECT_EQ(base, "XRP");
+  EXPECT_EQ(quote, "USDC");
+  EXPECT_FALSE(ParseChainKey("DERIBIT:OPTION:BTC-USD-230526-30000-CALL", &base, &quote));
+  EXPECT_FALSE(ParseChainKey("DERIBIT:OPTIONS:BTCUSD", &base, &quote));
+
+  const auto grouped = ParseGroupedSymbols(
+      R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["options_chain","trades"]},)"
+      R"({"exchange":"deribit","symbol":"FUTURES","type":"future","data_types":["trades"]},)"
+      R"({"symbol":"NOEXCHANGE"}, 7, {"exchange":"okex-options","symbol":"OPTIONS","type":"option"}])");
+  ASSERT_EQ(grouped.size(), 3u);
+  EXPECT_EQ(grouped[0].data_types, (std::vector<std::string>{"options_chain", "trades"}));
+  EXPECT_TRUE(ParseGroupedSymbols("not json").empty());
+
+  const Date day{2023, 5, 26};
+  const std::vector<DefinitionRow> rows = {
+      {"DERIBIT:OPTION:BTC-USD-230526-30000-CALL", "deribit", "BTC-26MAY23-30000-C", {"trades"}},
+      {"DERIBIT:OPTION:BTC-USD-230526-28000-PUT", "deribit", "BTC-26MAY23-28000-P", {"trades"}},
+      {"DERIBIT:OPTION:XRP-USDC-230630-0.625-CALL", "deribit", "XRP_USDC-30JUN23-0d625-C", {"trades"}},
+      {"DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", {"trades"}},
+      // okex-options lists no chain file: its options have no chain items.
+      {"OKEX-OPTIONS:OPTION:BTC-USD-230526-30000-CALL", "okex-options", "BTC-USD-230526-30000-C", {"trades"}},
+  };
+  PlanRequest all;
+  auto items = ChainItems(day, rows, grouped, all);
+  std::vector<std::string> got;
+  for (const auto& w : items) got.push_back(w.Id() + " " + w.instrument_key);
+  EXPECT_EQ(got, (std::vector<std::string>{"2023-05-26/options_chain/deribit/OPTIONS DERIBIT:OPTIONS:BTC-USD",
+                                           "2023-05-26/options_chain/deribit/OPTIONS DERIBIT:OPTIONS:XRP-USDC"}));
+  PlanRequest other;
+  other.data_types = {"trades"};
+  EXPECT_TRUE(ChainItems(day, rows, grouped, other).empty());
+  other.data_types = {};
+  other.exchanges = {"okex-options"};
+  EXPECT_TRUE(ChainItems(day, rows, grouped, other).empty());
 }
 
 }  // namespace

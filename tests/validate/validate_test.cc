@@ -15,6 +15,7 @@
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
 #include "pipeline/instruments_file.h"
+#include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
 #include "tardis/schema.h"
@@ -381,6 +382,173 @@ TEST(HtmlReport, ManyInstrumentsCollapseToVenues) {
   EXPECT_EQ(Count(html, "data-rows=\"venues\""), 1u);
   EXPECT_NE(html.find("data-status=\"missing\" data-day=\"2020-02-22\" data-counts=\"done:224 missing:1\""),
             std::string::npos);
+}
+
+// Deribit options of one day, with the OPTIONS grouped file that holds their
+// chain (the `grouped_symbols` metadata `market-tick instruments` writes).
+void WriteOptionDefinitions(storage::ObjectStore* store, const Date& day) {
+  auto def = [](const std::string& key, const std::string& sym, const std::string& dts) {
+    pipeline::InstrumentDefinition d;
+    d.instrument_key = key;
+    d.venue = "DERIBIT";
+    d.instrument_type = "option";
+    d.available_from_us = MicrosFromDate(Date{2019, 9, 1});
+    d.data_types = dts;
+    d.tardis_exchange = "deribit";
+    d.tardis_symbol = sym;
+    d.exchange_raw_symbol = sym;
+    return d;
+  };
+  std::vector<pipeline::InstrumentDefinition> defs = {
+      def("DERIBIT:OPTION:BTC-USD-200226-9875-PUT", "BTC-26FEB20-9875-P", "trades,quotes"),
+      def("DERIBIT:OPTION:BTC-USD-200327-10000-CALL", "BTC-27MAR20-10000-C", "trades"),
+      def("DERIBIT:OPTION:ETH-USD-200327-200-CALL", "ETH-27MAR20-200-C", "trades"),
+      def("DERIBIT:PERPETUAL:BTC-USD", "BTC-PERPETUAL", "trades"),
+  };
+  const std::string grouped =
+      R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["options_chain","trades"]}])";
+  auto r = pipeline::WriteInstrumentsFile(store, storage::InstrumentsObjectName(day), defs,
+                                          {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+TEST_F(Tree, OptionsChainItemsAreOnePerUnderlyingAndNeedTheCompletionRecord) {
+  WriteOptionDefinitions(store_.get(), kDay);
+  Selection s = OneDay();
+  s.data_types = {"options_chain"};
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  ASSERT_EQ(exp->items.size(), 2u);  // before: nothing expected, "complete"
+  EXPECT_EQ(exp->items[0].instrument_key, "DERIBIT:OPTIONS:BTC-USD");
+  EXPECT_EQ(exp->items[1].instrument_key, "DERIBIT:OPTIONS:ETH-USD");
+  for (const auto& e : exp->items) {
+    EXPECT_EQ(e.exchange, "deribit");
+    EXPECT_EQ(e.symbol, "OPTIONS");
+    EXPECT_EQ(e.data_type, "options_chain");
+  }
+  // The chain object alone (a run that stopped before its record) is not done.
+  WriteTick(kDay, "options_chain", "DERIBIT:OPTIONS:BTC-USD", 10, kDayUs);
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kMissing);
+  EXPECT_NE(res.items[0].reason.find("no completion record for deribit OPTIONS"), std::string::npos)
+      << res.items[0].reason;
+  EXPECT_EQ(res.items[1].status, ItemStatus::kMissing);
+  EXPECT_FALSE(Complete(*exp, res));
+  // With the record: BTC is done; ETH had no rows in the file.
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/options_chain/deribit/OPTIONS";
+  rec.outcome = "done";
+  rec.rows = 10;
+  rec.objects.push_back({storage::TickObjectName(kDay, "options_chain", "DERIBIT:OPTIONS:BTC-USD"),
+                         "DERIBIT:OPTIONS:BTC-USD", 10, 1234});
+  const pipeline::WorkItem item{kDay, "options_chain", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
+  EXPECT_EQ(pipeline::WriteItemRecord(store_.get(), item, rec, false).code(), Status::Code::kAlreadyExists);
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kDone);
+  EXPECT_EQ(res.items[1].status, ItemStatus::kNoData);
+  EXPECT_TRUE(Complete(*exp, res));
+  EXPECT_EQ(res.unexpected_objects, 0u);  // the record is not a tick object
+  // The per-option types are still expected per option, the chain only per underlying.
+  s.data_types = {};
+  exp = ExpectedFromDefinitions(store_.get(), s);
+  size_t chain = 0, trades = 0;
+  for (const auto& e : exp->items) {
+    chain += e.data_type == "options_chain";
+    trades += e.data_type == "trades";
+  }
+  EXPECT_EQ(chain, 2u);
+  EXPECT_EQ(trades, 4u);
+}
+
+TEST_F(Tree, NotAvailableIsReportedApartAndNeverPlannedAgain) {
+  BuildTree();
+  // trades XRPUSDT is missing; the download recorded a 404 for it.
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/trades/binance-futures/XRPUSDT";
+  rec.outcome = "not_available";
+  rec.reason = "HTTP 404";
+  rec.created_at = "2020-02-23T00:00:00Z";
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), pipeline::WorkItem{kDay, "trades", "binance-futures", "XRPUSDT", {}},
+                                        rec, false)
+                  .ok());
+  auto exp = ExpectedFromDefinitions(store_.get(), OneDay());
+  ValidateOptions o;
+  o.deep = true;
+  const ValidationResult res = Validate(store_.get(), *exp, o);
+  auto by = ByName(res);
+  EXPECT_EQ(by["trades BINANCE-FUTURES:PERPETUAL:XRP-USDT"].status, ItemStatus::kNotAvailable);
+  EXPECT_EQ(std::string(StatusName(ItemStatus::kNotAvailable)), "not_available");
+  std::vector<const ItemResult*> all;
+  for (const auto& r : res.items) all.push_back(&r);
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, all, kDayUs, "test").ok());
+  auto back = ReadMissingReport(store_.get(), kDay);
+  ASSERT_TRUE(back.ok());
+  size_t na = 0;
+  for (const auto& b : *back) na += b.status == ItemStatus::kNotAvailable;
+  EXPECT_EQ(na, 1u);
+  auto plan = PlanFromReports(store_.get(), kDay, kDay, {}, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->not_available, 1u);
+  EXPECT_EQ(plan->missing, 0u);
+  for (const auto& w : plan->items) EXPECT_NE(w.Id(), "2020-02-22/trades/binance-futures/XRPUSDT");
+  // Only corrupt items remain: still incomplete, but not for the 404.
+  EXPECT_FALSE(Complete(*exp, res));
+  const std::string html = RenderHtmlReport(ReportInfo{kDay, kDay}, res.items);
+  EXPECT_NE(html.find("1 not available at source"), std::string::npos);
+}
+
+TEST_F(Tree, KnownSymbolsComeFromEveryDayOfTheRange) {
+  WriteDefinitions(kDay);
+  WriteOptionDefinitions(store_.get(), kDay2);
+  auto known = pipeline::ReadKnownSymbols(store_.get(), kDay, AddDays(kDay2, 3));  // two days without any
+  ASSERT_TRUE(known.ok()) << known.status().ToString();
+  ASSERT_EQ(known->by_exchange.size(), 2u);
+  EXPECT_EQ(known->by_exchange["binance-futures"], (std::set<std::string>{"BTCUSDT", "ETHUSDT", "XRPUSDT"}));
+  EXPECT_EQ(known->by_exchange["deribit"],
+            (std::set<std::string>{"BTC-26FEB20-9875-P", "BTC-27MAR20-10000-C", "BTC-PERPETUAL", "ETH-27MAR20-200-C",
+                                   "OPTIONS"}));
+  // Only bare symbols need them.
+  pipeline::PlanRequest req;
+  req.from = kDay;
+  req.to = kDay2;
+  req.exchanges = {"deribit", "binance-futures"};
+  req.data_types = {"trades"};
+  req.symbols = {"deribit:BTC-PERPETUAL"};
+  pipeline::KnownSymbols k;
+  ASSERT_TRUE(pipeline::LoadKnownSymbolsFor(store_.get(), &req, &k).ok());
+  EXPECT_EQ(req.known, nullptr);
+  req.symbols = {"BTC-PERPETUAL", "ETHUSDT"};
+  ASSERT_TRUE(pipeline::LoadKnownSymbolsFor(store_.get(), &req, &k).ok());
+  EXPECT_EQ(req.known, &k);
+  auto plan = pipeline::BuildPlan(req);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  std::vector<std::string> ids;
+  for (const auto& w : *plan) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
+                                           "2020-02-22/trades/deribit/BTC-PERPETUAL",
+                                           "2020-02-23/trades/binance-futures/ETHUSDT",
+                                           "2020-02-23/trades/deribit/BTC-PERPETUAL"}));
+}
+
+TEST(CollapseDays, ConsecutiveDaysWithOneTextBecomeOneRun) {
+  std::vector<std::pair<Date, std::string>> lines;
+  for (Date d{2024, 1, 1}; d <= Date{2024, 7, 11}; d = AddDays(d, 1)) lines.emplace_back(d, "no definitions");
+  lines.emplace_back(Date{2024, 7, 12}, "not parquet");
+  lines.emplace_back(Date{2024, 7, 20}, "no definitions");
+  const auto runs = CollapseDays(lines);
+  ASSERT_EQ(runs.size(), 3u);
+  EXPECT_EQ(runs[0].days, 193u);
+  EXPECT_EQ(runs[0].Days(), "2024-01-01 .. 2024-07-11 (193 days)");
+  EXPECT_EQ(runs[1].Days(), "2024-07-12");
+  EXPECT_EQ(runs[2].Days(), "2024-07-20");  // a gap starts a new run
+  ReportInfo info{Date{2024, 1, 1}, Date{2024, 7, 20}};
+  info.definition_problems = lines;
+  const std::string html = RenderHtmlReport(info, {});
+  EXPECT_NE(html.find("2024-01-01 .. 2024-07-11 (193 days): no definitions"), std::string::npos);
+  size_t items = 0;
+  for (size_t p = html.find("<li data-day"); p != std::string::npos; p = html.find("<li data-day", p + 1)) items++;
+  EXPECT_EQ(items, 3u);
 }
 
 // Footer checks that need no storage tree.

@@ -1,0 +1,97 @@
+#include "pipeline/item_record.h"
+
+#include <nlohmann/json.hpp>
+
+#include "storage/layout.h"
+
+namespace mt::pipeline {
+
+std::string ItemRecordObjectName(const WorkItem& item) {
+  return storage::ItemRecordName(item.day, item.data_type, item.exchange, item.symbol);
+}
+
+std::string EncodeItemRecord(const ItemRecord& r) {
+  nlohmann::ordered_json objects = nlohmann::ordered_json::array();
+  for (const auto& o : r.objects) {
+    objects.push_back({{"name", o.name},
+                       {"instrument_key", o.instrument_key},
+                       {"rows", o.rows},
+                       {"bytes", o.bytes},
+                       {"first_timestamp", o.first_timestamp},
+                       {"last_timestamp", o.last_timestamp}});
+  }
+  nlohmann::ordered_json j = {{"item", r.item},
+                              {"outcome", r.outcome},
+                              {"rows", r.rows},
+                              {"first_timestamp", r.first_timestamp},
+                              {"last_timestamp", r.last_timestamp},
+                              {"source", r.source},
+                              {"reason", r.reason},
+                              {"objects", std::move(objects)},
+                              {"tool_version", r.tool_version},
+                              {"created_at", r.created_at}};
+  // Invalid UTF-8 (a hostile symbol) is replaced, never a throw.
+  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& label) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidInput(label + ": not a market-tick item record (" + why +
+                                "); delete it and download the item again");
+  };
+  if (!j.is_object()) return bad("not a JSON object");
+  ItemRecord r;
+  auto str = [&](const char* k, std::string* out) {
+    auto it = j.find(k);
+    if (it != j.end() && it->is_string()) *out = it->get<std::string>();
+  };
+  str("item", &r.item);
+  str("first_timestamp", &r.first_timestamp);
+  str("last_timestamp", &r.last_timestamp);
+  str("outcome", &r.outcome);
+  str("source", &r.source);
+  str("reason", &r.reason);
+  str("tool_version", &r.tool_version);
+  str("created_at", &r.created_at);
+  if (r.outcome != "done" && r.outcome != "no_data" && r.outcome != "not_available") {
+    return bad("outcome '" + r.outcome + "'");
+  }
+  if (auto it = j.find("rows"); it != j.end() && it->is_number_unsigned()) r.rows = it->get<uint64_t>();
+  if (auto it = j.find("objects"); it != j.end()) {
+    if (!it->is_array()) return bad("objects is not an array");
+    for (const auto& o : *it) {
+      if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) return bad("an object without a name");
+      RecordedObject ro;
+      ro.name = o["name"].get<std::string>();
+      if (o.contains("instrument_key") && o["instrument_key"].is_string()) {
+        ro.instrument_key = o["instrument_key"].get<std::string>();
+      }
+      if (o.contains("rows") && o["rows"].is_number_unsigned()) ro.rows = o["rows"].get<uint64_t>();
+      if (o.contains("bytes") && o["bytes"].is_number_unsigned()) ro.bytes = o["bytes"].get<uint64_t>();
+      for (auto [k, field] : {std::pair{"first_timestamp", &ro.first_timestamp}, {"last_timestamp", &ro.last_timestamp}}) {
+        if (o.contains(k) && o[k].is_string()) *field = o[k].get<std::string>();
+      }
+      r.objects.push_back(std::move(ro));
+    }
+  }
+  return r;
+}
+
+Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {
+  const std::string name = ItemRecordObjectName(item);
+  MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, overwrite));
+  Status st = obj->Append(EncodeItemRecord(record));
+  if (!st.ok()) {
+    obj->Abort();
+    return st;
+  }
+  return obj->Commit();
+}
+
+Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name) {
+  MT_ASSIGN_OR_RETURN(std::string text, store->Read(name));
+  return DecodeItemRecord(text, store->Describe(name));
+}
+
+}  // namespace mt::pipeline

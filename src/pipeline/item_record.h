@@ -1,0 +1,58 @@
+// The completion record of one work item (storage::ItemRecordName): what a
+// download of (day, data type, exchange, symbol) ended with, kept in the
+// store so a rerun and `validate` can know it without asking Tardis.
+//  - A grouped item (deribit OPTIONS, ...) becomes many objects; its record,
+//    written after every object committed, lists them with their row
+//    counts. Without the record the item is not complete, whatever objects
+//    exist (a run may have stopped between two commits).
+//  - An item the source does not have (HTTP 404) gets a record with outcome
+//    not_available, so validate tells it apart from missing.
+// A per-instrument item that got data needs no record: its one object
+// carries rows and first/last timestamps in its footer.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+#include "pipeline/plan.h"
+#include "storage/object_store.h"
+
+namespace mt::pipeline {
+
+struct RecordedObject {
+  std::string name;            // object name in the store
+  std::string instrument_key;
+  uint64_t rows = 0;
+  uint64_t bytes = 0;
+  std::string first_timestamp, last_timestamp;  // local_timestamp, ISO-8601 UTC; "" without rows
+};
+
+struct ItemRecord {
+  std::string item;     // WorkItem::Id()
+  std::string outcome;  // "done", "no_data" or "not_available"
+  uint64_t rows = 0;
+  std::string first_timestamp, last_timestamp;  // over every object; "" without rows
+  std::string source;   // dataset URL (no credentials: the key travels in a header)
+  std::string reason;   // not_available: what the source answered
+  std::vector<RecordedObject> objects;
+  std::string tool_version;
+  std::string created_at;  // ISO-8601 UTC
+};
+
+std::string ItemRecordObjectName(const WorkItem& item);
+
+std::string EncodeItemRecord(const ItemRecord& record);
+// `label` names the object in errors.
+Result<ItemRecord> DecodeItemRecord(std::string_view json, const std::string& label);
+
+// Writes the record of `item`. overwrite=false is create-only (an existing
+// record is kept: kAlreadyExists).
+Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite);
+// kNotFound when the item has no record.
+Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name);
+
+}  // namespace mt::pipeline

@@ -1,0 +1,224 @@
+// Completeness that knows the source, end to end over real sockets (the project's
+// Tardis-compatible test server, in this process, with the exchange listings of
+// tests/fixtures and the real Deribit options_chain sample of 2020-06-08):
+//  - options_chain items are expected one per underlying, from the day's definitions;
+//  - a grouped item (deribit OPTIONS) gets a completion record: a rerun makes no request,
+//    validate knows the item complete;
+//  - a 404 is recorded, validate reports it as not_available (not missing), and
+//    download --from-report does not ask for it again;
+//  - bare symbols go only to exchanges that know them; unknown exchanges are usage errors
+//    with a suggestion in every command;
+//  - validate shows a month without definitions as one line, not thirty.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { startServer } from '../support/tardis_server.mjs';
+import { BIN, ROOT, listFiles } from './lib/harness.mjs';
+
+const DETAILS = path.join(ROOT, 'tests', 'fixtures', 'exchange_details');
+const DAY = '2020-06-08';
+const CHAIN_RECORD = `raw_tick_data/by_date/day-${DAY}/data_type-options_chain/_items/deribit/OPTIONS.json`;
+let srv;
+let work;
+
+// Asynchronous: the server runs in this process and must keep answering.
+function run(args, env = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, {
+      env: {
+        PATH: process.env.PATH, TARDIS_API_URL: srv.url, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k',
+        SOURCE_DATE_EPOCH: '1700000000', ...env,
+      },
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr, args }));
+  });
+}
+const show = (r) => `market-tick ${r.args.join(' ')}\nexit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
+const datasetRequests = () => srv.stats().requests.filter((q) => q.path.startsWith('/v1/') && q.path.endsWith('.csv.gz'));
+const problemLines = (stdout) => stdout.split('\n').filter((l) => /^(missing|corrupt|not_available)\t/.test(l));
+
+before(async () => {
+  srv = await startServer({ exchangeDetailsDir: DETAILS });
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-completeness-'));
+});
+after(async () => {
+  await srv?.close();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('options_chain: expected per underlying, downloaded once, complete by its record, rerun makes no request', async () => {
+  const out = path.join(work, 'chain');
+  const inst = await run(['instruments', '--from', DAY, '--exchanges', 'deribit', '--output', out]);
+  assert.equal(inst.status, 0, show(inst));
+  const sel = ['--from', DAY, '--exchanges', 'deribit', '--data-types', 'options_chain', '--output', out];
+
+  // Before any download: the chain of the day's one option underlying is expected and missing
+  // (it used to expect nothing and say "complete").
+  const v1 = await run(['validate', ...sel, '--read-only']);
+  assert.equal(v1.status, 1, show(v1));
+  assert.deepEqual(problemLines(v1.stdout), [`missing\t${DAY}\toptions_chain\tDERIBIT:OPTIONS:BTC-USD`], show(v1));
+  assert.match(v1.stdout, /^result: INCOMPLETE: 1 missing/m);
+
+  // The plan asks for the one grouped file.
+  const plan = await run(['plan', ...sel, '--json']);
+  assert.equal(plan.status, 0, show(plan));
+  assert.deepEqual(JSON.parse(plan.stdout).items.map((i) => `${i.data_type}/${i.exchange}/${i.symbol}`),
+    ['options_chain/deribit/OPTIONS']);
+
+  srv.reset();
+  const summary1 = path.join(work, 'chain-1.json');
+  const d1 = await run(['download', ...sel, '--summary-json', summary1]);
+  assert.equal(d1.status, 0, show(d1));
+  assert.deepEqual(datasetRequests().map((q) => q.path), [`/v1/deribit/options_chain/2020/06/08/OPTIONS.csv.gz`]);
+  const s1 = JSON.parse(fs.readFileSync(summary1, 'utf8'));
+  assert.equal(s1.results[0].outcome, 'done');
+  assert.equal(s1.results[0].rows, 7); // every row of the sample
+  // The record lists every object the file became, with row counts adding up to the file's.
+  const rec = JSON.parse(fs.readFileSync(path.join(out, CHAIN_RECORD), 'utf8'));
+  assert.equal(rec.outcome, 'done');
+  assert.equal(rec.rows, 7);
+  assert.deepEqual(rec.objects.map((o) => o.name).sort(), [...s1.results[0].objects].map((o) => path.relative(out, o)).sort());
+  assert.equal(rec.objects.reduce((n, o) => n + o.rows, 0), 7);
+  // First and last local_timestamp of the file (the sample's first and last rows).
+  assert.equal(rec.first_timestamp, '2020-06-08T00:00:00.196008Z');
+  assert.equal(rec.last_timestamp, '2020-06-08T00:01:00.473112Z');
+  for (const o of rec.objects) assert.ok(o.first_timestamp <= o.last_timestamp && o.first_timestamp >= rec.first_timestamp, JSON.stringify(o));
+  for (const o of rec.objects) assert.ok(fs.existsSync(path.join(out, o.name)), o.name);
+
+  // A rerun skips the item on its record: no request reaches the server.
+  srv.reset();
+  const summary2 = path.join(work, 'chain-2.json');
+  const d2 = await run(['download', ...sel, '--summary-json', summary2]);
+  assert.equal(d2.status, 0, show(d2));
+  assert.deepEqual(datasetRequests(), [], 'no request on rerun');
+  const s2 = JSON.parse(fs.readFileSync(summary2, 'utf8'));
+  assert.equal(s2.results[0].outcome, 'skipped');
+  assert.equal(s2.rows, 0, 'nothing converted on a skip');
+  assert.deepEqual(s2.results[0].objects.sort(), rec.objects.map((o) => o.name).sort());
+  // --force asks again.
+  const d3 = await run(['download', ...sel, '--force']);
+  assert.equal(d3.status, 0, show(d3));
+  assert.equal(datasetRequests().length, 1);
+
+  // Validate agrees with the record: complete; the chain of BTC-USD is done when the file
+  // became that object, else the file had no rows for it.
+  const v2 = await run(['validate', ...sel, '--read-only']);
+  assert.equal(v2.status, 0, show(v2));
+  assert.match(v2.stdout, /^result: complete: 0 missing, 0 corrupt, 0 not available at source/m);
+  const listed = rec.objects.some((o) => o.instrument_key === 'DERIBIT:OPTIONS:BTC-USD');
+  const row = v2.stdout.split('\n').find((l) => l.startsWith('options_chain '));
+  const [, expected, done, noData] = row.trim().split(/\s+/).map(Number);
+  assert.deepEqual([expected, done, noData], listed ? [1, 1, 0] : [1, 0, 1], show(v2));
+
+  // Objects without their record (a run that stopped before it): not complete.
+  fs.rmSync(path.join(out, CHAIN_RECORD));
+  const v3 = await run(['validate', ...sel, '--read-only']);
+  assert.equal(v3.status, 1, show(v3));
+  assert.equal(problemLines(v3.stdout).length, 1, show(v3));
+});
+
+test('a 404 is recorded: validate says not_available, --from-report does not ask again', async () => {
+  const out = path.join(work, 'na');
+  // 2020-02-23 has no file on the server; 2020-02-22 has.
+  const sel = ['--from', '2020-02-22', '--to', '2020-02-23', '--exchanges', 'binance-futures', '--data-types', 'trades',
+    '--symbols', 'BTCUSDT', '--output', out];
+  srv.reset();
+  const d = await run(['download', ...sel]);
+  assert.equal(d.status, 0, show(d));
+  assert.deepEqual(d.stdout.split('\n').filter((l) => l.startsWith('not_available')),
+    ['not_available\t2020-02-23/trades/binance-futures/BTCUSDT\t-'], show(d));
+  assert.match(d.stderr, /not_available 2020-02-23\/trades\/binance-futures\/BTCUSDT: HTTP 404/);
+
+  const v = await run(['validate', ...sel, '--report', path.join(work, 'na.html')]);
+  assert.equal(v.status, 0, show(v)); // nothing a rerun could fix
+  assert.deepEqual(problemLines(v.stdout),
+    ['not_available\t2020-02-23\ttrades\tBINANCE-FUTURES:PERPETUAL:BTC-USDT\tHTTP 404 at the source (recorded by download)'], show(v));
+  assert.match(v.stdout, /^result: complete: 0 missing, 0 corrupt, 1 not available at source/m);
+  assert.match(fs.readFileSync(path.join(work, 'na.html'), 'utf8'), /1 not available at source/);
+
+  srv.reset();
+  const fr = await run(['download', '--from', '2020-02-22', '--to', '2020-02-23', '--output', out, '--from-report']);
+  assert.equal(fr.status, 0, show(fr));
+  assert.deepEqual(datasetRequests(), [], 'the 404 item is not asked for again');
+  assert.match(fr.stderr, /0 missing and 0 corrupt items \(1 not available at the source are not asked for again\)/);
+});
+
+test('bare symbols go only to the exchanges that know them', async () => {
+  // By the venues' symbol rules: deribit has no BTCUSDT. Stopped at planning, nothing asked.
+  srv.reset();
+  const out = path.join(work, 'pair');
+  const bad = await run(['download', '--from', '2020-02-22', '--exchanges', 'binance-futures,deribit', '--symbols', 'BTCUSDT',
+    '--output', out]);
+  assert.equal(bad.status, 2, show(bad));
+  assert.match(bad.stderr, /--symbols BTCUSDT: deribit knows none of these symbols/);
+  assert.deepEqual(datasetRequests(), []);
+  const plan = await run(['plan', '--from', '2020-02-22', '--exchanges', 'binance-futures,deribit',
+    '--symbols', 'BTCUSDT,BTC-PERPETUAL', '--output', out, '--json']);
+  assert.equal(plan.status, 0, show(plan));
+  assert.deepEqual(JSON.parse(plan.stdout).items.map((i) => `${i.exchange}/${i.symbol}`),
+    ['binance-futures/BTCUSDT', 'deribit/BTC-PERPETUAL']);
+  // With definitions in the store, they decide: deribit's listing of that day has BTC-PERPETUAL
+  // and ETH-PERPETUAL, not BTC-25SEP20.
+  const inst = await run(['instruments', '--from', '2025-02-14', '--exchanges', 'deribit', '--output', out]);
+  assert.equal(inst.status, 0, show(inst));
+  const withDefs = await run(['plan', '--from', '2025-02-14', '--exchanges', 'deribit',
+    '--symbols', 'BTC-PERPETUAL,ETH-PERPETUAL,BTC-25SEP20', '--output', out, '--json']);
+  assert.equal(withDefs.status, 0, show(withDefs));
+  assert.deepEqual(JSON.parse(withDefs.stdout).items.map((i) => i.symbol), ['BTC-PERPETUAL', 'ETH-PERPETUAL']);
+  // validate builds the same plan.
+  const v = await run(['validate', '--from', '2025-02-14', '--exchanges', 'deribit', '--symbols', 'BTC-PERPETUAL,BTC-25SEP20',
+    '--output', out, '--read-only']);
+  assert.equal(v.status, 1, show(v));
+  assert.deepEqual(problemLines(v.stdout), ['missing\t2025-02-14\ttrades\tDERIBIT:PERPETUAL:BTC-USD'], show(v));
+});
+
+test('an unknown exchange is a usage error with a suggestion in every command', async () => {
+  const out = path.join(work, 'typo');
+  srv.reset();
+  for (const args of [
+    ['plan', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--symbols', 'BTCUSDT', '--output', out],
+    ['plan', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--output', out],
+    ['download', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--symbols', 'BTCUSDT', '--output', out],
+    ['download', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--from-report', '--output', out],
+    ['validate', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--output', out],
+    ['validate', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--symbols', 'BTCUSDT', '--output', out],
+    ['instruments', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--output', out],
+  ]) {
+    const r = await run(args);
+    assert.equal(r.status, 2, show(r));
+    assert.match(r.stderr, /unknown exchange 'binance-futurs' \(did you mean binance-futures\?\)/, show(r));
+    assert.doesNotMatch(r.stdout, /0 items/, show(r));
+  }
+  assert.deepEqual(datasetRequests(), []);
+  assert.deepEqual(listFiles(out).filter((f) => f.startsWith('raw_tick_data')), []);
+  // convert takes the exchange from an officially named file: a typo there is the same error.
+  const typo = path.join(work, 'binance-futurs_trades_2020-02-22_BTCUSDT.csv.gz');
+  fs.copyFileSync(path.join(ROOT, 'fixtures', 'tardis', 'csv', 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz'), typo);
+  const c = await run(['convert', typo, '--output', out]);
+  assert.equal(c.status, 2, show(c));
+  assert.match(c.stderr, /binance-futurs_trades_2020-02-22_BTCUSDT\.csv\.gz: unknown exchange 'binance-futurs' \(did you mean binance-futures\?\)/);
+  assert.deepEqual(listFiles(out).filter((f) => f.startsWith('raw_tick_data')), []);
+});
+
+test('validate: a month without definitions is one line on stdout, on stderr and in the report', async () => {
+  const out = path.join(work, 'nodefs');
+  fs.mkdirSync(out, { recursive: true });
+  const report = path.join(work, 'nodefs.html');
+  const v = await run(['validate', '--from', '2025-03-01', '--to', '2025-03-31', '--output', out, '--report', report]);
+  assert.equal(v.status, 1, show(v));
+  const lines = v.stdout.split('\n').filter((l) => l.startsWith('no_definitions'));
+  assert.equal(lines.length, 1, show(v));
+  assert.match(lines[0], /^no_definitions\t2025-03-01 \.\. 2025-03-31 \(31 days\)\tno instrument definitions/);
+  assert.equal(v.stderr.split('\n').filter((l) => l.includes('no instrument definitions')).length, 1, show(v));
+  assert.match(v.stdout, /31 days without definitions/);
+  const html = fs.readFileSync(report, 'utf8');
+  assert.equal(html.match(/<li data-day=/g).length, 1);
+  assert.match(html, /data-days="31"/);
+});
