@@ -283,7 +283,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   Result<std::vector<pipeline::WorkItem>> plan = std::vector<pipeline::WorkItem>();
   pipeline::KnownSymbols known;
   if (args.Has("from-report")) {
-    if (Status st = pipeline::CheckExchanges(req->exchanges); !st.ok()) return fail_usage(st);
+    if (Status st = pipeline::CheckExchanges(req->exchanges); !st.ok()) return fail(st);
     const bool typed = args.Has("data-types") || ctx.config.Get("DATA_TYPES").has_value();
     auto rp = validate::PlanFromReports(out->get(), req->from, req->to, req->exchanges,
                                         typed ? req->data_types : std::vector<std::string>());
