@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,11 +21,73 @@ namespace {
 
 std::string ErrnoText() { return std::strerror(errno); }
 
-// Writes to "{path}.tmp-{random}" in the same directory, then renames.
+// How Commit puts a finished temporary file in place.
+struct CommitRule {
+  enum Kind { kOverwrite, kCreateOnly, kIfGeneration } kind = kOverwrite;
+  int64_t generation = 0;  // kIfGeneration: the version the caller read (0: none)
+};
+
+// A version of a local file: what changes whenever the file is replaced
+// (rename gives a new inode and a new change time). Files are only ever
+// replaced whole, never modified in place, so this identifies the content.
+int64_t Fingerprint(const struct stat& st) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the identifying fields
+  auto mix = [&h](uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(st.st_dev);
+  mix(st.st_ino);
+  mix(static_cast<uint64_t>(st.st_size));
+  mix(static_cast<uint64_t>(st.st_mtim.tv_sec));
+  mix(static_cast<uint64_t>(st.st_mtim.tv_nsec));
+  mix(static_cast<uint64_t>(st.st_ctim.tv_sec));
+  mix(static_cast<uint64_t>(st.st_ctim.tv_nsec));
+  const auto g = static_cast<int64_t>(h >> 1);
+  return g == 0 ? 1 : g;
+}
+
+// Holds flock(LOCK_EX) on a directory while alive. Conditional commits into
+// one directory take it around "check the version, then rename", which makes
+// that pair atomic between processes on this machine.
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) {
+      status_ = Status::IOError("open directory " + dir + ": " + ErrnoText());
+      return;
+    }
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      status_ = Status::IOError("lock directory " + dir + ": " + ErrnoText());
+      return;
+    }
+  }
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  int fd_ = -1;
+  Status status_;
+};
+
+std::string ParentDir(const std::string& path) {
+  const std::string p = fs::path(path).parent_path().string();
+  return p.empty() ? "." : p;
+}
+
+// Writes to "{path}.tmp-{random}" in the same directory, then renames. The
+// temporary file stays open (and flock-ed, see CreateLocalFile) until it has
+// been renamed, so another process never takes it for an orphan.
 class LocalWritable final : public WritableObject {
  public:
-  LocalWritable(std::string path, std::string tmp, int fd, bool overwrite)
-      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), overwrite_(overwrite) {}
+  LocalWritable(std::string path, std::string tmp, int fd, CommitRule rule)
+      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), rule_(rule) {}
   ~LocalWritable() override { Abort(); }
 
   Status Append(std::string_view data) override {
@@ -53,39 +116,18 @@ class LocalWritable final : public WritableObject {
 
   Status Commit() override {
     if (fd_ < 0) return Status::Internal("commit twice: " + path_);
-    if (::fsync(fd_) != 0 && errno != EINVAL) {
-      return Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
-    }
+    Status st;
+    if (::fsync(fd_) != 0 && errno != EINVAL) st = Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
+    if (st.ok()) st = Place();
     ::close(fd_);
     fd_ = -1;
-    if (overwrite_) {
-      if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-        const Status st = Status::IOError("rename " + tmp_ + " -> " + path_ + ": " + ErrnoText());
-        ::unlink(tmp_.c_str());
-        return st;
-      }
-    } else {
-      // Create-only, like GCS ifGenerationMatch=0: renameat2(RENAME_NOREPLACE)
-      // is atomic; where the file system lacks it, link() + unlink() (link
-      // fails with EEXIST instead of replacing).
-      if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) == 0) {
-        committed_ = true;
-        return Status::OK();
-      }
-      if (errno == EEXIST) {
-        ::unlink(tmp_.c_str());
-        return Status::AlreadyExists(path_ + " already exists");
-      }
-      if (::link(tmp_.c_str(), path_.c_str()) != 0) {
-        const int e = errno;
-        ::unlink(tmp_.c_str());
-        if (e == EEXIST) return Status::AlreadyExists(path_ + " already exists");
-        return Status::IOError("link " + tmp_ + " -> " + path_ + ": " + std::strerror(e));
-      }
+    if (st.ok()) {
+      committed_ = true;
+    } else if (!tmp_.empty()) {
       ::unlink(tmp_.c_str());
+      tmp_.clear();
     }
-    committed_ = true;
-    return Status::OK();
+    return st;
   }
 
   void Abort() override {
@@ -101,9 +143,53 @@ class LocalWritable final : public WritableObject {
   uint64_t bytes_written() const override { return bytes_; }
 
  private:
+  // Renames the temporary file to its name under the commit rule.
+  Status Place() {
+    if (rule_.kind == CommitRule::kOverwrite) {
+      if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        return Status::IOError("rename " + tmp_ + " -> " + path_ + ": " + ErrnoText());
+      }
+      return Status::OK();
+    }
+    if (rule_.kind == CommitRule::kCreateOnly) return PlaceNew();
+    DirLock lock(ParentDir(path_));
+    MT_RETURN_IF_ERROR(lock.status());
+    int64_t current = 0;
+    struct stat st;
+    if (::stat(path_.c_str(), &st) == 0) {
+      current = Fingerprint(st);
+    } else if (errno != ENOENT) {
+      return Status::IOError("stat " + path_ + ": " + ErrnoText());
+    }
+    if (current != rule_.generation) {
+      return Status::AlreadyExists(path_ + (rule_.generation == 0 ? " already exists" : " was changed by another writer since it was read"));
+    }
+    if (rule_.generation == 0) return PlaceNew();
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      return Status::IOError("rename " + tmp_ + " -> " + path_ + ": " + ErrnoText());
+    }
+    return Status::OK();
+  }
+
+  // Create-only, like GCS ifGenerationMatch=0: renameat2(RENAME_NOREPLACE)
+  // is atomic; where the file system lacks it, link() + unlink() (link fails
+  // with EEXIST instead of replacing).
+  Status PlaceNew() {
+    if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) == 0) return Status::OK();
+    if (errno == EEXIST) return Status::AlreadyExists(path_ + " already exists");
+    if (::link(tmp_.c_str(), path_.c_str()) != 0) {
+      const int e = errno;
+      if (e == EEXIST) return Status::AlreadyExists(path_ + " already exists");
+      return Status::IOError("link " + tmp_ + " -> " + path_ + ": " + std::strerror(e));
+    }
+    ::unlink(tmp_.c_str());
+    tmp_.clear();
+    return Status::OK();
+  }
+
   std::string path_, tmp_;
   int fd_;
-  bool overwrite_;
+  CommitRule rule_;
   bool committed_ = false;
   uint64_t bytes_ = 0;
   uint64_t flushed_ = 0;  // bytes whose writeback was started
@@ -117,6 +203,8 @@ Status MakeParents(const std::string& path) {
   if (ec) return Status::IOError("cannot create directory " + parent.string() + ": " + ec.message());
   return Status::OK();
 }
+
+Result<std::unique_ptr<WritableObject>> CreateWithRule(const std::string& path, CommitRule rule);
 
 Status OpenError(const std::string& path) {
   if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(path + ": no such file");
@@ -163,6 +251,31 @@ class LocalStore final : public ObjectStore {
 
   Result<std::unique_ptr<WritableObject>> Create(const std::string& name, bool overwrite) override {
     return CreateLocalFile(Path(name), overwrite);
+  }
+  Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation) override {
+    return CreateWithRule(Path(name), CommitRule{CommitRule::kIfGeneration, generation});
+  }
+  // Read through one descriptor: the fingerprint is that of the bytes read,
+  // even if the file is replaced meanwhile.
+  Result<Versioned> ReadVersioned(const std::string& name) override {
+    const std::string path = Path(name);
+    Versioned v;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return v;
+      return OpenError(path);
+    }
+    struct stat st;
+    Status s;
+    if (::fstat(fd, &st) != 0) {
+      s = Status::IOError("stat " + path + ": " + ErrnoText());
+    } else {
+      v.generation = Fingerprint(st);
+      s = PreadAll(fd, path, 0, static_cast<uint64_t>(st.st_size), &v.bytes);
+    }
+    ::close(fd);
+    if (!s.ok()) return s;
+    return v;
   }
   Result<bool> Exists(const std::string& name) override {
     struct stat st;
@@ -230,29 +343,59 @@ std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root) {
   return std::make_unique<LocalStore>(r);
 }
 
-Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path, bool overwrite) {
+namespace {
+
+// Removes "{path}.tmp-*" files that no live writer holds: an earlier run
+// killed mid-write (kill -9, preemption) leaves them. A live writer keeps
+// its temporary file flock-ed until it is renamed, so the non-blocking lock
+// below fails on it and the file is left alone.
+void RemoveOrphanedTemporaries(const std::string& path) {
+  std::error_code ec;
+  const fs::path p(path);
+  const std::string stem = p.filename().string() + ".tmp-";
+  for (auto it = fs::directory_iterator(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().filename().string().rfind(stem, 0) != 0) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::error_code rm;
+      fs::remove(it->path(), rm);
+    }
+    ::close(fd);
+  }
+}
+
+Result<std::unique_ptr<WritableObject>> CreateWithRule(const std::string& path, CommitRule rule) {
   MT_RETURN_IF_ERROR(MakeParents(path));
-  if (!overwrite && ::access(path.c_str(), F_OK) == 0) {
+  if (rule.kind == CommitRule::kCreateOnly && ::access(path.c_str(), F_OK) == 0) {
     return Status::AlreadyExists(path + " already exists");
   }
-  // Temporary files of an earlier run killed mid-write (kill -9, preemption)
-  // are removed: only one writer works on a given object at a time.
-  {
-    std::error_code ec;
-    const fs::path p(path);
-    const std::string stem = p.filename().string() + ".tmp-";
-    for (auto it = fs::directory_iterator(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
-         !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      if (it->path().filename().string().rfind(stem, 0) == 0) fs::remove(it->path(), ec);
-    }
-  }
+  RemoveOrphanedTemporaries(path);
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char suffix[32];
-  std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));
-  std::string tmp = path + suffix;
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + ErrnoText());
-  return std::unique_ptr<WritableObject>(new LocalWritable(path, std::move(tmp), fd, overwrite));
+  for (int attempt = 0;; attempt++) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));
+    std::string tmp = path + suffix;
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return Status::IOError("cannot create " + tmp + ": " + ErrnoText());
+    // Between open and flock another process may take the new file for an
+    // orphan and remove it; then it has no link left and we start over.
+    struct stat st;
+    while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    if (::fstat(fd, &st) == 0 && st.st_nlink == 0 && attempt < 8) {
+      ::close(fd);
+      continue;
+    }
+    return std::unique_ptr<WritableObject>(new LocalWritable(path, std::move(tmp), fd, rule));
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path, bool overwrite) {
+  return CreateWithRule(path, CommitRule{overwrite ? CommitRule::kOverwrite : CommitRule::kCreateOnly, 0});
 }
 
 }  // namespace mt::storage
