@@ -540,10 +540,11 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     for (size_t t = 0; t < n; t++) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
   }
-  size_t written = 0, skipped = 0, rows_total = 0;
+  size_t written = 0, skipped = 0, rows_total = 0, merge_retries = 0;
   uint64_t bytes_total = 0;
   Status st;
   for (const Job& job : jobs) {
+    if (job.attempts > 1) merge_retries += static_cast<size_t>(job.attempts - 1);
     if (job.outcome == Job::kDone) {
       written++;
       rows_total += job.rows;
@@ -606,6 +607,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     s["aggregate"] = aggregate;
     s["aggregate_rows"] = aggregate_rows;
     s["metadata_requests"] = source.requests();
+    s["merge_retries"] = merge_retries;  // files read again because another run changed them meanwhile
     s["seconds"] = secs;
     ojson exs = ojson::array();
     for (const auto& f : fetched) {
