@@ -59,7 +59,10 @@ const std::vector<Command>& Commands() {
            {"output", true,
             "output directory or gs://BUCKET/PREFIX (env OUTPUT_URI, GCS_BUCKET; default ./data)"},
            {"format", true, "table, csv or json: print the definitions of the range to stdout instead"},
-           {"force", false, "rewrite files that exist"},
+           {"force", false,
+            "rewrite the requested exchanges in files that hold them (other exchanges' rows are kept; "
+            "without it a run adds only exchanges a file lacks or holds provisionally, i.e. days after "
+            "the exchange's exportedUntil)"},
            {"summary-json", true, "write the run summary (rejected symbols with reasons) as JSON to this file"},
        },
        RunInstruments},
