@@ -1,6 +1,7 @@
 // Instruments files that add up across runs: reading a file back, deciding
 // which exchanges a run rewrites, and merging its rows with the stored ones.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>

@@ -1,12 +1,14 @@
 // The local store's conditional writes (ReadVersioned + CreateIfGeneration)
 // and its temporary files, on a real directory.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "storage/object_store.h"
