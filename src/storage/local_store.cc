@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/crc32c.h"
 #include "storage/object_store.h"
 
 namespace mt::storage {
@@ -21,16 +22,20 @@ namespace {
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+Result<int64_t> VersionOf(const std::string& path, std::string* bytes);
+
 // How Commit puts a finished temporary file in place.
 struct CommitRule {
   enum Kind { kOverwrite, kCreateOnly, kIfGeneration } kind = kOverwrite;
   int64_t generation = 0;  // kIfGeneration: the version the caller read (0: none)
 };
 
-// A version of a local file: what changes whenever the file is replaced
-// (rename gives a new inode and a new change time). Files are only ever
-// replaced whole, never modified in place, so this identifies the content.
-int64_t Fingerprint(const struct stat& st) {
+// A version of a local file: its identity and times (a replacement by rename
+// has a new inode and change time) and the CRC32C of its bytes. The bytes
+// matter because times are coarse (a clock tick) and a freed inode number is
+// reused: two versions that still collide hold the same bytes, and a merge
+// based on one of them is then as good as based on the other.
+int64_t Fingerprint(const struct stat& st, uint32_t crc) {
   uint64_t h = 1469598103934665603ull;  // FNV-1a over the identifying fields
   auto mix = [&h](uint64_t v) {
     for (int i = 0; i < 8; i++) {
@@ -45,6 +50,7 @@ int64_t Fingerprint(const struct stat& st) {
   mix(static_cast<uint64_t>(st.st_mtim.tv_nsec));
   mix(static_cast<uint64_t>(st.st_ctim.tv_sec));
   mix(static_cast<uint64_t>(st.st_ctim.tv_nsec));
+  mix(crc);
   const auto g = static_cast<int64_t>(h >> 1);
   return g == 0 ? 1 : g;
 }
@@ -154,13 +160,8 @@ class LocalWritable final : public WritableObject {
     if (rule_.kind == CommitRule::kCreateOnly) return PlaceNew();
     DirLock lock(ParentDir(path_));
     MT_RETURN_IF_ERROR(lock.status());
-    int64_t current = 0;
-    struct stat st;
-    if (::stat(path_.c_str(), &st) == 0) {
-      current = Fingerprint(st);
-    } else if (errno != ENOENT) {
-      return Status::IOError("stat " + path_ + ": " + ErrnoText());
-    }
+    std::string current_bytes;
+    MT_ASSIGN_OR_RETURN(const int64_t current, VersionOf(path_, &current_bytes));
     if (current != rule_.generation) {
       return Status::AlreadyExists(path_ + (rule_.generation == 0 ? " already exists" : " was changed by another writer since it was read"));
     }
@@ -227,6 +228,28 @@ Status PreadAll(int fd, const std::string& path, uint64_t offset, uint64_t n, st
   return Status::OK();
 }
 
+// The bytes of `path` and their version (Fingerprint), through one
+// descriptor so both belong to the same file even if it is replaced
+// meanwhile; 0 and no bytes when there is no such file.
+Result<int64_t> VersionOf(const std::string& path, std::string* bytes) {
+  bytes->clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return int64_t{0};
+    return OpenError(path);
+  }
+  struct stat st;
+  Status s;
+  if (::fstat(fd, &st) != 0) {
+    s = Status::IOError("stat " + path + ": " + ErrnoText());
+  } else {
+    s = PreadAll(fd, path, 0, static_cast<uint64_t>(st.st_size), bytes);
+  }
+  ::close(fd);
+  if (!s.ok()) return s;
+  return Fingerprint(st, Crc32c(*bytes));
+}
+
 // Opens `path`, asks `pick(size)` for the (offset, length) to read, and
 // preads it into *out: one open, one fstat, one pread for ranged and tail reads.
 template <typename Pick>
@@ -255,26 +278,9 @@ class LocalStore final : public ObjectStore {
   Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation) override {
     return CreateWithRule(Path(name), CommitRule{CommitRule::kIfGeneration, generation});
   }
-  // Read through one descriptor: the fingerprint is that of the bytes read,
-  // even if the file is replaced meanwhile.
   Result<Versioned> ReadVersioned(const std::string& name) override {
-    const std::string path = Path(name);
     Versioned v;
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return v;
-      return OpenError(path);
-    }
-    struct stat st;
-    Status s;
-    if (::fstat(fd, &st) != 0) {
-      s = Status::IOError("stat " + path + ": " + ErrnoText());
-    } else {
-      v.generation = Fingerprint(st);
-      s = PreadAll(fd, path, 0, static_cast<uint64_t>(st.st_size), &v.bytes);
-    }
-    ::close(fd);
-    if (!s.ok()) return s;
+    MT_ASSIGN_OR_RETURN(v.generation, VersionOf(Path(name), &v.bytes));
     return v;
   }
   Result<bool> Exists(const std::string& name) override {
