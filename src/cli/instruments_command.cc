@@ -494,14 +494,19 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
       in.last = job.last;
       in.created_at = created_at;
       in.tool_version = kVersion;
-      pipeline::MergedInstruments merged = pipeline::MergeInstruments(in);
+      pipeline::MergedInstruments merged = pipeline::MergeInstruments(std::move(in));
+      existing.reset();
+      // Only the column form is kept while writing (a year's aggregate of a
+      // big options venue is tens of thousands of rows).
+      parquet::RowGroupData rows = pipeline::InstrumentRowGroup(merged.definitions);
+      const size_t row_count = merged.definitions.size();
+      std::vector<pipeline::InstrumentDefinition>().swap(merged.definitions);
       MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
                           store->CreateIfGeneration(job.name, stored.generation));
-      auto bytes = pipeline::WriteInstrumentsObject(obj.get(), where, pipeline::InstrumentRowGroup(merged.definitions),
-                                                    merged.kv, wopts);
+      auto bytes = pipeline::WriteInstrumentsObject(obj.get(), where, std::move(rows), merged.kv, wopts);
       if (bytes.ok()) {
         job.outcome = Job::kDone;
-        job.rows = merged.definitions.size();
+        job.rows = row_count;
         job.bytes = *bytes;
         job.written = to_write;
         job.provisional = merged.provisional;

@@ -197,9 +197,11 @@ Result<InstrumentsFileContents> ReadInstrumentsFile(parquet::FileReader& file) {
     if (c.num_rows != rows) return Status::InvalidInput(file.label() + ": columns of different lengths");
   }
   out.definitions.resize(rows);
-  auto str = [&](size_t c, size_t r) { return cols[c].strings[r]; };
+  // Each value is read once: strings are moved out of the columns.
+  auto str = [&](size_t c, size_t r) { return std::move(cols[c].strings[r]); };
   auto ostr = [&](size_t c, size_t r) {
-    return cols[c].IsNull(r) ? std::optional<std::string>() : std::optional<std::string>(cols[c].strings[r]);
+    return cols[c].IsNull(r) ? std::optional<std::string>()
+                             : std::optional<std::string>(std::move(cols[c].strings[r]));
   };
   auto ots = [&](size_t c, size_t r) {
     return cols[c].IsNull(r) ? std::optional<int64_t>() : std::optional<int64_t>(cols[c].ints[r]);

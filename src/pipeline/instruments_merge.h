@@ -63,7 +63,7 @@ std::vector<std::string> ExchangesToWrite(const InstrumentsFileState& state, con
                                           bool force);
 
 struct MergeInput {
-  const InstrumentsFileContents* existing = nullptr;  // null: no file yet
+  InstrumentsFileContents* existing = nullptr;  // null: no file yet; its kept rows are moved out
   std::set<std::string> replaced;                     // exchanges whose rows this run writes
   std::vector<InstrumentDefinition> added;            // their rows (any order)
   std::vector<ExchangeSource> sources;                // one per replaced exchange
@@ -77,6 +77,7 @@ struct MergedInstruments {
   std::vector<std::pair<std::string, std::string>> kv;
   std::vector<std::string> exchanges, provisional;
 };
-MergedInstruments MergeInstruments(const MergeInput& in);
+// Takes `in` by value: its added rows are moved into the result.
+MergedInstruments MergeInstruments(MergeInput in);
 
 }  // namespace mt::pipeline
