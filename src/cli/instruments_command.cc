@@ -16,8 +16,8 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
-#include "pipeline/instruments.h"
 #include "parquet/file_reader.h"
+#include "pipeline/instruments.h"
 #include "pipeline/instruments_file.h"
 #include "pipeline/instruments_merge.h"
 #include "pipeline/metadata_source.h"
@@ -479,14 +479,6 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
       pipeline::MergeInput in;
       in.existing = existing ? &*existing : nullptr;
       in.replaced.insert(to_write.begin(), to_write.end());
-      auto add = [&](const pipeline::InstrumentDefinition& d) {
-        if (in.replaced.count(d.tardis_exchange)) in.added.push_back(d);
-      };
-      if (job.is_day) {
-        pipeline::ForEachOnDay(catalog, job.first, add);
-      } else {
-        pipeline::ForEachInRange(catalog, job.first, job.last, add);
-      }
       for (const auto& e : to_write) in.sources.push_back(source_for(e, job.last));
       in.grouped_json =
           GroupedJson(catalog.grouped, job.is_day ? std::optional<Date>(job.first) : std::nullopt, &in.replaced).dump();
@@ -494,16 +486,18 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
       in.last = job.last;
       in.created_at = created_at;
       in.tool_version = kVersion;
-      pipeline::MergedInstruments merged = pipeline::MergeInstruments(std::move(in));
+      pipeline::MergedInstruments merged = pipeline::MergeInstruments(in, [&](const pipeline::DefinitionFn& fn) {
+        if (job.is_day) {
+          pipeline::ForEachOnDay(catalog, job.first, fn);
+        } else {
+          pipeline::ForEachInRange(catalog, job.first, job.last, fn);
+        }
+      });
       existing.reset();
-      // Only the column form is kept while writing (a year's aggregate of a
-      // big options venue is tens of thousands of rows).
-      parquet::RowGroupData rows = pipeline::InstrumentRowGroup(merged.definitions);
-      const size_t row_count = merged.definitions.size();
-      std::vector<pipeline::InstrumentDefinition>().swap(merged.definitions);
+      const size_t row_count = merged.rows.num_rows;
       MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
                           store->CreateIfGeneration(job.name, stored.generation));
-      auto bytes = pipeline::WriteInstrumentsObject(obj.get(), where, std::move(rows), merged.kv, wopts);
+      auto bytes = pipeline::WriteInstrumentsObject(obj.get(), where, std::move(merged.rows), merged.kv, wopts);
       if (bytes.ok()) {
         job.outcome = Job::kDone;
         job.rows = row_count;

@@ -121,11 +121,13 @@ std::vector<std::string> ExchangesToWrite(const InstrumentsFileState& state, con
   return out;
 }
 
-MergedInstruments MergeInstruments(MergeInput in) {
+MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added) {
   MergedInstruments m;
+  m.rows = EmptyInstrumentRowGroup();
   std::map<std::string, ExchangeSource> sources;  // by exchange: sorted output
   std::set<std::string> exchanges(in.replaced.begin(), in.replaced.end());
   ojson grouped = ojson::array();
+  std::vector<const InstrumentDefinition*> kept;  // stored rows of the other exchanges
   if (in.existing) {
     const InstrumentsFileState st = StateOf(in.existing->kv);
     for (const auto& e : st.exchanges) {
@@ -134,10 +136,10 @@ MergedInstruments MergeInstruments(MergeInput in) {
     for (const auto& s : st.sources) {
       if (!in.replaced.count(s.exchange)) sources[s.exchange] = s;
     }
-    for (auto& d : in.existing->definitions) {
+    for (const auto& d : in.existing->definitions) {
       if (in.replaced.count(d.tardis_exchange)) continue;
       exchanges.insert(d.tardis_exchange);
-      m.definitions.push_back(std::move(d));
+      kept.push_back(&d);
     }
     const auto old = ojson::parse(in.existing->Kv("grouped_symbols"), nullptr, false);
     if (old.is_array()) {
@@ -150,25 +152,20 @@ MergedInstruments MergeInstruments(MergeInput in) {
     }
   }
   for (const auto& s : in.sources) sources[s.exchange] = s;
-  // Both parts are normally in key order already (files and catalogs are
-  // written so): one linear merge then, with moves only. A sort of the whole
-  // moved every row a dozen times, most of the time of a merge.
-  auto by_key = [](const InstrumentDefinition& a, const InstrumentDefinition& b) {
-    return a.instrument_key < b.instrument_key;
+  // One linear merge of two key-ordered sequences, each row appended to the
+  // columns once: no copies of the definitions (a year of a big options
+  // venue is millions of rows).
+  auto key_less = [](const InstrumentDefinition* a, const InstrumentDefinition* b) {
+    return a->instrument_key < b->instrument_key;
   };
-  if (!std::is_sorted(m.definitions.begin(), m.definitions.end(), by_key)) {
-    std::stable_sort(m.definitions.begin(), m.definitions.end(), by_key);
-  }
-  if (!std::is_sorted(in.added.begin(), in.added.end(), by_key)) {
-    std::stable_sort(in.added.begin(), in.added.end(), by_key);
-  }
-  std::vector<InstrumentDefinition> all;
-  all.reserve(m.definitions.size() + in.added.size());
-  std::merge(std::make_move_iterator(m.definitions.begin()), std::make_move_iterator(m.definitions.end()),
-             std::make_move_iterator(in.added.begin()), std::make_move_iterator(in.added.end()),
-             std::back_inserter(all), by_key);
-  m.definitions = std::move(all);
-  std::vector<InstrumentDefinition>().swap(in.added);
+  if (!std::is_sorted(kept.begin(), kept.end(), key_less)) std::stable_sort(kept.begin(), kept.end(), key_less);
+  size_t k = 0;
+  added([&](const InstrumentDefinition& d) {
+    if (!in.replaced.count(d.tardis_exchange)) return;
+    while (k < kept.size() && kept[k]->instrument_key < d.instrument_key) AppendInstrumentRow(*kept[k++], &m.rows);
+    AppendInstrumentRow(d, &m.rows);
+  });
+  while (k < kept.size()) AppendInstrumentRow(*kept[k++], &m.rows);
   const auto added_grouped = ojson::parse(in.grouped_json, nullptr, false);
   if (added_grouped.is_array()) {
     for (const auto& g : added_grouped) grouped.push_back(g);
@@ -202,7 +199,7 @@ MergedInstruments MergeInstruments(MergeInput in) {
   m.kv = {
       {"source", Join(urls, " ")},
       {"source_bytes", std::to_string(bytes)},
-      {"row_count", std::to_string(m.definitions.size())},
+      {"row_count", std::to_string(m.rows.num_rows)},
       {"first_timestamp", FormatIsoMicros(MicrosFromDate(in.first))},
       {"last_timestamp", FormatIsoMicros(MicrosFromDate(AddDays(in.last, 1)) - 1)},
       {"tool_version", in.tool_version},

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -63,21 +64,25 @@ std::vector<std::string> ExchangesToWrite(const InstrumentsFileState& state, con
                                           bool force);
 
 struct MergeInput {
-  InstrumentsFileContents* existing = nullptr;  // null: no file yet; its kept rows are moved out
+  const InstrumentsFileContents* existing = nullptr;  // null: no file yet
   std::set<std::string> replaced;                     // exchanges whose rows this run writes
-  std::vector<InstrumentDefinition> added;            // their rows (any order)
   std::vector<ExchangeSource> sources;                // one per replaced exchange
   std::string grouped_json = "[]";                    // JSON array of their grouped symbols
   Date first, last;                                   // the days the file covers
   std::string created_at, tool_version;
 };
 
+// Hands this run's rows to the callback, in instrument_key order (as
+// ForEachOnDay / ForEachInRange do); rows of exchanges not in `replaced`
+// are ignored.
+using AddedRows = std::function<void(const DefinitionFn&)>;
+
 struct MergedInstruments {
-  std::vector<InstrumentDefinition> definitions;  // sorted by instrument_key
+  parquet::RowGroupData rows;  // InstrumentColumns(), sorted by instrument_key
   std::vector<std::pair<std::string, std::string>> kv;
   std::vector<std::string> exchanges, provisional;
 };
-// Takes `in` by value: its added rows are moved into the result.
-MergedInstruments MergeInstruments(MergeInput in);
+// REQUIRES: `added` yields rows in key order (the stored rows may be in any).
+MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added);
 
 }  // namespace mt::pipeline

@@ -105,32 +105,59 @@ TEST(InstrumentsMerge, ExportedThroughNeedsTheWholeLastDay) {
   EXPECT_TRUE(ExportedThrough(std::nullopt, D("2030-01-01")));
 }
 
+// The merged rows, written and read back as a file would be.
+std::vector<InstrumentDefinition> RowsOf(MergedInstruments m) {
+  const fs::path dir = fs::temp_directory_path() / ("mt-instr-merge-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto store = storage::NewLocalStore(dir.string());
+  auto obj = store->Create("m.parquet", false);
+  EXPECT_TRUE(obj.ok());
+  EXPECT_TRUE(WriteInstrumentsObject(obj->get(), "m", std::move(m.rows), m.kv, parquet::WriterOptions{}).ok());
+  auto file = parquet::FileReader::Open(store.get(), "m.parquet");
+  EXPECT_TRUE(file.ok());
+  auto got = ReadInstrumentsFile(**file);
+  EXPECT_TRUE(got.ok());
+  fs::remove_all(dir);
+  return got->definitions;
+}
+
+AddedRows Rows(const std::vector<InstrumentDefinition>& defs) {
+  return [&defs](const DefinitionFn& fn) {
+    for (const auto& d : defs) fn(d);
+  };
+}
+
 TEST(InstrumentsMerge, KeepsOtherExchangesAndReplacesTheRequestedOnes) {
   // The stored file: deribit (provisional) and binance, both with grouped symbols.
   InstrumentsFileContents stored;
   stored.definitions = {Def("binance", "BINANCE:SPOT_PAIR:BTC-USDT", "BTCUSDT"),
                         Def("deribit", "DERIBIT:PERPETUAL:BTC-USD", "BTC-PERPETUAL"),
-                        Def("deribit", "DERIBIT:PERPETUAL:ETH-USD", "ETH-PERPETUAL")};
+                        Def("deribit", "DERIBIT:PERPETUAL:ETH-USD", "ETH-PERPETUAL"),
+                        Def("binance", "BINANCE:SPOT_PAIR:ZEC-USDT", "ZECUSDT")};  // out of order: still merged right
   ExchangeSource b{"binance", "http://t/v1/exchanges/binance", 100, "2026-01-01T00:00:00Z", "", std::nullopt, true};
   ExchangeSource d{"deribit", "http://t/v1/exchanges/deribit", 200, "2026-01-01T00:00:00Z", "", std::nullopt, false};
   MergeInput first;
-  first.added = stored.definitions;
   first.replaced = {"binance", "deribit"};
   first.sources = {b, d};
   first.grouped_json = R"([{"exchange":"deribit","symbol":"OPTIONS"},{"exchange":"binance","symbol":"SPOT"}])";
   first.first = first.last = D("2026-08-22");
-  stored.kv = MergeInstruments(first).kv;
+  const std::vector<InstrumentDefinition> first_rows = {stored.definitions[0], stored.definitions[3],
+                                                        stored.definitions[1], stored.definitions[2]};  // key order
+  const MergedInstruments m1 = MergeInstruments(first, Rows(first_rows));
+  stored.kv = m1.kv;
   EXPECT_EQ(stored.Kv("exchanges"), "binance,deribit");
   EXPECT_EQ(stored.Kv("provisional_exchanges"), "deribit");
   EXPECT_EQ(stored.Kv("source_bytes"), "300");
+  EXPECT_EQ(stored.Kv("row_count"), "4");
 
   // A later run rewrites deribit (now final) and adds okex, which has no
   // instrument that day; binance stays as it was.
   MergeInput in;
   in.existing = &stored;
   in.replaced = {"deribit", "okex"};
-  in.added = {Def("deribit", "DERIBIT:PERPETUAL:BTC-USD", "BTC-PERPETUAL")};
-  in.added[0].tick_size = 0.5;
+  std::vector<InstrumentDefinition> added = {Def("binance", "BINANCE:SPOT_PAIR:AAA-USDT", "AAAUSDT"),  // not replaced: ignored
+                                             Def("deribit", "DERIBIT:PERPETUAL:BTC-USD", "BTC-PERPETUAL")};
+  added[1].tick_size = 0.5;
   ExchangeSource d2 = d;
   d2.final = true;
   d2.source_bytes = 250;
@@ -139,18 +166,14 @@ TEST(InstrumentsMerge, KeepsOtherExchangesAndReplacesTheRequestedOnes) {
   in.first = in.last = D("2026-08-22");
   in.created_at = "2026-08-23T00:00:00Z";
   in.tool_version = "t";
-  const MergedInstruments m = MergeInstruments(in);
-  ASSERT_EQ(m.definitions.size(), 2u);
-  EXPECT_EQ(m.definitions[0].instrument_key, "BINANCE:SPOT_PAIR:BTC-USDT");
-  EXPECT_EQ(m.definitions[1].instrument_key, "DERIBIT:PERPETUAL:BTC-USD");
-  EXPECT_EQ(m.definitions[1].tick_size, std::optional<double>(0.5));  // the new row, not the stored one
+  MergedInstruments m = MergeInstruments(in, Rows(added));
   EXPECT_EQ(m.exchanges, (std::vector<std::string>{"binance", "deribit", "okex"}));
   EXPECT_TRUE(m.provisional.empty());
   InstrumentsFileContents out;
   out.kv = m.kv;
   EXPECT_EQ(out.Kv("exchanges"), "binance,deribit,okex");
   EXPECT_EQ(out.Kv("provisional_exchanges"), "");
-  EXPECT_EQ(out.Kv("row_count"), "2");
+  EXPECT_EQ(out.Kv("row_count"), "3");
   EXPECT_EQ(out.Kv("source_bytes"), "357");
   EXPECT_EQ(out.Kv("source"),
             "http://t/v1/exchanges/binance http://t/v1/exchanges/deribit http://t/v1/exchanges/okex");
@@ -163,6 +186,12 @@ TEST(InstrumentsMerge, KeepsOtherExchangesAndReplacesTheRequestedOnes) {
   EXPECT_EQ(st.exchanges, (std::set<std::string>{"binance", "deribit", "okex"}));
   ASSERT_EQ(st.sources.size(), 3u);
   EXPECT_EQ(st.sources[0].created_at, "2026-01-01T00:00:00Z");  // binance's entry kept as it was
+  const std::vector<InstrumentDefinition> rows = RowsOf(std::move(m));
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].instrument_key, "BINANCE:SPOT_PAIR:BTC-USDT");
+  EXPECT_EQ(rows[1].instrument_key, "BINANCE:SPOT_PAIR:ZEC-USDT");
+  EXPECT_EQ(rows[2].instrument_key, "DERIBIT:PERPETUAL:BTC-USD");
+  EXPECT_EQ(rows[2].tick_size, std::optional<double>(0.5));  // the new row, not the stored one
 }
 
 TEST(InstrumentsMerge, LegacyFileSourcesAreAttributedByUrl) {
