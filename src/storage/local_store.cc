@@ -88,7 +88,7 @@ std::string ParentDir(const std::string& path) {
 }
 
 // Writes to "{path}.tmp-{random}" in the same directory, then renames. The
-// temporary file stays open (and flock-ed, see CreateLocalFile) until it has
+// temporary file stays open (and flock-ed, see CreateWithRule) until it has
 // been renamed, so another process never takes it for an orphan.
 class LocalWritable final : public WritableObject {
  public:
