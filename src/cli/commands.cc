@@ -47,7 +47,8 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
-      {"instruments", "build instrument definitions per day from Tardis metadata",
+      {"instruments",
+       "build instrument definitions per day from Tardis metadata; each run adds its exchanges to the files",
        "--from D [--to D] [--exchanges a,b] [--quote USDT] [--output URI] [--format table|csv|json]",
        {
            {"from", true, "first UTC day, YYYY-MM-DD"},
