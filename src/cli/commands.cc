@@ -63,7 +63,8 @@ int FailWith(const std::string& command, const Status& status) {
 
 const std::vector<Command>& Commands() {
   static const std::vector<Command> kCommands = {
-      {"instruments", "build instrument definitions per day from Tardis metadata",
+      {"instruments",
+       "build instrument definitions per day from Tardis metadata; each run adds its exchanges to the files",
        "--from D [--to D] [--exchanges a,b] [--quote USDT] [--output URI] [--format table|csv|json]",
        {
            {"from", true, "first UTC day, YYYY-MM-DD"},
@@ -75,7 +76,10 @@ const std::vector<Command>& Commands() {
            {"output", true,
             "output directory or gs://BUCKET/PREFIX (env OUTPUT_URI, GCS_BUCKET; default ./data)"},
            {"format", true, "table, csv or json: print the definitions of the range to stdout instead"},
-           {"force", false, "rewrite files that exist"},
+           {"force", false,
+            "rewrite the requested exchanges in files that hold them (other exchanges' rows are kept; "
+            "without it a run adds only exchanges a file lacks or holds provisionally, i.e. days after "
+            "the exchange's exportedUntil)"},
            {"summary-json", true, "write the run summary (rejected symbols with reasons) as JSON to this file"},
        },
        RunInstruments},

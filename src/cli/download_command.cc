@@ -298,7 +298,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   } else if (!req->symbols.empty()) {
     if (Status st = pipeline::LoadKnownSymbolsFor(out->get(), &*req, &known); !st.ok()) {
       log::Error("reading instrument definitions: " + st.message());
-      return st.retryable() ? kExitRetryable : kExitFailed;
+      return ExitCodeFor(st);
     }
     plan = pipeline::BuildPlan(*req);
   } else {

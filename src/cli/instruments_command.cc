@@ -8,15 +8,19 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "parquet/file_reader.h"
 #include "pipeline/instruments.h"
 #include "pipeline/instruments_file.h"
+#include "pipeline/instruments_merge.h"
 #include "pipeline/metadata_source.h"
 #include "pipeline/plan.h"
 #include "storage/layout.h"
@@ -208,15 +212,48 @@ std::vector<Fetched> FetchAll(pipeline::MetadataSource* source, const std::vecto
   return out;
 }
 
-ojson GroupedJson(const std::vector<pipeline::GroupedSymbol>& grouped, const std::optional<Date>& day) {
+// `only`: the exchanges to include (null: all).
+ojson GroupedJson(const std::vector<pipeline::GroupedSymbol>& grouped, const std::optional<Date>& day,
+                  const std::set<std::string>* only = nullptr) {
   ojson arr = ojson::array();
   for (const auto& g : grouped) {
+    if (only && !only->count(g.exchange)) continue;
     if (day && !pipeline::OverlapsDay(g.symbol.available_since_us, g.symbol.available_to_us, *day)) continue;
     ojson o = {{"exchange", g.exchange}, {"symbol", g.symbol.id}, {"type", g.symbol.type},
                {"data_types", g.symbol.data_types}};
     arr.push_back(std::move(o));
   }
   return arr;
+}
+
+std::string JoinList(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+// Whether every file of `names` exists and holds each of `exchanges` as
+// final. Footers are read a few at a time; the first file that does not
+// stops the check.
+bool AllHold(storage::ObjectStore* store, const std::vector<std::string>& names,
+             const std::vector<std::string>& exchanges) {
+  std::atomic<size_t> next{0};
+  std::atomic<bool> all{true};
+  auto worker = [&] {
+    while (all) {
+      const size_t i = next++;
+      if (i >= names.size()) return;
+      auto file = parquet::FileReader::Open(store, names[i]);
+      if (!file.ok() ||
+          !pipeline::ExchangesToWrite(pipeline::StateOf((*file)->metadata().key_value), exchanges, false).empty()) {
+        all = false;
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < std::min<size_t>(8, names.size()); t++) threads.emplace_back(worker);
+  for (auto& t : threads) t.join();
+  return all;
 }
 
 }  // namespace
@@ -241,15 +278,15 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     if (!out.ok()) return usage(out.status());
     store = std::move(*out);
     if (!opts->force) {
-      // Everything already there: done without a request to Tardis.
-      bool all = true;
-      for (size_t i = 0; i <= days.size() && all; i++) {
-        auto e = store->Exists(i < days.size() ? storage::InstrumentsObjectName(days[i]) : aggregate);
-        all = e.ok() && *e;
-      }
-      if (all) {
-        log::Info("instruments: all " + std::to_string(days.size()) + " day files and the aggregate exist in " +
-                  store->Describe("") + "; nothing to do (--force rewrites them)");
+      // Every file already holds every requested exchange as final: done
+      // without a request to Tardis (one footer read per file).
+      std::vector<std::string> names;
+      for (const Date& d : days) names.push_back(storage::InstrumentsObjectName(d));
+      names.push_back(aggregate);
+      if (AllHold(store.get(), names, opts->exchanges)) {
+        log::Info("instruments: all " + std::to_string(days.size()) + " day files and the aggregate in " +
+                  store->Describe("") + " hold " + JoinList(opts->exchanges) +
+                  "; nothing to do (--force rewrites those exchanges)");
         return kExitOk;
       }
     }
@@ -299,12 +336,8 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   pipeline::Catalog catalog;
   pipeline::CatalogOptions copts;
   copts.quotes = opts->quotes;
-  std::string sources;
-  uint64_t source_bytes = 0;
   for (const auto& f : fetched) {
     const pipeline::ExchangeMetadata& m = *f.meta.value();
-    for (const auto& u : m.urls) sources += (sources.empty() ? "" : " ") + u;
-    source_bytes += m.source_bytes;
     if (!m.details.has_datasets) log::Warn(f.exchange + ": /v1/exchanges gave no datasets listing: no instruments");
     pipeline::AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
   }
@@ -345,38 +378,133 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   parquet::WriterOptions wopts;
   wopts.created_by = std::string("market-tick version ") + kVersion;
   const std::string created_at = NowIso();
-  std::string exchanges_csv;
-  for (const auto& e : opts->exchanges) exchanges_csv += (exchanges_csv.empty() ? "" : ",") + e;
-  std::string quotes_csv;
-  for (const auto& q : opts->quotes) quotes_csv += (quotes_csv.empty() ? "" : ",") + q;
-  auto kv_for = [&](size_t rows, const Date& first, const Date& last, const ojson& grouped) {
-    return std::vector<std::pair<std::string, std::string>>{
-        {"source", sources},
-        {"source_bytes", std::to_string(source_bytes)},
-        {"row_count", std::to_string(rows)},
-        {"first_timestamp", FormatIsoMicros(MicrosFromDate(first))},
-        {"last_timestamp", FormatIsoMicros(MicrosFromDate(AddDays(last, 1)) - 1)},
-        {"tool_version", kVersion},
-        {"created_at", created_at},
-        {"exchanges", exchanges_csv},
-        {"quote_filter", quotes_csv},
-        {"grouped_symbols", grouped.dump()},
-    };
+  const std::string quotes_csv = JoinList(opts->quotes);
+  std::map<std::string, const pipeline::ExchangeMetadata*> meta_of;
+  for (const auto& f : fetched) meta_of[f.exchange] = f.meta.value();
+  // Where one exchange's rows of a file come from, and whether Tardis had
+  // exported the file's last day: if not, the listing may still change
+  // (symbols added that day) and the file says so, for a later run to redo.
+  auto source_for = [&](const std::string& ex, const Date& last) {
+    const pipeline::ExchangeMetadata& m = *meta_of.at(ex);
+    pipeline::ExchangeSource src;
+    src.exchange = ex;
+    for (const auto& u : m.urls) src.source += (src.source.empty() ? "" : " ") + u;
+    src.source_bytes = m.source_bytes;
+    src.created_at = created_at;
+    src.quote_filter = quotes_csv;
+    src.exported_until_us = m.details.exported_until_us;
+    src.final = pipeline::ExportedThrough(src.exported_until_us, last);
+    return src;
   };
 
-  // One job per day plus the aggregate. Files are independent and each
-  // commit waits for the disk (fsync), so a few are written at once; results
-  // are reported in day order.
+  // One job per day plus the aggregate. Each merges this run's exchanges
+  // into the file as stored (read, merge, write if unchanged, else again):
+  // runs for other exchanges at the same time lose nothing. Files are
+  // independent and each commit waits for the disk (fsync), so a few are
+  // written at once; results are reported in day order.
   struct Job {
     std::string name;
+    bool is_day = true;
+    Date first, last;
     enum { kPending, kDone, kSkipped, kFailed } outcome = kPending;
     size_t rows = 0;
     uint64_t bytes = 0;
+    int attempts = 0;
+    std::vector<std::string> written, provisional;
     Status status;
   };
   std::vector<Job> jobs(days.size() + 1);
-  for (size_t i = 0; i < days.size(); i++) jobs[i].name = storage::InstrumentsObjectName(days[i]);
+  for (size_t i = 0; i < days.size(); i++) {
+    jobs[i].name = storage::InstrumentsObjectName(days[i]);
+    jobs[i].first = jobs[i].last = days[i];
+  }
   jobs.back().name = aggregate;
+  jobs.back().is_day = false;
+  jobs.back().first = opts->from;
+  jobs.back().last = opts->to;
+  // Enough for a handful of runs merging into the same files at once.
+  constexpr int kMaxMergeAttempts = 40;
+  auto merge_into = [&](Job& job) -> Status {
+    const std::string where = store->Describe(job.name);
+    for (int attempt = 1;; attempt++) {
+      if (g_cancel) return Status::Cancelled(where + ": interrupted");
+      job.attempts = attempt;
+      MT_ASSIGN_OR_RETURN(storage::ObjectStore::Versioned stored, store->ReadVersioned(job.name));
+      std::optional<pipeline::InstrumentsFileContents> existing;
+      pipeline::InstrumentsFileState state;
+      if (stored.generation != 0) {
+        state.exists = true;
+        auto file = parquet::FileReader::OpenBuffer(std::move(stored.bytes), where);
+        Result<pipeline::InstrumentsFileContents> contents =
+            file.ok() ? pipeline::ReadInstrumentsFile(**file) : Result<pipeline::InstrumentsFileContents>(file.status());
+        if (contents.ok()) {
+          existing = std::move(contents).value();
+          state = pipeline::StateOf(existing->kv);
+          // A file from before finality was recorded: what Tardis has not
+          // exported yet cannot have been final.
+          if (state.legacy) {
+            for (const auto& e : state.exchanges) {
+              auto it = meta_of.find(e);
+              if (it != meta_of.end() && !pipeline::ExportedThrough(it->second->details.exported_until_us, job.last)) {
+                state.provisional.insert(e);
+              }
+            }
+          }
+        } else if (!opts->force) {
+          return Status::InvalidInput(where + " is not a readable instruments file (" + contents.status().message() +
+                                      "): move it away, or rerun with --force to replace it");
+        } else {
+          log::Warn(where + " is not a readable instruments file (" + contents.status().message() +
+                    "); --force replaces it with the requested exchanges only");
+        }
+      }
+      const std::vector<std::string> to_write = pipeline::ExchangesToWrite(state, opts->exchanges, opts->force);
+      if (to_write.empty()) {
+        job.outcome = Job::kSkipped;
+        return Status::OK();
+      }
+      pipeline::MergeInput in;
+      in.existing = existing ? &*existing : nullptr;
+      in.replaced.insert(to_write.begin(), to_write.end());
+      for (const auto& e : to_write) in.sources.push_back(source_for(e, job.last));
+      in.grouped_json =
+          GroupedJson(catalog.grouped, job.is_day ? std::optional<Date>(job.first) : std::nullopt, &in.replaced).dump();
+      in.first = job.first;
+      in.last = job.last;
+      in.created_at = created_at;
+      in.tool_version = kVersion;
+      pipeline::MergedInstruments merged = pipeline::MergeInstruments(in, [&](const pipeline::DefinitionFn& fn) {
+        if (job.is_day) {
+          pipeline::ForEachOnDay(catalog, job.first, fn);
+        } else {
+          pipeline::ForEachInRange(catalog, job.first, job.last, fn);
+        }
+      });
+      existing.reset();
+      const size_t row_count = merged.rows.num_rows;
+      MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
+                          store->CreateIfGeneration(job.name, stored.generation));
+      auto bytes = pipeline::WriteInstrumentsObject(obj.get(), where, std::move(merged.rows), merged.kv, wopts);
+      if (bytes.ok()) {
+        job.outcome = Job::kDone;
+        job.rows = row_count;
+        job.bytes = *bytes;
+        job.written = to_write;
+        job.provisional = merged.provisional;
+        return Status::OK();
+      }
+      if (bytes.status().code() != Status::Code::kAlreadyExists) return bytes.status();
+      // Another run wrote the file since we read it: read its version and merge again.
+      if (attempt >= kMaxMergeAttempts) {
+        return Status::Unavailable(where + ": other runs changed it " + std::to_string(attempt) +
+                                   " times while this run merged into it; run again");
+      }
+      log::Debug(where + ": changed by another run while merging; attempt " + std::to_string(attempt + 1));
+      static thread_local std::mt19937 rng{std::random_device{}()};
+      const int ms = std::uniform_int_distribution<int>(5, 20 * std::min(attempt, 10))(rng);
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
+  };
   std::atomic<size_t> next{0};
   std::atomic<bool> failed{false};
   auto worker = [&] {
@@ -384,33 +512,10 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
       const size_t i = next++;
       if (i >= jobs.size() || failed || g_cancel) return;
       Job& job = jobs[i];
-      if (!opts->force) {
-        auto e = store->Exists(job.name);
-        if (e.ok() && *e) {
-          job.outcome = Job::kSkipped;
-          continue;
-        }
-      }
-      const bool is_day = i < days.size();
-      parquet::RowGroupData rows = pipeline::EmptyInstrumentRowGroup();
-      auto add = [&](const pipeline::InstrumentDefinition& d) { pipeline::AppendInstrumentRow(d, &rows); };
-      if (is_day) {
-        pipeline::ForEachOnDay(catalog, days[i], add);
-      } else {
-        pipeline::ForEachInRange(catalog, opts->from, opts->to, add);
-      }
-      job.rows = rows.num_rows;
-      const auto kv = is_day ? kv_for(job.rows, days[i], days[i], GroupedJson(catalog.grouped, days[i]))
-                             : kv_for(job.rows, opts->from, opts->to, GroupedJson(catalog.grouped, std::nullopt));
-      auto bytes = pipeline::WriteInstrumentsFile(store.get(), job.name, std::move(rows), kv, wopts, opts->force);
-      if (bytes.ok()) {
-        job.outcome = Job::kDone;
-        job.bytes = *bytes;
-      } else if (bytes.status().code() == Status::Code::kAlreadyExists) {
-        job.outcome = Job::kSkipped;  // written meanwhile by another run
-      } else {
+      const Status st = merge_into(job);
+      if (!st.ok() && st.code() != Status::Code::kCancelled) {
         job.outcome = Job::kFailed;
-        job.status = bytes.status();
+        job.status = st;
         failed = true;
       }
     }
@@ -421,21 +526,41 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     for (size_t t = 0; t < n; t++) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
   }
-  size_t written = 0, skipped = 0, rows_total = 0;
+  size_t written = 0, skipped = 0, rows_total = 0, merge_retries = 0;
   uint64_t bytes_total = 0;
   Status st;
   for (const Job& job : jobs) {
+    if (job.attempts > 1) merge_retries += static_cast<size_t>(job.attempts - 1);
     if (job.outcome == Job::kDone) {
       written++;
       rows_total += job.rows;
       bytes_total += job.bytes;
-      std::printf("done\t%s\t%zu\n", job.name.c_str(), job.rows);
+      std::string line = "done\t" + job.name + "\t" + std::to_string(job.rows);
+      if (!job.provisional.empty()) line += "\tprovisional:" + JoinList(job.provisional);
+      std::printf("%s\n", line.c_str());
     } else if (job.outcome == Job::kSkipped) {
       skipped++;
       std::printf("skipped\t%s\n", job.name.c_str());
     } else if (job.outcome == Job::kFailed && st.ok()) {
       st = job.status;
     }
+  }
+  // Days not yet fully exported, per exchange: their rows were written as
+  // provisional (or are already so) and a later run rewrites them.
+  std::map<std::string, std::vector<Date>> provisional_days;
+  for (const auto& f : fetched) {
+    for (const Date& d : days) {
+      if (!pipeline::ExportedThrough(meta_of[f.exchange]->details.exported_until_us, d)) {
+        provisional_days[f.exchange].push_back(d);
+      }
+    }
+  }
+  for (const auto& [ex, ds] : provisional_days) {
+    log::Warn(ex + ": Tardis has exported its data until " +
+              FormatIsoMicros(*meta_of[ex]->details.exported_until_us) + " (datasets.exportedUntil), so its listing for " +
+              (ds.size() == 1 ? FormatDate(ds[0]) : FormatDate(ds.front()) + " .. " + FormatDate(ds.back())) +
+              " is provisional: those day files (and the aggregate) mark it so, and the next run of instruments "
+              "for these days rewrites it");
   }
   size_t aggregate_rows = 0;
   pipeline::ForEachInRange(catalog, opts->from, opts->to, [&](const pipeline::InstrumentDefinition&) { aggregate_rows++; });
@@ -468,6 +593,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     s["aggregate"] = aggregate;
     s["aggregate_rows"] = aggregate_rows;
     s["metadata_requests"] = source.requests();
+    s["merge_retries"] = merge_retries;  // files read again because another run changed them meanwhile
     s["seconds"] = secs;
     ojson exs = ojson::array();
     for (const auto& f : fetched) {
@@ -486,6 +612,11 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
                      {"instrument_metadata_note", m.instruments_note},
                      {"grouped", gr},
                      {"rejected", rj}});
+      exs.back()["exported_until"] =
+          m.details.exported_until_us ? ojson(FormatIsoMicros(*m.details.exported_until_us)) : ojson(nullptr);
+      ojson pd = ojson::array();
+      for (const Date& d : provisional_days[f.exchange]) pd.push_back(FormatDate(d));
+      exs.back()["provisional_days"] = pd;
     }
     s["exchanges"] = exs;
     s["warnings"] = catalog.warnings;

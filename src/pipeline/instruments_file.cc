@@ -129,20 +129,19 @@ parquet::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>
   return rg;
 }
 
-Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
-                                      parquet::RowGroupData rows,
-                                      const std::vector<std::pair<std::string, std::string>>& kv,
-                                      const parquet::WriterOptions& opts, bool overwrite) {
-  MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj, store->Create(name, overwrite));
+Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std::string& label,
+                                        parquet::RowGroupData rows,
+                                        const std::vector<std::pair<std::string, std::string>>& kv,
+                                        const parquet::WriterOptions& opts) {
   Status st;
   {
-    parquet::FileWriter writer(obj.get(), InstrumentColumns(), opts);
+    parquet::FileWriter writer(obj, InstrumentColumns(), opts);
     st = writer.WriteRowGroup(std::move(rows));
     if (st.ok()) st = writer.Finish(kv);
   }
   if (!st.ok()) {
     obj->Abort();
-    return st.WithContext(store->Describe(name));
+    return st.WithContext(label);
   }
   const uint64_t bytes = obj->bytes_written();
   MT_RETURN_IF_ERROR(obj->Commit());
@@ -150,10 +149,98 @@ Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::st
 }
 
 Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
+                                      parquet::RowGroupData rows,
+                                      const std::vector<std::pair<std::string, std::string>>& kv,
+                                      const parquet::WriterOptions& opts, bool overwrite) {
+  MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj, store->Create(name, overwrite));
+  return WriteInstrumentsObject(obj.get(), store->Describe(name), std::move(rows), kv, opts);
+}
+
+Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
                                       const std::vector<InstrumentDefinition>& defs,
                                       const std::vector<std::pair<std::string, std::string>>& kv,
                                       const parquet::WriterOptions& opts, bool overwrite) {
   return WriteInstrumentsFile(store, name, InstrumentRowGroup(defs), kv, opts, overwrite);
+}
+
+std::string InstrumentsFileContents::Kv(const std::string& key) const {
+  for (const auto& [k, v] : kv) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+Result<InstrumentsFileContents> ReadInstrumentsFile(parquet::FileReader& file) {
+  const auto& specs = InstrumentColumns();
+  std::vector<parquet::ColumnValues> cols;
+  cols.reserve(specs.size());
+  for (const auto& spec : specs) {
+    auto v = file.ReadColumn(spec.name);
+    if (!v.ok()) return v.status().WithContext(file.label() + ": column " + spec.name);
+    parquet::PhysicalType want = parquet::PhysicalType::kByteArray;
+    switch (spec.kind) {
+      case ColumnKind::kDouble: want = parquet::PhysicalType::kDouble; break;
+      case ColumnKind::kBool: want = parquet::PhysicalType::kBoolean; break;
+      case ColumnKind::kTimestampMicros: want = parquet::PhysicalType::kInt64; break;
+      default: break;
+    }
+    if (v->type != want) {
+      return Status::InvalidInput(file.label() + ": column " + spec.name +
+                                  " does not have the type of an instruments file");
+    }
+    cols.push_back(std::move(v).value());
+  }
+  InstrumentsFileContents out;
+  out.kv = file.metadata().key_value;
+  const size_t rows = cols[0].num_rows;
+  for (const auto& c : cols) {
+    if (c.num_rows != rows) return Status::InvalidInput(file.label() + ": columns of different lengths");
+  }
+  out.definitions.resize(rows);
+  // Each value is read once: strings are moved out of the columns.
+  auto str = [&](size_t c, size_t r) { return std::move(cols[c].strings[r]); };
+  auto ostr = [&](size_t c, size_t r) {
+    return cols[c].IsNull(r) ? std::optional<std::string>()
+                             : std::optional<std::string>(std::move(cols[c].strings[r]));
+  };
+  auto ots = [&](size_t c, size_t r) {
+    return cols[c].IsNull(r) ? std::optional<int64_t>() : std::optional<int64_t>(cols[c].ints[r]);
+  };
+  auto odbl = [&](size_t c, size_t r) {
+    return cols[c].IsNull(r) ? std::optional<double>() : std::optional<double>(cols[c].doubles[r]);
+  };
+  for (size_t r = 0; r < rows; r++) {
+    InstrumentDefinition& d = out.definitions[r];
+    d.instrument_key = str(kKey, r);
+    d.venue = str(kVenue, r);
+    d.instrument_type = str(kType, r);
+    d.available_from_us = cols[kFrom].ints[r];
+    d.available_to_us = ots(kTo, r);
+    d.data_types = str(kDataTypes, r);
+    d.base_asset = str(kBase, r);
+    d.quote_asset = str(kQuote, r);
+    d.settle_asset = ostr(kSettle, r);
+    d.exchange_raw_symbol = str(kRawSymbol, r);
+    d.tardis_symbol = str(kTardisSymbol, r);
+    d.tardis_exchange = str(kTardisExchange, r);
+    d.data_provider = str(kProvider, r);
+    d.venue_type = str(kVenueType, r);
+    d.asset_class = str(kAssetClass, r);
+    if (!cols[kInverse].IsNull(r)) d.inverse = cols[kInverse].bools[r] != 0;
+    d.symbol_type = str(kSymbolType, r);
+    d.contract_type = ostr(kContractType, r);
+    d.strike = odbl(kStrike, r);
+    d.option_type = ostr(kOptionType, r);
+    d.expiry_us = ots(kExpiry, r);
+    d.contract_size = odbl(kContractSize, r);
+    d.tick_size = odbl(kTickSize, r);
+    d.settlement_type = ostr(kSettlementType, r);
+    d.underlying = ostr(kUnderlying, r);
+    d.min_size = odbl(kMinSize, r);
+    d.ccxt_symbol = ostr(kCcxtSymbol, r);
+    d.ccxt_exchange = ostr(kCcxtExchange, r);
+  }
+  return out;
 }
 
 }  // namespace mt::pipeline

@@ -10,6 +10,7 @@
 
 #include "core/status.h"
 #include "parquet/column_data.h"
+#include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
 #include "pipeline/instruments.h"
 #include "storage/object_store.h"
@@ -36,5 +37,25 @@ Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::st
                                       const std::vector<InstrumentDefinition>& defs,
                                       const std::vector<std::pair<std::string, std::string>>& kv,
                                       const parquet::WriterOptions& opts, bool overwrite);
+
+// Writes the rows into `obj` (from ObjectStore::Create or CreateIfGeneration)
+// and commits it; `label` names it in errors. Returns the bytes written; a
+// failure aborts the object (nothing appears).
+Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std::string& label,
+                                        parquet::RowGroupData rows,
+                                        const std::vector<std::pair<std::string, std::string>>& kv,
+                                        const parquet::WriterOptions& opts);
+
+// An instruments file read back: its rows as definitions, in file order, and
+// its key-value metadata.
+struct InstrumentsFileContents {
+  std::vector<InstrumentDefinition> definitions;
+  std::vector<std::pair<std::string, std::string>> kv;
+  // The value of `key`, "" when absent.
+  std::string Kv(const std::string& key) const;
+};
+// Every column of InstrumentColumns() must be there with its type; a file
+// that lacks one is kInvalidInput naming the file and the column.
+Result<InstrumentsFileContents> ReadInstrumentsFile(parquet::FileReader& file);
 
 }  // namespace mt::pipeline

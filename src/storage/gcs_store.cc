@@ -319,7 +319,7 @@ Result<bool> GcsStore::Exists(const std::string& name) {
 }
 
 Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length,
-                        const std::function<Status(const char*, size_t)>& out) {
+                        const std::function<Status(const char*, size_t)>& out, int64_t* generation_out) {
   const std::string what = "read " + Describe(name);
   const bool whole = offset == 0 && length < 0;
   MediaSink sink(out);
@@ -382,6 +382,7 @@ Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length
     return Status::IOError(what + ": CRC32C mismatch: got " + Crc32cToBase64(sink.crc) + ", the server has " +
                            Crc32cToBase64(*server_crc));
   }
+  if (generation_out) *generation_out = generation;
   return Status::OK();
 }
 
@@ -400,6 +401,37 @@ Result<std::string> GcsStore::Read(const std::string& name) {
     log::Warn(st.message() + "; reading again");
   }
   return st;
+}
+
+Result<ObjectStore::Versioned> GcsStore::ReadVersioned(const std::string& name) {
+  Versioned v;
+  Status st;
+  for (int i = 0; i < 3; i++) {
+    v.bytes.clear();
+    v.generation = 0;
+    st = ReadTo(
+        name, 0, -1,
+        [&](const char* d, size_t n) {
+          v.bytes.append(d, n);
+          return Status::OK();
+        },
+        &v.generation);
+    if (st.ok()) break;
+    if (st.code() == Status::Code::kNotFound) return Versioned{};
+    if (st.message().find("CRC32C mismatch") == std::string::npos) return st;
+    log::Warn(st.message() + "; reading again");
+  }
+  if (!st.ok()) return st;
+  if (v.generation <= 0) {
+    // Without it a conditional write could not name the version it replaces.
+    return Status::IOError("read " + Describe(name) + ": the answer carried no x-goog-generation header");
+  }
+  return v;
+}
+
+Result<std::unique_ptr<WritableObject>> GcsStore::CreateIfGeneration(const std::string& name, int64_t generation) {
+  if (name.empty()) return Status::Usage("empty object name");
+  return NewGcsUploadIfGeneration(this, FullName(name), generation);
 }
 
 Result<std::string> GcsStore::ReadRange(const std::string& name, uint64_t offset, int64_t length) {

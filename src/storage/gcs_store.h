@@ -6,7 +6,11 @@
 //    chunk_size bytes. A chunk that fails is resumed from the offset the
 //    server reports to a status query.
 //  - create-only writes (overwrite=false) carry ifGenerationMatch=0; the
-//    server's 412 becomes kAlreadyExists. Writes with overwrite=true go
+//    server's 412 becomes kAlreadyExists. Conditional writes
+//    (CreateIfGeneration) carry ifGenerationMatch=<the generation read>
+//    (https://cloud.google.com/storage/docs/request-preconditions), and
+//    ReadVersioned takes that generation from the x-goog-generation header
+//    of the read itself, so the pair is one version. Writes with overwrite=true go
 //    through a resumable session, whose requests are safe to repeat.
 //  - the CRC32C of the bytes is computed while they stream, sent with the
 //    last request (x-goog-hash) and compared with the crc32c of the object
@@ -86,6 +90,8 @@ class GcsStore final : public ObjectStore {
   Result<bool> Exists(const std::string& name) override;
   // The whole object; its CRC32C is checked against x-goog-hash.
   Result<std::string> Read(const std::string& name) override;
+  Result<Versioned> ReadVersioned(const std::string& name) override;
+  Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   std::string Describe(const std::string& name) const override;
 
@@ -96,8 +102,9 @@ class GcsStore final : public ObjectStore {
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override;
   // Streams the object (or a range) to `out`, resuming a cut transfer where it
   // stopped; a whole-object read is checked against the server's CRC32C.
+  // `generation`, when given, receives the generation the bytes came from.
   Status ReadTo(const std::string& name, uint64_t offset, int64_t length,
-                const std::function<Status(const char*, size_t)>& out);
+                const std::function<Status(const char*, size_t)>& out, int64_t* generation = nullptr);
   Result<GcsObject> Stat(const std::string& name);
   // With generation > 0 only that generation is deleted (and the request is
   // safe to repeat); kNotFound when there is no such object.

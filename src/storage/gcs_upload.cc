@@ -39,9 +39,11 @@ Result<uint64_t> PersistedFromRange(const std::string& range) {
 
 class GcsUpload final : public WritableObject {
  public:
-  GcsUpload(GcsStore* store, std::string full_name, bool overwrite)
-      : store_(store), name_(std::move(full_name)), overwrite_(overwrite), content_type_(ContentTypeFor(name_)),
-        chunk_(store->options().chunk_size) {}
+  // if_generation: -1 overwrites whatever is there; 0 creates only; > 0
+  // replaces only that generation (ifGenerationMatch).
+  GcsUpload(GcsStore* store, std::string full_name, int64_t if_generation)
+      : store_(store), name_(std::move(full_name)), if_generation_(if_generation),
+        content_type_(ContentTypeFor(name_)), chunk_(store->options().chunk_size) {}
   ~GcsUpload() override { Abort(); }
 
   Status Append(std::string_view data) override {
@@ -77,7 +79,7 @@ class GcsUpload final : public WritableObject {
     }
     GcsObject obj;
     Status st;
-    if (session_.empty() && !overwrite_ && appended_ <= store_->options().resumable_threshold) {
+    if (session_.empty() && if_generation_ >= 0 && appended_ <= store_->options().resumable_threshold) {
       st = SingleRequest(&obj);
     } else {
       st = Send(/*final=*/true, &obj);
@@ -105,6 +107,16 @@ class GcsUpload final : public WritableObject {
   std::string Uri() const { return "gs://" + store_->options().bucket + "/" + name_; }
   std::string EncodedName() const { return GcsEncodeName(name_); }
   std::string HashHeader() const { return "crc32c=" + Crc32cToBase64(crc_); }
+  std::string Precondition() const {
+    return if_generation_ < 0 ? "" : "&ifGenerationMatch=" + std::to_string(if_generation_);
+  }
+  Status PreconditionFailed() const {
+    if (if_generation_ > 0) {
+      return Status::AlreadyExists(Uri() + " was changed by another writer since generation " +
+                                   std::to_string(if_generation_) + " was read");
+    }
+    return Status::AlreadyExists(Uri() + " already exists");
+  }
 
   // The object the server made must be ours byte for byte: same size and
   // CRC32C. If not, it is removed (that generation only) and the write fails.
@@ -139,13 +151,14 @@ class GcsUpload final : public WritableObject {
     return "deleted it";
   }
 
-  // Objects up to the threshold: one media upload, create-only, with the
-  // checksum for the server to check. Safe to repeat thanks to
-  // ifGenerationMatch=0.
+  // Objects up to the threshold: one media upload with its precondition
+  // (create-only, or replace that generation) and the checksum for the
+  // server to check. Safe to repeat thanks to the precondition: a repeat of
+  // a request that went through finds the precondition failed.
   Status SingleRequest(GcsObject* out) {
     net::HttpRequest req;
     req.method = "POST";
-    req.url = store_->UploadUrl() + "?uploadType=media&name=" + EncodedName() + "&ifGenerationMatch=0";
+    req.url = store_->UploadUrl() + "?uploadType=media&name=" + EncodedName() + Precondition();
     req.headers = {{"Content-Type", content_type_}, {"X-Goog-Hash", HashHeader()}};
     req.body.swap(buf_);
     auto r = store_->Execute(req, GcsStore::Retry::kIdempotent, "upload " + Uri());
@@ -165,7 +178,7 @@ class GcsUpload final : public WritableObject {
           return Status::OK();
         }
       }
-      return Status::AlreadyExists(Uri() + " already exists");
+      return PreconditionFailed();
     }
     return store_->HttpError(*r, "upload " + Uri());
   }
@@ -182,12 +195,12 @@ class GcsUpload final : public WritableObject {
     net::HttpRequest req;
     req.method = "POST";
     req.url = store_->UploadUrl() + "?uploadType=resumable&name=" + EncodedName();
-    if (!overwrite_) req.url += "&ifGenerationMatch=0";
+    req.url += Precondition();
     req.headers = {{"Content-Type", "application/json; charset=UTF-8"}, {"X-Upload-Content-Type", content_type_}};
     req.body = nlohmann::json{{"name", name_}, {"contentType", content_type_}}.dump();
     // Starting a session creates no object: safe to repeat.
     MT_ASSIGN_OR_RETURN(auto r, store_->Execute(req, GcsStore::Retry::kIdempotent, "start upload of " + Uri()));
-    if (r.status == 412) return Status::AlreadyExists(Uri() + " already exists");
+    if (r.status == 412) return PreconditionFailed();
     if (r.status != 200 && r.status != 201) return store_->HttpError(r, "start upload of " + Uri());
     session_ = r.head.Header("location");
     if (session_.empty()) return Status::IOError("start upload of " + Uri() + ": no Location header in the answer");
@@ -306,7 +319,7 @@ class GcsUpload final : public WritableObject {
         *out = std::move(obj);
         return Status::OK();
       }
-      if (status == 412) return Status::AlreadyExists(Uri() + " already exists");
+      if (status == 412) return PreconditionFailed();
       if (status == 404 || status == 410) return SessionGone(status);
       GcsStore::Response e;
       e.status = status;
@@ -330,7 +343,7 @@ class GcsUpload final : public WritableObject {
 
   GcsStore* store_;
   std::string name_;
-  bool overwrite_;
+  int64_t if_generation_;
   std::string content_type_;
   size_t chunk_;
   std::string buf_;          // bytes not yet stored by the server; at most one chunk
@@ -345,7 +358,12 @@ class GcsUpload final : public WritableObject {
 }  // namespace
 
 std::unique_ptr<WritableObject> NewGcsUpload(GcsStore* store, std::string full_name, bool overwrite) {
-  return std::make_unique<GcsUpload>(store, std::move(full_name), overwrite);
+  return std::make_unique<GcsUpload>(store, std::move(full_name), overwrite ? -1 : 0);
+}
+
+std::unique_ptr<WritableObject> NewGcsUploadIfGeneration(GcsStore* store, std::string full_name,
+                                                        int64_t if_generation) {
+  return std::make_unique<GcsUpload>(store, std::move(full_name), if_generation < 0 ? 0 : if_generation);
 }
 
 }  // namespace mt::storage

@@ -13,5 +13,10 @@ class GcsStore;
 
 // `full_name` is the object's name in the bucket (prefix included).
 std::unique_ptr<WritableObject> NewGcsUpload(GcsStore* store, std::string full_name, bool overwrite);
+// A conditional upload: the object is made only if its live generation is
+// still `if_generation` (0: only if there is none), else Commit gives
+// kAlreadyExists (the server's 412).
+std::unique_ptr<WritableObject> NewGcsUploadIfGeneration(GcsStore* store, std::string full_name,
+                                                        int64_t if_generation);
 
 }  // namespace mt::storage

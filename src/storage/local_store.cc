@@ -1,6 +1,6 @@
 #include <fcntl.h>
-#include <sys/file.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +11,7 @@
 #include <fstream>
 #include <random>
 
+#include "core/crc32c.h"
 #include "storage/object_store.h"
 
 namespace mt::storage {
@@ -31,11 +32,78 @@ Status WriteError(const std::string& what, int err) {
   return Status::IOError(msg);
 }
 
-// Writes to "{path}.tmp-{random}" in the same directory, then renames.
+Result<int64_t> VersionOf(const std::string& path, std::string* bytes);
+
+// How Commit puts a finished temporary file in place.
+struct CommitRule {
+  enum Kind { kOverwrite, kCreateOnly, kIfGeneration } kind = kOverwrite;
+  int64_t generation = 0;  // kIfGeneration: the version the caller read (0: none)
+};
+
+// A version of a local file: its identity and times (a replacement by rename
+// has a new inode and change time) and the CRC32C of its bytes. The bytes
+// matter because times are coarse (a clock tick) and a freed inode number is
+// reused: two versions that still collide hold the same bytes, and a merge
+// based on one of them is then as good as based on the other.
+int64_t Fingerprint(const struct stat& st, uint32_t crc) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a over the identifying fields
+  auto mix = [&h](uint64_t v) {
+    for (int i = 0; i < 8; i++) {
+      h ^= (v >> (8 * i)) & 0xff;
+      h *= 1099511628211ull;
+    }
+  };
+  mix(st.st_dev);
+  mix(st.st_ino);
+  mix(static_cast<uint64_t>(st.st_size));
+  mix(static_cast<uint64_t>(st.st_mtim.tv_sec));
+  mix(static_cast<uint64_t>(st.st_mtim.tv_nsec));
+  mix(static_cast<uint64_t>(st.st_ctim.tv_sec));
+  mix(static_cast<uint64_t>(st.st_ctim.tv_nsec));
+  mix(crc);
+  const auto g = static_cast<int64_t>(h >> 1);
+  return g == 0 ? 1 : g;
+}
+
+// Holds flock(LOCK_EX) on a directory while alive. Conditional commits into
+// one directory take it around "check the version, then rename", which makes
+// that pair atomic between processes on this machine.
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir) {
+    fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd_ < 0) {
+      status_ = Status::IOError("open directory " + dir + ": " + ErrnoText());
+      return;
+    }
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno == EINTR) continue;
+      status_ = Status::IOError("lock directory " + dir + ": " + ErrnoText());
+      return;
+    }
+  }
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  const Status& status() const { return status_; }
+
+ private:
+  int fd_ = -1;
+  Status status_;
+};
+
+std::string ParentDir(const std::string& path) {
+  const std::string p = fs::path(path).parent_path().string();
+  return p.empty() ? "." : p;
+}
+
+// Writes to "{path}.tmp-{random}" in the same directory, then renames. The
+// temporary file stays open (and flock-ed, see CreateWithRule) until it has
+// been renamed, so another process never takes it for an orphan.
 class LocalWritable final : public WritableObject {
  public:
-  LocalWritable(std::string path, std::string tmp, int fd, bool overwrite)
-      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), overwrite_(overwrite) {}
+  LocalWritable(std::string path, std::string tmp, int fd, CommitRule rule)
+      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), rule_(rule) {}
   ~LocalWritable() override { Abort(); }
 
   Status Append(std::string_view data) override {
@@ -64,46 +132,18 @@ class LocalWritable final : public WritableObject {
 
   Status Commit() override {
     if (fd_ < 0) return Status::Internal("commit twice: " + path_);
-    if (::fsync(fd_) != 0 && errno != EINVAL) {
-      return Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
-    }
-    // The temporary file stays open, and so locked, until its name is in
-    // place: a concurrent writer's cleanup must not take it (CreateLocalFile).
-    struct CloseAtEnd {
-      int& fd;
-      ~CloseAtEnd() {
-        ::close(fd);
-        fd = -1;
-      }
-    } closer{fd_};
-    if (overwrite_) {
-      if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-        const Status st = WriteError("rename " + tmp_ + " -> " + path_, errno);
-        ::unlink(tmp_.c_str());
-        return st;
-      }
-    } else {
-      // Create-only, like GCS ifGenerationMatch=0: renameat2(RENAME_NOREPLACE)
-      // is atomic; where the file system lacks it, link() + unlink() (link
-      // fails with EEXIST instead of replacing).
-      if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) == 0) {
-        committed_ = true;
-        return Status::OK();
-      }
-      if (errno == EEXIST) {
-        ::unlink(tmp_.c_str());
-        return Status::AlreadyExists(path_ + " already exists");
-      }
-      if (::link(tmp_.c_str(), path_.c_str()) != 0) {
-        const int e = errno;
-        ::unlink(tmp_.c_str());
-        if (e == EEXIST) return Status::AlreadyExists(path_ + " already exists");
-        return WriteError("link " + tmp_ + " -> " + path_, e);
-      }
+    Status st;
+    if (::fsync(fd_) != 0 && errno != EINVAL) st = Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
+    if (st.ok()) st = Place();
+    ::close(fd_);
+    fd_ = -1;
+    if (st.ok()) {
+      committed_ = true;
+    } else if (!tmp_.empty()) {
       ::unlink(tmp_.c_str());
+      tmp_.clear();
     }
-    committed_ = true;
-    return Status::OK();
+    return st;
   }
 
   void Abort() override {
@@ -119,9 +159,48 @@ class LocalWritable final : public WritableObject {
   uint64_t bytes_written() const override { return bytes_; }
 
  private:
+  // Renames the temporary file to its name under the commit rule.
+  Status Place() {
+    if (rule_.kind == CommitRule::kOverwrite) {
+      if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        return WriteError("rename " + tmp_ + " -> " + path_, errno);
+      }
+      return Status::OK();
+    }
+    if (rule_.kind == CommitRule::kCreateOnly) return PlaceNew();
+    DirLock lock(ParentDir(path_));
+    MT_RETURN_IF_ERROR(lock.status());
+    std::string current_bytes;
+    MT_ASSIGN_OR_RETURN(const int64_t current, VersionOf(path_, &current_bytes));
+    if (current != rule_.generation) {
+      return Status::AlreadyExists(path_ + (rule_.generation == 0 ? " already exists" : " was changed by another writer since it was read"));
+    }
+    if (rule_.generation == 0) return PlaceNew();
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+      return WriteError("rename " + tmp_ + " -> " + path_, errno);
+    }
+    return Status::OK();
+  }
+
+  // Create-only, like GCS ifGenerationMatch=0: renameat2(RENAME_NOREPLACE)
+  // is atomic; where the file system lacks it, link() + unlink() (link fails
+  // with EEXIST instead of replacing).
+  Status PlaceNew() {
+    if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) == 0) return Status::OK();
+    if (errno == EEXIST) return Status::AlreadyExists(path_ + " already exists");
+    if (::link(tmp_.c_str(), path_.c_str()) != 0) {
+      const int e = errno;
+      if (e == EEXIST) return Status::AlreadyExists(path_ + " already exists");
+      return WriteError("link " + tmp_ + " -> " + path_, e);
+    }
+    ::unlink(tmp_.c_str());
+    tmp_.clear();
+    return Status::OK();
+  }
+
   std::string path_, tmp_;
   int fd_;
-  bool overwrite_;
+  CommitRule rule_;
   bool committed_ = false;
   uint64_t bytes_ = 0;
   uint64_t flushed_ = 0;  // bytes whose writeback was started
@@ -135,6 +214,8 @@ Status MakeParents(const std::string& path) {
   if (ec) return WriteError("cannot create directory " + parent.string(), ec.value());
   return Status::OK();
 }
+
+Result<std::unique_ptr<WritableObject>> CreateWithRule(const std::string& path, CommitRule rule);
 
 Status OpenError(const std::string& path) {
   if (errno == ENOENT || errno == ENOTDIR) return Status::NotFound(path + ": no such file");
@@ -155,6 +236,28 @@ Status PreadAll(int fd, const std::string& path, uint64_t offset, uint64_t n, st
   }
   out->resize(got);
   return Status::OK();
+}
+
+// The bytes of `path` and their version (Fingerprint), through one
+// descriptor so both belong to the same file even if it is replaced
+// meanwhile; 0 and no bytes when there is no such file.
+Result<int64_t> VersionOf(const std::string& path, std::string* bytes) {
+  bytes->clear();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return int64_t{0};
+    return OpenError(path);
+  }
+  struct stat st;
+  Status s;
+  if (::fstat(fd, &st) != 0) {
+    s = Status::IOError("stat " + path + ": " + ErrnoText());
+  } else {
+    s = PreadAll(fd, path, 0, static_cast<uint64_t>(st.st_size), bytes);
+  }
+  ::close(fd);
+  if (!s.ok()) return s;
+  return Fingerprint(st, Crc32c(*bytes));
 }
 
 // Opens `path`, asks `pick(size)` for the (offset, length) to read, and
@@ -181,6 +284,14 @@ class LocalStore final : public ObjectStore {
 
   Result<std::unique_ptr<WritableObject>> Create(const std::string& name, bool overwrite) override {
     return CreateLocalFile(Path(name), overwrite);
+  }
+  Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation) override {
+    return CreateWithRule(Path(name), CommitRule{CommitRule::kIfGeneration, generation});
+  }
+  Result<Versioned> ReadVersioned(const std::string& name) override {
+    Versioned v;
+    MT_ASSIGN_OR_RETURN(v.generation, VersionOf(Path(name), &v.bytes));
+    return v;
   }
   Result<bool> Exists(const std::string& name) override {
     struct stat st;
@@ -276,37 +387,59 @@ std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root) {
   return std::make_unique<LocalStore>(r);
 }
 
-Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path, bool overwrite) {
+namespace {
+
+// Removes "{path}.tmp-*" files that no live writer holds: an earlier run
+// killed mid-write (kill -9, preemption) leaves them. A live writer keeps
+// its temporary file flock-ed until it is renamed, so the non-blocking lock
+// below fails on it and the file is left alone.
+void RemoveOrphanedTemporaries(const std::string& path) {
+  std::error_code ec;
+  const fs::path p(path);
+  const std::string stem = p.filename().string() + ".tmp-";
+  for (auto it = fs::directory_iterator(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
+       !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    if (it->path().filename().string().rfind(stem, 0) != 0) continue;
+    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      std::error_code rm;
+      fs::remove(it->path(), rm);
+    }
+    ::close(fd);
+  }
+}
+
+Result<std::unique_ptr<WritableObject>> CreateWithRule(const std::string& path, CommitRule rule) {
   MT_RETURN_IF_ERROR(MakeParents(path));
-  if (!overwrite && ::access(path.c_str(), F_OK) == 0) {
+  if (rule.kind == CommitRule::kCreateOnly && ::access(path.c_str(), F_OK) == 0) {
     return Status::AlreadyExists(path + " already exists");
   }
-  // Temporary files of an earlier run killed mid-write (kill -9, preemption)
-  // are removed. A writer holds an flock on its temporary file until it is
-  // done (the kernel drops it when the process dies), so a file that can be
-  // locked is abandoned, and one that cannot belongs to a live writer (two
-  // runs of the same item at once) and is left alone.
-  {
-    std::error_code ec;
-    const fs::path p(path);
-    const std::string stem = p.filename().string() + ".tmp-";
-    for (auto it = fs::directory_iterator(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
-         !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      if (it->path().filename().string().rfind(stem, 0) != 0) continue;
-      const int old = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
-      if (old < 0) continue;
-      if (::flock(old, LOCK_EX | LOCK_NB) == 0) ::unlink(it->path().c_str());
-      ::close(old);
-    }
-  }
+  RemoveOrphanedTemporaries(path);
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char suffix[32];
-  std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));
-  std::string tmp = path + suffix;
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return WriteError("cannot create " + tmp, errno);
-  (void)::flock(fd, LOCK_EX);  // see above; released by close()
-  return std::unique_ptr<WritableObject>(new LocalWritable(path, std::move(tmp), fd, overwrite));
+  for (int attempt = 0;; attempt++) {
+    char suffix[32];
+    std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));
+    std::string tmp = path + suffix;
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return WriteError("cannot create " + tmp, errno);
+    // Between open and flock another process may take the new file for an
+    // orphan and remove it; then it has no link left and we start over.
+    struct stat st;
+    while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    if (::fstat(fd, &st) == 0 && st.st_nlink == 0 && attempt < 8) {
+      ::close(fd);
+      continue;
+    }
+    return std::unique_ptr<WritableObject>(new LocalWritable(path, std::move(tmp), fd, rule));
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path, bool overwrite) {
+  return CreateWithRule(path, CommitRule{overwrite ? CommitRule::kOverwrite : CommitRule::kCreateOnly, 0});
 }
 
 }  // namespace mt::storage

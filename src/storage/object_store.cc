@@ -20,4 +20,12 @@ Result<ObjectStore::Tail> ObjectStore::ReadTail(const std::string& name, uint64_
   return t;
 }
 
+Result<ObjectStore::Versioned> ObjectStore::ReadVersioned(const std::string& name) {
+  return Status::Internal(Describe(name) + ": this store has no conditional writes");
+}
+
+Result<std::unique_ptr<WritableObject>> ObjectStore::CreateIfGeneration(const std::string& name, int64_t) {
+  return Status::Internal(Describe(name) + ": this store has no conditional writes");
+}
+
 }  // namespace mt::storage

@@ -50,6 +50,26 @@ class ObjectStore {
   };
   virtual Result<Tail> ReadTail(const std::string& name, uint64_t n);
   virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+
+  // Read-modify-write without losing a concurrent writer's change: read the
+  // object with the generation it had, then write through
+  // CreateIfGeneration(name, that generation). The write commits only if
+  // nobody replaced the object in between; otherwise Commit returns
+  // kAlreadyExists, the object stays as the other writer left it, and the
+  // caller reads again and retries.
+  // A generation identifies one version of an object: on GCS the object's
+  // generation number; locally a fingerprint of the file (inode, size, times).
+  // 0 means "no such object".
+  struct Versioned {
+    std::string bytes;
+    int64_t generation = 0;  // 0: the object does not exist (bytes empty)
+  };
+  // The whole object and its generation; a missing object is not an error.
+  // Default: kInternal (a store without conditional writes).
+  virtual Result<Versioned> ReadVersioned(const std::string& name);
+  // A writer whose Commit replaces `name` only if it is still at
+  // `generation` (0: only if it does not exist yet). Default: kInternal.
+  virtual Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation);
   // Human-readable location of `name` (a path or gs:// URI) for messages.
   virtual std::string Describe(const std::string& name) const = 0;
   // Whether objects can be written at all, checked before a run starts: a

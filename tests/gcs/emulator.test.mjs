@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Storage, CRC32C } from '@google-cloud/storage';
 import { startServer } from '../support/tardis_server.mjs';
-import { runBin, describe, startEmulator, tmpDir, bytes, ODD_NAMES, FIXTURE_DIR } from './lib.mjs';
+import { runBin, describe, startEmulator, tmpDir, bytes, ODD_NAMES, FIXTURE_DIR, ROOT } from './lib.mjs';
 
 const BUCKET = 'bkt';
 const SDE = '1700000000';
@@ -262,6 +262,54 @@ test('download to the emulator: kill -9 mid-run, rerun; objects equal an uninter
       assert.ok(a.equals(b), `${f.name} differs from the uninterrupted run`);
     }
   } finally {
+    await srv.close();
+  }
+});
+
+// DuckDB from the independent-reader tests' install (tests/js; scripts/test.sh installs both).
+async function duckdbFromJsTests() {
+  const { createRequire } = await import('node:module');
+  const req = createRequire(path.join(ROOT, 'tests', 'js', 'package.json'));
+  const { DuckDBInstance } = await import(req.resolve('@duckdb/node-api'));
+  return (await DuckDBInstance.create(':memory:')).connect();
+}
+
+test('instruments to the emulator: deribit then binance add up in each object; --force deribit keeps binance', async () => {
+  const srv = await startServer({ exchangeDetailsDir: path.join(ROOT, 'tests', 'fixtures', 'exchange_details') });
+  const db = await duckdbFromJsTests();
+  try {
+    const sel = ['--from', '2025-02-13', '--to', '2025-02-14', '--output', `gs://${BUCKET}/instr`];
+    const extra = { TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k' };
+    await runOk(['instruments', ...sel, '--exchanges', 'deribit'], extra);
+    const second = await runOk(['instruments', ...sel, '--exchanges', 'binance'], extra);
+    assert.doesNotMatch(second.stderr, /nothing to do/);
+    const names = ['instr/instrument_availability/by_date/day-2025-02-13/instruments.parquet',
+      'instr/instrument_availability/by_date/day-2025-02-14/instruments.parquet',
+      'instr/instrument_availability/aggregate/instruments_20250213_20250214.parquet'];
+    const exchangesOf = async (tag) => {
+      const out = {};
+      for (const name of names) {
+        const { data, meta } = await nodeRead(name);
+        assert.equal(meta.contentType, 'application/vnd.apache.parquet');
+        const local = path.join(work, `${tag}-${path.basename(path.dirname(name))}-${path.basename(name)}`);
+        fs.writeFileSync(local, data);
+        const r = await db.runAndReadAll(
+          `SELECT tardis_exchange, count(*)::INTEGER FROM read_parquet('${local}') GROUP BY 1 ORDER BY 1`);
+        out[name] = Object.fromEntries(r.getRows());
+      }
+      return out;
+    };
+    const both = await exchangesOf('both');
+    for (const name of names) assert.deepEqual(Object.keys(both[name]), ['binance', 'deribit'], name);
+    assert.ok(both[names[0]].binance >= 5 && both[names[0]].deribit >= 5, JSON.stringify(both[names[0]]));
+
+    const forced = await runOk(['instruments', ...sel, '--exchanges', 'deribit', '--force'], extra);
+    assert.equal(forced.stdout.split('\n').filter((l) => l.startsWith('done\t')).length, 3);
+    assert.deepEqual(await exchangesOf('forced'), both, 'the same rows of both exchanges after --force deribit');
+    const again = await runOk(['instruments', ...sel, '--exchanges', 'binance,deribit'], extra);
+    assert.match(again.stderr, /nothing to do/);
+  } finally {
+    db.closeSync?.();
     await srv.close();
   }
 });

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 
 import { startServer } from '../support/tardis_server.mjs';
+import { startGcsDouble } from '../support/gcs_double.mjs';
 import { BIN, ROOT, listFiles, mkTmp } from './lib/harness.mjs';
 import { closeDuckdb, duckDescribe, duckKvMetadata, duckReadAll, duckdb, hypReadAll, sqlStr } from './lib/readers.mjs';
 
@@ -417,4 +418,206 @@ it('--exchanges defaults to the seed\'s eight venues (one listing request each)'
   assert.equal(r.code, 0, describeRun(r));
   const listed = Object.keys(requestCounts(c.srv)).filter((p) => p.startsWith('/v1/exchanges/')).sort();
   assert.deepEqual(listed, VENUES.filter((v) => v !== 'upbit').map((v) => `/v1/exchanges/${v}`).sort());
+});
+
+// ---------------------------------------------------------------------------------------------
+// Files that add up: every run adds its exchanges to the day files and the aggregate, whatever
+// ran before or runs at the same time.
+
+/** DuckDB: for every instruments file under `out`, the exchanges its rows belong to. */
+async function exchangesPerFile(out) {
+  const db = await duckdb();
+  const glob = path.join(out, 'instrument_availability', '**', '*.parquet');
+  const rows = await db.objects(
+    `SELECT filename AS f, string_agg(DISTINCT tardis_exchange, ',' ORDER BY tardis_exchange) AS ex, count(*)::INTEGER AS n
+     FROM read_parquet(${sqlStr(glob)}, filename = true) GROUP BY filename ORDER BY filename`);
+  return Object.fromEntries(rows.map((r) => [path.relative(out, r.f), r.ex]));
+}
+
+const keyOf = (o) => `${o.tardis_exchange}|${o.tardis_symbol}`;
+
+describe('instruments files add up across runs', () => {
+  it('deribit then binance into one store: every day file and the aggregate hold both; the rerun of both does nothing', async (t) => {
+    const c = await setup(t, 'addup');
+    const range = days('2025-02-13', 3);
+    const args = ['--from', range[0], '--to', range.at(-1), '--output', c.out];
+    const first = await c.run([...args, '--exchanges', 'deribit']);
+    assert.equal(first.code, 0, describeRun(first));
+    c.srv.reset();
+    const second = await c.run([...args, '--exchanges', 'binance']);
+    assert.equal(second.code, 0, describeRun(second));
+    assert.doesNotMatch(second.stderr, /nothing to do/);
+    assert.deepEqual(requestCounts(c.srv), { '/v1/exchanges/binance': 1, '/v1/instruments/binance': 1 }, 'only binance is fetched');
+    const files = [...range.map(dayRel), aggRel(range[0], range.at(-1))];
+    assert.deepEqual(second.stdout.split('\n').filter((l) => l.startsWith('done\t')).map((l) => l.split('\t')[1]).sort(), [...files].sort());
+
+    const per = await exchangesPerFile(c.out);
+    for (const f of files) assert.equal(per[f], 'binance,deribit', `${f}: rows of both exchanges`);
+    for (const ymd of range) {
+      const file = path.join(c.out, dayRel(ymd));
+      const { objects } = await readDay(file);
+      const want = listedOn(ymd).filter((s) => (s.exchange === 'deribit' || s.exchange === 'binance') && s.symbol !== 'BTC-FS-28MAR25_PERP');
+      assert.deepEqual(objects.map(keyOf).sort(), want.map((s) => `${s.exchange}|${s.symbol}`).sort(), `${ymd}: every listed instrument of both`);
+      const keys = objects.map((o) => o.instrument_key);
+      assert.deepEqual(keys, [...keys].sort(), `${ymd}: still sorted by key`);
+      const kv = await duckKvMetadata(file);
+      assert.equal(kv.exchanges, 'binance,deribit');
+      assert.equal(kv.row_count, String(objects.length));
+      assert.equal(kv.provisional_exchanges, '');
+      assert.match(kv.source, /\/v1\/exchanges\/binance .*\/v1\/exchanges\/deribit/);
+      assert.deepEqual(JSON.parse(kv.exchange_sources).map((s) => [s.exchange, s.final]), [['binance', true], ['deribit', true]]);
+      assert.deepEqual(JSON.parse(kv.grouped_symbols).map((g) => `${g.exchange}|${g.symbol}`).sort(),
+        ['deribit|FUTURES', 'deribit|OPTIONS', 'deribit|PERPETUALS'], 'deribit\'s grouped symbols kept');
+    }
+    // The validate side sees binance now (it read only deribit before).
+    const v = await spawnBin(['validate', '--from', range[0], '--to', range.at(-1), '--exchanges', 'binance', '--data-types', 'trades', '--output', c.out],
+      { cwd: c.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    assert.doesNotMatch(v.stdout + v.stderr, /no instrument definitions/, describeRun(v));
+    assert.match(v.stdout + v.stderr, /BINANCE:SPOT_PAIR:BTC-USDT/, describeRun(v));
+
+    c.srv.reset();
+    const again = await c.run([...args, '--exchanges', 'deribit,binance']);
+    assert.equal(again.code, 0, describeRun(again));
+    assert.match(again.stderr, /nothing to do/);
+    assert.equal(c.srv.stats().total, 0, 'no request when every file holds both');
+  });
+
+  it('--force for one exchange rewrites its rows only; the other exchange\'s rows and sources stay as they were', async (t) => {
+    const c = await setup(t, 'force-one');
+    const args = ['--from', '2025-02-14', '--to', '2025-02-15', '--output', c.out];
+    const r1 = await c.run([...args, '--exchanges', 'deribit,binance']);
+    assert.equal(r1.code, 0, describeRun(r1));
+    const file = path.join(c.out, dayRel('2025-02-14'));
+    const before = (await readDay(file)).objects;
+    const beforeSources = JSON.parse((await duckKvMetadata(file)).exchange_sources);
+
+    c.srv.reset();
+    const r2 = await c.run([...args, '--exchanges', 'deribit', '--force'], { env: { SOURCE_DATE_EPOCH: '1800000000' } });
+    assert.equal(r2.code, 0, describeRun(r2));
+    assert.deepEqual(Object.keys(requestCounts(c.srv)).sort(), ['/v1/exchanges/deribit', '/v1/instruments/deribit']);
+    const after = (await readDay(file)).objects;
+    assert.deepEqual(after.filter((o) => o.tardis_exchange === 'binance'), before.filter((o) => o.tardis_exchange === 'binance'), 'binance rows untouched');
+    assert.deepEqual(after.map(keyOf).sort(), before.map(keyOf).sort(), 'deribit rewritten with the same instruments');
+    const sources = JSON.parse((await duckKvMetadata(file)).exchange_sources);
+    assert.deepEqual(sources.find((s) => s.exchange === 'binance'), beforeSources.find((s) => s.exchange === 'binance'));
+    assert.equal(sources.find((s) => s.exchange === 'deribit').created_at, '2027-01-15T08:00:00.000000Z', 'deribit rewritten by the forced run');
+    assert.equal((await duckKvMetadata(file)).exchanges, 'binance,deribit');
+    const agg = await exchangesPerFile(c.out);
+    assert.equal(agg[aggRel('2025-02-14', '2025-02-15')], 'binance,deribit');
+  });
+
+  it('two runs for two exchanges started at once into one local store: both exit 0 and every file holds both (five rounds)', async (t) => {
+    const c = await setup(t, 'race');
+    const range = days('2025-03-01', 31);
+    let retries = 0;
+    for (let round = 0; round < 5; round++) {
+      const out = path.join(c.dir, `out-${round}`);
+      const args = (ex, n) => ['--from', range[0], '--to', range.at(-1), '--output', out, '--exchanges', ex, '--summary-json', path.join(c.dir, `s-${round}-${n}.json`)];
+      const [a, b] = await Promise.all([c.run(args('deribit', 'a')), c.run(args('okex-swap', 'b'))]);
+      assert.equal(a.code, 0, describeRun(a));
+      assert.equal(b.code, 0, describeRun(b));
+      const per = await exchangesPerFile(out);
+      const files = [...range.map(dayRel), aggRel(range[0], range.at(-1))];
+      assert.deepEqual(Object.keys(per).sort(), [...files].sort(), `round ${round}: every file`);
+      for (const f of files) assert.equal(per[f], 'deribit,okex-swap', `round ${round} ${f}`);
+      assert.deepEqual(listFiles(out).sort(), [...files].sort(), `round ${round}: no temporary file left`);
+      for (const n of ['a', 'b']) retries += JSON.parse(fs.readFileSync(path.join(c.dir, `s-${round}-${n}.json`), 'utf8')).merge_retries;
+    }
+    t.diagnostic(`files read again after another run changed them: ${retries} in 5 rounds`);
+  });
+
+  it('days after an exchange\'s exportedUntil are written as provisional, said so, and refreshed by a later run', async (t) => {
+    const details = mkTmp(ROOT_TMP, 'details-exported');
+    for (const f of fs.readdirSync(DETAILS_DIR)) fs.copyFileSync(path.join(DETAILS_DIR, f), path.join(details, f));
+    const c = await setup(t, 'exported', { exchangeDetailsDir: details });
+    const listing = JSON.parse(fs.readFileSync(path.join(details, 'deribit.json'), 'utf8'));
+    assert.equal(listing.datasets.exportedUntil, '2026-08-22T00:00:00.000Z'); // 2026-08-21 is the last exported day
+    const range = ['2026-08-21', '2026-08-22', '2026-08-23'];
+    const args = ['--from', range[0], '--to', range.at(-1), '--output', c.out, '--exchanges', 'deribit'];
+    const summary = path.join(c.dir, 'summary.json');
+    const doneLines = (r) => Object.fromEntries(r.stdout.split('\n').filter((l) => /^(done|skipped)\t/.test(l)).map((l) => {
+      const p = l.split('\t');
+      return [p[1], p[0] === 'skipped' ? 'skipped' : (p[3] ?? 'final')];
+    }));
+
+    const r1 = await c.run([...args, '--summary-json', summary]);
+    assert.equal(r1.code, 0, describeRun(r1));
+    assert.deepEqual(doneLines(r1), {
+      [dayRel('2026-08-21')]: 'final',
+      [dayRel('2026-08-22')]: 'provisional:deribit',
+      [dayRel('2026-08-23')]: 'provisional:deribit',
+      [aggRel(range[0], range.at(-1))]: 'provisional:deribit',
+    });
+    assert.match(r1.stderr, /deribit: Tardis has exported its data until 2026-08-22T00:00:00\.000000Z \(datasets\.exportedUntil\), so its listing for 2026-08-22 \.\. 2026-08-23 is provisional/);
+    const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+    assert.deepEqual(s.exchanges[0].provisional_days, ['2026-08-22', '2026-08-23']);
+    assert.equal(s.exchanges[0].exported_until, '2026-08-22T00:00:00.000000Z');
+    const kv22 = await duckKvMetadata(path.join(c.out, dayRel('2026-08-22')));
+    assert.equal(kv22.provisional_exchanges, 'deribit');
+    assert.equal(JSON.parse(kv22.exchange_sources)[0].final, false);
+    assert.equal((await duckKvMetadata(path.join(c.out, dayRel('2026-08-21')))).provisional_exchanges, '');
+
+    // Tardis exports two more days, and the listing gained a symbol on 2026-08-22.
+    listing.datasets.exportedUntil = '2026-08-24T00:00:00.000Z';
+    listing.datasets.symbols.push({ id: 'SOL_USDC-PERPETUAL', type: 'perpetual', availableSince: '2026-08-22T00:00:00.000Z', dataTypes: ['trades'] });
+    fs.writeFileSync(path.join(details, 'deribit.json'), JSON.stringify(listing));
+    const r2 = await c.run(args);
+    assert.equal(r2.code, 0, describeRun(r2));
+    assert.deepEqual(doneLines(r2), {
+      [dayRel('2026-08-21')]: 'skipped',
+      [dayRel('2026-08-22')]: 'final',
+      [dayRel('2026-08-23')]: 'final',
+      [aggRel(range[0], range.at(-1))]: 'final',
+    });
+    assert.doesNotMatch(r2.stderr, /provisional/);
+    for (const ymd of ['2026-08-22', '2026-08-23']) {
+      const file = path.join(c.out, dayRel(ymd));
+      const { objects } = await readDay(file);
+      assert.ok(objects.some((o) => o.instrument_key === 'DERIBIT:PERPETUAL:SOL-USDC'), `${ymd}: the refreshed listing`);
+      assert.equal((await duckKvMetadata(file)).provisional_exchanges, '');
+    }
+    const { objects: d21 } = await readDay(path.join(c.out, dayRel('2026-08-21')));
+    assert.ok(!d21.some((o) => o.instrument_key === 'DERIBIT:PERPETUAL:SOL-USDC'), 'the final day was not rewritten');
+
+    c.srv.reset();
+    const r3 = await c.run(args);
+    assert.equal(r3.code, 0, describeRun(r3));
+    assert.match(r3.stderr, /nothing to do/);
+    assert.equal(c.srv.stats().total, 0);
+  });
+});
+
+// The firebase storage emulator ignores ifGenerationMatch (tests/gcs has the sequential merge on
+// it); the GCS test double (tests/support/gcs_double.mjs, over real sockets) enforces it as
+// documented, so the race runs there.
+it('two runs for two exchanges started at once into one gs:// store (GCS test double): both exit 0 and every object holds both (three rounds)', async (t) => {
+  const c = await setup(t, 'race-gcs');
+  const d = await startGcsDouble();
+  t.after(() => d.close());
+  const range = days('2025-03-01', 20);
+  const files = [...range.map(dayRel), aggRel(range[0], range.at(-1))];
+  let conflicts = 0;
+  for (let round = 0; round < 3; round++) {
+    d.reset();
+    const args = (ex) => ['--from', range[0], '--to', range.at(-1), '--output', `gs://bkt/r${round}`, '--exchanges', ex];
+    const env = { STORAGE_EMULATOR_HOST: d.hostPort };
+    const [a, b] = await Promise.all([c.run(args('deribit'), { env }), c.run(args('okex-swap'), { env })]);
+    assert.equal(a.code, 0, describeRun(a));
+    assert.equal(b.code, 0, describeRun(b));
+    conflicts += d.stats.requests.filter((q) => q.status === 412).length;
+    const local = path.join(c.dir, `gcs-${round}`);
+    for (const f of files) {
+      const o = d.object('bkt', `r${round}/${f}`);
+      assert.ok(o, `round ${round}: ${f} exists`);
+      fs.mkdirSync(path.dirname(path.join(local, f)), { recursive: true });
+      fs.writeFileSync(path.join(local, f), o.blob.bytes());
+    }
+    const per = await exchangesPerFile(local);
+    for (const f of files) assert.equal(per[f], 'deribit,okex-swap', `round ${round} ${f}`);
+    // Every write named the generation it replaced (or 0 for a new object).
+    const uploads = d.stats.requests.filter((q) => q.method === 'POST' && q.url.includes('/upload/'));
+    assert.ok(uploads.length >= 2 * files.length);
+    for (const u of uploads) assert.match(u.url, /ifGenerationMatch=\d+/);
+  }
+  t.diagnostic(`412 answers (a run lost the race for a file and merged again): ${conflicts} in 3 rounds`);
 });

@@ -189,5 +189,77 @@ TEST(GcsUpload, ExpiredSessionIsRetryableFailure) {
   EXPECT_EQ((*w)->Commit().code(), Status::Code::kUnavailable);  // sticky
 }
 
+
+// Read-modify-write: ReadVersioned names the generation it read and
+// CreateIfGeneration writes only over that generation (ifGenerationMatch).
+Status WriteIf(GcsStore* s, const std::string& name, const std::string& data, int64_t generation) {
+  auto w = s->CreateIfGeneration(name, generation);
+  if (!w.ok()) return w.status();
+  for (size_t off = 0, piece = 1; off < data.size(); off += piece, piece = piece * 3 + 1) {
+    MT_RETURN_IF_ERROR((*w)->Append(std::string_view(data).substr(off, piece)));
+  }
+  return (*w)->Commit();
+}
+
+TEST(GcsConditional, ReadVersionedGivesTheGenerationOfTheBytesRead) {
+  FakeGcs fake;
+  auto s = Store(&fake);
+  auto none = s->ReadVersioned("v");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_EQ(none->generation, 0);
+  EXPECT_EQ(none->bytes, "");
+  ASSERT_TRUE(WriteIf(s.get(), "v", "first", 0).ok());
+  auto one = s->ReadVersioned("v");
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  EXPECT_EQ(one->bytes, "first");
+  EXPECT_EQ(one->generation, fake.objects["pre/v"].generation);
+  EXPECT_GT(one->generation, 0);
+}
+
+TEST(GcsConditional, WriteOverTheGenerationReadSucceedsAndAStaleOneGets412) {
+  for (size_t size : {size_t{100}, 5 * kQ}) {  // media upload and resumable session
+    FakeGcs fake;
+    auto s = Store(&fake, 2 * kQ);
+    ASSERT_TRUE(WriteIf(s.get(), "m", "v1", 0).ok());
+    EXPECT_EQ(WriteIf(s.get(), "m", "again", 0).code(), Status::Code::kAlreadyExists) << size;
+    auto read = s->ReadVersioned("m");
+    ASSERT_TRUE(read.ok());
+    const int64_t g1 = read->generation;
+    const std::string v2 = Bytes(size, 20);
+    ASSERT_TRUE(WriteIf(s.get(), "m", v2, g1).ok()) << size;
+    EXPECT_EQ(fake.objects["pre/m"].data, v2);
+    EXPECT_GE(Count(fake, "POST", "ifGenerationMatch=" + std::to_string(g1)), 1) << size;
+    // g1 is stale now: the write is refused and the object stays as it is.
+    const Status stale = WriteIf(s.get(), "m", "lost update", g1);
+    EXPECT_EQ(stale.code(), Status::Code::kAlreadyExists) << size;
+    EXPECT_NE(stale.message().find("changed by another writer"), std::string::npos) << stale.message();
+    EXPECT_EQ(fake.objects["pre/m"].data, v2);
+  }
+}
+
+TEST(GcsConditional, AnotherWriterBetweenSessionStartAndFinishGets412) {
+  FakeGcs fake;
+  auto s = Store(&fake, kQ);
+  ASSERT_TRUE(WriteIf(s.get(), "race", "base", 0).ok());
+  const int64_t g = fake.objects["pre/race"].generation;
+  fake.before_finish = [](FakeGcs& f) {
+    f.objects["pre/race"] = {"theirs", f.next_generation++};
+    f.before_finish = nullptr;
+  };
+  EXPECT_EQ(WriteIf(s.get(), "race", Bytes(3 * kQ + 5, 21), g).code(), Status::Code::kAlreadyExists);
+  EXPECT_EQ(fake.objects["pre/race"].data, "theirs");
+}
+
+TEST(GcsConditional, RetriedConditionalWriteThatLandedIsSuccess) {
+  FakeGcs fake;
+  auto s = Store(&fake);
+  ASSERT_TRUE(WriteIf(s.get(), "l", "base", 0).ok());
+  const int64_t g = fake.objects["pre/l"].generation;
+  fake.media_failures = 1;  // stored, answered 503: the retry's precondition fails on our own object
+  const std::string data = Bytes(700, 22);
+  ASSERT_TRUE(WriteIf(s.get(), "l", data, g).ok());
+  EXPECT_EQ(fake.objects["pre/l"].data, data);
+}
+
 }  // namespace
 }  // namespace mt::storage

@@ -1,10 +1,12 @@
 // An in-process test double of the GCS JSON API upload endpoints, behind the
 // HttpClient interface: media upload, resumable sessions (308 + Range, status
-// queries, 256 KiB multiples), ifGenerationMatch=0 -> 412, object metadata and
-// delete. Faults are switched on per test. It is a test double written from
+// queries, 256 KiB multiples), ifGenerationMatch (0: create-only, N: only
+// that generation) -> 412, object metadata, media download with
+// x-goog-generation, and delete. Faults are switched on per test. It is a test double written from
 // Google's documentation, not an implementation of GCS.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -33,6 +35,7 @@ class FakeGcs {
     std::string data;
     bool create_only = false;
     bool done = false;
+    int64_t if_generation = -1;  // ifGenerationMatch=N with N > 0; -1: none
   };
   struct Seen {
     std::string method, url, content_range;
@@ -47,6 +50,9 @@ class FakeGcs {
   size_t short_store = 0;        // a 308 stores only this many bytes of a chunk (0: all), once
   bool corrupt_crc = false;      // the object reports a wrong crc32c
   int media_failures = 0;        // this many media uploads store the object, then fail with 503
+  // Runs before a media upload or a session's final request is checked
+  // against its precondition: another writer getting in between.
+  std::function<void(FakeGcs&)> before_finish;
 
   std::map<std::string, Object> objects;
   std::map<std::string, Session> sessions;
@@ -114,8 +120,20 @@ class FakeGcs {
  private:
   int chunk_puts_ = 0;
 
+  // Whether ifGenerationMatch=`g` (as sent; "" = none) fails on `name`.
+  bool PreconditionFails(const std::string& name, const std::string& g) {
+    if (g.empty()) return false;
+    auto it = objects.find(name);
+    if (g == "0") return it != objects.end();
+    return it == objects.end() || it->second.generation != std::stoll(g);
+  }
+
   Reply Finish(Session& s) {
+    if (before_finish) before_finish(*this);
     if (s.create_only && objects.count(s.name)) return {412, {}, "{\"error\":{\"code\":412}}"};
+    if (s.if_generation > 0 && PreconditionFails(s.name, std::to_string(s.if_generation))) {
+      return {412, {}, "{\"error\":{\"code\":412}}"};
+    }
     s.done = true;
     objects[s.name] = {s.data, next_generation++};
     return {200, {}, ObjectJson(s.name)};
@@ -126,7 +144,8 @@ class FakeGcs {
     const bool upload = url.find("/upload/storage/v1/b/") != std::string::npos;
     if (upload && req.method == "POST" && Param(url, "uploadType") == "media") {
       const std::string name = Param(url, "name");
-      if (Param(url, "ifGenerationMatch") == "0" && objects.count(name)) return {412, {}, "{}"};
+      if (before_finish) before_finish(*this);
+      if (PreconditionFails(name, Param(url, "ifGenerationMatch"))) return {412, {}, "{}"};
       objects[name] = {req.body, next_generation++};
       if (media_failures > 0) {
         media_failures--;
@@ -136,10 +155,11 @@ class FakeGcs {
     }
     if (upload && req.method == "POST" && Param(url, "uploadType") == "resumable") {
       const std::string name = Param(url, "name");
-      const bool create_only = Param(url, "ifGenerationMatch") == "0";
-      if (create_only && objects.count(name)) return {412, {}, "{}"};
+      const std::string g = Param(url, "ifGenerationMatch");
+      const bool create_only = g == "0";
+      if (PreconditionFails(name, g)) return {412, {}, "{}"};
       const std::string id = "s" + std::to_string(sessions.size() + 1);
-      sessions[id] = {name, "", create_only, false};
+      sessions[id] = {name, "", create_only, false, g.empty() || create_only ? -1 : std::stoll(g)};
       return {200, {{"Location", "http://fake/upload/storage/v1/b/bkt/o?uploadType=resumable&upload_id=" + id}}, ""};
     }
     if (upload && Param(url, "upload_id") != "") {
@@ -198,6 +218,14 @@ class FakeGcs {
         if (!g.empty() && std::stoll(g) != it->second.generation) return {412, {}, "{}"};
         objects.erase(it);
         return {204, {}, ""};
+      }
+      if (Param(url, "alt") == "media") {
+        const std::string g = Param(url, "generation");
+        if (!g.empty() && std::stoll(g) != it->second.generation) return {404, {}, "{}"};
+        return {200,
+                {{"x-goog-generation", std::to_string(it->second.generation)},
+                 {"x-goog-hash", "crc32c=" + Crc32cToBase64(Crc32c(it->second.data))}},
+                it->second.data};
       }
       return {200, {}, ObjectJson(name)};
     }

@@ -1,0 +1,88 @@
+// One instruments file (a day file or an aggregate) holds the instruments of
+// every exchange any run added to it, so runs for different exchanges add up
+// instead of the first one deciding the file for good. A run reads the file
+// as stored, keeps the rows of the exchanges it does not rewrite, puts its
+// own rows for the exchanges it does, and writes the result back only if the
+// file did not change meanwhile (ObjectStore::CreateIfGeneration); the
+// caller retries from the read when it did. Pure functions: no I/O.
+//
+// Key-value metadata of a merged file (docs/INSTRUMENTS.md):
+//   exchanges              every exchange the file holds, sorted, comma separated
+//                          (an exchange with no instrument that day is still listed)
+//   provisional_exchanges  those of them whose rows were written before Tardis
+//                          finished exporting the file's last day (after its
+//                          datasets.exportedUntil): a later run rewrites them
+//   exchange_sources       JSON array, one object per exchange: exchange, source,
+//                          source_bytes, created_at, quote_filter, exported_until, final
+//   source, source_bytes, quote_filter, grouped_symbols, row_count, first_timestamp,
+//   last_timestamp, tool_version, created_at: over the whole file, as before.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/time_util.h"
+#include "pipeline/instruments.h"
+#include "pipeline/instruments_file.h"
+
+namespace mt::pipeline {
+
+// Where the rows of one exchange in one file came from.
+struct ExchangeSource {
+  std::string exchange;
+  std::string source;  // metadata URLs, space separated (no secrets in them)
+  uint64_t source_bytes = 0;
+  std::string created_at;
+  std::string quote_filter;                  // comma separated; "" = every quote asset
+  std::optional<int64_t> exported_until_us;  // datasets.exportedUntil when written
+  bool final = true;  // false: the file's last day was not fully exported yet
+};
+
+// Whether Tardis had exported all of `last_day` when its listing said
+// `exported_until_us` (an exclusive end). No value: nothing says otherwise,
+// so final.
+bool ExportedThrough(const std::optional<int64_t>& exported_until_us, const Date& last_day);
+
+// What a stored file says about its exchanges.
+struct InstrumentsFileState {
+  bool exists = false;
+  bool legacy = false;  // written before exchange_sources existed: no finality recorded
+  std::set<std::string> exchanges;
+  std::set<std::string> provisional;
+  std::vector<ExchangeSource> sources;  // one per exchange (legacy: derived from `source`)
+};
+InstrumentsFileState StateOf(const std::vector<std::pair<std::string, std::string>>& kv);
+
+// The requested exchanges this run has to (re)write into a file in `state`:
+// all of them with `force`, else those the file lacks or holds provisionally.
+std::vector<std::string> ExchangesToWrite(const InstrumentsFileState& state, const std::vector<std::string>& requested,
+                                          bool force);
+
+struct MergeInput {
+  const InstrumentsFileContents* existing = nullptr;  // null: no file yet
+  std::set<std::string> replaced;                     // exchanges whose rows this run writes
+  std::vector<ExchangeSource> sources;                // one per replaced exchange
+  std::string grouped_json = "[]";                    // JSON array of their grouped symbols
+  Date first, last;                                   // the days the file covers
+  std::string created_at, tool_version;
+};
+
+// Hands this run's rows to the callback, in instrument_key order (as
+// ForEachOnDay / ForEachInRange do); rows of exchanges not in `replaced`
+// are ignored.
+using AddedRows = std::function<void(const DefinitionFn&)>;
+
+struct MergedInstruments {
+  parquet::RowGroupData rows;  // InstrumentColumns(), sorted by instrument_key
+  std::vector<std::pair<std::string, std::string>> kv;
+  std::vector<std::string> exchanges, provisional;
+};
+// REQUIRES: `added` yields rows in key order (the stored rows may be in any).
+MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added);
+
+}  // namespace mt::pipeline
