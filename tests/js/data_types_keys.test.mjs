@@ -243,12 +243,17 @@ describe('one key for one instrument', () => {
     assert.match(c.stderr, /market-tick instruments/, c.info);
     assert.match(c.stderr, /--output FILE\.parquet/, c.info);
     assert.deepEqual(listFiles(empty), [], 'nothing written, no guessed key');
-    const d = await runBin(['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'BTC-USD',
+    // A bare symbol stops at planning (no exchange knows it); pinned, the key itself is the error.
+    const bare = await runBin(['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'BTC-USD',
+      '--output', empty], env);
+    assert.equal(bare.code, 2, bare.info);
+    assert.match(bare.stderr, /dydx knows none of these symbols.*market-tick instruments/, bare.info);
+    const d = await runBin(['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'dydx:BTC-USD',
       '--output', empty], env);
     assert.notEqual(d.code, 0, d.info);
     assert.match(d.stderr, /cannot be read from the symbol.*market-tick instruments/, d.info);
     assert.deepEqual(listFiles(empty).filter((f) => f.startsWith('raw_tick_data')), [], d.info);
-    const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'BTC-USD',
+    const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'dydx:BTC-USD',
       '--output', empty, '--read-only']);
     assert.notEqual(v.code, 0, v.info);
     assert.match(v.stderr, /cannot be read from the symbol/, v.info);
