@@ -1,5 +1,5 @@
 // `market-tick instruments`: Tardis metadata -> canonical instrument
-// definitions per day (DESIGN §1 job 1, §4, §5), written as
+// definitions per day (docs/INSTRUMENTS.md), written as
 // instrument_availability/by_date/day-D/instruments.parquet plus the
 // aggregate for the range, or printed with --format.
 #include <atomic>
@@ -31,7 +31,7 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-// The seed's venues (DESIGN §5 names them, upbit included).
+// The seed's venues (docs/INSTRUMENTS.md names them; upbit is not a default).
 const char* const kDefaultExchanges =
     "binance,binance-futures,deribit,bybit,bybit-spot,okex,okex-futures,okex-swap";  // the seed's eight
 

@@ -49,7 +49,7 @@ struct OutputFile {
 };
 
 struct ConvertTarget {
-  // Exactly one of: a single output file, or a store with the DESIGN §4 layout.
+  // Exactly one of: a single output file, or a store with the layout of docs/STORAGE.md.
   std::string single_file;                 // --output FILE.parquet
   storage::ObjectStore* store = nullptr;   // --output DIR or gs://...
   bool overwrite = true;                   // false: create-only (existing objects kept)

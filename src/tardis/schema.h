@@ -1,5 +1,5 @@
 // One table per Tardis data type drives the CSV parser, the Parquet writer
-// and docs/SCHEMAS.md (DESIGN §6). Column order is Tardis' CSV order.
+// and docs/SCHEMAS.md. Column order is Tardis' CSV order.
 #pragma once
 
 #include <optional>
