@@ -204,6 +204,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
   const size_t nfiles = args.positional.size();
   int failed = 0, done = 0;
+  int code = kExitOk;  // the worst of the files' exit codes (core/exit_code.h)
   uint64_t rows = 0, csv_bytes = 0, out_files = 0;
   bool cancelled = false;
   // Results are reported in input order, whatever order files finish in;
@@ -215,6 +216,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
         return;
       }
       failed++;
+      code = WorseExitCode(code, ExitCodeFor(r.status()));
       log::Error(r.status().message());
       return;
     }
@@ -311,7 +313,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     log::Warn("interrupted: the file in progress was abandoned, nothing partial was written");
     return kExitInterrupted;
   }
-  return failed ? kExitFailed : kExitOk;
+  return code;
 }
 
 }  // namespace mt::cli

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGcsDouble, crc32cExtend, crc32cBase64 } from '../support/gcs_double.mjs';
 import { startServer } from '../support/tardis_server.mjs';
-import { runBin, describe, tmpDir, bytes, ODD_NAMES, BIN } from './lib.mjs';
+import { runBin, describe, tmpDir, bytes, ODD_NAMES, BIN, FIXTURE_DIR } from './lib.mjs';
 
 const Q = 256 * 1024;
 let d;
@@ -276,6 +276,25 @@ test('a metadata server that fails or does not answer: retried, then exit 3 in e
   } finally {
     await t.close();
   }
+});
+
+test('convert: a store that fails after it opened exits 3 (run again); a bad CSV exits 1', async () => {
+  const src = path.join(FIXTURE_DIR, 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz');
+  const fast = { RETRY_MAX_ATTEMPTS: '2', RETRY_BASE_SECONDS: '0.01', RETRY_MAX_DELAY_SECONDS: '0.01' };
+  // Every upload answers 503 (an outage after the store was opened): retryable, so exit 3, not 1.
+  d.setFaults([{ on: 'init', status: 503, count: 1000 }, { on: 'media', status: 503, count: 1000 }]);
+  const down = await run(['convert', src, '--output', 'gs://bkt/p'], fast);
+  assert.equal(down.code, 3, describe([], down));
+  assert.match(down.stderr, /503/);
+  assert.equal(d.object('bkt', 'p/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet'), undefined);
+  // A file that is not CSV is a permanent data error: exit 1, whatever the store does.
+  d.setFaults([]);
+  const bad = await run(['convert', file('binance-futures_trades_2020-02-22_ETHUSDT.csv', 'not,a,tardis,header\n1,2,3,4\n'), '--output', 'gs://bkt/p'], fast);
+  assert.equal(bad.code, 1, describe([], bad));
+  // Both in one run: the permanent failure decides (a rerun cannot fix it).
+  d.setFaults([{ on: 'init', status: 503, count: 1000 }, { on: 'media', status: 503, count: 1000 }]);
+  const both = await run(['convert', path.join(work, 'binance-futures_trades_2020-02-22_ETHUSDT.csv'), src, '--output', 'gs://bkt/p'], fast);
+  assert.equal(both.code, 1, describe([], both));
 });
 
 test('metadata server: tokens with Metadata-Flavor, refreshed; a 401 gets a new token once', async () => {
