@@ -358,21 +358,23 @@ test('two downloads of the same items into one bucket at once: the loser of a cr
     const sel = ['download', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes',
       '--symbols', 'BTCUSDT', '--output', 'gs://bkt/race'];
     const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
-    // Slow bodies keep both runs in flight together: both find no object, both upload, and the
-    // second create-only upload of each object gets 412.
-    srv.setFaults({ trickle: { bytesPerChunk: 4096, intervalMs: 10 } });
+    // Each file's request is held until the other run asks for it too (pairRequests), so both
+    // runs find no object, both download and upload every file, and the second create-only
+    // upload of each object gets 412, however the two processes are scheduled.
+    srv.setFaults({ pairRequests: { waitMs: 20000 } });
     const [a, b] = await Promise.all([run(sel, extra), run(sel, extra)]);
     for (const r of [a, b]) {
       assert.equal(r.code, 0, describe(sel, r));
       assert.match(r.stderr, /2 items: \d done, \d skipped, 0 no data, 0 not available, 0 failed, 0 failed \(retryable\)/, describe(sel, r));
     }
     const refused = d.stats.requests.filter((q) => q.status === 412);
-    assert.ok(refused.length >= 1, `the runs raced (a create-only upload was refused): ${JSON.stringify(d.stats.requests.map((q) => [q.method, q.status]))}`);
+    assert.equal(refused.length, 2, `the runs raced on both objects (a create-only upload was refused): ${JSON.stringify(d.stats.requests.map((q) => [q.method, q.status]))}`);
     const stdoutDone = (a.stdout + b.stdout).split('\n').filter((l) => l.startsWith('done\t'));
     assert.equal(stdoutDone.length, 2, 'each object is reported written by exactly one run');
     // The run whose upload was refused says skipped, not done: two of each in all.
     const count = (r, what) => Number(new RegExp(`(\\d+) ${what}`).exec(r.stderr)[1]);
     assert.deepEqual([count(a, 'done') + count(b, 'done'), count(a, 'skipped') + count(b, 'skipped')], [2, 2], `${a.stderr}\n${b.stderr}`);
+    assert.equal(srv.stats().byFault.pairRequests, 4, 'both runs requested both files');
     srv.setFaults({});
     // The objects are those of a run alone, byte for byte.
     await runOk(['download', ...sel.slice(1, -1), 'gs://bkt/alone'], extra);

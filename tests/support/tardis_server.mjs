@@ -29,7 +29,8 @@
 //   3. 2xx bodies: emptyBody, emptyGzip, truncatedGzip replace the body (first that applies wins;
 //      they answer 200 and ignore Range); then, for datasets, endlessBody and overlongBody;
 //      ignoreRange only fires when a Range would have been honoured; then dropMidBody, stall and
-//      trickle shape the byte stream and compose.
+//      trickle shape the byte stream and compose. pairRequests holds a found dataset before all
+//      of these.
 // A fault's `count` is only used up when it actually changes a response. Body faults apply to
 // metadata JSON too; scope them with `path` when that is not wanted.
 // /__control/* requests are never faulted and never counted in stats.
@@ -81,6 +82,11 @@ const FAULT_SPECS = {
   echoHeaders: { status: 400 },
   overlongBody: { extraBytes: 65536 },
   endlessBody: {},
+  // Concurrent clients, made deterministic: a dataset request is held until a second request for
+  // the same file arrives (then both go on together), or `waitMs` passes (a lone request is
+  // answered late, never held forever). Two processes downloading the same items thus both
+  // download every file at once, whatever the scheduler does.
+  pairRequests: { waitMs: 10000 },
 };
 
 function checkNumber(name, key, v, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) {
@@ -119,6 +125,7 @@ export function normalizeFaults(input) {
     if (name === 'status5xx') checkNumber(name, 'code', spec.code, { min: 500, max: 599 });
     if (name === 'echoHeaders') checkNumber(name, 'status', spec.status, { min: 400, max: 599 });
     checkNumber(name, 'extraBytes', spec.extraBytes, { min: 1 });
+    checkNumber(name, 'waitMs', spec.waitMs);
     const ra = spec.retryAfter;
     if (ra !== undefined && typeof ra !== 'string' && !(Number.isInteger(ra) && ra >= 0)) {
       throw new TypeError(`fault ${name}.retryAfter must be a non-negative integer or a string`);
@@ -415,6 +422,26 @@ export async function startServer(opts = {}) {
     return { start, end: Math.min(end, size - 1) };
   }
 
+  // pairRequests: the first request for `file` waits for the second (or the timeout); the second
+  // releases it and goes on at once.
+  const pairing = new Map(); // file -> release function of the waiting request
+  function pairWith(file, waitMs) {
+    const waiting = pairing.get(file);
+    if (waiting) {
+      pairing.delete(file);
+      waiting();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (pairing.get(file) === release) pairing.delete(file);
+        resolve();
+      }, waitMs);
+      const release = () => { clearTimeout(timer); resolve(); };
+      pairing.set(file, release);
+    });
+  }
+
   async function serveDataset(ctx, { exchange, dataType, year, month, day, symbol }) {
     if (day !== '01' && ctx.auth.state !== 'valid') {
       return sendJsonError(ctx, 401, ctx.auth.state === 'none'
@@ -435,6 +462,8 @@ export async function startServer(opts = {}) {
       'Accept-Ranges': 'bytes',
     };
     const { req } = ctx;
+    const pair = takeFault(ctx, 'pairRequests');
+    if (pair) await pairWith(name, pair.waitMs);
 
     const replaced = sendReplacedBody(ctx, headers, size,
       (n) => (n ? fs.createReadStream(file, { start: 0, end: n - 1 }) : []));
