@@ -76,7 +76,9 @@ class ItemSink : public net::HttpBodySink {
   std::function<void()> on_restart;
   std::atomic<uint64_t>* bytes_counter = nullptr;
   // Bounds (DownloadOptions): when the item started, its time and byte
-  // limits, the body bytes received for the item so far, and this
+  // limits, the bytes of this attempt (the resumed prefix of the file plus
+  // this response's body: failed attempts and error bodies do not count
+  // towards the size bound, so retries cannot exhaust it), and this
   // response's announced length (-1: none) and bytes.
   double started = 0, timeout_s = 0;
   uint64_t max_bytes = 0, received = 0, response_bytes = 0;
@@ -104,6 +106,7 @@ class ItemSink : public net::HttpBodySink {
       }
       accepting = true;
     }
+    received = accepting ? offset : 0;
     return Status::OK();
   }
   Status OnBody(const char* d, size_t n) override {
@@ -129,7 +132,7 @@ class ItemSink : public net::HttpBodySink {
     }
     if (received > max_bytes) {
       return Status::InvalidInput("stopped by the size bound: more than " + std::to_string(max_bytes) +
-                                  " bytes received for this item (ITEM_MAX_SIZE)");
+                                  " bytes for this item in one attempt (ITEM_MAX_SIZE)");
     }
     if (MonotonicSeconds() - started > timeout_s) {
       return Status::Unavailable("stopped by the time bound: the item took longer than " +
