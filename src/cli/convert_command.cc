@@ -72,8 +72,10 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
   }
   // Into a store, rows are keyed as that day's instrument definitions in it
   // say (the symbol rules where it has none), as download and validate do.
+  std::shared_ptr<const pipeline::KeyResolver> day_keys;
   if (target.store && hints.day) {
-    MT_ASSIGN_OR_RETURN(target.keys, keys->ForDay(*hints.day));
+    MT_ASSIGN_OR_RETURN(day_keys, keys->ForDay(*hints.day));
+    target.keys = day_keys.get();
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

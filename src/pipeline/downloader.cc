@@ -205,9 +205,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
   // One key source with convert and validate: the day's definitions in the
-  // store, else the symbol rules.
-  const KeyResolver* resolver = nullptr;
-  if (opts_.keys) {
+  // store, else the symbol rules. An item planned with its key needs none
+  // (no store read, no day's definitions held for it).
+  std::shared_ptr<const KeyResolver> resolver;
+  if (opts_.keys && (grouped || item.instrument_key.empty())) {
     auto r = opts_.keys->ForDay(item.day);
     if (!r.ok()) {
       res.outcome = r.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
@@ -271,7 +272,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   target.overwrite = opts_.force || grouped;
   target.fixed_object = object;
   target.fixed_key = key;
-  target.keys = resolver;
+  target.keys = resolver.get();
   ConvertSettings settings = opts_.convert;
   settings.parser.empty_input_schema = schema;
   settings.parser.data_type_origin = "the work item";

@@ -78,26 +78,69 @@ Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view ex
   return rule;
 }
 
-Result<const KeyResolver*> StoreKeyResolvers::ForDay(const Date& day) {
-  if (!store_) return static_cast<const KeyResolver*>(&rules_);
-  std::lock_guard<std::mutex> l(mu_);
-  if (auto it = days_.find(day); it != days_.end()) {
-    return it->second ? static_cast<const KeyResolver*>(it->second.get()) : &rules_;
-  }
+Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::Load(const Date& day) {
   const std::string name = storage::InstrumentsObjectName(day);
   auto file = parquet::FileReader::Open(store_, name);
   if (!file.ok()) {
-    if (file.status().code() == Status::Code::kNotFound) {
-      days_.emplace(day, nullptr);
-      return static_cast<const KeyResolver*>(&rules_);
-    }
+    if (file.status().code() == Status::Code::kNotFound) return rules_;
     return file.status().WithContext("instrument definitions of " + FormatDate(day));
   }
   auto loaded = DefinitionKeyResolver::Load(**file, day);
   if (!loaded.ok()) return loaded.status().WithContext("instrument definitions of " + FormatDate(day));
-  const KeyResolver* out = loaded->get();
-  days_.emplace(day, std::move(loaded).value());
-  return out;
+  return std::shared_ptr<const KeyResolver>(std::move(loaded).value());
+}
+
+Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::ForDay(const Date& day) {
+  if (!store_) return rules_;
+  std::unique_lock<std::mutex> l(mu_);
+  for (auto it = days_.find(day); it != days_.end(); it = days_.find(day)) {
+    std::shared_ptr<Entry> e = it->second;
+    if (e->ready) {
+      e->last_used = ++clock_;
+      return e->resolver;
+    }
+    loaded_.wait(l);  // another worker is reading this day
+  }
+  auto mine = std::make_shared<Entry>();
+  days_.emplace(day, mine);  // the loading marker
+  l.unlock();
+  auto loaded = Load(day);
+  l.lock();
+  if (!loaded.ok()) {
+    days_.erase(day);  // not remembered: the next caller reads again
+    loaded_.notify_all();
+    return loaded.status();
+  }
+  loads_++;
+  mine->resolver = *loaded;
+  mine->ready = true;
+  mine->last_used = ++clock_;
+  // Drop the least recently used loaded days beyond the bound; days being
+  // loaded are not counted (their loaders hold them).
+  for (;;) {
+    size_t ready = 0;
+    auto oldest = days_.end();
+    for (auto it = days_.begin(); it != days_.end(); ++it) {
+      if (!it->second->ready) continue;
+      ready++;
+      if (oldest == days_.end() || it->second->last_used < oldest->second->last_used) oldest = it;
+    }
+    if (ready <= max_days_) break;
+    days_.erase(oldest);
+    evictions_++;
+  }
+  loaded_.notify_all();
+  return mine->resolver;
+}
+
+size_t StoreKeyResolvers::loads() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return loads_;
+}
+
+size_t StoreKeyResolvers::evictions() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return evictions_;
 }
 
 }  // namespace mt::pipeline
