@@ -71,11 +71,16 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
     cs.parser.empty_input_schema = hints.data_type;
   }
   // Into a store, rows are keyed as that day's instrument definitions in it
-  // say (the symbol rules where it has none), as download and validate do.
+  // say (the symbol rules where it has none), as download and validate do;
+  // with no day in the name, by the definitions of the day each row is
+  // filed under.
   std::shared_ptr<const pipeline::KeyResolver> day_keys;
+  const pipeline::RowDayKeyResolver by_row_day(keys);
   if (target.store && hints.day) {
     MT_ASSIGN_OR_RETURN(day_keys, keys->ForDay(*hints.day));
     target.keys = day_keys.get();
+  } else if (target.store) {
+    target.keys = &by_row_day;
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

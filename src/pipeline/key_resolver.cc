@@ -143,4 +143,15 @@ size_t StoreKeyResolvers::evictions() const {
   return evictions_;
 }
 
+Result<tardis::InstrumentKey> RowDayKeyResolver::Resolve(std::string_view exchange, std::string_view symbol) const {
+  return Status::Internal("the key of " + std::string(exchange) + " " + std::string(symbol) +
+                          " needs the row's day (RowDayKeyResolver::ResolveOn)");
+}
+
+Result<tardis::InstrumentKey> RowDayKeyResolver::ResolveOn(const Date& day, std::string_view exchange,
+                                                           std::string_view symbol) const {
+  MT_ASSIGN_OR_RETURN(std::shared_ptr<const KeyResolver> keys, days_->ForDay(day));
+  return keys->Resolve(exchange, symbol);
+}
+
 }  // namespace mt::pipeline

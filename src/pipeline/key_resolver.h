@@ -111,4 +111,19 @@ class StoreKeyResolvers {
   size_t loads_ = 0, evictions_ = 0;
 };
 
+// Keys each row from the definitions of the row's own day (ResolveOn), for a
+// file whose name gives no day: it is filed under its rows' days, so it must
+// be keyed by them too. Resolve without a day is an error (a caller that
+// does not pass the day would silently key by the wrong day otherwise).
+class RowDayKeyResolver : public KeyResolver {
+ public:
+  explicit RowDayKeyResolver(StoreKeyResolvers* days) : days_(days) {}
+  Result<tardis::InstrumentKey> Resolve(std::string_view exchange, std::string_view symbol) const override;
+  Result<tardis::InstrumentKey> ResolveOn(const Date& day, std::string_view exchange,
+                                          std::string_view symbol) const override;
+
+ private:
+  StoreKeyResolvers* days_;
+};
+
 }  // namespace mt::pipeline

@@ -34,6 +34,14 @@ class KeyResolver {
   virtual ~KeyResolver() = default;
   virtual Result<tardis::InstrumentKey> Resolve(std::string_view exchange,
                                                 std::string_view symbol) const = 0;
+  // The key of a row of `day` (the day the row is filed under). A resolver
+  // of one day ignores the day; RowDayKeyResolver (key_resolver.h) keys each
+  // row from its own day's definitions, for files whose name gives no day.
+  virtual Result<tardis::InstrumentKey> ResolveOn(const Date& day, std::string_view exchange,
+                                                  std::string_view symbol) const {
+    (void)day;
+    return Resolve(exchange, symbol);
+  }
 };
 
 struct OutputFile {

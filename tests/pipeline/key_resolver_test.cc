@@ -206,5 +206,19 @@ TEST_F(StoreKeyResolversTest, ManyWorkersOnOneDayReadItOnce) {
   EXPECT_EQ(keys.loads(), 1u);
 }
 
+// A file whose name gives no day is keyed by each row's day.
+TEST_F(StoreKeyResolversTest, RowDayResolverKeysByTheRowsDay) {
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  StoreKeyResolvers keys(store_.get());
+  const RowDayKeyResolver by_row(&keys);
+  auto on = by_row.ResolveOn(kDay, "dydx", "BTC-USD");
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_EQ(on->ToString(), "DYDX:PERPETUAL:BTC-USD");
+  auto other = by_row.ResolveOn(AddDays(kDay, 1), "dydx", "BTC-USD");
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("no symbol rule"), std::string::npos) << other.status().message();
+  EXPECT_FALSE(by_row.Resolve("dydx", "BTC-USD").ok()) << "no day: an error, never a guess";
+}
+
 }  // namespace
 }  // namespace mt::pipeline
