@@ -6,6 +6,8 @@
 #include <set>
 #include <vector>
 
+#include "core/log.h"
+
 namespace mt {
 
 namespace {
@@ -18,19 +20,15 @@ std::set<std::string>& Secrets() {
   return s;
 }
 
-std::string JsonEscaped(std::string_view s, bool escape_solidus) {
+// log::JsonEscape's form with the solidus escaped too ("\/"): some encoders
+// escape it, most do not.
+std::string JsonEscapedSolidus(std::string_view s) {
   std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '/':  // some encoders escape the solidus, most do not
-        out += escape_solidus ? "\\/" : "/";
-        break;
-      default: out += c;
+  for (char c : log::JsonEscape(s)) {
+    if (c == '/') {
+      out += "\\/";
+    } else {
+      out += c;
     }
   }
   return out;
@@ -182,7 +180,7 @@ void RegisterSecret(std::string_view secret) {
   if (secret.size() < 4) return;
   std::lock_guard<std::mutex> l(g_mu);
   auto& s = Secrets();
-  for (std::string form : {std::string(secret), JsonEscaped(secret, false), JsonEscaped(secret, true),
+  for (std::string form : {std::string(secret), log::JsonEscape(secret), JsonEscapedSolidus(secret),
                            PercentEncoded(secret, false), PercentEncoded(secret, true)}) {
     s.insert(std::move(form));
   }

@@ -1,20 +1,8 @@
 #include "pipeline/key_resolver.h"
 
-#include <cctype>
-
 #include "storage/layout.h"
 
 namespace mt::pipeline {
-
-namespace {
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
 
 Result<tardis::InstrumentKey> RuleKeyResolver::Resolve(std::string_view exchange, std::string_view symbol) const {
   return tardis::KeyFromTardisSymbol(exchange, symbol);
@@ -23,14 +11,14 @@ Result<tardis::InstrumentKey> RuleKeyResolver::Resolve(std::string_view exchange
 DefinitionKeyResolver::DefinitionKeyResolver(Date day, const std::vector<Row>& rows) : day_(day) {
   for (const auto& r : rows) {
     if (r.key.empty() || r.exchange.empty()) continue;
-    keys_.emplace(std::make_pair(r.exchange, Upper(r.symbol)), r.key);
+    keys_.emplace(std::make_pair(r.exchange, tardis::AsciiUpper(r.symbol)), r.key);
     if (!r.base.empty()) currencies_[r.exchange].insert(r.base);
     if (!r.quote.empty()) currencies_[r.exchange].insert(r.quote);
   }
   // The exchange's own symbol second: a dataset symbol always wins.
   for (const auto& r : rows) {
     if (r.key.empty() || r.exchange.empty() || r.raw_symbol.empty()) continue;
-    keys_.emplace(std::make_pair(r.exchange, Upper(r.raw_symbol)), r.key);
+    keys_.emplace(std::make_pair(r.exchange, tardis::AsciiUpper(r.raw_symbol)), r.key);
   }
 }
 
@@ -56,7 +44,7 @@ Result<std::unique_ptr<DefinitionKeyResolver>> DefinitionKeyResolver::Load(parqu
 
 Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view exchange,
                                                              std::string_view symbol) const {
-  const std::string ex(exchange), sym = Upper(symbol);
+  const std::string ex(exchange), sym = tardis::AsciiUpper(symbol);
   if (auto it = keys_.find({ex, sym}); it != keys_.end()) {
     auto k = tardis::ParseInstrumentKey(it->second);
     if (!k.ok()) {

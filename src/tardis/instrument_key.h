@@ -41,6 +41,9 @@ bool IsGroupedSymbol(std::string_view symbol);
 // (`market-tick instruments`) instead: a type is never guessed.
 Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string_view symbol);
 
+// `s` with ASCII letters upper-cased: how symbols are compared and keyed.
+std::string AsciiUpper(std::string_view s);
+
 // Exchanges whose Tardis symbols are all spot pairs (BASE-QUOTE).
 bool IsSpotOnlyExchange(std::string_view exchange);
 // Exchanges whose symbol scheme KeyFromTardisSymbol knows (the seed venues,

@@ -10,25 +10,14 @@
 
 #include "pipeline/downloader.h"
 #include "storage/object_store.h"
+#include "support/gzip.h"
 
 namespace mt::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Gzip(const std::string& text) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, text.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using testing::Gzip;
 
 const std::string kCsv =
     "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
