@@ -71,9 +71,16 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
     cs.parser.empty_input_schema = hints.data_type;
   }
   // Into a store, rows are keyed as that day's instrument definitions in it
-  // say (the symbol rules where it has none), as download and validate do.
+  // say (the symbol rules where it has none), as download and validate do;
+  // with no day in the name, by the definitions of the day each row is
+  // filed under.
+  std::shared_ptr<const pipeline::KeyResolver> day_keys;
+  const pipeline::RowDayKeyResolver by_row_day(keys);
   if (target.store && hints.day) {
-    MT_ASSIGN_OR_RETURN(target.keys, keys->ForDay(*hints.day));
+    MT_ASSIGN_OR_RETURN(day_keys, keys->ForDay(*hints.day));
+    target.keys = day_keys.get();
+  } else if (target.store) {
+    target.keys = &by_row_day;
   }
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
@@ -204,6 +211,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   const auto t0 = std::chrono::steady_clock::now();
   const size_t nfiles = args.positional.size();
   int failed = 0, done = 0;
+  int code = kExitOk;  // the worst of the files' exit codes (core/exit_code.h)
   uint64_t rows = 0, csv_bytes = 0, out_files = 0;
   bool cancelled = false;
   // Results are reported in input order, whatever order files finish in;
@@ -215,6 +223,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
         return;
       }
       failed++;
+      code = WorseExitCode(code, ExitCodeFor(r.status()));
       log::Error(r.status().message());
       return;
     }
@@ -311,7 +320,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     log::Warn("interrupted: the file in progress was abandoned, nothing partial was written");
     return kExitInterrupted;
   }
-  return failed ? kExitFailed : kExitOk;
+  return code;
 }
 
 }  // namespace mt::cli

@@ -428,7 +428,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     for (size_t i = 0; i < results.size(); i++) {
       const auto& r = results[i];
       js += std::string(i ? "," : "") + "{\"id\":\"" + log::JsonEscape(r.item.Id()) + "\",\"outcome\":\"" +
-            pipeline::OutcomeName(r.outcome) + "\",\"reason\":\"" + log::JsonEscape(r.reason) +
+            pipeline::OutcomeName(r.outcome) + "\",\"reason\":\"" + log::JsonEscape(RedactSecrets(r.reason)) +
             "\",\"requests\":" + std::to_string(r.requests) + ",\"rows\":" + std::to_string(r.rows) +
             ",\"bytes_in\":" + std::to_string(r.bytes_in) + ",\"bytes_out\":" + std::to_string(r.bytes_out) +
             ",\"objects\":[";
@@ -439,7 +439,10 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     }
     js += "]}\n";
     std::ofstream f(args.Get("summary-json"));
-    f << RedactSecrets(js);  // reasons may quote a server's answer
+    // Reasons may quote a server's answer: each is redacted before it is
+    // escaped (a credential pattern is found in the raw text), the whole
+    // again for registered secrets in any form.
+    f << RedactSecrets(js);
     if (!f) log::Error("cannot write --summary-json " + args.Get("summary-json"));
   }
   if (!dl.fatal_error().ok()) {

@@ -1,4 +1,4 @@
-// A GcsStore configured from the environment (DESIGN §3): endpoint and
+// A GcsStore configured from the environment (README.md, Configuration): endpoint and
 // credentials (STORAGE_EMULATOR_HOST > GOOGLE_APPLICATION_CREDENTIALS >
 // metadata server), upload chunking and retries.
 #pragma once

@@ -1,5 +1,5 @@
 // `market-tick instruments`: Tardis metadata -> canonical instrument
-// definitions per day (DESIGN §1 job 1, §4, §5), written as
+// definitions per day (docs/INSTRUMENTS.md), written as
 // instrument_availability/by_date/day-D/instruments.parquet plus the
 // aggregate for the range, or printed with --format.
 #include <atomic>
@@ -31,7 +31,7 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-// The seed's venues (DESIGN §5 names them, upbit included).
+// The seed's venues (docs/INSTRUMENTS.md names them; upbit is not a default).
 const char* const kDefaultExchanges =
     "binance,binance-futures,deribit,bybit,bybit-spot,okex,okex-futures,okex-swap";  // the seed's eight
 
@@ -599,7 +599,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     for (const auto& f : fetched) {
       const pipeline::ExchangeMetadata& m = *f.meta.value();
       ojson rj = ojson::array();
-      for (const auto* r : rejected_by[f.exchange]) rj.push_back({{"symbol", r->symbol}, {"reason", r->reason}});
+      for (const auto* r : rejected_by[f.exchange]) rj.push_back({{"symbol", r->symbol}, {"reason", RedactSecrets(r->reason)}});
       ojson gr = ojson::array();
       for (const auto& g : catalog.grouped) {
         if (g.exchange == f.exchange) gr.push_back({{"symbol", g.symbol.id}, {"type", g.symbol.type}, {"data_types", g.symbol.data_types}});
@@ -609,7 +609,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
                      {"instruments", instruments_by[f.exchange]},
                      {"instrument_metadata", m.have_instruments},
                      {"instrument_metadata_records", m.instruments.size()},
-                     {"instrument_metadata_note", m.instruments_note},
+                     {"instrument_metadata_note", RedactSecrets(m.instruments_note)},
                      {"grouped", gr},
                      {"rejected", rj}});
       exs.back()["exported_until"] =
@@ -619,7 +619,11 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
       exs.back()["provisional_days"] = pd;
     }
     s["exchanges"] = exs;
-    s["warnings"] = catalog.warnings;
+    // Free text is redacted before the JSON escapes it (a credential
+    // pattern is found in the raw text), the whole again below.
+    ojson warnings = ojson::array();
+    for (const auto& w : catalog.warnings) warnings.push_back(RedactSecrets(w));
+    s["warnings"] = warnings;
     std::ofstream out(opts->summary_json);
     out << RedactSecrets(s.dump(1)) << "\n";
     if (!out) log::Error("cannot write --summary-json " + opts->summary_json);

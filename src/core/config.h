@@ -1,4 +1,4 @@
-// Configuration lookup with the precedence of DESIGN §3:
+// Configuration lookup with this precedence (README.md, Configuration):
 // flag > environment > .env file > default. The .env file never overrides
 // the real environment.
 #pragma once

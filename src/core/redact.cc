@@ -6,6 +6,8 @@
 #include <set>
 #include <vector>
 
+#include "core/log.h"
+
 namespace mt {
 
 namespace {
@@ -18,19 +20,15 @@ std::set<std::string>& Secrets() {
   return s;
 }
 
-std::string JsonEscaped(std::string_view s, bool escape_solidus) {
+// log::JsonEscape's form with the solidus escaped too ("\/"): some encoders
+// escape it, most do not.
+std::string JsonEscapedSolidus(std::string_view s) {
   std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '/':  // some encoders escape the solidus, most do not
-        out += escape_solidus ? "\\/" : "/";
-        break;
-      default: out += c;
+  for (char c : log::JsonEscape(s)) {
+    if (c == '/') {
+      out += "\\/";
+    } else {
+      out += c;
     }
   }
   return out;
@@ -78,11 +76,30 @@ bool EndsBareValue(char c) {
          c == ';' || c == '<' || c == '>' || c == ')' || c == '}' || c == ']' || c == '\\';
 }
 
-// "Bearer VALUE" (any case): VALUE goes.
+// Spaces and tabs between "Bearer" and its value, raw or JSON-escaped
+// ("\t"): the length of the run at `i`.
+size_t SeparatorAt(const std::string& text, size_t i) {
+  size_t n = 0;
+  for (;;) {
+    if (i + n < text.size() && (text[i + n] == ' ' || text[i + n] == '\t')) {
+      n++;
+    } else if (text.compare(i + n, 2, "\\t") == 0) {
+      n += 2;
+    } else {
+      return n;
+    }
+  }
+}
+
+// "Bearer VALUE" (any case, then spaces or tabs): VALUE goes.
 void RedactBearer(std::string* text) {
-  for (size_t p = 0; (p = FindNoCase(*text, "bearer ", p)) != std::string::npos;) {
-    size_t b = p + 7;
-    while (b < text->size() && (*text)[b] == ' ') b++;
+  for (size_t p = 0; (p = FindNoCase(*text, "bearer", p)) != std::string::npos;) {
+    const size_t sep = SeparatorAt(*text, p + 6);
+    if (sep == 0) {
+      p += 6;
+      continue;
+    }
+    size_t b = p + 6 + sep;
     size_t e = b;
     while (e < text->size() && !EndsBareValue((*text)[e])) e++;
     if (e > b && !AlreadyRedacted(*text, b)) text->replace(b, e - b, kMark);
@@ -90,13 +107,23 @@ void RedactBearer(std::string* text) {
   }
 }
 
+// The length of a quote at `i`: `"` or `'`, or an escaped one (`\"`, as
+// in JSON text quoted inside JSON); 0 when there is none.
+size_t QuoteAt(const std::string& text, size_t i) {
+  if (i < text.size() && (text[i] == '"' || text[i] == '\'')) return 1;
+  if (i + 1 < text.size() && text[i] == '\\' && (text[i + 1] == '"' || text[i + 1] == '\'')) return 2;
+  return 0;
+}
+
 // NAME followed by `":"`, `": "`, `=` or `: ` and a value, in JSON, form,
-// query or header syntax: the value goes. A quoted value ends at its
-// unescaped closing quote (a JSON private_key holds \n escapes).
+// query or header syntax, also with escaped quotes (`\"access_token\":\"..\"`,
+// JSON quoted in a JSON string): the value goes. A quoted value ends at its
+// unescaped closing quote (a JSON private_key holds \n escapes); an
+// escaped-quoted one at the next escaped quote.
 void RedactField(std::string* text, std::string_view name) {
   for (size_t p = 0; (p = FindNoCase(*text, name, p)) != std::string::npos;) {
     size_t i = p + name.size();
-    if (i < text->size() && ((*text)[i] == '"' || (*text)[i] == '\'')) i++;
+    i += QuoteAt(*text, i);
     while (i < text->size() && (*text)[i] == ' ') i++;
     if (i >= text->size() || ((*text)[i] != ':' && (*text)[i] != '=')) {
       p = i;
@@ -105,7 +132,12 @@ void RedactField(std::string* text, std::string_view name) {
     i++;
     while (i < text->size() && (*text)[i] == ' ') i++;
     size_t b = i, e = i;
-    if (b < text->size() && ((*text)[b] == '"' || (*text)[b] == '\'')) {
+    if (const size_t ql = QuoteAt(*text, b); ql == 2) {
+      const std::string close = text->substr(b, 2);
+      b += 2;
+      e = text->find(close, b);
+      if (e == std::string::npos) e = text->size();
+    } else if (ql == 1) {
       const char q = (*text)[b];
       b++;
       e = b;
@@ -148,7 +180,7 @@ void RegisterSecret(std::string_view secret) {
   if (secret.size() < 4) return;
   std::lock_guard<std::mutex> l(g_mu);
   auto& s = Secrets();
-  for (std::string form : {std::string(secret), JsonEscaped(secret, false), JsonEscaped(secret, true),
+  for (std::string form : {std::string(secret), log::JsonEscape(secret), JsonEscapedSolidus(secret),
                            PercentEncoded(secret, false), PercentEncoded(secret, true)}) {
     s.insert(std::move(form));
   }

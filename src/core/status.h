@@ -1,6 +1,6 @@
 // Errors as values: a Status carries a code, a message and where it happened
 // (file, line, column, URL). No exception crosses a component boundary; the
-// CLI maps codes to the exit codes of DESIGN §2.
+// CLI maps codes to exit codes in one place (core/exit_code.h).
 #pragma once
 
 #include <string>

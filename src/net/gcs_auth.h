@@ -1,4 +1,4 @@
-// Credentials for Google Cloud Storage, chosen in the order of DESIGN §3:
+// Credentials for Google Cloud Storage, chosen in this order (README.md, Configuration):
 //   1. STORAGE_EMULATOR_HOST: an emulator, no Authorization header at all;
 //   2. GOOGLE_APPLICATION_CREDENTIALS: a JSON key file. A service-account key
 //      signs a JWT (RS256, OpenSSL) that the token endpoint exchanges for an

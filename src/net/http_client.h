@@ -1,4 +1,4 @@
-// HTTP behind one interface (DESIGN §7): the curl adapter for real sockets,
+// HTTP behind one interface: the curl adapter for real sockets,
 // test doubles where none can run. A client is used by one thread at a time
 // and keeps its connections alive between requests.
 #pragma once

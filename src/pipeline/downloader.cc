@@ -76,7 +76,9 @@ class ItemSink : public net::HttpBodySink {
   std::function<void()> on_restart;
   std::atomic<uint64_t>* bytes_counter = nullptr;
   // Bounds (DownloadOptions): when the item started, its time and byte
-  // limits, the body bytes received for the item so far, and this
+  // limits, the bytes of this attempt (the resumed prefix of the file plus
+  // this response's body: failed attempts and error bodies do not count
+  // towards the size bound, so retries cannot exhaust it), and this
   // response's announced length (-1: none) and bytes.
   double started = 0, timeout_s = 0;
   uint64_t max_bytes = 0, received = 0, response_bytes = 0;
@@ -104,6 +106,7 @@ class ItemSink : public net::HttpBodySink {
       }
       accepting = true;
     }
+    received = accepting ? offset : 0;
     return Status::OK();
   }
   Status OnBody(const char* d, size_t n) override {
@@ -129,7 +132,7 @@ class ItemSink : public net::HttpBodySink {
     }
     if (received > max_bytes) {
       return Status::InvalidInput("stopped by the size bound: more than " + std::to_string(max_bytes) +
-                                  " bytes received for this item (ITEM_MAX_SIZE)");
+                                  " bytes for this item in one attempt (ITEM_MAX_SIZE)");
     }
     if (MonotonicSeconds() - started > timeout_s) {
       return Status::Unavailable("stopped by the time bound: the item took longer than " +
@@ -202,9 +205,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
   // One key source with convert and validate: the day's definitions in the
-  // store, else the symbol rules.
-  const KeyResolver* resolver = nullptr;
-  if (opts_.keys) {
+  // store, else the symbol rules. An item planned with its key needs none
+  // (no store read, no day's definitions held for it).
+  std::shared_ptr<const KeyResolver> resolver;
+  if (opts_.keys && (grouped || item.instrument_key.empty())) {
     auto r = opts_.keys->ForDay(item.day);
     if (!r.ok()) {
       res.outcome = r.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
@@ -268,7 +272,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   target.overwrite = opts_.force || grouped;
   target.fixed_object = object;
   target.fixed_key = key;
-  target.keys = resolver;
+  target.keys = resolver.get();
   ConvertSettings settings = opts_.convert;
   settings.parser.empty_input_schema = schema;
   settings.parser.data_type_origin = "the work item";

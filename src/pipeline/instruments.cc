@@ -17,7 +17,7 @@ std::string Upper(std::string s) {
   return s;
 }
 
-// The venues of DESIGN §5. For them the conventions below are known; for
+// The seed venues (docs/INSTRUMENTS.md). For them the conventions below are known; for
 // any other exchange a column the metadata does not give stays empty.
 bool SeedVenue(const std::string& ex) {
   static const std::set<std::string> kVenues = {"binance", "binance-futures", "binance-delivery", "deribit",

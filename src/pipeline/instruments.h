@@ -1,9 +1,9 @@
-// Canonical instrument definitions (DESIGN §5) from Tardis metadata: every
+// Canonical instrument definitions (docs/INSTRUMENTS.md) from Tardis metadata: every
 // dataset symbol of /v1/exchanges/{exchange} becomes one instrument with a
 // key, availability window and the data types Tardis lists for it, enriched
 // with /v1/instruments terms when those were fetched. Grouped symbols
 // (OPTIONS, PERPETUALS, ...) are files of many instruments, not instruments:
-// they are kept aside (DESIGN §6 splits their files per instrument). A symbol
+// they are kept aside (the converter splits their files per instrument). A symbol
 // whose key cannot be derived is rejected with the reason, never keyed by a
 // guess. Pure functions of their inputs: no I/O.
 #pragma once

@@ -1,4 +1,4 @@
-// instruments.parquet (DESIGN §4, §5): one fixed, typed column set for every
+// instruments.parquet (docs/STORAGE.md, docs/INSTRUMENTS.md): one fixed, typed column set for every
 // day file and every aggregate, written through the object store so a file
 // appears only when complete.
 #pragma once

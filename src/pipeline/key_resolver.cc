@@ -1,20 +1,8 @@
 #include "pipeline/key_resolver.h"
 
-#include <cctype>
-
 #include "storage/layout.h"
 
 namespace mt::pipeline {
-
-namespace {
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-}  // namespace
 
 Result<tardis::InstrumentKey> RuleKeyResolver::Resolve(std::string_view exchange, std::string_view symbol) const {
   return tardis::KeyFromTardisSymbol(exchange, symbol);
@@ -23,14 +11,14 @@ Result<tardis::InstrumentKey> RuleKeyResolver::Resolve(std::string_view exchange
 DefinitionKeyResolver::DefinitionKeyResolver(Date day, const std::vector<Row>& rows) : day_(day) {
   for (const auto& r : rows) {
     if (r.key.empty() || r.exchange.empty()) continue;
-    keys_.emplace(std::make_pair(r.exchange, Upper(r.symbol)), r.key);
+    keys_.emplace(std::make_pair(r.exchange, tardis::AsciiUpper(r.symbol)), r.key);
     if (!r.base.empty()) currencies_[r.exchange].insert(r.base);
     if (!r.quote.empty()) currencies_[r.exchange].insert(r.quote);
   }
   // The exchange's own symbol second: a dataset symbol always wins.
   for (const auto& r : rows) {
     if (r.key.empty() || r.exchange.empty() || r.raw_symbol.empty()) continue;
-    keys_.emplace(std::make_pair(r.exchange, Upper(r.raw_symbol)), r.key);
+    keys_.emplace(std::make_pair(r.exchange, tardis::AsciiUpper(r.raw_symbol)), r.key);
   }
 }
 
@@ -56,7 +44,7 @@ Result<std::unique_ptr<DefinitionKeyResolver>> DefinitionKeyResolver::Load(parqu
 
 Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view exchange,
                                                              std::string_view symbol) const {
-  const std::string ex(exchange), sym = Upper(symbol);
+  const std::string ex(exchange), sym = tardis::AsciiUpper(symbol);
   if (auto it = keys_.find({ex, sym}); it != keys_.end()) {
     auto k = tardis::ParseInstrumentKey(it->second);
     if (!k.ok()) {
@@ -78,26 +66,80 @@ Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view ex
   return rule;
 }
 
-Result<const KeyResolver*> StoreKeyResolvers::ForDay(const Date& day) {
-  if (!store_) return static_cast<const KeyResolver*>(&rules_);
-  std::lock_guard<std::mutex> l(mu_);
-  if (auto it = days_.find(day); it != days_.end()) {
-    return it->second ? static_cast<const KeyResolver*>(it->second.get()) : &rules_;
-  }
+Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::Load(const Date& day) {
   const std::string name = storage::InstrumentsObjectName(day);
   auto file = parquet::FileReader::Open(store_, name);
   if (!file.ok()) {
-    if (file.status().code() == Status::Code::kNotFound) {
-      days_.emplace(day, nullptr);
-      return static_cast<const KeyResolver*>(&rules_);
-    }
+    if (file.status().code() == Status::Code::kNotFound) return rules_;
     return file.status().WithContext("instrument definitions of " + FormatDate(day));
   }
   auto loaded = DefinitionKeyResolver::Load(**file, day);
   if (!loaded.ok()) return loaded.status().WithContext("instrument definitions of " + FormatDate(day));
-  const KeyResolver* out = loaded->get();
-  days_.emplace(day, std::move(loaded).value());
-  return out;
+  return std::shared_ptr<const KeyResolver>(std::move(loaded).value());
+}
+
+Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::ForDay(const Date& day) {
+  if (!store_) return rules_;
+  std::unique_lock<std::mutex> l(mu_);
+  for (auto it = days_.find(day); it != days_.end(); it = days_.find(day)) {
+    std::shared_ptr<Entry> e = it->second;
+    if (e->ready) {
+      e->last_used = ++clock_;
+      return e->resolver;
+    }
+    loaded_.wait(l);  // another worker is reading this day
+  }
+  auto mine = std::make_shared<Entry>();
+  days_.emplace(day, mine);  // the loading marker
+  l.unlock();
+  auto loaded = Load(day);
+  l.lock();
+  if (!loaded.ok()) {
+    days_.erase(day);  // not remembered: the next caller reads again
+    loaded_.notify_all();
+    return loaded.status();
+  }
+  loads_++;
+  mine->resolver = *loaded;
+  mine->ready = true;
+  mine->last_used = ++clock_;
+  // Drop the least recently used loaded days beyond the bound; days being
+  // loaded are not counted (their loaders hold them).
+  for (;;) {
+    size_t ready = 0;
+    auto oldest = days_.end();
+    for (auto it = days_.begin(); it != days_.end(); ++it) {
+      if (!it->second->ready) continue;
+      ready++;
+      if (oldest == days_.end() || it->second->last_used < oldest->second->last_used) oldest = it;
+    }
+    if (ready <= max_days_) break;
+    days_.erase(oldest);
+    evictions_++;
+  }
+  loaded_.notify_all();
+  return mine->resolver;
+}
+
+size_t StoreKeyResolvers::loads() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return loads_;
+}
+
+size_t StoreKeyResolvers::evictions() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return evictions_;
+}
+
+Result<tardis::InstrumentKey> RowDayKeyResolver::Resolve(std::string_view exchange, std::string_view symbol) const {
+  return Status::Internal("the key of " + std::string(exchange) + " " + std::string(symbol) +
+                          " needs the row's day (RowDayKeyResolver::ResolveOn)");
+}
+
+Result<tardis::InstrumentKey> RowDayKeyResolver::ResolveOn(const Date& day, std::string_view exchange,
+                                                           std::string_view symbol) const {
+  MT_ASSIGN_OR_RETURN(std::shared_ptr<const KeyResolver> keys, days_->ForDay(day));
+  return keys->Resolve(exchange, symbol);
 }
 
 }  // namespace mt::pipeline

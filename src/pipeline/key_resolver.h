@@ -7,6 +7,7 @@
 // rule, which refuses to guess a type (tardis::KeyFromTardisSymbol).
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -66,24 +67,63 @@ class DefinitionKeyResolver : public KeyResolver {
   std::map<std::string, std::set<std::string>> currencies_;  // bases and quotes, per exchange
 };
 
-// The resolvers of a store, one per day, each loaded on first use and kept.
-// Thread-safe.
+// The resolvers of a store, one per day, each loaded on first use. A few
+// days are kept (the least recently used beyond `max_days` are dropped):
+// downloads and validation go roughly in day order, and a year of days held
+// at once would grow with the date range. A day is loaded outside the lock,
+// so workers needing other days do not wait on one store read; workers
+// needing the same day wait for its one load. Thread-safe.
 class StoreKeyResolvers {
  public:
+  static constexpr size_t kDefaultMaxDays = 4;
   // `store` may be null (no store: the symbol rules for every day).
-  explicit StoreKeyResolvers(storage::ObjectStore* store) : store_(store) {}
+  explicit StoreKeyResolvers(storage::ObjectStore* store, size_t max_days = kDefaultMaxDays)
+      : store_(store), max_days_(max_days < 1 ? 1 : max_days) {}
 
   // The day's definitions when the store has a definitions file for it, else
   // the symbol rules. A definitions file that cannot be read is an error
   // (retryable when the store's read was), never a silent switch to the
-  // rules, which could key some symbols differently.
-  Result<const KeyResolver*> ForDay(const Date& day);
+  // rules, which could key some symbols differently; it is not remembered,
+  // so a later call reads again. The resolver stays valid while the caller
+  // holds it, even after the day is dropped from the cache.
+  Result<std::shared_ptr<const KeyResolver>> ForDay(const Date& day);
+
+  // Store reads done (days loaded, with or without definitions) and days
+  // dropped from the cache, for tests and logs.
+  size_t loads() const;
+  size_t evictions() const;
 
  private:
+  struct Entry {
+    bool ready = false;  // false: one thread is loading it
+    std::shared_ptr<const KeyResolver> resolver;
+    uint64_t last_used = 0;
+  };
+  Result<std::shared_ptr<const KeyResolver>> Load(const Date& day);
+
   storage::ObjectStore* store_;
-  RuleKeyResolver rules_;
-  std::mutex mu_;
-  std::map<Date, std::unique_ptr<DefinitionKeyResolver>> days_;  // null: no definitions that day
+  size_t max_days_;
+  std::shared_ptr<const KeyResolver> rules_ = std::make_shared<RuleKeyResolver>();
+  mutable std::mutex mu_;
+  std::condition_variable loaded_;
+  std::map<Date, std::shared_ptr<Entry>> days_;
+  uint64_t clock_ = 0;
+  size_t loads_ = 0, evictions_ = 0;
+};
+
+// Keys each row from the definitions of the row's own day (ResolveOn), for a
+// file whose name gives no day: it is filed under its rows' days, so it must
+// be keyed by them too. Resolve without a day is an error (a caller that
+// does not pass the day would silently key by the wrong day otherwise).
+class RowDayKeyResolver : public KeyResolver {
+ public:
+  explicit RowDayKeyResolver(StoreKeyResolvers* days) : days_(days) {}
+  Result<tardis::InstrumentKey> Resolve(std::string_view exchange, std::string_view symbol) const override;
+  Result<tardis::InstrumentKey> ResolveOn(const Date& day, std::string_view exchange,
+                                          std::string_view symbol) const override;
+
+ private:
+  StoreKeyResolvers* days_;
 };
 
 }  // namespace mt::pipeline

@@ -91,8 +91,10 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
     }
     net::HttpRequest req = opts_.retry.Request(url, attempt, opts_.cancel);
     // A body that never ends is cut by the size limit of the sink (1 GiB) or
-    // by this time bound, the whole retry budget, whichever comes first.
-    req.total_timeout_s = static_cast<int>(std::max(60.0, opts_.retry.max_total_s));
+    // by this time bound, the whole retry budget, whichever comes first;
+    // clamped to a day so a huge RETRY_MAX_TOTAL_SECONDS (or inf) converts
+    // to int without overflow.
+    req.total_timeout_s = static_cast<int>(std::clamp(opts_.retry.max_total_s, 60.0, 86400.0));
     req.headers.emplace_back("User-Agent", opts_.user_agent);
     req.headers.emplace_back("Accept", "application/json");
     if (with_key && !opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);

@@ -1,6 +1,6 @@
 // Tardis metadata for one run: GET /v1/exchanges/{exchange} and, when an API
 // key is set, GET /v1/instruments/{exchange}, each fetched at most once per
-// exchange per run and kept (TARDIS.md §3.2, §4). Requests are retried like
+// exchange per run and kept (docs/INSTRUMENTS.md, Requests). Requests are retried like
 // dataset downloads (RetryPolicy): 408, 429 (Retry-After honoured), 5xx and
 // transport errors back off with jitter; 401/403 and other 4xx are final.
 // Thread-safety: different exchanges may be fetched from different threads

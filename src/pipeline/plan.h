@@ -1,4 +1,4 @@
-// Work items and sharding (DESIGN §8). A work item is one Tardis file:
+// Work items and sharding (docs/DEPLOYMENT.md). A work item is one Tardis file:
 // (day, data type, exchange, symbol). The plan is sorted, so every machine
 // computes the same list; shard I of N takes the items whose stable hash is
 // I mod N, so shards never overlap and their union is the plan.

@@ -175,13 +175,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     const std::string id = exchange + '\x1f' + symbol;
     auto cached = by_symbol_.find(id);
     if (cached != by_symbol_.end()) return cached->second;
-    auto key = target_.keys ? target_.keys->Resolve(exchange, symbol)
-                            : tardis::KeyFromTardisSymbol(exchange, symbol);
-    if (!key.ok()) {
-      return Status::InvalidInput(hints_.source + ": " + key.status().message());
-    }
-    const std::string key_str = key->ToString();
     const Date day = hints_.day ? *hints_.day : DateFromMicros(first_local_ts);
+    auto key = target_.keys ? target_.keys->ResolveOn(day, exchange, symbol)
+                            : tardis::KeyFromTardisSymbol(exchange, symbol);
+    if (!key.ok()) return key.status().WithContext(hints_.source);
+    const std::string key_str = key->ToString();
     const std::string name = storage::TickObjectName(day, schema_->name, key_str);
     MT_ASSIGN_OR_RETURN(Output * out, OpenOutput(key_str, name, false));
     out->exchange = exchange;

@@ -34,6 +34,14 @@ class KeyResolver {
   virtual ~KeyResolver() = default;
   virtual Result<tardis::InstrumentKey> Resolve(std::string_view exchange,
                                                 std::string_view symbol) const = 0;
+  // The key of a row of `day` (the day the row is filed under). A resolver
+  // of one day ignores the day; RowDayKeyResolver (key_resolver.h) keys each
+  // row from its own day's definitions, for files whose name gives no day.
+  virtual Result<tardis::InstrumentKey> ResolveOn(const Date& day, std::string_view exchange,
+                                                  std::string_view symbol) const {
+    (void)day;
+    return Resolve(exchange, symbol);
+  }
 };
 
 struct OutputFile {
@@ -49,7 +57,7 @@ struct OutputFile {
 };
 
 struct ConvertTarget {
-  // Exactly one of: a single output file, or a store with the DESIGN §4 layout.
+  // Exactly one of: a single output file, or a store with the layout of docs/STORAGE.md.
   std::string single_file;                 // --output FILE.parquet
   storage::ObjectStore* store = nullptr;   // --output DIR or gs://...
   bool overwrite = true;                   // false: create-only (existing objects kept)

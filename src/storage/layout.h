@@ -1,4 +1,4 @@
-// Object names of the storage layout (DESIGN §4), built and parsed in one
+// Object names of the storage layout (docs/STORAGE.md), built and parsed in one
 // place so every component agrees on them.
 #pragma once
 

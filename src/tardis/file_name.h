@@ -1,5 +1,5 @@
 // The official clients name downloaded files
-// {exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz (TARDIS.md §1.8).
+// {exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}.csv.gz.
 #pragma once
 
 #include <optional>

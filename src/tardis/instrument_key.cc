@@ -12,13 +12,13 @@
 
 namespace mt::tardis {
 
-namespace {
-
-std::string Upper(std::string_view s) {
+std::string AsciiUpper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return out;
 }
+
+namespace {
 
 std::vector<std::string> Split(std::string_view s, char sep) {
   std::vector<std::string> out;
@@ -234,7 +234,7 @@ Result<InstrumentKey> DashedSpot(InstrumentKey k, std::string_view ex, const std
 // A metadata currency as keys write it: upper case, and a product suffix
 // after '_' dropped (okex-futures XPERP quote USD_UM_XPERP -> USD).
 std::string KeyCurrency(std::string_view c) {
-  std::string out = Upper(c.substr(0, c.find('_')));
+  std::string out = AsciiUpper(c.substr(0, c.find('_')));
   return AllAlnum(out) ? out : std::string();
 }
 
@@ -252,8 +252,8 @@ std::string InstrumentKey::ToString() const { return venue + ":" + type + ":" + 
 
 std::string VenueForExchange(std::string_view exchange) {
   if (exchange == "okex") return "OKX";
-  if (exchange.rfind("okex-", 0) == 0) return "OKX-" + Upper(exchange.substr(5));
-  return Upper(exchange);
+  if (exchange.rfind("okex-", 0) == 0) return "OKX-" + AsciiUpper(exchange.substr(5));
+  return AsciiUpper(exchange);
 }
 
 bool IsGroupedSymbol(std::string_view s) {
@@ -261,7 +261,7 @@ bool IsGroupedSymbol(std::string_view s) {
 }
 
 Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string_view symbol_in) {
-  const std::string s = Upper(symbol_in);
+  const std::string s = AsciiUpper(symbol_in);
   if (s.empty()) return Unknown(exchange, symbol_in, "empty symbol");
   if (IsGroupedSymbol(s)) {
     return Unknown(exchange, symbol_in, "a grouped file symbol, not an instrument");
@@ -341,13 +341,13 @@ bool HasSymbolRule(std::string_view ex) {
 
 Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string_view symbol,
                                           std::string_view listed_type) {
-  if (HasSymbolRule(exchange) || IsGroupedSymbol(Upper(symbol))) return KeyFromTardisSymbol(exchange, symbol);
+  if (HasSymbolRule(exchange) || IsGroupedSymbol(AsciiUpper(symbol))) return KeyFromTardisSymbol(exchange, symbol);
   // The listing says spot: a plain BASE-QUOTE symbol is then a spot pair on
   // any venue. Any other type needs the metadata's base and quote.
   if (listed_type == "spot") {
     InstrumentKey spot;
     spot.venue = VenueForExchange(exchange);
-    return DashedSpot(spot, exchange, Upper(symbol));
+    return DashedSpot(spot, exchange, AsciiUpper(symbol));
   }
   return Unknown(exchange, symbol,
                  "Tardis lists it as type '" + std::string(listed_type) +
@@ -357,7 +357,7 @@ Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string
 
 std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::string_view symbol,
                                             const std::function<bool(const std::string&)>& known) {
-  const std::string sym = Upper(symbol);
+  const std::string sym = AsciiUpper(symbol);
   if (rule_key.type != "SPOT_PAIR" || rule_key.base + rule_key.quote != sym) return std::nullopt;
   if (known(rule_key.base) && known(rule_key.quote)) return std::nullopt;
   // Only a longer quote than the rule's, ending in it (BTCA|EUR -> BTC|AEUR):
@@ -434,7 +434,7 @@ Result<InstrumentKey> KeyFromMetadata(std::string_view exchange, std::string_vie
       return Unknown(exchange, symbol, "instrument metadata has no positive strikePrice for an option");
     }
     k.strike = FormatStrike(*facts.strike);
-    const std::string ot = Upper(facts.option_type);
+    const std::string ot = AsciiUpper(facts.option_type);
     if (ot != "CALL" && ot != "PUT") {
       return Unknown(exchange, symbol, "instrument metadata optionType '" + facts.option_type + "' is not call or put");
     }

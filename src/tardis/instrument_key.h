@@ -1,4 +1,4 @@
-// Instrument keys VENUE:TYPE:SYMBOL (DESIGN §5), derived from a Tardis
+// Instrument keys VENUE:TYPE:SYMBOL (docs/INSTRUMENTS.md, Keys), derived from a Tardis
 // exchange id and symbol. This module builds keys and parses them back.
 // Derivation from the symbol alone covers the seed's venues; with Tardis
 // instrument metadata (KeyFromMetadata) base, quote, expiry, strike and
@@ -41,6 +41,9 @@ bool IsGroupedSymbol(std::string_view symbol);
 // (`market-tick instruments`) instead: a type is never guessed.
 Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string_view symbol);
 
+// `s` with ASCII letters upper-cased: how symbols are compared and keyed.
+std::string AsciiUpper(std::string_view s);
+
 // Exchanges whose Tardis symbols are all spot pairs (BASE-QUOTE).
 bool IsSpotOnlyExchange(std::string_view exchange);
 // Exchanges whose symbol scheme KeyFromTardisSymbol knows (the seed venues,
@@ -62,7 +65,7 @@ Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string
 std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::string_view symbol,
                                             const std::function<bool(const std::string&)>& known);
 
-// What Tardis instrument metadata (/v1/instruments, TARDIS.md §4) says about
+// What Tardis instrument metadata (GET /v1/instruments/{exchange}) says about
 // one symbol. Empty strings and empty optionals are unknown.
 struct SymbolFacts {
   std::string type;         // spot | perpetual | future | option (Tardis `type`)
@@ -72,8 +75,8 @@ struct SymbolFacts {
   std::string option_type;           // call | put
 };
 
-// The key from metadata (DESIGN §5: base and quote come from the metadata
-// when available). Currencies with a product suffix keep the currency code
+// The key from metadata (base and quote come from the metadata when
+// available). Currencies with a product suffix keep the currency code
 // (okex-futures quote USD_UM_XPERP -> USD). Options quoted in their own base
 // currency (Deribit's inverse BTC options have quoteCurrency BTC) name the
 // strike currency, which only the symbol carries (BTC-... -> USD,

@@ -62,7 +62,7 @@ class Reader {
     return Status::OK();
   }
 
-  // Numbers sometimes arrive as strings (TARDIS.md §4 quirks).
+  // Numbers sometimes arrive as strings ("0.5" for 0.5).
   Status Number(const char* key, std::optional<double>* out) const {
     const json* v = Get(key);
     if (!v) return Status::OK();

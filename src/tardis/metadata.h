@@ -1,8 +1,8 @@
-// Tardis metadata responses (TARDIS.md §3.2 and §4) parsed into plain
+// Tardis metadata responses (docs/INSTRUMENTS.md, Requests) parsed into plain
 // structs: GET /v1/exchanges/{exchange} (what datasets exist, per symbol and
 // data type) and GET /v1/instruments/{exchange} (contract terms). Parsing is
 // pure: no I/O, no exceptions out; unknown fields are ignored, numbers given
-// as strings are accepted (a known quirk, TARDIS.md §4), and a malformed
+// as strings are accepted (Tardis sends some that way), and a malformed
 // record is an error naming the record and the field.
 #pragma once
 
@@ -70,7 +70,7 @@ struct InstrumentInfo {
   std::vector<InstrumentChange> changes;  // sorted by until, ascending
 
   // The dataset symbol this record describes: datasetId, else the id
-  // normalised as the official clients do (TARDIS.md §1.2).
+  // normalised as the official clients do (upper case, '/' and ':' as '-').
   std::string DatasetSymbolId() const;
   // Terms in force at time `t_us`: the current values, overridden per field
   // by the earliest change whose `until` is after `t_us`.

@@ -119,13 +119,6 @@ const DataTypeSchema* FindSchema(std::string_view data_type) {
   return nullptr;
 }
 
-const DataTypeSchema* SchemaForHeader(std::string_view header) {
-  for (const auto& s : AllSchemas()) {
-    if (s.CsvHeader() == header) return &s;
-  }
-  return nullptr;
-}
-
 std::vector<const DataTypeSchema*> SchemasForHeader(std::string_view header) {
   std::vector<const DataTypeSchema*> out;
   for (const auto& s : AllSchemas()) {

@@ -1,5 +1,5 @@
 // One table per Tardis data type drives the CSV parser, the Parquet writer
-// and docs/SCHEMAS.md (DESIGN §6). Column order is Tardis' CSV order.
+// and docs/SCHEMAS.md. Column order is Tardis' CSV order.
 #pragma once
 
 #include <optional>
@@ -30,10 +30,7 @@ struct DataTypeSchema {
 // Every supported data type, in a stable order.
 const std::vector<DataTypeSchema>& AllSchemas();
 const DataTypeSchema* FindSchema(std::string_view data_type);
-// The schema whose CSV header equals `header` exactly (no trailing CR); the
-// first in AllSchemas() order when several share it.
-const DataTypeSchema* SchemaForHeader(std::string_view header);
-// Every schema whose CSV header equals `header`. A header does not always
+// Every schema whose CSV header equals `header` exactly (no trailing CR). A header does not always
 // name its data type: liquidations share the trades header and book_ticker
 // the quotes header, so the type comes from the file name or work item and
 // the header only confirms it.

@@ -79,7 +79,7 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
       grouped.insert(w.exchange + ":" + w.symbol);
       continue;
     }
-    const pipeline::KeyResolver* resolver = nullptr;
+    std::shared_ptr<const pipeline::KeyResolver> resolver;
     if (keys) {
       MT_ASSIGN_OR_RETURN(resolver, keys->ForDay(w.day));
     }

@@ -1,5 +1,6 @@
 #include "validate/html_report.h"
 
+#include "core/redact.h"
 #include "validate/expected.h"
 
 #include <algorithm>
@@ -218,7 +219,10 @@ std::string TotalsRow(const std::string& label, const Counts& c, uint64_t rows, 
 
 }  // namespace
 
-std::string HtmlEscape(const std::string& s) {
+std::string HtmlEscape(const std::string& raw) {
+  // Redacted before escaping: a credential pattern ("access_token":"...")
+  // is found in the raw text, not after its quotes became &quot;.
+  const std::string s = RedactSecrets(raw);
   std::string o;
   o.reserve(s.size());
   for (char c : s) {

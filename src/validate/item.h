@@ -1,5 +1,5 @@
 // What `market-tick validate` expects and finds, item by item: one item is
-// one object of the storage layout (DESIGN §4), a (day, data type,
+// one object of the storage layout (docs/STORAGE.md), a (day, data type,
 // instrument) triple.
 #pragma once
 

@@ -1,4 +1,4 @@
-// missing_data_reports/by_date/day-D/missing_data.parquet (DESIGN §4): the
+// missing_data_reports/by_date/day-D/missing_data.parquet (docs/VALIDATE.md): the
 // day's missing, corrupt and not-available items, one row each, written by validate and
 // read back by whatever re-downloads them. A day with nothing missing gets
 // a zero-row file, so "validated, complete" and "never validated" differ.

@@ -1,8 +1,8 @@
 // Compares expected items with what the store holds: one listing per day
 // (raw_tick_data/by_date/day-D/), then, with `deep`, every present object's
 // footer checked (file_check.h) on `concurrency` threads. Without `deep`
-// an object that exists is done (DESIGN §4: objects appear only when
-// complete), unless it is too short to be Parquet.
+// an object that exists is done (docs/STORAGE.md: objects appear only
+// when complete), unless it is too short to be Parquet.
 #pragma once
 
 #include <atomic>

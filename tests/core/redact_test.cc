@@ -58,6 +58,21 @@ TEST_F(RedactTest, CredentialFieldsGoInJsonFormAndQuerySyntax) {
   EXPECT_EQ(RedactSecrets("answered without an access_token"), "answered without an access_token");
 }
 
+// JSON quoted inside a JSON string (a server's answer in a reason of the
+// summary) and tab-separated Bearer values, none of them registered.
+TEST_F(RedactTest, EscapedJsonAndTabsAfterBearerGo) {
+  EXPECT_EQ(RedactSecrets("{\"reason\":\"HTTP 400: {\\\"access_token\\\":\\\"ya29.X\\\"}\"}"),
+            "{\"reason\":\"HTTP 400: {\\\"access_token\\\":\\\"[REDACTED]\\\"}\"}");
+  EXPECT_EQ(RedactSecrets("{\\\"refresh_token\\\": \\\"1//0abc\\\", \\\"n\\\": 1}"),
+            "{\\\"refresh_token\\\": \\\"[REDACTED]\\\", \\\"n\\\": 1}");
+  EXPECT_EQ(RedactSecrets("authorization: Bearer\tsecret-x1\r\n"), "authorization: Bearer\t[REDACTED]\r\n");
+  // The same after JSON escaping: the tab is the two characters \t.
+  EXPECT_EQ(RedactSecrets("\"authorization: Bearer\\tsecret-x1\""), "\"authorization: Bearer\\t[REDACTED]\"");
+  // "bearer" without a separator is a word, not a header.
+  EXPECT_EQ(RedactSecrets("grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&x=1"),
+            "grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&x=1");
+}
+
 TEST_F(RedactTest, PemPrivateKeyBlocksGo) {
   EXPECT_EQ(RedactSecrets("key: -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\ndone"),
             "key: [REDACTED]\ndone");

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGcsDouble, crc32cExtend, crc32cBase64 } from '../support/gcs_double.mjs';
 import { startServer } from '../support/tardis_server.mjs';
-import { runBin, describe, tmpDir, bytes, ODD_NAMES, BIN } from './lib.mjs';
+import { runBin, describe, tmpDir, bytes, ODD_NAMES, BIN, FIXTURE_DIR } from './lib.mjs';
 
 const Q = 256 * 1024;
 let d;
@@ -278,6 +278,25 @@ test('a metadata server that fails or does not answer: retried, then exit 3 in e
   }
 });
 
+test('convert: a store that fails after it opened exits 3 (run again); a bad CSV exits 1', async () => {
+  const src = path.join(FIXTURE_DIR, 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz');
+  const fast = { RETRY_MAX_ATTEMPTS: '2', RETRY_BASE_SECONDS: '0.01', RETRY_MAX_DELAY_SECONDS: '0.01' };
+  // Every upload answers 503 (an outage after the store was opened): retryable, so exit 3, not 1.
+  d.setFaults([{ on: 'init', status: 503, count: 1000 }, { on: 'media', status: 503, count: 1000 }]);
+  const down = await run(['convert', src, '--output', 'gs://bkt/p'], fast);
+  assert.equal(down.code, 3, describe([], down));
+  assert.match(down.stderr, /503/);
+  assert.equal(d.object('bkt', 'p/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet'), undefined);
+  // A file that is not CSV is a permanent data error: exit 1, whatever the store does.
+  d.setFaults([]);
+  const bad = await run(['convert', file('binance-futures_trades_2020-02-22_ETHUSDT.csv', 'not,a,tardis,header\n1,2,3,4\n'), '--output', 'gs://bkt/p'], fast);
+  assert.equal(bad.code, 1, describe([], bad));
+  // Both in one run: the permanent failure decides (a rerun cannot fix it).
+  d.setFaults([{ on: 'init', status: 503, count: 1000 }, { on: 'media', status: 503, count: 1000 }]);
+  const both = await run(['convert', path.join(work, 'binance-futures_trades_2020-02-22_ETHUSDT.csv'), src, '--output', 'gs://bkt/p'], fast);
+  assert.equal(both.code, 1, describe([], both));
+});
+
 test('metadata server: tokens with Metadata-Flavor, refreshed; a 401 gets a new token once', async () => {
   const t = await startGcsDouble({ auth: 'token', tokenTtlSeconds: 2 });
   try {
@@ -339,21 +358,23 @@ test('two downloads of the same items into one bucket at once: the loser of a cr
     const sel = ['download', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes',
       '--symbols', 'BTCUSDT', '--output', 'gs://bkt/race'];
     const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
-    // Slow bodies keep both runs in flight together: both find no object, both upload, and the
-    // second create-only upload of each object gets 412.
-    srv.setFaults({ trickle: { bytesPerChunk: 4096, intervalMs: 10 } });
+    // Each file's request is held until the other run asks for it too (pairRequests), so both
+    // runs find no object, both download and upload every file, and the second create-only
+    // upload of each object gets 412, however the two processes are scheduled.
+    srv.setFaults({ pairRequests: { waitMs: 20000 } });
     const [a, b] = await Promise.all([run(sel, extra), run(sel, extra)]);
     for (const r of [a, b]) {
       assert.equal(r.code, 0, describe(sel, r));
       assert.match(r.stderr, /2 items: \d done, \d skipped, 0 no data, 0 not available, 0 failed, 0 failed \(retryable\)/, describe(sel, r));
     }
     const refused = d.stats.requests.filter((q) => q.status === 412);
-    assert.ok(refused.length >= 1, `the runs raced (a create-only upload was refused): ${JSON.stringify(d.stats.requests.map((q) => [q.method, q.status]))}`);
+    assert.equal(refused.length, 2, `the runs raced on both objects (a create-only upload was refused): ${JSON.stringify(d.stats.requests.map((q) => [q.method, q.status]))}`);
     const stdoutDone = (a.stdout + b.stdout).split('\n').filter((l) => l.startsWith('done\t'));
     assert.equal(stdoutDone.length, 2, 'each object is reported written by exactly one run');
     // The run whose upload was refused says skipped, not done: two of each in all.
     const count = (r, what) => Number(new RegExp(`(\\d+) ${what}`).exec(r.stderr)[1]);
     assert.deepEqual([count(a, 'done') + count(b, 'done'), count(a, 'skipped') + count(b, 'skipped')], [2, 2], `${a.stderr}\n${b.stderr}`);
+    assert.equal(srv.stats().byFault.pairRequests, 4, 'both runs requested both files');
     srv.setFaults({});
     // The objects are those of a run alone, byte for byte.
     await runOk(['download', ...sel.slice(1, -1), 'gs://bkt/alone'], extra);

@@ -98,7 +98,7 @@ test('gcs put (small: media upload; large: resumable session) with odd names, re
   const large = bytes(20 * 1024 * 1024 + 17, 12); // above GCS_RESUMABLE_THRESHOLD below
   fs.writeFileSync(path.join(work, 'small.bin'), small);
   fs.writeFileSync(path.join(work, 'large.bin'), large);
-  // The emulator finishes a resumable object at its first chunk (GCS-EMULATOR.md §4), so the
+  // The emulator finishes a resumable object at its first chunk (unlike GCS), so the
   // session here carries the whole object in one PUT; multi-chunk sessions are tested on the double.
   const knobs = { GCS_RESUMABLE_THRESHOLD: '1048576', GCS_CHUNK_SIZE: '64M' };
   for (const [i, name] of ODD_NAMES.entries()) {

@@ -1,6 +1,5 @@
 'use strict';
-// The firebase storage emulator's GCS JSON API, in-process and offline (shared docs:
-// GCS-EMULATOR.md §3): the Java rules runtime, which firebase-tools would download, is replaced
+// The firebase storage emulator's GCS JSON API, in-process and offline: the Java rules runtime, which firebase-tools would download, is replaced
 // by no-ops; the GCS endpoints never consult rules. Relies on firebase-tools internals: keep the
 // version pinned in package.json. Env: GCS_EMU_HOST (127.0.0.1), GCS_EMU_PORT (9199); object
 // bytes go under $TMPDIR.

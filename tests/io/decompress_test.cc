@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include "support/fixtures.h"
+#include "support/gzip.h"
 
 namespace mt::io {
 namespace {
@@ -17,19 +18,7 @@ class StringSink : public ChunkSink {
   std::string out;
 };
 
-std::string Gzip(const std::string& in) {
-  z_stream z = {};
-  deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, in.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  z.avail_in = static_cast<uInt>(in.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using testing::Gzip;
 
 Result<std::string> Inflate(const std::string& in, GzipEngine e, size_t chunk = 4096) {
   StringSink sink;

@@ -234,6 +234,26 @@ describe('one key for one instrument', () => {
     }
   });
 
+  it('a renamed file (no day in its name) is keyed from the definitions of its rows\' day', async () => {
+    const DYDX = 'DYDX:PERPETUAL:BTC-USD';
+    const renamed = path.join(dir, 'renamed', 'dydx-btc-usd-march-5.csv.gz');
+    fs.mkdirSync(path.dirname(renamed), { recursive: true });
+    fs.copyFileSync(path.join(dataDir, `dydx_trades_${KD}_BTC-USD.csv.gz`), renamed);
+    const store = await storeWithDefinitions('renamed-store');
+    const c = await runBin(['convert', renamed, '--data-type', 'trades', '--output', store]);
+    assert.equal(c.code, 0, c.info);
+    const rel = objectRel(KD, 'trades', DYDX);
+    assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [rel], c.info);
+    const kv = await duckKvMetadata(path.join(store, rel));
+    assert.equal(kv.instrument_key, DYDX);
+    assert.equal(kv.row_count, '5');
+    // Without definitions for that day the rule still refuses to guess.
+    const empty = mkTmp(dir, 'renamed-empty');
+    const e = await runBin(['convert', renamed, '--data-type', 'trades', '--output', empty]);
+    assert.equal(e.code, 1, e.info);
+    assert.match(e.stderr, /cannot be read from the symbol/, e.info);
+  });
+
   it('without definitions a symbol whose type its venue\'s rule cannot tell is an error with a hint', async () => {
     const input = path.join(dataDir, `dydx_trades_${KD}_BTC-USD.csv.gz`);
     const empty = mkTmp(dir, 'empty');

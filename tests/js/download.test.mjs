@@ -875,9 +875,10 @@ describe('download: exit codes a fleet can trust', () => {
 
   it('two downloads of the same items into one store at once: both exit 0, every object correct', async (t) => {
     const c = await setup(t, 'race', {}, { baseline: ['binance'] });
-    // Slow bodies keep both runs in flight together, so both pass the existence check and race
-    // at the create-only commit.
-    c.srv.setFaults({ trickle: { bytesPerChunk: 4096, intervalMs: 10 } });
+    // Each file's request is held until the other run asks for the same file, so both runs pass
+    // the existence check, both download every file and race at the create-only commit, however
+    // the two processes are scheduled.
+    c.srv.setFaults({ pairRequests: { waitMs: 20000 } });
     const a = c.start(SPECS.binance.args);
     const b = c.start(SPECS.binance.args);
     const [ra, rb] = await Promise.all([a.done, b.done]);
@@ -886,9 +887,17 @@ describe('download: exit codes a fleet can trust', () => {
       assert.equal(r.summary.counts.failed + r.summary.counts.failed_retryable, 0, r.summaryText);
       assert.equal(r.summary.counts.done + r.summary.counts.skipped, 2, r.summaryText);
     }
-    assert.equal(ra.summary.counts.done + rb.summary.counts.done >= 2, true, `${ra.summaryText}\n${rb.summaryText}`);
+    // Per file, one run's commit wins (done), the other's loses to an identical object (skipped).
+    const both = `${ra.summaryText}\n${rb.summaryText}`;
+    assert.equal(ra.summary.counts.done + rb.summary.counts.done, 2, both);
+    assert.equal(ra.summary.counts.skipped + rb.summary.counts.skipped, 2, both);
+    for (const res of [...ra.summary.results, ...rb.summary.results]) {
+      if (res.outcome === 'skipped') assert.ok(res.requests >= 1, `the loser downloaded, then lost the race\n${both}`);
+    }
     assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'two runs at once');
-    assert.ok(datasetRequests(c.srv).length >= 3, `both runs downloaded (a race, not a skip)\n${showReqs(datasetRequests(c.srv))}`);
+    const reqs = datasetRequests(c.srv);
+    assert.equal(reqs.length, 4, `both runs downloaded both files (a race, not a skip)\n${showReqs(reqs)}`);
+    assert.equal(c.srv.stats().byFault.pairRequests, 4, showReqs(reqs));
   });
 
   it('an output that cannot be written is a usage error (exit 2) found before any download', async (t) => {

@@ -27,7 +27,7 @@ const KEY = 'test-key-0001';
 const SECRET_KEY = 'mtk-SECRET-Zq7x9Kf3-c0ffee';
 const RUN_TIMEOUT_MS = 60_000;
 
-// The fixed typed column set (DESIGN §5) as DuckDB describes it.
+// The fixed typed column set (docs/INSTRUMENTS.md, Columns) as DuckDB describes it.
 const V = 'VARCHAR', TS = 'TIMESTAMP WITH TIME ZONE', D = 'DOUBLE', B = 'BOOLEAN';
 const SCHEMA = [
   ['instrument_key', V], ['venue', V], ['instrument_type', V], ['available_from_datetime', TS],

@@ -1,5 +1,5 @@
 // The production decoders against our encoders (round trips over the edge
-// cases of STYLE.md) and against hostile input (cut short, impossible
+// cases of encoders_test.cc) and against hostile input (cut short, impossible
 // headers): every case returns a value or an error, never reads past the end.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-// Round-trip property tests for every encoder, over the edge cases of
-// STYLE.md: 0, 1, 7, 8, 9 values, all equal, int64 extremes, NaN, -0.0,
+// Round-trip property tests for every encoder, over these edge cases:
+// 0, 1, 7, 8, 9 values, all equal, int64 extremes, NaN, -0.0,
 // empty strings.
 #include <gtest/gtest.h>
 

@@ -10,25 +10,14 @@
 
 #include "pipeline/downloader.h"
 #include "storage/object_store.h"
+#include "support/gzip.h"
 
 namespace mt::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string Gzip(const std::string& text) {
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY);
-  std::string out(deflateBound(&z, text.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(text.data()));
-  z.avail_in = static_cast<uInt>(text.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  deflate(&z, Z_FINISH);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
-}
+using testing::Gzip;
 
 const std::string kCsv =
     "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
@@ -56,13 +45,37 @@ class OverlongHttp : public net::HttpClient {
   int* requests_;
 };
 
+// Answers the first `failures` requests with 503 and a `junk`-byte body,
+// then 200 with `body`; counts requests.
+class FlakyHttp : public net::HttpClient {
+ public:
+  FlakyHttp(std::string body, int failures, size_t junk, int* requests)
+      : body_(std::move(body)), failures_(failures), junk_(junk), requests_(requests) {}
+  net::HttpResult Fetch(const net::HttpRequest&, net::HttpBodySink* sink) override {
+    const bool fail = (*requests_)++ < failures_;
+    net::HttpResult r;
+    r.head.status = fail ? 503 : 200;
+    const std::string all = fail ? std::string(junk_, 'x') : body_;
+    r.head.headers["content-length"] = std::to_string(all.size());
+    r.sink_error = sink->OnHead(r.head);
+    if (r.sink_error.ok()) r.sink_error = sink->OnBody(all.data(), all.size());
+    return r;
+  }
+
+ private:
+  std::string body_;
+  int failures_;
+  size_t junk_;
+  int* requests_;
+};
+
 struct DownloadRun {
   ItemResult result;
   int requests = 0;
   std::vector<std::string> files;
 };
 
-DownloadRun Download(size_t extra, uint64_t max_bytes, const std::string& name) {
+DownloadRun Download(size_t extra, uint64_t max_bytes, const std::string& name, int failures = 0) {
   const fs::path dir = fs::temp_directory_path() / ("mt-dl-bounds-" + name);
   fs::remove_all(dir);
   auto store = storage::NewLocalStore(dir.string());
@@ -74,7 +87,10 @@ DownloadRun Download(size_t extra, uint64_t max_bytes, const std::string& name) 
   o.retry.base_delay_s = 0.001;
   o.item_max_bytes = max_bytes;
   const std::string body = Gzip(kCsv);
-  o.http_factory = [&] { return std::make_unique<OverlongHttp>(body, extra, &run.requests); };
+  o.http_factory = [&]() -> std::unique_ptr<net::HttpClient> {
+    if (failures > 0) return std::make_unique<FlakyHttp>(body, failures, body.size(), &run.requests);
+    return std::make_unique<OverlongHttp>(body, extra, &run.requests);
+  };
   Downloader dl(o);
   auto results = dl.Run({WorkItem{Date{2020, 2, 22}, "trades", "binance-futures", "BTCUSDT", {}}});
   run.result = results.at(0);
@@ -108,6 +124,18 @@ TEST(DownloaderBounds, TheSizeBoundNamesItself) {
   EXPECT_NE(r.result.reason.find("stopped by the size bound: more than 16 bytes"), std::string::npos) << r.result.reason;
   EXPECT_EQ(r.requests, 1);
   EXPECT_TRUE(r.files.empty());
+}
+
+// The size bound holds one attempt, not the sum of all: three 503s whose
+// bodies are as long as the file, then the file, under a bound just above
+// the file's size, is done.
+TEST(DownloaderBounds, TheSizeBoundCountsOneAttempt) {
+  const uint64_t size = Gzip(kCsv).size();
+  const DownloadRun r = Download(0, size + 8, "per-attempt", 3);
+  EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
+  EXPECT_EQ(r.requests, 4);
+  EXPECT_EQ(r.result.rows, 1u);
+  EXPECT_EQ(r.files.size(), 1u);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 #include "pipeline/instruments_file.h"
 #include "storage/layout.h"
@@ -158,6 +160,64 @@ TEST_F(StoreKeyResolversTest, UnreadableDefinitionsAreAnErrorNotTheRules) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("instrument definitions of 2024-03-02"), std::string::npos)
       << r.status().message();
+}
+
+// The cache holds a few days, least recently used out first, so a long date
+// range does not keep every day's definitions; a resolver handed out stays
+// valid after its day is dropped.
+TEST_F(StoreKeyResolversTest, KeepsAFewDaysLeastRecentlyUsedOut) {
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  StoreKeyResolvers keys(store_.get(), 2);
+  const Date d1 = AddDays(kDay, 1), d2 = AddDays(kDay, 2), d3 = AddDays(kDay, 3);
+  auto held = keys.ForDay(kDay);
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  ASSERT_TRUE(keys.ForDay(d1).ok());
+  ASSERT_TRUE(keys.ForDay(kDay).ok());  // kDay used last: d1 is the oldest
+  EXPECT_EQ(keys.loads(), 2u);
+  ASSERT_TRUE(keys.ForDay(d2).ok());
+  EXPECT_EQ(keys.loads(), 3u);
+  EXPECT_EQ(keys.evictions(), 1u);
+  ASSERT_TRUE(keys.ForDay(kDay).ok());  // still cached
+  EXPECT_EQ(keys.loads(), 3u);
+  ASSERT_TRUE(keys.ForDay(d1).ok());  // dropped before: read again, d2 goes
+  EXPECT_EQ(keys.loads(), 4u);
+  EXPECT_EQ(keys.evictions(), 2u);
+  // A run over 30 days reads each once and never holds more than two.
+  for (int i = 0; i < 30; i++) ASSERT_TRUE(keys.ForDay(AddDays(d3, i)).ok());
+  EXPECT_EQ(keys.loads(), 34u);
+  EXPECT_EQ(keys.evictions(), 32u);
+  // kDay is long gone from the cache; the resolver held keys as before.
+  EXPECT_EQ(KeyOf(**held, "dydx", "BTC-USD"), "DYDX:PERPETUAL:BTC-USD");
+}
+
+TEST_F(StoreKeyResolversTest, ManyWorkersOnOneDayReadItOnce) {
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  StoreKeyResolvers keys(store_.get());
+  std::vector<std::thread> threads;
+  std::vector<std::string> got(8);
+  for (size_t t = 0; t < got.size(); t++) {
+    threads.emplace_back([&, t] {
+      auto r = keys.ForDay(kDay);
+      got[t] = r.ok() ? KeyOf(**r, "dydx", "BTC-USD") : r.status().message();
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& g : got) EXPECT_EQ(g, "DYDX:PERPETUAL:BTC-USD");
+  EXPECT_EQ(keys.loads(), 1u);
+}
+
+// A file whose name gives no day is keyed by each row's day.
+TEST_F(StoreKeyResolversTest, RowDayResolverKeysByTheRowsDay) {
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  StoreKeyResolvers keys(store_.get());
+  const RowDayKeyResolver by_row(&keys);
+  auto on = by_row.ResolveOn(kDay, "dydx", "BTC-USD");
+  ASSERT_TRUE(on.ok()) << on.status().message();
+  EXPECT_EQ(on->ToString(), "DYDX:PERPETUAL:BTC-USD");
+  auto other = by_row.ResolveOn(AddDays(kDay, 1), "dydx", "BTC-USD");
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("no symbol rule"), std::string::npos) << other.status().message();
+  EXPECT_FALSE(by_row.Resolve("dydx", "BTC-USD").ok()) << "no day: an error, never a guess";
 }
 
 }  // namespace

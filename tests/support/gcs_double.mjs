@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// GCS JSON API test double: a scripted server for what the firebase storage emulator does not do
-// (../../shared docs: GCS-EMULATOR.md §4): create-only preconditions (412), resumable uploads in
+// GCS JSON API test double: a scripted server for what the firebase storage emulator does not do:
+// create-only preconditions (412), resumable uploads in
 // chunks (308 + Range, status queries), 5xx and dropped connections, checksum rejection and
 // mismatch, an OAuth token endpoint that checks RS256 service-account JWTs, and a GCE metadata
 // server, both issuing expiring tokens. Written from Google's documentation, not from an

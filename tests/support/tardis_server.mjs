@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Fake Tardis.dev server for tests: serves the datasets API (gzip CSV files by URL) and the
 // metadata API (exchanges, exchange details, instruments, api-key-info) on 127.0.0.1, with
-// switchable faults so clients can be tested against the failures TARDIS.md §1.5 lists.
+// switchable faults so clients can be tested against the failures the real service shows.
 // Node 20, node: built-ins only, so the C++ tests can start it without installing anything.
 //
 // CLI:  node tests/support/tardis_server.mjs --port 0 --data-dir DIR [--data-dir DIR ...]
@@ -9,14 +9,14 @@
 //         [--port-file FILE] [--faults JSON] [--verbose]
 // In process:  const srv = await startServer({dataDirs: [...], apiKey: 'k'});
 //
-// Authentication (TARDIS.md §1.3): `Authorization: Bearer KEY`; "Bearer " with nothing after it
+// Authentication: `Authorization: Bearer KEY`; "Bearer " with nothing after it
 // (what the Node client sends when it has no key) counts as no key.
 //  - Datasets: day 01 of any month is free, with or without a key (even a wrong one). Other days
 //    need a valid key, else 401. A valid key is the configured --api-key; when no --api-key is
 //    configured any non-empty key is valid, so tests that only care about the "has a key" path
 //    need no shared secret.
 //  - /v1/instruments: needs a valid key only when --api-key is configured (the docs say a key is
-//    required, yet both official clients' live tests call it without one: TARDIS.md §4).
+//    required, yet both official clients' live tests call it without one).
 //  - /v1/api-key-info: needs a valid key (same "valid" rule as datasets).
 //  - /v1/exchanges[/{id}]: open.
 //  Auth is checked before existence, so a paid day without a key is 401 even if no file exists.
@@ -29,7 +29,8 @@
 //   3. 2xx bodies: emptyBody, emptyGzip, truncatedGzip replace the body (first that applies wins;
 //      they answer 200 and ignore Range); then, for datasets, endlessBody and overlongBody;
 //      ignoreRange only fires when a Range would have been honoured; then dropMidBody, stall and
-//      trickle shape the byte stream and compose.
+//      trickle shape the byte stream and compose. pairRequests holds a found dataset before all
+//      of these.
 // A fault's `count` is only used up when it actually changes a response. Body faults apply to
 // metadata JSON too; scope them with `path` when that is not wanted.
 // /__control/* requests are never faulted and never counted in stats.
@@ -81,6 +82,11 @@ const FAULT_SPECS = {
   echoHeaders: { status: 400 },
   overlongBody: { extraBytes: 65536 },
   endlessBody: {},
+  // Concurrent clients, made deterministic: a dataset request is held until a second request for
+  // the same file arrives (then both go on together), or `waitMs` passes (a lone request is
+  // answered late, never held forever). Two processes downloading the same items thus both
+  // download every file at once, whatever the scheduler does.
+  pairRequests: { waitMs: 10000 },
 };
 
 function checkNumber(name, key, v, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) {
@@ -119,6 +125,7 @@ export function normalizeFaults(input) {
     if (name === 'status5xx') checkNumber(name, 'code', spec.code, { min: 500, max: 599 });
     if (name === 'echoHeaders') checkNumber(name, 'status', spec.status, { min: 400, max: 599 });
     checkNumber(name, 'extraBytes', spec.extraBytes, { min: 1 });
+    checkNumber(name, 'waitMs', spec.waitMs);
     const ra = spec.retryAfter;
     if (ra !== undefined && typeof ra !== 'string' && !(Number.isInteger(ra) && ra >= 0)) {
       throw new TypeError(`fault ${name}.retryAfter must be a non-negative integer or a string`);
@@ -176,7 +183,7 @@ async function listDir(dir) {
   }
 }
 
-// Dataset file names as the official clients write them (TARDIS.md §1.8). The date is the only
+// Dataset file names as the official clients write them. The date is the only
 // fixed anchor: data types (book_snapshot_25) and symbols (BTC-USD_UM_XPERP-310404) both may
 // contain underscores, exchange ids never do.
 const DATASET_NAME = /^([a-z0-9-]+)_(.+?)_(\d{4}-\d{2}-\d{2})_(.+)\.csv\.gz$/;
@@ -186,7 +193,7 @@ export function parseDatasetFileName(name) {
   return m ? { exchange: m[1], dataType: m[2], date: m[3], symbol: m[4] } : null;
 }
 
-// Grouped symbols (TARDIS.md §1.2) carry their kind in the name.
+// Grouped symbols (OPTIONS, FUTURES, ...) carry their kind in the name.
 const GROUPED_TYPES = { SPOT: 'spot', FUTURES: 'future', PERPETUALS: 'perpetual', OPTIONS: 'option', COMBOS: 'combo' };
 const PERPETUAL_EXCHANGES = new Set([
   'bitmex', 'binance-futures', 'huobi-dm-swap', 'huobi-dm-linear-swap', 'okex-swap', 'bybit',
@@ -415,6 +422,26 @@ export async function startServer(opts = {}) {
     return { start, end: Math.min(end, size - 1) };
   }
 
+  // pairRequests: the first request for `file` waits for the second (or the timeout); the second
+  // releases it and goes on at once.
+  const pairing = new Map(); // file -> release function of the waiting request
+  function pairWith(file, waitMs) {
+    const waiting = pairing.get(file);
+    if (waiting) {
+      pairing.delete(file);
+      waiting();
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (pairing.get(file) === release) pairing.delete(file);
+        resolve();
+      }, waitMs);
+      const release = () => { clearTimeout(timer); resolve(); };
+      pairing.set(file, release);
+    });
+  }
+
   async function serveDataset(ctx, { exchange, dataType, year, month, day, symbol }) {
     if (day !== '01' && ctx.auth.state !== 'valid') {
       return sendJsonError(ctx, 401, ctx.auth.state === 'none'
@@ -435,6 +462,8 @@ export async function startServer(opts = {}) {
       'Accept-Ranges': 'bytes',
     };
     const { req } = ctx;
+    const pair = takeFault(ctx, 'pairRequests');
+    if (pair) await pairWith(name, pair.waitMs);
 
     const replaced = sendReplacedBody(ctx, headers, size,
       (n) => (n ? fs.createReadStream(file, { start: 0, end: n - 1 }) : []));
@@ -584,7 +613,7 @@ export async function startServer(opts = {}) {
     return details;
   }
 
-  // The documented filter keys (TARDIS.md §4); date keys are accepted and ignored.
+  // Tardis' documented filter keys; date keys are accepted and ignored.
   function filterInstruments(records, filterParam) {
     if (filterParam == null) return records;
     const filter = JSON.parse(filterParam);

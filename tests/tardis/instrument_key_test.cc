@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pipeline/plan.h"
 #include "storage/layout.h"
 #include "tardis/file_name.h"
 
@@ -115,6 +116,24 @@ TEST(TimeUtil, IsoMicrosAndDays) {
   EXPECT_EQ(DateFromMicros(1591574399413000), (Date{2020, 6, 7}));
   EXPECT_EQ(MicrosFromDate(Date{2020, 6, 8}), 1591574400000000);
   EXPECT_EQ(AddDays(Date{2024, 2, 28}, 1), (Date{2024, 2, 29}));
+}
+
+// HasSymbolRule keeps its own list of the venues KeyFromTardisSymbol has a
+// rule for: over every Tardis exchange id, a listed venue never answers
+// "no symbol rule" and an unlisted one always does, so the two cannot drift.
+TEST(InstrumentKey, HasSymbolRuleMatchesTheRules) {
+  const char* const samples[] = {"BTC-USD", "BTCUSDT", "BTC-PERPETUAL", "KRW-BTC", "BTC-USD-SWAP", "XBTUSD"};
+  size_t ruled = 0;
+  for (const std::string& ex : pipeline::KnownExchanges()) {
+    const bool has = HasSymbolRule(ex);
+    ruled += has;
+    for (const char* sym : samples) {
+      auto k = KeyFromTardisSymbol(ex, sym);
+      const bool no_rule = !k.ok() && k.status().message().find("(no symbol rule)") != std::string::npos;
+      EXPECT_EQ(no_rule, !has) << ex << " " << sym << ": " << (k.ok() ? k->ToString() : k.status().message());
+    }
+  }
+  EXPECT_GE(ruled, 11u) << "the seed venues at least";
 }
 
 }  // namespace

@@ -626,5 +626,13 @@ TEST(CheckFooter, MetadataMustNameThisObject) {
   fs::remove_all(dir);
 }
 
+// The report's free text is redacted before HTML escaping turns its quotes
+// into &quot; (where a credential pattern would no longer match).
+TEST(HtmlReport, FreeTextIsRedactedBeforeEscaping) {
+  EXPECT_EQ(HtmlEscape("HTTP 400: {\"access_token\":\"ya29.X\"} <b>"),
+            "HTTP 400: {&quot;access_token&quot;:&quot;[REDACTED]&quot;} &lt;b&gt;");
+  EXPECT_EQ(HtmlEscape("Authorization: Bearer\tsecret-x1"), "Authorization: Bearer\t[REDACTED]");
+}
+
 }  // namespace
 }  // namespace mt::validate
