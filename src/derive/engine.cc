@@ -232,10 +232,12 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
   return Status::OK();
 }
 
-// Every open series shares the budget, so a grouped file's many instruments
-// stay within it too (with smaller row groups).
+// Open series share the buffer, so a grouped file's many instruments stay
+// within it too (with smaller row groups); a series gets at least a quarter
+// of it, since each row group costs footer metadata per column (many for
+// deep snapshots) until the file is finished.
 Status DeriveEngine::MaybeFlush(Series* s) {
-  const size_t budget = opts_.buffer_bytes / std::max<size_t>(1, open_series_);
+  const size_t budget = std::max(opts_.buffer_bytes / std::max<size_t>(1, open_series_), opts_.buffer_bytes / 4);
   const size_t max_rows = std::clamp<size_t>(budget / s->row_bytes, 64, 1u << 17);
   if (s->pending.num_rows < max_rows) return Status::OK();
   return Flush(s);

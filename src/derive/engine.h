@@ -39,7 +39,7 @@ struct EngineOptions {
   std::function<Result<std::string>(const std::string& exchange, const std::string& symbol)> key;
   std::string tool_version;
   // Rows of all open series buffered before a row group goes out.
-  size_t buffer_bytes = 32u << 20;
+  size_t buffer_bytes = 64u << 20;
 };
 
 class DeriveEngine : public pipeline::BatchObserver {
