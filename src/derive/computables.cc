@@ -1,5 +1,6 @@
 #include "derive/computables.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace mt::derive {
@@ -119,28 +120,55 @@ double BookSnapshotter::GroupedPrice(double price, Side side) const {
 // Merges levels best-first into price buckets (bids round down, asks up)
 // until `depth` buckets are complete. As in tardis-dev 13.35.3, buckets below
 // the last one found keep their previous values when the book gets shallower.
+//
+// Buckets whose levels all lie above the first touched index are unchanged.
+// The scan restarts at the bucket before the one holding that index (a level
+// inserted at a bucket's first index may belong to the bucket before), which
+// gives what a scan from the top gives; a full scan is skipped when the
+// change lies past the level that ended the last one.
 void BookSnapshotter::UpdateSideGrouped(const OrderBook& book, Side side) {
   std::vector<Slot>& slots = levels_[side];
+  GroupScan& gs = scan_[side];
+  if (gs.starts.empty()) gs.starts.resize(depth_);
   const size_t n = book.size(side);
+  const size_t t = book.touched(side);
+  int d = 0;
+  size_t i = 0;
+  if (gs.found > 0 && t != 0) {
+    if (gs.full && t > gs.end) return;
+    const int g = static_cast<int>(std::upper_bound(gs.starts.begin(), gs.starts.begin() + gs.found, t) -
+                                   gs.starts.begin()) - 1;
+    d = std::max(0, g - 1);
+    i = gs.starts[d];
+  }
   bool have = false;
   double current = 0, agg = 0;
-  int d = 0;
-  for (size_t i = 0; i < n; i++) {
+  gs.full = false;
+  for (; i < n; i++) {
     const Level& l = book.Top(side, i);
     const double g = GroupedPrice(l.price, side);
     if (!have) {
       current = g;
       have = true;
+      gs.starts[d] = i;
     }
     if (current != g) {
       SetSlot(&slots[d], true, current, agg);
-      if (++d == depth_) return;
+      if (++d == depth_) {
+        gs.found = d;
+        gs.full = true;
+        gs.end = i;
+        return;
+      }
       current = g;
       agg = 0;
+      gs.starts[d] = i;
     }
     agg += l.amount;
   }
   if (d < depth_ && agg > 0) SetSlot(&slots[d], true, current, agg);
+  gs.found = have ? d + 1 : d;
+  gs.end = n;
 }
 
 void BookSnapshotter::Emit(int64_t local_us, const RowIdent& id, RowGroupData* out) {

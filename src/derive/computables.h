@@ -53,6 +53,16 @@ class BookSnapshotter {
   const double grouping_;
   double group_pow_ = 1;  // 10^(decimal places of the step)
   std::vector<Slot> levels_[2];
+  // Where the last grouped scan of a side found each bucket to start (index
+  // from the top), so the next change rescans only from the bucket before
+  // the one it touched.
+  struct GroupScan {
+    std::vector<size_t> starts;
+    int found = 0;     // buckets with a start recorded
+    bool full = false; // the scan stopped at `depth` buckets
+    size_t end = 0;    // the index it stopped at
+  };
+  GroupScan scan_[2];
   bool changed_ = false, initialized_ = false;
   int64_t last_update_us_ = -1000;  // tardis-dev starts at Date(-1)
 };

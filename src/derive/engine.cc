@@ -237,16 +237,21 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
 // of it, since each row group costs footer metadata per column (many for
 // deep snapshots) until the file is finished.
 Status DeriveEngine::MaybeFlush(Series* s) {
-  const size_t budget = std::max(opts_.buffer_bytes / std::max<size_t>(1, open_series_), opts_.buffer_bytes / 4);
-  const size_t max_rows = std::clamp<size_t>(budget / s->row_bytes, 64, 1u << 17);
-  if (s->pending.num_rows < max_rows) return Status::OK();
+  if (s->pending.num_rows < MaxRows(*s)) return Status::OK();
   return Flush(s);
+}
+
+size_t DeriveEngine::MaxRows(const Series& s) const {
+  const size_t budget = std::max(opts_.buffer_bytes / std::max<size_t>(1, open_series_), opts_.buffer_bytes / 4);
+  return std::clamp<size_t>(budget / s.row_bytes, 64, 1u << 17);
 }
 
 Status DeriveEngine::Flush(Series* s) {
   if (s->pending.num_rows == 0) return Status::OK();
   RowGroupData rg = std::move(s->pending);
   s->pending = parquet::MakeRowGroup(s->schema);
+  // Room for a whole row group: growing column by column would copy it over and over.
+  parquet::ReserveRows(&s->pending, MaxRows(*s));
   const auto& ts = rg.columns[3].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
   s->last_ts = ts.back();

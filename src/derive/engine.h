@@ -67,6 +67,7 @@ class DeriveEngine : public pipeline::BatchObserver {
   void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
   Status EndChange();
   Status MaybeFlush(Series* s);
+  size_t MaxRows(const Series& s) const;
   Status Flush(Series* s);
   Status FinishSeries(Instrument* in, Series* s);
 
