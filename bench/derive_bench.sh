@@ -22,7 +22,8 @@ MODULES=$REPO_DIR/tests/js/node_modules
 [[ -x $BIN ]] || { echo "derive_bench.sh: no binary at $BIN (scripts/build.sh)" >&2; exit 1; }
 [[ -d $MODULES/tardis-dev ]] || { echo "derive_bench.sh: run 'cd tests/js && npm ci' first" >&2; exit 1; }
 mkdir -p "$DATA_DIR" "$OUT_DIR"
-BOOK=$DATA_DIR/deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz   # generated, not Tardis data
+# BOOK=FILE.csv.gz measures another (incremental_book_L2) file instead.
+BOOK=${BOOK:-$DATA_DIR/deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz}   # generated, not Tardis data
 if [[ ! -s $BOOK ]]; then
   (cd "$REPO_DIR/tests/js" && node -e "import('./lib/derive_gen.mjs').then((m) => m.writeBookDay('$BOOK', { rows: 1000000, levels: 1500 }))")
 fi

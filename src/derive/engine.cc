@@ -250,8 +250,6 @@ Status DeriveEngine::Flush(Series* s) {
   if (s->pending.num_rows == 0) return Status::OK();
   RowGroupData rg = std::move(s->pending);
   s->pending = parquet::MakeRowGroup(s->schema);
-  // Room for a whole row group: growing column by column would copy it over and over.
-  parquet::ReserveRows(&s->pending, MaxRows(*s));
   const auto& ts = rg.columns[3].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
   s->last_ts = ts.back();
