@@ -290,6 +290,20 @@ describe('convert --derive: usage', () => {
       assert.ok(!fs.existsSync(path.join(out, 'raw_tick_data')), 'nothing written');
     });
   }
+  it('a file that fails half way leaves no derived object behind (nor a raw one)', () => {
+    const dir = mkTmp(ROOT_TMP, 'bad-input');
+    const csv = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').trimEnd().split('\n');
+    csv.splice(8, 0, 'deribit,BTC-PERPETUAL,1585699201000000,1585699201100000,false,bid,not-a-number,5');
+    const bad = path.join(dir, 'deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz');
+    fs.writeFileSync(bad, zlib.gzipSync(csv.join('\n') + '\n'));
+    const out = path.join(dir, 'store');
+    const args = ['convert', bad, '--output', out, '--derive', 'book_snapshot_5_0ms,book_snapshot_5_1s'];
+    const r = run(args);
+    assert.equal(r.code, 1, describeRun(args, r));
+    assert.match(r.stderr, /line 9/);
+    const left = fs.existsSync(out) ? fs.readdirSync(out, { recursive: true }).filter((f) => f.endsWith('.parquet') || f.includes('.tmp')) : [];
+    assert.deepEqual(left, [], 'no object (or temporary) left');
+  });
   it('a name for another data type is skipped and said once', () => {
     const out = mkTmp(ROOT_TMP, 'skip');
     const args = ['convert', file, path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz'), file, '--output', out,
