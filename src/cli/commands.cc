@@ -90,7 +90,7 @@ const std::vector<Command>& Commands() {
        "--from D [--to D] --exchanges a,b --data-types t1,t2 --symbols s1,s2 [--json] [--shards N]",
        SelectionFlags(false), RunPlan},
       {"convert", "convert local Tardis CSV(.gz) files to Parquet",
-       "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T]",
+       "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T] [--derive LIST]",
        {
            {"output", true,
             "output directory or gs://BUCKET/PREFIX (storage layout, instruments keyed as the day's definitions there "
@@ -107,6 +107,11 @@ const std::vector<Command>& Commands() {
             "modern (default: delta, byte-stream-split) or plain (dictionary and PLAIN only)"},
            {"gzip-engine", true, "isal (default when built with ISA-L) or zlib"},
            {"overwrite", true, "replace existing outputs: true (default) or false"},
+           {"derive", true,
+            "derived data types to compute in the same pass, comma separated: book_snapshot_{depth}_{interval}, "
+            "book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks, "
+            "trade_bar_{volume}vol (interval {n}ms, {n}s or {n}m); written to derived_data/ in the output store "
+            "(see docs/DERIVED.md)"},
        },
        RunConvert},
       {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},

@@ -21,6 +21,7 @@
 #include "cli/gcs_settings.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "derive/engine.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "pipeline/tick_converter.h"
@@ -40,12 +41,20 @@ using Settings = EngineSettings;
 
 struct FileResult {
   std::vector<pipeline::OutputFile> outputs;
+  std::vector<pipeline::OutputFile> derived;  // --derive objects
   uint64_t rows = 0, csv_bytes = 0;
+};
+
+// Derived names skipped (their source is another data type), said once each.
+struct DeriveSkips {
+  std::mutex mu;
+  std::set<std::string> said;
 };
 
 Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
                               const pipeline::ConvertTarget& target_in,
-                              const tardis::DataTypeSchema* forced, pipeline::StoreKeyResolvers* keys) {
+                              const tardis::DataTypeSchema* forced, pipeline::StoreKeyResolvers* keys,
+                              const std::vector<derive::DerivedSpec>& derived, DeriveSkips* skips) {
   pipeline::ConvertTarget target = target_in;
   pipeline::SourceHints hints;
   hints.source = path;
@@ -87,6 +96,27 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
     return Status::NotFound(path + ": cannot open (" + std::strerror(errno) + ")");
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  // Derived series read the same batches (declared before the converter,
+  // which finishes or aborts them).
+  std::unique_ptr<derive::DeriveEngine> derived_engine;
+  if (!derived.empty()) {
+    derive::EngineOptions eo;
+    eo.specs = derived;
+    eo.store = target.store;
+    eo.overwrite = target.overwrite;
+    eo.writer = cs.writer;
+    eo.source = path;
+    eo.day = hints.day;
+    eo.tool_version = cs.tool_version;
+    const pipeline::KeyResolver* resolver = target.keys;
+    eo.key = [resolver](const std::string& exchange, const std::string& symbol) -> Result<std::string> {
+      auto key = resolver ? resolver->Resolve(exchange, symbol) : tardis::KeyFromTardisSymbol(exchange, symbol);
+      if (!key.ok()) return key.status();
+      return key->ToString();
+    };
+    derived_engine = std::make_unique<derive::DeriveEngine>(std::move(eo));
+    target.observers.push_back(derived_engine.get());
+  }
   pipeline::TickConverter conv(hints, target, cs);
   std::vector<uint8_t> buf(1 << 20);
   Status st;
@@ -115,6 +145,23 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
   }
   FileResult r;
   MT_ASSIGN_OR_RETURN(r.outputs, conv.Finish());
+  if (derived_engine) {
+    for (const auto& d : derived_engine->outputs()) {
+      pipeline::OutputFile o;
+      o.name = d.name;
+      o.instrument_key = d.instrument_key;
+      o.rows = d.rows;
+      o.bytes = d.bytes;
+      r.derived.push_back(std::move(o));
+    }
+    std::lock_guard<std::mutex> l(skips->mu);
+    for (const std::string& name : derived_engine->skipped()) {
+      if (skips->said.insert(name).second) {
+        log::Warn("--derive " + name + ": skipped for " + path + " and any other input that is not " +
+                  derive::ParseDerivedName(name)->source_data_type() + " (it is computed from that data type)");
+      }
+    }
+  }
   // A mislabelled file (rows of another day under this day's name) is
   // written as asked, but said now, by the rule validate --deep applies.
   if (hints.day) {
@@ -176,6 +223,21 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     std::fprintf(stderr, "market-tick convert: --overwrite must be true or false\n");
     return kExitUsage;
   }
+  std::vector<derive::DerivedSpec> derived;
+  if (args.Has("derive")) {
+    auto list = derive::ParseDerivedList(args.Get("derive"));
+    if (!list.ok()) {
+      std::fprintf(stderr, "market-tick convert: --derive: %s\n", list.status().message().c_str());
+      return kExitUsage;
+    }
+    derived = std::move(*list);
+    if (EndsWith(output, ".parquet")) {
+      std::fprintf(stderr, "market-tick convert: --derive writes into a store: give --output DIR or gs://BUCKET, "
+                           "not one FILE.parquet\n");
+      return kExitUsage;
+    }
+  }
+  DeriveSkips skips;
   pipeline::ConvertTarget target;
   target.overwrite = ow == "true";
   std::unique_ptr<storage::ObjectStore> store;
@@ -230,6 +292,10 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     done++;
     rows += r->rows;
     csv_bytes += r->csv_bytes;
+    for (const auto& o : r->derived) {
+      std::printf("%s\t%llu\t%llu\n", o.name.c_str(), static_cast<unsigned long long>(o.rows),
+                  static_cast<unsigned long long>(o.bytes));
+    }
     for (const auto& o : r->outputs) {
       out_files++;
       std::printf("%s\t%llu\t%llu\n", o.name.c_str(), static_cast<unsigned long long>(o.rows),
@@ -270,7 +336,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   if (!by_file) {
     for (const std::string& path : args.positional) {
       if (Interrupted() || cancelled) break;
-      report(ConvertOne(path, *settings, target, forced, &key_source));
+      report(ConvertOne(path, *settings, target, forced, &key_source, derived, &skips));
     }
   } else {
     Settings per_file = *settings;
@@ -288,7 +354,8 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
         for (size_t k; (k = next++) < nfiles;) {
           const size_t i = order[k];
           Result<FileResult> r = Interrupted() ? Result<FileResult>(Status::Cancelled("interrupted"))
-                                               : ConvertOne(args.positional[i], per_file, target, forced, &key_source);
+                                               : ConvertOne(args.positional[i], per_file, target, forced, &key_source,
+                                                            derived, &skips);
           std::lock_guard<std::mutex> l(mu);
           results[i].emplace(std::move(r));
           cv.notify_all();

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "derive/names.h"
 #include "tardis/schema.h"
 
 namespace mt::cli {
@@ -39,6 +40,17 @@ std::string SchemasMarkdown() {
     for (const auto& c : s.columns) {
       out += "| `" + c.parquet_name + "` | " + TypeName(c.kind) + " | " +
              (c.nullable ? "nullable" : "required") + " | `" + c.csv_name + "` | " + c.doc + " |\n";
+    }
+  }
+  out += "\n# Derived data types\n\n"
+         "Computed by `convert --derive` from the raw rows (docs/DERIVED.md), stored under\n"
+         "`derived_data/`. Names follow tardis-dev's computables.\n";
+  for (const auto& k : derive::DerivedDocs()) {
+    out += "\n## " + k.pattern + "\n\n" + k.doc +
+           ".\n\n| column | type | nulls | meaning |\n|---|---|---|---|\n";
+    for (const auto& c : k.columns) {
+      out += "| `" + c.name + "` | " + TypeName(c.kind) + " | " + (c.nullable ? "nullable" : "required") + " | " +
+             c.doc + " |\n";
     }
   }
   return out;

@@ -105,6 +105,8 @@ Status FileWriter::FlushOne() {
   meta.file_offset = offset_;
   meta.total_uncompressed = meta.total_compressed = 0;
   Status st;
+  std::vector<EncodedChunk> chunks;
+  std::vector<int64_t> chunk_offsets;
   for (auto& f : p.columns) {
     // Help the pool while the column is not encoded yet: the waiting thread
     // may be one of its workers.
@@ -118,15 +120,17 @@ Status FileWriter::FlushOne() {
       continue;
     }
     EncodedChunk chunk = std::move(r).value();
-    meta.chunk_offsets.push_back(offset_);
+    chunk_offsets.push_back(offset_);
     st = Append(chunk.bytes);
     meta.total_uncompressed += chunk.total_uncompressed;
     meta.total_compressed += static_cast<int64_t>(chunk.bytes.size());
     chunk.bytes.clear();
     chunk.bytes.shrink_to_fit();
-    meta.chunks.push_back(std::move(chunk));
+    chunks.push_back(std::move(chunk));
   }
   MT_RETURN_IF_ERROR(st);
+  SerializeColumnChunks(chunks, chunk_offsets, &meta.columns_thrift);
+  meta.num_columns = static_cast<uint32_t>(chunks.size());
   num_rows_ += meta.num_rows;
   row_groups_.push_back(std::move(meta));
   return Status::OK();
@@ -146,8 +150,40 @@ Status FileWriter::Finish(const std::vector<std::pair<std::string, std::string>>
   return Status::OK();
 }
 
+void FileWriter::SerializeColumnChunks(const std::vector<EncodedChunk>& chunks,
+                                       const std::vector<int64_t>& offsets, std::string* out) const {
+  ThriftWriter w(out);
+  for (size_t c = 0; c < chunks.size(); c++) {
+    const EncodedChunk& ch = chunks[c];
+    const int64_t base = offsets[c];
+    w.BeginStruct();
+    w.FieldI64(fid::kCcFileOffset, base);
+    w.FieldStruct(fid::kCcMetaData);
+    w.FieldI32(fid::kCmType, static_cast<int32_t>(PhysicalTypeOf(schema_[c].kind)));
+    w.FieldList(fid::kCmEncodings, TType::kI32, static_cast<uint32_t>(ch.encodings.size()));
+    for (Encoding e : ch.encodings) w.ListI32(static_cast<int32_t>(e));
+    w.FieldList(fid::kCmPathInSchema, TType::kBinary, 1);
+    w.Binary(schema_[c].name);
+    w.FieldI32(fid::kCmCodec, static_cast<int32_t>(opts_.codec));
+    w.FieldI64(fid::kCmNumValues, ch.num_values);
+    w.FieldI64(fid::kCmTotalUncompressed, ch.total_uncompressed);
+    w.FieldI64(fid::kCmTotalCompressed, ch.total_compressed_size());
+    w.FieldI64(fid::kCmDataPageOffset, base + ch.data_page_rel);
+    if (ch.dict_page_rel >= 0) w.FieldI64(fid::kCmDictionaryPageOffset, base + ch.dict_page_rel);
+    w.FieldStruct(fid::kCmStatistics);
+    w.FieldI64(fid::kStNullCount, ch.null_count);
+    if (ch.has_min_max) {
+      w.FieldBinary(fid::kStMaxValue, ch.max_value);
+      w.FieldBinary(fid::kStMinValue, ch.min_value);
+    }
+    w.EndStruct();
+    w.EndStruct();  // ColumnMetaData
+    w.EndStruct();  // ColumnChunk
+  }
+}
+
 std::string FileWriter::SerializeFooter(
-    const std::vector<std::pair<std::string, std::string>>& kv) const {
+    const std::vector<std::pair<std::string, std::string>>& kv) {
   std::string out;
   ThriftWriter w(&out);
   w.BeginStruct();
@@ -187,36 +223,13 @@ std::string FileWriter::SerializeFooter(
   w.FieldI64(fid::kFmNumRows, num_rows_);
   w.FieldList(fid::kFmRowGroups, TType::kStruct, static_cast<uint32_t>(row_groups_.size()));
   for (size_t rgi = 0; rgi < row_groups_.size(); rgi++) {
-    const RowGroupMeta& rg = row_groups_[rgi];
+    RowGroupMeta& rg = row_groups_[rgi];
     w.BeginStruct();
-    w.FieldList(fid::kRgColumns, TType::kStruct, static_cast<uint32_t>(rg.chunks.size()));
-    for (size_t c = 0; c < rg.chunks.size(); c++) {
-      const EncodedChunk& ch = rg.chunks[c];
-      const int64_t base = rg.chunk_offsets[c];
-      w.BeginStruct();
-      w.FieldI64(fid::kCcFileOffset, base);
-      w.FieldStruct(fid::kCcMetaData);
-      w.FieldI32(fid::kCmType, static_cast<int32_t>(PhysicalTypeOf(schema_[c].kind)));
-      w.FieldList(fid::kCmEncodings, TType::kI32, static_cast<uint32_t>(ch.encodings.size()));
-      for (Encoding e : ch.encodings) w.ListI32(static_cast<int32_t>(e));
-      w.FieldList(fid::kCmPathInSchema, TType::kBinary, 1);
-      w.Binary(schema_[c].name);
-      w.FieldI32(fid::kCmCodec, static_cast<int32_t>(opts_.codec));
-      w.FieldI64(fid::kCmNumValues, ch.num_values);
-      w.FieldI64(fid::kCmTotalUncompressed, ch.total_uncompressed);
-      w.FieldI64(fid::kCmTotalCompressed, ch.total_compressed_size());
-      w.FieldI64(fid::kCmDataPageOffset, base + ch.data_page_rel);
-      if (ch.dict_page_rel >= 0) w.FieldI64(fid::kCmDictionaryPageOffset, base + ch.dict_page_rel);
-      w.FieldStruct(fid::kCmStatistics);
-      w.FieldI64(fid::kStNullCount, ch.null_count);
-      if (ch.has_min_max) {
-        w.FieldBinary(fid::kStMaxValue, ch.max_value);
-        w.FieldBinary(fid::kStMinValue, ch.min_value);
-      }
-      w.EndStruct();
-      w.EndStruct();  // ColumnMetaData
-      w.EndStruct();  // ColumnChunk
-    }
+    w.FieldList(fid::kRgColumns, TType::kStruct, rg.num_columns);
+    // List elements are whole structs: their bytes do not depend on the
+    // writer's state, so the ones serialized at flush time go in as they are.
+    out += rg.columns_thrift;
+    std::string().swap(rg.columns_thrift);
     w.FieldI64(fid::kRgTotalByteSize, rg.total_uncompressed);
     w.FieldI64(fid::kRgNumRows, rg.num_rows);
     w.FieldI64(fid::kRgFileOffset, rg.file_offset);

@@ -58,13 +58,20 @@ class FileWriter {
   };
   struct RowGroupMeta {
     int64_t num_rows, file_offset, total_uncompressed, total_compressed;
-    std::vector<EncodedChunk> chunks;  // bytes cleared after writing
-    std::vector<int64_t> chunk_offsets;
+    // The row group's ColumnChunk structs, already in the footer's Thrift
+    // form: a few dozen bytes per column chunk instead of an EncodedChunk, so
+    // files of many row groups of many columns (deep book snapshots) keep
+    // their footer-to-be small in memory.
+    std::string columns_thrift;
+    uint32_t num_columns = 0;
   };
 
   Status FlushOne();
+  void SerializeColumnChunks(const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
+                             std::string* out) const;
   Status Append(std::string_view bytes);
-  std::string SerializeFooter(const std::vector<std::pair<std::string, std::string>>& kv) const;
+  // Moves each row group's column chunks into the footer (freeing them as it goes).
+  std::string SerializeFooter(const std::vector<std::pair<std::string, std::string>>& kv);
 
   storage::WritableObject* sink_;
   std::vector<ColumnSpec> schema_;

@@ -78,6 +78,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     status_ = parser_->Finish();
     if (status_.ok() && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
     if (status_.ok()) status_ = FlushAll();
+    for (BatchObserver* o : target_.observers) {  // observers: derived data
+      if (status_.ok()) status_ = o->Finish();
+    }
     std::vector<OutputFile> outputs;
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
@@ -94,6 +97,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   void Abort() {
     parser_->Stop();  // no pool thread may hand over rows while outputs go away
+    for (BatchObserver* o : target_.observers) o->Abort();  // observers: derived data
     for (auto& [key, out] : outputs_) {
       out->writer.reset();
       if (out->object) out->object->Abort();
@@ -115,6 +119,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Status OnSchema(const tardis::DataTypeSchema& schema) override {
     schema_ = &schema;
     pq_schema_ = schema.ParquetSchema();
+    for (BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnSchema(schema));  // observers
     if (!target_.single_file.empty()) {
       MT_ASSIGN_OR_RETURN(single_, OpenOutput("", target_.single_file, true));
     }
@@ -122,6 +127,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   Status OnBatch(RowGroupData batch) override {
+    for (BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnBatch(batch));  // observers
     if (single_) return WriteTo(single_, std::move(batch));
     if (!target_.fixed_object.empty()) {
       MT_ASSIGN_OR_RETURN(Output * out, FixedOutput());

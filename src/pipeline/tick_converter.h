@@ -18,6 +18,7 @@
 #include "core/time_util.h"
 #include "io/decompress.h"
 #include "parquet/file_writer.h"
+#include "pipeline/batch_observer.h"
 #include "storage/object_store.h"
 #include "tardis/instrument_key.h"
 #include "tardis/parallel_csv_parser.h"
@@ -67,6 +68,9 @@ struct ConvertTarget {
   std::string fixed_key;
   // Keys rows of grouped files; null: the venue's symbol rules. Not owned.
   const KeyResolver* keys = nullptr;
+  // Read every parsed batch before it is routed (derived data); finished
+  // before the raw outputs, aborted with them. Not owned.
+  std::vector<BatchObserver*> observers;
 };
 
 struct SourceHints {

@@ -17,6 +17,12 @@ std::string TickObjectName(const Date& day, std::string_view data_type,
          "/" + std::string(instrument_key) + ".parquet";
 }
 
+std::string DerivedObjectName(const Date& day, std::string_view derived_name,
+                              std::string_view instrument_key) {
+  return "derived_data/by_date/day-" + FormatDate(day) + "/data_type-" + std::string(derived_name) +
+         "/" + std::string(instrument_key) + ".parquet";
+}
+
 std::string InstrumentsObjectName(const Date& day) {
   return "instrument_availability/by_date/day-" + FormatDate(day) + "/instruments.parquet";
 }

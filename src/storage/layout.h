@@ -13,6 +13,9 @@ namespace mt::storage {
 // raw_tick_data/by_date/day-YYYY-MM-DD/data_type-{data_type}/{instrument_key}.parquet
 std::string TickObjectName(const Date& day, std::string_view data_type,
                            std::string_view instrument_key);
+// derived_data/by_date/day-YYYY-MM-DD/data_type-{derived_name}/{instrument_key}.parquet
+std::string DerivedObjectName(const Date& day, std::string_view derived_name,
+                              std::string_view instrument_key);
 // instrument_availability/by_date/day-YYYY-MM-DD/instruments.parquet
 std::string InstrumentsObjectName(const Date& day);
 // instrument_availability/aggregate/instruments_YYYYMMDD_YYYYMMDD.parquet

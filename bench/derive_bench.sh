@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Benchmark of `market-tick convert --derive` (issue: derived data). On one generated 1M-row
+# incremental_book_L2 day (tests/js/lib/derive_gen.mjs: deep books, deletions, crossed levels, a
+# mid-day reset) it measures, medians of RUNS runs, wall time:
+#   A  convert (no --derive)
+#   B  convert --derive with three snapshot series
+#   C  tardis-dev compute() of ONE of those series from book_change messages already in memory
+# and prints B/A - 1 (target: at most 30%) and C/B (target: at least 10x), plus peak RSS of B and
+# of a depth-1000 run (target: under 256 MB). Needs tests/js/node_modules (cd tests/js && npm ci).
+set -euo pipefail
+export LC_ALL=C
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+BIN=${BIN:-$REPO_DIR/build/market-tick}
+RUNS=${RUNS:-5}
+THREADS=${THREADS:-2}
+DATA_DIR=${DATA_DIR:-$BENCH_DIR/data}
+OUT_DIR=${OUT_DIR:-$BENCH_DIR/out/derive}
+SERIES=book_snapshot_10_0ms,book_snapshot_25_1s,book_snapshot_5_grouped5_100ms
+ORACLE_SERIES=book_snapshot_10_0ms   # the one tardis-dev computes (the dearest of the three)
+MODULES=$REPO_DIR/tests/js/node_modules
+[[ -x $BIN ]] || { echo "derive_bench.sh: no binary at $BIN (scripts/build.sh)" >&2; exit 1; }
+[[ -d $MODULES/tardis-dev ]] || { echo "derive_bench.sh: run 'cd tests/js && npm ci' first" >&2; exit 1; }
+mkdir -p "$DATA_DIR" "$OUT_DIR"
+# BOOK=FILE.csv.gz measures another (incremental_book_L2) file instead.
+BOOK=${BOOK:-$DATA_DIR/deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz}   # generated, not Tardis data
+if [[ ! -s $BOOK ]]; then
+  (cd "$REPO_DIR/tests/js" && node -e "import('./lib/derive_gen.mjs').then((m) => m.writeBookDay('$BOOK', { rows: 1000000, levels: 1500 }))")
+fi
+
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Wall seconds and peak RSS (KB) of one convert run into a fresh store.
+timed() {
+  rm -rf "$OUT_DIR/store"
+  /usr/bin/time -f '%e %M' -o "$OUT_DIR/time.txt" "$BIN" convert "$BOOK" --output "$OUT_DIR/store" --threads "$THREADS" "$@" \
+    >/dev/null 2>"$OUT_DIR/stderr.txt"
+  cat "$OUT_DIR/time.txt"
+}
+: >"$OUT_DIR/a.txt"; : >"$OUT_DIR/b.txt"
+for ((i = 0; i < RUNS; i++)); do   # interleaved, so load changes hit both alike
+  timed >>"$OUT_DIR/a.txt"
+  timed --derive "$SERIES" >>"$OUT_DIR/b.txt"
+done
+A=$(cut -d' ' -f1 "$OUT_DIR/a.txt" | median)
+B=$(cut -d' ' -f1 "$OUT_DIR/b.txt" | median)
+B_RSS=$(cut -d' ' -f2 "$OUT_DIR/b.txt" | sort -n | tail -1)
+read -r _ DEEP_RSS < <(timed --derive book_snapshot_1000_0ms,book_snapshot_1000_100ms)
+C_JSON=$(node "$BENCH_DIR/derive_bench.mjs" "$BOOK" "$ORACLE_SERIES" "$RUNS" "$MODULES")
+C=$(node -e "console.log(JSON.parse(process.argv[1]).median_s)" "$C_JSON")
+awk -v a="$A" -v b="$B" -v c="$C" -v rss="$B_RSS" -v deep="$DEEP_RSS" -v cj="$C_JSON" 'BEGIN {
+  printf "A convert                              %.3f s\n", a
+  printf "B convert --derive (3 series)          %.3f s  peak RSS %d MB\n", b, rss / 1024
+  printf "C tardis-dev compute() (1 series)      %.3f s  %s\n", c, cj
+  printf "derive overhead B/A-1                  %+.0f%%  (target <= 30%%) %s\n", (b / a - 1) * 100, (b / a - 1 <= 0.30 ? "PASS" : "MISS")
+  printf "speed-up C/B                           %.1fx  (target >= 10x) %s\n", c / b, (c / b >= 10 ? "PASS" : "MISS")
+  printf "peak RSS, two depth-1000 series        %d MB  (target < 256 MB) %s\n", deep / 1024, (deep < 256 * 1024 ? "PASS" : "MISS")
+}'

@@ -1,0 +1,316 @@
+#include "derive/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+
+#include "storage/layout.h"
+
+namespace mt::derive {
+
+using parquet::ColumnData;
+using parquet::RowGroupData;
+
+namespace {
+
+// Raw files' created_at rule: SOURCE_DATE_EPOCH pins it (reproducible runs).
+std::string CreatedAt() {
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
+    return FormatIsoMicros(std::strtoll(sde, nullptr, 10) * 1000000);
+  }
+  const auto now = std::chrono::system_clock::now();
+  return FormatIsoMicros(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
+}
+
+// Reads one column of a batch row by row; nulls have no value (values are
+// dense), so a cursor follows the defined rows.
+template <typename T>
+class Cursor {
+ public:
+  Cursor(const ColumnData& c, const parquet::PodVector<T>& values) : c_(c), v_(values) {}
+  // The value of row r (rows are read in order), or false when null.
+  bool Next(size_t r, T* out) {
+    if (!c_.IsDefined(r)) return false;
+    *out = v_[i_++];
+    return true;
+  }
+
+ private:
+  const ColumnData& c_;
+  const parquet::PodVector<T>& v_;
+  size_t i_ = 0;
+};
+
+int ColumnIndex(const tardis::DataTypeSchema& s, std::string_view name) {
+  for (size_t i = 0; i < s.columns.size(); i++) {
+    if (s.columns[i].parquet_name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace
+
+
+struct DeriveEngine::Series {
+  const DerivedSpec* spec;
+  std::vector<parquet::ColumnSpec> schema;
+  std::unique_ptr<BookSnapshotter> book;
+  std::unique_ptr<TradeBarBuilder> bars;
+  std::unique_ptr<storage::WritableObject> object;  // null: exists already (create-only)
+  std::unique_ptr<parquet::FileWriter> writer;
+  RowGroupData pending;
+  size_t row_bytes = 0;  // approximate bytes one row holds in memory
+  DerivedOutput info;
+  int64_t first_ts = 0, last_ts = 0;
+};
+
+struct DeriveEngine::Instrument {
+  std::string exchange, symbol, key, source_object;
+  OrderBook book;
+  bool last_was_snapshot = false;  // the previous book change was snapshot rows
+  std::vector<std::unique_ptr<Series>> series;
+  RowIdent ident() const { return {exchange, symbol}; }
+};
+
+DeriveEngine::DeriveEngine(EngineOptions opts) : opts_(std::move(opts)) {}
+DeriveEngine::~DeriveEngine() { Abort(); }
+
+Status DeriveEngine::OnSchema(const tardis::DataTypeSchema& schema) {
+  schema_ = &schema;
+  for (const DerivedSpec& s : opts_.specs) {
+    if (schema.name == s.source_data_type()) {
+      active_.push_back(s);
+    } else {
+      skipped_.push_back(s.name);
+    }
+  }
+  return Status::OK();
+}
+
+Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view exchange, std::string_view symbol,
+                                                              int64_t local_us) {
+  if (last_ && last_->symbol == symbol && last_->exchange == exchange) return last_;
+  std::string id = std::string(exchange) + '\x1f' + std::string(symbol);
+  auto it = instruments_.find(id);
+  if (it != instruments_.end()) return last_ = it->second.get();
+  auto in = std::make_unique<Instrument>();
+  in->exchange = std::string(exchange);
+  in->symbol = std::string(symbol);
+  auto key = opts_.key(in->exchange, in->symbol);
+  if (!key.ok()) return Status::InvalidInput(opts_.source + ": " + key.status().message());
+  in->key = *key;
+  const Date day = opts_.day ? *opts_.day : DateFromMicros(local_us);
+  in->source_object = storage::TickObjectName(day, schema_->name, in->key);
+  for (const DerivedSpec& spec : active_) {
+    auto s = std::make_unique<Series>();
+    s->spec = &spec;
+    s->schema = DerivedParquetSchema(spec);
+    s->row_bytes = s->schema.size() * 9 + 16;
+    if (spec.kind == DerivedKind::kBookSnapshot) {
+      s->book = std::make_unique<BookSnapshotter>(spec);
+    } else {
+      s->bars = std::make_unique<TradeBarBuilder>(spec);
+    }
+    const std::string name = storage::DerivedObjectName(day, spec.name, in->key);
+    s->info.name = opts_.store->Describe(name);
+    s->info.data_type = spec.name;
+    s->info.instrument_key = in->key;
+    auto obj = opts_.store->Create(name, opts_.overwrite);
+    if (!obj.ok() && obj.status().code() != Status::Code::kAlreadyExists) return obj.status();
+    if (obj.ok()) {
+      s->object = std::move(obj).value();
+      s->writer = std::make_unique<parquet::FileWriter>(s->object.get(), s->schema, opts_.writer);
+    }
+    s->pending = parquet::MakeRowGroup(s->schema);
+    in->series.push_back(std::move(s));
+    open_series_++;
+  }
+  Instrument* raw = in.get();
+  instruments_.emplace(std::move(id), std::move(in));
+  return last_ = raw;
+}
+
+Status DeriveEngine::OnBatch(const RowGroupData& batch) {
+  if (!status_.ok() || active_.empty() || batch.num_rows == 0) return status_;
+  status_ = schema_->name == "trades" ? TradeBatch(batch) : BookBatch(batch);
+  return status_;
+}
+
+// A book change: the maximal run of consecutive rows with the same symbol,
+// local_timestamp and is_snapshot. Its exchange timestamp is its first row's.
+Status DeriveEngine::BookBatch(const RowGroupData& batch) {
+  const int c_ts = ColumnIndex(*schema_, "timestamp"), c_local = ColumnIndex(*schema_, "local_timestamp"),
+            c_snap = ColumnIndex(*schema_, "is_snapshot"), c_side = ColumnIndex(*schema_, "side"),
+            c_price = ColumnIndex(*schema_, "price"), c_amount = ColumnIndex(*schema_, "amount");
+  const auto& ex = batch.columns[0].str;
+  const auto& sym = batch.columns[1].str;
+  const auto& ts = batch.columns[c_ts].i64;
+  const auto& local = batch.columns[c_local].i64;
+  Cursor<uint8_t> snap(batch.columns[c_snap], batch.columns[c_snap].b);
+  const auto& side_col = batch.columns[c_side];
+  Cursor<double> price(batch.columns[c_price], batch.columns[c_price].f64);
+  Cursor<double> amount(batch.columns[c_amount], batch.columns[c_amount].f64);
+  size_t side_i = 0;
+  for (size_t r = 0; r < batch.num_rows; r++) {
+    uint8_t is_snap = 0;
+    snap.Next(r, &is_snap);
+    double p = NAN, a = NAN;
+    const bool has_p = price.Next(r, &p), has_a = amount.Next(r, &a);
+    std::string_view side;
+    if (side_col.IsDefined(r)) side = side_col.str.Get(side_i++);
+    const std::string_view symbol = sym.Get(r);
+    if (!change_ || local[r] != change_local_ || (is_snap != 0) != change_snapshot_ ||
+        symbol != change_->symbol || ex.Get(r) != change_->exchange) {
+      MT_RETURN_IF_ERROR(EndChange());
+      MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), symbol, local[r]));
+      BeginChange(in, ts[r], local[r], is_snap != 0);
+    }
+    // A row without a usable price, amount or side changes no level.
+    if (!has_p || !has_a || std::isnan(p) || std::isnan(a) || side.empty()) continue;
+    if (side[0] == 'b') {
+      change_->book.Apply(kBid, p, a);
+    } else if (side[0] == 'a') {
+      change_->book.Apply(kAsk, p, a);
+    }
+  }
+  return Status::OK();
+}
+
+void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows) {
+  change_ = in;
+  change_ts_ = ts_us;
+  change_local_ = local_us;
+  change_snapshot_ = snapshot_rows;
+  for (auto& s : in->series) s->book->Before(ts_us, local_us, in->ident(), &s->pending);
+  // Snapshot rows after updates (or first in the file) start a new book;
+  // snapshot rows right after snapshot rows continue the same snapshot.
+  if (snapshot_rows && !in->last_was_snapshot) in->book.Reset();
+  in->last_was_snapshot = snapshot_rows;
+}
+
+Status DeriveEngine::EndChange() {
+  Instrument* in = change_;
+  if (!in) return Status::OK();
+  change_ = nullptr;
+  for (auto& s : in->series) {
+    s->book->After(in->book, change_ts_, change_local_, in->ident(), &s->pending);
+    MT_RETURN_IF_ERROR(MaybeFlush(s.get()));
+  }
+  in->book.ClearTouched();
+  return Status::OK();
+}
+
+Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
+  const int c_ts = ColumnIndex(*schema_, "timestamp"), c_local = ColumnIndex(*schema_, "local_timestamp"),
+            c_side = ColumnIndex(*schema_, "side"), c_price = ColumnIndex(*schema_, "price"),
+            c_amount = ColumnIndex(*schema_, "amount");
+  const auto& ex = batch.columns[0].str;
+  const auto& sym = batch.columns[1].str;
+  const auto& ts = batch.columns[c_ts].i64;
+  const auto& local = batch.columns[c_local].i64;
+  const auto& side_col = batch.columns[c_side];
+  Cursor<double> price(batch.columns[c_price], batch.columns[c_price].f64);
+  Cursor<double> amount(batch.columns[c_amount], batch.columns[c_amount].f64);
+  size_t side_i = 0;
+  for (size_t r = 0; r < batch.num_rows; r++) {
+    double p = NAN, a = NAN;
+    const bool has_p = price.Next(r, &p), has_a = amount.Next(r, &a);
+    char side = 'u';
+    if (side_col.IsDefined(r)) {
+      const std::string_view s = side_col.str.Get(side_i++);
+      side = s == "buy" ? 'b' : s == "sell" ? 's' : 'u';
+    }
+    // A trade without price or amount is not a trade a bar can count.
+    if (!has_p || !has_a || std::isnan(p) || std::isnan(a)) continue;
+    MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
+    for (auto& s : in->series) {
+      s->bars->OnTrade(ts[r], local[r], p, a, side, in->ident(), &s->pending);
+      if (s->pending.num_rows) MT_RETURN_IF_ERROR(MaybeFlush(s.get()));
+    }
+  }
+  return Status::OK();
+}
+
+// Open series share the buffer, so a grouped file's many instruments stay
+// within it too (with smaller row groups); a series gets at least a quarter
+// of it, since each row group costs footer metadata per column (many for
+// deep snapshots) until the file is finished.
+Status DeriveEngine::MaybeFlush(Series* s) {
+  if (s->pending.num_rows < MaxRows(*s)) return Status::OK();
+  return Flush(s);
+}
+
+size_t DeriveEngine::MaxRows(const Series& s) const {
+  const size_t budget = std::max(opts_.buffer_bytes / std::max<size_t>(1, open_series_), opts_.buffer_bytes / 4);
+  return std::clamp<size_t>(budget / s.row_bytes, 64, 1u << 17);
+}
+
+Status DeriveEngine::Flush(Series* s) {
+  if (s->pending.num_rows == 0) return Status::OK();
+  RowGroupData rg = std::move(s->pending);
+  s->pending = parquet::MakeRowGroup(s->schema);
+  const auto& ts = rg.columns[3].i64;
+  if (s->info.rows == 0) s->first_ts = ts.front();
+  s->last_ts = ts.back();
+  s->info.rows += rg.num_rows;
+  if (!s->writer) return Status::OK();
+  return s->writer->WriteRowGroup(std::move(rg));
+}
+
+Status DeriveEngine::FinishSeries(Instrument* in, Series* s) {
+  if (s->bars) s->bars->Finish(in->ident(), &s->pending);
+  MT_RETURN_IF_ERROR(Flush(s));
+  if (!s->writer) return Status::OK();
+  std::vector<std::pair<std::string, std::string>> kv = {
+      {"source", opts_.source},
+      {"row_count", std::to_string(s->info.rows)},
+      {"first_timestamp", s->info.rows ? FormatIsoMicros(s->first_ts) : ""},
+      {"last_timestamp", s->info.rows ? FormatIsoMicros(s->last_ts) : ""},
+      {"tool_version", opts_.tool_version},
+      {"created_at", CreatedAt()},
+      {"data_type", s->spec->name},
+      {"exchange", in->exchange},
+      {"symbol", in->symbol},
+      {"instrument_key", in->key},
+      {"derived_from", schema_->name},
+      {"source_object", in->source_object},
+  };
+  MT_RETURN_IF_ERROR(s->writer->Finish(kv));
+  s->info.bytes = s->object->bytes_written();
+  Status st = s->object->Commit();
+  if (st.code() == Status::Code::kAlreadyExists) return Status::OK();  // a concurrent run's is kept
+  MT_RETURN_IF_ERROR(st);
+  outputs_.push_back(s->info);
+  return Status::OK();
+}
+
+Status DeriveEngine::Finish() {
+  if (status_.ok()) status_ = EndChange();
+  for (auto& [id, in] : instruments_) {
+    for (auto& s : in->series) {
+      if (!status_.ok()) break;
+      status_ = FinishSeries(in.get(), s.get());
+    }
+  }
+  if (!status_.ok()) {
+    Abort();
+    return status_;
+  }
+  instruments_.clear();
+  std::sort(outputs_.begin(), outputs_.end(), [](const DerivedOutput& a, const DerivedOutput& b) { return a.name < b.name; });
+  return Status::OK();
+}
+
+void DeriveEngine::Abort() {
+  for (auto& [id, in] : instruments_) {
+    for (auto& s : in->series) {
+      s->writer.reset();
+      if (s->object) s->object->Abort();
+    }
+  }
+  instruments_.clear();
+  last_ = change_ = nullptr;
+}
+
+}  // namespace mt::derive

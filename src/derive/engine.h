@@ -1,0 +1,89 @@
+// Computes derived data types (book snapshots, trade bars) from the parsed
+// batches of one raw file and writes each series of each instrument as its
+// own Parquet object (storage::DerivedObjectName). Memory is bounded by the
+// book and a row-group budget, not by the input: rows go out in row groups.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time_util.h"
+#include "derive/computables.h"
+#include "derive/names.h"
+#include "derive/order_book.h"
+#include "parquet/file_writer.h"
+#include "pipeline/batch_observer.h"
+#include "storage/object_store.h"
+
+namespace mt::derive {
+
+struct DerivedOutput {
+  std::string name;  // as the store describes it
+  std::string data_type, instrument_key;
+  uint64_t rows = 0, bytes = 0;
+};
+
+struct EngineOptions {
+  std::vector<DerivedSpec> specs;  // those whose source is not the file's data type are skipped
+  storage::ObjectStore* store = nullptr;
+  bool overwrite = true;           // false: an existing object is kept (its series not written)
+  parquet::WriterOptions writer;
+  std::string source;              // the input, for messages and metadata
+  std::optional<Date> day;         // the file's day; else the day of its first row
+  // The instrument key of a row's exchange and symbol (as the raw objects are keyed).
+  std::function<Result<std::string>(const std::string& exchange, const std::string& symbol)> key;
+  std::string tool_version;
+  // Rows of all open series buffered before a row group goes out.
+  size_t buffer_bytes = 64u << 20;
+};
+
+class DeriveEngine : public pipeline::BatchObserver {
+ public:
+  explicit DeriveEngine(EngineOptions opts);
+  ~DeriveEngine() override;
+
+  Status OnSchema(const tardis::DataTypeSchema& schema) override;
+  Status OnBatch(const parquet::RowGroupData& batch) override;
+  Status Finish() override;
+  void Abort() override;
+
+  // Derived names skipped because the file holds another data type.
+  const std::vector<std::string>& skipped() const { return skipped_; }
+  // After Finish(): the objects written, ordered by name.
+  const std::vector<DerivedOutput>& outputs() const { return outputs_; }
+
+ private:
+  struct Series;
+  struct Instrument;
+
+  Result<Instrument*> InstrumentFor(std::string_view exchange, std::string_view symbol, int64_t local_us);
+  Status BookBatch(const parquet::RowGroupData& batch);
+  Status TradeBatch(const parquet::RowGroupData& batch);
+  void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
+  Status EndChange();
+  Status MaybeFlush(Series* s);
+  size_t MaxRows(const Series& s) const;
+  Status Flush(Series* s);
+  Status FinishSeries(Instrument* in, Series* s);
+
+  EngineOptions opts_;
+  const tardis::DataTypeSchema* schema_ = nullptr;
+  std::vector<DerivedSpec> active_;
+  std::vector<std::string> skipped_;
+  std::map<std::string, std::unique_ptr<Instrument>> instruments_;  // by exchange + symbol
+  Instrument* last_ = nullptr;  // the previous row's (most files hold one)
+  size_t open_series_ = 0;
+  // The book change in progress (incremental_book_L2).
+  Instrument* change_ = nullptr;
+  int64_t change_ts_ = 0, change_local_ = 0;
+  bool change_snapshot_ = false;
+  std::vector<DerivedOutput> outputs_;
+  Status status_;
+};
+
+}  // namespace mt::derive

@@ -1,0 +1,316 @@
+// Oracle tests for derived data (`convert --derive`): tardis-dev's own compute() with
+// computeBookSnapshots / computeTradeBars runs on messages built here from the same CSV, and every
+// row and column of market-tick's Parquet (read with DuckDB) must equal its output, timestamps at
+// millisecond precision (tardis-dev holds Dates). Real fixtures and generated days (lib/derive_gen.mjs).
+//
+// Message building (docs/DERIVED.md): a book change is a maximal run of consecutive
+// incremental_book_L2 rows with the same symbol, local_timestamp and is_snapshot, timestamped with
+// its first row's exchange timestamp; it is a snapshot (isSnapshot: the book restarts) when its rows
+// are snapshot rows and the previous change of that symbol was not. Each trades row is a trade.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import zlib from 'node:zlib';
+
+import { compute, computeBookSnapshots, computeTradeBars } from 'tardis-dev';
+
+import { closeDuckdb, duckKvMetadata, duckReadAll } from './lib/readers.mjs';
+import { FIXTURE_DIR, describeRun, mkTmp, parseConvertStdout, run, runOk } from './lib/harness.mjs';
+import { writeBookDay, writeTradesDay } from './lib/derive_gen.mjs';
+
+const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-derive-'));
+after(async () => {
+  await closeDuckdb();
+  fs.rmSync(ROOT_TMP, { recursive: true, force: true });
+});
+
+const msDate = (us) => new Date(Math.floor(us / 1000));
+
+async function* csvRows(file) {
+  const rl = readline.createInterface({ input: fs.createReadStream(file).pipe(zlib.createGunzip()), crlfDelay: Infinity });
+  let header = null;
+  for await (const line of rl) {
+    if (line === '') continue;
+    const f = line.split(',');
+    if (!header) {
+      header = f;
+      continue;
+    }
+    const row = {};
+    header.forEach((h, i) => (row[h] = f[i]));
+    yield row;
+  }
+}
+
+async function* bookChanges(file) {
+  let cur = null;
+  const lastWasSnapshot = new Map();
+  for await (const r of csvRows(file)) {
+    const snap = r.is_snapshot === 'true';
+    if (!cur || cur.symbol !== r.symbol || cur.local !== r.local_timestamp || cur.snap !== snap) {
+      if (cur) yield cur.msg;
+      const reset = snap && !lastWasSnapshot.get(r.symbol);
+      lastWasSnapshot.set(r.symbol, snap);
+      cur = {
+        symbol: r.symbol,
+        local: r.local_timestamp,
+        snap,
+        msg: {
+          type: 'book_change', symbol: r.symbol, exchange: r.exchange, isSnapshot: reset, bids: [], asks: [],
+          timestamp: msDate(Number(r.timestamp)), localTimestamp: msDate(Number(r.local_timestamp)),
+        },
+      };
+    }
+    (r.side === 'bid' ? cur.msg.bids : cur.msg.asks).push({ price: Number(r.price), amount: Number(r.amount) });
+  }
+  if (cur) yield cur.msg;
+}
+
+async function* trades(file, remember) {
+  for await (const r of csvRows(file)) {
+    const t = {
+      type: 'trade', symbol: r.symbol, exchange: r.exchange, id: r.id, side: r.side, price: Number(r.price),
+      amount: Number(r.amount), timestamp: msDate(Number(r.timestamp)), localTimestamp: msDate(Number(r.local_timestamp)),
+      us: Number(r.timestamp), localUs: Number(r.local_timestamp),
+    };
+    remember?.(t);
+    yield t;
+  }
+}
+
+/** Our name -> the computable tardis-dev runs, and the name it gives its messages. */
+function oracleFor(name) {
+  let m = /^book_snapshot_(\d+)(?:_grouped([\d.]+))?_(\d+)(ms|s|m)$/.exec(name);
+  const ms = (n, u) => Number(n) * (u === 'm' ? 60000 : u === 's' ? 1000 : 1);
+  if (m) {
+    const opts = { depth: Number(m[1]), interval: ms(m[3], m[4]) };
+    if (m[2]) opts.grouping = Number(m[2]);
+    return { kind: 'book', depth: opts.depth, factory: computeBookSnapshots(opts),
+      tardisName: `book_snapshot_${opts.depth}${m[2] ? `_grouped${opts.grouping}` : ''}_${opts.interval}ms` };
+  }
+  m = /^trade_bar_([\d.]+)(ticks|vol|ms|s|m)$/.exec(name);
+  assert.ok(m, name);
+  const kind = m[2] === 'ticks' ? 'tick' : m[2] === 'vol' ? 'volume' : 'time';
+  const interval = kind === 'time' ? ms(m[1], m[2]) : Number(m[1]);
+  const suffix = { tick: 'ticks', volume: 'vol', time: 'ms' }[kind];
+  return { kind: 'bar', barKind: kind, interval, factory: computeTradeBars({ kind, interval }), tardisName: `trade_bar_${interval}${suffix}` };
+}
+
+const cellMs = (v) => Number(BigInt(v) / 1000n);
+
+function snapshotRow(s, depth) {
+  const row = [s.exchange, s.symbol, s.timestamp.valueOf(), s.localTimestamp.valueOf()];
+  for (let i = 0; i < depth; i++) {
+    row.push(s.asks[i].price ?? null, s.asks[i].amount ?? null, s.bids[i].price ?? null, s.bids[i].amount ?? null);
+  }
+  return row;
+}
+const BAR_FIELDS = ['open', 'high', 'low', 'close', 'volume', 'buyVolume', 'sellVolume', 'trades', 'vwap'];
+function barRow(b) {
+  return [b.exchange, b.symbol, b.timestamp.valueOf(), b.localTimestamp.valueOf(), ...BAR_FIELDS.map((f) => b[f]),
+    b.openTimestamp.valueOf(), b.closeTimestamp.valueOf()];
+}
+// Our row with timestamps cut to milliseconds (columns 2, 3 and a bar's last two).
+function ourRow(r, kind) {
+  const out = [...r];
+  const tsCols = kind === 'bar' ? [2, 3, 13, 14] : [2, 3];
+  for (const c of tsCols) out[c] = cellMs(out[c]);
+  return out;
+}
+
+/** The bar tardis-dev leaves open at the end, computed from the trades after its last bar. */
+function lastBar(rest, o) {
+  if (rest.length === 0) return null;
+  const b = { open: rest[0].price, high: Number.MIN_SAFE_INTEGER, low: Number.MAX_SAFE_INTEGER, close: 0, volume: 0, buyVolume: 0,
+    sellVolume: 0, trades: 0, vwap: 0, openTimestamp: rest[0].timestamp, closeTimestamp: null, timestamp: new Date(-1) };
+  for (const t of rest) {
+    b.high = Math.max(b.high, t.price);
+    b.low = Math.min(b.low, t.price);
+    if (t.timestamp.valueOf() >= b.timestamp.valueOf()) {
+      b.close = t.price;
+      b.closeTimestamp = t.timestamp;
+      b.timestamp = t.timestamp;
+    }
+    b.buyVolume += t.side === 'buy' ? t.amount : 0;
+    b.sellVolume += t.side === 'sell' ? t.amount : 0;
+    b.trades += 1;
+    b.vwap = (b.vwap * b.volume + t.price * t.amount) / (b.volume + t.amount);
+    b.volume += t.amount;
+  }
+  if (o.barKind === 'time') b.timestamp = new Date((Math.floor(b.openTimestamp.valueOf() / o.interval) + 1) * o.interval);
+  const last = rest[rest.length - 1];
+  return { ...b, exchange: last.exchange, symbol: last.symbol, localTimestamp: last.localTimestamp };
+}
+
+function compareRows(label, got, exp) {
+  const bad = [];
+  for (let i = 0; i < Math.max(got.length, exp.length) && bad.length < 5; i++) {
+    const g = got[i], e = exp[i];
+    if (!g || !e) {
+      bad.push(`row ${i + 1}: ${g ? 'extra row in ours' : 'missing in ours'}`);
+      continue;
+    }
+    for (let c = 0; c < e.length; c++) {
+      if (!Object.is(g[c], e[c])) {
+        bad.push(`row ${i + 1} column ${c + 1}: tardis-dev ${e[c]}, ours ${g[c]}`);
+        break;
+      }
+    }
+  }
+  assert.deepEqual(bad, [], `${label}: ${got.length} rows ours, ${exp.length} tardis-dev:\n${bad.join('\n')}`);
+}
+
+/**
+ * Converts `file` with --derive `names` into a fresh store, runs tardis-dev on the same CSV and
+ * compares every derived object with its output. Returns { outputs, counts }.
+ */
+async function checkAgainstTardis(label, file, names, { instrumentKey, day }) {
+  const out = mkTmp(ROOT_TMP, label);
+  const args = ['convert', file, '--output', out, '--derive', names.join(','), '--threads', '2'];
+  const r = runOk(args);
+  const written = parseConvertStdout(r.stdout, os.tmpdir());
+  const oracles = names.map(oracleFor);
+  const isBook = oracles[0].kind === 'book';
+  const expected = new Map(oracles.map((o) => [o.tardisName, []]));
+  const sinceLastBar = new Map(oracles.map((o) => [o.tardisName, []]));
+  const source = isBook ? bookChanges(file) : trades(file, (t) => {
+    for (const list of sinceLastBar.values()) list.push(t);
+  });
+  for await (const m of compute(source, ...oracles.map((o) => o.factory))) {
+    if (m.type === 'book_snapshot') expected.get(m.name).push(snapshotRow(m, m.depth));
+    if (m.type === 'trade_bar') {
+      expected.get(m.name).push(barRow(m));
+      // The trade that closed this bar already went into the list: it belongs to the next bar
+      // when the bar closed before it (time bars), to this one otherwise.
+      const list = sinceLastBar.get(m.name);
+      const keep = m.kind === 'time' ? list.slice(-1) : [];
+      sinceLastBar.set(m.name, keep);
+    }
+  }
+  const counts = {};
+  for (let i = 0; i < names.length; i++) {
+    const o = oracles[i];
+    const exp = expected.get(o.tardisName);
+    if (o.kind === 'bar') {
+      const last = lastBar(sinceLastBar.get(o.tardisName), o);
+      if (last) exp.push(barRow(last));
+    }
+    const object = path.join(out, 'derived_data', 'by_date', `day-${day}`, `data_type-${names[i]}`, `${instrumentKey}.parquet`);
+    assert.ok(written.some((w) => w.path === object), `${object} listed on stdout:\n${describeRun(args, r)}`);
+    const { columns, rows } = await duckReadAll(object);
+    assert.equal(columns.length, 4 + (o.kind === 'book' ? 4 * o.depth : 11), `${names[i]}: column count`);
+    compareRows(`${label} ${names[i]}`, rows.map((x) => ourRow(x, o.kind)), exp);
+    const kv = await duckKvMetadata(object);
+    assert.equal(kv.data_type, names[i]);
+    assert.equal(kv.derived_from, isBook ? 'incremental_book_L2' : 'trades');
+    assert.equal(kv.source_object, `raw_tick_data/by_date/day-${day}/data_type-${isBook ? 'incremental_book_L2' : 'trades'}/${instrumentKey}.parquet`);
+    assert.equal(kv.row_count, String(rows.length));
+    counts[names[i]] = rows.length;
+  }
+  return counts;
+}
+
+describe('convert --derive: identical to tardis-dev compute() on the real fixtures', () => {
+  it('book snapshots of deribit incremental_book_L2 (depths, intervals, grouping)', async () => {
+    const counts = await checkAgainstTardis('fixture-book', path.join(FIXTURE_DIR, 'deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz'),
+      ['book_snapshot_1_0ms', 'book_snapshot_3_0ms', 'book_snapshot_10_100ms', 'book_snapshot_25_1s', 'book_snapshot_5_1m',
+        'book_snapshot_2_grouped5_0ms', 'book_snapshot_3_grouped0.5_100ms'],
+      { instrumentKey: 'DERIBIT:PERPETUAL:BTC-USD', day: '2020-04-01' });
+    assert.ok(counts.book_snapshot_1_0ms >= 1, JSON.stringify(counts));
+  });
+  for (const [file, key, day] of [
+    ['binance-futures_trades_2020-02-22_BTCUSDT.csv.gz', 'BINANCE-FUTURES:PERPETUAL:BTC-USDT', '2020-02-22'],
+    ['bitmex_trades_2020-03-01_XBTUSD.csv.gz', 'BITMEX:PERPETUAL:BTC-USD', '2020-03-01'],
+  ]) {
+    it(`trade bars of ${file}`, async () => {
+      const counts = await checkAgainstTardis(`fixture-${key}`, path.join(FIXTURE_DIR, file),
+        ['trade_bar_100ms', 'trade_bar_1s', 'trade_bar_1m', 'trade_bar_3ticks', 'trade_bar_0.5vol'], { instrumentKey: key, day });
+      assert.ok(counts.trade_bar_1m >= 1, JSON.stringify(counts));
+    });
+  }
+});
+
+describe('convert --derive: identical to tardis-dev compute() on generated days', () => {
+  let bookFile, deepFile, tradesFile, bookInfo, deepInfo, tradesInfo;
+  before(() => {
+    const dir = mkTmp(ROOT_TMP, 'gen');
+    bookFile = path.join(dir, 'deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz');
+    bookInfo = writeBookDay(bookFile, { rows: 1_000_000, levels: 1500 });
+    deepFile = path.join(dir, 'deep', 'deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz');
+    fs.mkdirSync(path.dirname(deepFile));
+    deepInfo = writeBookDay(deepFile, { rows: 60_000, levels: 1400, seed: 3, span_us: 600e6 });
+    tradesFile = path.join(dir, 'binance-futures_trades_2020-04-02_BTCUSDT.csv.gz');
+    tradesInfo = writeTradesDay(tradesFile, { rows: 200_000 });
+  });
+
+  it('1M-row book: 0ms, 100ms, 1s and 1m snapshots, grouped, with deletions, crossed levels and a mid-day reset', async () => {
+    assert.ok(bookInfo.rows >= 1_000_000 && bookInfo.crossed > 100 && bookInfo.deletions > 100_000 && bookInfo.snapshots === 2,
+      JSON.stringify(bookInfo));
+    const counts = await checkAgainstTardis('gen-book', bookFile,
+      ['book_snapshot_10_0ms', 'book_snapshot_25_100ms', 'book_snapshot_50_1s', 'book_snapshot_20_1m', 'book_snapshot_5_grouped5_1s',
+        'book_snapshot_3_grouped2.5_0ms'],
+      { instrumentKey: 'DERIBIT:PERPETUAL:BTC-USD', day: '2020-04-02' });
+    assert.ok(counts.book_snapshot_10_0ms > 50_000 && counts.book_snapshot_20_1m >= 60, JSON.stringify(counts));
+  });
+
+  it('deep books: 1000 levels', async () => {
+    assert.ok(deepInfo.snapshots === 2, JSON.stringify(deepInfo));
+    const counts = await checkAgainstTardis('gen-deep', deepFile, ['book_snapshot_1000_1s', 'book_snapshot_1000_0ms'],
+      { instrumentKey: 'DERIBIT:PERPETUAL:BTC-USD', day: '2020-04-02' });
+    assert.ok(counts.book_snapshot_1000_1s > 300, JSON.stringify(counts));
+  });
+
+  it('trade bars: time, tick and volume, with out-of-order trades', async () => {
+    assert.ok(tradesInfo.outOfOrder > 1000, JSON.stringify(tradesInfo));
+    const counts = await checkAgainstTardis('gen-trades', tradesFile,
+      ['trade_bar_100ms', 'trade_bar_1s', 'trade_bar_1m', 'trade_bar_100ticks', 'trade_bar_7ticks', 'trade_bar_50.5vol'],
+      { instrumentKey: 'BINANCE-FUTURES:PERPETUAL:BTC-USDT', day: '2020-04-02' });
+    assert.ok(counts.trade_bar_1m >= 40 && counts.trade_bar_100ticks === 2000 && counts['trade_bar_50.5vol'] > 1000, JSON.stringify(counts));
+  });
+});
+
+describe('convert --derive: usage', () => {
+  const file = path.join(FIXTURE_DIR, 'deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz');
+  for (const [bad, why] of [
+    ['book_snapshot_10', /accepted forms/],
+    ['book_snapshot_1001_1s', /over the maximum 1000/],
+    ['trade_bar_5h', /accepted forms/],
+    ['quotes_1s', /unknown derived data type/],
+  ]) {
+    it(`--derive ${bad} is a usage error naming the accepted forms`, () => {
+      const out = mkTmp(ROOT_TMP, `usage-${bad}`);
+      const args = ['convert', file, '--output', out, '--derive', bad];
+      const r = run(args);
+      assert.equal(r.code, 2, describeRun(args, r));
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, /book_snapshot_\{depth\}_\{interval\}/);
+      assert.ok(!fs.existsSync(path.join(out, 'raw_tick_data')), 'nothing written');
+    });
+  }
+  it('a file that fails half way leaves no derived object behind (nor a raw one)', () => {
+    const dir = mkTmp(ROOT_TMP, 'bad-input');
+    const csv = zlib.gunzipSync(fs.readFileSync(file)).toString('utf8').trimEnd().split('\n');
+    csv.splice(8, 0, 'deribit,BTC-PERPETUAL,1585699201000000,1585699201100000,false,bid,not-a-number,5');
+    const bad = path.join(dir, 'deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz');
+    fs.writeFileSync(bad, zlib.gzipSync(csv.join('\n') + '\n'));
+    const out = path.join(dir, 'store');
+    const args = ['convert', bad, '--output', out, '--derive', 'book_snapshot_5_0ms,book_snapshot_5_1s'];
+    const r = run(args);
+    assert.equal(r.code, 1, describeRun(args, r));
+    assert.match(r.stderr, /line 9/);
+    const left = fs.existsSync(out) ? fs.readdirSync(out, { recursive: true }).filter((f) => f.endsWith('.parquet') || f.includes('.tmp')) : [];
+    assert.deepEqual(left, [], 'no object (or temporary) left');
+  });
+  it('a name for another data type is skipped and said once', () => {
+    const out = mkTmp(ROOT_TMP, 'skip');
+    const args = ['convert', file, path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz'), file, '--output', out,
+      '--derive', 'trade_bar_1m', '--threads', '1'];
+    const r = runOk(args);
+    assert.equal(r.stderr.split('trade_bar_1m: skipped').length - 1, 1, describeRun(args, r));
+    assert.ok(fs.existsSync(path.join(out, 'derived_data/by_date/day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet')));
+    assert.ok(!fs.existsSync(path.join(out, 'derived_data/by_date/day-2020-04-01')));
+  });
+});
