@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/settings.h"
+#include "core/bounded_json.h"
 #include "core/log.h"
 #include "pipeline/downloader.h"
 #include "pipeline/plan.h"
@@ -185,8 +186,9 @@ Result<std::vector<pipeline::WorkItem>> PlanFromDefinitions(storage::ObjectStore
     if (!file.ok()) continue;  // reported above as a definitions problem
     for (const auto& [k, v] : (*file)->metadata().key_value) {
       if (k != "grouped_symbols") continue;
-      const auto groups = nlohmann::json::parse(v, nullptr, false);
-      if (!groups.is_array()) continue;
+      const auto parsed = ParseBoundedJson(v, "grouped_symbols of " + storage::InstrumentsObjectName(day));
+      if (!parsed.ok() || !parsed.value().is_array()) continue;
+      const nlohmann::json& groups = parsed.value();
       for (const auto& g : groups) {
         const std::string ex = g.value("exchange", ""), sym = g.value("symbol", ""), type = g.value("type", "");
         if (ex.empty() || sym.empty() || (!wanted_ex.empty() && !wanted_ex.count(ex))) continue;
