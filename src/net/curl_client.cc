@@ -41,8 +41,16 @@ const CurlApi& Curl() {
     void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char* why = dlerror();
-      a.error = std::string("cannot load libcurl.so.4 (") + (why ? why : "unknown error") +
-                "); install the libcurl4 package (scripts/install-deps.sh does)";
+      const std::string reason = why ? why : "unknown error";
+      a.error = "cannot load libcurl.so.4 (" + reason + ")";
+      // Only a missing file is a missing package; a library that is there
+      // but cannot be mapped (an address-space limit) says so in `reason`.
+      if (reason.find("No such file") != std::string::npos) {
+        a.error += "; install the libcurl4 package (scripts/install-deps.sh does)";
+      } else if (reason.find("map") != std::string::npos || reason.find("memory") != std::string::npos) {
+        a.error += "; the library is installed but could not be mapped into memory: check the "
+                   "address-space limit (ulimit -v) and free memory";
+      }
       return a;
     }
     Resolve(lib, "curl_global_init", &a.global_init, &a.error);
