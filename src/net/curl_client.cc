@@ -43,13 +43,13 @@ const CurlApi& Curl() {
       const char* why = dlerror();
       const std::string reason = why ? why : "unknown error";
       a.error = "cannot load libcurl.so.4 (" + reason + ")";
-      // Only a missing file is a missing package; a library that is there
-      // but cannot be mapped (an address-space limit) says so in `reason`.
-      if (reason.find("No such file") != std::string::npos) {
+      // Out of memory (an address-space limit) is not a missing package:
+      // `reason` names the library that could not be mapped.
+      if (reason.find("Cannot allocate memory") != std::string::npos ||
+          reason.find("failed to map segment") != std::string::npos) {
+        a.error += "; there was no memory to load it: check the address-space limit (ulimit -v) and free memory";
+      } else {
         a.error += "; install the libcurl4 package (scripts/install-deps.sh does)";
-      } else if (reason.find("map") != std::string::npos || reason.find("memory") != std::string::npos) {
-        a.error += "; the library is installed but could not be mapped into memory: check the "
-                   "address-space limit (ulimit -v) and free memory";
       }
       return a;
     }

@@ -107,7 +107,7 @@ describe('metadata answers are bounded', () => {
   });
 });
 
-describe('under an address-space limit (ulimit -v 400000)', () => {
+describe('under an address-space limit (ulimit -v)', () => {
   const limited = (args, cwd, env = process.env) =>
     spawnSync('bash', ['-c', 'ulimit -v 400000 && exec "$0" "$@"', BIN, ...args], { cwd, env, encoding: 'utf8', timeout: 120_000 });
 
@@ -123,6 +123,17 @@ describe('under an address-space limit (ulimit -v 400000)', () => {
     const exp = expectedTable(TRADES_FIXTURE);
     const d = await duckReadAll(file.path);
     assertRowsEqual(d.rows, exp.rows, exp.schema.map((c) => c.name), 'ulimit convert [DuckDB]');
+  });
+
+  it('with too little address space to load libcurl at all, the error says so instead of blaming the package', () => {
+    const dir = mkTmp(ROOT_TMP, 'ulimit-tiny');
+    const env = { PATH: process.env.PATH, TARDIS_API_URL: 'http://127.0.0.1:9', RETRY_BASE_SECONDS: '0.01' };
+    const r = spawnSync('bash', ['-c', 'ulimit -v 20000 && exec "$0" "$@"', BIN, 'instruments', '--from', '2024-01-01',
+      '--exchanges', 'deribit', '--format', 'table'], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+    const shown = `exit=${r.status} signal=${r.signal}\n${r.stderr}`;
+    assert.equal(r.status, 1, shown);
+    assert.match(r.stderr, /cannot load libcurl\.so\.4 \(.*\); there was no memory to load it: check the address-space limit \(ulimit -v\)/, shown);
+    assert.doesNotMatch(r.stderr, /install the libcurl4 package/, shown);
   });
 
   it('download loads libcurl and converts (it blamed a missing libcurl package)', async (t) => {
