@@ -3,7 +3,8 @@
 #  1. the C++ unit tests (ctest),
 #  2. the independent-reader tests (DuckDB and hyparquet read every output),
 #  3. the Node tests of the test servers,
-#  4. the CSV parser fuzz target and the unit tests under ASan/UBSan (clang),
+#  4. the fuzz targets (CSV parser, Parquet footer, JSON answers) and the unit tests under
+#     ASan/UBSan (clang),
 #  5. a quick smoke run of the convert benchmark (correctness only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ step "GCS: test double and emulator (market-tick vs the firebase storage emulato
 step "deploy scripts and local fleet"
 tests/deploy/run.sh
 
-step "sanitizer build (clang, ASan+UBSan): unit tests and CSV fuzzing"
+step "sanitizer build (clang, ASan+UBSan): unit tests and fuzzing (CSV, footer, JSON)"
 if [ ! -f build-asan/CMakeCache.txt ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMT_SANITIZE=ON -DMT_FUZZ=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
@@ -65,6 +66,16 @@ if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/footer_fuzz -max_total_time="
   exit 1
 fi
 grep -E "^Done" "$work/footer.log" >&2
+# The JSON answers of Tardis and GCS through the code that reads them (seeds: fuzz/corpus_json).
+mkdir -p "$work/json"
+if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/json_fuzz -max_total_time="${FUZZ_SECONDS:-30}" \
+    -rss_limit_mb=2048 -artifact_prefix="$work/" "$work/json" fuzz/corpus_json >"$work/json.log" 2>&1; then
+  tail -n 40 "$work/json.log" >&2
+  echo "JSON fuzzing found a failure; the input is in $work (kept)" >&2
+  trap - EXIT
+  exit 1
+fi
+grep -E "^Done" "$work/json.log" >&2
 
 step "convert benchmark smoke run (small files; checks our output equals DuckDB's)"
 bench/convert_bench.sh --quick --out-dir "$work/bench" 2>&1 | tail -n 16

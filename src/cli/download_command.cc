@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/settings.h"
+#include "core/bounded_json.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "pipeline/downloader.h"

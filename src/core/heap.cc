@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
+
+#include "core/log.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -15,6 +18,9 @@ namespace mt {
 namespace {
 
 bool g_huge = false;
+
+// glibc's documented default M_TOP_PAD (mallopt(3)).
+constexpr int kDefaultTopPad = 128 * 1024;
 
 #if defined(__GLIBC__)
 // The brk heap's address range, from /proc/self/maps.
@@ -50,6 +56,15 @@ void SetUpHeap(size_t reserve_bytes) {
   mallopt(M_TOP_PAD, static_cast<int>(reserve_bytes));
   // More than the heap's free top at start-up; volatile, or the pair is elided.
   void* volatile probe = std::malloc(4 << 20);
+  if (!probe) {
+    // No room for the reservation (an address-space limit, ulimit -v): with
+    // the pad in place every later growth of the heap would ask for it again
+    // and fail, so go back to malloc's default pad and its normal growth.
+    mallopt(M_TOP_PAD, kDefaultTopPad);
+    log::Debug("heap: cannot reserve " + std::to_string(reserve_bytes >> 20) +
+               " MiB of address space (ulimit -v?); using the normal heap, without huge pages");
+    return;
+  }
   std::free(probe);
   uintptr_t lo = 0, hi = 0;
   if (!HeapRange(&lo, &hi)) return;

@@ -23,7 +23,9 @@ namespace mt {
 //    bench/README.md). A huge page is one fault per 2 MiB. Only the pages
 //    touched become resident, as before.
 // Where the kernel offers no huge pages (THP "never"), or the heap cannot
-// grow in place, this is advice that changes nothing.
+// grow in place, this is advice that changes nothing. Where the address
+// space cannot hold the reservation (ulimit -v), malloc keeps its default
+// growth and a debug line says so.
 void SetUpHeap(size_t reserve_bytes = size_t{512} << 20);
 
 // Whether the heap's range from SetUpHeap() is marked for huge pages (for

@@ -7,6 +7,7 @@
 
 #include "core/redact.h"
 #include "core/time_util.h"
+#include "core/utf8.h"
 
 namespace mt::log {
 
@@ -43,7 +44,21 @@ bool ParseLevel(std::string_view n, Level* out) {
 std::string JsonEscape(std::string_view s) {
   std::string out;
   out.reserve(s.size() + 2);
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); i++) {
+    const char c = s[i];
+    if (static_cast<unsigned char>(c) >= 0x80) {
+      // JSON text is UTF-8: a well-formed character is copied, each byte of
+      // an ill-formed one (text from a corrupt file or a server) becomes
+      // U+FFFD, so the line stays valid JSON.
+      const size_t len = Utf8SequenceLength(s.data() + i, s.size() - i);
+      if (len == 0) {
+        out += "\\ufffd";
+      } else {
+        out.append(s.data() + i, len);
+        i += len - 1;
+      }
+      continue;
+    }
     switch (c) {
       case '"': out += "\\\""; break;
       case '\\': out += "\\\\"; break;

@@ -43,8 +43,16 @@ const CurlApi& Curl() {
     void* lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
     if (!lib) {
       const char* why = dlerror();
-      a.error = std::string("cannot load libcurl.so.4 (") + (why ? why : "unknown error") +
-                "); install the libcurl4 package (scripts/install-deps.sh does)";
+      const std::string reason = why ? why : "unknown error";
+      a.error = "cannot load libcurl.so.4 (" + reason + ")";
+      // Out of memory (an address-space limit) is not a missing package:
+      // `reason` names the library that could not be mapped.
+      if (reason.find("Cannot allocate memory") != std::string::npos ||
+          reason.find("failed to map segment") != std::string::npos) {
+        a.error += "; there was no memory to load it: check the address-space limit (ulimit -v) and free memory";
+      } else {
+        a.error += "; install the libcurl4 package (scripts/install-deps.sh does)";
+      }
       return a;
     }
     Resolve(lib, "curl_global_init", &a.global_init, &a.error);

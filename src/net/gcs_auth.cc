@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/base64.h"
+#include "core/bounded_json.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "net/string_sink.h"
@@ -102,7 +103,7 @@ Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& w
       last = "HTTP " + std::to_string(status);
       continue;
     }
-    const json j = json::parse(sink.body(), nullptr, false);
+    MT_ASSIGN_OR_RETURN(const json j, ParseBoundedJson(sink.body(), what));
     if (status != 200) {
       // OAuth errors: {"error": "invalid_grant", "error_description": "..."}.
       std::string detail = StringField(j, "error");
@@ -295,7 +296,9 @@ std::string MissingCredentialsHint() {
 }
 
 Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text, const std::string& origin) {
-  const json j = json::parse(text, nullptr, false);
+  auto parsed = ParseBoundedJson(text, origin);
+  if (!parsed.ok()) return Status::Usage(parsed.status().message());  // a configuration to fix
+  const json j = std::move(parsed).value();
   if (j.is_discarded() || !j.is_object()) return Status::Usage(origin + " is not a JSON key file");
   ServiceAccountKey k;
   k.client_email = StringField(j, "client_email");
@@ -332,14 +335,16 @@ Result<std::shared_ptr<TokenSource>> MakeTokenSource(const AuthConfig& cfg) {
     std::stringstream ss;
     ss << in.rdbuf();
     const std::string text = ss.str();
-    const json j = json::parse(text, nullptr, false);
+    const std::string origin = "GOOGLE_APPLICATION_CREDENTIALS=" + f;
+    auto parsed = ParseBoundedJson(text, origin);
+    if (!parsed.ok()) return Status::Usage(parsed.status().message());  // a configuration to fix
+    const json j = std::move(parsed).value();
+    if (j.is_discarded() || !j.is_object()) return Status::Usage(origin + " is not a JSON key file");
     // Key-file secrets are registered as soon as they are read, so that no
     // message from here on can show them.
     for (const char* field : {"private_key", "client_secret", "refresh_token"}) {
       RegisterSecret(StringField(j, field));
     }
-    const std::string origin = "GOOGLE_APPLICATION_CREDENTIALS=" + f;
-    if (j.is_discarded() || !j.is_object()) return Status::Usage(origin + " is not a JSON key file");
     const std::string type = StringField(j, "type");
     if (type == "service_account") {
       MT_ASSIGN_OR_RETURN(ServiceAccountKey key, ParseServiceAccountKey(text, origin));

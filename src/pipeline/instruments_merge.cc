@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.h"
 #include "pipeline/plan.h"
 #include "tardis/metadata.h"
 
@@ -60,7 +61,12 @@ InstrumentsFileState StateOf(const std::vector<std::pair<std::string, std::strin
   st.exists = true;
   for (const auto& e : SplitList(KvOf(kv, "exchanges"))) st.exchanges.insert(e);
   for (const auto& e : SplitList(KvOf(kv, "provisional_exchanges"))) st.provisional.insert(e);
-  const auto sources = nlohmann::json::parse(KvOf(kv, "exchange_sources"), nullptr, false);
+  // Metadata of a stored file: bounded like any JSON read from outside (an
+  // unbounded nesting would exhaust the stack); out of bounds reads as absent.
+  const std::string sources_text = KvOf(kv, "exchange_sources");
+  const auto sources = CheckJsonBounds(sources_text, "exchange_sources").ok()
+                           ? nlohmann::json::parse(sources_text, nullptr, false)
+                           : nlohmann::json();
   if (sources.is_array()) {
     for (const auto& o : sources) {
       if (!o.is_object() || !o.contains("exchange") || !o["exchange"].is_string()) continue;
@@ -141,7 +147,8 @@ MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added)
       exchanges.insert(d.tardis_exchange);
       kept.push_back(&d);
     }
-    const auto old = ojson::parse(in.existing->Kv("grouped_symbols"), nullptr, false);
+    const std::string old_text = in.existing->Kv("grouped_symbols");
+    const auto old = CheckJsonBounds(old_text, "grouped_symbols").ok() ? ojson::parse(old_text, nullptr, false) : ojson();
     if (old.is_array()) {
       for (const auto& g : old) {
         if (g.is_object() && g.contains("exchange") && g["exchange"].is_string() &&

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.h"
 #include "storage/layout.h"
 
 namespace mt::pipeline {
@@ -35,11 +36,15 @@ std::string EncodeItemRecord(const ItemRecord& r) {
 }
 
 Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& label) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
   auto bad = [&](const std::string& why) {
     return Status::InvalidInput(label + ": not a market-tick item record (" + why +
                                 "); delete it and download the item again");
   };
+  // A record comes from the store, which anyone with write access can fill:
+  // bounded like every JSON document read from outside.
+  auto parsed = ParseBoundedJson(text, label);
+  if (!parsed.ok()) return bad(parsed.status().message());
+  const nlohmann::json j = std::move(parsed).value();
   if (!j.is_object()) return bad("not a JSON object");
   ItemRecord r;
   auto str = [&](const char* k, std::string* out) {

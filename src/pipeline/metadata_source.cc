@@ -6,6 +6,7 @@
 #include <random>
 #include <thread>
 
+#include "core/bounded_json.h"
 #include "core/log.h"
 #include "pipeline/plan.h"
 
@@ -141,6 +142,7 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
     return Status::InvalidInput("HTTP " + std::to_string(d.status) + " for " + details_url + ": " + Excerpt(d.body));
   }
   m.source_bytes += d.body.size();
+  MT_RETURN_IF_ERROR(CheckJsonBounds(d.body, "GET " + details_url, kTardisMetadataJsonLimits));
   MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(d.body, exchange));
   d.body.clear();
   d.body.shrink_to_fit();
@@ -167,6 +169,7 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
     return Status::InvalidInput("HTTP " + std::to_string(i.status) + " for " + inst_url + ": " + Excerpt(i.body));
   }
   m.source_bytes += i.body.size();
+  MT_RETURN_IF_ERROR(CheckJsonBounds(i.body, "GET " + inst_url, kTardisMetadataJsonLimits));
   MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstruments(i.body));
   m.have_instruments = true;
   return m;

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.h"
 #include "net/http_client.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
@@ -187,7 +188,9 @@ bool ParseChainKey(std::string_view key, std::string* base, std::string* quote) 
 
 std::vector<GroupedDefinition> ParseGroupedSymbols(std::string_view text) {
   std::vector<GroupedDefinition> out;
-  const auto groups = nlohmann::json::parse(text, nullptr, false);
+  auto parsed = ParseBoundedJson(text, "grouped_symbols");
+  if (!parsed.ok()) return out;
+  const nlohmann::json groups = std::move(parsed).value();
   if (!groups.is_array()) return out;
   for (const auto& g : groups) {
     if (!g.is_object()) continue;

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "core/bounded_json.h"
 #include "core/crc32c.h"
 #include "core/log.h"
 #include "net/string_sink.h"
@@ -40,7 +41,8 @@ int64_t IntField(const json& j, const char* key) {
 // The message of a JSON API error body ({"error": {"message": ...}}), or the
 // start of a non-JSON body.
 std::string ErrorDetail(const std::string& body) {
-  const json j = json::parse(body, nullptr, false);
+  auto parsed = ParseBoundedJson(body, "the GCS error answer");
+  const json j = parsed.ok() ? std::move(parsed).value() : json(json::value_t::discarded);
   if (j.is_object() && j.contains("error")) {
     const json& e = j["error"];
     if (e.is_object()) return StringField(e, "message");
@@ -128,7 +130,7 @@ std::optional<uint32_t> Crc32cFromGoogHash(const std::string& header) {
 }
 
 Result<GcsObject> ParseGcsObject(const std::string& text) {
-  const json j = json::parse(text, nullptr, false);
+  MT_ASSIGN_OR_RETURN(const json j, ParseBoundedJson(text, "the GCS object resource"));
   if (j.is_discarded() || !j.is_object()) return Status::IOError("GCS answered with no object resource: " + text.substr(0, 120));
   GcsObject o;
   o.name = StringField(j, "name");
@@ -524,7 +526,7 @@ Result<std::vector<GcsObject>> GcsStore::ListObjects(const std::string& prefix) 
     if (!token.empty()) req.url += "&pageToken=" + net::UrlEncode(token);
     MT_ASSIGN_OR_RETURN(Response r, Execute(req, Retry::kIdempotent, what));
     if (r.status != 200) return HttpError(r, what);
-    const json j = json::parse(r.body, nullptr, false);
+    MT_ASSIGN_OR_RETURN(const json j, ParseBoundedJson(r.body, what + " (" + req.url + ")"));
     if (j.is_discarded() || !j.is_object()) return Status::IOError(what + ": the answer is not JSON");
     if (auto it = j.find("items"); it != j.end() && it->is_array()) {
       for (const auto& item : *it) {

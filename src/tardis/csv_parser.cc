@@ -1,11 +1,13 @@
 #include "tardis/csv_parser.h"
 
+#include <cstdio>
 #include <cstring>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
 #include <utility>
 
+#include "core/utf8.h"
 #include "tardis/numbers.h"
 
 namespace mt::tardis {
@@ -35,9 +37,11 @@ Status CsvParser::Feed(const char* data, size_t n) {
     p = nl + 1;
     const std::string line = std::move(carry_);
     carry_.clear();
+    CheckTextOf(line.data(), line.size());
     if (!ProcessLine(line.data(), line.data() + line.size())) return status_;
   }
   buf_end_ = end;
+  CheckTextOf(p, static_cast<size_t>(end - p));
   while (!schema_ && p < end) {  // the header line
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', static_cast<size_t>(end - p)));
     if (!nl) break;
@@ -84,6 +88,7 @@ Status CsvParser::Finish() {
     const std::string line = std::move(carry_);
     carry_.clear();
     buf_end_ = nullptr;
+    CheckTextOf(line.data(), line.size());
     if (!ProcessLine(line.data(), line.data() + line.size())) return status_;
   }
   if (!schema_) {
@@ -192,10 +197,13 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
     const std::string line = std::move(carry_);
     carry_.clear();
     buf_end_ = nullptr;
+    CheckTextOf(line.data(), line.size());
     if (!ProcessLine(line.data(), line.data() + line.size())) return status_;
   }
   return Status::OK();
 }
+
+void CsvParser::CheckTextOf(const char* p, size_t n) { check_text_ = !AsciiWithoutNul(p, n); }
 
 void CsvParser::StartBatch(size_t reserve_rows) {
   batch_ = parquet::MakeRowGroup(schema_->ParquetSchema(), &plain_hint_);
@@ -490,6 +498,10 @@ inline __attribute__((always_inline)) bool CsvParser::ParseValue(parquet::Column
     q = FieldEnd(p, e, buf_end_);
     *q_out = q;
     const size_t n = static_cast<size_t>(q - p);
+    if (__builtin_expect(check_text_, 0) &&
+        (std::memchr(p, 0, n) != nullptr || Utf8InvalidOffset(p, n) != n)) {
+      return false;  // TextError words it
+    }
     if (n == 0) {
       *null = true;
     } else if (n <= 7 && buf_end_ && buf_end_ - p >= 8) {
@@ -664,6 +676,7 @@ void CsvParser::SelectRowParser() {
 bool CsvParser::ValueError(const char* line_begin, const char* e, const char* p, size_t i) {
   const std::string text(p, FieldEnd(p, e));
   switch (schema_->columns[i].kind) {
+    case ColumnKind::kString: return TextError(line_begin, e, p, i);
     case ColumnKind::kTimestampMicros:
       return Fail(line_begin, e, p, i,
                   "cannot parse \"" + text + "\" as a timestamp (integer microseconds since 1970-01-01 UTC)");
@@ -671,6 +684,21 @@ bool CsvParser::ValueError(const char* line_begin, const char* e, const char* p,
       return Fail(line_begin, e, p, i, "cannot parse \"" + text + "\" as a boolean (true or false)");
     default: return Fail(line_begin, e, p, i, "cannot parse \"" + text + "\" as a number");
   }
+}
+
+bool CsvParser::TextError(const char* line_begin, const char* e, const char* p, size_t i) {
+  const size_t n = static_cast<size_t>(FieldEnd(p, e) - p);
+  const void* nul = std::memchr(p, 0, n);
+  const size_t bad = Utf8InvalidOffset(p, n);
+  if (nul && static_cast<const char*>(nul) - p < static_cast<ptrdiff_t>(bad)) {
+    return Fail(line_begin, e, static_cast<const char*>(nul), i,
+                "a NUL byte in a text value (a Tardis CSV has none: the file is corrupt)");
+  }
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(p[bad]));
+  return Fail(line_begin, e, p + bad, i,
+              std::string("invalid UTF-8 in a text value (byte ") + hex +
+                  "; text columns are UTF-8: the file is corrupt or in another encoding)");
 }
 
 bool CsvParser::ColumnCountError(const char* line_begin, const char* e, const char* q, size_t i) {
@@ -698,11 +726,11 @@ Status CsvParser::Error(const char* line_begin, const char* line_end, const char
   RowError& err = error_;
   err.line = line_;
   err.byte_col = static_cast<size_t>(at - line_begin) + 1;
-  err.raw.assign(line_begin, std::min<size_t>(static_cast<size_t>(line_end - line_begin), 300));
-  for (char& c : err.raw) {
-    if (static_cast<unsigned char>(c) < 0x20) c = '?';
-  }
-  err.what = what;
+  // Printable and valid UTF-8, whatever the row holds: messages reach JSON
+  // logs and summaries.
+  err.raw = Utf8Printable(
+      std::string_view(line_begin, std::min<size_t>(static_cast<size_t>(line_end - line_begin), 300)));
+  err.what = Utf8Printable(what);
   if (schema_ && col < schema_->columns.size()) {
     err.what += " (column " + std::to_string(col + 1) + " '" + schema_->columns[col].csv_name + "')";
   }

@@ -96,6 +96,10 @@ class CsvParser {
   bool EndRow();
   __attribute__((cold, noinline)) bool ValueError(const char* line_begin, const char* e, const char* p,
                                                   size_t col);
+  __attribute__((cold, noinline)) bool TextError(const char* line_begin, const char* e, const char* p, size_t col);
+  // Whether the text about to be parsed may hold bytes a text value must not
+  // have (NUL, non-ASCII): only then is each text field checked.
+  void CheckTextOf(const char* p, size_t n);
   __attribute__((cold, noinline)) bool ColumnCountError(const char* line_begin, const char* e,
                                                         const char* q, size_t col);
   __attribute__((cold, noinline)) bool Fail(const char* line_begin, const char* line_end, const char* at,
@@ -141,6 +145,11 @@ class CsvParser {
   // End of the readable bytes after the line being parsed (the chunk fed),
   // so a field can be read eight bytes at a time; null: none beyond the line.
   const char* buf_end_ = nullptr;
+  // The bytes being parsed are not all ASCII without NUL (CheckTextOf): text
+  // fields are then checked for NUL and for valid UTF-8 one by one. A
+  // Parquet UTF8 column must hold valid UTF-8, and a NUL cuts the symbol
+  // short wherever it becomes a C string (object names).
+  bool check_text_ = false;
   Status status_;
 };
 

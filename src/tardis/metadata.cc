@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
+#include "core/bounded_json.h"
 #include "core/time_util.h"
 
 namespace mt::tardis {
@@ -331,7 +332,7 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
     symbols.push_back(std::move(sym));  // kept even when bad, so indices stay right
     return false;
   };
-  json root = json::parse(text.begin(), text.end(), on_event, /*allow_exceptions=*/false);
+  MT_ASSIGN_OR_RETURN(json root, ParseBoundedJson(text, what, on_event, kTardisMetadataJsonLimits));
   if (root.is_discarded()) return Status::InvalidInput(ParseErrorMessage(what, text));
   if (!root.is_object()) return Status::InvalidInput(what + ": expected a JSON object");
   MT_RETURN_IF_ERROR(symbol_error);
@@ -388,7 +389,7 @@ Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view text) {
     }
     return false;
   };
-  json root = json::parse(text.begin(), text.end(), convert, /*allow_exceptions=*/false);
+  MT_ASSIGN_OR_RETURN(json root, ParseBoundedJson(text, "/v1/instruments", convert, kTardisMetadataJsonLimits));
   if (root.is_discarded()) return Status::InvalidInput(ParseErrorMessage("/v1/instruments", text));
   if (!first_error.ok()) return first_error;
   if (root.is_object()) {  // the single-record form

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <random>
 
+#include "core/utf8.h"
 #include "support/fixtures.h"
 
 namespace mt::tardis {
@@ -362,6 +363,62 @@ TEST(CsvParserErrors, UnparsableNumberShowsRawTextAndColumn) {
             std::string::npos)
       << st.message();
   EXPECT_NE(st.message().find("binance,BTCUSDT,1,2,9,buy,12x.5,2"), std::string::npos);
+}
+
+// A text cell (symbol, side, id) must be valid UTF-8 and hold no NUL: the
+// row is rejected with its line and the column of the bad byte, whether the
+// bad bytes arrive in one chunk or straddle chunks, and the message itself is
+// printable UTF-8.
+TEST(CsvParserErrors, InvalidUtf8InATextCellNamesLineAndColumn) {
+  const std::string good = "binance,BTCUSDT,1,2,9,buy,1.5,2\n";
+  for (size_t chunk : {size_t{1}, size_t{3}, size_t{1} << 20}) {
+    CollectSink sink;
+    const Status st = ParseBytes(std::string(kTradesHeader) + good + "binance,BTC\xC3USDT,1,2,9,buy,1.5,2\n", &sink, chunk);
+    EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+    EXPECT_NE(st.message().find("input.csv:3:12: invalid UTF-8 in a text value (byte 0xC3"), std::string::npos)
+        << st.message();
+    EXPECT_NE(st.message().find("(column 2 'symbol')"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("binance,BTC?USDT,1,2"), std::string::npos) << st.message();
+    EXPECT_EQ(Utf8InvalidOffset(st.message().data(), st.message().size()), st.message().size());
+  }
+  // Side (a short keyed value), trade id (a long plain one), overlong forms,
+  // surrogates, a lone continuation byte, a truncated sequence at the end.
+  const struct {
+    std::string row, where;
+  } cases[] = {
+      {"binance,BTCUSDT,1,2,9,b\xFFy,1.5,2\n", "input.csv:2:24: invalid UTF-8 in a text value (byte 0xFF"},
+      {"binance,BTCUSDT,1,2,123456789012345678\x80,buy,1.5,2\n", "input.csv:2:39: invalid UTF-8"},
+      {"binance,BTCUSDT,1,2,\xC0\xAF,buy,1.5,2\n", "input.csv:2:21: invalid UTF-8 in a text value (byte 0xC0"},
+      {"binance,BTCUSDT,1,2,\xED\xA0\x80,buy,1.5,2\n", "input.csv:2:21: invalid UTF-8 in a text value (byte 0xED"},
+      {"binance,BTCUSDT,1,2,9,buy,1.5,2\nbinance,BTCUSDT,1,2,\xE2\x82,buy,1.5,2", "input.csv:3:21: invalid UTF-8"},
+      {"\xF5inance,BTCUSDT,1,2,9,buy,1.5,2\n", "input.csv:2:1: invalid UTF-8 in a text value (byte 0xF5"},
+  };
+  for (const auto& c : cases) {
+    const Status st = ParseText(std::string(kTradesHeader) + c.row);
+    EXPECT_NE(st.message().find(c.where), std::string::npos) << st.message();
+  }
+  // Valid multi-byte text passes untouched.
+  CollectSink sink;
+  ASSERT_TRUE(ParseBytes(std::string(kTradesHeader) + "binance,\xE6\xB5\x8B\xE8\xAF\x95USDT,1,2,\xF0\x9F\x9A\x80,buy,1.5,2\n",
+                         &sink)
+                  .ok());
+  ASSERT_EQ(sink.batches.size(), 1u);
+  EXPECT_EQ(sink.batches[0].columns[1].str.Get(0), "\xE6\xB5\x8B\xE8\xAF\x95USDT");
+  EXPECT_EQ(sink.batches[0].columns[4].str.Get(0), "\xF0\x9F\x9A\x80");
+}
+
+// A NUL inside a symbol used to pass as text, and the object named after the
+// symbol was cut at the NUL: rows vanished with exit 0.
+TEST(CsvParserErrors, NulByteInASymbolNamesLineAndColumn) {
+  const Status st = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,1,2,9,buy,1.5,2\n" +
+                              std::string("binance,BTC\0USDT,1,2,9,buy,1.5,2\n", 33));
+  EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
+  EXPECT_NE(st.message().find("input.csv:3:12: a NUL byte in a text value"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("(column 2 'symbol')"), std::string::npos) << st.message();
+  // A NUL in the side column.
+  const Status st2 = ParseText(std::string(kTradesHeader) + std::string("binance,BTCUSDT,1,2,9,bu\0,1.5,2\n", 32));
+  EXPECT_NE(st2.message().find("input.csv:2:25: a NUL byte in a text value (a Tardis CSV has none"), std::string::npos)
+      << st2.message();
 }
 
 TEST(CsvParserErrors, UnparsableTimestamp) {

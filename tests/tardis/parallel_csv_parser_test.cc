@@ -317,6 +317,29 @@ TEST(ParallelCsvParser, BadRowInALateBlockHasItsFileLineNumber) {
   EXPECT_LT(passed, 15000u);
 }
 
+// Bad text in a late block (each block is checked for non-ASCII and NUL
+// bytes on its own): the message of a whole-file parse, file line included.
+TEST(ParallelCsvParser, InvalidUtf8AndNulInALateBlockAsSequential) {
+  for (const std::string bad : {std::string("\xC3"), std::string(1, '\0')}) {
+    std::string text = SyntheticTrades(20000);
+    size_t pos = 0;
+    for (int l = 1; l < 12001; l++) pos = text.find('\n', pos) + 1;
+    const size_t symbol = text.find(',', pos) + 1;  // line 12001's symbol
+    text.insert(symbol + 3, bad);
+    ThreadPool pool(2);
+    ParserOptions opts;
+    opts.block_bytes = 4096;
+    Result seq, par;
+    Parse(text, nullptr, opts, 1 << 16, &seq);
+    Parse(text, &pool, opts, 1000, &par);
+    ASSERT_FALSE(par.status.ok());
+    const std::string want = bad[0] ? "in.csv:12001:" + std::to_string(symbol + 3 - pos + 1) + ": invalid UTF-8"
+                                    : "in.csv:12001:" + std::to_string(symbol + 3 - pos + 1) + ": a NUL byte";
+    EXPECT_NE(par.status.ToString().find(want), std::string::npos) << par.status.ToString();
+    ExpectSame(seq, par, "bad text");
+  }
+}
+
 TEST(ParallelCsvParser, ShapesOfInputAsSequential) {
   ThreadPool pool(2);
   const std::string header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount";

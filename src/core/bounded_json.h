@@ -1,0 +1,40 @@
+// Every JSON document that comes from outside the process (Tardis metadata,
+// GCS JSON API answers, token endpoints, key files, Parquet key-value
+// metadata) is parsed here, with its size and nesting depth bounded before
+// the parser sees it. nlohmann's DOM recurses once per level when it
+// prints, copies or compares a value, so a document nested 100,000 deep
+// overflowed the stack; a real answer of any of those sources nests fewer
+// than ten levels.
+#pragma once
+
+#include <cstddef>
+#include <nlohmann/json.hpp>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace mt {
+
+struct JsonLimits {
+  size_t max_bytes = size_t{64} << 20;
+  size_t max_depth = 64;  // arrays and objects, the outermost is level 1
+};
+
+// Tardis metadata: /v1/instruments of a venue with many options is hundreds
+// of MB (the body is held whole; the HTTP layer bounds it the same way).
+inline constexpr JsonLimits kTardisMetadataJsonLimits{size_t{1} << 30, 64};
+
+// OK, or InvalidInput naming `source` (a URL, a file) when `text` is larger
+// than limits.max_bytes or nests arrays and objects deeper than
+// limits.max_depth. One pass over the bytes; brackets inside strings do not
+// count. Malformed JSON is not detected here (the parser does that).
+Status CheckJsonBounds(std::string_view text, std::string_view source, const JsonLimits& limits = {});
+
+// CheckJsonBounds, then nlohmann's parse without exceptions (`callback` may
+// be null). A syntax error gives a discarded value (is_discarded()), so each
+// caller words its own message for a document that is not the one expected.
+Result<nlohmann::json> ParseBoundedJson(std::string_view text, std::string_view source,
+                                        const nlohmann::json::parser_callback_t& callback = nullptr,
+                                        const JsonLimits& limits = {});
+
+}  // namespace mt
