@@ -35,6 +35,31 @@ struct WriterOptions {
   std::string created_by = "market-tick";
 };
 
+// One row group as written: where it starts and each column chunk's
+// metadata (chunk bytes released once written).
+struct RowGroupMeta {
+  int64_t num_rows, file_offset, total_uncompressed, total_compressed;
+  std::vector<EncodedChunk> chunks;  // bytes cleared after writing
+  std::vector<int64_t> chunk_offsets;
+};
+
+// Encodes one column chunk with this thread's compressors (created once per
+// thread and reused: ZSTD contexts are costly to create).
+Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts);
+
+// Starts encoding `rg`: each column a task on opts.pool (biggest first), or
+// encoded now without a pool. The futures are in schema order. When given,
+// plain_hint[c] records whether string column c was plain.
+std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<ColumnSpec>& schema,
+                                                              RowGroupData rg, const WriterOptions& opts,
+                                                              std::vector<bool>* plain_hint);
+
+// The Thrift FileMetaData of a file of `row_groups` (Parquet format,
+// parquet.thrift), without the length and magic that follow it.
+std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+                                const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
+                                const std::vector<std::pair<std::string, std::string>>& kv);
+
 class FileWriter {
  public:
   // `sink` must outlive the writer.
@@ -55,11 +80,6 @@ class FileWriter {
   struct PendingRowGroup {
     int64_t num_rows = 0;
     std::vector<std::future<Result<EncodedChunk>>> columns;
-  };
-  struct RowGroupMeta {
-    int64_t num_rows, file_offset, total_uncompressed, total_compressed;
-    std::vector<EncodedChunk> chunks;  // bytes cleared after writing
-    std::vector<int64_t> chunk_offsets;
   };
 
   Status FlushOne();

@@ -8,8 +8,11 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <unordered_map>
 
+#include "storage/layout.h"
 #include "storage/object_store.h"
 
 namespace mt::storage {
@@ -51,13 +54,27 @@ class LocalWritable final : public WritableObject {
     return Status::OK();
   }
 
-  Status Commit() override {
-    if (fd_ < 0) return Status::Internal("commit twice: " + path_);
-    if (::fsync(fd_) != 0 && errno != EINVAL) {
-      return Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
-    }
+  Status Seal() override {
+    if (fd_ < 0) return Status::Internal("seal after commit/abort: " + path_);
+    (void)::sync_file_range(fd_, static_cast<off_t>(flushed_), 0, SYNC_FILE_RANGE_WRITE);
     ::close(fd_);
     fd_ = -1;
+    sealed_ = true;
+    return Status::OK();
+  }
+
+  Status Commit() override {
+    if (!sealed_) {
+      if (fd_ < 0) return Status::Internal("commit twice: " + path_);
+      if (::fsync(fd_) != 0 && errno != EINVAL) {
+        return Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
+      }
+      ::close(fd_);
+      fd_ = -1;
+    } else if (committed_) {
+      return Status::Internal("commit twice: " + path_);
+    }
+    sealed_ = false;
     if (overwrite_) {
       if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
         const Status st = Status::IOError("rename " + tmp_ + " -> " + path_ + ": " + ErrnoText());
@@ -105,10 +122,40 @@ class LocalWritable final : public WritableObject {
   int fd_;
   bool overwrite_;
   bool committed_ = false;
+  bool sealed_ = false;  // written and closed; its bytes made durable by the store's SyncSealed()
   uint64_t bytes_ = 0;
   uint64_t flushed_ = 0;  // bytes whose writeback was started
   static constexpr uint64_t kWritebackBytes = 4u << 20;
 };
+
+// The temporary files ("{name}.tmp-*") found in a directory when this
+// process first wrote there, by object file name.
+void RemoveStaleTemps(const std::string& path) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::unordered_map<std::string, std::vector<fs::path>>> stale_by_dir;
+  const fs::path p(path);
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  std::vector<fs::path> remove;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    auto [it, fresh] = stale_by_dir.try_emplace(dir.string());
+    if (fresh) {
+      std::error_code ec;
+      for (auto d = fs::directory_iterator(dir, ec); !ec && d != fs::directory_iterator(); d.increment(ec)) {
+        const std::string f = d->path().filename().string();
+        const size_t at = f.rfind(".tmp-");
+        if (at != std::string::npos && at > 0) it->second[f.substr(0, at)].push_back(d->path());
+      }
+    }
+    auto s = it->second.find(p.filename().string());
+    if (s != it->second.end()) {
+      remove = std::move(s->second);
+      it->second.erase(s);
+    }
+  }
+  std::error_code ec;
+  for (const auto& r : remove) fs::remove(r, ec);
+}
 
 Status MakeParents(const std::string& path) {
   std::error_code ec;
@@ -162,6 +209,12 @@ class LocalStore final : public ObjectStore {
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
 
   Result<std::unique_ptr<WritableObject>> Create(const std::string& name, bool overwrite) override {
+    // Names come from storage/layout.h, which escapes whatever the input
+    // holds; this refuses anything else that could leave the root.
+    if (!IsSafeObjectName(name)) {
+      return Status::InvalidInput("refusing object name '" + name +
+                                  "': not a relative path of printable components without '..'");
+    }
     return CreateLocalFile(Path(name), overwrite);
   }
   Result<bool> Exists(const std::string& name) override {
@@ -214,6 +267,17 @@ class LocalStore final : public ObjectStore {
     return out;
   }
   std::string Describe(const std::string& name) const override { return Path(name); }
+  std::string SpillDirectory() const override { return root_.empty() ? "." : root_; }
+  bool BatchesCommits() const override { return true; }
+  Status SyncSealed() override {
+    const std::string dir = root_.empty() ? "." : root_;
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError("open " + dir + ": " + ErrnoText());
+    const int rc = ::syncfs(fd);
+    const Status st = rc == 0 ? Status::OK() : Status::IOError("syncfs " + dir + ": " + ErrnoText());
+    ::close(fd);
+    return st;
+  }
 
  private:
   std::string Path(const std::string& name) const {
@@ -236,16 +300,10 @@ Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path,
     return Status::AlreadyExists(path + " already exists");
   }
   // Temporary files of an earlier run killed mid-write (kill -9, preemption)
-  // are removed: only one writer works on a given object at a time.
-  {
-    std::error_code ec;
-    const fs::path p(path);
-    const std::string stem = p.filename().string() + ".tmp-";
-    for (auto it = fs::directory_iterator(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
-         !ec && it != fs::directory_iterator(); it.increment(ec)) {
-      if (it->path().filename().string().rfind(stem, 0) == 0) fs::remove(it->path(), ec);
-    }
-  }
+  // are removed: only one writer works on a given object at a time. Each
+  // directory is listed once per process (a grouped file writes thousands of
+  // objects into one directory; listing it for each was quadratic).
+  RemoveStaleTemps(path);
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char suffix[32];
   std::snprintf(suffix, sizeof suffix, ".tmp-%016llx", static_cast<unsigned long long>(rng()));
