@@ -159,6 +159,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Status OnSchema(const tardis::DataTypeSchema& schema) override {
     schema_ = &schema;
     pq_schema_ = schema.OutputSchema();
+    local_ts_col_ = kLocalTsCol + (schema.row_keys ? 1 : 0);
     plain_hint_.assign(pq_schema_.size(), false);
     if (!target_.single_file.empty()) {
       MT_ASSIGN_OR_RETURN(single_, OpenOutput("", target_.single_file, true));
@@ -177,7 +178,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     const auto& sym = batch.columns[kSymbolCol].str;
     if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1) {
       MT_ASSIGN_OR_RETURN(Route * route, RouteFor(ex.dict()[0], sym.dict()[0],
-                                                  batch.columns[kLocalTsCol].i64.front()));
+                                                  batch.columns[local_ts_col_].i64.front()));
       Output* out = route->out;
       if (out->pending.num_rows > 0) MT_RETURN_IF_ERROR(FlushPending(out));  // keep row order
       return WriteTo(out, std::move(batch));
@@ -359,7 +360,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Status WriteTo(Output* out, RowGroupData batch) {
     if (batch.num_rows == 0) return Status::OK();
-    const auto& ts = batch.columns[kLocalTsCol].i64;
+    const auto& ts = batch.columns[local_ts_col_].i64;
     if (out->info.rows == 0) out->first_ts = ts.front();
     out->last_ts = ts.back();
     out->info.rows += batch.num_rows;
@@ -519,6 +520,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::unique_ptr<io::Decompressor> decomp_;
   const tardis::DataTypeSchema* schema_ = nullptr;
   std::vector<parquet::ColumnSpec> pq_schema_;
+  size_t local_ts_col_ = kLocalTsCol;  // in batches as written (after instrument_key)
   std::vector<bool> plain_hint_;  // string columns the parser found plain (trade ids)
   // Ordered by object name so outputs are finished (and listed) deterministically.
   std::map<std::string, std::unique_ptr<Output>> outputs_;
