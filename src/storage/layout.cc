@@ -44,7 +44,9 @@ std::string SafeNameComponent(std::string_view s) {
     out += "%2E";
   }
   if (out.empty()) out = "%";  // never an empty component (an empty input has no %XX of its own)
-  if (out.size() > kMaxComponentBytes) {
+  // Room for an extension (".parquet"): the file name stays within the bound.
+  constexpr size_t kMax = kMaxComponentBytes - 8;
+  if (out.size() > kMax) {
     uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
     for (unsigned char c : s) {
       h ^= c;
@@ -52,7 +54,7 @@ std::string SafeNameComponent(std::string_view s) {
     }
     char buf[20];
     std::snprintf(buf, sizeof buf, "~%016llx", static_cast<unsigned long long>(h));
-    size_t keep = kMaxComponentBytes - 17;
+    size_t keep = kMax - 17;
     // Do not cut an escape in half.
     if (keep >= 1 && out[keep - 1] == '%') keep -= 1;
     else if (keep >= 2 && out[keep - 2] == '%') keep -= 2;
