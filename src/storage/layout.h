@@ -18,10 +18,9 @@ namespace mt::storage {
 inline constexpr size_t kMaxComponentBytes = 200;
 
 // `s` unchanged when it is made of A-Z a-z 0-9 '-' '_' ':' '.' only, does
-// not start with '.', has no "..", and is 1 to kMaxComponentBytes bytes
-// (every instrument key the symbol and metadata rules build); the length
-// bound leaves 8 bytes for an extension. Otherwise
-// each other byte becomes %XX (upper-case hex; '%' itself too), a '.' that
+// not start with '.', has no "..", and is 1 to kMaxComponentBytes - 8 bytes
+// (every instrument key the symbol and metadata rules build; 8 bytes are
+// left for an extension). Otherwise each other byte becomes %XX (upper-case hex; '%' itself too), a '.' that
 // starts or ends the name or follows a '.' becomes %2E, an empty one "%", and a result longer than
 // kMaxComponentBytes - 8 keeps its first 175 bytes plus '~' and 16 hex digits of
 // a hash of `s` (FNV-1a 64). Distinct inputs give distinct names (up to
