@@ -326,6 +326,35 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
     }
     return Unknown(exchange, symbol_in, "expected QUOTE-BASE");
   }
+  if (ex == "binance-european-options" || ex == "binance-options") {
+    // BTC-240329-70000-C: USDT-margined European options (quote USDT).
+    const auto parts = Split(s, '-');
+    if (parts.size() == 4 && AllAlnum(parts[0]) && parts[1].size() == 6 && AllDigits(parts[1]) &&
+        IsPlainDecimal(parts[2]) && (parts[3] == "C" || parts[3] == "P")) {
+      k.type = "OPTION";
+      k.base = parts[0];
+      k.quote = "USDT";
+      k.expiry = parts[1];
+      k.strike = parts[2];
+      k.option_type = parts[3] == "C" ? "CALL" : "PUT";
+      return k;
+    }
+    return Unknown(exchange, symbol_in, "expected BASE-YYMMDD-STRIKE-C|P");
+  }
+  if (ex == "bybit-options") {
+    // BTC-29MAR24-70000-C (USDC-settled) and BTC-29MAR24-70000-C-USDT.
+    const auto parts = Split(s, '-');
+    if ((parts.size() == 4 || (parts.size() == 5 && AllAlnum(parts[4]))) && AllAlnum(parts[0]) &&
+        ParseDayMonYear(parts[1], &k.expiry) && IsPlainDecimal(parts[2]) && (parts[3] == "C" || parts[3] == "P")) {
+      k.type = "OPTION";
+      k.base = parts[0];
+      k.quote = parts.size() == 5 ? parts[4] : "USDC";
+      k.strike = parts[2];
+      k.option_type = parts[3] == "C" ? "CALL" : "PUT";
+      return k;
+    }
+    return Unknown(exchange, symbol_in, "expected BASE-DDMMMYY-STRIKE-C|P[-SETTLE]");
+  }
   if (ex == "binance" || ex == "binance-us" || ex == "bybit-spot") {
     return Concatenated(k, exchange, s, "SPOT_PAIR");
   }
