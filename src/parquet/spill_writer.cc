@@ -86,8 +86,9 @@ std::string ErrnoText() { return std::strerror(errno); }
 
 }  // namespace
 
-SpillWriter::SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, size_t max_queued)
-    : schema_(std::move(schema)), opts_(std::move(opts)), max_queued_(max_queued) {
+SpillWriter::SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, size_t max_queued,
+                         size_t max_queued_bytes)
+    : schema_(std::move(schema)), opts_(std::move(opts)), max_queued_(max_queued), max_queued_bytes_(max_queued_bytes) {
   plain_hint_.assign(schema_.size(), false);
   status_ = Status::Internal("spill not open");
 }
@@ -136,9 +137,14 @@ Status SpillWriter::WriteRowGroup(uint32_t file, RowGroupData rg) {
   Queued q;
   q.file = file;
   q.num_rows = static_cast<int64_t>(rg.num_rows);
+  q.bytes = rg.MemoryBytes();
+  queued_bytes_ += q.bytes;
   q.columns = SubmitRowGroup(schema_, std::move(rg), opts_, &plain_hint_);
   queue_.push_back(std::move(q));
-  while (queue_.size() > max_queued_ && status_.ok()) status_ = FlushOne();
+  // Bounded by count and by bytes: a row group's values live until encoded.
+  while ((queue_.size() > max_queued_ || queued_bytes_ > max_queued_bytes_) && status_.ok()) {
+    status_ = FlushOne();
+  }
   return status_;
 }
 
@@ -150,6 +156,7 @@ Status SpillWriter::Drain() {
 Status SpillWriter::FlushOne() {
   Queued q = std::move(queue_.front());
   queue_.pop_front();
+  queued_bytes_ -= q.bytes;
   Spilled s;
   s.offset = spill_size_;
   s.num_rows = q.num_rows;

@@ -29,7 +29,10 @@ namespace mt::parquet {
 
 class SpillWriter {
  public:
-  SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, size_t max_queued = 32);
+  // At most `max_queued` row groups, and no more than `max_queued_bytes` of
+  // their values, wait for encoding (beyond that WriteRowGroup waits).
+  SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, size_t max_queued = 32,
+              size_t max_queued_bytes = 16u << 20);
   ~SpillWriter();
   SpillWriter(const SpillWriter&) = delete;
   SpillWriter& operator=(const SpillWriter&) = delete;
@@ -56,6 +59,7 @@ class SpillWriter {
   struct Queued {
     uint32_t file;
     int64_t num_rows;
+    size_t bytes;  // values, for the queue's bound
     std::vector<std::future<Result<EncodedChunk>>> columns;
   };
   // Where one row group lies in the spill: its chunks' bytes, then the
@@ -79,6 +83,8 @@ class SpillWriter {
   std::vector<ColumnSpec> schema_;
   WriterOptions opts_;
   size_t max_queued_;
+  size_t max_queued_bytes_;
+  size_t queued_bytes_ = 0;
   Status status_;
   int fd_ = -1;
   std::string path_;        // for messages

@@ -19,6 +19,9 @@ namespace {
 
 // Column indices every Tardis schema shares.
 constexpr size_t kExchangeCol = 0, kSymbolCol = 1, kLocalTsCol = 3;
+// Rows of one instrument that make a row group of their own as soon as one
+// batch gathers them (big enough to encode and read well).
+constexpr size_t kDirectFlushRows = 64 * 1024;
 
 // SOURCE_DATE_EPOCH (the reproducible-builds convention) pins created_at, so
 // two runs over the same input give byte-identical files.
@@ -31,52 +34,49 @@ std::string NowIso() {
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
 }
 
-// Appends the rows `rows[0..n)` of `src` to `dst` (same schema), column by
-// column. `value_index[c]` maps a row to its value in column c when that
-// column has nulls (values are dense); empty when it has none.
-void GatherRows(const RowGroupData& src, const uint32_t* rows, size_t n,
-                const std::vector<std::vector<uint32_t>>& value_index, RowGroupData* dst) {
-  for (size_t c = 0; c < src.columns.size(); c++) {
-    const ColumnData& s = src.columns[c];
-    ColumnData& d = dst->columns[c];
-    const uint32_t* vi = value_index[c].empty() ? nullptr : value_index[c].data();
-    const auto put = [&](size_t v) {
-      switch (s.kind) {
-        case ColumnKind::kTimestampMicros: d.i64.push_back(s.i64[v]); break;
-        case ColumnKind::kDouble: d.f64.push_back(s.f64[v]); break;
-        case ColumnKind::kBool: d.b.push_back(s.b[v]); break;
-        case ColumnKind::kString: d.str.Append(s.str.Get(v)); break;
-      }
-    };
-    if (vi) {
-      for (size_t i = 0; i < n; i++) {
-        const uint32_t r = rows[i];
-        if (s.defined[r]) {
-          d.AddDefined();
-          put(vi[r]);
-        } else {
-          d.AddNull(dst->num_rows + i);
-        }
-      }
-      continue;
-    }
-    if (!d.defined.empty()) d.defined.append(n, uint8_t{1});
+// Appends column c of the rows `rows[0..n)` of `src` to `dst` (same schema);
+// the caller adds n to dst->num_rows once every column is done. `vi` maps a
+// row to its value when the column has nulls (values are dense); null when
+// it has none.
+void GatherColumn(const RowGroupData& src, size_t c, const uint32_t* rows, size_t n, const uint32_t* vi,
+                  RowGroupData* dst) {
+  const ColumnData& s = src.columns[c];
+  ColumnData& d = dst->columns[c];
+  const auto put = [&](size_t v) {
     switch (s.kind) {
-      case ColumnKind::kTimestampMicros:
-        for (size_t i = 0; i < n; i++) d.i64.push_back(s.i64[rows[i]]);
-        break;
-      case ColumnKind::kDouble:
-        for (size_t i = 0; i < n; i++) d.f64.push_back(s.f64[rows[i]]);
-        break;
-      case ColumnKind::kBool:
-        for (size_t i = 0; i < n; i++) d.b.push_back(s.b[rows[i]]);
-        break;
-      case ColumnKind::kString:
-        for (size_t i = 0; i < n; i++) d.str.Append(s.str.Get(rows[i]));
-        break;
+      case ColumnKind::kTimestampMicros: d.i64.push_back(s.i64[v]); break;
+      case ColumnKind::kDouble: d.f64.push_back(s.f64[v]); break;
+      case ColumnKind::kBool: d.b.push_back(s.b[v]); break;
+      case ColumnKind::kString: d.str.Append(s.str.Get(v)); break;
     }
+  };
+  if (vi) {
+    for (size_t i = 0; i < n; i++) {
+      const uint32_t r = rows[i];
+      if (s.defined[r]) {
+        d.AddDefined();
+        put(vi[r]);
+      } else {
+        d.AddNull(dst->num_rows + i);
+      }
+    }
+    return;
   }
-  dst->num_rows += n;
+  if (!d.defined.empty()) d.defined.append(n, uint8_t{1});
+  switch (s.kind) {
+    case ColumnKind::kTimestampMicros:
+      for (size_t i = 0; i < n; i++) d.i64.push_back(s.i64[rows[i]]);
+      break;
+    case ColumnKind::kDouble:
+      for (size_t i = 0; i < n; i++) d.f64.push_back(s.f64[rows[i]]);
+      break;
+    case ColumnKind::kBool:
+      for (size_t i = 0; i < n; i++) d.b.push_back(s.b[rows[i]]);
+      break;
+    case ColumnKind::kString:
+      for (size_t i = 0; i < n; i++) d.str.Append(s.str.Get(rows[i]));
+      break;
+  }
 }
 
 }  // namespace
@@ -201,8 +201,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     bool exists = false;   // create-only target already there: rows are dropped
     std::string exchange, symbol;
     int64_t first_ts = 0, last_ts = 0;
-    bool spilled_chain = false;  // options_chain: one underlying's options
+    bool chain = false;  // options_chain: one underlying's options
     uint32_t batch_start = 0, batch_count = 0;  // Split's scratch
+    size_t own = 0;  // Split: 1 + index into own_, or 0 (rows go to pending)
   };
   // What one (exchange, symbol) of the rows maps to.
   struct Route {
@@ -293,7 +294,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         MT_ASSIGN_OR_RETURN(route.out, OpenOutput(key.ok() ? object_key : "", name, false));
         route.out->exchange = std::string(exchange);
         route.out->symbol = std::string(symbol);
-        route.out->spilled_chain = schema_->row_keys && key.ok() && !hints_.symbol.empty();
+        route.out->chain = schema_->row_keys && key.ok() && !hints_.symbol.empty();
         if (!key.ok()) {
           route.out->info.unkeyed = true;
           route.out->info.symbol = std::string(symbol);
@@ -375,7 +376,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   // Rows of many instruments (grouped files such as OPTIONS): each row goes
   // to its instrument's pending row group, column by column.
-  Status Split(const RowGroupData& batch) {
+  Status Split(RowGroupData& batch) {
     const size_t n = batch.num_rows;
     for (size_t c = 0; c < batch.columns.size(); c++) {
       if (batch.columns[c].kind == ColumnKind::kString) plain_hint_[c] = !batch.columns[c].str.dict_mode();
@@ -414,11 +415,47 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         v += col.defined[r];
       }
     }
+    // Column by column, each batch column released once copied: the copies
+    // grow as the batch shrinks. A big share (a chain of two underlyings)
+    // becomes a row group of its own, in memory reserved to size; small ones
+    // join their instrument's pending rows.
+    own_.clear();
     for (Output* o : touched_) {
-      GatherRows(batch, order_.data() + o->batch_start, o->batch_count, value_index_, &o->pending);
-      o->batch_count = 0;
-      if (o->pending.num_rows >= settings_.parser.batch_rows) MT_RETURN_IF_ERROR(FlushPending(o));
+      if (o->pending.num_rows == 0 && o->batch_count >= kDirectFlushRows) {
+        own_.push_back(parquet::MakeRowGroup(pq_schema_, &plain_hint_));
+        o->own = own_.size();
+      } else {
+        o->own = 0;
+      }
     }
+    for (size_t c = 0; c < batch.columns.size(); c++) {
+      const uint32_t* vi = value_index_[c].empty() ? nullptr : value_index_[c].data();
+      for (Output* o : touched_) {
+        RowGroupData* dst = o->own ? &own_[o->own - 1] : &o->pending;
+        if (o->own) {  // reserved column by column, as the batch's columns go
+          ColumnData& d = dst->columns[c];
+          switch (d.kind) {
+            case ColumnKind::kTimestampMicros: d.i64.reserve(o->batch_count); break;
+            case ColumnKind::kDouble: d.f64.reserve(o->batch_count); break;
+            case ColumnKind::kBool: d.b.reserve(o->batch_count); break;
+            case ColumnKind::kString: d.str.Reserve(o->batch_count); break;
+          }
+        }
+        GatherColumn(batch, c, order_.data() + o->batch_start, o->batch_count, vi, dst);
+      }
+      batch.columns[c].Release();
+    }
+    for (Output* o : touched_) {
+      RowGroupData* dst = o->own ? &own_[o->own - 1] : &o->pending;
+      dst->num_rows += o->batch_count;
+      o->batch_count = 0;
+      if (o->own) {
+        MT_RETURN_IF_ERROR(WriteTo(o, std::move(*dst)));
+      } else if (o->pending.num_rows >= std::min<size_t>(settings_.parser.batch_rows, kDirectFlushRows)) {
+        MT_RETURN_IF_ERROR(FlushPending(o));
+      }
+    }
+    own_.clear();
     // Bound memory across instruments: over the budget, flush the largest
     // buffers until half of it is left (so flushes come in rounds, each
     // encoded in parallel, not one row group per batch).
@@ -483,7 +520,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         {"data_type", schema_ ? schema_->name : ""},
         {"exchange", out->exchange},
         // A chain holds many symbols: its metadata names the grouped file's.
-        {"symbol", out->spilled_chain ? hints_.symbol : out->symbol},
+        {"symbol", out->chain ? hints_.symbol : out->symbol},
     };
     if (!out->info.instrument_key.empty()) kv.emplace_back("instrument_key", out->info.instrument_key);
     if (out->info.unkeyed) kv.emplace_back("unkeyed_reason", out->info.note);
@@ -535,6 +572,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::vector<Route*> row_route_, dict_route_;
   std::vector<uint32_t> order_;
   std::vector<std::vector<uint32_t>> value_index_;
+  std::vector<RowGroupData> own_;
   Status status_;
 };
 
