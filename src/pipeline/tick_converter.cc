@@ -34,51 +34,6 @@ std::string NowIso() {
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
 }
 
-// Appends column c of the rows `rows[0..n)` of `src` to `dst` (same schema);
-// the caller adds n to dst->num_rows once every column is done. `vi` maps a
-// row to its value when the column has nulls (values are dense); null when
-// it has none.
-void GatherColumn(const RowGroupData& src, size_t c, const uint32_t* rows, size_t n, const uint32_t* vi,
-                  RowGroupData* dst) {
-  const ColumnData& s = src.columns[c];
-  ColumnData& d = dst->columns[c];
-  const auto put = [&](size_t v) {
-    switch (s.kind) {
-      case ColumnKind::kTimestampMicros: d.i64.push_back(s.i64[v]); break;
-      case ColumnKind::kDouble: d.f64.push_back(s.f64[v]); break;
-      case ColumnKind::kBool: d.b.push_back(s.b[v]); break;
-      case ColumnKind::kString: d.str.Append(s.str.Get(v)); break;
-    }
-  };
-  if (vi) {
-    for (size_t i = 0; i < n; i++) {
-      const uint32_t r = rows[i];
-      if (s.defined[r]) {
-        d.AddDefined();
-        put(vi[r]);
-      } else {
-        d.AddNull(dst->num_rows + i);
-      }
-    }
-    return;
-  }
-  if (!d.defined.empty()) d.defined.append(n, uint8_t{1});
-  switch (s.kind) {
-    case ColumnKind::kTimestampMicros:
-      for (size_t i = 0; i < n; i++) d.i64.push_back(s.i64[rows[i]]);
-      break;
-    case ColumnKind::kDouble:
-      for (size_t i = 0; i < n; i++) d.f64.push_back(s.f64[rows[i]]);
-      break;
-    case ColumnKind::kBool:
-      for (size_t i = 0; i < n; i++) d.b.push_back(s.b[rows[i]]);
-      break;
-    case ColumnKind::kString:
-      for (size_t i = 0; i < n; i++) d.str.Append(s.str.Get(rows[i]));
-      break;
-  }
-}
-
 }  // namespace
 
 class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
@@ -202,8 +157,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     std::string exchange, symbol;
     int64_t first_ts = 0, last_ts = 0;
     bool chain = false;  // options_chain: one underlying's options
-    uint32_t batch_start = 0, batch_count = 0;  // Split's scratch
-    size_t own = 0;  // Split: 1 + index into own_, or 0 (rows go to pending)
+    // Split's scratch: rows of this output in the batch, its slot among the
+    // batch's outputs, whether they make a row group of their own.
+    uint32_t batch_count = 0, slot = 0;
+    bool own = false;
   };
   // What one (exchange, symbol) of the rows maps to.
   struct Route {
@@ -384,73 +341,101 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (!schema_->row_keys) MT_RETURN_IF_ERROR(RouteRows(batch));  // else done by AddKeyColumn
     row_out_.resize(n);
     for (size_t r = 0; r < n; r++) row_out_[r] = row_route_[r]->out;
-    // Rows grouped by output, in row order within each (a stable counting sort).
+    // Each row's output as a slot in touched_, and the rows per output.
     touched_.clear();
+    slot_.resize(n);
     for (size_t r = 0; r < n; r++) {
       Output* o = row_out_[r];
-      if (o->batch_count == 0) touched_.push_back(o);
-      o->batch_count++;
-    }
-    uint32_t start = 0;
-    for (Output* o : touched_) {
-      o->batch_start = start;
-      start += o->batch_count;
-      o->batch_count = 0;
-    }
-    order_.resize(n);
-    for (size_t r = 0; r < n; r++) {
-      Output* o = row_out_[r];
-      order_[o->batch_start + o->batch_count++] = static_cast<uint32_t>(r);
-    }
-    value_index_.resize(batch.columns.size());
-    for (size_t c = 0; c < batch.columns.size(); c++) {
-      const ColumnData& col = batch.columns[c];
-      auto& vi = value_index_[c];
-      vi.clear();
-      if (col.defined.empty()) continue;
-      vi.resize(n);
-      uint32_t v = 0;
-      for (size_t r = 0; r < n; r++) {
-        vi[r] = v;
-        v += col.defined[r];
+      if (o->batch_count == 0) {
+        o->slot = static_cast<uint32_t>(touched_.size());
+        touched_.push_back(o);
       }
+      o->batch_count++;
+      slot_[r] = o->slot;
     }
-    // Column by column, each batch column released once copied: the copies
-    // grow as the batch shrinks. A big share (a chain of two underlyings)
-    // becomes a row group of its own, in memory reserved to size; small ones
-    // join their instrument's pending rows.
+    // A big share (a chain of two underlyings) becomes a row group of its
+    // own; small ones join their instrument's pending rows.
     own_.clear();
-    for (Output* o : touched_) {
+    own_.reserve(touched_.size());
+    dests_.resize(touched_.size());
+    for (size_t k = 0; k < touched_.size(); k++) {
+      Output* o = touched_[k];
       if (o->pending.num_rows == 0 && o->batch_count >= kDirectFlushRows) {
         own_.push_back(parquet::MakeRowGroup(pq_schema_, &plain_hint_));
-        o->own = own_.size();
+        dests_[k] = &own_.back();
+        o->own = true;
       } else {
-        o->own = 0;
+        dests_[k] = &o->pending;
+        o->own = false;
       }
     }
+    // Column by column, rows in order, each value to its output's column:
+    // the batch column is read once front to back and the writes go to as
+    // many column ends as there are outputs (they stay in cache), instead
+    // of one pass per output over the whole column. Each batch column is
+    // released once copied, so the copies grow as the batch shrinks.
+    cols_.resize(touched_.size());
+    seen_.resize(touched_.size());
     for (size_t c = 0; c < batch.columns.size(); c++) {
-      const uint32_t* vi = value_index_[c].empty() ? nullptr : value_index_[c].data();
-      for (Output* o : touched_) {
-        RowGroupData* dst = o->own ? &own_[o->own - 1] : &o->pending;
-        if (o->own) {  // reserved column by column, as the batch's columns go
-          ColumnData& d = dst->columns[c];
-          switch (d.kind) {
-            case ColumnKind::kTimestampMicros: d.i64.reserve(o->batch_count); break;
-            case ColumnKind::kDouble: d.f64.reserve(o->batch_count); break;
-            case ColumnKind::kBool: d.b.reserve(o->batch_count); break;
-            case ColumnKind::kString: d.str.Reserve(o->batch_count); break;
-          }
+      const ColumnData& src = batch.columns[c];
+      for (size_t k = 0; k < touched_.size(); k++) {
+        ColumnData& d = dests_[k]->columns[c];
+        cols_[k] = &d;
+        const size_t count = touched_[k]->batch_count;
+        switch (d.kind) {
+          case ColumnKind::kTimestampMicros: d.i64.reserve(d.i64.size() + count); break;
+          case ColumnKind::kDouble: d.f64.reserve(d.f64.size() + count); break;
+          case ColumnKind::kBool: d.b.reserve(d.b.size() + count); break;
+          case ColumnKind::kString: break;
         }
-        GatherColumn(batch, c, order_.data() + o->batch_start, o->batch_count, vi, dst);
+        if (src.defined.empty() && !d.defined.empty()) d.defined.append(count, uint8_t{1});
+      }
+      if (src.defined.empty()) {
+        switch (src.kind) {
+          case ColumnKind::kTimestampMicros:
+            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->i64.push_back(src.i64[r]);
+            break;
+          case ColumnKind::kDouble:
+            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->f64.push_back(src.f64[r]);
+            break;
+          case ColumnKind::kBool:
+            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->b.push_back(src.b[r]);
+            break;
+          case ColumnKind::kString:
+            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->str.Append(src.str.Get(r));
+            break;
+        }
+      } else {
+        // Nulls: values are dense, so a cursor walks them; a null's row in
+        // its output is that output's rows so far plus the ones seen here.
+        for (size_t k = 0; k < touched_.size(); k++) seen_[k] = dests_[k]->num_rows;
+        size_t v = 0;
+        for (size_t r = 0; r < n; r++) {
+          const uint32_t k = slot_[r];
+          ColumnData& d = *cols_[k];
+          if (src.defined[r]) {
+            d.AddDefined();
+            switch (src.kind) {
+              case ColumnKind::kTimestampMicros: d.i64.push_back(src.i64[v]); break;
+              case ColumnKind::kDouble: d.f64.push_back(src.f64[v]); break;
+              case ColumnKind::kBool: d.b.push_back(src.b[v]); break;
+              case ColumnKind::kString: d.str.Append(src.str.Get(v)); break;
+            }
+            v++;
+          } else {
+            d.AddNull(seen_[k]);
+          }
+          seen_[k]++;
+        }
       }
       batch.columns[c].Release();
     }
-    for (Output* o : touched_) {
-      RowGroupData* dst = o->own ? &own_[o->own - 1] : &o->pending;
-      dst->num_rows += o->batch_count;
+    for (size_t k = 0; k < touched_.size(); k++) {
+      Output* o = touched_[k];
+      dests_[k]->num_rows += o->batch_count;
       o->batch_count = 0;
       if (o->own) {
-        MT_RETURN_IF_ERROR(WriteTo(o, std::move(*dst)));
+        MT_RETURN_IF_ERROR(WriteTo(o, std::move(*dests_[k])));
       } else if (o->pending.num_rows >= std::min<size_t>(settings_.parser.batch_rows, kDirectFlushRows)) {
         MT_RETURN_IF_ERROR(FlushPending(o));
       }
@@ -570,8 +555,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Split's scratch, reused across batches.
   std::vector<Output*> row_out_, touched_;
   std::vector<Route*> row_route_, dict_route_;
-  std::vector<uint32_t> order_;
-  std::vector<std::vector<uint32_t>> value_index_;
+  std::vector<uint32_t> slot_, seen_;
+  std::vector<RowGroupData*> dests_;
+  std::vector<ColumnData*> cols_;
   std::vector<RowGroupData> own_;
   Status status_;
 };
