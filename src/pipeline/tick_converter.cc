@@ -65,14 +65,15 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     std::vector<OutputFile> outputs;
     // Spilled outputs are assembled one at a time: one object open at once.
     // A store that batches commits (local) gets them all written and sealed
-    // first, then committed: nothing appears until every output of the file
-    // is written.
+    // first, made durable together, then renamed: nothing appears until
+    // every output of the file is written.
     const bool batch = target_.store && target_.store->BatchesCommits();
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
       status_ = WriteOutput(out.get(), batch);
       if (status_.ok() && !batch) status_ = CommitOutput(out.get());
     }
+    if (status_.ok() && batch && spill_) status_ = target_.store->SyncSealed();
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
       if (batch) status_ = CommitOutput(out.get());
@@ -490,7 +491,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   // Writes the footer (a streamed output) or assembles the object from the
   // spill; `seal`: a spilled object is then sealed (its descriptor closed)
-  // for a CommitOutput once all are written.
+  // for CommitOutput after the store's SyncSealed().
   Status WriteOutput(Output* out, bool seal) {
     if (out->exists) return Status::OK();
     std::vector<std::pair<std::string, std::string>> kv = {

@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -74,15 +73,6 @@ class LocalWritable final : public WritableObject {
       fd_ = -1;
     } else if (committed_) {
       return Status::Internal("commit twice: " + path_);
-    } else {
-      // Sealed: its writeback was started then; wait for it now.
-      const int fd = ::open(tmp_.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0 || (::fsync(fd) != 0 && errno != EINVAL)) {
-        const Status st = Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
-        if (fd >= 0) ::close(fd);
-        return st;
-      }
-      ::close(fd);
     }
     sealed_ = false;
     if (overwrite_) {
@@ -132,7 +122,7 @@ class LocalWritable final : public WritableObject {
   int fd_;
   bool overwrite_;
   bool committed_ = false;
-  bool sealed_ = false;  // written and closed (Seal); Commit fsyncs it reopened
+  bool sealed_ = false;  // written and closed; its bytes made durable by the store's SyncSealed()
   uint64_t bytes_ = 0;
   uint64_t flushed_ = 0;  // bytes whose writeback was started
   static constexpr uint64_t kWritebackBytes = 4u << 20;
@@ -278,10 +268,16 @@ class LocalStore final : public ObjectStore {
   }
   std::string Describe(const std::string& name) const override { return Path(name); }
   std::string SpillDirectory() const override { return root_.empty() ? "." : root_; }
-  // Sealed files hold no descriptor; each is made durable at its Commit (an
-  // fsync of the file, reopened), not by syncfs, which would also wait for
-  // every other process's writes to the file system.
   bool BatchesCommits() const override { return true; }
+  Status SyncSealed() override {
+    const std::string dir = root_.empty() ? "." : root_;
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError("open " + dir + ": " + ErrnoText());
+    const int rc = ::syncfs(fd);
+    const Status st = rc == 0 ? Status::OK() : Status::IOError("syncfs " + dir + ": " + ErrnoText());
+    ::close(fd);
+    return st;
+  }
 
  private:
   std::string Path(const std::string& name) const {

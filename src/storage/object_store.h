@@ -61,11 +61,12 @@ class ObjectStore {
   // converter's spill of a grouped file): beside a local store's files;
   // "" (the default, GCS) means $TMPDIR.
   virtual std::string SpillDirectory() const { return ""; }
-  // True when objects can be sealed and committed later, all together
-  // (local files: a sealed file holds no descriptor, so thousands can wait
-  // for their Commit, and none appears before all are written). False (GCS):
-  // commit each at once, since an open upload holds its buffer.
+  // True when many sealed objects commit faster together: SyncSealed() once,
+  // then Commit() each (local: one syncfs instead of an fsync per file).
   virtual bool BatchesCommits() const { return false; }
+  // Makes the bytes of every object sealed so far durable, so their Commit()
+  // only has to rename them.
+  virtual Status SyncSealed() { return Status::OK(); }
 };
 
 // A store rooted at a local directory. Names use '/' separators.
