@@ -100,7 +100,7 @@ rm -rf "$DATA"/out-*
 
 bytes() { stat -c %s "$1"; }
 echo
-echo "binary: $BIN ($("$BIN" --version 2>/dev/null | head -1)); $N instruments; medians of $ROUNDS rounds; grouped runs under ulimit -n 256"
+echo "binary: $BIN ($("$BIN" --version 2>&1 | head -1)), git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null); $N instruments; medians of $ROUNDS rounds; grouped runs under ulimit -n 256"
 printf '%-32s %7s %9s %9s %10s %9s\n' run threads seconds "MB/s" "vs anchor" "peak RSS"
 for kind in trades options_chain; do
   size=$(bytes "$DATA/deribit_${kind}_${DAY}_OPTIONS.csv")
