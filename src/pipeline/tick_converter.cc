@@ -225,9 +225,16 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (key.ok()) {
       route.row_key = key->ToString();
       object_key = schema_ && schema_->row_keys ? tardis::ChainKey(*key) : route.row_key;
+    } else if (!single_ && target_.fixed_object.empty() && !tardis::IsGroupedSymbol(hints_.symbol)) {
+      // A file of one instrument whose symbol has no key, written to a store:
+      // the file fails with the reason (and its hint), as the key rules say.
+      // (One output file or object: nothing to name; options_chain rows then
+      // get a null instrument_key.)
+      return Status::InvalidInput(hints_.source + ": " + key.status().message());
     } else {
-      // No key: the rows are kept under a fallback name that says so; the raw
-      // symbol stays inside the file. storage/layout.h escapes the name.
+      // A grouped file: the rows are kept under a fallback name that says so
+      // (the raw symbol stays inside the file; storage/layout.h escapes the
+      // name), and every other instrument of the file is written as usual.
       note = key.status().message();
       object_key = tardis::VenueForExchange(exchange) + ":UNKEYED:" + std::string(symbol);
     }

@@ -55,12 +55,13 @@ class Scratch {
 };
 
 Result<std::vector<OutputFile>> Convert(const std::string& csv, const std::string& exchange, const std::string& data_type,
-                                        storage::ObjectStore* store, const KeyResolver* keys = nullptr) {
+                                        storage::ObjectStore* store, const KeyResolver* keys = nullptr,
+                                        const std::string& file_symbol = "OPTIONS") {
   SourceHints hints;
-  hints.source = exchange + "_" + data_type + "_2024-03-01_OPTIONS.csv";
+  hints.source = exchange + "_" + data_type + "_2024-03-01_" + file_symbol + ".csv";
   hints.day = Date{2024, 3, 1};
   hints.exchange = exchange;
-  hints.symbol = "OPTIONS";
+  hints.symbol = file_symbol;
   ConvertTarget target;
   target.store = store;
   target.keys = keys;
@@ -174,6 +175,18 @@ TEST(TickConverterTest, UnkeyedRowsAreKeptUnderAFallbackNameAndEveryOtherInstrum
   auto sym = (*r)->ReadColumn("symbol");
   ASSERT_TRUE(sym.ok());
   EXPECT_EQ(sym->strings, (std::vector<std::string>{"BTC-FS-26JUN20_PERP", "BTC-FS-26JUN20_PERP"}));
+}
+
+TEST(TickConverterTest, AOneInstrumentFileWithoutAKeyFailsWithTheReason) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 0);
+  auto outs = Convert(csv, "deribit", "trades", s.store(), nullptr, "BTC-FS-26JUN20_PERP");
+  ASSERT_FALSE(outs.ok());
+  EXPECT_NE(outs.status().message().find("cannot derive an instrument key for symbol 'BTC-FS-26JUN20_PERP'"),
+            std::string::npos)
+      << outs.status().message();
+  EXPECT_TRUE(s.Inside().empty());
 }
 
 TEST(TickConverterTest, HostileSymbolsAndExchangesNeverLeaveTheRoot) {
