@@ -274,7 +274,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   const size_t nfiles = args.positional.size();
   int failed = 0, done = 0;
   int code = kExitOk;  // the worst of the files' exit codes (core/exit_code.h)
-  uint64_t rows = 0, csv_bytes = 0, out_files = 0;
+  uint64_t rows = 0, csv_bytes = 0, out_files = 0, unkeyed_rows = 0, unkeyed_files = 0;
   bool cancelled = false;
   // Results are reported in input order, whatever order files finish in;
   // after an interrupt too, every file written is reported.
@@ -298,6 +298,13 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     }
     for (const auto& o : r->outputs) {
       out_files++;
+      if (o.unkeyed) {
+        // Kept, but not under an instrument key: say which symbol and why.
+        unkeyed_files++;
+        unkeyed_rows += o.rows;
+        log::Warn(o.name + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
+                  "' kept under a fallback name (no instrument key: " + o.note + ")");
+      }
       std::printf("%s\t%llu\t%llu\n", o.name.c_str(), static_cast<unsigned long long>(o.rows),
                   static_cast<unsigned long long>(o.bytes));
     }
@@ -383,10 +390,17 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
                 secs > 0 ? csv_bytes / 1e6 / secs : 0.0,
                 failed ? (", " + std::to_string(failed) + " failed").c_str() : "");
   log::Info(summary);
+  if (unkeyed_files) {
+    log::Warn(std::to_string(unkeyed_rows) + " rows of " + std::to_string(unkeyed_files) +
+              " symbols have no instrument key and were kept under {VENUE}:UNKEYED:{symbol} names; exit code 1");
+  }
   if (Interrupted()) {
     log::Warn("interrupted: the file in progress was abandoned, nothing partial was written");
     return kExitInterrupted;
   }
+  // Rows without a key are kept but not where validate and readers look for
+  // them: a permanent data condition (a rerun cannot change it), so exit 1.
+  if (unkeyed_files) code = WorseExitCode(code, kExitFailed);
   return code;
 }
 

@@ -382,9 +382,10 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::map<pipeline::Outcome, int> counts;
-  uint64_t bytes_in = 0, bytes_out = 0, rows = 0;
+  uint64_t bytes_in = 0, bytes_out = 0, rows = 0, unkeyed_rows = 0;
   for (const auto& r : results) {
     counts[r.outcome]++;
+    unkeyed_rows += r.unkeyed_rows;
     bytes_in += r.bytes_in;
     bytes_out += r.bytes_out;
     rows += r.rows;
@@ -425,7 +426,8 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
       first = false;
     }
     js += "},\"bytes_in\":" + std::to_string(bytes_in) + ",\"bytes_out\":" + std::to_string(bytes_out) +
-          ",\"rows\":" + std::to_string(rows) + ",\"seconds\":" + std::to_string(secs) + ",\"results\":[";
+          ",\"rows\":" + std::to_string(rows) + ",\"unkeyed_rows\":" + std::to_string(unkeyed_rows) +
+          ",\"seconds\":" + std::to_string(secs) + ",\"results\":[";
     for (size_t i = 0; i < results.size(); i++) {
       const auto& r = results[i];
       js += std::string(i ? "," : "") + "{\"id\":\"" + log::JsonEscape(r.item.Id()) + "\",\"outcome\":\"" +
@@ -435,6 +437,10 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
             ",\"objects\":[";
       for (size_t j = 0; j < r.objects.size(); j++) {
         js += std::string(j ? "," : "") + "\"" + log::JsonEscape(r.objects[j]) + "\"";
+      }
+      js += "],\"unkeyed_rows\":" + std::to_string(r.unkeyed_rows) + ",\"unkeyed_symbols\":[";
+      for (size_t j = 0; j < r.unkeyed_symbols.size(); j++) {
+        js += std::string(j ? "," : "") + "\"" + log::JsonEscape(r.unkeyed_symbols[j]) + "\"";
       }
       js += "]}";
     }
@@ -454,7 +460,11 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     log::Warn("interrupted: items in flight were abandoned (nothing partial written); run again to finish");
     return kExitInterrupted;
   }
-  if (counts[pipeline::Outcome::kFailed] > 0) return kExitFailed;
+  if (unkeyed_rows > 0) {
+    log::Warn(std::to_string(unkeyed_rows) + " rows have no instrument key and were kept under "
+              "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun cannot change it");
+  }
+  if (counts[pipeline::Outcome::kFailed] > 0 || unkeyed_rows > 0) return kExitFailed;
   if (counts[pipeline::Outcome::kRetryable] > 0) return kExitRetryable;
   return kExitOk;
 }

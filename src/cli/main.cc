@@ -127,7 +127,8 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   mt::log::SetJson(fmt == "json");
-  // Grouped files (OPTIONS) keep one open output per instrument.
+  // Headroom for many files in flight (a grouped file itself needs a few
+  // descriptors whatever its instrument count; tests run it under ulimit -n 256).
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
     rl.rlim_cur = rl.rlim_max;

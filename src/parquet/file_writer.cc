@@ -7,10 +7,7 @@
 
 namespace mt::parquet {
 
-namespace {
-
-Result<EncodedChunk> EncodeWithThreadCompressor(const ColumnData& col, size_t rows,
-                                                const WriterOptions& opts) {
+Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts) {
   // One compressor per pool thread, reused across chunks (ZSTD contexts are
   // costly to create).
   thread_local std::unique_ptr<Compressor> comp, fast;
@@ -28,7 +25,46 @@ Result<EncodedChunk> EncodeWithThreadCompressor(const ColumnData& col, size_t ro
   return chunk;
 }
 
-}  // namespace
+std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<ColumnSpec>& schema,
+                                                              RowGroupData rg, const WriterOptions& opts,
+                                                              std::vector<bool>* plain_hint) {
+  std::vector<std::future<Result<EncodedChunk>>> columns;
+  auto data = std::make_shared<RowGroupData>(std::move(rg));
+  // Biggest columns first (longest processing time first): the last task of
+  // a row group is then a short one, so the threads finish close together.
+  // The chunks still go into the file in schema order.
+  std::vector<size_t> order(schema.size());
+  for (size_t c = 0; c < order.size(); c++) order[c] = c;
+  if (opts.pool) {
+    std::vector<size_t> bytes(order.size());
+    for (size_t c = 0; c < order.size(); c++) bytes[c] = data->columns[c].MemoryBytes();
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bytes[a] > bytes[b]; });
+  }
+  columns.resize(schema.size());
+  for (size_t c : order) {
+    if (plain_hint && c < plain_hint->size() && schema[c].kind == ColumnKind::kString) {
+      (*plain_hint)[c] = !data->columns[c].str.dict_mode();
+    }
+    if (opts.pool) {
+      const WriterOptions* o = &opts;
+      // The task lets go of the row group before its result is ready, so
+      // the last column's task frees the values as soon as it is encoded,
+      // and whoever waited for the result can reuse that memory.
+      columns[c] = opts.pool->Submit([data, c, o]() mutable {
+        Result<EncodedChunk> r = EncodeChunkOnThisThread(data->columns[c], data->num_rows, *o);
+        data->columns[c].Release();
+        data.reset();
+        return r;
+      });
+    } else {
+      std::promise<Result<EncodedChunk>> pr;
+      pr.set_value(EncodeChunkOnThisThread(data->columns[c], data->num_rows, opts));
+      data->columns[c].Release();
+      columns[c] = pr.get_future();
+    }
+  }
+  return columns;
+}
 
 FileWriter::FileWriter(storage::WritableObject* sink, std::vector<ColumnSpec> schema,
                        WriterOptions opts)
@@ -57,41 +93,7 @@ Status FileWriter::WriteRowGroup(RowGroupData rg) {
   if (rg.num_rows == 0) return Status::OK();
   PendingRowGroup p;
   p.num_rows = static_cast<int64_t>(rg.num_rows);
-  auto data = std::make_shared<RowGroupData>(std::move(rg));
-  // Biggest columns first (longest processing time first): the last task of
-  // a row group is then a short one, so the threads finish close together.
-  // The chunks still go into the file in schema order.
-  std::vector<size_t> order(schema_.size());
-  for (size_t c = 0; c < order.size(); c++) order[c] = c;
-  if (opts_.pool) {
-    std::vector<size_t> bytes(order.size());
-    for (size_t c = 0; c < order.size(); c++) bytes[c] = data->columns[c].MemoryBytes();
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bytes[a] > bytes[b]; });
-  }
-  p.columns.resize(schema_.size());
-  for (size_t c : order) {
-    if (c < plain_hint_.size() && schema_[c].kind == ColumnKind::kString) {
-      plain_hint_[c] = !data->columns[c].str.dict_mode();
-    }
-    if (opts_.pool) {
-      const WriterOptions* o = &opts_;
-      // The task lets go of the row group before its result is ready, so
-      // the last column's task frees the values as soon as it is encoded,
-      // and whoever waited for the result can reuse that memory.
-      p.columns[c] = opts_.pool->Submit([data, c, o]() mutable {
-        Result<EncodedChunk> r = EncodeWithThreadCompressor(data->columns[c], data->num_rows, *o);
-        data->columns[c].Release();
-        data.reset();
-        return r;
-      });
-    } else {
-      std::promise<Result<EncodedChunk>> pr;
-      pr.set_value(EncodeWithThreadCompressor(data->columns[c], data->num_rows, opts_));
-      data->columns[c].Release();
-      p.columns[c] = pr.get_future();
-    }
-  }
-  data.reset();  // only the tasks hold it now
+  p.columns = SubmitRowGroup(schema_, std::move(rg), opts_, &plain_hint_);
   pending_.push_back(std::move(p));
   while (pending_.size() > opts_.max_pending_row_groups && status_.ok()) status_ = FlushOne();
   return status_;
@@ -129,7 +131,7 @@ Status FileWriter::FlushOne() {
     chunks.push_back(std::move(chunk));
   }
   MT_RETURN_IF_ERROR(st);
-  SerializeColumnChunks(chunks, chunk_offsets, &meta.columns_thrift);
+  SerializeColumnChunks(schema_, opts_, chunks, chunk_offsets, &meta.columns_thrift);
   meta.num_columns = static_cast<uint32_t>(chunks.size());
   num_rows_ += meta.num_rows;
   row_groups_.push_back(std::move(meta));
@@ -150,8 +152,14 @@ Status FileWriter::Finish(const std::vector<std::pair<std::string, std::string>>
   return Status::OK();
 }
 
-void FileWriter::SerializeColumnChunks(const std::vector<EncodedChunk>& chunks,
-                                       const std::vector<int64_t>& offsets, std::string* out) const {
+std::string FileWriter::SerializeFooter(
+    const std::vector<std::pair<std::string, std::string>>& kv) const {
+  return SerializeFileFooter(schema_, opts_, row_groups_, num_rows_, kv);
+}
+
+void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+                           const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
+                           std::string* out) {
   ThriftWriter w(out);
   for (size_t c = 0; c < chunks.size(); c++) {
     const EncodedChunk& ch = chunks[c];
@@ -159,12 +167,12 @@ void FileWriter::SerializeColumnChunks(const std::vector<EncodedChunk>& chunks,
     w.BeginStruct();
     w.FieldI64(fid::kCcFileOffset, base);
     w.FieldStruct(fid::kCcMetaData);
-    w.FieldI32(fid::kCmType, static_cast<int32_t>(PhysicalTypeOf(schema_[c].kind)));
+    w.FieldI32(fid::kCmType, static_cast<int32_t>(PhysicalTypeOf(schema[c].kind)));
     w.FieldList(fid::kCmEncodings, TType::kI32, static_cast<uint32_t>(ch.encodings.size()));
     for (Encoding e : ch.encodings) w.ListI32(static_cast<int32_t>(e));
     w.FieldList(fid::kCmPathInSchema, TType::kBinary, 1);
-    w.Binary(schema_[c].name);
-    w.FieldI32(fid::kCmCodec, static_cast<int32_t>(opts_.codec));
+    w.Binary(schema[c].name);
+    w.FieldI32(fid::kCmCodec, static_cast<int32_t>(opts.codec));
     w.FieldI64(fid::kCmNumValues, ch.num_values);
     w.FieldI64(fid::kCmTotalUncompressed, ch.total_uncompressed);
     w.FieldI64(fid::kCmTotalCompressed, ch.total_compressed_size());
@@ -182,19 +190,20 @@ void FileWriter::SerializeColumnChunks(const std::vector<EncodedChunk>& chunks,
   }
 }
 
-std::string FileWriter::SerializeFooter(
-    const std::vector<std::pair<std::string, std::string>>& kv) {
+std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+                                const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
+                                const std::vector<std::pair<std::string, std::string>>& kv) {
   std::string out;
   ThriftWriter w(&out);
   w.BeginStruct();
   w.FieldI32(fid::kFmVersion, 1);
   // Schema: a root group, then one leaf per column.
-  w.FieldList(fid::kFmSchema, TType::kStruct, static_cast<uint32_t>(schema_.size() + 1));
+  w.FieldList(fid::kFmSchema, TType::kStruct, static_cast<uint32_t>(schema.size() + 1));
   w.BeginStruct();
   w.FieldBinary(fid::kSeName, "schema");
-  w.FieldI32(fid::kSeNumChildren, static_cast<int32_t>(schema_.size()));
+  w.FieldI32(fid::kSeNumChildren, static_cast<int32_t>(schema.size()));
   w.EndStruct();
-  for (const ColumnSpec& c : schema_) {
+  for (const ColumnSpec& c : schema) {
     w.BeginStruct();
     w.FieldI32(fid::kSeType, static_cast<int32_t>(PhysicalTypeOf(c.kind)));
     w.FieldI32(fid::kSeRepetition,
@@ -220,16 +229,13 @@ std::string FileWriter::SerializeFooter(
     }
     w.EndStruct();
   }
-  w.FieldI64(fid::kFmNumRows, num_rows_);
-  w.FieldList(fid::kFmRowGroups, TType::kStruct, static_cast<uint32_t>(row_groups_.size()));
-  for (size_t rgi = 0; rgi < row_groups_.size(); rgi++) {
-    RowGroupMeta& rg = row_groups_[rgi];
+  w.FieldI64(fid::kFmNumRows, num_rows);
+  w.FieldList(fid::kFmRowGroups, TType::kStruct, static_cast<uint32_t>(row_groups.size()));
+  for (size_t rgi = 0; rgi < row_groups.size(); rgi++) {
+    const RowGroupMeta& rg = row_groups[rgi];
     w.BeginStruct();
     w.FieldList(fid::kRgColumns, TType::kStruct, rg.num_columns);
-    // List elements are whole structs: their bytes do not depend on the
-    // writer's state, so the ones serialized at flush time go in as they are.
-    out += rg.columns_thrift;
-    std::string().swap(rg.columns_thrift);
+    out += rg.columns_thrift;  // whole structs, see SerializeColumnChunks
     w.FieldI64(fid::kRgTotalByteSize, rg.total_uncompressed);
     w.FieldI64(fid::kRgNumRows, rg.num_rows);
     w.FieldI64(fid::kRgFileOffset, rg.file_offset);
@@ -246,10 +252,10 @@ std::string FileWriter::SerializeFooter(
       w.EndStruct();
     }
   }
-  w.FieldBinary(fid::kFmCreatedBy, opts_.created_by);
+  w.FieldBinary(fid::kFmCreatedBy, opts.created_by);
   // TypeDefinedOrder for every column: min/max use the type's natural order.
-  w.FieldList(fid::kFmColumnOrders, TType::kStruct, static_cast<uint32_t>(schema_.size()));
-  for (size_t c = 0; c < schema_.size(); c++) {
+  w.FieldList(fid::kFmColumnOrders, TType::kStruct, static_cast<uint32_t>(schema.size()));
+  for (size_t c = 0; c < schema.size(); c++) {
     w.BeginStruct();
     w.FieldStruct(fid::kCoTypeOrder);
     w.EndStruct();

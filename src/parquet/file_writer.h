@@ -35,6 +35,42 @@ struct WriterOptions {
   std::string created_by = "market-tick";
 };
 
+// One row group as written: where it starts, and its ColumnChunk structs
+// already in the footer's Thrift form: a few dozen bytes per column chunk
+// instead of an EncodedChunk, so files of many row groups of many columns
+// (deep book snapshots, thousands of spilled instruments) keep their
+// footers-to-be small in memory.
+struct RowGroupMeta {
+  int64_t num_rows = 0, file_offset = 0, total_uncompressed = 0, total_compressed = 0;
+  std::string columns_thrift;
+  uint32_t num_columns = 0;
+};
+
+// Appends the ColumnChunk structs of `chunks` (chunk c at file offset
+// offsets[c]) to `out`. Thrift compact list elements are whole structs whose
+// bytes do not depend on what was written before them, so they can be
+// serialized when the row group is written and copied into the footer later.
+void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+                           const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
+                           std::string* out);
+
+// Encodes one column chunk with this thread's compressors (created once per
+// thread and reused: ZSTD contexts are costly to create).
+Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts);
+
+// Starts encoding `rg`: each column a task on opts.pool (biggest first), or
+// encoded now without a pool. The futures are in schema order. When given,
+// plain_hint[c] records whether string column c was plain.
+std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<ColumnSpec>& schema,
+                                                              RowGroupData rg, const WriterOptions& opts,
+                                                              std::vector<bool>* plain_hint);
+
+// The Thrift FileMetaData of a file of `row_groups` (Parquet format,
+// parquet.thrift), without the length and magic that follow it.
+std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+                                const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
+                                const std::vector<std::pair<std::string, std::string>>& kv);
+
 class FileWriter {
  public:
   // `sink` must outlive the writer.
@@ -56,22 +92,10 @@ class FileWriter {
     int64_t num_rows = 0;
     std::vector<std::future<Result<EncodedChunk>>> columns;
   };
-  struct RowGroupMeta {
-    int64_t num_rows, file_offset, total_uncompressed, total_compressed;
-    // The row group's ColumnChunk structs, already in the footer's Thrift
-    // form: a few dozen bytes per column chunk instead of an EncodedChunk, so
-    // files of many row groups of many columns (deep book snapshots) keep
-    // their footer-to-be small in memory.
-    std::string columns_thrift;
-    uint32_t num_columns = 0;
-  };
 
   Status FlushOne();
-  void SerializeColumnChunks(const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
-                             std::string* out) const;
   Status Append(std::string_view bytes);
-  // Moves each row group's column chunks into the footer (freeing them as it goes).
-  std::string SerializeFooter(const std::vector<std::pair<std::string, std::string>>& kv);
+  std::string SerializeFooter(const std::vector<std::pair<std::string, std::string>>& kv) const;
 
   storage::WritableObject* sink_;
   std::vector<ColumnSpec> schema_;

@@ -389,6 +389,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         for (const auto& o : *outs) {
           res.bytes_out += o.bytes;
           res.objects.push_back(o.name);
+          if (o.unkeyed) {
+            res.unkeyed_rows += o.rows;
+            res.unkeyed_symbols.push_back(o.symbol);
+            log::Warn(item.Id() + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
+                      "' kept as " + o.name + " (no instrument key: " + o.note + ")");
+          }
         }
         res.outcome = res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
         // Another run of the same item created the object first (create-only

@@ -39,6 +39,10 @@ struct ItemResult {
   uint64_t bytes_in = 0, bytes_out = 0, rows = 0;
   int requests = 0;
   std::vector<std::string> objects;
+  // Rows kept under a fallback name because their symbol has no key
+  // (TickConverter's OutputFile::unkeyed), and those symbols.
+  uint64_t unkeyed_rows = 0;
+  std::vector<std::string> unkeyed_symbols;
 };
 
 struct RetryPolicy {

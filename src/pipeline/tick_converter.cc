@@ -5,6 +5,7 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "parquet/spill_writer.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
 
@@ -18,6 +19,9 @@ namespace {
 
 // Column indices every Tardis schema shares.
 constexpr size_t kExchangeCol = 0, kSymbolCol = 1, kLocalTsCol = 3;
+// Rows of one instrument that make a row group of their own as soon as one
+// batch gathers them (big enough to encode and read well).
+constexpr size_t kDirectFlushRows = 64 * 1024;
 
 // SOURCE_DATE_EPOCH (the reproducible-builds convention) pins created_at, so
 // two runs over the same input give byte-identical files.
@@ -28,27 +32,6 @@ std::string NowIso() {
   const auto now = std::chrono::system_clock::now();
   return FormatIsoMicros(
       std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
-}
-
-// Copies row `r` (value cursor per column in `cursor`) of `src` to `dst`.
-void AppendRow(const RowGroupData& src, size_t r, std::vector<size_t>* cursor, RowGroupData* dst) {
-  for (size_t c = 0; c < src.columns.size(); c++) {
-    const ColumnData& s = src.columns[c];
-    ColumnData& d = dst->columns[c];
-    if (!s.IsDefined(r)) {
-      d.AddNull(dst->num_rows);
-      continue;
-    }
-    d.AddDefined();
-    const size_t v = (*cursor)[c]++;
-    switch (s.kind) {
-      case ColumnKind::kTimestampMicros: d.i64.push_back(s.i64[v]); break;
-      case ColumnKind::kDouble: d.f64.push_back(s.f64[v]); break;
-      case ColumnKind::kBool: d.b.push_back(s.b[v]); break;
-      case ColumnKind::kString: d.str.Append(s.str.Get(v)); break;
-    }
-  }
-  dst->num_rows++;
 }
 
 }  // namespace
@@ -78,13 +61,25 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     status_ = parser_->Finish();
     if (status_.ok() && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
     if (status_.ok()) status_ = FlushAll();
+    if (status_.ok() && spill_) status_ = spill_->Drain();
     for (BatchObserver* o : target_.observers) {  // observers: derived data
       if (status_.ok()) status_ = o->Finish();
     }
     std::vector<OutputFile> outputs;
+    // Spilled outputs are assembled one at a time: one object open at once.
+    // A store that batches commits (local) gets them all written and sealed
+    // first, made durable together, then renamed: nothing appears until
+    // every output of the file is written.
+    const bool batch = target_.store && target_.store->BatchesCommits();
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
-      status_ = FinishOutput(out.get());
+      status_ = WriteOutput(out.get(), batch);
+      if (status_.ok() && !batch) status_ = CommitOutput(out.get());
+    }
+    if (status_.ok() && batch && spill_) status_ = target_.store->SyncSealed();
+    for (auto& [key, out] : outputs_) {
+      if (!status_.ok()) break;
+      if (batch) status_ = CommitOutput(out.get());
       if (status_.ok() && !out->exists) outputs.push_back(out->info);
     }
     if (!status_.ok()) {
@@ -92,6 +87,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       return status_;
     }
     outputs_.clear();
+    spill_.reset();
     return outputs;
   }
 
@@ -103,8 +99,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (out->object) out->object->Abort();
     }
     outputs_.clear();
+    routes_.clear();
+    spill_.reset();  // closes the spill: an unnamed file, gone with its descriptor
     single_ = nullptr;
     fixed_ = nullptr;
+    direct_taken_ = false;
   }
 
   uint64_t bytes_in() const { return decomp_->bytes_in(); }
@@ -118,7 +117,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // tardis::BatchSink
   Status OnSchema(const tardis::DataTypeSchema& schema) override {
     schema_ = &schema;
-    pq_schema_ = schema.ParquetSchema();
+    pq_schema_ = schema.OutputSchema();
+    local_ts_col_ = kLocalTsCol + (schema.row_keys ? 1 : 0);
+    plain_hint_.assign(pq_schema_.size(), false);
     for (BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnSchema(schema));  // observers
     if (!target_.single_file.empty()) {
       MT_ASSIGN_OR_RETURN(single_, OpenOutput("", target_.single_file, true));
@@ -128,6 +129,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Status OnBatch(RowGroupData batch) override {
     for (BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnBatch(batch));  // observers
+    if (schema_->row_keys) MT_RETURN_IF_ERROR(AddKeyColumn(&batch));
     if (single_) return WriteTo(single_, std::move(batch));
     if (!target_.fixed_object.empty()) {
       MT_ASSIGN_OR_RETURN(Output * out, FixedOutput());
@@ -136,8 +138,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     const auto& ex = batch.columns[kExchangeCol].str;
     const auto& sym = batch.columns[kSymbolCol].str;
     if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1) {
-      MT_ASSIGN_OR_RETURN(Output * out, OutputFor(ex.dict()[0], sym.dict()[0],
-                                                  batch.columns[kLocalTsCol].i64.front()));
+      MT_ASSIGN_OR_RETURN(Route * route, RouteFor(ex.dict()[0], sym.dict()[0],
+                                                  batch.columns[local_ts_col_].i64.front()));
+      Output* out = route->out;
+      if (out->pending.num_rows > 0) MT_RETURN_IF_ERROR(FlushPending(out));  // keep row order
       return WriteTo(out, std::move(batch));
     }
     return Split(batch);
@@ -145,53 +149,133 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
  private:
   struct Output {
+    // Streamed outputs (the single file, the fixed object, the first
+    // instrument of a routed file) write through their own FileWriter;
+    // the others go through the shared spill.
     std::unique_ptr<storage::WritableObject> object;
     std::unique_ptr<parquet::FileWriter> writer;
+    bool spilled = false;
+    uint32_t spill_file = 0;
+    std::string object_name;  // store name (spilled outputs open it at Finish)
     RowGroupData pending;  // rows of a grouped file waiting for a full row group
     OutputFile info;
     bool exists = false;   // create-only target already there: rows are dropped
     std::string exchange, symbol;
     int64_t first_ts = 0, last_ts = 0;
+    bool chain = false;  // options_chain: one underlying's options
+    // Split's scratch: rows of this output in the batch, its slot among the
+    // batch's outputs, whether they make a row group of their own.
+    uint32_t batch_count = 0, slot = 0;
+    bool own = false;
+  };
+  // What one (exchange, symbol) of the rows maps to.
+  struct Route {
+    Output* out = nullptr;
+    std::string row_key;  // the row's own instrument key ("" when it has none)
   };
 
   Result<Output*> OpenOutput(const std::string& key, const std::string& name, bool single) {
     auto out = std::make_unique<Output>();
-    Result<std::unique_ptr<storage::WritableObject>> obj =
-        single ? storage::CreateLocalFile(name, target_.overwrite) : target_.store->Create(name, target_.overwrite);
     out->info.name = single ? name : target_.store->Describe(name);
     out->info.instrument_key = key;
-    if (!obj.ok() && obj.status().code() == Status::Code::kAlreadyExists) {
-      // Create-only and already done (an earlier run of a grouped file): its
-      // rows are read and dropped, the object is kept as it is.
-      out->exists = true;
+    out->object_name = name;
+    // Every routed output but the first is spilled, so a grouped file holds
+    // one object open at a time however many instruments it has.
+    if (!single && direct_taken_) {
+      if (!spill_) MT_RETURN_IF_ERROR(OpenSpill());
+      out->spilled = true;
+      out->spill_file = spill_->AddFile();
     } else {
-      if (!obj.ok()) return obj.status();
-      out->object = std::move(obj).value();
-      out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), pq_schema_,
-                                                          settings_.writer);
+      direct_taken_ = direct_taken_ || !single;
+      Result<std::unique_ptr<storage::WritableObject>> obj =
+          single ? storage::CreateLocalFile(name, target_.overwrite) : target_.store->Create(name, target_.overwrite);
+      if (!obj.ok() && obj.status().code() == Status::Code::kAlreadyExists) {
+        // Create-only and already done (an earlier run of a grouped file): its
+        // rows are read and dropped, the object is kept as it is.
+        out->exists = true;
+      } else {
+        if (!obj.ok()) return obj.status();
+        out->object = std::move(obj).value();
+        out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), pq_schema_, settings_.writer);
+      }
     }
-    out->pending = parquet::MakeRowGroup(pq_schema_);
+    out->pending = parquet::MakeRowGroup(pq_schema_, &plain_hint_);
     Output* raw = out.get();
-    outputs_.emplace(single ? std::string("\x01single") : key, std::move(out));
+    outputs_.emplace(single ? std::string("\x01single") : name, std::move(out));
     return raw;
   }
 
-  Result<Output*> OutputFor(const std::string& exchange, const std::string& symbol,
-                            int64_t first_local_ts) {
-    const std::string id = exchange + '\x1f' + symbol;
-    auto cached = by_symbol_.find(id);
-    if (cached != by_symbol_.end()) return cached->second;
+  Status OpenSpill() {
+    auto spill = std::make_unique<parquet::SpillWriter>(pq_schema_, settings_.writer);
+    Status st = spill->Open(target_.store->SpillDirectory());
+    if (!st.ok() && !target_.store->SpillDirectory().empty()) st = spill->Open("");
+    if (!st.ok()) return Status::IOError(hints_.source + ": " + st.message());
+    spill_ = std::move(spill);
+    return Status::OK();
+  }
+
+  // The route of rows with this exchange and symbol, made on first sight:
+  // the key (target_.keys, else the venue's symbol rule), the object it
+  // names, the output.
+  Result<Route*> RouteFor(std::string_view exchange, std::string_view symbol, int64_t first_local_ts) {
+    route_id_.assign(exchange);
+    route_id_ += '\x1f';
+    route_id_.append(symbol);
+    auto cached = routes_.find(route_id_);
+    if (cached != routes_.end()) return &cached->second;
     const Date day = hints_.day ? *hints_.day : DateFromMicros(first_local_ts);
     auto key = target_.keys ? target_.keys->ResolveOn(day, exchange, symbol)
                             : tardis::KeyFromTardisSymbol(exchange, symbol);
-    if (!key.ok()) return key.status().WithContext(hints_.source);
-    const std::string key_str = key->ToString();
-    const std::string name = storage::TickObjectName(day, schema_->name, key_str);
-    MT_ASSIGN_OR_RETURN(Output * out, OpenOutput(key_str, name, false));
-    out->exchange = exchange;
-    out->symbol = symbol;
-    by_symbol_.emplace(id, out);
-    return out;
+    // A store that could not be read (the day's definitions) is no property
+    // of the symbol: the file fails, retryably, rather than fall back.
+    if (!key.ok() && key.status().retryable()) return key.status().WithContext(hints_.source);
+    Route route;
+    std::string object_key;
+    std::string note;
+    if (key.ok()) {
+      route.row_key = key->ToString();
+      object_key = schema_ && schema_->row_keys ? tardis::ChainKey(*key) : route.row_key;
+    } else if (!single_ && target_.fixed_object.empty() && !tardis::IsGroupedSymbol(hints_.symbol)) {
+      // A file of one instrument whose symbol has no key, written to a store:
+      // the file fails with the reason (and its hint), as the key rules say.
+      // (One output file or object: nothing to name; options_chain rows then
+      // get a null instrument_key.)
+      return Status::InvalidInput(hints_.source + ": " + key.status().message());
+    } else {
+      // A grouped file: the rows are kept under a fallback name that says so
+      // (the raw symbol stays inside the file; storage/layout.h escapes the
+      // name), and every other instrument of the file is written as usual.
+      note = key.status().message();
+      object_key = tardis::VenueForExchange(exchange) + ":UNKEYED:" + std::string(symbol);
+    }
+    if (!single_ && target_.fixed_object.empty()) {
+      const std::string name = storage::TickObjectName(day, schema_->name, object_key);
+      auto existing = outputs_.find(name);
+      if (existing != outputs_.end()) {
+        const Output& o = *existing->second;
+        if (!(schema_->row_keys && key.ok())) {
+          // Two instruments in one file would be wrong data: fail the file.
+          return Status::InvalidInput(
+              hints_.source + ": symbols '" + o.symbol + "' (exchange " + o.exchange + ") and '" +
+              std::string(symbol) + "' (exchange " + std::string(exchange) + ") both give " +
+              (key.ok() ? "instrument key " + object_key : "object " + name) +
+              "; two instruments are never merged into one file, so nothing of this file was written "
+              "(instrument definitions that tell them apart, or --output FILE.parquet, avoid this)");
+        }
+        route.out = existing->second.get();
+      } else {
+        MT_ASSIGN_OR_RETURN(route.out, OpenOutput(key.ok() ? object_key : "", name, false));
+        route.out->exchange = std::string(exchange);
+        route.out->symbol = std::string(symbol);
+        route.out->chain = schema_->row_keys && key.ok() && !hints_.symbol.empty();
+        if (!key.ok()) {
+          route.out->info.unkeyed = true;
+          route.out->info.symbol = std::string(symbol);
+          route.out->info.note = note;
+        }
+      }
+    }
+    return &routes_.emplace(route_id_, std::move(route)).first->second;
   }
 
   Result<Output*> FixedOutput() {
@@ -203,9 +287,54 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return fixed_;
   }
 
+  // options_chain: each row's own key, one dictionary entry per option.
+  Status AddKeyColumn(RowGroupData* batch) {
+    MT_RETURN_IF_ERROR(RouteRows(*batch));
+    ColumnData col;
+    col.kind = ColumnKind::kString;
+    col.nullable = true;
+    for (size_t r = 0; r < batch->num_rows; r++) {
+      const std::string& key = row_route_[r]->row_key;
+      if (key.empty()) {
+        col.AddNull(r);
+      } else {
+        col.AddDefined();
+        col.str.Append(key);
+      }
+    }
+    batch->columns.insert(batch->columns.begin() + tardis::kInstrumentKeyColumn, std::move(col));
+    return Status::OK();
+  }
+
+  // The route of every row of `batch` into row_route_: looked up once per
+  // distinct symbol when both columns are dictionaries (one exchange), else
+  // once per row.
+  Status RouteRows(const RowGroupData& batch) {
+    const size_t n = batch.num_rows;
+    const auto& ex = batch.columns[kExchangeCol].str;
+    const auto& sym = batch.columns[kSymbolCol].str;
+    const auto& ts = batch.columns[kLocalTsCol].i64;
+    row_route_.resize(n);
+    if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1) {
+      dict_route_.assign(sym.dict().size(), nullptr);
+      for (size_t r = 0; r < n; r++) {
+        const uint32_t i = sym.constant() ? 0 : sym.indices()[r];
+        if (!dict_route_[i]) {
+          MT_ASSIGN_OR_RETURN(dict_route_[i], RouteFor(ex.dict()[0], sym.dict()[i], ts[r]));
+        }
+        row_route_[r] = dict_route_[i];
+      }
+    } else {
+      for (size_t r = 0; r < n; r++) {
+        MT_ASSIGN_OR_RETURN(row_route_[r], RouteFor(ex.Get(r), sym.Get(r), ts[r]));
+      }
+    }
+    return Status::OK();
+  }
+
   Status WriteTo(Output* out, RowGroupData batch) {
     if (batch.num_rows == 0) return Status::OK();
-    const auto& ts = batch.columns[kLocalTsCol].i64;
+    const auto& ts = batch.columns[local_ts_col_].i64;
     const auto [lo, hi] = std::minmax_element(ts.begin(), ts.end());
     if (out->info.rows == 0) {
       out->first_ts = ts.front();
@@ -221,41 +350,144 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       out->symbol = std::string(batch.columns[kSymbolCol].str.Get(0));
     }
     if (out->exists) return Status::OK();
+    if (out->spilled) return spill_->WriteRowGroup(out->spill_file, std::move(batch));
     return out->writer->WriteRowGroup(std::move(batch));
   }
 
-  // Rows of many instruments (grouped files such as OPTIONS): route each row
-  // to its instrument's pending row group.
-  Status Split(const RowGroupData& batch) {
-    const auto& ex = batch.columns[kExchangeCol].str;
-    const auto& sym = batch.columns[kSymbolCol].str;
-    std::vector<size_t> cursor(batch.columns.size(), 0);
-    for (size_t r = 0; r < batch.num_rows; r++) {
-      MT_ASSIGN_OR_RETURN(Output * out, OutputFor(std::string(ex.Get(r)), std::string(sym.Get(r)),
-                                                  batch.columns[kLocalTsCol].i64[r]));
-      AppendRow(batch, r, &cursor, &out->pending);
-      if (out->pending.num_rows >= settings_.parser.batch_rows) MT_RETURN_IF_ERROR(FlushPending(out));
+  // Rows of many instruments (grouped files such as OPTIONS): each row goes
+  // to its instrument's pending row group, column by column.
+  Status Split(RowGroupData& batch) {
+    const size_t n = batch.num_rows;
+    for (size_t c = 0; c < batch.columns.size(); c++) {
+      if (batch.columns[c].kind == ColumnKind::kString) plain_hint_[c] = !batch.columns[c].str.dict_mode();
     }
-    // Bound memory across instruments: flush the largest buffers first.
+    if (!schema_->row_keys) MT_RETURN_IF_ERROR(RouteRows(batch));  // else done by AddKeyColumn
+    row_out_.resize(n);
+    for (size_t r = 0; r < n; r++) row_out_[r] = row_route_[r]->out;
+    // Each row's output as a slot in touched_, and the rows per output.
+    touched_.clear();
+    slot_.resize(n);
+    for (size_t r = 0; r < n; r++) {
+      Output* o = row_out_[r];
+      if (o->batch_count == 0) {
+        o->slot = static_cast<uint32_t>(touched_.size());
+        touched_.push_back(o);
+      }
+      o->batch_count++;
+      slot_[r] = o->slot;
+    }
+    // A big share (a chain of two underlyings) becomes a row group of its
+    // own; small ones join their instrument's pending rows.
+    own_.clear();
+    own_.reserve(touched_.size());
+    dests_.resize(touched_.size());
+    for (size_t k = 0; k < touched_.size(); k++) {
+      Output* o = touched_[k];
+      if (o->pending.num_rows == 0 && o->batch_count >= kDirectFlushRows) {
+        own_.push_back(parquet::MakeRowGroup(pq_schema_, &plain_hint_));
+        dests_[k] = &own_.back();
+        o->own = true;
+      } else {
+        dests_[k] = &o->pending;
+        o->own = false;
+      }
+    }
+    // Column by column, rows in order, each value to its output's column:
+    // the batch column is read once front to back and the writes go to as
+    // many column ends as there are outputs (they stay in cache), instead
+    // of one pass per output over the whole column. Each batch column is
+    // released once copied, so the copies grow as the batch shrinks.
+    cols_.resize(touched_.size());
+    seen_.resize(touched_.size());
+    for (size_t c = 0; c < batch.columns.size(); c++) {
+      const ColumnData& src = batch.columns[c];
+      for (size_t k = 0; k < touched_.size(); k++) {
+        ColumnData& d = dests_[k]->columns[c];
+        cols_[k] = &d;
+        const size_t count = touched_[k]->batch_count;
+        switch (d.kind) {
+          case ColumnKind::kTimestampMicros: d.i64.reserve(d.i64.size() + count); break;
+          case ColumnKind::kDouble: d.f64.reserve(d.f64.size() + count); break;
+          case ColumnKind::kBool: d.b.reserve(d.b.size() + count); break;
+          case ColumnKind::kString: break;
+        }
+        if (src.defined.empty() && !d.defined.empty()) d.defined.append(count, uint8_t{1});
+      }
+      if (src.defined.empty()) {
+        switch (src.kind) {
+          case ColumnKind::kTimestampMicros:
+            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->i64.push_back(src.i64[r]);
+            break;
+          case ColumnKind::kDouble:
+            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->f64.push_back(src.f64[r]);
+            break;
+          case ColumnKind::kBool:
+            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->b.push_back(src.b[r]);
+            break;
+          case ColumnKind::kString:
+            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->str.Append(src.str.Get(r));
+            break;
+        }
+      } else {
+        // Nulls: values are dense, so a cursor walks them; a null's row in
+        // its output is that output's rows so far plus the ones seen here.
+        for (size_t k = 0; k < touched_.size(); k++) seen_[k] = dests_[k]->num_rows;
+        size_t v = 0;
+        for (size_t r = 0; r < n; r++) {
+          const uint32_t k = slot_[r];
+          ColumnData& d = *cols_[k];
+          if (src.defined[r]) {
+            d.AddDefined();
+            switch (src.kind) {
+              case ColumnKind::kTimestampMicros: d.i64.push_back(src.i64[v]); break;
+              case ColumnKind::kDouble: d.f64.push_back(src.f64[v]); break;
+              case ColumnKind::kBool: d.b.push_back(src.b[v]); break;
+              case ColumnKind::kString: d.str.Append(src.str.Get(v)); break;
+            }
+            v++;
+          } else {
+            d.AddNull(seen_[k]);
+          }
+          seen_[k]++;
+        }
+      }
+      batch.columns[c].Release();
+    }
+    for (size_t k = 0; k < touched_.size(); k++) {
+      Output* o = touched_[k];
+      dests_[k]->num_rows += o->batch_count;
+      o->batch_count = 0;
+      if (o->own) {
+        MT_RETURN_IF_ERROR(WriteTo(o, std::move(*dests_[k])));
+      } else if (o->pending.num_rows >= std::min<size_t>(settings_.parser.batch_rows, kDirectFlushRows)) {
+        MT_RETURN_IF_ERROR(FlushPending(o));
+      }
+    }
+    own_.clear();
+    // Bound memory across instruments: over the budget, flush the largest
+    // buffers until half of it is left (so flushes come in rounds, each
+    // encoded in parallel, not one row group per batch).
     size_t total = 0;
     std::vector<std::pair<size_t, Output*>> sizes;
     for (auto& [k, o] : outputs_) {
-      const size_t b = o->pending.MemoryBytes();
+      const size_t b = o->pending.num_rows ? o->pending.MemoryBytes() : 0;
       total += b;
-      sizes.emplace_back(b, o.get());
+      if (b) sizes.emplace_back(b, o.get());
     }
+    if (total <= settings_.split_buffer_bytes) return Status::OK();
     std::sort(sizes.begin(), sizes.end(), [](auto& a, auto& b) { return a.first > b.first; });
     for (auto& [b, o] : sizes) {
-      if (total <= settings_.split_buffer_bytes) break;
+      if (total <= settings_.split_buffer_bytes / 2) break;
       MT_RETURN_IF_ERROR(FlushPending(o));
       total -= b;
     }
-    return Status::OK();
+    return spill_ ? spill_->Drain() : Status::OK();
   }
 
   Status FlushPending(Output* out) {
+    if (out->pending.num_rows == 0) return Status::OK();
     RowGroupData rg = std::move(out->pending);
-    out->pending = parquet::MakeRowGroup(pq_schema_);
+    out->pending = parquet::MakeRowGroup(pq_schema_, &plain_hint_);
     return WriteTo(out, std::move(rg));
   }
 
@@ -274,13 +506,16 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     }
     if (!target_.fixed_object.empty()) return FixedOutput().status();
     if (tardis::IsGroupedSymbol(hints_.symbol)) return Status::OK();  // no instrument to write
-    MT_ASSIGN_OR_RETURN(Output * out, OutputFor(hints_.exchange, hints_.symbol, 0));
-    out->exchange = hints_.exchange;
-    out->symbol = hints_.symbol;
+    MT_ASSIGN_OR_RETURN(Route * route, RouteFor(hints_.exchange, hints_.symbol, 0));
+    route->out->exchange = hints_.exchange;
+    route->out->symbol = hints_.symbol;
     return Status::OK();
   }
 
-  Status FinishOutput(Output* out) {
+  // Writes the footer (a streamed output) or assembles the object from the
+  // spill; `seal`: a spilled object is then sealed (its descriptor closed)
+  // for CommitOutput after the store's SyncSealed().
+  Status WriteOutput(Output* out, bool seal) {
     if (out->exists) return Status::OK();
     out->info.first_local_ts = out->first_ts;
     out->info.last_local_ts = out->last_ts;
@@ -294,12 +529,33 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         {"created_at", NowIso()},
         {"data_type", schema_ ? schema_->name : ""},
         {"exchange", out->exchange},
-        {"symbol", out->symbol},
+        // A chain holds many symbols: its metadata names the grouped file's.
+        {"symbol", out->chain ? hints_.symbol : out->symbol},
     };
     if (!out->info.instrument_key.empty()) kv.emplace_back("instrument_key", out->info.instrument_key);
-    MT_RETURN_IF_ERROR(out->writer->Finish(kv));
+    if (out->info.unkeyed) kv.emplace_back("unkeyed_reason", out->info.note);
+    if (out->spilled) {
+      auto obj = target_.store->Create(out->object_name, target_.overwrite);
+      if (!obj.ok() && obj.status().code() == Status::Code::kAlreadyExists) {
+        out->exists = true;  // done by an earlier run: kept as it is
+        return Status::OK();
+      }
+      if (!obj.ok()) return obj.status();
+      out->object = std::move(obj).value();
+      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv));
+      if (seal) MT_RETURN_IF_ERROR(out->object->Seal());
+    } else {
+      MT_RETURN_IF_ERROR(out->writer->Finish(kv));
+    }
     out->info.bytes = out->object->bytes_written();
+    return Status::OK();
+  }
+
+  Status CommitOutput(Output* out) {
+    if (out->exists) return Status::OK();
     Status st = out->object->Commit();
+    out->object.reset();  // its descriptor and upload buffer go now
+    out->writer.reset();
     if (st.code() == Status::Code::kAlreadyExists) {
       // Done by someone else meanwhile (a concurrent run of the same item):
       // theirs is kept and not listed as ours.
@@ -316,11 +572,23 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::unique_ptr<io::Decompressor> decomp_;
   const tardis::DataTypeSchema* schema_ = nullptr;
   std::vector<parquet::ColumnSpec> pq_schema_;
-  // Ordered by key so outputs are finished (and listed) deterministically.
+  size_t local_ts_col_ = kLocalTsCol;  // in batches as written (after instrument_key)
+  std::vector<bool> plain_hint_;  // string columns the parser found plain (trade ids)
+  // Ordered by object name so outputs are finished (and listed) deterministically.
   std::map<std::string, std::unique_ptr<Output>> outputs_;
-  std::unordered_map<std::string, Output*> by_symbol_;
+  std::unordered_map<std::string, Route> routes_;
+  std::string route_id_;
+  std::unique_ptr<parquet::SpillWriter> spill_;
+  bool direct_taken_ = false;
   Output* single_ = nullptr;
   Output* fixed_ = nullptr;
+  // Split's scratch, reused across batches.
+  std::vector<Output*> row_out_, touched_;
+  std::vector<Route*> row_route_, dict_route_;
+  std::vector<uint32_t> slot_, seen_;
+  std::vector<RowGroupData*> dests_;
+  std::vector<ColumnData*> cols_;
+  std::vector<RowGroupData> own_;
   Status status_;
 };
 

@@ -2,6 +2,15 @@
 // bytes in (push), Parquet objects out. Bytes flow decompressor -> CSV parser
 // -> per-instrument row groups -> Parquet writers -> object store, with
 // bounded buffers: memory does not grow with input size.
+// Grouped files (OPTIONS, FUTURES, ...): the first instrument streams to its
+// object; every other one's row groups are encoded into one spill file
+// (parquet::SpillWriter) and its object is assembled at Finish, one at a
+// time. Whatever the instrument count: a few descriptors, memory bounded by
+// ConvertSettings::split_buffer_bytes plus ~40 bytes per spilled row group.
+// options_chain rows go one object per underlying (VENUE:OPTIONS:BASE-QUOTE)
+// with each row's own key in an `instrument_key` column. Two symbols that give
+// one key fail the file (no output), naming both; a symbol with no key is
+// kept under a fallback name (OutputFile::unkeyed).
 // Objects appear only when Finish() succeeds; Abort() (or destruction before
 // Finish) leaves nothing behind.
 #pragma once
@@ -47,7 +56,7 @@ class KeyResolver {
 
 struct OutputFile {
   std::string name;  // object name or file path, as written
-  std::string instrument_key;
+  std::string instrument_key;  // "" for an unkeyed fallback
   uint64_t rows = 0;
   uint64_t bytes = 0;
   // Smallest and largest local_timestamp written (when rows > 0), for the
@@ -55,6 +64,12 @@ struct OutputFile {
   int64_t min_local_ts = 0, max_local_ts = 0;
   // First and last row's local_timestamp (when rows > 0), for completion records.
   int64_t first_local_ts = 0, last_local_ts = 0;
+  // Rows whose symbol has no instrument key, kept under the fallback name
+  // {VENUE}:UNKEYED:{symbol} (escaped by storage/layout.h); `note` says why
+  // the symbol has no key.
+  bool unkeyed = false;
+  std::string symbol;  // the raw row symbol of an unkeyed output
+  std::string note;
 };
 
 struct ConvertTarget {
@@ -87,7 +102,7 @@ struct ConvertSettings {
   io::GzipEngine gzip = io::GzipEngine::kAuto;
   // Upper bound on rows buffered across all instruments of a grouped file
   // before the largest buffer is flushed as a row group.
-  size_t split_buffer_bytes = 64u << 20;
+  size_t split_buffer_bytes = 32u << 20;
   std::string tool_version;
   // Parse blocks of the text on the writer's pool, so decompression (the
   // caller's thread), parsing and encoding overlap and parsing scales with

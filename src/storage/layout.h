@@ -10,6 +10,29 @@
 
 namespace mt::storage {
 
+// Every name below passes its variable parts through SafeNameComponent, so
+// nothing taken from input (a row's symbol or exchange, a listing) can put a
+// path separator, "..", a control character, a backslash, invalid UTF-8 or
+// more than kMaxComponentBytes bytes into an object name. Stores refuse
+// names that IsSafeObjectName rejects, so no caller can bypass it.
+inline constexpr size_t kMaxComponentBytes = 200;
+
+// `s` unchanged when it is made of A-Z a-z 0-9 '-' '_' ':' '.' only, does
+// not start with '.', has no "..", and is 1 to kMaxComponentBytes - 8 bytes
+// (every instrument key the symbol and metadata rules build; 8 bytes are
+// left for an extension). Otherwise each other byte becomes %XX (upper-case hex; '%' itself too), a '.' that
+// starts or ends the name or follows a '.' becomes %2E, an empty one "%", and a result longer than
+// kMaxComponentBytes - 8 keeps its first 175 bytes plus '~' and 16 hex digits of
+// a hash of `s` (FNV-1a 64). Distinct inputs give distinct names (up to
+// the hash, for the long ones).
+std::string SafeNameComponent(std::string_view s);
+// The inverse of SafeNameComponent for names without a hash; nullopt for a
+// hashed or malformed name.
+std::optional<std::string> UnescapeNameComponent(std::string_view s);
+// '/'-separated components, each non-empty, printable ASCII, no "." or ".."
+// component, no backslash, at most kMaxComponentBytes bytes each.
+bool IsSafeObjectName(std::string_view name);
+
 // raw_tick_data/by_date/day-YYYY-MM-DD/data_type-{data_type}/{instrument_key}.parquet
 std::string TickObjectName(const Date& day, std::string_view data_type,
                            std::string_view instrument_key);
@@ -28,15 +51,9 @@ std::string MissingReportObjectName(const Date& day);
 // raw_tick_data/by_date/day-YYYY-MM-DD/data_type-{data_type}/_items/{exchange}/{symbol}.json
 // It sits under the day's prefix so validate's one listing of the day sees
 // it, and its path never parses as a tick object. Exchange and symbol come
-// from input (flags, listings), so they pass through RecordNameComponent.
+// from input (flags, listings), so they pass through SafeNameComponent.
 std::string ItemRecordName(const Date& day, std::string_view data_type, std::string_view exchange,
                            std::string_view symbol);
-// One path segment from arbitrary bytes: [A-Za-z0-9_-] and inner dots kept,
-// every other byte %XX-escaped (a leading dot too, so never "." or ".."),
-// and more than 120 bytes cut to 100 plus a 16-hex-digit hash of the whole.
-// Printable, no separator, at most 120 bytes; distinct inputs stay distinct
-// up to the hash.
-std::string RecordNameComponent(std::string_view raw);
 
 struct TickObject {
   Date day;

@@ -9,9 +9,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <random>
+#include <unordered_map>
 
 #include "core/crc32c.h"
+#include "storage/layout.h"
 #include "storage/object_store.h"
 
 namespace mt::storage {
@@ -130,13 +133,28 @@ class LocalWritable final : public WritableObject {
     return Status::OK();
   }
 
-  Status Commit() override {
-    if (fd_ < 0) return Status::Internal("commit twice: " + path_);
-    Status st;
-    if (::fsync(fd_) != 0 && errno != EINVAL) st = Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
-    if (st.ok()) st = Place();
+  // Written and closed (its flock goes with the descriptor): a grouped file
+  // seals thousands of objects, which cannot all stay open. Their bytes are
+  // made durable by the store's SyncSealed(), then each Commit renames.
+  Status Seal() override {
+    if (fd_ < 0) return Status::Internal("seal after commit/abort: " + path_);
+    (void)::sync_file_range(fd_, static_cast<off_t>(flushed_), 0, SYNC_FILE_RANGE_WRITE);
     ::close(fd_);
     fd_ = -1;
+    sealed_ = true;
+    return Status::OK();
+  }
+
+  Status Commit() override {
+    if (committed_ || (fd_ < 0 && !sealed_)) return Status::Internal("commit twice: " + path_);
+    Status st;
+    if (!sealed_ && ::fsync(fd_) != 0 && errno != EINVAL) {
+      st = Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
+    }
+    if (st.ok()) st = Place();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    sealed_ = false;
     if (st.ok()) {
       committed_ = true;
     } else if (!tmp_.empty()) {
@@ -202,6 +220,7 @@ class LocalWritable final : public WritableObject {
   int fd_;
   CommitRule rule_;
   bool committed_ = false;
+  bool sealed_ = false;  // written and closed, see Seal()
   uint64_t bytes_ = 0;
   uint64_t flushed_ = 0;  // bytes whose writeback was started
   static constexpr uint64_t kWritebackBytes = 4u << 20;
@@ -283,9 +302,11 @@ class LocalStore final : public ObjectStore {
   explicit LocalStore(std::string root) : root_(std::move(root)) {}
 
   Result<std::unique_ptr<WritableObject>> Create(const std::string& name, bool overwrite) override {
+    MT_RETURN_IF_ERROR(CheckName(name));
     return CreateLocalFile(Path(name), overwrite);
   }
   Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation) override {
+    MT_RETURN_IF_ERROR(CheckName(name));
     return CreateWithRule(Path(name), CommitRule{CommitRule::kIfGeneration, generation});
   }
   Result<Versioned> ReadVersioned(const std::string& name) override {
@@ -343,6 +364,17 @@ class LocalStore final : public ObjectStore {
     return out;
   }
   std::string Describe(const std::string& name) const override { return Path(name); }
+  std::string SpillDirectory() const override { return root_.empty() ? "." : root_; }
+  bool BatchesCommits() const override { return true; }
+  Status SyncSealed() override {
+    const std::string dir = root_.empty() ? "." : root_;
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return Status::IOError("open " + dir + ": " + ErrnoText());
+    const int rc = ::syncfs(fd);
+    const Status st = rc == 0 ? Status::OK() : Status::IOError("syncfs " + dir + ": " + ErrnoText());
+    ::close(fd);
+    return st;
+  }
 
   Status CheckWritable() override {
     const std::string root = root_.empty() ? "." : root_;
@@ -373,6 +405,13 @@ class LocalStore final : public ObjectStore {
   }
 
  private:
+  // Names come from storage/layout.h, which escapes whatever the input
+  // holds; this refuses anything else that could leave the root.
+  static Status CheckName(const std::string& name) {
+    if (IsSafeObjectName(name)) return Status::OK();
+    return Status::InvalidInput("refusing object name '" + name +
+                                "': not a relative path of printable components without '..'");
+  }
   std::string Path(const std::string& name) const {
     return root_.empty() || root_ == "." ? name : root_ + "/" + name;
   }
@@ -391,20 +430,40 @@ namespace {
 
 // Removes "{path}.tmp-*" files that no live writer holds: an earlier run
 // killed mid-write (kill -9, preemption) leaves them. A live writer keeps
-// its temporary file flock-ed until it is renamed, so the non-blocking lock
-// below fails on it and the file is left alone.
+// its temporary file flock-ed until it is renamed (or sealed, see Seal()),
+// so the non-blocking lock below fails on it and the file is left alone.
+// Each directory is listed once per process: a grouped file writes
+// thousands of objects into one directory, and listing it for each was
+// quadratic. Temporary files that appear later are this run's own.
 void RemoveOrphanedTemporaries(const std::string& path) {
-  std::error_code ec;
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::unordered_map<std::string, std::vector<fs::path>>> found_by_dir;
   const fs::path p(path);
-  const std::string stem = p.filename().string() + ".tmp-";
-  for (auto it = fs::directory_iterator(p.parent_path().empty() ? fs::path(".") : p.parent_path(), ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    if (it->path().filename().string().rfind(stem, 0) != 0) continue;
-    const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC);
+  const fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  std::vector<fs::path> candidates;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    auto [it, fresh] = found_by_dir.try_emplace(dir.string());
+    if (fresh) {
+      std::error_code ec;
+      for (auto d = fs::directory_iterator(dir, ec); !ec && d != fs::directory_iterator(); d.increment(ec)) {
+        const std::string f = d->path().filename().string();
+        const size_t at = f.rfind(".tmp-");
+        if (at != std::string::npos && at > 0) it->second[f.substr(0, at)].push_back(d->path());
+      }
+    }
+    auto c = it->second.find(p.filename().string());
+    if (c != it->second.end()) {
+      candidates = std::move(c->second);
+      it->second.erase(c);
+    }
+  }
+  for (const auto& f : candidates) {
+    const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
       std::error_code rm;
-      fs::remove(it->path(), rm);
+      fs::remove(f, rm);
     }
     ::close(fd);
   }

@@ -23,6 +23,11 @@ class WritableObject {
   virtual Status Commit() = 0;
   virtual void Abort() = 0;
   virtual uint64_t bytes_written() const = 0;
+  // Ends writing without making the object visible, and lets go of what an
+  // open object holds where the store can (a local file's descriptor), so
+  // many objects can wait for one Commit each. Commit() or Abort() follows.
+  // Stores whose commit is where the bytes go (GCS) do nothing here.
+  virtual Status Seal() { return Status::OK(); }
 };
 
 struct ObjectInfo {
@@ -78,6 +83,16 @@ class ObjectStore {
   // no rerun fixes it. Default: OK (GCS refuses with 403 per request, which
   // is permanent already).
   virtual Status CheckWritable() { return Status::OK(); }
+  // A local directory for temporary files as big as the output (the
+  // converter's spill of a grouped file): beside a local store's files;
+  // "" (the default, GCS) means $TMPDIR.
+  virtual std::string SpillDirectory() const { return ""; }
+  // True when many sealed objects commit faster together: SyncSealed() once,
+  // then Commit() each (local: one syncfs instead of an fsync per file).
+  virtual bool BatchesCommits() const { return false; }
+  // Makes the bytes of every object sealed so far durable, so their Commit()
+  // only has to rename them.
+  virtual Status SyncSealed() { return Status::OK(); }
 };
 
 // A store rooted at a local directory. Names use '/' separators.

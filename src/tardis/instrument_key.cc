@@ -48,6 +48,20 @@ bool AllAlnum(std::string_view s) {
   return true;
 }
 
+// A strike as symbols write it: digits with at most one '.' inside.
+bool IsPlainDecimal(std::string_view s) {
+  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  size_t dots = 0;
+  for (char c : s) {
+    if (c == '.') {
+      dots++;
+    } else if (!std::isdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return dots <= 1;
+}
+
 // Quote currencies recognised at the end of concatenated symbols, longest
 // first so BTCUSDT is BTC-USDT, not BTCU-SDT... and USDTTRY is USDT-TRY.
 constexpr std::array<std::string_view, 33> kQuotes = {
@@ -128,6 +142,9 @@ Result<InstrumentKey> Deribit(InstrumentKey k, std::string_view ex, const std::s
     for (char& c : k.strike) {
       if (c == 'd' || c == 'D') c = '.';  // 0d625 = 0.625
     }
+    if (!IsPlainDecimal(k.strike) || !AllAlnum(k.base) || !AllAlnum(k.quote)) {
+      return Unknown(ex, s, "strike or currency is not plain (digits, letters)");
+    }
     k.option_type = parts[3] == "C" ? "CALL" : "PUT";
     return k;
   }
@@ -138,9 +155,16 @@ Result<InstrumentKey> Deribit(InstrumentKey k, std::string_view ex, const std::s
 // and BTC-USD_UM_XPERP-310404 (quote currency with a product suffix).
 Result<InstrumentKey> Okx(InstrumentKey k, std::string_view ex, const std::string& s) {
   auto parts = Split(s, '-');
+  // A product suffix on the quote (BTC-USD_UM-...): dropped for futures
+  // (XPERP keys stay BTC-USD-YYMMDD), kept for options, where BTC-USD-... and
+  // BTC-USD_UM-... are two live instruments with the same terms.
+  std::string product;
   if (parts.size() >= 2) {
     const size_t us = parts[1].find('_');
-    if (us != std::string::npos) parts[1] = parts[1].substr(0, us);
+    if (us != std::string::npos) {
+      product = parts[1].substr(us + 1);
+      parts[1] = parts[1].substr(0, us);
+    }
   }
   if (parts.size() < 2 || !AllAlnum(parts[0]) || !AllAlnum(parts[1])) {
     return Unknown(ex, s, "expected BASE-QUOTE[-SWAP|-YYMMDD[-STRIKE-C|P]]");
@@ -167,6 +191,11 @@ Result<InstrumentKey> Okx(InstrumentKey k, std::string_view ex, const std::strin
     k.expiry = parts[2];
     k.strike = parts[3];
     k.option_type = parts[4] == "C" ? "CALL" : "PUT";
+    if (!IsPlainDecimal(k.strike)) return Unknown(ex, s, "strike '" + k.strike + "' is not a number");
+    if (!product.empty()) {
+      if (!AllAlnum(product)) return Unknown(ex, s, "product suffix '_" + product + "' is not alphanumeric");
+      k.quote += "_" + product;
+    }
     return k;
   }
   return Unknown(ex, s, "expected BASE-QUOTE[-SWAP|-YYMMDD[-STRIKE-C|P]]");
@@ -248,6 +277,10 @@ std::string InstrumentKey::Symbol() const {
   return s;
 }
 
+std::string ChainKey(const InstrumentKey& option) {
+  return option.venue + ":OPTIONS:" + option.base + "-" + option.quote;
+}
+
 std::string InstrumentKey::ToString() const { return venue + ":" + type + ":" + Symbol(); }
 
 std::string VenueForExchange(std::string_view exchange) {
@@ -304,6 +337,35 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
       return k;
     }
     return Unknown(exchange, symbol_in, "expected QUOTE-BASE");
+  }
+  if (ex == "binance-european-options" || ex == "binance-options") {
+    // BTC-240329-70000-C: USDT-margined European options (quote USDT).
+    const auto parts = Split(s, '-');
+    if (parts.size() == 4 && AllAlnum(parts[0]) && parts[1].size() == 6 && AllDigits(parts[1]) &&
+        IsPlainDecimal(parts[2]) && (parts[3] == "C" || parts[3] == "P")) {
+      k.type = "OPTION";
+      k.base = parts[0];
+      k.quote = "USDT";
+      k.expiry = parts[1];
+      k.strike = parts[2];
+      k.option_type = parts[3] == "C" ? "CALL" : "PUT";
+      return k;
+    }
+    return Unknown(exchange, symbol_in, "expected BASE-YYMMDD-STRIKE-C|P");
+  }
+  if (ex == "bybit-options") {
+    // BTC-29MAR24-70000-C (USDC-settled) and BTC-29MAR24-70000-C-USDT.
+    const auto parts = Split(s, '-');
+    if ((parts.size() == 4 || (parts.size() == 5 && AllAlnum(parts[4]))) && AllAlnum(parts[0]) &&
+        ParseDayMonYear(parts[1], &k.expiry) && IsPlainDecimal(parts[2]) && (parts[3] == "C" || parts[3] == "P")) {
+      k.type = "OPTION";
+      k.base = parts[0];
+      k.quote = parts.size() == 5 ? parts[4] : "USDC";
+      k.strike = parts[2];
+      k.option_type = parts[3] == "C" ? "CALL" : "PUT";
+      return k;
+    }
+    return Unknown(exchange, symbol_in, "expected BASE-DDMMMYY-STRIKE-C|P[-SETTLE]");
   }
   if (ex == "binance" || ex == "binance-us" || ex == "bybit-spot") {
     return Concatenated(k, exchange, s, "SPOT_PAIR");
@@ -422,6 +484,14 @@ Result<InstrumentKey> KeyFromMetadata(std::string_view exchange, std::string_vie
     }
     k.quote = from_symbol->quote;
   }
+  if (k.type == "OPTION" && k.quote.find('_') == std::string::npos) {
+    // A product suffix the symbol rule keeps (OKX BTC-USD_UM-...) stays in
+    // the key whichever way it is made, so both instruments keep their own.
+    auto from_symbol = KeyFromTardisSymbol(exchange, symbol);
+    if (from_symbol.ok() && from_symbol->type == "OPTION" && from_symbol->quote.rfind(k.quote + "_", 0) == 0) {
+      k.quote = from_symbol->quote;
+    }
+  }
   if (k.type == "FUTURE" || k.type == "OPTION") {
     if (!facts.expiry_us) return Unknown(exchange, symbol, "instrument metadata has no expiry for a " + facts.type);
     const Date d = DateFromMicros(*facts.expiry_us);
@@ -452,7 +522,7 @@ Result<InstrumentKey> ParseInstrumentKey(std::string_view key) {
   const auto sym = Split(parts[2], '-');
   const size_t need = k.type == "OPTION" ? 5 : k.type == "FUTURE" ? 3 : 2;
   if (sym.size() != need || (k.type != "SPOT_PAIR" && k.type != "PERPETUAL" && k.type != "FUTURE" &&
-                             k.type != "OPTION")) {
+                             k.type != "OPTION" && k.type != "OPTIONS")) {
     return Status::InvalidInput("instrument key '" + std::string(key) + "' has a malformed symbol");
   }
   k.base = sym[0];

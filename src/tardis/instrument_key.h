@@ -18,7 +18,8 @@ namespace mt::tardis {
 
 struct InstrumentKey {
   std::string venue;  // BINANCE-FUTURES, OKX-SWAP, ...
-  std::string type;   // SPOT_PAIR, PERPETUAL, FUTURE, OPTION
+  std::string type;   // SPOT_PAIR, PERPETUAL, FUTURE, OPTION; OPTIONS names an
+                      // options chain (every option of one underlying: BASE-QUOTE)
   std::string base, quote;
   std::string expiry;       // YYMMDD for futures and options
   std::string strike;       // options
@@ -91,6 +92,9 @@ std::string KeyTypeForTardisType(std::string_view type);
 // A strike as keys write it: the shortest plain decimal that reads back as
 // the same double (30000, 0.625), never an exponent.
 std::string FormatStrike(double strike);
+
+// The key of the options chain `option` belongs to: VENUE:OPTIONS:BASE-QUOTE.
+std::string ChainKey(const InstrumentKey& option);
 
 // Parses "VENUE:TYPE:SYMBOL" back into its parts.
 Result<InstrumentKey> ParseInstrumentKey(std::string_view key);

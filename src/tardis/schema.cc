@@ -87,6 +87,7 @@ std::vector<DataTypeSchema> Build() {
        S("underlying_index", "underlying index name"), D("underlying_price", "underlying price"),
        D("delta", "delta"), D("gamma", "gamma"), D("vega", "vega"), D("theta", "theta"),
        D("rho", "rho")}));
+  all.back().row_keys = true;
   return all;
 }
 
@@ -95,6 +96,23 @@ std::vector<DataTypeSchema> Build() {
 std::vector<parquet::ColumnSpec> DataTypeSchema::ParquetSchema() const {
   std::vector<parquet::ColumnSpec> out;
   for (const auto& c : columns) out.push_back({c.parquet_name, c.kind, c.nullable});
+  return out;
+}
+
+std::vector<Column> DataTypeSchema::OutputColumns() const {
+  std::vector<Column> out = columns;
+  if (row_keys) {
+    out.insert(out.begin() + kInstrumentKeyColumn,
+               Column{"", "instrument_key", ColumnKind::kString, true,
+                      "the row's own instrument key (VENUE:OPTION:...), from its symbol or the instrument "
+                      "definitions; null when the symbol has no key"});
+  }
+  return out;
+}
+
+std::vector<parquet::ColumnSpec> DataTypeSchema::OutputSchema() const {
+  std::vector<parquet::ColumnSpec> out;
+  for (const auto& c : OutputColumns()) out.push_back({c.parquet_name, c.kind, c.nullable});
   return out;
 }
 

@@ -22,10 +22,22 @@ struct Column {
 struct DataTypeSchema {
   std::string name;  // trades, incremental_book_L2, ...
   std::vector<Column> columns;
+  // One file holds many instruments (options_chain: one file per
+  // underlying), so each row carries its instrument key in an
+  // `instrument_key` column right after `symbol` (not in the CSV).
+  bool row_keys = false;
 
+  // The parsed columns (CSV order): what the CSV parser fills.
   std::vector<parquet::ColumnSpec> ParquetSchema() const;
+  // The columns of the files written: ParquetSchema() plus, with row_keys,
+  // `instrument_key` (nullable string) at kInstrumentKeyColumn.
+  std::vector<parquet::ColumnSpec> OutputSchema() const;
+  // Output columns for docs: columns plus the instrument_key column.
+  std::vector<Column> OutputColumns() const;
   std::string CsvHeader() const;  // comma-joined csv_names
 };
+
+inline constexpr size_t kInstrumentKeyColumn = 2;  // after exchange, symbol
 
 // Every supported data type, in a stable order.
 const std::vector<DataTypeSchema>& AllSchemas();

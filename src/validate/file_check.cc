@@ -67,7 +67,7 @@ std::optional<int64_t> StatI64(const std::optional<std::string>& v) {
 FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema, const Date& day,
                       const std::string& instrument_key) {
   // Schema: exactly the data type's columns, in order.
-  const auto want = schema.ParquetSchema();
+  const auto want = schema.OutputSchema();
   const bool flat = md.schema.size() == md.leaves.size() + 1;
   if (!flat || md.leaves.size() != want.size()) {
     return Corrupt("schema does not match " + schema.name + ": " + std::to_string(md.leaves.size()) + " columns" +

@@ -7,11 +7,12 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Storage, CRC32C } from '@google-cloud/storage';
 import { startServer } from '../support/tardis_server.mjs';
-import { runBin, describe, startEmulator, tmpDir, bytes, ODD_NAMES, FIXTURE_DIR, ROOT } from './lib.mjs';
+import { BIN, runBin, describe, startEmulator, tmpDir, bytes, ODD_NAMES, FIXTURE_DIR, ROOT } from './lib.mjs';
 
 const BUCKET = 'bkt';
 const SDE = '1700000000';
@@ -312,4 +313,51 @@ test('instruments to the emulator: deribit then binance add up in each object; -
     db.closeSync?.();
     await srv.close();
   }
+});
+
+// A generated Deribit OPTIONS trades day (made-up values, real row shape) of `n` options.
+function writeOptionsDay(file, n, perInstrument) {
+  const months = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT'];
+  const sym = (i) => `${i % 2 ? 'ETH' : 'BTC'}-${1 + ((i >> 1) % 10)}${months[(i >> 1) % 10]}24-${1000 + 500 * (i >> 5)}-${(i >> 4) % 2 ? 'P' : 'C'}`;
+  let s = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+  let id = 0;
+  for (let k = 0; k < perInstrument; k++) {
+    for (let i = 0; i < n; i++, id++) {
+      const ts = 1704067200000000 + id * 1000;
+      s += `deribit,${sym(i)},${ts},${ts + 5},${id},buy,0.${(id % 90) + 10},${(id % 40) + 1}\n`;
+    }
+  }
+  fs.writeFileSync(file, s);
+}
+
+test('a grouped file of 2,000 instruments to gs:// under ulimit -n 256: one object each, equal to the local conversion', async () => {
+  const dir = path.join(work, 'grouped');
+  fs.mkdirSync(dir, { recursive: true });
+  const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+  const N = 2000;
+  writeOptionsDay(input, N, 2);
+  const limited = (args) => {
+    const r = spawnSync('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', BIN, ...args], {
+      encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20, cwd: work, env: { PATH: process.env.PATH, ...env(), TMPDIR: dir },
+    });
+    if (r.error) throw r.error;
+    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+  };
+  const local = path.join(dir, 'local');
+  const a1 = ['convert', input, '--output', local, '--threads', '2'];
+  const r1 = limited(a1);
+  assert.equal(r1.code, 0, describe(a1, r1));
+  const a2 = ['convert', input, '--output', `gs://${BUCKET}/grouped/`, '--threads', '2'];
+  const r2 = limited(a2);
+  assert.equal(r2.code, 0, describe(a2, r2));
+  const expected = walk(local).sort();
+  assert.equal(expected.length, N);
+  const [files] = await storage.bucket(BUCKET).getFiles({ prefix: 'grouped/' });
+  assert.deepEqual(files.map((f) => f.name.slice('grouped/'.length)).sort(), expected);
+  // Same bytes as the local conversion (a sample of objects, read by the official client).
+  for (const name of expected.filter((_, i) => i % 97 === 0)) {
+    const { data } = await nodeRead(`grouped/${name}`);
+    assert.ok(data.equals(fs.readFileSync(path.join(local, name))), name);
+  }
+  assert.deepEqual(fs.readdirSync(dir).sort(), ['deribit_trades_2024-01-01_OPTIONS.csv', 'local'], 'no spill file left in TMPDIR');
 });

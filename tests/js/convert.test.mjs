@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 
-import { DUCKDB_TYPE, expectedSchema, expectedTable, isoMicros, parseTardisName, readTardisCsv } from './lib/tardis.mjs';
+import { DUCKDB_TYPE, ROW_KEYED, chainKey, expectedSchema, expectedTable as referenceTable, isoMicros, parseTardisName, readTardisCsv } from './lib/tardis.mjs';
 import {
   closeDuckdb, duckDescribe, duckFileMetadata, duckKvMetadata, duckParquetMetadata, duckParquetSchema, duckReadAll, hypReadAll,
 } from './lib/readers.mjs';
@@ -31,10 +31,14 @@ const INSTRUMENT_KEYS = {
   'deribit|ETH-9JUN20-300-C': 'DERIBIT:OPTION:ETH-USD-200609-300-CALL',
 };
 
+// The reference table of a fixture, instrument_key column (options_chain) from INSTRUMENT_KEYS.
+const rowKeyOf = (r, h) => INSTRUMENT_KEYS[`${r[h.indexOf('exchange')]}|${r[h.indexOf('symbol')]}`] ?? null;
+const expectedTable = (file, opts = {}) => referenceTable(file, { rowKey: rowKeyOf, ...opts });
+
 const KV_KEYS = ['source', 'source_bytes', 'row_count', 'first_timestamp', 'last_timestamp', 'tool_version', 'created_at'];
 const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
-const LOCAL_TS = 3; // index of local_timestamp in every schema
+const localTs = (exp) => exp.schema.findIndex((c) => c.name === 'local_timestamp');
 const CODEC_NAME = { zstd: 'ZSTD', snappy: 'SNAPPY', none: 'UNCOMPRESSED' };
 
 const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-js-'));
@@ -52,11 +56,15 @@ function expectedDirOutputs(file) {
   const { rows, header } = readTardisCsv(file);
   const si = header.indexOf('symbol'), ei = header.indexOf('exchange');
   const symbols = [...new Set(rows.map((r) => `${r[ei]}|${r[si]}`))];
-  return symbols.map((es) => {
+  // One output per instrument; options_chain: one per underlying (chain key), rows in file order.
+  const outKey = (es) => {
     const key = INSTRUMENT_KEYS[es];
     if (!key) throw new Error(`test table lacks an instrument key for ${es} (${base(file)}, exchange ${exchange})`);
-    const [e, s] = es.split('|');
-    const table = expectedTable(file, { filter: (r) => r[ei] === e && r[si] === s });
+    return ROW_KEYED.has(dataType) ? chainKey(key) : key;
+  };
+  const keys = [...new Set(symbols.map(outKey))];
+  return keys.map((key) => {
+    const table = expectedTable(file, { filter: (r) => outKey(`${r[ei]}|${r[si]}`) === key });
     return { rel: path.join('raw_tick_data', 'by_date', `day-${date}`, `data_type-${dataType}`, `${key}.parquet`), key, table };
   });
 }
@@ -212,8 +220,8 @@ async function checkKv(file, exp, label, { source, sourceBytes, t0, t1 }) {
   if (exp.rows.length > 0) {
     assert.match(kv.first_timestamp, ISO_MICROS, `${label}: kv first_timestamp format`);
     assert.match(kv.last_timestamp, ISO_MICROS, `${label}: kv last_timestamp format`);
-    assert.equal(kv.first_timestamp, isoMicros(exp.rows[0][LOCAL_TS]), `${label}: kv first_timestamp (first row's local_timestamp)`);
-    assert.equal(kv.last_timestamp, isoMicros(exp.rows.at(-1)[LOCAL_TS]), `${label}: kv last_timestamp (last row's local_timestamp)`);
+    assert.equal(kv.first_timestamp, isoMicros(exp.rows[0][localTs(exp)]), `${label}: kv first_timestamp (first row's local_timestamp)`);
+    assert.equal(kv.last_timestamp, isoMicros(exp.rows.at(-1)[localTs(exp)]), `${label}: kv last_timestamp (last row's local_timestamp)`);
   }
   assert.ok(kv.tool_version.length > 0, `${label}: kv tool_version empty`);
   assert.ok(versionOutput().includes(kv.tool_version), `${label}: kv tool_version ${JSON.stringify(kv.tool_version)} not in --version output ${JSON.stringify(versionOutput())}`);

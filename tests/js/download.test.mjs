@@ -21,7 +21,7 @@ import zlib from 'node:zlib';
 
 import { startServer } from '../support/tardis_server.mjs';
 import { BIN, FIXTURE_DIR, assertRowsEqual, listFiles, mkTmp } from './lib/harness.mjs';
-import { DUCKDB_TYPE, expectedSchema, expectedTable, parseTardisName, readTardisCsv } from './lib/tardis.mjs';
+import { DUCKDB_TYPE, ROW_KEYED, chainKey, expectedSchema, expectedTable, parseTardisName, readTardisCsv } from './lib/tardis.mjs';
 import { closeDuckdb, duckDescribe, duckReadAll } from './lib/readers.mjs';
 
 const SDE = '1700000000'; // SOURCE_DATE_EPOCH for every run: created_at pinned, bytes comparable
@@ -121,11 +121,15 @@ function expectedOutputs(file) {
   const { rows, header } = readTardisCsv(file);
   const si = header.indexOf('symbol'), ei = header.indexOf('exchange');
   const pairs = [...new Set(rows.map((r) => `${r[ei]}|${r[si]}`))];
-  return pairs.map((es) => {
+  // One object per instrument; options_chain: one per underlying (chain key) with each row's own key.
+  const outKey = (es) => {
     const key = INSTRUMENT_KEYS[es];
     if (!key) throw new Error(`test table lacks an instrument key for ${es} (${path.basename(file)})`);
-    const [e, s] = es.split('|');
-    const table = expectedTable(file, { filter: (r) => r[ei] === e && r[si] === s });
+    return ROW_KEYED.has(dataType) ? chainKey(key) : key;
+  };
+  const rowKey = (r) => INSTRUMENT_KEYS[`${r[ei]}|${r[si]}`] ?? null;
+  return [...new Set(pairs.map(outKey))].map((key) => {
+    const table = expectedTable(file, { rowKey, filter: (r) => outKey(`${r[ei]}|${r[si]}`) === key });
     return { rel: path.join('raw_tick_data', 'by_date', `day-${date}`, `data_type-${dataType}`, `${key}.parquet`), itemId: itemIdOf(file), file, table };
   });
 }

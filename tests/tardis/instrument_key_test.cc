@@ -41,6 +41,12 @@ TEST(InstrumentKey, RealSymbolsOfTheSeedVenues) {
       {"okex-futures", "BTC-USD-200925", "OKX-FUTURES:FUTURE:BTC-USD-200925"},
       {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404"},
       {"okex-options", "BTC-USD-230929-30000-C", "OKX-OPTIONS:OPTION:BTC-USD-230929-30000-CALL"},
+      // A product suffix stays in option keys: both instruments trade side by side.
+      {"okex-options", "BTC-USD_UM-260626-100000-C", "OKX-OPTIONS:OPTION:BTC-USD_UM-260626-100000-CALL"},
+      {"binance-european-options", "BTC-240329-70000-C", "BINANCE-EUROPEAN-OPTIONS:OPTION:BTC-USDT-240329-70000-CALL"},
+      {"binance-european-options", "DOGE-240329-0.165-P", "BINANCE-EUROPEAN-OPTIONS:OPTION:DOGE-USDT-240329-0.165-PUT"},
+      {"bybit-options", "BTC-29MAR24-70000-C", "BYBIT-OPTIONS:OPTION:BTC-USDC-240329-70000-CALL"},
+      {"bybit-options", "ETH-5APR24-3500-P-USDT", "BYBIT-OPTIONS:OPTION:ETH-USDT-240405-3500-PUT"},
       {"okex", "BTC-USDT", "OKX:SPOT_PAIR:BTC-USDT"},
       {"huobi-dm-swap", "BTC-USD", "HUOBI-DM-SWAP:PERPETUAL:BTC-USD"},
       {"upbit", "KRW-BTC", "UPBIT:SPOT_PAIR:BTC-KRW"},
@@ -66,6 +72,11 @@ TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
       {"deribit", "BTC-XYZ"},
       {"okex-futures", "BTC-USD"},   // future without expiry
       {"binance", ""},
+      {"deribit", "BTC-9JUN20-../../ESC-C"},  // strikes are numbers: nothing else becomes a key
+      {"deribit", "BTC-9JUN20-1/2-C"},
+      {"okex-options", "BTC-USD-230929-3 0-C"},
+      {"binance-european-options", "BTC-240329-70000"},
+      {"bybit-options", "BTC-29MAR24-x-C"},
   };
   for (const auto& [ex, sym] : cases) {
     auto k = KeyFromTardisSymbol(ex, sym);

@@ -68,11 +68,22 @@ const SPECIFIC = {
 
 export const DATA_TYPES = Object.keys(SPECIFIC);
 
+// Data types stored one file per underlying, each row naming its own instrument in an
+// `instrument_key` column right after `symbol` (no CSV source: csv is null).
+export const ROW_KEYED = new Set(['options_chain']);
+
 /** Expected Parquet columns (in order) for a Tardis data type. */
 export function expectedSchema(dataType) {
   const s = SPECIFIC[dataType];
   if (!s) throw new Error(`no expected schema for data type ${dataType}`);
-  return [...COMMON, ...s];
+  const key = ROW_KEYED.has(dataType) ? [{ name: 'instrument_key', csv: null, kind: 'string' }] : [];
+  return [...COMMON.slice(0, 2), ...key, ...COMMON.slice(2), ...s];
+}
+
+/** The options-chain key an option key belongs to: DERIBIT:OPTION:BTC-USD-200609-9875-PUT -> DERIBIT:OPTIONS:BTC-USD. */
+export function chainKey(optionKey) {
+  const [venue, , sym] = optionKey.split(':');
+  return `${venue}:OPTIONS:${sym.split('-').slice(0, 2).join('-')}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +133,7 @@ export function readTardisCsv(file) {
 /** Guess the data type from a header alone (quotes/book_ticker and trades/liquidations share headers). */
 export function dataTypeFromHeader(header) {
   for (const dt of DATA_TYPES) {
-    const exp = expectedSchema(dt).map((c) => c.csv);
+    const exp = expectedSchema(dt).filter((c) => c.csv !== null).map((c) => c.csv);
     if (exp.length === header.length && exp.every((h, i) => h === header[i])) return dt;
   }
   return null;
@@ -156,11 +167,12 @@ export function cellValue(text, kind) {
  * values in schema order (timestamps as BigInt microseconds, empty cells null).
  * `filter(rawCells, header)` may select a subset of rows (e.g. one symbol of a grouped file).
  */
-export function expectedTable(file, { dataType, filter } = {}) {
+export function expectedTable(file, { dataType, filter, rowKey } = {}) {
   const { header, rows } = readTardisCsv(file);
   const dt = dataType ?? parseTardisName(file).dataType;
   const schema = expectedSchema(dt);
   const idx = schema.map((c) => {
+    if (c.csv === null) return -1;  // instrument_key: rowKey(row, header), the caller's reference
     const i = header.indexOf(c.csv);
     if (i < 0) throw new Error(`${file}: CSV header lacks ${c.csv}`);
     return i;
@@ -168,7 +180,7 @@ export function expectedTable(file, { dataType, filter } = {}) {
   const out = [];
   for (const r of rows) {
     if (filter && !filter(r, header)) continue;
-    out.push(schema.map((c, k) => cellValue(r[idx[k]], c.kind)));
+    out.push(schema.map((c, k) => (idx[k] < 0 ? (rowKey ? rowKey(r, header) : null) : cellValue(r[idx[k]], c.kind))));
   }
   return { dataType: dt, schema, header, rows: out };
 }

@@ -1,0 +1,143 @@
+// Grouped Tardis files (a Deribit OPTIONS day) at scale: thousands of instruments in one file,
+// converted under `ulimit -n 256`, every output read back by DuckDB; plus the rows that cannot
+// go to an instrument of their own (no key, two symbols with one key). The input is generated
+// here (labelled as such): Tardis rows of the real shape, with made-up values.
+//
+// Binary: $MARKET_TICK_BIN or ../../build/market-tick.   Run: cd tests/js && npm ci && npm test
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { closeDuckdb, duckdb } from './lib/readers.mjs';
+
+const sql = async (q) => (await duckdb()).arrays(q);
+import { BIN, describeRun, mkTmp } from './lib/harness.mjs';
+
+const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-grouped-'));
+after(async () => {
+  await closeDuckdb();
+  fs.rmSync(ROOT_TMP, { recursive: true, force: true });
+});
+
+const HEADER = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+
+/** Option i of n: BTC/ETH, 10 expiries in 2024, strikes, C/P. */
+function option(i) {
+  const cur = i % 2 ? 'ETH' : 'BTC';
+  const month = 1 + ((i >> 1) % 10);
+  const strike = 1000 + 500 * (i >> 5);
+  const cp = (i >> 4) % 2 ? 'P' : 'C';
+  return { sym: `${cur}-${month}${MONTHS[month - 1]}24-${strike}-${cp}`,
+    key: `DERIBIT:OPTION:${cur}-USD-24${String(month).padStart(2, '0')}${String(month).padStart(2, '0')}-${strike}-${cp === 'C' ? 'CALL' : 'PUT'}` };
+}
+
+/** A generated Deribit OPTIONS trades day: `perInstrument` rows for each of n options, interleaved. */
+function writeOptionsDay(file, n, perInstrument, extraRows = []) {
+  const t0 = 1704067200000000; // 2024-01-01
+  let s = HEADER;
+  let id = 0;
+  for (let k = 0; k < perInstrument; k++) {
+    for (let i = 0; i < n; i++) {
+      const ts = t0 + id * 1000;
+      s += `deribit,${option(i).sym},${ts},${ts + 7},${id},${id % 2 ? 'sell' : 'buy'},0.${(id % 97) + 1},${(id % 50) + 1}\n`;
+      id++;
+    }
+  }
+  for (const sym of extraRows) {
+    const ts = t0 + id * 1000;
+    s += `deribit,${sym},${ts},${ts + 7},${id},buy,0.5,1\n`;
+    id++;
+  }
+  fs.writeFileSync(file, s);
+  return id;
+}
+
+/** Runs the binary with the open-file limit lowered to `nofile` (a shell's ulimit, as a user would). */
+function runLimited(args, nofile, env = {}) {
+  const r = spawnSync('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, BIN, ...args], {
+    encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20, env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000', ...env },
+  });
+  if (r.error) throw r.error;
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+function walk(dir, base = dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    return e.isDirectory() ? walk(p, base) : [path.relative(base, p)];
+  });
+}
+
+describe('grouped files', () => {
+  it('3,000 instruments in one file convert under ulimit -n 256, every row in its own instrument\'s file', async () => {
+    const dir = mkTmp(ROOT_TMP, 'many');
+    const tmp = mkTmp(ROOT_TMP, 'many-tmpdir');
+    const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+    const N = 3000;
+    const rows = writeOptionsDay(input, N, 3);
+    const out = path.join(dir, 'out');
+    const args = ['convert', input, '--output', out, '--threads', '2'];
+    const r = runLimited(args, 256, { TMPDIR: tmp });
+    assert.equal(r.code, 0, describeRun(args, r));
+    const files = walk(out).sort();
+    const prefix = 'raw_tick_data/by_date/day-2024-01-01/data_type-trades/';
+    const want = Array.from({ length: N }, (_, i) => `${prefix}${option(i).key}.parquet`).sort();
+    assert.deepEqual(files, want, 'one file per instrument, named by its key, nothing else (no temporary or spill file)');
+    assert.deepEqual(fs.readdirSync(tmp), [], 'no spill file left in TMPDIR');
+    assert.equal(r.stdout.trim().split('\n').length, N, 'one stdout line per output');
+    // Every file holds exactly its instrument's rows, in order.
+    const got = await sql(
+      `SELECT filename, count(*)::INT AS n, min(symbol) AS s1, max(symbol) AS s2, list(id ORDER BY local_timestamp)::VARCHAR[] AS ids
+       FROM read_parquet('${out}/${prefix}*.parquet', filename=true) GROUP BY filename`);
+    assert.equal(got.rows.length, N);
+    let total = 0;
+    const byKey = new Map(Array.from({ length: N }, (_, i) => [option(i).key, i]));
+    for (const [filename, n, s1, s2, ids] of got.rows) {
+      const key = path.basename(filename, '.parquet');
+      const i = byKey.get(key);
+      assert.ok(i !== undefined, `unexpected file ${filename}`);
+      assert.equal(n, 3, key);
+      assert.equal(s1, option(i).sym, key);
+      assert.equal(s2, option(i).sym, key);
+      assert.deepEqual(ids.items, [String(i), String(i + N), String(i + 2 * N)], key);
+      total += n;
+    }
+    assert.equal(total, rows);
+  });
+
+  it('a row whose symbol has no key is kept under DERIBIT:UNKEYED:{symbol}, counted, exit 1; the others are kept', async () => {
+    const dir = mkTmp(ROOT_TMP, 'unkeyed');
+    const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+    writeOptionsDay(input, 4, 1, ['BTC-FS-26JAN24_PERP', 'BTC-FS-26JAN24_PERP']);
+    const out = path.join(dir, 'out');
+    const args = ['convert', input, '--output', out];
+    const r = runLimited(args, 256);
+    assert.equal(r.code, 1, describeRun(args, r));
+    assert.match(r.stderr, /2 rows of symbol 'BTC-FS-26JAN24_PERP' kept under a fallback name/);
+    assert.match(r.stderr, /2 rows of 1 symbols have no instrument key/);
+    const files = walk(out).sort();
+    assert.equal(files.length, 5);
+    const fallback = files.find((f) => f.endsWith('DERIBIT:UNKEYED:BTC-FS-26JAN24_PERP.parquet'));
+    assert.ok(fallback, files.join('\n'));
+    const rows = await sql(`SELECT symbol, id FROM '${path.join(out, fallback)}' ORDER BY id`);
+    assert.deepEqual(rows.rows, [['BTC-FS-26JAN24_PERP', '4'], ['BTC-FS-26JAN24_PERP', '5']]);
+    const kv = await sql(`SELECT value::VARCHAR FROM parquet_kv_metadata('${path.join(out, fallback)}') WHERE key::VARCHAR = 'unkeyed_reason'`);
+    assert.match(kv.rows[0][0], /BTC-FS-26JAN24_PERP/);
+  });
+
+  it('two symbols with one key fail the file, naming both, and write nothing of it', () => {
+    const dir = mkTmp(ROOT_TMP, 'collide');
+    const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+    writeOptionsDay(input, 4, 1, ['XRP_USDC-26JAN24-0d5-C', 'XRP_USDC-26JAN24-0.5-C']);
+    const out = path.join(dir, 'out');
+    const args = ['convert', input, '--output', out];
+    const r = runLimited(args, 256);
+    assert.equal(r.code, 1, describeRun(args, r));
+    assert.match(r.stderr, /symbols 'XRP_USDC-26JAN24-0d5-C' \(exchange deribit\) and 'XRP_USDC-26JAN24-0.5-C' \(exchange deribit\) both give instrument key DERIBIT:OPTION:XRP-USDC-240126-0.5-CALL/);
+    assert.deepEqual(fs.existsSync(out) ? walk(out) : [], [], 'no output of that file');
+  });
+});

@@ -1,0 +1,264 @@
+// TickConverter on grouped files: routing by key (symbol rules or a
+// KeyResolver), colliding keys, unkeyed rows, hostile symbols, chains.
+#include "pipeline/tick_converter.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "parquet/file_reader.h"
+#include "storage/object_store.h"
+
+namespace mt::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A scratch directory with a store rooted one level down, so a write that
+// escaped the root would land in `outside`.
+class Scratch {
+ public:
+  Scratch() {
+    base_ = fs::temp_directory_path() / ("mt_conv_test_" + std::to_string(::getpid()) + "_" + std::to_string(n_++));
+    fs::remove_all(base_);
+    fs::create_directories(base_ / "a" / "b" / "root");
+    store_ = storage::NewLocalStore(root());
+  }
+  ~Scratch() { fs::remove_all(base_); }
+  std::string root() const { return (base_ / "a" / "b" / "root").string(); }
+  storage::ObjectStore* store() { return store_.get(); }
+  // Every regular file under the scratch base that is not under the root.
+  std::vector<std::string> Outside() const {
+    std::vector<std::string> out;
+    for (auto& e : fs::recursive_directory_iterator(base_)) {
+      const std::string p = e.path().string();
+      if (e.is_regular_file() && p.rfind(root() + "/", 0) != 0) out.push_back(p);
+    }
+    return out;
+  }
+  std::vector<std::string> Inside() const {
+    std::vector<std::string> out;
+    for (auto& e : fs::recursive_directory_iterator(root())) {
+      if (e.is_regular_file()) out.push_back(fs::relative(e.path(), root()).generic_string());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  static inline int n_ = 0;
+  fs::path base_;
+  std::unique_ptr<storage::ObjectStore> store_;
+};
+
+Result<std::vector<OutputFile>> Convert(const std::string& csv, const std::string& exchange, const std::string& data_type,
+                                        storage::ObjectStore* store, const KeyResolver* keys = nullptr,
+                                        const std::string& file_symbol = "OPTIONS") {
+  SourceHints hints;
+  hints.source = exchange + "_" + data_type + "_2024-03-01_" + file_symbol + ".csv";
+  hints.day = Date{2024, 3, 1};
+  hints.exchange = exchange;
+  hints.symbol = file_symbol;
+  ConvertTarget target;
+  target.store = store;
+  target.keys = keys;
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  TickConverter conv(hints, target, settings);
+  MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
+  return conv.Finish();
+}
+
+const char kTradesHeader[] = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+
+std::string Trade(const std::string& ex, const std::string& sym, int i) {
+  const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+  return ex + "," + sym + "," + ts + "," + ts + "," + std::to_string(i) + ",buy,0.01,1\n";
+}
+
+// A test double for the definitions-backed resolver: a fixed table of
+// symbol -> key, as stored instrument definitions would give.
+class TableResolver final : public KeyResolver {
+ public:
+  std::map<std::string, std::string> keys;
+  Result<tardis::InstrumentKey> Resolve(std::string_view exchange, std::string_view symbol) const override {
+    auto it = keys.find(std::string(exchange) + "|" + std::string(symbol));
+    if (it == keys.end()) return Status::InvalidInput("no definition for '" + std::string(symbol) + "'");
+    return tardis::ParseInstrumentKey(it->second);
+  }
+};
+
+TEST(TickConverterTest, NonSeedOptionVenueSplitsWithInstrumentDefinitions) {
+  Scratch s;
+  TableResolver defs;
+  defs.keys["huobi-dm-options|BTC-USDT-240329-C-70000"] = "HUOBI-DM-OPTIONS:OPTION:BTC-USDT-240329-70000-CALL";
+  defs.keys["huobi-dm-options|ETH-USDT-240329-P-3500"] = "HUOBI-DM-OPTIONS:OPTION:ETH-USDT-240329-3500-PUT";
+  std::string csv = kTradesHeader;
+  for (int i = 0; i < 10; i++) {
+    csv += Trade("huobi-dm-options", i % 3 ? "BTC-USDT-240329-C-70000" : "ETH-USDT-240329-P-3500", i);
+  }
+  auto outs = Convert(csv, "huobi-dm-options", "trades", s.store(), &defs);
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  ASSERT_EQ(outs->size(), 2u);
+  EXPECT_EQ((*outs)[0].instrument_key, "HUOBI-DM-OPTIONS:OPTION:BTC-USDT-240329-70000-CALL");
+  EXPECT_EQ((*outs)[0].rows, 6u);
+  EXPECT_EQ((*outs)[1].instrument_key, "HUOBI-DM-OPTIONS:OPTION:ETH-USDT-240329-3500-PUT");
+  EXPECT_EQ((*outs)[1].rows, 4u);
+  EXPECT_FALSE((*outs)[0].unkeyed);
+  auto r = parquet::FileReader::OpenLocal((*outs)[1].name);
+  ASSERT_TRUE(r.ok());
+  auto ids = (*r)->ReadColumn("id");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->strings, (std::vector<std::string>{"0", "3", "6", "9"}));
+  EXPECT_EQ((*r)->metadata().Metadata("instrument_key"), "HUOBI-DM-OPTIONS:OPTION:ETH-USDT-240329-3500-PUT");
+}
+
+TEST(TickConverterTest, CollidingSymbolsFailTheFileNamingBoth) {
+  Scratch s;
+  // 0d5 and 0.5 are the same Deribit strike: one key for two symbols.
+  std::string csv = kTradesHeader;
+  csv += Trade("deribit", "BTC-9JUN20-9875-P", 0);
+  csv += Trade("deribit", "XRP_USDC-9JUN20-0d5-C", 1);
+  csv += Trade("deribit", "XRP_USDC-9JUN20-0.5-C", 2);
+  auto outs = Convert(csv, "deribit", "trades", s.store());
+  ASSERT_FALSE(outs.ok());
+  EXPECT_NE(outs.status().message().find("'XRP_USDC-9JUN20-0d5-C'"), std::string::npos) << outs.status().message();
+  EXPECT_NE(outs.status().message().find("'XRP_USDC-9JUN20-0.5-C'"), std::string::npos) << outs.status().message();
+  EXPECT_NE(outs.status().message().find("DERIBIT:OPTION:XRP-USDC-200609-0.5-CALL"), std::string::npos);
+  EXPECT_TRUE(s.Inside().empty());  // nothing of the file, not even the other instrument
+  EXPECT_TRUE(s.Outside().empty());
+}
+
+TEST(TickConverterTest, OkxProductSuffixKeepsOptionsApart) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  csv += Trade("okex-options", "BTC-USD-260626-100000-C", 0);
+  csv += Trade("okex-options", "BTC-USD_UM-260626-100000-C", 1);
+  csv += Trade("okex-options", "BTC-USD-260626-100000-C", 2);
+  auto outs = Convert(csv, "okex-options", "trades", s.store());
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  ASSERT_EQ(outs->size(), 2u);
+  EXPECT_EQ((*outs)[0].instrument_key, "OKX-OPTIONS:OPTION:BTC-USD-260626-100000-CALL");
+  EXPECT_EQ((*outs)[0].rows, 2u);
+  EXPECT_EQ((*outs)[1].instrument_key, "OKX-OPTIONS:OPTION:BTC-USD_UM-260626-100000-CALL");
+  EXPECT_EQ((*outs)[1].rows, 1u);
+}
+
+TEST(TickConverterTest, UnkeyedRowsAreKeptUnderAFallbackNameAndEveryOtherInstrumentToo) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  csv += Trade("deribit", "BTC-9JUN20-9875-P", 0);
+  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 1);  // a combo: no key
+  csv += Trade("deribit", "BTC-9JUN20-10000-C", 2);
+  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 3);
+  auto outs = Convert(csv, "deribit", "trades", s.store());
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  ASSERT_EQ(outs->size(), 3u);
+  uint64_t rows = 0;
+  const OutputFile* unkeyed = nullptr;
+  for (const auto& o : *outs) {
+    rows += o.rows;
+    if (o.unkeyed) unkeyed = &o;
+  }
+  EXPECT_EQ(rows, 4u);
+  ASSERT_NE(unkeyed, nullptr);
+  EXPECT_EQ(unkeyed->rows, 2u);
+  EXPECT_EQ(unkeyed->symbol, "BTC-FS-26JUN20_PERP");
+  EXPECT_EQ(unkeyed->instrument_key, "");
+  EXPECT_NE(unkeyed->note.find("BTC-FS-26JUN20_PERP"), std::string::npos) << unkeyed->note;
+  EXPECT_EQ(fs::path(unkeyed->name).filename().string(), "DERIBIT:UNKEYED:BTC-FS-26JUN20_PERP.parquet");
+  auto r = parquet::FileReader::OpenLocal(unkeyed->name);
+  ASSERT_TRUE(r.ok());
+  auto sym = (*r)->ReadColumn("symbol");
+  ASSERT_TRUE(sym.ok());
+  EXPECT_EQ(sym->strings, (std::vector<std::string>{"BTC-FS-26JUN20_PERP", "BTC-FS-26JUN20_PERP"}));
+}
+
+TEST(TickConverterTest, AOneInstrumentFileWithoutAKeyFailsWithTheReason) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 0);
+  auto outs = Convert(csv, "deribit", "trades", s.store(), nullptr, "BTC-FS-26JUN20_PERP");
+  ASSERT_FALSE(outs.ok());
+  EXPECT_NE(outs.status().message().find("cannot derive an instrument key for symbol 'BTC-FS-26JUN20_PERP'"),
+            std::string::npos)
+      << outs.status().message();
+  EXPECT_TRUE(s.Inside().empty());
+}
+
+TEST(TickConverterTest, HostileSymbolsAndExchangesNeverLeaveTheRoot) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  const std::vector<std::string> syms = {
+      "BTC-9JUN20-../../../a/b/c/ESC-C", "BTC-9JUN20-1/2-C", "BTC-9JUN20-1\t2-C", "BTC-9JUN20-1\\2-C",
+      "BTC-9JUN20-\xff\xfe-C", "BTC-9JUN20-" + std::string(400, '9') + "/x-C", "..", "/etc/passwd",
+  };
+  int i = 0;
+  for (const auto& sym : syms) csv += Trade("deribit", sym, i++);
+  csv += Trade("../../ESCX", "A-B", i++);
+  csv += Trade("deribit", "BTC-9JUN20-9875-P", i++);
+  auto outs = Convert(csv, "deribit", "trades", s.store());
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  EXPECT_EQ(outs->size(), syms.size() + 2);
+  uint64_t rows = 0;
+  for (const auto& o : *outs) rows += o.rows;
+  EXPECT_EQ(rows, static_cast<uint64_t>(i));
+  EXPECT_TRUE(s.Outside().empty());
+  for (const std::string& rel : s.Inside()) {
+    EXPECT_EQ(rel.rfind("raw_tick_data/by_date/day-2024-03-01/data_type-trades/", 0), 0u) << rel;
+    const std::string file = rel.substr(rel.rfind('/') + 1);
+    EXPECT_LE(file.size(), 200u) << file;
+    EXPECT_EQ(file.find(".."), std::string::npos) << file;
+    for (char c : file) EXPECT_TRUE(c > 0x20 && c < 0x7F && c != '\\') << file;
+  }
+  EXPECT_EQ(s.Inside().size(), syms.size() + 2);
+}
+
+TEST(TickConverterTest, OptionsChainIsOneFilePerUnderlyingWithTheRowKeys) {
+  Scratch s;
+  const std::string header =
+      "exchange,symbol,timestamp,local_timestamp,type,strike_price,expiration,open_interest,last_price,bid_price,"
+      "bid_amount,bid_iv,ask_price,ask_amount,ask_iv,mark_price,mark_iv,underlying_index,underlying_price,delta,"
+      "gamma,vega,theta,rho\n";
+  std::string csv = header;
+  const std::vector<std::string> syms = {"BTC-9JUN20-9875-P", "ETH-9JUN20-250-P", "BTC-10JUN20-10000-C",
+                                         "XRP_USDC-9JUN20-0d5-C", "BTC-FS-26JUN20_PERP"};
+  for (int i = 0; i < 10; i++) {
+    const std::string ts = std::to_string(1709251200000000LL + i);
+    csv += "deribit," + syms[i % syms.size()] + "," + ts + "," + ts + ",put,1,1591689600000000,,,,,,,,,,,SYN,1,,,,,\n";
+  }
+  auto outs = Convert(csv, "deribit", "options_chain", s.store());
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  std::map<std::string, const OutputFile*> by_key;
+  for (const auto& o : *outs) by_key[o.unkeyed ? "unkeyed" : o.instrument_key] = &o;
+  ASSERT_EQ(by_key.size(), 4u);
+  ASSERT_TRUE(by_key.count("DERIBIT:OPTIONS:BTC-USD"));
+  EXPECT_EQ(by_key["DERIBIT:OPTIONS:BTC-USD"]->rows, 4u);
+  EXPECT_EQ(by_key["DERIBIT:OPTIONS:ETH-USD"]->rows, 2u);
+  EXPECT_EQ(by_key["DERIBIT:OPTIONS:XRP-USDC"]->rows, 2u);
+  EXPECT_EQ(by_key["unkeyed"]->rows, 2u);
+  auto r = parquet::FileReader::OpenLocal(by_key["DERIBIT:OPTIONS:BTC-USD"]->name);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)->metadata().Metadata("instrument_key"), "DERIBIT:OPTIONS:BTC-USD");
+  auto keys = (*r)->ReadColumn("instrument_key");
+  ASSERT_TRUE(keys.ok());
+  EXPECT_EQ(keys->strings, (std::vector<std::string>{"DERIBIT:OPTION:BTC-USD-200609-9875-PUT",
+                                                     "DERIBIT:OPTION:BTC-USD-200610-10000-CALL",
+                                                     "DERIBIT:OPTION:BTC-USD-200609-9875-PUT",
+                                                     "DERIBIT:OPTION:BTC-USD-200610-10000-CALL"}));
+  auto sym = (*r)->ReadColumn(size_t{2});
+  ASSERT_TRUE(sym.ok());
+  EXPECT_EQ(sym->strings.size(), 4u);  // column 3 is instrument_key, after exchange and symbol
+  EXPECT_EQ(sym->strings[0], "DERIBIT:OPTION:BTC-USD-200609-9875-PUT");
+  auto u = parquet::FileReader::OpenLocal(by_key["unkeyed"]->name);
+  ASSERT_TRUE(u.ok());
+  auto ukeys = (*u)->ReadColumn("instrument_key");
+  ASSERT_TRUE(ukeys.ok());
+  EXPECT_EQ(ukeys->defined, (std::vector<uint8_t>{0, 0}));  // no key: null
+}
+
+}  // namespace
+}  // namespace mt::pipeline
