@@ -99,7 +99,14 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
   // Derived series read the same batches (declared before the converter,
   // which finishes or aborts them).
   std::unique_ptr<derive::DeriveEngine> derived_engine;
-  if (!derived.empty()) {
+  // A grouped file (OPTIONS, PERPETUALS) would need an open derived object
+  // per instrument and series: derived data of grouped files is not computed
+  // (yet), rather than break the bounds on open files and memory the raw
+  // split keeps.
+  if (!derived.empty() && tardis::IsGroupedSymbol(hints.symbol)) {
+    log::Warn(path + ": --derive is not computed for grouped files (" + hints.symbol +
+              "); convert the instruments' own files for derived data");
+  } else if (!derived.empty()) {
     derive::EngineOptions eo;
     eo.specs = derived;
     eo.store = target.store;
@@ -109,8 +116,9 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
     eo.day = hints.day;
     eo.tool_version = cs.tool_version;
     const pipeline::KeyResolver* resolver = target.keys;
-    eo.key = [resolver](const std::string& exchange, const std::string& symbol) -> Result<std::string> {
-      auto key = resolver ? resolver->Resolve(exchange, symbol) : tardis::KeyFromTardisSymbol(exchange, symbol);
+    eo.key = [resolver](const Date& day, const std::string& exchange,
+                        const std::string& symbol) -> Result<std::string> {
+      auto key = resolver ? resolver->ResolveOn(day, exchange, symbol) : tardis::KeyFromTardisSymbol(exchange, symbol);
       if (!key.ok()) return key.status();
       return key->ToString();
     };

@@ -97,10 +97,14 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
   auto in = std::make_unique<Instrument>();
   in->exchange = std::string(exchange);
   in->symbol = std::string(symbol);
-  auto key = opts_.key(in->exchange, in->symbol);
-  if (!key.ok()) return Status::InvalidInput(opts_.source + ": " + key.status().message());
-  in->key = *key;
   const Date day = opts_.day ? *opts_.day : DateFromMicros(local_us);
+  auto key = opts_.key(day, in->exchange, in->symbol);
+  if (!key.ok()) {
+    // Definitions that could not be read stay retryable; a symbol without a key does not.
+    if (key.status().retryable()) return key.status().WithContext(opts_.source);
+    return Status::InvalidInput(opts_.source + ": " + key.status().message());
+  }
+  in->key = *key;
   in->source_object = storage::TickObjectName(day, schema_->name, in->key);
   for (const DerivedSpec& spec : active_) {
     auto s = std::make_unique<Series>();

@@ -36,7 +36,9 @@ struct EngineOptions {
   std::string source;              // the input, for messages and metadata
   std::optional<Date> day;         // the file's day; else the day of its first row
   // The instrument key of a row's exchange and symbol (as the raw objects are keyed).
-  std::function<Result<std::string>(const std::string& exchange, const std::string& symbol)> key;
+  // `day` is the day the raw rows are filed under (the file name's, else the
+  // row's), so definitions of that day key them, as the raw objects.
+  std::function<Result<std::string>(const Date& day, const std::string& exchange, const std::string& symbol)> key;
   std::string tool_version;
   // Rows of all open series buffered before a row group goes out.
   size_t buffer_bytes = 64u << 20;

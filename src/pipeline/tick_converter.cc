@@ -62,9 +62,6 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (status_.ok() && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
     if (status_.ok()) status_ = FlushAll();
     if (status_.ok() && spill_) status_ = spill_->Drain();
-    for (BatchObserver* o : target_.observers) {  // observers: derived data
-      if (status_.ok()) status_ = o->Finish();
-    }
     std::vector<OutputFile> outputs;
     // Spilled outputs are assembled one at a time: one object open at once.
     // A store that batches commits (local) gets them all written and sealed
@@ -81,6 +78,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (!status_.ok()) break;
       if (batch) status_ = CommitOutput(out.get());
       if (status_.ok() && !out->exists) outputs.push_back(out->info);
+    }
+    // Derived objects come after the raw ones they are computed from: a
+    // failure of the raw file leaves no derived object behind.
+    for (BatchObserver* o : target_.observers) {  // observers: derived data
+      if (status_.ok()) status_ = o->Finish();
     }
     if (!status_.ok()) {
       Abort();
@@ -223,6 +225,15 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     route_id_.append(symbol);
     auto cached = routes_.find(route_id_);
     if (cached != routes_.end()) return &cached->second;
+    // A grouped file holds its own exchange's instruments only: a row of
+    // another exchange (a damaged or hostile file) must not write, let alone
+    // replace, that exchange's objects.
+    if (!hints_.exchange.empty() && tardis::IsGroupedSymbol(hints_.symbol) && exchange != hints_.exchange) {
+      return Status::InvalidInput(hints_.source + ": a row of exchange '" + std::string(exchange) + "' (symbol '" +
+                                  std::string(symbol) + "') in a grouped file of exchange '" + hints_.exchange +
+                                  "'; a grouped file holds only its own exchange's instruments, so nothing of this "
+                                  "file was written");
+    }
     const Date day = hints_.day ? *hints_.day : DateFromMicros(first_local_ts);
     auto key = target_.keys ? target_.keys->ResolveOn(day, exchange, symbol)
                             : tardis::KeyFromTardisSymbol(exchange, symbol);

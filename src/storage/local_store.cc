@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,9 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string ErrnoText() { return std::strerror(errno); }
+
+// Suffix of a written, closed temporary file waiting for its commit (Seal()).
+constexpr std::string_view kSealedSuffix = "-sealed";
 
 // A failed write, create or rename: permanent when the file system refuses
 // (no retry changes permissions or a read-only mount), else retryable.
@@ -133,12 +137,18 @@ class LocalWritable final : public WritableObject {
     return Status::OK();
   }
 
-  // Written and closed (its flock goes with the descriptor): a grouped file
-  // seals thousands of objects, which cannot all stay open. Their bytes are
-  // made durable by the store's SyncSealed(), then each Commit renames.
+  // Written and closed: a grouped file seals thousands of objects, which
+  // cannot all stay open. Their bytes are made durable by the store's
+  // SyncSealed(), then each Commit renames. The flock goes with the
+  // descriptor, so the file first takes the name "{tmp}-sealed", which a
+  // concurrent run's sweep of leftovers leaves alone unless it is a day old
+  // (RemoveOrphanedTemporaries).
   Status Seal() override {
     if (fd_ < 0) return Status::Internal("seal after commit/abort: " + path_);
     (void)::sync_file_range(fd_, static_cast<off_t>(flushed_), 0, SYNC_FILE_RANGE_WRITE);
+    const std::string sealed = tmp_ + std::string(kSealedSuffix);
+    if (::rename(tmp_.c_str(), sealed.c_str()) != 0) return WriteError("rename " + tmp_ + " -> " + sealed, errno);
+    tmp_ = sealed;
     ::close(fd_);
     fd_ = -1;
     sealed_ = true;
@@ -459,6 +469,15 @@ void RemoveOrphanedTemporaries(const std::string& path) {
     }
   }
   for (const auto& f : candidates) {
+    const std::string fs_name = f.filename().string();
+    if (fs_name.size() > kSealedSuffix.size() &&
+        fs_name.compare(fs_name.size() - kSealedSuffix.size(), kSealedSuffix.size(), kSealedSuffix) == 0) {
+      // Sealed: no lock to test. A live run commits it within the run; one a
+      // day old is a leftover.
+      std::error_code ec;
+      const auto age = fs::file_time_type::clock::now() - fs::last_write_time(f, ec);
+      if (ec || age < std::chrono::hours(24)) continue;
+    }
     const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;
     if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {

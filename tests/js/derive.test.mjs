@@ -304,6 +304,36 @@ describe('convert --derive: usage', () => {
     const left = fs.existsSync(out) ? fs.readdirSync(out, { recursive: true }).filter((f) => f.endsWith('.parquet') || f.includes('.tmp')) : [];
     assert.deepEqual(left, [], 'no object (or temporary) left');
   });
+  it('a raw object that cannot be written leaves no derived object behind', () => {
+    const out = mkTmp(ROOT_TMP, 'raw-fails');
+    // A directory where the raw object goes: its commit fails after the derived series are computed.
+    fs.mkdirSync(path.join(out, 'raw_tick_data/by_date/day-2020-04-01/data_type-incremental_book_L2/DERIBIT:PERPETUAL:BTC-USD.parquet'),
+      { recursive: true });
+    const args = ['convert', file, '--output', out, '--derive', 'book_snapshot_5_1s'];
+    const r = run(args);
+    assert.notEqual(r.code, 0, describeRun(args, r));
+    const derived = path.join(out, 'derived_data');
+    const left = fs.existsSync(derived) ? fs.readdirSync(derived, { recursive: true }).filter((f) => /\.parquet|\.tmp/.test(f)) : [];
+    assert.deepEqual(left, [], describeRun(args, r));
+  });
+  it('a file whose name gives no day is keyed (and derived) by its rows\' day', () => {
+    const dir = mkTmp(ROOT_TMP, 'no-day');
+    const renamed = path.join(dir, 'btc-perp-book.csv.gz');
+    fs.copyFileSync(file, renamed);
+    const out = path.join(dir, 'store');
+    const args = ['convert', renamed, '--data-type', 'incremental_book_L2', '--output', out, '--derive', 'book_snapshot_5_1s'];
+    runOk(args);
+    assert.ok(fs.existsSync(path.join(out, 'derived_data/by_date/day-2020-04-01/data_type-book_snapshot_5_1s/DERIBIT:PERPETUAL:BTC-USD.parquet')));
+  });
+  it('a grouped file gets no derived series (said once), its raw split is unchanged', () => {
+    const out = mkTmp(ROOT_TMP, 'grouped');
+    const chain = path.join(FIXTURE_DIR, 'deribit_options_chain_2020-06-08_OPTIONS.csv.gz');
+    const args = ['convert', chain, '--output', out, '--derive', 'trade_bar_1m'];
+    const r = runOk(args);
+    assert.match(r.stderr, /--derive is not computed for grouped files \(OPTIONS\)/);
+    assert.ok(!fs.existsSync(path.join(out, 'derived_data')));
+    assert.ok(fs.existsSync(path.join(out, 'raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/DERIBIT:OPTIONS:BTC-USD.parquet')));
+  });
   it('a name for another data type is skipped and said once', () => {
     const out = mkTmp(ROOT_TMP, 'skip');
     const args = ['convert', file, path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz'), file, '--output', out,

@@ -199,11 +199,10 @@ TEST(TickConverterTest, HostileSymbolsAndExchangesNeverLeaveTheRoot) {
   };
   int i = 0;
   for (const auto& sym : syms) csv += Trade("deribit", sym, i++);
-  csv += Trade("../../ESCX", "A-B", i++);
   csv += Trade("deribit", "BTC-9JUN20-9875-P", i++);
   auto outs = Convert(csv, "deribit", "trades", s.store());
   ASSERT_TRUE(outs.ok()) << outs.status().message();
-  EXPECT_EQ(outs->size(), syms.size() + 2);
+  EXPECT_EQ(outs->size(), syms.size() + 1);
   uint64_t rows = 0;
   for (const auto& o : *outs) rows += o.rows;
   EXPECT_EQ(rows, static_cast<uint64_t>(i));
@@ -215,7 +214,23 @@ TEST(TickConverterTest, HostileSymbolsAndExchangesNeverLeaveTheRoot) {
     EXPECT_EQ(file.find(".."), std::string::npos) << file;
     for (char c : file) EXPECT_TRUE(c > 0x20 && c < 0x7F && c != '\\') << file;
   }
-  EXPECT_EQ(s.Inside().size(), syms.size() + 2);
+  EXPECT_EQ(s.Inside().size(), syms.size() + 1);
+}
+
+TEST(TickConverterTest, AGroupedFileHoldsOnlyItsOwnExchange) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  csv += Trade("deribit", "BTC-9JUN20-9875-P", 0);
+  csv += Trade("../../ESCX", "A-B", 1);  // hostile: would name another venue's object
+  csv += Trade("binance", "BTCUSDT", 2);
+  auto outs = Convert(csv, "deribit", "trades", s.store());
+  ASSERT_FALSE(outs.ok());
+  EXPECT_NE(outs.status().message().find("a row of exchange '../../ESCX' (symbol 'A-B') in a grouped file of exchange "
+                                          "'deribit'"),
+            std::string::npos)
+      << outs.status().message();
+  EXPECT_TRUE(s.Inside().empty());
+  EXPECT_TRUE(s.Outside().empty());
 }
 
 TEST(TickConverterTest, OptionsChainIsOneFilePerUnderlyingWithTheRowKeys) {
