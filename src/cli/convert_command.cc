@@ -300,7 +300,8 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     done++;
     rows += r->rows;
     csv_bytes += r->csv_bytes;
-    for (const auto& o : r->derived) {
+    for (const auto& o : r->derived) {  // committed after the raw objects, listed with them
+      out_files++;
       std::printf("%s\t%llu\t%llu\n", o.name.c_str(), static_cast<unsigned long long>(o.rows),
                   static_cast<unsigned long long>(o.bytes));
     }

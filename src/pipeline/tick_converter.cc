@@ -246,6 +246,17 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (key.ok()) {
       route.row_key = key->ToString();
       object_key = schema_ && schema_->row_keys ? tardis::ChainKey(*key) : route.row_key;
+      if (schema_ && schema_->row_keys) {
+        // A chain holds many options, but never two symbols under one option
+        // key: their rows would be indistinguishable in instrument_key.
+        auto [seen, fresh] = chain_symbols_.try_emplace(route.row_key, std::string(symbol));
+        if (!fresh && seen->second != symbol) {
+          return Status::InvalidInput(hints_.source + ": symbols '" + seen->second + "' and '" + std::string(symbol) +
+                                      "' both give instrument key " + route.row_key +
+                                      "; two instruments are never merged under one key, so nothing of this file "
+                                      "was written");
+        }
+      }
     } else if (!single_ && target_.fixed_object.empty() && !tardis::IsGroupedSymbol(hints_.symbol)) {
       // A file of one instrument whose symbol has no key, written to a store:
       // the file fails with the reason (and its hint), as the key rules say.
@@ -588,6 +599,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Ordered by object name so outputs are finished (and listed) deterministically.
   std::map<std::string, std::unique_ptr<Output>> outputs_;
   std::unordered_map<std::string, Route> routes_;
+  std::unordered_map<std::string, std::string> chain_symbols_;  // options_chain: row key -> its symbol
   std::string route_id_;
   std::unique_ptr<parquet::SpillWriter> spill_;
   bool direct_taken_ = false;

@@ -276,5 +276,24 @@ TEST(TickConverterTest, OptionsChainIsOneFilePerUnderlyingWithTheRowKeys) {
   EXPECT_EQ(ukeys->defined, (std::vector<uint8_t>{0, 0}));  // no key: null
 }
 
+TEST(TickConverterTest, TwoChainSymbolsWithOneOptionKeyFailTheFile) {
+  Scratch s;
+  std::string csv =
+      "exchange,symbol,timestamp,local_timestamp,type,strike_price,expiration,open_interest,last_price,bid_price,"
+      "bid_amount,bid_iv,ask_price,ask_amount,ask_iv,mark_price,mark_iv,underlying_index,underlying_price,delta,"
+      "gamma,vega,theta,rho\n";
+  // 0d5 and 0.5 are one strike: one option key for two symbols.
+  for (const char* sym : {"XRP_USDC-9JUN20-0d5-C", "XRP_USDC-9JUN20-0.5-C"}) {
+    csv += std::string("deribit,") + sym + ",1709251200000000,1709251200000000,call,0.5,1591689600000000,,,,,,,,,,,SYN,1,,,,,\n";
+  }
+  auto outs = Convert(csv, "deribit", "options_chain", s.store());
+  ASSERT_FALSE(outs.ok());
+  EXPECT_NE(outs.status().message().find("symbols 'XRP_USDC-9JUN20-0d5-C' and 'XRP_USDC-9JUN20-0.5-C' both give "
+                                          "instrument key DERIBIT:OPTION:XRP-USDC-200609-0.5-CALL"),
+            std::string::npos)
+      << outs.status().message();
+  EXPECT_TRUE(s.Inside().empty());
+}
+
 }  // namespace
 }  // namespace mt::pipeline
