@@ -47,35 +47,22 @@ cmake --build build-asan -j"$(nproc)" >/dev/null
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/tests/mt_tests --gtest_brief=1 2>&1 | tail -n 3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# New inputs go to the temporary first directory; fuzz/corpus stays as committed.
-if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/csv_parser_fuzz -max_total_time="${FUZZ_SECONDS:-30}" \
-    -rss_limit_mb=2048 -artifact_prefix="$work/" "$work" fuzz/corpus >"$work/fuzz.log" 2>&1; then
-  tail -n 40 "$work/fuzz.log" >&2
-  echo "fuzzing found a failure; the input is in $work (kept)" >&2
-  trap - EXIT
-  exit 1
-fi
-grep -E "^Done" "$work/fuzz.log" >&2
-# The Parquet footer/page reader on arbitrary bytes (seeds: fuzz/corpus_footer).
-mkdir -p "$work/footer"
-if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/footer_fuzz -max_total_time="${FUZZ_SECONDS:-30}" \
-    -rss_limit_mb=2048 -artifact_prefix="$work/" "$work/footer" fuzz/corpus_footer >"$work/footer.log" 2>&1; then
-  tail -n 40 "$work/footer.log" >&2
-  echo "footer fuzzing found a failure; the input is in $work (kept)" >&2
-  trap - EXIT
-  exit 1
-fi
-grep -E "^Done" "$work/footer.log" >&2
-# The JSON answers of Tardis and GCS through the code that reads them (seeds: fuzz/corpus_json).
-mkdir -p "$work/json"
-if ! UBSAN_OPTIONS=halt_on_error=1 build-asan/fuzz/json_fuzz -max_total_time="${FUZZ_SECONDS:-30}" \
-    -rss_limit_mb=2048 -artifact_prefix="$work/" "$work/json" fuzz/corpus_json >"$work/json.log" 2>&1; then
-  tail -n 40 "$work/json.log" >&2
-  echo "JSON fuzzing found a failure; the input is in $work (kept)" >&2
-  trap - EXIT
-  exit 1
-fi
-grep -E "^Done" "$work/json.log" >&2
+# One fuzz target for FUZZ_SECONDS (default 30) over its committed seeds. New
+# inputs go to a temporary first directory; the seed folder stays as committed.
+fuzz() {  # NAME TARGET SEEDS
+  mkdir -p "$work/$1"
+  if ! UBSAN_OPTIONS=halt_on_error=1 "build-asan/fuzz/$2" -max_total_time="${FUZZ_SECONDS:-30}" \
+      -rss_limit_mb=2048 -artifact_prefix="$work/" "$work/$1" "$3" >"$work/$1.log" 2>&1; then
+    tail -n 40 "$work/$1.log" >&2
+    echo "$1 fuzzing found a failure; the input is in $work (kept)" >&2
+    trap - EXIT
+    exit 1
+  fi
+  grep -E "^Done" "$work/$1.log" >&2
+}
+fuzz csv csv_parser_fuzz fuzz/corpus        # decompressor + CSV parser
+fuzz footer footer_fuzz fuzz/corpus_footer  # the Parquet footer/page reader on arbitrary bytes
+fuzz json json_fuzz fuzz/corpus_json        # Tardis and GCS JSON answers through the code that reads them
 
 step "convert benchmark smoke run (small files; checks our output equals DuckDB's)"
 bench/convert_bench.sh --quick --out-dir "$work/bench" 2>&1 | tail -n 16
