@@ -106,31 +106,18 @@ Status FileWriter::FlushOne() {
   meta.num_rows = p.num_rows;
   meta.file_offset = offset_;
   meta.total_uncompressed = meta.total_compressed = 0;
-  Status st;
   std::vector<EncodedChunk> chunks;
   std::vector<int64_t> chunk_offsets;
-  for (auto& f : p.columns) {
-    // Help the pool while the column is not encoded yet: the waiting thread
-    // may be one of its workers.
-    while (opts_.pool && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
-           opts_.pool->RunPendingTask()) {
-    }
-    Result<EncodedChunk> r = f.get();
-    if (!st.ok()) continue;  // drain the remaining futures
-    if (!r.ok()) {
-      st = r.status();
-      continue;
-    }
-    EncodedChunk chunk = std::move(r).value();
+  MT_RETURN_IF_ERROR(ForEachEncodedChunk(&p.columns, opts_.pool, [&](EncodedChunk& chunk) {
     chunk_offsets.push_back(offset_);
-    st = Append(chunk.bytes);
+    Status st = Append(chunk.bytes);
     meta.total_uncompressed += chunk.total_uncompressed;
     meta.total_compressed += static_cast<int64_t>(chunk.bytes.size());
     chunk.bytes.clear();
     chunk.bytes.shrink_to_fit();
     chunks.push_back(std::move(chunk));
-  }
-  MT_RETURN_IF_ERROR(st);
+    return st;
+  }));
   SerializeColumnChunks(schema_, opts_, chunks, chunk_offsets, &meta.columns_thrift);
   meta.num_columns = static_cast<uint32_t>(chunks.size());
   num_rows_ += meta.num_rows;
@@ -155,6 +142,23 @@ Status FileWriter::Finish(const std::vector<std::pair<std::string, std::string>>
 std::string FileWriter::SerializeFooter(
     const std::vector<std::pair<std::string, std::string>>& kv) const {
   return SerializeFileFooter(schema_, opts_, row_groups_, num_rows_, kv);
+}
+
+Status ForEachEncodedChunk(std::vector<std::future<Result<EncodedChunk>>>* columns, ThreadPool* pool,
+                           const std::function<Status(EncodedChunk&)>& each) {
+  Status st;
+  for (auto& f : *columns) {
+    while (pool && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready && pool->RunPendingTask()) {
+    }
+    Result<EncodedChunk> r = f.get();
+    if (!st.ok()) continue;  // drain the remaining futures
+    if (!r.ok()) {
+      st = r.status();
+      continue;
+    }
+    st = each(*r);
+  }
+  return st;
 }
 
 void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,

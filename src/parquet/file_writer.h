@@ -12,6 +12,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <string>
@@ -64,6 +65,14 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
 std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<ColumnSpec>& schema,
                                                               RowGroupData rg, const WriterOptions& opts,
                                                               std::vector<bool>* plain_hint);
+
+// Waits for each column's encoding, in schema order, and hands each chunk to
+// `each`. The waiting thread runs queued pool tasks meanwhile (it may be one
+// of the pool's workers). After the first error the remaining futures are
+// still drained, since their tasks hold the row group, and that error is
+// returned.
+Status ForEachEncodedChunk(std::vector<std::future<Result<EncodedChunk>>>* columns, ThreadPool* pool,
+                           const std::function<Status(EncodedChunk&)>& each);
 
 // The Thrift FileMetaData of a file of `row_groups` (Parquet format,
 // parquet.thrift), without the length and magic that follow it.

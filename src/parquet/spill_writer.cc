@@ -161,22 +161,10 @@ Status SpillWriter::FlushOne() {
   s.offset = spill_size_;
   s.num_rows = q.num_rows;
   std::string meta;
-  Status st;
-  for (auto& f : q.columns) {
-    // Help the pool while the column is not encoded yet.
-    while (opts_.pool && f.wait_for(std::chrono::seconds(0)) != std::future_status::ready &&
-           opts_.pool->RunPendingTask()) {
-    }
-    Result<EncodedChunk> r = f.get();
-    if (!st.ok()) continue;  // drain the remaining futures
-    if (!r.ok()) {
-      st = r.status();
-      continue;
-    }
-    st = SpillAppend(r->bytes);
-    SerializeChunkMeta(*r, &meta);
-  }
-  MT_RETURN_IF_ERROR(st);
+  MT_RETURN_IF_ERROR(ForEachEncodedChunk(&q.columns, opts_.pool, [&](EncodedChunk& chunk) {
+    SerializeChunkMeta(chunk, &meta);
+    return SpillAppend(chunk.bytes);
+  }));
   s.data_len = spill_size_ - s.offset;
   s.meta_len = static_cast<uint32_t>(meta.size());
   MT_RETURN_IF_ERROR(SpillAppend(meta));
