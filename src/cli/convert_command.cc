@@ -175,7 +175,7 @@ Result<FileResult> ConvertOne(const std::string& path, const Settings& s,
   if (hints.day) {
     for (const auto& o : r.outputs) {
       if (o.rows == 0) continue;
-      const std::string problem = validate::OutsideDay(o.min_local_ts, o.max_local_ts, *hints.day);
+      const std::string problem = OutsideDay(o.min_local_ts, o.max_local_ts, *hints.day);
       if (!problem.empty()) {
         log::Warn(path + ": rows outside the file's day " + FormatDate(*hints.day) + " (from its name): " + problem +
                   "; " + o.name + " will be reported corrupt by validate --deep; check the file name");

@@ -89,4 +89,11 @@ double MonotonicSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day) {
+  const int64_t lo = MicrosFromDate(day), hi = MicrosFromDate(AddDays(day, 1));
+  if (first_local_ts >= lo && last_local_ts < hi) return "";
+  return "local_timestamp runs " + FormatIsoMicros(first_local_ts) + " .. " + FormatIsoMicros(last_local_ts) +
+         ", outside " + FormatDate(day);
+}
+
 }  // namespace mt

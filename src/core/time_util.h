@@ -26,4 +26,10 @@ Date AddDays(const Date& d, int64_t n);
 // Seconds on the monotonic clock, for timeouts and backoff.
 double MonotonicSeconds();
 
+// The day rule of tick files (convert's and download's warning, validate
+// --deep's check): a file of day `day` holds rows whose local_timestamp
+// (Tardis splits days by it) lies in [day, day + 1). Empty when [first,
+// last] does; else a message naming the range.
+std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day);
+
 }  // namespace mt

@@ -389,6 +389,15 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         for (const auto& o : *outs) {
           res.bytes_out += o.bytes;
           res.objects.push_back(o.name);
+          // Rows of another day in this day's file: stored as served, but said
+          // now, by the rule validate --deep applies.
+          if (o.rows > 0) {
+            const std::string problem = OutsideDay(o.min_local_ts, o.max_local_ts, item.day);
+            if (!problem.empty()) {
+              log::Warn(item.Id() + ": rows outside the item's day: " + problem + "; " + o.name +
+                        " will be reported corrupt by validate --deep");
+            }
+          }
           if (o.unkeyed) {
             res.unkeyed_rows += o.rows;
             res.unkeyed_symbols.push_back(o.symbol);

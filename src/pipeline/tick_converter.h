@@ -60,7 +60,7 @@ struct OutputFile {
   uint64_t rows = 0;
   uint64_t bytes = 0;
   // Smallest and largest local_timestamp written (when rows > 0), for the
-  // out-of-day check (validate::OutsideDay).
+  // out-of-day check (OutsideDay, core/time_util.h).
   int64_t min_local_ts = 0, max_local_ts = 0;
   // First and last row's local_timestamp (when rows > 0), for completion records.
   int64_t first_local_ts = 0, last_local_ts = 0;

@@ -123,12 +123,6 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
   return out;
 }
 
-std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day) {
-  const int64_t lo = MicrosFromDate(day), hi = MicrosFromDate(AddDays(day, 1));
-  if (first_local_ts >= lo && last_local_ts < hi) return "";
-  return "local_timestamp runs " + FormatIsoMicros(first_local_ts) + " .. " + FormatIsoMicros(last_local_ts) +
-         ", outside " + FormatDate(day);
-}
 
 FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,
                       const Date& day, const std::string& instrument_key, Status* read_error) {

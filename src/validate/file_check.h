@@ -26,11 +26,6 @@ struct FileCheck {
   std::optional<int64_t> first_local_ts, last_local_ts;
 };
 
-// The day rule `validate --deep` and `convert` share: a file of day `day`
-// holds rows whose local_timestamp (Tardis splits days by it) lies in
-// [day, day + 1). Empty when [first, last] does; else the message naming
-// the range.
-std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day);
 
 // The footer checks. `instrument_key` may be empty (not checked).
 FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema, const Date& day,

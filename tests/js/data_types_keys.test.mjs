@@ -333,4 +333,19 @@ describe('rows outside the day in the file name', () => {
     assert.equal(g.code, 0, g.info);
     assert.doesNotMatch(g.stderr, /outside/, g.info);
   });
+
+  it('download warns the same way for a served file of another day', async () => {
+    const dir = mkTmp(ROOT_TMP, 'out-of-day-download');
+    tradesFile(path.join(dir, 'srv', 'binance-futures_trades_2024-03-04_BTCUSDT.csv.gz'), 'binance-futures', 'BTCUSDT', 3);
+    const srv = await startServer({ dataDirs: [path.join(dir, 'srv')] });
+    try {
+      const r = await runBin(['download', '--from', '2024-03-04', '--exchanges', 'binance-futures', '--data-types', 'trades',
+        '--symbols', 'binance-futures:BTCUSDT', '--output', path.join(dir, 'out')], { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' });
+      assert.equal(r.code, 0, r.info);
+      const range = '2024-03-05T00:00:01.001234Z .. 2024-03-05T00:02:01.001234Z';
+      assert.match(r.stderr, new RegExp(`^W .*2024-03-04/trades/binance-futures/BTCUSDT: rows outside the item's day: local_timestamp runs ${range.replaceAll('.', '\\.')}, outside 2024-03-04`, 'm'), r.info);
+    } finally {
+      await srv.close();
+    }
+  });
 });
