@@ -80,15 +80,6 @@ Result<Options> OptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
   return o;
 }
 
-// SOURCE_DATE_EPOCH pins created_at so reruns give identical bytes.
-std::string NowIso() {
-  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
-    return FormatIsoMicros(std::strtoll(sde, nullptr, 10) * 1000000);
-  }
-  const auto now = std::chrono::system_clock::now();
-  return FormatIsoMicros(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
-}
-
 std::string Shortest(double v) {
   char buf[40];
   for (int p = 1; p <= 17; p++) {
@@ -377,7 +368,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
 
   parquet::WriterOptions wopts;
   wopts.created_by = std::string("market-tick version ") + kVersion;
-  const std::string created_at = NowIso();
+  const std::string created_at = FormatIsoMicros(CreatedAtMicros());
   const std::string quotes_csv = JoinList(opts->quotes);
   std::map<std::string, const pipeline::ExchangeMetadata*> meta_of;
   for (const auto& f : fetched) meta_of[f.exchange] = f.meta.value();

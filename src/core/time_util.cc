@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 
 namespace mt {
 
@@ -94,6 +95,15 @@ std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date
   if (first_local_ts >= lo && last_local_ts < hi) return "";
   return "local_timestamp runs " + FormatIsoMicros(first_local_ts) + " .. " + FormatIsoMicros(last_local_ts) +
          ", outside " + FormatDate(day);
+}
+
+int64_t CreatedAtMicros() {
+  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
+    return std::strtoll(sde, nullptr, 10) * 1000000;
+  }
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace mt

@@ -14,15 +14,6 @@ using parquet::RowGroupData;
 
 namespace {
 
-// Raw files' created_at rule: SOURCE_DATE_EPOCH pins it (reproducible runs).
-std::string CreatedAt() {
-  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
-    return FormatIsoMicros(std::strtoll(sde, nullptr, 10) * 1000000);
-  }
-  const auto now = std::chrono::system_clock::now();
-  return FormatIsoMicros(std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
-}
-
 // Reads one column of a batch row by row; nulls have no value (values are
 // dense), so a cursor follows the defined rows.
 template <typename T>
@@ -272,7 +263,7 @@ Status DeriveEngine::FinishSeries(Instrument* in, Series* s) {
       {"first_timestamp", s->info.rows ? FormatIsoMicros(s->first_ts) : ""},
       {"last_timestamp", s->info.rows ? FormatIsoMicros(s->last_ts) : ""},
       {"tool_version", opts_.tool_version},
-      {"created_at", CreatedAt()},
+      {"created_at", FormatIsoMicros(CreatedAtMicros())},
       {"data_type", s->spec->name},
       {"exchange", in->exchange},
       {"symbol", in->symbol},

@@ -53,14 +53,9 @@ const char* OutcomeName(Outcome o) {
 
 namespace {
 
-// created_at of item records; SOURCE_DATE_EPOCH pins it (reproducible
-// stores), as for the Parquet metadata.
-std::string RecordTime() {
-  int64_t secs = static_cast<int64_t>(std::time(nullptr));
-  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) secs = std::atoll(sde);
-  std::string s = FormatIsoMicros(secs * 1000000);
-  return s.substr(0, 19) + "Z";
-}
+// created_at of item records, to the second (CreatedAtMicros, as for the
+// Parquet metadata).
+std::string RecordTime() { return FormatIsoMicros(CreatedAtMicros()).substr(0, 19) + "Z"; }
 
 // Receives one HTTP response: a 200/206 body goes to the converter, any
 // other body is kept (2 KiB) for the error message.

@@ -23,17 +23,6 @@ constexpr size_t kExchangeCol = 0, kSymbolCol = 1, kLocalTsCol = 3;
 // batch gathers them (big enough to encode and read well).
 constexpr size_t kDirectFlushRows = 64 * 1024;
 
-// SOURCE_DATE_EPOCH (the reproducible-builds convention) pins created_at, so
-// two runs over the same input give byte-identical files.
-std::string NowIso() {
-  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
-    return FormatIsoMicros(std::strtoll(sde, nullptr, 10) * 1000000);
-  }
-  const auto now = std::chrono::system_clock::now();
-  return FormatIsoMicros(
-      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count());
-}
-
 }  // namespace
 
 class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
@@ -548,7 +537,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         {"first_timestamp", out->info.rows ? FormatIsoMicros(out->first_ts) : ""},
         {"last_timestamp", out->info.rows ? FormatIsoMicros(out->last_ts) : ""},
         {"tool_version", settings_.tool_version},
-        {"created_at", NowIso()},
+        {"created_at", FormatIsoMicros(CreatedAtMicros())},
         {"data_type", schema_ ? schema_->name : ""},
         {"exchange", out->exchange},
         // A chain holds many symbols: its metadata names the grouped file's.
