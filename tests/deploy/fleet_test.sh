@@ -80,6 +80,41 @@ ids() {
   jq -r ".results[] | select($f) | .id" "$@" | LC_ALL=C sort
 }
 
+# shard_of ID ARGS...: the index of the shard (of N) whose plan holds item ID.
+shard_of() {
+  local id=$1 i
+  shift
+  for ((i = 0; i < N; i++)); do
+    if "$BIN" plan "$@" --shard "$i/$N" --json | jq -e --arg id "$id" \
+      'any(.items[]; "\(.day)/\(.data_type)/\(.exchange)/\(.symbol)" == $id)' >/dev/null; then echo "$i"; fi
+  done
+}
+
+# kill_mid_write NAME VICTIM TARGET ARGS...: N workers download ARGS into $work/NAME (summaries
+# $work/NAME-I.json) under a trickle; worker VICTIM is killed with -9 once a partial TARGET.tmp-*
+# exists (up to 15 s). Sets pids (the workers) and partial (the file seen, or "").
+kill_mid_write() {
+  local name=$1 victim=$2 target=$3 i f
+  shift 3
+  faults '{"trickle":{"bytesPerChunk":2048,"intervalMs":20}}'
+  pids=()
+  for ((i = 0; i < N; i++)); do
+    BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "$@" --output "$work/$name" \
+      --summary-json "$work/$name-$i.json" >"$work/$name-$i.log" 2>&1 &
+    pids+=($!)
+  done
+  partial=""
+  for _ in $(seq 300); do
+    for f in "$target".tmp-*; do
+      if [ -s "$f" ]; then partial=$f; break 2; fi
+    done
+    sleep 0.05
+  done
+  kill -9 "${pids[$victim]}" 2>/dev/null || true
+  { wait "${pids[$victim]}" || true; } 2>/dev/null  # (and no "Killed" notice from the shell)
+  faults '{}'
+}
+
 # ---- 1. a single process, the reference ---------------------------------------------------------
 for j in "${JOBS[@]}"; do
   read -r -a args <<<"${JOB[$j]//$'\n'/ }"
@@ -132,30 +167,10 @@ check "the files were spread over several workers ($workers_with_data summaries 
 j=ticks
 read -r -a args <<<"${JOB[$j]//$'\n'/ }"
 target_id=2020-02-22/trades/binance-futures/BTCUSDT  # the largest fixture: slowest under trickle
-victim=""
-for ((i = 0; i < N; i++)); do
-  if "$BIN" plan "${args[@]}" --shard "$i/$N" --json | jq -e --arg id "$target_id" \
-    'any(.items[]; "\(.day)/\(.data_type)/\(.exchange)/\(.symbol)" == $id)' >/dev/null; then victim=$i; fi
-done
+victim=$(shard_of "$target_id" "${args[@]}")
 check "one shard holds $target_id" test -n "$victim"
 target="$work/kill/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet"
-faults '{"trickle":{"bytesPerChunk":2048,"intervalMs":20}}'
-pids=()
-for ((i = 0; i < N; i++)); do
-  BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "${args[@]}" --output "$work/kill" \
-    --summary-json "$work/kill-$i.json" >"$work/kill-$i.log" 2>&1 &
-  pids+=($!)
-done
-partial=""
-for _ in $(seq 300); do  # up to 15 s for the victim to be half-way through the target file
-  for f in "$target".tmp-*; do
-    if [ -s "$f" ]; then partial=$f; break 2; fi
-  done
-  sleep 0.05
-done
-kill -9 "${pids[$victim]}" 2>/dev/null || true
-{ wait "${pids[$victim]}" || true; } 2>/dev/null  # (and no "Killed" notice from the shell)
-faults '{}'
+kill_mid_write kill "$victim" "$target" "${args[@]}"
 check "worker $victim was killed while writing (a partial $(basename "$target").tmp-* existed)" test -n "$partial"
 check "the kill left the partial file behind (as a preemption would)" test -e "$partial"
 check "the killed item has no final object" test ! -e "$target"
@@ -229,30 +244,10 @@ expect_eq "$(ids '.outcome == "done"' "$work/dsingle.json")" "2020-02-22/quotes/
 2020-02-22/trades/binance-futures/BTCUSDT
 2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL" "definition-driven plan: the fixture files of the selected perpetuals are its data"
 dtarget_id=2020-02-22/trades/binance-futures/BTCUSDT
-dvictim=""
-for ((i = 0; i < N; i++)); do
-  if "$BIN" plan "${dargs[@]}" --output "$work/dfleet" --shard "$i/$N" --json | jq -e --arg id "$dtarget_id" \
-    'any(.items[]; "\(.day)/\(.data_type)/\(.exchange)/\(.symbol)" == $id)' >/dev/null; then dvictim=$i; fi
-done
+dvictim=$(shard_of "$dtarget_id" "${dargs[@]}" --output "$work/dfleet")
 check "one definition-driven shard holds $dtarget_id" test -n "$dvictim"
 dtarget="$work/dfleet/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet"
-faults '{"trickle":{"bytesPerChunk":2048,"intervalMs":20}}'
-pids=()
-for ((i = 0; i < N; i++)); do
-  BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "${dargs[@]}" --output "$work/dfleet" \
-    --summary-json "$work/dfleet-$i.json" >"$work/dfleet-$i.log" 2>&1 &
-  pids+=($!)
-done
-partial=""
-for _ in $(seq 300); do
-  for f in "$dtarget".tmp-*; do
-    if [ -s "$f" ]; then partial=$f; break 2; fi
-  done
-  sleep 0.05
-done
-kill -9 "${pids[$dvictim]}" 2>/dev/null || true
-{ wait "${pids[$dvictim]}" || true; } 2>/dev/null
-faults '{}'
+kill_mid_write dfleet "$dvictim" "$dtarget" "${dargs[@]}"
 check "definition-driven worker $dvictim was killed mid-write" test -n "$partial"
 for ((i = 0; i < N; i++)); do
   [ "$i" = "$dvictim" ] && continue
