@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/cancel.h"
 #include "core/heap.h"
 #include "core/log.h"
 #include "net/http_client.h"
@@ -16,9 +17,6 @@ namespace mt::cli {
 const char* const kVersion = MT_VERSION;
 
 namespace {
-
-volatile std::sig_atomic_t g_interrupted = 0;
-void OnSignal(int) { g_interrupted = 1; }
 
 size_t EditDistance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -52,16 +50,6 @@ void PrintMainHelp() {
 }
 
 }  // namespace
-
-bool Interrupted() { return g_interrupted != 0; }
-
-void InstallSignalHandlers() {
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 }  // namespace mt::cli
 
@@ -139,6 +127,6 @@ int main(int argc, char** argv) {
   if (name == "download" || name == "instruments" || name == "gcs") {
     if (const auto http = mt::net::LoadHttpLibrary(); !http.ok()) return FailWith(cmd->name, http);
   }
-  InstallSignalHandlers();
+  mt::InstallCancelHandlers();  // SIGINT/SIGTERM set the one flag every loop polls
   return cmd->run(*parsed, ctx);
 }
