@@ -43,6 +43,10 @@ void PrintMainHelp() {
   out += "\nglobal flags:\n" + FormatFlagHelp(GlobalFlags()) +
          "  --version               print the version\n"
          "\n'market-tick COMMAND --help' shows a command's flags.\n"
+         "retries (environment or .env; every request: downloads, metadata, GCS): RETRY_MAX_ATTEMPTS (10),\n"
+         "RETRY_BASE_SECONDS (1), RETRY_MAX_DELAY_SECONDS (60), RETRY_MAX_TOTAL_SECONDS (1800); a transfer is\n"
+         "stalled after STALL_TIMEOUT_SECONDS (60) without a byte, or below MIN_SPEED_BYTES_PER_SECOND (1024; 0:\n"
+         "off) on average over MIN_SPEED_WINDOW_SECONDS (60).\n"
          "exit codes: 0 done; 1 some items failed for good; 2 usage or configuration error (a rerun\n"
          "cannot fix it); 3 only transient failures (HTTP 429/5xx, timeouts, no answer): run again;\n"
          "130 interrupted.\n";

@@ -433,9 +433,11 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     if (got_body) {
       last_error = r.transport.message();
       if (sink.offset > 0) {
-        log::Info(item.Id() + ": transfer cut after " + std::to_string(sink.offset) +
-                  " bytes; resuming with a Range request");
-        retrier.ResetBackoff();  // progress was made: resume at once
+        retrier.ResetBackoff();  // progress was made: resume at once (if the budget allows)
+        if (retrier.MayAttempt()) {
+          log::Info(item.Id() + ": transfer cut after " + std::to_string(sink.offset) +
+                    " bytes; resuming with a Range request");
+        }
         continue;
       }
     } else if (net::IsTransientHttpStatus(status)) {
