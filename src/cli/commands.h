@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "core/cancel.h"
 #include "core/config.h"
 #include "core/exit_code.h"  // kExit*, ExitCodeFor: the one Status -> exit code mapping
 
@@ -48,9 +49,8 @@ int RunValidate(const ParsedArgs& args, Context& ctx);
 int RunGcs(const ParsedArgs& args, Context& ctx);
 std::string SchemasMarkdown();
 
-// Set by SIGINT/SIGTERM; long loops poll it.
-bool Interrupted();
-void InstallSignalHandlers();
+// Whether SIGINT/SIGTERM arrived: the process's cancel flag (core/cancel.h).
+inline bool Interrupted() { return CancelRequested(); }
 
 extern const char* const kVersion;
 

@@ -107,8 +107,6 @@ class ProgressLine {
   std::thread thread_;
 };
 
-std::atomic<bool> g_cancel{false};
-
 }  // namespace
 
 // Work items from the instrument definitions in storage (written by
@@ -329,8 +327,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   opts.concurrency = static_cast<int>(*c);
   auto retry = RetryFromConfig(ctx);
   if (!retry.ok()) return fail(retry.status());
-  opts.retry = *retry;
-  opts.cancel = &g_cancel;
+  opts.retry = *retry;  // opts.cancel: the process's flag, set by SIGINT/SIGTERM
   if (const Status st = ItemBoundsFromConfig(ctx, &opts); !st.ok()) return fail(st);
 
   if (args.Has("dry-run")) {
@@ -363,13 +360,6 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
             " in flight) to " + (*out)->Describe(""));
 
   // Signals: stop starting items, abandon those in flight (nothing partial).
-  std::atomic<bool> watching{true};
-  std::thread watcher([&] {
-    while (watching) {
-      if (Interrupted()) g_cancel = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
   const auto t0 = std::chrono::steady_clock::now();
   pipeline::Downloader dl(opts);
   std::vector<pipeline::ItemResult> results;
@@ -377,8 +367,6 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     ProgressLine progress(dl.progress());
     results = dl.Run(items);
   }
-  watching = false;
-  watcher.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   std::map<pipeline::Outcome, int> counts;
@@ -456,7 +444,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     log::Error(dl.fatal_error().message());
     return ExitCodeFor(dl.fatal_error());
   }
-  if (g_cancel) {
+  if (Interrupted()) {
     log::Warn("interrupted: items in flight were abandoned (nothing partial written); run again to finish");
     return kExitInterrupted;
   }

@@ -38,14 +38,7 @@ Result<std::unique_ptr<storage::GcsStore>> OpenGcsStore(const std::string& uri, 
     MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("GCS_LIST_PAGE_SIZE", *v, 1, 1000));
     o.list_page_size = static_cast<int>(n);
   }
-  MT_ASSIGN_OR_RETURN(pipeline::RetryPolicy retry, RetryFromConfig(ctx));
-  o.retry.max_attempts = retry.max_attempts;
-  o.retry.base_delay_s = retry.base_delay_s;
-  o.retry.max_delay_s = retry.max_delay_s;
-  o.retry.max_total_s = retry.max_total_s;
-  o.retry.stall_timeout_s = retry.stall_timeout_s;
-  o.retry.connect_timeout_s = retry.connect_timeout_s;
-  o.cancelled = [] { return Interrupted(); };
+  MT_ASSIGN_OR_RETURN(o.retry, RetryFromConfig(ctx));
 
   // Fail now, with what to set, rather than on the first upload.
   auto token = o.auth->AuthorizationHeader();

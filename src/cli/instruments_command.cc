@@ -16,6 +16,7 @@
 #include "cli/commands.h"
 #include "cli/settings.h"
 #include "core/log.h"
+#include "core/parallel.h"
 #include "core/redact.h"
 #include "parquet/file_reader.h"
 #include "pipeline/instruments.h"
@@ -37,8 +38,6 @@ const char* const kDefaultExchanges =
 
 // Rejections and warnings printed per exchange; the rest go to --summary-json.
 constexpr size_t kMaxLoggedPerExchange = 25;
-
-std::atomic<bool> g_cancel{false};
 
 struct Options {
   Date from, to;
@@ -194,12 +193,11 @@ struct Fetched {
 // One thread per exchange: the responses are independent and some are large.
 std::vector<Fetched> FetchAll(pipeline::MetadataSource* source, const std::vector<std::string>& exchanges) {
   std::vector<Fetched> out(exchanges.size());
-  std::vector<std::thread> threads;
-  for (size_t i = 0; i < exchanges.size(); i++) {
+  ParallelFor(exchanges.size(), ParallelOptions{static_cast<int>(exchanges.size()), nullptr}, [&](size_t i) {
     out[i].exchange = exchanges[i];
-    threads.emplace_back([&, i] { out[i].meta = source->Get(exchanges[i]); });
-  }
-  for (auto& t : threads) t.join();
+    out[i].meta = source->Get(exchanges[i]);
+    return Status::OK();
+  });
   return out;
 }
 
@@ -228,23 +226,15 @@ std::string JoinList(const std::vector<std::string>& v) {
 // stops the check.
 bool AllHold(storage::ObjectStore* store, const std::vector<std::string>& names,
              const std::vector<std::string>& exchanges) {
-  std::atomic<size_t> next{0};
-  std::atomic<bool> all{true};
-  auto worker = [&] {
-    while (all) {
-      const size_t i = next++;
-      if (i >= names.size()) return;
-      auto file = parquet::FileReader::Open(store, names[i]);
-      if (!file.ok() ||
-          !pipeline::ExchangesToWrite(pipeline::StateOf((*file)->metadata().key_value), exchanges, false).empty()) {
-        all = false;
-      }
+  const Status all = ParallelFor(names.size(), ParallelOptions{8, nullptr}, [&](size_t i) {
+    auto file = parquet::FileReader::Open(store, names[i]);
+    if (!file.ok() ||
+        !pipeline::ExchangesToWrite(pipeline::StateOf((*file)->metadata().key_value), exchanges, false).empty()) {
+      return Status::NotFound(names[i] + " does not hold every exchange");  // stops the check
     }
-  };
-  std::vector<std::thread> threads;
-  for (size_t t = 0; t < std::min<size_t>(8, names.size()); t++) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
-  return all;
+    return Status::OK();
+  });
+  return all.ok();
 }
 
 }  // namespace
@@ -283,29 +273,12 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     }
   }
 
-  std::atomic<bool> watching{true};
-  std::thread watcher([&] {
-    while (watching) {
-      if (Interrupted()) g_cancel = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
-  struct StopWatcher {
-    std::atomic<bool>& w;
-    std::thread& t;
-    ~StopWatcher() {
-      w = false;
-      t.join();
-    }
-  } stop_watcher{watching, watcher};
-
   const auto t0 = std::chrono::steady_clock::now();
   pipeline::MetadataOptions mopts;
   mopts.api_url = ctx.config.GetOr("TARDIS_API_URL", "https://api.tardis.dev");
   mopts.api_key = *key;
   mopts.retry = *retry;
-  mopts.user_agent = std::string("market-tick/") + kVersion;
-  mopts.cancel = &g_cancel;
+  mopts.user_agent = std::string("market-tick/") + kVersion;  // mopts.cancel: the process's flag
   pipeline::MetadataSource source(mopts);
   const std::vector<Fetched> fetched = FetchAll(&source, opts->exchanges);
 
@@ -418,7 +391,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   auto merge_into = [&](Job& job) -> Status {
     const std::string where = store->Describe(job.name);
     for (int attempt = 1;; attempt++) {
-      if (g_cancel) return Status::Cancelled(where + ": interrupted");
+      if (Interrupted()) return Status::Cancelled(where + ": interrupted");
       job.attempts = attempt;
       MT_ASSIGN_OR_RETURN(storage::ObjectStore::Versioned stored, store->ReadVersioned(job.name));
       std::optional<pipeline::InstrumentsFileContents> existing;
@@ -496,27 +469,15 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
   };
-  std::atomic<size_t> next{0};
-  std::atomic<bool> failed{false};
-  auto worker = [&] {
-    while (true) {
-      const size_t i = next++;
-      if (i >= jobs.size() || failed || g_cancel) return;
-      Job& job = jobs[i];
-      const Status st = merge_into(job);
-      if (!st.ok() && st.code() != Status::Code::kCancelled) {
-        job.outcome = Job::kFailed;
-        job.status = st;
-        failed = true;
-      }
-    }
-  };
-  {
-    const size_t n = std::min<size_t>(8, jobs.size());
-    std::vector<std::thread> threads;
-    for (size_t t = 0; t < n; t++) threads.emplace_back(worker);
-    for (auto& t : threads) t.join();
-  }
+  // The first failure stops starting files; so does an interrupt.
+  ParallelFor(jobs.size(), ParallelOptions{8, ProcessCancelFlag()}, [&](size_t i) {
+    Job& job = jobs[i];
+    const Status st = merge_into(job);
+    if (st.ok() || st.code() == Status::Code::kCancelled) return Status::OK();
+    job.outcome = Job::kFailed;
+    job.status = st;
+    return st;
+  });
   size_t written = 0, skipped = 0, rows_total = 0, merge_retries = 0;
   uint64_t bytes_total = 0;
   Status st;
@@ -555,7 +516,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   }
   size_t aggregate_rows = 0;
   pipeline::ForEachInRange(catalog, opts->from, opts->to, [&](const pipeline::InstrumentDefinition&) { aggregate_rows++; });
-  if (st.ok() && g_cancel) {
+  if (st.ok() && Interrupted()) {
     log::Warn("instruments: interrupted; the files listed as done are complete, the others were not written");
     return kExitInterrupted;
   }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/cancel.h"
 #include "core/heap.h"
 #include "core/log.h"
 #include "net/http_client.h"
@@ -16,9 +17,6 @@ namespace mt::cli {
 const char* const kVersion = MT_VERSION;
 
 namespace {
-
-volatile std::sig_atomic_t g_interrupted = 0;
-void OnSignal(int) { g_interrupted = 1; }
 
 size_t EditDistance(const std::string& a, const std::string& b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -45,6 +43,10 @@ void PrintMainHelp() {
   out += "\nglobal flags:\n" + FormatFlagHelp(GlobalFlags()) +
          "  --version               print the version\n"
          "\n'market-tick COMMAND --help' shows a command's flags.\n"
+         "retries (environment or .env; every request: downloads, metadata, GCS): RETRY_MAX_ATTEMPTS (10),\n"
+         "RETRY_BASE_SECONDS (1), RETRY_MAX_DELAY_SECONDS (60), RETRY_MAX_TOTAL_SECONDS (1800); a transfer is\n"
+         "stalled after STALL_TIMEOUT_SECONDS (60) without a byte, or below MIN_SPEED_BYTES_PER_SECOND (1024; 0:\n"
+         "off) on average over MIN_SPEED_WINDOW_SECONDS (60).\n"
          "exit codes: 0 done; 1 some items failed for good; 2 usage or configuration error (a rerun\n"
          "cannot fix it); 3 only transient failures (HTTP 429/5xx, timeouts, no answer): run again;\n"
          "130 interrupted.\n";
@@ -52,16 +54,6 @@ void PrintMainHelp() {
 }
 
 }  // namespace
-
-bool Interrupted() { return g_interrupted != 0; }
-
-void InstallSignalHandlers() {
-  struct sigaction sa = {};
-  sa.sa_handler = OnSignal;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
-}
 
 }  // namespace mt::cli
 
@@ -139,6 +131,6 @@ int main(int argc, char** argv) {
   if (name == "download" || name == "instruments" || name == "gcs") {
     if (const auto http = mt::net::LoadHttpLibrary(); !http.ok()) return FailWith(cmd->name, http);
   }
-  InstallSignalHandlers();
+  mt::InstallCancelHandlers();  // SIGINT/SIGTERM set the one flag every loop polls
   return cmd->run(*parsed, ctx);
 }

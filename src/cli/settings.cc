@@ -2,6 +2,7 @@
 
 #include "cli/gcs_settings.h"
 #include "core/redact.h"
+#include "pipeline/downloader.h"
 
 #include <fstream>
 #include <set>
@@ -153,8 +154,8 @@ Result<std::string> ApiKey(const Context& ctx) {
   return key;
 }
 
-Result<pipeline::RetryPolicy> RetryFromConfig(const Context& ctx) {
-  pipeline::RetryPolicy p;
+Result<net::RetryPolicy> RetryFromConfig(const Context& ctx) {
+  net::RetryPolicy p;
   if (auto v = ctx.config.Get("RETRY_MAX_ATTEMPTS")) {
     MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("RETRY_MAX_ATTEMPTS", *v, 1, 1000));
     p.max_attempts = static_cast<int>(n);
@@ -165,6 +166,14 @@ Result<pipeline::RetryPolicy> RetryFromConfig(const Context& ctx) {
   if (auto v = ctx.config.Get("STALL_TIMEOUT_SECONDS")) {
     MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("STALL_TIMEOUT_SECONDS", *v, 1, 3600));
     p.stall_timeout_s = static_cast<int>(n);
+  }
+  if (auto v = ctx.config.Get("MIN_SPEED_BYTES_PER_SECOND")) {
+    MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("MIN_SPEED_BYTES_PER_SECOND", *v, 0, size_t{1} << 40));
+    p.min_speed_bytes_per_s = n;
+  }
+  if (auto v = ctx.config.Get("MIN_SPEED_WINDOW_SECONDS")) {
+    MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("MIN_SPEED_WINDOW_SECONDS", *v, 1, 86400));
+    p.min_speed_window_s = static_cast<int>(n);
   }
   return p;
 }

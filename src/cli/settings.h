@@ -6,10 +6,14 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "pipeline/downloader.h"
+#include "net/retry.h"
 #include "pipeline/plan.h"
 #include "pipeline/tick_converter.h"
 #include "storage/object_store.h"
+
+namespace mt::pipeline {
+struct DownloadOptions;
+}  // namespace mt::pipeline
 
 namespace mt::cli {
 
@@ -49,7 +53,11 @@ Result<std::string> ApiKey(const Context& ctx);
 // The per-item bounds of a download: ITEM_TIMEOUT_HOURS (default 6) and
 // ITEM_MAX_SIZE (a ByteSize; default 64G).
 Status ItemBoundsFromConfig(const Context& ctx, pipeline::DownloadOptions* opts);
-Result<pipeline::RetryPolicy> RetryFromConfig(const Context& ctx);
+// RETRY_MAX_ATTEMPTS, RETRY_BASE_SECONDS, RETRY_MAX_DELAY_SECONDS,
+// RETRY_MAX_TOTAL_SECONDS, STALL_TIMEOUT_SECONDS, MIN_SPEED_BYTES_PER_SECOND
+// (0: no bound) and MIN_SPEED_WINDOW_SECONDS: the policy of every request
+// (downloads, metadata, GCS).
+Result<net::RetryPolicy> RetryFromConfig(const Context& ctx);
 
 // Flags of the engine (convert and download share them).
 std::vector<FlagSpec> EngineFlags();

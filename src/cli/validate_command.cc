@@ -100,18 +100,10 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
   log::Info("validating " + std::to_string(expected->items.size()) + " expected items (from " + expected->source +
             ") in " + (*store)->Describe("") + (deep ? ", reading every footer" : ", existence only"));
 
-  // Signals stop the checks; nothing is written then.
-  std::atomic<bool> cancel{false}, watching{true};
-  std::thread watcher([&] {
-    while (watching) {
-      if (Interrupted()) cancel = true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-  });
+  // Signals stop the checks (vo.cancel: the process's flag); nothing is written then.
   validate::ValidateOptions vo;
   vo.deep = deep;
   vo.concurrency = static_cast<int>(*c);
-  vo.cancel = &cancel;
   auto last = std::make_shared<std::atomic<int64_t>>(0);
   vo.progress = [last](size_t done, size_t total) {
     const int64_t now = NowMicros();
@@ -121,8 +113,6 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
     }
   };
   validate::ValidationResult res = validate::Validate(store->get(), *expected, vo);
-  watching = false;
-  watcher.join();
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (res.cancelled || Interrupted()) {
     log::Warn("interrupted: no reports written");

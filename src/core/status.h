@@ -25,6 +25,10 @@ class Status {
     kInternal,
   };
 
+  // A finer reason within a code, for callers that act on it: a checksum
+  // mismatch is fetched again (net/retry.h). Never inferred from the text.
+  enum class Detail : unsigned char { kNone, kChecksumMismatch };
+
   Status() = default;
   Status(Code code, std::string msg) : code_(code), msg_(std::move(msg)) {}
 
@@ -46,15 +50,25 @@ class Status {
   // True when repeating the same operation later may succeed.
   bool retryable() const { return code_ == Code::kUnavailable || code_ == Code::kIOError; }
 
-  // Returns a copy whose message is prefixed with `context: `.
+  Detail detail() const { return detail_; }
+  Status WithDetail(Detail d) const {
+    Status s = *this;
+    s.detail_ = d;
+    return s;
+  }
+
+  // Returns a copy whose message is prefixed with `context: ` (same code and detail).
   Status WithContext(const std::string& context) const {
     if (ok()) return *this;
-    return Status(code_, context + ": " + msg_);
+    Status s(code_, context + ": " + msg_);
+    s.detail_ = detail_;
+    return s;
   }
   std::string ToString() const;
 
  private:
   Code code_ = Code::kOk;
+  Detail detail_ = Detail::kNone;
   std::string msg_;
 };
 

@@ -104,7 +104,7 @@ class CurlClient final : public HttpClient {
     if (req.total_timeout_s > 0) api.easy_setopt(e, CURLOPT_TIMEOUT, static_cast<long>(req.total_timeout_s));
     // Stalls are detected in ProgressCb from the time of the last byte: curl's
     // LOW_SPEED_* averages over seconds and notices a stall after a burst late.
-    st.last_byte = Clock::now();
+    st.last_byte = st.window_start = Clock::now();
     api.easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     api.easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
     // Bodies are stored as they come (gzip files); never let curl decode them.
@@ -147,6 +147,11 @@ class CurlClient final : public HttpClient {
                    : "timed out";
       }
       if (st.stalled) what = "no data for " + std::to_string(req.stall_timeout_s) + " s (stalled transfer)";
+      if (st.too_slow) {
+        what = "slower than " + std::to_string(req.min_speed_bytes_per_s) + " bytes/s on average over " +
+               std::to_string(req.min_speed_window_s) + " s (" + std::to_string(st.too_slow_bytes) +
+               " bytes in the last window: stalled transfer)";
+      }
       if (req.cancel && req.cancel->load()) {
         r.transport = Status::Cancelled("cancelled");
       } else {
@@ -171,6 +176,11 @@ class CurlClient final : public HttpClient {
     Clock::time_point last_byte;
     curl_off_t last_dl = 0, last_ul = 0;
     bool stalled = false;
+    // Minimum average speed: bytes moved (both ways) when the current window began.
+    Clock::time_point window_start;
+    uint64_t window_bytes = 0;
+    bool too_slow = false;
+    uint64_t too_slow_bytes = 0;
     const HttpRequest* req = nullptr;
     HttpBodySink* sink = nullptr;
     HttpResponseHead head;
@@ -228,15 +238,31 @@ class CurlClient final : public HttpClient {
   static int ProgressCb(void* ud, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
     auto* st = static_cast<State*>(ud);
     if (st->req->cancel && st->req->cancel->load()) return 1;
+    const auto now = Clock::now();
     if (dlnow != st->last_dl || ulnow != st->last_ul) {  // bytes moved either way
       st->last_dl = dlnow;
       st->last_ul = ulnow;
-      st->last_byte = Clock::now();
+      st->last_byte = now;
     }
-    if (st->req->stall_timeout_s > 0 &&
-        Clock::now() - st->last_byte > std::chrono::seconds(st->req->stall_timeout_s)) {
+    if (st->req->stall_timeout_s > 0 && now - st->last_byte > std::chrono::seconds(st->req->stall_timeout_s)) {
       st->stalled = true;
       return 1;
+    }
+    // Windows follow each other (not sliding): a drip is stopped within two
+    // windows, and a transfer pays one subtraction per callback. Our own
+    // check rather than CURLOPT_LOW_SPEED_*, whose abort reads as any other
+    // timeout and would not name the bound.
+    const int window_s = st->req->min_speed_window_s;
+    if (st->req->min_speed_bytes_per_s > 0 && window_s > 0 && now - st->window_start >= std::chrono::seconds(window_s)) {
+      const uint64_t moved_total = static_cast<uint64_t>(dlnow) + static_cast<uint64_t>(ulnow);
+      const uint64_t moved = moved_total - st->window_bytes;
+      if (moved < st->req->min_speed_bytes_per_s * static_cast<uint64_t>(window_s)) {
+        st->too_slow = true;
+        st->too_slow_bytes = moved;
+        return 1;
+      }
+      st->window_start = now;
+      st->window_bytes = moved_total;
     }
     return 0;
   }

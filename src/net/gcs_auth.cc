@@ -11,12 +11,12 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
-#include <thread>
 
 #include "core/base64.h"
 #include "core/bounded_json.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "net/retry.h"
 #include "net/string_sink.h"
 
 namespace mt::net {
@@ -86,23 +86,31 @@ struct Token {
   double expires_in = 0;
 };
 
-// One HTTP exchange that yields a token: retried a few times on transport
-// errors, 408, 429 and 5xx (asking for a token has no side effect).
+// One HTTP exchange that yields a token: retried (net/retry.h) on transport
+// errors, 408, 429 and 5xx (asking for a token has no side effect), four
+// attempts with short waits (0.1, 0.2, 0.4 s, with jitter): a token is asked
+// for when a command starts or a request needs it, and a long wait there
+// would hold everything up.
 Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& what, const std::string& secret) {
+  RetryPolicy policy;
+  policy.max_attempts = 4;
+  policy.base_delay_s = 0.1;
+  policy.max_delay_s = 0.4;
+  Retrier retrier(policy, nullptr, StopFlags{ProcessCancelFlag()}, RetrySeed(what));
   std::string last;
-  for (int attempt = 0; attempt < 4; attempt++) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << (attempt - 1)));
+  while (retrier.MayAttempt()) {
     StringSink sink(64 << 10);
     HttpResult r = http->Fetch(req, &sink);
+    retrier.Attempted();
     const int status = r.head.status;
-    if (!r.transport.ok() || status == 0) {
-      last = r.transport.message();
+    if (IsTransientTransport(r.transport) || IsTransientHttpStatus(status)) {
+      last = r.transport.ok() ? "HTTP " + std::to_string(status) : r.transport.message();
+      const Retrier::Next next = retrier.Backoff(RetryAfter(r.head));
+      if (next == Retrier::Next::kCancelled) return Status::Cancelled(what + ": interrupted");
+      if (next == Retrier::Next::kGiveUp) break;
       continue;
     }
-    if (status == 408 || status == 429 || status >= 500) {
-      last = "HTTP " + std::to_string(status);
-      continue;
-    }
+    if (!r.transport.ok()) return r.transport;  // cancelled
     MT_ASSIGN_OR_RETURN(const json j, ParseBoundedJson(sink.body(), what));
     if (status != 200) {
       // OAuth errors: {"error": "invalid_grant", "error_description": "..."}.

@@ -23,6 +23,10 @@ struct HttpRequest {
   std::string body;                 // sent as is for POST/PUT
   int connect_timeout_s = 15;
   int stall_timeout_s = 60;         // abort when no byte arrives for this long
+  // Abort when fewer than min_speed_bytes_per_s * min_speed_window_s bytes
+  // move (either way) in a window of min_speed_window_s seconds; 0: no bound.
+  uint64_t min_speed_bytes_per_s = 0;
+  int min_speed_window_s = 0;
   int total_timeout_s = 0;          // 0 = none (large files take long; stalls are caught above)
   const std::atomic<bool>* cancel = nullptr;  // set to abort the transfer
 };

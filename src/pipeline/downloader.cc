@@ -1,42 +1,19 @@
 #include "pipeline/downloader.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
-#include <random>
-#include <thread>
 
 #include "core/log.h"
+#include "core/parallel.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 
 namespace mt::pipeline {
-
-bool RetryPolicy::Exhausted(int attempt, double started) const {
-  return attempt >= max_attempts || MonotonicSeconds() - started > max_total_s;
-}
-
-net::HttpRequest RetryPolicy::Request(const std::string& url, int attempt, const std::atomic<bool>* cancel) const {
-  net::HttpRequest req;
-  req.url = attempt == 0 ? url : url + "?retryAttempt=" + std::to_string(attempt);
-  req.connect_timeout_s = connect_timeout_s;
-  req.stall_timeout_s = stall_timeout_s;
-  req.cancel = cancel;
-  return req;
-}
-
-double RetryPolicy::Delay(int failures, double retry_after_s, std::mt19937_64* rng) const {
-  if (retry_after_s >= 0) return std::min(retry_after_s, max_delay_s);
-  const double backoff = std::min(max_delay_s, base_delay_s * std::pow(2.0, failures));
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  return backoff * jitter(*rng);
-}
 
 const char* OutcomeName(Outcome o) {
   switch (o) {
@@ -143,40 +120,27 @@ Downloader::Downloader(DownloadOptions opts) : opts_(std::move(opts)) {
   if (!opts_.http_factory) opts_.http_factory = [] { return net::NewCurlClient(); };
 }
 
-bool Downloader::Sleep(double seconds) {
-  const double until = MonotonicSeconds() + seconds;
-  while (MonotonicSeconds() < until) {
-    if (stop_ || (opts_.cancel && opts_.cancel->load())) return false;
-    const double left_ms = (until - MonotonicSeconds()) * 1000;
-    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::clamp(left_ms, 1.0, 50.0))));
-  }
-  return true;
-}
-
 std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
   std::vector<ItemResult> results(items.size());
   progress_.items_total = items.size();
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    auto http = opts_.http_factory();
-    while (true) {
-      const size_t i = next++;
-      if (i >= items.size()) return;
-      if (stop_ || (opts_.cancel && opts_.cancel->load())) {
-        results[i].item = items[i];
-        results[i].outcome = Outcome::kCancelled;
-        results[i].reason = stop_ ? "not started: " + fatal_.message() : "not started: interrupted";
-        continue;
-      }
-      results[i] = RunItem(items[i], http.get());
-      progress_.items_finished++;
-      progress_.rows += results[i].rows;
-    }
-  };
   const int n = std::max(1, std::min<int>(opts_.concurrency, static_cast<int>(items.size())));
-  std::vector<std::thread> threads;
-  for (int t = 0; t < n; t++) threads.emplace_back(worker);
-  for (auto& t : threads) t.join();
+  std::vector<std::unique_ptr<net::HttpClient>> clients(static_cast<size_t>(n));
+  // Every item gets a result: after a stop or an interrupt the rest are
+  // reported as not started, so no cancel flag is given to the loop.
+  ParallelForWorkers(items.size(), ParallelOptions{n, nullptr}, [&](size_t i, size_t worker) {
+    auto& http = clients[worker];
+    if (!http) http = opts_.http_factory();
+    if (stop_ || (opts_.cancel && opts_.cancel->load())) {
+      results[i].item = items[i];
+      results[i].outcome = Outcome::kCancelled;
+      results[i].reason = stop_ ? "not started: " + fatal_.message() : "not started: interrupted";
+      return Status::OK();
+    }
+    results[i] = RunItem(items[i], http.get());
+    progress_.items_finished++;
+    progress_.rows += results[i].rows;
+    return Status::OK();
+  });
   return results;
 }
 
@@ -285,8 +249,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   sink.timeout_s = opts_.item_timeout_s;
   sink.max_bytes = opts_.item_max_bytes;
 
-  std::mt19937_64 rng(std::hash<std::string>()(item.Id()) ^ static_cast<uint64_t>(MonotonicSeconds() * 1e6));
-  int failures = 0;  // consecutive-ish failures driving the backoff
+  // The attempt budget counts every request, resumed ones included; a
+  // transfer cut after some bytes resumes at once and restarts the backoff.
+  net::Retrier retrier(opts_.retry, opts_.clock, StopFlags{opts_.cancel, &stop_}, net::RetrySeed(item.Id()));
+  int refetches = 0;  // whole downloads again after damaged bytes
   std::string last_error;
   auto give_up = [&](Outcome o, const std::string& why) {
     conv->Abort();
@@ -294,19 +260,20 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     res.reason = why;
     return res;
   };
+  auto gave_up = [&] {
+    return "gave up after " + std::to_string(retrier.attempts()) + " requests in " +
+           std::to_string(static_cast<int>(retrier.Elapsed())) + " s; last error: " + last_error;
+  };
 
-  for (int attempt = 0;; attempt++) {
+  while (true) {
     if (stop_) return give_up(Outcome::kCancelled, "stopped: " + fatal_.message());
     if (opts_.cancel && opts_.cancel->load()) return give_up(Outcome::kCancelled, "interrupted");
     if (const Status bound = sink.CheckBounds(); !bound.ok()) {
       return give_up(bound.retryable() ? Outcome::kRetryable : Outcome::kFailed,
                      bound.message() + (last_error.empty() ? "" : "; last error: " + last_error));
     }
-    if (opts_.retry.Exhausted(attempt, started)) {
-      return give_up(Outcome::kRetryable, "gave up after " + std::to_string(attempt) + " requests in " +
-                                              std::to_string(static_cast<int>(MonotonicSeconds() - started)) +
-                                              " s; last error: " + last_error);
-    }
+    if (!retrier.MayAttempt()) return give_up(Outcome::kRetryable, gave_up());
+    const int attempt = retrier.attempts();
     net::HttpRequest req = opts_.retry.Request(url, attempt, opts_.cancel);
     req.headers.emplace_back("User-Agent", std::string("market-tick/") + settings.tool_version);
     if (!opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
@@ -316,6 +283,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     }
     sink.restart_needed = false;
     net::HttpResult r = http->Fetch(req, &sink);
+    retrier.Attempted();
     res.requests++;
     const int status = sink.status ? sink.status : r.head.status;
 
@@ -331,8 +299,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // Damaged bytes (corrupt gzip) may be a damaged copy on the way: fetch
       // it whole again a few times. Bad data (a CSV row that does not parse,
       // a symbol with no key) is in the file itself: permanent at once.
-      if (r.sink_error.code() == Status::Code::kDataLoss && failures < 2) {
-        failures++;
+      if (r.sink_error.code() == Status::Code::kDataLoss && refetches < 2) {
+        refetches++;
         sink.on_restart();
         sink.offset = 0;
         log::Warn(item.Id() + ": " + last_error + "; downloading again");
@@ -447,9 +415,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       if (outs.status().code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
-      if (outs.status().code() == Status::Code::kDataLoss && failures < 2) {
+      if (outs.status().code() == Status::Code::kDataLoss && refetches < 2) {
         // Truncated or corrupt file: fetch it whole again.
-        failures++;
+        refetches++;
         fresh();
         sink.conv = conv.get();
         sink.offset = 0;
@@ -461,26 +429,29 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       return res;
     }
     // Transient: 408, 429, 5xx, transport errors, cut bodies (resumed by Range).
-    double delay = -1;
+    double retry_after = -1;
     if (got_body) {
       last_error = r.transport.message();
       if (sink.offset > 0) {
-        log::Info(item.Id() + ": transfer cut after " + std::to_string(sink.offset) +
-                  " bytes; resuming with a Range request");
-        failures = 0;  // progress was made: resume at once
-        delay = 0;
+        retrier.ResetBackoff();  // progress was made: resume at once (if the budget allows)
+        if (retrier.MayAttempt()) {
+          log::Info(item.Id() + ": transfer cut after " + std::to_string(sink.offset) +
+                    " bytes; resuming with a Range request");
+        }
+        continue;
       }
-    } else if (status == 429 || status == 408 || status >= 500 || status == 0) {
+    } else if (net::IsTransientHttpStatus(status)) {
       last_error = status ? "HTTP " + std::to_string(status) : r.transport.message();
-      if (status == 429) delay = net::RetryAfterSeconds(r.head.Header("retry-after"));
+      retry_after = net::RetryAfter(r.head);
     } else {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +
                                            sink.error_body.substr(0, 300));
     }
-    delay = opts_.retry.Delay(failures, delay, &rng);
-    failures++;
-    log::Debug(item.Id() + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
-    if (!Sleep(delay)) return give_up(Outcome::kCancelled, "interrupted");
+    const auto next = retrier.Backoff(retry_after, [&](double delay) {
+      log::Debug(item.Id() + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
+    });
+    if (next == net::Retrier::Next::kGiveUp) return give_up(Outcome::kRetryable, gave_up());
+    // kCancelled: the loop's first lines say by which flag.
   }
 }
 

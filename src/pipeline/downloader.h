@@ -9,11 +9,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "net/http_client.h"
+#include "net/retry.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "pipeline/tick_converter.h"
@@ -45,38 +46,20 @@ struct ItemResult {
   std::vector<std::string> unkeyed_symbols;
 };
 
-struct RetryPolicy {
-  int max_attempts = 10;          // requests per item, resumed ones included
-  double base_delay_s = 1.0;      // backoff: base * 2^n, capped, with jitter
-  double max_delay_s = 60.0;
-  double max_total_s = 1800.0;    // give up on an item after this long
-  int stall_timeout_s = 60;
-  int connect_timeout_s = 15;
-
-  // No request may start: `attempt` requests made, or too long since `started`
-  // (MonotonicSeconds).
-  bool Exhausted(int attempt, double started) const;
-  // Request number `attempt` (from 0) of `url`, with the timeouts. Retries add
-  // retryAttempt=N, as the official clients do, so caches don't answer.
-  net::HttpRequest Request(const std::string& url, int attempt, const std::atomic<bool>* cancel) const;
-  // The wait before the next request: the server's Retry-After when
-  // `retry_after_s` >= 0 (capped), else base * 2^failures, capped, with jitter.
-  double Delay(int failures, double retry_after_s, std::mt19937_64* rng) const;
-};
-
 struct DownloadOptions {
   std::string datasets_url;
   std::string api_key;  // never logged
   int concurrency = 8;
   bool force = false;
-  RetryPolicy retry;
+  net::RetryPolicy retry;
+  net::RetryClock* clock = nullptr;  // the retry waits' clock; null: the system's
   ConvertSettings convert;
   storage::ObjectStore* store = nullptr;
   // Keys of items without a planned instrument_key and of grouped files'
   // rows; null: the symbol rules.
   StoreKeyResolvers* keys = nullptr;
   std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
-  const std::atomic<bool>* cancel = nullptr;
+  const std::atomic<bool>* cancel = ProcessCancelFlag();
   // Bounds of one item, whatever a server sends (a body that never ends):
   // the whole item, retries included, stops after item_timeout_s
   // (ITEM_TIMEOUT_HOURS; failed_retryable) or once the bodies received exceed
@@ -101,7 +84,6 @@ class Downloader {
 
  private:
   ItemResult RunItem(const WorkItem& item, net::HttpClient* http);
-  bool Sleep(double seconds);  // false when cancelled
 
   DownloadOptions opts_;
   Progress progress_;

@@ -1,10 +1,6 @@
 #include "pipeline/metadata_source.h"
 
 #include <algorithm>
-#include <chrono>
-#include <cmath>
-#include <random>
-#include <thread>
 
 #include "core/bounded_json.h"
 #include "core/log.h"
@@ -68,29 +64,18 @@ MetadataSource::MetadataSource(MetadataOptions opts) : opts_(std::move(opts)) {
   while (!opts_.api_url.empty() && opts_.api_url.back() == '/') opts_.api_url.pop_back();
 }
 
-bool MetadataSource::Sleep(double seconds) {
-  if (opts_.sleep) return opts_.sleep(seconds);
-  const double until = MonotonicSeconds() + seconds;
-  while (MonotonicSeconds() < until) {
-    if (opts_.cancel && opts_.cancel->load()) return false;
-    const double left_ms = (until - MonotonicSeconds()) * 1000;
-    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(std::clamp(left_ms, 1.0, 50.0))));
-  }
-  return true;
-}
-
 Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, bool with_key,
                                                        net::HttpClient* http) {
-  std::mt19937_64 rng(std::hash<std::string>()(url) ^ static_cast<uint64_t>(MonotonicSeconds() * 1e6));
-  const double started = MonotonicSeconds();
+  net::Retrier retrier(opts_.retry, opts_.clock, StopFlags{opts_.cancel}, net::RetrySeed(url));
   std::string last_error;
-  for (int attempt = 0;; attempt++) {
+  auto gave_up = [&] {
+    return Status::Unavailable("GET " + url + ": gave up after " + std::to_string(retrier.attempts()) +
+                               " requests; last error: " + last_error);
+  };
+  while (true) {
     if (opts_.cancel && opts_.cancel->load()) return Status::Cancelled("interrupted");
-    if (opts_.retry.Exhausted(attempt, started)) {
-      return Status::Unavailable("GET " + url + ": gave up after " + std::to_string(attempt) +
-                                 " requests; last error: " + last_error);
-    }
-    net::HttpRequest req = opts_.retry.Request(url, attempt, opts_.cancel);
+    if (!retrier.MayAttempt()) return gave_up();
+    net::HttpRequest req = opts_.retry.Request(url, retrier.attempts(), opts_.cancel);
     // A body that never ends is cut by the size limit of the sink (1 GiB) or
     // by this time bound, the whole retry budget, whichever comes first;
     // clamped to a day so a huge RETRY_MAX_TOTAL_SECONDS (or inf) converts
@@ -101,22 +86,22 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
     if (with_key && !opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
     StringSink sink;
     net::HttpResult r = http->Fetch(req, &sink);
+    retrier.Attempted();
     requests_++;
     const int status = sink.status ? sink.status : r.head.status;
     if (r.transport.code() == Status::Code::kCancelled) return Status::Cancelled("interrupted");
     if (!r.sink_error.ok()) return r.sink_error.WithContext("GET " + url);
-    double delay = -1;
     if (status >= 200 && status < 300 && r.transport.ok()) return Response{status, std::move(sink.body)};
-    if (status == 429 || status == 408 || status >= 500 || status == 0 || !r.transport.ok()) {
-      last_error = status && r.transport.ok() ? "HTTP " + std::to_string(status)
-                                              : net::Redact(r.transport.message(), opts_.api_key);
-      if (status == 429) delay = net::RetryAfterSeconds(r.head.Header("retry-after"));
-    } else {
+    if (!net::IsTransientTransport(r.transport) && !net::IsTransientHttpStatus(status)) {
       return Response{status, std::move(sink.body)};  // final: the caller explains it
     }
-    delay = opts_.retry.Delay(attempt, delay, &rng);
-    log::Debug("GET " + url + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
-    if (!Sleep(delay)) return Status::Cancelled("interrupted");
+    last_error = status && r.transport.ok() ? "HTTP " + std::to_string(status)
+                                            : net::Redact(r.transport.message(), opts_.api_key);
+    const auto next = retrier.Backoff(net::RetryAfter(r.head), [&](double delay) {
+      log::Debug("GET " + url + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
+    });
+    if (next == net::Retrier::Next::kGiveUp) return gave_up();
+    if (next == net::Retrier::Next::kCancelled) return Status::Cancelled("interrupted");
   }
 }
 

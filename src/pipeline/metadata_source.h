@@ -1,8 +1,8 @@
 // Tardis metadata for one run: GET /v1/exchanges/{exchange} and, when an API
 // key is set, GET /v1/instruments/{exchange}, each fetched at most once per
 // exchange per run and kept (docs/INSTRUMENTS.md, Requests). Requests are retried like
-// dataset downloads (RetryPolicy): 408, 429 (Retry-After honoured), 5xx and
-// transport errors back off with jitter; 401/403 and other 4xx are final.
+// dataset downloads (net/retry.h): 408, 429 and 5xx (Retry-After honoured)
+// and transport errors back off with jitter; 401/403 and other 4xx are final.
 // Thread-safety: different exchanges may be fetched from different threads
 // at once; one exchange is fetched by one thread.
 #pragma once
@@ -15,8 +15,9 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "net/http_client.h"
-#include "pipeline/downloader.h"
+#include "net/retry.h"
 #include "tardis/metadata.h"
 
 namespace mt::pipeline {
@@ -24,11 +25,11 @@ namespace mt::pipeline {
 struct MetadataOptions {
   std::string api_url = "https://api.tardis.dev";  // TARDIS_API_URL
   std::string api_key;                             // never logged; "" = no key
-  RetryPolicy retry;
+  net::RetryPolicy retry;
   std::string user_agent = "market-tick";
   std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
-  std::function<bool(double)> sleep;  // default: a cancellable sleep; false = cancelled
-  const std::atomic<bool>* cancel = nullptr;
+  net::RetryClock* clock = nullptr;  // the retry waits' clock; null: the system's
+  const std::atomic<bool>* cancel = ProcessCancelFlag();
 };
 
 // Everything the metadata of one exchange gave.
@@ -65,7 +66,6 @@ class MetadataSource {
   // GET with retries; a final non-2xx answer is returned, not an error.
   Result<Response> Fetch(const std::string& url, bool with_key, net::HttpClient* http);
   Result<ExchangeMetadata> Load(const std::string& exchange);
-  bool Sleep(double seconds);
 
   MetadataOptions opts_;
   std::atomic<int> requests_{0};

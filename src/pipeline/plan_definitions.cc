@@ -1,9 +1,8 @@
 // Reading the instrument definitions that plans are made from.
 #include <algorithm>
-#include <atomic>
 #include <mutex>
-#include <thread>
 
+#include "core/parallel.h"
 #include "parquet/file_reader.h"
 #include "pipeline/plan.h"
 #include "storage/layout.h"
@@ -50,27 +49,13 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
   std::vector<Date> days;
   for (Date d = from; d <= to; d = AddDays(d, 1)) days.push_back(d);
   KnownSymbols known;
-  Status first_error;
   std::mutex mu;
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    while (true) {
-      const size_t i = next++;
-      if (i >= days.size()) return;
-      Status st = AddDaySymbols(store, days[i], &known, &mu);
-      // A day without definitions says nothing; a store that fails does.
-      if (!st.ok() && st.retryable()) {
-        std::lock_guard<std::mutex> l(mu);
-        if (first_error.ok()) first_error = st;
-      }
-    }
-  };
-  const size_t n = std::min<size_t>(8, days.size());
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < n; t++) threads.emplace_back(worker);
-  worker();
-  for (auto& t : threads) t.join();
-  if (!first_error.ok()) return first_error;
+  MT_RETURN_IF_ERROR(ParallelFor(days.size(), ParallelOptions{8, nullptr}, [&](size_t i) {
+    Status st = AddDaySymbols(store, days[i], &known, &mu);
+    // A day without definitions says nothing; a store that fails does (and
+    // ends the reading: the plan cannot be made without it).
+    return !st.ok() && st.retryable() ? st : Status::OK();
+  }));
   return known;
 }
 

@@ -2,11 +2,7 @@
 
 #include "core/time_util.h"
 
-#include <chrono>
-#include <cmath>
 #include <nlohmann/json.hpp>
-#include <random>
-#include <thread>
 
 #include "core/bounded_json.h"
 #include "core/crc32c.h"
@@ -21,8 +17,6 @@ namespace {
 using json = nlohmann::json;
 
 std::string UserAgent() { return std::string("market-tick/") + MT_VERSION; }
-
-bool Transient(int status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
 
 std::string StringField(const json& j, const char* key) {
   auto it = j.find(key);
@@ -154,16 +148,6 @@ GcsStore::GcsStore(GcsOptions opts) : opts_(std::move(opts)) {
     opts_.resumable_threshold = opts_.chunk_size;
   }
   while (!opts_.endpoint.empty() && opts_.endpoint.back() == '/') opts_.endpoint.pop_back();
-  if (!opts_.sleep) {
-    opts_.sleep = [this](double s) {
-      const double until = MonotonicSeconds() + s;
-      while (MonotonicSeconds() < until) {
-        if (opts_.cancelled && opts_.cancelled()) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(
-            static_cast<int>(std::clamp((until - MonotonicSeconds()) * 1000, 1.0, 50.0))));
-      }
-    };
-  }
 }
 
 GcsStore::~GcsStore() = default;
@@ -212,37 +196,34 @@ void GcsStore::GiveClient(std::unique_ptr<net::HttpClient> c) {
   if (idle_.size() < 32) idle_.push_back(std::move(c));
 }
 
-Status GcsStore::Backoff(int failures, double started, const std::string& what, const std::string& last_error,
+net::Retrier GcsStore::NewRetrier(const std::string& what) const {
+  return net::Retrier(opts_.retry, opts_.clock, StopFlags{opts_.cancel}, net::RetrySeed(what));
+}
+
+Status GcsStore::Backoff(net::Retrier* retrier, const std::string& what, const std::string& last_error,
                          double retry_after) {
-  const auto& p = opts_.retry;
-  if (failures >= p.max_attempts || MonotonicSeconds() - started > p.max_total_s) {
-    return Status::Unavailable(what + ": gave up after " + std::to_string(failures) + " attempts in " +
-                               std::to_string(static_cast<int>(MonotonicSeconds() - started)) + " s; last error: " + last_error);
+  retrier->Attempted();
+  switch (retrier->Backoff(retry_after, [&](double delay) {
+    log::Debug(what + ": " + last_error + "; attempt " + std::to_string(retrier->attempts() + 1) + " in " +
+               std::to_string(delay) + " s");
+  })) {
+    case net::Retrier::Next::kRetry:
+      return Status::OK();
+    case net::Retrier::Next::kGiveUp:
+      return Status::Unavailable(what + ": gave up after " + std::to_string(retrier->attempts()) + " attempts in " +
+                                 std::to_string(static_cast<int>(retrier->Elapsed())) + " s; last error: " + last_error);
+    case net::Retrier::Next::kCancelled:
+      break;
   }
-  if (opts_.cancelled && opts_.cancelled()) return Status::Cancelled(what + ": interrupted");
-  double delay;
-  if (retry_after >= 0) {
-    delay = std::min(retry_after, p.max_delay_s);
-  } else {
-    static thread_local std::mt19937_64 rng{std::random_device{}()};
-    std::uniform_real_distribution<double> jitter(0.5, 1.0);
-    delay = std::min(p.max_delay_s, p.base_delay_s * std::pow(2.0, failures - 1)) * jitter(rng);
-  }
-  log::Debug(what + ": " + last_error + "; attempt " + std::to_string(failures + 1) + " in " +
-             std::to_string(delay) + " s");
-  opts_.sleep(delay);
-  if (opts_.cancelled && opts_.cancelled()) return Status::Cancelled(what + ": interrupted");
-  return Status::OK();
+  return Status::Cancelled(what + ": interrupted");
 }
 
 Result<GcsStore::Response> GcsStore::Execute(net::HttpRequest& req, Retry retry, const std::string& what,
                                              net::HttpBodySink* sink) {
   const auto base_headers = req.headers;
-  req.connect_timeout_s = opts_.retry.connect_timeout_s;
-  req.stall_timeout_s = opts_.retry.stall_timeout_s;
-  const double started = MonotonicSeconds();
+  opts_.retry.ApplyTimeouts(&req);
+  net::Retrier retrier = NewRetrier(what);
   bool reauthorized = false;
-  int failures = 0;
   for (int attempt = 1;; attempt++) {
     MT_ASSIGN_OR_RETURN(std::string authorization, opts_.auth->AuthorizationHeader());
     req.headers = base_headers;
@@ -268,12 +249,10 @@ Result<GcsStore::Response> GcsStore::Execute(net::HttpRequest& req, Retry retry,
       opts_.auth->Invalidate();
       continue;
     }
-    if (!Transient(resp.status) || retry == Retry::kNo) return resp;
-    failures++;
+    if (!net::IsTransientHttpStatus(resp.status) || retry == Retry::kNo) return resp;
     const std::string last = resp.status == 0 ? r.transport.message()
                                               : "HTTP " + std::to_string(resp.status) + " " + ErrorDetail(resp.body);
-    MT_RETURN_IF_ERROR(
-        Backoff(failures, started, what, net::Redact(last, ""), net::RetryAfterSeconds(resp.head.Header("retry-after"))));
+    MT_RETURN_IF_ERROR(Backoff(&retrier, what, net::Redact(last, ""), net::RetryAfter(resp.head)));
   }
 }
 
@@ -293,7 +272,7 @@ Status GcsStore::HttpError(const Response& r, const std::string& what) const {
     case 412:
       return Status::AlreadyExists(head);
     default:
-      if (Transient(r.status)) return Status::Unavailable(head);
+      if (net::IsTransientHttpStatus(r.status)) return Status::Unavailable(head);
       return Status::IOError(head);
   }
 }
@@ -328,8 +307,9 @@ Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length
   uint64_t done = 0;  // bytes handed to `out`
   int64_t generation = 0;
   std::optional<uint32_t> server_crc;
-  const double started = MonotonicSeconds();
-  int failures = 0;
+  // A run of attempts without progress has the policy's budget; a cut
+  // transfer that brought bytes starts a new run at once.
+  net::Retrier retrier = NewRetrier(what);
   while (true) {
     if (length >= 0 && done >= static_cast<uint64_t>(length)) break;
     net::HttpRequest req;
@@ -348,7 +328,7 @@ Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length
     sink.limit = length >= 0 ? length - static_cast<int64_t>(done) : -1;
     MT_ASSIGN_OR_RETURN(Response r, Execute(req, Retry::kNo, what, &sink));
     if (r.status == 416) break;  // empty range at the end of the object
-    if (!sink.media && !Transient(r.status)) {
+    if (!sink.media && !net::IsTransientHttpStatus(r.status)) {
       Response e = r;
       e.body = sink.error_body;
       return HttpError(e, what);
@@ -374,15 +354,16 @@ Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length
       }
     }
     // A cut transfer or a transient status: go on from where we are.
-    failures = sink.got > 0 ? 0 : failures + 1;
-    if (failures > 0) {
+    if (sink.got > 0) {
+      retrier.Restart();
+    } else {
       const std::string last = r.status == 0 ? r.transport.message() : "HTTP " + std::to_string(r.status);
-      MT_RETURN_IF_ERROR(Backoff(failures, started, what, last, net::RetryAfterSeconds(r.head.Header("retry-after"))));
+      MT_RETURN_IF_ERROR(Backoff(&retrier, what, last, net::RetryAfter(r.head)));
     }
   }
   if (whole && server_crc && *server_crc != sink.crc) {
-    return Status::IOError(what + ": CRC32C mismatch: got " + Crc32cToBase64(sink.crc) + ", the server has " +
-                           Crc32cToBase64(*server_crc));
+    return net::ChecksumMismatch(what + ": CRC32C mismatch: got " + Crc32cToBase64(sink.crc) + ", the server has " +
+                                 Crc32cToBase64(*server_crc));
   }
   if (generation_out) *generation_out = generation;
   return Status::OK();
@@ -391,7 +372,8 @@ Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length
 Result<std::string> GcsStore::Read(const std::string& name) {
   std::string data;
   Status st;
-  // A whole read that fails its checksum is read again (a corrupt transfer).
+  // A whole read that fails its checksum is read again (a corrupt transfer),
+  // at once: the bytes came, they were damaged on the way.
   for (int i = 0; i < 3; i++) {
     data.clear();
     st = ReadTo(name, 0, -1, [&](const char* d, size_t n) {
@@ -399,7 +381,7 @@ Result<std::string> GcsStore::Read(const std::string& name) {
       return Status::OK();
     });
     if (st.ok()) return data;
-    if (st.message().find("CRC32C mismatch") == std::string::npos) return st;
+    if (!net::IsChecksumMismatch(st)) return st;
     log::Warn(st.message() + "; reading again");
   }
   return st;
@@ -420,7 +402,7 @@ Result<ObjectStore::Versioned> GcsStore::ReadVersioned(const std::string& name) 
         &v.generation);
     if (st.ok()) break;
     if (st.code() == Status::Code::kNotFound) return Versioned{};
-    if (st.message().find("CRC32C mismatch") == std::string::npos) return st;
+    if (!net::IsChecksumMismatch(st)) return st;
     log::Warn(st.message() + "; reading again");
   }
   if (!st.ok()) return st;

@@ -15,8 +15,10 @@
 //  - the CRC32C of the bytes is computed while they stream, sent with the
 //    last request (x-goog-hash) and compared with the crc32c of the object
 //    the server reports; on a mismatch the object is deleted and Commit fails.
-//  - requests are retried with exponential backoff and jitter on 408, 429,
-//    5xx and transport errors, only when they are safe to repeat.
+//  - requests are retried (net/retry.h: exponential backoff and jitter,
+//    Retry-After honoured) on 408, 429, 5xx and transport errors, only when
+//    they are safe to repeat; a whole read whose CRC32C does not match is
+//    read again.
 // Thread-safe: a store is shared by the download workers; each request
 // borrows a connection from a pool. A WritableObject is used by one thread.
 #pragma once
@@ -29,22 +31,15 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "net/gcs_auth.h"
 #include "net/http_client.h"
+#include "net/retry.h"
 #include "storage/object_store.h"
 
 namespace mt::storage {
 
 inline constexpr size_t kGcsChunkQuantum = 256 * 1024;  // resumable chunks are multiples of this
-
-struct GcsRetry {
-  int max_attempts = 8;        // per request (a resumable chunk: per chunk)
-  double base_delay_s = 1.0;   // base * 2^n, capped, times a jitter in [0.5, 1)
-  double max_delay_s = 32.0;
-  double max_total_s = 600.0;  // give up on a request after this long
-  int connect_timeout_s = 15;
-  int stall_timeout_s = 60;
-};
 
 struct GcsOptions {
   std::string endpoint = "https://storage.googleapis.com";  // or the emulator's http://host:port
@@ -54,10 +49,12 @@ struct GcsOptions {
   size_t chunk_size = 8 << 20;     // REQUIRES: a positive multiple of kGcsChunkQuantum
   size_t resumable_threshold = 0;  // larger objects use a resumable session; 0 (or above) = chunk_size
   int list_page_size = 1000;       // maxResults of each list request
-  GcsRetry retry;
+  // Per request (a resumable chunk, a ranged read: per run of attempts
+  // without progress). The same policy as downloads (cli: RetryFromConfig).
+  net::RetryPolicy retry;
   std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
-  std::function<bool()> cancelled;                                 // polled between retries
-  std::function<void(double)> sleep;                               // default: sleeps, polling cancelled
+  net::RetryClock* clock = nullptr;                      // the retry waits' clock; null: the system's
+  const std::atomic<bool>* cancel = ProcessCancelFlag();  // polled between retries and in their waits
 };
 
 // Metadata of one object, from the JSON API object resource.
@@ -131,9 +128,13 @@ class GcsStore final : public ObjectStore {
   // the body when given; otherwise Response::body holds it.
   Result<Response> Execute(net::HttpRequest& req, Retry retry, const std::string& what,
                            net::HttpBodySink* sink = nullptr);
-  // Waits before attempt `failures` + 1; an error when the retry budget is
-  // spent or the run is cancelled.
-  Status Backoff(int failures, double started, const std::string& what, const std::string& last_error,
+  // A retry loop for one operation, with this store's policy, clock and
+  // cancel flag.
+  net::Retrier NewRetrier(const std::string& what) const;
+  // Counts a failed attempt of `retrier` and waits before the next one: OK to
+  // go on; kUnavailable ("gave up after N attempts ...") when the policy allows
+  // no further attempt, without waiting; kCancelled when interrupted.
+  Status Backoff(net::Retrier* retrier, const std::string& what, const std::string& last_error,
                  double retry_after = -1);
   // A Status for a response that is not a success, with what to do about it.
   Status HttpError(const Response& r, const std::string& what) const;

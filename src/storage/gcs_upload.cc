@@ -14,10 +14,6 @@ namespace mt::storage {
 
 namespace {
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
 std::string ContentTypeFor(const std::string& name) {
   const std::string ext = ".parquet";
   if (name.size() >= ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
@@ -234,8 +230,9 @@ class GcsUpload final : public WritableObject {
   Status Send(bool final, GcsObject* out) {
     if (session_.empty()) MT_RETURN_IF_ERROR(StartSession());
     const std::string what = "upload " + Uri();
-    const double started = Now();
-    int failures = 0;
+    // A run of attempts that stores nothing has the policy's budget; a chunk
+    // (or part of one) stored starts a new run.
+    net::Retrier retrier = store_->NewRetrier(what);
     while (true) {
       const size_t n = final ? buf_.size() : buf_.size() / kGcsChunkQuantum * kGcsChunkQuantum;
       if (!final && n == 0) return Status::OK();
@@ -266,14 +263,9 @@ class GcsUpload final : public WritableObject {
       net::HttpResponseHead head = r->head;
       std::string body = r->body;
       std::string last_error;
-      if (status == 0 || status == 408 || status == 429 || status >= 500) {
+      if (net::IsTransientHttpStatus(status)) {
         last_error = status == 0 ? r->transport.message() : "HTTP " + std::to_string(status);
-        failures++;
-        double retry_after = -1;
-        if (status == 429 && !head.Header("retry-after").empty()) {
-          retry_after = std::atof(head.Header("retry-after").c_str());
-        }
-        MT_RETURN_IF_ERROR(store_->Backoff(failures, started, what, last_error, retry_after));
+        MT_RETURN_IF_ERROR(store_->Backoff(&retrier, what, last_error, net::RetryAfter(head)));
         // Where does the server stand? (The chunk may have landed in part.)
         net::HttpRequest q;
         q.method = "PUT";
@@ -287,7 +279,7 @@ class GcsUpload final : public WritableObject {
           MT_ASSIGN_OR_RETURN(uint64_t moved, Advance(head));
           log::Info(what + ": " + last_error + "; resuming at byte " + std::to_string(persisted_) + " (" +
                     std::to_string(moved) + " more bytes were stored)");
-          if (moved > 0) failures = 0;
+          if (moved > 0) retrier.Restart();
           continue;
         }
       }
@@ -295,10 +287,9 @@ class GcsUpload final : public WritableObject {
         MT_ASSIGN_OR_RETURN(uint64_t moved, Advance(head));
         if (moved == 0) {
           // Nothing taken: do not spin; count it as a failure.
-          failures++;
-          MT_RETURN_IF_ERROR(store_->Backoff(failures, started, what, "the server stored none of the chunk"));
+          MT_RETURN_IF_ERROR(store_->Backoff(&retrier, what, "the server stored none of the chunk"));
         } else {
-          failures = 0;
+          retrier.Restart();
         }
         if (final || buf_.size() >= kGcsChunkQuantum) continue;
         return Status::OK();

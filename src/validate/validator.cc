@@ -1,10 +1,10 @@
 #include "validate/validator.h"
 
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/parallel.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
@@ -109,43 +109,33 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     if (storage::ParseTickObjectName(name)) res.unexpected_objects++;
   }
 
-  std::atomic<size_t> next{0}, done{0};
+  std::atomic<size_t> done{0};
   std::mutex mu;
-  auto worker = [&] {
-    while (true) {
-      if (opts.cancel && opts.cancel->load()) return;
-      const size_t k = next.fetch_add(1);
-      if (k >= to_check.size()) return;
-      ItemResult& r = res.items[to_check[k]];
-      const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
-      Status read_error;
-      FileCheck c = CheckObject(store, r.object, *schema, r.item.day, r.item.instrument_key, &read_error);
-      r.status = c.status;
-      r.reason = std::move(c.reason);
-      r.rows = c.rows;
-      r.first_local_ts = c.first_local_ts;
-      r.last_local_ts = c.last_local_ts;
-      if (read_error.code() == Status::Code::kNotFound) {
-        r.status = ItemStatus::kMissing;
-        r.reason = "object disappeared while validating";
-        r.rows = -1;
-      }
-      if (!read_error.ok() && read_error.code() != Status::Code::kNotFound) {
-        std::lock_guard<std::mutex> l(mu);
-        if (res.store_error.ok()) res.store_error = read_error;
-      }
-      const size_t d = done.fetch_add(1) + 1;
-      if (opts.progress && (d % 1000 == 0 || d == to_check.size())) opts.progress(d, to_check.size());
+  const Status run = ParallelFor(to_check.size(), ParallelOptions{opts.concurrency, opts.cancel}, [&](size_t k) {
+    ItemResult& r = res.items[to_check[k]];
+    const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
+    Status read_error;
+    FileCheck c = CheckObject(store, r.object, *schema, r.item.day, r.item.instrument_key, &read_error);
+    r.status = c.status;
+    r.reason = std::move(c.reason);
+    r.rows = c.rows;
+    r.first_local_ts = c.first_local_ts;
+    r.last_local_ts = c.last_local_ts;
+    if (read_error.code() == Status::Code::kNotFound) {
+      r.status = ItemStatus::kMissing;
+      r.reason = "object disappeared while validating";
+      r.rows = -1;
     }
-  };
-  const int n = std::max(1, std::min<int>(opts.concurrency, static_cast<int>(to_check.size())));
-  if (!to_check.empty()) {
-    std::vector<std::thread> threads;
-    for (int t = 1; t < n; t++) threads.emplace_back(worker);
-    worker();
-    for (auto& t : threads) t.join();
-  }
-  if (opts.cancel && opts.cancel->load() && done.load() < to_check.size()) res.cancelled = true;
+    if (!read_error.ok() && read_error.code() != Status::Code::kNotFound) {
+      std::lock_guard<std::mutex> l(mu);
+      if (res.store_error.ok()) res.store_error = read_error;
+    }
+    const size_t d = done.fetch_add(1) + 1;
+    if (opts.progress && (d % 1000 == 0 || d == to_check.size())) opts.progress(d, to_check.size());
+    return Status::OK();
+  });
+  // Only an interrupt stops the loop early (fn reports every problem in its item).
+  if (run.code() == Status::Code::kCancelled) res.cancelled = true;
   return res;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/status.h"
 #include "storage/object_store.h"
 #include "validate/expected.h"
@@ -20,7 +21,7 @@ namespace mt::validate {
 struct ValidateOptions {
   bool deep = false;
   int concurrency = 16;
-  const std::atomic<bool>* cancel = nullptr;
+  const std::atomic<bool>* cancel = ProcessCancelFlag();  // stops the footer checks
   // Called from worker threads now and then with (checked, total).
   std::function<void(size_t, size_t)> progress;
 };

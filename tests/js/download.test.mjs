@@ -854,6 +854,27 @@ describe('download: a hostile or broken server', () => {
     assert.ok(timed.t1 - timed.t0 < 15_000, describeRun(timed));
     assert.deepEqual(listFiles(path.join(c.dir, 'timed')).filter((f) => f.endsWith('.parquet') || f.includes('.tmp-')), [], 'nothing left');
   });
+
+  it('a drip of 1 byte/s: below MIN_SPEED_BYTES_PER_SECOND over a MIN_SPEED_WINDOW_SECONDS window is a stall, retried, then exit 3', async (t) => {
+    // Bytes keep coming (the zero-byte stall timeout never fires), far too slowly.
+    const c = await setup(t, 'drip', { faults: { trickle: { bytesPerChunk: 1, intervalMs: 1000, path: TRADES_PATH } } });
+    const r = await c.run(TRADES_ARGS, {
+      env: { MIN_SPEED_BYTES_PER_SECOND: '1000', MIN_SPEED_WINDOW_SECONDS: '1', RETRY_MAX_ATTEMPTS: '2' },
+    });
+    assert.equal(r.code, 3, describeRun(r));
+    const res = resultOf(r, TRADES_ID);
+    assert.equal(res.outcome, 'failed_retryable', r.summaryText);
+    assert.equal(res.requests, 2, r.summaryText);
+    const why = /gave up after 2 requests in \d+ s; last error: slower than 1000 bytes\/s on average over 1 s \(\d+ bytes in the last window: stalled transfer\) \(http:\/\/127\.0\.0\.1:\d+\/v1\/binance-futures\/trades\/2020\/02\/22\/BTCUSDT\.csv\.gz, after \d+ body bytes\)/;
+    assert.match(res.reason, why, r.summaryText);
+    assert.match(r.stderr, /failed_retryable 2020-02-22\/trades\/binance-futures\/BTCUSDT: .*slower than 1000 bytes\/s.*http:\/\/127\.0\.0\.1/, r.stderr);
+    // The second request resumed after the bytes the first one got.
+    const reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.equal(reqs.length, 2, showReqs(reqs));
+    assert.match(reqs[1].range ?? '', /^bytes=[1-9]\d*-$/, showReqs(reqs));
+    assert.ok(r.t1 - r.t0 < 10_000, `two 1 s windows, not ${r.t1 - r.t0} ms\n${describeRun(r)}`);
+    assert.deepEqual(listFiles(r.out).filter((f) => f.endsWith('.parquet') || f.includes('.tmp-')), [], 'nothing stored');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-// The downloader's bounds on what a server sends, with an HTTP test double
-// that breaks the protocol in ways libcurl would hide (curl never hands over
+// The downloader's bounds on what a server sends, with the scripted HTTP
+// test double breaking the protocol in ways libcurl would hide (curl never hands over
 // more body than the Content-Length announced), so the downloader's own
 // checks are what is tested here. Real sockets: tests/js/download.test.mjs.
 #include <gtest/gtest.h>
@@ -10,7 +10,9 @@
 
 #include "pipeline/downloader.h"
 #include "storage/object_store.h"
+#include "support/fake_retry_clock.h"
 #include "support/gzip.h"
+#include "support/scripted_http.h"
 
 namespace mt::pipeline {
 namespace {
@@ -22,52 +24,6 @@ using testing::Gzip;
 const std::string kCsv =
     "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
     "binance-futures,BTCUSDT,1582329602111000,1582329602418379,42377944,buy,9682,0.132\n";
-
-// Answers every request with 200, `announced` as Content-Length and `body`,
-// then `extra` bytes more, in one delivery; counts requests.
-class OverlongHttp : public net::HttpClient {
- public:
-  OverlongHttp(std::string body, size_t extra, int* requests) : body_(std::move(body)), extra_(extra), requests_(requests) {}
-  net::HttpResult Fetch(const net::HttpRequest&, net::HttpBodySink* sink) override {
-    ++*requests_;
-    net::HttpResult r;
-    r.head.status = 200;
-    r.head.headers["content-length"] = std::to_string(body_.size());
-    r.sink_error = sink->OnHead(r.head);
-    std::string all = body_ + std::string(extra_, 'x');
-    if (r.sink_error.ok()) r.sink_error = sink->OnBody(all.data(), all.size());
-    return r;
-  }
-
- private:
-  std::string body_;
-  size_t extra_;
-  int* requests_;
-};
-
-// Answers the first `failures` requests with 503 and a `junk`-byte body,
-// then 200 with `body`; counts requests.
-class FlakyHttp : public net::HttpClient {
- public:
-  FlakyHttp(std::string body, int failures, size_t junk, int* requests)
-      : body_(std::move(body)), failures_(failures), junk_(junk), requests_(requests) {}
-  net::HttpResult Fetch(const net::HttpRequest&, net::HttpBodySink* sink) override {
-    const bool fail = (*requests_)++ < failures_;
-    net::HttpResult r;
-    r.head.status = fail ? 503 : 200;
-    const std::string all = fail ? std::string(junk_, 'x') : body_;
-    r.head.headers["content-length"] = std::to_string(all.size());
-    r.sink_error = sink->OnHead(r.head);
-    if (r.sink_error.ok()) r.sink_error = sink->OnBody(all.data(), all.size());
-    return r;
-  }
-
- private:
-  std::string body_;
-  int failures_;
-  size_t junk_;
-  int* requests_;
-};
 
 struct DownloadRun {
   ItemResult result;
@@ -84,16 +40,22 @@ DownloadRun Download(size_t extra, uint64_t max_bytes, const std::string& name, 
   o.datasets_url = "http://127.0.0.1:9";
   o.store = store.get();
   o.concurrency = 1;
-  o.retry.base_delay_s = 0.001;
+  testing::FakeRetryClock clock;
+  o.clock = &clock;
   o.item_max_bytes = max_bytes;
+  // `failures` answers of 503 whose bodies are as long as the file, then the
+  // file with its length announced and `extra` bytes more.
   const std::string body = Gzip(kCsv);
-  o.http_factory = [&]() -> std::unique_ptr<net::HttpClient> {
-    if (failures > 0) return std::make_unique<FlakyHttp>(body, failures, body.size(), &run.requests);
-    return std::make_unique<OverlongHttp>(body, extra, &run.requests);
-  };
+  const std::string length = std::to_string(body.size());
+  std::vector<testing::ScriptedReply> replies(failures, {503, std::string(body.size(), 'x'), {{"content-length", length}}});
+  replies.push_back({200, body + std::string(extra, 'x'), {{"content-length", length}}});
+  testing::ScriptedHttp http;
+  http.Script("", replies);
+  o.http_factory = [&] { return http.Client(); };
   Downloader dl(o);
   auto results = dl.Run({WorkItem{Date{2020, 2, 22}, "trades", "binance-futures", "BTCUSDT", {}}});
   run.result = results.at(0);
+  run.requests = http.requests();
   if (fs::exists(dir)) {
     for (const auto& e : fs::recursive_directory_iterator(dir)) {
       if (e.is_regular_file()) run.files.push_back(e.path().filename().string());

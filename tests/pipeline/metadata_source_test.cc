@@ -1,54 +1,16 @@
-// MetadataSource with a scripted HTTP double: one request per URL per run,
+// MetadataSource with the scripted HTTP double and a fake retry clock: one request per URL per run,
 // the retry rules of downloads, and the messages for refused requests. Real
 // sockets and the test server are exercised by tests/js/instruments.test.mjs.
 #include "pipeline/metadata_source.h"
 
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <mutex>
-
+#include "support/fake_retry_clock.h"
 #include "support/fixtures.h"
+#include "support/scripted_http.h"
 
 namespace mt::pipeline {
 namespace {
-
-struct Scripted {
-  Scripted(int st, std::string b, std::map<std::string, std::string> h = {}, Status t = Status::OK())
-      : status(st), body(std::move(b)), headers(std::move(h)), transport(std::move(t)) {}
-  int status;
-  std::string body;
-  std::map<std::string, std::string> headers;
-  Status transport;
-};
-
-// Answers each URL (query stripped) from its own queue; the last answer repeats.
-class FakeHttp : public net::HttpClient {
- public:
-  std::map<std::string, std::deque<Scripted>> script;
-  std::vector<net::HttpRequest> seen;
-  std::mutex mu;
-
-  net::HttpResult Fetch(const net::HttpRequest& req, net::HttpBodySink* sink) override {
-    std::lock_guard<std::mutex> l(mu);
-    seen.push_back(req);
-    const std::string path = req.url.substr(0, req.url.find('?'));
-    net::HttpResult r;
-    auto it = script.find(path);
-    Scripted s = it == script.end() || it->second.empty() ? Scripted{404, R"({"code":404})"} : it->second.front();
-    if (it != script.end() && it->second.size() > 1) it->second.pop_front();
-    if (!s.transport.ok()) {
-      r.transport = s.transport;
-      return r;
-    }
-    r.head.status = s.status;
-    r.head.headers = s.headers;
-    r.sink_error = sink->OnHead(r.head);
-    if (r.sink_error.ok()) r.sink_error = sink->OnBody(s.body.data(), s.body.size());
-    r.body_bytes = s.body.size();
-    return r;
-  }
-};
 
 const char* kUrl = "http://tardis.test";
 
@@ -59,8 +21,8 @@ std::string Listing(const std::string& ex) {
 }
 
 struct Harness {
-  FakeHttp http;
-  std::vector<double> sleeps;
+  testing::ScriptedHttp http;
+  testing::FakeRetryClock clock;
   MetadataSource Make(const std::string& key) {
     MetadataOptions o;
     o.api_url = std::string(kUrl) + "/";
@@ -68,28 +30,18 @@ struct Harness {
     o.retry.base_delay_s = 1;
     o.retry.max_delay_s = 60;
     o.retry.max_attempts = 4;
-    o.http_factory = [this] {
-      struct Borrowed : net::HttpClient {
-        FakeHttp* f;
-        explicit Borrowed(FakeHttp* x) : f(x) {}
-        net::HttpResult Fetch(const net::HttpRequest& r, net::HttpBodySink* s) override { return f->Fetch(r, s); }
-      };
-      return std::unique_ptr<net::HttpClient>(new Borrowed(&http));
-    };
-    o.sleep = [this](double s) {
-      sleeps.push_back(s);
-      return true;
-    };
+    o.http_factory = [this] { return http.Client(); };
+    o.clock = &clock;
     return MetadataSource(o);
   }
 };
 
 TEST(MetadataSource, OneRequestPerEndpointAndRunCached) {
   Harness h;
-  h.http.script[std::string(kUrl) + "/v1/exchanges/deribit"] = {{200, Listing("deribit")}};
-  h.http.script[std::string(kUrl) + "/v1/instruments/deribit"] = {
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
+  h.http.Script(std::string(kUrl) + "/v1/instruments/deribit", {
       {200, std::string("[").append(mt::testing::ReadFile(std::string(MT_SOURCE_DIR) +
-                                                          "/fixtures/tardis/json/instrument_future.json")).append("]")}};
+                                                          "/fixtures/tardis/json/instrument_future.json")).append("]")}});
   MetadataSource src = h.Make("KEY123456");
   auto a = src.Get("deribit");
   ASSERT_TRUE(a.ok()) << a.status().message();
@@ -97,11 +49,12 @@ TEST(MetadataSource, OneRequestPerEndpointAndRunCached) {
   ASSERT_TRUE(b.ok());
   EXPECT_EQ(*a, *b);
   EXPECT_EQ(src.requests(), 2);
-  ASSERT_EQ(h.http.seen.size(), 2u);
-  EXPECT_EQ(h.http.seen[0].url, std::string(kUrl) + "/v1/exchanges/deribit");
-  EXPECT_EQ(h.http.seen[1].url, std::string(kUrl) + "/v1/instruments/deribit");
+  ASSERT_EQ(h.http.seen().size(), 2u);
+  EXPECT_EQ(h.http.seen()[0].url, std::string(kUrl) + "/v1/exchanges/deribit");
+  EXPECT_EQ(h.http.seen()[1].url, std::string(kUrl) + "/v1/instruments/deribit");
   bool auth = false;
-  for (const auto& [k, v] : h.http.seen[1].headers) auth |= k == "Authorization" && v == "Bearer KEY123456";
+  const auto seen = h.http.seen();
+  for (const auto& [k, v] : seen[1].headers) auth |= k == "Authorization" && v == "Bearer KEY123456";
   EXPECT_TRUE(auth);
   EXPECT_TRUE((*a)->have_instruments);
   ASSERT_EQ((*a)->instruments.size(), 1u);
@@ -111,47 +64,50 @@ TEST(MetadataSource, OneRequestPerEndpointAndRunCached) {
 
 TEST(MetadataSource, WithoutAKeyInstrumentsAreNotRequested) {
   Harness h;
-  h.http.script[std::string(kUrl) + "/v1/exchanges/deribit"] = {{200, Listing("deribit")}};
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
   MetadataSource src = h.Make("");
   auto a = src.Get("deribit");
   ASSERT_TRUE(a.ok());
   EXPECT_FALSE((*a)->have_instruments);
   EXPECT_EQ(src.requests(), 1);
-  for (const auto& [k, v] : h.http.seen[0].headers) EXPECT_NE(k, "Authorization");
+  const auto seen = h.http.seen();
+  for (const auto& [k, v] : seen[0].headers) EXPECT_NE(k, "Authorization");
 }
 
 TEST(MetadataSource, RetriesTransientFailuresWithBackoffAndRetryAfter) {
   Harness h;
-  h.http.script[std::string(kUrl) + "/v1/exchanges/okex"] = {
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/okex", {
       {503, "busy"}, {429, "slow down", {{"retry-after", "7"}}}, {0, "", {}, Status::IOError("connection reset")},
-      {200, Listing("okex")}};
+      {200, Listing("okex")}});
   MetadataSource src = h.Make("");
   auto a = src.Get("okex");
   ASSERT_TRUE(a.ok()) << a.status().message();
   EXPECT_EQ(src.requests(), 4);
-  ASSERT_EQ(h.sleeps.size(), 3u);
-  EXPECT_GE(h.sleeps[0], 0.5);  // 1 s base with jitter 0.5..1
-  EXPECT_LE(h.sleeps[0], 1.0);
-  EXPECT_EQ(h.sleeps[1], 7.0);  // Retry-After
-  EXPECT_GE(h.sleeps[2], 2.0);  // 4 s with jitter
-  EXPECT_LE(h.sleeps[2], 4.0);
-  EXPECT_EQ(h.http.seen[1].url, std::string(kUrl) + "/v1/exchanges/okex?retryAttempt=1");
+  ASSERT_EQ(h.clock.sleeps().size(), 3u);
+  EXPECT_GE(h.clock.sleeps()[0], 0.5);  // 1 s base with jitter 0.5..1
+  EXPECT_LE(h.clock.sleeps()[0], 1.0);
+  EXPECT_EQ(h.clock.sleeps()[1], 7.0);  // Retry-After
+  EXPECT_GE(h.clock.sleeps()[2], 2.0);  // 4 s with jitter
+  EXPECT_LE(h.clock.sleeps()[2], 4.0);
+  EXPECT_EQ(h.http.seen()[1].url, std::string(kUrl) + "/v1/exchanges/okex?retryAttempt=1");
 }
 
 TEST(MetadataSource, GivesUpAsRetryable) {
   Harness h;
-  h.http.script[std::string(kUrl) + "/v1/exchanges/okex"] = {{500, "x"}};
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/okex", {{500, "x"}});
   MetadataSource src = h.Make("");
   auto a = src.Get("okex");
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), Status::Code::kUnavailable);
   EXPECT_TRUE(a.status().retryable());
   EXPECT_NE(a.status().message().find("gave up after 4 requests; last error: HTTP 500"), std::string::npos);
+  // Four requests, three waits between them: none after the last one.
+  EXPECT_EQ(h.clock.sleeps().size(), 3u);
 }
 
 TEST(MetadataSource, RefusedRequestsSayWhatTheFreeTierGives) {
   Harness h;
-  h.http.script[std::string(kUrl) + "/v1/exchanges/deribit"] = {{401, R"({"code":401})"}};
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{401, R"({"code":401})"}});
   MetadataSource nokey = h.Make("");
   auto a = nokey.Get("deribit");
   ASSERT_FALSE(a.ok());
@@ -162,8 +118,8 @@ TEST(MetadataSource, RefusedRequestsSayWhatTheFreeTierGives) {
 
   // A key refused by /v1/instruments: the listing still counts.
   Harness k;
-  k.http.script[std::string(kUrl) + "/v1/exchanges/deribit"] = {{200, Listing("deribit")}};
-  k.http.script[std::string(kUrl) + "/v1/instruments/deribit"] = {{403, R"({"code":403})"}};
+  k.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
+  k.http.Script(std::string(kUrl) + "/v1/instruments/deribit", {{403, R"({"code":403})"}});
   MetadataSource keyed = k.Make("SECRETKEY99");
   auto b = keyed.Get("deribit");
   ASSERT_TRUE(b.ok());
@@ -182,7 +138,7 @@ TEST(MetadataSource, RefusedRequestsSayWhatTheFreeTierGives) {
 
 TEST(MetadataSource, ABadBodyIsAnError) {
   Harness h;
-  h.http.script[std::string(kUrl) + "/v1/exchanges/deribit"] = {{200, "<html>maintenance</html>"}};
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, "<html>maintenance</html>"}});
   MetadataSource src = h.Make("");
   auto a = src.Get("deribit");
   ASSERT_FALSE(a.ok());

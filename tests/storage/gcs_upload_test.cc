@@ -7,6 +7,7 @@
 
 #include "core/crc32c.h"
 #include "storage/gcs_store.h"
+#include "support/fake_retry_clock.h"
 #include "support/gcs_fake_http.h"
 
 namespace mt::storage {
@@ -31,7 +32,8 @@ std::unique_ptr<GcsStore> Store(FakeGcs* fake, size_t chunk = 2 * kQ) {
   o.auth = std::make_shared<testing::NoToken>();
   o.chunk_size = chunk;
   o.http_factory = [fake] { return fake->Client(); };
-  o.sleep = [](double) {};
+  static testing::FakeRetryClock clock;  // retries wait no real time
+  o.clock = &clock;
   o.retry.max_attempts = 5;
   auto s = NewGcsStore(o);
   EXPECT_TRUE(s.ok());

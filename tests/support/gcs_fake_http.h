@@ -50,6 +50,10 @@ class FakeGcs {
   size_t short_store = 0;        // a 308 stores only this many bytes of a chunk (0: all), once
   bool corrupt_crc = false;      // the object reports a wrong crc32c
   int media_failures = 0;        // this many media uploads store the object, then fail with 503
+  int corrupt_reads = 0;         // this many media downloads report a wrong crc32c in x-goog-hash
+  int get_failures = 0;          // this many object GETs (metadata or media) answer get_failure_status
+  int get_failure_status = 503;
+  std::string retry_after;       // Retry-After sent with those failures ("" = none)
   // Runs before a media upload or a session's final request is checked
   // against its precondition: another writer getting in between.
   std::function<void(FakeGcs&)> before_finish;
@@ -211,6 +215,12 @@ class FakeGcs {
     if (p != std::string::npos) {
       std::string name = url.substr(p + marker.size());
       name = Decode(name.substr(0, name.find('?')));
+      if (req.method == "GET" && get_failures > 0) {
+        get_failures--;
+        Reply fail{get_failure_status, {}, "{\"error\":{\"code\":" + std::to_string(get_failure_status) + "}}"};
+        if (!retry_after.empty()) fail.headers.push_back({"Retry-After", retry_after});
+        return fail;
+      }
       auto it = objects.find(name);
       if (it == objects.end()) return {404, {}, "{\"error\":{\"code\":404,\"message\":\"No such object\"}}"};
       if (req.method == "DELETE") {
@@ -222,9 +232,14 @@ class FakeGcs {
       if (Param(url, "alt") == "media") {
         const std::string g = Param(url, "generation");
         if (!g.empty() && std::stoll(g) != it->second.generation) return {404, {}, "{}"};
+        uint32_t crc = Crc32c(it->second.data);
+        if (corrupt_reads > 0) {
+          corrupt_reads--;
+          crc ^= 1;
+        }
         return {200,
                 {{"x-goog-generation", std::to_string(it->second.generation)},
-                 {"x-goog-hash", "crc32c=" + Crc32cToBase64(Crc32c(it->second.data))}},
+                 {"x-goog-hash", "crc32c=" + Crc32cToBase64(crc)}},
                 it->second.data};
       }
       return {200, {}, ObjectJson(name)};

@@ -1,0 +1,152 @@
+// The downloader's retries with the scripted HTTP double and a fake retry
+// clock: which answers are retried, the waits between requests (none after
+// the last), Retry-After, resume without a wait, cancel during a wait.
+// Real sockets and the test server: tests/js/download.test.mjs.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <numeric>
+#include <string>
+
+#include "pipeline/downloader.h"
+#include "storage/object_store.h"
+#include "support/fake_retry_clock.h"
+#include "support/gzip.h"
+#include "support/scripted_http.h"
+
+namespace mt::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::ScriptedReply;
+
+const std::string kCsv =
+    "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n"
+    "binance-futures,BTCUSDT,1582329602111000,1582329602418379,42377944,buy,9682,0.132\n"
+    "binance-futures,BTCUSDT,1582329603111000,1582329603418379,42377945,sell,9681,0.5\n";
+
+struct ItemRun {
+  ItemResult result;
+  testing::ScriptedHttp http;
+  testing::FakeRetryClock clock;
+  std::vector<std::string> files;
+};
+
+// Downloads one item whose every request is answered from `replies`, with
+// `max_attempts` and waits of 1, 2, 4 ... s (jittered, capped at 60 s).
+void Download(ItemRun* run, std::vector<ScriptedReply> replies, int max_attempts, const std::string& name,
+              const std::atomic<bool>* cancel = nullptr, double max_total_s = 1800) {
+  const fs::path dir = fs::temp_directory_path() / ("mt-dl-retry-" + name);
+  fs::remove_all(dir);
+  auto store = storage::NewLocalStore(dir.string());
+  run->http.Script("", std::move(replies));
+  std::atomic<bool> never{false};
+  DownloadOptions o;
+  o.datasets_url = "http://127.0.0.1:9";
+  o.store = store.get();
+  o.concurrency = 1;
+  o.retry.max_attempts = max_attempts;
+  o.retry.max_total_s = max_total_s;
+  o.clock = &run->clock;
+  o.cancel = cancel ? cancel : &never;
+  o.http_factory = [run] { return run->http.Client(); };
+  Downloader dl(o);
+  run->result = dl.Run({WorkItem{Date{2020, 2, 22}, "trades", "binance-futures", "BTCUSDT", {}}}).at(0);
+  if (fs::exists(dir)) {
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {
+      if (e.is_regular_file()) run->files.push_back(e.path().filename().string());
+    }
+  }
+  fs::remove_all(dir);
+}
+
+TEST(DownloaderRetry, TransientAnswersAreRetriedWithBackoffAndRetryAfter) {
+  ItemRun r;
+  Download(&r,
+           {{503, "busy"},
+            {0, "", {}, Status::Unavailable("connection refused")},
+            {429, "slow down", {{"retry-after", "3"}}},
+            {200, testing::Gzip(kCsv)}},
+           10, "transient");
+  EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
+  EXPECT_EQ(r.result.rows, 2u);
+  EXPECT_EQ(r.result.requests, 4);
+  EXPECT_EQ(r.http.requests(), 4);
+  const auto s = r.clock.sleeps();
+  ASSERT_EQ(s.size(), 3u);
+  EXPECT_GE(s[0], 0.5);  // 1 s with jitter
+  EXPECT_LT(s[0], 1.0);
+  EXPECT_GE(s[1], 1.0);  // 2 s with jitter
+  EXPECT_LT(s[1], 2.0);
+  EXPECT_EQ(s[2], 3.0);  // the server's Retry-After
+  EXPECT_EQ(r.http.seen().at(3).url.find("?retryAttempt=3") != std::string::npos, true);
+  EXPECT_EQ(r.files, std::vector<std::string>{"BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet"});
+}
+
+// Issue: the loop slept once more after its last request before giving up.
+TEST(DownloaderRetry, GivesUpAfterTheLastRequestWithoutAnotherWait) {
+  ItemRun r;
+  Download(&r, {{503, "busy"}}, 3, "persistent");
+  EXPECT_EQ(r.result.outcome, Outcome::kRetryable);
+  EXPECT_EQ(r.result.requests, 3);
+  EXPECT_NE(r.result.reason.find("gave up after 3 requests"), std::string::npos) << r.result.reason;
+  EXPECT_NE(r.result.reason.find("last error: HTTP 503"), std::string::npos) << r.result.reason;
+  EXPECT_EQ(r.clock.sleeps().size(), 2u) << "a wait between requests, none after the last";
+  EXPECT_TRUE(r.files.empty());
+}
+
+TEST(DownloaderRetry, NoWaitOutlastsTheTimeBudget) {
+  ItemRun r;
+  Download(&r, {{503, "busy"}}, 100, "budget", nullptr, /*max_total_s=*/10);
+  EXPECT_EQ(r.result.outcome, Outcome::kRetryable);
+  const auto s = r.clock.sleeps();
+  EXPECT_LE(std::accumulate(s.begin(), s.end(), 0.0), 10.0);
+  EXPECT_EQ(r.result.requests, static_cast<int>(s.size()) + 1);
+}
+
+TEST(DownloaderRetry, PermanentAnswersAreNotRetried) {
+  ItemRun bad;
+  Download(&bad, {{400, "bad request"}}, 10, "400");
+  EXPECT_EQ(bad.result.outcome, Outcome::kFailed);
+  EXPECT_NE(bad.result.reason.find("HTTP 400"), std::string::npos);
+  EXPECT_EQ(bad.http.requests(), 1);
+  EXPECT_TRUE(bad.clock.sleeps().empty());
+
+  ItemRun missing;
+  Download(&missing, {{404, "not found"}}, 10, "404");
+  EXPECT_EQ(missing.result.outcome, Outcome::kNotAvailable);
+  EXPECT_EQ(missing.http.requests(), 1);
+  EXPECT_TRUE(missing.clock.sleeps().empty());
+}
+
+TEST(DownloaderRetry, ACutTransferResumesAtOnceWithRange) {
+  const std::string gz = testing::Gzip(kCsv);
+  const size_t cut = gz.size() / 2;
+  const std::string total = std::to_string(gz.size());
+  ItemRun r;
+  Download(&r,
+           {{200, gz.substr(0, cut), {{"content-length", total}}, Status::Unavailable("connection reset")},
+            {206,
+             gz.substr(cut),
+             {{"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}}}},
+           10, "resume");
+  EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
+  EXPECT_EQ(r.result.rows, 2u);
+  EXPECT_EQ(r.http.requests(), 2);
+  EXPECT_EQ(r.http.RequestHeader(1, "Range"), "bytes=" + std::to_string(cut) + "-");
+  EXPECT_TRUE(r.clock.sleeps().empty()) << "progress was made: no wait";
+}
+
+TEST(DownloaderRetry, CancelDuringAWaitAbandonsTheItem) {
+  std::atomic<bool> cancel{false};
+  ItemRun r;
+  r.clock.during_sleep = [&] { cancel = true; };  // SIGTERM while waiting
+  Download(&r, {{503, "busy"}, {200, testing::Gzip(kCsv)}}, 10, "cancel", &cancel);
+  EXPECT_EQ(r.result.outcome, Outcome::kCancelled);
+  EXPECT_EQ(r.result.reason, "interrupted");
+  EXPECT_EQ(r.http.requests(), 1);
+  EXPECT_TRUE(r.files.empty());
+}
+
+}  // namespace
+}  // namespace mt::pipeline
