@@ -157,6 +157,7 @@ std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
   std::vector<ItemResult> results(items.size());
   progress_.items_total = items.size();
   std::atomic<size_t> next{0};
+  std::mutex on_item_mu;
   auto worker = [&] {
     auto http = opts_.http_factory();
     while (true) {
@@ -166,11 +167,15 @@ std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
         results[i].item = items[i];
         results[i].outcome = Outcome::kCancelled;
         results[i].reason = stop_ ? "not started: " + fatal_.message() : "not started: interrupted";
-        continue;
+      } else {
+        results[i] = RunItem(items[i], http.get());
+        progress_.items_finished++;
+        progress_.rows += results[i].rows;
       }
-      results[i] = RunItem(items[i], http.get());
-      progress_.items_finished++;
-      progress_.rows += results[i].rows;
+      if (opts_.on_item) {
+        std::lock_guard<std::mutex> l(on_item_mu);
+        opts_.on_item(results[i]);
+      }
     }
   };
   const int n = std::max(1, std::min<int>(opts_.concurrency, static_cast<int>(items.size())));
