@@ -233,6 +233,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     if (!opts_.force) {
       auto exists = opts_.store->Exists(object);
       if (exists.ok() && *exists) {
+        // A killed --force run may have left a temporary file beside it.
+        opts_.store->RemoveStaleTemporaries(object);
         res.outcome = Outcome::kSkipped;
         res.objects.push_back(object);
         return res;
@@ -246,7 +248,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(item));
     if (rec.ok() && rec->outcome != "not_available" && !opts_.force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
-      for (const auto& o : rec->objects) res.objects.push_back(o.name);
+      for (const auto& o : rec->objects) {
+        opts_.store->RemoveStaleTemporaries(o.name);
+        res.objects.push_back(o.name);
+      }
       return res;
     }
     // An earlier 404 may have become data: that record must be replaced.

@@ -29,6 +29,8 @@ std::string ErrnoText() { return std::strerror(errno); }
 // Suffix of a written, closed temporary file waiting for its commit (Seal()).
 constexpr std::string_view kSealedSuffix = "-sealed";
 
+void RemoveOrphanedTemporaries(const std::string& path);  // below
+
 // A failed write, create or rename: permanent when the file system refuses
 // (no retry changes permissions or a read-only mount), else retryable.
 Status WriteError(const std::string& what, int err) {
@@ -323,6 +325,9 @@ class LocalStore final : public ObjectStore {
     Versioned v;
     MT_ASSIGN_OR_RETURN(v.generation, VersionOf(Path(name), &v.bytes));
     return v;
+  }
+  void RemoveStaleTemporaries(const std::string& name) override {
+    if (CheckName(name).ok()) RemoveOrphanedTemporaries(Path(name));
   }
   Result<bool> Exists(const std::string& name) override {
     struct stat st;
