@@ -917,6 +917,39 @@ describe('download: honest reports', () => {
   });
 });
 
+describe('download: sealed leftovers of a killed grouped run', () => {
+  it('a rerun removes sealed files whose owner is dead, keeps a live owner\'s, and removes a dead owner\'s lock file', async (t) => {
+    const c = await setup(t, 'sealed-leftovers');
+    const r1 = await c.run(SPECS.options.args);
+    assert.equal(r1.code, 0, describeRun(r1));
+    const rels = relsOf('options');
+    assert.equal(rels.length, 2, rels.join(', '));
+    const [a, b] = rels.map((rel) => path.join(c.out, rel));
+    const dir = path.dirname(a);
+    // A grouped file's objects are written, closed ("sealed") and renamed at the end; a process
+    // holds ".owner.tmp-ID" flock-ed while it has "...-sealed-ID" files in the folder.
+    const dead = `${a}.tmp-00000000deadbeef-sealed-00000000000dead0`;  // its owner's lock file is gone
+    fs.writeFileSync(dead, 'sealed by a killed run');
+    const liveOwner = path.join(dir, '.owner.tmp-00000000000a11fe');
+    const live = `${b}.tmp-00000000beefcafe-sealed-00000000000a11fe`;
+    fs.writeFileSync(liveOwner, '');
+    fs.writeFileSync(live, 'sealed by a running process');
+    const holder = spawn('flock', [liveOwner, 'sleep', '60'], { stdio: 'ignore' });
+    t.after(() => holder.kill('SIGKILL'));
+    await waitFor(() => spawnSync('flock', ['-n', '-E', '9', liveOwner, 'true']).status === 9, { what: 'the live owner lock' });
+    const deadOwner = path.join(dir, '.owner.tmp-000000000000dead');  // killed after its last commit
+    fs.writeFileSync(deadOwner, '');
+    c.srv.reset();
+    const r2 = await c.run(SPECS.options.args);
+    assert.equal(r2.code, 0, describeRun(r2));
+    assertCounts(r2, { skipped: 1 }, 'rerun');
+    assert.deepEqual(datasetRequests(c.srv), [], 'skipped on its completion record');
+    assert.ok(!fs.existsSync(dead), 'sealed file of a dead owner removed');
+    assert.ok(!fs.existsSync(deadOwner), "a dead owner's lock file removed");
+    assert.ok(fs.existsSync(live) && fs.existsSync(liveOwner), "a live owner's sealed file and lock file kept");
+  });
+});
+
 describe('download: exit codes a fleet can trust', () => {
   it('a data error in a downloaded file is permanent: one request, failed, exit 1', async (t) => {
     const dir = mkTmp(ROOT_TMP, 'data-error-src');
