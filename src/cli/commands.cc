@@ -41,7 +41,7 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
            {"dry-run", false, "print the URLs that would be downloaded and stop"},
            {"from-report", false,
             "download exactly the missing and corrupt items of the days' missing-data reports (market-tick validate)"},
-           {"summary-json", true, "write the run summary as JSON to this file"},
+           {"summary-json", true, "write the run summary as JSON to this file (whole or not at all; if it cannot be written, the run fails)"},
        }) {
     f.push_back(e);
   }
