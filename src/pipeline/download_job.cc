@@ -79,13 +79,6 @@ class ProgressLine {
 constexpr Outcome kOutcomes[] = {Outcome::kDone,   Outcome::kSkipped,   Outcome::kNoData,   Outcome::kNotAvailable,
                                  Outcome::kFailed, Outcome::kRetryable, Outcome::kCancelled};
 
-// The more serious of two verdicts (WorseExitCode's order).
-Status Worse(const Status& a, const Status& b) {
-  if (a.ok()) return b;
-  if (b.ok()) return a;
-  return WorseExitCode(ExitCodeFor(a), ExitCodeFor(b)) == ExitCodeFor(a) ? a : b;
-}
-
 // Items that are not done, one line each: failures as errors, the source's
 // 404s as warnings (stdout has them too, from on_item).
 void LogItem(const ItemResult& r) {
@@ -294,7 +287,7 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
         WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds));
     if (!st.ok()) {
       log::Error("--summary-json: " + st.message());
-      report.status = Worse(report.status, st);
+      report.status = WorseStatus(report.status, st);
     }
   }
   return report;

@@ -51,11 +51,6 @@ std::string NowIso() {
   return b;
 }
 
-Status Worse(const Status& a, const Status& b) {
-  if (a.ok()) return b;
-  if (b.ok()) return a;
-  return WorseExitCode(ExitCodeFor(a), ExitCodeFor(b)) == ExitCodeFor(a) ? a : b;
-}
 
 // The stdout text: the table per data type, the problems, the verdict.
 std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected, const ValidationResult& res,
@@ -216,11 +211,11 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   const bool ok = Complete(expected, res);
   report.text = SummaryText(o, expected, res, def_runs, ok, secs);
   if (!ok) report.status = Status::InvalidInput("incomplete: items missing or corrupt, or days without definitions");
-  if (!o.read_only) report.status = Worse(report.status, WriteReports(store, o, expected, res));
+  if (!o.read_only) report.status = WorseStatus(report.status, WriteReports(store, o, expected, res));
   if (!o.report_path.empty()) {
     const Status st = WriteHtml(o, store->Describe(""), expected, res);
     if (!st.ok()) log::Error(st.message());
-    report.status = Worse(report.status, st);
+    report.status = WorseStatus(report.status, st);
   }
   return report;
 }
