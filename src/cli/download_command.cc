@@ -4,7 +4,6 @@
 
 #include "cli/commands.h"
 #include "cli/settings.h"
-#include "core/log.h"
 #include "pipeline/download_job.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
