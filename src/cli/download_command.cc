@@ -101,7 +101,11 @@ int RunPlan(const ParsedArgs& args, Context& ctx) {
   if (!store.ok()) o.source.store_error = store.status();
   auto report = pipeline::RunPlanJob(store.ok() ? store->get() : nullptr, o);
   if (!report.ok()) return fail(report.status());
-  std::fputs((args.Has("json") ? report->Json() : report->Table()).c_str(), stdout);
+  if (args.Has("json")) {
+    report->WriteJson(stdout);
+  } else {
+    report->WriteTable(stdout);
+  }
   return kExitOk;
 }
 

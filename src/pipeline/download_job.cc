@@ -168,67 +168,61 @@ std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double s
 Result<PlanReport> RunPlanJob(storage::ObjectStore* store, const PlanJobOptions& options) {
   MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
   PlanReport report;
-  report.items = SelectShard(plan, options.shard);
   report.plan_count = plan.size();
   report.shard = options.shard;
   report.shard_sizes.assign(options.shard_sizes, 0);
   for (const auto& it : plan) {
     if (options.shard_sizes) report.shard_sizes[StableHash(it) % options.shard_sizes]++;
   }
+  // Unsharded, the plan is the report's (a million items are not copied).
+  report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   return report;
 }
 
-std::string PlanReport::Json() const {
-  nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  for (const auto& it : items) {
-    list.push_back({{"day", FormatDate(it.day)},
-                    {"data_type", it.data_type},
-                    {"exchange", it.exchange},
-                    {"symbol", it.symbol}});
+void PlanReport::WriteJson(std::FILE* out) const {
+  // Each value is serialised by nlohmann; only the frame is written here,
+  // so a plan of millions of items is never one document in memory.
+  auto str = [](const std::string& s) {
+    return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::fprintf(out, "{\"count\":%zu,\"plan_count\":%zu,\"shard\":\"%u/%u\",\"items\":[", items.size(), plan_count,
+               shard.index, shard.count);
+  for (size_t i = 0; i < items.size(); i++) {
+    const WorkItem& it = items[i];
+    std::fprintf(out, "%s{\"day\":\"%s\",\"data_type\":%s,\"exchange\":%s,\"symbol\":%s}", i ? "," : "",
+                 FormatDate(it.day).c_str(), str(it.data_type).c_str(), str(it.exchange).c_str(), str(it.symbol).c_str());
   }
-  nlohmann::ordered_json doc = {{"count", items.size()},
-                                {"plan_count", plan_count},
-                                {"shard", std::to_string(shard.index) + "/" + std::to_string(shard.count)},
-                                {"items", list}};
-  if (!shard_sizes.empty()) doc["shard_sizes"] = shard_sizes;
-  return doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  std::fputs("]", out);
+  if (!shard_sizes.empty()) std::fprintf(out, ",\"shard_sizes\":%s", nlohmann::json(shard_sizes).dump().c_str());
+  std::fputs("}\n", out);
 }
 
-std::string PlanReport::Table() const {
-  std::string out;
-  char line[512];
-  std::snprintf(line, sizeof line, "%-10s  %-20s  %-18s  %s\n", "day", "data_type", "exchange", "symbol");
-  out += line;
+void PlanReport::WriteTable(std::FILE* out) const {
+  std::fprintf(out, "%-10s  %-20s  %-18s  %s\n", "day", "data_type", "exchange", "symbol");
   for (const auto& it : items) {
-    std::snprintf(line, sizeof line, "%-10s  %-20s  %-18s  %s\n", FormatDate(it.day).c_str(), it.data_type.c_str(),
-                  it.exchange.c_str(), it.symbol.c_str());
-    out += line;
+    std::fprintf(out, "%-10s  %-20s  %-18s  %s\n", FormatDate(it.day).c_str(), it.data_type.c_str(),
+                 it.exchange.c_str(), it.symbol.c_str());
   }
-  out += std::to_string(items.size()) + " items";
-  if (shard.count > 1) {
-    out += " in shard " + std::to_string(shard.index) + "/" + std::to_string(shard.count) + " (plan: " +
-           std::to_string(plan_count) + ")";
-  }
-  out += "\n";
+  std::fprintf(out, "%zu items", items.size());
+  if (shard.count > 1) std::fprintf(out, " in shard %u/%u (plan: %zu)", shard.index, shard.count, plan_count);
+  std::fputs("\n", out);
   if (!shard_sizes.empty()) {
     const size_t n = shard_sizes.size();
     const size_t mn = *std::min_element(shard_sizes.begin(), shard_sizes.end());
     const size_t mx = *std::max_element(shard_sizes.begin(), shard_sizes.end());
     const double mean = static_cast<double>(plan_count) / static_cast<double>(n);
-    std::snprintf(line, sizeof line, "%zu shards: min %zu, max %zu, mean %.2f items (max %+.1f%% of the mean)\n", n,
-                  mn, mx, mean, mean > 0 ? (static_cast<double>(mx) / mean - 1) * 100 : 0.0);
-    out += line;
-    out += "shard sizes:";
-    for (size_t i = 0; i < n; i++) out += " " + std::to_string(i) + ":" + std::to_string(shard_sizes[i]);
-    out += "\n";
+    std::fprintf(out, "%zu shards: min %zu, max %zu, mean %.2f items (max %+.1f%% of the mean)\n", n, mn, mx, mean,
+                 mean > 0 ? (static_cast<double>(mx) / mean - 1) * 100 : 0.0);
+    std::fputs("shard sizes:", out);
+    for (size_t i = 0; i < n; i++) std::fprintf(out, " %zu:%zu", i, shard_sizes[i]);
+    std::fputs("\n", out);
   }
-  return out;
 }
 
 Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOptions options) {
   DownloadReport report;
   MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
-  report.items = SelectShard(plan, options.shard);
+  report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   if (options.dry_run) return report;
 
   // A write error on the output (permission denied, not a directory, a

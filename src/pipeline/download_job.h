@@ -5,6 +5,7 @@
 // maps the report's status through ExitCodeFor.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -29,9 +30,10 @@ struct PlanReport {
   Shard shard;
   std::vector<size_t> shard_sizes;  // empty unless asked for
   // {"count","plan_count","shard","items":[{day,data_type,exchange,symbol}],"shard_sizes"}
-  std::string Json() const;
+  // and a newline. Streamed item by item: a plan may hold millions.
+  void WriteJson(std::FILE* out) const;
   // A table of the items, the count and the shard sizes' spread.
-  std::string Table() const;
+  void WriteTable(std::FILE* out) const;
 };
 Result<PlanReport> RunPlanJob(storage::ObjectStore* store, const PlanJobOptions& options);
 
