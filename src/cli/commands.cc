@@ -41,7 +41,7 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
            {"dry-run", false, "print the URLs that would be downloaded and stop"},
            {"from-report", false,
             "download exactly the missing and corrupt items of the days' missing-data reports (market-tick validate)"},
-           {"summary-json", true, "write the run summary as JSON to this file"},
+           {"summary-json", true, "write the run summary as JSON to this file (whole or not at all; if it cannot be written, the run fails)"},
        }) {
     f.push_back(e);
   }
@@ -127,6 +127,11 @@ const std::vector<Command>& Commands() {
             "trades with --symbols)"},
            {"symbols", true,
             "expect these Tardis symbols (as download) instead of the instrument definitions (env SYMBOLS)"},
+           {"instrument-types", true, "with definitions: spot, perpetual, future, option (env INSTRUMENT_TYPES)"},
+           {"base", true, "with definitions: base assets, e.g. BTC,ETH"},
+           {"quote", true, "with definitions: quote assets, e.g. USDT"},
+           {"max-instruments", true, "with definitions: at most N instruments per day, in key order"},
+           {"max-days-to-expiry", true, "with definitions: futures and options expiring within N days of the day"},
            {"output", true, "the storage to check: directory or gs://BUCKET/PREFIX (env OUTPUT_URI; default ./data)"},
            {"deep", false, "read every present file's footer: rows, schema, timestamps inside the day, truncation"},
            {"report", true, "write a self-contained HTML coverage report to this file"},

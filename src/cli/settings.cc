@@ -42,6 +42,12 @@ Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const 
     }
     if (req.data_types.empty()) req.data_types = {"trades"};
   }
+  MT_ASSIGN_OR_RETURN(req.instruments,
+                      pipeline::ParseInstrumentFilter(args.Get("instrument-types", ctx.config.GetOr("INSTRUMENT_TYPES", "")),
+                                                      args.Get("base", ctx.config.GetOr("BASE_ASSETS", "")),
+                                                      args.Get("quote", ctx.config.GetOr("QUOTE_ASSETS", "")),
+                                                      args.Get("max-instruments", ctx.config.GetOr("MAX_INSTRUMENTS", "")),
+                                                      args.Get("max-days-to-expiry", "")));
   return req;
 }
 

@@ -33,7 +33,9 @@ Result<DateRange> DateRangeFromArgs(const ParsedArgs& args);
 // --exchanges, --data-types, --symbols (env EXCHANGES, DATA_TYPES, SYMBOLS).
 // With --symbols, exchanges named in exchange:SYMBOL entries are enough and
 // trades is the default data type; without, both come from the instrument
-// definitions.
+// definitions, filtered by --instrument-types, --base, --quote,
+// --max-instruments, --max-days-to-expiry (env INSTRUMENT_TYPES,
+// BASE_ASSETS, QUOTE_ASSETS, MAX_INSTRUMENTS).
 Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const Context& ctx);
 
 Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi);

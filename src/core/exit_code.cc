@@ -24,4 +24,8 @@ int WorseExitCode(int a, int b) {
   return rank(a) >= rank(b) ? a : b;
 }
 
+Status WorseStatus(const Status& a, const Status& b) {
+  return WorseExitCode(ExitCodeFor(a), ExitCodeFor(b)) == ExitCodeFor(a) ? a : b;
+}
+
 }  // namespace mt

@@ -33,4 +33,9 @@ int ExitCodeFor(const Status& status);
 // over a transient one because rerunning cannot fix it.
 int WorseExitCode(int a, int b);
 
+// Of two outcomes of one run, the one whose exit code is worse (a when
+// equal): a run that also failed to write its summary or report reports
+// the more serious of the two.
+Status WorseStatus(const Status& a, const Status& b);
+
 }  // namespace mt

@@ -123,6 +123,7 @@ Downloader::Downloader(DownloadOptions opts) : opts_(std::move(opts)) {
 std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
   std::vector<ItemResult> results(items.size());
   progress_.items_total = items.size();
+  std::mutex on_item_mu;
   const int n = std::max(1, std::min<int>(opts_.concurrency, static_cast<int>(items.size())));
   std::vector<std::unique_ptr<net::HttpClient>> clients(static_cast<size_t>(n));
   // Every item gets a result: after a stop or an interrupt the rest are
@@ -134,11 +135,15 @@ std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
       results[i].item = items[i];
       results[i].outcome = Outcome::kCancelled;
       results[i].reason = stop_ ? "not started: " + fatal_.message() : "not started: interrupted";
-      return Status::OK();
+    } else {
+      results[i] = RunItem(items[i], http.get());
+      progress_.items_finished++;
+      progress_.rows += results[i].rows;
     }
-    results[i] = RunItem(items[i], http.get());
-    progress_.items_finished++;
-    progress_.rows += results[i].rows;
+    if (opts_.on_item) {
+      std::lock_guard<std::mutex> l(on_item_mu);
+      opts_.on_item(results[i]);
+    }
     return Status::OK();
   });
   return results;
@@ -192,6 +197,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     if (!opts_.force) {
       auto exists = opts_.store->Exists(object);
       if (exists.ok() && *exists) {
+        // A killed --force run may have left a temporary file beside it.
+        opts_.store->RemoveStaleTemporaries(object);
         res.outcome = Outcome::kSkipped;
         res.objects.push_back(object);
         return res;
@@ -205,7 +212,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(item));
     if (rec.ok() && rec->outcome != "not_available" && !opts_.force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
-      for (const auto& o : rec->objects) res.objects.push_back(o.name);
+      for (const auto& o : rec->objects) {
+        opts_.store->RemoveStaleTemporaries(o.name);
+        res.objects.push_back(o.name);
+      }
       return res;
     }
     // An earlier 404 may have become data: that record must be replaced.

@@ -60,6 +60,9 @@ struct DownloadOptions {
   StoreKeyResolvers* keys = nullptr;
   std::function<std::unique_ptr<net::HttpClient>()> http_factory;  // default: curl
   const std::atomic<bool>* cancel = ProcessCancelFlag();
+  // Called with each item's result as it ends (items not started too), from
+  // the worker that ran it, one call at a time.
+  std::function<void(const ItemResult&)> on_item;
   // Bounds of one item, whatever a server sends (a body that never ends):
   // the whole item, retries included, stops after item_timeout_s
   // (ITEM_TIMEOUT_HOURS; failed_retryable) or once the bodies received exceed

@@ -1,6 +1,7 @@
 #include "pipeline/plan.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <tuple>
 
@@ -135,6 +136,40 @@ Status CheckExchanges(const std::vector<std::string>& exchanges, const std::vect
   return Status::OK();
 }
 
+Result<InstrumentFilter> ParseInstrumentFilter(const std::string& types, const std::string& bases,
+                                               const std::string& quotes, const std::string& max_instruments,
+                                               const std::string& max_days_to_expiry) {
+  auto upper = [](std::string v) {
+    for (char& c : v) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return v;
+  };
+  auto integer = [](const char* flag, const std::string& v, uint64_t lo, uint64_t hi) -> Result<uint64_t> {
+    char* end = nullptr;
+    const unsigned long long n = std::strtoull(v.c_str(), &end, 10);
+    if (v.empty() || *end != '\0' || v[0] == '-' || n < lo || n > hi) {
+      return Status::Usage(std::string(flag) + " must be an integer from " + std::to_string(lo) + " to " +
+                           std::to_string(hi) + ", got '" + v + "'");
+    }
+    return static_cast<uint64_t>(n);
+  };
+  InstrumentFilter f;
+  for (const std::string& t : SplitList(types)) {
+    const std::string u = upper(t);
+    f.types.insert(u == "SPOT" ? "SPOT_PAIR" : u);  // the key type of spot instruments
+  }
+  for (const std::string& b : SplitList(bases)) f.bases.insert(upper(b));
+  for (const std::string& q : SplitList(quotes)) f.quotes.insert(upper(q));
+  if (!max_instruments.empty()) {
+    MT_ASSIGN_OR_RETURN(uint64_t n, integer("--max-instruments", max_instruments, 1, 100'000'000));
+    f.max_instruments = static_cast<size_t>(n);
+  }
+  if (!max_days_to_expiry.empty()) {
+    MT_ASSIGN_OR_RETURN(uint64_t n, integer("--max-days-to-expiry", max_days_to_expiry, 0, 100000));
+    f.max_days_to_expiry = static_cast<int64_t>(n);
+  }
+  return f;
+}
+
 std::vector<WorkItem> FilterInstruments(const std::vector<WorkItem>& items, const InstrumentFilter& f) {
   std::vector<WorkItem> out;
   std::map<Date, std::set<std::string>> kept;  // instruments kept per day
@@ -243,6 +278,11 @@ std::vector<WorkItem> ChainItems(const Date& day, const std::vector<DefinitionRo
     return std::tie(a.exchange, a.instrument_key) < std::tie(b.exchange, b.instrument_key);
   });
   return out;
+}
+
+std::vector<WorkItem> UniqueFiles(std::vector<WorkItem> items) {
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  return items;
 }
 
 std::vector<std::string> SplitList(const std::string& csv) {

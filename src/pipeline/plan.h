@@ -32,6 +32,17 @@ struct WorkItem {
   bool operator==(const WorkItem& o) const { return Id() == o.Id(); }
 };
 
+// The instrument filters of a plan from definitions (--instrument-types,
+// --base, --quote, --max-instruments, --max-days-to-expiry), the same for
+// download, plan and validate. Empty sets and the defaults keep everything.
+struct InstrumentFilter {
+  std::set<std::string> types;  // key types (SPOT_PAIR, PERPETUAL, FUTURE, OPTION)
+  std::set<std::string> bases, quotes;
+  size_t max_instruments = SIZE_MAX;  // per day: the first N keys met, in item order
+  int64_t max_days_to_expiry = -1;    // futures and options expiring within N days of the day
+};
+// The selection of a plan, one struct for every source of items
+// (symbols, definitions, missing-data reports) and every command.
 struct PlanRequest {
   Date from, to;  // inclusive
   std::vector<std::string> exchanges;
@@ -43,7 +54,17 @@ struct PlanRequest {
   // is a usage error (a typo would otherwise fail on every fleet task).
   std::vector<std::string> symbols;
   const struct KnownSymbols* known = nullptr;  // not owned; null: rules only
+  // Applied to items from definitions (not to --symbols, which name them).
+  InstrumentFilter instruments;
 };
+
+// The filter from its flags' text: `types` a list of spot, perpetual,
+// future, option (any case; spot is SPOT_PAIR), `bases`/`quotes` lists of
+// assets (any case), `max_instruments` and `max_days_to_expiry` integers
+// ("" = no bound). A bad number is a usage error naming its flag.
+Result<InstrumentFilter> ParseInstrumentFilter(const std::string& types, const std::string& bases,
+                                               const std::string& quotes, const std::string& max_instruments,
+                                               const std::string& max_days_to_expiry);
 
 Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req);
 
@@ -84,15 +105,6 @@ std::vector<GroupedDefinition> ParseGroupedSymbols(std::string_view json);
 std::vector<WorkItem> ChainItems(const Date& day, const std::vector<DefinitionRow>& rows,
                                  const std::vector<GroupedDefinition>& grouped, const PlanRequest& filter);
 
-// ---- filters of a plan from definitions ----
-// download/plan --instrument-types, --base, --quote, --max-instruments,
-// --max-days-to-expiry. Empty sets and the defaults keep everything.
-struct InstrumentFilter {
-  std::set<std::string> types;  // key types (SPOT_PAIR, PERPETUAL, FUTURE, OPTION)
-  std::set<std::string> bases, quotes;
-  size_t max_instruments = SIZE_MAX;  // per day: the first N keys met, in item order
-  int64_t max_days_to_expiry = -1;    // futures and options expiring within N days of the day
-};
 // The items of `items` (with instrument keys, sorted by day) that pass. An
 // options chain (VENUE:OPTIONS:BASE-QUOTE) is its options' data: it counts
 // as OPTION with its base and quote, and has no expiry of its own. Items
@@ -129,6 +141,87 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
 // of the request's days and points req->known at it (which must outlive
 // the plan); else does nothing.
 Status LoadKnownSymbolsFor(storage::ObjectStore* store, PlanRequest* req, KnownSymbols* known);
+
+// ---- a plan from instrument definitions (plan_definitions.cc) ----
+// Days with one problem shown as one line per run of consecutive days
+// (193 days without definitions are one line, not 193).
+struct DayRun {
+  Date from, to;
+  size_t days = 0;
+  std::string text;
+  // "2024-01-01" or "2024-01-01 .. 2024-07-11 (193 days)".
+  std::string Days() const;
+};
+// `lines` sorted by day; a run breaks at a gap of days or a new text.
+std::vector<DayRun> CollapseDays(const std::vector<std::pair<Date, std::string>>& lines);
+
+struct DefinitionsPlan {
+  // One item per object the definitions expect: each instrument of the day
+  // (instrument_key set) x the data types it lists, options_chain once per
+  // exchange and underlying (symbol: the grouped file, e.g. OPTIONS), all
+  // filtered by the request's exchanges, data types and instrument filters;
+  // plus, with instrument_key empty, the grouped files (OPTIONS,
+  // PERPETUALS) of data types no instrument of their exchange has that day
+  // (their objects only the file can name). Sorted by (day, data type,
+  // exchange, symbol, instrument key); unique.
+  std::vector<WorkItem> items;
+  // Days whose definitions file is missing or unreadable, with the reason
+  // (the same text for every day with the same problem, so CollapseDays can
+  // join them): nothing is known to be expected there.
+  std::vector<std::pair<Date, std::string>> definition_problems;
+  // Notes for the log (data types the schema tables do not know, exchanges
+  // the definitions do not list).
+  std::vector<std::string> notes;
+};
+// Reads each day's instrument_availability/by_date/day-D/instruments.parquet
+// (written by `market-tick instruments`). Data types the schema tables do
+// not know are skipped (a note counts them). An exchange id neither Tardis
+// nor the definitions know is a usage error with a suggestion; a store
+// failure that a retry may fix is returned as is.
+Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const PlanRequest& req);
+
+// ---- a plan from missing-data reports (plan_report.cc) ----
+// `download --from-report`: the missing and corrupt items of each day's
+// missing_data_reports/by_date/day-D/missing_data.parquet (written by
+// validate, missing_report.h), filtered by the request's exchanges and data
+// types (empty: all); not the not_available ones (the source has no file).
+// Corrupt objects exist, so the download must overwrite them (force).
+struct ReportPlan {
+  std::vector<WorkItem> items;  // sorted, unique
+  size_t missing = 0, corrupt = 0;
+  size_t not_available = 0;  // listed, not planned: the source has no file
+  std::vector<Date> days_without_report;  // never validated: nothing to take from them
+};
+// REQUIRES: from <= to.
+Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from, const Date& to,
+                                   const std::vector<std::string>& exchanges,
+                                   const std::vector<std::string>& data_types);
+
+// ---- the work items of download and plan (plan_items.cc) ----
+struct WorkPlanOptions {
+  // --from-report: the reports' missing and corrupt items; the request's
+  // data types narrow them only when given explicitly (report_data_types).
+  bool from_report = false;
+  bool report_data_types = false;
+  // `plan` shows what it can: with bare symbols and no readable definitions
+  // it pairs them by the symbol rules (with a warning); `download` stops.
+  bool definitions_optional = false;
+  Status store_error;  // why `store` is null (definitions_optional), for the warning
+};
+// One entry for "which items": from --symbols (BuildPlan, bare symbols
+// paired through the store's definitions), from the definitions
+// (PlanFromDefinitions with every filter; a day without definitions is an
+// error naming the days and what to run), or from missing-data reports.
+// One item per Tardis file, sorted. `store` may be null only with symbols
+// and definitions_optional (then the symbol rules pair them). Notes and
+// counts go to the log.
+Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanRequest req,
+                                            const WorkPlanOptions& options);
+
+// The work items of a plan: one per Tardis file (unique Id). Items of one
+// file (the options_chain objects of one OPTIONS file) collapse to the
+// first. `items` sorted by WorkItem order.
+std::vector<WorkItem> UniqueFiles(std::vector<WorkItem> items);
 
 // FNV-1a 64 of Id(): stable across machines, builds and runs.
 uint64_t StableHash(const WorkItem& item);

@@ -1,11 +1,15 @@
-// Reading the instrument definitions that plans are made from.
+// Plans from the instrument definitions in the store: which symbols each
+// exchange has (pairing bare --symbols), and the items the definitions
+// expect, filtered (download and plan run them, validate checks them).
 #include <algorithm>
 #include <mutex>
+#include <tuple>
 
 #include "core/parallel.h"
 #include "parquet/file_reader.h"
 #include "pipeline/plan.h"
 #include "storage/layout.h"
+#include "tardis/schema.h"
 
 namespace mt::pipeline {
 
@@ -35,7 +39,171 @@ Status AddDaySymbols(storage::ObjectStore* store, const Date& day, KnownSymbols*
   return Status::OK();
 }
 
+std::vector<GroupedDefinition> GroupedOf(const parquet::FileReader& file) {
+  for (const auto& [k, v] : file.metadata().key_value) {
+    if (k == "grouped_symbols") return ParseGroupedSymbols(v);
+  }
+  return {};
+}
+
+// Every instrument row of one day's definitions file (rows without a key
+// are skipped).
+Result<std::vector<DefinitionRow>> ReadDefinitionRows(parquet::FileReader& file) {
+  std::vector<parquet::ColumnValues> cols;
+  for (const char* name : {"instrument_key", "data_types", "tardis_exchange", "tardis_symbol"}) {
+    MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file.ReadColumn(std::string(name)));
+    if (v.type != parquet::PhysicalType::kByteArray) {
+      return Status::InvalidInput(file.label() + ": column " + name + " is not a string column");
+    }
+    cols.push_back(std::move(v));
+  }
+  std::vector<DefinitionRow> rows;
+  rows.reserve(cols[0].num_rows);
+  for (size_t r = 0; r < cols[0].num_rows; r++) {
+    if (cols[0].strings[r].empty()) continue;
+    rows.push_back(DefinitionRow{cols[0].strings[r], cols[2].strings[r], cols[3].strings[r],
+                                 SplitList(cols[1].strings[r])});
+  }
+  return rows;
+}
+
+bool Wanted(const std::vector<std::string>& filter, const std::string& v) {
+  return filter.empty() || std::find(filter.begin(), filter.end(), v) != filter.end();
+}
+
+// The items of one day: instruments x data types and the options chains,
+// filtered; then the grouped files of data types no instrument has.
+std::vector<WorkItem> DayItems(const Date& day, const std::vector<DefinitionRow>& rows,
+                               const std::vector<GroupedDefinition>& grouped, const PlanRequest& req,
+                               size_t* unknown_types) {
+  std::vector<WorkItem> items;
+  for (const auto& r : rows) {
+    if (!Wanted(req.exchanges, r.exchange)) continue;
+    for (const auto& dt : r.data_types) {
+      if (!Wanted(req.data_types, dt)) continue;
+      // An option's chain rows live in its underlying's chain object.
+      if (dt == kOptionsChain) continue;
+      if (!tardis::FindSchema(dt)) {
+        ++*unknown_types;
+        continue;
+      }
+      items.push_back(WorkItem{day, dt, r.exchange, r.symbol, r.instrument_key});
+    }
+  }
+  for (auto& w : ChainItems(day, rows, grouped, req)) items.push_back(std::move(w));
+  // Key order within a data type: --max-instruments keeps the first N keys.
+  auto key = [](const WorkItem& w) { return std::tie(w.data_type, w.instrument_key); };
+  std::sort(items.begin(), items.end(), [&](const WorkItem& a, const WorkItem& b) { return key(a) < key(b); });
+  items.erase(std::unique(items.begin(), items.end(),
+                          [&](const WorkItem& a, const WorkItem& b) { return key(a) == key(b); }),
+              items.end());
+  // Data types that exist only as grouped files: the instruments files list
+  // grouped symbols in their `grouped_symbols` metadata. A grouped file is
+  // added for a data type no instrument of that exchange has on the day
+  // (else both would be fetched); the instrument filters cannot apply inside
+  // it. Coverage counts every instrument of the definitions, before the
+  // filters: a filter that drops all options must not bring their trades
+  // back through the grouped file.
+  std::set<std::pair<std::string, std::string>> covered;  // exchange, data type
+  for (const auto& w : items) covered.insert({w.exchange, w.data_type});
+  std::vector<WorkItem> out = FilterInstruments(items, req.instruments);
+  for (const auto& g : grouped) {
+    if (!Wanted(req.exchanges, g.exchange)) continue;
+    std::string key_type = g.type == "spot" ? "SPOT_PAIR" : g.type;
+    for (char& c : key_type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (!req.instruments.types.empty() && !req.instruments.types.count(key_type)) continue;
+    for (const auto& dt : g.data_types) {
+      if (!tardis::FindSchema(dt) || !Wanted(req.data_types, dt)) continue;
+      if (covered.count({g.exchange, dt})) continue;
+      out.push_back(WorkItem{day, dt, g.exchange, g.symbol, {}});
+    }
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string DayRun::Days() const {
+  if (days <= 1) return FormatDate(from);
+  return FormatDate(from) + " .. " + FormatDate(to) + " (" + std::to_string(days) + " days)";
+}
+
+std::vector<DayRun> CollapseDays(const std::vector<std::pair<Date, std::string>>& lines) {
+  std::vector<DayRun> out;
+  for (const auto& [d, text] : lines) {
+    if (!out.empty() && out.back().text == text && AddDays(out.back().to, 1) == d) {
+      out.back().to = d;
+      out.back().days++;
+      continue;
+    }
+    out.push_back(DayRun{d, d, 1, text});
+  }
+  return out;
+}
+
+Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const PlanRequest& req) {
+  if (req.to < req.from) {
+    return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
+  }
+  for (const auto& dt : req.data_types) {
+    if (!tardis::FindSchema(dt)) {
+      return Status::Usage("unknown data type '" + dt + "' (one of: " + tardis::SupportedDataTypes() + ")");
+    }
+  }
+  DefinitionsPlan out;
+  size_t unknown = 0;
+  std::set<std::string> seen;  // exchanges the definitions list
+  for (Date d = req.from; d <= req.to; d = AddDays(d, 1)) {
+    auto file = parquet::FileReader::Open(store, storage::InstrumentsObjectName(d));
+    if (!file.ok()) {
+      if (file.status().code() == Status::Code::kNotFound) {
+        out.definition_problems.emplace_back(
+            d, "no instrument definitions (instrument_availability/by_date/day-*/instruments.parquet): run "
+               "market-tick instruments for these days, or pass --symbols");
+        continue;
+      }
+      if (file.status().retryable()) return file.status();
+      out.definition_problems.emplace_back(d, file.status().message());
+      continue;
+    }
+    auto rows = ReadDefinitionRows(**file);
+    if (!rows.ok()) {
+      if (rows.status().retryable()) return rows.status();
+      out.definition_problems.emplace_back(d, rows.status().message());
+      continue;
+    }
+    for (const auto& r : *rows) seen.insert(r.exchange);
+    for (auto& w : DayItems(d, *rows, GroupedOf(**file), req, &unknown)) out.items.push_back(std::move(w));
+  }
+  // A typo must not read as "nothing expected, complete".
+  MT_RETURN_IF_ERROR(CheckExchanges(req.exchanges, std::vector<std::string>(seen.begin(), seen.end())));
+  const size_t days = static_cast<size_t>(DaysFromCivil(req.to.year, req.to.month, req.to.day) -
+                                          DaysFromCivil(req.from.year, req.from.month, req.from.day) + 1);
+  if (out.definition_problems.size() < days) {
+    for (const auto& e : req.exchanges) {
+      if (!seen.count(e)) {
+        out.notes.push_back(e + ": the instrument definitions of these days do not list this exchange; run "
+                                "market-tick instruments --exchanges " + e + " for them");
+      }
+    }
+  }
+  if (unknown > 0) {
+    out.notes.push_back(std::to_string(unknown) +
+                        " instrument data types are not among the supported ones and were skipped");
+  }
+  auto order = [](const WorkItem& a, const WorkItem& b) {
+    if (a < b) return true;
+    if (b < a) return false;
+    return a.instrument_key < b.instrument_key;
+  };
+  std::sort(out.items.begin(), out.items.end(), order);
+  out.items.erase(std::unique(out.items.begin(), out.items.end(),
+                              [](const WorkItem& a, const WorkItem& b) {
+                                return !(a < b) && !(b < a) && a.instrument_key == b.instrument_key;
+                              }),
+                  out.items.end());
+  return out;
+}
 
 Result<std::vector<GroupedDefinition>> ReadGroupedSymbols(storage::ObjectStore* store, const Date& day) {
   MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, storage::InstrumentsObjectName(day)));

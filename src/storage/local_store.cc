@@ -29,6 +29,9 @@ std::string ErrnoText() { return std::strerror(errno); }
 // Suffix of a written, closed temporary file waiting for its commit (Seal()).
 constexpr std::string_view kSealedSuffix = "-sealed";
 
+void RemoveOrphanedTemporaries(const std::string& path);  // below
+
+
 // A failed write, create or rename: permanent when the file system refuses
 // (no retry changes permissions or a read-only mount), else retryable.
 Status WriteError(const std::string& what, int err) {
@@ -104,6 +107,84 @@ std::string ParentDir(const std::string& path) {
   return p.empty() ? "." : p;
 }
 
+// A sealed file is closed, so its own flock cannot show that its writer
+// lives. Its writer process instead holds a lock file per directory,
+// "{dir}/.owner.tmp-{id}", flock-ed while it has a sealed file there, and the
+// sealed file is named "...-sealed-{id}": a sweep proves the writer dead when
+// that lock file is gone or can be locked (RemoveOrphanedTemporaries). A
+// process releases the lock file (unlinks, then closes it) when its last
+// sealed file of the directory is committed or removed; a new lock file gets
+// a new id, so a sweeper that locked a released one finds no live file under
+// its id.
+constexpr std::string_view kOwnerPrefix = ".owner.tmp-";
+
+class SealOwners {
+ public:
+  // The id to name a new sealed file of `dir` with; counts the file.
+  Result<std::string> Acquire(const std::string& dir) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = by_dir_.find(dir);
+    if (it != by_dir_.end()) {
+      it->second.files++;
+      return it->second.id;
+    }
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    for (int attempt = 0;; attempt++) {
+      char id[17];
+      std::snprintf(id, sizeof id, "%016llx", static_cast<unsigned long long>(rng()));
+      const std::string path = dir + "/" + std::string(kOwnerPrefix) + id;
+      const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+      if (fd < 0) return WriteError("cannot create " + path, errno);
+      while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+      }
+      // A sweep may have taken the new file for a dead owner's between open
+      // and flock and removed it: then start over under a new id.
+      struct stat st;
+      if (::fstat(fd, &st) == 0 && st.st_nlink == 0 && attempt < 8) {
+        ::close(fd);
+        continue;
+      }
+      by_dir_.emplace(dir, Entry{id, path, fd, 1});
+      return std::string(id);
+    }
+  }
+  // One sealed file of `dir` was renamed or removed.
+  void Release(const std::string& dir) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = by_dir_.find(dir);
+    if (it == by_dir_.end() || --it->second.files > 0) return;
+    ::unlink(it->second.path.c_str());
+    ::close(it->second.fd);
+    by_dir_.erase(it);
+  }
+
+ private:
+  struct Entry {
+    std::string id, path;
+    int fd;
+    size_t files;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> by_dir_;
+};
+
+SealOwners& Owners() {
+  static SealOwners* owners = new SealOwners;  // used by writers until exit
+  return *owners;
+}
+
+// Whether the owner `id` of sealed files in `dir` is gone: its lock file is
+// absent, or free (then it is removed).
+bool OwnerIsDead(const std::string& dir, const std::string& id) {
+  const std::string path = dir + "/" + std::string(kOwnerPrefix) + id;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT;
+  const bool dead = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  if (dead) ::unlink(path.c_str());
+  ::close(fd);
+  return dead;
+}
+
 // Writes to "{path}.tmp-{random}" in the same directory, then renames. The
 // temporary file stays open (and flock-ed, see CreateWithRule) until it has
 // been renamed, so another process never takes it for an orphan.
@@ -140,14 +221,21 @@ class LocalWritable final : public WritableObject {
   // Written and closed: a grouped file seals thousands of objects, which
   // cannot all stay open. Their bytes are made durable by the store's
   // SyncSealed(), then each Commit renames. The flock goes with the
-  // descriptor, so the file first takes the name "{tmp}-sealed", which a
-  // concurrent run's sweep of leftovers leaves alone unless it is a day old
-  // (RemoveOrphanedTemporaries).
+  // descriptor, so the file first takes the name "{tmp}-sealed-{owner}",
+  // whose owner's lock file tells a sweep of leftovers whether this process
+  // still lives (SealOwners, RemoveOrphanedTemporaries).
   Status Seal() override {
     if (fd_ < 0) return Status::Internal("seal after commit/abort: " + path_);
     (void)::sync_file_range(fd_, static_cast<off_t>(flushed_), 0, SYNC_FILE_RANGE_WRITE);
-    const std::string sealed = tmp_ + std::string(kSealedSuffix);
-    if (::rename(tmp_.c_str(), sealed.c_str()) != 0) return WriteError("rename " + tmp_ + " -> " + sealed, errno);
+    const std::string dir = ParentDir(path_);
+    MT_ASSIGN_OR_RETURN(const std::string owner, Owners().Acquire(dir));
+    const std::string sealed = tmp_ + std::string(kSealedSuffix) + "-" + owner;
+    if (::rename(tmp_.c_str(), sealed.c_str()) != 0) {
+      const int err = errno;
+      Owners().Release(dir);
+      return WriteError("rename " + tmp_ + " -> " + sealed, err);
+    }
+    owner_dir_ = dir;
     tmp_ = sealed;
     ::close(fd_);
     fd_ = -1;
@@ -171,6 +259,7 @@ class LocalWritable final : public WritableObject {
       ::unlink(tmp_.c_str());
       tmp_.clear();
     }
+    ReleaseOwner();
     return st;
   }
 
@@ -183,10 +272,18 @@ class LocalWritable final : public WritableObject {
       ::unlink(tmp_.c_str());
       tmp_.clear();
     }
+    ReleaseOwner();
   }
   uint64_t bytes_written() const override { return bytes_; }
 
  private:
+  // After the sealed file was renamed or removed.
+  void ReleaseOwner() {
+    if (owner_dir_.empty()) return;
+    Owners().Release(owner_dir_);
+    owner_dir_.clear();
+  }
+
   // Renames the temporary file to its name under the commit rule.
   Status Place() {
     if (rule_.kind == CommitRule::kOverwrite) {
@@ -231,6 +328,7 @@ class LocalWritable final : public WritableObject {
   CommitRule rule_;
   bool committed_ = false;
   bool sealed_ = false;  // written and closed, see Seal()
+  std::string owner_dir_;  // set while a sealed file counts in Owners()
   uint64_t bytes_ = 0;
   uint64_t flushed_ = 0;  // bytes whose writeback was started
   static constexpr uint64_t kWritebackBytes = 4u << 20;
@@ -323,6 +421,9 @@ class LocalStore final : public ObjectStore {
     Versioned v;
     MT_ASSIGN_OR_RETURN(v.generation, VersionOf(Path(name), &v.bytes));
     return v;
+  }
+  void RemoveStaleTemporaries(const std::string& name) override {
+    if (CheckName(name).ok()) RemoveOrphanedTemporaries(Path(name));
   }
   Result<bool> Exists(const std::string& name) override {
     struct stat st;
@@ -458,6 +559,12 @@ void RemoveOrphanedTemporaries(const std::string& path) {
       std::error_code ec;
       for (auto d = fs::directory_iterator(dir, ec); !ec && d != fs::directory_iterator(); d.increment(ec)) {
         const std::string f = d->path().filename().string();
+        if (f.rfind(kOwnerPrefix, 0) == 0) {
+          // A dead owner's lock file (killed before its sealed files were
+          // named, or after the last was committed) goes; a live one stays.
+          (void)OwnerIsDead(dir.string(), f.substr(kOwnerPrefix.size()));
+          continue;
+        }
         const size_t at = f.rfind(".tmp-");
         if (at != std::string::npos && at > 0) it->second[f.substr(0, at)].push_back(d->path());
       }
@@ -470,13 +577,24 @@ void RemoveOrphanedTemporaries(const std::string& path) {
   }
   for (const auto& f : candidates) {
     const std::string fs_name = f.filename().string();
-    if (fs_name.size() > kSealedSuffix.size() &&
-        fs_name.compare(fs_name.size() - kSealedSuffix.size(), kSealedSuffix.size(), kSealedSuffix) == 0) {
-      // Sealed: no lock to test. A live run commits it within the run; one a
-      // day old is a leftover.
-      std::error_code ec;
-      const auto age = fs::file_time_type::clock::now() - fs::last_write_time(f, ec);
-      if (ec || age < std::chrono::hours(24)) continue;
+    const size_t sealed_at = fs_name.rfind(kSealedSuffix);
+    if (sealed_at != std::string::npos && sealed_at > fs_name.rfind(".tmp-")) {
+      const size_t end = sealed_at + kSealedSuffix.size();
+      if (end < fs_name.size() && fs_name[end] == '-') {
+        // Sealed with its owner's id: removed once the owner is proven dead.
+        if (OwnerIsDead(dir.string(), fs_name.substr(end + 1))) {
+          std::error_code rm;
+          fs::remove(f, rm);
+        }
+        continue;
+      }
+      if (end == fs_name.size()) {
+        // Sealed without an owner (an older version's name): nothing proves
+        // its writer dead; a day old is a leftover.
+        std::error_code ec;
+        const auto age = fs::file_time_type::clock::now() - fs::last_write_time(f, ec);
+        if (ec || age < std::chrono::hours(24)) continue;
+      }
     }
     const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) continue;

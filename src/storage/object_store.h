@@ -93,6 +93,12 @@ class ObjectStore {
   // Makes the bytes of every object sealed so far durable, so their Commit()
   // only has to rename them.
   virtual Status SyncSealed() { return Status::OK(); }
+  // Removes what dead writers of `name` left (local: temporary files no live
+  // process holds, see local_store.cc). Create does it for the name it
+  // writes; a run that skips `name` because it exists calls it, so the
+  // leftovers of a killed overwrite (--force) go on the next run too.
+  // Default: nothing (GCS keeps no partial object).
+  virtual void RemoveStaleTemporaries(const std::string& name) {}
 };
 
 // A store rooted at a local directory. Names use '/' separators.

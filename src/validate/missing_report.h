@@ -11,13 +11,15 @@
 #include <vector>
 
 #include "core/status.h"
-#include "parquet/column_data.h"
+#include "pipeline/missing_report.h"
 #include "storage/object_store.h"
 #include "validate/item.h"
 
 namespace mt::validate {
 
-std::vector<parquet::ColumnSpec> MissingReportSchema();
+// The format (schema, reading and writing rows) is pipeline's: download
+// plans from these reports without depending on validate.
+using pipeline::MissingReportSchema;
 
 // Writes (replacing) the day's report from `items` (only missing and
 // corrupt and not_available ones are written). `checked_at` in microseconds since the epoch.

@@ -11,7 +11,7 @@
 // Binary: $MARKET_TICK_BIN or ../../build/market-tick.   Run: cd tests/js && npm test
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import dc from 'node:diagnostics_channel';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -880,6 +880,96 @@ describe('download: a hostile or broken server', () => {
 // ---------------------------------------------------------------------------------------------
 // 8. exit codes a fleet can trust (issue 16 §8)
 // ---------------------------------------------------------------------------------------------
+
+// ---------------------------------------------------------------------------------------------
+// honest reports: what the run says is what happened
+// ---------------------------------------------------------------------------------------------
+
+describe('download: honest reports', () => {
+  it('--summary-json that cannot be written fails the run (exit 2); nothing is left beside it', async (t) => {
+    const c = await setup(t, 'summary-unwritable');
+    const folder = path.join(c.dir, 'summary-folder');
+    fs.mkdirSync(folder);
+    const r = await c.run(SPECS.binance.args, { extra: ['--summary-json', folder] });
+    assert.equal(r.code, 2, describeRun(r));
+    assert.match(r.stderr, /--summary-json: cannot write .*summary-folder/, describeRun(r));
+    assert.deepEqual(fs.readdirSync(folder), [], 'nothing written into the folder');
+    assert.deepEqual(fs.readdirSync(c.dir).filter((f) => f.includes('.tmp-')), [], 'no temporary summary left');
+    assert.deepEqual(completedObjects(c.out), BINANCE_RELS, 'the downloads themselves are kept');
+  });
+
+  it('OUTCOME lines reach stdout as each item ends, not at the end of the run', async (t) => {
+    // The quotes file pauses 3 s half way; trades, beside it, ends at once.
+    const c = await setup(t, 'streamed', { faults: { stall: { path: '/quotes/', ms: 3000 } } });
+    const h = c.start(SPECS.binance.args, { extra: ['--concurrency', '2'] });
+    let firstLineAt = null;
+    h.child.stdout.on('data', (d) => { if (firstLineAt === null && String(d).includes('\n')) firstLineAt = Date.now(); });
+    const r = await h.done;
+    assert.equal(r.code, 0, describeRun(r));
+    assert.match(r.stdout.split('\n')[0], /^done\t2020-02-22\/trades\/binance-futures\/BTCUSDT\t/, describeRun(r));
+    assert.ok(firstLineAt !== null, describeRun(r));
+    assert.ok(r.t1 - firstLineAt >= 1500,
+      `the first OUTCOME line came ${r.t1 - firstLineAt} ms before the run ended (want it as its item ended)\n${describeRun(r)}`);
+    assert.deepEqual(stdoutLines(r), EXPECTED.binance.map((o) => `done\t${o.itemId}\t${o.rel}`).sort(), describeRun(r));
+  });
+
+  it("a rerun removes what a killed --force run left beside existing objects, never a live writer's file", async (t) => {
+    const c = await setup(t, 'force-leftovers');
+    const r1 = await c.run(SPECS.binance.args);
+    assert.equal(r1.code, 0, describeRun(r1));
+    const [a, b] = BINANCE_RELS.map((rel) => path.join(c.out, rel));
+    // What a --force run killed while writing leaves: a temporary file beside the existing object,
+    // flock-ed by nobody (its writer is dead).
+    const dead = `${a}.tmp-00000000deadbeef`;
+    fs.writeFileSync(dead, 'half an object');
+    // A live writer's temporary file: flock-ed by a running process, as market-tick holds its own.
+    const live = `${b}.tmp-00000000000a11fe`;
+    fs.writeFileSync(live, 'being written');
+    const holder = spawn('flock', [live, 'sleep', '60'], { stdio: 'ignore' });
+    t.after(() => holder.kill('SIGKILL'));
+    await waitFor(() => spawnSync('flock', ['-n', '-E', '9', live, 'true']).status === 9, { what: 'the lock on the live file' });
+    c.srv.reset();
+    const r2 = await c.run(SPECS.binance.args);
+    assert.equal(r2.code, 0, describeRun(r2));
+    assertCounts(r2, { skipped: 2 }, 'rerun');
+    assert.deepEqual(datasetRequests(c.srv), [], 'rerun: no dataset request');
+    assert.ok(!fs.existsSync(dead), "the dead writer's temporary file is removed");
+    assert.ok(fs.existsSync(live), "the live writer's temporary file is kept");
+  });
+});
+
+describe('download: sealed leftovers of a killed grouped run', () => {
+  it('a rerun removes sealed files whose owner is dead, keeps a live owner\'s, and removes a dead owner\'s lock file', async (t) => {
+    const c = await setup(t, 'sealed-leftovers');
+    const r1 = await c.run(SPECS.options.args);
+    assert.equal(r1.code, 0, describeRun(r1));
+    const rels = relsOf('options');
+    assert.equal(rels.length, 2, rels.join(', '));
+    const [a, b] = rels.map((rel) => path.join(c.out, rel));
+    const dir = path.dirname(a);
+    // A grouped file's objects are written, closed ("sealed") and renamed at the end; a process
+    // holds ".owner.tmp-ID" flock-ed while it has "...-sealed-ID" files in the folder.
+    const dead = `${a}.tmp-00000000deadbeef-sealed-00000000000dead0`;  // its owner's lock file is gone
+    fs.writeFileSync(dead, 'sealed by a killed run');
+    const liveOwner = path.join(dir, '.owner.tmp-00000000000a11fe');
+    const live = `${b}.tmp-00000000beefcafe-sealed-00000000000a11fe`;
+    fs.writeFileSync(liveOwner, '');
+    fs.writeFileSync(live, 'sealed by a running process');
+    const holder = spawn('flock', [liveOwner, 'sleep', '60'], { stdio: 'ignore' });
+    t.after(() => holder.kill('SIGKILL'));
+    await waitFor(() => spawnSync('flock', ['-n', '-E', '9', liveOwner, 'true']).status === 9, { what: 'the live owner lock' });
+    const deadOwner = path.join(dir, '.owner.tmp-000000000000dead');  // killed after its last commit
+    fs.writeFileSync(deadOwner, '');
+    c.srv.reset();
+    const r2 = await c.run(SPECS.options.args);
+    assert.equal(r2.code, 0, describeRun(r2));
+    assertCounts(r2, { skipped: 1 }, 'rerun');
+    assert.deepEqual(datasetRequests(c.srv), [], 'skipped on its completion record');
+    assert.ok(!fs.existsSync(dead), 'sealed file of a dead owner removed');
+    assert.ok(!fs.existsSync(deadOwner), "a dead owner's lock file removed");
+    assert.ok(fs.existsSync(live) && fs.existsSync(liveOwner), "a live owner's sealed file and lock file kept");
+  });
+});
 
 describe('download: exit codes a fleet can trust', () => {
   it('a data error in a downloaded file is permanent: one request, failed, exit 1', async (t) => {

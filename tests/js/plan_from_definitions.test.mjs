@@ -73,3 +73,13 @@ test('no definitions for the day: a clear error naming the instruments command',
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /no instrument definitions for 2025-03-01.*market-tick instruments/);
 });
+
+test('validate expects what plan plans: the same instrument filters narrow its expected items', async () => {
+  const planned = await plan(['--instrument-types', 'option', '--data-types', 'trades']);
+  assert.deepEqual(planned, ['trades/deribit/BTC-25APR25-200000-P']);
+  const r = await run(['validate', '--from', '2025-02-14', '--output', dir, '--read-only',
+    '--instrument-types', 'option', '--data-types', 'trades']);
+  assert.equal(r.status, 1, r.stderr);  // nothing downloaded: the one expected item is missing
+  assert.match(r.stdout, /^trades +1 +0 +0 +0 +1 +0 +-$/m, r.stdout);
+  assert.match(r.stdout, /^missing\t2025-02-14\ttrades\tDERIBIT:OPTION:BTC-USD-250425-200000-PUT$/m, r.stdout);
+});

@@ -156,6 +156,28 @@ describe('market-tick validate on a damaged storage tree', () => {
     assert.match(r.stdout, /^result: complete: 0 missing, 0 corrupt/m);
   });
 
+  it('reports that cannot be written: says so (not "wrote N"), and the run fails', () => {
+    // A complete selection, so only the reports can fail the run: their
+    // folder is a file in a copy of the tree.
+    const copy = path.join(work, 'unwritable');
+    fs.cpSync(data, copy, { recursive: true });
+    fs.rmSync(path.join(copy, 'missing_data_reports'), { recursive: true, force: true });
+    fs.writeFileSync(path.join(copy, 'missing_data_reports'), 'not a folder');
+    const args = ['validate', '--from', D1, '--exchanges', 'binance-futures', '--data-types', 'trades,quotes', '--symbols', 'BTCUSDT', '--output', copy, '--deep'];
+    const r = run(args);
+    assert.match(r.stdout, /^result: complete: 0 missing, 0 corrupt/m, describeRun(args, r));
+    assert.doesNotMatch(r.stderr, /wrote 1 missing-data reports/, describeRun(args, r));
+    assert.match(r.stderr, /wrote 0 of 1 missing-data reports/, describeRun(args, r));
+    assert.notEqual(r.code, 0, describeRun(args, r));
+    // --report to a folder: an output that cannot be written, nothing left beside it.
+    const dir = path.join(work, 'report-dir');
+    fs.mkdirSync(dir, { recursive: true });
+    const r2 = run([...args.slice(0, -2), '--output', data, '--read-only', '--report', dir]);
+    assert.equal(r2.code, 2, describeRun(args, r2));
+    assert.match(r2.stderr, /--report: cannot write .*report-dir/, r2.stderr);
+    assert.deepEqual(fs.readdirSync(work).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
+  });
+
   it('usage errors exit 2', () => {
     for (const args of [['validate', '--output', data], ['validate', '--from', 'yesterday'], ['validate', '--from', D2, '--to', D1, '--symbols', 'BTCUSDT', '--exchanges', 'binance-futures'],
       ['validate', '--from', D1, '--symbols', 'BTCUSDT', '--exchanges', 'binance-futures', '--data-types', 'nope', '--output', data]]) {

@@ -23,7 +23,7 @@
 #include "validate/file_check.h"
 #include "validate/html_report.h"
 #include "validate/missing_report.h"
-#include "validate/report_plan.h"
+#include "pipeline/plan.h"
 #include "validate/validator.h"
 
 namespace mt::validate {
@@ -311,7 +311,7 @@ TEST_F(Tree, PlanFromReportsListsExactlyTheReportedItems) {
   std::vector<const ItemResult*> all;
   for (const auto& r : res.items) all.push_back(&r);
   ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, all, kDayUs, "test").ok());
-  auto plan = PlanFromReports(store_.get(), kDay, kDay2, {}, {});
+  auto plan = pipeline::PlanFromReports(store_.get(), kDay, kDay2, {}, {});
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ(plan->missing, 1u);
   EXPECT_EQ(plan->corrupt, 3u);
@@ -322,9 +322,9 @@ TEST_F(Tree, PlanFromReportsListsExactlyTheReportedItems) {
                                            "2020-02-22/quotes/binance-futures/XRPUSDT",
                                            "2020-02-22/trades/binance-futures/XRPUSDT",
                                            "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
-  plan = PlanFromReports(store_.get(), kDay, kDay, {"deribit"}, {});
+  plan = pipeline::PlanFromReports(store_.get(), kDay, kDay, {"deribit"}, {});
   ASSERT_EQ(plan->items.size(), 1u);
-  plan = PlanFromReports(store_.get(), kDay, kDay, {}, {"quotes"});
+  plan = pipeline::PlanFromReports(store_.get(), kDay, kDay, {}, {"quotes"});
   ASSERT_EQ(plan->items.size(), 2u);
 }
 
@@ -461,6 +461,30 @@ TEST_F(Tree, OptionsChainItemsAreOnePerUnderlyingAndNeedTheCompletionRecord) {
   EXPECT_EQ(trades, 4u);
 }
 
+// validate expects what download plans: the instrument filters of the
+// shared plan narrow the expected items too (they were download's alone).
+TEST_F(Tree, InstrumentFiltersNarrowTheExpectedItems) {
+  WriteOptionDefinitions(store_.get(), kDay);
+  Selection s = OneDay();
+  auto f = pipeline::ParseInstrumentFilter("option", "ETH", "", "", "");
+  ASSERT_TRUE(f.ok());
+  s.instruments = *f;
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  std::vector<std::string> got;
+  for (const auto& e : exp->items) got.push_back(e.data_type + " " + e.instrument_key);
+  EXPECT_EQ(got, (std::vector<std::string>{"options_chain DERIBIT:OPTIONS:ETH-USD",
+                                           "trades DERIBIT:OPTION:ETH-USD-200327-200-CALL"}));
+  f = pipeline::ParseInstrumentFilter("", "", "", "", "4");  // expiring within 4 days of 2020-02-22
+  s.instruments = *f;
+  s.data_types = {"trades"};
+  exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok());
+  got.clear();
+  for (const auto& e : exp->items) got.push_back(e.instrument_key);
+  EXPECT_EQ(got, (std::vector<std::string>{"DERIBIT:OPTION:BTC-USD-200226-9875-PUT", "DERIBIT:PERPETUAL:BTC-USD"}));
+}
+
 TEST_F(Tree, NotAvailableIsReportedApartAndNeverPlannedAgain) {
   BuildTree();
   // trades XRPUSDT is missing; the download recorded a 404 for it.
@@ -487,7 +511,7 @@ TEST_F(Tree, NotAvailableIsReportedApartAndNeverPlannedAgain) {
   size_t na = 0;
   for (const auto& b : *back) na += b.status == ItemStatus::kNotAvailable;
   EXPECT_EQ(na, 1u);
-  auto plan = PlanFromReports(store_.get(), kDay, kDay, {}, {});
+  auto plan = pipeline::PlanFromReports(store_.get(), kDay, kDay, {}, {});
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(plan->not_available, 1u);
   EXPECT_EQ(plan->missing, 0u);

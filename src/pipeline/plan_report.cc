@@ -1,10 +1,10 @@
-#include "validate/report_plan.h"
-
+// Plans from missing-data reports (`download --from-report`).
 #include <algorithm>
 
-#include "validate/missing_report.h"
+#include "pipeline/missing_report.h"
+#include "pipeline/plan.h"
 
-namespace mt::validate {
+namespace mt::pipeline {
 
 Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from, const Date& to,
                                    const std::vector<std::string>& exchanges,
@@ -14,23 +14,23 @@ Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from
   };
   ReportPlan plan;
   for (Date d = from; d <= to; d = AddDays(d, 1)) {
-    auto items = ReadMissingReport(store, d);
-    if (!items.ok()) {
-      if (items.status().code() == Status::Code::kNotFound) {
+    auto rows = ReadMissingReportRows(store, d);
+    if (!rows.ok()) {
+      if (rows.status().code() == Status::Code::kNotFound) {
         plan.days_without_report.push_back(d);
         continue;
       }
-      return items.status();
+      return rows.status();
     }
-    for (const ReportedItem& r : *items) {
+    for (const MissingReportRow& r : *rows) {
       // The source answered 404: asking again every round cannot help.
-      if (r.status == ItemStatus::kNotAvailable) {
+      if (r.status == "not_available") {
         plan.not_available++;
         continue;
       }
-      if (!keep(exchanges, r.item.exchange) || !keep(data_types, r.item.data_type)) continue;
-      plan.items.push_back(pipeline::WorkItem{r.item.day, r.item.data_type, r.item.exchange, r.item.symbol});
-      (r.status == ItemStatus::kCorrupt ? plan.corrupt : plan.missing)++;
+      if (!keep(exchanges, r.exchange) || !keep(data_types, r.data_type)) continue;
+      plan.items.push_back(WorkItem{r.day, r.data_type, r.exchange, r.symbol, {}});
+      (r.status == "corrupt" ? plan.corrupt : plan.missing)++;
     }
   }
   std::sort(plan.items.begin(), plan.items.end());
@@ -38,4 +38,4 @@ Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from
   return plan;
 }
 
-}  // namespace mt::validate
+}  // namespace mt::pipeline

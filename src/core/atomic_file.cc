@@ -1,0 +1,57 @@
+#include "core/atomic_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+namespace mt {
+
+namespace {
+
+Status Failure(const std::string& what, const std::string& path, int err) {
+  const std::string msg = "cannot write " + path + " (" + what + ": " + std::strerror(err) + ")";
+  if (err == ENOSPC || err == EIO || err == EDQUOT) return Status::IOError(msg);
+  return Status::Usage(msg);
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  char suffix[64];
+  std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%08llx", static_cast<long>(::getpid()),
+                static_cast<unsigned long long>(rng() & 0xffffffffULL));
+  const std::string tmp = path + suffix;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Failure("create", path, errno);
+  auto fail = [&](const char* what, int err) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return Failure(what, path, err);
+  };
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return fail("write", errno);
+    done += static_cast<size_t>(n);
+  }
+  // The rename must not make visible a file whose bytes are not on disk yet.
+  if (::fsync(fd) != 0 && errno != EINVAL) return fail("fsync", errno);
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Failure("close", path, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Failure("rename", path, err);
+  }
+  return Status::OK();
+}
+
+}  // namespace mt

@@ -1,0 +1,20 @@
+// A local file written whole or not at all: the bytes go to a temporary
+// file beside it ("{path}.tmp-{pid}-{random}"), which is flushed to disk and
+// renamed over `path`; on any failure the temporary file is removed and
+// `path` is left as it was. For run summaries and reports, whose readers
+// must never see a half-written or empty file.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace mt {
+
+// Errors name the path and the system's reason: a full disk or an I/O error
+// is kIOError (a rerun may succeed), anything else (a directory at `path`,
+// a missing parent, no permission) kUsage (the path must change).
+Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+}  // namespace mt

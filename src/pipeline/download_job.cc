@@ -1,0 +1,281 @@
+#include "pipeline/download_job.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.h"
+#include "core/exit_code.h"
+#include "core/log.h"
+#include "core/redact.h"
+#include "core/thread_pool.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+std::string HumanBytes(double b) {
+  char buf[32];
+  if (b >= 1e9) std::snprintf(buf, sizeof buf, "%.2f GB", b / 1e9);
+  else if (b >= 1e6) std::snprintf(buf, sizeof buf, "%.1f MB", b / 1e6);
+  else std::snprintf(buf, sizeof buf, "%.0f KB", b / 1e3);
+  return buf;
+}
+
+// Progress on stderr: one redrawn line on a terminal, a plain line every 10 s
+// otherwise.
+class ProgressLine {
+ public:
+  explicit ProgressLine(const pipeline::Progress& p) : p_(p), tty_(isatty(2) && !std::getenv("NO_COLOR_PROGRESS")) {
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~ProgressLine() {
+    stop_ = true;
+    thread_.join();
+    if (tty_ && drew_) std::fputs("\n", stderr);
+  }
+
+ private:
+  void Loop() {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto last_print = t0;
+    while (!stop_) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const auto now = std::chrono::steady_clock::now();
+      const double interval = tty_ ? 1.0 : 10.0;
+      if (std::chrono::duration<double>(now - last_print).count() < interval) continue;
+      last_print = now;
+      const double secs = std::chrono::duration<double>(now - t0).count();
+      const double done = p_.items_finished, total = p_.items_total;
+      const double mbs = p_.bytes_in / 1e6 / secs, rows = p_.rows / secs;
+      const double eta = done > 0 ? secs * (total - done) / done : 0;
+      char line[256];
+      std::snprintf(line, sizeof line, "items %.0f/%.0f  %.1f MB/s  %.0f rows/s  ETA %.0f s", done, total,
+                    mbs, rows, eta);
+      if (tty_) {
+        std::fprintf(stderr, "\r\033[K%s", line);
+        drew_ = true;
+      } else {
+        log::Info(line);
+      }
+    }
+  }
+  const pipeline::Progress& p_;
+  bool tty_;
+  bool drew_ = false;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+constexpr Outcome kOutcomes[] = {Outcome::kDone,   Outcome::kSkipped,   Outcome::kNoData,   Outcome::kNotAvailable,
+                                 Outcome::kFailed, Outcome::kRetryable, Outcome::kCancelled};
+
+// Items that are not done, one line each: failures as errors, the source's
+// 404s as warnings (stdout has them too, from on_item).
+void LogItem(const ItemResult& r) {
+  if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kRetryable) {
+    log::Error(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
+  } else if (r.outcome == Outcome::kNotAvailable) {
+    log::Warn(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
+  }
+}
+
+// Logs the summary line and the verdict's reason; returns the verdict.
+Status Summarize(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled) {
+  std::map<Outcome, int> counts;
+  uint64_t bytes_in = 0, bytes_out = 0, rows = 0, unkeyed_rows = 0;
+  for (const auto& r : results) {
+    counts[r.outcome]++;
+    unkeyed_rows += r.unkeyed_rows;
+    bytes_in += r.bytes_in;
+    bytes_out += r.bytes_out;
+    rows += r.rows;
+  }
+  char line[512];
+  std::snprintf(line, sizeof line,
+                "summary: %zu items: %d done, %d skipped, %d no data, %d not available, %d failed, %d failed "
+                "(retryable), %d cancelled; %s in, %s out, %llu rows in %.1f s",
+                results.size(), counts[Outcome::kDone], counts[Outcome::kSkipped], counts[Outcome::kNoData],
+                counts[Outcome::kNotAvailable], counts[Outcome::kFailed], counts[Outcome::kRetryable],
+                counts[Outcome::kCancelled], HumanBytes(bytes_in).c_str(), HumanBytes(bytes_out).c_str(),
+                static_cast<unsigned long long>(rows), secs);
+  log::Info(line);
+  if (!fatal.ok()) {
+    log::Error(fatal.message());
+    return fatal;
+  }
+  if (cancelled) {
+    log::Warn("interrupted: items in flight were abandoned (nothing partial written); run again to finish");
+    return Status::Cancelled("interrupted");
+  }
+  if (unkeyed_rows > 0) {
+    log::Warn(std::to_string(unkeyed_rows) + " rows have no instrument key and were kept under "
+              "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun cannot change it");
+  }
+  if (counts[Outcome::kFailed] > 0 || unkeyed_rows > 0) {
+    return Status::InvalidInput(std::to_string(counts[Outcome::kFailed]) + " items failed");
+  }
+  if (counts[Outcome::kRetryable] > 0) {
+    return Status::Unavailable(std::to_string(counts[Outcome::kRetryable]) + " items failed (retryable)");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds) {
+  std::map<Outcome, int> counts;
+  uint64_t bytes_in = 0, bytes_out = 0, rows = 0, unkeyed_rows = 0;
+  nlohmann::ordered_json items = nlohmann::ordered_json::array();
+  for (const auto& r : results) {
+    counts[r.outcome]++;
+    bytes_in += r.bytes_in;
+    bytes_out += r.bytes_out;
+    rows += r.rows;
+    unkeyed_rows += r.unkeyed_rows;
+    // Reasons may quote a server's answer: each is redacted before it is
+    // escaped (a credential pattern is found in the raw text), the whole
+    // again below for registered secrets in any form.
+    items.push_back({{"id", r.item.Id()},
+                     {"outcome", OutcomeName(r.outcome)},
+                     {"reason", RedactSecrets(r.reason)},
+                     {"requests", r.requests},
+                     {"rows", r.rows},
+                     {"bytes_in", r.bytes_in},
+                     {"bytes_out", r.bytes_out},
+                     {"objects", r.objects},
+                     {"unkeyed_rows", r.unkeyed_rows},
+                     {"unkeyed_symbols", r.unkeyed_symbols}});
+  }
+  nlohmann::ordered_json by_outcome = nlohmann::ordered_json::object();
+  for (Outcome o : kOutcomes) by_outcome[OutcomeName(o)] = counts[o];
+  nlohmann::ordered_json doc = {{"items", results.size()}, {"counts", by_outcome}, {"bytes_in", bytes_in},
+                                {"bytes_out", bytes_out},  {"rows", rows},         {"unkeyed_rows", unkeyed_rows},
+                                {"seconds", seconds},      {"results", items}};
+  // Server text may hold invalid UTF-8: replaced, never a throw.
+  return RedactSecrets(doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+}
+
+Result<PlanReport> RunPlanJob(storage::ObjectStore* store, const PlanJobOptions& options) {
+  MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
+  PlanReport report;
+  report.plan_count = plan.size();
+  report.shard = options.shard;
+  report.shard_sizes.assign(options.shard_sizes, 0);
+  for (const auto& it : plan) {
+    if (options.shard_sizes) report.shard_sizes[StableHash(it) % options.shard_sizes]++;
+  }
+  // Unsharded, the plan is the report's (a million items are not copied).
+  report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
+  return report;
+}
+
+void PlanReport::WriteJson(std::FILE* out) const {
+  // Each value is serialised by nlohmann; only the frame is written here,
+  // so a plan of millions of items is never one document in memory.
+  auto str = [](const std::string& s) {
+    return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::fprintf(out, "{\"count\":%zu,\"plan_count\":%zu,\"shard\":\"%u/%u\",\"items\":[", items.size(), plan_count,
+               shard.index, shard.count);
+  for (size_t i = 0; i < items.size(); i++) {
+    const WorkItem& it = items[i];
+    std::fprintf(out, "%s{\"day\":\"%s\",\"data_type\":%s,\"exchange\":%s,\"symbol\":%s}", i ? "," : "",
+                 FormatDate(it.day).c_str(), str(it.data_type).c_str(), str(it.exchange).c_str(), str(it.symbol).c_str());
+  }
+  std::fputs("]", out);
+  if (!shard_sizes.empty()) std::fprintf(out, ",\"shard_sizes\":%s", nlohmann::json(shard_sizes).dump().c_str());
+  std::fputs("}\n", out);
+}
+
+void PlanReport::WriteTable(std::FILE* out) const {
+  std::fprintf(out, "%-10s  %-20s  %-18s  %s\n", "day", "data_type", "exchange", "symbol");
+  for (const auto& it : items) {
+    std::fprintf(out, "%-10s  %-20s  %-18s  %s\n", FormatDate(it.day).c_str(), it.data_type.c_str(),
+                 it.exchange.c_str(), it.symbol.c_str());
+  }
+  std::fprintf(out, "%zu items", items.size());
+  if (shard.count > 1) std::fprintf(out, " in shard %u/%u (plan: %zu)", shard.index, shard.count, plan_count);
+  std::fputs("\n", out);
+  if (!shard_sizes.empty()) {
+    const size_t n = shard_sizes.size();
+    const size_t mn = *std::min_element(shard_sizes.begin(), shard_sizes.end());
+    const size_t mx = *std::max_element(shard_sizes.begin(), shard_sizes.end());
+    const double mean = static_cast<double>(plan_count) / static_cast<double>(n);
+    std::fprintf(out, "%zu shards: min %zu, max %zu, mean %.2f items (max %+.1f%% of the mean)\n", n, mn, mx, mean,
+                 mean > 0 ? (static_cast<double>(mx) / mean - 1) * 100 : 0.0);
+    std::fputs("shard sizes:", out);
+    for (size_t i = 0; i < n; i++) std::fprintf(out, " %zu:%zu", i, shard_sizes[i]);
+    std::fputs("\n", out);
+  }
+}
+
+Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOptions options) {
+  DownloadReport report;
+  MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
+  report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
+  if (options.dry_run) return report;
+
+  // A write error on the output (permission denied, not a directory, a
+  // read-only file system) would fail every item and no rerun can fix it:
+  // found here, before any download, as a configuration error.
+  MT_RETURN_IF_ERROR(store->CheckWritable());
+
+  DownloadOptions& opts = options.download;
+  opts.store = store;
+  StoreKeyResolvers keys(store);
+  opts.keys = &keys;
+  opts.cancel = options.cancel;
+  std::unique_ptr<ThreadPool> pool;
+  if (options.threads > 1) pool = std::make_unique<ThreadPool>(options.threads);
+  opts.convert.writer.pool = pool.get();
+  // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default
+  // 128): each gets budget/N, at most the convert default of 64 MiB. A file in
+  // flight holds about 2.3x its share (the batch being parsed, the row group
+  // being encoded, vector slack), so peak RSS stays near 300 MB for any N.
+  // Row groups shrink accordingly (8 in flight: ~16 MiB of values each).
+  const size_t share = (options.buffer_mb << 20) / static_cast<size_t>(std::max(1, opts.concurrency));
+  opts.convert.parser.batch_bytes = std::clamp<size_t>(share, 8u << 20, opts.convert.parser.batch_bytes);
+  std::function<void(const ItemResult&)> on_item = options.on_item;
+  opts.on_item = [on_item](const ItemResult& r) {
+    if (on_item) on_item(r);
+    LogItem(r);
+  };
+  log::Info("downloading " + std::to_string(report.items.size()) + " items (shard " +
+            std::to_string(options.shard.index) + "/" + std::to_string(options.shard.count) + ", " +
+            std::to_string(opts.concurrency) + " in flight) to " + store->Describe(""));
+
+  // Signals (options.cancel): stop starting items, abandon those in flight
+  // (nothing partial).
+  const auto t0 = std::chrono::steady_clock::now();
+  Downloader dl(opts);
+  {
+    ProgressLine progress(dl.progress());
+    report.results = dl.Run(report.items);
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  report.status = Summarize(report.results, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
+  if (!options.summary_json.empty()) {
+    // Written whole or not at all; a summary that cannot be written fails
+    // the run (a pipeline reading it must not take an empty file for one).
+    const Status st =
+        WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds));
+    if (!st.ok()) {
+      log::Error("--summary-json: " + st.message());
+      report.status = WorseStatus(report.status, st);
+    }
+  }
+  return report;
+}
+
+}  // namespace mt::pipeline

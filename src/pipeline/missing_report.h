@@ -1,0 +1,38 @@
+// The file format of missing_data_reports/by_date/day-D/missing_data.parquet
+// (docs/VALIDATE.md): one row per missing, corrupt or not-available item of
+// the day. `validate` writes it; `download --from-report` plans from it
+// (PlanFromReports in plan.h). A day with nothing missing has a zero-row
+// file, so "validated, complete" and "never validated" differ.
+// Columns (all REQUIRED): date (YYYY-MM-DD), data_type, instrument_key,
+// tardis_exchange, tardis_symbol, status (missing | corrupt |
+// not_available), reason, object_name (STRING); checked_at
+// (TIMESTAMP(MICROS,UTC)).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "core/time_util.h"
+#include "parquet/column_data.h"
+#include "storage/object_store.h"
+
+namespace mt::pipeline {
+
+std::vector<parquet::ColumnSpec> MissingReportSchema();
+
+struct MissingReportRow {
+  Date day;
+  std::string data_type, instrument_key, exchange, symbol;
+  std::string status;  // "missing", "corrupt" or "not_available"
+  std::string reason, object_name;
+};
+
+// Writes (replacing) the day's report. `checked_at` in microseconds since
+// the epoch.
+Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, const std::vector<MissingReportRow>& rows,
+                              int64_t checked_at, const std::string& created_by);
+// Reads a day's report; kNotFound when the day was never validated.
+Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day);
+
+}  // namespace mt::pipeline

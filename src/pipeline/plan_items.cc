@@ -1,0 +1,56 @@
+// The work items download runs and plan prints, from whichever source the
+// request names.
+#include "core/log.h"
+#include "pipeline/plan.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+Result<std::vector<WorkItem>> FromReports(storage::ObjectStore* store, const PlanRequest& req, bool typed) {
+  MT_RETURN_IF_ERROR(CheckExchanges(req.exchanges));
+  auto rp = PlanFromReports(store, req.from, req.to, req.exchanges,
+                            typed ? req.data_types : std::vector<std::string>());
+  if (!rp.ok()) return rp.status().WithContext("--from-report");
+  for (const Date& d : rp->days_without_report) {
+    log::Warn("--from-report: " + FormatDate(d) + " has no missing-data report (run market-tick validate first)");
+  }
+  log::Info("--from-report: " + std::to_string(rp->missing) + " missing and " + std::to_string(rp->corrupt) +
+            " corrupt items (" + std::to_string(rp->not_available) +
+            " not available at the source are not asked for again)");
+  return std::move(rp->items);
+}
+
+Result<std::vector<WorkItem>> FromDefinitions(storage::ObjectStore* store, const PlanRequest& req) {
+  MT_ASSIGN_OR_RETURN(DefinitionsPlan plan, PlanFromDefinitions(store, req));
+  for (const auto& n : plan.notes) log::Warn(n);
+  if (!plan.definition_problems.empty()) {
+    // The first run of days with one problem (a month without definitions
+    // is one message, not thirty).
+    const DayRun first = CollapseDays(plan.definition_problems).front();
+    const bool absent = first.text.rfind("no instrument definitions", 0) == 0;
+    return Status::NotFound("no instrument definitions for " + first.Days() + (absent ? "" : " (" + first.text + ")") +
+                            ": run `market-tick instruments --from " + FormatDate(req.from) + " --to " +
+                            FormatDate(req.to) + "` first, or name --symbols");
+  }
+  return UniqueFiles(std::move(plan.items));
+}
+
+}  // namespace
+
+Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanRequest req,
+                                            const WorkPlanOptions& options) {
+  if (options.from_report) return FromReports(store, req, options.report_data_types);
+  if (req.symbols.empty()) return FromDefinitions(store, req);
+  // Definitions (when the store has them) say which exchange has a bare
+  // symbol.
+  KnownSymbols known;
+  Status st = store ? LoadKnownSymbolsFor(store, &req, &known) : options.store_error;
+  if (!st.ok()) {
+    if (!options.definitions_optional) return st.WithContext("reading instrument definitions");
+    log::Warn("instrument definitions not read (" + st.message() + "); pairing symbols by symbol rules");
+  }
+  return BuildPlan(req);
+}
+
+}  // namespace mt::pipeline

@@ -1,0 +1,213 @@
+#include "validate/validate_job.h"
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <memory>
+
+#include "core/atomic_file.h"
+#include "core/exit_code.h"
+#include "core/log.h"
+#include "core/redact.h"
+#include "pipeline/key_resolver.h"
+#include "pipeline/plan.h"
+#include "validate/html_report.h"
+#include "validate/missing_report.h"
+#include "validate/validator.h"
+
+namespace mt::validate {
+
+namespace {
+
+constexpr size_t kMaxPrintedProblems = 200;
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string Row(const std::string& label, const std::array<size_t, kNumStatuses>& c, int64_t rows, bool deep) {
+  size_t total = 0;
+  for (size_t v : c) total += v;
+  auto n = [&c](ItemStatus s) { return c[static_cast<int>(s)]; };
+  char line[256];
+  std::snprintf(line, sizeof line, "%-22s %9zu %9zu %9zu %13zu %9zu %9zu %14s\n", label.c_str(), total,
+                n(ItemStatus::kDone), n(ItemStatus::kNoData), n(ItemStatus::kNotAvailable), n(ItemStatus::kMissing),
+                n(ItemStatus::kCorrupt), deep ? std::to_string(rows).c_str() : "-");
+  return line;
+}
+
+std::string NowIso() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm;
+  gmtime_r(&t, &tm);
+  char b[32];
+  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return b;
+}
+
+
+// The stdout text: the table per data type, the problems, the verdict.
+std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected, const ValidationResult& res,
+                        const std::vector<DayRun>& def_runs, bool ok, double secs) {
+  std::map<std::string, std::array<size_t, kNumStatuses>> counts;
+  std::map<std::string, int64_t> rows;
+  std::array<size_t, kNumStatuses> total{};
+  int64_t total_rows = 0;
+  for (const auto& r : res.items) {
+    counts[r.item.data_type][static_cast<int>(r.status)]++;
+    total[static_cast<int>(r.status)]++;
+    if (r.rows > 0) {
+      rows[r.item.data_type] += r.rows;
+      total_rows += r.rows;
+    }
+  }
+  std::string out = "validate " + FormatDate(o.selection.from) + " .. " + FormatDate(o.selection.to) +
+                    ": expected from " + expected.source + ", " + (o.deep ? "footers checked" : "existence only") +
+                    "\n";
+  char head[256];
+  std::snprintf(head, sizeof head, "%-22s %9s %9s %9s %13s %9s %9s %14s\n", "data_type", "expected", "done",
+                "no_data", "not_available", "missing", "corrupt", "rows");
+  out += head;
+  for (const auto& [dt, cnt] : counts) out += Row(dt, cnt, rows[dt], o.deep);
+  out += Row("total", total, total_rows, o.deep);
+  size_t printed = 0;
+  for (const auto& r : res.items) {
+    if (!IsProblem(r.status) && r.status != ItemStatus::kNotAvailable) continue;
+    if (printed++ >= kMaxPrintedProblems) continue;
+    out += std::string(StatusName(r.status)) + "\t" + FormatDate(r.item.day) + "\t" + r.item.data_type + "\t" +
+           r.item.instrument_key + (r.status == ItemStatus::kMissing ? "" : "\t" + r.reason) + "\n";
+  }
+  if (printed > kMaxPrintedProblems) {
+    out += "... and " + std::to_string(printed - kMaxPrintedProblems) +
+           " more (all in the missing-data reports and --report)\n";
+  }
+  for (const auto& run : def_runs) out += "no_definitions\t" + run.Days() + "\t" + run.text + "\n";
+  if (res.unexpected_objects) {
+    out += "unexpected objects (present, not expected): " + std::to_string(res.unexpected_objects) + "\n";
+  }
+  char verdict[200];
+  std::snprintf(verdict, sizeof verdict,
+                "result: %s: %zu missing, %zu corrupt, %zu not available at source, %zu days without definitions "
+                "(%.1f s)\n",
+                ok ? "complete" : "INCOMPLETE", total[static_cast<int>(ItemStatus::kMissing)],
+                total[static_cast<int>(ItemStatus::kCorrupt)], total[static_cast<int>(ItemStatus::kNotAvailable)],
+                expected.definition_problems.size(), secs);
+  out += verdict;
+  return out;
+}
+
+// Missing-data reports, one per day (not for days without definitions:
+// nothing is known about them). The log line says how many were written;
+// the first failure is returned.
+Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, const ExpectedSet& expected,
+                    const ValidationResult& res) {
+  std::map<Date, std::vector<const ItemResult*>> by_day;
+  for (Date d = o.selection.from; d <= o.selection.to; d = AddDays(d, 1)) by_day[d];
+  for (const auto& [d, why] : expected.definition_problems) by_day.erase(d);
+  for (const auto& r : res.items) {
+    if (by_day.count(r.item.day)) by_day[r.item.day].push_back(&r);
+  }
+  const int64_t now = NowMicros();
+  size_t written = 0;
+  Status first;
+  for (const auto& [d, list] : by_day) {
+    Status st = WriteMissingReport(store, d, list, now, "market-tick version " + o.tool_version);
+    if (st.ok()) {
+      written++;
+      continue;
+    }
+    log::Error(st.message());
+    if (first.ok()) first = st;
+  }
+  const std::string where = store->Describe("missing_data_reports/by_date/");
+  if (written == by_day.size()) {
+    log::Info("wrote " + std::to_string(written) + " missing-data reports under " + where);
+  } else {
+    log::Error("wrote " + std::to_string(written) + " of " + std::to_string(by_day.size()) +
+               " missing-data reports under " + where);
+  }
+  return first;
+}
+
+Status WriteHtml(const ValidateJobOptions& o, const std::string& store, const ExpectedSet& expected,
+                 const ValidationResult& res) {
+  ReportInfo info;
+  info.from = o.selection.from;
+  info.to = o.selection.to;
+  info.deep = o.deep;
+  info.store = store;
+  info.expected_from = expected.source;
+  info.generated_at = NowIso();
+  info.tool_version = o.tool_version;
+  info.unexpected_objects = res.unexpected_objects;
+  info.definition_problems = expected.definition_problems;
+  const std::string html = RedactSecrets(RenderHtmlReport(info, res.items));
+  MT_RETURN_IF_ERROR(WriteFileAtomically(o.report_path, html).WithContext("--report"));
+  log::Info("wrote " + o.report_path + " (" + std::to_string(html.size() / 1024) + " KiB)");
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const ValidateJobOptions& options) {
+  const ValidateJobOptions& o = options;
+  const auto t0 = std::chrono::steady_clock::now();
+  Selection sel = o.selection;
+  pipeline::StoreKeyResolvers keys(store);
+  pipeline::KnownSymbols known;  // pairs bare --symbols with exchanges
+  MT_RETURN_IF_ERROR(pipeline::LoadKnownSymbolsFor(store, &sel, &known).WithContext("reading instrument definitions"));
+  MT_ASSIGN_OR_RETURN(ExpectedSet expected,
+                      sel.symbols.empty() ? ExpectedFromDefinitions(store, sel) : ExpectedFromPlan(sel, &keys));
+  for (const auto& n : expected.notes) log::Warn(n);
+  // One line per run of days with the same problem, not one per day.
+  const std::vector<DayRun> def_runs = CollapseDays(expected.definition_problems);
+  for (const auto& run : def_runs) log::Error(run.Days() + ": " + run.text);
+  log::Info("validating " + std::to_string(expected.items.size()) + " expected items (from " + expected.source +
+            ") in " + store->Describe("") + (o.deep ? ", reading every footer" : ", existence only"));
+
+  // Signals stop the checks (o.cancel); nothing is written then.
+  ValidateOptions vo;
+  vo.deep = o.deep;
+  vo.concurrency = o.concurrency;
+  vo.cancel = o.cancel;
+  auto last = std::make_shared<std::atomic<int64_t>>(0);
+  vo.progress = [last](size_t done, size_t total) {
+    const int64_t now = NowMicros();
+    int64_t prev = last->load();
+    if ((now - prev > 5'000'000 || done == total) && last->compare_exchange_strong(prev, now)) {
+      log::Info("checked " + std::to_string(done) + "/" + std::to_string(total) + " footers");
+    }
+  };
+  ValidationResult res = Validate(store, expected, vo);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ValidateReport report;
+  if (res.cancelled || (o.cancel && o.cancel->load())) {
+    log::Warn("interrupted: no reports written");
+    report.status = Status::Cancelled("interrupted");
+    return report;
+  }
+  if (!res.store_error.ok()) {
+    log::Error("store: " + res.store_error.message());
+    if (res.items.empty() || res.store_error.retryable()) {
+      report.status = res.store_error;
+      return report;
+    }
+  }
+  const bool ok = Complete(expected, res);
+  report.text = SummaryText(o, expected, res, def_runs, ok, secs);
+  if (!ok) report.status = Status::InvalidInput("incomplete: items missing or corrupt, or days without definitions");
+  if (!o.read_only) report.status = WorseStatus(report.status, WriteReports(store, o, expected, res));
+  if (!o.report_path.empty()) {
+    const Status st = WriteHtml(o, store->Describe(""), expected, res);
+    if (!st.ok()) log::Error(st.message());
+    report.status = WorseStatus(report.status, st);
+  }
+  return report;
+}
+
+}  // namespace mt::validate

@@ -1,0 +1,47 @@
+// `market-tick validate` below the command line: the expected items (the
+// plan of pipeline/plan.h, from definitions or --symbols), the checks
+// (validator.h), the summary text, the per-day missing-data reports and the
+// HTML coverage report. The command parses flags into ValidateJobOptions,
+// calls RunValidateJob, prints the report's text and maps its status through
+// ExitCodeFor.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/cancel.h"
+#include "core/status.h"
+#include "storage/object_store.h"
+#include "validate/expected.h"
+
+namespace mt::validate {
+
+struct ValidateJobOptions {
+  Selection selection;
+  bool deep = false;
+  int concurrency = 16;
+  bool read_only = false;    // no missing_data_reports/ objects
+  std::string report_path;   // --report FILE.html; "" none
+  std::string tool_version;
+  // Set by SIGINT/SIGTERM (the process's flag): stops the checks; nothing
+  // is written then.
+  const std::atomic<bool>* cancel = ProcessCancelFlag();
+};
+
+struct ValidateReport {
+  // For stdout: a table per data type, one line per missing, corrupt or
+  // not-available item (the first 200), the runs of days without
+  // definitions, and the `result:` line. Empty when interrupted.
+  std::string text;
+  // The verdict, already logged: OK when nothing expected is missing or
+  // corrupt and every day has definitions; kInvalidInput when something
+  // is; kCancelled when interrupted; a report that could not be written
+  // when that is worse.
+  Status status;
+};
+
+// An error: nothing was checked (bad selection, unreadable definitions, a
+// store that failed).
+Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const ValidateJobOptions& options);
+
+}  // namespace mt::validate

@@ -1,0 +1,289 @@
+// The planning module against a real local store: items from instrument
+// definitions with each filter (exchange, data type, instrument type, base,
+// quote, expiry, count), the grouped files of data types no instrument
+// has, days without definitions, items from missing-data reports, the one
+// entry download and plan use (PlanWorkItems) and the shard selection over
+// it.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+
+#include "pipeline/instruments_file.h"
+#include "pipeline/missing_report.h"
+#include "pipeline/plan.h"
+#include "storage/layout.h"
+#include "storage/object_store.h"
+
+namespace mt::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+const Date kDay{2020, 2, 22};
+const Date kDay2{2020, 2, 23};
+
+InstrumentDefinition Def(const std::string& key, const std::string& ex, const std::string& sym,
+                         const std::string& dts) {
+  InstrumentDefinition d;
+  d.instrument_key = key;
+  d.venue = key.substr(0, key.find(':'));
+  d.instrument_type = "perpetual";
+  d.available_from_us = MicrosFromDate(Date{2019, 9, 1});
+  d.data_types = dts;
+  d.tardis_exchange = ex;
+  d.tardis_symbol = sym;
+  d.exchange_raw_symbol = sym;
+  return d;
+}
+
+class PlanStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("mt_plan_test_" + std::to_string(::getpid()) + "_" +
+                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+    store_ = storage::NewLocalStore(root_.string());
+  }
+  void TearDown() override { fs::remove_all(root_); }
+
+  // Binance perpetuals and a spot pair, Deribit options of two underlyings
+  // and a perpetual, and Deribit's grouped OPTIONS file (options_chain).
+  void WriteDefinitions(const Date& day) {
+    const std::vector<InstrumentDefinition> defs = {
+        Def("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "quotes,trades"),
+        Def("BINANCE-FUTURES:PERPETUAL:ETH-USDT", "binance-futures", "ETHUSDT", "trades"),
+        Def("BINANCE:SPOT_PAIR:BTC-USDC", "binance", "BTCUSDC", "trades"),
+        Def("DERIBIT:OPTION:BTC-USD-200226-9875-PUT", "deribit", "BTC-26FEB20-9875-P", "quotes,trades"),
+        Def("DERIBIT:OPTION:BTC-USD-200327-10000-CALL", "deribit", "BTC-27MAR20-10000-C", "trades"),
+        Def("DERIBIT:OPTION:ETH-USD-200327-200-CALL", "deribit", "ETH-27MAR20-200-C", "trades,no_such_type"),
+        Def("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "trades"),
+    };
+    const std::string grouped =
+        R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["options_chain","trades"]},)"
+        R"({"exchange":"binance-futures","symbol":"PERPETUALS","type":"perpetual","data_types":["liquidations"]}])";
+    auto r = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(day), defs,
+                                  {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+
+  PlanRequest Day() const {
+    PlanRequest req;
+    req.from = req.to = kDay;
+    return req;
+  }
+
+  // "data_type exchange symbol key" of each item.
+  std::vector<std::string> Plan(const PlanRequest& req) {
+    auto plan = PlanFromDefinitions(store_.get(), req);
+    EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+    std::vector<std::string> out;
+    if (!plan.ok()) return out;
+    EXPECT_TRUE(plan->definition_problems.empty());
+    for (const auto& w : plan->items) {
+      EXPECT_EQ(w.day, kDay);
+      out.push_back(w.data_type + " " + w.exchange + " " + w.symbol + " " + w.instrument_key);
+    }
+    return out;
+  }
+
+  fs::path root_;
+  std::unique_ptr<storage::ObjectStore> store_;
+};
+
+TEST_F(PlanStore, FromDefinitionsEveryInstrumentTypeAndGroupedFile) {
+  WriteDefinitions(kDay);
+  auto plan = PlanFromDefinitions(store_.get(), Day());
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  // The unknown data type is skipped and counted in a note.
+  ASSERT_EQ(plan->notes.size(), 1u);
+  EXPECT_NE(plan->notes[0].find("1 instrument data types are not among the supported ones"), std::string::npos);
+  EXPECT_EQ(Plan(Day()), (std::vector<std::string>{
+                             "liquidations binance-futures PERPETUALS ",
+                             "options_chain deribit OPTIONS DERIBIT:OPTIONS:BTC-USD",
+                             "options_chain deribit OPTIONS DERIBIT:OPTIONS:ETH-USD",
+                             "quotes binance-futures BTCUSDT BINANCE-FUTURES:PERPETUAL:BTC-USDT",
+                             "quotes deribit BTC-26FEB20-9875-P DERIBIT:OPTION:BTC-USD-200226-9875-PUT",
+                             "trades binance BTCUSDC BINANCE:SPOT_PAIR:BTC-USDC",
+                             "trades binance-futures BTCUSDT BINANCE-FUTURES:PERPETUAL:BTC-USDT",
+                             "trades binance-futures ETHUSDT BINANCE-FUTURES:PERPETUAL:ETH-USDT",
+                             "trades deribit BTC-26FEB20-9875-P DERIBIT:OPTION:BTC-USD-200226-9875-PUT",
+                             "trades deribit BTC-27MAR20-10000-C DERIBIT:OPTION:BTC-USD-200327-10000-CALL",
+                             "trades deribit BTC-PERPETUAL DERIBIT:PERPETUAL:BTC-USD",
+                             "trades deribit ETH-27MAR20-200-C DERIBIT:OPTION:ETH-USD-200327-200-CALL",
+                         }));
+  // One item per Tardis file for download: the two chains share OPTIONS.
+  const auto files = UniqueFiles(plan->items);
+  EXPECT_EQ(files.size(), plan->items.size() - 1);
+}
+
+TEST_F(PlanStore, FromDefinitionsExchangeAndDataTypeFilters) {
+  WriteDefinitions(kDay);
+  PlanRequest req = Day();
+  req.exchanges = {"binance-futures"};
+  req.data_types = {"trades"};
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{
+                           "trades binance-futures BTCUSDT BINANCE-FUTURES:PERPETUAL:BTC-USDT",
+                           "trades binance-futures ETHUSDT BINANCE-FUTURES:PERPETUAL:ETH-USDT",
+                       }));
+  // A typo is a usage error with a suggestion, not an empty plan.
+  req.exchanges = {"binance-futurs"};
+  auto bad = PlanFromDefinitions(store_.get(), req);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kUsage);
+  EXPECT_NE(bad.status().message().find("did you mean binance-futures?"), std::string::npos);
+  req.exchanges = {};
+  req.data_types = {"trade"};
+  EXPECT_EQ(PlanFromDefinitions(store_.get(), req).status().code(), Status::Code::kUsage);
+}
+
+TEST_F(PlanStore, FromDefinitionsInstrumentTypeBaseQuoteFilters) {
+  WriteDefinitions(kDay);
+  PlanRequest req = Day();
+  req.data_types = {"trades", "options_chain"};
+  auto f = ParseInstrumentFilter("Option", "btc", "", "", "");
+  ASSERT_TRUE(f.ok());
+  req.instruments = *f;
+  // The BTC options and their chain; the grouped trades file is not added
+  // back (options of the exchange have trades), nor ETH's chain.
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{
+                           "options_chain deribit OPTIONS DERIBIT:OPTIONS:BTC-USD",
+                           "trades deribit BTC-26FEB20-9875-P DERIBIT:OPTION:BTC-USD-200226-9875-PUT",
+                           "trades deribit BTC-27MAR20-10000-C DERIBIT:OPTION:BTC-USD-200327-10000-CALL",
+                       }));
+  f = ParseInstrumentFilter("spot", "", "USDC", "", "");
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->types, (std::set<std::string>{"SPOT_PAIR"}));
+  req.instruments = *f;
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{"trades binance BTCUSDC BINANCE:SPOT_PAIR:BTC-USDC"}));
+  // A grouped file of a type the filter excludes is not planned either.
+  req.data_types = {"liquidations"};
+  EXPECT_TRUE(Plan(req).empty());
+  req.instruments = InstrumentFilter{};
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{"liquidations binance-futures PERPETUALS "}));
+}
+
+TEST_F(PlanStore, FromDefinitionsExpiryAndCountFilters) {
+  WriteDefinitions(kDay);
+  PlanRequest req = Day();
+  req.data_types = {"trades"};
+  // 2020-02-22 -> 2020-02-26 is 4 days; 2020-03-27 is 34.
+  auto f = ParseInstrumentFilter("option", "", "", "", "4");
+  ASSERT_TRUE(f.ok());
+  req.instruments = *f;
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{
+                           "trades deribit BTC-26FEB20-9875-P DERIBIT:OPTION:BTC-USD-200226-9875-PUT",
+                       }));
+  f = ParseInstrumentFilter("option", "", "", "", "3");
+  req.instruments = *f;
+  EXPECT_TRUE(Plan(req).empty());
+  // The first N instrument keys of the day, in key order ('-' sorts before
+  // ':', so BINANCE-FUTURES:... before BINANCE:...).
+  f = ParseInstrumentFilter("", "", "", "2", "");
+  ASSERT_TRUE(f.ok());
+  req.instruments = *f;
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{
+                           "trades binance-futures BTCUSDT BINANCE-FUTURES:PERPETUAL:BTC-USDT",
+                           "trades binance-futures ETHUSDT BINANCE-FUTURES:PERPETUAL:ETH-USDT",
+                       }));
+  // Bad numbers name their flag.
+  EXPECT_EQ(ParseInstrumentFilter("", "", "", "0", "").status().message(),
+            "--max-instruments must be an integer from 1 to 100000000, got '0'");
+  EXPECT_EQ(ParseInstrumentFilter("", "", "", "", "x").status().code(), Status::Code::kUsage);
+}
+
+TEST_F(PlanStore, DaysWithoutDefinitionsAreProblemsAndStopADownloadPlan) {
+  WriteDefinitions(kDay);
+  PlanRequest req = Day();
+  req.to = AddDays(kDay2, 1);
+  auto plan = PlanFromDefinitions(store_.get(), req);
+  ASSERT_TRUE(plan.ok());
+  ASSERT_EQ(plan->definition_problems.size(), 2u);
+  const auto runs = CollapseDays(plan->definition_problems);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].Days(), "2020-02-23 .. 2020-02-24 (2 days)");
+  auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_FALSE(items.ok());
+  EXPECT_NE(items.status().message().find("no instrument definitions for 2020-02-23 .. 2020-02-24 (2 days)"),
+            std::string::npos)
+      << items.status().message();
+}
+
+TEST_F(PlanStore, WorkItemsFromSymbolsPairBareSymbolsThroughTheDefinitions) {
+  WriteDefinitions(kDay);
+  PlanRequest req = Day();
+  req.exchanges = {"binance-futures", "deribit"};
+  req.data_types = {"trades"};
+  req.symbols = {"ETHUSDT", "BTC-PERPETUAL"};
+  auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  std::vector<std::string> ids;
+  for (const auto& w : *items) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
+                                           "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
+  // Instrument filters do not apply to named symbols.
+  req.instruments.types = {"OPTION"};
+  EXPECT_EQ(PlanWorkItems(store_.get(), req, WorkPlanOptions{})->size(), 2u);
+}
+
+TEST_F(PlanStore, WorkItemsFromReportsAreTheMissingAndCorruptOnes) {
+  auto row = [](const Date& d, const std::string& dt, const std::string& ex, const std::string& sym,
+                const std::string& status) {
+    return MissingReportRow{d, dt, "K", ex, sym, status, "", ""};
+  };
+  ASSERT_TRUE(WriteMissingReportRows(store_.get(), kDay,
+                                     {row(kDay, "trades", "deribit", "BTC-PERPETUAL", "missing"),
+                                      row(kDay, "quotes", "binance-futures", "BTCUSDT", "corrupt"),
+                                      row(kDay, "trades", "binance-futures", "XRPUSDT", "not_available")},
+                                     0, "test")
+                  .ok());
+  PlanRequest req = Day();
+  req.to = kDay2;
+  auto rp = PlanFromReports(store_.get(), req.from, req.to, {}, {});
+  ASSERT_TRUE(rp.ok()) << rp.status().ToString();
+  EXPECT_EQ(rp->missing, 1u);
+  EXPECT_EQ(rp->corrupt, 1u);
+  EXPECT_EQ(rp->not_available, 1u);
+  EXPECT_EQ(rp->days_without_report, std::vector<Date>{kDay2});
+  WorkPlanOptions o;
+  o.from_report = true;
+  req.data_types = {"trades"};  // the default of --symbols; narrows only when given
+  auto items = PlanWorkItems(store_.get(), req, o);
+  ASSERT_TRUE(items.ok());
+  std::vector<std::string> ids;
+  for (const auto& w : *items) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/quotes/binance-futures/BTCUSDT",
+                                           "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
+  o.report_data_types = true;
+  items = PlanWorkItems(store_.get(), req, o);
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].Id(), "2020-02-22/trades/deribit/BTC-PERPETUAL");
+  req.exchanges = {"binance-futurs"};
+  EXPECT_EQ(PlanWorkItems(store_.get(), req, o).status().code(), Status::Code::kUsage);
+}
+
+TEST_F(PlanStore, ShardsOfADefinitionsPlanPartitionIt) {
+  WriteDefinitions(kDay);
+  WriteDefinitions(kDay2);
+  PlanRequest req = Day();
+  req.to = kDay2;
+  auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 2u * 11);  // 12 objects a day, the two chains one file
+  std::multiset<std::string> all;
+  for (uint32_t i = 0; i < 5; i++) {
+    for (const auto& w : SelectShard(*items, Shard{i, 5})) {
+      EXPECT_EQ(StableHash(w) % 5, i);
+      all.insert(w.Id());
+    }
+  }
+  std::multiset<std::string> want;
+  for (const auto& w : *items) want.insert(w.Id());
+  EXPECT_EQ(all, want);
+}
+
+}  // namespace
+}  // namespace mt::pipeline
