@@ -1,7 +1,9 @@
 #include "cli/commands.h"
 
 #include "cli/settings.h"
+#include "pipeline/instruments_job.h"
 
+#include <csignal>
 #include <cstdio>
 
 #include "core/log.h"
@@ -9,7 +11,12 @@
 
 namespace mt::cli {
 
+const char* const kVersion = MT_VERSION;
+
 namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void OnSignal(int) { g_interrupted = 1; }
 
 std::vector<FlagSpec> SelectionFlags(bool download) {
   std::vector<FlagSpec> f = {
@@ -51,8 +58,18 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
 
 }  // namespace
 
+bool Interrupted() { return g_interrupted != 0; }
+
+void InstallSignalHandlers() {
+  struct sigaction sa = {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
 int FailWith(const std::string& command, const Status& status) {
-  const std::string line = "market-tick " + command + ": " + status.message();
+  const std::string line = "market-tick" + (command.empty() ? "" : " " + command) + ": " + status.message();
   if (log::JsonEnabled()) {
     log::Error(line);
   } else {
@@ -69,9 +86,8 @@ const std::vector<Command>& Commands() {
        {
            {"from", true, "first UTC day, YYYY-MM-DD"},
            {"to", true, "last UTC day, inclusive (default: --from)"},
-           {"exchanges", true,
-            "Tardis exchange ids, comma separated (env EXCHANGES; default binance, binance-futures, deribit, "
-            "bybit, bybit-spot, okex, okex-futures, okex-swap: the seed's eight venues)"},
+           {"exchanges", true, "Tardis exchange ids, comma separated (default: the seed's eight venues)", "EXCHANGES",
+            pipeline::kDefaultInstrumentExchanges},
            {"quote", true, "keep only instruments with these quote assets, e.g. USDT,USDC (default: all)"},
            {"output", true,
             "output directory or gs://BUCKET/PREFIX (env OUTPUT_URI, GCS_BUCKET; default ./data)"},
@@ -93,20 +109,20 @@ const std::vector<Command>& Commands() {
        "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T] [--derive LIST]",
        {
            {"output", true,
-            "output directory or gs://BUCKET/PREFIX (storage layout, instruments keyed as the day's definitions there "
-            "say, from `market-tick instruments`), or one FILE.parquet (env OUTPUT_URI; default ./data)"},
+            "output directory, file://PATH or gs://BUCKET/PREFIX (storage layout, instruments keyed as the day's "
+            "definitions there say, from `market-tick instruments`), or one FILE.parquet",
+            "OUTPUT_URI", "./data"},
            {"data-type", true,
             "the files' Tardis data type (default: from the file name, {exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}"
             ".csv.gz); the header must be that type's. Needed when the name gives none and the header fits two "
             "types: liquidations share the trades header, book_ticker the quotes header"},
-           {"compression", true, "zstd (default), snappy or none"},
-           {"zstd-level", true, "ZSTD level, 1-19 (default 3)"},
-           {"batch-size", true, "rows per Parquet row group (env BATCH_SIZE; default 1000000)"},
+           {"compression", true, "zstd, snappy or none", "", "zstd"},
+           {"zstd-level", true, "ZSTD level, 1-19", "", "3"},
+           {"batch-size", true, "rows per Parquet row group", "BATCH_SIZE", "1000000"},
            {"threads", true, "threads in all: one reads and inflates, all parse and encode (default: number of cores)"},
-           {"encodings", true,
-            "modern (default: delta, byte-stream-split) or plain (dictionary and PLAIN only)"},
-           {"gzip-engine", true, "isal (default when built with ISA-L) or zlib"},
-           {"overwrite", true, "replace existing outputs: true (default) or false"},
+           {"encodings", true, "modern (delta, byte-stream-split) or plain (dictionary and PLAIN only)", "", "modern"},
+           {"gzip-engine", true, "isal (when built with ISA-L) or zlib", "", "isal"},
+           {"overwrite", true, "replace existing outputs: true or false", "", "true"},
            {"derive", true,
             "derived data types to compute in the same pass, comma separated: book_snapshot_{depth}_{interval}, "
             "book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks, "

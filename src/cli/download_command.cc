@@ -63,10 +63,10 @@ std::string HumanBytes(double b) {
 }
 
 // Progress on stderr: one redrawn line on a terminal, a plain line every 10 s
-// otherwise.
+// otherwise, or when NO_COLOR_PROGRESS is set (`no_redraw`).
 class ProgressLine {
  public:
-  explicit ProgressLine(const pipeline::Progress& p) : p_(p), tty_(isatty(2) && !std::getenv("NO_COLOR_PROGRESS")) {
+  ProgressLine(const pipeline::Progress& p, bool no_redraw) : p_(p), tty_(isatty(2) && !no_redraw) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~ProgressLine() {
@@ -218,10 +218,7 @@ int RunPlan(const ParsedArgs& args, Context& ctx) {
   uint32_t shards = 0;
   if (args.Has("shards")) {
     auto s = pipeline::ParseShard("0/" + args.Get("shards"));
-    if (!s.ok()) {
-      std::fprintf(stderr, "market-tick plan: --shards must be a positive integer\n");
-      return kExitUsage;
-    }
+    if (!s.ok()) return FailWith("plan", Status::Usage("--shards must be a positive integer"));
     shards = s->count;
   }
   std::vector<size_t> sizes(shards, 0);
@@ -374,7 +371,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   pipeline::Downloader dl(opts);
   std::vector<pipeline::ItemResult> results;
   {
-    ProgressLine progress(dl.progress());
+    ProgressLine progress(dl.progress(), ctx.config.Get("NO_COLOR_PROGRESS").has_value());
     results = dl.Run(items);
   }
   watching = false;

@@ -97,10 +97,16 @@ std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date
          ", outside " + FormatDate(day);
 }
 
+namespace {
+std::optional<int64_t> g_pinned_created_at;  // microseconds
+}  // namespace
+
+void PinCreatedAt(std::optional<int64_t> epoch_seconds) {
+  g_pinned_created_at = epoch_seconds ? std::optional<int64_t>(*epoch_seconds * 1000000) : std::nullopt;
+}
+
 int64_t CreatedAtMicros() {
-  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
-    return std::strtoll(sde, nullptr, 10) * 1000000;
-  }
+  if (g_pinned_created_at) return *g_pinned_created_at;
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();

@@ -32,9 +32,14 @@ double MonotonicSeconds();
 // last] does; else a message naming the range.
 std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day);
 
-// Now, in microseconds since the epoch, unless SOURCE_DATE_EPOCH (the
-// reproducible-builds convention, in seconds) pins it: the created_at of
-// every file and record, so two runs over the same input give identical bytes.
+// Now, in microseconds since the epoch, unless PinCreatedAt pinned it: the
+// created_at of every file and record, so two runs over the same input give
+// identical bytes.
 int64_t CreatedAtMicros();
+
+// Pins CreatedAtMicros to `epoch_seconds` (the reproducible-builds
+// SOURCE_DATE_EPOCH, which the configuration loader reads, so a .env value
+// applies too); nullopt unpins. Called once at start-up, before any thread.
+void PinCreatedAt(std::optional<int64_t> epoch_seconds);
 
 }  // namespace mt
