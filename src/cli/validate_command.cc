@@ -35,12 +35,6 @@ using validate::ItemStatus;
 
 constexpr size_t kMaxPrintedProblems = 200;
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string Row(const std::string& label, const std::array<size_t, validate::kNumStatuses>& c, int64_t rows,
                 bool deep) {
   size_t total = 0;
@@ -51,15 +45,6 @@ std::string Row(const std::string& label, const std::array<size_t, validate::kNu
                 n(ItemStatus::kDone), n(ItemStatus::kNoData), n(ItemStatus::kNotAvailable), n(ItemStatus::kMissing),
                 n(ItemStatus::kCorrupt), deep ? std::to_string(rows).c_str() : "-");
   return line;
-}
-
-std::string NowIso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
 }
 
 }  // namespace
@@ -209,7 +194,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
     info.deep = deep;
     info.store = (*store)->Describe("");
     info.expected_from = expected->source;
-    info.generated_at = NowIso();
+    info.generated_at = FormatIsoSeconds(NowMicros());
     info.tool_version = kVersion;
     info.unexpected_objects = res.unexpected_objects;
     info.definition_problems = expected->definition_problems;

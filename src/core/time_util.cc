@@ -105,11 +105,14 @@ void PinCreatedAt(std::optional<int64_t> epoch_seconds) {
   g_pinned_created_at = epoch_seconds ? std::optional<int64_t>(*epoch_seconds * 1000000) : std::nullopt;
 }
 
-int64_t CreatedAtMicros() {
-  if (g_pinned_created_at) return *g_pinned_created_at;
+int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+int64_t CreatedAtMicros() { return g_pinned_created_at ? *g_pinned_created_at : NowMicros(); }
+
+std::string FormatIsoSeconds(int64_t us) { return FormatIsoMicros(us).substr(0, 19) + "Z"; }
 
 }  // namespace mt

@@ -22,6 +22,7 @@ int64_t MicrosFromDate(const Date& d);
 std::optional<Date> ParseDate(std::string_view s);
 std::string FormatDate(const Date& d);               // 2020-02-22
 std::string FormatIsoMicros(int64_t us);             // 2020-02-22T00:00:02.418379Z
+std::string FormatIsoSeconds(int64_t us);            // 2020-02-22T00:00:02Z (truncated to the second)
 Date AddDays(const Date& d, int64_t n);
 // Seconds on the monotonic clock, for timeouts and backoff.
 double MonotonicSeconds();
@@ -31,6 +32,9 @@ double MonotonicSeconds();
 // (Tardis splits days by it) lies in [day, day + 1). Empty when [first,
 // last] does; else a message naming the range.
 std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day);
+
+// The wall clock, in microseconds since the epoch.
+int64_t NowMicros();
 
 // Now, in microseconds since the epoch, unless PinCreatedAt pinned it: the
 // created_at of every file and record, so two runs over the same input give
