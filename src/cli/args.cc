@@ -12,9 +12,35 @@ const std::vector<FlagSpec>& GlobalFlags() {
   return kFlags;
 }
 
+namespace {
+const FlagSpec* FindSpec(const std::vector<FlagSpec>& specs, const std::string& n) {
+  for (const auto& s : specs) {
+    if (s.name == n) return &s;
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::string ParsedArgs::Value(const std::string& n, const Config& config) const {
+  if (auto it = flags.find(n); it != flags.end()) return it->second;
+  const FlagSpec* spec = FindSpec(specs, n);
+  if (!spec) return "";
+  if (!spec->env.empty()) {
+    if (auto v = config.Get(spec->env)) return *v;
+  }
+  return spec->def;
+}
+
+bool ParsedArgs::Given(const std::string& n, const Config& config) const {
+  if (Has(n)) return true;
+  const FlagSpec* spec = FindSpec(specs, n);
+  return spec && !spec->env.empty() && config.Get(spec->env).has_value();
+}
+
 Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
                              const std::vector<FlagSpec>& specs) {
   ParsedArgs out;
+  out.specs = specs;
   auto find = [&](const std::string& n) -> const FlagSpec* {
     for (const auto& s : specs) {
       if (s.name == n) return &s;
@@ -62,7 +88,10 @@ std::string FormatFlagHelp(const std::vector<FlagSpec>& specs) {
     std::string left = "  --" + s.name + (s.takes_value ? " V" : "");
     if (left.size() < 26) left.resize(26, ' ');
     else left += "  ";
-    out += left + s.help + "\n";
+    std::string extra;
+    if (!s.env.empty()) extra = "env " + s.env;
+    if (!s.def.empty()) extra += (extra.empty() ? "" : "; ") + std::string("default ") + s.def;
+    out += left + s.help + (extra.empty() ? "" : " (" + extra + ")") + "\n";
   }
   return out;
 }

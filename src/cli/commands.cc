@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include "cli/settings.h"
+#include "pipeline/instruments_job.h"
 
 #include <cstdio>
 
@@ -8,6 +9,8 @@
 #include "core/redact.h"
 
 namespace mt::cli {
+
+const char* const kVersion = MT_VERSION;
 
 namespace {
 
@@ -49,10 +52,37 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
   return f;
 }
 
+// convert's flags: the engine's (shared with download) between its own.
+std::vector<FlagSpec> ConvertFlags() {
+  std::vector<FlagSpec> f = {
+      {"output", true,
+       "output directory, file://PATH or gs://BUCKET/PREFIX (storage layout, instruments keyed as the day's "
+       "definitions there say, from `market-tick instruments`), or one FILE.parquet",
+       "OUTPUT_URI", "./data"},
+      {"data-type", true,
+       "the files' Tardis data type (default: from the file name, {exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}"
+       ".csv.gz); the header must be that type's. Needed when the name gives none and the header fits two "
+       "types: liquidations share the trades header, book_ticker the quotes header"},
+  };
+  for (FlagSpec e : EngineFlags()) {
+    if (e.name == "threads") {
+      e.help = "threads in all: one reads and inflates, all parse and encode (default: number of cores)";
+    }
+    f.push_back(std::move(e));
+  }
+  f.push_back({"overwrite", true, "replace existing outputs: true or false", "", "true"});
+  f.push_back({"derive", true,
+               "derived data types to compute in the same pass, comma separated: book_snapshot_{depth}_{interval}, "
+               "book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks, "
+               "trade_bar_{volume}vol (interval {n}ms, {n}s or {n}m); written to derived_data/ in the output store "
+               "(see docs/DERIVED.md)"});
+  return f;
+}
+
 }  // namespace
 
 int FailWith(const std::string& command, const Status& status) {
-  const std::string line = "market-tick " + command + ": " + status.message();
+  const std::string line = "market-tick" + (command.empty() ? "" : " " + command) + ": " + status.message();
   if (log::JsonEnabled()) {
     log::Error(line);
   } else {
@@ -69,9 +99,8 @@ const std::vector<Command>& Commands() {
        {
            {"from", true, "first UTC day, YYYY-MM-DD"},
            {"to", true, "last UTC day, inclusive (default: --from)"},
-           {"exchanges", true,
-            "Tardis exchange ids, comma separated (env EXCHANGES; default binance, binance-futures, deribit, "
-            "bybit, bybit-spot, okex, okex-futures, okex-swap: the seed's eight venues)"},
+           {"exchanges", true, "Tardis exchange ids, comma separated (default: the seed's eight venues)", "EXCHANGES",
+            pipeline::kDefaultInstrumentExchanges},
            {"quote", true, "keep only instruments with these quote assets, e.g. USDT,USDC (default: all)"},
            {"output", true,
             "output directory or gs://BUCKET/PREFIX (env OUTPUT_URI, GCS_BUCKET; default ./data)"},
@@ -91,29 +120,7 @@ const std::vector<Command>& Commands() {
        SelectionFlags(false), RunPlan},
       {"convert", "convert local Tardis CSV(.gz) files to Parquet",
        "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T] [--derive LIST]",
-       {
-           {"output", true,
-            "output directory or gs://BUCKET/PREFIX (storage layout, instruments keyed as the day's definitions there "
-            "say, from `market-tick instruments`), or one FILE.parquet (env OUTPUT_URI; default ./data)"},
-           {"data-type", true,
-            "the files' Tardis data type (default: from the file name, {exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}"
-            ".csv.gz); the header must be that type's. Needed when the name gives none and the header fits two "
-            "types: liquidations share the trades header, book_ticker the quotes header"},
-           {"compression", true, "zstd (default), snappy or none"},
-           {"zstd-level", true, "ZSTD level, 1-19 (default 3)"},
-           {"batch-size", true, "rows per Parquet row group (env BATCH_SIZE; default 1000000)"},
-           {"threads", true, "threads in all: one reads and inflates, all parse and encode (default: number of cores)"},
-           {"encodings", true,
-            "modern (default: delta, byte-stream-split) or plain (dictionary and PLAIN only)"},
-           {"gzip-engine", true, "isal (default when built with ISA-L) or zlib"},
-           {"overwrite", true, "replace existing outputs: true (default) or false"},
-           {"derive", true,
-            "derived data types to compute in the same pass, comma separated: book_snapshot_{depth}_{interval}, "
-            "book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks, "
-            "trade_bar_{volume}vol (interval {n}ms, {n}s or {n}m); written to derived_data/ in the output store "
-            "(see docs/DERIVED.md)"},
-       },
-       RunConvert},
+       ConvertFlags(), RunConvert},
       {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},
       {"validate", "check stored data against instrument definitions; missing-data and HTML coverage reports",
        "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--output URI] "

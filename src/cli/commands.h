@@ -37,7 +37,8 @@ const std::vector<Command>& Commands();
 
 // Reports a command's failure on stderr ("market-tick COMMAND: message", or
 // a JSON log line with --log-format json), with secrets redacted, and
-// returns ExitCodeFor(status). Every command ends a failed run through it.
+// returns ExitCodeFor(status). Every command ends a failed run through it;
+// "" names no command (an error before one is known).
 int FailWith(const std::string& command, const Status& status);
 
 int RunConvert(const ParsedArgs& args, Context& ctx);
@@ -47,7 +48,6 @@ int RunPlan(const ParsedArgs& args, Context& ctx);
 int RunSchemas(const ParsedArgs& args, Context& ctx);
 int RunValidate(const ParsedArgs& args, Context& ctx);
 int RunGcs(const ParsedArgs& args, Context& ctx);
-std::string SchemasMarkdown();
 
 // Whether SIGINT/SIGTERM arrived: the process's cancel flag (core/cancel.h).
 inline bool Interrupted() { return CancelRequested(); }

@@ -58,6 +58,7 @@ Result<pipeline::DownloadJobOptions> DownloadOptionsFromArgs(const ParsedArgs& a
   MT_ASSIGN_OR_RETURN(o.buffer_mb,
                       PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20));
   o.dry_run = args.Has("dry-run");
+  o.no_redraw_progress = ctx.config.Get("NO_COLOR_PROGRESS").has_value();
   o.summary_json = args.Get("summary-json");
   if (args.Has("summary-json") && o.summary_json.empty()) return Status::Usage("--summary-json needs a file name");
   return o;

@@ -8,13 +8,12 @@
 
 #include "cli/commands.h"
 #include "core/cancel.h"
+#include "cli/settings.h"
 #include "core/heap.h"
 #include "core/log.h"
 #include "net/http_client.h"
 
 namespace mt::cli {
-
-const char* const kVersion = MT_VERSION;
 
 namespace {
 
@@ -29,6 +28,18 @@ size_t EditDistance(const std::string& a, const std::string& b) {
     prev.swap(cur);
   }
   return prev[b.size()];
+}
+
+// --log-format's value (text when absent), read from the raw arguments so
+// that the first error can already use it.
+std::string LogFormatOf(const std::vector<std::string>& args) {
+  std::string fmt = "text";
+  for (size_t i = 1; i < args.size(); i++) {
+    if (args[i] == "--") break;
+    if (args[i] == "--log-format" && i + 1 < args.size()) fmt = args[++i];
+    if (args[i].rfind("--log-format=", 0) == 0) fmt = args[i].substr(13);
+  }
+  return fmt;
 }
 
 void PrintMainHelp() {
@@ -68,6 +79,10 @@ int main(int argc, char** argv) {
     std::printf("market-tick %s\n", kVersion);
     return kExitOk;
   }
+  // Known before anything can fail, so every error of this run, a bad flag
+  // included, comes out in the format asked for.
+  const std::string fmt = LogFormatOf(args);
+  mt::log::SetJson(fmt == "json");
   const Command* cmd = nullptr;
   for (const auto& c : Commands()) {
     if (args[0] == c.name) cmd = &c;
@@ -82,15 +97,13 @@ int main(int argc, char** argv) {
         best = c.name;
       }
     }
-    std::fprintf(stderr, "market-tick: unknown command '%s'%s (see market-tick --help)\n",
-                 args[0].c_str(), best.empty() ? "" : (", did you mean '" + best + "'?").c_str());
-    return kExitUsage;
+    return FailWith("", mt::Status::Usage("unknown command '" + args[0] + "'" +
+                                           (best.empty() ? "" : ", did you mean '" + best + "'?") +
+                                           " (see market-tick --help)"));
   }
+  if (fmt != "text" && fmt != "json") return FailWith(cmd->name, mt::Status::Usage("--log-format must be text or json"));
   auto parsed = ParseArgs(std::vector<std::string>(args.begin() + 1, args.end()), cmd->flags);
-  if (!parsed.ok()) {
-    std::fprintf(stderr, "market-tick %s: %s\n", cmd->name, parsed.status().message().c_str());
-    return kExitUsage;
-  }
+  if (!parsed.ok()) return FailWith(cmd->name, parsed.status());
   if (parsed->Has("help")) {
     std::printf("usage: market-tick %s %s\n\n%s\n\nflags:\n%s", cmd->name, cmd->usage, cmd->summary,
                 FormatFlagHelp(cmd->flags).c_str());
@@ -98,27 +111,18 @@ int main(int argc, char** argv) {
   }
   Context ctx;
   const bool env_required = parsed->Has("env-file");
-  auto st = ctx.config.LoadEnvFile(parsed->Get("env-file", ".env"), env_required);
-  if (!st.ok()) {
-    std::fprintf(stderr, "market-tick: %s\n", st.message().c_str());
-    return kExitUsage;
+  if (auto st = ctx.config.LoadEnvFile(parsed->Get("env-file", ".env"), env_required); !st.ok()) {
+    return FailWith(cmd->name, st);
   }
   mt::log::Level level = mt::log::Level::kInfo;
   const std::string lvl = parsed->Get("log-level", ctx.config.GetOr("LOG_LEVEL", ""));
   if (!lvl.empty() && !mt::log::ParseLevel(lvl, &level)) {
-    std::fprintf(stderr, "market-tick: unknown log level '%s' (debug, info, warning, error)\n",
-                 lvl.c_str());
-    return kExitUsage;
+    return FailWith(cmd->name, mt::Status::Usage("unknown log level '" + lvl + "' (debug, info, warning, error)"));
   }
   const std::string debug = ctx.config.GetOr("DEBUG", "");
   if (lvl.empty() && (debug == "1" || debug == "true")) level = mt::log::Level::kDebug;
   mt::log::SetLevel(level);
-  const std::string fmt = parsed->Get("log-format", "text");
-  if (fmt != "text" && fmt != "json") {
-    std::fprintf(stderr, "market-tick: --log-format must be text or json\n");
-    return kExitUsage;
-  }
-  mt::log::SetJson(fmt == "json");
+  if (auto st = ApplyProcessSettings(ctx); !st.ok()) return FailWith(cmd->name, st);
   // Headroom for many files in flight (a grouped file itself needs a few
   // descriptors whatever its instrument count; tests run it under ulimit -n 256).
   struct rlimit rl;

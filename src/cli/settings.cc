@@ -1,9 +1,11 @@
 #include "cli/settings.h"
 
-#include "cli/gcs_settings.h"
+#include "cli/options.h"
 #include "core/redact.h"
 #include "pipeline/downloader.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <thread>
@@ -86,30 +88,30 @@ Result<size_t> ByteSize(const std::string& what, std::string v) {
 
 std::vector<FlagSpec> EngineFlags() {
   return {
-      {"compression", true, "zstd (default), snappy or none"},
-      {"zstd-level", true, "ZSTD level, 1-19 (default 3)"},
-      {"batch-size", true, "rows per Parquet row group (env BATCH_SIZE; default 1000000)"},
+      {"compression", true, "zstd, snappy or none", "", "zstd"},
+      {"zstd-level", true, "ZSTD level, 1-19", "", "3"},
+      {"batch-size", true, "rows per Parquet row group", "BATCH_SIZE", "1000000"},
       {"threads", true, "encoding threads (default: number of cores)"},
-      {"encodings", true, "modern (default: delta, byte-stream-split) or plain (dictionary and PLAIN only)"},
-      {"gzip-engine", true, "isal (default when built with ISA-L) or zlib"},
+      {"encodings", true, "modern (delta, byte-stream-split) or plain (dictionary and PLAIN only)", "", "modern"},
+      {"gzip-engine", true, "isal (when built with ISA-L) or zlib", "", "isal"},
   };
 }
 
 Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx) {
   EngineSettings s;
   auto& w = s.convert.writer;
-  MT_ASSIGN_OR_RETURN(w.codec, parquet::ParseCodec(args.Get("compression", "zstd")));
-  MT_ASSIGN_OR_RETURN(size_t level, PositiveInt("--zstd-level", args.Get("zstd-level", "3"), 1, 19));
+  MT_ASSIGN_OR_RETURN(w.codec, parquet::ParseCodec(args.Value("compression", ctx.config)));
+  MT_ASSIGN_OR_RETURN(size_t level, PositiveInt("--zstd-level", args.Value("zstd-level", ctx.config), 1, 19));
   w.zstd_level = static_cast<int>(level);
-  const std::string batch = args.Get("batch-size", ctx.config.GetOr("BATCH_SIZE", "1000000"));
+  const std::string batch = args.Value("batch-size", ctx.config);
   MT_ASSIGN_OR_RETURN(s.convert.parser.batch_rows, PositiveInt("--batch-size/BATCH_SIZE", batch, 1, 100'000'000));
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   MT_ASSIGN_OR_RETURN(size_t threads, PositiveInt("--threads", args.Get("threads", std::to_string(hw)), 1, 256));
   s.threads = static_cast<int>(threads);
-  const std::string enc = args.Get("encodings", "modern");
+  const std::string enc = args.Value("encodings", ctx.config);
   if (enc != "modern" && enc != "plain") return Status::Usage("--encodings must be modern or plain");
   w.encode.modern_encodings = enc == "modern";
-  const std::string gz = args.Get("gzip-engine", "isal");
+  const std::string gz = args.Value("gzip-engine", ctx.config);
   if (gz == "zlib") {
     s.convert.gzip = io::GzipEngine::kZlib;
   } else if (gz == "isal") {
@@ -124,17 +126,8 @@ Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Con
 }
 
 Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& args, const Context& ctx) {
-  std::string output = args.Get("output", ctx.config.GetOr("OUTPUT_URI", ""));
-  if (output.empty()) {
-    if (auto bucket = ctx.config.Get("GCS_BUCKET")) output = "gs://" + *bucket;
-  }
-  if (output.empty()) output = "./data";
-  if (output.rfind("file://", 0) == 0) output = output.substr(7);
-  if (output.rfind("gs://", 0) == 0) {
-    MT_ASSIGN_OR_RETURN(auto gcs, OpenGcsStore(output, ctx));
-    return std::unique_ptr<storage::ObjectStore>(std::move(gcs));
-  }
-  return storage::NewLocalStore(output);
+  MT_ASSIGN_OR_RETURN(const storage::StoreConfig config, StoreConfigFromContext(ctx));
+  return storage::OpenStore(OutputUri(args, ctx), config);
 }
 
 Result<std::string> ApiKey(const Context& ctx) {
@@ -197,6 +190,25 @@ Status ItemBoundsFromConfig(const Context& ctx, pipeline::DownloadOptions* opts)
   if (auto v = ctx.config.Get("ITEM_MAX_SIZE")) {
     MT_ASSIGN_OR_RETURN(opts->item_max_bytes, ByteSize("ITEM_MAX_SIZE", *v));
   }
+  return Status::OK();
+}
+
+}  // namespace mt::cli
+
+namespace mt::cli {
+
+Status ApplyProcessSettings(const Context& ctx) {
+  std::optional<int64_t> epoch;
+  if (auto v = ctx.config.Get("SOURCE_DATE_EPOCH")) {
+    char* end = nullptr;
+    errno = 0;
+    const long long n = std::strtoll(v->c_str(), &end, 10);
+    if (*end != '\0' || errno != 0 || n < 0 || n > 253402300799) {  // up to 9999-12-31
+      return Status::Usage("SOURCE_DATE_EPOCH must be a count of seconds since 1970-01-01 UTC, got '" + *v + "'");
+    }
+    epoch = n;
+  }
+  PinCreatedAt(epoch);
   return Status::OK();
 }
 

@@ -43,7 +43,8 @@ Result<double> PositiveDouble(const std::string& what, const std::string& v);
 // A byte count: "8388608", or with a binary suffix "256K", "8M", "64G", "1T".
 Result<size_t> ByteSize(const std::string& what, std::string v);
 Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx);
-// --output / OUTPUT_URI / GCS_BUCKET / ./data as an object store.
+// --output / OUTPUT_URI / GCS_BUCKET / ./data as an object store
+// (storage::OpenStore: an unknown scheme is a usage error).
 Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& args, const Context& ctx);
 // TARDIS_API_KEY (environment or .env), else the contents of
 // TARDIS_API_KEY_FILE; "" when neither. Surrounding whitespace (a trailing
@@ -60,6 +61,12 @@ Status ItemBoundsFromConfig(const Context& ctx, pipeline::DownloadOptions* opts)
 // (0: no bound) and MIN_SPEED_WINDOW_SECONDS: the policy of every request
 // (downloads, metadata, GCS).
 Result<net::RetryPolicy> RetryFromConfig(const Context& ctx);
+
+// Process-wide settings every command honours, from the configuration
+// (so a .env value applies as the environment's would): SOURCE_DATE_EPOCH
+// (an integer count of seconds) pins the created_at of every file and
+// record (core/time_util.h PinCreatedAt). Call once, before any thread.
+Status ApplyProcessSettings(const Context& ctx);
 
 // Flags of the engine (convert and download share them).
 std::vector<FlagSpec> EngineFlags();

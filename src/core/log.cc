@@ -1,7 +1,6 @@
 #include "core/log.h"
 
 #include <atomic>
-#include <chrono>
 #include <cstdio>
 #include <mutex>
 
@@ -82,9 +81,7 @@ void Write(Level level, std::string_view raw) {
   if (!Enabled(level)) return;
   // Every log line, whatever its origin, loses its secrets here.
   const std::string message = RedactSecrets(raw);
-  const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  const int64_t now = NowMicros();
   std::string line;
   if (g_json) {
     line = "{\"severity\":\"" + std::string(Name(level)) + "\",\"time\":\"" + FormatIsoMicros(now) +

@@ -97,13 +97,22 @@ std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date
          ", outside " + FormatDate(day);
 }
 
-int64_t CreatedAtMicros() {
-  if (const char* sde = std::getenv("SOURCE_DATE_EPOCH"); sde && *sde) {
-    return std::strtoll(sde, nullptr, 10) * 1000000;
-  }
+namespace {
+std::optional<int64_t> g_pinned_created_at;  // microseconds
+}  // namespace
+
+void PinCreatedAt(std::optional<int64_t> epoch_seconds) {
+  g_pinned_created_at = epoch_seconds ? std::optional<int64_t>(*epoch_seconds * 1000000) : std::nullopt;
+}
+
+int64_t NowMicros() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
+
+int64_t CreatedAtMicros() { return g_pinned_created_at ? *g_pinned_created_at : NowMicros(); }
+
+std::string FormatIsoSeconds(int64_t us) { return FormatIsoMicros(us).substr(0, 19) + "Z"; }
 
 }  // namespace mt

@@ -22,6 +22,7 @@ int64_t MicrosFromDate(const Date& d);
 std::optional<Date> ParseDate(std::string_view s);
 std::string FormatDate(const Date& d);               // 2020-02-22
 std::string FormatIsoMicros(int64_t us);             // 2020-02-22T00:00:02.418379Z
+std::string FormatIsoSeconds(int64_t us);            // 2020-02-22T00:00:02Z (truncated to the second)
 Date AddDays(const Date& d, int64_t n);
 // Seconds on the monotonic clock, for timeouts and backoff.
 double MonotonicSeconds();
@@ -32,9 +33,17 @@ double MonotonicSeconds();
 // last] does; else a message naming the range.
 std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day);
 
-// Now, in microseconds since the epoch, unless SOURCE_DATE_EPOCH (the
-// reproducible-builds convention, in seconds) pins it: the created_at of
-// every file and record, so two runs over the same input give identical bytes.
+// The wall clock, in microseconds since the epoch.
+int64_t NowMicros();
+
+// Now, in microseconds since the epoch, unless PinCreatedAt pinned it: the
+// created_at of every file and record, so two runs over the same input give
+// identical bytes.
 int64_t CreatedAtMicros();
+
+// Pins CreatedAtMicros to `epoch_seconds` (the reproducible-builds
+// SOURCE_DATE_EPOCH, which the configuration loader reads, so a .env value
+// applies too); nullopt unpins. Called once at start-up, before any thread.
+void PinCreatedAt(std::optional<int64_t> epoch_seconds);
 
 }  // namespace mt

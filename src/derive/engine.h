@@ -17,7 +17,7 @@
 #include "derive/names.h"
 #include "derive/order_book.h"
 #include "parquet/file_writer.h"
-#include "pipeline/batch_observer.h"
+#include "derive/batch_observer.h"
 #include "storage/object_store.h"
 
 namespace mt::derive {
@@ -44,7 +44,7 @@ struct EngineOptions {
   size_t buffer_bytes = 64u << 20;
 };
 
-class DeriveEngine : public pipeline::BatchObserver {
+class DeriveEngine : public BatchObserver {
  public:
   explicit DeriveEngine(EngineOptions opts);
   ~DeriveEngine() override;

@@ -32,10 +32,10 @@ std::string HumanBytes(double b) {
 }
 
 // Progress on stderr: one redrawn line on a terminal, a plain line every 10 s
-// otherwise.
+// otherwise, or when NO_COLOR_PROGRESS is set (`no_redraw`).
 class ProgressLine {
  public:
-  explicit ProgressLine(const pipeline::Progress& p) : p_(p), tty_(isatty(2) && !std::getenv("NO_COLOR_PROGRESS")) {
+  ProgressLine(const pipeline::Progress& p, bool no_redraw) : p_(p), tty_(isatty(2) && !no_redraw) {
     thread_ = std::thread([this] { Loop(); });
   }
   ~ProgressLine() {
@@ -259,7 +259,7 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   const auto t0 = std::chrono::steady_clock::now();
   Downloader dl(opts);
   {
-    ProgressLine progress(dl.progress());
+    ProgressLine progress(dl.progress(), options.no_redraw_progress);
     report.results = dl.Run(report.items);
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

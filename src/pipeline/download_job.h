@@ -49,6 +49,7 @@ struct DownloadJobOptions {
   size_t buffer_mb = 128;
   bool dry_run = false;        // plan only: the report lists the items
   std::string summary_json;    // a file for the run summary; "" none
+  bool no_redraw_progress = false;  // NO_COLOR_PROGRESS: plain progress lines even on a terminal
   // Set by SIGINT/SIGTERM (the process's flag): stops starting items,
   // abandons those in flight.
   const std::atomic<bool>* cancel = ProcessCancelFlag();

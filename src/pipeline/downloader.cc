@@ -32,7 +32,7 @@ namespace {
 
 // created_at of item records, to the second (CreatedAtMicros, as for the
 // Parquet metadata).
-std::string RecordTime() { return FormatIsoMicros(CreatedAtMicros()).substr(0, 19) + "Z"; }
+std::string RecordTime() { return FormatIsoSeconds(CreatedAtMicros()); }
 
 // Receives one HTTP response: a 200/206 body goes to the converter, any
 // other body is kept (2 KiB) for the error message.

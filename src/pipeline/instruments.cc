@@ -12,11 +12,6 @@ namespace {
 
 constexpr int64_t kDayUs = 86'400'000'000;
 
-std::string Upper(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
-}
-
 // The seed venues (docs/INSTRUMENTS.md). For them the conventions below are known; for
 // any other exchange a column the metadata does not give stays empty.
 bool SeedVenue(const std::string& ex) {
@@ -68,7 +63,7 @@ std::string Join(std::vector<std::string> v) {
   return out;
 }
 
-std::string MetadataCurrency(const std::string& c) { return Upper(c.substr(0, c.find('_'))); }
+std::string MetadataCurrency(const std::string& c) { return tardis::AsciiUpper(c.substr(0, c.find('_'))); }
 
 // Columns that depend on the contract terms, which /v1/instruments may
 // change over time: inverse, settle asset, contract type and sizes, and what

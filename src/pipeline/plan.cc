@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -379,19 +380,22 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
 }
 
 Result<Shard> ParseShard(const std::string& text) {
+  // Both numbers plain decimal digits (no sign, space or suffix), 0 <= I < N <= 1000000.
+  auto number = [](const std::string& digits) -> std::optional<uint32_t> {
+    if (digits.empty() || digits.size() > 7 || digits.find_first_not_of("0123456789") != std::string::npos) {
+      return std::nullopt;
+    }
+    return static_cast<uint32_t>(std::strtoul(digits.c_str(), nullptr, 10));
+  };
   const size_t slash = text.find('/');
-  Shard s;
-  try {
-    if (slash == std::string::npos) throw 0;
-    size_t a = 0, b = 0;
-    const long i = std::stol(text.substr(0, slash), &a);
-    const long n = std::stol(text.substr(slash + 1), &b);
-    if (a != slash || b != text.size() - slash - 1 || n < 1 || i < 0 || i >= n || n > 1000000) throw 0;
-    s.index = static_cast<uint32_t>(i);
-    s.count = static_cast<uint32_t>(n);
-  } catch (...) {
+  const auto i = slash == std::string::npos ? std::nullopt : number(text.substr(0, slash));
+  const auto n = slash == std::string::npos ? std::nullopt : number(text.substr(slash + 1));
+  if (!i || !n || *n < 1 || *i >= *n || *n > 1000000) {
     return Status::Usage("shard '" + text + "' is not I/N with 0 <= I < N (e.g. --shard 3/60)");
   }
+  Shard s;
+  s.index = *i;
+  s.count = *n;
   return s;
 }
 

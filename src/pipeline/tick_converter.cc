@@ -70,7 +70,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     }
     // Derived objects come after the raw ones they are computed from: a
     // failure of the raw file leaves no derived object behind.
-    for (BatchObserver* o : target_.observers) {  // observers: derived data
+    for (derive::BatchObserver* o : target_.observers) {  // observers: derived data
       if (status_.ok()) status_ = o->Finish();
     }
     if (!status_.ok()) {
@@ -84,7 +84,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   void Abort() {
     parser_->Stop();  // no pool thread may hand over rows while outputs go away
-    for (BatchObserver* o : target_.observers) o->Abort();  // observers: derived data
+    for (derive::BatchObserver* o : target_.observers) o->Abort();  // observers: derived data
     for (auto& [key, out] : outputs_) {
       out->writer.reset();
       if (out->object) out->object->Abort();
@@ -111,7 +111,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     pq_schema_ = schema.OutputSchema();
     local_ts_col_ = kLocalTsCol + (schema.row_keys ? 1 : 0);
     plain_hint_.assign(pq_schema_.size(), false);
-    for (BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnSchema(schema));  // observers
+    for (derive::BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnSchema(schema));  // observers
     if (!target_.single_file.empty()) {
       MT_ASSIGN_OR_RETURN(single_, OpenOutput("", target_.single_file, true));
     }
@@ -119,7 +119,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   Status OnBatch(RowGroupData batch) override {
-    for (BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnBatch(batch));  // observers
+    for (derive::BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnBatch(batch));  // observers
     if (schema_->row_keys) MT_RETURN_IF_ERROR(AddKeyColumn(&batch));
     if (single_) return WriteTo(single_, std::move(batch));
     if (!target_.fixed_object.empty()) {

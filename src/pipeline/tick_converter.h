@@ -27,7 +27,7 @@
 #include "core/time_util.h"
 #include "io/decompress.h"
 #include "parquet/file_writer.h"
-#include "pipeline/batch_observer.h"
+#include "derive/batch_observer.h"
 #include "storage/object_store.h"
 #include "tardis/instrument_key.h"
 #include "tardis/parallel_csv_parser.h"
@@ -85,7 +85,7 @@ struct ConvertTarget {
   const KeyResolver* keys = nullptr;
   // Read every parsed batch before it is routed (derived data); finished
   // before the raw outputs, aborted with them. Not owned.
-  std::vector<BatchObserver*> observers;
+  std::vector<derive::BatchObserver*> observers;
 };
 
 struct SourceHints {

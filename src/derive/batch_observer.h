@@ -8,7 +8,7 @@
 #include "parquet/column_data.h"
 #include "tardis/schema.h"
 
-namespace mt::pipeline {
+namespace mt::derive {
 
 class BatchObserver {
  public:
@@ -25,4 +25,4 @@ class BatchObserver {
   virtual void Abort() = 0;
 };
 
-}  // namespace mt::pipeline
+}  // namespace mt::derive

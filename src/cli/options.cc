@@ -1,0 +1,182 @@
+#include "cli/options.h"
+
+#include <algorithm>
+#include <regex>
+
+#include "cli/settings.h"
+#include "pipeline/plan.h"
+#include "tardis/file_name.h"
+#include "tardis/instrument_key.h"
+
+namespace mt::cli {
+
+namespace {
+
+bool EndsWith(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Tardis exchange ids: lower case, unique, in the order given.
+Result<std::vector<std::string>> ExchangeIds(const std::string& list) {
+  static const std::regex kId("^[a-z0-9][a-z0-9-]*$");
+  std::vector<std::string> out;
+  for (const auto& e : pipeline::SplitList(list)) {
+    if (!std::regex_match(e, kId)) {
+      return Status::Usage("--exchanges: '" + e + "' is not a Tardis exchange id (lower-case, e.g. binance-futures)");
+    }
+    if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
+  }
+  if (out.empty()) return Status::Usage("--exchanges is empty");
+  return out;
+}
+
+}  // namespace
+
+std::string OutputUri(const ParsedArgs& args, const Context& ctx) {
+  std::string output = args.Get("output", ctx.config.GetOr("OUTPUT_URI", ""));
+  if (output.empty()) {
+    if (auto bucket = ctx.config.Get("GCS_BUCKET")) output = "gs://" + *bucket;
+  }
+  return output.empty() ? "./data" : output;
+}
+
+Result<storage::StoreConfig> StoreConfigFromContext(const Context& ctx) {
+  storage::StoreConfig c;
+  storage::GcsSettings& g = c.gcs;
+  g.emulator_host = ctx.config.GetOr("STORAGE_EMULATOR_HOST", "");
+  g.endpoint = ctx.config.GetOr("GCS_ENDPOINT", "");
+  g.credentials_file = ctx.config.GetOr("GOOGLE_APPLICATION_CREDENTIALS", "");
+  g.metadata_host = ctx.config.GetOr("GCE_METADATA_HOST", "");
+  if (auto v = ctx.config.Get("GCS_CHUNK_SIZE")) {
+    MT_ASSIGN_OR_RETURN(g.chunk_size, ByteSize("GCS_CHUNK_SIZE", *v));
+    if (*g.chunk_size % storage::kGcsChunkQuantum != 0) {
+      return Status::Usage("GCS_CHUNK_SIZE must be a multiple of 256 KiB (262144 bytes), got " + *v);
+    }
+  }
+  if (auto v = ctx.config.Get("GCS_RESUMABLE_THRESHOLD")) {
+    MT_ASSIGN_OR_RETURN(g.resumable_threshold, ByteSize("GCS_RESUMABLE_THRESHOLD", *v));
+  }
+  if (auto v = ctx.config.Get("GCS_LIST_PAGE_SIZE")) {
+    MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("GCS_LIST_PAGE_SIZE", *v, 1, 1000));
+    g.list_page_size = static_cast<int>(n);
+  }
+  MT_ASSIGN_OR_RETURN(g.retry, RetryFromConfig(ctx));
+  return c;
+}
+
+Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  InstrumentsOptions o;
+  pipeline::InstrumentsJobOptions& job = o.job;
+  MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
+  job.from = range.from;
+  job.to = range.to;
+  std::string ex = args.Value("exchanges", ctx.config);
+  if (ex.empty()) ex = pipeline::kDefaultInstrumentExchanges;  // EXCHANGES= (empty) means the default too
+  MT_ASSIGN_OR_RETURN(job.exchanges, ExchangeIds(ex));
+  for (const auto& q : pipeline::SplitList(args.Get("quote"))) job.quotes.push_back(tardis::AsciiUpper(q));
+  o.format = args.Get("format");
+  if (args.Has("format") && o.format != "table" && o.format != "csv" && o.format != "json") {
+    return Status::Usage("--format must be table, csv or json");
+  }
+  job.force = args.Has("force");
+  o.summary_json = args.Get("summary-json");
+  MT_ASSIGN_OR_RETURN(job.metadata.api_key, ApiKey(ctx));
+  MT_ASSIGN_OR_RETURN(job.metadata.retry, RetryFromConfig(ctx));
+  job.metadata.api_url = ctx.config.GetOr("TARDIS_API_URL", "https://api.tardis.dev");
+  job.metadata.user_agent = std::string("market-tick/") + kVersion;
+  job.tool_version = kVersion;
+  if (o.format.empty()) {
+    o.output = OutputUri(args, ctx);
+    MT_RETURN_IF_ERROR(storage::ResolveStoreUri(o.output).status());
+    MT_ASSIGN_OR_RETURN(o.store, StoreConfigFromContext(ctx));
+  }
+  return o;
+}
+
+Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  ConvertOptions o;
+  pipeline::ConvertJobOptions& job = o.job;
+  if (args.positional.empty()) return Status::Usage("no input files (usage: market-tick convert FILE...)");
+  job.inputs = args.positional;
+  MT_ASSIGN_OR_RETURN(EngineSettings engine, ConvertSettingsFromArgs(args, ctx));
+  job.convert = engine.convert;
+  job.threads = engine.threads;
+  if (args.Has("data-type")) {
+    job.data_type = tardis::FindSchema(args.Get("data-type"));
+    if (!job.data_type) {
+      return Status::Usage("unknown --data-type '" + args.Get("data-type") + "' (one of: " +
+                           tardis::SupportedDataTypes() + ")");
+    }
+  }
+  // A file named as the official clients name them gives its exchange; a
+  // typo there would key a zero-row day under a venue that does not exist.
+  for (const auto& path : job.inputs) {
+    auto parts = tardis::ParseFileName(path);
+    if (!parts) continue;
+    if (Status st = pipeline::CheckExchanges({parts->exchange}); !st.ok()) {
+      return Status::Usage(path + ": " + st.message() + " (in the file name)");
+    }
+  }
+  const std::string ow = args.Value("overwrite", ctx.config);
+  if (ow != "true" && ow != "false") return Status::Usage("--overwrite must be true or false");
+  job.target.overwrite = ow == "true";
+  if (args.Has("derive")) {
+    auto list = derive::ParseDerivedList(args.Get("derive"));
+    if (!list.ok()) return Status::Usage("--derive: " + list.status().message());
+    job.derived = std::move(*list);
+  }
+  // Convert's default output is local even when GCS_BUCKET is set: it reads
+  // local files, and a bucket is asked for by name.
+  o.output = args.Value("output", ctx.config);
+  MT_ASSIGN_OR_RETURN(const storage::StoreLocation where, storage::ResolveStoreUri(o.output));
+  if (where.kind == storage::StoreKind::kLocal && EndsWith(where.location, ".parquet")) {
+    if (!job.derived.empty()) {
+      return Status::Usage("--derive writes into a store: give --output DIR or gs://BUCKET, not one FILE.parquet");
+    }
+    if (job.inputs.size() != 1) {
+      return Status::Usage("--output FILE.parquet takes exactly one input file; give a directory for several");
+    }
+    job.target.single_file = where.location;
+  } else {
+    MT_ASSIGN_OR_RETURN(o.store, StoreConfigFromContext(ctx));
+  }
+  return o;
+}
+
+Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  GcsOptions o;
+  const auto& pos = args.positional;
+  o.sub = pos.empty() ? "" : pos[0];
+  const bool put = o.sub == "put";
+  if (!(o.sub == "ls" || o.sub == "stat" || o.sub == "cat" || o.sub == "rm" || put) ||
+      pos.size() != (put ? 3u : 2u)) {
+    return Status::Usage(
+        "usage: market-tick gcs ls gs://BUCKET[/PREFIX]\n"
+        "       market-tick gcs stat|rm gs://BUCKET/OBJECT\n"
+        "       market-tick gcs cat gs://BUCKET/OBJECT [--offset N] [--length N]\n"
+        "       market-tick gcs put FILE|- gs://BUCKET/OBJECT [--overwrite]");
+  }
+  // gs://bucket/rest with `rest` kept verbatim (trailing '/' included), so
+  // any object name or list prefix can be given.
+  const std::string& uri = pos.back();
+  if (uri.rfind("gs://", 0) != 0) return Status::Usage("'" + uri + "' is not a gs://bucket/object URI");
+  const std::string rest = uri.substr(5);
+  const size_t slash = rest.find('/');
+  o.bucket = "gs://" + rest.substr(0, slash);
+  o.object = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  if (o.sub != "ls" && o.object.empty()) return Status::Usage("no object name in " + uri);
+  if (put) o.source = pos[1];
+  if (args.Has("offset")) {
+    MT_ASSIGN_OR_RETURN(o.offset, PositiveInt("--offset", args.Get("offset"), 0, SIZE_MAX));
+  }
+  if (args.Has("length")) {
+    MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("--length", args.Get("length"), 0, INT64_MAX));
+    o.length = static_cast<int64_t>(n);
+  }
+  o.overwrite = args.Has("overwrite");
+  MT_ASSIGN_OR_RETURN(storage::StoreConfig store, StoreConfigFromContext(ctx));
+  o.gcs = std::move(store.gcs);
+  return o;
+}
+
+}  // namespace mt::cli

@@ -1,0 +1,56 @@
+// One options struct per command, filled from the flags (and the
+// configuration behind them) and checked before any I/O: a bad flag fails
+// with exit 2 before a store is opened or a request is made.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "pipeline/convert_job.h"
+#include "pipeline/instruments_job.h"
+#include "storage/open_store.h"
+
+namespace mt::cli {
+
+// --output, else OUTPUT_URI, else gs://$GCS_BUCKET when GCS_BUCKET is set,
+// else ./data; not yet resolved (storage::ResolveStoreUri does that).
+std::string OutputUri(const ParsedArgs& args, const Context& ctx);
+
+// The GCS settings of the configuration (STORAGE_EMULATOR_HOST,
+// GCS_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS, GCE_METADATA_HOST,
+// GCS_CHUNK_SIZE, GCS_RESUMABLE_THRESHOLD, GCS_LIST_PAGE_SIZE, RETRY_*),
+// checked; nothing is opened.
+Result<storage::StoreConfig> StoreConfigFromContext(const Context& ctx);
+
+struct InstrumentsOptions {
+  pipeline::InstrumentsJobOptions job;
+  std::string output;  // the output URI, resolved
+  std::string format;  // table, csv or json: print instead of writing files; "" writes
+  std::string summary_json;
+  storage::StoreConfig store;
+};
+Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
+
+struct ConvertOptions {
+  pipeline::ConvertJobOptions job;  // target.store not yet opened
+  std::string output;               // a store URI, or the FILE.parquet (job.target.single_file)
+  storage::StoreConfig store;
+};
+Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
+
+struct GcsOptions {
+  std::string sub;     // ls, stat, cat, put, rm
+  std::string bucket;  // gs://BUCKET
+  std::string object;  // object name or list prefix, verbatim (a trailing '/' kept)
+  std::string source;  // put: a file or "-" (stdin)
+  uint64_t offset = 0;
+  int64_t length = -1;  // -1: to the end
+  bool overwrite = false;
+  storage::GcsSettings gcs;
+};
+Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
+
+}  // namespace mt::cli

@@ -1,0 +1,352 @@
+#include "pipeline/convert_job.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "core/exit_code.h"
+#include "core/log.h"
+#include "core/thread_pool.h"
+#include "core/time_util.h"
+#include "derive/engine.h"
+#include "pipeline/key_resolver.h"
+#include "tardis/file_name.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+// Derived names skipped (their source is another data type), said once each.
+struct DeriveSkips {
+  std::mutex mu;
+  std::set<std::string> said;
+};
+
+Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSettings& settings,
+                                     const ConvertTarget& target_in, const tardis::DataTypeSchema* forced,
+                                     StoreKeyResolvers* keys, const std::vector<derive::DerivedSpec>& derived,
+                                     DeriveSkips* skips, const std::atomic<bool>* cancel) {
+  ConvertTarget target = target_in;
+  SourceHints hints;
+  hints.source = path;
+  hints.data_type = forced;
+  ConvertSettings cs = settings;
+  cs.parser.data_type_origin = "--data-type";
+  // Neither --data-type nor the name: the header must name one type.
+  cs.parser.ambiguous_header_is_error = true;
+  if (auto parts = tardis::ParseFileName(path)) {
+    hints.day = parts->date;
+    hints.exchange = parts->exchange;
+    hints.symbol = parts->symbol;
+    // The data type is the file's (its name), not the header's: liquidations
+    // share the trades header and book_ticker the quotes header.
+    const tardis::DataTypeSchema* named = tardis::FindSchema(parts->data_type);
+    if (forced && named && named != forced) {
+      log::Warn(path + ": --data-type " + forced->name + " overrides the file name's data type " + named->name);
+    }
+    if (!forced && named) {
+      hints.data_type = named;
+      cs.parser.data_type_origin = "the file name";
+    }
+    cs.parser.empty_input_schema = hints.data_type;
+  }
+  // Into a store, rows are keyed as that day's instrument definitions in it
+  // say (the symbol rules where it has none), as download and validate do;
+  // with no day in the name, by the definitions of the day each row is
+  // filed under.
+  std::shared_ptr<const KeyResolver> day_keys;
+  const RowDayKeyResolver by_row_day(keys);
+  if (target.store && hints.day) {
+    MT_ASSIGN_OR_RETURN(day_keys, keys->ForDay(*hints.day));
+    target.keys = day_keys.get();
+  } else if (target.store) {
+    target.keys = &by_row_day;
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return Status::NotFound(path + ": cannot open (" + std::strerror(errno) + ")");
+  }
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  // Derived series read the same batches (declared before the converter,
+  // which finishes or aborts them).
+  std::unique_ptr<derive::DeriveEngine> derived_engine;
+  // A grouped file (OPTIONS, PERPETUALS) would need an open derived object
+  // per instrument and series: derived data of grouped files is not computed
+  // (yet), rather than break the bounds on open files and memory the raw
+  // split keeps.
+  if (!derived.empty() && tardis::IsGroupedSymbol(hints.symbol)) {
+    log::Warn(path + ": --derive is not computed for grouped files (" + hints.symbol +
+              "); convert the instruments' own files for derived data");
+  } else if (!derived.empty()) {
+    derive::EngineOptions eo;
+    eo.specs = derived;
+    eo.store = target.store;
+    eo.overwrite = target.overwrite;
+    eo.writer = cs.writer;
+    eo.source = path;
+    eo.day = hints.day;
+    eo.tool_version = cs.tool_version;
+    const KeyResolver* resolver = target.keys;
+    eo.key = [resolver](const Date& day, const std::string& exchange,
+                        const std::string& symbol) -> Result<std::string> {
+      auto key = resolver ? resolver->ResolveOn(day, exchange, symbol) : tardis::KeyFromTardisSymbol(exchange, symbol);
+      if (!key.ok()) return key.status();
+      return key->ToString();
+    };
+    derived_engine = std::make_unique<derive::DeriveEngine>(std::move(eo));
+    target.observers.push_back(derived_engine.get());
+  }
+  TickConverter conv(hints, target, cs);
+  std::vector<uint8_t> buf(1 << 20);
+  Status st;
+  while (st.ok()) {
+    if (cancel && cancel->load()) {
+      st = Status::Cancelled("interrupted");
+      break;
+    }
+    const ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      st = Status::IOError(path + ": read failed (" + std::strerror(errno) + ")");
+      break;
+    }
+    if (n == 0) break;
+    st = conv.Write(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  if (st.ok() && conv.bytes_in() == 0) {
+    st = Status::InvalidInput(path + ": empty file (0 bytes); a Tardis file is gzip or CSV with a "
+                                     "header line");
+  }
+  if (!st.ok()) {
+    conv.Abort();
+    return st;
+  }
+  ConvertFileResult r;
+  MT_ASSIGN_OR_RETURN(r.outputs, conv.Finish());
+  if (derived_engine) {
+    for (const auto& d : derived_engine->outputs()) {
+      OutputFile o;
+      o.name = d.name;
+      o.instrument_key = d.instrument_key;
+      o.rows = d.rows;
+      o.bytes = d.bytes;
+      r.derived.push_back(std::move(o));
+    }
+    std::lock_guard<std::mutex> l(skips->mu);
+    for (const std::string& name : derived_engine->skipped()) {
+      if (skips->said.insert(name).second) {
+        log::Warn("--derive " + name + ": skipped for " + path + " and any other input that is not " +
+                  derive::ParseDerivedName(name)->source_data_type() + " (it is computed from that data type)");
+      }
+    }
+  }
+  // A mislabelled file (rows of another day under this day's name) is
+  // written as asked, but said now, by the rule validate --deep applies.
+  if (hints.day) {
+    for (const auto& o : r.outputs) {
+      if (o.rows == 0) continue;
+      const std::string problem = OutsideDay(o.min_local_ts, o.max_local_ts, *hints.day);
+      if (!problem.empty()) {
+        log::Warn(path + ": rows outside the file's day " + FormatDate(*hints.day) + " (from its name): " + problem +
+                  "; " + o.name + " will be reported corrupt by validate --deep; check the file name");
+      }
+    }
+  }
+  r.rows = conv.rows();
+  r.csv_bytes = conv.bytes_out_csv();
+  return r;
+}
+
+
+// The more serious of two failures, by ExitCodeFor (core/exit_code.h).
+Status Worse(const Status& a, const Status& b) {
+  return WorseExitCode(ExitCodeFor(a), ExitCodeFor(b)) == ExitCodeFor(a) ? a : b;
+}
+
+// Counts, logs and hands on each file's result, in input order.
+class Reporter {
+ public:
+  Reporter(ConvertSummary* summary, const std::function<void(const ConvertFileResult&)>& on_file)
+      : s_(summary), on_file_(on_file) {}
+
+  void Add(Result<ConvertFileResult> r) {
+    if (!r.ok()) {
+      if (r.status().code() == Status::Code::kCancelled) {
+        cancelled_ = true;
+        return;
+      }
+      s_->failed++;
+      failure_ = Worse(failure_, r.status());
+      log::Error(r.status().message());
+      return;
+    }
+    s_->converted++;
+    s_->rows += r->rows;
+    s_->csv_bytes += r->csv_bytes;
+    s_->output_files += r->derived.size() + r->outputs.size();
+    for (const auto& o : r->outputs) {
+      if (!o.unkeyed) continue;
+      // Kept, but not under an instrument key: say which symbol and why.
+      s_->unkeyed_files++;
+      s_->unkeyed_rows += o.rows;
+      log::Warn(o.name + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
+                "' kept under a fallback name (no instrument key: " + o.note + ")");
+    }
+    if (on_file_) on_file_(*r);
+  }
+  bool cancelled() const { return cancelled_; }
+  const Status& failure() const { return failure_; }
+
+ private:
+  ConvertSummary* s_;
+  const std::function<void(const ConvertFileResult&)>& on_file_;
+  bool cancelled_ = false;
+  Status failure_;
+};
+
+std::vector<uint64_t> FileSizes(const std::vector<std::string>& inputs) {
+  std::vector<uint64_t> sizes(inputs.size(), 0);
+  for (size_t i = 0; i < inputs.size(); i++) {
+    struct stat st;
+    if (::stat(inputs[i].c_str(), &st) == 0 && S_ISREG(st.st_mode)) sizes[i] = static_cast<uint64_t>(st.st_size);
+  }
+  return sizes;
+}
+
+}  // namespace
+
+bool DistinctOutputs(const std::vector<std::string>& inputs, const std::string& forced_type) {
+  std::set<std::string> keys;
+  for (const auto& path : inputs) {
+    const auto parts = tardis::ParseFileName(path);
+    if (!parts) return false;
+    const std::string type = forced_type.empty() ? parts->data_type : forced_type;
+    if (!keys.insert(parts->exchange + '\x1f' + type + '\x1f' + FormatDate(parts->date) + '\x1f' + parts->symbol)
+             .second) {
+      return false;
+    }
+  }
+  return true;
+}
+
+ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
+                             const std::function<void(const ConvertFileResult&)>& on_file) {
+  ConvertSummary summary;
+  const size_t nfiles = opts.inputs.size();
+  summary.inputs = nfiles;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto interrupted = [&] { return opts.cancel && opts.cancel->load(); };
+  DeriveSkips skips;
+  StoreKeyResolvers key_source(opts.target.store);
+  ConvertSettings settings = opts.convert;
+  // threads N: N-1 pool threads and the caller, which inflates and, when it
+  // would wait for the pool, runs the pool's queued tasks itself (see
+  // ParallelCsvParser): a pool of N beside a busy caller oversubscribes the
+  // cores, and a parse preempted by the caller holds up every block behind
+  // it. Pool threads run below the caller's priority, so inflating, which
+  // no other thread can do, goes first (bench/README.md has the figures).
+  constexpr int kPoolNice = 5;
+  std::unique_ptr<ThreadPool> pool;
+  if (opts.threads > 1) pool = std::make_unique<ThreadPool>(opts.threads - 1, kPoolNice);
+  settings.writer.pool = pool.get();
+  Reporter reporter(&summary, on_file);
+
+  // A file of one row group cannot overlap its parsing with its encoding,
+  // so one file after another leaves a core idle; files side by side do
+  // not. When one file is more than its share of the bytes, it would finish
+  // alone on one core: then files go one at a time, each parsed on every core.
+  const std::vector<uint64_t> sizes = FileSizes(opts.inputs);
+  uint64_t total = 0, largest = 0;
+  for (uint64_t s : sizes) {
+    total += s;
+    largest = std::max(largest, s);
+  }
+  const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(1, opts.threads)), nfiles);
+  const bool by_file = pool && workers > 1 &&
+                       DistinctOutputs(opts.inputs, opts.data_type ? opts.data_type->name : "") &&
+                       largest * workers <= total;
+  if (!by_file) {
+    for (const std::string& path : opts.inputs) {
+      if (interrupted() || reporter.cancelled()) break;
+      reporter.Add(ConvertOne(path, settings, opts.target, opts.data_type, &key_source, opts.derived, &skips,
+                              opts.cancel));
+    }
+  } else {
+    ConvertSettings per_file = settings;
+    per_file.parallel_parse = false;
+    std::vector<size_t> order(nfiles);
+    for (size_t i = 0; i < nfiles; i++) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+    std::vector<std::optional<Result<ConvertFileResult>>> results(nfiles);
+    std::mutex mu;
+    std::condition_variable cv;
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> threads;
+    for (size_t w = 0; w < workers; w++) {
+      threads.emplace_back([&] {
+        for (size_t k; (k = next++) < nfiles;) {
+          const size_t i = order[k];
+          Result<ConvertFileResult> r =
+              interrupted() ? Result<ConvertFileResult>(Status::Cancelled("interrupted"))
+                            : ConvertOne(opts.inputs[i], per_file, opts.target, opts.data_type, &key_source,
+                                         opts.derived, &skips, opts.cancel);
+          std::lock_guard<std::mutex> l(mu);
+          results[i].emplace(std::move(r));
+          cv.notify_all();
+        }
+      });
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return results[i].has_value(); });
+      Result<ConvertFileResult> r = std::move(*results[i]);
+      results[i].reset();
+      l.unlock();
+      reporter.Add(std::move(r));
+    }
+    for (auto& t : threads) t.join();
+  }
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "converted %zu of %zu input files into %llu Parquet files: %llu rows, %.1f MB of CSV "
+                "in %.2f s (%.0f MB/s)%s",
+                summary.converted, nfiles, static_cast<unsigned long long>(summary.output_files),
+                static_cast<unsigned long long>(summary.rows), summary.csv_bytes / 1e6, summary.seconds,
+                summary.seconds > 0 ? summary.csv_bytes / 1e6 / summary.seconds : 0.0,
+                summary.failed ? (", " + std::to_string(summary.failed) + " failed").c_str() : "");
+  log::Info(line);
+  if (summary.unkeyed_files) {
+    log::Warn(std::to_string(summary.unkeyed_rows) + " rows of " + std::to_string(summary.unkeyed_files) +
+              " symbols have no instrument key and were kept under {VENUE}:UNKEYED:{symbol} names; exit code 1");
+  }
+  if (interrupted()) {
+    log::Warn("interrupted: the file in progress was abandoned, nothing partial was written");
+    summary.status = Status::Cancelled("interrupted");
+    return summary;
+  }
+  summary.status = reporter.failure();
+  // Rows without a key are kept but not where validate and readers look for
+  // them: a permanent data condition (a rerun cannot change it), so exit 1.
+  if (summary.unkeyed_files) {
+    summary.status = Worse(summary.status, Status::InvalidInput(std::to_string(summary.unkeyed_rows) +
+                                                                " rows have no instrument key"));
+  }
+  return summary;
+}
+
+}  // namespace mt::pipeline

@@ -1,0 +1,144 @@
+#include "pipeline/instruments_format.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "pipeline/instruments_file.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+std::string Shortest(double v) {
+  char buf[40];
+  for (int p = 1; p <= 17; p++) {
+    std::snprintf(buf, sizeof buf, "%.*g", p, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+// Each column as text, in InstrumentColumns() order; null is nullopt.
+std::vector<std::optional<std::string>> Cells(const InstrumentDefinition& d) {
+  using S = std::optional<std::string>;
+  auto ts = [](const std::optional<int64_t>& v) { return v ? S(FormatIsoMicros(*v)) : S(); };
+  auto num = [](const std::optional<double>& v) { return v ? S(Shortest(*v)) : S(); };
+  auto b = [](const std::optional<bool>& v) { return v ? S(*v ? "true" : "false") : S(); };
+  return {d.instrument_key, d.venue, d.instrument_type, ts(d.available_from_us), ts(d.available_to_us),
+          d.data_types, d.base_asset, d.quote_asset, d.settle_asset, d.exchange_raw_symbol, d.tardis_symbol,
+          d.tardis_exchange, d.data_provider, d.venue_type, d.asset_class, b(d.inverse), d.symbol_type,
+          d.contract_type, num(d.strike), d.option_type, ts(d.expiry_us), num(d.contract_size),
+          num(d.tick_size), d.settlement_type, d.underlying, num(d.min_size), d.ccxt_symbol, d.ccxt_exchange};
+}
+
+// The position of column `name` in Cells(); the names are InstrumentColumns'.
+size_t ColumnIndex(const std::string& name) {
+  const auto& cols = InstrumentColumns();
+  for (size_t i = 0; i < cols.size(); i++) {
+    if (cols[i].name == name) return i;
+  }
+  std::abort();  // a name below that is not a column: a programming error
+}
+
+std::string CsvField(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
+std::string Csv(const std::vector<InstrumentDefinition>& defs) {
+  const auto& cols = InstrumentColumns();
+  std::string out;
+  for (size_t i = 0; i < cols.size(); i++) out += (i ? "," : "") + cols[i].name;
+  out += '\n';
+  for (const auto& d : defs) {
+    const auto cells = Cells(d);
+    for (size_t i = 0; i < cells.size(); i++) {
+      if (i) out += ',';
+      if (cells[i]) out += CsvField(*cells[i]);
+    }
+    out += '\n';
+  }
+  return out;
+}
+
+std::string Json(const std::vector<InstrumentDefinition>& defs) {
+  using ojson = nlohmann::ordered_json;
+  const auto& cols = InstrumentColumns();
+  ojson arr = ojson::array();
+  for (const auto& d : defs) {
+    const auto cells = Cells(d);
+    ojson o = ojson::object();
+    for (size_t i = 0; i < cols.size(); i++) {
+      if (!cells[i]) {
+        o[cols[i].name] = nullptr;
+      } else if (cols[i].kind == parquet::ColumnKind::kDouble) {
+        o[cols[i].name] = std::strtod(cells[i]->c_str(), nullptr);
+      } else if (cols[i].kind == parquet::ColumnKind::kBool) {
+        o[cols[i].name] = *cells[i] == "true";
+      } else {
+        o[cols[i].name] = *cells[i];
+      }
+    }
+    arr.push_back(std::move(o));
+  }
+  return arr.dump(1) + "\n";
+}
+
+std::string Table(const std::vector<InstrumentDefinition>& defs) {
+  // A readable subset; csv and json carry every column. Availability is
+  // shown as its day.
+  struct Shown {
+    const char* name;
+    bool day_only;
+  };
+  static const Shown kShown[] = {{"instrument_key", false},         {"tardis_symbol", false},
+                                 {"available_from_datetime", true}, {"available_to_datetime", true},
+                                 {"settle_asset", false},           {"inverse", false},
+                                 {"tick_size", false},              {"contract_size", false},
+                                 {"data_types", false}};
+  std::vector<size_t> index;
+  std::vector<std::vector<std::string>> rows(1);
+  for (const auto& s : kShown) {
+    index.push_back(ColumnIndex(s.name));
+    rows[0].push_back(s.name);
+  }
+  for (const auto& d : defs) {
+    const auto cells = Cells(d);
+    std::vector<std::string> r;
+    for (size_t k = 0; k < index.size(); k++) {
+      std::string v = cells[index[k]].value_or("-");
+      if (kShown[k].day_only) v = v.substr(0, std::min<size_t>(v.size(), 10));
+      r.push_back(std::move(v));
+    }
+    rows.push_back(std::move(r));
+  }
+  std::vector<size_t> w(index.size(), 0);
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); i++) w[i] = std::max(w[i], r[i].size());
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    for (size_t i = 0; i < r.size(); i++) {
+      std::string c = r[i];
+      if (i + 1 < r.size()) c.resize(w[i] + 2, ' ');
+      out += c;
+    }
+    out += '\n';
+  }
+  return out + std::to_string(defs.size()) + " instruments\n";
+}
+
+}  // namespace
+
+std::string FormatDefinitions(const std::vector<InstrumentDefinition>& defs, const std::string& format) {
+  if (format == "csv") return Csv(defs);
+  if (format == "json") return Json(defs);
+  return Table(defs);
+}
+
+}  // namespace mt::pipeline

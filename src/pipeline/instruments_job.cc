@@ -1,0 +1,484 @@
+#include "pipeline/instruments_job.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+
+#include "core/exit_code.h"
+#include "core/log.h"
+#include "core/parallel.h"
+#include "core/redact.h"
+#include "net/http_client.h"
+#include "parquet/file_reader.h"
+#include "pipeline/instruments_file.h"
+#include "pipeline/instruments_merge.h"
+#include "storage/layout.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+// Rejections and warnings logged per exchange; the rest go to the summary.
+constexpr size_t kMaxLoggedPerExchange = 25;
+// Enough for a handful of runs merging into the same files at once.
+constexpr int kMaxMergeAttempts = 40;
+// Files written at once: each commit waits for the disk (fsync).
+constexpr int kFileWorkers = 8;
+
+std::string JoinList(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+struct Fetched {
+  std::string exchange;
+  Result<const ExchangeMetadata*> meta = Status::Internal("not fetched");
+};
+
+// One thread per exchange: the responses are independent and some are large.
+std::vector<Fetched> FetchAll(MetadataSource* source, const std::vector<std::string>& exchanges) {
+  std::vector<Fetched> out(exchanges.size());
+  ParallelFor(exchanges.size(), ParallelOptions{static_cast<int>(exchanges.size()), nullptr}, [&](size_t i) {
+    out[i].exchange = exchanges[i];
+    out[i].meta = source->Get(exchanges[i]);
+    return Status::OK();
+  });
+  return out;
+}
+
+// `only`: the exchanges to include (null: all).
+ojson GroupedJson(const std::vector<GroupedSymbol>& grouped, const std::optional<Date>& day,
+                  const std::set<std::string>* only = nullptr) {
+  ojson arr = ojson::array();
+  for (const auto& g : grouped) {
+    if (only && !only->count(g.exchange)) continue;
+    if (day && !OverlapsDay(g.symbol.available_since_us, g.symbol.available_to_us, *day)) continue;
+    ojson o = {{"exchange", g.exchange}, {"symbol", g.symbol.id}, {"type", g.symbol.type},
+               {"data_types", g.symbol.data_types}};
+    arr.push_back(std::move(o));
+  }
+  return arr;
+}
+
+// Whether every file of `names` exists and holds each of `exchanges` as
+// final. Footers are read a few at a time; the first file that does not
+// stops the check.
+bool AllHold(storage::ObjectStore* store, const std::vector<std::string>& names,
+             const std::vector<std::string>& exchanges) {
+  const Status all = ParallelFor(names.size(), ParallelOptions{kFileWorkers, nullptr}, [&](size_t i) {
+    auto file = parquet::FileReader::Open(store, names[i]);
+    if (!file.ok() || !ExchangesToWrite(StateOf((*file)->metadata().key_value), exchanges, false).empty()) {
+      return Status::NotFound(names[i] + " does not hold every exchange");  // stops the check
+    }
+    return Status::OK();
+  });
+  return all.ok();
+}
+
+// The metadata of every exchange, or the worst of their errors (interrupted
+// beats a permanent failure, which beats a retryable one), each logged.
+Result<std::map<std::string, const ExchangeMetadata*>> FetchMetadata(MetadataSource* source,
+                                                                    const std::vector<std::string>& exchanges,
+                                                                    const std::string& api_key) {
+  const std::vector<Fetched> fetched = FetchAll(source, exchanges);
+  std::optional<Status> worst;
+  for (const auto& f : fetched) {
+    if (f.meta.ok()) continue;
+    log::Error(f.exchange + ": " + net::Redact(f.meta.status().message(), api_key));
+    if (!worst || WorseExitCode(ExitCodeFor(*worst), ExitCodeFor(f.meta.status())) != ExitCodeFor(*worst)) {
+      worst = f.meta.status();
+    }
+  }
+  if (worst) {
+    // Day files hold every exchange: with one missing they would be wrong,
+    // and create-only would keep them wrong. Nothing is written.
+    log::Error("instruments: metadata incomplete after " + std::to_string(source->requests()) +
+               " requests; no files written");
+    return *worst;
+  }
+  std::map<std::string, const ExchangeMetadata*> out;
+  for (const auto& f : fetched) out[f.exchange] = f.meta.value();
+  return out;
+}
+
+// The metadata as a catalog, with a per-exchange report logged.
+Catalog BuildCatalog(const std::vector<std::string>& exchanges,
+                     const std::map<std::string, const ExchangeMetadata*>& meta_of,
+                     const std::vector<std::string>& quotes) {
+  Catalog catalog;
+  CatalogOptions copts;
+  copts.quotes = quotes;
+  for (const auto& ex : exchanges) {
+    const ExchangeMetadata& m = *meta_of.at(ex);
+    if (!m.details.has_datasets) log::Warn(ex + ": /v1/exchanges gave no datasets listing: no instruments");
+    AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
+  }
+  FinishCatalog(&catalog);
+  std::map<std::string, std::vector<const RejectedSymbol*>> rejected_by;
+  for (const auto& r : catalog.rejected) rejected_by[r.exchange].push_back(&r);
+  std::map<std::string, size_t> instruments_by, grouped_by;
+  for (const auto& e : catalog.entries) instruments_by[e.base.tardis_exchange]++;
+  for (const auto& g : catalog.grouped) grouped_by[g.exchange]++;
+  for (const auto& ex : exchanges) {
+    const ExchangeMetadata& m = *meta_of.at(ex);
+    const auto& rj = rejected_by[ex];
+    log::Info(ex + ": " + std::to_string(m.details.symbols.size()) + " dataset symbols: " +
+              std::to_string(instruments_by[ex]) + " instruments, " + std::to_string(grouped_by[ex]) + " grouped, " +
+              std::to_string(rj.size()) + " rejected; " +
+              (m.have_instruments ? std::to_string(m.instruments.size()) + " /v1/instruments records"
+                                  : "no instrument metadata (" + m.instruments_note.substr(0, 60) + ")"));
+    for (size_t i = 0; i < rj.size() && i < kMaxLoggedPerExchange; i++) {
+      log::Warn("rejected " + ex + " " + rj[i]->symbol + ": " + rj[i]->reason);
+    }
+    if (rj.size() > kMaxLoggedPerExchange) {
+      log::Warn("... and " + std::to_string(rj.size() - kMaxLoggedPerExchange) + " more rejected " + ex +
+                " symbols (all are in --summary-json)");
+    }
+  }
+  for (size_t i = 0; i < catalog.warnings.size() && i < kMaxLoggedPerExchange; i++) log::Warn(catalog.warnings[i]);
+  return catalog;
+}
+
+// One file to merge into: a day file or the range's aggregate.
+struct FileJob {
+  std::string name;
+  bool is_day = true;
+  Date first, last;
+  enum { kPending, kDone, kSkipped, kFailed } outcome = kPending;
+  size_t rows = 0;
+  uint64_t bytes = 0;
+  int attempts = 0;
+  std::vector<std::string> written, provisional;
+  Status status;
+};
+
+// Merges this run's exchanges into the files as stored: read, merge, write
+// if unchanged, else again.
+class FileMerger {
+ public:
+  FileMerger(const InstrumentsJobOptions& opts, storage::ObjectStore* store, const Catalog& catalog,
+             const std::map<std::string, const ExchangeMetadata*>& meta_of, const std::atomic<bool>* cancel)
+      : opts_(opts), store_(store), catalog_(catalog), meta_of_(meta_of), cancel_(cancel) {
+    wopts_.created_by = "market-tick version " + opts.tool_version;
+    created_at_ = FormatIsoMicros(CreatedAtMicros());
+    quotes_csv_ = JoinList(opts.quotes);
+  }
+
+  // Files are independent, so a few are merged at once; the first failure
+  // stops the others from starting.
+  void RunAll(std::vector<FileJob>* jobs) {
+    ParallelFor(jobs->size(), ParallelOptions{kFileWorkers, cancel_}, [&](size_t i) {
+      FileJob& job = (*jobs)[i];
+      const Status st = Merge(job);
+      if (st.ok() || st.code() == Status::Code::kCancelled) return Status::OK();
+      job.outcome = FileJob::kFailed;
+      job.status = st;
+      return st;
+    });
+  }
+
+  const std::string& created_at() const { return created_at_; }
+
+ private:
+  // Where one exchange's rows of a file come from, and whether Tardis had
+  // exported the file's last day: if not, the listing may still change
+  // (symbols added that day) and the file says so, for a later run to redo.
+  ExchangeSource SourceFor(const std::string& ex, const Date& last) const {
+    const ExchangeMetadata& m = *meta_of_.at(ex);
+    ExchangeSource src;
+    src.exchange = ex;
+    for (const auto& u : m.urls) src.source += (src.source.empty() ? "" : " ") + u;
+    src.source_bytes = m.source_bytes;
+    src.created_at = created_at_;
+    src.quote_filter = quotes_csv_;
+    src.exported_until_us = m.details.exported_until_us;
+    src.final = ExportedThrough(src.exported_until_us, last);
+    return src;
+  }
+
+  // The stored file's contents and state; nullopt contents when there is
+  // none (or, with --force, an unreadable one that is replaced).
+  Status ReadStored(const FileJob& job, storage::ObjectStore::Versioned stored,
+                    std::optional<InstrumentsFileContents>* existing, InstrumentsFileState* state) const {
+    if (stored.generation == 0) return Status::OK();
+    const std::string where = store_->Describe(job.name);
+    state->exists = true;
+    auto file = parquet::FileReader::OpenBuffer(std::move(stored.bytes), where);
+    Result<InstrumentsFileContents> contents =
+        file.ok() ? ReadInstrumentsFile(**file) : Result<InstrumentsFileContents>(file.status());
+    if (contents.ok()) {
+      *existing = std::move(contents).value();
+      *state = StateOf((*existing)->kv);
+      // A file from before finality was recorded: what Tardis has not
+      // exported yet cannot have been final.
+      if (state->legacy) {
+        for (const auto& e : state->exchanges) {
+          auto it = meta_of_.find(e);
+          if (it != meta_of_.end() && !ExportedThrough(it->second->details.exported_until_us, job.last)) {
+            state->provisional.insert(e);
+          }
+        }
+      }
+    } else if (!opts_.force) {
+      return Status::InvalidInput(where + " is not a readable instruments file (" + contents.status().message() +
+                                  "): move it away, or rerun with --force to replace it");
+    } else {
+      log::Warn(where + " is not a readable instruments file (" + contents.status().message() +
+                "); --force replaces it with the requested exchanges only");
+    }
+    return Status::OK();
+  }
+
+  Status Merge(FileJob& job) const {
+    const std::string where = store_->Describe(job.name);
+    for (int attempt = 1;; attempt++) {
+      if (*cancel_) return Status::Cancelled(where + ": interrupted");
+      job.attempts = attempt;
+      MT_ASSIGN_OR_RETURN(storage::ObjectStore::Versioned stored, store_->ReadVersioned(job.name));
+      const int64_t generation = stored.generation;
+      std::optional<InstrumentsFileContents> existing;
+      InstrumentsFileState state;
+      MT_RETURN_IF_ERROR(ReadStored(job, std::move(stored), &existing, &state));
+      const std::vector<std::string> to_write = ExchangesToWrite(state, opts_.exchanges, opts_.force);
+      if (to_write.empty()) {
+        job.outcome = FileJob::kSkipped;
+        return Status::OK();
+      }
+      MergeInput in;
+      in.existing = existing ? &*existing : nullptr;
+      in.replaced.insert(to_write.begin(), to_write.end());
+      for (const auto& e : to_write) in.sources.push_back(SourceFor(e, job.last));
+      in.grouped_json =
+          GroupedJson(catalog_.grouped, job.is_day ? std::optional<Date>(job.first) : std::nullopt, &in.replaced)
+              .dump();
+      in.first = job.first;
+      in.last = job.last;
+      in.created_at = created_at_;
+      in.tool_version = opts_.tool_version;
+      MergedInstruments merged = MergeInstruments(in, [&](const DefinitionFn& fn) {
+        if (job.is_day) {
+          ForEachOnDay(catalog_, job.first, fn);
+        } else {
+          ForEachInRange(catalog_, job.first, job.last, fn);
+        }
+      });
+      existing.reset();
+      const size_t row_count = merged.rows.num_rows;
+      MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
+                          store_->CreateIfGeneration(job.name, generation));
+      auto bytes = WriteInstrumentsObject(obj.get(), where, std::move(merged.rows), merged.kv, wopts_);
+      if (bytes.ok()) {
+        job.outcome = FileJob::kDone;
+        job.rows = row_count;
+        job.bytes = *bytes;
+        job.written = to_write;
+        job.provisional = merged.provisional;
+        return Status::OK();
+      }
+      if (bytes.status().code() != Status::Code::kAlreadyExists) return bytes.status();
+      // Another run wrote the file since we read it: read its version and merge again.
+      if (attempt >= kMaxMergeAttempts) {
+        return Status::Unavailable(where + ": other runs changed it " + std::to_string(attempt) +
+                                   " times while this run merged into it; run again");
+      }
+      log::Debug(where + ": changed by another run while merging; attempt " + std::to_string(attempt + 1));
+      static thread_local std::mt19937 rng{std::random_device{}()};
+      const int ms = std::uniform_int_distribution<int>(5, 20 * std::min(attempt, 10))(rng);
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
+  }
+
+  const InstrumentsJobOptions& opts_;
+  storage::ObjectStore* store_;
+  const Catalog& catalog_;
+  const std::map<std::string, const ExchangeMetadata*>& meta_of_;
+  const std::atomic<bool>* cancel_;
+  parquet::WriterOptions wopts_;
+  std::string created_at_, quotes_csv_;
+};
+
+// Days not yet fully exported, per exchange: their rows were written as
+// provisional (or are already so) and a later run rewrites them.
+std::map<std::string, std::vector<Date>> ProvisionalDays(const InstrumentsJobOptions& opts,
+                                                         const std::map<std::string, const ExchangeMetadata*>& meta_of) {
+  std::map<std::string, std::vector<Date>> out;
+  for (const auto& ex : opts.exchanges) {
+    for (Date d = opts.from; d <= opts.to; d = AddDays(d, 1)) {
+      if (!ExportedThrough(meta_of.at(ex)->details.exported_until_us, d)) out[ex].push_back(d);
+    }
+  }
+  for (const auto& [ex, ds] : out) {
+    log::Warn(ex + ": Tardis has exported its data until " +
+              FormatIsoMicros(*meta_of.at(ex)->details.exported_until_us) +
+              " (datasets.exportedUntil), so its listing for " +
+              (ds.size() == 1 ? FormatDate(ds[0]) : FormatDate(ds.front()) + " .. " + FormatDate(ds.back())) +
+              " is provisional: those day files (and the aggregate) mark it so, and the next run of instruments "
+              "for these days rewrites it");
+  }
+  return out;
+}
+
+struct RunTotals {
+  size_t days = 0, written = 0, skipped = 0, rows = 0, aggregate_rows = 0, merge_retries = 0;
+  uint64_t bytes = 0;
+  int requests = 0;
+  double seconds = 0;
+};
+
+std::string SummaryJson(const InstrumentsJobOptions& opts, const RunTotals& t, const Catalog& catalog,
+                        const std::map<std::string, const ExchangeMetadata*>& meta_of,
+                        const std::map<std::string, std::vector<Date>>& provisional_days) {
+  ojson s = ojson::object();
+  s["from"] = FormatDate(opts.from);
+  s["to"] = FormatDate(opts.to);
+  s["days"] = t.days;
+  s["files_written"] = t.written;
+  s["files_skipped"] = t.skipped;
+  s["rows_written"] = t.rows;
+  s["bytes_written"] = t.bytes;
+  s["aggregate"] = storage::InstrumentsAggregateName(opts.from, opts.to);
+  s["aggregate_rows"] = t.aggregate_rows;
+  s["metadata_requests"] = t.requests;
+  s["merge_retries"] = t.merge_retries;  // files read again because another run changed them meanwhile
+  s["seconds"] = t.seconds;
+  std::map<std::string, size_t> instruments_by;
+  for (const auto& e : catalog.entries) instruments_by[e.base.tardis_exchange]++;
+  ojson exs = ojson::array();
+  for (const auto& ex : opts.exchanges) {
+    const ExchangeMetadata& m = *meta_of.at(ex);
+    ojson rj = ojson::array();
+    for (const auto& r : catalog.rejected) {
+      if (r.exchange == ex) rj.push_back({{"symbol", r.symbol}, {"reason", RedactSecrets(r.reason)}});
+    }
+    ojson gr = ojson::array();
+    for (const auto& g : catalog.grouped) {
+      if (g.exchange == ex) gr.push_back({{"symbol", g.symbol.id}, {"type", g.symbol.type}, {"data_types", g.symbol.data_types}});
+    }
+    exs.push_back({{"exchange", ex},
+                   {"dataset_symbols", m.details.symbols.size()},
+                   {"instruments", instruments_by[ex]},
+                   {"instrument_metadata", m.have_instruments},
+                   {"instrument_metadata_records", m.instruments.size()},
+                   {"instrument_metadata_note", RedactSecrets(m.instruments_note)},
+                   {"grouped", gr},
+                   {"rejected", rj}});
+    exs.back()["exported_until"] =
+        m.details.exported_until_us ? ojson(FormatIsoMicros(*m.details.exported_until_us)) : ojson(nullptr);
+    ojson pd = ojson::array();
+    if (auto it = provisional_days.find(ex); it != provisional_days.end()) {
+      for (const Date& d : it->second) pd.push_back(FormatDate(d));
+    }
+    exs.back()["provisional_days"] = pd;
+  }
+  s["exchanges"] = exs;
+  // Free text is redacted before the JSON escapes it (a credential pattern
+  // is found in the raw text), the whole again below.
+  ojson warnings = ojson::array();
+  for (const auto& w : catalog.warnings) warnings.push_back(RedactSecrets(w));
+  s["warnings"] = warnings;
+  return RedactSecrets(s.dump(1));
+}
+
+}  // namespace
+
+InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::ObjectStore* store) {
+  InstrumentsReport report;
+  std::vector<FileJob> jobs;
+  for (Date d = opts.from; d <= opts.to; d = AddDays(d, 1)) {
+    FileJob job;
+    job.name = storage::InstrumentsObjectName(d);
+    job.first = job.last = d;
+    jobs.push_back(std::move(job));
+  }
+  const size_t days = jobs.size();
+  FileJob aggregate;
+  aggregate.name = storage::InstrumentsAggregateName(opts.from, opts.to);
+  aggregate.is_day = false;
+  aggregate.first = opts.from;
+  aggregate.last = opts.to;
+  jobs.push_back(std::move(aggregate));
+  if (store && !opts.force) {
+    // Every file already holds every requested exchange as final: done
+    // without a request to Tardis (one footer read per file).
+    std::vector<std::string> names;
+    for (const auto& j : jobs) names.push_back(j.name);
+    if (AllHold(store, names, opts.exchanges)) {
+      log::Info("instruments: all " + std::to_string(days) + " day files and the aggregate in " +
+                store->Describe("") + " hold " + JoinList(opts.exchanges) +
+                "; nothing to do (--force rewrites those exchanges)");
+      report.up_to_date = true;
+      return report;
+    }
+  }
+
+  const auto t0 = std::chrono::steady_clock::now();
+  MetadataOptions mopts = opts.metadata;
+  mopts.cancel = opts.cancel;
+  MetadataSource source(mopts);
+  auto fetched = FetchMetadata(&source, opts.exchanges, mopts.api_key);
+  if (!fetched.ok()) {
+    report.status = fetched.status();
+    return report;
+  }
+  const auto& meta_of = *fetched;
+  const Catalog catalog = BuildCatalog(opts.exchanges, meta_of, opts.quotes);
+  if (!store) {
+    report.definitions = DefinitionsForRange(catalog, opts.from, opts.to);
+    return report;
+  }
+
+  FileMerger merger(opts, store, catalog, meta_of, opts.cancel);
+  merger.RunAll(&jobs);
+  RunTotals t;
+  t.days = days;
+  Status st;
+  for (const FileJob& job : jobs) {
+    if (job.attempts > 1) t.merge_retries += static_cast<size_t>(job.attempts - 1);
+    if (job.outcome == FileJob::kDone || job.outcome == FileJob::kSkipped) {
+      InstrumentsFileResult r;
+      r.name = job.name;
+      r.written = job.outcome == FileJob::kDone;
+      r.rows = job.rows;
+      r.bytes = job.bytes;
+      r.provisional = job.provisional;
+      (r.written ? t.written : t.skipped)++;
+      t.rows += job.rows;
+      t.bytes += job.bytes;
+      report.files.push_back(std::move(r));
+    } else if (job.outcome == FileJob::kFailed && st.ok()) {
+      st = job.status;
+    }
+  }
+  const auto provisional_days = ProvisionalDays(opts, meta_of);
+  ForEachInRange(catalog, opts.from, opts.to, [&](const InstrumentDefinition&) { t.aggregate_rows++; });
+  if (st.ok() && opts.cancel && opts.cancel->load()) {
+    log::Warn("instruments: interrupted; the files listed as done are complete, the others were not written");
+    st = Status::Cancelled("interrupted");
+  }
+  if (!st.ok()) {
+    if (st.code() != Status::Code::kCancelled) log::Error("instruments: " + st.message());
+    report.status = st;  // the files listed are complete all the same
+    return report;
+  }
+  t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  t.requests = source.requests();
+  char line[400];
+  std::snprintf(line, sizeof line,
+                "instruments: %zu days, %zu files written, %zu skipped; %zu instruments in the range, %zu rejected "
+                "symbols, %zu grouped; %d metadata requests; %.2f s",
+                t.days, t.written, t.skipped, t.aggregate_rows, catalog.rejected.size(), catalog.grouped.size(),
+                t.requests, t.seconds);
+  log::Info(line);
+  report.summary_json = SummaryJson(opts, t, catalog, meta_of, provisional_days);
+  return report;
+}
+
+}  // namespace mt::pipeline

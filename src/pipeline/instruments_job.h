@@ -1,0 +1,71 @@
+// The `instruments` job: Tardis metadata of some exchanges -> canonical
+// instrument definitions per day (docs/INSTRUMENTS.md), merged into
+// instrument_availability/by_date/day-D/instruments.parquet and the range's
+// aggregate, or returned for printing. The command only parses flags into
+// InstrumentsJobOptions and prints the report.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/status.h"
+#include "core/time_util.h"
+#include "pipeline/instruments.h"
+#include "pipeline/metadata_source.h"
+#include "storage/object_store.h"
+
+namespace mt::pipeline {
+
+// The seed's venues, the default of --exchanges (docs/INSTRUMENTS.md names
+// them; upbit is not a default).
+inline constexpr const char* kDefaultInstrumentExchanges =
+    "binance,binance-futures,deribit,bybit,bybit-spot,okex,okex-futures,okex-swap";
+
+struct InstrumentsJobOptions {
+  Date from, to;                       // inclusive
+  std::vector<std::string> exchanges;  // Tardis ids, unique, non-empty
+  std::vector<std::string> quotes;     // upper case; empty: every quote asset
+  // Rewrite the requested exchanges in files that hold them (other
+  // exchanges' rows are kept); without it only exchanges a file lacks or
+  // holds provisionally are written.
+  bool force = false;
+  MetadataOptions metadata;  // its `cancel` is the job's own
+  std::string tool_version;  // written into every file
+  // Set by SIGINT/SIGTERM (the process's flag); once set the job ends
+  // (kCancelled) with the files already committed kept and nothing partial
+  // written.
+  const std::atomic<bool>* cancel = ProcessCancelFlag();
+};
+
+struct InstrumentsFileResult {
+  std::string name;
+  bool written = false;  // false: skipped (it held the exchanges already)
+  size_t rows = 0;
+  uint64_t bytes = 0;
+  std::vector<std::string> provisional;  // exchanges written as provisional
+};
+
+struct InstrumentsReport {
+  // Every day file and the aggregate held every requested exchange as
+  // final: nothing was fetched or written.
+  bool up_to_date = false;
+  std::vector<InstrumentDefinition> definitions;  // print mode: the range's definitions
+  std::vector<InstrumentsFileResult> files;       // write mode: day order, then the aggregate
+  std::string summary_json;  // write mode: the run summary (redacted JSON), for --summary-json
+  // Not OK: the worst of the exchanges' metadata errors (nothing is written
+  // when one exchange's metadata is missing: day files hold every
+  // exchange), the first file that could not be written, or kCancelled;
+  // logged already. `files` still lists what was committed.
+  Status status;
+};
+
+// Print mode (store == nullptr): fetches the metadata and returns the
+// definitions of the range. Write mode: merges them into the store's files,
+// a few at a time; runs for other exchanges at the same time lose nothing.
+// Progress, rejected symbols, warnings and errors are logged.
+InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::ObjectStore* store);
+
+}  // namespace mt::pipeline

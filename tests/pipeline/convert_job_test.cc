@@ -1,0 +1,87 @@
+// The convert job: which inputs may run side by side, and that results come
+// back in input order with the objects the real fixtures give.
+#include "pipeline/convert_job.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "storage/object_store.h"
+#include "support/fixtures.h"
+
+namespace mt::pipeline {
+namespace {
+
+TEST(DistinctOutputs, NamedFilesOfDifferentItemsOnly) {
+  EXPECT_TRUE(DistinctOutputs({"a/binance_trades_2024-01-01_BTCUSDT.csv.gz",
+                               "b/binance_trades_2024-01-02_BTCUSDT.csv.gz",
+                               "deribit_quotes_2024-01-01_BTC-PERPETUAL.csv.gz"},
+                              ""));
+  // The same item from two folders: the later file must win, whatever finishes first.
+  EXPECT_FALSE(DistinctOutputs({"a/binance_trades_2024-01-01_BTCUSDT.csv.gz",
+                                "b/binance_trades_2024-01-01_BTCUSDT.csv.gz"},
+                               ""));
+  // --data-type makes two names' types one.
+  EXPECT_TRUE(DistinctOutputs({"binance_trades_2024-01-01_BTCUSDT.csv.gz",
+                               "binance_liquidations_2024-01-01_BTCUSDT.csv.gz"},
+                              ""));
+  EXPECT_FALSE(DistinctOutputs({"binance_trades_2024-01-01_BTCUSDT.csv.gz",
+                                "binance_liquidations_2024-01-01_BTCUSDT.csv.gz"},
+                               "trades"));
+  // A name that says nothing: its outputs are unknown until it is read.
+  EXPECT_FALSE(DistinctOutputs({"binance_trades_2024-01-01_BTCUSDT.csv.gz", "export.csv"}, ""));
+  EXPECT_TRUE(DistinctOutputs({}, ""));
+}
+
+TEST(RunConvertJob, ReportsEachFileInInputOrder) {
+  char tmpl[] = "/tmp/mt_convert_job_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto store = storage::NewLocalStore(dir);
+  ConvertJobOptions o;
+  // Results in input order, a failed file counted and the others converted.
+  o.inputs = {testing::FixturePath("bitmex_trades_2020-03-01_XBTUSD.csv.gz"),
+              testing::FixturePath("binance-futures_trades_2020-02-22_BTCUSDT.csv.gz"),
+              testing::FixturePath("no_such_file_2020-01-01_X.csv.gz")};
+  o.threads = 2;
+  o.target.store = store.get();
+  std::vector<std::string> seen;
+  const ConvertSummary s = RunConvertJob(o, [&](const ConvertFileResult& r) {
+    for (const auto& out : r.outputs) seen.push_back(out.name + " " + std::to_string(out.rows));
+  });
+  // Names as the local store describes them: paths under its root.
+  EXPECT_EQ(seen, (std::vector<std::string>{
+                      dir + "/raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet 10",
+                      dir + "/raw_tick_data/by_date/day-2020-02-22/data_type-trades/"
+                            "BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet 9999"}));
+  EXPECT_EQ(s.inputs, 3u);
+  EXPECT_EQ(s.converted, 2u);
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.rows, 10009u);
+  EXPECT_EQ(s.status.code(), Status::Code::kNotFound) << s.status.message();
+  EXPECT_TRUE(std::filesystem::exists(
+      dir + "/raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RunConvertJob, InterruptedBeforeStartWritesNothing) {
+  char tmpl[] = "/tmp/mt_convert_job_XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  auto store = storage::NewLocalStore(dir);
+  ConvertJobOptions o;
+  o.inputs = {testing::FixturePath("bitmex_trades_2020-03-01_XBTUSD.csv.gz")};
+  o.target.store = store.get();
+  const std::atomic<bool> cancelled{true};
+  o.cancel = &cancelled;
+  size_t files = 0;
+  const ConvertSummary s = RunConvertJob(o, [&](const ConvertFileResult&) { files++; });
+  EXPECT_EQ(s.status.code(), Status::Code::kCancelled);
+  EXPECT_EQ(files, 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir + "/raw_tick_data"));
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mt::pipeline
