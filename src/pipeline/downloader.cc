@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
@@ -258,6 +259,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   hints.day = item.day;
   hints.exchange = item.exchange;
   hints.symbol = item.symbol;
+  hints.named_by = "the work item";
   hints.data_type = schema;  // the item's type; the header only confirms it
   ConvertTarget target;
   target.store = opts_.store;
@@ -475,7 +477,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       if (status == 429) delay = net::RetryAfterSeconds(r.head.Header("retry-after"));
     } else {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +
-                                           sink.error_body.substr(0, 300));
+                                           EscapeOutsideText(sink.error_body));
     }
     delay = opts_.retry.Delay(failures, delay, &rng);
     failures++;

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -48,8 +49,19 @@ class Tree : public ::testing::Test {
 
   // A tick file as the converter writes it: `rows` rows from `first_us`, one
   // per millisecond, with the converter's key-value metadata.
+  // The Tardis exchange and symbol of `key`'s rows, as WriteDefinitions
+  // names them (validate --deep checks the columns against the item).
+  static std::pair<std::string, std::string> TardisOf(const std::string& key) {
+    const std::string venue = key.substr(0, key.find(':')), sym = key.substr(key.rfind(':') + 1);
+    if (venue == "DERIBIT") return {"deribit", sym.substr(0, sym.find('-')) + "-PERPETUAL"};
+    std::string s = sym;
+    s.erase(std::remove(s.begin(), s.end(), '-'), s.end());
+    return {"binance-futures", s};
+  }
+
   void WriteTick(const Date& day, const std::string& dt, const std::string& key, size_t rows, int64_t first_us,
                  const std::string& schema_of = "", size_t row_group_rows = 100) {
+    const auto [exchange, symbol] = TardisOf(key);
     const auto* schema = tardis::FindSchema(schema_of.empty() ? dt : schema_of);
     ASSERT_NE(schema, nullptr);
     const auto spec = schema->ParquetSchema();
@@ -70,7 +82,7 @@ class Tree : public ::testing::Test {
               break;
             case parquet::ColumnKind::kDouble: col.f64.push_back(1.5); break;
             case parquet::ColumnKind::kBool: col.b.push_back(1); break;
-            case parquet::ColumnKind::kString: col.str.Append("x"); break;
+            case parquet::ColumnKind::kString: col.str.Append(c == 0 ? exchange : c == 1 ? symbol : "x"); break;
           }
         }
       }
