@@ -162,15 +162,18 @@ bool AllPrintableAscii(std::string_view s) {
 
 }  // namespace
 
-std::string EscapeOutsideText(std::string_view raw, size_t max_bytes) {
+std::string EscapeOutsideText(std::string_view raw, size_t max_bytes, size_t whole_bytes) {
   // Redacted before the cut, which could leave part of a secret that no
   // later RedactSecrets recognises.
   const std::string text = RedactSecrets(raw);
-  if (text.size() <= max_bytes && AllPrintableAscii(text)) return text;
+  const bool cut = whole_bytes > raw.size();  // the caller kept only the start
+  if (!cut && text.size() <= max_bytes && AllPrintableAscii(text)) return text;
   std::string out;
   out.reserve(std::min(text.size(), max_bytes) + 32);
   const size_t used = Escape(text, max_bytes, false, &out);
-  if (used < text.size()) out += "\xE2\x80\xA6 (" + std::to_string(text.size()) + " bytes in all)";
+  if (used < text.size() || cut) {
+    out += "\xE2\x80\xA6 (" + std::to_string(cut ? whole_bytes : text.size()) + " bytes in all)";
+  }
   return out;
 }
 

@@ -78,10 +78,12 @@ inline constexpr size_t kOutsideTextMaxBytes = 300;
 // \t, \x1b for the other C0 controls and DEL, \u009b for the others), each
 // byte of an ill-formed UTF-8 sequence as \xNN; a backslash stays as it is.
 // Text longer than `max_bytes` (escaped) is cut there at a character
-// boundary and "… (N bytes in all)" appended, N the length of the whole text.
+// boundary and "… (N bytes in all)" appended, N the length of the whole text
+// (`whole_bytes` when the caller kept only the start of a longer text).
 // Secrets are removed first (RedactSecrets, core/redact.h), so the cut never
 // leaves a piece of one that later redaction would not recognise.
-std::string EscapeOutsideText(std::string_view text, size_t max_bytes = kOutsideTextMaxBytes);
+std::string EscapeOutsideText(std::string_view text, size_t max_bytes = kOutsideTextMaxBytes,
+                              size_t whole_bytes = 0);
 
 // The same escapes without the length cap, for the last step before a line
 // is written (log lines, command errors): a message is one line whatever

@@ -98,7 +98,8 @@ class ItemSink : public net::HttpBodySink {
       unsigned long long start = 0;
       if (std::sscanf(cr.c_str(), "bytes %llu-", &start) != 1 || start != offset) {
         restart_needed = true;
-        return Status::Unavailable("206 with Content-Range '" + cr + "' at offset " + std::to_string(offset));
+        return Status::Unavailable("206 with Content-Range '" + EscapeOutsideText(cr, 100) + "' at offset " +
+                                   std::to_string(offset));
       }
       accepting = true;
     }
@@ -477,7 +478,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       if (status == 429) delay = net::RetryAfterSeconds(r.head.Header("retry-after"));
     } else {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +
-                                           EscapeOutsideText(sink.error_body));
+                                           EscapeOutsideText(sink.error_body, kOutsideTextMaxBytes,
+                                                             sink.response_bytes));
     }
     delay = opts_.retry.Delay(failures, delay, &rng);
     failures++;

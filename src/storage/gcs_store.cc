@@ -482,7 +482,7 @@ Result<ObjectStore::Tail> GcsStore::ReadTail(const std::string& name, uint64_t n
     unsigned long long a = 0, b = 0, total = 0;
     const std::string cr = r.head.Header("content-range");
     if (std::sscanf(cr.c_str(), "bytes %llu-%llu/%llu", &a, &b, &total) != 3) {
-      return Status::IOError(what + ": unexpected Content-Range '" + cr + "'");
+      return Status::IOError(what + ": unexpected Content-Range '" + EscapeOutsideText(cr, 100) + "'");
     }
     t.object_size = total;
   } else if (r.status == 200) {

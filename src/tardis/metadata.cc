@@ -8,6 +8,7 @@
 
 #include "core/bounded_json.h"
 #include "core/time_util.h"
+#include "core/utf8.h"
 
 namespace mt::tardis {
 
@@ -134,7 +135,9 @@ Status ReadInstrument(const json& obj, size_t index, InstrumentInfo* out) {
     return Status::InvalidInput("/v1/instruments record " + std::to_string(index) + " is not a JSON object");
   }
   std::string where = "/v1/instruments record " + std::to_string(index);
-  if (auto it = obj.find("id"); it != obj.end() && it->is_string()) where += " (id '" + it->get<std::string>() + "')";
+  if (auto it = obj.find("id"); it != obj.end() && it->is_string()) {
+    where += " (id '" + EscapeOutsideText(it->get<std::string>(), 100) + "')";
+  }
   const Reader r(obj, where);
   MT_RETURN_IF_ERROR(r.String("id", &out->id, true));
   MT_RETURN_IF_ERROR(r.String("datasetId", &out->dataset_id));
@@ -314,7 +317,7 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
     const size_t i = symbols.size();
     std::string where = what + " datasets.symbols[" + std::to_string(i) + "]";
     if (auto it = parsed.find("id"); it != parsed.end() && it->is_string()) {
-      where += " (id '" + it->get<std::string>() + "')";
+      where += " (id '" + EscapeOutsideText(it->get<std::string>(), 100) + "')";
     }
     const Reader sr(parsed, where);
     DatasetSymbol sym;
