@@ -323,6 +323,12 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
     DatasetSymbol sym;
     std::optional<int64_t> from;
     Status st = sr.String("id", &sym.id, true);
+    // A symbol goes into URLs, object names and stdout lines: a control
+    // character (a line break, ESC) is no real symbol's, and could forge a line.
+    if (st.ok() && std::any_of(sym.id.begin(), sym.id.end(),
+                               [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+      st = Status::InvalidInput(where + ": field 'id' holds a control character");
+    }
     if (st.ok()) st = sr.String("type", &sym.type);
     if (st.ok()) st = sr.Time("availableSince", &from, true);
     if (st.ok()) st = sr.Time("availableTo", &sym.available_to_us);
