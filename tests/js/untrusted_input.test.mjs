@@ -222,6 +222,26 @@ describe("a one-instrument file holds only its item's rows (exchange and symbol)
     }
   });
 
+  it('download: a grouped file (deribit options_chain OPTIONS) with a row of another exchange fails whole, nothing stored', async (t) => {
+    const dir = mkTmp(ROOT_TMP, 'item-grouped');
+    const data = path.join(dir, 'data');
+    fs.mkdirSync(data);
+    // Generated: the real chain day plus a copy of its last row under exchange binance.
+    const lines = zlib.gunzipSync(fs.readFileSync(path.join(FIXTURE_DIR, 'deribit_options_chain_2020-06-08_OPTIONS.csv.gz')))
+      .toString('utf8').split('\n').filter((l) => l !== '');
+    lines.push(lines.at(-1).replace(/^deribit,/, 'binance,'));
+    fs.writeFileSync(path.join(data, 'deribit_options_chain_2020-06-08_OPTIONS.csv.gz'), zlib.gzipSync(Buffer.from(lines.join('\n') + '\n')));
+    const srv = await startServer({ dataDirs: [data] });
+    t.after(() => srv.close());
+    const env = { PATH: process.env.PATH, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', RETRY_BASE_SECONDS: '0.02' };
+    const out = path.join(dir, 'out');
+    const r = await runAsync(['download', '--from', '2020-06-08', '--exchanges', 'deribit', '--data-types', 'options_chain',
+      '--symbols', 'OPTIONS', '--output', out], { cwd: dir, env });
+    assert.equal(r.code, 1, r.shown);
+    assert.match(r.stderr, /a row of exchange 'binance' \(symbol 'BTC-9JUN20-9875-P'\) in a grouped file of exchange 'deribit'/, r.shown);
+    assert.deepEqual(listFiles(out), [], `nothing stored, not even a completion record\n${r.shown}`);
+  });
+
   it('convert: a BitMEX or a Deribit file named as binance-futures BTCUSDT: exit 1 naming file:line, nothing written', () => {
     const dir = mkTmp(ROOT_TMP, 'item-convert');
     for (const [src, name, ex, sym] of [

@@ -708,5 +708,12 @@ TEST(HtmlReport, FreeTextIsRedactedBeforeEscaping) {
   EXPECT_EQ(HtmlEscape("Authorization: Bearer\tsecret-x1"), "Authorization: Bearer\t[REDACTED]");
 }
 
+// Issue 22 item 7: a symbol or reason from a file or server cannot put raw
+// control characters (a terminal that shows the file) or markup in the page.
+TEST(HtmlReport, ControlCharactersAreShownAsEscapesThenHtmlEscaped) {
+  EXPECT_EQ(HtmlEscape("rows of symbol 'BTC\x1b[2J<i>\xC2\x9B\x7f\n[ERROR] x\xC3'"),
+            "rows of symbol &#39;BTC\\x1b[2J&lt;i&gt;\\u009b\\x7f\\n[ERROR] x\\xc3&#39;");
+}
+
 }  // namespace
 }  // namespace mt::validate
