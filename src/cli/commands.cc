@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/redact.h"
+#include "core/utf8.h"
 
 namespace mt::cli {
 
@@ -86,7 +87,8 @@ int FailWith(const std::string& command, const Status& status) {
   if (log::JsonEnabled()) {
     log::Error(line);
   } else {
-    std::fprintf(stderr, "%s\n", RedactSecrets(line).c_str());
+    // As log::Write: one line, whatever outside text the message quotes.
+    std::fprintf(stderr, "%s\n", EscapeControlChars(RedactSecrets(line)).c_str());
   }
   return ExitCodeFor(status);
 }

@@ -48,10 +48,17 @@ std::string JsonEscape(std::string_view s) {
     if (static_cast<unsigned char>(c) >= 0x80) {
       // JSON text is UTF-8: a well-formed character is copied, each byte of
       // an ill-formed one (text from a corrupt file or a server) becomes
-      // U+FFFD, so the line stays valid JSON.
+      // U+FFFD, so the line stays valid JSON. C1 controls, line separators
+      // and bidirectional marks are valid JSON but written as \u escapes, so
+      // a line shown on a terminal cannot command it (IsUnsafeCodePoint).
       const size_t len = Utf8SequenceLength(s.data() + i, s.size() - i);
       if (len == 0) {
         out += "\\ufffd";
+      } else if (IsUnsafeCodePoint(DecodeUtf8(s.data() + i, len))) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(DecodeUtf8(s.data() + i, len)));
+        out += buf;
+        i += len - 1;
       } else {
         out.append(s.data() + i, len);
         i += len - 1;
@@ -65,7 +72,7 @@ std::string JsonEscape(std::string_view s) {
       case '\r': out += "\\r"; break;
       case '\t': out += "\\t"; break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
           char buf[8];
           std::snprintf(buf, sizeof buf, "\\u%04x", c);
           out += buf;
@@ -79,7 +86,10 @@ std::string JsonEscape(std::string_view s) {
 
 void Write(Level level, std::string_view raw) {
   if (!Enabled(level)) return;
-  // Every log line, whatever its origin, loses its secrets here.
+  // Every log line, whatever its origin, loses its secrets here, and in
+  // text form its control characters (JSON escapes them itself): text from
+  // a server or a file cannot start a line of its own or command the
+  // terminal, whichever message quotes it.
   const std::string message = RedactSecrets(raw);
   const int64_t now = NowMicros();
   std::string line;
@@ -88,7 +98,7 @@ void Write(Level level, std::string_view raw) {
            "\",\"message\":\"" + JsonEscape(message) + "\"}\n";
   } else {
     const std::string t = FormatIsoMicros(now);
-    line = std::string(1, Name(level)[0]) + " " + t.substr(11, 8) + " " + message + "\n";
+    line = std::string(1, Name(level)[0]) + " " + t.substr(11, 8) + " " + EscapeControlChars(message) + "\n";
   }
   std::lock_guard<std::mutex> l(g_mu);
   std::fwrite(line.data(), 1, line.size(), stderr);

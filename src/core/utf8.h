@@ -55,4 +55,41 @@ size_t Utf8InvalidOffset(const char* p, size_t n);
 // to quote in JSON. Valid multi-byte characters are kept.
 std::string Utf8Printable(std::string_view s, char replacement = '?');
 
+// Whether code point `cp` must not reach a terminal or a log line as it is:
+// the C0 controls (line breaks, ESC, ...), DEL, the C1 controls (U+0080 to
+// U+009F; U+009B starts a terminal command as ESC [ does), the line and
+// paragraph separators, and the bidirectional formatting marks (they reorder
+// how the text around them is shown).
+bool IsUnsafeCodePoint(uint32_t cp);
+
+// The code point of the well-formed sequence of `len` (1-4) bytes at p
+// (REQUIRES: Utf8SequenceLength(p, ...) == len).
+uint32_t DecodeUtf8(const char* p, size_t len);
+
+// How many bytes of outside text EscapeOutsideText keeps by default: enough
+// for a server's error message or a CSV row, short enough for a log line.
+inline constexpr size_t kOutsideTextMaxBytes = 300;
+
+// Text that came from outside the process (an HTTP error body, a server's
+// message, a symbol, a cell or row of a file) made safe to quote in a log
+// line, an error message, a progress line or a report: one line of valid
+// UTF-8 that cannot forge a log line or send a terminal command. Each unsafe
+// code point (IsUnsafeCodePoint) is written as a visible escape (\n, \r,
+// \t, \x1b for the other C0 controls and DEL, \u009b for the others), each
+// byte of an ill-formed UTF-8 sequence as \xNN; a backslash stays as it is.
+// Text longer than `max_bytes` (escaped) is cut there at a character
+// boundary and "… (N bytes in all)" appended, N the length of the whole text
+// (`whole_bytes` when the caller kept only the start of a longer text).
+// Secrets are removed first (RedactSecrets, core/redact.h), so the cut never
+// leaves a piece of one that later redaction would not recognise.
+std::string EscapeOutsideText(std::string_view text, size_t max_bytes = kOutsideTextMaxBytes,
+                              size_t whole_bytes = 0);
+
+// The same escapes without the length cap, for the last step before a line
+// is written (log lines, command errors): a message is one line whatever
+// text it quotes. A tab, and a line break followed by two spaces, are kept:
+// the project's own continuation lines (a CSV error's "\n  line 3: ..."),
+// which cannot pass for the start of a log line.
+std::string EscapeControlChars(std::string_view text);
+
 }  // namespace mt

@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "net/retry.h"
+#include "core/utf8.h"
 #include "net/string_sink.h"
 
 namespace mt::net {
@@ -118,9 +119,9 @@ Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& w
       const std::string desc = StringField(j, "error_description");
       if (!desc.empty()) detail += (detail.empty() ? "" : ": ") + desc;
       if (detail.empty() && j.is_object() && j.contains("error")) detail = StringField(j["error"], "message");
-      if (detail.empty()) detail = sink.body().substr(0, 200);
+      if (detail.empty()) detail = sink.body();
       return Status::Permission(what + " refused the credential (HTTP " + std::to_string(status) + ": " +
-                                Redact(detail, secret) + ")");
+                                EscapeOutsideText(Redact(detail, secret), 200) + ")");
     }
     Token t;
     t.access_token = StringField(j, "access_token");

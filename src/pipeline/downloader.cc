@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/parallel.h"
+#include "core/utf8.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
@@ -74,7 +75,8 @@ class ItemSink : public net::HttpBodySink {
       unsigned long long start = 0;
       if (std::sscanf(cr.c_str(), "bytes %llu-", &start) != 1 || start != offset) {
         restart_needed = true;
-        return Status::Unavailable("206 with Content-Range '" + cr + "' at offset " + std::to_string(offset));
+        return Status::Unavailable("206 with Content-Range '" + EscapeOutsideText(cr, 100) + "' at offset " +
+                                   std::to_string(offset));
       }
       accepting = true;
     }
@@ -232,6 +234,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   hints.day = item.day;
   hints.exchange = item.exchange;
   hints.symbol = item.symbol;
+  hints.named_by = "the work item";
   hints.data_type = schema;  // the item's type; the header only confirms it
   ConvertTarget target;
   target.store = opts_.store;
@@ -455,7 +458,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       retry_after = net::RetryAfter(r.head);
     } else {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +
-                                           sink.error_body.substr(0, 300));
+                                           EscapeOutsideText(sink.error_body, kOutsideTextMaxBytes,
+                                                             sink.response_bytes));
     }
     const auto next = retrier.Backoff(retry_after, [&](double delay) {
       log::Debug(item.Id() + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");

@@ -4,6 +4,7 @@
 
 #include "core/bounded_json.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "pipeline/plan.h"
 
 namespace mt::pipeline {
@@ -34,13 +35,7 @@ class StringSink : public net::HttpBodySink {
   }
 };
 
-std::string Excerpt(const std::string& body) {
-  std::string s = body.substr(0, 300);
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
-}
+std::string Excerpt(const std::string& body) { return EscapeOutsideText(body); }
 
 }  // namespace
 

@@ -5,8 +5,10 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "core/utf8.h"
 #include "parquet/spill_writer.h"
 #include "storage/layout.h"
+#include "tardis/file_name.h"
 #include "tardis/instrument_key.h"
 
 namespace mt::pipeline {
@@ -33,6 +35,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         hints_.source, hints_.data_type, this, settings_.parser,
         settings_.parallel_parse ? settings_.writer.pool : nullptr);
     decomp_ = io::NewDecompressor(hints_.source, this, settings_.gzip);
+    one_instrument_ = !hints_.exchange.empty() && !hints_.symbol.empty() &&
+                      !tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
+    if (one_instrument_) want_symbol_ = tardis::FileNameSymbol(hints_.symbol);
   }
   ~Impl() override { Abort(); }
 
@@ -119,6 +124,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   Status OnBatch(RowGroupData batch) override {
+    if (one_instrument_) MT_RETURN_IF_ERROR(CheckOneInstrument(batch));
+    rows_before_ += batch.num_rows;
     for (derive::BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnBatch(batch));  // observers
     if (schema_->row_keys) MT_RETURN_IF_ERROR(AddKeyColumn(&batch));
     if (single_) return WriteTo(single_, std::move(batch));
@@ -164,6 +171,42 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     Output* out = nullptr;
     std::string row_key;  // the row's own instrument key ("" when it has none)
   };
+
+  // A file of one instrument (a download item, a file named as the official
+  // clients name them) holds that instrument's rows only: a row of another
+  // exchange or symbol (a mislabelled, swapped or hostile file) must not be
+  // stored under this instrument's key, nor create another instrument's
+  // objects. The two columns are dictionaries in practice (one value each),
+  // so this costs a compare per distinct value and batch, not per row.
+  Status CheckOneInstrument(const RowGroupData& batch) {
+    const auto& ex = batch.columns[kExchangeCol].str;
+    const auto& sym = batch.columns[kSymbolCol].str;
+    if (ex.dict_mode() && sym.dict_mode()) {
+      bool ok = true;
+      for (const auto& e : ex.dict()) ok = ok && e == hints_.exchange;
+      for (const auto& v : sym.dict()) ok = ok && IsItemSymbol(v);
+      if (ok) return Status::OK();
+    }
+    for (size_t r = 0; r < batch.num_rows; r++) {
+      const std::string_view e = ex.Get(r), v = sym.Get(r);
+      if (e == hints_.exchange && IsItemSymbol(v)) continue;
+      return Status::InvalidInput(
+          hints_.source + ":" + std::to_string(rows_before_ + r + 2) + ": a row of exchange '" +
+          EscapeOutsideText(e, 80) + "', symbol '" + EscapeOutsideText(v, 80) + "' in a file of exchange '" +
+          hints_.exchange + "', symbol '" + EscapeOutsideText(hints_.symbol, 80) + "' (" + hints_.named_by +
+          "); a file of one instrument holds only that instrument's rows, so nothing of this file was written "
+          "(the file is mislabelled or damaged: check its name or its source)");
+    }
+    return Status::OK();
+  }
+  // Whether a row's symbol is the item's, as the official clients spell
+  // symbols in file names (tardis::FileNameSymbol); the last match is kept.
+  bool IsItemSymbol(std::string_view s) {
+    if (s == matched_symbol_) return true;
+    if (tardis::FileNameSymbol(s) != want_symbol_) return false;
+    matched_symbol_.assign(s);
+    return true;
+  }
 
   Result<Output*> OpenOutput(const std::string& key, const std::string& name, bool single) {
     auto out = std::make_unique<Output>();
@@ -601,6 +644,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::vector<RowGroupData*> dests_;
   std::vector<ColumnData*> cols_;
   std::vector<RowGroupData> own_;
+  // A file of one instrument: its symbol as file names spell it, the last
+  // row symbol found to be it, and the rows of the batches before (a row's
+  // line is rows before it + 2: the header is line 1, a row is one line).
+  bool one_instrument_ = false;
+  std::string want_symbol_, matched_symbol_;
+  uint64_t rows_before_ = 0;
   Status status_;
 };
 

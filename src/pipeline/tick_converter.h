@@ -11,6 +11,9 @@
 // with each row's own key in an `instrument_key` column. Two symbols that give
 // one key fail the file (no output), naming both; a symbol with no key is
 // kept under a fallback name (OutputFile::unkeyed).
+// A file of one instrument (hints name an exchange and a symbol that is not
+// grouped) holds that instrument's rows only: a row of another exchange or
+// symbol fails the file with its line, and nothing of it is written.
 // Objects appear only when Finish() succeeds; Abort() (or destruction before
 // Finish) leaves nothing behind.
 #pragma once
@@ -94,6 +97,9 @@ struct SourceHints {
   std::string exchange;      // from the file name or URL (used for zero-row output)
   std::string symbol;        // idem
   const tardis::DataTypeSchema* data_type = nullptr;  // forced (--data-type) or from the URL
+  // Where exchange and symbol come from, for the message when a row of a
+  // one-instrument file names another instrument.
+  std::string named_by = "the file name";
 };
 
 struct ConvertSettings {

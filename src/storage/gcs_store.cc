@@ -7,6 +7,7 @@
 #include "core/bounded_json.h"
 #include "core/crc32c.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "net/string_sink.h"
 #include "storage/gcs_upload.h"
 
@@ -39,14 +40,10 @@ std::string ErrorDetail(const std::string& body) {
   const json j = parsed.ok() ? std::move(parsed).value() : json(json::value_t::discarded);
   if (j.is_object() && j.contains("error")) {
     const json& e = j["error"];
-    if (e.is_object()) return StringField(e, "message");
-    if (e.is_string()) return e.get<std::string>();
+    if (e.is_object()) return EscapeOutsideText(StringField(e, "message"));
+    if (e.is_string()) return EscapeOutsideText(e.get<std::string>());
   }
-  std::string s = body.substr(0, 200);
-  for (char& c : s) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  return s;
+  return EscapeOutsideText(body, 200);
 }
 
 // Streams a media download into a callback: only 200/206 bodies, with the
@@ -467,7 +464,7 @@ Result<ObjectStore::Tail> GcsStore::ReadTail(const std::string& name, uint64_t n
     unsigned long long a = 0, b = 0, total = 0;
     const std::string cr = r.head.Header("content-range");
     if (std::sscanf(cr.c_str(), "bytes %llu-%llu/%llu", &a, &b, &total) != 3) {
-      return Status::IOError(what + ": unexpected Content-Range '" + cr + "'");
+      return Status::IOError(what + ": unexpected Content-Range '" + EscapeOutsideText(cr, 100) + "'");
     }
     t.object_size = total;
   } else if (r.status == 200) {

@@ -8,6 +8,7 @@
 
 #include "core/crc32c.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "storage/gcs_store.h"
 
 namespace mt::storage {
@@ -28,7 +29,7 @@ Result<uint64_t> PersistedFromRange(const std::string& range) {
   if (range.empty()) return uint64_t{0};
   unsigned long long first = 0, last = 0;
   if (std::sscanf(range.c_str(), "bytes=%llu-%llu", &first, &last) != 2 || first != 0) {
-    return Status::IOError("unexpected Range header in a 308 answer: '" + range + "'");
+    return Status::IOError("unexpected Range header in a 308 answer: '" + EscapeOutsideText(range, 100) + "'");
   }
   return static_cast<uint64_t>(last) + 1;
 }

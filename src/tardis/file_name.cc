@@ -31,4 +31,16 @@ std::optional<FileNameParts> ParseFileName(std::string_view path) {
   return std::nullopt;
 }
 
+std::string FileNameSymbol(std::string_view symbol) {
+  std::string out(symbol);
+  for (char& c : out) {
+    switch (c) {
+      case ':': case '\\': case '/': case '?': case '*': case '<': case '>': case '|': case '"': c = '-'; break;
+      default:
+        if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    }
+  }
+  return out;
+}
+
 }  // namespace mt::tardis

@@ -18,4 +18,10 @@ struct FileNameParts {
 // Parses the base name of `path`; nullopt when it does not follow the scheme.
 std::optional<FileNameParts> ParseFileName(std::string_view path);
 
+// `symbol` as the official clients spell it in a file name: upper case, each
+// of : \ / ? * < > | " as '-'. The CSV `symbol` column (the exchange's
+// symbol, upper case) and the symbol of a file name or dataset URL name the
+// same instrument exactly when these forms are equal.
+std::string FileNameSymbol(std::string_view symbol);
+
 }  // namespace mt::tardis

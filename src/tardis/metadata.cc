@@ -8,6 +8,7 @@
 
 #include "core/bounded_json.h"
 #include "core/time_util.h"
+#include "core/utf8.h"
 
 namespace mt::tardis {
 
@@ -134,7 +135,9 @@ Status ReadInstrument(const json& obj, size_t index, InstrumentInfo* out) {
     return Status::InvalidInput("/v1/instruments record " + std::to_string(index) + " is not a JSON object");
   }
   std::string where = "/v1/instruments record " + std::to_string(index);
-  if (auto it = obj.find("id"); it != obj.end() && it->is_string()) where += " (id '" + it->get<std::string>() + "')";
+  if (auto it = obj.find("id"); it != obj.end() && it->is_string()) {
+    where += " (id '" + EscapeOutsideText(it->get<std::string>(), 100) + "')";
+  }
   const Reader r(obj, where);
   MT_RETURN_IF_ERROR(r.String("id", &out->id, true));
   MT_RETURN_IF_ERROR(r.String("datasetId", &out->dataset_id));
@@ -314,12 +317,18 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
     const size_t i = symbols.size();
     std::string where = what + " datasets.symbols[" + std::to_string(i) + "]";
     if (auto it = parsed.find("id"); it != parsed.end() && it->is_string()) {
-      where += " (id '" + it->get<std::string>() + "')";
+      where += " (id '" + EscapeOutsideText(it->get<std::string>(), 100) + "')";
     }
     const Reader sr(parsed, where);
     DatasetSymbol sym;
     std::optional<int64_t> from;
     Status st = sr.String("id", &sym.id, true);
+    // A symbol goes into URLs, object names and stdout lines: a control
+    // character (a line break, ESC) is no real symbol's, and could forge a line.
+    if (st.ok() && std::any_of(sym.id.begin(), sym.id.end(),
+                               [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+      st = Status::InvalidInput(where + ": field 'id' holds a control character");
+    }
     if (st.ok()) st = sr.String("type", &sym.type);
     if (st.ok()) st = sr.Time("availableSince", &from, true);
     if (st.ok()) st = sr.Time("availableTo", &sym.available_to_us);

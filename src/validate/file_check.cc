@@ -2,8 +2,11 @@
 
 #include <cstring>
 
+#include "core/utf8.h"
 #include "parquet/column_writer.h"
 #include "parquet/file_reader.h"
+#include "tardis/file_name.h"
+#include "tardis/instrument_key.h"
 
 namespace mt::validate {
 
@@ -62,10 +65,69 @@ std::optional<int64_t> StatI64(const std::optional<std::string>& v) {
   return x;
 }
 
+// The string statistics of column `name` in row group `g`; false when the
+// writer gave none (nothing to check).
+bool StringStats(const parquet::FileMetaData& md, size_t g, const char* name, std::string_view* mn,
+                 std::string_view* mx) {
+  const int leaf = md.FindLeaf(name);
+  if (leaf < 0) return false;
+  const auto& cc = md.row_groups[g].columns[static_cast<size_t>(leaf)];
+  if (!cc.statistics || !cc.statistics->min_value || !cc.statistics->max_value) return false;
+  *mn = *cc.statistics->min_value;
+  *mx = *cc.statistics->max_value;
+  return true;
+}
+
+std::string Quoted(std::string_view v) { return "'" + EscapeOutsideText(v, 80) + "'"; }
+
+// Why the rows are not this item's (see CheckFooter), or "".
+std::string ContentMismatch(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema,
+                            const std::string& instrument_key, const std::string& exchange,
+                            const std::string& symbol) {
+  const bool grouped = tardis::IsGroupedSymbol(tardis::AsciiUpper(symbol));
+  const std::string want_symbol = tardis::FileNameSymbol(symbol);
+  // An options chain's options: VENUE:OPTION:BASE-QUOTE-... of VENUE:OPTIONS:BASE-QUOTE.
+  std::string option_prefix;
+  if (schema.row_keys) {
+    const size_t p = instrument_key.find(":OPTIONS:");
+    if (p != std::string::npos) {
+      option_prefix = instrument_key.substr(0, p) + ":OPTION:" + instrument_key.substr(p + 9) + "-";
+    }
+  }
+  const std::string item = "this item's (" + exchange + " " + symbol + ")";
+  std::string first_symbol;  // of a grouped file's instrument: the same in every row group
+  for (size_t g = 0; g < md.row_groups.size(); g++) {
+    if (md.row_groups[g].num_rows == 0) continue;
+    const std::string where = " (row group " + std::to_string(g) + " statistics)";
+    std::string_view mn, mx;
+    if (StringStats(md, g, "exchange", &mn, &mx) && (mn != exchange || mx != exchange)) {
+      return "rows of exchange " + Quoted(mn != exchange ? mn : mx) + where + ", not " + item +
+             ": the file holds another instrument's data";
+    }
+    if (!schema.row_keys && StringStats(md, g, "symbol", &mn, &mx)) {
+      if (mn != mx) {
+        return "rows of several symbols, " + Quoted(mn) + " to " + Quoted(mx) + where + ", where " + item +
+               " has one: the file holds another instrument's data";
+      }
+      if (grouped && first_symbol.empty()) first_symbol = std::string(mn);
+      if ((!grouped && tardis::FileNameSymbol(mn) != want_symbol) || (grouped && mn != first_symbol)) {
+        return "rows of symbol " + Quoted(mn) + where + ", not " + item + ": the file holds another instrument's data";
+      }
+    }
+    // Sorted bytes: both ends share the prefix only if every value does.
+    if (!option_prefix.empty() && StringStats(md, g, "instrument_key", &mn, &mx) &&
+        (mn.rfind(option_prefix, 0) != 0 || mx.rfind(option_prefix, 0) != 0)) {
+      return "rows of instrument_key " + Quoted(mn.rfind(option_prefix, 0) != 0 ? mn : mx) + where +
+             ", not an option of " + instrument_key + ": the file holds another chain's data";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema, const Date& day,
-                      const std::string& instrument_key) {
+                      const std::string& instrument_key, const std::string& exchange, const std::string& symbol) {
   // Schema: exactly the data type's columns, in order.
   const auto want = schema.OutputSchema();
   const bool flat = md.schema.size() == md.leaves.size() + 1;
@@ -90,6 +152,11 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
   if (auto rc = md.Metadata("row_count"); rc && !rc->empty() && *rc != std::to_string(md.num_rows)) {
     return Corrupt("file metadata says row_count " + *rc + " but the footer has " + std::to_string(md.num_rows) +
                    " rows");
+  }
+  if (!exchange.empty() && !symbol.empty()) {
+    if (std::string problem = ContentMismatch(md, schema, instrument_key, exchange, symbol); !problem.empty()) {
+      return Corrupt(std::move(problem));
+    }
   }
   FileCheck out;
   out.rows = md.num_rows;
@@ -125,7 +192,8 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
 
 
 FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,
-                      const Date& day, const std::string& instrument_key, Status* read_error) {
+                      const Date& day, const std::string& instrument_key, Status* read_error,
+                      const std::string& exchange, const std::string& symbol) {
   auto r = parquet::FileReader::Open(store, name);
   if (!r.ok()) {
     const Status& st = r.status();
@@ -136,7 +204,7 @@ FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, cons
     if (msg.rfind(where, 0) == 0) msg = msg.substr(where.size());
     return Corrupt(st.code() == Status::Code::kInvalidInput ? msg : "cannot read: " + msg);
   }
-  return CheckFooter((*r)->metadata(), schema, day, instrument_key);
+  return CheckFooter((*r)->metadata(), schema, day, instrument_key, exchange, symbol);
 }
 
 }  // namespace mt::validate

@@ -1,6 +1,7 @@
 #include "validate/html_report.h"
 
 #include "core/redact.h"
+#include "core/utf8.h"
 #include "validate/expected.h"
 
 #include <algorithm>
@@ -221,8 +222,11 @@ std::string TotalsRow(const std::string& label, const Counts& c, uint64_t rows, 
 
 std::string HtmlEscape(const std::string& raw) {
   // Redacted before escaping: a credential pattern ("access_token":"...")
-  // is found in the raw text, not after its quotes became &quot;.
-  const std::string s = RedactSecrets(raw);
+  // is found in the raw text, not after its quotes became &quot;. Control
+  // characters and ill-formed UTF-8 (a server's text, a file's symbol) are
+  // made visible escapes, as in log lines: the page stays valid UTF-8 and
+  // a terminal that shows the file is not commanded by it.
+  const std::string s = EscapeControlChars(RedactSecrets(raw));
   std::string o;
   o.reserve(s.size());
   for (char c : s) {

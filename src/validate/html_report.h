@@ -32,8 +32,10 @@ struct ReportInfo {
 
 std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResult>& items);
 
-// Text for HTML, redacted first (core/redact.h): every free-text field of the
-// report goes through here, so a credential in a reason never reaches it.
+// Text for HTML, redacted first (core/redact.h), its control characters
+// escaped (EscapeControlChars, core/utf8.h): every free-text field of the
+// report goes through here, so a credential or a terminal escape in a reason
+// never reaches it.
 std::string HtmlEscape(const std::string& s);
 
 }  // namespace mt::validate

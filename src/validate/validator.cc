@@ -115,7 +115,8 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     ItemResult& r = res.items[to_check[k]];
     const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
     Status read_error;
-    FileCheck c = CheckObject(store, r.object, *schema, r.item.day, r.item.instrument_key, &read_error);
+    FileCheck c = CheckObject(store, r.object, *schema, r.item.day, r.item.instrument_key, &read_error,
+                              r.item.exchange, r.item.symbol);
     r.status = c.status;
     r.reason = std::move(c.reason);
     r.rows = c.rows;

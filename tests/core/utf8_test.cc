@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/log.h"
+#include "core/redact.h"
 
 namespace mt {
 namespace {
@@ -65,6 +66,58 @@ TEST(Utf8, JsonEscapeReplacesIllFormedBytes) {
   const std::string escaped = log::JsonEscape(std::string("\xFF\x00\xED\xA0\x80", 5));
   EXPECT_EQ(escaped, "\\ufffd\\u0000\\ufffd\\ufffd\\ufffd");
   EXPECT_EQ(Utf8InvalidOffset(escaped.data(), escaped.size()), escaped.size());
+}
+
+// Issue 22 item 7: text from outside (an error body, a symbol) is escaped
+// before it reaches a log line, an error or a report.
+TEST(Utf8, EscapeOutsideTextMakesOneSafeLine) {
+  EXPECT_EQ(EscapeOutsideText("Bad Request: unknown symbol BTCUSDT"), "Bad Request: unknown symbol BTCUSDT");
+  EXPECT_EQ(EscapeOutsideText("denied\n[ERROR] forged\r\tx"), "denied\\n[ERROR] forged\\r\\tx");
+  EXPECT_EQ(EscapeOutsideText("\x1b[2J\x1b]0;t\x07\x7f"), "\\x1b[2J\\x1b]0;t\\x07\\x7f");
+  EXPECT_EQ(EscapeOutsideText(std::string("a\0b", 3)), "a\\x00b");
+  // C1 controls as UTF-8 (U+009B is CSI), a lone C1 byte, bidi overrides, line separators.
+  EXPECT_EQ(EscapeOutsideText("\xC2\x9B" "2J|\x9B|\xE2\x80\xAE|\xE2\x80\xA8"), "\\u009b2J|\\x9b|\\u202e|\\u2028");
+  // Valid characters stay; ill-formed bytes become \xNN.
+  EXPECT_EQ(EscapeOutsideText("caf\xC3\xA9 \xE6\xB5\x8B \xC3("), "caf\xC3\xA9 \xE6\xB5\x8B \\xc3(");
+  // A backslash is kept as it is (Windows paths, JSON text).
+  EXPECT_EQ(EscapeOutsideText("a\\b"), "a\\b");
+}
+
+TEST(Utf8, EscapeOutsideTextCapsTheLengthAtACharacterBoundary) {
+  const std::string body(1000, 'a');
+  EXPECT_EQ(EscapeOutsideText(body), std::string(300, 'a') + "\xE2\x80\xA6 (1000 bytes in all)");
+  EXPECT_EQ(EscapeOutsideText(body, 10), "aaaaaaaaaa\xE2\x80\xA6 (1000 bytes in all)");
+  EXPECT_EQ(EscapeOutsideText(std::string(10, 'a'), 10), std::string(10, 'a'));
+  // A character or an escape is never cut in half.
+  EXPECT_EQ(EscapeOutsideText("aaaa\xC3\xA9", 5), "aaaa\xE2\x80\xA6 (6 bytes in all)");
+  EXPECT_EQ(EscapeOutsideText("aa\x1b", 5), "aa\xE2\x80\xA6 (3 bytes in all)");
+  // The caller kept only the start of a longer body: its length is said.
+  EXPECT_EQ(EscapeOutsideText("short", 300, 5000), "short\xE2\x80\xA6 (5000 bytes in all)");
+  const std::string out = EscapeOutsideText(std::string(5000, '\x1b'));
+  EXPECT_LE(out.size(), 300u + 40u);
+  EXPECT_EQ(Utf8InvalidOffset(out.data(), out.size()), out.size());
+}
+
+TEST(Utf8, EscapeOutsideTextRedactsBeforeTheCut) {
+  ClearSecretsForTest();
+  RegisterSecret("tardis-key-0123456789");
+  // The cut falls inside the key: a later redaction would not know the piece.
+  const std::string out = EscapeOutsideText(std::string(290, 'x') + "tardis-key-0123456789 and more");
+  EXPECT_EQ(out.find("tardis-key"), std::string::npos) << out;
+  EXPECT_NE(out.find("[REDACTED]"), std::string::npos) << out;
+  ClearSecretsForTest();
+}
+
+TEST(Utf8, EscapeControlCharsKeepsTheProjectsContinuationLines) {
+  EXPECT_EQ(EscapeControlChars("f.csv:3:12: bad value\n  line 3: a,b"), "f.csv:3:12: bad value\n  line 3: a,b");
+  EXPECT_EQ(EscapeControlChars("a\tb"), "a\tb");
+  EXPECT_EQ(EscapeControlChars("x\n[ERROR] forged\n \x1b[2J\r"), "x\\n[ERROR] forged\\n \\x1b[2J\\r");
+  EXPECT_EQ(EscapeControlChars(std::string(100000, 'a') + "\n"), std::string(100000, 'a') + "\\n");  // no cap
+}
+
+// JSON logs stay valid JSON, and a terminal that shows them is not commanded.
+TEST(Utf8, JsonEscapeEscapesDelAndC1Controls) {
+  EXPECT_EQ(log::JsonEscape("a\x7f\xC2\x9B" "2J\x1b\xE2\x80\xAEz"), "a\\u007f\\u009b2J\\u001b\\u202ez");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // Bytes from a file or a server are untrusted (issue 22): text cells that are not UTF-8 or hold a
-// NUL, a metadata answer nested 100,000 levels deep, and a process under an address-space limit.
+// NUL, a metadata answer nested 100,000 levels deep, a process under an address-space limit, files
+// whose rows are another instrument's than the item they were served or named for, and server or
+// file text with line breaks and terminal escapes.
 // Each case checks the exit code, the message (file:line:column or URL) and what is stored; every
 // stored file is read back by DuckDB.
 //
@@ -10,6 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
+import zlib from 'node:zlib';
 
 import { startServer } from '../support/tardis_server.mjs';
 import { BIN, FIXTURE_DIR, ROOT, assertRowsEqual, describeRun, listFiles, mkTmp, parseConvertStdout, run } from './lib/harness.mjs';
@@ -157,5 +160,230 @@ describe('under an address-space limit (ulimit -v)', () => {
     const exp = expectedTable(TRADES_FIXTURE);
     const d = await duckReadAll(path.join(out, files[0]));
     assert.equal(d.rows.length, exp.rows.length, 'rows read back');
+  });
+});
+
+/** Runs the binary without blocking the in-process server; resolves to { code, signal, stdout, stderr }. */
+function runAsync(args, { cwd, env }) {
+  const child = spawn(BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '', stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+  child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((resolve) => child.on('close', (code, signal) => {
+    clearTimeout(timer);
+    resolve({ code, signal, stdout, stderr, shown: `market-tick ${args.join(' ')}\nexit=${code} signal=${signal}\nstdout: ${stdout}\nstderr: ${stderr}` });
+  }));
+}
+
+const BITMEX_FIXTURE = path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz');
+const DERIBIT_L2_FIXTURE = path.join(FIXTURE_DIR, 'deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz');
+
+/**
+ * Generated data: the binance-futures BTCUSDT trades fixture with the symbol of the rows from
+ * `fromRow` (0-based) on replaced by `symbol`; gzip bytes.
+ */
+function swapSymbolFrom(fromRow, symbol) {
+  const lines = zlib.gunzipSync(fs.readFileSync(TRADES_FIXTURE)).toString('utf8').split('\n');
+  for (let i = 1 + fromRow; i < lines.length; i++) lines[i] = lines[i].replace(',BTCUSDT,', `,${symbol},`);
+  return zlib.gzipSync(Buffer.from(lines.join('\n')));
+}
+
+function parquetFiles(dir) {
+  return listFiles(dir).filter((f) => f.endsWith('.parquet'));
+}
+
+describe("a one-instrument file holds only its item's rows (exchange and symbol)", () => {
+  it('download: a file served for binance-futures BTCUSDT with ETHUSDT rows from line 5002, or BitMEX rows: exit 1 naming URL:line, nothing stored', async (t) => {
+    const dir = mkTmp(ROOT_TMP, 'item-download');
+    const data = path.join(dir, 'data');
+    fs.mkdirSync(data);
+    // Both served under binance-futures BTCUSDT names (they were stored as BINANCE-FUTURES:PERPETUAL:BTC-USDT, exit 0).
+    fs.writeFileSync(path.join(data, 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz'), swapSymbolFrom(5000, 'ETHUSDT'));
+    fs.copyFileSync(BITMEX_FIXTURE, path.join(data, 'binance-futures_trades_2020-03-01_BTCUSDT.csv.gz'));
+    const srv = await startServer({ dataDirs: [data] });
+    t.after(() => srv.close());
+    const env = { PATH: process.env.PATH, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', RETRY_BASE_SECONDS: '0.02' };
+    for (const [day, urlDay, line, ex, sym] of [
+      ['2020-02-22', '2020/02/22', 5002, 'binance-futures', 'ETHUSDT'],
+      ['2020-03-01', '2020/03/01', 2, 'bitmex', 'XBTUSD'],
+    ]) {
+      const out = path.join(dir, `out-${day}`);
+      const r = await runAsync(['download', '--from', day, '--exchanges', 'binance-futures', '--data-types', 'trades',
+        '--symbols', 'BTCUSDT', '--output', out], { cwd: dir, env });
+      assert.equal(r.code, 1, r.shown);
+      assert.ok(r.stderr.includes(`${srv.url}/v1/binance-futures/trades/${urlDay}/BTCUSDT.csv.gz:${line}: a row of exchange '${ex}', ` +
+        `symbol '${sym}' in a file of exchange 'binance-futures', symbol 'BTCUSDT' (the work item); a file of one ` +
+        "instrument holds only that instrument's rows, so nothing of this file was written"), r.shown);
+      assert.match(r.stderr, /1 failed, 0 failed \(retryable\)/, r.shown);
+      assert.deepEqual(parquetFiles(out), [], `nothing stored\n${r.shown}`);
+      // A data error, not a transfer error: one request, no retry.
+      assert.equal(srv.stats().requests.filter((q) => q.path.includes(urlDay)).length, 1, r.shown);
+    }
+  });
+
+  it('download: a grouped file (deribit options_chain OPTIONS) with a row of another exchange fails whole, nothing stored', async (t) => {
+    const dir = mkTmp(ROOT_TMP, 'item-grouped');
+    const data = path.join(dir, 'data');
+    fs.mkdirSync(data);
+    // Generated: the real chain day plus a copy of its last row under exchange binance.
+    const lines = zlib.gunzipSync(fs.readFileSync(path.join(FIXTURE_DIR, 'deribit_options_chain_2020-06-08_OPTIONS.csv.gz')))
+      .toString('utf8').split('\n').filter((l) => l !== '');
+    lines.push(lines.at(-1).replace(/^deribit,/, 'binance,'));
+    fs.writeFileSync(path.join(data, 'deribit_options_chain_2020-06-08_OPTIONS.csv.gz'), zlib.gzipSync(Buffer.from(lines.join('\n') + '\n')));
+    const srv = await startServer({ dataDirs: [data] });
+    t.after(() => srv.close());
+    const env = { PATH: process.env.PATH, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', RETRY_BASE_SECONDS: '0.02' };
+    const out = path.join(dir, 'out');
+    const r = await runAsync(['download', '--from', '2020-06-08', '--exchanges', 'deribit', '--data-types', 'options_chain',
+      '--symbols', 'OPTIONS', '--output', out], { cwd: dir, env });
+    assert.equal(r.code, 1, r.shown);
+    assert.match(r.stderr, /a row of exchange 'binance' \(symbol 'BTC-9JUN20-9875-P'\) in a grouped file of exchange 'deribit'/, r.shown);
+    assert.deepEqual(listFiles(out), [], `nothing stored, not even a completion record\n${r.shown}`);
+  });
+
+  it('convert: a BitMEX or a Deribit file named as binance-futures BTCUSDT: exit 1 naming file:line, nothing written', () => {
+    const dir = mkTmp(ROOT_TMP, 'item-convert');
+    for (const [src, name, ex, sym] of [
+      [BITMEX_FIXTURE, 'binance-futures_trades_2020-03-01_BTCUSDT.csv.gz', 'bitmex', 'XBTUSD'],
+      [DERIBIT_L2_FIXTURE, 'binance-futures_incremental_book_L2_2020-04-01_BTCUSDT.csv.gz', 'deribit', 'BTC-PERPETUAL'],
+    ]) {
+      const file = path.join(dir, name);
+      fs.copyFileSync(src, file);
+      const out = path.join(dir, `out-${ex}`);
+      const args = ['convert', file, '--output', out];
+      const r = run(args, { cwd: dir });
+      assert.equal(r.code, 1, describeRun(args, r));
+      assert.ok(r.stderr.includes(`${name}:2: a row of exchange '${ex}', symbol '${sym}' in a file of exchange 'binance-futures', ` +
+        "symbol 'BTCUSDT' (the file name); a file of one instrument holds only that instrument's rows, so nothing of " +
+        'this file was written (the file is mislabelled or damaged: check its name or its source)'), describeRun(args, r));
+      assert.equal(r.stdout, '', 'no object is reported');
+      assert.deepEqual(listFiles(out), [], 'nothing written');
+    }
+  });
+
+  it('convert: a BTCUSDT file with ETHUSDT rows from line 9001 fails (it wrote an ETH-USDT object beside), the same file with --output FILE.parquet too', () => {
+    const dir = mkTmp(ROOT_TMP, 'item-convert-mixed');
+    const file = path.join(dir, 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz');
+    fs.writeFileSync(file, swapSymbolFrom(8999, 'ETHUSDT'));
+    for (const target of ['out', 'one.parquet']) {
+      const args = ['convert', file, '--output', path.join(dir, target)];
+      const r = run(args, { cwd: dir });
+      assert.equal(r.code, 1, describeRun(args, r));
+      assert.match(r.stderr, /BTCUSDT\.csv\.gz:9001: a row of exchange 'binance-futures', symbol 'ETHUSDT' in a file of exchange 'binance-futures', symbol 'BTCUSDT'/,
+        describeRun(args, r));
+      assert.ok(!fs.existsSync(path.join(dir, target)) || listFiles(path.join(dir, target)).length === 0, 'nothing written');
+    }
+  });
+
+  it('convert: the name spells the symbol as the official clients do (case, separators): the rows are that instrument', async () => {
+    const dir = mkTmp(ROOT_TMP, 'item-convert-spelling');
+    const file = path.join(dir, 'binance-futures_trades_2020-02-22_btcusdt.csv.gz');
+    fs.copyFileSync(TRADES_FIXTURE, file);
+    const args = ['convert', file, '--output', path.join(dir, 'out')];
+    const r = run(args, { cwd: dir });
+    assert.equal(r.code, 0, describeRun(args, r));
+    const [one] = parseConvertStdout(r.stdout, dir);
+    assert.match(one.path, /BINANCE-FUTURES:PERPETUAL:BTC-USDT\.parquet$/);
+    assert.equal((await duckReadAll(one.path)).rows.length, 9999);
+  });
+
+  it('validate --deep: a file swapped under BTC-USDT (ETHUSDT rows, BitMEX rows) is corrupt, naming what its rows are', () => {
+    const dir = mkTmp(ROOT_TMP, 'item-validate');
+    const store = path.join(dir, 'store');
+    const object = path.join(store, 'raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet');
+    let r = run(['convert', TRADES_FIXTURE, '--output', store], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    // Generated ETHUSDT rows, and the real BitMEX file, each as one Parquet file (no key in its metadata).
+    const eth = path.join(dir, 'binance-futures_trades_2020-02-22_ETHUSDT.csv.gz');
+    fs.writeFileSync(eth, swapSymbolFrom(0, 'ETHUSDT'));
+    r = run(['convert', eth, '--output', path.join(dir, 'eth.parquet')], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    r = run(['convert', BITMEX_FIXTURE, '--output', path.join(dir, 'bitmex.parquet')], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const args = ['validate', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades',
+      '--symbols', 'BTCUSDT', '--deep', '--output', store, '--report', path.join(dir, 'report.html')];
+    r = run(args, { cwd: dir });
+    assert.equal(r.code, 0, describeRun(args, r));
+    fs.copyFileSync(path.join(dir, 'eth.parquet'), object);
+    r = run(args, { cwd: dir });
+    assert.equal(r.code, 1, describeRun(args, r));
+    const reason = "rows of symbol 'ETHUSDT' (row group 0 statistics), not this item's (binance-futures BTCUSDT): the file holds another instrument's data";
+    assert.ok(r.stdout.includes(`corrupt\t2020-02-22\ttrades\tBINANCE-FUTURES:PERPETUAL:BTC-USDT\t${reason}`), describeRun(args, r));
+    assert.ok(fs.readFileSync(path.join(dir, 'report.html'), 'utf8').includes(reason.replaceAll("'", '&#39;')), 'the HTML report gives the reason');
+    fs.copyFileSync(path.join(dir, 'bitmex.parquet'), object);
+    r = run(args, { cwd: dir });
+    assert.equal(r.code, 1, describeRun(args, r));
+    assert.ok(r.stdout.includes("rows of exchange 'bitmex' (row group 0 statistics), not this item's (binance-futures BTCUSDT)"), describeRun(args, r));
+  });
+});
+
+describe('text from a server or a file cannot forge log lines or send terminal escapes', () => {
+  const FORGED = 'access denied\n[ERROR] forged line\r\x1b[2J\x1b]0;pwned\x07\u009b31m';
+
+  it('an HTTP error body with a line break, ESC sequences and 5000 bytes: one escaped, capped line; --log-format json lines all parse', async (t) => {
+    const dir = mkTmp(ROOT_TMP, 'error-body');
+    const srv = await startServer({ faults: { errorBody: { status: 400, body: FORGED + ' ' + 'x'.repeat(5000) } } });
+    t.after(() => srv.close());
+    const env = { PATH: process.env.PATH, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', RETRY_BASE_SECONDS: '0.02' };
+    const base = ['download', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT'];
+    const r = await runAsync([...base, '--output', path.join(dir, 'out')], { cwd: dir, env });
+    assert.equal(r.code, 1, r.shown);
+    for (const stream of [r.stderr, r.stdout]) {
+      assert.ok(!/[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/.test(stream), `no raw control character\n${r.shown}`);
+    }
+    assert.ok(!r.stderr.split('\n').some((l) => l.startsWith('[ERROR]')), `no forged line\n${r.shown}`);
+    const line = r.stderr.split('\n').find((l) => l.includes('HTTP 400'));
+    assert.ok(line, r.shown);
+    assert.ok(line.includes(String.raw`access denied\n[ERROR] forged line\r\x1b[2J\x1b]0;pwned\x07\u009b31m xxx`), line);
+    const whole = Buffer.byteLength(FORGED + ' ' + 'x'.repeat(5000));
+    assert.ok(line.endsWith(`x… (${whole} bytes in all)`), `capped, with the full length (${whole})\n${line}`);
+    assert.ok(line.length < 700, `${line.length} bytes`);
+
+    const j = await runAsync([...base, '--output', path.join(dir, 'out-json'), '--log-format', 'json'], { cwd: dir, env });
+    assert.equal(j.code, 1, j.shown);
+    const messages = j.stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l).message); // throws on a line that is not JSON
+    assert.ok(!/\x1b/.test(j.stderr), j.shown);
+    assert.ok(messages.some((m) => m.includes(String.raw`access denied\n[ERROR] forged line\r\x1b[2J`)), j.shown);
+  });
+
+  it('a symbol with control characters in a file: the error, the JSON log and the HTML report quote it escaped', () => {
+    const dir = mkTmp(ROOT_TMP, 'control-symbol');
+    const sym = 'BTC\x1b[2J\x1b[31mUSDT\x07\u009b';
+    const rows = ['binance-futures,BTCUSDT,1582329600000000,1582329600100000,1,buy,9681.5,0.1',
+      `binance-futures,${sym},1582329600000001,1582329600100001,2,sell,9681.5,0.2`];
+    const file = path.join(dir, 'binance-futures_trades_2020-02-22_BTCUSDT.csv');
+    fs.writeFileSync(file, [TRADES_HEADER, ...rows, ''].join('\n'));
+    for (const format of ['text', 'json']) {
+      const args = ['convert', file, '--output', path.join(dir, `out-${format}`), '--log-format', format];
+      const r = run(args, { cwd: dir });
+      assert.equal(r.code, 1, describeRun(args, r));
+      assert.ok(!/[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f]/.test(r.stderr), describeRun(args, r));
+      const text = format === 'json' ? r.stderr.split('\n').filter((l) => l).map((l) => JSON.parse(l).message).join('\n') : r.stderr;
+      assert.ok(text.includes(String.raw`BTCUSDT.csv:3: a row of exchange 'binance-futures', symbol 'BTC\x1b[2J\x1b[31mUSDT\x07\u009b' in a file`), describeRun(args, r));
+    }
+    // The same rows in a file that names no instrument are stored (nothing to check them against);
+    // swapped under BTC-USDT, validate --deep quotes the symbol escaped in its output and the report.
+    const plain = path.join(dir, 'rows.csv');
+    fs.writeFileSync(plain, [TRADES_HEADER, rows[1], ''].join('\n'));
+    let r = run(['convert', plain, '--data-type', 'trades', '--output', path.join(dir, 'odd.parquet')], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const store = path.join(dir, 'store');
+    r = run(['convert', TRADES_FIXTURE, '--output', store], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    fs.copyFileSync(path.join(dir, 'odd.parquet'),
+      path.join(store, 'raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet'));
+    const report = path.join(dir, 'report.html');
+    const args = ['validate', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades',
+      '--symbols', 'BTCUSDT', '--deep', '--output', store, '--report', report];
+    r = run(args, { cwd: dir });
+    assert.equal(r.code, 1, describeRun(args, r));
+    const html = fs.readFileSync(report, 'utf8');
+    for (const [label, text] of [['stdout', r.stdout], ['stderr', r.stderr], ['report', html]]) {
+      assert.ok(!/[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f\u0080-\u009f]/.test(text), `${label}: no raw control character\n${describeRun(args, r)}`);
+    }
+    const quoted = String.raw`rows of symbol 'BTC\x1b[2J\x1b[31mUSDT\x07\u009b'`;
+    assert.ok(r.stdout.includes(quoted), describeRun(args, r));
+    assert.ok(html.includes(quoted.replaceAll("'", '&#39;')), 'the report quotes it escaped');
   });
 });

@@ -233,6 +233,95 @@ TEST(TickConverterTest, AGroupedFileHoldsOnlyItsOwnExchange) {
   EXPECT_TRUE(s.Outside().empty());
 }
 
+// A file of one instrument as convert (routed by row) or download (one fixed
+// object) sees it, with `batch_rows` rows per parsed batch.
+Result<std::vector<OutputFile>> ConvertOne(const std::string& csv, const std::string& exchange,
+                                           const std::string& symbol, storage::ObjectStore* store,
+                                           size_t batch_rows, const std::string& fixed_object = "") {
+  SourceHints hints;
+  hints.source = exchange + "_trades_2024-03-01_" + symbol + ".csv";
+  hints.day = Date{2024, 3, 1};
+  hints.exchange = exchange;
+  hints.symbol = symbol;
+  ConvertTarget target;
+  target.store = store;
+  target.fixed_object = fixed_object;
+  target.fixed_key = fixed_object.empty() ? "" : "BINANCE-FUTURES:PERPETUAL:BTC-USDT";
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  settings.parser.batch_rows = batch_rows;
+  TickConverter conv(hints, target, settings);
+  MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
+  return conv.Finish();
+}
+
+// Issue 22 item 2: a file served for binance-futures BTCUSDT that holds
+// ETHUSDT (or BitMEX) rows was stored as BINANCE-FUTURES:PERPETUAL:BTC-USDT
+// (download) or split into other instruments' objects (convert), exit 0.
+TEST(TickConverterTest, AOneInstrumentFileWithAnotherInstrumentsRowFailsAtThatLine) {
+  const std::string object = "raw_tick_data/by_date/day-2024-03-01/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet";
+  for (const size_t batch : {size_t{4}, size_t{1000}}) {
+    for (const std::string& fixed : {std::string(), object}) {
+      for (const auto& [ex, sym] : std::vector<std::pair<std::string, std::string>>{{"binance-futures", "ETHUSDT"},
+                                                                                    {"bitmex", "XBTUSD"},
+                                                                                    {"deribit", "BTCUSDT"}}) {
+        Scratch s;
+        std::string csv = kTradesHeader;
+        for (int i = 0; i < 9; i++) csv += Trade("binance-futures", "BTCUSDT", i);
+        csv += Trade(ex, sym, 9);  // line 11
+        csv += Trade("binance-futures", "BTCUSDT", 10);
+        auto outs = ConvertOne(csv, "binance-futures", "BTCUSDT", s.store(), batch, fixed);
+        const std::string label = ex + " " + sym + " batch " + std::to_string(batch) + " fixed " + fixed;
+        ASSERT_FALSE(outs.ok()) << label;
+        EXPECT_EQ(outs.status().code(), Status::Code::kInvalidInput) << label;
+        EXPECT_EQ(outs.status().message(),
+                  "binance-futures_trades_2024-03-01_BTCUSDT.csv:11: a row of exchange '" + ex + "', symbol '" + sym +
+                      "' in a file of exchange 'binance-futures', symbol 'BTCUSDT' (the file name); a file of one "
+                      "instrument holds only that instrument's rows, so nothing of this file was written (the file "
+                      "is mislabelled or damaged: check its name or its source)")
+            << label;
+        EXPECT_TRUE(s.Inside().empty()) << label;
+      }
+    }
+  }
+}
+
+// File names and dataset URLs spell the symbol as the official clients do
+// (upper case, '/' and ':' as '-'); the rows keep the exchange's spelling.
+TEST(TickConverterTest, AOneInstrumentFileMatchesItsNameAsTheClientsSpellIt) {
+  for (const auto& [name, row] : std::vector<std::pair<std::string, std::string>>{
+           {"BTCUSDT", "BTCUSDT"}, {"btcusdt", "BTCUSDT"}, {"XBT-USD", "XBT/USD"}, {"BTC-USDT-PERP", "BTC/USDT:PERP"}}) {
+    Scratch s;
+    std::string csv = kTradesHeader;
+    for (int i = 0; i < 5; i++) csv += Trade("kraken", row, i);
+    auto outs = ConvertOne(csv, "kraken", name, s.store(), 2,
+                           "raw_tick_data/by_date/day-2024-03-01/data_type-trades/KRAKEN:SPOT_PAIR:X-Y.parquet");
+    ASSERT_TRUE(outs.ok()) << name << ": " << outs.status().message();
+    ASSERT_EQ(outs->size(), 1u);
+    EXPECT_EQ((*outs)[0].rows, 5u);
+  }
+  // Symbols that only differ in a character the clients keep stay apart.
+  Scratch s;
+  std::string csv = kTradesHeader;
+  csv += Trade("kraken", "XBT_USD", 0);
+  EXPECT_FALSE(ConvertOne(csv, "kraken", "XBT-USD", s.store(), 2).ok());
+}
+
+// Text from the file is quoted escaped: a symbol cannot put a terminal
+// command or a line break of its own into the message.
+TEST(TickConverterTest, AMismatchQuotesTheRowsTextEscapedAndCapped) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  csv += Trade("binance-futures", "BTC\x1b[2J\x07" + std::string(300, 'U'), 0);
+  auto outs = ConvertOne(csv, "binance-futures", "BTCUSDT", s.store(), 10);
+  ASSERT_FALSE(outs.ok());
+  const std::string& m = outs.status().message();
+  EXPECT_NE(m.find("symbol 'BTC\\x1b[2J\\x07UUU"), std::string::npos) << m;
+  EXPECT_NE(m.find("\xE2\x80\xA6 (308 bytes in all)'"), std::string::npos) << m;
+  EXPECT_EQ(m.find('\x1b'), std::string::npos);
+  EXPECT_LT(m.size(), 500u);
+}
+
 TEST(TickConverterTest, OptionsChainIsOneFilePerUnderlyingWithTheRowKeys) {
   Scratch s;
   const std::string header =

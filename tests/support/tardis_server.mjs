@@ -23,7 +23,7 @@
 //
 // Faults (schema at FAULT_SPECS) are set by --faults JSON, setFaults(obj) or
 // POST /__control/faults; each call replaces the whole set. Order of evaluation per request:
-//   1. status429, then echoHeaders, then status5xx: answered before routing and auth, like a
+//   1. status429, then echoHeaders, errorBody, then status5xx: answered before routing and auth, like a
 //      front end would.
 //   2. route, auth, 404/401/416 (error responses never get body faults).
 //   3. 2xx bodies: emptyBody, emptyGzip, truncatedGzip replace the body (first that applies wins;
@@ -80,6 +80,9 @@ const FAULT_SPECS = {
   // it announced on a dataset. endlessBody sends a dataset as a chunked body that never ends: the
   // file's CSV header, then its rows again and again, gzip-compressed as they go.
   echoHeaders: { status: 400 },
+  // errorBody answers `status` with `body` as it is (text/plain): a server's or proxy's own error
+  // text, which may hold line breaks and terminal escapes (issue 22 §7). Before routing and auth.
+  errorBody: { status: 400, body: '' },
   overlongBody: { extraBytes: 65536 },
   endlessBody: {},
   // Concurrent clients, made deterministic: a dataset request is held until a second request for
@@ -123,7 +126,8 @@ export function normalizeFaults(input) {
     checkNumber(name, 'bytesPerChunk', spec.bytesPerChunk, { min: 1 });
     checkNumber(name, 'intervalMs', spec.intervalMs);
     if (name === 'status5xx') checkNumber(name, 'code', spec.code, { min: 500, max: 599 });
-    if (name === 'echoHeaders') checkNumber(name, 'status', spec.status, { min: 400, max: 599 });
+    if (name === 'echoHeaders' || name === 'errorBody') checkNumber(name, 'status', spec.status, { min: 400, max: 599 });
+    if (name === 'errorBody' && typeof spec.body !== 'string') throw new TypeError('fault errorBody.body must be a string');
     checkNumber(name, 'extraBytes', spec.extraBytes, { min: 1 });
     checkNumber(name, 'waitMs', spec.waitMs);
     const ra = spec.retryAfter;
@@ -758,6 +762,12 @@ export async function startServer(opts = {}) {
     if (echo) {
       const body = Buffer.from(JSON.stringify({ code: echo.status, message: 'Bad Request', request: { method: req.method, url: req.url, headers: req.headers } }));
       writeHead(ctx, echo.status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': body.length });
+      return endResponse(ctx, body);
+    }
+    const errorBody = takeFault(ctx, 'errorBody');
+    if (errorBody) {
+      const body = Buffer.from(errorBody.body, 'utf8');
+      writeHead(ctx, errorBody.status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length });
       return endResponse(ctx, body);
     }
     const failure = takeFault(ctx, 'status5xx');

@@ -259,6 +259,16 @@ test('echoHeaders answers 400 with the request headers, Authorization included, 
   assert.equal((await get(u(FREE_URL))).status, 200, 'scoped by path');
 });
 
+test('errorBody answers its status with its body byte for byte, control characters included', async () => {
+  const text = 'bad\n[ERROR] forged\x1b[2J\u009b';
+  srv.setFaults({ errorBody: { status: 403, body: text, path: '/binance-futures/', count: 1 } });
+  const r = await get(u(PAID_URL), { headers: AUTH });
+  assert.equal(r.status, 403);
+  assert.equal(r.body.toString('utf8'), text);
+  assert.equal((await get(u(PAID_URL), { headers: AUTH })).status, 200, 'count 1');
+  assert.throws(() => srv.setFaults({ errorBody: { body: 7 } }), /errorBody.body must be a string/);
+});
+
 test('overlongBody sends more bytes than the Content-Length it announces', async () => {
   srv.setFaults({ overlongBody: { extraBytes: 5000 } });
   // A raw socket: an HTTP client would stop at the Content-Length.

@@ -225,5 +225,20 @@ TEST(Metadata, BadExchangeDetails) {
       << bad_since.status().message();
 }
 
+// A listed symbol goes into URLs, object names and stdout lines: one with a
+// line break or ESC (a hostile or broken server) fails the listing, quoted
+// escaped.
+TEST(Metadata, ListedSymbolWithAControlCharacterIsAnError) {
+  auto d = ParseExchangeDetails(
+      R"({"id":"x","datasets":{"symbols":[{"id":"A\n[ERROR] forged\u001b[2J","type":"spot",)"
+      R"("availableSince":"2020-01-01T00:00:00.000Z","dataTypes":["trades"]}]}})",
+      "x");
+  ASSERT_FALSE(d.ok());
+  EXPECT_NE(d.status().message().find(
+                R"(datasets.symbols[0] (id 'A\n[ERROR] forged\x1b[2J'): field 'id' holds a control character)"),
+            std::string::npos)
+      << d.status().message();
+}
+
 }  // namespace
 }  // namespace mt::tardis

@@ -8,6 +8,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <regex>
@@ -48,11 +49,25 @@ class Tree : public ::testing::Test {
 
   // A tick file as the converter writes it: `rows` rows from `first_us`, one
   // per millisecond, with the converter's key-value metadata.
+  // The Tardis exchange and symbol of `key`'s rows, as WriteDefinitions
+  // names them (validate --deep checks the columns against the item).
+  static std::pair<std::string, std::string> TardisOf(const std::string& key) {
+    const std::string venue = key.substr(0, key.find(':')), sym = key.substr(key.rfind(':') + 1);
+    if (venue == "DERIBIT") return {"deribit", sym.substr(0, sym.find('-')) + "-PERPETUAL"};
+    std::string s = sym;
+    s.erase(std::remove(s.begin(), s.end(), '-'), s.end());
+    return {"binance-futures", s};
+  }
+
+  // `rows_of`: the key whose exchange and symbol the rows hold (default:
+  // `key`'s); `row_key`: an options chain's instrument_key values.
   void WriteTick(const Date& day, const std::string& dt, const std::string& key, size_t rows, int64_t first_us,
-                 const std::string& schema_of = "", size_t row_group_rows = 100) {
+                 const std::string& schema_of = "", size_t row_group_rows = 100, const std::string& rows_of = "",
+                 const std::string& row_key = "x") {
+    const auto [exchange, symbol] = TardisOf(rows_of.empty() ? key : rows_of);
     const auto* schema = tardis::FindSchema(schema_of.empty() ? dt : schema_of);
     ASSERT_NE(schema, nullptr);
-    const auto spec = schema->ParquetSchema();
+    const auto spec = schema->OutputSchema();
     auto obj = store_->Create(storage::TickObjectName(day, dt, key), true);
     ASSERT_TRUE(obj.ok());
     parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
@@ -70,7 +85,9 @@ class Tree : public ::testing::Test {
               break;
             case parquet::ColumnKind::kDouble: col.f64.push_back(1.5); break;
             case parquet::ColumnKind::kBool: col.b.push_back(1); break;
-            case parquet::ColumnKind::kString: col.str.Append("x"); break;
+            case parquet::ColumnKind::kString:
+              col.str.Append(c == 0 ? exchange : c == 1 ? symbol : schema->row_keys && c == 2 ? row_key : "x");
+              break;
           }
         }
       }
@@ -189,6 +206,63 @@ TEST_F(Tree, DeepFindsEveryStatus) {
   EXPECT_EQ(m["derivative_ticker DERIBIT:PERPETUAL:BTC-USD"].status, ItemStatus::kDone);
   EXPECT_EQ(res.unexpected_objects, 1u);
   EXPECT_FALSE(Complete(*exp, res));  // exit code 1
+}
+
+// Issue 22 item 2: a file whose key and metadata are BTC-USDT's but whose rows
+// are another instrument's (what a swapped or mislabelled download stored)
+// passed --deep. The exchange and symbol statistics must be the item's.
+TEST_F(Tree, DeepChecksTheRowsExchangeAndSymbolAgainstTheItem) {
+  WriteDefinitions(kDay);
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs, "", 100,
+            "BINANCE-FUTURES:PERPETUAL:ETH-USDT");
+  WriteTick(kDay, "quotes", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 250, kDayUs, "", 100, "DERIBIT:PERPETUAL:BTC-USD");
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:ETH-USDT", 10, kDayUs);
+  Selection s = OneDay();
+  s.exchanges = {"binance-futures"};
+  s.symbols = {"BTCUSDT", "ETHUSDT"};
+  s.data_types = {"trades"};
+  auto plan = ExpectedFromPlan(s);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ValidateOptions o;
+  o.deep = true;
+  auto m = ByName(Validate(store_.get(), *plan, o));
+  const auto& eth_rows = m["trades BINANCE-FUTURES:PERPETUAL:BTC-USDT"];
+  EXPECT_EQ(eth_rows.status, ItemStatus::kCorrupt);
+  EXPECT_EQ(eth_rows.reason,
+            "rows of symbol 'ETHUSDT' (row group 0 statistics), not this item's (binance-futures BTCUSDT): the file "
+            "holds another instrument's data");
+  EXPECT_EQ(m["trades BINANCE-FUTURES:PERPETUAL:ETH-USDT"].status, ItemStatus::kDone);
+  // Without --deep nothing is read: existence only.
+  EXPECT_EQ(ByName(Validate(store_.get(), *plan, ValidateOptions{}))["trades BINANCE-FUTURES:PERPETUAL:BTC-USDT"].status,
+            ItemStatus::kDone);
+
+  s.data_types = {"quotes"};
+  s.symbols = {"BTCUSDT"};
+  plan = ExpectedFromPlan(s);
+  ASSERT_TRUE(plan.ok());
+  m = ByName(Validate(store_.get(), *plan, o));
+  const auto& deribit_rows = m["quotes BINANCE-FUTURES:PERPETUAL:BTC-USDT"];
+  EXPECT_EQ(deribit_rows.status, ItemStatus::kCorrupt);
+  EXPECT_EQ(deribit_rows.reason,
+            "rows of exchange 'deribit' (row group 0 statistics), not this item's (binance-futures BTCUSDT): the file "
+            "holds another instrument's data");
+}
+
+// An options chain holds many symbols; its instrument_key column must hold
+// options of the chain's underlying only.
+TEST_F(Tree, DeepChecksAChainsRowKeysAgainstItsUnderlying) {
+  const auto* chain = tardis::FindSchema("options_chain");
+  const std::string key = "DERIBIT:OPTIONS:BTC-USD";
+  const std::string name = storage::TickObjectName(kDay, "options_chain", key);
+  WriteTick(kDay, "options_chain", key, 10, kDayUs, "", 100, "", "DERIBIT:OPTION:BTC-USD-200609-9875-PUT");
+  FileCheck c = CheckObject(store_.get(), name, *chain, kDay, key, nullptr, "deribit", "OPTIONS");
+  EXPECT_EQ(c.status, ItemStatus::kDone) << c.reason;
+  WriteTick(kDay, "options_chain", key, 10, kDayUs, "", 100, "", "DERIBIT:OPTION:ETH-USD-200609-200-PUT");
+  c = CheckObject(store_.get(), name, *chain, kDay, key, nullptr, "deribit", "OPTIONS");
+  EXPECT_EQ(c.status, ItemStatus::kCorrupt);
+  EXPECT_EQ(c.reason,
+            "rows of instrument_key 'DERIBIT:OPTION:ETH-USD-200609-200-PUT' (row group 0 statistics), not an option "
+            "of DERIBIT:OPTIONS:BTC-USD: the file holds another chain's data");
 }
 
 TEST_F(Tree, WithoutDeepOnlyExistenceCounts) {
@@ -656,6 +730,13 @@ TEST(HtmlReport, FreeTextIsRedactedBeforeEscaping) {
   EXPECT_EQ(HtmlEscape("HTTP 400: {\"access_token\":\"ya29.X\"} <b>"),
             "HTTP 400: {&quot;access_token&quot;:&quot;[REDACTED]&quot;} &lt;b&gt;");
   EXPECT_EQ(HtmlEscape("Authorization: Bearer\tsecret-x1"), "Authorization: Bearer\t[REDACTED]");
+}
+
+// Issue 22 item 7: a symbol or reason from a file or server cannot put raw
+// control characters (a terminal that shows the file) or markup in the page.
+TEST(HtmlReport, ControlCharactersAreShownAsEscapesThenHtmlEscaped) {
+  EXPECT_EQ(HtmlEscape("rows of symbol 'BTC\x1b[2J<i>\xC2\x9B\x7f\n[ERROR] x\xC3'"),
+            "rows of symbol &#39;BTC\\x1b[2J&lt;i&gt;\\u009b\\x7f\\n[ERROR] x\\xc3&#39;");
 }
 
 }  // namespace
