@@ -7,7 +7,6 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Storage, CRC32C } from '@google-cloud/storage';
@@ -336,19 +335,13 @@ test('a grouped file of 2,000 instruments to gs:// under ulimit -n 256: one obje
   const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
   const N = 2000;
   writeOptionsDay(input, N, 2);
-  const limited = (args) => {
-    const r = spawnSync('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', BIN, ...args], {
-      encoding: 'utf8', timeout: 300_000, maxBuffer: 64 << 20, cwd: work, env: { PATH: process.env.PATH, ...env(), TMPDIR: dir },
-    });
-    if (r.error) throw r.error;
-    return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-  };
+  const limited = (args) => run(args, { TMPDIR: dir }, { timeoutMs: 300_000, maxOpenFiles: 256 });
   const local = path.join(dir, 'local');
   const a1 = ['convert', input, '--output', local, '--threads', '2'];
-  const r1 = limited(a1);
+  const r1 = await limited(a1);
   assert.equal(r1.code, 0, describe(a1, r1));
   const a2 = ['convert', input, '--output', `gs://${BUCKET}/grouped/`, '--threads', '2'];
-  const r2 = limited(a2);
+  const r2 = await limited(a2);
   assert.equal(r2.code, 0, describe(a2, r2));
   const expected = walk(local).sort();
   assert.equal(expected.length, N);

@@ -19,14 +19,19 @@ export function tmpDir(name) {
 
 /**
  * Runs market-tick asynchronously (the servers under test live in this process, so the event
- * loop must keep turning). The environment is only PATH plus `env`: nothing leaks in from the
+ * loop must keep turning; a blocking spawn also lets the emulator close the official client's
+ * idle keep-alive sockets, whose next use then fails with "socket hang up"). The environment is only PATH plus `env`: nothing leaks in from the
  * caller (credentials, emulator host). Resolves to { code, signal, stdout, stderr, ms }.
  */
-export function runBin(args, { env = {}, cwd, stdin, timeoutMs = 120_000, onSpawn } = {}) {
+export function runBin(args, { env = {}, cwd, stdin, timeoutMs = 120_000, onSpawn, maxOpenFiles } = {}) {
   if (!fs.existsSync(BIN)) throw new Error(`market-tick binary not found at ${BIN} (build it or set MARKET_TICK_BIN)`);
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn(BIN, args, {
+    // maxOpenFiles: the binary runs under `ulimit -n N` (a shell sets it, then execs).
+    const [file, argv] = maxOpenFiles
+      ? ['/bin/sh', ['-c', `ulimit -n ${maxOpenFiles} && exec "$0" "$@"`, BIN, ...args]]
+      : [BIN, args];
+    const child = spawn(file, argv, {
       cwd: cwd ?? os.tmpdir(),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', RETRY_BASE_SECONDS: '0.02', ...env },
       stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
