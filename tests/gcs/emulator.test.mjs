@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Storage, CRC32C } from '@google-cloud/storage';
 import { startServer } from '../support/tardis_server.mjs';
-import { BIN, runBin, describe, startEmulator, tmpDir, bytes, ODD_NAMES, FIXTURE_DIR, ROOT } from './lib.mjs';
+import { runBin, describe, startEmulator, tmpDir, bytes, ODD_NAMES, FIXTURE_DIR, ROOT } from './lib.mjs';
 
 const BUCKET = 'bkt';
 const SDE = '1700000000';
