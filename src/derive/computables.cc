@@ -5,8 +5,8 @@
 
 namespace mt::derive {
 
-using parquet::ColumnData;
-using parquet::RowGroupData;
+using columnar::ColumnData;
+using columnar::RowGroupData;
 
 namespace {
 

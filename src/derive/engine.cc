@@ -9,8 +9,8 @@
 
 namespace mt::derive {
 
-using parquet::ColumnData;
-using parquet::RowGroupData;
+using columnar::ColumnData;
+using columnar::RowGroupData;
 
 namespace {
 
@@ -19,7 +19,7 @@ namespace {
 template <typename T>
 class Cursor {
  public:
-  Cursor(const ColumnData& c, const parquet::PodVector<T>& values) : c_(c), v_(values) {}
+  Cursor(const ColumnData& c, const columnar::PodVector<T>& values) : c_(c), v_(values) {}
   // The value of row r (rows are read in order), or false when null.
   bool Next(size_t r, T* out) {
     if (!c_.IsDefined(r)) return false;
@@ -29,7 +29,7 @@ class Cursor {
 
  private:
   const ColumnData& c_;
-  const parquet::PodVector<T>& v_;
+  const columnar::PodVector<T>& v_;
   size_t i_ = 0;
 };
 
@@ -45,7 +45,7 @@ int ColumnIndex(const tardis::DataTypeSchema& s, std::string_view name) {
 
 struct DeriveEngine::Series {
   const DerivedSpec* spec;
-  std::vector<parquet::ColumnSpec> schema;
+  std::vector<columnar::ColumnSpec> schema;
   std::unique_ptr<BookSnapshotter> book;
   std::unique_ptr<TradeBarBuilder> bars;
   std::unique_ptr<storage::WritableObject> object;  // null: exists already (create-only)
@@ -117,7 +117,7 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
       s->object = std::move(obj).value();
       s->writer = std::make_unique<parquet::FileWriter>(s->object.get(), s->schema, opts_.writer);
     }
-    s->pending = parquet::MakeRowGroup(s->schema);
+    s->pending = columnar::MakeRowGroup(s->schema);
     in->series.push_back(std::move(s));
     open_series_++;
   }
@@ -244,7 +244,7 @@ size_t DeriveEngine::MaxRows(const Series& s) const {
 Status DeriveEngine::Flush(Series* s) {
   if (s->pending.num_rows == 0) return Status::OK();
   RowGroupData rg = std::move(s->pending);
-  s->pending = parquet::MakeRowGroup(s->schema);
+  s->pending = columnar::MakeRowGroup(s->schema);
   const auto& ts = rg.columns[3].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
   s->last_ts = ts.back();

@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "columnar/column_data.h"
 #include "core/status.h"
-#include "parquet/column_data.h"
 
 namespace mt::derive {
 
@@ -46,13 +46,13 @@ Result<std::vector<DerivedSpec>> ParseDerivedList(std::string_view list);
 std::string AcceptedDerivedForms();
 
 // Parquet columns of a derived type, in file order.
-std::vector<parquet::ColumnSpec> DerivedParquetSchema(const DerivedSpec& spec);
+std::vector<columnar::ColumnSpec> DerivedParquetSchema(const DerivedSpec& spec);
 
 // The columns of each derived kind for `market-tick schemas`; book levels are
 // listed once with `{i}` for the level (1 = best).
 struct DerivedColumnDoc {
   std::string name;
-  parquet::ColumnKind kind;
+  columnar::ColumnKind kind;
   bool nullable;
   std::string doc;
 };

@@ -13,6 +13,11 @@
 
 namespace mt::parquet {
 
+using columnar::ColumnData;
+using columnar::ColumnKind;
+using columnar::PodVector;
+using columnar::StringColumn;
+
 PhysicalType PhysicalTypeOf(ColumnKind kind) {
   switch (kind) {
     case ColumnKind::kTimestampMicros: return PhysicalType::kInt64;

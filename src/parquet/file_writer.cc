@@ -7,6 +7,11 @@
 
 namespace mt::parquet {
 
+using columnar::ColumnData;
+using columnar::ColumnKind;
+using columnar::ColumnSpec;
+using columnar::RowGroupData;
+
 Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts) {
   // One compressor per pool thread, reused across chunks (ZSTD contexts are
   // costly to create).

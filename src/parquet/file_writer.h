@@ -19,9 +19,9 @@
 #include <utility>
 #include <vector>
 
+#include "columnar/column_data.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
-#include "parquet/column_data.h"
 #include "parquet/column_writer.h"
 #include "storage/object_store.h"
 
@@ -51,19 +51,19 @@ struct RowGroupMeta {
 // offsets[c]) to `out`. Thrift compact list elements are whole structs whose
 // bytes do not depend on what was written before them, so they can be
 // serialized when the row group is written and copied into the footer later.
-void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+void SerializeColumnChunks(const std::vector<columnar::ColumnSpec>& schema, const WriterOptions& opts,
                            const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
                            std::string* out);
 
 // Encodes one column chunk with this thread's compressors (created once per
 // thread and reused: ZSTD contexts are costly to create).
-Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts);
+Result<EncodedChunk> EncodeChunkOnThisThread(const columnar::ColumnData& col, size_t rows, const WriterOptions& opts);
 
 // Starts encoding `rg`: each column a task on opts.pool (biggest first), or
 // encoded now without a pool. The futures are in schema order. When given,
 // plain_hint[c] records whether string column c was plain.
-std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<ColumnSpec>& schema,
-                                                              RowGroupData rg, const WriterOptions& opts,
+std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<columnar::ColumnSpec>& schema,
+                                                              columnar::RowGroupData rg, const WriterOptions& opts,
                                                               std::vector<bool>* plain_hint);
 
 // Waits for each column's encoding, in schema order, and hands each chunk to
@@ -76,18 +76,18 @@ Status ForEachEncodedChunk(std::vector<std::future<Result<EncodedChunk>>>* colum
 
 // The Thrift FileMetaData of a file of `row_groups` (Parquet format,
 // parquet.thrift), without the length and magic that follow it.
-std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+std::string SerializeFileFooter(const std::vector<columnar::ColumnSpec>& schema, const WriterOptions& opts,
                                 const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
                                 const std::vector<std::pair<std::string, std::string>>& kv);
 
 class FileWriter {
  public:
   // `sink` must outlive the writer.
-  FileWriter(storage::WritableObject* sink, std::vector<ColumnSpec> schema, WriterOptions opts);
+  FileWriter(storage::WritableObject* sink, std::vector<columnar::ColumnSpec> schema, WriterOptions opts);
   ~FileWriter();
 
   // Queues a row group for encoding. An empty row group is ignored.
-  Status WriteRowGroup(RowGroupData rg);
+  Status WriteRowGroup(columnar::RowGroupData rg);
   // Waits for pending row groups, writes the footer. Does not commit the sink.
   Status Finish(const std::vector<std::pair<std::string, std::string>>& kv_metadata);
 
@@ -107,7 +107,7 @@ class FileWriter {
   std::string SerializeFooter(const std::vector<std::pair<std::string, std::string>>& kv) const;
 
   storage::WritableObject* sink_;
-  std::vector<ColumnSpec> schema_;
+  std::vector<columnar::ColumnSpec> schema_;
   WriterOptions opts_;
   Status status_;
   int64_t offset_ = 0;

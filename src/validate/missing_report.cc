@@ -11,17 +11,17 @@ const char* const kStringColumns[] = {"date",          "data_type", "instrument_
                                       "tardis_symbol", "status",    "reason",         "object_name"};
 }  // namespace
 
-std::vector<parquet::ColumnSpec> MissingReportSchema() {
-  std::vector<parquet::ColumnSpec> s;
-  for (const char* n : kStringColumns) s.push_back({n, parquet::ColumnKind::kString, false});
-  s.push_back({"checked_at", parquet::ColumnKind::kTimestampMicros, false});
+std::vector<columnar::ColumnSpec> MissingReportSchema() {
+  std::vector<columnar::ColumnSpec> s;
+  for (const char* n : kStringColumns) s.push_back({n, columnar::ColumnKind::kString, false});
+  s.push_back({"checked_at", columnar::ColumnKind::kTimestampMicros, false});
   return s;
 }
 
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const std::vector<const ItemResult*>& items,
                           int64_t checked_at, const std::string& created_by) {
   const auto schema = MissingReportSchema();
-  parquet::RowGroupData rg = parquet::MakeRowGroup(schema);
+  columnar::RowGroupData rg = columnar::MakeRowGroup(schema);
   for (const ItemResult* r : items) {
     if (!IsProblem(r->status) && r->status != ItemStatus::kNotAvailable) continue;
     const std::string values[] = {FormatDate(r->item.day), r->item.data_type, r->item.instrument_key,

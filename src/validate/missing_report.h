@@ -10,14 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "columnar/column_data.h"
 #include "core/status.h"
-#include "parquet/column_data.h"
 #include "storage/object_store.h"
 #include "validate/item.h"
 
 namespace mt::validate {
 
-std::vector<parquet::ColumnSpec> MissingReportSchema();
+std::vector<columnar::ColumnSpec> MissingReportSchema();
 
 // Writes (replacing) the day's report from `items` (only missing and
 // corrupt and not_available ones are written). `checked_at` in microseconds since the epoch.

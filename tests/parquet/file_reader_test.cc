@@ -26,6 +26,12 @@
 namespace mt::parquet {
 namespace {
 
+using columnar::ColumnData;
+using columnar::ColumnKind;
+using columnar::ColumnSpec;
+using columnar::MakeRowGroup;
+using columnar::RowGroupData;
+
 namespace fs = std::filesystem;
 
 class TempDir {

@@ -57,7 +57,7 @@ class Tree : public ::testing::Test {
     ASSERT_TRUE(obj.ok());
     parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
     for (size_t a = 0; a < rows; a += row_group_rows) {
-      parquet::RowGroupData rg = parquet::MakeRowGroup(spec);
+      columnar::RowGroupData rg = columnar::MakeRowGroup(spec);
       const size_t n = std::min(rows - a, row_group_rows);
       rg.num_rows = n;
       for (size_t c = 0; c < spec.size(); c++) {
@@ -65,12 +65,12 @@ class Tree : public ::testing::Test {
         for (size_t r = 0; r < n; r++) {
           if (col.nullable) col.defined.push_back(1);
           switch (col.kind) {
-            case parquet::ColumnKind::kTimestampMicros:
+            case columnar::ColumnKind::kTimestampMicros:
               col.i64.push_back(first_us + static_cast<int64_t>(a + r) * 1000);
               break;
-            case parquet::ColumnKind::kDouble: col.f64.push_back(1.5); break;
-            case parquet::ColumnKind::kBool: col.b.push_back(1); break;
-            case parquet::ColumnKind::kString: col.str.Append("x"); break;
+            case columnar::ColumnKind::kDouble: col.f64.push_back(1.5); break;
+            case columnar::ColumnKind::kBool: col.b.push_back(1); break;
+            case columnar::ColumnKind::kString: col.str.Append("x"); break;
           }
         }
       }
@@ -574,14 +574,14 @@ TEST(CheckFooter, MetadataMustNameThisObject) {
     auto obj = store->Create("f.parquet", true);
     parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
     for (size_t a = 0; a < ts.size(); a += rg_rows) {
-      parquet::RowGroupData rg = parquet::MakeRowGroup(spec);
+      columnar::RowGroupData rg = columnar::MakeRowGroup(spec);
       rg.num_rows = std::min(rg_rows, ts.size() - a);
       for (auto& col : rg.columns) {
         for (size_t r = a; r < a + rg.num_rows; r++) {
           if (col.nullable) col.defined.push_back(1);
-          if (col.kind == parquet::ColumnKind::kTimestampMicros) col.i64.push_back(ts[r]);
-          if (col.kind == parquet::ColumnKind::kDouble) col.f64.push_back(1);
-          if (col.kind == parquet::ColumnKind::kString) col.str.Append("s");
+          if (col.kind == columnar::ColumnKind::kTimestampMicros) col.i64.push_back(ts[r]);
+          if (col.kind == columnar::ColumnKind::kDouble) col.f64.push_back(1);
+          if (col.kind == columnar::ColumnKind::kString) col.str.Append("s");
         }
       }
       EXPECT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
