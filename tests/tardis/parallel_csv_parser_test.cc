@@ -320,7 +320,7 @@ TEST(ParallelCsvParser, BadRowInALateBlockHasItsFileLineNumber) {
 // Bad text in a late block (each block is checked for non-ASCII and NUL
 // bytes on its own): the message of a whole-file parse, file line included.
 TEST(ParallelCsvParser, InvalidUtf8AndNulInALateBlockAsSequential) {
-  for (const std::string bad : {std::string("\xC3"), std::string(1, '\0')}) {
+  for (const std::string& bad : {std::string("\xC3"), std::string(1, '\0')}) {
     std::string text = SyntheticTrades(20000);
     size_t pos = 0;
     for (int l = 1; l < 12001; l++) pos = text.find('\n', pos) + 1;

@@ -494,7 +494,9 @@ TEST_F(Tree, NotAvailableIsReportedApartAndNeverPlannedAgain) {
   for (const auto& w : plan->items) EXPECT_NE(w.Id(), "2020-02-22/trades/binance-futures/XRPUSDT");
   // Only corrupt items remain: still incomplete, but not for the 404.
   EXPECT_FALSE(Complete(*exp, res));
-  const std::string html = RenderHtmlReport(ReportInfo{kDay, kDay}, res.items);
+  ReportInfo info;
+  info.from = info.to = kDay;
+  const std::string html = RenderHtmlReport(info, res.items);
   EXPECT_NE(html.find("1 not available at source"), std::string::npos);
 }
 
@@ -542,7 +544,9 @@ TEST(CollapseDays, ConsecutiveDaysWithOneTextBecomeOneRun) {
   EXPECT_EQ(runs[0].Days(), "2024-01-01 .. 2024-07-11 (193 days)");
   EXPECT_EQ(runs[1].Days(), "2024-07-12");
   EXPECT_EQ(runs[2].Days(), "2024-07-20");  // a gap starts a new run
-  ReportInfo info{Date{2024, 1, 1}, Date{2024, 7, 20}};
+  ReportInfo info;
+  info.from = Date{2024, 1, 1};
+  info.to = Date{2024, 7, 20};
   info.definition_problems = lines;
   const std::string html = RenderHtmlReport(info, {});
   EXPECT_NE(html.find("2024-01-01 .. 2024-07-11 (193 days): no definitions"), std::string::npos);
