@@ -268,12 +268,11 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   std::unique_ptr<ThreadPool> pool;
   // --threads N: N-1 pool threads and the caller, which inflates and, when it
   // would wait for the pool, runs the pool's queued tasks itself (see
-  // ParallelCsvParser). A pool of N threads beside a busy caller put three
-  // threads on two cores, and a parse preempted by the caller held up every
-  // block behind it while the other core idled (2 threads, 8 interleaved
-  // runs: book 0.675 -> 0.635 s, trades 0.530 -> 0.475 s). Pool threads run
-  // below the caller's priority, so inflating, which no other thread can do,
-  // goes first (trades 0.64 -> 0.62 s, book 0.81 -> 0.79 s, medians of 5).
+  // ParallelCsvParser). A pool of N threads beside a busy caller would put
+  // three threads on two cores, and a parse preempted by the caller holds up
+  // every block behind it while the other core idles. Pool threads run below
+  // the caller's priority, so inflating, which no other thread can do, goes
+  // first. (Measurements: bench/README.md.)
   constexpr int kPoolNice = 5;
   if (settings->threads > 1) pool = std::make_unique<ThreadPool>(settings->threads - 1, kPoolNice);
   settings->convert.writer.pool = pool.get();

@@ -210,8 +210,8 @@ void CsvParser::StartBatch(size_t reserve_rows) {
   prev_prefix_.clear();  // the prefix memo repeats values of the batch
   // A first guess holds at most kFirstReserveBytes of values: 64 Ki rows of
   // a narrow table (trades), a few thousand of book_snapshot_25 (104
-  // columns), which had 53 MB reserved, and touched (a huge page per few
-  // columns), for a 10-row file, and in every header-only parser.
+  // columns), so a 10-row file, or a header-only parser, does not reserve
+  // (and, on huge pages, touch) tens of MB.
   size_t row_bytes = 0;
   for (const auto& c : batch_.columns) row_bytes += columnar::FixedValueBytes(c.kind);
   const size_t guess = std::min(reserve_rows, std::max<size_t>(1024, kFirstReserveBytes / std::max<size_t>(1, row_bytes)));

@@ -24,16 +24,15 @@ ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* f
       main_(std::move(source), forced, sink, opts),
       block_bytes_(std::max<size_t>(1, opts.block_bytes)),
       // Blocks dispatched and not yet joined: one per pool thread and two
-      // more (the caller parses too, see WaitJoined). Twice that held ~10 MB
-      // more text and fragments at 2 threads for no measurable speed.
+      // more (the caller parses too, see WaitJoined). More only hold more
+      // text and fragments in memory, for no speed.
       max_in_flight_(pool ? static_cast<size_t>(pool->size()) + 2 : 0),
       // Joins go in input order, so a block parsed on a slow core (a busy
-      // neighbour on a shared host) holds up every block behind it, and the
-      // caller, with nothing left to run, slept. Now it inflates up to seven
-      // blocks more instead. With one core half taken by another process,
-      // the order book at 2 threads took 0.86-0.93 s and now 0.75-0.79 s in
-      // most runs, for 5-14 MB more peak RSS; on idle cores the times are
-      // the same (0.56-0.58 s).
+      // neighbour on a shared host) holds up every block behind it. Rather
+      // than sleep then, with nothing left to run, the caller inflates up to
+      // seven blocks more: a few MB of memory, taken only when it would
+      // otherwise wait, so idle cores see no difference. (Measurements:
+      // bench/README.md.)
       max_ahead_(max_in_flight_ + 7) {}
 
 ParallelCsvParser::~ParallelCsvParser() { Stop(); }
