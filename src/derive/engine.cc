@@ -138,8 +138,8 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
   const int c_ts = ColumnIndex(*schema_, "timestamp"), c_local = ColumnIndex(*schema_, "local_timestamp"),
             c_snap = ColumnIndex(*schema_, "is_snapshot"), c_side = ColumnIndex(*schema_, "side"),
             c_price = ColumnIndex(*schema_, "price"), c_amount = ColumnIndex(*schema_, "amount");
-  const auto& ex = batch.columns[0].str;
-  const auto& sym = batch.columns[1].str;
+  const auto& ex = batch.columns[tardis::kExchangeColumn].str;
+  const auto& sym = batch.columns[tardis::kSymbolColumn].str;
   const auto& ts = batch.columns[c_ts].i64;
   const auto& local = batch.columns[c_local].i64;
   Cursor<uint8_t> snap(batch.columns[c_snap], batch.columns[c_snap].b);
@@ -200,8 +200,8 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
   const int c_ts = ColumnIndex(*schema_, "timestamp"), c_local = ColumnIndex(*schema_, "local_timestamp"),
             c_side = ColumnIndex(*schema_, "side"), c_price = ColumnIndex(*schema_, "price"),
             c_amount = ColumnIndex(*schema_, "amount");
-  const auto& ex = batch.columns[0].str;
-  const auto& sym = batch.columns[1].str;
+  const auto& ex = batch.columns[tardis::kExchangeColumn].str;
+  const auto& sym = batch.columns[tardis::kSymbolColumn].str;
   const auto& ts = batch.columns[c_ts].i64;
   const auto& local = batch.columns[c_local].i64;
   const auto& side_col = batch.columns[c_side];
@@ -245,7 +245,7 @@ Status DeriveEngine::Flush(Series* s) {
   if (s->pending.num_rows == 0) return Status::OK();
   RowGroupData rg = std::move(s->pending);
   s->pending = columnar::MakeRowGroup(s->schema);
-  const auto& ts = rg.columns[3].i64;
+  const auto& ts = rg.columns[kLocalTimestampColumn].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
   s->last_ts = ts.back();
   s->info.rows += rg.num_rows;

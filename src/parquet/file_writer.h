@@ -1,17 +1,15 @@
 // Writes one Parquet file: "PAR1", row groups, Thrift footer, "PAR1".
 // Row groups are encoded on the pool when one is given (each column a task,
-// the waiting caller helping) and appended in order; at most
-// `max_pending_row_groups` are left encoding when WriteRowGroup() returns.
-// With 0 (the default) it returns once the row group is encoded, written and
-// its values freed, so the caller's next row group reuses that memory: one
-// row group's values in memory instead of two (trades, two threads: peak
-// RSS 215 -> ~130 MB), which matters where fresh memory is costly to fault
-// in (virtual machines). Sticky errors: after a failure every call
-// is a no-op and Finish() returns the first error; the caller then aborts
-// the destination object, so no half-written file becomes visible.
+// the waiting caller helping) and appended in order. WriteRowGroup() returns
+// once the row group is encoded, written and its values freed, so the
+// caller's next row group reuses that memory: one row group's values in
+// memory instead of two, which matters where fresh memory is costly to fault
+// in (virtual machines; bench/README.md). Sticky errors: after a failure
+// every call is a no-op and Finish() returns the first error; the caller
+// then aborts the destination object, so no half-written file becomes
+// visible.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -32,7 +30,6 @@ struct WriterOptions {
   int zstd_level = 3;
   EncodeOptions encode;
   ThreadPool* pool = nullptr;  // nullptr: encode on the calling thread
-  size_t max_pending_row_groups = 0;
   std::string created_by = "market-tick";
 };
 
@@ -84,11 +81,11 @@ class FileWriter {
  public:
   // `sink` must outlive the writer.
   FileWriter(storage::WritableObject* sink, std::vector<columnar::ColumnSpec> schema, WriterOptions opts);
-  ~FileWriter();
 
-  // Queues a row group for encoding. An empty row group is ignored.
+  // Encodes a row group and appends it; returns once it is written and its
+  // values freed. An empty row group is ignored.
   Status WriteRowGroup(columnar::RowGroupData rg);
-  // Waits for pending row groups, writes the footer. Does not commit the sink.
+  // Writes the footer. Does not commit the sink.
   Status Finish(const std::vector<std::pair<std::string, std::string>>& kv_metadata);
 
   int64_t num_rows() const { return num_rows_; }
@@ -97,12 +94,9 @@ class FileWriter {
   const std::vector<bool>& plain_string_hint() const { return plain_hint_; }
 
  private:
-  struct PendingRowGroup {
-    int64_t num_rows = 0;
-    std::vector<std::future<Result<EncodedChunk>>> columns;
-  };
-
-  Status FlushOne();
+  // Appends the chunks of a row group of `num_rows` as they finish encoding,
+  // in schema order, and records its metadata for the footer.
+  Status AppendRowGroup(int64_t num_rows, std::vector<std::future<Result<EncodedChunk>>>* columns);
   Status Append(std::string_view bytes);
   std::string SerializeFooter(const std::vector<std::pair<std::string, std::string>>& kv) const;
 
@@ -112,10 +106,8 @@ class FileWriter {
   Status status_;
   int64_t offset_ = 0;
   int64_t num_rows_ = 0;
-  std::deque<PendingRowGroup> pending_;
   std::vector<RowGroupMeta> row_groups_;
   std::vector<bool> plain_hint_;
-  std::unique_ptr<Compressor> local_compressor_;
 };
 
 }  // namespace mt::parquet

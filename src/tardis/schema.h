@@ -37,6 +37,9 @@ struct DataTypeSchema {
   std::string CsvHeader() const;  // comma-joined csv_names
 };
 
+// Every data type's columns start with exchange and symbol.
+inline constexpr size_t kExchangeColumn = 0;
+inline constexpr size_t kSymbolColumn = 1;
 inline constexpr size_t kInstrumentKeyColumn = 2;  // after exchange, symbol
 
 // Every supported data type, in a stable order.
