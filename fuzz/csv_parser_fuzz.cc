@@ -24,7 +24,7 @@ class Sink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
   Sink(const mt::tardis::DataTypeSchema* forced, mt::tardis::ParserOptions opts)
       : parser(std::string("fuzz"), forced, this, opts) {}
   mt::Status OnSchema(const mt::tardis::DataTypeSchema&) override { return mt::Status::OK(); }
-  mt::Status OnBatch(mt::parquet::RowGroupData b) override {
+  mt::Status OnBatch(mt::columnar::RowGroupData b) override {
     // Touch every value so a bad column length shows up under ASan.
     for (const auto& c : b.columns) {
       // Definition levels: none (every row has a value) or one per row.
@@ -34,7 +34,7 @@ class Sink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
       for (size_t r = 0; r < b.num_rows; r++) defined += c.IsDefined(r);
       if (c.nullable && defined != c.num_values()) __builtin_trap();
       if (!c.nullable && c.num_values() != b.num_rows) __builtin_trap();
-      for (size_t i = 0; c.kind == mt::parquet::ColumnKind::kString && i < c.str.size(); i++) {
+      for (size_t i = 0; c.kind == mt::columnar::ColumnKind::kString && i < c.str.size(); i++) {
         (void)c.str.Get(i).size();
       }
     }
@@ -45,7 +45,7 @@ class Sink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
   mt::Status OnData(const char* d, size_t n) override { return parser.Feed(d, n); }
   mt::tardis::CsvParser parser;
   size_t rows = 0;
-  std::vector<mt::parquet::RowGroupData> batches;
+  std::vector<mt::columnar::RowGroupData> batches;
 };
 
 class ParallelSink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
@@ -53,17 +53,17 @@ class ParallelSink : public mt::tardis::BatchSink, public mt::io::ChunkSink {
   ParallelSink(const mt::tardis::DataTypeSchema* forced, mt::tardis::ParserOptions opts, mt::ThreadPool* pool)
       : batches(), parser(std::string("fuzz"), forced, this, opts, pool) {}
   mt::Status OnSchema(const mt::tardis::DataTypeSchema&) override { return mt::Status::OK(); }
-  mt::Status OnBatch(mt::parquet::RowGroupData b) override {
+  mt::Status OnBatch(mt::columnar::RowGroupData b) override {
     batches.push_back(std::move(b));
     return mt::Status::OK();
   }
   mt::Status OnData(const char* d, size_t n) override { return parser.Feed(d, n); }
   char* OutputBuffer(size_t* cap) override { return parser.OutputBuffer(cap); }
-  std::vector<mt::parquet::RowGroupData> batches;  // before the parser: outlives its threads
+  std::vector<mt::columnar::RowGroupData> batches;  // before the parser: outlives its threads
   mt::tardis::ParallelCsvParser parser;
 };
 
-bool SameColumn(const mt::parquet::ColumnData& a, const mt::parquet::ColumnData& b) {
+bool SameColumn(const mt::columnar::ColumnData& a, const mt::columnar::ColumnData& b) {
   if (a.defined != b.defined || a.null_count != b.null_count || a.i64 != b.i64 || a.b != b.b) return false;
   if (a.f64.size() != b.f64.size() ||
       (!a.f64.empty() && std::memcmp(a.f64.data(), b.f64.data(), a.f64.size() * sizeof(double)) != 0)) {

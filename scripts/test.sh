@@ -14,8 +14,14 @@ step() { echo "== $* ($(( $(date +%s) - t0 )) s)" >&2; }
 step "installing dependencies"
 scripts/install-deps.sh --test
 
-step "building"
-scripts/build.sh -DMT_BUILD_TESTS=ON >/dev/null
+# A failed build (a warning is an error here) shows the compiler's output.
+quiet_build() {  # LOG COMMAND...
+  mkdir -p "$(dirname "$1")"
+  "${@:2}" >"$1" 2>&1 || { grep -E -A12 'error|FAILED' "$1" | head -n 80 >&2; echo "build failed: $1" >&2; exit 1; }
+}
+
+step "building (warnings are errors)"
+quiet_build build/test-build.log scripts/build.sh -DMT_BUILD_TESTS=ON -DMT_WERROR=ON
 
 step "C++ unit tests"
 ctest --test-dir build --output-on-failure -j"$(nproc)" 2>&1 | tail -n 3
@@ -41,9 +47,11 @@ tests/deploy/run.sh
 step "sanitizer build (clang, ASan+UBSan): unit tests and fuzzing (CSV, footer, JSON)"
 if [ ! -f build-asan/CMakeCache.txt ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMT_SANITIZE=ON -DMT_FUZZ=ON \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMT_WERROR=ON >/dev/null
+else
+  cmake -S . -B build-asan -DMT_WERROR=ON >/dev/null
 fi
-cmake --build build-asan -j"$(nproc)" >/dev/null
+quiet_build build-asan/test-build.log cmake --build build-asan -j"$(nproc)"
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/tests/mt_tests --gtest_brief=1 2>&1 | tail -n 3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

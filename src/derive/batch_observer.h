@@ -4,8 +4,8 @@
 // second read of the input.
 #pragma once
 
+#include "columnar/column_data.h"
 #include "core/status.h"
-#include "parquet/column_data.h"
 #include "tardis/schema.h"
 
 namespace mt::derive {
@@ -17,7 +17,7 @@ class BatchObserver {
   virtual Status OnSchema(const tardis::DataTypeSchema& schema) = 0;
   // Every batch in input order, one call at a time (possibly from a pool
   // thread). The batch is only borrowed.
-  virtual Status OnBatch(const parquet::RowGroupData& batch) = 0;
+  virtual Status OnBatch(const columnar::RowGroupData& batch) = 0;
   // After the last batch, before the raw outputs are committed: completes and
   // commits the observer's own outputs.
   virtual Status Finish() = 0;

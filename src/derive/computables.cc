@@ -5,8 +5,8 @@
 
 namespace mt::derive {
 
-using parquet::ColumnData;
-using parquet::RowGroupData;
+using columnar::ColumnData;
+using columnar::RowGroupData;
 
 namespace {
 
@@ -27,14 +27,14 @@ int DecimalPlaces(double n) {
 
 void AddIdent(const RowIdent& id, int64_t ts_us, int64_t local_us, RowGroupData* out) {
   auto& c = out->columns;
-  c[0].AddDefined();
-  c[0].str.Append(id.exchange);
-  c[1].AddDefined();
-  c[1].str.Append(id.symbol);
-  c[2].AddDefined();
-  c[2].i64.push_back(ts_us);
-  c[3].AddDefined();
-  c[3].i64.push_back(local_us);
+  c[kExchangeColumn].AddDefined();
+  c[kExchangeColumn].str.Append(id.exchange);
+  c[kSymbolColumn].AddDefined();
+  c[kSymbolColumn].str.Append(id.symbol);
+  c[kTimestampColumn].AddDefined();
+  c[kTimestampColumn].i64.push_back(ts_us);
+  c[kLocalTimestampColumn].AddDefined();
+  c[kLocalTimestampColumn].i64.push_back(local_us);
 }
 
 void AddDouble(ColumnData* c, double v) {

@@ -11,9 +11,9 @@
 #include <string_view>
 #include <vector>
 
+#include "columnar/column_data.h"
 #include "derive/names.h"
 #include "derive/order_book.h"
-#include "parquet/column_data.h"
 
 namespace mt::derive {
 
@@ -30,9 +30,9 @@ class BookSnapshotter {
  public:
   explicit BookSnapshotter(const DerivedSpec& spec);
 
-  void Before(int64_t ts_us, int64_t local_us, const RowIdent& id, parquet::RowGroupData* out);
+  void Before(int64_t ts_us, int64_t local_us, const RowIdent& id, columnar::RowGroupData* out);
   void After(const OrderBook& book, int64_t ts_us, int64_t local_us, const RowIdent& id,
-             parquet::RowGroupData* out);
+             columnar::RowGroupData* out);
 
  private:
   struct Slot {
@@ -41,7 +41,7 @@ class BookSnapshotter {
   };
 
   bool HasNewSnapshot(int64_t ts_us);
-  void Emit(int64_t local_us, const RowIdent& id, parquet::RowGroupData* out);
+  void Emit(int64_t local_us, const RowIdent& id, columnar::RowGroupData* out);
   void SetSlot(Slot* slot, bool set, double price, double amount);
   void UpdateSide(const OrderBook& book, Side side);
   void UpdateSideGrouped(const OrderBook& book, Side side);
@@ -73,10 +73,10 @@ class TradeBarBuilder {
   explicit TradeBarBuilder(const DerivedSpec& spec);
 
   void OnTrade(int64_t ts_us, int64_t local_us, double price, double amount, char side,
-               const RowIdent& id, parquet::RowGroupData* out);
+               const RowIdent& id, columnar::RowGroupData* out);
   // Writes the bar in progress, if it has a trade: no later trade closes the
   // day's last bar, so tardis-dev never emits it; we do.
-  void Finish(const RowIdent& id, parquet::RowGroupData* out);
+  void Finish(const RowIdent& id, columnar::RowGroupData* out);
 
  private:
   struct Bar {
@@ -85,7 +85,7 @@ class TradeBarBuilder {
   };
   void Reset();
   bool HasNewBar(int64_t ts_us);
-  void Emit(int64_t local_us, const RowIdent& id, parquet::RowGroupData* out);
+  void Emit(int64_t local_us, const RowIdent& id, columnar::RowGroupData* out);
 
   const BarKind kind_;
   const int64_t interval_us_;

@@ -9,8 +9,8 @@
 
 namespace mt::derive {
 
-using parquet::ColumnData;
-using parquet::RowGroupData;
+using columnar::ColumnData;
+using columnar::RowGroupData;
 
 namespace {
 
@@ -19,7 +19,7 @@ namespace {
 template <typename T>
 class Cursor {
  public:
-  Cursor(const ColumnData& c, const parquet::PodVector<T>& values) : c_(c), v_(values) {}
+  Cursor(const ColumnData& c, const columnar::PodVector<T>& values) : c_(c), v_(values) {}
   // The value of row r (rows are read in order), or false when null.
   bool Next(size_t r, T* out) {
     if (!c_.IsDefined(r)) return false;
@@ -29,7 +29,7 @@ class Cursor {
 
  private:
   const ColumnData& c_;
-  const parquet::PodVector<T>& v_;
+  const columnar::PodVector<T>& v_;
   size_t i_ = 0;
 };
 
@@ -45,7 +45,7 @@ int ColumnIndex(const tardis::DataTypeSchema& s, std::string_view name) {
 
 struct DeriveEngine::Series {
   const DerivedSpec* spec;
-  std::vector<parquet::ColumnSpec> schema;
+  std::vector<columnar::ColumnSpec> schema;
   std::unique_ptr<BookSnapshotter> book;
   std::unique_ptr<TradeBarBuilder> bars;
   std::unique_ptr<storage::WritableObject> object;  // null: exists already (create-only)
@@ -117,7 +117,7 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
       s->object = std::move(obj).value();
       s->writer = std::make_unique<parquet::FileWriter>(s->object.get(), s->schema, opts_.writer);
     }
-    s->pending = parquet::MakeRowGroup(s->schema);
+    s->pending = columnar::MakeRowGroup(s->schema);
     in->series.push_back(std::move(s));
     open_series_++;
   }
@@ -138,8 +138,8 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
   const int c_ts = ColumnIndex(*schema_, "timestamp"), c_local = ColumnIndex(*schema_, "local_timestamp"),
             c_snap = ColumnIndex(*schema_, "is_snapshot"), c_side = ColumnIndex(*schema_, "side"),
             c_price = ColumnIndex(*schema_, "price"), c_amount = ColumnIndex(*schema_, "amount");
-  const auto& ex = batch.columns[0].str;
-  const auto& sym = batch.columns[1].str;
+  const auto& ex = batch.columns[tardis::kExchangeColumn].str;
+  const auto& sym = batch.columns[tardis::kSymbolColumn].str;
   const auto& ts = batch.columns[c_ts].i64;
   const auto& local = batch.columns[c_local].i64;
   Cursor<uint8_t> snap(batch.columns[c_snap], batch.columns[c_snap].b);
@@ -200,8 +200,8 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
   const int c_ts = ColumnIndex(*schema_, "timestamp"), c_local = ColumnIndex(*schema_, "local_timestamp"),
             c_side = ColumnIndex(*schema_, "side"), c_price = ColumnIndex(*schema_, "price"),
             c_amount = ColumnIndex(*schema_, "amount");
-  const auto& ex = batch.columns[0].str;
-  const auto& sym = batch.columns[1].str;
+  const auto& ex = batch.columns[tardis::kExchangeColumn].str;
+  const auto& sym = batch.columns[tardis::kSymbolColumn].str;
   const auto& ts = batch.columns[c_ts].i64;
   const auto& local = batch.columns[c_local].i64;
   const auto& side_col = batch.columns[c_side];
@@ -244,8 +244,8 @@ size_t DeriveEngine::MaxRows(const Series& s) const {
 Status DeriveEngine::Flush(Series* s) {
   if (s->pending.num_rows == 0) return Status::OK();
   RowGroupData rg = std::move(s->pending);
-  s->pending = parquet::MakeRowGroup(s->schema);
-  const auto& ts = rg.columns[3].i64;
+  s->pending = columnar::MakeRowGroup(s->schema);
+  const auto& ts = rg.columns[kLocalTimestampColumn].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
   s->last_ts = ts.back();
   s->info.rows += rg.num_rows;

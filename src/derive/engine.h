@@ -19,6 +19,7 @@
 #include "parquet/file_writer.h"
 #include "derive/batch_observer.h"
 #include "storage/object_store.h"
+#include "tardis/schema.h"
 
 namespace mt::derive {
 
@@ -50,7 +51,7 @@ class DeriveEngine : public BatchObserver {
   ~DeriveEngine() override;
 
   Status OnSchema(const tardis::DataTypeSchema& schema) override;
-  Status OnBatch(const parquet::RowGroupData& batch) override;
+  Status OnBatch(const columnar::RowGroupData& batch) override;
   Status Finish() override;
   void Abort() override;
 
@@ -64,8 +65,8 @@ class DeriveEngine : public BatchObserver {
   struct Instrument;
 
   Result<Instrument*> InstrumentFor(std::string_view exchange, std::string_view symbol, int64_t local_us);
-  Status BookBatch(const parquet::RowGroupData& batch);
-  Status TradeBatch(const parquet::RowGroupData& batch);
+  Status BookBatch(const columnar::RowGroupData& batch);
+  Status TradeBatch(const columnar::RowGroupData& batch);
   void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
   Status EndChange();
   Status MaybeFlush(Series* s);

@@ -6,8 +6,8 @@
 
 namespace mt::derive {
 
-using parquet::ColumnKind;
-using parquet::ColumnSpec;
+using columnar::ColumnKind;
+using columnar::ColumnSpec;
 
 namespace {
 

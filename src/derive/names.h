@@ -8,8 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "columnar/column_data.h"
 #include "core/status.h"
-#include "parquet/column_data.h"
 
 namespace mt::derive {
 
@@ -45,14 +45,19 @@ Result<std::vector<DerivedSpec>> ParseDerivedList(std::string_view list);
 // For messages: the accepted forms.
 std::string AcceptedDerivedForms();
 
-// Parquet columns of a derived type, in file order.
-std::vector<parquet::ColumnSpec> DerivedParquetSchema(const DerivedSpec& spec);
+// Parquet columns of a derived type, in file order. Every derived type
+// starts with these four.
+std::vector<columnar::ColumnSpec> DerivedParquetSchema(const DerivedSpec& spec);
+inline constexpr size_t kExchangeColumn = 0;
+inline constexpr size_t kSymbolColumn = 1;
+inline constexpr size_t kTimestampColumn = 2;
+inline constexpr size_t kLocalTimestampColumn = 3;
 
 // The columns of each derived kind for `market-tick schemas`; book levels are
 // listed once with `{i}` for the level (1 = best).
 struct DerivedColumnDoc {
   std::string name;
-  parquet::ColumnKind kind;
+  columnar::ColumnKind kind;
   bool nullable;
   std::string doc;
 };

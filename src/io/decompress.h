@@ -35,10 +35,11 @@ class Decompressor {
   virtual Status Finish() = 0;
   virtual uint64_t bytes_in() const = 0;
   virtual uint64_t bytes_out() const = 0;
-  virtual bool is_gzip() const = 0;
 };
 
-enum class GzipEngine { kAuto, kIsal, kZlib };
+// kAuto: ISA-L when the build has it (HaveIsal()), else zlib. kZlib: zlib
+// always (--gzip-engine zlib, and tests that compare the two).
+enum class GzipEngine { kAuto, kZlib };
 
 // `source` names the input in error messages.
 std::unique_ptr<Decompressor> NewDecompressor(std::string source, ChunkSink* sink,

@@ -54,7 +54,6 @@ struct HttpResult {
   Status transport;          // connection, timeout, reset, short body; OK when the body is complete
   Status sink_error;         // what the sink returned, if it aborted
   uint64_t body_bytes = 0;
-  bool complete() const { return transport.ok() && sink_error.ok() && head.status != 0; }
 };
 
 class HttpClient {

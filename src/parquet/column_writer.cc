@@ -13,6 +13,11 @@
 
 namespace mt::parquet {
 
+using columnar::ColumnData;
+using columnar::ColumnKind;
+using columnar::PodVector;
+using columnar::StringColumn;
+
 PhysicalType PhysicalTypeOf(ColumnKind kind) {
   switch (kind) {
     case ColumnKind::kTimestampMicros: return PhysicalType::kInt64;
@@ -81,7 +86,7 @@ class DoubleDictionary {
  private:
   // Indices in value order: neighbouring prices and amounts get neighbouring
   // indices, so the bit-packed indices repeat byte patterns that ZSTD finds
-  // (trades: price and amount columns 5-10% smaller than in first-seen order).
+  // (smaller price and amount columns than first-seen order; bench/README.md).
   // Equal values (-0.0 and 0.0) keep first-seen order; NaNs go last, in
   // first-seen order. An LSD radix sort on an order-preserving integer key
   // (stable, so ties stay in first-seen order), skipping the byte positions
@@ -214,8 +219,9 @@ class ChunkBuilder {
  private:
   // The level is chosen after looking at the data: a 64 KiB sample of the
   // first data page goes through both compressors; when the fast one comes
-  // within 1% of the configured level, the whole chunk uses it (order-book
-  // pages: ~9% less CPU for the same bytes; trades timestamps keep level 3).
+  // within 1% of the configured level, the whole chunk uses it (most
+  // order-book chunks: less CPU for the same bytes; trades timestamps keep
+  // the configured level; bench/README.md).
   Status ChooseCompressor(const std::string& body) {
     data_comp_ = comp_;
     if (body.size() < (256u << 10)) return Status::OK();  // small pages: not worth it

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "columnar/column_data.h"
 #include "core/status.h"
-#include "parquet/column_data.h"
 #include "parquet/compression.h"
 #include "parquet/format.h"
 
@@ -41,9 +41,9 @@ struct EncodedChunk {
 
 // `fast` (optional, same codec at a lower level) is used for the data pages
 // when a sample shows it compresses them as well as `compressor`.
-Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
+Status EncodeColumnChunk(const columnar::ColumnData& col, size_t num_rows, const EncodeOptions& opts,
                          Compressor* compressor, EncodedChunk* out, Compressor* fast = nullptr);
 
-PhysicalType PhysicalTypeOf(ColumnKind kind);
+PhysicalType PhysicalTypeOf(columnar::ColumnKind kind);
 
 }  // namespace mt::parquet

@@ -7,6 +7,11 @@
 
 namespace mt::parquet {
 
+using columnar::ColumnData;
+using columnar::ColumnKind;
+using columnar::ColumnSpec;
+using columnar::RowGroupData;
+
 Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts) {
   // One compressor per pool thread, reused across chunks (ZSTD contexts are
   // costly to create).
@@ -73,15 +78,6 @@ FileWriter::FileWriter(storage::WritableObject* sink, std::vector<ColumnSpec> sc
   status_ = Append("PAR1");
 }
 
-FileWriter::~FileWriter() {
-  // Abandoned writer: wait for tasks that still reference our row groups.
-  for (auto& p : pending_) {
-    for (auto& f : p.columns) {
-      if (f.valid()) f.wait();
-    }
-  }
-}
-
 Status FileWriter::Append(std::string_view bytes) {
   MT_RETURN_IF_ERROR(sink_->Append(bytes));
   offset_ += static_cast<int64_t>(bytes.size());
@@ -91,24 +87,19 @@ Status FileWriter::Append(std::string_view bytes) {
 Status FileWriter::WriteRowGroup(RowGroupData rg) {
   if (!status_.ok()) return status_;
   if (rg.num_rows == 0) return Status::OK();
-  PendingRowGroup p;
-  p.num_rows = static_cast<int64_t>(rg.num_rows);
-  p.columns = SubmitRowGroup(schema_, std::move(rg), opts_, &plain_hint_);
-  pending_.push_back(std::move(p));
-  while (pending_.size() > opts_.max_pending_row_groups && status_.ok()) status_ = FlushOne();
-  return status_;
+  const int64_t num_rows = static_cast<int64_t>(rg.num_rows);
+  std::vector<std::future<Result<EncodedChunk>>> columns = SubmitRowGroup(schema_, std::move(rg), opts_, &plain_hint_);
+  return status_ = AppendRowGroup(num_rows, &columns);
 }
 
-Status FileWriter::FlushOne() {
-  PendingRowGroup p = std::move(pending_.front());
-  pending_.pop_front();
+Status FileWriter::AppendRowGroup(int64_t num_rows, std::vector<std::future<Result<EncodedChunk>>>* columns) {
   RowGroupMeta meta;
-  meta.num_rows = p.num_rows;
+  meta.num_rows = num_rows;
   meta.file_offset = offset_;
   meta.total_uncompressed = meta.total_compressed = 0;
   std::vector<EncodedChunk> chunks;
   std::vector<int64_t> chunk_offsets;
-  MT_RETURN_IF_ERROR(ForEachEncodedChunk(&p.columns, opts_.pool, [&](EncodedChunk& chunk) {
+  MT_RETURN_IF_ERROR(ForEachEncodedChunk(columns, opts_.pool, [&](EncodedChunk& chunk) {
     chunk_offsets.push_back(offset_);
     Status st = Append(chunk.bytes);
     meta.total_uncompressed += chunk.total_uncompressed;
@@ -126,7 +117,6 @@ Status FileWriter::FlushOne() {
 }
 
 Status FileWriter::Finish(const std::vector<std::pair<std::string, std::string>>& kv) {
-  while (!pending_.empty() && status_.ok()) status_ = FlushOne();
   if (!status_.ok()) return status_;
   const std::string footer = SerializeFooter(kv);
   MT_RETURN_IF_ERROR(status_ = Append(footer));

@@ -1,17 +1,15 @@
 // Writes one Parquet file: "PAR1", row groups, Thrift footer, "PAR1".
 // Row groups are encoded on the pool when one is given (each column a task,
-// the waiting caller helping) and appended in order; at most
-// `max_pending_row_groups` are left encoding when WriteRowGroup() returns.
-// With 0 (the default) it returns once the row group is encoded, written and
-// its values freed, so the caller's next row group reuses that memory: one
-// row group's values in memory instead of two (trades, two threads: peak
-// RSS 215 -> ~130 MB), which matters where fresh memory is costly to fault
-// in (virtual machines). Sticky errors: after a failure every call
-// is a no-op and Finish() returns the first error; the caller then aborts
-// the destination object, so no half-written file becomes visible.
+// the waiting caller helping) and appended in order. WriteRowGroup() returns
+// once the row group is encoded, written and its values freed, so the
+// caller's next row group reuses that memory: one row group's values in
+// memory instead of two, which matters where fresh memory is costly to fault
+// in (virtual machines; bench/README.md). Sticky errors: after a failure
+// every call is a no-op and Finish() returns the first error; the caller
+// then aborts the destination object, so no half-written file becomes
+// visible.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <future>
 #include <memory>
@@ -19,9 +17,9 @@
 #include <utility>
 #include <vector>
 
+#include "columnar/column_data.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
-#include "parquet/column_data.h"
 #include "parquet/column_writer.h"
 #include "storage/object_store.h"
 
@@ -32,7 +30,6 @@ struct WriterOptions {
   int zstd_level = 3;
   EncodeOptions encode;
   ThreadPool* pool = nullptr;  // nullptr: encode on the calling thread
-  size_t max_pending_row_groups = 0;
   std::string created_by = "market-tick";
 };
 
@@ -51,19 +48,19 @@ struct RowGroupMeta {
 // offsets[c]) to `out`. Thrift compact list elements are whole structs whose
 // bytes do not depend on what was written before them, so they can be
 // serialized when the row group is written and copied into the footer later.
-void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+void SerializeColumnChunks(const std::vector<columnar::ColumnSpec>& schema, const WriterOptions& opts,
                            const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
                            std::string* out);
 
 // Encodes one column chunk with this thread's compressors (created once per
 // thread and reused: ZSTD contexts are costly to create).
-Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts);
+Result<EncodedChunk> EncodeChunkOnThisThread(const columnar::ColumnData& col, size_t rows, const WriterOptions& opts);
 
 // Starts encoding `rg`: each column a task on opts.pool (biggest first), or
 // encoded now without a pool. The futures are in schema order. When given,
 // plain_hint[c] records whether string column c was plain.
-std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<ColumnSpec>& schema,
-                                                              RowGroupData rg, const WriterOptions& opts,
+std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<columnar::ColumnSpec>& schema,
+                                                              columnar::RowGroupData rg, const WriterOptions& opts,
                                                               std::vector<bool>* plain_hint);
 
 // Waits for each column's encoding, in schema order, and hands each chunk to
@@ -76,19 +73,19 @@ Status ForEachEncodedChunk(std::vector<std::future<Result<EncodedChunk>>>* colum
 
 // The Thrift FileMetaData of a file of `row_groups` (Parquet format,
 // parquet.thrift), without the length and magic that follow it.
-std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+std::string SerializeFileFooter(const std::vector<columnar::ColumnSpec>& schema, const WriterOptions& opts,
                                 const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
                                 const std::vector<std::pair<std::string, std::string>>& kv);
 
 class FileWriter {
  public:
   // `sink` must outlive the writer.
-  FileWriter(storage::WritableObject* sink, std::vector<ColumnSpec> schema, WriterOptions opts);
-  ~FileWriter();
+  FileWriter(storage::WritableObject* sink, std::vector<columnar::ColumnSpec> schema, WriterOptions opts);
 
-  // Queues a row group for encoding. An empty row group is ignored.
-  Status WriteRowGroup(RowGroupData rg);
-  // Waits for pending row groups, writes the footer. Does not commit the sink.
+  // Encodes a row group and appends it; returns once it is written and its
+  // values freed. An empty row group is ignored.
+  Status WriteRowGroup(columnar::RowGroupData rg);
+  // Writes the footer. Does not commit the sink.
   Status Finish(const std::vector<std::pair<std::string, std::string>>& kv_metadata);
 
   int64_t num_rows() const { return num_rows_; }
@@ -97,25 +94,20 @@ class FileWriter {
   const std::vector<bool>& plain_string_hint() const { return plain_hint_; }
 
  private:
-  struct PendingRowGroup {
-    int64_t num_rows = 0;
-    std::vector<std::future<Result<EncodedChunk>>> columns;
-  };
-
-  Status FlushOne();
+  // Appends the chunks of a row group of `num_rows` as they finish encoding,
+  // in schema order, and records its metadata for the footer.
+  Status AppendRowGroup(int64_t num_rows, std::vector<std::future<Result<EncodedChunk>>>* columns);
   Status Append(std::string_view bytes);
   std::string SerializeFooter(const std::vector<std::pair<std::string, std::string>>& kv) const;
 
   storage::WritableObject* sink_;
-  std::vector<ColumnSpec> schema_;
+  std::vector<columnar::ColumnSpec> schema_;
   WriterOptions opts_;
   Status status_;
   int64_t offset_ = 0;
   int64_t num_rows_ = 0;
-  std::deque<PendingRowGroup> pending_;
   std::vector<RowGroupMeta> row_groups_;
   std::vector<bool> plain_hint_;
-  std::unique_ptr<Compressor> local_compressor_;
 };
 
 }  // namespace mt::parquet

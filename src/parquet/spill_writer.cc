@@ -10,6 +10,9 @@
 
 namespace mt::parquet {
 
+using columnar::ColumnSpec;
+using columnar::RowGroupData;
+
 namespace {
 
 constexpr size_t kBufferBytes = 1 << 20;  // spill writes of at least this much

@@ -31,7 +31,7 @@ class SpillWriter {
  public:
   // At most `max_queued` row groups, and no more than `max_queued_bytes` of
   // their values, wait for encoding (beyond that WriteRowGroup waits).
-  SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, size_t max_queued = 32,
+  SpillWriter(std::vector<columnar::ColumnSpec> schema, WriterOptions opts, size_t max_queued = 32,
               size_t max_queued_bytes = 16u << 20);
   ~SpillWriter();
   SpillWriter(const SpillWriter&) = delete;
@@ -43,7 +43,7 @@ class SpillWriter {
   // A new output file; returns its id for WriteRowGroup/WriteFile.
   uint32_t AddFile();
   // Queues `rg` (non-empty) of file `file` for encoding on the pool.
-  Status WriteRowGroup(uint32_t file, RowGroupData rg);
+  Status WriteRowGroup(uint32_t file, columnar::RowGroupData rg);
   // Waits until every queued row group is in the spill.
   Status Drain();
   // Writes file `file` to `sink`: magic, chunks, footer with `kv`.
@@ -80,7 +80,7 @@ class SpillWriter {
   Status FlushBuffer();
   Status ReadSpill(uint64_t offset, size_t n, char* out);
 
-  std::vector<ColumnSpec> schema_;
+  std::vector<columnar::ColumnSpec> schema_;
   WriterOptions opts_;
   size_t max_queued_;
   size_t max_queued_bytes_;

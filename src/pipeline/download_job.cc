@@ -240,8 +240,9 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   opts.convert.writer.pool = pool.get();
   // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default
   // 128): each gets budget/N, at most the convert default of 64 MiB. A file in
-  // flight holds about 2.3x its share (the batch being parsed, the row group
-  // being encoded, vector slack), so peak RSS stays near 300 MB for any N.
+  // flight holds a small multiple of its share (the batch being parsed, the
+  // row group being encoded, vector slack), so peak RSS does not grow with N
+  // (bench/README.md, download).
   // Row groups shrink accordingly (8 in flight: ~16 MiB of values each).
   const size_t share = (options.buffer_mb << 20) / static_cast<size_t>(std::max(1, opts.concurrency));
   opts.convert.parser.batch_bytes = std::clamp<size_t>(share, 8u << 20, opts.convert.parser.batch_bytes);

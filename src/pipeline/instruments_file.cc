@@ -6,8 +6,8 @@ namespace mt::pipeline {
 
 namespace {
 
-using parquet::ColumnData;
-using parquet::ColumnKind;
+using columnar::ColumnData;
+using columnar::ColumnKind;
 
 // Column indices, in the order of InstrumentColumns().
 enum Col : size_t {
@@ -44,8 +44,8 @@ void Bool(ColumnData* c, const std::optional<bool>& v) {
 
 }  // namespace
 
-const std::vector<parquet::ColumnSpec>& InstrumentColumns() {
-  static const std::vector<parquet::ColumnSpec> kCols = {
+const std::vector<columnar::ColumnSpec>& InstrumentColumns() {
+  static const std::vector<columnar::ColumnSpec> kCols = {
       {"instrument_key", ColumnKind::kString, false},
       {"venue", ColumnKind::kString, false},
       {"instrument_type", ColumnKind::kString, false},
@@ -79,7 +79,7 @@ const std::vector<parquet::ColumnSpec>& InstrumentColumns() {
   return kCols;
 }
 
-parquet::RowGroupData EmptyInstrumentRowGroup() {
+columnar::RowGroupData EmptyInstrumentRowGroup() {
   // Columns unique to each row start as plain strings: a dictionary of them
   // never pays, and building one costs an allocation per row.
   static const std::vector<bool> kPlain = [] {
@@ -87,10 +87,10 @@ parquet::RowGroupData EmptyInstrumentRowGroup() {
     p[kKey] = p[kRawSymbol] = p[kTardisSymbol] = p[kCcxtSymbol] = true;
     return p;
   }();
-  return parquet::MakeRowGroup(InstrumentColumns(), &kPlain);
+  return columnar::MakeRowGroup(InstrumentColumns(), &kPlain);
 }
 
-void AppendInstrumentRow(const InstrumentDefinition& d, parquet::RowGroupData* rg) {
+void AppendInstrumentRow(const InstrumentDefinition& d, columnar::RowGroupData* rg) {
   auto& c = rg->columns;
   Str(&c[kKey], d.instrument_key);
   Str(&c[kVenue], d.venue);
@@ -123,14 +123,14 @@ void AppendInstrumentRow(const InstrumentDefinition& d, parquet::RowGroupData* r
   rg->num_rows++;
 }
 
-parquet::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>& defs) {
-  parquet::RowGroupData rg = EmptyInstrumentRowGroup();
+columnar::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>& defs) {
+  columnar::RowGroupData rg = EmptyInstrumentRowGroup();
   for (const auto& d : defs) AppendInstrumentRow(d, &rg);
   return rg;
 }
 
 Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std::string& label,
-                                        parquet::RowGroupData rows,
+                                        columnar::RowGroupData rows,
                                         const std::vector<std::pair<std::string, std::string>>& kv,
                                         const parquet::WriterOptions& opts) {
   Status st;
@@ -149,7 +149,7 @@ Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std:
 }
 
 Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
-                                      parquet::RowGroupData rows,
+                                      columnar::RowGroupData rows,
                                       const std::vector<std::pair<std::string, std::string>>& kv,
                                       const parquet::WriterOptions& opts, bool overwrite) {
   MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj, store->Create(name, overwrite));

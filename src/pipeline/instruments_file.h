@@ -8,8 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "columnar/column_data.h"
 #include "core/status.h"
-#include "parquet/column_data.h"
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
 #include "pipeline/instruments.h"
@@ -18,19 +18,19 @@
 namespace mt::pipeline {
 
 // Column names, types and nullability, in file order (docs/INSTRUMENTS.md).
-const std::vector<parquet::ColumnSpec>& InstrumentColumns();
+const std::vector<columnar::ColumnSpec>& InstrumentColumns();
 
 // An empty row group of InstrumentColumns(), and one row appended to it.
-parquet::RowGroupData EmptyInstrumentRowGroup();
-void AppendInstrumentRow(const InstrumentDefinition& d, parquet::RowGroupData* rg);
+columnar::RowGroupData EmptyInstrumentRowGroup();
+void AppendInstrumentRow(const InstrumentDefinition& d, columnar::RowGroupData* rg);
 
 // The definitions as one row group, in the given order.
-parquet::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>& defs);
+columnar::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>& defs);
 
 // Writes the rows as the object `name`. With overwrite=false an existing
 // object is kept and kAlreadyExists returned. Returns the bytes written.
 Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
-                                      parquet::RowGroupData rows,
+                                      columnar::RowGroupData rows,
                                       const std::vector<std::pair<std::string, std::string>>& kv,
                                       const parquet::WriterOptions& opts, bool overwrite);
 Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
@@ -42,7 +42,7 @@ Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::st
 // and commits it; `label` names it in errors. Returns the bytes written; a
 // failure aborts the object (nothing appears).
 Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std::string& label,
-                                        parquet::RowGroupData rows,
+                                        columnar::RowGroupData rows,
                                         const std::vector<std::pair<std::string, std::string>>& kv,
                                         const parquet::WriterOptions& opts);
 

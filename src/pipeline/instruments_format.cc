@@ -76,9 +76,9 @@ std::string Json(const std::vector<InstrumentDefinition>& defs) {
     for (size_t i = 0; i < cols.size(); i++) {
       if (!cells[i]) {
         o[cols[i].name] = nullptr;
-      } else if (cols[i].kind == parquet::ColumnKind::kDouble) {
+      } else if (cols[i].kind == columnar::ColumnKind::kDouble) {
         o[cols[i].name] = std::strtod(cells[i]->c_str(), nullptr);
-      } else if (cols[i].kind == parquet::ColumnKind::kBool) {
+      } else if (cols[i].kind == columnar::ColumnKind::kBool) {
         o[cols[i].name] = *cells[i] == "true";
       } else {
         o[cols[i].name] = *cells[i];

@@ -78,7 +78,7 @@ struct MergeInput {
 using AddedRows = std::function<void(const DefinitionFn&)>;
 
 struct MergedInstruments {
-  parquet::RowGroupData rows;  // InstrumentColumns(), sorted by instrument_key
+  columnar::RowGroupData rows;  // InstrumentColumns(), sorted by instrument_key
   std::vector<std::pair<std::string, std::string>> kv;
   std::vector<std::string> exchanges, provisional;
 };

@@ -28,7 +28,7 @@ struct RecordedObject {
   std::string instrument_key;
   uint64_t rows = 0;
   uint64_t bytes = 0;
-  std::string first_timestamp, last_timestamp;  // local_timestamp, ISO-8601 UTC; "" without rows
+  std::string first_timestamp = {}, last_timestamp = {};  // local_timestamp, ISO-8601 UTC; "" without rows
 };
 
 struct ItemRecord {

@@ -11,17 +11,17 @@ const char* const kStringColumns[] = {"date",          "data_type", "instrument_
                                       "tardis_symbol", "status",    "reason",         "object_name"};
 }  // namespace
 
-std::vector<parquet::ColumnSpec> MissingReportSchema() {
-  std::vector<parquet::ColumnSpec> s;
-  for (const char* n : kStringColumns) s.push_back({n, parquet::ColumnKind::kString, false});
-  s.push_back({"checked_at", parquet::ColumnKind::kTimestampMicros, false});
+std::vector<columnar::ColumnSpec> MissingReportSchema() {
+  std::vector<columnar::ColumnSpec> s;
+  for (const char* n : kStringColumns) s.push_back({n, columnar::ColumnKind::kString, false});
+  s.push_back({"checked_at", columnar::ColumnKind::kTimestampMicros, false});
   return s;
 }
 
 Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, const std::vector<MissingReportRow>& rows,
                               int64_t checked_at, const std::string& created_by) {
   const auto schema = MissingReportSchema();
-  parquet::RowGroupData rg = parquet::MakeRowGroup(schema);
+  columnar::RowGroupData rg = columnar::MakeRowGroup(schema);
   for (const MissingReportRow& r : rows) {
     const std::string* values[] = {nullptr,   &r.data_type, &r.instrument_key, &r.exchange,
                                    &r.symbol, &r.status,    &r.reason,         &r.object_name};

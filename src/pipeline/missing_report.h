@@ -14,12 +14,12 @@
 
 #include "core/status.h"
 #include "core/time_util.h"
-#include "parquet/column_data.h"
+#include "columnar/column_data.h"
 #include "storage/object_store.h"
 
 namespace mt::pipeline {
 
-std::vector<parquet::ColumnSpec> MissingReportSchema();
+std::vector<columnar::ColumnSpec> MissingReportSchema();
 
 struct MissingReportRow {
   Date day;

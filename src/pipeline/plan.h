@@ -25,7 +25,8 @@ struct WorkItem {
   // The object's instrument key when the plan comes from instrument
   // definitions (metadata may key a symbol differently from its spelling);
   // empty: derived from (exchange, symbol). Not part of the identity.
-  std::string instrument_key;
+  // (Initialised here so that aggregate initialisers may leave it out.)
+  std::string instrument_key = {};
 
   std::string Id() const;  // 2020-02-22/trades/binance-futures/BTCUSDT
   bool operator<(const WorkItem& o) const;

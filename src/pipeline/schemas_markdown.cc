@@ -10,12 +10,12 @@ namespace mt::pipeline {
 
 namespace {
 
-const char* TypeName(parquet::ColumnKind k) {
+const char* TypeName(columnar::ColumnKind k) {
   switch (k) {
-    case parquet::ColumnKind::kTimestampMicros: return "TIMESTAMP(MICROS, UTC) (INT64)";
-    case parquet::ColumnKind::kDouble: return "DOUBLE";
-    case parquet::ColumnKind::kString: return "STRING (BYTE_ARRAY, UTF8)";
-    case parquet::ColumnKind::kBool: return "BOOLEAN";
+    case columnar::ColumnKind::kTimestampMicros: return "TIMESTAMP(MICROS, UTC) (INT64)";
+    case columnar::ColumnKind::kDouble: return "DOUBLE";
+    case columnar::ColumnKind::kString: return "STRING (BYTE_ARRAY, UTF8)";
+    case columnar::ColumnKind::kBool: return "BOOLEAN";
   }
   return "?";
 }

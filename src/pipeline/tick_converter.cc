@@ -13,9 +13,9 @@
 
 namespace mt::pipeline {
 
-using parquet::ColumnData;
-using parquet::ColumnKind;
-using parquet::RowGroupData;
+using columnar::ColumnData;
+using columnar::ColumnKind;
+using columnar::RowGroupData;
 
 namespace {
 
@@ -233,7 +233,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), pq_schema_, settings_.writer);
       }
     }
-    out->pending = parquet::MakeRowGroup(pq_schema_, &plain_hint_);
+    out->pending = columnar::MakeRowGroup(pq_schema_, &plain_hint_);
     Output* raw = out.get();
     outputs_.emplace(single ? std::string("\x01single") : name, std::move(out));
     return raw;
@@ -438,7 +438,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     for (size_t k = 0; k < touched_.size(); k++) {
       Output* o = touched_[k];
       if (o->pending.num_rows == 0 && o->batch_count >= kDirectFlushRows) {
-        own_.push_back(parquet::MakeRowGroup(pq_schema_, &plain_hint_));
+        own_.push_back(columnar::MakeRowGroup(pq_schema_, &plain_hint_));
         dests_[k] = &own_.back();
         o->own = true;
       } else {
@@ -541,7 +541,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Status FlushPending(Output* out) {
     if (out->pending.num_rows == 0) return Status::OK();
     RowGroupData rg = std::move(out->pending);
-    out->pending = parquet::MakeRowGroup(pq_schema_, &plain_hint_);
+    out->pending = columnar::MakeRowGroup(pq_schema_, &plain_hint_);
     return WriteTo(out, std::move(rg));
   }
 
@@ -625,7 +625,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::unique_ptr<tardis::ParallelCsvParser> parser_;
   std::unique_ptr<io::Decompressor> decomp_;
   const tardis::DataTypeSchema* schema_ = nullptr;
-  std::vector<parquet::ColumnSpec> pq_schema_;
+  std::vector<columnar::ColumnSpec> pq_schema_;
   size_t local_ts_col_ = kLocalTsCol;  // in batches as written (after instrument_key)
   std::vector<bool> plain_hint_;  // string columns the parser found plain (trade ids)
   // Ordered by object name so outputs are finished (and listed) deterministically.

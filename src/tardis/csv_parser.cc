@@ -12,7 +12,7 @@
 
 namespace mt::tardis {
 
-using parquet::ColumnKind;
+using columnar::ColumnKind;
 
 CsvParser::CsvParser(std::string source, const DataTypeSchema* forced, BatchSink* sink,
                      ParserOptions opts)
@@ -185,7 +185,7 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
   prev_prefix_.clear();
   status_ = Status::OK();
   if (schema_ == &schema && batch_.columns.size() == schema.columns.size()) {
-    parquet::ClearRowGroup(&batch_, plain_strings);
+    columnar::ClearRowGroup(&batch_, plain_strings);
   } else {
     schema_ = &schema;
     SelectRowParser();
@@ -206,19 +206,19 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
 void CsvParser::CheckTextOf(const char* p, size_t n) { check_text_ = !AsciiWithoutNul(p, n); }
 
 void CsvParser::StartBatch(size_t reserve_rows) {
-  batch_ = parquet::MakeRowGroup(schema_->ParquetSchema(), &plain_hint_);
+  batch_ = columnar::MakeRowGroup(schema_->ParquetSchema(), &plain_hint_);
   prev_prefix_.clear();  // the prefix memo repeats values of the batch
   // A first guess holds at most kFirstReserveBytes of values: 64 Ki rows of
   // a narrow table (trades), a few thousand of book_snapshot_25 (104
-  // columns), which had 53 MB reserved, and touched (a huge page per few
-  // columns), for a 10-row file, and in every header-only parser.
+  // columns), so a 10-row file, or a header-only parser, does not reserve
+  // (and, on huge pages, touch) tens of MB.
   size_t row_bytes = 0;
-  for (const auto& c : batch_.columns) row_bytes += parquet::FixedValueBytes(c.kind);
+  for (const auto& c : batch_.columns) row_bytes += columnar::FixedValueBytes(c.kind);
   const size_t guess = std::min(reserve_rows, std::max<size_t>(1024, kFirstReserveBytes / std::max<size_t>(1, row_bytes)));
   // Then what the previous batch needed, rows and the text of plain string
   // columns (a sixteenth more): avoids regrowing (copying, and capacity up
   // to twice the need) every column vector in steady state.
-  parquet::ReserveRows(&batch_, std::min<size_t>(opts_.batch_rows, std::max<size_t>(last_batch_rows_, guess)),
+  columnar::ReserveRows(&batch_, std::min<size_t>(opts_.batch_rows, std::max<size_t>(last_batch_rows_, guess)),
                        last_text_bytes_.empty() ? nullptr : &last_text_bytes_);
 }
 
@@ -228,9 +228,9 @@ Status CsvParser::EmitBatch() {
       plain_hint_[i] = !batch_.columns[i].str.dict_mode();
     }
   }
-  parquet::RowGroupData out = std::move(batch_);
+  columnar::RowGroupData out = std::move(batch_);
   last_batch_rows_ = out.num_rows;
-  last_text_bytes_ = parquet::PlainTextBytes(out);
+  last_text_bytes_ = columnar::PlainTextBytes(out);
   for (size_t& b : last_text_bytes_) b += b / 16;
   // The next batch is allocated once the sink is done with this one (it
   // encodes it here when it has no pool), so it reuses that memory instead
@@ -362,7 +362,7 @@ constexpr uint32_t kFalsWord = 'f' | 'a' << 8 | 'l' << 16 | static_cast<uint32_t
 // mantissas) leaves the fast path and is re-read by the reference parsers in
 // numbers.h.
 template <ColumnKind K>
-inline __attribute__((always_inline)) bool CsvParser::ParseValue(parquet::ColumnData& col, const char* p,
+inline __attribute__((always_inline)) bool CsvParser::ParseValue(columnar::ColumnData& col, const char* p,
                                                                  const char* e, const char** q_out,
                                                                  bool* null) {
   const char* q = p;
@@ -507,7 +507,7 @@ inline __attribute__((always_inline)) bool CsvParser::ParseValue(parquet::Column
     } else if (n <= 7 && buf_end_ && buf_end_ - p >= 8) {
       uint64_t w;  // the value and the bytes after it
       std::memcpy(&w, p, 8);
-      col.str.AppendKeyed(std::string_view(p, n), parquet::StringColumn::ShortKey(w, n));
+      col.str.AppendKeyed(std::string_view(p, n), columnar::StringColumn::ShortKey(w, n));
     } else {
       col.str.Append(std::string_view(p, n));
     }
@@ -545,7 +545,7 @@ inline __attribute__((always_inline)) bool CsvParser::ParseValue(parquet::Column
 // Field i (of kind K) of the row [line_begin, e) at *p, then the delimiter
 // after it: *p moves to the next field. False: status_ holds the error.
 template <ColumnKind K>
-inline __attribute__((always_inline)) bool CsvParser::ParseField(parquet::ColumnData& col, size_t i, bool last,
+inline __attribute__((always_inline)) bool CsvParser::ParseField(columnar::ColumnData& col, size_t i, bool last,
                                                                  const char* line_begin, const char* e,
                                                                  const char** p) {
   const char* q = *p;
@@ -571,7 +571,7 @@ inline __attribute__((always_inline)) bool CsvParser::ParseField(parquet::Column
 // field scans and lookups. Moves *p past them.
 inline __attribute__((always_inline)) bool CsvParser::ParsePrefix(const char* line_begin, const char* e,
                                                                   const char** p) {
-  parquet::ColumnData* cols = batch_.columns.data();
+  columnar::ColumnData* cols = batch_.columns.data();
   const size_t plen = prev_prefix_.size();  // 0: no previous row to repeat
   if (plen > 0 && static_cast<size_t>(e - line_begin) > plen &&
       SamePrefix(line_begin, prev_prefix_.data(), plen)) {
@@ -610,7 +610,7 @@ bool CsvParser::ParseRowGeneric(const char* line_begin, const char* e) {
   const auto& cols = schema_->columns;
   const size_t ncols = cols.size();
   for (size_t i = 2; i < ncols; i++) {
-    parquet::ColumnData& col = batch_.columns[i];
+    columnar::ColumnData& col = batch_.columns[i];
     const bool last = i + 1 == ncols;
     bool ok = false;
     switch (col.kind) {
@@ -632,7 +632,7 @@ template <ColumnKind... K>
 bool CsvParser::ParseRowAs(const char* line_begin, const char* e) {
   const char* p;
   if (!ParsePrefix(line_begin, e, &p)) return false;
-  parquet::ColumnData* cols = batch_.columns.data();
+  columnar::ColumnData* cols = batch_.columns.data();
   return [&]<size_t... I>(std::index_sequence<I...>) __attribute__((always_inline)) {
     constexpr ColumnKind kinds[] = {K...};
     constexpr size_t n = sizeof...(K) + 2;

@@ -8,8 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "columnar/column_data.h"
 #include "core/status.h"
-#include "parquet/column_data.h"
 #include "tardis/schema.h"
 
 namespace mt::tardis {
@@ -21,7 +21,7 @@ class BatchSink {
   // with a forced schema).
   virtual Status OnSchema(const DataTypeSchema& schema) = 0;
   // A full batch of rows, in input order.
-  virtual Status OnBatch(parquet::RowGroupData batch) = 0;
+  virtual Status OnBatch(columnar::RowGroupData batch) = 0;
 };
 
 struct ParserOptions {
@@ -63,7 +63,7 @@ class CsvParser {
   Status ParseBlock(const DataTypeSchema& schema, const std::vector<bool>& plain_strings,
                     size_t reserve_rows, const char* data, size_t n);
   // The rows of the last ParseBlock(); its memory is reused by the next.
-  const parquet::RowGroupData& batch() const { return batch_; }
+  const columnar::RowGroupData& batch() const { return batch_; }
   std::string FormatError(uint64_t lines_before) const;
   uint64_t lines() const { return line_; }
 
@@ -85,14 +85,14 @@ class CsvParser {
   // Picks parse_row_ for schema_.
   void SelectRowParser();
   bool ParseRowGeneric(const char* line_begin, const char* e);
-  template <parquet::ColumnKind... K>
+  template <columnar::ColumnKind... K>
   bool ParseRowAs(const char* line_begin, const char* e);
   bool ParsePrefix(const char* line_begin, const char* e, const char** p);
-  template <parquet::ColumnKind K>
-  bool ParseField(parquet::ColumnData& col, size_t i, bool last, const char* line_begin, const char* e,
+  template <columnar::ColumnKind K>
+  bool ParseField(columnar::ColumnData& col, size_t i, bool last, const char* line_begin, const char* e,
                   const char** p);
-  template <parquet::ColumnKind K>
-  bool ParseValue(parquet::ColumnData& col, const char* p, const char* e, const char** q, bool* null);
+  template <columnar::ColumnKind K>
+  bool ParseValue(columnar::ColumnData& col, const char* p, const char* e, const char** q, bool* null);
   bool EndRow();
   __attribute__((cold, noinline)) bool ValueError(const char* line_begin, const char* e, const char* p,
                                                   size_t col);
@@ -132,7 +132,7 @@ class CsvParser {
   uint64_t rows_ = 0;
   size_t last_batch_rows_ = 0;
   std::vector<size_t> last_text_bytes_;  // of the last batch's plain string columns
-  parquet::RowGroupData batch_;
+  columnar::RowGroupData batch_;
   std::vector<bool> plain_hint_;
   // "exchange,symbol," of the previous row: rows of one file nearly always
   // repeat it, so a memcmp replaces two field scans and lookups. Empty when

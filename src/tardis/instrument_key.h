@@ -71,9 +71,10 @@ std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::
 struct SymbolFacts {
   std::string type;         // spot | perpetual | future | option (Tardis `type`)
   std::string base, quote;  // baseCurrency, quoteCurrency
-  std::optional<int64_t> expiry_us;  // futures and options
-  std::optional<double> strike;      // options
-  std::string option_type;           // call | put
+  // Initialised here so that aggregate initialisers may leave them out.
+  std::optional<int64_t> expiry_us = std::nullopt;  // futures and options
+  std::optional<double> strike = std::nullopt;      // options
+  std::string option_type = {};                     // call | put
 };
 
 // The key from metadata (base and quote come from the metadata when

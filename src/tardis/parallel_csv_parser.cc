@@ -24,16 +24,15 @@ ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* f
       main_(std::move(source), forced, sink, opts),
       block_bytes_(std::max<size_t>(1, opts.block_bytes)),
       // Blocks dispatched and not yet joined: one per pool thread and two
-      // more (the caller parses too, see WaitJoined). Twice that held ~10 MB
-      // more text and fragments at 2 threads for no measurable speed.
+      // more (the caller parses too, see WaitJoined). More only hold more
+      // text and fragments in memory, for no speed.
       max_in_flight_(pool ? static_cast<size_t>(pool->size()) + 2 : 0),
       // Joins go in input order, so a block parsed on a slow core (a busy
-      // neighbour on a shared host) holds up every block behind it, and the
-      // caller, with nothing left to run, slept. Now it inflates up to seven
-      // blocks more instead. With one core half taken by another process,
-      // the order book at 2 threads took 0.86-0.93 s and now 0.75-0.79 s in
-      // most runs, for 5-14 MB more peak RSS; on idle cores the times are
-      // the same (0.56-0.58 s).
+      // neighbour on a shared host) holds up every block behind it. Rather
+      // than sleep then, with nothing left to run, the caller inflates up to
+      // seven blocks more: a few MB of memory, taken only when it would
+      // otherwise wait, so idle cores see no difference. (Measurements:
+      // bench/README.md.)
       max_ahead_(max_in_flight_ + 7) {}
 
 ParallelCsvParser::~ParallelCsvParser() { Stop(); }
@@ -73,7 +72,7 @@ Status ParallelCsvParser::Feed(const char* data, size_t n) {
     MT_RETURN_IF_ERROR(status_ = main_.Feed(data, head));
     in_blocks_ = true;
     const DataTypeSchema& schema = *main_.schema();
-    batch_ = parquet::MakeRowGroup(schema.ParquetSchema());
+    batch_ = columnar::MakeRowGroup(schema.ParquetSchema());
     plain_hint_.assign(schema.columns.size(), false);
     dispatch_hint_ = plain_hint_;
     data += head;
@@ -204,7 +203,7 @@ Status ParallelCsvParser::Join(Block* b) {
     // Renumber the block's row error with the lines of the blocks before it.
     return Status::InvalidInput(b->parser.FormatError(joined_lines_));
   }
-  const parquet::RowGroupData& frag = b->parser.batch();
+  const columnar::RowGroupData& frag = b->parser.batch();
   const size_t n = frag.num_rows;
   if (n == 0) return Status::OK();
   if (rows_.load(std::memory_order_relaxed) == 0) {
@@ -212,8 +211,8 @@ Status ParallelCsvParser::Join(Block* b) {
     // sized from the one before: no regrowing, no doubled capacity.
     size_t row_bytes = 1;
     for (const auto& c : frag.columns) {
-      row_bytes += c.nullable + parquet::FixedValueBytes(c.kind);
-      if (c.kind == parquet::ColumnKind::kString) row_bytes += c.str.ValueBytes() / n;
+      row_bytes += c.nullable + columnar::FixedValueBytes(c.kind);
+      if (c.kind == columnar::ColumnKind::kString) row_bytes += c.str.ValueBytes() / n;
     }
     // Twice the estimate: untouched capacity costs address space, not memory.
     // A file whose first block is its last (a small file) holds just that
@@ -233,7 +232,7 @@ Status ParallelCsvParser::Join(Block* b) {
   size_t r = 0;
   while (r < n) {
     const size_t take = std::min(n - r, opts_.batch_rows - batch_.num_rows);
-    parquet::AppendRows(frag, r, r + take, &cursor, &batch_);
+    columnar::AppendRows(frag, r, r + take, &cursor, &batch_);
     r += take;
     if (batch_.num_rows >= opts_.batch_rows || batch_.MemoryBytes() >= opts_.batch_bytes) {
       MT_RETURN_IF_ERROR(Emit());
@@ -242,7 +241,7 @@ Status ParallelCsvParser::Join(Block* b) {
   // A string column that stopped paying for its dictionary: blocks dispatched
   // from now on skip the dictionary too (the joining thread passes it on).
   for (size_t i = 0; i < batch_.columns.size(); i++) {
-    if (batch_.columns[i].kind == parquet::ColumnKind::kString && !batch_.columns[i].str.dict_mode()) {
+    if (batch_.columns[i].kind == columnar::ColumnKind::kString && !batch_.columns[i].str.dict_mode()) {
       plain_hint_[i] = true;
     }
   }
@@ -251,17 +250,17 @@ Status ParallelCsvParser::Join(Block* b) {
 
 Status ParallelCsvParser::Emit() {
   for (size_t i = 0; i < batch_.columns.size(); i++) {
-    if (batch_.columns[i].kind == parquet::ColumnKind::kString) {
+    if (batch_.columns[i].kind == columnar::ColumnKind::kString) {
       plain_hint_[i] = !batch_.columns[i].str.dict_mode();
     }
   }
-  parquet::RowGroupData out = std::move(batch_);
+  columnar::RowGroupData out = std::move(batch_);
   const size_t rows = out.num_rows;
-  std::vector<size_t> text_bytes = parquet::PlainTextBytes(out);
+  std::vector<size_t> text_bytes = columnar::PlainTextBytes(out);
   // The writer may wait here for the previous row group to be encoded; the
   // next batch is allocated after that, so it can reuse that one's memory.
   MT_RETURN_IF_ERROR(sink_->OnBatch(std::move(out)));
-  batch_ = parquet::MakeRowGroup(main_.schema()->ParquetSchema(), &plain_hint_);
+  batch_ = columnar::MakeRowGroup(main_.schema()->ParquetSchema(), &plain_hint_);
   // Room for a batch like the last one: no regrowing (and copying) later.
   ReserveBatch(rows, text_bytes);
   return Status::OK();
@@ -271,7 +270,7 @@ Status ParallelCsvParser::Emit() {
 // sixteenth more) for string column i when it is plain.
 void ParallelCsvParser::ReserveBatch(size_t rows, std::vector<size_t> text_bytes) {
   for (size_t& b : text_bytes) b += b / 16;
-  parquet::ReserveRows(&batch_, rows, &text_bytes);
+  columnar::ReserveRows(&batch_, rows, &text_bytes);
 }
 
 Status ParallelCsvParser::Finish() {

@@ -100,7 +100,7 @@ class ParallelCsvParser {
 
   // Used by the joining thread only (one at a time), and by the caller once
   // every join is done:
-  parquet::RowGroupData batch_;
+  columnar::RowGroupData batch_;
   std::vector<bool> plain_hint_;
   std::atomic<uint64_t> rows_{0};
   uint64_t joined_lines_ = 1;  // lines before the next block to join (the header)

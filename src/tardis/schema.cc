@@ -2,7 +2,7 @@
 
 namespace mt::tardis {
 
-using parquet::ColumnKind;
+using columnar::ColumnKind;
 
 namespace {
 
@@ -93,8 +93,8 @@ std::vector<DataTypeSchema> Build() {
 
 }  // namespace
 
-std::vector<parquet::ColumnSpec> DataTypeSchema::ParquetSchema() const {
-  std::vector<parquet::ColumnSpec> out;
+std::vector<columnar::ColumnSpec> DataTypeSchema::ParquetSchema() const {
+  std::vector<columnar::ColumnSpec> out;
   for (const auto& c : columns) out.push_back({c.parquet_name, c.kind, c.nullable});
   return out;
 }
@@ -110,8 +110,8 @@ std::vector<Column> DataTypeSchema::OutputColumns() const {
   return out;
 }
 
-std::vector<parquet::ColumnSpec> DataTypeSchema::OutputSchema() const {
-  std::vector<parquet::ColumnSpec> out;
+std::vector<columnar::ColumnSpec> DataTypeSchema::OutputSchema() const {
+  std::vector<columnar::ColumnSpec> out;
   for (const auto& c : OutputColumns()) out.push_back({c.parquet_name, c.kind, c.nullable});
   return out;
 }

@@ -7,14 +7,14 @@
 #include <string_view>
 #include <vector>
 
-#include "parquet/column_data.h"
+#include "columnar/column_data.h"
 
 namespace mt::tardis {
 
 struct Column {
   std::string csv_name;      // header name in the Tardis CSV
   std::string parquet_name;  // output column name
-  parquet::ColumnKind kind;
+  columnar::ColumnKind kind;
   bool nullable;
   std::string doc;           // one line for docs/SCHEMAS.md
 };
@@ -28,15 +28,18 @@ struct DataTypeSchema {
   bool row_keys = false;
 
   // The parsed columns (CSV order): what the CSV parser fills.
-  std::vector<parquet::ColumnSpec> ParquetSchema() const;
+  std::vector<columnar::ColumnSpec> ParquetSchema() const;
   // The columns of the files written: ParquetSchema() plus, with row_keys,
   // `instrument_key` (nullable string) at kInstrumentKeyColumn.
-  std::vector<parquet::ColumnSpec> OutputSchema() const;
+  std::vector<columnar::ColumnSpec> OutputSchema() const;
   // Output columns for docs: columns plus the instrument_key column.
   std::vector<Column> OutputColumns() const;
   std::string CsvHeader() const;  // comma-joined csv_names
 };
 
+// Every data type's columns start with exchange and symbol.
+inline constexpr size_t kExchangeColumn = 0;
+inline constexpr size_t kSymbolColumn = 1;
 inline constexpr size_t kInstrumentKeyColumn = 2;  // after exchange, symbol
 
 // Every supported data type, in a stable order.

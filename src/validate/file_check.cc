@@ -12,7 +12,7 @@ namespace mt::validate {
 
 namespace {
 
-using parquet::ColumnKind;
+using columnar::ColumnKind;
 using parquet::LogicalType;
 
 std::string Describe(const parquet::SchemaElement& e) {
@@ -23,7 +23,7 @@ std::string Describe(const parquet::SchemaElement& e) {
   return s;
 }
 
-std::string Describe(const parquet::ColumnSpec& c) {
+std::string Describe(const columnar::ColumnSpec& c) {
   std::string s = "'" + c.name + "' " + parquet::PhysicalTypeName(parquet::PhysicalTypeOf(c.kind)) +
                   (c.nullable ? " OPTIONAL" : " REQUIRED");
   if (c.kind == ColumnKind::kString) s += " STRING";
@@ -31,7 +31,7 @@ std::string Describe(const parquet::ColumnSpec& c) {
   return s;
 }
 
-bool Matches(const parquet::SchemaElement& e, const parquet::ColumnSpec& c) {
+bool Matches(const parquet::SchemaElement& e, const columnar::ColumnSpec& c) {
   if (e.name != c.name || e.type != parquet::PhysicalTypeOf(c.kind)) return false;
   const auto rep = c.nullable ? parquet::Repetition::kOptional : parquet::Repetition::kRequired;
   if (e.repetition != rep) return false;

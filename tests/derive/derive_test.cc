@@ -105,7 +105,7 @@ TEST(OrderBook, KeepsSidesSortedBestFirstAndTracksTheTouchedDepth) {
   EXPECT_EQ(b.size(kAsk), 0u);
 }
 
-parquet::RowGroupData Rows(const DerivedSpec& s) { return parquet::MakeRowGroup(DerivedParquetSchema(s)); }
+columnar::RowGroupData Rows(const DerivedSpec& s) { return columnar::MakeRowGroup(DerivedParquetSchema(s)); }
 
 // Runs one book change through the snapshotter as the engine does.
 struct BookDriver {
@@ -120,7 +120,7 @@ struct BookDriver {
   DerivedSpec spec;
   BookSnapshotter snap;
   OrderBook book;
-  parquet::RowGroupData out;
+  columnar::RowGroupData out;
   RowIdent id{"deribit", "BTC-PERPETUAL"};
 };
 
@@ -174,7 +174,7 @@ struct BarDriver {
   double At(size_t col, size_t row) const { return out.columns[col].f64[row]; }
   DerivedSpec spec;
   TradeBarBuilder bars;
-  parquet::RowGroupData out;
+  columnar::RowGroupData out;
   RowIdent id{"bitmex", "XBTUSD"};
 };
 

@@ -21,6 +21,12 @@
 namespace mt::parquet {
 namespace {
 
+using columnar::ColumnData;
+using columnar::ColumnKind;
+using columnar::ColumnSpec;
+using columnar::RowGroupData;
+using columnar::StringColumn;
+
 namespace fs = std::filesystem;
 
 double Bits(uint64_t b) {

@@ -44,7 +44,9 @@ TEST(DecodeDeltaBinaryPacked, RoundTripsEdgeCases) {
         ByteCursor c(reinterpret_cast<const uint8_t*>(buf.data()), cut);
         std::vector<int64_t> g;
         const Status st = DecodeDeltaBinaryPacked(&c, n, &g);
-        if (st.ok()) EXPECT_EQ(g, v) << "cut=" << cut << " n=" << n;
+        if (st.ok()) {
+          EXPECT_EQ(g, v) << "cut=" << cut << " n=" << n;
+        }
       }
     }
   }

@@ -215,7 +215,9 @@ TEST(ByteStreamSplit, RoundTripsSpecialDoubles) {
     EncodeByteStreamSplit(v.data(), v.size(), &buf);
     ASSERT_EQ(buf.size(), n * 8);
     const auto got = DecodeByteStreamSplit(buf, 0, n);
-    if (n > 0) ASSERT_EQ(0, std::memcmp(got.data(), v.data(), n * 8)) << "n=" << n;  // bit-exact
+    if (n > 0) {
+      ASSERT_EQ(0, std::memcmp(got.data(), v.data(), n * 8)) << "n=" << n;  // bit-exact
+    }
   }
 }
 

@@ -26,6 +26,12 @@
 namespace mt::parquet {
 namespace {
 
+using columnar::ColumnData;
+using columnar::ColumnKind;
+using columnar::ColumnSpec;
+using columnar::MakeRowGroup;
+using columnar::RowGroupData;
+
 namespace fs = std::filesystem;
 
 class TempDir {
@@ -349,7 +355,9 @@ TEST(FileReader, EveryTruncationIsACleanError) {
   for (size_t n = 0; n < bytes.size(); n++) {
     auto r = FileReader::OpenBuffer(bytes.substr(0, n), "cut");
     EXPECT_FALSE(r.ok()) << "prefix of " << n << " bytes opened";
-    if (!r.ok()) EXPECT_EQ(r.status().code(), Status::Code::kInvalidInput) << n;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidInput) << n;
+    }
   }
   // A prefix followed by a good footer: the chunks point outside the data.
   const uint32_t flen = Load<uint32_t>(bytes.substr(bytes.size() - 8, 4));

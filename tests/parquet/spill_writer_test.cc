@@ -14,6 +14,11 @@
 namespace mt::parquet {
 namespace {
 
+using columnar::ColumnKind;
+using columnar::ColumnSpec;
+using columnar::MakeRowGroup;
+using columnar::RowGroupData;
+
 class StringSink final : public storage::WritableObject {
  public:
   Status Append(std::string_view d) override {

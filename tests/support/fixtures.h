@@ -32,7 +32,7 @@ class CollectSink : public tardis::BatchSink, public io::ChunkSink {
     schema = &s;
     return Status::OK();
   }
-  Status OnBatch(parquet::RowGroupData b) override {
+  Status OnBatch(columnar::RowGroupData b) override {
     batches.push_back(std::move(b));
     return Status::OK();
   }
@@ -40,7 +40,7 @@ class CollectSink : public tardis::BatchSink, public io::ChunkSink {
   tardis::CsvParser& parser() { return parser_; }
 
   const tardis::DataTypeSchema* schema = nullptr;
-  std::vector<parquet::RowGroupData> batches;
+  std::vector<columnar::RowGroupData> batches;
 
  private:
   tardis::CsvParser parser_;

@@ -18,7 +18,7 @@ using mt::testing::CollectSink;
 using mt::testing::FixturePath;
 using mt::testing::ParseBytes;
 using mt::testing::ReadFile;
-using parquet::RowGroupData;
+using columnar::RowGroupData;
 
 // Cell accessors over the concatenated batches (row r of column c), dense values resolved.
 struct Table {
@@ -54,10 +54,10 @@ struct Table {
       }
       char buf[64];
       switch (cd.kind) {
-        case parquet::ColumnKind::kString: return std::string(cd.str.Get(v));
-        case parquet::ColumnKind::kTimestampMicros: return std::to_string(cd.i64[v]);
-        case parquet::ColumnKind::kBool: return cd.b[v] ? "true" : "false";
-        case parquet::ColumnKind::kDouble:
+        case columnar::ColumnKind::kString: return std::string(cd.str.Get(v));
+        case columnar::ColumnKind::kTimestampMicros: return std::to_string(cd.i64[v]);
+        case columnar::ColumnKind::kBool: return cd.b[v] ? "true" : "false";
+        case columnar::ColumnKind::kDouble:
           std::snprintf(buf, sizeof buf, "%.17g", cd.f64[v]);
           return buf;
       }
@@ -298,10 +298,10 @@ TEST(CsvParserFixtures, LastRowOfEveryFixtureEveryColumn) {
         continue;
       }
       switch (col.kind) {
-        case parquet::ColumnKind::kDouble:
+        case columnar::ColumnKind::kDouble:
           EXPECT_EQ(t.Dbl(r, name), std::strtod(cells[i].c_str(), nullptr)) << c.file << " " << name;
           break;
-        case parquet::ColumnKind::kTimestampMicros:
+        case columnar::ColumnKind::kTimestampMicros:
           EXPECT_EQ(t.Ts(r, name), std::stoll(cells[i])) << c.file << " " << name;
           break;
         default:

@@ -23,8 +23,8 @@
 namespace mt::tardis {
 namespace {
 
-using parquet::ColumnKind;
-using parquet::RowGroupData;
+using columnar::ColumnKind;
+using columnar::RowGroupData;
 
 struct Collected : BatchSink {
   Status OnSchema(const DataTypeSchema& s) override {
@@ -56,7 +56,7 @@ void Parse(const std::string& text, ThreadPool* pool, ParserOptions opts, size_t
   r->rows = p.rows();
 }
 
-void ExpectSameColumn(const parquet::ColumnData& a, const parquet::ColumnData& b, const std::string& where) {
+void ExpectSameColumn(const columnar::ColumnData& a, const columnar::ColumnData& b, const std::string& where) {
   ASSERT_EQ(a.kind, b.kind) << where;
   EXPECT_EQ(a.defined, b.defined) << where;
   EXPECT_EQ(a.null_count, b.null_count) << where;
@@ -320,7 +320,7 @@ TEST(ParallelCsvParser, BadRowInALateBlockHasItsFileLineNumber) {
 // Bad text in a late block (each block is checked for non-ASCII and NUL
 // bytes on its own): the message of a whole-file parse, file line included.
 TEST(ParallelCsvParser, InvalidUtf8AndNulInALateBlockAsSequential) {
-  for (const std::string bad : {std::string("\xC3"), std::string(1, '\0')}) {
+  for (const std::string& bad : {std::string("\xC3"), std::string(1, '\0')}) {
     std::string text = SyntheticTrades(20000);
     size_t pos = 0;
     for (int l = 1; l < 12001; l++) pos = text.find('\n', pos) + 1;
@@ -442,7 +442,7 @@ namespace {
 TEST(ParallelCsvParser, SinkErrorStopsTheParse) {
   struct Failing : BatchSink {
     Status OnSchema(const DataTypeSchema&) override { return Status::OK(); }
-    Status OnBatch(parquet::RowGroupData) override {
+    Status OnBatch(columnar::RowGroupData) override {
       if (++calls == 2) return Status::IOError("out.parquet: no space left on device");
       return Status::OK();
     }

@@ -72,7 +72,7 @@ class Tree : public ::testing::Test {
     ASSERT_TRUE(obj.ok());
     parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
     for (size_t a = 0; a < rows; a += row_group_rows) {
-      parquet::RowGroupData rg = parquet::MakeRowGroup(spec);
+      columnar::RowGroupData rg = columnar::MakeRowGroup(spec);
       const size_t n = std::min(rows - a, row_group_rows);
       rg.num_rows = n;
       for (size_t c = 0; c < spec.size(); c++) {
@@ -80,12 +80,12 @@ class Tree : public ::testing::Test {
         for (size_t r = 0; r < n; r++) {
           if (col.nullable) col.defined.push_back(1);
           switch (col.kind) {
-            case parquet::ColumnKind::kTimestampMicros:
+            case columnar::ColumnKind::kTimestampMicros:
               col.i64.push_back(first_us + static_cast<int64_t>(a + r) * 1000);
               break;
-            case parquet::ColumnKind::kDouble: col.f64.push_back(1.5); break;
-            case parquet::ColumnKind::kBool: col.b.push_back(1); break;
-            case parquet::ColumnKind::kString:
+            case columnar::ColumnKind::kDouble: col.f64.push_back(1.5); break;
+            case columnar::ColumnKind::kBool: col.b.push_back(1); break;
+            case columnar::ColumnKind::kString:
               col.str.Append(c == 0 ? exchange : c == 1 ? symbol : schema->row_keys && c == 2 ? row_key : "x");
               break;
           }
@@ -592,7 +592,9 @@ TEST_F(Tree, NotAvailableIsReportedApartAndNeverPlannedAgain) {
   for (const auto& w : plan->items) EXPECT_NE(w.Id(), "2020-02-22/trades/binance-futures/XRPUSDT");
   // Only corrupt items remain: still incomplete, but not for the 404.
   EXPECT_FALSE(Complete(*exp, res));
-  const std::string html = RenderHtmlReport(ReportInfo{kDay, kDay}, res.items);
+  ReportInfo info;
+  info.from = info.to = kDay;
+  const std::string html = RenderHtmlReport(info, res.items);
   EXPECT_NE(html.find("1 not available at source"), std::string::npos);
 }
 
@@ -640,7 +642,9 @@ TEST(CollapseDays, ConsecutiveDaysWithOneTextBecomeOneRun) {
   EXPECT_EQ(runs[0].Days(), "2024-01-01 .. 2024-07-11 (193 days)");
   EXPECT_EQ(runs[1].Days(), "2024-07-12");
   EXPECT_EQ(runs[2].Days(), "2024-07-20");  // a gap starts a new run
-  ReportInfo info{Date{2024, 1, 1}, Date{2024, 7, 20}};
+  ReportInfo info;
+  info.from = Date{2024, 1, 1};
+  info.to = Date{2024, 7, 20};
   info.definition_problems = lines;
   const std::string html = RenderHtmlReport(info, {});
   EXPECT_NE(html.find("2024-01-01 .. 2024-07-11 (193 days): no definitions"), std::string::npos);
@@ -672,14 +676,14 @@ TEST(CheckFooter, MetadataMustNameThisObject) {
     auto obj = store->Create("f.parquet", true);
     parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
     for (size_t a = 0; a < ts.size(); a += rg_rows) {
-      parquet::RowGroupData rg = parquet::MakeRowGroup(spec);
+      columnar::RowGroupData rg = columnar::MakeRowGroup(spec);
       rg.num_rows = std::min(rg_rows, ts.size() - a);
       for (auto& col : rg.columns) {
         for (size_t r = a; r < a + rg.num_rows; r++) {
           if (col.nullable) col.defined.push_back(1);
-          if (col.kind == parquet::ColumnKind::kTimestampMicros) col.i64.push_back(ts[r]);
-          if (col.kind == parquet::ColumnKind::kDouble) col.f64.push_back(1);
-          if (col.kind == parquet::ColumnKind::kString) col.str.Append("s");
+          if (col.kind == columnar::ColumnKind::kTimestampMicros) col.i64.push_back(ts[r]);
+          if (col.kind == columnar::ColumnKind::kDouble) col.f64.push_back(1);
+          if (col.kind == columnar::ColumnKind::kString) col.str.Append("s");
         }
       }
       EXPECT_TRUE(w.WriteRowGroup(std::move(rg)).ok());

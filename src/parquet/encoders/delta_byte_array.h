@@ -21,8 +21,8 @@ void EncodeDeltaByteArray(size_t n, Get get, std::string* out);
 #include <cstring>
 #include <vector>
 
+#include "columnar/pod_vector.h"
 #include "parquet/encoders/delta_binary_packed.h"
-#include "parquet/pod_vector.h"
 
 namespace mt::parquet {
 
@@ -46,7 +46,7 @@ void EncodeDeltaByteArray(size_t n, Get get, std::string* out) {
   // Not kept per thread: 8 bytes a row would add to the peak RSS of every
   // pool thread. Every slot is written below: no zero-fill. A page holds
   // far less than 2 GiB, so lengths fit 32 bits.
-  PodVector<int32_t> prefix, suffix_len;
+  columnar::PodVector<int32_t> prefix, suffix_len;
   prefix.resize(n);
   suffix_len.resize(n);
   std::string_view prev;

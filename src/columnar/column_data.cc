@@ -1,10 +1,10 @@
-#include "parquet/column_data.h"
+#include "columnar/column_data.h"
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
-namespace mt::parquet {
+namespace mt::columnar {
 
 void StringColumn::AppendRange(const StringColumn& src, size_t begin, size_t end) {
   if (begin >= end) return;
@@ -132,4 +132,4 @@ RowGroupData MakeRowGroup(const std::vector<ColumnSpec>& schema,
   return rg;
 }
 
-}  // namespace mt::parquet
+}  // namespace mt::columnar

@@ -13,7 +13,7 @@
 #include <new>
 #include <type_traits>
 
-namespace mt::parquet {
+namespace mt::columnar {
 
 template <typename T>
 class PodVector {
@@ -141,4 +141,4 @@ class PodVector {
   size_t cap_ = 0;
 };
 
-}  // namespace mt::parquet
+}  // namespace mt::columnar

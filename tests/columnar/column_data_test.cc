@@ -1,4 +1,4 @@
-#include "parquet/column_data.h"
+#include "columnar/column_data.h"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace mt::parquet {
+namespace mt::columnar {
 namespace {
 
 TEST(StringColumn, ConstantRunThenOtherValues) {
@@ -202,4 +202,4 @@ TEST(StringColumn, EmptyStringIsAValue) {
 }
 
 }  // namespace
-}  // namespace mt::parquet
+}  // namespace mt::columnar

@@ -1,6 +1,8 @@
 // In-memory column values of one row group, filled by the CSV parser and
 // consumed by the column encoder. Values are dense: a null adds a 0 to
-// `defined` and nothing to the value vector.
+// `defined` and nothing to the value vector. A component of its own, so that
+// tardis/ (the parser) and parquet/ (the writer) share it without depending
+// on each other.
 #pragma once
 
 #include <algorithm>
@@ -11,9 +13,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "parquet/pod_vector.h"
+#include "columnar/pod_vector.h"
 
-namespace mt::parquet {
+namespace mt::columnar {
 
 enum class ColumnKind : uint8_t { kTimestampMicros, kDouble, kString, kBool };
 
@@ -400,4 +402,4 @@ void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings);
 void AppendRows(const RowGroupData& src, size_t row_begin, size_t row_end,
                 std::vector<size_t>* value_cursor, RowGroupData* dst);
 
-}  // namespace mt::parquet
+}  // namespace mt::columnar
