@@ -145,7 +145,8 @@ class LocalWritable final : public WritableObject {
   // (RemoveOrphanedTemporaries).
   Status Seal() override {
     if (fd_ < 0) return Status::Internal("seal after commit/abort: " + path_);
-    (void)::sync_file_range(fd_, static_cast<off_t>(flushed_), 0, SYNC_FILE_RANGE_WRITE);
+    // No writeback is started here: SyncSealed() writes back every sealed
+    // file in one pass (a start per file cost a synchronous submission each).
     const std::string sealed = tmp_ + std::string(kSealedSuffix);
     if (::rename(tmp_.c_str(), sealed.c_str()) != 0) return WriteError("rename " + tmp_ + " -> " + sealed, errno);
     tmp_ = sealed;
