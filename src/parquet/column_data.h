@@ -93,6 +93,18 @@ class StringColumn {
   // bulk. Joins column fragments parsed on different threads.
   void AppendRange(const StringColumn& src, size_t begin, size_t end);
 
+  // Plain mode only: room for `count` more values with `text_bytes` bytes of
+  // text in all, for the caller to fill: each value's start in the text
+  // (counted from text_size() before the call) at *offsets, the text at the
+  // returned pointer. Sized exactly, no growth slack.
+  char* ExtendPlain(size_t count, size_t text_bytes, uint32_t** offsets) {
+    offsets_.reserve(offsets_.size() + count);
+    bytes_.reserve(bytes_.size() + text_bytes);
+    *offsets = offsets_.Extend(count);
+    return bytes_.Extend(text_bytes);
+  }
+  size_t text_size() const { return bytes_.size(); }
+
   // Empties the column, keeping its memory for the next rows.
   void Clear(bool dict_mode) {
     dict_mode_ = dict_mode;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <chrono>
 #include <unordered_map>
 
@@ -440,7 +441,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
           case ColumnKind::kDouble: Scatter(src.f64, &ColumnData::f64); break;
           case ColumnKind::kBool: Scatter(src.b, &ColumnData::b); break;
           case ColumnKind::kString:
-            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->str.Append(src.str.Get(r));
+            if (!ScatterPlain(src.str)) {
+              for (size_t r = 0; r < n; r++) cols_[slot_[r]]->str.Append(src.str.Get(r));
+            }
             break;
         }
       } else {
@@ -519,6 +522,38 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     const T* v = src.data();
     const size_t n = src.size();
     for (size_t r = 0; r < n; r++) *cur[slot[r]]++ = v[r];
+  }
+
+  // Scatter for a plain string column (trade ids) whose outputs are plain
+  // too: the text each output gets is counted first, so each output's room
+  // is made once and the values are copied through cursors. False (nothing
+  // done) when the source or an output column is a dictionary.
+  bool ScatterPlain(const StringColumn& src) {
+    if (src.dict_mode()) return false;
+    for (size_t k = 0; k < touched_.size(); k++) {
+      if (cols_[k]->str.dict_mode()) return false;
+    }
+    const size_t n = src.size();
+    const uint32_t* slot = slot_.data();
+    text_.assign(touched_.size(), 0);
+    for (size_t r = 0; r < n; r++) text_[slot[r]] += src.Get(r).size();
+    offset_cursors_.resize(touched_.size());
+    text_cursors_.resize(touched_.size());
+    for (size_t k = 0; k < touched_.size(); k++) {
+      StringColumn& d = cols_[k]->str;
+      const size_t at = d.text_size();
+      text_cursors_[k] = d.ExtendPlain(touched_[k]->batch_count, text_[k], &offset_cursors_[k]);
+      text_[k] = at;  // from here on: the next value's start
+    }
+    for (size_t r = 0; r < n; r++) {
+      const std::string_view v = src.Get(r);
+      const uint32_t k = slot[r];
+      *offset_cursors_[k]++ = static_cast<uint32_t>(text_[k]);
+      if (!v.empty()) std::memcpy(text_cursors_[k], v.data(), v.size());
+      text_cursors_[k] += v.size();
+      text_[k] += v.size();
+    }
+    return true;
   }
 
   Status FlushPending(Output* out) {
@@ -627,6 +662,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::vector<RowGroupData*> dests_;
   std::vector<ColumnData*> cols_;
   std::vector<void*> cursors_;  // Scatter's write positions, one per touched output
+  std::vector<size_t> text_;  // ScatterPlain's text per touched output, then its next offset
+  std::vector<uint32_t*> offset_cursors_;
+  std::vector<char*> text_cursors_;
   std::vector<RowGroupData> own_;
   Status status_;
 };
