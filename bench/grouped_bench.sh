@@ -18,6 +18,9 @@
 # peak RSS (target < 256 MB), locally and (GCS=1, needs `npm ci` in tests/gcs) to the storage
 # emulator, tests/gcs/serve-storage.cjs (trades only: the emulator takes no chunked uploads, and
 # the chain objects are bigger than one chunk). Each run writes into a fresh directory.
+# Also per round (trades, one thread): bench/create_files.c making as many files of the grouped
+# output's mean size, created, written, synced and renamed as the local store does: the file
+# system's share of a grouped run, which no converter avoids ("create files only").
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -39,6 +42,8 @@ export SOURCE_DATE_EPOCH=1700000000
 
 GEN="$DATA/gen_tardis"
 [[ "$GEN" -nt "$HERE/gen_tardis.c" ]] || cc -O2 -o "$GEN" "$HERE/gen_tardis.c" -lm
+CREATE="$DATA/create_files"
+[[ "$CREATE" -nt "$HERE/create_files.c" ]] || cc -O2 -o "$CREATE" "$HERE/create_files.c"
 gen() {  # gen KIND ROWS FILE [one]
   [[ -s "$3" ]] || "$GEN" "$1" "$2" "$3" 7 "$N" ${4:-}
 }
@@ -79,12 +84,26 @@ run() {
   printf '%s\t%s\t%s\t%s\n' "$label" "$threads" "$secs" "$rss" >> "$RES"
 }
 
+# files LABEL DIR COUNT SIZE: the file-system floor (create_files.c: COUNT files of SIZE bytes,
+# created, written, synced and renamed as the local store does), as a row of results.tsv.
+files() {
+  local tf="$DATA/time.txt"
+  /usr/bin/time -f '%e %M' -o "$tf" "$CREATE" "$2" "$3" "$4" > /dev/null
+  read -r secs rss < "$tf"
+  printf '%s\t%s\t%s\t%s\n' "$1" - "$secs" "$rss" >> "$RES"
+}
+
 for r in $(seq "$ROUNDS"); do
   for t in 1 2; do
     for kind in trades options_chain; do
       o="$DATA/out-$r-$t-$kind"
       run "$kind one-instrument" "$t" "$o-a" "$DATA/deribit_${kind}_${DAY}_${ONE}.csv"
       run "$kind grouped" "$t" "$o-g" "$DATA/deribit_${kind}_${DAY}_OPTIONS.csv"
+      if [[ "$kind" == trades && "$t" == 1 ]]; then
+        # As many files as the grouped run wrote, of their mean size.
+        read -r nf nb < <(find "$o-g" -name '*.parquet' -printf '%s\n' | awk '{n++; b+=$1} END {print n, int(b/n)}')
+        files "trades: create files only" "$o-f" "$nf" "$nb"
+      fi
       # The emulator takes no chunked uploads: objects above GCS_CHUNK_SIZE (the chain files)
       # cannot go there, so only the 3,000 trades objects do.
       if [[ "$GCS" == 1 && "$kind" == trades ]]; then
@@ -106,10 +125,15 @@ for kind in trades options_chain; do
   size=$(bytes "$DATA/deribit_${kind}_${DAY}_OPTIONS.csv")
   for t in 1 2; do
     anchor=""
-    for label in "$kind one-instrument" "$kind grouped" "$kind grouped gs://"; do
-      med=$(awk -F'\t' -v l="$label" -v t="$t" '$1==l && $2==t {print $3}' "$RES" | sort -g |
+    for label in "$kind one-instrument" "$kind grouped" "$kind grouped gs://" "$kind: create files only"; do
+      tt=$t
+      if [[ "$label" == *"files only" ]]; then
+        [[ "$t" == 1 ]] || continue
+        tt=-
+      fi
+      med=$(awk -F'\t' -v l="$label" -v t="$tt" '$1==l && $2==t {print $3}' "$RES" | sort -g |
             awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
-      rss=$(awk -F'\t' -v l="$label" -v t="$t" '$1==l && $2==t {print $4}' "$RES" | sort -g | tail -1)
+      rss=$(awk -F'\t' -v l="$label" -v t="$tt" '$1==l && $2==t {print $4}' "$RES" | sort -g | tail -1)
       [[ -z "$med" ]] && continue
       mbs=$(awk -v b="$size" -v s="$med" 'BEGIN {printf "%.0f", b / 1e6 / s}')
       [[ -z "$anchor" ]] && anchor=$med
@@ -118,4 +142,6 @@ for kind in trades options_chain; do
     done
   done
 done
-echo "(peak RSS: the largest of the rounds; targets: grouped >= 0.50x the anchor, peak RSS < 256 MB)"
+echo "(peak RSS: the largest of the rounds; targets: grouped >= 0.50x the anchor, peak RSS < 256 MB;"
+echo " 'create files only': bench/create_files.c making as many files of the grouped output's mean size,"
+echo " the file system's share of a grouped run; its 'vs anchor' is that share alone)"

@@ -95,6 +95,18 @@ class StringColumn {
   // bulk. Joins column fragments parsed on different threads.
   void AppendRange(const StringColumn& src, size_t begin, size_t end);
 
+  // Plain mode only: room for `count` more values with `text_bytes` bytes of
+  // text in all, for the caller to fill: each value's start in the text
+  // (counted from text_size() before the call) at *offsets, the text at the
+  // returned pointer. Sized exactly, no growth slack.
+  char* ExtendPlain(size_t count, size_t text_bytes, uint32_t** offsets) {
+    offsets_.reserve(offsets_.size() + count);
+    bytes_.reserve(bytes_.size() + text_bytes);
+    *offsets = offsets_.Extend(count);
+    return bytes_.Extend(text_bytes);
+  }
+  size_t text_size() const { return bytes_.size(); }
+
   // Empties the column, keeping its memory for the next rows.
   void Clear(bool dict_mode) {
     dict_mode_ = dict_mode;
@@ -103,6 +115,7 @@ class StringColumn {
     // clear() zero-fills every bucket, however few entries there were:
     // skip it when empty (a plain column, cleared for every parsed block).
     if (!lookup_.empty()) lookup_.clear();
+    if (!cache_.empty()) std::fill(cache_.begin(), cache_.end(), 0u);
     indices_.clear();
     const_count_ = 0;
     last_index_ = 0;
@@ -164,7 +177,7 @@ class StringColumn {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
-  // Short values (side, exchange) compare as two overlapping words.
+  // Values up to 24 bytes (side, exchange, symbols) compare as overlapping words.
   static inline __attribute__((always_inline)) bool Equal(std::string_view a, const std::string& b) {
     const size_t n = a.size();
     if (n != b.size()) return false;
@@ -179,6 +192,18 @@ class StringColumn {
       return x0 == y0 && x1 == y1;
     }
     if (n < 4) return n == 0 || (x[0] == y[0] && x[n / 2] == y[n / 2] && x[n - 1] == y[n - 1]);
+    if (n <= 24) {
+      // Three words that cover every byte (symbols: 15-25 bytes), no call.
+      const size_t m = n < 16 ? n - 8 : 8;
+      uint64_t a0, b0, a1, b1, a2, b2;
+      std::memcpy(&a0, x, 8);
+      std::memcpy(&b0, y, 8);
+      std::memcpy(&a1, x + m, 8);
+      std::memcpy(&b1, y + m, 8);
+      std::memcpy(&a2, x + n - 8, 8);
+      std::memcpy(&b2, y + n - 8, 8);
+      return ((a0 ^ b0) | (a1 ^ b1) | (a2 ^ b2)) == 0;
+    }
     return std::memcmp(x, y, n) == 0;
   }
   // The index of `s` in a dictionary of at most 4 values (side, exchange),
@@ -226,9 +251,24 @@ class StringColumn {
   // then plain) when the dictionary is full.
   bool Intern(std::string_view s, uint32_t* index) {
     if (FindInSmallDict(s, index)) return true;
+    // A direct-mapped cache in front of the hash table, once the dictionary
+    // is big enough to pay for it: the symbols of a grouped file (thousands,
+    // in no order) mostly hit it, for a multiply and one compare instead of
+    // a full hash and a bucket walk.
+    uint32_t dummy = 0;
+    uint32_t* cached = &dummy;
+    if (dict_.size() >= kCacheFrom) {
+      if (cache_.empty()) cache_.assign(kCacheSlots, 0);
+      cached = &cache_[CacheSlot(s)];
+      if (*cached != 0 && Equal(s, dict_[*cached - 1])) {
+        *index = *cached - 1;
+        return true;
+      }
+    }
     auto it = lookup_.find(s);
     if (it != lookup_.end()) {
       *index = it->second;
+      *cached = it->second + 1;
       return true;
     }
     if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes &&
@@ -238,6 +278,7 @@ class StringColumn {
       if (*index < 4 && !s.empty() && s.size() <= 7) small_keys_[*index] = ShortKey(s);
       dict_bytes_ += s.size();
       lookup_.emplace(dict_.back(), *index);
+      *cached = *index + 1;
       return true;
     }
     SwitchToPlain();
@@ -275,8 +316,26 @@ class StringColumn {
     dict_.clear();
     ClearShortKeys();
     decltype(lookup_)().swap(lookup_);  // the buckets' memory too
+    std::vector<uint32_t>().swap(cache_);
     dict_bytes_ = 0;
     dict_mode_ = false;
+  }
+
+  // Intern's cache: a slot from the length and the first and last eight
+  // bytes (where option symbols differ: expiry, strike, type).
+  static constexpr size_t kCacheSlots = 1 << 14;
+  static constexpr size_t kCacheFrom = 64;  // dictionary entries before the cache is made
+  static size_t CacheSlot(std::string_view s) {
+    uint64_t a = 0, b = 0;
+    const size_t n = s.size();
+    if (n >= 8) {
+      std::memcpy(&a, s.data(), 8);
+      std::memcpy(&b, s.data() + n - 8, 8);
+    } else if (n > 0) {
+      std::memcpy(&a, s.data(), n);
+    }
+    const uint64_t h = a * 0x9E3779B97F4A7C15ULL ^ (b + n) * 0xC2B2AE3D27D4EB4FULL;
+    return static_cast<size_t>(h >> 50);  // 14 bits: kCacheSlots
   }
 
   // A key no value has (length byte 0xFF).
@@ -291,6 +350,7 @@ class StringColumn {
   // than 7 bytes).
   uint64_t small_keys_[4] = {kNoShortKey, kNoShortKey, kNoShortKey, kNoShortKey};
   std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> lookup_;
+  std::vector<uint32_t> cache_;  // kCacheSlots entries (index + 1, 0: empty) once used
   PodVector<uint32_t> indices_;
   size_t const_count_ = 0;   // values while only dict_[0] was seen and indices_ is empty
   size_t reserve_hint_ = 0;

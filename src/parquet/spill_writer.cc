@@ -224,11 +224,14 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
   if (!queue_.empty()) return Status::Internal("SpillWriter::WriteFile before Drain");
   if (!buffer_.empty()) MT_RETURN_IF_ERROR(status_ = FlushBuffer());
   const File& f = files_[file];
-  MT_RETURN_IF_ERROR(sink->Append("PAR1"));
+  // The object is gathered in `obj` and handed to the sink in pieces of at
+  // least kCopyBytes (most objects of a grouped file are a few KB: one write
+  // each instead of one per row group and part).
+  std::string obj = "PAR1";
   int64_t offset = 4;
   std::vector<RowGroupMeta> metas;
   metas.reserve(f.groups.size());
-  std::string buf, meta;
+  std::string meta;
   for (const Spilled& g : f.groups) {
     meta.resize(g.meta_len);
     MT_RETURN_IF_ERROR(ReadSpill(g.offset + g.data_len, g.meta_len, meta.data()));
@@ -253,21 +256,24 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
     if (static_cast<uint64_t>(rel) != g.data_len) return Status::Internal("spill record of " + path_ + " is damaged");
     for (uint64_t done = 0; done < g.data_len;) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(kCopyBytes, g.data_len - done));
-      buf.resize(n);
-      MT_RETURN_IF_ERROR(ReadSpill(g.offset + done, n, buf.data()));
-      MT_RETURN_IF_ERROR(sink->Append(buf));
+      const size_t at = obj.size();
+      obj.resize(at + n);
+      MT_RETURN_IF_ERROR(ReadSpill(g.offset + done, n, obj.data() + at));
+      if (obj.size() >= kCopyBytes) {
+        MT_RETURN_IF_ERROR(sink->Append(obj));
+        obj.clear();
+      }
       done += n;
     }
     offset += static_cast<int64_t>(g.data_len);
     metas.push_back(std::move(m));
   }
   const std::string footer = SerializeFileFooter(schema_, opts_, metas, f.num_rows, kv);
-  MT_RETURN_IF_ERROR(sink->Append(footer));
-  char len[4];
+  obj += footer;
   const uint32_t n = static_cast<uint32_t>(footer.size());
-  for (int i = 0; i < 4; i++) len[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
-  MT_RETURN_IF_ERROR(sink->Append(std::string_view(len, 4)));
-  return sink->Append("PAR1");
+  for (int i = 0; i < 4; i++) obj.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+  obj += "PAR1";
+  return sink->Append(obj);
 }
 
 }  // namespace mt::parquet

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <chrono>
 #include <unordered_map>
 
@@ -16,6 +17,7 @@ namespace mt::pipeline {
 using columnar::ColumnData;
 using columnar::ColumnKind;
 using columnar::RowGroupData;
+using columnar::StringColumn;
 
 namespace {
 
@@ -420,12 +422,14 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     for (size_t r = 0; r < n; r++) row_out_[r] = row_route_[r]->out;
     // Each row's output as a slot in touched_, and the rows per output.
     touched_.clear();
+    first_row_.clear();
     slot_.resize(n);
     for (size_t r = 0; r < n; r++) {
       Output* o = row_out_[r];
       if (o->batch_count == 0) {
         o->slot = static_cast<uint32_t>(touched_.size());
         touched_.push_back(o);
+        first_row_.push_back(static_cast<uint32_t>(r));
       }
       o->batch_count++;
       slot_[r] = o->slot;
@@ -459,27 +463,30 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         ColumnData& d = dests_[k]->columns[c];
         cols_[k] = &d;
         const size_t count = touched_[k]->batch_count;
-        switch (d.kind) {
-          case ColumnKind::kTimestampMicros: d.i64.reserve(d.i64.size() + count); break;
-          case ColumnKind::kDouble: d.f64.reserve(d.f64.size() + count); break;
-          case ColumnKind::kBool: d.b.reserve(d.b.size() + count); break;
-          case ColumnKind::kString: break;
-        }
         if (src.defined.empty() && !d.defined.empty()) d.defined.append(count, uint8_t{1});
       }
-      if (src.defined.empty()) {
+      if (src.defined.empty() && !schema_->row_keys && (c == kExchangeCol || c == kSymbolCol)) {
+        // Every row of an output has its route's exchange and symbol (an
+        // options_chain output aside): one value per output, repeated.
+        for (size_t k = 0; k < touched_.size(); k++) {
+          StringColumn& d = cols_[k]->str;
+          d.Append(src.str.Get(first_row_[k]));
+          const size_t count = touched_[k]->batch_count;
+          if (d.CanRepeatLast()) {
+            for (size_t i = 1; i < count; i++) d.RepeatLast();
+          } else {
+            for (size_t i = 1; i < count; i++) d.Append(src.str.Get(first_row_[k]));
+          }
+        }
+      } else if (src.defined.empty()) {
         switch (src.kind) {
-          case ColumnKind::kTimestampMicros:
-            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->i64.push_back(src.i64[r]);
-            break;
-          case ColumnKind::kDouble:
-            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->f64.push_back(src.f64[r]);
-            break;
-          case ColumnKind::kBool:
-            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->b.push_back(src.b[r]);
-            break;
+          case ColumnKind::kTimestampMicros: Scatter(src.i64, &ColumnData::i64); break;
+          case ColumnKind::kDouble: Scatter(src.f64, &ColumnData::f64); break;
+          case ColumnKind::kBool: Scatter(src.b, &ColumnData::b); break;
           case ColumnKind::kString:
-            for (size_t r = 0; r < n; r++) cols_[slot_[r]]->str.Append(src.str.Get(r));
+            if (!ScatterPlain(src.str)) {
+              for (size_t r = 0; r < n; r++) cols_[slot_[r]]->str.Append(src.str.Get(r));
+            }
             break;
         }
       } else {
@@ -536,6 +543,60 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       total -= b;
     }
     return spill_ ? spill_->Drain() : Status::OK();
+  }
+
+  // Copies a column without nulls to the touched outputs' columns `member`:
+  // each output's room is made once, then one pass over the rows
+  // writes through a dense array of cursors (a few KB, stays in L1) instead
+  // of a push_back through each row's output column (size and capacity of
+  // thousands of vectors spread over the heap).
+  template <typename T>
+  void Scatter(const columnar::PodVector<T>& src, columnar::PodVector<T> ColumnData::*member) {
+    cursors_.resize(touched_.size());
+    T** cur = reinterpret_cast<T**>(cursors_.data());
+    for (size_t k = 0; k < touched_.size(); k++) {
+      columnar::PodVector<T>& d = (*cols_[k]).*member;
+      // Exact room: pending rows are bounded by their size (split_buffer_bytes), so
+      // no doubling slack on top.
+      d.reserve(d.size() + touched_[k]->batch_count);
+      cur[k] = d.Extend(touched_[k]->batch_count);
+    }
+    const uint32_t* slot = slot_.data();
+    const T* v = src.data();
+    const size_t n = src.size();
+    for (size_t r = 0; r < n; r++) *cur[slot[r]]++ = v[r];
+  }
+
+  // Scatter for a plain string column (trade ids) whose outputs are plain
+  // too: the text each output gets is counted first, so each output's room
+  // is made once and the values are copied through cursors. False (nothing
+  // done) when the source or an output column is a dictionary.
+  bool ScatterPlain(const StringColumn& src) {
+    if (src.dict_mode()) return false;
+    for (size_t k = 0; k < touched_.size(); k++) {
+      if (cols_[k]->str.dict_mode()) return false;
+    }
+    const size_t n = src.size();
+    const uint32_t* slot = slot_.data();
+    text_.assign(touched_.size(), 0);
+    for (size_t r = 0; r < n; r++) text_[slot[r]] += src.Get(r).size();
+    offset_cursors_.resize(touched_.size());
+    text_cursors_.resize(touched_.size());
+    for (size_t k = 0; k < touched_.size(); k++) {
+      StringColumn& d = cols_[k]->str;
+      const size_t at = d.text_size();
+      text_cursors_[k] = d.ExtendPlain(touched_[k]->batch_count, text_[k], &offset_cursors_[k]);
+      text_[k] = at;  // from here on: the next value's start
+    }
+    for (size_t r = 0; r < n; r++) {
+      const std::string_view v = src.Get(r);
+      const uint32_t k = slot[r];
+      *offset_cursors_[k]++ = static_cast<uint32_t>(text_[k]);
+      if (!v.empty()) std::memcpy(text_cursors_[k], v.data(), v.size());
+      text_cursors_[k] += v.size();
+      text_[k] += v.size();
+    }
+    return true;
   }
 
   Status FlushPending(Output* out) {
@@ -640,9 +701,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Split's scratch, reused across batches.
   std::vector<Output*> row_out_, touched_;
   std::vector<Route*> row_route_, dict_route_;
-  std::vector<uint32_t> slot_, seen_;
+  std::vector<uint32_t> slot_, seen_, first_row_;
   std::vector<RowGroupData*> dests_;
   std::vector<ColumnData*> cols_;
+  std::vector<void*> cursors_;  // Scatter's write positions, one per touched output
+  std::vector<size_t> text_;  // ScatterPlain's text per touched output, then its next offset
+  std::vector<uint32_t*> offset_cursors_;
+  std::vector<char*> text_cursors_;
   std::vector<RowGroupData> own_;
   // A file of one instrument: its symbol as file names spell it, the last
   // row symbol found to be it, and the rows of the batches before (a row's

@@ -226,7 +226,8 @@ class LocalWritable final : public WritableObject {
   // still lives (SealOwners, RemoveOrphanedTemporaries).
   Status Seal() override {
     if (fd_ < 0) return Status::Internal("seal after commit/abort: " + path_);
-    (void)::sync_file_range(fd_, static_cast<off_t>(flushed_), 0, SYNC_FILE_RANGE_WRITE);
+    // No writeback is started here: SyncSealed() writes back every sealed
+    // file in one pass (a start per file cost a synchronous submission each).
     const std::string dir = ParentDir(path_);
     MT_ASSIGN_OR_RETURN(const std::string owner, Owners().Acquire(dir));
     const std::string sealed = tmp_ + std::string(kSealedSuffix) + "-" + owner;

@@ -201,5 +201,39 @@ TEST(StringColumn, EmptyStringIsAValue) {
   EXPECT_EQ(c.Get(1), "");
 }
 
+// Thousands of option symbols in random order (a grouped file): past 64
+// entries lookups go through Intern's direct-mapped cache, whose slots
+// collide. Symbols that differ in one byte only, at every position of 9 to 30
+// byte values, check that the word-wise compare sees every byte.
+TEST(StringColumn, ManyRecurringSymbolsKeepTheirIndicesAfterClear) {
+  std::vector<std::string> symbols;
+  for (int i = 0; i < 3000; i++) {
+    symbols.push_back(std::string(i % 2 ? "BTC" : "ETH") + "-" + std::to_string(1 + i % 28) + "DEC24-" +
+                      std::to_string(20000 + 25 * i) + (i % 4 < 2 ? "-C" : "-P"));
+  }
+  for (size_t n = 9; n <= 30; n++) {
+    for (size_t at = 0; at < n; at++) {
+      std::string s(n, 'a');
+      s[at] = 'b';
+      symbols.push_back(s);
+    }
+    symbols.push_back(std::string(n, 'a'));
+  }
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<size_t> pick(0, symbols.size() - 1);
+  StringColumn c;
+  for (int round = 0; round < 2; round++) {
+    c.Clear(true);
+    std::vector<size_t> rows;
+    for (int r = 0; r < 50000; r++) {
+      rows.push_back(pick(rng));
+      c.Append(symbols[rows.back()]);
+    }
+    ASSERT_TRUE(c.dict_mode());
+    EXPECT_EQ(c.dict().size(), symbols.size());
+    for (size_t r = 0; r < rows.size(); r++) ASSERT_EQ(c.Get(r), symbols[rows[r]]) << "row " << r;
+  }
+}
+
 }  // namespace
 }  // namespace mt::columnar
