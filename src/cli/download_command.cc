@@ -56,9 +56,10 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   pipeline::DownloadJobOptions& job = options->job;
   job.on_item = PrintOutcome;
   const std::string datasets_url = job.download.datasets_url;
+  const bool dry_run = job.dry_run;
   auto report = pipeline::RunDownloadJob(out->get(), std::move(job));
   if (!report.ok()) return fail(report.status());
-  if (options->job.dry_run) {
+  if (dry_run) {
     for (const auto& it : report->items) std::printf("%s\n", pipeline::DatasetUrl(datasets_url, it).c_str());
     std::fprintf(stderr, "%zu items (dry run: nothing downloaded)\n", report->items.size());
     return kExitOk;
