@@ -15,32 +15,48 @@ const char* const kVersion = MT_VERSION;
 
 namespace {
 
+// The outputs' help: the spec's variable and default are printed after it.
+constexpr const char* kOutputHelp =
+    "output directory or gs://BUCKET/PREFIX; without it and OUTPUT_URI, gs://$GCS_BUCKET when GCS_BUCKET is set";
+
+// The instrument filters of download, plan and validate (plan.h PlanRequest).
+std::vector<FlagSpec> FilterFlags() {
+  return {
+      {"instrument-types", true, "with definitions: spot, perpetual, future, option", "INSTRUMENT_TYPES"},
+      {"base", true, "with definitions: base assets, e.g. BTC,ETH", "BASE_ASSETS"},
+      {"quote", true, "with definitions: quote assets, e.g. USDT", "QUOTE_ASSETS"},
+      {"max-instruments", true, "with definitions: at most N instruments per day, in key order", "MAX_INSTRUMENTS"},
+      {"max-days-to-expiry", true, "with definitions: futures and options expiring within N days of the day"},
+  };
+}
+
 std::vector<FlagSpec> SelectionFlags(bool download) {
   std::vector<FlagSpec> f = {
       {"from", true, "first UTC day, YYYY-MM-DD"},
       {"to", true, "last UTC day, inclusive (default: --from)"},
-      {"exchanges", true, "Tardis exchange ids, comma separated (env EXCHANGES); an unknown id is an error"},
-      {"data-types", true, "data types, comma separated (env DATA_TYPES; default trades)"},
+      {"exchanges", true, "Tardis exchange ids, comma separated; an unknown id is an error", "EXCHANGES"},
+      {"data-types", true,
+       "data types, comma separated; default: trades with --symbols, else what each instrument lists", "DATA_TYPES"},
       {"symbols", true,
        "Tardis symbols; exchange:SYMBOL pins one exchange, a bare symbol goes to the exchanges whose stored "
-       "definitions (else symbol rules) know it (env SYMBOLS). Without it the instruments come from the day's "
-       "instrument definitions in the output store"},
-      {"instrument-types", true, "with definitions: spot, perpetual, future, option (env INSTRUMENT_TYPES)"},
-      {"base", true, "with definitions: base assets, e.g. BTC,ETH"},
-      {"quote", true, "with definitions: quote assets, e.g. USDT"},
-      {"max-instruments", true, "with definitions: at most N instruments per day, in key order"},
-      {"max-days-to-expiry", true, "with definitions: futures and options expiring within N days of the day"},
-      {"shard", true, "I/N: run shard I of N (also SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT)"},
-      {"shards", true, "shard count with JOB_COMPLETION_INDEX (Kubernetes); for plan: print N shard sizes"},
+       "definitions (else symbol rules) know it. Without it the instruments come from the day's "
+       "instrument definitions in the output store",
+       "SYMBOLS"},
   };
+  for (auto& e : FilterFlags()) f.push_back(e);
+  f.push_back({"shard", true, "I/N: run shard I of N (also SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT)"});
+  f.push_back({"shards", true,
+               "shard count with JOB_COMPLETION_INDEX (Kubernetes); for plan: print N shard sizes (the flag only)",
+               "SHARD_COUNT"});
   if (!download) {
     f.push_back({"json", false, "print the plan as JSON"});
-    f.push_back({"output", true, "where instrument definitions are read (env OUTPUT_URI)"});
+    f.push_back({"output", true, "where instrument definitions are read: directory or gs://BUCKET/PREFIX",
+                 "OUTPUT_URI", "./data"});
     return f;
   }
   for (auto& e : std::vector<FlagSpec>{
-           {"output", true, "output directory or gs://BUCKET/PREFIX (env OUTPUT_URI, GCS_BUCKET; default ./data)"},
-           {"concurrency", true, "files in flight (env MAX_CONCURRENT_REQUESTS; default 8)"},
+           {"output", true, kOutputHelp, "OUTPUT_URI", "./data"},
+           {"concurrency", true, "files in flight", "MAX_CONCURRENT_REQUESTS", "8"},
            {"force", false, "redo items whose object exists"},
            {"dry-run", false, "print the URLs that would be downloaded and stop"},
            {"from-report", false,
@@ -50,6 +66,28 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
     f.push_back(e);
   }
   for (auto& e : EngineFlags()) f.push_back(e);
+  return f;
+}
+
+std::vector<FlagSpec> ValidateFlags() {
+  std::vector<FlagSpec> f = {
+      {"from", true, "first UTC day, YYYY-MM-DD"},
+      {"to", true, "last UTC day, inclusive (default: --from)"},
+      {"exchanges", true, "Tardis exchange ids, comma separated; default: all", "EXCHANGES"},
+      {"data-types", true, "data types, comma separated; default: what each instrument lists, trades with --symbols",
+       "DATA_TYPES"},
+      {"symbols", true, "expect these Tardis symbols (as download) instead of the instrument definitions", "SYMBOLS"},
+  };
+  for (auto& e : FilterFlags()) f.push_back(e);
+  for (auto& e : std::vector<FlagSpec>{
+           {"output", true, "the storage to check: directory or gs://BUCKET/PREFIX", "OUTPUT_URI", "./data"},
+           {"deep", false, "read every present file's footer: rows, schema, timestamps inside the day, truncation"},
+           {"report", true, "write a self-contained HTML coverage report to this file"},
+           {"concurrency", true, "footers read at once with --deep", "", "16"},
+           {"read-only", false, "do not write missing_data_reports/ objects"},
+       }) {
+    f.push_back(e);
+  }
   return f;
 }
 
@@ -104,14 +142,13 @@ const std::vector<Command>& Commands() {
            {"exchanges", true, "Tardis exchange ids, comma separated (default: the seed's eight venues)", "EXCHANGES",
             pipeline::kDefaultInstrumentExchanges},
            {"quote", true, "keep only instruments with these quote assets, e.g. USDT,USDC (default: all)"},
-           {"output", true,
-            "output directory or gs://BUCKET/PREFIX (env OUTPUT_URI, GCS_BUCKET; default ./data)"},
+           {"output", true, kOutputHelp, "OUTPUT_URI", "./data"},
            {"format", true, "table, csv or json: print the definitions of the range to stdout instead"},
            {"force", false,
             "rewrite the requested exchanges in files that hold them (other exchanges' rows are kept; "
             "without it a run adds only exchanges a file lacks or holds provisionally, i.e. days after "
             "the exchange's exportedUntil)"},
-           {"summary-json", true, "write the run summary (rejected symbols with reasons) as JSON to this file"},
+           {"summary-json", true, "write the run summary (rejected symbols with reasons) as JSON to this file (whole or not at all; if it cannot be written, the run fails)"},
        },
        RunInstruments},
       {"download", "download Tardis files and convert them to Parquet in storage",
@@ -127,26 +164,7 @@ const std::vector<Command>& Commands() {
       {"validate", "check stored data against instrument definitions; missing-data and HTML coverage reports",
        "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--output URI] "
        "[--report FILE.html] [--deep]",
-       {
-           {"from", true, "first UTC day, YYYY-MM-DD"},
-           {"to", true, "last UTC day, inclusive (default: --from)"},
-           {"exchanges", true, "Tardis exchange ids, comma separated (env EXCHANGES; default: all)"},
-           {"data-types", true,
-            "data types, comma separated (env DATA_TYPES; default: what each instrument lists, "
-            "trades with --symbols)"},
-           {"symbols", true,
-            "expect these Tardis symbols (as download) instead of the instrument definitions (env SYMBOLS)"},
-           {"instrument-types", true, "with definitions: spot, perpetual, future, option (env INSTRUMENT_TYPES)"},
-           {"base", true, "with definitions: base assets, e.g. BTC,ETH"},
-           {"quote", true, "with definitions: quote assets, e.g. USDT"},
-           {"max-instruments", true, "with definitions: at most N instruments per day, in key order"},
-           {"max-days-to-expiry", true, "with definitions: futures and options expiring within N days of the day"},
-           {"output", true, "the storage to check: directory or gs://BUCKET/PREFIX (env OUTPUT_URI; default ./data)"},
-           {"deep", false, "read every present file's footer: rows, schema, timestamps inside the day, truncation"},
-           {"report", true, "write a self-contained HTML coverage report to this file"},
-           {"concurrency", true, "footers read at once with --deep (default 16)"},
-           {"read-only", false, "do not write missing_data_reports/ objects"},
-       },
+       ValidateFlags(),
        RunValidate},
       {"gcs", "debugging: ls, stat, cat, put, rm on gs:// objects with the pipeline's GCS client",
        "ls gs://B[/PREFIX] | stat|rm gs://B/OBJ | cat gs://B/OBJ [--offset N --length N] | put FILE|- gs://B/OBJ",

@@ -4,11 +4,9 @@
 // aggregate for the range (pipeline/instruments_job.h), or printed with
 // --format.
 #include <cstdio>
-#include <fstream>
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "core/log.h"
 #include "pipeline/instruments_format.h"
 
 namespace mt::cli {
@@ -44,13 +42,9 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     std::fputs(pipeline::FormatDefinitions(report.definitions, opts->format).c_str(), stdout);
   }
   PrintFiles(report.files);
-  // The job has logged its failure already.
+  // The job has logged its failure already (a --summary-json that could
+  // not be written too).
   if (!report.status.ok()) return ExitCodeFor(report.status);
-  if (!opts->summary_json.empty() && !report.summary_json.empty()) {  // written only by a run that wrote files
-    std::ofstream out(opts->summary_json);
-    out << report.summary_json << "\n";
-    if (!out) log::Error("cannot write --summary-json " + opts->summary_json);
-  }
   return kExitOk;
 }
 

@@ -30,6 +30,32 @@ Result<std::vector<std::string>> ExchangeIds(const std::string& list) {
   return out;
 }
 
+// --shard I/N, else SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT
+// (Cloud Batch), JOB_COMPLETION_INDEX with --shards N or SHARD_COUNT
+// (Kubernetes).
+Result<pipeline::Shard> ShardFromArgs(const ParsedArgs& args, const Context& ctx) {
+  if (args.Has("shard")) return pipeline::ParseShard(args.Get("shard"));
+  const bool indexed_job = ctx.config.Get("JOB_COMPLETION_INDEX").has_value();
+  // An index without its count would silently run the whole plan on every
+  // task: that is a configuration error. (SHARD_COUNT beside
+  // JOB_COMPLETION_INDEX is that index's count.)
+  for (auto [i, n] : {std::pair{"SHARD_INDEX", "SHARD_COUNT"}, std::pair{"BATCH_TASK_INDEX", "BATCH_TASK_COUNT"}}) {
+    auto a = ctx.config.Get(i), b = ctx.config.Get(n);
+    if (a && b) return pipeline::ParseShard(*a + "/" + *b);
+    if (!a && b && indexed_job && std::string(n) == "SHARD_COUNT") continue;
+    if (a || b) {
+      return Status::Usage(std::string(a ? i : n) + " is set but " + (a ? n : i) +
+                           " is not: set both, or pass --shard I/N");
+    }
+  }
+  if (indexed_job) {
+    const std::string n = args.Value("shards", ctx.config);
+    if (n.empty()) return Status::Usage("JOB_COMPLETION_INDEX is set but the shard count is not: pass --shards N");
+    return pipeline::ParseShard(*ctx.config.Get("JOB_COMPLETION_INDEX") + "/" + n);
+  }
+  return pipeline::Shard{};
+}
+
 }  // namespace
 
 std::string OutputUri(const ParsedArgs& args, const Context& ctx) {
@@ -79,7 +105,8 @@ Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, co
     return Status::Usage("--format must be table, csv or json");
   }
   job.force = args.Has("force");
-  o.summary_json = args.Get("summary-json");
+  job.summary_json = args.Get("summary-json");
+  if (args.Has("summary-json") && job.summary_json.empty()) return Status::Usage("--summary-json needs a file name");
   MT_ASSIGN_OR_RETURN(job.metadata.api_key, ApiKey(ctx));
   MT_ASSIGN_OR_RETURN(job.metadata.retry, RetryFromConfig(ctx));
   job.metadata.api_url = ctx.config.GetOr("TARDIS_API_URL", "https://api.tardis.dev");
@@ -177,6 +204,79 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
   MT_ASSIGN_OR_RETURN(storage::StoreConfig store, StoreConfigFromContext(ctx));
   o.gcs = std::move(store.gcs);
   return o;
+}
+
+}  // namespace mt::cli
+
+namespace mt::cli {
+
+Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  DownloadOptions out;
+  pipeline::DownloadJobOptions& o = out.job;
+  MT_ASSIGN_OR_RETURN(o.request, PlanRequestFromArgs(args, ctx));
+  // --from-report: exactly the missing and corrupt items of the days'
+  // missing-data reports (written by validate); all their data types unless
+  // --data-types / DATA_TYPES narrows them.
+  o.source.from_report = args.Has("from-report");
+  o.source.report_data_types = args.Given("data-types", ctx.config);
+  MT_ASSIGN_OR_RETURN(o.shard, ShardFromArgs(args, ctx));
+  MT_ASSIGN_OR_RETURN(EngineSettings settings, ConvertSettingsFromArgs(args, ctx));
+  o.download.convert = settings.convert;
+  o.threads = settings.threads;
+  o.download.datasets_url = ctx.config.GetOr("TARDIS_DATASETS_URL", "https://datasets.tardis.dev");
+  MT_ASSIGN_OR_RETURN(o.download.api_key, ApiKey(ctx));
+  o.download.force = args.Has("force") || args.Has("from-report");  // corrupt objects are replaced
+  MT_ASSIGN_OR_RETURN(size_t c, PositiveInt("--concurrency/MAX_CONCURRENT_REQUESTS",
+                                            args.Value("concurrency", ctx.config), 1, 256));
+  o.download.concurrency = static_cast<int>(c);
+  MT_ASSIGN_OR_RETURN(o.download.retry, RetryFromConfig(ctx));
+  MT_RETURN_IF_ERROR(ItemBoundsFromConfig(ctx, &o.download));
+  MT_ASSIGN_OR_RETURN(o.buffer_mb,
+                      PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20));
+  o.dry_run = args.Has("dry-run");
+  o.no_redraw_progress = ctx.config.Get("NO_COLOR_PROGRESS").has_value();
+  o.summary_json = args.Get("summary-json");
+  if (args.Has("summary-json") && o.summary_json.empty()) return Status::Usage("--summary-json needs a file name");
+  out.output = OutputUri(args, ctx);
+  MT_RETURN_IF_ERROR(storage::ResolveStoreUri(out.output).status());
+  MT_ASSIGN_OR_RETURN(out.store, StoreConfigFromContext(ctx));
+  return out;
+}
+
+Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  PlanOptions out;
+  pipeline::PlanJobOptions& o = out.job;
+  MT_ASSIGN_OR_RETURN(o.request, PlanRequestFromArgs(args, ctx));
+  MT_ASSIGN_OR_RETURN(o.shard, ShardFromArgs(args, ctx));
+  // --shards N alone (not SHARD_COUNT): print the sizes of N shards.
+  if (args.Has("shards")) {
+    auto s = pipeline::ParseShard("0/" + args.Get("shards"));
+    if (!s.ok()) return Status::Usage("--shards must be a positive integer");
+    o.shard_sizes = s->count;
+  }
+  // Without a store, bare --symbols are paired by the symbol rules.
+  o.source.definitions_optional = true;
+  out.json = args.Has("json");
+  out.output = OutputUri(args, ctx);
+  MT_ASSIGN_OR_RETURN(out.store, StoreConfigFromContext(ctx));
+  return out;
+}
+
+Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  ValidateOptions out;
+  validate::ValidateJobOptions& o = out.job;
+  MT_ASSIGN_OR_RETURN(o.selection, PlanRequestFromArgs(args, ctx));
+  MT_ASSIGN_OR_RETURN(size_t c, PositiveInt("--concurrency", args.Value("concurrency", ctx.config), 1, 1024));
+  o.concurrency = static_cast<int>(c);
+  o.deep = args.Has("deep");
+  o.read_only = args.Has("read-only");
+  o.report_path = args.Get("report");
+  if (args.Has("report") && o.report_path.empty()) return Status::Usage("--report needs a file name");
+  o.tool_version = kVersion;
+  out.output = OutputUri(args, ctx);
+  MT_RETURN_IF_ERROR(storage::ResolveStoreUri(out.output).status());
+  MT_ASSIGN_OR_RETURN(out.store, StoreConfigFromContext(ctx));
+  return out;
 }
 
 }  // namespace mt::cli

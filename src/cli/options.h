@@ -10,8 +10,10 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "pipeline/convert_job.h"
+#include "pipeline/download_job.h"
 #include "pipeline/instruments_job.h"
 #include "storage/open_store.h"
+#include "validate/validate_job.h"
 
 namespace mt::cli {
 
@@ -29,7 +31,6 @@ struct InstrumentsOptions {
   pipeline::InstrumentsJobOptions job;
   std::string output;  // the output URI, resolved
   std::string format;  // table, csv or json: print instead of writing files; "" writes
-  std::string summary_json;
   storage::StoreConfig store;
 };
 Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
@@ -40,6 +41,33 @@ struct ConvertOptions {
   storage::StoreConfig store;
 };
 Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
+
+// download's flags: the selection (PlanRequestFromArgs), the shard, the
+// engine, the downloader's settings. Reads the key file (TARDIS_API_KEY_FILE)
+// but opens nothing else.
+struct DownloadOptions {
+  pipeline::DownloadJobOptions job;
+  std::string output;  // the output URI, resolved
+  storage::StoreConfig store;
+};
+Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
+
+// plan's flags. The store is where definitions are read; with --symbols a
+// store that cannot be opened is not an error (the symbol rules pair them).
+struct PlanOptions {
+  pipeline::PlanJobOptions job;
+  bool json = false;
+  std::string output;  // the output URI, not resolved: OpenStore reports a bad one
+  storage::StoreConfig store;
+};
+Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
+
+struct ValidateOptions {
+  validate::ValidateJobOptions job;
+  std::string output;  // the output URI, resolved
+  storage::StoreConfig store;
+};
+Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 
 struct GcsOptions {
   std::string sub;     // ls, stat, cat, put, rm

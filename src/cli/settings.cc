@@ -31,9 +31,9 @@ Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const 
   MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
   req.from = range.from;
   req.to = range.to;
-  req.exchanges = pipeline::SplitList(args.Get("exchanges", ctx.config.GetOr("EXCHANGES", "")));
-  req.data_types = pipeline::SplitList(args.Get("data-types", ctx.config.GetOr("DATA_TYPES", "")));
-  req.symbols = pipeline::SplitList(args.Get("symbols", ctx.config.GetOr("SYMBOLS", "")));
+  req.exchanges = pipeline::SplitList(args.Value("exchanges", ctx.config));
+  req.data_types = pipeline::SplitList(args.Value("data-types", ctx.config));
+  req.symbols = pipeline::SplitList(args.Value("symbols", ctx.config));
   if (!req.symbols.empty()) {
     if (req.exchanges.empty()) {
       std::set<std::string> ex;
@@ -45,11 +45,10 @@ Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const 
     if (req.data_types.empty()) req.data_types = {"trades"};
   }
   MT_ASSIGN_OR_RETURN(req.instruments,
-                      pipeline::ParseInstrumentFilter(args.Get("instrument-types", ctx.config.GetOr("INSTRUMENT_TYPES", "")),
-                                                      args.Get("base", ctx.config.GetOr("BASE_ASSETS", "")),
-                                                      args.Get("quote", ctx.config.GetOr("QUOTE_ASSETS", "")),
-                                                      args.Get("max-instruments", ctx.config.GetOr("MAX_INSTRUMENTS", "")),
-                                                      args.Get("max-days-to-expiry", "")));
+                      pipeline::ParseInstrumentFilter(
+                          args.Value("instrument-types", ctx.config), args.Value("base", ctx.config),
+                          args.Value("quote", ctx.config), args.Value("max-instruments", ctx.config),
+                          args.Value("max-days-to-expiry", ctx.config)));
   return req;
 }
 
@@ -123,11 +122,6 @@ Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Con
   w.created_by = std::string("market-tick version ") + kVersion;
   s.convert.tool_version = kVersion;
   return s;
-}
-
-Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& args, const Context& ctx) {
-  MT_ASSIGN_OR_RETURN(const storage::StoreConfig config, StoreConfigFromContext(ctx));
-  return storage::OpenStore(OutputUri(args, ctx), config);
 }
 
 Result<std::string> ApiKey(const Context& ctx) {

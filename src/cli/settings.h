@@ -30,12 +30,12 @@ struct DateRange {
 Result<DateRange> DateRangeFromArgs(const ParsedArgs& args);
 
 // The selection flags shared by download, plan and validate: the date range,
-// --exchanges, --data-types, --symbols (env EXCHANGES, DATA_TYPES, SYMBOLS).
-// With --symbols, exchanges named in exchange:SYMBOL entries are enough and
+// --exchanges, --data-types, --symbols, each read through its spec
+// (ParsedArgs::Value: flag, else its variable, else its default). With
+// --symbols, exchanges named in exchange:SYMBOL entries are enough and
 // trades is the default data type; without, both come from the instrument
 // definitions, filtered by --instrument-types, --base, --quote,
-// --max-instruments, --max-days-to-expiry (env INSTRUMENT_TYPES,
-// BASE_ASSETS, QUOTE_ASSETS, MAX_INSTRUMENTS).
+// --max-instruments, --max-days-to-expiry.
 Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const Context& ctx);
 
 Result<size_t> PositiveInt(const std::string& what, const std::string& v, size_t lo, size_t hi);
@@ -43,9 +43,6 @@ Result<double> PositiveDouble(const std::string& what, const std::string& v);
 // A byte count: "8388608", or with a binary suffix "256K", "8M", "64G", "1T".
 Result<size_t> ByteSize(const std::string& what, std::string v);
 Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx);
-// --output / OUTPUT_URI / GCS_BUCKET / ./data as an object store
-// (storage::OpenStore: an unknown scheme is a usage error).
-Result<std::unique_ptr<storage::ObjectStore>> OpenOutputStore(const ParsedArgs& args, const Context& ctx);
 // TARDIS_API_KEY (environment or .env), else the contents of
 // TARDIS_API_KEY_FILE; "" when neither. Surrounding whitespace (a trailing
 // newline or spaces from a copy-paste or `echo key > file`) is trimmed; a key

@@ -4,35 +4,18 @@
 #include <cstdio>
 
 #include "cli/commands.h"
-#include "cli/settings.h"
+#include "cli/options.h"
 #include "validate/validate_job.h"
 
 namespace mt::cli {
-
-namespace {
-
-Result<validate::ValidateJobOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
-  validate::ValidateJobOptions o;
-  MT_ASSIGN_OR_RETURN(o.selection, PlanRequestFromArgs(args, ctx));
-  MT_ASSIGN_OR_RETURN(size_t c, PositiveInt("--concurrency", args.Get("concurrency", "16"), 1, 1024));
-  o.concurrency = static_cast<int>(c);
-  o.deep = args.Has("deep");
-  o.read_only = args.Has("read-only");
-  o.report_path = args.Get("report");
-  if (args.Has("report") && o.report_path.empty()) return Status::Usage("--report needs a file name");
-  o.tool_version = kVersion;
-  return o;
-}
-
-}  // namespace
 
 int RunValidate(const ParsedArgs& args, Context& ctx) {
   auto fail = [](const Status& st) { return FailWith("validate", st); };
   auto options = ValidateOptionsFromArgs(args, ctx);
   if (!options.ok()) return fail(options.status());
-  auto store = OpenOutputStore(args, ctx);
+  auto store = storage::OpenStore(options->output, options->store);
   if (!store.ok()) return fail(store.status());
-  auto report = validate::RunValidateJob(store->get(), *options);
+  auto report = validate::RunValidateJob(store->get(), options->job);
   if (!report.ok()) return fail(report.status());
   std::fputs(report->text.c_str(), stdout);
   std::fflush(stdout);

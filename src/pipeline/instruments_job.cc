@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "core/atomic_file.h"
 #include "core/exit_code.h"
 #include "core/log.h"
 #include "core/parallel.h"
@@ -477,7 +478,16 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
                 t.days, t.written, t.skipped, t.aggregate_rows, catalog.rejected.size(), catalog.grouped.size(),
                 t.requests, t.seconds);
   log::Info(line);
-  report.summary_json = SummaryJson(opts, t, catalog, meta_of, provisional_days);
+  if (!opts.summary_json.empty()) {
+    // Whole or not at all: a pipeline reading it must not take a half
+    // written or stale file for this run's.
+    const Status w =
+        WriteFileAtomically(opts.summary_json, SummaryJson(opts, t, catalog, meta_of, provisional_days) + "\n");
+    if (!w.ok()) {
+      log::Error("--summary-json: " + w.message());
+      report.status = w;
+    }
+  }
   return report;
 }
 

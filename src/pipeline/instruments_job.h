@@ -34,6 +34,10 @@ struct InstrumentsJobOptions {
   bool force = false;
   MetadataOptions metadata;  // its `cancel` is the job's own
   std::string tool_version;  // written into every file
+  // A local file for the run summary (rejected symbols with reasons), written
+  // whole or not at all by a run that wrote or checked files; one that cannot
+  // be written fails the run. "": none.
+  std::string summary_json;
   // Set by SIGINT/SIGTERM (the process's flag); once set the job ends
   // (kCancelled) with the files already committed kept and nothing partial
   // written.
@@ -54,11 +58,10 @@ struct InstrumentsReport {
   bool up_to_date = false;
   std::vector<InstrumentDefinition> definitions;  // print mode: the range's definitions
   std::vector<InstrumentsFileResult> files;       // write mode: day order, then the aggregate
-  std::string summary_json;  // write mode: the run summary (redacted JSON), for --summary-json
   // Not OK: the worst of the exchanges' metadata errors (nothing is written
   // when one exchange's metadata is missing: day files hold every
-  // exchange), the first file that could not be written, or kCancelled;
-  // logged already. `files` still lists what was committed.
+  // exchange), the first file that could not be written, kCancelled, or
+  // the summary file that could not be written; logged already. `files` still lists what was committed.
   Status status;
 };
 

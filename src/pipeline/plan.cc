@@ -154,9 +154,17 @@ Result<InstrumentFilter> ParseInstrumentFilter(const std::string& types, const s
     return static_cast<uint64_t>(n);
   };
   InstrumentFilter f;
+  // Tardis instrument types, as keys name them (spot: SPOT_PAIR). Those
+  // without a key type (combo) name no instrument of the definitions: an
+  // error, not a filter that silently keeps nothing.
   for (const std::string& t : SplitList(types)) {
-    const std::string u = upper(t);
-    f.types.insert(u == "SPOT" ? "SPOT_PAIR" : u);  // the key type of spot instruments
+    std::string lower = t;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string key_type = tardis::KeyTypeForTardisType(lower);
+    if (key_type.empty()) {
+      return Status::Usage("--instrument-types: '" + t + "' is not one of spot, perpetual, future, option");
+    }
+    f.types.insert(key_type);
   }
   for (const std::string& b : SplitList(bases)) f.bases.insert(upper(b));
   for (const std::string& q : SplitList(quotes)) f.quotes.insert(upper(q));

@@ -9,6 +9,7 @@
 #include "parquet/file_reader.h"
 #include "pipeline/plan.h"
 #include "storage/layout.h"
+#include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 
 namespace mt::pipeline {
@@ -109,8 +110,9 @@ std::vector<WorkItem> DayItems(const Date& day, const std::vector<DefinitionRow>
   std::vector<WorkItem> out = FilterInstruments(items, req.instruments);
   for (const auto& g : grouped) {
     if (!Wanted(req.exchanges, g.exchange)) continue;
-    std::string key_type = g.type == "spot" ? "SPOT_PAIR" : g.type;
-    for (char& c : key_type) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    // The grouped file's instruments have the key type of its Tardis type
+    // (COMBOS: none, so a type filter never selects it).
+    const std::string key_type = tardis::KeyTypeForTardisType(g.type);
     if (!req.instruments.types.empty() && !req.instruments.types.count(key_type)) continue;
     for (const auto& dt : g.data_types) {
       if (!tardis::FindSchema(dt) || !Wanted(req.data_types, dt)) continue;

@@ -110,4 +110,35 @@ describe('flags', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /--batch-size V +rows per Parquet row group \(env BATCH_SIZE; default 1000000\)/);
   });
+
+  it('--help of download, plan and validate shows the selection flags\' variables and defaults', () => {
+    const want = {
+      download: [/--exchanges V .*\(env EXCHANGES\)\n/, /--data-types V .*\(env DATA_TYPES\)\n/, /--symbols V .*\(env SYMBOLS\)\n/,
+        /--instrument-types V .*\(env INSTRUMENT_TYPES\)\n/, /--base V .*\(env BASE_ASSETS\)\n/, /--quote V .*\(env QUOTE_ASSETS\)\n/,
+        /--max-instruments V .*\(env MAX_INSTRUMENTS\)\n/, /--shards V .*\(env SHARD_COUNT\)\n/,
+        /--concurrency V +files in flight \(env MAX_CONCURRENT_REQUESTS; default 8\)\n/, /--output V .*\(env OUTPUT_URI; default \.\/data\)\n/],
+      plan: [/--exchanges V .*\(env EXCHANGES\)\n/, /--max-instruments V .*\(env MAX_INSTRUMENTS\)\n/, /--output V .*\(env OUTPUT_URI; default \.\/data\)\n/],
+      validate: [/--symbols V .*\(env SYMBOLS\)\n/, /--base V .*\(env BASE_ASSETS\)\n/,
+        /--concurrency V +footers read at once with --deep \(default 16\)\n/, /--output V .*\(env OUTPUT_URI; default \.\/data\)\n/],
+    };
+    for (const [command, patterns] of Object.entries(want)) {
+      const r = run([command, '--help'], { env: ENV });
+      assert.equal(r.code, 0, describeRun([command, '--help'], r));
+      for (const p of patterns) assert.match(r.stdout, p, `${command} --help`);
+      assert.equal((r.stdout.match(/\(env [A-Z_]+.*\(env /g) ?? []).length, 0, `${command}: a variable named twice on one line`);
+    }
+  });
+
+  it('a bad --concurrency or --shards exits 2 before the store is opened', () => {
+    const dir = mkTmp(TMP, 'bad-concurrency');
+    for (const args of [
+      ['download', '--from', '2024-01-01', '--symbols', 'binance:BTCUSDT', '--concurrency', '0', '--output', 'out'],
+      ['plan', '--from', '2024-01-01', '--symbols', 'binance:BTCUSDT', '--shards', 'x', '--output', 'out'],
+    ]) {
+      const r = run(args, { cwd: dir, env: { ...ENV, MAX_CONCURRENT_REQUESTS: '4' } });
+      assert.equal(r.code, 2, describeRun(args, r));
+      assert.match(r.stderr, /--concurrency\/MAX_CONCURRENT_REQUESTS must be an integer from 1 to 256, got '0'|--shards must be a positive integer/);
+      assert.deepEqual(listFiles(dir), [], 'no store made');
+    }
+  });
 });

@@ -436,6 +436,34 @@ async function exchangesPerFile(out) {
 
 const keyOf = (o) => `${o.tardis_exchange}|${o.tardis_symbol}`;
 
+describe('instruments: honest reports', () => {
+  it('--summary-json that cannot be written fails the run (exit 2); nothing is left beside it; the files are kept', async (t) => {
+    const c = await setup(t, 'summary-unwritable');
+    const folder = path.join(c.dir, 'summary-folder');
+    fs.mkdirSync(folder);
+    const r = await c.run(['--from', '2025-02-13', '--output', c.out, '--exchanges', 'deribit', '--summary-json', folder]);
+    assert.equal(r.code, 2, describeRun(r));
+    assert.match(r.stderr, /--summary-json: cannot write .*summary-folder/, describeRun(r));
+    assert.deepEqual(fs.readdirSync(folder), [], 'nothing written into the folder');
+    assert.deepEqual(fs.readdirSync(c.dir).filter((f) => f.includes('.tmp-')), [], 'no temporary summary left');
+    const rels = [dayRel('2025-02-13'), aggRel('2025-02-13', '2025-02-13')].sort();
+    assert.deepEqual(listFiles(c.out), rels, 'the definitions themselves are written and kept');
+    const { objects } = await readDay(path.join(c.out, dayRel('2025-02-13')));
+    assert.ok(objects.some((o) => o.instrument_key === 'DERIBIT:PERPETUAL:BTC-USD'), 'the day file holds deribit');
+  });
+
+  it('a summary is replaced whole: the file holds this run\'s JSON, never a part', async (t) => {
+    const c = await setup(t, 'summary-replaced');
+    const summary = path.join(c.dir, 'summary.json');
+    fs.writeFileSync(summary, 'left by an earlier run, longer than nothing '.repeat(1000));
+    const r = await c.run(['--from', '2025-02-13', '--output', c.out, '--exchanges', 'deribit', '--summary-json', summary]);
+    assert.equal(r.code, 0, describeRun(r));
+    const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+    assert.deepEqual(s.exchanges.map((e) => e.exchange), ['deribit']);
+    assert.deepEqual(fs.readdirSync(c.dir).filter((f) => f.includes('.tmp-')), [], 'no temporary summary left');
+  });
+});
+
 describe('instruments files add up across runs', () => {
   it('deribit then binance into one store: every day file and the aggregate hold both; the rerun of both does nothing', async (t) => {
     const c = await setup(t, 'addup');

@@ -1,21 +1,19 @@
 #include "pipeline/key_resolver.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "pipeline/instruments_file.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
+#include "support/memory_store_double.h"
 
 namespace mt::pipeline {
 namespace {
 
-namespace fs = std::filesystem;
 
 const Date kDay{2024, 3, 1};
 
@@ -122,15 +120,9 @@ TEST(KeyResolver, ConcatenatedSpotSymbolsTakeTheSplitTheListingConfirms) {
 
 class StoreKeyResolversTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("mt_key_resolver_test_" + std::to_string(::getpid()));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-    store_ = storage::NewLocalStore(dir_.string());
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  fs::path dir_;
-  std::unique_ptr<storage::ObjectStore> store_;
+  // The resolvers read objects only: an in-memory store (no temporary
+  // directory).
+  std::unique_ptr<mt::testing::MemoryStoreDouble> store_ = std::make_unique<mt::testing::MemoryStoreDouble>();
 };
 
 TEST_F(StoreKeyResolversTest, TheDayDefinitionsWhenStoredElseTheRules) {
@@ -152,9 +144,7 @@ TEST_F(StoreKeyResolversTest, TheDayDefinitionsWhenStoredElseTheRules) {
 
 TEST_F(StoreKeyResolversTest, UnreadableDefinitionsAreAnErrorNotTheRules) {
   const Date day{2024, 3, 2};
-  const fs::path p = dir_ / storage::InstrumentsObjectName(day);
-  fs::create_directories(p.parent_path());
-  std::ofstream(p) << "not parquet at all, and long enough to have a tail";
+  store_->Put(storage::InstrumentsObjectName(day), "not parquet at all, and long enough to have a tail");
   StoreKeyResolvers keys(store_.get());
   auto r = keys.ForDay(day);
   ASSERT_FALSE(r.ok());

@@ -1,4 +1,4 @@
-// The planning module against a real local store: items from instrument
+// The planning module against an in-memory store (a test double): items from instrument
 // definitions with each filter (exchange, data type, instrument type, base,
 // quote, expiry, count), the grouped files of data types no instrument
 // has, days without definitions, items from missing-data reports, the one
@@ -6,9 +6,7 @@
 // it.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
-#include <filesystem>
+#include <memory>
 #include <set>
 
 #include "pipeline/instruments_file.h"
@@ -16,11 +14,10 @@
 #include "pipeline/plan.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
+#include "support/memory_store_double.h"
 
 namespace mt::pipeline {
 namespace {
-
-namespace fs = std::filesystem;
 
 const Date kDay{2020, 2, 22};
 const Date kDay2{2020, 2, 23};
@@ -41,14 +38,6 @@ InstrumentDefinition Def(const std::string& key, const std::string& ex, const st
 
 class PlanStore : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("mt_plan_test_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-    store_ = storage::NewLocalStore(root_.string());
-  }
-  void TearDown() override { fs::remove_all(root_); }
 
   // Binance perpetuals and a spot pair, Deribit options of two underlyings
   // and a perpetual, and Deribit's grouped OPTIONS file (options_chain).
@@ -90,8 +79,8 @@ class PlanStore : public ::testing::Test {
     return out;
   }
 
-  fs::path root_;
-  std::unique_ptr<storage::ObjectStore> store_;
+  // Planning reads objects only: an in-memory store (no temporary directory).
+  std::unique_ptr<mt::testing::MemoryStoreDouble> store_ = std::make_unique<mt::testing::MemoryStoreDouble>();
 };
 
 TEST_F(PlanStore, FromDefinitionsEveryInstrumentTypeAndGroupedFile) {
@@ -193,6 +182,38 @@ TEST_F(PlanStore, FromDefinitionsExpiryAndCountFilters) {
   EXPECT_EQ(ParseInstrumentFilter("", "", "", "0", "").status().message(),
             "--max-instruments must be an integer from 1 to 100000000, got '0'");
   EXPECT_EQ(ParseInstrumentFilter("", "", "", "", "x").status().code(), Status::Code::kUsage);
+}
+
+// Grouped files take the key type of their Tardis type (tardis::
+// KeyTypeForTardisType, as every key does): SPOT is SPOT_PAIR, and COMBOS
+// has none (docs/INSTRUMENTS.md: combos get no key), so no type filter
+// selects it and "combo" is not a type the filter takes.
+TEST_F(PlanStore, GroupedFilesHaveTheKeyTypeOfTheirTardisType) {
+  const std::string grouped =
+      R"([{"exchange":"binance","symbol":"SPOT","type":"spot","data_types":["trades"]},)"
+      R"({"exchange":"deribit","symbol":"COMBOS","type":"combo","data_types":["trades"]}])";
+  auto w = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay),
+                                {Def("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "trades")},
+                                {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  PlanRequest req = Day();
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{
+                           "trades binance SPOT ",
+                           "trades binance-futures BTCUSDT BINANCE-FUTURES:PERPETUAL:BTC-USDT",
+                           "trades deribit COMBOS ",
+                       }));
+  auto f = ParseInstrumentFilter("spot", "", "", "", "");
+  ASSERT_TRUE(f.ok());
+  req.instruments = *f;
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{"trades binance SPOT "}));
+  f = ParseInstrumentFilter("perpetual,option,future", "", "", "", "");
+  ASSERT_TRUE(f.ok());
+  req.instruments = *f;
+  EXPECT_EQ(Plan(req), (std::vector<std::string>{"trades binance-futures BTCUSDT BINANCE-FUTURES:PERPETUAL:BTC-USDT"}));
+  auto combo = ParseInstrumentFilter("spot,combo", "", "", "", "");
+  EXPECT_EQ(combo.status().code(), Status::Code::kUsage);
+  EXPECT_EQ(combo.status().message(), "--instrument-types: 'combo' is not one of spot, perpetual, future, option");
+  EXPECT_EQ(ParseInstrumentFilter("SPOT_PAIR", "", "", "", "").status().code(), Status::Code::kUsage);
 }
 
 TEST_F(PlanStore, DaysWithoutDefinitionsAreProblemsAndStopADownloadPlan) {

@@ -6,11 +6,9 @@
 // report read back, and the HTML report's cells.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <filesystem>
 #include <map>
+#include <memory>
 #include <regex>
 
 #include "parquet/file_reader.h"
@@ -19,6 +17,7 @@
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
+#include "support/memory_store_double.h"
 #include "tardis/schema.h"
 #include "validate/expected.h"
 #include "validate/file_check.h"
@@ -30,22 +29,12 @@
 namespace mt::validate {
 namespace {
 
-namespace fs = std::filesystem;
-
 const Date kDay{2020, 2, 22};
 const Date kDay2{2020, 2, 23};
 const int64_t kDayUs = MicrosFromDate(kDay);
 
 class Tree : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("mt_validate_test_" + std::to_string(::getpid()) + "_" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
-    store_ = storage::NewLocalStore(root_.string());
-  }
-  void TearDown() override { fs::remove_all(root_); }
 
   // A tick file as the converter writes it: `rows` rows from `first_us`, one
   // per millisecond, with the converter's key-value metadata.
@@ -100,9 +89,12 @@ class Tree : public ::testing::Test {
     ASSERT_TRUE((*obj)->Commit().ok());
   }
 
+  // What a copy cut short leaves: the first half of the object.
   void Truncate(const Date& day, const std::string& dt, const std::string& key) {
-    const fs::path p = root_ / storage::TickObjectName(day, dt, key);
-    fs::resize_file(p, fs::file_size(p) / 2);
+    const std::string name = storage::TickObjectName(day, dt, key);
+    auto bytes = store_->Read(name);
+    ASSERT_TRUE(bytes.ok()) << bytes.status().message();
+    store_->Put(name, bytes->substr(0, bytes->size() / 2));
   }
 
   void WriteDefinitions(const Date& day) {
@@ -149,8 +141,9 @@ class Tree : public ::testing::Test {
     return m;
   }
 
-  fs::path root_;
-  std::unique_ptr<storage::ObjectStore> store_;
+  // Validation reads and writes objects only: an in-memory store (no
+  // temporary directory).
+  std::unique_ptr<mt::testing::MemoryStoreDouble> store_ = std::make_unique<mt::testing::MemoryStoreDouble>();
 };
 
 Selection OneDay() {
@@ -668,8 +661,7 @@ TEST(CheckFooter, OutsideDayIsTheHalfOpenUtcDay) {
 TEST(CheckFooter, MetadataMustNameThisObject) {
   const auto* trades = tardis::FindSchema("trades");
   const auto* quotes = tardis::FindSchema("quotes");
-  const std::string dir = (fs::temp_directory_path() / ("mt_check_" + std::to_string(::getpid()))).string();
-  auto store = storage::NewLocalStore(dir);
+  auto store = std::make_unique<mt::testing::MemoryStoreDouble>();
   auto write = [&](const std::vector<std::pair<std::string, std::string>>& kv, std::vector<int64_t> ts,
                    size_t rg_rows) {
     const auto spec = quotes->ParquetSchema();
@@ -725,7 +717,6 @@ TEST(CheckFooter, MetadataMustNameThisObject) {
     auto g = write({}, {kDayUs, MicrosFromDate(kDay2) - 1}, 10);  // the whole day, inclusive
     EXPECT_EQ(CheckFooter((*g)->metadata(), *quotes, kDay, "").status, ItemStatus::kDone);
   }
-  fs::remove_all(dir);
 }
 
 // The report's free text is redacted before HTML escaping turns its quotes
