@@ -324,8 +324,12 @@ TEST_F(OptionsTest, HelpOfTheSelectionCommandsShowsEveryVariableAndDefault) {
       const size_t at = help[name].find("  --" + f.name + (f.takes_value ? " V" : ""));
       ASSERT_NE(at, std::string::npos) << name << " --" << f.name;
       const std::string line = help[name].substr(at, help[name].find('\n', at) - at);
-      if (!f.env.empty()) EXPECT_NE(line.find("env " + f.env), std::string::npos) << line;
-      if (!f.def.empty()) EXPECT_NE(line.find("default " + f.def), std::string::npos) << line;
+      if (!f.env.empty()) {
+        EXPECT_NE(line.find("env " + f.env), std::string::npos) << line;
+      }
+      if (!f.def.empty()) {
+        EXPECT_NE(line.find("default " + f.def), std::string::npos) << line;
+      }
     }
   }
   ASSERT_EQ(help.size(), 3u);
