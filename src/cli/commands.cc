@@ -32,6 +32,12 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
       {"max-days-to-expiry", true, "with definitions: futures and options expiring within N days of the day"},
       {"shard", true, "I/N: run shard I of N (also SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT)"},
       {"shards", true, "shard count with JOB_COMPLETION_INDEX (Kubernetes); for plan: print N shard sizes"},
+      {"derive", true,
+       download ? "derived data types computed from each item in the same pass, comma separated (as convert "
+                  "--derive; only for items of their source data type); an item whose raw object exists but a "
+                  "derived one does not is downloaded again to compute it, the raw object kept (docs/DERIVED.md)"
+                : "also list the derived items (one per item of the source data type and name) that download "
+                  "--derive would write"},
   };
   if (!download) {
     f.push_back({"json", false, "print the plan as JSON"});
@@ -125,15 +131,19 @@ const std::vector<Command>& Commands() {
        ConvertFlags(), RunConvert},
       {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},
       {"validate", "check stored data against instrument definitions; missing-data and HTML coverage reports",
-       "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--output URI] "
-       "[--report FILE.html] [--deep]",
+       "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--derive LIST] "
+       "[--output URI] [--report FILE.html] [--deep]",
        {
            {"from", true, "first UTC day, YYYY-MM-DD"},
            {"to", true, "last UTC day, inclusive (default: --from)"},
            {"exchanges", true, "Tardis exchange ids, comma separated (env EXCHANGES; default: all)"},
            {"data-types", true,
             "data types, comma separated (env DATA_TYPES; default: what each instrument lists, "
-            "trades with --symbols)"},
+            "trades with --symbols); a derived name (book_snapshot_10_1s, trade_bar_1m) is expected wherever "
+            "its source data type is, without the source's own files unless that is listed too"},
+           {"derive", true,
+            "derived names expected beside every expected item of their source data type (as download --derive "
+            "writes them); their files are checked like any other (docs/DERIVED.md)"},
            {"symbols", true,
             "expect these Tardis symbols (as download) instead of the instrument definitions (env SYMBOLS)"},
            {"instrument-types", true, "with definitions: spot, perpetual, future, option (env INSTRUMENT_TYPES)"},

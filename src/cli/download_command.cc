@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/settings.h"
+#include "derive/names.h"
 #include "pipeline/download_job.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
@@ -11,6 +12,14 @@
 namespace mt::cli {
 
 namespace {
+
+// --derive LIST (as convert's): a name that does not parse is a usage error.
+Result<std::vector<derive::DerivedSpec>> DeriveFromArgs(const ParsedArgs& args) {
+  if (!args.Has("derive")) return std::vector<derive::DerivedSpec>{};
+  auto list = derive::ParseDerivedList(args.Get("derive"));
+  if (!list.ok()) return Status::Usage("--derive: " + list.status().message());
+  return std::move(*list);
+}
 
 // --shard I/N, else SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT
 // (Cloud Batch), JOB_COMPLETION_INDEX with --shards N (Kubernetes).
@@ -57,6 +66,7 @@ Result<pipeline::DownloadJobOptions> DownloadOptionsFromArgs(const ParsedArgs& a
   MT_RETURN_IF_ERROR(ItemBoundsFromConfig(ctx, &o.download));
   MT_ASSIGN_OR_RETURN(o.buffer_mb,
                       PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20));
+  MT_ASSIGN_OR_RETURN(o.download.derived, DeriveFromArgs(args));
   o.dry_run = args.Has("dry-run");
   o.no_redraw_progress = ctx.config.Get("NO_COLOR_PROGRESS").has_value();
   o.summary_json = args.Get("summary-json");
@@ -89,6 +99,9 @@ int RunPlan(const ParsedArgs& args, Context& ctx) {
   auto shard = ShardFromArgs(args, ctx);
   if (!shard.ok()) return fail(shard.status());
   o.shard = *shard;
+  auto derived = DeriveFromArgs(args);
+  if (!derived.ok()) return fail(derived.status());
+  o.derived = std::move(*derived);
   if (args.Has("shards")) {
     auto s = pipeline::ParseShard("0/" + args.Get("shards"));
     if (!s.ok()) return fail(Status::Usage("--shards must be a positive integer"));
@@ -123,7 +136,13 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   if (!report.ok()) return fail(report.status());
   if (args.Has("dry-run")) {
     for (const auto& it : report->items) std::printf("%s\n", pipeline::DatasetUrl(datasets_url, it).c_str());
-    std::fprintf(stderr, "%zu items (dry run: nothing downloaded)\n", report->items.size());
+    // Derived items after the URLs, tab-separated so a pipeline reading URLs
+    // can tell them apart: derived<TAB>ITEM_ID<TAB>SOURCE_ITEM_ID.
+    for (const auto& d : report->derived) {
+      std::printf("derived\t%s\t%s\n", d.Id().c_str(), d.source.Id().c_str());
+    }
+    std::fprintf(stderr, "%zu items%s (dry run: nothing downloaded)\n", report->items.size(),
+                 report->derived.empty() ? "" : (" and " + std::to_string(report->derived.size()) + " derived items").c_str());
     return kExitOk;
   }
   return ExitCodeFor(report->status);

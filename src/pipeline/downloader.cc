@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/utf8.h"
+#include "derive/engine.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
@@ -170,6 +171,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   const tardis::DataTypeSchema* schema = tardis::FindSchema(item.data_type);
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
+  std::vector<derive::DerivedSpec> derived;  // this item's series (not for grouped items)
   // One key source with convert and validate: the day's definitions in the
   // store, else the symbol rules. An item planned with its key needs none
   // (no store read, no day's definitions held for it).
@@ -196,14 +198,38 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       key = k->ToString();
     }
     object = storage::TickObjectName(item.day, item.data_type, key);
+    for (const derive::DerivedSpec& spec : opts_.derived) {
+      if (spec.source_data_type() == item.data_type) derived.push_back(spec);
+    }
     if (!opts_.force) {
       auto exists = opts_.store->Exists(object);
       if (exists.ok() && *exists) {
         // A killed --force run may have left a temporary file beside it.
         opts_.store->RemoveStaleTemporaries(object);
-        res.outcome = Outcome::kSkipped;
-        res.objects.push_back(object);
-        return res;
+        // Derived objects missing beside an existing raw one (a first run
+        // without --derive, or a new name): the file is read again to compute
+        // them; the raw object is kept as it is (create-only below).
+        std::vector<derive::DerivedSpec> missing;
+        std::vector<std::string> present;
+        for (const derive::DerivedSpec& spec : derived) {
+          const std::string name = storage::DerivedObjectName(item.day, spec.name, key);
+          auto d = opts_.store->Exists(name);
+          if (d.ok() && *d) {
+            opts_.store->RemoveStaleTemporaries(name);
+            present.push_back(name);
+          } else {
+            missing.push_back(spec);
+          }
+        }
+        if (missing.empty()) {
+          res.outcome = Outcome::kSkipped;
+          res.objects.push_back(object);
+          for (auto& name : present) res.objects.push_back(std::move(name));
+          return res;
+        }
+        log::Info(item.Id() + ": raw object exists, " + std::to_string(missing.size()) +
+                  " derived objects missing: downloading the file again to compute them (the raw object is kept)");
+        derived = std::move(missing);  // the raw object: create-only, so kept
       }
     }
   }
@@ -250,8 +276,35 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   settings.parser.data_type_origin = "the work item";
   settings.parallel_parse = false;  // concurrency comes from items in flight
 
+  // Derived series read the converter's batches; a restart (Range ignored,
+  // damaged bytes) starts them over with a fresh converter.
+  std::unique_ptr<derive::DeriveEngine> engine;
   std::unique_ptr<TickConverter> conv;
-  auto fresh = [&] { conv = std::make_unique<TickConverter>(hints, target, settings); };
+  auto fresh = [&] {
+    conv.reset();  // aborts the old engine before it goes
+    target.observers.clear();
+    if (!derived.empty()) {
+      derive::EngineOptions eo;
+      eo.specs = derived;
+      eo.store = opts_.store;
+      eo.overwrite = opts_.force;
+      eo.writer = settings.writer;
+      eo.source = url;
+      eo.day = item.day;
+      eo.exchange = item.exchange;  // an item without rows: zero-row series
+      eo.symbol = item.symbol;
+      eo.tool_version = settings.tool_version;
+      // Files in flight share the memory budget (DOWNLOAD_BUFFER_MB): the
+      // derived rows of an item get half its parse share, so eight items
+      // with series do not hold eight times convert's 64 MiB.
+      eo.buffer_bytes = std::max<size_t>(settings.parser.batch_bytes / 2, 1u << 20);
+      // Every row is the item's instrument (the converter checks it first).
+      eo.key = [key](const Date&, const std::string&, const std::string&) -> Result<std::string> { return key; };
+      engine = std::make_unique<derive::DeriveEngine>(std::move(eo));
+      target.observers.push_back(engine.get());
+    }
+    conv = std::make_unique<TickConverter>(hints, target, settings);
+  };
   fresh();
   ItemSink sink;
   sink.on_restart = [&] { conv->Abort(); fresh(); sink.conv = conv.get(); };
@@ -379,6 +432,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
             res.unkeyed_symbols.push_back(o.symbol);
             log::Warn(item.Id() + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
                       "' kept as " + o.name + " (no instrument key: " + o.note + ")");
+          }
+        }
+        if (engine) {
+          // Committed after the raw object (TickConverter::Finish).
+          for (const auto& d : engine->outputs()) {
+            res.bytes_out += d.bytes;
+            res.objects.push_back(d.name);
           }
         }
         res.outcome = res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
