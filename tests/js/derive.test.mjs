@@ -453,6 +453,35 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
     assert.equal(requests(), before + 1);
   });
 
+  it('an item without rows gets zero-row derived objects, so a rerun skips it', async () => {
+    // Generated: a header-only file for a day the fixtures do not have.
+    const data = mkTmp(ROOT_TMP, 'no-rows-data');
+    fs.writeFileSync(path.join(data, 'deribit_incremental_book_L2_2020-04-03_BTC-PERPETUAL.csv.gz'),
+      zlib.gzipSync('exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n'));
+    const empty = await startServer({ dataDirs: [data] });
+    try {
+      const store = path.join(mkTmp(ROOT_TMP, 'no-rows'), 'store');
+      const args = ['download', '--from', '2020-04-03', '--symbols', 'deribit:BTC-PERPETUAL', '--data-types', 'incremental_book_L2',
+        '--derive', 'book_snapshot_5_1s', '--output', store];
+      const e = { ...env, TARDIS_DATASETS_URL: empty.url };
+      const r = await runAsync(args, e);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+      assert.deepEqual(lines.map((l) => l[0]), ['no_data', 'no_data'], r.stdout);
+      const obj = path.join(store, `derived_data/by_date/day-2020-04-03/data_type-book_snapshot_5_1s/${KEY}.parquet`);
+      const { columns, rows } = await duckReadAll(obj);
+      assert.equal(rows.length, 0);
+      assert.equal(columns.length, 4 + 4 * 5);
+      assert.equal((await duckKvMetadata(obj)).row_count, '0');
+      const again = await runAsync(args, e);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /1 items: 0 done, 1 skipped/);
+      assert.equal(empty.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1);
+    } finally {
+      await empty.close();
+    }
+  });
+
   it('plan --derive and download --dry-run list the derived items', async () => {
     const planArgs = ['plan', '--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL,bitmex:XBTUSD',
       '--data-types', 'incremental_book_L2,trades', '--derive', 'book_snapshot_5_1s,trade_bar_1m', '--json', '--output', out];
