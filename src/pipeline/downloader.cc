@@ -294,10 +294,11 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       eo.exchange = item.exchange;  // an item without rows: zero-row series
       eo.symbol = item.symbol;
       eo.tool_version = settings.tool_version;
-      // Files in flight share the memory budget (DOWNLOAD_BUFFER_MB): the
-      // derived rows of an item get half its parse share, so eight items
-      // with series do not hold eight times convert's 64 MiB.
-      eo.buffer_bytes = std::max<size_t>(settings.parser.batch_bytes / 2, 1u << 20);
+      // The row-group budget of convert (EngineOptions::buffer_bytes), not
+      // a share of DOWNLOAD_BUFFER_MB: smaller row groups of deep series
+      // cost more in footer metadata than they save (two depth-1000 series
+      // peaked at 860 MB with a quarter of it, 230 MB with it), and the
+      // objects are convert's byte for byte up to the footer.
       // Every row is the item's instrument (the converter checks it first).
       eo.key = [key](const Date&, const std::string&, const std::string&) -> Result<std::string> { return key; };
       engine = std::make_unique<derive::DeriveEngine>(std::move(eo));
