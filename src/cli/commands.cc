@@ -35,7 +35,8 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
       {"derive", true,
        download ? "derived data types computed from each item in the same pass, comma separated (as convert "
                   "--derive; only for items of their source data type); an item whose raw object exists but a "
-                  "derived one does not is downloaded again to compute it, the raw object kept (docs/DERIVED.md)"
+                  "derived one does not gets it computed from the stored raw Parquet, without a request "
+                  "(docs/DERIVED.md)"
                 : "also list the derived items (one per item of the source data type and name) that download "
                   "--derive would write"},
   };

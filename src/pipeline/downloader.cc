@@ -10,6 +10,7 @@
 #include "core/parallel.h"
 #include "core/utf8.h"
 #include "derive/engine.h"
+#include "parquet/file_reader.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
@@ -163,6 +164,59 @@ ItemResult Skipped(ItemResult res, const std::string& object) {
   return res;
 }
 
+// Feeds the rows of a stored raw object to `engine`, row group by row
+// group, as the converter's batches (the same columns, values dense, nulls
+// in `defined`), and finishes it. One row group's columns are in memory at a
+// time, read one column after another. kInvalidInput: the object is not a
+// readable file of `schema`'s columns.
+Status DeriveFromStored(storage::ObjectStore* store, const std::string& object, const tardis::DataTypeSchema& schema,
+                        derive::DeriveEngine* engine, const std::atomic<bool>* cancel) {
+  MT_ASSIGN_OR_RETURN(std::unique_ptr<parquet::FileReader> reader, parquet::FileReader::Open(store, object));
+  const std::vector<parquet::ColumnSpec> spec = schema.OutputSchema();
+  const parquet::FileMetaData& md = reader->metadata();
+  if (md.leaves.size() != spec.size()) {
+    return Status::InvalidInput(store->Describe(object) + ": " + std::to_string(md.leaves.size()) +
+                                " columns where " + schema.name + " has " + std::to_string(spec.size()));
+  }
+  for (size_t i = 0; i < spec.size(); i++) {
+    const parquet::SchemaElement& e = md.schema[md.leaves[i].schema_index];
+    if (e.name != spec[i].name || e.type != parquet::PhysicalTypeOf(spec[i].kind)) {
+      return Status::InvalidInput(store->Describe(object) + ": column " + std::to_string(i + 1) + " is '" + e.name +
+                                  "', not " + schema.name + "'s '" + spec[i].name + "'");
+    }
+  }
+  MT_RETURN_IF_ERROR(engine->OnSchema(schema));
+  for (size_t g = 0; g < md.row_groups.size(); g++) {
+    if (cancel && cancel->load()) return Status::Cancelled("interrupted");
+    parquet::RowGroupData rg = parquet::MakeRowGroup(spec);
+    rg.num_rows = static_cast<size_t>(md.row_groups[g].num_rows);
+    for (size_t i = 0; i < spec.size(); i++) {
+      MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, reader->ReadColumn(g, i));
+      if (v.num_rows != rg.num_rows || v.defined.size() != rg.num_rows) {
+        return Status::InvalidInput(store->Describe(object) + ": row group " + std::to_string(g) + " column '" +
+                                    spec[i].name + "' has " + std::to_string(v.num_rows) + " rows, not " +
+                                    std::to_string(rg.num_rows));
+      }
+      parquet::ColumnData& c = rg.columns[i];
+      for (size_t r = 0; r < rg.num_rows; r++) {
+        if (!v.defined[r]) {
+          c.AddNull(r);
+          continue;
+        }
+        c.AddDefined();
+        switch (spec[i].kind) {
+          case parquet::ColumnKind::kTimestampMicros: c.i64.push_back(v.ints[r]); break;
+          case parquet::ColumnKind::kDouble: c.f64.push_back(v.doubles[r]); break;
+          case parquet::ColumnKind::kBool: c.b.push_back(v.bools[r]); break;
+          case parquet::ColumnKind::kString: c.str.Append(v.strings[r]); break;
+        }
+      }
+    }
+    MT_RETURN_IF_ERROR(engine->OnBatch(rg));
+  }
+  return engine->Finish();
+}
+
 }  // namespace
 
 ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
@@ -207,8 +261,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         // A killed --force run may have left a temporary file beside it.
         opts_.store->RemoveStaleTemporaries(object);
         // Derived objects missing beside an existing raw one (a first run
-        // without --derive, or a new name): the file is read again to compute
-        // them; the raw object is kept as it is (create-only below).
+        // without --derive, or a new name): computed from the stored raw
+        // object, read row group by row group, without a request.
         std::vector<derive::DerivedSpec> missing;
         std::vector<std::string> present;
         for (const derive::DerivedSpec& spec : derived) {
@@ -227,8 +281,47 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
           for (auto& name : present) res.objects.push_back(std::move(name));
           return res;
         }
-        log::Info(item.Id() + ": raw object exists, " + std::to_string(missing.size()) +
-                  " derived objects missing: downloading the file again to compute them (the raw object is kept)");
+        // Computed from the stored raw object, without a request.
+        derive::EngineOptions eo;
+        eo.specs = missing;
+        eo.store = opts_.store;
+        eo.overwrite = false;
+        eo.writer = opts_.convert.writer;
+        eo.source = opts_.store->Describe(object);
+        eo.day = item.day;
+        eo.exchange = item.exchange;
+        eo.symbol = item.symbol;
+        eo.tool_version = opts_.convert.tool_version;
+        eo.key = [key](const Date&, const std::string&, const std::string&) -> Result<std::string> { return key; };
+        derive::DeriveEngine engine(std::move(eo));
+        const Status st = schema ? DeriveFromStored(opts_.store, object, *schema, &engine, opts_.cancel)
+                                 : Status::InvalidInput("no schema for data type " + item.data_type);
+        if (st.ok()) {
+          res.outcome = Outcome::kDone;
+          for (const auto& d : engine.outputs()) {
+            res.bytes_out += d.bytes;
+            res.objects.push_back(d.name);
+          }
+          // Created meanwhile by another run: nothing of ours was written.
+          if (res.objects.empty()) res.outcome = Outcome::kSkipped;
+          return res;
+        }
+        engine.Abort();
+        if (st.code() == Status::Code::kCancelled) {
+          res.outcome = Outcome::kCancelled;
+          res.reason = "interrupted";
+          return res;
+        }
+        if (st.code() != Status::Code::kInvalidInput) {
+          res.outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+          res.reason = "computing derived data from " + opts_.store->Describe(object) + ": " + st.message();
+          return res;
+        }
+        // The stored object cannot be read as this data type: the file is
+        // downloaded again for the derived series (the raw object is kept as
+        // it is; validate --deep reports it, --force replaces it).
+        log::Warn(item.Id() + ": " + st.message() + "; downloading the file again to compute " +
+                  std::to_string(missing.size()) + " derived objects (the raw object is kept)");
         derived = std::move(missing);  // the raw object: create-only, so kept
       }
     }

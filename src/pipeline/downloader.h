@@ -59,8 +59,9 @@ struct DownloadOptions {
   // those whose source data type is not the item's are not computed for it.
   // Grouped items get none. An item is skipped only when its raw object and
   // every derived object it gets exist; when only derived ones are missing,
-  // the file is downloaded again to compute them and the raw object is kept
-  // as it is (create-only), unless `force`.
+  // they are computed from the stored raw object (read row group by row
+  // group, no request), or, when it cannot be read as its data type, from
+  // the file downloaded again with the raw object kept as it is (create-only).
   std::vector<derive::DerivedSpec> derived;
   storage::ObjectStore* store = nullptr;
   // Keys of items without a planned instrument_key and of grouped files'

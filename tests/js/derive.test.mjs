@@ -366,9 +366,9 @@ function runAsync(args, env) {
   });
 }
 
-// The bytes before the footer (column chunks) and the footer's key-value metadata.
+// The bytes before the footer (the column chunks) of a file or of its bytes.
 function parquetBody(file) {
-  const b = fs.readFileSync(file);
+  const b = Buffer.isBuffer(file) ? file : fs.readFileSync(file);
   const footerLen = b.readUInt32LE(b.length - 8);
   return b.subarray(0, b.length - 8 - footerLen);
 }
@@ -432,25 +432,51 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
     assert.equal(requests(), before);
   });
 
-  it('a missing derived object is computed again, the raw object left as it is', async () => {
+  it('a missing derived object is computed from the stored raw object, without a request', async () => {
     const gone = path.join(out, derivedRel(NAMES[0]));
     const kept = path.join(out, derivedRel(NAMES[1]));
-    const bytes = fs.readFileSync(gone);
+    const first = fs.readFileSync(gone);
+    const firstKv = await duckKvMetadata(gone);
     fs.rmSync(gone);
     const raw = fs.statSync(path.join(out, rawRel)), keptStat = fs.statSync(kept);
     const before = requests();
     const r = await dl();
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /raw object exists, 1 derived objects missing/);
-    // Only the derived object written now is listed; it is the one written before, byte for byte.
+    assert.equal(requests(), before, 'no request: computed from the stored raw object');
+    // Only the derived object written now is listed.
     assert.deepEqual(r.stdout.trim().split('\n').map((l) => path.relative(out, path.resolve(ROOT_TMP, l.split('\t')[2]))),
       [derivedRel(NAMES[0])]);
-    assert.ok(fs.readFileSync(gone).equals(bytes));
+    // The same column chunks as computed from the download; the source is now the raw object.
+    assert.ok(parquetBody(gone).equals(parquetBody(first)), 'column chunks differ');
+    const kv = await duckKvMetadata(gone);
+    assert.equal(kv.source, path.join(out, rawRel));
+    assert.deepEqual({ ...kv, source: '' }, { ...firstKv, source: '' });
     const rawAfter = fs.statSync(path.join(out, rawRel)), keptAfter = fs.statSync(kept);
     assert.equal(rawAfter.ino, raw.ino, 'raw object not replaced');
     assert.equal(rawAfter.mtimeMs, raw.mtimeMs, 'raw object not rewritten');
     assert.equal(keptAfter.ino, keptStat.ino, 'existing derived object not replaced');
-    assert.equal(requests(), before + 1);
+  });
+
+  it('a stored raw object that cannot be read is downloaded again for the derived object, and left as it is', async () => {
+    const rawPath = path.join(out, rawRel);
+    const saved = fs.readFileSync(rawPath);
+    const gone = path.join(out, derivedRel(NAMES[1]));
+    const first = fs.readFileSync(gone);
+    fs.rmSync(gone);
+    const bad = Buffer.from(saved);
+    bad.write('XXXX', bad.length - 4);  // no trailing PAR1
+    fs.writeFileSync(rawPath, bad);
+    try {
+      const before = requests();
+      const r = await dl();
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /downloading the file again to compute 1 derived objects \(the raw object is kept\)/);
+      assert.equal(requests(), before + 1);
+      assert.ok(fs.readFileSync(gone).equals(first), 'the derived object as computed from the download');
+      assert.ok(fs.readFileSync(rawPath).equals(bad), 'the raw object is left as it is');
+    } finally {
+      fs.writeFileSync(rawPath, saved);
+    }
   });
 
   it('an item without rows gets zero-row derived objects, so a rerun skips it', async () => {
