@@ -792,5 +792,21 @@ TEST_F(Tree, DerivedItemsAreFoundUnderDerivedDataAndCheckedAgainstTheirSchema) {
   EXPECT_EQ(r.unexpected_objects, 0u);
 }
 
+TEST_F(Tree, DerivedItemsOfASourceRecordedAs404AreNotAvailable) {
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/trades/binance-futures/XRPUSDT";
+  rec.outcome = "not_available";
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), pipeline::WorkItem{kDay, "trades", "binance-futures", "XRPUSDT", {}},
+                                        rec, false)
+                  .ok());
+  ExpectedSet set;
+  set.items = {{kDay, "trade_bar_1m", "BINANCE-FUTURES:PERPETUAL:XRP-USDT", "binance-futures", "XRPUSDT"},
+               {kDay, "trade_bar_1m", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT"}};
+  ValidationResult r = Validate(store_.get(), set, ValidateOptions{});
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].status, ItemStatus::kNotAvailable);
+  EXPECT_EQ(r.items[1].status, ItemStatus::kMissing);
+}
+
 }  // namespace
 }  // namespace mt::validate
