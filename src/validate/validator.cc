@@ -143,8 +143,10 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     // Only the raw prefix's objects count: derived objects of names not
     // asked for are not unexpected (and raw prefixes listed for derived
     // items' records are not counted).
-    if (storage::ParseTickObjectName(name) && listed_raw_for_items.count(name.substr(0, name.find("/data_type-") + 1)))
+    if (storage::ParseTickObjectName(name) &&
+        listed_raw_for_items.count(name.substr(0, name.find("/data_type-") + 1))) {
       res.unexpected_objects++;
+    }
   }
 
   std::atomic<size_t> done{0};
