@@ -48,6 +48,13 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
   f.push_back({"shards", true,
                "shard count with JOB_COMPLETION_INDEX (Kubernetes); for plan: print N shard sizes (the flag only)",
                "SHARD_COUNT"});
+  f.push_back({"derive", true,
+               download ? "derived data types computed from each item in the same pass, comma separated (as convert "
+                          "--derive; only for items of their source data type); an item whose raw object exists but a "
+                          "derived one does not gets it computed from the stored raw Parquet, without a request "
+                          "(docs/DERIVED.md)"
+                        : "also list the derived items (one per item of the source data type and name) that download "
+                          "--derive would write"});
   if (!download) {
     f.push_back({"json", false, "print the plan as JSON"});
     f.push_back({"output", true, "where instrument definitions are read: directory or gs://BUCKET/PREFIX",
@@ -74,8 +81,14 @@ std::vector<FlagSpec> ValidateFlags() {
       {"from", true, "first UTC day, YYYY-MM-DD"},
       {"to", true, "last UTC day, inclusive (default: --from)"},
       {"exchanges", true, "Tardis exchange ids, comma separated; default: all", "EXCHANGES"},
-      {"data-types", true, "data types, comma separated; default: what each instrument lists, trades with --symbols",
+      {"data-types", true,
+       "data types, comma separated; default: what each instrument lists, trades with --symbols; a derived name "
+       "(book_snapshot_10_1s, trade_bar_1m) is expected wherever its source data type is, without the source's own "
+       "files unless that is listed too",
        "DATA_TYPES"},
+      {"derive", true,
+       "derived names expected beside every expected item of their source data type (as download --derive "
+       "writes them); their files are checked like any other (docs/DERIVED.md)"},
       {"symbols", true, "expect these Tardis symbols (as download) instead of the instrument definitions", "SYMBOLS"},
   };
   for (auto& e : FilterFlags()) f.push_back(e);
@@ -162,8 +175,8 @@ const std::vector<Command>& Commands() {
        ConvertFlags(), RunConvert},
       {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},
       {"validate", "check stored data against instrument definitions; missing-data and HTML coverage reports",
-       "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--output URI] "
-       "[--report FILE.html] [--deep]",
+       "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--derive LIST] "
+       "[--output URI] [--report FILE.html] [--deep]",
        ValidateFlags(),
        RunValidate},
       {"gcs", "debugging: ls, stat, cat, put, rm on gs:// objects with the pipeline's GCS client",

@@ -61,7 +61,13 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   if (!report.ok()) return fail(report.status());
   if (dry_run) {
     for (const auto& it : report->items) std::printf("%s\n", pipeline::DatasetUrl(datasets_url, it).c_str());
-    std::fprintf(stderr, "%zu items (dry run: nothing downloaded)\n", report->items.size());
+    // Derived items after the URLs, tab-separated so a pipeline reading URLs
+    // can tell them apart: derived<TAB>ITEM_ID<TAB>SOURCE_ITEM_ID.
+    for (const auto& d : report->derived) {
+      std::printf("derived\t%s\t%s\n", d.Id().c_str(), d.source.Id().c_str());
+    }
+    std::fprintf(stderr, "%zu items%s (dry run: nothing downloaded)\n", report->items.size(),
+                 report->derived.empty() ? "" : (" and " + std::to_string(report->derived.size()) + " derived items").c_str());
     return kExitOk;
   }
   return ExitCodeFor(report->status);

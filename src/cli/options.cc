@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "cli/settings.h"
+#include "derive/names.h"
 #include "pipeline/plan.h"
 #include "tardis/file_name.h"
 #include "tardis/instrument_key.h"
@@ -210,6 +211,18 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
 
 namespace mt::cli {
 
+namespace {
+
+// --derive LIST (as convert's): a name that does not parse is a usage error.
+Result<std::vector<derive::DerivedSpec>> DeriveFromArgs(const ParsedArgs& args) {
+  if (!args.Has("derive")) return std::vector<derive::DerivedSpec>{};
+  auto list = derive::ParseDerivedList(args.Get("derive"));
+  if (!list.ok()) return Status::Usage("--derive: " + list.status().message());
+  return std::move(*list);
+}
+
+}  // namespace
+
 Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
   DownloadOptions out;
   pipeline::DownloadJobOptions& o = out.job;
@@ -233,6 +246,7 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   MT_RETURN_IF_ERROR(ItemBoundsFromConfig(ctx, &o.download));
   MT_ASSIGN_OR_RETURN(o.buffer_mb,
                       PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20));
+  MT_ASSIGN_OR_RETURN(o.download.derived, DeriveFromArgs(args));
   o.dry_run = args.Has("dry-run");
   o.no_redraw_progress = ctx.config.Get("NO_COLOR_PROGRESS").has_value();
   o.summary_json = args.Get("summary-json");
@@ -254,6 +268,7 @@ Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& c
     if (!s.ok()) return Status::Usage("--shards must be a positive integer");
     o.shard_sizes = s->count;
   }
+  MT_ASSIGN_OR_RETURN(o.derived, DeriveFromArgs(args));
   // Without a store, bare --symbols are paired by the symbol rules.
   o.source.definitions_optional = true;
   out.json = args.Has("json");
@@ -266,6 +281,30 @@ Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Co
   ValidateOptions out;
   validate::ValidateJobOptions& o = out.job;
   MT_ASSIGN_OR_RETURN(o.selection, PlanRequestFromArgs(args, ctx));
+  // Derived names among the data types: expected where their source is; the
+  // source type joins the selection (to plan where) without its own files
+  // being expected unless it is listed too.
+  std::vector<std::string> raw;
+  std::vector<derive::DerivedSpec> named;
+  for (const std::string& t : o.selection.data_types) {
+    auto d = tardis::FindSchema(t) ? Result<derive::DerivedSpec>(Status::NotFound(t)) : derive::ParseDerivedName(t);
+    if (d.ok()) {
+      named.push_back(std::move(*d));
+    } else {
+      raw.push_back(t);
+    }
+  }
+  for (const derive::DerivedSpec& d : named) {
+    const std::string src = d.source_data_type();
+    if (std::find(raw.begin(), raw.end(), src) == raw.end()) {
+      raw.push_back(src);
+      o.unasked_sources.insert(src);
+    }
+    o.derived.push_back(d);
+  }
+  o.selection.data_types = std::move(raw);
+  MT_ASSIGN_OR_RETURN(std::vector<derive::DerivedSpec> listed, DeriveFromArgs(args));
+  for (auto& d : listed) o.derived.push_back(std::move(d));
   MT_ASSIGN_OR_RETURN(size_t c, PositiveInt("--concurrency", args.Value("concurrency", ctx.config), 1, 1024));
   o.concurrency = static_cast<int>(c);
   o.deep = args.Has("deep");

@@ -282,6 +282,10 @@ Status DeriveEngine::FinishSeries(Instrument* in, Series* s) {
 
 Status DeriveEngine::Finish() {
   if (status_.ok()) status_ = EndChange();
+  if (status_.ok() && instruments_.empty() && schema_ && !active_.empty() && opts_.day && !opts_.exchange.empty() &&
+      !opts_.symbol.empty()) {
+    status_ = InstrumentFor(opts_.exchange, opts_.symbol, 0).status();
+  }
   for (auto& [id, in] : instruments_) {
     for (auto& s : in->series) {
       if (!status_.ok()) break;

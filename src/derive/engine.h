@@ -36,6 +36,11 @@ struct EngineOptions {
   parquet::WriterOptions writer;
   std::string source;              // the input, for messages and metadata
   std::optional<Date> day;         // the file's day; else the day of its first row
+  // The instrument of a one-instrument file (exchange and symbol as its rows
+  // spell them): with `day`, a file without rows still gets its (zero-row)
+  // series, as it gets a zero-row raw object, so every raw object has its
+  // derived ones (validate expects them; a rerun skips them). Empty: none.
+  std::string exchange, symbol;
   // The instrument key of a row's exchange and symbol (as the raw objects are keyed).
   // `day` is the day the raw rows are filed under (the file name's, else the
   // row's), so definitions of that day key them, as the raw objects.

@@ -98,6 +98,8 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
     eo.writer = cs.writer;
     eo.source = path;
     eo.day = hints.day;
+    eo.exchange = hints.exchange;  // a file without rows: zero-row series, as its raw object
+    eo.symbol = hints.symbol;
     eo.tool_version = cs.tool_version;
     const KeyResolver* resolver = target.keys;
     eo.key = [resolver](const Date& day, const std::string& exchange,

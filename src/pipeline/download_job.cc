@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/thread_pool.h"
+#include "tardis/instrument_key.h"
 
 namespace mt::pipeline {
 
@@ -130,6 +131,25 @@ Status Summarize(const std::vector<ItemResult>& results, double secs, const Stat
   return Status::OK();
 }
 
+// Derived names not computed for some items, said once per name for the run
+// (as convert says it once): items of another data type, grouped items.
+void SayDerivedSkips(const std::vector<WorkItem>& items, const std::vector<derive::DerivedSpec>& specs) {
+  size_t grouped = 0;
+  for (const auto& it : items) grouped += tardis::IsGroupedSymbol(it.symbol) ? 1 : 0;
+  if (grouped && !specs.empty()) {
+    log::Warn("--derive is not computed for grouped files (" + std::to_string(grouped) +
+              " items); download the instruments' own files for derived data");
+  }
+  for (const derive::DerivedSpec& s : specs) {
+    size_t other = 0;
+    for (const auto& it : items) other += it.data_type != s.source_data_type() ? 1 : 0;
+    if (other) {
+      log::Warn("--derive " + s.name + ": skipped for " + std::to_string(other) + " items that are not " +
+                s.source_data_type() + " (it is computed from that data type)");
+    }
+  }
+}
+
 }  // namespace
 
 std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds) {
@@ -176,6 +196,7 @@ Result<PlanReport> RunPlanJob(storage::ObjectStore* store, const PlanJobOptions&
   }
   // Unsharded, the plan is the report's (a million items are not copied).
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
+  report.derived = DerivedItems(report.items, options.derived);
   return report;
 }
 
@@ -193,6 +214,16 @@ void PlanReport::WriteJson(std::FILE* out) const {
                  FormatDate(it.day).c_str(), str(it.data_type).c_str(), str(it.exchange).c_str(), str(it.symbol).c_str());
   }
   std::fputs("]", out);
+  if (!derived.empty()) {
+    std::fprintf(out, ",\"derived_count\":%zu,\"derived\":[", derived.size());
+    for (size_t i = 0; i < derived.size(); i++) {
+      const DerivedItem& d = derived[i];
+      std::fprintf(out, "%s{\"day\":\"%s\",\"data_type\":%s,\"source_data_type\":%s,\"exchange\":%s,\"symbol\":%s}",
+                   i ? "," : "", FormatDate(d.source.day).c_str(), str(d.name).c_str(), str(d.source.data_type).c_str(),
+                   str(d.source.exchange).c_str(), str(d.source.symbol).c_str());
+    }
+    std::fputs("]", out);
+  }
   if (!shard_sizes.empty()) std::fprintf(out, ",\"shard_sizes\":%s", nlohmann::json(shard_sizes).dump().c_str());
   std::fputs("}\n", out);
 }
@@ -203,7 +234,17 @@ void PlanReport::WriteTable(std::FILE* out) const {
     std::fprintf(out, "%-10s  %-20s  %-18s  %s\n", FormatDate(it.day).c_str(), it.data_type.c_str(),
                  it.exchange.c_str(), it.symbol.c_str());
   }
+  // Derived items in a table of their own, so the first stays one row per
+  // Tardis file.
+  if (!derived.empty()) {
+    std::fprintf(out, "\n%-10s  %-28s  %-20s  %-18s  %s\n", "day", "derived", "from", "exchange", "symbol");
+    for (const auto& d : derived) {
+      std::fprintf(out, "%-10s  %-28s  %-20s  %-18s  %s\n", FormatDate(d.source.day).c_str(), d.name.c_str(),
+                   d.source.data_type.c_str(), d.source.exchange.c_str(), d.source.symbol.c_str());
+    }
+  }
   std::fprintf(out, "%zu items", items.size());
+  if (!derived.empty()) std::fprintf(out, " and %zu derived items", derived.size());
   if (shard.count > 1) std::fprintf(out, " in shard %u/%u (plan: %zu)", shard.index, shard.count, plan_count);
   std::fputs("\n", out);
   if (!shard_sizes.empty()) {
@@ -223,7 +264,9 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   DownloadReport report;
   MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
+  report.derived = DerivedItems(report.items, options.download.derived);
   if (options.dry_run) return report;
+  SayDerivedSkips(report.items, options.download.derived);
 
   // A write error on the output (permission denied, not a directory, a
   // read-only file system) would fail every item and no rerun can fix it:

@@ -24,14 +24,18 @@ struct PlanJobOptions {
   WorkPlanOptions source;
   Shard shard;
   uint32_t shard_sizes = 0;  // > 0: count the items of each of N shards
+  std::vector<derive::DerivedSpec> derived;  // --derive: list the derived items too
 };
 struct PlanReport {
   std::vector<WorkItem> items;  // this shard's
   size_t plan_count = 0;        // the whole plan's
   Shard shard;
   std::vector<size_t> shard_sizes;  // empty unless asked for
+  std::vector<DerivedItem> derived;  // this shard's items' derived items (--derive)
   // {"count","plan_count","shard","items":[{day,data_type,exchange,symbol}],"shard_sizes"}
-  // and a newline. Streamed item by item: a plan may hold millions.
+  // and a newline; with --derive also "derived_count" and
+  // "derived":[{day,data_type,source_data_type,exchange,symbol}]. Streamed
+  // item by item: a plan may hold millions.
   void WriteJson(std::FILE* out) const;
   // A table of the items, the count and the shard sizes' spread.
   void WriteTable(std::FILE* out) const;
@@ -60,6 +64,7 @@ struct DownloadJobOptions {
 
 struct DownloadReport {
   std::vector<WorkItem> items;        // the shard's plan (what a dry run lists)
+  std::vector<DerivedItem> derived;   // the derived items of those (--derive)
   std::vector<ItemResult> results;    // one per item, in plan order; empty for a dry run
   double seconds = 0;
   // The verdict, already logged: OK; kCancelled when interrupted; the

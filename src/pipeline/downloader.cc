@@ -9,6 +9,8 @@
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/utf8.h"
+#include "derive/engine.h"
+#include "parquet/file_reader.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
@@ -162,6 +164,59 @@ ItemResult Skipped(ItemResult res, const std::string& object) {
   return res;
 }
 
+// Feeds the rows of a stored raw object to `engine`, row group by row
+// group, as the converter's batches (the same columns, values dense, nulls
+// in `defined`), and finishes it. One row group's columns are in memory at a
+// time, read one column after another. kInvalidInput: the object is not a
+// readable file of `schema`'s columns.
+Status DeriveFromStored(storage::ObjectStore* store, const std::string& object, const tardis::DataTypeSchema& schema,
+                        derive::DeriveEngine* engine, const std::atomic<bool>* cancel) {
+  MT_ASSIGN_OR_RETURN(std::unique_ptr<parquet::FileReader> reader, parquet::FileReader::Open(store, object));
+  const std::vector<columnar::ColumnSpec> spec = schema.OutputSchema();
+  const parquet::FileMetaData& md = reader->metadata();
+  if (md.leaves.size() != spec.size()) {
+    return Status::InvalidInput(store->Describe(object) + ": " + std::to_string(md.leaves.size()) +
+                                " columns where " + schema.name + " has " + std::to_string(spec.size()));
+  }
+  for (size_t i = 0; i < spec.size(); i++) {
+    const parquet::SchemaElement& e = md.schema[md.leaves[i].schema_index];
+    if (e.name != spec[i].name || e.type != parquet::PhysicalTypeOf(spec[i].kind)) {
+      return Status::InvalidInput(store->Describe(object) + ": column " + std::to_string(i + 1) + " is '" + e.name +
+                                  "', not " + schema.name + "'s '" + spec[i].name + "'");
+    }
+  }
+  MT_RETURN_IF_ERROR(engine->OnSchema(schema));
+  for (size_t g = 0; g < md.row_groups.size(); g++) {
+    if (cancel && cancel->load()) return Status::Cancelled("interrupted");
+    columnar::RowGroupData rg = columnar::MakeRowGroup(spec);
+    rg.num_rows = static_cast<size_t>(md.row_groups[g].num_rows);
+    for (size_t i = 0; i < spec.size(); i++) {
+      MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, reader->ReadColumn(g, i));
+      if (v.num_rows != rg.num_rows || v.defined.size() != rg.num_rows) {
+        return Status::InvalidInput(store->Describe(object) + ": row group " + std::to_string(g) + " column '" +
+                                    spec[i].name + "' has " + std::to_string(v.num_rows) + " rows, not " +
+                                    std::to_string(rg.num_rows));
+      }
+      columnar::ColumnData& c = rg.columns[i];
+      for (size_t r = 0; r < rg.num_rows; r++) {
+        if (!v.defined[r]) {
+          c.AddNull(r);
+          continue;
+        }
+        c.AddDefined();
+        switch (spec[i].kind) {
+          case columnar::ColumnKind::kTimestampMicros: c.i64.push_back(v.ints[r]); break;
+          case columnar::ColumnKind::kDouble: c.f64.push_back(v.doubles[r]); break;
+          case columnar::ColumnKind::kBool: c.b.push_back(v.bools[r]); break;
+          case columnar::ColumnKind::kString: c.str.Append(v.strings[r]); break;
+        }
+      }
+    }
+    MT_RETURN_IF_ERROR(engine->OnBatch(rg));
+  }
+  return engine->Finish();
+}
+
 }  // namespace
 
 ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
@@ -170,6 +225,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   const tardis::DataTypeSchema* schema = tardis::FindSchema(item.data_type);
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
+  std::vector<derive::DerivedSpec> derived;  // this item's series (not for grouped items)
   // One key source with convert and validate: the day's definitions in the
   // store, else the symbol rules. An item planned with its key needs none
   // (no store read, no day's definitions held for it).
@@ -196,14 +252,77 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       key = k->ToString();
     }
     object = storage::TickObjectName(item.day, item.data_type, key);
+    for (const derive::DerivedSpec& spec : opts_.derived) {
+      if (spec.source_data_type() == item.data_type) derived.push_back(spec);
+    }
     if (!opts_.force) {
       auto exists = opts_.store->Exists(object);
       if (exists.ok() && *exists) {
         // A killed --force run may have left a temporary file beside it.
         opts_.store->RemoveStaleTemporaries(object);
-        res.outcome = Outcome::kSkipped;
-        res.objects.push_back(object);
-        return res;
+        // Derived objects missing beside an existing raw one (a first run
+        // without --derive, or a new name): computed from the stored raw
+        // object, read row group by row group, without a request.
+        std::vector<derive::DerivedSpec> missing;
+        std::vector<std::string> present;
+        for (const derive::DerivedSpec& spec : derived) {
+          const std::string name = storage::DerivedObjectName(item.day, spec.name, key);
+          auto d = opts_.store->Exists(name);
+          if (d.ok() && *d) {
+            opts_.store->RemoveStaleTemporaries(name);
+            present.push_back(name);
+          } else {
+            missing.push_back(spec);
+          }
+        }
+        if (missing.empty()) {
+          res.outcome = Outcome::kSkipped;
+          res.objects.push_back(object);
+          for (auto& name : present) res.objects.push_back(std::move(name));
+          return res;
+        }
+        // Computed from the stored raw object, without a request.
+        derive::EngineOptions eo;
+        eo.specs = missing;
+        eo.store = opts_.store;
+        eo.overwrite = false;
+        eo.writer = opts_.convert.writer;
+        eo.source = opts_.store->Describe(object);
+        eo.day = item.day;
+        eo.exchange = item.exchange;
+        eo.symbol = item.symbol;
+        eo.tool_version = opts_.convert.tool_version;
+        eo.key = [key](const Date&, const std::string&, const std::string&) -> Result<std::string> { return key; };
+        derive::DeriveEngine engine(std::move(eo));
+        const Status st = schema ? DeriveFromStored(opts_.store, object, *schema, &engine, opts_.cancel)
+                                 : Status::InvalidInput("no schema for data type " + item.data_type);
+        if (st.ok()) {
+          res.outcome = Outcome::kDone;
+          for (const auto& d : engine.outputs()) {
+            res.bytes_out += d.bytes;
+            res.objects.push_back(d.name);
+          }
+          // Created meanwhile by another run: nothing of ours was written.
+          if (res.objects.empty()) res.outcome = Outcome::kSkipped;
+          return res;
+        }
+        engine.Abort();
+        if (st.code() == Status::Code::kCancelled) {
+          res.outcome = Outcome::kCancelled;
+          res.reason = "interrupted";
+          return res;
+        }
+        if (st.code() != Status::Code::kInvalidInput) {
+          res.outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+          res.reason = "computing derived data from " + opts_.store->Describe(object) + ": " + st.message();
+          return res;
+        }
+        // The stored object cannot be read as this data type: the file is
+        // downloaded again for the derived series (the raw object is kept as
+        // it is; validate --deep reports it, --force replaces it).
+        log::Warn(item.Id() + ": " + st.message() + "; downloading the file again to compute " +
+                  std::to_string(missing.size()) + " derived objects (the raw object is kept)");
+        derived = std::move(missing);  // the raw object: create-only, so kept
       }
     }
   }
@@ -250,8 +369,36 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   settings.parser.data_type_origin = "the work item";
   settings.parallel_parse = false;  // concurrency comes from items in flight
 
+  // Derived series read the converter's batches; a restart (Range ignored,
+  // damaged bytes) starts them over with a fresh converter.
+  std::unique_ptr<derive::DeriveEngine> engine;
   std::unique_ptr<TickConverter> conv;
-  auto fresh = [&] { conv = std::make_unique<TickConverter>(hints, target, settings); };
+  auto fresh = [&] {
+    conv.reset();  // aborts the old engine before it goes
+    target.observers.clear();
+    if (!derived.empty()) {
+      derive::EngineOptions eo;
+      eo.specs = derived;
+      eo.store = opts_.store;
+      eo.overwrite = opts_.force;
+      eo.writer = settings.writer;
+      eo.source = url;
+      eo.day = item.day;
+      eo.exchange = item.exchange;  // an item without rows: zero-row series
+      eo.symbol = item.symbol;
+      eo.tool_version = settings.tool_version;
+      // The row-group budget of convert (EngineOptions::buffer_bytes), not
+      // a share of DOWNLOAD_BUFFER_MB: smaller row groups of deep series
+      // cost more in footer metadata than they save (two depth-1000 series
+      // peaked at 860 MB with a quarter of it, 230 MB with it), and the
+      // objects are convert's byte for byte up to the footer.
+      // Every row is the item's instrument (the converter checks it first).
+      eo.key = [key](const Date&, const std::string&, const std::string&) -> Result<std::string> { return key; };
+      engine = std::make_unique<derive::DeriveEngine>(std::move(eo));
+      target.observers.push_back(engine.get());
+    }
+    conv = std::make_unique<TickConverter>(hints, target, settings);
+  };
   fresh();
   ItemSink sink;
   sink.on_restart = [&] { conv->Abort(); fresh(); sink.conv = conv.get(); };
@@ -379,6 +526,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
             res.unkeyed_symbols.push_back(o.symbol);
             log::Warn(item.Id() + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
                       "' kept as " + o.name + " (no instrument key: " + o.note + ")");
+          }
+        }
+        if (engine) {
+          // Committed after the raw object (TickConverter::Finish).
+          for (const auto& d : engine->outputs()) {
+            res.bytes_out += d.bytes;
+            res.objects.push_back(d.name);
           }
         }
         res.outcome = res.rows == 0 ? Outcome::kNoData : Outcome::kDone;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/cancel.h"
+#include "derive/names.h"
 #include "net/http_client.h"
 #include "net/retry.h"
 #include "pipeline/key_resolver.h"
@@ -54,6 +55,14 @@ struct DownloadOptions {
   net::RetryPolicy retry;
   net::RetryClock* clock = nullptr;  // the retry waits' clock; null: the system's
   ConvertSettings convert;
+  // Derived series computed from each item's parsed batches (docs/DERIVED.md);
+  // those whose source data type is not the item's are not computed for it.
+  // Grouped items get none. An item is skipped only when its raw object and
+  // every derived object it gets exist; when only derived ones are missing,
+  // they are computed from the stored raw object (read row group by row
+  // group, no request), or, when it cannot be read as its data type, from
+  // the file downloaded again with the raw object kept as it is (create-only).
+  std::vector<derive::DerivedSpec> derived;
   storage::ObjectStore* store = nullptr;
   // Keys of items without a planned instrument_key and of grouped files'
   // rows; null: the symbol rules.

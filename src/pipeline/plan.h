@@ -13,6 +13,7 @@
 
 #include "core/status.h"
 #include "core/time_util.h"
+#include "derive/names.h"
 #include "storage/object_store.h"
 
 namespace mt::pipeline {
@@ -218,6 +219,21 @@ struct WorkPlanOptions {
 // counts go to the log.
 Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanRequest req,
                                             const WorkPlanOptions& options);
+
+// ---- derived items (docs/DERIVED.md) ----
+// One derived object a download --derive writes: a name computed from a
+// source item (a Tardis file of one instrument).
+struct DerivedItem {
+  WorkItem source;
+  std::string name;  // the derived data type, in its stored form
+  // 2020-04-01/book_snapshot_10_1s/deribit/BTC-PERPETUAL
+  std::string Id() const;
+};
+// For each item (in order) the names of `specs` whose source data type is
+// the item's, in list order. Grouped items (OPTIONS, PERPETUALS) get none:
+// derived series are computed for single-instrument files only.
+std::vector<DerivedItem> DerivedItems(const std::vector<WorkItem>& items,
+                                      const std::vector<derive::DerivedSpec>& specs);
 
 // The work items of a plan: one per Tardis file (unique Id). Items of one
 // file (the options_chain objects of one OPTIONS file) collapse to the

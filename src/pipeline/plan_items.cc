@@ -2,6 +2,7 @@
 // request names.
 #include "core/log.h"
 #include "pipeline/plan.h"
+#include "tardis/instrument_key.h"
 
 namespace mt::pipeline {
 
@@ -51,6 +52,23 @@ Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanReq
     log::Warn("instrument definitions not read (" + st.message() + "); pairing symbols by symbol rules");
   }
   return BuildPlan(req);
+}
+
+std::string DerivedItem::Id() const {
+  return FormatDate(source.day) + "/" + name + "/" + source.exchange + "/" + source.symbol;
+}
+
+std::vector<DerivedItem> DerivedItems(const std::vector<WorkItem>& items,
+                                      const std::vector<derive::DerivedSpec>& specs) {
+  std::vector<DerivedItem> out;
+  if (specs.empty()) return out;
+  for (const WorkItem& it : items) {
+    if (tardis::IsGroupedSymbol(it.symbol)) continue;
+    for (const derive::DerivedSpec& s : specs) {
+      if (s.source_data_type() == it.data_type) out.push_back(DerivedItem{it, s.name});
+    }
+  }
+  return out;
 }
 
 }  // namespace mt::pipeline

@@ -78,4 +78,23 @@ Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const S
   return out;
 }
 
+void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& specs,
+                     const std::set<std::string>& unasked_sources) {
+  if (specs.empty() && unasked_sources.empty()) return;
+  std::vector<ExpectedItem> out;
+  out.reserve(set->items.size());
+  for (auto& e : set->items) {
+    if (!tardis::IsGroupedSymbol(e.symbol)) {
+      for (const derive::DerivedSpec& spec : specs) {
+        if (spec.source_data_type() == e.data_type) {
+          out.push_back(ExpectedItem{e.day, spec.name, e.instrument_key, e.exchange, e.symbol});
+        }
+      }
+    }
+    if (!unasked_sources.count(e.data_type)) out.push_back(std::move(e));
+  }
+  set->items = std::move(out);
+  SortUnique(&set->items);
+}
+
 }  // namespace mt::validate

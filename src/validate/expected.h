@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "derive/names.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
@@ -48,5 +49,12 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
 // `sel`, instrument filters included); grouped files it plans without a key
 // (their objects only the file names) are not expected items.
 Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const Selection& sel);
+
+// Adds, beside each item whose data type is a source of `specs` (and whose
+// symbol is not a grouped file's), one item per such spec (data_type: the
+// derived name; same day, key, exchange and symbol); then drops the items of
+// `unasked_sources`. Keeps `set->items` sorted and unique.
+void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& specs,
+                     const std::set<std::string>& unasked_sources);
 
 }  // namespace mt::validate

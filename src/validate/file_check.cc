@@ -81,14 +81,13 @@ bool StringStats(const parquet::FileMetaData& md, size_t g, const char* name, st
 std::string Quoted(std::string_view v) { return "'" + EscapeOutsideText(v, 80) + "'"; }
 
 // Why the rows are not this item's (see CheckFooter), or "".
-std::string ContentMismatch(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema,
-                            const std::string& instrument_key, const std::string& exchange,
+std::string ContentMismatch(const parquet::FileMetaData& md, bool row_keys, const std::string& instrument_key, const std::string& exchange,
                             const std::string& symbol) {
   const bool grouped = tardis::IsGroupedSymbol(tardis::AsciiUpper(symbol));
   const std::string want_symbol = tardis::FileNameSymbol(symbol);
   // An options chain's options: VENUE:OPTION:BASE-QUOTE-... of VENUE:OPTIONS:BASE-QUOTE.
   std::string option_prefix;
-  if (schema.row_keys) {
+  if (row_keys) {
     const size_t p = instrument_key.find(":OPTIONS:");
     if (p != std::string::npos) {
       option_prefix = instrument_key.substr(0, p) + ":OPTION:" + instrument_key.substr(p + 9) + "-";
@@ -104,7 +103,7 @@ std::string ContentMismatch(const parquet::FileMetaData& md, const tardis::DataT
       return "rows of exchange " + Quoted(mn != exchange ? mn : mx) + where + ", not " + item +
              ": the file holds another instrument's data";
     }
-    if (!schema.row_keys && StringStats(md, g, "symbol", &mn, &mx)) {
+    if (!row_keys && StringStats(md, g, "symbol", &mn, &mx)) {
       if (mn != mx) {
         return "rows of several symbols, " + Quoted(mn) + " to " + Quoted(mx) + where + ", where " + item +
                " has one: the file holds another instrument's data";
@@ -124,26 +123,25 @@ std::string ContentMismatch(const parquet::FileMetaData& md, const tardis::DataT
   return "";
 }
 
-}  // namespace
-
-FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema, const Date& day,
-                      const std::string& instrument_key, const std::string& exchange, const std::string& symbol) {
-  // Schema: exactly the data type's columns, in order.
-  const auto want = schema.OutputSchema();
+// CheckFooter of a file of data type `type` whose columns are `want`;
+// `row_keys`: an options chain (an instrument_key column per row).
+FileCheck CheckFooterAs(const parquet::FileMetaData& md, const std::string& type,
+                        const std::vector<columnar::ColumnSpec>& want, bool row_keys, const Date& day,
+                        const std::string& instrument_key, const std::string& exchange, const std::string& symbol) {
   const bool flat = md.schema.size() == md.leaves.size() + 1;
   if (!flat || md.leaves.size() != want.size()) {
-    return Corrupt("schema does not match " + schema.name + ": " + std::to_string(md.leaves.size()) + " columns" +
-                   (flat ? "" : " (nested)") + " where " + schema.name + " has " + std::to_string(want.size()));
+    return Corrupt("schema does not match " + type + ": " + std::to_string(md.leaves.size()) + " columns" +
+                   (flat ? "" : " (nested)") + " where " + type + " has " + std::to_string(want.size()));
   }
   for (size_t i = 0; i < want.size(); i++) {
     const parquet::SchemaElement& e = md.schema[md.leaves[i].schema_index];
     if (!Matches(e, want[i])) {
-      return Corrupt("schema does not match " + schema.name + ": column " + std::to_string(i + 1) + " is " + Describe(e) +
+      return Corrupt("schema does not match " + type + ": column " + std::to_string(i + 1) + " is " + Describe(e) +
                      ", expected " + Describe(want[i]));
     }
   }
-  if (auto dt = md.Metadata("data_type"); dt && !dt->empty() && *dt != schema.name) {
-    return Corrupt("file metadata says data_type " + *dt + ", not " + schema.name);
+  if (auto dt = md.Metadata("data_type"); dt && !dt->empty() && *dt != type) {
+    return Corrupt("file metadata says data_type " + *dt + ", not " + type);
   }
   if (auto key = md.Metadata("instrument_key"); key && !key->empty() && !instrument_key.empty() &&
                                                 *key != instrument_key) {
@@ -154,7 +152,7 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
                    " rows");
   }
   if (!exchange.empty() && !symbol.empty()) {
-    if (std::string problem = ContentMismatch(md, schema, instrument_key, exchange, symbol); !problem.empty()) {
+    if (std::string problem = ContentMismatch(md, row_keys, instrument_key, exchange, symbol); !problem.empty()) {
       return Corrupt(std::move(problem));
     }
   }
@@ -190,6 +188,48 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
   return out;
 }
 
+}  // namespace
+
+FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema, const Date& day,
+                      const std::string& instrument_key, const std::string& exchange, const std::string& symbol) {
+  // Schema: exactly the data type's columns, in order.
+  return CheckFooterAs(md, schema.name, schema.OutputSchema(), schema.row_keys, day, instrument_key, exchange, symbol);
+}
+
+FileCheck CheckDerivedFooter(const parquet::FileMetaData& md, const derive::DerivedSpec& spec, const Date& day,
+                             const std::string& instrument_key, const std::string& exchange,
+                             const std::string& symbol) {
+  return CheckFooterAs(md, spec.name, derive::DerivedParquetSchema(spec), false, day, instrument_key, exchange,
+                       symbol);
+}
+
+namespace {
+
+Result<std::unique_ptr<parquet::FileReader>> OpenForCheck(storage::ObjectStore* store, const std::string& name,
+                                                          Status* read_error, FileCheck* failed) {
+  auto r = parquet::FileReader::Open(store, name);
+  if (!r.ok()) {
+    const Status& st = r.status();
+    if (read_error && st.code() != Status::Code::kInvalidInput) *read_error = st;
+    std::string msg = st.message();
+    // The reader prefixes the location; the report already names the object.
+    const std::string where = store->Describe(name) + ": ";
+    if (msg.rfind(where, 0) == 0) msg = msg.substr(where.size());
+    *failed = Corrupt(st.code() == Status::Code::kInvalidInput ? msg : "cannot read: " + msg);
+  }
+  return r;
+}
+
+}  // namespace
+
+FileCheck CheckDerivedObject(storage::ObjectStore* store, const std::string& name, const derive::DerivedSpec& spec,
+                             const Date& day, const std::string& instrument_key, Status* read_error,
+                             const std::string& exchange, const std::string& symbol) {
+  FileCheck failed;
+  auto r = OpenForCheck(store, name, read_error, &failed);
+  if (!r.ok()) return failed;
+  return CheckDerivedFooter((*r)->metadata(), spec, day, instrument_key, exchange, symbol);
+}
 
 FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,
                       const Date& day, const std::string& instrument_key, Status* read_error,

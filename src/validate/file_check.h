@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "derive/names.h"
 #include "parquet/metadata.h"
 #include "storage/object_store.h"
 #include "tardis/schema.h"
@@ -40,11 +41,22 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
                       const std::string& instrument_key, const std::string& exchange = "",
                       const std::string& symbol = "");
 
+// The same checks of a derived file (docs/DERIVED.md): its columns are
+// derive::DerivedParquetSchema(spec), its data_type metadata the spec's name.
+FileCheck CheckDerivedFooter(const parquet::FileMetaData& md, const derive::DerivedSpec& spec, const Date& day,
+                             const std::string& instrument_key, const std::string& exchange = "",
+                             const std::string& symbol = "");
+
 // Opens `name`'s footer through the store and checks it. A read failure is
 // kCorrupt with the error as the reason; *read_error is set when the
 // failure was the store's (retryable I/O), not the file's.
 FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,
                       const Date& day, const std::string& instrument_key, Status* read_error = nullptr,
                       const std::string& exchange = "", const std::string& symbol = "");
+
+// CheckObject of a derived object.
+FileCheck CheckDerivedObject(storage::ObjectStore* store, const std::string& name, const derive::DerivedSpec& spec,
+                             const Date& day, const std::string& instrument_key, Status* read_error = nullptr,
+                             const std::string& exchange = "", const std::string& symbol = "");
 
 }  // namespace mt::validate

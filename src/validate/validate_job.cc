@@ -14,6 +14,7 @@
 #include "core/redact.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
+#include "tardis/schema.h"
 #include "validate/html_report.h"
 #include "validate/missing_report.h"
 #include "validate/validator.h"
@@ -109,7 +110,10 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   std::map<Date, std::vector<const ItemResult*>> by_day;
   for (Date d = o.selection.from; d <= o.selection.to; d = AddDays(d, 1)) by_day[d];
   for (const auto& [d, why] : expected.definition_problems) by_day.erase(d);
+  // Derived items stay out: the report lists Tardis files to download
+  // (--from-report), and a derived object is computed by download --derive.
   for (const auto& r : res.items) {
+    if (!tardis::FindSchema(r.item.data_type) && derive::ParseDerivedName(r.item.data_type).ok()) continue;
     if (by_day.count(r.item.day)) by_day[r.item.day].push_back(&r);
   }
   const int64_t now = NowMicros();
@@ -163,6 +167,7 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   MT_RETURN_IF_ERROR(pipeline::LoadKnownSymbolsFor(store, &sel, &known).WithContext("reading instrument definitions"));
   MT_ASSIGN_OR_RETURN(ExpectedSet expected,
                       sel.symbols.empty() ? ExpectedFromDefinitions(store, sel) : ExpectedFromPlan(sel, &keys));
+  AddDerivedItems(&expected, o.derived, o.unasked_sources);
   for (const auto& n : expected.notes) log::Warn(n);
   // One line per run of days with the same problem, not one per day.
   const std::vector<DayRun> def_runs = CollapseDays(expected.definition_problems);

@@ -7,17 +7,26 @@
 #pragma once
 
 #include <functional>
+#include <set>
 #include <string>
 
 #include "core/cancel.h"
 #include "core/status.h"
 #include "storage/object_store.h"
+#include "derive/names.h"
 #include "validate/expected.h"
 
 namespace mt::validate {
 
 struct ValidateJobOptions {
-  Selection selection;
+  Selection selection;  // data types: raw ones only (derived names go below)
+  // Derived items expected beside each expected item of their source data
+  // type (--derive, and derived names given in --data-types).
+  std::vector<derive::DerivedSpec> derived;
+  // Source data types added to the selection only so that their derived
+  // items are expected (--data-types named a derived name, not its source):
+  // their raw items are not expected.
+  std::set<std::string> unasked_sources;
   bool deep = false;
   int concurrency = 16;
   bool read_only = false;    // no missing_data_reports/ objects

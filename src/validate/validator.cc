@@ -1,10 +1,12 @@
 #include "validate/validator.h"
 
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/parallel.h"
+#include "derive/names.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
@@ -18,16 +20,44 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   res.items.resize(expected.items.size());
   // Listing, day by day (items are sorted by day).
   std::unordered_map<std::string, uint64_t> present;
-  std::unordered_set<std::string> listed_days;
+  std::unordered_set<std::string> listed_days;  // prefixes listed
+  std::unordered_set<std::string> listed_raw_for_items;  // raw prefixes of raw items' days
+  // Derived items (docs/DERIVED.md): their spec by data type.
+  std::unordered_map<std::string, std::optional<derive::DerivedSpec>> derived;
+  auto derived_spec = [&](const std::string& type) -> const std::optional<derive::DerivedSpec>& {
+    auto it = derived.find(type);
+    if (it != derived.end()) return it->second;
+    std::optional<derive::DerivedSpec> spec;
+    if (!tardis::FindSchema(type)) {
+      if (auto d = derive::ParseDerivedName(type); d.ok()) spec = *d;
+    }
+    return derived.emplace(type, std::move(spec)).first->second;
+  };
   for (const auto& it : expected.items) {
     const std::string day = FormatDate(it.day);
-    if (!listed_days.insert(day).second) continue;
-    auto list = store->List("raw_tick_data/by_date/day-" + day + "/");
+    const bool is_derived = derived_spec(it.data_type).has_value();
+    const std::string prefix = (is_derived ? "derived_data/by_date/day-" : "raw_tick_data/by_date/day-") + day + "/";
+    if (!is_derived) listed_raw_for_items.insert(prefix);
+    if (!listed_days.insert(prefix).second) continue;
+    auto list = store->List(prefix);
     if (!list.ok()) {
       res.store_error = list.status();
       return res;
     }
     res.listed_objects += list->size();
+    for (auto& o : *list) present.emplace(std::move(o.name), o.size);
+  }
+  // A derived item's source may be 404 at the source: its record (under the
+  // raw prefix) says so, so that prefix is listed too.
+  for (const auto& it : expected.items) {
+    if (!derived_spec(it.data_type)) continue;
+    const std::string prefix = "raw_tick_data/by_date/day-" + FormatDate(it.day) + "/";
+    if (!listed_days.insert(prefix).second) continue;
+    auto list = store->List(prefix);
+    if (!list.ok()) {
+      res.store_error = list.status();
+      return res;
+    }
     for (auto& o : *list) present.emplace(std::move(o.name), o.size);
   }
   // Completion records (pipeline/item_record.h). A grouped item's record is
@@ -41,9 +71,13 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     const ExpectedItem& e = expected.items[i];
     ItemResult& r = res.items[i];
     r.item = e;
-    r.object = storage::TickObjectName(e.day, e.data_type, e.instrument_key);
+    const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
+    r.object = spec ? storage::DerivedObjectName(e.day, e.data_type, e.instrument_key)
+                    : storage::TickObjectName(e.day, e.data_type, e.instrument_key);
     auto p = present.find(r.object);
-    const std::string record = storage::ItemRecordName(e.day, e.data_type, e.exchange, e.symbol);
+    // A derived item's 404 is its source item's.
+    const std::string record =
+        storage::ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
     const bool has_record = present.count(record) > 0;
     if (tardis::IsGroupedSymbol(e.symbol)) {
       // One file of many objects: complete only with its record, written
@@ -106,7 +140,13 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     }
   }
   for (const auto& [name, size] : present) {
-    if (storage::ParseTickObjectName(name)) res.unexpected_objects++;
+    // Only the raw prefix's objects count: derived objects of names not
+    // asked for are not unexpected (and raw prefixes listed for derived
+    // items' records are not counted).
+    if (storage::ParseTickObjectName(name) &&
+        listed_raw_for_items.count(name.substr(0, name.find("/data_type-") + 1))) {
+      res.unexpected_objects++;
+    }
   }
 
   std::atomic<size_t> done{0};
@@ -114,9 +154,12 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   const Status run = ParallelFor(to_check.size(), ParallelOptions{opts.concurrency, opts.cancel}, [&](size_t k) {
     ItemResult& r = res.items[to_check[k]];
     const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
+    const std::optional<derive::DerivedSpec>& spec = derived.at(r.item.data_type);  // filled above, read only here
     Status read_error;
-    FileCheck c = CheckObject(store, r.object, *schema, r.item.day, r.item.instrument_key, &read_error,
-                              r.item.exchange, r.item.symbol);
+    FileCheck c = spec ? CheckDerivedObject(store, r.object, *spec, r.item.day, r.item.instrument_key, &read_error,
+                                            r.item.exchange, r.item.symbol)
+                       : CheckObject(store, r.object, *schema, r.item.day, r.item.instrument_key, &read_error,
+                                     r.item.exchange, r.item.symbol);
     r.status = c.status;
     r.reason = std::move(c.reason);
     r.rows = c.rows;

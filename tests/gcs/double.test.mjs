@@ -386,3 +386,34 @@ test('two downloads of the same items into one bucket at once: the loser of a cr
     await srv.close();
   }
 });
+
+test('download --derive into a bucket: derived objects beside the raw one; a missing one is computed from the stored raw object with ranged reads, no Tardis request', async () => {
+  const srv = await startServer();
+  try {
+    const sel = ['download', '--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL', '--data-types', 'incremental_book_L2',
+      '--derive', 'book_snapshot_5_1s,book_snapshot_3_0ms', '--output', 'gs://bkt/der'];
+    const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
+    const derived = (n) => `der/derived_data/by_date/day-2020-04-01/data_type-${n}/DERIBIT:PERPETUAL:BTC-USD.parquet`;
+    const raw = 'der/raw_tick_data/by_date/day-2020-04-01/data_type-incremental_book_L2/DERIBIT:PERPETUAL:BTC-USD.parquet';
+    const first = await runOk(sel, extra);
+    assert.equal(first.stdout.trim().split('\n').length, 3, describe(sel, first));
+    const saved = stored(derived('book_snapshot_3_0ms'));
+    const rawBytes = stored(raw);
+    assert.ok(saved && rawBytes);
+    await runOk(['gcs', 'rm', `gs://bkt/${derived('book_snapshot_3_0ms')}`]);
+    const tardisBefore = srv.stats().requests.length;
+    const again = await runOk(sel, extra);
+    assert.equal(srv.stats().requests.length, tardisBefore, 'no Tardis request');
+    assert.deepEqual(again.stdout.trim().split('\n').map((l) => l.split('\t')[2]), [`gs://bkt/${derived('book_snapshot_3_0ms')}`]);
+    const now = stored(derived('book_snapshot_3_0ms'));
+    // Same column chunks (the footers differ in `source`: the raw object, not the URL).
+    const body = (b) => b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8));
+    assert.ok(body(now).equals(body(saved)));
+    assert.ok(now.includes(Buffer.from(`gs://bkt/${raw}`)), 'source names the raw object');
+    assert.ok(stored(raw).equals(rawBytes), 'the raw object is untouched');
+    const skip = await runOk(sel, extra);
+    assert.match(skip.stderr, /1 items: 0 done, 1 skipped/);
+  } finally {
+    await srv.close();
+  }
+});

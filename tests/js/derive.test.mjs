@@ -9,6 +9,7 @@
 // are snapshot rows and the previous change of that symbol was not. Each trades row is a trade.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,8 @@ import zlib from 'node:zlib';
 import { compute, computeBookSnapshots, computeTradeBars } from 'tardis-dev';
 
 import { closeDuckdb, duckKvMetadata, duckReadAll } from './lib/readers.mjs';
-import { FIXTURE_DIR, describeRun, mkTmp, parseConvertStdout, run, runOk } from './lib/harness.mjs';
+import { startServer } from '../support/tardis_server.mjs';
+import { BIN, FIXTURE_DIR, describeRun, mkTmp, parseConvertStdout, run, runOk } from './lib/harness.mjs';
 import { writeBookDay, writeTradesDay } from './lib/derive_gen.mjs';
 
 const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-derive-'));
@@ -342,5 +344,210 @@ describe('convert --derive: usage', () => {
     assert.equal(r.stderr.split('trade_bar_1m: skipped').length - 1, 1, describeRun(args, r));
     assert.ok(fs.existsSync(path.join(out, 'derived_data/by_date/day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet')));
     assert.ok(!fs.existsSync(path.join(out, 'derived_data/by_date/day-2020-04-01')));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// download --derive, plan --derive, validate of derived items (the Tardis-compatible test server,
+// tests/support/tardis_server.mjs, serves the fixtures; runs are asynchronous so it can answer).
+// ---------------------------------------------------------------------------------------------
+
+const SDE = '1700000000'; // SOURCE_DATE_EPOCH: created_at pinned, bytes comparable
+
+function runAsync(args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { cwd: ROOT_TMP, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
+  });
+}
+
+// The bytes before the footer (the column chunks) of a file or of its bytes.
+function parquetBody(file) {
+  const b = Buffer.isBuffer(file) ? file : fs.readFileSync(file);
+  const footerLen = b.readUInt32LE(b.length - 8);
+  return b.subarray(0, b.length - 8 - footerLen);
+}
+
+describe('download --derive: per item, in the same pass, idempotent', () => {
+  const BOOK = 'deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz';
+  const KEY = 'DERIBIT:PERPETUAL:BTC-USD';
+  const NAMES = ['book_snapshot_5_1s', 'book_snapshot_3_0ms'];
+  const derivedRel = (name) => `derived_data/by_date/day-2020-04-01/data_type-${name}/${KEY}.parquet`;
+  const rawRel = `raw_tick_data/by_date/day-2020-04-01/data_type-incremental_book_L2/${KEY}.parquet`;
+  let srv, dir, out, env;
+  const dl = (extra = []) => runAsync(['download', '--from', '2020-04-01', '--exchanges', 'deribit', '--symbols', 'BTC-PERPETUAL',
+    '--data-types', 'incremental_book_L2', '--derive', [...NAMES, 'trade_bar_1m'].join(','), '--output', out, ...extra], env);
+  const requests = () => srv.stats().requests.filter((r) => r.path.endsWith('.csv.gz')).length;
+  before(async () => {
+    dir = mkTmp(ROOT_TMP, 'download');
+    out = path.join(dir, 'store');
+    srv = await startServer();
+    env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'test-key',
+      RETRY_BASE_SECONDS: '0.05', SOURCE_DATE_EPOCH: SDE };
+  });
+  after(async () => { await srv?.close(); });
+
+  it('writes the derived objects beside the raw one, equal to convert --derive of the same file', async () => {
+    const r = await dl();
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+    assert.deepEqual(lines.map((l) => path.relative(out, path.resolve(ROOT_TMP, l[2]))).sort(),
+      [rawRel, ...NAMES.map(derivedRel)].sort(), r.stdout);
+    for (const l of lines) assert.deepEqual(l.slice(0, 2), ['done', '2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL']);
+    // trade_bar_1m is computed from trades: skipped for this item, said once.
+    assert.equal(r.stderr.split('--derive trade_bar_1m: skipped for 1 items that are not trades').length - 1, 1, r.stderr);
+    assert.ok(!fs.existsSync(path.join(out, 'derived_data/by_date/day-2020-04-01/data_type-trade_bar_1m')));
+
+    const conv = path.join(dir, 'convert');
+    runOk(['convert', path.join(FIXTURE_DIR, BOOK), '--output', conv, '--derive', NAMES.join(',')],
+      { env: { ...process.env, SOURCE_DATE_EPOCH: SDE } });
+    for (const name of NAMES) {
+      const a = path.join(out, derivedRel(name)), b = path.join(conv, derivedRel(name));
+      // Same column chunks byte for byte; the footer differs only in `source` (a URL, a path).
+      assert.ok(parquetBody(a).equals(parquetBody(b)), `${name}: column chunks differ`);
+      const ka = await duckKvMetadata(a), kb = await duckKvMetadata(b);
+      assert.match(ka.source, /^http:\/\/127\.0\.0\.1:\d+\/v1\/deribit\/incremental_book_L2\/2020\/04\/01\/BTC-PERPETUAL\.csv\.gz$/);
+      assert.equal(kb.source, path.join(FIXTURE_DIR, BOOK));
+      delete ka.source;
+      delete kb.source;
+      assert.deepEqual(ka, kb, name);
+      assert.equal(ka.source_object, rawRel);
+      const ra = await duckReadAll(a), rb = await duckReadAll(b);
+      assert.ok(ra.rows.length > 0);
+      assert.deepEqual(ra.rows, rb.rows, name);
+    }
+  });
+
+  it('a rerun skips the item without a request', async () => {
+    const before = requests();
+    const r = await dl();
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /1 items: 0 done, 1 skipped/);
+    assert.equal(r.stdout, '');
+    assert.equal(requests(), before);
+  });
+
+  it('a missing derived object is computed from the stored raw object, without a request', async () => {
+    const gone = path.join(out, derivedRel(NAMES[0]));
+    const kept = path.join(out, derivedRel(NAMES[1]));
+    const first = fs.readFileSync(gone);
+    const firstKv = await duckKvMetadata(gone);
+    fs.rmSync(gone);
+    const raw = fs.statSync(path.join(out, rawRel)), keptStat = fs.statSync(kept);
+    const before = requests();
+    const r = await dl();
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(requests(), before, 'no request: computed from the stored raw object');
+    // Only the derived object written now is listed.
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => path.relative(out, path.resolve(ROOT_TMP, l.split('\t')[2]))),
+      [derivedRel(NAMES[0])]);
+    // The same column chunks as computed from the download; the source is now the raw object.
+    assert.ok(parquetBody(gone).equals(parquetBody(first)), 'column chunks differ');
+    const kv = await duckKvMetadata(gone);
+    assert.equal(kv.source, path.join(out, rawRel));
+    assert.deepEqual({ ...kv, source: '' }, { ...firstKv, source: '' });
+    const rawAfter = fs.statSync(path.join(out, rawRel)), keptAfter = fs.statSync(kept);
+    assert.equal(rawAfter.ino, raw.ino, 'raw object not replaced');
+    assert.equal(rawAfter.mtimeMs, raw.mtimeMs, 'raw object not rewritten');
+    assert.equal(keptAfter.ino, keptStat.ino, 'existing derived object not replaced');
+  });
+
+  it('a stored raw object that cannot be read is downloaded again for the derived object, and left as it is', async () => {
+    const rawPath = path.join(out, rawRel);
+    const saved = fs.readFileSync(rawPath);
+    const gone = path.join(out, derivedRel(NAMES[1]));
+    const first = fs.readFileSync(gone);
+    fs.rmSync(gone);
+    const bad = Buffer.from(saved);
+    bad.write('XXXX', bad.length - 4);  // no trailing PAR1
+    fs.writeFileSync(rawPath, bad);
+    try {
+      const before = requests();
+      const r = await dl();
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /downloading the file again to compute 1 derived objects \(the raw object is kept\)/);
+      assert.equal(requests(), before + 1);
+      assert.ok(fs.readFileSync(gone).equals(first), 'the derived object as computed from the download');
+      assert.ok(fs.readFileSync(rawPath).equals(bad), 'the raw object is left as it is');
+    } finally {
+      fs.writeFileSync(rawPath, saved);
+    }
+  });
+
+  it('an item without rows gets zero-row derived objects, so a rerun skips it', async () => {
+    // Generated: a header-only file for a day the fixtures do not have.
+    const data = mkTmp(ROOT_TMP, 'no-rows-data');
+    fs.writeFileSync(path.join(data, 'deribit_incremental_book_L2_2020-04-03_BTC-PERPETUAL.csv.gz'),
+      zlib.gzipSync('exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n'));
+    const empty = await startServer({ dataDirs: [data] });
+    try {
+      const store = path.join(mkTmp(ROOT_TMP, 'no-rows'), 'store');
+      const args = ['download', '--from', '2020-04-03', '--symbols', 'deribit:BTC-PERPETUAL', '--data-types', 'incremental_book_L2',
+        '--derive', 'book_snapshot_5_1s', '--output', store];
+      const e = { ...env, TARDIS_DATASETS_URL: empty.url };
+      const r = await runAsync(args, e);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split('\n').map((l) => l.split('\t'));
+      assert.deepEqual(lines.map((l) => l[0]), ['no_data', 'no_data'], r.stdout);
+      const obj = path.join(store, `derived_data/by_date/day-2020-04-03/data_type-book_snapshot_5_1s/${KEY}.parquet`);
+      const { columns, rows } = await duckReadAll(obj);
+      assert.equal(rows.length, 0);
+      assert.equal(columns.length, 4 + 4 * 5);
+      assert.equal((await duckKvMetadata(obj)).row_count, '0');
+      const again = await runAsync(args, e);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /1 items: 0 done, 1 skipped/);
+      assert.equal(empty.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1);
+    } finally {
+      await empty.close();
+    }
+  });
+
+  it('plan --derive and download --dry-run list the derived items', async () => {
+    const planArgs = ['plan', '--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL,bitmex:XBTUSD',
+      '--data-types', 'incremental_book_L2,trades', '--derive', 'book_snapshot_5_1s,trade_bar_1m', '--json', '--output', out];
+    const p = await runAsync(planArgs, env);
+    assert.equal(p.code, 0, p.stderr);
+    const plan = JSON.parse(p.stdout);
+    assert.equal(plan.count, 4);
+    assert.equal(plan.derived_count, 4);
+    assert.deepEqual(plan.derived.map((d) => `${d.data_type}/${d.source_data_type}/${d.exchange}/${d.symbol}`).sort(), [
+      'book_snapshot_5_1s/incremental_book_L2/bitmex/XBTUSD', 'book_snapshot_5_1s/incremental_book_L2/deribit/BTC-PERPETUAL',
+      'trade_bar_1m/trades/bitmex/XBTUSD', 'trade_bar_1m/trades/deribit/BTC-PERPETUAL']);
+    const t = await runAsync(planArgs.filter((a) => a !== '--json'), env);
+    assert.match(t.stdout, /4 items and 4 derived items/);
+    assert.match(t.stdout, /2020-04-01 +trade_bar_1m +trades +bitmex +XBTUSD/);
+    const before = requests();
+    const d = await dl(['--dry-run']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(d.stdout.trim().split('\n').slice(1).sort(), NAMES.map((n) =>
+      `derived\t2020-04-01/${n}/deribit/BTC-PERPETUAL\t2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL`).sort());
+    assert.match(d.stderr, /1 items and 2 derived items \(dry run/);
+    assert.equal(requests(), before);
+  });
+
+  it('validate expects derived items where their source is, checks their footers, reports them missing', async () => {
+    const v = (types, extra = []) => runAsync(['validate', '--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL',
+      '--data-types', types, '--output', out, '--read-only', '--deep', ...extra], env);
+    let r = await v('incremental_book_L2', ['--derive', NAMES.join(',')]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    for (const n of [...NAMES, 'incremental_book_L2']) assert.match(r.stdout, new RegExp(`^${n} +1 +1 `, 'm'), r.stdout);
+    // A derived name in --data-types: its source's files are not expected themselves.
+    r = await v('book_snapshot_5_1s,book_snapshot_10_0ms');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^book_snapshot_5_1s +1 +1 /m);
+    assert.match(r.stdout, /^book_snapshot_10_0ms +1 +0 /m);
+    assert.doesNotMatch(r.stdout, /^incremental_book_L2 /m);
+    assert.match(r.stdout, /^missing\t2020-04-01\tbook_snapshot_10_0ms\tDERIBIT:PERPETUAL:BTC-USD$/m);
+    // A derived object replaced by the raw file: corrupt under --deep, naming the schema.
+    fs.copyFileSync(path.join(out, rawRel), path.join(out, derivedRel(NAMES[0])));
+    r = await v('book_snapshot_5_1s');
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /corrupt\t2020-04-01\tbook_snapshot_5_1s\t.*schema does not match book_snapshot_5_1s/);
   });
 });

@@ -239,5 +239,26 @@ TEST(Plan, OptionsChainKeysAndItems) {
   EXPECT_TRUE(ChainItems(day, rows, grouped, other).empty());
 }
 
+TEST(DerivedItems, OnePerItemOfTheSourceTypeAndName) {
+  const Date day{2020, 4, 1};
+  const std::vector<WorkItem> items = {
+      {day, "incremental_book_L2", "deribit", "BTC-PERPETUAL", ""},
+      {day, "options_chain", "deribit", "OPTIONS", ""},
+      {day, "trades", "deribit", "BTC-PERPETUAL", ""},
+      {day, "trades", "deribit", "OPTIONS", ""},  // grouped: no derived series
+  };
+  auto specs = derive::ParseDerivedList("trade_bar_60s,book_snapshot_10_1s,book_snapshot_5_0ms");
+  ASSERT_TRUE(specs.ok()) << specs.status().message();
+  const auto d = DerivedItems(items, *specs);
+  std::vector<std::string> ids;
+  for (const auto& x : d) ids.push_back(x.Id() + " <- " + x.source.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{
+                     "2020-04-01/book_snapshot_10_1s/deribit/BTC-PERPETUAL <- 2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL",
+                     "2020-04-01/book_snapshot_5_0ms/deribit/BTC-PERPETUAL <- 2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL",
+                     "2020-04-01/trade_bar_1m/deribit/BTC-PERPETUAL <- 2020-04-01/trades/deribit/BTC-PERPETUAL",
+                 }));
+  EXPECT_TRUE(DerivedItems(items, {}).empty());
+}
+
 }  // namespace
 }  // namespace mt::pipeline

@@ -734,5 +734,74 @@ TEST(HtmlReport, ControlCharactersAreShownAsEscapesThenHtmlEscaped) {
             "rows of symbol &#39;BTC\\x1b[2J&lt;i&gt;\\u009b\\x7f\\n[ERROR] x\\xc3&#39;");
 }
 
+TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
+  const Date day{2020, 4, 1};
+  ExpectedSet set;
+  set.items = {
+      {day, "incremental_book_L2", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
+      {day, "options_chain", "DERIBIT:OPTIONS:BTC-USD", "deribit", "OPTIONS"},
+      {day, "trades", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
+  };
+  auto specs = derive::ParseDerivedList("book_snapshot_10_1s,trade_bar_1m");
+  ASSERT_TRUE(specs.ok());
+  ExpectedSet both = set;
+  AddDerivedItems(&both, *specs, {});
+  std::vector<std::string> got;
+  for (const auto& e : both.items) got.push_back(e.data_type + " " + e.instrument_key + " " + e.symbol);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "book_snapshot_10_1s DERIBIT:PERPETUAL:BTC-USD BTC-PERPETUAL",
+                     "incremental_book_L2 DERIBIT:PERPETUAL:BTC-USD BTC-PERPETUAL",
+                     "options_chain DERIBIT:OPTIONS:BTC-USD OPTIONS",
+                     "trade_bar_1m DERIBIT:PERPETUAL:BTC-USD BTC-PERPETUAL",
+                     "trades DERIBIT:PERPETUAL:BTC-USD BTC-PERPETUAL",
+                 }));
+  // The book's source was added only for its derived items: its raw item is not expected.
+  AddDerivedItems(&set, {(*specs)[0]}, {"incremental_book_L2"});
+  got.clear();
+  for (const auto& e : set.items) got.push_back(e.data_type);
+  EXPECT_EQ(got, (std::vector<std::string>{"book_snapshot_10_1s", "options_chain", "trades"}));
+}
+
+TEST_F(Tree, DerivedItemsAreFoundUnderDerivedDataAndCheckedAgainstTheirSchema) {
+  ExpectedSet set;
+  set.items = {{kDay, "trade_bar_1m", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT"}};
+  ValidateOptions vo;
+  vo.deep = true;
+  ValidationResult r = Validate(store_.get(), set, vo);
+  ASSERT_EQ(r.items.size(), 1u);
+  EXPECT_EQ(r.items[0].status, ItemStatus::kMissing);
+  EXPECT_EQ(r.items[0].object,
+            "derived_data/by_date/day-2020-02-22/data_type-trade_bar_1m/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet");
+  // A raw trades file where the bars go: corrupt, by the derived schema.
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs);
+  auto bytes = store_->Read(storage::TickObjectName(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"));
+  ASSERT_TRUE(bytes.ok());
+  auto obj = store_->Create(r.items[0].object, true);
+  ASSERT_TRUE(obj.ok());
+  ASSERT_TRUE((*obj)->Append(*bytes).ok());
+  ASSERT_TRUE((*obj)->Commit().ok());
+  r = Validate(store_.get(), set, vo);
+  EXPECT_EQ(r.items[0].status, ItemStatus::kCorrupt);
+  EXPECT_NE(r.items[0].reason.find("schema does not match trade_bar_1m"), std::string::npos) << r.items[0].reason;
+  // The raw trades object of that day is not an unexpected object: only raw items' days count.
+  EXPECT_EQ(r.unexpected_objects, 0u);
+}
+
+TEST_F(Tree, DerivedItemsOfASourceRecordedAs404AreNotAvailable) {
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/trades/binance-futures/XRPUSDT";
+  rec.outcome = "not_available";
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), pipeline::WorkItem{kDay, "trades", "binance-futures", "XRPUSDT", {}},
+                                        rec, false)
+                  .ok());
+  ExpectedSet set;
+  set.items = {{kDay, "trade_bar_1m", "BINANCE-FUTURES:PERPETUAL:XRP-USDT", "binance-futures", "XRPUSDT"},
+               {kDay, "trade_bar_1m", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT"}};
+  ValidationResult r = Validate(store_.get(), set, ValidateOptions{});
+  ASSERT_EQ(r.items.size(), 2u);
+  EXPECT_EQ(r.items[0].status, ItemStatus::kNotAvailable);
+  EXPECT_EQ(r.items[1].status, ItemStatus::kMissing);
+}
+
 }  // namespace
 }  // namespace mt::validate
