@@ -8,17 +8,16 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "core/exit_code.h"
 #include "core/log.h"
+#include "core/parallel.h"
 #include "core/thread_pool.h"
 #include "core/time_util.h"
 #include "derive/engine.h"
@@ -293,34 +292,25 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
     std::vector<size_t> order(nfiles);
     for (size_t i = 0; i < nfiles; i++) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });
+    // Results are reported in input order as soon as they can be: the worker
+    // that completes the prefix of finished files reports it.
     std::vector<std::optional<Result<ConvertFileResult>>> results(nfiles);
     std::mutex mu;
-    std::condition_variable cv;
-    std::atomic<size_t> next{0};
-    std::vector<std::thread> threads;
-    for (size_t w = 0; w < workers; w++) {
-      threads.emplace_back([&] {
-        for (size_t k; (k = next++) < nfiles;) {
-          const size_t i = order[k];
-          Result<ConvertFileResult> r =
-              interrupted() ? Result<ConvertFileResult>(Status::Cancelled("interrupted"))
-                            : ConvertOne(opts.inputs[i], per_file, opts.target, opts.data_type, &key_source,
-                                         opts.derived, &skips, opts.cancel);
-          std::lock_guard<std::mutex> l(mu);
-          results[i].emplace(std::move(r));
-          cv.notify_all();
-        }
-      });
-    }
-    for (size_t i = 0; i < nfiles; i++) {
-      std::unique_lock<std::mutex> l(mu);
-      cv.wait(l, [&] { return results[i].has_value(); });
-      Result<ConvertFileResult> r = std::move(*results[i]);
-      results[i].reset();
-      l.unlock();
-      reporter.Add(std::move(r));
-    }
-    for (auto& t : threads) t.join();
+    size_t reported = 0;
+    ParallelFor(nfiles, ParallelOptions{static_cast<int>(workers), nullptr}, [&](size_t k) {
+      const size_t i = order[k];
+      Result<ConvertFileResult> r =
+          interrupted() ? Result<ConvertFileResult>(Status::Cancelled("interrupted"))
+                        : ConvertOne(opts.inputs[i], per_file, opts.target, opts.data_type, &key_source,
+                                     opts.derived, &skips, opts.cancel);
+      std::lock_guard<std::mutex> l(mu);
+      results[i].emplace(std::move(r));
+      for (; reported < nfiles && results[reported].has_value(); reported++) {
+        reporter.Add(std::move(*results[reported]));
+        results[reported].reset();
+      }
+      return Status::OK();
+    });
   }
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char line[256];
