@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include "tardis/venues.h"
+
 namespace mt::pipeline {
 
 namespace {
@@ -15,17 +17,15 @@ constexpr int64_t kDayUs = 86'400'000'000;
 // The seed venues (docs/INSTRUMENTS.md). For them the conventions below are known; for
 // any other exchange a column the metadata does not give stays empty.
 bool SeedVenue(const std::string& ex) {
-  static const std::set<std::string> kVenues = {"binance", "binance-futures", "binance-delivery", "deribit",
-                                                "bybit",   "bybit-spot",      "okex",             "okex-futures",
-                                                "okex-swap", "okex-options",  "upbit"};
-  return kVenues.count(ex) > 0;
+  const tardis::Venue* v = tardis::FindVenue(ex);
+  return v && v->seed;
 }
 
 bool IsDerivative(const std::string& key_type) { return key_type != "SPOT_PAIR"; }
 
-// Inverse flag and settlement asset read from venue conventions when there
-// is no metadata: coin-margined contracts are quoted in USD and settle in the
-// base coin; the others settle in their quote. Unknown stays unknown.
+// Inverse flag and settlement asset read from the venue's margining
+// convention (tardis::Margining) when there is no metadata. Unknown stays
+// unknown.
 struct Convention {
   std::optional<bool> inverse;
   std::optional<std::string> settle;
@@ -33,16 +33,23 @@ struct Convention {
 
 Convention ConventionFor(const std::string& ex, const std::string& symbol, const tardis::InstrumentKey& k) {
   if (k.type == "SPOT_PAIR") return {false, std::nullopt};
-  const bool usd = k.quote == "USD";
-  if (ex == "deribit" || ex == "bybit") return usd ? Convention{true, k.base} : Convention{false, k.quote};
-  if (ex == "binance-futures") return {false, k.quote};
-  if (ex == "binance-delivery") return {true, k.base};
-  if (ex == "okex-swap" || ex == "okex-futures" || ex == "okex-options") {
-    // A quote with a product suffix (BTC-USD_UM_XPERP-310404) is a product
-    // whose margining the symbol does not tell.
-    const size_t dash = symbol.find('-');
-    if (dash != std::string::npos && symbol.find('_', dash) != std::string::npos) return {};
-    return usd ? Convention{true, k.base} : Convention{false, k.quote};
+  const tardis::Venue* v = tardis::FindVenue(ex);
+  switch (v ? v->margining : tardis::Margining::kUnknown) {
+    case tardis::Margining::kLinear:
+      return {false, k.quote};
+    case tardis::Margining::kInverse:
+      return {true, k.base};
+    case tardis::Margining::kByQuote: {
+      // An OKX quote with a product suffix (BTC-USD_UM_XPERP-310404) is a
+      // product whose margining the symbol does not tell.
+      const size_t dash = symbol.find('-');
+      if (ex.rfind("okex", 0) == 0 && dash != std::string::npos && symbol.find('_', dash) != std::string::npos) {
+        return {};
+      }
+      return k.quote == "USD" ? Convention{true, k.base} : Convention{false, k.quote};
+    }
+    case tardis::Margining::kUnknown:
+      break;
   }
   return {};
 }
@@ -122,19 +129,13 @@ void ApplyTerms(const std::string& ex, const std::string& symbol, const tardis::
 }  // namespace
 
 std::string VenueType(const std::string& exchange) {
-  static const std::set<std::string> kProtocols = {"dydx", "dydx-v4", "serum", "mango", "star-atlas",
-                                                   "binance-dex", "hyperliquid", "lighter", "polymarket"};
-  return kProtocols.count(exchange) ? "protocol" : "exchange";
+  const tardis::Venue* v = tardis::FindVenue(exchange);
+  return v && v->kind == tardis::VenueKind::kProtocol ? "protocol" : "exchange";
 }
 
 std::string CcxtExchange(const std::string& exchange) {
-  static const std::map<std::string, std::string> kIds = {
-      {"binance", "binance"},       {"binance-futures", "binanceusdm"}, {"binance-delivery", "binancecoinm"},
-      {"deribit", "deribit"},       {"bybit", "bybit"},                 {"bybit-spot", "bybit"},
-      {"okex", "okx"},              {"okex-futures", "okx"},            {"okex-swap", "okx"},
-      {"okex-options", "okx"},      {"upbit", "upbit"}};
-  auto it = kIds.find(exchange);
-  return it == kIds.end() ? "" : it->second;
+  const tardis::Venue* v = tardis::FindVenue(exchange);
+  return v ? std::string(v->ccxt) : "";
 }
 
 bool OverlapsDay(int64_t from_us, const std::optional<int64_t>& to_us, const Date& day) {

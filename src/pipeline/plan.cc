@@ -12,6 +12,7 @@
 #include "net/http_client.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
+#include "tardis/venues.h"
 
 namespace mt::pipeline {
 
@@ -90,21 +91,10 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }  // namespace
 
 const std::vector<std::string>& KnownExchanges() {
-  // GET /v1/exchanges of the datasets API with the delisted venues, and the
-  // official clients' exchange lists (2026).
+  // The venue table's ids, in its order (sorted: CheckExchanges binary-searches it).
   static const std::vector<std::string> kIds = [] {
-    std::vector<std::string> ids = {
-      "ascendex", "aster", "aster-futures", "binance", "binance-delivery", "binance-dex",
-      "binance-european-options", "binance-futures", "binance-jersey", "binance-options", "binance-us",
-      "bitfinex", "bitfinex-derivatives", "bitflyer", "bitget", "bitget-futures", "bitmex", "bitnomial",
-      "bitstamp", "blockchain-com", "bullish", "bybit", "bybit-options", "bybit-spot", "coinbase",
-      "coinbase-international", "coinflex", "crypto-com", "crypto-com-derivatives", "cryptofacilities",
-      "delta", "deribit", "dydx", "dydx-v4", "ftx", "ftx-us", "gate-io", "gate-io-futures", "gemini",
-      "hitbtc", "huobi", "huobi-dm", "huobi-dm-linear-swap", "huobi-dm-options", "huobi-dm-swap",
-      "hyperliquid", "kraken", "kucoin", "kucoin-futures", "lighter", "mango", "mexc", "mexc-futures",
-      "okcoin", "okex", "okex-futures", "okex-options", "okex-spreads", "okex-swap", "phemex", "polymarket",
-      "poloniex", "serum", "star-atlas", "upbit", "woo-x"};
-    std::sort(ids.begin(), ids.end());  // CheckExchanges binary-searches it
+    std::vector<std::string> ids;
+    for (const tardis::Venue& v : tardis::Venues()) ids.emplace_back(v.id);
     return ids;
   }();
   return kIds;

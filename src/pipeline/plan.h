@@ -115,7 +115,7 @@ std::vector<WorkItem> FilterInstruments(const std::vector<WorkItem>& items, cons
 
 // ---- which exchanges and symbols exist ----
 // Tardis exchange ids this build knows (the datasets API's /v1/exchanges
-// list, delisted venues included).
+// list, delisted venues included): the ids of tardis::Venues(), sorted.
 const std::vector<std::string>& KnownExchanges();
 // OK when every id of `exchanges` is a Tardis exchange id this build knows
 // or one of `also_known` (exchanges of stored definitions); else a usage

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/time_util.h"
+#include "tardis/venues.h"
 
 namespace mt::tardis {
 
@@ -381,25 +382,15 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
 }
 
 bool IsSpotOnlyExchange(std::string_view exchange) {
-  // Tardis files these venues' derivatives under other exchange ids
-  // (kraken -> cryptofacilities, kucoin -> kucoin-futures, ...).
-  static constexpr std::array<std::string_view, 9> kSpotOnly = {
-      "coinbase", "bitstamp", "gemini", "kraken", "bitfinex", "huobi", "kucoin", "gate-io", "okcoin"};
-  for (std::string_view v : kSpotOnly) {
-    if (v == exchange) return true;
-  }
-  return false;
+  const Venue* v = FindVenue(exchange);
+  return v && v->spot_only;
 }
 
 bool HasSymbolRule(std::string_view ex) {
-  static constexpr std::array<std::string_view, 14> kRuled = {
-      "deribit", "binance-futures", "bybit", "binance-delivery", "bitmex", "huobi-dm-swap",
-      "huobi-dm-linear-swap", "upbit", "binance", "binance-us", "bybit-spot", "binance-european-options",
-      "binance-options", "bybit-options"};
-  for (std::string_view v : kRuled) {
-    if (v == ex) return true;
-  }
-  return ex.rfind("okex", 0) == 0 || IsSpotOnlyExchange(ex);
+  if (const Venue* v = FindVenue(ex)) return v->symbol_rule;
+  // KeyFromTardisSymbol reads every okex* id with the OKX rule, one Tardis
+  // does not list yet too.
+  return ex.rfind("okex", 0) == 0;
 }
 
 Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string_view symbol,

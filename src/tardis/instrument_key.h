@@ -45,10 +45,12 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
 // `s` with ASCII letters upper-cased: how symbols are compared and keyed.
 std::string AsciiUpper(std::string_view s);
 
-// Exchanges whose Tardis symbols are all spot pairs (BASE-QUOTE).
+// Exchanges whose Tardis symbols are all spot pairs (BASE-QUOTE): the
+// venue table's spot-only column (tardis/venues.h).
 bool IsSpotOnlyExchange(std::string_view exchange);
 // Exchanges whose symbol scheme KeyFromTardisSymbol knows (the seed venues,
-// bitmex, huobi-dm swaps, binance-us, the spot-only ones).
+// bitmex, huobi-dm swaps, binance-us, the spot-only ones): the venue table's
+// symbol-rule column; an id the table lacks has a rule only if it is okex*.
 bool HasSymbolRule(std::string_view exchange);
 
 // KeyFromTardisSymbol for a symbol a venue's listing names with its Tardis

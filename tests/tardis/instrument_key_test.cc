@@ -129,9 +129,9 @@ TEST(TimeUtil, IsoMicrosAndDays) {
   EXPECT_EQ(AddDays(Date{2024, 2, 28}, 1), (Date{2024, 2, 29}));
 }
 
-// HasSymbolRule keeps its own list of the venues KeyFromTardisSymbol has a
-// rule for: over every Tardis exchange id, a listed venue never answers
-// "no symbol rule" and an unlisted one always does, so the two cannot drift.
+// HasSymbolRule reads the venue table's symbol-rule column, KeyFromTardisSymbol
+// has the rules as code: over every Tardis exchange id, a ruled venue never answers
+// "no symbol rule" and any other one always does, so the two cannot drift.
 TEST(InstrumentKey, HasSymbolRuleMatchesTheRules) {
   const char* const samples[] = {"BTC-USD", "BTCUSDT", "BTC-PERPETUAL", "KRW-BTC", "BTC-USD-SWAP", "XBTUSD"};
   size_t ruled = 0;
