@@ -98,6 +98,7 @@ Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& w
   policy.base_delay_s = 0.1;
   policy.max_delay_s = 0.4;
   Retrier retrier(policy, nullptr, StopFlags{ProcessCancelFlag()}, RetrySeed(what));
+  if (!req.cancel) req.cancel = ProcessCancelFlag();  // the transfer itself stops on SIGINT/SIGTERM
   std::string last;
   while (retrier.MayAttempt()) {
     StringSink sink(64 << 10);

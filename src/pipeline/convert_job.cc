@@ -172,12 +172,6 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   return r;
 }
 
-
-// The more serious of two failures, by ExitCodeFor (core/exit_code.h).
-Status Worse(const Status& a, const Status& b) {
-  return WorseExitCode(ExitCodeFor(a), ExitCodeFor(b)) == ExitCodeFor(a) ? a : b;
-}
-
 // Counts, logs and hands on each file's result, in input order.
 class Reporter {
  public:
@@ -191,7 +185,7 @@ class Reporter {
         return;
       }
       s_->failed++;
-      failure_ = Worse(failure_, r.status());
+      failure_ = WorseStatus(failure_, r.status());
       log::Error(r.status().message());
       return;
     }
@@ -326,8 +320,13 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
     log::Warn(std::to_string(summary.unkeyed_rows) + " rows of " + std::to_string(summary.unkeyed_files) +
               " symbols have no instrument key and were kept under {VENUE}:UNKEYED:{symbol} names; exit code 1");
   }
-  if (interrupted()) {
-    log::Warn("interrupted: the file in progress was abandoned, nothing partial was written");
+  // Interrupted: said only when a file was abandoned or not started. A
+  // signal that arrives once every file is written (a grouped file's objects
+  // are committed as one step at its end) leaves a complete run.
+  if (reporter.cancelled() || (interrupted() && summary.converted + summary.failed < nfiles)) {
+    log::Warn("interrupted: " + std::to_string(summary.converted) + " of " + std::to_string(nfiles) +
+              " input files were converted; the file in progress was abandoned (nothing partial was written), "
+              "the others were not started");
     summary.status = Status::Cancelled("interrupted");
     return summary;
   }
@@ -335,7 +334,7 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   // Rows without a key are kept but not where validate and readers look for
   // them: a permanent data condition (a rerun cannot change it), so exit 1.
   if (summary.unkeyed_files) {
-    summary.status = Worse(summary.status, Status::InvalidInput(std::to_string(summary.unkeyed_rows) +
+    summary.status = WorseStatus(summary.status, Status::InvalidInput(std::to_string(summary.unkeyed_rows) +
                                                                 " rows have no instrument key"));
   }
   return summary;

@@ -255,6 +255,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     for (const derive::DerivedSpec& spec : opts_.derived) {
       if (spec.source_data_type() == item.data_type) derived.push_back(spec);
     }
+  }
+  // Items with derived series run one at a time (items without keep running
+  // beside them): each holds its series' books and up to convert's budget of
+  // derived rows, so several at once would pass the memory bound.
+  std::unique_lock<std::mutex> derive_slot(derive_mu_, std::defer_lock);
+  if (!derived.empty()) derive_slot.lock();
+  if (!grouped) {
     if (!opts_.force) {
       auto exists = opts_.store->Exists(object);
       if (exists.ok() && *exists) {
@@ -389,9 +396,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       eo.tool_version = settings.tool_version;
       // The row-group budget of convert (EngineOptions::buffer_bytes), not
       // a share of DOWNLOAD_BUFFER_MB: smaller row groups of deep series
-      // cost more in footer metadata than they save (two depth-1000 series
-      // peaked at 860 MB with a quarter of it, 230 MB with it), and the
-      // objects are convert's byte for byte up to the footer.
+      // cost more in footer metadata than they save (bench/README.md), and
+      // the objects are convert's byte for byte up to the footer.
       // Every row is the item's instrument (the converter checks it first).
       eo.key = [key](const Date&, const std::string&, const std::string&) -> Result<std::string> { return key; };
       engine = std::make_unique<derive::DeriveEngine>(std::move(eo));

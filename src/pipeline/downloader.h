@@ -102,6 +102,7 @@ class Downloader {
   std::atomic<bool> stop_{false};
   Status fatal_;
   std::mutex fatal_mu_;
+  std::mutex derive_mu_;  // held by the one item computing derived series
 };
 
 }  // namespace mt::pipeline

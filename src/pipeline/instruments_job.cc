@@ -93,10 +93,14 @@ Result<std::map<std::string, const ExchangeMetadata*>> FetchMetadata(MetadataSou
   std::optional<Status> worst;
   for (const auto& f : fetched) {
     if (f.meta.ok()) continue;
-    log::Error(f.exchange + ": " + net::Redact(f.meta.status().message(), api_key));
     if (!worst || WorseExitCode(ExitCodeFor(*worst), ExitCodeFor(f.meta.status())) != ExitCodeFor(*worst)) {
       worst = f.meta.status();
     }
+  }
+  // Interrupted: the caller says so once; the fetches it stopped are not errors.
+  if (worst && worst->code() == Status::Code::kCancelled) return Status::Cancelled("interrupted");
+  for (const auto& f : fetched) {
+    if (!f.meta.ok()) log::Error(f.exchange + ": " + net::Redact(f.meta.status().message(), api_key));
   }
   if (worst) {
     // Day files hold every exchange: with one missing they would be wrong,
@@ -426,6 +430,9 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
   MetadataSource source(mopts);
   auto fetched = FetchMetadata(&source, opts.exchanges, mopts.api_key);
   if (!fetched.ok()) {
+    if (fetched.status().code() == Status::Code::kCancelled) {
+      log::Warn("instruments: interrupted while reading metadata; no files written");
+    }
     report.status = fetched.status();
     return report;
   }

@@ -131,10 +131,6 @@ struct KnownSymbols {
 };
 
 // ---- instrument definitions in the store (plan_definitions.cc) ----
-// The grouped symbols of the day's instrument_availability/by_date/day-D/
-// instruments.parquet (written by `market-tick instruments`), from its
-// footer; kNotFound when the day has no definitions.
-Result<std::vector<GroupedDefinition>> ReadGroupedSymbols(storage::ObjectStore* store, const Date& day);
 // The dataset and grouped symbols of every day of [from, to] that has
 // definitions (read on a few threads); days without any are skipped, so an
 // exchange absent from the result has no definitions: its rules decide.

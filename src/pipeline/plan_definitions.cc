@@ -207,14 +207,6 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   return out;
 }
 
-Result<std::vector<GroupedDefinition>> ReadGroupedSymbols(storage::ObjectStore* store, const Date& day) {
-  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, storage::InstrumentsObjectName(day)));
-  for (const auto& [k, v] : file->metadata().key_value) {
-    if (k == "grouped_symbols") return ParseGroupedSymbols(v);
-  }
-  return std::vector<GroupedDefinition>();
-}
-
 Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& from, const Date& to) {
   std::vector<Date> days;
   for (Date d = from; d <= to; d = AddDays(d, 1)) days.push_back(d);

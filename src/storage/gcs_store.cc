@@ -219,6 +219,9 @@ Result<GcsStore::Response> GcsStore::Execute(net::HttpRequest& req, Retry retry,
                                              net::HttpBodySink* sink) {
   const auto base_headers = req.headers;
   opts_.retry.ApplyTimeouts(&req);
+  // A transfer in progress stops when the run is cancelled (SIGINT/SIGTERM),
+  // not only the waits between attempts.
+  if (!req.cancel) req.cancel = opts_.cancel;
   net::Retrier retrier = NewRetrier(what);
   bool reauthorized = false;
   for (int attempt = 1;; attempt++) {

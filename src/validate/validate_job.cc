@@ -4,7 +4,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <memory>
 
@@ -12,6 +11,7 @@
 #include "core/exit_code.h"
 #include "core/log.h"
 #include "core/redact.h"
+#include "core/time_util.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "tardis/schema.h"
@@ -25,12 +25,6 @@ namespace {
 
 constexpr size_t kMaxPrintedProblems = 200;
 
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string Row(const std::string& label, const std::array<size_t, kNumStatuses>& c, int64_t rows, bool deep) {
   size_t total = 0;
   for (size_t v : c) total += v;
@@ -40,15 +34,6 @@ std::string Row(const std::string& label, const std::array<size_t, kNumStatuses>
                 n(ItemStatus::kDone), n(ItemStatus::kNoData), n(ItemStatus::kNotAvailable), n(ItemStatus::kMissing),
                 n(ItemStatus::kCorrupt), deep ? std::to_string(rows).c_str() : "-");
   return line;
-}
-
-std::string NowIso() {
-  const std::time_t t = std::time(nullptr);
-  std::tm tm;
-  gmtime_r(&t, &tm);
-  char b[32];
-  std::strftime(b, sizeof b, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return b;
 }
 
 
@@ -146,7 +131,7 @@ Status WriteHtml(const ValidateJobOptions& o, const std::string& store, const Ex
   info.deep = o.deep;
   info.store = store;
   info.expected_from = expected.source;
-  info.generated_at = NowIso();
+  info.generated_at = FormatIsoSeconds(NowMicros());
   info.tool_version = o.tool_version;
   info.unexpected_objects = res.unexpected_objects;
   info.definition_problems = expected.definition_problems;
