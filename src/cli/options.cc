@@ -17,6 +17,31 @@ bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// --derive LIST: a name that does not parse is a usage error.
+Result<std::vector<derive::DerivedSpec>> DeriveFromArgs(const ParsedArgs& args) {
+  if (!args.Has("derive")) return std::vector<derive::DerivedSpec>{};
+  auto list = derive::ParseDerivedList(args.Get("derive"));
+  if (!list.ok()) return Status::Usage("--derive: " + list.status().message());
+  return std::move(*list);
+}
+
+// A flag that names a file (--summary-json, --report): "" when not given,
+// given empty is a usage error.
+Result<std::string> FileNameFlag(const ParsedArgs& args, const std::string& flag) {
+  std::string name = args.Get(flag);
+  if (args.Has(flag) && name.empty()) return Status::Usage("--" + flag + " needs a file name");
+  return name;
+}
+
+// OutputUri resolved (a bad URI is a usage error before any I/O) and the
+// store's settings.
+Status ResolveOutput(const ParsedArgs& args, const Context& ctx, OutputStore* out) {
+  out->output = OutputUri(args, ctx);
+  MT_RETURN_IF_ERROR(storage::ResolveStoreUri(out->output).status());
+  MT_ASSIGN_OR_RETURN(out->store, StoreConfigFromContext(ctx));
+  return Status::OK();
+}
+
 // Tardis exchange ids: lower case, unique, in the order given.
 Result<std::vector<std::string>> ExchangeIds(const std::string& list) {
   static const std::regex kId("^[a-z0-9][a-z0-9-]*$");
@@ -106,18 +131,13 @@ Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, co
     return Status::Usage("--format must be table, csv or json");
   }
   job.force = args.Has("force");
-  job.summary_json = args.Get("summary-json");
-  if (args.Has("summary-json") && job.summary_json.empty()) return Status::Usage("--summary-json needs a file name");
+  MT_ASSIGN_OR_RETURN(job.summary_json, FileNameFlag(args, "summary-json"));
   MT_ASSIGN_OR_RETURN(job.metadata.api_key, ApiKey(ctx));
   MT_ASSIGN_OR_RETURN(job.metadata.retry, RetryFromConfig(ctx));
   job.metadata.api_url = ctx.config.GetOr("TARDIS_API_URL", "https://api.tardis.dev");
   job.metadata.user_agent = std::string("market-tick/") + kVersion;
   job.tool_version = kVersion;
-  if (o.format.empty()) {
-    o.output = OutputUri(args, ctx);
-    MT_RETURN_IF_ERROR(storage::ResolveStoreUri(o.output).status());
-    MT_ASSIGN_OR_RETURN(o.store, StoreConfigFromContext(ctx));
-  }
+  if (o.format.empty()) MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &o));
   return o;
 }
 
@@ -148,11 +168,7 @@ Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Cont
   const std::string ow = args.Value("overwrite", ctx.config);
   if (ow != "true" && ow != "false") return Status::Usage("--overwrite must be true or false");
   job.target.overwrite = ow == "true";
-  if (args.Has("derive")) {
-    auto list = derive::ParseDerivedList(args.Get("derive"));
-    if (!list.ok()) return Status::Usage("--derive: " + list.status().message());
-    job.derived = std::move(*list);
-  }
+  MT_ASSIGN_OR_RETURN(job.derived, DeriveFromArgs(args));
   // Convert's default output is local even when GCS_BUCKET is set: it reads
   // local files, and a bucket is asked for by name.
   o.output = args.Value("output", ctx.config);
@@ -207,22 +223,6 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
   return o;
 }
 
-}  // namespace mt::cli
-
-namespace mt::cli {
-
-namespace {
-
-// --derive LIST (as convert's): a name that does not parse is a usage error.
-Result<std::vector<derive::DerivedSpec>> DeriveFromArgs(const ParsedArgs& args) {
-  if (!args.Has("derive")) return std::vector<derive::DerivedSpec>{};
-  auto list = derive::ParseDerivedList(args.Get("derive"));
-  if (!list.ok()) return Status::Usage("--derive: " + list.status().message());
-  return std::move(*list);
-}
-
-}  // namespace
-
 Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
   DownloadOptions out;
   pipeline::DownloadJobOptions& o = out.job;
@@ -249,11 +249,8 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   MT_ASSIGN_OR_RETURN(o.download.derived, DeriveFromArgs(args));
   o.dry_run = args.Has("dry-run");
   o.no_redraw_progress = ctx.config.Get("NO_COLOR_PROGRESS").has_value();
-  o.summary_json = args.Get("summary-json");
-  if (args.Has("summary-json") && o.summary_json.empty()) return Status::Usage("--summary-json needs a file name");
-  out.output = OutputUri(args, ctx);
-  MT_RETURN_IF_ERROR(storage::ResolveStoreUri(out.output).status());
-  MT_ASSIGN_OR_RETURN(out.store, StoreConfigFromContext(ctx));
+  MT_ASSIGN_OR_RETURN(o.summary_json, FileNameFlag(args, "summary-json"));
+  MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &out));
   return out;
 }
 
@@ -309,12 +306,9 @@ Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Co
   o.concurrency = static_cast<int>(c);
   o.deep = args.Has("deep");
   o.read_only = args.Has("read-only");
-  o.report_path = args.Get("report");
-  if (args.Has("report") && o.report_path.empty()) return Status::Usage("--report needs a file name");
+  MT_ASSIGN_OR_RETURN(o.report_path, FileNameFlag(args, "report"));
   o.tool_version = kVersion;
-  out.output = OutputUri(args, ctx);
-  MT_RETURN_IF_ERROR(storage::ResolveStoreUri(out.output).status());
-  MT_ASSIGN_OR_RETURN(out.store, StoreConfigFromContext(ctx));
+  MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &out));
   return out;
 }
 

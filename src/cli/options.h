@@ -27,45 +27,46 @@ std::string OutputUri(const ParsedArgs& args, const Context& ctx);
 // checked; nothing is opened.
 Result<storage::StoreConfig> StoreConfigFromContext(const Context& ctx);
 
-struct InstrumentsOptions {
-  pipeline::InstrumentsJobOptions job;
-  std::string output;  // the output URI, resolved
-  std::string format;  // table, csv or json: print instead of writing files; "" writes
+// Where a command writes: the output URI and the store's settings (the store
+// not yet opened). Whether the URI is already resolved is said per command.
+struct OutputStore {
+  std::string output;
   storage::StoreConfig store;
+};
+
+// output resolved unless format is given (then nothing is written).
+struct InstrumentsOptions : OutputStore {
+  pipeline::InstrumentsJobOptions job;
+  std::string format;  // table, csv or json: print instead of writing files; "" writes
 };
 Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 
-struct ConvertOptions {
+// output: a store URI, or the FILE.parquet (job.target.single_file).
+struct ConvertOptions : OutputStore {
   pipeline::ConvertJobOptions job;  // target.store not yet opened
-  std::string output;               // a store URI, or the FILE.parquet (job.target.single_file)
-  storage::StoreConfig store;
 };
 Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 
 // download's flags: the selection (PlanRequestFromArgs), the shard, the
 // engine, the downloader's settings. Reads the key file (TARDIS_API_KEY_FILE)
-// but opens nothing else.
-struct DownloadOptions {
+// but opens nothing else. output resolved.
+struct DownloadOptions : OutputStore {
   pipeline::DownloadJobOptions job;
-  std::string output;  // the output URI, resolved
-  storage::StoreConfig store;
 };
 Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 
 // plan's flags. The store is where definitions are read; with --symbols a
 // store that cannot be opened is not an error (the symbol rules pair them).
-struct PlanOptions {
+// output not resolved: OpenStore reports a bad one.
+struct PlanOptions : OutputStore {
   pipeline::PlanJobOptions job;
   bool json = false;
-  std::string output;  // the output URI, not resolved: OpenStore reports a bad one
-  storage::StoreConfig store;
 };
 Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 
-struct ValidateOptions {
+// output resolved.
+struct ValidateOptions : OutputStore {
   validate::ValidateJobOptions job;
-  std::string output;  // the output URI, resolved
-  storage::StoreConfig store;
 };
 Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 

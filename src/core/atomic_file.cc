@@ -20,6 +20,16 @@ Status Failure(const std::string& what, const std::string& path, int err) {
 
 }  // namespace
 
+int WriteAll(int fd, std::string_view bytes) {
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char suffix[64];
@@ -33,12 +43,7 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
     ::unlink(tmp.c_str());
     return Failure(what, path, err);
   };
-  for (size_t done = 0; done < bytes.size();) {
-    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail("write", errno);
-    done += static_cast<size_t>(n);
-  }
+  if (const int err = WriteAll(fd, bytes)) return fail("write", err);
   // The rename must not make visible a file whose bytes are not on disk yet.
   if (::fsync(fd) != 0 && errno != EINVAL) return fail("fsync", errno);
   if (::close(fd) != 0) {

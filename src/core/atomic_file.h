@@ -17,4 +17,8 @@ namespace mt {
 // a missing parent, no permission) kUsage (the path must change).
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 
+// Writes all of BYTES to FD, again after a short write or EINTR: 0, else the
+// errno of the write that failed (the caller names the file).
+int WriteAll(int fd, std::string_view bytes);
+
 }  // namespace mt

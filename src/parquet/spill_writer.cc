@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/atomic_file.h"
+
 namespace mt::parquet {
 
 using columnar::ColumnSpec;
@@ -189,17 +191,7 @@ Status SpillWriter::SpillAppend(std::string_view bytes) {
 }
 
 Status SpillWriter::FlushBuffer() {
-  const char* p = buffer_.data();
-  size_t left = buffer_.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError("write " + path_ + ": " + ErrnoText());
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  if (const int err = WriteAll(fd_, buffer_)) return Status::IOError("write " + path_ + ": " + std::strerror(err));
   buffer_.clear();
   return Status::OK();
 }

@@ -155,6 +155,14 @@ void ThriftReader::SkipDepth(TType t, int depth) {
     Fail("values nested too deeply");
     return;
   }
+  // An element of a list, set or map; a bool element is a byte of its own.
+  auto skip_element = [&](TType x) {
+    if (x == TType::kBoolTrue || x == TType::kBoolFalse) {
+      ReadListBool();
+    } else {
+      SkipDepth(x, depth + 1);
+    }
+  };
   switch (t) {
     case TType::kBoolTrue:
     case TType::kBoolFalse:
@@ -179,13 +187,7 @@ void ThriftReader::SkipDepth(TType t, int depth) {
       TType elem;
       uint32_t n;
       if (!ReadListHeader(&elem, &n)) return;
-      for (uint32_t i = 0; i < n && ok(); i++) {
-        if (elem == TType::kBoolTrue || elem == TType::kBoolFalse) {
-          ReadListBool();
-        } else {
-          SkipDepth(elem, depth + 1);
-        }
-      }
+      for (uint32_t i = 0; i < n && ok(); i++) skip_element(elem);
       return;
     }
     case TType::kMap: {
@@ -199,13 +201,7 @@ void ThriftReader::SkipDepth(TType t, int depth) {
       }
       if (n > remaining()) return Fail("map longer than the bytes left");
       for (uint64_t i = 0; i < n && ok(); i++) {
-        for (TType x : {kt, vt}) {
-          if (x == TType::kBoolTrue || x == TType::kBoolFalse) {
-            ReadListBool();
-          } else {
-            SkipDepth(x, depth + 1);
-          }
-        }
+        for (TType x : {kt, vt}) skip_element(x);
       }
       return;
     }

@@ -90,16 +90,7 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
     log::Warn(path + ": --derive is not computed for grouped files (" + hints.symbol +
               "); convert the instruments' own files for derived data");
   } else if (!derived.empty()) {
-    derive::EngineOptions eo;
-    eo.specs = derived;
-    eo.store = target.store;
-    eo.overwrite = target.overwrite;
-    eo.writer = cs.writer;
-    eo.source = path;
-    eo.day = hints.day;
-    eo.exchange = hints.exchange;  // a file without rows: zero-row series, as its raw object
-    eo.symbol = hints.symbol;
-    eo.tool_version = cs.tool_version;
+    derive::EngineOptions eo = DeriveEngineOptions(derived, target.store, target.overwrite, hints, cs);
     const KeyResolver* resolver = target.keys;
     eo.key = [resolver](const Date& day, const std::string& exchange,
                         const std::string& symbol) -> Result<std::string> {

@@ -90,25 +90,36 @@ void LogItem(const ItemResult& r) {
   }
 }
 
-// Logs the summary line and the verdict's reason; returns the verdict.
-Status Summarize(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled) {
+// The run's counts by outcome and its sums, for the summary line and the
+// summary JSON alike.
+struct RunTotals {
   std::map<Outcome, int> counts;
   uint64_t bytes_in = 0, bytes_out = 0, rows = 0, unkeyed_rows = 0;
+};
+
+RunTotals Tally(const std::vector<ItemResult>& results) {
+  RunTotals t;
   for (const auto& r : results) {
-    counts[r.outcome]++;
-    unkeyed_rows += r.unkeyed_rows;
-    bytes_in += r.bytes_in;
-    bytes_out += r.bytes_out;
-    rows += r.rows;
+    t.counts[r.outcome]++;
+    t.bytes_in += r.bytes_in;
+    t.bytes_out += r.bytes_out;
+    t.rows += r.rows;
+    t.unkeyed_rows += r.unkeyed_rows;
   }
+  return t;
+}
+
+// Logs the summary line and the verdict's reason; returns the verdict.
+Status Summarize(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled) {
+  RunTotals t = Tally(results);
   char line[512];
   std::snprintf(line, sizeof line,
                 "summary: %zu items: %d done, %d skipped, %d no data, %d not available, %d failed, %d failed "
                 "(retryable), %d cancelled; %s in, %s out, %llu rows in %.1f s",
-                results.size(), counts[Outcome::kDone], counts[Outcome::kSkipped], counts[Outcome::kNoData],
-                counts[Outcome::kNotAvailable], counts[Outcome::kFailed], counts[Outcome::kRetryable],
-                counts[Outcome::kCancelled], HumanBytes(bytes_in).c_str(), HumanBytes(bytes_out).c_str(),
-                static_cast<unsigned long long>(rows), secs);
+                results.size(), t.counts[Outcome::kDone], t.counts[Outcome::kSkipped], t.counts[Outcome::kNoData],
+                t.counts[Outcome::kNotAvailable], t.counts[Outcome::kFailed], t.counts[Outcome::kRetryable],
+                t.counts[Outcome::kCancelled], HumanBytes(t.bytes_in).c_str(), HumanBytes(t.bytes_out).c_str(),
+                static_cast<unsigned long long>(t.rows), secs);
   log::Info(line);
   if (!fatal.ok()) {
     log::Error(fatal.message());
@@ -118,15 +129,15 @@ Status Summarize(const std::vector<ItemResult>& results, double secs, const Stat
     log::Warn("interrupted: items in flight were abandoned (nothing partial written); run again to finish");
     return Status::Cancelled("interrupted");
   }
-  if (unkeyed_rows > 0) {
-    log::Warn(std::to_string(unkeyed_rows) + " rows have no instrument key and were kept under "
+  if (t.unkeyed_rows > 0) {
+    log::Warn(std::to_string(t.unkeyed_rows) + " rows have no instrument key and were kept under "
               "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun cannot change it");
   }
-  if (counts[Outcome::kFailed] > 0 || unkeyed_rows > 0) {
-    return Status::InvalidInput(std::to_string(counts[Outcome::kFailed]) + " items failed");
+  if (t.counts[Outcome::kFailed] > 0 || t.unkeyed_rows > 0) {
+    return Status::InvalidInput(std::to_string(t.counts[Outcome::kFailed]) + " items failed");
   }
-  if (counts[Outcome::kRetryable] > 0) {
-    return Status::Unavailable(std::to_string(counts[Outcome::kRetryable]) + " items failed (retryable)");
+  if (t.counts[Outcome::kRetryable] > 0) {
+    return Status::Unavailable(std::to_string(t.counts[Outcome::kRetryable]) + " items failed (retryable)");
   }
   return Status::OK();
 }
@@ -153,15 +164,9 @@ void SayDerivedSkips(const std::vector<WorkItem>& items, const std::vector<deriv
 }  // namespace
 
 std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds) {
-  std::map<Outcome, int> counts;
-  uint64_t bytes_in = 0, bytes_out = 0, rows = 0, unkeyed_rows = 0;
+  RunTotals t = Tally(results);
   nlohmann::ordered_json items = nlohmann::ordered_json::array();
   for (const auto& r : results) {
-    counts[r.outcome]++;
-    bytes_in += r.bytes_in;
-    bytes_out += r.bytes_out;
-    rows += r.rows;
-    unkeyed_rows += r.unkeyed_rows;
     // Reasons may quote a server's answer: each is redacted before it is
     // escaped (a credential pattern is found in the raw text), the whole
     // again below for registered secrets in any form.
@@ -177,9 +182,9 @@ std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double s
                      {"unkeyed_symbols", r.unkeyed_symbols}});
   }
   nlohmann::ordered_json by_outcome = nlohmann::ordered_json::object();
-  for (Outcome o : kOutcomes) by_outcome[OutcomeName(o)] = counts[o];
-  nlohmann::ordered_json doc = {{"items", results.size()}, {"counts", by_outcome}, {"bytes_in", bytes_in},
-                                {"bytes_out", bytes_out},  {"rows", rows},         {"unkeyed_rows", unkeyed_rows},
+  for (Outcome o : kOutcomes) by_outcome[OutcomeName(o)] = t.counts[o];
+  nlohmann::ordered_json doc = {{"items", results.size()}, {"counts", by_outcome}, {"bytes_in", t.bytes_in},
+                                {"bytes_out", t.bytes_out}, {"rows", t.rows},      {"unkeyed_rows", t.unkeyed_rows},
                                 {"seconds", seconds},      {"results", items}};
   // Server text may hold invalid UTF-8: replaced, never a throw.
   return RedactSecrets(doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");

@@ -384,16 +384,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     conv.reset();  // aborts the old engine before it goes
     target.observers.clear();
     if (!derived.empty()) {
-      derive::EngineOptions eo;
-      eo.specs = derived;
-      eo.store = opts_.store;
-      eo.overwrite = opts_.force;
-      eo.writer = settings.writer;
-      eo.source = url;
-      eo.day = item.day;
-      eo.exchange = item.exchange;  // an item without rows: zero-row series
-      eo.symbol = item.symbol;
-      eo.tool_version = settings.tool_version;
+      derive::EngineOptions eo = DeriveEngineOptions(derived, opts_.store, opts_.force, hints, settings);
       // The row-group budget of convert (EngineOptions::buffer_bytes), not
       // a share of DOWNLOAD_BUFFER_MB: smaller row groups of deep series
       // cost more in footer metadata than they save (bench/README.md), and

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "core/utf8.h"
+#include "derive/engine.h"
 #include "parquet/spill_writer.h"
 #include "storage/layout.h"
 #include "tardis/file_name.h"
@@ -727,5 +728,20 @@ void TickConverter::Abort() { impl_->Abort(); }
 uint64_t TickConverter::bytes_in() const { return impl_->bytes_in(); }
 uint64_t TickConverter::bytes_out_csv() const { return impl_->bytes_out(); }
 uint64_t TickConverter::rows() const { return impl_->rows(); }
+
+derive::EngineOptions DeriveEngineOptions(const std::vector<derive::DerivedSpec>& specs, storage::ObjectStore* store,
+                                          bool overwrite, const SourceHints& hints, const ConvertSettings& settings) {
+  derive::EngineOptions eo;
+  eo.specs = specs;
+  eo.store = store;
+  eo.overwrite = overwrite;
+  eo.writer = settings.writer;
+  eo.source = hints.source;
+  eo.day = hints.day;
+  eo.exchange = hints.exchange;  // an input without rows: zero-row series, as its raw object
+  eo.symbol = hints.symbol;
+  eo.tool_version = settings.tool_version;
+  return eo;
+}
 
 }  // namespace mt::pipeline

@@ -31,10 +31,15 @@
 #include "io/decompress.h"
 #include "parquet/file_writer.h"
 #include "derive/batch_observer.h"
+#include "derive/names.h"
 #include "storage/object_store.h"
 #include "tardis/instrument_key.h"
 #include "tardis/parallel_csv_parser.h"
 #include "tardis/schema.h"
+
+namespace mt::derive {
+struct EngineOptions;
+}  // namespace mt::derive
 
 namespace mt::pipeline {
 
@@ -134,5 +139,12 @@ class TickConverter {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The options of a derive engine fed by the converter of HINTS' input with
+// SETTINGS: its series go to STORE written as the raw objects are (writer,
+// tool version), with HINTS' day and instrument for a file without rows.
+// The caller sets how rows are keyed (EngineOptions::key).
+derive::EngineOptions DeriveEngineOptions(const std::vector<derive::DerivedSpec>& specs, storage::ObjectStore* store,
+                                          bool overwrite, const SourceHints& hints, const ConvertSettings& settings);
 
 }  // namespace mt::pipeline

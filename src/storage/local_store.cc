@@ -14,6 +14,7 @@
 #include <random>
 #include <unordered_map>
 
+#include "core/atomic_file.h"
 #include "core/crc32c.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
@@ -196,17 +197,7 @@ class LocalWritable final : public WritableObject {
 
   Status Append(std::string_view data) override {
     if (fd_ < 0) return Status::Internal("append after commit/abort: " + path_);
-    const char* p = data.data();
-    size_t left = data.size();
-    while (left > 0) {
-      const ssize_t n = ::write(fd_, p, left);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return WriteError("write " + tmp_, errno);
-      }
-      p += n;
-      left -= static_cast<size_t>(n);
-    }
+    if (const int err = WriteAll(fd_, data)) return WriteError("write " + tmp_, err);
     bytes_ += data.size();
     // Start writing back what is written so far: Commit's fsync then waits
     // for the last piece only, not for the whole file at the end of the run.

@@ -249,16 +249,23 @@ Result<InstrumentKey> Bybit(InstrumentKey k, std::string_view ex, const std::str
   return Concatenated(k, ex, s, "PERPETUAL");
 }
 
-// BASE-QUOTE of a venue that lists spot pairs only.
-Result<InstrumentKey> DashedSpot(InstrumentKey k, std::string_view ex, const std::string& s) {
+// Two alphanumeric parts joined by '-' (BASE-QUOTE, or QUOTE-BASE where
+// quote_first) as a key of TYPE; else an error naming the symbol as SHOWN.
+Result<InstrumentKey> Dashed(InstrumentKey k, std::string_view ex, std::string_view shown, const std::string& s,
+                             const char* type, bool quote_first = false) {
   const auto parts = Split(s, '-');
   if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
-    k.type = "SPOT_PAIR";
-    k.base = parts[0];
-    k.quote = parts[1];
+    k.type = type;
+    k.base = parts[quote_first ? 1 : 0];
+    k.quote = parts[quote_first ? 0 : 1];
     return k;
   }
-  return Unknown(ex, s, "expected BASE-QUOTE");
+  return Unknown(ex, shown, quote_first ? "expected QUOTE-BASE" : "expected BASE-QUOTE");
+}
+
+// BASE-QUOTE of a venue that lists spot pairs only.
+Result<InstrumentKey> DashedSpot(const InstrumentKey& k, std::string_view ex, const std::string& s) {
+  return Dashed(k, ex, s, s, "SPOT_PAIR");
 }
 
 // A metadata currency as keys write it: upper case, and a product suffix
@@ -318,27 +325,9 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
     }
     return Concatenated(k, exchange, sym, "PERPETUAL");
   }
-  if (ex == "huobi-dm-swap" || ex == "huobi-dm-linear-swap") {
-    const auto parts = Split(s, '-');
-    if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
-      k.type = "PERPETUAL";
-      k.base = parts[0];
-      k.quote = parts[1];
-      return k;
-    }
-    return Unknown(exchange, symbol_in, "expected BASE-QUOTE");
-  }
-  if (ex == "upbit") {
-    // Upbit writes the quote first: KRW-BTC is BTC priced in KRW.
-    const auto parts = Split(s, '-');
-    if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
-      k.type = "SPOT_PAIR";
-      k.base = parts[1];
-      k.quote = parts[0];
-      return k;
-    }
-    return Unknown(exchange, symbol_in, "expected QUOTE-BASE");
-  }
+  if (ex == "huobi-dm-swap" || ex == "huobi-dm-linear-swap") return Dashed(k, exchange, symbol_in, s, "PERPETUAL");
+  // Upbit writes the quote first: KRW-BTC is BTC priced in KRW.
+  if (ex == "upbit") return Dashed(k, exchange, symbol_in, s, "SPOT_PAIR", /*quote_first=*/true);
   if (ex == "binance-european-options" || ex == "binance-options") {
     // BTC-240329-70000-C: USDT-margined European options (quote USDT).
     const auto parts = Split(s, '-');

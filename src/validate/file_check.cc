@@ -205,35 +205,10 @@ FileCheck CheckDerivedFooter(const parquet::FileMetaData& md, const derive::Deri
 
 namespace {
 
-Result<std::unique_ptr<parquet::FileReader>> OpenForCheck(storage::ObjectStore* store, const std::string& name,
-                                                          Status* read_error, FileCheck* failed) {
-  auto r = parquet::FileReader::Open(store, name);
-  if (!r.ok()) {
-    const Status& st = r.status();
-    if (read_error && st.code() != Status::Code::kInvalidInput) *read_error = st;
-    std::string msg = st.message();
-    // The reader prefixes the location; the report already names the object.
-    const std::string where = store->Describe(name) + ": ";
-    if (msg.rfind(where, 0) == 0) msg = msg.substr(where.size());
-    *failed = Corrupt(st.code() == Status::Code::kInvalidInput ? msg : "cannot read: " + msg);
-  }
-  return r;
-}
-
-}  // namespace
-
-FileCheck CheckDerivedObject(storage::ObjectStore* store, const std::string& name, const derive::DerivedSpec& spec,
-                             const Date& day, const std::string& instrument_key, Status* read_error,
-                             const std::string& exchange, const std::string& symbol) {
-  FileCheck failed;
-  auto r = OpenForCheck(store, name, read_error, &failed);
-  if (!r.ok()) return failed;
-  return CheckDerivedFooter((*r)->metadata(), spec, day, instrument_key, exchange, symbol);
-}
-
-FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,
-                      const Date& day, const std::string& instrument_key, Status* read_error,
-                      const std::string& exchange, const std::string& symbol) {
+// NAME's footer checked by CHECK. A file that cannot be opened is corrupt;
+// *read_error (when given) gets such a failure when it is not about the data.
+template <typename FooterCheck>
+FileCheck CheckOpened(storage::ObjectStore* store, const std::string& name, Status* read_error, FooterCheck check) {
   auto r = parquet::FileReader::Open(store, name);
   if (!r.ok()) {
     const Status& st = r.status();
@@ -244,7 +219,25 @@ FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, cons
     if (msg.rfind(where, 0) == 0) msg = msg.substr(where.size());
     return Corrupt(st.code() == Status::Code::kInvalidInput ? msg : "cannot read: " + msg);
   }
-  return CheckFooter((*r)->metadata(), schema, day, instrument_key, exchange, symbol);
+  return check((*r)->metadata());
+}
+
+}  // namespace
+
+FileCheck CheckDerivedObject(storage::ObjectStore* store, const std::string& name, const derive::DerivedSpec& spec,
+                             const Date& day, const std::string& instrument_key, Status* read_error,
+                             const std::string& exchange, const std::string& symbol) {
+  return CheckOpened(store, name, read_error, [&](const parquet::FileMetaData& md) {
+    return CheckDerivedFooter(md, spec, day, instrument_key, exchange, symbol);
+  });
+}
+
+FileCheck CheckObject(storage::ObjectStore* store, const std::string& name, const tardis::DataTypeSchema& schema,
+                      const Date& day, const std::string& instrument_key, Status* read_error,
+                      const std::string& exchange, const std::string& symbol) {
+  return CheckOpened(store, name, read_error, [&](const parquet::FileMetaData& md) {
+    return CheckFooter(md, schema, day, instrument_key, exchange, symbol);
+  });
 }
 
 }  // namespace mt::validate

@@ -14,6 +14,7 @@
 
 #include "cli/settings.h"
 #include "core/time_util.h"
+#include "support/temp_dir.h"
 
 namespace mt::cli {
 namespace {
@@ -21,15 +22,11 @@ namespace {
 class OptionsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/mt_options_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
     for (const char* v : kVars) ::unsetenv(v);
   }
   void TearDown() override {
     for (const char* v : kVars) ::unsetenv(v);
     PinCreatedAt(std::nullopt);
-    std::filesystem::remove_all(dir_);
   }
   // Loads `text` as the .env file of `ctx_`.
   void DotEnv(const std::string& text) {
@@ -47,7 +44,8 @@ class OptionsTest : public ::testing::Test {
       "INSTRUMENT_TYPES", "BASE_ASSETS", "QUOTE_ASSETS", "MAX_INSTRUMENTS", "MAX_CONCURRENT_REQUESTS", "SHARD_INDEX",
       "SHARD_COUNT", "BATCH_TASK_INDEX", "BATCH_TASK_COUNT", "JOB_COMPLETION_INDEX", "TARDIS_API_KEY",
       "TARDIS_API_KEY_FILE"};
-  std::string dir_;
+  testing::TempDir tmp_{"mt_options_"};
+  const std::string dir_ = tmp_.path();
   Context ctx_;
 };
 

@@ -285,6 +285,14 @@ async function waitFor(cond, { timeoutMs = 10_000, stepMs = 10, what = 'conditio
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+// Holds an flock on `file` from another process (as a running market-tick holds its own) until
+// the test ends; returns once the lock is held.
+async function holdLock(t, file, what) {
+  const holder = spawn('flock', [file, 'sleep', '60'], { stdio: 'ignore' });
+  t.after(() => holder.kill('SIGKILL'));
+  await waitFor(() => spawnSync('flock', ['-n', '-E', '9', file, 'true']).status === 9, { what });
+}
+
 const completedObjects = (out) => listFiles(out).filter((f) => f.endsWith('.parquet') && !f.includes('.tmp-'));
 // Tick objects, and the items' completion records (grouped items, 404s) beside them.
 const tickObjects = (out) => listFiles(out).filter((f) => f.endsWith('.parquet'));
@@ -925,9 +933,7 @@ describe('download: honest reports', () => {
     // A live writer's temporary file: flock-ed by a running process, as market-tick holds its own.
     const live = `${b}.tmp-00000000000a11fe`;
     fs.writeFileSync(live, 'being written');
-    const holder = spawn('flock', [live, 'sleep', '60'], { stdio: 'ignore' });
-    t.after(() => holder.kill('SIGKILL'));
-    await waitFor(() => spawnSync('flock', ['-n', '-E', '9', live, 'true']).status === 9, { what: 'the lock on the live file' });
+    await holdLock(t, live, 'the lock on the live file');
     c.srv.reset();
     const r2 = await c.run(SPECS.binance.args);
     assert.equal(r2.code, 0, describeRun(r2));
@@ -955,9 +961,7 @@ describe('download: sealed leftovers of a killed grouped run', () => {
     const live = `${b}.tmp-00000000beefcafe-sealed-00000000000a11fe`;
     fs.writeFileSync(liveOwner, '');
     fs.writeFileSync(live, 'sealed by a running process');
-    const holder = spawn('flock', [liveOwner, 'sleep', '60'], { stdio: 'ignore' });
-    t.after(() => holder.kill('SIGKILL'));
-    await waitFor(() => spawnSync('flock', ['-n', '-E', '9', liveOwner, 'true']).status === 9, { what: 'the live owner lock' });
+    await holdLock(t, liveOwner, 'the live owner lock');
     const deadOwner = path.join(dir, '.owner.tmp-000000000000dead');  // killed after its last commit
     fs.writeFileSync(deadOwner, '');
     c.srv.reset();

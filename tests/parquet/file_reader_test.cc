@@ -6,8 +6,6 @@
 // results or errors.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cstring>
 #include <future>
@@ -21,6 +19,7 @@
 #include "parquet/thrift_reader.h"
 #include "storage/object_store.h"
 #include "support/fixtures.h"
+#include "support/temp_dir.h"
 #include "tardis/schema.h"
 
 namespace mt::parquet {
@@ -34,22 +33,7 @@ using columnar::RowGroupData;
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("mt_reader_test_" + std::to_string(::getpid()) + "_" +
-                                         std::to_string(counter_++));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-  std::string path() const { return path_.string(); }
-
- private:
-  static inline int counter_ = 0;
-  fs::path path_;
-};
+using testing::TempDir;
 
 // The data written, kept in the reader's per-row form for comparison.
 struct Table {
@@ -280,7 +264,7 @@ void CheckFile(const Table& t, FileReader& r, const WriteOptions& o, const std::
 }
 
 TEST(FileReader, ReadsEveryDataTypeSchemaEveryCodecAndEncodingSet) {
-  TempDir dir;
+  const TempDir dir("mt_reader_test_");
   uint32_t seed = 1;
   for (const auto& dt : tardis::AllSchemas()) {
     for (Codec codec : {Codec::kZstd, Codec::kSnappy, Codec::kUncompressed}) {
@@ -304,7 +288,7 @@ TEST(FileReader, ReadsEveryDataTypeSchemaEveryCodecAndEncodingSet) {
 }
 
 TEST(FileReader, OpensThroughTheObjectStoreWithOneTailRead) {
-  TempDir dir;
+  const TempDir dir("mt_reader_test_");
   auto store = storage::NewLocalStore(dir.path());
   const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 500, 9);
   WriteOptions o;
@@ -318,7 +302,7 @@ TEST(FileReader, OpensThroughTheObjectStoreWithOneTailRead) {
 }
 
 TEST(FileReader, LongFooterTakesASecondRead) {
-  TempDir dir;
+  const TempDir dir("mt_reader_test_");
   const Table t = MakeTable(tardis::FindSchema("quotes")->ParquetSchema(), 10, 3);
   WriteOptions o;
   o.kv = {{"data_type", "test"}, {"big", std::string(100000, 'x')}};
@@ -331,7 +315,7 @@ TEST(FileReader, LongFooterTakesASecondRead) {
 }
 
 TEST(FileReader, ZeroRowFileIsValidAndEmpty) {
-  TempDir dir;
+  const TempDir dir("mt_reader_test_");
   const Table t = MakeTable(tardis::FindSchema("book_snapshot_25")->ParquetSchema(), 0, 1);
   WriteOptions o;
   WriteTable(t, dir.File("empty.parquet"), o);
@@ -347,7 +331,7 @@ TEST(FileReader, ZeroRowFileIsValidAndEmpty) {
 }
 
 TEST(FileReader, EveryTruncationIsACleanError) {
-  TempDir dir;
+  const TempDir dir("mt_reader_test_");
   const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 300, 5);
   WriteOptions o;
   WriteTable(t, dir.File("f.parquet"), o);
@@ -368,7 +352,7 @@ TEST(FileReader, EveryTruncationIsACleanError) {
 }
 
 TEST(FileReader, GarbageAndFlippedBytesNeverCrash) {
-  TempDir dir;
+  const TempDir dir("mt_reader_test_");
   const Table t = MakeTable(tardis::FindSchema("derivative_ticker")->ParquetSchema(), 200, 6);
   WriteOptions o;
   o.row_group_rows = 70;
@@ -442,7 +426,7 @@ TEST(ThriftReader, RejectsHostileStructures) {
 // caller runs queued encoding tasks itself, so a pool whose every thread is
 // busy (here: blocked) cannot stall it.
 TEST(FileWriter, WriteRowGroupReturnsWrittenEvenWhenThePoolIsBusy) {
-  TempDir dir;
+  const TempDir dir("mt_reader_test_");
   const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 1000, 21);
   ThreadPool pool(1);
   std::promise<void> gate, started;
@@ -498,7 +482,7 @@ TEST(ThreadPool, RunPendingTaskRunsTheOldestQueuedTaskOnTheCaller) {
 }
 
 TEST(LocalStore, RangedAndTailReads) {
-  TempDir dir;
+  const TempDir dir("mt_reader_test_");
   auto store = storage::NewLocalStore(dir.path());
   {
     auto w = store->Create("a/b.bin", true);

@@ -3,12 +3,12 @@
 #include "pipeline/convert_job.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 
 #include "storage/object_store.h"
 #include "support/fixtures.h"
+#include "support/temp_dir.h"
 
 namespace mt::pipeline {
 namespace {
@@ -35,9 +35,8 @@ TEST(DistinctOutputs, NamedFilesOfDifferentItemsOnly) {
 }
 
 TEST(RunConvertJob, ReportsEachFileInInputOrder) {
-  char tmpl[] = "/tmp/mt_convert_job_XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string& dir = tmp.path();
   auto store = storage::NewLocalStore(dir);
   ConvertJobOptions o;
   // Results in input order, a failed file counted and the others converted.
@@ -62,13 +61,11 @@ TEST(RunConvertJob, ReportsEachFileInInputOrder) {
   EXPECT_EQ(s.status.code(), Status::Code::kNotFound) << s.status.message();
   EXPECT_TRUE(std::filesystem::exists(
       dir + "/raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet"));
-  std::filesystem::remove_all(dir);
 }
 
 TEST(RunConvertJob, InterruptedBeforeStartWritesNothing) {
-  char tmpl[] = "/tmp/mt_convert_job_XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string& dir = tmp.path();
   auto store = storage::NewLocalStore(dir);
   ConvertJobOptions o;
   o.inputs = {testing::FixturePath("bitmex_trades_2020-03-01_XBTUSD.csv.gz")};
@@ -80,7 +77,6 @@ TEST(RunConvertJob, InterruptedBeforeStartWritesNothing) {
   EXPECT_EQ(s.status.code(), Status::Code::kCancelled);
   EXPECT_EQ(files, 0u);
   EXPECT_FALSE(std::filesystem::exists(dir + "/raw_tick_data"));
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -5,19 +5,16 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include <filesystem>
 #include <string>
 
 #include "pipeline/downloader.h"
-#include "storage/object_store.h"
+#include "support/download_one_item.h"
 #include "support/fake_retry_clock.h"
 #include "support/gzip.h"
 #include "support/scripted_http.h"
 
 namespace mt::pipeline {
 namespace {
-
-namespace fs = std::filesystem;
 
 using testing::Gzip;
 
@@ -32,14 +29,8 @@ struct DownloadRun {
 };
 
 DownloadRun Download(size_t extra, uint64_t max_bytes, const std::string& name, int failures = 0) {
-  const fs::path dir = fs::temp_directory_path() / ("mt-dl-bounds-" + name);
-  fs::remove_all(dir);
-  auto store = storage::NewLocalStore(dir.string());
   DownloadRun run;
   DownloadOptions o;
-  o.datasets_url = "http://127.0.0.1:9";
-  o.store = store.get();
-  o.concurrency = 1;
   testing::FakeRetryClock clock;
   o.clock = &clock;
   o.item_max_bytes = max_bytes;
@@ -52,16 +43,8 @@ DownloadRun Download(size_t extra, uint64_t max_bytes, const std::string& name, 
   testing::ScriptedHttp http;
   http.Script("", replies);
   o.http_factory = [&] { return http.Client(); };
-  Downloader dl(o);
-  auto results = dl.Run({WorkItem{Date{2020, 2, 22}, "trades", "binance-futures", "BTCUSDT", {}}});
-  run.result = results.at(0);
+  run.result = testing::DownloadOneItem("mt-dl-bounds-" + name, std::move(o), &run.files);
   run.requests = http.requests();
-  if (fs::exists(dir)) {
-    for (const auto& e : fs::recursive_directory_iterator(dir)) {
-      if (e.is_regular_file()) run.files.push_back(e.path().filename().string());
-    }
-  }
-  fs::remove_all(dir);
   return run;
 }
 

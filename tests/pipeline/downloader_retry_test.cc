@@ -4,12 +4,11 @@
 // Real sockets and the test server: tests/js/download.test.mjs.
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <numeric>
 #include <string>
 
 #include "pipeline/downloader.h"
-#include "storage/object_store.h"
+#include "support/download_one_item.h"
 #include "support/fake_retry_clock.h"
 #include "support/gzip.h"
 #include "support/scripted_http.h"
@@ -36,28 +35,15 @@ struct ItemRun {
 // `max_attempts` and waits of 1, 2, 4 ... s (jittered, capped at 60 s).
 void Download(ItemRun* run, std::vector<ScriptedReply> replies, int max_attempts, const std::string& name,
               const std::atomic<bool>* cancel = nullptr, double max_total_s = 1800) {
-  const fs::path dir = fs::temp_directory_path() / ("mt-dl-retry-" + name);
-  fs::remove_all(dir);
-  auto store = storage::NewLocalStore(dir.string());
   run->http.Script("", std::move(replies));
   std::atomic<bool> never{false};
   DownloadOptions o;
-  o.datasets_url = "http://127.0.0.1:9";
-  o.store = store.get();
-  o.concurrency = 1;
   o.retry.max_attempts = max_attempts;
   o.retry.max_total_s = max_total_s;
   o.clock = &run->clock;
   o.cancel = cancel ? cancel : &never;
   o.http_factory = [run] { return run->http.Client(); };
-  Downloader dl(o);
-  run->result = dl.Run({WorkItem{Date{2020, 2, 22}, "trades", "binance-futures", "BTCUSDT", {}}}).at(0);
-  if (fs::exists(dir)) {
-    for (const auto& e : fs::recursive_directory_iterator(dir)) {
-      if (e.is_regular_file()) run->files.push_back(e.path().filename().string());
-    }
-  }
-  fs::remove_all(dir);
+  run->result = testing::DownloadOneItem("mt-dl-retry-" + name, std::move(o), &run->files);
 }
 
 TEST(DownloaderRetry, TransientAnswersAreRetriedWithBackoffAndRetryAfter) {

@@ -14,6 +14,7 @@
 #include "pipeline/plan.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
+#include "support/instrument_definitions.h"
 #include "support/memory_store_double.h"
 
 namespace mt::pipeline {
@@ -22,19 +23,7 @@ namespace {
 const Date kDay{2020, 2, 22};
 const Date kDay2{2020, 2, 23};
 
-InstrumentDefinition Def(const std::string& key, const std::string& ex, const std::string& sym,
-                         const std::string& dts) {
-  InstrumentDefinition d;
-  d.instrument_key = key;
-  d.venue = key.substr(0, key.find(':'));
-  d.instrument_type = "perpetual";
-  d.available_from_us = MicrosFromDate(Date{2019, 9, 1});
-  d.data_types = dts;
-  d.tardis_exchange = ex;
-  d.tardis_symbol = sym;
-  d.exchange_raw_symbol = sym;
-  return d;
-}
+using testing::Definition;
 
 class PlanStore : public ::testing::Test {
  protected:
@@ -43,13 +32,13 @@ class PlanStore : public ::testing::Test {
   // and a perpetual, and Deribit's grouped OPTIONS file (options_chain).
   void WriteDefinitions(const Date& day) {
     const std::vector<InstrumentDefinition> defs = {
-        Def("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "quotes,trades"),
-        Def("BINANCE-FUTURES:PERPETUAL:ETH-USDT", "binance-futures", "ETHUSDT", "trades"),
-        Def("BINANCE:SPOT_PAIR:BTC-USDC", "binance", "BTCUSDC", "trades"),
-        Def("DERIBIT:OPTION:BTC-USD-200226-9875-PUT", "deribit", "BTC-26FEB20-9875-P", "quotes,trades"),
-        Def("DERIBIT:OPTION:BTC-USD-200327-10000-CALL", "deribit", "BTC-27MAR20-10000-C", "trades"),
-        Def("DERIBIT:OPTION:ETH-USD-200327-200-CALL", "deribit", "ETH-27MAR20-200-C", "trades,no_such_type"),
-        Def("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "trades"),
+        Definition("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "quotes,trades"),
+        Definition("BINANCE-FUTURES:PERPETUAL:ETH-USDT", "binance-futures", "ETHUSDT", "trades"),
+        Definition("BINANCE:SPOT_PAIR:BTC-USDC", "binance", "BTCUSDC", "trades"),
+        Definition("DERIBIT:OPTION:BTC-USD-200226-9875-PUT", "deribit", "BTC-26FEB20-9875-P", "quotes,trades"),
+        Definition("DERIBIT:OPTION:BTC-USD-200327-10000-CALL", "deribit", "BTC-27MAR20-10000-C", "trades"),
+        Definition("DERIBIT:OPTION:ETH-USD-200327-200-CALL", "deribit", "ETH-27MAR20-200-C", "trades,no_such_type"),
+        Definition("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "trades"),
     };
     const std::string grouped =
         R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["options_chain","trades"]},)"
@@ -193,7 +182,8 @@ TEST_F(PlanStore, GroupedFilesHaveTheKeyTypeOfTheirTardisType) {
       R"([{"exchange":"binance","symbol":"SPOT","type":"spot","data_types":["trades"]},)"
       R"({"exchange":"deribit","symbol":"COMBOS","type":"combo","data_types":["trades"]}])";
   auto w = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay),
-                                {Def("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "trades")},
+                                {Definition("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT",
+                                            "trades")},
                                 {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
   ASSERT_TRUE(w.ok()) << w.status().ToString();
   PlanRequest req = Day();

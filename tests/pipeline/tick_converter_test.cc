@@ -54,14 +54,20 @@ class Scratch {
   std::unique_ptr<storage::ObjectStore> store_;
 };
 
+// A file of 2024-03-01 named as the official clients name them.
+SourceHints HintsFor(const std::string& exchange, const std::string& data_type, const std::string& symbol) {
+  SourceHints hints;
+  hints.source = exchange + "_" + data_type + "_2024-03-01_" + symbol + ".csv";
+  hints.day = Date{2024, 3, 1};
+  hints.exchange = exchange;
+  hints.symbol = symbol;
+  return hints;
+}
+
 Result<std::vector<OutputFile>> Convert(const std::string& csv, const std::string& exchange, const std::string& data_type,
                                         storage::ObjectStore* store, const KeyResolver* keys = nullptr,
                                         const std::string& file_symbol = "OPTIONS") {
-  SourceHints hints;
-  hints.source = exchange + "_" + data_type + "_2024-03-01_" + file_symbol + ".csv";
-  hints.day = Date{2024, 3, 1};
-  hints.exchange = exchange;
-  hints.symbol = file_symbol;
+  const SourceHints hints = HintsFor(exchange, data_type, file_symbol);
   ConvertTarget target;
   target.store = store;
   target.keys = keys;
@@ -238,11 +244,7 @@ TEST(TickConverterTest, AGroupedFileHoldsOnlyItsOwnExchange) {
 Result<std::vector<OutputFile>> ConvertOne(const std::string& csv, const std::string& exchange,
                                            const std::string& symbol, storage::ObjectStore* store,
                                            size_t batch_rows, const std::string& fixed_object = "") {
-  SourceHints hints;
-  hints.source = exchange + "_trades_2024-03-01_" + symbol + ".csv";
-  hints.day = Date{2024, 3, 1};
-  hints.exchange = exchange;
-  hints.symbol = symbol;
+  const SourceHints hints = HintsFor(exchange, "trades", symbol);
   ConvertTarget target;
   target.store = store;
   target.fixed_object = fixed_object;

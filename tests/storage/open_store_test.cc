@@ -9,27 +9,29 @@
 #include <filesystem>
 #include <fstream>
 
+#include "support/temp_dir.h"
+
 namespace mt::storage {
 namespace {
 
 TEST(ResolveStoreUri, PathsFileAndGs) {
-  auto p = ResolveStoreUri("./data");
-  ASSERT_TRUE(p.ok());
-  EXPECT_EQ(p->kind, StoreKind::kLocal);
-  EXPECT_EQ(p->location, "./data");
-  auto f = ResolveStoreUri("file:///srv/ticks");
-  ASSERT_TRUE(f.ok());
-  EXPECT_EQ(f->kind, StoreKind::kLocal);
-  EXPECT_EQ(f->location, "/srv/ticks");
-  auto g = ResolveStoreUri("gs://bucket/prefix");
-  ASSERT_TRUE(g.ok());
-  EXPECT_EQ(g->kind, StoreKind::kGcs);
-  EXPECT_EQ(g->location, "gs://bucket/prefix");
-  // A colon without "://" is part of a path, not a scheme.
-  auto c = ResolveStoreUri("out/BINANCE:SPOT_PAIR");
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->kind, StoreKind::kLocal);
-  EXPECT_EQ(c->location, "out/BINANCE:SPOT_PAIR");
+  const struct {
+    const char* uri;
+    StoreKind kind;
+    const char* location;
+  } cases[] = {
+      {"./data", StoreKind::kLocal, "./data"},
+      {"file:///srv/ticks", StoreKind::kLocal, "/srv/ticks"},
+      {"gs://bucket/prefix", StoreKind::kGcs, "gs://bucket/prefix"},
+      // A colon without "://" is part of a path, not a scheme.
+      {"out/BINANCE:SPOT_PAIR", StoreKind::kLocal, "out/BINANCE:SPOT_PAIR"},
+  };
+  for (const auto& c : cases) {
+    auto r = ResolveStoreUri(c.uri);
+    ASSERT_TRUE(r.ok()) << c.uri << ": " << r.status().message();
+    EXPECT_EQ(r->kind, c.kind) << c.uri;
+    EXPECT_EQ(r->location, c.location) << c.uri;
+  }
 }
 
 TEST(ResolveStoreUri, UnknownSchemeIsAUsageErrorNamingUriAndSchemes) {
@@ -47,13 +49,8 @@ TEST(ResolveStoreUri, UnknownSchemeIsAUsageErrorNamingUriAndSchemes) {
 
 class OpenStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mt_open_store_XXXXXX";
-    ASSERT_NE(::mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-  std::string dir_;
+  testing::TempDir tmp_{"mt_open_store_"};
+  const std::string dir_ = tmp_.path();
 };
 
 TEST_F(OpenStoreTest, S3IsRefusedAndCreatesNothing) {

@@ -17,6 +17,7 @@
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
+#include "support/instrument_definitions.h"
 #include "support/memory_store_double.h"
 #include "tardis/schema.h"
 #include "validate/expected.h"
@@ -28,6 +29,8 @@
 
 namespace mt::validate {
 namespace {
+
+using testing::Definition;
 
 const Date kDay{2020, 2, 22};
 const Date kDay2{2020, 2, 23};
@@ -98,23 +101,12 @@ class Tree : public ::testing::Test {
   }
 
   void WriteDefinitions(const Date& day) {
-    auto def = [](const std::string& key, const std::string& ex, const std::string& sym, const std::string& dts) {
-      pipeline::InstrumentDefinition d;
-      d.instrument_key = key;
-      d.venue = key.substr(0, key.find(':'));
-      d.instrument_type = "perpetual";
-      d.available_from_us = MicrosFromDate(Date{2019, 9, 1});
-      d.data_types = dts;
-      d.tardis_exchange = ex;
-      d.tardis_symbol = sym;
-      d.exchange_raw_symbol = sym;
-      return d;
-    };
     std::vector<pipeline::InstrumentDefinition> defs = {
-        def("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "quotes,trades"),
-        def("BINANCE-FUTURES:PERPETUAL:ETH-USDT", "binance-futures", "ETHUSDT", "trades"),
-        def("BINANCE-FUTURES:PERPETUAL:XRP-USDT", "binance-futures", "XRPUSDT", "quotes,trades,book_snapshot_10"),
-        def("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "derivative_ticker,trades"),
+        Definition("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "quotes,trades"),
+        Definition("BINANCE-FUTURES:PERPETUAL:ETH-USDT", "binance-futures", "ETHUSDT", "trades"),
+        Definition("BINANCE-FUTURES:PERPETUAL:XRP-USDT", "binance-futures", "XRPUSDT",
+                   "quotes,trades,book_snapshot_10"),
+        Definition("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "derivative_ticker,trades"),
     };
     auto r = pipeline::WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(day), defs, {},
                                             parquet::WriterOptions{}, true);
@@ -455,16 +447,7 @@ TEST(HtmlReport, ManyInstrumentsCollapseToVenues) {
 // chain (the `grouped_symbols` metadata `market-tick instruments` writes).
 void WriteOptionDefinitions(storage::ObjectStore* store, const Date& day) {
   auto def = [](const std::string& key, const std::string& sym, const std::string& dts) {
-    pipeline::InstrumentDefinition d;
-    d.instrument_key = key;
-    d.venue = "DERIBIT";
-    d.instrument_type = "option";
-    d.available_from_us = MicrosFromDate(Date{2019, 9, 1});
-    d.data_types = dts;
-    d.tardis_exchange = "deribit";
-    d.tardis_symbol = sym;
-    d.exchange_raw_symbol = sym;
-    return d;
+    return Definition(key, "deribit", sym, dts, "option");
   };
   std::vector<pipeline::InstrumentDefinition> defs = {
       def("DERIBIT:OPTION:BTC-USD-200226-9875-PUT", "BTC-26FEB20-9875-P", "trades,quotes"),

@@ -25,17 +25,24 @@ Status DecodePlainBool(ByteCursor* in, size_t n, std::vector<uint8_t>* out) {
   return Status::OK();
 }
 
-Status DecodePlainInt(ByteCursor* in, size_t n, int width, std::vector<int64_t>* out) {
-  if (width != 4 && width != 8) return Status::InvalidInput("PLAIN integer width must be 4 or 8");
-  if (n > in->remaining() / static_cast<size_t>(width)) return Status::InvalidInput("PLAIN integers run past the end");
+namespace {
+
+// N numbers of WIDTH bytes each, read as Narrow (4) or Wide (8) and widened
+// to T; KIND names them in errors.
+template <typename Narrow, typename Wide, typename T>
+Status DecodePlainNumbers(ByteCursor* in, size_t n, int width, std::vector<T>* out, const char* kind) {
+  if (width != 4 && width != 8) return Status::InvalidInput(std::string("PLAIN ") + kind + " width must be 4 or 8");
+  if (n > in->remaining() / static_cast<size_t>(width)) {
+    return Status::InvalidInput(std::string("PLAIN ") + kind + "s run past the end");
+  }
   const uint8_t* p = in->data();
   for (size_t i = 0; i < n; i++) {
     if (width == 4) {
-      int32_t v;
+      Narrow v;
       std::memcpy(&v, p + 4 * i, 4);
       out->push_back(v);
     } else {
-      int64_t v;
+      Wide v;
       std::memcpy(&v, p + 8 * i, 8);
       out->push_back(v);
     }
@@ -44,23 +51,14 @@ Status DecodePlainInt(ByteCursor* in, size_t n, int width, std::vector<int64_t>*
   return Status::OK();
 }
 
+}  // namespace
+
+Status DecodePlainInt(ByteCursor* in, size_t n, int width, std::vector<int64_t>* out) {
+  return DecodePlainNumbers<int32_t, int64_t>(in, n, width, out, "integer");
+}
+
 Status DecodePlainDouble(ByteCursor* in, size_t n, int width, std::vector<double>* out) {
-  if (width != 4 && width != 8) return Status::InvalidInput("PLAIN float width must be 4 or 8");
-  if (n > in->remaining() / static_cast<size_t>(width)) return Status::InvalidInput("PLAIN floats run past the end");
-  const uint8_t* p = in->data();
-  for (size_t i = 0; i < n; i++) {
-    if (width == 4) {
-      float v;
-      std::memcpy(&v, p + 4 * i, 4);
-      out->push_back(v);
-    } else {
-      double v;
-      std::memcpy(&v, p + 8 * i, 8);
-      out->push_back(v);
-    }
-  }
-  in->Skip(n * static_cast<size_t>(width));
-  return Status::OK();
+  return DecodePlainNumbers<float, double>(in, n, width, out, "float");
 }
 
 Status DecodeByteStreamSplit(ByteCursor* in, size_t n, int width, std::string* raw) {
