@@ -57,7 +57,7 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
                           "--derive would write"});
   if (!download) {
     f.push_back({"json", false, "print the plan as JSON"});
-    f.push_back({"output", true, "where instrument definitions are read: directory or gs://BUCKET/PREFIX",
+    f.push_back({"output", true, std::string("where instrument definitions are read: ") + kOutputHelp,
                  "OUTPUT_URI", "./data"});
     return f;
   }
@@ -93,7 +93,7 @@ std::vector<FlagSpec> ValidateFlags() {
   };
   for (auto& e : FilterFlags()) f.push_back(e);
   for (auto& e : std::vector<FlagSpec>{
-           {"output", true, "the storage to check: directory or gs://BUCKET/PREFIX", "OUTPUT_URI", "./data"},
+           {"output", true, std::string("the storage to check: ") + kOutputHelp, "OUTPUT_URI", "./data"},
            {"deep", false, "read every present file's footer: rows, schema, timestamps inside the day, truncation"},
            {"report", true, "write a self-contained HTML coverage report to this file"},
            {"concurrency", true, "footers read at once with --deep", "", "16"},

@@ -227,6 +227,7 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   DownloadOptions out;
   pipeline::DownloadJobOptions& o = out.job;
   MT_ASSIGN_OR_RETURN(o.request, PlanRequestFromArgs(args, ctx));
+  MT_RETURN_IF_ERROR(pipeline::CheckDataTypes(o.request.data_types));  // before any I/O
   // --from-report: exactly the missing and corrupt items of the days'
   // missing-data reports (written by validate); all their data types unless
   // --data-types / DATA_TYPES narrows them.
@@ -247,9 +248,18 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   MT_ASSIGN_OR_RETURN(o.buffer_mb,
                       PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20));
   MT_ASSIGN_OR_RETURN(o.download.derived, DeriveFromArgs(args));
+  // --shards is the count of an indexed job (JOB_COMPLETION_INDEX); alone
+  // it would leave every task running the whole plan.
+  if (args.Has("shards") && !ctx.config.Get("JOB_COMPLETION_INDEX")) {
+    return Status::Usage("--shards N needs JOB_COMPLETION_INDEX (a Kubernetes indexed job); pass --shard I/N "
+                         "to run one shard");
+  }
   o.dry_run = args.Has("dry-run");
   o.no_redraw_progress = ctx.config.Get("NO_COLOR_PROGRESS").has_value();
   MT_ASSIGN_OR_RETURN(o.summary_json, FileNameFlag(args, "summary-json"));
+  if (o.dry_run && !o.summary_json.empty()) {
+    return Status::Usage("--summary-json describes a run; a --dry-run downloads nothing (drop one of them)");
+  }
   MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &out));
   return out;
 }
@@ -258,6 +268,7 @@ Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& c
   PlanOptions out;
   pipeline::PlanJobOptions& o = out.job;
   MT_ASSIGN_OR_RETURN(o.request, PlanRequestFromArgs(args, ctx));
+  MT_RETURN_IF_ERROR(pipeline::CheckDataTypes(o.request.data_types));  // before any I/O
   MT_ASSIGN_OR_RETURN(o.shard, ShardFromArgs(args, ctx));
   // --shards N alone (not SHARD_COUNT): print the sizes of N shards.
   if (args.Has("shards")) {
@@ -269,8 +280,7 @@ Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& c
   // Without a store, bare --symbols are paired by the symbol rules.
   o.source.definitions_optional = true;
   out.json = args.Has("json");
-  out.output = OutputUri(args, ctx);
-  MT_ASSIGN_OR_RETURN(out.store, StoreConfigFromContext(ctx));
+  MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &out));
   return out;
 }
 

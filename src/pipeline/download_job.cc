@@ -202,6 +202,7 @@ Result<PlanReport> RunPlanJob(storage::ObjectStore* store, const PlanJobOptions&
   // Unsharded, the plan is the report's (a million items are not copied).
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   report.derived = DerivedItems(report.items, options.derived);
+  SayDerivedSkips(report.items, options.derived);
   return report;
 }
 
@@ -270,8 +271,8 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   report.derived = DerivedItems(report.items, options.download.derived);
-  if (options.dry_run) return report;
   SayDerivedSkips(report.items, options.download.derived);
+  if (options.dry_run) return report;
 
   // A write error on the output (permission denied, not a directory, a
   // read-only file system) would fail every item and no rerun can fix it:

@@ -299,6 +299,19 @@ std::vector<std::string> SplitList(const std::string& csv) {
   return out;
 }
 
+Status CheckDataTypes(const std::vector<std::string>& data_types) {
+  for (const auto& dt : data_types) {
+    if (tardis::FindSchema(dt)) continue;
+    if (auto d = derive::ParseDerivedName(dt); d.ok()) {
+      return Status::Usage("'" + dt + "' is a derived data type, computed from " + d->source_data_type() +
+                           ": pass it with --derive (docs/DERIVED.md)");
+    }
+    return Status::Usage("unknown data type '" + dt + "' (one of: " + tardis::SupportedDataTypes() +
+                         "; derived data types such as trade_bar_1m go in --derive)");
+  }
+  return Status::OK();
+}
+
 Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
   if (req.to < req.from) {
     return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
@@ -308,11 +321,7 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
   if (req.symbols.empty()) {
     return Status::Usage("no symbols: set --symbols (e.g. --symbols BTCUSDT or deribit:BTC-PERPETUAL)");
   }
-  for (const auto& dt : req.data_types) {
-    if (!tardis::FindSchema(dt)) {
-      return Status::Usage("unknown data type '" + dt + "' (one of: " + tardis::SupportedDataTypes() + ")");
-    }
-  }
+  MT_RETURN_IF_ERROR(CheckDataTypes(req.data_types));
   // Sorted, de-duplicated dimensions, generated in (day, data type, exchange,
   // symbol) order: the product comes out sorted and unique without a sort of
   // a million string tuples.

@@ -121,6 +121,9 @@ const std::vector<std::string>& KnownExchanges();
 // or one of `also_known` (exchanges of stored definitions); else a usage
 // error "unknown exchange 'binance-futurs' (did you mean binance-futures?)".
 Status CheckExchanges(const std::vector<std::string>& exchanges, const std::vector<std::string>& also_known = {});
+// kUsage naming the first data type that is not a Tardis one; a derived name
+// (trade_bar_1m) is told to go in --derive.
+Status CheckDataTypes(const std::vector<std::string>& data_types);
 // The closest known id within a small edit distance, or "".
 std::string SuggestExchange(std::string_view id, const std::vector<std::string>& also_known = {});
 

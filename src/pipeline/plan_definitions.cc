@@ -147,11 +147,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   if (req.to < req.from) {
     return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
   }
-  for (const auto& dt : req.data_types) {
-    if (!tardis::FindSchema(dt)) {
-      return Status::Usage("unknown data type '" + dt + "' (one of: " + tardis::SupportedDataTypes() + ")");
-    }
-  }
+  MT_RETURN_IF_ERROR(CheckDataTypes(req.data_types));
   DefinitionsPlan out;
   size_t unknown = 0;
   std::set<std::string> seen;  // exchanges the definitions list

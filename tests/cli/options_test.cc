@@ -265,6 +265,10 @@ TEST_F(OptionsTest, BadConcurrencyOrShardsFailBeforeTheStore) {
       {"plan", {"--shards", "x"}, "--shards must be a positive integer"},
       {"validate", {"--concurrency", "0"}, "--concurrency must be an integer from 1 to 1024"},
       {"validate", {"--output", "s3://b/x"}, "s3://b/x"},
+      {"plan", {"--output", "s3://b/x"}, "s3://b/x"},
+      {"download", {"--shards", "4"}, "--shards N needs JOB_COMPLETION_INDEX"},
+      {"download", {"--dry-run", "--summary-json", "s.json"}, "a --dry-run downloads nothing"},
+      {"download", {"--data-types", "trade_bar_1m"}, "'trade_bar_1m' is a derived data type"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> argv = {"--from", "2024-01-01", "--symbols", "binance:BTCUSDT", "--output", out};

@@ -37,6 +37,12 @@ TEST(Plan, BadRequestsAreUsageErrors) {
   req.to = req.from;
   req.data_types = {"trade"};
   EXPECT_NE(BuildPlan(req).status().message().find("unknown data type 'trade'"), std::string::npos);
+  // A derived name is not a Tardis data type: the error says where it goes.
+  req.data_types = {"book_snapshot_10_1s"};
+  const Status derived = BuildPlan(req).status();
+  EXPECT_EQ(derived.code(), Status::Code::kUsage);
+  EXPECT_NE(derived.message().find("computed from incremental_book_L2: pass it with --derive"), std::string::npos)
+      << derived.message();
 }
 
 TEST(Shard, ParseShard) {
