@@ -223,17 +223,29 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
   return o;
 }
 
+namespace {
+
+// What download and plan select: the plan request (its data types checked
+// before any I/O: a derived name belongs in --derive) and the shard.
+Status SelectionFromArgs(const ParsedArgs& args, const Context& ctx, pipeline::PlanRequest* request,
+                         pipeline::Shard* shard) {
+  MT_ASSIGN_OR_RETURN(*request, PlanRequestFromArgs(args, ctx));
+  MT_RETURN_IF_ERROR(pipeline::CheckDataTypes(request->data_types));
+  MT_ASSIGN_OR_RETURN(*shard, ShardFromArgs(args, ctx));
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
   DownloadOptions out;
   pipeline::DownloadJobOptions& o = out.job;
-  MT_ASSIGN_OR_RETURN(o.request, PlanRequestFromArgs(args, ctx));
-  MT_RETURN_IF_ERROR(pipeline::CheckDataTypes(o.request.data_types));  // before any I/O
+  MT_RETURN_IF_ERROR(SelectionFromArgs(args, ctx, &o.request, &o.shard));
   // --from-report: exactly the missing and corrupt items of the days'
   // missing-data reports (written by validate); all their data types unless
   // --data-types / DATA_TYPES narrows them.
   o.source.from_report = args.Has("from-report");
   o.source.report_data_types = args.Given("data-types", ctx.config);
-  MT_ASSIGN_OR_RETURN(o.shard, ShardFromArgs(args, ctx));
   MT_ASSIGN_OR_RETURN(EngineSettings settings, ConvertSettingsFromArgs(args, ctx));
   o.download.convert = settings.convert;
   o.threads = settings.threads;
@@ -267,9 +279,7 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
 Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
   PlanOptions out;
   pipeline::PlanJobOptions& o = out.job;
-  MT_ASSIGN_OR_RETURN(o.request, PlanRequestFromArgs(args, ctx));
-  MT_RETURN_IF_ERROR(pipeline::CheckDataTypes(o.request.data_types));  // before any I/O
-  MT_ASSIGN_OR_RETURN(o.shard, ShardFromArgs(args, ctx));
+  MT_RETURN_IF_ERROR(SelectionFromArgs(args, ctx, &o.request, &o.shard));
   // --shards N alone (not SHARD_COUNT): print the sizes of N shards.
   if (args.Has("shards")) {
     auto s = pipeline::ParseShard("0/" + args.Get("shards"));
