@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "cli/settings.h"
+#include "net/gcs_auth.h"
 #include "derive/names.h"
 #include "pipeline/plan.h"
 #include "tardis/file_name.h"
@@ -98,6 +99,10 @@ Result<storage::StoreConfig> StoreConfigFromContext(const Context& ctx) {
   g.emulator_host = ctx.config.GetOr("STORAGE_EMULATOR_HOST", "");
   g.endpoint = ctx.config.GetOr("GCS_ENDPOINT", "");
   g.credentials_file = ctx.config.GetOr("GOOGLE_APPLICATION_CREDENTIALS", "");
+  // Where gcloud's application-default login writes its file (CLOUDSDK_CONFIG
+  // moves gcloud's whole configuration directory).
+  g.adc_file = net::GcloudAdcFile(ctx.config.GetOr("CLOUDSDK_CONFIG", ""), ctx.config.GetOr("HOME", ""));
+  g.token_uri = ctx.config.GetOr("GCS_TOKEN_URI", "");
   g.metadata_host = ctx.config.GetOr("GCE_METADATA_HOST", "");
   if (auto v = ctx.config.Get("GCS_CHUNK_SIZE")) {
     MT_ASSIGN_OR_RETURN(g.chunk_size, ByteSize("GCS_CHUNK_SIZE", *v));

@@ -22,7 +22,8 @@ namespace mt::cli {
 std::string OutputUri(const ParsedArgs& args, const Context& ctx);
 
 // The GCS settings of the configuration (STORAGE_EMULATOR_HOST,
-// GCS_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS, GCE_METADATA_HOST,
+// GCS_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_CONFIG and HOME
+// (gcloud's ADC file), GCS_TOKEN_URI, GCE_METADATA_HOST,
 // GCS_CHUNK_SIZE, GCS_RESUMABLE_THRESHOLD, GCS_LIST_PAGE_SIZE, RETRY_*),
 // checked; nothing is opened.
 Result<storage::StoreConfig> StoreConfigFromContext(const Context& ctx);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <sys/stat.h>
 
 #include "core/base64.h"
 #include "core/bounded_json.h"
@@ -92,7 +93,11 @@ struct Token {
 // attempts with short waits (0.1, 0.2, 0.4 s, with jitter): a token is asked
 // for when a command starts or a request needs it, and a long wait there
 // would hold everything up.
-Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& what, const std::string& secret) {
+// `oauth_error`, when given, receives the OAuth error code of a refusal
+// ("invalid_grant", ...: RFC 6749 section 5.2) so that callers can say what
+// to do about it without matching text.
+Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& what, const std::string& secret,
+                         std::string* oauth_error = nullptr) {
   RetryPolicy policy;
   policy.max_attempts = 4;
   policy.base_delay_s = 0.1;
@@ -117,6 +122,7 @@ Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& w
     if (status != 200) {
       // OAuth errors: {"error": "invalid_grant", "error_description": "..."}.
       std::string detail = StringField(j, "error");
+      if (oauth_error) *oauth_error = detail;
       const std::string desc = StringField(j, "error_description");
       if (!desc.empty()) detail += (detail.empty() ? "" : ": ") + desc;
       if (detail.empty() && j.is_object() && j.contains("error")) detail = StringField(j["error"], "message");
@@ -195,13 +201,14 @@ class NoAuth final : public TokenSource {
   std::string host_;
 };
 
+// `origin` names where the credential came from, for messages:
+// "GOOGLE_APPLICATION_CREDENTIALS=PATH" or "gcloud's application-default
+// credentials PATH".
 class ServiceAccountSource final : public CachingTokenSource {
  public:
-  ServiceAccountSource(const AuthConfig& cfg, ServiceAccountKey key, std::string file)
-      : CachingTokenSource(cfg), key_(std::move(key)), file_(std::move(file)) {}
-  std::string Describe() const override {
-    return "service account " + key_.client_email + " (GOOGLE_APPLICATION_CREDENTIALS=" + file_ + ")";
-  }
+  ServiceAccountSource(const AuthConfig& cfg, ServiceAccountKey key, std::string origin)
+      : CachingTokenSource(cfg), key_(std::move(key)), file_(std::move(origin)) {}
+  std::string Describe() const override { return "service account " + key_.client_email + " (" + file_ + ")"; }
 
  protected:
   Result<Token> Fetch(HttpClient* http, double now) override {
@@ -217,7 +224,7 @@ class ServiceAccountSource final : public CachingTokenSource {
     auto t = FetchToken(http, std::move(req), "the token endpoint " + key_.token_uri, jwt);
     if (!t.ok()) {
       return t.status().WithContext(
-          "service account " + key_.client_email + " from GOOGLE_APPLICATION_CREDENTIALS=" + file_ +
+          "service account " + key_.client_email + " from " + file_ +
           (t.status().code() == Status::Code::kPermission
                ? " (is the key deleted or disabled, or the clock of this machine wrong?)"
                : ""));
@@ -230,15 +237,18 @@ class ServiceAccountSource final : public CachingTokenSource {
   std::string file_;
 };
 
+// gcloud's user credentials: the refresh-token grant (RFC 6749 section 6).
+// A refresh token that Google no longer accepts (expired after a password
+// change or a session-length policy, or revoked) is answered invalid_grant;
+// only a new login helps, so that is a usage error (exit 2), not a refusal
+// a rerun could get past.
 class AuthorizedUserSource final : public CachingTokenSource {
  public:
   AuthorizedUserSource(const AuthConfig& cfg, std::string client_id, std::string client_secret,
-                       std::string refresh_token, std::string token_uri, std::string file)
+                       std::string refresh_token, std::string token_uri, std::string origin)
       : CachingTokenSource(cfg), client_id_(std::move(client_id)), client_secret_(std::move(client_secret)),
-        refresh_token_(std::move(refresh_token)), token_uri_(std::move(token_uri)), file_(std::move(file)) {}
-  std::string Describe() const override {
-    return "user credentials (GOOGLE_APPLICATION_CREDENTIALS=" + file_ + ")";
-  }
+        refresh_token_(std::move(refresh_token)), token_uri_(std::move(token_uri)), origin_(std::move(origin)) {}
+  std::string Describe() const override { return "user credentials (" + origin_ + ")"; }
 
  protected:
   Result<Token> Fetch(HttpClient* http, double) override {
@@ -252,17 +262,26 @@ class AuthorizedUserSource final : public CachingTokenSource {
                            {"refresh_token", refresh_token_}});
     req.connect_timeout_s = 10;
     req.total_timeout_s = 30;
-    auto t = FetchToken(http, std::move(req), "the token endpoint " + token_uri_, refresh_token_);
+    std::string oauth_error;
+    auto t = FetchToken(http, std::move(req), "the token endpoint " + token_uri_, refresh_token_, &oauth_error);
     if (!t.ok()) {
-      return t.status().WithContext("user credentials from GOOGLE_APPLICATION_CREDENTIALS=" + file_ +
-                                    " (run 'gcloud auth application-default login' again, or use a "
-                                    "service-account key)");
+      if (oauth_error == "invalid_grant") {
+        return Status::Usage("user credentials from " + origin_ +
+                             ": the refresh token is expired or revoked (" + t.status().message() +
+                             "); run 'gcloud auth application-default login' to sign in again");
+      }
+      if (t.status().code() == Status::Code::kPermission) {
+        return t.status().WithContext("user credentials from " + origin_ +
+                                      " (run 'gcloud auth application-default login' again, or use a "
+                                      "service-account key)");
+      }
+      return t.status().WithContext("user credentials from " + origin_);
     }
     return t;
   }
 
  private:
-  std::string client_id_, client_secret_, refresh_token_, token_uri_, file_;
+  std::string client_id_, client_secret_, refresh_token_, token_uri_, origin_;
 };
 
 class MetadataSource final : public CachingTokenSource {
@@ -301,8 +320,23 @@ class MetadataSource final : public CachingTokenSource {
 }  // namespace
 
 std::string MissingCredentialsHint() {
-  return "Set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file (JSON), run on a Google Cloud VM or "
-         "Cloud Batch job with a service account, or set STORAGE_EMULATOR_HOST to use a storage emulator";
+  return "Set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file (JSON), run 'gcloud auth "
+         "application-default login' (your user credentials), run on a Google Cloud VM or Cloud Batch job with a "
+         "service account, or set STORAGE_EMULATOR_HOST to use a storage emulator";
+}
+
+std::string GcloudAdcFile(const std::string& cloudsdk_config, const std::string& home) {
+  constexpr const char* kName = "application_default_credentials.json";
+  std::string dir;
+  if (!cloudsdk_config.empty()) {
+    dir = cloudsdk_config;
+  } else if (!home.empty()) {
+    dir = home + (home.back() == '/' ? "" : "/") + ".config/gcloud";
+  } else {
+    return "";
+  }
+  if (dir.back() != '/') dir += '/';
+  return dir + kName;
 }
 
 Result<ServiceAccountKey> ParseServiceAccountKey(const std::string& text, const std::string& origin) {
@@ -333,47 +367,68 @@ Result<std::string> BuildJwtAssertion(const ServiceAccountKey& key, const std::s
   return signing_input + "." + Base64UrlEncode(sig);
 }
 
+namespace {
+
+// A credential file of either type; `origin` names it in every message (the
+// path, never the contents). `what_to_fix` says where the file comes from.
+Result<std::shared_ptr<TokenSource>> SourceFromFile(const AuthConfig& cfg, const std::string& path,
+                                                    const std::string& origin, const std::string& what_to_fix) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Usage(origin + ": cannot read the file; " + what_to_fix);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  auto parsed = ParseBoundedJson(text, origin);
+  if (!parsed.ok()) return Status::Usage(parsed.status().message() + "; " + what_to_fix);  // a configuration to fix
+  const json j = std::move(parsed).value();
+  if (j.is_discarded() || !j.is_object()) return Status::Usage(origin + " is not a JSON credential file; " + what_to_fix);
+  // Key-file secrets are registered as soon as they are read, so that no
+  // message from here on can show them.
+  for (const char* field : {"private_key", "client_secret", "refresh_token"}) {
+    RegisterSecret(StringField(j, field));
+  }
+  const std::string type = StringField(j, "type");
+  if (type == "service_account") {
+    MT_ASSIGN_OR_RETURN(ServiceAccountKey key, ParseServiceAccountKey(text, origin));
+    if (!cfg.token_uri.empty()) key.token_uri = cfg.token_uri;
+    // Fail now, not at the first upload, when the key cannot sign.
+    MT_RETURN_IF_ERROR(SignRs256(key.private_key, "probe").status().WithContext(origin));
+    return std::shared_ptr<TokenSource>(new ServiceAccountSource(cfg, std::move(key), origin));
+  }
+  if (type == "authorized_user") {
+    const std::string id = StringField(j, "client_id"), secret = StringField(j, "client_secret"),
+                      refresh = StringField(j, "refresh_token");
+    if (id.empty() || secret.empty() || refresh.empty()) {
+      return Status::Usage(origin + " lacks client_id, client_secret or refresh_token; run 'gcloud auth "
+                                    "application-default login' to write a new one");
+    }
+    std::string uri = cfg.token_uri.empty() ? StringField(j, "token_uri") : cfg.token_uri;
+    if (uri.empty()) uri = kDefaultTokenUri;
+    return std::shared_ptr<TokenSource>(new AuthorizedUserSource(cfg, id, secret, refresh, uri, origin));
+  }
+  return Status::Usage(origin + " has type '" + EscapeOutsideText(type, 60) +
+                       "'; supported: service_account (a key file) and authorized_user ('gcloud auth "
+                       "application-default login')");
+}
+
+}  // namespace
+
 Result<std::shared_ptr<TokenSource>> MakeTokenSource(const AuthConfig& cfg) {
   if (!cfg.emulator_host.empty()) return std::shared_ptr<TokenSource>(new NoAuth(cfg.emulator_host));
   if (!cfg.credentials_file.empty()) {
-    const std::string& f = cfg.credentials_file;
-    std::ifstream in(f, std::ios::binary);
-    if (!in) {
-      return Status::Usage("GOOGLE_APPLICATION_CREDENTIALS=" + f +
-                           ": cannot read the file; point it at a service-account key file (JSON)");
+    return SourceFromFile(cfg, cfg.credentials_file, "GOOGLE_APPLICATION_CREDENTIALS=" + cfg.credentials_file,
+                          "point it at a service-account key file or an authorized_user file (JSON), or unset it");
+  }
+  // gcloud's file counts only when it exists: without it, the next source
+  // (Google's rule). One that exists but cannot be used is an error.
+  if (!cfg.adc_file.empty()) {
+    struct stat st;
+    if (::stat(cfg.adc_file.c_str(), &st) == 0) {
+      auto source = SourceFromFile(cfg, cfg.adc_file, "gcloud's application-default credentials " + cfg.adc_file,
+                                   "run 'gcloud auth application-default login' again, or remove the file");
+      if (source.ok()) log::Debug("GCS credentials: " + (*source)->Describe());
+      return source;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    const std::string text = ss.str();
-    const std::string origin = "GOOGLE_APPLICATION_CREDENTIALS=" + f;
-    auto parsed = ParseBoundedJson(text, origin);
-    if (!parsed.ok()) return Status::Usage(parsed.status().message());  // a configuration to fix
-    const json j = std::move(parsed).value();
-    if (j.is_discarded() || !j.is_object()) return Status::Usage(origin + " is not a JSON key file");
-    // Key-file secrets are registered as soon as they are read, so that no
-    // message from here on can show them.
-    for (const char* field : {"private_key", "client_secret", "refresh_token"}) {
-      RegisterSecret(StringField(j, field));
-    }
-    const std::string type = StringField(j, "type");
-    if (type == "service_account") {
-      MT_ASSIGN_OR_RETURN(ServiceAccountKey key, ParseServiceAccountKey(text, origin));
-      // Fail now, not at the first upload, when the key cannot sign.
-      MT_RETURN_IF_ERROR(SignRs256(key.private_key, "probe").status().WithContext(origin));
-      return std::shared_ptr<TokenSource>(new ServiceAccountSource(cfg, std::move(key), f));
-    }
-    if (type == "authorized_user") {
-      const std::string id = StringField(j, "client_id"), secret = StringField(j, "client_secret"),
-                        refresh = StringField(j, "refresh_token");
-      if (id.empty() || secret.empty() || refresh.empty()) {
-        return Status::Usage(origin + " lacks client_id, client_secret or refresh_token");
-      }
-      std::string uri = StringField(j, "token_uri");
-      if (uri.empty()) uri = kDefaultTokenUri;
-      return std::shared_ptr<TokenSource>(new AuthorizedUserSource(cfg, id, secret, refresh, uri, f));
-    }
-    return Status::Usage(origin + " has type '" + type +
-                         "'; supported: service_account (a key file) and authorized_user");
   }
   std::string host = cfg.metadata_host.empty() ? kDefaultMetadataHost : cfg.metadata_host;
   if (host.rfind("http://", 0) == 0) host = host.substr(7);

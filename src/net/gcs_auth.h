@@ -1,14 +1,22 @@
-// Credentials for Google Cloud Storage, chosen in this order (README.md, Configuration):
+// Credentials for Google Cloud Storage, chosen in Google's Application
+// Default Credentials order (README.md, Configuration; docs/STORAGE.md):
 //   1. STORAGE_EMULATOR_HOST: an emulator, no Authorization header at all;
-//   2. GOOGLE_APPLICATION_CREDENTIALS: a JSON key file. A service-account key
-//      signs a JWT (RS256, OpenSSL) that the token endpoint exchanges for an
-//      access token (RFC 7523, the JWT bearer grant); an authorized_user file
-//      (gcloud's application-default login) trades its refresh token;
-//   3. the metadata server of a GCE VM / Cloud Batch / GKE node
+//   2. GOOGLE_APPLICATION_CREDENTIALS: a JSON credential file. A
+//      service-account key signs a JWT (RS256, OpenSSL) that the token
+//      endpoint exchanges for an access token (RFC 7523, the JWT bearer
+//      grant); an authorized_user file trades its refresh token (RFC 6749
+//      section 6). A variable that names a missing file is an error, not a
+//      reason to look further (as Google's libraries do);
+//   3. gcloud's ADC file (`gcloud auth application-default login` writes it:
+//      $CLOUDSDK_CONFIG/application_default_credentials.json, else
+//      $HOME/.config/gcloud/application_default_credentials.json), either type;
+//      absent, the next source;
+//   4. the metadata server of a GCE VM / Cloud Batch / GKE node
 //      (GCE_METADATA_HOST overrides its address, as in Google's clients).
 // Access tokens are cached and fetched again before they expire. Tokens,
-// private keys, refresh tokens and assertions never appear in logs or in
-// error messages.
+// private keys, refresh tokens, client secrets and assertions never appear in
+// logs or in error messages; messages name the credential's file, never its
+// contents.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +62,9 @@ Result<std::string> BuildJwtAssertion(const ServiceAccountKey& key, const std::s
 struct AuthConfig {
   std::string emulator_host;     // STORAGE_EMULATOR_HOST
   std::string credentials_file;  // GOOGLE_APPLICATION_CREDENTIALS
+  std::string adc_file;          // gcloud's ADC file (GcloudAdcFile); "" when no place is known
+  std::string token_uri;         // GCS_TOKEN_URI: the OAuth token endpoint for every file credential
+                                 // (default: the file's token_uri, else Google's)
   std::string metadata_host;     // GCE_METADATA_HOST; default metadata.google.internal
   std::string scope = kStorageScope;
   std::function<std::unique_ptr<HttpClient>()> http_factory;  // default: curl
@@ -65,5 +76,11 @@ Result<std::shared_ptr<TokenSource>> MakeTokenSource(const AuthConfig& config);
 
 // The message for "no credential worked": what to set.
 std::string MissingCredentialsHint();
+
+// Where gcloud keeps the application-default credentials on Linux and macOS:
+// $CLOUDSDK_CONFIG/application_default_credentials.json when CLOUDSDK_CONFIG
+// is set, else $HOME/.config/gcloud/application_default_credentials.json;
+// "" when neither variable is set.
+std::string GcloudAdcFile(const std::string& cloudsdk_config, const std::string& home);
 
 }  // namespace mt::net

@@ -43,6 +43,8 @@ Result<std::unique_ptr<GcsStore>> OpenGcsStore(const std::string& uri, const Gcs
   } else {
     if (!s.endpoint.empty()) o.endpoint = s.endpoint;
     auth.credentials_file = s.credentials_file;
+    auth.adc_file = s.adc_file;
+    auth.token_uri = s.token_uri;
     auth.metadata_host = s.metadata_host;
   }
   MT_ASSIGN_OR_RETURN(o.auth, net::MakeTokenSource(auth));

@@ -25,6 +25,8 @@ struct GcsSettings {
   std::string emulator_host;     // STORAGE_EMULATOR_HOST: no auth, this endpoint
   std::string endpoint;          // GCS_ENDPOINT: another JSON API base URL, with auth
   std::string credentials_file;  // GOOGLE_APPLICATION_CREDENTIALS
+  std::string adc_file;          // gcloud's ADC file (net::GcloudAdcFile of CLOUDSDK_CONFIG, HOME)
+  std::string token_uri;         // GCS_TOKEN_URI: the OAuth token endpoint of file credentials
   std::string metadata_host;     // GCE_METADATA_HOST
   std::optional<size_t> chunk_size;           // GCS_CHUNK_SIZE (bytes)
   std::optional<size_t> resumable_threshold;  // GCS_RESUMABLE_THRESHOLD (bytes)

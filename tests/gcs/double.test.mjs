@@ -325,6 +325,168 @@ test('metadata server: tokens with Metadata-Flavor, refreshed; a 401 gets a new 
   }
 });
 
+// --- Application Default Credentials (gcloud's user credentials and the order of sources) ------
+
+// What `gcloud auth application-default login` writes: no token_uri, so GCS_TOKEN_URI points the
+// refresh-token grant at the double. The values are made up, shaped like real ones.
+const USER = {
+  client_id: '764086051850-made-up.apps.googleusercontent.com',
+  client_secret: 'd-FL95Q19q7-made-up-secret',
+  refresh_token: '1//0gMadeUpRefreshToken-abcdefghijklmnop',
+};
+function userFile(dir, extra = {}) {
+  fs.mkdirSync(dir, { recursive: true });
+  const p = path.join(dir, 'application_default_credentials.json');
+  fs.writeFileSync(p, JSON.stringify({ ...USER, type: 'authorized_user', quota_project_id: 'demo', ...extra }));
+  return p;
+}
+// Every output of the credential tests, grepped for secrets at the end.
+const adcOutputs = [];
+async function adcRun(t, args, env) {
+  const r = await runBin(args, { env: { GCS_ENDPOINT: t.url, GCS_TOKEN_URI: `${t.url}/token`, ...env }, cwd: work });
+  adcOutputs.push({ args, env, r, issued: [...t.stats.issuedTokens] });
+  return r;
+}
+const startUserDouble = (extra = {}) =>
+  startGcsDouble({ auth: 'token', refreshTokens: [[USER.refresh_token, { clientId: USER.client_id, clientSecret: USER.client_secret }]], ...extra });
+
+test('ADC: gcloud user credentials (authorized_user) from GOOGLE_APPLICATION_CREDENTIALS, $CLOUDSDK_CONFIG or $HOME/.config/gcloud; refreshed before expiry', async () => {
+  const t = await startUserDouble({ tokenTtlSeconds: 2 });
+  try {
+    const home = path.join(work, 'home-user');
+    const adcPath = userFile(path.join(home, '.config', 'gcloud'));
+    // A chunked upload slower than the token's lifetime: every request carries a valid token.
+    t.state.modes.latencyMs = 250;
+    const data = bytes(2 * 1024 * 1024, 13);
+    const r = await adcRun(t, ['gcs', 'put', file('user.bin', data), 'gs://bkt/user.bin'], { HOME: home, GCS_CHUNK_SIZE: '256K' });
+    assert.equal(r.code, 0, describe([], r));
+    assert.ok(t.object('bkt', 'user.bin').blob.bytes().equals(data));
+    assert.ok(t.stats.tokensIssued >= 2, `tokens issued: ${t.stats.tokensIssued} (upload took ${r.ms} ms)`);
+    assert.equal(t.stats.unauthorized, 0, 'no request went out with an expired token');
+    assert.ok(t.stats.grants.length >= 2 && t.stats.grants.every((g) => g === 'refresh_token'), t.stats.grants.join());
+    t.state.modes.latencyMs = 0;
+    // The same file through CLOUDSDK_CONFIG (gcloud's configuration directory) and through
+    // GOOGLE_APPLICATION_CREDENTIALS.
+    const cfgDir = path.join(work, 'cloudsdk');
+    userFile(cfgDir);
+    for (const env of [{ CLOUDSDK_CONFIG: cfgDir }, { GOOGLE_APPLICATION_CREDENTIALS: adcPath }]) {
+      const before = t.stats.grants.length;
+      const ls = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { ...env, LOG_LEVEL: 'debug' });
+      assert.equal(ls.code, 0, describe([], ls));
+      assert.match(ls.stdout, /gs:\/\/bkt\/user\.bin/);
+      assert.deepEqual(t.stats.grants.slice(before), ['refresh_token']);
+      assert.match(ls.stderr, /credentials: user credentials \((GOOGLE_APPLICATION_CREDENTIALS=|gcloud's application-default credentials )/);
+    }
+  } finally {
+    await t.close();
+  }
+});
+test("ADC order: GOOGLE_APPLICATION_CREDENTIALS, then gcloud's file ($CLOUDSDK_CONFIG replaces ~/.config/gcloud), then the metadata server", async () => {
+  const sa = serviceAccount('placeholder');
+  const t = await startUserDouble({ publicKeyPem: sa.publicKeyPem, clientEmail: sa.key.client_email });
+  try {
+    const home = path.join(work, 'home-order');
+    userFile(path.join(home, '.config', 'gcloud'));
+    const keyFile = file('order-sa.json', JSON.stringify({ ...sa.key, token_uri: `${t.url}/token` }));
+    const md = { GCE_METADATA_HOST: t.hostPort };
+    const sources = async (env) => {
+      const grants = t.stats.grants.length;
+      const meta = t.stats.requests.filter((q) => q.route === 'metadata').length;
+      const r = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], env);
+      assert.equal(r.code, 0, describe([], r));
+      const used = t.stats.grants.slice(grants);
+      if (t.stats.requests.filter((q) => q.route === 'metadata').length > meta) used.push('metadata');
+      return used;
+    };
+    // 1. The variable wins over gcloud's file and the metadata server (the JWT grant, with the
+    //    key file's own token_uri... overridden by GCS_TOKEN_URI, which names the same endpoint).
+    assert.deepEqual(await sources({ GOOGLE_APPLICATION_CREDENTIALS: keyFile, HOME: home, ...md }), ['urn:ietf:params:oauth:grant-type:jwt-bearer']);
+    // 2. Without it, gcloud's file wins over the metadata server.
+    assert.deepEqual(await sources({ HOME: home, ...md }), ['refresh_token']);
+    // 3. CLOUDSDK_CONFIG moves gcloud's directory: a directory without the file means no gcloud
+    //    credentials at all (~/.config/gcloud is not looked at), so the metadata server.
+    const emptyCfg = path.join(work, 'empty-cloudsdk');
+    fs.mkdirSync(emptyCfg, { recursive: true });
+    assert.deepEqual(await sources({ CLOUDSDK_CONFIG: emptyCfg, HOME: home, ...md }), ['metadata']);
+    // 4. Neither: the metadata server.
+    assert.deepEqual(await sources({ HOME: path.join(work, 'no-such-home'), ...md }), ['metadata']);
+    // A variable naming a missing file is an error, not a reason to fall through (exit 2).
+    const missing = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { GOOGLE_APPLICATION_CREDENTIALS: path.join(work, 'gone.json'), HOME: home, ...md });
+    assert.equal(missing.code, 2, describe([], missing));
+    assert.match(missing.stderr, /GOOGLE_APPLICATION_CREDENTIALS=.*gone\.json: cannot read the file/);
+    // gcloud's file that exists but is not a credential: exit 2, naming the file and what to do.
+    const brokenCfg = path.join(work, 'broken-cloudsdk');
+    fs.mkdirSync(brokenCfg, { recursive: true });
+    fs.writeFileSync(path.join(brokenCfg, 'application_default_credentials.json'), JSON.stringify({ type: 'external_account' }));
+    const broken = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { CLOUDSDK_CONFIG: brokenCfg, ...md });
+    assert.equal(broken.code, 2, describe([], broken));
+    assert.match(broken.stderr, /gcloud's application-default credentials .*broken-cloudsdk\/application_default_credentials\.json has type 'external_account'/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('ADC: an expired or revoked refresh token says to log in again (exit 2); a token endpoint that is down is exit 3', async () => {
+  const t = await startUserDouble();
+  try {
+    const cfg = path.join(work, 'revoked-cloudsdk');
+    const adc = userFile(cfg);
+    t.state.refreshTokens.get(USER.refresh_token).revoked = true;
+    for (const args of [['gcs', 'ls', 'gs://bkt/'], ['convert', path.join(FIXTURE_DIR, 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz'), '--output', 'gs://bkt/p']]) {
+      const r = await adcRun(t, args, { CLOUDSDK_CONFIG: cfg });
+      assert.equal(r.code, 2, describe(args, r));
+      assert.ok(r.stderr.includes(`user credentials from gcloud's application-default credentials ${adc}: the refresh token is expired or revoked`), describe(args, r));
+      assert.match(r.stderr, /invalid_grant.*run 'gcloud auth application-default login' to sign in again/);
+    }
+    assert.equal(t.object('bkt', 'p/raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet'), undefined);
+    // The same through GOOGLE_APPLICATION_CREDENTIALS: the message names that variable's file.
+    const viaVar = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { GOOGLE_APPLICATION_CREDENTIALS: adc });
+    assert.equal(viaVar.code, 2);
+    assert.ok(viaVar.stderr.includes(`GOOGLE_APPLICATION_CREDENTIALS=${adc}: the refresh token is expired or revoked`), viaVar.stderr);
+    // A client the token endpoint does not know: refused (exit 1), with what to do.
+    t.state.refreshTokens.get(USER.refresh_token).revoked = false;
+    const wrongClient = userFile(path.join(work, 'wrong-client'), { client_secret: 'another-made-up-secret' });
+    const refused = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { GOOGLE_APPLICATION_CREDENTIALS: wrongClient });
+    assert.equal(refused.code, 1, describe([], refused));
+    assert.match(refused.stderr, /wrong-client\/application_default_credentials\.json \(run 'gcloud auth application-default login' again.*HTTP 401: invalid_client/);
+    // The token endpoint fails (503 every time) or nothing listens: retried, then exit 3 (run again).
+    t.setFaults([{ on: 'token', status: 503, count: 1000 }]);
+    const tokenRequests = () => t.stats.requests.filter((q) => q.route === 'token').length;
+    const asked = tokenRequests();
+    const down = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { CLOUDSDK_CONFIG: cfg });
+    assert.equal(down.code, 3, describe([], down));
+    assert.match(down.stderr, /the token endpoint http:\/\/127\.0\.0\.1:\d+\/token did not answer: HTTP 503/);
+    assert.equal(tokenRequests() - asked, 4, 'four attempts');
+    const closed = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { CLOUDSDK_CONFIG: cfg, GCS_TOKEN_URI: 'http://127.0.0.1:1/token' });
+    assert.equal(closed.code, 3, describe([], closed));
+    assert.match(closed.stderr, /user credentials from gcloud's application-default credentials .*: the token endpoint http:\/\/127\.0\.0\.1:1\/token did not answer/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('ADC: no refresh token, client secret, private key or access token in any output of the credential tests', async () => {
+  // One more run at debug level with a service account, so that the signing path is covered too.
+  const sa = serviceAccount('placeholder');
+  const t = await startGcsDouble({ auth: 'token', publicKeyPem: sa.publicKeyPem, clientEmail: sa.key.client_email });
+  try {
+    const keyFile = file('grep-sa.json', JSON.stringify({ ...sa.key, token_uri: `${t.url}/token` }));
+    const r = await adcRun(t, ['gcs', 'ls', 'gs://bkt/', '--log-level', 'debug'], { GOOGLE_APPLICATION_CREDENTIALS: keyFile });
+    assert.equal(r.code, 0, describe([], r));
+    assert.ok(adcOutputs.length >= 15, `${adcOutputs.length} runs collected`);
+    const pemLines = sa.key.private_key.split('\n').filter((l) => l.length > 20 && !l.startsWith('-----'));
+    for (const { args, r: out, issued } of adcOutputs) {
+      const text = out.stdout + out.stderr;
+      for (const secret of [USER.refresh_token, USER.client_secret, 'another-made-up-secret', ...issued, ...pemLines]) {
+        assert.ok(!text.includes(secret), `a secret in the output of ${args.join(' ')}: ${text}`);
+      }
+      assert.doesNotMatch(text, /PRIVATE KEY|ya29\.|eyJ|1\/\/0g/, args.join(' '));
+    }
+  } finally {
+    await t.close();
+  }
+});
+
 // --- memory -------------------------------------------------------------------------------------
 
 test('1 GB upload: peak RSS stays near the 8 MiB chunk size', { skip: !fs.existsSync('/usr/bin/time') && 'needs /usr/bin/time' }, async () => {

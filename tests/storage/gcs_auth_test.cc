@@ -273,5 +273,48 @@ TEST(GcsAuth, SourceOrderAndClearErrors) {
   EXPECT_NE(h.status().message().find("STORAGE_EMULATOR_HOST"), std::string::npos);
 }
 
+// gcloud's ADC file: CLOUDSDK_CONFIG names gcloud's directory, else
+// ~/.config/gcloud; a file absent there means the next source, one present
+// but unusable is an error naming it (never its contents).
+TEST(GcsAuth, GcloudAdcFileLocationAndFallThrough) {
+  EXPECT_EQ(GcloudAdcFile("/cfg", "/home/u"), "/cfg/application_default_credentials.json");
+  EXPECT_EQ(GcloudAdcFile("/cfg/", ""), "/cfg/application_default_credentials.json");
+  EXPECT_EQ(GcloudAdcFile("", "/home/u"), "/home/u/.config/gcloud/application_default_credentials.json");
+  EXPECT_EQ(GcloudAdcFile("", "/home/u/"), "/home/u/.config/gcloud/application_default_credentials.json");
+  EXPECT_EQ(GcloudAdcFile("", ""), "");
+
+  AuthConfig cfg;
+  cfg.metadata_host = "127.0.0.1:1";
+  cfg.adc_file = "/nonexistent/application_default_credentials.json";
+  auto md = MakeTokenSource(cfg);
+  ASSERT_TRUE(md.ok()) << md.status().message();
+  EXPECT_EQ((*md)->Describe(), "the metadata server at 127.0.0.1:1");
+
+  const std::string user = TempFile(json{{"type", "authorized_user"},
+                                         {"client_id", "cid"},
+                                         {"client_secret", "cs-not-in-messages"},
+                                         {"refresh_token", "rt-not-in-messages"}}
+                                        .dump());
+  cfg.adc_file = user;
+  auto src = MakeTokenSource(cfg);
+  ASSERT_TRUE(src.ok()) << src.status().message();
+  EXPECT_EQ((*src)->Describe(), "user credentials (gcloud's application-default credentials " + user + ")");
+  // GOOGLE_APPLICATION_CREDENTIALS comes first, even when it names a missing file.
+  cfg.credentials_file = "/nonexistent/key.json";
+  EXPECT_EQ(MakeTokenSource(cfg).status().code(), Status::Code::kUsage);
+  cfg.credentials_file.clear();
+
+  const std::string broken = TempFile("{\"type\": \"authorized_user\", \"client_id\": \"x\"}");
+  cfg.adc_file = broken;
+  auto bad = MakeTokenSource(cfg);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kUsage);
+  EXPECT_NE(bad.status().message().find("gcloud's application-default credentials " + broken), std::string::npos);
+  EXPECT_NE(bad.status().message().find("gcloud auth application-default login"), std::string::npos);
+  std::remove(user.c_str());
+  std::remove(broken.c_str());
+  ClearSecretsForTest();
+}
+
 }  // namespace
 }  // namespace mt::net

@@ -2,8 +2,8 @@
 // GCS JSON API test double: a scripted server for what the firebase storage emulator does not do:
 // create-only preconditions (412), resumable uploads in
 // chunks (308 + Range, status queries), 5xx and dropped connections, checksum rejection and
-// mismatch, an OAuth token endpoint that checks RS256 service-account JWTs, and a GCE metadata
-// server, both issuing expiring tokens. Written from Google's documentation, not from an
+// mismatch, an OAuth token endpoint that checks RS256 service-account JWTs and refresh tokens
+// (gcloud's user credentials), and a GCE metadata server, all issuing expiring tokens. Written from Google's documentation, not from an
 // implementation; gcs_double.test.mjs states each documented rule it follows:
 //   - uploads:      https://cloud.google.com/storage/docs/uploading-objects
 //   - resumable:    https://cloud.google.com/storage/docs/performing-resumable-uploads
@@ -16,10 +16,13 @@
 //                   crc32c/md5, base64 of big-endian bytes; a wrong one is rejected with 400)
 //   - retries:      https://cloud.google.com/storage/docs/retry-strategy (408, 429, 5xx)
 //   - JWT grant:    RFC 7523 and Google's "OAuth 2.0 for Server to Server Applications"
+//   - refresh grant: RFC 6749 section 6 (client_id, client_secret, refresh_token); errors as in
+//                   section 5.2 (invalid_grant for an expired or revoked refresh token)
 //   - metadata:     `Metadata-Flavor: Google` required, else 403
 // Node 20 built-ins only.
 //
-// In process:  const d = await startGcsDouble({ auth: 'token', publicKeyPem, tokenTtlSeconds: 2 });
+// In process:  const d = await startGcsDouble({ auth: 'token', publicKeyPem, tokenTtlSeconds: 2,
+//                                              refreshTokens: [[token, { clientId, clientSecret }]] });
 //              d.url, d.setFaults([...]), d.state, d.stats, await d.close()
 // CLI:         node tests/support/gcs_double.mjs --port 0 [--port-file F] [--discard-bytes]
 //
@@ -116,6 +119,7 @@ export async function startGcsDouble(opts = {}) {
     buckets: new Map(), // bucket -> Map(name -> object)
     sessions: new Map(), // id -> session
     tokens: new Map(), // token -> expiresAtMs
+    refreshTokens: new Map(opts.refreshTokens ?? []), // refresh token -> { clientId, clientSecret, revoked }
     faults: [],
     routeCounts: {},
     modes: {
@@ -130,6 +134,8 @@ export async function startGcsDouble(opts = {}) {
   const stats = {
     requests: [], // {method, route, url, contentRange, range, bodyBytes, status, authorized}
     tokensIssued: 0,
+    issuedTokens: [], // every access token handed out (tests grep outputs for them)
+    grants: [], // grant_type of each token request
     unauthorized: 0,
     maxBodyBytes: 0,
   };
@@ -163,6 +169,7 @@ export async function startGcsDouble(opts = {}) {
     const t = 'ya29.double-' + crypto.randomBytes(12).toString('hex');
     state.tokens.set(t, Date.now() + ttl * 1000);
     stats.tokensIssued++;
+    stats.issuedTokens.push(t);
     return { access_token: t, expires_in: ttl, token_type: 'Bearer' };
   }
 
@@ -268,6 +275,19 @@ export async function startGcsDouble(opts = {}) {
       if (fault('token')) return;
       const form = new URLSearchParams(body);
       const bad = (why) => send(400, { error: 'invalid_grant', error_description: why });
+      stats.grants.push(form.get('grant_type'));
+      // Refresh-token grant (RFC 6749 section 6; gcloud's authorized_user credentials): the
+      // client must be the one the refresh token was issued to (else 401 invalid_client); a
+      // token the double does not know, or one marked revoked, is invalid_grant, as Google
+      // answers for an expired or revoked refresh token.
+      if (form.get('grant_type') === 'refresh_token') {
+        const user = state.refreshTokens.get(form.get('refresh_token') ?? '');
+        if (user && (form.get('client_id') !== user.clientId || form.get('client_secret') !== user.clientSecret)) {
+          return send(401, { error: 'invalid_client', error_description: 'The OAuth client was not found.' });
+        }
+        if (!user || user.revoked) return bad('Token has been expired or revoked.');
+        return send(200, issueToken());
+      }
       if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return bad('unsupported grant_type');
       const jwt = form.get('assertion') ?? '';
       const parts = jwt.split('.');

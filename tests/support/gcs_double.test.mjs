@@ -247,3 +247,27 @@ test('token endpoint checks the RS256 JWT; tokens expire; storage needs one in t
     await t.close();
   }
 });
+
+test('token endpoint: refresh-token grant (RFC 6749 s6): the issuing client only; unknown or revoked -> invalid_grant', async () => {
+  const t = await startGcsDouble({ auth: 'token', refreshTokens: [['1//rt-good', { clientId: 'cid', clientSecret: 'cs' }]] });
+  try {
+    const grant = (fields) => req(`${t.url}/token`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'refresh_token', ...fields }).toString() });
+    const ok = await grant({ client_id: 'cid', client_secret: 'cs', refresh_token: '1//rt-good' });
+    assert.equal(ok.status, 200);
+    assert.match(ok.json.access_token, /^ya29\./);
+    assert.equal((await req(`${t.url}/storage/v1/b/bkt/o?prefix=`, { headers: { Authorization: `Bearer ${ok.json.access_token}` } })).status, 200);
+    const wrongClient = await grant({ client_id: 'cid', client_secret: 'nope', refresh_token: '1//rt-good' });
+    assert.equal(wrongClient.status, 401);
+    assert.equal(wrongClient.json.error, 'invalid_client');
+    const unknown = await grant({ client_id: 'cid', client_secret: 'cs', refresh_token: '1//other' });
+    assert.equal(unknown.status, 400);
+    assert.equal(unknown.json.error, 'invalid_grant');
+    t.state.refreshTokens.get('1//rt-good').revoked = true;
+    const revoked = await grant({ client_id: 'cid', client_secret: 'cs', refresh_token: '1//rt-good' });
+    assert.equal(revoked.status, 400);
+    assert.equal(revoked.json.error, 'invalid_grant');
+    assert.deepEqual(t.stats.grants, ['refresh_token', 'refresh_token', 'refresh_token', 'refresh_token']);
+  } finally {
+    await t.close();
+  }
+});
