@@ -69,6 +69,19 @@ Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       has_value = true;
     }
     if (name == "h") name = "help";
+    // Single-letter switches may be bundled as POSIX tools take them
+    // ("-lr" is "-l -r"), when every letter is a switch of the command.
+    if (a[1] != '-' && !has_value && name.size() > 1 && !find(name)) {
+      bool all = true;
+      for (char c : name) {
+        const FlagSpec* s = find(std::string(1, c));
+        all = all && s && !s->takes_value;
+      }
+      if (all) {
+        for (char c : name) out.flags[std::string(1, c)] = "";
+        continue;
+      }
+    }
     const FlagSpec* spec = find(name);
     if (!spec) return Status::Usage("unknown flag --" + name + " (see --help)");
     if (spec->takes_value && !has_value) {
@@ -85,7 +98,7 @@ Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
 std::string FormatFlagHelp(const std::vector<FlagSpec>& specs) {
   std::string out;
   for (const auto& s : specs) {
-    std::string left = "  --" + s.name + (s.takes_value ? " V" : "");
+    std::string left = (s.name.size() == 1 ? "  -" : "  --") + s.name + (s.takes_value ? " V" : "");
     if (left.size() < 26) left.resize(26, ' ');
     else left += "  ";
     std::string extra;

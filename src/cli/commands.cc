@@ -179,9 +179,34 @@ const std::vector<Command>& Commands() {
        "[--output URI] [--report FILE.html] [--deep]",
        ValidateFlags(),
        RunValidate},
-      {"gcs", "debugging: ls, stat, cat, put, rm on gs:// objects with the pipeline's GCS client",
-       "ls gs://B[/PREFIX] | stat|rm gs://B/OBJ | cat gs://B/OBJ [--offset N --length N] | put FILE|- gs://B/OBJ",
+      {"gcs",
+       "gsutil-style tools on gs:// objects with the pipeline's GCS client: ls, du, cp, rm (wildcards * ** ?); "
+       "stat, cat, put",
+       "ls [-l] [-r] URL... | du [-s] [-c] URL... | cp [-r] [-n] [--jobs N] SRC... DST | rm [-r] [--yes] URL... | "
+       "stat|cat|put ...\n\n"
+       "  URL is gs://BUCKET[/NAME]; NAME may hold ? (one character), * (any characters but '/') and ** (any\n"
+       "  characters). A URL ending in '/' (or the bucket alone) names a folder.\n"
+       "  ls        the objects and folders a URL names, as gs:// URLs; -l adds size and update time (UTC) and\n"
+       "            a TOTAL line; -r lists every object below a folder\n"
+       "  du        bytes of every object a URL names (folders recursively); -s one line per URL, -c a total\n"
+       "  cp        local files to gs://, or gs:// objects to local files; -r copies folders/directories;\n"
+       "            CRC32C checked both ways; downloads are written to a temporary file and renamed (a failed\n"
+       "            copy leaves nothing); existing targets are replaced unless -n. Into a destination that\n"
+       "            ends in '/', is a directory or takes several sources, each source keeps its last name part\n"
+       "  rm        deletes the named object; a pattern or -r (every object below a folder) asks first on a\n"
+       "            terminal; without one, --yes is required (else exit 2, nothing deleted)\n"
+       "  stat      NAME SIZE CRC32C GENERATION CONTENT-TYPE, tab separated\n"
+       "  cat       the object's bytes to stdout (--offset, --length: a range)\n"
+       "  put       FILE|- to one object, create-only unless --overwrite",
        {
+           {"l", false, "ls: long form (size, updated, URL) and a TOTAL line"},
+           {"r", false, "ls, cp, rm: recursive (every object below a folder; cp: directories)"},
+           {"R", false, "same as -r"},
+           {"s", false, "du: one total per URL"},
+           {"c", false, "du: a grand total line"},
+           {"n", false, "cp: no-clobber, skip targets that exist"},
+           {"yes", false, "rm: delete what a pattern or -r names without asking"},
+           {"jobs", true, "cp, rm: transfers or deletes at once", "GCS_JOBS", "8"},
            {"offset", true, "cat: first byte"},
            {"length", true, "cat: number of bytes"},
            {"overwrite", false, "put: replace an existing object (default: create-only)"},

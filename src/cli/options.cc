@@ -1,6 +1,7 @@
 #include "cli/options.h"
 
 #include <algorithm>
+#include <cstring>
 #include <regex>
 
 #include "cli/settings.h"
@@ -196,25 +197,74 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
   GcsOptions o;
   const auto& pos = args.positional;
   o.sub = pos.empty() ? "" : pos[0];
-  const bool put = o.sub == "put";
-  if (!(o.sub == "ls" || o.sub == "stat" || o.sub == "cat" || o.sub == "rm" || put) ||
-      pos.size() != (put ? 3u : 2u)) {
-    return Status::Usage(
-        "usage: market-tick gcs ls gs://BUCKET[/PREFIX]\n"
-        "       market-tick gcs stat|rm gs://BUCKET/OBJECT\n"
-        "       market-tick gcs cat gs://BUCKET/OBJECT [--offset N] [--length N]\n"
-        "       market-tick gcs put FILE|- gs://BUCKET/OBJECT [--overwrite]");
+  const std::vector<std::string> rest(pos.begin() + (pos.empty() ? 0 : 1), pos.end());
+  static const char* kUsage =
+      "usage: market-tick gcs ls [-l] [-r] gs://BUCKET[/PATTERN]...\n"
+      "       market-tick gcs du [-s] [-c] gs://BUCKET[/PATTERN]...\n"
+      "       market-tick gcs cp [-r] [-n] [--jobs N] SOURCE... DESTINATION  (local to gs:// or gs:// to local)\n"
+      "       market-tick gcs rm [-r] [--yes] gs://BUCKET/PATTERN...\n"
+      "       market-tick gcs stat gs://BUCKET/OBJECT\n"
+      "       market-tick gcs cat gs://BUCKET/OBJECT [--offset N] [--length N]\n"
+      "       market-tick gcs put FILE|- gs://BUCKET/OBJECT [--overwrite]";
+  const bool put = o.sub == "put", cp = o.sub == "cp";
+  const bool many = o.sub == "ls" || o.sub == "du" || o.sub == "rm";
+  const bool one = o.sub == "stat" || o.sub == "cat";
+  if (!(many || one || put || cp) || (many && rest.empty()) || (one && rest.size() != 1) || (put && rest.size() != 2) ||
+      (cp && rest.size() < 2)) {
+    return Status::Usage(kUsage);
   }
-  // gs://bucket/rest with `rest` kept verbatim (trailing '/' included), so
-  // any object name or list prefix can be given.
-  const std::string& uri = pos.back();
-  if (uri.rfind("gs://", 0) != 0) return Status::Usage("'" + uri + "' is not a gs://bucket/object URI");
-  const std::string rest = uri.substr(5);
-  const size_t slash = rest.find('/');
-  o.bucket = "gs://" + rest.substr(0, slash);
-  o.object = slash == std::string::npos ? "" : rest.substr(slash + 1);
-  if (o.sub != "ls" && o.object.empty()) return Status::Usage("no object name in " + uri);
-  if (put) o.source = pos[1];
+  // Each flag belongs to some subcommands; elsewhere it is a mistake, said so.
+  const std::vector<std::pair<const char*, std::vector<std::string>>> kWhere = {
+      {"l", {"ls"}},           {"r", {"ls", "cp", "rm"}}, {"R", {"ls", "cp", "rm"}}, {"s", {"du"}},
+      {"c", {"du"}},           {"n", {"cp"}},             {"yes", {"rm"}},           {"jobs", {"cp", "rm"}},
+      {"offset", {"cat"}},     {"length", {"cat"}},       {"overwrite", {"put"}},
+  };
+  for (const auto& [flag, subs] : kWhere) {
+    if (args.Has(flag) && std::find(subs.begin(), subs.end(), o.sub) == subs.end()) {
+      return Status::Usage(std::string(std::strlen(flag) == 1 ? "-" : "--") + flag + " does not apply to gcs " + o.sub);
+    }
+  }
+  o.long_form = args.Has("l");
+  o.recursive = args.Has("r") || args.Has("R");
+  o.summarize = args.Has("s");
+  o.grand_total = args.Has("c");
+  o.yes = args.Has("yes");
+  MT_ASSIGN_OR_RETURN(size_t jobs, PositiveInt("--jobs/GCS_JOBS", args.Value("jobs", ctx.config), 1, 64));
+  o.jobs = static_cast<int>(jobs);
+  if (many) {
+    for (const auto& u : rest) {
+      MT_ASSIGN_OR_RETURN(storage::GcsUrl url, storage::ParseGcsUrl(u));
+      if (o.sub == "rm" && url.object.empty() && !o.recursive) {
+        return Status::Usage("no object name in " + u + " (rm -r gs://BUCKET removes every object in the bucket)");
+      }
+      o.urls.push_back(std::move(url));
+    }
+  } else if (cp) {
+    o.copy.sources.assign(rest.begin(), rest.end() - 1);
+    o.copy.destination = rest.back();
+    const bool upload = o.copy.destination.rfind("gs://", 0) == 0;
+    for (const auto& s : o.copy.sources) {
+      const bool gs = s.rfind("gs://", 0) == 0;
+      if (gs == upload) {
+        return Status::Usage(upload ? "gcs cp copies local files to gs:// or gs:// objects to local files; copies "
+                                      "between buckets are not supported ('" + s + "')"
+                                    : "gcs cp: '" + s + "' and '" + o.copy.destination + "' are both local");
+      }
+      if (gs) MT_RETURN_IF_ERROR(storage::ParseGcsUrl(s).status());
+    }
+    if (upload) MT_RETURN_IF_ERROR(storage::ParseGcsUrl(o.copy.destination).status());
+    o.copy.recursive = o.recursive;
+    o.copy.no_clobber = args.Has("n");
+    o.copy.jobs = o.jobs;
+  } else {
+    // gs://bucket/rest with `rest` kept verbatim (trailing '/' included), so
+    // any object name can be given.
+    MT_ASSIGN_OR_RETURN(storage::GcsUrl url, storage::ParseGcsUrl(rest.back()));
+    o.bucket = "gs://" + url.bucket;
+    o.object = url.object;
+    if (o.object.empty()) return Status::Usage("no object name in " + rest.back());
+    if (put) o.source = rest[0];
+  }
   if (args.Has("offset")) {
     MT_ASSIGN_OR_RETURN(o.offset, PositiveInt("--offset", args.Get("offset"), 0, SIZE_MAX));
   }

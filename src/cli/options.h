@@ -12,6 +12,7 @@
 #include "pipeline/convert_job.h"
 #include "pipeline/download_job.h"
 #include "pipeline/instruments_job.h"
+#include "storage/gcs_copy.h"
 #include "storage/open_store.h"
 #include "validate/validate_job.h"
 
@@ -71,14 +72,24 @@ struct ValidateOptions : OutputStore {
 };
 Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 
+// `gcs`: the subcommand and its arguments, every URL checked (a bad one is a
+// usage error before any request).
 struct GcsOptions {
-  std::string sub;     // ls, stat, cat, put, rm
-  std::string bucket;  // gs://BUCKET
-  std::string object;  // object name or list prefix, verbatim (a trailing '/' kept)
+  std::string sub;     // ls, du, cp, rm, stat, cat, put
+  std::string bucket;  // stat, cat, put: gs://BUCKET
+  std::string object;  // stat, cat, put: the object name, verbatim (a trailing '/' kept)
+  std::vector<storage::GcsUrl> urls;  // ls, du, rm
   std::string source;  // put: a file or "-" (stdin)
   uint64_t offset = 0;
   int64_t length = -1;  // -1: to the end
   bool overwrite = false;
+  bool long_form = false;    // ls -l
+  bool recursive = false;    // ls, cp, rm -r (-R)
+  bool summarize = false;    // du -s
+  bool grand_total = false;  // du -c
+  bool yes = false;          // rm --yes: no confirmation
+  storage::CopyOptions copy;  // cp: sources, destination, -r, -n, --jobs
+  int jobs = 8;               // cp, rm: requests at once (--jobs, GCS_JOBS)
   storage::GcsSettings gcs;
 };
 Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx);

@@ -1,5 +1,7 @@
 #include "storage/gcs_store.h"
 
+#include <algorithm>
+
 #include "core/time_util.h"
 
 #include <nlohmann/json.hpp>
@@ -496,7 +498,12 @@ Status GcsStore::Delete(const std::string& name, int64_t generation) {
 }
 
 Result<std::vector<GcsObject>> GcsStore::ListObjects(const std::string& prefix) {
-  std::vector<GcsObject> out;
+  MT_ASSIGN_OR_RETURN(GcsListing listing, ListObjects(prefix, ""));
+  return std::move(listing.objects);
+}
+
+Result<GcsListing> GcsStore::ListObjects(const std::string& prefix, const std::string& delimiter) {
+  GcsListing out;
   const std::string full = opts_.prefix.empty() ? prefix : opts_.prefix + "/" + prefix;
   std::string token;
   const std::string what = "list " + Describe(prefix);
@@ -504,7 +511,10 @@ Result<std::vector<GcsObject>> GcsStore::ListObjects(const std::string& prefix) 
     net::HttpRequest req;
     req.url = opts_.endpoint + "/storage/v1/b/" + opts_.bucket + "/o?prefix=" + net::UrlEncode(full) +
               "&maxResults=" + std::to_string(opts_.list_page_size) +
-              "&fields=" + net::UrlEncode("items(name,size,generation,crc32c,md5Hash,contentType,updated),nextPageToken");
+              "&fields=" +
+              net::UrlEncode(std::string("items(name,size,generation,crc32c,md5Hash,contentType,updated),") +
+                             (delimiter.empty() ? "" : "prefixes,") + "nextPageToken");
+    if (!delimiter.empty()) req.url += "&delimiter=" + net::UrlEncode(delimiter);
     if (!token.empty()) req.url += "&pageToken=" + net::UrlEncode(token);
     MT_ASSIGN_OR_RETURN(Response r, Execute(req, Retry::kIdempotent, what));
     if (r.status != 200) return HttpError(r, what);
@@ -513,13 +523,21 @@ Result<std::vector<GcsObject>> GcsStore::ListObjects(const std::string& prefix) 
     if (auto it = j.find("items"); it != j.end() && it->is_array()) {
       for (const auto& item : *it) {
         MT_ASSIGN_OR_RETURN(GcsObject o, ParseGcsObject(item.dump()));
-        out.push_back(std::move(o));
+        out.objects.push_back(std::move(o));
+      }
+    }
+    if (auto it = j.find("prefixes"); it != j.end() && it->is_array()) {
+      for (const auto& p : *it) {
+        if (p.is_string()) out.prefixes.push_back(p.get<std::string>());
       }
     }
     const std::string next = StringField(j, "nextPageToken");
     if (!next.empty() && next == token) return Status::IOError(what + ": the server repeated page token " + next);
     token = next;
   } while (!token.empty());
+  // Pages each carry their own prefixes: one entry per prefix, in name order.
+  std::sort(out.prefixes.begin(), out.prefixes.end());
+  out.prefixes.erase(std::unique(out.prefixes.begin(), out.prefixes.end()), out.prefixes.end());
   return out;
 }
 

@@ -67,6 +67,13 @@ struct GcsObject {
   std::string md5_base64, content_type, updated;
 };
 
+// One listing: the objects, and with a delimiter the "directories" (common
+// prefixes, each ending with the delimiter), full names in the bucket.
+struct GcsListing {
+  std::vector<GcsObject> objects;
+  std::vector<std::string> prefixes;  // sorted, unique
+};
+
 struct GsUri {
   std::string bucket, prefix;
 };
@@ -108,6 +115,9 @@ class GcsStore final : public ObjectStore {
   Status Delete(const std::string& name, int64_t generation = 0);
   // Full object resources under `prefix` (relative), every page.
   Result<std::vector<GcsObject>> ListObjects(const std::string& prefix);
+  // The same with a delimiter ("/": one level, the deeper names folded into
+  // `prefixes`); "" lists everything under `prefix`.
+  Result<GcsListing> ListObjects(const std::string& prefix, const std::string& delimiter);
 
   const GcsOptions& options() const { return opts_; }
   std::string FullName(const std::string& name) const;
