@@ -95,7 +95,7 @@ std::vector<FlagSpec> ValidateFlags() {
   for (auto& e : std::vector<FlagSpec>{
            {"output", true, std::string("the storage to check: ") + kOutputHelp, "OUTPUT_URI", "./data"},
            {"deep", false, "read every present file's footer: rows, schema, timestamps inside the day, truncation"},
-           {"report", true, "write a self-contained HTML coverage report to this file"},
+           {"report", true, "write a self-contained HTML coverage report to this file, or to gs://BUCKET/NAME.html"},
            {"concurrency", true, "footers read at once with --deep", "", "16"},
            {"read-only", false, "do not write missing_data_reports/ objects"},
        }) {

@@ -382,6 +382,17 @@ Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Co
   o.deep = args.Has("deep");
   o.read_only = args.Has("read-only");
   MT_ASSIGN_OR_RETURN(o.report_path, FileNameFlag(args, "report"));
+  // --report gs://BUCKET/NAME.html: an object, named exactly (the command
+  // opens its bucket before checking anything, so a missing credential fails
+  // first).
+  if (o.report_path.rfind("gs://", 0) == 0) {
+    MT_ASSIGN_OR_RETURN(const storage::GcsUrl url, storage::ParseGcsUrl(o.report_path));
+    if (url.object.empty() || url.object.back() == '/' || storage::HasWildcard(url.object)) {
+      return Status::Usage("--report " + o.report_path + " names no object: give gs://BUCKET/NAME.html");
+    }
+    out.report_bucket = "gs://" + url.bucket;
+    o.report_object = url.object;
+  }
   o.tool_version = kVersion;
   MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &out));
   return out;

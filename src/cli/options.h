@@ -69,6 +69,7 @@ Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& c
 // output resolved.
 struct ValidateOptions : OutputStore {
   validate::ValidateJobOptions job;
+  std::string report_bucket;  // --report gs://BUCKET/NAME: gs://BUCKET (job.report_object the name); else ""
 };
 Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 

@@ -15,6 +15,13 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
   if (!options.ok()) return fail(options.status());
   auto store = storage::OpenStore(options->output, options->store);
   if (!store.ok()) return fail(store.status());
+  std::unique_ptr<storage::GcsStore> report_store;
+  if (!options->report_bucket.empty()) {
+    auto opened = storage::OpenGcsStore(options->report_bucket, options->store.gcs);
+    if (!opened.ok()) return fail(opened.status().WithContext("--report " + options->job.report_path));
+    report_store = std::move(*opened);
+    options->job.report_store = report_store.get();
+  }
   auto report = validate::RunValidateJob(store->get(), options->job);
   if (!report.ok()) return fail(report.status());
   std::fputs(report->text.c_str(), stdout);

@@ -136,7 +136,17 @@ Status WriteHtml(const ValidateJobOptions& o, const std::string& store, const Ex
   info.unexpected_objects = res.unexpected_objects;
   info.definition_problems = expected.definition_problems;
   const std::string html = RedactSecrets(RenderHtmlReport(info, res.items));
-  MT_RETURN_IF_ERROR(WriteFileAtomically(o.report_path, html).WithContext("--report"));
+  if (o.report_store) {
+    // Visible only once whole (GcsStore commits the object with its CRC32C
+    // checked); a failure leaves the previous report, if any.
+    auto obj = o.report_store->Create(o.report_object, true);
+    Status st = obj.ok() ? (*obj)->Append(html) : obj.status();
+    if (st.ok()) st = (*obj)->Commit();
+    if (!st.ok() && obj.ok()) (*obj)->Abort();
+    MT_RETURN_IF_ERROR(st.WithContext("--report " + o.report_path));
+  } else {
+    MT_RETURN_IF_ERROR(WriteFileAtomically(o.report_path, html).WithContext("--report"));
+  }
   log::Info("wrote " + o.report_path + " (" + std::to_string(html.size() / 1024) + " KiB)");
   return Status::OK();
 }

@@ -30,7 +30,11 @@ struct ValidateJobOptions {
   bool deep = false;
   int concurrency = 16;
   bool read_only = false;    // no missing_data_reports/ objects
-  std::string report_path;   // --report FILE.html; "" none
+  std::string report_path;   // --report FILE.html or gs://BUCKET/NAME.html; "" none
+  // With a gs:// report: the store of its bucket and the object's name there
+  // (written whole, replacing an older report, or not at all).
+  storage::ObjectStore* report_store = nullptr;
+  std::string report_object;
   std::string tool_version;
   // Set by SIGINT/SIGTERM (the process's flag): stops the checks; nothing
   // is written then.
