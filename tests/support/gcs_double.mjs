@@ -445,11 +445,24 @@ export async function startGcsDouble(opts = {}) {
       const prefix = q.get('prefix') ?? '';
       const max = Math.min(Number(q.get('maxResults') ?? 1000) || 1000, 1000);
       const after = q.get('pageToken') ? Buffer.from(q.get('pageToken'), 'base64url').toString('utf8') : null;
-      const names = [...bucketMap(bucket).keys()].filter((k) => k.startsWith(prefix)).sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
+      // With a delimiter, names with it after the prefix fold into one prefix entry each
+      // ("prefixes"); objects and prefixes share the name order and the pages.
+      const delimiter = q.get('delimiter') ?? '';
+      const keys = new Set();
+      for (const k of bucketMap(bucket).keys()) {
+        if (!k.startsWith(prefix)) continue;
+        const cut = delimiter ? k.indexOf(delimiter, prefix.length) : -1;
+        keys.add(cut < 0 ? k : k.slice(0, cut + delimiter.length));
+      }
+      const names = [...keys].sort((a, b) => (Buffer.compare(Buffer.from(a), Buffer.from(b))));
       const start = after === null ? 0 : names.findIndex((k) => Buffer.compare(Buffer.from(k), Buffer.from(after)) > 0);
       const page = start < 0 ? [] : names.slice(start, start + max);
       const out = { kind: 'storage#objects' };
-      if (page.length) out.items = page.map((k) => resource(bucket, bucketMap(bucket).get(k)));
+      const isPrefix = (k) => delimiter !== '' && k.indexOf(delimiter, prefix.length) >= 0;
+      const items = page.filter((k) => !isPrefix(k));
+      const prefixes = page.filter(isPrefix);
+      if (items.length) out.items = items.map((k) => resource(bucket, bucketMap(bucket).get(k)));
+      if (prefixes.length) out.prefixes = prefixes;
       if (start >= 0 && start + max < names.length) out.nextPageToken = Buffer.from(page[page.length - 1]).toString('base64url');
       return send(200, out);
     }

@@ -248,6 +248,24 @@ test('token endpoint checks the RS256 JWT; tokens expire; storage needs one in t
   }
 });
 
+test('list with a delimiter: deeper names fold into prefixes, paged with the objects in name order', async () => {
+  for (const n of ['d/a', 'd/b/1', 'd/b/2', 'd/c', 'd/e/x/y', 'top']) await req(`${d.url}/upload/storage/v1/b/bkt/o?uploadType=media&name=${encodeURIComponent(n)}`, { method: 'POST', body: 'x' });
+  const one = await req(`${d.url}/storage/v1/b/bkt/o?prefix=d%2F&delimiter=%2F`);
+  assert.deepEqual(one.json.items.map((o) => o.name), ['d/a', 'd/c']);
+  assert.deepEqual(one.json.prefixes, ['d/b/', 'd/e/']);
+  const pages = [];
+  let token = '';
+  do {
+    const r = await req(`${d.url}/storage/v1/b/bkt/o?prefix=d%2F&delimiter=%2F&maxResults=1${token ? `&pageToken=${token}` : ''}`);
+    pages.push([...(r.json.items ?? []).map((o) => o.name), ...(r.json.prefixes ?? [])]);
+    token = r.json.nextPageToken ?? '';
+  } while (token);
+  assert.deepEqual(pages, [['d/a'], ['d/b/'], ['d/c'], ['d/e/']]);
+  const all = await req(`${d.url}/storage/v1/b/bkt/o?prefix=d%2F`);
+  assert.equal(all.json.items.length, 5);
+  assert.equal(all.json.prefixes, undefined);
+});
+
 test('token endpoint: refresh-token grant (RFC 6749 s6): the issuing client only; unknown or revoked -> invalid_grant', async () => {
   const t = await startGcsDouble({ auth: 'token', refreshTokens: [['1//rt-good', { clientId: 'cid', clientSecret: 'cs' }]] });
   try {
