@@ -39,7 +39,7 @@ fi
 
 step "GCS: test double and emulator (market-tick vs the firebase storage emulator and @google-cloud/storage)"
 (cd tests/gcs && MARKET_TICK_BIN="$PWD/../../build/market-tick" node --test --test-concurrency=1 \
-  double.test.mjs emulator.test.mjs 2>&1 | tail -n 10)
+  double.test.mjs emulator.test.mjs tool.test.mjs 2>&1 | tail -n 10)
 
 step "deploy scripts and local fleet"
 tests/deploy/run.sh

@@ -148,10 +148,17 @@ Status Confirm(size_t n, uint64_t bytes, const std::string& first) {
 
 Status Rm(storage::GcsBuckets& buckets, const GcsOptions& o) {
   // One object named exactly: deleted as such (no listing, no question).
-  if (o.urls.size() == 1 && !o.recursive && !storage::HasWildcard(o.urls[0].object)) {
-    MT_ASSIGN_OR_RETURN(storage::GcsStore * store, buckets.Get(o.urls[0].bucket));
-    MT_RETURN_IF_ERROR(store->Delete(o.urls[0].object));
-    log::Info("removed " + o.urls[0].Text());
+  const storage::GcsUrl& first = o.urls[0];
+  if (o.urls.size() == 1 && !o.recursive && !storage::HasWildcard(first.object) && first.object.back() != '/') {
+    MT_ASSIGN_OR_RETURN(storage::GcsStore * store, buckets.Get(first.bucket));
+    const Status st = store->Delete(first.object);
+    if (st.code() == Status::Code::kNotFound) {
+      // No such object: a folder of that name says what to do instead.
+      auto folder = storage::RmTargets(*store, first, false);
+      if (folder.status().code() == Status::Code::kUsage) return folder.status();
+    }
+    MT_RETURN_IF_ERROR(st);
+    log::Info("removed " + first.Text());
     return Status::OK();
   }
   // Everything listed before anything is deleted: the question covers it all.
