@@ -183,6 +183,50 @@ TEST_F(OptionsTest, GcsChecks) {
   }
 }
 
+// gcs ls/du/cp/rm: gsutil's switches (bundled too), each only where it
+// applies; cp goes one way across; every URL checked before any request.
+TEST_F(OptionsTest, GcsToolFlags) {
+  auto ls = Parse("gcs", {"ls", "-lr", "gs://bkt/a/*", "gs://other"});
+  ASSERT_TRUE(ls.ok()) << ls.status().message();
+  auto o = GcsOptionsFromArgs(*ls, ctx_);
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_TRUE(o->long_form);
+  EXPECT_TRUE(o->recursive);
+  ASSERT_EQ(o->urls.size(), 2u);
+  EXPECT_EQ(o->urls[0].object, "a/*");
+  EXPECT_EQ(o->urls[1].bucket, "other");
+
+  auto cp = Parse("gcs", {"cp", "-r", "-n", "--jobs", "3", "dir", "file", "gs://bkt/up/"});
+  ASSERT_TRUE(cp.ok());
+  auto c = GcsOptionsFromArgs(*cp, ctx_);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->copy.sources, (std::vector<std::string>{"dir", "file"}));
+  EXPECT_EQ(c->copy.destination, "gs://bkt/up/");
+  EXPECT_TRUE(c->copy.recursive);
+  EXPECT_TRUE(c->copy.no_clobber);
+  EXPECT_EQ(c->copy.jobs, 3);
+
+  for (const auto& argv : std::vector<std::vector<std::string>>{
+           {"ls"},                                  // no URL
+           {"ls", "-s", "gs://bkt"},                // -s is du's
+           {"du", "-l", "gs://bkt"},                // -l is ls's
+           {"rm", "gs://bkt"},                      // the whole bucket needs -r
+           {"cp", "a", "b"},                        // both local
+           {"cp", "gs://a/x", "gs://b/y"},          // bucket to bucket
+           {"cp", "gs://a/x", "local", "gs://b/"},  // mixed sides
+           {"cp", "--jobs", "0", "a", "gs://b/"},
+           {"cp", "-n", "a", "gs://Bad_Bucket/"},
+       }) {
+    auto args = Parse("gcs", argv);
+    ASSERT_TRUE(args.ok()) << argv[0];
+    auto bad = GcsOptionsFromArgs(*args, ctx_);
+    ASSERT_FALSE(bad.ok()) << argv[1];
+    EXPECT_EQ(bad.status().code(), Status::Code::kUsage) << bad.status().message();
+  }
+  // A bundle with a letter that is no switch of the command is an unknown flag.
+  EXPECT_FALSE(Parse("gcs", {"ls", "-lq", "gs://bkt"}).ok());
+}
+
 // SOURCE_DATE_EPOCH in .env pins created_at as the environment's would.
 TEST_F(OptionsTest, DotEnvSourceDateEpochApplies) {
   DotEnv("SOURCE_DATE_EPOCH=1700000000\n");
