@@ -206,7 +206,7 @@ const std::vector<Command>& Commands() {
            {"c", false, "du: a grand total line"},
            {"n", false, "cp: no-clobber, skip targets that exist"},
            {"yes", false, "rm: delete what a pattern or -r names without asking"},
-           {"jobs", true, "cp, rm: transfers or deletes at once", "GCS_JOBS", "8"},
+           {"jobs", true, "cp, rm: transfers or deletes at once, 1 to 16", "GCS_JOBS", "8"},
            {"offset", true, "cat: first byte"},
            {"length", true, "cat: number of bytes"},
            {"overwrite", false, "put: replace an existing object (default: create-only)"},

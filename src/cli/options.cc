@@ -229,7 +229,7 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
   o.summarize = args.Has("s");
   o.grand_total = args.Has("c");
   o.yes = args.Has("yes");
-  MT_ASSIGN_OR_RETURN(size_t jobs, PositiveInt("--jobs/GCS_JOBS", args.Value("jobs", ctx.config), 1, 64));
+  MT_ASSIGN_OR_RETURN(size_t jobs, PositiveInt("--jobs/GCS_JOBS", args.Value("jobs", ctx.config), 1, 16));
   o.jobs = static_cast<int>(jobs);
   if (many) {
     for (const auto& u : rest) {

@@ -277,7 +277,7 @@ Result<CopyReport> RunCopy(GcsBuckets& buckets, const CopyOptions& o) {
     report.items[i].to = upload ? url : t.local;
     report.items[i].status = Status::Cancelled("interrupted before it started");
   }
-  const Status run = ParallelFor(plan.size(), {std::clamp(o.jobs, 1, 64), o.cancel}, [&](size_t i) {
+  const Status run = ParallelFor(plan.size(), {std::clamp(o.jobs, 1, 16), o.cancel}, [&](size_t i) {
     CopyItem& item = report.items[i];
     item.status = upload ? Upload(plan[i], o, &item) : Download(plan[i], o, &item);
     if (!item.status.ok()) {

@@ -31,7 +31,7 @@ struct CopyOptions {
   std::string destination;           // a gs:// URL when the sources are local, else a local path
   bool recursive = false;            // folders too (-r)
   bool no_clobber = false;           // skip targets that exist (-n)
-  int jobs = 8;                      // transfers at once
+  int jobs = 8;                      // transfers at once (1 to 16: each upload holds a chunk)
   const std::atomic<bool>* cancel = ProcessCancelFlag();
 };
 
