@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Storage, CRC32C } from '@google-cloud/storage';
 import { startGcsDouble } from '../support/gcs_double.mjs';
 import { runBin, describe, startEmulator, tmpDir, bytes, BIN } from './lib.mjs';
@@ -328,6 +329,43 @@ test('double: a download whose bytes fail the crc32c check and an upload that is
     assert.notEqual(over.code, 0);
     assert.deepEqual(fs.readdirSync(dest), ['old.bin']);
     assert.equal(fs.readFileSync(path.join(dest, 'old.bin'), 'utf8'), 'old');
+  } finally {
+    await d.close();
+  }
+});
+
+test('double: cp interrupted (SIGINT) in the middle of downloads and of a chunked upload: exit 130, no partial file or object', async () => {
+  const d = await startGcsDouble();
+  try {
+    const e = { STORAGE_EMULATOR_HOST: d.hostPort, GCS_CHUNK_SIZE: '256K' };
+    const src = path.join(work, 'isrc');
+    fs.mkdirSync(src);
+    fs.writeFileSync(path.join(src, 'big.bin'), bytes(4 * 1024 * 1024, 90));
+    fs.writeFileSync(path.join(src, 'small.bin'), bytes(300_000, 91));
+    // Upload: stop after a few chunks of the big file; it never becomes visible.
+    d.state.modes.latencyMs = 150;
+    let child;
+    const sessionPuts = () => d.stats.requests.filter((r) => r.method === 'PUT' && r.url.includes('upload_id=') && r.status === 308).length;
+    const up = runBin(['gcs', 'cp', path.join(src, 'big.bin'), 'gs://bkt/i/big.bin'], { env: e, cwd: work, onSpawn: (c) => { child = c; } });
+    while (sessionPuts() < 3) await sleep(20);
+    child.kill('SIGINT');
+    const u = await up;
+    assert.equal(u.code, 130, describe([], u));
+    assert.equal(d.object('bkt', 'i/big.bin'), undefined);
+    d.state.modes.latencyMs = 0;
+    await runBin(['gcs', 'cp', '-r', src, 'gs://bkt/i/'], { env: e, cwd: work });
+    assert.ok(d.object('bkt', 'i/isrc/big.bin') && d.object('bkt', 'i/isrc/small.bin'));
+    // Downloads: both stall half way; SIGINT stops them and removes their temporary files.
+    d.state.modes.stallReads = true;
+    const dest = path.join(work, 'idest');
+    const down = runBin(['gcs', 'cp', '-r', '--jobs', '2', 'gs://bkt/i/isrc', dest], { env: e, cwd: work, onSpawn: (c) => { child = c; } });
+    while (d.stats.requests.filter((r) => r.status === 'stall').length < 2) await sleep(20);
+    await sleep(100);
+    assert.equal(walk(dest).length, 2, 'two temporary files while the reads stall');
+    child.kill('SIGINT');
+    const r = await down;
+    assert.equal(r.code, 130, describe([], r));
+    assert.deepEqual(walk(dest), [], 'nothing partial left');
   } finally {
     await d.close();
   }

@@ -35,8 +35,9 @@
 // chunk are stored before the failure (what a status query will then report).
 // Modes (opts or d.state.modes): corruptStored (objects report a crc32c that is not the one of
 // the bytes sent, and the x-goog-hash check is skipped: a store that damaged the data), shortStore (a 308 stores only 256 KiB of a
-// larger chunk, once), latencyMs (delay before each upload answer), discardBytes (keep only
-// size and checksums: for multi-GB uploads).
+// larger chunk, once), latencyMs (delay before each upload answer), stallReads (a whole-object
+// read sends half the bytes, then nothing), discardBytes (keep only size and checksums: for
+// multi-GB uploads).
 
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -425,6 +426,11 @@ export async function startGcsDouble(opts = {}) {
         }
         entry.status = 200;
         res.writeHead(200, { ...headers, 'Content-Length': data.length, 'Content-Type': o.contentType });
+        if (state.modes.stallReads) {
+          // Half of the object, then nothing more until the client gives up (an interrupt test).
+          entry.status = 'stall';
+          return res.write(data.subarray(0, data.length >> 1));
+        }
         if (f && f.status === 'cut') {
           // The transfer breaks after half of the object: the client resumes with a Range.
           entry.status = 'cut';
@@ -574,7 +580,7 @@ export async function startGcsDouble(opts = {}) {
       state.routeCounts = {};
       stats.requests.length = 0;
       stats.maxBodyBytes = 0;
-      Object.assign(state.modes, { corruptStored: false, shortStore: false, latencyMs: 0 });
+      Object.assign(state.modes, { corruptStored: false, shortStore: false, latencyMs: 0, stallReads: false });
     },
     close() {
       server.closeAllConnections?.();
