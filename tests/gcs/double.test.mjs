@@ -1,7 +1,8 @@
 // market-tick against the GCS test double (tests/support/gcs_double.mjs) for what the firebase
 // emulator does not implement: 412 on create-only writes, multi-chunk resumable uploads with 308
 // handshakes and status queries, 5xx/408/429 and dropped connections with retries, checksum
-// mismatch, the service-account token endpoint and the metadata server with expiring tokens,
+// mismatch, the token endpoint (service-account keys and gcloud's user credentials, in Google's
+// order of credential sources) and the metadata server with expiring tokens,
 // kill -9 in the middle of an upload, and the memory bound of a 1 GB upload.
 // The double follows Google's documentation (see its header); it is not GCS.
 
@@ -398,8 +399,8 @@ test("ADC order: GOOGLE_APPLICATION_CREDENTIALS, then gcloud's file ($CLOUDSDK_C
       if (t.stats.requests.filter((q) => q.route === 'metadata').length > meta) used.push('metadata');
       return used;
     };
-    // 1. The variable wins over gcloud's file and the metadata server (the JWT grant, with the
-    //    key file's own token_uri... overridden by GCS_TOKEN_URI, which names the same endpoint).
+    // 1. The variable wins over gcloud's file and the metadata server: the JWT grant of the key
+    //    (GCS_TOKEN_URI, set by adcRun, names the same endpoint as the key's token_uri).
     assert.deepEqual(await sources({ GOOGLE_APPLICATION_CREDENTIALS: keyFile, HOME: home, ...md }), ['urn:ietf:params:oauth:grant-type:jwt-bearer']);
     // 2. Without it, gcloud's file wins over the metadata server.
     assert.deepEqual(await sources({ HOME: home, ...md }), ['refresh_token']);
