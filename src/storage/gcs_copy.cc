@@ -1,6 +1,7 @@
 #include "storage/gcs_copy.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -10,7 +11,9 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <random>
+#include <set>
 
 #include "core/atomic_file.h"
 #include "core/crc32c.h"
@@ -188,7 +191,36 @@ Status Upload(const Transfer& t, const CopyOptions& o, CopyItem* item) {
   return Status::OK();
 }
 
-Status Download(const Transfer& t, const CopyOptions& o, CopyItem* item) {
+// Temporary files of downloads killed before they could remove their own
+// ("NAME.tmp-mtcp-PID-RANDOM" whose PID no longer runs), swept once per
+// directory per run. A live process's (its PID runs) are left alone.
+class TempSweeper {
+ public:
+  void Sweep(const fs::path& dir) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!done_.insert(dir.string()).second) return;
+    }
+    std::error_code ec;
+    for (auto it = fs::directory_iterator(dir.empty() ? fs::path(".") : dir, ec);
+         !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      const std::string name = it->path().filename().string();
+      const size_t at = name.rfind(".tmp-mtcp-");
+      if (at == std::string::npos) continue;
+      const long pid = std::strtol(name.c_str() + at + 10, nullptr, 10);
+      if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
+      if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+      std::error_code rm;
+      if (fs::remove(it->path(), rm)) log::Info("removed " + it->path().string() + ", left by an interrupted copy");
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::set<std::string> done_;
+};
+
+Status Download(const Transfer& t, const CopyOptions& o, CopyItem* item, TempSweeper* sweeper) {
   if (o.no_clobber && ::access(t.local.c_str(), F_OK) == 0) {
     item->skipped = true;
     return Status::OK();
@@ -199,6 +231,7 @@ Status Download(const Transfer& t, const CopyOptions& o, CopyItem* item) {
     fs::create_directories(target.parent_path(), ec);
     if (ec) return LocalError("cannot create the directory", target.parent_path().string(), ec.value());
   }
+  sweeper->Sweep(target.parent_path());
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char suffix[64];
   std::snprintf(suffix, sizeof suffix, ".tmp-mtcp-%ld-%08llx", static_cast<long>(::getpid()),
@@ -277,9 +310,10 @@ Result<CopyReport> RunCopy(GcsBuckets& buckets, const CopyOptions& o) {
     report.items[i].to = upload ? url : t.local;
     report.items[i].status = Status::Cancelled("interrupted before it started");
   }
+  TempSweeper sweeper;
   const Status run = ParallelFor(plan.size(), {std::clamp(o.jobs, 1, 16), o.cancel}, [&](size_t i) {
     CopyItem& item = report.items[i];
-    item.status = upload ? Upload(plan[i], o, &item) : Download(plan[i], o, &item);
+    item.status = upload ? Upload(plan[i], o, &item) : Download(plan[i], o, &item, &sweeper);
     if (!item.status.ok()) {
       item.status = item.status.WithContext("copy " + item.from + " to " + item.to);
       log::Error(item.status.message());

@@ -8,7 +8,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Storage, CRC32C } from '@google-cloud/storage';
 import { startGcsDouble } from '../support/gcs_double.mjs';
@@ -366,6 +366,16 @@ test('double: cp interrupted (SIGINT) in the middle of downloads and of a chunke
     const r = await down;
     assert.equal(r.code, 130, describe([], r));
     assert.deepEqual(walk(dest), [], 'nothing partial left');
+    // What a killed copy leaves (its PID no longer runs) goes on the next copy into that
+    // directory; a live process's temporary file stays.
+    d.state.modes.stallReads = false;
+    const dead = spawnSync('true').pid;
+    fs.mkdirSync(path.join(dest, 'isrc'), { recursive: true });
+    fs.writeFileSync(path.join(dest, 'isrc', `big.bin.tmp-mtcp-${dead}-0badf00d`), 'partial');
+    fs.writeFileSync(path.join(dest, 'isrc', `other.tmp-mtcp-${process.pid}-0badf00d`), 'live');
+    const again = await runBin(['gcs', 'cp', '-r', 'gs://bkt/i/isrc', dest + '/'], { env: e, cwd: work });
+    assert.equal(again.code, 0, describe([], again));
+    assert.deepEqual(walk(dest).sort(), ['isrc/big.bin', `isrc/other.tmp-mtcp-${process.pid}-0badf00d`, 'isrc/small.bin']);
   } finally {
     await d.close();
   }
