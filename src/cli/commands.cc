@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include "cli/settings.h"
+#include "pipeline/estimate.h"
 #include "pipeline/instruments_job.h"
 
 #include <cstdio>
@@ -55,6 +56,16 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
                           "(docs/DERIVED.md)"
                         : "also list the derived items (one per item of the source data type and name) that download "
                           "--derive would write"});
+  f.push_back({"estimate", false,
+               std::string(download ? "with --dry-run: " : "") +
+                   "sample Tardis dataset sizes (HEAD requests spread over days, exchanges, data types and symbols) "
+                   "and print the expected download size, object count and machine-hours (docs/ESTIMATES.md)"});
+  f.push_back({"estimate-samples", true, "--estimate: at most this many sampled files", "ESTIMATE_SAMPLES",
+               std::to_string(pipeline::kDefaultEstimateSamples)});
+  f.push_back({"estimate-mb-per-second", true,
+               "--estimate: MB (10^6 bytes) of compressed download one machine downloads and converts per second "
+               "(bench/README.md, download + convert on 2 cores)",
+               "ESTIMATE_MB_PER_SECOND", std::to_string(static_cast<int>(pipeline::kDefaultEstimateMbPerSecond))});
   if (!download) {
     f.push_back({"json", false, "print the plan as JSON"});
     f.push_back({"output", true, std::string("where instrument definitions are read: ") + kOutputHelp,

@@ -235,6 +235,26 @@ Status SelectionFromArgs(const ParsedArgs& args, const Context& ctx, pipeline::P
   return Status::OK();
 }
 
+// --estimate and its settings; nullopt without the flag. The samples' retries
+// are bounded (3 attempts, 60 s each) so an unreachable server costs seconds,
+// not the download's retry budget per sample.
+Result<std::optional<pipeline::EstimateOptions>> EstimateFromArgs(const ParsedArgs& args, const Context& ctx) {
+  if (!args.Has("estimate")) return std::optional<pipeline::EstimateOptions>{};
+  pipeline::EstimateOptions e;
+  MT_ASSIGN_OR_RETURN(e.max_requests, PositiveInt("--estimate-samples/ESTIMATE_SAMPLES",
+                                                  args.Value("estimate-samples", ctx.config), 1, 10000));
+  MT_ASSIGN_OR_RETURN(e.mb_per_second, PositiveDouble("--estimate-mb-per-second/ESTIMATE_MB_PER_SECOND",
+                                                      args.Value("estimate-mb-per-second", ctx.config)));
+  if (!(e.mb_per_second > 0)) return Status::Usage("--estimate-mb-per-second/ESTIMATE_MB_PER_SECOND must be above 0");
+  e.datasets_url = ctx.config.GetOr("TARDIS_DATASETS_URL", "https://datasets.tardis.dev");
+  MT_ASSIGN_OR_RETURN(e.api_key, ApiKey(ctx));
+  MT_ASSIGN_OR_RETURN(e.retry, RetryFromConfig(ctx));
+  e.retry.max_attempts = std::min(e.retry.max_attempts, 3);
+  e.retry.max_total_s = std::min(e.retry.max_total_s, 60.0);
+  e.user_agent = std::string("market-tick/") + kVersion;
+  return std::optional<pipeline::EstimateOptions>(std::move(e));
+}
+
 }  // namespace
 
 Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
@@ -267,6 +287,10 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
                          "to run one shard");
   }
   o.dry_run = args.Has("dry-run");
+  MT_ASSIGN_OR_RETURN(o.estimate, EstimateFromArgs(args, ctx));
+  if (o.estimate && !o.dry_run) {
+    return Status::Usage("--estimate goes with --dry-run (or use market-tick plan --estimate)");
+  }
   o.no_redraw_progress = ctx.config.Get("NO_COLOR_PROGRESS").has_value();
   MT_ASSIGN_OR_RETURN(o.summary_json, FileNameFlag(args, "summary-json"));
   if (o.dry_run && !o.summary_json.empty()) {
@@ -287,6 +311,7 @@ Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& c
     o.shard_sizes = s->count;
   }
   MT_ASSIGN_OR_RETURN(o.derived, DeriveFromArgs(args));
+  MT_ASSIGN_OR_RETURN(o.estimate, EstimateFromArgs(args, ctx));
   // Without a store, bare --symbols are paired by the symbol rules.
   o.source.definitions_optional = true;
   out.json = args.Has("json");
