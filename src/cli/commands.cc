@@ -31,10 +31,16 @@ std::vector<FlagSpec> FilterFlags() {
   };
 }
 
+// --from and --to of every command that takes days (settings.h DayFromFlag).
+constexpr const char* kFromHelp = "first UTC day: YYYY-MM-DD or YYYY-MM-DDT00:00:00Z (midnight UTC only)";
+constexpr const char* kToHelp =
+    "last UTC day, INCLUSIVE (default: --from); same forms as --from. tardis-dev's to_date is exclusive: its "
+    "to_date 2024-02-01 is --to 2024-01-31 here";
+
 std::vector<FlagSpec> SelectionFlags(bool download) {
   std::vector<FlagSpec> f = {
-      {"from", true, "first UTC day, YYYY-MM-DD"},
-      {"to", true, "last UTC day, inclusive (default: --from)"},
+      {"from", true, kFromHelp},
+      {"to", true, kToHelp},
       {"exchanges", true, "Tardis exchange ids, comma separated; an unknown id is an error", "EXCHANGES"},
       {"data-types", true,
        "data types, comma separated; default: trades with --symbols, else what each instrument lists", "DATA_TYPES"},
@@ -89,8 +95,8 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
 
 std::vector<FlagSpec> ValidateFlags() {
   std::vector<FlagSpec> f = {
-      {"from", true, "first UTC day, YYYY-MM-DD"},
-      {"to", true, "last UTC day, inclusive (default: --from)"},
+      {"from", true, kFromHelp},
+      {"to", true, kToHelp},
       {"exchanges", true, "Tardis exchange ids, comma separated; default: all", "EXCHANGES"},
       {"data-types", true,
        "data types, comma separated; default: what each instrument lists, trades with --symbols; a derived name "
@@ -133,7 +139,11 @@ std::vector<FlagSpec> ConvertFlags() {
     }
     f.push_back(std::move(e));
   }
-  f.push_back({"overwrite", true, "replace existing outputs: true or false", "", "true"});
+  // One spelling of "redo what exists" across commands: --force. convert
+  // replaced outputs by default before --force existed, and still does.
+  f.push_back({"force", false, "replace outputs that exist (convert's default)"});
+  f.push_back({"no-force", false, "keep outputs that exist: create-only, an existing object is left as it is"});
+  f.push_back({"overwrite", true, "old spelling: true = --force, false = --no-force", "", "", true});
   f.push_back({"derive", true,
                "derived data types to compute in the same pass, comma separated: book_snapshot_{depth}_{interval}, "
                "book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks, "
@@ -161,8 +171,8 @@ const std::vector<Command>& Commands() {
        "build instrument definitions per day from Tardis metadata; each run adds its exchanges to the files",
        "--from D [--to D] [--exchanges a,b] [--quote USDT] [--output URI] [--format table|csv|json]",
        {
-           {"from", true, "first UTC day, YYYY-MM-DD"},
-           {"to", true, "last UTC day, inclusive (default: --from)"},
+           {"from", true, kFromHelp},
+           {"to", true, kToHelp},
            {"exchanges", true, "Tardis exchange ids, comma separated (default: the seed's eight venues)", "EXCHANGES",
             pipeline::kDefaultInstrumentExchanges},
            {"quote", true, "keep only instruments with these quote assets, e.g. USDT,USDC (default: all)"},
@@ -191,11 +201,12 @@ const std::vector<Command>& Commands() {
        ValidateFlags(),
        RunValidate},
       {"gcs", "debugging: ls, stat, cat, put, rm on gs:// objects with the pipeline's GCS client",
-       "ls gs://B[/PREFIX] | stat|rm gs://B/OBJ | cat gs://B/OBJ [--offset N --length N] | put FILE|- gs://B/OBJ",
+       "ls gs://B[/PREFIX] | stat|rm gs://B/OBJ | cat gs://B/OBJ [--offset N --length N] | put FILE|- gs://B/OBJ [--force]",
        {
            {"offset", true, "cat: first byte"},
            {"length", true, "cat: number of bytes"},
-           {"overwrite", false, "put: replace an existing object (default: create-only)"},
+           {"force", false, "put: replace an existing object (default: create-only)"},
+           {"overwrite", false, "old spelling of --force", "", "", true},
        },
        RunGcs},
   };

@@ -165,9 +165,18 @@ Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Cont
       return Status::Usage(path + ": " + st.message() + " (in the file name)");
     }
   }
-  const std::string ow = args.Value("overwrite", ctx.config);
-  if (ow != "true" && ow != "false") return Status::Usage("--overwrite must be true or false");
-  job.target.overwrite = ow == "true";
+  // --force (the default) or --no-force; --overwrite true|false is their
+  // old spelling, still read.
+  if (args.Has("force") && args.Has("no-force")) return Status::Usage("--force and --no-force contradict each other");
+  job.target.overwrite = !args.Has("no-force");
+  if (args.Has("overwrite")) {
+    const std::string ow = args.Get("overwrite");
+    if (ow != "true" && ow != "false") return Status::Usage("--overwrite must be true or false (now spelled --force / --no-force)");
+    if ((args.Has("force") && ow == "false") || (args.Has("no-force") && ow == "true")) {
+      return Status::Usage("--overwrite " + ow + " contradicts --" + (args.Has("force") ? "force" : "no-force"));
+    }
+    job.target.overwrite = ow == "true";
+  }
   MT_ASSIGN_OR_RETURN(job.derived, DeriveFromArgs(args));
   // Convert's default output is local even when GCS_BUCKET is set: it reads
   // local files, and a bucket is asked for by name.
@@ -198,7 +207,7 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
         "usage: market-tick gcs ls gs://BUCKET[/PREFIX]\n"
         "       market-tick gcs stat|rm gs://BUCKET/OBJECT\n"
         "       market-tick gcs cat gs://BUCKET/OBJECT [--offset N] [--length N]\n"
-        "       market-tick gcs put FILE|- gs://BUCKET/OBJECT [--overwrite]");
+        "       market-tick gcs put FILE|- gs://BUCKET/OBJECT [--force]");
   }
   // gs://bucket/rest with `rest` kept verbatim (trailing '/' included), so
   // any object name or list prefix can be given.
@@ -217,7 +226,7 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
     MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("--length", args.Get("length"), 0, INT64_MAX));
     o.length = static_cast<int64_t>(n);
   }
-  o.overwrite = args.Has("overwrite");
+  o.overwrite = args.Has("force") || args.Has("overwrite");  // --overwrite: the old spelling
   MT_ASSIGN_OR_RETURN(storage::StoreConfig store, StoreConfigFromContext(ctx));
   o.gcs = std::move(store.gcs);
   return o;
