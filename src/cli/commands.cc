@@ -194,7 +194,10 @@ const std::vector<Command>& Commands() {
       {"convert", "convert local Tardis CSV(.gz) files to Parquet",
        "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T] [--derive LIST]",
        ConvertFlags(), RunConvert},
-      {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},
+      {"schemas", "print the Parquet schema of every data type and the units of its numbers per venue (Markdown)",
+       "[--exchange ID]",
+       {{"exchange", true, "print the unit of every numeric column on this venue (a Tardis exchange id) instead"}},
+       RunSchemas},
       {"validate", "check stored data against instrument definitions; missing-data and HTML coverage reports",
        "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--derive LIST] "
        "[--output URI] [--report FILE.html] [--deep]",

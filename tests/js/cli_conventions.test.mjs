@@ -113,3 +113,20 @@ test('--force is the one spelling; convert\'s old --overwrite is hidden and stil
     assert.notEqual(ino(), before, `${redo}: the object is replaced`);
   }
 });
+
+test('schemas --exchange prints the units of one venue; docs/SCHEMAS.md carries every venue\'s', async () => {
+  const okx = await run(['schemas', '--exchange', 'okex-options']);
+  assert.equal(okx.status, 0, okx.stderr);
+  assert.match(okx.stdout, /^# Units on okex-options\n/);
+  assert.match(okx.stdout, /\| okex-options \| options \| implied volatility \| decimal \(0\.78 = 78 %\) \|/);
+  assert.match(okx.stdout, /\| okex-swap, okex-futures, okex-options \| all \| amount \| contracts/);
+  assert.doesNotMatch(okx.stdout, /\| deribit \|/);
+  const deribit = await run(['schemas', '--exchange', 'deribit']);
+  assert.match(deribit.stdout, /\| deribit \| options \| implied volatility \| percent \(55\.91 = 55\.91 %\) \|/);
+  assert.match(deribit.stdout, /\| deribit \| inverse futures and perpetuals \| open interest \| USD notional \|/);
+  const typo = await run(['schemas', '--exchange', 'binance-futurs']);
+  assert.equal(typo.status, 2);
+  assert.match(typo.stderr, /unknown exchange 'binance-futurs' \(did you mean binance-futures\?\)/);
+  const all = await run(['schemas']);
+  assert.equal(all.stdout, fs.readFileSync(path.join(ROOT, 'docs', 'SCHEMAS.md'), 'utf8'));
+});
