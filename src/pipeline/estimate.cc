@@ -189,8 +189,9 @@ PlanEstimate Extrapolate(const std::vector<WorkItem>& items, const std::vector<S
 }
 
 Result<uint64_t> DatasetSize(net::HttpClient* http, const std::string& url, const EstimateOptions& options,
-                             bool* not_available, size_t* requests, bool* head_refused) {
+                             bool* not_available, SizeProbe* probe) {
   *not_available = false;
+  probe->unreachable = false;
   // Stops the body of a GET whose server ignored the range: the head is
   // all that is needed.
   struct HeadOnly : net::HttpBodySink {
@@ -198,7 +199,7 @@ Result<uint64_t> DatasetSize(net::HttpClient* http, const std::string& url, cons
     Status OnBody(const char*, size_t) override { return Status::Cancelled("head read"); }
   } sink;
   net::Retrier retrier(options.retry, nullptr, StopFlags{options.cancel, nullptr}, net::RetrySeed(url));
-  bool use_get = *head_refused;
+  bool use_get = probe->head_refused;
   while (true) {
     if (options.cancel && options.cancel->load()) return Status::Cancelled("estimate interrupted");
     if (!retrier.MayAttempt()) return Status::Unavailable(url + ": no size after " +
@@ -209,7 +210,7 @@ Result<uint64_t> DatasetSize(net::HttpClient* http, const std::string& url, cons
     if (!options.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + options.api_key);
     if (use_get) req.headers.emplace_back("Range", "bytes=0-0");
     retrier.Attempted();
-    ++*requests;
+    ++probe->requests;
     net::HttpResult r = http->Fetch(req, &sink);
     const int status = r.head.status;
     // A 200 to the ranged GET is cut by the sink: its transport error is ours.
@@ -219,12 +220,13 @@ Result<uint64_t> DatasetSize(net::HttpClient* http, const std::string& url, cons
                                            : Status::Unavailable(url + ": HTTP " + std::to_string(status));
       if (retrier.Backoff(net::RetryAfter(r.head)) != net::Retrier::Next::kRetry) {
         if (options.cancel && options.cancel->load()) return Status::Cancelled("estimate interrupted");
+        probe->unreachable = status == 0;
         return why;
       }
       continue;
     }
     if (!use_get && (status == 405 || status == 501)) {
-      use_get = *head_refused = true;
+      use_get = probe->head_refused = true;
       continue;
     }
     if (status == 404) {
@@ -256,19 +258,20 @@ Result<uint64_t> DatasetSize(net::HttpClient* http, const std::string& url, cons
 Result<PlanEstimate> EstimatePlan(const std::vector<WorkItem>& items, size_t derived_items,
                                   const EstimateOptions& options, net::HttpClient* http) {
   std::vector<SampledSize> sizes;
-  size_t requests = 0, not_available = 0, failed = 0;
+  size_t not_available = 0, failed = 0;
   std::vector<std::string> errors;
   Status first_error;
-  bool head_refused = false;
+  SizeProbe probe;
   for (size_t i : ChooseSamples(items, options.max_requests)) {
-    if (requests >= options.max_requests) break;  // retries and a refused HEAD spent the budget
+    if (probe.requests >= options.max_requests) break;  // retries and a refused HEAD spent the budget
     bool na = false;
-    auto n = DatasetSize(http, DatasetUrl(options.datasets_url, items[i]), options, &na, &requests, &head_refused);
+    auto n = DatasetSize(http, DatasetUrl(options.datasets_url, items[i]), options, &na, &probe);
     if (!n.ok()) {
       if (n.status().code() == Status::Code::kCancelled) return n.status();
       failed++;
       if (first_error.ok()) first_error = n.status();
       if (errors.size() < 3) errors.push_back(n.status().message());
+      if (probe.unreachable) break;
       continue;
     }
     if (na) not_available++;
@@ -278,7 +281,7 @@ Result<PlanEstimate> EstimatePlan(const std::vector<WorkItem>& items, size_t der
     return Status(first_error.code(), "estimate: no dataset size could be read: " + first_error.message());
   }
   PlanEstimate e = Extrapolate(items, sizes, derived_items, options.mb_per_second);
-  e.requests = requests;
+  e.requests = probe.requests;
   e.not_available = not_available;
   e.failed = failed;
   e.errors = std::move(errors);

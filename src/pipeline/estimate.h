@@ -107,16 +107,24 @@ PlanEstimate Extrapolate(const std::vector<WorkItem>& items, const std::vector<S
 // Samples (ChooseSamples) and extrapolates. An error only when no sample
 // gave a size (then the first failure, e.g. 401 for a key that does not cover
 // the days, or the connection refused) or when cancelled; partial failures
-// are listed in the estimate.
+// are listed in the estimate. A server that does not answer at all stops the
+// sampling (every further sample would wait out the same retries).
 Result<PlanEstimate> EstimatePlan(const std::vector<WorkItem>& items, size_t derived_items,
                                   const EstimateOptions& options, net::HttpClient* http);
+
+// What the requests to one server have learnt so far (carried between
+// DatasetSize calls).
+struct SizeProbe {
+  size_t requests = 0;        // sent
+  bool head_refused = false;  // the server answered 405/501 to HEAD: GET at once
+  bool unreachable = false;   // the last call got no HTTP answer at all, even after retries
+};
 
 // One dataset's size: HEAD's Content-Length; a 405 or 501 to HEAD is asked
 // again as GET with Range: bytes=0-0 (the total of Content-Range, or the
 // Content-Length of a 200 that ignored the range, its body not read). 404:
-// 0 bytes with *not_available set. `requests` counts what was sent;
-// `head_refused` carries over between calls to one server (set: GET at once).
+// 0 bytes with *not_available set.
 Result<uint64_t> DatasetSize(net::HttpClient* http, const std::string& url, const EstimateOptions& options,
-                             bool* not_available, size_t* requests, bool* head_refused);
+                             bool* not_available, SizeProbe* probe);
 
 }  // namespace mt::pipeline

@@ -172,4 +172,10 @@ test('--estimate without --dry-run and without a reachable server', async () => 
   const k = await run(['plan', ...SELECTION, '--output', out, '--estimate', '--estimate-samples', '4'], { TARDIS_API_KEY: '' });
   assert.equal(k.status, 2, k.stderr);
   assert.match(k.stderr, /estimate: no dataset size could be read: .*HTTP 401/);
+  // Nothing listens: the first sample's retries (3 attempts) end the sampling, exit 3 (a retry may work).
+  const t0 = Date.now();
+  const dead = await run(['plan', ...SELECTION, '--output', out, '--estimate'], { TARDIS_DATASETS_URL: 'http://127.0.0.1:9' });
+  assert.equal(dead.status, 3, dead.stderr);
+  assert.match(dead.stderr, /estimate: no dataset size could be read: .*127\.0\.0\.1:9\/v1\/binance-futures/);
+  assert.ok(Date.now() - t0 < 20000, `took ${Date.now() - t0} ms: one sample's retries, not 32`);
 });
