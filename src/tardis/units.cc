@@ -79,7 +79,9 @@ const std::vector<UnitFact> kFacts = {
 
     // ---- OKX: derivatives in contracts, spot in coins, inverse options priced in the coin.
     {"okex", I::kSpot, Q::kAmount, "base coin", TN("okex.ts") " (`sz`: base currency on spot)"},
-    {"okex-swap,okex-futures,okex-options", I::kAll, Q::kAmount,
+    {"okex-options", I::kOption, Q::kAmount, "contracts, each worth the contract_size of the underlying coin",
+     TN("okex.ts") " (`sz`, contracts on OKX derivatives); the coin per contract is in the instrument definitions"},
+    {"okex-swap,okex-futures", I::kAll, Q::kAmount,
      "contracts: BTC-USD inverse 100 USD each, other USD inverse 10 USD; linear (USDT, USDC) a fixed amount of "
      "coin (contract_size)",
      TN("okex.ts") " (`sz`, contracts on OKX derivatives); fixtures/tardis/json/instrument_okex-futures_BTC-USD_UM_XPERP-"

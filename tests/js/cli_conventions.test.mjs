@@ -119,7 +119,8 @@ test('schemas --exchange prints the units of one venue; docs/SCHEMAS.md carries 
   assert.equal(okx.status, 0, okx.stderr);
   assert.match(okx.stdout, /^# Units on okex-options\n/);
   assert.match(okx.stdout, /\| okex-options \| options \| implied volatility \| decimal \(0\.78 = 78 %\) \|/);
-  assert.match(okx.stdout, /\| okex-swap, okex-futures, okex-options \| all \| amount \| contracts/);
+  assert.match(okx.stdout, /\| okex-options \| options \| amount \| contracts, each worth the contract_size/);
+  assert.match(okx.stdout, /\| okex-swap, okex-futures, okex-options \| all \| open interest \| contracts/);
   assert.doesNotMatch(okx.stdout, /\| deribit \|/);
   const deribit = await run(['schemas', '--exchange', 'deribit']);
   assert.match(deribit.stdout, /\| deribit \| options \| implied volatility \| percent \(55\.91 = 55\.91 %\) \|/);
