@@ -468,6 +468,21 @@ plan_summary() {
   if [ -n "$items" ] && [ "$items" -lt "$tasks" ]; then
     printf '# note: fewer items than tasks: %s tasks will have nothing to do (lower --tasks)\n' "$((tasks - items))"
   fi
+  # The cost: a sample of the Tardis file sizes (HEAD requests, nothing downloaded; docs/ESTIMATES.md).
+  local est
+  err=$(mktemp)
+  rc=0
+  est=$("$bin" "${plan_cmd[@]}" --estimate 2>"$err") || rc=$?
+  if [ "$rc" = 0 ]; then
+    grep '^estimate: ' <<<"$est" | sed 's/^/# /'
+    # Machine-hours spread over the instances that run at once (shards balance to within a few %).
+    sed -n -E 's/^estimate: ([0-9.]+) machine-hours .*/\1/p' <<<"$est" | head -n1 |
+      awk -v n="$instances" '{ printf "# estimate: about %.2f hours of wall time on %d instances\n", $1 / n, n }'
+  else
+    printf '# estimate: not computed (market-tick plan --estimate exited %s: %s)\n' "$rc" \
+      "$(grep -v '^[DIW] ' "$err" | head -n1 | cut -c1-300)"
+  fi
+  rm -f "$err"
 }
 
 if [ "$with_inst" = 1 ]; then

@@ -98,6 +98,7 @@ Result<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
 std::string FormatFlagHelp(const std::vector<FlagSpec>& specs) {
   std::string out;
   for (const auto& s : specs) {
+    if (s.hidden) continue;
     std::string left = (s.name.size() == 1 ? "  -" : "  --") + s.name + (s.takes_value ? " V" : "");
     if (left.size() < 26) left.resize(26, ' ');
     else left += "  ";

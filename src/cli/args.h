@@ -23,6 +23,9 @@ struct FlagSpec {
   // both. Empty: none.
   std::string env = "";
   std::string def = "";
+  // An old spelling kept working for scripts that use it (still parsed and
+  // read), left out of --help so that one spelling is taught.
+  bool hidden = false;
 };
 
 struct ParsedArgs {

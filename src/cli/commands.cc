@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include "cli/settings.h"
+#include "pipeline/estimate.h"
 #include "pipeline/instruments_job.h"
 
 #include <cstdio>
@@ -30,10 +31,16 @@ std::vector<FlagSpec> FilterFlags() {
   };
 }
 
+// --from and --to of every command that takes days (settings.h DayFromFlag).
+constexpr const char* kFromHelp = "first UTC day: YYYY-MM-DD or YYYY-MM-DDT00:00:00Z (midnight UTC only)";
+constexpr const char* kToHelp =
+    "last UTC day, INCLUSIVE (default: --from); same forms as --from. tardis-dev's to_date is exclusive: its "
+    "to_date 2024-02-01 is --to 2024-01-31 here";
+
 std::vector<FlagSpec> SelectionFlags(bool download) {
   std::vector<FlagSpec> f = {
-      {"from", true, "first UTC day, YYYY-MM-DD"},
-      {"to", true, "last UTC day, inclusive (default: --from)"},
+      {"from", true, kFromHelp},
+      {"to", true, kToHelp},
       {"exchanges", true, "Tardis exchange ids, comma separated; an unknown id is an error", "EXCHANGES"},
       {"data-types", true,
        "data types, comma separated; default: trades with --symbols, else what each instrument lists", "DATA_TYPES"},
@@ -55,6 +62,16 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
                           "(docs/DERIVED.md)"
                         : "also list the derived items (one per item of the source data type and name) that download "
                           "--derive would write"});
+  f.push_back({"estimate", false,
+               std::string(download ? "with --dry-run: " : "") +
+                   "sample Tardis dataset sizes (HEAD requests spread over days, exchanges, data types and symbols) "
+                   "and print the expected download size, object count and machine-hours (docs/ESTIMATES.md)"});
+  f.push_back({"estimate-samples", true, "--estimate: at most this many sampled files", "ESTIMATE_SAMPLES",
+               std::to_string(pipeline::kDefaultEstimateSamples)});
+  f.push_back({"estimate-mb-per-second", true,
+               "--estimate: MB (10^6 bytes) of compressed download one machine downloads and converts per second "
+               "(bench/README.md, download + convert on 2 cores)",
+               "ESTIMATE_MB_PER_SECOND", std::to_string(static_cast<int>(pipeline::kDefaultEstimateMbPerSecond))});
   if (!download) {
     f.push_back({"json", false, "print the plan as JSON"});
     f.push_back({"output", true, std::string("where instrument definitions are read: ") + kOutputHelp,
@@ -78,8 +95,8 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
 
 std::vector<FlagSpec> ValidateFlags() {
   std::vector<FlagSpec> f = {
-      {"from", true, "first UTC day, YYYY-MM-DD"},
-      {"to", true, "last UTC day, inclusive (default: --from)"},
+      {"from", true, kFromHelp},
+      {"to", true, kToHelp},
       {"exchanges", true, "Tardis exchange ids, comma separated; default: all", "EXCHANGES"},
       {"data-types", true,
        "data types, comma separated; default: what each instrument lists, trades with --symbols; a derived name "
@@ -122,7 +139,11 @@ std::vector<FlagSpec> ConvertFlags() {
     }
     f.push_back(std::move(e));
   }
-  f.push_back({"overwrite", true, "replace existing outputs: true or false", "", "true"});
+  // One spelling of "redo what exists" across commands: --force. convert
+  // replaced outputs by default before --force existed, and still does.
+  f.push_back({"force", false, "replace outputs that exist (convert's default)"});
+  f.push_back({"no-force", false, "keep outputs that exist: create-only, an existing object is left as it is"});
+  f.push_back({"overwrite", true, "old spelling: true = --force, false = --no-force", "", "", true});
   f.push_back({"derive", true,
                "derived data types to compute in the same pass, comma separated: book_snapshot_{depth}_{interval}, "
                "book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks, "
@@ -150,8 +171,8 @@ const std::vector<Command>& Commands() {
        "build instrument definitions per day from Tardis metadata; each run adds its exchanges to the files",
        "--from D [--to D] [--exchanges a,b] [--quote USDT] [--output URI] [--format table|csv|json]",
        {
-           {"from", true, "first UTC day, YYYY-MM-DD"},
-           {"to", true, "last UTC day, inclusive (default: --from)"},
+           {"from", true, kFromHelp},
+           {"to", true, kToHelp},
            {"exchanges", true, "Tardis exchange ids, comma separated (default: the seed's eight venues)", "EXCHANGES",
             pipeline::kDefaultInstrumentExchanges},
            {"quote", true, "keep only instruments with these quote assets, e.g. USDT,USDC (default: all)"},
@@ -165,15 +186,18 @@ const std::vector<Command>& Commands() {
        },
        RunInstruments},
       {"download", "download Tardis files and convert them to Parquet in storage",
-       "--from D [--to D] --exchanges a,b --data-types t1,t2 --symbols s1,s2 [--output DIR]",
+       "--from D [--to D] --exchanges a,b --data-types t1,t2 --symbols s1,s2 [--output DIR] [--dry-run [--estimate]]",
        SelectionFlags(true), RunDownload},
-      {"plan", "print the work items a download would run, and shard sizes",
-       "--from D [--to D] --exchanges a,b --data-types t1,t2 --symbols s1,s2 [--json] [--shards N]",
+      {"plan", "print the work items a download would run, shard sizes, and (--estimate) what it will cost",
+       "--from D [--to D] --exchanges a,b --data-types t1,t2 --symbols s1,s2 [--json] [--shards N] [--estimate]",
        SelectionFlags(false), RunPlan},
       {"convert", "convert local Tardis CSV(.gz) files to Parquet",
        "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T] [--derive LIST]",
        ConvertFlags(), RunConvert},
-      {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},
+      {"schemas", "print the Parquet schema of every data type and the units of its numbers per venue (Markdown)",
+       "[--exchange ID]",
+       {{"exchange", true, "print the unit of every numeric column on this venue (a Tardis exchange id) instead"}},
+       RunSchemas},
       {"validate", "check stored data against instrument definitions; missing-data and HTML coverage reports",
        "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--derive LIST] "
        "[--output URI] [--report FILE.html] [--deep]",
@@ -197,7 +221,7 @@ const std::vector<Command>& Commands() {
        "            terminal; without one, --yes is required (else exit 2, nothing deleted)\n"
        "  stat      NAME SIZE CRC32C GENERATION CONTENT-TYPE, tab separated\n"
        "  cat       the object's bytes to stdout (--offset, --length: a range)\n"
-       "  put       FILE|- to one object, create-only unless --overwrite",
+       "  put       FILE|- to one object, create-only unless --force",
        {
            {"l", false, "ls: long form (size, updated, URL) and a TOTAL line"},
            {"r", false, "ls, cp, rm: recursive (every object below a folder; cp: directories)"},
@@ -209,7 +233,8 @@ const std::vector<Command>& Commands() {
            {"jobs", true, "cp, rm: transfers or deletes at once, 1 to 16", "GCS_JOBS", "8"},
            {"offset", true, "cat: first byte"},
            {"length", true, "cat: number of bytes"},
-           {"overwrite", false, "put: replace an existing object (default: create-only)"},
+           {"force", false, "put: replace an existing object (default: create-only)"},
+           {"overwrite", false, "old spelling of --force", "", "", true},
        },
        RunGcs},
   };

@@ -68,6 +68,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
     }
     std::fprintf(stderr, "%zu items%s (dry run: nothing downloaded)\n", report->items.size(),
                  report->derived.empty() ? "" : (" and " + std::to_string(report->derived.size()) + " derived items").c_str());
+    if (report->estimate) report->estimate->WriteText(stderr);
     return kExitOk;
   }
   return ExitCodeFor(report->status);

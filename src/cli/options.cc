@@ -171,9 +171,18 @@ Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Cont
       return Status::Usage(path + ": " + st.message() + " (in the file name)");
     }
   }
-  const std::string ow = args.Value("overwrite", ctx.config);
-  if (ow != "true" && ow != "false") return Status::Usage("--overwrite must be true or false");
-  job.target.overwrite = ow == "true";
+  // --force (the default) or --no-force; --overwrite true|false is their
+  // old spelling, still read.
+  if (args.Has("force") && args.Has("no-force")) return Status::Usage("--force and --no-force contradict each other");
+  job.target.overwrite = !args.Has("no-force");
+  if (args.Has("overwrite")) {
+    const std::string ow = args.Get("overwrite");
+    if (ow != "true" && ow != "false") return Status::Usage("--overwrite must be true or false (now spelled --force / --no-force)");
+    if ((args.Has("force") && ow == "false") || (args.Has("no-force") && ow == "true")) {
+      return Status::Usage("--overwrite " + ow + " contradicts --" + (args.Has("force") ? "force" : "no-force"));
+    }
+    job.target.overwrite = ow == "true";
+  }
   MT_ASSIGN_OR_RETURN(job.derived, DeriveFromArgs(args));
   // Convert's default output is local even when GCS_BUCKET is set: it reads
   // local files, and a bucket is asked for by name.
@@ -205,7 +214,7 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
       "       market-tick gcs rm [-r] [--yes] gs://BUCKET/PATTERN...\n"
       "       market-tick gcs stat gs://BUCKET/OBJECT\n"
       "       market-tick gcs cat gs://BUCKET/OBJECT [--offset N] [--length N]\n"
-      "       market-tick gcs put FILE|- gs://BUCKET/OBJECT [--overwrite]";
+      "       market-tick gcs put FILE|- gs://BUCKET/OBJECT [--force]";
   const bool put = o.sub == "put", cp = o.sub == "cp";
   const bool many = o.sub == "ls" || o.sub == "du" || o.sub == "rm";
   const bool one = o.sub == "stat" || o.sub == "cat";
@@ -217,7 +226,7 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
   const std::vector<std::pair<const char*, std::vector<std::string>>> kWhere = {
       {"l", {"ls"}},           {"r", {"ls", "cp", "rm"}}, {"R", {"ls", "cp", "rm"}}, {"s", {"du"}},
       {"c", {"du"}},           {"n", {"cp"}},             {"yes", {"rm"}},           {"jobs", {"cp", "rm"}},
-      {"offset", {"cat"}},     {"length", {"cat"}},       {"overwrite", {"put"}},
+      {"offset", {"cat"}},     {"length", {"cat"}},       {"force", {"put"}}, {"overwrite", {"put"}},
   };
   for (const auto& [flag, subs] : kWhere) {
     if (args.Has(flag) && std::find(subs.begin(), subs.end(), o.sub) == subs.end()) {
@@ -272,7 +281,7 @@ Result<GcsOptions> GcsOptionsFromArgs(const ParsedArgs& args, const Context& ctx
     MT_ASSIGN_OR_RETURN(size_t n, PositiveInt("--length", args.Get("length"), 0, INT64_MAX));
     o.length = static_cast<int64_t>(n);
   }
-  o.overwrite = args.Has("overwrite");
+  o.overwrite = args.Has("force") || args.Has("overwrite");  // --overwrite: the old spelling
   MT_ASSIGN_OR_RETURN(storage::StoreConfig store, StoreConfigFromContext(ctx));
   o.gcs = std::move(store.gcs);
   return o;
@@ -288,6 +297,26 @@ Status SelectionFromArgs(const ParsedArgs& args, const Context& ctx, pipeline::P
   MT_RETURN_IF_ERROR(pipeline::CheckDataTypes(request->data_types));
   MT_ASSIGN_OR_RETURN(*shard, ShardFromArgs(args, ctx));
   return Status::OK();
+}
+
+// --estimate and its settings; nullopt without the flag. The samples' retries
+// are bounded (3 attempts, 60 s each) so an unreachable server costs seconds,
+// not the download's retry budget per sample.
+Result<std::optional<pipeline::EstimateOptions>> EstimateFromArgs(const ParsedArgs& args, const Context& ctx) {
+  if (!args.Has("estimate")) return std::optional<pipeline::EstimateOptions>{};
+  pipeline::EstimateOptions e;
+  MT_ASSIGN_OR_RETURN(e.max_requests, PositiveInt("--estimate-samples/ESTIMATE_SAMPLES",
+                                                  args.Value("estimate-samples", ctx.config), 1, 10000));
+  MT_ASSIGN_OR_RETURN(e.mb_per_second, PositiveDouble("--estimate-mb-per-second/ESTIMATE_MB_PER_SECOND",
+                                                      args.Value("estimate-mb-per-second", ctx.config)));
+  if (!(e.mb_per_second > 0)) return Status::Usage("--estimate-mb-per-second/ESTIMATE_MB_PER_SECOND must be above 0");
+  e.datasets_url = ctx.config.GetOr("TARDIS_DATASETS_URL", "https://datasets.tardis.dev");
+  MT_ASSIGN_OR_RETURN(e.api_key, ApiKey(ctx));
+  MT_ASSIGN_OR_RETURN(e.retry, RetryFromConfig(ctx));
+  e.retry.max_attempts = std::min(e.retry.max_attempts, 3);
+  e.retry.max_total_s = std::min(e.retry.max_total_s, 60.0);
+  e.user_agent = std::string("market-tick/") + kVersion;
+  return std::optional<pipeline::EstimateOptions>(std::move(e));
 }
 
 }  // namespace
@@ -322,6 +351,10 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
                          "to run one shard");
   }
   o.dry_run = args.Has("dry-run");
+  MT_ASSIGN_OR_RETURN(o.estimate, EstimateFromArgs(args, ctx));
+  if (o.estimate && !o.dry_run) {
+    return Status::Usage("--estimate goes with --dry-run (or use market-tick plan --estimate)");
+  }
   o.no_redraw_progress = ctx.config.Get("NO_COLOR_PROGRESS").has_value();
   MT_ASSIGN_OR_RETURN(o.summary_json, FileNameFlag(args, "summary-json"));
   if (o.dry_run && !o.summary_json.empty()) {
@@ -342,6 +375,7 @@ Result<PlanOptions> PlanOptionsFromArgs(const ParsedArgs& args, const Context& c
     o.shard_sizes = s->count;
   }
   MT_ASSIGN_OR_RETURN(o.derived, DeriveFromArgs(args));
+  MT_ASSIGN_OR_RETURN(o.estimate, EstimateFromArgs(args, ctx));
   // Without a store, bare --symbols are paired by the symbol rules.
   o.source.definitions_optional = true;
   out.json = args.Has("json");

@@ -1,29 +1,73 @@
 #include "cli/settings.h"
 
 #include "cli/options.h"
+#include "core/log.h"
 #include "core/redact.h"
 #include "pipeline/downloader.h"
 
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <thread>
 
 namespace mt::cli {
 
+Result<Date> DayFromFlag(const std::string& flag, const std::string& v) {
+  const std::string example = " (YYYY-MM-DD, or YYYY-MM-DDT00:00:00Z: --from and --to name whole UTC days)";
+  auto day = ParseDate(v.substr(0, 10));
+  if (!day || (v.size() > 10 && v[10] != 'T' && v[10] != 't')) {
+    return Status::Usage("--" + flag + " '" + v + "' is not a date" + example);
+  }
+  if (v.size() == 10) return *day;
+  // The time: HH:MM[:SS[.fraction]] then Z or a numeric offset (RFC 3339,
+  // ISO 8601 extended). Only midnight UTC names a day boundary.
+  std::string rest = v.substr(11);
+  size_t zone = rest.find_first_of("Zz+-");
+  const std::string time = rest.substr(0, zone);
+  const std::string offset = zone == std::string::npos ? "" : rest.substr(zone);
+  static const std::regex kTime(R"(^([0-9]{2}):([0-9]{2})(:([0-9]{2})(\.[0-9]+)?)?$)");
+  static const std::regex kOffset(R"(^([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$)");
+  std::smatch m;
+  if (!std::regex_match(time, m, kTime) || !std::regex_match(offset, kOffset)) {
+    return Status::Usage("--" + flag + " '" + v + "' is not a date or an ISO 8601 date-time with a zone" + example);
+  }
+  const bool utc = offset == "Z" || offset == "z" || offset.find_first_not_of("+-0:") == std::string::npos;
+  if (!utc || offset[0] == '-') {
+    // -00:00 means "offset unknown" (RFC 3339 4.3), not UTC.
+    return Status::Usage("--" + flag + " '" + v + "' has the offset " + offset +
+                         ": days are UTC days, so give the UTC date, e.g. " + FormatDate(*day) + " or " +
+                         FormatDate(*day) + "T00:00:00Z");
+  }
+  const std::string frac = m[5].str();
+  const bool midnight = m[1] == "00" && m[2] == "00" && (!m[4].matched || m[4] == "00") &&
+                        frac.find_first_not_of(".0") == std::string::npos;
+  if (!midnight) {
+    return Status::Usage("--" + flag + " '" + v + "' is not midnight UTC: --from and --to name whole UTC days (" +
+                         (flag == "to" ? "--to is inclusive" : "--from is the first") + "), so give " +
+                         FormatDate(*day) + " or " + FormatDate(*day) + "T00:00:00Z");
+  }
+  return *day;
+}
+
 Result<DateRange> DateRangeFromArgs(const ParsedArgs& args) {
   const std::string from = args.Get("from");
   if (from.empty()) return Status::Usage("--from YYYY-MM-DD is required");
-  auto f = ParseDate(from);
-  if (!f) return Status::Usage("--from '" + from + "' is not a date YYYY-MM-DD");
-  auto t = ParseDate(args.Get("to", from));
-  if (!t) return Status::Usage("--to '" + args.Get("to") + "' is not a date YYYY-MM-DD");
-  if (*t < *f) return Status::Usage("--to " + FormatDate(*t) + " is before --from " + from);
-  if (DaysFromCivil(t->year, t->month, t->day) - DaysFromCivil(f->year, f->month, f->day) > 366 * 20) {
+  MT_ASSIGN_OR_RETURN(const Date f, DayFromFlag("from", from));
+  MT_ASSIGN_OR_RETURN(const Date t, DayFromFlag("to", args.Get("to", from)));
+  if (t < f) return Status::Usage("--to " + FormatDate(t) + " is before --from " + FormatDate(f));
+  if (DaysFromCivil(t.year, t.month, t.day) - DaysFromCivil(f.year, f.month, f.day) > 366 * 20) {
     return Status::Usage("date range longer than 20 years");
   }
-  return DateRange{*f, *t};
+  // tardis-dev's to_date is exclusive: a user who copies one as --to gets
+  // that day too. Said once, not an error (a day too many costs money, not data).
+  if (args.Has("to") && args.Get("to").size() > 10) {
+    log::Warn("--to " + args.Get("to") + " is inclusive: the whole UTC day " + FormatDate(t) +
+              " is included (tardis-dev's to_date is exclusive; its equivalent here is --to " +
+              FormatDate(AddDays(t, -1)) + ")");
+  }
+  return DateRange{f, t};
 }
 
 Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const Context& ctx) {

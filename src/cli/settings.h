@@ -25,8 +25,12 @@ struct EngineSettings {
 struct DateRange {
   Date from, to;  // inclusive
 };
-// --from D (required) and --to D (default: --from), checked: real dates,
-// to >= from, at most 20 years.
+// A day flag's value: YYYY-MM-DD, or an ISO 8601 date-time at midnight UTC
+// (2024-01-01T00:00:00Z, T00:00:00.000Z, T00:00+00:00). Any other time or
+// offset is a usage error saying why (days are whole UTC days).
+Result<Date> DayFromFlag(const std::string& flag, const std::string& value);
+// --from D (required) and --to D (default: --from), each DayFromFlag,
+// checked: to >= from, at most 20 years. --to is inclusive.
 Result<DateRange> DateRangeFromArgs(const ParsedArgs& args);
 
 // The selection flags shared by download, plan and validate: the date range,

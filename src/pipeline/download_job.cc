@@ -190,6 +190,17 @@ std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double s
   return RedactSecrets(doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
 }
 
+namespace {
+
+// The network is needed only here: a missing libcurl is said once, not per sample.
+Result<PlanEstimate> RunEstimate(const std::vector<WorkItem>& items, size_t derived, const EstimateOptions& opts) {
+  MT_RETURN_IF_ERROR(net::LoadHttpLibrary());
+  auto http = net::NewCurlClient();
+  return EstimatePlan(items, derived, opts, http.get());
+}
+
+}  // namespace
+
 Result<PlanReport> RunPlanJob(storage::ObjectStore* store, const PlanJobOptions& options) {
   MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
   PlanReport report;
@@ -203,6 +214,9 @@ Result<PlanReport> RunPlanJob(storage::ObjectStore* store, const PlanJobOptions&
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   report.derived = DerivedItems(report.items, options.derived);
   SayDerivedSkips(report.items, options.derived);
+  if (options.estimate) {
+    MT_ASSIGN_OR_RETURN(report.estimate, RunEstimate(report.items, report.derived.size(), *options.estimate));
+  }
   return report;
 }
 
@@ -231,6 +245,7 @@ void PlanReport::WriteJson(std::FILE* out) const {
     std::fputs("]", out);
   }
   if (!shard_sizes.empty()) std::fprintf(out, ",\"shard_sizes\":%s", nlohmann::json(shard_sizes).dump().c_str());
+  if (estimate) std::fprintf(out, ",\"estimate\":%s", estimate->Json().c_str());
   std::fputs("}\n", out);
 }
 
@@ -264,6 +279,7 @@ void PlanReport::WriteTable(std::FILE* out) const {
     for (size_t i = 0; i < n; i++) std::fprintf(out, " %zu:%zu", i, shard_sizes[i]);
     std::fputs("\n", out);
   }
+  if (estimate) estimate->WriteText(out);
 }
 
 Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOptions options) {
@@ -272,7 +288,12 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   report.derived = DerivedItems(report.items, options.download.derived);
   SayDerivedSkips(report.items, options.download.derived);
-  if (options.dry_run) return report;
+  if (options.dry_run) {
+    if (options.estimate) {
+      MT_ASSIGN_OR_RETURN(report.estimate, RunEstimate(report.items, report.derived.size(), *options.estimate));
+    }
+    return report;
+  }
 
   // A write error on the output (permission denied, not a directory, a
   // read-only file system) would fail every item and no rerun can fix it:

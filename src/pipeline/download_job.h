@@ -13,6 +13,7 @@
 #include "core/cancel.h"
 #include "core/status.h"
 #include "pipeline/downloader.h"
+#include "pipeline/estimate.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
 
@@ -25,6 +26,7 @@ struct PlanJobOptions {
   Shard shard;
   uint32_t shard_sizes = 0;  // > 0: count the items of each of N shards
   std::vector<derive::DerivedSpec> derived;  // --derive: list the derived items too
+  std::optional<EstimateOptions> estimate;   // --estimate: sample this shard's dataset sizes
 };
 struct PlanReport {
   std::vector<WorkItem> items;  // this shard's
@@ -32,12 +34,15 @@ struct PlanReport {
   Shard shard;
   std::vector<size_t> shard_sizes;  // empty unless asked for
   std::vector<DerivedItem> derived;  // this shard's items' derived items (--derive)
+  std::optional<PlanEstimate> estimate;  // --estimate
   // {"count","plan_count","shard","items":[{day,data_type,exchange,symbol}],"shard_sizes"}
   // and a newline; with --derive also "derived_count" and
   // "derived":[{day,data_type,source_data_type,exchange,symbol}]. Streamed
-  // item by item: a plan may hold millions.
+  // item by item: a plan may hold millions. With --estimate, "estimate"
+  // (PlanEstimate::Json).
   void WriteJson(std::FILE* out) const;
-  // A table of the items, the count and the shard sizes' spread.
+  // A table of the items, the count and the shard sizes' spread; the
+  // estimate last.
   void WriteTable(std::FILE* out) const;
 };
 Result<PlanReport> RunPlanJob(storage::ObjectStore* store, const PlanJobOptions& options);
@@ -52,6 +57,7 @@ struct DownloadJobOptions {
   // Parse buffers of all files in flight (DOWNLOAD_BUFFER_MB).
   size_t buffer_mb = 128;
   bool dry_run = false;        // plan only: the report lists the items
+  std::optional<EstimateOptions> estimate;  // dry run: sample the dataset sizes too
   std::string summary_json;    // a file for the run summary; "" none
   bool no_redraw_progress = false;  // NO_COLOR_PROGRESS: plain progress lines even on a terminal
   // Set by SIGINT/SIGTERM (the process's flag): stops starting items,
@@ -65,6 +71,7 @@ struct DownloadJobOptions {
 struct DownloadReport {
   std::vector<WorkItem> items;        // the shard's plan (what a dry run lists)
   std::vector<DerivedItem> derived;   // the derived items of those (--derive)
+  std::optional<PlanEstimate> estimate;  // dry run with an estimate
   std::vector<ItemResult> results;    // one per item, in plan order; empty for a dry run
   double seconds = 0;
   // The verdict, already logged: OK; kCancelled when interrupted; the

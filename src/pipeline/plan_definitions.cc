@@ -7,6 +7,7 @@
 
 #include "core/parallel.h"
 #include "parquet/file_reader.h"
+#include "pipeline/instruments_merge.h"
 #include "pipeline/plan.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
@@ -123,6 +124,18 @@ std::vector<WorkItem> DayItems(const Date& day, const std::vector<DefinitionRow>
   return out;
 }
 
+// Wanted exchanges whose datasets.exportedUntil, as the day's definitions
+// recorded it, ends before the end of `day`: Tardis had not finished
+// exporting the day then, so its files may be missing or partial. Appended
+// per exchange as (day, exportedUntil) for CollapseDays.
+void NoteDayAfterExport(const Date& day, const parquet::FileReader& file, const std::vector<std::string>& exchanges,
+                        std::map<std::string, std::vector<std::pair<Date, std::string>>>* out) {
+  for (const ExchangeSource& src : StateOf(file.metadata().key_value).sources) {
+    if (!Wanted(exchanges, src.exchange) || ExportedThrough(src.exported_until_us, day)) continue;
+    (*out)[src.exchange].emplace_back(day, FormatIsoSeconds(*src.exported_until_us));
+  }
+}
+
 }  // namespace
 
 std::string DayRun::Days() const {
@@ -151,6 +164,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   DefinitionsPlan out;
   size_t unknown = 0;
   std::set<std::string> seen;  // exchanges the definitions list
+  std::map<std::string, std::vector<std::pair<Date, std::string>>> after_export;
   for (Date d = req.from; d <= req.to; d = AddDays(d, 1)) {
     auto file = parquet::FileReader::Open(store, storage::InstrumentsObjectName(d));
     if (!file.ok()) {
@@ -171,6 +185,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
       continue;
     }
     for (const auto& r : *rows) seen.insert(r.exchange);
+    NoteDayAfterExport(d, **file, req.exchanges, &after_export);
     for (auto& w : DayItems(d, *rows, GroupedOf(**file), req, &unknown)) out.items.push_back(std::move(w));
   }
   // A typo must not read as "nothing expected, complete".
@@ -183,6 +198,15 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
         out.notes.push_back(e + ": the instrument definitions of these days do not list this exchange; run "
                                 "market-tick instruments --exchanges " + e + " for them");
       }
+    }
+  }
+  for (const auto& [exchange, days] : after_export) {
+    for (const DayRun& run : CollapseDays(days)) {
+      out.notes.push_back(exchange + ": " + run.Days() + " after its datasets.exportedUntil " + run.text +
+                          " (when its instrument definitions were written): Tardis may not have exported " +
+                          (run.days > 1 ? "these days" : "this day") +
+                          " yet, so files may be missing or incomplete; rerun `market-tick instruments` for " +
+                          (run.days > 1 ? "them" : "it") + " later, then download");
     }
   }
   if (unknown > 0) {

@@ -5,6 +5,7 @@
 
 #include "derive/names.h"
 #include "tardis/schema.h"
+#include "tardis/units.h"
 
 namespace mt::pipeline {
 
@@ -58,7 +59,15 @@ std::string SchemasMarkdown() {
              c.doc + " |\n";
     }
   }
+  out += "\n# Units per venue\n\n"
+         "Generated from the unit table in `src/tardis/units.cc`; `market-tick schemas --exchange ID` prints the\n"
+         "rows of one venue. Where each fact comes from: docs/TARDIS-DATA.md (\"Units\").\n\n" +
+         tardis::UnitsMarkdown("");
   return out;
+}
+
+std::string VenueUnitsMarkdown(const std::string& exchange) {
+  return "# Units on " + exchange + "\n\n" + tardis::UnitsMarkdown(exchange);
 }
 
 }  // namespace mt::pipeline

@@ -9,4 +9,8 @@ namespace mt::pipeline {
 // meaning) and every derived kind's, as Markdown.
 std::string SchemasMarkdown();
 
+// `schemas --exchange ID`: the units of every numeric column on that venue
+// (tardis/units.h UnitsForExchange), as Markdown.
+std::string VenueUnitsMarkdown(const std::string& exchange);
+
 }  // namespace mt::pipeline

@@ -394,3 +394,114 @@ TEST_F(OptionsTest, HelpOfTheSelectionCommandsShowsEveryVariableAndDefault) {
 
 }  // namespace
 }  // namespace mt::cli
+
+namespace mt::cli {
+namespace {
+
+// --from/--to: a date, or an ISO 8601 date-time at midnight UTC; anything
+// else says why.
+TEST(DayFlags, DatesAndMidnightUtcDateTimes) {
+  for (const char* v : {"2024-01-01", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00.000Z", "2024-01-01T00:00:00+00:00",
+                        "2024-01-01T00:00Z", "2024-01-01t00:00:00z", "2024-01-01T00:00:00.000000+0000"}) {
+    auto d = DayFromFlag("from", v);
+    ASSERT_TRUE(d.ok()) << v << ": " << d.status().message();
+    EXPECT_EQ(*d, (Date{2024, 1, 1})) << v;
+  }
+  struct Case {
+    const char* value;
+    const char* expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"2024-01-01T12:00:00Z",
+            "--to '2024-01-01T12:00:00Z' is not midnight UTC: --from and --to name whole UTC days (--to is inclusive), "
+            "so give 2024-01-01 or 2024-01-01T00:00:00Z"},
+           {"2024-01-01T00:00:00.001Z", "is not midnight UTC"},
+           {"2024-01-01T00:00:01Z", "is not midnight UTC"},
+           {"2024-01-01T00:00:00+02:00",
+            "--to '2024-01-01T00:00:00+02:00' has the offset +02:00: days are UTC days, so give the UTC date, e.g. "
+            "2024-01-01 or 2024-01-01T00:00:00Z"},
+           {"2024-01-01T00:00:00-00:00", "has the offset -00:00"},
+           {"2024-01-01T00:00:00", "is not a date or an ISO 8601 date-time with a zone"},
+           {"2024-01-01 00:00:00Z", "'2024-01-01 00:00:00Z' is not a date (YYYY-MM-DD, or YYYY-MM-DDT00:00:00Z"},
+           {"2024-02-30", "is not a date"},
+           {"01/02/2024", "is not a date"},
+       }) {
+    auto d = DayFromFlag("to", c.value);
+    ASSERT_FALSE(d.ok()) << c.value;
+    EXPECT_EQ(d.status().code(), Status::Code::kUsage);
+    EXPECT_NE(d.status().message().find(c.expect), std::string::npos) << d.status().message();
+  }
+}
+
+TEST(DayFlags, RangeTakesEitherFormAndStaysInclusive) {
+  auto args = ParseArgs({"--from", "2024-01-01T00:00:00.000Z", "--to", "2024-01-31T00:00:00+00:00"},
+                        {{"from", true, ""}, {"to", true, ""}});
+  ASSERT_TRUE(args.ok());
+  auto r = DateRangeFromArgs(*args);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->from, (Date{2024, 1, 1}));
+  EXPECT_EQ(r->to, (Date{2024, 1, 31}));
+}
+
+// Every command with days says next to --to that it is inclusive, unlike
+// tardis-dev's exclusive to_date.
+TEST(DayFlags, HelpSaysToIsInclusiveBesideTardisDevsExclusiveToDate) {
+  int seen = 0;
+  for (const auto& c : Commands()) {
+    for (const auto& f : c.flags) {
+      if (f.name != "to") continue;
+      seen++;
+      EXPECT_NE(f.help.find("INCLUSIVE"), std::string::npos) << c.name;
+      EXPECT_NE(f.help.find("tardis-dev's to_date is exclusive"), std::string::npos) << c.name;
+    }
+  }
+  EXPECT_EQ(seen, 4);  // instruments, download, plan, validate
+}
+
+// --force is the one spelling of "redo what exists"; the old --overwrite of
+// convert and gcs put still works and is not in --help.
+TEST(ForceFlag, OneSpellingOldOnesHiddenAndWorking) {
+  Context ctx;
+  for (const auto& c : Commands()) {
+    const std::string name = c.name;
+    const std::string help = FormatFlagHelp(c.flags);
+    EXPECT_EQ(help.find("--overwrite"), std::string::npos) << name << "\n" << help;
+    if (name == "instruments" || name == "download" || name == "convert" || name == "gcs") {
+      EXPECT_NE(help.find("  --force "), std::string::npos) << name;
+    }
+  }
+  auto convert = [&](std::vector<std::string> argv) -> Result<bool> {
+    for (const auto& c : Commands()) {
+      if (std::string(c.name) != "convert") continue;
+      MT_ASSIGN_OR_RETURN(ParsedArgs a, ParseArgs(argv, c.flags));
+      MT_ASSIGN_OR_RETURN(ConvertOptions o, ConvertOptionsFromArgs(a, ctx));
+      return o.job.target.overwrite;
+    }
+    return Status::Internal("no convert");
+  };
+  EXPECT_EQ(*convert({"a.csv"}), true);  // convert's default, as before
+  EXPECT_EQ(*convert({"a.csv", "--force"}), true);
+  EXPECT_EQ(*convert({"a.csv", "--no-force"}), false);
+  EXPECT_EQ(*convert({"a.csv", "--overwrite", "false"}), false);
+  EXPECT_EQ(*convert({"a.csv", "--overwrite=true"}), true);
+  EXPECT_EQ(convert({"a.csv", "--force", "--no-force"}).status().message(),
+            "--force and --no-force contradict each other");
+  EXPECT_EQ(convert({"a.csv", "--force", "--overwrite", "false"}).status().message(),
+            "--overwrite false contradicts --force");
+  auto gcs = [&](std::vector<std::string> argv) -> bool {
+    for (const auto& c : Commands()) {
+      if (std::string(c.name) != "gcs") continue;
+      auto a = ParseArgs(argv, c.flags);
+      auto o = GcsOptionsFromArgs(*a, ctx);
+      EXPECT_TRUE(o.ok()) << o.status().message();
+      return o.ok() && o->overwrite;
+    }
+    return false;
+  };
+  EXPECT_FALSE(gcs({"put", "f", "gs://b/o"}));
+  EXPECT_TRUE(gcs({"put", "f", "gs://b/o", "--force"}));
+  EXPECT_TRUE(gcs({"put", "f", "gs://b/o", "--overwrite"}));
+}
+
+}  // namespace
+}  // namespace mt::cli

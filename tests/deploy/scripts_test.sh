@@ -330,6 +330,29 @@ if [ -x "$BIN" ]; then
   expect_out "# plan: 8 items (day x data type x instrument), 3 shard tasks" "the dry run prints the plan size and shard count"
   expect_out "# shard sizes: min " "the dry run prints the shard sizes"
   expect_out "# expected objects: 8 Parquet files under gs://test-bucket/raw_tick_data/" "the dry run prints the expected object count"
+  # The estimate: sizes sampled from the project's Tardis-compatible test server (GENERATED files of 1,000
+  # bytes each, so 8 items are 8,000 bytes), or "not computed" when the datasets server does not answer.
+  if command -v node >/dev/null 2>&1; then
+    ddir="$tmp/datasets"; mkdir -p "$ddir"
+    for day in 2024-01-01 2024-01-02; do for t in trades quotes; do for s in BTCUSDT ETHUSDT; do
+      head -c 1000 /dev/zero >"$ddir/binance-futures_${t}_${day}_${s}.csv.gz"
+    done; done; done
+    node tests/support/tardis_server.mjs --port 0 --data-dir "$ddir" --port-file "$tmp/tardis.port" >/dev/null 2>&1 &
+    srv_pid=$!
+    for _ in $(seq 100); do [ -s "$tmp/tardis.port" ] && break; sleep 0.1; done
+    TARDIS_DATASETS_URL="http://127.0.0.1:$(cat "$tmp/tardis.port")" TARDIS_API_KEY=k MARKET_TICK_BIN=$BIN capture \
+      deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 \
+      --exchanges binance-futures --symbols BTCUSDT,ETHUSDT --data-types trades,quotes --instances 2 --tasks 3 --job-name sized --dry-run
+    kill "$srv_pid" 2>/dev/null || true
+    expect_rc 0 "orchestrate --dry-run with an estimate"
+    expect_out "# estimate: 8.00 KB to download (8 items, 8 sampled by 8 requests" "the dry run prints the estimated download size"
+    expect_out "# estimate: about 0.00 hours of wall time on 2 instances" "the dry run spreads the machine-hours over the instances"
+  fi
+  TARDIS_DATASETS_URL=http://127.0.0.1:9 MARKET_TICK_BIN=$BIN capture deploy/orchestration/orchestrate-tick-download.sh \
+    --start-date 2024-01-01 --end-date 2024-01-01 --exchanges binance-futures --symbols BTCUSDT --instances 2 --tasks 2 \
+    --job-name sized --dry-run
+  expect_rc 0 "orchestrate --dry-run without a datasets server"
+  expect_out "# estimate: not computed (market-tick plan --estimate exited 3" "an estimate that cannot be made is said, not fatal"
   MARKET_TICK_BIN=$BIN capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-01 \
     --exchanges binance-futures --symbols BTCUSDT --instances 2 --tasks 4 --job-name sized --dry-run
   expect_out "# note: fewer items than tasks: 3 tasks will have nothing to do" "the dry run warns about empty shards"

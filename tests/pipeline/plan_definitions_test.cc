@@ -223,6 +223,40 @@ TEST_F(PlanStore, DaysWithoutDefinitionsAreProblemsAndStopADownloadPlan) {
       << items.status().message();
 }
 
+TEST_F(PlanStore, DaysAfterAnExchangesExportedUntilAreNoted) {
+  // Definitions of three days as `instruments` records them: deribit's
+  // datasets.exportedUntil ended inside the second day, binance-futures' is
+  // past the last; binance has no exported_until (nothing says otherwise).
+  const std::vector<InstrumentDefinition> defs = {
+      Definition("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "trades"),
+      Definition("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "trades"),
+  };
+  const std::string sources =
+      R"([{"exchange":"binance-futures","exported_until":"2020-02-25T00:00:00.000000Z","final":true},)"
+      R"({"exchange":"binance","exported_until":null},)"
+      R"({"exchange":"deribit","exported_until":"2020-02-23T06:00:00.000000Z","final":false}])";
+  for (Date d = kDay; d <= AddDays(kDay2, 1); d = AddDays(d, 1)) {
+    auto r = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(d), defs,
+                                  {{"exchange_sources", sources}}, parquet::WriterOptions{}, true);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  PlanRequest req = Day();
+  req.to = AddDays(kDay2, 1);
+  auto plan = PlanFromDefinitions(store_.get(), req);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  ASSERT_EQ(plan->notes.size(), 1u);
+  EXPECT_EQ(plan->notes[0],
+            "deribit: 2020-02-23 .. 2020-02-24 (2 days) after its datasets.exportedUntil 2020-02-23T06:00:00Z (when "
+            "its instrument definitions were written): Tardis may not have exported these days yet, so files may be "
+            "missing or incomplete; rerun `market-tick instruments` for them later, then download");
+  EXPECT_EQ(plan->items.size(), 6u);  // a warning, not a filter
+  // Only the requested exchanges are noted.
+  req.exchanges = {"binance-futures"};
+  plan = PlanFromDefinitions(store_.get(), req);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->notes.empty());
+}
+
 TEST_F(PlanStore, WorkItemsFromSymbolsPairBareSymbolsThroughTheDefinitions) {
   WriteDefinitions(kDay);
   PlanRequest req = Day();

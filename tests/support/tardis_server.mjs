@@ -23,6 +23,7 @@
 //
 // Faults (schema at FAULT_SPECS) are set by --faults JSON, setFaults(obj) or
 // POST /__control/faults; each call replaces the whole set. Order of evaluation per request:
+//   0. noHead (a HEAD answered 405).
 //   1. status429, then echoHeaders, errorBody, then status5xx: answered before routing and auth, like a
 //      front end would.
 //   2. route, auth, 404/401/416 (error responses never get body faults).
@@ -90,6 +91,9 @@ const FAULT_SPECS = {
   // answered late, never held forever). Two processes downloading the same items thus both
   // download every file at once, whatever the scheduler does.
   pairRequests: { waitMs: 10000 },
+  // A server without HEAD support (some CDNs and proxies): HEAD is answered 405 with
+  // `Allow: GET`, before everything else; GET is unaffected.
+  noHead: {},
 };
 
 function checkNumber(name, key, v, { min = 0, max = Number.MAX_SAFE_INTEGER } = {}) {
@@ -754,6 +758,9 @@ export async function startServer(opts = {}) {
 
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       return sendJsonError(ctx, 405, `method ${req.method} not allowed`, { Allow: 'GET, HEAD' });
+    }
+    if (req.method === 'HEAD' && takeFault(ctx, 'noHead')) {
+      return sendJsonError(ctx, 405, 'method HEAD not allowed', { Allow: 'GET' });
     }
     // Status faults come first, as a rate limiter or a failing front end would answer before auth.
     const tooMany = takeFault(ctx, 'status429');
