@@ -104,6 +104,48 @@ std::vector<FlagSpec> ValidateFlags() {
   return f;
 }
 
+// derive's flags: download's selection and shard, its own names and runs.
+std::vector<FlagSpec> DeriveFlags() {
+  std::vector<FlagSpec> f = {
+      {"from", true, "first UTC day, YYYY-MM-DD"},
+      {"to", true, "last UTC day, inclusive (default: --from)"},
+      {"exchanges", true,
+       "Tardis exchange ids, comma separated; without --symbols, every stored raw object of these exchanges "
+       "(default: all)",
+       "EXCHANGES"},
+      {"data-types", true,
+       "derived names to compute (as --derive), and optionally their source data types (incremental_book_L2, "
+       "trades)",
+       "DATA_TYPES"},
+      {"derive", true,
+       "derived data types to compute, comma separated: book_snapshot_{depth}_{interval}, "
+       "book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks, "
+       "trade_bar_{volume}vol (docs/DERIVED.md)"},
+      {"symbols", true,
+       "Tardis symbols (as download: exchange:SYMBOL or bare); without it, every raw object stored for the days "
+       "(a grouped symbol such as OPTIONS: the objects its download recorded)",
+       "SYMBOLS"},
+  };
+  for (auto& e : FilterFlags()) f.push_back(e);
+  for (auto& e : std::vector<FlagSpec>{
+           {"shard", true, "I/N: run shard I of N (also SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT)"},
+           {"shards", true, "shard count with JOB_COMPLETION_INDEX (Kubernetes)", "SHARD_COUNT"},
+           {"output", true, std::string("the store holding the raw data, where derived data is written: ") + kOutputHelp,
+            "OUTPUT_URI", "./data"},
+           {"concurrency", true, "items at once (items with book snapshots run one at a time)", "", "2"},
+           {"force", false, "recompute derived objects that exist"},
+           {"summary-json", true,
+            "write the run summary as JSON to this file (whole or not at all; if it cannot be written, the run "
+            "fails)"},
+       }) {
+    f.push_back(e);
+  }
+  for (auto& e : EngineFlags()) {
+    if (e.name != "batch-size" && e.name != "gzip-engine") f.push_back(e);
+  }
+  return f;
+}
+
 // convert's flags: the engine's (shared with download) between its own.
 std::vector<FlagSpec> ConvertFlags() {
   std::vector<FlagSpec> f = {
@@ -173,6 +215,9 @@ const std::vector<Command>& Commands() {
       {"convert", "convert local Tardis CSV(.gz) files to Parquet",
        "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T] [--derive LIST]",
        ConvertFlags(), RunConvert},
+      {"derive", "compute derived data (book snapshots, trade bars) from raw Parquet already stored; no download",
+       "--from D [--to D] --derive LIST [--exchanges a,b] [--symbols s1,s2] [--output URI] [--shard I/N] [--force]",
+       DeriveFlags(), RunDerive},
       {"schemas", "print the Parquet schema of every data type (Markdown)", "", {}, RunSchemas},
       {"validate", "check stored data against instrument definitions; missing-data and HTML coverage reports",
        "--from D [--to D] [--exchanges a,b] [--data-types t1,t2] [--symbols s1,s2] [--derive LIST] "

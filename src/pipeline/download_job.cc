@@ -77,18 +77,8 @@ class ProgressLine {
   std::thread thread_;
 };
 
-constexpr Outcome kOutcomes[] = {Outcome::kDone,   Outcome::kSkipped,   Outcome::kNoData,   Outcome::kNotAvailable,
-                                 Outcome::kFailed, Outcome::kRetryable, Outcome::kCancelled};
-
-// Items that are not done, one line each: failures as errors, the source's
-// 404s as warnings (stdout has them too, from on_item).
-void LogItem(const ItemResult& r) {
-  if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kRetryable) {
-    log::Error(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
-  } else if (r.outcome == Outcome::kNotAvailable) {
-    log::Warn(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
-  }
-}
+constexpr Outcome kOutcomes[] = {Outcome::kDone,   Outcome::kSkipped,   Outcome::kNoData,    Outcome::kNotAvailable,
+                                 Outcome::kFailed, Outcome::kRetryable, Outcome::kCancelled, Outcome::kMissing};
 
 // The run's counts by outcome and its sums, for the summary line and the
 // summary JSON alike.
@@ -109,17 +99,29 @@ RunTotals Tally(const std::vector<ItemResult>& results) {
   return t;
 }
 
-// Logs the summary line and the verdict's reason; returns the verdict.
-Status Summarize(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled) {
+}  // namespace
+
+void LogItemResult(const ItemResult& r) {
+  if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kRetryable) {
+    log::Error(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
+  } else if (r.outcome == Outcome::kNotAvailable || r.outcome == Outcome::kMissing) {
+    log::Warn(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
+  }
+}
+
+Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled) {
   RunTotals t = Tally(results);
+  // "missing" only where it happens (derive), so download's line is as it was.
+  const std::string missing =
+      t.counts[Outcome::kMissing] ? ", " + std::to_string(t.counts[Outcome::kMissing]) + " missing" : "";
   char line[512];
   std::snprintf(line, sizeof line,
                 "summary: %zu items: %d done, %d skipped, %d no data, %d not available, %d failed, %d failed "
-                "(retryable), %d cancelled; %s in, %s out, %llu rows in %.1f s",
+                "(retryable), %d cancelled%s; %s in, %s out, %llu rows in %.1f s",
                 results.size(), t.counts[Outcome::kDone], t.counts[Outcome::kSkipped], t.counts[Outcome::kNoData],
                 t.counts[Outcome::kNotAvailable], t.counts[Outcome::kFailed], t.counts[Outcome::kRetryable],
-                t.counts[Outcome::kCancelled], HumanBytes(t.bytes_in).c_str(), HumanBytes(t.bytes_out).c_str(),
-                static_cast<unsigned long long>(t.rows), secs);
+                t.counts[Outcome::kCancelled], missing.c_str(), HumanBytes(t.bytes_in).c_str(),
+                HumanBytes(t.bytes_out).c_str(), static_cast<unsigned long long>(t.rows), secs);
   log::Info(line);
   if (!fatal.ok()) {
     log::Error(fatal.message());
@@ -136,11 +138,18 @@ Status Summarize(const std::vector<ItemResult>& results, double secs, const Stat
   if (t.counts[Outcome::kFailed] > 0 || t.unkeyed_rows > 0) {
     return Status::InvalidInput(std::to_string(t.counts[Outcome::kFailed]) + " items failed");
   }
+  // No raw object to compute from: a rerun cannot change that (download it first).
+  if (t.counts[Outcome::kMissing] > 0) {
+    return Status::InvalidInput(std::to_string(t.counts[Outcome::kMissing]) +
+                                " items have no raw object in the store (download them first)");
+  }
   if (t.counts[Outcome::kRetryable] > 0) {
     return Status::Unavailable(std::to_string(t.counts[Outcome::kRetryable]) + " items failed (retryable)");
   }
   return Status::OK();
 }
+
+namespace {
 
 // Derived names not computed for some items, said once per name for the run
 // (as convert says it once): items of another data type, grouped items.
@@ -298,7 +307,7 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   std::function<void(const ItemResult&)> on_item = options.on_item;
   opts.on_item = [on_item](const ItemResult& r) {
     if (on_item) on_item(r);
-    LogItem(r);
+    LogItemResult(r);
   };
   log::Info("downloading " + std::to_string(report.items.size()) + " items (shard " +
             std::to_string(options.shard.index) + "/" + std::to_string(options.shard.count) + ", " +
@@ -314,7 +323,7 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  report.status = Summarize(report.results, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
+  report.status = SummarizeItems(report.results, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
   if (!options.summary_json.empty()) {
     // Written whole or not at all; a summary that cannot be written fails
     // the run (a pipeline reading it must not take an empty file for one).

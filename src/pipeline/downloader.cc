@@ -10,8 +10,8 @@
 #include "core/parallel.h"
 #include "core/utf8.h"
 #include "derive/engine.h"
-#include "parquet/file_reader.h"
 #include "pipeline/item_record.h"
+#include "pipeline/stored_derive.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
@@ -27,6 +27,7 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kFailed: return "failed";
     case Outcome::kRetryable: return "failed_retryable";
     case Outcome::kCancelled: return "cancelled";
+    case Outcome::kMissing: return "missing";
   }
   return "?";
 }
@@ -164,59 +165,6 @@ ItemResult Skipped(ItemResult res, const std::string& object) {
   return res;
 }
 
-// Feeds the rows of a stored raw object to `engine`, row group by row
-// group, as the converter's batches (the same columns, values dense, nulls
-// in `defined`), and finishes it. One row group's columns are in memory at a
-// time, read one column after another. kInvalidInput: the object is not a
-// readable file of `schema`'s columns.
-Status DeriveFromStored(storage::ObjectStore* store, const std::string& object, const tardis::DataTypeSchema& schema,
-                        derive::DeriveEngine* engine, const std::atomic<bool>* cancel) {
-  MT_ASSIGN_OR_RETURN(std::unique_ptr<parquet::FileReader> reader, parquet::FileReader::Open(store, object));
-  const std::vector<columnar::ColumnSpec> spec = schema.OutputSchema();
-  const parquet::FileMetaData& md = reader->metadata();
-  if (md.leaves.size() != spec.size()) {
-    return Status::InvalidInput(store->Describe(object) + ": " + std::to_string(md.leaves.size()) +
-                                " columns where " + schema.name + " has " + std::to_string(spec.size()));
-  }
-  for (size_t i = 0; i < spec.size(); i++) {
-    const parquet::SchemaElement& e = md.schema[md.leaves[i].schema_index];
-    if (e.name != spec[i].name || e.type != parquet::PhysicalTypeOf(spec[i].kind)) {
-      return Status::InvalidInput(store->Describe(object) + ": column " + std::to_string(i + 1) + " is '" + e.name +
-                                  "', not " + schema.name + "'s '" + spec[i].name + "'");
-    }
-  }
-  MT_RETURN_IF_ERROR(engine->OnSchema(schema));
-  for (size_t g = 0; g < md.row_groups.size(); g++) {
-    if (cancel && cancel->load()) return Status::Cancelled("interrupted");
-    columnar::RowGroupData rg = columnar::MakeRowGroup(spec);
-    rg.num_rows = static_cast<size_t>(md.row_groups[g].num_rows);
-    for (size_t i = 0; i < spec.size(); i++) {
-      MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, reader->ReadColumn(g, i));
-      if (v.num_rows != rg.num_rows || v.defined.size() != rg.num_rows) {
-        return Status::InvalidInput(store->Describe(object) + ": row group " + std::to_string(g) + " column '" +
-                                    spec[i].name + "' has " + std::to_string(v.num_rows) + " rows, not " +
-                                    std::to_string(rg.num_rows));
-      }
-      columnar::ColumnData& c = rg.columns[i];
-      for (size_t r = 0; r < rg.num_rows; r++) {
-        if (!v.defined[r]) {
-          c.AddNull(r);
-          continue;
-        }
-        c.AddDefined();
-        switch (spec[i].kind) {
-          case columnar::ColumnKind::kTimestampMicros: c.i64.push_back(v.ints[r]); break;
-          case columnar::ColumnKind::kDouble: c.f64.push_back(v.doubles[r]); break;
-          case columnar::ColumnKind::kBool: c.b.push_back(v.bools[r]); break;
-          case columnar::ColumnKind::kString: c.str.Append(v.strings[r]); break;
-        }
-      }
-    }
-    MT_RETURN_IF_ERROR(engine->OnBatch(rg));
-  }
-  return engine->Finish();
-}
-
 }  // namespace
 
 ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
@@ -270,42 +218,31 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         // Derived objects missing beside an existing raw one (a first run
         // without --derive, or a new name): computed from the stored raw
         // object, read row group by row group, without a request.
-        std::vector<derive::DerivedSpec> missing;
         std::vector<std::string> present;
-        for (const derive::DerivedSpec& spec : derived) {
-          const std::string name = storage::DerivedObjectName(item.day, spec.name, key);
-          auto d = opts_.store->Exists(name);
-          if (d.ok() && *d) {
-            opts_.store->RemoveStaleTemporaries(name);
-            present.push_back(name);
-          } else {
-            missing.push_back(spec);
-          }
-        }
+        std::vector<derive::DerivedSpec> missing = MissingDerived(opts_.store, item.day, key, derived, &present);
         if (missing.empty()) {
           res.outcome = Outcome::kSkipped;
           res.objects.push_back(object);
           for (auto& name : present) res.objects.push_back(std::move(name));
           return res;
         }
-        // Computed from the stored raw object, without a request.
-        derive::EngineOptions eo;
-        eo.specs = missing;
-        eo.store = opts_.store;
-        eo.overwrite = false;
-        eo.writer = opts_.convert.writer;
-        eo.source = opts_.store->Describe(object);
-        eo.day = item.day;
-        eo.exchange = item.exchange;
-        eo.symbol = item.symbol;
-        eo.tool_version = opts_.convert.tool_version;
-        eo.key = [key](const Date&, const std::string&, const std::string&) -> Result<std::string> { return key; };
-        derive::DeriveEngine engine(std::move(eo));
-        const Status st = schema ? DeriveFromStored(opts_.store, object, *schema, &engine, opts_.cancel)
-                                 : Status::InvalidInput("no schema for data type " + item.data_type);
-        if (st.ok()) {
+        StoredDeriveRequest sd;
+        sd.store = opts_.store;
+        sd.raw_object = object;
+        sd.schema = schema;
+        sd.specs = missing;
+        sd.day = item.day;
+        sd.key = key;
+        sd.exchange = item.exchange;
+        sd.symbol = item.symbol;
+        sd.overwrite = false;
+        sd.writer = opts_.convert.writer;
+        sd.tool_version = opts_.convert.tool_version;
+        sd.cancel = opts_.cancel;
+        auto computed = DeriveFromStoredObject(sd);
+        if (computed.ok()) {
           res.outcome = Outcome::kDone;
-          for (const auto& d : engine.outputs()) {
+          for (const auto& d : computed->outputs) {
             res.bytes_out += d.bytes;
             res.objects.push_back(d.name);
           }
@@ -313,7 +250,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
           if (res.objects.empty()) res.outcome = Outcome::kSkipped;
           return res;
         }
-        engine.Abort();
+        const Status& st = computed.status();
         if (st.code() == Status::Code::kCancelled) {
           res.outcome = Outcome::kCancelled;
           res.reason = "interrupted";

@@ -31,6 +31,7 @@ enum class Outcome {
   kFailed,         // permanent failure
   kRetryable,      // gave up on a transient failure (a later run may succeed)
   kCancelled,      // interrupted before finishing
+  kMissing,        // derive: the raw object to compute from is not in the store
 };
 const char* OutcomeName(Outcome o);
 
