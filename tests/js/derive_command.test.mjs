@@ -1,0 +1,201 @@
+// `market-tick derive`: derived series computed from raw Parquet already in a store, never
+// downloading. The raw objects come from `convert` of the real fixtures (and of generated files,
+// labelled as such); each derived object is compared with what `convert --derive` writes for the
+// same file: the same column chunks byte for byte, the same key-value metadata but `source`, the
+// same rows read back by DuckDB.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { closeDuckdb, duckKvMetadata, duckReadAll } from './lib/readers.mjs';
+import { FIXTURE_DIR, describeRun, listFiles, mkTmp, run, runOk } from './lib/harness.mjs';
+
+const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-derive-cmd-'));
+after(async () => {
+  await closeDuckdb();
+  fs.rmSync(ROOT_TMP, { recursive: true, force: true });
+});
+
+const ENV = { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }; // created_at pinned: bytes comparable
+const FILES = [
+  'deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz',
+  'bitmex_trades_2020-03-01_XBTUSD.csv.gz',
+  'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz',
+].map((f) => path.join(FIXTURE_DIR, f));
+const NAMES = ['book_snapshot_5_1s', 'book_snapshot_3_0ms', 'trade_bar_1m', 'trade_bar_10ticks'];
+const EXPECTED = [
+  'day-2020-02-22/data_type-trade_bar_10ticks/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet',
+  'day-2020-02-22/data_type-trade_bar_1m/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet',
+  'day-2020-03-01/data_type-trade_bar_10ticks/BITMEX:PERPETUAL:BTC-USD.parquet',
+  'day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet',
+  'day-2020-04-01/data_type-book_snapshot_3_0ms/DERIBIT:PERPETUAL:BTC-USD.parquet',
+  'day-2020-04-01/data_type-book_snapshot_5_1s/DERIBIT:PERPETUAL:BTC-USD.parquet',
+].map((f) => `derived_data/by_date/${f}`);
+
+const derive = (store, extra = [], env = ENV) =>
+  run(['derive', '--from', '2020-02-22', '--to', '2020-04-01', '--output', store, ...extra], { env, cwd: ROOT_TMP });
+
+// The bytes before the footer (the column chunks).
+function parquetBody(file) {
+  const b = fs.readFileSync(file);
+  return b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8));
+}
+
+// stdout lines OUTCOME<TAB>ITEM<TAB>OBJECT as [outcome, item, object relative to store].
+const lines = (stdout, store) => stdout.trim().split('\n').filter(Boolean).map((l) => {
+  const [o, item, obj] = l.split('\t');
+  return [o, item, obj === '-' ? '-' : path.relative(store, path.resolve(ROOT_TMP, obj))];
+});
+
+/** A store with the raw objects of `files` (convert, no --derive). */
+function rawStore(name, files = FILES) {
+  const store = path.join(mkTmp(ROOT_TMP, name), 'store');
+  runOk(['convert', ...files, '--output', store], { env: ENV });
+  return store;
+}
+
+describe('derive: from stored raw Parquet, as convert --derive computes it', () => {
+  let store, reference;
+  before(() => {
+    store = rawStore('main');
+    reference = path.join(mkTmp(ROOT_TMP, 'reference'), 'store');
+    runOk(['convert', ...FILES, '--output', reference, '--derive', NAMES.join(',')], { env: ENV });
+  });
+
+  it('lists the stored raw objects and writes every derived object, equal to convert --derive\'s', async () => {
+    const args = ['--derive', NAMES.join(',')];
+    const r = derive(store, args);
+    assert.equal(r.code, 0, describeRun(args, r));
+    const out = lines(r.stdout, store);
+    assert.deepEqual(out.map((l) => l[2]).sort(), EXPECTED, r.stdout);
+    for (const l of out) assert.equal(l[0], 'done');
+    // Items listed from the store are named by their instrument key.
+    assert.ok(out.some((l) => l[1] === '2020-04-01/incremental_book_L2/deribit/DERIBIT:PERPETUAL:BTC-USD'), r.stdout);
+    assert.match(r.stderr, /summary: 3 items: 3 done, 0 skipped/);
+    assert.deepEqual(listFiles(path.join(store, 'derived_data')), EXPECTED.map((f) => f.slice('derived_data/'.length)));
+    for (const rel of EXPECTED) {
+      const a = path.join(store, rel), b = path.join(reference, rel);
+      assert.ok(parquetBody(a).equals(parquetBody(b)), `${rel}: column chunks differ`);
+      const ka = await duckKvMetadata(a), kb = await duckKvMetadata(b);
+      // `source`: the raw object read (derive), the CSV (convert).
+      assert.equal(ka.source, path.join(store, ka.source_object));
+      assert.deepEqual({ ...ka, source: '' }, { ...kb, source: '' }, rel);
+      const ra = await duckReadAll(a), rb = await duckReadAll(b);
+      assert.ok(ra.rows.length > 0, rel);
+      assert.deepEqual(ra.rows, rb.rows, rel);
+    }
+  });
+
+  it('a rerun writes nothing; --force recomputes the same objects', () => {
+    const stat = (rel) => fs.statSync(path.join(store, rel));
+    const before = Object.fromEntries(EXPECTED.map((rel) => [rel, stat(rel)]));
+    const bodies = Object.fromEntries(EXPECTED.map((rel) => [rel, parquetBody(path.join(store, rel))]));
+    const again = derive(store, ['--derive', NAMES.join(',')]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, '');
+    assert.match(again.stderr, /summary: 3 items: 0 done, 3 skipped/);
+    for (const rel of EXPECTED) {
+      assert.equal(stat(rel).ino, before[rel].ino, rel);
+      assert.equal(stat(rel).mtimeMs, before[rel].mtimeMs, rel);
+    }
+    // One name removed: only it is computed again, the others are kept.
+    fs.rmSync(path.join(store, EXPECTED[0]));
+    const one = derive(store, ['--derive', NAMES.join(',')]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(lines(one.stdout, store).map((l) => l[2]), [EXPECTED[0]]);
+    assert.ok(parquetBody(path.join(store, EXPECTED[0])).equals(bodies[EXPECTED[0]]));
+    assert.equal(stat(EXPECTED[1]).ino, before[EXPECTED[1]].ino);
+
+    const forced = derive(store, ['--derive', NAMES.join(','), '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(lines(forced.stdout, store).map((l) => l[2]).sort(), EXPECTED);
+    assert.match(forced.stderr, /summary: 3 items: 3 done, 0 skipped/);
+    for (const rel of EXPECTED) {
+      assert.notEqual(stat(rel).ino, before[rel].ino, `${rel}: replaced`);
+      assert.ok(parquetBody(path.join(store, rel)).equals(bodies[rel]), rel);
+    }
+  });
+
+  it('selects by exchange, by symbols (the plan of download) and by derived names in --data-types', () => {
+    const sel = rawStore('select');
+    let r = derive(sel, ['--exchanges', 'bitmex', '--derive', 'trade_bar_1m,book_snapshot_5_1s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r.stdout, sel), [['done', '2020-03-01/trades/bitmex/BITMEX:PERPETUAL:BTC-USD',
+      'derived_data/by_date/day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet']]);
+    // --symbols: download's items; one not stored is `missing` (exit 1), the others are computed.
+    r = run(['derive', '--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL,deribit:ETH-PERPETUAL',
+      '--data-types', 'book_snapshot_5_1s', '--output', sel], { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(lines(r.stdout, sel).sort(), [
+      ['done', '2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL', EXPECTED[5]],
+      ['missing', '2020-04-01/incremental_book_L2/deribit/ETH-PERPETUAL', '-'],
+    ]);
+    assert.match(r.stderr, /missing 2020-04-01\/incremental_book_L2\/deribit\/ETH-PERPETUAL: no raw object .*data_type-incremental_book_L2\/DERIBIT:PERPETUAL:ETH-USD\.parquet to compute from \(download it first\)/);
+    assert.match(r.stderr, /1 done, .* 0 cancelled, 1 missing;/);
+    assert.ok(parquetBody(path.join(sel, EXPECTED[5])).equals(parquetBody(path.join(reference, EXPECTED[5]))));
+  });
+
+  it('a raw object that cannot be read fails its item, naming it; the other items are computed', () => {
+    const bad = rawStore('corrupt');
+    const raw = path.join(bad, 'raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet');
+    const b = fs.readFileSync(raw);
+    b.write('XXXX', b.length - 4); // no trailing PAR1
+    fs.writeFileSync(raw, b);
+    const summary = path.join(ROOT_TMP, 'corrupt-summary.json');
+    const r = derive(bad, ['--derive', 'trade_bar_1m', '--summary-json', summary]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /failed 2020-03-01\/trades\/bitmex\/BITMEX:PERPETUAL:BTC-USD: computing derived data from .*BITMEX:PERPETUAL:BTC-USD\.parquet: /);
+    assert.deepEqual(lines(r.stdout, bad).map((l) => l[2]), [EXPECTED[1]]);
+    assert.ok(!fs.existsSync(path.join(bad, EXPECTED[3])));
+    assert.ok(fs.readFileSync(raw).equals(b), 'the raw object is left as it is');
+    const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+    assert.equal(s.items, 2);
+    assert.equal(s.counts.done, 1);
+    assert.equal(s.counts.failed, 1);
+    assert.equal(s.counts.missing, 0);
+    assert.match(s.results.find((x) => x.outcome === 'failed').reason, /BITMEX:PERPETUAL:BTC-USD\.parquet/);
+  });
+
+  it('shards: every item exactly once across the shards, by --shard or an indexed job\'s variables', () => {
+    // Generated: the fixtures' raw objects copied under more days, so the plan has 15 items.
+    const sh = rawStore('shards');
+    for (const day of ['2020-04-02', '2020-04-03', '2020-04-04', '2020-04-05']) {
+      for (const rel of listFiles(path.join(sh, 'raw_tick_data'))) {
+        if (!rel.startsWith('by_date/day-2020-0')) continue;
+        const to = path.join(sh, 'raw_tick_data', rel.replace(/day-2020-0\d-\d\d/, `day-${day}`));
+        if (fs.existsSync(to)) continue;
+        fs.mkdirSync(path.dirname(to), { recursive: true });
+        fs.copyFileSync(path.join(sh, 'raw_tick_data', rel), to);
+      }
+    }
+    const all = (extra, env = ENV) => {
+      const r = run(['derive', '--from', '2020-02-22', '--to', '2020-04-05', '--output', sh, '--derive', 'trade_bar_1m,book_snapshot_5_1s',
+        ...extra], { env, cwd: ROOT_TMP });
+      assert.equal(r.code, 0, r.stderr);
+      return [...new Set(lines(r.stdout, sh).map((l) => l[1]))];
+    };
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      const got = all(['--shard', `${i}/3`]);
+      assert.ok(got.length > 0, `shard ${i}/3 has items`);
+      seen.push(...got);
+    }
+    assert.equal(seen.length, 15, seen.join('\n'));
+    assert.equal(new Set(seen).size, 15, 'no item in two shards');
+    // Every item's objects exist now: an unsharded run has nothing left.
+    const rest = run(['derive', '--from', '2020-02-22', '--to', '2020-04-05', '--output', sh, '--derive', 'trade_bar_1m,book_snapshot_5_1s'],
+      { env: ENV, cwd: ROOT_TMP });
+    assert.match(rest.stderr, /summary: 15 items: 0 done, 15 skipped/);
+    // A Kubernetes indexed job (JOB_COMPLETION_INDEX with --shards) takes the same slice as --shard.
+    const again = (extra, env) => {
+      const r = run(['derive', '--from', '2020-02-22', '--to', '2020-04-05', '--output', sh, '--derive', 'trade_bar_1m,book_snapshot_5_1s',
+        '--force', ...extra], { env, cwd: ROOT_TMP });
+      assert.equal(r.code, 0, r.stderr);
+      return [...new Set(lines(r.stdout, sh).map((l) => l[1]))].sort();
+    };
+    assert.deepEqual(again(['--shards', '3'], { ...ENV, JOB_COMPLETION_INDEX: '1' }), again(['--shard', '1/3'], ENV));
+    assert.deepEqual(again([], { ...ENV, BATCH_TASK_INDEX: '2', BATCH_TASK_COUNT: '3' }), again(['--shard', '2/3'], ENV));
+  });
+});
