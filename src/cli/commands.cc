@@ -134,6 +134,9 @@ std::vector<FlagSpec> DeriveFlags() {
             "OUTPUT_URI", "./data"},
            {"concurrency", true, "items at once (items with book snapshots run one at a time)", "", "2"},
            {"force", false, "recompute derived objects that exist"},
+           {"from-report", false,
+            "compute exactly the missing and corrupt derived items of the days' missing-data reports (market-tick "
+            "validate), of the names given if any"},
            {"summary-json", true,
             "write the run summary as JSON to this file (whole or not at all; if it cannot be written, the run "
             "fails)"},

@@ -277,7 +277,8 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   o.threads = settings.threads;
   o.download.datasets_url = ctx.config.GetOr("TARDIS_DATASETS_URL", "https://datasets.tardis.dev");
   MT_ASSIGN_OR_RETURN(o.download.api_key, ApiKey(ctx));
-  o.download.force = args.Has("force") || args.Has("from-report");  // corrupt objects are replaced
+  // --from-report: items with a corrupt object are redone (DownloadOptions::replace).
+  o.download.force = args.Has("force");
   MT_ASSIGN_OR_RETURN(size_t c, PositiveInt("--concurrency/MAX_CONCURRENT_REQUESTS",
                                             args.Value("concurrency", ctx.config), 1, 256));
   o.download.concurrency = static_cast<int>(c);
@@ -313,7 +314,9 @@ Result<DeriveOptions> DeriveOptionsFromArgs(const ParsedArgs& args, const Contex
     const bool dup = std::any_of(o.derived.begin(), o.derived.end(), [&](const auto& x) { return x.name == d.name; });
     if (!dup) o.derived.push_back(std::move(d));
   }
-  if (o.derived.empty()) {
+  // --from-report: the reports' derived items (of the names given, if any).
+  o.from_report = args.Has("from-report");
+  if (o.derived.empty() && !o.from_report) {
     return Status::Usage("name the derived data types to compute: --derive LIST, or derived names in --data-types (" +
                          derive::AcceptedDerivedForms() + ")");
   }

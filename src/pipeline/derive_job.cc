@@ -88,6 +88,7 @@ class DeriveRunner {
       specs.push_back(s);
       book |= s.kind == derive::DerivedKind::kBookSnapshot;
     }
+    const bool force = o_.force || o_.replace.count(item.Id()) > 0;
     std::vector<RawObject> raws;
     if (const Status st = RawObjectsOf(item, &raws, &res); !st.ok()) return Failed(std::move(res), st);
     if (raws.empty()) return res;  // its outcome says why
@@ -104,7 +105,7 @@ class DeriveRunner {
       if (!exists.ok()) return Failed(std::move(res), exists.status());
       if (!*exists) return NoRawObject(item, raw, std::move(res));
       std::vector<derive::DerivedSpec> missing =
-          o_.force ? specs : MissingDerived(store_, item.day, raw.key, specs, &present);
+          force ? specs : MissingDerived(store_, item.day, raw.key, specs, &present);
       if (missing.empty()) continue;
       StoredDeriveRequest sd;
       sd.store = store_;
@@ -119,7 +120,7 @@ class DeriveRunner {
         sd.exchange = item.exchange;
         sd.symbol = item.symbol;
       }
-      sd.overwrite = o_.force;
+      sd.overwrite = force;
       sd.writer = o_.writer;
       sd.tool_version = o_.tool_version;
       sd.cancel = o_.cancel;
@@ -218,10 +219,44 @@ Result<std::vector<WorkItem>> DeriveItems(storage::ObjectStore* store, const Pla
   return ListStored(store, request);
 }
 
+namespace {
+
+// The items of the reports' derived rows (of the names asked for, when
+// some are), with `options` completed: the reports' names, the items to
+// recompute.
+Result<std::vector<WorkItem>> ReportItems(storage::ObjectStore* store, DeriveJobOptions* options) {
+  MT_ASSIGN_OR_RETURN(ReportPlan rp, PlanFromRequestReports(store, options->request, false));
+  const bool named = !options->derived.empty();
+  auto asked = [&](const std::string& name) {
+    return std::any_of(options->derived.begin(), options->derived.end(), [&](const auto& d) { return d.name == name; });
+  };
+  std::vector<WorkItem> items;
+  for (const DerivedItem& d : rp.derived_items) {
+    if (!named || asked(d.name)) items.push_back(d.source);
+  }
+  if (!named) {
+    options->derived = rp.derived;
+  }
+  if (rp.derived_items.empty()) log::Info("--from-report: the reports list no derived items");
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  for (const WorkItem& it : items) {
+    if (rp.replace.count(it.Id())) options->replace.insert(it.Id());
+  }
+  return items;
+}
+
+}  // namespace
+
 Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions options) {
   DeriveReport report;
-  if (options.derived.empty()) return Status::Usage("no derived data types to compute");
-  MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, DeriveItems(store, options.request));
+  std::vector<WorkItem> plan;
+  if (options.from_report) {
+    MT_ASSIGN_OR_RETURN(plan, ReportItems(store, &options));
+  } else {
+    if (options.derived.empty()) return Status::Usage("no derived data types to compute");
+    MT_ASSIGN_OR_RETURN(plan, DeriveItems(store, options.request));
+  }
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   // A write error on the output would fail every item: a configuration
   // error, found before any item.

@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,15 @@ struct DeriveJobOptions {
   // source data types to read (those of `derived`).
   PlanRequest request;
   Shard shard;
-  std::vector<derive::DerivedSpec> derived;  // at least one
+  std::vector<derive::DerivedSpec> derived;  // at least one, unless from_report
   bool force = false;                        // recompute derived objects that exist
+  // --from-report: the derived rows of the days' missing-data reports
+  // (written by validate): their source items, their names added to
+  // `derived` (only those of `derived` when it is given), items with a
+  // corrupt derived object recomputed as with force. The reports' raw rows
+  // are download --from-report's.
+  bool from_report = false;
+  std::set<std::string> replace;  // Ids of items recomputed as with force (set by the job from the reports)
   int concurrency = 2;                       // items at once (book snapshot items run one at a time)
   int threads = 1;                           // encoding threads shared by the items
   parquet::WriterOptions writer;             // pool set by the job

@@ -277,7 +277,22 @@ void PlanReport::WriteTable(std::FILE* out) const {
 
 Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOptions options) {
   DownloadReport report;
-  MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
+  std::vector<WorkItem> plan;
+  if (options.source.from_report) {
+    // The reports' items, those with a corrupt object redone; their derived
+    // rows add their names (computed from the stored raw object when it is
+    // there, else with the download).
+    MT_ASSIGN_OR_RETURN(ReportPlan rp, PlanFromRequestReports(store, options.request, options.source.report_data_types));
+    plan = std::move(rp.items);
+    options.download.replace = std::move(rp.replace);
+    for (derive::DerivedSpec& d : rp.derived) {
+      auto& list = options.download.derived;
+      const bool dup = std::any_of(list.begin(), list.end(), [&](const auto& x) { return x.name == d.name; });
+      if (!dup) list.push_back(std::move(d));
+    }
+  } else {
+    MT_ASSIGN_OR_RETURN(plan, PlanWorkItems(store, options.request, options.source));
+  }
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   report.derived = DerivedItems(report.items, options.download.derived);
   SayDerivedSkips(report.items, options.download.derived);

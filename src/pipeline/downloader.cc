@@ -170,6 +170,8 @@ ItemResult Skipped(ItemResult res, const std::string& object) {
 ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   ItemResult res;
   res.item = item;
+  // --force, or an item a missing-data report says to redo (a corrupt object).
+  const bool force = opts_.force || opts_.replace.count(item.Id()) > 0;
   const tardis::DataTypeSchema* schema = tardis::FindSchema(item.data_type);
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
@@ -210,7 +212,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   std::unique_lock<std::mutex> derive_slot(derive_mu_, std::defer_lock);
   if (!derived.empty()) derive_slot.lock();
   if (!grouped) {
-    if (!opts_.force) {
+    if (!force) {
       auto exists = opts_.store->Exists(object);
       if (exists.ok() && *exists) {
         // A killed --force run may have left a temporary file beside it.
@@ -272,10 +274,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   }
   // A grouped item is complete when its record is (item_record.h): a rerun
   // skips it on one store read, without a request to Tardis.
-  bool replace_record = opts_.force;
+  bool replace_record = force;
   if (grouped) {
     auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(item));
-    if (rec.ok() && rec->outcome != "not_available" && !opts_.force) {
+    if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const auto& o : rec->objects) {
         opts_.store->RemoveStaleTemporaries(o.name);
@@ -304,7 +306,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // Without a record a grouped item is not done, whatever objects exist (a
   // run may have stopped between two commits): its objects are written
   // again, so the record lists every one of them.
-  target.overwrite = opts_.force || grouped;
+  target.overwrite = force || grouped;
   target.fixed_object = object;
   target.fixed_key = key;
   target.keys = resolver.get();
@@ -321,7 +323,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     conv.reset();  // aborts the old engine before it goes
     target.observers.clear();
     if (!derived.empty()) {
-      derive::EngineOptions eo = DeriveEngineOptions(derived, opts_.store, opts_.force, hints, settings);
+      derive::EngineOptions eo = DeriveEngineOptions(derived, opts_.store, force, hints, settings);
       // The row-group budget of convert (EngineOptions::buffer_bytes), not
       // a share of DOWNLOAD_BUFFER_MB: smaller row groups of deep series
       // cost more in footer metadata than they save (bench/README.md), and
@@ -403,7 +405,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // Another run created the object first (a create-only upload refused
       // mid-write). Not for a grouped file: one instrument's object says
       // nothing of the others'.
-      if (r.sink_error.code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
+      if (r.sink_error.code() == Status::Code::kAlreadyExists && !force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
       return give_up(r.sink_error.retryable() ? Outcome::kRetryable : Outcome::kFailed, last_error);
@@ -513,7 +515,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         return res;
       }
       last_error = outs.status().message();
-      if (outs.status().code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
+      if (outs.status().code() == Status::Code::kAlreadyExists && !force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
       if (outs.status().code() == Status::Code::kDataLoss && refetches < 2) {
