@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { closeDuckdb, duckKvMetadata, duckReadAll } from './lib/readers.mjs';
-import { FIXTURE_DIR, describeRun, listFiles, mkTmp, run, runOk } from './lib/harness.mjs';
+import { BIN, FIXTURE_DIR, describeRun, listFiles, mkTmp, run, runOk } from './lib/harness.mjs';
 
 const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-derive-cmd-'));
 after(async () => {
@@ -56,12 +56,21 @@ function rawStore(name, files = FILES) {
   return store;
 }
 
+// convert --derive of the fixtures, made once: what derive must write.
+let referenceStore;
+function reference() {
+  if (!referenceStore) {
+    referenceStore = path.join(mkTmp(ROOT_TMP, 'reference'), 'store');
+    runOk(['convert', ...FILES, '--output', referenceStore, '--derive', [...NAMES].join(',')], { env: ENV });
+  }
+  return referenceStore;
+}
+
 describe('derive: from stored raw Parquet, as convert --derive computes it', () => {
-  let store, reference;
+  let store, reference_;
   before(() => {
     store = rawStore('main');
-    reference = path.join(mkTmp(ROOT_TMP, 'reference'), 'store');
-    runOk(['convert', ...FILES, '--output', reference, '--derive', NAMES.join(',')], { env: ENV });
+    reference_ = reference();
   });
 
   it('lists the stored raw objects and writes every derived object, equal to convert --derive\'s', async () => {
@@ -76,7 +85,7 @@ describe('derive: from stored raw Parquet, as convert --derive computes it', () 
     assert.match(r.stderr, /summary: 3 items: 3 done, 0 skipped/);
     assert.deepEqual(listFiles(path.join(store, 'derived_data')), EXPECTED.map((f) => f.slice('derived_data/'.length)));
     for (const rel of EXPECTED) {
-      const a = path.join(store, rel), b = path.join(reference, rel);
+      const a = path.join(store, rel), b = path.join(reference_, rel);
       assert.ok(parquetBody(a).equals(parquetBody(b)), `${rel}: column chunks differ`);
       const ka = await duckKvMetadata(a), kb = await duckKvMetadata(b);
       // `source`: the raw object read (derive), the CSV (convert).
@@ -134,7 +143,7 @@ describe('derive: from stored raw Parquet, as convert --derive computes it', () 
     ]);
     assert.match(r.stderr, /missing 2020-04-01\/incremental_book_L2\/deribit\/ETH-PERPETUAL: no raw object .*data_type-incremental_book_L2\/DERIBIT:PERPETUAL:ETH-USD\.parquet to compute from \(download it first\)/);
     assert.match(r.stderr, /1 done, .* 0 cancelled, 1 missing;/);
-    assert.ok(parquetBody(path.join(sel, EXPECTED[5])).equals(parquetBody(path.join(reference, EXPECTED[5]))));
+    assert.ok(parquetBody(path.join(sel, EXPECTED[5])).equals(parquetBody(path.join(reference_, EXPECTED[5]))));
   });
 
   it('a raw object that cannot be read fails its item, naming it; the other items are computed', () => {
@@ -197,5 +206,55 @@ describe('derive: from stored raw Parquet, as convert --derive computes it', () 
     };
     assert.deepEqual(again(['--shards', '3'], { ...ENV, JOB_COMPLETION_INDEX: '1' }), again(['--shard', '1/3'], ENV));
     assert.deepEqual(again([], { ...ENV, BATCH_TASK_INDEX: '2', BATCH_TASK_COUNT: '3' }), again(['--shard', '2/3'], ENV));
+  });
+});
+
+describe('derived items in missing-data reports: validate lists them, --from-report recomputes them', () => {
+  const KEY = 'DERIBIT:PERPETUAL:BTC-USD';
+  const rel = (name) => `derived_data/by_date/day-2020-04-01/data_type-${name}/${KEY}.parquet`;
+  const rawRel = `raw_tick_data/by_date/day-2020-04-01/data_type-incremental_book_L2/${KEY}.parquet`;
+  const sel = ['--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL'];
+  const validate = (store) => run(['validate', ...sel, '--data-types', 'incremental_book_L2', '--derive',
+    'book_snapshot_5_1s,book_snapshot_3_0ms', '--output', store], { env: ENV, cwd: ROOT_TMP });
+  let srv;
+  after(async () => { await srv?.close(); });
+
+  it('derive --from-report computes the missing derived item, and validate then finds it complete', () => {
+    const store = path.join(mkTmp(ROOT_TMP, 'report'), 'store');
+    runOk(['convert', FILES[0], '--output', store, '--derive', 'book_snapshot_5_1s'], { env: ENV });
+    let v = validate(store);
+    assert.equal(v.code, 1, v.stdout + v.stderr);
+    assert.match(v.stdout, /^missing\t2020-04-01\tbook_snapshot_3_0ms\tDERIBIT:PERPETUAL:BTC-USD$/m);
+    const r = run(['derive', '--from', '2020-04-01', '--from-report', '--output', store], { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r.stdout, store), [['done', '2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL', rel('book_snapshot_3_0ms')]]);
+    assert.ok(parquetBody(path.join(store, rel('book_snapshot_3_0ms'))).equals(parquetBody(path.join(reference(), rel('book_snapshot_3_0ms')))));
+    v = validate(store);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  });
+
+  it('download --from-report computes a missing derived item from the stored raw object, without a request', async () => {
+    const { startServer } = await import('../support/tardis_server.mjs');
+    const { spawn } = await import('node:child_process');
+    srv = await startServer();
+    const store = path.join(mkTmp(ROOT_TMP, 'report-dl'), 'store');
+    runOk(['convert', FILES[0], '--output', store, '--derive', 'book_snapshot_5_1s'], { env: ENV });
+    fs.rmSync(path.join(store, rel('book_snapshot_5_1s')));
+    assert.equal(validate(store).code, 1);
+    const rawStat = fs.statSync(path.join(store, rawRel));
+    const args = ['download', '--from', '2020-04-01', '--from-report', '--output', store];
+    const r = await new Promise((resolve, reject) => {
+      const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(srv.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 0, 'no download');
+    assert.deepEqual(lines(r.stdout, store).map((l) => l[2]).sort(), [rel('book_snapshot_3_0ms'), rel('book_snapshot_5_1s')]);
+    assert.equal(fs.statSync(path.join(store, rawRel)).ino, rawStat.ino, 'the raw object is kept');
+    assert.equal(validate(store).code, 0);
   });
 });
