@@ -292,7 +292,7 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report.status = SummarizeItems(report.results, report.seconds, Status::OK(), options.cancel && options.cancel->load());
   if (!options.summary_json.empty()) {
-    const Status st = WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds));
+    const Status st = WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds, true));
     if (!st.ok()) {
       log::Error("--summary-json: " + st.message());
       report.status = WorseStatus(report.status, st);

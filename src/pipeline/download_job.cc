@@ -172,7 +172,7 @@ void SayDerivedSkips(const std::vector<WorkItem>& items, const std::vector<deriv
 
 }  // namespace
 
-std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds) {
+std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds, bool count_missing) {
   RunTotals t = Tally(results);
   nlohmann::ordered_json items = nlohmann::ordered_json::array();
   for (const auto& r : results) {
@@ -191,7 +191,9 @@ std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double s
                      {"unkeyed_symbols", r.unkeyed_symbols}});
   }
   nlohmann::ordered_json by_outcome = nlohmann::ordered_json::object();
-  for (Outcome o : kOutcomes) by_outcome[OutcomeName(o)] = t.counts[o];
+  for (Outcome o : kOutcomes) {
+    if (o != Outcome::kMissing || count_missing) by_outcome[OutcomeName(o)] = t.counts[o];
+  }
   nlohmann::ordered_json doc = {{"items", results.size()}, {"counts", by_outcome}, {"bytes_in", t.bytes_in},
                                 {"bytes_out", t.bytes_out}, {"rows", t.rows},      {"unkeyed_rows", t.unkeyed_rows},
                                 {"seconds", seconds},      {"results", items}};

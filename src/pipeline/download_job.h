@@ -88,7 +88,8 @@ void LogItemResult(const ItemResult& r);
 // (kMissing); kUnavailable when only retryable failures remain; else OK.
 Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled);
 
-// The --summary-json document of `results` (secrets redacted).
-std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds);
+// The --summary-json document of `results` (secrets redacted); the counts
+// have "missing" (items without a raw object) when `count_missing` (derive).
+std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds, bool count_missing = false);
 
 }  // namespace mt::pipeline
