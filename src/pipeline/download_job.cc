@@ -152,14 +152,8 @@ Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const
 namespace {
 
 // Derived names not computed for some items, said once per name for the run
-// (as convert says it once): items of another data type, grouped items.
+// (as convert says it once): items of another data type.
 void SayDerivedSkips(const std::vector<WorkItem>& items, const std::vector<derive::DerivedSpec>& specs) {
-  size_t grouped = 0;
-  for (const auto& it : items) grouped += tardis::IsGroupedSymbol(it.symbol) ? 1 : 0;
-  if (grouped && !specs.empty()) {
-    log::Warn("--derive is not computed for grouped files (" + std::to_string(grouped) +
-              " items); download the instruments' own files for derived data");
-  }
   for (const derive::DerivedSpec& s : specs) {
     size_t other = 0;
     for (const auto& it : items) other += it.data_type != s.source_data_type() ? 1 : 0;

@@ -475,6 +475,40 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         // Another run of the same item created the object first (create-only
         // commit refused): the item is done, by them.
         if (!grouped && res.objects.empty()) return Skipped(std::move(res), object);
+        if (grouped && schema) {
+          // Derived series of a grouped file: from each instrument's object
+          // just committed, read back in turn (DeriveEachObject), before the
+          // record, so an item that fails here is redone by a rerun.
+          StoredDeriveRequest sd;
+          sd.store = opts_.store;
+          sd.schema = schema;
+          for (const derive::DerivedSpec& s : opts_.derived) {
+            if (s.source_data_type() == item.data_type) sd.specs.push_back(s);
+          }
+          sd.day = item.day;
+          sd.overwrite = true;  // the raw objects were rewritten too
+          sd.writer = opts_.convert.writer;
+          sd.tool_version = opts_.convert.tool_version;
+          sd.cancel = opts_.cancel;
+          std::vector<std::string> keys;
+          for (const auto& o : *outs) {
+            if (!o.unkeyed && !o.instrument_key.empty()) keys.push_back(o.instrument_key);
+          }
+          if (!sd.specs.empty()) {
+            auto split = DeriveEachObject(sd, keys);
+            if (!split.ok()) {
+              res.outcome = split.status().code() == Status::Code::kCancelled ? Outcome::kCancelled
+                            : split.status().retryable()                       ? Outcome::kRetryable
+                                                                                : Outcome::kFailed;
+              res.reason = "computing derived data: " + split.status().message();
+              return res;
+            }
+            for (const auto& d : split->outputs) {
+              res.bytes_out += d.bytes;
+              res.objects.push_back(d.name);
+            }
+          }
+        }
         if (grouped) {
           // Written last: the record says every object above is committed.
           ItemRecord rec;

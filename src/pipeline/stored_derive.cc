@@ -100,6 +100,20 @@ Result<StoredDeriveResult> DeriveFromStoredObject(const StoredDeriveRequest& req
   return out;
 }
 
+Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std::vector<std::string>& keys) {
+  StoredDeriveResult all;
+  if (!base.schema) return all;
+  for (const std::string& key : keys) {
+    base.raw_object = storage::TickObjectName(base.day, base.schema->name, key);
+    base.key = key;
+    MT_ASSIGN_OR_RETURN(StoredDeriveResult one, DeriveFromStoredObject(base));
+    all.rows += one.rows;
+    all.bytes_in += one.bytes_in;
+    for (auto& o : one.outputs) all.outputs.push_back(std::move(o));
+  }
+  return all;
+}
+
 std::vector<derive::DerivedSpec> MissingDerived(storage::ObjectStore* store, const Date& day, const std::string& key,
                                                 const std::vector<derive::DerivedSpec>& specs,
                                                 std::vector<std::string>* present) {

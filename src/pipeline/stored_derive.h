@@ -51,6 +51,13 @@ struct StoredDeriveResult {
 // error as it is (retryable or not); nothing is written then.
 Result<StoredDeriveResult> DeriveFromStoredObject(const StoredDeriveRequest& req);
 
+// The series of a grouped file (deribit OPTIONS) once it is split: each
+// instrument's raw object TickObjectName(base.day, base.schema, key) of
+// `keys` read back in turn (DeriveFromStoredObject with base's other
+// fields), so one instrument's books and series are in memory at a time,
+// not one open series per instrument. Stops at the first error.
+Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std::vector<std::string>& keys);
+
 // The names of `specs` whose derived object of (day, key) is not in the
 // store; `present` (may be null) gets the names of those that are, with
 // what a killed run left beside them removed.

@@ -258,3 +258,57 @@ describe('derived items in missing-data reports: validate lists them, --from-rep
     assert.equal(validate(store).code, 0);
   });
 });
+
+describe('derived series of a grouped file', () => {
+  // Generated: a Deribit OPTIONS trades day of three options (made-up values, real row shape), and
+  // each option's rows as its own file.
+  const HEADER = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+  const SYMS = [['BTC-1JAN24-40000-C', 'DERIBIT:OPTION:BTC-USD-240101-40000-CALL'],
+    ['BTC-1JAN24-40000-P', 'DERIBIT:OPTION:BTC-USD-240101-40000-PUT'], ['ETH-1JAN24-2000-C', 'DERIBIT:OPTION:ETH-USD-240101-2000-CALL']];
+  const rel = (name, key) => `derived_data/by_date/day-2024-01-01/data_type-${name}/${key}.parquet`;
+  let dir, grouped;
+  const own = [];
+  before(() => {
+    dir = mkTmp(ROOT_TMP, 'grouped');
+    let all = HEADER;
+    const per = SYMS.map(() => HEADER);
+    for (let i = 0; i < 600; i++) {
+      const ts = 1704067200000000 + i * 7_000_000;
+      const row = `deribit,${SYMS[i % 3][0]},${ts},${ts + 7},${i},${i % 2 ? 'sell' : 'buy'},0.${(i % 97) + 1},${(i % 50) + 1}\n`;
+      all += row;
+      per[i % 3] += row;
+    }
+    grouped = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+    fs.writeFileSync(grouped, all);
+    SYMS.forEach(([sym], i) => {
+      own.push(path.join(dir, `deribit_trades_2024-01-01_${sym}.csv`));
+      fs.writeFileSync(own[i], per[i]);
+    });
+  });
+
+  it('convert --derive computes each instrument\'s series, as from the instrument\'s own file', () => {
+    const store = path.join(dir, 'grouped-store'), ref = path.join(dir, 'own-store');
+    const r = runOk(['convert', grouped, '--output', store, '--derive', 'trade_bar_1m,book_snapshot_5_1s'], { env: ENV });
+    assert.equal(r.stderr.split('book_snapshot_5_1s: skipped').length - 1, 1, r.stderr);
+    runOk(['convert', ...own, '--output', ref, '--derive', 'trade_bar_1m'], { env: ENV });
+    assert.deepEqual(listFiles(path.join(store, 'derived_data')), listFiles(path.join(ref, 'derived_data')));
+    for (const [, key] of SYMS) {
+      const f = rel('trade_bar_1m', key);
+      assert.ok(fs.existsSync(path.join(store, f)), f);
+      assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+    }
+  });
+
+  it('derive over the per-instrument objects written from a grouped file', () => {
+    const store = path.join(dir, 'derive-store'), ref = path.join(dir, 'own-store');
+    runOk(['convert', grouped, '--output', store], { env: ENV });
+    const r = run(['derive', '--from', '2024-01-01', '--exchanges', 'deribit', '--derive', 'trade_bar_1m', '--output', store],
+      { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /summary: 3 items: 3 done/);
+    for (const [, key] of SYMS) {
+      const f = rel('trade_bar_1m', key);
+      assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+    }
+  });
+});
