@@ -299,6 +299,36 @@ describe('derived series of a grouped file', () => {
     }
   });
 
+  it('download --derive of a grouped item computes each instrument\'s series', async () => {
+    const { startServer } = await import('../support/tardis_server.mjs');
+    const { spawn } = await import('node:child_process');
+    const zlib = await import('node:zlib');
+    const data = mkTmp(ROOT_TMP, 'grouped-data');
+    fs.writeFileSync(path.join(data, 'deribit_trades_2024-01-01_OPTIONS.csv.gz'), zlib.gzipSync(fs.readFileSync(grouped)));
+    const srv = await startServer({ dataDirs: [data] });
+    try {
+      const store = path.join(dir, 'download-store'), ref = path.join(dir, 'own-store');
+      const args = ['download', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
+        '--derive', 'trade_bar_1m', '--output', store];
+      const r = await new Promise((resolve, reject) => {
+        const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
+        let stdout = '', stderr = '';
+        child.stdout.on('data', (d) => { stdout += d; });
+        child.stderr.on('data', (d) => { stderr += d; });
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(r.code, 0, r.stderr);
+      for (const [, key] of SYMS) {
+        const f = rel('trade_bar_1m', key);
+        assert.ok(r.stdout.includes(f), `${f} listed:\n${r.stdout}`);
+        assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('derive over the per-instrument objects written from a grouped file', () => {
     const store = path.join(dir, 'derive-store'), ref = path.join(dir, 'own-store');
     runOk(['convert', grouped, '--output', store], { env: ENV });
