@@ -121,6 +121,51 @@ std::vector<FlagSpec> ValidateFlags() {
   return f;
 }
 
+// derive's flags: download's selection and shard, its own names and runs.
+std::vector<FlagSpec> DeriveFlags() {
+  std::vector<FlagSpec> f = {
+      {"from", true, "first UTC day, YYYY-MM-DD"},
+      {"to", true, kToHelp},
+      {"exchanges", true,
+       "Tardis exchange ids, comma separated; without --symbols, every stored raw object of these exchanges "
+       "(default: all)",
+       "EXCHANGES"},
+      {"data-types", true,
+       "derived names to compute (as --derive), and optionally their source data types (incremental_book_L2, "
+       "trades)",
+       "DATA_TYPES"},
+      {"derive", true,
+       "derived data types to compute, comma separated: book_snapshot_{depth}_{interval}, "
+       "book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks, "
+       "trade_bar_{volume}vol (docs/DERIVED.md)"},
+      {"symbols", true,
+       "Tardis symbols (as download: exchange:SYMBOL or bare); without it, every raw object stored for the days "
+       "(a grouped symbol such as OPTIONS: the objects its download recorded)",
+       "SYMBOLS"},
+  };
+  for (auto& e : FilterFlags()) f.push_back(e);
+  for (auto& e : std::vector<FlagSpec>{
+           {"shard", true, "I/N: run shard I of N (also SHARD_INDEX/SHARD_COUNT, BATCH_TASK_INDEX/BATCH_TASK_COUNT)"},
+           {"shards", true, "shard count with JOB_COMPLETION_INDEX (Kubernetes)", "SHARD_COUNT"},
+           {"output", true, std::string("the store holding the raw data, where derived data is written: ") + kOutputHelp,
+            "OUTPUT_URI", "./data"},
+           {"concurrency", true, "items at once (items with book snapshots run one at a time)", "", "2"},
+           {"force", false, "recompute derived objects that exist"},
+           {"from-report", false,
+            "compute exactly the missing and corrupt derived items of the days' missing-data reports (market-tick "
+            "validate), of the names given if any"},
+           {"summary-json", true,
+            "write the run summary as JSON to this file (whole or not at all; if it cannot be written, the run "
+            "fails)"},
+       }) {
+    f.push_back(e);
+  }
+  for (auto& e : EngineFlags()) {
+    if (e.name != "batch-size" && e.name != "gzip-engine") f.push_back(e);
+  }
+  return f;
+}
+
 // convert's flags: the engine's (shared with download) between its own.
 std::vector<FlagSpec> ConvertFlags() {
   std::vector<FlagSpec> f = {
@@ -194,6 +239,9 @@ const std::vector<Command>& Commands() {
       {"convert", "convert local Tardis CSV(.gz) files to Parquet",
        "FILE.csv[.gz]... [--output DIR | FILE.parquet] [--data-type T] [--derive LIST]",
        ConvertFlags(), RunConvert},
+      {"derive", "compute derived data (book snapshots, trade bars) from raw Parquet already stored; no download",
+       "--from D [--to D] --derive LIST [--exchanges a,b] [--symbols s1,s2] [--output URI] [--shard I/N] [--force]",
+       DeriveFlags(), RunDerive},
       {"schemas", "print the Parquet schema of every data type and the units of its numbers per venue (Markdown)",
        "[--exchange ID]",
        {{"exchange", true, "print the unit of every numeric column on this venue (a Tardis exchange id) instead"}},

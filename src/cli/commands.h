@@ -43,6 +43,7 @@ int FailWith(const std::string& command, const Status& status);
 
 int RunConvert(const ParsedArgs& args, Context& ctx);
 int RunDownload(const ParsedArgs& args, Context& ctx);
+int RunDerive(const ParsedArgs& args, Context& ctx);
 int RunInstruments(const ParsedArgs& args, Context& ctx);
 int RunPlan(const ParsedArgs& args, Context& ctx);
 int RunSchemas(const ParsedArgs& args, Context& ctx);

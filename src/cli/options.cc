@@ -27,6 +27,21 @@ Result<std::vector<derive::DerivedSpec>> DeriveFromArgs(const ParsedArgs& args) 
   return std::move(*list);
 }
 
+// --data-types of validate and derive: Tardis data types in `raw`, derived
+// names (book_snapshot_10_1s) parsed into `derived`. An entry that is
+// neither keeps its text in `raw` (the caller says what is wrong with it).
+void SplitDataTypes(const std::vector<std::string>& types, std::vector<std::string>* raw,
+                    std::vector<derive::DerivedSpec>* derived) {
+  for (const std::string& t : types) {
+    auto d = tardis::FindSchema(t) ? Result<derive::DerivedSpec>(Status::NotFound(t)) : derive::ParseDerivedName(t);
+    if (d.ok()) {
+      derived->push_back(std::move(*d));
+    } else {
+      raw->push_back(t);
+    }
+  }
+}
+
 // A flag that names a file (--summary-json, --report): "" when not given,
 // given empty is a usage error.
 Result<std::string> FileNameFlag(const ParsedArgs& args, const std::string& flag) {
@@ -82,6 +97,17 @@ Result<pipeline::Shard> ShardFromArgs(const ParsedArgs& args, const Context& ctx
     return pipeline::ParseShard(*ctx.config.Get("JOB_COMPLETION_INDEX") + "/" + n);
   }
   return pipeline::Shard{};
+}
+
+// The shard a run takes (download, derive): ShardFromArgs, where --shards
+// is only the count of an indexed job (JOB_COMPLETION_INDEX); alone it
+// would leave every task running the whole plan.
+Result<pipeline::Shard> RunShardFromArgs(const ParsedArgs& args, const Context& ctx) {
+  if (args.Has("shards") && !ctx.config.Get("JOB_COMPLETION_INDEX")) {
+    return Status::Usage("--shards N needs JOB_COMPLETION_INDEX (a Kubernetes indexed job); pass --shard I/N "
+                         "to run one shard");
+  }
+  return ShardFromArgs(args, ctx);
 }
 
 }  // namespace
@@ -335,7 +361,8 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   o.threads = settings.threads;
   o.download.datasets_url = ctx.config.GetOr("TARDIS_DATASETS_URL", "https://datasets.tardis.dev");
   MT_ASSIGN_OR_RETURN(o.download.api_key, ApiKey(ctx));
-  o.download.force = args.Has("force") || args.Has("from-report");  // corrupt objects are replaced
+  // --from-report: items with a corrupt object are redone (DownloadOptions::replace).
+  o.download.force = args.Has("force");
   MT_ASSIGN_OR_RETURN(size_t c, PositiveInt("--concurrency/MAX_CONCURRENT_REQUESTS",
                                             args.Value("concurrency", ctx.config), 1, 256));
   o.download.concurrency = static_cast<int>(c);
@@ -344,12 +371,7 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   MT_ASSIGN_OR_RETURN(o.buffer_mb,
                       PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20));
   MT_ASSIGN_OR_RETURN(o.download.derived, DeriveFromArgs(args));
-  // --shards is the count of an indexed job (JOB_COMPLETION_INDEX); alone
-  // it would leave every task running the whole plan.
-  if (args.Has("shards") && !ctx.config.Get("JOB_COMPLETION_INDEX")) {
-    return Status::Usage("--shards N needs JOB_COMPLETION_INDEX (a Kubernetes indexed job); pass --shard I/N "
-                         "to run one shard");
-  }
+  MT_ASSIGN_OR_RETURN(o.shard, RunShardFromArgs(args, ctx));
   o.dry_run = args.Has("dry-run");
   MT_ASSIGN_OR_RETURN(o.estimate, EstimateFromArgs(args, ctx));
   if (o.estimate && !o.dry_run) {
@@ -360,6 +382,59 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   if (o.dry_run && !o.summary_json.empty()) {
     return Status::Usage("--summary-json describes a run; a --dry-run downloads nothing (drop one of them)");
   }
+  MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &out));
+  return out;
+}
+
+Result<DeriveOptions> DeriveOptionsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  DeriveOptions out;
+  pipeline::DeriveJobOptions& o = out.job;
+  MT_ASSIGN_OR_RETURN(o.request, PlanRequestFromArgs(args, ctx));
+  // The names to compute: --derive, and derived names in --data-types (as
+  // validate takes them). Tardis data types there narrow nothing but must
+  // be the source of a name (derive reads nothing else).
+  std::vector<std::string> raw;
+  std::vector<derive::DerivedSpec> named;
+  if (args.Given("data-types", ctx.config)) SplitDataTypes(o.request.data_types, &raw, &named);
+  MT_ASSIGN_OR_RETURN(std::vector<derive::DerivedSpec> listed, DeriveFromArgs(args));
+  for (auto& d : listed) named.push_back(std::move(d));
+  for (auto& d : named) {
+    const bool dup = std::any_of(o.derived.begin(), o.derived.end(), [&](const auto& x) { return x.name == d.name; });
+    if (!dup) o.derived.push_back(std::move(d));
+  }
+  // --from-report: the reports' derived items (of the names given, if any).
+  o.from_report = args.Has("from-report");
+  if (o.derived.empty() && !o.from_report) {
+    return Status::Usage("name the derived data types to compute: --derive LIST, or derived names in --data-types (" +
+                         derive::AcceptedDerivedForms() + ")");
+  }
+  std::vector<std::string> sources;
+  for (const auto& d : o.derived) {
+    if (std::find(sources.begin(), sources.end(), d.source_data_type()) == sources.end()) {
+      sources.push_back(d.source_data_type());
+    }
+  }
+  for (const std::string& t : raw) {
+    if (!tardis::FindSchema(t)) {
+      return Status::Usage("--data-types: '" + t + "' is neither a Tardis data type nor a derived name (" +
+                           derive::AcceptedDerivedForms() + ")");
+    }
+    if (std::find(sources.begin(), sources.end(), t) == sources.end()) {
+      return Status::Usage("--data-types: no derived name given is computed from " + t +
+                           " (book snapshots come from incremental_book_L2, trade bars from trades)");
+    }
+  }
+  std::sort(sources.begin(), sources.end());
+  o.request.data_types = std::move(sources);
+  MT_ASSIGN_OR_RETURN(o.shard, RunShardFromArgs(args, ctx));
+  o.force = args.Has("force");
+  MT_ASSIGN_OR_RETURN(size_t c, PositiveInt("--concurrency", args.Value("concurrency", ctx.config), 1, 256));
+  o.concurrency = static_cast<int>(c);
+  MT_ASSIGN_OR_RETURN(EngineSettings settings, WriterSettingsFromArgs(args, ctx));
+  o.writer = settings.convert.writer;
+  o.threads = settings.threads;
+  o.tool_version = settings.convert.tool_version;
+  MT_ASSIGN_OR_RETURN(o.summary_json, FileNameFlag(args, "summary-json"));
   MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &out));
   return out;
 }
@@ -392,14 +467,7 @@ Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Co
   // being expected unless it is listed too.
   std::vector<std::string> raw;
   std::vector<derive::DerivedSpec> named;
-  for (const std::string& t : o.selection.data_types) {
-    auto d = tardis::FindSchema(t) ? Result<derive::DerivedSpec>(Status::NotFound(t)) : derive::ParseDerivedName(t);
-    if (d.ok()) {
-      named.push_back(std::move(*d));
-    } else {
-      raw.push_back(t);
-    }
-  }
+  SplitDataTypes(o.selection.data_types, &raw, &named);
   for (const derive::DerivedSpec& d : named) {
     const std::string src = d.source_data_type();
     if (std::find(raw.begin(), raw.end(), src) == raw.end()) {

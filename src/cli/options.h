@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "pipeline/convert_job.h"
+#include "pipeline/derive_job.h"
 #include "pipeline/download_job.h"
 #include "pipeline/instruments_job.h"
 #include "storage/gcs_copy.h"
@@ -56,6 +57,15 @@ struct DownloadOptions : OutputStore {
   pipeline::DownloadJobOptions job;
 };
 Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
+
+// derive's flags: the selection (PlanRequestFromArgs; its data types are
+// the source types of the names), the derived names (--derive, and derived
+// names in --data-types as validate takes them; at least one), the shard (as
+// download's), the encoder settings. output resolved.
+struct DeriveOptions : OutputStore {
+  pipeline::DeriveJobOptions job;
+};
+Result<DeriveOptions> DeriveOptionsFromArgs(const ParsedArgs& args, const Context& ctx);
 
 // plan's flags. The store is where definitions are read; with --symbols a
 // store that cannot be opened is not an error (the symbol rules pair them).

@@ -140,20 +140,27 @@ std::vector<FlagSpec> EngineFlags() {
   };
 }
 
-Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx) {
+Result<EngineSettings> WriterSettingsFromArgs(const ParsedArgs& args, const Context& ctx) {
   EngineSettings s;
   auto& w = s.convert.writer;
   MT_ASSIGN_OR_RETURN(w.codec, parquet::ParseCodec(args.Value("compression", ctx.config)));
   MT_ASSIGN_OR_RETURN(size_t level, PositiveInt("--zstd-level", args.Value("zstd-level", ctx.config), 1, 19));
   w.zstd_level = static_cast<int>(level);
-  const std::string batch = args.Value("batch-size", ctx.config);
-  MT_ASSIGN_OR_RETURN(s.convert.parser.batch_rows, PositiveInt("--batch-size/BATCH_SIZE", batch, 1, 100'000'000));
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   MT_ASSIGN_OR_RETURN(size_t threads, PositiveInt("--threads", args.Get("threads", std::to_string(hw)), 1, 256));
   s.threads = static_cast<int>(threads);
   const std::string enc = args.Value("encodings", ctx.config);
   if (enc != "modern" && enc != "plain") return Status::Usage("--encodings must be modern or plain");
   w.encode.modern_encodings = enc == "modern";
+  w.created_by = std::string("market-tick version ") + kVersion;
+  s.convert.tool_version = kVersion;
+  return s;
+}
+
+Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx) {
+  MT_ASSIGN_OR_RETURN(EngineSettings s, WriterSettingsFromArgs(args, ctx));
+  const std::string batch = args.Value("batch-size", ctx.config);
+  MT_ASSIGN_OR_RETURN(s.convert.parser.batch_rows, PositiveInt("--batch-size/BATCH_SIZE", batch, 1, 100'000'000));
   const std::string gz = args.Value("gzip-engine", ctx.config);
   if (gz == "zlib") {
     s.convert.gzip = io::GzipEngine::kZlib;
@@ -163,8 +170,6 @@ Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Con
     return Status::Usage("--gzip-engine must be isal or zlib");
   }
   s.convert.parallel_parse = s.threads > 1;
-  w.created_by = std::string("market-tick version ") + kVersion;
-  s.convert.tool_version = kVersion;
   return s;
 }
 

@@ -47,6 +47,9 @@ Result<double> PositiveDouble(const std::string& what, const std::string& v);
 // A byte count: "8388608", or with a binary suffix "256K", "8M", "64G", "1T".
 Result<size_t> ByteSize(const std::string& what, std::string v);
 Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Context& ctx);
+// The encoder's part of it (--compression, --zstd-level, --threads,
+// --encodings): what a command that parses no CSV (derive) reads.
+Result<EngineSettings> WriterSettingsFromArgs(const ParsedArgs& args, const Context& ctx);
 // TARDIS_API_KEY (environment or .env), else the contents of
 // TARDIS_API_KEY_FILE; "" when neither. Surrounding whitespace (a trailing
 // newline or spaces from a copy-paste or `echo key > file`) is trimmed; a key

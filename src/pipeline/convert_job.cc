@@ -1,5 +1,7 @@
 #include "pipeline/convert_job.h"
 
+#include "pipeline/stored_derive.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -22,6 +24,7 @@
 #include "core/time_util.h"
 #include "derive/engine.h"
 #include "pipeline/key_resolver.h"
+#include "pipeline/stored_derive.h"
 #include "tardis/file_name.h"
 
 namespace mt::pipeline {
@@ -83,13 +86,12 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   // which finishes or aborts them).
   std::unique_ptr<derive::DeriveEngine> derived_engine;
   // A grouped file (OPTIONS, PERPETUALS) would need an open derived object
-  // per instrument and series: derived data of grouped files is not computed
-  // (yet), rather than break the bounds on open files and memory the raw
-  // split keeps.
-  if (!derived.empty() && tardis::IsGroupedSymbol(hints.symbol)) {
-    log::Warn(path + ": --derive is not computed for grouped files (" + hints.symbol +
-              "); convert the instruments' own files for derived data");
-  } else if (!derived.empty()) {
+  // per instrument and series in the same pass: its series are computed
+  // after the split instead, from each instrument's object read back in
+  // turn (DeriveEachObject), which keeps the bounds on open files and
+  // memory the raw split keeps.
+  const bool derive_split = !derived.empty() && tardis::IsGroupedSymbol(hints.symbol) && target.store && hints.day;
+  if (!derived.empty() && !derive_split) {
     derive::EngineOptions eo = DeriveEngineOptions(derived, target.store, target.overwrite, hints, cs);
     const KeyResolver* resolver = target.keys;
     eo.key = [resolver](const Date& day, const std::string& exchange,
@@ -143,6 +145,41 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       if (skips->said.insert(name).second) {
         log::Warn("--derive " + name + ": skipped for " + path + " and any other input that is not " +
                   derive::ParseDerivedName(name)->source_data_type() + " (it is computed from that data type)");
+      }
+    }
+  }
+  if (derive_split && hints.data_type) {
+    StoredDeriveRequest sd;
+    sd.store = target.store;
+    sd.schema = hints.data_type;
+    for (const derive::DerivedSpec& s : derived) {
+      if (s.source_data_type() == hints.data_type->name) sd.specs.push_back(s);
+    }
+    sd.day = *hints.day;
+    sd.overwrite = target.overwrite;
+    sd.writer = cs.writer;
+    sd.tool_version = cs.tool_version;
+    sd.cancel = cancel;
+    std::vector<std::string> keys;
+    for (const auto& o : r.outputs) {
+      if (!o.unkeyed && !o.instrument_key.empty()) keys.push_back(o.instrument_key);
+    }
+    if (!sd.specs.empty()) {
+      MT_ASSIGN_OR_RETURN(StoredDeriveResult split, DeriveEachObject(sd, keys));
+      for (const auto& d : split.outputs) {
+        OutputFile o;
+        o.name = d.name;
+        o.instrument_key = d.instrument_key;
+        o.rows = d.rows;
+        o.bytes = d.bytes;
+        r.derived.push_back(std::move(o));
+      }
+    }
+    std::lock_guard<std::mutex> l(skips->mu);
+    for (const derive::DerivedSpec& s : derived) {
+      if (s.source_data_type() != hints.data_type->name && skips->said.insert(s.name).second) {
+        log::Warn("--derive " + s.name + ": skipped for " + path + " and any other input that is not " +
+                  s.source_data_type() + " (it is computed from that data type)");
       }
     }
   }

@@ -77,18 +77,8 @@ class ProgressLine {
   std::thread thread_;
 };
 
-constexpr Outcome kOutcomes[] = {Outcome::kDone,   Outcome::kSkipped,   Outcome::kNoData,   Outcome::kNotAvailable,
-                                 Outcome::kFailed, Outcome::kRetryable, Outcome::kCancelled};
-
-// Items that are not done, one line each: failures as errors, the source's
-// 404s as warnings (stdout has them too, from on_item).
-void LogItem(const ItemResult& r) {
-  if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kRetryable) {
-    log::Error(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
-  } else if (r.outcome == Outcome::kNotAvailable) {
-    log::Warn(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
-  }
-}
+constexpr Outcome kOutcomes[] = {Outcome::kDone,   Outcome::kSkipped,   Outcome::kNoData,    Outcome::kNotAvailable,
+                                 Outcome::kFailed, Outcome::kRetryable, Outcome::kCancelled, Outcome::kMissing};
 
 // The run's counts by outcome and its sums, for the summary line and the
 // summary JSON alike.
@@ -109,17 +99,29 @@ RunTotals Tally(const std::vector<ItemResult>& results) {
   return t;
 }
 
-// Logs the summary line and the verdict's reason; returns the verdict.
-Status Summarize(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled) {
+}  // namespace
+
+void LogItemResult(const ItemResult& r) {
+  if (r.outcome == Outcome::kFailed || r.outcome == Outcome::kRetryable) {
+    log::Error(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
+  } else if (r.outcome == Outcome::kNotAvailable || r.outcome == Outcome::kMissing) {
+    log::Warn(std::string(OutcomeName(r.outcome)) + " " + r.item.Id() + ": " + r.reason);
+  }
+}
+
+Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled) {
   RunTotals t = Tally(results);
+  // "missing" only where it happens (derive), so download's line is as it was.
+  const std::string missing =
+      t.counts[Outcome::kMissing] ? ", " + std::to_string(t.counts[Outcome::kMissing]) + " missing" : "";
   char line[512];
   std::snprintf(line, sizeof line,
                 "summary: %zu items: %d done, %d skipped, %d no data, %d not available, %d failed, %d failed "
-                "(retryable), %d cancelled; %s in, %s out, %llu rows in %.1f s",
+                "(retryable), %d cancelled%s; %s in, %s out, %llu rows in %.1f s",
                 results.size(), t.counts[Outcome::kDone], t.counts[Outcome::kSkipped], t.counts[Outcome::kNoData],
                 t.counts[Outcome::kNotAvailable], t.counts[Outcome::kFailed], t.counts[Outcome::kRetryable],
-                t.counts[Outcome::kCancelled], HumanBytes(t.bytes_in).c_str(), HumanBytes(t.bytes_out).c_str(),
-                static_cast<unsigned long long>(t.rows), secs);
+                t.counts[Outcome::kCancelled], missing.c_str(), HumanBytes(t.bytes_in).c_str(),
+                HumanBytes(t.bytes_out).c_str(), static_cast<unsigned long long>(t.rows), secs);
   log::Info(line);
   if (!fatal.ok()) {
     log::Error(fatal.message());
@@ -136,21 +138,22 @@ Status Summarize(const std::vector<ItemResult>& results, double secs, const Stat
   if (t.counts[Outcome::kFailed] > 0 || t.unkeyed_rows > 0) {
     return Status::InvalidInput(std::to_string(t.counts[Outcome::kFailed]) + " items failed");
   }
+  // No raw object to compute from: a rerun cannot change that (download it first).
+  if (t.counts[Outcome::kMissing] > 0) {
+    return Status::InvalidInput(std::to_string(t.counts[Outcome::kMissing]) +
+                                " items have no raw object in the store (download them first)");
+  }
   if (t.counts[Outcome::kRetryable] > 0) {
     return Status::Unavailable(std::to_string(t.counts[Outcome::kRetryable]) + " items failed (retryable)");
   }
   return Status::OK();
 }
 
+namespace {
+
 // Derived names not computed for some items, said once per name for the run
-// (as convert says it once): items of another data type, grouped items.
+// (as convert says it once): items of another data type.
 void SayDerivedSkips(const std::vector<WorkItem>& items, const std::vector<derive::DerivedSpec>& specs) {
-  size_t grouped = 0;
-  for (const auto& it : items) grouped += tardis::IsGroupedSymbol(it.symbol) ? 1 : 0;
-  if (grouped && !specs.empty()) {
-    log::Warn("--derive is not computed for grouped files (" + std::to_string(grouped) +
-              " items); download the instruments' own files for derived data");
-  }
   for (const derive::DerivedSpec& s : specs) {
     size_t other = 0;
     for (const auto& it : items) other += it.data_type != s.source_data_type() ? 1 : 0;
@@ -163,7 +166,7 @@ void SayDerivedSkips(const std::vector<WorkItem>& items, const std::vector<deriv
 
 }  // namespace
 
-std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds) {
+std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds, bool count_missing) {
   RunTotals t = Tally(results);
   nlohmann::ordered_json items = nlohmann::ordered_json::array();
   for (const auto& r : results) {
@@ -182,7 +185,9 @@ std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double s
                      {"unkeyed_symbols", r.unkeyed_symbols}});
   }
   nlohmann::ordered_json by_outcome = nlohmann::ordered_json::object();
-  for (Outcome o : kOutcomes) by_outcome[OutcomeName(o)] = t.counts[o];
+  for (Outcome o : kOutcomes) {
+    if (o != Outcome::kMissing || count_missing) by_outcome[OutcomeName(o)] = t.counts[o];
+  }
   nlohmann::ordered_json doc = {{"items", results.size()}, {"counts", by_outcome}, {"bytes_in", t.bytes_in},
                                 {"bytes_out", t.bytes_out}, {"rows", t.rows},      {"unkeyed_rows", t.unkeyed_rows},
                                 {"seconds", seconds},      {"results", items}};
@@ -284,7 +289,22 @@ void PlanReport::WriteTable(std::FILE* out) const {
 
 Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOptions options) {
   DownloadReport report;
-  MT_ASSIGN_OR_RETURN(std::vector<WorkItem> plan, PlanWorkItems(store, options.request, options.source));
+  std::vector<WorkItem> plan;
+  if (options.source.from_report) {
+    // The reports' items, those with a corrupt object redone; their derived
+    // rows add their names (computed from the stored raw object when it is
+    // there, else with the download).
+    MT_ASSIGN_OR_RETURN(ReportPlan rp, PlanFromRequestReports(store, options.request, options.source.report_data_types));
+    plan = std::move(rp.items);
+    options.download.replace = std::move(rp.replace);
+    for (derive::DerivedSpec& d : rp.derived) {
+      auto& list = options.download.derived;
+      const bool dup = std::any_of(list.begin(), list.end(), [&](const auto& x) { return x.name == d.name; });
+      if (!dup) list.push_back(std::move(d));
+    }
+  } else {
+    MT_ASSIGN_OR_RETURN(plan, PlanWorkItems(store, options.request, options.source));
+  }
   report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
   report.derived = DerivedItems(report.items, options.download.derived);
   SayDerivedSkips(report.items, options.download.derived);
@@ -319,7 +339,7 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   std::function<void(const ItemResult&)> on_item = options.on_item;
   opts.on_item = [on_item](const ItemResult& r) {
     if (on_item) on_item(r);
-    LogItem(r);
+    LogItemResult(r);
   };
   log::Info("downloading " + std::to_string(report.items.size()) + " items (shard " +
             std::to_string(options.shard.index) + "/" + std::to_string(options.shard.count) + ", " +
@@ -335,7 +355,7 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  report.status = Summarize(report.results, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
+  report.status = SummarizeItems(report.results, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
   if (!options.summary_json.empty()) {
     // Written whole or not at all; a summary that cannot be written fails
     // the run (a pipeline reading it must not take an empty file for one).

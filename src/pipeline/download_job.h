@@ -85,7 +85,18 @@ struct DownloadReport {
 // output that cannot be written); the report's status is the run's.
 Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOptions options);
 
-// The --summary-json document of `results` (secrets redacted).
-std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds);
+// For download and derive alike (one item a line, one summary line):
+// Logs an item that is not done: failures as errors, the source's 404s and
+// items without a raw object as warnings (stdout has them too, from on_item).
+void LogItemResult(const ItemResult& r);
+// Logs the summary line of a run and the verdict's reason; returns the
+// verdict: `fatal` when set; kCancelled when `cancelled`; kInvalidInput when
+// items failed for good, rows have no key or items have no raw object
+// (kMissing); kUnavailable when only retryable failures remain; else OK.
+Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled);
+
+// The --summary-json document of `results` (secrets redacted); the counts
+// have "missing" (items without a raw object) when `count_missing` (derive).
+std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds, bool count_missing = false);
 
 }  // namespace mt::pipeline

@@ -10,8 +10,8 @@
 #include "core/parallel.h"
 #include "core/utf8.h"
 #include "derive/engine.h"
-#include "parquet/file_reader.h"
 #include "pipeline/item_record.h"
+#include "pipeline/stored_derive.h"
 #include "storage/layout.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
@@ -27,6 +27,7 @@ const char* OutcomeName(Outcome o) {
     case Outcome::kFailed: return "failed";
     case Outcome::kRetryable: return "failed_retryable";
     case Outcome::kCancelled: return "cancelled";
+    case Outcome::kMissing: return "missing";
   }
   return "?";
 }
@@ -164,64 +165,13 @@ ItemResult Skipped(ItemResult res, const std::string& object) {
   return res;
 }
 
-// Feeds the rows of a stored raw object to `engine`, row group by row
-// group, as the converter's batches (the same columns, values dense, nulls
-// in `defined`), and finishes it. One row group's columns are in memory at a
-// time, read one column after another. kInvalidInput: the object is not a
-// readable file of `schema`'s columns.
-Status DeriveFromStored(storage::ObjectStore* store, const std::string& object, const tardis::DataTypeSchema& schema,
-                        derive::DeriveEngine* engine, const std::atomic<bool>* cancel) {
-  MT_ASSIGN_OR_RETURN(std::unique_ptr<parquet::FileReader> reader, parquet::FileReader::Open(store, object));
-  const std::vector<columnar::ColumnSpec> spec = schema.OutputSchema();
-  const parquet::FileMetaData& md = reader->metadata();
-  if (md.leaves.size() != spec.size()) {
-    return Status::InvalidInput(store->Describe(object) + ": " + std::to_string(md.leaves.size()) +
-                                " columns where " + schema.name + " has " + std::to_string(spec.size()));
-  }
-  for (size_t i = 0; i < spec.size(); i++) {
-    const parquet::SchemaElement& e = md.schema[md.leaves[i].schema_index];
-    if (e.name != spec[i].name || e.type != parquet::PhysicalTypeOf(spec[i].kind)) {
-      return Status::InvalidInput(store->Describe(object) + ": column " + std::to_string(i + 1) + " is '" + e.name +
-                                  "', not " + schema.name + "'s '" + spec[i].name + "'");
-    }
-  }
-  MT_RETURN_IF_ERROR(engine->OnSchema(schema));
-  for (size_t g = 0; g < md.row_groups.size(); g++) {
-    if (cancel && cancel->load()) return Status::Cancelled("interrupted");
-    columnar::RowGroupData rg = columnar::MakeRowGroup(spec);
-    rg.num_rows = static_cast<size_t>(md.row_groups[g].num_rows);
-    for (size_t i = 0; i < spec.size(); i++) {
-      MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, reader->ReadColumn(g, i));
-      if (v.num_rows != rg.num_rows || v.defined.size() != rg.num_rows) {
-        return Status::InvalidInput(store->Describe(object) + ": row group " + std::to_string(g) + " column '" +
-                                    spec[i].name + "' has " + std::to_string(v.num_rows) + " rows, not " +
-                                    std::to_string(rg.num_rows));
-      }
-      columnar::ColumnData& c = rg.columns[i];
-      for (size_t r = 0; r < rg.num_rows; r++) {
-        if (!v.defined[r]) {
-          c.AddNull(r);
-          continue;
-        }
-        c.AddDefined();
-        switch (spec[i].kind) {
-          case columnar::ColumnKind::kTimestampMicros: c.i64.push_back(v.ints[r]); break;
-          case columnar::ColumnKind::kDouble: c.f64.push_back(v.doubles[r]); break;
-          case columnar::ColumnKind::kBool: c.b.push_back(v.bools[r]); break;
-          case columnar::ColumnKind::kString: c.str.Append(v.strings[r]); break;
-        }
-      }
-    }
-    MT_RETURN_IF_ERROR(engine->OnBatch(rg));
-  }
-  return engine->Finish();
-}
-
 }  // namespace
 
 ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   ItemResult res;
   res.item = item;
+  // --force, or an item a missing-data report says to redo (a corrupt object).
+  const bool force = opts_.force || opts_.replace.count(item.Id()) > 0;
   const tardis::DataTypeSchema* schema = tardis::FindSchema(item.data_type);
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
@@ -262,7 +212,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   std::unique_lock<std::mutex> derive_slot(derive_mu_, std::defer_lock);
   if (!derived.empty()) derive_slot.lock();
   if (!grouped) {
-    if (!opts_.force) {
+    if (!force) {
       auto exists = opts_.store->Exists(object);
       if (exists.ok() && *exists) {
         // A killed --force run may have left a temporary file beside it.
@@ -270,42 +220,31 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         // Derived objects missing beside an existing raw one (a first run
         // without --derive, or a new name): computed from the stored raw
         // object, read row group by row group, without a request.
-        std::vector<derive::DerivedSpec> missing;
         std::vector<std::string> present;
-        for (const derive::DerivedSpec& spec : derived) {
-          const std::string name = storage::DerivedObjectName(item.day, spec.name, key);
-          auto d = opts_.store->Exists(name);
-          if (d.ok() && *d) {
-            opts_.store->RemoveStaleTemporaries(name);
-            present.push_back(name);
-          } else {
-            missing.push_back(spec);
-          }
-        }
+        std::vector<derive::DerivedSpec> missing = MissingDerived(opts_.store, item.day, key, derived, &present);
         if (missing.empty()) {
           res.outcome = Outcome::kSkipped;
           res.objects.push_back(object);
           for (auto& name : present) res.objects.push_back(std::move(name));
           return res;
         }
-        // Computed from the stored raw object, without a request.
-        derive::EngineOptions eo;
-        eo.specs = missing;
-        eo.store = opts_.store;
-        eo.overwrite = false;
-        eo.writer = opts_.convert.writer;
-        eo.source = opts_.store->Describe(object);
-        eo.day = item.day;
-        eo.exchange = item.exchange;
-        eo.symbol = item.symbol;
-        eo.tool_version = opts_.convert.tool_version;
-        eo.key = [key](const Date&, const std::string&, const std::string&) -> Result<std::string> { return key; };
-        derive::DeriveEngine engine(std::move(eo));
-        const Status st = schema ? DeriveFromStored(opts_.store, object, *schema, &engine, opts_.cancel)
-                                 : Status::InvalidInput("no schema for data type " + item.data_type);
-        if (st.ok()) {
+        StoredDeriveRequest sd;
+        sd.store = opts_.store;
+        sd.raw_object = object;
+        sd.schema = schema;
+        sd.specs = missing;
+        sd.day = item.day;
+        sd.key = key;
+        sd.exchange = item.exchange;
+        sd.symbol = item.symbol;
+        sd.overwrite = false;
+        sd.writer = opts_.convert.writer;
+        sd.tool_version = opts_.convert.tool_version;
+        sd.cancel = opts_.cancel;
+        auto computed = DeriveFromStoredObject(sd);
+        if (computed.ok()) {
           res.outcome = Outcome::kDone;
-          for (const auto& d : engine.outputs()) {
+          for (const auto& d : computed->outputs) {
             res.bytes_out += d.bytes;
             res.objects.push_back(d.name);
           }
@@ -313,7 +252,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
           if (res.objects.empty()) res.outcome = Outcome::kSkipped;
           return res;
         }
-        engine.Abort();
+        const Status& st = computed.status();
         if (st.code() == Status::Code::kCancelled) {
           res.outcome = Outcome::kCancelled;
           res.reason = "interrupted";
@@ -335,10 +274,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   }
   // A grouped item is complete when its record is (item_record.h): a rerun
   // skips it on one store read, without a request to Tardis.
-  bool replace_record = opts_.force;
+  bool replace_record = force;
   if (grouped) {
     auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(item));
-    if (rec.ok() && rec->outcome != "not_available" && !opts_.force) {
+    if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const auto& o : rec->objects) {
         opts_.store->RemoveStaleTemporaries(o.name);
@@ -367,7 +306,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // Without a record a grouped item is not done, whatever objects exist (a
   // run may have stopped between two commits): its objects are written
   // again, so the record lists every one of them.
-  target.overwrite = opts_.force || grouped;
+  target.overwrite = force || grouped;
   target.fixed_object = object;
   target.fixed_key = key;
   target.keys = resolver.get();
@@ -384,7 +323,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     conv.reset();  // aborts the old engine before it goes
     target.observers.clear();
     if (!derived.empty()) {
-      derive::EngineOptions eo = DeriveEngineOptions(derived, opts_.store, opts_.force, hints, settings);
+      derive::EngineOptions eo = DeriveEngineOptions(derived, opts_.store, force, hints, settings);
       // The row-group budget of convert (EngineOptions::buffer_bytes), not
       // a share of DOWNLOAD_BUFFER_MB: smaller row groups of deep series
       // cost more in footer metadata than they save (bench/README.md), and
@@ -466,7 +405,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // Another run created the object first (a create-only upload refused
       // mid-write). Not for a grouped file: one instrument's object says
       // nothing of the others'.
-      if (r.sink_error.code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
+      if (r.sink_error.code() == Status::Code::kAlreadyExists && !force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
       return give_up(r.sink_error.retryable() ? Outcome::kRetryable : Outcome::kFailed, last_error);
@@ -536,6 +475,40 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         // Another run of the same item created the object first (create-only
         // commit refused): the item is done, by them.
         if (!grouped && res.objects.empty()) return Skipped(std::move(res), object);
+        if (grouped && schema) {
+          // Derived series of a grouped file: from each instrument's object
+          // just committed, read back in turn (DeriveEachObject), before the
+          // record, so an item that fails here is redone by a rerun.
+          StoredDeriveRequest sd;
+          sd.store = opts_.store;
+          sd.schema = schema;
+          for (const derive::DerivedSpec& s : opts_.derived) {
+            if (s.source_data_type() == item.data_type) sd.specs.push_back(s);
+          }
+          sd.day = item.day;
+          sd.overwrite = true;  // the raw objects were rewritten too
+          sd.writer = opts_.convert.writer;
+          sd.tool_version = opts_.convert.tool_version;
+          sd.cancel = opts_.cancel;
+          std::vector<std::string> keys;
+          for (const auto& o : *outs) {
+            if (!o.unkeyed && !o.instrument_key.empty()) keys.push_back(o.instrument_key);
+          }
+          if (!sd.specs.empty()) {
+            auto split = DeriveEachObject(sd, keys);
+            if (!split.ok()) {
+              res.outcome = split.status().code() == Status::Code::kCancelled ? Outcome::kCancelled
+                            : split.status().retryable()                       ? Outcome::kRetryable
+                                                                                : Outcome::kFailed;
+              res.reason = "computing derived data: " + split.status().message();
+              return res;
+            }
+            for (const auto& d : split->outputs) {
+              res.bytes_out += d.bytes;
+              res.objects.push_back(d.name);
+            }
+          }
+        }
         if (grouped) {
           // Written last: the record says every object above is committed.
           ItemRecord rec;
@@ -576,7 +549,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         return res;
       }
       last_error = outs.status().message();
-      if (outs.status().code() == Status::Code::kAlreadyExists && !opts_.force && !grouped) {
+      if (outs.status().code() == Status::Code::kAlreadyExists && !force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
       if (outs.status().code() == Status::Code::kDataLoss && refetches < 2) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,7 @@ enum class Outcome {
   kFailed,         // permanent failure
   kRetryable,      // gave up on a transient failure (a later run may succeed)
   kCancelled,      // interrupted before finishing
+  kMissing,        // derive: the raw object to compute from is not in the store
 };
 const char* OutcomeName(Outcome o);
 
@@ -52,6 +54,9 @@ struct DownloadOptions {
   std::string api_key;  // never logged
   int concurrency = 8;
   bool force = false;
+  // Ids (WorkItem::Id) of items redone as with force (--from-report: those
+  // with a corrupt object); the others are skipped where complete.
+  std::set<std::string> replace;
   net::RetryPolicy retry;
   net::RetryClock* clock = nullptr;  // the retry waits' clock; null: the system's
   ConvertSettings convert;

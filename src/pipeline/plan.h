@@ -34,6 +34,15 @@ struct WorkItem {
   bool operator==(const WorkItem& o) const { return Id() == o.Id(); }
 };
 
+// One derived object a download --derive writes: a name computed from a
+// source item (a Tardis file of one instrument).
+struct DerivedItem {
+  WorkItem source;
+  std::string name;  // the derived data type, in its stored form
+  // 2020-04-01/book_snapshot_10_1s/deribit/BTC-PERPETUAL
+  std::string Id() const;
+};
+
 // The instrument filters of a plan from definitions (--instrument-types,
 // --base, --quote, --max-instruments, --max-days-to-expiry), the same for
 // download, plan and validate. Empty sets and the defaults keep everything.
@@ -187,8 +196,20 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
 // validate, missing_report.h), filtered by the request's exchanges and data
 // types (empty: all); not the not_available ones (the source has no file).
 // Corrupt objects exist, so the download must overwrite them (force).
+// A derived item's row (data_type a derived name, docs/DERIVED.md) plans its
+// source item (the raw data type of the same instrument) and adds its name
+// to `derived`: download --derive and derive recompute it from there.
 struct ReportPlan {
   std::vector<WorkItem> items;  // sorted, unique
+  // The derived names of the derived rows (canonical, sorted, unique).
+  std::vector<derive::DerivedSpec> derived;
+  // The derived rows themselves: each name and its source item (in `items`).
+  std::vector<DerivedItem> derived_items;
+  // Ids of the items to redo even where objects exist: those of a raw row
+  // (corrupt objects are replaced) and those with a corrupt derived row.
+  // Items planned only for missing derived objects are not in it: their
+  // raw object is kept and read.
+  std::set<std::string> replace;
   size_t missing = 0, corrupt = 0;
   size_t not_available = 0;  // listed, not planned: the source has no file
   std::vector<Date> days_without_report;  // never validated: nothing to take from them
@@ -197,6 +218,11 @@ struct ReportPlan {
 Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from, const Date& to,
                                    const std::vector<std::string>& exchanges,
                                    const std::vector<std::string>& data_types);
+
+// The report plan of a request (its days and exchanges; its data types only
+// when `typed`: a derived name selects its rows, a raw type the rows of that
+// type and the derived rows computed from it), its notes logged.
+Result<ReportPlan> PlanFromRequestReports(storage::ObjectStore* store, const PlanRequest& req, bool typed);
 
 // ---- the work items of download and plan (plan_items.cc) ----
 struct WorkPlanOptions {
@@ -220,14 +246,6 @@ Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanReq
                                             const WorkPlanOptions& options);
 
 // ---- derived items (docs/DERIVED.md) ----
-// One derived object a download --derive writes: a name computed from a
-// source item (a Tardis file of one instrument).
-struct DerivedItem {
-  WorkItem source;
-  std::string name;  // the derived data type, in its stored form
-  // 2020-04-01/book_snapshot_10_1s/deribit/BTC-PERPETUAL
-  std::string Id() const;
-};
 // For each item (in order) the names of `specs` whose source data type is
 // the item's, in list order. Grouped items (OPTIONS, PERPETUALS) get none:
 // derived series are computed for single-instrument files only.

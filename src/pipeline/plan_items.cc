@@ -6,9 +6,7 @@
 
 namespace mt::pipeline {
 
-namespace {
-
-Result<std::vector<WorkItem>> FromReports(storage::ObjectStore* store, const PlanRequest& req, bool typed) {
+Result<ReportPlan> PlanFromRequestReports(storage::ObjectStore* store, const PlanRequest& req, bool typed) {
   MT_RETURN_IF_ERROR(CheckExchanges(req.exchanges));
   auto rp = PlanFromReports(store, req.from, req.to, req.exchanges,
                             typed ? req.data_types : std::vector<std::string>());
@@ -19,8 +17,10 @@ Result<std::vector<WorkItem>> FromReports(storage::ObjectStore* store, const Pla
   log::Info("--from-report: " + std::to_string(rp->missing) + " missing and " + std::to_string(rp->corrupt) +
             " corrupt items (" + std::to_string(rp->not_available) +
             " not available at the source are not asked for again)");
-  return std::move(rp->items);
+  return rp;
 }
+
+namespace {
 
 Result<std::vector<WorkItem>> FromDefinitions(storage::ObjectStore* store, const PlanRequest& req) {
   MT_ASSIGN_OR_RETURN(DefinitionsPlan plan, PlanFromDefinitions(store, req));
@@ -41,7 +41,10 @@ Result<std::vector<WorkItem>> FromDefinitions(storage::ObjectStore* store, const
 
 Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanRequest req,
                                             const WorkPlanOptions& options) {
-  if (options.from_report) return FromReports(store, req, options.report_data_types);
+  if (options.from_report) {
+    MT_ASSIGN_OR_RETURN(ReportPlan rp, PlanFromRequestReports(store, req, options.report_data_types));
+    return std::move(rp.items);
+  }
   if (req.symbols.empty()) return FromDefinitions(store, req);
   // Definitions (when the store has them) say which exchange has a bare
   // symbol.

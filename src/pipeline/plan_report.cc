@@ -1,8 +1,10 @@
 // Plans from missing-data reports (`download --from-report`).
 #include <algorithm>
+#include <optional>
 
 #include "pipeline/missing_report.h"
 #include "pipeline/plan.h"
+#include "tardis/schema.h"
 
 namespace mt::pipeline {
 
@@ -28,13 +30,32 @@ Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from
         plan.not_available++;
         continue;
       }
-      if (!keep(exchanges, r.exchange) || !keep(data_types, r.data_type)) continue;
-      plan.items.push_back(WorkItem{r.day, r.data_type, r.exchange, r.symbol, {}});
+      if (!keep(exchanges, r.exchange)) continue;
+      // A derived item's row: its source item, its name (a derived name
+      // is never a Tardis data type's).
+      std::optional<derive::DerivedSpec> spec;
+      if (!tardis::FindSchema(r.data_type)) {
+        if (auto d = derive::ParseDerivedName(r.data_type); d.ok()) spec = std::move(*d);
+      }
+      if (!keep(data_types, r.data_type) && !(spec && keep(data_types, spec->source_data_type()))) continue;
+      // A derived row keeps its instrument key (its source's object); a raw
+      // row's item is keyed as download keys it.
+      WorkItem item{r.day, spec ? spec->source_data_type() : r.data_type, r.exchange, r.symbol,
+                    spec ? r.instrument_key : std::string()};
+      if (!spec || r.status == "corrupt") plan.replace.insert(item.Id());
+      if (spec && std::none_of(plan.derived.begin(), plan.derived.end(),
+                               [&](const derive::DerivedSpec& d) { return d.name == spec->name; })) {
+        plan.derived.push_back(*spec);
+      }
+      if (spec) plan.derived_items.push_back(DerivedItem{item, spec->name});
+      plan.items.push_back(std::move(item));
       (r.status == "corrupt" ? plan.corrupt : plan.missing)++;
     }
   }
   std::sort(plan.items.begin(), plan.items.end());
   plan.items.erase(std::unique(plan.items.begin(), plan.items.end()), plan.items.end());
+  std::sort(plan.derived.begin(), plan.derived.end(),
+            [](const derive::DerivedSpec& a, const derive::DerivedSpec& b) { return a.name < b.name; });
   return plan;
 }
 

@@ -105,6 +105,10 @@ std::string TickObjectName(const Date& day, std::string_view data_type,
          SafeNameComponent(instrument_key) + ".parquet";
 }
 
+std::string TickObjectPrefix(const Date& day, std::string_view data_type) {
+  return "raw_tick_data/by_date/day-" + FormatDate(day) + "/data_type-" + SafeNameComponent(data_type) + "/";
+}
+
 std::string DerivedObjectName(const Date& day, std::string_view derived_name,
                               std::string_view instrument_key) {
   return "derived_data/by_date/day-" + FormatDate(day) + "/data_type-" + SafeNameComponent(derived_name) + "/" +

@@ -36,6 +36,10 @@ bool IsSafeObjectName(std::string_view name);
 // raw_tick_data/by_date/day-YYYY-MM-DD/data_type-{data_type}/{instrument_key}.parquet
 std::string TickObjectName(const Date& day, std::string_view data_type,
                            std::string_view instrument_key);
+// The prefix every TickObjectName(day, data_type, *) starts with: a listing
+// of it gives the day's stored objects of that type (and the item records
+// below it, which ParseTickObjectName refuses).
+std::string TickObjectPrefix(const Date& day, std::string_view data_type);
 // derived_data/by_date/day-YYYY-MM-DD/data_type-{derived_name}/{instrument_key}.parquet
 std::string DerivedObjectName(const Date& day, std::string_view derived_name,
                               std::string_view instrument_key);

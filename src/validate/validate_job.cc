@@ -95,10 +95,9 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   std::map<Date, std::vector<const ItemResult*>> by_day;
   for (Date d = o.selection.from; d <= o.selection.to; d = AddDays(d, 1)) by_day[d];
   for (const auto& [d, why] : expected.definition_problems) by_day.erase(d);
-  // Derived items stay out: the report lists Tardis files to download
-  // (--from-report), and a derived object is computed by download --derive.
+  // Derived items too (data_type the derived name): download and derive
+  // --from-report plan them back from their source item (PlanFromReports).
   for (const auto& r : res.items) {
-    if (!tardis::FindSchema(r.item.data_type) && derive::ParseDerivedName(r.item.data_type).ok()) continue;
     if (by_day.count(r.item.day)) by_day[r.item.day].push_back(&r);
   }
   const int64_t now = NowMicros();

@@ -392,6 +392,79 @@ TEST_F(OptionsTest, HelpOfTheSelectionCommandsShowsEveryVariableAndDefault) {
   EXPECT_NE(help["plan"].find("(env OUTPUT_URI; default ./data)"), std::string::npos) << help["plan"];
 }
 
+// derive: the names from --derive and --data-types (derived names there as
+// validate takes them), the source data types read, download's shard
+// sources; every mistake a usage error (exit 2) before the store is opened.
+TEST_F(OptionsTest, DeriveNamesSourcesAndShard) {
+  auto a = Parse("derive", {"--from", "2024-01-01", "--to", "2024-01-03", "--data-types",
+                            "book_snapshot_10_1000ms,trades", "--derive", "trade_bar_60s,book_snapshot_10_1s",
+                            "--exchanges", "deribit", "--output", dir_ + "/s", "--shard", "1/3", "--force"});
+  ASSERT_TRUE(a.ok());
+  auto o = DeriveOptionsFromArgs(*a, ctx_);
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  std::vector<std::string> names;
+  for (const auto& d : o->job.derived) names.push_back(d.name);
+  // Canonical names, the duplicate (10_1000ms = 10_1s) once.
+  EXPECT_EQ(names, (std::vector<std::string>{"book_snapshot_10_1s", "trade_bar_1m"}));
+  EXPECT_EQ(o->job.request.data_types, (std::vector<std::string>{"incremental_book_L2", "trades"}));
+  EXPECT_EQ(o->job.request.exchanges, (std::vector<std::string>{"deribit"}));
+  EXPECT_TRUE(o->job.request.symbols.empty());
+  EXPECT_EQ(o->job.shard.index, 1u);
+  EXPECT_EQ(o->job.shard.count, 3u);
+  EXPECT_TRUE(o->job.force);
+  EXPECT_EQ(o->job.concurrency, 2);
+  EXPECT_EQ(o->output, dir_ + "/s");
+
+  // With --symbols, the data types are the names' sources, not download's default (trades).
+  auto s = Parse("derive", {"--from", "2024-01-01", "--symbols", "deribit:BTC-PERPETUAL", "--derive",
+                            "book_snapshot_5_0ms", "--output", dir_ + "/s"});
+  ASSERT_TRUE(s.ok());
+  o = DeriveOptionsFromArgs(*s, ctx_);
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->job.request.data_types, (std::vector<std::string>{"incremental_book_L2"}));
+  EXPECT_FALSE(o->job.force);
+
+  // The shard of a Batch task, as download reads it.
+  ::setenv("BATCH_TASK_INDEX", "4", 1);
+  ::setenv("BATCH_TASK_COUNT", "7", 1);
+  o = DeriveOptionsFromArgs(*s, ctx_);
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->job.shard.index, 4u);
+  EXPECT_EQ(o->job.shard.count, 7u);
+  ::unsetenv("BATCH_TASK_INDEX");
+  ::unsetenv("BATCH_TASK_COUNT");
+
+  struct Case {
+    std::vector<std::string> argv;
+    const char* expect;
+  };
+  const std::string out = dir_ + "/never";
+  const std::vector<Case> cases = {
+      {{}, "name the derived data types to compute: --derive LIST, or derived names in --data-types"},
+      {{"--data-types", "trades"}, "name the derived data types to compute"},
+      {{"--derive", "book_snapshot_5_1s", "--data-types", "trades"},
+       "--data-types: no derived name given is computed from trades"},
+      {{"--data-types", "book_snapshot_5_1s,tardes"}, "--data-types: 'tardes' is neither a Tardis data type nor"},
+      {{"--derive", "book_snapshot_2000_1s"}, "--derive:"},
+      {{"--derive", "trade_bar_1m", "--concurrency", "0"}, "--concurrency must be an integer from 1 to 256"},
+      {{"--derive", "trade_bar_1m", "--shard", "3/2"}, "shard"},
+      {{"--derive", "trade_bar_1m", "--shards", "4"}, "--shards N needs JOB_COMPLETION_INDEX"},
+      {{"--derive", "trade_bar_1m", "--summary-json", ""}, "--summary-json needs a file name"},
+      {{"--derive", "trade_bar_1m", "--output", "s3://b/x"}, "s3://b/x"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv = {"--from", "2024-01-01", "--output", out};
+    argv.insert(argv.end(), c.argv.begin(), c.argv.end());
+    auto args = Parse("derive", argv);
+    ASSERT_TRUE(args.ok()) << c.expect;
+    const Status st = DeriveOptionsFromArgs(*args, ctx_).status();
+    EXPECT_EQ(st.code(), Status::Code::kUsage) << c.expect << ": " << st.message();
+    EXPECT_NE(st.message().find(c.expect), std::string::npos) << st.message();
+    EXPECT_EQ(RunDerive(*args, ctx_), 2) << c.expect;
+    EXPECT_FALSE(std::filesystem::exists(out)) << c.expect;
+  }
+}
+
 }  // namespace
 }  // namespace mt::cli
 
@@ -455,7 +528,7 @@ TEST(DayFlags, HelpSaysToIsInclusiveBesideTardisDevsExclusiveToDate) {
       EXPECT_NE(f.help.find("tardis-dev's to_date is exclusive"), std::string::npos) << c.name;
     }
   }
-  EXPECT_EQ(seen, 4);  // instruments, download, plan, validate
+  EXPECT_EQ(seen, 5);  // instruments, download, plan, validate, derive
 }
 
 // --force is the one spelling of "redo what exists"; the old --overwrite of

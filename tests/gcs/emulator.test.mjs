@@ -351,3 +351,31 @@ test('a grouped file of 2,000 instruments to gs:// under ulimit -n 256: one obje
   }
   assert.deepEqual(fs.readdirSync(dir).sort(), ['deribit_trades_2024-01-01_OPTIONS.csv', 'local'], 'no spill file left in TMPDIR');
 });
+
+test('derive against gs://: the derived objects of raw Parquet in the bucket, equal to a local convert --derive; a rerun writes nothing', async () => {
+  const files = ['deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz', 'bitmex_trades_2020-03-01_XBTUSD.csv.gz']
+    .map((f) => path.join(FIXTURE_DIR, f));
+  const names = 'book_snapshot_5_1s,trade_bar_1m';
+  const local = path.join(work, 'derive-local');
+  await runOk(['convert', ...files, '--output', local, '--derive', names, '--threads', '1']);
+  await runOk(['convert', ...files, '--output', `gs://${BUCKET}/derive`, '--threads', '1']);
+  const sel = ['derive', '--from', '2020-03-01', '--to', '2020-04-01', '--derive', names, '--output', `gs://${BUCKET}/derive`];
+  const r = await runOk(sel);
+  const expected = walk(path.join(local, 'derived_data')).map((f) => `derived_data/${f}`).sort();
+  assert.equal(expected.length, 2);
+  assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split('\t')[2]).sort(),
+    expected.map((f) => `gs://${BUCKET}/derive/${f}`));
+  const [listed] = await storage.bucket(BUCKET).getFiles({ prefix: 'derive/derived_data/' });
+  assert.deepEqual(listed.map((f) => f.name.slice('derive/'.length)).sort(), expected);
+  for (const name of expected) {
+    const { data } = await nodeRead(`derive/${name}`);
+    const ref = fs.readFileSync(path.join(local, name));
+    // The column chunks are the same bytes; the footer's `source` names the raw object in the bucket.
+    const body = (b) => b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8));
+    assert.ok(body(data).equals(body(ref)), name);
+    assert.ok(data.includes(Buffer.from(`gs://${BUCKET}/derive/raw_tick_data/`)), `${name}: source is the raw object`);
+  }
+  const again = await runOk(sel);
+  assert.equal(again.stdout, '');
+  assert.match(again.stderr, /summary: 2 items: 0 done, 2 skipped/);
+});

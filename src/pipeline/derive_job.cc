@@ -1,0 +1,304 @@
+#include "pipeline/derive_job.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "core/atomic_file.h"
+#include "core/exit_code.h"
+#include "core/log.h"
+#include "core/parallel.h"
+#include "core/thread_pool.h"
+#include "pipeline/download_job.h"
+#include "pipeline/item_record.h"
+#include "pipeline/key_resolver.h"
+#include "pipeline/stored_derive.h"
+#include "storage/layout.h"
+#include "tardis/instrument_key.h"
+#include "tardis/schema.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+bool FiltersInstruments(const InstrumentFilter& f) {
+  return !f.types.empty() || !f.bases.empty() || !f.quotes.empty() || f.max_instruments != SIZE_MAX ||
+         f.max_days_to_expiry >= 0;
+}
+
+// The stored raw objects of the request's days and data types, as items
+// named by their instrument key, of the request's exchanges (all when none).
+Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const PlanRequest& req) {
+  // A venue (the key's first part) back to its Tardis exchange id.
+  std::map<std::string, std::string> exchange_of_venue;
+  if (!req.exchanges.empty()) {
+    MT_RETURN_IF_ERROR(CheckExchanges(req.exchanges));
+    for (const auto& e : req.exchanges) exchange_of_venue.emplace(tardis::VenueForExchange(e), e);
+  } else {
+    for (const auto& e : KnownExchanges()) exchange_of_venue.emplace(tardis::VenueForExchange(e), e);
+  }
+  std::vector<WorkItem> items;
+  for (Date day = req.from; day <= req.to; day = AddDays(day, 1)) {
+    for (const std::string& type : req.data_types) {
+      MT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> listed, store->List(storage::TickObjectPrefix(day, type)));
+      for (const storage::ObjectInfo& o : listed) {
+        const auto parsed = storage::ParseTickObjectName(o.name);
+        if (!parsed || parsed->day != day || parsed->data_type != type) continue;  // item records, stray files
+        // Only what TickObjectName gives back: a name it would not build
+        // (a file someone put there) is not an item.
+        if (storage::TickObjectName(day, type, parsed->instrument_key) != o.name) continue;
+        const std::string& key = parsed->instrument_key;
+        const std::string venue = key.substr(0, key.find(':'));
+        std::string exchange;
+        if (auto it = exchange_of_venue.find(venue); it != exchange_of_venue.end()) {
+          exchange = it->second;
+        } else if (req.exchanges.empty()) {
+          exchange = venue;  // a venue this build does not know: kept, named as stored
+        } else {
+          continue;
+        }
+        items.push_back(WorkItem{day, type, exchange, key, key});
+      }
+    }
+  }
+  std::sort(items.begin(), items.end());
+  if (FiltersInstruments(req.instruments)) items = FilterInstruments(items, req.instruments);
+  return items;
+}
+
+// One raw object of an item and the instrument key its derived objects get.
+struct RawObject {
+  std::string name, key;
+};
+
+class DeriveRunner {
+ public:
+  DeriveRunner(storage::ObjectStore* store, const DeriveJobOptions& o) : store_(store), o_(o), keys_(store) {}
+
+  ItemResult Run(const WorkItem& item) {
+    ItemResult res;
+    res.item = item;
+    const tardis::DataTypeSchema* schema = tardis::FindSchema(item.data_type);
+    std::vector<derive::DerivedSpec> specs;
+    bool book = false;
+    for (const auto& s : o_.derived) {
+      if (s.source_data_type() != item.data_type) continue;
+      specs.push_back(s);
+      book |= s.kind == derive::DerivedKind::kBookSnapshot;
+    }
+    const bool force = o_.force || o_.replace.count(item.Id()) > 0;
+    std::vector<RawObject> raws;
+    if (const Status st = RawObjectsOf(item, &raws, &res); !st.ok()) return Failed(std::move(res), st);
+    if (raws.empty()) return res;  // its outcome says why
+    // Items with book snapshot series run one at a time (the others keep
+    // running beside them): each holds its books and up to convert's budget
+    // of derived rows, as download runs its items with series.
+    std::unique_lock<std::mutex> slot(book_mu_, std::defer_lock);
+    if (book) slot.lock();
+    bool computed = false;
+    std::vector<std::string> present;  // derived objects that were there: listed only when the item is skipped
+    for (const RawObject& raw : raws) {
+      if (o_.cancel && o_.cancel->load()) return Cancelled(std::move(res));
+      auto exists = store_->Exists(raw.name);
+      if (!exists.ok()) return Failed(std::move(res), exists.status());
+      if (!*exists) return NoRawObject(item, raw, std::move(res));
+      std::vector<derive::DerivedSpec> missing =
+          force ? specs : MissingDerived(store_, item.day, raw.key, specs, &present);
+      if (missing.empty()) continue;
+      StoredDeriveRequest sd;
+      sd.store = store_;
+      sd.raw_object = raw.name;
+      sd.schema = schema;
+      sd.specs = std::move(missing);
+      sd.day = item.day;
+      sd.key = raw.key;
+      // Items of the plan spell their symbol as the rows do (as download);
+      // listed ones and a grouped file's objects take it from the footer.
+      if (item.symbol != item.instrument_key && !tardis::IsGroupedSymbol(item.symbol)) {
+        sd.exchange = item.exchange;
+        sd.symbol = item.symbol;
+      }
+      sd.overwrite = force;
+      sd.writer = o_.writer;
+      sd.tool_version = o_.tool_version;
+      sd.cancel = o_.cancel;
+      auto r = DeriveFromStoredObject(sd);
+      if (!r.ok()) {
+        if (r.status().code() == Status::Code::kCancelled) return Cancelled(std::move(res));
+        return Failed(std::move(res), r.status().WithContext("computing derived data from " +
+                                                             store_->Describe(raw.name)));
+      }
+      res.rows += r->rows;
+      res.bytes_in += r->bytes_in;
+      for (const auto& d : r->outputs) {
+        res.bytes_out += d.bytes;
+        res.objects.push_back(d.name);
+        computed = true;
+      }
+    }
+    // Done when this run wrote something (no data when the raw rows were
+    // none), skipped when every derived object was there.
+    res.outcome = !computed ? Outcome::kSkipped : res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
+    if (!computed) {
+      for (const auto& p : present) res.objects.push_back(store_->Describe(p));
+    }
+    return res;
+  }
+
+ private:
+  static ItemResult Cancelled(ItemResult res) {
+    res.outcome = Outcome::kCancelled;
+    res.reason = "interrupted";
+    return res;
+  }
+  static ItemResult Failed(ItemResult res, const Status& st) {
+    res.outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+    res.reason = st.message();
+    return res;
+  }
+
+  // An item whose raw object is not stored: not_available when a download
+  // recorded the source's 404 for it, else missing.
+  ItemResult NoRawObject(const WorkItem& item, const RawObject& raw, ItemResult res) {
+    auto record = ReadItemRecord(store_, ItemRecordObjectName(item));
+    if (record.ok() && record->outcome == "not_available") {
+      res.outcome = Outcome::kNotAvailable;
+      res.reason = "not available at the source (recorded by download: " + record->reason + ")";
+      return res;
+    }
+    if (!record.ok() && record.status().code() != Status::Code::kNotFound) return Failed(std::move(res), record.status());
+    res.outcome = Outcome::kMissing;
+    res.reason = "no raw object " + store_->Describe(raw.name) + " to compute from (download it first)";
+    return res;
+  }
+
+  // The raw objects of an item: one for an instrument's file, those its
+  // completion record lists for a grouped file (deribit OPTIONS: one per
+  // instrument). None, with res's outcome and reason set, when a grouped
+  // file has no record or a recorded 404.
+  Status RawObjectsOf(const WorkItem& item, std::vector<RawObject>* out, ItemResult* res) {
+    if (tardis::IsGroupedSymbol(item.symbol)) {
+      auto record = ReadItemRecord(store_, ItemRecordObjectName(item));
+      if (!record.ok() && record.status().code() != Status::Code::kNotFound) return record.status();
+      if (!record.ok() || record->outcome == "not_available") {
+        res->outcome = record.ok() ? Outcome::kNotAvailable : Outcome::kMissing;
+        res->reason = record.ok() ? "not available at the source (recorded by download: " + record->reason + ")"
+                                  : "the grouped file has no completion record in the store (download it first)";
+        return Status::OK();
+      }
+      res->outcome = Outcome::kSkipped;  // a record without objects of this type: nothing to compute
+      for (const RecordedObject& o : record->objects) {
+        const auto parsed = storage::ParseTickObjectName(o.name);
+        if (!parsed || parsed->data_type != item.data_type) continue;
+        out->push_back({o.name, o.instrument_key.empty() ? parsed->instrument_key : o.instrument_key});
+      }
+      return Status::OK();
+    }
+    std::string key = item.instrument_key;
+    if (key.empty()) {
+      MT_ASSIGN_OR_RETURN(std::shared_ptr<const KeyResolver> resolver, keys_.ForDay(item.day));
+      MT_ASSIGN_OR_RETURN(tardis::InstrumentKey k, resolver->Resolve(item.exchange, item.symbol));
+      key = k.ToString();
+    }
+    out->push_back({storage::TickObjectName(item.day, item.data_type, key), key});
+    return Status::OK();
+  }
+
+  storage::ObjectStore* store_;
+  const DeriveJobOptions& o_;
+  StoreKeyResolvers keys_;
+  std::mutex book_mu_;
+};
+
+}  // namespace
+
+Result<std::vector<WorkItem>> DeriveItems(storage::ObjectStore* store, const PlanRequest& request) {
+  if (!request.symbols.empty()) return PlanWorkItems(store, request, WorkPlanOptions{});
+  return ListStored(store, request);
+}
+
+namespace {
+
+// The items of the reports' derived rows (of the names asked for, when
+// some are), with `options` completed: the reports' names, the items to
+// recompute.
+Result<std::vector<WorkItem>> ReportItems(storage::ObjectStore* store, DeriveJobOptions* options) {
+  MT_ASSIGN_OR_RETURN(ReportPlan rp, PlanFromRequestReports(store, options->request, false));
+  const bool named = !options->derived.empty();
+  auto asked = [&](const std::string& name) {
+    return std::any_of(options->derived.begin(), options->derived.end(), [&](const auto& d) { return d.name == name; });
+  };
+  std::vector<WorkItem> items;
+  for (const DerivedItem& d : rp.derived_items) {
+    if (!named || asked(d.name)) items.push_back(d.source);
+  }
+  if (!named) {
+    options->derived = rp.derived;
+  }
+  if (rp.derived_items.empty()) log::Info("--from-report: the reports list no derived items");
+  std::sort(items.begin(), items.end());
+  items.erase(std::unique(items.begin(), items.end()), items.end());
+  for (const WorkItem& it : items) {
+    if (rp.replace.count(it.Id())) options->replace.insert(it.Id());
+  }
+  return items;
+}
+
+}  // namespace
+
+Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions options) {
+  DeriveReport report;
+  std::vector<WorkItem> plan;
+  if (options.from_report) {
+    MT_ASSIGN_OR_RETURN(plan, ReportItems(store, &options));
+  } else {
+    if (options.derived.empty()) return Status::Usage("no derived data types to compute");
+    MT_ASSIGN_OR_RETURN(plan, DeriveItems(store, options.request));
+  }
+  report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
+  // A write error on the output would fail every item: a configuration
+  // error, found before any item.
+  MT_RETURN_IF_ERROR(store->CheckWritable());
+  std::unique_ptr<ThreadPool> pool;
+  if (options.threads > 1) pool = std::make_unique<ThreadPool>(options.threads);
+  options.writer.pool = pool.get();
+  log::Info("deriving " + std::to_string(report.items.size()) + " items (shard " +
+            std::to_string(options.shard.index) + "/" + std::to_string(options.shard.count) + ", " +
+            std::to_string(options.concurrency) + " at once) in " + store->Describe(""));
+
+  const auto t0 = std::chrono::steady_clock::now();
+  DeriveRunner runner(store, options);
+  report.results.resize(report.items.size());
+  std::mutex on_item_mu;
+  // Every item gets a result: after an interrupt the rest are reported as
+  // not started, so no cancel flag is given to the loop.
+  const int n = std::max(1, std::min<int>(options.concurrency, static_cast<int>(report.items.size())));
+  ParallelForWorkers(report.items.size(), ParallelOptions{n, nullptr}, [&](size_t i, size_t) {
+    ItemResult& r = report.results[i];
+    if (options.cancel && options.cancel->load()) {
+      r.item = report.items[i];
+      r.outcome = Outcome::kCancelled;
+      r.reason = "not started: interrupted";
+    } else {
+      r = runner.Run(report.items[i]);
+    }
+    std::lock_guard<std::mutex> l(on_item_mu);
+    if (options.on_item) options.on_item(r);
+    LogItemResult(r);
+    return Status::OK();
+  });
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  report.status = SummarizeItems(report.results, report.seconds, Status::OK(), options.cancel && options.cancel->load());
+  if (!options.summary_json.empty()) {
+    const Status st = WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds, true));
+    if (!st.ok()) {
+      log::Error("--summary-json: " + st.message());
+      report.status = WorseStatus(report.status, st);
+    }
+  }
+  return report;
+}
+
+}  // namespace mt::pipeline

@@ -1,0 +1,344 @@
+// `market-tick derive`: derived series computed from raw Parquet already in a store, never
+// downloading. The raw objects come from `convert` of the real fixtures (and of generated files,
+// labelled as such); each derived object is compared with what `convert --derive` writes for the
+// same file: the same column chunks byte for byte, the same key-value metadata but `source`, the
+// same rows read back by DuckDB.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { closeDuckdb, duckKvMetadata, duckReadAll } from './lib/readers.mjs';
+import { BIN, FIXTURE_DIR, describeRun, listFiles, mkTmp, run, runOk } from './lib/harness.mjs';
+
+const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-derive-cmd-'));
+after(async () => {
+  await closeDuckdb();
+  fs.rmSync(ROOT_TMP, { recursive: true, force: true });
+});
+
+const ENV = { ...process.env, SOURCE_DATE_EPOCH: '1700000000' }; // created_at pinned: bytes comparable
+const FILES = [
+  'deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz',
+  'bitmex_trades_2020-03-01_XBTUSD.csv.gz',
+  'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz',
+].map((f) => path.join(FIXTURE_DIR, f));
+const NAMES = ['book_snapshot_5_1s', 'book_snapshot_3_0ms', 'trade_bar_1m', 'trade_bar_10ticks'];
+const EXPECTED = [
+  'day-2020-02-22/data_type-trade_bar_10ticks/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet',
+  'day-2020-02-22/data_type-trade_bar_1m/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet',
+  'day-2020-03-01/data_type-trade_bar_10ticks/BITMEX:PERPETUAL:BTC-USD.parquet',
+  'day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet',
+  'day-2020-04-01/data_type-book_snapshot_3_0ms/DERIBIT:PERPETUAL:BTC-USD.parquet',
+  'day-2020-04-01/data_type-book_snapshot_5_1s/DERIBIT:PERPETUAL:BTC-USD.parquet',
+].map((f) => `derived_data/by_date/${f}`);
+
+const derive = (store, extra = [], env = ENV) =>
+  run(['derive', '--from', '2020-02-22', '--to', '2020-04-01', '--output', store, ...extra], { env, cwd: ROOT_TMP });
+
+// The bytes before the footer (the column chunks).
+function parquetBody(file) {
+  const b = fs.readFileSync(file);
+  return b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8));
+}
+
+// stdout lines OUTCOME<TAB>ITEM<TAB>OBJECT as [outcome, item, object relative to store].
+const lines = (stdout, store) => stdout.trim().split('\n').filter(Boolean).map((l) => {
+  const [o, item, obj] = l.split('\t');
+  return [o, item, obj === '-' ? '-' : path.relative(store, path.resolve(ROOT_TMP, obj))];
+});
+
+/** A store with the raw objects of `files` (convert, no --derive). */
+function rawStore(name, files = FILES) {
+  const store = path.join(mkTmp(ROOT_TMP, name), 'store');
+  runOk(['convert', ...files, '--output', store], { env: ENV });
+  return store;
+}
+
+// convert --derive of the fixtures, made once: what derive must write.
+let referenceStore;
+function reference() {
+  if (!referenceStore) {
+    referenceStore = path.join(mkTmp(ROOT_TMP, 'reference'), 'store');
+    runOk(['convert', ...FILES, '--output', referenceStore, '--derive', [...NAMES].join(',')], { env: ENV });
+  }
+  return referenceStore;
+}
+
+describe('derive: from stored raw Parquet, as convert --derive computes it', () => {
+  let store, reference_;
+  before(() => {
+    store = rawStore('main');
+    reference_ = reference();
+  });
+
+  it('lists the stored raw objects and writes every derived object, equal to convert --derive\'s', async () => {
+    const args = ['--derive', NAMES.join(',')];
+    const r = derive(store, args);
+    assert.equal(r.code, 0, describeRun(args, r));
+    const out = lines(r.stdout, store);
+    assert.deepEqual(out.map((l) => l[2]).sort(), EXPECTED, r.stdout);
+    for (const l of out) assert.equal(l[0], 'done');
+    // Items listed from the store are named by their instrument key.
+    assert.ok(out.some((l) => l[1] === '2020-04-01/incremental_book_L2/deribit/DERIBIT:PERPETUAL:BTC-USD'), r.stdout);
+    assert.match(r.stderr, /summary: 3 items: 3 done, 0 skipped/);
+    assert.deepEqual(listFiles(path.join(store, 'derived_data')), EXPECTED.map((f) => f.slice('derived_data/'.length)));
+    for (const rel of EXPECTED) {
+      const a = path.join(store, rel), b = path.join(reference_, rel);
+      assert.ok(parquetBody(a).equals(parquetBody(b)), `${rel}: column chunks differ`);
+      const ka = await duckKvMetadata(a), kb = await duckKvMetadata(b);
+      // `source`: the raw object read (derive), the CSV (convert).
+      assert.equal(ka.source, path.join(store, ka.source_object));
+      assert.deepEqual({ ...ka, source: '' }, { ...kb, source: '' }, rel);
+      const ra = await duckReadAll(a), rb = await duckReadAll(b);
+      assert.ok(ra.rows.length > 0, rel);
+      assert.deepEqual(ra.rows, rb.rows, rel);
+    }
+  });
+
+  it('a rerun writes nothing; --force recomputes the same objects', () => {
+    const stat = (rel) => fs.statSync(path.join(store, rel));
+    const before = Object.fromEntries(EXPECTED.map((rel) => [rel, stat(rel)]));
+    const bodies = Object.fromEntries(EXPECTED.map((rel) => [rel, parquetBody(path.join(store, rel))]));
+    const again = derive(store, ['--derive', NAMES.join(',')]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, '');
+    assert.match(again.stderr, /summary: 3 items: 0 done, 3 skipped/);
+    for (const rel of EXPECTED) {
+      assert.equal(stat(rel).ino, before[rel].ino, rel);
+      assert.equal(stat(rel).mtimeMs, before[rel].mtimeMs, rel);
+    }
+    // One name removed: only it is computed again, the others are kept.
+    fs.rmSync(path.join(store, EXPECTED[0]));
+    const one = derive(store, ['--derive', NAMES.join(',')]);
+    assert.equal(one.code, 0, one.stderr);
+    assert.deepEqual(lines(one.stdout, store).map((l) => l[2]), [EXPECTED[0]]);
+    assert.ok(parquetBody(path.join(store, EXPECTED[0])).equals(bodies[EXPECTED[0]]));
+    assert.equal(stat(EXPECTED[1]).ino, before[EXPECTED[1]].ino);
+
+    const forced = derive(store, ['--derive', NAMES.join(','), '--force']);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.deepEqual(lines(forced.stdout, store).map((l) => l[2]).sort(), EXPECTED);
+    assert.match(forced.stderr, /summary: 3 items: 3 done, 0 skipped/);
+    for (const rel of EXPECTED) {
+      assert.notEqual(stat(rel).ino, before[rel].ino, `${rel}: replaced`);
+      assert.ok(parquetBody(path.join(store, rel)).equals(bodies[rel]), rel);
+    }
+  });
+
+  it('selects by exchange, by symbols (the plan of download) and by derived names in --data-types', () => {
+    const sel = rawStore('select');
+    let r = derive(sel, ['--exchanges', 'bitmex', '--derive', 'trade_bar_1m,book_snapshot_5_1s']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r.stdout, sel), [['done', '2020-03-01/trades/bitmex/BITMEX:PERPETUAL:BTC-USD',
+      'derived_data/by_date/day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet']]);
+    // --symbols: download's items; one not stored is `missing` (exit 1), the others are computed.
+    r = run(['derive', '--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL,deribit:ETH-PERPETUAL',
+      '--data-types', 'book_snapshot_5_1s', '--output', sel], { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(lines(r.stdout, sel).sort(), [
+      ['done', '2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL', EXPECTED[5]],
+      ['missing', '2020-04-01/incremental_book_L2/deribit/ETH-PERPETUAL', '-'],
+    ]);
+    assert.match(r.stderr, /missing 2020-04-01\/incremental_book_L2\/deribit\/ETH-PERPETUAL: no raw object .*data_type-incremental_book_L2\/DERIBIT:PERPETUAL:ETH-USD\.parquet to compute from \(download it first\)/);
+    assert.match(r.stderr, /1 done, .* 0 cancelled, 1 missing;/);
+    assert.ok(parquetBody(path.join(sel, EXPECTED[5])).equals(parquetBody(path.join(reference_, EXPECTED[5]))));
+  });
+
+  it('a raw object that cannot be read fails its item, naming it; the other items are computed', () => {
+    const bad = rawStore('corrupt');
+    const raw = path.join(bad, 'raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet');
+    const b = fs.readFileSync(raw);
+    b.write('XXXX', b.length - 4); // no trailing PAR1
+    fs.writeFileSync(raw, b);
+    const summary = path.join(ROOT_TMP, 'corrupt-summary.json');
+    const r = derive(bad, ['--derive', 'trade_bar_1m', '--summary-json', summary]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /failed 2020-03-01\/trades\/bitmex\/BITMEX:PERPETUAL:BTC-USD: computing derived data from .*BITMEX:PERPETUAL:BTC-USD\.parquet: /);
+    assert.deepEqual(lines(r.stdout, bad).map((l) => l[2]), [EXPECTED[1]]);
+    assert.ok(!fs.existsSync(path.join(bad, EXPECTED[3])));
+    assert.ok(fs.readFileSync(raw).equals(b), 'the raw object is left as it is');
+    const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+    assert.equal(s.items, 2);
+    assert.equal(s.counts.done, 1);
+    assert.equal(s.counts.failed, 1);
+    assert.equal(s.counts.missing, 0);
+    assert.match(s.results.find((x) => x.outcome === 'failed').reason, /BITMEX:PERPETUAL:BTC-USD\.parquet/);
+  });
+
+  it('shards: every item exactly once across the shards, by --shard or an indexed job\'s variables', () => {
+    // Generated: the fixtures' raw objects copied under more days, so the plan has 15 items.
+    const sh = rawStore('shards');
+    for (const day of ['2020-04-02', '2020-04-03', '2020-04-04', '2020-04-05']) {
+      for (const rel of listFiles(path.join(sh, 'raw_tick_data'))) {
+        if (!rel.startsWith('by_date/day-2020-0')) continue;
+        const to = path.join(sh, 'raw_tick_data', rel.replace(/day-2020-0\d-\d\d/, `day-${day}`));
+        if (fs.existsSync(to)) continue;
+        fs.mkdirSync(path.dirname(to), { recursive: true });
+        fs.copyFileSync(path.join(sh, 'raw_tick_data', rel), to);
+      }
+    }
+    const all = (extra, env = ENV) => {
+      const r = run(['derive', '--from', '2020-02-22', '--to', '2020-04-05', '--output', sh, '--derive', 'trade_bar_1m,book_snapshot_5_1s',
+        ...extra], { env, cwd: ROOT_TMP });
+      assert.equal(r.code, 0, r.stderr);
+      return [...new Set(lines(r.stdout, sh).map((l) => l[1]))];
+    };
+    const seen = [];
+    for (let i = 0; i < 3; i++) {
+      const got = all(['--shard', `${i}/3`]);
+      assert.ok(got.length > 0, `shard ${i}/3 has items`);
+      seen.push(...got);
+    }
+    assert.equal(seen.length, 15, seen.join('\n'));
+    assert.equal(new Set(seen).size, 15, 'no item in two shards');
+    // Every item's objects exist now: an unsharded run has nothing left.
+    const rest = run(['derive', '--from', '2020-02-22', '--to', '2020-04-05', '--output', sh, '--derive', 'trade_bar_1m,book_snapshot_5_1s'],
+      { env: ENV, cwd: ROOT_TMP });
+    assert.match(rest.stderr, /summary: 15 items: 0 done, 15 skipped/);
+    // A Kubernetes indexed job (JOB_COMPLETION_INDEX with --shards) takes the same slice as --shard.
+    const again = (extra, env) => {
+      const r = run(['derive', '--from', '2020-02-22', '--to', '2020-04-05', '--output', sh, '--derive', 'trade_bar_1m,book_snapshot_5_1s',
+        '--force', ...extra], { env, cwd: ROOT_TMP });
+      assert.equal(r.code, 0, r.stderr);
+      return [...new Set(lines(r.stdout, sh).map((l) => l[1]))].sort();
+    };
+    assert.deepEqual(again(['--shards', '3'], { ...ENV, JOB_COMPLETION_INDEX: '1' }), again(['--shard', '1/3'], ENV));
+    assert.deepEqual(again([], { ...ENV, BATCH_TASK_INDEX: '2', BATCH_TASK_COUNT: '3' }), again(['--shard', '2/3'], ENV));
+  });
+});
+
+describe('derived items in missing-data reports: validate lists them, --from-report recomputes them', () => {
+  const KEY = 'DERIBIT:PERPETUAL:BTC-USD';
+  const rel = (name) => `derived_data/by_date/day-2020-04-01/data_type-${name}/${KEY}.parquet`;
+  const rawRel = `raw_tick_data/by_date/day-2020-04-01/data_type-incremental_book_L2/${KEY}.parquet`;
+  const sel = ['--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL'];
+  const validate = (store) => run(['validate', ...sel, '--data-types', 'incremental_book_L2', '--derive',
+    'book_snapshot_5_1s,book_snapshot_3_0ms', '--output', store], { env: ENV, cwd: ROOT_TMP });
+  let srv;
+  after(async () => { await srv?.close(); });
+
+  it('derive --from-report computes the missing derived item, and validate then finds it complete', () => {
+    const store = path.join(mkTmp(ROOT_TMP, 'report'), 'store');
+    runOk(['convert', FILES[0], '--output', store, '--derive', 'book_snapshot_5_1s'], { env: ENV });
+    let v = validate(store);
+    assert.equal(v.code, 1, v.stdout + v.stderr);
+    assert.match(v.stdout, /^missing\t2020-04-01\tbook_snapshot_3_0ms\tDERIBIT:PERPETUAL:BTC-USD$/m);
+    const r = run(['derive', '--from', '2020-04-01', '--from-report', '--output', store], { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r.stdout, store), [['done', '2020-04-01/incremental_book_L2/deribit/BTC-PERPETUAL', rel('book_snapshot_3_0ms')]]);
+    assert.ok(parquetBody(path.join(store, rel('book_snapshot_3_0ms'))).equals(parquetBody(path.join(reference(), rel('book_snapshot_3_0ms')))));
+    v = validate(store);
+    assert.equal(v.code, 0, v.stdout + v.stderr);
+  });
+
+  it('download --from-report computes a missing derived item from the stored raw object, without a request', async () => {
+    const { startServer } = await import('../support/tardis_server.mjs');
+    const { spawn } = await import('node:child_process');
+    srv = await startServer();
+    const store = path.join(mkTmp(ROOT_TMP, 'report-dl'), 'store');
+    runOk(['convert', FILES[0], '--output', store, '--derive', 'book_snapshot_5_1s'], { env: ENV });
+    fs.rmSync(path.join(store, rel('book_snapshot_5_1s')));
+    assert.equal(validate(store).code, 1);
+    const rawStat = fs.statSync(path.join(store, rawRel));
+    const args = ['download', '--from', '2020-04-01', '--from-report', '--output', store];
+    const r = await new Promise((resolve, reject) => {
+      const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(srv.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 0, 'no download');
+    assert.deepEqual(lines(r.stdout, store).map((l) => l[2]).sort(), [rel('book_snapshot_3_0ms'), rel('book_snapshot_5_1s')]);
+    assert.equal(fs.statSync(path.join(store, rawRel)).ino, rawStat.ino, 'the raw object is kept');
+    assert.equal(validate(store).code, 0);
+  });
+});
+
+describe('derived series of a grouped file', () => {
+  // Generated: a Deribit OPTIONS trades day of three options (made-up values, real row shape), and
+  // each option's rows as its own file.
+  const HEADER = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+  const SYMS = [['BTC-1JAN24-40000-C', 'DERIBIT:OPTION:BTC-USD-240101-40000-CALL'],
+    ['BTC-1JAN24-40000-P', 'DERIBIT:OPTION:BTC-USD-240101-40000-PUT'], ['ETH-1JAN24-2000-C', 'DERIBIT:OPTION:ETH-USD-240101-2000-CALL']];
+  const rel = (name, key) => `derived_data/by_date/day-2024-01-01/data_type-${name}/${key}.parquet`;
+  let dir, grouped;
+  const own = [];
+  before(() => {
+    dir = mkTmp(ROOT_TMP, 'grouped');
+    let all = HEADER;
+    const per = SYMS.map(() => HEADER);
+    for (let i = 0; i < 600; i++) {
+      const ts = 1704067200000000 + i * 7_000_000;
+      const row = `deribit,${SYMS[i % 3][0]},${ts},${ts + 7},${i},${i % 2 ? 'sell' : 'buy'},0.${(i % 97) + 1},${(i % 50) + 1}\n`;
+      all += row;
+      per[i % 3] += row;
+    }
+    grouped = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+    fs.writeFileSync(grouped, all);
+    SYMS.forEach(([sym], i) => {
+      own.push(path.join(dir, `deribit_trades_2024-01-01_${sym}.csv`));
+      fs.writeFileSync(own[i], per[i]);
+    });
+  });
+
+  it('convert --derive computes each instrument\'s series, as from the instrument\'s own file', () => {
+    const store = path.join(dir, 'grouped-store'), ref = path.join(dir, 'own-store');
+    const r = runOk(['convert', grouped, '--output', store, '--derive', 'trade_bar_1m,book_snapshot_5_1s'], { env: ENV });
+    assert.equal(r.stderr.split('book_snapshot_5_1s: skipped').length - 1, 1, r.stderr);
+    runOk(['convert', ...own, '--output', ref, '--derive', 'trade_bar_1m'], { env: ENV });
+    assert.deepEqual(listFiles(path.join(store, 'derived_data')), listFiles(path.join(ref, 'derived_data')));
+    for (const [, key] of SYMS) {
+      const f = rel('trade_bar_1m', key);
+      assert.ok(fs.existsSync(path.join(store, f)), f);
+      assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+    }
+  });
+
+  it('download --derive of a grouped item computes each instrument\'s series', async () => {
+    const { startServer } = await import('../support/tardis_server.mjs');
+    const { spawn } = await import('node:child_process');
+    const zlib = await import('node:zlib');
+    const data = mkTmp(ROOT_TMP, 'grouped-data');
+    fs.writeFileSync(path.join(data, 'deribit_trades_2024-01-01_OPTIONS.csv.gz'), zlib.gzipSync(fs.readFileSync(grouped)));
+    const srv = await startServer({ dataDirs: [data] });
+    try {
+      const store = path.join(dir, 'download-store'), ref = path.join(dir, 'own-store');
+      const args = ['download', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
+        '--derive', 'trade_bar_1m', '--output', store];
+      const r = await new Promise((resolve, reject) => {
+        const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
+        let stdout = '', stderr = '';
+        child.stdout.on('data', (d) => { stdout += d; });
+        child.stderr.on('data', (d) => { stderr += d; });
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, stdout, stderr }));
+      });
+      assert.equal(r.code, 0, r.stderr);
+      for (const [, key] of SYMS) {
+        const f = rel('trade_bar_1m', key);
+        assert.ok(r.stdout.includes(f), `${f} listed:\n${r.stdout}`);
+        assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+      }
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('derive over the per-instrument objects written from a grouped file', () => {
+    const store = path.join(dir, 'derive-store'), ref = path.join(dir, 'own-store');
+    runOk(['convert', grouped, '--output', store], { env: ENV });
+    const r = run(['derive', '--from', '2024-01-01', '--exchanges', 'deribit', '--derive', 'trade_bar_1m', '--output', store],
+      { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /summary: 3 items: 3 done/);
+    for (const [, key] of SYMS) {
+      const f = rel('trade_bar_1m', key);
+      assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+    }
+  });
+});
