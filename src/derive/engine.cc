@@ -163,6 +163,8 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
   const auto& side_col = batch.columns[c_side];
   Cursor<double> price(batch.columns[c_price], batch.columns[c_price].f64);
   Cursor<double> amount(batch.columns[c_amount], batch.columns[c_amount].f64);
+  const bool one_instrument =
+      ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1;
   size_t side_i = 0;
   for (size_t r = 0; r < batch.num_rows; r++) {
     if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
@@ -172,11 +174,14 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     const bool has_p = price.Next(r, &p), has_a = amount.Next(r, &a);
     std::string_view side;
     if (side_col.IsDefined(r)) side = side_col.str.Get(side_i++);
-    const std::string_view symbol = sym.Get(r);
-    if (!change_ || local[r] != change_local_ || (is_snap != 0) != change_snapshot_ ||
-        symbol != change_->symbol || ex.Get(r) != change_->exchange) {
+    bool new_change = !change_ || local[r] != change_local_ || (is_snap != 0) != change_snapshot_;
+    // A batch of one instrument (one dictionary entry each) compares names at its first row only.
+    if (!new_change && (!one_instrument || r == 0)) {
+      new_change = sym.Get(r) != change_->symbol || ex.Get(r) != change_->exchange;
+    }
+    if (new_change) {
       MT_RETURN_IF_ERROR(EndChange());
-      MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), symbol, local[r]));
+      MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
       BeginChange(in, ts[r], local[r], is_snap != 0);
     }
     // A row without a usable price, amount or side changes no level.
@@ -265,6 +270,15 @@ Status DeriveEngine::Flush(Series* s) {
   MT_RETURN_IF_ERROR(CheckCancel());
   RowGroupData rg = std::move(s->pending);
   s->pending = columnar::MakeRowGroup(s->schema);
+  // A series that filled a row group most likely fills the next: room for
+  // it at once, instead of growing each column by doubling (copies, and
+  // fresh memory faulted in).
+  if (rg.num_rows >= MaxRows(*s)) {
+    for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
+      columnar::ColumnData& col = s->pending.columns[c];
+      if (col.kind == columnar::ColumnKind::kDouble) col.f64.reserve(rg.num_rows);
+    }
+  }
   const auto& ts = rg.columns[kLocalTimestampColumn].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
   s->last_ts = ts.back();

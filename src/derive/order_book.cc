@@ -19,6 +19,8 @@ void OrderBook::GapBuffer::MoveGap(size_t pos) {
 }
 
 void OrderBook::GapBuffer::Insert(size_t pos, const Level& l) {
+  const bool follow = Clustered(pos);
+  last = pos;
   if (gap_begin == gap_end) {
     // Full: twice the room, the new gap at `pos`.
     const size_t n = buf.size();
@@ -29,15 +31,39 @@ void OrderBook::GapBuffer::Insert(size_t pos, const Level& l) {
     buf.swap(grown);
     gap_begin = pos;
     gap_end = buf.size() - tail;
-  } else {
+  } else if (follow) {
     MoveGap(pos);
+  } else if (pos <= gap_begin) {
+    // Levels [pos, gap_begin) move up one slot; the gap loses its first slot.
+    std::memmove(&buf[pos + 1], &buf[pos], (gap_begin - pos) * sizeof(Level));
+    buf[pos] = l;
+    gap_begin++;
+    return;
+  } else {
+    // Levels [gap_begin, pos) (above the gap) move down one slot; the gap loses its last.
+    std::memmove(&buf[gap_end - 1], &buf[gap_end], (pos - gap_begin) * sizeof(Level));
+    gap_end--;
+    buf[pos + (gap_end - gap_begin)] = l;
+    return;
   }
   buf[gap_begin++] = l;
 }
 
 void OrderBook::GapBuffer::Erase(size_t pos) {
-  MoveGap(pos);
-  gap_end++;  // the level at `pos` now starts the part above the gap
+  const bool follow = Clustered(pos);
+  last = pos;
+  if (follow) {
+    MoveGap(pos);
+    gap_end++;  // the level at `pos` now starts the part above the gap
+  } else if (pos < gap_begin) {
+    // Levels (pos, gap_begin) move down one slot; the gap gains a slot below.
+    std::memmove(&buf[pos], &buf[pos + 1], (gap_begin - pos - 1) * sizeof(Level));
+    gap_begin--;
+  } else {
+    // Levels [gap_begin, pos) (above the gap) move up one slot; the gap gains a slot above.
+    std::memmove(&buf[gap_end + 1], &buf[gap_end], (pos - gap_begin) * sizeof(Level));
+    gap_end++;
+  }
 }
 
 void OrderBook::Reset() {

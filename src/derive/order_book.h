@@ -3,11 +3,13 @@
 //
 // Each side is a gap buffer sorted from the worst price to the best, so the
 // best levels are at the end and the top N levels are the last N elements
-// (no tree walk). The gap (free slots) stays where the last level was
-// inserted or erased: changes cluster at some depth (near the top in
+// (no tree walk). An insertion or erasure moves the levels between it and
+// the gap (free slots). Changes cluster at some depth (near the top in
 // Tardis's data; wherever the book's mid lies when stale levels sit above
-// it), so an insertion or erasure moves only the levels between it and the
-// previous one, not every level better than it. A side also remembers the smallest distance from the top
+// it): the gap follows a change that lands near the previous one, and
+// stays where it is for a lone change elsewhere (a deep level now and then
+// between changes at the top), so neither pattern moves many levels. A
+// side also remembers the smallest distance from the top
 // that changed since ClearTouched(): levels above it are as they were, so a
 // snapshot of the top N levels is rebuilt only from there, and not at all
 // when the change was deeper than N.
@@ -59,9 +61,13 @@ class OrderBook {
       gap_begin = 0;
       gap_end = buf.size();
     }
+    size_t last = 0;  // logical index of the previous insertion or erasure
     void MoveGap(size_t pos);
     void Insert(size_t pos, const Level& l);
     void Erase(size_t pos);
+    // Whether a change at `pos` is near the previous one (then the gap follows it).
+    bool Clustered(size_t pos) const { return (pos > last ? pos - last : last - pos) <= kCluster; }
+    static constexpr size_t kCluster = 32;
   };
   GapBuffer sides_[2];
   size_t hint_[2] = {0, 0};  // logical index where the last Apply landed
