@@ -1,12 +1,17 @@
 // Timing half of bench/derive_bench.sh: tardis-dev computing one book-snapshot series with compute()
 // from book_change messages already in memory (built from the CSV by the rule of docs/DERIVED.md).
-// Prints the median wall seconds of RUNS runs as JSON.
+//
+// One timed compute() per process, as a user runs it once: the CSV is read and the messages built
+// first (not timed), then ONLY the compute() loop is timed, from the first message handed in to the
+// last snapshot out, on a cold JIT. The shell script starts this once per run, interleaved with the
+// convert runs, and takes the median, so neither side gets a warm-up the other lacks (every convert
+// run is a fresh process too). Prints {"s": seconds, "messages": n, "snapshots": n} as JSON.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { createRequire } from 'node:module';
 
-const [file, name, runsArg, modulesDir] = process.argv.slice(2);
+const [file, name, modulesDir] = process.argv.slice(2);
 const require = createRequire(path.join(modulesDir, 'x.js'));
 const { compute, computeBookSnapshots } = require('tardis-dev');
 
@@ -29,18 +34,14 @@ for (let i = 1; i < lines.length; i++) {
   }
   (side === 'bid' ? cur.msg.bids : cur.msg.asks).push({ price: Number(price), amount: Number(amount) });
 }
+lines.length = 0;
 async function* source() {
   for (const msg of messages) yield msg;
 }
-const times = [];
 let snapshots = 0;
-for (let r = 0; r < Number(runsArg); r++) {
-  snapshots = 0;
-  const t0 = process.hrtime.bigint();
-  for await (const out of compute(source(), computeBookSnapshots({ depth: Number(m[1]), interval: Number(m[2]) }))) {
-    if (out.type === 'book_snapshot') snapshots++;
-  }
-  times.push(Number(process.hrtime.bigint() - t0) / 1e9);
+const t0 = process.hrtime.bigint();
+for await (const out of compute(source(), computeBookSnapshots({ depth: Number(m[1]), interval: Number(m[2]) }))) {
+  if (out.type === 'book_snapshot') snapshots++;
 }
-times.sort((a, b) => a - b);
-console.log(JSON.stringify({ median_s: times[Math.floor(times.length / 2)], messages: messages.length, snapshots }));
+const s = Number(process.hrtime.bigint() - t0) / 1e9;
+console.log(JSON.stringify({ s, messages: messages.length, snapshots }));

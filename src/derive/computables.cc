@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace mt::derive {
 
@@ -50,7 +51,10 @@ BookSnapshotter::BookSnapshotter(const DerivedSpec& spec)
     : depth_(spec.depth), interval_us_(spec.interval_us), grouped_(spec.grouped), grouping_(spec.grouping) {
   levels_[kBid].resize(depth_);
   levels_[kAsk].resize(depth_);
-  if (grouped_) group_pow_ = std::pow(10.0, DecimalPlaces(grouping_));
+  if (grouped_) {
+    group_pow_ = std::pow(10.0, DecimalPlaces(grouping_));
+    for (auto& c : group_cache_) c.assign(kGroupCacheSize, GroupCacheEntry{~uint64_t{0}, 0});
+  }
 }
 
 bool BookSnapshotter::HasNewSnapshot(int64_t ts_us) {
@@ -117,6 +121,17 @@ double BookSnapshotter::GroupedPrice(double price, Side side) const {
   return (price_pow - remainder * group_pow_ + up) / group_pow_;
 }
 
+double BookSnapshotter::CachedGroupedPrice(double price, Side side) {
+  uint64_t bits;
+  std::memcpy(&bits, &price, sizeof bits);
+  GroupCacheEntry& e = group_cache_[side][(bits ^ (bits >> 29) ^ (bits >> 41)) & (kGroupCacheSize - 1)];
+  if (e.price_bits != bits) {
+    e.price_bits = bits;
+    e.grouped = GroupedPrice(price, side);
+  }
+  return e.grouped;
+}
+
 // Merges levels best-first into price buckets (bids round down, asks up)
 // until `depth` buckets are complete. As in tardis-dev 13.35.3, buckets below
 // the last one found keep their previous values when the book gets shallower.
@@ -146,7 +161,7 @@ void BookSnapshotter::UpdateSideGrouped(const OrderBook& book, Side side) {
   gs.full = false;
   for (; i < n; i++) {
     const Level& l = book.Top(side, i);
-    const double g = GroupedPrice(l.price, side);
+    const double g = CachedGroupedPrice(l.price, side);
     if (!have) {
       current = g;
       have = true;

@@ -46,6 +46,9 @@ class BookSnapshotter {
   void UpdateSide(const OrderBook& book, Side side);
   void UpdateSideGrouped(const OrderBook& book, Side side);
   double GroupedPrice(double price, Side side) const;
+  // GroupedPrice through a direct-mapped cache keyed by the price's bits:
+  // rescans meet the same prices again and again, and fmod is dear.
+  double CachedGroupedPrice(double price, Side side);
 
   const int depth_;
   const int64_t interval_us_;
@@ -63,6 +66,12 @@ class BookSnapshotter {
     size_t end = 0;    // the index it stopped at
   };
   GroupScan scan_[2];
+  struct GroupCacheEntry {
+    uint64_t price_bits;  // a NaN pattern while empty: no level's price is NaN
+    double grouped;
+  };
+  static constexpr size_t kGroupCacheSize = 4096;  // a power of two
+  std::vector<GroupCacheEntry> group_cache_[2];
   bool changed_ = false, initialized_ = false;
   int64_t last_update_us_ = -1000;  // tardis-dev starts at Date(-1)
 };

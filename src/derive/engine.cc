@@ -33,6 +33,11 @@ class Cursor {
   size_t i_ = 0;
 };
 
+constexpr size_t kFooterMemoryBytes = 4u << 20;
+// Rows between two looks at the cancel flag (a mask: 4096 rows, tens of
+// milliseconds at most, with a depth-1000 snapshot after every row).
+constexpr size_t kCancelPollRows = 4095;
+
 int ColumnIndex(const tardis::DataTypeSchema& s, std::string_view name) {
   for (size_t i = 0; i < s.columns.size(); i++) {
     if (s.columns[i].parquet_name == name) return static_cast<int>(i);
@@ -64,7 +69,11 @@ struct DeriveEngine::Instrument {
   RowIdent ident() const { return {exchange, symbol}; }
 };
 
-DeriveEngine::DeriveEngine(EngineOptions opts) : opts_(std::move(opts)) {}
+DeriveEngine::DeriveEngine(EngineOptions opts) : opts_(std::move(opts)) {
+  // Deep series have thousands of columns: the footer metadata of their row
+  // groups would grow with the rows; past a few MiB per file it waits on disk.
+  if (opts_.writer.footer_memory_bytes == 0) opts_.writer.footer_memory_bytes = kFooterMemoryBytes;
+}
 DeriveEngine::~DeriveEngine() { Abort(); }
 
 Status DeriveEngine::OnSchema(const tardis::DataTypeSchema& schema) {
@@ -126,9 +135,17 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
   return last_ = raw;
 }
 
+Status DeriveEngine::CheckCancel() const {
+  if (opts_.cancel && opts_.cancel->load(std::memory_order_relaxed)) {
+    return Status::Cancelled(opts_.source + ": interrupted while computing derived data");
+  }
+  return Status::OK();
+}
+
 Status DeriveEngine::OnBatch(const RowGroupData& batch) {
   if (!status_.ok() || active_.empty() || batch.num_rows == 0) return status_;
-  status_ = schema_->name == "trades" ? TradeBatch(batch) : BookBatch(batch);
+  status_ = CheckCancel();
+  if (status_.ok()) status_ = schema_->name == "trades" ? TradeBatch(batch) : BookBatch(batch);
   return status_;
 }
 
@@ -146,19 +163,25 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
   const auto& side_col = batch.columns[c_side];
   Cursor<double> price(batch.columns[c_price], batch.columns[c_price].f64);
   Cursor<double> amount(batch.columns[c_amount], batch.columns[c_amount].f64);
+  const bool one_instrument =
+      ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1;
   size_t side_i = 0;
   for (size_t r = 0; r < batch.num_rows; r++) {
+    if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
     uint8_t is_snap = 0;
     snap.Next(r, &is_snap);
     double p = NAN, a = NAN;
     const bool has_p = price.Next(r, &p), has_a = amount.Next(r, &a);
     std::string_view side;
     if (side_col.IsDefined(r)) side = side_col.str.Get(side_i++);
-    const std::string_view symbol = sym.Get(r);
-    if (!change_ || local[r] != change_local_ || (is_snap != 0) != change_snapshot_ ||
-        symbol != change_->symbol || ex.Get(r) != change_->exchange) {
+    bool new_change = !change_ || local[r] != change_local_ || (is_snap != 0) != change_snapshot_;
+    // A batch of one instrument (one dictionary entry each) compares names at its first row only.
+    if (!new_change && (!one_instrument || r == 0)) {
+      new_change = sym.Get(r) != change_->symbol || ex.Get(r) != change_->exchange;
+    }
+    if (new_change) {
       MT_RETURN_IF_ERROR(EndChange());
-      MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), symbol, local[r]));
+      MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
       BeginChange(in, ts[r], local[r], is_snap != 0);
     }
     // A row without a usable price, amount or side changes no level.
@@ -209,6 +232,7 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
   Cursor<double> amount(batch.columns[c_amount], batch.columns[c_amount].f64);
   size_t side_i = 0;
   for (size_t r = 0; r < batch.num_rows; r++) {
+    if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
     double p = NAN, a = NAN;
     const bool has_p = price.Next(r, &p), has_a = amount.Next(r, &a);
     char side = 'u';
@@ -243,8 +267,18 @@ size_t DeriveEngine::MaxRows(const Series& s) const {
 
 Status DeriveEngine::Flush(Series* s) {
   if (s->pending.num_rows == 0) return Status::OK();
+  MT_RETURN_IF_ERROR(CheckCancel());
   RowGroupData rg = std::move(s->pending);
   s->pending = columnar::MakeRowGroup(s->schema);
+  // A series that filled a row group most likely fills the next: room for
+  // it at once, instead of growing each column by doubling (copies, and
+  // fresh memory faulted in).
+  if (rg.num_rows >= MaxRows(*s)) {
+    for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
+      columnar::ColumnData& col = s->pending.columns[c];
+      if (col.kind == columnar::ColumnKind::kDouble) col.f64.reserve(rg.num_rows);
+    }
+  }
   const auto& ts = rg.columns[kLocalTimestampColumn].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
   s->last_ts = ts.back();

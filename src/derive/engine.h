@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/time_util.h"
 #include "derive/computables.h"
 #include "derive/names.h"
@@ -48,6 +49,10 @@ struct EngineOptions {
   std::string tool_version;
   // Rows of all open series buffered before a row group goes out.
   size_t buffer_bytes = 64u << 20;
+  // Polled while computing (every few thousand rows, before each row group
+  // and each series written): once set, the engine stops with a kCancelled
+  // status and the caller aborts it, so nothing it began becomes visible.
+  const std::atomic<bool>* cancel = ProcessCancelFlag();
 };
 
 class DeriveEngine : public BatchObserver {
@@ -78,6 +83,7 @@ class DeriveEngine : public BatchObserver {
   size_t MaxRows(const Series& s) const;
   Status Flush(Series* s);
   Status FinishSeries(Instrument* in, Series* s);
+  Status CheckCancel() const;
 
   EngineOptions opts_;
   const tardis::DataTypeSchema* schema_ = nullptr;

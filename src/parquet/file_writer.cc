@@ -1,7 +1,13 @@
 #include "parquet/file_writer.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 
 #include "parquet/thrift_compact.h"
 
@@ -78,6 +84,10 @@ FileWriter::FileWriter(storage::WritableObject* sink, std::vector<ColumnSpec> sc
   status_ = Append("PAR1");
 }
 
+FileWriter::~FileWriter() {
+  if (footer_fd_ >= 0) ::close(footer_fd_);
+}
+
 Status FileWriter::Append(std::string_view bytes) {
   MT_RETURN_IF_ERROR(sink_->Append(bytes));
   offset_ += static_cast<int64_t>(bytes.size());
@@ -112,26 +122,97 @@ Status FileWriter::AppendRowGroup(int64_t num_rows, std::vector<std::future<Resu
   SerializeColumnChunks(schema_, opts_, chunks, chunk_offsets, &meta.columns_thrift);
   meta.num_columns = static_cast<uint32_t>(chunks.size());
   num_rows_ += meta.num_rows;
+  footer_held_ += meta.columns_thrift.size();
   row_groups_.push_back(std::move(meta));
+  if (opts_.footer_memory_bytes > 0 && footer_held_ > opts_.footer_memory_bytes) return SpillFooter();
+  return Status::OK();
+}
+
+namespace {
+
+std::string ErrnoText() { return std::strerror(errno); }
+constexpr char kFooterSpillName[] = "(market-tick footer spill)";
+
+}  // namespace
+
+Status FileWriter::SpillFooter() {
+  if (footer_fd_ < 0) {
+    std::string dir = opts_.footer_spill_dir;
+    if (dir.empty()) {
+      const char* t = std::getenv("TMPDIR");
+      dir = t && *t ? t : "/tmp";
+    }
+    // O_TMPFILE: no name at all, nothing is left behind; else a fresh name unlinked at once.
+    footer_fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (footer_fd_ < 0) {
+      std::string tmpl = dir + "/.market-tick-footer-XXXXXX";
+      footer_fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
+      if (footer_fd_ < 0) {
+        return Status::IOError("cannot create a temporary file in " + dir + ": " + ErrnoText() +
+                               " (set TMPDIR to a writable directory)");
+      }
+      ::unlink(tmpl.c_str());
+    }
+  }
+  std::string buf;
+  for (RowGroupMeta& m : row_groups_) {
+    if (m.spilled_at >= 0) continue;
+    m.spilled_at = footer_spilled_ + static_cast<int64_t>(buf.size());
+    m.spilled_len = static_cast<uint32_t>(m.columns_thrift.size());
+    buf += m.columns_thrift;
+    std::string().swap(m.columns_thrift);
+  }
+  for (size_t done = 0; done < buf.size();) {
+    const ssize_t w = ::write(footer_fd_, buf.data() + done, buf.size() - done);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError(std::string("write ") + kFooterSpillName + ": " + ErrnoText());
+    }
+    done += static_cast<size_t>(w);
+  }
+  footer_spilled_ += static_cast<int64_t>(buf.size());
+  footer_held_ = 0;
   return Status::OK();
 }
 
 Status FileWriter::Finish(const std::vector<std::pair<std::string, std::string>>& kv) {
   if (!status_.ok()) return status_;
-  const std::string footer = SerializeFooter(kv);
-  MT_RETURN_IF_ERROR(status_ = Append(footer));
-  char len[4];
-  const uint32_t n = static_cast<uint32_t>(footer.size());
-  for (int i = 0; i < 4; i++) len[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
-  MT_RETURN_IF_ERROR(status_ = Append(std::string_view(len, 4)));
-  MT_RETURN_IF_ERROR(status_ = Append("PAR1"));
+  // The footer goes out in pieces of about 1 MiB (it may be larger than
+  // what memory should hold; see WriterOptions::footer_memory_bytes).
+  constexpr size_t kPiece = 1u << 20;
+  const int64_t footer_start = offset_;
+  std::string piece;
+  auto columns_of = [&](size_t i, std::string* out) -> Status {
+    const RowGroupMeta& m = row_groups_[i];
+    if (m.spilled_at < 0) {
+      *out += m.columns_thrift;
+      return Status::OK();
+    }
+    const size_t at = out->size();
+    out->resize(at + m.spilled_len);
+    for (size_t got = 0; got < m.spilled_len;) {
+      const ssize_t r = ::pread(footer_fd_, out->data() + at + got, m.spilled_len - got,
+                                static_cast<off_t>(m.spilled_at + static_cast<int64_t>(got)));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return Status::IOError(std::string("read ") + kFooterSpillName + ": " + (r < 0 ? ErrnoText() : "short"));
+      got += static_cast<size_t>(r);
+    }
+    return Status::OK();
+  };
+  auto emit = [&](std::string_view bytes) -> Status {
+    piece += bytes;
+    if (piece.size() < kPiece) return Status::OK();
+    Status st = Append(piece);
+    piece.clear();
+    return st;
+  };
+  MT_RETURN_IF_ERROR(status_ = StreamFileFooter(schema_, opts_, row_groups_, num_rows_, kv, columns_of, emit));
+  const uint32_t n = static_cast<uint32_t>(offset_ + static_cast<int64_t>(piece.size()) - footer_start);
+  for (int i = 0; i < 4; i++) piece.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
+  piece += "PAR1";
+  MT_RETURN_IF_ERROR(status_ = Append(piece));
   status_ = Status::Internal("writer already finished");
   return Status::OK();
-}
-
-std::string FileWriter::SerializeFooter(
-    const std::vector<std::pair<std::string, std::string>>& kv) const {
-  return SerializeFileFooter(schema_, opts_, row_groups_, num_rows_, kv);
 }
 
 Status ForEachEncodedChunk(std::vector<std::future<Result<EncodedChunk>>>* columns, ThreadPool* pool,
@@ -184,9 +265,13 @@ void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOp
   }
 }
 
-std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
-                                const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
-                                const std::vector<std::pair<std::string, std::string>>& kv) {
+Status StreamFileFooter(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+                        const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
+                        const std::vector<std::pair<std::string, std::string>>& kv,
+                        const std::function<Status(size_t, std::string*)>& columns_of,
+                        const std::function<Status(std::string_view)>& emit) {
+  // The writer appends to `out`, which is handed to `emit` and emptied after
+  // each row group (the writer keeps only its field-id stack, not offsets).
   std::string out;
   ThriftWriter w(&out);
   w.BeginStruct();
@@ -229,13 +314,15 @@ std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const Wri
     const RowGroupMeta& rg = row_groups[rgi];
     w.BeginStruct();
     w.FieldList(fid::kRgColumns, TType::kStruct, rg.num_columns);
-    out += rg.columns_thrift;  // whole structs, see SerializeColumnChunks
+    MT_RETURN_IF_ERROR(columns_of(rgi, &out));  // whole structs, see SerializeColumnChunks
     w.FieldI64(fid::kRgTotalByteSize, rg.total_uncompressed);
     w.FieldI64(fid::kRgNumRows, rg.num_rows);
     w.FieldI64(fid::kRgFileOffset, rg.file_offset);
     w.FieldI64(fid::kRgTotalCompressedSize, rg.total_compressed);
     w.FieldI16(fid::kRgOrdinal, static_cast<int16_t>(rgi));
     w.EndStruct();
+    MT_RETURN_IF_ERROR(emit(out));
+    out.clear();
   }
   if (!kv.empty()) {
     w.FieldList(fid::kFmKeyValue, TType::kStruct, static_cast<uint32_t>(kv.size()));
@@ -256,7 +343,25 @@ std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const Wri
     w.EndStruct();
   }
   w.EndStruct();
-  return out;
+  return emit(out);
+}
+
+std::string SerializeFileFooter(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+                                const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
+                                const std::vector<std::pair<std::string, std::string>>& kv) {
+  std::string footer;
+  Status st = StreamFileFooter(
+      schema, opts, row_groups, num_rows, kv,
+      [&](size_t i, std::string* out) {
+        *out += row_groups[i].columns_thrift;
+        return Status::OK();
+      },
+      [&](std::string_view bytes) {
+        footer += bytes;
+        return Status::OK();
+      });
+  (void)st;  // neither callback fails
+  return footer;
 }
 
 }  // namespace mt::parquet

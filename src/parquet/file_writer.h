@@ -31,6 +31,14 @@ struct WriterOptions {
   EncodeOptions encode;
   ThreadPool* pool = nullptr;  // nullptr: encode on the calling thread
   std::string created_by = "market-tick";
+  // FileWriter: once the footer-to-be of the row groups written so far holds
+  // more than this many bytes, it moves to an anonymous temporary file in
+  // `footer_spill_dir` ($TMPDIR, else /tmp, when empty) and Finish() streams
+  // the footer from there, so memory does not grow with the number of row
+  // groups times columns (deep book snapshots). 0: always in memory. The
+  // file's bytes are the same either way.
+  size_t footer_memory_bytes = 0;
+  std::string footer_spill_dir;
 };
 
 // One row group as written: where it starts, and its ColumnChunk structs
@@ -42,6 +50,10 @@ struct RowGroupMeta {
   int64_t num_rows = 0, file_offset = 0, total_uncompressed = 0, total_compressed = 0;
   std::string columns_thrift;
   uint32_t num_columns = 0;
+  // Where columns_thrift lies in FileWriter's footer spill once moved there
+  // (columns_thrift is then empty); -1: in columns_thrift.
+  int64_t spilled_at = -1;
+  uint32_t spilled_len = 0;
 };
 
 // Appends the ColumnChunk structs of `chunks` (chunk c at file offset
@@ -77,10 +89,21 @@ std::string SerializeFileFooter(const std::vector<columnar::ColumnSpec>& schema,
                                 const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
                                 const std::vector<std::pair<std::string, std::string>>& kv);
 
+// The same bytes handed to `emit` in pieces: `columns_of(i, out)` appends row
+// group i's ColumnChunk structs to `out` (so they need not all be in memory).
+Status StreamFileFooter(const std::vector<columnar::ColumnSpec>& schema, const WriterOptions& opts,
+                        const std::vector<RowGroupMeta>& row_groups, int64_t num_rows,
+                        const std::vector<std::pair<std::string, std::string>>& kv,
+                        const std::function<Status(size_t, std::string*)>& columns_of,
+                        const std::function<Status(std::string_view)>& emit);
+
 class FileWriter {
  public:
   // `sink` must outlive the writer.
   FileWriter(storage::WritableObject* sink, std::vector<columnar::ColumnSpec> schema, WriterOptions opts);
+  ~FileWriter();
+  FileWriter(const FileWriter&) = delete;
+  FileWriter& operator=(const FileWriter&) = delete;
 
   // Encodes a row group and appends it; returns once it is written and its
   // values freed. An empty row group is ignored.
@@ -92,13 +115,16 @@ class FileWriter {
   // Whether string column i fell back to plain in the last encoded row group
   // (so the next one can start plain and skip the dictionary attempt).
   const std::vector<bool>& plain_string_hint() const { return plain_hint_; }
+  // Bytes of footer-to-be held in memory (see WriterOptions::footer_memory_bytes).
+  size_t footer_bytes_in_memory() const { return footer_held_; }
 
  private:
   // Appends the chunks of a row group of `num_rows` as they finish encoding,
   // in schema order, and records its metadata for the footer.
   Status AppendRowGroup(int64_t num_rows, std::vector<std::future<Result<EncodedChunk>>>* columns);
   Status Append(std::string_view bytes);
-  std::string SerializeFooter(const std::vector<std::pair<std::string, std::string>>& kv) const;
+  // Moves the footer-to-be of the row groups written so far to the spill.
+  Status SpillFooter();
 
   storage::WritableObject* sink_;
   std::vector<columnar::ColumnSpec> schema_;
@@ -108,6 +134,9 @@ class FileWriter {
   int64_t num_rows_ = 0;
   std::vector<RowGroupMeta> row_groups_;
   std::vector<bool> plain_hint_;
+  size_t footer_held_ = 0;    // bytes of columns_thrift in row_groups_
+  int footer_fd_ = -1;        // the footer spill (anonymous), once opened
+  int64_t footer_spilled_ = 0;
 };
 
 }  // namespace mt::parquet

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "derive/computables.h"
 #include "derive/names.h"
 #include "derive/order_book.h"
@@ -123,6 +125,63 @@ struct BookDriver {
   columnar::RowGroupData out;
   RowIdent id{"deribit", "BTC-PERPETUAL"};
 };
+
+// Random changes clustered at the top, at a moving depth and anywhere, on
+// a book of thousands of levels (the gap buffer's three ways of making room
+// and its growth): after each, the levels and the touched depth are those a
+// std::map gives.
+TEST(OrderBook, MatchesAnOrderedMapUnderRandomChanges) {
+  OrderBook b;
+  b.Reset();
+  std::map<double, double> ref[2];  // price -> amount
+  uint64_t x = 88172645463325252ull;
+  auto rnd = [&x](uint64_t n) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x % n;
+  };
+  for (int step = 0; step < 60000; step++) {
+    const Side side = rnd(2) ? kBid : kAsk;
+    const uint64_t mode = rnd(10);
+    // Bids below 10000, asks above; the cluster's centre drifts with the step.
+    const double base = 5000 + static_cast<double>((step / 500) % 40) * 100;
+    double offset = mode < 6 ? static_cast<double>(rnd(20)) : mode < 9 ? base / 10 + static_cast<double>(rnd(30))
+                                                                        : static_cast<double>(rnd(6000));
+    const double price = side == kBid ? 9999 - offset : 10001 + offset;
+    const double amount = rnd(4) == 0 ? 0 : 1 + static_cast<double>(rnd(100));
+    // The depth the change touches, as the reference sees it (from the best).
+    size_t depth_before = 0;
+    if (side == kBid) {
+      for (auto it = ref[side].rbegin(); it != ref[side].rend() && it->first > price; ++it) depth_before++;
+    } else {
+      for (auto it = ref[side].begin(); it != ref[side].end() && it->first < price; ++it) depth_before++;
+    }
+    const bool had = ref[side].count(price) > 0;
+    if (amount == 0) ref[side].erase(price); else ref[side][price] = amount;
+    b.ClearTouched();
+    b.Apply(side, price, amount);
+    const size_t want_touched = (amount == 0 && !had) ? OrderBook::kUntouched : depth_before;
+    ASSERT_EQ(b.touched(side), want_touched) << "step " << step;
+    ASSERT_EQ(b.size(side), ref[side].size()) << "step " << step;
+    if (step % 97 == 0 || step > 59900) {
+      for (Side s : {kBid, kAsk}) {
+        size_t i = 0;
+        auto check = [&](const std::pair<const double, double>& l) {
+          ASSERT_EQ(b.Top(s, i).price, l.first) << "step " << step << " level " << i;
+          ASSERT_EQ(b.Top(s, i).amount, l.second) << "step " << step << " level " << i;
+          i++;
+        };
+        if (s == kBid) {
+          for (auto it = ref[s].rbegin(); it != ref[s].rend(); ++it) check(*it);
+        } else {
+          for (const auto& l : ref[s]) check(l);
+        }
+      }
+    }
+  }
+  EXPECT_GT(b.size(kBid), 1500u);  // deep enough that the gap's moves matter
+}
 
 TEST(BookSnapshotter, ZeroIntervalEmitsOnEveryChangeOfTheTopLevels) {
   BookDriver d("book_snapshot_2_0ms");

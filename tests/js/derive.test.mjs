@@ -20,7 +20,7 @@ import { compute, computeBookSnapshots, computeTradeBars } from 'tardis-dev';
 
 import { closeDuckdb, duckKvMetadata, duckReadAll } from './lib/readers.mjs';
 import { startServer } from '../support/tardis_server.mjs';
-import { BIN, FIXTURE_DIR, describeRun, mkTmp, parseConvertStdout, run, runOk } from './lib/harness.mjs';
+import { BIN, FIXTURE_DIR, describeRun, listFiles, mkTmp, parseConvertStdout, run, runOk } from './lib/harness.mjs';
 import { writeBookDay, writeTradesDay } from './lib/derive_gen.mjs';
 
 const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-derive-'));
@@ -264,6 +264,26 @@ describe('convert --derive: identical to tardis-dev compute() on generated days'
       { instrumentKey: 'DERIBIT:PERPETUAL:BTC-USD', day: '2020-04-02' });
     assert.ok(counts.book_snapshot_1000_1s > 300, JSON.stringify(counts));
   });
+
+  for (const sig of ['SIGINT', 'SIGTERM']) {
+    it(`${sig} during a deep derivation: exit 130 promptly, nothing written`, async () => {
+      // Two depth-1000 series of the 1M-row book take seconds; the signal comes well before the end.
+      const out = mkTmp(ROOT_TMP, `sig-${sig}`);
+      const args = ['convert', bookFile, '--output', out, '--derive', 'book_snapshot_1000_0ms,book_snapshot_1000_100ms'];
+      const child = spawn(BIN, args, { cwd: ROOT_TMP, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+      const closed = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const tSig = Date.now();
+      child.kill(sig);
+      const code = await closed;
+      const took = Date.now() - tSig;
+      assert.equal(code, 130, `${args.join(' ')}\n${stderr}`);
+      assert.ok(took < 3000, `exited ${took} ms after ${sig}`);
+      assert.deepEqual(listFiles(out), [], `nothing partial visible after ${sig}`);
+    });
+  }
 
   it('trade bars: time, tick and volume, with out-of-order trades', async () => {
     assert.ok(tradesInfo.outOfOrder > 1000, JSON.stringify(tradesInfo));
