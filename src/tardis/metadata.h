@@ -42,9 +42,10 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view json, std::string_
 // Contract terms that /v1/instruments records may change over time
 // (`changes[]` entries carry the values in force before their `until`).
 struct InstrumentTerms {
-  std::optional<double> price_increment, amount_increment, min_trade_amount, contract_multiplier;
+  std::optional<double> price_increment, amount_increment, min_trade_amount, contract_multiplier, min_notional;
   std::optional<bool> inverse, quanto;
   std::optional<std::string> settlement_currency, contract_type, underlying_index, quote_currency, type;
+  std::optional<std::string> alias_for;  // aliasFor: the id of the instrument an alias points to
   std::optional<int64_t> expiry_us;
 };
 
@@ -66,6 +67,7 @@ struct InstrumentInfo {
   std::optional<double> strike_price;
   std::string option_type;  // call | put | ""
   std::string underlying_type;
+  std::string expiration_type;  // daily | weekly | next_week | quarter | next_quarter | ""
   InstrumentTerms terms;                  // current values
   std::vector<InstrumentChange> changes;  // sorted by until, ascending
 

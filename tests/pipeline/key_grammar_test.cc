@@ -126,5 +126,205 @@ TEST(KeyGrammar, FixtureKeysAreTheSnapshotsKeys) {
   EXPECT_GT(keyed, 50u);
 }
 
+
+// One generated /v1/instruments record (and its listing entry) per Tardis
+// instrument type and contract-type variant, in a generic naming: the same
+// records for every exchange id of the venue table. Generated test data.
+struct GenRecord {
+  const char* id;
+  const char* type;
+  const char* base;
+  const char* quote;
+  const char* contract_type;  // "" none
+  const char* expiry;         // "" none
+  double strike;              // 0 none
+  const char* option_type;
+};
+
+const GenRecord kGenerated[] = {
+    {"BTC-USDT", "spot", "BTC", "USDT", "", "", 0, ""},
+    {"BTC-USDT-PERP", "perpetual", "BTC", "USDT", "linear_perpetual", "", 0, ""},
+    {"BTC-USD-PERP", "perpetual", "BTC", "USD", "inverse_perpetual", "", 0, ""},
+    {"ETH-USD-PERP", "perpetual", "ETH", "USD", "quanto_perpetual", "", 0, ""},
+    {"BTC-0326", "future", "BTC", "USD", "inverse_future", "2021-03-26T03:00:00.000Z", 0, ""},
+    {"BTC-MOVE-0326", "future", "BTC", "USD", "move", "2021-03-26T03:00:00.000Z", 0, ""},
+    {"BTC-MOVE-WK-0326", "future", "BTC", "USD", "move", "2021-03-26T03:00:00.000Z", 0, ""},
+    {"BTC-MOVE-2021Q1", "future", "BTC", "USD", "move", "2021-03-26T03:00:00.000Z", 0, ""},
+    {"BTC-USD-XPERP", "future", "BTC", "USD", "linear_xperp", "2031-04-04T08:00:00.000Z", 0, ""},
+    {"BTC-USD-IXPERP", "future", "BTC", "USD", "inverse_xperp", "2031-04-04T08:00:00.000Z", 0, ""},
+    {"BTC-IRS-0326", "future", "BTC", "USD", "interest_rate_swap", "2021-03-26T08:00:00.000Z", 0, ""},
+    {"BTC-REPO-0326", "future", "BTC", "USD", "repo", "2021-03-26T08:00:00.000Z", 0, ""},
+    {"BTC-INDEX", "perpetual", "BTC", "USD", "index", "", 0, ""},
+    {"BTC-26MAR21-50000-C", "option", "BTC", "USD", "call_option", "2021-03-26T08:00:00.000Z", 50000, "call"},
+    {"BTC-26MAR21-50000-P", "option", "BTC", "USD", "put_option", "2021-03-26T08:00:00.000Z", 50000, "put"},
+    {"BTC-26MAR21-50000-C-TURBO", "option", "BTC", "USD", "turbo_call_option", "2021-03-26T08:00:00.000Z", 50000, "call"},
+    {"BTC-FS-26MAR21_PERP", "combo", "BTC", "USD", "spread", "2021-03-26T08:00:00.000Z", 0, ""},
+    {"BTC-USDT-SWAP_BTC-USDT-210326", "combo", "BTC", "USDT", "spread", "", 0, ""},
+    {"WILL-BTC-CLOSE-2025-ABOVE-100K-YES", "prediction", "WILL-BTC-CLOSE-2025-ABOVE-100K-YES", "USDC", "", "", 0, ""},
+};
+
+std::string GeneratedRecordsJson(const std::string& ex) {
+  std::string out = "[";
+  for (const auto& g : kGenerated) {
+    if (out.size() > 1) out += ",";
+    out += std::string("{\"id\":\"") + g.id + "\",\"datasetId\":\"" + g.id + "\",\"exchange\":\"" + ex +
+           "\",\"type\":\"" + g.type + "\",\"baseCurrency\":\"" + g.base + "\",\"quoteCurrency\":\"" + g.quote +
+           "\",\"availableSince\":\"2021-01-01T00:00:00.000Z\",\"priceIncrement\":0.5,\"amountIncrement\":1,"
+           "\"minTradeAmount\":1";
+    if (*g.contract_type) out += std::string(",\"contractType\":\"") + g.contract_type + "\"";
+    if (*g.expiry) out += std::string(",\"expiry\":\"") + g.expiry + "\"";
+    if (g.strike > 0) out += ",\"strikePrice\":" + std::to_string(g.strike);
+    if (*g.option_type) out += std::string(",\"optionType\":\"") + g.option_type + "\"";
+    out += "}";
+  }
+  return out + "]";
+}
+
+tardis::ExchangeDetails GeneratedListing(const std::string& ex) {
+  tardis::ExchangeDetails d;
+  d.id = ex;
+  d.has_datasets = true;
+  for (const auto& g : kGenerated) {
+    tardis::DatasetSymbol s;
+    s.id = g.id;
+    s.type = g.type;
+    s.available_since_us = 1609459200000000;  // 2021-01-01
+    s.data_types = {"trades"};
+    d.symbols.push_back(s);
+  }
+  return d;
+}
+
+// Every symbol of the listing is exactly once a row or a rejection with a
+// reason; the rows' keys are unique and read back as themselves.
+void ExpectKeyedOrRejected(const tardis::ExchangeDetails& listing, const Catalog& c, const std::string& what) {
+  std::map<std::string, int> seen;
+  std::set<std::string> keys;
+  for (const auto& e : c.entries) {
+    seen[e.base.tardis_symbol]++;
+    EXPECT_TRUE(keys.insert(e.base.instrument_key).second) << what << ": key twice " << e.base.instrument_key;
+    auto back = tardis::ParseInstrumentKey(e.base.instrument_key);
+    ASSERT_TRUE(back.ok()) << what << ": " << back.status().message();
+    EXPECT_EQ(back->ToString(), e.base.instrument_key) << what;
+    EXPECT_EQ(back->type, e.base.instrument_type) << what;
+  }
+  for (const auto& r : c.rejected) {
+    seen[r.symbol]++;
+    EXPECT_GT(r.reason.size(), 20u) << what << " " << r.symbol;
+  }
+  for (const auto& s : listing.symbols) EXPECT_EQ(seen[s.id], 1) << what << " " << s.id;
+}
+
+TEST(KeyGrammar, EveryTypeOfEveryExchangeGetsOneUniqueKeyFromMetadata) {
+  ASSERT_EQ(tardis::Venues().size(), 66u);
+  for (const auto& v : tardis::Venues()) {
+    const std::string ex(v.id);
+    auto records = tardis::ParseInstruments(GeneratedRecordsJson(ex));
+    ASSERT_TRUE(records.ok()) << records.status().message();
+    const tardis::ExchangeDetails listing = GeneratedListing(ex);
+    Catalog c;
+    AddExchange(listing, &*records, {}, &c);
+    FinishCatalog(&c);
+    ExpectKeyedOrRejected(listing, c, ex);
+    // With metadata the grammar keys every type and variant: nothing rejected.
+    for (const auto& r : c.rejected) ADD_FAILURE() << ex << " " << r.symbol << ": " << r.reason;
+    EXPECT_EQ(c.entries.size(), std::size(kGenerated)) << ex;
+  }
+}
+
+TEST(KeyGrammar, EveryExchangeWithoutMetadataKeysOrSaysWhy) {
+  for (const auto& v : tardis::Venues()) {
+    const std::string ex(v.id);
+    const tardis::ExchangeDetails listing = GeneratedListing(ex);
+    Catalog c;
+    AddExchange(listing, nullptr, {}, &c);
+    FinishCatalog(&c);
+    ExpectKeyedOrRejected(listing, c, ex + " (no metadata)");
+    // Combos and prediction markets need no metadata on any venue.
+    const std::string venue = tardis::VenueForExchange(ex);
+    std::set<std::string> keys;
+    for (const auto& e : c.entries) keys.insert(e.base.instrument_key);
+    EXPECT_TRUE(keys.count(venue + ":COMBO:BTC-FS-26MAR21_PERP")) << ex;
+    EXPECT_TRUE(keys.count(venue + ":PREDICTION:WILL-BTC-CLOSE-2025-ABOVE-100K-YES")) << ex;
+  }
+}
+
+TEST(KeyGrammar, ContractTypeVariantsDoNotCollide) {
+  auto records = tardis::ParseInstruments(GeneratedRecordsJson("ftx"));
+  ASSERT_TRUE(records.ok());
+  Catalog c;
+  AddExchange(GeneratedListing("ftx"), &*records, {}, &c);
+  FinishCatalog(&c);
+  std::map<std::string, std::string> by_symbol;
+  for (const auto& e : c.entries) by_symbol[e.base.tardis_symbol] = e.base.instrument_key;
+  EXPECT_EQ(by_symbol["BTC-0326"], "FTX:FUTURE:BTC-USD-210326");
+  EXPECT_EQ(by_symbol["BTC-MOVE-0326"], "FTX:FUTURE:BTC-USD-210326-MOVE");
+  EXPECT_EQ(by_symbol["BTC-MOVE-WK-0326"], "FTX:FUTURE:BTC-USD-210326-MOVEWK");
+  EXPECT_EQ(by_symbol["BTC-MOVE-2021Q1"], "FTX:FUTURE:BTC-USD-210326-MOVEQ");
+  EXPECT_EQ(by_symbol["BTC-USD-XPERP"], "FTX:FUTURE:BTC-USD-310404-XPERP");
+  EXPECT_EQ(by_symbol["BTC-26MAR21-50000-C-TURBO"], "FTX:OPTION:BTC-USD-210326-50000-CALL-TURBO");
+  EXPECT_EQ(by_symbol["BTC-IRS-0326"], "FTX:FUTURE:BTC-USD-210326-IRS");
+  EXPECT_EQ(by_symbol["BTC-FS-26MAR21_PERP"], "FTX:COMBO:BTC-FS-26MAR21_PERP");
+  // okex-spreads names a spread by its legs.
+  Catalog spreads;
+  auto okx = tardis::ParseInstruments(GeneratedRecordsJson("okex-spreads"));
+  ASSERT_TRUE(okx.ok());
+  AddExchange(GeneratedListing("okex-spreads"), &*okx, {}, &spreads);
+  FinishCatalog(&spreads);
+  bool found = false;
+  for (const auto& e : spreads.entries) {
+    if (e.base.tardis_symbol == "BTC-USDT-SWAP_BTC-USDT-210326") {
+      found = true;
+      EXPECT_EQ(e.base.instrument_key, "OKX-SPREADS:COMBO:BTC-USDT-SWAP_BTC-USDT-210326");
+      EXPECT_EQ(e.base.instrument_type, "COMBO");
+      EXPECT_EQ(e.base.base_asset, "BTC");
+      EXPECT_EQ(e.base.quote_asset, "USDT");
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(KeyGrammar, OkxProductSuffixes) {
+  // The USDT-margined X-perp keeps today's key; another product with the same
+  // terms keeps its suffix, so the two never share a key.
+  auto um = tardis::KeyFromTardisSymbol("okex-futures", "BTC-USD_UM_XPERP-310404");
+  auto cm = tardis::KeyFromTardisSymbol("okex-futures", "BTC-USD_CM_XPERP-310404");
+  ASSERT_TRUE(um.ok() && cm.ok());
+  EXPECT_EQ(um->ToString(), "OKX-FUTURES:FUTURE:BTC-USD-310404");
+  EXPECT_EQ(cm->ToString(), "OKX-FUTURES:FUTURE:BTC-USD_CM_XPERP-310404");
+  auto back = tardis::ParseInstrumentKey(cm->ToString());
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->quote, "USD_CM_XPERP");
+}
+
+TEST(KeyGrammar, FixtureRecordsAllGetKeys) {
+  // The real Deribit combo record, rejected before the grammar knew combos.
+  for (const auto& r : FixtureRecords()) {
+    tardis::SymbolFacts f;
+    f.type = r.type;
+    f.base = r.base_currency;
+    f.quote = r.quote_currency;
+    f.expiry_us = r.terms.expiry_us;
+    f.strike = r.strike_price;
+    f.option_type = r.option_type;
+    f.contract_type = r.terms.contract_type.value_or("");
+    auto k = tardis::KeyFromMetadata(r.exchange, r.DatasetSymbolId(), f);
+    ASSERT_TRUE(k.ok()) << r.id << ": " << k.status().message();
+    if (r.type == "combo") {
+      EXPECT_EQ(k->ToString(), "DERIBIT:COMBO:BTC-FS-28MAR25_PERP");
+    }
+  }
+}
+
+TEST(KeyGrammar, MalformedNativeAndVariantKeysAreErrors) {
+  EXPECT_FALSE(tardis::ParseInstrumentKey("DERIBIT:COMBO:btc-fs").ok());
+  EXPECT_FALSE(tardis::ParseInstrumentKey("DERIBIT:COMBO:A/B").ok());
+  EXPECT_FALSE(tardis::ParseInstrumentKey("FTX:FUTURE:BTC-USD-210326-BOGUS").ok());
+  EXPECT_FALSE(tardis::ParseInstrumentKey("BINANCE:SPOT_PAIR:BTC-USDT-MOVE").ok());
+  EXPECT_TRUE(tardis::ParseInstrumentKey("POLYMARKET:PREDICTION:0X12AB-YES").ok());
+  EXPECT_FALSE(tardis::NativeKey("polymarket", "a b", "PREDICTION").ok());
+  EXPECT_FALSE(tardis::NativeKey("polymarket", std::string(161, 'A'), "PREDICTION").ok());
+}
+
 }  // namespace
 }  // namespace mt::pipeline
