@@ -309,8 +309,8 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
       const auto& k = parsed.get_ref<const std::string&>();
       if (depth == 1) {
         top_key = k;
-        return k != "availableSymbols" && k != "channelDetails" && k != "incidentReports" &&
-               k != "dataCollectionDetails" && k != "availableChannels";
+        return k != "availableSymbols" && k != "channelDetails" && k != "dataCollectionDetails" &&
+               k != "availableChannels";
       }
       if (depth == 2) datasets_key = k;
       return true;
@@ -368,6 +368,24 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
   MT_RETURN_IF_ERROR(r.Time("availableSince", &since));
   d.available_since_us = since.value_or(0);
   MT_RETURN_IF_ERROR(r.Time("availableTo", &d.available_to_us));
+
+  if (const json* incidents = r.Get("incidentReports")) {
+    if (!incidents->is_array()) return r.Bad("incidentReports", "must be an array");
+    for (size_t i = 0; i < incidents->size(); i++) {
+      const json& o = (*incidents)[i];
+      if (!o.is_object()) return r.Bad("incidentReports", "must hold objects");
+      const Reader ir(o, what + " incidentReports[" + std::to_string(i) + "]");
+      IncidentReport rep;
+      std::optional<int64_t> from, to;
+      MT_RETURN_IF_ERROR(ir.Time("from", &from, true));
+      MT_RETURN_IF_ERROR(ir.Time("to", &to, true));
+      MT_RETURN_IF_ERROR(ir.String("status", &rep.status));
+      MT_RETURN_IF_ERROR(ir.String("details", &rep.details));
+      rep.from_us = *from;
+      rep.to_us = *to;
+      d.incidents.push_back(std::move(rep));
+    }
+  }
 
   const json* ds = r.Get("datasets");
   if (!ds) return d;

@@ -25,6 +25,14 @@ struct DatasetSymbol {
   std::vector<std::string> data_types;     // as listed (trades, quotes, ...)
 };
 
+// One entry of `incidentReports`: a period Tardis reports data missing or
+// degraded for the exchange.
+struct IncidentReport {
+  int64_t from_us = 0, to_us = 0;  // [from, to)
+  std::string status;              // resolved | wontfix | unresolved
+  std::string details;
+};
+
 struct ExchangeDetails {
   std::string id, name;
   bool enabled = true, delisted = false;
@@ -33,6 +41,7 @@ struct ExchangeDetails {
   std::optional<int64_t> exported_from_us, exported_until_us;
   bool has_datasets = false;  // false: the response had no `datasets` object
   std::vector<DatasetSymbol> symbols;
+  std::vector<IncidentReport> incidents;  // incidentReports, as listed
 };
 
 // `json` is the response body of /v1/exchanges/{exchange}; `exchange` the id

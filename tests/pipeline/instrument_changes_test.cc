@@ -8,6 +8,7 @@
 #include <map>
 
 #include "pipeline/instruments.h"
+#include "pipeline/instruments_merge.h"
 #include "support/fixtures.h"
 #include "tardis/metadata.h"
 
@@ -151,6 +152,43 @@ TEST(InstrumentChanges, FixedVenueRulesWithoutMetadata) {
   EXPECT_EQ(got["BTC_USDC"], std::make_pair(std::string("base"), std::string("USDC")));
   // No fixed rule for a combo: unknown, not guessed.
   EXPECT_EQ(got["BTC-FS-28MAR25_PERP"], std::make_pair(std::string("-"), std::string("-")));
+}
+
+
+TEST(InstrumentChanges, IncidentReportsAreKeptAndTravelWithTheDefinitions) {
+  // A listing in the documented shape with two incidents (test data written
+  // here: no real /v1/exchanges/{exchange} detail response is public).
+  const std::string listing = R"({"id":"deribit","name":"Deribit","availableSince":"2019-03-30T00:00:00.000Z",
+    "incidentReports":[
+      {"from":"2020-03-12T10:00:00.000Z","to":"2020-03-12T14:30:00.000Z","status":"resolved","details":"feed outage"},
+      {"from":"2021-05-19T00:00:00.000Z","to":"2021-05-20T00:00:00.000Z","status":"wontfix","details":"exchange API down"}],
+    "datasets":{"formats":["csv"],"exportedFrom":"2019-03-30T00:00:00.000Z","exportedUntil":"2026-01-01T00:00:00.000Z",
+      "symbols":[]}})";
+  auto d = tardis::ParseExchangeDetails(listing, "deribit");
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->incidents.size(), 2u);
+  EXPECT_EQ(FormatIsoMicros(d->incidents[0].from_us).substr(0, 16), "2020-03-12T10:00");
+  EXPECT_EQ(FormatIsoMicros(d->incidents[0].to_us).substr(0, 16), "2020-03-12T14:30");
+  EXPECT_EQ(d->incidents[1].status, "wontfix");
+  EXPECT_EQ(d->incidents[1].details, "exchange API down");
+  // A malformed entry is an error naming it.
+  auto bad = tardis::ParseExchangeDetails(R"({"id":"deribit","incidentReports":[{"from":"x","to":"y"}]})", "deribit");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("incidentReports[0]"), std::string::npos) << bad.status().message();
+
+  // Written into the file's exchange_sources and read back by the next run.
+  ExchangeSource src{"deribit", "http://t/v1/exchanges/deribit", 1, "", "", std::nullopt, true, {d->incidents[0]}};
+  MergeInput in;
+  in.replaced = {"deribit"};
+  in.sources = {src};
+  in.first = in.last = *ParseDate("2020-03-12");
+  const MergedInstruments m = MergeInstruments(in, [](const DefinitionFn&) {});
+  const InstrumentsFileState st = StateOf(m.kv);
+  ASSERT_EQ(st.sources.size(), 1u);
+  ASSERT_EQ(st.sources[0].incidents.size(), 1u);
+  EXPECT_EQ(st.sources[0].incidents[0].from_us, d->incidents[0].from_us);
+  EXPECT_EQ(st.sources[0].incidents[0].to_us, d->incidents[0].to_us);
+  EXPECT_EQ(st.sources[0].incidents[0].details, "feed outage");
 }
 
 }  // namespace
