@@ -23,7 +23,7 @@ constexpr const char* kOutputHelp =
 // The instrument filters of download, plan and validate (plan.h PlanRequest).
 std::vector<FlagSpec> FilterFlags() {
   return {
-      {"instrument-types", true, "with definitions: spot, perpetual, future, option", "INSTRUMENT_TYPES"},
+      {"instrument-types", true, "with definitions: spot, perpetual, future, option, combo, prediction", "INSTRUMENT_TYPES"},
       {"base", true, "with definitions: base assets, e.g. BTC,ETH", "BASE_ASSETS"},
       {"quote", true, "with definitions: quote assets, e.g. USDT", "QUOTE_ASSETS"},
       {"max-instruments", true, "with definitions: at most N instruments per day, in key order", "MAX_INSTRUMENTS"},

@@ -23,6 +23,10 @@ bool SeedVenue(const std::string& ex) {
 
 bool IsDerivative(const std::string& key_type) { return key_type != "SPOT_PAIR"; }
 
+// Combos and prediction markets: keyed by the venue's symbol, no base/quote
+// in the key, no venue convention for their margining.
+bool IsNativeKeyed(const std::string& key_type) { return key_type == "COMBO" || key_type == "PREDICTION"; }
+
 // Inverse flag and settlement asset read from the venue's margining
 // convention (tardis::Margining) when there is no metadata. Unknown stays
 // unknown.
@@ -33,6 +37,7 @@ struct Convention {
 
 Convention ConventionFor(const std::string& ex, const std::string& symbol, const tardis::InstrumentKey& k) {
   if (k.type == "SPOT_PAIR") return {false, std::nullopt};
+  if (IsNativeKeyed(k.type)) return {};
   const tardis::Venue* v = tardis::FindVenue(ex);
   switch (v ? v->margining : tardis::Margining::kUnknown) {
     case tardis::Margining::kLinear:
@@ -52,6 +57,50 @@ Convention ConventionFor(const std::string& ex, const std::string& symbol, const
       break;
   }
   return {};
+}
+
+// What a traded amount counts on venues whose rule is published and fixed
+// (docs/INSTRUMENTS.md, Columns): "base" (coins of the base asset),
+// "contracts" (contract_size each), "quote" (quote-currency notional); null
+// where a venue's rule is not known.
+std::optional<std::string> AmountUnit(const std::string& ex, const tardis::InstrumentKey& k,
+                                      const std::optional<bool>& inverse) {
+  if (k.type == "SPOT_PAIR") return "base";
+  if (k.type != "PERPETUAL" && k.type != "FUTURE" && k.type != "OPTION") return std::nullopt;
+  if (ex == "deribit") {
+    // Inverse perpetuals and futures trade in USD; USDC-margined ones and
+    // every option in the base coin.
+    if (k.type == "OPTION" || k.quote != "USD") return "base";
+    return "quote";
+  }
+  if (ex == "bybit") {
+    if (k.type == "OPTION" || !inverse) return std::nullopt;
+    return *inverse ? "quote" : "base";  // inverse: 1 USD contracts, counted in USD
+  }
+  if (ex == "bybit-options" || ex == "binance-futures") return "base";
+  if (ex == "binance-delivery" || ex == "bitmex" || ex.rfind("okex", 0) == 0 || ex.rfind("huobi-dm", 0) == 0) {
+    return "contracts";
+  }
+  return std::nullopt;
+}
+
+// The currency prices are quoted in: the quote for spot and futures, for
+// options the premium currency, which on Deribit and OKX coin-margined
+// options is the base coin although the strike is in USD.
+std::optional<std::string> PriceCurrency(const std::string& ex, const tardis::InstrumentKey& k,
+                                         const std::optional<std::string>& metadata_quote) {
+  if (k.type == "COMBO" || k.type == "PREDICTION") {
+    return metadata_quote ? std::optional<std::string>(tardis::AsciiUpper(metadata_quote->substr(0, metadata_quote->find('_'))))
+                          : std::nullopt;
+  }
+  const std::string quote = k.quote.substr(0, k.quote.find('_'));
+  if (k.type != "OPTION") return quote;
+  if (metadata_quote && !metadata_quote->empty()) {
+    return tardis::AsciiUpper(metadata_quote->substr(0, metadata_quote->find('_')));
+  }
+  if (ex == "deribit" || ex == "okex-options") return quote == "USD" ? k.base : quote;
+  if (ex == "binance-european-options" || ex == "binance-options" || ex == "bybit-options") return quote;
+  return std::nullopt;
 }
 
 // Venue convention: every derivative of the seed venues expires at 08:00 UTC.
@@ -84,10 +133,22 @@ void ApplyTerms(const std::string& ex, const std::string& symbol, const tardis::
   d->tick_size.reset();
   d->min_size.reset();
   d->contract_size.reset();
+  d->amount_increment.reset();
+  d->min_trade_amount.reset();
+  d->min_notional.reset();
+  d->quanto.reset();
+  d->underlying_index.reset();
+  d->alias_for.reset();
   if (terms) {
     d->tick_size = terms->price_increment;
     d->min_size = terms->min_trade_amount ? terms->min_trade_amount : terms->amount_increment;
     d->contract_size = terms->contract_multiplier;
+    d->amount_increment = terms->amount_increment;
+    d->min_trade_amount = terms->min_trade_amount;
+    d->min_notional = terms->min_notional;
+    d->quanto = terms->quanto;
+    d->underlying_index = terms->underlying_index;
+    d->alias_for = terms->alias_for && !terms->alias_for->empty() ? terms->alias_for : std::nullopt;
     if (terms->contract_type) d->contract_type = terms->contract_type;
     if (!IsDerivative(k.type)) {
       d->inverse = false;
@@ -101,23 +162,26 @@ void ApplyTerms(const std::string& ex, const std::string& symbol, const tardis::
       }
       if (terms->settlement_currency && !terms->settlement_currency->empty()) {
         d->settle_asset = MetadataCurrency(*terms->settlement_currency);
-      } else if (!d->settle_asset && d->inverse && !terms->quanto.value_or(false)) {
-        d->settle_asset = *d->inverse ? k.base : k.quote;
+      } else if (!d->settle_asset && d->inverse && !terms->quanto.value_or(false) && !d->base_asset.empty() &&
+                 !d->quote_asset.empty()) {
+        d->settle_asset = *d->inverse ? d->base_asset : d->quote_asset;
       }
     }
   }
-  if (!d->contract_type && IsDerivative(k.type)) {
+  if (!d->contract_type && IsDerivative(k.type) && !IsNativeKeyed(k.type)) {
     if (k.type == "OPTION") {
       d->contract_type = k.option_type == "CALL" ? "call_option" : "put_option";
     } else if (d->inverse) {
       d->contract_type = std::string(*d->inverse ? "inverse_" : "linear_") + (k.type == "FUTURE" ? "future" : "perpetual");
     }
   }
+  d->amount_unit = AmountUnit(ex, k, d->inverse);
+  d->price_currency = PriceCurrency(ex, k, terms ? terms->quote_currency : std::nullopt);
   d->ccxt_symbol.reset();
   if (d->ccxt_exchange) {
     if (k.type == "SPOT_PAIR") {
       d->ccxt_symbol = k.base + "/" + k.quote;
-    } else if (d->settle_asset) {
+    } else if (d->settle_asset && !IsNativeKeyed(k.type)) {
       std::string s = k.base + "/" + k.quote + ":" + *d->settle_asset;
       if (!k.expiry.empty()) s += "-" + k.expiry;
       if (k.type == "OPTION") s += "-" + k.strike + "-" + k.option_type.substr(0, 1);
@@ -186,6 +250,8 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
       facts.expiry_us = info->terms.expiry_us;
       facts.strike = info->strike_price;
       facts.option_type = info->option_type;
+      facts.contract_type = info->terms.contract_type.value_or("");
+      facts.expiration_type = info->expiration_type;
       auto k = tardis::KeyFromMetadata(ex, sym.id, facts);
       if (!k.ok()) {
         reject(k.status().message());
@@ -226,7 +292,10 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
         continue;
       }
     }
-    if (!quotes.empty() && !quotes.count(key.quote)) continue;
+    // Combos and prediction markets: the quote the metadata names, if any.
+    const std::string filter_quote =
+        IsNativeKeyed(key.type) ? (info ? MetadataCurrency(info->quote_currency) : "") : key.quote;
+    if (!quotes.empty() && !quotes.count(filter_quote)) continue;
 
     CatalogEntry e;
     e.key = key;
@@ -239,6 +308,12 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
     d.data_types = Join(sym.data_types);
     d.base_asset = key.base;
     d.quote_asset = key.quote;
+    if (IsNativeKeyed(key.type) && info) {
+      // The key names the venue's symbol; the metadata still names the
+      // currencies (a Deribit combo: BTC, USD).
+      d.base_asset = MetadataCurrency(info->base_currency);
+      d.quote_asset = MetadataCurrency(info->quote_currency);
+    }
     d.exchange_raw_symbol = info ? info->id : sym.id;
     d.tardis_symbol = sym.id;
     d.tardis_exchange = ex;
@@ -255,10 +330,15 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
     }
     if (IsDerivative(key.type)) {
       if (SeedVenue(ex)) d.settlement_type = "cash";
-      d.underlying = key.base + "-" + key.quote;
+      if (!d.base_asset.empty() && !d.quote_asset.empty()) d.underlying = d.base_asset + "-" + d.quote_asset;
     }
     const std::string ccxt = CcxtExchange(ex);
     if (!ccxt.empty()) d.ccxt_exchange = ccxt;
+    if (info) {
+      d.active = info->active;
+      if (info->listing_us) d.listing_us = info->listing_us;
+      if (!info->expiration_type.empty()) d.expiration_type = info->expiration_type;
+    }
     ApplyTerms(ex, sym.id, key, info ? &info->terms : nullptr, &d);
     if (info) e.info = *info;
     catalog->entries.push_back(std::move(e));
@@ -287,35 +367,139 @@ void FinishCatalog(Catalog* catalog) {
 
 namespace {
 
+// Whether the entry's `changes` touch what its key is made of (expiry,
+// quote currency, type, contract type): a rolling alias such as huobi-dm
+// BTC_CQ names another contract each quarter.
+bool KeyMayChange(const CatalogEntry& e) {
+  if (!e.info) return false;
+  for (const auto& c : e.info->changes) {
+    if (c.terms.expiry_us || c.terms.quote_currency || c.terms.type || c.terms.contract_type) return true;
+  }
+  return false;
+}
+
 // Calls fn with the entry's definition as of t_us: the stored one when the
-// metadata never changed, else one with the terms of that time.
+// metadata never changed, else one with the terms of that time, keyed by
+// them (the expiry, quote and type in force then).
 void AsOf(const CatalogEntry& e, int64_t t_us, const DefinitionFn& fn) {
   // changes are sorted by `until`: none after t_us means the current terms.
   if (!e.info || e.info->changes.empty() || e.info->changes.back().until_us <= t_us) return fn(e.base);
   InstrumentDefinition d = e.base;
   const tardis::InstrumentTerms terms = e.info->TermsAt(t_us);
-  ApplyTerms(d.tardis_exchange, d.tardis_symbol, e.key, &terms, &d);
+  tardis::InstrumentKey key = e.key;
+  if (KeyMayChange(e)) {
+    const tardis::InstrumentInfo& info = *e.info;
+    tardis::SymbolFacts facts;
+    facts.type = terms.type.value_or(info.type);
+    facts.base = info.base_currency;
+    facts.quote = terms.quote_currency.value_or(info.quote_currency);
+    facts.expiry_us = terms.expiry_us;
+    facts.strike = info.strike_price;
+    facts.option_type = info.option_type;
+    facts.contract_type = terms.contract_type.value_or("");
+    facts.expiration_type = info.expiration_type;
+    // Terms that give no key (a record inconsistent on that day) leave the
+    // current key: the instrument is still the same dataset symbol.
+    if (auto k = tardis::KeyFromMetadata(d.tardis_exchange, d.tardis_symbol, facts); k.ok()) {
+      key = *k;
+      d.instrument_key = key.ToString();
+      d.instrument_type = key.type;
+      if (!IsNativeKeyed(key.type)) {
+        d.base_asset = key.base;
+        d.quote_asset = key.quote;
+        d.underlying = IsDerivative(key.type) ? std::optional<std::string>(key.base + "-" + key.quote) : std::nullopt;
+      }
+      if (key.type == "FUTURE" || key.type == "OPTION") d.expiry_us = terms.expiry_us;
+    }
+  }
+  ApplyTerms(d.tardis_exchange, d.tardis_symbol, key, &terms, &d);
+  // Today's aliasFor names today's contract: on a day the alias pointed to
+  // another one, only a change entry that says which is kept.
+  if (d.instrument_key != e.base.instrument_key && terms.alias_for == e.info->terms.alias_for) d.alias_for.reset();
   fn(d);
+}
+
+// Calls fn for every entry `when` gives a time for, with its definition at
+// that time, in key order. An entry keyed differently at that time (its
+// changes[] move its expiry, quote or type) is placed by that key; when it
+// then takes the key of another entry of that day, the entry whose key it is
+// now keeps it and the moved one is left out of that day.
+void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t>(const CatalogEntry&)>& when,
+               const DefinitionFn& fn) {
+  std::vector<InstrumentDefinition> moved;
+  for (const auto& e : catalog.entries) {
+    if (!KeyMayChange(e)) continue;
+    const auto t = when(e);
+    if (!t) continue;
+    AsOf(e, *t, [&](const InstrumentDefinition& d) {
+      if (d.instrument_key != e.base.instrument_key) moved.push_back(d);
+    });
+  }
+  std::sort(moved.begin(), moved.end(), [](const InstrumentDefinition& a, const InstrumentDefinition& b) {
+    if (a.instrument_key != b.instrument_key) return a.instrument_key < b.instrument_key;
+    return a.tardis_symbol < b.tardis_symbol;  // two aliases of one contract: the first symbol keeps it
+  });
+  std::set<std::string> stable_keys;
+  if (!moved.empty()) {
+    for (const auto& e : catalog.entries) {
+      const auto t = when(e);
+      if (!t) continue;
+      if (!KeyMayChange(e)) {
+        stable_keys.insert(e.base.instrument_key);
+      } else {
+        AsOf(e, *t, [&](const InstrumentDefinition& d) {
+          if (d.instrument_key == e.base.instrument_key) stable_keys.insert(d.instrument_key);
+        });
+      }
+    }
+  }
+  size_t next = 0;
+  std::string last_moved;
+  auto flush_before = [&](const std::string* key) {
+    while (next < moved.size() && (!key || moved[next].instrument_key < *key)) {
+      const InstrumentDefinition& m = moved[next++];
+      if (stable_keys.count(m.instrument_key) || m.instrument_key == last_moved) continue;
+      last_moved = m.instrument_key;
+      fn(m);
+    }
+  };
+  for (const auto& e : catalog.entries) {
+    const auto t = when(e);
+    if (!t) continue;
+    AsOf(e, *t, [&](const InstrumentDefinition& d) {
+      if (KeyMayChange(e) && d.instrument_key != e.base.instrument_key) return;  // emitted in its place
+      flush_before(&d.instrument_key);
+      fn(d);
+    });
+  }
+  flush_before(nullptr);
 }
 
 }  // namespace
 
 void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn) {
   const int64_t start = MicrosFromDate(day);
-  for (const auto& e : catalog.entries) {
-    if (OverlapsDay(e.base.available_from_us, e.base.available_to_us, day)) AsOf(e, start, fn);
-  }
+  ForEachAt(
+      catalog,
+      [&](const CatalogEntry& e) -> std::optional<int64_t> {
+        if (!OverlapsDay(e.base.available_from_us, e.base.available_to_us, day)) return std::nullopt;
+        return start;
+      },
+      fn);
 }
 
 void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn) {
   const int64_t start = MicrosFromDate(from), end = MicrosFromDate(to) + kDayUs;
-  for (const auto& e : catalog.entries) {
-    const auto& d = e.base;
-    if (!(d.available_from_us < end && (!d.available_to_us || *d.available_to_us > start))) continue;
-    int64_t last = end - 1;
-    if (d.available_to_us) last = std::min(last, *d.available_to_us - 1);
-    AsOf(e, MicrosFromDate(DateFromMicros(last)), fn);
-  }
+  ForEachAt(
+      catalog,
+      [&](const CatalogEntry& e) -> std::optional<int64_t> {
+        const auto& d = e.base;
+        if (!(d.available_from_us < end && (!d.available_to_us || *d.available_to_us > start))) return std::nullopt;
+        int64_t last = end - 1;
+        if (d.available_to_us) last = std::min(last, *d.available_to_us - 1);
+        return MicrosFromDate(DateFromMicros(last));
+      },
+      fn);
 }
 
 std::vector<InstrumentDefinition> DefinitionsForDay(const Catalog& catalog, const Date& day) {

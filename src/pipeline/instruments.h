@@ -41,6 +41,15 @@ struct InstrumentDefinition {
   std::optional<std::string> settlement_type, underlying;
   std::optional<double> min_size;
   std::optional<std::string> ccxt_symbol, ccxt_exchange;
+  // Columns added with the contract terms of every venue (docs/INSTRUMENTS.md,
+  // Columns 29-39); files written before them read these as null.
+  std::optional<std::string> price_currency, amount_unit;
+  std::optional<double> amount_increment, min_trade_amount, min_notional;
+  std::optional<bool> quanto;
+  std::optional<std::string> underlying_index, expiration_type;
+  std::optional<bool> active;
+  std::optional<int64_t> listing_us;
+  std::optional<std::string> alias_for;
 };
 
 // A grouped dataset symbol (OPTIONS, PERPETUALS, FUTURES, SPOT, COMBOS).

@@ -14,8 +14,13 @@ enum Col : size_t {
   kKey, kVenue, kType, kFrom, kTo, kDataTypes, kBase, kQuote, kSettle, kRawSymbol, kTardisSymbol,
   kTardisExchange, kProvider, kVenueType, kAssetClass, kInverse, kSymbolType, kContractType, kStrike,
   kOptionType, kExpiry, kContractSize, kTickSize, kSettlementType, kUnderlying, kMinSize, kCcxtSymbol,
-  kCcxtExchange, kNumCols
+  kCcxtExchange,
+  // Added later: a file written before them lacks these columns, which then
+  // read as null (kFirstAdded onward).
+  kPriceCurrency, kAmountUnit, kAmountIncrement, kMinTradeAmount, kMinNotional, kQuanto, kUnderlyingIndex,
+  kExpirationType, kActive, kListing, kAliasFor, kNumCols
 };
+constexpr size_t kFirstAdded = kPriceCurrency;
 
 void Str(ColumnData* c, const std::string& v) {
   if (c->nullable) c->defined.push_back(1);
@@ -74,8 +79,19 @@ const std::vector<columnar::ColumnSpec>& InstrumentColumns() {
       {"min_size", ColumnKind::kDouble, true},
       {"ccxt_symbol", ColumnKind::kString, true},
       {"ccxt_exchange", ColumnKind::kString, true},
+      {"price_currency", ColumnKind::kString, true},
+      {"amount_unit", ColumnKind::kString, true},
+      {"amount_increment", ColumnKind::kDouble, true},
+      {"min_trade_amount", ColumnKind::kDouble, true},
+      {"min_notional", ColumnKind::kDouble, true},
+      {"quanto", ColumnKind::kBool, true},
+      {"underlying_index", ColumnKind::kString, true},
+      {"expiration_type", ColumnKind::kString, true},
+      {"active", ColumnKind::kBool, true},
+      {"listing", ColumnKind::kTimestampMicros, true},
+      {"alias_for", ColumnKind::kString, true},
   };
-  static_assert(kNumCols == 28);
+  static_assert(kNumCols == 39);
   return kCols;
 }
 
@@ -120,6 +136,17 @@ void AppendInstrumentRow(const InstrumentDefinition& d, columnar::RowGroupData* 
   F64(&c[kMinSize], d.min_size);
   Str(&c[kCcxtSymbol], d.ccxt_symbol);
   Str(&c[kCcxtExchange], d.ccxt_exchange);
+  Str(&c[kPriceCurrency], d.price_currency);
+  Str(&c[kAmountUnit], d.amount_unit);
+  F64(&c[kAmountIncrement], d.amount_increment);
+  F64(&c[kMinTradeAmount], d.min_trade_amount);
+  F64(&c[kMinNotional], d.min_notional);
+  Bool(&c[kQuanto], d.quanto);
+  Str(&c[kUnderlyingIndex], d.underlying_index);
+  Str(&c[kExpirationType], d.expiration_type);
+  Bool(&c[kActive], d.active);
+  Ts(&c[kListing], d.listing_us);
+  Str(&c[kAliasFor], d.alias_for);
   rg->num_rows++;
 }
 
@@ -174,8 +201,15 @@ Result<InstrumentsFileContents> ReadInstrumentsFile(parquet::FileReader& file) {
   const auto& specs = InstrumentColumns();
   std::vector<parquet::ColumnValues> cols;
   cols.reserve(specs.size());
-  for (const auto& spec : specs) {
+  std::vector<bool> present(specs.size(), true);
+  for (size_t i = 0; i < specs.size(); i++) {
+    const auto& spec = specs[i];
     auto v = file.ReadColumn(spec.name);
+    if (!v.ok() && i >= kFirstAdded && v.status().code() == Status::Code::kNotFound) {
+      present[i] = false;  // written before the column existed: all null
+      cols.emplace_back();
+      continue;
+    }
     if (!v.ok()) return v.status().WithContext(file.label() + ": column " + spec.name);
     parquet::PhysicalType want = parquet::PhysicalType::kByteArray;
     switch (spec.kind) {
@@ -193,21 +227,26 @@ Result<InstrumentsFileContents> ReadInstrumentsFile(parquet::FileReader& file) {
   InstrumentsFileContents out;
   out.kv = file.metadata().key_value;
   const size_t rows = cols[0].num_rows;
-  for (const auto& c : cols) {
-    if (c.num_rows != rows) return Status::InvalidInput(file.label() + ": columns of different lengths");
+  for (size_t i = 0; i < cols.size(); i++) {
+    if (present[i] && cols[i].num_rows != rows) {
+      return Status::InvalidInput(file.label() + ": columns of different lengths");
+    }
   }
   out.definitions.resize(rows);
   // Each value is read once: strings are moved out of the columns.
   auto str = [&](size_t c, size_t r) { return std::move(cols[c].strings[r]); };
   auto ostr = [&](size_t c, size_t r) {
-    return cols[c].IsNull(r) ? std::optional<std::string>()
+    return !present[c] || cols[c].IsNull(r) ? std::optional<std::string>()
                              : std::optional<std::string>(std::move(cols[c].strings[r]));
   };
   auto ots = [&](size_t c, size_t r) {
-    return cols[c].IsNull(r) ? std::optional<int64_t>() : std::optional<int64_t>(cols[c].ints[r]);
+    return !present[c] || cols[c].IsNull(r) ? std::optional<int64_t>() : std::optional<int64_t>(cols[c].ints[r]);
   };
   auto odbl = [&](size_t c, size_t r) {
-    return cols[c].IsNull(r) ? std::optional<double>() : std::optional<double>(cols[c].doubles[r]);
+    return !present[c] || cols[c].IsNull(r) ? std::optional<double>() : std::optional<double>(cols[c].doubles[r]);
+  };
+  auto obool = [&](size_t c, size_t r) {
+    return !present[c] || cols[c].IsNull(r) ? std::optional<bool>() : std::optional<bool>(cols[c].bools[r] != 0);
   };
   for (size_t r = 0; r < rows; r++) {
     InstrumentDefinition& d = out.definitions[r];
@@ -239,6 +278,17 @@ Result<InstrumentsFileContents> ReadInstrumentsFile(parquet::FileReader& file) {
     d.min_size = odbl(kMinSize, r);
     d.ccxt_symbol = ostr(kCcxtSymbol, r);
     d.ccxt_exchange = ostr(kCcxtExchange, r);
+    d.price_currency = ostr(kPriceCurrency, r);
+    d.amount_unit = ostr(kAmountUnit, r);
+    d.amount_increment = odbl(kAmountIncrement, r);
+    d.min_trade_amount = odbl(kMinTradeAmount, r);
+    d.min_notional = odbl(kMinNotional, r);
+    d.quanto = obool(kQuanto, r);
+    d.underlying_index = ostr(kUnderlyingIndex, r);
+    d.expiration_type = ostr(kExpirationType, r);
+    d.active = obool(kActive, r);
+    d.listing_us = ots(kListing, r);
+    d.alias_for = ostr(kAliasFor, r);
   }
   return out;
 }

@@ -31,7 +31,9 @@ std::vector<std::optional<std::string>> Cells(const InstrumentDefinition& d) {
           d.data_types, d.base_asset, d.quote_asset, d.settle_asset, d.exchange_raw_symbol, d.tardis_symbol,
           d.tardis_exchange, d.data_provider, d.venue_type, d.asset_class, b(d.inverse), d.symbol_type,
           d.contract_type, num(d.strike), d.option_type, ts(d.expiry_us), num(d.contract_size),
-          num(d.tick_size), d.settlement_type, d.underlying, num(d.min_size), d.ccxt_symbol, d.ccxt_exchange};
+          num(d.tick_size), d.settlement_type, d.underlying, num(d.min_size), d.ccxt_symbol, d.ccxt_exchange,
+          d.price_currency, d.amount_unit, num(d.amount_increment), num(d.min_trade_amount), num(d.min_notional),
+          b(d.quanto), d.underlying_index, d.expiration_type, b(d.active), ts(d.listing_us), d.alias_for};
 }
 
 // The position of column `name` in Cells(); the names are InstrumentColumns'.

@@ -196,7 +196,7 @@ class FileMerger {
   // Where one exchange's rows of a file come from, and whether Tardis had
   // exported the file's last day: if not, the listing may still change
   // (symbols added that day) and the file says so, for a later run to redo.
-  ExchangeSource SourceFor(const std::string& ex, const Date& last) const {
+  ExchangeSource SourceFor(const std::string& ex, const Date& first, const Date& last) const {
     const ExchangeMetadata& m = *meta_of_.at(ex);
     ExchangeSource src;
     src.exchange = ex;
@@ -206,6 +206,11 @@ class FileMerger {
     src.quote_filter = quotes_csv_;
     src.exported_until_us = m.details.exported_until_us;
     src.final = ExportedThrough(src.exported_until_us, last);
+    // The incidents that touch the file's days travel with its definitions.
+    const int64_t start = MicrosFromDate(first), end = MicrosFromDate(AddDays(last, 1));
+    for (const auto& i : m.details.incidents) {
+      if (i.from_us < end && i.to_us > start) src.incidents.push_back(i);
+    }
     return src;
   }
 
@@ -260,7 +265,7 @@ class FileMerger {
       MergeInput in;
       in.existing = existing ? &*existing : nullptr;
       in.replaced.insert(to_write.begin(), to_write.end());
-      for (const auto& e : to_write) in.sources.push_back(SourceFor(e, job.last));
+      for (const auto& e : to_write) in.sources.push_back(SourceFor(e, job.first, job.last));
       in.grouped_json =
           GroupedJson(catalog_.grouped, job.is_day ? std::optional<Date>(job.first) : std::nullopt, &in.replaced)
               .dump();

@@ -46,6 +46,16 @@ ojson SourceJson(const ExchangeSource& s) {
              {"quote_filter", s.quote_filter}, {"exported_until", nullptr},
              {"final", s.final}};
   if (s.exported_until_us) o["exported_until"] = FormatIsoMicros(*s.exported_until_us);
+  if (!s.incidents.empty()) {
+    ojson list = ojson::array();
+    for (const auto& i : s.incidents) {
+      list.push_back(ojson{{"from", FormatIsoMicros(i.from_us)},
+                           {"to", FormatIsoMicros(i.to_us)},
+                           {"status", i.status},
+                           {"details", i.details}});
+    }
+    o["incidents"] = std::move(list);
+  }
   return o;
 }
 
@@ -80,6 +90,23 @@ InstrumentsFileState StateOf(const std::vector<std::pair<std::string, std::strin
         s.exported_until_us = tardis::ParseIsoMicros(o["exported_until"].get<std::string>());
       }
       s.final = o.value("final", true);
+      if (o.contains("incidents") && o["incidents"].is_array()) {
+        for (const auto& i : o["incidents"]) {
+          if (!i.is_object() || !i.contains("from") || !i.contains("to") || !i["from"].is_string() ||
+              !i["to"].is_string()) {
+            continue;
+          }
+          const auto from = tardis::ParseIsoMicros(i["from"].get<std::string>());
+          const auto to = tardis::ParseIsoMicros(i["to"].get<std::string>());
+          if (!from || !to) continue;
+          tardis::IncidentReport rep;
+          rep.from_us = *from;
+          rep.to_us = *to;
+          rep.status = i.value("status", "");
+          rep.details = i.value("details", "");
+          s.incidents.push_back(std::move(rep));
+        }
+      }
       st.exchanges.insert(s.exchange);
       if (!s.final) st.provisional.insert(s.exchange);
       st.sources.push_back(std::move(s));

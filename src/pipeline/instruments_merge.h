@@ -41,6 +41,10 @@ struct ExchangeSource {
   std::string quote_filter;                  // comma separated; "" = every quote asset
   std::optional<int64_t> exported_until_us;  // datasets.exportedUntil when written
   bool final = true;  // false: the file's last day was not fully exported yet
+  // The exchange's incidentReports that overlap the file's days, as Tardis
+  // listed them when the rows were written. Initialised here so aggregate
+  // initialisers may leave it out.
+  std::vector<tardis::IncidentReport> incidents = {};
 };
 
 // Whether Tardis had exported all of `last_day` when its listing said

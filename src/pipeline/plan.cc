@@ -144,15 +144,16 @@ Result<InstrumentFilter> ParseInstrumentFilter(const std::string& types, const s
     return static_cast<uint64_t>(n);
   };
   InstrumentFilter f;
-  // Tardis instrument types, as keys name them (spot: SPOT_PAIR). Those
-  // without a key type (combo) name no instrument of the definitions: an
-  // error, not a filter that silently keeps nothing.
+  // Tardis instrument types, as keys name them (spot: SPOT_PAIR). A name
+  // without a key type names no instrument of the definitions: an error, not
+  // a filter that silently keeps nothing.
   for (const std::string& t : SplitList(types)) {
     std::string lower = t;
     for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     const std::string key_type = tardis::KeyTypeForTardisType(lower);
     if (key_type.empty()) {
-      return Status::Usage("--instrument-types: '" + t + "' is not one of spot, perpetual, future, option");
+      return Status::Usage("--instrument-types: '" + t +
+                           "' is not one of spot, perpetual, future, option, combo, prediction");
     }
     f.types.insert(key_type);
   }

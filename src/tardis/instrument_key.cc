@@ -1,5 +1,6 @@
 #include "tardis/instrument_key.h"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cmath>
@@ -61,6 +62,15 @@ bool IsPlainDecimal(std::string_view s) {
     }
   }
   return dots <= 1;
+}
+
+// An OKX product suffix: alphanumeric parts joined by '_' (UM, UM_XPERP).
+bool IsProductSuffix(std::string_view s) {
+  if (s.empty() || s.front() == '_' || s.back() == '_') return false;
+  for (char c : s) {
+    if (c != '_' && !std::isalnum(static_cast<unsigned char>(c))) return false;
+  }
+  return s.find("__") == std::string_view::npos;
 }
 
 // Quote currencies recognised at the end of concatenated symbols, longest
@@ -184,6 +194,14 @@ Result<InstrumentKey> Okx(InstrumentKey k, std::string_view ex, const std::strin
   if (parts.size() == 3 && parts[2].size() == 6 && AllDigits(parts[2])) {
     k.type = "FUTURE";
     k.expiry = parts[2];
+    // The first product OKX listed with a suffix, the USDT-margined X-perp,
+    // keeps the key it had before suffixes were kept (BTC-USD-310404); any
+    // other product keeps its suffix, so two products with the same terms
+    // never share a key.
+    if (!product.empty() && product != "UM_XPERP") {
+      if (!IsProductSuffix(product)) return Unknown(ex, s, "product suffix '_" + product + "' is not alphanumeric");
+      k.quote += "_" + product;
+    }
     return k;
   }
   if (parts.size() == 5 && parts[2].size() == 6 && AllDigits(parts[2]) &&
@@ -278,11 +296,72 @@ std::string KeyCurrency(std::string_view c) {
 }  // namespace
 
 std::string InstrumentKey::Symbol() const {
+  if (type == "COMBO" || type == "PREDICTION") return native;
   std::string s = base + "-" + quote;
   if (!expiry.empty()) s += "-" + expiry;
   if (!strike.empty()) s += "-" + strike;
   if (!option_type.empty()) s += "-" + option_type;
+  if (!variant.empty()) s += "-" + variant;
   return s;
+}
+
+namespace {
+constexpr std::array<std::string_view, 10> kVariants = {"MOVE", "MOVEWK", "MOVEQ", "TURBO", "XPERP",
+                                                        "IXPERP", "IRS", "REPO", "INDEX", "SPREAD"};
+}  // namespace
+
+bool IsKeyVariant(std::string_view tag) {
+  return std::find(kVariants.begin(), kVariants.end(), tag) != kVariants.end();
+}
+
+std::string VariantForContractType(std::string_view exchange, std::string_view symbol,
+                                   std::string_view contract_type, std::string_view expiration_type) {
+  if (contract_type == "move") {
+    // FTX lists daily, weekly (BTC-MOVE-WK-0326) and quarterly
+    // (BTC-MOVE-2021Q1) MOVE contracts; two of them can expire at one time.
+    const std::string sym = AsciiUpper(symbol);
+    if (expiration_type == "weekly" || expiration_type == "next_week" || sym.find("-WK-") != std::string::npos) {
+      return "MOVEWK";
+    }
+    const bool quarter_symbol = sym.size() >= 2 && sym[sym.size() - 2] == 'Q' &&
+                                std::isdigit(static_cast<unsigned char>(sym.back()));
+    if (expiration_type == "quarter" || expiration_type == "next_quarter" || quarter_symbol) return "MOVEQ";
+    return "MOVE";
+  }
+  if (contract_type == "turbo_call_option" || contract_type == "turbo_put_option") return "TURBO";
+  if (contract_type == "linear_xperp" || contract_type == "inverse_xperp") {
+    // OKX names the product in the symbol's quote suffix
+    // (BTC-USD_UM_XPERP-310404), which its keys already keep apart (Okx above).
+    const size_t dash = symbol.find('-');
+    if (exchange.rfind("okex", 0) == 0 && dash != std::string_view::npos &&
+        symbol.find('_', dash) != std::string_view::npos) {
+      return "";
+    }
+    return contract_type == "linear_xperp" ? "XPERP" : "IXPERP";
+  }
+  if (contract_type == "interest_rate_swap") return "IRS";
+  if (contract_type == "repo") return "REPO";
+  if (contract_type == "index") return "INDEX";
+  if (contract_type == "spread") return "SPREAD";
+  return "";
+}
+
+Result<InstrumentKey> NativeKey(std::string_view exchange, std::string_view symbol, std::string_view key_type) {
+  const std::string s = AsciiUpper(symbol);
+  if (s.empty() || s.size() > 160) return Unknown(exchange, symbol, "a venue symbol of 1-160 characters is needed");
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') {
+      return Unknown(exchange, symbol,
+                     "a " + AsciiUpper(key_type) + " key is the venue's symbol, which may hold only A-Z, 0-9, '.', '_' "
+                     "and '-'");
+    }
+  }
+  if (IsGroupedSymbol(s)) return Unknown(exchange, symbol, "a grouped file symbol, not an instrument");
+  InstrumentKey k;
+  k.venue = VenueForExchange(exchange);
+  k.type = std::string(key_type);
+  k.native = s;
+  return k;
 }
 
 std::string ChainKey(const InstrumentKey& option) {
@@ -384,6 +463,12 @@ bool HasSymbolRule(std::string_view ex) {
 
 Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string_view symbol,
                                           std::string_view listed_type) {
+  // Combos and prediction markets are named by the venue's symbol alone, on
+  // every venue: their legs or their market are not base and quote.
+  if (!IsGroupedSymbol(AsciiUpper(symbol))) {
+    if (listed_type == "combo") return NativeKey(exchange, symbol, "COMBO");
+    if (listed_type == "prediction") return NativeKey(exchange, symbol, "PREDICTION");
+  }
   if (HasSymbolRule(exchange) || IsGroupedSymbol(AsciiUpper(symbol))) return KeyFromTardisSymbol(exchange, symbol);
   // The listing says spot: a plain BASE-QUOTE symbol is then a spot pair on
   // any venue. Any other type needs the metadata's base and quote.
@@ -424,6 +509,8 @@ std::string KeyTypeForTardisType(std::string_view type) {
   if (type == "perpetual") return "PERPETUAL";
   if (type == "future") return "FUTURE";
   if (type == "option") return "OPTION";
+  if (type == "combo") return "COMBO";
+  if (type == "prediction") return "PREDICTION";
   return "";
 }
 
@@ -446,8 +533,10 @@ Result<InstrumentKey> KeyFromMetadata(std::string_view exchange, std::string_vie
   k.type = KeyTypeForTardisType(facts.type);
   if (k.type.empty()) {
     return Unknown(exchange, symbol,
-                   "Tardis type '" + facts.type + "' has no key type (keys know spot, perpetual, future, option)");
+                   "Tardis type '" + facts.type +
+                       "' has no key type (keys know spot, perpetual, future, option, combo, prediction)");
   }
+  if (k.type == "COMBO" || k.type == "PREDICTION") return NativeKey(exchange, symbol, k.type);
   k.base = KeyCurrency(facts.base);
   k.quote = KeyCurrency(facts.quote);
   if (k.base.empty() || k.quote.empty()) {
@@ -465,14 +554,15 @@ Result<InstrumentKey> KeyFromMetadata(std::string_view exchange, std::string_vie
     }
     k.quote = from_symbol->quote;
   }
-  if (k.type == "OPTION" && k.quote.find('_') == std::string::npos) {
+  if ((k.type == "OPTION" || k.type == "FUTURE") && k.quote.find('_') == std::string::npos) {
     // A product suffix the symbol rule keeps (OKX BTC-USD_UM-...) stays in
     // the key whichever way it is made, so both instruments keep their own.
     auto from_symbol = KeyFromTardisSymbol(exchange, symbol);
-    if (from_symbol.ok() && from_symbol->type == "OPTION" && from_symbol->quote.rfind(k.quote + "_", 0) == 0) {
+    if (from_symbol.ok() && from_symbol->type == k.type && from_symbol->quote.rfind(k.quote + "_", 0) == 0) {
       k.quote = from_symbol->quote;
     }
   }
+  k.variant = VariantForContractType(exchange, symbol, facts.contract_type, facts.expiration_type);
   if (k.type == "FUTURE" || k.type == "OPTION") {
     if (!facts.expiry_us) return Unknown(exchange, symbol, "instrument metadata has no expiry for a " + facts.type);
     const Date d = DateFromMicros(*facts.expiry_us);
@@ -500,8 +590,21 @@ Result<InstrumentKey> ParseInstrumentKey(std::string_view key) {
   InstrumentKey k;
   k.venue = parts[0];
   k.type = parts[1];
-  const auto sym = Split(parts[2], '-');
+  if (k.type == "COMBO" || k.type == "PREDICTION") {
+    auto native = NativeKey(k.venue, parts[2], k.type);
+    if (!native.ok() || native->native != parts[2]) {
+      return Status::InvalidInput("instrument key '" + std::string(key) + "' has a malformed symbol");
+    }
+    native->venue = k.venue;
+    return native;
+  }
+  auto sym = Split(parts[2], '-');
   const size_t need = k.type == "OPTION" ? 5 : k.type == "FUTURE" ? 3 : 2;
+  // One more part is a variant tag (FTX:FUTURE:BTC-USD-210326-MOVE).
+  if (sym.size() == need + 1 && k.type != "SPOT_PAIR" && k.type != "OPTIONS" && IsKeyVariant(sym.back())) {
+    k.variant = sym.back();
+    sym.pop_back();
+  }
   if (sym.size() != need || (k.type != "SPOT_PAIR" && k.type != "PERPETUAL" && k.type != "FUTURE" &&
                              k.type != "OPTION" && k.type != "OPTIONS")) {
     return Status::InvalidInput("instrument key '" + std::string(key) + "' has a malformed symbol");

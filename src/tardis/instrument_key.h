@@ -18,12 +18,21 @@ namespace mt::tardis {
 
 struct InstrumentKey {
   std::string venue;  // BINANCE-FUTURES, OKX-SWAP, ...
-  std::string type;   // SPOT_PAIR, PERPETUAL, FUTURE, OPTION; OPTIONS names an
-                      // options chain (every option of one underlying: BASE-QUOTE)
+  std::string type;   // SPOT_PAIR, PERPETUAL, FUTURE, OPTION, COMBO, PREDICTION;
+                      // OPTIONS names an options chain (every option of one
+                      // underlying: BASE-QUOTE)
   std::string base, quote;
   std::string expiry;       // YYMMDD for futures and options
   std::string strike;       // options
   std::string option_type;  // CALL or PUT
+  // A contract-type variant that trades beside the plain contract with the
+  // same terms (MOVE, MOVEWK, MOVEQ, TURBO, XPERP,
+  // IXPERP, IRS, REPO, INDEX, SPREAD):
+  // the last part of the symbol. Empty for the plain contract.
+  std::string variant;
+  // COMBO and PREDICTION: the venue's own symbol (upper case, [A-Z0-9._-]),
+  // which alone names the legs or the market; base and quote stay empty.
+  std::string native;
 
   std::string Symbol() const;    // BTC-USD-230526-30000-CALL
   std::string ToString() const;  // DERIBIT:OPTION:BTC-USD-230526-30000-CALL
@@ -71,13 +80,25 @@ std::optional<InstrumentKey> ConfirmedSplit(const InstrumentKey& rule_key, std::
 // What Tardis instrument metadata (GET /v1/instruments/{exchange}) says about
 // one symbol. Empty strings and empty optionals are unknown.
 struct SymbolFacts {
-  std::string type;         // spot | perpetual | future | option (Tardis `type`)
+  std::string type;         // spot | perpetual | future | option | combo | prediction (Tardis `type`)
   std::string base, quote;  // baseCurrency, quoteCurrency
   // Initialised here so that aggregate initialisers may leave them out.
   std::optional<int64_t> expiry_us = std::nullopt;  // futures and options
   std::optional<double> strike = std::nullopt;      // options
   std::string option_type = {};                     // call | put
+  std::string contract_type = {};                   // Tardis contractType (move, turbo_call_option, ...)
+  std::string expiration_type = {};                 // Tardis expirationType (daily, weekly, quarter, ...)
 };
+
+// The variant tag a Tardis contractType adds to the key ("" for the plain
+// linear/inverse/quanto contracts and options). `symbol` tells FTX's weekly
+// and quarterly MOVE contracts from the daily ones when the metadata has no
+// expirationType.
+std::string VariantForContractType(std::string_view exchange, std::string_view symbol,
+                                   std::string_view contract_type, std::string_view expiration_type);
+
+// Whether `tag` is a variant tag keys may end with.
+bool IsKeyVariant(std::string_view tag);
 
 // The key from metadata (base and quote come from the metadata when
 // available). Currencies with a product suffix keep the currency code
@@ -88,8 +109,8 @@ struct SymbolFacts {
 Result<InstrumentKey> KeyFromMetadata(std::string_view exchange, std::string_view symbol,
                                       const SymbolFacts& facts);
 
-// SPOT_PAIR, PERPETUAL, FUTURE or OPTION for a Tardis type; "" for others
-// (combo, prediction) that have no key type.
+// SPOT_PAIR, PERPETUAL, FUTURE, OPTION, COMBO or PREDICTION for a Tardis
+// type; "" for a type keys do not know.
 std::string KeyTypeForTardisType(std::string_view type);
 
 // A strike as keys write it: the shortest plain decimal that reads back as
@@ -98,6 +119,11 @@ std::string FormatStrike(double strike);
 
 // The key of the options chain `option` belongs to: VENUE:OPTIONS:BASE-QUOTE.
 std::string ChainKey(const InstrumentKey& option);
+
+// The COMBO or PREDICTION key of a venue symbol: VENUE:COMBO:SYMBOL. The
+// symbol, upper-cased, must be 1-160 characters of [A-Z0-9._-] (it is an
+// object name); else an error with the reason.
+Result<InstrumentKey> NativeKey(std::string_view exchange, std::string_view symbol, std::string_view key_type);
 
 // Parses "VENUE:TYPE:SYMBOL" back into its parts.
 Result<InstrumentKey> ParseInstrumentKey(std::string_view key);

@@ -119,6 +119,7 @@ Status ReadTerms(const Reader& r, InstrumentTerms* t) {
   MT_RETURN_IF_ERROR(r.Number("amountIncrement", &t->amount_increment));
   MT_RETURN_IF_ERROR(r.Number("minTradeAmount", &t->min_trade_amount));
   MT_RETURN_IF_ERROR(r.Number("contractMultiplier", &t->contract_multiplier));
+  MT_RETURN_IF_ERROR(r.Number("minNotional", &t->min_notional));
   MT_RETURN_IF_ERROR(r.Bool("inverse", &t->inverse));
   MT_RETURN_IF_ERROR(r.Bool("quanto", &t->quanto));
   MT_RETURN_IF_ERROR(r.OptString("settlementCurrency", &t->settlement_currency));
@@ -126,6 +127,7 @@ Status ReadTerms(const Reader& r, InstrumentTerms* t) {
   MT_RETURN_IF_ERROR(r.OptString("underlyingIndex", &t->underlying_index));
   MT_RETURN_IF_ERROR(r.OptString("quoteCurrency", &t->quote_currency));
   MT_RETURN_IF_ERROR(r.OptString("type", &t->type));
+  MT_RETURN_IF_ERROR(r.OptString("aliasFor", &t->alias_for));
   MT_RETURN_IF_ERROR(r.Time("expiry", &t->expiry_us));
   return Status::OK();
 }
@@ -156,6 +158,7 @@ Status ReadInstrument(const json& obj, size_t index, InstrumentInfo* out) {
   MT_RETURN_IF_ERROR(r.Number("strikePrice", &out->strike_price));
   MT_RETURN_IF_ERROR(r.String("optionType", &out->option_type));
   MT_RETURN_IF_ERROR(r.String("underlyingType", &out->underlying_type));
+  MT_RETURN_IF_ERROR(r.String("expirationType", &out->expiration_type));
   MT_RETURN_IF_ERROR(ReadTerms(r, &out->terms));
 
   if (const json* changes = r.Get("changes")) {
@@ -277,6 +280,7 @@ InstrumentTerms InstrumentInfo::TermsAt(int64_t t_us) const {
     Override(&t.amount_increment, c.amount_increment);
     Override(&t.min_trade_amount, c.min_trade_amount);
     Override(&t.contract_multiplier, c.contract_multiplier);
+    Override(&t.min_notional, c.min_notional);
     Override(&t.inverse, c.inverse);
     Override(&t.quanto, c.quanto);
     Override(&t.settlement_currency, c.settlement_currency);
@@ -284,6 +288,7 @@ InstrumentTerms InstrumentInfo::TermsAt(int64_t t_us) const {
     Override(&t.underlying_index, c.underlying_index);
     Override(&t.quote_currency, c.quote_currency);
     Override(&t.type, c.type);
+    Override(&t.alias_for, c.alias_for);
     Override(&t.expiry_us, c.expiry_us);
   }
   return t;
@@ -304,8 +309,8 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
       const auto& k = parsed.get_ref<const std::string&>();
       if (depth == 1) {
         top_key = k;
-        return k != "availableSymbols" && k != "channelDetails" && k != "incidentReports" &&
-               k != "dataCollectionDetails" && k != "availableChannels";
+        return k != "availableSymbols" && k != "channelDetails" && k != "dataCollectionDetails" &&
+               k != "availableChannels";
       }
       if (depth == 2) datasets_key = k;
       return true;
@@ -363,6 +368,24 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
   MT_RETURN_IF_ERROR(r.Time("availableSince", &since));
   d.available_since_us = since.value_or(0);
   MT_RETURN_IF_ERROR(r.Time("availableTo", &d.available_to_us));
+
+  if (const json* incidents = r.Get("incidentReports")) {
+    if (!incidents->is_array()) return r.Bad("incidentReports", "must be an array");
+    for (size_t i = 0; i < incidents->size(); i++) {
+      const json& o = (*incidents)[i];
+      if (!o.is_object()) return r.Bad("incidentReports", "must hold objects");
+      const Reader ir(o, what + " incidentReports[" + std::to_string(i) + "]");
+      IncidentReport rep;
+      std::optional<int64_t> from, to;
+      MT_RETURN_IF_ERROR(ir.Time("from", &from, true));
+      MT_RETURN_IF_ERROR(ir.Time("to", &to, true));
+      MT_RETURN_IF_ERROR(ir.String("status", &rep.status));
+      MT_RETURN_IF_ERROR(ir.String("details", &rep.details));
+      rep.from_us = *from;
+      rep.to_us = *to;
+      d.incidents.push_back(std::move(rep));
+    }
+  }
 
   const json* ds = r.Get("datasets");
   if (!ds) return d;

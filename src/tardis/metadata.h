@@ -25,6 +25,14 @@ struct DatasetSymbol {
   std::vector<std::string> data_types;     // as listed (trades, quotes, ...)
 };
 
+// One entry of `incidentReports`: a period Tardis reports data missing or
+// degraded for the exchange.
+struct IncidentReport {
+  int64_t from_us = 0, to_us = 0;  // [from, to)
+  std::string status;              // resolved | wontfix | unresolved
+  std::string details;
+};
+
 struct ExchangeDetails {
   std::string id, name;
   bool enabled = true, delisted = false;
@@ -33,6 +41,7 @@ struct ExchangeDetails {
   std::optional<int64_t> exported_from_us, exported_until_us;
   bool has_datasets = false;  // false: the response had no `datasets` object
   std::vector<DatasetSymbol> symbols;
+  std::vector<IncidentReport> incidents;  // incidentReports, as listed
 };
 
 // `json` is the response body of /v1/exchanges/{exchange}; `exchange` the id
@@ -42,9 +51,10 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view json, std::string_
 // Contract terms that /v1/instruments records may change over time
 // (`changes[]` entries carry the values in force before their `until`).
 struct InstrumentTerms {
-  std::optional<double> price_increment, amount_increment, min_trade_amount, contract_multiplier;
+  std::optional<double> price_increment, amount_increment, min_trade_amount, contract_multiplier, min_notional;
   std::optional<bool> inverse, quanto;
   std::optional<std::string> settlement_currency, contract_type, underlying_index, quote_currency, type;
+  std::optional<std::string> alias_for;  // aliasFor: the id of the instrument an alias points to
   std::optional<int64_t> expiry_us;
 };
 
@@ -66,6 +76,7 @@ struct InstrumentInfo {
   std::optional<double> strike_price;
   std::string option_type;  // call | put | ""
   std::string underlying_type;
+  std::string expiration_type;  // daily | weekly | next_week | quarter | next_quarter | ""
   InstrumentTerms terms;                  // current values
   std::vector<InstrumentChange> changes;  // sorted by until, ascending
 

@@ -304,7 +304,7 @@ TEST_F(OptionsTest, BadConcurrencyOrShardsFailBeforeTheStore) {
       {"download", {"--concurrency", "0"}, "--concurrency/MAX_CONCURRENT_REQUESTS must be an integer from 1 to 256"},
       {"download", {"--concurrency", "lots"}, "got 'lots'"},
       {"download", {"--shard", "3/2"}, "shard"},
-      {"download", {"--instrument-types", "combo"}, "'combo' is not one of spot, perpetual, future, option"},
+      {"download", {"--instrument-types", "swap"}, "'swap' is not one of spot, perpetual, future, option, combo"},
       {"plan", {"--shards", "0"}, "--shards must be a positive integer"},
       {"plan", {"--shards", "x"}, "--shards must be a positive integer"},
       {"validate", {"--concurrency", "0"}, "--concurrency must be an integer from 1 to 1024"},

@@ -35,7 +35,9 @@ const SCHEMA = [
   ['exchange_raw_symbol', V], ['tardis_symbol', V], ['tardis_exchange', V], ['data_provider', V], ['venue_type', V],
   ['asset_class', V], ['inverse', B], ['symbol_type', V], ['contract_type', V], ['strike', D], ['option_type', V],
   ['expiry', TS], ['contract_size', D], ['tick_size', D], ['settlement_type', V], ['underlying', V], ['min_size', D],
-  ['ccxt_symbol', V], ['ccxt_exchange', V],
+  ['ccxt_symbol', V], ['ccxt_exchange', V], ['price_currency', V], ['amount_unit', V], ['amount_increment', D],
+  ['min_trade_amount', D], ['min_notional', D], ['quanto', B], ['underlying_index', V], ['expiration_type', V],
+  ['active', B], ['listing', TS], ['alias_for', V],
 ].map(([name, type]) => ({ name, type }));
 
 // Keys the issue names, by (exchange, Tardis symbol).
@@ -170,7 +172,7 @@ describe('market-tick instruments', () => {
       assert.deepEqual(await duckDescribe(file), SCHEMA, `${ymd}: schema`);
       const { objects } = await readDay(file);
       const listed = listedOn(ymd);
-      const rejected = new Set(['deribit|BTC-FS-28MAR25_PERP', 'bybit|BTCUSDH23']);
+      const rejected = new Set(['bybit|BTCUSDH23']);
       const want = listed.filter((s) => !rejected.has(`${s.exchange}|${s.symbol}`));
       assert.deepEqual(objects.map((o) => `${o.tardis_exchange}|${o.tardis_symbol}`).sort(),
         want.map((s) => `${s.exchange}|${s.symbol}`).sort(), `${ymd}: instruments listed that day`);
@@ -181,6 +183,11 @@ describe('market-tick instruments', () => {
         const l = want.find((s) => s.exchange === o.tardis_exchange && s.symbol === o.tardis_symbol);
         assert.equal(o.data_types, l.dataTypes, `${ymd} ${o.instrument_key}: data_types as listed`);
         assert.equal(o.symbol_type, l.type);
+        if (o.instrument_type === 'COMBO') {
+          // Keyed by the venue's symbol (docs/INSTRUMENTS.md, the grammar).
+          assert.equal(o.instrument_key, `${o.venue}:COMBO:${o.tardis_symbol}`);
+          continue;
+        }
         assert.match(o.instrument_key, /^[A-Z0-9-]+:(SPOT_PAIR|PERPETUAL|FUTURE|OPTION):[A-Z0-9.-]+$/);
         assert.equal(o.instrument_key.split(':')[2].split('-')[0], o.base_asset);
         assert.equal(o.instrument_key.split(':')[2].split('-')[1], o.quote_asset);
@@ -235,8 +242,8 @@ describe('market-tick instruments', () => {
     const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
     assert.equal(s.metadata_requests, 18);
     const rejected = s.exchanges.flatMap((e) => e.rejected.map((x) => `${e.exchange}|${x.symbol}|${x.reason}`));
-    assert.equal(rejected.length, 2, rejected.join('\n'));
-    assert.match(rejected.find((x) => x.startsWith('deribit|')), /combo' has no key type/);
+    // The Deribit combo is keyed by its symbol (DERIBIT:COMBO:...) now.
+    assert.equal(rejected.length, 1, rejected.join('\n'));
     assert.match(rejected.find((x) => x.startsWith('bybit|')), /month code 'H23'\); its expiry day needs instrument metadata/);
     assert.match(r.stderr, /rejected bybit BTCUSDH23: .*needs instrument metadata/);
   });
@@ -296,7 +303,7 @@ describe('market-tick instruments', () => {
     assert.equal(table.code, 0, describeRun(table));
     assert.match(table.stdout, /^instrument_key\s+tardis_symbol/);
     assert.match(table.stdout, /DERIBIT:OPTION:BTC-USD-250425-200000-PUT\s+BTC-25APR25-200000-P/);
-    assert.match(table.stdout, /\n6 instruments\n$/);
+    assert.match(table.stdout, /\n7 instruments\n$/); // six and the Deribit combo (DERIBIT:COMBO:...)
 
     const bad = await c.run(['--from', '2025-02-14', '--format', 'xml']);
     assert.equal(bad.code, 2, describeRun(bad));
@@ -484,7 +491,7 @@ describe('instruments files add up across runs', () => {
     for (const ymd of range) {
       const file = path.join(c.out, dayRel(ymd));
       const { objects } = await readDay(file);
-      const want = listedOn(ymd).filter((s) => (s.exchange === 'deribit' || s.exchange === 'binance') && s.symbol !== 'BTC-FS-28MAR25_PERP');
+      const want = listedOn(ymd).filter((s) => (s.exchange === 'deribit' || s.exchange === 'binance'));
       assert.deepEqual(objects.map(keyOf).sort(), want.map((s) => `${s.exchange}|${s.symbol}`).sort(), `${ymd}: every listed instrument of both`);
       const keys = objects.map((o) => o.instrument_key);
       assert.deepEqual(keys, [...keys].sort(), `${ymd}: still sorted by key`);

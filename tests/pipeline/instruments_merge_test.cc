@@ -214,3 +214,66 @@ TEST(InstrumentsMerge, LegacyFileSourcesAreAttributedByUrl) {
 
 }  // namespace
 }  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// A file written before columns 29-39 (price_currency ... alias_for) existed:
+// its 28 columns are read with the added ones null, merged with this run's
+// rows, and written back with every column.
+TEST(InstrumentsFile, FileWithoutTheAddedColumnsReadsAndMerges) {
+  const fs::path dir = fs::temp_directory_path() / ("mt-instr-old-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto store = storage::NewLocalStore(dir.string());
+  InstrumentDefinition old_row = Def("binance", "BINANCE:SPOT_PAIR:BTC-USDT", "BTCUSDT");
+  old_row.tick_size = 0.01;
+  columnar::RowGroupData rg = InstrumentRowGroup({old_row});
+  std::vector<columnar::ColumnSpec> old_cols(InstrumentColumns().begin(), InstrumentColumns().begin() + 28);
+  rg.columns.resize(28);
+  {
+    auto obj = store->Create("old.parquet", false);
+    ASSERT_TRUE(obj.ok());
+    parquet::FileWriter w(obj->get(), old_cols, parquet::WriterOptions{});
+    ASSERT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
+    ASSERT_TRUE(w.Finish({{"exchanges", "binance"}}).ok());
+    ASSERT_TRUE((*obj)->Commit().ok());
+  }
+  auto file = parquet::FileReader::Open(store.get(), "old.parquet");
+  ASSERT_TRUE(file.ok());
+  ASSERT_EQ((*file)->metadata().leaves.size(), 28u);
+  auto read = ReadInstrumentsFile(**file);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  ASSERT_EQ(read->definitions.size(), 1u);
+  EXPECT_EQ(read->definitions[0].tick_size.value_or(0), 0.01);
+  EXPECT_FALSE(read->definitions[0].price_currency.has_value());
+  EXPECT_FALSE(read->definitions[0].active.has_value());
+
+  InstrumentDefinition added = Def("deribit", "DERIBIT:PERPETUAL:BTC-USD", "BTC-PERPETUAL");
+  added.amount_unit = "quote";
+  added.price_currency = "USD";
+  added.listing_us = 1'553'904'000'000'000;
+  MergeInput in;
+  in.existing = &*read;
+  in.replaced = {"deribit"};
+  in.sources = {ExchangeSource{"deribit", "http://t/v1/exchanges/deribit", 1, "", "", std::nullopt, true}};
+  in.first = in.last = D("2026-08-22");
+  MergedInstruments m = MergeInstruments(in, [&](const DefinitionFn& fn) { fn(added); });
+  ASSERT_TRUE(WriteInstrumentsFile(store.get(), "merged.parquet", std::move(m.rows), m.kv, parquet::WriterOptions{},
+                                   false)
+                  .ok());
+  auto merged_file = parquet::FileReader::Open(store.get(), "merged.parquet");
+  ASSERT_TRUE(merged_file.ok());
+  auto merged = ReadInstrumentsFile(**merged_file);
+  ASSERT_TRUE(merged.ok());
+  ASSERT_EQ(merged->definitions.size(), 2u);
+  EXPECT_EQ(merged->definitions[0].instrument_key, "BINANCE:SPOT_PAIR:BTC-USDT");
+  EXPECT_EQ(merged->definitions[0].tick_size.value_or(0), 0.01);
+  EXPECT_FALSE(merged->definitions[0].amount_unit.has_value());
+  EXPECT_EQ(merged->definitions[1].amount_unit.value_or("-"), "quote");
+  EXPECT_EQ(merged->definitions[1].price_currency.value_or("-"), "USD");
+  EXPECT_EQ(merged->definitions[1].listing_us.value_or(0), 1'553'904'000'000'000);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mt::pipeline

@@ -174,7 +174,11 @@ TEST(Instruments, RealSymbolsOfAllNineVenuesWithoutMetadata) {
   for (const auto& g : c.grouped) accounted[g.exchange]++;
   for (const auto& r : c.rejected) accounted[r.exchange]++;
   for (const char* ex : kVenues) EXPECT_EQ(accounted[ex], Details(ex).symbols.size()) << ex;
-  EXPECT_EQ(c.entries.size(), 48u);
+  // 48 instruments and the Deribit combo, keyed by its symbol.
+  EXPECT_EQ(c.entries.size(), 49u);
+  const InstrumentDefinition* combo = Find(c, "deribit", "BTC-FS-28MAR25_PERP");
+  ASSERT_NE(combo, nullptr);
+  EXPECT_EQ(combo->instrument_key, "DERIBIT:COMBO:BTC-FS-28MAR25_PERP");
   EXPECT_TRUE(c.warnings.empty());
 }
 
@@ -194,11 +198,9 @@ TEST(Instruments, UnreadableSymbolsAreRejectedWithReasons) {
     const Catalog c = Build(meta);
     std::map<std::string, std::string> why;
     for (const auto& r : c.rejected) why[r.exchange + " " + r.symbol] = r.reason;
-    ASSERT_EQ(why.size(), 2u) << meta;
-    EXPECT_NE(why["deribit BTC-FS-28MAR25_PERP"].find(meta ? "Tardis type 'combo' has no key type"
-                                                           : "not a Deribit perpetual, future, option or spot"),
-              std::string::npos)
-        << why["deribit BTC-FS-28MAR25_PERP"];
+    // The Deribit combo is keyed now (VENUE:COMBO:SYMBOL); the month-code
+    // future still needs an expiry day.
+    ASSERT_EQ(why.size(), 1u) << meta;
     EXPECT_NE(why["bybit BTCUSDH23"].find("month code 'H23'); its expiry day needs instrument metadata"),
               std::string::npos)
         << why["bybit BTCUSDH23"];
@@ -296,7 +298,8 @@ TEST(Instruments, QuoteFilterKeepsOnlyWhatTheUserAsksFor) {
   const Catalog all = Build(false);
   std::set<std::string> quotes;
   for (const auto& e : all.entries) quotes.insert(e.base.quote_asset);
-  EXPECT_EQ(quotes, (std::set<std::string>{"BTC", "BUSD", "EUR", "FDUSD", "KRW", "TRY", "USD", "USDC", "USDT"}));
+  // "": the Deribit combo, whose currencies only metadata names.
+  EXPECT_EQ(quotes, (std::set<std::string>{"", "BTC", "BUSD", "EUR", "FDUSD", "KRW", "TRY", "USD", "USDC", "USDT"}));
 }
 
 TEST(Instruments, ListingTypeDisagreeingWithTheSymbolIsRejected) {
@@ -306,9 +309,11 @@ TEST(Instruments, ListingTypeDisagreeingWithTheSymbolIsRejected) {
   d.symbols.push_back({"ETHUSDT", "prediction", 0, std::nullopt, {"trades"}});
   Catalog c;
   AddExchange(d, nullptr, {}, &c);
-  ASSERT_EQ(c.rejected.size(), 2u);
+  ASSERT_EQ(c.rejected.size(), 1u);
   EXPECT_NE(c.rejected[0].reason.find("reads as PERPETUAL but Tardis lists it as type 'future'"), std::string::npos);
-  EXPECT_NE(c.rejected[1].reason.find("type 'prediction', which has no key type"), std::string::npos);
+  // A listed prediction market is keyed by its symbol on any venue.
+  ASSERT_EQ(c.entries.size(), 1u);
+  EXPECT_EQ(c.entries[0].base.instrument_key, "BINANCE-FUTURES:PREDICTION:ETHUSDT");
 }
 
 // Without metadata BTCAEUR reads as BTCA-EUR by the rule (longest known
@@ -395,7 +400,9 @@ TEST(Instruments, OneFixedTypedColumnSet) {
                          "exchange_raw_symbol", "tardis_symbol", "tardis_exchange", "data_provider", "venue_type",
                          "asset_class", "inverse", "symbol_type", "contract_type", "strike", "option_type", "expiry",
                          "contract_size", "tick_size", "settlement_type", "underlying", "min_size", "ccxt_symbol",
-                         "ccxt_exchange"};
+                         "ccxt_exchange", "price_currency", "amount_unit", "amount_increment", "min_trade_amount",
+                         "min_notional", "quanto", "underlying_index", "expiration_type", "active", "listing",
+                         "alias_for"};
   ASSERT_EQ(cols.size(), std::size(names));
   for (size_t i = 0; i < cols.size(); i++) EXPECT_EQ(cols[i].name, names[i]);
   // The row group of any day, even an empty one, has every column in its type.

@@ -200,9 +200,11 @@ TEST_F(PlanStore, GroupedFilesHaveTheKeyTypeOfTheirTardisType) {
   ASSERT_TRUE(f.ok());
   req.instruments = *f;
   EXPECT_EQ(Plan(req), (std::vector<std::string>{"trades binance-futures BTCUSDT BINANCE-FUTURES:PERPETUAL:BTC-USDT"}));
-  auto combo = ParseInstrumentFilter("spot,combo", "", "", "", "");
-  EXPECT_EQ(combo.status().code(), Status::Code::kUsage);
-  EXPECT_EQ(combo.status().message(), "--instrument-types: 'combo' is not one of spot, perpetual, future, option");
+  EXPECT_TRUE(ParseInstrumentFilter("spot,combo,prediction", "", "", "", "").ok());
+  auto bad = ParseInstrumentFilter("spot,swap", "", "", "", "");
+  EXPECT_EQ(bad.status().code(), Status::Code::kUsage);
+  EXPECT_EQ(bad.status().message(),
+            "--instrument-types: 'swap' is not one of spot, perpetual, future, option, combo, prediction");
   EXPECT_EQ(ParseInstrumentFilter("SPOT_PAIR", "", "", "", "").status().code(), Status::Code::kUsage);
 }
 

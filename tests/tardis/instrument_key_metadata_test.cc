@@ -54,8 +54,10 @@ TEST(KeyFromMetadata, RealRecordsAndTheIssueCases) {
 
 TEST(KeyFromMetadata, WhatMetadataCannotKeyIsAnErrorWithAReason) {
   const std::pair<SymbolFacts, const char*> cases[] = {
-      {{"combo", "BTC", "USD", Us("2025-03-28T08:00:00Z")}, "Tardis type 'combo' has no key type"},
-      {{"prediction", "X", "USD"}, "Tardis type 'prediction'"},
+      {{"swap", "BTC", "USD"}, "Tardis type 'swap' has no key type"},
+      // Combos and prediction markets are keyed by the symbol, which must be plain.
+      {{"combo", "BTC", "USD", Us("2025-03-28T08:00:00Z")}, "may hold only A-Z, 0-9"},
+      {{"prediction", "X", "USD"}, "may hold only A-Z, 0-9"},
       {{"spot", "", "USD"}, "no usable baseCurrency/quoteCurrency"},
       {{"spot", "BTC-X", "USD"}, "no usable baseCurrency/quoteCurrency"},
       {{"future", "BTC", "USD"}, "no expiry for a future"},
@@ -65,7 +67,7 @@ TEST(KeyFromMetadata, WhatMetadataCannotKeyIsAnErrorWithAReason) {
       {{"option", "BTC", "BTC", Us("2025-04-25T08:00:00Z"), 1.0, "call"}, "strike currency cannot be read"},
   };
   for (const auto& [facts, want] : cases) {
-    auto k = KeyFromMetadata("deribit", "WEIRD-SYMBOL", facts);
+    auto k = KeyFromMetadata("deribit", "WEIRD-SYMBOL/1", facts);
     ASSERT_FALSE(k.ok()) << facts.type << " -> " << k->ToString();
     EXPECT_NE(k.status().message().find(want), std::string::npos) << k.status().message();
     EXPECT_NE(k.status().message().find("cannot derive an instrument key"), std::string::npos);
@@ -79,7 +81,9 @@ TEST(KeyFromMetadata, StrikesAreShortestPlainDecimals) {
   EXPECT_EQ(FormatStrike(1.1), "1.1");
   EXPECT_EQ(FormatStrike(123456.5), "123456.5");
   EXPECT_EQ(KeyTypeForTardisType("perpetual"), "PERPETUAL");
-  EXPECT_EQ(KeyTypeForTardisType("combo"), "");
+  EXPECT_EQ(KeyTypeForTardisType("combo"), "COMBO");
+  EXPECT_EQ(KeyTypeForTardisType("prediction"), "PREDICTION");
+  EXPECT_EQ(KeyTypeForTardisType("swap"), "");
 }
 
 TEST(KeyFromSymbol, BybitForms) {
