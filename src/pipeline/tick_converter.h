@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "core/time_util.h"
@@ -119,6 +120,8 @@ struct ConvertSettings {
   // caller's thread), parsing and encoding overlap and parsing scales with
   // cores. Off (or no pool) = parse on the caller's thread.
   bool parallel_parse = false;
+  // Polled between the objects of a grouped file at Finish (kCancelled).
+  const std::atomic<bool>* cancel = ProcessCancelFlag();
 };
 
 class TickConverter {
