@@ -90,7 +90,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         status_ = Status::Cancelled(hints_.source + ": interrupted while its objects were written; none was kept");
       }
     }
-    if (status_.ok() && batch && spill_) status_ = target_.store->SyncSealed();
+    // The spill goes before the sync: closing its unnamed file drops its
+    // dirty pages, which syncfs would otherwise write to disk for nothing.
+    const bool spilled_any = spill_ != nullptr;
+    if (status_.ok()) spill_.reset();
+    if (status_.ok() && batch && spilled_any) status_ = target_.store->SyncSealed();
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
       if (batch) status_ = CommitOutput(out.get());
