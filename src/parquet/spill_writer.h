@@ -3,7 +3,7 @@
 //
 // Rows are spilled raw: each Append() writes the values of a row group (a
 // copy of its columns, no encoding) to ONE anonymous temporary file (the
-// spill), and memory keeps ~24 bytes per spilled piece. WriteFile() then
+// spill), and memory keeps ~32 bytes per spilled piece. WriteFile() then
 // reads one file's pieces back in order, joins them into as few row groups
 // as the bounds allow (one per instrument of a grouped file, mostly) and
 // encodes them through a FileWriter: the file a FileWriter given those
@@ -49,13 +49,14 @@ class SpillWriter {
   // Writes what is buffered, so WriteFile() can read every piece.
   Status Flush();
   // Writes file `file` to `sink`: its rows joined into row groups, encoded
-  // on the calling thread (opts.pool is not used), footer with `kv`. String
+  // on `pool` (the calling thread helping) or, without one, on the calling
+  // thread (opts.pool is not used), footer with `kv`. String
   // column i of a joined row group starts plain when plain_strings[i] (as
   // columnar::MakeRowGroup). REQUIRES: Flush() succeeded since the last
   // Append(). Thread-safe for different files.
   Status WriteFile(uint32_t file, storage::WritableObject* sink,
                    const std::vector<std::pair<std::string, std::string>>& kv,
-                   const std::vector<bool>& plain_strings) const;
+                   const std::vector<bool>& plain_strings, ThreadPool* pool = nullptr) const;
 
   int64_t num_rows(uint32_t file) const { return files_[file].num_rows; }
   uint64_t spill_bytes() const { return spill_size_; }

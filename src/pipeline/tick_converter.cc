@@ -82,8 +82,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       ParallelOptions po;
       po.threads = settings_.writer.pool ? settings_.writer.pool->size() + 1 : 1;
       po.cancel = settings_.cancel;
+      // Fewer objects than threads (the chains of an options_chain file):
+      // each object's columns are encoded on the pool instead.
+      ThreadPool* column_pool = spilled.size() < static_cast<size_t>(po.threads) ? settings_.writer.pool : nullptr;
       status_ = ParallelFor(spilled.size(), po, [&](size_t i) {
-        MT_RETURN_IF_ERROR(WriteOutput(spilled[i], batch));
+        MT_RETURN_IF_ERROR(WriteOutput(spilled[i], batch, column_pool));
         return batch ? Status::OK() : CommitOutput(spilled[i]);
       });
       if (status_.code() == Status::Code::kCancelled) {
@@ -665,7 +668,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Writes the footer (a streamed output) or assembles the object from the
   // spill; `seal`: a spilled object is then sealed (its descriptor closed)
   // for CommitOutput after the store's SyncSealed().
-  Status WriteOutput(Output* out, bool seal) {
+  Status WriteOutput(Output* out, bool seal, ThreadPool* column_pool = nullptr) {
     if (out->exists) return Status::OK();
     out->info.first_local_ts = out->first_ts;
     out->info.last_local_ts = out->last_ts;
@@ -692,7 +695,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       }
       if (!obj.ok()) return obj.status();
       out->object = std::move(obj).value();
-      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, plain_hint_));
+      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, plain_hint_, column_pool));
       if (seal) MT_RETURN_IF_ERROR(out->object->Seal());
     } else {
       MT_RETURN_IF_ERROR(out->writer->Finish(kv));
