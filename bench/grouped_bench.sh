@@ -13,7 +13,7 @@
 # inflate time to both sides).
 #
 # Every grouped run is started under `ulimit -n 256` (the bound: at most 64 descriptors of its
-# own). Measured per run: wall time and peak RSS (/usr/bin/time). Printed: medians over the
+# own). Measured per run: wall time, CPU time (user + system) and peak RSS (/usr/bin/time). Printed: medians over the
 # rounds, MB/s of CSV, the grouped/anchor throughput ratio per thread count (target >= 0.5) and
 # peak RSS (target < 256 MB), locally and (GCS=1, needs `npm ci` in tests/gcs) to the storage
 # emulator, tests/gcs/serve-storage.cjs (trades only: the emulator takes no chunked uploads, and
@@ -71,26 +71,26 @@ fi
 
 RES="$DATA/results.tsv"
 : > "$RES"
-# run LABEL THREADS OUTPUT INPUT: one timed run, appended to results.tsv as LABEL THREADS SECONDS RSS_KB
+# run LABEL THREADS OUTPUT INPUT: one timed run, appended to results.tsv as LABEL THREADS SECONDS RSS_KB CPU_SECONDS
 run() {
   local label=$1 threads=$2 out=$3 input=$4 tf="$DATA/time.txt"
-  if ! /bin/sh -c 'ulimit -n 256 && exec "$0" "$@"' /usr/bin/time -f '%e %M' -o "$tf" \
+  if ! /bin/sh -c 'ulimit -n 256 && exec "$0" "$@"' /usr/bin/time -f '%e %M %U %S' -o "$tf" \
       "$BIN" convert "$input" --output "$out" --threads "$threads" > /dev/null 2> "$DATA/stderr.txt"; then
     echo "FAILED: $label threads=$threads" >&2
     cat "$DATA/stderr.txt" >&2
     exit 1
   fi
-  read -r secs rss < "$tf"
-  printf '%s\t%s\t%s\t%s\n' "$label" "$threads" "$secs" "$rss" >> "$RES"
+  read -r secs rss user sys < "$tf"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$threads" "$secs" "$rss" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')" >> "$RES"
 }
 
 # files LABEL DIR COUNT SIZE: the file-system floor (create_files.c: COUNT files of SIZE bytes,
 # created, written, synced and renamed as the local store does), as a row of results.tsv.
 files() {
   local tf="$DATA/time.txt"
-  /usr/bin/time -f '%e %M' -o "$tf" "$CREATE" "$2" "$3" "$4" > /dev/null
-  read -r secs rss < "$tf"
-  printf '%s\t%s\t%s\t%s\n' "$1" - "$secs" "$rss" >> "$RES"
+  /usr/bin/time -f '%e %M %U %S' -o "$tf" "$CREATE" "$2" "$3" "$4" > /dev/null
+  read -r secs rss user sys < "$tf"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$1" - "$secs" "$rss" "$(awk -v u="$user" -v s="$sys" 'BEGIN {print u + s}')" >> "$RES"
 }
 
 for r in $(seq "$ROUNDS"); do
@@ -120,11 +120,12 @@ rm -rf "$DATA"/out-*
 bytes() { stat -c %s "$1"; }
 echo
 echo "binary: $BIN ($("$BIN" --version 2>&1 | head -1)), git $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null); $N instruments; medians of $ROUNDS rounds; grouped runs under ulimit -n 256"
-printf '%-32s %7s %9s %9s %10s %9s\n' run threads seconds "MB/s" "vs anchor" "peak RSS"
+printf '%-32s %7s %9s %9s %10s %9s %9s %9s\n' run threads seconds "MB/s" "vs anchor" "peak RSS" "CPU s" "CPU vs"
 for kind in trades options_chain; do
   size=$(bytes "$DATA/deribit_${kind}_${DAY}_OPTIONS.csv")
   for t in 1 2; do
     anchor=""
+    anchor_cpu=""
     for label in "$kind one-instrument" "$kind grouped" "$kind grouped gs://" "$kind: create files only"; do
       tt=$t
       if [[ "$label" == *"files only" ]]; then
@@ -133,15 +134,20 @@ for kind in trades options_chain; do
       fi
       med=$(awk -F'\t' -v l="$label" -v t="$tt" '$1==l && $2==t {print $3}' "$RES" | sort -g |
             awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
+      cpu=$(awk -F'\t' -v l="$label" -v t="$tt" '$1==l && $2==t {print $5}' "$RES" | sort -g |
+            awk '{a[NR]=$1} END {if (NR) print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}')
       rss=$(awk -F'\t' -v l="$label" -v t="$tt" '$1==l && $2==t {print $4}' "$RES" | sort -g | tail -1)
       [[ -z "$med" ]] && continue
       mbs=$(awk -v b="$size" -v s="$med" 'BEGIN {printf "%.0f", b / 1e6 / s}')
       [[ -z "$anchor" ]] && anchor=$med
       ratio=$(awk -v a="$anchor" -v s="$med" 'BEGIN {printf "%.2fx", a / s}')
-      printf '%-32s %7s %9s %9s %10s %6d MB\n' "$label" "$t" "$med" "$mbs" "$ratio" $((rss / 1024))
+      [[ -z "$anchor_cpu" ]] && anchor_cpu=$cpu
+      cratio=$(awk -v a="$anchor_cpu" -v s="$cpu" 'BEGIN {printf "%.2fx", (s > 0 ? a / s : 0)}')
+      printf '%-32s %7s %9s %9s %10s %6d MB %9s %9s\n' "$label" "$t" "$med" "$mbs" "$ratio" $((rss / 1024)) "$cpu" "$cratio"
     done
   done
 done
-echo "(peak RSS: the largest of the rounds; targets: grouped >= 0.50x the anchor, peak RSS < 256 MB;"
+echo "(peak RSS: the largest of the rounds; CPU s: median user + system seconds, 'CPU vs' the anchor's over"
+echo " the run's, steadier than wall time on a shared machine; targets: grouped >= 0.50x the anchor, peak RSS < 256 MB;"
 echo " 'create files only': bench/create_files.c making as many files of the grouped output's mean size,"
 echo " the file system's share of a grouped run; its 'vs anchor' is that share alone)"

@@ -4,107 +4,299 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include "core/atomic_file.h"
 
 namespace mt::parquet {
 
+using columnar::ColumnData;
+using columnar::ColumnKind;
 using columnar::ColumnSpec;
 using columnar::RowGroupData;
+using columnar::StringColumn;
 
 namespace {
 
 constexpr size_t kBufferBytes = 1 << 20;  // spill writes of at least this much
-constexpr size_t kCopyBytes = 4 << 20;    // spill -> output copies
-
-void PutI64(std::string* out, int64_t v) {
-  char b[8];
-  std::memcpy(b, &v, 8);
-  out->append(b, 8);
-}
-void PutBytes(std::string* out, const std::string& s) {
-  const uint32_t n = static_cast<uint32_t>(s.size());
-  char b[4];
-  std::memcpy(b, &n, 4);
-  out->append(b, 4);
-  out->append(s);
-}
-
-// Reads what PutI64/PutBytes wrote; false past the end.
-struct Reader {
-  const char* p;
-  const char* end;
-  bool I64(int64_t* v) {
-    if (end - p < 8) return false;
-    std::memcpy(v, p, 8);
-    p += 8;
-    return true;
-  }
-  bool Bytes(std::string* s) {
-    if (end - p < 4) return false;
-    uint32_t n;
-    std::memcpy(&n, p, 4);
-    p += 4;
-    if (static_cast<size_t>(end - p) < n) return false;
-    s->assign(p, n);
-    p += n;
-    return true;
-  }
-};
-
-// The footer needs, per chunk, what EncodedChunk holds besides its bytes.
-void SerializeChunkMeta(const EncodedChunk& ch, std::string* out) {
-  PutI64(out, ch.dict_page_rel);
-  PutI64(out, ch.data_page_rel);
-  PutI64(out, ch.total_uncompressed);
-  PutI64(out, ch.num_values);
-  PutI64(out, ch.null_count);
-  PutI64(out, ch.compressed_bytes);
-  PutI64(out, static_cast<int64_t>(ch.encodings.size()));
-  for (Encoding e : ch.encodings) PutI64(out, static_cast<int64_t>(e));
-  PutI64(out, ch.has_min_max ? 1 : 0);
-  PutBytes(out, ch.min_value);
-  PutBytes(out, ch.max_value);
-}
-
-bool ParseChunkMeta(Reader* r, EncodedChunk* ch) {
-  int64_t n = 0, has = 0;
-  if (!r->I64(&ch->dict_page_rel) || !r->I64(&ch->data_page_rel) || !r->I64(&ch->total_uncompressed) ||
-      !r->I64(&ch->num_values) || !r->I64(&ch->null_count) || !r->I64(&ch->compressed_bytes) || !r->I64(&n) ||
-      n < 0 || n > 64) {
-    return false;
-  }
-  for (int64_t i = 0; i < n; i++) {
-    int64_t e;
-    if (!r->I64(&e)) return false;
-    ch->encodings.push_back(static_cast<Encoding>(e));
-  }
-  if (!r->I64(&has) || !r->Bytes(&ch->min_value) || !r->Bytes(&ch->max_value)) return false;
-  ch->has_min_max = has != 0;
-  return true;
-}
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+// A piece in the spill, column after column:
+//   u8 has_defined [u64 n, n bytes]  u64 null_count
+//   timestamps, doubles, booleans: u64 n, the values
+//   strings: u8 1 (dictionary): u32 entries, each u32 length + bytes;
+//                               u8 index width (0: one value repeated, 1, 2, 4); u64 n; the indices
+//            u8 0 (plain): u64 n, u64 text bytes, n u32 value ends, the text
+// Little-endian host values, read back by the same process only.
+class PieceWriter {
+ public:
+  PieceWriter(std::string* buffer, int fd, const std::string& path, uint64_t* size)
+      : buf_(buffer), fd_(fd), path_(path), size_(size) {}
+
+  template <typename T>
+  Status Put(T v) {
+    return Bytes(&v, sizeof v);
+  }
+  // Big arrays go to the spill directly (no copy through the buffer).
+  Status Bytes(const void* p, size_t n) {
+    *size_ += n;
+    if (n >= kBufferBytes) {
+      MT_RETURN_IF_ERROR(Flush());
+      if (const int err = WriteAll(fd_, std::string_view(static_cast<const char*>(p), n))) {
+        return Status::IOError("write " + path_ + ": " + std::strerror(err));
+      }
+      return Status::OK();
+    }
+    buf_->append(static_cast<const char*>(p), n);
+    if (buf_->size() >= kBufferBytes) return Flush();
+    return Status::OK();
+  }
+  Status Flush() {
+    if (buf_->empty()) return Status::OK();
+    if (const int err = WriteAll(fd_, *buf_)) return Status::IOError("write " + path_ + ": " + std::strerror(err));
+    buf_->clear();
+    return Status::OK();
+  }
+
+ private:
+  std::string* buf_;
+  int fd_;
+  const std::string& path_;
+  uint64_t* size_;
+};
+
+Status PutString(PieceWriter* w, const StringColumn& s) {
+  const size_t n = s.size();
+  if (s.dict_mode()) {
+    MT_RETURN_IF_ERROR(w->Put<uint8_t>(1));
+    MT_RETURN_IF_ERROR(w->Put<uint32_t>(static_cast<uint32_t>(s.dict().size())));
+    for (const std::string& v : s.dict()) {
+      MT_RETURN_IF_ERROR(w->Put<uint32_t>(static_cast<uint32_t>(v.size())));
+      MT_RETURN_IF_ERROR(w->Bytes(v.data(), v.size()));
+    }
+    if (s.constant() || n == 0) {
+      MT_RETURN_IF_ERROR(w->Put<uint8_t>(0));
+      return w->Put<uint64_t>(n);
+    }
+    const size_t entries = s.dict().size();
+    const uint8_t width = entries <= 0x100 ? 1 : entries <= 0x10000 ? 2 : 4;
+    MT_RETURN_IF_ERROR(w->Put<uint8_t>(width));
+    MT_RETURN_IF_ERROR(w->Put<uint64_t>(n));
+    const uint32_t* idx = s.indices().data();
+    if (width == 4) return w->Bytes(idx, n * 4);
+    // Narrowed in blocks (side: one byte per row instead of four).
+    char block[16384];
+    for (size_t at = 0; at < n;) {
+      const size_t m = std::min(n - at, sizeof block / width);
+      if (width == 1) {
+        for (size_t i = 0; i < m; i++) block[i] = static_cast<char>(idx[at + i]);
+      } else {
+        for (size_t i = 0; i < m; i++) {
+          const uint16_t v = static_cast<uint16_t>(idx[at + i]);
+          std::memcpy(block + 2 * i, &v, 2);
+        }
+      }
+      MT_RETURN_IF_ERROR(w->Bytes(block, m * width));
+      at += m;
+    }
+    return Status::OK();
+  }
+  MT_RETURN_IF_ERROR(w->Put<uint8_t>(0));
+  MT_RETURN_IF_ERROR(w->Put<uint64_t>(n));
+  MT_RETURN_IF_ERROR(w->Put<uint64_t>(s.text_size()));
+  uint32_t ends[4096];
+  uint32_t end = 0;
+  for (size_t at = 0; at < n;) {
+    const size_t m = std::min<size_t>(n - at, 4096);
+    for (size_t i = 0; i < m; i++) ends[i] = end += static_cast<uint32_t>(s.Get(at + i).size());
+    MT_RETURN_IF_ERROR(w->Bytes(ends, m * 4));
+    at += m;
+  }
+  for (size_t i = 0; i < n; i++) {
+    const std::string_view v = s.Get(i);
+    MT_RETURN_IF_ERROR(w->Bytes(v.data(), v.size()));
+  }
+  return Status::OK();
+}
+
+template <typename V>
+Status PutValues(PieceWriter* w, const V& v) {
+  MT_RETURN_IF_ERROR(w->Put<uint64_t>(v.size()));
+  return w->Bytes(v.data(), v.size() * sizeof(v[0]));
+}
+
+// Reads a piece back; every read is bounds-checked (false: damaged).
+struct PieceReader {
+  const char* p;
+  const char* end;
+  template <typename T>
+  bool Get(T* v) {
+    if (static_cast<size_t>(end - p) < sizeof(T)) return false;
+    std::memcpy(v, p, sizeof(T));
+    p += sizeof(T);
+    return true;
+  }
+  const char* Take(uint64_t n) {
+    if (static_cast<uint64_t>(end - p) < n) return nullptr;
+    const char* at = p;
+    p += n;
+    return at;
+  }
+};
+
+template <typename T>
+bool AppendValues(PieceReader* r, columnar::PodVector<T>* dst) {
+  uint64_t n;
+  if (!r->Get(&n) || n > static_cast<uint64_t>(r->end - r->p) / sizeof(T)) return false;
+  const char* src = r->Take(n * sizeof(T));
+  if (n) std::memcpy(dst->Extend(n), src, n * sizeof(T));
+  return true;
+}
+
+bool AppendString(PieceReader* r, StringColumn* dst) {
+  uint8_t mode;
+  if (!r->Get(&mode)) return false;
+  if (mode == 1) {
+    uint32_t entries;
+    if (!r->Get(&entries) || entries > static_cast<uint64_t>(r->end - r->p) / 4) return false;
+    std::vector<std::string_view> dict(entries);
+    for (auto& v : dict) {
+      uint32_t len;
+      const char* at;
+      if (!r->Get(&len) || !(at = r->Take(len))) return false;
+      v = std::string_view(at, len);
+    }
+    uint8_t width;
+    uint64_t n;
+    if (!r->Get(&width) || !r->Get(&n)) return false;
+    if (width == 0) {
+      if (n == 0) return true;
+      if (entries == 0) return false;
+      dst->Append(dict[0]);
+      for (uint64_t i = 1; i < n; i++) {
+        if (dst->CanRepeatLast()) {
+          dst->RepeatLast();
+        } else {
+          dst->Append(dict[0]);
+        }
+      }
+      return true;
+    }
+    if ((width != 1 && width != 2 && width != 4) || n > static_cast<uint64_t>(r->end - r->p) / width) return false;
+    const char* idx = r->Take(n * width);
+    for (uint64_t i = 0; i < n; i++) {
+      uint32_t k = 0;
+      std::memcpy(&k, idx + i * width, width);
+      if (k >= entries) return false;
+      dst->Append(dict[k]);
+    }
+    return true;
+  }
+  uint64_t n, text;
+  if (!r->Get(&n) || !r->Get(&text) || n > static_cast<uint64_t>(r->end - r->p) / 4) return false;
+  const char* ends_at = r->Take(n * 4);
+  const char* chars = r->Take(text);
+  if (!chars) return false;
+  uint32_t begin = 0;
+  if (!dst->dict_mode()) {
+    uint32_t* offsets;
+    const size_t base = dst->text_size();
+    char* out = dst->ExtendPlain(n, text, &offsets);
+    for (uint64_t i = 0; i < n; i++) {
+      uint32_t e;
+      std::memcpy(&e, ends_at + 4 * i, 4);
+      if (e < begin || e > text) return false;
+      offsets[i] = static_cast<uint32_t>(base + begin);
+      begin = e;
+    }
+    if (text) std::memcpy(out, chars, text);
+    return true;
+  }
+  for (uint64_t i = 0; i < n; i++) {
+    uint32_t e;
+    std::memcpy(&e, ends_at + 4 * i, 4);
+    if (e < begin || e > text) return false;
+    dst->Append(std::string_view(chars + begin, e - begin));
+    begin = e;
+  }
+  return true;
+}
+
+// Hands a file to its sink in pieces of at least kGatherBytes: most files
+// of a grouped file are a few KB, one write each instead of one per chunk.
+class GatherSink final : public storage::WritableObject {
+ public:
+  static constexpr size_t kGatherBytes = 4 << 20;
+  explicit GatherSink(storage::WritableObject* sink) : sink_(sink) {}
+  Status Append(std::string_view data) override {
+    bytes_ += data.size();
+    buf_.append(data);
+    if (buf_.size() < kGatherBytes) return Status::OK();
+    return Flush();
+  }
+  Status Flush() {
+    if (buf_.empty()) return Status::OK();
+    Status st = sink_->Append(buf_);
+    buf_.clear();
+    return st;
+  }
+  Status Commit() override { return Status::Internal("GatherSink is not committed"); }
+  void Abort() override {}
+  uint64_t bytes_written() const override { return bytes_; }
+
+ private:
+  storage::WritableObject* sink_;
+  std::string buf_;
+  uint64_t bytes_ = 0;
+};
+
+// Appends a piece of `rows` rows to `rg`; false when it does not parse.
+bool AppendPiece(const std::vector<ColumnSpec>& schema, PieceReader* r, size_t rows, RowGroupData* rg) {
+  for (size_t c = 0; c < schema.size(); c++) {
+    ColumnData& d = rg->columns[c];
+    uint8_t has_defined;
+    uint64_t nulls;
+    if (!r->Get(&has_defined)) return false;
+    if (has_defined) {
+      uint64_t n;
+      const char* def;
+      if (!r->Get(&n) || n != rows || !(def = r->Take(n))) return false;
+      if (d.defined.empty()) d.defined.assign(rg->num_rows, uint8_t{1});
+      if (n) std::memcpy(d.defined.Extend(n), def, n);
+    } else if (!d.defined.empty()) {
+      d.defined.append(rows, uint8_t{1});
+    }
+    if (!r->Get(&nulls)) return false;
+    d.null_count += nulls;
+    bool ok = false;
+    switch (schema[c].kind) {
+      case ColumnKind::kTimestampMicros: ok = AppendValues(r, &d.i64); break;
+      case ColumnKind::kDouble: ok = AppendValues(r, &d.f64); break;
+      case ColumnKind::kBool: ok = AppendValues(r, &d.b); break;
+      case ColumnKind::kString: ok = AppendString(r, &d.str); break;
+    }
+    if (!ok) return false;
+  }
+  rg->num_rows += rows;
+  return r->p == r->end;
+}
+
 }  // namespace
 
-SpillWriter::SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, size_t max_queued,
-                         size_t max_queued_bytes)
-    : schema_(std::move(schema)), opts_(std::move(opts)), max_queued_(max_queued), max_queued_bytes_(max_queued_bytes) {
-  plain_hint_.assign(schema_.size(), false);
+SpillWriter::SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, size_t max_group_rows,
+                         size_t max_group_bytes)
+    : schema_(std::move(schema)),
+      opts_(std::move(opts)),
+      max_group_rows_(max_group_rows),
+      max_group_bytes_(max_group_bytes) {
+  opts_.pool = nullptr;  // WriteFile encodes on its caller's thread
   status_ = Status::Internal("spill not open");
 }
 
 SpillWriter::~SpillWriter() {
-  // Abandoned: wait for tasks that still reference queued row groups.
-  for (auto& q : queue_) {
-    for (auto& f : q.columns) {
-      if (f.valid()) f.wait();
-    }
-  }
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -136,67 +328,53 @@ uint32_t SpillWriter::AddFile() {
   return static_cast<uint32_t>(files_.size() - 1);
 }
 
-Status SpillWriter::WriteRowGroup(uint32_t file, RowGroupData rg) {
+Status SpillWriter::Append(uint32_t file, const RowGroupData& rg) {
   if (!status_.ok()) return status_;
   if (rg.num_rows == 0) return Status::OK();
-  Queued q;
-  q.file = file;
-  q.num_rows = static_cast<int64_t>(rg.num_rows);
-  q.bytes = rg.MemoryBytes();
-  queued_bytes_ += q.bytes;
-  q.columns = SubmitRowGroup(schema_, std::move(rg), opts_, &plain_hint_);
-  queue_.push_back(std::move(q));
-  // Bounded by count and by bytes: a row group's values live until encoded.
-  while ((queue_.size() > max_queued_ || queued_bytes_ > max_queued_bytes_) && status_.ok()) {
-    status_ = FlushOne();
-  }
-  return status_;
-}
-
-Status SpillWriter::Drain() {
-  while (!queue_.empty() && status_.ok()) status_ = FlushOne();
-  return status_;
-}
-
-Status SpillWriter::FlushOne() {
-  Queued q = std::move(queue_.front());
-  queue_.pop_front();
-  queued_bytes_ -= q.bytes;
-  Spilled s;
-  s.offset = spill_size_;
-  s.num_rows = q.num_rows;
-  std::string meta;
-  MT_RETURN_IF_ERROR(ForEachEncodedChunk(&q.columns, opts_.pool, [&](EncodedChunk& chunk) {
-    SerializeChunkMeta(chunk, &meta);
-    return SpillAppend(chunk.bytes);
-  }));
-  s.data_len = spill_size_ - s.offset;
-  s.meta_len = static_cast<uint32_t>(meta.size());
-  MT_RETURN_IF_ERROR(SpillAppend(meta));
-  File& f = files_[q.file];
-  f.num_rows += q.num_rows;
-  f.groups.push_back(s);
+  Piece piece;
+  piece.offset = spill_size_;
+  piece.num_rows = static_cast<int64_t>(rg.num_rows);
+  piece.values = rg.MemoryBytes();
+  PieceWriter w(&buffer_, fd_, path_, &spill_size_);
+  auto put = [&]() -> Status {
+    for (size_t c = 0; c < schema_.size(); c++) {
+      const ColumnData& d = rg.columns[c];
+      MT_RETURN_IF_ERROR(w.Put<uint8_t>(d.defined.empty() ? 0 : 1));
+      if (!d.defined.empty()) {
+        MT_RETURN_IF_ERROR(w.Put<uint64_t>(d.defined.size()));
+        MT_RETURN_IF_ERROR(w.Bytes(d.defined.data(), d.defined.size()));
+      }
+      MT_RETURN_IF_ERROR(w.Put<uint64_t>(d.null_count));
+      switch (schema_[c].kind) {
+        case ColumnKind::kTimestampMicros: MT_RETURN_IF_ERROR(PutValues(&w, d.i64)); break;
+        case ColumnKind::kDouble: MT_RETURN_IF_ERROR(PutValues(&w, d.f64)); break;
+        case ColumnKind::kBool: MT_RETURN_IF_ERROR(PutValues(&w, d.b)); break;
+        case ColumnKind::kString: MT_RETURN_IF_ERROR(PutString(&w, d.str)); break;
+      }
+    }
+    return Status::OK();
+  };
+  MT_RETURN_IF_ERROR(status_ = put());
+  piece.bytes = spill_size_ - piece.offset;
+  File& f = files_[file];
+  f.num_rows += piece.num_rows;
+  f.pieces.push_back(piece);
   return Status::OK();
 }
 
-Status SpillWriter::SpillAppend(std::string_view bytes) {
-  spill_size_ += bytes.size();
-  if (buffer_.size() + bytes.size() > kBufferBytes) MT_RETURN_IF_ERROR(FlushBuffer());
-  if (bytes.size() >= kBufferBytes) {
-    buffer_.assign(bytes.data(), bytes.size());  // a big chunk: one write
-    return FlushBuffer();
-  }
-  buffer_.append(bytes.data(), bytes.size());
-  return Status::OK();
+Status SpillWriter::Flush() {
+  if (!status_.ok()) return status_;
+  return status_ = FlushBuffer();
 }
 
 Status SpillWriter::FlushBuffer() {
+  if (buffer_.empty()) return Status::OK();
   if (const int err = WriteAll(fd_, buffer_)) return Status::IOError("write " + path_ + ": " + std::strerror(err));
   buffer_.clear();
   return Status::OK();
 }
 
-Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) {
+Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) const {
   size_t got = 0;
   while (got < n) {
     const ssize_t r = ::pread(fd_, out + got, n - got, static_cast<off_t>(offset + got));
@@ -211,61 +389,49 @@ Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) {
 }
 
 Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
-                              const std::vector<std::pair<std::string, std::string>>& kv) {
+                              const std::vector<std::pair<std::string, std::string>>& kv,
+                              const std::vector<bool>& plain_strings, ThreadPool* pool) const {
   MT_RETURN_IF_ERROR(status_);
-  if (!queue_.empty()) return Status::Internal("SpillWriter::WriteFile before Drain");
-  if (!buffer_.empty()) MT_RETURN_IF_ERROR(status_ = FlushBuffer());
+  if (!buffer_.empty()) return Status::Internal("SpillWriter::WriteFile before Flush");
   const File& f = files_[file];
-  // The object is gathered in `obj` and handed to the sink in pieces of at
-  // least kCopyBytes (most objects of a grouped file are a few KB: one write
-  // each instead of one per row group and part).
-  std::string obj = "PAR1";
-  int64_t offset = 4;
-  std::vector<RowGroupMeta> metas;
-  metas.reserve(f.groups.size());
-  std::string meta;
-  for (const Spilled& g : f.groups) {
-    meta.resize(g.meta_len);
-    MT_RETURN_IF_ERROR(ReadSpill(g.offset + g.data_len, g.meta_len, meta.data()));
-    RowGroupMeta m;
-    m.num_rows = g.num_rows;
-    m.file_offset = offset;
-    m.total_uncompressed = m.total_compressed = 0;
-    Reader r{meta.data(), meta.data() + meta.size()};
-    int64_t rel = 0;
-    std::vector<EncodedChunk> chunks(schema_.size());
-    std::vector<int64_t> chunk_offsets;
+  GatherSink gather(sink);
+  WriterOptions opts = opts_;
+  opts.pool = pool;
+  FileWriter writer(&gather, schema_, opts);
+  std::string piece_bytes;
+  const std::vector<Piece>& pieces = f.pieces;
+  for (size_t i = 0; i < pieces.size();) {
+    // The pieces [i, j) make one row group.
+    size_t j = i, rows = 0, values = 0;
+    while (j < pieces.size() &&
+           (j == i || (rows + pieces[j].num_rows <= max_group_rows_ && values + pieces[j].values <= max_group_bytes_))) {
+      rows += static_cast<size_t>(pieces[j].num_rows);
+      values += pieces[j].values;
+      j++;
+    }
+    RowGroupData rg = columnar::MakeRowGroup(schema_, &plain_strings);
     for (size_t c = 0; c < schema_.size(); c++) {
-      EncodedChunk& ch = chunks[c];
-      if (!ParseChunkMeta(&r, &ch)) return Status::Internal("spill record of " + path_ + " is damaged");
-      chunk_offsets.push_back(offset + rel);
-      rel += ch.compressed_bytes;
-      m.total_uncompressed += ch.total_uncompressed;
-      m.total_compressed += ch.compressed_bytes;
-    }
-    SerializeColumnChunks(schema_, opts_, chunks, chunk_offsets, &m.columns_thrift);
-    m.num_columns = static_cast<uint32_t>(chunks.size());
-    if (static_cast<uint64_t>(rel) != g.data_len) return Status::Internal("spill record of " + path_ + " is damaged");
-    for (uint64_t done = 0; done < g.data_len;) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(kCopyBytes, g.data_len - done));
-      const size_t at = obj.size();
-      obj.resize(at + n);
-      MT_RETURN_IF_ERROR(ReadSpill(g.offset + done, n, obj.data() + at));
-      if (obj.size() >= kCopyBytes) {
-        MT_RETURN_IF_ERROR(sink->Append(obj));
-        obj.clear();
+      ColumnData& d = rg.columns[c];
+      switch (schema_[c].kind) {
+        case ColumnKind::kTimestampMicros: d.i64.reserve(rows); break;
+        case ColumnKind::kDouble: d.f64.reserve(rows); break;
+        case ColumnKind::kBool: d.b.reserve(rows); break;
+        case ColumnKind::kString: break;
       }
-      done += n;
     }
-    offset += static_cast<int64_t>(g.data_len);
-    metas.push_back(std::move(m));
+    for (; i < j; i++) {
+      const Piece& p = pieces[i];
+      piece_bytes.resize(p.bytes);
+      MT_RETURN_IF_ERROR(ReadSpill(p.offset, p.bytes, piece_bytes.data()));
+      PieceReader r{piece_bytes.data(), piece_bytes.data() + piece_bytes.size()};
+      if (!AppendPiece(schema_, &r, static_cast<size_t>(p.num_rows), &rg)) {
+        return Status::Internal("spill record of " + path_ + " is damaged");
+      }
+    }
+    MT_RETURN_IF_ERROR(writer.WriteRowGroup(std::move(rg)));
   }
-  const std::string footer = SerializeFileFooter(schema_, opts_, metas, f.num_rows, kv);
-  obj += footer;
-  const uint32_t n = static_cast<uint32_t>(footer.size());
-  for (int i = 0; i < 4; i++) obj.push_back(static_cast<char>((n >> (8 * i)) & 0xFF));
-  obj += "PAR1";
-  return sink->Append(obj);
+  MT_RETURN_IF_ERROR(writer.Finish(kv));
+  return gather.Flush();
 }
 
 }  // namespace mt::parquet

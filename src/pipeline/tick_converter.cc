@@ -6,6 +6,7 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "core/parallel.h"
 #include "core/utf8.h"
 #include "derive/engine.h"
 #include "parquet/spill_writer.h"
@@ -58,19 +59,45 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     status_ = parser_->Finish();
     if (status_.ok() && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
     if (status_.ok()) status_ = FlushAll();
-    if (status_.ok() && spill_) status_ = spill_->Drain();
+    if (status_.ok() && spill_) status_ = spill_->Flush();
     std::vector<OutputFile> outputs;
-    // Spilled outputs are assembled one at a time: one object open at once.
-    // A store that batches commits (local) gets them all written and sealed
-    // first, made durable together, then renamed: nothing appears until
-    // every output of the file is written.
+    // Spilled outputs are encoded and assembled on up to --threads threads,
+    // one object open per thread. A store that batches commits (local) gets
+    // them all written and sealed first, made durable together, then
+    // renamed: nothing appears until every output of the file is written.
+    // The cancel flag is polled between objects: an interrupted file stops
+    // within one object per thread, and Abort() removes what was written.
     const bool batch = target_.store && target_.store->BatchesCommits();
+    std::vector<Output*> spilled;
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
+      if (out->spilled) {
+        spilled.push_back(out.get());
+        continue;
+      }
       status_ = WriteOutput(out.get(), batch);
       if (status_.ok() && !batch) status_ = CommitOutput(out.get());
     }
-    if (status_.ok() && batch && spill_) status_ = target_.store->SyncSealed();
+    if (status_.ok() && !spilled.empty()) {
+      ParallelOptions po;
+      po.threads = settings_.writer.pool ? settings_.writer.pool->size() + 1 : 1;
+      po.cancel = settings_.cancel;
+      // Fewer objects than threads (the chains of an options_chain file):
+      // each object's columns are encoded on the pool instead.
+      ThreadPool* column_pool = spilled.size() < static_cast<size_t>(po.threads) ? settings_.writer.pool : nullptr;
+      status_ = ParallelFor(spilled.size(), po, [&](size_t i) {
+        MT_RETURN_IF_ERROR(WriteOutput(spilled[i], batch, column_pool));
+        return batch ? Status::OK() : CommitOutput(spilled[i]);
+      });
+      if (status_.code() == Status::Code::kCancelled) {
+        status_ = Status::Cancelled(hints_.source + ": interrupted while its objects were written; none was kept");
+      }
+    }
+    // The spill goes before the sync: closing its unnamed file drops its
+    // dirty pages, which syncfs would otherwise write to disk for nothing.
+    const bool spilled_any = spill_ != nullptr;
+    if (status_.ok()) spill_.reset();
+    if (status_.ok() && batch && spilled_any) status_ = target_.store->SyncSealed();
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
       if (batch) status_ = CommitOutput(out.get());
@@ -217,8 +244,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     out->info.instrument_key = key;
     out->object_name = name;
     // Every routed output but the first is spilled, so a grouped file holds
-    // one object open at a time however many instruments it has.
-    if (!single && direct_taken_) {
+    // one object open at a time however many instruments it has; in a
+    // grouped file (OPTIONS, FUTURES, ...) the first one too, so every
+    // instrument's rows are joined into one row group (SpillWriter).
+    if (!single && (direct_taken_ || SpillEveryOutput())) {
       if (!spill_) MT_RETURN_IF_ERROR(OpenSpill());
       out->spilled = true;
       out->spill_file = spill_->AddFile();
@@ -242,8 +271,16 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return raw;
   }
 
+  // A grouped file split per instrument (not options_chain, whose outputs are
+  // a few big chains).
+  bool SpillEveryOutput() const {
+    return schema_ && !schema_->row_keys && target_.fixed_object.empty() &&
+           tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
+  }
+
   Status OpenSpill() {
-    auto spill = std::make_unique<parquet::SpillWriter>(pq_schema_, settings_.writer);
+    auto spill = std::make_unique<parquet::SpillWriter>(pq_schema_, settings_.writer, settings_.parser.batch_rows,
+                                                        std::max<size_t>(settings_.split_buffer_bytes, 32u << 20));
     Status st = spill->Open(target_.store->SpillDirectory());
     if (!st.ok() && !target_.store->SpillDirectory().empty()) st = spill->Open("");
     if (!st.ok()) return Status::IOError(hints_.source + ": " + st.message());
@@ -407,7 +444,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       out->symbol = std::string(batch.columns[kSymbolCol].str.Get(0));
     }
     if (out->exists) return Status::OK();
-    if (out->spilled) return spill_->WriteRowGroup(out->spill_file, std::move(batch));
+    if (out->spilled) return spill_->Append(out->spill_file, batch);
     return out->writer->WriteRowGroup(std::move(batch));
   }
 
@@ -543,7 +580,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       MT_RETURN_IF_ERROR(FlushPending(o));
       total -= b;
     }
-    return spill_ ? spill_->Drain() : Status::OK();
+    return Status::OK();
   }
 
   // Copies a column without nulls to the touched outputs' columns `member`:
@@ -631,7 +668,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Writes the footer (a streamed output) or assembles the object from the
   // spill; `seal`: a spilled object is then sealed (its descriptor closed)
   // for CommitOutput after the store's SyncSealed().
-  Status WriteOutput(Output* out, bool seal) {
+  Status WriteOutput(Output* out, bool seal, ThreadPool* column_pool = nullptr) {
     if (out->exists) return Status::OK();
     out->info.first_local_ts = out->first_ts;
     out->info.last_local_ts = out->last_ts;
@@ -658,7 +695,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       }
       if (!obj.ok()) return obj.status();
       out->object = std::move(obj).value();
-      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv));
+      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, plain_hint_, column_pool));
       if (seal) MT_RETURN_IF_ERROR(out->object->Seal());
     } else {
       MT_RETURN_IF_ERROR(out->writer->Finish(kv));

@@ -2,11 +2,14 @@
 // bytes in (push), Parquet objects out. Bytes flow decompressor -> CSV parser
 // -> per-instrument row groups -> Parquet writers -> object store, with
 // bounded buffers: memory does not grow with input size.
-// Grouped files (OPTIONS, FUTURES, ...): the first instrument streams to its
-// object; every other one's row groups are encoded into one spill file
-// (parquet::SpillWriter) and its object is assembled at Finish, one at a
-// time. Whatever the instrument count: a few descriptors, memory bounded by
-// ConvertSettings::split_buffer_bytes plus ~40 bytes per spilled row group.
+// Grouped files (OPTIONS, FUTURES, ...): every instrument's rows go raw into
+// one spill file (parquet::SpillWriter); at Finish each object is encoded
+// from it as one row group per instrument, on up to --threads threads, the
+// cancel flag polled between objects. (options_chain and files without a
+// grouped name: the first output streams to its object, the others are
+// spilled.) Whatever the instrument count: a few descriptors per thread,
+// memory bounded by ConvertSettings::split_buffer_bytes plus ~32 bytes per
+// spilled piece.
 // options_chain rows go one object per underlying (VENUE:OPTIONS:BASE-QUOTE)
 // with each row's own key in an `instrument_key` column. Two symbols that give
 // one key fail the file (no output), naming both; a symbol with no key is
@@ -25,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/status.h"
 #include "core/thread_pool.h"
 #include "core/time_util.h"
@@ -119,6 +123,8 @@ struct ConvertSettings {
   // caller's thread), parsing and encoding overlap and parsing scales with
   // cores. Off (or no pool) = parse on the caller's thread.
   bool parallel_parse = false;
+  // Polled between the objects of a grouped file at Finish (kCancelled).
+  const std::atomic<bool>* cancel = ProcessCancelFlag();
 };
 
 class TickConverter {

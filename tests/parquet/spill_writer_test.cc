@@ -1,11 +1,12 @@
 // SpillWriter: a file assembled from the spill is byte for byte the file a
-// FileWriter writes from the same row groups, however the row groups of
-// several files interleave in the spill.
+// FileWriter writes from its rows joined into row groups, however the pieces
+// of several files interleave in the spill.
 #include "parquet/spill_writer.h"
 
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/thread_pool.h"
@@ -61,36 +62,87 @@ RowGroupData Group(int f, int g, size_t rows) {
   return rg;
 }
 
-void CheckSameBytes(ThreadPool* pool) {
+// The rows of groups [first, last] of file f as one row group, in order.
+RowGroupData Joined(int f, int first, int last) {
+  RowGroupData all = MakeRowGroup(Schema());
+  for (int g = first; g <= last; g++) {
+    const RowGroupData part = Group(f, g, 1 + 37 * (f + g));
+    std::vector<size_t> cursor(Schema().size(), 0);
+    columnar::AppendRows(part, 0, part.num_rows, &cursor, &all);
+  }
+  return all;
+}
+
+// Pieces of four files interleaved in the spill, uneven (file f gets f + 1
+// pieces, some with nulls); each file assembled is the file a FileWriter
+// writes from its rows joined into one row group, or, under a row bound,
+// into as many as the bound needs (pieces are never cut).
+void CheckSameBytes(ThreadPool* pool, size_t max_rows, const std::vector<std::vector<std::pair<int, int>>>& groups) {
   WriterOptions opts;
   opts.pool = pool;
   const std::vector<std::pair<std::string, std::string>> kv = {{"k", "v"}};
-  SpillWriter spill(Schema(), opts, /*max_queued=*/3);
+  SpillWriter spill(Schema(), opts, max_rows);
   ASSERT_TRUE(spill.Open("").ok());
   constexpr int kFiles = 4;
   for (int f = 0; f < kFiles; f++) EXPECT_EQ(spill.AddFile(), static_cast<uint32_t>(f));
-  // Interleaved, uneven row groups: file f gets f + 1 groups; file 3 none of some rounds.
   for (int g = 0; g < kFiles; g++) {
-    for (int f = g; f < kFiles; f++) ASSERT_TRUE(spill.WriteRowGroup(f, Group(f, g, 1 + 37 * (f + g))).ok());
+    for (int f = g; f < kFiles; f++) ASSERT_TRUE(spill.Append(f, Group(f, g, 1 + 37 * (f + g))).ok());
   }
-  ASSERT_TRUE(spill.Drain().ok());
+  ASSERT_TRUE(spill.Flush().ok());
   EXPECT_GT(spill.spill_bytes(), 0u);
   for (int f = 0; f < kFiles; f++) {
     StringSink want, got;
     FileWriter w(&want, Schema(), opts);
-    for (int g = 0; g <= f; g++) ASSERT_TRUE(w.WriteRowGroup(Group(f, g, 1 + 37 * (f + g))).ok());
+    for (const auto& [first, last] : groups[f]) ASSERT_TRUE(w.WriteRowGroup(Joined(f, first, last)).ok());
     ASSERT_TRUE(w.Finish(kv).ok());
-    ASSERT_TRUE(spill.WriteFile(f, &got, kv).ok());
+    ASSERT_TRUE(spill.WriteFile(f, &got, kv, std::vector<bool>(Schema().size(), false)).ok());
     EXPECT_EQ(spill.num_rows(f), w.num_rows());
     EXPECT_EQ(got.bytes, want.bytes) << "file " << f;
   }
 }
 
-TEST(SpillWriterTest, AssembledFilesEqualFileWriterOutput) { CheckSameBytes(nullptr); }
+TEST(SpillWriterTest, EachFileIsOneRowGroupOfItsRowsInOrder) {
+  CheckSameBytes(nullptr, 1'000'000, {{{0, 0}}, {{0, 1}}, {{0, 2}}, {{0, 3}}});
+}
 
-TEST(SpillWriterTest, AssembledFilesEqualFileWriterOutputOnAPool) {
+TEST(SpillWriterTest, TheSameWithAPoolGiven) {
   ThreadPool pool(2);
-  CheckSameBytes(&pool);
+  CheckSameBytes(&pool, 1'000'000, {{{0, 0}}, {{0, 1}}, {{0, 2}}, {{0, 3}}});
+}
+
+TEST(SpillWriterTest, ARowBoundSplitsBetweenPieces) {
+  // File 3's pieces have 112, 149, 186 and 223 rows: 300 rows at most per
+  // row group joins the first two only.
+  CheckSameBytes(nullptr, 300, {{{0, 0}}, {{0, 1}}, {{0, 1}, {2, 2}}, {{0, 1}, {2, 2}, {3, 3}}});
+}
+
+TEST(SpillWriterTest, FilesAreAssembledOnSeveralThreadsAtOnce) {
+  WriterOptions opts;
+  SpillWriter spill(Schema(), opts);
+  ASSERT_TRUE(spill.Open("").ok());
+  constexpr int kFiles = 16;
+  for (int f = 0; f < kFiles; f++) spill.AddFile();
+  for (int g = 0; g < 3; g++) {
+    for (int f = 0; f < kFiles; f++) ASSERT_TRUE(spill.Append(f, Group(f, g, 1 + 37 * (f + g))).ok());
+  }
+  ASSERT_TRUE(spill.Flush().ok());
+  std::vector<StringSink> got(kFiles);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; t++) {
+    threads.emplace_back([&, t] {
+      for (int f = t; f < kFiles; f += 4) {
+        EXPECT_TRUE(spill.WriteFile(f, &got[f], {}, std::vector<bool>(Schema().size(), false)).ok());
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int f = 0; f < kFiles; f++) {
+    StringSink want;
+    FileWriter w(&want, Schema(), opts);
+    ASSERT_TRUE(w.WriteRowGroup(Joined(f, 0, 2)).ok());
+    ASSERT_TRUE(w.Finish({}).ok());
+    EXPECT_EQ(got[f].bytes, want.bytes) << "file " << f;
+  }
 }
 
 TEST(SpillWriterTest, AFileWithoutRowGroupsIsAValidEmptyFile) {
@@ -98,11 +150,11 @@ TEST(SpillWriterTest, AFileWithoutRowGroupsIsAValidEmptyFile) {
   SpillWriter spill(Schema(), opts);
   ASSERT_TRUE(spill.Open("").ok());
   const uint32_t f = spill.AddFile();
-  ASSERT_TRUE(spill.Drain().ok());
+  ASSERT_TRUE(spill.Flush().ok());
   StringSink want, got;
   FileWriter w(&want, Schema(), opts);
   ASSERT_TRUE(w.Finish({}).ok());
-  ASSERT_TRUE(spill.WriteFile(f, &got, {}).ok());
+  ASSERT_TRUE(spill.WriteFile(f, &got, {}, {}).ok());
   EXPECT_EQ(got.bytes, want.bytes);
 }
 
