@@ -25,7 +25,8 @@
 //     the result's, the rows add up to the parsed rows;
 //   - every text value read back is valid UTF-8; exchange and symbol are
 //     the item's in a one-instrument file, the exchange is the item's in a
-//     grouped file; instrument_key holds the object's key.
+//     grouped file; instrument_key holds the object's key in every row
+//     (null in an unkeyed file), an options chain aside.
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -168,8 +169,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     }
     auto ex = (*file)->ReadColumn(std::string("exchange"));
     auto sym = (*file)->ReadColumn(std::string("symbol"));
-    if (!ex.ok() || !sym.ok()) Fail("no exchange or symbol column: " + name);
+    auto key = (*file)->ReadColumn(std::string("instrument_key"));
+    if (!ex.ok() || !sym.ok() || !key.ok()) Fail("no exchange, symbol or instrument_key column: " + name);
+    const auto* written_type = mt::tardis::FindSchema(parsed->data_type);
+    const bool chain = written_type && written_type->row_keys;
     for (size_t r = 0; r < out.rows; r++) {
+      // The object's key in every row (null when kept without one); a chain's rows: their own options.
+      if (!chain && (key->defined[r] != !out.instrument_key.empty() || key->strings[r] != out.instrument_key)) {
+        Fail("instrument_key of a row is not the object's in " + name);
+      }
+      if (!chain && !out.unkeyed && out.instrument_key != parsed->instrument_key) Fail("object named off its key");
       if (!hints.exchange.empty() && ex->strings[r] != hints.exchange) Fail("another exchange's row in " + name);
       if (one_instrument && mt::tardis::FileNameSymbol(sym->strings[r]) != mt::tardis::FileNameSymbol(hints.symbol)) {
         Fail("another symbol's row in " + name);

@@ -116,7 +116,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // tardis::BatchSink
   Status OnSchema(const tardis::DataTypeSchema& schema) override {
     schema_ = &schema;
-    pq_schema_ = schema.OutputSchema();
+    // Batches are routed with the parsed columns (and an options chain's
+    // row keys); a file's own key column joins its row groups as they are
+    // written (WriteTo), so routing never copies it.
+    pq_schema_ = schema.row_keys ? schema.OutputSchema() : schema.ParquetSchema();
+    out_schema_ = schema.OutputSchema();
     local_ts_col_ = kLocalTsCol + (schema.row_keys ? 1 : 0);
     plain_hint_.assign(pq_schema_.size(), false);
     for (derive::BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnSchema(schema));  // observers
@@ -233,7 +237,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       } else {
         if (!obj.ok()) return obj.status();
         out->object = std::move(obj).value();
-        out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), pq_schema_, settings_.writer);
+        out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), out_schema_, settings_.writer);
       }
     }
     out->pending = columnar::MakeRowGroup(pq_schema_, &plain_hint_);
@@ -243,7 +247,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   Status OpenSpill() {
-    auto spill = std::make_unique<parquet::SpillWriter>(pq_schema_, settings_.writer);
+    auto spill = std::make_unique<parquet::SpillWriter>(out_schema_, settings_.writer);
     Status st = spill->Open(target_.store->SpillDirectory());
     if (!st.ok() && !target_.store->SpillDirectory().empty()) st = spill->Open("");
     if (!st.ok()) return Status::IOError(hints_.source + ": " + st.message());
@@ -344,7 +348,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return fixed_;
   }
 
-  // options_chain: each row's own key, one dictionary entry per option.
+  // Each row's own key (options_chain, the one output file), one dictionary
+  // entry per instrument.
   Status AddKeyColumn(RowGroupData* batch) {
     MT_RETURN_IF_ERROR(RouteRows(*batch));
     ColumnData col;
@@ -407,8 +412,21 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       out->symbol = std::string(batch.columns[kSymbolCol].str.Get(0));
     }
     if (out->exists) return Status::OK();
+    if (!schema_->row_keys) MT_RETURN_IF_ERROR(AddFileKeyColumn(out, &batch));
     if (out->spilled) return spill_->WriteRowGroup(out->spill_file, std::move(batch));
     return out->writer->WriteRowGroup(std::move(batch));
+  }
+
+  // The instrument_key column of every row group written, streamed or
+  // spilled (not for an options chain, whose rows carry their own keys): the
+  // output's key; for the one output file (--output FILE.parquet), which
+  // holds whatever instruments its input has, each row's key.
+  Status AddFileKeyColumn(Output* out, RowGroupData* batch) {
+    if (out != single_) {
+      tardis::InsertFileKeyColumn(batch, out->info.instrument_key);
+      return Status::OK();
+    }
+    return AddKeyColumn(batch);
   }
 
   // Rows of many instruments (grouped files such as OPTIONS): each row goes
@@ -687,7 +705,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::unique_ptr<tardis::ParallelCsvParser> parser_;
   std::unique_ptr<io::Decompressor> decomp_;
   const tardis::DataTypeSchema* schema_ = nullptr;
-  std::vector<columnar::ColumnSpec> pq_schema_;
+  std::vector<columnar::ColumnSpec> pq_schema_;   // of the batches routed
+  std::vector<columnar::ColumnSpec> out_schema_;  // of the files written: plus the file's instrument_key
   size_t local_ts_col_ = kLocalTsCol;  // in batches as written (after instrument_key)
   std::vector<bool> plain_hint_;  // string columns the parser found plain (trade ids)
   // Ordered by object name so outputs are finished (and listed) deterministically.
