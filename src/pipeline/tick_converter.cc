@@ -426,6 +426,14 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       tardis::InsertFileKeyColumn(batch, out->info.instrument_key);
       return Status::OK();
     }
+    // One instrument in the batch (the usual case): one lookup, no row loop.
+    const auto& ex = batch->columns[kExchangeCol].str;
+    const auto& sym = batch->columns[kSymbolCol].str;
+    if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1) {
+      MT_ASSIGN_OR_RETURN(Route * route, RouteFor(ex.dict()[0], sym.dict()[0], batch->columns[kLocalTsCol].i64.front()));
+      tardis::InsertFileKeyColumn(batch, route->row_key);
+      return Status::OK();
+    }
     return AddKeyColumn(batch);
   }
 
