@@ -5,6 +5,8 @@
 // (as DOUBLE with a 1e-9 relative tolerance, and exactly as DECIMAL(38,9)).
 // Timestamps: ours are TIMESTAMPTZ (microseconds), DuckDB's are the CSV's BIGINT microseconds,
 // so every TIMESTAMP* column is compared as epoch_us(col) against the BIGINT.
+// Our instrument_key column is not in the CSV (DuckDB's file has no such column): it is left out
+// of the row fingerprints and checked apart, one value in every row.
 //
 // usage: node compare_parquet.mjs --kind KIND --rows N --ref DUCKDB.parquet [--json OUT.json] OURS.parquet...
 // exit 0 all equal, 1 a difference (printed loudly, with example rows), 2 usage error.
@@ -36,7 +38,10 @@ const ident = (s) => `"${s.replaceAll('"', '""')}"`;
 
 async function fingerprint(file) {
   const src = `read_parquet(${lit(file)})`;
-  const desc = await q(`DESCRIBE SELECT * FROM ${src}`);
+  const desc = (await q(`DESCRIBE SELECT * FROM ${src}`)).filter((d) => d.column_name !== 'instrument_key');
+  const [keyed] = await q(`SELECT count(*)::INTEGER AS n FROM (DESCRIBE SELECT * FROM ${src}) WHERE column_name = 'instrument_key'`);
+  const instrumentKey = keyed.n ? (await q(`SELECT count(DISTINCT instrument_key)::INTEGER AS distinct_values,
+      (count(*) - count(instrument_key))::INTEGER AS nulls FROM ${src}`))[0] : null;
   const cols = desc.map((d) => ({ name: d.column_name, type: d.column_type,
     expr: d.column_type.startsWith('TIMESTAMP') ? `epoch_us(${ident(d.column_name)})` : ident(d.column_name) }));
   const norm = `SELECT ${cols.map((c) => `${c.expr} AS ${ident(c.name)}`).join(', ')} FROM ${src}`;
@@ -67,6 +72,7 @@ async function fingerprint(file) {
     row_groups: Number(meta.num_row_groups), rows: Number(agg.n), row_hash_xor: agg.row_xor, row_hash_sum: agg.row_sum,
     sum_price: agg.sum_price ?? null, sum_amount: agg.sum_amount ?? null,
     sum_price_exact: agg.sum_price_exact ?? null, sum_amount_exact: agg.sum_amount_exact ?? null, columns: perColumn, norm_sql: norm,
+    instrument_key: instrumentKey,
     seconds: +((performance.now() - t0) / 1000).toFixed(3),
   };
 }
@@ -80,6 +86,10 @@ function differences(ref, c) {
   };
   eq('rows', ref.rows, c.rows);
   eq('footer num_rows', ref.num_rows_footer, c.num_rows_footer);
+  if (c.instrument_key) {
+    eq('instrument_key distinct values (ours: the file\'s key)', 1, c.rows ? c.instrument_key.distinct_values : 1);
+    eq('instrument_key nulls', 0, c.instrument_key.nulls);
+  }
   const rc = Object.keys(ref.columns), cc = Object.keys(c.columns);
   eq('columns', rc.join(','), cc.join(','));
   for (const name of rc.filter((n) => cc.includes(n))) {

@@ -3,7 +3,7 @@
 #  1. the C++ unit tests (ctest),
 #  2. the independent-reader tests (DuckDB and hyparquet read every output),
 #  3. the Node tests of the test servers,
-#  4. the fuzz targets (CSV parser, Parquet footer, JSON answers) and the unit tests under
+#  4. the fuzz targets (CSV parser, Parquet footer, JSON answers, the whole converter) and the unit tests under
 #     ASan/UBSan (clang),
 #  5. a quick smoke run of the convert benchmark (correctness only).
 set -euo pipefail
@@ -44,7 +44,7 @@ step "GCS: test double and emulator (market-tick vs the firebase storage emulato
 step "deploy scripts and local fleet"
 tests/deploy/run.sh
 
-step "sanitizer build (clang, ASan+UBSan): unit tests and fuzzing (CSV, footer, JSON)"
+step "sanitizer build (clang, ASan+UBSan): unit tests and fuzzing (CSV, footer, JSON, converter)"
 if [ ! -f build-asan/CMakeCache.txt ]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMT_SANITIZE=ON -DMT_FUZZ=ON \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DMT_WERROR=ON >/dev/null
@@ -71,6 +71,7 @@ fuzz() {  # NAME TARGET SEEDS
 fuzz csv csv_parser_fuzz fuzz/corpus        # decompressor + CSV parser
 fuzz footer footer_fuzz fuzz/corpus_footer  # the Parquet footer/page reader on arbitrary bytes
 fuzz json json_fuzz fuzz/corpus_json        # Tardis and GCS JSON answers through the code that reads them
+fuzz convert convert_fuzz fuzz/corpus_convert  # dataset bodies through the whole converter, objects read back
 
 step "convert benchmark smoke run (small files; checks our output equals DuckDB's)"
 bench/convert_bench.sh --quick --out-dir "$work/bench" 2>&1 | tail -n 16

@@ -390,14 +390,15 @@ Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) const {
 
 Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
                               const std::vector<std::pair<std::string, std::string>>& kv,
-                              const std::vector<bool>& plain_strings, ThreadPool* pool) const {
+                              const std::vector<bool>& plain_strings, ThreadPool* pool,
+                              const GroupTransform* transform) const {
   MT_RETURN_IF_ERROR(status_);
   if (!buffer_.empty()) return Status::Internal("SpillWriter::WriteFile before Flush");
   const File& f = files_[file];
   GatherSink gather(sink);
   WriterOptions opts = opts_;
   opts.pool = pool;
-  FileWriter writer(&gather, schema_, opts);
+  FileWriter writer(&gather, transform ? transform->schema : schema_, opts);
   std::string piece_bytes;
   const std::vector<Piece>& pieces = f.pieces;
   for (size_t i = 0; i < pieces.size();) {
@@ -428,6 +429,7 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
         return Status::Internal("spill record of " + path_ + " is damaged");
       }
     }
+    if (transform) transform->apply(&rg);
     MT_RETURN_IF_ERROR(writer.WriteRowGroup(std::move(rg)));
   }
   MT_RETURN_IF_ERROR(writer.Finish(kv));

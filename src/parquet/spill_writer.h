@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,9 +55,18 @@ class SpillWriter {
   // column i of a joined row group starts plain when plain_strings[i] (as
   // columnar::MakeRowGroup). REQUIRES: Flush() succeeded since the last
   // Append(). Thread-safe for different files.
+  // With `transform`, each joined row group goes through transform->apply
+  // before it is encoded, and the file has transform->schema (columns the
+  // rows of every file share, such as a constant key, are added once per row
+  // group rather than spilled with every row).
+  struct GroupTransform {
+    std::vector<columnar::ColumnSpec> schema;
+    std::function<void(columnar::RowGroupData*)> apply;
+  };
   Status WriteFile(uint32_t file, storage::WritableObject* sink,
                    const std::vector<std::pair<std::string, std::string>>& kv,
-                   const std::vector<bool>& plain_strings, ThreadPool* pool = nullptr) const;
+                   const std::vector<bool>& plain_strings, ThreadPool* pool = nullptr,
+                   const GroupTransform* transform = nullptr) const;
 
   int64_t num_rows(uint32_t file) const { return files_[file].num_rows; }
   uint64_t spill_bytes() const { return spill_size_; }

@@ -34,7 +34,11 @@ std::string SchemasMarkdown() {
       "  TIMESTAMP(isAdjustedToUTC=true, unit=MICROS); DuckDB shows them as TIMESTAMP WITH TIME ZONE.\n"
       "- `required` columns are never null; every other column is null where the Tardis CSV cell\n"
       "  is empty.\n"
-      "- Tardis source = the CSV header name the column comes from.\n";
+      "- Tardis source = the CSV header name the column comes from.\n"
+      "- `instrument_key` (third, after `symbol`) is not in the Tardis CSV: every file names its\n"
+      "  instrument in every row (one dictionary value), so files read through a glob, renamed or\n"
+      "  moved keep it; options_chain rows name their own option. Files of versions before this\n"
+      "  column lack it (`validate` accepts both).\n";
   for (const auto& s : tardis::AllSchemas()) {
     out += "\n## " + s.name + "\n\n";
     if (s.row_keys) {

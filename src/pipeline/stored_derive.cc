@@ -10,21 +10,28 @@ namespace mt::pipeline {
 namespace {
 
 // Feeds the rows of the raw object open in `reader` to `engine`, row group
-// by row group, as the converter's batches (the same columns, values dense,
+// by row group, as the converter's batches (the parsed columns, values dense,
 // nulls in `defined`), and finishes it. One row group's columns are in
-// memory at a time, read one column after another.
+// memory at a time, read one column after another. The file's instrument_key
+// column (absent from files written before it existed) is not the
+// converter's: it is skipped.
 Status FeedRowGroups(parquet::FileReader* reader, const std::string& label, const tardis::DataTypeSchema& schema,
                      derive::DeriveEngine* engine, const std::atomic<bool>* cancel, uint64_t* rows) {
-  const std::vector<columnar::ColumnSpec> spec = schema.OutputSchema();
+  const std::vector<columnar::ColumnSpec> spec = schema.ParquetSchema();
+  const std::vector<columnar::ColumnSpec> written = schema.OutputSchema();
   const parquet::FileMetaData& md = reader->metadata();
-  if (md.leaves.size() != spec.size()) {
+  if (md.leaves.size() != spec.size() && md.leaves.size() != written.size()) {
     return Status::InvalidInput(label + ": " + std::to_string(md.leaves.size()) + " columns where " + schema.name +
-                                " has " + std::to_string(spec.size()));
+                                " has " + std::to_string(written.size()));
   }
+  // Leaf of each parsed column: the written columns minus instrument_key.
+  const bool keyed = written.size() != spec.size() && md.leaves.size() == written.size();
+  std::vector<size_t> leaf(spec.size());
   for (size_t i = 0; i < spec.size(); i++) {
-    const parquet::SchemaElement& e = md.schema[md.leaves[i].schema_index];
+    leaf[i] = keyed && i >= tardis::kInstrumentKeyColumn ? i + 1 : i;
+    const parquet::SchemaElement& e = md.schema[md.leaves[leaf[i]].schema_index];
     if (e.name != spec[i].name || e.type != parquet::PhysicalTypeOf(spec[i].kind)) {
-      return Status::InvalidInput(label + ": column " + std::to_string(i + 1) + " is '" + e.name + "', not " +
+      return Status::InvalidInput(label + ": column " + std::to_string(leaf[i] + 1) + " is '" + e.name + "', not " +
                                   schema.name + "'s '" + spec[i].name + "'");
     }
   }
@@ -34,7 +41,7 @@ Status FeedRowGroups(parquet::FileReader* reader, const std::string& label, cons
     columnar::RowGroupData rg = columnar::MakeRowGroup(spec);
     rg.num_rows = static_cast<size_t>(md.row_groups[g].num_rows);
     for (size_t i = 0; i < spec.size(); i++) {
-      MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, reader->ReadColumn(g, i));
+      MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, reader->ReadColumn(g, leaf[i]));
       if (v.num_rows != rg.num_rows || v.defined.size() != rg.num_rows) {
         return Status::InvalidInput(label + ": row group " + std::to_string(g) + " column '" + spec[i].name +
                                     "' has " + std::to_string(v.num_rows) + " rows, not " +

@@ -143,7 +143,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // tardis::BatchSink
   Status OnSchema(const tardis::DataTypeSchema& schema) override {
     schema_ = &schema;
-    pq_schema_ = schema.OutputSchema();
+    // Batches are routed with the parsed columns (and an options chain's
+    // row keys); a file's own key column joins its row groups as they are
+    // written (WriteTo), so routing never copies it.
+    pq_schema_ = schema.row_keys ? schema.OutputSchema() : schema.ParquetSchema();
+    out_schema_ = schema.OutputSchema();
     local_ts_col_ = kLocalTsCol + (schema.row_keys ? 1 : 0);
     plain_hint_.assign(pq_schema_.size(), false);
     for (derive::BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnSchema(schema));  // observers
@@ -262,7 +266,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       } else {
         if (!obj.ok()) return obj.status();
         out->object = std::move(obj).value();
-        out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), pq_schema_, settings_.writer);
+        out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), out_schema_, settings_.writer);
       }
     }
     out->pending = columnar::MakeRowGroup(pq_schema_, &plain_hint_);
@@ -381,7 +385,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return fixed_;
   }
 
-  // options_chain: each row's own key, one dictionary entry per option.
+  // Each row's own key (options_chain, the one output file), one dictionary
+  // entry per instrument.
   Status AddKeyColumn(RowGroupData* batch) {
     MT_RETURN_IF_ERROR(RouteRows(*batch));
     ColumnData col;
@@ -444,8 +449,31 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       out->symbol = std::string(batch.columns[kSymbolCol].str.Get(0));
     }
     if (out->exists) return Status::OK();
+    // Spilled rows keep the parsed columns; their instrument_key column is
+    // added once per row group when the object is assembled (WriteOutput).
     if (out->spilled) return spill_->Append(out->spill_file, batch);
+    if (!schema_->row_keys) MT_RETURN_IF_ERROR(AddFileKeyColumn(out, &batch));
     return out->writer->WriteRowGroup(std::move(batch));
+  }
+
+  // The instrument_key column of every row group written, streamed or
+  // spilled (not for an options chain, whose rows carry their own keys): the
+  // output's key; for the one output file (--output FILE.parquet), which
+  // holds whatever instruments its input has, each row's key.
+  Status AddFileKeyColumn(Output* out, RowGroupData* batch) {
+    if (out != single_) {
+      tardis::InsertFileKeyColumn(batch, out->info.instrument_key);
+      return Status::OK();
+    }
+    // One instrument in the batch (the usual case): one lookup, no row loop.
+    const auto& ex = batch->columns[kExchangeCol].str;
+    const auto& sym = batch->columns[kSymbolCol].str;
+    if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1) {
+      MT_ASSIGN_OR_RETURN(Route * route, RouteFor(ex.dict()[0], sym.dict()[0], batch->columns[kLocalTsCol].i64.front()));
+      tardis::InsertFileKeyColumn(batch, route->row_key);
+      return Status::OK();
+    }
+    return AddKeyColumn(batch);
   }
 
   // Rows of many instruments (grouped files such as OPTIONS): each row goes
@@ -695,7 +723,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       }
       if (!obj.ok()) return obj.status();
       out->object = std::move(obj).value();
-      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, plain_hint_, column_pool));
+      parquet::SpillWriter::GroupTransform add_key;
+      if (!schema_->row_keys) {
+        add_key.schema = out_schema_;
+        add_key.apply = [key = out->info.instrument_key](RowGroupData* rg) { tardis::InsertFileKeyColumn(rg, key); };
+      }
+      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, plain_hint_, column_pool,
+                                           schema_->row_keys ? nullptr : &add_key));
       if (seal) MT_RETURN_IF_ERROR(out->object->Seal());
     } else {
       MT_RETURN_IF_ERROR(out->writer->Finish(kv));
@@ -724,7 +758,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::unique_ptr<tardis::ParallelCsvParser> parser_;
   std::unique_ptr<io::Decompressor> decomp_;
   const tardis::DataTypeSchema* schema_ = nullptr;
-  std::vector<columnar::ColumnSpec> pq_schema_;
+  std::vector<columnar::ColumnSpec> pq_schema_;   // of the batches routed
+  std::vector<columnar::ColumnSpec> out_schema_;  // of the files written: plus the file's instrument_key
   size_t local_ts_col_ = kLocalTsCol;  // in batches as written (after instrument_key)
   std::vector<bool> plain_hint_;  // string columns the parser found plain (trade ids)
   // Ordered by object name so outputs are finished (and listed) deterministically.

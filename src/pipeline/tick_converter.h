@@ -10,8 +10,11 @@
 // spilled.) Whatever the instrument count: a few descriptors per thread,
 // memory bounded by ConvertSettings::split_buffer_bytes plus ~32 bytes per
 // spilled piece.
+// Every file written has an `instrument_key` column after `symbol`: the
+// object's key in every row (null for rows kept without a key), added to each
+// row group as it is written or assembled, so routing never copies it.
 // options_chain rows go one object per underlying (VENUE:OPTIONS:BASE-QUOTE)
-// with each row's own key in an `instrument_key` column. Two symbols that give
+// with each row's own key in that column. Two symbols that give
 // one key fail the file (no output), naming both; a symbol with no key is
 // kept under a fallback name (OutputFile::unkeyed).
 // A file of one instrument (hints name an exchange and a symbol that is not

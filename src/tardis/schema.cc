@@ -101,13 +101,27 @@ std::vector<columnar::ColumnSpec> DataTypeSchema::ParquetSchema() const {
 
 std::vector<Column> DataTypeSchema::OutputColumns() const {
   std::vector<Column> out = columns;
-  if (row_keys) {
-    out.insert(out.begin() + kInstrumentKeyColumn,
-               Column{"", "instrument_key", ColumnKind::kString, true,
-                      "the row's own instrument key (VENUE:OPTION:...), from its symbol or the instrument "
-                      "definitions; null when the symbol has no key"});
-  }
+  out.insert(out.begin() + kInstrumentKeyColumn,
+             row_keys ? Column{"", "instrument_key", ColumnKind::kString, true,
+                               "the row's own instrument key (VENUE:OPTION:...), from its symbol or the instrument "
+                               "definitions; null when the symbol has no key"}
+                      : Column{"", "instrument_key", ColumnKind::kString, true,
+                               "the file's instrument key (VENUE:TYPE:SYMBOL, as its object name), the same in every "
+                               "row; null in a file of rows kept without a key (UNKEYED)"});
   return out;
+}
+
+void InsertFileKeyColumn(columnar::RowGroupData* rg, std::string_view key) {
+  columnar::ColumnData col;
+  col.kind = ColumnKind::kString;
+  col.nullable = true;
+  if (key.empty()) {
+    for (size_t r = 0; r < rg->num_rows; r++) col.AddNull(r);
+  } else if (rg->num_rows > 0) {
+    col.str.Append(key);
+    for (size_t r = 1; r < rg->num_rows; r++) col.str.RepeatLast();  // a count, no index stored
+  }
+  rg->columns.insert(rg->columns.begin() + kInstrumentKeyColumn, std::move(col));
 }
 
 std::vector<columnar::ColumnSpec> DataTypeSchema::OutputSchema() const {

@@ -23,14 +23,17 @@ struct DataTypeSchema {
   std::string name;  // trades, incremental_book_L2, ...
   std::vector<Column> columns;
   // One file holds many instruments (options_chain: one file per
-  // underlying), so each row carries its instrument key in an
-  // `instrument_key` column right after `symbol` (not in the CSV).
+  // underlying), so each row's `instrument_key` is its own instrument's key
+  // (VENUE:OPTION:...), not the file's (VENUE:OPTIONS:...).
   bool row_keys = false;
 
   // The parsed columns (CSV order): what the CSV parser fills.
   std::vector<columnar::ColumnSpec> ParquetSchema() const;
-  // The columns of the files written: ParquetSchema() plus, with row_keys,
-  // `instrument_key` (nullable string) at kInstrumentKeyColumn.
+  // The columns of the files written: ParquetSchema() plus `instrument_key`
+  // (nullable string, not in the CSV) at kInstrumentKeyColumn, right after
+  // `symbol`: every tick file names its instrument in its rows, so nothing is
+  // lost when files are renamed, moved or read through a glob. Files written
+  // before the column existed have ParquetSchema() (validate accepts both).
   std::vector<columnar::ColumnSpec> OutputSchema() const;
   // Output columns for docs: columns plus the instrument_key column.
   std::vector<Column> OutputColumns() const;
@@ -41,6 +44,13 @@ struct DataTypeSchema {
 inline constexpr size_t kExchangeColumn = 0;
 inline constexpr size_t kSymbolColumn = 1;
 inline constexpr size_t kInstrumentKeyColumn = 2;  // after exchange, symbol
+
+// Inserts the instrument_key column of a file of one instrument into `rg`
+// (rows of ParquetSchema() columns) at kInstrumentKeyColumn: `key` in every
+// row, null when empty (rows kept without a key). One dictionary entry and
+// a row count (StringColumn's constant run): the writer stores it as one
+// dictionary value and one RLE run per page, whatever the row count.
+void InsertFileKeyColumn(columnar::RowGroupData* rg, std::string_view key);
 
 // Every supported data type, in a stable order.
 const std::vector<DataTypeSchema>& AllSchemas();

@@ -113,6 +113,18 @@ std::string ContentMismatch(const parquet::FileMetaData& md, bool row_keys, cons
         return "rows of symbol " + Quoted(mn) + where + ", not " + item + ": the file holds another instrument's data";
       }
     }
+    // A file of one instrument names it in every row: the object's key.
+    if (!row_keys && !instrument_key.empty() && StringStats(md, g, "instrument_key", &mn, &mx) &&
+        (mn != instrument_key || mx != instrument_key)) {
+      return "rows of instrument_key " + Quoted(mn != instrument_key ? mn : mx) + where + ", not this object's " +
+             instrument_key;
+    }
+    if (const int leaf = md.FindLeaf("instrument_key"); !row_keys && !instrument_key.empty() && leaf >= 0) {
+      const auto& st = md.row_groups[g].columns[static_cast<size_t>(leaf)].statistics;
+      if (st && st->null_count.value_or(0) > 0) {
+        return "rows without an instrument_key" + where + " in the file of " + instrument_key;
+      }
+    }
     // Sorted bytes: both ends share the prefix only if every value does.
     if (!option_prefix.empty() && StringStats(md, g, "instrument_key", &mn, &mx) &&
         (mn.rfind(option_prefix, 0) != 0 || mx.rfind(option_prefix, 0) != 0)) {
@@ -192,8 +204,14 @@ FileCheck CheckFooterAs(const parquet::FileMetaData& md, const std::string& type
 
 FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSchema& schema, const Date& day,
                       const std::string& instrument_key, const std::string& exchange, const std::string& symbol) {
-  // Schema: exactly the data type's columns, in order.
-  return CheckFooterAs(md, schema.name, schema.OutputSchema(), schema.row_keys, day, instrument_key, exchange, symbol);
+  // Schema: exactly the data type's columns, in order. Files written before
+  // every tick file had an instrument_key column (a store of an earlier
+  // version) have the parsed columns only: a file without that column is
+  // checked as one of those, so old stores stay valid; a file with it must
+  // have it where this version writes it.
+  const bool keyless = !schema.row_keys && md.FindLeaf("instrument_key") < 0;
+  return CheckFooterAs(md, schema.name, keyless ? schema.ParquetSchema() : schema.OutputSchema(), schema.row_keys,
+                       day, instrument_key, exchange, symbol);
 }
 
 FileCheck CheckDerivedFooter(const parquet::FileMetaData& md, const derive::DerivedSpec& spec, const Date& day,

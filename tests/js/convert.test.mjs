@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 
 import { DUCKDB_TYPE, ROW_KEYED, chainKey, expectedSchema, expectedTable as referenceTable, isoMicros, parseTardisName, readTardisCsv } from './lib/tardis.mjs';
 import {
-  closeDuckdb, duckDescribe, duckFileMetadata, duckKvMetadata, duckParquetMetadata, duckParquetSchema, duckReadAll, hypReadAll,
+  closeDuckdb, duckdb, duckDescribe, duckFileMetadata, duckKvMetadata, duckParquetMetadata, duckParquetSchema, duckReadAll, hypReadAll, sqlStr,
 } from './lib/readers.mjs';
 import { FIXTURES, assertRowsEqual, describeRun, fmtValue, listFiles, mkTmp, parseConvertStdout, run, runOk } from './lib/harness.mjs';
 
@@ -383,6 +383,22 @@ describe('directory mode', () => {
     assert.deepEqual(listFiles(outDir), outs.map((o) => o.rel).sort(), 'files written');
     checkStdoutLines(r, args, dir, outs.map((o) => ({ path: path.join(outDir, o.rel), rows: o.table.rows.length })), 'all fixtures');
     for (const o of outs) await checkDuckValues(path.join(outDir, o.rel), o.table, `all fixtures -> ${o.rel}`);
+    // instrument_key: each file's key in every row (an options chain: each option's), one dictionary
+    // value per column chunk, so a glob over the files groups rows by instrument.
+    const db = await duckdb();
+    const glob = path.join(outDir, 'raw_tick_data', 'by_date', '*', 'data_type-trades', '*.parquet');
+    const byKey = await db.objects(`SELECT instrument_key, count(*)::INTEGER AS n FROM read_parquet(${sqlStr(glob)}) GROUP BY 1 ORDER BY 1`);
+    const trades = outs.filter((o) => o.table.dataType === 'trades');
+    assert.deepEqual(byKey, trades.map((o) => ({ instrument_key: o.key, n: o.table.rows.length })).sort((a, b) => a.instrument_key.localeCompare(b.instrument_key)), 'trades by instrument_key over a glob');
+    for (const o of outs.filter((x) => !ROW_KEYED.has(x.table.dataType))) {
+      const md = (await duckParquetMetadata(path.join(outDir, o.rel))).filter((c) => c.path_in_schema === 'instrument_key');
+      assert.ok(md.length > 0, `${o.rel}: an instrument_key column chunk`);
+      for (const c of md) {
+        assert.match(c.encodings, /RLE_DICTIONARY/, `${o.rel}: instrument_key dictionary-encoded`);
+        assert.equal(c.stats_min_value, o.key, `${o.rel}: instrument_key min`);
+        assert.equal(c.stats_max_value, o.key, `${o.rel}: instrument_key max`);
+      }
+    }
   });
 
   // With several files of similar size and more than one thread, files convert side by side (a file per

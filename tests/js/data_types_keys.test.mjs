@@ -85,7 +85,7 @@ async function checkFour(out, files, label) {
     assert.equal(kv.data_type, t, `${label} ${t}: metadata data_type`);
     assert.equal(kv.row_count, String(files[t].rows), `${label} ${t}: metadata row_count`);
     assert.equal(kv.instrument_key, BF_KEY, `${label} ${t}: metadata instrument_key`);
-    const exp = expectedTable(files[t].file, { dataType: t });
+    const exp = expectedTable(files[t].file, { dataType: t, key: BF_KEY });
     const got = await duckReadAll(obj);
     assertRowsEqual(got.rows, exp.rows, exp.schema.map((c) => c.name), `${label} ${t} (DuckDB)`);
     const hyp = await hypReadAll(obj);

@@ -123,7 +123,7 @@ describe('under an address-space limit (ulimit -v)', () => {
     assert.equal(r.status, 0, shown);
     assert.match(r.stderr, /heap: cannot reserve 512 MiB of address space/, shown);
     const [file] = parseConvertStdout(r.stdout, dir);
-    const exp = expectedTable(TRADES_FIXTURE);
+    const exp = expectedTable(TRADES_FIXTURE, { key: 'BINANCE-FUTURES:PERPETUAL:BTC-USDT' });
     const d = await duckReadAll(file.path);
     assertRowsEqual(d.rows, exp.rows, exp.schema.map((c) => c.name), 'ulimit convert [DuckDB]');
   });
@@ -157,7 +157,7 @@ describe('under an address-space limit (ulimit -v)', () => {
     assert.ok(!/libcurl/.test(stderr), shown);
     const files = listFiles(out).filter((f) => f.endsWith('.parquet'));
     assert.equal(files.length, 1, shown);
-    const exp = expectedTable(TRADES_FIXTURE);
+    const exp = expectedTable(TRADES_FIXTURE, { key: 'BINANCE-FUTURES:PERPETUAL:BTC-USDT' });
     const d = await duckReadAll(path.join(out, files[0]));
     assert.equal(d.rows.length, exp.rows.length, 'rows read back');
   });

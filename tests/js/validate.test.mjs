@@ -118,7 +118,7 @@ describe('market-tick validate on a damaged storage tree', () => {
     assert.equal(Object.keys(problems).length, wanted.length, r.stdout);
     for (const [item, st] of wanted) assert.equal(problems[item]?.status, st, `${item}\n${r.stdout}`);
     assert.match(problems[`${D1} quotes ${KEY.ETH}`].reason, /no PAR1 magic/);
-    assert.match(problems[`${D1} quotes ${KEY.XRP}`].reason, /schema does not match quotes: column 5 is 'id'/);
+    assert.match(problems[`${D1} quotes ${KEY.XRP}`].reason, /schema does not match quotes: column 6 is 'id'/);
     assert.match(problems[`${D2} trades ${KEY.BTC}`].reason, /outside 2020-02-23/);
     assert.match(r.stdout, /^result: INCOMPLETE: 5 missing, 3 corrupt/m);
     assert.ok(fs.existsSync(report));

@@ -8,6 +8,7 @@
 
 #include "pipeline/instruments_file.h"
 #include "pipeline/instruments_merge.h"
+#include "support/instrument_definitions.h"
 
 namespace mt::pipeline {
 namespace {
@@ -15,20 +16,10 @@ namespace {
 namespace fs = std::filesystem;
 
 InstrumentDefinition Def(const std::string& exchange, const std::string& key, const std::string& symbol) {
-  InstrumentDefinition d;
-  d.instrument_key = key;
-  d.venue = key.substr(0, key.find(':'));
-  d.instrument_type = "PERPETUAL";
+  InstrumentDefinition d = mt::testing::Definition(key, exchange, symbol, "trades", "PERPETUAL");
   d.available_from_us = 1'700'000'000'000'000;
-  d.data_types = "trades";
   d.base_asset = "BTC";
   d.quote_asset = "USD";
-  d.exchange_raw_symbol = symbol;
-  d.tardis_symbol = symbol;
-  d.tardis_exchange = exchange;
-  d.data_provider = "tardis";
-  d.venue_type = "exchange";
-  d.asset_class = "crypto";
   d.symbol_type = "perpetual";
   return d;
 }

@@ -9,6 +9,7 @@
 #include "pipeline/instruments_file.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
+#include "support/instrument_definitions.h"
 #include "support/memory_store_double.h"
 
 namespace mt::pipeline {
@@ -25,20 +26,10 @@ std::string KeyOf(const KeyResolver& r, const std::string& ex, const std::string
 InstrumentDefinition Def(const std::string& ex, const std::string& sym, const std::string& key) {
   auto k = tardis::ParseInstrumentKey(key);
   EXPECT_TRUE(k.ok()) << key;
-  InstrumentDefinition d;
-  d.instrument_key = key;
-  d.venue = k->venue;
-  d.instrument_type = k->type;
+  InstrumentDefinition d = mt::testing::Definition(key, ex, sym, "trades", k->type);
   d.available_from_us = MicrosFromDate(Date{2020, 1, 1});
-  d.data_types = "trades";
   d.base_asset = k->base;
   d.quote_asset = k->quote;
-  d.exchange_raw_symbol = sym;
-  d.tardis_symbol = sym;
-  d.tardis_exchange = ex;
-  d.data_provider = "tardis";
-  d.venue_type = "exchange";
-  d.asset_class = "crypto";
   d.symbol_type = "spot";
   return d;
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -365,6 +366,84 @@ TEST(TickConverterTest, OptionsChainIsOneFilePerUnderlyingWithTheRowKeys) {
   auto ukeys = (*u)->ReadColumn("instrument_key");
   ASSERT_TRUE(ukeys.ok());
   EXPECT_EQ(ukeys->defined, (std::vector<uint8_t>{0, 0}));  // no key: null
+}
+
+// Every tick file names its instrument in an instrument_key column right
+// after symbol: the object's key in every row, streamed and spilled outputs
+// alike (a grouped file's first instrument streams, the others spill), null
+// for rows kept without a key, and one dictionary value per row group.
+TEST(TickConverterTest, EveryFileHasItsKeyInAnInstrumentKeyColumn) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  for (int i = 0; i < 9; i++) {
+    csv += Trade("deribit", i % 3 == 0 ? "BTC-9JUN20-9875-P" : i % 3 == 1 ? "BTC-9JUN20-10000-C" : "BTC-FS-26JUN20_PERP", i);
+  }
+  auto outs = Convert(csv, "deribit", "trades", s.store());
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  ASSERT_EQ(outs->size(), 3u);
+  for (const auto& o : *outs) {
+    auto r = parquet::FileReader::OpenLocal(o.name);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    const auto& md = (*r)->metadata();
+    ASSERT_EQ(md.leaves.size(), 9u);
+    EXPECT_EQ(md.schema[md.leaves[2].schema_index].name, "instrument_key");  // after exchange, symbol
+    auto keys = (*r)->ReadColumn("instrument_key");
+    ASSERT_TRUE(keys.ok());
+    ASSERT_EQ(keys->num_rows, 3u) << o.name;
+    if (o.unkeyed) {
+      EXPECT_EQ(keys->defined, (std::vector<uint8_t>{0, 0, 0}));
+    } else {
+      EXPECT_EQ(keys->strings, std::vector<std::string>(3, o.instrument_key)) << o.name;
+      EXPECT_EQ(keys->defined, (std::vector<uint8_t>{1, 1, 1}));
+      for (const auto& rg : md.row_groups) {
+        const auto& enc = rg.columns[2].encodings;
+        EXPECT_NE(std::find(enc.begin(), enc.end(), parquet::Encoding::kRleDictionary), enc.end()) << o.name;
+      }
+    }
+    auto ids = (*r)->ReadColumn("id");  // the columns after it are in place
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ(ids->strings.size(), 3u);
+  }
+  EXPECT_EQ((*outs)[0].instrument_key, "DERIBIT:OPTION:BTC-USD-200609-10000-CALL");
+}
+
+// A download's one-instrument object (the fixed object) and the one output
+// file (--output FILE.parquet) carry the key too.
+TEST(TickConverterTest, FixedObjectAndSingleFileHaveTheInstrumentKeyColumn) {
+  std::string csv = kTradesHeader;
+  for (int i = 0; i < 4; i++) csv += Trade("binance-futures", "BTCUSDT", i);
+  const SourceHints hints = HintsFor("binance-futures", "trades", "BTCUSDT");
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  {
+    Scratch s;
+    ConvertTarget target;
+    target.store = s.store();
+    target.fixed_key = "BINANCE-FUTURES:PERPETUAL:BTC-USDT";
+    target.fixed_object = "item.parquet";
+    TickConverter conv(hints, target, settings);
+    ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+    auto outs = conv.Finish();
+    ASSERT_TRUE(outs.ok()) << outs.status().message();
+    auto r = parquet::FileReader::OpenLocal(s.root() + "/item.parquet");
+    ASSERT_TRUE(r.ok());
+    auto keys = (*r)->ReadColumn("instrument_key");
+    ASSERT_TRUE(keys.ok());
+    EXPECT_EQ(keys->strings, std::vector<std::string>(4, "BINANCE-FUTURES:PERPETUAL:BTC-USDT"));
+  }
+  {
+    Scratch s;
+    ConvertTarget target;
+    target.single_file = s.root() + "/one.parquet";
+    TickConverter conv(hints, target, settings);
+    ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+    ASSERT_TRUE(conv.Finish().ok());
+    auto r = parquet::FileReader::OpenLocal(target.single_file);
+    ASSERT_TRUE(r.ok());
+    auto keys = (*r)->ReadColumn("instrument_key");
+    ASSERT_TRUE(keys.ok());
+    EXPECT_EQ(keys->strings, std::vector<std::string>(4, "BINANCE-FUTURES:PERPETUAL:BTC-USDT"));
+  }
 }
 
 TEST(TickConverterTest, TwoChainSymbolsWithOneOptionKeyFailTheFile) {

@@ -11,7 +11,8 @@ namespace mt::testing {
 
 // An instrument listed since 2019-09-01 with the data types DATA_TYPES
 // (comma-separated), its venue the key's first part, its raw symbol the
-// Tardis symbol.
+// Tardis symbol, from Tardis (data_provider, venue_type and asset_class as
+// every Tardis row has them). Tests that need more set the fields after.
 inline pipeline::InstrumentDefinition Definition(const std::string& key, const std::string& exchange,
                                                  const std::string& symbol, const std::string& data_types,
                                                  const std::string& instrument_type = "perpetual") {
@@ -24,6 +25,9 @@ inline pipeline::InstrumentDefinition Definition(const std::string& key, const s
   d.tardis_exchange = exchange;
   d.tardis_symbol = symbol;
   d.exchange_raw_symbol = symbol;
+  d.data_provider = "tardis";
+  d.venue_type = "exchange";
+  d.asset_class = "crypto";
   return d;
 }
 

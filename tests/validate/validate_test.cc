@@ -52,14 +52,17 @@ class Tree : public ::testing::Test {
   }
 
   // `rows_of`: the key whose exchange and symbol the rows hold (default:
-  // `key`'s); `row_key`: an options chain's instrument_key values.
+  // `key`'s); `row_key`: the instrument_key values (default: `key`, as the
+  // converter writes them; "x" in an options chain). `keyless`: a file of an
+  // earlier version, without the instrument_key column.
   void WriteTick(const Date& day, const std::string& dt, const std::string& key, size_t rows, int64_t first_us,
                  const std::string& schema_of = "", size_t row_group_rows = 100, const std::string& rows_of = "",
-                 const std::string& row_key = "x") {
+                 const std::string& row_key = "", bool keyless = false) {
     const auto [exchange, symbol] = TardisOf(rows_of.empty() ? key : rows_of);
     const auto* schema = tardis::FindSchema(schema_of.empty() ? dt : schema_of);
     ASSERT_NE(schema, nullptr);
-    const auto spec = schema->OutputSchema();
+    const auto spec = keyless ? schema->ParquetSchema() : schema->OutputSchema();
+    const std::string key_value = !row_key.empty() ? row_key : schema->row_keys ? "x" : key;
     auto obj = store_->Create(storage::TickObjectName(day, dt, key), true);
     ASSERT_TRUE(obj.ok());
     parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
@@ -78,7 +81,7 @@ class Tree : public ::testing::Test {
             case columnar::ColumnKind::kDouble: col.f64.push_back(1.5); break;
             case columnar::ColumnKind::kBool: col.b.push_back(1); break;
             case columnar::ColumnKind::kString:
-              col.str.Append(c == 0 ? exchange : c == 1 ? symbol : schema->row_keys && c == 2 ? row_key : "x");
+              col.str.Append(c == 0 ? exchange : c == 1 ? symbol : c == 2 && !keyless ? key_value : "x");
               break;
           }
         }
@@ -181,7 +184,7 @@ TEST_F(Tree, DeepFindsEveryStatus) {
 
   const auto& schema = m["quotes BINANCE-FUTURES:PERPETUAL:XRP-USDT"];
   EXPECT_EQ(schema.status, ItemStatus::kCorrupt);
-  EXPECT_NE(schema.reason.find("schema does not match quotes: column 5 is 'id' BYTE_ARRAY"), std::string::npos)
+  EXPECT_NE(schema.reason.find("schema does not match quotes: column 6 is 'id' BYTE_ARRAY"), std::string::npos)
       << schema.reason;
 
   const auto& late = m["trades DERIBIT:PERPETUAL:BTC-USD"];
@@ -231,6 +234,28 @@ TEST_F(Tree, DeepChecksTheRowsExchangeAndSymbolAgainstTheItem) {
   EXPECT_EQ(deribit_rows.reason,
             "rows of exchange 'deribit' (row group 0 statistics), not this item's (binance-futures BTCUSDT): the file "
             "holds another instrument's data");
+}
+
+// Every tick file of this version names its instrument in an instrument_key
+// column: --deep checks it is the object's key. Files of earlier versions
+// have no such column and stay valid.
+TEST_F(Tree, DeepChecksTheInstrumentKeyColumnAndAcceptsFilesWithoutIt) {
+  const auto* trades = tardis::FindSchema("trades");
+  const std::string key = "BINANCE-FUTURES:PERPETUAL:BTC-USDT";
+  const std::string name = storage::TickObjectName(kDay, "trades", key);
+  WriteTick(kDay, "trades", key, 10, kDayUs);
+  FileCheck c = CheckObject(store_.get(), name, *trades, kDay, key, nullptr, "binance-futures", "BTCUSDT");
+  EXPECT_EQ(c.status, ItemStatus::kDone) << c.reason;
+  WriteTick(kDay, "trades", key, 10, kDayUs, "", 100, "", "", /*keyless=*/true);
+  c = CheckObject(store_.get(), name, *trades, kDay, key, nullptr, "binance-futures", "BTCUSDT");
+  EXPECT_EQ(c.status, ItemStatus::kDone) << c.reason;
+  EXPECT_EQ(c.rows, 10);
+  WriteTick(kDay, "trades", key, 250, kDayUs, "", 100, "", "BINANCE-FUTURES:PERPETUAL:ETH-USDT");
+  c = CheckObject(store_.get(), name, *trades, kDay, key, nullptr, "binance-futures", "BTCUSDT");
+  EXPECT_EQ(c.status, ItemStatus::kCorrupt);
+  EXPECT_EQ(c.reason,
+            "rows of instrument_key 'BINANCE-FUTURES:PERPETUAL:ETH-USDT' (row group 0 statistics), not this object's "
+            "BINANCE-FUTURES:PERPETUAL:BTC-USDT");
 }
 
 // An options chain holds many symbols; its instrument_key column must hold

@@ -68,15 +68,16 @@ const SPECIFIC = {
 
 export const DATA_TYPES = Object.keys(SPECIFIC);
 
-// Data types stored one file per underlying, each row naming its own instrument in an
-// `instrument_key` column right after `symbol` (no CSV source: csv is null).
+// Data types stored one file per underlying, each row naming its own instrument in its
+// `instrument_key` column; every other file names its one instrument there, in every row.
 export const ROW_KEYED = new Set(['options_chain']);
 
-/** Expected Parquet columns (in order) for a Tardis data type. */
+/** Expected Parquet columns (in order) for a Tardis data type: instrument_key (no CSV source:
+ *  csv is null) right after `symbol` in every data type. */
 export function expectedSchema(dataType) {
   const s = SPECIFIC[dataType];
   if (!s) throw new Error(`no expected schema for data type ${dataType}`);
-  const key = ROW_KEYED.has(dataType) ? [{ name: 'instrument_key', csv: null, kind: 'string' }] : [];
+  const key = [{ name: 'instrument_key', csv: null, kind: 'string' }];
   return [...COMMON.slice(0, 2), ...key, ...COMMON.slice(2), ...s];
 }
 
@@ -166,8 +167,10 @@ export function cellValue(text, kind) {
  * The expected table for a Tardis CSV: { dataType, schema, rows } where rows are arrays of typed
  * values in schema order (timestamps as BigInt microseconds, empty cells null).
  * `filter(rawCells, header)` may select a subset of rows (e.g. one symbol of a grouped file).
+ * instrument_key: `key` (the file's key, every row) or `rowKey(rawCells, header)`, else null.
  */
-export function expectedTable(file, { dataType, filter, rowKey } = {}) {
+export function expectedTable(file, { dataType, filter, rowKey, key } = {}) {
+  if (key !== undefined) rowKey = () => key;
   const { header, rows } = readTardisCsv(file);
   const dt = dataType ?? parseTardisName(file).dataType;
   const schema = expectedSchema(dt);
