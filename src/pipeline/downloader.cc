@@ -251,7 +251,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       }
       key = k->ToString();
     }
-    object = storage::TickObjectName(item.day, item.data_type, key);
+    object = opts_.store->layout().TickObjectName(item.day, item.data_type, item.exchange, key);
     for (const derive::DerivedSpec& spec : opts_.derived) {
       if (spec.source_data_type() == item.data_type) derived.push_back(spec);
     }
@@ -273,7 +273,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         std::vector<derive::DerivedSpec> missing;
         std::vector<std::string> present;
         for (const derive::DerivedSpec& spec : derived) {
-          const std::string name = storage::DerivedObjectName(item.day, spec.name, key);
+          const std::string name = opts_.store->layout().DerivedObjectName(item.day, spec.name, item.exchange, key);
           auto d = opts_.store->Exists(name);
           if (d.ok() && *d) {
             opts_.store->RemoveStaleTemporaries(name);
@@ -337,7 +337,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // skips it on one store read, without a request to Tardis.
   bool replace_record = opts_.force;
   if (grouped) {
-    auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(item));
+    auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
     if (rec.ok() && rec->outcome != "not_available" && !opts_.force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const auto& o : rec->objects) {

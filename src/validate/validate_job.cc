@@ -113,7 +113,7 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
     log::Error(st.message());
     if (first.ok()) first = st;
   }
-  const std::string where = store->Describe("missing_data_reports/by_date/");
+  const std::string where = store->Describe(store->layout().MissingReportsPrefix());
   if (written == by_day.size()) {
     log::Info("wrote " + std::to_string(written) + " missing-data reports under " + where);
   } else {

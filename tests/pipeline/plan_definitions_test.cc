@@ -43,7 +43,7 @@ class PlanStore : public ::testing::Test {
     const std::string grouped =
         R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["options_chain","trades"]},)"
         R"({"exchange":"binance-futures","symbol":"PERPETUALS","type":"perpetual","data_types":["liquidations"]}])";
-    auto r = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(day), defs,
+    auto r = WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(day), defs,
                                   {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
@@ -181,7 +181,7 @@ TEST_F(PlanStore, GroupedFilesHaveTheKeyTypeOfTheirTardisType) {
   const std::string grouped =
       R"([{"exchange":"binance","symbol":"SPOT","type":"spot","data_types":["trades"]},)"
       R"({"exchange":"deribit","symbol":"COMBOS","type":"combo","data_types":["trades"]}])";
-  auto w = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay),
+  auto w = WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay),
                                 {Definition("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT",
                                             "trades")},
                                 {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
