@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "storage/layout_record.h"
 
 namespace mt::cli {
 
@@ -23,10 +24,12 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   if (!opts.ok()) return FailWith("convert", opts.status());
   std::unique_ptr<storage::ObjectStore> store;  // none with --output FILE.parquet
   if (opts->job.target.single_file.empty()) {
-    auto opened = storage::OpenStore(opts->output, opts->store);
+    auto opened = storage::OpenDataStore(opts->output, opts->store);
     if (!opened.ok()) return FailWith("convert", opened.status());
     store = std::move(*opened);
     if (const Status st = store->CheckWritable(); !st.ok()) return FailWith("convert", st);
+    // The store's layout is recorded before its first object.
+    if (const Status st = storage::RecordStoreLayout(store.get()); !st.ok()) return FailWith("convert", st);
     opts->job.target.store = store.get();
   }
   // Each file's objects as it is done, in input order: derived objects are

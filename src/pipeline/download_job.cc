@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/thread_pool.h"
+#include "storage/layout_record.h"
 #include "tardis/instrument_key.h"
 
 namespace mt::pipeline {
@@ -278,6 +279,8 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   // read-only file system) would fail every item and no rerun can fix it:
   // found here, before any download, as a configuration error.
   MT_RETURN_IF_ERROR(store->CheckWritable());
+  // The store's layout is recorded before its first object (storage/layout_record.h).
+  MT_RETURN_IF_ERROR(storage::RecordStoreLayout(store));
 
   DownloadOptions& opts = options.download;
   opts.store = store;

@@ -19,6 +19,7 @@
 #include "pipeline/instruments_file.h"
 #include "pipeline/instruments_merge.h"
 #include "storage/layout.h"
+#include "storage/layout_record.h"
 
 namespace mt::pipeline {
 
@@ -446,6 +447,12 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     return report;
   }
 
+  // The store's layout is recorded before its first object (storage/layout_record.h).
+  if (Status st = storage::RecordStoreLayout(store); !st.ok()) {
+    log::Error(st.message());
+    report.status = st;
+    return report;
+  }
   FileMerger merger(opts, store, catalog, meta_of, opts.cancel);
   merger.RunAll(&jobs);
   RunTotals t;

@@ -156,7 +156,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
     if (!file.ok()) {
       if (file.status().code() == Status::Code::kNotFound) {
         out.definition_problems.emplace_back(
-            d, "no instrument definitions (" + store->Describe(store->layout().InstrumentsObjectName(d)) + "): run "
+            d, "no instrument definitions (" + store->layout().InstrumentsGlob() + "): run "
                "market-tick instruments for these days, or pass --symbols");
         continue;
       }

@@ -222,6 +222,11 @@ std::string Layout::InstrumentsObjectName(const Date& day) const {
   return "instrument_availability/by_date/day-" + FormatDate(day) + "/instruments.parquet";
 }
 
+std::string Layout::InstrumentsGlob() const {
+  if (kind_ == LayoutKind::kHive) return "instrument_availability/date=*/instruments.parquet";
+  return "instrument_availability/by_date/day-*/instruments.parquet";
+}
+
 std::string Layout::InstrumentsAggregateName(const Date& from, const Date& to) const {
   // hive: beside the daily files, not below them: a glob over
   // instrument_availability/ reads days only, each with its date partition.
@@ -264,6 +269,37 @@ std::string Layout::DataTypePrefix(std::string_view data_type, bool derived) con
 std::string Layout::DataTypeGlob(std::string_view data_type, bool derived) const {
   if (kind_ == LayoutKind::kHive) return DataTypePrefix(data_type, derived) + "*/*/*.parquet";
   return DataTypePrefix(data_type, derived) + "day-*/data_type-" + SafeNameComponent(data_type) + "/*.parquet";
+}
+
+std::optional<std::string> Layout::DataTypeOfName(std::string_view name, bool* derived) const {
+  constexpr std::string_view kRaw = "raw_tick_data/", kDerived = "derived_data/";
+  if (name.substr(0, kRaw.size()) == kRaw) {
+    *derived = false;
+    name.remove_prefix(kRaw.size());
+  } else if (name.substr(0, kDerived.size()) == kDerived) {
+    *derived = true;
+    name.remove_prefix(kDerived.size());
+  } else {
+    return std::nullopt;
+  }
+  constexpr std::string_view kExt = ".parquet";
+  if (name.size() <= kExt.size() || name.substr(name.size() - kExt.size()) != kExt) return std::nullopt;
+  if (kind_ == LayoutKind::kHive) {
+    constexpr std::string_view kDt = "data_type=";
+    if (name.substr(0, kDt.size()) != kDt) return std::nullopt;
+    const size_t slash = name.find('/');
+    if (slash == std::string_view::npos) return std::nullopt;
+    return UnescapeHiveNameComponent(name.substr(kDt.size(), slash - kDt.size()));
+  }
+  // by_date/day-YYYY-MM-DD/data_type-X/FILE.parquet
+  constexpr std::string_view kDay = "by_date/day-";
+  if (name.substr(0, kDay.size()) != kDay || name.size() < kDay.size() + 11) return std::nullopt;
+  name.remove_prefix(kDay.size() + 11);
+  constexpr std::string_view kDt = "data_type-";
+  if (name.substr(0, kDt.size()) != kDt) return std::nullopt;
+  const size_t slash = name.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  return UnescapeNameComponent(name.substr(kDt.size(), slash - kDt.size()));
 }
 
 std::vector<std::string> Layout::ProbePrefixes() const {

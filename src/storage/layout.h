@@ -99,6 +99,8 @@ class Layout {
                                 std::string_view instrument_key) const;
   std::string InstrumentsObjectName(const Date& day) const;
   std::string InstrumentsAggregateName(const Date& from, const Date& to) const;
+  // Every day's InstrumentsObjectName, with '*' for the day (for messages and views).
+  std::string InstrumentsGlob() const;
   std::string MissingReportObjectName(const Date& day) const;
   // The folder of every day's missing-data report (for messages).
   std::string MissingReportsPrefix() const;
@@ -120,6 +122,9 @@ class Layout {
   // The prefix under which one data type's files lie (hive: its Hive
   // partition root, raw_tick_data/data_type=trades/).
   std::string DataTypePrefix(std::string_view data_type, bool derived) const;
+  // The data type a listed name of raw_tick_data/ or derived_data/ belongs
+  // to (*derived says which), or nullopt for any other name.
+  std::optional<std::string> DataTypeOfName(std::string_view name, bool* derived) const;
   // Prefixes that hold data only in this layout, cheapest listing first (the
   // layout of a store without a record: layout_record.cc).
   std::vector<std::string> ProbePrefixes() const;

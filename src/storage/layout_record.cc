@@ -63,7 +63,7 @@ Result<LayoutKind> ParseStoreRecord(std::string_view bytes, const std::string& w
   return *kind;
 }
 
-Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requested, bool record) {
+Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requested) {
   MT_ASSIGN_OR_RETURN(std::optional<LayoutKind> recorded, ReadRecord(store));
   if (recorded) {
     if (requested && *requested != *recorded) {
@@ -76,32 +76,34 @@ Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requeste
   if (found && requested && *requested != *found) {
     return Disagree(store, *requested, *found, "it holds " + std::string(LayoutKindName(*found)) + " objects");
   }
-  const LayoutKind kind = found ? *found : requested ? *requested : LayoutKind::kByDate;
-  store->set_layout(Layout(kind));
-  if (!record) return Status::OK();
-  Status st;
-  auto obj = store->Create(kStoreRecordName, /*overwrite=*/false);
-  if (obj.ok()) {
-    st = (*obj)->Append(StoreRecordJson(kind));
-    if (st.ok()) st = (*obj)->Commit();
-    if (st.ok()) return Status::OK();
-    (*obj)->Abort();
-  } else {
-    st = obj.status();
+  store->set_layout(Layout(found ? *found : requested ? *requested : LayoutKind::kByDate));
+  return Status::OK();
+}
+
+Status RecordStoreLayout(ObjectStore* store) {
+  const LayoutKind kind = store->layout().kind();
+  MT_ASSIGN_OR_RETURN(std::optional<LayoutKind> recorded, ReadRecord(store));
+  if (!recorded) {
+    Status st;
+    auto obj = store->Create(kStoreRecordName, /*overwrite=*/false);
+    if (obj.ok()) {
+      st = (*obj)->Append(StoreRecordJson(kind));
+      if (st.ok()) st = (*obj)->Commit();
+      if (st.ok()) return Status::OK();
+      (*obj)->Abort();
+    } else {
+      st = obj.status();
+    }
+    if (st.code() != Status::Code::kAlreadyExists) return st.WithContext("writing " + store->Describe(kStoreRecordName));
+    // Another first writer won: its record decides.
+    MT_ASSIGN_OR_RETURN(recorded, ReadRecord(store));
+    if (!recorded) return Status::IOError(store->Describe(kStoreRecordName) + " exists but cannot be read; retry");
   }
-  if (st.code() != Status::Code::kAlreadyExists) return st;
-  // Another first writer won: its record decides.
-  MT_ASSIGN_OR_RETURN(recorded, ReadRecord(store));
-  if (!recorded) return Status::IOError(store->Describe(kStoreRecordName) + " exists but cannot be read; retry");
-  if (requested && *requested != *recorded) {
-    return Disagree(store, *requested, *recorded, "recorded in " + store->Describe(kStoreRecordName) +
-                                                      " by a concurrent run");
+  if (*recorded != kind) {
+    return Status::Usage(store->Describe("") + " was just recorded as a " + LayoutKindName(*recorded) +
+                         " store by another run, but this run writes " + LayoutKindName(kind) +
+                         "; nothing was written: run again with the same --layout/OUTPUT_LAYOUT as the other run");
   }
-  if (found && *found != *recorded) {
-    return Status::Usage(store->Describe(kStoreRecordName) + " records " + LayoutKindName(*recorded) + ", but the store holds " +
-                         LayoutKindName(*found) + " objects; fix the record or the store");
-  }
-  store->set_layout(Layout(*recorded));
   return Status::OK();
 }
 

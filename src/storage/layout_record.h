@@ -27,10 +27,14 @@ Result<LayoutKind> ParseStoreRecord(std::string_view bytes, const std::string& w
 //     before layouts existed);
 //   - else `requested`, else by_date.
 // `requested` is --layout / OUTPUT_LAYOUT; one that disagrees with the store
-// is kUsage, before anything is written. With `record` (commands that write)
-// a store without a record gets one, create-only: of two first writers
-// racing, the one that loses reads the winner's record and takes its layout
-// (or fails with kUsage when it asked for another one).
-Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requested, bool record);
+// is kUsage, before anything is written. Reads only.
+Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requested);
+
+// Writes the record of store->layout() unless the store has one, with a
+// create-only write; a job calls it just before its first object, so a run
+// that fails earlier leaves nothing behind. A record of another layout (a
+// concurrent first writer won the create) is kUsage: of two first writers
+// racing, exactly one layout is recorded and the other writes nothing.
+Status RecordStoreLayout(ObjectStore* store);
 
 }  // namespace mt::storage

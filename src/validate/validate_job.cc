@@ -14,6 +14,7 @@
 #include "core/time_util.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
+#include "storage/layout_record.h"
 #include "tardis/schema.h"
 #include "validate/html_report.h"
 #include "validate/missing_report.h"
@@ -101,6 +102,9 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
     if (!tardis::FindSchema(r.item.data_type) && derive::ParseDerivedName(r.item.data_type).ok()) continue;
     if (by_day.count(r.item.day)) by_day[r.item.day].push_back(&r);
   }
+  if (by_day.empty()) return Status::OK();
+  // The store's first objects may be these reports: its layout goes first.
+  MT_RETURN_IF_ERROR(storage::RecordStoreLayout(store));
   const int64_t now = NowMicros();
   size_t written = 0;
   Status first;

@@ -256,55 +256,61 @@ TEST(LayoutRecord, ParsesWhatItWritesAndRejectsAnythingElse) {
 
 TEST(LayoutRecord, AStoreKeepsTheLayoutItWasFirstWrittenWith) {
   testing::MemoryStoreDouble store;
-  // Empty store, hive asked for, a writing command: recorded.
-  ASSERT_TRUE(ResolveStoreLayout(&store, LayoutKind::kHive, true).ok());
+  // Empty store, hive asked for: decided, but nothing written until a job records it.
+  ASSERT_TRUE(ResolveStoreLayout(&store, LayoutKind::kHive).ok());
   EXPECT_EQ(store.layout().kind(), LayoutKind::kHive);
+  EXPECT_TRUE(store.Names().empty());
+  ASSERT_TRUE(RecordStoreLayout(&store).ok());
   EXPECT_EQ(*store.Read(kStoreRecordName), StoreRecordJson(LayoutKind::kHive));
+  ASSERT_TRUE(RecordStoreLayout(&store).ok());  // again: the same record, nothing changes
   // Later commands without --layout get it; one asking for by_date is refused.
-  testing::MemoryStoreDouble* same = &store;
-  same->set_layout(Layout());
-  ASSERT_TRUE(ResolveStoreLayout(same, std::nullopt, false).ok());
-  EXPECT_EQ(same->layout().kind(), LayoutKind::kHive);
-  const Status st = ResolveStoreLayout(same, LayoutKind::kByDate, true);
+  store.set_layout(Layout());
+  ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt).ok());
+  EXPECT_EQ(store.layout().kind(), LayoutKind::kHive);
+  const Status st = ResolveStoreLayout(&store, LayoutKind::kByDate);
   EXPECT_EQ(st.code(), Status::Code::kUsage);
-  EXPECT_NE(st.message().find("hive"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("is a hive store"), std::string::npos) << st.message();
 }
 
 TEST(LayoutRecord, ByDateObjectsWithoutARecordAreByDate) {
   testing::MemoryStoreDouble store;
   store.Put(Layout().TickObjectName(Date{2024, 1, 1}, "trades", "bitmex", "BITMEX:PERPETUAL:XBT-USD"), "PAR1");
-  const Status st = ResolveStoreLayout(&store, LayoutKind::kHive, true);
+  const Status st = ResolveStoreLayout(&store, LayoutKind::kHive);
   EXPECT_EQ(st.code(), Status::Code::kUsage) << st.message();
-  EXPECT_FALSE(store.Exists(kStoreRecordName).value());  // nothing written
-  ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt, false).ok());
+  EXPECT_NE(st.message().find("holds by_date objects"), std::string::npos) << st.message();
+  ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt).ok());
   EXPECT_EQ(store.layout().kind(), LayoutKind::kByDate);
-  EXPECT_FALSE(store.Exists(kStoreRecordName).value());  // read-only: no record
-  ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt, true).ok());
+  EXPECT_FALSE(store.Exists(kStoreRecordName).value());
+  ASSERT_TRUE(RecordStoreLayout(&store).ok());
   EXPECT_EQ(*store.Read(kStoreRecordName), StoreRecordJson(LayoutKind::kByDate));
 }
 
-TEST(LayoutRecord, AFirstWriterThatLosesTheRaceTakesTheWinnersLayout) {
-  // The double's create-only write fails when the record appeared between
-  // the read and the write: simulated by a record put there by "another run"
-  // that this store's first read does not see.
+TEST(LayoutRecord, OfTwoFirstWritersRacingOneLayoutIsRecordedAndTheOtherWritesNothing) {
+  // Another run's record appears between this run's read and its create-only
+  // write (the double's first read of the record does not see it).
   class RacingStore : public testing::MemoryStoreDouble {
    public:
+    explicit RacingStore(LayoutKind other) : other_(other) {}
     Result<std::string> Read(const std::string& name) override {
       if (name == kStoreRecordName && !raced_) {
         raced_ = true;
-        Put(kStoreRecordName, StoreRecordJson(LayoutKind::kHive));
+        Put(kStoreRecordName, StoreRecordJson(other_));
         return Status::NotFound(name);
       }
       return MemoryStoreDouble::Read(name);
     }
+    LayoutKind other_;
     bool raced_ = false;
   };
-  RacingStore a;
-  ASSERT_TRUE(ResolveStoreLayout(&a, std::nullopt, true).ok());
-  EXPECT_EQ(a.layout().kind(), LayoutKind::kHive);
-  RacingStore b;
-  EXPECT_EQ(ResolveStoreLayout(&b, LayoutKind::kByDate, true).code(), Status::Code::kUsage);
-  EXPECT_EQ(*b.Read(kStoreRecordName), StoreRecordJson(LayoutKind::kHive));
+  RacingStore same(LayoutKind::kHive);
+  same.set_layout(Layout(LayoutKind::kHive));
+  EXPECT_TRUE(RecordStoreLayout(&same).ok());
+  RacingStore other(LayoutKind::kHive);  // this run writes by_date
+  const Status st = RecordStoreLayout(&other);
+  EXPECT_EQ(st.code(), Status::Code::kUsage);
+  EXPECT_NE(st.message().find("recorded as a hive store by another run"), std::string::npos) << st.message();
+  EXPECT_EQ(*other.Read(kStoreRecordName), StoreRecordJson(LayoutKind::kHive));
+  EXPECT_EQ(other.Names().size(), 1u);
 }
 
 }  // namespace
