@@ -28,8 +28,6 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     if (!opened.ok()) return FailWith("convert", opened.status());
     store = std::move(*opened);
     if (const Status st = store->CheckWritable(); !st.ok()) return FailWith("convert", st);
-    // The store's layout is recorded before its first object.
-    if (const Status st = storage::RecordStoreLayout(store.get()); !st.ok()) return FailWith("convert", st);
     opts->job.target.store = store.get();
   }
   // Each file's objects as it is done, in input order: derived objects are
@@ -39,6 +37,12 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     PrintOutputs(r.outputs);
     std::fflush(stdout);
   });
+  // The store's layout is recorded once a file is written (a run whose
+  // inputs all fail leaves the output as it was); a store of another layout
+  // was refused when it was opened.
+  if (store && summary.output_files > 0) {
+    if (const Status st = storage::RecordStoreLayout(store.get()); !st.ok()) return FailWith("convert", st);
+  }
   return ExitCodeFor(summary.status);  // failures are logged by the job
 }
 
