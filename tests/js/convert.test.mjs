@@ -39,8 +39,6 @@ const KV_KEYS = ['source', 'source_bytes', 'row_count', 'first_timestamp', 'last
 const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const localTs = (exp) => exp.schema.findIndex((c) => c.name === 'local_timestamp');
-// The layout record every written store gets (docs/STORAGE.md "Layouts").
-const STORE_RECORD = 'market-tick-store.json';
 const CODEC_NAME = { zstd: 'ZSTD', snappy: 'SNAPPY', none: 'UNCOMPRESSED' };
 
 const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-js-'));
@@ -350,7 +348,7 @@ describe('directory mode', () => {
 
       it('exits 0 and writes exactly the expected files', () => {
         assert.equal(r.code, 0, describeRun(args, r));
-        assert.deepEqual(listFiles(outDir), [...outs.map((o) => o.rel), STORE_RECORD].sort(), `files under ${outDir}`);
+        assert.deepEqual(listFiles(outDir), outs.map((o) => o.rel).sort(), `files under ${outDir}`);
         checkStdoutLines(r, args, dir, outs.map((o) => ({ path: path.join(outDir, o.rel), rows: o.table.rows.length })), base(F));
       });
       it('each file holds its instrument\'s rows in CSV order (DuckDB, hyparquet)', async () => {
@@ -382,7 +380,7 @@ describe('directory mode', () => {
     const args = ['convert', ...FIXTURES, '--output', outDir];
     const r = runOk(args, { cwd: dir });
     const outs = FIXTURES.flatMap((F) => expectedDirOutputs(F));
-    assert.deepEqual(listFiles(outDir), [...outs.map((o) => o.rel), STORE_RECORD].sort(), 'files written');
+    assert.deepEqual(listFiles(outDir), outs.map((o) => o.rel).sort(), 'files written');
     checkStdoutLines(r, args, dir, outs.map((o) => ({ path: path.join(outDir, o.rel), rows: o.table.rows.length })), 'all fixtures');
     for (const o of outs) await checkDuckValues(path.join(outDir, o.rel), o.table, `all fixtures -> ${o.rel}`);
   });
@@ -410,7 +408,7 @@ describe('directory mode', () => {
       runs[t] = { outDir, lines: r.stdout.trim().split('\n').map((l) => path.relative(outDir, l.split('\t')[0]) + '\t' + l.split('\t').slice(1).join('\t')) };
     }
     const outs = small.flatMap((F) => expectedDirOutputs(F));
-    assert.deepEqual(listFiles(runs['2'].outDir), [...outs.map((o) => o.rel), STORE_RECORD].sort(), 'files written side by side');
+    assert.deepEqual(listFiles(runs['2'].outDir), outs.map((o) => o.rel).sort(), 'files written side by side');
     assert.deepEqual(runs['2'].lines, runs['1'].lines, 'stdout lines, in input order');
     for (const o of outs) {
       const a = fs.readFileSync(path.join(runs['1'].outDir, o.rel));
@@ -575,7 +573,7 @@ describe('bad input (directory mode)', () => {
     assert.match(r.stderr, /bitmex_trades_2020-03-01_XBTUSD\.csv:3:/, `stderr file:line\n${info}`);
     assert.ok(r.stderr.includes('85x31.5'), `stderr raw text\n${info}`);
     const outs = expectedDirOutputs(TRADES_FIXTURE);
-    assert.deepEqual(listFiles(outDir), [...outs.map((o) => o.rel), STORE_RECORD].sort(), `only the good file's output\n${info}`);
+    assert.deepEqual(listFiles(outDir), outs.map((o) => o.rel).sort(), `only the good file's output\n${info}`);
     checkStdoutLines(r, args, dir, outs.map((o) => ({ path: path.join(outDir, o.rel), rows: o.table.rows.length })), 'bad then good');
     for (const o of outs) await checkDuckValues(path.join(outDir, o.rel), o.table, `good file -> ${o.rel}`);
   });
