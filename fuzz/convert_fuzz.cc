@@ -110,6 +110,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (flags & 0x20) settings.split_buffer_bytes = 1 << 12;
 
   mt::testing::MemoryStoreDouble store;
+  // Either layout names the objects (storage/layout.h).
+  if (flags & 0x40) store.set_layout(mt::storage::Layout(mt::storage::LayoutKind::kHive));
   mt::pipeline::ConvertTarget target;
   target.store = &store;
   target.keys = (flags & 0x02) ? Definitions() : nullptr;
@@ -122,9 +124,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (key.ok()) {
       fixed_key = key->ToString();
       target.fixed_key = fixed_key;
-      target.fixed_object = mt::storage::TickObjectName(*hints.day, hints.data_type->name,
-                                                        hints.data_type->row_keys ? mt::tardis::ChainKey(*key)
-                                                                                  : fixed_key);
+      target.fixed_object = store.layout().TickObjectName(*hints.day, hints.data_type->name, hints.exchange,
+                                                          hints.data_type->row_keys ? mt::tardis::ChainKey(*key)
+                                                                                    : fixed_key);
     }
   }
 
@@ -149,7 +151,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string name = out.name.substr(prefix.size());
     if (!store.Exists(name).value()) Fail("listed output not in the store: " + name);
     if (!mt::storage::IsSafeObjectName(name)) Fail("unsafe object name: " + name);
-    auto parsed = mt::storage::ParseTickObjectName(name);
+    auto parsed = store.layout().ParseTickObjectName(name);
     if (!parsed) Fail("not a tick object name: " + name);
     if (name.rfind("raw_tick_data/", 0) != 0) Fail("outside raw_tick_data/: " + name);
     if (hints.data_type && parsed->data_type != hints.data_type->name) Fail("another data type's object: " + name);

@@ -20,6 +20,13 @@ namespace {
 constexpr const char* kOutputHelp =
     "output directory or gs://BUCKET/PREFIX; without it and OUTPUT_URI, gs://$GCS_BUCKET when GCS_BUCKET is set";
 
+// --layout of every command that opens a store (storage/layout_record.h).
+const FlagSpec kLayoutFlag = {
+    "layout", true,
+    "by_date (default) or hive: how a new store names its objects; a store keeps the layout it was first written "
+    "with (recorded in market-tick-store.json), and a --layout that disagrees is an error (docs/STORAGE.md)",
+    "OUTPUT_LAYOUT"};
+
 // The instrument filters of download, plan and validate (plan.h PlanRequest).
 std::vector<FlagSpec> FilterFlags() {
   return {
@@ -76,10 +83,12 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
     f.push_back({"json", false, "print the plan as JSON"});
     f.push_back({"output", true, std::string("where instrument definitions are read: ") + kOutputHelp,
                  "OUTPUT_URI", "./data"});
+    f.push_back(kLayoutFlag);
     return f;
   }
   for (auto& e : std::vector<FlagSpec>{
            {"output", true, kOutputHelp, "OUTPUT_URI", "./data"},
+           kLayoutFlag,
            {"concurrency", true, "files in flight", "MAX_CONCURRENT_REQUESTS", "8"},
            {"force", false, "redo items whose object exists"},
            {"dry-run", false, "print the URLs that would be downloaded and stop"},
@@ -111,6 +120,7 @@ std::vector<FlagSpec> ValidateFlags() {
   for (auto& e : FilterFlags()) f.push_back(e);
   for (auto& e : std::vector<FlagSpec>{
            {"output", true, std::string("the storage to check: ") + kOutputHelp, "OUTPUT_URI", "./data"},
+           kLayoutFlag,
            {"deep", false, "read every present file's footer: rows, schema, timestamps inside the day, truncation"},
            {"report", true, "write a self-contained HTML coverage report to this file, or to gs://BUCKET/NAME.html"},
            {"concurrency", true, "footers read at once with --deep", "", "16"},
@@ -149,6 +159,7 @@ std::vector<FlagSpec> DeriveFlags() {
            {"shards", true, "shard count with JOB_COMPLETION_INDEX (Kubernetes)", "SHARD_COUNT"},
            {"output", true, std::string("the store holding the raw data, where derived data is written: ") + kOutputHelp,
             "OUTPUT_URI", "./data"},
+           kLayoutFlag,
            {"concurrency", true, "items at once (items with book snapshots run one at a time)", "", "2"},
            {"force", false, "recompute derived objects that exist"},
            {"from-report", false,
@@ -173,6 +184,7 @@ std::vector<FlagSpec> ConvertFlags() {
        "output directory, file://PATH or gs://BUCKET/PREFIX (storage layout, instruments keyed as the day's "
        "definitions there say, from `market-tick instruments`), or one FILE.parquet",
        "OUTPUT_URI", "./data"},
+      kLayoutFlag,
       {"data-type", true,
        "the files' Tardis data type (default: from the file name, {exchange}_{data_type}_{YYYY-MM-DD}_{SYMBOL}"
        ".csv.gz); the header must be that type's. Needed when the name gives none and the header fits two "
@@ -222,6 +234,7 @@ const std::vector<Command>& Commands() {
             pipeline::kDefaultInstrumentExchanges},
            {"quote", true, "keep only instruments with these quote assets, e.g. USDT,USDC (default: all)"},
            {"output", true, kOutputHelp, "OUTPUT_URI", "./data"},
+           kLayoutFlag,
            {"format", true, "table, csv or json: print the definitions of the range to stdout instead"},
            {"force", false,
             "rewrite the requested exchanges in files that hold them (other exchanges' rows are kept; "
@@ -251,6 +264,18 @@ const std::vector<Command>& Commands() {
        "[--output URI] [--report FILE.html] [--deep]",
        ValidateFlags(),
        RunValidate},
+      {"sql", "print DuckDB views or BigQuery external tables over a store, one per data type",
+       "[--engine duckdb|bigquery] [--output URI] [--data-types t1,t2] [--dataset NAME]",
+       {
+           {"engine", true, "duckdb (views over read_parquet) or bigquery (external tables; hive stores in gs:// only)",
+            "", "duckdb"},
+           {"output", true, std::string("the store: ") + kOutputHelp, "OUTPUT_URI", "./data"},
+           kLayoutFlag,
+           {"data-types", true,
+            "data types and derived names, comma separated (default: every one the store holds, found by listing it)"},
+           {"dataset", true, "bigquery: the dataset of the tables", "", "market_tick"},
+       },
+       RunSql},
       {"gcs",
        "gsutil-style tools on gs:// objects with the pipeline's GCS client: ls, du, cp, rm (wildcards * ** ?); "
        "stat, cat, put",

@@ -49,6 +49,7 @@ int RunPlan(const ParsedArgs& args, Context& ctx);
 int RunSchemas(const ParsedArgs& args, Context& ctx);
 int RunValidate(const ParsedArgs& args, Context& ctx);
 int RunGcs(const ParsedArgs& args, Context& ctx);
+int RunSql(const ParsedArgs& args, Context& ctx);
 
 // Whether SIGINT/SIGTERM arrived: the process's cancel flag (core/cancel.h).
 inline bool Interrupted() { return CancelRequested(); }

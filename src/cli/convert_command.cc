@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "storage/layout_record.h"
 
 namespace mt::cli {
 
@@ -23,7 +24,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   if (!opts.ok()) return FailWith("convert", opts.status());
   std::unique_ptr<storage::ObjectStore> store;  // none with --output FILE.parquet
   if (opts->job.target.single_file.empty()) {
-    auto opened = storage::OpenStore(opts->output, opts->store);
+    auto opened = storage::OpenDataStore(opts->output, opts->store);
     if (!opened.ok()) return FailWith("convert", opened.status());
     store = std::move(*opened);
     if (const Status st = store->CheckWritable(); !st.ok()) return FailWith("convert", st);
@@ -36,6 +37,12 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     PrintOutputs(r.outputs);
     std::fflush(stdout);
   });
+  // The store's layout is recorded once a file is written (a run whose
+  // inputs all fail leaves the output as it was); a store of another layout
+  // was refused when it was opened.
+  if (store && summary.output_files > 0) {
+    if (const Status st = storage::RecordStoreLayout(store.get()); !st.ok()) return FailWith("convert", st);
+  }
   return ExitCodeFor(summary.status);  // failures are logged by the job
 }
 

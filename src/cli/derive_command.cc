@@ -32,7 +32,7 @@ int RunDerive(const ParsedArgs& args, Context& ctx) {
   auto fail = [](const Status& st) { return FailWith("derive", st); };
   auto options = DeriveOptionsFromArgs(args, ctx);
   if (!options.ok()) return fail(options.status());
-  auto store = storage::OpenStore(options->output, options->store);
+  auto store = storage::OpenDataStore(options->output, options->store);
   if (!store.ok()) return fail(store.status());
   options->job.on_item = PrintDerived;
   auto report = pipeline::RunDeriveJob(store->get(), std::move(options->job));

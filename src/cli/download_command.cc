@@ -32,8 +32,11 @@ int RunPlan(const ParsedArgs& args, Context& ctx) {
   if (!options.ok()) return FailWith("plan", options.status());
   // A store that cannot be opened is an error only where definitions are
   // needed (no --symbols); else the job warns and pairs by symbol rules.
-  auto store = storage::OpenStore(options->output, options->store);
-  if (!store.ok() && options->job.request.symbols.empty()) return FailWith("plan", store.status());
+  auto store = storage::OpenDataStore(options->output, options->store);
+  // A --layout the store's record contradicts is a usage error either way.
+  if (!store.ok() && (options->job.request.symbols.empty() || store.status().code() == Status::Code::kUsage)) {
+    return FailWith("plan", store.status());
+  }
   if (!store.ok()) options->job.source.store_error = store.status();
   auto report = pipeline::RunPlanJob(store.ok() ? store->get() : nullptr, options->job);
   if (!report.ok()) return FailWith("plan", report.status());
@@ -51,7 +54,7 @@ int RunDownload(const ParsedArgs& args, Context& ctx) {
   auto fail = [](const Status& st) { return FailWith("download", st); };
   auto options = DownloadOptionsFromArgs(args, ctx);
   if (!options.ok()) return fail(options.status());
-  auto out = storage::OpenStore(options->output, options->store);
+  auto out = storage::OpenDataStore(options->output, options->store);
   if (!out.ok()) return fail(out.status());
   pipeline::DownloadJobOptions& job = options->job;
   job.on_item = PrintOutcome;

@@ -33,7 +33,7 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   if (!opts.ok()) return FailWith("instruments", opts.status());
   std::unique_ptr<storage::ObjectStore> store;
   if (opts->format.empty()) {
-    auto opened = storage::OpenStore(opts->output, opts->store);
+    auto opened = storage::OpenDataStore(opts->output, opts->store);
     if (!opened.ok()) return FailWith("instruments", opened.status());
     store = std::move(*opened);
   }

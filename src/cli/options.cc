@@ -56,6 +56,7 @@ Status ResolveOutput(const ParsedArgs& args, const Context& ctx, OutputStore* ou
   out->output = OutputUri(args, ctx);
   MT_RETURN_IF_ERROR(storage::ResolveStoreUri(out->output).status());
   MT_ASSIGN_OR_RETURN(out->store, StoreConfigFromContext(ctx));
+  MT_ASSIGN_OR_RETURN(out->store.layout, LayoutFromArgs(args, ctx));
   return Status::OK();
 }
 
@@ -111,6 +112,14 @@ Result<pipeline::Shard> RunShardFromArgs(const ParsedArgs& args, const Context& 
 }
 
 }  // namespace
+
+Result<std::optional<storage::LayoutKind>> LayoutFromArgs(const ParsedArgs& args, const Context& ctx) {
+  if (!args.Given("layout", ctx.config)) return std::optional<storage::LayoutKind>();
+  const std::string v = args.Value("layout", ctx.config);
+  auto kind = storage::ParseLayoutKind(v);
+  if (!kind) return Status::Usage("--layout/OUTPUT_LAYOUT must be by_date or hive, not '" + v + "'");
+  return kind;
+}
 
 std::string OutputUri(const ParsedArgs& args, const Context& ctx) {
   std::string output = args.Get("output", ctx.config.GetOr("OUTPUT_URI", ""));
@@ -224,6 +233,7 @@ Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Cont
     job.target.single_file = where.location;
   } else {
     MT_ASSIGN_OR_RETURN(o.store, StoreConfigFromContext(ctx));
+    MT_ASSIGN_OR_RETURN(o.store.layout, LayoutFromArgs(args, ctx));
   }
   return o;
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,10 @@ namespace mt::cli {
 // --output, else OUTPUT_URI, else gs://$GCS_BUCKET when GCS_BUCKET is set,
 // else ./data; not yet resolved (storage::ResolveStoreUri does that).
 std::string OutputUri(const ParsedArgs& args, const Context& ctx);
+
+// --layout, else OUTPUT_LAYOUT: by_date or hive (kUsage otherwise); nullopt
+// when neither is given (the store's own layout, else by_date).
+Result<std::optional<storage::LayoutKind>> LayoutFromArgs(const ParsedArgs& args, const Context& ctx);
 
 // The GCS settings of the configuration (STORAGE_EMULATOR_HOST,
 // GCS_ENDPOINT, GOOGLE_APPLICATION_CREDENTIALS, CLOUDSDK_CONFIG and HOME

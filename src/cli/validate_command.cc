@@ -13,7 +13,7 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
   auto fail = [](const Status& st) { return FailWith("validate", st); };
   auto options = ValidateOptionsFromArgs(args, ctx);
   if (!options.ok()) return fail(options.status());
-  auto store = storage::OpenStore(options->output, options->store);
+  auto store = storage::OpenDataStore(options->output, options->store);
   if (!store.ok()) return fail(store.status());
   std::unique_ptr<storage::GcsStore> report_store;
   if (!options->report_bucket.empty()) {

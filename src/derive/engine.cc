@@ -105,7 +105,7 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
     return Status::InvalidInput(opts_.source + ": " + key.status().message());
   }
   in->key = *key;
-  in->source_object = storage::TickObjectName(day, schema_->name, in->key);
+  in->source_object = opts_.store->layout().TickObjectName(day, schema_->name, in->exchange, in->key);
   for (const DerivedSpec& spec : active_) {
     auto s = std::make_unique<Series>();
     s->spec = &spec;
@@ -116,7 +116,7 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
     } else {
       s->bars = std::make_unique<TradeBarBuilder>(spec);
     }
-    const std::string name = storage::DerivedObjectName(day, spec.name, in->key);
+    const std::string name = opts_.store->layout().DerivedObjectName(day, spec.name, in->exchange, in->key);
     s->info.name = opts_.store->Describe(name);
     s->info.data_type = spec.name;
     s->info.instrument_key = in->key;

@@ -165,7 +165,7 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       if (!o.unkeyed && !o.instrument_key.empty()) keys.push_back(o.instrument_key);
     }
     if (!sd.specs.empty()) {
-      MT_ASSIGN_OR_RETURN(StoredDeriveResult split, DeriveEachObject(sd, keys));
+      MT_ASSIGN_OR_RETURN(StoredDeriveResult split, DeriveEachObject(sd, hints.exchange, keys));
       for (const auto& d : split.outputs) {
         OutputFile o;
         o.name = d.name;

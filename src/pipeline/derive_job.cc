@@ -16,6 +16,7 @@
 #include "pipeline/key_resolver.h"
 #include "pipeline/stored_derive.h"
 #include "storage/layout.h"
+#include "storage/layout_record.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 
@@ -42,23 +43,31 @@ Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const Plan
   std::vector<WorkItem> items;
   for (Date day = req.from; day <= req.to; day = AddDays(day, 1)) {
     for (const std::string& type : req.data_types) {
-      MT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> listed, store->List(storage::TickObjectPrefix(day, type)));
+      MT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> listed, store->List(store->layout().TickObjectPrefix(day, type)));
       for (const storage::ObjectInfo& o : listed) {
-        const auto parsed = storage::ParseTickObjectName(o.name);
+        const auto parsed = store->layout().ParseTickObjectName(o.name);
         if (!parsed || parsed->day != day || parsed->data_type != type) continue;  // item records, stray files
+        const std::string& key = parsed->instrument_key;
+        // The exchange: the hive layout names it; by_date, from the key's venue.
+        std::string exchange = parsed->exchange;
+        if (!exchange.empty()) {
+          if (!req.exchanges.empty() &&
+              std::find(req.exchanges.begin(), req.exchanges.end(), exchange) == req.exchanges.end()) {
+            continue;
+          }
+        } else {
+          const std::string venue = key.substr(0, key.find(':'));
+          if (auto it = exchange_of_venue.find(venue); it != exchange_of_venue.end()) {
+            exchange = it->second;
+          } else if (req.exchanges.empty()) {
+            exchange = venue;  // a venue this build does not know: kept, named as stored
+          } else {
+            continue;
+          }
+        }
         // Only what TickObjectName gives back: a name it would not build
         // (a file someone put there) is not an item.
-        if (storage::TickObjectName(day, type, parsed->instrument_key) != o.name) continue;
-        const std::string& key = parsed->instrument_key;
-        const std::string venue = key.substr(0, key.find(':'));
-        std::string exchange;
-        if (auto it = exchange_of_venue.find(venue); it != exchange_of_venue.end()) {
-          exchange = it->second;
-        } else if (req.exchanges.empty()) {
-          exchange = venue;  // a venue this build does not know: kept, named as stored
-        } else {
-          continue;
-        }
+        if (store->layout().TickObjectName(day, type, exchange, key) != o.name) continue;
         items.push_back(WorkItem{day, type, exchange, key, key});
       }
     }
@@ -105,7 +114,7 @@ class DeriveRunner {
       if (!exists.ok()) return Failed(std::move(res), exists.status());
       if (!*exists) return NoRawObject(item, raw, std::move(res));
       std::vector<derive::DerivedSpec> missing =
-          force ? specs : MissingDerived(store_, item.day, raw.key, specs, &present);
+          force ? specs : MissingDerived(store_, item.day, item.exchange, raw.key, specs, &present);
       if (missing.empty()) continue;
       StoredDeriveRequest sd;
       sd.store = store_;
@@ -162,7 +171,7 @@ class DeriveRunner {
   // An item whose raw object is not stored: not_available when a download
   // recorded the source's 404 for it, else missing.
   ItemResult NoRawObject(const WorkItem& item, const RawObject& raw, ItemResult res) {
-    auto record = ReadItemRecord(store_, ItemRecordObjectName(item));
+    auto record = ReadItemRecord(store_, ItemRecordObjectName(store_->layout(), item));
     if (record.ok() && record->outcome == "not_available") {
       res.outcome = Outcome::kNotAvailable;
       res.reason = "not available at the source (recorded by download: " + record->reason + ")";
@@ -180,7 +189,7 @@ class DeriveRunner {
   // file has no record or a recorded 404.
   Status RawObjectsOf(const WorkItem& item, std::vector<RawObject>* out, ItemResult* res) {
     if (tardis::IsGroupedSymbol(item.symbol)) {
-      auto record = ReadItemRecord(store_, ItemRecordObjectName(item));
+      auto record = ReadItemRecord(store_, ItemRecordObjectName(store_->layout(), item));
       if (!record.ok() && record.status().code() != Status::Code::kNotFound) return record.status();
       if (!record.ok() || record->outcome == "not_available") {
         res->outcome = record.ok() ? Outcome::kNotAvailable : Outcome::kMissing;
@@ -190,7 +199,7 @@ class DeriveRunner {
       }
       res->outcome = Outcome::kSkipped;  // a record without objects of this type: nothing to compute
       for (const RecordedObject& o : record->objects) {
-        const auto parsed = storage::ParseTickObjectName(o.name);
+        const auto parsed = store_->layout().ParseTickObjectName(o.name);
         if (!parsed || parsed->data_type != item.data_type) continue;
         out->push_back({o.name, o.instrument_key.empty() ? parsed->instrument_key : o.instrument_key});
       }
@@ -202,7 +211,7 @@ class DeriveRunner {
       MT_ASSIGN_OR_RETURN(tardis::InstrumentKey k, resolver->Resolve(item.exchange, item.symbol));
       key = k.ToString();
     }
-    out->push_back({storage::TickObjectName(item.day, item.data_type, key), key});
+    out->push_back({store_->layout().TickObjectName(item.day, item.data_type, item.exchange, key), key});
     return Status::OK();
   }
 
@@ -272,6 +281,8 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
   DeriveRunner runner(store, options);
   report.results.resize(report.items.size());
   std::mutex on_item_mu;
+  bool layout_recorded = false;
+  Status layout_status;
   // Every item gets a result: after an interrupt the rest are reported as
   // not started, so no cancel flag is given to the loop.
   const int n = std::max(1, std::min<int>(options.concurrency, static_cast<int>(report.items.size())));
@@ -285,12 +296,20 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
       r = runner.Run(report.items[i]);
     }
     std::lock_guard<std::mutex> l(on_item_mu);
+    // The store's layout is recorded once an item has written (as download
+    // does), so a run that writes nothing leaves the store as it was.
+    if (r.outcome == Outcome::kDone && !layout_recorded) {
+      layout_recorded = true;
+      layout_status = storage::RecordStoreLayout(store);
+      if (!layout_status.ok()) log::Error(layout_status.message());
+    }
     if (options.on_item) options.on_item(r);
     LogItemResult(r);
     return Status::OK();
   });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report.status = SummarizeItems(report.results, report.seconds, Status::OK(), options.cancel && options.cancel->load());
+  report.status = WorseStatus(report.status, layout_status);
   if (!options.summary_json.empty()) {
     const Status st = WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds, true));
     if (!st.ok()) {

@@ -201,7 +201,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       }
       key = k->ToString();
     }
-    object = storage::TickObjectName(item.day, item.data_type, key);
+    object = opts_.store->layout().TickObjectName(item.day, item.data_type, item.exchange, key);
     for (const derive::DerivedSpec& spec : opts_.derived) {
       if (spec.source_data_type() == item.data_type) derived.push_back(spec);
     }
@@ -221,7 +221,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         // without --derive, or a new name): computed from the stored raw
         // object, read row group by row group, without a request.
         std::vector<std::string> present;
-        std::vector<derive::DerivedSpec> missing = MissingDerived(opts_.store, item.day, key, derived, &present);
+        std::vector<derive::DerivedSpec> missing = MissingDerived(opts_.store, item.day, item.exchange, key, derived, &present);
         if (missing.empty()) {
           res.outcome = Outcome::kSkipped;
           res.objects.push_back(object);
@@ -276,7 +276,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // skips it on one store read, without a request to Tardis.
   bool replace_record = force;
   if (grouped) {
-    auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(item));
+    auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
     if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const auto& o : rec->objects) {
@@ -495,7 +495,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
             if (!o.unkeyed && !o.instrument_key.empty()) keys.push_back(o.instrument_key);
           }
           if (!sd.specs.empty()) {
-            auto split = DeriveEachObject(sd, keys);
+            auto split = DeriveEachObject(sd, item.exchange, keys);
             if (!split.ok()) {
               res.outcome = split.status().code() == Status::Code::kCancelled ? Outcome::kCancelled
                             : split.status().retryable()                       ? Outcome::kRetryable

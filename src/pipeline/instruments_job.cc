@@ -19,6 +19,7 @@
 #include "pipeline/instruments_file.h"
 #include "pipeline/instruments_merge.h"
 #include "storage/layout.h"
+#include "storage/layout_record.h"
 
 namespace mt::pipeline {
 
@@ -343,7 +344,8 @@ struct RunTotals {
   double seconds = 0;
 };
 
-std::string SummaryJson(const InstrumentsJobOptions& opts, const RunTotals& t, const Catalog& catalog,
+std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout& layout, const RunTotals& t,
+                        const Catalog& catalog,
                         const std::map<std::string, const ExchangeMetadata*>& meta_of,
                         const std::map<std::string, std::vector<Date>>& provisional_days) {
   ojson s = ojson::object();
@@ -354,7 +356,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const RunTotals& t, c
   s["files_skipped"] = t.skipped;
   s["rows_written"] = t.rows;
   s["bytes_written"] = t.bytes;
-  s["aggregate"] = storage::InstrumentsAggregateName(opts.from, opts.to);
+  s["aggregate"] = layout.InstrumentsAggregateName(opts.from, opts.to);
   s["aggregate_rows"] = t.aggregate_rows;
   s["metadata_requests"] = t.requests;
   s["merge_retries"] = t.merge_retries;  // files read again because another run changed them meanwhile
@@ -401,16 +403,18 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const RunTotals& t, c
 
 InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::ObjectStore* store) {
   InstrumentsReport report;
+  // Without a store (--format) the names are not used.
+  const storage::Layout layout = store ? store->layout() : storage::Layout();
   std::vector<FileJob> jobs;
   for (Date d = opts.from; d <= opts.to; d = AddDays(d, 1)) {
     FileJob job;
-    job.name = storage::InstrumentsObjectName(d);
+    job.name = layout.InstrumentsObjectName(d);
     job.first = job.last = d;
     jobs.push_back(std::move(job));
   }
   const size_t days = jobs.size();
   FileJob aggregate;
-  aggregate.name = storage::InstrumentsAggregateName(opts.from, opts.to);
+  aggregate.name = layout.InstrumentsAggregateName(opts.from, opts.to);
   aggregate.is_day = false;
   aggregate.first = opts.from;
   aggregate.last = opts.to;
@@ -448,6 +452,12 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     return report;
   }
 
+  // The store's layout is recorded before its first object (storage/layout_record.h).
+  if (Status st = storage::RecordStoreLayout(store); !st.ok()) {
+    log::Error(st.message());
+    report.status = st;
+    return report;
+  }
   FileMerger merger(opts, store, catalog, meta_of, opts.cancel);
   merger.RunAll(&jobs);
   RunTotals t;
@@ -494,7 +504,7 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     // Whole or not at all: a pipeline reading it must not take a half
     // written or stale file for this run's.
     const Status w =
-        WriteFileAtomically(opts.summary_json, SummaryJson(opts, t, catalog, meta_of, provisional_days) + "\n");
+        WriteFileAtomically(opts.summary_json, SummaryJson(opts, layout, t, catalog, meta_of, provisional_days) + "\n");
     if (!w.ok()) {
       log::Error("--summary-json: " + w.message());
       report.status = w;

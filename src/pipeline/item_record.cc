@@ -7,8 +7,8 @@
 
 namespace mt::pipeline {
 
-std::string ItemRecordObjectName(const WorkItem& item) {
-  return storage::ItemRecordName(item.day, item.data_type, item.exchange, item.symbol);
+std::string ItemRecordObjectName(const storage::Layout& layout, const WorkItem& item) {
+  return layout.ItemRecordName(item.day, item.data_type, item.exchange, item.symbol);
 }
 
 std::string EncodeItemRecord(const ItemRecord& r) {
@@ -84,7 +84,7 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
 }
 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {
-  const std::string name = ItemRecordObjectName(item);
+  const std::string name = ItemRecordObjectName(store->layout(), item);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, overwrite));
   Status st = obj->Append(EncodeItemRecord(record));
   if (!st.ok()) {

@@ -43,7 +43,7 @@ struct ItemRecord {
   std::string created_at;  // ISO-8601 UTC
 };
 
-std::string ItemRecordObjectName(const WorkItem& item);
+std::string ItemRecordObjectName(const storage::Layout& layout, const WorkItem& item);
 
 std::string EncodeItemRecord(const ItemRecord& record);
 // `label` names the object in errors.

@@ -67,7 +67,7 @@ Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view ex
 }
 
 Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::Load(const Date& day) {
-  const std::string name = storage::InstrumentsObjectName(day);
+  const std::string name = store_->layout().InstrumentsObjectName(day);
   auto file = parquet::FileReader::Open(store_, name);
   if (!file.ok()) {
     if (file.status().code() == Status::Code::kNotFound) return rules_;

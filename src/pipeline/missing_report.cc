@@ -30,7 +30,7 @@ Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, cons
     rg.columns[8].i64.push_back(checked_at);
     rg.num_rows++;
   }
-  const std::string name = storage::MissingReportObjectName(day);
+  const std::string name = store->layout().MissingReportObjectName(day);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, /*overwrite=*/true));
   parquet::WriterOptions wo;
   wo.created_by = created_by;
@@ -49,7 +49,7 @@ Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, cons
 }
 
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day) {
-  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, storage::MissingReportObjectName(day)));
+  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, store->layout().MissingReportObjectName(day)));
   std::vector<parquet::ColumnValues> cols;
   for (const char* n : kStringColumns) {
     MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file->ReadColumn(std::string(n)));

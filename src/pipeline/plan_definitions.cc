@@ -20,7 +20,7 @@ namespace {
 // Dataset and grouped symbols of one day, per exchange: two columns and the
 // footer (a day of every exchange is large; pairing needs no more).
 Status AddDaySymbols(storage::ObjectStore* store, const Date& day, KnownSymbols* known, std::mutex* mu) {
-  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, storage::InstrumentsObjectName(day)));
+  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(day)));
   std::vector<parquet::ColumnValues> cols;
   for (const char* col : {"tardis_exchange", "tardis_symbol"}) {
     MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file->ReadColumn(std::string(col)));
@@ -166,11 +166,11 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   std::set<std::string> seen;  // exchanges the definitions list
   std::map<std::string, std::vector<std::pair<Date, std::string>>> after_export;
   for (Date d = req.from; d <= req.to; d = AddDays(d, 1)) {
-    auto file = parquet::FileReader::Open(store, storage::InstrumentsObjectName(d));
+    auto file = parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(d));
     if (!file.ok()) {
       if (file.status().code() == Status::Code::kNotFound) {
         out.definition_problems.emplace_back(
-            d, "no instrument definitions (instrument_availability/by_date/day-*/instruments.parquet): run "
+            d, "no instrument definitions (" + store->layout().InstrumentsGlob() + "): run "
                "market-tick instruments for these days, or pass --symbols");
         continue;
       }

@@ -107,11 +107,12 @@ Result<StoredDeriveResult> DeriveFromStoredObject(const StoredDeriveRequest& req
   return out;
 }
 
-Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std::vector<std::string>& keys) {
+Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std::string& exchange,
+                                            const std::vector<std::string>& keys) {
   StoredDeriveResult all;
   if (!base.schema) return all;
   for (const std::string& key : keys) {
-    base.raw_object = storage::TickObjectName(base.day, base.schema->name, key);
+    base.raw_object = base.store->layout().TickObjectName(base.day, base.schema->name, exchange, key);
     base.key = key;
     MT_ASSIGN_OR_RETURN(StoredDeriveResult one, DeriveFromStoredObject(base));
     all.rows += one.rows;
@@ -121,12 +122,13 @@ Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std:
   return all;
 }
 
-std::vector<derive::DerivedSpec> MissingDerived(storage::ObjectStore* store, const Date& day, const std::string& key,
+std::vector<derive::DerivedSpec> MissingDerived(storage::ObjectStore* store, const Date& day, const std::string& exchange,
+                                                const std::string& key,
                                                 const std::vector<derive::DerivedSpec>& specs,
                                                 std::vector<std::string>* present) {
   std::vector<derive::DerivedSpec> missing;
   for (const derive::DerivedSpec& spec : specs) {
-    const std::string name = storage::DerivedObjectName(day, spec.name, key);
+    const std::string name = store->layout().DerivedObjectName(day, spec.name, exchange, key);
     auto d = store->Exists(name);
     if (d.ok() && *d) {
       store->RemoveStaleTemporaries(name);

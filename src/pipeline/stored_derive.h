@@ -24,7 +24,7 @@ namespace mt::pipeline {
 
 struct StoredDeriveRequest {
   storage::ObjectStore* store = nullptr;
-  std::string raw_object;                          // the raw object's name (storage::TickObjectName)
+  std::string raw_object;                          // the raw object's name (Layout::TickObjectName)
   const tardis::DataTypeSchema* schema = nullptr;  // its data type
   std::vector<derive::DerivedSpec> specs;          // the series to compute (of that source type)
   Date day;
@@ -52,16 +52,18 @@ struct StoredDeriveResult {
 Result<StoredDeriveResult> DeriveFromStoredObject(const StoredDeriveRequest& req);
 
 // The series of a grouped file (deribit OPTIONS) once it is split: each
-// instrument's raw object TickObjectName(base.day, base.schema, key) of
-// `keys` read back in turn (DeriveFromStoredObject with base's other
+// instrument's raw object (of Tardis exchange `exchange`, the day and type
+// of `base`) of `keys` read back in turn (DeriveFromStoredObject with base's other
 // fields), so one instrument's books and series are in memory at a time,
 // not one open series per instrument. Stops at the first error.
-Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std::vector<std::string>& keys);
+Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std::string& exchange,
+                                            const std::vector<std::string>& keys);
 
-// The names of `specs` whose derived object of (day, key) is not in the
+// The names of `specs` whose derived object of (day, Tardis exchange, key) is not in the
 // store; `present` (may be null) gets the names of those that are, with
 // what a killed run left beside them removed.
-std::vector<derive::DerivedSpec> MissingDerived(storage::ObjectStore* store, const Date& day, const std::string& key,
+std::vector<derive::DerivedSpec> MissingDerived(storage::ObjectStore* store, const Date& day, const std::string& exchange,
+                                                const std::string& key,
                                                 const std::vector<derive::DerivedSpec>& specs,
                                                 std::vector<std::string>* present);
 

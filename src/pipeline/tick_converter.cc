@@ -347,7 +347,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       object_key = tardis::VenueForExchange(exchange) + ":UNKEYED:" + std::string(symbol);
     }
     if (!single_ && target_.fixed_object.empty()) {
-      const std::string name = storage::TickObjectName(day, schema_->name, object_key);
+      const std::string name = target_.store->layout().TickObjectName(day, schema_->name, exchange, object_key);
       auto existing = outputs_.find(name);
       if (existing != outputs_.end()) {
         const Output& o = *existing->second;

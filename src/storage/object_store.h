@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "storage/layout.h"
 
 namespace mt::storage {
 
@@ -99,6 +100,15 @@ class ObjectStore {
   // leftovers of a killed overwrite (--force) go on the next run too.
   // Default: nothing (GCS keeps no partial object).
   virtual void RemoveStaleTemporaries(const std::string& name) {}
+
+  // How this store names its objects (layout.h): by_date until set where
+  // the store is opened from its record (layout_record.h). Every name a
+  // component builds for this store comes from here.
+  const Layout& layout() const { return layout_; }
+  void set_layout(Layout layout) { layout_ = layout; }
+
+ private:
+  Layout layout_;
 };
 
 // A store rooted at a local directory. Names use '/' separators.

@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "net/gcs_auth.h"
+#include "storage/layout_record.h"
 
 namespace mt::storage {
 
@@ -75,6 +76,12 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& uri, const Sto
     case StoreKind::kLocal: break;
   }
   return NewLocalStore(loc.location);
+}
+
+Result<std::unique_ptr<ObjectStore>> OpenDataStore(const std::string& uri, const StoreConfig& config) {
+  MT_ASSIGN_OR_RETURN(auto store, OpenStore(uri, config));
+  MT_RETURN_IF_ERROR(ResolveStoreLayout(store.get(), config.layout));
+  return store;
 }
 
 }  // namespace mt::storage

@@ -14,6 +14,7 @@
 
 #include "core/status.h"
 #include "storage/gcs_store.h"
+#include "storage/layout.h"
 #include "storage/object_store.h"
 
 namespace mt::storage {
@@ -36,6 +37,9 @@ struct GcsSettings {
 
 struct StoreConfig {
   GcsSettings gcs;
+  // --layout / OUTPUT_LAYOUT when given (layout_record.h); nullopt: the
+  // store's own, else by_date.
+  std::optional<LayoutKind> layout;
 };
 
 enum class StoreKind { kLocal, kGcs };
@@ -56,8 +60,15 @@ const char* SupportedStoreSchemes();
 
 // Opens the store `uri` names. A GCS store checks its credential once (a
 // token is fetched), so a missing one fails before any work starts; a local
-// store is not created until written.
+// store is not created until written. Its layout is by_date: see OpenDataStore.
 Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& uri, const StoreConfig& config);
+
+// OpenStore, then the store's layout decided (ResolveStoreLayout: the store's
+// record, else config.layout, else by_date; a disagreement is kUsage), so
+// every name a command builds is in the store's layout. Every command that
+// reads or writes data opens its store here. Nothing is written: a job
+// records the layout (RecordStoreLayout) just before its first object.
+Result<std::unique_ptr<ObjectStore>> OpenDataStore(const std::string& uri, const StoreConfig& config);
 
 // `uri` is gs://bucket[/prefix]; the GCS client itself (for the commands that
 // need more than ObjectStore: ls, stat, rm).

@@ -14,6 +14,7 @@
 #include "core/time_util.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
+#include "storage/layout_record.h"
 #include "tardis/schema.h"
 #include "validate/html_report.h"
 #include "validate/missing_report.h"
@@ -100,6 +101,9 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   for (const auto& r : res.items) {
     if (by_day.count(r.item.day)) by_day[r.item.day].push_back(&r);
   }
+  if (by_day.empty()) return Status::OK();
+  // The store's first objects may be these reports: its layout goes first.
+  MT_RETURN_IF_ERROR(storage::RecordStoreLayout(store));
   const int64_t now = NowMicros();
   size_t written = 0;
   Status first;
@@ -112,7 +116,7 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
     log::Error(st.message());
     if (first.ok()) first = st;
   }
-  const std::string where = store->Describe("missing_data_reports/by_date/");
+  const std::string where = store->Describe(store->layout().MissingReportsPrefix());
   if (written == by_day.size()) {
     log::Info("wrote " + std::to_string(written) + " missing-data reports under " + where);
   } else {

@@ -33,10 +33,10 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     }
     return derived.emplace(type, std::move(spec)).first->second;
   };
+  const storage::Layout& layout = store->layout();
   for (const auto& it : expected.items) {
-    const std::string day = FormatDate(it.day);
     const bool is_derived = derived_spec(it.data_type).has_value();
-    const std::string prefix = (is_derived ? "derived_data/by_date/day-" : "raw_tick_data/by_date/day-") + day + "/";
+    const std::string prefix = layout.DayListPrefix(it.day, it.data_type, is_derived);
     if (!is_derived) listed_raw_for_items.insert(prefix);
     if (!listed_days.insert(prefix).second) continue;
     auto list = store->List(prefix);
@@ -50,8 +50,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // A derived item's source may be 404 at the source: its record (under the
   // raw prefix) says so, so that prefix is listed too.
   for (const auto& it : expected.items) {
-    if (!derived_spec(it.data_type)) continue;
-    const std::string prefix = "raw_tick_data/by_date/day-" + FormatDate(it.day) + "/";
+    const std::optional<derive::DerivedSpec>& spec = derived_spec(it.data_type);
+    if (!spec) continue;
+    const std::string prefix = layout.DayListPrefix(it.day, spec->source_data_type(), false);
     if (!listed_days.insert(prefix).second) continue;
     auto list = store->List(prefix);
     if (!list.ok()) {
@@ -72,12 +73,12 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     ItemResult& r = res.items[i];
     r.item = e;
     const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
-    r.object = spec ? storage::DerivedObjectName(e.day, e.data_type, e.instrument_key)
-                    : storage::TickObjectName(e.day, e.data_type, e.instrument_key);
+    r.object = spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
+                    : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
     auto p = present.find(r.object);
     // A derived item's 404 is its source item's.
     const std::string record =
-        storage::ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
+        layout.ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
     const bool has_record = present.count(record) > 0;
     if (tardis::IsGroupedSymbol(e.symbol)) {
       // One file of many objects: complete only with its record, written
@@ -143,8 +144,8 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     // Only the raw prefix's objects count: derived objects of names not
     // asked for are not unexpected (and raw prefixes listed for derived
     // items' records are not counted).
-    if (storage::ParseTickObjectName(name) &&
-        listed_raw_for_items.count(name.substr(0, name.find("/data_type-") + 1))) {
+    const auto tick = layout.ParseTickObjectName(name);
+    if (tick && listed_raw_for_items.count(layout.DayListPrefix(tick->day, tick->data_type, false))) {
       res.unexpected_objects++;
     }
   }

@@ -71,7 +71,7 @@ TEST(DerivedNames, SchemaColumns) {
   ASSERT_EQ(cols.size(), 15u);
   EXPECT_EQ(cols[4].name, "open");
   EXPECT_EQ(cols[14].name, "close_timestamp");
-  EXPECT_EQ(storage::DerivedObjectName(Date{2020, 4, 1}, "trade_bar_1m", "BITMEX:PERPETUAL:BTC-USD"),
+  EXPECT_EQ(storage::Layout().DerivedObjectName(Date{2020, 4, 1}, "trade_bar_1m", "bitmex", "BITMEX:PERPETUAL:BTC-USD"),
             "derived_data/by_date/day-2020-04-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet");
 }
 

@@ -44,6 +44,10 @@ async function nodeRead(name) {
   return { data, meta };
 }
 
+// A store's objects without its layout record (market-tick-store.json, docs/STORAGE.md "Layouts"),
+// which every store written gets once, before its first object.
+const dataOnly = (files) => files.filter((f) => !(f.name ?? f).endsWith('market-tick-store.json'));
+
 function walk(dir, base = dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
@@ -72,14 +76,16 @@ test('convert --output gs://: every object equals the local conversion, by bytes
   const local = path.join(work, 'local');
   await runOk(['convert', ...inputs, '--output', local, '--threads', '2']);
   const r = await runOk(['convert', ...inputs, '--output', `gs://${BUCKET}/conv/`, '--threads', '2']);
-  const expected = walk(local).sort();
+  // The store's layout record (docs/STORAGE.md) is not a conversion output: it is checked on its own.
+  const expected = walk(local).filter((n) => n !== 'market-tick-store.json').sort();
   assert.ok(expected.length >= 11, `only ${expected.length} local outputs`);
   assert.ok(expected.some((n) => n.includes(':')), 'instrument keys with ":" are among the names');
   // The binary prints one line per object: gs://bkt/conv/NAME <tab> rows <tab> bytes.
   const printed = r.stdout.trim().split('\n').map((l) => l.split('\t')[0]).sort();
   assert.deepEqual(printed, expected.map((n) => `gs://${BUCKET}/conv/${n}`));
   const [files] = await storage.bucket(BUCKET).getFiles({ prefix: 'conv/' });
-  assert.deepEqual(files.map((f) => f.name).sort(), expected.map((n) => `conv/${n}`));
+  assert.deepEqual(files.map((f) => f.name).sort(), [...expected.map((n) => `conv/${n}`), 'conv/market-tick-store.json'].sort());
+  assert.equal((await nodeRead('conv/market-tick-store.json')).data.toString(), '{"format_version":1,"layout":"by_date"}\n');
   for (const n of expected) {
     const want = fs.readFileSync(path.join(local, n));
     const { data, meta } = await nodeRead(`conv/${n}`);
@@ -186,7 +192,7 @@ test('download --output gs:// writes to the emulator; a rerun skips what exists'
     const again = await runOk(args, extra);
     assert.match(again.stderr, /1 items: 0 done, 1 skipped/);
     const [files] = await storage.bucket(BUCKET).getFiles({ prefix: 'dl/' });
-    assert.deepEqual(files.map((f) => f.name), [object]);
+    assert.deepEqual(files.map((f) => f.name).sort(), ['dl/market-tick-store.json', object].sort());
   } finally {
     await srv.close();
   }
@@ -234,7 +240,7 @@ test('download to the emulator: kill -9 mid-run, rerun; objects equal an uninter
     const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' };
     // Uninterrupted reference run.
     await runOk(['download', ...sel, '--output', `gs://${BUCKET}/ref`], extra);
-    const [refFiles] = await storage.bucket(BUCKET).getFiles({ prefix: 'ref/' });
+    const refFiles = dataOnly((await storage.bucket(BUCKET).getFiles({ prefix: 'ref/' }))[0]);
     assert.equal(refFiles.length, 2);
     // Slow transfers, then SIGKILL while the first item is in flight or just done.
     srv.setFaults({ trickle: { bytesPerChunk: 1024, intervalMs: 20 } });
@@ -243,14 +249,14 @@ test('download to the emulator: kill -9 mid-run, rerun; objects equal an uninter
       onSpawn: (child) => setTimeout(() => child.kill('SIGKILL'), 3000),
     });
     srv.setFaults({});
-    const [partial] = await storage.bucket(BUCKET).getFiles({ prefix: 'kill/' });
+    const partial = dataOnly((await storage.bucket(BUCKET).getFiles({ prefix: 'kill/' }))[0]);
     assert.ok(partial.length < 2, `the kill came too late: ${partial.map((f) => f.name)}`);
     for (const f of partial) {
       const [d] = await f.download();
       assert.equal(d.subarray(-4).toString(), 'PAR1', `${f.name} is partial`);
     }
     await runOk(args, extra);
-    const [after] = await storage.bucket(BUCKET).getFiles({ prefix: 'kill/' });
+    const after = dataOnly((await storage.bucket(BUCKET).getFiles({ prefix: 'kill/' }))[0]);
     assert.deepEqual(after.map((f) => f.name.slice('kill/'.length)).sort(), refFiles.map((f) => f.name.slice('ref/'.length)).sort());
     for (const f of after) {
       const [a] = await f.download({ validation: 'crc32c' });
@@ -340,9 +346,9 @@ test('a grouped file of 2,000 instruments to gs:// under ulimit -n 256: one obje
   const a2 = ['convert', input, '--output', `gs://${BUCKET}/grouped/`, '--threads', '2'];
   const r2 = await limited(a2);
   assert.equal(r2.code, 0, describe(a2, r2));
-  const expected = walk(local).sort();
+  const expected = dataOnly(walk(local)).sort();
   assert.equal(expected.length, N);
-  const [files] = await storage.bucket(BUCKET).getFiles({ prefix: 'grouped/' });
+  const files = dataOnly((await storage.bucket(BUCKET).getFiles({ prefix: 'grouped/' }))[0]);
   assert.deepEqual(files.map((f) => f.name.slice('grouped/'.length)).sort(), expected);
   // Same bytes as the local conversion (a sample of objects, read by the official client).
   for (const name of expected.filter((_, i) => i % 97 === 0)) {
@@ -378,4 +384,53 @@ test('derive against gs://: the derived objects of raw Parquet in the bucket, eq
   const again = await runOk(sel);
   assert.equal(again.stdout, '');
   assert.match(again.stderr, /summary: 2 items: 0 done, 2 skipped/);
+});
+
+test('hive layout in gs://: every command round-trips in the recorded layout; the other layout is refused', async () => {
+  const srv = await startServer({ exchangeDetailsDir: path.join(ROOT, 'tests', 'fixtures', 'exchange_details') });
+  try {
+    const out = `gs://${BUCKET}/hive`;
+    const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k' };
+    const sel = ['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes', '--symbols', 'BTCUSDT'];
+    await runOk(['instruments', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--output', out, '--layout', 'hive'], extra);
+    assert.equal((await nodeRead('hive/market-tick-store.json')).data.toString(), '{"format_version":1,"layout":"hive"}\n');
+    await runOk(['download', ...sel, '--output', out], extra);
+    await runOk(['convert', path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--output', out], extra);
+    const names = async () => (await storage.bucket(BUCKET).getFiles({ prefix: 'hive/' }))[0].map((f) => f.name).sort();
+    const trades = 'hive/raw_tick_data/data_type=trades/date=2020-02-22/exchange=binance-futures/BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet';
+    const quotes = 'hive/raw_tick_data/data_type=quotes/date=2020-02-22/exchange=binance-futures/BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet';
+    const all = await names();
+    for (const n of [trades, quotes, 'hive/raw_tick_data/data_type=trades/date=2020-03-01/exchange=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet',
+      'hive/instrument_availability/date=2020-02-22/instruments.parquet']) {
+      assert.ok(all.includes(n), `${n} in\n${all.join('\n')}`);
+    }
+    assert.deepEqual(all.filter((n) => !/^[A-Za-z0-9._=\-/]+$/.test(n)), []);
+    const v0 = await run(['validate', ...sel, '--output', out, '--deep'], extra);
+    assert.equal(v0.code, 0, describe(['validate'], v0));
+    assert.ok((await names()).includes('hive/missing_data_reports/date=2020-02-22/missing_data.parquet'));
+    // One missing, one corrupt: validate reports them, --from-report fetches exactly them.
+    await storage.bucket(BUCKET).file(trades).delete();
+    const half = (await nodeRead(quotes)).data;
+    await storage.bucket(BUCKET).file(quotes).save(half.subarray(0, half.length >> 1));
+    const v1 = await run(['validate', ...sel, '--output', out, '--deep'], extra);
+    assert.equal(v1.code, 1, describe(['validate'], v1));
+    await runOk(['download', '--from', '2020-02-22', '--output', out, '--from-report'], extra);
+    const v2 = await run(['validate', ...sel, '--output', out, '--deep'], extra);
+    assert.equal(v2.code, 0, describe(['validate'], v2));
+    // A write in the other layout: exit 2, nothing written.
+    const before = await names();
+    const mixed = await run(['convert', path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--output', out,
+      '--layout', 'by_date'], extra);
+    assert.equal(mixed.code, 2, describe(['convert'], mixed));
+    assert.match(mixed.stderr, /is a hive store/);
+    assert.deepEqual(await names(), before);
+    // BigQuery's external tables over it.
+    const bq = await runOk(['sql', '--engine', 'bigquery', '--output', out, '--data-types', 'trades'], extra);
+    assert.equal(bq.stdout, 'CREATE OR REPLACE EXTERNAL TABLE `market_tick.trades`\n'
+      + 'WITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange STRING\n)\nOPTIONS (\n'
+      + "  format = 'PARQUET',\n  hive_partition_uri_prefix = 'gs://bkt/hive/raw_tick_data',\n"
+      + "  uris = ['gs://bkt/hive/raw_tick_data/data_type=trades/*']\n);\n");
+  } finally {
+    await srv.close();
+  }
 });

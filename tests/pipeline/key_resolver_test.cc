@@ -117,7 +117,7 @@ class StoreKeyResolversTest : public ::testing::Test {
 };
 
 TEST_F(StoreKeyResolversTest, TheDayDefinitionsWhenStoredElseTheRules) {
-  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
   StoreKeyResolvers keys(store_.get());
   auto with = keys.ForDay(kDay);
   ASSERT_TRUE(with.ok()) << with.status().message();
@@ -135,7 +135,7 @@ TEST_F(StoreKeyResolversTest, TheDayDefinitionsWhenStoredElseTheRules) {
 
 TEST_F(StoreKeyResolversTest, UnreadableDefinitionsAreAnErrorNotTheRules) {
   const Date day{2024, 3, 2};
-  store_->Put(storage::InstrumentsObjectName(day), "not parquet at all, and long enough to have a tail");
+  store_->Put(storage::Layout().InstrumentsObjectName(day), "not parquet at all, and long enough to have a tail");
   StoreKeyResolvers keys(store_.get());
   auto r = keys.ForDay(day);
   ASSERT_FALSE(r.ok());
@@ -147,7 +147,7 @@ TEST_F(StoreKeyResolversTest, UnreadableDefinitionsAreAnErrorNotTheRules) {
 // range does not keep every day's definitions; a resolver handed out stays
 // valid after its day is dropped.
 TEST_F(StoreKeyResolversTest, KeepsAFewDaysLeastRecentlyUsedOut) {
-  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
   StoreKeyResolvers keys(store_.get(), 2);
   const Date d1 = AddDays(kDay, 1), d2 = AddDays(kDay, 2), d3 = AddDays(kDay, 3);
   auto held = keys.ForDay(kDay);
@@ -172,7 +172,7 @@ TEST_F(StoreKeyResolversTest, KeepsAFewDaysLeastRecentlyUsedOut) {
 }
 
 TEST_F(StoreKeyResolversTest, ManyWorkersOnOneDayReadItOnce) {
-  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
   StoreKeyResolvers keys(store_.get());
   std::vector<std::thread> threads;
   std::vector<std::string> got(8);
@@ -189,7 +189,7 @@ TEST_F(StoreKeyResolversTest, ManyWorkersOnOneDayReadItOnce) {
 
 // A file whose name gives no day is keyed by each row's day.
 TEST_F(StoreKeyResolversTest, RowDayResolverKeysByTheRowsDay) {
-  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
+  ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
   StoreKeyResolvers keys(store_.get());
   const RowDayKeyResolver by_row(&keys);
   auto on = by_row.ResolveOn(kDay, "dydx", "BTC-USD");

@@ -43,7 +43,7 @@ class PlanStore : public ::testing::Test {
     const std::string grouped =
         R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["options_chain","trades"]},)"
         R"({"exchange":"binance-futures","symbol":"PERPETUALS","type":"perpetual","data_types":["liquidations"]}])";
-    auto r = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(day), defs,
+    auto r = WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(day), defs,
                                   {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
@@ -181,7 +181,7 @@ TEST_F(PlanStore, GroupedFilesHaveTheKeyTypeOfTheirTardisType) {
   const std::string grouped =
       R"([{"exchange":"binance","symbol":"SPOT","type":"spot","data_types":["trades"]},)"
       R"({"exchange":"deribit","symbol":"COMBOS","type":"combo","data_types":["trades"]}])";
-  auto w = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(kDay),
+  auto w = WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay),
                                 {Definition("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT",
                                             "trades")},
                                 {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
@@ -238,7 +238,7 @@ TEST_F(PlanStore, DaysAfterAnExchangesExportedUntilAreNoted) {
       R"({"exchange":"binance","exported_until":null},)"
       R"({"exchange":"deribit","exported_until":"2020-02-23T06:00:00.000000Z","final":false}])";
   for (Date d = kDay; d <= AddDays(kDay2, 1); d = AddDays(d, 1)) {
-    auto r = WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(d), defs,
+    auto r = WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(d), defs,
                                   {{"exchange_sources", sources}}, parquet::WriterOptions{}, true);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }

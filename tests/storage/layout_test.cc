@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <set>
 #include <string>
 
 #include "pipeline/item_record.h"
+#include "storage/layout_record.h"
+#include "support/memory_store_double.h"
 
 namespace mt::storage {
 namespace {
@@ -18,9 +22,9 @@ TEST(LayoutTest, KeysOfTheRulesAreKeptAsTheyAre) {
                           "BINANCE-FUTURES:PERPETUAL:1000PEPE-USDT", "DERIBIT:OPTION:XRP-USDC-250228-0.625-CALL",
                           "OKX-OPTIONS:OPTION:BTC-USD_UM-260626-100000-CALL", "DERIBIT:OPTIONS:BTC-USD"}) {
     EXPECT_EQ(SafeNameComponent(key), key);
-    const std::string name = TickObjectName(d, "trades", key);
+    const std::string name = Layout().TickObjectName(d, "trades", "deribit", key);
     EXPECT_EQ(name, std::string("raw_tick_data/by_date/day-2020-06-08/data_type-trades/") + key + ".parquet");
-    const auto back = ParseTickObjectName(name);
+    const auto back = Layout().ParseTickObjectName(name);
     ASSERT_TRUE(back);
     EXPECT_EQ(back->instrument_key, key);
     EXPECT_TRUE(IsSafeObjectName(name)) << name;
@@ -44,9 +48,9 @@ TEST(LayoutTest, HostileKeysAreEscapedAndRoundTrip) {
     EXPECT_EQ(c.find(".."), std::string::npos) << c;
     EXPECT_EQ(c.find('\\'), std::string::npos) << c;
     for (char ch : c) EXPECT_TRUE(ch >= 0x21 && ch <= 0x7E) << c;
-    const std::string name = TickObjectName(d, "trades", key);
+    const std::string name = Layout().TickObjectName(d, "trades", "deribit", key);
     EXPECT_TRUE(IsSafeObjectName(name)) << name;
-    const auto back = ParseTickObjectName(name);
+    const auto back = Layout().ParseTickObjectName(name);
     ASSERT_TRUE(back) << name;
     EXPECT_EQ(back->instrument_key, key) << name;
   }
@@ -84,25 +88,25 @@ TEST(LayoutTest, UnsafeNamesAreRecognised) {
 
 TEST(Layout, ItemRecordNames) {
   const Date day{2020, 6, 8};
-  EXPECT_EQ(ItemRecordName(day, "options_chain", "deribit", "OPTIONS"),
+  EXPECT_EQ(Layout().ItemRecordName(day, "options_chain", "deribit", "OPTIONS"),
             "raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/_items/deribit/OPTIONS.json");
-  EXPECT_EQ(ItemRecordName(day, "trades", "okex", "BTC-USD_UM-260626"),
+  EXPECT_EQ(Layout().ItemRecordName(day, "trades", "okex", "BTC-USD_UM-260626"),
             "raw_tick_data/by_date/day-2020-06-08/data_type-trades/_items/okex/BTC-USD_UM-260626.json");
   // Never a tick object, so validate does not count it as unexpected.
-  EXPECT_FALSE(ParseTickObjectName(ItemRecordName(day, "trades", "deribit", "BTC-PERPETUAL")).has_value());
+  EXPECT_FALSE(Layout().ParseTickObjectName(Layout().ItemRecordName(day, "trades", "deribit", "BTC-PERPETUAL")).has_value());
 }
 
 TEST(Layout, ItemRecordNamesCannotEscapeOrHideBytes) {
-  const std::string name = ItemRecordName(Date{2020, 6, 8}, "trades", "../../x", "../../../etc/passwd");
+  const std::string name = Layout().ItemRecordName(Date{2020, 6, 8}, "trades", "../../x", "../../../etc/passwd");
   EXPECT_EQ(name.rfind("raw_tick_data/by_date/day-2020-06-08/data_type-trades/_items/", 0), 0u) << name;
   EXPECT_TRUE(IsSafeObjectName(name)) << name;
   for (const char* raw : {"..", ".", "", "a/../b", "a\\b\r\t", "\xff\xfe"}) {
-    const std::string n = ItemRecordName(Date{2020, 6, 8}, "trades", raw, raw);
+    const std::string n = Layout().ItemRecordName(Date{2020, 6, 8}, "trades", raw, raw);
     EXPECT_TRUE(IsSafeObjectName(n)) << n;
   }
   // Long components are cut and hashed: bounded, and still distinct.
-  const std::string a = ItemRecordName(Date{2020, 6, 8}, "trades", "x", std::string(300, 'A'));
-  const std::string b = ItemRecordName(Date{2020, 6, 8}, "trades", "x", std::string(299, 'A') + "B");
+  const std::string a = Layout().ItemRecordName(Date{2020, 6, 8}, "trades", "x", std::string(300, 'A'));
+  const std::string b = Layout().ItemRecordName(Date{2020, 6, 8}, "trades", "x", std::string(299, 'A') + "B");
   EXPECT_NE(a, b);
   EXPECT_TRUE(IsSafeObjectName(a)) << a;
 }
@@ -143,6 +147,170 @@ TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
     EXPECT_EQ(d.status().code(), Status::Code::kInvalidInput);
     EXPECT_NE(d.status().message().find("gs://b/rec.json"), std::string::npos);
   }
+}
+
+const Layout kHive(LayoutKind::kHive);
+
+TEST(HiveLayout, NamesHaveThePartitionsAndOnlyPortableBytes) {
+  const Date d{2024, 1, 1};
+  EXPECT_EQ(kHive.TickObjectName(d, "trades", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"),
+            "raw_tick_data/data_type=trades/date=2024-01-01/exchange=binance-futures/"
+            "BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet");
+  EXPECT_EQ(kHive.DerivedObjectName(d, "trade_bar_1m", "bitmex", "BITMEX:PERPETUAL:BTC-USD"),
+            "derived_data/data_type=trade_bar_1m/date=2024-01-01/exchange=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet");
+  EXPECT_EQ(kHive.InstrumentsObjectName(d), "instrument_availability/date=2024-01-01/instruments.parquet");
+  EXPECT_EQ(kHive.InstrumentsAggregateName(d, Date{2024, 1, 31}),
+            "instrument_availability_aggregate/instruments_20240101_20240131.parquet");
+  EXPECT_EQ(kHive.MissingReportObjectName(d), "missing_data_reports/date=2024-01-01/missing_data.parquet");
+  EXPECT_EQ(kHive.ItemRecordName(d, "options_chain", "deribit", "OPTIONS"),
+            "raw_tick_data/data_type=options_chain/date=2024-01-01/exchange=deribit/_items/OPTIONS.json");
+  EXPECT_FALSE(kHive.ParseTickObjectName(kHive.ItemRecordName(d, "trades", "deribit", "BTC-PERPETUAL")));
+  EXPECT_EQ(kHive.DayListPrefix(d, "trades", false), "raw_tick_data/data_type=trades/date=2024-01-01/");
+  EXPECT_EQ(kHive.DataTypeGlob("trades", false), "raw_tick_data/data_type=trades/*/*/*.parquet");
+  EXPECT_EQ(Layout().DataTypeGlob("trades", false), "raw_tick_data/by_date/day-*/data_type-trades/*.parquet");
+  // Every name of a hive store: A-Z a-z 0-9 . _ = - and '/', '=' only in partition folders.
+  const std::string key = "BITFINEX-DERIVATIVES:PERPETUAL:BTCF0:USTF0";
+  const std::string name = kHive.TickObjectName(d, "trades", "bitfinex-derivatives", key);
+  for (char c : name) {
+    EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '=' || c == '-' ||
+                c == '/')
+        << name;
+  }
+  EXPECT_EQ(name.substr(name.rfind('/')).find('='), std::string::npos) << name;
+  auto back = kHive.ParseTickObjectName(name);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->instrument_key, key);
+  EXPECT_EQ(back->data_type, "trades");
+  EXPECT_EQ(back->day, d);
+}
+
+TEST(HiveLayout, TheColonRuleIsReversibleForEveryInput) {
+  EXPECT_EQ(HiveNameComponent("BINANCE:SPOT_PAIR:BTC-USDT"), "BINANCE.SPOT_PAIR.BTC-USDT");
+  EXPECT_EQ(HiveNameComponent("A:B.C"), "A.B_2EC");        // a '.' of the key is escaped
+  EXPECT_EQ(HiveNameComponent("X:A_BC"), "X.A_5FBC");      // '_' before two hex digits is escaped
+  EXPECT_EQ(HiveNameComponent("X:A_B."), "X.A_B_2E");      // ... elsewhere it stays
+  EXPECT_EQ(HiveNameComponent(":A::B:"), "_3AA._3AB_3A");  // never a leading, doubled or trailing '.'
+  const std::string cases[] = {"", "_", "__", ".", "..", ":", "::", "_3A", "A_3A", "A.B", "A:B", "_5F", "a=b",
+                               "DERIBIT:UNKEYED:a/b\\c", std::string("\x00\xff", 2), "x_", "_x", "%", "~",
+                               "DERIBIT:OPTION:XRP-USDC-250228-0.625-CALL", "OKX-OPTIONS:OPTION:BTC-USD_UM-260626"};
+  std::set<std::string> seen;
+  for (const std::string& s : cases) {
+    const std::string c = HiveNameComponent(s);
+    EXPECT_FALSE(c.empty());
+    EXPECT_NE(c.front(), '.') << c;
+    EXPECT_NE(c.back(), '.') << c;
+    EXPECT_EQ(c.find(".."), std::string::npos) << c;
+    for (char ch : c) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '-') << c;
+    const auto back = UnescapeHiveNameComponent(c);
+    ASSERT_TRUE(back) << c;
+    EXPECT_EQ(*back, s) << c;
+    EXPECT_TRUE(seen.insert(c).second) << "two inputs give " << c;
+  }
+  // Random strings over the bytes that matter: encode, decode, compare.
+  const char alphabet[] = {':', '_', '.', 'A', 'F', '3', '5', 'x', '-', '/', '='};
+  uint64_t state = 12345;
+  for (int n = 0; n < 20000; n++) {
+    std::string s;
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const size_t len = (state >> 60) & 7;
+    for (size_t i = 0; i < len; i++) {
+      state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+      s.push_back(alphabet[(state >> 33) % sizeof alphabet]);
+    }
+    const auto back = UnescapeHiveNameComponent(HiveNameComponent(s));
+    ASSERT_TRUE(back) << s;
+    ASSERT_EQ(*back, s) << HiveNameComponent(s);
+  }
+}
+
+TEST(HiveLayout, LongNamesAreCutWithAHashAndNotMistakenForNames) {
+  const std::string a = "DERIBIT:UNKEYED:" + std::string(300, 'A');
+  const std::string b = "DERIBIT:UNKEYED:" + std::string(299, 'A') + "B";
+  const std::string ca = HiveNameComponent(a), cb = HiveNameComponent(b);
+  EXPECT_EQ(ca.size(), kMaxComponentBytes - 8);
+  EXPECT_NE(ca, cb);
+  EXPECT_FALSE(UnescapeHiveNameComponent(ca));
+  const std::string longest = std::string(kMaxComponentBytes - 9, 'A');  // one byte short: kept whole
+  EXPECT_EQ(HiveNameComponent(longest), longest);
+  EXPECT_EQ(UnescapeHiveNameComponent(longest), longest);
+  const std::string dots = HiveNameComponent(std::string(250, '.'));
+  EXPECT_EQ(dots.size(), kMaxComponentBytes - 8);
+  EXPECT_TRUE(IsSafeObjectName("x/" + dots + ".parquet")) << dots;
+}
+
+TEST(LayoutRecord, ParsesWhatItWritesAndRejectsAnythingElse) {
+  for (LayoutKind k : {LayoutKind::kByDate, LayoutKind::kHive}) {
+    auto back = ParseStoreRecord(StoreRecordJson(k), "r");
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*back, k);
+  }
+  EXPECT_EQ(StoreRecordJson(LayoutKind::kHive), "{\"format_version\":1,\"layout\":\"hive\"}\n");
+  for (const char* bad : {"", "[]", "{\"format_version\":1}", "{\"format_version\":1,\"layout\":\"flat\"}",
+                          "{\"layout\":\"hive\"}", "{\"format_version\":2,\"layout\":\"hive\"}"}) {
+    auto r = ParseStoreRecord(bad, "gs://b/market-tick-store.json");
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_EQ(r.status().code(), Status::Code::kUsage) << bad;
+    EXPECT_NE(r.status().message().find("gs://b/market-tick-store.json"), std::string::npos);
+  }
+}
+
+TEST(LayoutRecord, AStoreKeepsTheLayoutItWasFirstWrittenWith) {
+  testing::MemoryStoreDouble store;
+  // Empty store, hive asked for: decided, but nothing written until a job records it.
+  ASSERT_TRUE(ResolveStoreLayout(&store, LayoutKind::kHive).ok());
+  EXPECT_EQ(store.layout().kind(), LayoutKind::kHive);
+  EXPECT_TRUE(store.Names().empty());
+  ASSERT_TRUE(RecordStoreLayout(&store).ok());
+  EXPECT_EQ(*store.Read(kStoreRecordName), StoreRecordJson(LayoutKind::kHive));
+  ASSERT_TRUE(RecordStoreLayout(&store).ok());  // again: the same record, nothing changes
+  // Later commands without --layout get it; one asking for by_date is refused.
+  store.set_layout(Layout());
+  ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt).ok());
+  EXPECT_EQ(store.layout().kind(), LayoutKind::kHive);
+  const Status st = ResolveStoreLayout(&store, LayoutKind::kByDate);
+  EXPECT_EQ(st.code(), Status::Code::kUsage);
+  EXPECT_NE(st.message().find("is a hive store"), std::string::npos) << st.message();
+}
+
+TEST(LayoutRecord, ByDateObjectsWithoutARecordAreByDate) {
+  testing::MemoryStoreDouble store;
+  store.Put(Layout().TickObjectName(Date{2024, 1, 1}, "trades", "bitmex", "BITMEX:PERPETUAL:XBT-USD"), "PAR1");
+  const Status st = ResolveStoreLayout(&store, LayoutKind::kHive);
+  EXPECT_EQ(st.code(), Status::Code::kUsage) << st.message();
+  EXPECT_NE(st.message().find("holds by_date objects"), std::string::npos) << st.message();
+  ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt).ok());
+  EXPECT_EQ(store.layout().kind(), LayoutKind::kByDate);
+  EXPECT_FALSE(store.Exists(kStoreRecordName).value());
+  ASSERT_TRUE(RecordStoreLayout(&store).ok());
+  EXPECT_EQ(*store.Read(kStoreRecordName), StoreRecordJson(LayoutKind::kByDate));
+}
+
+TEST(LayoutRecord, OfTwoFirstWritersRacingOneLayoutIsRecordedAndTheOtherWritesNothing) {
+  // Another run's record appears between this run's read and its create-only
+  // write (the double's first read of the record does not see it).
+  class RacingStore : public testing::MemoryStoreDouble {
+   public:
+    explicit RacingStore(LayoutKind other) : other_(other) {}
+    Result<std::string> Read(const std::string& name) override {
+      if (name == kStoreRecordName && !raced_) {
+        raced_ = true;
+        Put(kStoreRecordName, StoreRecordJson(other_));
+        return Status::NotFound(name);
+      }
+      return MemoryStoreDouble::Read(name);
+    }
+    LayoutKind other_;
+    bool raced_ = false;
+  };
+  RacingStore same(LayoutKind::kHive);
+  same.set_layout(Layout(LayoutKind::kHive));
+  EXPECT_TRUE(RecordStoreLayout(&same).ok());
+  RacingStore other(LayoutKind::kHive);  // this run writes by_date
+  const Status st = RecordStoreLayout(&other);
+  EXPECT_EQ(st.code(), Status::Code::kUsage);
+  EXPECT_NE(st.message().find("recorded as a hive store by another run"), std::string::npos) << st.message();
+  EXPECT_EQ(*other.Read(kStoreRecordName), StoreRecordJson(LayoutKind::kHive));
+  EXPECT_EQ(other.Names().size(), 1u);
 }
 
 }  // namespace

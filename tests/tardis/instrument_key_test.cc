@@ -88,22 +88,22 @@ TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
 TEST(Layout, TickObjectNamesRoundTrip) {
   const Date d{2020, 6, 8};
   const std::string name =
-      storage::TickObjectName(d, "options_chain", "DERIBIT:OPTION:BTC-USD-200609-9875-PUT");
+      storage::Layout().TickObjectName(d, "options_chain", "deribit", "DERIBIT:OPTION:BTC-USD-200609-9875-PUT");
   EXPECT_EQ(name,
             "raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/"
             "DERIBIT:OPTION:BTC-USD-200609-9875-PUT.parquet");
-  auto back = storage::ParseTickObjectName(name);
+  auto back = storage::Layout().ParseTickObjectName(name);
   ASSERT_TRUE(back.has_value());
   EXPECT_EQ(back->day, d);
   EXPECT_EQ(back->data_type, "options_chain");
   EXPECT_EQ(back->instrument_key, "DERIBIT:OPTION:BTC-USD-200609-9875-PUT");
-  EXPECT_FALSE(storage::ParseTickObjectName("raw_tick_data/by_date/day-2020-13-01/data_type-x/K.parquet"));
-  EXPECT_FALSE(storage::ParseTickObjectName("raw_tick_data/by_date/day-2020-01-01/data_type-x/K.csv"));
-  EXPECT_EQ(storage::InstrumentsObjectName(d),
+  EXPECT_FALSE(storage::Layout().ParseTickObjectName("raw_tick_data/by_date/day-2020-13-01/data_type-x/K.parquet"));
+  EXPECT_FALSE(storage::Layout().ParseTickObjectName("raw_tick_data/by_date/day-2020-01-01/data_type-x/K.csv"));
+  EXPECT_EQ(storage::Layout().InstrumentsObjectName(d),
             "instrument_availability/by_date/day-2020-06-08/instruments.parquet");
-  EXPECT_EQ(storage::InstrumentsAggregateName(d, Date{2020, 7, 1}),
+  EXPECT_EQ(storage::Layout().InstrumentsAggregateName(d, Date{2020, 7, 1}),
             "instrument_availability/aggregate/instruments_20200608_20200701.parquet");
-  EXPECT_EQ(storage::MissingReportObjectName(d),
+  EXPECT_EQ(storage::Layout().MissingReportObjectName(d),
             "missing_data_reports/by_date/day-2020-06-08/missing_data.parquet");
 }
 

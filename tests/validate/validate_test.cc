@@ -63,7 +63,7 @@ class Tree : public ::testing::Test {
     ASSERT_NE(schema, nullptr);
     const auto spec = keyless ? schema->ParquetSchema() : schema->OutputSchema();
     const std::string key_value = !row_key.empty() ? row_key : schema->row_keys ? "x" : key;
-    auto obj = store_->Create(storage::TickObjectName(day, dt, key), true);
+    auto obj = store_->Create(storage::Layout().TickObjectName(day, dt, "exchange", key), true);
     ASSERT_TRUE(obj.ok());
     parquet::FileWriter w(obj->get(), spec, parquet::WriterOptions{});
     for (size_t a = 0; a < rows; a += row_group_rows) {
@@ -97,7 +97,7 @@ class Tree : public ::testing::Test {
 
   // What a copy cut short leaves: the first half of the object.
   void Truncate(const Date& day, const std::string& dt, const std::string& key) {
-    const std::string name = storage::TickObjectName(day, dt, key);
+    const std::string name = storage::Layout().TickObjectName(day, dt, "exchange", key);
     auto bytes = store_->Read(name);
     ASSERT_TRUE(bytes.ok()) << bytes.status().message();
     store_->Put(name, bytes->substr(0, bytes->size() / 2));
@@ -111,7 +111,7 @@ class Tree : public ::testing::Test {
                    "quotes,trades,book_snapshot_10"),
         Definition("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "derivative_ticker,trades"),
     };
-    auto r = pipeline::WriteInstrumentsFile(store_.get(), storage::InstrumentsObjectName(day), defs, {},
+    auto r = pipeline::WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(day), defs, {},
                                             parquet::WriterOptions{}, true);
     ASSERT_TRUE(r.ok()) << r.status().ToString();
   }
@@ -242,7 +242,7 @@ TEST_F(Tree, DeepChecksTheRowsExchangeAndSymbolAgainstTheItem) {
 TEST_F(Tree, DeepChecksTheInstrumentKeyColumnAndAcceptsFilesWithoutIt) {
   const auto* trades = tardis::FindSchema("trades");
   const std::string key = "BINANCE-FUTURES:PERPETUAL:BTC-USDT";
-  const std::string name = storage::TickObjectName(kDay, "trades", key);
+  const std::string name = storage::Layout().TickObjectName(kDay, "trades", "binance-futures", key);
   WriteTick(kDay, "trades", key, 10, kDayUs);
   FileCheck c = CheckObject(store_.get(), name, *trades, kDay, key, nullptr, "binance-futures", "BTCUSDT");
   EXPECT_EQ(c.status, ItemStatus::kDone) << c.reason;
@@ -263,7 +263,7 @@ TEST_F(Tree, DeepChecksTheInstrumentKeyColumnAndAcceptsFilesWithoutIt) {
 TEST_F(Tree, DeepChecksAChainsRowKeysAgainstItsUnderlying) {
   const auto* chain = tardis::FindSchema("options_chain");
   const std::string key = "DERIBIT:OPTIONS:BTC-USD";
-  const std::string name = storage::TickObjectName(kDay, "options_chain", key);
+  const std::string name = storage::Layout().TickObjectName(kDay, "options_chain", "exchange", key);
   WriteTick(kDay, "options_chain", key, 10, kDayUs, "", 100, "", "DERIBIT:OPTION:BTC-USD-200609-9875-PUT");
   FileCheck c = CheckObject(store_.get(), name, *chain, kDay, key, nullptr, "deribit", "OPTIONS");
   EXPECT_EQ(c.status, ItemStatus::kDone) << c.reason;
@@ -329,7 +329,7 @@ TEST_F(Tree, DaysWithoutDefinitionsFail) {
   EXPECT_EQ(exp->definition_problems[0].first, kDay2);
   EXPECT_NE(exp->definition_problems[0].second.find("no instrument definitions"), std::string::npos);
   // A definitions file that is not Parquet is a problem of its day, not a crash.
-  auto w = store_->Create(storage::InstrumentsObjectName(kDay2), true);
+  auto w = store_->Create(storage::Layout().InstrumentsObjectName(kDay2), true);
   ASSERT_TRUE((*w)->Append("not parquet at all").ok());
   ASSERT_TRUE((*w)->Commit().ok());
   exp = ExpectedFromDefinitions(store_.get(), s);
@@ -380,7 +380,7 @@ TEST_F(Tree, MissingReportRoundTrips) {
   auto none = ReadMissingReport(store_.get(), kDay2);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
-  auto f = parquet::FileReader::Open(store_.get(), storage::MissingReportObjectName(kDay2));
+  auto f = parquet::FileReader::Open(store_.get(), storage::Layout().MissingReportObjectName(kDay2));
   ASSERT_TRUE(f.ok());
   EXPECT_EQ((*f)->metadata().num_rows, 0);
   EXPECT_EQ((*f)->metadata().leaves.size(), MissingReportSchema().size());
@@ -482,7 +482,7 @@ void WriteOptionDefinitions(storage::ObjectStore* store, const Date& day) {
   };
   const std::string grouped =
       R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["options_chain","trades"]}])";
-  auto r = pipeline::WriteInstrumentsFile(store, storage::InstrumentsObjectName(day), defs,
+  auto r = pipeline::WriteInstrumentsFile(store, storage::Layout().InstrumentsObjectName(day), defs,
                                           {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
 }
@@ -514,7 +514,7 @@ TEST_F(Tree, OptionsChainItemsAreOnePerUnderlyingAndNeedTheCompletionRecord) {
   rec.item = "2020-02-22/options_chain/deribit/OPTIONS";
   rec.outcome = "done";
   rec.rows = 10;
-  rec.objects.push_back({storage::TickObjectName(kDay, "options_chain", "DERIBIT:OPTIONS:BTC-USD"),
+  rec.objects.push_back({storage::Layout().TickObjectName(kDay, "options_chain", "deribit", "DERIBIT:OPTIONS:BTC-USD"),
                          "DERIBIT:OPTIONS:BTC-USD", 10, 1234});
   const pipeline::WorkItem item{kDay, "options_chain", "deribit", "OPTIONS", {}};
   ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
@@ -782,7 +782,7 @@ TEST_F(Tree, DerivedItemsAreFoundUnderDerivedDataAndCheckedAgainstTheirSchema) {
             "derived_data/by_date/day-2020-02-22/data_type-trade_bar_1m/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet");
   // A raw trades file where the bars go: corrupt, by the derived schema.
   WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs);
-  auto bytes = store_->Read(storage::TickObjectName(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"));
+  auto bytes = store_->Read(storage::Layout().TickObjectName(kDay, "trades", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"));
   ASSERT_TRUE(bytes.ok());
   auto obj = store_->Create(r.items[0].object, true);
   ASSERT_TRUE(obj.ok());

@@ -42,14 +42,18 @@ export function mkTmp(root, name) {
   return d;
 }
 
-/** All regular files (and other non-directories) under dir, as paths relative to dir, sorted. */
+/**
+ * All regular files (and other non-directories) under dir, as paths relative to dir, sorted; without
+ * the store's layout record at dir's root (market-tick-store.json, docs/STORAGE.md "Layouts"), which
+ * tests/js/layout.test.mjs and the GCS emulator tests check by name.
+ */
 export function listFiles(dir) {
   const out = [];
   const walk = (d) => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else out.push(path.relative(dir, p));
+      else if (!(d === dir && e.name === 'market-tick-store.json')) out.push(path.relative(dir, p));
     }
   };
   if (fs.existsSync(dir)) walk(dir);

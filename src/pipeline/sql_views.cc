@@ -1,0 +1,133 @@
+#include "pipeline/sql_views.h"
+
+#include <map>
+
+#include "derive/names.h"
+#include "tardis/schema.h"
+
+namespace mt::pipeline {
+
+namespace {
+
+// A data type as a view name and inside a path: what the schema table and
+// the derived grammar name (lower case, digits, '_'), nothing to quote.
+bool PlainName(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// A single-quoted SQL string literal (DuckDB: '' for a quote).
+std::string Quoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += '\'';
+    out += c;
+  }
+  return out + "'";
+}
+
+// A DuckDB view over one data type. hive: the path's partitions, typed.
+// by_date: the same columns computed from the file name, so a query is the
+// same in both layouts (the files carry `exchange` themselves).
+std::string DuckDbView(const storage::Layout& layout, const std::string& root, const std::string& name,
+                       bool derived) {
+  const std::string glob = root + "/" + layout.DataTypeGlob(name, derived);
+  if (layout.kind() == storage::LayoutKind::kHive) {
+    return "CREATE OR REPLACE VIEW " + name + " AS\nSELECT * FROM read_parquet(" + Quoted(glob) +
+           ", hive_partitioning = true, hive_types = {'data_type': VARCHAR, 'date': DATE, 'exchange': VARCHAR}, "
+           "union_by_name = true);\n";
+  }
+  return "CREATE OR REPLACE VIEW " + name + " AS\nSELECT * EXCLUDE (filename), " + Quoted(name) +
+         " AS data_type,\n  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
+         "FROM read_parquet(" + Quoted(glob) + ", filename = true, union_by_name = true);\n";
+}
+
+std::string DuckDbInstruments(const storage::Layout& layout, const std::string& root) {
+  const std::string glob = root + "/" + layout.InstrumentsGlob();
+  if (layout.kind() == storage::LayoutKind::kHive) {
+    return "CREATE OR REPLACE VIEW instruments AS\nSELECT * FROM read_parquet(" + Quoted(glob) +
+           ", hive_partitioning = true, hive_types = {'date': DATE}, union_by_name = true);\n";
+  }
+  return "CREATE OR REPLACE VIEW instruments AS\nSELECT * EXCLUDE (filename),\n"
+         "  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
+         "FROM read_parquet(" + Quoted(glob) + ", filename = true, union_by_name = true);\n";
+}
+
+// BigQuery's DDL for an external table over Hive partitions (Google's
+// "CREATE EXTERNAL TABLE statement"): the partition columns in path order,
+// the URI prefix ending just before the first partition.
+std::string BigQueryTable(const storage::Layout& layout, const std::string& root, const std::string& dataset,
+                          const std::string& name, bool derived) {
+  const std::string prefix = root + "/" + (derived ? "derived_data" : "raw_tick_data");
+  return "CREATE OR REPLACE EXTERNAL TABLE `" + dataset + "." + name +
+         "`\nWITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange STRING\n)\nOPTIONS (\n"
+         "  format = 'PARQUET',\n  hive_partition_uri_prefix = " + Quoted(prefix) + ",\n  uris = [" +
+         Quoted(root + "/" + layout.DataTypePrefix(name, derived) + "*") + "]\n);\n";
+}
+
+bool IsDerived(const std::string& t) {
+  return !tardis::FindSchema(t) && derive::ParseDerivedName(t).ok();
+}
+
+}  // namespace
+
+Result<std::string> SqlDefinitions(storage::ObjectStore* store, const SqlViewsOptions& opts) {
+  const storage::Layout& layout = store->layout();
+  const bool bigquery = opts.engine == SqlEngine::kBigQuery;
+  if (bigquery && layout.kind() != storage::LayoutKind::kHive) {
+    return Status::Usage(store->Describe("") + " is a by_date store: BigQuery's external tables read Hive "
+                         "partitions only, so write a store with --layout hive (or use --engine duckdb)");
+  }
+  if (bigquery && opts.root.rfind("gs://", 0) != 0) {
+    return Status::Usage("BigQuery reads gs:// stores only; " + opts.root + " is local (use --engine duckdb)");
+  }
+  if (bigquery && !PlainName(opts.dataset)) {
+    // Datasets: letters, digits and '_' (Google's naming rules); upper case is allowed there.
+    for (char c : opts.dataset) {
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
+        return Status::Usage("--dataset '" + opts.dataset + "': letters, digits and '_' only");
+      }
+    }
+    if (opts.dataset.empty()) return Status::Usage("--dataset is empty");
+  }
+  std::map<std::string, bool> types;  // name -> derived
+  bool instruments = false;
+  if (!opts.data_types.empty()) {
+    for (const std::string& t : opts.data_types) {
+      if (!PlainName(t) || !(tardis::FindSchema(t) || IsDerived(t))) {
+        return Status::Usage("--data-types: '" + t + "' is neither a Tardis data type nor a derived name");
+      }
+      types[t] = IsDerived(t);
+    }
+  } else {
+    for (const char* root : {"raw_tick_data/", "derived_data/"}) {
+      MT_ASSIGN_OR_RETURN(auto list, store->List(root));
+      for (const auto& o : list) {
+        bool derived = false;
+        auto t = layout.DataTypeOfName(o.name, &derived);
+        if (t && PlainName(*t)) types.emplace(*t, derived);
+      }
+    }
+    MT_ASSIGN_OR_RETURN(auto defs, store->List("instrument_availability/"));
+    for (const auto& o : defs) {
+      const std::string& n = o.name;
+      if (n.size() > 20 && n.compare(n.size() - 20, 20, "/instruments.parquet") == 0) instruments = true;
+    }
+    if (types.empty() && !instruments) {
+      return Status::Usage(store->Describe("") + " holds no tick data, derived data or instrument definitions to "
+                           "define views over (a " + std::string(layout.name()) + " store)");
+    }
+  }
+  std::string out = bigquery ? "" : "SET TimeZone = 'UTC';\n";
+  for (const auto& [name, derived] : types) {
+    out += bigquery ? BigQueryTable(layout, opts.root, opts.dataset, name, derived)
+                    : DuckDbView(layout, opts.root, name, derived);
+  }
+  if (instruments && !bigquery) out += DuckDbInstruments(layout, opts.root);
+  return out;
+}
+
+}  // namespace mt::pipeline

@@ -1,0 +1,110 @@
+#include "storage/layout_record.h"
+
+#include "core/bounded_json.h"
+
+namespace mt::storage {
+
+namespace {
+
+// The record's layout, nullopt when there is none.
+Result<std::optional<LayoutKind>> ReadRecord(ObjectStore* store) {
+  auto bytes = store->Read(kStoreRecordName);
+  if (!bytes.ok()) {
+    if (bytes.status().code() == Status::Code::kNotFound) return std::optional<LayoutKind>();
+    return bytes.status();
+  }
+  MT_ASSIGN_OR_RETURN(LayoutKind kind, ParseStoreRecord(*bytes, store->Describe(kStoreRecordName)));
+  return std::optional<LayoutKind>(kind);
+}
+
+// by_date when the store has by_date objects (the cheapest listings first,
+// each only until one answers with an object), else nullopt.
+Result<std::optional<LayoutKind>> ProbeObjects(ObjectStore* store) {
+  for (LayoutKind kind : {LayoutKind::kByDate, LayoutKind::kHive}) {
+    for (const std::string& prefix : Layout(kind).ProbePrefixes()) {
+      MT_ASSIGN_OR_RETURN(auto list, store->List(prefix));
+      if (!list.empty()) return std::optional<LayoutKind>(kind);
+    }
+  }
+  return std::optional<LayoutKind>();
+}
+
+Status Disagree(ObjectStore* store, LayoutKind requested, LayoutKind found, const std::string& why) {
+  return Status::Usage("--layout/OUTPUT_LAYOUT " + std::string(LayoutKindName(requested)) + ", but " +
+                       store->Describe("") + " is a " + LayoutKindName(found) + " store (" + why +
+                       "); one store holds one layout: drop --layout/OUTPUT_LAYOUT, or write to another --output");
+}
+
+}  // namespace
+
+std::string StoreRecordJson(LayoutKind kind) {
+  return "{\"format_version\":" + std::to_string(kStoreRecordFormatVersion) + ",\"layout\":\"" +
+         LayoutKindName(kind) + "\"}\n";
+}
+
+Result<LayoutKind> ParseStoreRecord(std::string_view bytes, const std::string& where) {
+  auto bad = [&](const std::string& what) {
+    return Status::Usage(where + ": " + what + " (the store's layout record, written by market-tick; restore it "
+                         "as {\"format_version\":1,\"layout\":\"by_date\"} or \"hive\", as the store's objects are named)");
+  };
+  MT_ASSIGN_OR_RETURN(const nlohmann::json j, ParseBoundedJson(bytes, where, nullptr, JsonLimits{4096, 4}));
+  if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
+  auto v = j.find("format_version");
+  if (v == j.end() || !v->is_number_integer()) return bad("no integer format_version");
+  if (v->get<int64_t>() > kStoreRecordFormatVersion) {
+    return Status::Usage(where + ": format_version " + std::to_string(v->get<int64_t>()) +
+                         " is newer than this market-tick understands (" +
+                         std::to_string(kStoreRecordFormatVersion) + "): use a newer market-tick");
+  }
+  auto l = j.find("layout");
+  if (l == j.end() || !l->is_string()) return bad("no layout");
+  auto kind = ParseLayoutKind(l->get<std::string>());
+  if (!kind) return bad("unknown layout '" + l->get<std::string>() + "'");
+  return *kind;
+}
+
+Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requested) {
+  MT_ASSIGN_OR_RETURN(std::optional<LayoutKind> recorded, ReadRecord(store));
+  if (recorded) {
+    if (requested && *requested != *recorded) {
+      return Disagree(store, *requested, *recorded, "recorded in " + store->Describe(kStoreRecordName));
+    }
+    store->set_layout(Layout(*recorded));
+    return Status::OK();
+  }
+  MT_ASSIGN_OR_RETURN(std::optional<LayoutKind> found, ProbeObjects(store));
+  if (found && requested && *requested != *found) {
+    return Disagree(store, *requested, *found, "it holds " + std::string(LayoutKindName(*found)) + " objects");
+  }
+  store->set_layout(Layout(found ? *found : requested ? *requested : LayoutKind::kByDate));
+  return Status::OK();
+}
+
+Status RecordStoreLayout(ObjectStore* store) {
+  const LayoutKind kind = store->layout().kind();
+  MT_ASSIGN_OR_RETURN(std::optional<LayoutKind> recorded, ReadRecord(store));
+  if (!recorded) {
+    Status st;
+    auto obj = store->Create(kStoreRecordName, /*overwrite=*/false);
+    if (obj.ok()) {
+      st = (*obj)->Append(StoreRecordJson(kind));
+      if (st.ok()) st = (*obj)->Commit();
+      if (st.ok()) return Status::OK();
+      (*obj)->Abort();
+    } else {
+      st = obj.status();
+    }
+    if (st.code() != Status::Code::kAlreadyExists) return st.WithContext("writing " + store->Describe(kStoreRecordName));
+    // Another first writer won: its record decides.
+    MT_ASSIGN_OR_RETURN(recorded, ReadRecord(store));
+    if (!recorded) return Status::IOError(store->Describe(kStoreRecordName) + " exists but cannot be read; retry");
+  }
+  if (*recorded != kind) {
+    return Status::Usage(store->Describe("") + " was just recorded as a " + LayoutKindName(*recorded) +
+                         " store by another run, but this run writes " + LayoutKindName(kind) +
+                         "; nothing was written: run again with the same --layout/OUTPUT_LAYOUT as the other run");
+  }
+  return Status::OK();
+}
+
+}  // namespace mt::storage

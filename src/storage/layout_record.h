@@ -1,0 +1,40 @@
+// The record of a store's layout: a small JSON object at the store's root
+// (kStoreRecordName, docs/STORAGE.md "Layouts"), written once, when the store
+// is first written, with a create-only write, so every later command (and a
+// concurrent first writer) uses the same layout and two layouts never mix.
+//   {"format_version":1,"layout":"hive"}
+#pragma once
+
+#include <optional>
+
+#include "core/status.h"
+#include "storage/layout.h"
+#include "storage/object_store.h"
+
+namespace mt::storage {
+
+inline constexpr int kStoreRecordFormatVersion = 1;
+
+// The record's bytes for `kind`.
+std::string StoreRecordJson(LayoutKind kind);
+// The layout a record's bytes give; kUsage naming `where` for anything else
+// (not JSON, an unknown layout, a format version newer than this binary's).
+Result<LayoutKind> ParseStoreRecord(std::string_view bytes, const std::string& where);
+
+// Decides `store`'s layout and sets it (ObjectStore::set_layout):
+//   - the record's layout when there is one;
+//   - by_date for a store with by_date objects but no record (stores written
+//     before layouts existed);
+//   - else `requested`, else by_date.
+// `requested` is --layout / OUTPUT_LAYOUT; one that disagrees with the store
+// is kUsage, before anything is written. Reads only.
+Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requested);
+
+// Writes the record of store->layout() unless the store has one, with a
+// create-only write; a job calls it just before its first object, so a run
+// that fails earlier leaves nothing behind. A record of another layout (a
+// concurrent first writer won the create) is kUsage: of two first writers
+// racing, exactly one layout is recorded and the other writes nothing.
+Status RecordStoreLayout(ObjectStore* store);
+
+}  // namespace mt::storage

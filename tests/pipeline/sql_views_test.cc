@@ -1,0 +1,75 @@
+// `market-tick sql` text (pipeline/sql_views.h): BigQuery's external tables in
+// the shape of Google's CREATE EXTERNAL TABLE statement (BigQuery cannot run
+// here; the DuckDB views are run in real DuckDB by tests/js/layout.test.mjs).
+#include "pipeline/sql_views.h"
+
+#include <gtest/gtest.h>
+
+#include "support/memory_store_double.h"
+
+namespace mt::pipeline {
+namespace {
+
+const Date kDay{2024, 1, 1};
+
+TEST(SqlViews, BigQueryExternalTablesOverHivePartitions) {
+  testing::MemoryStoreDouble store;
+  const storage::Layout hive(storage::LayoutKind::kHive);
+  store.set_layout(hive);
+  store.Put(hive.TickObjectName(kDay, "trades", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"), "x");
+  store.Put(hive.TickObjectName(kDay, "quotes", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
+  store.Put(hive.DerivedObjectName(kDay, "trade_bar_1m", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
+  store.Put(hive.ItemRecordName(kDay, "options_chain", "deribit", "OPTIONS"), "{}");  // not a data file
+  SqlViewsOptions o;
+  o.engine = SqlEngine::kBigQuery;
+  o.root = "gs://bkt/lake";
+  o.dataset = "ticks";
+  auto text = SqlDefinitions(&store, o);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  auto table = [](const std::string& name, const std::string& root) {
+    return "CREATE OR REPLACE EXTERNAL TABLE `ticks." + name +
+           "`\nWITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange STRING\n)\nOPTIONS (\n"
+           "  format = 'PARQUET',\n  hive_partition_uri_prefix = 'gs://bkt/lake/" + root + "',\n"
+           "  uris = ['gs://bkt/lake/" + root + "/data_type=" + name + "/*']\n);\n";
+  };
+  EXPECT_EQ(*text, table("quotes", "raw_tick_data") + table("trade_bar_1m", "derived_data") +
+                       table("trades", "raw_tick_data"));
+}
+
+TEST(SqlViews, BigQueryNeedsAHiveStoreInGcs) {
+  testing::MemoryStoreDouble store;
+  store.Put(storage::Layout().TickObjectName(kDay, "trades", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
+  SqlViewsOptions o;
+  o.engine = SqlEngine::kBigQuery;
+  o.root = "gs://bkt";
+  EXPECT_EQ(SqlDefinitions(&store, o).status().code(), Status::Code::kUsage);  // by_date
+  store.set_layout(storage::Layout(storage::LayoutKind::kHive));
+  o.root = "/data";
+  EXPECT_EQ(SqlDefinitions(&store, o).status().code(), Status::Code::kUsage);  // local
+  o.root = "gs://bkt";
+  o.dataset = "a.b";
+  EXPECT_EQ(SqlDefinitions(&store, o).status().code(), Status::Code::kUsage);
+}
+
+TEST(SqlViews, DuckDbViewsOfByDateComputeThePartitionColumns) {
+  testing::MemoryStoreDouble store;
+  store.Put(storage::Layout().TickObjectName(kDay, "trades", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
+  SqlViewsOptions o;
+  o.root = "/data/it's";
+  auto text = SqlDefinitions(&store, o);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(*text,
+            "SET TimeZone = 'UTC';\n"
+            "CREATE OR REPLACE VIEW trades AS\nSELECT * EXCLUDE (filename), 'trades' AS data_type,\n"
+            "  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
+            "FROM read_parquet('/data/it''s/raw_tick_data/by_date/day-*/data_type-trades/*.parquet', filename = true, "
+            "union_by_name = true);\n");
+  o.data_types = {"trades", "no_such_type"};
+  EXPECT_EQ(SqlDefinitions(&store, o).status().code(), Status::Code::kUsage);
+  testing::MemoryStoreDouble empty;
+  o.data_types.clear();
+  EXPECT_EQ(SqlDefinitions(&empty, o).status().code(), Status::Code::kUsage);
+}
+
+}  // namespace
+}  // namespace mt::pipeline
