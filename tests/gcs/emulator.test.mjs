@@ -399,8 +399,10 @@ test('hive layout in gs://: every command round-trips in the recorded layout; th
     const names = async () => (await storage.bucket(BUCKET).getFiles({ prefix: 'hive/' }))[0].map((f) => f.name).sort();
     const trades = 'hive/raw_tick_data/data_type=trades/date=2020-02-22/exchange=binance-futures/BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet';
     const quotes = 'hive/raw_tick_data/data_type=quotes/date=2020-02-22/exchange=binance-futures/BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet';
+    await runOk(['derive', '--from', '2020-03-01', '--exchanges', 'bitmex', '--derive', 'trade_bar_1m', '--output', out], extra);
     const all = await names();
     for (const n of [trades, quotes, 'hive/raw_tick_data/data_type=trades/date=2020-03-01/exchange=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet',
+      'hive/derived_data/data_type=trade_bar_1m/date=2020-03-01/exchange=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet',
       'hive/instrument_availability/date=2020-02-22/instruments.parquet']) {
       assert.ok(all.includes(n), `${n} in\n${all.join('\n')}`);
     }
