@@ -46,7 +46,7 @@
 
 namespace {
 
-// Venues whose symbols follow different rules (docs/KEYS.md).
+// Venues whose symbols follow different rules (docs/INSTRUMENTS.md).
 const char* const kExchanges[] = {"binance-futures", "binance", "bitmex",  "deribit",     "huobi-dm-swap",
                                   "okex-swap",       "okex-futures", "okex-options", "bybit", "coinbase"};
 // Symbols of the fixtures and of the venues above, grouped symbols, and none.

@@ -94,6 +94,10 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
   std::string id = std::string(exchange) + '\x1f' + std::string(symbol);
   auto it = instruments_.find(id);
   if (it != instruments_.end()) return last_ = it->second.get();
+  if (opts_.max_instruments && instruments_.size() >= opts_.max_instruments) {
+    overflowed_ = true;
+    return Status::Cancelled("more instruments than one pass derives");  // OnBatch turns it into overflowed_
+  }
   auto in = std::make_unique<Instrument>();
   in->exchange = std::string(exchange);
   in->symbol = std::string(symbol);
@@ -143,9 +147,13 @@ Status DeriveEngine::CheckCancel() const {
 }
 
 Status DeriveEngine::OnBatch(const RowGroupData& batch) {
-  if (!status_.ok() || active_.empty() || batch.num_rows == 0) return status_;
+  if (overflowed_ || !status_.ok() || active_.empty() || batch.num_rows == 0) return status_;
   status_ = CheckCancel();
   if (status_.ok()) status_ = schema_->name == "trades" ? TradeBatch(batch) : BookBatch(batch);
+  if (overflowed_) {
+    Abort();
+    status_ = Status::OK();
+  }
   return status_;
 }
 
@@ -315,6 +323,7 @@ Status DeriveEngine::FinishSeries(Instrument* in, Series* s) {
 }
 
 Status DeriveEngine::Finish() {
+  if (overflowed_) return Status::OK();
   if (status_.ok()) status_ = EndChange();
   if (status_.ok() && instruments_.empty() && schema_ && !active_.empty() && opts_.day && !opts_.exchange.empty() &&
       !opts_.symbol.empty()) {

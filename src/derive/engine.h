@@ -53,6 +53,13 @@ struct EngineOptions {
   // and each series written): once set, the engine stops with a kCancelled
   // status and the caller aborts it, so nothing it began becomes visible.
   const std::atomic<bool>* cancel = ProcessCancelFlag();
+  // More instruments than this in the input (0: no limit) and the engine
+  // gives up in the same pass: what it began is aborted, later batches are
+  // ignored, and overflowed() tells the caller to compute the series from
+  // the raw objects afterwards, one instrument at a time. Each instrument
+  // holds an open object per series, so this bounds descriptors and memory
+  // for a file of many instruments whose name does not say so.
+  size_t max_instruments = 0;
 };
 
 class DeriveEngine : public BatchObserver {
@@ -69,6 +76,9 @@ class DeriveEngine : public BatchObserver {
   const std::vector<std::string>& skipped() const { return skipped_; }
   // After Finish(): the objects written, ordered by name.
   const std::vector<DerivedOutput>& outputs() const { return outputs_; }
+  // The input held more than EngineOptions::max_instruments instruments:
+  // nothing was written (see there).
+  bool overflowed() const { return overflowed_; }
 
  private:
   struct Series;
@@ -97,6 +107,7 @@ class DeriveEngine : public BatchObserver {
   int64_t change_ts_ = 0, change_local_ = 0;
   bool change_snapshot_ = false;
   std::vector<DerivedOutput> outputs_;
+  bool overflowed_ = false;
   Status status_;
 };
 

@@ -18,6 +18,7 @@
 // on several threads at once after Flush() (the spill is read with pread).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -69,6 +70,14 @@ class SpillWriter {
                    const GroupTransform* transform = nullptr) const;
 
   int64_t num_rows(uint32_t file) const { return files_[file].num_rows; }
+  // Values of file `file`'s largest joined row group (what WriteFile holds
+  // in memory at once, before encoding), about.
+  uint64_t largest_group_bytes(uint32_t file) const {
+    uint64_t total = 0;
+    for (const Piece& p : files_[file].pieces) total += p.values;
+    return std::min<uint64_t>(total, max_group_bytes_);
+  }
+  size_t max_group_bytes() const { return max_group_bytes_; }
   uint64_t spill_bytes() const { return spill_size_; }
 
  private:

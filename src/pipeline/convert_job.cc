@@ -1,7 +1,5 @@
 #include "pipeline/convert_job.h"
 
-#include "pipeline/stored_derive.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -30,6 +28,20 @@
 namespace mt::pipeline {
 
 namespace {
+
+// Instruments whose series one pass computes beside the parse (each holds an
+// open object per series); more, and they are computed from the raw objects
+// afterwards (DeriveEngine::overflowed).
+constexpr size_t kMaxInstrumentsDerivedInOnePass = 8;
+
+OutputFile AsOutputFile(const derive::DerivedOutput& d) {
+  OutputFile o;
+  o.name = d.name;
+  o.instrument_key = d.instrument_key;
+  o.rows = d.rows;
+  o.bytes = d.bytes;
+  return o;
+}
 
 // Derived names skipped (their source is another data type), said once each.
 struct DeriveSkips {
@@ -93,6 +105,9 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   const bool derive_split = !derived.empty() && tardis::IsGroupedSymbol(hints.symbol) && target.store && hints.day;
   if (!derived.empty() && !derive_split) {
     derive::EngineOptions eo = DeriveEngineOptions(derived, target.store, target.overwrite, hints, cs);
+    // A file whose name does not say it is grouped may still hold many
+    // instruments: past a few, their series are computed after the split.
+    if (target.store) eo.max_instruments = kMaxInstrumentsDerivedInOnePass;
     const KeyResolver* resolver = target.keys;
     eo.key = [resolver](const Date& day, const std::string& exchange,
                         const std::string& symbol) -> Result<std::string> {
@@ -132,14 +147,7 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   ConvertFileResult r;
   MT_ASSIGN_OR_RETURN(r.outputs, conv.Finish());
   if (derived_engine) {
-    for (const auto& d : derived_engine->outputs()) {
-      OutputFile o;
-      o.name = d.name;
-      o.instrument_key = d.instrument_key;
-      o.rows = d.rows;
-      o.bytes = d.bytes;
-      r.derived.push_back(std::move(o));
-    }
+    for (const auto& d : derived_engine->outputs()) r.derived.push_back(AsOutputFile(d));
     std::lock_guard<std::mutex> l(skips->mu);
     for (const std::string& name : derived_engine->skipped()) {
       if (skips->said.insert(name).second) {
@@ -148,38 +156,46 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       }
     }
   }
-  if (derive_split && hints.data_type) {
-    StoredDeriveRequest sd;
-    sd.store = target.store;
-    sd.schema = hints.data_type;
-    for (const derive::DerivedSpec& s : derived) {
-      if (s.source_data_type() == hints.data_type->name) sd.specs.push_back(s);
-    }
-    sd.day = *hints.day;
-    sd.overwrite = target.overwrite;
-    sd.writer = cs.writer;
-    sd.tool_version = cs.tool_version;
-    sd.cancel = cancel;
-    std::vector<std::string> keys;
+  // Series computed after the split, from each instrument's raw object read
+  // back in turn: a grouped file, or a file whose rows turned out to hold
+  // more instruments than one pass derives (the engine gave up, wrote
+  // nothing). The objects are those just written, named as the store's
+  // layout names them.
+  const bool after_split = derive_split || (derived_engine && derived_engine->overflowed());
+  if (after_split && target.store) {
+    const std::string prefix = target.store->Describe("");
+    std::set<std::string> derived_types;
     for (const auto& o : r.outputs) {
-      if (!o.unkeyed && !o.instrument_key.empty()) keys.push_back(o.instrument_key);
-    }
-    if (!sd.specs.empty()) {
-      MT_ASSIGN_OR_RETURN(StoredDeriveResult split, DeriveEachObject(sd, hints.exchange, keys));
-      for (const auto& d : split.outputs) {
-        OutputFile o;
-        o.name = d.name;
-        o.instrument_key = d.instrument_key;
-        o.rows = d.rows;
-        o.bytes = d.bytes;
-        r.derived.push_back(std::move(o));
+      if (o.unkeyed || o.instrument_key.empty() || o.name.rfind(prefix, 0) != 0) continue;
+      const std::string object = o.name.substr(prefix.size());
+      const auto parsed = target.store->layout().ParseTickObjectName(object);
+      if (!parsed) continue;
+      StoredDeriveRequest sd;
+      sd.store = target.store;
+      sd.schema = tardis::FindSchema(parsed->data_type);
+      if (!sd.schema) continue;
+      for (const derive::DerivedSpec& d : derived) {
+        if (d.source_data_type() == parsed->data_type) sd.specs.push_back(d);
       }
+      if (sd.specs.empty()) continue;
+      derived_types.insert(parsed->data_type);
+      sd.raw_object = object;
+      sd.day = parsed->day;
+      sd.key = o.instrument_key;
+      sd.overwrite = target.overwrite;
+      sd.writer = cs.writer;
+      sd.tool_version = cs.tool_version;
+      sd.cancel = cancel;
+      MT_ASSIGN_OR_RETURN(StoredDeriveResult one, DeriveFromStoredObject(sd));
+      for (const auto& d : one.outputs) r.derived.push_back(AsOutputFile(d));
     }
-    std::lock_guard<std::mutex> l(skips->mu);
-    for (const derive::DerivedSpec& s : derived) {
-      if (s.source_data_type() != hints.data_type->name && skips->said.insert(s.name).second) {
-        log::Warn("--derive " + s.name + ": skipped for " + path + " and any other input that is not " +
-                  s.source_data_type() + " (it is computed from that data type)");
+    if (derive_split && hints.data_type) {
+      std::lock_guard<std::mutex> l(skips->mu);
+      for (const derive::DerivedSpec& d : derived) {
+        if (d.source_data_type() != hints.data_type->name && skips->said.insert(d.name).second) {
+          log::Warn("--derive " + d.name + ": skipped for " + path + " and any other input that is not " +
+                    d.source_data_type() + " (it is computed from that data type)");
+        }
       }
     }
   }

@@ -1,9 +1,11 @@
 #include "pipeline/tick_converter.h"
 
 #include <algorithm>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <cstring>
-#include <chrono>
+#include <mutex>
 #include <unordered_map>
 
 #include "core/parallel.h"
@@ -85,12 +87,35 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       // Fewer objects than threads (the chains of an options_chain file):
       // each object's columns are encoded on the pool instead.
       ThreadPool* column_pool = spilled.size() < static_cast<size_t>(po.threads) ? settings_.writer.pool : nullptr;
+      // Memory, not the thread count, bounds how many objects are assembled
+      // at once: each holds its joined row group (up to the spill's
+      // max_group_bytes of values) and its encoding, so objects start while
+      // the values in assembly stay within one such group (one object
+      // always runs). Thousands of small options run on every thread; big
+      // perpetuals about one at a time, whatever --threads is.
+      const uint64_t budget = static_cast<uint64_t>(spill_->max_group_bytes());
+      std::mutex budget_mu;
+      std::condition_variable budget_cv;
+      uint64_t in_assembly = 0;
       status_ = ParallelFor(spilled.size(), po, [&](size_t i) {
-        MT_RETURN_IF_ERROR(WriteOutput(spilled[i], batch, column_pool));
-        return batch ? Status::OK() : CommitOutput(spilled[i]);
+        const uint64_t need = std::max<uint64_t>(1, spill_->largest_group_bytes(spilled[i]->spill_file));
+        {
+          std::unique_lock<std::mutex> l(budget_mu);
+          budget_cv.wait(l, [&] { return in_assembly == 0 || in_assembly + need <= budget; });
+          in_assembly += need;
+        }
+        Status st = WriteOutput(spilled[i], batch, column_pool);
+        if (st.ok() && !batch) st = CommitOutput(spilled[i]);
+        {
+          std::lock_guard<std::mutex> l(budget_mu);
+          in_assembly -= need;
+        }
+        budget_cv.notify_all();
+        return st;
       });
       if (status_.code() == Status::Code::kCancelled) {
-        status_ = Status::Cancelled(hints_.source + ": interrupted while its objects were written; none was kept");
+        status_ = Status::Cancelled(hints_.source + ": interrupted while its objects were written" +
+                                    (batch ? "; none was kept" : "; those committed before stay, each complete"));
       }
     }
     // The spill goes before the sync: closing its unnamed file drops its

@@ -329,6 +329,31 @@ describe('derived series of a grouped file', () => {
     }
   });
 
+  it('a file of many instruments whose name does not say so: series after the split, within ulimit -n 64', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // The grouped day's rows plus 60 more options (generated), in a file named nothing Tardis-like.
+    let body = fs.readFileSync(grouped, 'utf8');
+    for (let i = 0; i < 600; i++) {
+      const ts = 1704067200000000 + i * 7_000_000 + 3;
+      body += `deribit,BTC-1JAN24-${50000 + (i % 60) * 100}-C,${ts},${ts + 7},x${i},buy,0.0${(i % 9) + 1},1\n`;
+    }
+    const file = path.join(dir, 'many.csv');
+    fs.writeFileSync(file, body);
+    const store = path.join(dir, 'many-store'), ref = path.join(dir, 'own-store');
+    const args = ['convert', file, '--data-type', 'trades', '--output', store, '--derive', 'trade_bar_1m'];
+    const r = spawnSync('/bin/sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', BIN, ...args],
+      { cwd: ROOT_TMP, env: ENV, encoding: 'utf8' });
+    assert.equal(r.status, 0, describeRun(args, { ...r, code: r.status }));
+    const raw = listFiles(path.join(store, 'raw_tick_data'));
+    const derived = listFiles(path.join(store, 'derived_data'));
+    assert.equal(raw.length, 63);
+    assert.equal(derived.length, 63);
+    for (const [, key] of SYMS) {
+      const f = rel('trade_bar_1m', key);
+      assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+    }
+  });
+
   it('derive over the per-instrument objects written from a grouped file', () => {
     const store = path.join(dir, 'derive-store'), ref = path.join(dir, 'own-store');
     runOk(['convert', grouped, '--output', store], { env: ENV });
