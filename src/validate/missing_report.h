@@ -1,9 +1,9 @@
 // missing_data_reports/by_date/day-D/missing_data.parquet (docs/VALIDATE.md): the
-// day's missing, corrupt and not-available items, one row each, written by validate and
+// day's missing, corrupt, not-available and no_data_incident items, one row each, written by validate and
 // read back by whatever re-downloads them. A day with nothing missing gets
 // a zero-row file, so "validated, complete" and "never validated" differ.
 // Columns (all REQUIRED): date (YYYY-MM-DD), data_type, instrument_key,
-// tardis_exchange, tardis_symbol, status (missing | corrupt | not_available), reason,
+// tardis_exchange, tardis_symbol, status (missing | corrupt | not_available | no_data_incident), reason,
 // object_name (STRING); checked_at (TIMESTAMP(MICROS,UTC)).
 #pragma once
 
