@@ -21,8 +21,8 @@ namespace mt::validate {
 // plans from these reports without depending on validate.
 using pipeline::MissingReportSchema;
 
-// Writes (replacing) the day's report from `items` (only missing and
-// corrupt and not_available ones are written). `checked_at` in microseconds since the epoch.
+// Writes (replacing) the day's report from `items` (only missing,
+// corrupt, not_available and no_data_incident ones are written). `checked_at` in microseconds since the epoch.
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const std::vector<const ItemResult*>& items,
                           int64_t checked_at, const std::string& created_by);
 
