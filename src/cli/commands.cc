@@ -125,6 +125,9 @@ std::vector<FlagSpec> ValidateFlags() {
            {"report", true, "write a self-contained HTML coverage report to this file, or to gs://BUCKET/NAME.html"},
            {"concurrency", true, "footers read at once with --deep", "", "16"},
            {"read-only", false, "do not write missing_data_reports/ objects"},
+           {"summary-json", true,
+            "write the counts per status (total and per data type) and the verdict as JSON to this file (whole or not "
+            "at all; if it cannot be written, the run fails)"},
        }) {
     f.push_back(e);
   }

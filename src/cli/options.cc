@@ -494,6 +494,7 @@ Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Co
   o.deep = args.Has("deep");
   o.read_only = args.Has("read-only");
   MT_ASSIGN_OR_RETURN(o.report_path, FileNameFlag(args, "report"));
+  MT_ASSIGN_OR_RETURN(o.summary_json, FileNameFlag(args, "summary-json"));
   // --report gs://BUCKET/NAME.html: an object, named exactly (the command
   // opens its bucket before checking anything, so a missing credential fails
   // first).

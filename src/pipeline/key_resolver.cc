@@ -14,6 +14,7 @@ DefinitionKeyResolver::DefinitionKeyResolver(Date day, const std::vector<Row>& r
     keys_.emplace(std::make_pair(r.exchange, tardis::AsciiUpper(r.symbol)), r.key);
     if (!r.base.empty()) currencies_[r.exchange].insert(r.base);
     if (!r.quote.empty()) currencies_[r.exchange].insert(r.quote);
+    if (!r.terms.empty()) terms_.emplace(r.key, r.terms);
   }
   // The exchange's own symbol second: a dataset symbol always wins.
   for (const auto& r : rows) {
@@ -37,7 +38,35 @@ Result<std::unique_ptr<DefinitionKeyResolver>> DefinitionKeyResolver::Load(parqu
   std::vector<Row> rows(cols[0].num_rows);
   for (size_t r = 0; r < rows.size(); r++) {
     auto at = [&](size_t c) { return r < cols[c].strings.size() ? cols[c].strings[r] : std::string(); };
-    rows[r] = Row{at(0), at(1), at(2), at(3), at(4), at(5)};
+    rows[r] = Row{at(0), at(1), at(2), at(3), at(4), at(5), {}};
+  }
+  // The terms (nullable columns): a column the file lacks (written before
+  // it existed) or of another type gives no value, never a guess.
+  auto optional_column = [&](const char* name, parquet::PhysicalType type) -> Result<parquet::ColumnValues> {
+    auto v = file.ReadColumn(std::string(name));
+    if (!v.ok()) {
+      if (v.status().code() == Status::Code::kNotFound) return parquet::ColumnValues{};
+      return v.status();
+    }
+    if (v->type != type || v->num_rows != rows.size()) return parquet::ColumnValues{};
+    return v;
+  };
+  auto has = [](const parquet::ColumnValues& c, size_t r) { return r < c.defined.size() && c.defined[r]; };
+  using PT = parquet::PhysicalType;
+  MT_ASSIGN_OR_RETURN(auto contract_size, optional_column("contract_size", PT::kDouble));
+  MT_ASSIGN_OR_RETURN(auto tick_size, optional_column("tick_size", PT::kDouble));
+  MT_ASSIGN_OR_RETURN(auto inverse, optional_column("inverse", PT::kBoolean));
+  MT_ASSIGN_OR_RETURN(auto price_currency, optional_column("price_currency", PT::kByteArray));
+  MT_ASSIGN_OR_RETURN(auto settle_asset, optional_column("settle_asset", PT::kByteArray));
+  MT_ASSIGN_OR_RETURN(auto amount_unit, optional_column("amount_unit", PT::kByteArray));
+  for (size_t r = 0; r < rows.size(); r++) {
+    ContractTerms& t = rows[r].terms;
+    if (has(contract_size, r)) t.contract_size = contract_size.doubles[r];
+    if (has(tick_size, r)) t.tick_size = tick_size.doubles[r];
+    if (has(inverse, r)) t.inverse = inverse.bools[r] != 0;
+    if (has(price_currency, r)) t.price_currency = price_currency.strings[r];
+    if (has(settle_asset, r)) t.settle_asset = settle_asset.strings[r];
+    if (has(amount_unit, r)) t.amount_unit = amount_unit.strings[r];
   }
   return std::make_unique<DefinitionKeyResolver>(day, rows);
 }
@@ -64,6 +93,13 @@ Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view ex
   auto split = tardis::ConfirmedSplit(*rule, sym, [&](const std::string& c) { return cur->second.count(c) > 0; });
   if (split) return *split;
   return rule;
+}
+
+Result<std::optional<ContractTerms>> DefinitionKeyResolver::TermsOn(const Date& day, const std::string& key) const {
+  (void)day;  // one day's resolver
+  auto it = terms_.find(key);
+  if (it == terms_.end()) return std::optional<ContractTerms>();
+  return std::optional<ContractTerms>(it->second);
 }
 
 Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::Load(const Date& day) {
@@ -140,6 +176,11 @@ Result<tardis::InstrumentKey> RowDayKeyResolver::ResolveOn(const Date& day, std:
                                                            std::string_view symbol) const {
   MT_ASSIGN_OR_RETURN(std::shared_ptr<const KeyResolver> keys, days_->ForDay(day));
   return keys->Resolve(exchange, symbol);
+}
+
+Result<std::optional<ContractTerms>> RowDayKeyResolver::TermsOn(const Date& day, const std::string& key) const {
+  MT_ASSIGN_OR_RETURN(std::shared_ptr<const KeyResolver> keys, days_->ForDay(day));
+  return keys->TermsOn(day, key);
 }
 
 }  // namespace mt::pipeline

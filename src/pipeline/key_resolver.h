@@ -42,12 +42,16 @@ class DefinitionKeyResolver : public KeyResolver {
     std::string raw_symbol;   // exchange_raw_symbol (may be lower case)
     std::string key;          // instrument_key
     std::string base, quote;  // base_asset, quote_asset
+    // contract_size, inverse, tick_size, price_currency, settle_asset,
+    // amount_unit (initialised so aggregate initialisers may leave it out)
+    ContractTerms terms = {};
   };
 
   DefinitionKeyResolver(Date day, const std::vector<Row>& rows);
   // Reads the rows of a definitions file (columns tardis_exchange,
   // tardis_symbol, exchange_raw_symbol, instrument_key, base_asset,
-  // quote_asset).
+  // quote_asset; and the terms' columns where the file has them: a file
+  // written before a column existed gives no value for it).
   static Result<std::unique_ptr<DefinitionKeyResolver>> Load(parquet::FileReader& file, Date day);
 
   // The definition's key for (exchange, symbol), matched by dataset symbol,
@@ -59,10 +63,15 @@ class DefinitionKeyResolver : public KeyResolver {
   // other is (BTC-AEUR rather than the rule's BTCA-EUR).
   Result<tardis::InstrumentKey> Resolve(std::string_view exchange, std::string_view symbol) const override;
 
+  // The definition row's terms of the instrument keyed `key` (the day is
+  // this resolver's); none when the definitions do not list the key.
+  Result<std::optional<ContractTerms>> TermsOn(const Date& day, const std::string& key) const override;
+
   size_t size() const { return keys_.size(); }
 
  private:
   Date day_;
+  std::map<std::string, ContractTerms> terms_;  // instrument_key -> its terms (those with any known)
   std::map<std::pair<std::string, std::string>, std::string> keys_;  // (exchange, SYMBOL) -> key
   std::map<std::string, std::set<std::string>> currencies_;  // bases and quotes, per exchange
 };
@@ -121,6 +130,8 @@ class RowDayKeyResolver : public KeyResolver {
   Result<tardis::InstrumentKey> Resolve(std::string_view exchange, std::string_view symbol) const override;
   Result<tardis::InstrumentKey> ResolveOn(const Date& day, std::string_view exchange,
                                           std::string_view symbol) const override;
+  // The terms from the definitions of `day`.
+  Result<std::optional<ContractTerms>> TermsOn(const Date& day, const std::string& key) const override;
 
  private:
   StoreKeyResolvers* days_;

@@ -5,7 +5,7 @@
 // file, so "validated, complete" and "never validated" differ.
 // Columns (all REQUIRED): date (YYYY-MM-DD), data_type, instrument_key,
 // tardis_exchange, tardis_symbol, status (missing | corrupt |
-// not_available), reason, object_name (STRING); checked_at
+// not_available | no_data_incident), reason, object_name (STRING); checked_at
 // (TIMESTAMP(MICROS,UTC)).
 #pragma once
 
@@ -24,7 +24,7 @@ std::vector<columnar::ColumnSpec> MissingReportSchema();
 struct MissingReportRow {
   Date day;
   std::string data_type, instrument_key, exchange, symbol;
-  std::string status;  // "missing", "corrupt" or "not_available"
+  std::string status;  // "missing", "corrupt", "not_available" or "no_data_incident"
   std::string reason, object_name;
 };
 

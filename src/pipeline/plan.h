@@ -195,6 +195,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
 // missing_data_reports/by_date/day-D/missing_data.parquet (written by
 // validate, missing_report.h), filtered by the request's exchanges and data
 // types (empty: all); not the not_available ones (the source has no file).
+// no_data_incident rows are planned (see ReportPlan::incident).
 // Corrupt objects exist, so the download must overwrite them (force).
 // A derived item's row (data_type a derived name, docs/DERIVED.md) plans its
 // source item (the raw data type of the same instrument) and adds its name
@@ -212,6 +213,11 @@ struct ReportPlan {
   std::set<std::string> replace;
   size_t missing = 0, corrupt = 0;
   size_t not_available = 0;  // listed, not planned: the source has no file
+  // no_data_incident rows, planned: a Tardis incident report covers a time
+  // range, not necessarily the whole day, so the day's file may well exist;
+  // one request settles it (the object arrives, or a 404 is recorded and
+  // the item becomes not_available), so rounds of --from-report converge.
+  size_t incident = 0;
   std::vector<Date> days_without_report;  // never validated: nothing to take from them
 };
 // REQUIRES: from <= to.

@@ -17,6 +17,10 @@ Result<ReportPlan> PlanFromRequestReports(storage::ObjectStore* store, const Pla
   log::Info("--from-report: " + std::to_string(rp->missing) + " missing and " + std::to_string(rp->corrupt) +
             " corrupt items (" + std::to_string(rp->not_available) +
             " not available at the source are not asked for again)");
+  if (rp->incident > 0) {
+    log::Info("--from-report: " + std::to_string(rp->incident) +
+              " no_data_incident items asked for once more (a Tardis incident may cover part of the day)");
+  }
   return rp;
 }
 

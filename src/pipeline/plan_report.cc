@@ -49,7 +49,7 @@ Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from
       }
       if (spec) plan.derived_items.push_back(DerivedItem{item, spec->name});
       plan.items.push_back(std::move(item));
-      (r.status == "corrupt" ? plan.corrupt : plan.missing)++;
+      (r.status == "corrupt" ? plan.corrupt : r.status == "no_data_incident" ? plan.incident : plan.missing)++;
     }
   }
   std::sort(plan.items.begin(), plan.items.end());

@@ -4,6 +4,7 @@
 #include "pipeline/schemas_markdown.h"
 
 #include "derive/names.h"
+#include "pipeline/tick_converter.h"
 #include "tardis/schema.h"
 #include "tardis/units.h"
 
@@ -39,6 +40,15 @@ std::string SchemasMarkdown() {
       "  instrument in every row (one dictionary value), so files read through a glob, renamed or\n"
       "  moved keep it; options_chain rows name their own option. Files of versions before this\n"
       "  column lack it (`validate` accepts both).\n";
+  out += "\n## File metadata\n\n"
+         "Key-value metadata of every tick file (Parquet footer `key_value_metadata`; DuckDB:\n"
+         "`SELECT * FROM parquet_kv_metadata('file.parquet')`), in this order. `contract_size` .. `amount_unit` are\n"
+         "the instrument's terms on the file's day, from that day's instrument definitions (`market-tick\n"
+         "instruments`; docs/INSTRUMENTS.md, columns of the same names), written by convert and download when the\n"
+         "store holds them; a key is left out when its value is unknown (never guessed), all of them without\n"
+         "definitions and in options_chain files (many instruments):\n\n"
+         "| key | value |\n|---|---|\n";
+  for (const auto& d : TickFileMetadataDocs()) out += "| `" + std::string(d.key) + "` | " + d.meaning + " |\n";
   for (const auto& s : tardis::AllSchemas()) {
     out += "\n## " + s.name + "\n\n";
     if (s.row_keys) {

@@ -1,6 +1,7 @@
 #include "pipeline/tick_converter.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -220,6 +221,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     std::string exchange, symbol;
     int64_t first_ts = 0, last_ts = 0;
     bool chain = false;  // options_chain: one underlying's options
+    // The instrument's terms on the day, from the day's definitions
+    // (KeyResolver::TermsOn): written into the file's key-value metadata.
+    std::optional<ContractTerms> terms;
     // Split's scratch: rows of this output in the batch, its slot among the
     // batch's outputs, whether they make a row group of their own.
     uint32_t batch_count = 0, slot = 0;
@@ -388,6 +392,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         route.out = existing->second.get();
       } else {
         MT_ASSIGN_OR_RETURN(route.out, OpenOutput(key.ok() ? object_key : "", name, false));
+        if (key.ok()) MT_RETURN_IF_ERROR(SetTerms(route.out, day, object_key));
         route.out->exchange = std::string(exchange);
         route.out->symbol = std::string(symbol);
         route.out->chain = schema_->row_keys && key.ok() && !hints_.symbol.empty();
@@ -406,8 +411,21 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       MT_ASSIGN_OR_RETURN(fixed_, OpenOutput(target_.fixed_key, target_.fixed_object, false));
       fixed_->exchange = hints_.exchange;
       fixed_->symbol = hints_.symbol;
+      if (hints_.day && !target_.fixed_key.empty()) MT_RETURN_IF_ERROR(SetTerms(fixed_, *hints_.day, target_.fixed_key));
     }
     return fixed_;
+  }
+
+  // The terms of the instrument an output holds, when the keys come from
+  // definitions that list it (an options chain's key names no instrument,
+  // so it gets none). A day's definitions that cannot be read fail the
+  // file (retryable when the read was), as for its key.
+  Status SetTerms(Output* out, const Date& day, const std::string& key) {
+    if (!target_.keys) return Status::OK();
+    auto terms = target_.keys->TermsOn(day, key);
+    if (!terms.ok()) return terms.status().WithContext(hints_.source);
+    if (*terms && !(*terms)->empty()) out->terms = std::move(*terms);
+    return Status::OK();
   }
 
   // Each row's own key (options_chain, the one output file), one dictionary
@@ -740,6 +758,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     };
     if (!out->info.instrument_key.empty()) kv.emplace_back("instrument_key", out->info.instrument_key);
     if (out->info.unkeyed) kv.emplace_back("unkeyed_reason", out->info.note);
+    if (out->terms) AppendTermsKv(*out->terms, &kv);
     if (out->spilled) {
       auto obj = target_.store->Create(out->object_name, target_.overwrite);
       if (!obj.ok() && obj.status().code() == Status::Code::kAlreadyExists) {
@@ -821,6 +840,48 @@ TickConverter::TickConverter(SourceHints hints, ConvertTarget target, ConvertSet
 TickConverter::~TickConverter() = default;
 Status TickConverter::Write(const uint8_t* data, size_t n) { return impl_->Write(data, n); }
 Result<std::vector<OutputFile>> TickConverter::Finish() { return impl_->Finish(); }
+
+void AppendTermsKv(const ContractTerms& terms, std::vector<std::pair<std::string, std::string>>* kv) {
+  auto number = [](double v) {
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
+    return std::string(buf, r.ptr);
+  };
+  if (terms.contract_size) kv->emplace_back("contract_size", number(*terms.contract_size));
+  if (terms.inverse) kv->emplace_back("inverse", *terms.inverse ? "true" : "false");
+  if (terms.tick_size) kv->emplace_back("tick_size", number(*terms.tick_size));
+  if (!terms.price_currency.empty()) kv->emplace_back("price_currency", terms.price_currency);
+  if (!terms.settle_asset.empty()) kv->emplace_back("settle_asset", terms.settle_asset);
+  if (!terms.amount_unit.empty()) kv->emplace_back("amount_unit", terms.amount_unit);
+}
+
+const std::vector<MetadataKeyDoc>& TickFileMetadataDocs() {
+  static const std::vector<MetadataKeyDoc> kDocs = {
+      {"source", "the CSV file or dataset URL the rows came from (no secrets)"},
+      {"source_bytes", "bytes of the source as read (compressed)"},
+      {"row_count", "rows in the file"},
+      {"first_timestamp", "`local_timestamp` of the first row, ISO-8601 UTC (empty without rows)"},
+      {"last_timestamp", "`local_timestamp` of the last row, ISO-8601 UTC (empty without rows)"},
+      {"tool_version", "market-tick version that wrote the file"},
+      {"created_at", "when the file was written, ISO-8601 UTC (`SOURCE_DATE_EPOCH` when set)"},
+      {"data_type", "Tardis data type (`trades`, `book_snapshot_25`, ...)"},
+      {"exchange", "Tardis exchange id"},
+      {"symbol", "Tardis symbol (options_chain: the grouped file's, e.g. `OPTIONS`)"},
+      {"instrument_key", "the file's instrument key (options_chain: the chain's key); absent for unkeyed rows"},
+      {"unkeyed_reason", "only for rows kept under `{VENUE}:UNKEYED:{symbol}`: why the symbol has no key"},
+      {"contract_size",
+       "what one contract is: base asset for linear contracts, quote currency for inverse ones, the venue's multiplier unit for "
+       "quanto ones (docs/INSTRUMENTS.md)"},
+      {"inverse", "`true` or `false`: whether the contract is inverse (margined and settled in the base coin)"},
+      {"tick_size", "the price increment, in `price_currency`"},
+      {"price_currency", "the currency `price` is in (option premiums: BTC on Deribit and OKX inverse options)"},
+      {"settle_asset", "the asset the contract settles in"},
+      {"amount_unit",
+       "what one unit of `amount` is: `base` (coins), `contracts` (`contract_size` each) or `quote` (quote-currency "
+       "notional); with `contract_size` one file is enough to turn amounts into notional"},
+  };
+  return kDocs;
+}
 void TickConverter::Abort() { impl_->Abort(); }
 uint64_t TickConverter::bytes_in() const { return impl_->bytes_in(); }
 uint64_t TickConverter::bytes_out_csv() const { return impl_->bytes_out(); }

@@ -50,6 +50,35 @@ struct EngineOptions;
 
 namespace mt::pipeline {
 
+// An instrument's contract terms on one day, as the day's instrument
+// definitions give them (docs/INSTRUMENTS.md columns of the same names).
+// Unset or "": unknown, and then left out of a file's metadata (never
+// guessed).
+struct ContractTerms {
+  std::optional<double> contract_size, tick_size;
+  std::optional<bool> inverse;
+  std::string price_currency, settle_asset, amount_unit;
+  bool empty() const {
+    return !contract_size && !tick_size && !inverse && price_currency.empty() && settle_asset.empty() &&
+           amount_unit.empty();
+  }
+};
+
+// Appends the known terms as key-value metadata entries, in the order of
+// TickFileMetadataDocs(): contract_size and tick_size as the shortest
+// decimal that reads back as the same double, inverse as true|false, the
+// strings as they are. Unknown terms are left out.
+void AppendTermsKv(const ContractTerms& terms, std::vector<std::pair<std::string, std::string>>* kv);
+
+// Every key-value metadata key of a tick file and what it holds, in the
+// order files carry them (docs/SCHEMAS.md "File metadata", generated from
+// this table).
+struct MetadataKeyDoc {
+  const char* key;
+  const char* meaning;
+};
+const std::vector<MetadataKeyDoc>& TickFileMetadataDocs();
+
 // Maps a row's Tardis exchange id and symbol to its instrument key. Every
 // command that names objects (convert, download, validate) keys through one
 // of these, so they agree on every key. Without one (ConvertTarget::keys is
@@ -66,6 +95,15 @@ class KeyResolver {
                                                   std::string_view symbol) const {
     (void)day;
     return Resolve(exchange, symbol);
+  }
+  // The terms of the instrument keyed `key` on `day` (the day its rows are
+  // filed under), for the tick file's key-value metadata (docs/SCHEMAS.md,
+  // File metadata). None when no definitions are known (the symbol rules).
+  // An error only when the day's definitions could not be read.
+  virtual Result<std::optional<ContractTerms>> TermsOn(const Date& day, const std::string& key) const {
+    (void)day;
+    (void)key;
+    return std::optional<ContractTerms>();
   }
 };
 

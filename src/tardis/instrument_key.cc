@@ -166,9 +166,10 @@ Result<InstrumentKey> Deribit(InstrumentKey k, std::string_view ex, const std::s
 // and BTC-USD_UM_XPERP-310404 (quote currency with a product suffix).
 Result<InstrumentKey> Okx(InstrumentKey k, std::string_view ex, const std::string& s) {
   auto parts = Split(s, '-');
-  // A product suffix on the quote (BTC-USD_UM-...): dropped for futures
-  // (XPERP keys stay BTC-USD-YYMMDD), kept for options, where BTC-USD-... and
-  // BTC-USD_UM-... are two live instruments with the same terms.
+  // A product suffix on the quote (BTC-USD_UM-...): kept in the quote
+  // (options, where BTC-USD-... and BTC-USD_UM-... are two live instruments
+  // with the same terms, and futures), except the USDT-margined X-perp's,
+  // which becomes the XPERP variant tag (BTC-USD-310404-XPERP).
   std::string product;
   if (parts.size() >= 2) {
     const size_t us = parts[1].find('_');
@@ -194,11 +195,14 @@ Result<InstrumentKey> Okx(InstrumentKey k, std::string_view ex, const std::strin
   if (parts.size() == 3 && parts[2].size() == 6 && AllDigits(parts[2])) {
     k.type = "FUTURE";
     k.expiry = parts[2];
-    // The first product OKX listed with a suffix, the USDT-margined X-perp,
-    // keeps the key it had before suffixes were kept (BTC-USD-310404); any
-    // other product keeps its suffix, so two products with the same terms
-    // never share a key.
-    if (!product.empty() && product != "UM_XPERP") {
+    // The USDT-margined X-perp (linear_xperp) pays funding, unlike the plain
+    // future of the same terms: the grammar's variant tag says so
+    // (BTC-USD-310404-XPERP), as for X-perps of other venues. Any other
+    // product keeps its suffix, so two products with the same terms never
+    // share a key.
+    if (product == "UM_XPERP") {
+      k.variant = "XPERP";
+    } else if (!product.empty()) {
       if (!IsProductSuffix(product)) return Unknown(ex, s, "product suffix '_" + product + "' is not alphanumeric");
       k.quote += "_" + product;
     }
@@ -316,6 +320,10 @@ bool IsKeyVariant(std::string_view tag) {
 
 std::string VariantForContractType(std::string_view exchange, std::string_view symbol,
                                    std::string_view contract_type, std::string_view expiration_type) {
+  // OKX's USDT-margined X-perp names itself in the symbol
+  // (BTC-USD_UM_XPERP-310404): the same tag as the symbol rule gives (Okx
+  // above), with or without a contractType in the metadata.
+  if (exchange.rfind("okex", 0) == 0 && AsciiUpper(symbol).find("_UM_XPERP-") != std::string::npos) return "XPERP";
   if (contract_type == "move") {
     // FTX lists daily, weekly (BTC-MOVE-WK-0326) and quarterly
     // (BTC-MOVE-2021Q1) MOVE contracts; two of them can expire at one time.
@@ -330,8 +338,8 @@ std::string VariantForContractType(std::string_view exchange, std::string_view s
   }
   if (contract_type == "turbo_call_option" || contract_type == "turbo_put_option") return "TURBO";
   if (contract_type == "linear_xperp" || contract_type == "inverse_xperp") {
-    // OKX names the product in the symbol's quote suffix
-    // (BTC-USD_UM_XPERP-310404), which its keys already keep apart (Okx above).
+    // Another OKX product with a suffix (BTC-USD_CM_XPERP-310404) keeps it
+    // in the key's quote, which already keeps it apart (Okx above).
     const size_t dash = symbol.find('-');
     if (exchange.rfind("okex", 0) == 0 && dash != std::string_view::npos &&
         symbol.find('_', dash) != std::string_view::npos) {

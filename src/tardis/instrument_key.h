@@ -93,7 +93,8 @@ struct SymbolFacts {
 // The variant tag a Tardis contractType adds to the key ("" for the plain
 // linear/inverse/quanto contracts and options). `symbol` tells FTX's weekly
 // and quarterly MOVE contracts from the daily ones when the metadata has no
-// expirationType.
+// expirationType; an OKX USDT-margined X-perp (`_UM_XPERP-` in the symbol)
+// is XPERP whatever the metadata says.
 std::string VariantForContractType(std::string_view exchange, std::string_view symbol,
                                    std::string_view contract_type, std::string_view expiration_type);
 

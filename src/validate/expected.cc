@@ -14,6 +14,7 @@ const char* StatusName(ItemStatus s) {
     case ItemStatus::kDone: return "done";
     case ItemStatus::kNoData: return "no_data";
     case ItemStatus::kNotAvailable: return "not_available";
+    case ItemStatus::kNoDataIncident: return "no_data_incident";
     case ItemStatus::kMissing: return "missing";
     case ItemStatus::kCorrupt: return "corrupt";
   }

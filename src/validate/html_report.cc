@@ -16,11 +16,11 @@ namespace {
 
 using Counts = std::array<size_t, kNumStatuses>;
 
-const char* const kLabels[kNumStatuses] = {"done", "no data at source", "not available at source", "missing",
-                                           "corrupt"};
+const char* const kLabels[kNumStatuses] = {"done",    "no data at source", "not available at source",
+                                           "no data (Tardis incident)", "missing", "corrupt"};
 
 const char* kStyle = R"CSS(
-:root{--done:#2e9e4f;--no_data:#a9c4dc;--not_available:#c9b3d9;--missing:#f0a020;--corrupt:#d62728;--none:#f1f1f1;--ink:#1d2430;--muted:#66707d}
+:root{--done:#2e9e4f;--no_data:#a9c4dc;--not_available:#c9b3d9;--no_data_incident:#8fd3c7;--missing:#f0a020;--corrupt:#d62728;--none:#f1f1f1;--ink:#1d2430;--muted:#66707d}
 *{box-sizing:border-box}
 body{margin:0;padding:24px 32px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:var(--ink);background:#fff}
 h1{font-size:22px;margin:0 0 4px}
@@ -36,7 +36,7 @@ tr.total td{font-weight:600;border-top:2px solid #d5d9de}
 .legend{display:flex;gap:16px;flex-wrap:wrap;margin:8px 0 4px}
 .legend span{display:inline-flex;align-items:center;gap:6px}
 .sw{display:inline-block;width:14px;height:14px;border-radius:2px}
-.sw.done{background:var(--done)}.sw.no_data{background:var(--no_data)}.sw.not_available{background:var(--not_available)}.sw.missing{background:var(--missing)}.sw.corrupt{background:var(--corrupt)}.sw.none{background:var(--none);border:1px solid #ddd}
+.sw.done{background:var(--done)}.sw.no_data{background:var(--no_data)}.sw.not_available{background:var(--not_available)}.sw.no_data_incident{background:var(--no_data_incident)}.sw.missing{background:var(--missing)}.sw.corrupt{background:var(--corrupt)}.sw.none{background:var(--none);border:1px solid #ddd}
 .scroll{overflow-x:auto;max-width:100%}
 svg text{font:11px system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;fill:var(--ink)}
 svg .axis{fill:var(--muted)}
@@ -44,6 +44,7 @@ rect.bg{fill:var(--none)}
 rect.cell[data-status=done]{fill:var(--done)}
 rect.cell[data-status=no_data]{fill:var(--no_data)}
 rect.cell[data-status=not_available]{fill:var(--not_available)}
+rect.cell[data-status=no_data_incident]{fill:var(--no_data_incident)}
 rect.cell[data-status=missing]{fill:var(--missing)}
 rect.cell[data-status=corrupt]{fill:var(--corrupt)}
 rect.bar{fill:#4a78b5}
@@ -256,6 +257,7 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
   const size_t missing = all[static_cast<int>(ItemStatus::kMissing)];
   const size_t corrupt = all[static_cast<int>(ItemStatus::kCorrupt)];
   const size_t not_available = all[static_cast<int>(ItemStatus::kNotAvailable)];
+  const size_t incident = all[static_cast<int>(ItemStatus::kNoDataIncident)];
   const bool ok = missing == 0 && corrupt == 0 && info.definition_problems.empty();
   const std::string range = FormatDate(info.from) + (info.to == info.from ? "" : " – " + FormatDate(info.to));
 
@@ -268,7 +270,8 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
        " · generated " + HtmlEscape(info.generated_at) + " by market-tick " + HtmlEscape(info.tool_version) + "</p>\n";
   h += std::string("<p><span id=\"verdict\" class=\"verdict ") + (ok ? "ok\">complete" : "bad\">incomplete") +
        "</span> " + Num(items.size()) + " expected items, " + Num(missing) + " missing, " + Num(corrupt) +
-       " corrupt, " + Num(not_available) + " not available at source</p>\n";
+       " corrupt, " + Num(not_available) + " not available at source, " + Num(incident) +
+       " no data (Tardis incident)</p>\n";
 
   h += "<h2>Totals</h2>\n" + Legend();
   h += "<table id=\"totals\"><tr><th class=\"l\">data type</th><th>expected</th>";
@@ -341,6 +344,21 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
       h += "<p class=\"note\">… and " + Num(listed - kMaxListedProblems) +
            " more; every one is in missing_data_reports/by_date/day-*/missing_data.parquet.</p>\n";
     }
+  }
+  // Absences a Tardis incident report explains: not problems, but a quant
+  // needs to see which days of which venues have known gaps.
+  if (incident > 0) {
+    h += "<h2>Items inside known Tardis incidents</h2>\n<table class=\"problems\" id=\"incidents\"><tr>"
+         "<th class=\"l\">day</th><th class=\"l\">data type</th><th class=\"l\">instrument</th>"
+         "<th class=\"l\">reason</th></tr>\n";
+    size_t shown = 0;
+    for (const auto& r : items) {
+      if (r.status != ItemStatus::kNoDataIncident || shown++ >= kMaxListedProblems) continue;
+      h += "<tr data-status=\"no_data_incident\"><td class=\"l\">" + FormatDate(r.item.day) + "</td><td class=\"l\">" +
+           HtmlEscape(r.item.data_type) + "</td><td class=\"l\">" + HtmlEscape(r.item.instrument_key) +
+           "</td><td class=\"reason\">" + HtmlEscape(r.reason) + "</td></tr>\n";
+    }
+    h += "</table>\n";
   }
   h += "</body></html>\n";
   return h;

@@ -18,17 +18,31 @@ enum class ItemStatus : uint8_t {
   kNoData = 1,        // present with zero rows, or a complete grouped item without
                       // rows for this instrument: Tardis has no data that day
   kNotAvailable = 2,  // no object; the download recorded HTTP 404 at the source
-  kMissing = 3,       // expected, no object (or a grouped item without its record)
-  kCorrupt = 4,       // present but unreadable, truncated, wrong schema or day
+  // No object (and no 404 record), but the exchange has a Tardis incident
+  // report overlapping the day in the day's instrument definitions
+  // (exchange_sources[].incidents): the source reported the data missing or
+  // degraded, so the gap is expected. Tardis incidents name no symbol or
+  // data type, so one covers every item of its exchange that day.
+  kNoDataIncident = 3,
+  kMissing = 4,       // expected, no object (or a grouped item without its record)
+  kCorrupt = 5,       // present but unreadable, truncated, wrong schema or day
 };
-inline constexpr int kNumStatuses = 5;
+inline constexpr int kNumStatuses = 6;
 
-// Whether an item needs a download: missing or corrupt. not_available and
-// no_data are what the source has; a rerun cannot change them.
+// Whether an item needs a download: missing or corrupt. not_available,
+// no_data and no_data_incident are what the source has or reported; they do
+// not make a run incomplete.
 inline bool IsProblem(ItemStatus s) { return s == ItemStatus::kMissing || s == ItemStatus::kCorrupt; }
 
-// "done", "no_data", "not_available", "missing", "corrupt" (also the HTML
-// data-status values).
+// Whether the item is listed in the missing-data reports and the stdout
+// problem lines: the problems and the absences the source explains.
+inline bool IsReported(ItemStatus s) {
+  return IsProblem(s) || s == ItemStatus::kNotAvailable || s == ItemStatus::kNoDataIncident;
+}
+
+// "done", "no_data", "not_available", "no_data_incident" (docs: no_data
+// (incident)), "missing", "corrupt" (also the HTML data-status values and
+// the missing-data reports' status column).
 const char* StatusName(ItemStatus s);
 
 struct ExpectedItem {
@@ -44,6 +58,9 @@ struct ItemResult {
   ItemStatus status = ItemStatus::kMissing;
   std::string object;   // object name in the store
   std::string reason;   // why missing or corrupt
+  // No object of this name in the listing (missing, not_available, or
+  // no_data_incident): what an incident may explain.
+  bool absent = false;
   uint64_t bytes = 0;
   int64_t rows = -1;    // -1: unknown (footers not read)
   std::optional<int64_t> first_local_ts, last_local_ts;

@@ -6,7 +6,7 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const st
                           int64_t checked_at, const std::string& created_by) {
   std::vector<pipeline::MissingReportRow> rows;
   for (const ItemResult* r : items) {
-    if (!IsProblem(r->status) && r->status != ItemStatus::kNotAvailable) continue;
+    if (!IsReported(r->status)) continue;
     rows.push_back(pipeline::MissingReportRow{r->item.day, r->item.data_type, r->item.instrument_key,
                                               r->item.exchange, r->item.symbol, StatusName(r->status), r->reason,
                                               r->object});
@@ -24,6 +24,7 @@ Result<std::vector<ReportedItem>> ReadMissingReport(storage::ObjectStore* store,
                            std::move(r.symbol)};
     it.status = r.status == "corrupt"         ? ItemStatus::kCorrupt
                 : r.status == "not_available" ? ItemStatus::kNotAvailable
+                : r.status == "no_data_incident" ? ItemStatus::kNoDataIncident
                                               : ItemStatus::kMissing;
     it.reason = std::move(r.reason);
     out.push_back(std::move(it));

@@ -1,9 +1,9 @@
 // missing_data_reports/by_date/day-D/missing_data.parquet (docs/VALIDATE.md): the
-// day's missing, corrupt and not-available items, one row each, written by validate and
+// day's missing, corrupt, not-available and no_data_incident items, one row each, written by validate and
 // read back by whatever re-downloads them. A day with nothing missing gets
 // a zero-row file, so "validated, complete" and "never validated" differ.
 // Columns (all REQUIRED): date (YYYY-MM-DD), data_type, instrument_key,
-// tardis_exchange, tardis_symbol, status (missing | corrupt | not_available), reason,
+// tardis_exchange, tardis_symbol, status (missing | corrupt | not_available | no_data_incident), reason,
 // object_name (STRING); checked_at (TIMESTAMP(MICROS,UTC)).
 #pragma once
 
@@ -21,8 +21,8 @@ namespace mt::validate {
 // plans from these reports without depending on validate.
 using pipeline::MissingReportSchema;
 
-// Writes (replacing) the day's report from `items` (only missing and
-// corrupt and not_available ones are written). `checked_at` in microseconds since the epoch.
+// Writes (replacing) the day's report from `items` (only missing,
+// corrupt, not_available and no_data_incident ones are written). `checked_at` in microseconds since the epoch.
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const std::vector<const ItemResult*>& items,
                           int64_t checked_at, const std::string& created_by);
 

@@ -35,6 +35,10 @@ struct ValidateJobOptions {
   // (written whole, replacing an older report, or not at all).
   storage::ObjectStore* report_store = nullptr;
   std::string report_object;
+  // --summary-json FILE: the counts per status (total and per data type),
+  // the verdict and the days without definitions as JSON, written whole
+  // or not at all; "" none.
+  std::string summary_json;
   std::string tool_version;
   // Set by SIGINT/SIGTERM (the process's flag): stops the checks; nothing
   // is written then.

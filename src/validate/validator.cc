@@ -87,6 +87,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       const std::string group = e.exchange + " " + e.symbol;
       if (!has_record) {
         r.status = ItemStatus::kMissing;
+        r.absent = p == present.end();
         r.reason = p == present.end() ? "no object"
                                       : "no completion record for " + group +
                                             " (a download stopped before it finished)";
@@ -106,6 +107,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       }
       if (rec.value().outcome == "not_available") {
         r.status = ItemStatus::kNotAvailable;
+        r.absent = p == present.end();
         r.reason = group + ": HTTP 404 at the source (" + rec.value().created_at + ")";
         continue;
       }
@@ -126,6 +128,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       }
     } else if (p == present.end()) {
       r.status = has_record ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
+      r.absent = true;
       r.reason = has_record ? "HTTP 404 at the source (recorded by download)" : "no object";
       continue;
     }

@@ -8,7 +8,10 @@
 //    download --from-report does not ask for it again;
 //  - bare symbols go only to exchanges that know them; unknown exchanges are usage errors
 //    with a suggestion in every command;
-//  - validate shows a month without definitions as one line, not thirty.
+//  - validate shows a month without definitions as one line, not thirty;
+//  - an absent item on a day a Tardis incident report of its exchange covers is
+//    no_data_incident (counted apart, not missing), in stdout, --summary-json, the HTML
+//    report and the missing-data report; --from-report asks for it once more.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -17,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../support/tardis_server.mjs';
 import { BIN, ROOT, listFiles } from './lib/harness.mjs';
+import { closeDuckdb, duckdb, sqlStr } from './lib/readers.mjs';
 
 const DETAILS = path.join(ROOT, 'tests', 'fixtures', 'exchange_details');
 const DAY = '2020-06-08';
@@ -42,13 +46,14 @@ function run(args, env = {}) {
 }
 const show = (r) => `market-tick ${r.args.join(' ')}\nexit ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 const datasetRequests = () => srv.stats().requests.filter((q) => q.path.startsWith('/v1/') && q.path.endsWith('.csv.gz'));
-const problemLines = (stdout) => stdout.split('\n').filter((l) => /^(missing|corrupt|not_available)\t/.test(l));
+const problemLines = (stdout) => stdout.split('\n').filter((l) => /^(missing|corrupt|not_available|no_data_incident)\t/.test(l));
 
 before(async () => {
   srv = await startServer({ exchangeDetailsDir: DETAILS });
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-completeness-'));
 });
 after(async () => {
+  await closeDuckdb();
   await srv?.close();
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
@@ -221,4 +226,84 @@ test('validate: a month without definitions is one line on stdout, on stderr and
   const html = fs.readFileSync(report, 'utf8');
   assert.equal(html.match(/<li data-day=/g).length, 1);
   assert.match(html, /data-days="31"/);
+});
+
+test('an absent item inside a Tardis incident of its exchange is no_data_incident, not missing', async (t) => {
+  // The exchange listings with one incident report added to binance-futures (generated here, for this
+  // test: the fixtures list none): 2020-02-23 03:00 .. 05:30 UTC. Deribit has none.
+  const details = fs.mkdtempSync(path.join(work, 'details-'));
+  for (const f of fs.readdirSync(DETAILS)) fs.copyFileSync(path.join(DETAILS, f), path.join(details, f));
+  const listing = JSON.parse(fs.readFileSync(path.join(details, 'binance-futures.json'), 'utf8'));
+  listing.incidentReports = [{ from: '2020-02-23T03:00:00.000Z', to: '2020-02-23T05:30:00.000Z', status: 'resolved',
+    details: 'generated test incident: exchange feed down' }];
+  fs.writeFileSync(path.join(details, 'binance-futures.json'), JSON.stringify(listing));
+  const own = await startServer({ exchangeDetailsDir: details });
+  t.after(() => own.close());
+  const env = { TARDIS_API_URL: own.url, TARDIS_DATASETS_URL: own.url };
+  const out = path.join(work, 'incident');
+  const range = ['--from', '2020-02-22', '--to', '2020-02-23'];
+  const inst = await run(['instruments', ...range, '--exchanges', 'binance-futures,deribit', '--output', out], env);
+  assert.equal(inst.status, 0, show(inst));
+  // 2020-02-22 BTCUSDT is served; 2020-02-23 BTCUSDT is a 404 (recorded: not_available wins over the incident).
+  const d = await run(['download', ...range, '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols',
+    'BTCUSDT', '--output', out], env);
+  assert.equal(d.status, 0, show(d));
+
+  const summary = path.join(work, 'incident-summary.json');
+  const html = path.join(work, 'incident.html');
+  const sel = [...range, '--exchanges', 'binance-futures,deribit', '--data-types', 'trades', '--output', out];
+  const v = await run(['validate', ...sel, '--summary-json', summary, '--report', html], env);
+  assert.equal(v.status, 1, show(v)); // deribit's items and 2020-02-22 ETHUSDT are missing
+  const lines = problemLines(v.stdout);
+  const bf = lines.filter((l) => l.includes('BINANCE-FUTURES'));
+  assert.deepEqual(bf, [
+    'missing\t2020-02-22\ttrades\tBINANCE-FUTURES:PERPETUAL:ETH-USDT',
+    'not_available\t2020-02-23\ttrades\tBINANCE-FUTURES:PERPETUAL:BTC-USDT\tHTTP 404 at the source (recorded by download)',
+    'no_data_incident\t2020-02-23\ttrades\tBINANCE-FUTURES:PERPETUAL:ETH-USDT\tno object; Tardis incident report of ' +
+      'binance-futures: 2020-02-23T03:00:00Z .. 2020-02-23T05:30:00Z (resolved): generated test incident: exchange feed down',
+  ], show(v));
+  const deribitMissing = lines.filter((l) => l.startsWith('missing\t') && l.includes('\tDERIBIT:')).length;
+  assert.ok(deribitMissing >= 4, show(v)); // BTC-PERPETUAL and ETH-PERPETUAL on both days at least: no incident there
+  assert.equal(lines.filter((l) => l.includes('\tDERIBIT:') && !l.startsWith('missing\t')).length, 0, show(v));
+  assert.match(v.stdout, new RegExp(`^result: INCOMPLETE: ${deribitMissing + 1} missing, 0 corrupt, 1 not available at source, 1 no data \\(incident\\)`, 'm'));
+  assert.match(v.stdout, /^data_type\s+expected\s+done\s+no_data\s+not_available\s+no_data_incident\s+missing\s+corrupt\s+rows$/m);
+  assert.match(v.stdout, new RegExp(`^trades\\s+${deribitMissing + 4}\\s+1\\s+0\\s+1\\s+1\\s+${deribitMissing + 1}\\s+0\\s+-$`, 'm'));
+
+  const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+  assert.equal(s.complete, false);
+  assert.deepEqual(s.counts, { expected: deribitMissing + 4, done: 1, no_data: 0, not_available: 1, no_data_incident: 1,
+    missing: deribitMissing + 1, corrupt: 0 });
+  assert.deepEqual(s.by_data_type.trades, s.counts);
+
+  const page = fs.readFileSync(html, 'utf8');
+  assert.match(page, /1 no data \(Tardis incident\)/);
+  assert.equal(page.match(/<rect class="cell"[^>]*data-status="no_data_incident"/g)?.length, 1);
+  assert.match(page, /<td data-total="no_data_incident">1<\/td>/);
+  assert.match(page, /<table class="problems" id="incidents">[\s\S]*BINANCE-FUTURES:PERPETUAL:ETH-USDT[\s\S]*generated test incident/);
+
+  // The missing-data report of 2020-02-23 (read by DuckDB) lists it with its status.
+  const db = await duckdb();
+  const report = path.join(out, 'missing_data_reports', 'by_date', 'day-2020-02-23', 'missing_data.parquet');
+  const rows = await db.objects(`SELECT instrument_key, status FROM read_parquet(${sqlStr(report)}) WHERE tardis_exchange = 'binance-futures' ORDER BY instrument_key`);
+  assert.deepEqual(rows.map((r) => `${r.instrument_key} ${r.status}`),
+    ['BINANCE-FUTURES:PERPETUAL:BTC-USDT not_available', 'BINANCE-FUTURES:PERPETUAL:ETH-USDT no_data_incident']);
+
+  // The incident day alone, binance-futures only: complete (exit 0), nothing counted missing.
+  const v2 = await run(['validate', '--from', '2020-02-23', '--exchanges', 'binance-futures', '--data-types', 'trades',
+    '--output', out], env);
+  assert.equal(v2.status, 0, show(v2));
+  assert.match(v2.stdout, /^result: complete: 0 missing, 0 corrupt, 1 not available at source, 1 no data \(incident\)/m);
+
+  // --from-report asks for the incident item once more (an incident may cover part of the day); the
+  // server has no file, so the 404 is recorded and the next validate says not_available.
+  own.reset();
+  const fr = await run(['download', '--from', '2020-02-23', '--output', out, '--from-report', '--exchanges', 'binance-futures'], env);
+  assert.equal(fr.status, 0, show(fr));
+  assert.match(fr.stderr, /1 no_data_incident items asked for once more/);
+  assert.deepEqual(own.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).map((q) => q.path),
+    ['/v1/binance-futures/trades/2020/02/23/ETHUSDT.csv.gz'], show(fr));
+  const v3 = await run(['validate', '--from', '2020-02-23', '--exchanges', 'binance-futures', '--data-types', 'trades',
+    '--output', out, '--read-only'], env);
+  assert.equal(v3.status, 0, show(v3));
+  assert.match(v3.stdout, /^result: complete: 0 missing, 0 corrupt, 2 not available at source, 0 no data \(incident\)/m);
 });

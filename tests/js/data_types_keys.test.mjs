@@ -22,7 +22,7 @@ import zlib from 'node:zlib';
 import { startServer } from '../support/tardis_server.mjs';
 import { BIN, FIXTURE_DIR, assertRowsEqual, listFiles, mkTmp } from './lib/harness.mjs';
 import { expectedTable } from './lib/tardis.mjs';
-import { closeDuckdb, duckKvMetadata, duckReadAll, hypReadAll } from './lib/readers.mjs';
+import { closeDuckdb, duckdb, duckKvMetadata, duckReadAll, hypReadAll, sqlStr } from './lib/readers.mjs';
 
 const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-dtk-'));
 after(async () => {
@@ -85,6 +85,10 @@ async function checkFour(out, files, label) {
     assert.equal(kv.data_type, t, `${label} ${t}: metadata data_type`);
     assert.equal(kv.row_count, String(files[t].rows), `${label} ${t}: metadata row_count`);
     assert.equal(kv.instrument_key, BF_KEY, `${label} ${t}: metadata instrument_key`);
+    // No instrument definitions in these stores: no contract term is written (none is guessed).
+    for (const k of ['contract_size', 'inverse', 'tick_size', 'price_currency', 'settle_asset', 'amount_unit']) {
+      assert.equal(k in kv, false, `${label} ${t}: no ${k} without definitions`);
+    }
     const exp = expectedTable(files[t].file, { dataType: t, key: BF_KEY });
     const got = await duckReadAll(obj);
     assertRowsEqual(got.rows, exp.rows, exp.schema.map((c) => c.name), `${label} ${t} (DuckDB)`);
@@ -223,6 +227,19 @@ describe('one key for one instrument', () => {
       const kv = await duckKvMetadata(path.join(store, rel));
       assert.equal(kv.instrument_key, DYDX);
       assert.equal(kv.row_count, '5');
+      // Issue 20: the file carries the instrument's terms of the day, as the day's definitions (read
+      // here by DuckDB) give them; a term the definitions leave null is not in the metadata.
+      const db = await duckdb();
+      const [def] = await db.objects(`SELECT contract_size, inverse, tick_size, price_currency, settle_asset, amount_unit
+        FROM read_parquet(${sqlStr(path.join(store, 'instrument_availability', 'by_date', `day-${KD}`, 'instruments.parquet'))})
+        WHERE instrument_key = ${sqlStr(DYDX)}`);
+      assert.equal(kv.inverse, 'false'); // the record's inverse: false
+      assert.equal(kv.tick_size, '1'); // the record's priceIncrement
+      assert.equal(def.contract_size, null);
+      assert.equal('contract_size' in kv, false, 'no contractMultiplier in the record: left out, not guessed');
+      for (const k of ['inverse', 'tick_size', 'price_currency', 'settle_asset', 'amount_unit']) {
+        assert.equal(kv[k], def[k] === null ? undefined : String(def[k]), `${store}: ${k}`);
+      }
       // validate with --symbols (keys through the same resolver) and from the definitions alone
       for (const sel of [['--symbols', 'dydx:BTC-USD'], []]) {
         const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', ...sel,

@@ -80,6 +80,7 @@ test('validate expects what plan plans: the same instrument filters narrow its e
   const r = await run(['validate', '--from', '2025-02-14', '--output', dir, '--read-only',
     '--instrument-types', 'option', '--data-types', 'trades']);
   assert.equal(r.status, 1, r.stderr);  // nothing downloaded: the one expected item is missing
-  assert.match(r.stdout, /^trades +1 +0 +0 +0 +1 +0 +-$/m, r.stdout);
+  // expected, done, no_data, not_available, no_data_incident, missing, corrupt, rows
+  assert.match(r.stdout, /^trades +1 +0 +0 +0 +0 +1 +0 +-$/m, r.stdout);
   assert.match(r.stdout, /^missing\t2025-02-14\ttrades\tDERIBIT:OPTION:BTC-USD-250425-200000-PUT$/m, r.stdout);
 });

@@ -50,14 +50,16 @@ const EXPECTED = {
 };
 const count = (status) => Object.values(EXPECTED).filter((s) => s === status).length;
 
-/** Parses the summary table: { dataType: { expected, done, no_data, not_available, missing, corrupt, rows } }. */
+/** Parses the summary table: { dataType: { expected, done, no_data, not_available, missing, corrupt, rows } }
+ * (the no_data_incident column must be 0 here: these tests have no incident reports). */
 function parseSummary(stdout) {
   const out = {};
   for (const line of stdout.split('\n')) {
-    const m = line.match(/^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+|-)$/);
+    const m = line.match(/^(\S+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+|-)$/);
     if (!m || m[1] === 'data_type') continue;
-    out[m[1]] = { expected: +m[2], done: +m[3], no_data: +m[4], not_available: +m[5], missing: +m[6], corrupt: +m[7],
-      rows: m[8] === '-' ? null : +m[8] };
+    assert.equal(+m[6], 0, `no_data_incident of ${m[1]}`);
+    out[m[1]] = { expected: +m[2], done: +m[3], no_data: +m[4], not_available: +m[5], missing: +m[7], corrupt: +m[8],
+      rows: m[9] === '-' ? null : +m[9] };
   }
   return out;
 }
@@ -228,9 +230,9 @@ describe('market-tick validate on a damaged storage tree', () => {
       assert.equal(new Set(Object.values(fills).map((s) => [...s][0])).size, 4, JSON.stringify(Object.fromEntries(Object.entries(fills).map(([k, v]) => [k, [...v]]))));
       assert.ok(cells.every((c) => c.w > 4), 'cells have a visible size');
       // Legend, totals, the list of problems, the rows chart.
-      assert.equal(await page.$$eval('.legend .sw', (els) => els.length), 6); // 5 statuses + not expected
+      assert.equal(await page.$$eval('.legend .sw', (els) => els.length), 7); // 6 statuses + not expected
       const totals = await page.$$eval('#totals tr.total td[data-total]', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-total'), +e.textContent.replaceAll(',', '')])));
-      assert.deepEqual(totals, { done: count('done'), no_data: count('no_data'), not_available: 0, missing: count('missing'), corrupt: count('corrupt') });
+      assert.deepEqual(totals, { done: count('done'), no_data: count('no_data'), not_available: 0, no_data_incident: 0, missing: count('missing'), corrupt: count('corrupt') });
       assert.equal(await page.$$eval('#problems tr[data-status]', (els) => els.length), count('missing') + count('corrupt'));
       assert.equal(await page.textContent('#verdict'), 'incomplete');
       const bars = await page.$$eval('svg.rows-chart[data-data-type=trades] rect.bar', (els) => els.map((e) => +e.getAttribute('data-rows')));

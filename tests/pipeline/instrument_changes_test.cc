@@ -127,7 +127,7 @@ TEST(InstrumentChanges, NewColumnsFromTheRealRecords) {
   // The OKX X-perp: contracts, linear, its own contract type.
   const InstrumentDefinition* xperp = find("BTC-USD_UM_XPERP-310404");
   ASSERT_NE(xperp, nullptr);
-  EXPECT_EQ(xperp->instrument_key, "OKX-FUTURES:FUTURE:BTC-USD-310404");
+  EXPECT_EQ(xperp->instrument_key, "OKX-FUTURES:FUTURE:BTC-USD-310404-XPERP");
   EXPECT_EQ(xperp->contract_type.value_or("-"), "linear_xperp");
   EXPECT_EQ(xperp->amount_unit.value_or("-"), "contracts");
   EXPECT_EQ(xperp->contract_size.value_or(0), 0.0001);

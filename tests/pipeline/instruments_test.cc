@@ -121,7 +121,7 @@ const Row kWithoutMetadata[] = {
     {"okex-futures", "BTC-USD-240329", "OKX-FUTURES:FUTURE:BTC-USD-240329 | future | BTC USD BTC | inverse | inverse_future | 2024-03-29T08:00 | - - | - - - | BTC/USD:BTC-240329 okx | BTC-USD cash"},
     {"okex-futures", "BTC-USDT-240329", "OKX-FUTURES:FUTURE:BTC-USDT-240329 | future | BTC USDT USDT | linear | linear_future | 2024-03-29T08:00 | - - | - - - | BTC/USDT:USDT-240329 okx | BTC-USDT cash"},
     // Margining of the XPERP product is not in its symbol: unknown, not guessed.
-    {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404 | future | BTC USD - | - | - | 2031-04-04T08:00 | - - | - - - | - okx | BTC-USD cash"},
+    {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404-XPERP | future | BTC USD - | - | - | 2031-04-04T08:00 | - - | - - - | - okx | BTC-USD cash"},
     {"okex-swap", "BTC-USDT-SWAP", "OKX-SWAP:PERPETUAL:BTC-USDT | perpetual | BTC USDT USDT | linear | linear_perpetual | - | - - | - - - | BTC/USDT:USDT okx | BTC-USDT cash"},
     {"okex-swap", "BTC-USD-SWAP", "OKX-SWAP:PERPETUAL:BTC-USD | perpetual | BTC USD BTC | inverse | inverse_perpetual | - | - - | - - - | BTC/USD:BTC okx | BTC-USD cash"},
     {"okex-swap", "BTC-USDC-SWAP", "OKX-SWAP:PERPETUAL:BTC-USDC | perpetual | BTC USDC USDC | linear | linear_perpetual | - | - - | - - - | BTC/USDC:USDC okx | BTC-USDC cash"},
@@ -139,7 +139,7 @@ const Row kWithMetadata[] = {
     {"deribit", "BTC-14FEB25", "DERIBIT:FUTURE:BTC-USD-250214 | future | BTC USD BTC | inverse | inverse_future | 2025-02-14T08:00 | - - | 2.5 1 10 | BTC/USD:BTC-250214 deribit | BTC-USD cash"},
     // quoteCurrency BTC (the premium); the key names the strike currency USD.
     {"deribit", "BTC-25APR25-200000-P", "DERIBIT:OPTION:BTC-USD-250425-200000-PUT | option | BTC USD BTC | inverse | put_option | 2025-04-25T08:00 | 200000 PUT | 0.0001 1 0.1 | BTC/USD:BTC-250425-200000-P deribit | BTC-USD cash"},
-    {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404 | future | BTC USD USD | linear | linear_xperp | 2031-04-04T08:00 | - - | 0.1 0.0001 1 | BTC/USD:USD-310404 okx | BTC-USD cash"},
+    {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404-XPERP | future | BTC USD USD | linear | linear_xperp | 2031-04-04T08:00 | - - | 0.1 0.0001 1 | BTC/USD:USD-310404 okx | BTC-USD cash"},
     // No record for these: as without metadata.
     {"deribit", "BTC-PERPETUAL", "DERIBIT:PERPETUAL:BTC-USD | perpetual | BTC USD BTC | inverse | inverse_perpetual | - | - - | - - - | BTC/USD:BTC deribit | BTC-USD cash"},
     {"binance", "USDTTRY", "BINANCE:SPOT_PAIR:USDT-TRY | spot | USDT TRY - | linear | - | - | - - | - - - | USDT/TRY binance | - -"},

@@ -26,7 +26,7 @@ TEST(KeyFromMetadata, RealRecordsAndTheIssueCases) {
       {"deribit", "BTC-25APR25-200000-P", {"option", "BTC", "BTC", Us("2025-04-25T08:00:00.000Z"), 200000, "put"},
        "DERIBIT:OPTION:BTC-USD-250425-200000-PUT"},
       {"okex-futures", "BTC-USD_UM_XPERP-310404",
-       {"future", "BTC", "USD_UM_XPERP", Us("2031-04-04T08:00:00.000Z")}, "OKX-FUTURES:FUTURE:BTC-USD-310404"},
+       {"future", "BTC", "USD_UM_XPERP", Us("2031-04-04T08:00:00.000Z")}, "OKX-FUTURES:FUTURE:BTC-USD-310404-XPERP"},
       {"bitmex", "XBTUSD", {"perpetual", "BTC", "USD"}, "BITMEX:PERPETUAL:BTC-USD"},
       // The defects of the existing system, with what Tardis metadata says.
       {"deribit", "BTC-PERPETUAL", {"perpetual", "BTC", "USD"}, "DERIBIT:PERPETUAL:BTC-USD"},

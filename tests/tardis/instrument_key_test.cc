@@ -39,7 +39,7 @@ TEST(InstrumentKey, RealSymbolsOfTheSeedVenues) {
       {"okex-swap", "BTC-USDT-SWAP", "OKX-SWAP:PERPETUAL:BTC-USDT"},
       {"okex-swap", "BTC-USDC-SWAP", "OKX-SWAP:PERPETUAL:BTC-USDC"},
       {"okex-futures", "BTC-USD-200925", "OKX-FUTURES:FUTURE:BTC-USD-200925"},
-      {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404"},
+      {"okex-futures", "BTC-USD_UM_XPERP-310404", "OKX-FUTURES:FUTURE:BTC-USD-310404-XPERP"},
       {"okex-options", "BTC-USD-230929-30000-C", "OKX-OPTIONS:OPTION:BTC-USD-230929-30000-CALL"},
       // A product suffix stays in option keys: both instruments trade side by side.
       {"okex-options", "BTC-USD_UM-260626-100000-C", "OKX-OPTIONS:OPTION:BTC-USD_UM-260626-100000-CALL"},

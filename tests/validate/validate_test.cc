@@ -14,6 +14,7 @@
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
 #include "pipeline/instruments_file.h"
+#include "pipeline/instruments_merge.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
@@ -23,6 +24,7 @@
 #include "validate/expected.h"
 #include "validate/file_check.h"
 #include "validate/html_report.h"
+#include "validate/incidents.h"
 #include "validate/missing_report.h"
 #include "pipeline/plan.h"
 #include "validate/validator.h"
@@ -809,6 +811,120 @@ TEST_F(Tree, DerivedItemsOfASourceRecordedAs404AreNotAvailable) {
   ASSERT_EQ(r.items.size(), 2u);
   EXPECT_EQ(r.items[0].status, ItemStatus::kNotAvailable);
   EXPECT_EQ(r.items[1].status, ItemStatus::kMissing);
+}
+
+
+// Issue 20: the definitions of the day as `market-tick instruments` writes
+// them (MergeInstruments: exchange_sources[].incidents), binance-futures with
+// one incident report per `incidents` entry.
+void WriteDefinitionsWithIncidents(storage::ObjectStore* store, const Date& day,
+                                   const std::vector<tardis::IncidentReport>& incidents) {
+  std::vector<pipeline::InstrumentDefinition> defs = {
+      Definition("BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT", "quotes,trades"),
+      Definition("BINANCE-FUTURES:PERPETUAL:ETH-USDT", "binance-futures", "ETHUSDT", "trades"),
+      Definition("DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL", "trades"),
+  };
+  pipeline::MergeInput in;
+  in.replaced = {"binance-futures", "deribit"};
+  in.sources = {pipeline::ExchangeSource{"binance-futures", "u1", 1, "2020-03-01T00:00:00Z", "", std::nullopt, true,
+                                         incidents},
+                pipeline::ExchangeSource{"deribit", "u2", 1, "2020-03-01T00:00:00Z", "", std::nullopt, true}};
+  in.first = in.last = day;
+  pipeline::MergedInstruments m = pipeline::MergeInstruments(in, [&](const pipeline::DefinitionFn& fn) {
+    for (const auto& d : defs) fn(d);
+  });
+  auto r = pipeline::WriteInstrumentsFile(store, storage::Layout().InstrumentsObjectName(day), std::move(m.rows),
+                                          m.kv, parquet::WriterOptions{}, true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+}
+
+TEST(Incidents, OverlapIsWithTheHalfOpenUtcDay) {
+  const int64_t d = kDayUs, next = MicrosFromDate(kDay2);
+  EXPECT_TRUE(OverlapsDay(tardis::IncidentReport{d + 3'600'000'000, d + 7'200'000'000, "", ""}, kDay));
+  EXPECT_TRUE(OverlapsDay(tardis::IncidentReport{d - 1, d + 1, "", ""}, kDay));
+  EXPECT_TRUE(OverlapsDay(tardis::IncidentReport{d - 86'400'000'000, next + 86'400'000'000, "", ""}, kDay));
+  EXPECT_FALSE(OverlapsDay(tardis::IncidentReport{d - 3'600'000'000, d, "", ""}, kDay));  // ends at midnight
+  EXPECT_FALSE(OverlapsDay(tardis::IncidentReport{next, next + 1, "", ""}, kDay));       // starts the next day
+}
+
+// An absent item on a day an incident of its exchange overlaps is
+// no_data_incident (counted apart, not a problem); an absent item of another
+// exchange stays missing, and so does a present item (corrupt stays corrupt).
+TEST(Incidents, AbsentItemsOfTheExchangeOnIncidentDaysAreNoDataIncident) {
+  auto store = std::make_unique<mt::testing::MemoryStoreDouble>();
+  WriteDefinitionsWithIncidents(
+      store.get(), kDay,
+      {tardis::IncidentReport{kDayUs + 10 * 3'600'000'000LL, kDayUs + 14 * 3'600'000'000LL, "resolved",
+                              "exchange API outage\x1b[2J"},
+       // Another day's incident: not this day's.
+       tardis::IncidentReport{kDayUs - 5 * 3'600'000'000LL, kDayUs - 3'600'000'000LL, "wontfix", "earlier"}});
+  auto exp = ExpectedFromDefinitions(store.get(), OneDay());
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  ASSERT_EQ(exp->items.size(), 4u);
+  // BTC-USDT trades present but unreadable: corrupt whatever the incident.
+  store->Put(storage::Layout().TickObjectName(kDay, "trades", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"),
+             "PAR1");  // under 12 bytes: corrupt even without --deep
+  ValidationResult res = Validate(store.get(), *exp, ValidateOptions{});
+  ASSERT_TRUE(res.store_error.ok());
+  auto marked = MarkIncidents(store.get(), &res.items);
+  ASSERT_TRUE(marked.ok()) << marked.status().ToString();
+  EXPECT_EQ(*marked, 2u);
+  std::map<std::string, ItemResult> by;
+  for (const auto& r : res.items) by[r.item.data_type + " " + r.item.instrument_key] = r;
+  const ItemResult& q = by["quotes BINANCE-FUTURES:PERPETUAL:BTC-USDT"];
+  EXPECT_EQ(q.status, ItemStatus::kNoDataIncident);
+  EXPECT_EQ(q.reason,
+            "no object; Tardis incident report of binance-futures: 2020-02-22T10:00:00Z .. 2020-02-22T14:00:00Z "
+            "(resolved): exchange API outage [2J");
+  EXPECT_EQ(by["trades BINANCE-FUTURES:PERPETUAL:ETH-USDT"].status, ItemStatus::kNoDataIncident);
+  EXPECT_EQ(by["trades BINANCE-FUTURES:PERPETUAL:BTC-USDT"].status, ItemStatus::kCorrupt);
+  EXPECT_EQ(by["trades DERIBIT:PERPETUAL:BTC-USD"].status, ItemStatus::kMissing);  // deribit had no incident
+  EXPECT_EQ(std::string(StatusName(ItemStatus::kNoDataIncident)), "no_data_incident");
+  EXPECT_FALSE(IsProblem(ItemStatus::kNoDataIncident));
+  EXPECT_FALSE(Complete(*exp, res));  // the corrupt and the deribit items
+
+  // Reports: the incident items with their status; --from-report plans them
+  // once more, counted apart (ReportPlan::incident).
+  std::vector<const ItemResult*> all;
+  for (const auto& r : res.items) all.push_back(&r);
+  ASSERT_TRUE(WriteMissingReport(store.get(), kDay, all, kDayUs, "test").ok());
+  auto back = ReadMissingReport(store.get(), kDay);
+  ASSERT_TRUE(back.ok());
+  ASSERT_EQ(back->size(), 4u);
+  size_t incident = 0;
+  for (const auto& b : *back) incident += b.status == ItemStatus::kNoDataIncident;
+  EXPECT_EQ(incident, 2u);
+  auto plan = pipeline::PlanFromReports(store.get(), kDay, kDay, {}, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->incident, 2u);
+  EXPECT_EQ(plan->missing, 1u);
+  EXPECT_EQ(plan->corrupt, 1u);
+  EXPECT_EQ(plan->items.size(), 4u);
+
+  ReportInfo info;
+  info.from = info.to = kDay;
+  const std::string html = RenderHtmlReport(info, res.items);
+  EXPECT_EQ(Count(html, "data-status=\"no_data_incident\""), 4u);  // 2 cells + 2 rows of the incident list
+  EXPECT_NE(html.find("2 no data (Tardis incident)"), std::string::npos);
+  EXPECT_NE(html.find("<td data-total=\"no_data_incident\">2</td>"), std::string::npos);
+}
+
+// Without incidents nothing changes, and only the missing items' days are
+// read (a complete run reads no definitions footer for incidents).
+TEST(Incidents, NoIncidentNoChange) {
+  auto store = std::make_unique<mt::testing::MemoryStoreDouble>();
+  WriteDefinitionsWithIncidents(store.get(), kDay, {});
+  auto exp = ExpectedFromDefinitions(store.get(), OneDay());
+  ASSERT_TRUE(exp.ok());
+  ValidationResult res = Validate(store.get(), *exp, ValidateOptions{});
+  auto marked = MarkIncidents(store.get(), &res.items);
+  ASSERT_TRUE(marked.ok());
+  EXPECT_EQ(*marked, 0u);
+  for (const auto& r : res.items) EXPECT_EQ(r.status, ItemStatus::kMissing);
+  // A day without a definitions file has no incidents (not an error).
+  auto none = IncidentsOnDay(store.get(), kDay2);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
 }
 
 }  // namespace
