@@ -16,7 +16,6 @@
 #include "pipeline/key_resolver.h"
 #include "pipeline/stored_derive.h"
 #include "storage/layout.h"
-#include "storage/layout_record.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 
@@ -281,35 +280,29 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
   DeriveRunner runner(store, options);
   report.results.resize(report.items.size());
   std::mutex on_item_mu;
-  bool layout_recorded = false;
-  Status layout_status;
   // Every item gets a result: after an interrupt the rest are reported as
   // not started, so no cancel flag is given to the loop.
   const int n = std::max(1, std::min<int>(options.concurrency, static_cast<int>(report.items.size())));
   ParallelForWorkers(report.items.size(), ParallelOptions{n, nullptr}, [&](size_t i, size_t) {
     ItemResult& r = report.results[i];
-    if (options.cancel && options.cancel->load()) {
+    // A store that refuses writes (its layout record went to a run of the
+    // other layout: storage::RecordLayoutOnFirstWrite) fails every item.
+    const Status refused = store->WriteRefusal();
+    if ((options.cancel && options.cancel->load()) || !refused.ok()) {
       r.item = report.items[i];
       r.outcome = Outcome::kCancelled;
-      r.reason = "not started: interrupted";
+      r.reason = refused.ok() ? "not started: interrupted" : "not started: " + refused.message();
     } else {
       r = runner.Run(report.items[i]);
     }
     std::lock_guard<std::mutex> l(on_item_mu);
-    // The store's layout is recorded once an item has written (as download
-    // does), so a run that writes nothing leaves the store as it was.
-    if (r.outcome == Outcome::kDone && !layout_recorded) {
-      layout_recorded = true;
-      layout_status = storage::RecordStoreLayout(store);
-      if (!layout_status.ok()) log::Error(layout_status.message());
-    }
     if (options.on_item) options.on_item(r);
     LogItemResult(r);
     return Status::OK();
   });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report.status = SummarizeItems(report.results, report.seconds, Status::OK(), options.cancel && options.cancel->load());
-  report.status = WorseStatus(report.status, layout_status);
+  report.status = WorseStatus(report.status, store->WriteRefusal());
   if (!options.summary_json.empty()) {
     const Status st = WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds, true));
     if (!st.ok()) {
