@@ -28,6 +28,11 @@ bool FiltersInstruments(const InstrumentFilter& f) {
          f.max_days_to_expiry >= 0;
 }
 
+bool IsUnkeyedKey(std::string_view key) {
+  const size_t a = key.find(':');
+  return a != std::string_view::npos && key.substr(a + 1, 8) == "UNKEYED:";
+}
+
 // The stored raw objects of the request's days and data types, as items
 // named by their instrument key, of the request's exchanges (all when none).
 Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const PlanRequest& req) {
@@ -47,6 +52,9 @@ Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const Plan
         const auto parsed = store->layout().ParseTickObjectName(o.name);
         if (!parsed || parsed->day != day || parsed->data_type != type) continue;  // item records, stray files
         const std::string& key = parsed->instrument_key;
+        // Rows kept without an instrument key (VENUE:UNKEYED:SYMBOL) get no
+        // derived series, as convert --derive and download --derive skip them.
+        if (IsUnkeyedKey(key)) continue;
         // The exchange: the hive layout names it; by_date, from the key's venue.
         std::string exchange = parsed->exchange;
         if (!exchange.empty()) {
@@ -224,7 +232,22 @@ class DeriveRunner {
 
 Result<std::vector<WorkItem>> DeriveItems(storage::ObjectStore* store, const PlanRequest& request) {
   if (!request.symbols.empty()) return PlanWorkItems(store, request, WorkPlanOptions{});
-  return ListStored(store, request);
+  MT_ASSIGN_OR_RETURN(std::vector<WorkItem> items, ListStored(store, request));
+  // Nothing stored at all for the selection: most likely a mistyped
+  // --output or day, which no rerun fixes (with --symbols each item says
+  // `missing` instead).
+  if (items.empty()) {
+    std::string types;
+    for (const std::string& t : request.data_types) types += (types.empty() ? "" : ",") + t;
+    std::string exchanges;
+    for (const std::string& e : request.exchanges) exchanges += (exchanges.empty() ? "" : ",") + e;
+    return Status::Usage("no raw objects of " + types + " from " + FormatDate(request.from) + " to " +
+                         FormatDate(request.to) + (exchanges.empty() ? "" : " of " + exchanges) + " in " +
+                         store->Describe("") + " (a " + store->layout().name() +
+                         " store) to derive from: check --output, --from/--to and --exchanges, or download or "
+                         "convert the data first");
+  }
+  return items;
 }
 
 namespace {
