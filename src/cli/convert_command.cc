@@ -4,7 +4,6 @@
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "storage/layout_record.h"
 
 namespace mt::cli {
 
@@ -37,13 +36,13 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
     PrintOutputs(r.outputs);
     std::fflush(stdout);
   });
-  // The store's layout is recorded once a file is written (a run whose
+  // The store recorded its layout before the first object (a run whose
   // inputs all fail leaves the output as it was); a store of another layout
-  // was refused when it was opened.
-  if (store && summary.output_files > 0) {
-    if (const Status st = storage::RecordStoreLayout(store.get()); !st.ok()) return FailWith("convert", st);
-  }
-  return ExitCodeFor(summary.status);  // failures are logged by the job
+  // was refused when it was opened, or, when a run of the other layout
+  // recorded it first, at the first write (exit 2, nothing written).
+  Status status = summary.status;
+  if (store) status = WorseStatus(status, store->WriteRefusal());
+  return ExitCodeFor(status);  // failures are logged by the job
 }
 
 }  // namespace mt::cli

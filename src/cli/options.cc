@@ -42,6 +42,29 @@ void SplitDataTypes(const std::vector<std::string>& types, std::vector<std::stri
   }
 }
 
+// The names of validate's and derive's --data-types and --derive: the
+// Tardis data types (and unknown entries) of `types`, the derived names
+// among `types`, and every derived name of both, each once, in that order.
+struct NamedTypes {
+  std::vector<std::string> raw;
+  std::vector<derive::DerivedSpec> in_data_types;
+  std::vector<derive::DerivedSpec> derived;
+};
+
+Result<NamedTypes> NamedTypesFromArgs(const ParsedArgs& args, const std::vector<std::string>& types) {
+  NamedTypes out;
+  SplitDataTypes(types, &out.raw, &out.in_data_types);
+  MT_ASSIGN_OR_RETURN(std::vector<derive::DerivedSpec> listed, DeriveFromArgs(args));
+  for (const std::vector<derive::DerivedSpec>* from : {&out.in_data_types, &listed}) {
+    for (const derive::DerivedSpec& d : *from) {
+      const bool dup =
+          std::any_of(out.derived.begin(), out.derived.end(), [&](const auto& x) { return x.name == d.name; });
+      if (!dup) out.derived.push_back(d);
+    }
+  }
+  return out;
+}
+
 // A flag that names a file (--summary-json, --report): "" when not given,
 // given empty is a usage error.
 Result<std::string> FileNameFlag(const ParsedArgs& args, const std::string& flag) {
@@ -403,15 +426,11 @@ Result<DeriveOptions> DeriveOptionsFromArgs(const ParsedArgs& args, const Contex
   // The names to compute: --derive, and derived names in --data-types (as
   // validate takes them). Tardis data types there narrow nothing but must
   // be the source of a name (derive reads nothing else).
-  std::vector<std::string> raw;
-  std::vector<derive::DerivedSpec> named;
-  if (args.Given("data-types", ctx.config)) SplitDataTypes(o.request.data_types, &raw, &named);
-  MT_ASSIGN_OR_RETURN(std::vector<derive::DerivedSpec> listed, DeriveFromArgs(args));
-  for (auto& d : listed) named.push_back(std::move(d));
-  for (auto& d : named) {
-    const bool dup = std::any_of(o.derived.begin(), o.derived.end(), [&](const auto& x) { return x.name == d.name; });
-    if (!dup) o.derived.push_back(std::move(d));
-  }
+  MT_ASSIGN_OR_RETURN(NamedTypes names,
+                      NamedTypesFromArgs(args, args.Given("data-types", ctx.config) ? o.request.data_types
+                                                                                    : std::vector<std::string>()));
+  std::vector<std::string> raw = std::move(names.raw);
+  o.derived = std::move(names.derived);
   // --from-report: the reports' derived items (of the names given, if any).
   o.from_report = args.Has("from-report");
   if (o.derived.empty() && !o.from_report) {
@@ -475,20 +494,17 @@ Result<ValidateOptions> ValidateOptionsFromArgs(const ParsedArgs& args, const Co
   // Derived names among the data types: expected where their source is; the
   // source type joins the selection (to plan where) without its own files
   // being expected unless it is listed too.
-  std::vector<std::string> raw;
-  std::vector<derive::DerivedSpec> named;
-  SplitDataTypes(o.selection.data_types, &raw, &named);
-  for (const derive::DerivedSpec& d : named) {
+  MT_ASSIGN_OR_RETURN(NamedTypes names, NamedTypesFromArgs(args, o.selection.data_types));
+  std::vector<std::string> raw = std::move(names.raw);
+  for (const derive::DerivedSpec& d : names.in_data_types) {
     const std::string src = d.source_data_type();
     if (std::find(raw.begin(), raw.end(), src) == raw.end()) {
       raw.push_back(src);
       o.unasked_sources.insert(src);
     }
-    o.derived.push_back(d);
   }
   o.selection.data_types = std::move(raw);
-  MT_ASSIGN_OR_RETURN(std::vector<derive::DerivedSpec> listed, DeriveFromArgs(args));
-  for (auto& d : listed) o.derived.push_back(std::move(d));
+  o.derived = std::move(names.derived);
   MT_ASSIGN_OR_RETURN(size_t c, PositiveInt("--concurrency", args.Value("concurrency", ctx.config), 1, 1024));
   o.concurrency = static_cast<int>(c);
   o.deep = args.Has("deep");

@@ -16,7 +16,6 @@
 #include "pipeline/key_resolver.h"
 #include "pipeline/stored_derive.h"
 #include "storage/layout.h"
-#include "storage/layout_record.h"
 #include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 
@@ -27,6 +26,11 @@ namespace {
 bool FiltersInstruments(const InstrumentFilter& f) {
   return !f.types.empty() || !f.bases.empty() || !f.quotes.empty() || f.max_instruments != SIZE_MAX ||
          f.max_days_to_expiry >= 0;
+}
+
+bool IsUnkeyedKey(std::string_view key) {
+  const size_t a = key.find(':');
+  return a != std::string_view::npos && key.substr(a + 1, 8) == "UNKEYED:";
 }
 
 // The stored raw objects of the request's days and data types, as items
@@ -48,6 +52,9 @@ Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const Plan
         const auto parsed = store->layout().ParseTickObjectName(o.name);
         if (!parsed || parsed->day != day || parsed->data_type != type) continue;  // item records, stray files
         const std::string& key = parsed->instrument_key;
+        // Rows kept without an instrument key (VENUE:UNKEYED:SYMBOL) get no
+        // derived series, as convert --derive and download --derive skip them.
+        if (IsUnkeyedKey(key)) continue;
         // The exchange: the hive layout names it; by_date, from the key's venue.
         std::string exchange = parsed->exchange;
         if (!exchange.empty()) {
@@ -225,7 +232,22 @@ class DeriveRunner {
 
 Result<std::vector<WorkItem>> DeriveItems(storage::ObjectStore* store, const PlanRequest& request) {
   if (!request.symbols.empty()) return PlanWorkItems(store, request, WorkPlanOptions{});
-  return ListStored(store, request);
+  MT_ASSIGN_OR_RETURN(std::vector<WorkItem> items, ListStored(store, request));
+  // Nothing stored at all for the selection: most likely a mistyped
+  // --output or day, which no rerun fixes (with --symbols each item says
+  // `missing` instead).
+  if (items.empty()) {
+    std::string types;
+    for (const std::string& t : request.data_types) types += (types.empty() ? "" : ",") + t;
+    std::string exchanges;
+    for (const std::string& e : request.exchanges) exchanges += (exchanges.empty() ? "" : ",") + e;
+    return Status::Usage("no raw objects of " + types + " from " + FormatDate(request.from) + " to " +
+                         FormatDate(request.to) + (exchanges.empty() ? "" : " of " + exchanges) + " in " +
+                         store->Describe("") + " (a " + store->layout().name() +
+                         " store) to derive from: check --output, --from/--to and --exchanges, or download or "
+                         "convert the data first");
+  }
+  return items;
 }
 
 namespace {
@@ -281,35 +303,29 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
   DeriveRunner runner(store, options);
   report.results.resize(report.items.size());
   std::mutex on_item_mu;
-  bool layout_recorded = false;
-  Status layout_status;
   // Every item gets a result: after an interrupt the rest are reported as
   // not started, so no cancel flag is given to the loop.
   const int n = std::max(1, std::min<int>(options.concurrency, static_cast<int>(report.items.size())));
   ParallelForWorkers(report.items.size(), ParallelOptions{n, nullptr}, [&](size_t i, size_t) {
     ItemResult& r = report.results[i];
-    if (options.cancel && options.cancel->load()) {
+    // A store that refuses writes (its layout record went to a run of the
+    // other layout: storage::RecordLayoutOnFirstWrite) fails every item.
+    const Status refused = store->WriteRefusal();
+    if ((options.cancel && options.cancel->load()) || !refused.ok()) {
       r.item = report.items[i];
       r.outcome = Outcome::kCancelled;
-      r.reason = "not started: interrupted";
+      r.reason = refused.ok() ? "not started: interrupted" : "not started: " + refused.message();
     } else {
       r = runner.Run(report.items[i]);
     }
     std::lock_guard<std::mutex> l(on_item_mu);
-    // The store's layout is recorded once an item has written (as download
-    // does), so a run that writes nothing leaves the store as it was.
-    if (r.outcome == Outcome::kDone && !layout_recorded) {
-      layout_recorded = true;
-      layout_status = storage::RecordStoreLayout(store);
-      if (!layout_status.ok()) log::Error(layout_status.message());
-    }
     if (options.on_item) options.on_item(r);
     LogItemResult(r);
     return Status::OK();
   });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report.status = SummarizeItems(report.results, report.seconds, Status::OK(), options.cancel && options.cancel->load());
-  report.status = WorseStatus(report.status, layout_status);
+  report.status = WorseStatus(report.status, store->WriteRefusal());
   if (!options.summary_json.empty()) {
     const Status st = WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds, true));
     if (!st.ok()) {

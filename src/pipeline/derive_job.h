@@ -62,7 +62,10 @@ struct DeriveReport {
 // The items of a derive run (before sharding): with symbols, the plan; else
 // the stored raw objects of the request's data types, days and exchanges
 // (items named by their instrument key: symbol = instrument_key = the key),
-// filtered by the instrument filters. Sorted.
+// filtered by the instrument filters, without VENUE:UNKEYED:SYMBOL objects
+// (rows kept without a key get no series). Sorted. Listing none at all is
+// kUsage naming the store, days, data types and exchanges (a mistyped
+// --output, most likely).
 Result<std::vector<WorkItem>> DeriveItems(storage::ObjectStore* store, const PlanRequest& request);
 
 // An error is a failure before any item runs (bad request, a listing that

@@ -18,7 +18,6 @@
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/thread_pool.h"
-#include "storage/layout_record.h"
 #include "tardis/instrument_key.h"
 
 namespace mt::pipeline {
@@ -338,20 +337,10 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   const size_t share = (options.buffer_mb << 20) / static_cast<size_t>(std::max(1, opts.concurrency));
   opts.convert.parser.batch_bytes = std::clamp<size_t>(share, 8u << 20, opts.convert.parser.batch_bytes);
   std::function<void(const ItemResult&)> on_item = options.on_item;
-  // The store's layout is recorded (storage/layout_record.h) as soon as the
-  // first item has left something in the store, so a run that writes
-  // nothing (a refused key, a dead server) leaves the store as it was.
-  // on_item runs under the downloader's lock.
-  bool layout_recorded = false;
-  Status layout_status;
-  opts.on_item = [on_item, store, &layout_recorded, &layout_status](const ItemResult& r) {
-    const bool wrote = r.outcome == Outcome::kDone || r.outcome == Outcome::kNoData ||
-                       r.outcome == Outcome::kNotAvailable || r.outcome == Outcome::kSkipped;
-    if (wrote && !layout_recorded) {
-      layout_recorded = true;
-      layout_status = storage::RecordStoreLayout(store);
-      if (!layout_status.ok()) log::Error(layout_status.message());
-    }
+  // The store records its layout before the run's first object
+  // (storage::RecordLayoutOnFirstWrite), so a run that writes nothing (a
+  // refused key, a dead server) leaves the store as it was.
+  opts.on_item = [on_item](const ItemResult& r) {
     if (on_item) on_item(r);
     LogItemResult(r);
   };
@@ -370,7 +359,8 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   report.status = SummarizeItems(report.results, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
-  report.status = WorseStatus(report.status, layout_status);
+  // The store's layout record went to a run of the other layout: exit 2.
+  report.status = WorseStatus(report.status, store->WriteRefusal());
   if (!options.summary_json.empty()) {
     // Written whole or not at all; a summary that cannot be written fails
     // the run (a pipeline reading it must not take an empty file for one).

@@ -136,10 +136,15 @@ std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
   ParallelForWorkers(items.size(), ParallelOptions{n, nullptr}, [&](size_t i, size_t worker) {
     auto& http = clients[worker];
     if (!http) http = opts_.http_factory();
-    if (stop_ || (opts_.cancel && opts_.cancel->load())) {
+    // A store that refuses writes (its layout record went to a run of the
+    // other layout) fails every item: the rest are not started.
+    const Status refused = opts_.store ? opts_.store->WriteRefusal() : Status::OK();
+    if (stop_ || (opts_.cancel && opts_.cancel->load()) || !refused.ok()) {
       results[i].item = items[i];
       results[i].outcome = Outcome::kCancelled;
-      results[i].reason = stop_ ? "not started: " + fatal_.message() : "not started: interrupted";
+      results[i].reason = stop_ ? "not started: " + fatal_.message()
+                          : !refused.ok() ? "not started: " + refused.message()
+                                          : "not started: interrupted";
     } else {
       results[i] = RunItem(items[i], http.get());
       progress_.items_finished++;

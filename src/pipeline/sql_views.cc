@@ -1,5 +1,6 @@
 #include "pipeline/sql_views.h"
 
+#include <cctype>
 #include <map>
 
 #include "derive/names.h"
@@ -9,15 +10,20 @@ namespace mt::pipeline {
 
 namespace {
 
-// A data type as a view name and inside a path: what the schema table and
-// the derived grammar name (lower case, digits, '_'), nothing to quote.
-bool PlainName(const std::string& s) {
+// Letters, digits and '_' only: every name of the schema table
+// (incremental_book_L2 has upper case) and of the derived grammar, and every
+// BigQuery dataset name; such a name needs no escaping inside quotes or a path.
+bool WordName(const std::string& s) {
   if (s.empty()) return false;
   for (char c : s) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
   }
   return true;
 }
+
+// A DuckDB identifier, always double-quoted (names are WordName, so no '"'
+// to double): a name with upper case or one that is a keyword stays as it is.
+std::string Ident(const std::string& s) { return "\"" + s + "\""; }
 
 // A single-quoted SQL string literal (DuckDB: '' for a quote).
 std::string Quoted(const std::string& s) {
@@ -36,11 +42,11 @@ std::string DuckDbView(const storage::Layout& layout, const std::string& root, c
                        bool derived) {
   const std::string glob = root + "/" + layout.DataTypeGlob(name, derived);
   if (layout.kind() == storage::LayoutKind::kHive) {
-    return "CREATE OR REPLACE VIEW " + name + " AS\nSELECT * FROM read_parquet(" + Quoted(glob) +
+    return "CREATE OR REPLACE VIEW " + Ident(name) + " AS\nSELECT * FROM read_parquet(" + Quoted(glob) +
            ", hive_partitioning = true, hive_types = {'data_type': VARCHAR, 'date': DATE, 'exchange': VARCHAR}, "
            "union_by_name = true);\n";
   }
-  return "CREATE OR REPLACE VIEW " + name + " AS\nSELECT * EXCLUDE (filename), " + Quoted(name) +
+  return "CREATE OR REPLACE VIEW " + Ident(name) + " AS\nSELECT * EXCLUDE (filename), " + Quoted(name) +
          " AS data_type,\n  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
          "FROM read_parquet(" + Quoted(glob) + ", filename = true, union_by_name = true);\n";
 }
@@ -48,17 +54,18 @@ std::string DuckDbView(const storage::Layout& layout, const std::string& root, c
 std::string DuckDbInstruments(const storage::Layout& layout, const std::string& root) {
   const std::string glob = root + "/" + layout.InstrumentsGlob();
   if (layout.kind() == storage::LayoutKind::kHive) {
-    return "CREATE OR REPLACE VIEW instruments AS\nSELECT * FROM read_parquet(" + Quoted(glob) +
+    return "CREATE OR REPLACE VIEW \"instruments\" AS\nSELECT * FROM read_parquet(" + Quoted(glob) +
            ", hive_partitioning = true, hive_types = {'date': DATE}, union_by_name = true);\n";
   }
-  return "CREATE OR REPLACE VIEW instruments AS\nSELECT * EXCLUDE (filename),\n"
+  return "CREATE OR REPLACE VIEW \"instruments\" AS\nSELECT * EXCLUDE (filename),\n"
          "  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
          "FROM read_parquet(" + Quoted(glob) + ", filename = true, union_by_name = true);\n";
 }
 
 // BigQuery's DDL for an external table over Hive partitions (Google's
 // "CREATE EXTERNAL TABLE statement"): the partition columns in path order,
-// the URI prefix ending just before the first partition.
+// the URI prefix ending just before the first partition. The table's path is
+// one backquoted identifier (names are WordName).
 std::string BigQueryTable(const storage::Layout& layout, const std::string& root, const std::string& dataset,
                           const std::string& name, bool derived) {
   const std::string prefix = root + "/" + (derived ? "derived_data" : "raw_tick_data");
@@ -84,20 +91,16 @@ Result<std::string> SqlDefinitions(storage::ObjectStore* store, const SqlViewsOp
   if (bigquery && opts.root.rfind("gs://", 0) != 0) {
     return Status::Usage("BigQuery reads gs:// stores only; " + opts.root + " is local (use --engine duckdb)");
   }
-  if (bigquery && !PlainName(opts.dataset)) {
-    // Datasets: letters, digits and '_' (Google's naming rules); upper case is allowed there.
-    for (char c : opts.dataset) {
-      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') {
-        return Status::Usage("--dataset '" + opts.dataset + "': letters, digits and '_' only");
-      }
-    }
-    if (opts.dataset.empty()) return Status::Usage("--dataset is empty");
+  // Datasets: letters, digits and '_' (Google's naming rules).
+  if (bigquery && opts.dataset.empty()) return Status::Usage("--dataset is empty");
+  if (bigquery && !WordName(opts.dataset)) {
+    return Status::Usage("--dataset '" + opts.dataset + "': letters, digits and '_' only");
   }
   std::map<std::string, bool> types;  // name -> derived
   bool instruments = false;
   if (!opts.data_types.empty()) {
     for (const std::string& t : opts.data_types) {
-      if (!PlainName(t) || !(tardis::FindSchema(t) || IsDerived(t))) {
+      if (!WordName(t) || !(tardis::FindSchema(t) || IsDerived(t))) {
         return Status::Usage("--data-types: '" + t + "' is neither a Tardis data type nor a derived name");
       }
       types[t] = IsDerived(t);
@@ -108,7 +111,10 @@ Result<std::string> SqlDefinitions(storage::ObjectStore* store, const SqlViewsOp
       for (const auto& o : list) {
         bool derived = false;
         auto t = layout.DataTypeOfName(o.name, &derived);
-        if (t && PlainName(*t)) types.emplace(*t, derived);
+        // Only names of the grammars (a stray folder is no data type).
+        if (t && WordName(*t) && (derived ? IsDerived(*t) : tardis::FindSchema(*t) != nullptr)) {
+          types.emplace(*t, derived);
+        }
       }
     }
     MT_ASSIGN_OR_RETURN(auto defs, store->List("instrument_availability/"));

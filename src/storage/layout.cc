@@ -22,6 +22,19 @@ std::string Compact(const Date& d) {
   std::string s = FormatDate(d);
   return s.substr(0, 4) + s.substr(5, 2) + s.substr(8, 2);
 }
+
+// `lead` followed by 16 hex digits of the FNV-1a 64 hash of `s`: the tail
+// of a name cut to fit, so two long inputs that share a head stay distinct.
+std::string HashTail(char lead, std::string_view s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : s) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  char buf[20];
+  std::snprintf(buf, sizeof buf, "%c%016llx", lead, static_cast<unsigned long long>(h));
+  return buf;
+}
 }  // namespace
 
 std::string SafeNameComponent(std::string_view s) {
@@ -47,18 +60,11 @@ std::string SafeNameComponent(std::string_view s) {
   // Room for an extension (".parquet"): the file name stays within the bound.
   constexpr size_t kMax = kMaxComponentBytes - 8;
   if (out.size() > kMax) {
-    uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ULL;
-    }
-    char buf[20];
-    std::snprintf(buf, sizeof buf, "~%016llx", static_cast<unsigned long long>(h));
     size_t keep = kMax - 17;
     // Do not cut an escape in half.
     if (keep >= 1 && out[keep - 1] == '%') keep -= 1;
     else if (keep >= 2 && out[keep - 2] == '%') keep -= 2;
-    out = out.substr(0, keep) + buf;
+    out = out.substr(0, keep) + HashTail('~', s);
   }
   return out;
 }
@@ -129,6 +135,19 @@ std::string Hive(std::string_view s) { return HiveNameComponent(s); }
 
 }  // namespace
 
+std::string HivePartitionValue(std::string_view s) {
+  bool verbatim = !s.empty() && s.size() < kHiveMax && s.front() != '.' && s.find("..") == std::string_view::npos;
+  for (size_t i = 0; verbatim && i < s.size(); i++) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    verbatim = HivePlain(c) || c == '.' || c == '_';
+  }
+  return verbatim ? std::string(s) : HiveNameComponent(s);
+}
+
+namespace {
+std::string Part(std::string_view s) { return HivePartitionValue(s); }
+}  // namespace
+
 std::string HiveNameComponent(std::string_view s) {
   std::string out;
   out.reserve(s.size());
@@ -157,13 +176,6 @@ std::string HiveNameComponent(std::string_view s) {
   if (out.empty()) out = "_";
   else if (out == "_") out = "_5F";
   if (out.size() >= kHiveMax) {
-    uint64_t h = 1469598103934665603ULL;  // FNV-1a 64
-    for (unsigned char c : s) {
-      h ^= c;
-      h *= 1099511628211ULL;
-    }
-    char buf[20];
-    std::snprintf(buf, sizeof buf, "-%016llx", static_cast<unsigned long long>(h));
     size_t keep = kHiveMax - 17;
     // Do not cut an escape in half.
     if (keep >= 1 && out[keep - 1] == '_') keep -= 1;
@@ -172,7 +184,7 @@ std::string HiveNameComponent(std::string_view s) {
     // A cut escape was removed whole; '.' never ends a name.
     while (!out.empty() && out.back() == '.') out.pop_back();
     out.append(kHiveMax - 17 - out.size(), '-');
-    out += buf;
+    out += HashTail('-', s);
   }
   return out;
 }
@@ -200,7 +212,7 @@ std::optional<std::string> UnescapeHiveNameComponent(std::string_view s) {
 std::string Layout::TickObjectName(const Date& day, std::string_view data_type, std::string_view exchange,
                                    std::string_view instrument_key) const {
   if (kind_ == LayoutKind::kHive) {
-    return "raw_tick_data/data_type=" + Hive(data_type) + "/date=" + FormatDate(day) + "/exchange=" + Hive(exchange) +
+    return "raw_tick_data/data_type=" + Part(data_type) + "/date=" + FormatDate(day) + "/exchange=" + Part(exchange) +
            "/" + Hive(instrument_key) + ".parquet";
   }
   return "raw_tick_data/by_date/day-" + FormatDate(day) + "/data_type-" + SafeNameComponent(data_type) + "/" +
@@ -215,8 +227,8 @@ std::string Layout::TickObjectPrefix(const Date& day, std::string_view data_type
 std::string Layout::DerivedObjectName(const Date& day, std::string_view derived_name, std::string_view exchange,
                                       std::string_view instrument_key) const {
   if (kind_ == LayoutKind::kHive) {
-    return "derived_data/data_type=" + Hive(derived_name) + "/date=" + FormatDate(day) + "/exchange=" +
-           Hive(exchange) + "/" + Hive(instrument_key) + ".parquet";
+    return "derived_data/data_type=" + Part(derived_name) + "/date=" + FormatDate(day) + "/exchange=" +
+           Part(exchange) + "/" + Hive(instrument_key) + ".parquet";
   }
   return "derived_data/by_date/day-" + FormatDate(day) + "/data_type-" + SafeNameComponent(derived_name) + "/" +
          SafeNameComponent(instrument_key) + ".parquet";
@@ -252,7 +264,7 @@ std::string Layout::MissingReportsPrefix() const {
 std::string Layout::ItemRecordName(const Date& day, std::string_view data_type, std::string_view exchange,
                                    std::string_view symbol) const {
   if (kind_ == LayoutKind::kHive) {
-    return "raw_tick_data/data_type=" + Hive(data_type) + "/date=" + FormatDate(day) + "/exchange=" + Hive(exchange) +
+    return "raw_tick_data/data_type=" + Part(data_type) + "/date=" + FormatDate(day) + "/exchange=" + Part(exchange) +
            "/_items/" + Hive(symbol) + ".json";
   }
   return "raw_tick_data/by_date/day-" + FormatDate(day) + "/data_type-" + SafeNameComponent(data_type) +
@@ -261,13 +273,13 @@ std::string Layout::ItemRecordName(const Date& day, std::string_view data_type, 
 
 std::string Layout::DayListPrefix(const Date& day, std::string_view data_type, bool derived) const {
   const std::string root = derived ? "derived_data/" : "raw_tick_data/";
-  if (kind_ == LayoutKind::kHive) return root + "data_type=" + Hive(data_type) + "/date=" + FormatDate(day) + "/";
+  if (kind_ == LayoutKind::kHive) return root + "data_type=" + Part(data_type) + "/date=" + FormatDate(day) + "/";
   return root + "by_date/day-" + FormatDate(day) + "/";
 }
 
 std::string Layout::DataTypePrefix(std::string_view data_type, bool derived) const {
   const std::string root = derived ? "derived_data/" : "raw_tick_data/";
-  if (kind_ == LayoutKind::kHive) return root + "data_type=" + Hive(data_type) + "/";
+  if (kind_ == LayoutKind::kHive) return root + "data_type=" + Part(data_type) + "/";
   return root + "by_date/";
 }
 
@@ -294,7 +306,8 @@ std::optional<std::string> Layout::DataTypeOfName(std::string_view name, bool* d
     if (name.substr(0, kDt.size()) != kDt) return std::nullopt;
     const size_t slash = name.find('/');
     if (slash == std::string_view::npos) return std::nullopt;
-    return UnescapeHiveNameComponent(name.substr(kDt.size(), slash - kDt.size()));
+    if (slash == kDt.size()) return std::nullopt;
+    return std::string(name.substr(kDt.size(), slash - kDt.size()));  // partition values are verbatim
   }
   // by_date/day-YYYY-MM-DD/data_type-X/FILE.parquet
   constexpr std::string_view kDay = "by_date/day-";
@@ -320,13 +333,13 @@ std::vector<std::string> Layout::ProbePrefixes() const {
 
 namespace {
 
-// "NAME/" with NAME of `key=`; the value unescaped, nullopt otherwise.
+// "NAME/" with NAME of `key=`: the value as it is written (HivePartitionValue
+// writes the names of the grammars verbatim), nullopt otherwise.
 std::optional<std::string> TakePartition(std::string_view* name, std::string_view key) {
   if (name->substr(0, key.size()) != key) return std::nullopt;
   const size_t slash = name->find('/', key.size());
   if (slash == std::string_view::npos || slash == key.size()) return std::nullopt;
-  auto v = UnescapeHiveNameComponent(name->substr(key.size(), slash - key.size()));
-  if (!v) return std::nullopt;
+  std::string v(name->substr(key.size(), slash - key.size()));
   name->remove_prefix(slash + 1);
   return v;
 }
@@ -350,8 +363,7 @@ std::optional<TickObject> Layout::ParseTickObjectName(std::string_view name) con
     }
     const std::string_view stem = name.substr(0, name.size() - kExt.size());
     const auto key = UnescapeHiveNameComponent(stem);
-    const auto ex = UnescapeHiveNameComponent(*exchange);
-    return TickObject{*day, *dt, key ? *key : std::string(stem), ex ? *ex : std::string(*exchange)};
+    return TickObject{*day, *dt, key ? *key : std::string(stem), *exchange};
   }
   constexpr std::string_view kPrefix = "raw_tick_data/by_date/day-";
   if (name.substr(0, kPrefix.size()) != kPrefix) return std::nullopt;

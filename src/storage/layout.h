@@ -60,6 +60,14 @@ inline constexpr const char* kStoreRecordName = "market-tick-store.json";
 std::string HiveNameComponent(std::string_view s);
 // The inverse of HiveNameComponent (nullopt for a hashed or malformed name).
 std::optional<std::string> UnescapeHiveNameComponent(std::string_view s);
+// The hive layout's partition value (NAME=VALUE) of a data type, derived name
+// or exchange id: `s` itself when it is made of A-Z a-z 0-9 '.' '_' '-' only,
+// does not start with '.', has no "..", and is shorter than
+// kMaxComponentBytes - 8 (every name of the data type, derived name and
+// exchange grammars), so query engines show the name itself
+// (data_type = 'book_snapshot_25'); anything else goes through
+// HiveNameComponent. Names are parsed back verbatim (no unescaping).
+std::string HivePartitionValue(std::string_view s);
 
 struct TickObject {
   Date day;
@@ -77,7 +85,7 @@ struct TickObject {
 //   instrument_availability/aggregate/instruments_YYYYMMDD_YYYYMMDD.parquet
 //   missing_data_reports/by_date/day-YYYY-MM-DD/missing_data.parquet
 //   raw_tick_data/by_date/day-YYYY-MM-DD/data_type-{data_type}/_items/{exchange}/{symbol}.json
-// hive (values through HiveNameComponent):
+// hive (partition values through HivePartitionValue, file names through HiveNameComponent):
 //   raw_tick_data/data_type={data_type}/date=YYYY-MM-DD/exchange={exchange}/{instrument_key}.parquet
 //   derived_data/data_type={derived_name}/date=YYYY-MM-DD/exchange={exchange}/{instrument_key}.parquet
 //   instrument_availability/date=YYYY-MM-DD/instruments.parquet

@@ -1,5 +1,8 @@
 #include "storage/layout_record.h"
 
+#include <atomic>
+#include <mutex>
+
 #include "core/bounded_json.h"
 
 namespace mt::storage {
@@ -102,9 +105,75 @@ Status RecordStoreLayout(ObjectStore* store) {
   if (*recorded != kind) {
     return Status::Usage(store->Describe("") + " was just recorded as a " + LayoutKindName(*recorded) +
                          " store by another run, but this run writes " + LayoutKindName(kind) +
-                         "; nothing was written: run again with the same --layout/OUTPUT_LAYOUT as the other run");
+                         "; nothing was written by this run: run again with the same --layout/OUTPUT_LAYOUT as the "
+                         "other run, or write to another --output");
   }
   return Status::OK();
+}
+
+namespace {
+
+class LayoutRecordingStore : public ObjectStore {
+ public:
+  explicit LayoutRecordingStore(std::unique_ptr<ObjectStore> inner) : inner_(std::move(inner)) {
+    set_layout(inner_->layout());
+  }
+
+  Result<std::unique_ptr<WritableObject>> Create(const std::string& name, bool overwrite) override {
+    MT_RETURN_IF_ERROR(BeforeWrite(name));
+    return inner_->Create(name, overwrite);
+  }
+  Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation) override {
+    MT_RETURN_IF_ERROR(BeforeWrite(name));
+    return inner_->CreateIfGeneration(name, generation);
+  }
+  Status WriteRefusal() const override {
+    if (!decided_.load(std::memory_order_acquire)) return Status::OK();
+    return record_status_;  // written once, before decided_
+  }
+
+  Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
+  Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
+  Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length) override {
+    return inner_->ReadRange(name, offset, length);
+  }
+  Result<Tail> ReadTail(const std::string& name, uint64_t n) override { return inner_->ReadTail(name, n); }
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
+  Result<Versioned> ReadVersioned(const std::string& name) override { return inner_->ReadVersioned(name); }
+  std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
+  Status CheckWritable() override { return inner_->CheckWritable(); }
+  std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
+  bool BatchesCommits() const override { return inner_->BatchesCommits(); }
+  Status SyncSealed() override { return inner_->SyncSealed(); }
+  void RemoveStaleTemporaries(const std::string& name) override { inner_->RemoveStaleTemporaries(name); }
+
+ private:
+  // The record first (once); its status decides every write of the run.
+  Status BeforeWrite(const std::string& name) {
+    if (name == kStoreRecordName) return Status::OK();
+    if (decided_.load(std::memory_order_acquire)) return record_status_;
+    std::lock_guard<std::mutex> l(mu_);
+    if (!decided_.load(std::memory_order_relaxed)) {
+      record_status_ = RecordStoreLayout(this);
+      // A retryable failure (the record could not be read or written now)
+      // is tried again by the next write; a decision (recorded, or lost to
+      // another layout) holds for the run.
+      if (record_status_.ok() || !record_status_.retryable()) decided_.store(true, std::memory_order_release);
+      else return record_status_;
+    }
+    return record_status_;
+  }
+
+  std::unique_ptr<ObjectStore> inner_;
+  std::mutex mu_;
+  std::atomic<bool> decided_{false};
+  Status record_status_;
+};
+
+}  // namespace
+
+std::unique_ptr<ObjectStore> RecordLayoutOnFirstWrite(std::unique_ptr<ObjectStore> inner) {
+  return std::make_unique<LayoutRecordingStore>(std::move(inner));
 }
 
 }  // namespace mt::storage

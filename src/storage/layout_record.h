@@ -5,6 +5,7 @@
 //   {"format_version":1,"layout":"hive"}
 #pragma once
 
+#include <memory>
 #include <optional>
 
 #include "core/status.h"
@@ -31,10 +32,21 @@ Result<LayoutKind> ParseStoreRecord(std::string_view bytes, const std::string& w
 Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requested);
 
 // Writes the record of store->layout() unless the store has one, with a
-// create-only write; a job calls it just before its first object, so a run
-// that fails earlier leaves nothing behind. A record of another layout (a
-// concurrent first writer won the create) is kUsage: of two first writers
-// racing, exactly one layout is recorded and the other writes nothing.
+// create-only write. A record of another layout (a concurrent first writer
+// won the create) is kUsage: of two first writers racing, exactly one layout
+// is recorded.
 Status RecordStoreLayout(ObjectStore* store);
+
+// `inner` (its layout decided: ResolveStoreLayout) behind a store that calls
+// RecordStoreLayout just before the first Create or CreateIfGeneration of any
+// object other than the record itself, once, whichever thread gets there
+// first (the others wait for it). So the record exists before any data
+// object of the run, whatever the command, and a run that writes nothing
+// leaves no record. When recording fails (a run of the other layout won the
+// record, or an I/O error), that Create and every later one fail with its
+// status and WriteRefusal() returns it: nothing of this run's layout is
+// written into a store recorded with the other. Everything else is passed
+// through to `inner`.
+std::unique_ptr<ObjectStore> RecordLayoutOnFirstWrite(std::unique_ptr<ObjectStore> inner);
 
 }  // namespace mt::storage

@@ -100,6 +100,11 @@ class ObjectStore {
   // leftovers of a killed overwrite (--force) go on the next run too.
   // Default: nothing (GCS keeps no partial object).
   virtual void RemoveStaleTemporaries(const std::string& name) {}
+  // Why every Create of this store now fails (kUsage: the store's layout
+  // record was lost to a run of another layout, layout_record.h), OK while
+  // it writes. A job checks it before starting an item, so a refused run
+  // stops rather than failing item by item. Default: OK.
+  virtual Status WriteRefusal() const { return Status::OK(); }
 
   // How this store names its objects (layout.h): by_date until set where
   // the store is opened from its record (layout_record.h). Every name a

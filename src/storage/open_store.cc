@@ -81,7 +81,7 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& uri, const Sto
 Result<std::unique_ptr<ObjectStore>> OpenDataStore(const std::string& uri, const StoreConfig& config) {
   MT_ASSIGN_OR_RETURN(auto store, OpenStore(uri, config));
   MT_RETURN_IF_ERROR(ResolveStoreLayout(store.get(), config.layout));
-  return store;
+  return RecordLayoutOnFirstWrite(std::move(store));
 }
 
 }  // namespace mt::storage

@@ -66,8 +66,9 @@ Result<std::unique_ptr<ObjectStore>> OpenStore(const std::string& uri, const Sto
 // OpenStore, then the store's layout decided (ResolveStoreLayout: the store's
 // record, else config.layout, else by_date; a disagreement is kUsage), so
 // every name a command builds is in the store's layout. Every command that
-// reads or writes data opens its store here. Nothing is written: a job
-// records the layout (RecordStoreLayout) just before its first object.
+// reads or writes data opens its store here. Nothing is written here: the
+// store records its layout just before the first object a command creates
+// (RecordLayoutOnFirstWrite), and refuses every write once that fails.
 Result<std::unique_ptr<ObjectStore>> OpenDataStore(const std::string& uri, const StoreConfig& config);
 
 // `uri` is gs://bucket[/prefix]; the GCS client itself (for the commands that

@@ -144,6 +144,12 @@ describe('derive: from stored raw Parquet, as convert --derive computes it', () 
     assert.match(r.stderr, /missing 2020-04-01\/incremental_book_L2\/deribit\/ETH-PERPETUAL: no raw object .*data_type-incremental_book_L2\/DERIBIT:PERPETUAL:ETH-USD\.parquet to compute from \(download it first\)/);
     assert.match(r.stderr, /1 done, .* 0 cancelled, 1 missing;/);
     assert.ok(parquetBody(path.join(sel, EXPECTED[5])).equals(parquetBody(path.join(reference_, EXPECTED[5]))));
+    // Without --symbols, a selection with no raw object at all (a mistyped --output): exit 2, naming the store.
+    const typo = path.join(ROOT_TMP, 'no-such-store');
+    r = derive(typo, ['--derive', 'trade_bar_1m']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /no raw objects of trades from 2020-02-22 to 2020-04-01 in .*no-such-store.* check --output/);
+    assert.ok(!fs.existsSync(typo));
   });
 
   it('a raw object that cannot be read fails its item, naming it; the other items are computed', () => {

@@ -218,7 +218,7 @@ describe('market-tick sql', () => {
       views[layout] = r.stdout;
       assert.match(r.stdout, /^SET TimeZone = 'UTC';\n/);
       for (const v of ['trades', 'quotes', 'options_chain', 'book_snapshot_5', 'instruments']) {
-        assert.match(r.stdout, new RegExp(`CREATE OR REPLACE VIEW ${v} AS`), r.stdout);
+        assert.match(r.stdout, new RegExp(`CREATE OR REPLACE VIEW "${v}" AS`), r.stdout);
       }
       const db = await duckOpen();
       try {
@@ -300,7 +300,7 @@ describe('market-tick sql', () => {
 
   it('--data-types picks the views; BigQuery needs a hive store in gs://', async () => {
     const r = await mtOk(['sql', '--output', stores.hive, '--data-types', 'trades,trade_bar_1m']);
-    assert.deepEqual([...r.stdout.matchAll(/CREATE OR REPLACE VIEW (\w+)/g)].map((m) => m[1]), ['trade_bar_1m', 'trades']);
+    assert.deepEqual([...r.stdout.matchAll(/CREATE OR REPLACE VIEW "(\w+)"/g)].map((m) => m[1]), ['trade_bar_1m', 'trades']);
     const bad = await mt(['sql', '--output', stores.hive, '--data-types', 'tardes']);
     assert.equal(bad.code, 2, show(bad));
     const local = await mt(['sql', '--engine', 'bigquery', '--output', stores.hive]);
@@ -310,4 +310,50 @@ describe('market-tick sql', () => {
     assert.equal(byDate.code, 2, show(byDate));
     assert.match(byDate.stderr, /by_date store/);
   });
+});
+
+describe('names with digits after "_" and upper case', () => {
+  // book_snapshot_25 and trade_bar_100ticks have '_' before two hex digits (the file-name rule
+  // would escape it); incremental_book_L2 has upper case. Each is its own view, and its data_type
+  // column is the name itself, on both layouts.
+  for (const layout of ['by_date', 'hive']) {
+    it(`${layout}: the views and their data_type column carry the names as they are`, async () => {
+      const out = path.join(ROOT_TMP, `names-${layout}`);
+      await mtOk(['convert', fixture('binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv.gz'),
+        fixture('deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz'), '--output', out, '--layout', layout]);
+      await mtOk(['convert', fixture('bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--derive', 'trade_bar_100ticks',
+        '--output', out]);
+      if (layout === 'hive') {
+        for (const dir of ['raw_tick_data/data_type=book_snapshot_25', 'raw_tick_data/data_type=incremental_book_L2',
+          'derived_data/data_type=trade_bar_100ticks']) {
+          assert.ok(fs.existsSync(path.join(out, dir)), `${dir} in\n${listFiles(out).join('\n')}`);
+        }
+        assert.deepEqual(oddNames(out), []);
+      }
+      const r = await mtOk(['sql', '--output', out]);
+      for (const v of ['book_snapshot_25', 'incremental_book_L2', 'trade_bar_100ticks', 'trades']) {
+        assert.match(r.stdout, new RegExp(`CREATE OR REPLACE VIEW "${v}" AS`), r.stdout);
+      }
+      const only = await mtOk(['sql', '--output', out, '--data-types', 'incremental_book_L2']);
+      assert.deepEqual([...only.stdout.matchAll(/CREATE OR REPLACE VIEW "(\w+)"/g)].map((m) => m[1]), ['incremental_book_L2']);
+      const db = await duckOpen();
+      try {
+        await db.run(r.stdout);
+        for (const [view, file] of [
+          ['book_snapshot_25', ['2020-09-01', 'book_snapshot_25', 'binance-futures', 'BINANCE-FUTURES:PERPETUAL:BTC-USDT']],
+          ['incremental_book_L2', ['2020-04-01', 'incremental_book_L2', 'deribit', 'DERIBIT:PERPETUAL:BTC-USD']],
+        ]) {
+          const rows = await db.rows(`SELECT data_type, CAST(date AS VARCHAR) AS day, exchange, count(*)::INTEGER AS n
+            FROM "${view}" GROUP BY ALL`);
+          const one = await db.rows(`SELECT count(*)::INTEGER AS n FROM read_parquet('${path.join(out, NAMES[layout].tick(...file))}')`);
+          assert.ok(one[0].n > 0);
+          assert.deepEqual(rows, [{ data_type: view, day: file[0], exchange: file[2], n: one[0].n }], view);
+        }
+        const bars = await db.rows(`SELECT DISTINCT data_type, exchange FROM trade_bar_100ticks`);
+        assert.deepEqual(bars, [{ data_type: 'trade_bar_100ticks', exchange: 'bitmex' }]);
+      } finally {
+        db.close();
+      }
+    });
+  }
 });

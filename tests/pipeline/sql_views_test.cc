@@ -60,7 +60,7 @@ TEST(SqlViews, DuckDbViewsOfByDateComputeThePartitionColumns) {
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   EXPECT_EQ(*text,
             "SET TimeZone = 'UTC';\n"
-            "CREATE OR REPLACE VIEW trades AS\nSELECT * EXCLUDE (filename), 'trades' AS data_type,\n"
+            "CREATE OR REPLACE VIEW \"trades\" AS\nSELECT * EXCLUDE (filename), 'trades' AS data_type,\n"
             "  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
             "FROM read_parquet('/data/it''s/raw_tick_data/by_date/day-*/data_type-trades/*.parquet', filename = true, "
             "union_by_name = true);\n");
@@ -69,6 +69,37 @@ TEST(SqlViews, DuckDbViewsOfByDateComputeThePartitionColumns) {
   testing::MemoryStoreDouble empty;
   o.data_types.clear();
   EXPECT_EQ(SqlDefinitions(&empty, o).status().code(), Status::Code::kUsage);
+}
+
+TEST(SqlViews, NamesWithUpperCaseAreDefinedAndQuoted) {
+  for (storage::LayoutKind kind : {storage::LayoutKind::kByDate, storage::LayoutKind::kHive}) {
+    testing::MemoryStoreDouble store;
+    const storage::Layout layout(kind);
+    store.set_layout(layout);
+    store.Put(layout.TickObjectName(kDay, "incremental_book_L2", "deribit", "DERIBIT:PERPETUAL:BTC-USD"), "x");
+    store.Put(layout.TickObjectName(kDay, "book_snapshot_25", "deribit", "DERIBIT:PERPETUAL:BTC-USD"), "x");
+    SqlViewsOptions o;
+    o.root = "/data";
+    auto listed = SqlDefinitions(&store, o);  // the store's data types, listed
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    EXPECT_NE(listed->find("CREATE OR REPLACE VIEW \"incremental_book_L2\" AS"), std::string::npos) << *listed;
+    EXPECT_NE(listed->find("CREATE OR REPLACE VIEW \"book_snapshot_25\" AS"), std::string::npos) << *listed;
+    o.data_types = {"incremental_book_L2"};
+    auto asked = SqlDefinitions(&store, o);
+    ASSERT_TRUE(asked.ok()) << asked.status().ToString();
+    EXPECT_NE(asked->find(kind == storage::LayoutKind::kHive ? "/data/raw_tick_data/data_type=incremental_book_L2/*/*/*.parquet"
+                                                             : "/data/raw_tick_data/by_date/day-*/data_type-incremental_book_L2/*.parquet"),
+              std::string::npos)
+        << *asked;
+    if (kind == storage::LayoutKind::kHive) {
+      o.engine = SqlEngine::kBigQuery;
+      o.root = "gs://bkt";
+      auto bq = SqlDefinitions(&store, o);
+      ASSERT_TRUE(bq.ok()) << bq.status().ToString();
+      EXPECT_EQ(bq->substr(0, 66), "CREATE OR REPLACE EXTERNAL TABLE `market_tick.incremental_book_L2`");
+      EXPECT_NE(bq->find("uris = ['gs://bkt/raw_tick_data/data_type=incremental_book_L2/*']"), std::string::npos) << *bq;
+    }
+  }
 }
 
 }  // namespace

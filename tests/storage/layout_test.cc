@@ -184,6 +184,41 @@ TEST(HiveLayout, NamesHaveThePartitionsAndOnlyPortableBytes) {
   EXPECT_EQ(back->day, d);
 }
 
+TEST(HiveLayout, PartitionValuesAreTheNamesThemselves) {
+  const Date d{2024, 1, 1};
+  // '_' before two hex digits stays in a partition value (the file-name rule
+  // would write book_snapshot_5F25, and query engines would show that).
+  EXPECT_EQ(kHive.TickObjectName(d, "book_snapshot_25", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"),
+            "raw_tick_data/data_type=book_snapshot_25/date=2024-01-01/exchange=binance-futures/"
+            "BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet");
+  EXPECT_EQ(kHive.DerivedObjectName(d, "trade_bar_100ticks", "bitmex", "BITMEX:PERPETUAL:XBT-USD"),
+            "derived_data/data_type=trade_bar_100ticks/date=2024-01-01/exchange=bitmex/BITMEX.PERPETUAL.XBT-USD.parquet");
+  EXPECT_EQ(kHive.DataTypePrefix("incremental_book_L2", false), "raw_tick_data/data_type=incremental_book_L2/");
+  EXPECT_EQ(kHive.DayListPrefix(d, "book_snapshot_25", false), "raw_tick_data/data_type=book_snapshot_25/date=2024-01-01/");
+  EXPECT_EQ(kHive.ItemRecordName(d, "book_snapshot_25", "deribit", "OPTIONS"),
+            "raw_tick_data/data_type=book_snapshot_25/date=2024-01-01/exchange=deribit/_items/OPTIONS.json");
+  const auto back = kHive.ParseTickObjectName(
+      kHive.TickObjectName(d, "book_snapshot_25", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->data_type, "book_snapshot_25");
+  EXPECT_EQ(back->exchange, "binance-futures");
+  EXPECT_EQ(back->instrument_key, "BINANCE-FUTURES:PERPETUAL:BTC-USDT");
+  bool derived = false;
+  EXPECT_EQ(kHive.DataTypeOfName(kHive.DerivedObjectName(d, "trade_bar_100ticks", "bitmex", "BITMEX:PERPETUAL:XBT-USD"),
+                                 &derived),
+            "trade_bar_100ticks");
+  EXPECT_TRUE(derived);
+  // Values outside the grammars' bytes are escaped, never a '/', '=', ".." or hidden folder.
+  for (const char* v : {"a/b", "a=b", ".", "..", ".x", "a..b", "", "a:b"}) {
+    const std::string p = HivePartitionValue(v);
+    EXPECT_EQ(p, HiveNameComponent(v)) << v;
+    EXPECT_TRUE(IsSafeObjectName("x=" + p)) << p;
+  }
+  EXPECT_EQ(HivePartitionValue("a.b_5F-c"), "a.b_5F-c");
+  const std::string long_value(kMaxComponentBytes, 'a');
+  EXPECT_EQ(HivePartitionValue(long_value).size(), kMaxComponentBytes - 8);
+}
+
 TEST(HiveLayout, TheColonRuleIsReversibleForEveryInput) {
   EXPECT_EQ(HiveNameComponent("BINANCE:SPOT_PAIR:BTC-USDT"), "BINANCE.SPOT_PAIR.BTC-USDT");
   EXPECT_EQ(HiveNameComponent("A:B.C"), "A.B_2EC");        // a '.' of the key is escaped
