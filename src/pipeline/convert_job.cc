@@ -53,6 +53,9 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
                                      const ConvertTarget& target_in, const tardis::DataTypeSchema* forced,
                                      StoreKeyResolvers* keys, const std::vector<derive::DerivedSpec>& derived,
                                      DeriveSkips* skips, const std::atomic<bool>* cancel) {
+  // A store that refuses writes (its layout record was lost to another
+  // layout's run): every later file would fail the same way; none starts.
+  if (target_in.store) MT_RETURN_IF_ERROR(target_in.store->WriteRefusal().WithContext(path));
   ConvertTarget target = target_in;
   SourceHints hints;
   hints.source = path;
