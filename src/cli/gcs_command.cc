@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -162,15 +163,23 @@ Status Rm(storage::GcsBuckets& buckets, const GcsOptions& o) {
     return Status::OK();
   }
   // Everything listed before anything is deleted: the question covers it all.
+  // An object several URLs name (gs://b/a* gs://b/ab) is deleted and counted
+  // once.
   std::vector<std::pair<storage::GcsStore*, std::vector<storage::GcsObject>>> targets;
+  std::set<std::pair<storage::GcsStore*, std::string>> seen;
   size_t n = 0;
   uint64_t bytes = 0;
   for (const auto& url : o.urls) {
     MT_ASSIGN_OR_RETURN(storage::GcsStore * store, buckets.Get(url.bucket));
     MT_ASSIGN_OR_RETURN(std::vector<storage::GcsObject> objects, storage::RmTargets(*store, url, o.recursive));
-    for (const auto& obj : objects) bytes += obj.size;
-    n += objects.size();
-    targets.emplace_back(store, std::move(objects));
+    std::vector<storage::GcsObject> fresh;
+    for (auto& obj : objects) {
+      if (!seen.emplace(store, obj.name).second) continue;
+      bytes += obj.size;
+      fresh.push_back(std::move(obj));
+    }
+    n += fresh.size();
+    targets.emplace_back(store, std::move(fresh));
   }
   if (!o.yes) MT_RETURN_IF_ERROR(Confirm(n, bytes, o.urls[0].Text()));
   Status worst;

@@ -312,6 +312,11 @@ test('rm: a pattern or -r asks first; without a terminal only --yes deletes; the
   const yes = await runOnTerminal(['gcs', 'rm', '-r', url('rmt/a')], 'y\n');
   assert.equal(yes.code, 0, yes.out);
   assert.deepEqual(await left(), ['rmt/b/1', 'rmt/keep.txt']);
+  // URLs that overlap (a pattern and a name it matches): each object deleted and counted once.
+  for (const n of ['rmt/ab', 'rmt/ac']) await storage.bucket(BUCKET).file(n).save(Buffer.from(n), { resumable: false });
+  const overlap = await runOk(['gcs', 'rm', '--yes', url('rmt/a*'), url('rmt/ab')]);
+  assert.match(overlap.stderr, /removed 2 of 2 objects \(12 B\)/);
+  assert.deepEqual(await left(), ['rmt/b/1', 'rmt/keep.txt']);
   // One object named exactly: no question.
   await runOk(['gcs', 'rm', url('rmt/keep.txt')]);
   assert.deepEqual(await left(), ['rmt/b/1']);
