@@ -37,16 +37,8 @@ Status Put(storage::GcsStore& gcs, const GcsOptions& o) {
     if (in != stdin) std::fclose(in);
     return obj.status();
   }
-  std::vector<char> buf(1 << 20);
   uint32_t crc = 0;
-  Status st;
-  size_t n;
-  while (st.ok() && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
-    if (Interrupted()) st = Status::Cancelled("interrupted");
-    if (st.ok()) st = (*obj)->Append(std::string_view(buf.data(), n));
-    crc = Crc32cExtend(crc, buf.data(), n);
-  }
-  if (st.ok() && std::ferror(in)) st = Status::IOError("read " + o.source + " failed");
+  const Status st = storage::StreamFileTo(in, o.source, **obj, ProcessCancelFlag(), &crc);
   if (in != stdin) std::fclose(in);
   if (!st.ok()) {
     (*obj)->Abort();

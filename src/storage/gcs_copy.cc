@@ -184,16 +184,8 @@ Status Upload(const Transfer& t, const CopyOptions& o, CopyItem* item) {
     std::fclose(in);
     return obj.status();
   }
-  std::vector<char> buf(1 << 20);
   uint32_t crc = 0;
-  Status st;
-  size_t n;
-  while (st.ok() && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
-    if (o.cancel && o.cancel->load()) st = Status::Cancelled("interrupted");
-    if (st.ok()) st = (*obj)->Append(std::string_view(buf.data(), n));
-    crc = Crc32cExtend(crc, buf.data(), n);
-  }
-  if (st.ok() && std::ferror(in)) st = Status::IOError("read " + t.local + " failed");
+  Status st = StreamFileTo(in, t.local, **obj, o.cancel, &crc);
   std::fclose(in);
   if (st.ok()) st = (*obj)->Commit();  // compares our CRC32C with the stored object's
   if (!st.ok()) {
@@ -290,6 +282,22 @@ Status Download(const Transfer& t, const CopyOptions& o, CopyItem* item, TempSwe
 }
 
 }  // namespace
+
+Status StreamFileTo(FILE* in, const std::string& what, WritableObject& obj, const std::atomic<bool>* cancel,
+                    uint32_t* crc32c) {
+  std::vector<char> buf(1 << 20);
+  uint32_t crc = 0;
+  Status st;
+  size_t n;
+  while (st.ok() && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
+    if (cancel && cancel->load()) st = Status::Cancelled("interrupted");
+    if (st.ok()) st = obj.Append(std::string_view(buf.data(), n));
+    crc = Crc32cExtend(crc, buf.data(), n);
+  }
+  if (st.ok() && std::ferror(in)) st = Status::IOError("read " + what + " failed");
+  *crc32c = crc;
+  return st;
+}
 
 bool SafeRelativePath(const std::string& rel) {
   if (rel.empty() || rel.find('\0') != std::string::npos) return false;
