@@ -237,8 +237,9 @@ test('a refused key, a missing key file and no credentials at all say what to se
     sa.key.token_uri = `${t.url}/token`;
     const keyFile = file('refused.json', JSON.stringify(sa.key));
     const r = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: { GOOGLE_APPLICATION_CREDENTIALS: keyFile, GCS_ENDPOINT: t.url }, cwd: work });
-    assert.equal(r.code, 1, describe([], r));
-    assert.match(r.stderr, /loader@demo\.iam\.gserviceaccount\.com from GOOGLE_APPLICATION_CREDENTIALS=.*refused\.json/);
+    // A key the token endpoint refuses (deleted, or another one): a rerun cannot fix it, exit 2.
+    assert.equal(r.code, 2, describe([], r));
+    assert.match(r.stderr, /loader@demo\.iam\.gserviceaccount\.com from GOOGLE_APPLICATION_CREDENTIALS=.*refused\.json \(is the key deleted or disabled/);
     assert.match(r.stderr, /invalid_grant/);
     assert.doesNotMatch(r.stderr, /PRIVATE KEY|eyJ/);
     const missing = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: { GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/key.json' }, cwd: work });
