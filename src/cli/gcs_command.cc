@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include "cli/commands.h"
 #include "cli/options.h"
@@ -36,16 +37,8 @@ Status Put(storage::GcsStore& gcs, const GcsOptions& o) {
     if (in != stdin) std::fclose(in);
     return obj.status();
   }
-  std::vector<char> buf(1 << 20);
   uint32_t crc = 0;
-  Status st;
-  size_t n;
-  while (st.ok() && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
-    if (Interrupted()) st = Status::Cancelled("interrupted");
-    if (st.ok()) st = (*obj)->Append(std::string_view(buf.data(), n));
-    crc = Crc32cExtend(crc, buf.data(), n);
-  }
-  if (st.ok() && std::ferror(in)) st = Status::IOError("read " + o.source + " failed");
+  const Status st = storage::StreamFileTo(in, o.source, **obj, ProcessCancelFlag(), &crc);
   if (in != stdin) std::fclose(in);
   if (!st.ok()) {
     (*obj)->Abort();
@@ -162,15 +155,23 @@ Status Rm(storage::GcsBuckets& buckets, const GcsOptions& o) {
     return Status::OK();
   }
   // Everything listed before anything is deleted: the question covers it all.
+  // An object several URLs name (gs://b/a* gs://b/ab) is deleted and counted
+  // once.
   std::vector<std::pair<storage::GcsStore*, std::vector<storage::GcsObject>>> targets;
+  std::set<std::pair<storage::GcsStore*, std::string>> seen;
   size_t n = 0;
   uint64_t bytes = 0;
   for (const auto& url : o.urls) {
     MT_ASSIGN_OR_RETURN(storage::GcsStore * store, buckets.Get(url.bucket));
     MT_ASSIGN_OR_RETURN(std::vector<storage::GcsObject> objects, storage::RmTargets(*store, url, o.recursive));
-    for (const auto& obj : objects) bytes += obj.size;
-    n += objects.size();
-    targets.emplace_back(store, std::move(objects));
+    std::vector<storage::GcsObject> fresh;
+    for (auto& obj : objects) {
+      if (!seen.emplace(store, obj.name).second) continue;
+      bytes += obj.size;
+      fresh.push_back(std::move(obj));
+    }
+    n += fresh.size();
+    targets.emplace_back(store, std::move(fresh));
   }
   if (!o.yes) MT_RETURN_IF_ERROR(Confirm(n, bytes, o.urls[0].Text()));
   Status worst;

@@ -96,8 +96,13 @@ struct Token {
 // `oauth_error`, when given, receives the OAuth error code of a refusal
 // ("invalid_grant", ...: RFC 6749 section 5.2) so that callers can say what
 // to do about it without matching text.
+// A refusal (any final answer but 200: invalid_request, invalid_client,
+// unauthorized_client, invalid_grant, a deleted key, a VM without a service
+// account) is a configuration a rerun cannot change: a usage error (exit 2),
+// with `*refused` set so that callers add what to check. Only what a retry
+// can get past (5xx, 429, timeouts, no answer) is kUnavailable (exit 3).
 Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& what, const std::string& secret,
-                         std::string* oauth_error = nullptr) {
+                         std::string* oauth_error = nullptr, bool* refused = nullptr) {
   RetryPolicy policy;
   policy.max_attempts = 4;
   policy.base_delay_s = 0.1;
@@ -127,8 +132,9 @@ Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& w
       if (!desc.empty()) detail += (detail.empty() ? "" : ": ") + desc;
       if (detail.empty() && j.is_object() && j.contains("error")) detail = StringField(j["error"], "message");
       if (detail.empty()) detail = sink.body();
-      return Status::Permission(what + " refused the credential (HTTP " + std::to_string(status) + ": " +
-                                EscapeOutsideText(Redact(detail, secret), 200) + ")");
+      if (refused) *refused = true;
+      return Status::Usage(what + " refused the credential (HTTP " + std::to_string(status) + ": " +
+                           EscapeOutsideText(Redact(detail, secret), 200) + ")");
     }
     Token t;
     t.access_token = StringField(j, "access_token");
@@ -221,13 +227,12 @@ class ServiceAccountSource final : public CachingTokenSource {
     req.body = FormEncode({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"assertion", jwt}});
     req.connect_timeout_s = 10;
     req.total_timeout_s = 30;
-    auto t = FetchToken(http, std::move(req), "the token endpoint " + key_.token_uri, jwt);
+    bool refused = false;
+    auto t = FetchToken(http, std::move(req), "the token endpoint " + key_.token_uri, jwt, nullptr, &refused);
     if (!t.ok()) {
-      return t.status().WithContext(
-          "service account " + key_.client_email + " from " + file_ +
-          (t.status().code() == Status::Code::kPermission
-               ? " (is the key deleted or disabled, or the clock of this machine wrong?)"
-               : ""));
+      return t.status().WithContext("service account " + key_.client_email + " from " + file_ +
+                                    (refused ? " (is the key deleted or disabled, or the clock of this machine wrong?)"
+                                             : ""));
     }
     return t;
   }
@@ -240,8 +245,8 @@ class ServiceAccountSource final : public CachingTokenSource {
 // gcloud's user credentials: the refresh-token grant (RFC 6749 section 6).
 // A refresh token that Google no longer accepts (expired after a password
 // change or a session-length policy, or revoked) is answered invalid_grant;
-// only a new login helps, so that is a usage error (exit 2), not a refusal
-// a rerun could get past.
+// only a new login helps, and the message says how (like every refusal, a
+// usage error: exit 2).
 class AuthorizedUserSource final : public CachingTokenSource {
  public:
   AuthorizedUserSource(const AuthConfig& cfg, std::string client_id, std::string client_secret,
@@ -263,14 +268,16 @@ class AuthorizedUserSource final : public CachingTokenSource {
     req.connect_timeout_s = 10;
     req.total_timeout_s = 30;
     std::string oauth_error;
-    auto t = FetchToken(http, std::move(req), "the token endpoint " + token_uri_, refresh_token_, &oauth_error);
+    bool refused = false;
+    auto t = FetchToken(http, std::move(req), "the token endpoint " + token_uri_, refresh_token_, &oauth_error,
+                        &refused);
     if (!t.ok()) {
       if (oauth_error == "invalid_grant") {
         return Status::Usage("user credentials from " + origin_ +
                              ": the refresh token is expired or revoked (" + t.status().message() +
                              "); run 'gcloud auth application-default login' to sign in again");
       }
-      if (t.status().code() == Status::Code::kPermission) {
+      if (refused) {
         return t.status().WithContext("user credentials from " + origin_ +
                                       " (run 'gcloud auth application-default login' again, or use a "
                                       "service-account key)");

@@ -81,8 +81,16 @@ Result<std::vector<Transfer>> PlanUpload(GcsBuckets& buckets, const CopyOptions&
     const std::string base = dest_dir ? dir_prefix + Basename(src) + "/" : dir_prefix;
     std::error_code ec;
     std::vector<std::string> files;
-    for (auto it = fs::recursive_directory_iterator(src, fs::directory_options::follow_directory_symlink, ec);
-         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    // Symbolic links to directories are not followed (one pointing up the
+    // tree would be copied without end): each is skipped with a note. Links
+    // to files are copied as the files they point to.
+    for (auto it = fs::recursive_directory_iterator(src, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_symlink(type_ec) && it->is_directory(type_ec)) {
+        log::Warn("skipping " + it->path().string() + ": a symbolic link to a directory (not followed)");
+        continue;
+      }
       if (it->is_regular_file(ec)) files.push_back(it->path().lexically_relative(src).generic_string());
     }
     if (ec) return LocalError("cannot list", src, ec.value());
@@ -119,8 +127,21 @@ Result<std::vector<Transfer>> PlanDownload(GcsBuckets& buckets, const CopyOption
   const std::string& dest = o.destination;
   const bool dest_dir = dest.back() == '/' || IsDir(dest) || named > 1;
   std::vector<Transfer> out;
-  auto add = [&](const Source& s, const GcsObject& obj, const std::string& local) {
-    out.push_back({local, s.store, s.url.bucket, obj.name, obj});
+  // Every local target is `dest` itself (one object onto a file name) or
+  // dest/REL with REL a safe relative path: no name can reach outside dest,
+  // whatever part of it (the object's, a matched folder's own last part)
+  // REL came from. Checked for all before anything is copied.
+  auto add = [&](const Source& s, const GcsObject& obj, const std::string& rel) -> Status {
+    if (rel.empty()) {
+      out.push_back({dest, s.store, s.url.bucket, obj.name, obj});
+      return Status::OK();
+    }
+    if (!SafeRelativePath(rel)) {
+      return Status::Usage("gs://" + s.url.bucket + "/" + obj.name +
+                           " cannot be copied below a local directory (its name has an empty, '.' or '..' part)");
+    }
+    out.push_back({Join(dest, rel), s.store, s.url.bucket, obj.name, obj});
+    return Status::OK();
   };
   for (const auto& s : sources) {
     for (const auto& obj : s.m.objects) {
@@ -129,19 +150,16 @@ Result<std::vector<Transfer>> PlanDownload(GcsBuckets& buckets, const CopyOption
       if (!SafeRelativePath(base)) {
         return Status::Usage("gs://" + s.url.bucket + "/" + obj.name + " cannot be a local file name");
       }
-      add(s, obj, dest_dir ? Join(dest, base) : dest);
+      MT_RETURN_IF_ERROR(add(s, obj, dest_dir ? base : ""));
     }
     for (const auto& d : s.m.dirs) {
-      const std::string base = dest_dir ? Join(dest, d.empty() ? s.url.bucket : Basename(d)) : dest;
+      // The folder's own last part ("gs://b/.." or a wildcard matching "../") counts as much as the rest.
+      const std::string base = dest_dir ? (d.empty() ? s.url.bucket : Basename(d)) + "/" : "";
       MT_ASSIGN_OR_RETURN(std::vector<GcsObject> under, s.store->ListObjects(d));
       for (const auto& obj : under) {
         const std::string rel = obj.name.substr(d.size());
         if (rel.empty() || rel.back() == '/') continue;  // folder placeholders
-        if (!SafeRelativePath(rel)) {
-          return Status::Usage("gs://" + s.url.bucket + "/" + obj.name +
-                               " cannot be copied below a local directory (its name has an empty, '.' or '..' part)");
-        }
-        add(s, obj, Join(base, rel));
+        MT_RETURN_IF_ERROR(add(s, obj, base + rel));
       }
     }
   }
@@ -166,16 +184,8 @@ Status Upload(const Transfer& t, const CopyOptions& o, CopyItem* item) {
     std::fclose(in);
     return obj.status();
   }
-  std::vector<char> buf(1 << 20);
   uint32_t crc = 0;
-  Status st;
-  size_t n;
-  while (st.ok() && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
-    if (o.cancel && o.cancel->load()) st = Status::Cancelled("interrupted");
-    if (st.ok()) st = (*obj)->Append(std::string_view(buf.data(), n));
-    crc = Crc32cExtend(crc, buf.data(), n);
-  }
-  if (st.ok() && std::ferror(in)) st = Status::IOError("read " + t.local + " failed");
+  Status st = StreamFileTo(in, t.local, **obj, o.cancel, &crc);
   std::fclose(in);
   if (st.ok()) st = (*obj)->Commit();  // compares our CRC32C with the stored object's
   if (!st.ok()) {
@@ -272,6 +282,22 @@ Status Download(const Transfer& t, const CopyOptions& o, CopyItem* item, TempSwe
 }
 
 }  // namespace
+
+Status StreamFileTo(FILE* in, const std::string& what, WritableObject& obj, const std::atomic<bool>* cancel,
+                    uint32_t* crc32c) {
+  std::vector<char> buf(1 << 20);
+  uint32_t crc = 0;
+  Status st;
+  size_t n;
+  while (st.ok() && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
+    if (cancel && cancel->load()) st = Status::Cancelled("interrupted");
+    if (st.ok()) st = obj.Append(std::string_view(buf.data(), n));
+    crc = Crc32cExtend(crc, buf.data(), n);
+  }
+  if (st.ok() && std::ferror(in)) st = Status::IOError("read " + what + " failed");
+  *crc32c = crc;
+  return st;
+}
 
 bool SafeRelativePath(const std::string& rel) {
   if (rel.empty() || rel.find('\0') != std::string::npos) return false;

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,14 @@ struct CopyReport {
 // Errors: the plan failed (bad or unmatched source, unsafe name, a clash);
 // nothing was copied.
 Result<CopyReport> RunCopy(GcsBuckets& buckets, const CopyOptions& options);
+
+// Appends everything `in` holds to `obj` in 1 MiB pieces (so memory stays
+// bounded whatever the file), checking `cancel` before each piece
+// (kCancelled). `*crc32c` gets the CRC32C of the bytes read, to compare with
+// the stored object's; `what` names the file in a read error. Neither
+// commits nor aborts `obj`: the caller decides (gcs cp, gcs put).
+Status StreamFileTo(FILE* in, const std::string& what, WritableObject& obj, const std::atomic<bool>* cancel,
+                    uint32_t* crc32c);
 
 // Whether `rel` (a '/'-separated object name part) can name a file below a
 // directory: no empty, "." or ".." parts, no NUL.

@@ -121,8 +121,9 @@ std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root);
 
 // A single local file written through the same temp-and-rename protocol;
 // used for `--output FILE.parquet`. Errors that no retry can fix (EACCES,
-// EPERM, EROFS, ENOTDIR, EISDIR) are kPermission; others (ENOSPC, EIO) are
-// kIOError, which is retryable.
+// EPERM, EROFS, ENOTDIR, EISDIR) are kPermission; EMFILE (the process's
+// open-file limit) is kUsage, saying to raise `ulimit -n`; others (ENOSPC,
+// EIO, ENFILE) are kIOError, which is retryable.
 Result<std::unique_ptr<WritableObject>> CreateLocalFile(const std::string& path, bool overwrite);
 
 }  // namespace mt::storage

@@ -237,8 +237,9 @@ test('a refused key, a missing key file and no credentials at all say what to se
     sa.key.token_uri = `${t.url}/token`;
     const keyFile = file('refused.json', JSON.stringify(sa.key));
     const r = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: { GOOGLE_APPLICATION_CREDENTIALS: keyFile, GCS_ENDPOINT: t.url }, cwd: work });
-    assert.equal(r.code, 1, describe([], r));
-    assert.match(r.stderr, /loader@demo\.iam\.gserviceaccount\.com from GOOGLE_APPLICATION_CREDENTIALS=.*refused\.json/);
+    // A key the token endpoint refuses (deleted, or another one): a rerun cannot fix it, exit 2.
+    assert.equal(r.code, 2, describe([], r));
+    assert.match(r.stderr, /loader@demo\.iam\.gserviceaccount\.com from GOOGLE_APPLICATION_CREDENTIALS=.*refused\.json \(is the key deleted or disabled/);
     assert.match(r.stderr, /invalid_grant/);
     assert.doesNotMatch(r.stderr, /PRIVATE KEY|eyJ/);
     const missing = await runBin(['gcs', 'ls', 'gs://bkt/'], { env: { GOOGLE_APPLICATION_CREDENTIALS: '/nonexistent/key.json' }, cwd: work });
@@ -444,11 +445,11 @@ test('ADC: an expired or revoked refresh token says to log in again (exit 2); a 
     const viaVar = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { GOOGLE_APPLICATION_CREDENTIALS: adc });
     assert.equal(viaVar.code, 2);
     assert.ok(viaVar.stderr.includes(`GOOGLE_APPLICATION_CREDENTIALS=${adc}: the refresh token is expired or revoked`), viaVar.stderr);
-    // A client the token endpoint does not know: refused (exit 1), with what to do.
+    // A client the token endpoint does not know: refused (exit 2: a configuration a rerun cannot fix), with what to do.
     t.state.refreshTokens.get(USER.refresh_token).revoked = false;
     const wrongClient = userFile(path.join(work, 'wrong-client'), { client_secret: 'another-made-up-secret' });
     const refused = await adcRun(t, ['gcs', 'ls', 'gs://bkt/'], { GOOGLE_APPLICATION_CREDENTIALS: wrongClient });
-    assert.equal(refused.code, 1, describe([], refused));
+    assert.equal(refused.code, 2, describe([], refused));
     assert.match(refused.stderr, /wrong-client\/application_default_credentials\.json \(run 'gcloud auth application-default login' again.*HTTP 401: invalid_client/);
     // The token endpoint fails (503 every time) or nothing listens: retried, then exit 3 (run again).
     t.setFaults([{ on: 'token', status: 503, count: 1000 }]);

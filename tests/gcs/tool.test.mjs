@@ -195,6 +195,21 @@ test('cp -r up: a directory tree to gs://, in parallel, every object read back b
   assert.equal((await nodeObjects('')).size, before);
 });
 
+test('cp -r up: a link to a file is copied as the file; a link to a directory (here a loop up the tree) is skipped with a note', async () => {
+  const src = path.join(work, 'links');
+  fs.mkdirSync(path.join(src, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(src, 'sub', 'f.bin'), bytes(300, 7));
+  fs.writeFileSync(path.join(work, 'outside.bin'), bytes(40, 8));
+  fs.symlinkSync('..', path.join(src, 'sub', 'loop'));
+  fs.symlinkSync(path.join(work, 'outside.bin'), path.join(src, 'file-link.bin'));
+  const r = await runOk(['gcs', 'cp', '-r', src, url('links/')]);
+  assert.match(r.stderr, /skipping .*links\/sub\/loop: a symbolic link to a directory/);
+  const objects = [...(await nodeObjects('links/')).keys()].sort();
+  assert.deepEqual(objects, ['links/links/file-link.bin', 'links/links/sub/f.bin']);
+  const [linked] = await storage.bucket(BUCKET).file('links/links/file-link.bin').download();
+  assert.ok(linked.equals(fs.readFileSync(path.join(work, 'outside.bin'))));
+});
+
 test('cp down: objects (one, a wildcard, -r a folder) to local files equal to what the official client downloads; nothing else left', async () => {
   const dest = path.join(work, 'down');
   // A folder, recursively, into a directory that does not exist yet: its contents land there.
@@ -238,6 +253,24 @@ test('cp refuses object names that would leave the destination directory', async
   await storage.bucket(BUCKET).file('evil/../../escape.bin').delete();
 });
 
+test('cp -r refuses a matched folder whose own name is ".." (a wildcard or gs://b/..): nothing written outside the destination', async () => {
+  // A bucket of its own, so that the wildcard matches only the "../" folder.
+  const esc = storage.bucket('esc');
+  await esc.file('../escape.bin').save(Buffer.from('x'), { resumable: false });
+  const outside = path.join(work, 'escape.bin');
+  for (const src of ['gs://esc/*', 'gs://esc/..', 'gs://esc/../']) {
+    const dest = path.join(work, 'esc-dest');
+    fs.mkdirSync(dest);
+    const r = await run(['gcs', 'cp', '-r', src, dest + '/']);
+    assert.equal(r.code, 2, describe([src], r));
+    assert.match(r.stderr, /gs:\/\/esc\/\.\.\/escape\.bin cannot be copied below a local directory/);
+    assert.equal(fs.existsSync(outside), false, src);
+    assert.deepEqual(fs.readdirSync(dest), [], src);
+    fs.rmSync(dest, { recursive: true });
+  }
+  await esc.file('../escape.bin').delete();
+});
+
 function runOnTerminal(args, input) {
   // script(1) gives market-tick a terminal as stdin; the answer is typed into it.
   return new Promise((resolve) => {
@@ -278,6 +311,11 @@ test('rm: a pattern or -r asks first; without a terminal only --yes deletes; the
   assert.equal((await left()).length, 5);
   const yes = await runOnTerminal(['gcs', 'rm', '-r', url('rmt/a')], 'y\n');
   assert.equal(yes.code, 0, yes.out);
+  assert.deepEqual(await left(), ['rmt/b/1', 'rmt/keep.txt']);
+  // URLs that overlap (a pattern and a name it matches): each object deleted and counted once.
+  for (const n of ['rmt/ab', 'rmt/ac']) await storage.bucket(BUCKET).file(n).save(Buffer.from(n), { resumable: false });
+  const overlap = await runOk(['gcs', 'rm', '--yes', url('rmt/a*'), url('rmt/ab')]);
+  assert.match(overlap.stderr, /removed 2 of 2 objects \(12 B\)/);
   assert.deepEqual(await left(), ['rmt/b/1', 'rmt/keep.txt']);
   // One object named exactly: no question.
   await runOk(['gcs', 'rm', url('rmt/keep.txt')]);

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/base64.h"
+#include "core/exit_code.h"
 #include "core/redact.h"
 #include "net/gcs_auth.h"
 
@@ -121,6 +122,7 @@ TEST(GcsAuth, BadKeysAreUsageErrorsWithoutKeyMaterial) {
 struct TokenServer {
   int calls = 0;
   int status = 200;
+  std::string error = "invalid_grant";  // the OAuth error code of a refusal
   double expires_in = 100;
   std::string last_body;
   std::unique_ptr<HttpClient> Client();
@@ -140,7 +142,7 @@ class TokenClient : public HttpClient {
                    {"token_type", "Bearer"}}
                   .dump()
             // Echoes what it got, as a careless server might: must not reach the error text.
-            : json{{"error", "invalid_grant"}, {"error_description", "bad assertion " + req.body}}.dump();
+            : json{{"error", s_->error}, {"error_description", "bad assertion " + req.body}}.dump();
     sink->OnHead(r.head);
     sink->OnBody(body.data(), body.size());
     return r;
@@ -193,12 +195,50 @@ TEST(GcsAuth, RefusedKeySaysWhatToCheckAndLeaksNothing) {
   auto h = (*src)->AuthorizationHeader();
   ASSERT_FALSE(h.ok());
   const std::string msg = h.status().message();
-  EXPECT_EQ(h.status().code(), Status::Code::kPermission);
+  // A refused key is configuration a rerun cannot fix: exit 2, not 1 (an item failed).
+  EXPECT_EQ(h.status().code(), Status::Code::kUsage);
+  EXPECT_EQ(ExitCodeFor(h.status()), 2);
+  EXPECT_NE(msg.find("is the key deleted or disabled"), std::string::npos) << msg;
   EXPECT_NE(msg.find("GOOGLE_APPLICATION_CREDENTIALS=" + file), std::string::npos) << msg;
   EXPECT_NE(msg.find("invalid_grant"), std::string::npos) << msg;
   const std::string assertion = server.last_body.substr(server.last_body.find("assertion=") + 10);
   EXPECT_EQ(msg.find(assertion.substr(0, 40)), std::string::npos) << msg;
   EXPECT_EQ(msg.find("PRIVATE KEY"), std::string::npos);
+  std::remove(file.c_str());
+}
+
+// invalid_request, invalid_client, unauthorized_client (a refused client, a
+// deleted key): configuration a rerun cannot fix, exit 2; a token endpoint
+// that keeps failing (5xx) is exit 3.
+TEST(GcsAuth, RefusedClientIsExit2AndAnOutageExit3) {
+  const std::string file = TempFile(KeyFileJson("http://127.0.0.1:1/token"));
+  for (const char* error : {"invalid_request", "invalid_client", "unauthorized_client"}) {
+    for (int status : {400, 401}) {
+      TokenServer server;
+      server.status = status;
+      server.error = error;
+      AuthConfig cfg;
+      cfg.credentials_file = file;
+      cfg.http_factory = [&] { return server.Client(); };
+      auto src = MakeTokenSource(cfg);
+      ASSERT_TRUE(src.ok());
+      auto h = (*src)->AuthorizationHeader();
+      ASSERT_FALSE(h.ok());
+      EXPECT_EQ(ExitCodeFor(h.status()), 2) << error << " " << status << ": " << h.status().message();
+      EXPECT_NE(h.status().message().find(error), std::string::npos) << h.status().message();
+      EXPECT_EQ(server.calls, 1);  // a refusal is final: not retried
+    }
+  }
+  TokenServer down;
+  down.status = 503;
+  AuthConfig cfg;
+  cfg.credentials_file = file;
+  cfg.http_factory = [&] { return down.Client(); };
+  auto src = MakeTokenSource(cfg);
+  ASSERT_TRUE(src.ok());
+  auto h = (*src)->AuthorizationHeader();
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(ExitCodeFor(h.status()), 3) << h.status().message();
   std::remove(file.c_str());
 }
 

@@ -2,11 +2,16 @@
 // URL parser, and which object names may become local paths.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdio>
 #include <string>
+
+#include "core/crc32c.h"
 
 #include "storage/gcs_copy.h"
 #include "storage/gcs_tool.h"
 #include "storage/gcs_wildcard.h"
+#include "support/memory_store_double.h"
 
 namespace mt::storage {
 namespace {
@@ -83,6 +88,38 @@ TEST(GcsWildcard, OnlySafeRelativeNamesBecomeLocalPaths) {
                                 std::string("a\0b", 3)}) {
     EXPECT_FALSE(SafeRelativePath(bad)) << bad;
   }
+}
+
+// The one loop gcs cp and gcs put stream a file through: every byte in
+// order (more than one 1 MiB piece), the CRC32C of what was read, and a set
+// cancel flag stops it before anything is appended.
+TEST(GcsCopy, StreamFileToAppendsEveryByteWithItsCrc32c) {
+  std::string data(2 * 1024 * 1024 + 12345, '\0');
+  for (size_t i = 0; i < data.size(); i++) data[i] = static_cast<char>((i * 131) ^ (i >> 9));
+  FILE* in = std::tmpfile();
+  ASSERT_NE(in, nullptr);
+  ASSERT_EQ(std::fwrite(data.data(), 1, data.size(), in), data.size());
+  std::rewind(in);
+  mt::testing::MemoryStoreDouble store;
+  auto obj = store.Create("a/b.bin", true);
+  ASSERT_TRUE(obj.ok());
+  std::atomic<bool> cancel{false};
+  uint32_t crc = 0;
+  ASSERT_TRUE(StreamFileTo(in, "the file", **obj, &cancel, &crc).ok());
+  ASSERT_TRUE((*obj)->Commit().ok());
+  EXPECT_EQ(crc, Crc32c(data));
+  EXPECT_EQ(*store.Read("a/b.bin"), data);
+
+  std::rewind(in);
+  cancel = true;
+  auto stopped = store.Create("a/c.bin", true);
+  ASSERT_TRUE(stopped.ok());
+  const Status st = StreamFileTo(in, "the file", **stopped, &cancel, &crc);
+  EXPECT_EQ(st.code(), Status::Code::kCancelled);
+  EXPECT_EQ((*stopped)->bytes_written(), 0u);
+  (*stopped)->Abort();
+  EXPECT_FALSE(*store.Exists("a/c.bin"));
+  std::fclose(in);
 }
 
 TEST(GcsWildcard, HumanBytes) {

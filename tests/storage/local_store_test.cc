@@ -1,6 +1,8 @@
 // The local store's conditional writes (ReadVersioned + CreateIfGeneration)
 // and its temporary files, on a real directory.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/exit_code.h"
 #include "storage/object_store.h"
 
 namespace mt::storage {
@@ -51,6 +54,44 @@ class LocalStoreTest : public ::testing::Test {
   fs::path root_;
   std::unique_ptr<ObjectStore> store_;
 };
+
+// A store that cannot open its temporary file because the process has used
+// up its open-file limit (EMFILE) fails the same way on every rerun: exit 2,
+// saying to raise `ulimit -n`. Run in a forked child with a lowered
+// RLIMIT_NOFILE, every descriptor below it taken, so the limit is exact and
+// the test process keeps its own.
+TEST_F(LocalStoreTest, OutOfFileDescriptorsIsAConfigurationError) {
+  // One object first: whatever the first write sets up (the random source of
+  // temporary names) is in place before descriptors run out.
+  auto warm = store_->Create("warm.bin", true);
+  ASSERT_TRUE(warm.ok()) << warm.status().message();
+  (*warm)->Abort();
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct rlimit lim;
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(10);
+    lim.rlim_cur = 256;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(11);
+    while (::dup(0) >= 0) {
+    }
+    if (errno != EMFILE) ::_exit(12);
+    auto w = store_->Create("day/obj.bin", true);
+    if (w.ok()) ::_exit(13);
+    if (w.status().code() != Status::Code::kUsage) ::_exit(14);
+    if (ExitCodeFor(w.status()) != 2) ::_exit(15);
+    if (w.status().message().find("ulimit -n") == std::string::npos) ::_exit(16);
+    ::_exit(0);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "10-12: setting up the limit; 13: created; 14: not kUsage; 15: not exit 2; "
+                                        "16: no 'ulimit -n' in the message";
+  // Nothing was left behind: the child created no file.
+  EXPECT_FALSE(fs::exists(root_ / "day" / "obj.bin"));
+}
 
 TEST_F(LocalStoreTest, ConditionalWriteReplacesOnlyTheVersionRead) {
   auto none = store_->ReadVersioned("d/x.parquet");
