@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 
@@ -57,6 +58,22 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
     return Failure("rename", path, err);
   }
   return Status::OK();
+}
+
+int OpenUnnamedTempFile(const std::string& dir_in, const std::string& stem, std::string* dir_used) {
+  std::string dir = dir_in;
+  if (dir.empty()) {
+    const char* t = std::getenv("TMPDIR");
+    dir = t && *t ? t : "/tmp";
+  }
+  if (dir_used) *dir_used = dir;
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+  if (fd >= 0) return fd;
+  std::string tmpl = dir + "/.market-tick-" + stem + "-XXXXXX";
+  fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ::unlink(tmpl.c_str());
+  return fd;
 }
 
 }  // namespace mt

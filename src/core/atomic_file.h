@@ -21,4 +21,12 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes);
 // errno of the write that failed (the caller names the file).
 int WriteAll(int fd, std::string_view bytes);
 
+// A temporary file for scratch data that must never outlive the process:
+// opened with O_TMPFILE (no name at all), else, on file systems without it,
+// created as "{dir}/.market-tick-{stem}-XXXXXX" and unlinked at once. An
+// empty `dir` means $TMPDIR, else /tmp. Returns the descriptor (the caller
+// closes it), else minus the errno of the failed creation; *dir_used is
+// set to the directory tried, so the caller's message can name it.
+int OpenUnnamedTempFile(const std::string& dir, const std::string& stem, std::string* dir_used);
+
 }  // namespace mt

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/atomic_file.h"
 #include "parquet/thrift_compact.h"
 
 namespace mt::parquet {
@@ -137,22 +138,13 @@ constexpr char kFooterSpillName[] = "(market-tick footer spill)";
 
 Status FileWriter::SpillFooter() {
   if (footer_fd_ < 0) {
-    std::string dir = opts_.footer_spill_dir;
-    if (dir.empty()) {
-      const char* t = std::getenv("TMPDIR");
-      dir = t && *t ? t : "/tmp";
+    std::string dir;
+    const int fd = OpenUnnamedTempFile(opts_.footer_spill_dir, "footer", &dir);
+    if (fd < 0) {
+      return Status::IOError("cannot create a temporary file in " + dir + ": " + std::strerror(-fd) +
+                             " (set TMPDIR to a writable directory)");
     }
-    // O_TMPFILE: no name at all, nothing is left behind; else a fresh name unlinked at once.
-    footer_fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-    if (footer_fd_ < 0) {
-      std::string tmpl = dir + "/.market-tick-footer-XXXXXX";
-      footer_fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
-      if (footer_fd_ < 0) {
-        return Status::IOError("cannot create a temporary file in " + dir + ": " + ErrnoText() +
-                               " (set TMPDIR to a writable directory)");
-      }
-      ::unlink(tmpl.c_str());
-    }
+    footer_fd_ = fd;
   }
   std::string buf;
   for (RowGroupMeta& m : row_groups_) {

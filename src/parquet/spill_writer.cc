@@ -301,23 +301,13 @@ SpillWriter::~SpillWriter() {
 }
 
 Status SpillWriter::Open(const std::string& dir_in) {
-  std::string dir = dir_in;
-  if (dir.empty()) {
-    const char* t = std::getenv("TMPDIR");
-    dir = t && *t ? t : "/tmp";
-  }
+  std::string dir;
+  fd_ = OpenUnnamedTempFile(dir_in, "spill", &dir);
   path_ = dir + "/(market-tick spill)";
-  // O_TMPFILE: a file with no name at all, so nothing can be left behind.
-  fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd_ < 0) {
-    // File systems without O_TMPFILE: a fresh name, unlinked right away.
-    std::string tmpl = dir + "/.market-tick-spill-XXXXXX";
-    fd_ = ::mkostemp(tmpl.data(), O_CLOEXEC);
-    if (fd_ < 0) {
-      return status_ = Status::IOError("cannot create a temporary spill file in " + dir + ": " + ErrnoText() +
-                                       " (set TMPDIR to a writable directory with room for the output)");
-    }
-    ::unlink(tmpl.c_str());
+    const int err = -fd_;
+    return status_ = Status::IOError("cannot create a temporary spill file in " + dir + ": " + std::strerror(err) +
+                                     " (set TMPDIR to a writable directory with room for the output)");
   }
   buffer_.reserve(kBufferBytes);
   return status_ = Status::OK();
