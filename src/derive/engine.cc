@@ -295,7 +295,7 @@ Status DeriveEngine::Flush(Series* s) {
   return s->writer->WriteRowGroup(std::move(rg));
 }
 
-Status DeriveEngine::FinishSeries(Instrument* in, Series* s) {
+Status DeriveEngine::CompleteSeries(Instrument* in, Series* s) {
   if (s->bars) s->bars->Finish(in->ident(), &s->pending);
   MT_RETURN_IF_ERROR(Flush(s));
   if (!s->writer) return Status::OK();
@@ -315,15 +315,19 @@ Status DeriveEngine::FinishSeries(Instrument* in, Series* s) {
   };
   MT_RETURN_IF_ERROR(s->writer->Finish(kv));
   s->info.bytes = s->object->bytes_written();
-  Status st = s->object->Commit();
-  if (st.code() == Status::Code::kAlreadyExists) return Status::OK();  // a concurrent run's is kept
-  MT_RETURN_IF_ERROR(st);
-  outputs_.push_back(s->info);
   return Status::OK();
 }
 
-Status DeriveEngine::Finish() {
-  if (overflowed_) return Status::OK();
+bool DeriveEngine::ReadsColumn(const tardis::DataTypeSchema& schema, size_t index) const {
+  if (index == tardis::kExchangeColumn || index == tardis::kSymbolColumn) return true;
+  const std::string& name = schema.columns[index].parquet_name;
+  return name == "timestamp" || name == "local_timestamp" || name == "side" || name == "price" ||
+         name == "amount" || (schema.name != "trades" && name == "is_snapshot");
+}
+
+Status DeriveEngine::EndOfInput() {
+  if (overflowed_ || completed_) return status_;
+  completed_ = true;
   if (status_.ok()) status_ = EndChange();
   if (status_.ok() && instruments_.empty() && schema_ && !active_.empty() && opts_.day && !opts_.exchange.empty() &&
       !opts_.symbol.empty()) {
@@ -332,7 +336,24 @@ Status DeriveEngine::Finish() {
   for (auto& [id, in] : instruments_) {
     for (auto& s : in->series) {
       if (!status_.ok()) break;
-      status_ = FinishSeries(in.get(), s.get());
+      status_ = CompleteSeries(in.get(), s.get());
+    }
+  }
+  if (!status_.ok()) Abort();
+  return status_;
+}
+
+Status DeriveEngine::Finish() {
+  if (overflowed_) return Status::OK();
+  if (!completed_) status_ = EndOfInput();
+  for (auto& [id, in] : instruments_) {
+    for (auto& s : in->series) {
+      if (!status_.ok()) break;
+      if (!s->writer) continue;
+      Status st = s->object->Commit();
+      if (st.code() == Status::Code::kAlreadyExists) continue;  // a concurrent run's is kept
+      status_ = st;
+      if (st.ok()) outputs_.push_back(s->info);
     }
   }
   if (!status_.ok()) {

@@ -69,6 +69,10 @@ class DeriveEngine : public BatchObserver {
 
   Status OnSchema(const tardis::DataTypeSchema& schema) override;
   Status OnBatch(const columnar::RowGroupData& batch) override;
+  bool ReadsColumn(const tardis::DataTypeSchema& schema, size_t index) const override;
+  // Ends the last book change and writes every series' last row group and
+  // footer; Finish() then commits them.
+  Status EndOfInput() override;
   Status Finish() override;
   void Abort() override;
 
@@ -92,7 +96,7 @@ class DeriveEngine : public BatchObserver {
   Status MaybeFlush(Series* s);
   size_t MaxRows(const Series& s) const;
   Status Flush(Series* s);
-  Status FinishSeries(Instrument* in, Series* s);
+  Status CompleteSeries(Instrument* in, Series* s);
   Status CheckCancel() const;
 
   EngineOptions opts_;
@@ -108,6 +112,7 @@ class DeriveEngine : public BatchObserver {
   bool change_snapshot_ = false;
   std::vector<DerivedOutput> outputs_;
   bool overflowed_ = false;
+  bool completed_ = false;  // EndOfInput() ran
   Status status_;
 };
 
