@@ -90,6 +90,8 @@ class DeriveEngine : public BatchObserver {
 
   Result<Instrument*> InstrumentFor(std::string_view exchange, std::string_view symbol, int64_t local_us);
   Status BookBatch(const columnar::RowGroupData& batch);
+  Status BookBatchDense(const columnar::RowGroupData& batch, int c_snap, int c_side, int c_price, int c_amount,
+                        const columnar::PodVector<int64_t>& ts, const columnar::PodVector<int64_t>& local);
   Status TradeBatch(const columnar::RowGroupData& batch);
   void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
   Status EndChange();
