@@ -45,13 +45,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     decomp_ = io::NewDecompressor(hints_.source, this, settings_.gzip);
     // Each observer on a thread of its own, fed as rows are parsed (see
     // ConvertSettings::observer_threads); the converter calls the wrappers.
-    // Their threads run below the caller's priority, as the pool's (convert_job.cc):
-    // inflating, which no other thread can do, goes first.
-    constexpr int kObserverNice = 5;
+    // At the caller's priority, not below it as the pool's threads: no other
+    // thread takes over its work (the caller runs queued pool tasks while it
+    // waits), so a lowered priority would only let other processes starve it.
     if (settings_.observer_threads) {
       for (derive::BatchObserver*& o : target_.observers) {
         threaded_.push_back(std::make_unique<derive::ThreadedObserver>(
-            o, derive::ThreadedObserver::kDefaultMaxQueuedBytes, settings_.cancel, kObserverNice));
+            o, derive::ThreadedObserver::kDefaultMaxQueuedBytes, settings_.cancel));
         o = threaded_.back().get();
       }
     }
