@@ -7,10 +7,15 @@
 #   C  tardis-dev compute() of ONE of those series from book_change messages already in memory
 #      (bench/derive_bench.mjs: one node process per run, the messages built before the clock
 #      starts, only the compute() loop timed, cold like every convert run)
-# all interleaved, and prints B/A - 1 (target: at most 30%), C/B (target: at least 10x) and C/A
-# (the floor: what plain convert, without any derived series, gives against C), CPU seconds of
-# A and B, plus peak RSS of B and of a run with two depth-1000 series (target: under 256 MB).
-# Needs tests/js/node_modules (cd tests/js && npm ci).
+#   Z  gzip -dc of the same file to /dev/null (inflate only, zlib), and I the same with igzip
+#      (ISA-L, the inflate the converter uses; skipped when igzip is not installed)
+# all interleaved, each convert run into a fresh store (all removed at the end), and prints
+# B/A - 1 (target: at most 30%), C/B (target: at least 10x), the floors that bound C/B (Z, I and A
+# against C/10: no convert is faster than its inflate, no convert --derive than plain convert),
+# CPU seconds (user + sys) of Z, A and B, plus peak RSS of B and of a run with two depth-1000
+# series (target: under 256 MB).
+# Env: RUNS (5), THREADS (2), BOOK (another incremental_book_L2 file), BIN, DEEP=0 skips the
+# depth-1000 run. Needs tests/js/node_modules (cd tests/js && npm ci).
 set -euo pipefail
 export LC_ALL=C
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -32,16 +37,30 @@ if [[ ! -s $BOOK ]]; then
   (cd "$REPO_DIR/tests/js" && node -e "import('./lib/derive_gen.mjs').then((m) => m.writeBookDay('$BOOK', { rows: 1000000, levels: 1500 }))")
 fi
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-# Wall seconds, peak RSS (KB) and CPU seconds of one convert run into a fresh store.
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# Wall seconds, peak RSS (KB) and CPU seconds (user + sys) of one convert run, each into a fresh
+# store: removing the previous run's objects right before a timed run charges it for ext4's
+# scan of the freed inodes and their writeback (it doubled A's sys time), so all stores are
+# removed at the end only, as bench/grouped_bench.sh does.
+RUN_NO=0
 timed() {
-  rm -rf "$OUT_DIR/store"
-  /usr/bin/time -f '%e %M %U %S' -o "$OUT_DIR/time.txt" "$BIN" convert "$BOOK" --output "$OUT_DIR/store" --threads "$THREADS" "$@" \
-    >/dev/null 2>"$OUT_DIR/stderr.txt"
+  RUN_NO=$((RUN_NO + 1))
+  /usr/bin/time -f '%e %M %U %S' -o "$OUT_DIR/time.txt" "$BIN" convert "$BOOK" --output "$OUT_DIR/store-$RUN_NO" --threads "$THREADS" "$@" \
+    >/dev/null 2>"$OUT_DIR/stderr.txt" || { cat "$OUT_DIR/stderr.txt" >&2; exit 1; }
   awk '{print $1, $2, $3 + $4}' "$OUT_DIR/time.txt"
 }
-: >"$OUT_DIR/a.txt"; : >"$OUT_DIR/b.txt"; : >"$OUT_DIR/c.txt"
+# The inflate floor: `$1 -dc` of the same file to /dev/null (wall, RSS, CPU as above). gzip is
+# zlib's inflate; igzip (package isal) is ISA-L's, the one the converter links.
+inflate() {
+  /usr/bin/time -f '%e %M %U %S' -o "$OUT_DIR/time.txt" "$1" -dc "$BOOK" >/dev/null
+  awk '{print $1, $2, $3 + $4}' "$OUT_DIR/time.txt"
+}
+IGZIP=$(command -v igzip || true)
+rm -rf "$OUT_DIR"/store-*
+: >"$OUT_DIR/a.txt"; : >"$OUT_DIR/b.txt"; : >"$OUT_DIR/c.txt"; : >"$OUT_DIR/z.txt"; : >"$OUT_DIR/i.txt"
 for ((i = 0; i < RUNS; i++)); do   # interleaved, so load changes hit all alike
+  inflate gzip >>"$OUT_DIR/z.txt"
+  [[ -z $IGZIP ]] || inflate "$IGZIP" >>"$OUT_DIR/i.txt"
   timed >>"$OUT_DIR/a.txt"
   timed --derive "$SERIES" >>"$OUT_DIR/b.txt"
   C_JSON=$(node "$BENCH_DIR/derive_bench.mjs" "$BOOK" "$ORACLE_SERIES" "$MODULES")
@@ -50,16 +69,27 @@ done
 A=$(cut -d' ' -f1 "$OUT_DIR/a.txt" | median)
 B=$(cut -d' ' -f1 "$OUT_DIR/b.txt" | median)
 C=$(median <"$OUT_DIR/c.txt")
+Z=$(cut -d' ' -f1 "$OUT_DIR/z.txt" | median)
 A_CPU=$(cut -d' ' -f3 "$OUT_DIR/a.txt" | median)
 B_CPU=$(cut -d' ' -f3 "$OUT_DIR/b.txt" | median)
+Z_CPU=$(cut -d' ' -f3 "$OUT_DIR/z.txt" | median)
+I=$(cut -d' ' -f1 "$OUT_DIR/i.txt" | median); I=${I:-0}
+I_CPU=$(cut -d' ' -f3 "$OUT_DIR/i.txt" | median); I_CPU=${I_CPU:-0}
 B_RSS=$(cut -d' ' -f2 "$OUT_DIR/b.txt" | sort -n | tail -1)
-read -r _ DEEP_RSS _ < <(timed --derive book_snapshot_1000_0ms,book_snapshot_1000_100ms)
-awk -v a="$A" -v b="$B" -v c="$C" -v ac="$A_CPU" -v bc="$B_CPU" -v rss="$B_RSS" -v deep="$DEEP_RSS" -v cj="$C_JSON" 'BEGIN {
+DEEP_RSS=0
+[[ ${DEEP:-1} == 0 ]] || read -r _ DEEP_RSS _ < <(timed --derive book_snapshot_1000_0ms,book_snapshot_1000_100ms)
+rm -rf "$OUT_DIR"/store-*
+echo "binary: $BIN, --threads $THREADS, medians of $RUNS interleaved rounds, input: $BOOK"
+awk -v a="$A" -v b="$B" -v c="$C" -v z="$Z" -v ig="$I" -v igc="$I_CPU" -v ac="$A_CPU" -v bc="$B_CPU" -v zc="$Z_CPU" -v rss="$B_RSS" -v deep="$DEEP_RSS" -v cj="$C_JSON" 'BEGIN {
+  printf "Z gzip -dc (inflate only)              %.3f s  (CPU %.2f s)\n", z, zc
+  if (ig > 0) printf "I igzip -dc (ISA-L inflate only)        %.3f s  (CPU %.2f s)\n", ig, igc
   printf "A convert                              %.3f s  (CPU %.2f s)\n", a, ac
   printf "B convert --derive (3 series)          %.3f s  (CPU %.2f s)  peak RSS %d MB\n", b, bc, rss / 1024
   printf "C tardis-dev compute() (1 series)      %.3f s  last run: %s\n", c, cj
-  printf "derive overhead B/A-1                  %+.0f%%  (target <= 30%%) %s\n", (b / a - 1) * 100, (b / a - 1 <= 0.30 ? "PASS" : "MISS")
-  printf "speed-up C/B                           %.1fx  (target >= 10x) %s\n", c / b, (c / b >= 10 ? "PASS" : "MISS")
-  printf "floor C/A (plain convert against C)    %.1fx\n", c / a
-  printf "peak RSS, two depth-1000 series        %d MB  (target < 256 MB) %s\n", deep / 1024, (deep < 256 * 1024 ? "PASS" : "MISS")
+  printf "derive overhead B/A-1                  %+.0f%% wall, %+.0f%% CPU  (target <= 30%% wall) %s\n", (b / a - 1) * 100, (bc / ac - 1) * 100, (b / a - 1 <= 0.30 ? "PASS" : "MISS")
+  printf "speed-up C/B                           %.1fx  (target >= 10x, i.e. B <= C/10 = %.3f s) %s\n", c / b, c / 10, (c / b >= 10 ? "PASS" : "MISS")
+  printf "floors against C/10 = %.3f s: gzip -dc %.3f s (C/Z %.1fx)", c / 10, z, c / z
+  if (ig > 0) printf ", igzip -dc %.3f s (C/I %.1fx)", ig, c / ig
+  printf ", plain convert A %.3f s (C/A %.1fx)\n", a, c / a
+  if (deep > 0) printf "peak RSS, two depth-1000 series        %d MB  (target < 256 MB) %s\n", deep / 1024, (deep < 256 * 1024 ? "PASS" : "MISS")
 }'

@@ -195,7 +195,8 @@ std::vector<FlagSpec> ConvertFlags() {
   };
   for (FlagSpec e : EngineFlags()) {
     if (e.name == "threads") {
-      e.help = "threads in all: one reads and inflates, all parse and encode (default: number of cores)";
+      e.help = "threads in all: one reads and inflates, all parse and encode (default: number of cores); with "
+               "--derive and --threads 2 or more, one more thread computes the derived series beside them";
     }
     f.push_back(std::move(e));
   }

@@ -170,6 +170,10 @@ Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Con
     return Status::Usage("--gzip-engine must be isal or zlib");
   }
   s.convert.parallel_parse = s.threads > 1;
+  // --derive: the engine on a thread of its own beside the N of --threads
+  // (bench/README.md "Derived data" has the measurements); --threads 1 keeps
+  // everything on one thread.
+  s.convert.observer_threads = s.threads > 1;
   return s;
 }
 

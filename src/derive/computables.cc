@@ -51,22 +51,32 @@ BookSnapshotter::BookSnapshotter(const DerivedSpec& spec)
     : depth_(spec.depth), interval_us_(spec.interval_us), grouped_(spec.grouped), grouping_(spec.grouping) {
   levels_[kBid].resize(depth_);
   levels_[kAsk].resize(depth_);
+  if (interval_us_ != 0) last_end_us_ = (FloorDiv(last_update_us_, interval_us_) + 1) * interval_us_;
   if (grouped_) {
     group_pow_ = std::pow(10.0, DecimalPlaces(grouping_));
     for (auto& c : group_cache_) c.assign(kGroupCacheSize, GroupCacheEntry{~uint64_t{0}, 0});
   }
 }
 
+// ts is in a later interval than last_update_us_ (FloorDiv(ts) > FloorDiv(last))
+// exactly when ts reaches the end of last's interval, kept in last_end_us_
+// so that the two divisions per series and book change are made only when
+// last_update_us_ leaves its interval.
 bool BookSnapshotter::HasNewSnapshot(int64_t ts_us) {
   if (!changed_) return false;
   if (interval_us_ == 0 || !initialized_) return true;
-  const int64_t current = FloorDiv(ts_us, interval_us_);
-  const int64_t last = FloorDiv(last_update_us_, interval_us_);
-  if (current > last) {
-    last_update_us_ = (last + 1) * interval_us_;  // the end of the interval it closes
+  if (ts_us >= last_end_us_) {
+    SetLastUpdate(last_end_us_);  // the end of the interval it closes
     return true;
   }
   return false;
+}
+
+void BookSnapshotter::SetLastUpdate(int64_t us) {
+  last_update_us_ = us;
+  if (interval_us_ != 0 && (us >= last_end_us_ || us < last_end_us_ - interval_us_)) {
+    last_end_us_ = (FloorDiv(us, interval_us_) + 1) * interval_us_;
+  }
 }
 
 void BookSnapshotter::Before(int64_t ts_us, int64_t local_us, const RowIdent& id, RowGroupData* out) {
@@ -85,7 +95,7 @@ void BookSnapshotter::After(const OrderBook& book, int64_t ts_us, int64_t local_
       UpdateSide(book, side);
     }
   }
-  last_update_us_ = ts_us;
+  SetLastUpdate(ts_us);
   if (HasNewSnapshot(ts_us)) {
     Emit(local_us, id, out);
     initialized_ = true;

@@ -73,7 +73,10 @@ class BookSnapshotter {
   static constexpr size_t kGroupCacheSize = 4096;  // a power of two
   std::vector<GroupCacheEntry> group_cache_[2];
   bool changed_ = false, initialized_ = false;
+  // Sets last_update_us_ (and last_end_us_ when it leaves its interval).
+  void SetLastUpdate(int64_t us);
   int64_t last_update_us_ = -1000;  // tardis-dev starts at Date(-1)
+  int64_t last_end_us_ = 0;         // end of last_update_us_'s interval (interval_us_ > 0)
 };
 
 // Trade bars of one instrument.

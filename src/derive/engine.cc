@@ -173,6 +173,10 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
   Cursor<double> amount(batch.columns[c_amount], batch.columns[c_amount].f64);
   const bool one_instrument =
       ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1;
+  if (one_instrument && batch.columns[c_snap].defined.empty() && side_col.defined.empty() &&
+      side_col.str.dict_mode() && batch.columns[c_price].defined.empty() && batch.columns[c_amount].defined.empty()) {
+    return BookBatchDense(batch, c_snap, c_side, c_price, c_amount, ts, local);
+  }
   size_t side_i = 0;
   for (size_t r = 0; r < batch.num_rows; r++) {
     if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
@@ -199,6 +203,49 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     } else if (side[0] == 'a') {
       change_->book.Apply(kAsk, p, a);
     }
+  }
+  return Status::OK();
+}
+
+// BookBatch for the common batch (one instrument, no nulls in the columns
+// read, sides dictionary-coded): the same steps on the raw arrays, with the
+// side of each dictionary entry decided once, not per row.
+Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c_side, int c_price, int c_amount,
+                                    const columnar::PodVector<int64_t>& ts, const columnar::PodVector<int64_t>& local) {
+  const auto& ex = batch.columns[tardis::kExchangeColumn].str;
+  const auto& sym = batch.columns[tardis::kSymbolColumn].str;
+  const auto& side = batch.columns[c_side].str;
+  // 0 bid, 1 ask, 2 neither (a row that changes no level).
+  uint8_t code[4] = {2, 2, 2, 2};
+  std::vector<uint8_t> codes;
+  const size_t nd = side.dict().size();
+  uint8_t* side_code = nd <= 4 ? code : (codes.assign(nd, 2), codes.data());
+  for (size_t d = 0; d < nd; d++) {
+    const std::string& v = side.dict()[d];
+    side_code[d] = v.empty() ? 2 : v[0] == 'b' ? 0 : v[0] == 'a' ? 1 : 2;
+  }
+  const uint32_t* side_idx = side.constant() ? nullptr : side.indices().data();
+  const uint8_t constant_code = nd ? side_code[0] : 2;
+  const uint8_t* snap = batch.columns[c_snap].b.data();
+  const double* price = batch.columns[c_price].f64.data();
+  const double* amount = batch.columns[c_amount].f64.data();
+  const int64_t* loc = local.data();
+  OrderBook* book = change_ ? &change_->book : nullptr;
+  for (size_t r = 0; r < batch.num_rows; r++) {
+    if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
+    const bool is_snap = snap[r] != 0;
+    bool new_change = !change_ || loc[r] != change_local_ || is_snap != change_snapshot_;
+    if (!new_change && r == 0) new_change = sym.Get(0) != change_->symbol || ex.Get(0) != change_->exchange;
+    if (new_change) {
+      MT_RETURN_IF_ERROR(EndChange());
+      MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), loc[r]));
+      BeginChange(in, ts[r], loc[r], is_snap);
+      book = &in->book;
+    }
+    const uint8_t c = side_idx ? side_code[side_idx[r]] : constant_code;
+    const double p = price[r], a = amount[r];
+    if (c > 1 || std::isnan(p) || std::isnan(a)) continue;
+    book->Apply(static_cast<Side>(c), p, a);
   }
   return Status::OK();
 }
@@ -295,7 +342,7 @@ Status DeriveEngine::Flush(Series* s) {
   return s->writer->WriteRowGroup(std::move(rg));
 }
 
-Status DeriveEngine::FinishSeries(Instrument* in, Series* s) {
+Status DeriveEngine::CompleteSeries(Instrument* in, Series* s) {
   if (s->bars) s->bars->Finish(in->ident(), &s->pending);
   MT_RETURN_IF_ERROR(Flush(s));
   if (!s->writer) return Status::OK();
@@ -315,15 +362,19 @@ Status DeriveEngine::FinishSeries(Instrument* in, Series* s) {
   };
   MT_RETURN_IF_ERROR(s->writer->Finish(kv));
   s->info.bytes = s->object->bytes_written();
-  Status st = s->object->Commit();
-  if (st.code() == Status::Code::kAlreadyExists) return Status::OK();  // a concurrent run's is kept
-  MT_RETURN_IF_ERROR(st);
-  outputs_.push_back(s->info);
   return Status::OK();
 }
 
-Status DeriveEngine::Finish() {
-  if (overflowed_) return Status::OK();
+bool DeriveEngine::ReadsColumn(const tardis::DataTypeSchema& schema, size_t index) const {
+  if (index == tardis::kExchangeColumn || index == tardis::kSymbolColumn) return true;
+  const std::string& name = schema.columns[index].parquet_name;
+  return name == "timestamp" || name == "local_timestamp" || name == "side" || name == "price" ||
+         name == "amount" || (schema.name != "trades" && name == "is_snapshot");
+}
+
+Status DeriveEngine::EndOfInput() {
+  if (overflowed_ || completed_) return status_;
+  completed_ = true;
   if (status_.ok()) status_ = EndChange();
   if (status_.ok() && instruments_.empty() && schema_ && !active_.empty() && opts_.day && !opts_.exchange.empty() &&
       !opts_.symbol.empty()) {
@@ -332,7 +383,24 @@ Status DeriveEngine::Finish() {
   for (auto& [id, in] : instruments_) {
     for (auto& s : in->series) {
       if (!status_.ok()) break;
-      status_ = FinishSeries(in.get(), s.get());
+      status_ = CompleteSeries(in.get(), s.get());
+    }
+  }
+  if (!status_.ok()) Abort();
+  return status_;
+}
+
+Status DeriveEngine::Finish() {
+  if (overflowed_) return Status::OK();
+  if (!completed_) status_ = EndOfInput();
+  for (auto& [id, in] : instruments_) {
+    for (auto& s : in->series) {
+      if (!status_.ok()) break;
+      if (!s->writer) continue;
+      Status st = s->object->Commit();
+      if (st.code() == Status::Code::kAlreadyExists) continue;  // a concurrent run's is kept
+      status_ = st;
+      if (st.ok()) outputs_.push_back(s->info);
     }
   }
   if (!status_.ok()) {

@@ -69,6 +69,10 @@ class DeriveEngine : public BatchObserver {
 
   Status OnSchema(const tardis::DataTypeSchema& schema) override;
   Status OnBatch(const columnar::RowGroupData& batch) override;
+  bool ReadsColumn(const tardis::DataTypeSchema& schema, size_t index) const override;
+  // Ends the last book change and writes every series' last row group and
+  // footer; Finish() then commits them.
+  Status EndOfInput() override;
   Status Finish() override;
   void Abort() override;
 
@@ -86,13 +90,15 @@ class DeriveEngine : public BatchObserver {
 
   Result<Instrument*> InstrumentFor(std::string_view exchange, std::string_view symbol, int64_t local_us);
   Status BookBatch(const columnar::RowGroupData& batch);
+  Status BookBatchDense(const columnar::RowGroupData& batch, int c_snap, int c_side, int c_price, int c_amount,
+                        const columnar::PodVector<int64_t>& ts, const columnar::PodVector<int64_t>& local);
   Status TradeBatch(const columnar::RowGroupData& batch);
   void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
   Status EndChange();
   Status MaybeFlush(Series* s);
   size_t MaxRows(const Series& s) const;
   Status Flush(Series* s);
-  Status FinishSeries(Instrument* in, Series* s);
+  Status CompleteSeries(Instrument* in, Series* s);
   Status CheckCancel() const;
 
   EngineOptions opts_;
@@ -108,6 +114,7 @@ class DeriveEngine : public BatchObserver {
   bool change_snapshot_ = false;
   std::vector<DerivedOutput> outputs_;
   bool overflowed_ = false;
+  bool completed_ = false;  // EndOfInput() ran
   Status status_;
 };
 

@@ -108,9 +108,17 @@ void OrderBook::Apply(Side side, double price, double amount) {
       hi = m;
     }
   }
-  while (lo < hi) {
-    const size_t mid = lo + (hi - lo) / 2;
-    if (worse(mid)) lo = mid + 1; else hi = mid;
+  // The first not-worse index in [lo, hi), without a branch per step: the
+  // steps' outcomes are as good as random (changes at random depths), so
+  // branches there would mispredict about every other step.
+  if (lo < hi) {
+    size_t base = lo, len = hi - lo;
+    while (len > 1) {
+      const size_t half = len / 2;
+      base = worse(base + half - 1) ? base + half : base;
+      len -= half;
+    }
+    lo = base + (worse(base) ? 1 : 0);
   }
   hint_[side] = lo;
   const bool found = lo < n && v.at(lo).price == price;

@@ -319,6 +319,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   settings.parser.empty_input_schema = schema;
   settings.parser.data_type_origin = "the work item";
   settings.parallel_parse = false;  // concurrency comes from items in flight
+  // The same for derived series: on the item's thread, and no queue per item
+  // in flight to count against the memory budget.
+  settings.observer_threads = false;
 
   // Derived series read the converter's batches; a restart (Range ignored,
   // damaged bytes) starts them over with a fresh converter.

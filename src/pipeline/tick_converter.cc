@@ -12,6 +12,7 @@
 #include "core/parallel.h"
 #include "core/utf8.h"
 #include "derive/engine.h"
+#include "derive/threaded_observer.h"
 #include "parquet/spill_writer.h"
 #include "storage/layout.h"
 #include "tardis/file_name.h"
@@ -42,6 +43,18 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         hints_.source, hints_.data_type, this, settings_.parser,
         settings_.parallel_parse ? settings_.writer.pool : nullptr);
     decomp_ = io::NewDecompressor(hints_.source, this, settings_.gzip);
+    // Each observer on a thread of its own, fed as rows are parsed (see
+    // ConvertSettings::observer_threads); the converter calls the wrappers.
+    // At the caller's priority, not below it as the pool's threads: no other
+    // thread takes over its work (the caller runs queued pool tasks while it
+    // waits), so a lowered priority would only let other processes starve it.
+    if (settings_.observer_threads) {
+      for (derive::BatchObserver*& o : target_.observers) {
+        threaded_.push_back(std::make_unique<derive::ThreadedObserver>(
+            o, derive::ThreadedObserver::kDefaultMaxQueuedBytes, settings_.cancel));
+        o = threaded_.back().get();
+      }
+    }
     one_instrument_ = !hints_.exchange.empty() && !hints_.symbol.empty() &&
                       !tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
     if (one_instrument_) want_symbol_ = tardis::FileNameSymbol(hints_.symbol);
@@ -60,6 +73,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       return status_;
     }
     status_ = parser_->Finish();
+    // Observers complete their outputs now (on their threads, while the raw
+    // outputs are written below); they become visible after the raw ones.
+    for (derive::BatchObserver* o : target_.observers) {
+      if (status_.ok()) status_ = o->EndOfInput();
+    }
     if (status_.ok() && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
     if (status_.ok()) status_ = FlushAll();
     if (status_.ok() && spill_) status_ = spill_->Flush();
@@ -180,6 +198,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (!target_.single_file.empty()) {
       MT_ASSIGN_OR_RETURN(single_, OpenOutput("", target_.single_file, true));
     }
+    return Status::OK();
+  }
+
+  Status OnRows(const RowGroupData& rows, size_t begin, size_t end) override {
+    for (derive::BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnRows(rows, begin, end));  // observers
     return Status::OK();
   }
 
@@ -801,6 +824,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   ConvertSettings settings_;
   std::unique_ptr<tardis::ParallelCsvParser> parser_;
   std::unique_ptr<io::Decompressor> decomp_;
+  // The threads of the observers (observer_threads), which target_.observers then names.
+  std::vector<std::unique_ptr<derive::ThreadedObserver>> threaded_;
   const tardis::DataTypeSchema* schema_ = nullptr;
   std::vector<columnar::ColumnSpec> pq_schema_;   // of the batches routed
   std::vector<columnar::ColumnSpec> out_schema_;  // of the files written: plus the file's instrument_key
@@ -894,6 +919,10 @@ derive::EngineOptions DeriveEngineOptions(const std::vector<derive::DerivedSpec>
   eo.store = store;
   eo.overwrite = overwrite;
   eo.writer = settings.writer;
+  // On its own thread the engine encodes its row groups there: a writer on
+  // the pool would run queued pool tasks while it waits, parse blocks among
+  // them, whose rows it would then wait to queue to itself.
+  if (settings.observer_threads) eo.writer.pool = nullptr;
   eo.source = hints.source;
   eo.day = hints.day;
   eo.exchange = hints.exchange;  // an input without rows: zero-row series, as its raw object

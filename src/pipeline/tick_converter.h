@@ -164,6 +164,11 @@ struct ConvertSettings {
   // caller's thread), parsing and encoding overlap and parsing scales with
   // cores. Off (or no pool) = parse on the caller's thread.
   bool parallel_parse = false;
+  // Run each of ConvertTarget::observers on a thread of its own, fed with
+  // copies of the rows as they are parsed (derive::ThreadedObserver), so
+  // derived data is computed beside the parse and the raw encoding instead
+  // of after them. Off: on the thread that hands over the batches.
+  bool observer_threads = false;
   // Polled between the objects of a grouped file at Finish (kCancelled).
   const std::atomic<bool>* cancel = ProcessCancelFlag();
 };

@@ -50,7 +50,14 @@ Status CsvParser::Feed(const char* data, size_t n) {
   }
   if (schema_ && !(this->*parse_lines_)(&p, end)) return status_;
   if (p < end) carry_.assign(p, static_cast<size_t>(end - p));
-  return Status::OK();
+  return status_ = TellRows();
+}
+
+Status CsvParser::TellRows() {
+  if (!sink_ || batch_.num_rows <= rows_told_) return Status::OK();
+  const size_t from = rows_told_;
+  rows_told_ = batch_.num_rows;
+  return sink_->OnRows(batch_, from, batch_.num_rows);
 }
 
 // Counts the line [p, e) (e at its '\n') and returns the end of its text,
@@ -223,6 +230,8 @@ void CsvParser::StartBatch(size_t reserve_rows) {
 }
 
 Status CsvParser::EmitBatch() {
+  MT_RETURN_IF_ERROR(TellRows());
+  rows_told_ = 0;
   for (size_t i = 0; i < batch_.columns.size(); i++) {
     if (batch_.columns[i].kind == ColumnKind::kString) {
       plain_hint_[i] = !batch_.columns[i].str.dict_mode();

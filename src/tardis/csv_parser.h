@@ -22,6 +22,15 @@ class BatchSink {
   virtual Status OnSchema(const DataTypeSchema& schema) = 0;
   // A full batch of rows, in input order.
   virtual Status OnBatch(columnar::RowGroupData batch) = 0;
+  // Rows [begin, end) of `rows` are parsed and final, in input order: every
+  // row is passed here exactly once, before the batch that holds it goes to
+  // OnBatch(), so a sink may start on rows while later ones are parsed.
+  // `rows` is borrowed for the call only (a parsed block, or the batch being
+  // filled); called on the thread and under the rules of OnBatch().
+  virtual Status OnRows(const columnar::RowGroupData& rows, size_t begin, size_t end) {
+    (void)rows, (void)begin, (void)end;
+    return Status::OK();
+  }
 };
 
 struct ParserOptions {
@@ -107,6 +116,8 @@ class CsvParser {
   Status Error(const char* line_begin, const char* line_end, const char* at, size_t col,
                const std::string& what);
   Status EmitBatch();
+  // Passes the rows of batch_ not yet told to the sink's OnRows().
+  Status TellRows();
   // A new batch with room for the last batch's rows, or for `reserve_rows`
   // (at most kFirstReserveBytes of values) when there was none.
   void StartBatch(size_t reserve_rows);
@@ -131,6 +142,7 @@ class CsvParser {
   uint64_t line_ = 0;  // 1-based number of the line being parsed
   uint64_t rows_ = 0;
   size_t last_batch_rows_ = 0;
+  size_t rows_told_ = 0;  // rows of batch_ passed to the sink's OnRows()
   std::vector<size_t> last_text_bytes_;  // of the last batch's plain string columns
   columnar::RowGroupData batch_;
   std::vector<bool> plain_hint_;

@@ -226,6 +226,8 @@ Status ParallelCsvParser::Join(Block* b) {
     }
     ReserveBatch(rows, text_bytes);
   }
+  // The sink sees the block's rows while they are in cache, before they join a batch.
+  MT_RETURN_IF_ERROR(sink_->OnRows(frag, 0, n));
   rows_.store(rows_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   joined_lines_ += b->parser.lines();
   std::vector<size_t> cursor(frag.columns.size(), 0);

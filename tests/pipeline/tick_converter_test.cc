@@ -7,9 +7,15 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
+#include "core/thread_pool.h"
+#include "core/time_util.h"
+#include "derive/engine.h"
+#include "derive/names.h"
 #include "parquet/file_reader.h"
 #include "storage/object_store.h"
 
@@ -562,6 +568,81 @@ TEST(TickConverterTest, AnInterruptDuringAGroupedFilesAssemblyStopsItAndLeavesNo
     // Stopped between objects: the one in flight per thread finishes, no more start.
     EXPECT_LE(store.creates.load(), 5 + threads) << threads << " threads";
     EXPECT_EQ(s.Inside(), std::vector<std::string>{}) << threads << " threads";  // nothing visible, no temporaries
+  }
+}
+
+// Derived series computed on their own thread, fed as the rows are parsed
+// (on the caller's thread, or joined from blocks parsed on a pool), are the
+// bytes computed on the caller's thread from whole batches; so are the raw
+// objects. Small parse blocks and batches, so rows arrive in many pieces.
+TEST(TickConverterTest, DerivedSeriesOnTheirOwnThreadAreTheSameBytes) {
+  // created_at pinned (as SOURCE_DATE_EPOCH pins it): the objects compare byte for byte.
+  PinCreatedAt(0);
+  struct Unpin {
+    ~Unpin() { PinCreatedAt(std::nullopt); }
+  } unpin;
+  std::string book = "exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount\n";
+  std::string trades = kTradesHeader;
+  for (int i = 0; i < 60000; i++) {
+    const bool snap = i < 30;
+    const std::string ts = std::to_string(1709251200000000LL + (snap ? 0 : i / 4) * 3000);
+    const bool bid = i % 2 == 1;
+    const int level = (i * 7) % 41;
+    book += "deribit,BTC-PERPETUAL," + ts + "," + ts + "," + (snap ? "true" : "false") + "," + (bid ? "bid" : "ask") +
+            "," + std::to_string(bid ? 60000 - level : 60001 + level) + "," + (i % 13 == 0 ? "0" : std::to_string(1 + i % 5)) +
+            "\n";
+    trades += "deribit,BTC-PERPETUAL," + ts + "," + ts + "," + std::to_string(i) + "," + (i % 3 ? "buy" : "sell") + "," +
+              std::to_string(60000 + i % 17) + "," + std::to_string(1 + i % 4) + "\n";
+  }
+  auto run = [&](const std::string& csv, const std::string& data_type, const std::string& specs, bool threaded,
+                 ThreadPool* pool) {
+    Scratch s;
+    SourceHints hints = HintsFor("deribit", data_type, "BTC-PERPETUAL");
+    ConvertTarget target;
+    target.store = s.store();
+    ConvertSettings settings;
+    settings.tool_version = "test";
+    settings.parser.batch_rows = 25000;
+    settings.parser.block_bytes = 64 << 10;
+    settings.writer.pool = pool;
+    settings.parallel_parse = pool != nullptr;
+    settings.observer_threads = threaded;
+    derive::EngineOptions eo = DeriveEngineOptions(*derive::ParseDerivedList(specs), s.store(), true, hints, settings);
+    eo.key = [](const Date&, const std::string&, const std::string&) -> Result<std::string> {
+      return std::string("DERIBIT:PERPETUAL:BTC-USD");
+    };
+    derive::DeriveEngine engine(std::move(eo));
+    target.observers.push_back(&engine);
+    std::map<std::string, std::string> files;
+    {
+      TickConverter conv(hints, target, settings);
+      for (size_t at = 0; at < csv.size(); at += 100000) {  // as reads hand it over
+        const size_t n = std::min<size_t>(100000, csv.size() - at);
+        EXPECT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data() + at), n).ok());
+      }
+      auto out = conv.Finish();
+      EXPECT_TRUE(out.ok()) << out.status().ToString();
+    }
+    EXPECT_EQ(engine.outputs().size(), 2u);
+    for (const std::string& name : s.Inside()) {
+      std::ifstream in(fs::path(s.root()) / name, std::ios::binary);
+      files[name] = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    return files;
+  };
+  ThreadPool pool(1);
+  for (const auto& [csv, type, specs] : {std::tuple{book, "incremental_book_L2", "book_snapshot_5_0ms,book_snapshot_3_grouped2_100ms"},
+                                         std::tuple{trades, "trades", "trade_bar_1s,trade_bar_100ticks"}}) {
+    const auto inline_files = run(csv, type, specs, false, nullptr);
+    ASSERT_EQ(inline_files.size(), 3u) << type;  // the raw object and two series
+    for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+      const auto threaded_files = run(csv, type, specs, true, p);
+      ASSERT_EQ(threaded_files.size(), inline_files.size()) << type;
+      for (const auto& [name, bytes] : inline_files) {
+        ASSERT_TRUE(threaded_files.count(name)) << name;
+        EXPECT_TRUE(threaded_files.at(name) == bytes) << name << (p ? " (pool)" : " (no pool)") << " differs";
+      }
+    }
   }
 }
 

@@ -32,11 +32,24 @@ struct Collected : BatchSink {
     return Status::OK();
   }
   Status OnBatch(RowGroupData b) override {
+    // Every row of a batch was told to OnRows() first (a block's rows may
+    // go on into the next batch).
+    batched_rows += b.num_rows;
+    EXPECT_GE(told_local.size(), batched_rows);
     batches.push_back(std::move(b));
+    return Status::OK();
+  }
+  Status OnRows(const RowGroupData& rows, size_t begin, size_t end) override {
+    EXPECT_LT(begin, end);
+    EXPECT_LE(end, rows.num_rows);
+    // local_timestamp (column 3 of every schema) has a value in every row.
+    for (size_t r = begin; r < end; r++) told_local.push_back(rows.columns[3].i64[r]);
     return Status::OK();
   }
   const DataTypeSchema* schema = nullptr;
   std::vector<RowGroupData> batches;
+  size_t batched_rows = 0;
+  std::vector<int64_t> told_local;  // of the rows passed to OnRows, in order
 };
 
 struct Result {
@@ -123,6 +136,11 @@ void CheckAllSettings(const std::string& text, const std::string& name, std::vec
           Parse(text, pool, opts, chunk, &par);
           ExpectSame(seq, par, name + " pool=" + std::to_string(pool->size()) + " block=" + std::to_string(block) +
                                    " rows=" + std::to_string(rows) + " chunk=" + std::to_string(chunk));
+          // The rows passed one by one to OnRows() are the batches' rows, in order.
+          std::vector<int64_t> batched;
+          for (const RowGroupData& b : par.out.batches) batched.insert(batched.end(), b.columns[3].i64.begin(), b.columns[3].i64.end());
+          EXPECT_TRUE(par.out.told_local == batched) << name;
+          EXPECT_TRUE(seq.out.told_local == batched) << name;
         }
       }
     }
