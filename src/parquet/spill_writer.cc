@@ -230,7 +230,8 @@ bool AppendString(PieceReader* r, StringColumn* dst) {
 class GatherSink final : public storage::WritableObject {
  public:
   static constexpr size_t kGatherBytes = 4 << 20;
-  explicit GatherSink(storage::WritableObject* sink) : sink_(sink) {}
+  // `buf` (empty) holds what is gathered: the caller's, kept across files.
+  GatherSink(storage::WritableObject* sink, std::string* buf) : sink_(sink), buf_(*buf) {}
   Status Append(std::string_view data) override {
     bytes_ += data.size();
     buf_.append(data);
@@ -249,7 +250,7 @@ class GatherSink final : public storage::WritableObject {
 
  private:
   storage::WritableObject* sink_;
-  std::string buf_;
+  std::string& buf_;
   uint64_t bytes_ = 0;
 };
 
@@ -381,15 +382,20 @@ Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) const {
 Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
                               const std::vector<std::pair<std::string, std::string>>& kv,
                               const std::vector<bool>& plain_strings, ThreadPool* pool,
-                              const GroupTransform* transform) const {
+                              const GroupTransform* transform, Scratch* scratch_in) const {
   MT_RETURN_IF_ERROR(status_);
   if (!buffer_.empty()) return Status::Internal("SpillWriter::WriteFile before Flush");
+  Scratch fresh;
+  Scratch& scratch = scratch_in ? *scratch_in : fresh;
   const File& f = files_[file];
-  GatherSink gather(sink);
+  scratch.out.clear();
+  GatherSink gather(sink, &scratch.out);
   WriterOptions opts = opts_;
   opts.pool = pool;
   FileWriter writer(&gather, transform ? transform->schema : schema_, opts);
-  std::string piece_bytes;
+  std::string& piece_bytes = scratch.piece;
+  RowGroupData& rg = scratch.rg;
+  size_t largest = 0;  // values of the largest row group joined
   const std::vector<Piece>& pieces = f.pieces;
   for (size_t i = 0; i < pieces.size();) {
     // The pieces [i, j) make one row group.
@@ -400,7 +406,15 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
       values += pieces[j].values;
       j++;
     }
-    RowGroupData rg = columnar::MakeRowGroup(schema_, &plain_strings);
+    largest = std::max(largest, values);
+    // A cleared row group starts as a fresh one does (same modes), with its
+    // memory kept.
+    if (scratch.rg_ready) {
+      columnar::ClearRowGroup(&rg, plain_strings);
+    } else {
+      rg = columnar::MakeRowGroup(schema_, &plain_strings);
+      scratch.rg_ready = true;
+    }
     for (size_t c = 0; c < schema_.size(); c++) {
       ColumnData& d = rg.columns[c];
       switch (schema_[c].kind) {
@@ -416,14 +430,31 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
       MT_RETURN_IF_ERROR(ReadSpill(p.offset, p.bytes, piece_bytes.data()));
       PieceReader r{piece_bytes.data(), piece_bytes.data() + piece_bytes.size()};
       if (!AppendPiece(schema_, &r, static_cast<size_t>(p.num_rows), &rg)) {
+        scratch.rg_ready = false;
         return Status::Internal("spill record of " + path_ + " is damaged");
       }
     }
     if (transform) transform->apply(&rg);
-    MT_RETURN_IF_ERROR(writer.WriteRowGroup(std::move(rg)));
+    const Status st = writer.WriteRowGroupFrom(rg);
+    if (transform) {
+      if (transform->undo) {
+        transform->undo(&rg);
+      } else {
+        scratch.rg_ready = false;
+      }
+    }
+    MT_RETURN_IF_ERROR(st);
   }
   MT_RETURN_IF_ERROR(writer.Finish(kv));
-  return gather.Flush();
+  MT_RETURN_IF_ERROR(gather.Flush());
+  // A big file's memory goes now; a small one's is kept for the next.
+  if (largest > Scratch::kKeepBytes || !scratch.rg_ready) {
+    rg = RowGroupData();
+    scratch.rg_ready = false;
+  }
+  if (piece_bytes.capacity() > Scratch::kKeepBytes) std::string().swap(piece_bytes);
+  if (scratch.out.capacity() > Scratch::kKeepBytes) std::string().swap(scratch.out);
+  return Status::OK();
 }
 
 }  // namespace mt::parquet

@@ -13,7 +13,8 @@
 //
 // Resources: one descriptor (the spill, unlinked from the start, so nothing
 // is left behind by a crash or Abort) plus whatever sink WriteFile() is given;
-// memory: a write buffer, and per WriteFile() call one joined row group.
+// memory: a write buffer, and per WriteFile() call one joined row group
+// (in the caller's Scratch, reused from one file to the next).
 // Append/AddFile/Flush: one caller. WriteFile() of different files may run
 // on several threads at once after Flush() (the spill is read with pread).
 #pragma once
@@ -60,14 +61,35 @@ class SpillWriter {
   // before it is encoded, and the file has transform->schema (columns the
   // rows of every file share, such as a constant key, are added once per row
   // group rather than spilled with every row).
+  // `undo`, when set, takes a transformed row group back to the spill's
+  // schema after it is encoded, so a Scratch can keep it for the next file.
   struct GroupTransform {
     std::vector<columnar::ColumnSpec> schema;
     std::function<void(columnar::RowGroupData*)> apply;
+    std::function<void(columnar::RowGroupData*)> undo;
+  };
+  // The memory one WriteFile() call works in (joined row group, piece read
+  // back, bytes gathered for the sink), kept by the caller for its next
+  // call: the thousands of small objects of a grouped file then refill one
+  // heap per thread instead of each allocating (and faulting in) its own.
+  // What a file needed beyond kKeepBytes is freed when it is done, so a
+  // thread that assembled a big instrument does not hold its memory.
+  // One thread at a time; a null Scratch is a fresh one per call.
+  class Scratch {
+   public:
+    static constexpr size_t kKeepBytes = 8u << 20;
+
+   private:
+    friend class SpillWriter;
+    columnar::RowGroupData rg;
+    bool rg_ready = false;  // rg has the spill's columns, to be cleared and refilled
+    std::string piece;
+    std::string out;
   };
   Status WriteFile(uint32_t file, storage::WritableObject* sink,
                    const std::vector<std::pair<std::string, std::string>>& kv,
                    const std::vector<bool>& plain_strings, ThreadPool* pool = nullptr,
-                   const GroupTransform* transform = nullptr) const;
+                   const GroupTransform* transform = nullptr, Scratch* scratch = nullptr) const;
 
   int64_t num_rows(uint32_t file) const { return files_[file].num_rows; }
   // Values of file `file`'s largest joined row group (what WriteFile holds

@@ -98,18 +98,29 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       std::mutex budget_mu;
       std::condition_variable budget_cv;
       uint64_t in_assembly = 0;
+      // Each object in assembly works in a scratch taken from here and put
+      // back after (at most one per thread exists): the next object refills
+      // its memory. They go when Finish returns.
+      std::vector<std::unique_ptr<parquet::SpillWriter::Scratch>> scratches;
       status_ = ParallelFor(spilled.size(), po, [&](size_t i) {
         const uint64_t need = std::max<uint64_t>(1, spill_->largest_group_bytes(spilled[i]->spill_file));
+        std::unique_ptr<parquet::SpillWriter::Scratch> scratch;
         {
           std::unique_lock<std::mutex> l(budget_mu);
           budget_cv.wait(l, [&] { return in_assembly == 0 || in_assembly + need <= budget; });
           in_assembly += need;
+          if (!scratches.empty()) {
+            scratch = std::move(scratches.back());
+            scratches.pop_back();
+          }
         }
-        Status st = WriteOutput(spilled[i], batch, column_pool);
+        if (!scratch) scratch = std::make_unique<parquet::SpillWriter::Scratch>();
+        Status st = WriteOutput(spilled[i], batch, column_pool, scratch.get());
         if (st.ok() && !batch) st = CommitOutput(spilled[i]);
         {
           std::lock_guard<std::mutex> l(budget_mu);
           in_assembly -= need;
+          scratches.push_back(std::move(scratch));
         }
         budget_cv.notify_all();
         return st;
@@ -739,7 +750,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Writes the footer (a streamed output) or assembles the object from the
   // spill; `seal`: a spilled object is then sealed (its descriptor closed)
   // for CommitOutput after the store's SyncSealed().
-  Status WriteOutput(Output* out, bool seal, ThreadPool* column_pool = nullptr) {
+  Status WriteOutput(Output* out, bool seal, ThreadPool* column_pool = nullptr,
+                     parquet::SpillWriter::Scratch* scratch = nullptr) {
     if (out->exists) return Status::OK();
     out->info.first_local_ts = out->first_ts;
     out->info.last_local_ts = out->last_ts;
@@ -771,9 +783,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (!schema_->row_keys) {
         add_key.schema = out_schema_;
         add_key.apply = [key = out->info.instrument_key](RowGroupData* rg) { tardis::InsertFileKeyColumn(rg, key); };
+        add_key.undo = [](RowGroupData* rg) { rg->columns.erase(rg->columns.begin() + tardis::kInstrumentKeyColumn); };
       }
       MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, plain_hint_, column_pool,
-                                           schema_->row_keys ? nullptr : &add_key));
+                                           schema_->row_keys ? nullptr : &add_key, scratch));
       if (seal) MT_RETURN_IF_ERROR(out->object->Seal());
     } else {
       MT_RETURN_IF_ERROR(out->writer->Finish(kv));

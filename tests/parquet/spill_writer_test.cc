@@ -158,6 +158,74 @@ TEST(SpillWriterTest, AFileWithoutRowGroupsIsAValidEmptyFile) {
   EXPECT_EQ(got.bytes, want.bytes);
 }
 
+// One Scratch carried from file to file (as each thread of a grouped file's
+// Finish does): every file has the bytes of a fresh assembly, whatever the
+// file before it left in the scratch: another size, another string mode, a
+// transform that added a column (and took it out again), or a file big
+// enough that its memory is dropped after it.
+TEST(SpillWriterTest, AScratchReusedAcrossFilesGivesTheBytesOfAFreshOne) {
+  WriterOptions opts;
+  SpillWriter spill(Schema(), opts, 10'000'000, 64u << 20);  // every file one row group
+  ASSERT_TRUE(spill.Open("").ok());
+  constexpr int kFiles = 4;
+  // File 2 is big: its joined row group holds more than Scratch::kKeepBytes.
+  const size_t big_rows = SpillWriter::Scratch::kKeepBytes / 20 + 1000;
+  for (int f = 0; f < kFiles; f++) spill.AddFile();
+  for (int g = 0; g < 3; g++) {
+    for (int f = 0; f < kFiles; f++) {
+      ASSERT_TRUE(spill.Append(f, Group(f, g, f == 2 ? big_rows : 1 + 37 * (f + g))).ok());
+    }
+  }
+  ASSERT_TRUE(spill.Flush().ok());
+  // A transform as the converter's: a constant string column added after
+  // column 0, taken out again by undo.
+  SpillWriter::GroupTransform add;
+  add.schema = Schema();
+  add.schema.insert(add.schema.begin() + 1, ColumnSpec{"key", ColumnKind::kString, true});
+  add.apply = [](RowGroupData* rg) {
+    columnar::ColumnData col;
+    col.kind = ColumnKind::kString;
+    for (size_t r = 0; r < rg->num_rows; r++) col.str.Append("KEY");
+    rg->columns.insert(rg->columns.begin() + 1, std::move(col));
+  };
+  add.undo = [](RowGroupData* rg) { rg->columns.erase(rg->columns.begin() + 1); };
+  const std::vector<bool> dict(Schema().size(), false);
+  std::vector<bool> plain = dict;
+  plain[2] = true;
+  struct Call {
+    int file;
+    const std::vector<bool>* strings;
+    const SpillWriter::GroupTransform* transform;
+  };
+  const std::vector<Call> calls = {{0, &dict, nullptr}, {1, &dict, &add},  {3, &plain, nullptr}, {2, &dict, nullptr},
+                                   {0, &dict, &add},    {3, &dict, nullptr}, {1, &plain, &add},  {2, &plain, &add}};
+  SpillWriter::Scratch scratch;
+  for (size_t i = 0; i < calls.size(); i++) {
+    const Call& c = calls[i];
+    StringSink fresh, reused;
+    ASSERT_TRUE(spill.WriteFile(c.file, &fresh, {{"k", "v"}}, *c.strings, nullptr, c.transform).ok());
+    ASSERT_TRUE(spill.WriteFile(c.file, &reused, {{"k", "v"}}, *c.strings, nullptr, c.transform, &scratch).ok());
+    EXPECT_EQ(reused.bytes, fresh.bytes) << "call " << i << ", file " << c.file;
+    if (c.transform == nullptr && c.strings == &dict) {
+      // And the file a FileWriter writes from the rows joined (plain start
+      // hints aside, as the tests above).
+      StringSink want;
+      FileWriter w(&want, Schema(), opts);
+      ASSERT_TRUE(w.WriteRowGroup(c.file == 2 ? [&] {
+        RowGroupData all = MakeRowGroup(Schema());
+        for (int g = 0; g < 3; g++) {
+          const RowGroupData part = Group(2, g, big_rows);
+          std::vector<size_t> cursor(Schema().size(), 0);
+          columnar::AppendRows(part, 0, part.num_rows, &cursor, &all);
+        }
+        return all;
+      }() : Joined(c.file, 0, 2)).ok());
+      ASSERT_TRUE(w.Finish({{"k", "v"}}).ok());
+      EXPECT_EQ(reused.bytes, want.bytes) << "call " << i << ", file " << c.file;
+    }
+  }
+}
+
 TEST(SpillWriterTest, AnUnwritableDirectoryIsAClearError) {
   SpillWriter spill(Schema(), WriterOptions{});
   const Status st = spill.Open("/nonexistent-dir-for-spill");
