@@ -353,8 +353,269 @@ Status SpillWriter::Append(uint32_t file, const RowGroupData& rg) {
   return Status::OK();
 }
 
+namespace {
+
+template <typename T>
+inline void Store(char*& p, T v) {
+  std::memcpy(p, &v, sizeof v);
+  p += sizeof v;
+}
+
+}  // namespace
+
+Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>& slot,
+                                const std::vector<uint32_t>& files, const std::vector<bool>& constant) {
+  if (!status_.ok()) return status_;
+  const size_t n = batch->num_rows;
+  const size_t m = files.size();
+  const size_t cols = schema_.size();
+  if (n == 0 || m == 0) return Status::OK();
+  const uint32_t* sl = slot.data();
+  slot_rows_.assign(m, 0);
+  slot_first_.assign(m, 0);
+  for (size_t r = 0; r < n; r++) {
+    if (slot_rows_[sl[r]]++ == 0) slot_first_[sl[r]] = r;
+  }
+  // How each column is written (the formats PutString/PutValues write):
+  // fixed-width values; one value per piece (a column constant per file, or
+  // a dictionary of one value); a dictionary of up to 256 entries (the
+  // batch's, with one-byte indices); else plain text.
+  enum class Mode : uint8_t { kValues, kFileConstant, kSourceConstant, kDict, kPlain };
+  Mode mode[64];
+  std::vector<Mode> more;
+  Mode* modes = cols <= 64 ? mode : (more.resize(cols), more.data());
+  // Per column and slot: values (rows with one) and plain text bytes.
+  slot_values_.assign(cols * m, 0);
+  slot_text_.assign(cols * m, 0);
+  piece_start_.assign(m, 0);  // first the piece sizes
+  piece_values_.assign(m, 0);
+  for (size_t c = 0; c < cols; c++) {
+    const ColumnData& d = batch->columns[c];
+    const bool has_def = !d.defined.empty();
+    uint64_t* values = &slot_values_[c * m];
+    uint64_t* text = &slot_text_[c * m];
+    if (has_def) {
+      for (size_t r = 0; r < n; r++) values[sl[r]] += d.defined[r];
+    } else {
+      std::copy(slot_rows_.begin(), slot_rows_.end(), values);
+    }
+    Mode md = Mode::kValues;
+    uint64_t dict_bytes = 0, dict_text = 0;
+    const StringColumn& str = d.str;
+    if (schema_[c].kind == ColumnKind::kString) {
+      if (c < constant.size() && constant[c] && !has_def) {
+        md = Mode::kFileConstant;
+      } else if (str.dict_mode() && str.constant()) {
+        md = Mode::kSourceConstant;
+      } else if (str.dict_mode() && str.dict().size() <= 0x100) {
+        md = Mode::kDict;
+        for (const std::string& e : str.dict()) {
+          dict_bytes += 4 + e.size();
+          dict_text += e.size();
+        }
+      } else {
+        md = Mode::kPlain;
+        size_t v = 0;
+        for (size_t r = 0; r < n; r++) {
+          if (has_def && !d.defined[r]) continue;
+          text[sl[r]] += str.Get(v++).size();
+        }
+      }
+    }
+    modes[c] = md;
+    for (size_t k = 0; k < m; k++) {
+      const uint64_t rows = slot_rows_[k], nv = values[k];
+      uint64_t b = 1 + (has_def ? 8 + rows : 0) + 8;
+      uint64_t val = has_def ? rows : 0;
+      switch (schema_[c].kind) {
+        case ColumnKind::kTimestampMicros:
+        case ColumnKind::kDouble:
+          b += 8 + 8 * nv;
+          val += 8 * nv;
+          break;
+        case ColumnKind::kBool:
+          b += 8 + nv;
+          val += nv;
+          break;
+        case ColumnKind::kString:
+          switch (md) {
+            case Mode::kFileConstant:
+            case Mode::kSourceConstant: {
+              const size_t len = md == Mode::kFileConstant ? str.Get(slot_first_[k]).size() : str.dict()[0].size();
+              b += 1 + 4 + 4 + len + 1 + 8;
+              val += len + 48;
+              break;
+            }
+            case Mode::kDict:
+              b += 1 + 4 + dict_bytes + 1 + 8 + nv;
+              val += 4 * nv + dict_text + 48 * str.dict().size();
+              break;
+            default:
+              b += 1 + 8 + 8 + 4 * nv + text[k];
+              val += 4 * nv + text[k];
+              break;
+          }
+          break;
+      }
+      piece_start_[k] += b;
+      piece_values_[k] += val;
+    }
+  }
+  uint64_t total = 0;
+  for (size_t k = 0; k < m; k++) {
+    const uint64_t b = piece_start_[k];
+    piece_start_[k] = total;
+    total += b;
+  }
+  split_buf_.resize(total);
+  char* const base = split_buf_.data();
+  slot_at_.assign(piece_start_.begin(), piece_start_.end());  // where each piece's next column goes
+  cursor_.resize(m);
+  cursor2_.resize(m);
+  cursor3_.resize(m);
+  slot_end_.resize(m);
+  for (size_t c = 0; c < cols; c++) {
+    ColumnData& d = batch->columns[c];
+    const bool has_def = !d.defined.empty();
+    const uint64_t* values = &slot_values_[c * m];
+    const uint64_t* text = &slot_text_[c * m];
+    const Mode md = modes[c];
+    const StringColumn& str = d.str;
+    // Each piece's header of this column, and its cursors.
+    for (size_t k = 0; k < m; k++) {
+      char* p = base + slot_at_[k];
+      const uint64_t rows = slot_rows_[k], nv = values[k];
+      Store<uint8_t>(p, has_def ? 1 : 0);
+      if (has_def) {
+        Store<uint64_t>(p, rows);
+        cursor2_[k] = p;
+        p += rows;
+      }
+      Store<uint64_t>(p, rows - nv);  // nulls
+      switch (schema_[c].kind) {
+        case ColumnKind::kTimestampMicros:
+        case ColumnKind::kDouble:
+          Store<uint64_t>(p, nv);
+          cursor_[k] = p;
+          p += 8 * nv;
+          break;
+        case ColumnKind::kBool:
+          Store<uint64_t>(p, nv);
+          cursor_[k] = p;
+          p += nv;
+          break;
+        case ColumnKind::kString:
+          if (md == Mode::kFileConstant || md == Mode::kSourceConstant) {
+            const std::string_view v = md == Mode::kFileConstant ? str.Get(slot_first_[k]) : str.dict()[0];
+            Store<uint8_t>(p, 1);
+            Store<uint32_t>(p, 1);
+            Store<uint32_t>(p, static_cast<uint32_t>(v.size()));
+            if (!v.empty()) std::memcpy(p, v.data(), v.size());
+            p += v.size();
+            Store<uint8_t>(p, 0);
+            Store<uint64_t>(p, nv);
+          } else if (md == Mode::kDict) {
+            Store<uint8_t>(p, 1);
+            Store<uint32_t>(p, static_cast<uint32_t>(str.dict().size()));
+            for (const std::string& e : str.dict()) {
+              Store<uint32_t>(p, static_cast<uint32_t>(e.size()));
+              if (!e.empty()) std::memcpy(p, e.data(), e.size());
+              p += e.size();
+            }
+            Store<uint8_t>(p, 1);
+            Store<uint64_t>(p, nv);
+            cursor_[k] = p;
+            p += nv;
+          } else {
+            Store<uint8_t>(p, 0);
+            Store<uint64_t>(p, nv);
+            Store<uint64_t>(p, text[k]);
+            cursor_[k] = p;  // value ends
+            p += 4 * nv;
+            cursor3_[k] = p;  // text
+            p += text[k];
+            slot_end_[k] = 0;
+          }
+          break;
+      }
+      slot_at_[k] = static_cast<uint64_t>(p - base);
+    }
+    // The rows, in batch order, each to its piece: the batch column is read
+    // once front to back while the writes go to as many cursors as pieces.
+    if (has_def) {
+      const uint8_t* def = d.defined.data();
+      for (size_t r = 0; r < n; r++) *cursor2_[sl[r]]++ = static_cast<char>(def[r]);
+    }
+    const uint8_t* def = has_def ? d.defined.data() : nullptr;
+    switch (schema_[c].kind) {
+      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, n, sl); break;
+      case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, n, sl); break;
+      case ColumnKind::kBool: ScatterValues(d.b.data(), def, n, sl); break;
+      case ColumnKind::kString:
+        if (md == Mode::kDict) {
+          const uint32_t* idx = str.indices().data();
+          size_t v = 0;
+          for (size_t r = 0; r < n; r++) {
+            if (def && !def[r]) continue;
+            *cursor_[sl[r]]++ = static_cast<char>(idx[v++]);
+          }
+        } else if (md == Mode::kPlain) {
+          size_t v = 0;
+          for (size_t r = 0; r < n; r++) {
+            if (def && !def[r]) continue;
+            const std::string_view s = str.Get(v++);
+            const uint32_t k = sl[r];
+            slot_end_[k] += static_cast<uint32_t>(s.size());
+            std::memcpy(cursor_[k], &slot_end_[k], 4);
+            cursor_[k] += 4;
+            if (!s.empty()) std::memcpy(cursor3_[k], s.data(), s.size());
+            cursor3_[k] += s.size();
+          }
+        }
+        break;
+    }
+    d.Release();
+  }
+  // The pieces go to the spill as one block, in slot order.
+  const uint64_t at = spill_size_;
+  PieceWriter w(&buffer_, fd_, path_, &spill_size_);
+  MT_RETURN_IF_ERROR(status_ = w.Bytes(base, total));
+  for (size_t k = 0; k < m; k++) {
+    Piece piece;
+    piece.offset = at + piece_start_[k];
+    piece.bytes = (k + 1 < m ? piece_start_[k + 1] : total) - piece_start_[k];
+    piece.values = piece_values_[k];
+    piece.num_rows = static_cast<int64_t>(slot_rows_[k]);
+    File& f = files_[files[k]];
+    f.num_rows += piece.num_rows;
+    f.pieces.push_back(piece);
+  }
+  return Status::OK();
+}
+
+template <typename T>
+void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t n, const uint32_t* slot) {
+  char** cur = cursor_.data();
+  if (!def) {
+    for (size_t r = 0; r < n; r++) {
+      char*& c = cur[slot[r]];
+      std::memcpy(c, &v[r], sizeof(T));
+      c += sizeof(T);
+    }
+    return;
+  }
+  size_t i = 0;
+  for (size_t r = 0; r < n; r++) {
+    if (!def[r]) continue;
+    char*& c = cur[slot[r]];
+    std::memcpy(c, &v[i++], sizeof(T));
+    c += sizeof(T);
+  }
+}
+
 Status SpillWriter::Flush() {
   if (!status_.ok()) return status_;
+  split_buf_ = columnar::PodVector<char>();
   return status_ = FlushBuffer();
 }
 

@@ -49,7 +49,18 @@ class SpillWriter {
   uint32_t AddFile();
   // Appends the rows of `rg` (same schema) to file `file`.
   Status Append(uint32_t file, const columnar::RowGroupData& rg);
-  // Writes what is buffered, so WriteFile() can read every piece.
+  // Appends the rows of `batch` (same schema) to many files at once: row r
+  // to file files[slot[r]], one piece per file, its rows in batch order:
+  // the pieces Append() would write for each file's rows gathered into a
+  // row group of their own, serialized straight from the batch into one
+  // reused buffer (no row group per file is built, nothing is allocated
+  // per file). String columns flagged in `constant` (exchange, symbol of a
+  // grouped file) hold one value per file, that of its first row, and no
+  // nulls. Each column of `batch` is freed once copied.
+  Status AppendSplit(columnar::RowGroupData* batch, const std::vector<uint32_t>& slot,
+                     const std::vector<uint32_t>& files, const std::vector<bool>& constant);
+  // Writes what is buffered, so WriteFile() can read every piece, and frees
+  // AppendSplit's buffer.
   Status Flush();
   // Writes file `file` to `sink`: its rows joined into row groups, encoded
   // on `pool` (the calling thread helping) or, without one, on the calling
@@ -128,6 +139,14 @@ class SpillWriter {
   uint64_t spill_size_ = 0;  // bytes appended, buffered ones included
   std::string buffer_;       // appended bytes not yet written
   std::vector<File> files_;
+  // AppendSplit's scratch, reused from batch to batch: the pieces being
+  // built, and per file of the batch (slot) its rows, counts and cursors.
+  columnar::PodVector<char> split_buf_;
+  std::vector<uint64_t> slot_rows_, slot_values_, slot_text_, slot_at_, slot_first_, piece_start_, piece_values_;
+  std::vector<char*> cursor_, cursor2_, cursor3_;
+  std::vector<uint32_t> slot_end_;
+  template <typename T>
+  void ScatterValues(const T* v, const uint8_t* def, size_t n, const uint32_t* slot);
 };
 
 }  // namespace mt::parquet

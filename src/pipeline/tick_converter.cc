@@ -31,6 +31,11 @@ constexpr size_t kExchangeCol = 0, kSymbolCol = 1, kLocalTsCol = 3;
 // Rows of one instrument that make a row group of their own as soon as one
 // batch gathers them (big enough to encode and read well).
 constexpr size_t kDirectFlushRows = 64 * 1024;
+// Rows per output a batch of a grouped file must bring on average for its
+// rows to go to the spill as a piece per output at once (fewer: they wait in
+// the output's pending rows, so pieces do not get tiny and their headers
+// do not outweigh their values).
+constexpr size_t kDirectSplitRowsPerOutput = 32;
 
 }  // namespace
 
@@ -554,6 +559,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       o->batch_count++;
       slot_[r] = o->slot;
     }
+    if (SpillEveryOutput() && n >= kDirectSplitRowsPerOutput * touched_.size() &&
+        std::all_of(touched_.begin(), touched_.end(), [](const Output* o) { return o->spilled; })) {
+      return SplitToSpill(batch);
+    }
     // A big share (a chain of two underlyings) becomes a row group of its
     // own; small ones join their instrument's pending rows.
     own_.clear();
@@ -663,6 +672,53 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       total -= b;
     }
     return Status::OK();
+  }
+
+  // Split of a grouped file whose outputs are all spilled, in batches that
+  // give each output enough rows for a piece of its own: the rows go from
+  // the batch straight into the spill's pieces (SpillWriter::AppendSplit),
+  // one per output, with no pending row group per output in between.
+  Status SplitToSpill(RowGroupData& batch) {
+    const size_t n = batch.num_rows;
+    const size_t m = touched_.size();
+    // What WriteTo records per output (rows, timestamps, exchange, symbol).
+    const auto& ts = batch.columns[local_ts_col_].i64;
+    ts_min_.assign(m, INT64_MAX);
+    ts_max_.assign(m, INT64_MIN);
+    last_row_.resize(m);
+    for (size_t r = 0; r < n; r++) {
+      const uint32_t k = slot_[r];
+      ts_min_[k] = std::min(ts_min_[k], ts[r]);
+      ts_max_[k] = std::max(ts_max_[k], ts[r]);
+      last_row_[k] = static_cast<uint32_t>(r);
+    }
+    spill_files_.resize(m);
+    for (size_t k = 0; k < m; k++) {
+      Output* o = touched_[k];
+      // Rows pending from smaller batches go first (row order).
+      if (o->pending.num_rows > 0) MT_RETURN_IF_ERROR(FlushPending(o));
+      if (o->info.rows == 0) {
+        o->first_ts = ts[first_row_[k]];
+        o->info.min_local_ts = ts_min_[k];
+        o->info.max_local_ts = ts_max_[k];
+      }
+      o->info.min_local_ts = std::min(o->info.min_local_ts, ts_min_[k]);
+      o->info.max_local_ts = std::max(o->info.max_local_ts, ts_max_[k]);
+      o->last_ts = ts[last_row_[k]];
+      o->info.rows += o->batch_count;
+      if (o->exchange.empty()) {
+        o->exchange = std::string(batch.columns[kExchangeCol].str.Get(first_row_[k]));
+        o->symbol = std::string(batch.columns[kSymbolCol].str.Get(first_row_[k]));
+      }
+      o->batch_count = 0;
+      spill_files_[k] = o->spill_file;
+    }
+    if (constant_cols_.size() != batch.columns.size()) {
+      // Every row of an output has its route's exchange and symbol.
+      constant_cols_.assign(batch.columns.size(), false);
+      constant_cols_[kExchangeCol] = constant_cols_[kSymbolCol] = true;
+    }
+    return spill_->AppendSplit(&batch, slot_, spill_files_, constant_cols_);
   }
 
   // Copies a column without nulls to the touched outputs' columns `member`:
@@ -839,6 +895,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::vector<uint32_t*> offset_cursors_;
   std::vector<char*> text_cursors_;
   std::vector<RowGroupData> own_;
+  // SplitToSpill's scratch.
+  std::vector<int64_t> ts_min_, ts_max_;
+  std::vector<uint32_t> last_row_, spill_files_;
+  std::vector<bool> constant_cols_;
   // A file of one instrument: its symbol as file names spell it, the last
   // row symbol found to be it, and the rows of the batches before (a row's
   // line is rows before it + 2: the header is line 1, a row is one line).
