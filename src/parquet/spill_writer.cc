@@ -364,16 +364,32 @@ inline void Store(char*& p, T v) {
 }  // namespace
 
 Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>& slot,
-                                const std::vector<uint32_t>& files, const std::vector<bool>& constant) {
+                                const std::vector<uint32_t>& files, const std::vector<bool>& constant,
+                                size_t max_buffer_bytes) {
   if (!status_.ok()) return status_;
   const size_t n = batch->num_rows;
+  if (n == 0 || files.empty()) return Status::OK();
+  // Rows in ranges whose pieces take about max_buffer_bytes at most: the
+  // buffer stays that size whatever the batch's.
+  const size_t ranges = std::max<size_t>(1, (batch->MemoryBytes() + max_buffer_bytes - 1) / std::max<size_t>(1, max_buffer_bytes));
+  const size_t range_rows = (n + ranges - 1) / ranges;
+  value_at_.assign(schema_.size(), 0);
+  for (size_t r0 = 0; r0 < n; r0 += range_rows) {
+    const size_t r1 = std::min(n, r0 + range_rows);
+    MT_RETURN_IF_ERROR(status_ = AppendSplitRange(batch, r0, r1, slot, files, constant));
+  }
+  return Status::OK();
+}
+
+Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
+                                     const std::vector<uint32_t>& files, const std::vector<bool>& constant) {
   const size_t m = files.size();
   const size_t cols = schema_.size();
-  if (n == 0 || m == 0) return Status::OK();
+  const bool last = r1 == batch->num_rows;
   const uint32_t* sl = slot.data();
   slot_rows_.assign(m, 0);
   slot_first_.assign(m, 0);
-  for (size_t r = 0; r < n; r++) {
+  for (size_t r = r0; r < r1; r++) {
     if (slot_rows_[sl[r]]++ == 0) slot_first_[sl[r]] = r;
   }
   // How each column is written (the formats PutString/PutValues write):
@@ -395,7 +411,7 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
     uint64_t* values = &slot_values_[c * m];
     uint64_t* text = &slot_text_[c * m];
     if (has_def) {
-      for (size_t r = 0; r < n; r++) values[sl[r]] += d.defined[r];
+      for (size_t r = r0; r < r1; r++) values[sl[r]] += d.defined[r];
     } else {
       std::copy(slot_rows_.begin(), slot_rows_.end(), values);
     }
@@ -415,8 +431,8 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
         }
       } else {
         md = Mode::kPlain;
-        size_t v = 0;
-        for (size_t r = 0; r < n; r++) {
+        size_t v = value_at_[c];
+        for (size_t r = r0; r < r1; r++) {
           if (has_def && !d.defined[r]) continue;
           text[sl[r]] += str.Get(v++).size();
         }
@@ -425,6 +441,7 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
     modes[c] = md;
     for (size_t k = 0; k < m; k++) {
       const uint64_t rows = slot_rows_[k], nv = values[k];
+      if (rows == 0) continue;  // no piece
       uint64_t b = 1 + (has_def ? 8 + rows : 0) + 8;
       uint64_t val = has_def ? rows : 0;
       switch (schema_[c].kind) {
@@ -462,10 +479,10 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
     }
   }
   uint64_t total = 0;
+  piece_bytes_.assign(piece_start_.begin(), piece_start_.end());
   for (size_t k = 0; k < m; k++) {
-    const uint64_t b = piece_start_[k];
     piece_start_[k] = total;
-    total += b;
+    total += piece_bytes_[k];
   }
   split_buf_.resize(total);
   char* const base = split_buf_.data();
@@ -481,10 +498,13 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
     const uint64_t* text = &slot_text_[c * m];
     const Mode md = modes[c];
     const StringColumn& str = d.str;
+    uint64_t values_in_range = 0;
     // Each piece's header of this column, and its cursors.
     for (size_t k = 0; k < m; k++) {
-      char* p = base + slot_at_[k];
       const uint64_t rows = slot_rows_[k], nv = values[k];
+      if (rows == 0) continue;
+      values_in_range += nv;
+      char* p = base + slot_at_[k];
       Store<uint8_t>(p, has_def ? 1 : 0);
       if (has_def) {
         Store<uint64_t>(p, rows);
@@ -544,24 +564,24 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
     // once front to back while the writes go to as many cursors as pieces.
     if (has_def) {
       const uint8_t* def = d.defined.data();
-      for (size_t r = 0; r < n; r++) *cursor2_[sl[r]]++ = static_cast<char>(def[r]);
+      for (size_t r = r0; r < r1; r++) *cursor2_[sl[r]]++ = static_cast<char>(def[r]);
     }
     const uint8_t* def = has_def ? d.defined.data() : nullptr;
     switch (schema_[c].kind) {
-      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, n, sl); break;
-      case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, n, sl); break;
-      case ColumnKind::kBool: ScatterValues(d.b.data(), def, n, sl); break;
+      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, r0, r1, value_at_[c], sl); break;
+      case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, r0, r1, value_at_[c], sl); break;
+      case ColumnKind::kBool: ScatterValues(d.b.data(), def, r0, r1, value_at_[c], sl); break;
       case ColumnKind::kString:
         if (md == Mode::kDict) {
           const uint32_t* idx = str.indices().data();
-          size_t v = 0;
-          for (size_t r = 0; r < n; r++) {
+          size_t v = value_at_[c];
+          for (size_t r = r0; r < r1; r++) {
             if (def && !def[r]) continue;
             *cursor_[sl[r]]++ = static_cast<char>(idx[v++]);
           }
         } else if (md == Mode::kPlain) {
-          size_t v = 0;
-          for (size_t r = 0; r < n; r++) {
+          size_t v = value_at_[c];
+          for (size_t r = r0; r < r1; r++) {
             if (def && !def[r]) continue;
             const std::string_view s = str.Get(v++);
             const uint32_t k = sl[r];
@@ -574,16 +594,18 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
         }
         break;
     }
-    d.Release();
+    value_at_[c] += values_in_range;
+    if (last) d.Release();
   }
   // The pieces go to the spill as one block, in slot order.
   const uint64_t at = spill_size_;
   PieceWriter w(&buffer_, fd_, path_, &spill_size_);
-  MT_RETURN_IF_ERROR(status_ = w.Bytes(base, total));
+  MT_RETURN_IF_ERROR(w.Bytes(base, total));
   for (size_t k = 0; k < m; k++) {
+    if (slot_rows_[k] == 0) continue;
     Piece piece;
     piece.offset = at + piece_start_[k];
-    piece.bytes = (k + 1 < m ? piece_start_[k + 1] : total) - piece_start_[k];
+    piece.bytes = piece_bytes_[k];
     piece.values = piece_values_[k];
     piece.num_rows = static_cast<int64_t>(slot_rows_[k]);
     File& f = files_[files[k]];
@@ -594,18 +616,19 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
 }
 
 template <typename T>
-void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t n, const uint32_t* slot) {
+void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
+                                const uint32_t* slot) {
   char** cur = cursor_.data();
   if (!def) {
-    for (size_t r = 0; r < n; r++) {
+    for (size_t r = r0; r < r1; r++) {
       char*& c = cur[slot[r]];
       std::memcpy(c, &v[r], sizeof(T));
       c += sizeof(T);
     }
     return;
   }
-  size_t i = 0;
-  for (size_t r = 0; r < n; r++) {
+  size_t i = v0;
+  for (size_t r = r0; r < r1; r++) {
     if (!def[r]) continue;
     char*& c = cur[slot[r]];
     std::memcpy(c, &v[i++], sizeof(T));

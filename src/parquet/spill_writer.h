@@ -56,9 +56,12 @@ class SpillWriter {
   // reused buffer (no row group per file is built, nothing is allocated
   // per file). String columns flagged in `constant` (exchange, symbol of a
   // grouped file) hold one value per file, that of its first row, and no
-  // nulls. Each column of `batch` is freed once copied.
+  // nulls. Each column of `batch` is freed once copied. A batch whose values
+  // take more than `max_buffer_bytes` goes in ranges of rows (a piece per
+  // file and range), so the buffer stays about that size.
   Status AppendSplit(columnar::RowGroupData* batch, const std::vector<uint32_t>& slot,
-                     const std::vector<uint32_t>& files, const std::vector<bool>& constant);
+                     const std::vector<uint32_t>& files, const std::vector<bool>& constant,
+                     size_t max_buffer_bytes = 16u << 20);
   // Writes what is buffered, so WriteFile() can read every piece, and frees
   // AppendSplit's buffer.
   Status Flush();
@@ -145,8 +148,14 @@ class SpillWriter {
   std::vector<uint64_t> slot_rows_, slot_values_, slot_text_, slot_at_, slot_first_, piece_start_, piece_values_;
   std::vector<char*> cursor_, cursor2_, cursor3_;
   std::vector<uint32_t> slot_end_;
+  std::vector<uint64_t> piece_bytes_;
+  std::vector<size_t> value_at_;  // per column: index of the range's first value
+  Status AppendSplitRange(columnar::RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
+                          const std::vector<uint32_t>& files, const std::vector<bool>& constant);
+  // Rows [r0, r1) of a column to the pieces' cursors (v0: the index of the
+  // range's first value; `def` null: no nulls).
   template <typename T>
-  void ScatterValues(const T* v, const uint8_t* def, size_t n, const uint32_t* slot);
+  void ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0, const uint32_t* slot);
 };
 
 }  // namespace mt::parquet

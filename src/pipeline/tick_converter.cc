@@ -718,7 +718,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       constant_cols_.assign(batch.columns.size(), false);
       constant_cols_[kExchangeCol] = constant_cols_[kSymbolCol] = true;
     }
-    return spill_->AppendSplit(&batch, slot_, spill_files_, constant_cols_);
+    // The pieces in the making take the split budget at most (a bigger
+    // batch goes in ranges of rows), as pending rows did.
+    return spill_->AppendSplit(&batch, slot_, spill_files_, constant_cols_,
+                               std::max<size_t>(settings_.split_buffer_bytes, 1u << 20));
   }
 
   // Copies a column without nulls to the touched outputs' columns `member`:
