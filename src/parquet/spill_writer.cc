@@ -719,6 +719,15 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
       }
     }
     if (transform) transform->apply(&rg);
+    if (values > Scratch::kKeepBytes) {
+      // A big row group is not kept: encoded as it is handed over, each
+      // column is freed as soon as it is encoded (one row group of an
+      // options chain is tens of MB).
+      scratch.rg_ready = false;
+      MT_RETURN_IF_ERROR(writer.WriteRowGroup(std::move(rg)));
+      rg = RowGroupData();
+      continue;
+    }
     const Status st = writer.WriteRowGroupFrom(rg);
     if (transform) {
       if (transform->undo) {
