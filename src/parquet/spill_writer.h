@@ -3,7 +3,8 @@
 //
 // Rows are spilled raw: each Append() writes the values of a row group (a
 // copy of its columns, no encoding) to ONE anonymous temporary file (the
-// spill), and memory keeps ~32 bytes per spilled piece. WriteFile() then
+// spill), AppendSplit() the rows of a batch of many files as a piece per
+// file, and memory keeps ~32 bytes per spilled piece. WriteFile() then
 // reads one file's pieces back in order, joins them into as few row groups
 // as the bounds allow (one per instrument of a grouped file, mostly) and
 // encodes them through a FileWriter: the file a FileWriter given those
@@ -13,8 +14,9 @@
 //
 // Resources: one descriptor (the spill, unlinked from the start, so nothing
 // is left behind by a crash or Abort) plus whatever sink WriteFile() is given;
-// memory: a write buffer, and per WriteFile() call one joined row group
-// (in the caller's Scratch, reused from one file to the next).
+// memory: a write buffer, AppendSplit's buffer (its bound, freed by
+// Flush), and per WriteFile() call one joined row group (in the caller's
+// Scratch, reused from one file to the next).
 // Append/AddFile/Flush: one caller. WriteFile() of different files may run
 // on several threads at once after Flush() (the spill is read with pread).
 #pragma once
