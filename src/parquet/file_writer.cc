@@ -37,11 +37,15 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
   return chunk;
 }
 
-std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<ColumnSpec>& schema,
-                                                              RowGroupData rg, const WriterOptions& opts,
-                                                              std::vector<bool>* plain_hint) {
+namespace {
+
+// Encodes the columns of `rg` (biggest first on a pool); `hold` keeps rg
+// alive for the tasks and may free each column once it is encoded.
+template <typename Hold>
+std::vector<std::future<Result<EncodedChunk>>> SubmitColumns(const std::vector<ColumnSpec>& schema,
+                                                             const RowGroupData* rg, Hold hold,
+                                                             const WriterOptions& opts, std::vector<bool>* plain_hint) {
   std::vector<std::future<Result<EncodedChunk>>> columns;
-  auto data = std::make_shared<RowGroupData>(std::move(rg));
   // Biggest columns first (longest processing time first): the last task of
   // a row group is then a short one, so the threads finish close together.
   // The chunks still go into the file in schema order.
@@ -49,33 +53,59 @@ std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<
   for (size_t c = 0; c < order.size(); c++) order[c] = c;
   if (opts.pool) {
     std::vector<size_t> bytes(order.size());
-    for (size_t c = 0; c < order.size(); c++) bytes[c] = data->columns[c].MemoryBytes();
+    for (size_t c = 0; c < order.size(); c++) bytes[c] = rg->columns[c].MemoryBytes();
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return bytes[a] > bytes[b]; });
   }
   columns.resize(schema.size());
   for (size_t c : order) {
     if (plain_hint && c < plain_hint->size() && schema[c].kind == ColumnKind::kString) {
-      (*plain_hint)[c] = !data->columns[c].str.dict_mode();
+      (*plain_hint)[c] = !rg->columns[c].str.dict_mode();
     }
     if (opts.pool) {
       const WriterOptions* o = &opts;
-      // The task lets go of the row group before its result is ready, so
-      // the last column's task frees the values as soon as it is encoded,
-      // and whoever waited for the result can reuse that memory.
-      columns[c] = opts.pool->Submit([data, c, o]() mutable {
-        Result<EncodedChunk> r = EncodeChunkOnThisThread(data->columns[c], data->num_rows, *o);
-        data->columns[c].Release();
-        data.reset();
+      columns[c] = opts.pool->Submit([rg, hold, c, o]() mutable {
+        Result<EncodedChunk> r = EncodeChunkOnThisThread(rg->columns[c], rg->num_rows, *o);
+        hold.Release(c);
+        hold.Drop();  // the task lets go of the row group before its result is ready
         return r;
       });
     } else {
       std::promise<Result<EncodedChunk>> pr;
-      pr.set_value(EncodeChunkOnThisThread(data->columns[c], data->num_rows, opts));
-      data->columns[c].Release();
+      pr.set_value(EncodeChunkOnThisThread(rg->columns[c], rg->num_rows, opts));
+      hold.Release(c);
       columns[c] = pr.get_future();
     }
   }
   return columns;
+}
+
+// A row group the tasks own: each column's values are freed once encoded
+// and the row group with the last task, so whoever waited for the result
+// can reuse that memory.
+struct Owned {
+  std::shared_ptr<RowGroupData> data;
+  void Release(size_t c) { data->columns[c].Release(); }
+  void Drop() { data.reset(); }
+};
+// A row group the caller keeps.
+struct Borrowed {
+  void Release(size_t) {}
+  void Drop() {}
+};
+
+}  // namespace
+
+std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<ColumnSpec>& schema,
+                                                              RowGroupData rg, const WriterOptions& opts,
+                                                              std::vector<bool>* plain_hint) {
+  auto data = std::make_shared<RowGroupData>(std::move(rg));
+  return SubmitColumns(schema, data.get(), Owned{data}, opts, plain_hint);
+}
+
+std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroupRef(const std::vector<ColumnSpec>& schema,
+                                                                 const RowGroupData* rg, const WriterOptions& opts,
+                                                                 std::vector<bool>* plain_hint) {
+  return SubmitColumns(schema, rg, Borrowed{}, opts, plain_hint);
 }
 
 FileWriter::FileWriter(storage::WritableObject* sink, std::vector<ColumnSpec> schema,
@@ -101,6 +131,13 @@ Status FileWriter::WriteRowGroup(RowGroupData rg) {
   const int64_t num_rows = static_cast<int64_t>(rg.num_rows);
   std::vector<std::future<Result<EncodedChunk>>> columns = SubmitRowGroup(schema_, std::move(rg), opts_, &plain_hint_);
   return status_ = AppendRowGroup(num_rows, &columns);
+}
+
+Status FileWriter::WriteRowGroupFrom(const RowGroupData& rg) {
+  if (!status_.ok()) return status_;
+  if (rg.num_rows == 0) return Status::OK();
+  std::vector<std::future<Result<EncodedChunk>>> columns = SubmitRowGroupRef(schema_, &rg, opts_, &plain_hint_);
+  return status_ = AppendRowGroup(static_cast<int64_t>(rg.num_rows), &columns);
 }
 
 Status FileWriter::AppendRowGroup(int64_t num_rows, std::vector<std::future<Result<EncodedChunk>>>* columns) {

@@ -74,6 +74,11 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const columnar::ColumnData& col, si
 std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroup(const std::vector<columnar::ColumnSpec>& schema,
                                                               columnar::RowGroupData rg, const WriterOptions& opts,
                                                               std::vector<bool>* plain_hint);
+// The same for a row group the caller keeps: its values are read, not freed,
+// so `*rg` must outlive every future (ForEachEncodedChunk drains them all).
+std::vector<std::future<Result<EncodedChunk>>> SubmitRowGroupRef(const std::vector<columnar::ColumnSpec>& schema,
+                                                                 const columnar::RowGroupData* rg,
+                                                                 const WriterOptions& opts, std::vector<bool>* plain_hint);
 
 // Waits for each column's encoding, in schema order, and hands each chunk to
 // `each`. The waiting thread runs queued pool tasks meanwhile (it may be one
@@ -108,6 +113,11 @@ class FileWriter {
   // Encodes a row group and appends it; returns once it is written and its
   // values freed. An empty row group is ignored.
   Status WriteRowGroup(columnar::RowGroupData rg);
+  // The same bytes as WriteRowGroup(*rg), but `rg` keeps its values (and
+  // their memory): a caller that encodes many row groups one after another
+  // (the objects of a grouped file) clears and refills one instead of
+  // allocating and faulting in a fresh one each time.
+  Status WriteRowGroupFrom(const columnar::RowGroupData& rg);
   // Writes the footer. Does not commit the sink.
   Status Finish(const std::vector<std::pair<std::string, std::string>>& kv_metadata);
 

@@ -230,7 +230,8 @@ bool AppendString(PieceReader* r, StringColumn* dst) {
 class GatherSink final : public storage::WritableObject {
  public:
   static constexpr size_t kGatherBytes = 4 << 20;
-  explicit GatherSink(storage::WritableObject* sink) : sink_(sink) {}
+  // `buf` (empty) holds what is gathered: the caller's, kept across files.
+  GatherSink(storage::WritableObject* sink, std::string* buf) : sink_(sink), buf_(*buf) {}
   Status Append(std::string_view data) override {
     bytes_ += data.size();
     buf_.append(data);
@@ -249,7 +250,7 @@ class GatherSink final : public storage::WritableObject {
 
  private:
   storage::WritableObject* sink_;
-  std::string buf_;
+  std::string& buf_;
   uint64_t bytes_ = 0;
 };
 
@@ -352,8 +353,292 @@ Status SpillWriter::Append(uint32_t file, const RowGroupData& rg) {
   return Status::OK();
 }
 
+namespace {
+
+template <typename T>
+inline void Store(char*& p, T v) {
+  std::memcpy(p, &v, sizeof v);
+  p += sizeof v;
+}
+
+}  // namespace
+
+Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>& slot,
+                                const std::vector<uint32_t>& files, const std::vector<bool>& constant,
+                                size_t max_buffer_bytes) {
+  if (!status_.ok()) return status_;
+  const size_t n = batch->num_rows;
+  if (n == 0 || files.empty()) return Status::OK();
+  // Rows in ranges whose pieces take about max_buffer_bytes at most: the
+  // buffer stays that size whatever the batch's.
+  const size_t ranges = std::max<size_t>(1, (batch->MemoryBytes() + max_buffer_bytes - 1) / std::max<size_t>(1, max_buffer_bytes));
+  const size_t range_rows = (n + ranges - 1) / ranges;
+  value_at_.assign(schema_.size(), 0);
+  for (size_t r0 = 0; r0 < n; r0 += range_rows) {
+    const size_t r1 = std::min(n, r0 + range_rows);
+    MT_RETURN_IF_ERROR(status_ = AppendSplitRange(batch, r0, r1, slot, files, constant));
+  }
+  return Status::OK();
+}
+
+Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
+                                     const std::vector<uint32_t>& files, const std::vector<bool>& constant) {
+  const size_t m = files.size();
+  const size_t cols = schema_.size();
+  const bool last = r1 == batch->num_rows;
+  const uint32_t* sl = slot.data();
+  slot_rows_.assign(m, 0);
+  slot_first_.assign(m, 0);
+  for (size_t r = r0; r < r1; r++) {
+    if (slot_rows_[sl[r]]++ == 0) slot_first_[sl[r]] = r;
+  }
+  // How each column is written (the formats PutString/PutValues write):
+  // fixed-width values; one value per piece (a column constant per file, or
+  // a dictionary of one value); a dictionary of up to 256 entries (the
+  // batch's, with one-byte indices); else plain text.
+  enum class Mode : uint8_t { kValues, kFileConstant, kSourceConstant, kDict, kPlain };
+  Mode mode[64];
+  std::vector<Mode> more;
+  Mode* modes = cols <= 64 ? mode : (more.resize(cols), more.data());
+  // Per column and slot: values (rows with one) and plain text bytes.
+  slot_values_.assign(cols * m, 0);
+  slot_text_.assign(cols * m, 0);
+  piece_start_.assign(m, 0);  // first the piece sizes
+  piece_values_.assign(m, 0);
+  for (size_t c = 0; c < cols; c++) {
+    const ColumnData& d = batch->columns[c];
+    const bool has_def = !d.defined.empty();
+    uint64_t* values = &slot_values_[c * m];
+    uint64_t* text = &slot_text_[c * m];
+    if (has_def) {
+      for (size_t r = r0; r < r1; r++) values[sl[r]] += d.defined[r];
+    } else {
+      std::copy(slot_rows_.begin(), slot_rows_.end(), values);
+    }
+    Mode md = Mode::kValues;
+    uint64_t dict_bytes = 0, dict_text = 0;
+    const StringColumn& str = d.str;
+    if (schema_[c].kind == ColumnKind::kString) {
+      if (c < constant.size() && constant[c] && !has_def) {
+        md = Mode::kFileConstant;
+      } else if (str.dict_mode() && str.constant()) {
+        md = Mode::kSourceConstant;
+      } else if (str.dict_mode() && str.dict().size() <= 0x100) {
+        md = Mode::kDict;
+        for (const std::string& e : str.dict()) {
+          dict_bytes += 4 + e.size();
+          dict_text += e.size();
+        }
+      } else {
+        md = Mode::kPlain;
+        size_t v = value_at_[c];
+        for (size_t r = r0; r < r1; r++) {
+          if (has_def && !d.defined[r]) continue;
+          text[sl[r]] += str.Get(v++).size();
+        }
+      }
+    }
+    modes[c] = md;
+    for (size_t k = 0; k < m; k++) {
+      const uint64_t rows = slot_rows_[k], nv = values[k];
+      if (rows == 0) continue;  // no piece
+      uint64_t b = 1 + (has_def ? 8 + rows : 0) + 8;
+      uint64_t val = has_def ? rows : 0;
+      switch (schema_[c].kind) {
+        case ColumnKind::kTimestampMicros:
+        case ColumnKind::kDouble:
+          b += 8 + 8 * nv;
+          val += 8 * nv;
+          break;
+        case ColumnKind::kBool:
+          b += 8 + nv;
+          val += nv;
+          break;
+        case ColumnKind::kString:
+          switch (md) {
+            case Mode::kFileConstant:
+            case Mode::kSourceConstant: {
+              const size_t len = md == Mode::kFileConstant ? str.Get(slot_first_[k]).size() : str.dict()[0].size();
+              b += 1 + 4 + 4 + len + 1 + 8;
+              val += len + 48;
+              break;
+            }
+            case Mode::kDict:
+              b += 1 + 4 + dict_bytes + 1 + 8 + nv;
+              val += 4 * nv + dict_text + 48 * str.dict().size();
+              break;
+            default:
+              b += 1 + 8 + 8 + 4 * nv + text[k];
+              val += 4 * nv + text[k];
+              break;
+          }
+          break;
+      }
+      piece_start_[k] += b;
+      piece_values_[k] += val;
+    }
+  }
+  uint64_t total = 0;
+  piece_bytes_.assign(piece_start_.begin(), piece_start_.end());
+  for (size_t k = 0; k < m; k++) {
+    piece_start_[k] = total;
+    total += piece_bytes_[k];
+  }
+  split_buf_.resize(total);
+  char* const base = split_buf_.data();
+  slot_at_.assign(piece_start_.begin(), piece_start_.end());  // where each piece's next column goes
+  cursor_.resize(m);
+  cursor2_.resize(m);
+  cursor3_.resize(m);
+  slot_end_.resize(m);
+  for (size_t c = 0; c < cols; c++) {
+    ColumnData& d = batch->columns[c];
+    const bool has_def = !d.defined.empty();
+    const uint64_t* values = &slot_values_[c * m];
+    const uint64_t* text = &slot_text_[c * m];
+    const Mode md = modes[c];
+    const StringColumn& str = d.str;
+    uint64_t values_in_range = 0;
+    // Each piece's header of this column, and its cursors.
+    for (size_t k = 0; k < m; k++) {
+      const uint64_t rows = slot_rows_[k], nv = values[k];
+      if (rows == 0) continue;
+      values_in_range += nv;
+      char* p = base + slot_at_[k];
+      Store<uint8_t>(p, has_def ? 1 : 0);
+      if (has_def) {
+        Store<uint64_t>(p, rows);
+        cursor2_[k] = p;
+        p += rows;
+      }
+      Store<uint64_t>(p, rows - nv);  // nulls
+      switch (schema_[c].kind) {
+        case ColumnKind::kTimestampMicros:
+        case ColumnKind::kDouble:
+          Store<uint64_t>(p, nv);
+          cursor_[k] = p;
+          p += 8 * nv;
+          break;
+        case ColumnKind::kBool:
+          Store<uint64_t>(p, nv);
+          cursor_[k] = p;
+          p += nv;
+          break;
+        case ColumnKind::kString:
+          if (md == Mode::kFileConstant || md == Mode::kSourceConstant) {
+            const std::string_view v = md == Mode::kFileConstant ? str.Get(slot_first_[k]) : str.dict()[0];
+            Store<uint8_t>(p, 1);
+            Store<uint32_t>(p, 1);
+            Store<uint32_t>(p, static_cast<uint32_t>(v.size()));
+            if (!v.empty()) std::memcpy(p, v.data(), v.size());
+            p += v.size();
+            Store<uint8_t>(p, 0);
+            Store<uint64_t>(p, nv);
+          } else if (md == Mode::kDict) {
+            Store<uint8_t>(p, 1);
+            Store<uint32_t>(p, static_cast<uint32_t>(str.dict().size()));
+            for (const std::string& e : str.dict()) {
+              Store<uint32_t>(p, static_cast<uint32_t>(e.size()));
+              if (!e.empty()) std::memcpy(p, e.data(), e.size());
+              p += e.size();
+            }
+            Store<uint8_t>(p, 1);
+            Store<uint64_t>(p, nv);
+            cursor_[k] = p;
+            p += nv;
+          } else {
+            Store<uint8_t>(p, 0);
+            Store<uint64_t>(p, nv);
+            Store<uint64_t>(p, text[k]);
+            cursor_[k] = p;  // value ends
+            p += 4 * nv;
+            cursor3_[k] = p;  // text
+            p += text[k];
+            slot_end_[k] = 0;
+          }
+          break;
+      }
+      slot_at_[k] = static_cast<uint64_t>(p - base);
+    }
+    // The rows, in batch order, each to its piece: the batch column is read
+    // once front to back while the writes go to as many cursors as pieces.
+    if (has_def) {
+      const uint8_t* def = d.defined.data();
+      for (size_t r = r0; r < r1; r++) *cursor2_[sl[r]]++ = static_cast<char>(def[r]);
+    }
+    const uint8_t* def = has_def ? d.defined.data() : nullptr;
+    switch (schema_[c].kind) {
+      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, r0, r1, value_at_[c], sl); break;
+      case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, r0, r1, value_at_[c], sl); break;
+      case ColumnKind::kBool: ScatterValues(d.b.data(), def, r0, r1, value_at_[c], sl); break;
+      case ColumnKind::kString:
+        if (md == Mode::kDict) {
+          const uint32_t* idx = str.indices().data();
+          size_t v = value_at_[c];
+          for (size_t r = r0; r < r1; r++) {
+            if (def && !def[r]) continue;
+            *cursor_[sl[r]]++ = static_cast<char>(idx[v++]);
+          }
+        } else if (md == Mode::kPlain) {
+          size_t v = value_at_[c];
+          for (size_t r = r0; r < r1; r++) {
+            if (def && !def[r]) continue;
+            const std::string_view s = str.Get(v++);
+            const uint32_t k = sl[r];
+            slot_end_[k] += static_cast<uint32_t>(s.size());
+            std::memcpy(cursor_[k], &slot_end_[k], 4);
+            cursor_[k] += 4;
+            if (!s.empty()) std::memcpy(cursor3_[k], s.data(), s.size());
+            cursor3_[k] += s.size();
+          }
+        }
+        break;
+    }
+    value_at_[c] += values_in_range;
+    if (last) d.Release();
+  }
+  // The pieces go to the spill as one block, in slot order.
+  const uint64_t at = spill_size_;
+  PieceWriter w(&buffer_, fd_, path_, &spill_size_);
+  MT_RETURN_IF_ERROR(w.Bytes(base, total));
+  for (size_t k = 0; k < m; k++) {
+    if (slot_rows_[k] == 0) continue;
+    Piece piece;
+    piece.offset = at + piece_start_[k];
+    piece.bytes = piece_bytes_[k];
+    piece.values = piece_values_[k];
+    piece.num_rows = static_cast<int64_t>(slot_rows_[k]);
+    File& f = files_[files[k]];
+    f.num_rows += piece.num_rows;
+    f.pieces.push_back(piece);
+  }
+  return Status::OK();
+}
+
+template <typename T>
+void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
+                                const uint32_t* slot) {
+  char** cur = cursor_.data();
+  if (!def) {
+    for (size_t r = r0; r < r1; r++) {
+      char*& c = cur[slot[r]];
+      std::memcpy(c, &v[r], sizeof(T));
+      c += sizeof(T);
+    }
+    return;
+  }
+  size_t i = v0;
+  for (size_t r = r0; r < r1; r++) {
+    if (!def[r]) continue;
+    char*& c = cur[slot[r]];
+    std::memcpy(c, &v[i++], sizeof(T));
+    c += sizeof(T);
+  }
+}
+
 Status SpillWriter::Flush() {
   if (!status_.ok()) return status_;
+  split_buf_ = columnar::PodVector<char>();
   return status_ = FlushBuffer();
 }
 
@@ -381,15 +666,20 @@ Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) const {
 Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
                               const std::vector<std::pair<std::string, std::string>>& kv,
                               const std::vector<bool>& plain_strings, ThreadPool* pool,
-                              const GroupTransform* transform) const {
+                              const GroupTransform* transform, Scratch* scratch_in) const {
   MT_RETURN_IF_ERROR(status_);
   if (!buffer_.empty()) return Status::Internal("SpillWriter::WriteFile before Flush");
+  Scratch fresh;
+  Scratch& scratch = scratch_in ? *scratch_in : fresh;
   const File& f = files_[file];
-  GatherSink gather(sink);
+  scratch.out.clear();
+  GatherSink gather(sink, &scratch.out);
   WriterOptions opts = opts_;
   opts.pool = pool;
   FileWriter writer(&gather, transform ? transform->schema : schema_, opts);
-  std::string piece_bytes;
+  std::string& piece_bytes = scratch.piece;
+  RowGroupData& rg = scratch.rg;
+  size_t largest = 0;  // values of the largest row group joined
   const std::vector<Piece>& pieces = f.pieces;
   for (size_t i = 0; i < pieces.size();) {
     // The pieces [i, j) make one row group.
@@ -400,7 +690,15 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
       values += pieces[j].values;
       j++;
     }
-    RowGroupData rg = columnar::MakeRowGroup(schema_, &plain_strings);
+    largest = std::max(largest, values);
+    // A cleared row group starts as a fresh one does (same modes), with its
+    // memory kept.
+    if (scratch.rg_ready) {
+      columnar::ClearRowGroup(&rg, plain_strings);
+    } else {
+      rg = columnar::MakeRowGroup(schema_, &plain_strings);
+      scratch.rg_ready = true;
+    }
     for (size_t c = 0; c < schema_.size(); c++) {
       ColumnData& d = rg.columns[c];
       switch (schema_[c].kind) {
@@ -416,14 +714,40 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
       MT_RETURN_IF_ERROR(ReadSpill(p.offset, p.bytes, piece_bytes.data()));
       PieceReader r{piece_bytes.data(), piece_bytes.data() + piece_bytes.size()};
       if (!AppendPiece(schema_, &r, static_cast<size_t>(p.num_rows), &rg)) {
+        scratch.rg_ready = false;
         return Status::Internal("spill record of " + path_ + " is damaged");
       }
     }
     if (transform) transform->apply(&rg);
-    MT_RETURN_IF_ERROR(writer.WriteRowGroup(std::move(rg)));
+    if (values > Scratch::kKeepBytes) {
+      // A big row group is not kept: encoded as it is handed over, each
+      // column is freed as soon as it is encoded (one row group of an
+      // options chain is tens of MB).
+      scratch.rg_ready = false;
+      MT_RETURN_IF_ERROR(writer.WriteRowGroup(std::move(rg)));
+      rg = RowGroupData();
+      continue;
+    }
+    const Status st = writer.WriteRowGroupFrom(rg);
+    if (transform) {
+      if (transform->undo) {
+        transform->undo(&rg);
+      } else {
+        scratch.rg_ready = false;
+      }
+    }
+    MT_RETURN_IF_ERROR(st);
   }
   MT_RETURN_IF_ERROR(writer.Finish(kv));
-  return gather.Flush();
+  MT_RETURN_IF_ERROR(gather.Flush());
+  // A big file's memory goes now; a small one's is kept for the next.
+  if (largest > Scratch::kKeepBytes || !scratch.rg_ready) {
+    rg = RowGroupData();
+    scratch.rg_ready = false;
+  }
+  if (piece_bytes.capacity() > Scratch::kKeepBytes) std::string().swap(piece_bytes);
+  if (scratch.out.capacity() > Scratch::kKeepBytes) std::string().swap(scratch.out);
+  return Status::OK();
 }
 
 }  // namespace mt::parquet

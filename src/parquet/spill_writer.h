@@ -3,7 +3,8 @@
 //
 // Rows are spilled raw: each Append() writes the values of a row group (a
 // copy of its columns, no encoding) to ONE anonymous temporary file (the
-// spill), and memory keeps ~32 bytes per spilled piece. WriteFile() then
+// spill), AppendSplit() the rows of a batch of many files as a piece per
+// file, and memory keeps ~32 bytes per spilled piece. WriteFile() then
 // reads one file's pieces back in order, joins them into as few row groups
 // as the bounds allow (one per instrument of a grouped file, mostly) and
 // encodes them through a FileWriter: the file a FileWriter given those
@@ -13,7 +14,9 @@
 //
 // Resources: one descriptor (the spill, unlinked from the start, so nothing
 // is left behind by a crash or Abort) plus whatever sink WriteFile() is given;
-// memory: a write buffer, and per WriteFile() call one joined row group.
+// memory: a write buffer, AppendSplit's buffer (its bound, freed by
+// Flush), and per WriteFile() call one joined row group (in the caller's
+// Scratch, reused from one file to the next).
 // Append/AddFile/Flush: one caller. WriteFile() of different files may run
 // on several threads at once after Flush() (the spill is read with pread).
 #pragma once
@@ -48,7 +51,21 @@ class SpillWriter {
   uint32_t AddFile();
   // Appends the rows of `rg` (same schema) to file `file`.
   Status Append(uint32_t file, const columnar::RowGroupData& rg);
-  // Writes what is buffered, so WriteFile() can read every piece.
+  // Appends the rows of `batch` (same schema) to many files at once: row r
+  // to file files[slot[r]], one piece per file, its rows in batch order:
+  // the pieces Append() would write for each file's rows gathered into a
+  // row group of their own, serialized straight from the batch into one
+  // reused buffer (no row group per file is built, nothing is allocated
+  // per file). String columns flagged in `constant` (exchange, symbol of a
+  // grouped file) hold one value per file, that of its first row, and no
+  // nulls. Each column of `batch` is freed once copied. A batch whose values
+  // take more than `max_buffer_bytes` goes in ranges of rows (a piece per
+  // file and range), so the buffer stays about that size.
+  Status AppendSplit(columnar::RowGroupData* batch, const std::vector<uint32_t>& slot,
+                     const std::vector<uint32_t>& files, const std::vector<bool>& constant,
+                     size_t max_buffer_bytes = 16u << 20);
+  // Writes what is buffered, so WriteFile() can read every piece, and frees
+  // AppendSplit's buffer.
   Status Flush();
   // Writes file `file` to `sink`: its rows joined into row groups, encoded
   // on `pool` (the calling thread helping) or, without one, on the calling
@@ -60,14 +77,35 @@ class SpillWriter {
   // before it is encoded, and the file has transform->schema (columns the
   // rows of every file share, such as a constant key, are added once per row
   // group rather than spilled with every row).
+  // `undo`, when set, takes a transformed row group back to the spill's
+  // schema after it is encoded, so a Scratch can keep it for the next file.
   struct GroupTransform {
     std::vector<columnar::ColumnSpec> schema;
     std::function<void(columnar::RowGroupData*)> apply;
+    std::function<void(columnar::RowGroupData*)> undo;
+  };
+  // The memory one WriteFile() call works in (joined row group, piece read
+  // back, bytes gathered for the sink), kept by the caller for its next
+  // call: the thousands of small objects of a grouped file then refill one
+  // heap per thread instead of each allocating (and faulting in) its own.
+  // What a file needed beyond kKeepBytes is freed when it is done, so a
+  // thread that assembled a big instrument does not hold its memory.
+  // One thread at a time; a null Scratch is a fresh one per call.
+  class Scratch {
+   public:
+    static constexpr size_t kKeepBytes = 8u << 20;
+
+   private:
+    friend class SpillWriter;
+    columnar::RowGroupData rg;
+    bool rg_ready = false;  // rg has the spill's columns, to be cleared and refilled
+    std::string piece;
+    std::string out;
   };
   Status WriteFile(uint32_t file, storage::WritableObject* sink,
                    const std::vector<std::pair<std::string, std::string>>& kv,
                    const std::vector<bool>& plain_strings, ThreadPool* pool = nullptr,
-                   const GroupTransform* transform = nullptr) const;
+                   const GroupTransform* transform = nullptr, Scratch* scratch = nullptr) const;
 
   int64_t num_rows(uint32_t file) const { return files_[file].num_rows; }
   // Values of file `file`'s largest joined row group (what WriteFile holds
@@ -106,6 +144,20 @@ class SpillWriter {
   uint64_t spill_size_ = 0;  // bytes appended, buffered ones included
   std::string buffer_;       // appended bytes not yet written
   std::vector<File> files_;
+  // AppendSplit's scratch, reused from batch to batch: the pieces being
+  // built, and per file of the batch (slot) its rows, counts and cursors.
+  columnar::PodVector<char> split_buf_;
+  std::vector<uint64_t> slot_rows_, slot_values_, slot_text_, slot_at_, slot_first_, piece_start_, piece_values_;
+  std::vector<char*> cursor_, cursor2_, cursor3_;
+  std::vector<uint32_t> slot_end_;
+  std::vector<uint64_t> piece_bytes_;
+  std::vector<size_t> value_at_;  // per column: index of the range's first value
+  Status AppendSplitRange(columnar::RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
+                          const std::vector<uint32_t>& files, const std::vector<bool>& constant);
+  // Rows [r0, r1) of a column to the pieces' cursors (v0: the index of the
+  // range's first value; `def` null: no nulls).
+  template <typename T>
+  void ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0, const uint32_t* slot);
 };
 
 }  // namespace mt::parquet

@@ -32,6 +32,11 @@ constexpr size_t kExchangeCol = 0, kSymbolCol = 1, kLocalTsCol = 3;
 // Rows of one instrument that make a row group of their own as soon as one
 // batch gathers them (big enough to encode and read well).
 constexpr size_t kDirectFlushRows = 64 * 1024;
+// Rows per output a batch of a grouped file must bring on average for its
+// rows to go to the spill as a piece per output at once (fewer: they wait in
+// the output's pending rows, so pieces do not get tiny and their headers
+// do not outweigh their values).
+constexpr size_t kDirectSplitRowsPerOutput = 32;
 
 }  // namespace
 
@@ -116,18 +121,29 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       std::mutex budget_mu;
       std::condition_variable budget_cv;
       uint64_t in_assembly = 0;
+      // Each object in assembly works in a scratch taken from here and put
+      // back after (at most one per thread exists): the next object refills
+      // its memory. They go when Finish returns.
+      std::vector<std::unique_ptr<parquet::SpillWriter::Scratch>> scratches;
       status_ = ParallelFor(spilled.size(), po, [&](size_t i) {
         const uint64_t need = std::max<uint64_t>(1, spill_->largest_group_bytes(spilled[i]->spill_file));
+        std::unique_ptr<parquet::SpillWriter::Scratch> scratch;
         {
           std::unique_lock<std::mutex> l(budget_mu);
           budget_cv.wait(l, [&] { return in_assembly == 0 || in_assembly + need <= budget; });
           in_assembly += need;
+          if (!scratches.empty()) {
+            scratch = std::move(scratches.back());
+            scratches.pop_back();
+          }
         }
-        Status st = WriteOutput(spilled[i], batch, column_pool);
+        if (!scratch) scratch = std::make_unique<parquet::SpillWriter::Scratch>();
+        Status st = WriteOutput(spilled[i], batch, column_pool, scratch.get());
         if (st.ok() && !batch) st = CommitOutput(spilled[i]);
         {
           std::lock_guard<std::mutex> l(budget_mu);
           in_assembly -= need;
+          scratches.push_back(std::move(scratch));
         }
         budget_cv.notify_all();
         return st;
@@ -566,6 +582,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       o->batch_count++;
       slot_[r] = o->slot;
     }
+    if (SpillEveryOutput() && n >= kDirectSplitRowsPerOutput * touched_.size() &&
+        std::all_of(touched_.begin(), touched_.end(), [](const Output* o) { return o->spilled; })) {
+      return SplitToSpill(batch);
+    }
     // A big share (a chain of two underlyings) becomes a row group of its
     // own; small ones join their instrument's pending rows.
     own_.clear();
@@ -677,6 +697,56 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return Status::OK();
   }
 
+  // Split of a grouped file whose outputs are all spilled, in batches that
+  // give each output enough rows for a piece of its own: the rows go from
+  // the batch straight into the spill's pieces (SpillWriter::AppendSplit),
+  // one per output, with no pending row group per output in between.
+  Status SplitToSpill(RowGroupData& batch) {
+    const size_t n = batch.num_rows;
+    const size_t m = touched_.size();
+    // What WriteTo records per output (rows, timestamps, exchange, symbol).
+    const auto& ts = batch.columns[local_ts_col_].i64;
+    ts_min_.assign(m, INT64_MAX);
+    ts_max_.assign(m, INT64_MIN);
+    last_row_.resize(m);
+    for (size_t r = 0; r < n; r++) {
+      const uint32_t k = slot_[r];
+      ts_min_[k] = std::min(ts_min_[k], ts[r]);
+      ts_max_[k] = std::max(ts_max_[k], ts[r]);
+      last_row_[k] = static_cast<uint32_t>(r);
+    }
+    spill_files_.resize(m);
+    for (size_t k = 0; k < m; k++) {
+      Output* o = touched_[k];
+      // Rows pending from smaller batches go first (row order).
+      if (o->pending.num_rows > 0) MT_RETURN_IF_ERROR(FlushPending(o));
+      if (o->info.rows == 0) {
+        o->first_ts = ts[first_row_[k]];
+        o->info.min_local_ts = ts_min_[k];
+        o->info.max_local_ts = ts_max_[k];
+      }
+      o->info.min_local_ts = std::min(o->info.min_local_ts, ts_min_[k]);
+      o->info.max_local_ts = std::max(o->info.max_local_ts, ts_max_[k]);
+      o->last_ts = ts[last_row_[k]];
+      o->info.rows += o->batch_count;
+      if (o->exchange.empty()) {
+        o->exchange = std::string(batch.columns[kExchangeCol].str.Get(first_row_[k]));
+        o->symbol = std::string(batch.columns[kSymbolCol].str.Get(first_row_[k]));
+      }
+      o->batch_count = 0;
+      spill_files_[k] = o->spill_file;
+    }
+    if (constant_cols_.size() != batch.columns.size()) {
+      // Every row of an output has its route's exchange and symbol.
+      constant_cols_.assign(batch.columns.size(), false);
+      constant_cols_[kExchangeCol] = constant_cols_[kSymbolCol] = true;
+    }
+    // The pieces in the making take the split budget at most (a bigger
+    // batch goes in ranges of rows), as pending rows did.
+    return spill_->AppendSplit(&batch, slot_, spill_files_, constant_cols_,
+                               std::max<size_t>(settings_.split_buffer_bytes, 1u << 20));
+  }
+
   // Copies a column without nulls to the touched outputs' columns `member`:
   // each output's room is made once, then one pass over the rows
   // writes through a dense array of cursors (a few KB, stays in L1) instead
@@ -762,7 +832,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Writes the footer (a streamed output) or assembles the object from the
   // spill; `seal`: a spilled object is then sealed (its descriptor closed)
   // for CommitOutput after the store's SyncSealed().
-  Status WriteOutput(Output* out, bool seal, ThreadPool* column_pool = nullptr) {
+  Status WriteOutput(Output* out, bool seal, ThreadPool* column_pool = nullptr,
+                     parquet::SpillWriter::Scratch* scratch = nullptr) {
     if (out->exists) return Status::OK();
     out->info.first_local_ts = out->first_ts;
     out->info.last_local_ts = out->last_ts;
@@ -794,9 +865,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (!schema_->row_keys) {
         add_key.schema = out_schema_;
         add_key.apply = [key = out->info.instrument_key](RowGroupData* rg) { tardis::InsertFileKeyColumn(rg, key); };
+        add_key.undo = [](RowGroupData* rg) { rg->columns.erase(rg->columns.begin() + tardis::kInstrumentKeyColumn); };
       }
       MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, plain_hint_, column_pool,
-                                           schema_->row_keys ? nullptr : &add_key));
+                                           schema_->row_keys ? nullptr : &add_key, scratch));
       if (seal) MT_RETURN_IF_ERROR(out->object->Seal());
     } else {
       MT_RETURN_IF_ERROR(out->writer->Finish(kv));
@@ -851,6 +923,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::vector<uint32_t*> offset_cursors_;
   std::vector<char*> text_cursors_;
   std::vector<RowGroupData> own_;
+  // SplitToSpill's scratch.
+  std::vector<int64_t> ts_min_, ts_max_;
+  std::vector<uint32_t> last_row_, spill_files_;
+  std::vector<bool> constant_cols_;
   // A file of one instrument: its symbol as file names spell it, the last
   // row symbol found to be it, and the rows of the batches before (a row's
   // line is rows before it + 2: the header is line 1, a row is one line).

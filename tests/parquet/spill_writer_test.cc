@@ -158,6 +158,190 @@ TEST(SpillWriterTest, AFileWithoutRowGroupsIsAValidEmptyFile) {
   EXPECT_EQ(got.bytes, want.bytes);
 }
 
+// One Scratch carried from file to file (as each thread of a grouped file's
+// Finish does): every file has the bytes of a fresh assembly, whatever the
+// file before it left in the scratch: another size, another string mode, a
+// transform that added a column (and took it out again), or a file big
+// enough that its memory is dropped after it.
+TEST(SpillWriterTest, AScratchReusedAcrossFilesGivesTheBytesOfAFreshOne) {
+  WriterOptions opts;
+  SpillWriter spill(Schema(), opts, 10'000'000, 64u << 20);  // every file one row group
+  ASSERT_TRUE(spill.Open("").ok());
+  constexpr int kFiles = 4;
+  // File 2 is big: its joined row group holds more than Scratch::kKeepBytes.
+  const size_t big_rows = SpillWriter::Scratch::kKeepBytes / 20 + 1000;
+  for (int f = 0; f < kFiles; f++) spill.AddFile();
+  for (int g = 0; g < 3; g++) {
+    for (int f = 0; f < kFiles; f++) {
+      ASSERT_TRUE(spill.Append(f, Group(f, g, f == 2 ? big_rows : 1 + 37 * (f + g))).ok());
+    }
+  }
+  ASSERT_TRUE(spill.Flush().ok());
+  // A transform as the converter's: a constant string column added after
+  // column 0, taken out again by undo.
+  SpillWriter::GroupTransform add;
+  add.schema = Schema();
+  add.schema.insert(add.schema.begin() + 1, ColumnSpec{"key", ColumnKind::kString, true});
+  add.apply = [](RowGroupData* rg) {
+    columnar::ColumnData col;
+    col.kind = ColumnKind::kString;
+    for (size_t r = 0; r < rg->num_rows; r++) col.str.Append("KEY");
+    rg->columns.insert(rg->columns.begin() + 1, std::move(col));
+  };
+  add.undo = [](RowGroupData* rg) { rg->columns.erase(rg->columns.begin() + 1); };
+  const std::vector<bool> dict(Schema().size(), false);
+  std::vector<bool> plain = dict;
+  plain[2] = true;
+  struct Call {
+    int file;
+    const std::vector<bool>* strings;
+    const SpillWriter::GroupTransform* transform;
+  };
+  const std::vector<Call> calls = {{0, &dict, nullptr}, {1, &dict, &add},  {3, &plain, nullptr}, {2, &dict, nullptr},
+                                   {0, &dict, &add},    {3, &dict, nullptr}, {1, &plain, &add},  {2, &plain, &add}};
+  SpillWriter::Scratch scratch;
+  for (size_t i = 0; i < calls.size(); i++) {
+    const Call& c = calls[i];
+    StringSink fresh, reused;
+    ASSERT_TRUE(spill.WriteFile(c.file, &fresh, {{"k", "v"}}, *c.strings, nullptr, c.transform).ok());
+    ASSERT_TRUE(spill.WriteFile(c.file, &reused, {{"k", "v"}}, *c.strings, nullptr, c.transform, &scratch).ok());
+    EXPECT_EQ(reused.bytes, fresh.bytes) << "call " << i << ", file " << c.file;
+    if (c.transform == nullptr && c.strings == &dict) {
+      // And the file a FileWriter writes from the rows joined (plain start
+      // hints aside, as the tests above).
+      StringSink want;
+      FileWriter w(&want, Schema(), opts);
+      ASSERT_TRUE(w.WriteRowGroup(c.file == 2 ? [&] {
+        RowGroupData all = MakeRowGroup(Schema());
+        for (int g = 0; g < 3; g++) {
+          const RowGroupData part = Group(2, g, big_rows);
+          std::vector<size_t> cursor(Schema().size(), 0);
+          columnar::AppendRows(part, 0, part.num_rows, &cursor, &all);
+        }
+        return all;
+      }() : Joined(c.file, 0, 2)).ok());
+      ASSERT_TRUE(w.Finish({{"k", "v"}}).ok());
+      EXPECT_EQ(reused.bytes, want.bytes) << "call " << i << ", file " << c.file;
+    }
+  }
+}
+
+// AppendSplit: rows of many files in each batch, scattered into one piece
+// per file straight from the batch, across many rounds and mixed with
+// Append() pieces, read back as every file's rows in order: each file is
+// the file a FileWriter writes from its rows in one row group.
+std::vector<ColumnSpec> SplitSchema() {
+  return {{"exchange", ColumnKind::kString, false}, {"symbol", ColumnKind::kString, false},
+          {"ts", ColumnKind::kTimestampMicros, false}, {"id", ColumnKind::kString, false},
+          {"side", ColumnKind::kString, true},       {"px", ColumnKind::kDouble, true},
+          {"flag", ColumnKind::kBool, true}};
+}
+
+struct SplitRow {
+  int file;
+  int64_t ts;
+  std::string id, side;  // side "" = null
+  double px;
+  bool has_px, flag, has_flag;
+};
+
+void AddRow(const SplitRow& row, RowGroupData* rg) {
+  rg->columns[0].str.Append("ex");
+  rg->columns[1].str.Append("SYM-" + std::to_string(row.file));
+  rg->columns[2].i64.push_back(row.ts);
+  rg->columns[3].str.Append(row.id);
+  const size_t r = rg->num_rows;
+  if (row.side.empty()) {
+    rg->columns[4].AddNull(r);
+  } else {
+    rg->columns[4].AddDefined();
+    rg->columns[4].str.Append(row.side);
+  }
+  if (row.has_px) {
+    rg->columns[5].AddDefined();
+    rg->columns[5].f64.push_back(row.px);
+  } else {
+    rg->columns[5].AddNull(r);
+  }
+  if (row.has_flag) {
+    rg->columns[6].AddDefined();
+    rg->columns[6].b.push_back(row.flag);
+  } else {
+    rg->columns[6].AddNull(r);
+  }
+  rg->num_rows++;
+}
+
+TEST(SpillWriterTest, PiecesSplitFromBatchesReadBackAsEveryFilesRowsInOrder) {
+  WriterOptions opts;
+  SpillWriter spill(SplitSchema(), opts, 10'000'000, 64u << 20);
+  ASSERT_TRUE(spill.Open("").ok());
+  constexpr int kFiles = 40;
+  for (int f = 0; f < kFiles; f++) spill.AddFile();
+  std::vector<RowGroupData> want(kFiles);
+  for (auto& rg : want) rg = MakeRowGroup(SplitSchema());
+  const std::vector<bool> constant = {true, true, false, false, false, false, false};
+  uint64_t seq = 0;
+  for (int round = 0; round < 12; round++) {
+    // Batches differ: some with nulls, a side column of 300 distinct values
+    // (past a one-byte dictionary), one side for every row, ids plain or
+    // not, and Append() pieces of single files in between.
+    const std::vector<bool> plain_id = {false, false, false, true, false, false, false};
+    RowGroupData batch = MakeRowGroup(SplitSchema(), round % 3 == 0 ? nullptr : round % 3 == 1 ? &plain_id : &constant);
+    std::vector<uint32_t> slot;
+    std::vector<uint32_t> files;
+    std::vector<int> slot_of(kFiles, -1);
+    const size_t rows = 200 + 97 * static_cast<size_t>(round);
+    for (size_t r = 0; r < rows; r++) {
+      seq = seq * 6364136223846793005ULL + 1442695040888963407ULL;
+      SplitRow row;
+      row.file = static_cast<int>((seq >> 33) % (round % 4 == 1 ? 3 : kFiles));
+      row.ts = 1'700'000'000'000'000 + static_cast<int64_t>(round * 100'000 + r);
+      row.id = std::to_string(seq >> 40);
+      row.side = round == 7            ? "s" + std::to_string(r % 300)
+                 : round % 5 == 2        ? "buy"
+                 : (seq >> 20) % 7 == 0  ? ""
+                 : (seq >> 21) % 2       ? "buy"
+                                         : "sell";
+      row.has_px = round % 2 == 0 || (seq >> 24) % 5 != 0;
+      row.px = 100.0 + static_cast<double>((seq >> 30) % 1000) / 8;
+      row.has_flag = (seq >> 26) % 3 != 0;
+      row.flag = (seq >> 27) % 2;
+      AddRow(row, &batch);
+      AddRow(row, &want[row.file]);
+      if (slot_of[row.file] < 0) {
+        slot_of[row.file] = static_cast<int>(files.size());
+        files.push_back(static_cast<uint32_t>(row.file));
+      }
+      slot.push_back(static_cast<uint32_t>(slot_of[row.file]));
+    }
+    // Odd rounds in ranges of rows (a buffer of 4 KB): a piece per file
+    // and range, some files with no row in a range.
+    ASSERT_TRUE(spill.AppendSplit(&batch, slot, files, constant, round % 2 ? 4096 : 16u << 20).ok());
+    if (round % 4 == 3) {
+      const int f = round % kFiles;
+      RowGroupData one = MakeRowGroup(SplitSchema());
+      for (int i = 0; i < 5; i++) {
+        SplitRow row{f, 1'800'000'000'000'000 + round * 10 + i, "x" + std::to_string(i), "sell", 1.5, true, true, true};
+        AddRow(row, &one);
+        AddRow(row, &want[f]);
+      }
+      ASSERT_TRUE(spill.Append(f, one).ok());
+    }
+  }
+  ASSERT_TRUE(spill.Flush().ok());
+  for (int f = 0; f < kFiles; f++) {
+    StringSink expect, got;
+    FileWriter w(&expect, SplitSchema(), opts);
+    EXPECT_EQ(spill.num_rows(f), static_cast<int64_t>(want[f].num_rows)) << "file " << f;
+    ASSERT_GT(want[f].num_rows, 0u);
+    ASSERT_TRUE(w.WriteRowGroup(std::move(want[f])).ok());
+    ASSERT_TRUE(w.Finish({}).ok());
+    ASSERT_TRUE(spill.WriteFile(f, &got, {}, std::vector<bool>(SplitSchema().size(), false)).ok());
+    EXPECT_EQ(got.bytes, expect.bytes) << "file " << f;
+  }
+}
+
 TEST(SpillWriterTest, AnUnwritableDirectoryIsAClearError) {
   SpillWriter spill(Schema(), WriterOptions{});
   const Status st = spill.Open("/nonexistent-dir-for-spill");

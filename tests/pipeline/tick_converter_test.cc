@@ -104,6 +104,70 @@ class TableResolver final : public KeyResolver {
   }
 };
 
+// A grouped file whose batches bring many rows per instrument goes from the
+// batch straight into the spill's pieces (SpillWriter::AppendSplit); one of
+// small batches keeps each instrument's rows pending first. Both give the
+// same objects, byte for byte: quotes with empty (null) fields and trades
+// with both sides, 80 options interleaved unevenly.
+TEST(TickConverterTest, RowsSplitStraightIntoPiecesGiveTheObjectsOfPendingRows) {
+  PinCreatedAt(1700000000);
+  struct File {
+    std::string data_type, csv;
+  };
+  std::vector<File> files = {{"quotes", "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n"},
+                             {"trades", kTradesHeader}};
+  uint64_t seq = 7;
+  for (int i = 0; i < 4000; i++) {
+    seq = seq * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int opt = static_cast<int>((seq >> 33) % 40);
+    const std::string sym = "BTC-29MAR24-" + std::to_string(50000 + 1000 * opt) + ((seq >> 45) % 2 ? "-C" : "-P");
+    const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+    auto field = [&](int shift, const std::string& v) { return (seq >> shift) % 5 == 0 ? std::string() : v; };
+    files[0].csv += "deribit," + sym + "," + ts + "," + ts + "," + field(20, std::to_string(i % 17)) + "," +
+                    field(22, "0.0" + std::to_string(i % 9 + 1)) + "," + field(24, "0.00" + std::to_string(i % 7 + 1)) +
+                    "," + field(26, std::to_string(i % 13)) + "\n";
+    files[1].csv += "deribit," + sym + "," + ts + "," + ts + "," + std::to_string(seq >> 44) + "," +
+                    ((seq >> 50) % 2 ? "buy" : "sell") + ",0.0" + std::to_string(i % 9 + 1) + "," +
+                    std::to_string(i % 11 + 1) + "\n";
+  }
+  for (const File& f : files) {
+    // 4,000 rows of 80 options: one batch of them all brings 50 rows per
+    // option (pieces straight from the batch: 32 or more on average); a
+    // batch of 200 rows about 3 (pending rows). Every object (about 50
+    // rows, fewer than either batch) is one row group either way.
+    std::map<std::string, std::string> bytes[2];
+    for (int small = 0; small < 2; small++) {
+      Scratch scratch;
+      const SourceHints hints = HintsFor("deribit", f.data_type, "OPTIONS");
+      ConvertTarget target;
+      target.store = scratch.store();
+      ConvertSettings settings;
+      settings.tool_version = "test";
+      settings.parser.batch_rows = small ? 200 : 4000;
+      TickConverter conv(hints, target, settings);
+      ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(f.csv.data()), f.csv.size()).ok());
+      auto outs = conv.Finish();
+      ASSERT_TRUE(outs.ok()) << outs.status().message();
+      EXPECT_GT(outs->size(), 40u);
+      uint64_t rows = 0;
+      for (const OutputFile& o : *outs) {
+        rows += o.rows;
+        std::ifstream in(o.name, std::ios::binary);
+        bytes[small][fs::path(o.name).filename().string()] =
+            std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      }
+      EXPECT_EQ(rows, 4000u);
+    }
+    EXPECT_EQ(bytes[0].size(), bytes[1].size());
+    for (const auto& [name, data] : bytes[0]) {
+      ASSERT_TRUE(bytes[1].count(name)) << name;
+      EXPECT_FALSE(data.empty()) << name;
+      EXPECT_TRUE(data == bytes[1][name]) << f.data_type << " " << name;
+    }
+  }
+  PinCreatedAt(std::nullopt);
+}
+
 TEST(TickConverterTest, NonSeedOptionVenueSplitsWithInstrumentDefinitions) {
   Scratch s;
   TableResolver defs;
