@@ -193,11 +193,13 @@ void PutPageHeader(std::string* out, PageType type, int32_t uncompressed, int32_
 
 class ChunkBuilder {
  public:
-  ChunkBuilder(Compressor* c, Compressor* fast, EncodedChunk* out) : comp_(c), fast_(fast), out_(out) {}
+  ChunkBuilder(Compressor* c, Compressor* fast, size_t fast_below, EncodedChunk* out)
+      : comp_(c), fast_(fast), fast_below_(fast ? fast_below : 0), out_(out) {}
 
   Status AddPage(const std::string& body, int32_t num_values, Encoding enc, bool dict) {
     if (!dict && !seen_data_page_ && fast_) MT_RETURN_IF_ERROR(ChooseCompressor(body));
     Compressor* c = dict ? comp_ : data_comp_ ? data_comp_ : comp_;
+    if (body.size() < fast_below_) c = fast_;
     MT_ASSIGN_OR_RETURN(const std::string_view compressed, c->CompressView(body));
     const size_t header_start = out_->bytes.size();
     out_->bytes.reserve(header_start + kMaxPageHeader + compressed.size());
@@ -224,7 +226,7 @@ class ChunkBuilder {
   // the configured level; bench/README.md).
   Status ChooseCompressor(const std::string& body) {
     data_comp_ = comp_;
-    if (body.size() < (256u << 10)) return Status::OK();  // small pages: not worth it
+    if (body.size() < kLevelTrialBytes) return Status::OK();  // small pages: not worth it
     const std::string_view sample(body.data(), 64u << 10);
     MT_ASSIGN_OR_RETURN(const std::string_view a, comp_->CompressView(sample));
     const size_t a_size = a.size();
@@ -235,6 +237,8 @@ class ChunkBuilder {
 
   Compressor* comp_;
   Compressor* fast_;
+  // Pages below this size go through fast_ without a trial (0: never).
+  size_t fast_below_;
   Compressor* data_comp_ = nullptr;
   EncodedChunk* out_;
   bool seen_data_page_ = false;
@@ -364,11 +368,11 @@ bool SharesPrefixes(const StringColumn& s) {
 }  // namespace
 
 Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                         Compressor* compressor, EncodedChunk* out, Compressor* fast) {
+                         Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below) {
   *out = EncodedChunk();
   out->num_values = static_cast<int64_t>(num_rows);
   out->null_count = static_cast<int64_t>(col.null_count);
-  ChunkBuilder builder(compressor, fast, out);
+  ChunkBuilder builder(compressor, fast, fast_below, out);
   const size_t nvals = col.num_values();
   bool stats_done = false;
 

@@ -39,10 +39,16 @@ struct EncodedChunk {
   int64_t total_compressed_size() const { return compressed_bytes; }
 };
 
+// Data pages from this size up get the level trial (ChunkBuilder); smaller
+// ones cost more to sample than the trial can save.
+constexpr size_t kLevelTrialBytes = 256u << 10;
+
 // `fast` (optional, same codec at a lower level) is used for the data pages
-// when a sample shows it compresses them as well as `compressor`.
+// when a sample shows it compresses them as well as `compressor`, and for
+// every page (dictionary or data) smaller than `fast_below` bytes.
 Status EncodeColumnChunk(const columnar::ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                         Compressor* compressor, EncodedChunk* out, Compressor* fast = nullptr);
+                         Compressor* compressor, EncodedChunk* out, Compressor* fast = nullptr,
+                         size_t fast_below = 0);
 
 PhysicalType PhysicalTypeOf(columnar::ColumnKind kind);
 

@@ -33,7 +33,12 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
     comp_level = opts.zstd_level;
   }
   EncodedChunk chunk;
-  MT_RETURN_IF_ERROR(EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get()));
+  // Pages too small for the level trial take ZSTD level 1 outright when the
+  // configured level is the default or below: on them level 3 costs more CPU
+  // for about the same bytes (a grouped file's thousands of small chunks;
+  // bench/README.md). A higher level, asked for, is kept.
+  const size_t fast_below = opts.zstd_level <= 3 ? kLevelTrialBytes : 0;
+  MT_RETURN_IF_ERROR(EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get(), fast_below));
   return chunk;
 }
 

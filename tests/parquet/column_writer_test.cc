@@ -162,6 +162,29 @@ TEST(ColumnWriter, ChunksAreIndependentOfEarlierChunks) {
   EXPECT_EQ(t.value_encoding, Encoding::kDeltaBinaryPacked);
 }
 
+// Pages below fast_below go through the fast compressor without a trial;
+// from the trial size up, the trial decides as before.
+TEST(ColumnWriter, PagesBelowFastBelowUseTheFastCompressor) {
+  ColumnData ts;
+  ts.kind = ColumnKind::kTimestampMicros;
+  ts.nullable = false;
+  // Repetitive enough that ZSTD levels 1 and 3 give different bytes.
+  for (int i = 0; i < 4000; i++) ts.i64.push_back(1598918403696000 + int64_t{i} * 1000 + (i * 37) % 7 * 1000);
+  auto l3 = NewCompressor(Codec::kZstd, 3);
+  auto l1 = NewCompressor(Codec::kZstd, 1);
+  auto encode = [&](Compressor* comp, Compressor* fast, size_t fast_below) {
+    EncodedChunk out;
+    EXPECT_TRUE(EncodeColumnChunk(ts, ts.i64.size(), EncodeOptions(), comp, &out, fast, fast_below).ok());
+    return out.bytes;
+  };
+  const std::string at3 = encode(l3.get(), nullptr, 0);
+  const std::string at1 = encode(l1.get(), nullptr, 0);
+  ASSERT_NE(at3, at1);  // else the test could not tell them apart
+  EXPECT_EQ(encode(l3.get(), l1.get(), kLevelTrialBytes), at1);
+  EXPECT_EQ(encode(l3.get(), l1.get(), 0), at3);        // small page, no trial: the configured level
+  EXPECT_EQ(encode(l3.get(), nullptr, kLevelTrialBytes), at3);  // no fast compressor: nothing changes
+}
+
 // Plain string statistics compare bytes as unsigned chars, shorter prefix
 // first: high bytes, embedded NULs, shared 8-byte prefixes, empty strings.
 TEST(ColumnWriter, PlainStringStatisticsOrderBytesUnsigned) {
