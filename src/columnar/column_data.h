@@ -127,8 +127,8 @@ class StringColumn {
   }
 
   // Clear(.., true) keeps at most this many dictionary entries (and bytes).
-  static constexpr size_t kKeepDictEntries = 1 << 14;
-  static constexpr size_t kKeepDictBytes = 1 << 18;
+  static constexpr size_t kKeepDictEntries = 1 << 13;
+  static constexpr size_t kKeepDictBytes = 1 << 17;
 
   // Appends the previous row's value again; false when there is none to
   // repeat (start of a batch, or plain mode).
@@ -280,20 +280,20 @@ class StringColumn {
   // then plain) when the dictionary is full.
   bool Intern(std::string_view s, uint32_t* index) {
     // Up to four entries (side, exchange) are compared one by one; past
-    // that a hash table whose slots hold the words Equal() compares, so a
-    // lookup reads one slot rather than a pointer, then a std::string, then
-    // its heap bytes (the symbols of a grouped file: thousands, in no order).
+    // that a hash table of indices with a tag of the hash, and each entry's
+    // words in one dense array (keys_): a lookup reads a slot and a key
+    // rather than a std::string and then its heap bytes (the symbols of a
+    // grouped file: thousands, in no order, in every parsed block).
+    const bool small = dict_.size() <= 4;
+    if (small && FindInSmallDict(s, index)) return true;
     const Words w = WordsOf(s);
     size_t slot = 0;
-    if (dict_.size() <= 4) {
-      if (FindInSmallDict(s, index)) return true;
-    } else if (FindInTable(s, w, &slot, index)) {
-      return true;
-    }
+    if (!small && FindInTable(s, w, &slot, index)) return true;
     if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes &&
         !(dict_.size() == kDistinctProbe && size() == kDistinctProbe)) {
       *index = static_cast<uint32_t>(dict_.size());
       dict_.emplace_back(s);
+      keys_.push_back(Key{w.a, w.b, w.c, s.size()});
       if (*index < 4 && !s.empty() && s.size() <= 7) small_keys_[*index] = ShortKey(s);
       dict_bytes_ += s.size();
       if (dict_.size() == 5) {
@@ -337,34 +337,41 @@ class StringColumn {
     }
     return w;
   }
-  struct Slot {
-    uint64_t a = 0, b = 0, c = 0;
-    uint32_t size = 0;
-    uint32_t index = 0;  // dictionary index + 1; 0: empty
-  };
-  size_t FirstSlot(const Words& w, size_t n) const {
-    const uint64_t h = w.a * 0x9E3779B97F4A7C15ULL ^ w.b * 0xC2B2AE3D27D4EB4FULL ^ (w.c + n) * 0x165667B19E3779F9ULL;
-    return static_cast<size_t>(h >> table_shift_);
+  // Hash of a value from its words and length: the slot from the top bits,
+  // a tag from bits 17-31.
+  static inline __attribute__((always_inline)) uint64_t HashOf(const Words& w, size_t n) {
+    return w.a * 0x9E3779B97F4A7C15ULL ^ w.b * 0xC2B2AE3D27D4EB4FULL ^ (w.c + n) * 0x165667B19E3779F9ULL;
   }
+  // A slot: dictionary index + 1 in the low kIndexBits (0: empty), the
+  // hash's tag above, so most probes of another value end without reading
+  // its words.
+  static constexpr unsigned kIndexBits = 17;  // kMaxDictEntries + 1 values
+  static constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
+  static uint32_t TagOf(uint64_t h) { return static_cast<uint32_t>(h) & ~kIndexMask; }
   // Linear probing; on a miss *slot is the empty slot where `s` goes.
   inline __attribute__((always_inline)) bool FindInTable(std::string_view s, const Words& w, size_t* slot,
                                                          uint32_t* index) const {
+    const uint64_t h = HashOf(w, s.size());
+    const uint32_t tag = TagOf(h);
     const size_t mask = table_.size() - 1;
-    for (size_t i = FirstSlot(w, s.size());; i = (i + 1) & mask) {
-      const Slot& t = table_[i];
-      if (t.index == 0) {
+    for (size_t i = static_cast<size_t>(h >> table_shift_);; i = (i + 1) & mask) {
+      const uint32_t t = table_[i];
+      if (t == 0) {
         *slot = i;
         return false;
       }
-      if (((t.a ^ w.a) | (t.b ^ w.b) | (t.c ^ w.c)) == 0 && t.size == s.size() &&
-          (s.size() <= 24 || std::memcmp(s.data(), dict_[t.index - 1].data(), s.size()) == 0)) {
-        *index = t.index - 1;
+      if ((t & ~kIndexMask) != tag) continue;
+      const uint32_t k = (t & kIndexMask) - 1;
+      const Key& key = keys_[k];
+      if (((key.a ^ w.a) | (key.b ^ w.b) | (key.c ^ w.c)) == 0 && key.size == s.size() &&
+          (s.size() <= 24 || std::memcmp(s.data(), dict_[k].data(), s.size()) == 0)) {
+        *index = k;
         return true;
       }
     }
   }
   void Place(size_t slot, const Words& w, size_t n, uint32_t index) {
-    table_[slot] = Slot{w.a, w.b, w.c, static_cast<uint32_t>(n), index + 1};
+    table_[slot] = TagOf(HashOf(w, n)) | (index + 1);
     table_used_++;
   }
   // Sizes the table for the dictionary (at most a quarter full) and enters
@@ -372,19 +379,21 @@ class StringColumn {
   __attribute__((noinline)) void BuildTable() {
     size_t slots = 16;
     while (slots < 4 * dict_.size()) slots *= 2;
-    table_.assign(slots, Slot{});
+    table_.assign(slots, 0);
     table_shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(slots));
     table_used_ = 0;
     const size_t mask = slots - 1;
-    for (uint32_t k = 0; k < dict_.size(); k++) {
-      const Words w = WordsOf(dict_[k]);
-      size_t i = FirstSlot(w, dict_[k].size());
-      while (table_[i].index != 0) i = (i + 1) & mask;
-      Place(i, w, dict_[k].size(), k);
+    for (uint32_t k = 0; k < keys_.size(); k++) {
+      const Key& key = keys_[k];
+      const Words w{key.a, key.b, key.c};
+      size_t i = static_cast<size_t>(HashOf(w, key.size) >> table_shift_);
+      while (table_[i] != 0) i = (i + 1) & mask;
+      Place(i, w, key.size, k);
     }
   }
   void ResetDict() {
     dict_.clear();
+    keys_.clear();
     ClearShortKeys();
     table_used_ = 0;  // the slots are rewritten by BuildTable() at the fifth entry
     dict_bytes_ = 0;
@@ -420,7 +429,8 @@ class StringColumn {
     indices_.clear();
     indices_.shrink_to_fit();
     ResetDict();
-    std::vector<Slot>().swap(table_);  // its memory too
+    std::vector<uint32_t>().swap(table_);  // their memory too
+    std::vector<Key>().swap(keys_);
     dict_mode_ = false;
   }
 
@@ -437,7 +447,14 @@ class StringColumn {
   uint64_t small_keys_[4] = {kNoShortKey, kNoShortKey, kNoShortKey, kNoShortKey};
   // Intern's hash table, once the dictionary has more than four entries
   // (a power of two of slots, at most half full).
-  std::vector<Slot> table_;
+  std::vector<uint32_t> table_;
+  // The Words of each dictionary entry, with its length: what the table's
+  // lookups compare, dense (not each entry's heap bytes).
+  struct Key {
+    uint64_t a, b, c;
+    size_t size;
+  };
+  std::vector<Key> keys_;
   size_t table_used_ = 0;
   unsigned table_shift_ = 60;  // 64 - log2(table_.size())
   // Names the dictionary's contents: a new id whenever it is emptied or
