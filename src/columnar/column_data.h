@@ -312,20 +312,36 @@ class StringColumn {
   }
 
   // A value's bytes as three words (with its length, the whole value for
-  // up to 24 bytes; a longer one is also compared byte by byte): the first
-  // eight, eight more that cover up to the sixteenth, the last eight;
-  // shorter values fill the first word, zero-extended.
+  // up to 24 bytes): the first eight, eight more that cover up to the
+  // sixteenth, the last eight; shorter values fill the first word,
+  // zero-extended. A longer value (an options chain's instrument keys, which
+  // share their first 16 bytes) has a hash of all its bytes as the second
+  // word, and is also compared byte by byte.
   struct Words {
     uint64_t a = 0, b = 0, c = 0;
   };
+  static uint64_t LongHash(const char* x, size_t n) {
+    uint64_t h = n;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t v;
+      std::memcpy(&v, x + i, 8);
+      h = (h ^ v) * 0x9E3779B97F4A7C15ULL;
+      h ^= h >> 29;
+    }
+    return h;
+  }
   static inline __attribute__((always_inline)) Words WordsOf(std::string_view s) {
     Words w;
     const size_t n = s.size();
     const char* x = s.data();
     if (n >= 8) {
       std::memcpy(&w.a, x, 8);
-      std::memcpy(&w.b, x + (n < 16 ? n - 8 : 8), 8);
       std::memcpy(&w.c, x + n - 8, 8);
+      if (__builtin_expect(n > 24, 0)) {
+        w.b = LongHash(x, n);
+      } else {
+        std::memcpy(&w.b, x + (n < 16 ? n - 8 : 8), 8);
+      }
     } else if (n >= 4) {
       uint32_t lo, hi;
       std::memcpy(&lo, x, 4);
