@@ -36,8 +36,10 @@ void StringColumn::AppendRange(const StringColumn& src, size_t begin, size_t end
       size_t r = begin;
       for (; r < end; r++) {
         const uint32_t s = src.indices_[r];
-        uint32_t d = remap[s] - 1;
-        if (remap[s] == 0) {
+        uint32_t d;
+        if (remap[s] != 0) {
+          d = remap[s] - 1;
+        } else {
           if (!Intern(src.dict_[s], &d)) break;  // now plain (a new dict_id_): the rest below
           remap[s] = d + 1;
         }
