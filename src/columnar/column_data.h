@@ -92,7 +92,9 @@ class StringColumn {
 
   // Appends values [begin, end) of `src`: dictionary indices are remapped
   // (one lookup per distinct value, not per row) and plain bytes copied in
-  // bulk. Joins column fragments parsed on different threads.
+  // bulk. Joins column fragments parsed on different threads. The map is
+  // kept in `src` for the next call while both dictionaries only grow, so
+  // two threads must not append from one source at once.
   void AppendRange(const StringColumn& src, size_t begin, size_t end);
 
   // Plain mode only: room for `count` more values with `text_bytes` bytes of
@@ -478,8 +480,8 @@ class StringColumn {
   // index map from one source's dictionary to one destination's.
   DictId dict_id_;
   // AppendRange's map from this column's (the source's) indices to those of
-  // the destination named dst_id, +1 (0: not mapped yet), valid while this
-  // column's dictionary is still remap_src_. Used by the joining thread only.
+  // the destination whose dictionary is remap_dst_, +1 (0: not mapped yet),
+  // valid while this column's dictionary is still remap_src_.
   mutable std::vector<uint32_t> remap_;
   mutable DictId::Value remap_src_ = 0, remap_dst_ = 0;
   PodVector<uint32_t> indices_;
@@ -590,7 +592,8 @@ void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings, boo
 
 // Appends rows [row_begin, row_end) of `src` to `dst` (same schema).
 // `value_cursor[c]` is the index of row_begin's first value in column c (values
-// are dense: nulls have none) and is advanced past the rows appended.
+// are dense: nulls have none) and is advanced past the rows appended. One
+// thread at a time per `src` (StringColumn::AppendRange keeps a map in it).
 void AppendRows(const RowGroupData& src, size_t row_begin, size_t row_end,
                 std::vector<size_t>* value_cursor, RowGroupData* dst);
 
