@@ -21,15 +21,27 @@ void StringColumn::AppendRange(const StringColumn& src, size_t begin, size_t end
         return;
       }
     } else {
-      constexpr uint32_t kUnmapped = UINT32_MAX;
-      std::vector<uint32_t> remap(src.dict_.size(), kUnmapped);
+      // The map of the last call with this source and destination holds
+      // while neither dictionary was emptied (parsed blocks keep theirs:
+      // StringColumn::Clear): each value is looked up once per pair, not
+      // once per block.
+      std::vector<uint32_t>& remap = src.remap_;  // index + 1, 0: not mapped yet
+      if (src.remap_src_ != src.dict_id_.value() || src.remap_dst_ != dict_id_.value()) {
+        remap.assign(src.dict_.size(), 0);
+        src.remap_src_ = src.dict_id_.value();
+        src.remap_dst_ = dict_id_.value();
+      } else if (remap.size() < src.dict_.size()) {
+        remap.resize(src.dict_.size(), 0);
+      }
       size_t r = begin;
       for (; r < end; r++) {
         const uint32_t s = src.indices_[r];
-        uint32_t d = remap[s];
-        if (d == kUnmapped) {
-          if (!Intern(src.dict_[s], &d)) break;  // now plain: the rest below
-          remap[s] = d;
+        uint32_t d;
+        if (remap[s] != 0) {
+          d = remap[s] - 1;
+        } else {
+          if (!Intern(src.dict_[s], &d)) break;  // now plain (a new dict_id_): the rest below
+          remap[s] = d + 1;
         }
         PushIndex(d);
         last_index_ = d;
@@ -72,7 +84,7 @@ std::vector<size_t> PlainTextBytes(const RowGroupData& rg) {
   return bytes;
 }
 
-void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings) {
+void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings, bool keep_dicts) {
   for (size_t i = 0; i < rg->columns.size(); i++) {
     ColumnData& c = rg->columns[i];
     c.defined.clear();
@@ -80,7 +92,7 @@ void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings) {
     c.i64.clear();
     c.f64.clear();
     c.b.clear();
-    c.str.Clear(!(i < plain_strings.size() && plain_strings[i]));
+    c.str.Clear(!(i < plain_strings.size() && plain_strings[i]), keep_dicts);
   }
   rg->num_rows = 0;
 }

@@ -6,11 +6,11 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 #include "columnar/pod_vector.h"
@@ -92,7 +92,9 @@ class StringColumn {
 
   // Appends values [begin, end) of `src`: dictionary indices are remapped
   // (one lookup per distinct value, not per row) and plain bytes copied in
-  // bulk. Joins column fragments parsed on different threads.
+  // bulk. Joins column fragments parsed on different threads. The map is
+  // kept in `src` for the next call while both dictionaries only grow, so
+  // two threads must not append from one source at once.
   void AppendRange(const StringColumn& src, size_t begin, size_t end);
 
   // Plain mode only: room for `count` more values with `text_bytes` bytes of
@@ -107,22 +109,28 @@ class StringColumn {
   }
   size_t text_size() const { return bytes_.size(); }
 
-  // Empties the column, keeping its memory for the next rows.
-  void Clear(bool dict_mode) {
+  // Empties the column, keeping its memory for the next rows. With
+  // `keep_dict`, a dictionary column that stays one keeps its dictionary
+  // (while it is small, kKeepDictEntries): the next rows find their values
+  // without adding them again. Its entries then need not all occur in the
+  // rows, so only a column whose dictionary nobody writes out may keep it
+  // (a parsed block, joined by AppendRange, which maps only what occurs).
+  void Clear(bool dict_mode, bool keep_dict = false) {
+    const bool keep = keep_dict && dict_mode && dict_mode_ && dict_.size() <= kKeepDictEntries &&
+                      dict_bytes_ <= kKeepDictBytes;
     dict_mode_ = dict_mode;
-    dict_.clear();
-    ClearShortKeys();
-    // clear() zero-fills every bucket, however few entries there were:
-    // skip it when empty (a plain column, cleared for every parsed block).
-    if (!lookup_.empty()) lookup_.clear();
-    if (!cache_.empty()) std::fill(cache_.begin(), cache_.end(), 0u);
     indices_.clear();
     const_count_ = 0;
     last_index_ = 0;
-    dict_bytes_ = 0;
     offsets_.clear();
     bytes_.clear();
+    if (keep) return;
+    ResetDict();
   }
+
+  // Clear(.., true) keeps at most this many dictionary entries (and bytes).
+  static constexpr size_t kKeepDictEntries = 1 << 13;
+  static constexpr size_t kKeepDictBytes = 1 << 17;
 
   // Appends the previous row's value again; false when there is none to
   // repeat (start of a batch, or plain mode).
@@ -173,9 +181,32 @@ class StringColumn {
   }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+  // A dictionary's identity: a fresh value on construction and on copy
+  // (a copy may then be added to apart from its original), moved with the
+  // dictionary, the moved-from column getting a fresh one.
+  class DictId {
+   public:
+    using Value = uint64_t;
+    DictId() : v_(Next()) {}
+    DictId(const DictId&) : v_(Next()) {}
+    DictId(DictId&& o) noexcept : v_(o.v_) { o.v_ = Next(); }
+    DictId& operator=(const DictId&) {
+      v_ = Next();
+      return *this;
+    }
+    DictId& operator=(DictId&& o) noexcept {
+      v_ = o.v_;
+      o.v_ = Next();
+      return *this;
+    }
+    Value value() const { return v_; }
+
+   private:
+    static Value Next() {
+      static std::atomic<Value> next{1};
+      return next.fetch_add(1, std::memory_order_relaxed);
+    }
+    Value v_;
   };
   // Values up to 24 bytes (side, exchange, symbols) compare as overlapping words.
   static inline __attribute__((always_inline)) bool Equal(std::string_view a, const std::string& b) {
@@ -250,39 +281,141 @@ class StringColumn {
   // The dictionary index of `s`, added when new. False (and the column is
   // then plain) when the dictionary is full.
   bool Intern(std::string_view s, uint32_t* index) {
-    if (FindInSmallDict(s, index)) return true;
-    // A direct-mapped cache in front of the hash table, once the dictionary
-    // is big enough to pay for it: the symbols of a grouped file (thousands,
-    // in no order) mostly hit it, for a multiply and one compare instead of
-    // a full hash and a bucket walk.
-    uint32_t dummy = 0;
-    uint32_t* cached = &dummy;
-    if (dict_.size() >= kCacheFrom) {
-      if (cache_.empty()) cache_.assign(kCacheSlots, 0);
-      cached = &cache_[CacheSlot(s)];
-      if (*cached != 0 && Equal(s, dict_[*cached - 1])) {
-        *index = *cached - 1;
-        return true;
-      }
-    }
-    auto it = lookup_.find(s);
-    if (it != lookup_.end()) {
-      *index = it->second;
-      *cached = it->second + 1;
-      return true;
-    }
+    // Up to four entries (side, exchange) are compared one by one; past
+    // that a hash table of indices with a tag of the hash, and each entry's
+    // words in one dense array (keys_): a lookup reads a slot and a key
+    // rather than a std::string and then its heap bytes (the symbols of a
+    // grouped file: thousands, in no order, in every parsed block).
+    const bool small = dict_.size() <= 4;
+    if (small && FindInSmallDict(s, index)) return true;
+    const Words w = WordsOf(s);
+    size_t slot = 0;
+    if (!small && FindInTable(s, w, &slot, index)) return true;
     if (dict_.size() < kMaxDictEntries && dict_bytes_ + s.size() <= kMaxDictBytes &&
         !(dict_.size() == kDistinctProbe && size() == kDistinctProbe)) {
       *index = static_cast<uint32_t>(dict_.size());
       dict_.emplace_back(s);
+      keys_.push_back(Key{w.a, w.b, w.c, s.size()});
       if (*index < 4 && !s.empty() && s.size() <= 7) small_keys_[*index] = ShortKey(s);
       dict_bytes_ += s.size();
-      lookup_.emplace(dict_.back(), *index);
-      *cached = *index + 1;
+      if (dict_.size() == 5) {
+        BuildTable();  // the four compared entries and this one
+      } else if (dict_.size() > 5) {
+        if (2 * (table_used_ + 1) > table_.size()) {
+          BuildTable();
+        } else {
+          Place(slot, w, s.size(), *index);
+        }
+      }
       return true;
     }
     SwitchToPlain();
     return false;
+  }
+
+  // A value's bytes as three words (with its length, the whole value for
+  // up to 24 bytes): the first eight, eight more that cover up to the
+  // sixteenth, the last eight; shorter values fill the first word,
+  // zero-extended. A longer value (an options chain's instrument keys, which
+  // share their first 16 bytes) has a hash of all its bytes as the second
+  // word, and is also compared byte by byte.
+  struct Words {
+    uint64_t a = 0, b = 0, c = 0;
+  };
+  static uint64_t LongHash(const char* x, size_t n) {
+    uint64_t h = n;
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      uint64_t v;
+      std::memcpy(&v, x + i, 8);
+      h = (h ^ v) * 0x9E3779B97F4A7C15ULL;
+      h ^= h >> 29;
+    }
+    return h;
+  }
+  static inline __attribute__((always_inline)) Words WordsOf(std::string_view s) {
+    Words w;
+    const size_t n = s.size();
+    const char* x = s.data();
+    if (n >= 8) {
+      std::memcpy(&w.a, x, 8);
+      std::memcpy(&w.c, x + n - 8, 8);
+      if (__builtin_expect(n > 24, 0)) {
+        w.b = LongHash(x, n);
+      } else {
+        std::memcpy(&w.b, x + (n < 16 ? n - 8 : 8), 8);
+      }
+    } else if (n >= 4) {
+      uint32_t lo, hi;
+      std::memcpy(&lo, x, 4);
+      std::memcpy(&hi, x + n - 4, 4);
+      w.a = lo | static_cast<uint64_t>(hi) << 32;
+    } else if (n > 0) {
+      w.a = static_cast<uint8_t>(x[0]) | static_cast<uint64_t>(static_cast<uint8_t>(x[n / 2])) << 8 |
+            static_cast<uint64_t>(static_cast<uint8_t>(x[n - 1])) << 16;
+    }
+    return w;
+  }
+  // Hash of a value from its words and length: the slot from the top bits,
+  // a tag from bits 17-31.
+  static inline __attribute__((always_inline)) uint64_t HashOf(const Words& w, size_t n) {
+    return w.a * 0x9E3779B97F4A7C15ULL ^ w.b * 0xC2B2AE3D27D4EB4FULL ^ (w.c + n) * 0x165667B19E3779F9ULL;
+  }
+  // A slot: dictionary index + 1 in the low kIndexBits (0: empty), the
+  // hash's tag above, so most probes of another value end without reading
+  // its words.
+  static constexpr unsigned kIndexBits = 17;  // kMaxDictEntries + 1 values
+  static constexpr uint32_t kIndexMask = (1u << kIndexBits) - 1;
+  static uint32_t TagOf(uint64_t h) { return static_cast<uint32_t>(h) & ~kIndexMask; }
+  // Linear probing; on a miss *slot is the empty slot where `s` goes.
+  inline __attribute__((always_inline)) bool FindInTable(std::string_view s, const Words& w, size_t* slot,
+                                                         uint32_t* index) const {
+    const uint64_t h = HashOf(w, s.size());
+    const uint32_t tag = TagOf(h);
+    const size_t mask = table_.size() - 1;
+    for (size_t i = static_cast<size_t>(h >> table_shift_);; i = (i + 1) & mask) {
+      const uint32_t t = table_[i];
+      if (t == 0) {
+        *slot = i;
+        return false;
+      }
+      if ((t & ~kIndexMask) != tag) continue;
+      const uint32_t k = (t & kIndexMask) - 1;
+      const Key& key = keys_[k];
+      if (((key.a ^ w.a) | (key.b ^ w.b) | (key.c ^ w.c)) == 0 && key.size == s.size() &&
+          (s.size() <= 24 || std::memcmp(s.data(), dict_[k].data(), s.size()) == 0)) {
+        *index = k;
+        return true;
+      }
+    }
+  }
+  void Place(size_t slot, const Words& w, size_t n, uint32_t index) {
+    table_[slot] = TagOf(HashOf(w, n)) | (index + 1);
+    table_used_++;
+  }
+  // Sizes the table for the dictionary (at most a quarter full) and enters
+  // every entry.
+  __attribute__((noinline)) void BuildTable() {
+    size_t slots = 16;
+    while (slots < 4 * dict_.size()) slots *= 2;
+    table_.assign(slots, 0);
+    table_shift_ = 64 - static_cast<unsigned>(__builtin_ctzll(slots));
+    table_used_ = 0;
+    const size_t mask = slots - 1;
+    for (uint32_t k = 0; k < keys_.size(); k++) {
+      const Key& key = keys_[k];
+      const Words w{key.a, key.b, key.c};
+      size_t i = static_cast<size_t>(HashOf(w, key.size) >> table_shift_);
+      while (table_[i] != 0) i = (i + 1) & mask;
+      Place(i, w, key.size, k);
+    }
+  }
+  void ResetDict() {
+    dict_.clear();
+    keys_.clear();
+    ClearShortKeys();
+    table_used_ = 0;  // the slots are rewritten by BuildTable() at the fifth entry
+    dict_bytes_ = 0;
+    dict_id_ = DictId();
   }
   // Runs for every value: the common cases inline, the switch from a
   // constant run to stored indices out of line.
@@ -313,29 +446,10 @@ class StringColumn {
     const_count_ = 0;
     indices_.clear();
     indices_.shrink_to_fit();
-    dict_.clear();
-    ClearShortKeys();
-    decltype(lookup_)().swap(lookup_);  // the buckets' memory too
-    std::vector<uint32_t>().swap(cache_);
-    dict_bytes_ = 0;
+    ResetDict();
+    std::vector<uint32_t>().swap(table_);  // their memory too
+    std::vector<Key>().swap(keys_);
     dict_mode_ = false;
-  }
-
-  // Intern's cache: a slot from the length and the first and last eight
-  // bytes (where option symbols differ: expiry, strike, type).
-  static constexpr size_t kCacheSlots = 1 << 14;
-  static constexpr size_t kCacheFrom = 64;  // dictionary entries before the cache is made
-  static size_t CacheSlot(std::string_view s) {
-    uint64_t a = 0, b = 0;
-    const size_t n = s.size();
-    if (n >= 8) {
-      std::memcpy(&a, s.data(), 8);
-      std::memcpy(&b, s.data() + n - 8, 8);
-    } else if (n > 0) {
-      std::memcpy(&a, s.data(), n);
-    }
-    const uint64_t h = a * 0x9E3779B97F4A7C15ULL ^ (b + n) * 0xC2B2AE3D27D4EB4FULL;
-    return static_cast<size_t>(h >> 50);  // 14 bits: kCacheSlots
   }
 
   // A key no value has (length byte 0xFF).
@@ -349,8 +463,27 @@ class StringColumn {
   // ShortKey() of dict_[0..3], or kNoShortKey (no such entry, or one longer
   // than 7 bytes).
   uint64_t small_keys_[4] = {kNoShortKey, kNoShortKey, kNoShortKey, kNoShortKey};
-  std::unordered_map<std::string, uint32_t, Hash, std::equal_to<>> lookup_;
-  std::vector<uint32_t> cache_;  // kCacheSlots entries (index + 1, 0: empty) once used
+  // Intern's hash table, once the dictionary has more than four entries
+  // (a power of two of slots, at most half full).
+  std::vector<uint32_t> table_;
+  // The Words of each dictionary entry, with its length: what the table's
+  // lookups compare, dense (not each entry's heap bytes).
+  struct Key {
+    uint64_t a, b, c;
+    size_t size;
+  };
+  std::vector<Key> keys_;
+  size_t table_used_ = 0;
+  unsigned table_shift_ = 60;  // 64 - log2(table_.size())
+  // Names the dictionary's contents: a new id whenever it is emptied or
+  // copied, kept while entries are only added, so AppendRange can keep its
+  // index map from one source's dictionary to one destination's.
+  DictId dict_id_;
+  // AppendRange's map from this column's (the source's) indices to those of
+  // the destination whose dictionary is remap_dst_, +1 (0: not mapped yet),
+  // valid while this column's dictionary is still remap_src_.
+  mutable std::vector<uint32_t> remap_;
+  mutable DictId::Value remap_src_ = 0, remap_dst_ = 0;
   PodVector<uint32_t> indices_;
   size_t const_count_ = 0;   // values while only dict_[0] was seen and indices_ is empty
   size_t reserve_hint_ = 0;
@@ -453,12 +586,14 @@ void ReserveRows(RowGroupData* rg, size_t rows, const std::vector<size_t>* text_
 std::vector<size_t> PlainTextBytes(const RowGroupData& rg);
 
 // Empties `rg` for reuse with the same schema (memory kept); string column i
-// starts plain when `plain_strings[i]`.
-void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings);
+// starts plain when `plain_strings[i]`. `keep_dicts`: dictionary columns keep
+// their dictionaries (StringColumn::Clear), for a parsed block only.
+void ClearRowGroup(RowGroupData* rg, const std::vector<bool>& plain_strings, bool keep_dicts = false);
 
 // Appends rows [row_begin, row_end) of `src` to `dst` (same schema).
 // `value_cursor[c]` is the index of row_begin's first value in column c (values
-// are dense: nulls have none) and is advanced past the rows appended.
+// are dense: nulls have none) and is advanced past the rows appended. One
+// thread at a time per `src` (StringColumn::AppendRange keeps a map in it).
 void AppendRows(const RowGroupData& src, size_t row_begin, size_t row_end,
                 std::vector<size_t>* value_cursor, RowGroupData* dst);
 

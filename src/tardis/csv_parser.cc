@@ -192,7 +192,10 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
   prev_prefix_.clear();
   status_ = Status::OK();
   if (schema_ == &schema && batch_.columns.size() == schema.columns.size()) {
-    columnar::ClearRowGroup(&batch_, plain_strings);
+    // A block's rows are joined by AppendRange, which maps only the values
+    // that occur: its dictionaries are kept for the next block (a grouped
+    // file's thousands of symbols are then added once, not per block).
+    columnar::ClearRowGroup(&batch_, plain_strings, /*keep_dicts=*/true);
   } else {
     schema_ = &schema;
     SelectRowParser();

@@ -235,5 +235,95 @@ TEST(StringColumn, ManyRecurringSymbolsKeepTheirIndicesAfterClear) {
   }
 }
 
+// Clear(.., keep_dict) keeps a small dictionary for the next rows (a parsed
+// block): the values read back are the new rows' only, the dictionary keeps
+// its order and grows; a plain restart, or a dictionary past the bound,
+// starts empty.
+TEST(StringColumn, ClearKeepsASmallDictionaryOnRequest) {
+  StringColumn c;
+  for (const char* v : {"a", "bb", "ccc", "dddd", "eeeee", "ffffff", "a"}) c.Append(v);
+  ASSERT_EQ(c.dict().size(), 6u);
+  c.Clear(true, /*keep_dict=*/true);
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_FALSE(c.CanRepeatLast());
+  for (const char* v : {"ffffff", "g", "a", "ffffff"}) c.Append(v);
+  EXPECT_EQ(c.dict(), (std::vector<std::string>{"a", "bb", "ccc", "dddd", "eeeee", "ffffff", "g"}));
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c.indices(), (PodVector<uint32_t>{5, 6, 0, 5}));
+  EXPECT_EQ(c.Get(1), "g");
+  EXPECT_EQ(c.ValueBytes(), 14u);  // the rows' values, not the dictionary's
+  c.Clear(true);  // not kept
+  c.Append("g");
+  EXPECT_EQ(c.dict(), (std::vector<std::string>{"g"}));
+  EXPECT_TRUE(c.constant());
+  c.Clear(false, true);  // plain from now: nothing to keep
+  c.Append("g");
+  EXPECT_FALSE(c.dict_mode());
+  c.Clear(true, true);
+  for (size_t i = 0; i <= StringColumn::kKeepDictEntries; i++) c.Append("s" + std::to_string(i % 7000) + "-" + std::to_string(i));
+  c.Append("s0-0");  // a repeat: still a dictionary
+  ASSERT_TRUE(c.dict_mode());
+  c.Clear(true, true);  // too big to keep
+  c.Append("x");
+  EXPECT_EQ(c.dict().size(), 1u);
+}
+
+// AppendRange (the join of parsed blocks) gives what appending the values
+// one by one gives, dictionary order included, while it reuses its index map
+// across calls: the source's dictionary kept and grown across Clear, the
+// destination replaced (a new batch), copied, or turned plain.
+TEST(StringColumn, AppendRangeMatchesAppendWithKeptDictionaries) {
+  std::vector<std::string> symbols;
+  for (int i = 0; i < 400; i++) symbols.push_back("BTC-" + std::to_string(i) + "NOV23-" + std::to_string(30000 + i) + "-C");
+  std::mt19937 rng(3);
+  StringColumn src;
+  StringColumn dst, want;
+  std::vector<std::string> rows;
+  for (int block = 0; block < 40; block++) {
+    src.Clear(true, /*keep_dict=*/true);
+    rows.clear();
+    // Later blocks use later symbols: the kept dictionary grows, and holds
+    // entries the block does not use.
+    for (int r = 0; r < 300; r++) rows.push_back(symbols[(block * 8 + rng() % 80) % symbols.size()]);
+    for (const std::string& v : rows) src.Append(v);
+    if (block % 10 == 9) {
+      dst = StringColumn();  // a new batch
+      want = StringColumn();
+    } else if (block == 14) {
+      // A copy grows apart from its original: a map made for the one must
+      // not serve the other.
+      StringColumn copy = dst;
+      copy.Append("only-in-the-copy");
+      copy.AppendRange(src, 0, src.size());
+      EXPECT_EQ(copy.Get(copy.size() - 1), rows.back());
+    }
+    const size_t mid = rows.size() / 3;
+    dst.AppendRange(src, 0, mid);
+    dst.AppendRange(src, mid, rows.size());
+    for (const std::string& v : rows) want.Append(v);
+    ASSERT_EQ(dst.dict(), want.dict()) << "block " << block;
+    ASSERT_EQ(dst.size(), want.size());
+    for (size_t i = 0; i < want.size(); i++) ASSERT_EQ(dst.Get(i), want.Get(i)) << "block " << block << " row " << i;
+  }
+  EXPECT_GT(src.dict().size(), 300u);  // kept across the blocks
+  // A destination whose dictionary fills part way through a range goes
+  // plain there; the values stay right, and the next call (the map now of a
+  // dictionary that is gone) too.
+  StringColumn big;
+  big.Append("v0x");
+  for (size_t i = 0; i < StringColumn::kMaxDictEntries - 6; i++) big.Append("v" + std::to_string(i) + "x");
+  ASSERT_TRUE(big.dict_mode());
+  StringColumn full;
+  for (int i = 0; i < 10; i++) full.Append("other" + std::to_string(i));
+  full.AppendRange(big, 0, big.size());
+  EXPECT_FALSE(full.dict_mode());
+  full.AppendRange(big, 5, 7);
+  ASSERT_EQ(full.size(), 10 + big.size() + 2);
+  EXPECT_EQ(full.Get(9), "other9");
+  EXPECT_EQ(full.Get(10), "v0x");
+  EXPECT_EQ(full.Get(10 + big.size() - 1), "v" + std::to_string(StringColumn::kMaxDictEntries - 7) + "x");
+  EXPECT_EQ(full.Get(10 + big.size() + 1), "v5x");
+}
+
 }  // namespace
 }  // namespace mt::columnar

@@ -308,6 +308,53 @@ TEST(ParallelCsvParser, DictionaryOverflowNullsAndLineEndsAsSequential) {
   CheckAllSettings(text, "synthetic", {4096, 65536, 1 << 20}, {1000, 70000, 1000000}, {7, 1 << 20});
 }
 
+// A grouped file (OPTIONS): thousands of symbols in random order whose set
+// drifts (each symbol trades during a window of the file, so later blocks
+// bring new ones and stop using old ones). Parsed blocks keep their
+// dictionaries from block to block and the join keeps its index map per
+// block and batch (StringColumn::Clear, AppendRange): the batches must still
+// hold exactly the sequential parse's dictionaries, in first-seen order,
+// whatever the block and batch sizes. A symbol set bigger than a block may
+// keep (kKeepDictEntries) takes the path that empties the dictionary.
+std::string GroupedTrades(size_t rows, size_t symbols) {
+  std::mt19937_64 rng(11);
+  std::string s = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+  int64_t ts = 1698796800000000;
+  for (size_t r = 0; r < rows; r++) {
+    ts += static_cast<int64_t>(rng() % 1000);
+    // A window of a quarter of the symbols that slides over the file.
+    const size_t window = std::max<size_t>(1, symbols / 4);
+    const size_t k = (r * (symbols - window) / rows + rng() % window) % symbols;
+    s += "deribit,";
+    s += (k % 2 ? "BTC-" : "ETH-") + std::to_string(1 + k % 28) + "NOV23-" + std::to_string(20000 + 25 * k) +
+         (k % 3 ? "-C," : "-P,");
+    s += std::to_string(ts) + "," + std::to_string(ts + 9) + "," + std::to_string(280000000 + r) + ",";
+    s += rng() % 2 ? "buy," : "sell,";
+    s += "0." + std::to_string(rng() % 9000 + 1000) + "," + std::to_string(rng() % 300) + ".1\n";
+  }
+  return s;
+}
+
+TEST(ParallelCsvParser, GroupedFileDictionariesAsSequential) {
+  const std::string text = GroupedTrades(60000, 3000);
+  {
+    Result seq;
+    ParserOptions opts;
+    opts.batch_rows = 20000;
+    Parse(text, nullptr, opts, 1 << 16, &seq);
+    ASSERT_TRUE(seq.status.ok()) << seq.status.ToString();
+    ASSERT_EQ(3u, seq.out.batches.size());
+    EXPECT_TRUE(seq.out.batches[1].columns[1].str.dict_mode());
+    EXPECT_GT(seq.out.batches[1].columns[1].str.dict().size(), 500u);  // symbol
+    EXPECT_FALSE(seq.out.batches[1].columns[4].str.dict_mode());       // id
+  }
+  CheckAllSettings(text, "grouped", {4096, 65536}, {7000, 20000}, {1 << 20});
+  // 1 MiB blocks of ~6,000 of a window of 8,192 symbols: a parser's
+  // dictionary passes the bound after a block or two and is emptied.
+  const std::string many = GroupedTrades(80000, 4 * columnar::StringColumn::kKeepDictEntries);
+  CheckAllSettings(many, "more symbols than a block keeps", {1 << 20}, {50000}, {1 << 20});
+}
+
 TEST(ParallelCsvParser, BadRowInALateBlockHasItsFileLineNumber) {
   std::string text = SyntheticTrades(20000);
   // Break line 15001 (the header is line 1): its price becomes "12x.5".
