@@ -74,6 +74,7 @@ RES="$DATA/results.tsv"
 # run LABEL THREADS OUTPUT INPUT: one timed run, appended to results.tsv as LABEL THREADS SECONDS RSS_KB CPU_SECONDS
 run() {
   local label=$1 threads=$2 out=$3 input=$4 tf="$DATA/time.txt"
+  sync  # the previous run's dirty pages, which this run's syncfs would otherwise write back
   if ! /bin/sh -c 'ulimit -n 256 && exec "$0" "$@"' /usr/bin/time -f '%e %M %U %S' -o "$tf" \
       "$BIN" convert "$input" --output "$out" --threads "$threads" > /dev/null 2> "$DATA/stderr.txt"; then
     echo "FAILED: $label threads=$threads" >&2
