@@ -132,7 +132,7 @@ Result<size_t> ByteSize(const std::string& what, std::string v) {
 std::vector<FlagSpec> EngineFlags() {
   return {
       {"compression", true, "zstd, snappy or none", "", "zstd"},
-      {"zstd-level", true, "ZSTD level, 1-19", "", "3"},
+      {"zstd-level", true, "ZSTD level, 1-19 (at 3 or below, pages under 256 KiB use level 1)", "", "3"},
       {"batch-size", true, "rows per Parquet row group", "BATCH_SIZE", "1000000"},
       {"threads", true, "encoding threads (default: number of cores)"},
       {"encodings", true, "modern (delta, byte-stream-split) or plain (dictionary and PLAIN only)", "", "modern"},

@@ -142,11 +142,17 @@ Status ThreadedObserver::OnBatch(const columnar::RowGroupData&) { return Check()
 
 Status ThreadedObserver::EndOfInput() {
   if (ended_ || !thread_.joinable()) return Check();
+  if (cancel_ && cancel_->load(std::memory_order_relaxed)) {
+    return Status::Cancelled("interrupted while computing derived data");
+  }
   MT_RETURN_IF_ERROR(PushHeld());
-  ended_ = true;
   auto end = std::make_unique<Chunk>();
   end->end = true;
-  return Push(std::move(end));
+  MT_RETURN_IF_ERROR(Push(std::move(end)));
+  // Only once the end marker is queued: Finish() then waits for the thread
+  // to reach it, which it always does.
+  ended_ = true;
+  return Status::OK();
 }
 
 Status ThreadedObserver::Finish() {

@@ -39,7 +39,7 @@ class ThreadedObserver : public BatchObserver {
   // the thread's scheduling priority (as core/thread_pool.h's workers).
   explicit ThreadedObserver(BatchObserver* inner, size_t max_queued_bytes = kDefaultMaxQueuedBytes,
                             const std::atomic<bool>* cancel = ProcessCancelFlag(), int nice = 0);
-  ~ThreadedObserver() override;  // Abort()s unless finished
+  ~ThreadedObserver() override;  // stops and joins the thread; the owner Abort()s the inner observer
   ThreadedObserver(const ThreadedObserver&) = delete;
   ThreadedObserver& operator=(const ThreadedObserver&) = delete;
 

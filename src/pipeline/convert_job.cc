@@ -317,8 +317,11 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
     total += s;
     largest = std::max(largest, s);
   }
+  // Derived series hold their own row groups and order book per file (a
+  // depth-100 or depth-1000 series tens to hundreds of MB): files with them
+  // go one at a time, so memory is that of one file whatever their number.
   const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(1, opts.threads)), nfiles);
-  const bool by_file = pool && workers > 1 &&
+  const bool by_file = pool && workers > 1 && opts.derived.empty() &&
                        DistinctOutputs(opts.inputs, opts.data_type ? opts.data_type->name : "") &&
                        largest * workers <= total;
   if (!by_file) {

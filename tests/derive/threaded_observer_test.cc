@@ -231,5 +231,40 @@ TEST(ThreadedObserver, TheQueueIsBoundedAndACancelEndsTheWaitForRoom) {
   EXPECT_TRUE(inner.aborted);
 }
 
+// EndOfInput() cancelled while the queue is full queues no end marker; a
+// later Finish() must not wait for the thread to reach one (it returns the
+// cancel). Objects are freed only if Finish() returned: a regression hangs
+// a detached thread rather than the test binary.
+TEST(ThreadedObserver, FinishAfterACancelledEndOfInputReturns) {
+  auto* inner = new FakeObserver;
+  inner->block = true;
+  auto* cancel = new std::atomic<bool>(false);
+  auto* t = new ThreadedObserver(inner, /*max_queued_bytes=*/1, cancel);
+  ASSERT_TRUE(t->OnSchema(Book()).ok());
+  auto* rows = new columnar::RowGroupData(BookRows(Book(), 2 * 16384));
+  ASSERT_TRUE(t->OnRows(*rows, 0, 16384).ok());  // taken by the thread, which blocks in it
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(t->OnRows(*rows, 16384, 2 * 16384).ok());  // queued (the queue was empty)
+  *cancel = true;
+  const Status end = t->EndOfInput();
+  EXPECT_EQ(end.code(), Status::Code::kCancelled) << end.ToString();
+  inner->Release();
+  auto* done = new std::atomic<bool>(false);
+  auto* fin = new Status();
+  std::thread([=] {
+    *fin = t->Finish();
+    *done = true;
+  }).detach();
+  for (int i = 0; i < 50 && !*done; i++) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(done->load()) << "Finish() still waiting 5 s after a cancelled EndOfInput()";
+  EXPECT_EQ(fin->code(), Status::Code::kCancelled) << fin->ToString();
+  delete t;
+  delete inner;
+  delete rows;
+  delete cancel;
+  delete fin;
+  delete done;
+}
+
 }  // namespace
 }  // namespace mt::derive
