@@ -14,6 +14,7 @@
 #include "derive/names.h"
 #include "storage/open_store.h"
 #include "tardis/schema.h"
+#include "support/book_rows.h"
 #include "support/temp_dir.h"
 
 namespace mt::derive {
@@ -22,36 +23,7 @@ namespace {
 // `rows` incremental_book_L2 rows of one instrument: a 20-level snapshot,
 // then one update per local timestamp (every update a book change).
 columnar::RowGroupData BookRows(const tardis::DataTypeSchema& schema, size_t rows, int64_t first_us) {
-  columnar::RowGroupData rg = columnar::MakeRowGroup(schema.ParquetSchema());
-  auto col = [&](std::string_view name) -> columnar::ColumnData& {
-    for (size_t i = 0; i < schema.columns.size(); i++) {
-      if (schema.columns[i].parquet_name == name) return rg.columns[i];
-    }
-    ADD_FAILURE() << "no column " << name;
-    return rg.columns[0];
-  };
-  for (size_t r = 0; r < rows; r++) {
-    const bool snap = first_us == 0 && r < 20;
-    const int64_t local = 1585785600000000 + first_us + static_cast<int64_t>(snap ? 0 : r) * 1000;
-    col("exchange").AddDefined();
-    col("exchange").str.Append("deribit");
-    col("symbol").AddDefined();
-    col("symbol").str.Append("BTC-PERPETUAL");
-    col("timestamp").AddDefined();
-    col("timestamp").i64.push_back(local - 100);
-    col("local_timestamp").AddDefined();
-    col("local_timestamp").i64.push_back(local);
-    col("is_snapshot").AddDefined();
-    col("is_snapshot").b.push_back(snap ? 1 : 0);
-    col("side").AddDefined();
-    col("side").str.Append(r % 2 ? "bid" : "ask");
-    col("price").AddDefined();
-    col("price").f64.push_back(r % 2 ? 9990.0 - static_cast<double>(r % 10) : 10010.0 + static_cast<double>(r % 10));
-    col("amount").AddDefined();
-    col("amount").f64.push_back(1.0 + static_cast<double>(r % 7));
-    rg.num_rows++;
-  }
-  return rg;
+  return testing::BookRows(schema, {.rows = rows, .snapshot_rows = first_us == 0 ? size_t{20} : 0, .first_us = first_us});
 }
 
 struct Fixture {

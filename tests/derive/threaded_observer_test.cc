@@ -23,6 +23,7 @@
 #include "derive/threaded_observer.h"
 #include "storage/open_store.h"
 #include "tardis/schema.h"
+#include "support/book_rows.h"
 #include "support/temp_dir.h"
 
 namespace mt::derive {
@@ -33,44 +34,14 @@ namespace {
 // amount and every 89th a null price (rows that change no level), so value
 // indices differ from row indices.
 columnar::RowGroupData BookRows(const tardis::DataTypeSchema& schema, size_t rows) {
-  columnar::RowGroupData rg = columnar::MakeRowGroup(schema.ParquetSchema());
-  auto col = [&](std::string_view name) -> columnar::ColumnData& {
-    for (size_t i = 0; i < schema.columns.size(); i++) {
-      if (schema.columns[i].parquet_name == name) return rg.columns[i];
-    }
-    ADD_FAILURE() << "no column " << name;
-    return rg.columns[0];
-  };
-  for (size_t r = 0; r < rows; r++) {
-    const bool snap = r < 40;
-    const int64_t local = 1585785600000000 + static_cast<int64_t>(snap ? 0 : r / 3) * 7000;
-    col("exchange").AddDefined();
-    col("exchange").str.Append("deribit");
-    col("symbol").AddDefined();
-    col("symbol").str.Append("BTC-PERPETUAL");
-    col("timestamp").AddDefined();
-    col("timestamp").i64.push_back(local - 100);
-    col("local_timestamp").AddDefined();
-    col("local_timestamp").i64.push_back(local);
-    col("is_snapshot").AddDefined();
-    col("is_snapshot").b.push_back(snap ? 1 : 0);
-    col("side").AddDefined();
-    col("side").str.Append(r % 2 ? "bid" : "ask");
-    if (r % 89 == 88) {
-      col("price").AddNull(r);
-    } else {
-      col("price").AddDefined();
-      col("price").f64.push_back(r % 2 ? 9990.0 - static_cast<double>(r % 23) : 10010.0 + static_cast<double>(r % 23));
-    }
-    if (r % 97 == 96) {
-      col("amount").AddNull(r);
-    } else {
-      col("amount").AddDefined();
-      col("amount").f64.push_back(r % 11 == 0 ? 0.0 : 1.0 + static_cast<double>(r % 7));
-    }
-    rg.num_rows++;
-  }
-  return rg;
+  return testing::BookRows(schema, {.rows = rows,
+                                    .snapshot_rows = 40,
+                                    .rows_per_timestamp = 3,
+                                    .step_us = 7000,
+                                    .price_spread = 23,
+                                    .null_price_every = 89,
+                                    .null_amount_every = 97,
+                                    .zero_amount_every = 11});
 }
 
 std::map<std::string, std::string> FilesIn(const std::string& root) {
