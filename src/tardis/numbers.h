@@ -1,6 +1,7 @@
 // Number parsing for Tardis CSV fields. Tardis writes numbers in shortest
 // decimal form ("8531.5", "0.00000459"); those take a fast exact path, and
-// anything else (exponents, more than 15 significant digits) goes to strtod.
+// anything else (exponents, more than 15 significant digits, as in
+// "4645.400000000001") an exact general one.
 #pragma once
 
 #include <cstdint>
@@ -34,8 +35,10 @@ inline bool ParseInt64(const char* p, const char* end, int64_t* out) {
   return true;
 }
 
-// Reference path: strtod on a NUL-terminated copy. Accepts what JavaScript's
-// number-to-string can produce (exponents, "Infinity" is rejected).
+// The general path: the correctly rounded double of any decimal text strtod
+// accepts (std::from_chars; strtod itself for a leading '+' and values out
+// of range). Accepts what JavaScript's number-to-string can produce
+// (exponents; "Infinity" is rejected).
 bool ParseDoubleSlow(const char* p, const char* end, double* out);
 
 // Parses a double in [p, end). Exact: the result is the correctly rounded
