@@ -325,21 +325,25 @@ Status DeriveEngine::Flush(Series* s) {
   MT_RETURN_IF_ERROR(CheckCancel());
   RowGroupData rg = std::move(s->pending);
   s->pending = columnar::MakeRowGroup(s->schema);
-  // A series that filled a row group most likely fills the next: room for
-  // it at once, instead of growing each column by doubling (copies, and
-  // fresh memory faulted in).
-  if (rg.num_rows >= MaxRows(*s)) {
-    for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
-      columnar::ColumnData& col = s->pending.columns[c];
-      if (col.kind == columnar::ColumnKind::kDouble) col.f64.reserve(rg.num_rows);
-    }
-  }
+  const size_t rows = rg.num_rows;
   const auto& ts = rg.columns[kLocalTimestampColumn].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
   s->last_ts = ts.back();
-  s->info.rows += rg.num_rows;
-  if (!s->writer) return Status::OK();
-  return s->writer->WriteRowGroup(std::move(rg));
+  s->info.rows += rows;
+  if (s->writer) MT_RETURN_IF_ERROR(s->writer->WriteRowGroup(std::move(rg)));
+  rg = RowGroupData();
+  // A series that filled a row group most likely fills the next: room for
+  // it at once, instead of growing each column by doubling (copies, and
+  // fresh memory faulted in). Made once the full one is written and freed,
+  // so the next reuses its memory: a deep series' row group is tens of MB,
+  // and on huge pages reserved room is touched room.
+  if (rows >= MaxRows(*s)) {
+    for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
+      columnar::ColumnData& col = s->pending.columns[c];
+      if (col.kind == columnar::ColumnKind::kDouble) col.f64.reserve(rows);
+    }
+  }
+  return Status::OK();
 }
 
 Status DeriveEngine::CompleteSeries(Instrument* in, Series* s) {
