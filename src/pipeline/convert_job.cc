@@ -29,6 +29,12 @@ namespace mt::pipeline {
 
 namespace {
 
+// Files converted side by side (RunConvertJob): their shared parse-buffer
+// budget, the least batch each gets from it, and how many go at once.
+constexpr size_t kSideBySideBatchBytes = 64u << 20;
+constexpr size_t kMinSideBySideBatchBytes = 8u << 20;
+constexpr size_t kMaxFilesSideBySide = 8;
+
 // Instruments whose series one pass computes beside the parse (each holds an
 // open object per series); more, and they are computed from the raw objects
 // afterwards (DeriveEngine::overflowed).
@@ -285,6 +291,20 @@ bool DistinctOutputs(const std::vector<std::string>& inputs, const std::string& 
   return true;
 }
 
+// Files side by side share one parse-buffer budget, as download's items in
+// flight do: a file holds a small multiple of its batch (the batch being
+// parsed, the row group being encoded), so each file with a whole batch of
+// its own made memory grow with the thread count (8 files at --threads 8:
+// 689 MB). Each gets kSideBySideBatchBytes / N, at least
+// kMinSideBySideBatchBytes, and at most kMaxFilesSideBySide go at once (the
+// pool's other threads encode for them). Their row groups are smaller.
+SideBySidePlan SideBySide(int threads, size_t nfiles, size_t batch_bytes) {
+  SideBySidePlan p;
+  p.files = std::max<size_t>(1, std::min<size_t>({static_cast<size_t>(std::max(1, threads)), nfiles, kMaxFilesSideBySide}));
+  p.batch_bytes = std::min(batch_bytes, std::max(kSideBySideBatchBytes / p.files, kMinSideBySideBatchBytes));
+  return p;
+}
+
 ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
                              const std::function<void(const ConvertFileResult&)>& on_file) {
   ConvertSummary summary;
@@ -320,7 +340,8 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   // Derived series hold their own row groups and order book per file (a
   // depth-100 or depth-1000 series tens to hundreds of MB): files with them
   // go one at a time, so memory is that of one file whatever their number.
-  const size_t workers = std::min<size_t>(static_cast<size_t>(std::max(1, opts.threads)), nfiles);
+  const SideBySidePlan side = SideBySide(opts.threads, nfiles, settings.parser.batch_bytes);
+  const size_t workers = side.files;
   const bool by_file = pool && workers > 1 && opts.derived.empty() &&
                        DistinctOutputs(opts.inputs, opts.data_type ? opts.data_type->name : "") &&
                        largest * workers <= total;
@@ -333,6 +354,7 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   } else {
     ConvertSettings per_file = settings;
     per_file.parallel_parse = false;
+    per_file.parser.batch_bytes = side.batch_bytes;
     std::vector<size_t> order(nfiles);
     for (size_t i = 0; i < nfiles; i++) order[i] = i;
     std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return sizes[a] > sizes[b]; });

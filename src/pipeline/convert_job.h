@@ -55,11 +55,11 @@ struct ConvertSummary {
 // file written is reported). Failures are logged and counted; a failed file
 // writes nothing and the others go on.
 //
-// Several files run side by side (a file each on up to `threads` workers,
-// biggest first, parsed on its worker and encoded on the shared pool) when
-// no two inputs can write the same object (DistinctOutputs) and no file is
-// more than its share of the bytes; otherwise one after another, each
-// parsed on every core.
+// Several files run side by side (a file each on SideBySide().files
+// workers, biggest first, parsed on its worker and encoded on the shared
+// pool) when no two inputs can write the same object (DistinctOutputs) and
+// no file is more than its share of the bytes; otherwise one after another,
+// each parsed on every core.
 ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
                              const std::function<void(const ConvertFileResult&)>& on_file);
 
@@ -69,5 +69,15 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
 // symbol: then their outputs cannot collide, and the order they finish in
 // cannot decide which file's rows an object holds.
 bool DistinctOutputs(const std::vector<std::string>& inputs, const std::string& forced_type);
+
+// How files go side by side with `threads` threads: how many at once, and
+// the parse batch (ParserOptions::batch_bytes) each gets, out of one budget
+// they share, so memory does not grow with the thread count. `batch_bytes`
+// is the batch a file gets alone (the most it gets).
+struct SideBySidePlan {
+  size_t files = 1;
+  size_t batch_bytes = 0;
+};
+SideBySidePlan SideBySide(int threads, size_t nfiles, size_t batch_bytes);
 
 }  // namespace mt::pipeline

@@ -34,6 +34,30 @@ TEST(DistinctOutputs, NamedFilesOfDifferentItemsOnly) {
   EXPECT_TRUE(DistinctOutputs({}, ""));
 }
 
+TEST(SideBySide, FilesShareOneBatchBudgetWhateverTheThreads) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  const size_t alone = 64 * kMiB;  // the parser's default batch
+  SideBySidePlan p = SideBySide(2, 5, alone);
+  EXPECT_EQ(p.files, 2u);
+  EXPECT_EQ(p.batch_bytes, 32 * kMiB);
+  p = SideBySide(4, 2, alone);  // fewer files than threads
+  EXPECT_EQ(p.files, 2u);
+  EXPECT_EQ(p.batch_bytes, 32 * kMiB);
+  p = SideBySide(8, 8, alone);
+  EXPECT_EQ(p.files, 8u);
+  EXPECT_EQ(p.batch_bytes, 8 * kMiB);
+  // More threads than that: still 8 files of 8 MiB, so memory stops growing.
+  p = SideBySide(64, 100, alone);
+  EXPECT_EQ(p.files, 8u);
+  EXPECT_EQ(p.batch_bytes, 8 * kMiB);
+  // A file whose own batch is smaller keeps it.
+  p = SideBySide(2, 2, 4 * kMiB);
+  EXPECT_EQ(p.batch_bytes, 4 * kMiB);
+  p = SideBySide(1, 3, alone);
+  EXPECT_EQ(p.files, 1u);
+  EXPECT_EQ(p.batch_bytes, alone);
+}
+
 TEST(RunConvertJob, ReportsEachFileInInputOrder) {
   const testing::TempDir tmp("mt_convert_job_");
   const std::string& dir = tmp.path();
