@@ -1,6 +1,7 @@
 #include "parquet/column_writer.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 
@@ -157,6 +158,12 @@ class DoubleDictionary {
     }
   }
   static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+
+ public:
+  // Gives back every buffer (EncodeColumnChunk on a thread that keeps no scratch).
+  void Release() { *this = DoubleDictionary(); }
+
+ private:
   std::vector<uint64_t> keys_;
   std::vector<uint32_t> slots_;
   size_t mask_ = 0;
@@ -367,8 +374,59 @@ bool SharesPrefixes(const StringColumn& s) {
 
 }  // namespace
 
+namespace {
+
+// Threads keep their encoding scratch (below) between column chunks, a few
+// at most (KeepsEncodeScratch): a thread's scratch grows to its biggest chunk's
+// size (tens of MB for a 1M-row column), so on a many-core machine every
+// pool thread keeping its own made memory grow with --threads. The first
+// threads to encode keep it (no fresh pages to fault in per chunk); later
+// ones free it after each chunk.
+
+
+// A thread's scratch: kept from chunk to chunk, so no fresh pages to fault
+// in and zero for every column chunk (on the threads that keep it).
+struct EncodeScratch {
+  DoubleDictionary ddict;
+  std::string body;
+  PodVector<uint8_t> ones;  // definition levels of a column without nulls
+};
+EncodeScratch& ThreadScratch() {
+  thread_local EncodeScratch scratch;
+  return scratch;
+}
+void ReleaseEncodeScratch() {
+  EncodeScratch& s = ThreadScratch();
+  s.ddict.Release();
+  std::string().swap(s.body);
+  s.ones = PodVector<uint8_t>();
+  ReleaseCompressionScratch();
+}
+
+Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
+                                    Compressor* compressor, EncodedChunk* out, Compressor* fast,
+                                    size_t fast_below);
+
+}  // namespace
+
+bool KeepsEncodeScratch() {
+  static std::atomic<int> keepers{0};
+  thread_local const bool keeps = keepers.fetch_add(1, std::memory_order_relaxed) < kEncodeScratchThreads;
+  return keeps;
+}
+
 Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
                          Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below) {
+  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, compressor, out, fast, fast_below);
+  if (!KeepsEncodeScratch()) ReleaseEncodeScratch();
+  return st;
+}
+
+namespace {
+
+Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
+                                    Compressor* compressor, EncodedChunk* out, Compressor* fast,
+                                    size_t fast_below) {
   *out = EncodedChunk();
   out->num_values = static_cast<int64_t>(num_rows);
   out->null_count = static_cast<int64_t>(col.null_count);
@@ -377,12 +435,10 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
   bool stats_done = false;
 
   // Choose the value encoding; dictionary values come with their indices.
-  // Scratch buffers are per thread and keep their memory across chunks (no
-  // fresh pages to fault in and zero for every column chunk).
   Encoding enc = Encoding::kPlain;
   const uint32_t* indices = nullptr;
-  thread_local DoubleDictionary ddict;
-  thread_local std::string body;
+  DoubleDictionary& ddict = ThreadScratch().ddict;
+  std::string& body = ThreadScratch().body;
   const bool constant = col.kind == ColumnKind::kString && col.str.constant();
   if (col.kind == ColumnKind::kString && col.str.dict_mode() && nvals > 0) {
     enc = Encoding::kRleDictionary;
@@ -435,7 +491,7 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
     if (col.nullable) {
       const uint8_t* def;
       if (col.defined.empty()) {  // every row has a value
-        thread_local PodVector<uint8_t> ones;
+        PodVector<uint8_t>& ones = ThreadScratch().ones;
         if (ones.size() < rows) {
           ones.resize(rows);
           std::memset(ones.data(), 1, rows);
@@ -501,5 +557,7 @@ Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOpt
   out->compressed_bytes = static_cast<int64_t>(out->bytes.size());
   return Status::OK();
 }
+
+}  // namespace
 
 }  // namespace mt::parquet

@@ -43,6 +43,13 @@ struct EncodedChunk {
 // ones cost more to sample than the trial can save.
 constexpr size_t kLevelTrialBytes = 256u << 10;
 
+// Whether the calling thread keeps its encoding scratch (and compressors)
+// from one column chunk to the next. A few threads do (the first to ask);
+// the others free it after each chunk, so memory does not grow with the
+// number of threads that encode.
+bool KeepsEncodeScratch();
+constexpr int kEncodeScratchThreads = 3;  // threads that keep it, at most
+
 // `fast` (optional, same codec at a lower level) is used for the data pages
 // when a sample shows it compresses them as well as `compressor`, and for
 // every page (dictionary or data) smaller than `fast_below` bytes.

@@ -32,6 +32,12 @@ Buffer& ThreadBuffer() {
   return buf;
 }
 
+}  // namespace
+
+void ReleaseCompressionScratch() { ThreadBuffer() = Buffer(); }
+
+namespace {
+
 class NoneCompressor final : public Compressor {
  public:
   Result<std::string_view> CompressView(std::string_view in) override { return in; }

@@ -26,6 +26,9 @@ class Compressor {
 
 // level is used by ZSTD only.
 std::unique_ptr<Compressor> NewCompressor(Codec codec, int level);
+// Frees the calling thread's output buffer of CompressView() (kept from call
+// to call); views it returned are invalid after.
+void ReleaseCompressionScratch();
 // "zstd" | "snappy" | "none"/"uncompressed"
 Result<Codec> ParseCodec(std::string_view name);
 const char* CodecName(Codec c);

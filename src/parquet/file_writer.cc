@@ -38,7 +38,10 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
   // for about the same bytes (a grouped file's thousands of small chunks;
   // bench/README.md). A higher level, asked for, is kept.
   const size_t fast_below = opts.zstd_level <= 3 ? kLevelTrialBytes : 0;
-  MT_RETURN_IF_ERROR(EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get(), fast_below));
+  Status st = EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get(), fast_below);
+  // A ZSTD context holds a workspace sized for the biggest input it saw.
+  if (!KeepsEncodeScratch()) comp.reset(), fast.reset();
+  if (!st.ok()) return st;
   return chunk;
 }
 

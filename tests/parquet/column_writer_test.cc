@@ -12,6 +12,8 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <thread>
+#include <vector>
 
 #include "parquet/column_writer.h"
 #include "parquet/file_reader.h"
@@ -160,6 +162,40 @@ TEST(ColumnWriter, ChunksAreIndependentOfEarlierChunks) {
   EXPECT_EQ(mn, ts.i64.front());
   EXPECT_EQ(mx, ts.i64.back());
   EXPECT_EQ(t.value_encoding, Encoding::kDeltaBinaryPacked);
+}
+
+// A few threads keep their encoding scratch from chunk to chunk, the others
+// free it (and their compressors) after each: the same chunk bytes either
+// way, and no more than kEncodeScratchThreads threads keep it.
+TEST(ColumnWriter, ThreadsBeyondTheScratchKeepersEncodeTheSameBytes) {
+  std::vector<double> prices;
+  for (int i = 0; i < 200000; i++) prices.push_back(8500 + (i * 7919 % 4001) * 0.5);
+  const ColumnData col = Doubles(prices);
+  WriterOptions opts;
+  opts.codec = Codec::kZstd;
+  constexpr int kThreads = 8;
+  std::vector<std::string> bytes(kThreads), again(kThreads);
+  std::vector<int> keeps(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      Result<EncodedChunk> a = EncodeChunkOnThisThread(col, prices.size(), opts);
+      Result<EncodedChunk> b = EncodeChunkOnThisThread(col, prices.size(), opts);  // after a release, or reusing
+      if (a.ok()) bytes[t] = a->bytes;
+      if (b.ok()) again[t] = b->bytes;
+      keeps[t] = KeepsEncodeScratch() ? 1 : 0;
+    });
+  }
+  for (auto& th : threads) th.join();
+  const EncodedChunk here = Encode(col, prices.size());
+  ASSERT_FALSE(here.bytes.empty());
+  for (int t = 0; t < kThreads; t++) {
+    EXPECT_EQ(bytes[t], again[t]) << "thread " << t;
+    EXPECT_EQ(bytes[t], bytes[0]) << "thread " << t;
+  }
+  // Other tests' threads may hold keeper places already; never more than the bound.
+  EXPECT_LE(std::count(keeps.begin(), keeps.end(), 1), kEncodeScratchThreads);
+  EXPECT_GE(std::count(keeps.begin(), keeps.end(), 0), kThreads - kEncodeScratchThreads);
 }
 
 // Pages below fast_below go through the fast compressor without a trial;
