@@ -1,5 +1,6 @@
 #include "tardis/csv_parser.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #if defined(__SSE2__)
@@ -200,7 +201,12 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
     schema_ = &schema;
     SelectRowParser();
     plain_hint_ = plain_strings;
-    StartBatch(reserve_rows);
+    // The rows this block holds, at most: the caller's guess assumes short
+    // rows, and a wide row (an options chain's twenty columns) made every
+    // column reserve four times its rows. The room stays with the block for
+    // the blocks parsed into it later, so it is counted once.
+    const size_t lines = static_cast<size_t>(std::count(data, data + n, '\n'));
+    StartBatch(std::min(reserve_rows, lines + 16));
   }
   MT_RETURN_IF_ERROR(Feed(data, n));
   if (!carry_.empty()) {  // the file's last line, with no newline after it

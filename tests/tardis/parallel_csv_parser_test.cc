@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -225,6 +226,32 @@ TEST(ParallelCsvParser, SmallFileBatchIsSizedToItsRows) {
   ASSERT_TRUE(r2.status.ok()) << r2.status.message();
   ASSERT_EQ(r2.out.batches.size(), 1u);
   EXPECT_GE(r2.out.batches[0].columns[2].i64.capacity(), 50000u);
+}
+
+// A block reserves room for the rows it holds, not for the caller's guess
+// (sized for short rows): a block of book_snapshot_25 rows (104 columns)
+// reserved a million rows per column here before.
+TEST(ParallelCsvParser, BlockReservesAtMostItsLines) {
+  const std::string text = Gunzip(mt::testing::ReadFile(
+      mt::testing::FixturePath("binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv.gz")));
+  const size_t body = text.find('\n') + 1;
+  const size_t lines = static_cast<size_t>(std::count(text.begin() + body, text.end(), '\n'));
+  ASSERT_GT(lines, 5u);
+  const DataTypeSchema* schema = FindSchema("book_snapshot_25");
+  ASSERT_NE(schema, nullptr);
+  CsvParser block("in.csv", nullptr, nullptr);
+  ASSERT_TRUE(block.ParseBlock(*schema, std::vector<bool>(schema->columns.size(), false), 1 << 20, text.data() + body,
+                               text.size() - body)
+                  .ok());
+  const RowGroupData& b = block.batch();
+  ASSERT_GE(b.num_rows, lines);
+  size_t doubles = 0;
+  for (const auto& col : b.columns) {
+    if (col.kind != columnar::ColumnKind::kDouble) continue;
+    doubles++;
+    EXPECT_LE(col.f64.capacity(), lines + 16 + 1);
+  }
+  EXPECT_EQ(doubles, 100u);
 }
 
 // trades rows with a unique id per row (the dictionary overflows and the
