@@ -372,20 +372,9 @@ bool SharesPrefixes(const StringColumn& s) {
   return total > 0 && shared * 2 >= total;
 }
 
-}  // namespace
-
-namespace {
-
-// Threads keep their encoding scratch (below) between column chunks, a few
-// at most (KeepsEncodeScratch): a thread's scratch grows to its biggest chunk's
-// size (tens of MB for a 1M-row column), so on a many-core machine every
-// pool thread keeping its own made memory grow with --threads. The first
-// threads to encode keep it (no fresh pages to fault in per chunk); later
-// ones free it after each chunk.
-
-
 // A thread's scratch: kept from chunk to chunk, so no fresh pages to fault
-// in and zero for every column chunk (on the threads that keep it).
+// in and zero for every column chunk, by the threads that keep it
+// (KeepsEncodeScratch).
 struct EncodeScratch {
   DoubleDictionary ddict;
   std::string body;
@@ -409,6 +398,10 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 
 }  // namespace
 
+// A thread's scratch grows to its biggest chunk's size (several times the
+// chunk's values), so every pool thread of a many-core machine keeping its
+// own made memory grow with --threads: the first threads to encode keep it,
+// the later ones free it after each chunk.
 bool KeepsEncodeScratch() {
   static std::atomic<int> keepers{0};
   thread_local const bool keeps = keepers.fetch_add(1, std::memory_order_relaxed) < kEncodeScratchThreads;

@@ -294,8 +294,8 @@ bool DistinctOutputs(const std::vector<std::string>& inputs, const std::string& 
 // Files side by side share one parse-buffer budget, as download's items in
 // flight do: a file holds a small multiple of its batch (the batch being
 // parsed, the row group being encoded), so each file with a whole batch of
-// its own made memory grow with the thread count (8 files at --threads 8:
-// 689 MB). Each gets kSideBySideBatchBytes / N, at least
+// its own made memory grow with the thread count (bench/README.md, "Memory
+// against the thread count"). Each gets kSideBySideBatchBytes / N, at least
 // kMinSideBySideBatchBytes, and at most kMaxFilesSideBySide go at once (the
 // pool's other threads encode for them). Their row groups are smaller.
 SideBySidePlan SideBySide(int threads, size_t nfiles, size_t batch_bytes) {

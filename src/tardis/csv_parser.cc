@@ -202,9 +202,9 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
     SelectRowParser();
     plain_hint_ = plain_strings;
     // The rows this block holds, at most: the caller's guess assumes short
-    // rows, and a wide row (an options chain's twenty columns) made every
-    // column reserve four times its rows. The room stays with the block for
-    // the blocks parsed into it later, so it is counted once.
+    // rows, and wide ones (an options chain's, a book snapshot's) made every
+    // column reserve several times its rows. The room stays with the block
+    // for the blocks parsed into it later, so the lines are counted once.
     const size_t lines = static_cast<size_t>(std::count(data, data + n, '\n'));
     StartBatch(std::min(reserve_rows, lines + 16));
   }
