@@ -402,10 +402,25 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 // chunk's values), so every pool thread of a many-core machine keeping its
 // own made memory grow with --threads: the first threads to encode keep it,
 // the later ones free it after each chunk.
+// A thread holds its place from its first chunk until it exits (pool
+// threads for the run; a grouped file's assembly threads and the derive
+// thread for one file), so later threads take the places of those gone.
 bool KeepsEncodeScratch() {
   static std::atomic<int> keepers{0};
-  thread_local const bool keeps = keepers.fetch_add(1, std::memory_order_relaxed) < kEncodeScratchThreads;
-  return keeps;
+  struct Place {
+    bool held = false;
+    Place() {
+      int n = keepers.load(std::memory_order_relaxed);
+      while (n < kEncodeScratchThreads && !keepers.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) {
+      }
+      held = n < kEncodeScratchThreads;
+    }
+    ~Place() {
+      if (held) keepers.fetch_sub(1, std::memory_order_relaxed);
+    }
+  };
+  thread_local const Place place;
+  return place.held;
 }
 
 Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,

@@ -44,9 +44,9 @@ struct EncodedChunk {
 constexpr size_t kLevelTrialBytes = 256u << 10;
 
 // Whether the calling thread keeps its encoding scratch (and compressors)
-// from one column chunk to the next. A few threads do (the first to ask);
-// the others free it after each chunk, so memory does not grow with the
-// number of threads that encode.
+// from one column chunk to the next. A few threads at a time do (the first
+// to ask, until they exit); the others free it after each chunk, so memory
+// does not grow with the number of threads that encode.
 bool KeepsEncodeScratch();
 constexpr int kEncodeScratchThreads = 3;  // threads that keep it, at most
 

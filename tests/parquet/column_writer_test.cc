@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <latch>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -177,6 +178,7 @@ TEST(ColumnWriter, ThreadsBeyondTheScratchKeepersEncodeTheSameBytes) {
   std::vector<std::string> bytes(kThreads), again(kThreads);
   std::vector<int> keeps(kThreads);
   std::vector<std::thread> threads;
+  std::latch all_asked(kThreads);  // no thread exits (giving its place back) before all have one or none
   for (int t = 0; t < kThreads; t++) {
     threads.emplace_back([&, t] {
       Result<EncodedChunk> a = EncodeChunkOnThisThread(col, prices.size(), opts);
@@ -184,6 +186,7 @@ TEST(ColumnWriter, ThreadsBeyondTheScratchKeepersEncodeTheSameBytes) {
       if (a.ok()) bytes[t] = a->bytes;
       if (b.ok()) again[t] = b->bytes;
       keeps[t] = KeepsEncodeScratch() ? 1 : 0;
+      all_asked.arrive_and_wait();
     });
   }
   for (auto& th : threads) th.join();
@@ -193,9 +196,18 @@ TEST(ColumnWriter, ThreadsBeyondTheScratchKeepersEncodeTheSameBytes) {
     EXPECT_EQ(bytes[t], again[t]) << "thread " << t;
     EXPECT_EQ(bytes[t], bytes[0]) << "thread " << t;
   }
-  // Other tests' threads may hold keeper places already; never more than the bound.
+  // Other threads (this one among them) may hold places; never more than the bound.
   EXPECT_LE(std::count(keeps.begin(), keeps.end(), 1), kEncodeScratchThreads);
   EXPECT_GE(std::count(keeps.begin(), keeps.end(), 0), kThreads - kEncodeScratchThreads);
+
+  // A thread that exits gives its place back: threads one at a time, each
+  // after the last has gone, all find one (the only other thread alive,
+  // this one, holds one place at most).
+  int kept = 0;
+  for (int t = 0; t < kThreads; t++) {
+    std::thread([&] { kept += KeepsEncodeScratch() ? 1 : 0; }).join();
+  }
+  EXPECT_EQ(kept, kThreads);
 }
 
 // Pages below fast_below go through the fast compressor without a trial;
