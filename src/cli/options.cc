@@ -402,7 +402,7 @@ Result<DownloadOptions> DownloadOptionsFromArgs(const ParsedArgs& args, const Co
   MT_ASSIGN_OR_RETURN(o.download.retry, RetryFromConfig(ctx));
   MT_RETURN_IF_ERROR(ItemBoundsFromConfig(ctx, &o.download));
   MT_ASSIGN_OR_RETURN(o.buffer_mb,
-                      PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "128"), 16, 1 << 20));
+                      PositiveInt("DOWNLOAD_BUFFER_MB", ctx.config.GetOr("DOWNLOAD_BUFFER_MB", "96"), 16, 1 << 20));
   MT_ASSIGN_OR_RETURN(o.download.derived, DeriveFromArgs(args));
   MT_ASSIGN_OR_RETURN(o.shard, RunShardFromArgs(args, ctx));
   o.dry_run = args.Has("dry-run");

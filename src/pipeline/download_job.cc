@@ -329,13 +329,14 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   if (options.threads > 1) pool = std::make_unique<ThreadPool>(options.threads);
   opts.convert.writer.pool = pool.get();
   // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default
-  // 128): each gets budget/N, at most the convert default of 64 MiB. A file in
-  // flight holds a small multiple of its share (the batch being parsed, the
-  // row group being encoded, vector slack), so peak RSS does not grow with N
-  // (bench/README.md, download).
-  // Row groups shrink accordingly (8 in flight: ~16 MiB of values each).
+  // 96): each gets budget/N, at least 4 MiB and at most the convert default
+  // of 64 MiB. A file in flight holds a small multiple of its share (the
+  // batch being parsed, the row group being encoded, vector slack), so peak
+  // RSS does not grow with N up to budget / 4 MiB files in flight
+  // (bench/README.md, download and "Memory against the thread count").
+  // Row groups shrink accordingly (8 in flight: ~12 MiB of values each).
   const size_t share = (options.buffer_mb << 20) / static_cast<size_t>(std::max(1, opts.concurrency));
-  opts.convert.parser.batch_bytes = std::clamp<size_t>(share, 8u << 20, opts.convert.parser.batch_bytes);
+  opts.convert.parser.batch_bytes = std::clamp<size_t>(share, 4u << 20, opts.convert.parser.batch_bytes);
   std::function<void(const ItemResult&)> on_item = options.on_item;
   // The store records its layout before the run's first object
   // (storage::RecordLayoutOnFirstWrite), so a run that writes nothing (a

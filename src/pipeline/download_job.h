@@ -55,7 +55,7 @@ struct DownloadJobOptions {
   DownloadOptions download;  // store, keys and cancel are set by the job
   int threads = 1;           // encoding threads shared by the files in flight
   // Parse buffers of all files in flight (DOWNLOAD_BUFFER_MB).
-  size_t buffer_mb = 128;
+  size_t buffer_mb = 96;
   bool dry_run = false;        // plan only: the report lists the items
   std::optional<EstimateOptions> estimate;  // dry run: sample the dataset sizes too
   std::string summary_json;    // a file for the run summary; "" none
