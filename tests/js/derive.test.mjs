@@ -561,6 +561,13 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
     // A derived name in --data-types: its source's files are not expected themselves.
     r = await v('book_snapshot_5_1s,book_snapshot_10_0ms');
     assert.equal(r.code, 1, r.stdout + r.stderr);
+    // Names longer than the table's first column (grouped snapshots) widen it: every count stays
+    // under its heading.
+    const wide = await v('book_snapshot_25_grouped0.5_100ms,book_snapshot_5_1s');
+    const table = wide.stdout.split('\n').filter((l) => /^(data_type|book_snapshot\S*|total) /.test(l));
+    assert.equal(table.length, 4, wide.stdout);
+    const ends = (l) => [...l.matchAll(/\S+/g)].map((m) => m.index + m[0].length).slice(1);
+    for (const l of table.slice(1)) assert.deepEqual(ends(l), ends(table[0]), wide.stdout);
     assert.match(r.stdout, /^book_snapshot_5_1s +1 +1 /m);
     assert.match(r.stdout, /^book_snapshot_10_0ms +1 +0 /m);
     assert.doesNotMatch(r.stdout, /^incremental_book_L2 /m);
