@@ -543,6 +543,13 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
     const t = await runAsync(planArgs.filter((a) => a !== '--json'), env);
     assert.match(t.stdout, /4 items and 4 derived items/);
     assert.match(t.stdout, /2020-04-01 +trade_bar_1m +trades +bitmex +XBTUSD/);
+    // A name longer than the derived table's column widens it: every row's columns start under their heading.
+    const wide = await runAsync(['plan', '--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL', '--data-types',
+      'incremental_book_L2', '--derive', 'book_snapshot_25_grouped0.5_100ms,book_snapshot_5_1s', '--output', out], env);
+    const rows = wide.stdout.split('\n\n')[1].split('\n').filter((l) => /^(day|2020)/.test(l));
+    assert.equal(rows.length, 3, wide.stdout);
+    const starts = (l) => [...l.matchAll(/\S+/g)].map((m) => m.index);
+    for (const l of rows.slice(1)) assert.deepEqual(starts(l), starts(rows[0]), wide.stdout);
     const before = requests();
     const d = await dl(['--dry-run']);
     assert.equal(d.code, 0, d.stderr);
