@@ -301,6 +301,9 @@ describe('convert --derive: usage', () => {
     ['book_snapshot_1001_1s', /over the maximum 1000/],
     ['trade_bar_5h', /accepted forms/],
     ['quotes_1s', /unknown derived data type/],
+    // Once an int64 overflow: a garbage name, then an abort (exit 134) when the skip was reported.
+    ['trade_bar_999999999999m', /at most 10\^15 ms/],
+    ['book_snapshot_2_grouped0.0000000000000000000000001_1s', /at most 24 characters/],
   ]) {
     it(`--derive ${bad} is a usage error naming the accepted forms`, () => {
       const out = mkTmp(ROOT_TMP, `usage-${bad}`);
