@@ -48,9 +48,13 @@ async function* csvRows(file) {
 }
 
 async function* bookChanges(file) {
+  yield* bookChangesOf(csvRows(file));
+}
+
+async function* bookChangesOf(rows) {
   let cur = null;
   const lastWasSnapshot = new Map();
-  for await (const r of csvRows(file)) {
+  for await (const r of rows) {
     const snap = r.is_snapshot === 'true';
     if (!cur || cur.symbol !== r.symbol || cur.local !== r.local_timestamp || cur.snap !== snap) {
       if (cur) yield cur.msg;
@@ -291,6 +295,66 @@ describe('convert --derive: identical to tardis-dev compute() on generated days'
       ['trade_bar_100ms', 'trade_bar_1s', 'trade_bar_1m', 'trade_bar_100ticks', 'trade_bar_7ticks', 'trade_bar_50.5vol'],
       { instrumentKey: 'BINANCE-FUTURES:PERPETUAL:BTC-USDT', day: '2020-04-02' });
     assert.ok(counts.trade_bar_1m >= 40 && counts.trade_bar_100ticks === 2000 && counts['trade_bar_50.5vol'] > 1000, JSON.stringify(counts));
+  });
+});
+
+describe('convert --derive: a grouped book file, each instrument its own series', () => {
+  // docs/DERIVED.md: in a grouped file the book changes are the runs of each instrument's own rows,
+  // as in the instrument's own file; tardis-dev runs here on the messages built from those rows.
+  it('two instruments whose rows alternate within one local_timestamp, as tardis-dev computes each from its rows', async () => {
+    const dir = mkTmp(ROOT_TMP, 'gen-grouped-book');
+    const btc = path.join(dir, 'BTC-PERPETUAL.csv.gz');
+    writeBookDay(btc, { rows: 100_000, levels: 300, seed: 5, span_us: 600e6 });
+    const btcLines = zlib.gunzipSync(fs.readFileSync(btc)).toString('utf8').trimEnd().split('\n');
+    // The second instrument's rows are the first's with a quarter of the price (exact in binary):
+    // the same arrival times, so the two instruments' changes coincide.
+    const ethLines = btcLines.map((l, k) => {
+      if (k === 0) return l;
+      const f = l.split(',');
+      f[1] = 'ETH-PERPETUAL';
+      f[6] = String(Number(f[6]) / 4);
+      return f.join(',');
+    });
+    const parts = [{ symbol: 'BTC-PERPETUAL', key: 'DERIBIT:PERPETUAL:BTC-USD', lines: btcLines },
+      { symbol: 'ETH-PERPETUAL', key: 'DERIBIT:PERPETUAL:ETH-USD', lines: ethLines }];
+    const header = parts[0].lines[0];
+    const [a, b] = parts.map((p) => p.lines.slice(1));
+    const loc = (l) => Number(l.split(',')[3]);
+    // Merged by local_timestamp, one row of each in turn where they tie: A, B, A, B, ...
+    const merged = [];
+    let i = 0, j = 0, turn = 0;
+    while (i < a.length || j < b.length) {
+      const la = i < a.length ? loc(a[i]) : Infinity, lb = j < b.length ? loc(b[j]) : Infinity;
+      merged.push(la < lb || (la === lb && turn++ % 2 === 0) ? a[i++] : b[j++]);
+    }
+    let split = 0;
+    for (let k = 2; k < merged.length; k++) {
+      const [x, y, z] = [merged[k - 2], merged[k - 1], merged[k]].map((l) => l.split(','));
+      if (x[1] === z[1] && x[1] !== y[1] && x[3] === y[3] && y[3] === z[3]) split++;
+    }
+    assert.ok(split > 50_000, `rows of one change split by the other instrument's: ${split}`);
+    const file = path.join(dir, 'deribit_incremental_book_L2_2020-04-02_PERPETUALS.csv.gz');
+    fs.writeFileSync(file, zlib.gzipSync([header, ...merged].join('\n') + '\n', { level: 1 }));
+    const names = ['book_snapshot_5_0ms', 'book_snapshot_20_100ms', 'book_snapshot_3_grouped5_0ms'];
+    const out = mkTmp(ROOT_TMP, 'gen-grouped-book-out');
+    runOk(['convert', file, '--output', out, '--derive', names.join(','), '--threads', '2']);
+    const cols = header.split(',');
+    const rowsOf = (symbol) => merged.filter((l) => l.split(',', 2)[1] === symbol)
+      .map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v])));
+    for (const { symbol, key } of parts) {
+      const oracles = names.map(oracleFor);
+      const expected = new Map(oracles.map((o) => [o.tardisName, []]));
+      for await (const m of compute(bookChangesOf(rowsOf(symbol)), ...oracles.map((o) => o.factory))) {
+        if (m.type === 'book_snapshot') expected.get(m.name).push(snapshotRow(m, m.depth));
+      }
+      for (let n = 0; n < names.length; n++) {
+        const object = path.join(out, `derived_data/by_date/day-2020-04-02/data_type-${names[n]}/${key}.parquet`);
+        const { rows } = await duckReadAll(object);
+        const exp = expected.get(oracles[n].tardisName);
+        assert.ok(exp.length > 1000, `${symbol} ${names[n]}: ${exp.length} snapshots`);
+        compareRows(`grouped ${symbol} ${names[n]}`, rows.map((x) => ourRow(x, 'book')), exp);
+      }
+    }
   });
 });
 
