@@ -226,7 +226,8 @@ std::vector<DerivedKindDoc> DerivedDocs() {
       "into price buckets of `step`), once per interval or, with `0ms`, whenever they change",
       common};
   book.columns.push_back({"timestamp", ColumnKind::kTimestampMicros, false,
-                          "end of the interval (0ms: exchange time of the change that made the snapshot)"});
+                          "end of the interval (0ms, and the first snapshot of an interval series: exchange time of the "
+                          "change that made the snapshot)"});
   book.columns.push_back({"local_timestamp", ColumnKind::kTimestampMicros, false,
                           "arrival time of the book change that made the snapshot"});
   book.columns.push_back({"ask_price_{i}", ColumnKind::kDouble, true, "ask price at level i (1 = best); null where the book has fewer levels"});
