@@ -289,6 +289,31 @@ describe('convert --derive: identical to tardis-dev compute() on generated days'
     });
   }
 
+  it('SIGINT during download --derive: exit 130, the item cancelled (not failed), nothing written', async () => {
+    // Once counted as a failed item with an error line, though nothing had failed.
+    const srv = await startServer({ dataDirs: [path.dirname(bookFile)] });
+    try {
+      const out = mkTmp(ROOT_TMP, 'sig-download');
+      const args = ['download', '--from', '2020-04-02', '--symbols', 'deribit:BTC-PERPETUAL', '--data-types', 'incremental_book_L2',
+        '--derive', 'book_snapshot_1000_0ms,book_snapshot_1000_100ms', '--output', out];
+      const child = spawn(BIN, args, { cwd: ROOT_TMP, stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'test-key' } });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+      const closed = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      child.kill('SIGINT');
+      const code = await closed;
+      assert.equal(code, 130, stderr);
+      assert.equal(srv.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1, 'the file was being read');
+      assert.match(stderr, /1 items: 0 done, 0 skipped, 0 no data, 0 not available, 0 failed, 0 failed \(retryable\), 1 cancelled/);
+      assert.doesNotMatch(stderr, /^E /m);
+      assert.deepEqual(listFiles(out), [], 'nothing written');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('trade bars: time, tick and volume, with out-of-order trades', async () => {
     assert.ok(tradesInfo.outOfOrder > 1000, JSON.stringify(tradesInfo));
     const counts = await checkAgainstTardis('gen-trades', tradesFile,
