@@ -248,7 +248,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         sd.cancel = opts_.cancel;
         auto computed = DeriveFromStoredObject(sd);
         if (computed.ok()) {
-          res.outcome = Outcome::kDone;
+          // As market-tick derive counts it: the raw rows read, and no_data
+          // for a raw object without rows (the outcome its download had).
+          res.rows = computed->rows;
+          res.outcome = computed->rows == 0 ? Outcome::kNoData : Outcome::kDone;
           for (const auto& d : computed->outputs) {
             res.bytes_out += d.bytes;
             res.objects.push_back(d.name);

@@ -616,6 +616,15 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stderr, /1 items: 0 done, 1 skipped/);
       assert.equal(empty.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1);
+      // The derived object gone: computed from the stored raw object, without a request, and no_data
+      // as its download was (once counted done).
+      fs.rmSync(obj);
+      const third = await runAsync(args, e);
+      assert.equal(third.code, 0, third.stderr);
+      assert.deepEqual(third.stdout.trim().split('\n').map((l) => l.split('\t')[0]), ['no_data'], third.stdout);
+      assert.match(third.stderr, /1 items: 0 done, 0 skipped, 1 no data/);
+      assert.equal(empty.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1);
+      assert.equal((await duckReadAll(obj)).rows.length, 0);
     } finally {
       await empty.close();
     }
