@@ -27,7 +27,7 @@ RETRY_EXIT_CODES='[3,130,50001,50002,50003,50004,50005,50006]'
 usage() {
   cat <<USAGE
 usage: deploy/orchestration/orchestrate-tick-download.sh --start-date D --end-date D
-         --exchanges a,b [--symbols s1,s2 | FILTERS] [--data-types t1,t2] [--instances 60]
+         --exchanges a,b [--symbols s1,s2 | FILTERS] [--data-types t1,t2] [--derive LIST] [--instances 60]
          [--tasks N] [--job-name NAME] [--machine-type T] [--max-retries 10]
          [--max-run-duration 6h] [--concurrency N] [--image REF] [--no-spot]
          [--network N] [--subnetwork S] [--no-external-ip] [--allow-overlap] [--no-pin]
@@ -36,6 +36,8 @@ usage: deploy/orchestration/orchestrate-tick-download.sh --start-date D --end-da
 Submits one Cloud Batch job of N shard tasks (the "fleet" mode of docs/DEPLOYMENT.md).
   --start-date D, --end-date D  UTC days, inclusive
   --exchanges, --data-types, --symbols   as market-tick download (exchange:SYMBOL pins one)
+  --derive LIST         derived series each task computes in the same pass, as market-tick
+                        download --derive (book_snapshot_10_1s,trade_bar_1m; docs/DERIVED.md)
 
 Without --symbols the instruments come from the stored instrument definitions of each day
 (docs/INSTRUMENTS.md). A one-task job (image instrument-generation) writes them for the range
@@ -96,14 +98,14 @@ Then: deploy/orchestration/monitor-tick-download.sh --job NAME
 USAGE
 }
 
-start="" end="" exchanges="" data_types="" symbols="" instances=60 tasks="" job="" retries=10
+start="" end="" exchanges="" data_types="" derive="" symbols="" instances=60 tasks="" job="" retries=10
 duration=6h concurrency="" IMAGE="" provisioning=SPOT engine=batch spec_file=""
 itypes="" base="" quote="" max_dte="" max_inst="" skip_inst=0 INST_IMAGE="" poll=30
 network="" subnetwork="" no_external_ip=0 allow_overlap=0 pin=1
 while [ $# -gt 0 ]; do
   case "$1" in --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; esac
   case "$1" in
-    --start-date|--end-date|--exchanges|--data-types|--symbols|--instances|--tasks|--job-name|\
+    --start-date|--end-date|--exchanges|--data-types|--derive|--symbols|--instances|--tasks|--job-name|\
     --machine-type|--max-retries|--max-run-duration|--concurrency|--image|--engine|--spec-file|\
     --instrument-types|--base|--quote|--max-days-to-expiry|--max-instruments|--instruments-image|\
     --poll|--network|--subnetwork)
@@ -114,6 +116,7 @@ while [ $# -gt 0 ]; do
     --end-date) end=$2; shift 2 ;;
     --exchanges) exchanges=$2; shift 2 ;;
     --data-types) data_types=$2; shift 2 ;;
+    --derive) derive=$2; shift 2 ;;
     --symbols) symbols=$2; shift 2 ;;
     --instrument-types) itypes=$2; shift 2 ;;
     --base) base=$2; shift 2 ;;
@@ -152,6 +155,14 @@ check_range "$start" "$end"
 [ -n "$exchanges" ] || usage_die "--exchanges is required"
 check_list --exchanges "$exchanges"
 [ -z "$data_types" ] || check_list --data-types "$data_types"
+if [ -n "$derive" ]; then
+  # The forms of docs/DERIVED.md, checked here so a typo stops the submission, not every task (exit 2).
+  check_list --derive "$derive"
+  for d in ${derive//,/ }; do
+    [[ "$d" =~ ^(book_snapshot_[1-9][0-9]*(_grouped[0-9][0-9.]*)?_[0-9]+(ms|s|m)|trade_bar_[0-9][0-9.]*(ms|s|m|ticks|vol))$ ]] ||
+      usage_die "--derive: '$d' is not book_snapshot_{depth}_{interval}, book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks or trade_bar_{volume}vol"
+  done
+fi
 filters=()
 if [ -n "$itypes" ]; then
   check_list --instrument-types "$itypes"
@@ -242,6 +253,7 @@ if [ "$with_inst" = 1 ]; then pin_image "$INST_IMAGE"; INST_IMAGE=$PINNED; fi
 args=(--from "$start" --to "$end" --exchanges "$exchanges")
 if [ "$mode" = symbols ]; then args+=(--symbols "$symbols"); else args+=("${filters[@]}"); fi
 [ -z "$data_types" ] || args+=(--data-types "$data_types")
+[ -z "$derive" ] || args+=(--derive "$derive")
 args+=(--log-format json)
 args_json=$(printf '%s\n' "${args[@]}" | jq -R . | jq -sc .)
 # The instruments job: every definition of the range (the filters apply when planning).
@@ -442,6 +454,7 @@ plan_summary() {
   local plan_cmd=(plan --from "$start" --to "$end" --exchanges "$exchanges")
   if [ "$mode" = symbols ]; then plan_cmd+=(--symbols "$symbols"); else plan_cmd+=("${filters[@]}" --output "$output"); fi
   [ -z "$data_types" ] || plan_cmd+=(--data-types "$data_types")
+  [ -z "$derive" ] || plan_cmd+=(--derive "$derive")
   plan_cmd+=(--shards "$tasks")
   if [ -z "$bin" ]; then
     printf '# plan: not computed (no market-tick binary: set MARKET_TICK_BIN); see it with:\n'
@@ -459,12 +472,17 @@ plan_summary() {
     return
   fi
   rm -f "$err"
-  local items sizes
-  items=$(sed -n -E 's/^([0-9]+) items$/\1/p' <<<"$out" | tail -n1)
+  local items sizes derived
+  items=$(sed -n -E 's/^([0-9]+) items( and [0-9]+ derived items)?$/\1/p' <<<"$out" | tail -n1)
+  derived=$(sed -n -E 's/^[0-9]+ items and ([0-9]+) derived items$/\1/p' <<<"$out" | tail -n1)
   sizes=$(sed -n -E 's/^([0-9]+ shards: .*)$/\1/p' <<<"$out" | tail -n1)
   printf '# plan: %s items (day x data type x instrument), %s shard tasks\n' "${items:-?}" "$tasks"
   [ -z "$sizes" ] || printf '# shard sizes: %s\n' "${sizes#* shards: }"
   printf '# expected objects: %s Parquet files under %s/raw_tick_data/ (one per item)\n' "${items:-?}" "${output%/}"
+  if [ -n "$derive" ]; then
+    printf '# expected derived objects: %s Parquet files under %s/derived_data/ (one per item and derived name of\n#   its data type; those of grouped items, one per instrument, are not counted)\n' \
+      "${derived:-0}" "${output%/}"
+  fi
   if [ -n "$items" ] && [ "$items" -lt "$tasks" ]; then
     printf '# note: fewer items than tasks: %s tasks will have nothing to do (lower --tasks)\n' "$((tasks - items))"
   fi

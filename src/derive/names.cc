@@ -34,9 +34,12 @@ bool ParseCount(std::string_view s, int64_t* out) {
   return true;
 }
 
-// A positive decimal: digits with at most one '.', no sign or exponent.
+// A positive decimal: digits with at most one '.', no sign or exponent, at
+// most kMaxDecimalChars characters (so that its canonical form, the name's,
+// is short too: 1e-300 written out would be a 300-character name).
+constexpr size_t kMaxDecimalChars = 24;
 bool ParsePositiveDecimal(std::string_view s, double* out) {
-  if (s.empty() || s.front() == '.' || s.back() == '.') return false;
+  if (s.empty() || s.size() > kMaxDecimalChars || s.front() == '.' || s.back() == '.') return false;
   int dots = 0;
   for (char c : s) {
     if (c == '.') {
@@ -50,13 +53,22 @@ bool ParsePositiveDecimal(std::string_view s, double* out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size() && *out > 0 && std::isfinite(*out);
 }
 
+// Room for any double written out in fixed notation (the smallest subnormal
+// takes about 330 characters), so to_chars never runs out of buffer.
 std::string ShortestDecimal(double v) {
-  char buf[64];
+  char buf[400];
   const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  if (r.ec != std::errc()) return std::to_string(v);
   return std::string(buf, r.ptr);
 }
 
-// "{n}ms", "{n}s" or "{n}m" -> microseconds.
+// Intervals up to 10^15 ms (about 31,700 years): n * unit stays far inside
+// int64 microseconds, and so does the end of any interval of a day's rows
+// ((bucket + 1) * interval). A 12-digit count of minutes would overflow.
+constexpr int64_t kMaxIntervalMs = 1'000'000'000'000'000;
+
+// "{n}ms", "{n}s" or "{n}m" -> microseconds; false when not of that form or
+// longer than kMaxIntervalMs.
 bool ParseInterval(std::string_view s, int64_t* us) {
   int64_t n = 0, unit_ms = 0;
   if (ConsumeSuffix(&s, "ms")) {
@@ -68,7 +80,7 @@ bool ParseInterval(std::string_view s, int64_t* us) {
   } else {
     return false;
   }
-  if (!ParseCount(s, &n)) return false;
+  if (!ParseCount(s, &n) || n > kMaxIntervalMs / unit_ms) return false;
   *us = n * unit_ms * 1000;
   return true;
 }
@@ -114,12 +126,15 @@ Result<DerivedSpec> ParseDerivedName(std::string_view name) {
     if (ConsumePrefix(&s, "grouped")) {
       const size_t end = s.find('_');
       if (end == std::string_view::npos || !ParsePositiveDecimal(s.substr(0, end), &spec.grouping)) {
-        return Invalid(name, "the grouping step is not a positive decimal number");
+        return Invalid(name, "the grouping step is not a positive decimal number of at most " +
+                                  std::to_string(kMaxDecimalChars) + " characters");
       }
       spec.grouped = true;
       s.remove_prefix(end + 1);
     }
-    if (!ParseInterval(s, &spec.interval_us)) return Invalid(name, "the interval is not {n}ms, {n}s or {n}m");
+    if (!ParseInterval(s, &spec.interval_us)) {
+      return Invalid(name, "the interval is not {n}ms, {n}s or {n}m (at most 10^15 ms)");
+    }
     spec.name = "book_snapshot_" + std::to_string(spec.depth) +
                 (spec.grouped ? "_grouped" + ShortestDecimal(spec.grouping) : "") + "_" +
                 IntervalName(spec.interval_us);
@@ -136,13 +151,16 @@ Result<DerivedSpec> ParseDerivedName(std::string_view name) {
       return spec;
     }
     if (ConsumeSuffix(&s, "vol")) {
-      if (!ParsePositiveDecimal(s, &spec.bar_size)) return Invalid(name, "the volume is not a positive decimal number");
+      if (!ParsePositiveDecimal(s, &spec.bar_size)) return Invalid(name, "the volume is not a positive decimal number of at most " +
+                                                                    std::to_string(kMaxDecimalChars) + " characters");
       spec.bar = BarKind::kVolume;
       spec.name = "trade_bar_" + ShortestDecimal(spec.bar_size) + "vol";
       return spec;
     }
     spec.bar = BarKind::kTime;
-    if (!ParseInterval(s, &spec.interval_us)) return Invalid(name, "not {n}ms, {n}s, {n}m, {n}ticks or {n}vol");
+    if (!ParseInterval(s, &spec.interval_us)) {
+      return Invalid(name, "not {n}ms, {n}s, {n}m (at most 10^15 ms), {n}ticks or {n}vol");
+    }
     if (spec.interval_us == 0) return Invalid(name, "a time bar needs an interval over 0");
     spec.name = "trade_bar_" + IntervalName(spec.interval_us);
     return spec;
@@ -208,7 +226,8 @@ std::vector<DerivedKindDoc> DerivedDocs() {
       "into price buckets of `step`), once per interval or, with `0ms`, whenever they change",
       common};
   book.columns.push_back({"timestamp", ColumnKind::kTimestampMicros, false,
-                          "end of the interval (0ms: exchange time of the change that made the snapshot)"});
+                          "end of the interval (0ms, and the first snapshot of an interval series: exchange time of the "
+                          "change that made the snapshot)"});
   book.columns.push_back({"local_timestamp", ColumnKind::kTimestampMicros, false,
                           "arrival time of the book change that made the snapshot"});
   book.columns.push_back({"ask_price_{i}", ColumnKind::kDouble, true, "ask price at level i (1 = best); null where the book has fewer levels"});

@@ -262,10 +262,13 @@ void PlanReport::WriteTable(std::FILE* out) const {
   }
   // Derived items in a table of their own, so the first stays one row per
   // Tardis file.
+  // The name column widens to the longest name (book_snapshot_25_grouped0.5_100ms).
   if (!derived.empty()) {
-    std::fprintf(out, "\n%-10s  %-28s  %-20s  %-18s  %s\n", "day", "derived", "from", "exchange", "symbol");
+    int width = 28;
+    for (const auto& d : derived) width = std::max(width, static_cast<int>(d.name.size()));
+    std::fprintf(out, "\n%-10s  %-*s  %-20s  %-18s  %s\n", "day", width, "derived", "from", "exchange", "symbol");
     for (const auto& d : derived) {
-      std::fprintf(out, "%-10s  %-28s  %-20s  %-18s  %s\n", FormatDate(d.source.day).c_str(), d.name.c_str(),
+      std::fprintf(out, "%-10s  %-*s  %-20s  %-18s  %s\n", FormatDate(d.source.day).c_str(), width, d.name.c_str(),
                    d.source.data_type.c_str(), d.source.exchange.c_str(), d.source.symbol.c_str());
     }
   }

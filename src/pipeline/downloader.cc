@@ -248,7 +248,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         sd.cancel = opts_.cancel;
         auto computed = DeriveFromStoredObject(sd);
         if (computed.ok()) {
-          res.outcome = Outcome::kDone;
+          // As market-tick derive counts it: the raw rows read, and no_data
+          // for a raw object without rows (the outcome its download had).
+          res.rows = computed->rows;
+          res.outcome = computed->rows == 0 ? Outcome::kNoData : Outcome::kDone;
           for (const auto& d : computed->outputs) {
             res.bytes_out += d.bytes;
             res.objects.push_back(d.name);
@@ -400,6 +403,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         continue;  // immediate full restart
       }
       last_error = r.sink_error.message();
+      // Interrupted inside the sink (the derive engine looks at the cancel
+      // flag while it computes): cancelled like an interrupted transfer.
+      if (r.sink_error.code() == Status::Code::kCancelled) return give_up(Outcome::kCancelled, "interrupted");
       // Damaged bytes (corrupt gzip) may be a damaged copy on the way: fetch
       // it whole again a few times. Bad data (a CSV row that does not parse,
       // a symbol with no key) is in the file itself: permanent at once.
@@ -557,6 +563,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         return res;
       }
       last_error = outs.status().message();
+      if (outs.status().code() == Status::Code::kCancelled) {
+        // Interrupted while the derived series were finished: nothing was committed.
+        res.outcome = Outcome::kCancelled;
+        res.reason = "interrupted";
+        return res;
+      }
       if (outs.status().code() == Status::Code::kAlreadyExists && !force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }

@@ -63,7 +63,8 @@ std::string SchemasMarkdown() {
     }
   }
   out += "\n# Derived data types\n\n"
-         "Computed by `convert --derive` and `download --derive` from the raw rows (docs/DERIVED.md), stored under\n"
+         "Computed by `convert --derive` and `download --derive` from the raw rows, and by `market-tick derive` from\n"
+         "stored raw Parquet (docs/DERIVED.md), stored under "
          "`derived_data/`. Names follow tardis-dev's computables.\n";
   for (const auto& k : derive::DerivedDocs()) {
     out += "\n## " + k.pattern + "\n\n" + k.doc +

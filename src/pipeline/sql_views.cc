@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <map>
+#include <optional>
 
 #include "derive/names.h"
 #include "tardis/schema.h"
@@ -11,8 +12,9 @@ namespace mt::pipeline {
 namespace {
 
 // Letters, digits and '_' only: every name of the schema table
-// (incremental_book_L2 has upper case) and of the derived grammar, and every
-// BigQuery dataset name; such a name needs no escaping inside quotes or a path.
+// (incremental_book_L2 has upper case) and every BigQuery dataset name; such a
+// name needs no escaping inside quotes or a path. Derived names may also hold
+// a '.' (trade_bar_0.5vol, book_snapshot_5_grouped0.5_1s): see DerivedName.
 bool WordName(const std::string& s) {
   if (s.empty()) return false;
   for (char c : s) {
@@ -33,6 +35,26 @@ std::string Quoted(const std::string& s) {
     out += c;
   }
   return out + "'";
+}
+
+// The stored (canonical) form of a derived name, or nothing: trade_bar_60s is
+// stored as trade_bar_1m. The grammar allows letters, digits, '_' and '.' only,
+// so the name needs no escaping inside quotes or a path either.
+std::optional<std::string> DerivedName(const std::string& t) {
+  if (tardis::FindSchema(t)) return std::nullopt;
+  auto spec = derive::ParseDerivedName(t);
+  if (!spec.ok()) return std::nullopt;
+  return spec->name;
+}
+
+// BigQuery table names take letters, digits and '_' but no '.': a decimal
+// point of a derived name becomes '_' (trade_bar_0.5vol -> trade_bar_0_5vol;
+// no two names of the grammar meet, since none has '_' between digits).
+std::string BigQueryTableName(std::string name) {
+  for (char& c : name) {
+    if (c == '.') c = '_';
+  }
+  return name;
 }
 
 // A DuckDB view over one data type. hive: the path's partitions, typed.
@@ -69,14 +91,10 @@ std::string DuckDbInstruments(const storage::Layout& layout, const std::string& 
 std::string BigQueryTable(const storage::Layout& layout, const std::string& root, const std::string& dataset,
                           const std::string& name, bool derived) {
   const std::string prefix = root + "/" + (derived ? "derived_data" : "raw_tick_data");
-  return "CREATE OR REPLACE EXTERNAL TABLE `" + dataset + "." + name +
+  return "CREATE OR REPLACE EXTERNAL TABLE `" + dataset + "." + BigQueryTableName(name) +
          "`\nWITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange STRING\n)\nOPTIONS (\n"
          "  format = 'PARQUET',\n  hive_partition_uri_prefix = " + Quoted(prefix) + ",\n  uris = [" +
          Quoted(root + "/" + layout.DataTypePrefix(name, derived) + "*") + "]\n);\n";
-}
-
-bool IsDerived(const std::string& t) {
-  return !tardis::FindSchema(t) && derive::ParseDerivedName(t).ok();
 }
 
 }  // namespace
@@ -100,10 +118,13 @@ Result<std::string> SqlDefinitions(storage::ObjectStore* store, const SqlViewsOp
   bool instruments = false;
   if (!opts.data_types.empty()) {
     for (const std::string& t : opts.data_types) {
-      if (!WordName(t) || !(tardis::FindSchema(t) || IsDerived(t))) {
+      if (auto derived = DerivedName(t)) {
+        types[*derived] = true;
+      } else if (WordName(t) && tardis::FindSchema(t)) {
+        types[t] = false;
+      } else {
         return Status::Usage("--data-types: '" + t + "' is neither a Tardis data type nor a derived name");
       }
-      types[t] = IsDerived(t);
     }
   } else {
     for (const char* root : {"raw_tick_data/", "derived_data/"}) {
@@ -112,7 +133,7 @@ Result<std::string> SqlDefinitions(storage::ObjectStore* store, const SqlViewsOp
         bool derived = false;
         auto t = layout.DataTypeOfName(o.name, &derived);
         // Only names of the grammars (a stray folder is no data type).
-        if (t && WordName(*t) && (derived ? IsDerived(*t) : tardis::FindSchema(*t) != nullptr)) {
+        if (t && (derived ? DerivedName(*t).has_value() : WordName(*t) && tardis::FindSchema(*t) != nullptr)) {
           types.emplace(*t, derived);
         }
       }

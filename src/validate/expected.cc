@@ -94,6 +94,17 @@ void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& s
     }
     if (!unasked_sources.count(e.data_type)) out.push_back(std::move(e));
   }
+  // A name whose source data type is expected nowhere expects nothing: said,
+  // as download says a name it skips (a --derive beside --data-types of
+  // another type would otherwise pass silently as checked).
+  for (const derive::DerivedSpec& spec : specs) {
+    bool found = false;
+    for (const auto& e : out) found = found || e.data_type == spec.name;
+    if (!found) {
+      set->notes.push_back("--derive " + spec.name + ": nothing to check: no " + spec.source_data_type() +
+                           " item (its source data type) is expected in this selection");
+    }
+  }
   set->items = std::move(out);
   SortUnique(&set->items);
 }

@@ -53,7 +53,8 @@ Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const S
 // Adds, beside each item whose data type is a source of `specs` (and whose
 // symbol is not a grouped file's), one item per such spec (data_type: the
 // derived name; same day, key, exchange and symbol); then drops the items of
-// `unasked_sources`. Keeps `set->items` sorted and unique.
+// `unasked_sources`. Keeps `set->items` sorted and unique. A spec with no
+// such item gets a note in `set->notes`.
 void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& specs,
                      const std::set<std::string>& unasked_sources);
 

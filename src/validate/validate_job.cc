@@ -1,5 +1,6 @@
 #include "validate/validate_job.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -29,16 +30,18 @@ namespace {
 
 constexpr size_t kMaxPrintedProblems = 200;
 
-std::string Row(const std::string& label, const std::array<size_t, kNumStatuses>& c, int64_t rows, bool deep) {
+// `width`: the data_type column's, wide enough for the longest name (derived
+// names such as book_snapshot_25_grouped0.5_100ms are longer than 22).
+std::string Row(const std::string& label, int width, const std::array<size_t, kNumStatuses>& c, int64_t rows,
+                bool deep) {
   size_t total = 0;
   for (size_t v : c) total += v;
   auto n = [&c](ItemStatus s) { return c[static_cast<int>(s)]; };
-  char line[256];
-  std::snprintf(line, sizeof line, "%-22s %9zu %9zu %9zu %13zu %16zu %9zu %9zu %14s\n", label.c_str(), total,
-                n(ItemStatus::kDone), n(ItemStatus::kNoData), n(ItemStatus::kNotAvailable),
-                n(ItemStatus::kNoDataIncident), n(ItemStatus::kMissing), n(ItemStatus::kCorrupt),
-                deep ? std::to_string(rows).c_str() : "-");
-  return line;
+  char line[160];
+  std::snprintf(line, sizeof line, " %9zu %9zu %9zu %13zu %16zu %9zu %9zu %14s\n", total, n(ItemStatus::kDone),
+                n(ItemStatus::kNoData), n(ItemStatus::kNotAvailable), n(ItemStatus::kNoDataIncident),
+                n(ItemStatus::kMissing), n(ItemStatus::kCorrupt), deep ? std::to_string(rows).c_str() : "-");
+  return label + std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(label.size()))), ' ') + line;
 }
 
 
@@ -60,12 +63,14 @@ std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected
   std::string out = "validate " + FormatDate(o.selection.from) + " .. " + FormatDate(o.selection.to) +
                     ": expected from " + expected.source + ", " + (o.deep ? "footers checked" : "existence only") +
                     "\n";
-  char head[256];
-  std::snprintf(head, sizeof head, "%-22s %9s %9s %9s %13s %16s %9s %9s %14s\n", "data_type", "expected", "done",
-                "no_data", "not_available", "no_data_incident", "missing", "corrupt", "rows");
-  out += head;
-  for (const auto& [dt, cnt] : counts) out += Row(dt, cnt, rows[dt], o.deep);
-  out += Row("total", total, total_rows, o.deep);
+  int width = 22;
+  for (const auto& [dt, cnt] : counts) width = std::max(width, static_cast<int>(dt.size()));
+  char head[160];
+  std::snprintf(head, sizeof head, " %9s %9s %9s %13s %16s %9s %9s %14s\n", "expected", "done", "no_data",
+                "not_available", "no_data_incident", "missing", "corrupt", "rows");
+  out += "data_type" + std::string(static_cast<size_t>(width) - 9, ' ') + head;
+  for (const auto& [dt, cnt] : counts) out += Row(dt, width, cnt, rows[dt], o.deep);
+  out += Row("total", width, total, total_rows, o.deep);
   size_t printed = 0;
   for (const auto& r : res.items) {
     if (!IsReported(r.status)) continue;

@@ -330,6 +330,19 @@ if [ -x "$BIN" ]; then
   expect_out "# plan: 8 items (day x data type x instrument), 3 shard tasks" "the dry run prints the plan size and shard count"
   expect_out "# shard sizes: min " "the dry run prints the shard sizes"
   expect_out "# expected objects: 8 Parquet files under gs://test-bucket/raw_tick_data/" "the dry run prints the expected object count"
+  # --derive: passed to every task's download, and the derived objects counted (one per item of the name's data type).
+  MARKET_TICK_BIN=$BIN capture deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 \
+    --exchanges binance-futures --symbols BTCUSDT,ETHUSDT --data-types trades,quotes --derive trade_bar_1m,book_snapshot_5_1s \
+    --instances 2 --tasks 3 --job-name derived --dry-run
+  expect_rc 0 "orchestrate --derive --dry-run"
+  job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+  expect_jq "$job_json" "$tg.taskSpec.runnables[0].container.commands" \
+    '["--from","2024-01-01","--to","2024-01-02","--exchanges","binance-futures","--symbols","BTCUSDT,ETHUSDT","--data-types","trades,quotes","--derive","trade_bar_1m,book_snapshot_5_1s","--log-format","json"]' \
+    "--derive reaches every task's download"
+  expect_out "# plan: 8 items (day x data type x instrument), 3 shard tasks" "the plan size with --derive"
+  expect_out "# expected derived objects: 4 Parquet files under gs://test-bucket/derived_data/" "the dry run counts the derived objects"
+  capture "${orch[@]}" --derive book_snapshot_5
+  expect_rc 2 "orchestrate --derive with a name market-tick refuses"
   # The estimate: sizes sampled from the project's Tardis-compatible test server (GENERATED files of 1,000
   # bytes each, so 8 items are 8,000 bytes), or "not computed" when the datasets server does not answer.
   if command -v node >/dev/null 2>&1; then

@@ -60,6 +60,42 @@ TEST(DerivedNames, RejectsWithTheAcceptedForms) {
   EXPECT_FALSE(ParseDerivedList(" , ").ok());
 }
 
+// Names at the edges of the grammar: a 12-digit count of minutes once
+// overflowed int64 microseconds (a garbage name, then an abort when the name
+// was parsed again), and a grouping step of 1e-300 was written out into a
+// 64-byte buffer that could not hold it (uninitialised bytes in the object
+// name). Every accepted name is canonical and parses back to itself.
+TEST(DerivedNames, EdgesOfTheGrammarAreRefusedOrRoundTrip) {
+  const std::string tiny = "0." + std::string(300, '0') + "1";
+  const std::string huge(300, '9');
+  for (const std::string& bad :
+       {std::string("trade_bar_999999999999m"), std::string("book_snapshot_5_999999999999m"),
+        std::string("trade_bar_153722867281m"), std::string("trade_bar_16666666667m"),
+        "book_snapshot_2_grouped" + tiny + "_1s", "book_snapshot_2_grouped" + huge + "_1s", "trade_bar_" + tiny + "vol",
+        std::string("trade_bar_0.00000000000000000000001vol")}) {
+    auto s = ParseDerivedName(bad);
+    ASSERT_FALSE(s.ok()) << bad << " -> " << s->name;
+    EXPECT_EQ(s.status().code(), Status::Code::kUsage) << bad;
+    EXPECT_NE(s.status().message().find("accepted forms"), std::string::npos) << bad;
+  }
+  for (const char* good :
+       {"trade_bar_16666666666m", "trade_bar_999999999999s", "trade_bar_999999999999ms", "book_snapshot_1_999999999999s",
+        "trade_bar_999999999999ticks", "trade_bar_0.0000000000000000000001vol", "trade_bar_123456789012345678901234vol",
+        "book_snapshot_3_grouped0.0000000000000000000001_0ms", "book_snapshot_3_grouped0.1999999999999999999999_1m"}) {
+    auto s = ParseDerivedName(good);
+    ASSERT_TRUE(s.ok()) << good << ": " << s.status().message();
+    EXPECT_LE(s->name.size(), std::string_view(good).size()) << good;
+    auto again = ParseDerivedName(s->name);
+    ASSERT_TRUE(again.ok()) << s->name << ": " << again.status().message();
+    EXPECT_EQ(again->name, s->name);
+    EXPECT_EQ(again->interval_us, s->interval_us) << good;
+    EXPECT_GE(s->interval_us, 0) << good;
+  }
+  EXPECT_EQ(ParseDerivedName("trade_bar_16666666666m")->interval_us, int64_t{16666666666} * 60'000'000);
+  EXPECT_EQ(ParseDerivedName("book_snapshot_3_grouped0.1999999999999999999999_1m")->name,
+            "book_snapshot_3_grouped0.2_1m");
+}
+
 TEST(DerivedNames, SchemaColumns) {
   auto cols = DerivedParquetSchema(*ParseDerivedName("book_snapshot_2_1s"));
   ASSERT_EQ(cols.size(), 12u);

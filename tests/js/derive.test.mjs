@@ -48,9 +48,13 @@ async function* csvRows(file) {
 }
 
 async function* bookChanges(file) {
+  yield* bookChangesOf(csvRows(file));
+}
+
+async function* bookChangesOf(rows) {
   let cur = null;
   const lastWasSnapshot = new Map();
-  for await (const r of csvRows(file)) {
+  for await (const r of rows) {
     const snap = r.is_snapshot === 'true';
     if (!cur || cur.symbol !== r.symbol || cur.local !== r.local_timestamp || cur.snap !== snap) {
       if (cur) yield cur.msg;
@@ -285,12 +289,97 @@ describe('convert --derive: identical to tardis-dev compute() on generated days'
     });
   }
 
+  it('SIGINT during download --derive: exit 130, the item cancelled (not failed), nothing written', async () => {
+    // Once counted as a failed item with an error line, though nothing had failed.
+    const srv = await startServer({ dataDirs: [path.dirname(bookFile)] });
+    try {
+      const out = mkTmp(ROOT_TMP, 'sig-download');
+      const args = ['download', '--from', '2020-04-02', '--symbols', 'deribit:BTC-PERPETUAL', '--data-types', 'incremental_book_L2',
+        '--derive', 'book_snapshot_1000_0ms,book_snapshot_1000_100ms', '--output', out];
+      const child = spawn(BIN, args, { cwd: ROOT_TMP, stdio: ['ignore', 'pipe', 'pipe'],
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'test-key' } });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+      const closed = new Promise((resolve) => child.on('close', (code) => resolve(code)));
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      child.kill('SIGINT');
+      const code = await closed;
+      assert.equal(code, 130, stderr);
+      assert.equal(srv.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1, 'the file was being read');
+      assert.match(stderr, /1 items: 0 done, 0 skipped, 0 no data, 0 not available, 0 failed, 0 failed \(retryable\), 1 cancelled/);
+      assert.doesNotMatch(stderr, /^E /m);
+      assert.deepEqual(listFiles(out), [], 'nothing written');
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('trade bars: time, tick and volume, with out-of-order trades', async () => {
     assert.ok(tradesInfo.outOfOrder > 1000, JSON.stringify(tradesInfo));
     const counts = await checkAgainstTardis('gen-trades', tradesFile,
       ['trade_bar_100ms', 'trade_bar_1s', 'trade_bar_1m', 'trade_bar_100ticks', 'trade_bar_7ticks', 'trade_bar_50.5vol'],
       { instrumentKey: 'BINANCE-FUTURES:PERPETUAL:BTC-USDT', day: '2020-04-02' });
     assert.ok(counts.trade_bar_1m >= 40 && counts.trade_bar_100ticks === 2000 && counts['trade_bar_50.5vol'] > 1000, JSON.stringify(counts));
+  });
+});
+
+describe('convert --derive: a grouped book file, each instrument its own series', () => {
+  // docs/DERIVED.md: in a grouped file the book changes are the runs of each instrument's own rows,
+  // as in the instrument's own file; tardis-dev runs here on the messages built from those rows.
+  it('two instruments whose rows alternate within one local_timestamp, as tardis-dev computes each from its rows', async () => {
+    const dir = mkTmp(ROOT_TMP, 'gen-grouped-book');
+    const btc = path.join(dir, 'BTC-PERPETUAL.csv.gz');
+    writeBookDay(btc, { rows: 100_000, levels: 300, seed: 5, span_us: 600e6 });
+    const btcLines = zlib.gunzipSync(fs.readFileSync(btc)).toString('utf8').trimEnd().split('\n');
+    // The second instrument's rows are the first's with a quarter of the price (exact in binary):
+    // the same arrival times, so the two instruments' changes coincide.
+    const ethLines = btcLines.map((l, k) => {
+      if (k === 0) return l;
+      const f = l.split(',');
+      f[1] = 'ETH-PERPETUAL';
+      f[6] = String(Number(f[6]) / 4);
+      return f.join(',');
+    });
+    const parts = [{ symbol: 'BTC-PERPETUAL', key: 'DERIBIT:PERPETUAL:BTC-USD', lines: btcLines },
+      { symbol: 'ETH-PERPETUAL', key: 'DERIBIT:PERPETUAL:ETH-USD', lines: ethLines }];
+    const header = parts[0].lines[0];
+    const [a, b] = parts.map((p) => p.lines.slice(1));
+    const loc = (l) => Number(l.split(',')[3]);
+    // Merged by local_timestamp, one row of each in turn where they tie: A, B, A, B, ...
+    const merged = [];
+    let i = 0, j = 0, turn = 0;
+    while (i < a.length || j < b.length) {
+      const la = i < a.length ? loc(a[i]) : Infinity, lb = j < b.length ? loc(b[j]) : Infinity;
+      merged.push(la < lb || (la === lb && turn++ % 2 === 0) ? a[i++] : b[j++]);
+    }
+    let split = 0;
+    for (let k = 2; k < merged.length; k++) {
+      const [x, y, z] = [merged[k - 2], merged[k - 1], merged[k]].map((l) => l.split(','));
+      if (x[1] === z[1] && x[1] !== y[1] && x[3] === y[3] && y[3] === z[3]) split++;
+    }
+    assert.ok(split > 50_000, `rows of one change split by the other instrument's: ${split}`);
+    const file = path.join(dir, 'deribit_incremental_book_L2_2020-04-02_PERPETUALS.csv.gz');
+    fs.writeFileSync(file, zlib.gzipSync([header, ...merged].join('\n') + '\n', { level: 1 }));
+    const names = ['book_snapshot_5_0ms', 'book_snapshot_20_100ms', 'book_snapshot_3_grouped5_0ms'];
+    const out = mkTmp(ROOT_TMP, 'gen-grouped-book-out');
+    runOk(['convert', file, '--output', out, '--derive', names.join(','), '--threads', '2']);
+    const cols = header.split(',');
+    const rowsOf = (symbol) => merged.filter((l) => l.split(',', 2)[1] === symbol)
+      .map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v])));
+    for (const { symbol, key } of parts) {
+      const oracles = names.map(oracleFor);
+      const expected = new Map(oracles.map((o) => [o.tardisName, []]));
+      for await (const m of compute(bookChangesOf(rowsOf(symbol)), ...oracles.map((o) => o.factory))) {
+        if (m.type === 'book_snapshot') expected.get(m.name).push(snapshotRow(m, m.depth));
+      }
+      for (let n = 0; n < names.length; n++) {
+        const object = path.join(out, `derived_data/by_date/day-2020-04-02/data_type-${names[n]}/${key}.parquet`);
+        const { rows } = await duckReadAll(object);
+        const exp = expected.get(oracles[n].tardisName);
+        assert.ok(exp.length > 1000, `${symbol} ${names[n]}: ${exp.length} snapshots`);
+        compareRows(`grouped ${symbol} ${names[n]}`, rows.map((x) => ourRow(x, 'book')), exp);
+      }
+    }
   });
 });
 
@@ -301,6 +390,9 @@ describe('convert --derive: usage', () => {
     ['book_snapshot_1001_1s', /over the maximum 1000/],
     ['trade_bar_5h', /accepted forms/],
     ['quotes_1s', /unknown derived data type/],
+    // Once an int64 overflow: a garbage name, then an abort (exit 134) when the skip was reported.
+    ['trade_bar_999999999999m', /at most 10\^15 ms/],
+    ['book_snapshot_2_grouped0.0000000000000000000000001_1s', /at most 24 characters/],
   ]) {
     it(`--derive ${bad} is a usage error naming the accepted forms`, () => {
       const out = mkTmp(ROOT_TMP, `usage-${bad}`);
@@ -524,6 +616,15 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
       assert.equal(again.code, 0, again.stderr);
       assert.match(again.stderr, /1 items: 0 done, 1 skipped/);
       assert.equal(empty.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1);
+      // The derived object gone: computed from the stored raw object, without a request, and no_data
+      // as its download was (once counted done).
+      fs.rmSync(obj);
+      const third = await runAsync(args, e);
+      assert.equal(third.code, 0, third.stderr);
+      assert.deepEqual(third.stdout.trim().split('\n').map((l) => l.split('\t')[0]), ['no_data'], third.stdout);
+      assert.match(third.stderr, /1 items: 0 done, 0 skipped, 1 no data/);
+      assert.equal(empty.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1);
+      assert.equal((await duckReadAll(obj)).rows.length, 0);
     } finally {
       await empty.close();
     }
@@ -543,6 +644,13 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
     const t = await runAsync(planArgs.filter((a) => a !== '--json'), env);
     assert.match(t.stdout, /4 items and 4 derived items/);
     assert.match(t.stdout, /2020-04-01 +trade_bar_1m +trades +bitmex +XBTUSD/);
+    // A name longer than the derived table's column widens it: every row's columns start under their heading.
+    const wide = await runAsync(['plan', '--from', '2020-04-01', '--symbols', 'deribit:BTC-PERPETUAL', '--data-types',
+      'incremental_book_L2', '--derive', 'book_snapshot_25_grouped0.5_100ms,book_snapshot_5_1s', '--output', out], env);
+    const rows = wide.stdout.split('\n\n')[1].split('\n').filter((l) => /^(day|2020)/.test(l));
+    assert.equal(rows.length, 3, wide.stdout);
+    const starts = (l) => [...l.matchAll(/\S+/g)].map((m) => m.index);
+    for (const l of rows.slice(1)) assert.deepEqual(starts(l), starts(rows[0]), wide.stdout);
     const before = requests();
     const d = await dl(['--dry-run']);
     assert.equal(d.code, 0, d.stderr);
@@ -561,6 +669,13 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
     // A derived name in --data-types: its source's files are not expected themselves.
     r = await v('book_snapshot_5_1s,book_snapshot_10_0ms');
     assert.equal(r.code, 1, r.stdout + r.stderr);
+    // Names longer than the table's first column (grouped snapshots) widen it: every count stays
+    // under its heading.
+    const wide = await v('book_snapshot_25_grouped0.5_100ms,book_snapshot_5_1s');
+    const table = wide.stdout.split('\n').filter((l) => /^(data_type|book_snapshot\S*|total) /.test(l));
+    assert.equal(table.length, 4, wide.stdout);
+    const ends = (l) => [...l.matchAll(/\S+/g)].map((m) => m.index + m[0].length).slice(1);
+    for (const l of table.slice(1)) assert.deepEqual(ends(l), ends(table[0]), wide.stdout);
     assert.match(r.stdout, /^book_snapshot_5_1s +1 +1 /m);
     assert.match(r.stdout, /^book_snapshot_10_0ms +1 +0 /m);
     assert.doesNotMatch(r.stdout, /^incremental_book_L2 /m);

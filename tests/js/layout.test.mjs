@@ -321,8 +321,11 @@ describe('names with digits after "_" and upper case', () => {
       const out = path.join(ROOT_TMP, `names-${layout}`);
       await mtOk(['convert', fixture('binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv.gz'),
         fixture('deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz'), '--output', out, '--layout', layout]);
-      await mtOk(['convert', fixture('bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--derive', 'trade_bar_100ticks',
+      // trade_bar_0.5vol and a grouped snapshot hold a '.': views too (they were left out once).
+      await mtOk(['convert', fixture('bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--derive', 'trade_bar_100ticks,trade_bar_0.5vol',
         '--output', out]);
+      await mtOk(['convert', fixture('deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz'), '--derive',
+        'book_snapshot_2_grouped0.5_1s', '--output', out]);
       if (layout === 'hive') {
         for (const dir of ['raw_tick_data/data_type=book_snapshot_25', 'raw_tick_data/data_type=incremental_book_L2',
           'derived_data/data_type=trade_bar_100ticks']) {
@@ -331,9 +334,13 @@ describe('names with digits after "_" and upper case', () => {
         assert.deepEqual(oddNames(out), []);
       }
       const r = await mtOk(['sql', '--output', out]);
-      for (const v of ['book_snapshot_25', 'incremental_book_L2', 'trade_bar_100ticks', 'trades']) {
-        assert.match(r.stdout, new RegExp(`CREATE OR REPLACE VIEW "${v}" AS`), r.stdout);
-      }
+      assert.deepEqual([...r.stdout.matchAll(/CREATE OR REPLACE VIEW "([^"]+)"/g)].map((m) => m[1]),
+        ['book_snapshot_25', 'book_snapshot_2_grouped0.5_1s', 'incremental_book_L2', 'trade_bar_0.5vol', 'trade_bar_100ticks',
+          'trades'], r.stdout);
+      // A derived name in --data-types is taken in any spelling of its interval, as the store names it.
+      const asked = await mtOk(['sql', '--output', out, '--data-types', 'trade_bar_0.50vol,book_snapshot_2_grouped0.5_1000ms']);
+      assert.deepEqual([...asked.stdout.matchAll(/CREATE OR REPLACE VIEW "([^"]+)"/g)].map((m) => m[1]),
+        ['book_snapshot_2_grouped0.5_1s', 'trade_bar_0.5vol'], asked.stdout);
       const only = await mtOk(['sql', '--output', out, '--data-types', 'incremental_book_L2']);
       assert.deepEqual([...only.stdout.matchAll(/CREATE OR REPLACE VIEW "(\w+)"/g)].map((m) => m[1]), ['incremental_book_L2']);
       const db = await duckOpen();
@@ -351,6 +358,17 @@ describe('names with digits after "_" and upper case', () => {
         }
         const bars = await db.rows(`SELECT DISTINCT data_type, exchange FROM trade_bar_100ticks`);
         assert.deepEqual(bars, [{ data_type: 'trade_bar_100ticks', exchange: 'bitmex' }]);
+        for (const [view, day, dt, ex, key] of [
+          ['trade_bar_0.5vol', '2020-03-01', 'trades', 'bitmex', 'BITMEX:PERPETUAL:BTC-USD'],
+          ['book_snapshot_2_grouped0.5_1s', '2020-04-01', 'incremental_book_L2', 'deribit', 'DERIBIT:PERPETUAL:BTC-USD'],
+        ]) {
+          const got = await db.rows(`SELECT data_type, CAST(date AS VARCHAR) AS day, exchange, count(*)::INTEGER AS n FROM "${view}" GROUP BY ALL`);
+          const derivedFile = path.join(out, NAMES[layout].tick(day, dt, ex, key).replace('raw_tick_data', 'derived_data')
+            .replace(`data_type${layout === 'hive' ? '=' : '-'}${dt}`, `data_type${layout === 'hive' ? '=' : '-'}${view}`));
+          const one = await db.rows(`SELECT count(*)::INTEGER AS n FROM read_parquet('${derivedFile}')`);
+          assert.ok(one[0].n > 0, derivedFile);
+          assert.deepEqual(got, [{ data_type: view, day, exchange: ex, n: one[0].n }], view);
+        }
       } finally {
         db.close();
       }

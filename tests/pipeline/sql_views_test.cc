@@ -102,5 +102,43 @@ TEST(SqlViews, NamesWithUpperCaseAreDefinedAndQuoted) {
   }
 }
 
+// Derived names may hold a '.' (trade_bar_0.5vol, grouped snapshots): they
+// were once left out of the listing and refused in --data-types. DuckDB takes
+// them as quoted identifiers; BigQuery table names take no '.', so it becomes '_'.
+TEST(SqlViews, DerivedNamesWithADecimalPoint) {
+  for (storage::LayoutKind kind : {storage::LayoutKind::kByDate, storage::LayoutKind::kHive}) {
+    testing::MemoryStoreDouble store;
+    const storage::Layout layout(kind);
+    store.set_layout(layout);
+    store.Put(layout.DerivedObjectName(kDay, "trade_bar_0.5vol", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
+    store.Put(layout.DerivedObjectName(kDay, "book_snapshot_5_grouped0.5_1s", "deribit", "DERIBIT:PERPETUAL:BTC-USD"), "x");
+    SqlViewsOptions o;
+    o.root = "/data";
+    auto listed = SqlDefinitions(&store, o);
+    ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+    const std::string glob = kind == storage::LayoutKind::kHive
+                                 ? "/data/derived_data/data_type=trade_bar_0.5vol/*/*/*.parquet"
+                                 : "/data/derived_data/by_date/day-*/data_type-trade_bar_0.5vol/*.parquet";
+    EXPECT_NE(listed->find("CREATE OR REPLACE VIEW \"trade_bar_0.5vol\" AS"), std::string::npos) << *listed;
+    EXPECT_NE(listed->find(glob), std::string::npos) << *listed;
+    EXPECT_NE(listed->find("CREATE OR REPLACE VIEW \"book_snapshot_5_grouped0.5_1s\" AS"), std::string::npos) << *listed;
+    // Asked for in another spelling: the stored (canonical) name.
+    o.data_types = {"trade_bar_0.50vol", "book_snapshot_5_grouped0.5_1000ms"};
+    auto asked = SqlDefinitions(&store, o);
+    ASSERT_TRUE(asked.ok()) << asked.status().ToString();
+    EXPECT_EQ(*asked, *listed);
+    if (kind == storage::LayoutKind::kHive) {
+      o.engine = SqlEngine::kBigQuery;
+      o.root = "gs://bkt";
+      o.data_types.clear();
+      auto bq = SqlDefinitions(&store, o);
+      ASSERT_TRUE(bq.ok()) << bq.status().ToString();
+      EXPECT_NE(bq->find("TABLE `market_tick.trade_bar_0_5vol`"), std::string::npos) << *bq;
+      EXPECT_NE(bq->find("uris = ['gs://bkt/derived_data/data_type=trade_bar_0.5vol/*']"), std::string::npos) << *bq;
+      EXPECT_NE(bq->find("TABLE `market_tick.book_snapshot_5_grouped0_5_1s`"), std::string::npos) << *bq;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mt::pipeline

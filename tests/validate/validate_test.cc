@@ -770,6 +770,15 @@ TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
   got.clear();
   for (const auto& e : set.items) got.push_back(e.data_type);
   EXPECT_EQ(got, (std::vector<std::string>{"book_snapshot_10_1s", "options_chain", "trades"}));
+  EXPECT_TRUE(set.notes.empty());
+  // A name whose source is expected nowhere is said (it was passed over in silence).
+  ExpectedSet trades_only;
+  trades_only.items = {{day, "trades", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"}};
+  AddDerivedItems(&trades_only, *specs, {});
+  ASSERT_EQ(trades_only.notes.size(), 1u);
+  EXPECT_EQ(trades_only.notes[0], "--derive book_snapshot_10_1s: nothing to check: no incremental_book_L2 item (its "
+                                  "source data type) is expected in this selection");
+  EXPECT_EQ(trades_only.items.size(), 2u);  // trades and trade_bar_1m
 }
 
 TEST_F(Tree, DerivedItemsAreFoundUnderDerivedDataAndCheckedAgainstTheirSchema) {

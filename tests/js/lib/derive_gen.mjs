@@ -50,9 +50,9 @@ class SideBook {
 
 /**
  * Writes `rows` incremental_book_L2 rows (gzip) to `file`. Returns a summary of what it contains.
- * levels: levels per side in each snapshot; span_us: time the rows cover.
+ * levels: levels per side in each snapshot; span_us: time the rows cover; symbol: the rows' symbol.
  */
-export function writeBookDay(file, { rows, levels, seed = 7, span_us = 3600e6, tick = 0.5 }) {
+export function writeBookDay(file, { rows, levels, seed = 7, span_us = 3600e6, tick = 0.5, symbol = 'BTC-PERPETUAL' }) {
   const rnd = prng(seed);
   const out = ['exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount'];
   const book = { bid: new SideBook(true), ask: new SideBook(false) };
@@ -60,7 +60,7 @@ export function writeBookDay(file, { rows, levels, seed = 7, span_us = 3600e6, t
   let n = 0, crossed = 0, deletions = 0, snapshots = 0;
   const amount = () => Math.floor(rnd() * 50000) / 10 + 0.1;
   const push = (ts, loc, snap, side, price, amt) => {
-    out.push(`deribit,BTC-PERPETUAL,${ts},${loc},${snap},${side},${price},${amt}`);
+    out.push(`deribit,${symbol},${ts},${loc},${snap},${side},${price},${amt}`);
     n++;
   };
   const snapshot = (mid, nLevels) => {
