@@ -19,10 +19,7 @@ PlanRequest Request() {
 }
 
 TEST(DeriveItems, UnkeyedObjectsAreNotItems) {
-  for (storage::LayoutKind kind : {storage::LayoutKind::kByDate, storage::LayoutKind::kHive}) {
-    testing::MemoryStoreDouble store;
-    const storage::Layout layout(kind);
-    store.set_layout(layout);
+  testing::ForEachLayout([&](testing::MemoryStoreDouble& store, const storage::Layout& layout) {
     store.Put(layout.TickObjectName(kDay, "trades", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
     store.Put(layout.TickObjectName(kDay, "trades", "bitmex", "BITMEX:UNKEYED:XBTZ99"), "x");
     auto items = DeriveItems(&store, Request());
@@ -30,7 +27,7 @@ TEST(DeriveItems, UnkeyedObjectsAreNotItems) {
     ASSERT_EQ(items->size(), 1u) << layout.name();
     EXPECT_EQ((*items)[0].instrument_key, "BITMEX:PERPETUAL:BTC-USD");
     EXPECT_EQ((*items)[0].exchange, "bitmex");
-  }
+  });
 }
 
 TEST(DeriveItems, NothingStoredForTheSelectionIsAUsageErrorNamingTheStore) {

@@ -72,10 +72,8 @@ TEST(SqlViews, DuckDbViewsOfByDateComputeThePartitionColumns) {
 }
 
 TEST(SqlViews, NamesWithUpperCaseAreDefinedAndQuoted) {
-  for (storage::LayoutKind kind : {storage::LayoutKind::kByDate, storage::LayoutKind::kHive}) {
-    testing::MemoryStoreDouble store;
-    const storage::Layout layout(kind);
-    store.set_layout(layout);
+  testing::ForEachLayout([&](testing::MemoryStoreDouble& store, const storage::Layout& layout) {
+    const storage::LayoutKind kind = layout.kind();
     store.Put(layout.TickObjectName(kDay, "incremental_book_L2", "deribit", "DERIBIT:PERPETUAL:BTC-USD"), "x");
     store.Put(layout.TickObjectName(kDay, "book_snapshot_25", "deribit", "DERIBIT:PERPETUAL:BTC-USD"), "x");
     SqlViewsOptions o;
@@ -99,17 +97,15 @@ TEST(SqlViews, NamesWithUpperCaseAreDefinedAndQuoted) {
       EXPECT_EQ(bq->substr(0, 66), "CREATE OR REPLACE EXTERNAL TABLE `market_tick.incremental_book_L2`");
       EXPECT_NE(bq->find("uris = ['gs://bkt/raw_tick_data/data_type=incremental_book_L2/*']"), std::string::npos) << *bq;
     }
-  }
+  });
 }
 
 // Derived names may hold a '.' (trade_bar_0.5vol, grouped snapshots): they
 // were once left out of the listing and refused in --data-types. DuckDB takes
 // them as quoted identifiers; BigQuery table names take no '.', so it becomes '_'.
 TEST(SqlViews, DerivedNamesWithADecimalPoint) {
-  for (storage::LayoutKind kind : {storage::LayoutKind::kByDate, storage::LayoutKind::kHive}) {
-    testing::MemoryStoreDouble store;
-    const storage::Layout layout(kind);
-    store.set_layout(layout);
+  testing::ForEachLayout([&](testing::MemoryStoreDouble& store, const storage::Layout& layout) {
+    const storage::LayoutKind kind = layout.kind();
     store.Put(layout.DerivedObjectName(kDay, "trade_bar_0.5vol", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
     store.Put(layout.DerivedObjectName(kDay, "book_snapshot_5_grouped0.5_1s", "deribit", "DERIBIT:PERPETUAL:BTC-USD"), "x");
     SqlViewsOptions o;
@@ -137,7 +133,7 @@ TEST(SqlViews, DerivedNamesWithADecimalPoint) {
       EXPECT_NE(bq->find("uris = ['gs://bkt/derived_data/data_type=trade_bar_0.5vol/*']"), std::string::npos) << *bq;
       EXPECT_NE(bq->find("TABLE `market_tick.book_snapshot_5_grouped0_5_1s`"), std::string::npos) << *bq;
     }
-  }
+  });
 }
 
 }  // namespace

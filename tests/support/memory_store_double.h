@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/layout.h"
 #include "storage/object_store.h"
 
 namespace mt::testing {
@@ -121,5 +122,17 @@ class MemoryStoreDouble : public storage::ObjectStore {
   std::map<std::string, Object> objects_;
   int64_t last_generation_ = 0;
 };
+
+// Runs `body` once per store layout (by_date, hive) with an empty store of
+// that layout: for rules that must hold in both.
+template <typename Body>
+void ForEachLayout(Body body) {
+  for (storage::LayoutKind kind : {storage::LayoutKind::kByDate, storage::LayoutKind::kHive}) {
+    MemoryStoreDouble store;
+    const storage::Layout layout(kind);
+    store.set_layout(layout);
+    body(store, layout);
+  }
+}
 
 }  // namespace mt::testing
