@@ -448,6 +448,23 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       return res;
     }
     const bool got_body = status == 200 || status == 206;
+    if (got_body && r.transport.ok() && grouped && !force) {
+      // A grouped item's objects are written over (see target.overwrite), so
+      // another run that completed the item while this one read the file (an
+      // overlapping resubmission) would have every object replaced and be
+      // told nothing. Its record says it is done: this run writes nothing.
+      // Two runs that reach this point at the same moment both write; each
+      // object is then complete either way.
+      auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
+      if (done.ok() && done->outcome != "not_available") {
+        conv->Abort();
+        res.bytes_in = sink.offset;
+        res.outcome = Outcome::kSkipped;
+        res.reason = "completed meanwhile by another run (its completion record appeared)";
+        for (const auto& o : done->objects) res.objects.push_back(o.name);
+        return res;
+      }
+    }
     if (got_body && r.transport.ok()) {
       auto outs = conv->Finish();
       if (outs.ok()) {
