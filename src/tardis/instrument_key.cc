@@ -273,8 +273,14 @@ Result<InstrumentKey> Bybit(InstrumentKey k, std::string_view ex, const std::str
 
 // Two alphanumeric parts joined by '-' (BASE-QUOTE, or QUOTE-BASE where
 // quote_first) as a key of TYPE; else an error naming the symbol as SHOWN.
-Result<InstrumentKey> Dashed(InstrumentKey k, std::string_view ex, std::string_view shown, const std::string& s,
+// A '/' or ':' joins them too: the rows of some venues spell the pair as the
+// exchange does (Kraken XBT/USD), while the dataset symbol, which download
+// keys, spells it as the official clients do (XBT-USD); both give one key.
+Result<InstrumentKey> Dashed(InstrumentKey k, std::string_view ex, std::string_view shown, const std::string& s_in,
                              const char* type, bool quote_first = false) {
+  std::string s = s_in;
+  std::replace(s.begin(), s.end(), '/', '-');
+  std::replace(s.begin(), s.end(), ':', '-');
   const auto parts = Split(s, '-');
   if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
     k.type = type;

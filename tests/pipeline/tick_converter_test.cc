@@ -380,6 +380,20 @@ TEST(TickConverterTest, AOneInstrumentFileMatchesItsNameAsTheClientsSpellIt) {
   EXPECT_FALSE(ConvertOne(csv, "kraken", "XBT-USD", s.store(), 2).ok());
 }
 
+// The same file converted into a store (no fixed object: the key comes
+// from the rows' symbol): the object is the one download names from the
+// dataset symbol. It failed with "expected BASE-QUOTE" (exit 1).
+TEST(TickConverterTest, ARowSymbolWithASlashIsKeyedAsItsDatasetSymbolInAStore) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  for (int i = 0; i < 5; i++) csv += Trade("kraken", "XBT/USD", i);
+  auto outs = ConvertOne(csv, "kraken", "XBT-USD", s.store(), 2);
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  ASSERT_EQ(outs->size(), 1u);
+  EXPECT_EQ((*outs)[0].instrument_key, "KRAKEN:SPOT_PAIR:XBT-USD");
+  EXPECT_EQ((*outs)[0].rows, 5u);
+}
+
 // Text from the file is quoted escaped: a symbol cannot put a terminal
 // command or a line break of its own into the message.
 TEST(TickConverterTest, AMismatchQuotesTheRowsTextEscapedAndCapped) {

@@ -64,6 +64,28 @@ TEST(InstrumentKey, RealSymbolsOfTheSeedVenues) {
   }
 }
 
+// Rows of spot venues may spell the pair as the exchange does (Kraken
+// XBT/USD) while the dataset symbol, which download keys, is the official
+// clients' spelling (XBT-USD): convert and download must give one key. It
+// failed with "expected BASE-QUOTE" for the row's spelling.
+TEST(InstrumentKey, APairSpelledWithASlashIsTheSameKeyAsItsDatasetSymbol) {
+  const Case cases[] = {
+      {"kraken", "XBT/USD", "KRAKEN:SPOT_PAIR:XBT-USD"},
+      {"kraken", "XBT-USD", "KRAKEN:SPOT_PAIR:XBT-USD"},
+      {"coinbase", "btc/usd", "COINBASE:SPOT_PAIR:BTC-USD"},
+      {"upbit", "KRW/BTC", "UPBIT:SPOT_PAIR:BTC-KRW"},
+  };
+  for (const auto& c : cases) {
+    auto k = KeyFromTardisSymbol(c.exchange, c.symbol);
+    ASSERT_TRUE(k.ok()) << c.exchange << " " << c.symbol << ": " << k.status().message();
+    EXPECT_EQ(k->ToString(), c.key);
+  }
+  // Still two parts, each alphanumeric: nothing else becomes a key.
+  for (const char* bad : {"XBT/USD/EUR", "XBT/", "/USD", "XBT/US.D", "XBT/../USD"}) {
+    EXPECT_FALSE(KeyFromTardisSymbol("kraken", bad).ok()) << bad;
+  }
+}
+
 TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
   const std::pair<const char*, const char*> cases[] = {
       {"deribit", "OPTIONS"},        // grouped file
