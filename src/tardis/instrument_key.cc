@@ -291,9 +291,23 @@ Result<InstrumentKey> Dashed(InstrumentKey k, std::string_view ex, std::string_v
   return Unknown(ex, shown, quote_first ? "expected QUOTE-BASE" : "expected BASE-QUOTE");
 }
 
-// BASE-QUOTE of a venue that lists spot pairs only.
+// The pair of a venue that lists spot pairs only, the type being known:
+// BASE-QUOTE (coinbase, kucoin), BASE/QUOTE or BASE:QUOTE (Dashed),
+// BASE_QUOTE (gate-io BTC_USDT), or the two run together (bitstamp, gemini,
+// bitfinex BTCUSD, huobi BTCUSDT), split at the longest known quote as on
+// Binance (ConfirmedSplit corrects it from the listing).
 Result<InstrumentKey> DashedSpot(const InstrumentKey& k, std::string_view ex, const std::string& s) {
-  return Dashed(k, ex, s, s, "SPOT_PAIR");
+  std::string t = s;
+  std::replace(t.begin(), t.end(), '_', '-');
+  if (t.find_first_of("-/:") == std::string::npos) {
+    InstrumentKey c = k;
+    if (SplitConcatenated(t, &c.base, &c.quote)) {
+      c.type = "SPOT_PAIR";
+      return c;
+    }
+    return Unknown(ex, s, "expected BASE-QUOTE, or a base and a known quote currency run together (BTCUSD)");
+  }
+  return Dashed(k, ex, s, t, "SPOT_PAIR");
 }
 
 // A metadata currency as keys write it: upper case, and a product suffix

@@ -86,6 +86,35 @@ TEST(InstrumentKey, APairSpelledWithASlashIsTheSameKeyAsItsDatasetSymbol) {
   }
 }
 
+// Spot-only venues whose pairs are not BASE-QUOTE: every symbol was rejected
+// ("expected BASE-QUOTE") by instruments without a key, convert and
+// download, so these venues could not be stored at all without /v1/instruments.
+TEST(InstrumentKey, SpotOnlyVenuesReadTheirPairsWhateverTheSeparator) {
+  const Case cases[] = {
+      {"bitstamp", "BTCUSD", "BITSTAMP:SPOT_PAIR:BTC-USD"},
+      {"gemini", "ETHUSD", "GEMINI:SPOT_PAIR:ETH-USD"},
+      {"bitfinex", "BTCUSD", "BITFINEX:SPOT_PAIR:BTC-USD"},
+      {"bitfinex", "DOGE:USD", "BITFINEX:SPOT_PAIR:DOGE-USD"},
+      {"huobi", "BTCUSDT", "HUOBI:SPOT_PAIR:BTC-USDT"},
+      {"huobi", "btcusdt", "HUOBI:SPOT_PAIR:BTC-USDT"},
+      {"gate-io", "BTC_USDT", "GATE-IO:SPOT_PAIR:BTC-USDT"},
+      {"kucoin", "BTC-USDT", "KUCOIN:SPOT_PAIR:BTC-USDT"},
+  };
+  for (const auto& c : cases) {
+    auto k = KeyFromTardisSymbol(c.exchange, c.symbol);
+    ASSERT_TRUE(k.ok()) << c.exchange << " " << c.symbol << ": " << k.status().message();
+    EXPECT_EQ(k->ToString(), c.key);
+    // The listing's spot type is the rule's: instruments keys it without metadata.
+    auto listed = KeyFromListedSymbol(c.exchange, c.symbol, "spot");
+    ASSERT_TRUE(listed.ok()) << listed.status().message();
+    EXPECT_EQ(listed->ToString(), c.key);
+  }
+  for (const char* bad : {"FOOBAR", "BTC_USDT_X", "USD", "BTC.USD", "BTC__USDT"}) {
+    auto k = KeyFromTardisSymbol("gate-io", bad);
+    EXPECT_FALSE(k.ok()) << bad << " -> " << (k.ok() ? k->ToString() : "");
+  }
+}
+
 TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
   const std::pair<const char*, const char*> cases[] = {
       {"deribit", "OPTIONS"},        // grouped file
