@@ -255,7 +255,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     bool spilled = false;
     uint32_t spill_file = 0;
     std::string object_name;  // store name (spilled outputs open it at Finish)
-    RowGroupData pending;  // rows of a grouped file waiting for a full row group
+    // Rows of a grouped file waiting for a full row group: made on first use
+    // (PendingOf), as MakeRowGroup with `pending_hint`, the plain-string hint
+    // of when it would have been made. An empty row group per output costs
+    // about 3 KB, which a file of 30,000 instruments would hold all run long
+    // although most outputs go straight to the spill.
+    RowGroupData pending;
+    std::vector<bool> pending_hint;
     OutputFile info;
     bool exists = false;   // create-only target already there: rows are dropped
     std::string exchange, symbol;
@@ -338,7 +344,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), out_schema_, settings_.writer);
       }
     }
-    out->pending = columnar::MakeRowGroup(pq_schema_, &plain_hint_);
+    out->pending_hint = plain_hint_;
     Output* raw = out.get();
     outputs_.emplace(single ? std::string("\x01single") : name, std::move(out));
     return raw;
@@ -603,7 +609,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         dests_[k] = &own_.back();
         o->own = true;
       } else {
-        dests_[k] = &o->pending;
+        dests_[k] = &PendingOf(o);
         o->own = false;
       }
     }
@@ -806,10 +812,16 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return true;
   }
 
+  RowGroupData& PendingOf(Output* out) {
+    if (out->pending.columns.empty()) out->pending = columnar::MakeRowGroup(pq_schema_, &out->pending_hint);
+    return out->pending;
+  }
+
   Status FlushPending(Output* out) {
     if (out->pending.num_rows == 0) return Status::OK();
     RowGroupData rg = std::move(out->pending);
-    out->pending = columnar::MakeRowGroup(pq_schema_, &plain_hint_);
+    out->pending = RowGroupData();
+    out->pending_hint = plain_hint_;
     return WriteTo(out, std::move(rg));
   }
 
