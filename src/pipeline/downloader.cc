@@ -536,33 +536,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         }
         if (grouped) {
           // Written last: the record says every object above is committed.
-          ItemRecord rec;
-          rec.item = item.Id();
-          rec.outcome = OutcomeName(res.outcome);
-          rec.rows = res.rows;
-          rec.source = url;
-          rec.tool_version = settings.tool_version;
-          rec.created_at = RecordTime();
-          const std::string root = opts_.store->Describe("");
-          int64_t first = INT64_MAX, last = INT64_MIN;
-          for (const auto& o : *outs) {
-            // OutputFile::name is the store's description of the object.
-            std::string name = o.name;
-            if (name.compare(0, root.size(), root) == 0) name.erase(0, root.size());
-            while (!name.empty() && name.front() == '/') name.erase(0, 1);
-            RecordedObject ro{name, o.instrument_key, o.rows, o.bytes, "", ""};
-            if (o.rows > 0) {
-              ro.first_timestamp = FormatIsoMicros(o.first_local_ts);
-              ro.last_timestamp = FormatIsoMicros(o.last_local_ts);
-              first = std::min(first, o.first_local_ts);
-              last = std::max(last, o.last_local_ts);
-            }
-            rec.objects.push_back(std::move(ro));
-          }
-          if (first <= last) {
-            rec.first_timestamp = FormatIsoMicros(first);
-            rec.last_timestamp = FormatIsoMicros(last);
-          }
+          const ItemRecord rec =
+              GroupedItemRecord(opts_.store, item, *outs, res.rows, url, settings.tool_version, RecordTime());
           Status st = WriteItemRecord(opts_.store, item, rec, replace_record);
           if (!st.ok() && st.code() != Status::Code::kAlreadyExists) {
             // The objects are there but the item is not known complete: a

@@ -115,6 +115,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         r.reason = p == present.end() ? "no object"
                                       : "no completion record for " + group +
                                             " (a download stopped before it finished)";
+        if (p != present.end()) present.erase(p);  // its object, not an unexpected one
         continue;
       }
       auto it = records.find(record);

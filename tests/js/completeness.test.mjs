@@ -163,6 +163,41 @@ test('validate --symbols deribit:OPTIONS (download\'s selection) checks the grou
     [`missing\t${DAY}\toptions_chain\t${rec.objects[0].instrument_key}`], show(v3));
 });
 
+test('convert of a grouped file (the real options_chain sample) completes its item: validate agrees, download skips it', async () => {
+  const out = path.join(work, 'convert-chain');
+  const inst = await run(['instruments', '--from', DAY, '--exchanges', 'deribit', '--output', out]);
+  assert.equal(inst.status, 0, show(inst));
+  const sel = ['--from', DAY, '--exchanges', 'deribit', '--data-types', 'options_chain', '--output', out];
+  // --no-force keeps what exists, so it writes no record: the item is missing (its object counted once).
+  const file = path.join(ROOT, 'fixtures', 'tardis', 'csv', `deribit_options_chain_${DAY}_OPTIONS.csv.gz`);
+  const c0 = await run(['convert', file, '--output', out, '--no-force']);
+  assert.equal(c0.status, 0, show(c0));
+  assert.ok(!fs.existsSync(path.join(out, CHAIN_RECORD)));
+  const v0 = await run(['validate', ...sel, '--read-only']);
+  assert.equal(v0.status, 1, show(v0));
+  assert.deepEqual(problemLines(v0.stdout), [`missing\t${DAY}\toptions_chain\tDERIBIT:OPTIONS:BTC-USD`], show(v0));
+  // convert (replacing, its default): the objects and then the record, as download writes it.
+  const c = await run(['convert', file, '--output', out]);
+  assert.equal(c.status, 0, show(c));
+  const rec = JSON.parse(fs.readFileSync(path.join(out, CHAIN_RECORD), 'utf8'));
+  assert.equal(rec.item, `${DAY}/options_chain/deribit/OPTIONS`);
+  assert.equal(rec.outcome, 'done');
+  assert.equal(rec.rows, 7);
+  assert.equal(rec.source, file);
+  assert.deepEqual(rec.objects.map((o) => o.name).sort(),
+    c.stdout.trim().split('\n').map((l) => path.relative(out, l.split('\t')[0])).sort());
+  // It used to be missing ("no completion record", a download stopped before it finished) forever.
+  const v = await run(['validate', ...sel, '--read-only', '--deep']);
+  assert.equal(v.status, 0, show(v));
+  assert.match(v.stdout, /^result: complete: 0 missing, 0 corrupt/m);
+  // download skips the item on the record: no request (it fetched the whole file again).
+  srv.reset();
+  const d = await run(['download', ...sel]);
+  assert.equal(d.status, 0, show(d));
+  assert.deepEqual(datasetRequests(), [], 'no request');
+  assert.match(d.stderr, /1 items: 0 done, 1 skipped/, show(d));
+});
+
 test('a 404 is recorded: validate says not_available, --from-report does not ask again', async () => {
   const out = path.join(work, 'na');
   // 2020-02-23 has no file on the server; 2020-02-22 has.

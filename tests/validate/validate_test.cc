@@ -596,6 +596,20 @@ TEST_F(Tree, OptionsChainItemsAreOnePerUnderlyingAndNeedTheCompletionRecord) {
 
 // validate expects what download plans: the instrument filters of the
 // shared plan narrow the expected items too (they were download's alone).
+// A grouped item's object without the record is that item's object (the
+// item is missing), not also an unexpected object: it was counted twice.
+TEST_F(Tree, AGroupedItemsObjectWithoutItsRecordIsNotUnexpected) {
+  WriteOptionDefinitions(store_.get(), kDay);
+  Selection s = OneDay();
+  s.data_types = {"options_chain"};
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  WriteTick(kDay, "options_chain", "DERIBIT:OPTIONS:BTC-USD", 10, kDayUs);
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kMissing);
+  EXPECT_EQ(res.unexpected_objects, 0u);
+}
+
 TEST_F(Tree, InstrumentFiltersNarrowTheExpectedItems) {
   WriteOptionDefinitions(store_.get(), kDay);
   Selection s = OneDay();
