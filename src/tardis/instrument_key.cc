@@ -292,14 +292,17 @@ Result<InstrumentKey> Dashed(InstrumentKey k, std::string_view ex, std::string_v
 }
 
 // The pair of a venue that lists spot pairs only, the type being known:
-// BASE-QUOTE (coinbase, kucoin), BASE/QUOTE or BASE:QUOTE (Dashed),
-// BASE_QUOTE (gate-io BTC_USDT), or the two run together (bitstamp, gemini,
-// bitfinex BTCUSD, huobi BTCUSDT), split at the longest known quote as on
-// Binance (ConfirmedSplit corrects it from the listing).
+// BASE-QUOTE (coinbase, kucoin), BASE/QUOTE or BASE:QUOTE (Dashed), and as
+// the venue writes it: BASE_QUOTE on gate-io (BTC_USDT), the two run
+// together on bitstamp, gemini, bitfinex (BTCUSD) and huobi (BTCUSDT), split
+// at the longest known quote as on Binance (ConfirmedSplit corrects it from
+// the listing). Only the venue's own spelling, so a bare symbol pairs only
+// with the venues that write it that way.
 Result<InstrumentKey> DashedSpot(const InstrumentKey& k, std::string_view ex, const std::string& s) {
   std::string t = s;
-  std::replace(t.begin(), t.end(), '_', '-');
-  if (t.find_first_of("-/:") == std::string::npos) {
+  if (ex == "gate-io") std::replace(t.begin(), t.end(), '_', '-');
+  const bool run_together = ex == "bitstamp" || ex == "gemini" || ex == "bitfinex" || ex == "huobi";
+  if (run_together && t.find_first_of("-/:") == std::string::npos) {
     InstrumentKey c = k;
     if (SplitConcatenated(t, &c.base, &c.quote)) {
       c.type = "SPOT_PAIR";

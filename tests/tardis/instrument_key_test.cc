@@ -109,9 +109,15 @@ TEST(InstrumentKey, SpotOnlyVenuesReadTheirPairsWhateverTheSeparator) {
     ASSERT_TRUE(listed.ok()) << listed.status().message();
     EXPECT_EQ(listed->ToString(), c.key);
   }
-  for (const char* bad : {"FOOBAR", "BTC_USDT_X", "USD", "BTC.USD", "BTC__USDT"}) {
+  for (const char* bad : {"FOOBAR", "BTC_USDT_X", "USD", "BTC.USD", "BTC__USDT", "BTCUSDT"}) {
     auto k = KeyFromTardisSymbol("gate-io", bad);
     EXPECT_FALSE(k.ok()) << bad << " -> " << (k.ok() ? k->ToString() : "");
+  }
+  // Only the venue's own spelling: a bare symbol is not paired with venues that write pairs otherwise.
+  for (const auto& [ex, bad] : std::vector<std::pair<const char*, const char*>>{
+           {"bitstamp", "BTC_USD"}, {"coinbase", "BTCUSD"}, {"kraken", "XBTUSD"}, {"huobi", "FOOBAR"}}) {
+    auto k = KeyFromTardisSymbol(ex, bad);
+    EXPECT_FALSE(k.ok()) << ex << " " << bad << " -> " << (k.ok() ? k->ToString() : "");
   }
 }
 
