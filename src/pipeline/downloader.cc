@@ -453,7 +453,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // another run that completed the item while this one read the file (an
       // overlapping resubmission) would have every object replaced and be
       // told nothing. Its record says it is done: this run writes nothing.
-      // Two runs that reach this point at the same moment both write; each
+      // Two runs that both pass this point before either record exists (on
+      // GCS: while the other still uploads its objects) both write; each
       // object is then complete either way.
       auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
       if (done.ok() && done->outcome != "not_available") {

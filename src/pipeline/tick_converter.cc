@@ -257,9 +257,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     std::string object_name;  // store name (spilled outputs open it at Finish)
     // Rows of a grouped file waiting for a full row group: made on first use
     // (PendingOf), as MakeRowGroup with `pending_hint`, the plain-string hint
-    // of when it would have been made. An empty row group per output costs
-    // about 3 KB, which a file of 30,000 instruments would hold all run long
-    // although most outputs go straight to the spill.
+    // of when it would have been made (so the objects stay the same). An
+    // empty row group costs a few KB per output, and in a big grouped file
+    // most outputs go straight to the spill and never need one.
     RowGroupData pending;
     std::vector<bool> pending_hint;
     OutputFile info;
