@@ -21,6 +21,7 @@
 #include "core/thread_pool.h"
 #include "core/time_util.h"
 #include "derive/engine.h"
+#include "pipeline/item_record.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/stored_derive.h"
 #include "tardis/file_name.h"
@@ -222,6 +223,24 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   }
   r.rows = conv.rows();
   r.csv_bytes = conv.bytes_out_csv();
+  // A grouped file named as the official clients name it, converted whole
+  // into a store, is the grouped item download would have fetched: its
+  // completion record (written last, as download writes it) makes validate
+  // know the item complete and a later download skip it without a request.
+  // Without it validate called the item missing forever and download
+  // fetched the whole file again (GBs a day for an options chain).
+  // With --no-force the objects that existed were kept and are not among the
+  // outputs, so no record is written then (it would not list them).
+  if (target.store && target.overwrite && hints.day && hints.data_type && !hints.exchange.empty() &&
+      tardis::IsGroupedSymbol(hints.symbol)) {
+    const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
+    const ItemRecord rec = GroupedItemRecord(target.store, item, r.outputs, r.rows, path, cs.tool_version,
+                                             FormatIsoSeconds(CreatedAtMicros()));
+    Status st = WriteItemRecord(target.store, item, rec, true);
+    if (!st.ok()) {
+      return st.WithContext(path + ": its objects are written, but not its completion record (run convert again)");
+    }
+  }
   return r;
 }
 

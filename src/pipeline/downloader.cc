@@ -454,6 +454,24 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       return res;
     }
     const bool got_body = status == 200 || status == 206;
+    if (got_body && r.transport.ok() && grouped && !force) {
+      // A grouped item's objects are written over (see target.overwrite), so
+      // another run that completed the item while this one read the file (an
+      // overlapping resubmission) would have every object replaced and be
+      // told nothing. Its record says it is done: this run writes nothing.
+      // Two runs that both pass this point before either record exists (on
+      // GCS: while the other still uploads its objects) both write; each
+      // object is then complete either way.
+      auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
+      if (done.ok() && done->outcome != "not_available") {
+        conv->Abort();
+        res.bytes_in = sink.offset;
+        res.outcome = Outcome::kSkipped;
+        res.reason = "completed meanwhile by another run (its completion record appeared)";
+        for (const auto& o : done->objects) res.objects.push_back(o.name);
+        return res;
+      }
+    }
     if (got_body && r.transport.ok()) {
       auto outs = conv->Finish();
       if (outs.ok()) {
@@ -525,33 +543,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         }
         if (grouped) {
           // Written last: the record says every object above is committed.
-          ItemRecord rec;
-          rec.item = item.Id();
-          rec.outcome = OutcomeName(res.outcome);
-          rec.rows = res.rows;
-          rec.source = url;
-          rec.tool_version = settings.tool_version;
-          rec.created_at = RecordTime();
-          const std::string root = opts_.store->Describe("");
-          int64_t first = INT64_MAX, last = INT64_MIN;
-          for (const auto& o : *outs) {
-            // OutputFile::name is the store's description of the object.
-            std::string name = o.name;
-            if (name.compare(0, root.size(), root) == 0) name.erase(0, root.size());
-            while (!name.empty() && name.front() == '/') name.erase(0, 1);
-            RecordedObject ro{name, o.instrument_key, o.rows, o.bytes, "", ""};
-            if (o.rows > 0) {
-              ro.first_timestamp = FormatIsoMicros(o.first_local_ts);
-              ro.last_timestamp = FormatIsoMicros(o.last_local_ts);
-              first = std::min(first, o.first_local_ts);
-              last = std::max(last, o.last_local_ts);
-            }
-            rec.objects.push_back(std::move(ro));
-          }
-          if (first <= last) {
-            rec.first_timestamp = FormatIsoMicros(first);
-            rec.last_timestamp = FormatIsoMicros(last);
-          }
+          const ItemRecord rec =
+              GroupedItemRecord(opts_.store, item, *outs, res.rows, url, settings.tool_version, RecordTime());
           Status st = WriteItemRecord(opts_.store, item, rec, replace_record);
           if (!st.ok() && st.code() != Status::Code::kAlreadyExists) {
             // The objects are there but the item is not known complete: a

@@ -1,5 +1,8 @@
 #include "pipeline/item_record.h"
 
+#include <algorithm>
+#include <climits>
+
 #include <nlohmann/json.hpp>
 
 #include "core/bounded_json.h"
@@ -81,6 +84,39 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
     }
   }
   return r;
+}
+
+ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
+                             uint64_t rows, const std::string& source, const std::string& tool_version,
+                             const std::string& created_at) {
+  ItemRecord rec;
+  rec.item = item.Id();
+  rec.outcome = rows == 0 ? "no_data" : "done";
+  rec.rows = rows;
+  rec.source = source;
+  rec.tool_version = tool_version;
+  rec.created_at = created_at;
+  const std::string root = store->Describe("");
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  for (const auto& o : outputs) {
+    // OutputFile::name is the store's description of the object.
+    std::string name = o.name;
+    if (name.compare(0, root.size(), root) == 0) name.erase(0, root.size());
+    while (!name.empty() && name.front() == '/') name.erase(0, 1);
+    RecordedObject ro{name, o.instrument_key, o.rows, o.bytes, "", ""};
+    if (o.rows > 0) {
+      ro.first_timestamp = FormatIsoMicros(o.first_local_ts);
+      ro.last_timestamp = FormatIsoMicros(o.last_local_ts);
+      first = std::min(first, o.first_local_ts);
+      last = std::max(last, o.last_local_ts);
+    }
+    rec.objects.push_back(std::move(ro));
+  }
+  if (first <= last) {
+    rec.first_timestamp = FormatIsoMicros(first);
+    rec.last_timestamp = FormatIsoMicros(last);
+  }
+  return rec;
 }
 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {

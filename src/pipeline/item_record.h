@@ -19,6 +19,7 @@
 
 #include "core/status.h"
 #include "pipeline/plan.h"
+#include "pipeline/tick_converter.h"
 #include "storage/object_store.h"
 
 namespace mt::pipeline {
@@ -36,7 +37,7 @@ struct ItemRecord {
   std::string outcome;  // "done", "no_data" or "not_available"
   uint64_t rows = 0;
   std::string first_timestamp, last_timestamp;  // over every object; "" without rows
-  std::string source;   // dataset URL (no credentials: the key travels in a header)
+  std::string source;   // dataset URL (no credentials: the key travels in a header), or the converted file's path
   std::string reason;   // not_available: what the source answered
   std::vector<RecordedObject> objects;
   std::string tool_version;
@@ -48,6 +49,14 @@ std::string ItemRecordObjectName(const storage::Layout& layout, const WorkItem& 
 std::string EncodeItemRecord(const ItemRecord& record);
 // `label` names the object in errors.
 Result<ItemRecord> DecodeItemRecord(std::string_view json, const std::string& label);
+
+// The record of a grouped item whose file became `outputs` (TickConverter::
+// Finish, names as `store` describes them) with `rows` rows in all: outcome
+// done, or no_data without rows; each object with its rows and first/last
+// local_timestamp, and the first/last over all. `created_at` is the caller's.
+ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
+                             uint64_t rows, const std::string& source, const std::string& tool_version,
+                             const std::string& created_at);
 
 // Writes the record of `item`. overwrite=false is create-only (an existing
 // record is kept: kAlreadyExists).

@@ -224,6 +224,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Status OnBatch(RowGroupData batch) override {
     if (one_instrument_) MT_RETURN_IF_ERROR(CheckOneInstrument(batch));
+    batch_first_line_ = rows_before_ + 2;  // line 1 is the header
     rows_before_ += batch.num_rows;
     for (derive::BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnBatch(batch));  // observers
     if (schema_->row_keys) MT_RETURN_IF_ERROR(AddKeyColumn(&batch));
@@ -236,7 +237,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     const auto& sym = batch.columns[kSymbolCol].str;
     if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1 && sym.dict().size() == 1) {
       MT_ASSIGN_OR_RETURN(Route * route, RouteFor(ex.dict()[0], sym.dict()[0],
-                                                  batch.columns[local_ts_col_].i64.front()));
+                                                  batch.columns[local_ts_col_].i64.front(), batch_first_line_));
       Output* out = route->out;
       if (out->pending.num_rows > 0) MT_RETURN_IF_ERROR(FlushPending(out));  // keep row order
       return WriteTo(out, std::move(batch));
@@ -254,7 +255,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     bool spilled = false;
     uint32_t spill_file = 0;
     std::string object_name;  // store name (spilled outputs open it at Finish)
-    RowGroupData pending;  // rows of a grouped file waiting for a full row group
+    // Rows of a grouped file waiting for a full row group: made on first use
+    // (PendingOf), as MakeRowGroup with `pending_hint`, the plain-string hint
+    // of when it would have been made (so the objects stay the same). An
+    // empty row group costs a few KB per output, and in a big grouped file
+    // most outputs go straight to the spill and never need one.
+    RowGroupData pending;
+    std::vector<bool> pending_hint;
     OutputFile info;
     bool exists = false;   // create-only target already there: rows are dropped
     std::string exchange, symbol;
@@ -337,7 +344,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), out_schema_, settings_.writer);
       }
     }
-    out->pending = columnar::MakeRowGroup(pq_schema_, &plain_hint_);
+    out->pending_hint = plain_hint_;
     Output* raw = out.get();
     outputs_.emplace(single ? std::string("\x01single") : name, std::move(out));
     return raw;
@@ -360,10 +367,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return Status::OK();
   }
 
-  // The route of rows with this exchange and symbol, made on first sight:
-  // the key (target_.keys, else the venue's symbol rule), the object it
-  // names, the output.
-  Result<Route*> RouteFor(std::string_view exchange, std::string_view symbol, int64_t first_local_ts) {
+  // The route of rows with this exchange and symbol, made on first sight
+  // (at input line `line`, 0: none): the key (target_.keys, else the venue's
+  // symbol rule), the object it names, the output.
+  Result<Route*> RouteFor(std::string_view exchange, std::string_view symbol, int64_t first_local_ts,
+                          uint64_t line = 0) {
     route_id_.assign(exchange);
     route_id_ += '\x1f';
     route_id_.append(symbol);
@@ -372,11 +380,14 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // A grouped file holds its own exchange's instruments only: a row of
     // another exchange (a damaged or hostile file) must not write, let alone
     // replace, that exchange's objects.
+    // Errors name the line of the first row of this exchange and symbol.
+    const std::string where = hints_.source + (line ? ":" + std::to_string(line) : std::string()) + ": ";
     if (!hints_.exchange.empty() && tardis::IsGroupedSymbol(hints_.symbol) && exchange != hints_.exchange) {
-      return Status::InvalidInput(hints_.source + ": a row of exchange '" + std::string(exchange) + "' (symbol '" +
+      return Status::InvalidInput(where + "a row of exchange '" + std::string(exchange) + "' (symbol '" +
                                   std::string(symbol) + "') in a grouped file of exchange '" + hints_.exchange +
                                   "'; a grouped file holds only its own exchange's instruments, so nothing of this "
-                                  "file was written");
+                                  "file was written (the file is mislabelled or damaged: check its name or its "
+                                  "source)");
     }
     const Date day = hints_.day ? *hints_.day : DateFromMicros(first_local_ts);
     auto key = target_.keys ? target_.keys->ResolveOn(day, exchange, symbol)
@@ -395,7 +406,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         // key: their rows would be indistinguishable in instrument_key.
         auto [seen, fresh] = chain_symbols_.try_emplace(route.row_key, std::string(symbol));
         if (!fresh && seen->second != symbol) {
-          return Status::InvalidInput(hints_.source + ": symbols '" + seen->second + "' and '" + std::string(symbol) +
+          return Status::InvalidInput(where + "symbols '" + seen->second + "' and '" + std::string(symbol) +
                                       "' both give instrument key " + route.row_key +
                                       "; two instruments are never merged under one key, so nothing of this file "
                                       "was written");
@@ -406,7 +417,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       // the file fails with the reason (and its hint), as the key rules say.
       // (One output file or object: nothing to name; options_chain rows then
       // get a null instrument_key.)
-      return Status::InvalidInput(hints_.source + ": " + key.status().message());
+      return Status::InvalidInput(where + key.status().message());
     } else {
       // A grouped file: the rows are kept under a fallback name that says so
       // (the raw symbol stays inside the file; storage/layout.h escapes the
@@ -422,7 +433,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         if (!(schema_->row_keys && key.ok())) {
           // Two instruments in one file would be wrong data: fail the file.
           return Status::InvalidInput(
-              hints_.source + ": symbols '" + o.symbol + "' (exchange " + o.exchange + ") and '" +
+              where + "symbols '" + o.symbol + "' (exchange " + o.exchange + ") and '" +
               std::string(symbol) + "' (exchange " + std::string(exchange) + ") both give " +
               (key.ok() ? "instrument key " + object_key : "object " + name) +
               "; two instruments are never merged into one file, so nothing of this file was written "
@@ -501,13 +512,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       for (size_t r = 0; r < n; r++) {
         const uint32_t i = sym.constant() ? 0 : sym.indices()[r];
         if (!dict_route_[i]) {
-          MT_ASSIGN_OR_RETURN(dict_route_[i], RouteFor(ex.dict()[0], sym.dict()[i], ts[r]));
+          MT_ASSIGN_OR_RETURN(dict_route_[i], RouteFor(ex.dict()[0], sym.dict()[i], ts[r], batch_first_line_ + r));
         }
         row_route_[r] = dict_route_[i];
       }
     } else {
       for (size_t r = 0; r < n; r++) {
-        MT_ASSIGN_OR_RETURN(row_route_[r], RouteFor(ex.Get(r), sym.Get(r), ts[r]));
+        MT_ASSIGN_OR_RETURN(row_route_[r], RouteFor(ex.Get(r), sym.Get(r), ts[r], batch_first_line_ + r));
       }
     }
     return Status::OK();
@@ -598,7 +609,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         dests_[k] = &own_.back();
         o->own = true;
       } else {
-        dests_[k] = &o->pending;
+        dests_[k] = &PendingOf(o);
         o->own = false;
       }
     }
@@ -801,10 +812,16 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return true;
   }
 
+  RowGroupData& PendingOf(Output* out) {
+    if (out->pending.columns.empty()) out->pending = columnar::MakeRowGroup(pq_schema_, &out->pending_hint);
+    return out->pending;
+  }
+
   Status FlushPending(Output* out) {
     if (out->pending.num_rows == 0) return Status::OK();
     RowGroupData rg = std::move(out->pending);
-    out->pending = columnar::MakeRowGroup(pq_schema_, &plain_hint_);
+    out->pending = RowGroupData();
+    out->pending_hint = plain_hint_;
     return WriteTo(out, std::move(rg));
   }
 
@@ -933,6 +950,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   bool one_instrument_ = false;
   std::string want_symbol_, matched_symbol_;
   uint64_t rows_before_ = 0;
+  uint64_t batch_first_line_ = 0;  // input line of the current batch's first row
   Status status_;
 };
 

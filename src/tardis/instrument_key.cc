@@ -273,8 +273,14 @@ Result<InstrumentKey> Bybit(InstrumentKey k, std::string_view ex, const std::str
 
 // Two alphanumeric parts joined by '-' (BASE-QUOTE, or QUOTE-BASE where
 // quote_first) as a key of TYPE; else an error naming the symbol as SHOWN.
-Result<InstrumentKey> Dashed(InstrumentKey k, std::string_view ex, std::string_view shown, const std::string& s,
+// A '/' or ':' joins them too: the rows of some venues spell the pair as the
+// exchange does (Kraken XBT/USD), while the dataset symbol, which download
+// keys, spells it as the official clients do (XBT-USD); both give one key.
+Result<InstrumentKey> Dashed(InstrumentKey k, std::string_view ex, std::string_view shown, const std::string& s_in,
                              const char* type, bool quote_first = false) {
+  std::string s = s_in;
+  std::replace(s.begin(), s.end(), '/', '-');
+  std::replace(s.begin(), s.end(), ':', '-');
   const auto parts = Split(s, '-');
   if (parts.size() == 2 && AllAlnum(parts[0]) && AllAlnum(parts[1])) {
     k.type = type;
@@ -285,9 +291,26 @@ Result<InstrumentKey> Dashed(InstrumentKey k, std::string_view ex, std::string_v
   return Unknown(ex, shown, quote_first ? "expected QUOTE-BASE" : "expected BASE-QUOTE");
 }
 
-// BASE-QUOTE of a venue that lists spot pairs only.
+// The pair of a venue that lists spot pairs only, the type being known:
+// BASE-QUOTE (coinbase, kucoin), BASE/QUOTE or BASE:QUOTE (Dashed), and as
+// the venue writes it: BASE_QUOTE on gate-io (BTC_USDT), the two run
+// together on bitstamp, gemini, bitfinex (BTCUSD) and huobi (BTCUSDT), split
+// at the longest known quote as on Binance (ConfirmedSplit corrects it from
+// the listing). Only the venue's own spelling, so a bare symbol pairs only
+// with the venues that write it that way.
 Result<InstrumentKey> DashedSpot(const InstrumentKey& k, std::string_view ex, const std::string& s) {
-  return Dashed(k, ex, s, s, "SPOT_PAIR");
+  std::string t = s;
+  if (ex == "gate-io") std::replace(t.begin(), t.end(), '_', '-');
+  const bool run_together = ex == "bitstamp" || ex == "gemini" || ex == "bitfinex" || ex == "huobi";
+  if (run_together && t.find_first_of("-/:") == std::string::npos) {
+    InstrumentKey c = k;
+    if (SplitConcatenated(t, &c.base, &c.quote)) {
+      c.type = "SPOT_PAIR";
+      return c;
+    }
+    return Unknown(ex, s, "expected BASE-QUOTE, or a base and a known quote currency run together (BTCUSD)");
+  }
+  return Dashed(k, ex, s, t, "SPOT_PAIR");
 }
 
 // A metadata currency as keys write it: upper case, and a product suffix

@@ -4,6 +4,7 @@
 #include <set>
 #include <tuple>
 
+#include "pipeline/item_record.h"
 #include "pipeline/plan.h"
 #include "tardis/instrument_key.h"
 
@@ -35,12 +36,36 @@ void SortUnique(std::vector<ExpectedItem>* items) {
 
 }  // namespace
 
-Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyResolvers* keys) {
+std::string GroupedItemKey(const std::string& exchange, const std::string& symbol) {
+  return tardis::VenueForExchange(exchange) + ":" + symbol;
+}
+
+bool IsGroupedItemKey(const std::string& key) { return std::count(key.begin(), key.end(), ':') == 1; }
+
+Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyResolvers* keys,
+                                     storage::ObjectStore* store) {
   MT_ASSIGN_OR_RETURN(std::vector<pipeline::WorkItem> plan, pipeline::BuildPlan(sel));
   ExpectedSet out;
   out.source = "--symbols";
   std::set<std::string> grouped;
   for (const auto& w : plan) {
+    if (tardis::IsGroupedSymbol(w.symbol) && store) {
+      // Which instruments the file holds only its completion record says.
+      auto rec = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), w));
+      if (!rec.ok() && rec.status().retryable()) return rec.status();
+      size_t listed = 0;
+      if (rec.ok() && rec->outcome != "not_available") {
+        for (const auto& o : rec->objects) {
+          // Rows without a key (kept under a fallback name) have no item.
+          if (o.instrument_key.empty()) continue;
+          out.items.push_back(ExpectedItem{w.day, w.data_type, o.instrument_key, w.exchange, w.symbol});
+          listed++;
+        }
+      }
+      if (listed == 0) out.items.push_back(ExpectedItem{w.day, w.data_type, GroupedItemKey(w.exchange, w.symbol),
+                                                        w.exchange, w.symbol});
+      continue;
+    }
     if (tardis::IsGroupedSymbol(w.symbol)) {
       // A grouped file (OPTIONS, PERPETUALS) becomes one object per
       // instrument; which ones only the instrument definitions can say.

@@ -44,7 +44,18 @@ using pipeline::DayRun;
 
 // Keys from `keys` (the day's instrument definitions in the store, else the
 // symbol rules, as download and convert key them); null: the symbol rules.
-Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyResolvers* keys = nullptr);
+// A grouped item of the plan (`deribit OPTIONS`) expects, with `store`, the
+// objects its completion record lists (download writes it last), each as an
+// item of that record's key; without a record (or with a 404 record, or
+// one of no objects), one item of the whole file (GroupedItemKey), which
+// the validator reports missing, not_available or no_data from the record.
+// Without `store`, grouped items expect nothing (a note says so).
+Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyResolvers* keys = nullptr,
+                                     storage::ObjectStore* store = nullptr);
+// The key of an expected item that stands for a whole grouped file:
+// VENUE:SYMBOL (DERIBIT:OPTIONS), two parts, so no instrument has it.
+std::string GroupedItemKey(const std::string& exchange, const std::string& symbol);
+bool IsGroupedItemKey(const std::string& key);
 // The objects pipeline::PlanFromDefinitions plans (with every filter of
 // `sel`, instrument filters included); grouped files it plans without a key
 // (their objects only the file names) are not expected items.

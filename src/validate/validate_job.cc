@@ -205,7 +205,7 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   pipeline::KnownSymbols known;  // pairs bare --symbols with exchanges
   MT_RETURN_IF_ERROR(pipeline::LoadKnownSymbolsFor(store, &sel, &known).WithContext("reading instrument definitions"));
   MT_ASSIGN_OR_RETURN(ExpectedSet expected,
-                      sel.symbols.empty() ? ExpectedFromDefinitions(store, sel) : ExpectedFromPlan(sel, &keys));
+                      sel.symbols.empty() ? ExpectedFromDefinitions(store, sel) : ExpectedFromPlan(sel, &keys, store));
   AddDerivedItems(&expected, o.derived, o.unasked_sources);
   for (const auto& n : expected.notes) log::Warn(n);
   // One line per run of days with the same problem, not one per day.

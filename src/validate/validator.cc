@@ -85,12 +85,37 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       // after the last object. An object the record does not list had no
       // rows in the file.
       const std::string group = e.exchange + " " + e.symbol;
+      if (IsGroupedItemKey(e.instrument_key)) {
+        // The whole file (ExpectedFromPlan): what its record says, if any.
+        r.object = record;
+        r.absent = true;
+        auto rec = has_record ? pipeline::ReadItemRecord(store, record) : Result<pipeline::ItemRecord>(Status::NotFound(""));
+        if (!rec.ok() && rec.status().retryable()) {
+          res.store_error = rec.status();
+          return res;
+        }
+        if (!rec.ok()) {
+          r.status = ItemStatus::kMissing;
+          r.reason = has_record ? rec.status().message()
+                                : "no completion record for " + group +
+                                      " (not downloaded, or a download stopped before it finished)";
+        } else if (rec->outcome == "not_available") {
+          r.status = ItemStatus::kNotAvailable;
+          r.reason = group + ": HTTP 404 at the source (" + rec->created_at + ")";
+        } else {
+          r.status = ItemStatus::kNoData;
+          r.rows = 0;
+          r.reason = group + " had no rows of an instrument with a key";
+        }
+        continue;
+      }
       if (!has_record) {
         r.status = ItemStatus::kMissing;
         r.absent = p == present.end();
         r.reason = p == present.end() ? "no object"
                                       : "no completion record for " + group +
                                             " (a download stopped before it finished)";
+        if (p != present.end()) present.erase(p);  // its object, not an unexpected one
         continue;
       }
       auto it = records.find(record);

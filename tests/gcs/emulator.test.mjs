@@ -76,15 +76,22 @@ test('convert --output gs://: every object equals the local conversion, by bytes
   const local = path.join(work, 'local');
   await runOk(['convert', ...inputs, '--output', local, '--threads', '2']);
   const r = await runOk(['convert', ...inputs, '--output', `gs://${BUCKET}/conv/`, '--threads', '2']);
-  // The store's layout record (docs/STORAGE.md) is not a conversion output: it is checked on its own.
-  const expected = walk(local).filter((n) => n !== 'market-tick-store.json').sort();
+  // The store's layout record (docs/STORAGE.md) is not a conversion output: it is checked on its own,
+  // as is the completion record of the grouped file (docs/VALIDATE.md).
+  const isRecord = (n) => n.includes('/_items/');
+  const expected = walk(local).filter((n) => n !== 'market-tick-store.json' && !isRecord(n)).sort();
+  const records = walk(local).filter(isRecord).sort();
+  assert.deepEqual(records, ['raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/_items/deribit/OPTIONS.json']);
   assert.ok(expected.length >= 11, `only ${expected.length} local outputs`);
   assert.ok(expected.some((n) => n.includes(':')), 'instrument keys with ":" are among the names');
   // The binary prints one line per object: gs://bkt/conv/NAME <tab> rows <tab> bytes.
   const printed = r.stdout.trim().split('\n').map((l) => l.split('\t')[0]).sort();
   assert.deepEqual(printed, expected.map((n) => `gs://${BUCKET}/conv/${n}`));
   const [files] = await storage.bucket(BUCKET).getFiles({ prefix: 'conv/' });
-  assert.deepEqual(files.map((f) => f.name).sort(), [...expected.map((n) => `conv/${n}`), 'conv/market-tick-store.json'].sort());
+  assert.deepEqual(files.map((f) => f.name).sort(),
+    [...expected.map((n) => `conv/${n}`), ...records.map((n) => `conv/${n}`), 'conv/market-tick-store.json'].sort());
+  const rec = JSON.parse((await nodeRead(`conv/${records[0]}`)).data.toString());
+  assert.deepEqual(rec.objects.map((o) => o.name).sort(), expected.filter((n) => n.includes('options_chain')));
   assert.equal((await nodeRead('conv/market-tick-store.json')).data.toString(), '{"format_version":1,"layout":"by_date"}\n');
   for (const n of expected) {
     const want = fs.readFileSync(path.join(local, n));
@@ -346,9 +353,13 @@ test('a grouped file of 2,000 instruments to gs:// under ulimit -n 256: one obje
   const a2 = ['convert', input, '--output', `gs://${BUCKET}/grouped/`, '--threads', '2'];
   const r2 = await limited(a2);
   assert.equal(r2.code, 0, describe(a2, r2));
-  const expected = dataOnly(walk(local)).sort();
+  // The objects, then the completion record of the file, written last.
+  const record = 'raw_tick_data/by_date/day-2024-01-01/data_type-trades/_items/deribit/OPTIONS.json';
+  const expected = dataOnly(walk(local)).filter((n) => n !== record).sort();
   assert.equal(expected.length, N);
-  const files = dataOnly((await storage.bucket(BUCKET).getFiles({ prefix: 'grouped/' }))[0]);
+  const listed = dataOnly((await storage.bucket(BUCKET).getFiles({ prefix: 'grouped/' }))[0]);
+  assert.ok(listed.some((f) => f.name === `grouped/${record}`), 'the completion record');
+  const files = listed.filter((f) => f.name !== `grouped/${record}`);
   assert.deepEqual(files.map((f) => f.name.slice('grouped/'.length)).sort(), expected);
   // Same bytes as the local conversion (a sample of objects, read by the official client).
   for (const name of expected.filter((_, i) => i % 97 === 0)) {

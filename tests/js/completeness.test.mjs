@@ -129,6 +129,75 @@ test('options_chain: expected per underlying, downloaded once, complete by its r
   assert.equal(problemLines(v3.stdout).length, 1, show(v3));
 });
 
+test('validate --symbols deribit:OPTIONS (download\'s selection) checks the grouped item by its record', async () => {
+  // No instrument definitions in this store: the --symbols plan is the expectation.
+  const out = path.join(work, 'grouped-symbols');
+  const sel = ['--from', DAY, '--exchanges', 'deribit', '--data-types', 'options_chain', '--symbols', 'deribit:OPTIONS',
+    '--output', out];
+  // Before any download: the whole file is missing (it expected nothing: "complete", exit 0).
+  const v1 = await run(['validate', ...sel, '--read-only']);
+  assert.equal(v1.status, 1, show(v1));
+  assert.deepEqual(problemLines(v1.stdout), [`missing\t${DAY}\toptions_chain\tDERIBIT:OPTIONS`], show(v1));
+  assert.match(v1.stdout, /^result: INCOMPLETE: 1 missing/m);
+  // download --from-report asks for the grouped file the report names.
+  const rep = await run(['validate', ...sel]);
+  assert.equal(rep.status, 1, show(rep));
+  srv.reset();
+  const d = await run(['download', '--from-report', '--from', DAY, '--output', out]);
+  assert.equal(d.status, 0, show(d));
+  assert.deepEqual(datasetRequests().map((q) => q.path), ['/v1/deribit/options_chain/2020/06/08/OPTIONS.csv.gz']);
+  // After it: every object the record lists is expected and there.
+  const rec = JSON.parse(fs.readFileSync(path.join(out, CHAIN_RECORD), 'utf8'));
+  const v2 = await run(['validate', ...sel, '--read-only', '--deep']);
+  assert.equal(v2.status, 0, show(v2));
+  const row = v2.stdout.split('\n').find((l) => l.startsWith('options_chain '));
+  const [, expected, done] = row.trim().split(/\s+/).map(Number);
+  assert.deepEqual([expected, done], [rec.objects.length, rec.objects.length], show(v2));
+  assert.ok(rec.objects.length >= 1);
+  assert.doesNotMatch(v2.stdout, /unexpected objects/, show(v2));
+  // An object of the record deleted: that one is missing.
+  fs.rmSync(path.join(out, rec.objects[0].name));
+  const v3 = await run(['validate', ...sel, '--read-only']);
+  assert.equal(v3.status, 1, show(v3));
+  assert.deepEqual(problemLines(v3.stdout).map((l) => l.split('\t').slice(0, 4).join('\t')),
+    [`missing\t${DAY}\toptions_chain\t${rec.objects[0].instrument_key}`], show(v3));
+});
+
+test('convert of a grouped file (the real options_chain sample) completes its item: validate agrees, download skips it', async () => {
+  const out = path.join(work, 'convert-chain');
+  const inst = await run(['instruments', '--from', DAY, '--exchanges', 'deribit', '--output', out]);
+  assert.equal(inst.status, 0, show(inst));
+  const sel = ['--from', DAY, '--exchanges', 'deribit', '--data-types', 'options_chain', '--output', out];
+  // --no-force keeps what exists, so it writes no record: the item is missing (its object counted once).
+  const file = path.join(ROOT, 'fixtures', 'tardis', 'csv', `deribit_options_chain_${DAY}_OPTIONS.csv.gz`);
+  const c0 = await run(['convert', file, '--output', out, '--no-force']);
+  assert.equal(c0.status, 0, show(c0));
+  assert.ok(!fs.existsSync(path.join(out, CHAIN_RECORD)));
+  const v0 = await run(['validate', ...sel, '--read-only']);
+  assert.equal(v0.status, 1, show(v0));
+  assert.deepEqual(problemLines(v0.stdout), [`missing\t${DAY}\toptions_chain\tDERIBIT:OPTIONS:BTC-USD`], show(v0));
+  // convert (replacing, its default): the objects and then the record, as download writes it.
+  const c = await run(['convert', file, '--output', out]);
+  assert.equal(c.status, 0, show(c));
+  const rec = JSON.parse(fs.readFileSync(path.join(out, CHAIN_RECORD), 'utf8'));
+  assert.equal(rec.item, `${DAY}/options_chain/deribit/OPTIONS`);
+  assert.equal(rec.outcome, 'done');
+  assert.equal(rec.rows, 7);
+  assert.equal(rec.source, file);
+  assert.deepEqual(rec.objects.map((o) => o.name).sort(),
+    c.stdout.trim().split('\n').map((l) => path.relative(out, l.split('\t')[0])).sort());
+  // It used to be missing ("no completion record", a download stopped before it finished) forever.
+  const v = await run(['validate', ...sel, '--read-only', '--deep']);
+  assert.equal(v.status, 0, show(v));
+  assert.match(v.stdout, /^result: complete: 0 missing, 0 corrupt/m);
+  // download skips the item on the record: no request (it fetched the whole file again).
+  srv.reset();
+  const d = await run(['download', ...sel]);
+  assert.equal(d.status, 0, show(d));
+  assert.deepEqual(datasetRequests(), [], 'no request');
+  assert.match(d.stderr, /1 items: 0 done, 1 skipped/, show(d));
+});
+
 test('a 404 is recorded: validate says not_available, --from-report does not ask again', async () => {
   const out = path.join(work, 'na');
   // 2020-02-23 has no file on the server; 2020-02-22 has.

@@ -334,6 +334,13 @@ describe('writer options keep the values', () => {
 // d. directory mode
 // ---------------------------------------------------------------------------------------------
 
+// A grouped file converted into a store also gets its item's completion record (docs/VALIDATE.md).
+const GROUPED_SYMBOLS = new Set(['OPTIONS', 'PERPETUALS', 'FUTURES', 'SPOT', 'COMBOS']);
+function recordRels(file) {
+  const { exchange, dataType, date, symbol } = parseTardisName(file);
+  return GROUPED_SYMBOLS.has(symbol) ? [`raw_tick_data/by_date/day-${date}/data_type-${dataType}/_items/${exchange}/${symbol}.json`] : [];
+}
+
 describe('directory mode', () => {
   for (const F of FIXTURES) {
     describe(base(F), () => {
@@ -348,7 +355,7 @@ describe('directory mode', () => {
 
       it('exits 0 and writes exactly the expected files', () => {
         assert.equal(r.code, 0, describeRun(args, r));
-        assert.deepEqual(listFiles(outDir), outs.map((o) => o.rel).sort(), `files under ${outDir}`);
+        assert.deepEqual(listFiles(outDir), [...outs.map((o) => o.rel), ...recordRels(F)].sort(), `files under ${outDir}`);
         checkStdoutLines(r, args, dir, outs.map((o) => ({ path: path.join(outDir, o.rel), rows: o.table.rows.length })), base(F));
       });
       it('each file holds its instrument\'s rows in CSV order (DuckDB, hyparquet)', async () => {
@@ -380,7 +387,7 @@ describe('directory mode', () => {
     const args = ['convert', ...FIXTURES, '--output', outDir];
     const r = runOk(args, { cwd: dir });
     const outs = FIXTURES.flatMap((F) => expectedDirOutputs(F));
-    assert.deepEqual(listFiles(outDir), outs.map((o) => o.rel).sort(), 'files written');
+    assert.deepEqual(listFiles(outDir), [...outs.map((o) => o.rel), ...FIXTURES.flatMap(recordRels)].sort(), 'files written');
     checkStdoutLines(r, args, dir, outs.map((o) => ({ path: path.join(outDir, o.rel), rows: o.table.rows.length })), 'all fixtures');
     for (const o of outs) await checkDuckValues(path.join(outDir, o.rel), o.table, `all fixtures -> ${o.rel}`);
     // instrument_key: each file's key in every row (an options chain: each option's), one dictionary
@@ -424,7 +431,8 @@ describe('directory mode', () => {
       runs[t] = { outDir, lines: r.stdout.trim().split('\n').map((l) => path.relative(outDir, l.split('\t')[0]) + '\t' + l.split('\t').slice(1).join('\t')) };
     }
     const outs = small.flatMap((F) => expectedDirOutputs(F));
-    assert.deepEqual(listFiles(runs['2'].outDir), outs.map((o) => o.rel).sort(), 'files written side by side');
+    assert.deepEqual(listFiles(runs['2'].outDir), [...outs.map((o) => o.rel), ...small.flatMap(recordRels)].sort(),
+      'files written side by side');
     assert.deepEqual(runs['2'].lines, runs['1'].lines, 'stdout lines, in input order');
     for (const o of outs) {
       const a = fs.readFileSync(path.join(runs['1'].outDir, o.rel));

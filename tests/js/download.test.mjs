@@ -1019,6 +1019,31 @@ describe('download: exit codes a fleet can trust', () => {
     assert.equal(c.srv.stats().byFault.pairRequests, 4, showReqs(reqs));
   });
 
+  it('a grouped item another run completes while this one reads it: skipped, its objects left as they are', async (t) => {
+    const c = await setup(t, 'grouped-race');
+    const opts = relsOf('options');
+    // The first request of the file stalls halfway (run B); run A, started once B is reading,
+    // downloads the same file whole and writes every object and the completion record.
+    c.srv.setFaults({ stall: { path: '/options_chain/', afterBytes: 300, ms: 3000, count: 1 } });
+    const b = c.start(SPECS.options.args);
+    const deadline = Date.now() + RUN_TIMEOUT_MS;
+    while (datasetRequests(c.srv, '/options_chain/').length === 0 && Date.now() < deadline) await sleep(20);
+    const ra = await c.run(SPECS.options.args);
+    assert.equal(ra.code, 0, describeRun(ra));
+    assertCounts(ra, { done: 1 }, 'run A');
+    assert.deepEqual(tickObjects(c.out), opts, 'objects of run A');
+    const inodes = opts.map((rel) => fs.statSync(path.join(c.out, rel)).ino);
+    const rb = await b.done;
+    assert.equal(rb.code, 0, describeRun(rb));
+    // B read the whole file, then found the item complete: it neither replaces A's objects
+    // (grouped objects are otherwise written over, so the record lists every one) nor says it wrote them.
+    assertCounts(rb, { skipped: 1 }, 'run B');
+    assert.match(resultOf(rb, itemIdOf(F_OPTIONS)).reason, /completed meanwhile by another run/, rb.summaryText);
+    assert.deepEqual(opts.map((rel) => fs.statSync(path.join(c.out, rel)).ino), inodes, 'objects of run A kept');
+    assert.deepEqual(tickObjects(c.out), opts, 'no other object');
+    assert.equal(datasetRequests(c.srv, '/options_chain/').length, 2, showReqs(datasetRequests(c.srv)));
+  });
+
   it('an output that cannot be written is a usage error (exit 2) found before any download', async (t) => {
     const c = await setup(t, 'unwritable');
     const file = path.join(c.dir, 'a-file');

@@ -87,8 +87,14 @@ describe('grouped files', () => {
     assert.equal(r.code, 0, describeRun(args, r));
     const files = walk(out).sort();
     const prefix = 'raw_tick_data/by_date/day-2024-01-01/data_type-trades/';
-    const want = Array.from({ length: N }, (_, i) => `${prefix}${option(i).key}.parquet`).sort();
+    // One file per instrument, and the item's completion record, written last (as download writes it).
+    const record = `${prefix}_items/deribit/OPTIONS.json`;
+    const want = [...Array.from({ length: N }, (_, i) => `${prefix}${option(i).key}.parquet`), record].sort();
     assert.deepEqual(files, want, 'one file per instrument, named by its key, nothing else (no temporary or spill file)');
+    const rec = JSON.parse(fs.readFileSync(path.join(out, record), 'utf8'));
+    assert.equal(rec.outcome, 'done');
+    assert.equal(rec.objects.length, N);
+    assert.equal(rec.objects.reduce((n, o) => n + o.rows, 0), rows);
     assert.deepEqual(fs.readdirSync(tmp), [], 'no spill file left in TMPDIR');
     assert.equal(r.stdout.trim().split('\n').length, N, 'one stdout line per output');
     // Every file holds exactly its instrument's rows, in order.
@@ -122,7 +128,7 @@ describe('grouped files', () => {
     assert.match(r.stderr, /2 rows of symbol 'BTC-FS-26JAN24_PERP' kept under a fallback name/);
     assert.match(r.stderr, /2 rows of 1 symbols have no instrument key/);
     const files = walk(out).sort();
-    assert.equal(files.length, 5);
+    assert.equal(files.length, 6, files.join('\n')); // 4 options, the fallback, the completion record
     const fallback = files.find((f) => f.endsWith('DERIBIT:UNKEYED:BTC-FS-26JAN24_PERP.parquet'));
     assert.ok(fallback, files.join('\n'));
     const rows = await sql(`SELECT symbol, id FROM '${path.join(out, fallback)}' ORDER BY id`);

@@ -380,6 +380,20 @@ TEST(TickConverterTest, AOneInstrumentFileMatchesItsNameAsTheClientsSpellIt) {
   EXPECT_FALSE(ConvertOne(csv, "kraken", "XBT-USD", s.store(), 2).ok());
 }
 
+// The same file converted into a store (no fixed object: the key comes
+// from the rows' symbol): the object is the one download names from the
+// dataset symbol. It failed with "expected BASE-QUOTE" (exit 1).
+TEST(TickConverterTest, ARowSymbolWithASlashIsKeyedAsItsDatasetSymbolInAStore) {
+  Scratch s;
+  std::string csv = kTradesHeader;
+  for (int i = 0; i < 5; i++) csv += Trade("kraken", "XBT/USD", i);
+  auto outs = ConvertOne(csv, "kraken", "XBT-USD", s.store(), 2);
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  ASSERT_EQ(outs->size(), 1u);
+  EXPECT_EQ((*outs)[0].instrument_key, "KRAKEN:SPOT_PAIR:XBT-USD");
+  EXPECT_EQ((*outs)[0].rows, 5u);
+}
+
 // Text from the file is quoted escaped: a symbol cannot put a terminal
 // command or a line break of its own into the message.
 TEST(TickConverterTest, AMismatchQuotesTheRowsTextEscapedAndCapped) {
@@ -513,6 +527,49 @@ TEST(TickConverterTest, FixedObjectAndSingleFileHaveTheInstrumentKeyColumn) {
     auto keys = (*r)->ReadColumn("instrument_key");
     ASSERT_TRUE(keys.ok());
     EXPECT_EQ(keys->strings, std::vector<std::string>(4, "BINANCE-FUTURES:PERPETUAL:BTC-USDT"));
+  }
+}
+
+// The errors that fail a whole file for one row name that row's line (the
+// first row of its exchange and symbol), as parse errors do: a file of
+// millions of rows is otherwise searched by hand.
+TEST(TickConverterTest, ErrorsOfOneRowNameItsLine) {
+  {
+    Scratch s;
+    std::string csv = kTradesHeader;
+    for (int i = 0; i < 7; i++) csv += Trade("deribit", "BTC-9JUN20-9875-P", i);
+    csv += Trade("binance", "BTCUSDT", 7);  // line 9
+    auto outs = Convert(csv, "deribit", "trades", s.store());
+    ASSERT_FALSE(outs.ok());
+    EXPECT_NE(outs.status().message().find(":9: a row of exchange 'binance' (symbol 'BTCUSDT') in a grouped file"),
+              std::string::npos)
+        << outs.status().message();
+    EXPECT_NE(outs.status().message().find("check its name or its source"), std::string::npos);
+    EXPECT_TRUE(s.Inside().empty());
+  }
+  {
+    Scratch s;
+    std::string csv = kTradesHeader;
+    csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 0);
+    auto outs = Convert(csv, "deribit", "trades", s.store(), nullptr, "BTC-FS-26JUN20_PERP");
+    ASSERT_FALSE(outs.ok());
+    EXPECT_NE(outs.status().message().find(":2: cannot derive an instrument key for symbol 'BTC-FS-26JUN20_PERP'"),
+              std::string::npos)
+        << outs.status().message();
+  }
+  {
+    Scratch s;
+    std::string csv = kTradesHeader;
+    csv += Trade("deribit", "XRP_USDC-9JUN20-0d5-C", 0);
+    csv += Trade("deribit", "BTC-9JUN20-9875-P", 1);
+    csv += Trade("deribit", "XRP_USDC-9JUN20-0.5-C", 2);  // line 4: the second symbol of one key
+    auto outs = Convert(csv, "deribit", "trades", s.store());
+    ASSERT_FALSE(outs.ok());
+    EXPECT_NE(outs.status().message().find(":4: symbols 'XRP_USDC-9JUN20-0d5-C' (exchange deribit) and "
+                                            "'XRP_USDC-9JUN20-0.5-C' (exchange deribit) both give"),
+              std::string::npos)
+        << outs.status().message();
+    EXPECT_TRUE(s.Inside().empty());
   }
 }
 

@@ -64,6 +64,63 @@ TEST(InstrumentKey, RealSymbolsOfTheSeedVenues) {
   }
 }
 
+// Rows of spot venues may spell the pair as the exchange does (Kraken
+// XBT/USD) while the dataset symbol, which download keys, is the official
+// clients' spelling (XBT-USD): convert and download must give one key. It
+// failed with "expected BASE-QUOTE" for the row's spelling.
+TEST(InstrumentKey, APairSpelledWithASlashIsTheSameKeyAsItsDatasetSymbol) {
+  const Case cases[] = {
+      {"kraken", "XBT/USD", "KRAKEN:SPOT_PAIR:XBT-USD"},
+      {"kraken", "XBT-USD", "KRAKEN:SPOT_PAIR:XBT-USD"},
+      {"coinbase", "btc/usd", "COINBASE:SPOT_PAIR:BTC-USD"},
+      {"upbit", "KRW/BTC", "UPBIT:SPOT_PAIR:BTC-KRW"},
+  };
+  for (const auto& c : cases) {
+    auto k = KeyFromTardisSymbol(c.exchange, c.symbol);
+    ASSERT_TRUE(k.ok()) << c.exchange << " " << c.symbol << ": " << k.status().message();
+    EXPECT_EQ(k->ToString(), c.key);
+  }
+  // Still two parts, each alphanumeric: nothing else becomes a key.
+  for (const char* bad : {"XBT/USD/EUR", "XBT/", "/USD", "XBT/US.D", "XBT/../USD"}) {
+    EXPECT_FALSE(KeyFromTardisSymbol("kraken", bad).ok()) << bad;
+  }
+}
+
+// Spot-only venues whose pairs are not BASE-QUOTE: every symbol was rejected
+// ("expected BASE-QUOTE") by instruments without a key, convert and
+// download, so these venues could not be stored at all without /v1/instruments.
+TEST(InstrumentKey, SpotOnlyVenuesReadTheirPairsWhateverTheSeparator) {
+  const Case cases[] = {
+      {"bitstamp", "BTCUSD", "BITSTAMP:SPOT_PAIR:BTC-USD"},
+      {"gemini", "ETHUSD", "GEMINI:SPOT_PAIR:ETH-USD"},
+      {"bitfinex", "BTCUSD", "BITFINEX:SPOT_PAIR:BTC-USD"},
+      {"bitfinex", "DOGE:USD", "BITFINEX:SPOT_PAIR:DOGE-USD"},
+      {"huobi", "BTCUSDT", "HUOBI:SPOT_PAIR:BTC-USDT"},
+      {"huobi", "btcusdt", "HUOBI:SPOT_PAIR:BTC-USDT"},
+      {"gate-io", "BTC_USDT", "GATE-IO:SPOT_PAIR:BTC-USDT"},
+      {"kucoin", "BTC-USDT", "KUCOIN:SPOT_PAIR:BTC-USDT"},
+  };
+  for (const auto& c : cases) {
+    auto k = KeyFromTardisSymbol(c.exchange, c.symbol);
+    ASSERT_TRUE(k.ok()) << c.exchange << " " << c.symbol << ": " << k.status().message();
+    EXPECT_EQ(k->ToString(), c.key);
+    // The listing's spot type is the rule's: instruments keys it without metadata.
+    auto listed = KeyFromListedSymbol(c.exchange, c.symbol, "spot");
+    ASSERT_TRUE(listed.ok()) << listed.status().message();
+    EXPECT_EQ(listed->ToString(), c.key);
+  }
+  for (const char* bad : {"FOOBAR", "BTC_USDT_X", "USD", "BTC.USD", "BTC__USDT", "BTCUSDT"}) {
+    auto k = KeyFromTardisSymbol("gate-io", bad);
+    EXPECT_FALSE(k.ok()) << bad << " -> " << (k.ok() ? k->ToString() : "");
+  }
+  // Only the venue's own spelling: a bare symbol is not paired with venues that write pairs otherwise.
+  for (const auto& [ex, bad] : std::vector<std::pair<const char*, const char*>>{
+           {"bitstamp", "BTC_USD"}, {"coinbase", "BTCUSD"}, {"kraken", "XBTUSD"}, {"huobi", "FOOBAR"}}) {
+    auto k = KeyFromTardisSymbol(ex, bad);
+    EXPECT_FALSE(k.ok()) << ex << " " << bad << " -> " << (k.ok() ? k->ToString() : "");
+  }
+}
+
 TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
   const std::pair<const char*, const char*> cases[] = {
       {"deribit", "OPTIONS"},        // grouped file

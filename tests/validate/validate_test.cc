@@ -355,6 +355,62 @@ TEST_F(Tree, PlanRejectsUnknownSymbolsAndNotesGroupedOnes) {
   EXPECT_EQ(ExpectedFromPlan(s).status().code(), Status::Code::kUsage);
 }
 
+// validate --symbols deribit:OPTIONS (the selection download was given)
+// expected nothing and said "complete", exit 0, on an empty store. With the
+// store, a grouped item expects what its completion record lists, and
+// without a record it is one missing item of the whole file.
+TEST_F(Tree, GroupedSymbolsExpectWhatTheirCompletionRecordLists) {
+  Selection s = OneDay();
+  s.exchanges = {"deribit"};
+  s.data_types = {"trades"};
+  s.symbols = {"OPTIONS"};
+  auto exp = ExpectedFromPlan(s, nullptr, store_.get());
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  ASSERT_EQ(exp->items.size(), 1u);
+  EXPECT_EQ(exp->items[0].instrument_key, "DERIBIT:OPTIONS");
+  EXPECT_TRUE(exp->notes.empty());
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kMissing);
+  EXPECT_NE(res.items[0].reason.find("no completion record for deribit OPTIONS"), std::string::npos)
+      << res.items[0].reason;
+  EXPECT_FALSE(Complete(*exp, res));
+
+  // The record lists two options and a symbol without a key: the two options
+  // are expected, one of them stored.
+  const std::string btc = "DERIBIT:OPTION:BTC-USD-200609-9875-PUT", eth = "DERIBIT:OPTION:ETH-USD-200609-250-CALL";
+  WriteTick(kDay, "trades", btc, 10, kDayUs);
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/trades/deribit/OPTIONS";
+  rec.outcome = "done";
+  rec.rows = 13;
+  const storage::Layout layout;
+  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", btc), btc, 10, 1234});
+  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", eth), eth, 2, 1234});
+  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", "DERIBIT:UNKEYED:BTC-FS-X"), "", 1, 999});
+  const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
+  exp = ExpectedFromPlan(s, nullptr, store_.get());
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->items.size(), 2u);
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  auto by = ByName(res);
+  EXPECT_EQ(by["trades " + btc].status, ItemStatus::kDone);
+  EXPECT_EQ(by["trades " + eth].status, ItemStatus::kMissing);
+  EXPECT_NE(by["trades " + eth].reason.find("listed in the completion record of deribit OPTIONS"), std::string::npos);
+  EXPECT_FALSE(Complete(*exp, res));
+
+  // A 404 recorded for the file: not available, which is complete.
+  rec.outcome = "not_available";
+  rec.objects.clear();
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, true).ok());
+  exp = ExpectedFromPlan(s, nullptr, store_.get());
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->items.size(), 1u);
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kNotAvailable);
+  EXPECT_TRUE(Complete(*exp, res));
+}
+
 TEST_F(Tree, MissingReportRoundTrips) {
   BuildTree();
   auto exp = ExpectedFromDefinitions(store_.get(), OneDay());
@@ -540,6 +596,20 @@ TEST_F(Tree, OptionsChainItemsAreOnePerUnderlyingAndNeedTheCompletionRecord) {
 
 // validate expects what download plans: the instrument filters of the
 // shared plan narrow the expected items too (they were download's alone).
+// A grouped item's object without the record is that item's object (the
+// item is missing), not also an unexpected object: it was counted twice.
+TEST_F(Tree, AGroupedItemsObjectWithoutItsRecordIsNotUnexpected) {
+  WriteOptionDefinitions(store_.get(), kDay);
+  Selection s = OneDay();
+  s.data_types = {"options_chain"};
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  WriteTick(kDay, "options_chain", "DERIBIT:OPTIONS:BTC-USD", 10, kDayUs);
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kMissing);
+  EXPECT_EQ(res.unexpected_objects, 0u);
+}
+
 TEST_F(Tree, InstrumentFiltersNarrowTheExpectedItems) {
   WriteOptionDefinitions(store_.get(), kDay);
   Selection s = OneDay();
