@@ -11,6 +11,7 @@
 #   one       convert of the one-symbol trades day (6M rows)
 #   grouped   convert of the 3,000-option trades day, under `ulimit -n 256`
 #   chain     convert of the options_chain day, under `ulimit -n 256`
+#   50k       convert of a trades day of 50,000 options with 20 rows each (1M rows), `ulimit -n 256`
 #   8 files   convert of the one-symbol day (gzip) under eight days' names at once (side by side)
 #   dl c2/c8  download of those eight items from the Tardis-compatible test server
 #             (tests/support/tardis_server.mjs), 2 and 8 in flight
@@ -34,6 +35,9 @@ gen() { [[ -s "$3" ]] || "$GEN" "$1" "$2" "$3" 7 3000 ${4:-}; }
 gen options_trades 6000000 "$DATA/deribit_trades_${DAY}_OPTIONS.csv"
 gen options_trades 6000000 "$DATA/deribit_trades_${DAY}_${ONE}.csv" one
 gen options_chain 1000000 "$DATA/deribit_options_chain_${DAY}_OPTIONS.csv"
+MANY="$DATA/many/deribit_trades_${DAY}_OPTIONS.csv"   # 50,000 instruments (a name of its own directory)
+mkdir -p "$DATA/many"
+[[ -s "$MANY" ]] || "$GEN" options_trades 1000000 "$MANY" 7 50000
 GZ="$DATA/deribit_trades_${DAY}_${ONE}.csv.gz"   # the test server serves gzip files, as Tardis does
 if [[ ! -s "$GZ" ]]; then
   if command -v igzip >/dev/null; then igzip -1 -c "${GZ%.gz}" >"$GZ.tmp"; else gzip -1 -c "${GZ%.gz}" >"$GZ.tmp"; fi
@@ -60,13 +64,14 @@ rss() {  # rss CMD...: peak RSS in MB of one run into a fresh store
   rm -rf "$OUT/store"
   echo $(($(cat "$OUT/rss") / 1024))
 }
-printf '%-8s' threads; printf ' %9s' one grouped chain "8 files" "dl c2" "dl c8"; echo
+printf '%-8s' threads; printf ' %9s' one grouped chain 50k "8 files" "dl c2" "dl c8"; echo
 worst=0
 for t in "${THREADS[@]}"; do
   row=(
     "$(rss "$BIN" convert "$DATA/deribit_trades_${DAY}_${ONE}.csv" --threads "$t")"
     "$(rss "$BIN" convert "$DATA/deribit_trades_${DAY}_OPTIONS.csv" --threads "$t")"
     "$(rss "$BIN" convert "$DATA/deribit_options_chain_${DAY}_OPTIONS.csv" --threads "$t")"
+    "$(rss "$BIN" convert "$MANY" --threads "$t")"
     "$(rss "$BIN" convert "$OUT"/eight/*.csv.gz --threads "$t")"
     "$(rss "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
       --concurrency 2 --threads "$t")"

@@ -37,6 +37,11 @@ constexpr size_t kDirectFlushRows = 64 * 1024;
 // the output's pending rows, so pieces do not get tiny and their headers
 // do not outweigh their values).
 constexpr size_t kDirectSplitRowsPerOutput = 32;
+// ... unless the batch touches more outputs than this: each output with
+// pending rows holds a row group of its own (a few KB even when empty), so
+// past this many their fixed cost outweighs small pieces' headers, and
+// memory would grow with the instrument count.
+constexpr size_t kMaxPendingOutputs = 4096;
 
 }  // namespace
 
@@ -593,7 +598,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       o->batch_count++;
       slot_[r] = o->slot;
     }
-    if (SpillEveryOutput() && n >= kDirectSplitRowsPerOutput * touched_.size() &&
+    if (SpillEveryOutput() &&
+        (n >= kDirectSplitRowsPerOutput * touched_.size() || touched_.size() > kMaxPendingOutputs) &&
         std::all_of(touched_.begin(), touched_.end(), [](const Output* o) { return o->spilled; })) {
       return SplitToSpill(batch);
     }
