@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 
 #include "core/atomic_file.h"
 #include "parquet/thrift_compact.h"
@@ -19,12 +20,65 @@ using columnar::ColumnKind;
 using columnar::ColumnSpec;
 using columnar::RowGroupData;
 
+namespace {
+
+// Compressors given back by threads that keep no scratch (KeepsEncodeScratch)
+// after a small chunk, for the next such thread's chunk: creating ZSTD
+// contexts for each of a grouped file's thousands of small chunks cost more
+// than encoding them. At most kMax are kept, and only those that compressed
+// small chunks (a context's workspace grows with its biggest input), so what
+// they hold does not grow with the number of threads.
+class SpareCompressors {
+ public:
+  struct Pair {
+    std::unique_ptr<Compressor> comp, fast;
+    Codec codec;
+    int level;
+  };
+  static constexpr size_t kMax = 8;
+  static constexpr size_t kSmallChunkBytes = 256u << 10;  // values of a chunk, at most
+  // Never destroyed: a thread may encode while the process exits.
+  static SpareCompressors& Get() {
+    static SpareCompressors* s = new SpareCompressors;
+    return *s;
+  }
+  bool Take(Codec codec, int level, Pair* out) {
+    std::lock_guard<std::mutex> l(mu_);
+    for (size_t i = 0; i < pairs_.size(); i++) {
+      if (pairs_[i].codec == codec && pairs_[i].level == level) {
+        *out = std::move(pairs_[i]);
+        pairs_.erase(pairs_.begin() + static_cast<std::ptrdiff_t>(i));
+        return true;
+      }
+    }
+    return false;
+  }
+  void Give(Pair p) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (pairs_.size() < kMax) pairs_.push_back(std::move(p));
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Pair> pairs_;
+};
+
+}  // namespace
+
 Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts) {
   // One compressor per pool thread, reused across chunks (ZSTD contexts are
   // costly to create).
   thread_local std::unique_ptr<Compressor> comp, fast;
   thread_local Codec comp_codec = Codec::kGzip;
   thread_local int comp_level = -1;
+  const bool keeps = KeepsEncodeScratch();
+  SpareCompressors::Pair spare;
+  if (!keeps && !comp && SpareCompressors::Get().Take(opts.codec, opts.zstd_level, &spare)) {
+    comp = std::move(spare.comp);
+    fast = std::move(spare.fast);
+    comp_codec = opts.codec;
+    comp_level = opts.zstd_level;
+  }
   if (!comp || comp_codec != opts.codec || comp_level != opts.zstd_level) {
     comp = NewCompressor(opts.codec, opts.zstd_level);
     // ZSTD level 1 is tried on each chunk's data and kept when it costs < 1%.
@@ -40,7 +94,12 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
   const size_t fast_below = opts.zstd_level <= 3 ? kLevelTrialBytes : 0;
   Status st = EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get(), fast_below);
   // A ZSTD context holds a workspace sized for the biggest input it saw.
-  if (!KeepsEncodeScratch()) comp.reset(), fast.reset();
+  if (!keeps) {
+    if (col.MemoryBytes() <= SpareCompressors::kSmallChunkBytes) {
+      SpareCompressors::Get().Give({std::move(comp), std::move(fast), comp_codec, comp_level});
+    }
+    comp.reset(), fast.reset();
+  }
   if (!st.ok()) return st;
   return chunk;
 }

@@ -210,6 +210,63 @@ TEST(ColumnWriter, ThreadsBeyondTheScratchKeepersEncodeTheSameBytes) {
   EXPECT_EQ(kept, kThreads);
 }
 
+// Threads beyond the scratch keepers give their compressors back after a
+// small chunk, for the next such thread (a grouped file's thousands of small
+// chunks each created two ZSTD contexts): a chunk compressed by a context
+// that compressed other chunks, on another thread, at another level in
+// between, gives the bytes a fresh thread gives.
+TEST(ColumnWriter, SmallChunksBeyondTheKeepersShareCompressorsAndEncodeTheSameBytes) {
+  std::vector<double> prices;
+  for (int i = 0; i < 3000; i++) prices.push_back(8500 + (i * 7919 % 401) * 0.5);
+  const ColumnData small = Doubles(prices);
+  std::vector<double> other(2000);
+  for (size_t i = 0; i < other.size(); i++) other[i] = static_cast<double>(i) * 1.5;
+  const ColumnData other_col = Doubles(other);
+  WriterOptions opts;
+  opts.codec = Codec::kZstd;
+  WriterOptions high = opts;
+  high.zstd_level = 9;
+  const auto on_new_thread = [](const ColumnData& col, size_t rows, const WriterOptions& o) {
+    std::string b;
+    std::thread([&] {
+      Result<EncodedChunk> r = EncodeChunkOnThisThread(col, rows, o);
+      if (r.ok()) b = r->bytes;
+    }).join();
+    return b;
+  };
+  const std::string want = on_new_thread(small, prices.size(), opts);
+  const std::string want_high = on_new_thread(small, prices.size(), high);
+  ASSERT_FALSE(want.empty());
+  ASSERT_NE(want, want_high);
+  constexpr int kThreads = kEncodeScratchThreads + 4;
+  std::vector<std::string> got(kThreads), got_high(kThreads);
+  std::vector<int> keeps(kThreads);
+  std::latch all_asked(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; t++) {
+    threads.emplace_back([&, t] {
+      for (int k = 0; k < 3; k++) {
+        (void)EncodeChunkOnThisThread(other_col, other.size(), k == 1 ? high : opts);
+        Result<EncodedChunk> r = EncodeChunkOnThisThread(small, prices.size(), opts);
+        if (r.ok() && (k == 0 || got[t] == r->bytes)) got[t] = r->bytes; else got[t] = "differs";
+        Result<EncodedChunk> h = EncodeChunkOnThisThread(small, prices.size(), high);
+        if (h.ok()) got_high[t] = h->bytes;
+      }
+      keeps[t] = KeepsEncodeScratch() ? 1 : 0;
+      all_asked.arrive_and_wait();
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_GE(std::count(keeps.begin(), keeps.end(), 0), kThreads - kEncodeScratchThreads);
+  for (int t = 0; t < kThreads; t++) {
+    EXPECT_EQ(got[t], want) << "thread " << t;
+    EXPECT_EQ(got_high[t], want_high) << "thread " << t;
+  }
+  // Threads one after another (none keeps scratch once the places are
+  // held): each takes the compressors the one before gave back.
+  for (int t = 0; t < 4; t++) EXPECT_EQ(on_new_thread(small, prices.size(), opts), want) << "sequential " << t;
+}
+
 // Pages below fast_below go through the fast compressor without a trial;
 // from the trial size up, the trial decides as before.
 TEST(ColumnWriter, PagesBelowFastBelowUseTheFastCompressor) {
