@@ -97,10 +97,13 @@ if [[ ${DEEP:-1} != 0 ]]; then
   read -r _ DEEP_RSS _ < <(timed --derive book_snapshot_1000_0ms,book_snapshot_1000_100ms)
   # Several files with a deep series at --threads 4: convert --derive takes them one at a time, so
   # memory is one file's however many there are. The book under four days' names (the rows keep
-  # their own day: convert warns about that, which does not matter here).
+  # their own day: convert warns about that, which does not matter here). The names keep the book's
+  # exchange and symbol (a file's rows must be those its name gives), only the day differs.
   FOUR=$OUT_DIR/four
   mkdir -p "$FOUR"
-  for d in 02 03 04 05; do ln -sf "$(readlink -f "$BOOK")" "$FOUR/deribit_incremental_book_L2_2020-04-${d}_BTC-PERPETUAL.csv.gz"; done
+  [[ $(basename "$BOOK") =~ ^(.*_)[0-9]{4}-[0-9]{2}-[0-9]{2}(_.*)$ ]] ||
+    { echo "derive_bench.sh: BOOK must have a Tardis file name (EXCHANGE_incremental_book_L2_DAY_SYMBOL.csv.gz): $BOOK" >&2; exit 1; }
+  for d in 02 03 04 05; do ln -sf "$(readlink -f "$BOOK")" "$FOUR/${BASH_REMATCH[1]}2020-04-${d}${BASH_REMATCH[2]}"; done
   RUN_NO=$((RUN_NO + 1))
   /usr/bin/time -f '%e %M %U %S' -o "$OUT_DIR/time.txt" "$BIN" convert "$FOUR"/*.csv.gz --output "$OUT_DIR/store-$RUN_NO" \
     --threads 4 --derive book_snapshot_100_0ms >/dev/null 2>"$OUT_DIR/stderr.txt" || { cat "$OUT_DIR/stderr.txt" >&2; exit 1; }

@@ -29,6 +29,7 @@ ONE=BTC-2NOV23-20000-C   # the first option's symbol (gen_tardis.c option 0)
 [[ -x "$BIN" ]] || { echo "no binary at $BIN" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
 mkdir -p "$DATA"
+DATA="$(cd "$DATA" && pwd)"   # absolute: the eight items below are symlinks made in another directory
 GEN="$DATA/gen_tardis"
 [[ "$GEN" -nt "$HERE/gen_tardis.c" ]] || cc -O2 -o "$GEN" "$HERE/gen_tardis.c" -lm
 gen() { [[ -s "$3" ]] || "$GEN" "$1" "$2" "$3" 7 3000 ${4:-}; }
@@ -58,26 +59,37 @@ SERVER=$!
 for _ in $(seq 100); do [[ -s "$OUT/port" ]] && break; sleep 0.05; done
 export TARDIS_DATASETS_URL="http://127.0.0.1:$(cat "$OUT/port")" TARDIS_API_KEY=bench-key
 
-rss() {  # rss CMD...: peak RSS in MB of one run into a fresh store
+rss() {  # rss MIN CMD...: peak RSS in MB of one run into a fresh store, which must hold MIN objects or more
+  local min=$1 objects
+  shift
   /usr/bin/time -f '%M' -o "$OUT/rss" /bin/sh -c 'ulimit -n 256 && exec "$@"' sh "$@" --output "$OUT/store" \
     >/dev/null 2>"$OUT/err" || { echo "FAILED: $*" >&2; tail -3 "$OUT/err" >&2; exit 1; }
+  # A run that wrote nothing (items the test server does not have are no_data, exit 0) measured nothing.
+  objects=$(find "$OUT/store" -name '*.parquet' 2>/dev/null | wc -l)
+  ((objects >= min)) || { echo "FAILED: $* wrote $objects objects, expected $min or more" >&2; tail -3 "$OUT/err" >&2; exit 1; }
   rm -rf "$OUT/store"
   echo $(($(cat "$OUT/rss") / 1024))
+}
+# Each cell by a plain assignment: a failure inside $(...) of an array assignment would not stop the
+# script under set -e (the row would get an empty cell and the verdict could still say PASS).
+cell() {
+  local v
+  v=$(rss "$@")
+  row+=("$v")
 }
 printf '%-8s' threads; printf ' %9s' one grouped chain 50k "8 files" "dl c2" "dl c8"; echo
 worst=0
 for t in "${THREADS[@]}"; do
-  row=(
-    "$(rss "$BIN" convert "$DATA/deribit_trades_${DAY}_${ONE}.csv" --threads "$t")"
-    "$(rss "$BIN" convert "$DATA/deribit_trades_${DAY}_OPTIONS.csv" --threads "$t")"
-    "$(rss "$BIN" convert "$DATA/deribit_options_chain_${DAY}_OPTIONS.csv" --threads "$t")"
-    "$(rss "$BIN" convert "$MANY" --threads "$t")"
-    "$(rss "$BIN" convert "$OUT"/eight/*.csv.gz --threads "$t")"
-    "$(rss "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
-      --concurrency 2 --threads "$t")"
-    "$(rss "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
-      --concurrency 8 --threads "$t")"
-  )
+  row=()
+  cell 1 "$BIN" convert "$DATA/deribit_trades_${DAY}_${ONE}.csv" --threads "$t"
+  cell 1 "$BIN" convert "$DATA/deribit_trades_${DAY}_OPTIONS.csv" --threads "$t"
+  cell 1 "$BIN" convert "$DATA/deribit_options_chain_${DAY}_OPTIONS.csv" --threads "$t"
+  cell 50000 "$BIN" convert "$MANY" --threads "$t"
+  cell 8 "$BIN" convert "$OUT"/eight/*.csv.gz --threads "$t"
+  cell 8 "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
+    --concurrency 2 --threads "$t"
+  cell 8 "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
+    --concurrency 8 --threads "$t"
   printf '%-8s' "$t"; printf ' %6s MB' "${row[@]}"; echo
   for v in "${row[@]}"; do ((v > worst)) && worst=$v; done
 done
