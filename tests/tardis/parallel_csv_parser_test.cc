@@ -230,7 +230,8 @@ TEST(ParallelCsvParser, SmallFileBatchIsSizedToItsRows) {
 
 // A block reserves room for the rows it holds, not for the caller's guess
 // (sized for short rows): a block of book_snapshot_25 rows (104 columns)
-// reserved a million rows per column here before.
+// reserved its first-reservation cap per column here before, hundreds of
+// times its rows.
 TEST(ParallelCsvParser, BlockReservesAtMostItsLines) {
   const std::string text = Gunzip(mt::testing::ReadFile(
       mt::testing::FixturePath("binance-futures_book_snapshot_25_2020-09-01_BTCUSDT.csv.gz")));
