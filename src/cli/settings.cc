@@ -133,7 +133,7 @@ std::vector<FlagSpec> EngineFlags() {
   return {
       {"compression", true, "zstd, snappy or none", "", "zstd"},
       {"zstd-level", true, "ZSTD level, 1-19 (at 3 or below, pages under 256 KiB use level 1)", "", "3"},
-      {"batch-size", true, "rows per Parquet row group, at most (files converted side by side and items downloaded together share a 64 MiB or DOWNLOAD_BUFFER_MB budget of values: smaller row groups)", "BATCH_SIZE", "1000000"},
+      {"batch-size", true, "rows per Parquet row group", "BATCH_SIZE", "1000000"},
       {"threads", true, "encoding threads (default: number of cores)"},
       {"encodings", true, "modern (delta, byte-stream-split) or plain (dictionary and PLAIN only)", "", "modern"},
       {"gzip-engine", true, "isal (when built with ISA-L) or zlib", "", "isal"},
