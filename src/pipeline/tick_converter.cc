@@ -529,23 +529,31 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return Status::OK();
   }
 
+  // Records `rows` more rows of `out`: their first and last local
+  // timestamps, the least and greatest, and (from the first rows it gets)
+  // the exchange and symbol of row `row` of `batch`.
+  void Record(Output* out, size_t rows, int64_t first_ts, int64_t last_ts, int64_t lo, int64_t hi,
+              const RowGroupData& batch, size_t row) {
+    if (out->info.rows == 0) {
+      out->first_ts = first_ts;
+      out->info.min_local_ts = lo;
+      out->info.max_local_ts = hi;
+    }
+    out->info.min_local_ts = std::min(out->info.min_local_ts, lo);
+    out->info.max_local_ts = std::max(out->info.max_local_ts, hi);
+    out->last_ts = last_ts;
+    out->info.rows += rows;
+    if (out->exchange.empty()) {
+      out->exchange = std::string(batch.columns[kExchangeCol].str.Get(row));
+      out->symbol = std::string(batch.columns[kSymbolCol].str.Get(row));
+    }
+  }
+
   Status WriteTo(Output* out, RowGroupData batch) {
     if (batch.num_rows == 0) return Status::OK();
     const auto& ts = batch.columns[local_ts_col_].i64;
     const auto [lo, hi] = std::minmax_element(ts.begin(), ts.end());
-    if (out->info.rows == 0) {
-      out->first_ts = ts.front();
-      out->info.min_local_ts = *lo;
-      out->info.max_local_ts = *hi;
-    }
-    out->info.min_local_ts = std::min(out->info.min_local_ts, *lo);
-    out->info.max_local_ts = std::max(out->info.max_local_ts, *hi);
-    out->last_ts = ts.back();
-    out->info.rows += batch.num_rows;
-    if (out->exchange.empty()) {
-      out->exchange = std::string(batch.columns[kExchangeCol].str.Get(0));
-      out->symbol = std::string(batch.columns[kSymbolCol].str.Get(0));
-    }
+    Record(out, batch.num_rows, ts.front(), ts.back(), *lo, *hi, batch, 0);
     if (out->exists) return Status::OK();
     // Spilled rows keep the parsed columns; their instrument_key column is
     // added once per row group when the object is assembled (WriteOutput).
@@ -721,7 +729,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Status SplitToSpill(RowGroupData& batch) {
     const size_t n = batch.num_rows;
     const size_t m = touched_.size();
-    // What WriteTo records per output (rows, timestamps, exchange, symbol).
+    // What Record() takes per output.
     const auto& ts = batch.columns[local_ts_col_].i64;
     ts_min_.assign(m, INT64_MAX);
     ts_max_.assign(m, INT64_MIN);
@@ -737,19 +745,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       Output* o = touched_[k];
       // Rows pending from smaller batches go first (row order).
       if (o->pending.num_rows > 0) MT_RETURN_IF_ERROR(FlushPending(o));
-      if (o->info.rows == 0) {
-        o->first_ts = ts[first_row_[k]];
-        o->info.min_local_ts = ts_min_[k];
-        o->info.max_local_ts = ts_max_[k];
-      }
-      o->info.min_local_ts = std::min(o->info.min_local_ts, ts_min_[k]);
-      o->info.max_local_ts = std::max(o->info.max_local_ts, ts_max_[k]);
-      o->last_ts = ts[last_row_[k]];
-      o->info.rows += o->batch_count;
-      if (o->exchange.empty()) {
-        o->exchange = std::string(batch.columns[kExchangeCol].str.Get(first_row_[k]));
-        o->symbol = std::string(batch.columns[kSymbolCol].str.Get(first_row_[k]));
-      }
+      Record(o, o->batch_count, ts[first_row_[k]], ts[last_row_[k]], ts_min_[k], ts_max_[k], batch, first_row_[k]);
       o->batch_count = 0;
       spill_files_[k] = o->spill_file;
     }
