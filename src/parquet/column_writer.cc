@@ -158,12 +158,6 @@ class DoubleDictionary {
     }
   }
   static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
-
- public:
-  // Gives back every buffer (EncodeColumnChunk on a thread that keeps no scratch).
-  void Release() { *this = DoubleDictionary(); }
-
- private:
   std::vector<uint64_t> keys_;
   std::vector<uint32_t> slots_;
   size_t mask_ = 0;
@@ -385,52 +379,9 @@ EncodeScratch& ThreadScratch() {
   return scratch;
 }
 void ReleaseEncodeScratch() {
-  EncodeScratch& s = ThreadScratch();
-  s.ddict.Release();
-  std::string().swap(s.body);
-  s.ones = PodVector<uint8_t>();
+  ThreadScratch() = EncodeScratch();
   ReleaseCompressionScratch();
 }
-
-Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                                    Compressor* compressor, EncodedChunk* out, Compressor* fast,
-                                    size_t fast_below);
-
-}  // namespace
-
-// A thread's scratch grows to its biggest chunk's size (several times the
-// chunk's values), so every pool thread of a many-core machine keeping its
-// own made memory grow with --threads: the first threads to encode keep it,
-// the later ones free it after each chunk.
-// A thread holds its place from its first chunk until it exits (pool
-// threads for the run; a grouped file's assembly threads and the derive
-// thread for one file), so later threads take the places of those gone.
-bool KeepsEncodeScratch() {
-  static std::atomic<int> keepers{0};
-  struct Place {
-    bool held = false;
-    Place() {
-      int n = keepers.load(std::memory_order_relaxed);
-      while (n < kEncodeScratchThreads && !keepers.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) {
-      }
-      held = n < kEncodeScratchThreads;
-    }
-    ~Place() {
-      if (held) keepers.fetch_sub(1, std::memory_order_relaxed);
-    }
-  };
-  thread_local const Place place;
-  return place.held;
-}
-
-Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                         Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below) {
-  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, compressor, out, fast, fast_below);
-  if (!KeepsEncodeScratch()) ReleaseEncodeScratch();
-  return st;
-}
-
-namespace {
 
 Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
                                     Compressor* compressor, EncodedChunk* out, Compressor* fast,
@@ -567,5 +518,37 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 }
 
 }  // namespace
+
+// A thread's scratch grows to its biggest chunk's size (several times the
+// chunk's values), so every pool thread of a many-core machine keeping its
+// own made memory grow with --threads: the first threads to encode keep it,
+// the later ones free it after each chunk.
+// A thread holds its place from its first chunk until it exits (pool
+// threads for the run; a grouped file's assembly threads and the derive
+// thread for one file), so later threads take the places of those gone.
+bool KeepsEncodeScratch() {
+  static std::atomic<int> keepers{0};
+  struct Place {
+    bool held = false;
+    Place() {
+      int n = keepers.load(std::memory_order_relaxed);
+      while (n < kEncodeScratchThreads && !keepers.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) {
+      }
+      held = n < kEncodeScratchThreads;
+    }
+    ~Place() {
+      if (held) keepers.fetch_sub(1, std::memory_order_relaxed);
+    }
+  };
+  thread_local const Place place;
+  return place.held;
+}
+
+Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
+                         Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below) {
+  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, compressor, out, fast, fast_below);
+  if (!KeepsEncodeScratch()) ReleaseEncodeScratch();
+  return st;
+}
 
 }  // namespace mt::parquet
