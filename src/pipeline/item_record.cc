@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/bounded_json.h"
+#include "core/log.h"
 #include "storage/layout.h"
 
 namespace mt::pipeline {
@@ -15,27 +16,50 @@ std::string ItemRecordObjectName(const storage::Layout& layout, const WorkItem& 
 }
 
 std::string EncodeItemRecord(const ItemRecord& r) {
-  nlohmann::ordered_json objects = nlohmann::ordered_json::array();
-  for (const auto& o : r.objects) {
-    objects.push_back({{"name", o.name},
-                       {"instrument_key", o.instrument_key},
-                       {"rows", o.rows},
-                       {"bytes", o.bytes},
-                       {"first_timestamp", o.first_timestamp},
-                       {"last_timestamp", o.last_timestamp}});
+  // Written as text, not built as a JSON tree first: a grouped item lists
+  // one entry per instrument (tens of thousands on a big options day), and a
+  // tree costs several times the text's size, at the end of the file's
+  // conversion when its own memory is still held. The layout is that of a
+  // one-space indented dump; strings go through log::JsonEscape (invalid
+  // UTF-8 from a hostile symbol becomes U+FFFD, never a throw).
+  std::string out;
+  out.reserve(512 + r.objects.size() * 320);
+  auto str = [&out](std::string_view indent, std::string_view key, std::string_view value, bool last = false) {
+    out.append(indent).append("\"").append(key).append("\": \"").append(log::JsonEscape(value));
+    out.append(last ? "\"\n" : "\",\n");
+  };
+  auto num = [&out](std::string_view indent, std::string_view key, uint64_t value) {
+    out.append(indent).append("\"").append(key).append("\": ").append(std::to_string(value)).append(",\n");
+  };
+  out += "{\n";
+  str(" ", "item", r.item);
+  str(" ", "outcome", r.outcome);
+  num(" ", "rows", r.rows);
+  str(" ", "first_timestamp", r.first_timestamp);
+  str(" ", "last_timestamp", r.last_timestamp);
+  str(" ", "source", r.source);
+  str(" ", "reason", r.reason);
+  if (r.objects.empty()) {
+    out += " \"objects\": [],\n";
+  } else {
+    out += " \"objects\": [\n";
+    for (size_t i = 0; i < r.objects.size(); i++) {
+      const RecordedObject& o = r.objects[i];
+      out += "  {\n";
+      str("   ", "name", o.name);
+      str("   ", "instrument_key", o.instrument_key);
+      num("   ", "rows", o.rows);
+      num("   ", "bytes", o.bytes);
+      str("   ", "first_timestamp", o.first_timestamp);
+      str("   ", "last_timestamp", o.last_timestamp, true);
+      out += i + 1 < r.objects.size() ? "  },\n" : "  }\n";
+    }
+    out += " ],\n";
   }
-  nlohmann::ordered_json j = {{"item", r.item},
-                              {"outcome", r.outcome},
-                              {"rows", r.rows},
-                              {"first_timestamp", r.first_timestamp},
-                              {"last_timestamp", r.last_timestamp},
-                              {"source", r.source},
-                              {"reason", r.reason},
-                              {"objects", std::move(objects)},
-                              {"tool_version", r.tool_version},
-                              {"created_at", r.created_at}};
-  // Invalid UTF-8 (a hostile symbol) is replaced, never a throw.
-  return j.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  str(" ", "tool_version", r.tool_version);
+  str(" ", "created_at", r.created_at, true);
+  out += "}\n";
+  return out;
 }
 
 Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& label) {

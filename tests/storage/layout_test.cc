@@ -4,6 +4,7 @@
 #include "storage/layout.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cctype>
 #include <set>
@@ -109,6 +110,58 @@ TEST(Layout, ItemRecordNamesCannotEscapeOrHideBytes) {
   const std::string b = Layout().ItemRecordName(Date{2020, 6, 8}, "trades", "x", std::string(299, 'A') + "B");
   EXPECT_NE(a, b);
   EXPECT_TRUE(IsSafeObjectName(a)) << a;
+}
+
+// The record is written as text (no JSON tree: a grouped item lists tens of
+// thousands of objects): for ordinary values it is the one-space indented
+// dump of the same document, and hostile strings (quotes, controls, invalid
+// UTF-8 from a damaged symbol) still give JSON that reads back.
+TEST(ItemRecord, TextIsTheIndentedDumpAndHostileStringsStayJson) {
+  pipeline::ItemRecord r;
+  r.item = "2023-11-01/trades/deribit/OPTIONS";
+  r.outcome = "done";
+  r.rows = 30;
+  r.source = "/data/deribit_trades_2023-11-01_OPTIONS.csv.gz";
+  r.tool_version = "1.2";
+  r.created_at = "2023-11-14T22:13:20Z";
+  r.first_timestamp = "2023-11-01T00:00:00.000001Z";
+  r.last_timestamp = "2023-11-01T23:59:59.999999Z";
+  nlohmann::ordered_json objects = nlohmann::ordered_json::array();
+  for (int i = 0; i < 3; i++) {
+    pipeline::RecordedObject o{"raw/x-" + std::to_string(i) + ".parquet", "DERIBIT:OPTIONS:BTC-" + std::to_string(i),
+                               static_cast<uint64_t>(10 + i), static_cast<uint64_t>(1000 * i), "a" + std::to_string(i),
+                               "b" + std::to_string(i)};
+    objects.push_back({{"name", o.name}, {"instrument_key", o.instrument_key}, {"rows", o.rows},
+                       {"bytes", o.bytes}, {"first_timestamp", o.first_timestamp},
+                       {"last_timestamp", o.last_timestamp}});
+    r.objects.push_back(o);
+  }
+  auto doc = [&](nlohmann::ordered_json objs) {
+    return nlohmann::ordered_json{{"item", r.item}, {"outcome", r.outcome}, {"rows", r.rows},
+                                  {"first_timestamp", r.first_timestamp}, {"last_timestamp", r.last_timestamp},
+                                  {"source", r.source}, {"reason", r.reason}, {"objects", std::move(objs)},
+                                  {"tool_version", r.tool_version}, {"created_at", r.created_at}}
+               .dump(1) + "\n";
+  };
+  EXPECT_EQ(pipeline::EncodeItemRecord(r), doc(objects));
+  pipeline::ItemRecord none = r;
+  none.objects.clear();
+  r.objects.swap(none.objects);
+  EXPECT_EQ(pipeline::EncodeItemRecord(r), doc(nlohmann::ordered_json::array()));
+  r.objects.swap(none.objects);
+
+  const std::string hostile = std::string("q\"b\\s\n\t\x01\xff\xc3(") + "\u00e9";
+  r.objects[1].instrument_key = hostile;
+  r.reason = hostile;
+  const std::string text = pipeline::EncodeItemRecord(r);
+  const auto parsed = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(parsed.is_discarded()) << text;
+  EXPECT_EQ(parsed["objects"][1]["instrument_key"], "q\"b\\s\n\t\x01\xef\xbf\xbd\xef\xbf\xbd(\u00e9");
+  auto back = pipeline::DecodeItemRecord(text, "rec");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->objects.size(), 3u);
+  EXPECT_EQ(back->objects[2].rows, 12u);
+  EXPECT_EQ(back->objects[2].bytes, 2000u);
 }
 
 TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
