@@ -42,6 +42,17 @@ constexpr size_t kDirectSplitRowsPerOutput = 32;
 // past this many their fixed cost outweighs small pieces' headers, and
 // memory would grow with the instrument count.
 constexpr size_t kMaxPendingOutputs = 4096;
+// Rows per parsed batch of a grouped file split per instrument. Its outputs
+// are joined from spilled pieces into row groups of their own, so the batch
+// size does not shape them (bytes are the same); a batch's values, routes and
+// split buffers are what the file holds beyond its outputs' state, and for a
+// day of tens of thousands of instruments that state is most of the budget.
+constexpr size_t kGroupedParseRows = 256 * 1024;
+// Parsed blocks such a file keeps ahead of its split: the split runs on one
+// thread at a time and is slower than the parse, so blocks parsed further
+// ahead (one per thread by default, each with its own dictionary of the
+// symbols it saw) would only wait in memory.
+constexpr size_t kGroupedUnjoinedBlocks = 6;
 
 }  // namespace
 
@@ -49,9 +60,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
  public:
   Impl(SourceHints hints, ConvertTarget target, ConvertSettings settings)
       : hints_(std::move(hints)), target_(std::move(target)), settings_(std::move(settings)) {
-    parser_ = std::make_unique<tardis::ParallelCsvParser>(
-        hints_.source, hints_.data_type, this, settings_.parser,
-        settings_.parallel_parse ? settings_.writer.pool : nullptr);
+    tardis::ParserOptions parse = settings_.parser;
+    if (SplitsPerInstrument()) {
+      parse.batch_rows = std::min(parse.batch_rows, kGroupedParseRows);
+      parse.max_unjoined_blocks = kGroupedUnjoinedBlocks;
+    }
+    parser_ = std::make_unique<tardis::ParallelCsvParser>(hints_.source, hints_.data_type, this, parse,
+                                                          settings_.parallel_parse ? settings_.writer.pool : nullptr);
     decomp_ = io::NewDecompressor(hints_.source, this, settings_.gzip);
     // Each observer on a thread of its own, fed as rows are parsed (see
     // ConvertSettings::observer_threads); the converter calls the wrappers.
@@ -360,6 +375,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   bool SpillEveryOutput() const {
     return schema_ && !schema_->row_keys && target_.fixed_object.empty() &&
            tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
+  }
+  // SpillEveryOutput() as known before the header is read: the data type
+  // named by the file or item, into a store.
+  bool SplitsPerInstrument() const {
+    return hints_.data_type && !hints_.data_type->row_keys && target_.store && target_.single_file.empty() &&
+           target_.fixed_object.empty() && tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
   }
 
   Status OpenSpill() {

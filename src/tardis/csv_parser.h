@@ -51,6 +51,11 @@ struct ParserOptions {
   // block is a few thousand rows: big enough that the hand-offs cost little,
   // small enough that the blocks in flight stay in cache and memory.
   size_t block_bytes = 1u << 20;
+  // ParallelCsvParser: at most this many blocks dispatched and not yet
+  // joined (0: as many as keep the pool busy, see parallel_csv_parser.cc).
+  // For a sink slower than the parse (a grouped file's split), where blocks
+  // parsed further ahead only wait in memory.
+  size_t max_unjoined_blocks = 0;
 };
 
 class CsvParser {

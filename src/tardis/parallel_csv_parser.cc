@@ -6,6 +6,11 @@
 
 namespace mt::tardis {
 
+namespace {
+// n, or at most `cap` when cap > 0 (and at least one).
+size_t Cap(size_t n, size_t cap) { return cap > 0 ? std::max<size_t>(1, std::min(n, cap)) : n; }
+}  // namespace
+
 struct ParallelCsvParser::Block {
   explicit Block(const std::string& source) : parser(source, nullptr, nullptr) {}
   Buf text;
@@ -26,14 +31,14 @@ ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* f
       // Blocks dispatched and not yet joined: one per pool thread and two
       // more (the caller parses too, see WaitJoined). More only hold more
       // text and fragments in memory, for no speed.
-      max_in_flight_(pool ? static_cast<size_t>(pool->size()) + 2 : 0),
+      max_in_flight_(pool ? Cap(static_cast<size_t>(pool->size()) + 2, opts.max_unjoined_blocks) : 0),
       // Joins go in input order, so a block parsed on a slow core (a busy
       // neighbour on a shared host) holds up every block behind it. Rather
       // than sleep then, with nothing left to run, the caller inflates up to
       // seven blocks more: a few MB of memory, taken only when it would
       // otherwise wait, so idle cores see no difference. (Measurements:
       // bench/README.md.)
-      max_ahead_(max_in_flight_ + 7) {}
+      max_ahead_(Cap(max_in_flight_ + 7, opts.max_unjoined_blocks)) {}
 
 ParallelCsvParser::~ParallelCsvParser() { Stop(); }
 

@@ -121,8 +121,10 @@ void ExpectSame(const Result& seq, const Result& par, const std::string& where) 
 // Runs the sequential parse once and the parallel one over a grid of
 // settings, comparing each to it. A pool of one thread is how `--threads 2`
 // runs (the caller parses and joins too); two, how more threads do.
+// `unjoined`: max_unjoined_blocks values tried (0: the default, as many as
+// keep the pool busy; 1: every block joined before the next is parsed).
 void CheckAllSettings(const std::string& text, const std::string& name, std::vector<size_t> blocks,
-                      std::vector<size_t> batch_rows, std::vector<size_t> chunks) {
+                      std::vector<size_t> batch_rows, std::vector<size_t> chunks, std::vector<size_t> unjoined = {0}) {
   ThreadPool pool1(1), pool2(2);
   for (size_t rows : batch_rows) {
     ParserOptions opts;
@@ -132,16 +134,23 @@ void CheckAllSettings(const std::string& text, const std::string& name, std::vec
     for (ThreadPool* pool : {&pool1, &pool2}) {
       for (size_t block : blocks) {
         for (size_t chunk : chunks) {
-          opts.block_bytes = block;
-          Result par;
-          Parse(text, pool, opts, chunk, &par);
-          ExpectSame(seq, par, name + " pool=" + std::to_string(pool->size()) + " block=" + std::to_string(block) +
-                                   " rows=" + std::to_string(rows) + " chunk=" + std::to_string(chunk));
-          // The rows passed one by one to OnRows() are the batches' rows, in order.
-          std::vector<int64_t> batched;
-          for (const RowGroupData& b : par.out.batches) batched.insert(batched.end(), b.columns[3].i64.begin(), b.columns[3].i64.end());
-          EXPECT_TRUE(par.out.told_local == batched) << name;
-          EXPECT_TRUE(seq.out.told_local == batched) << name;
+          for (size_t cap : unjoined) {
+            opts.block_bytes = block;
+            opts.max_unjoined_blocks = cap;
+            Result par;
+            Parse(text, pool, opts, chunk, &par);
+            ExpectSame(seq, par,
+                       name + " pool=" + std::to_string(pool->size()) + " block=" + std::to_string(block) +
+                           " rows=" + std::to_string(rows) + " chunk=" + std::to_string(chunk) +
+                           " unjoined=" + std::to_string(cap));
+            // The rows passed one by one to OnRows() are the batches' rows, in order.
+            std::vector<int64_t> batched;
+            for (const RowGroupData& b : par.out.batches) {
+              batched.insert(batched.end(), b.columns[3].i64.begin(), b.columns[3].i64.end());
+            }
+            EXPECT_TRUE(par.out.told_local == batched) << name;
+            EXPECT_TRUE(seq.out.told_local == batched) << name;
+          }
         }
       }
     }
@@ -376,7 +385,7 @@ TEST(ParallelCsvParser, GroupedFileDictionariesAsSequential) {
     EXPECT_GT(seq.out.batches[1].columns[1].str.dict().size(), 500u);  // symbol
     EXPECT_FALSE(seq.out.batches[1].columns[4].str.dict_mode());       // id
   }
-  CheckAllSettings(text, "grouped", {4096, 65536}, {7000, 20000}, {1 << 20});
+  CheckAllSettings(text, "grouped", {4096, 65536}, {7000, 20000}, {1 << 20}, {0, 1, 2});
   // 1 MiB blocks of ~6,000 of a window of 8,192 symbols: a parser's
   // dictionary passes the bound after a block or two and is emptied.
   const std::string many = GroupedTrades(80000, 4 * columnar::StringColumn::kKeepDictEntries);
