@@ -181,7 +181,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
       if (batch) status_ = CommitOutput(out.get());
-      if (status_.ok() && !out->exists) outputs.push_back(out->info);
+      if (status_.ok() && !out->exists) {
+        outputs.push_back(out->info);
+        outputs.back().name = out->single ? out->object_name : target_.store->Describe(out->object_name);
+      }
     }
     // Derived objects come after the raw ones they are computed from: a
     // failure of the raw file leaves no derived object behind.
@@ -259,7 +262,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       MT_ASSIGN_OR_RETURN(Route * route, RouteFor(ex.dict()[0], sym.dict()[0],
                                                   batch.columns[local_ts_col_].i64.front(), batch_first_line_));
       Output* out = route->out;
-      if (out->pending.num_rows > 0) MT_RETURN_IF_ERROR(FlushPending(out));  // keep row order
+      if (out->pending_rows() > 0) MT_RETURN_IF_ERROR(FlushPending(out));  // keep row order
       return WriteTo(out, std::move(batch));
     }
     return Split(batch);
@@ -279,17 +282,23 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // (PendingOf), as MakeRowGroup with `pending_hint`, the plain-string hint
     // of when it would have been made (so the objects stay the same). An
     // empty row group costs a few KB per output, and in a big grouped file
-    // most outputs go straight to the spill and never need one.
-    RowGroupData pending;
-    std::vector<bool> pending_hint;
+    // most outputs go straight to the spill and never need one. The hint is
+    // shared by the outputs that took it (HintNow).
+    std::unique_ptr<RowGroupData> pending;
+    std::shared_ptr<const std::vector<bool>> pending_hint;
+    size_t pending_rows() const { return pending ? pending->num_rows : 0; }
+    // What Finish returns for the output; its `name` is filled in there (the
+    // store's description of object_name), not held by every output before.
     OutputFile info;
     bool exists = false;   // create-only target already there: rows are dropped
+    bool single = false;   // the one output file (--output FILE.parquet): object_name is its path
     std::string exchange, symbol;
     int64_t first_ts = 0, last_ts = 0;
     bool chain = false;  // options_chain: one underlying's options
     // The instrument's terms on the day, from the day's definitions
     // (KeyResolver::TermsOn): written into the file's key-value metadata.
-    std::optional<ContractTerms> terms;
+    // Null when none is known (most outputs of a file without definitions).
+    std::unique_ptr<const ContractTerms> terms;
     // Split's scratch: rows of this output in the batch, its slot among the
     // batch's outputs, whether they make a row group of their own.
     uint32_t batch_count = 0, slot = 0;
@@ -339,7 +348,6 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Result<Output*> OpenOutput(const std::string& key, const std::string& name, bool single) {
     auto out = std::make_unique<Output>();
-    out->info.name = single ? name : target_.store->Describe(name);
     out->info.instrument_key = key;
     out->object_name = name;
     // Every routed output but the first is spilled, so a grouped file holds
@@ -364,9 +372,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         out->writer = std::make_unique<parquet::FileWriter>(out->object.get(), out_schema_, settings_.writer);
       }
     }
-    out->pending_hint = plain_hint_;
+    out->pending_hint = HintNow();
+    out->single = single;
     Output* raw = out.get();
-    outputs_.emplace(single ? std::string("\x01single") : name, std::move(out));
+    // Keyed by a view of the output's own name (the output is on the heap
+    // and lives as long as its entry): one copy of the name per output.
+    outputs_.emplace(single ? std::string_view("\x01single") : std::string_view(raw->object_name), std::move(out));
     return raw;
   }
 
@@ -500,7 +511,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (!target_.keys) return Status::OK();
     auto terms = target_.keys->TermsOn(day, key);
     if (!terms.ok()) return terms.status().WithContext(hints_.source);
-    if (*terms && !(*terms)->empty()) out->terms = std::move(*terms);
+    if (*terms && !(*terms)->empty()) out->terms = std::make_unique<const ContractTerms>(std::move(**terms));
     return Status::OK();
   }
 
@@ -639,7 +650,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     dests_.resize(touched_.size());
     for (size_t k = 0; k < touched_.size(); k++) {
       Output* o = touched_[k];
-      if (o->pending.num_rows == 0 && o->batch_count >= kDirectFlushRows) {
+      if (o->pending_rows() == 0 && o->batch_count >= kDirectFlushRows) {
         own_.push_back(columnar::MakeRowGroup(pq_schema_, &plain_hint_));
         dests_[k] = &own_.back();
         o->own = true;
@@ -718,7 +729,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       o->batch_count = 0;
       if (o->own) {
         MT_RETURN_IF_ERROR(WriteTo(o, std::move(*dests_[k])));
-      } else if (o->pending.num_rows >= std::min<size_t>(settings_.parser.batch_rows, kDirectFlushRows)) {
+      } else if (o->pending_rows() >= std::min<size_t>(settings_.parser.batch_rows, kDirectFlushRows)) {
         MT_RETURN_IF_ERROR(FlushPending(o));
       }
     }
@@ -729,7 +740,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     size_t total = 0;
     std::vector<std::pair<size_t, Output*>> sizes;
     for (auto& [k, o] : outputs_) {
-      const size_t b = o->pending.num_rows ? o->pending.MemoryBytes() : 0;
+      const size_t b = o->pending_rows() ? o->pending->MemoryBytes() : 0;
       total += b;
       if (b) sizes.emplace_back(b, o.get());
     }
@@ -765,7 +776,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     for (size_t k = 0; k < m; k++) {
       Output* o = touched_[k];
       // Rows pending from smaller batches go first (row order).
-      if (o->pending.num_rows > 0) MT_RETURN_IF_ERROR(FlushPending(o));
+      if (o->pending_rows() > 0) MT_RETURN_IF_ERROR(FlushPending(o));
       Record(o, o->batch_count, ts[first_row_[k]], ts[last_row_[k]], ts_min_[k], ts_max_[k], batch, first_row_[k]);
       o->batch_count = 0;
       spill_files_[k] = o->spill_file;
@@ -835,16 +846,25 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return true;
   }
 
+  // plain_hint_ as it is now, one copy per change shared by the outputs
+  // that take it (not one per output).
+  std::shared_ptr<const std::vector<bool>> HintNow() {
+    if (!hint_now_ || *hint_now_ != plain_hint_) hint_now_ = std::make_shared<const std::vector<bool>>(plain_hint_);
+    return hint_now_;
+  }
+
   RowGroupData& PendingOf(Output* out) {
-    if (out->pending.columns.empty()) out->pending = columnar::MakeRowGroup(pq_schema_, &out->pending_hint);
-    return out->pending;
+    if (!out->pending) {
+      out->pending = std::make_unique<RowGroupData>(columnar::MakeRowGroup(pq_schema_, out->pending_hint.get()));
+    }
+    return *out->pending;
   }
 
   Status FlushPending(Output* out) {
-    if (out->pending.num_rows == 0) return Status::OK();
-    RowGroupData rg = std::move(out->pending);
-    out->pending = RowGroupData();
-    out->pending_hint = plain_hint_;
+    if (out->pending_rows() == 0) return Status::OK();
+    RowGroupData rg = std::move(*out->pending);
+    out->pending.reset();
+    out->pending_hint = HintNow();
     return WriteTo(out, std::move(rg));
   }
 
@@ -943,8 +963,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::vector<columnar::ColumnSpec> out_schema_;  // of the files written: plus the file's instrument_key
   size_t local_ts_col_ = kLocalTsCol;  // in batches as written (after instrument_key)
   std::vector<bool> plain_hint_;  // string columns the parser found plain (trade ids)
+  std::shared_ptr<const std::vector<bool>> hint_now_;  // HintNow()'s copy of plain_hint_
   // Ordered by object name so outputs are finished (and listed) deterministically.
-  std::map<std::string, std::unique_ptr<Output>> outputs_;
+  std::map<std::string_view, std::unique_ptr<Output>> outputs_;
   std::unordered_map<std::string, Route> routes_;
   std::unordered_map<std::string, std::string> chain_symbols_;  // options_chain: row key -> its symbol
   std::string route_id_;
