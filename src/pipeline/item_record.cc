@@ -15,15 +15,19 @@ std::string ItemRecordObjectName(const storage::Layout& layout, const WorkItem& 
   return layout.ItemRecordName(item.day, item.data_type, item.exchange, item.symbol);
 }
 
-std::string EncodeItemRecord(const ItemRecord& r) {
-  // Written as text, not built as a JSON tree first: a grouped item lists
-  // one entry per instrument (tens of thousands on a big options day), and a
-  // tree costs several times the text's size, at the end of the file's
-  // conversion when its own memory is still held. The layout is that of a
-  // one-space indented dump; strings go through log::JsonEscape (invalid
-  // UTF-8 from a hostile symbol becomes U+FFFD, never a throw).
+namespace {
+
+// Writes the record's text to `sink` in pieces of about kPieceBytes: a
+// grouped item lists one entry per instrument (tens of thousands on a big
+// options day), written at the end of the file's conversion while its own
+// memory is still held, so the text is never built whole (nor as a JSON tree,
+// which costs several times the text). The layout is that of a one-space
+// indented dump; strings go through log::JsonEscape (invalid UTF-8 from a
+// hostile symbol becomes U+FFFD, never a throw).
+template <typename Sink>
+Status WriteRecordText(const ItemRecord& r, Sink&& sink) {
+  constexpr size_t kPieceBytes = 1u << 20;
   std::string out;
-  out.reserve(512 + r.objects.size() * 320);
   auto str = [&out](std::string_view indent, std::string_view key, std::string_view value, bool last = false) {
     out.append(indent).append("\"").append(key).append("\": \"").append(log::JsonEscape(value));
     out.append(last ? "\"\n" : "\",\n");
@@ -53,13 +57,29 @@ std::string EncodeItemRecord(const ItemRecord& r) {
       str("   ", "first_timestamp", o.first_timestamp);
       str("   ", "last_timestamp", o.last_timestamp, true);
       out += i + 1 < r.objects.size() ? "  },\n" : "  }\n";
+      if (out.size() >= kPieceBytes) {
+        MT_RETURN_IF_ERROR(sink(std::string_view(out)));
+        out.clear();
+      }
     }
     out += " ],\n";
   }
   str(" ", "tool_version", r.tool_version);
   str(" ", "created_at", r.created_at, true);
   out += "}\n";
-  return out;
+  return sink(std::string_view(out));
+}
+
+}  // namespace
+
+std::string EncodeItemRecord(const ItemRecord& r) {
+  std::string text;
+  Status st = WriteRecordText(r, [&text](std::string_view piece) {
+    text.append(piece);
+    return Status::OK();
+  });
+  (void)st;  // the sink never fails
+  return text;
 }
 
 Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& label) {
@@ -146,7 +166,7 @@ ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {
   const std::string name = ItemRecordObjectName(store->layout(), item);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, overwrite));
-  Status st = obj->Append(EncodeItemRecord(record));
+  Status st = WriteRecordText(record, [&obj](std::string_view piece) { return obj->Append(piece); });
   if (!st.ok()) {
     obj->Abort();
     return st;

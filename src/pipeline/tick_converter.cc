@@ -182,7 +182,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (!status_.ok()) break;
       if (batch) status_ = CommitOutput(out.get());
       if (status_.ok() && !out->exists) {
-        outputs.push_back(out->info);
+        outputs.push_back(std::move(out->info));  // outputs_ goes below, whatever the status
         outputs.back().name = out->single ? out->object_name : target_.store->Describe(out->object_name);
       }
     }
@@ -195,7 +195,14 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       Abort();
       return status_;
     }
+    // What routed rows to outputs goes now, not with the converter: the
+    // caller writes the file's completion record next, one entry per output.
     outputs_.clear();
+    single_ = fixed_ = nullptr;
+    std::unordered_map<std::string, Route>().swap(routes_);
+    std::unordered_map<std::string, std::string>().swap(chain_symbols_);
+    row_route_ = {};
+    dict_route_ = {};
     spill_.reset();
     return outputs;
   }
