@@ -200,13 +200,14 @@ bool OwnerIsDead(const std::string& dir, const std::string& id) {
 // been renamed, so another process never takes it for an orphan.
 class LocalWritable final : public WritableObject {
  public:
-  LocalWritable(std::string path, std::string tmp, int fd, CommitRule rule)
-      : path_(std::move(path)), tmp_(std::move(tmp)), fd_(fd), rule_(rule) {}
+  // `tmp_tail`: what the temporary file's name adds to `path`.
+  LocalWritable(std::string path, std::string tmp_tail, int fd, CommitRule rule)
+      : path_(std::move(path)), tmp_tail_(std::move(tmp_tail)), fd_(fd), rule_(rule) {}
   ~LocalWritable() override { Abort(); }
 
   Status Append(std::string_view data) override {
     if (fd_ < 0) return Status::Internal("append after commit/abort: " + path_);
-    if (const int err = WriteAll(fd_, data)) return WriteError("write " + tmp_, err);
+    if (const int err = WriteAll(fd_, data)) return WriteError("write " + Tmp(), err);
     bytes_ += data.size();
     // Start writing back what is written so far: Commit's fsync then waits
     // for the last piece only, not for the whole file at the end of the run.
@@ -230,14 +231,15 @@ class LocalWritable final : public WritableObject {
     // file in one pass (a start per file cost a synchronous submission each).
     const std::string dir = ParentDir(path_);
     MT_ASSIGN_OR_RETURN(const std::string owner, Owners().Acquire(dir));
-    const std::string sealed = tmp_ + std::string(kSealedSuffix) + "-" + owner;
-    if (::rename(tmp_.c_str(), sealed.c_str()) != 0) {
+    const std::string tail = tmp_tail_ + std::string(kSealedSuffix) + "-" + owner;
+    const std::string tmp = Tmp(), sealed = path_ + tail;
+    if (::rename(tmp.c_str(), sealed.c_str()) != 0) {
       const int err = errno;
       Owners().Release(dir);
-      return WriteError("rename " + tmp_ + " -> " + sealed, err);
+      return WriteError("rename " + tmp + " -> " + sealed, err);
     }
-    owner_dir_ = dir;
-    tmp_ = sealed;
+    owns_ = true;
+    tmp_tail_ = tail;
     ::close(fd_);
     fd_ = -1;
     sealed_ = true;
@@ -248,7 +250,7 @@ class LocalWritable final : public WritableObject {
     if (committed_ || (fd_ < 0 && !sealed_)) return Status::Internal("commit twice: " + path_);
     Status st;
     if (!sealed_ && ::fsync(fd_) != 0 && errno != EINVAL) {
-      st = Status::IOError("fsync " + tmp_ + ": " + ErrnoText());
+      st = Status::IOError("fsync " + Tmp() + ": " + ErrnoText());
     }
     if (st.ok()) st = Place();
     if (fd_ >= 0) ::close(fd_);
@@ -256,9 +258,9 @@ class LocalWritable final : public WritableObject {
     sealed_ = false;
     if (st.ok()) {
       committed_ = true;
-    } else if (!tmp_.empty()) {
-      ::unlink(tmp_.c_str());
-      tmp_.clear();
+    } else if (!tmp_tail_.empty()) {
+      ::unlink(Tmp().c_str());
+      tmp_tail_.clear();
     }
     ReleaseOwner();
     return st;
@@ -269,9 +271,9 @@ class LocalWritable final : public WritableObject {
       ::close(fd_);
       fd_ = -1;
     }
-    if (!committed_ && !tmp_.empty()) {
-      ::unlink(tmp_.c_str());
-      tmp_.clear();
+    if (!committed_ && !tmp_tail_.empty()) {
+      ::unlink(Tmp().c_str());
+      tmp_tail_.clear();
     }
     ReleaseOwner();
   }
@@ -280,16 +282,22 @@ class LocalWritable final : public WritableObject {
  private:
   // After the sealed file was renamed or removed.
   void ReleaseOwner() {
-    if (owner_dir_.empty()) return;
-    Owners().Release(owner_dir_);
-    owner_dir_.clear();
+    if (!owns_) return;
+    Owners().Release(ParentDir(path_));
+    owns_ = false;
   }
+
+  // The temporary file's path. Only its tail is kept: a grouped file holds
+  // thousands of sealed objects until they are committed together, and a
+  // second full path each would add up.
+  std::string Tmp() const { return path_ + tmp_tail_; }
 
   // Renames the temporary file to its name under the commit rule.
   Status Place() {
+    const std::string tmp = Tmp();
     if (rule_.kind == CommitRule::kOverwrite) {
-      if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-        return WriteError("rename " + tmp_ + " -> " + path_, errno);
+      if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+        return WriteError("rename " + tmp + " -> " + path_, errno);
       }
       return Status::OK();
     }
@@ -302,8 +310,8 @@ class LocalWritable final : public WritableObject {
       return Status::AlreadyExists(path_ + (rule_.generation == 0 ? " already exists" : " was changed by another writer since it was read"));
     }
     if (rule_.generation == 0) return PlaceNew();
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
-      return WriteError("rename " + tmp_ + " -> " + path_, errno);
+    if (::rename(tmp.c_str(), path_.c_str()) != 0) {
+      return WriteError("rename " + tmp + " -> " + path_, errno);
     }
     return Status::OK();
   }
@@ -312,24 +320,25 @@ class LocalWritable final : public WritableObject {
   // is atomic; where the file system lacks it, link() + unlink() (link fails
   // with EEXIST instead of replacing).
   Status PlaceNew() {
-    if (::renameat2(AT_FDCWD, tmp_.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) == 0) return Status::OK();
+    const std::string tmp = Tmp();
+    if (::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, path_.c_str(), RENAME_NOREPLACE) == 0) return Status::OK();
     if (errno == EEXIST) return Status::AlreadyExists(path_ + " already exists");
-    if (::link(tmp_.c_str(), path_.c_str()) != 0) {
+    if (::link(tmp.c_str(), path_.c_str()) != 0) {
       const int e = errno;
       if (e == EEXIST) return Status::AlreadyExists(path_ + " already exists");
-      return WriteError("link " + tmp_ + " -> " + path_, e);
+      return WriteError("link " + tmp + " -> " + path_, e);
     }
-    ::unlink(tmp_.c_str());
-    tmp_.clear();
+    ::unlink(tmp.c_str());
+    tmp_tail_.clear();
     return Status::OK();
   }
 
-  std::string path_, tmp_;
+  std::string path_, tmp_tail_;
   int fd_;
   CommitRule rule_;
   bool committed_ = false;
   bool sealed_ = false;  // written and closed, see Seal()
-  std::string owner_dir_;  // set while a sealed file counts in Owners()
+  bool owns_ = false;  // a sealed file counts in Owners() for ParentDir(path_)
   uint64_t bytes_ = 0;
   uint64_t flushed_ = 0;  // bytes whose writeback was started
   static constexpr uint64_t kWritebackBytes = 4u << 20;
@@ -629,7 +638,7 @@ Result<std::unique_ptr<WritableObject>> CreateWithRule(const std::string& path, 
       ::close(fd);
       continue;
     }
-    return std::unique_ptr<WritableObject>(new LocalWritable(path, std::move(tmp), fd, rule));
+    return std::unique_ptr<WritableObject>(new LocalWritable(path, suffix, fd, rule));
   }
 }
 
