@@ -158,6 +158,16 @@ class DoubleDictionary {
     }
   }
   static constexpr uint32_t kEmpty = 0xFFFFFFFFu;
+
+ public:
+  // Bytes its buffers hold (ThreadEncodeScratchBytes).
+  size_t CapacityBytes() const {
+    return keys_.capacity() * 8 + slots_.capacity() * 4 + values_.capacity() * 8 + indices_.capacity() * 4 +
+           (sort_a_.capacity() + sort_b_.capacity()) * sizeof(KeyIndex) + remap_.capacity() * 4 +
+           sorted_.capacity() * 8;
+  }
+
+ private:
   std::vector<uint64_t> keys_;
   std::vector<uint32_t> slots_;
   size_t mask_ = 0;
@@ -379,7 +389,11 @@ EncodeScratch& ThreadScratch() {
   return scratch;
 }
 void ReleaseEncodeScratch() {
-  ThreadScratch() = EncodeScratch();
+  // Swapped out and destroyed, not assigned over: assigning an empty string
+  // keeps the target's buffer (a short string is copied into the storage it
+  // has), so the page body would stay at the thread's biggest chunk.
+  EncodeScratch gone;
+  std::swap(ThreadScratch(), gone);
   ReleaseCompressionScratch();
 }
 
@@ -526,6 +540,11 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 // A thread holds its place from its first chunk until it exits (pool
 // threads for the run; a grouped file's assembly threads and the derive
 // thread for one file), so later threads take the places of those gone.
+size_t ThreadEncodeScratchBytes() {
+  const EncodeScratch& s = ThreadScratch();
+  return s.ddict.CapacityBytes() + s.body.capacity() + s.ones.capacity();
+}
+
 bool KeepsEncodeScratch() {
   static std::atomic<int> keepers{0};
   struct Place {

@@ -49,6 +49,8 @@ constexpr size_t kLevelTrialBytes = 256u << 10;
 // does not grow with the number of threads that encode.
 bool KeepsEncodeScratch();
 constexpr int kEncodeScratchThreads = 3;  // threads that keep it, at most
+// Bytes of encoding scratch the calling thread holds now (for tests).
+size_t ThreadEncodeScratchBytes();
 
 // `fast` (optional, same codec at a lower level) is used for the data pages
 // when a sample shows it compresses them as well as `compressor`, and for

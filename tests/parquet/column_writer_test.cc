@@ -177,6 +177,7 @@ TEST(ColumnWriter, ThreadsBeyondTheScratchKeepersEncodeTheSameBytes) {
   constexpr int kThreads = 8;
   std::vector<std::string> bytes(kThreads), again(kThreads);
   std::vector<int> keeps(kThreads);
+  std::vector<size_t> held(kThreads);  // scratch bytes a thread holds after its chunks
   std::vector<std::thread> threads;
   std::latch all_asked(kThreads);  // no thread exits (giving its place back) before all have one or none
   for (int t = 0; t < kThreads; t++) {
@@ -186,6 +187,7 @@ TEST(ColumnWriter, ThreadsBeyondTheScratchKeepersEncodeTheSameBytes) {
       if (a.ok()) bytes[t] = a->bytes;
       if (b.ok()) again[t] = b->bytes;
       keeps[t] = KeepsEncodeScratch() ? 1 : 0;
+      held[t] = ThreadEncodeScratchBytes();
       all_asked.arrive_and_wait();
     });
   }
@@ -199,6 +201,16 @@ TEST(ColumnWriter, ThreadsBeyondTheScratchKeepersEncodeTheSameBytes) {
   // Other threads (this one among them) may hold places; never more than the bound.
   EXPECT_LE(std::count(keeps.begin(), keeps.end(), 1), kEncodeScratchThreads);
   EXPECT_GE(std::count(keeps.begin(), keeps.end(), 0), kThreads - kEncodeScratchThreads);
+  // A keeper holds scratch sized for the chunk (its page body alone is more
+  // than 200,000 values' bytes would take at one bit each); the others hold
+  // none (an empty string keeps only its inline room).
+  for (int t = 0; t < kThreads; t++) {
+    if (keeps[t]) {
+      EXPECT_GT(held[t], prices.size() / 8) << "thread " << t;
+    } else {
+      EXPECT_LE(held[t], 64u) << "thread " << t;
+    }
+  }
 
   // A thread that exits gives its place back: threads one at a time, each
   // after the last has gone, all find one (the only other thread alive,
