@@ -14,6 +14,7 @@
 #include "derive/engine.h"
 #include "derive/threaded_observer.h"
 #include "parquet/spill_writer.h"
+#include "pipeline/plan.h"
 #include "storage/layout.h"
 #include "tardis/file_name.h"
 #include "tardis/instrument_key.h"
@@ -460,7 +461,18 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       // A file of one instrument whose symbol has no key, written to a store:
       // the file fails with the reason (and its hint), as the key rules say.
       // (One output file or object: nothing to name; options_chain rows then
-      // get a null instrument_key.)
+      // get a null instrument_key.) An exchange id Tardis does not use (a
+      // file of the user's own, "Deribit") is said first: neither a symbol
+      // rule nor stored definitions can ever key it.
+      if (!std::binary_search(KnownExchanges().begin(), KnownExchanges().end(), exchange)) {
+        const std::string best = SuggestExchange(exchange);
+        return Status::InvalidInput(
+            where + "exchange '" + EscapeOutsideText(exchange, 80) + "' (of symbol '" + EscapeOutsideText(symbol, 80) +
+            "') is not a Tardis exchange id" + (best.empty() ? "" : " (did you mean " + best + "?)") +
+            "; objects are keyed by the Tardis exchange, so nothing of this file was written (write the exchange "
+            "column as Tardis does, lower-case, e.g. binance-futures, deribit, or convert to one file with "
+            "--output FILE.parquet)");
+      }
       return Status::InvalidInput(where + key.status().message());
     } else {
       // A grouped file: the rows are kept under a fallback name that says so

@@ -301,6 +301,24 @@ describe('one key for one instrument', () => {
     assert.equal((await duckKvMetadata(one)).row_count, '5');
   });
 
+  it('an exchange id Tardis does not use is named as such, with the id it resembles, and nothing is written', async () => {
+    // A file of the user's own (generated rows, no official name): 'Deribit' and a trailing space are not
+    // Tardis exchange ids, so neither a symbol rule nor stored definitions could key their rows.
+    for (const [exchange, hint] of [['Deribit', /\(did you mean deribit\?\)/], ['binance-futures ', /\(did you mean binance-futures\?\)/],
+      ['madeupx', /is not a Tardis exchange id;/]]) {
+      const input = path.join(dir, `own-${exchange.trim()}.csv`);
+      fs.writeFileSync(input, 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n' +
+        `${exchange},BTC-PERPETUAL,1709251200000000,1709251200000100,1,buy,60000,0.1\n`);
+      const out = mkTmp(dir, `own-${exchange.trim()}-store`);
+      const c = await runBin(['convert', input, '--data-type', 'trades', '--output', out]);
+      assert.equal(c.code, 1, c.info);
+      assert.match(c.stderr, new RegExp(`own-${exchange.trim()}\\.csv:2: exchange '${exchange}' \\(of symbol 'BTC-PERPETUAL'\\) is not a Tardis exchange id`), c.info);
+      assert.match(c.stderr, hint, c.info);
+      assert.doesNotMatch(c.stderr, /run `market-tick instruments`/, c.info);
+      assert.deepEqual(listFiles(out), [], 'nothing written');
+    }
+  });
+
   it('binance BTCAEUR takes the split its listing confirms (BTC-AEUR), in every command', async () => {
     const KEY = 'BINANCE:SPOT_PAIR:BTC-AEUR';
     const input = path.join(dataDir, `binance_trades_${KD}_BTCAEUR.csv.gz`);
