@@ -38,6 +38,12 @@
 // larger chunk, once), latencyMs (delay before each upload answer), stallReads (a whole-object
 // read sends half the bytes, then nothing), discardBytes (keep only size and checksums: for
 // multi-GB uploads).
+// Holds (interleaving two clients deterministically): d.hold({ name, count }) makes the next
+// `count` (default 1) uploads of an object whose name contains `name` wait right before they
+// would create the object (before the precondition is checked, so it is checked against the
+// store as it is when released). It returns { arrived, held, release }: `arrived` resolves when
+// the first such upload waits, `held()` counts those waiting, `release()` lets them all go on.
+// reset() and close() release every hold.
 
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -131,6 +137,7 @@ export async function startGcsDouble(opts = {}) {
       ...(opts.modes ?? {}),
     },
     nextGeneration: 1_700_000_000_000_000,
+    holds: [], // { name, count, waiting: [resolve], arrivedResolve, released }
   };
   const stats = {
     requests: [], // {method, route, url, contentRange, range, bodyBytes, status, authorized}
@@ -195,7 +202,18 @@ export async function startGcsDouble(opts = {}) {
     return live && live.generation === want ? 0 : 412;
   }
 
-  function finalize(bucket, s, res, send) {
+  // An upload about to create `name` waits here while a hold matches it (see the header).
+  async function holdPoint(name) {
+    const h = state.holds.find((x) => !x.released && x.count > 0 && name.includes(x.name));
+    if (!h) return;
+    h.count--;
+    const p = new Promise((resolve) => h.waiting.push(resolve));
+    h.arrivedResolve();
+    await p;
+  }
+
+  async function finalize(bucket, s, res, send) {
+    await holdPoint(s.name);
     const objects = bucketMap(bucket);
     const live = objects.get(s.name);
     const pre = precondition(live, s.ifGenerationMatch);
@@ -573,7 +591,25 @@ export async function startGcsDouble(opts = {}) {
     object(bucket, name) {
       return bucketMap(bucket).get(name);
     },
+    hold({ name, count = 1 }) {
+      let arrivedResolve;
+      const arrived = new Promise((resolve) => { arrivedResolve = resolve; });
+      const h = { name, count, waiting: [], arrivedResolve, released: false };
+      state.holds.push(h);
+      return {
+        arrived,
+        held: () => h.waiting.length,
+        release() {
+          h.released = true;
+          for (const r of h.waiting.splice(0)) r();
+        },
+      };
+    },
     reset() {
+      for (const h of state.holds.splice(0)) {
+        h.released = true;
+        for (const r of h.waiting.splice(0)) r();
+      }
       state.buckets.clear();
       state.sessions.clear();
       state.faults = [];
@@ -583,6 +619,10 @@ export async function startGcsDouble(opts = {}) {
       Object.assign(state.modes, { corruptStored: false, shortStore: false, latencyMs: 0, stallReads: false });
     },
     close() {
+      for (const h of state.holds.splice(0)) {
+        h.released = true;
+        for (const r of h.waiting.splice(0)) r();
+      }
       server.closeAllConnections?.();
       return new Promise((resolve) => server.close(resolve));
     },
