@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGcsDouble, crc32cExtend, crc32cBase64 } from '../support/gcs_double.mjs';
@@ -581,5 +582,304 @@ test('download --derive into a bucket: derived objects beside the raw one; a mis
     assert.match(skip.stderr, /1 items: 0 done, 1 skipped/);
   } finally {
     await srv.close();
+  }
+});
+
+// --- two runs of one grouped item at once ------------------------------------------------------
+// A grouped item (deribit OPTIONS: one Tardis file, one object per option, then its completion
+// record) downloaded by two runs into one bucket, each interleaving made deterministic: the
+// double holds one run's upload of a chosen object (hold), the Tardis server holds one run's
+// request for the file (holdRequests) or pairs both runs' requests (pairRequests).
+// Generated: a Deribit OPTIONS trades day of four options, 200 rows each (made-up values, real
+// row shape), and each option's rows as its own file (the per-instrument items).
+const G_DAY = '2024-01-01';
+const G_HEADER = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+const G_SYMS = [['BTC-1JAN24-40000-C', 'DERIBIT:OPTION:BTC-USD-240101-40000-CALL'], ['BTC-1JAN24-40000-P', 'DERIBIT:OPTION:BTC-USD-240101-40000-PUT'],
+  ['ETH-1JAN24-2000-C', 'DERIBIT:OPTION:ETH-USD-240101-2000-CALL'], ['ETH-1JAN24-2000-P', 'DERIBIT:OPTION:ETH-USD-240101-2000-PUT']];
+const G_DIR = `raw_tick_data/by_date/day-${G_DAY}/data_type-trades`;
+const G_RECORD = `${G_DIR}/_items/deribit/OPTIONS.json`;
+
+function groupedData(name, rows) {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir, { recursive: true });
+  let all = G_HEADER;
+  const own = G_SYMS.map(() => G_HEADER);
+  for (let i = 0; i < rows; i++) {
+    const ts = 1704067200000000 + i * 7_000_000;
+    const row = `deribit,${G_SYMS[i % 4][0]},${ts},${ts + 7},${i},${i % 2 ? 'sell' : 'buy'},0.${(i % 97) + 1},${(i % 50) + 1}\n`;
+    all += row;
+    own[i % 4] += row;
+  }
+  fs.writeFileSync(path.join(dir, `deribit_trades_${G_DAY}_OPTIONS.csv.gz`), zlib.gzipSync(all));
+  G_SYMS.forEach(([sym], i) => fs.writeFileSync(path.join(dir, `deribit_trades_${G_DAY}_${sym}.csv.gz`), zlib.gzipSync(own[i])));
+  return dir;
+}
+
+// One download of `symbols` into gs://bkt/PREFIX; resolves to the run with its --summary-json
+// results by item id.
+let gRuns = 0;
+async function groupedRun(srv, prefix, { symbols = 'deribit:OPTIONS', env: extra = {}, args = [] } = {}) {
+  const summary = path.join(work, `grouped-${++gRuns}.json`);
+  const argv = ['download', '--from', G_DAY, '--symbols', symbols, '--data-types', 'trades', '--output', `gs://bkt/${prefix}`,
+    '--summary-json', summary, ...args];
+  const r = await run(argv, { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', ...extra });
+  const s = fs.existsSync(summary) ? JSON.parse(fs.readFileSync(summary, 'utf8')) : { results: [] };
+  r.items = Object.fromEntries(s.results.map((x) => [x.id.split('/').pop(), x]));
+  r.describe = describe(argv, r);
+  return r;
+}
+
+// The objects of the item below gs://bkt/PREFIX: parquet objects by key, and the record.
+function groupedState(prefix) {
+  const objects = {};
+  for (const [name, o] of d.state.buckets.get('bkt') ?? new Map()) {
+    if (name.startsWith(`${prefix}/${G_DIR}/`) && name.endsWith('.parquet')) objects[name.slice(prefix.length + G_DIR.length + 2, -8)] = o;
+  }
+  const rec = d.object('bkt', `${prefix}/${G_RECORD}`);
+  return { objects, record: rec && JSON.parse(rec.blob.bytes().toString('utf8')), recordGeneration: rec?.generation };
+}
+const generations = (st) => Object.fromEntries(Object.entries(st.objects).map(([k, o]) => [k, o.generation]));
+// A Parquet file's column chunks (everything before the footer, which holds created_at).
+const chunks = (b) => b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8));
+
+// What must hold after any interleaving: each option's object exists once, whole (its column
+// chunks are those of a lone run's object, byte for byte); the record lists exactly those
+// objects with the rows the file holds for each; validate --deep reads every footer and calls
+// the item complete; a rerun is skipped without a request.
+async function assertGroupedComplete(srv, prefix, lone) {
+  const st = groupedState(prefix);
+  assert.deepEqual(Object.keys(st.objects).sort(), G_SYMS.map(([, k]) => k).sort());
+  for (const [key, o] of Object.entries(st.objects)) {
+    const b = o.blob.bytes();
+    assert.equal(b.subarray(0, 4).toString(), 'PAR1');
+    assert.equal(b.subarray(-4).toString(), 'PAR1');
+    assert.ok(chunks(b).equals(chunks(lone.objects[key].blob.bytes())), `${key}: column chunks differ from a lone run's`);
+  }
+  assert.equal(st.record.outcome, 'done');
+  assert.equal(st.record.rows, 800);
+  assert.deepEqual(st.record.objects.map((o) => [o.name, o.instrument_key, o.rows]).sort(),
+    G_SYMS.map(([, k]) => [`${G_DIR}/${k}.parquet`, k, 200]).sort());
+  // Sizes: the two runs' objects differ only in created_at (same length), so any mix matches.
+  for (const o of st.record.objects) assert.equal(o.bytes, st.objects[o.instrument_key].blob.size, o.name);
+  const v = await run(['validate', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
+    '--output', `gs://bkt/${prefix}`, '--deep', '--read-only']);
+  assert.equal(v.code, 0, describe(['validate'], v));
+  assert.match(v.stdout, /^trades\s+4\s+4\s+0\s+0\s+0\s+0\s+0\s+800$/m, v.stdout);
+  const before = srv.stats().requests.length;
+  const again = await groupedRun(srv, prefix);
+  assert.equal(again.code, 0, again.describe);
+  assert.equal(again.items.OPTIONS.outcome, 'skipped');
+  assert.equal(srv.stats().requests.length, before, 'the rerun makes no request');
+  return st;
+}
+
+let gSrv;
+let gLone;
+async function groupedSetup() {
+  if (!gSrv) gSrv = await startServer({ dataDirs: [groupedData('grouped-data', 800)] });
+  gSrv.reset();
+  await groupedRun(gSrv, 'lone');
+  gLone = groupedState('lone');
+  assert.equal(Object.keys(gLone.objects).length, 4);
+  return gSrv;
+}
+after(async () => {
+  await gSrv?.close();
+});
+
+test('grouped item, B after A\'s record: skipped without a request; B reading the file while A waits before its record: skipped, writes nothing', async () => {
+  const srv = await groupedSetup();
+  // A complete, then B.
+  const a = await groupedRun(srv, 'seq');
+  assert.equal(a.code, 0, a.describe);
+  assert.equal(a.items.OPTIONS.outcome, 'done');
+  assert.equal(a.items.OPTIONS.rows, 800);
+  const tardis = srv.stats().requests.length;
+  const b = await groupedRun(srv, 'seq');
+  assert.equal(b.code, 0, b.describe);
+  assert.equal(b.items.OPTIONS.outcome, 'skipped');
+  assert.equal(b.items.OPTIONS.requests, 0);
+  assert.equal(srv.stats().requests.length, tardis);
+  await assertGroupedComplete(srv, 'seq', gLone);
+
+  // A has committed every object and waits before its record; B asks for the file (no record
+  // yet) and is held there until A's record is written; B then reads the file, finds the record
+  // and writes none of the objects.
+  const held = d.hold({ name: `held/${G_RECORD}` });
+  const pa = groupedRun(srv, 'held');
+  await held.arrived;
+  const objectsOfA = generations(groupedState('held'));
+  assert.equal(Object.keys(objectsOfA).length, 4, 'A committed its objects before its record');
+  srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
+  const pb = groupedRun(srv, 'held');
+  await srv.waitHeld(1);
+  held.release();
+  const a2 = await pa;
+  srv.release();
+  srv.setFaults({});
+  const b2 = await pb;
+  assert.equal(a2.code, 0, a2.describe);
+  assert.equal(b2.code, 0, b2.describe);
+  assert.equal(a2.items.OPTIONS.outcome, 'done');
+  assert.equal(b2.items.OPTIONS.outcome, 'skipped');
+  assert.equal(b2.items.OPTIONS.requests, 1);
+  assert.match(b2.items.OPTIONS.reason, /completed meanwhile by another run \(its completion record appeared\)/);
+  assert.equal(b2.stdout, '', 'B reports no object written');
+  assert.deepEqual(generations(groupedState('held')), objectsOfA, 'B wrote none of the objects');
+  await assertGroupedComplete(srv, 'held', gLone);
+});
+
+// Both runs read the file before either record exists, so both write every object. Checks what
+// holds whatever the order: both exit 0, one is done and the other (whose create-only record
+// came second) skipped, with the other run's objects.
+function assertOneDoneOneSkipped(x, y) {
+  for (const r of [x, y]) assert.equal(r.code, 0, r.describe);
+  const outcomes = [x, y].map((r) => r.items.OPTIONS.outcome).sort();
+  assert.deepEqual(outcomes, ['done', 'skipped'], `${x.describe}\n${y.describe}`);
+  const [done, skipped] = x.items.OPTIONS.outcome === 'done' ? [x, y] : [y, x];
+  assert.equal(done.items.OPTIONS.rows, 800);
+  assert.match(skipped.items.OPTIONS.reason, /completed at the same time by another run \(its completion record was written first; it lists the objects this run wrote, with the same rows\)/);
+  assert.deepEqual(skipped.items.OPTIONS.objects.sort(), G_SYMS.map(([, k]) => `${G_DIR}/${k}.parquet`).sort());
+  const lines = (r) => r.stdout.split('\n').filter((l) => l.includes(`\t${G_DAY}/trades/deribit/OPTIONS\t`));
+  assert.deepEqual(lines(skipped), [], 'the skipped run prints no object line for the item');
+  assert.equal(lines(done).length, 4, done.describe);
+  return { done, skipped };
+}
+
+test('grouped item, both write: B whole while A waits before its record, or at its third object; both at once', async () => {
+  const srv = await groupedSetup();
+  // 1. A waits before its record with every object committed; B runs whole: B's objects
+  //    replace A's, B's record comes first, A is skipped.
+  let held = d.hold({ name: `rec/${G_RECORD}` });
+  let pa = groupedRun(srv, 'rec');
+  await held.arrived;
+  const objectsOfA = generations(groupedState('rec'));
+  let b = await groupedRun(srv, 'rec');
+  const objectsOfB = generations(groupedState('rec'));
+  for (const k of Object.keys(objectsOfA)) assert.ok(objectsOfB[k] > objectsOfA[k], `${k} replaced by B`);
+  held.release();
+  let a = await pa;
+  let r = assertOneDoneOneSkipped(a, b);
+  assert.equal(r.done, b);
+  assert.deepEqual(generations(groupedState('rec')), objectsOfB, 'A wrote nothing after its record lost');
+  await assertGroupedComplete(srv, 'rec', gLone);
+
+  // 2. A (one thread: one object at a time) waits at its third object; B runs whole; then A
+  //    writes its last objects over B's. The bucket then holds objects of both runs, and B's
+  //    record lists them all with their rows.
+  held = d.hold({ name: `mid/${G_DIR}/DERIBIT:`, skip: 2 });
+  pa = groupedRun(srv, 'mid', { env: { THREADS: '1' } });
+  await held.arrived;
+  assert.equal(Object.keys(groupedState('mid').objects).length, 2, 'A committed two objects');
+  b = await groupedRun(srv, 'mid');
+  const afterB = generations(groupedState('mid'));
+  held.release();
+  a = await pa;
+  r = assertOneDoneOneSkipped(a, b);
+  assert.equal(r.done, b);
+  const end = generations(groupedState('mid'));
+  const ofA = Object.keys(end).filter((k) => end[k] !== afterB[k]);
+  assert.ok(ofA.length >= 1 && ofA.length <= 2, `objects A wrote after B: ${ofA}`);
+  await assertGroupedComplete(srv, 'mid', gLone);
+
+  // 3. Both at once: each run's request for the file is held until the other asks too.
+  srv.setFaults({ pairRequests: { waitMs: 20000 } });
+  [a, b] = await Promise.all([groupedRun(srv, 'both'), groupedRun(srv, 'both')]);
+  srv.setFaults({});
+  assert.equal(srv.stats().byFault.pairRequests, 2, 'both runs read the file');
+  assertOneDoneOneSkipped(a, b);
+  await assertGroupedComplete(srv, 'both', gLone);
+});
+
+test('grouped and per-instrument items of the same options in two runs at once: no failure, each item done once at most', async () => {
+  const srv = await groupedSetup();
+  const symbols = 'deribit:OPTIONS,deribit:BTC-1JAN24-40000-C,deribit:ETH-1JAN24-2000-P';
+  srv.setFaults({ pairRequests: { waitMs: 20000 } });
+  const [a, b] = await Promise.all([groupedRun(srv, 'mix', { symbols }), groupedRun(srv, 'mix', { symbols })]);
+  srv.setFaults({});
+  assert.equal(srv.stats().byFault.pairRequests, 6, 'both runs read all three files');
+  assertOneDoneOneSkipped(a, b);
+  // A per-instrument item's object is one of the grouped file's: whichever run created it first
+  // is done (or the grouped item was, which writes it over), the other is skipped, none failed.
+  for (const id of ['BTC-1JAN24-40000-C', 'ETH-1JAN24-2000-P']) {
+    const outcomes = [a, b].map((r) => r.items[id].outcome);
+    assert.ok(outcomes.every((o) => o === 'done' || o === 'skipped'), `${id}: ${outcomes}`);
+    assert.ok(outcomes.filter((o) => o === 'done').length <= 1, `${id}: ${outcomes}`);
+    for (const r of [a, b]) {
+      if (r.items[id].outcome === 'skipped') assert.equal(r.items[id].reason, 'created meanwhile by another run (create-only)');
+    }
+  }
+  await assertGroupedComplete(srv, 'mix', gLone);
+  const before = srv.stats().requests.length;
+  const again = await groupedRun(srv, 'mix', { symbols });
+  assert.equal(again.code, 0, again.describe);
+  assert.deepEqual(Object.values(again.items).map((x) => x.outcome), ['skipped', 'skipped', 'skipped']);
+  assert.equal(srv.stats().requests.length, before);
+});
+
+test('grouped item: a not_available record another run wrote while this one had the file is replaced by this run\'s', async () => {
+  const srv = await groupedSetup();
+  const empty = path.join(work, 'grouped-none');
+  fs.mkdirSync(empty, { recursive: true });
+  const none = await startServer({ dataDirs: [empty] });
+  try {
+    const answers404 = { env: { TARDIS_DATASETS_URL: none.url } };
+    // 1. B asks for the file (no record yet) and is held; A's source answers 404 and A records
+    //    not_available; B reads the file and finds that record.
+    srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
+    const pb = groupedRun(srv, 'nf1');
+    await srv.waitHeld(1);
+    const a = await groupedRun(srv, 'nf1', answers404);
+    assert.equal(a.code, 0, a.describe);
+    assert.equal(a.items.OPTIONS.outcome, 'not_available');
+    assert.equal(groupedState('nf1').record.outcome, 'not_available');
+    srv.release();
+    srv.setFaults({});
+    const b = await pb;
+    assert.equal(b.code, 0, b.describe);
+    assert.equal(b.items.OPTIONS.outcome, 'done');
+    await assertGroupedComplete(srv, 'nf1', gLone);
+
+    // 2. The same with A's record after B's check: B waits at its first object, then finds the
+    //    not_available record in place of its own create-only one.
+    const held = d.hold({ name: `nf2/${G_DIR}/DERIBIT:` });
+    const pb2 = groupedRun(srv, 'nf2');
+    await held.arrived;
+    const a2 = await groupedRun(srv, 'nf2', answers404);
+    assert.equal(a2.items.OPTIONS.outcome, 'not_available');
+    held.release();
+    const b2 = await pb2;
+    assert.equal(b2.code, 0, b2.describe);
+    assert.equal(b2.items.OPTIONS.outcome, 'done');
+    await assertGroupedComplete(srv, 'nf2', gLone);
+  } finally {
+    await none.close();
+  }
+});
+
+test('grouped item: two runs at once over different files (the source changed): the second record\'s run fails (exit 1) and says --force; --force rewrites it', async () => {
+  const srv = await groupedSetup();
+  const changed = await startServer({ dataDirs: [groupedData('grouped-changed', 400)] });
+  try {
+    const held = d.hold({ name: `chg/${G_RECORD}` });
+    const pa = groupedRun(srv, 'chg');
+    await held.arrived;
+    const b = await groupedRun(srv, 'chg', { env: { TARDIS_DATASETS_URL: changed.url } });
+    assert.equal(b.code, 0, b.describe);
+    assert.equal(b.items.OPTIONS.rows, 400);
+    held.release();
+    const a = await pa;
+    assert.equal(a.code, 1, a.describe);
+    assert.equal(a.items.OPTIONS.outcome, 'failed');
+    assert.equal(a.items.OPTIONS.reason, 'another run completed this item at the same time from a different file (the other run\'s ' +
+      'record lists 4 objects of 400 rows, this run wrote 4 objects of 800 rows); its objects may be from either run: ' +
+      'download the item again with --force');
+    assert.equal(groupedState('chg').record.rows, 400, 'the record that came first is kept');
+    const forced = await groupedRun(srv, 'chg', { args: ['--force'] });
+    assert.equal(forced.code, 0, forced.describe);
+    assert.equal(forced.items.OPTIONS.outcome, 'done');
+    await assertGroupedComplete(srv, 'chg', gLone);
+  } finally {
+    await changed.close();
   }
 });

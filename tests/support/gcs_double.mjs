@@ -38,8 +38,9 @@
 // larger chunk, once), latencyMs (delay before each upload answer), stallReads (a whole-object
 // read sends half the bytes, then nothing), discardBytes (keep only size and checksums: for
 // multi-GB uploads).
-// Holds (interleaving two clients deterministically): d.hold({ name, count }) makes the next
-// `count` (default 1) uploads of an object whose name contains `name` wait right before they
+// Holds (interleaving two clients deterministically): d.hold({ name, count, skip }) lets `skip`
+// (default 0) uploads of an object whose name contains `name` through, then makes the next
+// `count` (default 1) such uploads wait right before they
 // would create the object (before the precondition is checked, so it is checked against the
 // store as it is when released). It returns { arrived, held, release }: `arrived` resolves when
 // the first such upload waits, `held()` counts those waiting, `release()` lets them all go on.
@@ -206,6 +207,10 @@ export async function startGcsDouble(opts = {}) {
   async function holdPoint(name) {
     const h = state.holds.find((x) => !x.released && x.count > 0 && name.includes(x.name));
     if (!h) return;
+    if (h.skip > 0) {
+      h.skip--;
+      return;
+    }
     h.count--;
     const p = new Promise((resolve) => h.waiting.push(resolve));
     h.arrivedResolve();
@@ -591,10 +596,10 @@ export async function startGcsDouble(opts = {}) {
     object(bucket, name) {
       return bucketMap(bucket).get(name);
     },
-    hold({ name, count = 1 }) {
+    hold({ name, count = 1, skip = 0 }) {
       let arrivedResolve;
       const arrived = new Promise((resolve) => { arrivedResolve = resolve; });
-      const h = { name, count, waiting: [], arrivedResolve, released: false };
+      const h = { name, count, skip, waiting: [], arrivedResolve, released: false };
       state.holds.push(h);
       return {
         arrived,
