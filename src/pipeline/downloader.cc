@@ -196,49 +196,102 @@ std::string RecordDifference(const ItemRecord& theirs, const ItemRecord& ours) {
   return "";
 }
 
+// The sizes `record` gives its objects, made those of the objects in the
+// store: read in the fewest listings (under the names' common prefix). Returns
+// whether any changed; an object the listing does not show keeps its size.
+Result<bool> TakeStoredSizes(storage::ObjectStore* store, ItemRecord* record) {
+  if (record->objects.empty()) return false;
+  std::string_view prefix = record->objects.front().name;
+  for (const auto& o : record->objects) {
+    size_t n = 0;
+    while (n < prefix.size() && n < o.name.size() && prefix[n] == o.name[n]) n++;
+    prefix = prefix.substr(0, n);
+  }
+  MT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> listed, store->List(std::string(prefix)));
+  std::unordered_map<std::string_view, uint64_t> size;
+  for (const auto& o : listed) size.emplace(o.name, o.size);
+  bool changed = false;
+  for (auto& o : record->objects) {
+    auto it = size.find(o.name);
+    if (it != size.end() && it->second != o.bytes) {
+      o.bytes = it->second;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
 // A grouped item whose completion record another run wrote first: both read
 // the file before either record existed, and both wrote every object
 // (replacing, see target.overwrite), each object whole. The record says which
 // run completed the item. If it lists the objects this run wrote, with the
 // same rows, the store holds each of them once, from one run or the other,
 // complete, with the rows the record says (the objects of the two runs differ
-// at most in their created_at metadata and, under other settings, in size):
-// this run lost a create-only race to an identical record and is skipped.
+// at most in their created_at metadata and, under another version or other
+// settings, in size): this run lost a create-only race to an identical record
+// and is skipped. Both runs have written every object by now (the other one
+// before its record, this one before trying its own), so when the two runs'
+// sizes differ the sizes the store shows are final, and the record is made to
+// give those.
 void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours, ItemResult* res) {
   const std::string name = ItemRecordObjectName(store->layout(), item);
-  auto theirs = ReadItemRecord(store, name);
-  if (!theirs.ok()) {
-    res->outcome = theirs.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
-    res->reason = "another run wrote the completion record first, and reading it failed: " + theirs.status().message();
-    return;
-  }
+  auto fail = [&](const std::string& what, const Status& st) {
+    res->outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+    res->reason = what + st.message();
+  };
+  auto read = store->ReadVersioned(name);
+  if (!read.ok()) return fail("another run wrote the completion record first, and reading it failed: ", read.status());
+  auto theirs = DecodeItemRecord(read->bytes, store->Describe(name));
+  if (!theirs.ok()) return fail("another run wrote the completion record first: ", theirs.status());
   if (theirs->outcome == "not_available") {
     // The source answered 404 to the other run and has the file now: the
     // objects are there, so this run's record replaces that one (as a rerun
     // would).
     const Status st = WriteItemRecord(store, item, ours, true);
-    if (!st.ok()) {
-      res->outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
-      res->reason = "writing the completion record over a not_available one: " + st.message();
-    }
+    if (!st.ok()) fail("writing the completion record over a not_available one: ", st);
     return;
   }
   const std::string diff = RecordDifference(*theirs, ours);
-  if (diff.empty()) {
-    res->outcome = Outcome::kSkipped;
-    res->reason = "completed at the same time by another run (its completion record was written first; it lists "
-                  "the objects this run wrote, with the same rows)";
-    res->objects.clear();
-    for (const auto& o : theirs->objects) res->objects.push_back(o.name);
+  if (!diff.empty()) {
+    // The two runs read different files (the source changed in between):
+    // each object is whole, but which run wrote it last decides what it
+    // holds, and the record describes the other run's file. No rerun fixes
+    // that by itself (it skips on the record): --force rewrites the item.
+    res->outcome = Outcome::kFailed;
+    res->reason = "another run completed this item at the same time from a different file (" + diff +
+                  "); its objects may be from either run: download the item again with --force";
     return;
   }
-  // The two runs read different files (the source changed in between): each
-  // object is whole, but which run wrote it last decides what it holds, and
-  // the record describes the other run's file. No rerun fixes that by
-  // itself (it skips on the record): --force rewrites the item.
-  res->outcome = Outcome::kFailed;
-  res->reason = "another run completed this item at the same time from a different file (" + diff +
-                "); its objects may be from either run: download the item again with --force";
+  res->outcome = Outcome::kSkipped;
+  res->reason = "completed at the same time by another run (its completion record was written first; it lists "
+                "the objects this run wrote, with the same rows)";
+  res->objects.clear();
+  for (const auto& o : theirs->objects) res->objects.push_back(o.name);
+  std::unordered_map<std::string_view, uint64_t> our_size;
+  for (const auto& o : ours.objects) our_size.emplace(o.name, o.bytes);
+  bool same_sizes = true;
+  for (const auto& o : theirs->objects) same_sizes = same_sizes && our_size[o.name] == o.bytes;
+  if (same_sizes) return;  // whichever run wrote an object last, its size is the record's
+  ItemRecord fixed = std::move(theirs).value();
+  auto changed = TakeStoredSizes(store, &fixed);
+  Status st = changed.status();
+  if (st.ok() && *changed) {
+    // Only over the record just read: a third writer's record is kept.
+    auto w = store->CreateIfGeneration(name, read->generation);
+    st = w.status();
+    if (w.ok()) {
+      st = (*w)->Append(EncodeItemRecord(fixed));
+      st = st.ok() ? (*w)->Commit() : st;
+      if (!st.ok()) (*w)->Abort();
+    }
+    if (st.code() == Status::Code::kAlreadyExists) st = Status::OK();
+  }
+  if (!st.ok()) {
+    // The rows are right; only the sizes of some objects in the record are
+    // the other run's.
+    log::Warn(item.Id() + ": could not give the completion record the sizes of the objects this run wrote last: " +
+              st.message());
+  }
 }
 
 }  // namespace
