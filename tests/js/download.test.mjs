@@ -1070,6 +1070,21 @@ describe('download: exit codes a fleet can trust', () => {
     assert.equal(rec.rows, 7);
   });
 
+  it('a grouped item two runs with other compression read at once: the record gives the sizes of the files that stay', async (t) => {
+    const c = await setup(t, 'grouped-sizes');
+    c.srv.setFaults({ pairRequests: { path: '/options_chain/', waitMs: 20000 } });
+    const [ra, rb] = await Promise.all([c.start(SPECS.options.args).done,
+      c.start(SPECS.options.args, { extra: ['--compression', 'none'] }).done]);
+    for (const r of [ra, rb]) assert.equal(r.code, 0, describeRun(r));
+    const outcomes = [ra, rb].map((r) => resultOf(r, itemIdOf(F_OPTIONS)).outcome).sort();
+    assert.deepEqual(outcomes, ['done', 'skipped'], `${ra.summaryText}\n${rb.summaryText}`);
+    const rec = JSON.parse(fs.readFileSync(path.join(c.out, itemRecords(c.out)[0]), 'utf8'));
+    assert.deepEqual(rec.objects.map((o) => o.name).sort(), relsOf('options'));
+    for (const o of rec.objects) assert.equal(o.bytes, fs.statSync(path.join(c.out, o.name)).size, o.name);
+    assert.equal(rec.rows, 7);
+    assert.deepEqual(listFiles(c.out).filter((f) => f.includes('.tmp-')), [], 'no temporary file left');
+  });
+
   it('an output that cannot be written is a usage error (exit 2) found before any download', async (t) => {
     const c = await setup(t, 'unwritable');
     const file = path.join(c.dir, 'a-file');
