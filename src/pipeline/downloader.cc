@@ -241,6 +241,12 @@ void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const I
   };
   auto read = store->ReadVersioned(name);
   if (!read.ok()) return fail("another run wrote the completion record first, and reading it failed: ", read.status());
+  if (read->generation == 0) {
+    // Removed since (by hand): this run's record goes in its place.
+    const Status st = WriteItemRecord(store, item, ours, false);
+    if (!st.ok()) fail("writing the completion record: ", st);
+    return;
+  }
   auto theirs = DecodeItemRecord(read->bytes, store->Describe(name));
   if (!theirs.ok()) return fail("another run wrote the completion record first: ", theirs.status());
   if (theirs->outcome == "not_available") {
@@ -253,13 +259,15 @@ void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const I
   }
   const std::string diff = RecordDifference(*theirs, ours);
   if (!diff.empty()) {
-    // The two runs read different files (the source changed in between):
-    // each object is whole, but which run wrote it last decides what it
-    // holds, and the record describes the other run's file. No rerun fixes
-    // that by itself (it skips on the record): --force rewrites the item.
+    // The two runs made other objects of the item (the source file changed
+    // in between, or their instrument definitions differ): each object is
+    // whole, but which run wrote it last decides what it holds, and the
+    // record describes the other run's. No rerun fixes that by itself (it
+    // skips on the record): --force rewrites the item.
     res->outcome = Outcome::kFailed;
-    res->reason = "another run completed this item at the same time from a different file (" + diff +
-                  "); its objects may be from either run: download the item again with --force";
+    res->reason = "another run completed this item at the same time with other contents (" + diff +
+                  "; a changed source file or other instrument definitions); its objects may be from either run: "
+                  "download the item again with --force";
     return;
   }
   res->outcome = Outcome::kSkipped;

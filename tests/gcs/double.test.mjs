@@ -871,9 +871,9 @@ test('grouped item: two runs at once over different files (the source changed): 
     const a = await pa;
     assert.equal(a.code, 1, a.describe);
     assert.equal(a.items.OPTIONS.outcome, 'failed');
-    assert.equal(a.items.OPTIONS.reason, 'another run completed this item at the same time from a different file (the other run\'s ' +
-      'record lists 4 objects of 400 rows, this run wrote 4 objects of 800 rows); its objects may be from either run: ' +
-      'download the item again with --force');
+    assert.equal(a.items.OPTIONS.reason, 'another run completed this item at the same time with other contents (the other run\'s ' +
+      'record lists 4 objects of 400 rows, this run wrote 4 objects of 800 rows; a changed source file or other instrument ' +
+      'definitions); its objects may be from either run: download the item again with --force');
     assert.equal(groupedState('chg').record.rows, 400, 'the record that came first is kept');
     const forced = await groupedRun(srv, 'chg', { args: ['--force'] });
     assert.equal(forced.code, 0, forced.describe);
