@@ -906,3 +906,49 @@ test('grouped item, both write with other settings (sizes differ): the record is
   assert.ok(end.recordGeneration > recordOfB, 'the record was rewritten');
   await assertGroupedComplete(srv, 'sizes', null);
 });
+
+test('one instrument, an object over the chunk size: a create-only session refused at its last request (the other run created it meanwhile) is skipped', async () => {
+  // Generated: one Deribit option's trades day of 120,000 rows (made-up values, real row shape),
+  // about 2 MB of Parquet: a resumable session of 256 KiB chunks.
+  const dir = path.join(work, 'big-option');
+  fs.mkdirSync(dir, { recursive: true });
+  const rows = [G_HEADER];
+  let x = 1;
+  for (let i = 0; i < 120000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const ts = 1704067200000000 + i * 700_000 + (x % 1000);
+    rows.push(`deribit,BTC-1JAN24-40000-C,${ts},${ts + (x % 97)},${x},${x % 2 ? 'sell' : 'buy'},0.${x % 99991},${(x >>> 8) % 5000}\n`);
+  }
+  fs.writeFileSync(path.join(dir, `deribit_trades_${G_DAY}_BTC-1JAN24-40000-C.csv.gz`), zlib.gzipSync(rows.join('')));
+  const srv = await startServer({ dataDirs: [dir] });
+  try {
+    const opts = { symbols: 'deribit:BTC-1JAN24-40000-C', env: { GCS_CHUNK_SIZE: '256K' } };
+    const name = `big/${G_DIR}/DERIBIT:OPTION:BTC-USD-240101-40000-CALL.parquet`;
+    // A's session has sent its first chunk and waits at its last request; B runs whole.
+    const held = d.hold({ name });
+    const pa = groupedRun(srv, 'big', opts);
+    await held.arrived;
+    const b = await groupedRun(srv, 'big', opts);
+    const ofB = d.object('bkt', name);
+    held.release();
+    const a = await pa;
+    for (const r of [a, b]) assert.equal(r.code, 0, r.describe);
+    assert.equal(b.items['BTC-1JAN24-40000-C'].outcome, 'done');
+    assert.equal(a.items['BTC-1JAN24-40000-C'].outcome, 'skipped');
+    assert.equal(a.items['BTC-1JAN24-40000-C'].reason, 'created meanwhile by another run (create-only)');
+    assert.equal(a.stdout, '');
+    const refused = d.stats.requests.filter((q) => q.status === 412 && q.url.includes('upload_id='));
+    assert.equal(refused.length, 1, JSON.stringify(d.stats.requests.map((q) => [q.method, q.status, q.contentRange])));
+    const size = ofB.blob.size;
+    assert.ok(size > 2 * 256 * 1024, `${size} bytes: more than one chunk`);
+    const [, first] = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(refused[0].contentRange) ?? [];
+    assert.equal(refused[0].contentRange, `bytes ${first}-${size - 1}/${size}`, 'the last request of A\'s session');
+    assert.ok(Number(first) > 0 && Number(first) % (256 * 1024) === 0, 'after its other chunks');
+    assert.equal(d.object('bkt', name), ofB, 'B\'s object is kept');
+    const v = await run(['validate', '--from', G_DAY, '--symbols', opts.symbols, '--data-types', 'trades', '--output', 'gs://bkt/big', '--deep', '--read-only']);
+    assert.equal(v.code, 0, describe(['validate'], v));
+    assert.match(v.stdout, /^trades\s+1\s+1\s+0\s+0\s+0\s+0\s+0\s+120000$/m, v.stdout);
+  } finally {
+    await srv.close();
+  }
+});
