@@ -952,3 +952,33 @@ test('one instrument, an object over the chunk size: a create-only session refus
     await srv.close();
   }
 });
+
+test('grouped item with --derive: an object the other run replaces while this run reads it back is read again, no failure', async () => {
+  const srv = await groupedSetup();
+  const derive = ['--derive', 'trade_bar_1m'];
+  const derived = (prefix, key) => d.object('bkt', `${prefix}/derived_data/by_date/day-${G_DAY}/data_type-trade_bar_1m/${key}.parquet`);
+  await groupedRun(srv, 'lone-derive', { args: derive });
+  // A has written every object and reads them back for its series: the read after the footer
+  // of one object waits. B (no compression: other sizes and offsets) writes every object and
+  // the record meanwhile, so A's next read of that object comes from B's version.
+  const key = G_SYMS[0][1];
+  const held = d.hold({ name: `dr/${G_DIR}/${key}.parquet`, on: 'read', skip: 1 });
+  const pa = groupedRun(srv, 'dr', { args: derive });
+  await held.arrived;
+  const b = await groupedRun(srv, 'dr', { args: ['--compression', 'none'] });
+  held.release();
+  const a = await pa;
+  const { done } = assertOneDoneOneSkipped(a, b);
+  assert.equal(done, b);
+  const reads = d.stats.requests.filter((q) => q.route === 'media-get' && q.url.includes(encodeURIComponent(`dr/${G_DIR}/${key}`)));
+  assert.ok(reads.length >= 4, `the object was read again: ${JSON.stringify(reads.map((q) => [q.range, q.status]))}`);
+  for (const [, k] of G_SYMS) {
+    const o = derived('dr', k);
+    assert.ok(o, `${k}: derived object`);
+    assert.ok(chunks(o.blob.bytes()).equals(chunks(derived('lone-derive', k).blob.bytes())), `${k}: derived column chunks differ from a lone run's`);
+  }
+  await assertGroupedComplete(srv, 'dr', null);
+  const v = await run(['validate', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--data-types', 'trades', '--derive', 'trade_bar_1m',
+    '--output', 'gs://bkt/dr', '--deep', '--read-only']);
+  assert.equal(v.code, 0, describe(['validate'], v));
+});

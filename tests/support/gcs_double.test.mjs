@@ -315,3 +315,16 @@ test('hold: uploads of a matching name wait before they create the object (after
   assert.equal((await put).status, 200);
   assert.ok(d.object('bkt', 'held/s').blob.bytes().equals(bytes(5, 4)));
 });
+
+test('hold on reads: a media read of a matching name waits, then answers from the object as it is when released', async () => {
+  assert.equal((await media('r/x', bytes(10, 5))).status, 200);
+  const h = d.hold({ name: 'r/x', on: 'read' });
+  const pending = req(`${d.url}/download/storage/v1/b/bkt/o/${encodeURIComponent('r/x')}?alt=media`, { headers: { Range: 'bytes=0-3' } });
+  await h.arrived;
+  assert.equal((await media('r/x', bytes(10, 6))).status, 200, 'uploads are not held by a read hold');
+  h.release();
+  const r = await pending;
+  assert.equal(r.status, 206);
+  assert.ok(r.body.equals(bytes(10, 6).subarray(0, 4)), 'the bytes of the object that replaced it');
+  assert.throws(() => d.hold({ name: 'x', on: 'list' }), /on must be 'upload' or 'read'/);
+});
