@@ -768,13 +768,14 @@ test('grouped item, both write: B whole while A waits before its record, or at i
   assert.deepEqual(generations(groupedState('rec')), objectsOfB, 'A wrote nothing after its record lost');
   await assertGroupedComplete(srv, 'rec', gLone);
 
-  // 2. A (one thread: one object at a time) waits at its third object; B runs whole; then A
+  // 2. A's third and fourth objects wait (its first ones are committed); B runs whole; then A
   //    writes its last objects over B's. The bucket then holds objects of both runs, and B's
   //    record lists them all with their rows.
-  held = d.hold({ name: `mid/${G_DIR}/DERIBIT:`, skip: 2 });
+  held = d.hold({ name: `mid/${G_DIR}/DERIBIT:`, skip: 2, count: 2 });
   pa = groupedRun(srv, 'mid', { env: { THREADS: '1' } });
   await held.arrived;
-  assert.equal(Object.keys(groupedState('mid').objects).length, 2, 'A committed two objects');
+  const early = Object.keys(groupedState('mid').objects).length;
+  assert.ok(early >= 1 && early <= 2, `A committed ${early} objects before it waits`);
   b = await groupedRun(srv, 'mid');
   const afterB = generations(groupedState('mid'));
   held.release();
@@ -782,8 +783,9 @@ test('grouped item, both write: B whole while A waits before its record, or at i
   r = assertOneDoneOneSkipped(a, b);
   assert.equal(r.done, b);
   const end = generations(groupedState('mid'));
+  // A's first object was replaced by B and never written again: objects of both runs.
   const ofA = Object.keys(end).filter((k) => end[k] !== afterB[k]);
-  assert.ok(ofA.length >= 1 && ofA.length <= 2, `objects A wrote after B: ${ofA}`);
+  assert.ok(ofA.length >= 1 && ofA.length <= 3, `objects A wrote after B: ${ofA}`);
   await assertGroupedComplete(srv, 'mid', gLone);
 
   // 3. Both at once: each run's request for the file is held until the other asks too.
@@ -890,10 +892,10 @@ test('grouped item: two runs at once over different files (the source changed): 
 
 test('grouped item, both write with other settings (sizes differ): the record is given the sizes of the objects in the bucket', async () => {
   const srv = await groupedSetup();
-  // A (zstd, one object at a time) waits at its third object; B (no compression) runs whole;
-  // then A writes its last objects over B's. B's record lists B's sizes; A, skipped, makes it
+  // A (zstd) waits at its third and fourth objects; B (no compression) runs whole; then A
+  // writes its last objects over B's. B's record lists B's sizes; A, skipped, makes it
   // list the sizes the bucket holds.
-  const held = d.hold({ name: `sizes/${G_DIR}/DERIBIT:`, skip: 2 });
+  const held = d.hold({ name: `sizes/${G_DIR}/DERIBIT:`, skip: 2, count: 2 });
   const pa = groupedRun(srv, 'sizes', { env: { THREADS: '1' } });
   await held.arrived;
   const b = await groupedRun(srv, 'sizes', { args: ['--compression', 'none'] });
