@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/log.h"
 #include "core/parallel.h"
@@ -168,6 +170,136 @@ ItemResult Skipped(ItemResult res, const std::string& object) {
   res.objects.clear();
   if (!object.empty()) res.objects.push_back(object);
   return res;
+}
+
+// Where two completion records of one grouped item disagree on what the file
+// became (an object one lists and the other does not, or other row counts);
+// "" when they list the same objects with the same rows. Sizes are not
+// compared: the same rows encode to other sizes under other row-group
+// settings or another version.
+std::string RecordDifference(const ItemRecord& theirs, const ItemRecord& ours) {
+  if (theirs.rows != ours.rows || theirs.objects.size() != ours.objects.size()) {
+    return "the other run's record lists " + std::to_string(theirs.objects.size()) + " objects of " +
+           std::to_string(theirs.rows) + " rows, this run wrote " + std::to_string(ours.objects.size()) +
+           " objects of " + std::to_string(ours.rows) + " rows";
+  }
+  std::unordered_map<std::string_view, const RecordedObject*> mine;
+  for (const auto& o : ours.objects) mine.emplace(o.name, &o);
+  for (const auto& o : theirs.objects) {
+    auto it = mine.find(o.name);
+    if (it == mine.end()) return "the other run's record lists " + o.name + ", which this run did not write";
+    if (it->second->rows != o.rows || it->second->instrument_key != o.instrument_key) {
+      return o.name + " has " + std::to_string(o.rows) + " rows in the other run's record, " +
+             std::to_string(it->second->rows) + " in this run";
+    }
+  }
+  return "";
+}
+
+// The sizes `record` gives its objects, made those of the objects in the
+// store: read in the fewest listings (under the names' common prefix). Returns
+// whether any changed; an object the listing does not show keeps its size.
+Result<bool> TakeStoredSizes(storage::ObjectStore* store, ItemRecord* record) {
+  if (record->objects.empty()) return false;
+  std::string_view prefix = record->objects.front().name;
+  for (const auto& o : record->objects) {
+    size_t n = 0;
+    while (n < prefix.size() && n < o.name.size() && prefix[n] == o.name[n]) n++;
+    prefix = prefix.substr(0, n);
+  }
+  MT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> listed, store->List(std::string(prefix)));
+  std::unordered_map<std::string_view, uint64_t> size;
+  for (const auto& o : listed) size.emplace(o.name, o.size);
+  bool changed = false;
+  for (auto& o : record->objects) {
+    auto it = size.find(o.name);
+    if (it != size.end() && it->second != o.bytes) {
+      o.bytes = it->second;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+// A grouped item whose completion record another run wrote first: both read
+// the file before either record existed, and both wrote every object
+// (replacing, see target.overwrite), each object whole. The record says which
+// run completed the item. If it lists the objects this run wrote, with the
+// same rows, the store holds each of them once, from one run or the other,
+// complete, with the rows the record says (the objects of the two runs differ
+// at most in their created_at metadata and, under another version or other
+// settings, in size): this run lost a create-only race to an identical record
+// and is skipped. Both runs have written every object by now (the other one
+// before its record, this one before trying its own), so when the two runs'
+// sizes differ the sizes the store shows are final, and the record is made to
+// give those.
+void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours, ItemResult* res) {
+  const std::string name = ItemRecordObjectName(store->layout(), item);
+  auto fail = [&](const std::string& what, const Status& st) {
+    res->outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+    res->reason = what + st.message();
+  };
+  auto read = store->ReadVersioned(name);
+  if (!read.ok()) return fail("another run wrote the completion record first, and reading it failed: ", read.status());
+  if (read->generation == 0) {
+    // Removed since (by hand): this run's record goes in its place.
+    const Status st = WriteItemRecord(store, item, ours, false);
+    if (!st.ok()) fail("writing the completion record: ", st);
+    return;
+  }
+  auto theirs = DecodeItemRecord(read->bytes, store->Describe(name));
+  if (!theirs.ok()) return fail("another run wrote the completion record first: ", theirs.status());
+  if (theirs->outcome == "not_available") {
+    // The source answered 404 to the other run and has the file now: the
+    // objects are there, so this run's record replaces that one (as a rerun
+    // would).
+    const Status st = WriteItemRecord(store, item, ours, true);
+    if (!st.ok()) fail("writing the completion record over a not_available one: ", st);
+    return;
+  }
+  const std::string diff = RecordDifference(*theirs, ours);
+  if (!diff.empty()) {
+    // The two runs made other objects of the item (the source file changed
+    // in between, or their instrument definitions differ): each object is
+    // whole, but which run wrote it last decides what it holds, and the
+    // record describes the other run's. No rerun fixes that by itself (it
+    // skips on the record): --force rewrites the item.
+    res->outcome = Outcome::kFailed;
+    res->reason = "another run completed this item at the same time with other contents (" + diff +
+                  "; a changed source file or other instrument definitions); its objects may be from either run: "
+                  "download the item again with --force";
+    return;
+  }
+  res->outcome = Outcome::kSkipped;
+  res->reason = "completed at the same time by another run (its completion record was written first; it lists "
+                "the objects this run wrote, with the same rows)";
+  res->objects.clear();
+  for (const auto& o : theirs->objects) res->objects.push_back(o.name);
+  std::unordered_map<std::string_view, uint64_t> our_size;
+  for (const auto& o : ours.objects) our_size.emplace(o.name, o.bytes);
+  bool same_sizes = true;
+  for (const auto& o : theirs->objects) same_sizes = same_sizes && our_size[o.name] == o.bytes;
+  if (same_sizes) return;  // whichever run wrote an object last, its size is the record's
+  ItemRecord fixed = std::move(theirs).value();
+  auto changed = TakeStoredSizes(store, &fixed);
+  Status st = changed.status();
+  if (st.ok() && *changed) {
+    // Only over the record just read: a third writer's record is kept.
+    auto w = store->CreateIfGeneration(name, read->generation);
+    st = w.status();
+    if (w.ok()) {
+      st = (*w)->Append(EncodeItemRecord(fixed));
+      st = st.ok() ? (*w)->Commit() : st;
+      if (!st.ok()) (*w)->Abort();
+    }
+    if (st.code() == Status::Code::kAlreadyExists) st = Status::OK();
+  }
+  if (!st.ok()) {
+    // The rows are right; only the sizes of some objects in the record are
+    // the other run's.
+    log::Warn(item.Id() + ": could not give the completion record the sizes of the objects this run wrote last: " +
+              st.message());
+  }
 }
 
 }  // namespace
@@ -461,8 +593,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // told nothing. Its record says it is done: this run writes nothing.
       // Two runs that both pass this point before either record exists (on
       // GCS: while the other still uploads its objects) both write; each
-      // object is then complete either way.
+      // object is then complete either way, and the run whose record comes
+      // second is skipped (SettleRecordRace).
       auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
+      // A 404 another run recorded meanwhile: this run has the file, so its
+      // record replaces that one.
+      if (done.ok() && done->outcome == "not_available") replace_record = true;
       if (done.ok() && done->outcome != "not_available") {
         conv->Abort();
         res.bytes_in = sink.offset;
@@ -546,7 +682,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
           const ItemRecord rec =
               GroupedItemRecord(opts_.store, item, *outs, res.rows, url, settings.tool_version, RecordTime());
           Status st = WriteItemRecord(opts_.store, item, rec, replace_record);
-          if (!st.ok() && st.code() != Status::Code::kAlreadyExists) {
+          if (st.code() == Status::Code::kAlreadyExists && !replace_record) {
+            SettleRecordRace(opts_.store, item, rec, &res);
+          } else if (!st.ok()) {
             // The objects are there but the item is not known complete: a
             // rerun does it again.
             res.outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;

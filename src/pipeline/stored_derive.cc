@@ -114,7 +114,18 @@ Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std:
   for (const std::string& key : keys) {
     base.raw_object = base.store->layout().TickObjectName(base.day, base.schema->name, exchange, key);
     base.key = key;
-    MT_ASSIGN_OR_RETURN(StoredDeriveResult one, DeriveFromStoredObject(base));
+    // The object was just written by this run, but another run of the same
+    // item may replace it while it is read back (two runs at once with other
+    // settings or another version, docs/STORAGE.md "Two runs at once"): its
+    // footer from one version and its pages from the other read as damaged
+    // or cut. A fresh read sees one whole version; up to two more.
+    Result<StoredDeriveResult> read = DeriveFromStoredObject(base);
+    for (int again = 0; again < 2 && !read.ok(); again++) {
+      const Status::Code code = read.status().code();
+      if (code == Status::Code::kCancelled || code == Status::Code::kUsage || code == Status::Code::kPermission) break;
+      read = DeriveFromStoredObject(base);
+    }
+    MT_ASSIGN_OR_RETURN(StoredDeriveResult one, std::move(read));
     all.rows += one.rows;
     all.bytes_in += one.bytes_in;
     for (auto& o : one.outputs) all.outputs.push_back(std::move(o));

@@ -55,7 +55,9 @@ Result<StoredDeriveResult> DeriveFromStoredObject(const StoredDeriveRequest& req
 // instrument's raw object (of Tardis exchange `exchange`, the day and type
 // of `base`) of `keys` read back in turn (DeriveFromStoredObject with base's other
 // fields), so one instrument's books and series are in memory at a time,
-// not one open series per instrument. Stops at the first error.
+// not one open series per instrument. An object that fails to read is read
+// again up to twice (another run may replace it meanwhile); stops at the
+// first error that remains.
 Result<StoredDeriveResult> DeriveEachObject(StoredDeriveRequest base, const std::string& exchange,
                                             const std::vector<std::string>& keys);
 

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startGcsDouble, crc32cExtend, crc32cBase64 } from '../support/gcs_double.mjs';
@@ -582,4 +583,408 @@ test('download --derive into a bucket: derived objects beside the raw one; a mis
   } finally {
     await srv.close();
   }
+});
+
+// --- two runs of one grouped item at once ------------------------------------------------------
+// A grouped item (deribit OPTIONS: one Tardis file, one object per option, then its completion
+// record) downloaded by two runs into one bucket, each interleaving made deterministic: the
+// double holds one run's upload of a chosen object (hold), the Tardis server holds one run's
+// request for the file (holdRequests) or pairs both runs' requests (pairRequests).
+// Generated: a Deribit OPTIONS trades day of four options, 200 rows each (made-up values, real
+// row shape), and each option's rows as its own file (the per-instrument items).
+const G_DAY = '2024-01-01';
+const G_HEADER = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+const G_SYMS = [['BTC-1JAN24-40000-C', 'DERIBIT:OPTION:BTC-USD-240101-40000-CALL'], ['BTC-1JAN24-40000-P', 'DERIBIT:OPTION:BTC-USD-240101-40000-PUT'],
+  ['ETH-1JAN24-2000-C', 'DERIBIT:OPTION:ETH-USD-240101-2000-CALL'], ['ETH-1JAN24-2000-P', 'DERIBIT:OPTION:ETH-USD-240101-2000-PUT']];
+const G_DIR = `raw_tick_data/by_date/day-${G_DAY}/data_type-trades`;
+const G_RECORD = `${G_DIR}/_items/deribit/OPTIONS.json`;
+
+function groupedData(name, rows) {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir, { recursive: true });
+  let all = G_HEADER;
+  const own = G_SYMS.map(() => G_HEADER);
+  for (let i = 0; i < rows; i++) {
+    const ts = 1704067200000000 + i * 7_000_000;
+    const row = `deribit,${G_SYMS[i % 4][0]},${ts},${ts + 7},${i},${i % 2 ? 'sell' : 'buy'},0.${(i % 97) + 1},${(i % 50) + 1}\n`;
+    all += row;
+    own[i % 4] += row;
+  }
+  fs.writeFileSync(path.join(dir, `deribit_trades_${G_DAY}_OPTIONS.csv.gz`), zlib.gzipSync(all));
+  G_SYMS.forEach(([sym], i) => fs.writeFileSync(path.join(dir, `deribit_trades_${G_DAY}_${sym}.csv.gz`), zlib.gzipSync(own[i])));
+  return dir;
+}
+
+// One download of `symbols` into gs://bkt/PREFIX; resolves to the run with its --summary-json
+// results by item id.
+let gRuns = 0;
+async function groupedRun(srv, prefix, { symbols = 'deribit:OPTIONS', env: extra = {}, args = [] } = {}) {
+  const summary = path.join(work, `grouped-${++gRuns}.json`);
+  const argv = ['download', '--from', G_DAY, '--symbols', symbols, '--data-types', 'trades', '--output', `gs://bkt/${prefix}`,
+    '--summary-json', summary, ...args];
+  const r = await run(argv, { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', ...extra });
+  const s = fs.existsSync(summary) ? JSON.parse(fs.readFileSync(summary, 'utf8')) : { results: [] };
+  r.items = Object.fromEntries(s.results.map((x) => [x.id.split('/').pop(), x]));
+  r.describe = describe(argv, r);
+  return r;
+}
+
+// The objects of the item below gs://bkt/PREFIX: parquet objects by key, and the record.
+function groupedState(prefix) {
+  const objects = {};
+  for (const [name, o] of d.state.buckets.get('bkt') ?? new Map()) {
+    if (name.startsWith(`${prefix}/${G_DIR}/`) && name.endsWith('.parquet')) objects[name.slice(prefix.length + G_DIR.length + 2, -8)] = o;
+  }
+  const rec = d.object('bkt', `${prefix}/${G_RECORD}`);
+  return { objects, record: rec && JSON.parse(rec.blob.bytes().toString('utf8')), recordGeneration: rec?.generation };
+}
+const generations = (st) => Object.fromEntries(Object.entries(st.objects).map(([k, o]) => [k, o.generation]));
+// A Parquet file's column chunks (everything before the footer, which holds created_at).
+const chunks = (b) => b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8));
+
+// What must hold after any interleaving: each option's object exists once, whole (its column
+// chunks are those of a lone run's object, byte for byte); the record lists exactly those
+// objects with the rows the file holds for each; validate --deep reads every footer and calls
+// the item complete; a rerun is skipped without a request.
+// `lone` null: the runs wrote with other settings, so no lone run's bytes to compare with.
+async function assertGroupedComplete(srv, prefix, lone) {
+  const st = groupedState(prefix);
+  assert.deepEqual(Object.keys(st.objects).sort(), G_SYMS.map(([, k]) => k).sort());
+  for (const [key, o] of Object.entries(st.objects)) {
+    const b = o.blob.bytes();
+    assert.equal(b.subarray(0, 4).toString(), 'PAR1');
+    assert.equal(b.subarray(-4).toString(), 'PAR1');
+    if (lone) assert.ok(chunks(b).equals(chunks(lone.objects[key].blob.bytes())), `${key}: column chunks differ from a lone run's`);
+  }
+  assert.equal(st.record.outcome, 'done');
+  assert.equal(st.record.rows, 800);
+  assert.deepEqual(st.record.objects.map((o) => [o.name, o.instrument_key, o.rows]).sort(),
+    G_SYMS.map(([, k]) => [`${G_DIR}/${k}.parquet`, k, 200]).sort());
+  for (const o of st.record.objects) assert.equal(o.bytes, st.objects[o.instrument_key].blob.size, `${o.name}: size in the record`);
+  const v = await run(['validate', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
+    '--output', `gs://bkt/${prefix}`, '--deep', '--read-only']);
+  assert.equal(v.code, 0, describe(['validate'], v));
+  assert.match(v.stdout, /^trades\s+4\s+4\s+0\s+0\s+0\s+0\s+0\s+800$/m, v.stdout);
+  const before = srv.stats().requests.length;
+  const again = await groupedRun(srv, prefix);
+  assert.equal(again.code, 0, again.describe);
+  assert.equal(again.items.OPTIONS.outcome, 'skipped');
+  assert.equal(srv.stats().requests.length, before, 'the rerun makes no request');
+  return st;
+}
+
+let gSrv;
+let gLone;
+async function groupedSetup() {
+  if (!gSrv) gSrv = await startServer({ dataDirs: [groupedData('grouped-data', 800)] });
+  gSrv.reset();
+  await groupedRun(gSrv, 'lone');
+  gLone = groupedState('lone');
+  assert.equal(Object.keys(gLone.objects).length, 4);
+  return gSrv;
+}
+after(async () => {
+  await gSrv?.close();
+});
+
+test('grouped item, B after A\'s record: skipped without a request; B reading the file while A waits before its record: skipped, writes nothing', async () => {
+  const srv = await groupedSetup();
+  // A complete, then B.
+  const a = await groupedRun(srv, 'seq');
+  assert.equal(a.code, 0, a.describe);
+  assert.equal(a.items.OPTIONS.outcome, 'done');
+  assert.equal(a.items.OPTIONS.rows, 800);
+  const tardis = srv.stats().requests.length;
+  const b = await groupedRun(srv, 'seq');
+  assert.equal(b.code, 0, b.describe);
+  assert.equal(b.items.OPTIONS.outcome, 'skipped');
+  assert.equal(b.items.OPTIONS.requests, 0);
+  assert.equal(srv.stats().requests.length, tardis);
+  await assertGroupedComplete(srv, 'seq', gLone);
+
+  // A has committed every object and waits before its record; B asks for the file (no record
+  // yet) and is held there until A's record is written; B then reads the file, finds the record
+  // and writes none of the objects.
+  const held = d.hold({ name: `held/${G_RECORD}` });
+  const pa = groupedRun(srv, 'held');
+  await held.arrived;
+  const objectsOfA = generations(groupedState('held'));
+  assert.equal(Object.keys(objectsOfA).length, 4, 'A committed its objects before its record');
+  srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
+  const pb = groupedRun(srv, 'held');
+  await srv.waitHeld(1);
+  held.release();
+  const a2 = await pa;
+  srv.release();
+  srv.setFaults({});
+  const b2 = await pb;
+  assert.equal(a2.code, 0, a2.describe);
+  assert.equal(b2.code, 0, b2.describe);
+  assert.equal(a2.items.OPTIONS.outcome, 'done');
+  assert.equal(b2.items.OPTIONS.outcome, 'skipped');
+  assert.equal(b2.items.OPTIONS.requests, 1);
+  assert.match(b2.items.OPTIONS.reason, /completed meanwhile by another run \(its completion record appeared\)/);
+  assert.equal(b2.stdout, '', 'B reports no object written');
+  assert.deepEqual(generations(groupedState('held')), objectsOfA, 'B wrote none of the objects');
+  await assertGroupedComplete(srv, 'held', gLone);
+});
+
+// Both runs read the file before either record exists, so both write every object. Checks what
+// holds whatever the order: both exit 0, one is done and the other (whose create-only record
+// came second) skipped, with the other run's objects. `paired`: the two runs only read the file
+// at the same time, so the slower one may also find the record once it has read it (and write
+// nothing).
+function assertOneDoneOneSkipped(x, y, { paired = false } = {}) {
+  for (const r of [x, y]) assert.equal(r.code, 0, r.describe);
+  const outcomes = [x, y].map((r) => r.items.OPTIONS.outcome).sort();
+  assert.deepEqual(outcomes, ['done', 'skipped'], `${x.describe}\n${y.describe}`);
+  const [done, skipped] = x.items.OPTIONS.outcome === 'done' ? [x, y] : [y, x];
+  assert.equal(done.items.OPTIONS.rows, 800);
+  const raced = /^completed at the same time by another run \(its completion record was written first; it lists the objects this run wrote, with the same rows\)$/;
+  const found = /^completed meanwhile by another run \(its completion record appeared\)$/;
+  assert.match(skipped.items.OPTIONS.reason, paired ? new RegExp(`${raced.source}|${found.source}`) : raced);
+  assert.deepEqual(skipped.items.OPTIONS.objects.sort(), G_SYMS.map(([, k]) => `${G_DIR}/${k}.parquet`).sort());
+  const lines = (r) => r.stdout.split('\n').filter((l) => l.includes(`\t${G_DAY}/trades/deribit/OPTIONS\t`));
+  assert.deepEqual(lines(skipped), [], 'the skipped run prints no object line for the item');
+  assert.equal(lines(done).length, 4, done.describe);
+  return { done, skipped };
+}
+
+test('grouped item, both write: B whole while A waits before its record, or at its third object; both at once', async () => {
+  const srv = await groupedSetup();
+  // 1. A waits before its record with every object committed; B runs whole: B's objects
+  //    replace A's, B's record comes first, A is skipped.
+  let held = d.hold({ name: `rec/${G_RECORD}` });
+  let pa = groupedRun(srv, 'rec');
+  await held.arrived;
+  const objectsOfA = generations(groupedState('rec'));
+  let b = await groupedRun(srv, 'rec');
+  const objectsOfB = generations(groupedState('rec'));
+  for (const k of Object.keys(objectsOfA)) assert.ok(objectsOfB[k] > objectsOfA[k], `${k} replaced by B`);
+  held.release();
+  let a = await pa;
+  let r = assertOneDoneOneSkipped(a, b);
+  assert.equal(r.done, b);
+  assert.deepEqual(generations(groupedState('rec')), objectsOfB, 'A wrote nothing after its record lost');
+  await assertGroupedComplete(srv, 'rec', gLone);
+
+  // 2. A's third and fourth objects wait (its first ones are committed); B runs whole; then A
+  //    writes its last objects over B's. The bucket then holds objects of both runs, and B's
+  //    record lists them all with their rows.
+  held = d.hold({ name: `mid/${G_DIR}/DERIBIT:`, skip: 2, count: 2 });
+  pa = groupedRun(srv, 'mid', { env: { THREADS: '1' } });
+  await held.arrived;
+  const early = Object.keys(groupedState('mid').objects).length;
+  assert.ok(early >= 1 && early <= 2, `A committed ${early} objects before it waits`);
+  b = await groupedRun(srv, 'mid');
+  const afterB = generations(groupedState('mid'));
+  held.release();
+  a = await pa;
+  r = assertOneDoneOneSkipped(a, b);
+  assert.equal(r.done, b);
+  const end = generations(groupedState('mid'));
+  // A's first object was replaced by B and never written again: objects of both runs.
+  const ofA = Object.keys(end).filter((k) => end[k] !== afterB[k]);
+  assert.ok(ofA.length >= 1 && ofA.length <= 3, `objects A wrote after B: ${ofA}`);
+  await assertGroupedComplete(srv, 'mid', gLone);
+
+  // 3. Both at once: each run's request for the file is held until the other asks too.
+  srv.setFaults({ pairRequests: { waitMs: 20000 } });
+  [a, b] = await Promise.all([groupedRun(srv, 'both'), groupedRun(srv, 'both')]);
+  srv.setFaults({});
+  assert.equal(srv.stats().byFault.pairRequests, 2, 'both runs read the file');
+  assertOneDoneOneSkipped(a, b, { paired: true });
+  await assertGroupedComplete(srv, 'both', gLone);
+});
+
+test('grouped and per-instrument items of the same options in two runs at once: no failure, each item done once at most', async () => {
+  const srv = await groupedSetup();
+  const symbols = 'deribit:OPTIONS,deribit:BTC-1JAN24-40000-C,deribit:ETH-1JAN24-2000-P';
+  srv.setFaults({ pairRequests: { waitMs: 20000 } });
+  const [a, b] = await Promise.all([groupedRun(srv, 'mix', { symbols }), groupedRun(srv, 'mix', { symbols })]);
+  srv.setFaults({});
+  assert.equal(srv.stats().byFault.pairRequests, 6, 'both runs read all three files');
+  assertOneDoneOneSkipped(a, b, { paired: true });
+  // A per-instrument item's object is one of the grouped file's: whichever run created it first
+  // is done (or the grouped item was, which writes it over), the other is skipped, none failed.
+  for (const id of ['BTC-1JAN24-40000-C', 'ETH-1JAN24-2000-P']) {
+    const outcomes = [a, b].map((r) => r.items[id].outcome);
+    assert.ok(outcomes.every((o) => o === 'done' || o === 'skipped'), `${id}: ${outcomes}`);
+    assert.ok(outcomes.filter((o) => o === 'done').length <= 1, `${id}: ${outcomes}`);
+    for (const r of [a, b]) {
+      if (r.items[id].outcome === 'skipped') assert.equal(r.items[id].reason, 'created meanwhile by another run (create-only)');
+    }
+  }
+  await assertGroupedComplete(srv, 'mix', gLone);
+  const before = srv.stats().requests.length;
+  const again = await groupedRun(srv, 'mix', { symbols });
+  assert.equal(again.code, 0, again.describe);
+  assert.deepEqual(Object.values(again.items).map((x) => x.outcome), ['skipped', 'skipped', 'skipped']);
+  assert.equal(srv.stats().requests.length, before);
+});
+
+test('grouped item: a not_available record another run wrote while this one had the file is replaced by this run\'s', async () => {
+  const srv = await groupedSetup();
+  const empty = path.join(work, 'grouped-none');
+  fs.mkdirSync(empty, { recursive: true });
+  const none = await startServer({ dataDirs: [empty] });
+  try {
+    const answers404 = { env: { TARDIS_DATASETS_URL: none.url } };
+    // 1. B asks for the file (no record yet) and is held; A's source answers 404 and A records
+    //    not_available; B reads the file and finds that record.
+    srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
+    const pb = groupedRun(srv, 'nf1');
+    await srv.waitHeld(1);
+    const a = await groupedRun(srv, 'nf1', answers404);
+    assert.equal(a.code, 0, a.describe);
+    assert.equal(a.items.OPTIONS.outcome, 'not_available');
+    assert.equal(groupedState('nf1').record.outcome, 'not_available');
+    srv.release();
+    srv.setFaults({});
+    const b = await pb;
+    assert.equal(b.code, 0, b.describe);
+    assert.equal(b.items.OPTIONS.outcome, 'done');
+    await assertGroupedComplete(srv, 'nf1', gLone);
+
+    // 2. The same with A's record after B's check: B waits at its first object, then finds the
+    //    not_available record in place of its own create-only one.
+    const held = d.hold({ name: `nf2/${G_DIR}/DERIBIT:` });
+    const pb2 = groupedRun(srv, 'nf2');
+    await held.arrived;
+    const a2 = await groupedRun(srv, 'nf2', answers404);
+    assert.equal(a2.items.OPTIONS.outcome, 'not_available');
+    held.release();
+    const b2 = await pb2;
+    assert.equal(b2.code, 0, b2.describe);
+    assert.equal(b2.items.OPTIONS.outcome, 'done');
+    await assertGroupedComplete(srv, 'nf2', gLone);
+  } finally {
+    await none.close();
+  }
+});
+
+test('grouped item: two runs at once over different files (the source changed): the second record\'s run fails (exit 1) and says --force; --force rewrites it', async () => {
+  const srv = await groupedSetup();
+  const changed = await startServer({ dataDirs: [groupedData('grouped-changed', 400)] });
+  try {
+    const held = d.hold({ name: `chg/${G_RECORD}` });
+    const pa = groupedRun(srv, 'chg');
+    await held.arrived;
+    const b = await groupedRun(srv, 'chg', { env: { TARDIS_DATASETS_URL: changed.url } });
+    assert.equal(b.code, 0, b.describe);
+    assert.equal(b.items.OPTIONS.rows, 400);
+    held.release();
+    const a = await pa;
+    assert.equal(a.code, 1, a.describe);
+    assert.equal(a.items.OPTIONS.outcome, 'failed');
+    assert.equal(a.items.OPTIONS.reason, 'another run completed this item at the same time with other contents (the other run\'s ' +
+      'record lists 4 objects of 400 rows, this run wrote 4 objects of 800 rows; a changed source file or other instrument ' +
+      'definitions); its objects may be from either run: download the item again with --force');
+    assert.equal(groupedState('chg').record.rows, 400, 'the record that came first is kept');
+    const forced = await groupedRun(srv, 'chg', { args: ['--force'] });
+    assert.equal(forced.code, 0, forced.describe);
+    assert.equal(forced.items.OPTIONS.outcome, 'done');
+    await assertGroupedComplete(srv, 'chg', gLone);
+  } finally {
+    await changed.close();
+  }
+});
+
+test('grouped item, both write with other settings (sizes differ): the record is given the sizes of the objects in the bucket', async () => {
+  const srv = await groupedSetup();
+  // A (zstd) waits at its third and fourth objects; B (no compression) runs whole; then A
+  // writes its last objects over B's. B's record lists B's sizes; A, skipped, makes it
+  // list the sizes the bucket holds.
+  const held = d.hold({ name: `sizes/${G_DIR}/DERIBIT:`, skip: 2, count: 2 });
+  const pa = groupedRun(srv, 'sizes', { env: { THREADS: '1' } });
+  await held.arrived;
+  const b = await groupedRun(srv, 'sizes', { args: ['--compression', 'none'] });
+  const ofB = groupedState('sizes');
+  const recordOfB = ofB.recordGeneration;
+  held.release();
+  const a = await pa;
+  const { done } = assertOneDoneOneSkipped(a, b);
+  assert.equal(done, b);
+  const end = groupedState('sizes');
+  const ofA = Object.keys(end.objects).filter((k) => end.objects[k].generation !== ofB.objects[k].generation);
+  assert.ok(ofA.length >= 1, 'A wrote some objects after B');
+  for (const k of ofA) assert.notEqual(end.objects[k].blob.size, ofB.objects[k].blob.size, `${k}: compressed differently`);
+  assert.ok(end.recordGeneration > recordOfB, 'the record was rewritten');
+  await assertGroupedComplete(srv, 'sizes', null);
+});
+
+test('one instrument, an object over the chunk size: a create-only session refused at its last request (the other run created it meanwhile) is skipped', async () => {
+  // Generated: one Deribit option's trades day of 120,000 rows (made-up values, real row shape),
+  // about 2 MB of Parquet: a resumable session of 256 KiB chunks.
+  const dir = path.join(work, 'big-option');
+  fs.mkdirSync(dir, { recursive: true });
+  const rows = [G_HEADER];
+  let x = 1;
+  for (let i = 0; i < 120000; i++) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const ts = 1704067200000000 + i * 700_000 + (x % 1000);
+    rows.push(`deribit,BTC-1JAN24-40000-C,${ts},${ts + (x % 97)},${x},${x % 2 ? 'sell' : 'buy'},0.${x % 99991},${(x >>> 8) % 5000}\n`);
+  }
+  fs.writeFileSync(path.join(dir, `deribit_trades_${G_DAY}_BTC-1JAN24-40000-C.csv.gz`), zlib.gzipSync(rows.join('')));
+  const srv = await startServer({ dataDirs: [dir] });
+  try {
+    const opts = { symbols: 'deribit:BTC-1JAN24-40000-C', env: { GCS_CHUNK_SIZE: '256K' } };
+    const name = `big/${G_DIR}/DERIBIT:OPTION:BTC-USD-240101-40000-CALL.parquet`;
+    // A's session has sent its first chunk and waits at its last request; B runs whole.
+    const held = d.hold({ name });
+    const pa = groupedRun(srv, 'big', opts);
+    await held.arrived;
+    const b = await groupedRun(srv, 'big', opts);
+    const ofB = d.object('bkt', name);
+    held.release();
+    const a = await pa;
+    for (const r of [a, b]) assert.equal(r.code, 0, r.describe);
+    assert.equal(b.items['BTC-1JAN24-40000-C'].outcome, 'done');
+    assert.equal(a.items['BTC-1JAN24-40000-C'].outcome, 'skipped');
+    assert.equal(a.items['BTC-1JAN24-40000-C'].reason, 'created meanwhile by another run (create-only)');
+    assert.equal(a.stdout, '');
+    const refused = d.stats.requests.filter((q) => q.status === 412 && q.url.includes('upload_id='));
+    assert.equal(refused.length, 1, JSON.stringify(d.stats.requests.map((q) => [q.method, q.status, q.contentRange])));
+    const size = ofB.blob.size;
+    assert.ok(size > 2 * 256 * 1024, `${size} bytes: more than one chunk`);
+    const [, first] = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(refused[0].contentRange) ?? [];
+    assert.equal(refused[0].contentRange, `bytes ${first}-${size - 1}/${size}`, 'the last request of A\'s session');
+    assert.ok(Number(first) > 0 && Number(first) % (256 * 1024) === 0, 'after its other chunks');
+    assert.equal(d.object('bkt', name), ofB, 'B\'s object is kept');
+    const v = await run(['validate', '--from', G_DAY, '--symbols', opts.symbols, '--data-types', 'trades', '--output', 'gs://bkt/big', '--deep', '--read-only']);
+    assert.equal(v.code, 0, describe(['validate'], v));
+    assert.match(v.stdout, /^trades\s+1\s+1\s+0\s+0\s+0\s+0\s+0\s+120000$/m, v.stdout);
+  } finally {
+    await srv.close();
+  }
+});
+
+test('grouped item with --derive: an object the other run replaces while this run reads it back is read again, no failure', async () => {
+  const srv = await groupedSetup();
+  const derive = ['--derive', 'trade_bar_1m'];
+  const derived = (prefix, key) => d.object('bkt', `${prefix}/derived_data/by_date/day-${G_DAY}/data_type-trade_bar_1m/${key}.parquet`);
+  await groupedRun(srv, 'lone-derive', { args: derive });
+  // A has written every object and reads them back for its series: the read after the footer
+  // of one object waits. B (no compression: other sizes and offsets) writes every object and
+  // the record meanwhile, so A's next read of that object comes from B's version.
+  const key = G_SYMS[0][1];
+  const held = d.hold({ name: `dr/${G_DIR}/${key}.parquet`, on: 'read', skip: 1 });
+  const pa = groupedRun(srv, 'dr', { args: derive });
+  await held.arrived;
+  const b = await groupedRun(srv, 'dr', { args: ['--compression', 'none'] });
+  held.release();
+  const a = await pa;
+  const { done } = assertOneDoneOneSkipped(a, b);
+  assert.equal(done, b);
+  const reads = d.stats.requests.filter((q) => q.route === 'media-get' && q.url.includes(encodeURIComponent(`dr/${G_DIR}/${key}`)));
+  assert.ok(reads.length >= 4, `the object was read again: ${JSON.stringify(reads.map((q) => [q.range, q.status]))}`);
+  for (const [, k] of G_SYMS) {
+    const o = derived('dr', k);
+    assert.ok(o, `${k}: derived object`);
+    assert.ok(chunks(o.blob.bytes()).equals(chunks(derived('lone-derive', k).blob.bytes())), `${k}: derived column chunks differ from a lone run's`);
+  }
+  await assertGroupedComplete(srv, 'dr', null);
+  const v = await run(['validate', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--data-types', 'trades', '--derive', 'trade_bar_1m',
+    '--output', 'gs://bkt/dr', '--deep', '--read-only']);
+  assert.equal(v.code, 0, describe(['validate'], v));
 });

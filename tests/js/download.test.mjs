@@ -1044,6 +1044,51 @@ describe('download: exit codes a fleet can trust', () => {
     assert.equal(datasetRequests(c.srv, '/options_chain/').length, 2, showReqs(datasetRequests(c.srv)));
   });
 
+  it('a grouped item two runs read at once: both write its objects, the one whose record comes second is skipped', async (t) => {
+    const c = await setup(t, 'grouped-both');
+    const opts = relsOf('options');
+    // A lone run's objects (setup's baseline does not take a grouped item's record).
+    const cleanDir = path.join(c.dir, 'clean');
+    assert.equal((await c.run(SPECS.options.args, { out: cleanDir })).code, 0);
+    const clean = new Map(opts.map((rel) => [rel, fs.readFileSync(path.join(cleanDir, rel))]));
+    c.srv.reset();
+    // Both runs' requests for the file are answered together: both find no record before and
+    // (as a rule) after reading it, both write every object, and the create-only record goes to
+    // one of them. A run much slower than the other finds the record once it has read the file
+    // and writes nothing; either way it is skipped. (On GCS the orders are made deterministic
+    // with the test double: tests/gcs/double.test.mjs.)
+    c.srv.setFaults({ pairRequests: { path: '/options_chain/', waitMs: 20000 } });
+    const [ra, rb] = await Promise.all([c.start(SPECS.options.args).done, c.start(SPECS.options.args).done]);
+    for (const r of [ra, rb]) assert.equal(r.code, 0, describeRun(r));
+    const both = `${ra.summaryText}\n${rb.summaryText}`;
+    assert.equal(c.srv.stats().byFault.pairRequests, 2, both);
+    const [done, skipped] = resultOf(ra, itemIdOf(F_OPTIONS)).outcome === 'done' ? [ra, rb] : [rb, ra];
+    assertCounts(done, { done: 1 }, 'the run whose record was kept');
+    assertCounts(skipped, { skipped: 1 }, 'the other run');
+    assert.match(resultOf(skipped, itemIdOf(F_OPTIONS)).reason,
+      /^completed at the same time by another run \(its completion record was written first|^completed meanwhile by another run/, both);
+    assert.equal(skipped.stdout, '', 'the skipped run reports no object written');
+    assertSameAsClean(c.out, opts, clean, 'two runs of a grouped item at once');
+    const rec = JSON.parse(fs.readFileSync(path.join(c.out, itemRecords(c.out)[0]), 'utf8'));
+    assert.deepEqual(rec.objects.map((o) => o.name).sort(), opts);
+    assert.equal(rec.rows, 7);
+  });
+
+  it('a grouped item two runs with other compression read at once: the record gives the sizes of the files that stay', async (t) => {
+    const c = await setup(t, 'grouped-sizes');
+    c.srv.setFaults({ pairRequests: { path: '/options_chain/', waitMs: 20000 } });
+    const [ra, rb] = await Promise.all([c.start(SPECS.options.args).done,
+      c.start(SPECS.options.args, { extra: ['--compression', 'none'] }).done]);
+    for (const r of [ra, rb]) assert.equal(r.code, 0, describeRun(r));
+    const outcomes = [ra, rb].map((r) => resultOf(r, itemIdOf(F_OPTIONS)).outcome).sort();
+    assert.deepEqual(outcomes, ['done', 'skipped'], `${ra.summaryText}\n${rb.summaryText}`);
+    const rec = JSON.parse(fs.readFileSync(path.join(c.out, itemRecords(c.out)[0]), 'utf8'));
+    assert.deepEqual(rec.objects.map((o) => o.name).sort(), relsOf('options'));
+    for (const o of rec.objects) assert.equal(o.bytes, fs.statSync(path.join(c.out, o.name)).size, o.name);
+    assert.equal(rec.rows, 7);
+    assert.deepEqual(listFiles(c.out).filter((f) => f.includes('.tmp-')), [], 'no temporary file left');
+  });
+
   it('an output that cannot be written is a usage error (exit 2) found before any download', async (t) => {
     const c = await setup(t, 'unwritable');
     const file = path.join(c.dir, 'a-file');

@@ -38,6 +38,14 @@
 // larger chunk, once), latencyMs (delay before each upload answer), stallReads (a whole-object
 // read sends half the bytes, then nothing), discardBytes (keep only size and checksums: for
 // multi-GB uploads).
+// Holds (interleaving two clients deterministically): d.hold({ name, count, skip, on }) lets `skip`
+// (default 0) uploads of an object whose name contains `name` through, then makes the next
+// `count` (default 1) such uploads wait right before they
+// would create the object (before the precondition is checked, so it is checked against the
+// store as it is when released). It returns { arrived, held, release }: `arrived` resolves when
+// the first such upload waits, `held()` counts those waiting, `release()` lets them all go on.
+// With on: 'read' it holds media reads (whole or ranged) of the object instead, answered from
+// the object as it is when released. reset() and close() release every hold.
 
 import http from 'node:http';
 import crypto from 'node:crypto';
@@ -131,6 +139,7 @@ export async function startGcsDouble(opts = {}) {
       ...(opts.modes ?? {}),
     },
     nextGeneration: 1_700_000_000_000_000,
+    holds: [], // { name, count, waiting: [resolve], arrivedResolve, released }
   };
   const stats = {
     requests: [], // {method, route, url, contentRange, range, bodyBytes, status, authorized}
@@ -195,7 +204,24 @@ export async function startGcsDouble(opts = {}) {
     return live && live.generation === want ? 0 : 412;
   }
 
-  function finalize(bucket, s, res, send) {
+  // An upload about to create `name` waits here while a hold matches it (see the header).
+  // Returns whether it waited.
+  async function holdPoint(name, on = 'upload') {
+    const h = state.holds.find((x) => !x.released && x.count > 0 && x.on === on && name.includes(x.name));
+    if (!h) return false;
+    if (h.skip > 0) {
+      h.skip--;
+      return false;
+    }
+    h.count--;
+    const p = new Promise((resolve) => h.waiting.push(resolve));
+    h.arrivedResolve();
+    await p;
+    return true;
+  }
+
+  async function finalize(bucket, s, res, send) {
+    await holdPoint(s.name);
     const objects = bucketMap(bucket);
     const live = objects.get(s.name);
     const pre = precondition(live, s.ifGenerationMatch);
@@ -382,7 +408,7 @@ export async function startGcsDouble(opts = {}) {
       const [, b, n] = media ?? m;
       const bucket = decodeURIComponent(b);
       const name = decodeURIComponent(n);
-      const o = bucketMap(bucket).get(name);
+      let o = bucketMap(bucket).get(name);
       const notFound = () => send(404, { error: { code: 404, message: `No such object: ${bucket}/${name}`, errors: [{ reason: 'notFound' }] } });
       if (req.method === 'DELETE') {
         if (fault('delete')) return;
@@ -397,6 +423,7 @@ export async function startGcsDouble(opts = {}) {
         entry.route = 'media-get';
         const f = takeFault('media-get');
         if (f && f.status !== 'cut') return applyFault(f);
+        if (await holdPoint(name, 'read')) o = bucketMap(bucket).get(name); // the object as it is now
         if (!o || (q.get('generation') && Number(q.get('generation')) !== o.generation)) return notFound();
         const data = o.blob.bytes();
         const stored = state.modes.corruptStored ? (o.blob.crc ^ 1) >>> 0 : o.blob.crc;
@@ -573,7 +600,26 @@ export async function startGcsDouble(opts = {}) {
     object(bucket, name) {
       return bucketMap(bucket).get(name);
     },
+    hold({ name, count = 1, skip = 0, on = 'upload' }) {
+      if (on !== 'upload' && on !== 'read') throw new TypeError(`hold: on must be 'upload' or 'read', got ${on}`);
+      let arrivedResolve;
+      const arrived = new Promise((resolve) => { arrivedResolve = resolve; });
+      const h = { name, count, skip, on, waiting: [], arrivedResolve, released: false };
+      state.holds.push(h);
+      return {
+        arrived,
+        held: () => h.waiting.length,
+        release() {
+          h.released = true;
+          for (const r of h.waiting.splice(0)) r();
+        },
+      };
+    },
     reset() {
+      for (const h of state.holds.splice(0)) {
+        h.released = true;
+        for (const r of h.waiting.splice(0)) r();
+      }
       state.buckets.clear();
       state.sessions.clear();
       state.faults = [];
@@ -583,6 +629,10 @@ export async function startGcsDouble(opts = {}) {
       Object.assign(state.modes, { corruptStored: false, shortStore: false, latencyMs: 0, stallReads: false });
     },
     close() {
+      for (const h of state.holds.splice(0)) {
+        h.released = true;
+        for (const r of h.waiting.splice(0)) r();
+      }
       server.closeAllConnections?.();
       return new Promise((resolve) => server.close(resolve));
     },

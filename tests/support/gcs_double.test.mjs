@@ -289,3 +289,42 @@ test('token endpoint: refresh-token grant (RFC 6749 s6): the issuing client only
     await t.close();
   }
 });
+
+test('hold: uploads of a matching name wait before they create the object (after `skip` others), and the precondition is checked when released', async () => {
+  const h = d.hold({ name: 'held/', skip: 1 });
+  assert.equal((await media('held/first', bytes(10, 1), '&ifGenerationMatch=0')).status, 200, 'skipped: not held');
+  let answered = null;
+  const pending = media('held/x', bytes(10, 2), '&ifGenerationMatch=0').then((r) => { answered = r; return r; });
+  await h.arrived;
+  assert.equal(h.held(), 1);
+  assert.equal(d.object('bkt', 'held/x'), undefined, 'nothing created while held');
+  // Another writer creates the object meanwhile (count 1: it is not held).
+  assert.equal((await media('held/x', bytes(10, 3), '&ifGenerationMatch=0')).status, 200);
+  assert.equal(answered, null);
+  h.release();
+  const r = await pending;
+  assert.equal(r.status, 412, 'the held create-only upload finds the object');
+  assert.ok(d.object('bkt', 'held/x').blob.bytes().equals(bytes(10, 3)));
+  // Sessions too: held at their last request.
+  const h2 = d.hold({ name: 'held/s' });
+  const s = await startSession('held/s');
+  const put = req(s.headers.location, { method: 'PUT', body: bytes(5, 4), headers: { 'Content-Range': 'bytes 0-4/5' } });
+  await h2.arrived;
+  assert.equal(d.object('bkt', 'held/s'), undefined);
+  h2.release();
+  assert.equal((await put).status, 200);
+  assert.ok(d.object('bkt', 'held/s').blob.bytes().equals(bytes(5, 4)));
+});
+
+test('hold on reads: a media read of a matching name waits, then answers from the object as it is when released', async () => {
+  assert.equal((await media('r/x', bytes(10, 5))).status, 200);
+  const h = d.hold({ name: 'r/x', on: 'read' });
+  const pending = req(`${d.url}/download/storage/v1/b/bkt/o/${encodeURIComponent('r/x')}?alt=media`, { headers: { Range: 'bytes=0-3' } });
+  await h.arrived;
+  assert.equal((await media('r/x', bytes(10, 6))).status, 200, 'uploads are not held by a read hold');
+  h.release();
+  const r = await pending;
+  assert.equal(r.status, 206);
+  assert.ok(r.body.equals(bytes(10, 6).subarray(0, 4)), 'the bytes of the object that replaced it');
+  assert.throws(() => d.hold({ name: 'x', on: 'list' }), /on must be 'upload' or 'read'/);
+});

@@ -30,8 +30,8 @@
 //   3. 2xx bodies: emptyBody, emptyGzip, truncatedGzip replace the body (first that applies wins;
 //      they answer 200 and ignore Range); then, for datasets, endlessBody and overlongBody;
 //      ignoreRange only fires when a Range would have been honoured; then dropMidBody, stall and
-//      trickle shape the byte stream and compose. pairRequests holds a found dataset before all
-//      of these.
+//      trickle shape the byte stream and compose. pairRequests and holdRequests hold a found
+//      dataset before all of these.
 // A fault's `count` is only used up when it actually changes a response. Body faults apply to
 // metadata JSON too; scope them with `path` when that is not wanted.
 // /__control/* requests are never faulted and never counted in stats.
@@ -91,6 +91,11 @@ const FAULT_SPECS = {
   // answered late, never held forever). Two processes downloading the same items thus both
   // download every file at once, whatever the scheduler does.
   pairRequests: { waitMs: 10000 },
+  // One client held at a chosen point: a found dataset request waits (before its status line)
+  // until the test calls release() (or POST /__control/release), so another client can be run
+  // while this one has asked but not yet read its file. held() counts the requests waiting;
+  // waitHeld(n) resolves once n are. close() and reset() release them.
+  holdRequests: {},
   // A server without HEAD support (some CDNs and proxies): HEAD is answered 405 with
   // `Allow: GET`, before everything else; GET is unaffected.
   noHead: {},
@@ -450,6 +455,22 @@ export async function startServer(opts = {}) {
     });
   }
 
+  // holdRequests: waiting requests, released together by release().
+  let heldReleases = [];
+  let heldWaiters = [];
+  function holdUntilReleased() {
+    const p = new Promise((resolve) => heldReleases.push(resolve));
+    for (const w of heldWaiters.filter((x) => heldReleases.length >= x.n)) w.resolve();
+    heldWaiters = heldWaiters.filter((x) => heldReleases.length < x.n);
+    return p;
+  }
+  function releaseHeld() {
+    const n = heldReleases.length;
+    for (const r of heldReleases) r();
+    heldReleases = [];
+    return n;
+  }
+
   async function serveDataset(ctx, { exchange, dataType, year, month, day, symbol }) {
     if (day !== '01' && ctx.auth.state !== 'valid') {
       return sendJsonError(ctx, 401, ctx.auth.state === 'none'
@@ -472,6 +493,7 @@ export async function startServer(opts = {}) {
     const { req } = ctx;
     const pair = takeFault(ctx, 'pairRequests');
     if (pair) await pairWith(name, pair.waitMs);
+    if (takeFault(ctx, 'holdRequests')) await holdUntilReleased();
 
     const replaced = sendReplacedBody(ctx, headers, size,
       (n) => (n ? fs.createReadStream(file, { start: 0, end: n - 1 }) : []));
@@ -709,6 +731,7 @@ export async function startServer(opts = {}) {
       }
       if (req.method === 'GET' && pathname === '/__control/faults') return controlReply(res, 200, faultsForDisplay(faults));
       if (req.method === 'GET' && pathname === '/__control/stats') return controlReply(res, 200, api.stats());
+      if (req.method === 'POST' && pathname === '/__control/release') return controlReply(res, 200, { released: releaseHeld() });
       if (req.method === 'POST' && pathname === '/__control/reset') {
         api.reset();
         return controlReply(res, 200, { ok: true });
@@ -835,12 +858,26 @@ export async function startServer(opts = {}) {
     stats() {
       return structuredClone(stats);
     },
-    // Clears stats and faults.
+    // holdRequests: lets every held request go on; returns how many there were.
+    release() {
+      return releaseHeld();
+    },
+    held() {
+      return heldReleases.length;
+    },
+    // Resolves once n requests are held.
+    waitHeld(n = 1) {
+      if (heldReleases.length >= n) return Promise.resolve();
+      return new Promise((resolve) => heldWaiters.push({ n, resolve }));
+    },
+    // Clears stats and faults (held requests go on).
     reset() {
+      releaseHeld();
       stats = emptyStats();
       faults = {};
     },
     close() {
+      releaseHeld();
       // Stalled and trickling responses would keep server.close() waiting forever.
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -856,7 +893,8 @@ const USAGE = `usage: node tardis_server.mjs [--port N] [--data-dir DIR]... [--m
        [--exchange-details-dir DIR] [--api-key KEY] [--port-file FILE] [--faults JSON] [--verbose]
 Serves Tardis datasets and metadata on 127.0.0.1; prints "listening http://127.0.0.1:PORT".
 Defaults: --port 0, --data-dir and --metadata-dir = the bundled fixtures.
-Control: POST /__control/faults (JSON), GET /__control/faults, GET /__control/stats, POST /__control/reset.`;
+Control: POST /__control/faults (JSON), GET /__control/faults, GET /__control/stats, POST /__control/reset,
+POST /__control/release (held requests go on).`;
 
 async function main(argv) {
   let values;

@@ -237,6 +237,25 @@ test('stall with ms 0 hangs until the client gives up', async () => {
   assert.equal(r.body.length, 1000);
 });
 
+test('holdRequests holds a found dataset until release(), then serves it whole; other paths and 404s are not held', async () => {
+  srv.setFaults({ holdRequests: { path: 'BTCUSDT' } });
+  let answered = false;
+  const held = get(u(PAID_URL), { headers: AUTH }).then((r) => { answered = true; return r; });
+  await srv.waitHeld(1);
+  assert.equal(srv.held(), 1);
+  const free = await get(u(FREE_URL));
+  assert.ok(free.body.equals(FREE_BYTES), 'another file is not held');
+  const missing = await get(u('/v1/binance-futures/trades/2020/02/23/BTCUSDT.csv.gz'), { headers: AUTH });
+  assert.equal(missing.status, 404, 'a 404 is answered at once');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(answered, false, 'still held');
+  assert.equal(srv.release(), 1);
+  const r = await held;
+  assert.equal(r.status, 200);
+  assert.ok(r.body.equals(PAID_BYTES));
+  assert.equal(srv.held(), 0);
+});
+
 test('truncatedGzip: a complete-looking transfer of half the file that fails to gunzip', async () => {
   srv.setFaults({ truncatedGzip: true });
   const r = await get(u(PAID_URL), { headers: AUTH });
