@@ -351,21 +351,24 @@ fi
 # it downloads nothing they download, and its derived objects are create-only.
 check_overlap() {
   local listing clash jobs="labels.job=tick-download OR labels.job=instrument-generation" k8s_jobs="tick-download,instrument-generation"
+  # (The listing's own label filter decides; the same rule is applied to its answer.)
   if [ "$command" = derive ]; then jobs+=" OR labels.job=tick-derive"; k8s_jobs+=",tick-derive"; fi
   if [ "$engine" = batch ]; then
     listing=$(run gcloud batch jobs list --project "$GCP_PROJECT_ID" --location "$GCP_REGION" \
       --filter "labels.app=market-tick AND ($jobs) AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" \
       --format json)
     [ "$DRY_RUN" = 1 ] && { printf '%s\n' "$listing"; return 0; }
-    clash=$(jq -r --arg from "${start//-/}" --arg to "${end//-/}" '
-      .[]? | select((.labels["start-date"] // "") <= $to and (.labels["end-date"] // "99999999") >= $from)
+    clash=$(jq -r --arg from "${start//-/}" --arg to "${end//-/}" --arg command "$command" '
+      .[]? | select($command == "derive" or .labels.job != "tick-derive")
+      | select((.labels["start-date"] // "") <= $to and (.labels["end-date"] // "99999999") >= $from)
       | "\(.name | split("/") | last) (\(.status.state // "?"), \(.labels["start-date"] // "?")..\(.labels["end-date"] // "?")\(if .labels.job == "tick-derive" then ", a derive job" else "" end))"' <<<"${listing:-[]}") ||
       die "could not read the list of running jobs (gcloud batch jobs list); --allow-overlap skips this check"
   else
     listing=$(run kubectl get jobs --namespace "${K8S_NAMESPACE:-default}" -l "app=market-tick,job in ($k8s_jobs)" -o json)
     [ "$DRY_RUN" = 1 ] && { printf '%s\n' "$listing"; return 0; }
-    clash=$(jq -r --arg from "$start" --arg to "$end" '
-      .items[]? | select(all(.status.conditions[]?; (.type != "Complete" and .type != "Failed") or .status != "True"))
+    clash=$(jq -r --arg from "$start" --arg to "$end" --arg command "$command" '
+      .items[]? | select($command == "derive" or .metadata.labels.job != "tick-derive")
+      | select(all(.status.conditions[]?; (.type != "Complete" and .type != "Failed") or .status != "True"))
       | (.spec.template.spec.containers[0].args // []) as $a
       | ($a | index("--from")) as $i | ($a | index("--to")) as $j
       | select($i != null and $j != null and $a[$i + 1] <= $to and $a[$j + 1] >= $from)
