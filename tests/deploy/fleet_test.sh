@@ -10,6 +10,9 @@
 #  3. SIGTERM mid-write: exit 130 within GKE's spot grace period, nothing partial left.
 #  4. The definition-driven fleet: `instruments` for the range, then N workers that plan from the
 #     stored definitions with filters, one killed with -9 and rerun: the same tree as one process.
+#  5. The derive job (orchestrate-tick-download.sh --command derive) over a store of raw data: the
+#     container command of its Batch and Kubernetes specs, run as 2 tasks with each engine's index
+#     variables, writes exactly what one `market-tick derive` writes; a retried task writes nothing.
 # The plans cover every fixture file (fixtures/tardis/csv); the other days of the ranges are
 # "not available" at the source, as they would be at Tardis for a symbol that did not trade.
 set -euo pipefail
@@ -274,5 +277,88 @@ for ((i = 0; i < N; i++)); do
     >"$work/rerun-options-$i.log" 2>&1 || rc=$?
   check "rerun of shard $i over a finished grouped item exits 0 (got $rc)" test "$rc" = 0
 done
+
+# ---- derive on the fleet: the rendered job's own container command, sharded 2 ways -------------
+# A bucket of raw data already stored (here: every fixture converted), and the derive job
+# orchestrate-tick-download.sh --command derive renders for it, on both engines: each task runs
+# the spec's entrypoint/command (the image's binary, here the local one) and arguments with the
+# index variables its engine sets (Batch: BATCH_TASK_INDEX/BATCH_TASK_COUNT; Kubernetes:
+# JOB_COMPLETION_INDEX, the count from the --shards the arguments end with). Together the tasks
+# write exactly the objects, byte for byte, of one `market-tick derive` over the same store.
+# (The derived files name their source by the store's path, so every run uses the same path.)
+dnames=book_snapshot_5_1s,book_snapshot_3_0ms,trade_bar_1m,trade_bar_100ticks
+capture "$BIN" convert "$ROOT"/fixtures/tardis/csv/*.csv.gz --output "$work/derive-raw"
+expect_rc 0 "convert of the fixtures into a store of raw data"
+orch=(env GCP_PROJECT_ID=fleet-test GCS_BUCKET=fleet-test IMAGE_REPO=registry.test/fleet
+  "$ROOT/deploy/orchestration/orchestrate-tick-download.sh" --command derive --start-date 2020-02-22 --end-date 2020-04-01
+  --derive "$dnames" --instances 2 --tasks 2 --job-name fleet-derive --dry-run)
+capture "${orch[@]}" --spec-file "$work/derive-batch.json"
+expect_rc 0 "the derive job's Batch spec renders"
+bspec="$work/derive-batch.json"
+expect_eq "$(jq -r '.taskGroups[0].taskSpec.runnables[0].container.entrypoint' "$bspec")" /usr/local/bin/market-tick \
+  "Batch: the derive task's entrypoint is the image's binary"
+mapfile -t bcmd < <(jq -r '.taskGroups[0].taskSpec.runnables[0].container.commands[]' "$bspec")
+expect_eq "${bcmd[0]}" derive "Batch: the task runs market-tick derive"
+btasks=$(jq -r '.taskGroups[0].taskCount' "$bspec")
+expect_eq "$btasks" 2 "Batch: two shard tasks"
+capture "${orch[@]}" --engine k8s --spec-file "$work/derive-k8s.yaml"
+expect_rc 0 "the derive job's Kubernetes spec renders"
+kspec="$work/derive-k8s.yaml"
+mapfile -t kcmd < <(sed -n -E 's/^          command: (\[.*\])$/\1/p' "$kspec" | jq -r '.[]')
+mapfile -t kargs < <(sed -n -E 's/^          args: (\[.*\])$/\1/p' "$kspec" | jq -r '.[]')
+expect_eq "${kcmd[*]}" "/usr/local/bin/market-tick derive" "Kubernetes: the derive pod's command is the image's binary and derive"
+kcompletions=$(sed -n -E 's/^  completions: ([0-9]+)$/\1/p' "$kspec")
+expect_eq "$kcompletions" 2 "Kubernetes: two completions"
+expect_eq "${kargs[*]: -2}" "--shards 2" "Kubernetes: the arguments end with --shards = completions"
+
+dstore="$work/derive/store"
+fresh_store() { rm -rf "$dstore"; mkdir -p "$work/derive"; cp -a "$work/derive-raw" "$dstore"; }
+# items FILE...: the items of derive's stdout lines (OUTCOME<TAB>ITEM<TAB>OBJECT), one a line.
+items() { cut -f2 "$@" | LC_ALL=C sort -u; }
+fresh_store
+capture "$BIN" derive --from 2020-02-22 --to 2020-04-01 --derive "$dnames" --output "$dstore"
+expect_rc 0 "derive, one process: the reference"
+printf '%s\n' "$OUT" >"$work/derive-single.out"
+mv "$dstore" "$work/derive-ref"
+expect_eq "$(items "$work/derive-single.out" | tr '\n' ' ')" \
+  "2020-02-22/trades/binance-futures/BINANCE-FUTURES:PERPETUAL:BTC-USDT 2020-03-01/trades/bitmex/BITMEX:PERPETUAL:BTC-USD 2020-04-01/incremental_book_L2/deribit/DERIBIT:PERPETUAL:BTC-USD " \
+  "the reference derives every stored raw object of the names' source types (trades, incremental_book_L2)"
+expect_eq "$(find "$work/derive-ref/derived_data" -name '*.parquet' | wc -l)" 6 "the reference wrote 2 series per item"
+# run_shards ENGINE: the tasks of ENGINE's rendered spec over a fresh copy of the raw store.
+run_shards() {
+  local engine=$1 i rc
+  fresh_store
+  for ((i = 0; i < 2; i++)); do
+    rc=0
+    if [ "$engine" = batch ]; then
+      BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$btasks OUTPUT_URI=$dstore "$BIN" "${bcmd[@]}" \
+        >"$work/derive-$engine-$i.out" 2>"$work/derive-$engine-$i.log" || rc=$?
+    else
+      JOB_COMPLETION_INDEX=$i OUTPUT_URI=$dstore "$BIN" "${kcmd[@]:1}" "${kargs[@]}" \
+        >"$work/derive-$engine-$i.out" 2>"$work/derive-$engine-$i.log" || rc=$?
+    fi
+    expect_eq "$rc" 0 "$engine derive task $i exits 0"
+    check "$engine derive task $i derived some items" test -s "$work/derive-$engine-$i.out"
+    check "$engine derive task $i logged its shard ($i/2)" grep -qF "shard $i/2" "$work/derive-$engine-$i.log"
+  done
+  same_tree "$work/derive-ref" "$dstore" "$engine: 2 derive tasks vs one derive"
+  local all
+  all=$(for ((i = 0; i < 2; i++)); do items "$work/derive-$engine-$i.out"; done)
+  expect_eq "$(LC_ALL=C sort <<<"$all" | uniq -d)" "" "$engine: no item in two derive tasks"
+  expect_eq "$(LC_ALL=C sort <<<"$all")" "$(items "$work/derive-single.out")" "$engine: the derive tasks together are the single run's items"
+}
+run_shards batch
+# The engine's retry of a finished task: every derived object exists, nothing is written, exit 0.
+capture env BATCH_TASK_INDEX=0 BATCH_TASK_COUNT="$btasks" OUTPUT_URI="$dstore" "$BIN" "${bcmd[@]}"
+expect_rc 0 "a retried derive task exits 0"
+check "a retried derive task writes nothing (every item skipped)" no_match '^done' "$OUT"
+same_tree "$work/derive-ref" "$dstore" "a retried derive task changes nothing"
+run_shards k8s
+# A bucket without the raw data: a configuration error (exit 2) that neither engine retries.
+capture env BATCH_TASK_INDEX=0 BATCH_TASK_COUNT="$btasks" OUTPUT_URI="$work/derive-empty" "$BIN" "${bcmd[@]}"
+expect_rc 2 "a derive task over a store without raw objects exits 2"
+expect_jq "$(cat "$bspec")" '.taskGroups[0].taskSpec.lifecyclePolicies[0].actionCondition.exitCodes | (index(2) == null) and (index(3) != null)' true \
+  "Batch retries a derive task's exit 3, not its exit 2"
+check "exit 2 fails the Kubernetes index" grep -qF "values: [1, 2]" "$kspec"
 
 finish fleet_test
