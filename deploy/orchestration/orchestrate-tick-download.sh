@@ -59,8 +59,8 @@ Submits one Cloud Batch job of N shard tasks (the "fleet" mode of docs/DEPLOYMEN
                         refused while a download, instruments or derive job that is not
                         finished covers some of the same days (--allow-overlap)
 
-Without --symbols (downloads) the instruments come from the stored instrument definitions of each day
-(docs/INSTRUMENTS.md). A one-task job (image instrument-generation) writes them for the range
+A download without --symbols takes its instruments from the stored instrument definitions of
+each day (docs/INSTRUMENTS.md). A one-task job (image instrument-generation) writes them for the range
 first; the script waits for it to succeed, then submits the download job. FILTERS, as
 market-tick download:
   --instrument-types T  spot, perpetual, future, option (comma-separated)
@@ -605,7 +605,7 @@ derive_summary() {
   if [ "$mode" != symbols ]; then
     printf '# plan: each task lists the raw objects of %s stored under %s/raw_tick_data/ for %s..%s%s\n' \
       "$sources" "${output%/}" "$start" "$end" "${exchanges:+ ($exchanges)}"
-    printf '#   and computes %s from the items of its shard; the plan is not sized here (it is the bucket)\n' "$names_csv"
+    printf '#   and computes %s for the items of its shard (the plan is the bucket'"'"'s listing: not sized here)\n' "$names_csv"
     printf '# expected derived objects: one per raw object and name of its data type, under %s/derived_data/\n' "${output%/}"
     return
   fi
