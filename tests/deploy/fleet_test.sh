@@ -12,7 +12,8 @@
 #     stored definitions with filters, one killed with -9 and rerun: the same tree as one process.
 #  5. The derive job (orchestrate-tick-download.sh --command derive) over a store of raw data: the
 #     container command of its Batch and Kubernetes specs, run as 2 tasks with each engine's index
-#     variables, writes exactly what one `market-tick derive` writes; a retried task writes nothing.
+#     variables, writes exactly what one `market-tick derive` writes; a retried task writes nothing;
+#     SIGTERM mid-derive: exit 130 within 10 s, nothing partial, and the retry writes the series.
 # The plans cover every fixture file (fixtures/tardis/csv); the other days of the ranges are
 # "not available" at the source, as they would be at Tardis for a symbol that did not trade.
 set -euo pipefail
@@ -360,5 +361,45 @@ expect_rc 2 "a derive task over a store without raw objects exits 2"
 expect_jq "$(cat "$bspec")" '.taskGroups[0].taskSpec.lifecyclePolicies[0].actionCondition.exitCodes | (index(2) == null) and (index(3) != null)' true \
   "Batch retries a derive task's exit 3, not its exit 2"
 check "exit 2 fails the Kubernetes index" grep -qF "values: [1, 2]" "$kspec"
+
+# SIGTERM mid-derive (a reclaimed spot VM or node): the task exits 130, which Batch retries and
+# Kubernetes retries (DisruptionTarget), well inside GKE's 15 s, and leaves no partial object; the
+# retry writes the series. The input is a GENERATED book (tests/js/lib/derive_gen.mjs, 400,000 rows,
+# 1000 levels) so that the deep series take long enough to be stopped mid-write.
+mkdir -p "$work/gen"
+node --input-type=module -e "import { writeBookDay } from '$ROOT/tests/js/lib/derive_gen.mjs';
+  writeBookDay(process.argv[1], { rows: 400000, levels: 1000 });" "$work/gen/deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz"
+capture "$BIN" convert "$work/gen/deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz" --output "$work/derive-term"
+expect_rc 0 "convert of the generated book"
+capture env GCP_PROJECT_ID=fleet-test GCS_BUCKET=fleet-test IMAGE_REPO=registry.test/fleet \
+  "$ROOT/deploy/orchestration/orchestrate-tick-download.sh" --command derive --start-date 2020-04-02 --end-date 2020-04-02 \
+  --exchanges deribit --derive book_snapshot_1000_0ms,book_snapshot_500_0ms --instances 1 --tasks 1 --job-name deep \
+  --dry-run --spec-file "$work/derive-deep.json"
+mapfile -t tcmd < <(jq -r '.taskGroups[0].taskSpec.runnables[0].container.commands[]' "$work/derive-deep.json")
+BATCH_TASK_INDEX=0 BATCH_TASK_COUNT=1 OUTPUT_URI="$work/derive-term" "$BIN" "${tcmd[@]}" >"$work/derive-term.log" 2>&1 &
+term_pid=$!
+partial=""
+for _ in $(seq 300); do
+  partial=$(find "$work/derive-term/derived_data" -name '*.tmp-*' -size +0 2>/dev/null | head -n1) || true
+  [ -n "$partial" ] && break
+  sleep 0.05
+done
+check "the derive task was writing a series when SIGTERM came (a partial file existed)" test -n "$partial"
+t0=$(date +%s%N)
+kill -TERM "$term_pid"
+rc=0
+for _ in $(seq 200); do kill -0 "$term_pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$term_pid" 2>/dev/null; then kill -9 "$term_pid"; fi
+wait "$term_pid" || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_eq "$rc" 130 "SIGTERM mid-derive: exit 130 (Batch and Kubernetes retry it)"
+check "SIGTERM mid-derive: stopped within 10 s (took $ms ms)" test "$ms" -lt 10000
+expect_eq "$(find "$work/derive-term/derived_data" -type f 2>/dev/null || true)" "" "SIGTERM mid-derive: no partial or half-written derived object"
+capture env BATCH_TASK_INDEX=0 BATCH_TASK_COUNT=1 OUTPUT_URI="$work/derive-term" "$BIN" "${tcmd[@]}"
+expect_rc 0 "the retried derive task"
+expect_eq "$(cd "$work/derive-term/derived_data" && find . -type f | LC_ALL=C sort | tr '\n' ' ')" \
+  "./by_date/day-2020-04-02/data_type-book_snapshot_1000_0ms/DERIBIT:PERPETUAL:BTC-USD.parquet ./by_date/day-2020-04-02/data_type-book_snapshot_500_0ms/DERIBIT:PERPETUAL:BTC-USD.parquet " \
+  "the retried derive task wrote both series, nothing else"
+rm -rf "$work/derive-term" "$work/gen"
 
 finish fleet_test
