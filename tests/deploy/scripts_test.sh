@@ -569,7 +569,7 @@ done
 expect_eq "$(grep -c 'job: tick-derive' "$dvk")" 2 "k8s derive: the Job and its pods are labelled tick-derive"
 check "k8s derive: Ignore on DisruptionTarget before FailIndex" \
   test "$(grep -n 'action: Ignore' "$dvk" | cut -d: -f1)" -lt "$(grep -n 'action: FailIndex' "$dvk" | cut -d: -f1)"
-check "k8s derive: no Tardis key Secret is mounted or named" no_match 'tardis-key|TARDIS_API_KEY|secretName|/run/secrets' "$(grep -v '^ *#' "$dvk")"
+check "k8s derive: no Tardis key Secret is mounted, named or asked for" no_match 'tardis-key|tardis-api-key|TARDIS_API_KEY|secretName|/run/secrets' "$(cat "$dvk")"
 check "k8s derive: the volumes left are the temporary ones" \
   test "$(sed -n '/^      volumes:/,$p' "$dvk" | grep -oE 'name: [a-z-]+' | tr '\n' ';')" = "name: temp;name: tmp;"
 check "k8s derive: the overlap check lists derive Jobs too" grep -qF \
