@@ -38,7 +38,7 @@ usage() {
   cat <<USAGE
 usage: deploy/orchestration/orchestrate-tick-download.sh --start-date D --end-date D
          --exchanges a,b [--symbols s1,s2 | FILTERS] [--data-types t1,t2] [--derive LIST] [--instances 60]
-         [--command download|derive]
+         [--command download|derive [--force]]
          [--tasks N] [--job-name NAME] [--machine-type T] [--max-retries 10]
          [--max-run-duration 6h] [--concurrency N] [--image REF] [--no-spot]
          [--network N] [--subnetwork S] [--no-external-ip] [--allow-overlap] [--no-pin]
@@ -58,6 +58,9 @@ Submits one Cloud Batch job of N shard tasks (the "fleet" mode of docs/DEPLOYMEN
                         is derive's items at once. The job is labelled tick-derive and is
                         refused while a download, instruments or derive job that is not
                         finished covers some of the same days (--allow-overlap)
+  --force               with --command derive: recompute and replace the derived objects that
+                        exist (after an upgrade that changes a series); a retried task then
+                        redoes its whole shard
 
 A download without --symbols takes its instruments from the stored instrument definitions of
 each day (docs/INSTRUMENTS.md). A one-task job (image instrument-generation) writes them for the range
@@ -122,7 +125,7 @@ USAGE
 start="" end="" exchanges="" data_types="" derive="" symbols="" instances=60 tasks="" job="" retries=10
 duration=6h concurrency="" IMAGE="" provisioning=SPOT engine=batch spec_file=""
 itypes="" base="" quote="" max_dte="" max_inst="" skip_inst=0 INST_IMAGE="" poll=30
-network="" subnetwork="" no_external_ip=0 allow_overlap=0 pin=1 command=download
+network="" subnetwork="" no_external_ip=0 allow_overlap=0 pin=1 command=download force=0
 while [ $# -gt 0 ]; do
   case "$1" in --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; esac
   case "$1" in
@@ -160,6 +163,7 @@ while [ $# -gt 0 ]; do
     --subnetwork) subnetwork=$2; shift 2 ;;
     --no-external-ip) no_external_ip=1; shift ;;
     --allow-overlap) allow_overlap=1; shift ;;
+    --force) force=1; shift ;;
     --no-pin) pin=0; shift ;;
     --engine) engine=$2; shift 2 ;;
     --command) command=$2; shift 2 ;;
@@ -175,6 +179,9 @@ check_date --start-date "$start"
 check_date --end-date "$end"
 check_range "$start" "$end"
 case "$command" in download|derive) ;; *) usage_die "--command takes download or derive, got '$command'" ;; esac
+if [ "$force" = 1 ] && [ "$command" != derive ]; then
+  usage_die "--force goes with --command derive (a download job skips the objects that exist, so that a retry only redoes what is missing)"
+fi
 # A derive job without --exchanges reads the stored raw objects of every exchange.
 [ -n "$exchanges" ] || [ "$command" = derive ] || usage_die "--exchanges is required"
 [ -z "$exchanges" ] || check_list --exchanges "$exchanges"
@@ -322,6 +329,7 @@ if [ "$mode" = symbols ]; then args+=(--symbols "$symbols"); else args+=("${filt
 [ -z "$derive" ] || args+=(--derive "$derive")
 # derive has no MAX_CONCURRENT_REQUESTS (it requests nothing): its items at once are a flag.
 if [ "$command" = derive ] && [ -n "$concurrency" ]; then args+=(--concurrency "$concurrency"); fi
+if [ "$force" = 1 ]; then args+=(--force); fi
 args+=(--log-format json)
 args_json=$(printf '%s\n' "${args[@]}" | jq -R . | jq -sc .)
 # The instruments job: every definition of the range (the filters apply when planning).

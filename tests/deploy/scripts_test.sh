@@ -543,6 +543,12 @@ expect_rc 2 "derive: a bare symbol without --exchanges"
 expect_err "pin it (exchange:BTCUSDT) or give --exchanges" "derive: the bare symbol is named"
 capture "${orch[@]}" --command upload
 expect_rc 2 "--command takes download or derive"
+capture "${orch[@]}" --force
+expect_rc 2 "--force is for derive jobs"
+capture "${dv[@]}" --derive trade_bar_1m --force
+expect_rc 0 "derive --force"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" "$ctr.commands[-3:]" '["--force","--log-format","json"]' "derive --force: every task recomputes what exists"
 capture "${orch[@]}" --data-types trades,trade_bar_1m
 expect_rc 2 "download: a derived name in --data-types"
 expect_err "give it in --derive (computed in the same pass), or submit --command derive" "download: says where a derived name goes"
