@@ -63,8 +63,8 @@ Submits one Cloud Batch job of N shard tasks (the "fleet" mode of docs/DEPLOYMEN
                         redoes its whole shard
 
 A download without --symbols takes its instruments from the stored instrument definitions of
-each day (docs/INSTRUMENTS.md). A one-task job (image instrument-generation) writes them for the range
-first; the script waits for it to succeed, then submits the download job. FILTERS, as
+each day (docs/INSTRUMENTS.md). A one-task job (image instrument-generation) writes them for the
+range first; the script waits for it to succeed, then submits the download job. FILTERS, as
 market-tick download:
   --instrument-types T  spot, perpetual, future, option (comma-separated)
   --base A, --quote A   base / quote assets, e.g. BTC,ETH / USDT,USDC
