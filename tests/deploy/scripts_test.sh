@@ -11,6 +11,8 @@
 #    asked, running ones kept) against canned engine answers;
 #  - the definition-driven fleet (instruments job, wait, download job), the overlap refusal,
 #    network options, images pinned by digest, the idempotent project setup;
+#  - the derive job (--command derive) on both engines: the container's entrypoint/command and
+#    arguments, no key, the retry policy, its overlap rule and its monitor;
 #  - the Tardis key never appears in any output or recorded command line.
 set -euo pipefail
 # shellcheck source=tests/deploy/lib.sh
