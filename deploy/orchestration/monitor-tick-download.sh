@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shows how a fleet job is doing: task states from the engine (Cloud Batch, or the Kubernetes
-# Job controller) and how many Parquet objects of the job's date range are in the bucket.
+# Job controller) and how many Parquet objects of the job's date range are in the bucket (raw
+# objects for a download job, derived objects for a derive job: label job=tick-derive).
 set -euo pipefail
 PROG=monitor-tick-download.sh
 # shellcheck source=deploy/common.sh
@@ -11,7 +12,8 @@ usage() {
 usage: deploy/orchestration/monitor-tick-download.sh --job NAME [--engine batch|k8s]
          [--watch SECONDS] [--no-objects] [--logs [--task N] [--lines N]] [--dry-run] [--help]
 
-  --job NAME        the job orchestrate-tick-download.sh submitted
+  --job NAME        the job orchestrate-tick-download.sh submitted (for a derive job the
+                    objects counted are the derived ones)
   --engine E        batch (default) or k8s
   --watch SECONDS   repeat every SECONDS until the job has finished
   --no-objects      skip the bucket listing (it reads every object name of the range)
@@ -65,31 +67,33 @@ if [ "$DRY_RUN" != 1 ]; then
   if [ "$engine" = k8s ]; then need_tool kubectl "install kubectl, or use --dry-run"; fi
 fi
 
-# count_objects FROM TO: Parquet objects under raw_tick_data/ whose day is in [FROM, TO].
+# count_objects FROM TO [ROOT]: Parquet objects under ROOT (raw_tick_data, the default, or
+# derived_data for a derive job) whose day is in [FROM, TO].
 # `gcloud storage ls` exits non-zero when the prefix holds no object yet, which is the state of
 # every backfill's first minutes: that is a count of 0, not a failure of the monitor. Any other
 # listing error is reported and the job's state still decides the exit status.
 count_objects() {
-  local listing err rc=0
+  local listing err rc=0 root=${3:-raw_tick_data} what=objects
+  [ "$root" = raw_tick_data ] || what="derived objects"
   err=$(mktemp)
-  listing=$(run gcloud storage ls "${output%/}/raw_tick_data/by_date/**" 2>"$err") || rc=$?
+  listing=$(run gcloud storage ls "${output%/}/$root/by_date/**" 2>"$err") || rc=$?
   if [ "$DRY_RUN" = 1 ]; then rm -f "$err"; printf '%s\n' "$listing"; return; fi
   if [ "$rc" -ne 0 ]; then
     if grep -qi 'matched no objects' "$err"; then
       listing=""
     else
-      say "$PROG: warning: could not list ${output%/}/raw_tick_data/ (exit $rc): $(grep -v '^+ ' "$err" | tail -n 3 | tr '\n' ' ')"
+      say "$PROG: warning: could not list ${output%/}/$root/ (exit $rc): $(grep -v '^+ ' "$err" | tail -n 3 | tr '\n' ' ')"
       rm -f "$err"
-      printf 'objects in %s..%s: unknown (the listing failed)\n' "$1" "$2"
+      printf '%s in %s..%s: unknown (the listing failed)\n' "$what" "$1" "$2"
       return
     fi
   fi
   grep '^+ ' "$err" >&2 || true  # the command echo of run()
   rm -f "$err"
   # (no {n} repetition in the regex: Debian's default awk, mawk, does not have it)
-  awk -v from="day-$1" -v to="day-$2" '
+  awk -v from="day-$1" -v to="day-$2" -v what="$what" '
     /\.parquet$/ { if (match($0, /day-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]/)) { d = substr($0, RSTART, RLENGTH); if (d >= from && d <= to) n++ } }
-    END { printf "objects in %s..%s: %d Parquet files\n", substr(from, 5), substr(to, 5), n }' <<<"$listing"
+    END { printf "%s in %s..%s: %d Parquet files\n", what, substr(from, 5), substr(to, 5), n }' <<<"$listing"
 }
 
 # report_batch: prints the job state and task counts; sets state.
@@ -116,11 +120,14 @@ report_batch() {
       --filter "status.state=FAILED" --format "value(name.basename(),status.statusEvents[-1].description)"
   fi
   # An instruments job writes definitions, not tick objects: nothing to count.
-  if [ "$objects" = 1 ] && [ "$(jq -r '.labels.job // ""' <<<"$json")" != instrument-generation ]; then
+  # A derive job writes derived objects: those are counted.
+  local kind
+  kind=$(jq -r '.labels.job // ""' <<<"$json")
+  if [ "$objects" = 1 ] && [ "$kind" != instrument-generation ]; then
     local from to
     from=$(jq -r '.labels["start-date"] // empty | "\(.[0:4])-\(.[4:6])-\(.[6:8])"' <<<"$json")
     to=$(jq -r '.labels["end-date"] // empty | "\(.[0:4])-\(.[4:6])-\(.[6:8])"' <<<"$json")
-    if [ -n "$from" ] && [ -n "$to" ]; then count_objects "$from" "$to"; fi
+    if [ -n "$from" ] && [ -n "$to" ]; then count_objects "$from" "$to" "$([ "$kind" = tick-derive ] && echo derived_data || echo raw_tick_data)"; fi
   fi
 }
 
@@ -145,7 +152,9 @@ report_k8s() {
     local from to
     from=$(jq -r '.spec.template.spec.containers[0].args as $a | ($a | index("--from")) as $i | if $i then $a[$i + 1] else empty end' <<<"$json")
     to=$(jq -r '.spec.template.spec.containers[0].args as $a | ($a | index("--to")) as $i | if $i then $a[$i + 1] else empty end' <<<"$json")
-    if [ -n "$from" ] && [ -n "$to" ]; then count_objects "$from" "$to"; fi
+    if [ -n "$from" ] && [ -n "$to" ]; then
+      count_objects "$from" "$to" "$(jq -r 'if .metadata.labels.job == "tick-derive" then "derived_data" else "raw_tick_data" end' <<<"$json")"
+    fi
   fi
 }
 

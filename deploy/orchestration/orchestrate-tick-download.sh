@@ -9,6 +9,9 @@
 # instrument definitions of the range first, the script waits for it, and then the download
 # tasks plan from those stored definitions with the same filters as `market-tick download`.
 # --engine k8s renders the Kubernetes Indexed Job (k8s/tick-download-indexed-job.yaml) instead.
+# --command derive submits the same shard tasks running `market-tick derive` instead: derived
+# series computed from the raw Parquet already in the bucket (no Tardis request, no key, no
+# instruments job), with the container's entrypoint set to the binary and the `derive` command.
 set -euo pipefail
 PROG=orchestrate-tick-download.sh
 # shellcheck source=deploy/common.sh
@@ -23,11 +26,19 @@ PROG=orchestrate-tick-download.sh
 #   50006  Batch: VM recreated during the task
 # 1 (some items failed permanently) and 2 (usage) are not retried: a retry cannot fix them.
 RETRY_EXIT_CODES='[3,130,50001,50002,50003,50004,50005,50006]'
+# The binary in the tardis-download image (docker/tardis-download/Dockerfile); a derive job names
+# it as the entrypoint, since the image's own is `market-tick download`.
+MT_BINARY=/usr/local/bin/market-tick
+# The derived names market-tick accepts (docs/DERIVED.md), checked here so that a typo stops the
+# submission (exit 2) instead of failing every task.
+DERIVED_RE='^(book_snapshot_[1-9][0-9]*(_grouped[0-9][0-9.]*)?_[0-9]+(ms|s|m)|trade_bar_[0-9][0-9.]*(ms|s|m|ticks|vol))$'
+DERIVED_FORMS='book_snapshot_{depth}_{interval}, book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks or trade_bar_{volume}vol'
 
 usage() {
   cat <<USAGE
 usage: deploy/orchestration/orchestrate-tick-download.sh --start-date D --end-date D
          --exchanges a,b [--symbols s1,s2 | FILTERS] [--data-types t1,t2] [--derive LIST] [--instances 60]
+         [--command download|derive [--force]]
          [--tasks N] [--job-name NAME] [--machine-type T] [--max-retries 10]
          [--max-run-duration 6h] [--concurrency N] [--image REF] [--no-spot]
          [--network N] [--subnetwork S] [--no-external-ip] [--allow-overlap] [--no-pin]
@@ -38,10 +49,22 @@ Submits one Cloud Batch job of N shard tasks (the "fleet" mode of docs/DEPLOYMEN
   --exchanges, --data-types, --symbols   as market-tick download (exchange:SYMBOL pins one)
   --derive LIST         derived series each task computes in the same pass, as market-tick
                         download --derive (book_snapshot_10_1s,trade_bar_1m; docs/DERIVED.md)
+  --command C           what every task runs: download (default), or derive: market-tick
+                        derive over the raw Parquet already in the bucket, computing the
+                        --derive names (or derived names in --data-types) of the range without
+                        downloading anything. --exchanges is then optional (default: every
+                        exchange stored), FILTERS select among the stored raw objects, no
+                        instruments job runs, the tasks get no Tardis key, and --concurrency
+                        is derive's items at once. The job is labelled tick-derive and is
+                        refused while a download, instruments or derive job that is not
+                        finished covers some of the same days (--allow-overlap)
+  --force               with --command derive: recompute and replace the derived objects that
+                        exist (after an upgrade that changes a series); a retried task then
+                        redoes its whole shard
 
-Without --symbols the instruments come from the stored instrument definitions of each day
-(docs/INSTRUMENTS.md). A one-task job (image instrument-generation) writes them for the range
-first; the script waits for it to succeed, then submits the download job. FILTERS, as
+A download without --symbols takes its instruments from the stored instrument definitions of
+each day (docs/INSTRUMENTS.md). A one-task job (image instrument-generation) writes them for the
+range first; the script waits for it to succeed, then submits the download job. FILTERS, as
 market-tick download:
   --instrument-types T  spot, perpetual, future, option (comma-separated)
   --base A, --quote A   base / quote assets, e.g. BTC,ETH / USDT,USDC
@@ -53,8 +76,8 @@ market-tick download:
 
   --instances P       VMs at a time = task parallelism (default 60)
   --tasks N           shard tasks (default 10 x instances); N >= P
-  --job-name NAME     default tick-download-STARTDATE-ENDDATE-HHMMSS (the instruments job
-                      is NAME-inst)
+  --job-name NAME     default tick-download-STARTDATE-ENDDATE-HHMMSS (tick-derive-... with
+                      --command derive; the instruments job is NAME-inst)
   --machine-type T    default \$MACHINE_TYPE or e2-standard-4 (one task per VM)
   --max-retries R     retries per task, 0-10 (default 10, the most Batch allows): spot
                       preemptions and exit 3/130 share this one budget, and a retry only
@@ -62,7 +85,8 @@ market-tick download:
                       inside market-tick (RETRY_* settings), Batch retries at once
   --max-run-duration  per task attempt: 90m, 6h or seconds (default 6h); on Kubernetes the
                       pod's activeDeadlineSeconds
-  --concurrency N     files in flight per task (MAX_CONCURRENT_REQUESTS)
+  --concurrency N     files in flight per task (MAX_CONCURRENT_REQUESTS); with --command
+                      derive, items at once (derive --concurrency, default 2)
   --image REF         default \$IMAGE_REPO/tardis-download:\$IMAGE_TAG
   --no-pin            keep image tags as they are; by default each image is resolved to its
                       digest (gcloud artifacts docker images describe) at submission, so every
@@ -101,14 +125,14 @@ USAGE
 start="" end="" exchanges="" data_types="" derive="" symbols="" instances=60 tasks="" job="" retries=10
 duration=6h concurrency="" IMAGE="" provisioning=SPOT engine=batch spec_file=""
 itypes="" base="" quote="" max_dte="" max_inst="" skip_inst=0 INST_IMAGE="" poll=30
-network="" subnetwork="" no_external_ip=0 allow_overlap=0 pin=1
+network="" subnetwork="" no_external_ip=0 allow_overlap=0 pin=1 command=download force=0
 while [ $# -gt 0 ]; do
   case "$1" in --*=*) set -- "${1%%=*}" "${1#*=}" "${@:2}"; continue ;; esac
   case "$1" in
     --start-date|--end-date|--exchanges|--data-types|--derive|--symbols|--instances|--tasks|--job-name|\
     --machine-type|--max-retries|--max-run-duration|--concurrency|--image|--engine|--spec-file|\
     --instrument-types|--base|--quote|--max-days-to-expiry|--max-instruments|--instruments-image|\
-    --poll|--network|--subnetwork)
+    --poll|--network|--subnetwork|--command)
       need_value "$1" $# ;;
   esac
   case "$1" in
@@ -139,8 +163,10 @@ while [ $# -gt 0 ]; do
     --subnetwork) subnetwork=$2; shift 2 ;;
     --no-external-ip) no_external_ip=1; shift ;;
     --allow-overlap) allow_overlap=1; shift ;;
+    --force) force=1; shift ;;
     --no-pin) pin=0; shift ;;
     --engine) engine=$2; shift 2 ;;
+    --command) command=$2; shift 2 ;;
     --spec-file) spec_file=$2; shift 2 ;;
     --dry-run) DRY_RUN=1; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -152,15 +178,52 @@ done
 check_date --start-date "$start"
 check_date --end-date "$end"
 check_range "$start" "$end"
-[ -n "$exchanges" ] || usage_die "--exchanges is required"
-check_list --exchanges "$exchanges"
+case "$command" in download|derive) ;; *) usage_die "--command takes download or derive, got '$command'" ;; esac
+if [ "$force" = 1 ] && [ "$command" != derive ]; then
+  usage_die "--force goes with --command derive (a download job skips the objects that exist, so that a retry only redoes what is missing)"
+fi
+# A derive job without --exchanges reads the stored raw objects of every exchange.
+[ -n "$exchanges" ] || [ "$command" = derive ] || usage_die "--exchanges is required"
+[ -z "$exchanges" ] || check_list --exchanges "$exchanges"
 [ -z "$data_types" ] || check_list --data-types "$data_types"
+names=()  # the derived names a task computes
 if [ -n "$derive" ]; then
-  # The forms of docs/DERIVED.md, checked here so a typo stops the submission, not every task (exit 2).
   check_list --derive "$derive"
   for d in ${derive//,/ }; do
-    [[ "$d" =~ ^(book_snapshot_[1-9][0-9]*(_grouped[0-9][0-9.]*)?_[0-9]+(ms|s|m)|trade_bar_[0-9][0-9.]*(ms|s|m|ticks|vol))$ ]] ||
-      usage_die "--derive: '$d' is not book_snapshot_{depth}_{interval}, book_snapshot_{depth}_grouped{step}_{interval}, trade_bar_{interval}, trade_bar_{n}ticks or trade_bar_{volume}vol"
+    [[ "$d" =~ $DERIVED_RE ]] || usage_die "--derive: '$d' is not $DERIVED_FORMS"
+    names+=("$d")
+  done
+fi
+# source_of NAME: the raw data type a derived name is computed from.
+source_of() { case "$1" in book_snapshot_*) printf 'incremental_book_L2' ;; *) printf 'trades' ;; esac; }
+if [ "$command" = download ]; then
+  for t in ${data_types//,/ }; do
+    if [[ "$t" =~ $DERIVED_RE ]]; then
+      usage_die "--data-types: '$t' is a derived name: give it in --derive (computed in the same pass), or submit --command derive to compute it from the raw data already stored"
+    fi
+  done
+else
+  # As market-tick derive: derived names in --data-types too; a Tardis data type there must be
+  # the source of one of the names (derive reads nothing else).
+  raw_types=()
+  for t in ${data_types//,/ }; do
+    if [[ "$t" =~ $DERIVED_RE ]]; then names+=("$t")
+    else
+      case "$t" in incremental_book_L2|trades) raw_types+=("$t") ;;
+        *) usage_die "--data-types: '$t' is neither a derived name ($DERIVED_FORMS) nor the source of one (incremental_book_L2, trades)" ;;
+      esac
+    fi
+  done
+  [ "${#names[@]}" -gt 0 ] ||
+    usage_die "--command derive needs the derived names to compute: --derive LIST or derived names in --data-types ($DERIVED_FORMS)"
+  sources=""
+  for d in "${names[@]}"; do
+    s=$(source_of "$d")
+    [[ ",$sources," == *",$s,"* ]] || sources+="${sources:+,}$s"
+  done
+  for t in "${raw_types[@]}"; do
+    [[ ",$sources," == *",$t,"* ]] ||
+      usage_die "--data-types: no derived name given is computed from $t (book snapshots come from incremental_book_L2, trade bars from trades)"
   done
 fi
 filters=()
@@ -180,8 +243,17 @@ if [ -n "$symbols" ]; then
   [ "${#filters[@]}" = 0 ] || usage_die "--instrument-types, --base, --quote, --max-days-to-expiry and --max-instruments select from the stored definitions: drop --symbols to use them"
   if [ "$skip_inst" = 1 ] || [ -n "$INST_IMAGE" ]; then usage_die "--skip-instruments and --instruments-image are for runs without --symbols"; fi
   mode=symbols
+  if [ "$command" = derive ] && [ -z "$exchanges" ]; then
+    # Without --exchanges a bare symbol has no exchange to pair it with: refused here, not by every task.
+    for s in ${symbols//,/ }; do
+      [[ "$s" == *:* ]] || usage_die "--symbols: '$s' names no exchange: pin it (exchange:$s) or give --exchanges"
+    done
+  fi
 else
   mode=definitions
+fi
+if [ "$command" = derive ] && { [ "$skip_inst" = 1 ] || [ -n "$INST_IMAGE" ]; }; then
+  usage_die "--skip-instruments and --instruments-image are for download jobs: a derive job reads the raw objects already stored and runs no instruments job"
 fi
 if [ -n "$subnetwork" ] && [[ "$subnetwork" != projects/* ]]; then check_name --subnetwork "$subnetwork"; fi
 if [ -n "$network" ] && [[ "$network" != projects/* ]]; then check_name --network "$network"; fi
@@ -201,10 +273,10 @@ case "$engine" in batch|k8s) ;; *) usage_die "--engine takes batch or k8s, got '
 if [ "$engine" = k8s ] && { [ -n "$network$subnetwork" ] || [ "$no_external_ip" = 1 ]; }; then
   usage_die "--network, --subnetwork and --no-external-ip are Batch settings; a GKE cluster has its own network"
 fi
-job=${job:-tick-download-${start//-/}-${end//-/}-$(date -u +%H%M%S)}
+job=${job:-tick-$command-${start//-/}-${end//-/}-$(date -u +%H%M%S)}
 check_name --job-name "$job"
 inst_job="$job-inst"
-if [ "$mode" = definitions ] && [ "$skip_inst" = 0 ]; then
+if [ "$command" = download ] && [ "$mode" = definitions ] && [ "$skip_inst" = 0 ]; then
   [ "${#inst_job}" -le 63 ] || usage_die "--job-name must be at most 58 characters without --symbols (the instruments job is NAME-inst)"
 fi
 
@@ -214,7 +286,7 @@ need_tool jq "it writes the job spec; apt-get install jq"
 output=$(cloud_output_uri)
 if [ -z "$IMAGE" ]; then IMAGE=$(image_ref tardis-download); fi
 with_inst=0
-if [ "$mode" = definitions ] && [ "$skip_inst" = 0 ]; then
+if [ "$command" = download ] && [ "$mode" = definitions ] && [ "$skip_inst" = 0 ]; then
   with_inst=1
   if [ -z "$INST_IMAGE" ]; then INST_IMAGE=$(image_ref instrument-generation); fi
 fi
@@ -250,10 +322,14 @@ IMAGE=$PINNED
 if [ "$with_inst" = 1 ]; then pin_image "$INST_IMAGE"; INST_IMAGE=$PINNED; fi
 
 # The container arguments: the same for every task (the shard comes from the engine).
-args=(--from "$start" --to "$end" --exchanges "$exchanges")
+args=(--from "$start" --to "$end")
+[ -z "$exchanges" ] || args+=(--exchanges "$exchanges")
 if [ "$mode" = symbols ]; then args+=(--symbols "$symbols"); else args+=("${filters[@]}"); fi
 [ -z "$data_types" ] || args+=(--data-types "$data_types")
 [ -z "$derive" ] || args+=(--derive "$derive")
+# derive has no MAX_CONCURRENT_REQUESTS (it requests nothing): its items at once are a flag.
+if [ "$command" = derive ] && [ -n "$concurrency" ]; then args+=(--concurrency "$concurrency"); fi
+if [ "$force" = 1 ]; then args+=(--force); fi
 args+=(--log-format json)
 args_json=$(printf '%s\n' "${args[@]}" | jq -R . | jq -sc .)
 # The instruments job: every definition of the range (the filters apply when planning).
@@ -276,43 +352,61 @@ fi
 # the data right, not the bill). The check is by date range; --allow-overlap when the other
 # job covers other exchanges or symbols. A running instruments job counts too: its download
 # job is about to follow.
+# A derive job is checked against download, instruments and derive jobs: a download that is
+# not finished is still writing the raw objects each derive task lists when it starts (the
+# derived series of those written later would be silently left out), and two derive jobs
+# compute the same derived objects twice. A download job is not checked against derive jobs:
+# it downloads nothing they download, and its derived objects are create-only.
 check_overlap() {
-  local listing clash
+  local listing clash jobs="labels.job=tick-download OR labels.job=instrument-generation" k8s_jobs="tick-download,instrument-generation"
+  # (The listing's own label filter decides; the same rule is applied to its answer.)
+  if [ "$command" = derive ]; then jobs+=" OR labels.job=tick-derive"; k8s_jobs+=",tick-derive"; fi
   if [ "$engine" = batch ]; then
     listing=$(run gcloud batch jobs list --project "$GCP_PROJECT_ID" --location "$GCP_REGION" \
-      --filter "labels.app=market-tick AND (labels.job=tick-download OR labels.job=instrument-generation) AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" \
+      --filter "labels.app=market-tick AND ($jobs) AND (status.state=QUEUED OR status.state=SCHEDULED OR status.state=RUNNING)" \
       --format json)
     [ "$DRY_RUN" = 1 ] && { printf '%s\n' "$listing"; return 0; }
-    clash=$(jq -r --arg from "${start//-/}" --arg to "${end//-/}" '
-      .[]? | select((.labels["start-date"] // "") <= $to and (.labels["end-date"] // "99999999") >= $from)
-      | "\(.name | split("/") | last) (\(.status.state // "?"), \(.labels["start-date"] // "?")..\(.labels["end-date"] // "?"))"' <<<"${listing:-[]}") ||
+    clash=$(jq -r --arg from "${start//-/}" --arg to "${end//-/}" --arg command "$command" '
+      .[]? | select($command == "derive" or .labels.job != "tick-derive")
+      | select((.labels["start-date"] // "") <= $to and (.labels["end-date"] // "99999999") >= $from)
+      | "\(.name | split("/") | last) (\(.status.state // "?"), \(.labels["start-date"] // "?")..\(.labels["end-date"] // "?")\(if .labels.job == "tick-derive" then ", a derive job" else "" end))"' <<<"${listing:-[]}") ||
       die "could not read the list of running jobs (gcloud batch jobs list); --allow-overlap skips this check"
   else
-    listing=$(run kubectl get jobs --namespace "${K8S_NAMESPACE:-default}" -l 'app=market-tick,job in (tick-download,instrument-generation)' -o json)
+    listing=$(run kubectl get jobs --namespace "${K8S_NAMESPACE:-default}" -l "app=market-tick,job in ($k8s_jobs)" -o json)
     [ "$DRY_RUN" = 1 ] && { printf '%s\n' "$listing"; return 0; }
-    clash=$(jq -r --arg from "$start" --arg to "$end" '
-      .items[]? | select(all(.status.conditions[]?; (.type != "Complete" and .type != "Failed") or .status != "True"))
+    clash=$(jq -r --arg from "$start" --arg to "$end" --arg command "$command" '
+      .items[]? | select($command == "derive" or .metadata.labels.job != "tick-derive")
+      | select(all(.status.conditions[]?; (.type != "Complete" and .type != "Failed") or .status != "True"))
       | (.spec.template.spec.containers[0].args // []) as $a
       | ($a | index("--from")) as $i | ($a | index("--to")) as $j
       | select($i != null and $j != null and $a[$i + 1] <= $to and $a[$j + 1] >= $from)
-      | "\(.metadata.name) (active, \($a[$i + 1])..\($a[$j + 1]))"' <<<"${listing:-{\}}") ||
+      | "\(.metadata.name) (active, \($a[$i + 1])..\($a[$j + 1])\(if .metadata.labels.job == "tick-derive" then ", a derive job" else "" end))"' <<<"${listing:-{\}}") ||
       die "could not read the list of running jobs (kubectl get jobs); --allow-overlap skips this check"
   fi
   if [ -n "$clash" ]; then
     printf '%s: error: a market-tick job that is not finished covers days of %s..%s:\n%s\n' "$PROG" "$start" "$end" "$clash" >&2
-    printf '  it would download the same objects again; wait for it (monitor-tick-download.sh --job NAME),\n  cancel it, or pass --allow-overlap when it covers other exchanges or symbols\n' >&2
+    if [ "$command" = derive ]; then
+      printf '  its tasks would miss raw objects still being downloaded, or compute the same derived objects\n  twice; wait for it (monitor-tick-download.sh --job NAME), cancel it, or pass --allow-overlap\n  when it covers other exchanges or symbols\n' >&2
+    else
+      printf '  it would download the same objects again; wait for it (monitor-tick-download.sh --job NAME),\n  cancel it, or pass --allow-overlap when it covers other exchanges or symbols\n' >&2
+    fi
     exit 2
   fi
 }
 if [ "$allow_overlap" = 0 ]; then check_overlap; fi
 
 # ---- job specs -------------------------------------------------------------------------------------
-# write_batch_spec FILE IMAGE ARGS_JSON TASKS PARALLELISM LABEL_JOB: the Cloud Batch job (REST v1
-# Job resource). BATCH_TASK_INDEX and BATCH_TASK_COUNT are not set here on purpose: Batch sets
-# them in every task and market-tick reads them.
+# write_batch_spec FILE IMAGE ARGS_JSON TASKS PARALLELISM LABEL_JOB COMMAND_JSON: the Cloud Batch
+# job (REST v1 Job resource). BATCH_TASK_INDEX and BATCH_TASK_COUNT are not set here on purpose:
+# Batch sets them in every task and market-tick reads them. COMMAND_JSON, when not empty, replaces
+# the image's entrypoint: [BINARY, SUBCOMMAND] becomes the container's entrypoint BINARY and
+# commands [SUBCOMMAND, ARGS...]; such a task (derive) talks to no Tardis server, so it gets
+# neither the key nor the download settings.
 write_batch_spec() {
+  local fetches=true
+  [ -z "$7" ] || fetches=false
   jq -n \
-    --arg image "$2" --argjson args "$3" \
+    --arg image "$2" --argjson args "$3" --argjson command "${7:-null}" --argjson fetches "$fetches" \
     --argjson tasks "$4" --argjson parallelism "$5" --arg label_job "$6" --argjson retries "$retries" \
     --argjson retry_codes "$RETRY_EXIT_CODES" --arg duration "${seconds}s" \
     --arg output "$output" --arg project "$GCP_PROJECT_ID" --arg bucket "${GCS_BUCKET:-}" \
@@ -327,17 +421,18 @@ write_batch_spec() {
         parallelism: $parallelism,
         taskCountPerNode: 1,
         taskSpec: {
-          runnables: [{ container: { imageUri: $image, commands: $args } }],
+          runnables: [{ container: ({ imageUri: $image }
+            + (if $command != null then { entrypoint: $command[0], commands: ($command[1:] + $args) }
+               else { commands: $args } end)) }],
           maxRunDuration: $duration,
           maxRetryCount: $retries,
           lifecyclePolicies: [{ action: "RETRY_TASK", actionCondition: { exitCodes: $retry_codes } }],
-          environment: {
+          environment: ({
             variables: ({ OUTPUT_URI: $output, GCP_PROJECT_ID: $project, LOG_LEVEL: $log_level }
               + (if $bucket != "" then { GCS_BUCKET: $bucket } else {} end)
-              + (if $concurrency != "" then { MAX_CONCURRENT_REQUESTS: $concurrency } else {} end)
-              + (if $datasets_url != "" then { TARDIS_DATASETS_URL: $datasets_url } else {} end)),
-            secretVariables: { TARDIS_API_KEY: $secret }
-          }
+              + (if $fetches and $concurrency != "" then { MAX_CONCURRENT_REQUESTS: $concurrency } else {} end)
+              + (if $fetches and $datasets_url != "" then { TARDIS_DATASETS_URL: $datasets_url } else {} end))
+          } + (if $fetches then { secretVariables: { TARDIS_API_KEY: $secret } } else {} end))
         }
       }],
       allocationPolicy: ({
@@ -359,9 +454,12 @@ write_batch_spec() {
     }' >"$1"
 }
 
-# write_k8s_spec FILE NAME IMAGE ARGS_JSON COMPLETIONS PARALLELISM LABEL_JOB: the Indexed Job.
-# JOB_COMPLETION_INDEX comes from the Job controller; a download's count comes from --shards,
-# which must equal completions.
+# write_k8s_spec FILE NAME IMAGE ARGS_JSON COMPLETIONS PARALLELISM LABEL_JOB WHAT COMMAND_JSON: the
+# Indexed Job. JOB_COMPLETION_INDEX comes from the Job controller; a task's count comes from
+# --shards, which must equal completions. COMMAND_JSON, when not empty, is the container's
+# `command` (it replaces the image's entrypoint; `args` follow it); such a task (derive) talks to
+# no Tardis server, so the lines that mount the key's Secret (marked KEY) are dropped and the
+# Job does not need that Secret.
 write_k8s_spec() {
   local template="$MT_ROOT/deploy/orchestration/k8s/tick-download-indexed-job.yaml" yaml
   [ -r "$template" ] || die "missing $template"
@@ -376,23 +474,26 @@ write_k8s_spec() {
   yaml=${yaml//__MAX_RETRIES__/"$retries"}
   yaml=${yaml//__DEADLINE__/"$seconds"}
   yaml=${yaml//__ARGS__/"$4"}
+  yaml=${yaml//__COMMAND__/"${9:-[]}"}
   yaml=${yaml//__OUTPUT_URI__/"$(q "$output")"}
   yaml=${yaml//__PROJECT__/"$(q "$GCP_PROJECT_ID")"}
   yaml=${yaml//__LOG_LEVEL__/"$(q "$LOG_LEVEL")"}
   yaml=${yaml//__K8S_SERVICE_ACCOUNT__/"$(q "${K8S_SERVICE_ACCOUNT:-market-tick}")"}
   yaml=${yaml//__K8S_SECRET__/"$(q "${K8S_SECRET:-tardis-api-key}")"}
   # Drop the template's own header comments (they describe the tokens just replaced); on
-  # standard nodes (--no-spot) drop the spot node selector and toleration.
-  if [ "$provisioning" = SPOT ]; then
-    printf '%s\n' "$yaml" | sed '/^# TEMPLATE/d; /# SPOT$/s/ *# SPOT$//' >"$1"
-  else
-    printf '%s\n' "$yaml" | sed '/^# TEMPLATE/d; /# SPOT$/d' >"$1"
-  fi
+  # standard nodes (--no-spot) drop the spot node selector and toleration; without a command
+  # the image's entrypoint runs (drop the COMMAND line); a command's task needs no key (drop
+  # the KEY lines). The markers of the lines kept go.
+  local drop='/^# TEMPLATE/d'
+  if [ "$provisioning" != SPOT ]; then drop+='; /# SPOT$/d'; fi
+  if [ -z "${9:-}" ]; then drop+='; /# COMMAND$/d'; else drop+='; /# KEY$/d'; fi
+  printf '%s\n' "$yaml" | sed -E "$drop; s/ *# (SPOT|COMMAND|KEY)\$//" >"$1"
 }
 
-# write_spec FILE NAME IMAGE ARGS_JSON TASKS PARALLELISM LABEL_JOB WHAT, printed in a dry run.
+# write_spec FILE NAME IMAGE ARGS_JSON TASKS PARALLELISM LABEL_JOB WHAT [COMMAND_JSON], printed
+# in a dry run.
 write_spec() {
-  if [ "$engine" = batch ]; then write_batch_spec "$1" "$3" "$4" "$5" "$6" "$7"
+  if [ "$engine" = batch ]; then write_batch_spec "$1" "$3" "$4" "$5" "$6" "$7" "${9:-}"
   else write_k8s_spec "$@"; fi
   if [ "$DRY_RUN" = 1 ]; then
     printf '# %s (%s):\n' "$8" "$1"
@@ -503,6 +604,54 @@ plan_summary() {
   rm -f "$err"
 }
 
+# derive_summary: what the derive tasks will read and write. With --symbols their items are those
+# download plans for the names' source data types (sized here by market-tick plan); without, each
+# task lists the raw objects stored in the bucket, which only the tasks themselves read.
+derive_summary() {
+  local bin=${MARKET_TICK_BIN:-} names_csv
+  names_csv=$(IFS=,; printf '%s' "${names[*]}")
+  if [ "$mode" != symbols ]; then
+    printf '# plan: each task lists the raw objects of %s stored under %s/raw_tick_data/ for %s..%s%s\n' \
+      "$sources" "${output%/}" "$start" "$end" "${exchanges:+ ($exchanges)}"
+    printf '#   and computes %s for the items of its shard (the plan is the bucket'"'"'s listing: not sized here)\n' "$names_csv"
+    printf '# expected derived objects: one per raw object and name of its data type, under %s/derived_data/\n' "${output%/}"
+    return
+  fi
+  if [ -z "$bin" ]; then
+    if command -v market-tick >/dev/null 2>&1; then bin=market-tick
+    elif [ -x "$MT_ROOT/build/market-tick" ]; then bin="$MT_ROOT/build/market-tick"; fi
+  fi
+  local plan_cmd=(plan --from "$start" --to "$end")
+  [ -z "$exchanges" ] || plan_cmd+=(--exchanges "$exchanges")
+  plan_cmd+=(--symbols "$symbols" --data-types "$sources" --derive "$names_csv" --shards "$tasks")
+  if [ -z "$bin" ]; then
+    printf '# plan: not computed (no market-tick binary: set MARKET_TICK_BIN); see it with:\n'
+    show_cmd market-tick "${plan_cmd[@]}"
+    return
+  fi
+  local out err rc=0 items derived sizes
+  err=$(mktemp)
+  out=$("$bin" "${plan_cmd[@]}" 2>"$err") || rc=$?
+  if [ "$rc" != 0 ]; then
+    printf '# plan: not computed (market-tick plan exited %s: %s)\n' "$rc" "$(grep -v '^[DIW] ' "$err" | head -n1 | cut -c1-300)"
+    show_cmd market-tick "${plan_cmd[@]}"
+    rm -f "$err"
+    return
+  fi
+  rm -f "$err"
+  items=$(sed -n -E 's/^([0-9]+) items( and [0-9]+ derived items)?$/\1/p' <<<"$out" | tail -n1)
+  derived=$(sed -n -E 's/^[0-9]+ items and ([0-9]+) derived items$/\1/p' <<<"$out" | tail -n1)
+  sizes=$(sed -n -E 's/^([0-9]+ shards: .*)$/\1/p' <<<"$out" | tail -n1)
+  printf '# plan: %s items (day x source data type x instrument, each one raw object read from %s/raw_tick_data/), %s shard tasks\n' \
+    "${items:-?}" "${output%/}" "$tasks"
+  [ -z "$sizes" ] || printf '# shard sizes: %s\n' "${sizes#* shards: }"
+  printf '# expected derived objects: %s Parquet files under %s/derived_data/ (those of grouped items, one per\n#   instrument, are not counted); an item whose raw object is not stored ends missing (exit 1)\n' \
+    "${derived:-0}" "${output%/}"
+  if [ -n "$items" ] && [ "$items" -lt "$tasks" ]; then
+    printf '# note: fewer items than tasks: %s tasks will have nothing to do (lower --tasks)\n' "$((tasks - items))"
+  fi
+}
+
 if [ "$with_inst" = 1 ]; then
   inst_k8s_args=$inst_args_json
   write_spec "$inst_spec" "$inst_job" "$INST_IMAGE" "$inst_k8s_args" 1 1 instrument-generation "instruments job, runs first"
@@ -514,13 +663,22 @@ if [ "$engine" = k8s ]; then
 else
   dl_args=$args_json
 fi
-write_spec "$spec_file" "$job" "$IMAGE" "$dl_args" "$tasks" "$instances" tick-download "$([ "$engine" = k8s ] && echo "Kubernetes Indexed Job" || echo "Cloud Batch job spec")"
-if [ "$DRY_RUN" = 1 ]; then plan_summary; fi
+if [ "$command" = derive ]; then
+  # The image's entrypoint is `market-tick download`: a derive task names the binary and its command.
+  write_spec "$spec_file" "$job" "$IMAGE" "$dl_args" "$tasks" "$instances" tick-derive \
+    "$([ "$engine" = k8s ] && echo "Kubernetes Indexed Job, market-tick derive" || echo "Cloud Batch job spec, market-tick derive")" \
+    "$(jq -cn --arg bin "$MT_BINARY" '[$bin, "derive"]')"
+else
+  write_spec "$spec_file" "$job" "$IMAGE" "$dl_args" "$tasks" "$instances" tick-download "$([ "$engine" = k8s ] && echo "Kubernetes Indexed Job" || echo "Cloud Batch job spec")"
+fi
+if [ "$DRY_RUN" = 1 ]; then
+  if [ "$command" = derive ]; then derive_summary; else plan_summary; fi
+fi
 submit "$spec_file" "$job"
 
 if [ "$DRY_RUN" = 1 ]; then
   printf '# dry run: nothing submitted; the spec is kept in %s\n' "$spec_file"
 else
-  say "$PROG: submitted $job: $tasks tasks, $instances at a time ($provisioning)"
+  say "$PROG: submitted $job: $tasks tasks$([ "$command" = derive ] && printf ' of market-tick derive'), $instances at a time ($provisioning)"
   say "  follow it: deploy/orchestration/monitor-tick-download.sh --job $job$([ "$engine" = k8s ] && printf ' --engine k8s')"
 fi

@@ -10,6 +10,10 @@
 #  3. SIGTERM mid-write: exit 130 within GKE's spot grace period, nothing partial left.
 #  4. The definition-driven fleet: `instruments` for the range, then N workers that plan from the
 #     stored definitions with filters, one killed with -9 and rerun: the same tree as one process.
+#  5. The derive job (orchestrate-tick-download.sh --command derive) over a store of raw data: the
+#     container command of its Batch and Kubernetes specs, run as 2 tasks with each engine's index
+#     variables, writes exactly what one `market-tick derive` writes; a retried task writes nothing;
+#     SIGTERM mid-derive: exit 130 within 10 s, nothing partial, and the retry writes the series.
 # The plans cover every fixture file (fixtures/tardis/csv); the other days of the ranges are
 # "not available" at the source, as they would be at Tardis for a symbol that did not trade.
 set -euo pipefail
@@ -274,5 +278,128 @@ for ((i = 0; i < N; i++)); do
     >"$work/rerun-options-$i.log" 2>&1 || rc=$?
   check "rerun of shard $i over a finished grouped item exits 0 (got $rc)" test "$rc" = 0
 done
+
+# ---- derive on the fleet: the rendered job's own container command, sharded 2 ways -------------
+# A bucket of raw data already stored (here: every fixture converted), and the derive job
+# orchestrate-tick-download.sh --command derive renders for it, on both engines: each task runs
+# the spec's entrypoint/command (the image's binary, here the local one) and arguments with the
+# index variables its engine sets (Batch: BATCH_TASK_INDEX/BATCH_TASK_COUNT; Kubernetes:
+# JOB_COMPLETION_INDEX, the count from the --shards the arguments end with). Together the tasks
+# write exactly the objects, byte for byte, of one `market-tick derive` over the same store.
+# (The derived files name their source by the store's path, so every run uses the same path.)
+dnames=book_snapshot_5_1s,book_snapshot_3_0ms,trade_bar_1m,trade_bar_100ticks
+capture "$BIN" convert "$ROOT"/fixtures/tardis/csv/*.csv.gz --output "$work/derive-raw"
+expect_rc 0 "convert of the fixtures into a store of raw data"
+orch=(env GCP_PROJECT_ID=fleet-test GCS_BUCKET=fleet-test IMAGE_REPO=registry.test/fleet
+  "$ROOT/deploy/orchestration/orchestrate-tick-download.sh" --command derive --start-date 2020-02-22 --end-date 2020-04-01
+  --derive "$dnames" --instances 2 --tasks 2 --job-name fleet-derive --dry-run)
+capture "${orch[@]}" --spec-file "$work/derive-batch.json"
+expect_rc 0 "the derive job's Batch spec renders"
+bspec="$work/derive-batch.json"
+expect_eq "$(jq -r '.taskGroups[0].taskSpec.runnables[0].container.entrypoint' "$bspec")" /usr/local/bin/market-tick \
+  "Batch: the derive task's entrypoint is the image's binary"
+mapfile -t bcmd < <(jq -r '.taskGroups[0].taskSpec.runnables[0].container.commands[]' "$bspec")
+expect_eq "${bcmd[0]}" derive "Batch: the task runs market-tick derive"
+btasks=$(jq -r '.taskGroups[0].taskCount' "$bspec")
+expect_eq "$btasks" 2 "Batch: two shard tasks"
+capture "${orch[@]}" --engine k8s --spec-file "$work/derive-k8s.yaml"
+expect_rc 0 "the derive job's Kubernetes spec renders"
+kspec="$work/derive-k8s.yaml"
+mapfile -t kcmd < <(sed -n -E 's/^          command: (\[.*\])$/\1/p' "$kspec" | jq -r '.[]')
+mapfile -t kargs < <(sed -n -E 's/^          args: (\[.*\])$/\1/p' "$kspec" | jq -r '.[]')
+expect_eq "${kcmd[*]}" "/usr/local/bin/market-tick derive" "Kubernetes: the derive pod's command is the image's binary and derive"
+kcompletions=$(sed -n -E 's/^  completions: ([0-9]+)$/\1/p' "$kspec")
+expect_eq "$kcompletions" 2 "Kubernetes: two completions"
+expect_eq "${kargs[*]: -2}" "--shards 2" "Kubernetes: the arguments end with --shards = completions"
+
+dstore="$work/derive/store"
+fresh_store() { rm -rf "$dstore"; mkdir -p "$work/derive"; cp -a "$work/derive-raw" "$dstore"; }
+# items FILE...: the items of derive's stdout lines (OUTCOME<TAB>ITEM<TAB>OBJECT), one a line.
+items() { cut -f2 "$@" | LC_ALL=C sort -u; }
+fresh_store
+capture "$BIN" derive --from 2020-02-22 --to 2020-04-01 --derive "$dnames" --output "$dstore"
+expect_rc 0 "derive, one process: the reference"
+printf '%s\n' "$OUT" >"$work/derive-single.out"
+mv "$dstore" "$work/derive-ref"
+expect_eq "$(items "$work/derive-single.out" | tr '\n' ' ')" \
+  "2020-02-22/trades/binance-futures/BINANCE-FUTURES:PERPETUAL:BTC-USDT 2020-03-01/trades/bitmex/BITMEX:PERPETUAL:BTC-USD 2020-04-01/incremental_book_L2/deribit/DERIBIT:PERPETUAL:BTC-USD " \
+  "the reference derives every stored raw object of the names' source types (trades, incremental_book_L2)"
+expect_eq "$(find "$work/derive-ref/derived_data" -name '*.parquet' | wc -l)" 6 "the reference wrote 2 series per item"
+# run_shards ENGINE: the tasks of ENGINE's rendered spec over a fresh copy of the raw store.
+run_shards() {
+  local engine=$1 i rc
+  fresh_store
+  for ((i = 0; i < 2; i++)); do
+    rc=0
+    if [ "$engine" = batch ]; then
+      BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$btasks OUTPUT_URI=$dstore "$BIN" "${bcmd[@]}" \
+        >"$work/derive-$engine-$i.out" 2>"$work/derive-$engine-$i.log" || rc=$?
+    else
+      JOB_COMPLETION_INDEX=$i OUTPUT_URI=$dstore "$BIN" "${kcmd[@]:1}" "${kargs[@]}" \
+        >"$work/derive-$engine-$i.out" 2>"$work/derive-$engine-$i.log" || rc=$?
+    fi
+    expect_eq "$rc" 0 "$engine derive task $i exits 0"
+    check "$engine derive task $i derived some items" test -s "$work/derive-$engine-$i.out"
+    check "$engine derive task $i logged its shard ($i/2)" grep -qF "shard $i/2" "$work/derive-$engine-$i.log"
+  done
+  same_tree "$work/derive-ref" "$dstore" "$engine: 2 derive tasks vs one derive"
+  local all
+  all=$(for ((i = 0; i < 2; i++)); do items "$work/derive-$engine-$i.out"; done)
+  expect_eq "$(LC_ALL=C sort <<<"$all" | uniq -d)" "" "$engine: no item in two derive tasks"
+  expect_eq "$(LC_ALL=C sort <<<"$all")" "$(items "$work/derive-single.out")" "$engine: the derive tasks together are the single run's items"
+}
+run_shards batch
+# The engine's retry of a finished task: every derived object exists, nothing is written, exit 0.
+capture env BATCH_TASK_INDEX=0 BATCH_TASK_COUNT="$btasks" OUTPUT_URI="$dstore" "$BIN" "${bcmd[@]}"
+expect_rc 0 "a retried derive task exits 0"
+check "a retried derive task writes nothing (every item skipped)" no_match '^done' "$OUT"
+same_tree "$work/derive-ref" "$dstore" "a retried derive task changes nothing"
+run_shards k8s
+# A bucket without the raw data: a configuration error (exit 2) that neither engine retries.
+capture env BATCH_TASK_INDEX=0 BATCH_TASK_COUNT="$btasks" OUTPUT_URI="$work/derive-empty" "$BIN" "${bcmd[@]}"
+expect_rc 2 "a derive task over a store without raw objects exits 2"
+expect_jq "$(cat "$bspec")" '.taskGroups[0].taskSpec.lifecyclePolicies[0].actionCondition.exitCodes | (index(2) == null) and (index(3) != null)' true \
+  "Batch retries a derive task's exit 3, not its exit 2"
+check "exit 2 fails the Kubernetes index" grep -qF "values: [1, 2]" "$kspec"
+
+# SIGTERM mid-derive (a reclaimed spot VM or node): the task exits 130, which Batch retries and
+# Kubernetes retries (DisruptionTarget), well inside GKE's 15 s, and leaves no partial object; the
+# retry writes the series. The input is a GENERATED book (tests/js/lib/derive_gen.mjs, 400,000 rows,
+# 1000 levels) so that the deep series take long enough to be stopped mid-write.
+mkdir -p "$work/gen"
+node --input-type=module -e "import { writeBookDay } from '$ROOT/tests/js/lib/derive_gen.mjs';
+  writeBookDay(process.argv[1], { rows: 400000, levels: 1000 });" "$work/gen/deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz"
+capture "$BIN" convert "$work/gen/deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz" --output "$work/derive-term"
+expect_rc 0 "convert of the generated book"
+capture env GCP_PROJECT_ID=fleet-test GCS_BUCKET=fleet-test IMAGE_REPO=registry.test/fleet \
+  "$ROOT/deploy/orchestration/orchestrate-tick-download.sh" --command derive --start-date 2020-04-02 --end-date 2020-04-02 \
+  --exchanges deribit --derive book_snapshot_1000_0ms,book_snapshot_500_0ms --instances 1 --tasks 1 --job-name deep \
+  --dry-run --spec-file "$work/derive-deep.json"
+mapfile -t tcmd < <(jq -r '.taskGroups[0].taskSpec.runnables[0].container.commands[]' "$work/derive-deep.json")
+BATCH_TASK_INDEX=0 BATCH_TASK_COUNT=1 OUTPUT_URI="$work/derive-term" "$BIN" "${tcmd[@]}" >"$work/derive-term.log" 2>&1 &
+term_pid=$!
+partial=""
+for _ in $(seq 300); do
+  partial=$(find "$work/derive-term/derived_data" -name '*.tmp-*' -size +0 2>/dev/null | head -n1) || true
+  [ -n "$partial" ] && break
+  sleep 0.05
+done
+check "the derive task was writing a series when SIGTERM came (a partial file existed)" test -n "$partial"
+t0=$(date +%s%N)
+kill -TERM "$term_pid"
+rc=0
+for _ in $(seq 200); do kill -0 "$term_pid" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$term_pid" 2>/dev/null; then kill -9 "$term_pid"; fi
+wait "$term_pid" || rc=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_eq "$rc" 130 "SIGTERM mid-derive: exit 130 (Batch and Kubernetes retry it)"
+check "SIGTERM mid-derive: stopped within 10 s (took $ms ms)" test "$ms" -lt 10000
+expect_eq "$(find "$work/derive-term/derived_data" -type f 2>/dev/null || true)" "" "SIGTERM mid-derive: no partial or half-written derived object"
+capture env BATCH_TASK_INDEX=0 BATCH_TASK_COUNT=1 OUTPUT_URI="$work/derive-term" "$BIN" "${tcmd[@]}"
+expect_rc 0 "the retried derive task"
+expect_eq "$(cd "$work/derive-term/derived_data" && find . -type f | LC_ALL=C sort | tr '\n' ' ')" \
+  "./by_date/day-2020-04-02/data_type-book_snapshot_1000_0ms/DERIBIT:PERPETUAL:BTC-USD.parquet ./by_date/day-2020-04-02/data_type-book_snapshot_500_0ms/DERIBIT:PERPETUAL:BTC-USD.parquet " \
+  "the retried derive task wrote both series, nothing else"
+rm -rf "$work/derive-term" "$work/gen"
 
 finish fleet_test

@@ -6,7 +6,8 @@
 #     the CI machines);
 #  3. scripts_test.sh: every deploy script's --help, --dry-run, job JSON and real path against
 #     the recording test doubles of gcloud/docker/kubectl;
-#  4. fleet_test.sh: N workers of the real binary against the Tardis test server, kill -9, rerun.
+#  4. fleet_test.sh: N workers of the real binary against the Tardis test server, kill -9, rerun;
+#     the derive job's rendered container command as 2 tasks per engine, SIGTERM mid-derive.
 # MARKET_TICK_BIN picks the binary (default build/market-tick). Needs shellcheck, jq and node.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

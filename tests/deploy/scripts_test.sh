@@ -11,6 +11,8 @@
 #    asked, running ones kept) against canned engine answers;
 #  - the definition-driven fleet (instruments job, wait, download job), the overlap refusal,
 #    network options, images pinned by digest, the idempotent project setup;
+#  - the derive job (--command derive) on both engines: the container's entrypoint/command and
+#    arguments, no key, the retry policy, its overlap rule and its monitor;
 #  - the Tardis key never appears in any output or recorded command line.
 set -euo pipefail
 # shellcheck source=tests/deploy/lib.sh
@@ -468,6 +470,159 @@ expect_out 'args: ["--from","2024-01-01","--to","2024-01-31","--exchanges","deri
 expect_out 'args: ["--from","2024-01-01","--to","2024-01-31","--exchanges","deribit","--instrument-types","option","--log-format","json","--shards","4"]' "k8s: the download Job plans from definitions"
 expect_out "+ kubectl get job kdefs-inst --namespace default -o json" "k8s: waits for the instruments Job"
 
+# ---- derive jobs: market-tick derive over raw data already stored (issue 17) ---------------------
+# --command derive: the same shard job, the container running `market-tick derive` (the image's
+# entrypoint is `market-tick download`, so the spec names the binary and the command), no key, no
+# instruments job, the retry policy of a download.
+img_entry=$(sed -n -E 's/^ENTRYPOINT \["([^"]+)", "([^"]+)"\]$/\1 \2/p' docker/tardis-download/Dockerfile)
+expect_eq "$img_entry" "/usr/local/bin/market-tick download" "the tardis-download image's entrypoint is the binary's download command"
+dvspec="$tmp/derive.json"
+dry_equals_real "orchestrate --command derive" deploy/orchestration/orchestrate-tick-download.sh --command derive \
+  --start-date 2024-01-01 --end-date 2024-12-31 --exchanges deribit,binance-futures --derive book_snapshot_10_1s,trade_bar_1m \
+  --instances 5 --tasks 40 --concurrency 3 --job-name derive-2024 --spec-file "$dvspec"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+check "derive: the dry run prints the job JSON" jq -e . <<<"$job_json" >/dev/null
+expect_out "# Cloud Batch job spec, market-tick derive ($dvspec):" "derive: the dry run names the derive job spec"
+expect_eq "$(jq -cS "del($img)" <<<"$job_json")" "$(jq -cS "del($img)" "$dvspec")" "derive: the printed JSON is the submitted file"
+expect_jq "$(cat "$dvspec")" "$img" "\"registry.test/test-project/market-tick/tardis-download@$DIGEST\"" "derive: the tardis-download image, by digest"
+ctr="$tg.taskSpec.runnables[0].container"
+expect_jq "$job_json" "$ctr.entrypoint" "\"${img_entry% *}\"" "derive: the entrypoint is the image's binary"
+expect_jq "$job_json" "$ctr.commands" \
+  '["derive","--from","2024-01-01","--to","2024-12-31","--exchanges","deribit,binance-futures","--derive","book_snapshot_10_1s,trade_bar_1m","--concurrency","3","--log-format","json"]' \
+  "derive: the container runs market-tick derive over the whole range, no --shard (BATCH_TASK_INDEX selects it)"
+expect_jq "$job_json" "[$tg.taskCount, $tg.parallelism, $tg.taskCountPerNode]" '[40,5,1]' "derive: --tasks shard tasks, --instances at a time"
+expect_jq "$job_json" "$tg.taskSpec.lifecyclePolicies" \
+  '[{"action":"RETRY_TASK","actionCondition":{"exitCodes":[3,130,50001,50002,50003,50004,50005,50006]}}]' \
+  "derive: exit 3, 130 and Batch's VM codes are retried, 1 and 2 are not (as a download)"
+expect_jq "$job_json" "[$tg.taskSpec.maxRetryCount, $tg.taskSpec.maxRunDuration]" '[10,"21600s"]' "derive: retries and run duration"
+expect_jq "$job_json" "$tg.taskSpec.environment" \
+  '{"variables":{"OUTPUT_URI":"gs://test-bucket","GCP_PROJECT_ID":"test-project","LOG_LEVEL":"info","GCS_BUCKET":"test-bucket"}}' \
+  "derive: the store and log level only: no Tardis key, no MAX_CONCURRENT_REQUESTS, no shard variables"
+expect_jq "$job_json" '[.labels, .allocationPolicy.labels]' \
+  '[{"app":"market-tick","job":"tick-derive","start-date":"20240101","end-date":"20241231"},{"app":"market-tick","job":"tick-derive"}]' "derive: labels"
+expect_jq "$job_json" '.allocationPolicy.instances[0].policy.provisioningModel' '"SPOT"' "derive: spot VMs"
+expect_eq "$(grep -oE '^gcloud batch jobs (list|submit) [^ ]*' "$DOUBLE_LOG" | tr '\n' ';')" \
+  "gcloud batch jobs list --project;gcloud batch jobs submit derive-2024;" "derive: overlap check, then the one derive job (no instruments job)"
+check "derive: no instruments job spec is written" test ! -e "$tmp/derive.instruments.json"
+check "derive: the overlap check lists download, instruments and derive jobs" grep -qF \
+  "labels.app=market-tick AND (labels.job=tick-download OR labels.job=instrument-generation OR labels.job=tick-derive) AND (status.state=QUEUED" "$DOUBLE_LOG"
+expect_out "# plan: each task lists the raw objects of incremental_book_L2,trades stored under gs://test-bucket/raw_tick_data/ for 2024-01-01..2024-12-31 (deribit,binance-futures)" \
+  "derive --dry-run: what the tasks read"
+# Derived names in --data-types (as market-tick derive takes them), no --exchanges (every exchange stored), filters.
+capture deploy/orchestration/orchestrate-tick-download.sh --command derive --start-date 2024-01-01 --end-date 2024-01-31 \
+  --data-types book_snapshot_5_0ms,incremental_book_L2 --instrument-types perpetual --instances 1 --tasks 2 --dry-run
+expect_rc 0 "derive with derived names in --data-types, without --exchanges"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" "$ctr.commands" \
+  '["derive","--from","2024-01-01","--to","2024-01-31","--instrument-types","perpetual","--data-types","book_snapshot_5_0ms,incremental_book_L2","--log-format","json"]' \
+  "derive: --data-types and the filters go to every task as given"
+expect_out "+ gcloud batch jobs submit tick-derive-20240101-20240131-" "derive: the default job name says derive"
+# The dry run sizes a --symbols plan with the real binary: one item per day, source type and instrument.
+if [ -x "$BIN" ]; then
+  MARKET_TICK_BIN=$BIN capture deploy/orchestration/orchestrate-tick-download.sh --command derive --start-date 2024-01-01 \
+    --end-date 2024-01-02 --exchanges binance-futures --symbols BTCUSDT,ETHUSDT --derive trade_bar_1m,trade_bar_100ticks,book_snapshot_5_1s \
+    --instances 2 --tasks 3 --job-name dsized --dry-run
+  expect_rc 0 "derive --dry-run with --symbols and a binary"
+  expect_out "# plan: 8 items (day x source data type x instrument, each one raw object read from gs://test-bucket/raw_tick_data/), 3 shard tasks" \
+    "derive --dry-run: the plan of the names' source types"
+  expect_out "# expected derived objects: 12 Parquet files under gs://test-bucket/derived_data/" "derive --dry-run: the derived objects counted"
+fi
+# Usage errors stop the submission (exit 2), not every task.
+dv=(deploy/orchestration/orchestrate-tick-download.sh --command derive --start-date 2024-01-01 --end-date 2024-01-31 --exchanges deribit --dry-run)
+for bad in "" "--derive book_snapshot_5" "--derive trade_bar_1m --data-types quotes" "--derive book_snapshot_5_1s --data-types trades" \
+  "--derive trade_bar_1m --skip-instruments" "--derive trade_bar_1m --instruments-image x/y:1"; do
+  read -r -a words <<<"$bad"
+  capture "${dv[@]}" "${words[@]}"
+  expect_rc 2 "derive $bad"
+done
+capture "${dv[@]}" --derive book_snapshot_5_1s --data-types trades
+expect_err "no derived name given is computed from trades" "derive: a source type without its name is named"
+capture "${dv[@]}"
+expect_err "--command derive needs the derived names to compute" "derive without names says what to give"
+capture deploy/orchestration/orchestrate-tick-download.sh --command derive --start-date 2024-01-01 --end-date 2024-01-31 \
+  --symbols BTCUSDT --derive trade_bar_1m --dry-run
+expect_rc 2 "derive: a bare symbol without --exchanges"
+expect_err "pin it (exchange:BTCUSDT) or give --exchanges" "derive: the bare symbol is named"
+capture "${orch[@]}" --command upload
+expect_rc 2 "--command takes download or derive"
+capture "${orch[@]}" --force
+expect_rc 2 "--force is for derive jobs"
+capture "${dv[@]}" --derive trade_bar_1m --force
+expect_rc 0 "derive --force"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" "$ctr.commands[-3:]" '["--force","--log-format","json"]' "derive --force: every task recomputes what exists"
+capture "${orch[@]}" --data-types trades,trade_bar_1m
+expect_rc 2 "download: a derived name in --data-types"
+expect_err "give it in --derive (computed in the same pass), or submit --command derive" "download: says where a derived name goes"
+
+# Kubernetes: command + args, JOB_COMPLETION_INDEX with --shards, no Secret.
+dvk="$tmp/derive.yaml"
+dry_equals_real "orchestrate --engine k8s --command derive" deploy/orchestration/orchestrate-tick-download.sh --engine k8s \
+  --command derive --start-date 2024-01-01 --end-date 2024-03-31 --exchanges deribit --symbols deribit:BTC-PERPETUAL \
+  --derive book_snapshot_25_100ms --instances 3 --tasks 12 --job-name derive-k8s --spec-file "$dvk"
+expect_out "kubectl apply -f $dvk" "k8s derive: apply"
+expect_out "# Kubernetes Indexed Job, market-tick derive ($dvk):" "k8s derive: the dry run names the derive Job"
+check "k8s derive: no template token is left" bash -c "! grep -q '__[A-Z_]*__' '$dvk'"
+check "k8s derive: no template marker is left" no_match '# (SPOT|KEY|COMMAND)$' "$(cat "$dvk")"
+expect_eq "$(sed -n -E 's/^          command: (\[.*\])$/\1/p' "$dvk")" "[\"${img_entry% *}\",\"derive\"]" \
+  "k8s derive: the container's command is the image's binary and derive"
+expect_jq "$(sed -n -E 's/^          args: (\[.*\])$/\1/p' "$dvk")" . \
+  '["--from","2024-01-01","--to","2024-03-31","--exchanges","deribit","--symbols","deribit:BTC-PERPETUAL","--derive","book_snapshot_25_100ms","--log-format","json","--shards","12"]' \
+  "k8s derive: args end with --shards = completions (JOB_COMPLETION_INDEX gives the index)"
+for want in "completionMode: Indexed" "completions: 12" "parallelism: 3" "backoffLimitPerIndex: 10" "job: tick-derive" \
+  "image: \"registry.test/test-project/market-tick/tardis-download@$DIGEST\"" "values: [1, 2]" "value: \"gs://test-bucket\"" \
+  "terminationGracePeriodSeconds: 15" "readOnlyRootFilesystem: true" "mountPath: /temp"; do
+  check "k8s derive manifest has: $want" grep -qF -- "$want" "$dvk"
+done
+expect_eq "$(grep -c 'job: tick-derive' "$dvk")" 2 "k8s derive: the Job and its pods are labelled tick-derive"
+check "k8s derive: Ignore on DisruptionTarget before FailIndex" \
+  test "$(grep -n 'action: Ignore' "$dvk" | cut -d: -f1)" -lt "$(grep -n 'action: FailIndex' "$dvk" | cut -d: -f1)"
+check "k8s derive: no Tardis key Secret is mounted, named or asked for" no_match 'tardis-key|tardis-api-key|TARDIS_API_KEY|secretName|/run/secrets' "$(cat "$dvk")"
+check "k8s derive: the volumes left are the temporary ones" \
+  test "$(sed -n '/^      volumes:/,$p' "$dvk" | grep -oE 'name: [a-z-]+' | tr '\n' ';')" = "name: temp;name: tmp;"
+check "k8s derive: the overlap check lists derive Jobs too" grep -qF \
+  "kubectl get jobs --namespace default -l 'app=market-tick,job in (tick-download,instrument-generation,tick-derive)' -o json" "$DOUBLE_LOG"
+# The download Job's manifest keeps the key and has no command (the image's entrypoint runs).
+check "k8s download: no command line" no_match '^ +command:' "$(cat "$k8s")"
+
+# The overlap guard: a derive job is refused over days of an unfinished download (its raw objects
+# are still arriving) or derive job; a download job is not refused by a derive job.
+cat >"$DOUBLE_DIR/gcloud.batch_jobs_list" <<'JSON'
+[{"name": "projects/test-project/locations/europe-west4/jobs/tick-dl", "status": {"state": "RUNNING"},
+  "labels": {"app": "market-tick", "job": "tick-download", "start-date": "20240101", "end-date": "20240331"}},
+ {"name": "projects/test-project/locations/europe-west4/jobs/tick-dv", "status": {"state": "QUEUED"},
+  "labels": {"app": "market-tick", "job": "tick-derive", "start-date": "20240501", "end-date": "20240630"}}]
+JSON
+ov=(deploy/orchestration/orchestrate-tick-download.sh --exchanges deribit --symbols deribit:BTC-PERPETUAL --job-name ov --instances 1 --tasks 1)
+reset_log
+capture "${ov[@]}" --command derive --derive trade_bar_1m --start-date 2024-03-01 --end-date 2024-03-31
+expect_rc 2 "derive over the days of a running download is refused"
+expect_err "tick-dl (RUNNING, 20240101..20240331)" "the refusal names the running download"
+expect_err "its tasks would miss raw objects still being downloaded" "the refusal says why for a derive job"
+check "nothing is submitted over a running download" bash -c "! grep -q 'jobs submit' '$DOUBLE_LOG'"
+capture "${ov[@]}" --command derive --derive trade_bar_1m --start-date 2024-06-01 --end-date 2024-06-30
+expect_rc 2 "derive over the days of a queued derive job is refused"
+expect_err "tick-dv (QUEUED, 20240501..20240630, a derive job)" "the refusal names the derive job"
+check "the refusal leaves out the download of other days" no_match tick-dl "$ERR"
+capture "${ov[@]}" --command derive --derive trade_bar_1m --start-date 2024-04-01 --end-date 2024-04-30
+expect_rc 0 "derive over other days goes ahead"
+capture "${ov[@]}" --start-date 2024-06-01 --end-date 2024-06-30
+expect_rc 0 "a download over the days of a derive job goes ahead (it downloads nothing the derive job does)"
+capture "${ov[@]}" --command derive --derive trade_bar_1m --start-date 2024-03-01 --end-date 2024-03-31 --allow-overlap
+expect_rc 0 "derive --allow-overlap submits anyway"
+rm "$DOUBLE_DIR/gcloud.batch_jobs_list"
+cat >"$DOUBLE_DIR/kubectl.get_jobs" <<'JSON'
+{"items": [{"metadata": {"name": "k-derive", "labels": {"app": "market-tick", "job": "tick-derive"}}, "status": {"active": 2},
+  "spec": {"template": {"spec": {"containers": [{"command": ["/usr/local/bin/market-tick", "derive"],
+    "args": ["--from", "2024-03-01", "--to", "2024-03-31", "--shards", "10"]}]}}}}]}
+JSON
+capture "${ov[@]}" --engine k8s --command derive --derive trade_bar_1m --start-date 2024-03-15 --end-date 2024-04-15
+expect_rc 2 "k8s: derive over the days of an active derive Job is refused"
+expect_err "k-derive (active, 2024-03-01..2024-03-31, a derive job)" "k8s: the refusal names the derive Job"
+capture "${ov[@]}" --engine k8s --start-date 2024-03-15 --end-date 2024-04-15
+expect_rc 0 "k8s: a download is not refused by a derive Job"
+rm "$DOUBLE_DIR/kubectl.get_jobs"
+
 # ---- missing variables, missing tools -----------------------------------------------------------
 o=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b --symbols S --job-name j --dry-run)
 for v in GCP_PROJECT_ID IMAGE_REPO GCS_BUCKET; do
@@ -621,6 +776,30 @@ expect_eq "$(cat "$DOUBLE_LOG")" "kubectl logs --namespace default -l batch.kube
   "monitor --logs on Kubernetes: the pods of index 3"
 capture deploy/orchestration/monitor-tick-download.sh --job tick-jan --task 3
 expect_rc 2 "--task without --logs"
+
+# ---- monitor of a derive job (issue 17) ----------------------------------------------------------
+jq '.labels.job = "tick-derive" | .name = "projects/test-project/locations/europe-west4/jobs/tick-der"' \
+  "$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-jan" >"$DOUBLE_DIR/gcloud.batch_jobs_describe_tick-der"
+mv "$DOUBLE_DIR/gcloud.storage_ls" "$tmp/storage_ls.raw"
+cat >"$DOUBLE_DIR/gcloud.storage_ls" <<'TXT'
+gs://test-bucket/derived_data/by_date/day-2024-01-02/data_type-trade_bar_1m/BINANCE:SPOT_PAIR:BTC-USDT.parquet
+gs://test-bucket/derived_data/by_date/day-2024-01-02/data_type-book_snapshot_10_1s/BINANCE:SPOT_PAIR:BTC-USDT.parquet
+gs://test-bucket/derived_data/by_date/day-2024-01-03/data_type-trade_bar_1m/BINANCE:SPOT_PAIR:BTC-USDT.parquet
+gs://test-bucket/derived_data/by_date/day-2024-02-01/data_type-trade_bar_1m/BINANCE:SPOT_PAIR:BTC-USDT.parquet
+TXT
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-der
+expect_rc 4 "monitor of a running derive job"
+expect_out "derived objects in 2024-01-01..2024-01-31: 3 Parquet files" "monitor: a derive job counts its derived objects of the range"
+check "monitor: a derive job lists derived_data/" grep -qF "gcloud storage ls 'gs://test-bucket/derived_data/by_date/**'" "$DOUBLE_LOG"
+jq '.metadata.labels = {"app": "market-tick", "job": "tick-derive"} | .metadata.name = "tick-k8s-der"' \
+  "$DOUBLE_DIR/kubectl.get_job_tick-k8s" >"$DOUBLE_DIR/kubectl.get_job_tick-k8s-der"
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-k8s-der --engine k8s
+expect_rc 0 "monitor k8s of a complete derive Job"
+expect_out "derived objects in 2024-01-01..2024-01-31: 3 Parquet files" "monitor k8s: a derive Job counts its derived objects"
+rm "$DOUBLE_DIR/gcloud.storage_ls"
+mv "$tmp/storage_ls.raw" "$DOUBLE_DIR/gcloud.storage_ls"
 
 # ---- cleanup ------------------------------------------------------------------------------------
 printf 'market-tick-dev-download\teurope-west4-a\ninst-dev\teurope-west4-c\n' >"$DOUBLE_DIR/gcloud.compute_instances_list"
