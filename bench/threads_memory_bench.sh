@@ -12,6 +12,7 @@
 #   grouped   convert of the 3,000-option trades day, under `ulimit -n 256`
 #   chain     convert of the options_chain day, under `ulimit -n 256`
 #   50k       convert of a trades day of 50,000 options with 20 rows each (1M rows), `ulimit -n 256`
+#   100k      the same with 100,000 options of 10 rows each
 #   8 files   convert of the one-symbol day (gzip) under eight days' names at once (side by side)
 #   dl c2/c8  download of those eight items from the Tardis-compatible test server
 #             (tests/support/tardis_server.mjs), 2 and 8 in flight
@@ -39,6 +40,9 @@ gen options_chain 1000000 "$DATA/deribit_options_chain_${DAY}_OPTIONS.csv"
 MANY="$DATA/many/deribit_trades_${DAY}_OPTIONS.csv"   # 50,000 instruments (a name of its own directory)
 mkdir -p "$DATA/many"
 [[ -s "$MANY" ]] || "$GEN" options_trades 1000000 "$MANY" 7 50000
+MORE="$DATA/many100k/deribit_trades_${DAY}_OPTIONS.csv"   # 100,000 instruments
+mkdir -p "$DATA/many100k"
+[[ -s "$MORE" ]] || "$GEN" options_trades 1000000 "$MORE" 7 100000
 GZ="$DATA/deribit_trades_${DAY}_${ONE}.csv.gz"   # the test server serves gzip files, as Tardis does
 if [[ ! -s "$GZ" ]]; then
   if command -v igzip >/dev/null; then igzip -1 -c "${GZ%.gz}" >"$GZ.tmp"; else gzip -1 -c "${GZ%.gz}" >"$GZ.tmp"; fi
@@ -77,7 +81,7 @@ cell() {
   v=$(rss "$@")
   row+=("$v")
 }
-printf '%-8s' threads; printf ' %9s' one grouped chain 50k "8 files" "dl c2" "dl c8"; echo
+printf '%-8s' threads; printf ' %9s' one grouped chain 50k 100k "8 files" "dl c2" "dl c8"; echo
 worst=0
 for t in "${THREADS[@]}"; do
   row=()
@@ -85,6 +89,7 @@ for t in "${THREADS[@]}"; do
   cell 1 "$BIN" convert "$DATA/deribit_trades_${DAY}_OPTIONS.csv" --threads "$t"
   cell 1 "$BIN" convert "$DATA/deribit_options_chain_${DAY}_OPTIONS.csv" --threads "$t"
   cell 50000 "$BIN" convert "$MANY" --threads "$t"
+  cell 99000 "$BIN" convert "$MORE" --threads "$t"   # the generator draws 99,843 distinct options
   cell 8 "$BIN" convert "$OUT"/eight/*.csv.gz --threads "$t"
   cell 8 "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
     --concurrency 2 --threads "$t"
