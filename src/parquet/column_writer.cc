@@ -533,6 +533,11 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 
 }  // namespace
 
+size_t ThreadEncodeScratchBytes() {
+  const EncodeScratch& s = ThreadScratch();
+  return s.ddict.CapacityBytes() + s.body.capacity() + s.ones.capacity();
+}
+
 // A thread's scratch grows to its biggest chunk's size (several times the
 // chunk's values), so every pool thread of a many-core machine keeping its
 // own made memory grow with --threads: the first threads to encode keep it,
@@ -540,11 +545,6 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 // A thread holds its place from its first chunk until it exits (pool
 // threads for the run; a grouped file's assembly threads and the derive
 // thread for one file), so later threads take the places of those gone.
-size_t ThreadEncodeScratchBytes() {
-  const EncodeScratch& s = ThreadScratch();
-  return s.ddict.CapacityBytes() + s.body.capacity() + s.ones.capacity();
-}
-
 bool KeepsEncodeScratch() {
   static std::atomic<int> keepers{0};
   struct Place {

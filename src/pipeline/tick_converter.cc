@@ -115,6 +115,15 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // The cancel flag is polled between objects: an interrupted file stops
     // within one object per thread, and Abort() removes what was written.
     const bool batch = target_.store && target_.store->BatchesCommits();
+    // The string modes spilled objects are assembled in: the parse's, but a
+    // routed output (not a chain) holds one exchange and one symbol, a
+    // dictionary of one entry, even where a batch of many instruments found
+    // its symbols too many for a dictionary (plain): the batch size, smaller
+    // for a grouped file than its row groups, must not shape the objects.
+    assembly_hint_ = plain_hint_;
+    if (schema_ && !schema_->row_keys && assembly_hint_.size() > kSymbolCol) {
+      assembly_hint_[kExchangeCol] = assembly_hint_[kSymbolCol] = false;
+    }
     std::vector<Output*> spilled;
     for (auto& [key, out] : outputs_) {
       if (!status_.ok()) break;
@@ -946,7 +955,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         add_key.apply = [key = out->info.instrument_key](RowGroupData* rg) { tardis::InsertFileKeyColumn(rg, key); };
         add_key.undo = [](RowGroupData* rg) { rg->columns.erase(rg->columns.begin() + tardis::kInstrumentKeyColumn); };
       }
-      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, plain_hint_, column_pool,
+      MT_RETURN_IF_ERROR(spill_->WriteFile(out->spill_file, out->object.get(), kv, assembly_hint_, column_pool,
                                            schema_->row_keys ? nullptr : &add_key, scratch));
       if (seal) MT_RETURN_IF_ERROR(out->object->Seal());
     } else {
@@ -983,6 +992,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   size_t local_ts_col_ = kLocalTsCol;  // in batches as written (after instrument_key)
   std::vector<bool> plain_hint_;  // string columns the parser found plain (trade ids)
   std::shared_ptr<const std::vector<bool>> hint_now_;  // HintNow()'s copy of plain_hint_
+  std::vector<bool> assembly_hint_;  // plain_hint_ for spilled objects, set by Finish
   // Ordered by object name so outputs are finished (and listed) deterministically.
   std::map<std::string_view, std::unique_ptr<Output>> outputs_;
   std::unordered_map<std::string, Route> routes_;

@@ -168,6 +168,52 @@ TEST(TickConverterTest, RowsSplitStraightIntoPiecesGiveTheObjectsOfPendingRows) 
   PinCreatedAt(std::nullopt);
 }
 
+// The parse batch of a grouped file split per instrument does not shape its
+// objects (the converter parses such files in smaller batches than the row
+// groups they get): here one batch of all rows holds more than a
+// dictionary's worth (1 MiB) of distinct symbols, so its symbol column goes
+// plain, while batches of 2,000 rows stay dictionaries. Every object still
+// holds one exchange and one symbol, and is the same bytes either way
+// (generated rows: 6,500 options with 150-digit strikes, two trades each).
+TEST(TickConverterTest, AGroupedFilesObjectsDoNotDependOnItsParseBatches) {
+  PinCreatedAt(1700000000);
+  constexpr int kOptions = 6500;
+  std::string csv = kTradesHeader;
+  for (int i = 0; i < 2 * kOptions; i++) {
+    std::string strike = std::to_string(100000 + i % kOptions);
+    strike.insert(0, 150 - strike.size(), '1');
+    csv += Trade("deribit", "BTC-29MAR24-" + strike + "-C", i);
+  }
+  std::map<std::string, std::string> bytes[2];
+  for (int small = 0; small < 2; small++) {
+    Scratch scratch;
+    ConvertTarget target;
+    target.store = scratch.store();
+    ConvertSettings settings;
+    settings.tool_version = "test";
+    settings.parser.batch_rows = small ? 2000 : 2 * kOptions;
+    TickConverter conv(HintsFor("deribit", "trades", "OPTIONS"), target, settings);
+    ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+    auto outs = conv.Finish();
+    ASSERT_TRUE(outs.ok()) << outs.status().message();
+    ASSERT_EQ(outs->size(), static_cast<size_t>(kOptions));
+    for (const OutputFile& o : *outs) {
+      ASSERT_EQ(o.rows, 2u) << o.name;
+      std::ifstream in(o.name, std::ios::binary);
+      bytes[small][fs::path(o.name).filename().string()] =
+          std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+  }
+  ASSERT_EQ(bytes[0].size(), bytes[1].size());
+  int differ = 0;
+  for (const auto& [name, data] : bytes[0]) {
+    ASSERT_TRUE(bytes[1].count(name)) << name;
+    if (data != bytes[1][name]) differ++;
+  }
+  EXPECT_EQ(differ, 0) << "of " << kOptions << " objects";
+  PinCreatedAt(std::nullopt);
+}
+
 TEST(TickConverterTest, NonSeedOptionVenueSplitsWithInstrumentDefinitions) {
   Scratch s;
   TableResolver defs;

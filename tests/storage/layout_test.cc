@@ -6,12 +6,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cctype>
+#include <filesystem>
 #include <set>
 #include <string>
 
 #include "pipeline/item_record.h"
 #include "storage/layout_record.h"
+#include "storage/object_store.h"
 #include "support/memory_store_double.h"
 
 namespace mt::storage {
@@ -162,6 +166,43 @@ TEST(ItemRecord, TextIsTheIndentedDumpAndHostileStringsStayJson) {
   ASSERT_EQ(back->objects.size(), 3u);
   EXPECT_EQ(back->objects[2].rows, 12u);
   EXPECT_EQ(back->objects[2].bytes, 2000u);
+}
+
+// A record of many objects (a big grouped item) goes to its object in
+// pieces of about 1 MiB: the object is the whole text, in order, and reads
+// back entry for entry (local store, create-only as the downloader writes).
+TEST(ItemRecord, ARecordOfManyPiecesIsWrittenWhole) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("mt-record-pieces-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto store = NewLocalStore(root.string());
+  pipeline::ItemRecord r;
+  r.item = "2023-11-01/trades/deribit/OPTIONS";
+  r.outcome = "done";
+  r.tool_version = "1.2";
+  for (int i = 0; i < 12000; i++) {
+    const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
+    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
+                         static_cast<uint64_t>(i + 1), static_cast<uint64_t>(1000 + i), "a", "b"});
+    r.rows += i + 1;
+  }
+  const std::string text = pipeline::EncodeItemRecord(r);
+  ASSERT_GT(text.size(), 3u << 20);  // several pieces
+  const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(store.get(), item, r, false).ok());
+  const std::string name = pipeline::ItemRecordObjectName(store->layout(), item);
+  auto stored = store->Read(name);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_TRUE(*stored == text) << stored->size() << " bytes stored, " << text.size() << " encoded";
+  auto back = pipeline::ReadItemRecord(store.get(), name);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->objects.size(), r.objects.size());
+  EXPECT_EQ(back->rows, r.rows);
+  for (size_t i = 0; i < r.objects.size(); i += 997) {
+    EXPECT_EQ(back->objects[i].name, r.objects[i].name);
+    EXPECT_EQ(back->objects[i].bytes, r.objects[i].bytes);
+  }
+  fs::remove_all(root);
 }
 
 TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
