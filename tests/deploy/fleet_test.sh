@@ -94,6 +94,19 @@ shard_of() {
   done
 }
 
+# Sends SIGTERM to process $1 and waits for it to end (SIGKILL after 10 s): its exit code in term_rc,
+# the milliseconds it took in term_ms.
+term_and_wait() {
+  local pid=$1 t0
+  t0=$(date +%s%N)
+  kill -TERM "$pid"
+  term_rc=0
+  for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
+  wait "$pid" || term_rc=$?
+  term_ms=$((($(date +%s%N) - t0) / 1000000))
+}
+
 # kill_mid_write NAME VICTIM TARGET ARGS...: N workers download ARGS into $work/NAME (summaries
 # $work/NAME-I.json) under a trickle; worker VICTIM is killed with -9 once a partial TARGET.tmp-*
 # exists (up to 15 s). Sets pids (the workers) and partial (the file seen, or "").
@@ -216,16 +229,10 @@ for _ in $(seq 300); do
   sleep 0.05
 done
 check "the worker was writing when SIGTERM came (a partial file existed)" test -n "$partial"
-t0=$(date +%s%N)
-kill -TERM "$term_pid"
-rc=0
-for _ in $(seq 200); do kill -0 "$term_pid" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$term_pid" 2>/dev/null; then kill -9 "$term_pid"; fi
-wait "$term_pid" || rc=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
+term_and_wait "$term_pid"
 faults '{}'
-expect_eq "$rc" 130 "SIGTERM mid-write: exit 130 (Batch and Kubernetes retry it)"
-check "SIGTERM mid-write: stopped within 10 s (took $ms ms)" test "$ms" -lt 10000
+expect_eq "$term_rc" 130 "SIGTERM mid-write: exit 130 (Batch and Kubernetes retry it)"
+check "SIGTERM mid-write: stopped within 10 s (took $term_ms ms)" test "$term_ms" -lt 10000
 expect_eq "$(find "$work/term" -name '*.tmp-*')" "" "SIGTERM mid-write: no partial file left"
 
 # ---- the definition-driven fleet: instruments, then N workers planning from the stored definitions --
@@ -385,15 +392,9 @@ for _ in $(seq 300); do
   sleep 0.05
 done
 check "the derive task was writing a series when SIGTERM came (a partial file existed)" test -n "$partial"
-t0=$(date +%s%N)
-kill -TERM "$term_pid"
-rc=0
-for _ in $(seq 200); do kill -0 "$term_pid" 2>/dev/null || break; sleep 0.05; done
-if kill -0 "$term_pid" 2>/dev/null; then kill -9 "$term_pid"; fi
-wait "$term_pid" || rc=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
-expect_eq "$rc" 130 "SIGTERM mid-derive: exit 130 (Batch and Kubernetes retry it)"
-check "SIGTERM mid-derive: stopped within 10 s (took $ms ms)" test "$ms" -lt 10000
+term_and_wait "$term_pid"
+expect_eq "$term_rc" 130 "SIGTERM mid-derive: exit 130 (Batch and Kubernetes retry it)"
+check "SIGTERM mid-derive: stopped within 10 s (took $term_ms ms)" test "$term_ms" -lt 10000
 expect_eq "$(find "$work/derive-term/derived_data" -type f 2>/dev/null || true)" "" "SIGTERM mid-derive: no partial or half-written derived object"
 capture env BATCH_TASK_INDEX=0 BATCH_TASK_COUNT=1 OUTPUT_URI="$work/derive-term" "$BIN" "${tcmd[@]}"
 expect_rc 0 "the retried derive task"
