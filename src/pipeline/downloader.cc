@@ -287,11 +287,7 @@ void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const I
     // Only over the record just read: a third writer's record is kept.
     auto w = store->CreateIfGeneration(name, read->generation);
     st = w.status();
-    if (w.ok()) {
-      st = (*w)->Append(EncodeItemRecord(fixed));
-      st = st.ok() ? (*w)->Commit() : st;
-      if (!st.ok()) (*w)->Abort();
-    }
+    if (w.ok()) st = CommitItemRecord(w->get(), fixed);
     if (st.code() == Status::Code::kAlreadyExists) st = Status::OK();
   }
   if (!st.ok()) {

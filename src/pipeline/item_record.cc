@@ -166,12 +166,14 @@ ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {
   const std::string name = ItemRecordObjectName(store->layout(), item);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, overwrite));
-  Status st = WriteRecordText(record, [&obj](std::string_view piece) { return obj->Append(piece); });
-  if (!st.ok()) {
-    obj->Abort();
-    return st;
-  }
-  return obj->Commit();
+  return CommitItemRecord(obj.get(), record);
+}
+
+Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record) {
+  Status st = WriteRecordText(record, [obj](std::string_view piece) { return obj->Append(piece); });
+  if (st.ok()) st = obj->Commit();
+  if (!st.ok()) obj->Abort();
+  return st;
 }
 
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name) {

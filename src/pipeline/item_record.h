@@ -61,6 +61,9 @@ ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, 
 // Writes the record of `item`. overwrite=false is create-only (an existing
 // record is kept: kAlreadyExists).
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite);
+// Writes `record` into `obj` (created by the caller, with the precondition it
+// needs) and commits it; aborts it on failure.
+Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record);
 // kNotFound when the item has no record.
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name);
 
