@@ -115,10 +115,14 @@ std::string SuggestExchange(std::string_view id, const std::vector<std::string>&
   return best;
 }
 
-Status CheckExchanges(const std::vector<std::string>& exchanges, const std::vector<std::string>& also_known) {
+bool IsKnownExchange(std::string_view id) {
   const auto& ids = KnownExchanges();
+  return std::binary_search(ids.begin(), ids.end(), id);
+}
+
+Status CheckExchanges(const std::vector<std::string>& exchanges, const std::vector<std::string>& also_known) {
   for (const auto& e : exchanges) {
-    if (std::binary_search(ids.begin(), ids.end(), e)) continue;
+    if (IsKnownExchange(e)) continue;
     if (std::find(also_known.begin(), also_known.end(), e) != also_known.end()) continue;
     const std::string best = SuggestExchange(e, also_known);
     return Status::Usage("unknown exchange '" + e + "'" + (best.empty() ? "" : " (did you mean " + best + "?)") +

@@ -126,6 +126,8 @@ std::vector<WorkItem> FilterInstruments(const std::vector<WorkItem>& items, cons
 // Tardis exchange ids this build knows (the datasets API's /v1/exchanges
 // list, delisted venues included): the ids of tardis::Venues(), sorted.
 const std::vector<std::string>& KnownExchanges();
+// Whether `id` is one of KnownExchanges().
+bool IsKnownExchange(std::string_view id);
 // OK when every id of `exchanges` is a Tardis exchange id this build knows
 // or one of `also_known` (exchanges of stored definitions); else a usage
 // error "unknown exchange 'binance-futurs' (did you mean binance-futures?)".

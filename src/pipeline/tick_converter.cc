@@ -473,7 +473,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       // get a null instrument_key.) An exchange id Tardis does not use (a
       // file of the user's own, "Deribit") is said first: neither a symbol
       // rule nor stored definitions can ever key it.
-      if (!std::binary_search(KnownExchanges().begin(), KnownExchanges().end(), exchange)) {
+      if (!IsKnownExchange(exchange)) {
         const std::string best = SuggestExchange(exchange);
         return Status::InvalidInput(
             where + "exchange '" + EscapeOutsideText(exchange, 80) + "' (of symbol '" + EscapeOutsideText(symbol, 80) +
