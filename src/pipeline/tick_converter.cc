@@ -45,9 +45,10 @@ constexpr size_t kDirectSplitRowsPerOutput = 32;
 constexpr size_t kMaxPendingOutputs = 4096;
 // Rows per parsed batch of a grouped file split per instrument. Its outputs
 // are joined from spilled pieces into row groups of their own, so the batch
-// size does not shape them (bytes are the same); a batch's values, routes and
-// split buffers are what the file holds beyond its outputs' state, and for a
-// day of tens of thousands of instruments that state is most of the budget.
+// size shapes only where an instrument bigger than one row group is cut
+// (DEVELOPERS.md); a batch's values, routes and split buffers are what the
+// file holds beyond its outputs' state, and for a day of tens of thousands of
+// instruments that state is most of the budget.
 constexpr size_t kGroupedParseRows = 256 * 1024;
 // Parsed blocks such a file keeps ahead of its split: the split runs on one
 // thread at a time and is slower than the parse, so blocks parsed further
@@ -62,7 +63,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Impl(SourceHints hints, ConvertTarget target, ConvertSettings settings)
       : hints_(std::move(hints)), target_(std::move(target)), settings_(std::move(settings)) {
     tardis::ParserOptions parse = settings_.parser;
-    if (SplitsPerInstrument()) {
+    // Known before the header only when the file or item names the data
+    // type; into a store (one output file's row groups follow the batches).
+    if (target_.store && target_.single_file.empty() && SplitsPerInstrument(hints_.data_type)) {
       parse.batch_rows = std::min(parse.batch_rows, kGroupedParseRows);
       parse.max_unjoined_blocks = kGroupedUnjoinedBlocks;
     }
@@ -398,18 +401,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return raw;
   }
 
-  // A grouped file split per instrument (not options_chain, whose outputs are
-  // a few big chains).
-  bool SpillEveryOutput() const {
-    return schema_ && !schema_->row_keys && target_.fixed_object.empty() &&
+  // A grouped file of data type `schema` split per instrument (not
+  // options_chain, whose outputs are a few big chains).
+  bool SplitsPerInstrument(const tardis::DataTypeSchema* schema) const {
+    return schema && !schema->row_keys && target_.fixed_object.empty() &&
            tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
   }
-  // SpillEveryOutput() as known before the header is read: the data type
-  // named by the file or item, into a store.
-  bool SplitsPerInstrument() const {
-    return hints_.data_type && !hints_.data_type->row_keys && target_.store && target_.single_file.empty() &&
-           target_.fixed_object.empty() && tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
-  }
+  bool SpillEveryOutput() const { return SplitsPerInstrument(schema_); }
 
   Status OpenSpill() {
     auto spill = std::make_unique<parquet::SpillWriter>(pq_schema_, settings_.writer, settings_.parser.batch_rows,
