@@ -400,24 +400,17 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   Mode mode[64];
   std::vector<Mode> more;
   Mode* modes = cols <= 64 ? mode : (more.resize(cols), more.data());
-  // Per column and slot: values (rows with one) and plain text bytes.
-  slot_values_.assign(cols * m, 0);
-  slot_text_.assign(cols * m, 0);
-  piece_start_.assign(m, 0);  // first the piece sizes
-  piece_values_.assign(m, 0);
+  // Per column and slot: values (rows with one) and plain text bytes, kept
+  // only for the columns that need them (nullable ones; plain strings): a
+  // column without nulls has a value per row (slot_rows_). A batch of many
+  // instruments has as many slots, so a row per column would cost
+  // columns x slots words.
+  size_t with_defs = 0, plain_text = 0;
   for (size_t c = 0; c < cols; c++) {
     const ColumnData& d = batch->columns[c];
     const bool has_def = !d.defined.empty();
-    uint64_t* values = &slot_values_[c * m];
-    uint64_t* text = &slot_text_[c * m];
-    if (has_def) {
-      for (size_t r = r0; r < r1; r++) values[sl[r]] += d.defined[r];
-    } else {
-      std::copy(slot_rows_.begin(), slot_rows_.end(), values);
-    }
-    Mode md = Mode::kValues;
-    uint64_t dict_bytes = 0, dict_text = 0;
     const StringColumn& str = d.str;
+    Mode md = Mode::kValues;
     if (schema_[c].kind == ColumnKind::kString) {
       if (c < constant.size() && constant[c] && !has_def) {
         md = Mode::kFileConstant;
@@ -425,20 +418,48 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
         md = Mode::kSourceConstant;
       } else if (str.dict_mode() && str.dict().size() <= 0x100) {
         md = Mode::kDict;
-        for (const std::string& e : str.dict()) {
-          dict_bytes += 4 + e.size();
-          dict_text += e.size();
-        }
       } else {
         md = Mode::kPlain;
-        size_t v = value_at_[c];
-        for (size_t r = r0; r < r1; r++) {
-          if (has_def && !d.defined[r]) continue;
-          text[sl[r]] += str.Get(v++).size();
-        }
       }
     }
     modes[c] = md;
+    if (has_def) with_defs++;
+    if (md == Mode::kPlain) plain_text++;
+  }
+  slot_values_.assign(with_defs * m, 0);
+  slot_text_.assign(plain_text * m, 0);
+  column_values_.assign(cols, nullptr);
+  column_text_.assign(cols, nullptr);
+  piece_start_.assign(m, 0);  // first the piece sizes
+  piece_values_.assign(m, 0);
+  for (size_t c = 0, dv = 0, dt = 0; c < cols; c++) {
+    const ColumnData& d = batch->columns[c];
+    const bool has_def = !d.defined.empty();
+    if (has_def) {
+      uint64_t* values = &slot_values_[dv++ * m];
+      for (size_t r = r0; r < r1; r++) values[sl[r]] += d.defined[r];
+      column_values_[c] = values;
+    } else {
+      column_values_[c] = slot_rows_.data();
+    }
+    const uint64_t* values = column_values_[c];
+    const Mode md = modes[c];
+    uint64_t* text = md == Mode::kPlain ? &slot_text_[dt++ * m] : nullptr;
+    column_text_[c] = text;
+    uint64_t dict_bytes = 0, dict_text = 0;
+    const StringColumn& str = d.str;
+    if (md == Mode::kDict) {
+      for (const std::string& e : str.dict()) {
+        dict_bytes += 4 + e.size();
+        dict_text += e.size();
+      }
+    } else if (md == Mode::kPlain) {
+      size_t v = value_at_[c];
+      for (size_t r = r0; r < r1; r++) {
+        if (has_def && !d.defined[r]) continue;
+        text[sl[r]] += str.Get(v++).size();
+      }
+    }
     for (size_t k = 0; k < m; k++) {
       const uint64_t rows = slot_rows_[k], nv = values[k];
       if (rows == 0) continue;  // no piece
@@ -494,8 +515,8 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   for (size_t c = 0; c < cols; c++) {
     ColumnData& d = batch->columns[c];
     const bool has_def = !d.defined.empty();
-    const uint64_t* values = &slot_values_[c * m];
-    const uint64_t* text = &slot_text_[c * m];
+    const uint64_t* values = column_values_[c];
+    const uint64_t* text = column_text_[c];
     const Mode md = modes[c];
     const StringColumn& str = d.str;
     uint64_t values_in_range = 0;
@@ -638,7 +659,15 @@ void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_
 
 Status SpillWriter::Flush() {
   if (!status_.ok()) return status_;
+  // AppendSplit's scratch goes: sized by the instruments of a batch (tens
+  // of MB for a file of 100,000), it is not needed while files are written.
   split_buf_ = columnar::PodVector<char>();
+  for (auto* v : {&slot_rows_, &slot_values_, &slot_text_, &slot_at_, &slot_first_, &piece_start_, &piece_values_,
+                  &piece_bytes_}) {
+    std::vector<uint64_t>().swap(*v);
+  }
+  for (auto* v : {&cursor_, &cursor2_, &cursor3_}) std::vector<char*>().swap(*v);
+  std::vector<uint32_t>().swap(slot_end_);
   return status_ = FlushBuffer();
 }
 

@@ -65,7 +65,7 @@ class SpillWriter {
                      const std::vector<uint32_t>& files, const std::vector<bool>& constant,
                      size_t max_buffer_bytes = 16u << 20);
   // Writes what is buffered, so WriteFile() can read every piece, and frees
-  // AppendSplit's buffer.
+  // AppendSplit's buffer and scratch. Once: no Append after it.
   Status Flush();
   // Writes file `file` to `sink`: its rows joined into row groups, encoded
   // on `pool` (the calling thread helping) or, without one, on the calling
@@ -148,6 +148,8 @@ class SpillWriter {
   // built, and per file of the batch (slot) its rows, counts and cursors.
   columnar::PodVector<char> split_buf_;
   std::vector<uint64_t> slot_rows_, slot_values_, slot_text_, slot_at_, slot_first_, piece_start_, piece_values_;
+  std::vector<const uint64_t*> column_values_;  // per column: its row of slot_values_, or slot_rows_
+  std::vector<uint64_t*> column_text_;          // per column: its row of slot_text_ (plain strings), else null
   std::vector<char*> cursor_, cursor2_, cursor3_;
   std::vector<uint32_t> slot_end_;
   std::vector<uint64_t> piece_bytes_;

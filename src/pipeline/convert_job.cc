@@ -234,9 +234,8 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   if (target.store && target.overwrite && hints.day && hints.data_type && !hints.exchange.empty() &&
       tardis::IsGroupedSymbol(hints.symbol)) {
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
-    const ItemRecord rec = GroupedItemRecord(target.store, item, r.outputs, r.rows, path, cs.tool_version,
-                                             FormatIsoSeconds(CreatedAtMicros()));
-    Status st = WriteItemRecord(target.store, item, rec, true);
+    Status st = WriteGroupedItemRecord(target.store, item, r.outputs, r.rows, path, cs.tool_version,
+                                       FormatIsoSeconds(CreatedAtMicros()), true);
     if (!st.ok()) {
       return st.WithContext(path + ": its objects are written, but not its completion record (run convert again)");
     }

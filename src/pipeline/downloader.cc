@@ -675,11 +675,15 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         }
         if (grouped) {
           // Written last: the record says every object above is committed.
-          const ItemRecord rec =
-              GroupedItemRecord(opts_.store, item, *outs, res.rows, url, settings.tool_version, RecordTime());
-          Status st = WriteItemRecord(opts_.store, item, rec, replace_record);
+          // The record's entries are built only to settle a race.
+          const std::string created_at = RecordTime();
+          Status st = WriteGroupedItemRecord(opts_.store, item, *outs, res.rows, url, settings.tool_version,
+                                             created_at, replace_record);
           if (st.code() == Status::Code::kAlreadyExists && !replace_record) {
-            SettleRecordRace(opts_.store, item, rec, &res);
+            SettleRecordRace(opts_.store, item,
+                             GroupedItemRecord(opts_.store, item, *outs, res.rows, url, settings.tool_version,
+                                               created_at),
+                             &res);
           } else if (!st.ok()) {
             // The objects are there but the item is not known complete: a
             // rerun does it again.

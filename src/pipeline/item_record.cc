@@ -17,15 +17,25 @@ std::string ItemRecordObjectName(const storage::Layout& layout, const WorkItem& 
 
 namespace {
 
-// Writes the record's text to `sink` in pieces of about kPieceBytes: a
-// grouped item lists one entry per instrument (tens of thousands on a big
+// One listed object as the text writer reads it: views, so a grouped item's
+// entries can come straight from its outputs.
+struct ObjectView {
+  std::string_view name, instrument_key;
+  uint64_t rows = 0, bytes = 0;
+  std::string_view first_timestamp, last_timestamp;
+};
+
+// Writes the text of record `r` to `sink` in pieces of about kPieceBytes,
+// its objects the `count` views `object_at(i)` gives (r.objects is not read):
+// a grouped item lists one entry per instrument (tens of thousands on a big
 // options day), written at the end of the file's conversion while its own
-// memory is still held, so the text is never built whole (nor as a JSON tree,
-// which costs several times the text). The layout is that of a one-space
-// indented dump; strings go through log::JsonEscape (invalid UTF-8 from a
-// hostile symbol becomes U+FFFD, never a throw).
-template <typename Sink>
-Status WriteRecordText(const ItemRecord& r, Sink&& sink) {
+// memory is still held, so neither the text is built whole nor (for a
+// grouped item) an entry per object before it (nor a JSON tree, which costs
+// several times the text). The layout is that of a one-space indented dump;
+// strings go through log::JsonEscape (invalid UTF-8 from a hostile symbol
+// becomes U+FFFD, never a throw).
+template <typename ObjectAt, typename Sink>
+Status WriteRecordText(const ItemRecord& r, size_t count, ObjectAt&& object_at, Sink&& sink) {
   constexpr size_t kPieceBytes = 1u << 20;
   std::string out;
   auto str = [&out](std::string_view indent, std::string_view key, std::string_view value, bool last = false) {
@@ -43,12 +53,12 @@ Status WriteRecordText(const ItemRecord& r, Sink&& sink) {
   str(" ", "last_timestamp", r.last_timestamp);
   str(" ", "source", r.source);
   str(" ", "reason", r.reason);
-  if (r.objects.empty()) {
+  if (count == 0) {
     out += " \"objects\": [],\n";
   } else {
     out += " \"objects\": [\n";
-    for (size_t i = 0; i < r.objects.size(); i++) {
-      const RecordedObject& o = r.objects[i];
+    for (size_t i = 0; i < count; i++) {
+      const ObjectView o = object_at(i);
       out += "  {\n";
       str("   ", "name", o.name);
       str("   ", "instrument_key", o.instrument_key);
@@ -56,7 +66,7 @@ Status WriteRecordText(const ItemRecord& r, Sink&& sink) {
       num("   ", "bytes", o.bytes);
       str("   ", "first_timestamp", o.first_timestamp);
       str("   ", "last_timestamp", o.last_timestamp, true);
-      out += i + 1 < r.objects.size() ? "  },\n" : "  }\n";
+      out += i + 1 < count ? "  },\n" : "  }\n";
       if (out.size() >= kPieceBytes) {
         MT_RETURN_IF_ERROR(sink(std::string_view(out)));
         out.clear();
@@ -70,11 +80,61 @@ Status WriteRecordText(const ItemRecord& r, Sink&& sink) {
   return sink(std::string_view(out));
 }
 
+// The views of r.objects.
+auto ObjectsOf(const ItemRecord& r) {
+  return [&r](size_t i) {
+    const RecordedObject& o = r.objects[i];
+    return ObjectView{o.name, o.instrument_key, o.rows, o.bytes, o.first_timestamp, o.last_timestamp};
+  };
+}
+
+// Writes the record's text into `obj` and commits it; aborts it on failure.
+template <typename ObjectAt>
+Status CommitRecordText(storage::WritableObject* obj, const ItemRecord& r, size_t count, ObjectAt&& object_at) {
+  Status st = WriteRecordText(r, count, object_at, [obj](std::string_view piece) { return obj->Append(piece); });
+  if (st.ok()) st = obj->Commit();
+  if (!st.ok()) obj->Abort();
+  return st;
+}
+
+// A grouped item's record without its objects (rows, first/last over all
+// outputs), and each output's object name as the record lists it (the
+// store's description without the store's root).
+ItemRecord GroupedRecordHead(const std::vector<OutputFile>& outputs, uint64_t rows, const WorkItem& item,
+                             const std::string& source, const std::string& tool_version,
+                             const std::string& created_at) {
+  ItemRecord rec;
+  rec.item = item.Id();
+  rec.outcome = rows == 0 ? "no_data" : "done";
+  rec.rows = rows;
+  rec.source = source;
+  rec.tool_version = tool_version;
+  rec.created_at = created_at;
+  int64_t first = INT64_MAX, last = INT64_MIN;
+  for (const auto& o : outputs) {
+    if (o.rows == 0) continue;
+    first = std::min(first, o.first_local_ts);
+    last = std::max(last, o.last_local_ts);
+  }
+  if (first <= last) {
+    rec.first_timestamp = FormatIsoMicros(first);
+    rec.last_timestamp = FormatIsoMicros(last);
+  }
+  return rec;
+}
+
+std::string_view RecordedName(std::string_view described, std::string_view root) {
+  // OutputFile::name is the store's description of the object.
+  if (described.compare(0, root.size(), root) == 0) described.remove_prefix(root.size());
+  while (!described.empty() && described.front() == '/') described.remove_prefix(1);
+  return described;
+}
+
 }  // namespace
 
 std::string EncodeItemRecord(const ItemRecord& r) {
   std::string text;
-  Status st = WriteRecordText(r, [&text](std::string_view piece) {
+  Status st = WriteRecordText(r, r.objects.size(), ObjectsOf(r), [&text](std::string_view piece) {
     text.append(piece);
     return Status::OK();
   });
@@ -133,34 +193,38 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
 ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
                              uint64_t rows, const std::string& source, const std::string& tool_version,
                              const std::string& created_at) {
-  ItemRecord rec;
-  rec.item = item.Id();
-  rec.outcome = rows == 0 ? "no_data" : "done";
-  rec.rows = rows;
-  rec.source = source;
-  rec.tool_version = tool_version;
-  rec.created_at = created_at;
+  ItemRecord rec = GroupedRecordHead(outputs, rows, item, source, tool_version, created_at);
   const std::string root = store->Describe("");
-  int64_t first = INT64_MAX, last = INT64_MIN;
+  rec.objects.reserve(outputs.size());
   for (const auto& o : outputs) {
-    // OutputFile::name is the store's description of the object.
-    std::string name = o.name;
-    if (name.compare(0, root.size(), root) == 0) name.erase(0, root.size());
-    while (!name.empty() && name.front() == '/') name.erase(0, 1);
-    RecordedObject ro{name, o.instrument_key, o.rows, o.bytes, "", ""};
+    RecordedObject ro{std::string(RecordedName(o.name, root)), o.instrument_key, o.rows, o.bytes, "", ""};
     if (o.rows > 0) {
       ro.first_timestamp = FormatIsoMicros(o.first_local_ts);
       ro.last_timestamp = FormatIsoMicros(o.last_local_ts);
-      first = std::min(first, o.first_local_ts);
-      last = std::max(last, o.last_local_ts);
     }
     rec.objects.push_back(std::move(ro));
   }
-  if (first <= last) {
-    rec.first_timestamp = FormatIsoMicros(first);
-    rec.last_timestamp = FormatIsoMicros(last);
-  }
   return rec;
+}
+
+Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
+                              uint64_t rows, const std::string& source, const std::string& tool_version,
+                              const std::string& created_at, bool overwrite) {
+  const ItemRecord head = GroupedRecordHead(outputs, rows, item, source, tool_version, created_at);
+  const std::string root = store->Describe("");
+  std::string first, last;  // the entry's, formatted as it is written
+  auto object_at = [&](size_t i) {
+    const OutputFile& o = outputs[i];
+    first.clear();
+    last.clear();
+    if (o.rows > 0) {
+      first = FormatIsoMicros(o.first_local_ts);
+      last = FormatIsoMicros(o.last_local_ts);
+    }
+    return ObjectView{RecordedName(o.name, root), o.instrument_key, o.rows, o.bytes, first, last};
+  };
+  MT_ASSIGN_OR_RETURN(auto obj, store->Create(ItemRecordObjectName(store->layout(), item), overwrite));
+  return CommitRecordText(obj.get(), head, outputs.size(), object_at);
 }
 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {
@@ -170,10 +234,7 @@ Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const 
 }
 
 Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record) {
-  Status st = WriteRecordText(record, [obj](std::string_view piece) { return obj->Append(piece); });
-  if (st.ok()) st = obj->Commit();
-  if (!st.ok()) obj->Abort();
-  return st;
+  return CommitRecordText(obj, record, record.objects.size(), ObjectsOf(record));
 }
 
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name) {

@@ -58,6 +58,14 @@ ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, 
                              uint64_t rows, const std::string& source, const std::string& tool_version,
                              const std::string& created_at);
 
+// Writes the record GroupedItemRecord gives, the same bytes, straight from
+// `outputs`: no entry per object is built first (a file of 100,000
+// instruments would hold its outputs and their entries at once).
+// overwrite=false is create-only (an existing record is kept: kAlreadyExists).
+Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
+                              uint64_t rows, const std::string& source, const std::string& tool_version,
+                              const std::string& created_at, bool overwrite);
+
 // Writes the record of `item`. overwrite=false is create-only (an existing
 // record is kept: kAlreadyExists).
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite);

@@ -110,6 +110,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (status_.ok() && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
     if (status_.ok()) status_ = FlushAll();
     if (status_.ok() && spill_) status_ = spill_->Flush();
+    // No row is routed from here on: what routing kept per instrument and
+    // per batch goes before the objects are written, not after.
+    ReleaseRouting();
     std::vector<OutputFile> outputs;
     // Spilled outputs are encoded and assembled on up to --threads threads,
     // one object open per thread. A store that batches commits (local) gets
@@ -191,13 +194,23 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     const bool spilled_any = spill_ != nullptr;
     if (status_.ok()) spill_.reset();
     if (status_.ok() && batch && spilled_any) status_ = target_.store->SyncSealed();
-    for (auto& [key, out] : outputs_) {
+    // Each output goes as soon as its result is taken (its entry first: the
+    // key is a view of its name): a file of 100,000 instruments does not
+    // hold their outputs and their results at once. What is left on a
+    // failure is aborted below.
+    outputs.reserve(outputs_.size());
+    for (auto it = outputs_.begin(); it != outputs_.end() && status_.ok();) {
+      Output* out = it->second.get();
+      if (batch) status_ = CommitOutput(out);
       if (!status_.ok()) break;
-      if (batch) status_ = CommitOutput(out.get());
-      if (status_.ok() && !out->exists) {
-        outputs.push_back(std::move(out->info));  // outputs_ goes below, whatever the status
+      if (!out->exists) {
+        outputs.push_back(std::move(out->info));
         outputs.back().name = out->single ? out->object_name : target_.store->Describe(out->object_name);
       }
+      std::unique_ptr<Output> done = std::move(it->second);
+      it = outputs_.erase(it);
+      if (done.get() == single_) single_ = nullptr;
+      if (done.get() == fixed_) fixed_ = nullptr;
     }
     // Derived objects come after the raw ones they are computed from: a
     // failure of the raw file leaves no derived object behind.
@@ -212,12 +225,34 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // caller writes the file's completion record next, one entry per output.
     outputs_.clear();
     single_ = fixed_ = nullptr;
+    spill_.reset();
+    return outputs;
+  }
+
+  // Frees the routes (a few hundred bytes per instrument of a grouped file)
+  // and Split's per-batch scratch (sized by the rows and instruments of a
+  // batch).
+  void ReleaseRouting() {
     std::unordered_map<std::string, Route>().swap(routes_);
     std::unordered_map<std::string, std::string>().swap(chain_symbols_);
     row_route_ = {};
     dict_route_ = {};
-    spill_.reset();
-    return outputs;
+    row_out_ = {};
+    touched_ = {};
+    slot_ = {};
+    seen_ = {};
+    first_row_ = {};
+    dests_ = {};
+    cols_ = {};
+    cursors_ = {};
+    text_ = {};
+    offset_cursors_ = {};
+    text_cursors_ = {};
+    own_ = {};
+    ts_min_ = {};
+    ts_max_ = {};
+    last_row_ = {};
+    spill_files_ = {};
   }
 
   void Abort() {
@@ -313,7 +348,6 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     bool exists = false;   // create-only target already there: rows are dropped
     bool single = false;   // the one output file (--output FILE.parquet): object_name is its path
     std::string exchange, symbol;
-    int64_t first_ts = 0, last_ts = 0;
     bool chain = false;  // options_chain: one underlying's options
     // The instrument's terms on the day, from the day's definitions
     // (KeyResolver::TermsOn): written into the file's key-value metadata.
@@ -327,7 +361,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // What one (exchange, symbol) of the rows maps to.
   struct Route {
     Output* out = nullptr;
-    std::string row_key;  // the row's own instrument key ("" when it has none)
+    // The row's own instrument key, for rows that carry one (a chain, the one
+    // output file); "" when it has none or its output holds it.
+    std::string row_key;
   };
 
   // A file of one instrument (a download item, a file named as the official
@@ -451,19 +487,23 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     std::string object_key;
     std::string note;
     if (key.ok()) {
-      route.row_key = key->ToString();
-      object_key = schema_ && schema_->row_keys ? tardis::ChainKey(*key) : route.row_key;
+      std::string row_key = key->ToString();
+      const bool rows_keyed = (schema_ && schema_->row_keys) || single_;
+      object_key = schema_ && schema_->row_keys ? tardis::ChainKey(*key) : row_key;
       if (schema_ && schema_->row_keys) {
         // A chain holds many options, but never two symbols under one option
         // key: their rows would be indistinguishable in instrument_key.
-        auto [seen, fresh] = chain_symbols_.try_emplace(route.row_key, std::string(symbol));
+        auto [seen, fresh] = chain_symbols_.try_emplace(row_key, std::string(symbol));
         if (!fresh && seen->second != symbol) {
           return Status::InvalidInput(where + "symbols '" + seen->second + "' and '" + std::string(symbol) +
-                                      "' both give instrument key " + route.row_key +
+                                      "' both give instrument key " + row_key +
                                       "; two instruments are never merged under one key, so nothing of this file "
                                       "was written");
         }
       }
+      // Only rows that carry their own key column (a chain, the one output
+      // file) need it per route; an instrument's output holds it already.
+      if (rows_keyed) route.row_key = std::move(row_key);
     } else if (!single_ && target_.fixed_object.empty() && !tardis::IsGroupedSymbol(hints_.symbol)) {
       // A file of one instrument whose symbol has no key, written to a store:
       // the file fails with the reason (and its hint), as the key rules say.
@@ -593,13 +633,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   void Record(Output* out, size_t rows, int64_t first_ts, int64_t last_ts, int64_t lo, int64_t hi,
               const RowGroupData& batch, size_t row) {
     if (out->info.rows == 0) {
-      out->first_ts = first_ts;
+      out->info.first_local_ts = first_ts;
       out->info.min_local_ts = lo;
       out->info.max_local_ts = hi;
     }
     out->info.min_local_ts = std::min(out->info.min_local_ts, lo);
     out->info.max_local_ts = std::max(out->info.max_local_ts, hi);
-    out->last_ts = last_ts;
+    out->info.last_local_ts = last_ts;
     out->info.rows += rows;
     if (out->exchange.empty()) {
       out->exchange = std::string(batch.columns[kExchangeCol].str.Get(row));
@@ -921,14 +961,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Status WriteOutput(Output* out, bool seal, ThreadPool* column_pool = nullptr,
                      parquet::SpillWriter::Scratch* scratch = nullptr) {
     if (out->exists) return Status::OK();
-    out->info.first_local_ts = out->first_ts;
-    out->info.last_local_ts = out->last_ts;
     std::vector<std::pair<std::string, std::string>> kv = {
         {"source", hints_.source},
         {"source_bytes", std::to_string(decomp_->bytes_in())},
         {"row_count", std::to_string(out->info.rows)},
-        {"first_timestamp", out->info.rows ? FormatIsoMicros(out->first_ts) : ""},
-        {"last_timestamp", out->info.rows ? FormatIsoMicros(out->last_ts) : ""},
+        {"first_timestamp", out->info.rows ? FormatIsoMicros(out->info.first_local_ts) : ""},
+        {"last_timestamp", out->info.rows ? FormatIsoMicros(out->info.last_local_ts) : ""},
         {"tool_version", settings_.tool_version},
         {"created_at", FormatIsoMicros(CreatedAtMicros())},
         {"data_type", schema_ ? schema_->name : ""},

@@ -205,6 +205,54 @@ TEST(ItemRecord, ARecordOfManyPiecesIsWrittenWhole) {
   fs::remove_all(root);
 }
 
+// A grouped item's record written straight from the converter's outputs is
+// byte for byte the record GroupedItemRecord builds (names without the
+// store's root, timestamps of the outputs with rows, none for an empty one,
+// a hostile key escaped), and create-only keeps a record that is there.
+TEST(ItemRecord, AGroupedRecordStreamedFromOutputsIsTheBuiltOne) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("mt-record-stream-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto store = NewLocalStore(root.string());
+  std::vector<pipeline::OutputFile> outputs;
+  for (int i = 0; i < 5; i++) {
+    pipeline::OutputFile o;
+    const std::string key = i == 3 ? std::string("DERIBIT:OPTIONS:q\"\xff\n") : "DERIBIT:OPTIONS:BTC-" + std::to_string(i);
+    o.name = store->Describe("raw_tick_data/by_date/day-2023-11-01/data_type-trades/x" + std::to_string(i) + ".parquet");
+    o.instrument_key = key;
+    o.rows = i == 2 ? 0 : static_cast<uint64_t>(10 * i + 1);
+    o.bytes = static_cast<uint64_t>(1000 + i);
+    o.first_local_ts = 1698796800000000 + i;
+    o.last_local_ts = 1698883199000000 - i * 1000001;
+    outputs.push_back(o);
+  }
+  const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
+  const std::string built = pipeline::EncodeItemRecord(
+      pipeline::GroupedItemRecord(store.get(), item, outputs, 132, "/in/f.csv", "1.2", "2023-11-14T22:13:20Z"));
+  ASSERT_TRUE(
+      pipeline::WriteGroupedItemRecord(store.get(), item, outputs, 132, "/in/f.csv", "1.2", "2023-11-14T22:13:20Z", false)
+          .ok());
+  const std::string name = pipeline::ItemRecordObjectName(store->layout(), item);
+  auto stored = store->Read(name);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(*stored, built);
+  auto back = pipeline::DecodeItemRecord(*stored, "rec");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->objects.size(), 5u);
+  EXPECT_EQ(back->objects[1].name, "raw_tick_data/by_date/day-2023-11-01/data_type-trades/x1.parquet");
+  EXPECT_EQ(back->objects[1].first_timestamp, "2023-11-01T00:00:00.000001Z");
+  EXPECT_EQ(back->objects[2].first_timestamp, "");  // no rows
+  EXPECT_EQ(back->first_timestamp, "2023-11-01T00:00:00.000000Z");
+  EXPECT_EQ(back->last_timestamp, "2023-11-01T23:59:59.000000Z");
+  // Create-only over a record that is there: kept, and said.
+  outputs.pop_back();
+  const Status again =
+      pipeline::WriteGroupedItemRecord(store.get(), item, outputs, 1, "/in/f.csv", "1.2", "2023-11-14T22:13:21Z", false);
+  EXPECT_EQ(again.code(), Status::Code::kAlreadyExists) << again.ToString();
+  EXPECT_EQ(*store->Read(name), built);
+  fs::remove_all(root);
+}
+
 TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
   pipeline::ItemRecord r;
   r.item = "2020-06-08/options_chain/deribit/OPTIONS";
