@@ -224,7 +224,7 @@ Status FileWriter::AppendRowGroup(int64_t num_rows, std::vector<std::future<Resu
     chunks.push_back(std::move(chunk));
     return st;
   }));
-  SerializeColumnChunks(schema_, opts_, chunks, chunk_offsets, &meta.columns_thrift);
+  SerializeColumnChunks(schema_, chunks, chunk_offsets, &meta.columns_thrift);
   meta.num_columns = static_cast<uint32_t>(chunks.size());
   num_rows_ += meta.num_rows;
   footer_held_ += meta.columns_thrift.size();
@@ -328,7 +328,7 @@ Status ForEachEncodedChunk(std::vector<std::future<Result<EncodedChunk>>>* colum
   return st;
 }
 
-void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+void SerializeColumnChunks(const std::vector<ColumnSpec>& schema,
                            const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
                            std::string* out) {
   ThriftWriter w(out);
@@ -343,7 +343,7 @@ void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOp
     for (Encoding e : ch.encodings) w.ListI32(static_cast<int32_t>(e));
     w.FieldList(fid::kCmPathInSchema, TType::kBinary, 1);
     w.Binary(schema[c].name);
-    w.FieldI32(fid::kCmCodec, static_cast<int32_t>(opts.codec));
+    w.FieldI32(fid::kCmCodec, static_cast<int32_t>(ch.codec));
     w.FieldI64(fid::kCmNumValues, ch.num_values);
     w.FieldI64(fid::kCmTotalUncompressed, ch.total_uncompressed);
     w.FieldI64(fid::kCmTotalCompressed, ch.total_compressed_size());
