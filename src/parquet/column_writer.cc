@@ -206,8 +206,14 @@ class ChunkBuilder {
  public:
   // `raw` (the thread's scratch) holds the chunk's pages uncompressed while
   // they stay within kRawChoiceBytes, for Finish() to choose.
-  ChunkBuilder(Compressor* c, Compressor* fast, size_t fast_below, EncodedChunk* out, std::string* raw)
-      : comp_(c), fast_(fast), fast_below_(fast ? fast_below : 0), out_(out), raw_(raw) {
+  ChunkBuilder(Compressor* c, Compressor* fast, size_t fast_below, Compressor* small_dba, EncodedChunk* out,
+               std::string* raw)
+      : comp_(c),
+        fast_(fast),
+        small_dba_(small_dba ? small_dba : fast),
+        fast_below_(fast ? fast_below : 0),
+        out_(out),
+        raw_(raw) {
     out_->codec = comp_->codec();
     keep_raw_ = out_->codec != Codec::kUncompressed;
     raw_->clear();
@@ -216,7 +222,7 @@ class ChunkBuilder {
   Status AddPage(const std::string& body, int32_t num_values, Encoding enc, bool dict) {
     if (!dict && !seen_data_page_ && fast_) MT_RETURN_IF_ERROR(ChooseCompressor(body));
     Compressor* c = dict ? comp_ : data_comp_ ? data_comp_ : comp_;
-    if (body.size() < fast_below_) c = fast_;
+    if (body.size() < fast_below_) c = enc == Encoding::kDeltaByteArray ? small_dba_ : fast_;
     MT_ASSIGN_OR_RETURN(const std::string_view compressed, c->CompressView(body));
     const size_t header_start = out_->bytes.size();
     out_->bytes.reserve(header_start + kMaxPageHeader + compressed.size());
@@ -281,7 +287,9 @@ class ChunkBuilder {
 
   Compressor* comp_;
   Compressor* fast_;
-  // Pages below this size go through fast_ without a trial (0: never).
+  Compressor* small_dba_;  // fast_'s level, longer matches: small DELTA_BYTE_ARRAY pages
+  // Pages below this size go through fast_ (or small_dba_) without a trial
+  // (0: never).
   size_t fast_below_;
   Compressor* data_comp_ = nullptr;
   EncodedChunk* out_;
@@ -439,11 +447,11 @@ void ReleaseEncodeScratch() {
 
 Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
                                     Compressor* compressor, EncodedChunk* out, Compressor* fast,
-                                    size_t fast_below) {
+                                    size_t fast_below, Compressor* small_dba) {
   *out = EncodedChunk();
   out->num_values = static_cast<int64_t>(num_rows);
   out->null_count = static_cast<int64_t>(col.null_count);
-  ChunkBuilder builder(compressor, fast, fast_below, out, &ThreadScratch().raw);
+  ChunkBuilder builder(compressor, fast, fast_below, small_dba, out, &ThreadScratch().raw);
   const size_t nvals = col.num_values();
   bool stats_done = false;
 
@@ -605,8 +613,9 @@ bool KeepsEncodeScratch() {
 }
 
 Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                         Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below) {
-  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, compressor, out, fast, fast_below);
+                         Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below,
+                         Compressor* small_dba) {
+  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, compressor, out, fast, fast_below, small_dba);
   if (!KeepsEncodeScratch()) ReleaseEncodeScratch();
   return st;
 }

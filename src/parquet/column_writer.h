@@ -63,10 +63,12 @@ size_t ThreadEncodeScratchBytes();
 
 // `fast` (optional, same codec at a lower level) is used for the data pages
 // when a sample shows it compresses them as well as `compressor`, and for
-// every page (dictionary or data) smaller than `fast_below` bytes.
+// every page (dictionary or data) smaller than `fast_below` bytes; such a
+// DELTA_BYTE_ARRAY page goes through `small_dba` when given (`fast`'s level
+// with a longer shortest match).
 Status EncodeColumnChunk(const columnar::ColumnData& col, size_t num_rows, const EncodeOptions& opts,
                          Compressor* compressor, EncodedChunk* out, Compressor* fast = nullptr,
-                         size_t fast_below = 0);
+                         size_t fast_below = 0, Compressor* small_dba = nullptr);
 
 PhysicalType PhysicalTypeOf(columnar::ColumnKind kind);
 
