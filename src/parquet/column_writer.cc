@@ -204,13 +204,25 @@ void PutPageHeader(std::string* out, PageType type, int32_t uncompressed, int32_
 
 class ChunkBuilder {
  public:
-  ChunkBuilder(Compressor* c, Compressor* fast, size_t fast_below, EncodedChunk* out)
-      : comp_(c), fast_(fast), fast_below_(fast ? fast_below : 0), out_(out) {}
+  // `raw` (the thread's scratch) holds the chunk's pages uncompressed while
+  // they stay within kRawChoiceBytes, for Finish() to choose.
+  ChunkBuilder(Compressor* c, Compressor* fast, size_t fast_below, Compressor* small_dba, EncodedChunk* out,
+               std::string* raw)
+      : comp_(c),
+        fast_(fast),
+        small_dba_(small_dba ? small_dba : fast),
+        fast_below_(fast ? fast_below : 0),
+        out_(out),
+        raw_(raw) {
+    out_->codec = comp_->codec();
+    keep_raw_ = out_->codec != Codec::kUncompressed;
+    raw_->clear();
+  }
 
   Status AddPage(const std::string& body, int32_t num_values, Encoding enc, bool dict) {
     if (!dict && !seen_data_page_ && fast_) MT_RETURN_IF_ERROR(ChooseCompressor(body));
     Compressor* c = dict ? comp_ : data_comp_ ? data_comp_ : comp_;
-    if (body.size() < fast_below_) c = fast_;
+    if (body.size() < fast_below_) c = enc == Encoding::kDeltaByteArray ? small_dba_ : fast_;
     MT_ASSIGN_OR_RETURN(const std::string_view compressed, c->CompressView(body));
     const size_t header_start = out_->bytes.size();
     out_->bytes.reserve(header_start + kMaxPageHeader + compressed.size());
@@ -218,15 +230,42 @@ class ChunkBuilder {
       out_->dict_page_rel = static_cast<int64_t>(header_start);
     } else if (!seen_data_page_) {
       out_->data_page_rel = static_cast<int64_t>(header_start);
-      seen_data_page_ = true;
     }
-    PutPageHeader(&out_->bytes, dict ? PageType::kDictionaryPage : PageType::kDataPage,
-                  static_cast<int32_t>(body.size()), static_cast<int32_t>(compressed.size()),
+    const PageType type = dict ? PageType::kDictionaryPage : PageType::kDataPage;
+    PutPageHeader(&out_->bytes, type, static_cast<int32_t>(body.size()), static_cast<int32_t>(compressed.size()),
                   num_values, enc, dict);
     const size_t header_len = out_->bytes.size() - header_start;
     out_->bytes.append(compressed);
     out_->total_uncompressed += static_cast<int64_t>(header_len + body.size());
+    body_bytes_ += body.size();
+    compressed_bytes_ += compressed.size();
+    if (keep_raw_ && body_bytes_ > kRawChoiceBytes) keep_raw_ = false;
+    if (keep_raw_) {
+      const size_t raw_start = raw_->size();
+      if (dict) {
+        raw_dict_rel_ = static_cast<int64_t>(raw_start);
+      } else if (!seen_data_page_) {
+        raw_data_rel_ = static_cast<int64_t>(raw_start);
+      }
+      PutPageHeader(raw_, type, static_cast<int32_t>(body.size()), static_cast<int32_t>(body.size()), num_values,
+                    enc, dict);
+      raw_total_ += static_cast<int64_t>(raw_->size() - raw_start + body.size());
+      raw_->append(body);
+    }
+    if (!dict) seen_data_page_ = true;
     return Status::OK();
+  }
+
+  // A small chunk whose pages the compressor did not make smaller is stored
+  // as its uncompressed pages (a deterministic choice: the same bytes go in
+  // on every run and thread).
+  void Finish() {
+    if (!keep_raw_ || compressed_bytes_ < body_bytes_) return;
+    out_->bytes.assign(*raw_);
+    out_->dict_page_rel = out_->dict_page_rel >= 0 ? raw_dict_rel_ : -1;
+    out_->data_page_rel = raw_data_rel_;
+    out_->total_uncompressed = raw_total_;
+    out_->codec = Codec::kUncompressed;
   }
 
  private:
@@ -248,10 +287,16 @@ class ChunkBuilder {
 
   Compressor* comp_;
   Compressor* fast_;
-  // Pages below this size go through fast_ without a trial (0: never).
+  Compressor* small_dba_;  // fast_'s level, longer matches: small DELTA_BYTE_ARRAY pages
+  // Pages below this size go through fast_ (or small_dba_) without a trial
+  // (0: never).
   size_t fast_below_;
   Compressor* data_comp_ = nullptr;
   EncodedChunk* out_;
+  std::string* raw_;
+  bool keep_raw_;
+  size_t body_bytes_ = 0, compressed_bytes_ = 0;  // of the pages so far
+  int64_t raw_dict_rel_ = -1, raw_data_rel_ = 0, raw_total_ = 0;  // the raw pages' offsets, headers + bodies
   bool seen_data_page_ = false;
   static constexpr size_t kMaxPageHeader = 64;  // thrift compact, a handful of i32 fields
 };
@@ -361,17 +406,19 @@ void ComputeStats(const ColumnData& col, EncodedChunk* out) {
 }
 
 // Average bytes shared with the previous value: DELTA_BYTE_ARRAY pays when
-// values share long prefixes (sequential numeric ids).
+// values share long prefixes (sequential numeric ids). Compared eight bytes
+// at a time (CommonPrefix): a grouped file's thousands of small id chunks
+// are looked at whole, not just their first 4,096 values.
 bool SharesPrefixes(const StringColumn& s) {
   const size_t n = std::min<size_t>(s.size(), 4096);
   if (n < 2) return false;
   size_t shared = 0, total = 0;
+  std::string_view a = s.Get(0);
   for (size_t i = 1; i < n; i++) {
-    const auto a = s.Get(i - 1), b = s.Get(i);
-    size_t p = 0;
-    while (p < a.size() && p < b.size() && a[p] == b[p]) p++;
-    shared += p;
+    const std::string_view b = s.Get(i);
+    shared += CommonPrefix(a, b);
     total += b.size();
+    a = b;
   }
   return total > 0 && shared * 2 >= total;
 }
@@ -382,6 +429,7 @@ bool SharesPrefixes(const StringColumn& s) {
 struct EncodeScratch {
   DoubleDictionary ddict;
   std::string body;
+  std::string raw;  // a small chunk's pages uncompressed (ChunkBuilder)
   PodVector<uint8_t> ones;  // definition levels of a column without nulls
 };
 EncodeScratch& ThreadScratch() {
@@ -399,11 +447,11 @@ void ReleaseEncodeScratch() {
 
 Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
                                     Compressor* compressor, EncodedChunk* out, Compressor* fast,
-                                    size_t fast_below) {
+                                    size_t fast_below, Compressor* small_dba) {
   *out = EncodedChunk();
   out->num_values = static_cast<int64_t>(num_rows);
   out->null_count = static_cast<int64_t>(col.null_count);
-  ChunkBuilder builder(compressor, fast, fast_below, out);
+  ChunkBuilder builder(compressor, fast, fast_below, small_dba, out, &ThreadScratch().raw);
   const size_t nvals = col.num_values();
   bool stats_done = false;
 
@@ -527,6 +575,7 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
   if (out->dict_page_rel >= 0) out->encodings.push_back(Encoding::kPlain);
   out->encodings.push_back(Encoding::kRle);
   if (enc != Encoding::kPlain || out->dict_page_rel < 0) out->encodings.push_back(enc);
+  builder.Finish();
   out->compressed_bytes = static_cast<int64_t>(out->bytes.size());
   return Status::OK();
 }
@@ -535,7 +584,7 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 
 size_t ThreadEncodeScratchBytes() {
   const EncodeScratch& s = ThreadScratch();
-  return s.ddict.CapacityBytes() + s.body.capacity() + s.ones.capacity();
+  return s.ddict.CapacityBytes() + s.body.capacity() + s.raw.capacity() + s.ones.capacity();
 }
 
 // A thread's scratch grows to its biggest chunk's size (several times the
@@ -564,8 +613,9 @@ bool KeepsEncodeScratch() {
 }
 
 Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                         Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below) {
-  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, compressor, out, fast, fast_below);
+                         Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below,
+                         Compressor* small_dba) {
+  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, compressor, out, fast, fast_below, small_dba);
   if (!KeepsEncodeScratch()) ReleaseEncodeScratch();
   return st;
 }

@@ -35,6 +35,9 @@ struct EncodedChunk {
   std::string min_value, max_value;  // PLAIN encoded, byte arrays without length prefix
   int64_t null_count = 0;
   Encoding value_encoding = Encoding::kPlain;  // for tests and logs
+  // The chunk's codec: the compressor's, or kUncompressed for a small chunk
+  // that the compressor did not make smaller (kRawChoiceBytes).
+  Codec codec = Codec::kUncompressed;
   int64_t compressed_bytes = 0;                 // == bytes.size() before it is released
   int64_t total_compressed_size() const { return compressed_bytes; }
 };
@@ -42,6 +45,12 @@ struct EncodedChunk {
 // Data pages from this size up get the level trial (ChunkBuilder); smaller
 // ones cost more to sample than the trial can save.
 constexpr size_t kLevelTrialBytes = 256u << 10;
+// A chunk whose pages hold at most this many bytes before compression is
+// written uncompressed (codec UNCOMPRESSED for that column chunk) when the
+// compressor does not make its pages smaller in sum: a grouped file's small
+// chunks of an instrument's exchange, symbol or side, or of timestamps whose
+// deltas leave nothing to compress. Readers then skip decompressing them.
+constexpr size_t kRawChoiceBytes = 256u << 10;
 
 // Whether the calling thread keeps its encoding scratch (and compressors)
 // from one column chunk to the next. A few threads at a time do (the first
@@ -54,10 +63,12 @@ size_t ThreadEncodeScratchBytes();
 
 // `fast` (optional, same codec at a lower level) is used for the data pages
 // when a sample shows it compresses them as well as `compressor`, and for
-// every page (dictionary or data) smaller than `fast_below` bytes.
+// every page (dictionary or data) smaller than `fast_below` bytes; such a
+// DELTA_BYTE_ARRAY page goes through `small_dba` when given (`fast`'s level
+// with a longer shortest match).
 Status EncodeColumnChunk(const columnar::ColumnData& col, size_t num_rows, const EncodeOptions& opts,
                          Compressor* compressor, EncodedChunk* out, Compressor* fast = nullptr,
-                         size_t fast_below = 0);
+                         size_t fast_below = 0, Compressor* small_dba = nullptr);
 
 PhysicalType PhysicalTypeOf(columnar::ColumnKind kind);
 

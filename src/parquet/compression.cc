@@ -46,12 +46,21 @@ class NoneCompressor final : public Compressor {
 
 class ZstdCompressor final : public Compressor {
  public:
-  explicit ZstdCompressor(int level) : ctx_(ZSTD_createCCtx()), level_(level) {}
+  // A min_match is set once on the context (with the level) and each input
+  // goes through ZSTD_compress2, which still fits the other parameters to
+  // the input's size as ZSTD_compressCCtx does.
+  ZstdCompressor(int level, int min_match) : ctx_(ZSTD_createCCtx()), level_(level), sticky_(min_match > 0) {
+    if (sticky_) {
+      ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
+      ZSTD_CCtx_setParameter(ctx_, ZSTD_c_minMatch, min_match);
+    }
+  }
   ~ZstdCompressor() override { ZSTD_freeCCtx(ctx_); }
   Result<std::string_view> CompressView(std::string_view in) override {
     const size_t cap = ZSTD_compressBound(in.size());
     char* dst = ThreadBuffer().Get(cap);
-    const size_t n = ZSTD_compressCCtx(ctx_, dst, cap, in.data(), in.size(), level_);
+    const size_t n = sticky_ ? ZSTD_compress2(ctx_, dst, cap, in.data(), in.size())
+                             : ZSTD_compressCCtx(ctx_, dst, cap, in.data(), in.size(), level_);
     if (ZSTD_isError(n)) return Status::Internal(std::string("zstd: ") + ZSTD_getErrorName(n));
     return std::string_view(dst, n);
   }
@@ -60,6 +69,7 @@ class ZstdCompressor final : public Compressor {
  private:
   ZSTD_CCtx* ctx_;
   int level_;
+  bool sticky_;
 };
 
 class SnappyCompressor final : public Compressor {
@@ -81,9 +91,9 @@ Status Compressor::Compress(std::string_view in, std::string* out) {
   return Status::OK();
 }
 
-std::unique_ptr<Compressor> NewCompressor(Codec codec, int level) {
+std::unique_ptr<Compressor> NewCompressor(Codec codec, int level, int min_match) {
   switch (codec) {
-    case Codec::kZstd: return std::make_unique<ZstdCompressor>(level);
+    case Codec::kZstd: return std::make_unique<ZstdCompressor>(level, min_match);
     case Codec::kSnappy: return std::make_unique<SnappyCompressor>();
     default: return std::make_unique<NoneCompressor>();
   }

@@ -24,8 +24,9 @@ class Compressor {
   virtual Codec codec() const = 0;
 };
 
-// level is used by ZSTD only.
-std::unique_ptr<Compressor> NewCompressor(Codec codec, int level);
+// level is used by ZSTD only; so is min_match, ZSTD's shortest match (0:
+// the level's own).
+std::unique_ptr<Compressor> NewCompressor(Codec codec, int level, int min_match = 0);
 // Frees the calling thread's output buffer of CompressView() (kept from call
 // to call); views it returned are invalid after.
 void ReleaseCompressionScratch();

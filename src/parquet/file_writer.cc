@@ -31,7 +31,7 @@ namespace {
 class SpareCompressors {
  public:
   struct Pair {
-    std::unique_ptr<Compressor> comp, fast;
+    std::unique_ptr<Compressor> comp, fast, small_dba;
     Codec codec;
     int level;
   };
@@ -68,7 +68,7 @@ class SpareCompressors {
 Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts) {
   // One compressor per pool thread, reused across chunks (ZSTD contexts are
   // costly to create).
-  thread_local std::unique_ptr<Compressor> comp, fast;
+  thread_local std::unique_ptr<Compressor> comp, fast, small_dba;
   thread_local Codec comp_codec = Codec::kGzip;
   thread_local int comp_level = -1;
   const bool keeps = KeepsEncodeScratch();
@@ -76,6 +76,7 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
   if (!keeps && !comp && SpareCompressors::Get().Take(opts.codec, opts.zstd_level, &spare)) {
     comp = std::move(spare.comp);
     fast = std::move(spare.fast);
+    small_dba = std::move(spare.small_dba);
     comp_codec = opts.codec;
     comp_level = opts.zstd_level;
   }
@@ -83,6 +84,11 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
     comp = NewCompressor(opts.codec, opts.zstd_level);
     // ZSTD level 1 is tried on each chunk's data and kept when it costs < 1%.
     fast = opts.codec == Codec::kZstd && opts.zstd_level > 1 ? NewCompressor(opts.codec, 1) : nullptr;
+    // Small DELTA_BYTE_ARRAY pages (a grouped file's per-instrument trade
+    // ids: the digits that differ from the previous id) take level 1 with
+    // matches of at least 6 bytes: the level's shorter matches in digits
+    // cost ZSTD time and save next to no bytes (bench/README.md).
+    small_dba = fast ? NewCompressor(opts.codec, 1, /*min_match=*/6) : nullptr;
     comp_codec = opts.codec;
     comp_level = opts.zstd_level;
   }
@@ -92,13 +98,14 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
   // for about the same bytes (a grouped file's thousands of small chunks;
   // bench/README.md). A higher level, asked for, is kept.
   const size_t fast_below = opts.zstd_level <= 3 ? kLevelTrialBytes : 0;
-  Status st = EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get(), fast_below);
+  Status st =
+      EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get(), fast_below, small_dba.get());
   // A ZSTD context holds a workspace sized for the biggest input it saw.
   if (!keeps) {
     if (col.MemoryBytes() <= SpareCompressors::kSmallChunkBytes) {
-      SpareCompressors::Get().Give({std::move(comp), std::move(fast), comp_codec, comp_level});
+      SpareCompressors::Get().Give({std::move(comp), std::move(fast), std::move(small_dba), comp_codec, comp_level});
     }
-    comp.reset(), fast.reset();
+    comp.reset(), fast.reset(), small_dba.reset();
   }
   if (!st.ok()) return st;
   return chunk;
@@ -224,7 +231,7 @@ Status FileWriter::AppendRowGroup(int64_t num_rows, std::vector<std::future<Resu
     chunks.push_back(std::move(chunk));
     return st;
   }));
-  SerializeColumnChunks(schema_, opts_, chunks, chunk_offsets, &meta.columns_thrift);
+  SerializeColumnChunks(schema_, chunks, chunk_offsets, &meta.columns_thrift);
   meta.num_columns = static_cast<uint32_t>(chunks.size());
   num_rows_ += meta.num_rows;
   footer_held_ += meta.columns_thrift.size();
@@ -328,7 +335,7 @@ Status ForEachEncodedChunk(std::vector<std::future<Result<EncodedChunk>>>* colum
   return st;
 }
 
-void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOptions& opts,
+void SerializeColumnChunks(const std::vector<ColumnSpec>& schema,
                            const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
                            std::string* out) {
   ThriftWriter w(out);
@@ -343,7 +350,7 @@ void SerializeColumnChunks(const std::vector<ColumnSpec>& schema, const WriterOp
     for (Encoding e : ch.encodings) w.ListI32(static_cast<int32_t>(e));
     w.FieldList(fid::kCmPathInSchema, TType::kBinary, 1);
     w.Binary(schema[c].name);
-    w.FieldI32(fid::kCmCodec, static_cast<int32_t>(opts.codec));
+    w.FieldI32(fid::kCmCodec, static_cast<int32_t>(ch.codec));
     w.FieldI64(fid::kCmNumValues, ch.num_values);
     w.FieldI64(fid::kCmTotalUncompressed, ch.total_uncompressed);
     w.FieldI64(fid::kCmTotalCompressed, ch.total_compressed_size());

@@ -60,7 +60,7 @@ struct RowGroupMeta {
 // offsets[c]) to `out`. Thrift compact list elements are whole structs whose
 // bytes do not depend on what was written before them, so they can be
 // serialized when the row group is written and copied into the footer later.
-void SerializeColumnChunks(const std::vector<columnar::ColumnSpec>& schema, const WriterOptions& opts,
+void SerializeColumnChunks(const std::vector<columnar::ColumnSpec>& schema,
                            const std::vector<EncodedChunk>& chunks, const std::vector<int64_t>& offsets,
                            std::string* out);
 

@@ -40,6 +40,9 @@ const ISO_MICROS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
 const localTs = (exp) => exp.schema.findIndex((c) => c.name === 'local_timestamp');
 const CODEC_NAME = { zstd: 'ZSTD', snappy: 'SNAPPY', none: 'UNCOMPRESSED' };
+// Chunks up to this size (pages before compression, kRawChoiceBytes, plus page headers) are stored
+// UNCOMPRESSED when the codec does not make their pages smaller.
+const SMALL_CHUNK_BYTES = (256 << 10) + 1024;
 
 const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-js-'));
 after(async () => {
@@ -159,7 +162,12 @@ async function checkMetadata(file, exp, label, codec) {
   const ncol = exp.schema.length;
   if (exp.rows.length > 0) assert.ok(md.length > 0, `${label}: no column chunks in a file with rows`);
   for (const m of md) {
-    assert.equal(m.compression, codec, `${label}: row group ${m.row_group_id} column ${m.path_in_schema} compression`);
+    const where = `${label}: row group ${m.row_group_id} column ${m.path_in_schema}`;
+    if (m.compression === codec) continue;
+    // A small chunk the codec did not shrink is stored as its uncompressed pages (codec per column chunk).
+    assert.equal(m.compression, 'UNCOMPRESSED', `${where} compression`);
+    assert.equal(Number(m.total_compressed_size), Number(m.total_uncompressed_size), `${where}: an UNCOMPRESSED chunk's sizes`);
+    assert.ok(Number(m.total_uncompressed_size) <= SMALL_CHUNK_BYTES, `${where}: UNCOMPRESSED instead of ${codec}, but ${m.total_uncompressed_size} bytes is not a small chunk`);
   }
   const rgIds = [...new Set(md.map((m) => m.row_group_id))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   assert.equal(rgIds.length, h.metadata.row_groups.length, `${label}: row group count DuckDB vs hyparquet`);
@@ -179,6 +187,7 @@ async function checkMetadata(file, exp, label, codec) {
       const values = slice.map((r) => r[ci]);
       const nonNull = values.filter((v) => v !== null);
       const nulls = values.length - nonNull.length;
+      assert.equal(hrg.columns[ci].meta_data.codec, m.compression, `${where}: codec (hyparquet vs DuckDB)`);
       const hs = hrg.columns[ci].meta_data.statistics;
       if (m.stats_null_count !== null && m.stats_null_count !== undefined) {
         assert.equal(Number(m.stats_null_count), nulls, `${where}: stats null_count`);
@@ -294,6 +303,27 @@ describe('--compression', () => {
       });
     }
   }
+});
+
+describe('column chunks the codec cannot shrink', () => {
+  it('one file holds ZSTD and UNCOMPRESSED chunks; DuckDB and hyparquet read every value', async () => {
+    const F = FIXTURES.find((f) => base(f).startsWith('bitmex_trades_'));
+    assert.ok(F, 'the bitmex trades fixture');
+    const exp = expectedTable(F);
+    const dir = mkTmp(ROOT_TMP, caseName('raw-chunks', base(F)));
+    const out = path.join(dir, 'x.parquet');
+    runOk(['convert', F, '--output', out], { cwd: dir });
+    const md = await duckParquetMetadata(out);
+    const codecOf = Object.fromEntries(md.map((m) => [m.path_in_schema, m.compression]));
+    // One dictionary value (exchange, symbol, instrument_key): a few dozen bytes ZSTD only adds to.
+    for (const c of ['exchange', 'symbol', 'instrument_key']) assert.equal(codecOf[c], 'UNCOMPRESSED', `${c} codec`);
+    // Timestamps and trade ids shrink under ZSTD and keep it.
+    for (const c of ['timestamp', 'local_timestamp', 'id']) assert.equal(codecOf[c], 'ZSTD', `${c} codec`);
+    const label = `${base(F)} (mixed codecs)`;
+    await checkMetadata(out, exp, label, 'ZSTD');
+    await checkDuckValues(out, exp, label);
+    await checkHypValues(out, exp, label);
+  });
 });
 
 // Several row groups (per row group statistics), PLAIN/dictionary-only encodings, both gzip engines,

@@ -302,6 +302,157 @@ TEST(ColumnWriter, PagesBelowFastBelowUseTheFastCompressor) {
   EXPECT_EQ(encode(l3.get(), nullptr, kLevelTrialBytes), at3);  // no fast compressor: nothing changes
 }
 
+// A small chunk whose pages ZSTD does not make smaller is stored as its
+// uncompressed pages, codec UNCOMPRESSED: the bytes an encoding without
+// compression gives. Chunks that shrink keep ZSTD, and so do chunks above
+// kRawChoiceBytes whatever they give.
+TEST(ColumnWriter, SmallChunksTheCodecCannotShrinkAreStoredUncompressed) {
+  auto zstd = NewCompressor(Codec::kZstd, 3);
+  auto fast = NewCompressor(Codec::kZstd, 1);
+  auto none = NewCompressor(Codec::kUncompressed, 0);
+  auto encode = [&](const ColumnData& c, size_t rows, Compressor* comp) {
+    EncodedChunk out;
+    // As the writer does: the fast level only beside ZSTD.
+    Compressor* f = comp->codec() == Codec::kZstd ? fast.get() : nullptr;
+    EXPECT_TRUE(EncodeColumnChunk(c, rows, EncodeOptions(), comp, &out, f, kLevelTrialBytes).ok());
+    EXPECT_EQ(out.compressed_bytes, static_cast<int64_t>(out.bytes.size()));
+    return out;
+  };
+  // Timestamps with random gaps: DELTA_BINARY_PACKED leaves random bits.
+  auto random_ts = [](size_t n) {
+    ColumnData ts;
+    ts.kind = ColumnKind::kTimestampMicros;
+    ts.nullable = false;
+    uint64_t x = 88172645463325252ULL, t = 1698796800000000;
+    for (size_t i = 0; i < n; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      t += x % 1000000007;
+      ts.i64.push_back(static_cast<int64_t>(t));
+    }
+    return ts;
+  };
+  const ColumnData small_ts = random_ts(2000);
+  const EncodedChunk raw = encode(small_ts, 2000, zstd.get());
+  const EncodedChunk want = encode(small_ts, 2000, none.get());
+  EXPECT_EQ(raw.codec, Codec::kUncompressed);
+  EXPECT_EQ(raw.bytes, want.bytes);
+  EXPECT_EQ(raw.total_uncompressed, want.total_uncompressed);
+  EXPECT_EQ(raw.total_uncompressed, static_cast<int64_t>(raw.bytes.size()));
+  EXPECT_EQ(raw.data_page_rel, 0);
+  EXPECT_EQ(raw.min_value, want.min_value);
+
+  // A one-value dictionary (exchange, symbol): dictionary page and data page
+  // stored raw, offsets of both as an uncompressed encoding places them.
+  ColumnData sym;
+  sym.kind = ColumnKind::kString;
+  sym.nullable = false;
+  for (int i = 0; i < 500; i++) sym.str.Append("BTC-2NOV23-20000-C");
+  const EncodedChunk raw_dict = encode(sym, 500, zstd.get());
+  const EncodedChunk want_dict = encode(sym, 500, none.get());
+  EXPECT_EQ(raw_dict.codec, Codec::kUncompressed);
+  EXPECT_EQ(raw_dict.bytes, want_dict.bytes);
+  EXPECT_EQ(raw_dict.dict_page_rel, 0);
+  EXPECT_EQ(raw_dict.data_page_rel, want_dict.data_page_rel);
+  EXPECT_GT(raw_dict.data_page_rel, 0);
+
+  // Prices of many distinct values (BYTE_STREAM_SPLIT: their high bytes
+  // repeat) shrink: ZSTD, smaller than the raw pages.
+  std::vector<double> prices;
+  for (int i = 0; i < 2000; i++) prices.push_back(8500 + (i * 7919 % 4001) * 0.5);
+  const EncodedChunk packed = encode(Doubles(prices), prices.size(), zstd.get());
+  EXPECT_EQ(packed.value_encoding, Encoding::kByteStreamSplit);
+  EXPECT_EQ(packed.codec, Codec::kZstd);
+  EXPECT_LT(packed.bytes.size(), encode(Doubles(prices), prices.size(), none.get()).bytes.size());
+
+  // Above kRawChoiceBytes a chunk keeps the codec asked for.
+  const ColumnData big_ts = random_ts(200000);
+  const EncodedChunk big = encode(big_ts, 200000, zstd.get());
+  const EncodedChunk big_none = encode(big_ts, 200000, none.get());
+  ASSERT_GT(big_none.bytes.size(), kRawChoiceBytes);
+  EXPECT_EQ(big.codec, Codec::kZstd);
+
+  // --compression none: every chunk is UNCOMPRESSED, as before.
+  EXPECT_EQ(want.codec, Codec::kUncompressed);
+  EXPECT_EQ(big_none.codec, Codec::kUncompressed);
+}
+
+// A file holding ZSTD and UNCOMPRESSED chunks side by side reads back.
+TEST(ColumnWriter, FilesMixingCodecsReadBack) {
+  const std::string path = (fs::temp_directory_path() /
+                            ("mt_column_writer_mixed_" + std::to_string(::getpid()) + ".parquet"))
+                               .string();
+  std::vector<double> prices;
+  for (int i = 0; i < 3000; i++) prices.push_back(8500 + (i * 7919 % 401) * 0.5);
+  std::vector<ColumnSpec> schema = {{"symbol", ColumnKind::kString, false}, {"price", ColumnKind::kDouble, true}};
+  {
+    auto obj = storage::CreateLocalFile(path, true);
+    ASSERT_TRUE(obj.ok());
+    FileWriter w(obj->get(), schema, WriterOptions());
+    RowGroupData rg;
+    ColumnData sym;
+    sym.kind = ColumnKind::kString;
+    sym.nullable = false;
+    for (size_t i = 0; i < prices.size(); i++) sym.str.Append("BTC-2NOV23-20000-C");
+    rg.columns.push_back(std::move(sym));
+    rg.columns.push_back(Doubles(prices));
+    rg.num_rows = prices.size();
+    ASSERT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
+    ASSERT_TRUE(w.Finish({}).ok());
+    ASSERT_TRUE((*obj)->Commit().ok());
+  }
+  auto r = FileReader::OpenLocal(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& cols = (*r)->metadata().row_groups.at(0).columns;
+  EXPECT_EQ(cols.at(0).codec, Codec::kUncompressed);
+  EXPECT_EQ(cols.at(1).codec, Codec::kZstd);
+  auto sym = (*r)->ReadColumn(0);
+  ASSERT_TRUE(sym.ok()) << sym.status().ToString();
+  ASSERT_EQ(sym->strings.size(), prices.size());
+  EXPECT_EQ(sym->strings.front(), "BTC-2NOV23-20000-C");
+  EXPECT_EQ(sym->strings.back(), "BTC-2NOV23-20000-C");
+  auto got = (*r)->ReadColumn(1);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  ASSERT_EQ(got->doubles.size(), prices.size());
+  EXPECT_EQ(0, std::memcmp(got->doubles.data(), prices.data(), prices.size() * 8));
+  fs::remove(path);
+}
+
+// Small DELTA_BYTE_ARRAY pages (trade ids) go through small_dba, every other
+// small page through fast as before.
+TEST(ColumnWriter, SmallDeltaByteArrayPagesUseTheirOwnCompressor) {
+  ColumnData ids;
+  ids.kind = ColumnKind::kString;
+  ids.nullable = false;
+  ids.str = StringColumn(false);
+  uint64_t id = 280000000, x = 88172645463325252ULL;
+  for (int i = 0; i < 2000; i++) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    id += 1 + x % 6000;  // one option's trades among many: ids with gaps
+    ids.str.Append(std::to_string(id));
+  }
+  ColumnData ts;
+  ts.kind = ColumnKind::kTimestampMicros;
+  ts.nullable = false;
+  for (int i = 0; i < 4000; i++) ts.i64.push_back(1598918403696000 + int64_t{i} * 1000 + (i * 37) % 7 * 1000);
+  auto l3 = NewCompressor(Codec::kZstd, 3);
+  auto l1 = NewCompressor(Codec::kZstd, 1);
+  auto mm6 = NewCompressor(Codec::kZstd, 1, 6);
+  auto encode = [&](const ColumnData& c, size_t rows, Compressor* comp, Compressor* fast, Compressor* small_dba) {
+    EncodedChunk out;
+    EXPECT_TRUE(EncodeColumnChunk(c, rows, EncodeOptions(), comp, &out, fast, fast ? kLevelTrialBytes : 0, small_dba).ok());
+    return out;
+  };
+  const EncodedChunk with = encode(ids, 2000, l3.get(), l1.get(), mm6.get());
+  EXPECT_EQ(with.value_encoding, Encoding::kDeltaByteArray);
+  EXPECT_EQ(with.codec, Codec::kZstd);
+  EXPECT_EQ(with.bytes, encode(ids, 2000, mm6.get(), nullptr, nullptr).bytes);
+  const EncodedChunk without = encode(ids, 2000, l3.get(), l1.get(), nullptr);
+  EXPECT_EQ(without.bytes, encode(ids, 2000, l1.get(), nullptr, nullptr).bytes);
+  ASSERT_NE(with.bytes, without.bytes);  // else the test could not tell them apart
+  // Other pages: as without it.
+  EXPECT_EQ(encode(ts, 4000, l3.get(), l1.get(), mm6.get()).bytes, encode(ts, 4000, l3.get(), l1.get(), nullptr).bytes);
+}
+
 // Plain string statistics compare bytes as unsigned chars, shorter prefix
 // first: high bytes, embedded NULs, shared 8-byte prefixes, empty strings.
 TEST(ColumnWriter, PlainStringStatisticsOrderBytesUnsigned) {
