@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "core/atomic_file.h"
+#include "core/parallel.h"
 
 namespace mt::parquet {
 
@@ -487,28 +488,33 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   split_buf_.resize(total);
   char* const base = split_buf_.data();
   slot_at_.assign(piece_start_.begin(), piece_start_.end());  // where each piece's next column goes
-  cursor_.resize(m);
-  cursor2_.resize(m);
-  cursor3_.resize(m);
-  slot_end_.resize(m);
+  // Every piece's column headers, here: they fix where each column's values
+  // go in each piece, so the columns can then be filled independently. A
+  // column's counts per slot are taken over by its cursors (offsets in the
+  // buffer): slot_values_ where its values go (the defined flags, for a
+  // column of one value with nulls), slot_text_ where a plain column's text
+  // goes. def_gap_[c]: bytes between a piece's defined flags and its values.
+  def_gap_.assign(cols, 0);
+  in_range_.assign(cols, 0);
+  scatter_cols_.clear();
   for (size_t c = 0; c < cols; c++) {
     ColumnData& d = batch->columns[c];
     const bool has_def = !d.defined.empty();
-    const uint64_t* values = &slot_values_[c * m];
-    const uint64_t* text = &slot_text_[c * m];
+    uint64_t* values = &slot_values_[c * m];
+    uint64_t* text = &slot_text_[c * m];
     const Mode md = modes[c];
     const StringColumn& str = d.str;
-    uint64_t values_in_range = 0;
-    // Each piece's header of this column, and its cursors.
+    const bool one_value = md == Mode::kFileConstant || md == Mode::kSourceConstant;
     for (size_t k = 0; k < m; k++) {
       const uint64_t rows = slot_rows_[k], nv = values[k];
       if (rows == 0) continue;
-      values_in_range += nv;
+      in_range_[c] += nv;
       char* p = base + slot_at_[k];
       Store<uint8_t>(p, has_def ? 1 : 0);
+      char* def_at = nullptr;
       if (has_def) {
         Store<uint64_t>(p, rows);
-        cursor2_[k] = p;
+        def_at = p;
         p += rows;
       }
       Store<uint64_t>(p, rows - nv);  // nulls
@@ -516,16 +522,16 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
         case ColumnKind::kTimestampMicros:
         case ColumnKind::kDouble:
           Store<uint64_t>(p, nv);
-          cursor_[k] = p;
+          values[k] = static_cast<uint64_t>(p - base);
           p += 8 * nv;
           break;
         case ColumnKind::kBool:
           Store<uint64_t>(p, nv);
-          cursor_[k] = p;
+          values[k] = static_cast<uint64_t>(p - base);
           p += nv;
           break;
         case ColumnKind::kString:
-          if (md == Mode::kFileConstant || md == Mode::kSourceConstant) {
+          if (one_value) {
             const std::string_view v = md == Mode::kFileConstant ? str.Get(slot_first_[k]) : str.dict()[0];
             Store<uint8_t>(p, 1);
             Store<uint32_t>(p, 1);
@@ -534,6 +540,7 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
             p += v.size();
             Store<uint8_t>(p, 0);
             Store<uint64_t>(p, nv);
+            values[k] = static_cast<uint64_t>(def_at - base);  // the flags only (has_def)
           } else if (md == Mode::kDict) {
             Store<uint8_t>(p, 1);
             Store<uint32_t>(p, static_cast<uint32_t>(str.dict().size()));
@@ -544,58 +551,108 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
             }
             Store<uint8_t>(p, 1);
             Store<uint64_t>(p, nv);
-            cursor_[k] = p;
+            values[k] = static_cast<uint64_t>(p - base);
             p += nv;
           } else {
+            const uint64_t len = text[k];
             Store<uint8_t>(p, 0);
             Store<uint64_t>(p, nv);
-            Store<uint64_t>(p, text[k]);
-            cursor_[k] = p;  // value ends
+            Store<uint64_t>(p, len);
+            values[k] = static_cast<uint64_t>(p - base);  // value ends
             p += 4 * nv;
-            cursor3_[k] = p;  // text
-            p += text[k];
-            slot_end_[k] = 0;
+            text[k] = static_cast<uint64_t>(p - base);
+            p += len;
           }
           break;
       }
+      if (has_def && !one_value) def_gap_[c] = static_cast<uint64_t>(base + values[k] - (def_at + rows));
       slot_at_[k] = static_cast<uint64_t>(p - base);
     }
-    // The rows, in batch order, each to its piece: the batch column is read
-    // once front to back while the writes go to as many cursors as pieces.
-    if (has_def) {
-      const uint8_t* def = d.defined.data();
-      for (size_t r = r0; r < r1; r++) *cursor2_[sl[r]]++ = static_cast<char>(def[r]);
+    if (has_def || !one_value) scatter_cols_.push_back(static_cast<uint32_t>(c));
+  }
+  // The rows, column by column, each column on whichever worker takes it
+  // (HelpedFor: the pool's free threads help, and the order-free copying of
+  // a big batch need not hold up the thread that joins the parse's blocks).
+  // Within a column the rows go in batch order, each to its piece: the batch
+  // column is read once front to back while the writes go to as many cursors
+  // as pieces. The costliest columns first, so the workers end together.
+  auto cost = [&](uint32_t c) {
+    const size_t width = schema_[c].kind == ColumnKind::kString ? (modes[c] == Mode::kPlain ? 16 : 1)
+                         : schema_[c].kind == ColumnKind::kBool ? 1
+                                                                 : 8;
+    return width + (batch->columns[c].defined.empty() ? 0 : 1);
+  };
+  std::stable_sort(scatter_cols_.begin(), scatter_cols_.end(),
+                   [&](uint32_t a, uint32_t b) { return cost(a) > cost(b); });
+  const size_t helpers = split_pool_ ? std::min<size_t>(static_cast<size_t>(split_pool_->size()), kMaxSplitHelpers) : 0;
+  const size_t workers = 1 + std::min(helpers, scatter_cols_.empty() ? 0 : scatter_cols_.size() - 1);
+  bool flags = false, ends = false;
+  for (const uint32_t c : scatter_cols_) {
+    const bool one_value = modes[c] == Mode::kFileConstant || modes[c] == Mode::kSourceConstant;
+    flags = flags || (!one_value && !batch->columns[c].defined.empty());
+    ends = ends || modes[c] == Mode::kPlain;
+  }
+  if (worker_flags_.size() < workers) worker_flags_.resize(workers);
+  if (worker_ends_.size() < workers) worker_ends_.resize(workers);
+  for (size_t w = 0; w < workers; w++) {
+    if (flags) worker_flags_[w].resize(m);
+    if (ends) worker_ends_[w].resize(m);
+  }
+  HelpedFor(split_pool_, scatter_cols_.size(), helpers, [&](size_t i, size_t w) {
+    const size_t c = scatter_cols_[i];
+    ColumnData& d = batch->columns[c];
+    const uint8_t* def = d.defined.empty() ? nullptr : d.defined.data();
+    uint64_t* cur = &slot_values_[c * m];
+    const Mode md = modes[c];
+    if (md == Mode::kFileConstant || md == Mode::kSourceConstant) {
+      // One value per piece: only the defined flags go row by row.
+      for (size_t r = r0; r < r1; r++) base[cur[sl[r]]++] = static_cast<char>(def[r]);
+      if (last) d.Release();
+      return;
     }
-    const uint8_t* def = has_def ? d.defined.data() : nullptr;
+    if (def) {
+      uint64_t* flags = worker_flags_[w].data();
+      for (size_t k = 0; k < m; k++) {
+        if (slot_rows_[k]) flags[k] = cur[k] - def_gap_[c] - slot_rows_[k];
+      }
+      for (size_t r = r0; r < r1; r++) base[flags[sl[r]]++] = static_cast<char>(def[r]);
+    }
     switch (schema_[c].kind) {
-      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, r0, r1, value_at_[c], sl); break;
-      case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, r0, r1, value_at_[c], sl); break;
-      case ColumnKind::kBool: ScatterValues(d.b.data(), def, r0, r1, value_at_[c], sl); break;
-      case ColumnKind::kString:
+      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
+      case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
+      case ColumnKind::kBool: ScatterValues(d.b.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
+      case ColumnKind::kString: {
+        const StringColumn& str = d.str;
+        size_t v = value_at_[c];
         if (md == Mode::kDict) {
           const uint32_t* idx = str.indices().data();
-          size_t v = value_at_[c];
           for (size_t r = r0; r < r1; r++) {
             if (def && !def[r]) continue;
-            *cursor_[sl[r]]++ = static_cast<char>(idx[v++]);
+            base[cur[sl[r]]++] = static_cast<char>(idx[v++]);
           }
-        } else if (md == Mode::kPlain) {
-          size_t v = value_at_[c];
-          for (size_t r = r0; r < r1; r++) {
-            if (def && !def[r]) continue;
-            const std::string_view s = str.Get(v++);
-            const uint32_t k = sl[r];
-            slot_end_[k] += static_cast<uint32_t>(s.size());
-            std::memcpy(cursor_[k], &slot_end_[k], 4);
-            cursor_[k] += 4;
-            if (!s.empty()) std::memcpy(cursor3_[k], s.data(), s.size());
-            cursor3_[k] += s.size();
-          }
+          break;
+        }
+        uint64_t* text = &slot_text_[c * m];
+        uint32_t* end = worker_ends_[w].data();
+        std::fill(end, end + m, 0u);
+        for (size_t r = r0; r < r1; r++) {
+          if (def && !def[r]) continue;
+          const std::string_view sv = str.Get(v++);
+          const uint32_t k = sl[r];
+          end[k] += static_cast<uint32_t>(sv.size());
+          std::memcpy(base + cur[k], &end[k], 4);
+          cur[k] += 4;
+          if (!sv.empty()) std::memcpy(base + text[k], sv.data(), sv.size());
+          text[k] += sv.size();
         }
         break;
+      }
     }
-    value_at_[c] += values_in_range;
-    if (last) d.Release();
+    if (last) d.Release();  // each column goes once copied
+  });
+  for (size_t c = 0; c < cols; c++) {
+    value_at_[c] += in_range_[c];
+    if (last) batch->columns[c].Release();
   }
   // The pieces go to the spill as one block, in slot order.
   const uint64_t at = spill_size_;
@@ -617,12 +674,11 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
 
 template <typename T>
 void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
-                                const uint32_t* slot) {
-  char** cur = cursor_.data();
+                                const uint32_t* slot, char* base, uint64_t* cur) {
   if (!def) {
     for (size_t r = r0; r < r1; r++) {
-      char*& c = cur[slot[r]];
-      std::memcpy(c, &v[r], sizeof(T));
+      uint64_t& c = cur[slot[r]];
+      std::memcpy(base + c, &v[r], sizeof(T));
       c += sizeof(T);
     }
     return;
@@ -630,8 +686,8 @@ void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_
   size_t i = v0;
   for (size_t r = r0; r < r1; r++) {
     if (!def[r]) continue;
-    char*& c = cur[slot[r]];
-    std::memcpy(c, &v[i++], sizeof(T));
+    uint64_t& c = cur[slot[r]];
+    std::memcpy(base + c, &v[i++], sizeof(T));
     c += sizeof(T);
   }
 }

@@ -415,6 +415,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     Status st = spill->Open(target_.store->SpillDirectory());
     if (!st.ok() && !target_.store->SpillDirectory().empty()) st = spill->Open("");
     if (!st.ok()) return Status::IOError(hints_.source + ": " + st.message());
+    // A batch's split is shared with the pool's free threads: it runs on the
+    // thread that joins the parse's blocks, which the other threads wait for.
+    spill->SetSplitPool(settings_.writer.pool);
     spill_ = std::move(spill);
     return Status::OK();
   }
