@@ -695,6 +695,15 @@ void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_
 Status SpillWriter::Flush() {
   if (!status_.ok()) return status_;
   split_buf_ = columnar::PodVector<char>();
+  // AppendSplit's counts and cursors too: per file of a batch, some per
+  // column, they are megabytes for a batch of 100,000 instruments, and
+  // WriteFile() of every object comes next.
+  for (auto* v : {&slot_rows_, &slot_values_, &slot_text_, &slot_at_, &slot_first_, &piece_start_, &piece_values_,
+                  &piece_bytes_}) {
+    std::vector<uint64_t>().swap(*v);
+  }
+  std::vector<std::vector<uint64_t>>().swap(worker_flags_);
+  std::vector<std::vector<uint32_t>>().swap(worker_ends_);
   return status_ = FlushBuffer();
 }
 

@@ -69,7 +69,7 @@ class SpillWriter {
   // on the calling thread. The pieces and their order are the same.
   void SetSplitPool(ThreadPool* pool) { split_pool_ = pool; }
   // Writes what is buffered, so WriteFile() can read every piece, and frees
-  // AppendSplit's buffer.
+  // AppendSplit's buffer and scratch.
   Status Flush();
   // Writes file `file` to `sink`: its rows joined into row groups, encoded
   // on `pool` (the calling thread helping) or, without one, on the calling
