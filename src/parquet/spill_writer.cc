@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -298,7 +301,40 @@ SpillWriter::SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, siz
   status_ = Status::Internal("spill not open");
 }
 
+// A batch's pieces on their way to the spill: written by whichever thread
+// takes it first, a free pool thread or the writer itself when it next needs
+// the buffer or the file (WaitWrite).
+struct SpillWriter::PendingWrite {
+  std::atomic<bool> taken{false};
+  int fd = -1;
+  const char* data = nullptr;
+  size_t n = 0;
+  std::string path;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // guarded by mu
+  Status status;      // guarded by mu
+  void Run() {
+    const int err = WriteAll(fd, std::string_view(data, n));
+    std::lock_guard<std::mutex> l(mu);
+    if (err) status = Status::IOError("write " + path + ": " + std::strerror(err));
+    done = true;
+    cv.notify_all();
+  }
+};
+
+Status SpillWriter::WaitWrite() {
+  if (!pending_write_) return Status::OK();
+  std::shared_ptr<PendingWrite> pw = std::move(pending_write_);
+  if (!pw->taken.exchange(true)) pw->Run();
+  std::unique_lock<std::mutex> l(pw->mu);
+  pw->cv.wait(l, [&] { return pw->done; });
+  if (!pw->status.ok() && status_.ok()) status_ = pw->status;
+  return pw->status;
+}
+
 SpillWriter::~SpillWriter() {
+  WaitWrite();  // its thread reads the buffer and writes the descriptor
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -321,6 +357,7 @@ uint32_t SpillWriter::AddFile() {
 }
 
 Status SpillWriter::Append(uint32_t file, const RowGroupData& rg) {
+  MT_RETURN_IF_ERROR(WaitWrite());  // the spill is written in order
   if (!status_.ok()) return status_;
   if (rg.num_rows == 0) return Status::OK();
   Piece piece;
@@ -384,6 +421,7 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
 
 Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
                                      const std::vector<uint32_t>& files, const std::vector<bool>& constant) {
+  MT_RETURN_IF_ERROR(WaitWrite());  // the buffer is refilled below
   const size_t m = files.size();
   const size_t cols = schema_.size();
   const bool last = r1 == batch->num_rows;
@@ -654,10 +692,28 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
     value_at_[c] += in_range_[c];
     if (last) batch->columns[c].Release();
   }
-  // The pieces go to the spill as one block, in slot order.
+  // The pieces go to the spill as one block, in slot order; with a pool, on
+  // a free thread (SubmitFirst) while this one goes back to joining the
+  // parse's blocks. Its offsets are known now, so the pieces are registered
+  // here, in batch order; the next append, Flush and the destructor wait
+  // for the write (WaitWrite), so the file is written in the same order.
   const uint64_t at = spill_size_;
-  PieceWriter w(&buffer_, fd_, path_, &spill_size_);
-  MT_RETURN_IF_ERROR(w.Bytes(base, total));
+  if (split_pool_ && total >= kBufferBytes) {
+    MT_RETURN_IF_ERROR(status_ = FlushBuffer());  // smaller pieces appended before go first
+    auto pw = std::make_shared<PendingWrite>();
+    pw->fd = fd_;
+    pw->data = base;
+    pw->n = total;
+    pw->path = path_;
+    pending_write_ = pw;
+    spill_size_ += total;
+    split_pool_->SubmitFirst([pw] {
+      if (!pw->taken.exchange(true)) pw->Run();
+    });
+  } else {
+    PieceWriter w(&buffer_, fd_, path_, &spill_size_);
+    MT_RETURN_IF_ERROR(w.Bytes(base, total));
+  }
   for (size_t k = 0; k < m; k++) {
     if (slot_rows_[k] == 0) continue;
     Piece piece;
@@ -693,6 +749,7 @@ void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_
 }
 
 Status SpillWriter::Flush() {
+  MT_RETURN_IF_ERROR(WaitWrite());
   if (!status_.ok()) return status_;
   split_buf_ = columnar::PodVector<char>();
   // AppendSplit's counts and cursors too: per file of a batch, some per

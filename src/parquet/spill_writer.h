@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -136,6 +137,11 @@ class SpillWriter {
   };
 
   Status FlushBuffer();
+  // The last split batch's write, when a pool thread may be doing it; waits
+  // for it (or does it) and returns its result.
+  struct PendingWrite;
+  std::shared_ptr<PendingWrite> pending_write_;
+  Status WaitWrite();
   Status ReadSpill(uint64_t offset, size_t n, char* out) const;
 
   std::vector<columnar::ColumnSpec> schema_;
