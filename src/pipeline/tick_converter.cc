@@ -53,7 +53,8 @@ constexpr size_t kGroupedParseRows = 256 * 1024;
 // Parsed blocks such a file keeps ahead of its split: the split runs on one
 // thread at a time and is slower than the parse, so blocks parsed further
 // ahead (one per thread by default, each with its own dictionary of the
-// symbols it saw) would only wait in memory.
+// symbols it saw) would only wait in memory. (A thread that has parsed this
+// far ahead helps the split instead: SpillWriter::SetSplitPool.)
 constexpr size_t kGroupedUnjoinedBlocks = 6;
 
 }  // namespace
