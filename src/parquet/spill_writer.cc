@@ -578,7 +578,7 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
             p += v.size();
             Store<uint8_t>(p, 0);
             Store<uint64_t>(p, nv);
-            values[k] = static_cast<uint64_t>(def_at - base);  // the flags only (has_def)
+            if (has_def) values[k] = static_cast<uint64_t>(def_at - base);  // the flags are all it scatters
           } else if (md == Mode::kDict) {
             Store<uint8_t>(p, 1);
             Store<uint32_t>(p, static_cast<uint32_t>(str.dict().size()));
