@@ -13,6 +13,7 @@
 #include <functional>
 
 #include "core/status.h"
+#include "core/thread_pool.h"
 
 namespace mt {
 
@@ -29,5 +30,18 @@ Status ParallelForWorkers(size_t n, const ParallelOptions& opts,
 inline Status ParallelFor(size_t n, const ParallelOptions& opts, const std::function<Status(size_t index)>& fn) {
   return ParallelForWorkers(n, opts, [&fn](size_t i, size_t) { return fn(i); });
 }
+
+// fn(i, worker) for every index of [0, n), each once, on the calling thread
+// (worker 0) and on up to `helpers` tasks of `pool` (workers 1..helpers),
+// queued ahead of its other tasks: work that one thread would otherwise do
+// alone while others wait for it, shared with whichever threads are free
+// now (pool threads, threads that run queued tasks while they wait). A
+// worker runs one index at a time, so per-worker scratch needs no lock.
+// Indexes are handed out in increasing order. Returns once every index has
+// run; a helper task that starts after all indexes were taken does nothing
+// (so the caller never waits for a pool thread busy elsewhere). fn must not
+// wait for other pool tasks. Without a pool or helpers: a plain loop.
+void HelpedFor(ThreadPool* pool, size_t n, size_t helpers,
+               const std::function<void(size_t index, size_t worker)>& fn);
 
 }  // namespace mt

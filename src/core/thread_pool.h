@@ -51,9 +51,40 @@ class ThreadPool {
       queue_.emplace_back([task] { (*task)(); });
     }
     cv_.notify_one();
+    NotifyWaiters();
     return fut;
   }
+  // Queues `job` ahead of every queued task: work a thread is waiting for
+  // right now, which tasks queued earlier (read-ahead) must not hold up.
+  void SubmitFirst(std::function<void()> job) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      queue_.push_front(std::move(job));
+    }
+    cv_.notify_one();
+    NotifyWaiters();
+  }
   int size() const { return static_cast<int>(workers_.size()); }
+
+  // A thread outside the pool that runs queued tasks while it waits for
+  // something (RunPendingTask) and sleeps on a condition variable of its
+  // own when it finds none registers that variable and its mutex here:
+  // every task queued then wakes it (notified under `mu`, so no wake-up is
+  // lost), and the task need not wait for a busy pool thread.
+  // REQUIRES: no task is submitted by a thread that holds `mu`.
+  void AddWaiter(std::mutex* mu, std::condition_variable* cv) {
+    std::lock_guard<std::mutex> l(waiters_mu_);
+    waiters_.push_back({mu, cv});
+  }
+  void RemoveWaiter(std::condition_variable* cv) {
+    std::lock_guard<std::mutex> l(waiters_mu_);
+    for (size_t i = 0; i < waiters_.size(); i++) {
+      if (waiters_[i].cv == cv) {
+        waiters_.erase(waiters_.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+    }
+  }
 
   // Runs the oldest queued task on the calling thread; false when none is
   // queued. A thread that waits for tasks to finish calls this to help
@@ -85,6 +116,20 @@ class ThreadPool {
     }
   }
 
+  void NotifyWaiters() {
+    std::lock_guard<std::mutex> l(waiters_mu_);
+    for (const Waiter& w : waiters_) {
+      std::lock_guard<std::mutex> g(*w.mu);
+      w.cv->notify_all();
+    }
+  }
+
+  struct Waiter {
+    std::mutex* mu;
+    std::condition_variable* cv;
+  };
+  std::mutex waiters_mu_;  // before a waiter's mutex, never after it
+  std::vector<Waiter> waiters_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;

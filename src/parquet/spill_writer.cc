@@ -3,12 +3,16 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
 
 #include "core/atomic_file.h"
+#include "core/parallel.h"
 
 namespace mt::parquet {
 
@@ -187,27 +191,6 @@ bool AppendString(PieceReader* r, StringColumn* dst) {
     }
     if ((width != 1 && width != 2 && width != 4) || n > static_cast<uint64_t>(r->end - r->p) / width) return false;
     const char* idx = r->Take(n * width);
-    if (width == 1 && entries <= 4) {
-      // A side column ("buy"/"sell"): each entry's ShortKey once, then
-      // AppendKeyed per row, which finds one of the first four entries
-      // without a branch (Append's compare with the previous row's value
-      // mispredicts for every other row of random sides).
-      uint64_t keys[4];
-      bool short_values = true;
-      for (uint32_t e = 0; e < entries; e++) {
-        short_values = short_values && !dict[e].empty() && dict[e].size() <= 7;
-        if (short_values) keys[e] = StringColumn::ShortKey(dict[e]);
-      }
-      if (short_values) {
-        const auto* k8 = reinterpret_cast<const uint8_t*>(idx);
-        for (uint64_t i = 0; i < n; i++) {
-          const uint8_t k = k8[i];
-          if (k >= entries) return false;
-          dst->AppendKeyed(dict[k], keys[k]);
-        }
-        return true;
-      }
-    }
     for (uint64_t i = 0; i < n; i++) {
       uint32_t k = 0;
       std::memcpy(&k, idx + i * width, width);
@@ -318,7 +301,40 @@ SpillWriter::SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, siz
   status_ = Status::Internal("spill not open");
 }
 
+// A batch's pieces on their way to the spill: written by whichever thread
+// takes it first, a free pool thread or the writer itself when it next needs
+// the buffer or the file (WaitWrite).
+struct SpillWriter::PendingWrite {
+  std::atomic<bool> taken{false};
+  int fd = -1;
+  const char* data = nullptr;
+  size_t n = 0;
+  std::string path;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;  // guarded by mu
+  Status status;      // guarded by mu
+  void Run() {
+    const int err = WriteAll(fd, std::string_view(data, n));
+    std::lock_guard<std::mutex> l(mu);
+    if (err) status = Status::IOError("write " + path + ": " + std::strerror(err));
+    done = true;
+    cv.notify_all();
+  }
+};
+
+Status SpillWriter::WaitWrite() {
+  if (!pending_write_) return Status::OK();
+  std::shared_ptr<PendingWrite> pw = std::move(pending_write_);
+  if (!pw->taken.exchange(true)) pw->Run();
+  std::unique_lock<std::mutex> l(pw->mu);
+  pw->cv.wait(l, [&] { return pw->done; });
+  if (!pw->status.ok() && status_.ok()) status_ = pw->status;
+  return pw->status;
+}
+
 SpillWriter::~SpillWriter() {
+  WaitWrite();  // its thread reads the buffer and writes the descriptor
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -341,6 +357,7 @@ uint32_t SpillWriter::AddFile() {
 }
 
 Status SpillWriter::Append(uint32_t file, const RowGroupData& rg) {
+  MT_RETURN_IF_ERROR(WaitWrite());  // the spill is written in order
   if (!status_.ok()) return status_;
   if (rg.num_rows == 0) return Status::OK();
   Piece piece;
@@ -404,6 +421,7 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
 
 Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
                                      const std::vector<uint32_t>& files, const std::vector<bool>& constant) {
+  MT_RETURN_IF_ERROR(WaitWrite());  // the buffer is refilled below
   const size_t m = files.size();
   const size_t cols = schema_.size();
   const bool last = r1 == batch->num_rows;
@@ -421,19 +439,13 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   Mode mode[64];
   std::vector<Mode> more;
   Mode* modes = cols <= 64 ? mode : (more.resize(cols), more.data());
-  // Per column and slot: values (rows with one) and plain text bytes, kept
-  // only for the columns that need them (nullable ones; plain strings): a
-  // column without nulls has a value per row (slot_rows_). A batch of many
-  // instruments has as many slots, so a row per column would cost
-  // columns x slots words.
-  size_t with_defs = 0, plain_text = 0;
+  size_t plain_text = 0;
   for (size_t c = 0; c < cols; c++) {
     const ColumnData& d = batch->columns[c];
-    const bool has_def = !d.defined.empty();
     const StringColumn& str = d.str;
     Mode md = Mode::kValues;
     if (schema_[c].kind == ColumnKind::kString) {
-      if (c < constant.size() && constant[c] && !has_def) {
+      if (c < constant.size() && constant[c] && d.defined.empty()) {
         md = Mode::kFileConstant;
       } else if (str.dict_mode() && str.constant()) {
         md = Mode::kSourceConstant;
@@ -444,41 +456,45 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
       }
     }
     modes[c] = md;
-    if (has_def) with_defs++;
     if (md == Mode::kPlain) plain_text++;
   }
-  slot_values_.assign(with_defs * m, 0);
+  // Per column and slot: values (rows with one), later the column's cursors;
+  // plain text bytes, later where the text goes, kept for plain columns only
+  // (text_row_[c]: the column's row of slot_text_): a batch of many
+  // instruments has as many slots.
+  slot_values_.assign(cols * m, 0);
   slot_text_.assign(plain_text * m, 0);
-  column_values_.assign(cols, nullptr);
-  column_text_.assign(cols, nullptr);
+  text_row_.assign(cols, nullptr);
+  for (size_t c = 0, t = 0; c < cols; c++) {
+    if (modes[c] == Mode::kPlain) text_row_[c] = &slot_text_[t++ * m];
+  }
   piece_start_.assign(m, 0);  // first the piece sizes
   piece_values_.assign(m, 0);
-  for (size_t c = 0, dv = 0, dt = 0; c < cols; c++) {
+  for (size_t c = 0; c < cols; c++) {
     const ColumnData& d = batch->columns[c];
     const bool has_def = !d.defined.empty();
+    uint64_t* values = &slot_values_[c * m];
+    uint64_t* text = text_row_[c];
     if (has_def) {
-      uint64_t* values = &slot_values_[dv++ * m];
       for (size_t r = r0; r < r1; r++) values[sl[r]] += d.defined[r];
-      column_values_[c] = values;
     } else {
-      column_values_[c] = slot_rows_.data();
+      std::copy(slot_rows_.begin(), slot_rows_.end(), values);
     }
-    const uint64_t* values = column_values_[c];
     const Mode md = modes[c];
-    uint64_t* text = md == Mode::kPlain ? &slot_text_[dt++ * m] : nullptr;
-    column_text_[c] = text;
     uint64_t dict_bytes = 0, dict_text = 0;
     const StringColumn& str = d.str;
-    if (md == Mode::kDict) {
-      for (const std::string& e : str.dict()) {
-        dict_bytes += 4 + e.size();
-        dict_text += e.size();
-      }
-    } else if (md == Mode::kPlain) {
-      size_t v = value_at_[c];
-      for (size_t r = r0; r < r1; r++) {
-        if (has_def && !d.defined[r]) continue;
-        text[sl[r]] += str.Get(v++).size();
+    if (schema_[c].kind == ColumnKind::kString) {
+      if (md == Mode::kDict) {
+        for (const std::string& e : str.dict()) {
+          dict_bytes += 4 + e.size();
+          dict_text += e.size();
+        }
+      } else if (md == Mode::kPlain) {
+        size_t v = value_at_[c];
+        for (size_t r = r0; r < r1; r++) {
+          if (has_def && !d.defined[r]) continue;
+          text[sl[r]] += str.Get(v++).size();
+        }
       }
     }
     for (size_t k = 0; k < m; k++) {
@@ -529,28 +545,33 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   split_buf_.resize(total);
   char* const base = split_buf_.data();
   slot_at_.assign(piece_start_.begin(), piece_start_.end());  // where each piece's next column goes
-  cursor_.resize(m);
-  cursor2_.resize(m);
-  cursor3_.resize(m);
-  slot_end_.resize(m);
+  // Every piece's column headers, here: they fix where each column's values
+  // go in each piece, so the columns can then be filled independently. A
+  // column's counts per slot are taken over by its cursors (offsets in the
+  // buffer): slot_values_ where its values go (the defined flags, for a
+  // column of one value with nulls), slot_text_ where a plain column's text
+  // goes. def_gap_[c]: bytes between a piece's defined flags and its values.
+  def_gap_.assign(cols, 0);
+  in_range_.assign(cols, 0);
+  scatter_cols_.clear();
   for (size_t c = 0; c < cols; c++) {
     ColumnData& d = batch->columns[c];
     const bool has_def = !d.defined.empty();
-    const uint64_t* values = column_values_[c];
-    const uint64_t* text = column_text_[c];
+    uint64_t* values = &slot_values_[c * m];
+    uint64_t* text = text_row_[c];
     const Mode md = modes[c];
     const StringColumn& str = d.str;
-    uint64_t values_in_range = 0;
-    // Each piece's header of this column, and its cursors.
+    const bool one_value = md == Mode::kFileConstant || md == Mode::kSourceConstant;
     for (size_t k = 0; k < m; k++) {
       const uint64_t rows = slot_rows_[k], nv = values[k];
       if (rows == 0) continue;
-      values_in_range += nv;
+      in_range_[c] += nv;
       char* p = base + slot_at_[k];
       Store<uint8_t>(p, has_def ? 1 : 0);
+      char* def_at = nullptr;
       if (has_def) {
         Store<uint64_t>(p, rows);
-        cursor2_[k] = p;
+        def_at = p;
         p += rows;
       }
       Store<uint64_t>(p, rows - nv);  // nulls
@@ -558,16 +579,16 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
         case ColumnKind::kTimestampMicros:
         case ColumnKind::kDouble:
           Store<uint64_t>(p, nv);
-          cursor_[k] = p;
+          values[k] = static_cast<uint64_t>(p - base);
           p += 8 * nv;
           break;
         case ColumnKind::kBool:
           Store<uint64_t>(p, nv);
-          cursor_[k] = p;
+          values[k] = static_cast<uint64_t>(p - base);
           p += nv;
           break;
         case ColumnKind::kString:
-          if (md == Mode::kFileConstant || md == Mode::kSourceConstant) {
+          if (one_value) {
             const std::string_view v = md == Mode::kFileConstant ? str.Get(slot_first_[k]) : str.dict()[0];
             Store<uint8_t>(p, 1);
             Store<uint32_t>(p, 1);
@@ -576,6 +597,7 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
             p += v.size();
             Store<uint8_t>(p, 0);
             Store<uint64_t>(p, nv);
+            if (has_def) values[k] = static_cast<uint64_t>(def_at - base);  // the flags are all it scatters
           } else if (md == Mode::kDict) {
             Store<uint8_t>(p, 1);
             Store<uint32_t>(p, static_cast<uint32_t>(str.dict().size()));
@@ -586,63 +608,131 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
             }
             Store<uint8_t>(p, 1);
             Store<uint64_t>(p, nv);
-            cursor_[k] = p;
+            values[k] = static_cast<uint64_t>(p - base);
             p += nv;
           } else {
+            const uint64_t len = text[k];
             Store<uint8_t>(p, 0);
             Store<uint64_t>(p, nv);
-            Store<uint64_t>(p, text[k]);
-            cursor_[k] = p;  // value ends
+            Store<uint64_t>(p, len);
+            values[k] = static_cast<uint64_t>(p - base);  // value ends
             p += 4 * nv;
-            cursor3_[k] = p;  // text
-            p += text[k];
-            slot_end_[k] = 0;
+            text[k] = static_cast<uint64_t>(p - base);
+            p += len;
           }
           break;
       }
+      if (has_def && !one_value) def_gap_[c] = static_cast<uint64_t>(base + values[k] - (def_at + rows));
       slot_at_[k] = static_cast<uint64_t>(p - base);
     }
-    // The rows, in batch order, each to its piece: the batch column is read
-    // once front to back while the writes go to as many cursors as pieces.
-    if (has_def) {
-      const uint8_t* def = d.defined.data();
-      for (size_t r = r0; r < r1; r++) *cursor2_[sl[r]]++ = static_cast<char>(def[r]);
+    if (has_def || !one_value) scatter_cols_.push_back(static_cast<uint32_t>(c));
+  }
+  // The rows, column by column, each column on whichever worker takes it
+  // (HelpedFor: the pool's free threads help, and the order-free copying of
+  // a big batch need not hold up the thread that joins the parse's blocks).
+  // Within a column the rows go in batch order, each to its piece: the batch
+  // column is read once front to back while the writes go to as many cursors
+  // as pieces. The costliest columns first, so the workers end together.
+  auto cost = [&](uint32_t c) {
+    const size_t width = schema_[c].kind == ColumnKind::kString ? (modes[c] == Mode::kPlain ? 16 : 1)
+                         : schema_[c].kind == ColumnKind::kBool ? 1
+                                                                 : 8;
+    return width + (batch->columns[c].defined.empty() ? 0 : 1);
+  };
+  std::stable_sort(scatter_cols_.begin(), scatter_cols_.end(),
+                   [&](uint32_t a, uint32_t b) { return cost(a) > cost(b); });
+  const size_t helpers = split_pool_ ? std::min<size_t>(static_cast<size_t>(split_pool_->size()), kMaxSplitHelpers) : 0;
+  const size_t workers = 1 + std::min(helpers, scatter_cols_.empty() ? 0 : scatter_cols_.size() - 1);
+  bool flags = false, ends = false;
+  for (const uint32_t c : scatter_cols_) {
+    const bool one_value = modes[c] == Mode::kFileConstant || modes[c] == Mode::kSourceConstant;
+    flags = flags || (!one_value && !batch->columns[c].defined.empty());
+    ends = ends || modes[c] == Mode::kPlain;
+  }
+  if (worker_flags_.size() < workers) worker_flags_.resize(workers);
+  if (worker_ends_.size() < workers) worker_ends_.resize(workers);
+  for (size_t w = 0; w < workers; w++) {
+    if (flags) worker_flags_[w].resize(m);
+    if (ends) worker_ends_[w].resize(m);
+  }
+  HelpedFor(split_pool_, scatter_cols_.size(), helpers, [&](size_t i, size_t w) {
+    const size_t c = scatter_cols_[i];
+    ColumnData& d = batch->columns[c];
+    const uint8_t* def = d.defined.empty() ? nullptr : d.defined.data();
+    uint64_t* cur = &slot_values_[c * m];
+    const Mode md = modes[c];
+    if (md == Mode::kFileConstant || md == Mode::kSourceConstant) {
+      // One value per piece: only the defined flags go row by row.
+      for (size_t r = r0; r < r1; r++) base[cur[sl[r]]++] = static_cast<char>(def[r]);
+      if (last) d.Release();
+      return;
     }
-    const uint8_t* def = has_def ? d.defined.data() : nullptr;
+    if (def) {
+      uint64_t* flags = worker_flags_[w].data();
+      for (size_t k = 0; k < m; k++) {
+        if (slot_rows_[k]) flags[k] = cur[k] - def_gap_[c] - slot_rows_[k];
+      }
+      for (size_t r = r0; r < r1; r++) base[flags[sl[r]]++] = static_cast<char>(def[r]);
+    }
     switch (schema_[c].kind) {
-      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, r0, r1, value_at_[c], sl); break;
-      case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, r0, r1, value_at_[c], sl); break;
-      case ColumnKind::kBool: ScatterValues(d.b.data(), def, r0, r1, value_at_[c], sl); break;
-      case ColumnKind::kString:
+      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
+      case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
+      case ColumnKind::kBool: ScatterValues(d.b.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
+      case ColumnKind::kString: {
+        const StringColumn& str = d.str;
+        size_t v = value_at_[c];
         if (md == Mode::kDict) {
           const uint32_t* idx = str.indices().data();
-          size_t v = value_at_[c];
           for (size_t r = r0; r < r1; r++) {
             if (def && !def[r]) continue;
-            *cursor_[sl[r]]++ = static_cast<char>(idx[v++]);
+            base[cur[sl[r]]++] = static_cast<char>(idx[v++]);
           }
-        } else if (md == Mode::kPlain) {
-          size_t v = value_at_[c];
-          for (size_t r = r0; r < r1; r++) {
-            if (def && !def[r]) continue;
-            const std::string_view s = str.Get(v++);
-            const uint32_t k = sl[r];
-            slot_end_[k] += static_cast<uint32_t>(s.size());
-            std::memcpy(cursor_[k], &slot_end_[k], 4);
-            cursor_[k] += 4;
-            if (!s.empty()) std::memcpy(cursor3_[k], s.data(), s.size());
-            cursor3_[k] += s.size();
-          }
+          break;
+        }
+        uint64_t* text = text_row_[c];
+        uint32_t* end = worker_ends_[w].data();
+        std::fill(end, end + m, 0u);
+        for (size_t r = r0; r < r1; r++) {
+          if (def && !def[r]) continue;
+          const std::string_view sv = str.Get(v++);
+          const uint32_t k = sl[r];
+          end[k] += static_cast<uint32_t>(sv.size());
+          std::memcpy(base + cur[k], &end[k], 4);
+          cur[k] += 4;
+          if (!sv.empty()) std::memcpy(base + text[k], sv.data(), sv.size());
+          text[k] += sv.size();
         }
         break;
+      }
     }
-    value_at_[c] += values_in_range;
-    if (last) d.Release();
+    if (last) d.Release();  // each column goes once copied
+  });
+  for (size_t c = 0; c < cols; c++) {
+    value_at_[c] += in_range_[c];
+    if (last) batch->columns[c].Release();
   }
-  // The pieces go to the spill as one block, in slot order.
+  // The pieces go to the spill as one block, in slot order; with a pool, on
+  // a free thread (SubmitFirst) while this one goes back to joining the
+  // parse's blocks. Its offsets are known now, so the pieces are registered
+  // here, in batch order; the next append, Flush and the destructor wait
+  // for the write (WaitWrite), so the file is written in the same order.
   const uint64_t at = spill_size_;
-  PieceWriter w(&buffer_, fd_, path_, &spill_size_);
-  MT_RETURN_IF_ERROR(w.Bytes(base, total));
+  if (split_pool_ && total >= kBufferBytes) {
+    MT_RETURN_IF_ERROR(status_ = FlushBuffer());  // smaller pieces appended before go first
+    auto pw = std::make_shared<PendingWrite>();
+    pw->fd = fd_;
+    pw->data = base;
+    pw->n = total;
+    pw->path = path_;
+    pending_write_ = pw;
+    spill_size_ += total;
+    split_pool_->SubmitFirst([pw] {
+      if (!pw->taken.exchange(true)) pw->Run();
+    });
+  } else {
+    PieceWriter w(&buffer_, fd_, path_, &spill_size_);
+    MT_RETURN_IF_ERROR(w.Bytes(base, total));
+  }
   for (size_t k = 0; k < m; k++) {
     if (slot_rows_[k] == 0) continue;
     Piece piece;
@@ -659,12 +749,11 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
 
 template <typename T>
 void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
-                                const uint32_t* slot) {
-  char** cur = cursor_.data();
+                                const uint32_t* slot, char* base, uint64_t* cur) {
   if (!def) {
     for (size_t r = r0; r < r1; r++) {
-      char*& c = cur[slot[r]];
-      std::memcpy(c, &v[r], sizeof(T));
+      uint64_t& c = cur[slot[r]];
+      std::memcpy(base + c, &v[r], sizeof(T));
       c += sizeof(T);
     }
     return;
@@ -672,23 +761,26 @@ void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_
   size_t i = v0;
   for (size_t r = r0; r < r1; r++) {
     if (!def[r]) continue;
-    char*& c = cur[slot[r]];
-    std::memcpy(c, &v[i++], sizeof(T));
+    uint64_t& c = cur[slot[r]];
+    std::memcpy(base + c, &v[i++], sizeof(T));
     c += sizeof(T);
   }
 }
 
 Status SpillWriter::Flush() {
+  MT_RETURN_IF_ERROR(WaitWrite());
   if (!status_.ok()) return status_;
-  // AppendSplit's scratch goes: sized by the instruments of a batch (tens
-  // of MB for a file of 100,000), it is not needed while files are written.
   split_buf_ = columnar::PodVector<char>();
+  // AppendSplit's counts and cursors too: per file of a batch, some per
+  // column, they are megabytes for a batch of 100,000 instruments, and
+  // WriteFile() of every object comes next.
   for (auto* v : {&slot_rows_, &slot_values_, &slot_text_, &slot_at_, &slot_first_, &piece_start_, &piece_values_,
                   &piece_bytes_}) {
     std::vector<uint64_t>().swap(*v);
   }
-  for (auto* v : {&cursor_, &cursor2_, &cursor3_}) std::vector<char*>().swap(*v);
-  std::vector<uint32_t>().swap(slot_end_);
+  std::vector<std::vector<uint64_t>>().swap(worker_flags_);
+  std::vector<std::vector<uint32_t>>().swap(worker_ends_);
+  std::vector<uint64_t*>().swap(text_row_);
   return status_ = FlushBuffer();
 }
 

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,8 +65,12 @@ class SpillWriter {
   Status AppendSplit(columnar::RowGroupData* batch, const std::vector<uint32_t>& slot,
                      const std::vector<uint32_t>& files, const std::vector<bool>& constant,
                      size_t max_buffer_bytes = 16u << 20);
+  // AppendSplit() copies a batch's columns on `pool` too (up to a few of
+  // its threads, the calling thread among them; HelpedFor), or, without one,
+  // on the calling thread. The pieces and their order are the same.
+  void SetSplitPool(ThreadPool* pool) { split_pool_ = pool; }
   // Writes what is buffered, so WriteFile() can read every piece, and frees
-  // AppendSplit's buffer and scratch. Once: no Append after it.
+  // AppendSplit's buffer and scratch.
   Status Flush();
   // Writes file `file` to `sink`: its rows joined into row groups, encoded
   // on `pool` (the calling thread helping) or, without one, on the calling
@@ -132,6 +137,11 @@ class SpillWriter {
   };
 
   Status FlushBuffer();
+  // The last split batch's write, when a pool thread may be doing it; waits
+  // for it (or does it) and returns its result.
+  struct PendingWrite;
+  std::shared_ptr<PendingWrite> pending_write_;
+  Status WaitWrite();
   Status ReadSpill(uint64_t offset, size_t n, char* out) const;
 
   std::vector<columnar::ColumnSpec> schema_;
@@ -148,18 +158,26 @@ class SpillWriter {
   // built, and per file of the batch (slot) its rows, counts and cursors.
   columnar::PodVector<char> split_buf_;
   std::vector<uint64_t> slot_rows_, slot_values_, slot_text_, slot_at_, slot_first_, piece_start_, piece_values_;
-  std::vector<const uint64_t*> column_values_;  // per column: its row of slot_values_, or slot_rows_
-  std::vector<uint64_t*> column_text_;          // per column: its row of slot_text_ (plain strings), else null
-  std::vector<char*> cursor_, cursor2_, cursor3_;
-  std::vector<uint32_t> slot_end_;
+  std::vector<uint64_t*> text_row_;  // per column: its row of slot_text_ (plain strings), else null
   std::vector<uint64_t> piece_bytes_;
   std::vector<size_t> value_at_;  // per column: index of the range's first value
+  std::vector<size_t> in_range_;  // per column: its values in the range
+  std::vector<uint64_t> def_gap_;
+  std::vector<uint32_t> scatter_cols_;  // columns copied row by row
+  // Per worker of a range's scatter: cursors of the defined flags, text ends.
+  std::vector<std::vector<uint64_t>> worker_flags_;
+  std::vector<std::vector<uint32_t>> worker_ends_;
+  ThreadPool* split_pool_ = nullptr;
+  // Columns go to at most this many threads at once: a batch has a handful
+  // that cost much, and each worker keeps cursors per file of the batch.
+  static constexpr size_t kMaxSplitHelpers = 3;
   Status AppendSplitRange(columnar::RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
                           const std::vector<uint32_t>& files, const std::vector<bool>& constant);
-  // Rows [r0, r1) of a column to the pieces' cursors (v0: the index of the
-  // range's first value; `def` null: no nulls).
+  // Rows [r0, r1) of a column to the pieces' cursors, offsets in `base`
+  // (v0: the index of the range's first value; `def` null: no nulls).
   template <typename T>
-  void ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0, const uint32_t* slot);
+  void ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0, const uint32_t* slot,
+                     char* base, uint64_t* cur);
 };
 
 }  // namespace mt::parquet

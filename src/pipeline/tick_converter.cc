@@ -53,7 +53,8 @@ constexpr size_t kGroupedParseRows = 256 * 1024;
 // Parsed blocks such a file keeps ahead of its split: the split runs on one
 // thread at a time and is slower than the parse, so blocks parsed further
 // ahead (one per thread by default, each with its own dictionary of the
-// symbols it saw) would only wait in memory.
+// symbols it saw) would only wait in memory. (A thread that has parsed this
+// far ahead helps the split instead: SpillWriter::SetSplitPool.)
 constexpr size_t kGroupedUnjoinedBlocks = 6;
 
 }  // namespace
@@ -451,6 +452,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     Status st = spill->Open(target_.store->SpillDirectory());
     if (!st.ok() && !target_.store->SpillDirectory().empty()) st = spill->Open("");
     if (!st.ok()) return Status::IOError(hints_.source + ": " + st.message());
+    // A batch's split is shared with the pool's free threads: it runs on the
+    // thread that joins the parse's blocks, which the other threads wait for.
+    spill->SetSplitPool(settings_.writer.pool);
     spill_ = std::move(spill);
     return Status::OK();
   }

@@ -38,9 +38,17 @@ ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* f
       // seven blocks more: a few MB of memory, taken only when it would
       // otherwise wait, so idle cores see no difference. (Measurements:
       // bench/README.md.)
-      max_ahead_(Cap(max_in_flight_ + 7, opts.max_unjoined_blocks)) {}
+      max_ahead_(Cap(max_in_flight_ + 7, opts.max_unjoined_blocks)) {
+  // The caller sleeps on cv_ when it has read ahead as far as it may; a task
+  // queued meanwhile (the sink's work shared out by the joining thread, see
+  // HelpedFor) wakes it to run that task rather than leave its core idle.
+  if (pool_) pool_->AddWaiter(&mu_, &cv_);
+}
 
-ParallelCsvParser::~ParallelCsvParser() { Stop(); }
+ParallelCsvParser::~ParallelCsvParser() {
+  Stop();
+  if (pool_) pool_->RemoveWaiter(&cv_);
+}
 
 void ParallelCsvParser::Stop() {
   std::unique_lock<std::mutex> l(mu_);

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -108,6 +109,112 @@ TEST(ParallelFor, CancelStopsHandingOutIndexes) {
     return Status::OK();
   });
   EXPECT_TRUE(done.ok());
+}
+
+// HelpedFor: the pool's threads take indexes beside the caller; each index
+// runs once, one at a time per worker, and the values it writes are all there
+// when the call returns.
+TEST(HelpedFor, EveryIndexOnceOnDistinctWorkers) {
+  ThreadPool pool(3);
+  for (size_t helpers : {size_t{0}, size_t{1}, size_t{3}, size_t{8}}) {
+    std::vector<uint64_t> out(2000, 0);
+    std::vector<std::atomic<int>> busy(helpers + 1);
+    std::atomic<bool> overlap{false}, out_of_range{false};
+    HelpedFor(&pool, out.size(), helpers, [&](size_t i, size_t w) {
+      if (w > helpers) {
+        out_of_range = true;
+        return;
+      }
+      if (busy[w]++ != 0) overlap = true;
+      out[i] += i * i + 1;
+      busy[w]--;
+    });
+    EXPECT_FALSE(overlap.load());
+    EXPECT_FALSE(out_of_range.load());
+    for (size_t i = 0; i < out.size(); i++) ASSERT_EQ(out[i], i * i + 1) << "index " << i << ", " << helpers << " helpers";
+  }
+  std::vector<size_t> order;
+  HelpedFor(nullptr, 5, 3, [&](size_t i, size_t w) { order.push_back(i * 10 + w); });
+  EXPECT_EQ(order, (std::vector<size_t>{0, 10, 20, 30, 40}));  // no pool: in order, on the caller
+}
+
+// A pool whose thread is busy elsewhere: the caller runs every index itself
+// and returns; the helper task, run later, finds nothing left and calls
+// nothing (the caller's fn is gone by then).
+TEST(HelpedFor, DoesNotWaitForABusyPool) {
+  ThreadPool pool(1);
+  std::mutex mu;
+  std::condition_variable cv;
+  bool release = false;
+  std::atomic<bool> started{false};
+  pool.Submit([&] {
+    started = true;
+    std::unique_lock<std::mutex> l(mu);
+    cv.wait(l, [&] { return release; });
+  });
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::atomic<int> calls{0};
+  std::vector<size_t> workers;
+  HelpedFor(&pool, 10, 1, [&](size_t, size_t w) {
+    calls++;
+    workers.push_back(w);
+  });
+  EXPECT_EQ(calls.load(), 10);
+  EXPECT_EQ(workers, std::vector<size_t>(10, 0));
+  {
+    std::lock_guard<std::mutex> l(mu);
+    release = true;
+  }
+  cv.notify_all();
+  while (pool.RunPendingTask()) {
+  }
+  pool.Submit([] {}).wait();  // the helper ran before this task (FIFO after it)
+  EXPECT_EQ(calls.load(), 10);
+}
+
+// A thread that runs queued tasks while it waits, asleep on a condition
+// variable of its own registered with the pool, is woken by a task queued
+// while the pool's one thread is busy, and runs it.
+TEST(ThreadPoolWaiter, AQueuedTaskWakesARegisteredWaiter) {
+  ThreadPool pool(1);
+  std::mutex block_mu;
+  std::condition_variable block_cv;
+  bool release = false;
+  std::atomic<bool> started{false};
+  pool.Submit([&] {
+    started = true;
+    std::unique_lock<std::mutex> l(block_mu);
+    block_cv.wait(l, [&] { return release; });
+  });
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::mutex mu;
+  std::condition_variable cv;
+  pool.AddWaiter(&mu, &cv);
+  std::atomic<bool> ran{false}, asleep{false};
+  std::thread waiter([&] {
+    std::unique_lock<std::mutex> l(mu);
+    while (!ran) {
+      l.unlock();
+      const bool any = pool.RunPendingTask();
+      l.lock();
+      if (!any && !ran) {
+        asleep = true;
+        cv.wait_for(l, std::chrono::seconds(30));
+      }
+    }
+  });
+  while (!asleep) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const auto start = std::chrono::steady_clock::now();
+  pool.SubmitFirst([&] { ran = true; });
+  waiter.join();
+  EXPECT_TRUE(ran.load());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));  // woken, not timed out
+  pool.RemoveWaiter(&cv);
+  {
+    std::lock_guard<std::mutex> l(block_mu);
+    release = true;
+  }
+  block_cv.notify_all();
 }
 
 }  // namespace

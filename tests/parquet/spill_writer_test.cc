@@ -272,9 +272,11 @@ void AddRow(const SplitRow& row, RowGroupData* rg) {
   rg->num_rows++;
 }
 
-TEST(SpillWriterTest, PiecesSplitFromBatchesReadBackAsEveryFilesRowsInOrder) {
+// With `pool`, each batch's columns are copied on several threads at once.
+void SplitRoundsReadBackAsEveryFilesRowsInOrder(ThreadPool* pool) {
   WriterOptions opts;
   SpillWriter spill(SplitSchema(), opts, 10'000'000, 64u << 20);
+  spill.SetSplitPool(pool);
   ASSERT_TRUE(spill.Open("").ok());
   constexpr int kFiles = 40;
   for (int f = 0; f < kFiles; f++) spill.AddFile();
@@ -340,6 +342,17 @@ TEST(SpillWriterTest, PiecesSplitFromBatchesReadBackAsEveryFilesRowsInOrder) {
     ASSERT_TRUE(spill.WriteFile(f, &got, {}, std::vector<bool>(SplitSchema().size(), false)).ok());
     EXPECT_EQ(got.bytes, expect.bytes) << "file " << f;
   }
+}
+
+TEST(SpillWriterTest, PiecesSplitFromBatchesReadBackAsEveryFilesRowsInOrder) {
+  SplitRoundsReadBackAsEveryFilesRowsInOrder(nullptr);
+}
+
+// The columns of a batch copied by up to four threads at once (the pool's
+// three and the caller): every file still reads back as its rows in order.
+TEST(SpillWriterTest, PiecesSplitOnSeveralThreadsReadBackAsEveryFilesRowsInOrder) {
+  ThreadPool pool(3);
+  SplitRoundsReadBackAsEveryFilesRowsInOrder(&pool);
 }
 
 TEST(SpillWriterTest, AnUnwritableDirectoryIsAClearError) {
