@@ -191,6 +191,27 @@ bool AppendString(PieceReader* r, StringColumn* dst) {
     }
     if ((width != 1 && width != 2 && width != 4) || n > static_cast<uint64_t>(r->end - r->p) / width) return false;
     const char* idx = r->Take(n * width);
+    if (width == 1 && entries <= 4) {
+      // A side column ("buy"/"sell"): each entry's ShortKey once, then
+      // AppendKeyed per row, which finds one of the first four entries
+      // without a branch (Append's compare with the previous row's value
+      // mispredicts for every other row of random sides).
+      uint64_t keys[4];
+      bool short_values = true;
+      for (uint32_t e = 0; e < entries; e++) {
+        short_values = short_values && !dict[e].empty() && dict[e].size() <= 7;
+        if (short_values) keys[e] = StringColumn::ShortKey(dict[e]);
+      }
+      if (short_values) {
+        const auto* k8 = reinterpret_cast<const uint8_t*>(idx);
+        for (uint64_t i = 0; i < n; i++) {
+          const uint8_t k = k8[i];
+          if (k >= entries) return false;
+          dst->AppendKeyed(dict[k], keys[k]);
+        }
+        return true;
+      }
+    }
     for (uint64_t i = 0; i < n; i++) {
       uint32_t k = 0;
       std::memcpy(&k, idx + i * width, width);

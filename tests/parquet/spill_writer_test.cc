@@ -4,7 +4,11 @@
 #include "parquet/spill_writer.h"
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
@@ -273,7 +277,10 @@ void AddRow(const SplitRow& row, RowGroupData* rg) {
 }
 
 // With `pool`, each batch's columns are copied on several threads at once.
-void SplitRoundsReadBackAsEveryFilesRowsInOrder(ThreadPool* pool) {
+// `id_pad` bytes in front of every id make a batch's pieces over a MiB, so
+// with a pool they are written to the spill on a pool task (and the next
+// append, or Flush, waits for that write).
+void SplitRoundsReadBackAsEveryFilesRowsInOrder(ThreadPool* pool, size_t id_pad = 0) {
   WriterOptions opts;
   SpillWriter spill(SplitSchema(), opts, 10'000'000, 64u << 20);
   spill.SetSplitPool(pool);
@@ -299,7 +306,7 @@ void SplitRoundsReadBackAsEveryFilesRowsInOrder(ThreadPool* pool) {
       SplitRow row;
       row.file = static_cast<int>((seq >> 33) % (round % 4 == 1 ? 3 : kFiles));
       row.ts = 1'700'000'000'000'000 + static_cast<int64_t>(round * 100'000 + r);
-      row.id = std::to_string(seq >> 40);
+      row.id = std::string(id_pad, 'p') + std::to_string(seq >> 40);
       row.side = round == 7            ? "s" + std::to_string(r % 300)
                  : round % 5 == 2        ? "buy"
                  : (seq >> 20) % 7 == 0  ? ""
@@ -353,6 +360,67 @@ TEST(SpillWriterTest, PiecesSplitFromBatchesReadBackAsEveryFilesRowsInOrder) {
 TEST(SpillWriterTest, PiecesSplitOnSeveralThreadsReadBackAsEveryFilesRowsInOrder) {
   ThreadPool pool(3);
   SplitRoundsReadBackAsEveryFilesRowsInOrder(&pool);
+}
+
+// Batches whose pieces take over a MiB (even rounds) are written by a pool
+// task while the next batch is split, mixed with smaller ones written from
+// the buffer (odd rounds, in ranges of rows) and Append() pieces: the spill
+// still holds every piece where it was registered.
+TEST(SpillWriterTest, PiecesWrittenOnAPoolTaskReadBackAsEveryFilesRowsInOrder) {
+  ThreadPool pool(2);
+  SplitRoundsReadBackAsEveryFilesRowsInOrder(&pool, 1000);
+}
+
+// A write that fails on the pool's task (here: past the process's file size
+// limit, as a full disk would) is the error of the next append or of Flush,
+// naming the spill and the reason; nothing waits forever, and the
+// destructor waits for nothing it no longer needs.
+TEST(SpillWriterTest, AFailedWriteOnAPoolTaskIsTheNextCallsError) {
+  ThreadPool pool(2);
+  struct rlimit old_limit;
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  struct sigaction ignore = {}, old_action = {};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &old_action), 0);
+  struct rlimit limit = old_limit;
+  limit.rlim_cur = 3u << 20;  // about two batches of the pieces below
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &limit), 0);
+  Status failed;
+  int rounds = 0;
+  {
+    SpillWriter spill(SplitSchema(), WriterOptions{}, 10'000'000, 64u << 20);
+    spill.SetSplitPool(&pool);
+    const Status open = spill.Open("");
+    if (open.ok()) {
+      constexpr int kFiles = 8;
+      for (int f = 0; f < kFiles; f++) spill.AddFile();
+      const std::vector<bool> constant = {true, true, false, false, false, false, false};
+      for (; rounds < 6 && failed.ok(); rounds++) {
+        RowGroupData batch = MakeRowGroup(SplitSchema());
+        std::vector<uint32_t> slot, files;
+        for (int f = 0; f < kFiles; f++) files.push_back(static_cast<uint32_t>(f));
+        for (int r = 0; r < 1500; r++) {
+          const SplitRow row{r % kFiles, 1'700'000'000'000'000 + r, std::string(1000, 'p') + std::to_string(r),
+                             "buy", 1.5, true, true, true};
+          AddRow(row, &batch);
+          slot.push_back(static_cast<uint32_t>(r % kFiles));
+        }
+        failed = spill.AppendSplit(&batch, slot, files, constant);
+      }
+      if (failed.ok()) failed = spill.Flush();
+      EXPECT_FALSE(spill.Flush().ok());  // the error stays
+    } else {
+      failed = open;
+    }
+  }
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &old_limit), 0);
+  ASSERT_EQ(sigaction(SIGXFSZ, &old_action, nullptr), 0);
+  ASSERT_EQ(failed.code(), Status::Code::kIOError) << failed.ToString();
+  EXPECT_NE(failed.message().find("write "), std::string::npos) << failed.message();
+  EXPECT_NE(failed.message().find(std::strerror(EFBIG)), std::string::npos) << failed.message();
+  // Two batches (~1.5 MB of pieces each) fit under the limit; the third's
+  // write fails on the pool task and is the fourth call's error, or Flush's.
+  EXPECT_GE(rounds, 3);
 }
 
 TEST(SpillWriterTest, AnUnwritableDirectoryIsAClearError) {
