@@ -6,7 +6,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <future>
@@ -49,6 +51,7 @@ class ThreadPool {
     {
       std::lock_guard<std::mutex> l(mu_);
       queue_.emplace_back([task] { (*task)(); });
+      queued_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_one();
     NotifyWaiters();
@@ -60,6 +63,7 @@ class ThreadPool {
     {
       std::lock_guard<std::mutex> l(mu_);
       queue_.push_front(std::move(job));
+      queued_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_one();
     NotifyWaiters();
@@ -69,8 +73,8 @@ class ThreadPool {
   // A thread outside the pool that runs queued tasks while it waits for
   // something (RunPendingTask) and sleeps on a condition variable of its
   // own when it finds none registers that variable and its mutex here:
-  // every task queued then wakes it (notified under `mu`, so no wake-up is
-  // lost), and the task need not wait for a busy pool thread.
+  // every task queued then wakes it (notified under `mu`; with queued(), no
+  // wake-up is lost), and the task need not wait for a busy pool thread.
   // REQUIRES: no task is submitted by a thread that holds `mu`.
   void AddWaiter(std::mutex* mu, std::condition_variable* cv) {
     std::lock_guard<std::mutex> l(waiters_mu_);
@@ -85,6 +89,12 @@ class ThreadPool {
       }
     }
   }
+
+  // How many tasks were ever queued. A waiter reads it before it looks for a
+  // task (RunPendingTask) and sleeps only if it has not changed since, under
+  // its mutex: a task queued between the two would otherwise notify before
+  // the waiter sleeps, and be left to the pool's busy threads.
+  uint64_t queued() const { return queued_.load(std::memory_order_acquire); }
 
   // Runs the oldest queued task on the calling thread; false when none is
   // queued. A thread that waits for tasks to finish calls this to help
@@ -133,6 +143,7 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
+  std::atomic<uint64_t> queued_{0};
   bool stop_ = false;
   std::vector<std::thread> workers_;
 };

@@ -199,12 +199,15 @@ Status ParallelCsvParser::WaitJoined(size_t keep) {
     // while blocks wait to be parsed or a row group to be encoded, it runs
     // the oldest queued task itself. (Sleeping left a core idle whenever the
     // pool's threads were waiting for a block it had not inflated yet.)
+    const uint64_t queued = pool_->queued();
     l.unlock();
     const bool ran = pool_->RunPendingTask();
     l.lock();
     if (!ran && !done()) {
       if (keep > 0 && blocks_.size() < max_ahead_) return join_status_;  // read ahead
-      cv_.wait(l);
+      // A task queued since `queued` was read may have notified before this
+      // thread sleeps: look for it again instead.
+      if (pool_->queued() == queued) cv_.wait(l);
     }
   }
   return join_status_;

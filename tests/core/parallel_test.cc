@@ -217,5 +217,39 @@ TEST(ThreadPoolWaiter, AQueuedTaskWakesARegisteredWaiter) {
   block_cv.notify_all();
 }
 
+// The window a waiter must not sleep through: it found no task, and one is
+// queued (and its wake-up sent) before it sleeps. queued() tells it: the
+// count it read before looking has changed, so it looks again.
+TEST(ThreadPoolWaiter, ATaskQueuedBeforeTheWaiterSleepsIsSeenByTheCount) {
+  ThreadPool pool(1);
+  std::mutex block_mu;
+  std::condition_variable block_cv;
+  bool release = false;
+  std::atomic<bool> started{false};
+  pool.Submit([&] {  // the pool's one thread is busy: queued tasks stay queued
+    started = true;
+    std::unique_lock<std::mutex> l(block_mu);
+    block_cv.wait(l, [&] { return release; });
+  });
+  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::mutex mu;
+  std::condition_variable cv;
+  pool.AddWaiter(&mu, &cv);
+  const uint64_t seen = pool.queued();
+  EXPECT_FALSE(pool.RunPendingTask());  // nothing queued yet
+  bool ran = false;
+  pool.SubmitFirst([&] { ran = true; });  // notifies now, while nobody waits
+  EXPECT_EQ(pool.queued(), seen + 1);
+  EXPECT_TRUE(pool.RunPendingTask());  // so the waiter looks again and runs it
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(pool.queued(), seen + 1);  // running a task does not count
+  pool.RemoveWaiter(&cv);
+  {
+    std::lock_guard<std::mutex> l(block_mu);
+    release = true;
+  }
+  block_cv.notify_all();
+}
+
 }  // namespace
 }  // namespace mt
