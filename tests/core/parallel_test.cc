@@ -181,7 +181,7 @@ TEST(ThreadPoolWaiter, AQueuedTaskWakesARegisteredWaiter) {
   std::condition_variable block_cv;
   bool release = false;
   std::atomic<bool> started{false};
-  pool.Submit([&] {
+  auto blocker = pool.Submit([&] {
     started = true;
     std::unique_lock<std::mutex> l(block_mu);
     block_cv.wait(l, [&] { return release; });
@@ -215,6 +215,7 @@ TEST(ThreadPoolWaiter, AQueuedTaskWakesARegisteredWaiter) {
     release = true;
   }
   block_cv.notify_all();
+  blocker.get();  // done before its state (declared after the pool) goes
 }
 
 // The window a waiter must not sleep through: it found no task, and one is
@@ -226,7 +227,7 @@ TEST(ThreadPoolWaiter, ATaskQueuedBeforeTheWaiterSleepsIsSeenByTheCount) {
   std::condition_variable block_cv;
   bool release = false;
   std::atomic<bool> started{false};
-  pool.Submit([&] {  // the pool's one thread is busy: queued tasks stay queued
+  auto blocker = pool.Submit([&] {  // the pool's one thread is busy: queued tasks stay queued
     started = true;
     std::unique_lock<std::mutex> l(block_mu);
     block_cv.wait(l, [&] { return release; });
@@ -249,6 +250,7 @@ TEST(ThreadPoolWaiter, ATaskQueuedBeforeTheWaiterSleepsIsSeenByTheCount) {
     release = true;
   }
   block_cv.notify_all();
+  blocker.get();  // done before its state (declared after the pool) goes
 }
 
 }  // namespace
