@@ -504,18 +504,16 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
     const Mode md = modes[c];
     uint64_t dict_bytes = 0, dict_text = 0;
     const StringColumn& str = d.str;
-    if (schema_[c].kind == ColumnKind::kString) {
-      if (md == Mode::kDict) {
-        for (const std::string& e : str.dict()) {
-          dict_bytes += 4 + e.size();
-          dict_text += e.size();
-        }
-      } else if (md == Mode::kPlain) {
-        size_t v = value_at_[c];
-        for (size_t r = r0; r < r1; r++) {
-          if (has_def && !d.defined[r]) continue;
-          text[sl[r]] += str.Get(v++).size();
-        }
+    if (md == Mode::kDict) {
+      for (const std::string& e : str.dict()) {
+        dict_bytes += 4 + e.size();
+        dict_text += e.size();
+      }
+    } else if (md == Mode::kPlain) {
+      size_t v = value_at_[c];
+      for (size_t r = r0; r < r1; r++) {
+        if (has_def && !d.defined[r]) continue;
+        text[sl[r]] += str.Get(v++).size();
       }
     }
     for (size_t k = 0; k < m; k++) {

@@ -80,12 +80,13 @@ Status WriteRecordText(const ItemRecord& r, size_t count, ObjectAt&& object_at, 
   return sink(std::string_view(out));
 }
 
+ObjectView ViewOf(const RecordedObject& o) {
+  return ObjectView{o.name, o.instrument_key, o.rows, o.bytes, o.first_timestamp, o.last_timestamp};
+}
+
 // The views of r.objects.
 auto ObjectsOf(const ItemRecord& r) {
-  return [&r](size_t i) {
-    const RecordedObject& o = r.objects[i];
-    return ObjectView{o.name, o.instrument_key, o.rows, o.bytes, o.first_timestamp, o.last_timestamp};
-  };
+  return [&r](size_t i) { return ViewOf(r.objects[i]); };
 }
 
 // Writes the record's text into `obj` and commits it; aborts it on failure.
@@ -98,8 +99,7 @@ Status CommitRecordText(storage::WritableObject* obj, const ItemRecord& r, size_
 }
 
 // A grouped item's record without its objects (rows, first/last over all
-// outputs), and each output's object name as the record lists it (the
-// store's description without the store's root).
+// outputs).
 ItemRecord GroupedRecordHead(const std::vector<OutputFile>& outputs, uint64_t rows, const WorkItem& item,
                              const std::string& source, const std::string& tool_version,
                              const std::string& created_at) {
@@ -123,11 +123,19 @@ ItemRecord GroupedRecordHead(const std::vector<OutputFile>& outputs, uint64_t ro
   return rec;
 }
 
-std::string_view RecordedName(std::string_view described, std::string_view root) {
-  // OutputFile::name is the store's description of the object.
-  if (described.compare(0, root.size(), root) == 0) described.remove_prefix(root.size());
-  while (!described.empty() && described.front() == '/') described.remove_prefix(1);
-  return described;
+// The record's entry of one output: its object name without the store's
+// root (OutputFile::name is the store's description of the object), and
+// first/last local_timestamp when it has rows.
+RecordedObject RecordedEntry(const OutputFile& o, std::string_view root) {
+  std::string_view name = o.name;
+  if (name.compare(0, root.size(), root) == 0) name.remove_prefix(root.size());
+  while (!name.empty() && name.front() == '/') name.remove_prefix(1);
+  RecordedObject ro{std::string(name), o.instrument_key, o.rows, o.bytes, "", ""};
+  if (o.rows > 0) {
+    ro.first_timestamp = FormatIsoMicros(o.first_local_ts);
+    ro.last_timestamp = FormatIsoMicros(o.last_local_ts);
+  }
+  return ro;
 }
 
 }  // namespace
@@ -196,14 +204,7 @@ ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, 
   ItemRecord rec = GroupedRecordHead(outputs, rows, item, source, tool_version, created_at);
   const std::string root = store->Describe("");
   rec.objects.reserve(outputs.size());
-  for (const auto& o : outputs) {
-    RecordedObject ro{std::string(RecordedName(o.name, root)), o.instrument_key, o.rows, o.bytes, "", ""};
-    if (o.rows > 0) {
-      ro.first_timestamp = FormatIsoMicros(o.first_local_ts);
-      ro.last_timestamp = FormatIsoMicros(o.last_local_ts);
-    }
-    rec.objects.push_back(std::move(ro));
-  }
+  for (const auto& o : outputs) rec.objects.push_back(RecordedEntry(o, root));
   return rec;
 }
 
@@ -212,16 +213,10 @@ Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item,
                               const std::string& created_at, bool overwrite) {
   const ItemRecord head = GroupedRecordHead(outputs, rows, item, source, tool_version, created_at);
   const std::string root = store->Describe("");
-  std::string first, last;  // the entry's, formatted as it is written
+  RecordedObject entry;  // one at a time, made as it is written
   auto object_at = [&](size_t i) {
-    const OutputFile& o = outputs[i];
-    first.clear();
-    last.clear();
-    if (o.rows > 0) {
-      first = FormatIsoMicros(o.first_local_ts);
-      last = FormatIsoMicros(o.last_local_ts);
-    }
-    return ObjectView{RecordedName(o.name, root), o.instrument_key, o.rows, o.bytes, first, last};
+    entry = RecordedEntry(outputs[i], root);
+    return ViewOf(entry);
   };
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(ItemRecordObjectName(store->layout(), item), overwrite));
   return CommitRecordText(obj.get(), head, outputs.size(), object_at);
