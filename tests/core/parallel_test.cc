@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -138,21 +139,45 @@ TEST(HelpedFor, EveryIndexOnceOnDistinctWorkers) {
   EXPECT_EQ(order, (std::vector<size_t>{0, 10, 20, 30, 40}));  // no pool: in order, on the caller
 }
 
+// Holds a pool's one thread busy from construction until Release() (or
+// destruction), so tasks queued meanwhile stay queued. The blocking task is
+// waited for before its state goes.
+class BusyPool {
+ public:
+  explicit BusyPool(ThreadPool* pool) {
+    done_ = pool->Submit([this] {
+      started_ = true;
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [&] { return release_; });
+    });
+    while (!started_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~BusyPool() {
+    Release();
+    done_.wait();
+  }
+  void Release() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      release_ = true;
+    }
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool release_ = false;
+  std::atomic<bool> started_{false};
+  std::future<void> done_;
+};
+
 // A pool whose thread is busy elsewhere: the caller runs every index itself
 // and returns; the helper task, run later, finds nothing left and calls
 // nothing (the caller's fn is gone by then).
 TEST(HelpedFor, DoesNotWaitForABusyPool) {
   ThreadPool pool(1);
-  std::mutex mu;
-  std::condition_variable cv;
-  bool release = false;
-  std::atomic<bool> started{false};
-  pool.Submit([&] {
-    started = true;
-    std::unique_lock<std::mutex> l(mu);
-    cv.wait(l, [&] { return release; });
-  });
-  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  BusyPool busy(&pool);
   std::atomic<int> calls{0};
   std::vector<size_t> workers;
   HelpedFor(&pool, 10, 1, [&](size_t, size_t w) {
@@ -161,11 +186,7 @@ TEST(HelpedFor, DoesNotWaitForABusyPool) {
   });
   EXPECT_EQ(calls.load(), 10);
   EXPECT_EQ(workers, std::vector<size_t>(10, 0));
-  {
-    std::lock_guard<std::mutex> l(mu);
-    release = true;
-  }
-  cv.notify_all();
+  busy.Release();
   while (pool.RunPendingTask()) {
   }
   pool.Submit([] {}).wait();  // the helper ran before this task (FIFO after it)
@@ -177,16 +198,7 @@ TEST(HelpedFor, DoesNotWaitForABusyPool) {
 // while the pool's one thread is busy, and runs it.
 TEST(ThreadPoolWaiter, AQueuedTaskWakesARegisteredWaiter) {
   ThreadPool pool(1);
-  std::mutex block_mu;
-  std::condition_variable block_cv;
-  bool release = false;
-  std::atomic<bool> started{false};
-  auto blocker = pool.Submit([&] {
-    started = true;
-    std::unique_lock<std::mutex> l(block_mu);
-    block_cv.wait(l, [&] { return release; });
-  });
-  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  BusyPool busy(&pool);
   std::mutex mu;
   std::condition_variable cv;
   pool.AddWaiter(&mu, &cv);
@@ -210,12 +222,6 @@ TEST(ThreadPoolWaiter, AQueuedTaskWakesARegisteredWaiter) {
   EXPECT_TRUE(ran.load());
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));  // woken, not timed out
   pool.RemoveWaiter(&cv);
-  {
-    std::lock_guard<std::mutex> l(block_mu);
-    release = true;
-  }
-  block_cv.notify_all();
-  blocker.get();  // done before its state (declared after the pool) goes
 }
 
 // The window a waiter must not sleep through: it found no task, and one is
@@ -223,16 +229,7 @@ TEST(ThreadPoolWaiter, AQueuedTaskWakesARegisteredWaiter) {
 // count it read before looking has changed, so it looks again.
 TEST(ThreadPoolWaiter, ATaskQueuedBeforeTheWaiterSleepsIsSeenByTheCount) {
   ThreadPool pool(1);
-  std::mutex block_mu;
-  std::condition_variable block_cv;
-  bool release = false;
-  std::atomic<bool> started{false};
-  auto blocker = pool.Submit([&] {  // the pool's one thread is busy: queued tasks stay queued
-    started = true;
-    std::unique_lock<std::mutex> l(block_mu);
-    block_cv.wait(l, [&] { return release; });
-  });
-  while (!started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  BusyPool busy(&pool);  // the pool's one thread is busy: queued tasks stay queued
   std::mutex mu;
   std::condition_variable cv;
   pool.AddWaiter(&mu, &cv);
@@ -245,12 +242,6 @@ TEST(ThreadPoolWaiter, ATaskQueuedBeforeTheWaiterSleepsIsSeenByTheCount) {
   EXPECT_TRUE(ran);
   EXPECT_EQ(pool.queued(), seen + 1);  // running a task does not count
   pool.RemoveWaiter(&cv);
-  {
-    std::lock_guard<std::mutex> l(block_mu);
-    release = true;
-  }
-  block_cv.notify_all();
-  blocker.get();  // done before its state (declared after the pool) goes
 }
 
 }  // namespace

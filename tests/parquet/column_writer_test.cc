@@ -52,25 +52,27 @@ ColumnData Doubles(const std::vector<double>& v) {
   return c;
 }
 
+// Writes `rg` as a file of one row group at `path`.
+Status WriteOneRowGroup(const std::string& path, const std::vector<ColumnSpec>& schema, RowGroupData rg,
+                        const WriterOptions& wo = WriterOptions()) {
+  MT_ASSIGN_OR_RETURN(auto obj, storage::CreateLocalFile(path, true));
+  FileWriter w(obj.get(), schema, wo);
+  MT_RETURN_IF_ERROR(w.WriteRowGroup(std::move(rg)));
+  MT_RETURN_IF_ERROR(w.Finish({}));
+  return obj->Commit();
+}
+
 // Writes one double column as a file, reads it back; returns the chunk stats.
 ColumnChunkMeta RoundTrip(const std::vector<double>& v, size_t page_rows = 1 << 20) {
   const std::string path = (fs::temp_directory_path() /
                             ("mt_column_writer_test_" + std::to_string(::getpid()) + ".parquet"))
                                .string();
-  {
-    auto obj = storage::CreateLocalFile(path, true);
-    EXPECT_TRUE(obj.ok());
-    WriterOptions wo;
-    wo.encode.page_rows = page_rows;
-    std::vector<ColumnSpec> schema = {{"price", ColumnKind::kDouble, true}};
-    FileWriter w(obj->get(), schema, wo);
-    RowGroupData rg;
-    rg.columns.push_back(Doubles(v));
-    rg.num_rows = v.size();
-    EXPECT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
-    EXPECT_TRUE(w.Finish({}).ok());
-    EXPECT_TRUE((*obj)->Commit().ok());
-  }
+  WriterOptions wo;
+  wo.encode.page_rows = page_rows;
+  RowGroupData rg;
+  rg.columns.push_back(Doubles(v));
+  rg.num_rows = v.size();
+  EXPECT_TRUE(WriteOneRowGroup(path, {{"price", ColumnKind::kDouble, true}}, std::move(rg), wo).ok());
   auto r = FileReader::OpenLocal(path);
   EXPECT_TRUE(r.ok());
   auto got = (*r)->ReadColumn(0);
@@ -384,22 +386,15 @@ TEST(ColumnWriter, FilesMixingCodecsReadBack) {
   std::vector<double> prices;
   for (int i = 0; i < 3000; i++) prices.push_back(8500 + (i * 7919 % 401) * 0.5);
   std::vector<ColumnSpec> schema = {{"symbol", ColumnKind::kString, false}, {"price", ColumnKind::kDouble, true}};
-  {
-    auto obj = storage::CreateLocalFile(path, true);
-    ASSERT_TRUE(obj.ok());
-    FileWriter w(obj->get(), schema, WriterOptions());
-    RowGroupData rg;
-    ColumnData sym;
-    sym.kind = ColumnKind::kString;
-    sym.nullable = false;
-    for (size_t i = 0; i < prices.size(); i++) sym.str.Append("BTC-2NOV23-20000-C");
-    rg.columns.push_back(std::move(sym));
-    rg.columns.push_back(Doubles(prices));
-    rg.num_rows = prices.size();
-    ASSERT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
-    ASSERT_TRUE(w.Finish({}).ok());
-    ASSERT_TRUE((*obj)->Commit().ok());
-  }
+  RowGroupData rg;
+  ColumnData symbols;
+  symbols.kind = ColumnKind::kString;
+  symbols.nullable = false;
+  for (size_t i = 0; i < prices.size(); i++) symbols.str.Append("BTC-2NOV23-20000-C");
+  rg.columns.push_back(std::move(symbols));
+  rg.columns.push_back(Doubles(prices));
+  rg.num_rows = prices.size();
+  ASSERT_TRUE(WriteOneRowGroup(path, schema, std::move(rg)).ok());
   auto r = FileReader::OpenLocal(path);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   const auto& cols = (*r)->metadata().row_groups.at(0).columns;
