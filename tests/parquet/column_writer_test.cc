@@ -283,12 +283,18 @@ TEST(ColumnWriter, SmallChunksBeyondTheKeepersShareCompressorsAndEncodeTheSameBy
 
 // Pages below fast_below go through the fast compressor without a trial;
 // from the trial size up, the trial decides as before.
-TEST(ColumnWriter, PagesBelowFastBelowUseTheFastCompressor) {
+// 4,000 timestamps, repetitive enough that ZSTD levels 1 and 3 give
+// different bytes.
+ColumnData RepetitiveTimestamps() {
   ColumnData ts;
   ts.kind = ColumnKind::kTimestampMicros;
   ts.nullable = false;
-  // Repetitive enough that ZSTD levels 1 and 3 give different bytes.
   for (int i = 0; i < 4000; i++) ts.i64.push_back(1598918403696000 + int64_t{i} * 1000 + (i * 37) % 7 * 1000);
+  return ts;
+}
+
+TEST(ColumnWriter, PagesBelowFastBelowUseTheFastCompressor) {
+  const ColumnData ts = RepetitiveTimestamps();
   auto l3 = NewCompressor(Codec::kZstd, 3);
   auto l1 = NewCompressor(Codec::kZstd, 1);
   auto encode = [&](Compressor* comp, Compressor* fast, size_t fast_below) {
@@ -425,10 +431,7 @@ TEST(ColumnWriter, SmallDeltaByteArrayPagesUseTheirOwnCompressor) {
     id += 1 + x % 6000;  // one option's trades among many: ids with gaps
     ids.str.Append(std::to_string(id));
   }
-  ColumnData ts;
-  ts.kind = ColumnKind::kTimestampMicros;
-  ts.nullable = false;
-  for (int i = 0; i < 4000; i++) ts.i64.push_back(1598918403696000 + int64_t{i} * 1000 + (i * 37) % 7 * 1000);
+  const ColumnData ts = RepetitiveTimestamps();
   auto l3 = NewCompressor(Codec::kZstd, 3);
   auto l1 = NewCompressor(Codec::kZstd, 1);
   auto mm6 = NewCompressor(Codec::kZstd, 1, 6);
