@@ -824,6 +824,48 @@ Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) const {
   return Status::OK();
 }
 
+size_t SpillWriter::GroupEnd(const std::vector<Piece>& pieces, size_t i, size_t* rows, size_t* values) const {
+  size_t j = i;
+  while (j < pieces.size() &&
+         (j == i || (*rows + pieces[j].num_rows <= max_group_rows_ && *values + pieces[j].values <= max_group_bytes_))) {
+    *rows += static_cast<size_t>(pieces[j].num_rows);
+    *values += pieces[j].values;
+    j++;
+  }
+  return j;
+}
+
+Status SpillWriter::ReadPieces(const std::vector<Piece>& pieces, size_t i, size_t j, std::string* buf,
+                               RowGroupData* rg) const {
+  for (; i < j; i++) {
+    const Piece& p = pieces[i];
+    buf->resize(p.bytes);
+    MT_RETURN_IF_ERROR(ReadSpill(p.offset, p.bytes, buf->data()));
+    PieceReader r{buf->data(), buf->data() + buf->size()};
+    if (!AppendPiece(schema_, &r, static_cast<size_t>(p.num_rows), rg)) {
+      return Status::Internal("spill record of " + path_ + " is damaged");
+    }
+  }
+  return Status::OK();
+}
+
+Status SpillWriter::ReadFile(uint32_t file, const std::vector<bool>& plain_strings,
+                             const std::function<Status(RowGroupData)>& fn) const {
+  MT_RETURN_IF_ERROR(status_);
+  if (!buffer_.empty()) return Status::Internal("SpillWriter::ReadFile before Flush");
+  const std::vector<Piece>& pieces = files_[file].pieces;
+  std::string buf;
+  for (size_t i = 0; i < pieces.size();) {
+    size_t rows = 0, values = 0;
+    const size_t j = GroupEnd(pieces, i, &rows, &values);
+    RowGroupData rg = columnar::MakeRowGroup(schema_, &plain_strings);
+    MT_RETURN_IF_ERROR(ReadPieces(pieces, i, j, &buf, &rg));
+    i = j;
+    MT_RETURN_IF_ERROR(fn(std::move(rg)));
+  }
+  return Status::OK();
+}
+
 Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
                               const std::vector<std::pair<std::string, std::string>>& kv,
                               const std::vector<bool>& plain_strings, ThreadPool* pool,
@@ -843,14 +885,8 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
   size_t largest = 0;  // values of the largest row group joined
   const std::vector<Piece>& pieces = f.pieces;
   for (size_t i = 0; i < pieces.size();) {
-    // The pieces [i, j) make one row group.
-    size_t j = i, rows = 0, values = 0;
-    while (j < pieces.size() &&
-           (j == i || (rows + pieces[j].num_rows <= max_group_rows_ && values + pieces[j].values <= max_group_bytes_))) {
-      rows += static_cast<size_t>(pieces[j].num_rows);
-      values += pieces[j].values;
-      j++;
-    }
+    size_t rows = 0, values = 0;
+    const size_t j = GroupEnd(pieces, i, &rows, &values);
     largest = std::max(largest, values);
     // A cleared row group starts as a fresh one does (same modes), with its
     // memory kept.
@@ -869,15 +905,11 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
         case ColumnKind::kString: break;
       }
     }
-    for (; i < j; i++) {
-      const Piece& p = pieces[i];
-      piece_bytes.resize(p.bytes);
-      MT_RETURN_IF_ERROR(ReadSpill(p.offset, p.bytes, piece_bytes.data()));
-      PieceReader r{piece_bytes.data(), piece_bytes.data() + piece_bytes.size()};
-      if (!AppendPiece(schema_, &r, static_cast<size_t>(p.num_rows), &rg)) {
-        scratch.rg_ready = false;
-        return Status::Internal("spill record of " + path_ + " is damaged");
-      }
+    const Status read = ReadPieces(pieces, i, j, &piece_bytes, &rg);
+    i = j;
+    if (!read.ok()) {
+      scratch.rg_ready = false;
+      return read;
     }
     if (transform) transform->apply(&rg);
     if (values > Scratch::kKeepBytes) {

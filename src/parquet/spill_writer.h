@@ -112,6 +112,13 @@ class SpillWriter {
                    const std::vector<bool>& plain_strings, ThreadPool* pool = nullptr,
                    const GroupTransform* transform = nullptr, Scratch* scratch = nullptr) const;
 
+  // Calls `fn` with file `file`'s rows read back in order, in the row groups
+  // WriteFile() would join them into (string column i plain when
+  // plain_strings[i]), one at a time. REQUIRES: Flush() succeeded since the
+  // last Append(). Thread-safe for different files.
+  Status ReadFile(uint32_t file, const std::vector<bool>& plain_strings,
+                  const std::function<Status(columnar::RowGroupData)>& fn) const;
+
   int64_t num_rows(uint32_t file) const { return files_[file].num_rows; }
   // Values of file `file`'s largest joined row group (what WriteFile holds
   // in memory at once, before encoding), about.
@@ -137,6 +144,12 @@ class SpillWriter {
   };
 
   Status FlushBuffer();
+  // The end of the row group that starts at pieces[i] (the pieces [i, end)
+  // join within the bounds); adds its rows and values to *rows, *values.
+  size_t GroupEnd(const std::vector<Piece>& pieces, size_t i, size_t* rows, size_t* values) const;
+  // Appends the rows of pieces [i, j) to `rg`, read through `buf`.
+  Status ReadPieces(const std::vector<Piece>& pieces, size_t i, size_t j, std::string* buf,
+                    columnar::RowGroupData* rg) const;
   // The last split batch's write, when a pool thread may be doing it; waits
   // for it (or does it) and returns its result.
   struct PendingWrite;

@@ -56,6 +56,31 @@ constexpr size_t kGroupedParseRows = 256 * 1024;
 // symbols it saw) would only wait in memory. (A thread that has parsed this
 // far ahead helps the split instead: SpillWriter::SetSplitPool.)
 constexpr size_t kGroupedUnjoinedBlocks = 6;
+// The partitions that the instruments of a grouped file beyond
+// ConvertSettings::max_routed_instruments go to, by a hash of their object's
+// name: each holds about 1/16 of them, so a partition's own split stays
+// under the cap for up to 17 times the cap's instruments, and one level of
+// partitions within partitions covers 16 times more.
+constexpr uint32_t kRoutingPartitions = 16;
+// Partitions within partitions stop here, and instruments are routed past
+// the cap: only object names whose hashes agree at every level (no real file
+// has those) get that far.
+constexpr int kMaxPartitionLevels = 4;
+
+// The partition of object name `name` at partition level `level`: FNV-1a
+// with a basis of its own per level (so the instruments of one partition
+// spread over the next level's partitions), finished by a 64-bit mix.
+uint32_t PartitionOf(std::string_view name, int level) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ (0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(level + 1));
+  for (const char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return static_cast<uint32_t>(h % kRoutingPartitions);
+}
 
 }  // namespace
 
@@ -97,18 +122,18 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   Result<std::vector<OutputFile>> Finish() {
-    if (status_.ok()) status_ = decomp_->Finish();
+    if (status_.ok() && !batch_input_) status_ = decomp_->Finish();
     if (!status_.ok()) {
       Abort();
       return status_;
     }
-    status_ = parser_->Finish();
+    if (!batch_input_) status_ = parser_->Finish();
     // Observers complete their outputs now (on their threads, while the raw
     // outputs are written below); they become visible after the raw ones.
     for (derive::BatchObserver* o : target_.observers) {
       if (status_.ok()) status_ = o->EndOfInput();
     }
-    if (status_.ok() && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
+    if (status_.ok() && !batch_input_ && parser_->rows() == 0 && !single_) status_ = CreateZeroRowOutput();
     if (status_.ok()) status_ = FlushAll();
     if (status_.ok() && spill_) status_ = spill_->Flush();
     // No row is routed from here on: what routing kept per instrument and
@@ -187,7 +212,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       });
       if (status_.code() == Status::Code::kCancelled) {
         status_ = Status::Cancelled(hints_.source + ": interrupted while its objects were written" +
-                                    (batch ? "; none was kept" : "; those committed before stay, each complete"));
+                                    (batch && level_ == 0 ? "; none was kept"
+                                                          : "; those committed before stay, each complete"));
       }
     }
     // The spill goes before the sync: closing its unnamed file drops its
@@ -213,6 +239,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (done.get() == single_) single_ = nullptr;
       if (done.get() == fixed_) fixed_ = nullptr;
     }
+    // The instruments beyond the cap, once the first ones are written and
+    // their state is gone.
+    if (status_.ok() && part_spill_) status_ = FinishPartitions(&outputs);
     // Derived objects come after the raw ones they are computed from: a
     // failure of the raw file leaves no derived object behind.
     for (derive::BatchObserver* o : target_.observers) {  // observers: derived data
@@ -266,6 +295,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     outputs_.clear();
     routes_.clear();
     spill_.reset();  // closes the spill: an unnamed file, gone with its descriptor
+    part_spill_.reset();
     single_ = nullptr;
     fixed_ = nullptr;
     direct_taken_ = false;
@@ -303,7 +333,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Status OnBatch(RowGroupData batch) override {
     if (one_instrument_) MT_RETURN_IF_ERROR(CheckOneInstrument(batch));
-    batch_first_line_ = rows_before_ + 2;  // line 1 is the header
+    // Line 1 is the header; a partition's rows have no line of the input.
+    batch_first_line_ = batch_input_ ? 0 : rows_before_ + 2;
     rows_before_ += batch.num_rows;
     for (derive::BatchObserver* o : target_.observers) MT_RETURN_IF_ERROR(o->OnBatch(batch));  // observers
     if (schema_->row_keys) MT_RETURN_IF_ERROR(AddKeyColumn(&batch));
@@ -318,8 +349,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       MT_ASSIGN_OR_RETURN(Route * route, RouteFor(ex.dict()[0], sym.dict()[0],
                                                   batch.columns[local_ts_col_].i64.front(), batch_first_line_));
       Output* out = route->out;
-      if (out->pending_rows() > 0) MT_RETURN_IF_ERROR(FlushPending(out));  // keep row order
-      return WriteTo(out, std::move(batch));
+      if (out) {  // else an instrument beyond the cap: Split sends it to its partition
+        if (out->pending_rows() > 0) MT_RETURN_IF_ERROR(FlushPending(out));  // keep row order
+        return WriteTo(out, std::move(batch));
+      }
     }
     return Split(batch);
   }
@@ -361,7 +394,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   };
   // What one (exchange, symbol) of the rows maps to.
   struct Route {
-    Output* out = nullptr;
+    Output* out = nullptr;  // null for an instrument beyond the cap
+    int32_t part = -1;      // its partition then
     // The row's own instrument key, for rows that carry one (a chain, the one
     // output file); "" when it has none or its output holds it.
     std::string row_key;
@@ -445,8 +479,24 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
            tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
   }
   bool SpillEveryOutput() const { return SplitsPerInstrument(schema_); }
+  // Whether a new instrument of this file goes to a partition: a grouped
+  // file split per instrument that routes the cap's instruments already.
+  bool AtCap() {
+    if (!SpillEveryOutput() || outputs_.size() < settings_.max_routed_instruments || level_ >= kMaxPartitionLevels) {
+      return false;
+    }
+    if (part_routes_.empty()) {
+      part_routes_.resize(kRoutingPartitions);
+      for (uint32_t p = 0; p < kRoutingPartitions; p++) part_routes_[p].part = static_cast<int32_t>(p);
+    }
+    return true;
+  }
 
   Status OpenSpill() {
+    MT_ASSIGN_OR_RETURN(spill_, NewSpill());
+    return Status::OK();
+  }
+  Result<std::unique_ptr<parquet::SpillWriter>> NewSpill() {
     auto spill = std::make_unique<parquet::SpillWriter>(pq_schema_, settings_.writer, settings_.parser.batch_rows,
                                                         std::max<size_t>(settings_.split_buffer_bytes, 32u << 20));
     Status st = spill->Open(target_.store->SpillDirectory());
@@ -455,8 +505,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // A batch's split is shared with the pool's free threads: it runs on the
     // thread that joins the parse's blocks, which the other threads wait for.
     spill->SetSplitPool(settings_.writer.pool);
-    spill_ = std::move(spill);
-    return Status::OK();
+    return spill;
   }
 
   // The route of rows with this exchange and symbol, made on first sight
@@ -543,10 +592,19 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
               where + "symbols '" + o.symbol + "' (exchange " + o.exchange + ") and '" +
               std::string(symbol) + "' (exchange " + std::string(exchange) + ") both give " +
               (key.ok() ? "instrument key " + object_key : "object " + name) +
-              "; two instruments are never merged into one file, so nothing of this file was written "
-              "(instrument definitions that tell them apart, or --output FILE.parquet, avoid this)");
+              "; two instruments are never merged into one file, so " +
+              (level_ == 0 ? std::string("nothing of this file was written")
+                           : "this file failed (its instruments beyond the first " +
+                                 std::to_string(settings_.max_routed_instruments) +
+                                 " are written a partition at a time: the objects written before this partition stay, "
+                                 "each complete)") +
+              " (instrument definitions that tell them apart, or --output FILE.parquet, avoid this)");
         }
         route.out = existing->second.get();
+      } else if (AtCap()) {
+        // Not cached: what is kept per instrument stays within the cap.
+        batch_partitioned_ = true;
+        return &part_routes_[PartitionOf(name, level_)];
       } else {
         MT_ASSIGN_OR_RETURN(route.out, OpenOutput(key.ok() ? object_key : "", name, false));
         if (key.ok()) MT_RETURN_IF_ERROR(SetTerms(route.out, day, object_key));
@@ -614,18 +672,19 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     const auto& sym = batch.columns[kSymbolCol].str;
     const auto& ts = batch.columns[kLocalTsCol].i64;
     row_route_.resize(n);
+    const auto line = [&](size_t r) { return batch_first_line_ ? batch_first_line_ + r : 0; };
     if (ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1) {
       dict_route_.assign(sym.dict().size(), nullptr);
       for (size_t r = 0; r < n; r++) {
         const uint32_t i = sym.constant() ? 0 : sym.indices()[r];
         if (!dict_route_[i]) {
-          MT_ASSIGN_OR_RETURN(dict_route_[i], RouteFor(ex.dict()[0], sym.dict()[i], ts[r], batch_first_line_ + r));
+          MT_ASSIGN_OR_RETURN(dict_route_[i], RouteFor(ex.dict()[0], sym.dict()[i], ts[r], line(r)));
         }
         row_route_[r] = dict_route_[i];
       }
     } else {
       for (size_t r = 0; r < n; r++) {
-        MT_ASSIGN_OR_RETURN(row_route_[r], RouteFor(ex.Get(r), sym.Get(r), ts[r], batch_first_line_ + r));
+        MT_ASSIGN_OR_RETURN(row_route_[r], RouteFor(ex.Get(r), sym.Get(r), ts[r], line(r)));
       }
     }
     return Status::OK();
@@ -687,11 +746,19 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Rows of many instruments (grouped files such as OPTIONS): each row goes
   // to its instrument's pending row group, column by column.
   Status Split(RowGroupData& batch) {
-    const size_t n = batch.num_rows;
     for (size_t c = 0; c < batch.columns.size(); c++) {
       if (batch.columns[c].kind == ColumnKind::kString) plain_hint_[c] = !batch.columns[c].str.dict_mode();
     }
-    if (!schema_->row_keys) MT_RETURN_IF_ERROR(RouteRows(batch));  // else done by AddKeyColumn
+    if (!schema_->row_keys) {  // else done by AddKeyColumn
+      batch_partitioned_ = false;
+      MT_RETURN_IF_ERROR(RouteRows(batch));
+      if (batch_partitioned_) {
+        MT_RETURN_IF_ERROR(SplitOffPartitions(batch));
+        if (batch.num_rows == 0) return Status::OK();
+        MT_RETURN_IF_ERROR(RouteRows(batch));  // the rows left: routed instruments only, each cached
+      }
+    }
+    const size_t n = batch.num_rows;
     row_out_.resize(n);
     for (size_t r = 0; r < n; r++) row_out_[r] = row_route_[r]->out;
     // Each row's output as a slot in touched_, and the rows per output.
@@ -823,6 +890,89 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     }
     return Status::OK();
   }
+
+  // Moves the rows of instruments beyond the cap (their route has a
+  // partition) out of `batch` into their partitions' pieces of part_spill_,
+  // every column as it is (symbols included); the other rows stay, in
+  // order, with the batch's string modes.
+  Status SplitOffPartitions(RowGroupData& batch) {
+    if (!part_spill_) {
+      MT_ASSIGN_OR_RETURN(part_spill_, NewSpill());
+      part_files_.resize(kRoutingPartitions);
+      for (uint32_t& f : part_files_) f = part_spill_->AddFile();
+      part_constant_.assign(pq_schema_.size(), false);
+    }
+    const size_t n = batch.num_rows;
+    RowGroupData side[2] = {columnar::MakeRowGroup(pq_schema_, &plain_hint_),
+                            columnar::MakeRowGroup(pq_schema_, &plain_hint_)};
+    part_slot_.clear();
+    for (size_t r = 0; r < n; r++) {
+      if (row_route_[r]->part >= 0) part_slot_.push_back(static_cast<uint32_t>(row_route_[r]->part));
+    }
+    for (size_t c = 0; c < batch.columns.size(); c++) {
+      const ColumnData& src = batch.columns[c];
+      size_t rows[2] = {0, 0};
+      size_t v = 0;  // values are dense: nulls have none
+      for (size_t r = 0; r < n; r++) {
+        const int k = row_route_[r]->part >= 0 ? 1 : 0;
+        ColumnData& d = side[k].columns[c];
+        if (src.IsDefined(r)) {
+          d.AddDefined();
+          switch (src.kind) {
+            case ColumnKind::kTimestampMicros: d.i64.push_back(src.i64[v]); break;
+            case ColumnKind::kDouble: d.f64.push_back(src.f64[v]); break;
+            case ColumnKind::kBool: d.b.push_back(src.b[v]); break;
+            case ColumnKind::kString: d.str.Append(src.str.Get(v)); break;
+          }
+          v++;
+        } else {
+          d.AddNull(rows[k]);
+        }
+        rows[k]++;
+      }
+      batch.columns[c].Release();
+    }
+    side[1].num_rows = part_slot_.size();
+    side[0].num_rows = n - part_slot_.size();
+    batch = std::move(side[0]);
+    return part_spill_->AppendSplit(&side[1], part_slot_, part_files_, part_constant_,
+                                    std::max<size_t>(settings_.split_buffer_bytes, 1u << 20));
+  }
+
+  // The instruments beyond the cap, one partition at a time: its rows read
+  // back into a converter of its own (the next partition level), which
+  // routes, spills and writes them as this one does its first instruments,
+  // so no more than a cap's worth of instruments is held at once. Each
+  // partition's objects are committed with its own; `outputs` gets their
+  // results, all in order of name.
+  Status FinishPartitions(std::vector<OutputFile>* outputs) {
+    MT_RETURN_IF_ERROR(part_spill_->Flush());
+    for (uint32_t p = 0; p < kRoutingPartitions; p++) {
+      if (part_spill_->num_rows(part_files_[p]) == 0) continue;
+      if (settings_.cancel && settings_.cancel->load()) {
+        return Status::Cancelled(hints_.source + ": interrupted while its objects were written; those committed "
+                                 "before stay, each complete");
+      }
+      ConvertTarget target = target_;
+      target.observers.clear();  // they saw every row as it was parsed
+      Impl part(hints_, target, settings_);
+      part.level_ = level_ + 1;
+      part.batch_input_ = true;
+      part.source_bytes_ = SourceBytes();
+      MT_RETURN_IF_ERROR(part.OnSchema(*schema_));
+      part.plain_hint_ = plain_hint_;  // the objects' string modes are this file's
+      MT_RETURN_IF_ERROR(part_spill_->ReadFile(part_files_[p], plain_hint_,
+                                               [&part](RowGroupData rg) { return part.OnBatch(std::move(rg)); }));
+      MT_ASSIGN_OR_RETURN(std::vector<OutputFile> more, part.Finish());
+      for (OutputFile& o : more) outputs->push_back(std::move(o));
+    }
+    part_spill_.reset();
+    std::sort(outputs->begin(), outputs->end(), [](const OutputFile& a, const OutputFile& b) { return a.name < b.name; });
+    return Status::OK();
+  }
+
+  // The bytes of the input as read, for the objects' metadata.
+  uint64_t SourceBytes() const { return batch_input_ ? source_bytes_ : decomp_->bytes_in(); }
 
   // Split of a grouped file whose outputs are all spilled, in batches that
   // give each output enough rows for a piece of its own: the rows go from
@@ -967,7 +1117,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (out->exists) return Status::OK();
     std::vector<std::pair<std::string, std::string>> kv = {
         {"source", hints_.source},
-        {"source_bytes", std::to_string(decomp_->bytes_in())},
+        {"source_bytes", std::to_string(SourceBytes())},
         {"row_count", std::to_string(out->info.rows)},
         {"first_timestamp", out->info.rows ? FormatIsoMicros(out->info.first_local_ts) : ""},
         {"last_timestamp", out->info.rows ? FormatIsoMicros(out->info.last_local_ts) : ""},
@@ -1063,7 +1213,19 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   bool one_instrument_ = false;
   std::string want_symbol_, matched_symbol_;
   uint64_t rows_before_ = 0;
-  uint64_t batch_first_line_ = 0;  // input line of the current batch's first row
+  uint64_t batch_first_line_ = 0;  // input line of the current batch's first row (0: unknown)
+  // Instruments beyond the cap (ConvertSettings::max_routed_instruments):
+  // their rows go raw to part_spill_ (file part_files_[p] for partition p)
+  // and are split at Finish by a converter of their own, of partition level
+  // level_ + 1, fed the rows read back (batch_input_).
+  int level_ = 0;
+  bool batch_input_ = false;
+  uint64_t source_bytes_ = 0;  // a partition's: its file's bytes as read
+  std::unique_ptr<parquet::SpillWriter> part_spill_;
+  std::vector<Route> part_routes_;  // one per partition
+  std::vector<uint32_t> part_files_, part_slot_;
+  std::vector<bool> part_constant_;
+  bool batch_partitioned_ = false;  // a row of the batch being routed went to a partition
   Status status_;
 };
 

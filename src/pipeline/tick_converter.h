@@ -159,6 +159,14 @@ struct ConvertSettings {
   // Upper bound on rows buffered across all instruments of a grouped file
   // before the largest buffer is flushed as a row group.
   size_t split_buffer_bytes = 32u << 20;
+  // Instruments of a grouped file split per instrument that are routed to
+  // objects of their own as the file is read. The instruments beyond go by a
+  // hash of their object's name to partitions of a spill, and each partition
+  // is split the same way at Finish, after the first ones are written, so
+  // the state kept per instrument (output, route, spill index) is held for
+  // at most this many at a time, whatever the file's instrument count. The
+  // objects are the same bytes either way.
+  size_t max_routed_instruments = 32768;
   std::string tool_version;
   // Parse blocks of the text on the writer's pool, so decompression (the
   // caller's thread), parsing and encoding overlap and parsing scales with

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <mutex>
 #include <string>
 
 #include "core/thread_pool.h"
@@ -736,6 +737,165 @@ TEST(TickConverterTest, AnInterruptDuringAGroupedFilesAssemblyStopsItAndLeavesNo
     EXPECT_LE(store.creates.load(), 5 + threads) << threads << " threads";
     EXPECT_EQ(s.Inside(), std::vector<std::string>{}) << threads << " threads";  // nothing visible, no temporaries
   }
+}
+
+// A test double around the local store that records the order in which
+// objects are created.
+class CreateOrder final : public storage::ObjectStore {
+ public:
+  explicit CreateOrder(storage::ObjectStore* inner) : inner_(inner) {}
+  Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+    {
+      std::lock_guard<std::mutex> l(mu);
+      names.push_back(name);
+    }
+    return inner_->Create(name, overwrite);
+  }
+  Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
+  Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
+  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
+  std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
+  std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
+  bool BatchesCommits() const override { return inner_->BatchesCommits(); }
+  Status SyncSealed() override { return inner_->SyncSealed(); }
+  std::mutex mu;
+  std::vector<std::string> names;
+
+ private:
+  storage::ObjectStore* inner_;
+};
+
+Result<std::vector<OutputFile>> ConvertCapped(const std::string& csv, storage::ObjectStore* store, size_t cap,
+                                              int threads, const std::string& data_type = "trades") {
+  ConvertTarget target;
+  target.store = store;
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  settings.parser.batch_rows = 700;
+  settings.max_routed_instruments = cap;
+  std::unique_ptr<ThreadPool> pool;
+  if (threads > 1) {
+    pool = std::make_unique<ThreadPool>(threads - 1);
+    settings.writer.pool = pool.get();
+  }
+  TickConverter conv(HintsFor("deribit", data_type, "OPTIONS"), target, settings);
+  MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
+  return conv.Finish();
+}
+
+// Past the cap of instruments routed at once, the others go to partitions
+// split at the end (and, past it again inside a partition, to partitions of
+// the partition): the objects are the same bytes, listed in the same order
+// with the same results, as when every instrument is routed at once. Quotes
+// with empty (null) fields and trades, 200 options interleaved unevenly;
+// one and two threads; caps of 40 (one level of partitions) and 3 (two).
+TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjects) {
+  PinCreatedAt(1700000000);
+  const std::string quotes_header = "exchange,symbol,timestamp,local_timestamp,ask_amount,ask_price,bid_price,bid_amount\n";
+  for (const std::string data_type : {"trades", "quotes"}) {
+    std::string csv = data_type == "trades" ? std::string(kTradesHeader) : quotes_header;
+    uint64_t seq = 11;
+    for (int i = 0; i < 4000; i++) {
+      seq = seq * 6364136223846793005ULL + 1442695040888963407ULL;
+      const int opt = static_cast<int>((seq >> 33) % 200);
+      const std::string sym = "BTC-29MAR24-" + std::to_string(20000 + 500 * (opt % 100)) + (opt < 100 ? "-C" : "-P");
+      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+      auto field = [&](int shift, const std::string& v) { return (seq >> shift) % 5 == 0 ? std::string() : v; };
+      if (data_type == "trades") {
+        csv += Trade("deribit", sym, i);
+      } else {
+        csv += "deribit," + sym + "," + ts + "," + ts + "," + field(20, std::to_string(i % 17)) + "," +
+               field(22, "0.0" + std::to_string(i % 9 + 1)) + "," + field(24, "0.00" + std::to_string(i % 7 + 1)) +
+               "," + field(26, std::to_string(i % 13)) + "\n";
+      }
+    }
+    for (int threads : {1, 2}) {
+      std::vector<std::string> listed[3];
+      std::map<std::string, std::string> bytes[3];
+      const size_t caps[3] = {size_t{1} << 30, 40, 3};
+      for (int c = 0; c < 3; c++) {
+        Scratch s;
+        CreateOrder store(s.store());
+        auto outs = ConvertCapped(csv, &store, caps[c], threads, data_type);
+        ASSERT_TRUE(outs.ok()) << outs.status().message();
+        ASSERT_EQ(outs->size(), 200u) << data_type << " cap " << caps[c];
+        uint64_t rows = 0;
+        for (const OutputFile& o : *outs) {
+          rows += o.rows;
+          const std::string name = fs::path(o.name).filename().string();
+          listed[c].push_back(name + " " + o.instrument_key + " " + std::to_string(o.rows) + " " +
+                              std::to_string(o.bytes) + " " + std::to_string(o.first_local_ts) + " " +
+                              std::to_string(o.last_local_ts) + " " + std::to_string(o.min_local_ts) + " " +
+                              std::to_string(o.max_local_ts));
+          std::ifstream in(o.name, std::ios::binary);
+          bytes[c][name] = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        }
+        EXPECT_EQ(rows, 4000u);
+        // Every instrument at once, on one thread: the objects are made in
+        // order of name. Capped: the first 40 (or 3) instruments seen
+        // first, then the partitions', so the partitions were used.
+        if (threads == 1) {
+          EXPECT_EQ(std::is_sorted(store.names.begin(), store.names.end()), c == 0) << data_type << " cap " << caps[c];
+        }
+        EXPECT_EQ(store.names.size(), 200u);
+        EXPECT_TRUE(s.Outside().empty());
+      }
+      for (int c = 1; c < 3; c++) {
+        EXPECT_EQ(listed[c], listed[0]) << data_type << " cap " << caps[c] << ", " << threads << " threads";
+        int differ = 0;
+        for (const auto& [name, data] : bytes[0]) differ += bytes[c][name] != data;
+        EXPECT_EQ(differ, 0) << data_type << " cap " << caps[c] << ", " << threads << " threads";
+      }
+    }
+  }
+  PinCreatedAt(std::nullopt);
+}
+
+// Two symbols with one key, both beyond the cap: the file fails naming
+// both, and says that the objects written before stay.
+TEST(TickConverterTest, CollidingSymbolsBeyondTheCapFailTheFileNamingBoth) {
+  Scratch s;
+  std::string csv = RoundRobinTrades(30, 60);
+  csv += Trade("deribit", "XRP_USDC-9JUN20-0d5-C", 100);
+  csv += Trade("deribit", "XRP_USDC-9JUN20-0.5-C", 101);
+  auto outs = ConvertCapped(csv, s.store(), 10, 1);
+  ASSERT_FALSE(outs.ok());
+  EXPECT_EQ(outs.status().code(), Status::Code::kInvalidInput);
+  const std::string& m = outs.status().message();
+  EXPECT_NE(m.find("'XRP_USDC-9JUN20-0d5-C'"), std::string::npos) << m;
+  EXPECT_NE(m.find("'XRP_USDC-9JUN20-0.5-C'"), std::string::npos) << m;
+  EXPECT_NE(m.find("beyond the first 10"), std::string::npos) << m;
+  for (const std::string& name : s.Inside()) EXPECT_EQ(name.find("XRP"), std::string::npos) << name;
+  EXPECT_TRUE(s.Outside().empty());
+}
+
+// A symbol without a key beyond the cap is kept under its fallback name, as
+// before it.
+TEST(TickConverterTest, UnkeyedRowsBeyondTheCapAreKeptUnderTheFallbackName) {
+  Scratch s;
+  std::string csv = RoundRobinTrades(30, 60);
+  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 100);
+  csv += Trade("deribit", "BTC-9JUN20-9000-C", 101);
+  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 102);
+  auto outs = ConvertCapped(csv, s.store(), 10, 2);
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  ASSERT_EQ(outs->size(), 31u);
+  uint64_t rows = 0;
+  const OutputFile* unkeyed = nullptr;
+  for (const OutputFile& o : *outs) {
+    rows += o.rows;
+    if (o.unkeyed) unkeyed = &o;
+  }
+  EXPECT_EQ(rows, 63u);
+  ASSERT_NE(unkeyed, nullptr);
+  EXPECT_EQ(unkeyed->rows, 2u);
+  EXPECT_EQ(unkeyed->symbol, "BTC-FS-26JUN20_PERP");
+  EXPECT_EQ(fs::path(unkeyed->name).filename().string(), "DERIBIT:UNKEYED:BTC-FS-26JUN20_PERP.parquet");
+  auto r = parquet::FileReader::OpenLocal(unkeyed->name);
+  ASSERT_TRUE(r.ok());
+  auto ids = (*r)->ReadColumn("id");
+  ASSERT_TRUE(ids.ok());
+  EXPECT_EQ(ids->strings, (std::vector<std::string>{"100", "102"}));
 }
 
 // Derived series computed on their own thread, fed as the rows are parsed
