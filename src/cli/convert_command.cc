@@ -9,7 +9,8 @@ namespace mt::cli {
 
 namespace {
 
-void PrintOutputs(const std::vector<pipeline::OutputFile>& outputs) {
+template <typename Outputs>  // of pipeline::OutputFile
+void PrintOutputs(const Outputs& outputs) {
   for (const auto& o : outputs) {
     std::printf("%s\t%llu\t%llu\n", o.name.c_str(), static_cast<unsigned long long>(o.rows),
                 static_cast<unsigned long long>(o.bytes));

@@ -34,7 +34,7 @@ struct ConvertJobOptions {
 
 // What one input file wrote.
 struct ConvertFileResult {
-  std::vector<OutputFile> outputs;
+  OutputList outputs;  // the raw objects
   std::vector<OutputFile> derived;  // committed after the raw outputs
   uint64_t rows = 0, csv_bytes = 0;
 };

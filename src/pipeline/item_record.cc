@@ -100,7 +100,7 @@ Status CommitRecordText(storage::WritableObject* obj, const ItemRecord& r, size_
 
 // A grouped item's record without its objects (rows, first/last over all
 // outputs).
-ItemRecord GroupedRecordHead(const std::vector<OutputFile>& outputs, uint64_t rows, const WorkItem& item,
+ItemRecord GroupedRecordHead(const OutputList& outputs, uint64_t rows, const WorkItem& item,
                              const std::string& source, const std::string& tool_version,
                              const std::string& created_at) {
   ItemRecord rec;
@@ -198,7 +198,7 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
   return r;
 }
 
-ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
+ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const OutputList& outputs,
                              uint64_t rows, const std::string& source, const std::string& tool_version,
                              const std::string& created_at) {
   ItemRecord rec = GroupedRecordHead(outputs, rows, item, source, tool_version, created_at);
@@ -208,18 +208,27 @@ ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, 
   return rec;
 }
 
-Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
+Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const OutputList& outputs,
                               uint64_t rows, const std::string& source, const std::string& tool_version,
                               const std::string& created_at, bool overwrite) {
   const ItemRecord head = GroupedRecordHead(outputs, rows, item, source, tool_version, created_at);
+  MT_RETURN_IF_ERROR(outputs.read_status());
   const std::string root = store->Describe("");
-  RecordedObject entry;  // one at a time, made as it is written
-  auto object_at = [&](size_t i) {
-    entry = RecordedEntry(outputs[i], root);
+  RecordedObject entry;  // one at a time, made as it is written, in order
+  OutputList::Iterator next = outputs.begin();
+  auto object_at = [&](size_t) {
+    entry = next != outputs.end() ? RecordedEntry(*next, root) : RecordedObject();
+    ++next;
     return ViewOf(entry);
   };
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(ItemRecordObjectName(store->layout(), item), overwrite));
-  return CommitRecordText(obj.get(), head, outputs.size(), object_at);
+  Status st = WriteRecordText(head, outputs.size(), object_at, [&obj](std::string_view piece) { return obj->Append(piece); });
+  // A list that could not be read back whole makes no record: it would not
+  // list every object.
+  if (st.ok()) st = outputs.read_status();
+  if (st.ok()) st = obj->Commit();
+  if (!st.ok()) obj->Abort();
+  return st;
 }
 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {

@@ -54,7 +54,7 @@ Result<ItemRecord> DecodeItemRecord(std::string_view json, const std::string& la
 // Finish, names as `store` describes them) with `rows` rows in all: outcome
 // done, or no_data without rows; each object with its rows and first/last
 // local_timestamp, and the first/last over all. `created_at` is the caller's.
-ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
+ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const OutputList& outputs,
                              uint64_t rows, const std::string& source, const std::string& tool_version,
                              const std::string& created_at);
 
@@ -62,7 +62,7 @@ ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, 
 // `outputs`: no entry per object is built first (a file of 100,000
 // instruments would hold its outputs and their entries at once).
 // overwrite=false is create-only (an existing record is kept: kAlreadyExists).
-Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const std::vector<OutputFile>& outputs,
+Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const OutputList& outputs,
                               uint64_t rows, const std::string& source, const std::string& tool_version,
                               const std::string& created_at, bool overwrite);
 

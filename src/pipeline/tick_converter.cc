@@ -121,7 +121,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return status_ = decomp_->Write(data, n);
   }
 
-  Result<std::vector<OutputFile>> Finish() {
+  Result<OutputList> Finish() {
     if (status_.ok() && !batch_input_) status_ = decomp_->Finish();
     if (!status_.ok()) {
       Abort();
@@ -139,7 +139,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // No row is routed from here on: what routing kept per instrument and
     // per batch goes before the objects are written, not after.
     ReleaseRouting();
-    std::vector<OutputFile> outputs;
+    OutputList outputs;
     // Spilled outputs are encoded and assembled on up to --threads threads,
     // one object open per thread. A store that batches commits (local) gets
     // them all written and sealed first, made durable together, then
@@ -225,14 +225,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // key is a view of its name): a file of 100,000 instruments does not
     // hold their outputs and their results at once. What is left on a
     // failure is aborted below.
-    outputs.reserve(outputs_.size());
     for (auto it = outputs_.begin(); it != outputs_.end() && status_.ok();) {
       Output* out = it->second.get();
       if (batch) status_ = CommitOutput(out);
       if (!status_.ok()) break;
       if (!out->exists) {
-        outputs.push_back(std::move(out->info));
-        outputs.back().name = out->single ? out->object_name : target_.store->Describe(out->object_name);
+        out->info.name = out->single ? out->object_name : target_.store->Describe(out->object_name);
+        status_ = outputs.Add(out->info);
       }
       std::unique_ptr<Output> done = std::move(it->second);
       it = outputs_.erase(it);
@@ -944,8 +943,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // routes, spills and writes them as this one does its first instruments,
   // so no more than a cap's worth of instruments is held at once. Each
   // partition's objects are committed with its own; `outputs` gets their
-  // results, all in order of name.
-  Status FinishPartitions(std::vector<OutputFile>* outputs) {
+  // results, partition after partition, each in order of name.
+  Status FinishPartitions(OutputList* outputs) {
     MT_RETURN_IF_ERROR(part_spill_->Flush());
     for (uint32_t p = 0; p < kRoutingPartitions; p++) {
       if (part_spill_->num_rows(part_files_[p]) == 0) continue;
@@ -963,11 +962,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       part.plain_hint_ = plain_hint_;  // the objects' string modes are this file's
       MT_RETURN_IF_ERROR(part_spill_->ReadFile(part_files_[p], plain_hint_,
                                                [&part](RowGroupData rg) { return part.OnBatch(std::move(rg)); }));
-      MT_ASSIGN_OR_RETURN(std::vector<OutputFile> more, part.Finish());
-      for (OutputFile& o : more) outputs->push_back(std::move(o));
+      MT_ASSIGN_OR_RETURN(OutputList more, part.Finish());
+      MT_RETURN_IF_ERROR(outputs->AddAll(more));
     }
     part_spill_.reset();
-    std::sort(outputs->begin(), outputs->end(), [](const OutputFile& a, const OutputFile& b) { return a.name < b.name; });
     return Status::OK();
   }
 
@@ -1233,7 +1231,7 @@ TickConverter::TickConverter(SourceHints hints, ConvertTarget target, ConvertSet
     : impl_(std::make_unique<Impl>(std::move(hints), std::move(target), std::move(settings))) {}
 TickConverter::~TickConverter() = default;
 Status TickConverter::Write(const uint8_t* data, size_t n) { return impl_->Write(data, n); }
-Result<std::vector<OutputFile>> TickConverter::Finish() { return impl_->Finish(); }
+Result<OutputList> TickConverter::Finish() { return impl_->Finish(); }
 
 void AppendTermsKv(const ContractTerms& terms, std::vector<std::pair<std::string, std::string>>* kv) {
   auto number = [](double v) {

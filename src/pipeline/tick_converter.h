@@ -36,6 +36,7 @@
 #include "core/thread_pool.h"
 #include "core/time_util.h"
 #include "io/decompress.h"
+#include "pipeline/output_list.h"
 #include "parquet/file_writer.h"
 #include "derive/batch_observer.h"
 #include "derive/names.h"
@@ -107,24 +108,6 @@ class KeyResolver {
   }
 };
 
-struct OutputFile {
-  std::string name;  // object name or file path, as written
-  std::string instrument_key;  // "" for an unkeyed fallback
-  uint64_t rows = 0;
-  uint64_t bytes = 0;
-  // Smallest and largest local_timestamp written (when rows > 0), for the
-  // out-of-day check (OutsideDay, core/time_util.h).
-  int64_t min_local_ts = 0, max_local_ts = 0;
-  // First and last row's local_timestamp (when rows > 0), for completion records.
-  int64_t first_local_ts = 0, last_local_ts = 0;
-  // Rows whose symbol has no instrument key, kept under the fallback name
-  // {VENUE}:UNKEYED:{symbol} (escaped by storage/layout.h); `note` says why
-  // the symbol has no key.
-  bool unkeyed = false;
-  std::string symbol;  // the raw row symbol of an unkeyed output
-  std::string note;
-};
-
 struct ConvertTarget {
   // Exactly one of: a single output file, or a store with the layout of docs/STORAGE.md.
   std::string single_file;                 // --output FILE.parquet
@@ -187,8 +170,10 @@ class TickConverter {
   ~TickConverter();
 
   Status Write(const uint8_t* data, size_t n);
-  // Completes every output and makes it visible.
-  Result<std::vector<OutputFile>> Finish();
+  // Completes every output and makes it visible; lists them in order of
+  // object name (a grouped file past max_routed_instruments: its first
+  // instruments', then each partition's).
+  Result<OutputList> Finish();
   void Abort();
 
   uint64_t bytes_in() const;

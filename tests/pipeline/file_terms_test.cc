@@ -70,7 +70,8 @@ class FileTerms : public ::testing::Test {
     settings.tool_version = "test";
     TickConverter conv(hints, target, settings);
     MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
-    return conv.Finish();
+    MT_ASSIGN_OR_RETURN(OutputList outs, conv.Finish());
+    return outs.ToVector();
   }
 
   // The file's key-value metadata, keys of the terms only.

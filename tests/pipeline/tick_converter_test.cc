@@ -83,7 +83,8 @@ Result<std::vector<OutputFile>> Convert(const std::string& csv, const std::strin
   settings.tool_version = "test";
   TickConverter conv(hints, target, settings);
   MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
-  return conv.Finish();
+  MT_ASSIGN_OR_RETURN(OutputList outs, conv.Finish());
+  return outs.ToVector();
 }
 
 const char kTradesHeader[] = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
@@ -372,7 +373,8 @@ Result<std::vector<OutputFile>> ConvertOne(const std::string& csv, const std::st
   settings.parser.batch_rows = batch_rows;
   TickConverter conv(hints, target, settings);
   MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
-  return conv.Finish();
+  MT_ASSIGN_OR_RETURN(OutputList outs, conv.Finish());
+  return outs.ToVector();
 }
 
 // Issue 22 item 2: a file served for binance-futures BTCUSDT that holds
@@ -669,7 +671,8 @@ Result<std::vector<OutputFile>> ConvertGrouped(const std::string& csv, storage::
   }
   TickConverter conv(HintsFor("deribit", "trades", "OPTIONS"), target, settings);
   MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
-  return conv.Finish();
+  MT_ASSIGN_OR_RETURN(OutputList outs, conv.Finish());
+  return outs.ToVector();
 }
 
 // Rows of many instruments, spilled in many pieces each (a tiny buffer
@@ -780,13 +783,14 @@ Result<std::vector<OutputFile>> ConvertCapped(const std::string& csv, storage::O
   }
   TickConverter conv(HintsFor("deribit", data_type, "OPTIONS"), target, settings);
   MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
-  return conv.Finish();
+  MT_ASSIGN_OR_RETURN(OutputList outs, conv.Finish());
+  return outs.ToVector();
 }
 
 // Past the cap of instruments routed at once, the others go to partitions
 // split at the end (and, past it again inside a partition, to partitions of
-// the partition): the objects are the same bytes, listed in the same order
-// with the same results, as when every instrument is routed at once. Quotes
+// the partition): the objects are the same bytes, with the same results, as
+// when every instrument is routed at once. Quotes
 // with empty (null) fields and trades, 200 options interleaved unevenly;
 // one and two threads; caps of 40 (one level of partitions) and 3 (two).
 TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjects) {
@@ -840,7 +844,12 @@ TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjec
         EXPECT_EQ(store.names.size(), 200u);
         EXPECT_TRUE(s.Outside().empty());
       }
+      // Listed in order of name without the cap; with it, the first
+      // instruments' in order of name, then each partition's.
+      EXPECT_TRUE(std::is_sorted(listed[0].begin(), listed[0].end()));
       for (int c = 1; c < 3; c++) {
+        EXPECT_FALSE(std::is_sorted(listed[c].begin(), listed[c].end()));
+        std::sort(listed[c].begin(), listed[c].end());
         EXPECT_EQ(listed[c], listed[0]) << data_type << " cap " << caps[c] << ", " << threads << " threads";
         int differ = 0;
         for (const auto& [name, data] : bytes[0]) differ += bytes[c][name] != data;

@@ -214,7 +214,7 @@ TEST(ItemRecord, AGroupedRecordStreamedFromOutputsIsTheBuiltOne) {
   const fs::path root = fs::temp_directory_path() / ("mt-record-stream-" + std::to_string(::getpid()));
   fs::remove_all(root);
   auto store = NewLocalStore(root.string());
-  std::vector<pipeline::OutputFile> outputs;
+  pipeline::OutputList outputs;
   for (int i = 0; i < 5; i++) {
     pipeline::OutputFile o;
     const std::string key = i == 3 ? std::string("DERIBIT:OPTIONS:q\"\xff\n") : "DERIBIT:OPTIONS:BTC-" + std::to_string(i);
@@ -224,7 +224,7 @@ TEST(ItemRecord, AGroupedRecordStreamedFromOutputsIsTheBuiltOne) {
     o.bytes = static_cast<uint64_t>(1000 + i);
     o.first_local_ts = 1698796800000000 + i;
     o.last_local_ts = 1698883199000000 - i * 1000001;
-    outputs.push_back(o);
+    ASSERT_TRUE(outputs.Add(o).ok());
   }
   const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
   const std::string built = pipeline::EncodeItemRecord(
@@ -245,7 +245,6 @@ TEST(ItemRecord, AGroupedRecordStreamedFromOutputsIsTheBuiltOne) {
   EXPECT_EQ(back->first_timestamp, "2023-11-01T00:00:00.000000Z");
   EXPECT_EQ(back->last_timestamp, "2023-11-01T23:59:59.000000Z");
   // Create-only over a record that is there: kept, and said.
-  outputs.pop_back();
   const Status again =
       pipeline::WriteGroupedItemRecord(store.get(), item, outputs, 1, "/in/f.csv", "1.2", "2023-11-14T22:13:21Z", false);
   EXPECT_EQ(again.code(), Status::Code::kAlreadyExists) << again.ToString();

@@ -1,0 +1,111 @@
+// OutputList: the objects of a converted file, listed in bounded memory.
+#include "pipeline/output_list.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace mt::pipeline {
+namespace {
+
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n += e.exists() ? 1 : 0;
+  return n;
+}
+
+OutputFile Entry(int i) {
+  OutputFile o;
+  o.name = "/store/raw_tick_data/by_date/day-2024-03-01/data_type-trades/DERIBIT:OPTION:BTC-240329-" +
+           std::to_string(20000 + i) + "-CALL.parquet";
+  o.instrument_key = "DERIBIT:OPTION:BTC-240329-" + std::to_string(20000 + i) + "-CALL";
+  o.rows = static_cast<uint64_t>(i) * 3 + 1;
+  o.bytes = 1000 + static_cast<uint64_t>(i);
+  o.min_local_ts = -5 - i;  // negative values survive too
+  o.max_local_ts = 1709251200000000LL + i;
+  o.first_local_ts = 1709251200000001LL + i;
+  o.last_local_ts = 1709337599999999LL - i;
+  if (i % 1000 == 7) {
+    o.unkeyed = true;
+    o.instrument_key.clear();
+    o.symbol = "BTC-FS-" + std::to_string(i) + std::string("\0\n\xff", 3);
+    o.note = "no key rule for '" + o.symbol + "'";
+  }
+  return o;
+}
+
+void ExpectSame(const OutputFile& a, const OutputFile& b, int i) {
+  EXPECT_EQ(a.name, b.name) << i;
+  EXPECT_EQ(a.instrument_key, b.instrument_key) << i;
+  EXPECT_EQ(a.rows, b.rows) << i;
+  EXPECT_EQ(a.bytes, b.bytes) << i;
+  EXPECT_EQ(a.min_local_ts, b.min_local_ts) << i;
+  EXPECT_EQ(a.max_local_ts, b.max_local_ts) << i;
+  EXPECT_EQ(a.first_local_ts, b.first_local_ts) << i;
+  EXPECT_EQ(a.last_local_ts, b.last_local_ts) << i;
+  EXPECT_EQ(a.unkeyed, b.unkeyed) << i;
+  EXPECT_EQ(a.symbol, b.symbol) << i;
+  EXPECT_EQ(a.note, b.note) << i;
+}
+
+// More entries than fit in memory: the list moves them to a temporary file
+// (one descriptor more, opened once), and every entry reads back in order,
+// through two iterations at once, after a move, and appended to another list.
+TEST(OutputList, EntriesBeyondItsMemoryGoToAFileAndReadBackInOrder) {
+  constexpr int kEntries = 60000;  // about 9 MB serialized: twice past kMemoryBytes
+  const size_t before = OpenDescriptors();
+  OutputList list;
+  for (int i = 0; i < kEntries; i++) {
+    ASSERT_TRUE(list.Add(Entry(i)).ok());
+    if (i == 100) {
+      EXPECT_EQ(OpenDescriptors(), before);  // still in memory
+    }
+  }
+  EXPECT_EQ(OpenDescriptors(), before + 1);
+  ASSERT_EQ(list.size(), static_cast<size_t>(kEntries));
+
+  OutputList moved = std::move(list);
+  EXPECT_EQ(list.size(), 0u);
+  EXPECT_TRUE(list.begin() == list.end());
+  int i = 0, j = 0;
+  auto other = moved.begin();
+  for (const OutputFile& o : moved) {
+    ExpectSame(o, Entry(i), i);
+    ASSERT_TRUE(other != moved.end());
+    ExpectSame(*other, Entry(j), j);
+    if (i % 2 == 0) {  // the second iteration runs behind, at half the pace
+      ++other;
+      j++;
+    }
+    i++;
+  }
+  EXPECT_EQ(i, kEntries);
+  EXPECT_EQ(j, kEntries / 2);
+  EXPECT_TRUE(moved.read_status().ok());
+
+  OutputList all;
+  ASSERT_TRUE(all.Add(Entry(-1)).ok());
+  ASSERT_TRUE(all.AddAll(moved).ok());
+  auto v = all.ToVector();
+  ASSERT_TRUE(v.ok());
+  ASSERT_EQ(v->size(), static_cast<size_t>(kEntries) + 1);
+  ExpectSame((*v)[0], Entry(-1), -1);
+  ExpectSame((*v)[kEntries], Entry(kEntries - 1), kEntries - 1);
+  all = OutputList();
+  moved = OutputList();
+  EXPECT_EQ(OpenDescriptors(), before);  // the files went with their lists
+}
+
+TEST(OutputList, AnEmptyListHasNoEntries) {
+  OutputList list;
+  EXPECT_TRUE(list.empty());
+  EXPECT_TRUE(list.begin() == list.end());
+  auto v = list.ToVector();
+  ASSERT_TRUE(v.ok());
+  EXPECT_TRUE(v->empty());
+}
+
+}  // namespace
+}  // namespace mt::pipeline
