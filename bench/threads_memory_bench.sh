@@ -13,9 +13,12 @@
 #   chain     convert of the options_chain day, under `ulimit -n 256`
 #   50k       convert of a trades day of 50,000 options with 20 rows each (1M rows), `ulimit -n 256`
 #   100k      the same with 100,000 options of 10 rows each
+#   400k      the same with 400,000 options of 10 rows each (4M rows): past the converter's cap of
+#             instruments routed at once, so its partitions are split at the end
 #   8 files   convert of the one-symbol day (gzip) under eight days' names at once (side by side)
 #   dl c2/c8  download of those eight items from the Tardis-compatible test server
 #             (tests/support/tardis_server.mjs), 2 and 8 in flight
+#   dl 400k   download of the 400,000-option day as the grouped item deribit trades OPTIONS
 # Peak RSS from /usr/bin/time; outputs on tmpfs when there is one, removed after each run.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -43,11 +46,17 @@ mkdir -p "$DATA/many"
 MORE="$DATA/many100k/deribit_trades_${DAY}_OPTIONS.csv"   # 100,000 instruments
 mkdir -p "$DATA/many100k"
 [[ -s "$MORE" ]] || "$GEN" options_trades 1000000 "$MORE" 7 100000
-GZ="$DATA/deribit_trades_${DAY}_${ONE}.csv.gz"   # the test server serves gzip files, as Tardis does
-if [[ ! -s "$GZ" ]]; then
-  if command -v igzip >/dev/null; then igzip -1 -c "${GZ%.gz}" >"$GZ.tmp"; else gzip -1 -c "${GZ%.gz}" >"$GZ.tmp"; fi
-  mv "$GZ.tmp" "$GZ"
-fi
+MOST="$DATA/many400k/deribit_trades_${DAY}_OPTIONS.csv"   # 400,000 instruments
+mkdir -p "$DATA/many400k"
+[[ -s "$MOST" ]] || "$GEN" options_trades 4000000 "$MOST" 7 400000
+gz() {  # the test server serves gzip files, as Tardis does
+  [[ -s "$1.gz" ]] && return
+  if command -v igzip >/dev/null; then igzip -1 -c "$1" >"$1.gz.tmp"; else gzip -1 -c "$1" >"$1.gz.tmp"; fi
+  mv "$1.gz.tmp" "$1.gz"
+}
+GZ="$DATA/deribit_trades_${DAY}_${ONE}.csv.gz"
+gz "${GZ%.gz}"
+gz "$MOST"
 
 OUT=$(mktemp -d "$([[ -d /dev/shm && -w /dev/shm ]] && echo /dev/shm || echo /tmp)/mt-threads-mem.XXXXXX")
 SERVER=""
@@ -58,6 +67,7 @@ mkdir -p "$OUT/eight"
 for d in 01 02 03 04 05 06 07 08; do
   ln -s "$GZ" "$OUT/eight/deribit_trades_2023-11-${d}_${ONE}.csv.gz"
 done
+ln -s "$MOST.gz" "$OUT/eight/deribit_trades_${DAY}_OPTIONS.csv.gz"   # the grouped item of dl 400k
 node "$ROOT/tests/support/tardis_server.mjs" --port 0 --port-file "$OUT/port" --data-dir "$OUT/eight" >/dev/null 2>&1 &
 SERVER=$!
 for _ in $(seq 100); do [[ -s "$OUT/port" ]] && break; sleep 0.05; done
@@ -81,7 +91,7 @@ cell() {
   v=$(rss "$@")
   row+=("$v")
 }
-printf '%-8s' threads; printf ' %9s' one grouped chain 50k 100k "8 files" "dl c2" "dl c8"; echo
+printf '%-8s' threads; printf ' %9s' one grouped chain 50k 100k 400k "8 files" "dl c2" "dl c8" "dl 400k"; echo
 worst=0
 for t in "${THREADS[@]}"; do
   row=()
@@ -90,11 +100,14 @@ for t in "${THREADS[@]}"; do
   cell 1 "$BIN" convert "$DATA/deribit_options_chain_${DAY}_OPTIONS.csv" --threads "$t"
   cell 50000 "$BIN" convert "$MANY" --threads "$t"
   cell 99000 "$BIN" convert "$MORE" --threads "$t"   # the generator draws 99,843 distinct options
+  cell 399000 "$BIN" convert "$MOST" --threads "$t"   # and here 399,308
   cell 8 "$BIN" convert "$OUT"/eight/*.csv.gz --threads "$t"
   cell 8 "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
     --concurrency 2 --threads "$t"
   cell 8 "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
     --concurrency 8 --threads "$t"
+  cell 399000 "$BIN" download --from "$DAY" --to "$DAY" --exchanges deribit --data-types trades --symbols OPTIONS \
+    --threads "$t"
   printf '%-8s' "$t"; printf ' %6s MB' "${row[@]}"; echo
   for v in "${row[@]}"; do ((v > worst)) && worst=$v; done
 done
