@@ -67,6 +67,18 @@ constexpr uint32_t kRoutingPartitions = 16;
 // has those) get that far.
 constexpr int kMaxPartitionLevels = 4;
 
+// Appends value `v` of `src` (values are dense: nulls have none) to `d`, as
+// a row with a value.
+void AppendValue(const ColumnData& src, size_t v, ColumnData* d) {
+  d->AddDefined();
+  switch (src.kind) {
+    case ColumnKind::kTimestampMicros: d->i64.push_back(src.i64[v]); break;
+    case ColumnKind::kDouble: d->f64.push_back(src.f64[v]); break;
+    case ColumnKind::kBool: d->b.push_back(src.b[v]); break;
+    case ColumnKind::kString: d->str.Append(src.str.Get(v)); break;
+  }
+}
+
 // The partition of object name `name` at partition level `level`: FNV-1a
 // with a basis of its own per level (so the instruments of one partition
 // spread over the next level's partitions), finished by a 64-bit mix.
@@ -843,14 +855,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
           const uint32_t k = slot_[r];
           ColumnData& d = *cols_[k];
           if (src.defined[r]) {
-            d.AddDefined();
-            switch (src.kind) {
-              case ColumnKind::kTimestampMicros: d.i64.push_back(src.i64[v]); break;
-              case ColumnKind::kDouble: d.f64.push_back(src.f64[v]); break;
-              case ColumnKind::kBool: d.b.push_back(src.b[v]); break;
-              case ColumnKind::kString: d.str.Append(src.str.Get(v)); break;
-            }
-            v++;
+            AppendValue(src, v++, &d);
           } else {
             d.AddNull(seen_[k]);
           }
@@ -916,14 +921,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         const int k = row_route_[r]->part >= 0 ? 1 : 0;
         ColumnData& d = side[k].columns[c];
         if (src.IsDefined(r)) {
-          d.AddDefined();
-          switch (src.kind) {
-            case ColumnKind::kTimestampMicros: d.i64.push_back(src.i64[v]); break;
-            case ColumnKind::kDouble: d.f64.push_back(src.f64[v]); break;
-            case ColumnKind::kBool: d.b.push_back(src.b[v]); break;
-            case ColumnKind::kString: d.str.Append(src.str.Get(v)); break;
-          }
-          v++;
+          AppendValue(src, v++, &d);
         } else {
           d.AddNull(rows[k]);
         }

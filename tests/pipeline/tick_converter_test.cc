@@ -74,13 +74,15 @@ SourceHints HintsFor(const std::string& exchange, const std::string& data_type, 
 
 Result<std::vector<OutputFile>> Convert(const std::string& csv, const std::string& exchange, const std::string& data_type,
                                         storage::ObjectStore* store, const KeyResolver* keys = nullptr,
-                                        const std::string& file_symbol = "OPTIONS") {
+                                        const std::string& file_symbol = "OPTIONS",
+                                        size_t max_routed = ConvertSettings().max_routed_instruments) {
   const SourceHints hints = HintsFor(exchange, data_type, file_symbol);
   ConvertTarget target;
   target.store = store;
   target.keys = keys;
   ConvertSettings settings;
   settings.tool_version = "test";
+  settings.max_routed_instruments = max_routed;
   TickConverter conv(hints, target, settings);
   MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
   MT_ASSIGN_OR_RETURN(OutputList outs, conv.Finish());
@@ -272,34 +274,41 @@ TEST(TickConverterTest, OkxProductSuffixKeepsOptionsApart) {
   EXPECT_EQ((*outs)[1].rows, 1u);
 }
 
+// Also when the combo comes past the cap of instruments routed at once (1
+// here): it goes to a partition, and is kept there the same way.
 TEST(TickConverterTest, UnkeyedRowsAreKeptUnderAFallbackNameAndEveryOtherInstrumentToo) {
-  Scratch s;
-  std::string csv = kTradesHeader;
-  csv += Trade("deribit", "BTC-9JUN20-9875-P", 0);
-  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 1);  // a combo: no key
-  csv += Trade("deribit", "BTC-9JUN20-10000-C", 2);
-  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 3);
-  auto outs = Convert(csv, "deribit", "trades", s.store());
-  ASSERT_TRUE(outs.ok()) << outs.status().message();
-  ASSERT_EQ(outs->size(), 3u);
-  uint64_t rows = 0;
-  const OutputFile* unkeyed = nullptr;
-  for (const auto& o : *outs) {
-    rows += o.rows;
-    if (o.unkeyed) unkeyed = &o;
+  for (const size_t cap : {ConvertSettings().max_routed_instruments, size_t{1}}) {
+    Scratch s;
+    std::string csv = kTradesHeader;
+    csv += Trade("deribit", "BTC-9JUN20-9875-P", 0);
+    csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 1);  // a combo: no key
+    csv += Trade("deribit", "BTC-9JUN20-10000-C", 2);
+    csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 3);
+    auto outs = Convert(csv, "deribit", "trades", s.store(), nullptr, "OPTIONS", cap);
+    ASSERT_TRUE(outs.ok()) << outs.status().message();
+    ASSERT_EQ(outs->size(), 3u);
+    uint64_t rows = 0;
+    const OutputFile* unkeyed = nullptr;
+    for (const auto& o : *outs) {
+      rows += o.rows;
+      if (o.unkeyed) unkeyed = &o;
+    }
+    EXPECT_EQ(rows, 4u);
+    ASSERT_NE(unkeyed, nullptr);
+    EXPECT_EQ(unkeyed->rows, 2u);
+    EXPECT_EQ(unkeyed->symbol, "BTC-FS-26JUN20_PERP");
+    EXPECT_EQ(unkeyed->instrument_key, "");
+    EXPECT_NE(unkeyed->note.find("BTC-FS-26JUN20_PERP"), std::string::npos) << unkeyed->note;
+    EXPECT_EQ(fs::path(unkeyed->name).filename().string(), "DERIBIT:UNKEYED:BTC-FS-26JUN20_PERP.parquet");
+    auto r = parquet::FileReader::OpenLocal(unkeyed->name);
+    ASSERT_TRUE(r.ok());
+    auto sym = (*r)->ReadColumn("symbol");
+    ASSERT_TRUE(sym.ok());
+    EXPECT_EQ(sym->strings, (std::vector<std::string>{"BTC-FS-26JUN20_PERP", "BTC-FS-26JUN20_PERP"}));
+    auto ids = (*r)->ReadColumn("id");
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ(ids->strings, (std::vector<std::string>{"1", "3"}));
   }
-  EXPECT_EQ(rows, 4u);
-  ASSERT_NE(unkeyed, nullptr);
-  EXPECT_EQ(unkeyed->rows, 2u);
-  EXPECT_EQ(unkeyed->symbol, "BTC-FS-26JUN20_PERP");
-  EXPECT_EQ(unkeyed->instrument_key, "");
-  EXPECT_NE(unkeyed->note.find("BTC-FS-26JUN20_PERP"), std::string::npos) << unkeyed->note;
-  EXPECT_EQ(fs::path(unkeyed->name).filename().string(), "DERIBIT:UNKEYED:BTC-FS-26JUN20_PERP.parquet");
-  auto r = parquet::FileReader::OpenLocal(unkeyed->name);
-  ASSERT_TRUE(r.ok());
-  auto sym = (*r)->ReadColumn("symbol");
-  ASSERT_TRUE(sym.ok());
-  EXPECT_EQ(sym->strings, (std::vector<std::string>{"BTC-FS-26JUN20_PERP", "BTC-FS-26JUN20_PERP"}));
 }
 
 TEST(TickConverterTest, AOneInstrumentFileWithoutAKeyFailsWithTheReason) {
@@ -702,52 +711,16 @@ TEST(TickConverterTest, EachInstrumentOfAGroupedFileIsOneRowGroupOfItsRowsInOrde
   }
 }
 
-// A test double around the local store that raises the cancel flag when
-// its Nth object is created: an interrupt (SIGTERM) arriving while a
-// grouped file's objects are assembled at Finish.
-class CancelAtCreate final : public storage::ObjectStore {
+// A test double around the local store that records the names of the
+// objects created, in order, and raises `flag` (when given) as its Nth
+// object is created: an interrupt (SIGTERM) arriving while a grouped file's
+// objects are assembled at Finish.
+class CreateWatch final : public storage::ObjectStore {
  public:
-  CancelAtCreate(storage::ObjectStore* inner, std::atomic<bool>* flag, int at) : inner_(inner), flag_(flag), at_(at) {}
+  explicit CreateWatch(storage::ObjectStore* inner, std::atomic<bool>* flag = nullptr, int at = 0)
+      : inner_(inner), flag_(flag), at_(at) {}
   Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
-    if (++creates == at_) flag_->store(true);
-    return inner_->Create(name, overwrite);
-  }
-  Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
-  Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
-  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
-  std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
-  std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
-  bool BatchesCommits() const override { return inner_->BatchesCommits(); }
-  Status SyncSealed() override { return inner_->SyncSealed(); }
-  std::atomic<int> creates{0};
-
- private:
-  storage::ObjectStore* inner_;
-  std::atomic<bool>* flag_;
-  int at_;
-};
-
-TEST(TickConverterTest, AnInterruptDuringAGroupedFilesAssemblyStopsItAndLeavesNothing) {
-  for (int threads : {1, 2}) {
-    Scratch s;
-    std::atomic<bool> cancel{false};
-    CancelAtCreate store(s.store(), &cancel, 5);
-    auto outs = ConvertGrouped(RoundRobinTrades(200, 2000), &store, &cancel, 16 << 10, threads);
-    ASSERT_FALSE(outs.ok());
-    EXPECT_EQ(outs.status().code(), Status::Code::kCancelled) << outs.status().message();
-    EXPECT_NE(outs.status().message().find("OPTIONS"), std::string::npos) << outs.status().message();
-    // Stopped between objects: the one in flight per thread finishes, no more start.
-    EXPECT_LE(store.creates.load(), 5 + threads) << threads << " threads";
-    EXPECT_EQ(s.Inside(), std::vector<std::string>{}) << threads << " threads";  // nothing visible, no temporaries
-  }
-}
-
-// A test double around the local store that records the order in which
-// objects are created.
-class CreateOrder final : public storage::ObjectStore {
- public:
-  explicit CreateOrder(storage::ObjectStore* inner) : inner_(inner) {}
-  Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+    if (++creates == at_ && flag_) flag_->store(true);
     {
       std::lock_guard<std::mutex> l(mu);
       names.push_back(name);
@@ -761,12 +734,30 @@ class CreateOrder final : public storage::ObjectStore {
   std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
   bool BatchesCommits() const override { return inner_->BatchesCommits(); }
   Status SyncSealed() override { return inner_->SyncSealed(); }
+  std::atomic<int> creates{0};
   std::mutex mu;
   std::vector<std::string> names;
 
  private:
   storage::ObjectStore* inner_;
+  std::atomic<bool>* flag_;
+  int at_;
 };
+
+TEST(TickConverterTest, AnInterruptDuringAGroupedFilesAssemblyStopsItAndLeavesNothing) {
+  for (int threads : {1, 2}) {
+    Scratch s;
+    std::atomic<bool> cancel{false};
+    CreateWatch store(s.store(), &cancel, 5);
+    auto outs = ConvertGrouped(RoundRobinTrades(200, 2000), &store, &cancel, 16 << 10, threads);
+    ASSERT_FALSE(outs.ok());
+    EXPECT_EQ(outs.status().code(), Status::Code::kCancelled) << outs.status().message();
+    EXPECT_NE(outs.status().message().find("OPTIONS"), std::string::npos) << outs.status().message();
+    // Stopped between objects: the one in flight per thread finishes, no more start.
+    EXPECT_LE(store.creates.load(), 5 + threads) << threads << " threads";
+    EXPECT_EQ(s.Inside(), std::vector<std::string>{}) << threads << " threads";  // nothing visible, no temporaries
+  }
+}
 
 Result<std::vector<OutputFile>> ConvertCapped(const std::string& csv, storage::ObjectStore* store, size_t cap,
                                               int threads, const std::string& data_type = "trades") {
@@ -819,7 +810,7 @@ TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjec
       const size_t caps[3] = {size_t{1} << 30, 40, 3};
       for (int c = 0; c < 3; c++) {
         Scratch s;
-        CreateOrder store(s.store());
+        CreateWatch store(s.store());
         auto outs = ConvertCapped(csv, &store, caps[c], threads, data_type);
         ASSERT_TRUE(outs.ok()) << outs.status().message();
         ASSERT_EQ(outs->size(), 200u) << data_type << " cap " << caps[c];
@@ -876,35 +867,6 @@ TEST(TickConverterTest, CollidingSymbolsBeyondTheCapFailTheFileNamingBoth) {
   EXPECT_NE(m.find("beyond the first 10"), std::string::npos) << m;
   for (const std::string& name : s.Inside()) EXPECT_EQ(name.find("XRP"), std::string::npos) << name;
   EXPECT_TRUE(s.Outside().empty());
-}
-
-// A symbol without a key beyond the cap is kept under its fallback name, as
-// before it.
-TEST(TickConverterTest, UnkeyedRowsBeyondTheCapAreKeptUnderTheFallbackName) {
-  Scratch s;
-  std::string csv = RoundRobinTrades(30, 60);
-  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 100);
-  csv += Trade("deribit", "BTC-9JUN20-9000-C", 101);
-  csv += Trade("deribit", "BTC-FS-26JUN20_PERP", 102);
-  auto outs = ConvertCapped(csv, s.store(), 10, 2);
-  ASSERT_TRUE(outs.ok()) << outs.status().message();
-  ASSERT_EQ(outs->size(), 31u);
-  uint64_t rows = 0;
-  const OutputFile* unkeyed = nullptr;
-  for (const OutputFile& o : *outs) {
-    rows += o.rows;
-    if (o.unkeyed) unkeyed = &o;
-  }
-  EXPECT_EQ(rows, 63u);
-  ASSERT_NE(unkeyed, nullptr);
-  EXPECT_EQ(unkeyed->rows, 2u);
-  EXPECT_EQ(unkeyed->symbol, "BTC-FS-26JUN20_PERP");
-  EXPECT_EQ(fs::path(unkeyed->name).filename().string(), "DERIBIT:UNKEYED:BTC-FS-26JUN20_PERP.parquet");
-  auto r = parquet::FileReader::OpenLocal(unkeyed->name);
-  ASSERT_TRUE(r.ok());
-  auto ids = (*r)->ReadColumn("id");
-  ASSERT_TRUE(ids.ok());
-  EXPECT_EQ(ids->strings, (std::vector<std::string>{"100", "102"}));
 }
 
 // Derived series computed on their own thread, fed as the rows are parsed
