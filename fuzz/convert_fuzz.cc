@@ -108,6 +108,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   settings.parallel_parse = (flags & 0x04) != 0;
   settings.parser.batch_rows = (flags & 0x10) ? 1 + (type_pick >> 5) : settings.parser.batch_rows;
   if (flags & 0x20) settings.split_buffer_bytes = 1 << 12;
+  // Instruments past the first one or two go through the partitions of a
+  // grouped file (TickConverter's cap of instruments routed at once).
+  if (flags & 0x80) settings.max_routed_instruments = 1 + (exchange_pick >> 7);
 
   mt::testing::MemoryStoreDouble store;
   // Either layout names the objects (storage/layout.h).
@@ -135,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t piece = 1 + (symbol_pick >> 4) * 97;
   mt::Status st;
   for (size_t i = 0; i < size && st.ok(); i += piece) st = conv.Write(data + i, std::min(piece, size - i));
-  mt::Result<std::vector<mt::pipeline::OutputFile>> result = st.ok() ? conv.Finish() : mt::Result<std::vector<mt::pipeline::OutputFile>>(st);
+  mt::Result<mt::pipeline::OutputList> result = st.ok() ? conv.Finish() : mt::Result<mt::pipeline::OutputList>(st);
   if (!st.ok()) conv.Abort();
 
   const std::vector<std::string> names = store.Names();

@@ -782,7 +782,7 @@ Result<std::vector<OutputFile>> ConvertCapped(const std::string& csv, storage::O
 // split at the end (and, past it again inside a partition, to partitions of
 // the partition): the objects are the same bytes, with the same results, as
 // when every instrument is routed at once. Quotes
-// with empty (null) fields and trades, 200 options interleaved unevenly;
+// with empty (null) fields and trades, 120 options interleaved unevenly;
 // one and two threads; caps of 40 (one level of partitions) and 3 (two).
 TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjects) {
   PinCreatedAt(1700000000);
@@ -790,10 +790,10 @@ TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjec
   for (const std::string data_type : {"trades", "quotes"}) {
     std::string csv = data_type == "trades" ? std::string(kTradesHeader) : quotes_header;
     uint64_t seq = 11;
-    for (int i = 0; i < 4000; i++) {
+    for (int i = 0; i < 2400; i++) {
       seq = seq * 6364136223846793005ULL + 1442695040888963407ULL;
-      const int opt = static_cast<int>((seq >> 33) % 200);
-      const std::string sym = "BTC-29MAR24-" + std::to_string(20000 + 500 * (opt % 100)) + (opt < 100 ? "-C" : "-P");
+      const int opt = static_cast<int>((seq >> 33) % 120);
+      const std::string sym = "BTC-29MAR24-" + std::to_string(20000 + 500 * (opt % 60)) + (opt < 60 ? "-C" : "-P");
       const std::string ts = std::to_string(1709251200000000LL + i * 1000);
       auto field = [&](int shift, const std::string& v) { return (seq >> shift) % 5 == 0 ? std::string() : v; };
       if (data_type == "trades") {
@@ -813,7 +813,7 @@ TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjec
         CreateWatch store(s.store());
         auto outs = ConvertCapped(csv, &store, caps[c], threads, data_type);
         ASSERT_TRUE(outs.ok()) << outs.status().message();
-        ASSERT_EQ(outs->size(), 200u) << data_type << " cap " << caps[c];
+        ASSERT_EQ(outs->size(), 120u) << data_type << " cap " << caps[c];
         uint64_t rows = 0;
         for (const OutputFile& o : *outs) {
           rows += o.rows;
@@ -825,14 +825,14 @@ TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjec
           std::ifstream in(o.name, std::ios::binary);
           bytes[c][name] = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
         }
-        EXPECT_EQ(rows, 4000u);
+        EXPECT_EQ(rows, 2400u);
         // Every instrument at once, on one thread: the objects are made in
         // order of name. Capped: the first 40 (or 3) instruments seen
         // first, then the partitions', so the partitions were used.
         if (threads == 1) {
           EXPECT_EQ(std::is_sorted(store.names.begin(), store.names.end()), c == 0) << data_type << " cap " << caps[c];
         }
-        EXPECT_EQ(store.names.size(), 200u);
+        EXPECT_EQ(store.names.size(), 120u);
         EXPECT_TRUE(s.Outside().empty());
       }
       // Listed in order of name without the cap; with it, the first
