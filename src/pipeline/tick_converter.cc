@@ -275,7 +275,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // batch).
   void ReleaseRouting() {
     std::unordered_map<std::string, Route>().swap(routes_);
-    std::unordered_map<std::string, std::string>().swap(chain_symbols_);
+    std::unordered_multimap<uint64_t, std::string>().swap(chain_symbols_);
     row_route_ = {};
     dict_route_ = {};
     row_out_ = {};
@@ -557,13 +557,26 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (schema_ && schema_->row_keys) {
         // A chain holds many options, but never two symbols under one option
         // key: their rows would be indistinguishable in instrument_key.
-        auto [seen, fresh] = chain_symbols_.try_emplace(row_key, std::string(symbol));
-        if (!fresh && seen->second != symbol) {
-          return Status::InvalidInput(where + "symbols '" + seen->second + "' and '" + std::string(symbol) +
-                                      "' both give instrument key " + row_key +
-                                      "; two instruments are never merged under one key, so nothing of this file "
-                                      "was written");
+        // The symbols are kept by a hash of their key (not the key): a
+        // symbol under the same hash is keyed again to tell a collision of
+        // keys from one of hashes.
+        const uint64_t h = std::hash<std::string>()(row_key);
+        bool seen = false;
+        for (auto [it, end] = chain_symbols_.equal_range(h); it != end && !seen; ++it) {
+          if (it->second == symbol) {
+            seen = true;
+            continue;
+          }
+          auto other = target_.keys ? target_.keys->ResolveOn(day, exchange, it->second)
+                                    : tardis::KeyFromTardisSymbol(exchange, it->second);
+          if (other.ok() && other->ToString() == row_key) {
+            return Status::InvalidInput(where + "symbols '" + it->second + "' and '" + std::string(symbol) +
+                                        "' both give instrument key " + row_key +
+                                        "; two instruments are never merged under one key, so nothing of this file "
+                                        "was written");
+          }
         }
+        if (!seen) chain_symbols_.emplace(h, std::string(symbol));
       }
       // Only rows that carry their own key column (a chain, the one output
       // file) need it per route; an instrument's output holds it already.
@@ -597,7 +610,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       auto existing = outputs_.find(name);
       if (existing != outputs_.end()) {
         const Output& o = *existing->second;
-        if (!(schema_->row_keys && key.ok())) {
+        // Its own output (the route was dropped from the cache, see
+        // RouteRows) or a chain's: else two instruments for one object.
+        const bool own = o.exchange == exchange && o.symbol == symbol;
+        if (!own && !(schema_->row_keys && key.ok())) {
           // Two instruments in one file would be wrong data: fail the file.
           return Status::InvalidInput(
               where + "symbols '" + o.symbol + "' (exchange " + o.exchange + ") and '" +
@@ -678,6 +694,14 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // distinct symbol when both columns are dictionaries (one exchange), else
   // once per row.
   Status RouteRows(const RowGroupData& batch) {
+    // Routes of rows that carry their own key (a chain, the one output file)
+    // are one per symbol, not per output: past the cap of instruments routed
+    // at once they are dropped between batches and made again as their
+    // symbols come back, so a chain of any number of options keeps its
+    // outputs and its symbols by hash (chain_symbols_) only.
+    if (routes_.size() >= settings_.max_routed_instruments && (single_ || (schema_ && schema_->row_keys))) {
+      routes_.clear();
+    }
     const size_t n = batch.num_rows;
     const auto& ex = batch.columns[kExchangeCol].str;
     const auto& sym = batch.columns[kSymbolCol].str;
@@ -1182,7 +1206,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Ordered by object name so outputs are finished (and listed) deterministically.
   std::map<std::string_view, std::unique_ptr<Output>> outputs_;
   std::unordered_map<std::string, Route> routes_;
-  std::unordered_map<std::string, std::string> chain_symbols_;  // options_chain: row key -> its symbol
+  // options_chain: each symbol, by a hash of its option key (RouteFor).
+  std::unordered_multimap<uint64_t, std::string> chain_symbols_;
   std::string route_id_;
   std::unique_ptr<parquet::SpillWriter> spill_;
   bool direct_taken_ = false;

@@ -148,7 +148,9 @@ struct ConvertSettings {
   // is split the same way at Finish, after the first ones are written, so
   // the state kept per instrument (output, route, spill index) is held for
   // at most this many at a time, whatever the file's instrument count. The
-  // objects are the same bytes either way.
+  // routes of an options chain or of the one output file (one per symbol)
+  // are dropped past this many and made again. The objects are the same
+  // bytes either way.
   size_t max_routed_instruments = 32768;
   std::string tool_version;
   // Parse blocks of the text on the writer's pool, so decompression (the

@@ -510,6 +510,88 @@ TEST(TickConverterTest, OptionsChainIsOneFilePerUnderlyingWithTheRowKeys) {
   EXPECT_EQ(ukeys->defined, (std::vector<uint8_t>{0, 0}));  // no key: null
 }
 
+// The routes of an options chain and of the one output file are one per
+// symbol: past the cap of instruments routed at once they are dropped
+// between batches and made again, and the files are the same bytes; two
+// symbols of one option key still fail the chain, naming both, when their
+// routes were dropped in between. Batches of 50 rows, 60 options and a
+// combo, a cap of 4.
+TEST(TickConverterTest, RoutesDroppedPastTheCapGiveTheSameChainsAndOneFile) {
+  PinCreatedAt(1700000000);
+  const std::string header =
+      "exchange,symbol,timestamp,local_timestamp,type,strike_price,expiration,open_interest,last_price,bid_price,"
+      "bid_amount,bid_iv,ask_price,ask_amount,ask_iv,mark_price,mark_iv,underlying_index,underlying_price,delta,"
+      "gamma,vega,theta,rho\n";
+  auto chain_row = [](const std::string& sym, int i) {
+    const std::string ts = std::to_string(1709251200000000LL + i);
+    return "deribit," + sym + "," + ts + "," + ts + ",put,1,1591689600000000,,," + std::to_string(i % 7) +
+           ",,,,,,,,SYN,1,,,,,\n";
+  };
+  std::string chain = header, trades = kTradesHeader;
+  for (int i = 0; i < 600; i++) {
+    const std::string sym = i % 61 == 60 ? "BTC-FS-26JUN20_PERP"
+                                         : (i % 2 ? "ETH-9JUN20-" : "BTC-9JUN20-") + std::to_string(9000 + i % 61) + "-P";
+    chain += chain_row(sym, i);
+    trades += Trade("deribit", sym, i);
+  }
+  struct Case {
+    std::string data_type, csv;
+    bool single;
+  };
+  for (const Case& c : {Case{"options_chain", chain, false}, Case{"trades", trades, true}}) {
+    std::map<std::string, std::string> bytes[2];
+    for (int capped = 0; capped < 2; capped++) {
+      Scratch s;
+      ConvertTarget target;
+      if (c.single) {
+        target.single_file = s.root() + "/all.parquet";
+      } else {
+        target.store = s.store();
+      }
+      ConvertSettings settings;
+      settings.tool_version = "test";
+      settings.parser.batch_rows = 50;
+      if (capped) settings.max_routed_instruments = 4;
+      TickConverter conv(HintsFor("deribit", c.data_type, "OPTIONS"), target, settings);
+      ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(c.csv.data()), c.csv.size()).ok());
+      auto outs = conv.Finish();
+      ASSERT_TRUE(outs.ok()) << outs.status().message();
+      ASSERT_EQ(outs->size(), c.single ? 1u : 3u) << c.data_type;  // BTC, ETH and the combo's
+      for (const OutputFile& o : *outs) {
+        std::ifstream in(o.name, std::ios::binary);
+        bytes[capped][fs::path(o.name).filename().string()] =
+            std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      }
+    }
+    ASSERT_EQ(bytes[0].size(), bytes[1].size());
+    for (const auto& [name, data] : bytes[0]) {
+      EXPECT_FALSE(data.empty()) << name;
+      EXPECT_TRUE(data == bytes[1][name]) << c.data_type << " " << name;
+    }
+  }
+  // 0d5 and 0.5 are one strike, 300 rows (six batches) apart.
+  std::string clash = header + chain_row("XRP_USDC-9JUN20-0d5-C", 0);
+  for (int i = 1; i < 300; i++) clash += chain_row("BTC-9JUN20-" + std::to_string(9000 + i % 40) + "-P", i);
+  clash += chain_row("XRP_USDC-9JUN20-0.5-C", 300);
+  Scratch s;
+  ConvertTarget target;
+  target.store = s.store();
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  settings.parser.batch_rows = 50;
+  settings.max_routed_instruments = 4;
+  TickConverter conv(HintsFor("deribit", "options_chain", "OPTIONS"), target, settings);
+  ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(clash.data()), clash.size()).ok());
+  auto outs = conv.Finish();
+  ASSERT_FALSE(outs.ok());
+  EXPECT_NE(outs.status().message().find("symbols 'XRP_USDC-9JUN20-0d5-C' and 'XRP_USDC-9JUN20-0.5-C' both give "
+                                          "instrument key DERIBIT:OPTION:XRP-USDC-200609-0.5-CALL"),
+            std::string::npos)
+      << outs.status().message();
+  EXPECT_TRUE(s.Inside().empty());
+  PinCreatedAt(std::nullopt);
+}
+
 // Every tick file names its instrument in an instrument_key column right
 // after symbol: the object's key in every row, streamed and spilled outputs
 // alike (a grouped file's first instrument streams, the others spill), null
