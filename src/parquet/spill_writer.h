@@ -164,6 +164,8 @@ class SpillWriter {
   std::vector<size_t> in_range_;  // per column: its values in the range
   std::vector<uint64_t> def_gap_;
   std::vector<uint32_t> scatter_cols_;  // columns copied row by row
+  std::vector<uint8_t> width_;          // per column: bytes per value (timestamps) or length (plain strings)
+  std::vector<int64_t> ts_base_;        // per timestamp column of width 4: what its offsets count from
   // Per worker of a range's scatter: cursors of the defined flags, text ends.
   std::vector<std::vector<uint64_t>> worker_flags_;
   std::vector<std::vector<uint32_t>> worker_ends_;
@@ -175,6 +177,9 @@ class SpillWriter {
                           const std::vector<uint32_t>& files, const std::vector<bool>& constant);
   // Rows [r0, r1) of a column to the pieces' cursors, offsets in `base`
   // (v0: the index of the range's first value; `def` null: no nulls).
+  // ScatterValues of timestamps as u32 offsets from `least`.
+  static void ScatterOffsets(const int64_t* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
+                             const uint32_t* slot, char* base, uint64_t* cur, int64_t least);
   template <typename T>
   void ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0, const uint32_t* slot,
                      char* base, uint64_t* cur);
