@@ -677,7 +677,13 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   }
   uint64_t total = 0;
   piece_bytes_.assign(piece_start_.begin(), piece_start_.end());
-  for (size_t k = 0; k < m; k++) {
+  // The pieces in file id order, not slot order (the order files first
+  // occur in this batch, different in every batch): files written in id
+  // order then read the spill front to back.
+  piece_order_.resize(m);
+  for (size_t k = 0; k < m; k++) piece_order_[k] = static_cast<uint32_t>(k);
+  std::sort(piece_order_.begin(), piece_order_.end(), [&](uint32_t a, uint32_t b) { return files[a] < files[b]; });
+  for (const uint32_t k : piece_order_) {
     piece_start_[k] = total;
     total += piece_bytes_[k];
   }

@@ -84,6 +84,10 @@ class SpillWriter {
   // group rather than spilled with every row).
   // `undo`, when set, takes a transformed row group back to the spill's
   // schema after it is encoded, so a Scratch can keep it for the next file.
+  // Each split batch's pieces lie in the spill in file id order (AddFile()
+  // order), so files written in increasing id order read the spill front to
+  // back: a grouped trades day of 3,000 files read its pieces in half the
+  // time that way than in an unrelated order (bench/README.md).
   struct GroupTransform {
     std::vector<columnar::ColumnSpec> schema;
     std::function<void(columnar::RowGroupData*)> apply;
@@ -160,6 +164,7 @@ class SpillWriter {
   std::vector<uint64_t> slot_rows_, slot_values_, slot_text_, slot_at_, slot_first_, piece_start_, piece_values_;
   std::vector<uint64_t*> text_row_;  // per column: its row of slot_text_ (plain strings), else null
   std::vector<uint64_t> piece_bytes_;
+  std::vector<uint32_t> piece_order_;  // slots in the order their pieces lie in the spill
   std::vector<size_t> value_at_;  // per column: index of the range's first value
   std::vector<size_t> in_range_;  // per column: its values in the range
   std::vector<uint64_t> def_gap_;
