@@ -30,10 +30,17 @@ std::string ErrnoText() { return std::strerror(errno); }
 
 // A piece in the spill, column after column:
 //   u8 has_defined [u64 n, n bytes]  u64 null_count
-//   timestamps, doubles, booleans: u64 n, the values
+//   timestamps: u64 n, u8 width: 8: the values; 4: i64 base, each value's
+//               u32 offset from it (a split's range whose values span less
+//               than 2^32 microseconds, 71 minutes: half the bytes to write
+//               and read back)
+//   doubles, booleans: u64 n, the values
 //   strings: u8 1 (dictionary): u32 entries, each u32 length + bytes;
 //                               u8 index width (0: one value repeated, 1, 2, 4); u64 n; the indices
-//            u8 0 (plain): u64 n, u64 text bytes, n u32 value ends, the text
+//            u8 0 (plain): u64 n, u64 text bytes, u8 width: 4: n u32 value
+//                          ends; 1: n u8 value lengths (a split's range
+//                          whose values are all under 256 bytes: trade
+//                          ids); the text
 // Little-endian host values, read back by the same process only.
 class PieceWriter {
  public:
@@ -111,6 +118,7 @@ Status PutString(PieceWriter* w, const StringColumn& s) {
   MT_RETURN_IF_ERROR(w->Put<uint8_t>(0));
   MT_RETURN_IF_ERROR(w->Put<uint64_t>(n));
   MT_RETURN_IF_ERROR(w->Put<uint64_t>(s.text_size()));
+  MT_RETURN_IF_ERROR(w->Put<uint8_t>(4));
   uint32_t ends[4096];
   uint32_t end = 0;
   for (size_t at = 0; at < n;) {
@@ -130,6 +138,12 @@ template <typename V>
 Status PutValues(PieceWriter* w, const V& v) {
   MT_RETURN_IF_ERROR(w->Put<uint64_t>(v.size()));
   return w->Bytes(v.data(), v.size() * sizeof(v[0]));
+}
+
+Status PutTimestamps(PieceWriter* w, const columnar::PodVector<int64_t>& v) {
+  MT_RETURN_IF_ERROR(w->Put<uint64_t>(v.size()));
+  MT_RETURN_IF_ERROR(w->Put<uint8_t>(8));
+  return w->Bytes(v.data(), v.size() * 8);
 }
 
 // Reads a piece back; every read is bounds-checked (false: damaged).
@@ -157,6 +171,56 @@ bool AppendValues(PieceReader* r, columnar::PodVector<T>* dst) {
   if (!r->Get(&n) || n > static_cast<uint64_t>(r->end - r->p) / sizeof(T)) return false;
   const char* src = r->Take(n * sizeof(T));
   if (n) std::memcpy(dst->Extend(n), src, n * sizeof(T));
+  return true;
+}
+
+bool AppendTimestamps(PieceReader* r, columnar::PodVector<int64_t>* dst) {
+  uint64_t n;
+  uint8_t width;
+  if (!r->Get(&n) || !r->Get(&width)) return false;
+  if (width == 8) {
+    if (n > static_cast<uint64_t>(r->end - r->p) / 8) return false;
+    const char* src = r->Take(n * 8);
+    if (n) std::memcpy(dst->Extend(n), src, n * 8);
+    return true;
+  }
+  int64_t base;
+  if (width != 4 || !r->Get(&base) || n > static_cast<uint64_t>(r->end - r->p) / 4) return false;
+  const char* src = r->Take(n * 4);
+  int64_t* out = n ? dst->Extend(n) : nullptr;
+  for (uint64_t i = 0; i < n; i++) {
+    uint32_t off;
+    std::memcpy(&off, src + 4 * i, 4);
+    // Unsigned: base + offset is the value written, never past its range.
+    out[i] = static_cast<int64_t>(static_cast<uint64_t>(base) + off);
+  }
+  return true;
+}
+
+// Plain strings as n one-byte lengths, then the text.
+bool AppendLengthPrefixed(PieceReader* r, uint64_t n, uint64_t text, StringColumn* dst) {
+  const auto* lens = reinterpret_cast<const uint8_t*>(r->Take(n));
+  const char* chars = r->Take(text);
+  if (!chars || text > UINT32_MAX) return false;
+  uint64_t sum = 0;
+  for (uint64_t i = 0; i < n; i++) sum += lens[i];
+  if (sum != text) return false;
+  if (!dst->dict_mode()) {
+    uint32_t* offsets;
+    const size_t base = dst->text_size();
+    char* out = dst->ExtendPlain(n, text, &offsets);
+    uint32_t at = static_cast<uint32_t>(base);
+    for (uint64_t i = 0; i < n; i++) {
+      offsets[i] = at;
+      at += lens[i];
+    }
+    if (text) std::memcpy(out, chars, text);
+    return true;
+  }
+  for (uint64_t i = 0; i < n; i++) {
+    dst->Append(std::string_view(chars, lens[i]));
+    chars += lens[i];
+  }
   return true;
 }
 
@@ -221,7 +285,12 @@ bool AppendString(PieceReader* r, StringColumn* dst) {
     return true;
   }
   uint64_t n, text;
-  if (!r->Get(&n) || !r->Get(&text) || n > static_cast<uint64_t>(r->end - r->p) / 4) return false;
+  uint8_t width;
+  if (!r->Get(&n) || !r->Get(&text) || !r->Get(&width) || (width != 1 && width != 4) ||
+      n > static_cast<uint64_t>(r->end - r->p) / width) {
+    return false;
+  }
+  if (width == 1) return AppendLengthPrefixed(r, n, text, dst);
   const char* ends_at = r->Take(n * 4);
   const char* chars = r->Take(text);
   if (!chars) return false;
@@ -299,7 +368,7 @@ bool AppendPiece(const std::vector<ColumnSpec>& schema, PieceReader* r, size_t r
     d.null_count += nulls;
     bool ok = false;
     switch (schema[c].kind) {
-      case ColumnKind::kTimestampMicros: ok = AppendValues(r, &d.i64); break;
+      case ColumnKind::kTimestampMicros: ok = AppendTimestamps(r, &d.i64); break;
       case ColumnKind::kDouble: ok = AppendValues(r, &d.f64); break;
       case ColumnKind::kBool: ok = AppendValues(r, &d.b); break;
       case ColumnKind::kString: ok = AppendString(r, &d.str); break;
@@ -396,7 +465,7 @@ Status SpillWriter::Append(uint32_t file, const RowGroupData& rg) {
       }
       MT_RETURN_IF_ERROR(w.Put<uint64_t>(d.null_count));
       switch (schema_[c].kind) {
-        case ColumnKind::kTimestampMicros: MT_RETURN_IF_ERROR(PutValues(&w, d.i64)); break;
+        case ColumnKind::kTimestampMicros: MT_RETURN_IF_ERROR(PutTimestamps(&w, d.i64)); break;
         case ColumnKind::kDouble: MT_RETURN_IF_ERROR(PutValues(&w, d.f64)); break;
         case ColumnKind::kBool: MT_RETURN_IF_ERROR(PutValues(&w, d.b)); break;
         case ColumnKind::kString: MT_RETURN_IF_ERROR(PutString(&w, d.str)); break;
@@ -418,6 +487,26 @@ template <typename T>
 inline void Store(char*& p, T v) {
   std::memcpy(p, &v, sizeof v);
   p += sizeof v;
+}
+
+// memcpy of a short value (a trade id: 4 to 16 bytes as two overlapping
+// words, no call), writing only [d, d + n).
+inline void CopyShort(char* d, const char* s, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + n - 8, 8);
+    std::memcpy(d, &a, 8);
+    std::memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    std::memcpy(d, &a, 4);
+    std::memcpy(d + n - 4, &b, 4);
+  } else if (n > 0) {
+    std::memcpy(d, s, n);
+  }
 }
 
 }  // namespace
@@ -491,6 +580,13 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   }
   piece_start_.assign(m, 0);  // first the piece sizes
   piece_values_.assign(m, 0);
+  // Per column, how narrow its values go (the piece format above): a
+  // timestamp column whose values in the range span less than 2^32 as u32
+  // offsets from their least (width 4, base), a plain column whose values
+  // are all under 256 bytes with one-byte lengths (width 1). Fewer bytes to
+  // copy into the spill and back, for one pass over the column here.
+  width_.assign(cols, 8);
+  ts_base_.assign(cols, 0);
   for (size_t c = 0; c < cols; c++) {
     const ColumnData& d = batch->columns[c];
     const bool has_def = !d.defined.empty();
@@ -511,9 +607,30 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
       }
     } else if (md == Mode::kPlain) {
       size_t v = value_at_[c];
+      size_t longest = 0;
       for (size_t r = r0; r < r1; r++) {
         if (has_def && !d.defined[r]) continue;
-        text[sl[r]] += str.Get(v++).size();
+        const size_t len = str.Get(v++).size();
+        longest = std::max(longest, len);
+        text[sl[r]] += len;
+      }
+      width_[c] = longest <= 0xFF ? 1 : 4;
+    } else if (schema_[c].kind == ColumnKind::kTimestampMicros) {
+      size_t nv = r1 - r0;
+      if (has_def) {
+        nv = 0;
+        for (size_t k = 0; k < m; k++) nv += values[k];
+      }
+      const int64_t* v = d.i64.data() + value_at_[c];
+      int64_t lo = nv ? v[0] : 0, hi = lo;
+      for (size_t i = 1; i < nv; i++) {
+        lo = std::min(lo, v[i]);
+        hi = std::max(hi, v[i]);
+      }
+      // hi - lo in unsigned arithmetic: exact, as hi >= lo.
+      if (static_cast<uint64_t>(hi) - static_cast<uint64_t>(lo) <= UINT32_MAX) {
+        width_[c] = 4;
+        ts_base_[c] = lo;
       }
     }
     for (size_t k = 0; k < m; k++) {
@@ -523,6 +640,9 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
       uint64_t val = has_def ? rows : 0;
       switch (schema_[c].kind) {
         case ColumnKind::kTimestampMicros:
+          b += 8 + 1 + (width_[c] == 4 ? 8 + 4 * nv : 8 * nv);
+          val += 8 * nv;
+          break;
         case ColumnKind::kDouble:
           b += 8 + 8 * nv;
           val += 8 * nv;
@@ -545,7 +665,7 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
               val += 4 * nv + dict_text + 48 * str.dict().size();
               break;
             default:
-              b += 1 + 8 + 8 + 4 * nv + text[k];
+              b += 1 + 8 + 8 + 1 + width_[c] * nv + text[k];
               val += 4 * nv + text[k];
               break;
           }
@@ -557,7 +677,13 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   }
   uint64_t total = 0;
   piece_bytes_.assign(piece_start_.begin(), piece_start_.end());
-  for (size_t k = 0; k < m; k++) {
+  // The pieces in file id order, not slot order (the order files first
+  // occur in this batch, different in every batch): files written in id
+  // order then read the spill front to back.
+  piece_order_.resize(m);
+  for (size_t k = 0; k < m; k++) piece_order_[k] = static_cast<uint32_t>(k);
+  std::sort(piece_order_.begin(), piece_order_.end(), [&](uint32_t a, uint32_t b) { return files[a] < files[b]; });
+  for (const uint32_t k : piece_order_) {
     piece_start_[k] = total;
     total += piece_bytes_[k];
   }
@@ -596,6 +722,12 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
       Store<uint64_t>(p, rows - nv);  // nulls
       switch (schema_[c].kind) {
         case ColumnKind::kTimestampMicros:
+          Store<uint64_t>(p, nv);
+          Store<uint8_t>(p, width_[c]);
+          if (width_[c] == 4) Store<int64_t>(p, ts_base_[c]);
+          values[k] = static_cast<uint64_t>(p - base);
+          p += width_[c] * nv;
+          break;
         case ColumnKind::kDouble:
           Store<uint64_t>(p, nv);
           values[k] = static_cast<uint64_t>(p - base);
@@ -634,8 +766,9 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
             Store<uint8_t>(p, 0);
             Store<uint64_t>(p, nv);
             Store<uint64_t>(p, len);
-            values[k] = static_cast<uint64_t>(p - base);  // value ends
-            p += 4 * nv;
+            Store<uint8_t>(p, width_[c]);
+            values[k] = static_cast<uint64_t>(p - base);  // value ends or lengths
+            p += width_[c] * nv;
             text[k] = static_cast<uint64_t>(p - base);
             p += len;
           }
@@ -655,7 +788,7 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   auto cost = [&](uint32_t c) {
     const size_t width = schema_[c].kind == ColumnKind::kString ? (modes[c] == Mode::kPlain ? 16 : 1)
                          : schema_[c].kind == ColumnKind::kBool ? 1
-                                                                 : 8;
+                                                                 : width_[c];
     return width + (batch->columns[c].defined.empty() ? 0 : 1);
   };
   std::stable_sort(scatter_cols_.begin(), scatter_cols_.end(),
@@ -694,7 +827,13 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
       for (size_t r = r0; r < r1; r++) base[flags[sl[r]]++] = static_cast<char>(def[r]);
     }
     switch (schema_[c].kind) {
-      case ColumnKind::kTimestampMicros: ScatterValues(d.i64.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
+      case ColumnKind::kTimestampMicros:
+        if (width_[c] == 4) {
+          ScatterOffsets(d.i64.data(), def, r0, r1, value_at_[c], sl, base, cur, ts_base_[c]);
+        } else {
+          ScatterValues(d.i64.data(), def, r0, r1, value_at_[c], sl, base, cur);
+        }
+        break;
       case ColumnKind::kDouble: ScatterValues(d.f64.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
       case ColumnKind::kBool: ScatterValues(d.b.data(), def, r0, r1, value_at_[c], sl, base, cur); break;
       case ColumnKind::kString: {
@@ -709,6 +848,17 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
           break;
         }
         uint64_t* text = text_row_[c];
+        if (width_[c] == 1) {
+          for (size_t r = r0; r < r1; r++) {
+            if (def && !def[r]) continue;
+            const std::string_view sv = str.Get(v++);
+            const uint32_t k = sl[r];
+            base[cur[k]++] = static_cast<char>(sv.size());
+            CopyShort(base + text[k], sv.data(), sv.size());
+            text[k] += sv.size();
+          }
+          break;
+        }
         uint32_t* end = worker_ends_[w].data();
         std::fill(end, end + m, 0u);
         for (size_t r = r0; r < r1; r++) {
@@ -764,6 +914,18 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
     f.pieces.push_back(piece);
   }
   return Status::OK();
+}
+
+void SpillWriter::ScatterOffsets(const int64_t* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
+                                 const uint32_t* slot, char* base, uint64_t* cur, int64_t least) {
+  size_t i = def ? v0 : r0;
+  for (size_t r = r0; r < r1; r++) {
+    if (def && !def[r]) continue;
+    uint64_t& c = cur[slot[r]];
+    const uint32_t off = static_cast<uint32_t>(static_cast<uint64_t>(v[i++]) - static_cast<uint64_t>(least));
+    std::memcpy(base + c, &off, 4);
+    c += 4;
+  }
 }
 
 template <typename T>

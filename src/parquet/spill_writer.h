@@ -84,6 +84,10 @@ class SpillWriter {
   // group rather than spilled with every row).
   // `undo`, when set, takes a transformed row group back to the spill's
   // schema after it is encoded, so a Scratch can keep it for the next file.
+  // Each split batch's pieces lie in the spill in file id order (AddFile()
+  // order), so files written in increasing id order read the spill front to
+  // back: a grouped trades day of 3,000 files read its pieces in half the
+  // time that way than in an unrelated order (bench/README.md).
   struct GroupTransform {
     std::vector<columnar::ColumnSpec> schema;
     std::function<void(columnar::RowGroupData*)> apply;
@@ -173,10 +177,13 @@ class SpillWriter {
   std::vector<uint64_t> slot_rows_, slot_values_, slot_text_, slot_at_, slot_first_, piece_start_, piece_values_;
   std::vector<uint64_t*> text_row_;  // per column: its row of slot_text_ (plain strings), else null
   std::vector<uint64_t> piece_bytes_;
+  std::vector<uint32_t> piece_order_;  // slots in the order their pieces lie in the spill
   std::vector<size_t> value_at_;  // per column: index of the range's first value
   std::vector<size_t> in_range_;  // per column: its values in the range
   std::vector<uint64_t> def_gap_;
   std::vector<uint32_t> scatter_cols_;  // columns copied row by row
+  std::vector<uint8_t> width_;          // per column: bytes per value (timestamps) or length (plain strings)
+  std::vector<int64_t> ts_base_;        // per timestamp column of width 4: what its offsets count from
   // Per worker of a range's scatter: cursors of the defined flags, text ends.
   std::vector<std::vector<uint64_t>> worker_flags_;
   std::vector<std::vector<uint32_t>> worker_ends_;
@@ -188,6 +195,9 @@ class SpillWriter {
                           const std::vector<uint32_t>& files, const std::vector<bool>& constant);
   // Rows [r0, r1) of a column to the pieces' cursors, offsets in `base`
   // (v0: the index of the range's first value; `def` null: no nulls).
+  // ScatterValues of timestamps as u32 offsets from `least`.
+  static void ScatterOffsets(const int64_t* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
+                             const uint32_t* slot, char* base, uint64_t* cur, int64_t least);
   template <typename T>
   void ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0, const uint32_t* slot,
                      char* base, uint64_t* cur);

@@ -279,8 +279,11 @@ void AddRow(const SplitRow& row, RowGroupData* rg) {
 // With `pool`, each batch's columns are copied on several threads at once.
 // `id_pad` bytes in front of every id make a batch's pieces over a MiB, so
 // with a pool they are written to the spill on a pool task (and the next
-// append, or Flush, waits for that write).
-void SplitRoundsReadBackAsEveryFilesRowsInOrder(ThreadPool* pool, size_t id_pad = 0) {
+// append, or Flush, waits for that write), and longer than a one-byte
+// length. `ts_step` microseconds between rows: at 1, every range's
+// timestamps span less than 2^32 (spilled as offsets); at 20 s, a range of
+// more than 214 rows spans more (spilled as they are).
+void SplitRoundsReadBackAsEveryFilesRowsInOrder(ThreadPool* pool, size_t id_pad = 0, int64_t ts_step = 1) {
   WriterOptions opts;
   SpillWriter spill(SplitSchema(), opts, 10'000'000, 64u << 20);
   spill.SetSplitPool(pool);
@@ -305,7 +308,7 @@ void SplitRoundsReadBackAsEveryFilesRowsInOrder(ThreadPool* pool, size_t id_pad 
       seq = seq * 6364136223846793005ULL + 1442695040888963407ULL;
       SplitRow row;
       row.file = static_cast<int>((seq >> 33) % (round % 4 == 1 ? 3 : kFiles));
-      row.ts = 1'700'000'000'000'000 + static_cast<int64_t>(round * 100'000 + r);
+      row.ts = 1'700'000'000'000'000 + static_cast<int64_t>(round * 100'000 + r) * ts_step;
       row.id = std::string(id_pad, 'p') + std::to_string(seq >> 40);
       row.side = round == 7            ? "s" + std::to_string(r % 300)
                  : round % 5 == 2        ? "buy"
@@ -369,6 +372,60 @@ TEST(SpillWriterTest, PiecesSplitOnSeveralThreadsReadBackAsEveryFilesRowsInOrder
 TEST(SpillWriterTest, PiecesWrittenOnAPoolTaskReadBackAsEveryFilesRowsInOrder) {
   ThreadPool pool(2);
   SplitRoundsReadBackAsEveryFilesRowsInOrder(&pool, 1000);
+}
+
+// Timestamps that span more than 2^32 microseconds in a batch (and less in
+// its smaller ranges) read back as they were, alone and on a pool.
+TEST(SpillWriterTest, TimestampsSpanningMoreThan32BitsReadBackAsTheyWere) {
+  SplitRoundsReadBackAsEveryFilesRowsInOrder(nullptr, 0, 20'000'000);
+  ThreadPool pool(2);
+  SplitRoundsReadBackAsEveryFilesRowsInOrder(&pool, 300, 20'000'000);
+}
+
+// A split batch spills a timestamp column whose values span less than 2^32
+// as 4-byte offsets, and ids under 256 bytes with 1-byte lengths: 7 bytes a
+// row fewer than the same rows with one timestamp an hour and a half
+// later (8-byte timestamps) and one id of 256 bytes (4-byte ends). Both
+// read back as their rows.
+TEST(SpillWriterTest, SplitPiecesSpillNarrowTimestampsAndLengthsWhenTheyFit) {
+  constexpr size_t kRows = 1000;
+  auto spilled = [&](bool wide, std::string* file0) -> uint64_t {
+    SpillWriter spill(SplitSchema(), WriterOptions(), 10'000'000, 64u << 20);
+    EXPECT_TRUE(spill.Open("").ok());
+    spill.AddFile();
+    spill.AddFile();
+    RowGroupData batch = MakeRowGroup(SplitSchema());
+    RowGroupData want = MakeRowGroup(SplitSchema());
+    std::vector<uint32_t> slot;
+    for (size_t r = 0; r < kRows; r++) {
+      SplitRow row{static_cast<int>(r % 2), 1'700'000'000'000'000 + static_cast<int64_t>(r) * 1000,
+                   std::to_string(280'000'000 + r), r % 3 ? "buy" : "sell", 0.25, true, true, true};
+      if (wide && r == kRows - 1) {
+        row.ts += 5'400'000'000;
+        row.id = std::string(256, '7');
+      }
+      AddRow(row, &batch);
+      if (row.file == 0) AddRow(row, &want);
+      slot.push_back(static_cast<uint32_t>(row.file));
+    }
+    EXPECT_TRUE(spill.AppendSplit(&batch, slot, {0, 1}, {true, true, false, false, false, false, false}).ok());
+    EXPECT_TRUE(spill.Flush().ok());
+    StringSink got, expect;
+    FileWriter w(&expect, SplitSchema(), WriterOptions());
+    EXPECT_TRUE(w.WriteRowGroup(std::move(want)).ok());
+    EXPECT_TRUE(w.Finish({}).ok());
+    EXPECT_TRUE(spill.WriteFile(0, &got, {}, std::vector<bool>(SplitSchema().size(), false)).ok());
+    EXPECT_EQ(got.bytes, expect.bytes);
+    *file0 = got.bytes;
+    return spill.spill_bytes();
+  };
+  std::string narrow_file, wide_file;
+  const uint64_t narrow = spilled(false, &narrow_file);
+  const uint64_t wide = spilled(true, &wide_file);
+  // 4 + 3 bytes a row, less the base of each piece's timestamps (8 each),
+  // plus the 256 - 9 bytes the longer id adds.
+  EXPECT_EQ(wide - narrow, 7 * kRows - 2 * 8 + (256 - 9));
+  EXPECT_FALSE(narrow_file.empty());
 }
 
 // A write that fails on the pool's task (here: past the process's file size
