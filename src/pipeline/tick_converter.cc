@@ -179,6 +179,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (status_.ok() && !batch) status_ = CommitOutput(out.get());
     }
     if (status_.ok() && !spilled.empty()) {
+      // Assembled in the order of their spill files (the order their
+      // instruments first came), which is the order of their pieces within
+      // each batch's stretch of the spill: the read-back goes front to back
+      // instead of jumping by name.
+      std::sort(spilled.begin(), spilled.end(),
+                [](const Output* a, const Output* b) { return a->spill_file < b->spill_file; });
       ParallelOptions po;
       po.threads = settings_.writer.pool ? settings_.writer.pool->size() + 1 : 1;
       po.cancel = settings_.cancel;
