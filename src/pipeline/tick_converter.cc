@@ -106,6 +106,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (target_.store && target_.single_file.empty() && SplitsPerInstrument(hints_.data_type)) {
       parse.batch_rows = std::min(parse.batch_rows, kGroupedParseRows);
       parse.max_unjoined_blocks = kGroupedUnjoinedBlocks;
+    } else if (target_.store && target_.single_file.empty() && ChainsOf(hints_.data_type)) {
+      parse.batch_rows = std::min(parse.batch_rows, kGroupedParseRows);
     }
     parser_ = std::make_unique<tardis::ParallelCsvParser>(hints_.source, hints_.data_type, this, parse,
                                                           settings_.parallel_parse ? settings_.writer.pool : nullptr);
@@ -496,6 +498,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
            tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
   }
   bool SpillEveryOutput() const { return SplitsPerInstrument(schema_); }
+  // A grouped options_chain file, split one object per underlying.
+  bool ChainsOf(const tardis::DataTypeSchema* schema) const {
+    return schema && schema->row_keys && target_.fixed_object.empty() &&
+           tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol));
+  }
   // Whether a new instrument of this file goes to a partition: a grouped
   // file split per instrument that routes the cap's instruments already.
   bool AtCap() {
