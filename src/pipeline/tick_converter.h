@@ -148,7 +148,10 @@ struct ConvertSettings {
   // is split the same way at Finish, after the first ones are written, so
   // the state kept per instrument (output, route, spill index) is held for
   // at most this many at a time, whatever the file's instrument count. The
-  // objects are the same bytes either way.
+  // objects hold the same rows, in the same order, with the same metadata
+  // either way, and are the same bytes when an instrument's rows make one
+  // row group; a bigger instrument's row groups are cut where the pieces
+  // its rows were spilled in end, and those differ past the cap.
   size_t max_routed_instruments = 32768;
   std::string tool_version;
   // Parse blocks of the text on the writer's pool, so decompression (the

@@ -860,6 +860,67 @@ TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjec
   PinCreatedAt(std::nullopt);
 }
 
+// An instrument beyond the cap with more rows than one row group holds
+// (the spill joins an instrument's pieces into row groups of at most
+// batch_rows rows, so where they are cut follows the pieces its rows came
+// in): its object holds the same rows, values and metadata as when every
+// instrument is routed at once, and those of one row group are the same
+// bytes.
+TEST(TickConverterTest, AnInstrumentOfManyRowGroupsBeyondTheCapKeepsItsRowsInOrder) {
+  PinCreatedAt(1700000000);
+  std::string csv = kTradesHeader;
+  uint64_t seq = 5;
+  for (int i = 0; i < 12000; i++) {
+    seq = seq * 6364136223846793005ULL + 1442695040888963407ULL;
+    // Two options first (routed under a cap of 2), then 30% of the rows for
+    // one heavy option and the rest for 60 light ones, all beyond it.
+    const int r = static_cast<int>((seq >> 33) % 10);
+    const int opt = i < 2 ? i : (r < 3 ? 2 : 3 + static_cast<int>((seq >> 40) % 60));
+    csv += Trade("deribit", "BTC-9JUN20-" + std::to_string(9000 + opt) + "-C", i);
+  }
+  for (int threads : {1, 2}) {
+    std::map<std::string, std::string> bytes[2];
+    const size_t caps[2] = {size_t{1} << 30, 2};
+    for (int c = 0; c < 2; c++) {
+      Scratch s;
+      auto outs = ConvertCapped(csv, s.store(), caps[c], threads);
+      ASSERT_TRUE(outs.ok()) << outs.status().message();
+      ASSERT_EQ(outs->size(), 63u);
+      for (const OutputFile& o : *outs) {
+        std::ifstream in(o.name, std::ios::binary);
+        bytes[c][fs::path(o.name).filename().string()] =
+            std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      }
+    }
+    int heavy = 0;
+    for (const auto& [name, data] : bytes[0]) {
+      auto a = parquet::FileReader::OpenBuffer(data);
+      auto b = parquet::FileReader::OpenBuffer(bytes[1][name]);
+      ASSERT_TRUE(a.ok() && b.ok()) << name;
+      const auto& ma = (*a)->metadata();
+      const auto& mb = (*b)->metadata();
+      ASSERT_EQ(ma.num_rows, mb.num_rows) << name;
+      EXPECT_EQ(ma.key_value, mb.key_value) << name;
+      for (size_t leaf = 0; leaf < ma.leaves.size(); leaf++) {
+        auto va = (*a)->ReadColumn(leaf);
+        auto vb = (*b)->ReadColumn(leaf);
+        ASSERT_TRUE(va.ok() && vb.ok()) << name;
+        EXPECT_EQ(va->defined, vb->defined) << name << " column " << leaf;
+        EXPECT_EQ(va->ints, vb->ints) << name << " column " << leaf;
+        EXPECT_EQ(va->doubles, vb->doubles) << name << " column " << leaf;
+        EXPECT_EQ(va->strings, vb->strings) << name << " column " << leaf;
+      }
+      if (ma.row_groups.size() > 1) {
+        heavy++;
+      } else {
+        EXPECT_TRUE(bytes[1][name] == data) << name << ", " << threads << " threads";
+      }
+    }
+    EXPECT_EQ(heavy, 1);  // the heavy option spans row groups
+  }
+  PinCreatedAt(std::nullopt);
+}
+
 // Two symbols with one key, both beyond the cap: the file fails naming
 // both, and says that the objects written before stay.
 TEST(TickConverterTest, CollidingSymbolsBeyondTheCapFailTheFileNamingBoth) {
