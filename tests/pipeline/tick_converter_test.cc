@@ -939,6 +939,48 @@ TEST(TickConverterTest, CollidingSymbolsBeyondTheCapFailTheFileNamingBoth) {
   EXPECT_TRUE(s.Outside().empty());
 }
 
+// An interrupt while a partition's objects are assembled: the file stops
+// (kCancelled, saying that the objects committed before stay), the first
+// instruments' objects and those of the partitions done are there, each
+// complete, and nothing else is (no temporary, no object of the partition
+// in flight).
+TEST(TickConverterTest, AnInterruptDuringAPartitionKeepsTheObjectsCommittedBeforeEachComplete) {
+  for (int threads : {1, 2}) {
+    Scratch s;
+    std::atomic<bool> cancel{false};
+    // The 35th object is in the third partition (10 first, 18 in the two before).
+    CancelAtCreate store(s.store(), &cancel, 35);
+    ConvertTarget target;
+    target.store = &store;
+    ConvertSettings settings;
+    settings.tool_version = "test";
+    settings.cancel = &cancel;
+    settings.parser.batch_rows = 700;
+    settings.max_routed_instruments = 10;
+    std::unique_ptr<ThreadPool> pool;
+    if (threads > 1) {
+      pool = std::make_unique<ThreadPool>(threads - 1);
+      settings.writer.pool = pool.get();
+    }
+    const std::string csv = RoundRobinTrades(200, 2000);
+    TickConverter conv(HintsFor("deribit", "trades", "OPTIONS"), target, settings);
+    ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+    auto outs = conv.Finish();
+    ASSERT_FALSE(outs.ok());
+    EXPECT_EQ(outs.status().code(), Status::Code::kCancelled) << outs.status().message();
+    EXPECT_NE(outs.status().message().find("those committed before stay"), std::string::npos)
+        << outs.status().message();
+    const std::vector<std::string> inside = s.Inside();
+    EXPECT_EQ(inside.size(), 28u) << threads << " threads";
+    for (const std::string& name : inside) {
+      ASSERT_EQ(fs::path(name).extension(), ".parquet") << name;
+      auto r = parquet::FileReader::OpenLocal(s.root() + "/" + name);
+      ASSERT_TRUE(r.ok()) << name << ": " << r.status().message();
+      EXPECT_EQ((*r)->metadata().num_rows, 10) << name;  // each option's 2000 / 200 rows
+    }
+  }
+}
+
 // A symbol without a key beyond the cap is kept under its fallback name, as
 // before it.
 TEST(TickConverterTest, UnkeyedRowsBeyondTheCapAreKeptUnderTheFallbackName) {
