@@ -593,7 +593,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // GCS: while the other still uploads its objects) both write; each
       // object is then complete either way, and the run whose record comes
       // second is skipped (SettleRecordRace).
-      auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
+      std::vector<std::string> names;  // the objects' names only, as for a rerun's skip
+      auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item),
+                                 [&names](RecordedObject&& o) { names.push_back(std::move(o.name)); });
       // A 404 another run recorded meanwhile: this run has the file, so its
       // record replaces that one.
       if (done.ok() && done->outcome == "not_available") replace_record = true;
@@ -602,7 +604,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         res.bytes_in = sink.offset;
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
-        for (const auto& o : done->objects) res.objects.push_back(o.name);
+        res.objects = std::move(names);
         return res;
       }
     }
