@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -96,6 +99,41 @@ TEST(OutputList, EntriesBeyondItsMemoryGoToAFileAndReadBackInOrder) {
   all = OutputList();
   moved = OutputList();
   EXPECT_EQ(OpenDescriptors(), before);  // the files went with their lists
+}
+
+// A read of the temporary file that fails (its descriptor made write-only
+// here, as an I/O error would) ends the iteration early and says so in
+// read_status(); ToVector() and AddAll() return that error rather than a
+// shorter list.
+TEST(OutputList, AFailedReadEndsTheIterationAndIsReported) {
+  OutputList list;
+  constexpr int kEntries = 40000;  // past kMemoryBytes: the first ones go to the file
+  for (int i = 0; i < kEntries; i++) ASSERT_TRUE(list.Add(Entry(i)).ok());
+  int fd = -1;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+    if (target.find("(deleted)") != std::string::npos) {
+      fd = std::stoi(e.path().filename().string());  // the unnamed temporary file
+    }
+  }
+  ASSERT_GE(fd, 0);
+  const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(wronly, 0);
+  ASSERT_EQ(::dup2(wronly, fd), fd);
+  ::close(wronly);
+  size_t seen = 0;
+  for (const OutputFile& o : list) {
+    (void)o;
+    seen++;
+  }
+  EXPECT_LT(seen, static_cast<size_t>(kEntries));
+  EXPECT_FALSE(list.read_status().ok());
+  EXPECT_NE(list.read_status().message().find("cannot read the temporary list of objects"), std::string::npos)
+      << list.read_status().message();
+  EXPECT_FALSE(list.ToVector().ok());
+  OutputList other;
+  EXPECT_FALSE(other.AddAll(list).ok());
 }
 
 TEST(OutputList, AnEmptyListHasNoEntries) {
