@@ -981,6 +981,44 @@ TEST(TickConverterTest, AnInterruptDuringAPartitionKeepsTheObjectsCommittedBefor
   }
 }
 
+// Create-only (--no-force) over a store that has every object: the
+// partitions' objects are kept as they are and not listed, as the first
+// instruments' are.
+TEST(TickConverterTest, CreateOnlyPastTheCapKeepsEveryExistingObject) {
+  Scratch s;
+  const std::string csv = RoundRobinTrades(200, 2000);
+  PinCreatedAt(1700000000);
+  auto first = ConvertCapped(csv, s.store(), 10, 2);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_EQ(first->size(), 200u);
+  std::map<std::string, std::string> bytes;
+  for (const std::string& name : s.Inside()) {
+    std::ifstream in(s.root() + "/" + name, std::ios::binary);
+    bytes[name] = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  PinCreatedAt(1800000000);  // a rewrite would change created_at
+  ConvertTarget target;
+  target.store = s.store();
+  target.overwrite = false;
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  settings.parser.batch_rows = 700;
+  settings.max_routed_instruments = 10;
+  TickConverter conv(HintsFor("deribit", "trades", "OPTIONS"), target, settings);
+  ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+  auto again = conv.Finish();
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->size(), 0u);
+  const std::vector<std::string> inside = s.Inside();
+  ASSERT_EQ(inside.size(), bytes.size());
+  for (const std::string& name : inside) {
+    std::ifstream in(s.root() + "/" + name, std::ios::binary);
+    EXPECT_TRUE(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()) == bytes[name])
+        << name;
+  }
+  PinCreatedAt(std::nullopt);
+}
+
 // A symbol without a key beyond the cap is kept under its fallback name, as
 // before it.
 TEST(TickConverterTest, UnkeyedRowsBeyondTheCapAreKeptUnderTheFallbackName) {
