@@ -136,6 +136,30 @@ TEST(OutputList, AFailedReadEndsTheIterationAndIsReported) {
   EXPECT_FALSE(other.AddAll(list).ok());
 }
 
+// Entries bigger than the iterator's read buffer (64 KB), in the file and
+// in memory, between small ones: each reads back whole.
+TEST(OutputList, EntriesBiggerThanTheReadBufferReadBackWhole) {
+  const size_t before = OpenDescriptors();
+  OutputList list;
+  std::vector<OutputFile> added;
+  for (int i = 0; i < 120; i++) {
+    OutputFile o = Entry(i);
+    if (i % 3 == 1) o.note = std::string(60000 + 1000 * static_cast<size_t>(i), static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(list.Add(o).ok());
+    added.push_back(o);
+  }
+  // 40 entries of 61-178 KB: some 4.8 MB, so the first ones are in the file.
+  EXPECT_EQ(OpenDescriptors(), before + 1);
+  size_t i = 0;
+  for (const OutputFile& o : list) {
+    ASSERT_LT(i, added.size());
+    ExpectSame(o, added[i], static_cast<int>(i));
+    i++;
+  }
+  EXPECT_EQ(i, added.size());
+  EXPECT_TRUE(list.read_status().ok());
+}
+
 TEST(OutputList, AnEmptyListHasNoEntries) {
   OutputList list;
   EXPECT_TRUE(list.empty());
