@@ -1019,6 +1019,38 @@ TEST(TickConverterTest, CreateOnlyPastTheCapKeepsEveryExistingObject) {
   PinCreatedAt(std::nullopt);
 }
 
+// A list of objects that needs its temporary file where TMPDIR cannot hold
+// one (a directory that does not exist): a configuration error (kUsage, a
+// rerun cannot fix it) naming the file, TMPDIR and what to do, found before
+// any object is committed, so a local store gets none of them. The objects'
+// names are long (a store rooted 3,500 bytes deep) so 1,500 of them pass the
+// list's 4 MB in memory.
+TEST(TickConverterTest, AListOfObjectsThatTmpdirCannotHoldFailsTheFileBeforeAnyCommit) {
+  Scratch s;
+  std::string root = s.root();
+  for (int i = 0; i < 17; i++) root += "/" + std::string(200, static_cast<char>('a' + i));
+  fs::create_directories(root);
+  auto store = storage::NewLocalStore(root);
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old ? old : "";
+  ::setenv("TMPDIR", (s.root() + "/no-such-dir").c_str(), 1);
+  auto outs = ConvertCapped(RoundRobinTrades(1500, 1500), store.get(), size_t{1} << 30, 2);
+  if (old) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  ASSERT_FALSE(outs.ok());
+  EXPECT_EQ(outs.status().code(), Status::Code::kUsage) << outs.status().ToString();
+  const std::string& m = outs.status().message();
+  EXPECT_NE(m.find("deribit_trades_2024-03-01_OPTIONS.csv"), std::string::npos) << m;
+  EXPECT_NE(m.find("no-such-dir"), std::string::npos) << m;
+  EXPECT_NE(m.find("set TMPDIR"), std::string::npos) << m;
+  size_t objects = 0;
+  for (const auto& e : fs::recursive_directory_iterator(s.root())) objects += e.path().extension() == ".parquet";
+  EXPECT_EQ(objects, 0u);
+}
+
 // A symbol without a key beyond the cap is kept under its fallback name, as
 // before it.
 TEST(TickConverterTest, UnkeyedRowsBeyondTheCapAreKeptUnderTheFallbackName) {
