@@ -142,9 +142,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     OutputList outputs;
     // The list's temporary file, when its entries need one, is created
     // before any object is written: a TMPDIR that cannot hold it fails the
-    // file with nothing committed.
-    if (status_.ok() && !outputs_.empty()) {
-      uint64_t list_bytes = 0;
+    // file with nothing committed. Past the cap (partitions) it always does.
+    if (status_.ok() && (!outputs_.empty() || part_spill_)) {
+      uint64_t list_bytes = part_spill_ ? OutputList::kMemoryBytes : 0;
       for (const auto& [key, out] : outputs_) {
         list_bytes += OutputList::EntryBytes(
             out->info, out->single ? out->object_name.size() : target_.store->Describe(out->object_name).size());
@@ -957,9 +957,6 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // results, partition after partition, each in order of name.
   Status FinishPartitions(OutputList* outputs) {
     MT_RETURN_IF_ERROR(part_spill_->Flush());
-    // A list of more than the cap's objects: its temporary file is made
-    // before a partition commits any (see Finish).
-    MT_RETURN_IF_ERROR(outputs->Reserve(OutputList::kMemoryBytes).WithContext(hints_.source));
     for (uint32_t p = 0; p < kRoutingPartitions; p++) {
       if (part_spill_->num_rows(part_files_[p]) == 0) continue;
       if (settings_.cancel && settings_.cancel->load()) {

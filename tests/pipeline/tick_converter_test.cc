@@ -1035,6 +1035,9 @@ TEST(TickConverterTest, AListOfObjectsThatTmpdirCannotHoldFailsTheFileBeforeAnyC
   const std::string saved = old ? old : "";
   ::setenv("TMPDIR", (s.root() + "/no-such-dir").c_str(), 1);
   auto outs = ConvertCapped(RoundRobinTrades(1500, 1500), store.get(), size_t{1} << 30, 2);
+  // Past the cap the list always takes its file (it lists more than the
+  // cap's objects), made before the first instruments' objects are committed.
+  auto capped = ConvertCapped(RoundRobinTrades(200, 2000), s.store(), 10, 2);
   if (old) {
     ::setenv("TMPDIR", saved.c_str(), 1);
   } else {
@@ -1046,6 +1049,8 @@ TEST(TickConverterTest, AListOfObjectsThatTmpdirCannotHoldFailsTheFileBeforeAnyC
   EXPECT_NE(m.find("deribit_trades_2024-03-01_OPTIONS.csv"), std::string::npos) << m;
   EXPECT_NE(m.find("no-such-dir"), std::string::npos) << m;
   EXPECT_NE(m.find("set TMPDIR"), std::string::npos) << m;
+  ASSERT_FALSE(capped.ok());
+  EXPECT_EQ(capped.status().code(), Status::Code::kUsage) << capped.status().ToString();
   size_t objects = 0;
   for (const auto& e : fs::recursive_directory_iterator(s.root())) objects += e.path().extension() == ".parquet";
   EXPECT_EQ(objects, 0u);
