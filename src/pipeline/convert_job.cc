@@ -253,6 +253,9 @@ class Reporter {
     if (!r.ok()) {
       if (r.status().code() == Status::Code::kCancelled) {
         cancelled_ = true;
+        // A file stopped while its objects were written says which of them
+        // stay (a grouped file past the cap, gs://: those committed before).
+        if (r.status().message() != "interrupted") log::Warn(r.status().message());
         return;
       }
       s_->failed++;

@@ -412,13 +412,15 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // skips it on one store read, without a request to Tardis.
   bool replace_record = force;
   if (grouped) {
-    auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
+    // Only the objects' names are kept: a record of hundreds of thousands
+    // of objects is not held as entries besides them.
+    std::vector<std::string> names;
+    auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item),
+                              [&names](RecordedObject&& o) { names.push_back(std::move(o.name)); });
     if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
-      for (const auto& o : rec->objects) {
-        opts_.store->RemoveStaleTemporaries(o.name);
-        res.objects.push_back(o.name);
-      }
+      for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);
+      res.objects = std::move(names);
       return res;
     }
     // An earlier 404 may have become data: that record must be replaced.
@@ -591,7 +593,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // GCS: while the other still uploads its objects) both write; each
       // object is then complete either way, and the run whose record comes
       // second is skipped (SettleRecordRace).
-      auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item));
+      std::vector<std::string> names;  // the objects' names only, as for a rerun's skip
+      auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item),
+                                 [&names](RecordedObject&& o) { names.push_back(std::move(o.name)); });
       // A 404 another run recorded meanwhile: this run has the file, so its
       // record replaces that one.
       if (done.ok() && done->outcome == "not_available") replace_record = true;
@@ -600,7 +604,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
         res.bytes_in = sink.offset;
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
-        for (const auto& o : done->objects) res.objects.push_back(o.name);
+        res.objects = std::move(names);
         return res;
       }
     }

@@ -150,18 +150,64 @@ std::string EncodeItemRecord(const ItemRecord& r) {
   return text;
 }
 
-Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& label) {
+Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& label,
+                                    const std::function<void(RecordedObject&&)>& on_object) {
   auto bad = [&](const std::string& why) {
     return Status::InvalidInput(label + ": not a market-tick item record (" + why +
                                 "); delete it and download the item again");
   };
   // A record comes from the store, which anyone with write access can fill:
-  // bounded like every JSON document read from outside.
-  auto parsed = ParseBoundedJson(text, label);
+  // bounded like every JSON document read from outside, in depth always. A
+  // grouped item lists one object per instrument (about 350 bytes each:
+  // 64 MB at some 200,000), so its size bound is that of the biggest
+  // documents read whole, and its objects are taken from the parser one at a
+  // time and dropped from the JSON tree (which costs several times the
+  // text), so what it holds is the record's own entries.
+  ItemRecord r;
+  bool objects_ok = true;
+  std::string top_key;  // the top-level key whose value is being parsed
+  auto take = [&](int depth, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (depth == 1 && event == E::key) {
+      top_key = parsed.get<std::string>();
+      if (top_key == "objects") {  // a repeated key: the last value counts, as in the tree
+        r.objects.clear();
+        objects_ok = true;
+      }
+    }
+    if (depth != 2 || top_key != "objects") return true;
+    // An element of the top-level "objects" array.
+    if (event == E::value || event == E::array_start) {
+      objects_ok = false;  // not an object
+      return false;
+    }
+    if (event != E::object_end) return true;
+    const nlohmann::json& o = parsed;
+    if (!o.contains("name") || !o["name"].is_string()) {
+      objects_ok = false;
+      return false;
+    }
+    RecordedObject ro;
+    ro.name = o["name"].get<std::string>();
+    if (o.contains("instrument_key") && o["instrument_key"].is_string()) {
+      ro.instrument_key = o["instrument_key"].get<std::string>();
+    }
+    if (o.contains("rows") && o["rows"].is_number_unsigned()) ro.rows = o["rows"].get<uint64_t>();
+    if (o.contains("bytes") && o["bytes"].is_number_unsigned()) ro.bytes = o["bytes"].get<uint64_t>();
+    for (auto [k, field] : {std::pair{"first_timestamp", &ro.first_timestamp}, {"last_timestamp", &ro.last_timestamp}}) {
+      if (o.contains(k) && o[k].is_string()) *field = o[k].get<std::string>();
+    }
+    if (on_object) {
+      on_object(std::move(ro));
+    } else {
+      r.objects.push_back(std::move(ro));
+    }
+    return false;  // taken: not kept in the tree
+  };
+  auto parsed = ParseBoundedJson(text, label, take, kTardisMetadataJsonLimits);
   if (!parsed.ok()) return bad(parsed.status().message());
   const nlohmann::json j = std::move(parsed).value();
   if (!j.is_object()) return bad("not a JSON object");
-  ItemRecord r;
   auto str = [&](const char* k, std::string* out) {
     auto it = j.find(k);
     if (it != j.end() && it->is_string()) *out = it->get<std::string>();
@@ -180,20 +226,9 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
   if (auto it = j.find("rows"); it != j.end() && it->is_number_unsigned()) r.rows = it->get<uint64_t>();
   if (auto it = j.find("objects"); it != j.end()) {
     if (!it->is_array()) return bad("objects is not an array");
-    for (const auto& o : *it) {
-      if (!o.is_object() || !o.contains("name") || !o["name"].is_string()) return bad("an object without a name");
-      RecordedObject ro;
-      ro.name = o["name"].get<std::string>();
-      if (o.contains("instrument_key") && o["instrument_key"].is_string()) {
-        ro.instrument_key = o["instrument_key"].get<std::string>();
-      }
-      if (o.contains("rows") && o["rows"].is_number_unsigned()) ro.rows = o["rows"].get<uint64_t>();
-      if (o.contains("bytes") && o["bytes"].is_number_unsigned()) ro.bytes = o["bytes"].get<uint64_t>();
-      for (auto [k, field] : {std::pair{"first_timestamp", &ro.first_timestamp}, {"last_timestamp", &ro.last_timestamp}}) {
-        if (o.contains(k) && o[k].is_string()) *field = o[k].get<std::string>();
-      }
-      r.objects.push_back(std::move(ro));
-    }
+    if (!objects_ok) return bad("an object without a name");
+  } else {
+    r.objects.clear();  // only a top-level "objects" array lists objects
   }
   return r;
 }
@@ -241,9 +276,10 @@ Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record) 
   return CommitRecordText(obj, record, record.objects.size(), ObjectsOf(record));
 }
 
-Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name) {
+Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name,
+                                  const std::function<void(RecordedObject&&)>& on_object) {
   MT_ASSIGN_OR_RETURN(std::string text, store->Read(name));
-  return DecodeItemRecord(text, store->Describe(name));
+  return DecodeItemRecord(text, store->Describe(name), on_object);
 }
 
 }  // namespace mt::pipeline

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,8 +48,11 @@ struct ItemRecord {
 std::string ItemRecordObjectName(const storage::Layout& layout, const WorkItem& item);
 
 std::string EncodeItemRecord(const ItemRecord& record);
-// `label` names the object in errors.
-Result<ItemRecord> DecodeItemRecord(std::string_view json, const std::string& label);
+// `label` names the object in errors. With `on_object`, each listed object
+// goes to it as it is read, in order, and not into ItemRecord::objects (a
+// caller that needs only their names holds no more).
+Result<ItemRecord> DecodeItemRecord(std::string_view json, const std::string& label,
+                                    const std::function<void(RecordedObject&&)>& on_object = nullptr);
 
 // The record of a grouped item whose file became `outputs` (TickConverter::
 // Finish, names as `store` describes them) with `rows` rows in all: outcome
@@ -72,7 +76,8 @@ Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const 
 // Writes `record` into `obj` (created by the caller, with the precondition it
 // needs) and commits it; aborts it on failure.
 Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record);
-// kNotFound when the item has no record.
-Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name);
+// kNotFound when the item has no record. `on_object`: as DecodeItemRecord's.
+Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name,
+                                  const std::function<void(RecordedObject&&)>& on_object = nullptr);
 
 }  // namespace mt::pipeline

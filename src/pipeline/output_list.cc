@@ -93,16 +93,7 @@ Status OutputList::Add(const OutputFile& o) {
   std::memcpy(memory_.data() + at, &payload, 4);
   count_++;
   if (memory_.size() < kMemoryBytes) return Status::OK();
-  std::string dir;
-  if (fd_ < 0) {
-    fd_ = OpenUnnamedTempFile("", "outputs", &dir);
-    if (fd_ < 0) {
-      const int err = -fd_;
-      fd_ = -1;
-      return Status::IOError("cannot create a temporary file in " + dir + " for the list of objects written (" +
-                             std::strerror(err) + "; set TMPDIR to a writable directory)");
-    }
-  }
+  MT_RETURN_IF_ERROR(OpenFile());
   if (const int err = WriteAll(fd_, memory_)) {
     return Status::IOError("cannot write the temporary list of objects written (" + std::string(std::strerror(err)) +
                            "; set TMPDIR to a directory with room)");
@@ -110,6 +101,30 @@ Status OutputList::Add(const OutputFile& o) {
   file_bytes_ += memory_.size();
   memory_.clear();
   return Status::OK();
+}
+
+Status OutputList::OpenFile() {
+  if (fd_ >= 0) return Status::OK();
+  std::string dir;
+  fd_ = OpenUnnamedTempFile("", "outputs", &dir);
+  if (fd_ >= 0) return Status::OK();
+  const int err = -fd_;
+  fd_ = -1;
+  const std::string msg = "cannot create a temporary file in " + dir + " for the list of objects written (" +
+                          std::strerror(err) + "; set TMPDIR to a writable directory)";
+  // A TMPDIR that is missing or not writable stays so on a rerun.
+  if (err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM || err == EROFS) return Status::Usage(msg);
+  return Status::IOError(msg);
+}
+
+Status OutputList::Reserve(uint64_t bytes) {
+  if (memory_.size() + bytes < kMemoryBytes) return Status::OK();
+  return OpenFile();
+}
+
+uint64_t OutputList::EntryBytes(const OutputFile& o, size_t name_bytes) {
+  // As Add writes it: the length, five strings with theirs, six numbers, a flag.
+  return 4 + 5 * 4 + name_bytes + o.instrument_key.size() + o.symbol.size() + o.note.size() + 6 * 8 + 1;
 }
 
 Status OutputList::AddAll(const OutputList& other) {

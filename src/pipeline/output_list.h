@@ -47,8 +47,16 @@ class OutputList {
   OutputList(const OutputList&) = delete;
   OutputList& operator=(const OutputList&) = delete;
 
-  // An error only when the temporary file cannot be created or written.
+  // An error only when the temporary file cannot be created or written:
+  // kUsage when TMPDIR cannot hold it (missing, not a directory, not
+  // writable: a rerun does not fix that), else kIOError.
   Status Add(const OutputFile& o);
+  // Entries of `bytes` (EntryBytes) are about to be added: when they will not
+  // fit in memory, the temporary file is created now, so that a caller can
+  // fail before it commits anything rather than after.
+  Status Reserve(uint64_t bytes);
+  // What `o` takes in the list with a name of `name_bytes` bytes.
+  static uint64_t EntryBytes(const OutputFile& o, size_t name_bytes);
   // Adds every entry of `other`, in order.
   Status AddAll(const OutputList& other);
   size_t size() const { return count_; }
@@ -91,6 +99,7 @@ class OutputList {
   Iterator end() const { return Iterator(this, count_); }
 
  private:
+  Status OpenFile();
   int fd_ = -1;
   uint64_t file_bytes_ = 0;  // whole entries, in the file
   std::string memory_;       // the entries after the file's

@@ -154,6 +154,17 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // per batch goes before the objects are written, not after.
     ReleaseRouting();
     OutputList outputs;
+    // The list's temporary file, when its entries need one, is created
+    // before any object is written: a TMPDIR that cannot hold it fails the
+    // file with nothing committed. Past the cap (partitions) it always does.
+    if (status_.ok() && (!outputs_.empty() || part_spill_)) {
+      uint64_t list_bytes = part_spill_ ? OutputList::kMemoryBytes : 0;
+      for (const auto& [key, out] : outputs_) {
+        list_bytes += OutputList::EntryBytes(
+            out->info, out->single ? out->object_name.size() : target_.store->Describe(out->object_name).size());
+      }
+      status_ = outputs.Reserve(list_bytes).WithContext(hints_.source);
+    }
     // Spilled outputs are encoded and assembled on up to --threads threads,
     // one object open per thread. A store that batches commits (local) gets
     // them all written and sealed first, made durable together, then
@@ -251,7 +262,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (!status_.ok()) break;
       if (!out->exists) {
         out->info.name = out->single ? out->object_name : target_.store->Describe(out->object_name);
-        status_ = outputs.Add(out->info);
+        status_ = outputs.Add(out->info).WithContext(hints_.source);
       }
       std::unique_ptr<Output> done = std::move(it->second);
       it = outputs_.erase(it);

@@ -149,8 +149,11 @@ struct ConvertSettings {
   // the state kept per instrument (output, route, spill index) is held for
   // at most this many at a time, whatever the file's instrument count. The
   // routes of an options chain or of the one output file (one per symbol)
-  // are dropped past this many and made again. The objects are the same
-  // bytes either way.
+  // are dropped past this many and made again. The objects hold the same
+  // rows, in the same order, with the same metadata either way, and are the
+  // same bytes when an instrument's rows make one row group; a bigger
+  // instrument's row groups are cut where the pieces its rows were spilled
+  // in end, and those differ past the cap.
   size_t max_routed_instruments = 32768;
   std::string tool_version;
   // Parse blocks of the text on the writer's pool, so decompression (the

@@ -444,7 +444,19 @@ class LocalStore final : public ObjectStore {
   Result<std::string> Read(const std::string& name) override {
     std::ifstream in(Path(name), std::ios::binary);
     if (!in) return Status::NotFound(Path(name) + ": cannot open");
-    return std::string(std::istreambuf_iterator<char>(in), {});
+    // Read into a string of the file's size: one grown as it is read (a
+    // grouped item's record is 100 MB at 300,000 objects) holds twice that
+    // while it doubles.
+    std::string out;
+    struct stat st;
+    if (::stat(Path(name).c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      out.resize(static_cast<size_t>(st.st_size));
+      in.read(out.data(), st.st_size);
+      out.resize(static_cast<size_t>(in.gcount()));
+    }
+    char buf[1 << 16];  // what is left (a file that grew since)
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) out.append(buf, static_cast<size_t>(in.gcount()));
+    return out;
   }
   Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length) override {
     std::string out;

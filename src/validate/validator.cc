@@ -67,6 +67,10 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // the listing is enough and costs no read (thousands of 404s on GCS would
   // be thousands of round trips).
   std::unordered_map<std::string, Result<pipeline::ItemRecord>> records;
+  struct Listed {  // views of a record's objects (records holds them)
+    std::unordered_set<std::string_view> keys, names;
+  };
+  std::unordered_map<std::string, Listed> listed_in;
   std::vector<size_t> to_check;
   for (size_t i = 0; i < expected.items.size(); i++) {
     const ExpectedItem& e = expected.items[i];
@@ -136,10 +140,17 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         r.reason = group + ": HTTP 404 at the source (" + rec.value().created_at + ")";
         continue;
       }
-      bool listed = false;
-      for (const auto& o : rec.value().objects) {
-        listed = listed || o.instrument_key == e.instrument_key || o.name == r.object;
+      // The record's keys and names, indexed on first use: a grouped item's
+      // record lists an object per instrument, so a scan per expected item
+      // was quadratic (150,000 options: minutes).
+      auto [index, fresh] = listed_in.try_emplace(record);
+      if (fresh) {
+        for (const auto& o : rec.value().objects) {
+          index->second.keys.insert(o.instrument_key);
+          index->second.names.insert(o.name);
+        }
       }
+      const bool listed = index->second.keys.count(e.instrument_key) > 0 || index->second.names.count(r.object) > 0;
       if (!listed) {
         r.status = ItemStatus::kNoData;
         r.reason = group + " had no rows for this instrument";

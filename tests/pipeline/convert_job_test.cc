@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <filesystem>
+#include <fstream>
 
 #include "storage/object_store.h"
 #include "support/fixtures.h"
@@ -101,6 +103,71 @@ TEST(RunConvertJob, InterruptedBeforeStartWritesNothing) {
   EXPECT_EQ(s.status.code(), Status::Code::kCancelled);
   EXPECT_EQ(files, 0u);
   EXPECT_FALSE(std::filesystem::exists(dir + "/raw_tick_data"));
+}
+
+// A test double around the local store that raises the cancel flag when its
+// Nth object is created: an interrupt while a grouped file's objects are
+// written.
+class CancelAtCreate final : public storage::ObjectStore {
+ public:
+  CancelAtCreate(storage::ObjectStore* inner, std::atomic<bool>* flag, int at) : inner_(inner), flag_(flag), at_(at) {}
+  Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+    if (++creates_ == at_) flag_->store(true);
+    return inner_->Create(name, overwrite);
+  }
+  Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
+  Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
+  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
+  std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
+  std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
+  bool BatchesCommits() const override { return inner_->BatchesCommits(); }
+  Status SyncSealed() override { return inner_->SyncSealed(); }
+
+ private:
+  storage::ObjectStore* inner_;
+  std::atomic<bool>* flag_;
+  int at_;
+  std::atomic<int> creates_{0};
+};
+
+// Interrupted while the partitions of a grouped file past the cap are
+// written: the objects committed before stay, and the run says so for that
+// file (not only that it was abandoned).
+TEST(RunConvertJob, AnInterruptPastTheCapSaysWhichObjectsStay) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string in = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
+  std::filesystem::create_directories(tmp.path() + "/in");
+  {
+    std::ofstream f(in);
+    f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+    for (int i = 0; i < 2000; i++) {
+      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+      f << "deribit,BTC-9JUN20-" << 9000 + i % 200 << "-C," << ts << "," << ts << "," << i << ",buy,0.01,1\n";
+    }
+  }
+  auto local = storage::NewLocalStore(tmp.path() + "/out");
+  std::atomic<bool> flag{false};
+  CancelAtCreate store(local.get(), &flag, 35);  // in the third partition
+  ConvertJobOptions o;
+  o.inputs = {in};
+  o.target.store = &store;
+  o.cancel = &flag;
+  o.convert.cancel = &flag;
+  o.convert.max_routed_instruments = 10;
+  o.convert.parser.batch_rows = 700;
+  ::testing::internal::CaptureStderr();
+  const ConvertSummary s = RunConvertJob(o, nullptr);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.status.code(), Status::Code::kCancelled);
+  EXPECT_NE(err.find("deribit_trades_2024-03-01_OPTIONS.csv: interrupted while its objects were written; those "
+                     "committed before stay, each complete"),
+            std::string::npos)
+      << err;
+  size_t objects = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(tmp.path() + "/out")) {
+    objects += e.path().extension() == ".parquet";
+  }
+  EXPECT_EQ(objects, 28u);
 }
 
 }  // namespace

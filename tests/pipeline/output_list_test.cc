@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -96,6 +99,65 @@ TEST(OutputList, EntriesBeyondItsMemoryGoToAFileAndReadBackInOrder) {
   all = OutputList();
   moved = OutputList();
   EXPECT_EQ(OpenDescriptors(), before);  // the files went with their lists
+}
+
+// A read of the temporary file that fails (its descriptor made write-only
+// here, as an I/O error would) ends the iteration early and says so in
+// read_status(); ToVector() and AddAll() return that error rather than a
+// shorter list.
+TEST(OutputList, AFailedReadEndsTheIterationAndIsReported) {
+  OutputList list;
+  constexpr int kEntries = 40000;  // past kMemoryBytes: the first ones go to the file
+  for (int i = 0; i < kEntries; i++) ASSERT_TRUE(list.Add(Entry(i)).ok());
+  int fd = -1;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+    if (target.find("(deleted)") != std::string::npos) {
+      fd = std::stoi(e.path().filename().string());  // the unnamed temporary file
+    }
+  }
+  ASSERT_GE(fd, 0);
+  const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(wronly, 0);
+  ASSERT_EQ(::dup2(wronly, fd), fd);
+  ::close(wronly);
+  size_t seen = 0;
+  for (const OutputFile& o : list) {
+    (void)o;
+    seen++;
+  }
+  EXPECT_LT(seen, static_cast<size_t>(kEntries));
+  EXPECT_FALSE(list.read_status().ok());
+  EXPECT_NE(list.read_status().message().find("cannot read the temporary list of objects"), std::string::npos)
+      << list.read_status().message();
+  EXPECT_FALSE(list.ToVector().ok());
+  OutputList other;
+  EXPECT_FALSE(other.AddAll(list).ok());
+}
+
+// Entries bigger than the iterator's read buffer (64 KB), in the file and
+// in memory, between small ones: each reads back whole.
+TEST(OutputList, EntriesBiggerThanTheReadBufferReadBackWhole) {
+  const size_t before = OpenDescriptors();
+  OutputList list;
+  std::vector<OutputFile> added;
+  for (int i = 0; i < 120; i++) {
+    OutputFile o = Entry(i);
+    if (i % 3 == 1) o.note = std::string(60000 + 1000 * static_cast<size_t>(i), static_cast<char>('a' + i % 26));
+    ASSERT_TRUE(list.Add(o).ok());
+    added.push_back(o);
+  }
+  // 40 entries of 61-178 KB: some 4.8 MB, so the first ones are in the file.
+  EXPECT_EQ(OpenDescriptors(), before + 1);
+  size_t i = 0;
+  for (const OutputFile& o : list) {
+    ASSERT_LT(i, added.size());
+    ExpectSame(o, added[i], static_cast<int>(i));
+    i++;
+  }
+  EXPECT_EQ(i, added.size());
+  EXPECT_TRUE(list.read_status().ok());
 }
 
 TEST(OutputList, AnEmptyListHasNoEntries) {

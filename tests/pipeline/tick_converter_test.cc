@@ -935,6 +935,67 @@ TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjec
   PinCreatedAt(std::nullopt);
 }
 
+// An instrument beyond the cap with more rows than one row group holds
+// (the spill joins an instrument's pieces into row groups of at most
+// batch_rows rows, so where they are cut follows the pieces its rows came
+// in): its object holds the same rows, values and metadata as when every
+// instrument is routed at once, and those of one row group are the same
+// bytes.
+TEST(TickConverterTest, AnInstrumentOfManyRowGroupsBeyondTheCapKeepsItsRowsInOrder) {
+  PinCreatedAt(1700000000);
+  std::string csv = kTradesHeader;
+  uint64_t seq = 5;
+  for (int i = 0; i < 12000; i++) {
+    seq = seq * 6364136223846793005ULL + 1442695040888963407ULL;
+    // Two options first (routed under a cap of 2), then 30% of the rows for
+    // one heavy option and the rest for 60 light ones, all beyond it.
+    const int r = static_cast<int>((seq >> 33) % 10);
+    const int opt = i < 2 ? i : (r < 3 ? 2 : 3 + static_cast<int>((seq >> 40) % 60));
+    csv += Trade("deribit", "BTC-9JUN20-" + std::to_string(9000 + opt) + "-C", i);
+  }
+  for (int threads : {1, 2}) {
+    std::map<std::string, std::string> bytes[2];
+    const size_t caps[2] = {size_t{1} << 30, 2};
+    for (int c = 0; c < 2; c++) {
+      Scratch s;
+      auto outs = ConvertCapped(csv, s.store(), caps[c], threads);
+      ASSERT_TRUE(outs.ok()) << outs.status().message();
+      ASSERT_EQ(outs->size(), 63u);
+      for (const OutputFile& o : *outs) {
+        std::ifstream in(o.name, std::ios::binary);
+        bytes[c][fs::path(o.name).filename().string()] =
+            std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      }
+    }
+    int heavy = 0;
+    for (const auto& [name, data] : bytes[0]) {
+      auto a = parquet::FileReader::OpenBuffer(data);
+      auto b = parquet::FileReader::OpenBuffer(bytes[1][name]);
+      ASSERT_TRUE(a.ok() && b.ok()) << name;
+      const auto& ma = (*a)->metadata();
+      const auto& mb = (*b)->metadata();
+      ASSERT_EQ(ma.num_rows, mb.num_rows) << name;
+      EXPECT_EQ(ma.key_value, mb.key_value) << name;
+      for (size_t leaf = 0; leaf < ma.leaves.size(); leaf++) {
+        auto va = (*a)->ReadColumn(leaf);
+        auto vb = (*b)->ReadColumn(leaf);
+        ASSERT_TRUE(va.ok() && vb.ok()) << name;
+        EXPECT_EQ(va->defined, vb->defined) << name << " column " << leaf;
+        EXPECT_EQ(va->ints, vb->ints) << name << " column " << leaf;
+        EXPECT_EQ(va->doubles, vb->doubles) << name << " column " << leaf;
+        EXPECT_EQ(va->strings, vb->strings) << name << " column " << leaf;
+      }
+      if (ma.row_groups.size() > 1) {
+        heavy++;
+      } else {
+        EXPECT_TRUE(bytes[1][name] == data) << name << ", " << threads << " threads";
+      }
+    }
+    EXPECT_EQ(heavy, 1);  // the heavy option spans row groups
+  }
+  PinCreatedAt(std::nullopt);
+}
+
 // Two symbols with one key, both beyond the cap: the file fails naming
 // both, and says that the objects written before stay.
 TEST(TickConverterTest, CollidingSymbolsBeyondTheCapFailTheFileNamingBoth) {
@@ -951,6 +1012,123 @@ TEST(TickConverterTest, CollidingSymbolsBeyondTheCapFailTheFileNamingBoth) {
   EXPECT_NE(m.find("beyond the first 10"), std::string::npos) << m;
   for (const std::string& name : s.Inside()) EXPECT_EQ(name.find("XRP"), std::string::npos) << name;
   EXPECT_TRUE(s.Outside().empty());
+}
+
+// An interrupt while a partition's objects are assembled: the file stops
+// (kCancelled, saying that the objects committed before stay), the first
+// instruments' objects and those of the partitions done are there, each
+// complete, and nothing else is (no temporary, no object of the partition
+// in flight).
+TEST(TickConverterTest, AnInterruptDuringAPartitionKeepsTheObjectsCommittedBeforeEachComplete) {
+  for (int threads : {1, 2}) {
+    Scratch s;
+    std::atomic<bool> cancel{false};
+    // The 35th object is in the third partition (10 first, 18 in the two before).
+    CreateWatch store(s.store(), &cancel, 35);
+    ConvertTarget target;
+    target.store = &store;
+    ConvertSettings settings;
+    settings.tool_version = "test";
+    settings.cancel = &cancel;
+    settings.parser.batch_rows = 700;
+    settings.max_routed_instruments = 10;
+    std::unique_ptr<ThreadPool> pool;
+    if (threads > 1) {
+      pool = std::make_unique<ThreadPool>(threads - 1);
+      settings.writer.pool = pool.get();
+    }
+    const std::string csv = RoundRobinTrades(200, 2000);
+    TickConverter conv(HintsFor("deribit", "trades", "OPTIONS"), target, settings);
+    ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+    auto outs = conv.Finish();
+    ASSERT_FALSE(outs.ok());
+    EXPECT_EQ(outs.status().code(), Status::Code::kCancelled) << outs.status().message();
+    EXPECT_NE(outs.status().message().find("those committed before stay"), std::string::npos)
+        << outs.status().message();
+    const std::vector<std::string> inside = s.Inside();
+    EXPECT_EQ(inside.size(), 28u) << threads << " threads";
+    for (const std::string& name : inside) {
+      ASSERT_EQ(fs::path(name).extension(), ".parquet") << name;
+      auto r = parquet::FileReader::OpenLocal(s.root() + "/" + name);
+      ASSERT_TRUE(r.ok()) << name << ": " << r.status().message();
+      EXPECT_EQ((*r)->metadata().num_rows, 10) << name;  // each option's 2000 / 200 rows
+    }
+  }
+}
+
+// Create-only (--no-force) over a store that has every object: the
+// partitions' objects are kept as they are and not listed, as the first
+// instruments' are.
+TEST(TickConverterTest, CreateOnlyPastTheCapKeepsEveryExistingObject) {
+  Scratch s;
+  const std::string csv = RoundRobinTrades(200, 2000);
+  PinCreatedAt(1700000000);
+  auto first = ConvertCapped(csv, s.store(), 10, 2);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  ASSERT_EQ(first->size(), 200u);
+  std::map<std::string, std::string> bytes;
+  for (const std::string& name : s.Inside()) {
+    std::ifstream in(s.root() + "/" + name, std::ios::binary);
+    bytes[name] = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  PinCreatedAt(1800000000);  // a rewrite would change created_at
+  ConvertTarget target;
+  target.store = s.store();
+  target.overwrite = false;
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  settings.parser.batch_rows = 700;
+  settings.max_routed_instruments = 10;
+  TickConverter conv(HintsFor("deribit", "trades", "OPTIONS"), target, settings);
+  ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+  auto again = conv.Finish();
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->size(), 0u);
+  const std::vector<std::string> inside = s.Inside();
+  ASSERT_EQ(inside.size(), bytes.size());
+  for (const std::string& name : inside) {
+    std::ifstream in(s.root() + "/" + name, std::ios::binary);
+    EXPECT_TRUE(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()) == bytes[name])
+        << name;
+  }
+  PinCreatedAt(std::nullopt);
+}
+
+// A list of objects that needs its temporary file where TMPDIR cannot hold
+// one (a directory that does not exist): a configuration error (kUsage, a
+// rerun cannot fix it) naming the file, TMPDIR and what to do, found before
+// any object is committed, so a local store gets none of them. The objects'
+// names are long (a store rooted 3,500 bytes deep) so 1,500 of them pass the
+// list's 4 MB in memory.
+TEST(TickConverterTest, AListOfObjectsThatTmpdirCannotHoldFailsTheFileBeforeAnyCommit) {
+  Scratch s;
+  std::string root = s.root();
+  for (int i = 0; i < 17; i++) root += "/" + std::string(200, static_cast<char>('a' + i));
+  fs::create_directories(root);
+  auto store = storage::NewLocalStore(root);
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old ? old : "";
+  ::setenv("TMPDIR", (s.root() + "/no-such-dir").c_str(), 1);
+  auto outs = ConvertCapped(RoundRobinTrades(1500, 1500), store.get(), size_t{1} << 30, 2);
+  // Past the cap the list always takes its file (it lists more than the
+  // cap's objects), made before the first instruments' objects are committed.
+  auto capped = ConvertCapped(RoundRobinTrades(200, 2000), s.store(), 10, 2);
+  if (old) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  ASSERT_FALSE(outs.ok());
+  EXPECT_EQ(outs.status().code(), Status::Code::kUsage) << outs.status().ToString();
+  const std::string& m = outs.status().message();
+  EXPECT_NE(m.find("deribit_trades_2024-03-01_OPTIONS.csv"), std::string::npos) << m;
+  EXPECT_NE(m.find("no-such-dir"), std::string::npos) << m;
+  EXPECT_NE(m.find("set TMPDIR"), std::string::npos) << m;
+  ASSERT_FALSE(capped.ok());
+  EXPECT_EQ(capped.status().code(), Status::Code::kUsage) << capped.status().ToString();
+  size_t objects = 0;
+  for (const auto& e : fs::recursive_directory_iterator(s.root())) objects += e.path().extension() == ".parquet";
+  EXPECT_EQ(objects, 0u);
 }
 
 // Derived series computed on their own thread, fed as the rows are parsed

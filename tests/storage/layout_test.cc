@@ -290,6 +290,39 @@ TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
   }
 }
 
+// A grouped item of some 200,000 objects has a record of more than 64 MB
+// (about 350 bytes an object): it is read like a small one, not called "not
+// a market-tick item record" (which made every rerun download the file
+// again and validate call the item missing). Padded with spaces to that
+// size here; its objects are decoded one at a time, not held as a JSON tree.
+TEST(ItemRecord, ARecordOfMoreThan64MBIsRead) {
+  pipeline::ItemRecord r;
+  r.item = "2023-11-01/trades/deribit/OPTIONS";
+  r.outcome = "done";
+  r.rows = 30;
+  for (int i = 0; i < 3; i++) {
+    const std::string key = "DERIBIT:OPTION:BTC-USD-231102-" + std::to_string(20000 + i) + "-CALL";
+    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key, 10,
+                         static_cast<uint64_t>(1700 + i), "2023-11-01T00:00:00.000000Z", "2023-11-01T00:00:00.027000Z"});
+  }
+  std::string text = pipeline::EncodeItemRecord(r);
+  const size_t brace = text.rfind('}');
+  text.insert(brace, (size_t{65} << 20) - text.size() + 1, ' ');
+  ASSERT_GT(text.size(), size_t{64} << 20);
+  auto back = pipeline::DecodeItemRecord(text, "rec");
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->outcome, "done");
+  EXPECT_EQ(back->rows, 30u);
+  ASSERT_EQ(back->objects.size(), 3u);
+  for (int i = 0; i < 3; i++) {
+    EXPECT_EQ(back->objects[i].name, r.objects[i].name);
+    EXPECT_EQ(back->objects[i].instrument_key, r.objects[i].instrument_key);
+    EXPECT_EQ(back->objects[i].rows, 10u);
+    EXPECT_EQ(back->objects[i].bytes, 1700u + i);
+    EXPECT_EQ(back->objects[i].last_timestamp, "2023-11-01T00:00:00.027000Z");
+  }
+}
+
 const Layout kHive(LayoutKind::kHive);
 
 TEST(HiveLayout, NamesHaveThePartitionsAndOnlyPortableBytes) {

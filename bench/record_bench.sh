@@ -1,0 +1,64 @@
+#!/bin/bash
+# record_bench.sh - a grouped item's completion record of many objects, read back: peak RSS and wall
+# time of a `download` rerun that skips the item on its record, and of `validate` of the item.
+#
+#   bench/record_bench.sh [BINARY] [OBJECTS...]     (default: build/market-tick, 150000 400000)
+#
+# The store is made by converting a generated grouped file of three options (data generated here, not
+# Tardis data); its record is then replaced by a generated one listing OBJECTS objects named as the
+# options of such a day are (the objects themselves are not written: validate calls them missing,
+# which is the same work as finding them). The download runs against the Tardis-compatible test
+# server (tests/support/tardis_server.mjs), which it never asks: the record says the item is done.
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+BIN="$(realpath "${1:-$ROOT/build/market-tick}")"
+shift $(($# > 0 ? 1 : 0))
+COUNTS=("$@")
+[[ ${#COUNTS[@]} -gt 0 ]] || COUNTS=(150000 400000)
+[[ -x /usr/bin/time ]] || { echo "needs /usr/bin/time (apt-get install time)" >&2; exit 2; }
+W=$(mktemp -d)
+SERVER=""
+trap '[[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null; rm -rf "$W"' EXIT
+mkdir -p "$W/data"
+F="$W/data/deribit_trades_2023-11-01_OPTIONS.csv"
+{
+  echo "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
+  for i in $(seq 0 29); do
+    t=$((1698796800000000 + i * 1000))
+    echo "deribit,BTC-2NOV23-$((20000 + 500 * (i % 3)))-C,$t,$t,$i,buy,0.01,1"
+  done
+} >"$F"
+"$BIN" convert "$F" --output "$W/store" >/dev/null 2>&1
+REC="$W/store/raw_tick_data/by_date/day-2023-11-01/data_type-trades/_items/deribit/OPTIONS.json"
+[[ -s "$REC" ]] || { echo "no completion record at $REC" >&2; exit 1; }
+node "$ROOT/tests/support/tardis_server.mjs" --port 0 --port-file "$W/port" --data-dir "$W/data" >/dev/null 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do [[ -s "$W/port" ]] && break; sleep 0.05; done
+export TARDIS_DATASETS_URL="http://127.0.0.1:$(cat "$W/port")" TARDIS_API_KEY=bench-key
+printf '%-9s %10s %14s %14s %16s\n' objects "record MB" "rerun s" "rerun MB" "validate s, MB"
+for n in "${COUNTS[@]}"; do
+  awk -v n="$n" 'BEGIN {
+    printf "{\n \"item\": \"2023-11-01/trades/deribit/OPTIONS\",\n \"outcome\": \"done\",\n \"rows\": %d,\n", n * 10
+    printf " \"first_timestamp\": \"2023-11-01T00:00:00.000000Z\",\n \"last_timestamp\": \"2023-11-01T23:00:00.000000Z\",\n"
+    printf " \"source\": \"generated\",\n \"reason\": \"\",\n \"objects\": [\n"
+    for (i = 0; i < n; i++) {
+      k = sprintf("DERIBIT:OPTION:BTC-USD-231102-%d-CALL", 100000 + i)
+      printf "  {\n   \"name\": \"raw_tick_data/by_date/day-2023-11-01/data_type-trades/%s.parquet\",\n", k
+      printf "   \"instrument_key\": \"%s\",\n   \"rows\": 10,\n   \"bytes\": 1762,\n", k
+      printf "   \"first_timestamp\": \"2023-11-01T00:00:00.000000Z\",\n   \"last_timestamp\": \"2023-11-01T00:00:00.027000Z\"\n"
+      printf "  }%s\n", (i + 1 < n ? "," : "")
+    }
+    printf " ],\n \"tool_version\": \"0.1.0\",\n \"created_at\": \"2023-11-14T22:13:20Z\"\n}\n"
+  }' >"$REC"
+  /usr/bin/time -f '%e %M' -o "$W/t1" "$BIN" download --from 2023-11-01 --to 2023-11-01 --exchanges deribit \
+    --data-types trades --symbols OPTIONS --output "$W/store" --threads 2 >/dev/null 2>"$W/err" ||
+    { echo "FAILED: download rerun" >&2; tail -3 "$W/err" >&2; exit 1; }
+  grep -q "1 skipped" "$W/err" || { echo "the rerun did not skip the item:" >&2; tail -3 "$W/err" >&2; exit 1; }
+  # validate exits 1: the listed objects are not there.
+  /usr/bin/time -f '%e %M' -o "$W/t2" "$BIN" validate --from 2023-11-01 --to 2023-11-01 --exchanges deribit \
+    --data-types trades --symbols OPTIONS --output "$W/store" >/dev/null 2>&1 || true
+  read -r s1 m1 < <(tail -1 "$W/t1")
+  read -r s2 m2 < <(tail -1 "$W/t2")
+  printf '%-9s %10s %14s %14s %16s\n' "$n" "$(($(stat -c %s "$REC") / 1000000))" "$s1" "$((m1 / 1024))" "$s2, $((m2 / 1024))"
+done
