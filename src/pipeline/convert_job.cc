@@ -221,6 +221,12 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       }
     }
   }
+  // Every loop above saw every object, or the file fails (its objects are
+  // written; no record says it complete).
+  if (!r.outputs.read_status().ok()) {
+    return r.outputs.read_status().WithContext(path + ": its objects are written, but their list could not be read "
+                                                      "back (run convert again)");
+  }
   r.rows = conv.rows();
   r.csv_bytes = conv.bytes_out_csv();
   // A grouped file named as the official clients name it, converted whole

@@ -632,6 +632,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
                       "' kept as " + o.name + " (no instrument key: " + o.note + ")");
           }
         }
+        if (!outs->read_status().ok()) {
+          // The objects are there, the list of them is not whole: no record,
+          // so a rerun does the item again.
+          res.outcome = outs->read_status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+          res.reason = "reading back the list of objects written: " + outs->read_status().message();
+          return res;
+        }
         if (engine) {
           // Committed after the raw object (TickConverter::Finish).
           for (const auto& d : engine->outputs()) {
