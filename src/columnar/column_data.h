@@ -22,6 +22,26 @@ enum class ColumnKind : uint8_t { kTimestampMicros, kDouble, kString, kBool };
 // Strings are dictionary-encoded as they arrive (exchange, symbol, side take
 // one comparison per row) and fall back to a plain arena when the dictionary
 // stops paying (unique trade ids).
+// memcpy of a short value, writing only [d, d + n): 4 to 16 bytes (a trade
+// id) as two overlapping words, not a memcpy call.
+inline __attribute__((always_inline)) void CopyShort(char* d, const char* s, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, s, 8);
+    std::memcpy(&b, s + n - 8, 8);
+    std::memcpy(d, &a, 8);
+    std::memcpy(d + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    std::memcpy(&a, s, 4);
+    std::memcpy(&b, s + n - 4, 4);
+    std::memcpy(d, &a, 4);
+    std::memcpy(d + n - 4, &b, 4);
+  } else if (n > 0) {
+    std::memcpy(d, s, n);
+  }
+}
+
 class StringColumn {
  public:
   static constexpr size_t kMaxDictEntries = 1 << 16;
@@ -258,26 +278,8 @@ class StringColumn {
     PushIndex(i);
     return true;
   }
-  // Plain bytes; values of 4 to 16 bytes (trade ids) as two overlapping
-  // words, not a memcpy call.
-  inline __attribute__((always_inline)) void AppendBytes(const char* s, size_t n) {
-    char* d = bytes_.Extend(n);
-    if (n >= 8 && n <= 16) {
-      uint64_t a, b;
-      std::memcpy(&a, s, 8);
-      std::memcpy(&b, s + n - 8, 8);
-      std::memcpy(d, &a, 8);
-      std::memcpy(d + n - 8, &b, 8);
-    } else if (n >= 4 && n < 8) {
-      uint32_t a, b;
-      std::memcpy(&a, s, 4);
-      std::memcpy(&b, s + n - 4, 4);
-      std::memcpy(d, &a, 4);
-      std::memcpy(d + n - 4, &b, 4);
-    } else if (n > 0) {
-      std::memcpy(d, s, n);
-    }
-  }
+  // Plain bytes (CopyShort).
+  inline __attribute__((always_inline)) void AppendBytes(const char* s, size_t n) { CopyShort(bytes_.Extend(n), s, n); }
   // The dictionary index of `s`, added when new. False (and the column is
   // then plain) when the dictionary is full.
   bool Intern(std::string_view s, uint32_t* index) {

@@ -17,6 +17,7 @@
 namespace mt::parquet {
 
 using columnar::ColumnData;
+using columnar::CopyShort;
 using columnar::ColumnKind;
 using columnar::ColumnSpec;
 using columnar::RowGroupData;
@@ -487,26 +488,6 @@ template <typename T>
 inline void Store(char*& p, T v) {
   std::memcpy(p, &v, sizeof v);
   p += sizeof v;
-}
-
-// memcpy of a short value (a trade id: 4 to 16 bytes as two overlapping
-// words, no call), writing only [d, d + n).
-inline void CopyShort(char* d, const char* s, size_t n) {
-  if (n >= 8 && n <= 16) {
-    uint64_t a, b;
-    std::memcpy(&a, s, 8);
-    std::memcpy(&b, s + n - 8, 8);
-    std::memcpy(d, &a, 8);
-    std::memcpy(d + n - 8, &b, 8);
-  } else if (n >= 4 && n < 8) {
-    uint32_t a, b;
-    std::memcpy(&a, s, 4);
-    std::memcpy(&b, s + n - 4, 4);
-    std::memcpy(d, &a, 4);
-    std::memcpy(d + n - 4, &b, 4);
-  } else if (n > 0) {
-    std::memcpy(d, s, n);
-  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "storage/object_store.h"
+#include "support/create_watch.h"
 #include "support/fixtures.h"
 #include "support/temp_dir.h"
 
@@ -105,31 +106,6 @@ TEST(RunConvertJob, InterruptedBeforeStartWritesNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir + "/raw_tick_data"));
 }
 
-// A test double around the local store that raises the cancel flag when its
-// Nth object is created: an interrupt while a grouped file's objects are
-// written.
-class CancelAtCreate final : public storage::ObjectStore {
- public:
-  CancelAtCreate(storage::ObjectStore* inner, std::atomic<bool>* flag, int at) : inner_(inner), flag_(flag), at_(at) {}
-  Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
-    if (++creates_ == at_) flag_->store(true);
-    return inner_->Create(name, overwrite);
-  }
-  Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
-  Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
-  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
-  std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
-  std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
-  bool BatchesCommits() const override { return inner_->BatchesCommits(); }
-  Status SyncSealed() override { return inner_->SyncSealed(); }
-
- private:
-  storage::ObjectStore* inner_;
-  std::atomic<bool>* flag_;
-  int at_;
-  std::atomic<int> creates_{0};
-};
-
 // Interrupted while the partitions of a grouped file past the cap are
 // written: the objects committed before stay, and the run says so for that
 // file (not only that it was abandoned).
@@ -147,7 +123,7 @@ TEST(RunConvertJob, AnInterruptPastTheCapSaysWhichObjectsStay) {
   }
   auto local = storage::NewLocalStore(tmp.path() + "/out");
   std::atomic<bool> flag{false};
-  CancelAtCreate store(local.get(), &flag, 35);  // in the third partition
+  testing::CreateWatch store(local.get(), &flag, 35);  // in the third partition
   ConvertJobOptions o;
   o.inputs = {in};
   o.target.store = &store;

@@ -19,6 +19,7 @@
 #include "derive/names.h"
 #include "parquet/file_reader.h"
 #include "storage/object_store.h"
+#include "support/create_watch.h"
 
 namespace mt::pipeline {
 namespace {
@@ -91,9 +92,43 @@ Result<std::vector<OutputFile>> Convert(const std::string& csv, const std::strin
 
 const char kTradesHeader[] = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
 
+// A grouped file of deribit, `data_type`, converted into `store` with a cap
+// of `cap` instruments routed at once, batches of `batch_rows`.
+Result<std::vector<OutputFile>> ConvertCapped(const std::string& csv, storage::ObjectStore* store, size_t cap,
+                                              int threads, const std::string& data_type = "trades",
+                                              size_t batch_rows = 700, bool overwrite = true) {
+  ConvertTarget target;
+  target.store = store;
+  target.overwrite = overwrite;
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  settings.parser.batch_rows = batch_rows;
+  settings.max_routed_instruments = cap;
+  std::unique_ptr<ThreadPool> pool;
+  if (threads > 1) {
+    pool = std::make_unique<ThreadPool>(threads - 1);
+    settings.writer.pool = pool.get();
+  }
+  TickConverter conv(HintsFor("deribit", data_type, "OPTIONS"), target, settings);
+  MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
+  MT_ASSIGN_OR_RETURN(OutputList outs, conv.Finish());
+  return outs.ToVector();
+}
+
+
 std::string Trade(const std::string& ex, const std::string& sym, int i) {
   const std::string ts = std::to_string(1709251200000000LL + i * 1000);
   return ex + "," + sym + "," + ts + "," + ts + "," + std::to_string(i) + ",buy,0.01,1\n";
+}
+
+// The conversion failed with a message holding `text`, and nothing was
+// written, inside the store's root or outside it.
+void ExpectFailedWritingNothing(const Result<std::vector<OutputFile>>& outs, const std::string& text,
+                                const Scratch& s) {
+  ASSERT_FALSE(outs.ok());
+  EXPECT_NE(outs.status().message().find(text), std::string::npos) << outs.status().message();
+  EXPECT_TRUE(s.Inside().empty());
+  EXPECT_TRUE(s.Outside().empty());
 }
 
 // A test double for the definitions-backed resolver: a fixed table of
@@ -357,14 +392,8 @@ TEST(TickConverterTest, AGroupedFileHoldsOnlyItsOwnExchange) {
   csv += Trade("deribit", "BTC-9JUN20-9875-P", 0);
   csv += Trade("../../ESCX", "A-B", 1);  // hostile: would name another venue's object
   csv += Trade("binance", "BTCUSDT", 2);
-  auto outs = Convert(csv, "deribit", "trades", s.store());
-  ASSERT_FALSE(outs.ok());
-  EXPECT_NE(outs.status().message().find("a row of exchange '../../ESCX' (symbol 'A-B') in a grouped file of exchange "
-                                          "'deribit'"),
-            std::string::npos)
-      << outs.status().message();
-  EXPECT_TRUE(s.Inside().empty());
-  EXPECT_TRUE(s.Outside().empty());
+  ExpectFailedWritingNothing(Convert(csv, "deribit", "trades", s.store()),
+                             "a row of exchange '../../ESCX' (symbol 'A-B') in a grouped file of exchange 'deribit'", s);
 }
 
 // A file of one instrument as convert (routed by row) or download (one fixed
@@ -574,21 +603,10 @@ TEST(TickConverterTest, RoutesDroppedPastTheCapGiveTheSameChainsAndOneFile) {
   for (int i = 1; i < 300; i++) clash += chain_row("BTC-9JUN20-" + std::to_string(9000 + i % 40) + "-P", i);
   clash += chain_row("XRP_USDC-9JUN20-0.5-C", 300);
   Scratch s;
-  ConvertTarget target;
-  target.store = s.store();
-  ConvertSettings settings;
-  settings.tool_version = "test";
-  settings.parser.batch_rows = 50;
-  settings.max_routed_instruments = 4;
-  TickConverter conv(HintsFor("deribit", "options_chain", "OPTIONS"), target, settings);
-  ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(clash.data()), clash.size()).ok());
-  auto outs = conv.Finish();
-  ASSERT_FALSE(outs.ok());
-  EXPECT_NE(outs.status().message().find("symbols 'XRP_USDC-9JUN20-0d5-C' and 'XRP_USDC-9JUN20-0.5-C' both give "
-                                          "instrument key DERIBIT:OPTION:XRP-USDC-200609-0.5-CALL"),
-            std::string::npos)
-      << outs.status().message();
-  EXPECT_TRUE(s.Inside().empty());
+  ExpectFailedWritingNothing(ConvertCapped(clash, s.store(), 4, 1, "options_chain", 50),
+                             "symbols 'XRP_USDC-9JUN20-0d5-C' and 'XRP_USDC-9JUN20-0.5-C' both give instrument key "
+                             "DERIBIT:OPTION:XRP-USDC-200609-0.5-CALL",
+                             s);
   PinCreatedAt(std::nullopt);
 }
 
@@ -793,44 +811,11 @@ TEST(TickConverterTest, EachInstrumentOfAGroupedFileIsOneRowGroupOfItsRowsInOrde
   }
 }
 
-// A test double around the local store that records the names of the
-// objects created, in order, and raises `flag` (when given) as its Nth
-// object is created: an interrupt (SIGTERM) arriving while a grouped file's
-// objects are assembled at Finish.
-class CreateWatch final : public storage::ObjectStore {
- public:
-  explicit CreateWatch(storage::ObjectStore* inner, std::atomic<bool>* flag = nullptr, int at = 0)
-      : inner_(inner), flag_(flag), at_(at) {}
-  Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
-    if (++creates == at_ && flag_) flag_->store(true);
-    {
-      std::lock_guard<std::mutex> l(mu);
-      names.push_back(name);
-    }
-    return inner_->Create(name, overwrite);
-  }
-  Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
-  Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
-  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
-  std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
-  std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
-  bool BatchesCommits() const override { return inner_->BatchesCommits(); }
-  Status SyncSealed() override { return inner_->SyncSealed(); }
-  std::atomic<int> creates{0};
-  std::mutex mu;
-  std::vector<std::string> names;
-
- private:
-  storage::ObjectStore* inner_;
-  std::atomic<bool>* flag_;
-  int at_;
-};
-
 TEST(TickConverterTest, AnInterruptDuringAGroupedFilesAssemblyStopsItAndLeavesNothing) {
   for (int threads : {1, 2}) {
     Scratch s;
     std::atomic<bool> cancel{false};
-    CreateWatch store(s.store(), &cancel, 5);
+    testing::CreateWatch store(s.store(), &cancel, 5);
     auto outs = ConvertGrouped(RoundRobinTrades(200, 2000), &store, &cancel, 16 << 10, threads);
     ASSERT_FALSE(outs.ok());
     EXPECT_EQ(outs.status().code(), Status::Code::kCancelled) << outs.status().message();
@@ -839,25 +824,6 @@ TEST(TickConverterTest, AnInterruptDuringAGroupedFilesAssemblyStopsItAndLeavesNo
     EXPECT_LE(store.creates.load(), 5 + threads) << threads << " threads";
     EXPECT_EQ(s.Inside(), std::vector<std::string>{}) << threads << " threads";  // nothing visible, no temporaries
   }
-}
-
-Result<std::vector<OutputFile>> ConvertCapped(const std::string& csv, storage::ObjectStore* store, size_t cap,
-                                              int threads, const std::string& data_type = "trades") {
-  ConvertTarget target;
-  target.store = store;
-  ConvertSettings settings;
-  settings.tool_version = "test";
-  settings.parser.batch_rows = 700;
-  settings.max_routed_instruments = cap;
-  std::unique_ptr<ThreadPool> pool;
-  if (threads > 1) {
-    pool = std::make_unique<ThreadPool>(threads - 1);
-    settings.writer.pool = pool.get();
-  }
-  TickConverter conv(HintsFor("deribit", data_type, "OPTIONS"), target, settings);
-  MT_RETURN_IF_ERROR(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()));
-  MT_ASSIGN_OR_RETURN(OutputList outs, conv.Finish());
-  return outs.ToVector();
 }
 
 // Past the cap of instruments routed at once, the others go to partitions
@@ -892,7 +858,7 @@ TEST(TickConverterTest, InstrumentsBeyondTheCapGoThroughPartitionsToTheSameObjec
       const size_t caps[3] = {size_t{1} << 30, 40, 3};
       for (int c = 0; c < 3; c++) {
         Scratch s;
-        CreateWatch store(s.store());
+        testing::CreateWatch store(s.store());
         auto outs = ConvertCapped(csv, &store, caps[c], threads, data_type);
         ASSERT_TRUE(outs.ok()) << outs.status().message();
         ASSERT_EQ(outs->size(), 120u) << data_type << " cap " << caps[c];
@@ -1024,7 +990,7 @@ TEST(TickConverterTest, AnInterruptDuringAPartitionKeepsTheObjectsCommittedBefor
     Scratch s;
     std::atomic<bool> cancel{false};
     // The 35th object is in the third partition (10 first, 18 in the two before).
-    CreateWatch store(s.store(), &cancel, 35);
+    testing::CreateWatch store(s.store(), &cancel, 35);
     ConvertTarget target;
     target.store = &store;
     ConvertSettings settings;
@@ -1072,16 +1038,7 @@ TEST(TickConverterTest, CreateOnlyPastTheCapKeepsEveryExistingObject) {
     bytes[name] = std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   PinCreatedAt(1800000000);  // a rewrite would change created_at
-  ConvertTarget target;
-  target.store = s.store();
-  target.overwrite = false;
-  ConvertSettings settings;
-  settings.tool_version = "test";
-  settings.parser.batch_rows = 700;
-  settings.max_routed_instruments = 10;
-  TickConverter conv(HintsFor("deribit", "trades", "OPTIONS"), target, settings);
-  ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
-  auto again = conv.Finish();
+  auto again = ConvertCapped(csv, s.store(), 10, 1, "trades", 700, false);
   ASSERT_TRUE(again.ok()) << again.status().message();
   EXPECT_EQ(again->size(), 0u);
   const std::vector<std::string> inside = s.Inside();
