@@ -106,7 +106,11 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (target_.store && target_.single_file.empty() && SplitsPerInstrument(hints_.data_type)) {
       parse.batch_rows = std::min(parse.batch_rows, kGroupedParseRows);
       parse.max_unjoined_blocks = kGroupedUnjoinedBlocks;
-    } else if (target_.store && target_.single_file.empty() && ChainsOf(hints_.data_type)) {
+    } else if ((target_.store && target_.single_file.empty() && ChainsOf(hints_.data_type)) ||
+               (!target_.single_file.empty() && tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol)))) {
+      // An options chain, or a grouped file into one output file: row groups
+      // of many instruments hold as many distinct symbols and keys, so a
+      // million rows of them held hundreds of MB.
       parse.batch_rows = std::min(parse.batch_rows, kGroupedParseRows);
     }
     parser_ = std::make_unique<tardis::ParallelCsvParser>(hints_.source, hints_.data_type, this, parse,
