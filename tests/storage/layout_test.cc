@@ -6,10 +6,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <unistd.h>
 
 #include <cctype>
-#include <filesystem>
 #include <set>
 #include <string>
 
@@ -17,6 +15,7 @@
 #include "storage/layout_record.h"
 #include "storage/object_store.h"
 #include "support/memory_store_double.h"
+#include "support/temp_dir.h"
 
 namespace mt::storage {
 namespace {
@@ -172,10 +171,8 @@ TEST(ItemRecord, TextIsTheIndentedDumpAndHostileStringsStayJson) {
 // pieces of about 1 MiB: the object is the whole text, in order, and reads
 // back entry for entry (local store, create-only as the downloader writes).
 TEST(ItemRecord, ARecordOfManyPiecesIsWrittenWhole) {
-  namespace fs = std::filesystem;
-  const fs::path root = fs::temp_directory_path() / ("mt-record-pieces-" + std::to_string(::getpid()));
-  fs::remove_all(root);
-  auto store = NewLocalStore(root.string());
+  testing::TempDir root("mt-record-pieces-");
+  auto store = NewLocalStore(root.path());
   pipeline::ItemRecord r;
   r.item = "2023-11-01/trades/deribit/OPTIONS";
   r.outcome = "done";
@@ -202,7 +199,6 @@ TEST(ItemRecord, ARecordOfManyPiecesIsWrittenWhole) {
     EXPECT_EQ(back->objects[i].name, r.objects[i].name);
     EXPECT_EQ(back->objects[i].bytes, r.objects[i].bytes);
   }
-  fs::remove_all(root);
 }
 
 // A grouped item's record written straight from the converter's outputs is
@@ -210,10 +206,8 @@ TEST(ItemRecord, ARecordOfManyPiecesIsWrittenWhole) {
 // store's root, timestamps of the outputs with rows, none for an empty one,
 // a hostile key escaped), and create-only keeps a record that is there.
 TEST(ItemRecord, AGroupedRecordStreamedFromOutputsIsTheBuiltOne) {
-  namespace fs = std::filesystem;
-  const fs::path root = fs::temp_directory_path() / ("mt-record-stream-" + std::to_string(::getpid()));
-  fs::remove_all(root);
-  auto store = NewLocalStore(root.string());
+  testing::TempDir root("mt-record-stream-");
+  auto store = NewLocalStore(root.path());
   pipeline::OutputList outputs;
   for (int i = 0; i < 5; i++) {
     pipeline::OutputFile o;
@@ -249,7 +243,6 @@ TEST(ItemRecord, AGroupedRecordStreamedFromOutputsIsTheBuiltOne) {
       pipeline::WriteGroupedItemRecord(store.get(), item, outputs, 1, "/in/f.csv", "1.2", "2023-11-14T22:13:21Z", false);
   EXPECT_EQ(again.code(), Status::Code::kAlreadyExists) << again.ToString();
   EXPECT_EQ(*store->Read(name), built);
-  fs::remove_all(root);
 }
 
 TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
