@@ -40,6 +40,14 @@ namespace {
 // Parquet metadata).
 std::string RecordTime() { return FormatIsoSeconds(CreatedAtMicros()); }
 
+// The completion record of `item` without its objects, whose names go to
+// *names: a record of hundreds of thousands of objects is not held as
+// entries besides them.
+Result<ItemRecord> ReadRecordNames(storage::ObjectStore* store, const WorkItem& item, std::vector<std::string>* names) {
+  return ReadItemRecord(store, ItemRecordObjectName(store->layout(), item),
+                        [names](RecordedObject&& o) { names->push_back(std::move(o.name)); });
+}
+
 // Receives one HTTP response: a 200/206 body goes to the converter, any
 // other body is kept (2 KiB) for the error message.
 class ItemSink : public net::HttpBodySink {
@@ -412,11 +420,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // skips it on one store read, without a request to Tardis.
   bool replace_record = force;
   if (grouped) {
-    // Only the objects' names are kept: a record of hundreds of thousands
-    // of objects is not held as entries besides them.
     std::vector<std::string> names;
-    auto rec = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item),
-                              [&names](RecordedObject&& o) { names.push_back(std::move(o.name)); });
+    auto rec = ReadRecordNames(opts_.store, item, &names);
     if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);
@@ -593,9 +598,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // GCS: while the other still uploads its objects) both write; each
       // object is then complete either way, and the run whose record comes
       // second is skipped (SettleRecordRace).
-      std::vector<std::string> names;  // the objects' names only, as for a rerun's skip
-      auto done = ReadItemRecord(opts_.store, ItemRecordObjectName(opts_.store->layout(), item),
-                                 [&names](RecordedObject&& o) { names.push_back(std::move(o.name)); });
+      std::vector<std::string> names;
+      auto done = ReadRecordNames(opts_.store, item, &names);
       // A 404 another run recorded meanwhile: this run has the file, so its
       // record replaces that one.
       if (done.ok() && done->outcome == "not_available") replace_record = true;

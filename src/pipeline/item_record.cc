@@ -90,9 +90,14 @@ auto ObjectsOf(const ItemRecord& r) {
 }
 
 // Writes the record's text into `obj` and commits it; aborts it on failure.
+// `entries`, read once the text is written, is the state of what object_at
+// read the entries from: not OK, the record (which would not list every
+// object) is not committed.
 template <typename ObjectAt>
-Status CommitRecordText(storage::WritableObject* obj, const ItemRecord& r, size_t count, ObjectAt&& object_at) {
+Status CommitRecordText(storage::WritableObject* obj, const ItemRecord& r, size_t count, ObjectAt&& object_at,
+                        const Status& entries = Status::OK()) {
   Status st = WriteRecordText(r, count, object_at, [obj](std::string_view piece) { return obj->Append(piece); });
+  if (st.ok()) st = entries;
   if (st.ok()) st = obj->Commit();
   if (!st.ok()) obj->Abort();
   return st;
@@ -257,13 +262,7 @@ Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item,
     return ViewOf(entry);
   };
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(ItemRecordObjectName(store->layout(), item), overwrite));
-  Status st = WriteRecordText(head, outputs.size(), object_at, [&obj](std::string_view piece) { return obj->Append(piece); });
-  // A list that could not be read back whole makes no record: it would not
-  // list every object.
-  if (st.ok()) st = outputs.read_status();
-  if (st.ok()) st = obj->Commit();
-  if (!st.ok()) obj->Abort();
-  return st;
+  return CommitRecordText(obj.get(), head, outputs.size(), object_at, outputs.read_status());
 }
 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {
