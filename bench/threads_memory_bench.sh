@@ -15,6 +15,8 @@
 #   100k      the same with 100,000 options of 10 rows each
 #   400k      the same with 400,000 options of 10 rows each (4M rows): past the converter's cap of
 #             instruments routed at once, so its partitions are split at the end
+#   c400k     convert of an options_chain day of 400,000 options with 3 rows each (1.2M rows),
+#             `ulimit -n 256`: two chains, each batch of rows holding that many distinct options
 #   8 files   convert of the one-symbol day (gzip) under eight days' names at once (side by side)
 #   dl c2/c8  download of those eight items from the Tardis-compatible test server
 #             (tests/support/tardis_server.mjs), 2 and 8 in flight
@@ -49,6 +51,9 @@ mkdir -p "$DATA/many100k"
 MOST="$DATA/many400k/deribit_trades_${DAY}_OPTIONS.csv"   # 400,000 instruments
 mkdir -p "$DATA/many400k"
 [[ -s "$MOST" ]] || "$GEN" options_trades 4000000 "$MOST" 7 400000
+CHAINS="$DATA/chain400k/deribit_options_chain_${DAY}_OPTIONS.csv"   # 400,000 options in two chains
+mkdir -p "$DATA/chain400k"
+[[ -s "$CHAINS" ]] || "$GEN" options_chain 1200000 "$CHAINS" 7 400000
 gz() {  # the test server serves gzip files, as Tardis does
   [[ -s "$1.gz" ]] && return
   if command -v igzip >/dev/null; then igzip -1 -c "$1" >"$1.gz.tmp"; else gzip -1 -c "$1" >"$1.gz.tmp"; fi
@@ -91,7 +96,7 @@ cell() {
   v=$(rss "$@")
   row+=("$v")
 }
-printf '%-8s' threads; printf ' %9s' one grouped chain 50k 100k 400k "8 files" "dl c2" "dl c8" "dl 400k"; echo
+printf '%-8s' threads; printf ' %9s' one grouped chain 50k 100k 400k c400k "8 files" "dl c2" "dl c8" "dl 400k"; echo
 worst=0
 for t in "${THREADS[@]}"; do
   row=()
@@ -101,6 +106,7 @@ for t in "${THREADS[@]}"; do
   cell 50000 "$BIN" convert "$MANY" --threads "$t"
   cell 99000 "$BIN" convert "$MORE" --threads "$t"   # the generator draws 99,843 distinct options
   cell 399000 "$BIN" convert "$MOST" --threads "$t"   # and here 399,308
+  cell 2 "$BIN" convert "$CHAINS" --threads "$t"   # BTC-USD and ETH-USD
   cell 8 "$BIN" convert "$OUT"/eight/*_"$ONE".csv.gz --threads "$t"   # not the grouped item beside them
   cell 8 "$BIN" download --from 2023-11-01 --to 2023-11-08 --exchanges deribit --data-types trades --symbols "$ONE" \
     --concurrency 2 --threads "$t"

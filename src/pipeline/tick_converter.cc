@@ -50,6 +50,9 @@ constexpr size_t kMaxPendingOutputs = 4096;
 // file holds beyond its outputs' state, and for a day of tens of thousands of
 // instruments that state is most of the budget.
 constexpr size_t kGroupedParseRows = 256 * 1024;
+// Rows per parsed batch of an options chain, which makes a row group of each
+// underlying's object (DEVELOPERS.md).
+constexpr size_t kChainParseRows = 128 * 1024;
 // Parsed blocks such a file keeps ahead of its split: the split runs on one
 // thread at a time and is slower than the parse, so blocks parsed further
 // ahead (one per thread by default, each with its own dictionary of the
@@ -110,8 +113,15 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
                (!target_.single_file.empty() && tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol)))) {
       // An options chain, or a grouped file into one output file: row groups
       // of many instruments hold as many distinct symbols and keys, so a
-      // million rows of them held hundreds of MB.
-      parse.batch_rows = std::min(parse.batch_rows, kGroupedParseRows);
+      // million rows of them held hundreds of MB. A chain's rows are the
+      // widest Tardis has, and each distinct option of a batch holds a route
+      // and a key until the batch is written: its batches are smaller still.
+      // Blocks parsed ahead are bounded as for files split per instrument,
+      // or every thread of a big pool would hold one.
+      parse.batch_rows = std::min(parse.batch_rows, ChainsOf(hints_.data_type) && target_.single_file.empty()
+                                                        ? kChainParseRows
+                                                        : kGroupedParseRows);
+      parse.max_unjoined_blocks = kGroupedUnjoinedBlocks;
     }
     parser_ = std::make_unique<tardis::ParallelCsvParser>(hints_.source, hints_.data_type, this, parse,
                                                           settings_.parallel_parse ? settings_.writer.pool : nullptr);
