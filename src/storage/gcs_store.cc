@@ -59,6 +59,14 @@ class MediaSink : public net::HttpBodySink {
     error_body.clear();
     got = 0;
     skip = h.status == 200 ? requested_from : 0;
+    // A whole object's announced size, so a reader can hold it in one
+    // buffer instead of growing one (twice its size while it is copied).
+    if (on_size && h.status == 200 && requested_from == 0) {
+      const std::string len = h.Header("content-length");
+      char* end = nullptr;
+      const unsigned long long n = std::strtoull(len.c_str(), &end, 10);
+      if (!len.empty() && end && *end == '\0') on_size(n);
+    }
     return Status::OK();
   }
   Status OnBody(const char* d, size_t n) override {
@@ -85,6 +93,7 @@ class MediaSink : public net::HttpBodySink {
   uint64_t got = 0, skip = 0, requested_from = 0;
   int64_t limit = -1;
   uint32_t crc = 0;  // of every byte passed on, across requests
+  std::function<void(uint64_t)> on_size;
 
  private:
   const std::function<Status(const char*, size_t)>& out_;
@@ -302,10 +311,12 @@ Result<bool> GcsStore::Exists(const std::string& name) {
 }
 
 Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length,
-                        const std::function<Status(const char*, size_t)>& out, int64_t* generation_out) {
+                        const std::function<Status(const char*, size_t)>& out, int64_t* generation_out,
+                        std::function<void(uint64_t)> on_size) {
   const std::string what = "read " + Describe(name);
   const bool whole = offset == 0 && length < 0;
   MediaSink sink(out);
+  sink.on_size = std::move(on_size);
   uint64_t done = 0;  // bytes handed to `out`
   int64_t generation = 0;
   std::optional<uint32_t> server_crc;
@@ -378,10 +389,16 @@ Result<std::string> GcsStore::Read(const std::string& name) {
   // at once: the bytes came, they were damaged on the way.
   for (int i = 0; i < 3; i++) {
     data.clear();
-    st = ReadTo(name, 0, -1, [&](const char* d, size_t n) {
-      data.append(d, n);
-      return Status::OK();
-    });
+    st = ReadTo(
+        name, 0, -1,
+        [&](const char* d, size_t n) {
+          data.append(d, n);
+          return Status::OK();
+        },
+        nullptr,
+        // Announced sizes past the biggest document read whole are not
+        // taken on trust: such a read grows its buffer as bytes arrive.
+        [&](uint64_t n) { data.reserve(std::min<uint64_t>(n, kTardisMetadataJsonLimits.max_bytes)); });
     if (st.ok()) return data;
     if (!net::IsChecksumMismatch(st)) return st;
     log::Warn(st.message() + "; reading again");

@@ -106,9 +106,12 @@ class GcsStore final : public ObjectStore {
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override;
   // Streams the object (or a range) to `out`, resuming a cut transfer where it
   // stopped; a whole-object read is checked against the server's CRC32C.
-  // `generation`, when given, receives the generation the bytes came from.
+  // `generation`, when given, receives the generation the bytes came from;
+  // `on_size`, when given, the size a whole object's answer announces (before
+  // its first byte).
   Status ReadTo(const std::string& name, uint64_t offset, int64_t length,
-                const std::function<Status(const char*, size_t)>& out, int64_t* generation = nullptr);
+                const std::function<Status(const char*, size_t)>& out, int64_t* generation = nullptr,
+                std::function<void(uint64_t)> on_size = nullptr);
   Result<GcsObject> Stat(const std::string& name);
   // With generation > 0 only that generation is deleted (and the request is
   // safe to repeat); kNotFound when there is no such object.
