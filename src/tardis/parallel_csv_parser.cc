@@ -9,6 +9,13 @@ namespace mt::tardis {
 namespace {
 // n, or at most `cap` when cap > 0 (and at least one).
 size_t Cap(size_t n, size_t cap) { return cap > 0 ? std::max<size_t>(1, std::min(n, cap)) : n; }
+// Pool threads that parse blocks at once, whatever the pool's size. Each
+// block in flight holds its text and its parsed columns, so on a VM of many
+// cores (the default --threads) a block per thread grew memory with the core
+// count past the bound; the parsed blocks are joined in input order on one
+// thread at a time, which this many parsing threads already outrun, and the
+// other threads of a big pool encode.
+constexpr size_t kMaxParsingThreads = 16;
 }  // namespace
 
 struct ParallelCsvParser::Block {
@@ -31,7 +38,8 @@ ParallelCsvParser::ParallelCsvParser(std::string source, const DataTypeSchema* f
       // Blocks dispatched and not yet joined: one per pool thread and two
       // more (the caller parses too, see WaitJoined). More only hold more
       // text and fragments in memory, for no speed.
-      max_in_flight_(pool ? Cap(static_cast<size_t>(pool->size()) + 2, opts.max_unjoined_blocks) : 0),
+      max_in_flight_(pool ? Cap(std::min<size_t>(pool->size(), kMaxParsingThreads) + 2, opts.max_unjoined_blocks)
+                          : 0),
       // Joins go in input order, so a block parsed on a slow core (a busy
       // neighbour on a shared host) holds up every block behind it. Rather
       // than sleep then, with nothing left to run, the caller inflates up to
