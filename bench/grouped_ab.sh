@@ -7,7 +7,10 @@
 # 3,000 Deribit options in one file and the same rows under one symbol (the anchor). Each round runs,
 # at 1 and 2 threads, the anchor with the first spec's binary, then every spec on the grouped file
 # under `ulimit -n 256`. Outputs go to fresh directories under /dev/shm/TAG (tmpfs: no file-system
-# writeback or inode scans from earlier runs in the figures), removed at the end. Prints medians of
+# writeback or inode scans from earlier runs in the figures), each removed right after its run: kept,
+# they take more of the machine's memory every round, and on a virtual machine whose memory was never
+# touched the next runs' fresh pages each cost the host a fault (a grouped run's system time tripled
+# by the third round). Prints medians of
 # wall and CPU (user + sys) seconds and the largest peak RSS per label and thread count.
 set -u
 D=$1; TAG=$2; R=$3; shift 3
@@ -18,11 +21,13 @@ IFS='|' read -r _ _ ABIN <<<"$1"
 for r in $(seq "$R"); do for t in 1 2; do
   /usr/bin/time -f "anchor $t %e %U %S %M" -a -o "$RES" "$ABIN" convert "$D/deribit_trades_${DAY}_${ONE}.csv" \
     --output "$O/a$r$t" --threads $t >/dev/null 2>&1
+  rm -rf "$O/a$r$t"
   for spec in "$@"; do
     IFS='|' read -r lab envs bin <<<"$spec"
     env $envs /bin/sh -c 'ulimit -n 256 && exec "$0" "$@"' /usr/bin/time -f "$lab $t %e %U %S %M" -a -o "$RES" \
       "$bin" convert "$D/deribit_trades_${DAY}_OPTIONS.csv" --output "$O/$lab$r$t" --threads $t >/dev/null 2>"$O/err.txt" ||
       { echo "FAILED: $lab" >&2; cat "$O/err.txt" >&2; }
+    rm -rf "${O:?}/$lab$r$t"
   done
 done; done
 rm -rf "$O"
