@@ -20,9 +20,24 @@ std::vector<columnar::ColumnSpec> MissingReportSchema() {
 
 Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, const std::vector<MissingReportRow>& rows,
                               int64_t checked_at, const std::string& created_by) {
+  size_t i = 0;
+  return WriteMissingReportRows(
+      store, day,
+      [&](MissingReportRow* r) {
+        if (i == rows.size()) return false;
+        *r = rows[i++];
+        return true;
+      },
+      checked_at, created_by);
+}
+
+Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day,
+                              const std::function<bool(MissingReportRow*)>& next, int64_t checked_at,
+                              const std::string& created_by) {
   const auto schema = MissingReportSchema();
   columnar::RowGroupData rg = columnar::MakeRowGroup(schema);
-  for (const MissingReportRow& r : rows) {
+  MissingReportRow r;
+  while (next(&r)) {
     const std::string* values[] = {nullptr,   &r.data_type, &r.instrument_key, &r.exchange,
                                    &r.symbol, &r.status,    &r.reason,         &r.object_name};
     rg.columns[0].str.Append(FormatDate(r.day));

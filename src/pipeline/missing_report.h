@@ -9,6 +9,7 @@
 // (TIMESTAMP(MICROS,UTC)).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,11 @@ struct MissingReportRow {
 // the epoch.
 Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, const std::vector<MissingReportRow>& rows,
                               int64_t checked_at, const std::string& created_by);
+// The same, its rows given one at a time by `next` (false: no more), so no
+// vector of them is built.
+Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day,
+                              const std::function<bool(MissingReportRow*)>& next, int64_t checked_at,
+                              const std::string& created_by);
 // Reads a day's report; kNotFound when the day was never validated.
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day);
 

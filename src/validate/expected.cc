@@ -51,17 +51,19 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
   for (const auto& w : plan) {
     if (tardis::IsGroupedSymbol(w.symbol) && store) {
       // Which instruments the file holds only its completion record says.
-      auto rec = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), w));
+      // Its objects are taken as the record is read (one item each, the
+      // entries not kept); dropped again when the record turns out
+      // unusable or not_available.
+      const size_t before = out.items.size();
+      auto rec = pipeline::ReadItemRecord(
+          store, pipeline::ItemRecordObjectName(store->layout(), w), [&](pipeline::RecordedObject&& o) {
+            // Rows without a key (kept under a fallback name) have no item.
+            if (o.instrument_key.empty()) return;
+            out.items.push_back(ExpectedItem{w.day, w.data_type, std::move(o.instrument_key), w.exchange, w.symbol});
+          });
       if (!rec.ok() && rec.status().retryable()) return rec.status();
-      size_t listed = 0;
-      if (rec.ok() && rec->outcome != "not_available") {
-        for (const auto& o : rec->objects) {
-          // Rows without a key (kept under a fallback name) have no item.
-          if (o.instrument_key.empty()) continue;
-          out.items.push_back(ExpectedItem{w.day, w.data_type, o.instrument_key, w.exchange, w.symbol});
-          listed++;
-        }
-      }
+      if (!rec.ok() || rec->outcome == "not_available") out.items.resize(before);
+      const size_t listed = out.items.size() - before;
       if (listed == 0) out.items.push_back(ExpectedItem{w.day, w.data_type, GroupedItemKey(w.exchange, w.symbol),
                                                         w.exchange, w.symbol});
       continue;

@@ -243,7 +243,9 @@ std::string HtmlEscape(const std::string& raw) {
   return o;
 }
 
-std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResult>& items) {
+std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& results) {
+  // The heatmaps need every item at once.
+  const std::vector<ItemResult> items(results.begin(), results.end());
   std::vector<Date> days;
   for (Date d = info.from; d <= info.to; d = AddDays(d, 1)) days.push_back(d);
   std::map<std::string, std::vector<const ItemResult*>> by_dt;

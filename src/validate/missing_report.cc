@@ -2,16 +2,24 @@
 
 namespace mt::validate {
 
-Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const std::vector<const ItemResult*>& items,
-                          int64_t checked_at, const std::string& created_by) {
-  std::vector<pipeline::MissingReportRow> rows;
-  for (const ItemResult* r : items) {
-    if (!IsReported(r->status)) continue;
-    rows.push_back(pipeline::MissingReportRow{r->item.day, r->item.data_type, r->item.instrument_key,
-                                              r->item.exchange, r->item.symbol, StatusName(r->status), r->reason,
-                                              r->object});
-  }
-  return pipeline::WriteMissingReportRows(store, day, rows, checked_at, created_by);
+Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
+                          const std::vector<size_t>& indexes, int64_t checked_at, const std::string& created_by) {
+  size_t k = 0;
+  auto next = [&](pipeline::MissingReportRow* row) {
+    while (k < indexes.size() && !IsReported(items.status(indexes[k]))) k++;
+    if (k == indexes.size()) return false;
+    ItemResult r = items[indexes[k++]];
+    *row = pipeline::MissingReportRow{r.item.day,
+                                      std::move(r.item.data_type),
+                                      std::move(r.item.instrument_key),
+                                      std::move(r.item.exchange),
+                                      std::move(r.item.symbol),
+                                      StatusName(r.status),
+                                      std::move(r.reason),
+                                      std::move(r.object)};
+    return true;
+  };
+  return pipeline::WriteMissingReportRows(store, day, next, checked_at, created_by);
 }
 
 Result<std::vector<ReportedItem>> ReadMissingReport(storage::ObjectStore* store, const Date& day) {

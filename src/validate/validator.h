@@ -15,6 +15,7 @@
 #include "storage/object_store.h"
 #include "validate/expected.h"
 #include "validate/item.h"
+#include "validate/item_results.h"
 
 namespace mt::validate {
 
@@ -27,7 +28,7 @@ struct ValidateOptions {
 };
 
 struct ValidationResult {
-  std::vector<ItemResult> items;  // in the order of ExpectedSet::items
+  ItemResults items;              // in the order of ExpectedSet::items
   size_t unexpected_objects = 0;  // tick objects present but not expected
   size_t listed_objects = 0;
   Status store_error;             // first error of the store itself (listing, I/O)

@@ -1,0 +1,93 @@
+#include "validate/item_results.h"
+
+#include <functional>
+
+namespace mt::validate {
+
+uint32_t ItemResults::Strings::Intern(std::string_view s) {
+  if (spans_.size() * 2 >= slots_.size()) Grow();
+  const size_t mask = slots_.size() - 1;
+  for (size_t h = std::hash<std::string_view>()(s) & mask;; h = (h + 1) & mask) {
+    if (slots_[h] == 0) {
+      spans_.push_back(Span{bytes_.size(), static_cast<uint32_t>(s.size())});
+      bytes_.append(s);
+      slots_[h] = static_cast<uint32_t>(spans_.size());
+      return slots_[h] - 1;
+    }
+    if (View(slots_[h] - 1) == s) return slots_[h] - 1;
+  }
+}
+
+void ItemResults::Strings::Grow() {
+  std::vector<uint32_t> slots(slots_.empty() ? 64 : slots_.size() * 2, 0);
+  const size_t mask = slots.size() - 1;
+  for (uint32_t id = 0; id < spans_.size(); id++) {
+    size_t h = std::hash<std::string_view>()(View(id)) & mask;
+    while (slots[h] != 0) h = (h + 1) & mask;
+    slots[h] = id + 1;
+  }
+  slots_ = std::move(slots);
+}
+
+ItemResults::ItemResults(const std::vector<ItemResult>& items) {
+  packed_.reserve(items.size());
+  for (const auto& r : items) push_back(r);
+}
+
+ItemResults::Packed ItemResults::Pack(const ItemResult& r) {
+  Packed p;
+  p.day = r.item.day;
+  p.data_type = strings_.Intern(r.item.data_type);
+  p.instrument_key = strings_.Intern(r.item.instrument_key);
+  p.exchange = strings_.Intern(r.item.exchange);
+  p.symbol = strings_.Intern(r.item.symbol);
+  p.reason = strings_.Intern(r.reason);
+  const std::string& key = r.item.instrument_key;
+  const size_t at = key.empty() ? std::string::npos : r.object.rfind(key);
+  if (at != std::string::npos) {
+    p.object_prefix = strings_.Intern(std::string_view(r.object).substr(0, at));
+    p.object_suffix = strings_.Intern(std::string_view(r.object).substr(at + key.size()));
+  } else {
+    p.object_prefix = strings_.Intern(r.object);
+  }
+  p.status = r.status;
+  p.absent = r.absent;
+  p.rows = r.rows;
+  p.bytes = r.bytes;
+  p.has_first = r.first_local_ts.has_value();
+  p.has_last = r.last_local_ts.has_value();
+  p.first_local_ts = r.first_local_ts.value_or(0);
+  p.last_local_ts = r.last_local_ts.value_or(0);
+  return p;
+}
+
+void ItemResults::push_back(const ItemResult& r) { packed_.push_back(Pack(r)); }
+
+void ItemResults::Set(size_t i, const ItemResult& r) { packed_[i] = Pack(r); }
+
+void ItemResults::SetStatus(size_t i, ItemStatus s, std::string_view reason) {
+  packed_[i].status = s;
+  packed_[i].reason = strings_.Intern(reason);
+}
+
+ItemResult ItemResults::operator[](size_t i) const {
+  const Packed& p = packed_[i];
+  ItemResult r;
+  r.item.day = p.day;
+  r.item.data_type = strings_.View(p.data_type);
+  r.item.instrument_key = strings_.View(p.instrument_key);
+  r.item.exchange = strings_.View(p.exchange);
+  r.item.symbol = strings_.View(p.symbol);
+  r.status = p.status;
+  r.object = strings_.View(p.object_prefix);
+  if (p.object_suffix != kNoSplit) r.object.append(r.item.instrument_key).append(strings_.View(p.object_suffix));
+  r.reason = strings_.View(p.reason);
+  r.absent = p.absent;
+  r.bytes = p.bytes;
+  r.rows = p.rows;
+  if (p.has_first) r.first_local_ts = p.first_local_ts;
+  if (p.has_last) r.last_local_ts = p.last_local_ts;
+  return r;
+}
+
+}  // namespace mt::validate

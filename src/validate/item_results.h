@@ -1,0 +1,109 @@
+// The results of a validation, one per expected item, kept compact: a
+// grouped item of hundreds of thousands of instruments gives as many
+// results, and an ItemResult of its own strings (key, object name, reason,
+// and the day's data type, exchange and symbol copied into each) cost
+// several times what the item itself says. Here every string is interned
+// once (a reason, a data type or an instrument key repeated over items or
+// days is held once), and an object name that is a prefix, the item's key
+// and a suffix (every tick object's) is held as the two interned parts.
+// Reading an item builds its ItemResult.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "validate/item.h"
+
+namespace mt::validate {
+
+class ItemResults {
+ public:
+  ItemResults() = default;
+  // Each of `items`, in order (tests and callers that built a vector).
+  ItemResults(const std::vector<ItemResult>& items);  // NOLINT: implicit on purpose
+
+  size_t size() const { return packed_.size(); }
+  bool empty() const { return packed_.empty(); }
+  void reserve(size_t n) { packed_.reserve(n); }
+  void push_back(const ItemResult& r);
+  // Replaces item i (i < size()).
+  void Set(size_t i, const ItemResult& r);
+  // A copy of item i, its strings built.
+  ItemResult operator[](size_t i) const;
+  // Item i's status, day and exchange without building the rest.
+  ItemStatus status(size_t i) const { return packed_[i].status; }
+  const Date& day(size_t i) const { return packed_[i].day; }
+  bool absent(size_t i) const { return packed_[i].absent; }
+  std::string_view exchange(size_t i) const { return strings_.View(packed_[i].exchange); }
+  // Sets item i's status and reason only.
+  void SetStatus(size_t i, ItemStatus s, std::string_view reason);
+
+  // Yields ItemResult values (copies), in order.
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = ItemResult;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = ItemResult;
+    Iterator(const ItemResults* list, size_t i) : list_(list), i_(i) {}
+    ItemResult operator*() const { return (*list_)[i_]; }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const Iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const Iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const ItemResults* list_;
+    size_t i_;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, size()); }
+
+ private:
+  // Distinct strings, each once, by id: their bytes in one buffer, found by
+  // an open-addressing table of ids.
+  class Strings {
+   public:
+    uint32_t Intern(std::string_view s);
+    std::string_view View(uint32_t id) const {
+      return std::string_view(bytes_).substr(spans_[id].offset, spans_[id].size);
+    }
+
+   private:
+    struct Span {
+      uint64_t offset;
+      uint32_t size;
+    };
+    void Grow();
+    std::string bytes_;
+    std::vector<Span> spans_;
+    std::vector<uint32_t> slots_;  // id + 1; 0 empty
+  };
+  static constexpr uint32_t kNoSplit = UINT32_MAX;
+  struct Packed {
+    Date day;
+    uint32_t data_type = 0, instrument_key = 0, exchange = 0, symbol = 0, reason = 0;
+    // object = prefix + instrument_key + suffix, or (object_suffix
+    // kNoSplit) object_prefix alone.
+    uint32_t object_prefix = 0, object_suffix = kNoSplit;
+    ItemStatus status = ItemStatus::kMissing;
+    bool absent = false;
+    bool has_first = false, has_last = false;
+    int64_t rows = -1;
+    uint64_t bytes = 0;
+    int64_t first_local_ts = 0, last_local_ts = 0;
+  };
+  Packed Pack(const ItemResult& r);
+
+  std::vector<Packed> packed_;
+  Strings strings_;
+};
+
+}  // namespace mt::validate
