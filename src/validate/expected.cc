@@ -51,19 +51,29 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
   for (const auto& w : plan) {
     if (tardis::IsGroupedSymbol(w.symbol) && store) {
       // Which instruments the file holds only its completion record says.
-      // Its objects are taken as the record is read (one item each, the
-      // entries not kept); dropped again when the record turns out
-      // unusable or not_available.
-      const size_t before = out.items.size();
-      auto rec = pipeline::ReadItemRecord(
-          store, pipeline::ItemRecordObjectName(store->layout(), w), [&](pipeline::RecordedObject&& o) {
-            // Rows without a key (kept under a fallback name) have no item.
-            if (o.instrument_key.empty()) return;
-            out.items.push_back(ExpectedItem{w.day, w.data_type, std::move(o.instrument_key), w.exchange, w.symbol});
-          });
+      // Its objects' keys are taken as the record is read (the entries not
+      // kept), end to end, then made items, as many as were listed: a
+      // grouped item has an item per instrument, and a vector grown one
+      // item at a time would hold up to twice their room.
+      std::string key_bytes;
+      std::vector<size_t> key_ends;
+      auto rec = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), w),
+                                          [&](pipeline::RecordedObject&& o) {
+                                            // Rows without a key (kept under a fallback name) have no item.
+                                            if (o.instrument_key.empty()) return;
+                                            key_bytes += o.instrument_key;
+                                            key_ends.push_back(key_bytes.size());
+                                          });
       if (!rec.ok() && rec.status().retryable()) return rec.status();
-      if (!rec.ok() || rec->outcome == "not_available") out.items.resize(before);
-      const size_t listed = out.items.size() - before;
+      const size_t listed = rec.ok() && rec->outcome != "not_available" ? key_ends.size() : 0;
+      if (const size_t need = out.items.size() + listed; need > out.items.capacity()) {
+        out.items.reserve(std::max(need, 2 * out.items.capacity()));
+      }
+      for (size_t k = 0; k < listed; k++) {
+        const size_t begin = k == 0 ? 0 : key_ends[k - 1];
+        out.items.push_back(
+            ExpectedItem{w.day, w.data_type, key_bytes.substr(begin, key_ends[k] - begin), w.exchange, w.symbol});
+      }
       if (listed == 0) out.items.push_back(ExpectedItem{w.day, w.data_type, GroupedItemKey(w.exchange, w.symbol),
                                                         w.exchange, w.symbol});
       continue;

@@ -1,27 +1,38 @@
 #include "validate/item_results.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace mt::validate {
 
 uint32_t ItemResults::Strings::Intern(std::string_view s) {
-  if (spans_.size() * 2 >= slots_.size()) Grow();
+  if (sizes_.size() * 2 >= slots_.size()) Grow();
   const size_t mask = slots_.size() - 1;
   for (size_t h = std::hash<std::string_view>()(s) & mask;; h = (h + 1) & mask) {
-    if (slots_[h] == 0) {
-      spans_.push_back(Span{bytes_.size(), static_cast<uint32_t>(s.size())});
-      bytes_.append(s);
-      slots_[h] = static_cast<uint32_t>(spans_.size());
-      return slots_[h] - 1;
+    if (slots_[h] != 0) {
+      if (View(slots_[h] - 1) == s) return slots_[h] - 1;
+      continue;
     }
-    if (View(slots_[h] - 1) == s) return slots_[h] - 1;
+    if (blocks_.empty() || s.size() > kBlockBytes - block_used_) {
+      // A new block; a string longer than a block has one of its own,
+      // full once it is written.
+      blocks_.push_back(std::unique_ptr<char[]>(new char[std::max(kBlockBytes, s.size())]));
+      block_used_ = 0;
+    }
+    std::copy(s.begin(), s.end(), blocks_.back().get() + block_used_);
+    blocks_of_.push_back(static_cast<uint32_t>(blocks_.size() - 1));
+    offsets_.push_back(static_cast<uint32_t>(block_used_));
+    sizes_.push_back(static_cast<uint32_t>(s.size()));
+    block_used_ = std::min(kBlockBytes, block_used_ + s.size());
+    slots_[h] = static_cast<uint32_t>(sizes_.size());
+    return slots_[h] - 1;
   }
 }
 
 void ItemResults::Strings::Grow() {
   std::vector<uint32_t> slots(slots_.empty() ? 64 : slots_.size() * 2, 0);
   const size_t mask = slots.size() - 1;
-  for (uint32_t id = 0; id < spans_.size(); id++) {
+  for (uint32_t id = 0; id < sizes_.size(); id++) {
     size_t h = std::hash<std::string_view>()(View(id)) & mask;
     while (slots[h] != 0) h = (h + 1) & mask;
     slots[h] = id + 1;
@@ -34,9 +45,9 @@ ItemResults::ItemResults(const std::vector<ItemResult>& items) {
   for (const auto& r : items) push_back(r);
 }
 
-ItemResults::Packed ItemResults::Pack(const ItemResult& r) {
+ItemResults::Packed ItemResults::Pack(const ItemResult& r, uint32_t reuse) {
   Packed p;
-  p.day = r.item.day;
+  p.day = static_cast<int32_t>(DaysFromCivil(r.item.day.year, r.item.day.month, r.item.day.day));
   p.data_type = strings_.Intern(r.item.data_type);
   p.instrument_key = strings_.Intern(r.item.instrument_key);
   p.exchange = strings_.Intern(r.item.exchange);
@@ -54,39 +65,50 @@ ItemResults::Packed ItemResults::Pack(const ItemResult& r) {
   p.absent = r.absent;
   p.rows = r.rows;
   p.bytes = r.bytes;
-  p.has_first = r.first_local_ts.has_value();
-  p.has_last = r.last_local_ts.has_value();
-  p.first_local_ts = r.first_local_ts.value_or(0);
-  p.last_local_ts = r.last_local_ts.value_or(0);
+  if (r.first_local_ts || r.last_local_ts) {
+    if (reuse == kNone) {
+      reuse = static_cast<uint32_t>(timestamps_.size());
+      timestamps_.emplace_back();
+    }
+    timestamps_[reuse] = Timestamps{r.first_local_ts, r.last_local_ts};
+    p.timestamps = reuse;
+  }
   return p;
 }
 
-void ItemResults::push_back(const ItemResult& r) { packed_.push_back(Pack(r)); }
+void ItemResults::push_back(const ItemResult& r) { packed_.push_back(Pack(r, kNone)); }
 
-void ItemResults::Set(size_t i, const ItemResult& r) { packed_[i] = Pack(r); }
+void ItemResults::Set(size_t i, const ItemResult& r) { packed_[i] = Pack(r, packed_[i].timestamps); }
 
 void ItemResults::SetStatus(size_t i, ItemStatus s, std::string_view reason) {
   packed_[i].status = s;
   packed_[i].reason = strings_.Intern(reason);
 }
 
+void ItemResults::Object(size_t i, std::string* out) const {
+  const Packed& p = packed_[i];
+  out->assign(strings_.View(p.object_prefix));
+  if (p.object_suffix != kNoSplit) out->append(strings_.View(p.instrument_key)).append(strings_.View(p.object_suffix));
+}
+
 ItemResult ItemResults::operator[](size_t i) const {
   const Packed& p = packed_[i];
   ItemResult r;
-  r.item.day = p.day;
+  r.item.day = CivilFromDays(p.day);
   r.item.data_type = strings_.View(p.data_type);
   r.item.instrument_key = strings_.View(p.instrument_key);
   r.item.exchange = strings_.View(p.exchange);
   r.item.symbol = strings_.View(p.symbol);
   r.status = p.status;
-  r.object = strings_.View(p.object_prefix);
-  if (p.object_suffix != kNoSplit) r.object.append(r.item.instrument_key).append(strings_.View(p.object_suffix));
+  Object(i, &r.object);
   r.reason = strings_.View(p.reason);
   r.absent = p.absent;
   r.bytes = p.bytes;
   r.rows = p.rows;
-  if (p.has_first) r.first_local_ts = p.first_local_ts;
-  if (p.has_last) r.last_local_ts = p.last_local_ts;
+  if (p.timestamps != kNone) {
+    r.first_local_ts = timestamps_[p.timestamps].first;
+    r.last_local_ts = timestamps_[p.timestamps].last;
+  }
   return r;
 }
 

@@ -12,10 +12,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
+#include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/time_util.h"
 #include "validate/item.h"
 
 namespace mt::validate {
@@ -36,9 +39,15 @@ class ItemResults {
   ItemResult operator[](size_t i) const;
   // Item i's status, day and exchange without building the rest.
   ItemStatus status(size_t i) const { return packed_[i].status; }
-  const Date& day(size_t i) const { return packed_[i].day; }
+  Date day(size_t i) const { return CivilFromDays(packed_[i].day); }
   bool absent(size_t i) const { return packed_[i].absent; }
+  std::string_view data_type(size_t i) const { return strings_.View(packed_[i].data_type); }
+  std::string_view instrument_key(size_t i) const { return strings_.View(packed_[i].instrument_key); }
   std::string_view exchange(size_t i) const { return strings_.View(packed_[i].exchange); }
+  std::string_view symbol(size_t i) const { return strings_.View(packed_[i].symbol); }
+  std::string_view reason(size_t i) const { return strings_.View(packed_[i].reason); }
+  // Item i's object name, into *out.
+  void Object(size_t i, std::string* out) const;
   // Sets item i's status and reason only.
   void SetStatus(size_t i, ItemStatus s, std::string_view reason);
 
@@ -67,42 +76,47 @@ class ItemResults {
   Iterator end() const { return Iterator(this, size()); }
 
  private:
-  // Distinct strings, each once, by id: their bytes in one buffer, found by
-  // an open-addressing table of ids.
+  // Distinct strings, each once, by id: their bytes in blocks that never
+  // move (nor hold room from growing), found by an open-addressing table of
+  // ids.
   class Strings {
    public:
     uint32_t Intern(std::string_view s);
     std::string_view View(uint32_t id) const {
-      return std::string_view(bytes_).substr(spans_[id].offset, spans_[id].size);
+      return std::string_view(blocks_[blocks_of_[id]].get() + offsets_[id], sizes_[id]);
     }
 
    private:
-    struct Span {
-      uint64_t offset;
-      uint32_t size;
-    };
+    static constexpr size_t kBlockBytes = size_t{1} << 20;
     void Grow();
-    std::string bytes_;
-    std::vector<Span> spans_;
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    size_t block_used_ = kBlockBytes;                    // of the last block
+    std::vector<uint32_t> blocks_of_, offsets_, sizes_;  // by id
     std::vector<uint32_t> slots_;  // id + 1; 0 empty
   };
   static constexpr uint32_t kNoSplit = UINT32_MAX;
+  static constexpr uint32_t kNone = UINT32_MAX;
   struct Packed {
-    Date day;
+    int32_t day = 0;  // days since 1970-01-01
     uint32_t data_type = 0, instrument_key = 0, exchange = 0, symbol = 0, reason = 0;
     // object = prefix + instrument_key + suffix, or (object_suffix
     // kNoSplit) object_prefix alone.
     uint32_t object_prefix = 0, object_suffix = kNoSplit;
+    uint32_t timestamps = kNone;  // index in timestamps_ (footers read), or kNone
     ItemStatus status = ItemStatus::kMissing;
     bool absent = false;
-    bool has_first = false, has_last = false;
     int64_t rows = -1;
     uint64_t bytes = 0;
-    int64_t first_local_ts = 0, last_local_ts = 0;
   };
-  Packed Pack(const ItemResult& r);
+  // First and last local_timestamp of an item whose footer gave either.
+  struct Timestamps {
+    std::optional<int64_t> first, last;
+  };
+  // `reuse`: the item's previous timestamps index, or kNone.
+  Packed Pack(const ItemResult& r, uint32_t reuse);
 
   std::vector<Packed> packed_;
+  std::vector<Timestamps> timestamps_;
   Strings strings_;
 };
 

@@ -4,22 +4,25 @@ namespace mt::validate {
 
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
                           const std::vector<size_t>& indexes, int64_t checked_at, const std::string& created_by) {
-  size_t k = 0;
-  auto next = [&](pipeline::MissingReportRow* row) {
-    while (k < indexes.size() && !IsReported(items.status(indexes[k]))) k++;
-    if (k == indexes.size()) return false;
-    ItemResult r = items[indexes[k++]];
-    *row = pipeline::MissingReportRow{r.item.day,
-                                      std::move(r.item.data_type),
-                                      std::move(r.item.instrument_key),
-                                      std::move(r.item.exchange),
-                                      std::move(r.item.symbol),
-                                      StatusName(r.status),
-                                      std::move(r.reason),
-                                      std::move(r.object)};
-    return true;
+  size_t rows = 0;
+  for (size_t i : indexes) rows += IsReported(items.status(i));
+  std::string object;
+  auto column = [&](size_t c, const std::function<void(std::string_view)>& append) {
+    for (size_t i : indexes) {
+      if (!IsReported(items.status(i))) continue;
+      switch (c) {
+        case 0: append(FormatDate(items.day(i))); break;
+        case 1: append(items.data_type(i)); break;
+        case 2: append(items.instrument_key(i)); break;
+        case 3: append(items.exchange(i)); break;
+        case 4: append(items.symbol(i)); break;
+        case 5: append(StatusName(items.status(i))); break;
+        case 6: append(items.reason(i)); break;
+        default: items.Object(i, &object); append(object);
+      }
+    }
   };
-  return pipeline::WriteMissingReportRows(store, day, next, checked_at, created_by);
+  return pipeline::WriteMissingReportColumns(store, day, rows, column, checked_at, created_by);
 }
 
 Result<std::vector<ReportedItem>> ReadMissingReport(storage::ObjectStore* store, const Date& day) {

@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/exit_code.h"
+#include "core/heap.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/time_util.h"
@@ -230,10 +231,10 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
       log::Info("checked " + std::to_string(done) + "/" + std::to_string(total) + " footers");
     }
   };
-  ValidationResult res = Validate(store, expected, vo);
   // Each result holds its item: the expected items are not read again
   // (only the set's source and days without definitions are).
-  std::vector<ExpectedItem>().swap(expected.items);
+  ValidationResult res = ValidateReleasing(store, &expected, vo);
+  ReturnFreeHeap();
   if (res.store_error.ok() && !res.cancelled) {
     // Absent items on days a Tardis incident of their exchange overlaps:
     // the source reported the gap (validate/incidents.h).

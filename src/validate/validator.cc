@@ -17,7 +17,13 @@
 
 namespace mt::validate {
 
-ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
+namespace {
+
+// `release`: expected.items, whose strings are freed item by item once
+// the item's result holds them (a grouped item expects an item per
+// instrument), or null.
+ValidationResult ValidateItems(storage::ObjectStore* store, const ExpectedSet& expected,
+                               std::vector<ExpectedItem>* release, const ValidateOptions& opts) {
   ValidationResult res;
   // On an error of the store: as many results as expected items, those not
   // reached unchecked (missing, nothing else known).
@@ -210,6 +216,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       return true;
     }();
     res.items.push_back(r);
+    if (release) {
+      const ExpectedItem gone = std::move((*release)[i]);  // its strings freed here (an assignment keeps them)
+    }
     if (!ok) return padded();
   }
   for (const auto& [name, size] : present) {
@@ -262,6 +271,18 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   });
   // Only an interrupt stops the loop early (fn reports every problem in its item).
   if (run.code() == Status::Code::kCancelled) res.cancelled = true;
+  return res;
+}
+
+}  // namespace
+
+ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
+  return ValidateItems(store, expected, nullptr, opts);
+}
+
+ValidationResult ValidateReleasing(storage::ObjectStore* store, ExpectedSet* expected, const ValidateOptions& opts) {
+  ValidationResult res = ValidateItems(store, *expected, &expected->items, opts);
+  std::vector<ExpectedItem>().swap(expected->items);
   return res;
 }
 

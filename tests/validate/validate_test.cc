@@ -571,8 +571,8 @@ TEST_F(Tree, AGroupedRecordOfManyObjectsListsByKeyOrName) {
 // ItemResults gives back each item as it was set, whatever its strings
 // share with others.
 TEST(ItemResults, GivesBackEveryFieldOfEachItem) {
-  std::vector<ItemResult> in;
-  for (int i = 0; i < 300; i++) {
+  std::vector<ItemResult> in(1);  // first, an item of empty strings
+  for (int i = 1; i < 300; i++) {
     ItemResult r;
     r.item = ExpectedItem{Date{2020, 2, 1 + i % 28}, i % 3 ? "trades" : "book_snapshot_25",
                           "DERIBIT:OPTION:BTC-" + std::to_string(i), "deribit", i % 5 ? "OPTIONS" : "BTC-PERPETUAL"};
@@ -592,6 +592,8 @@ TEST(ItemResults, GivesBackEveryFieldOfEachItem) {
   }
   in[5].item.instrument_key = "";  // no key
   in[5].object = "raw/.parquet";
+  in[6].reason = std::string(3 << 20, 'r');  // longer than the blocks strings are kept in
+  in[7].reason = in[6].reason + "s";
   ItemResults out(in);
   ASSERT_EQ(out.size(), in.size());
   auto same = [](const ItemResult& a, const ItemResult& b) {
