@@ -43,10 +43,19 @@ Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, s
       data->i64.assign(rows, checked_at);
       return Status::OK();
     }
-    size_t given = 0;
+    // The column's text is measured first: once the column turns plain
+    // (its values too distinct for a dictionary) it takes its whole room at
+    // once, not in doublings that leave the smaller buffers behind.
+    size_t bytes = 0, given = 0;
+    column(c, [&](std::string_view v) { bytes += v.size(); });
+    bool reserved = false;
     column(c, [&](std::string_view v) {
       data->str.Append(v);
       given++;
+      if (!reserved && !data->str.dict_mode()) {
+        data->str.Reserve(rows, bytes);
+        reserved = true;
+      }
     });
     if (given != rows) {
       return Status::Internal("missing-data report: column " + std::to_string(c) + " has " + std::to_string(given) +
