@@ -5,41 +5,6 @@
 
 namespace mt::validate {
 
-uint32_t ItemResults::Strings::Intern(std::string_view s) {
-  if (sizes_.size() * 2 >= slots_.size()) Grow();
-  const size_t mask = slots_.size() - 1;
-  for (size_t h = std::hash<std::string_view>()(s) & mask;; h = (h + 1) & mask) {
-    if (slots_[h] != 0) {
-      if (View(slots_[h] - 1) == s) return slots_[h] - 1;
-      continue;
-    }
-    if (blocks_.empty() || s.size() > kBlockBytes - block_used_) {
-      // A new block; a string longer than a block has one of its own,
-      // full once it is written.
-      blocks_.push_back(std::unique_ptr<char[]>(new char[std::max(kBlockBytes, s.size())]));
-      block_used_ = 0;
-    }
-    std::copy(s.begin(), s.end(), blocks_.back().get() + block_used_);
-    blocks_of_.push_back(static_cast<uint32_t>(blocks_.size() - 1));
-    offsets_.push_back(static_cast<uint32_t>(block_used_));
-    sizes_.push_back(static_cast<uint32_t>(s.size()));
-    block_used_ = std::min(kBlockBytes, block_used_ + s.size());
-    slots_[h] = static_cast<uint32_t>(sizes_.size());
-    return slots_[h] - 1;
-  }
-}
-
-void ItemResults::Strings::Grow() {
-  std::vector<uint32_t> slots(slots_.empty() ? 64 : slots_.size() * 2, 0);
-  const size_t mask = slots.size() - 1;
-  for (uint32_t id = 0; id < sizes_.size(); id++) {
-    size_t h = std::hash<std::string_view>()(View(id)) & mask;
-    while (slots[h] != 0) h = (h + 1) & mask;
-    slots[h] = id + 1;
-  }
-  slots_ = std::move(slots);
-}
-
 ItemResults::ItemResults(const std::vector<ItemResult>& items) {
   packed_.reserve(items.size());
   for (const auto& r : items) push_back(r);
@@ -48,18 +13,18 @@ ItemResults::ItemResults(const std::vector<ItemResult>& items) {
 ItemResults::Packed ItemResults::Pack(const ItemResult& r, uint32_t reuse) {
   Packed p;
   p.day = static_cast<int32_t>(DaysFromCivil(r.item.day.year, r.item.day.month, r.item.day.day));
-  p.data_type = strings_.Intern(r.item.data_type);
-  p.instrument_key = strings_.Intern(r.item.instrument_key);
-  p.exchange = strings_.Intern(r.item.exchange);
-  p.symbol = strings_.Intern(r.item.symbol);
-  p.reason = strings_.Intern(r.reason);
+  p.data_type = strings_->Intern(r.item.data_type);
+  p.instrument_key = strings_->Intern(r.item.instrument_key);
+  p.exchange = strings_->Intern(r.item.exchange);
+  p.symbol = strings_->Intern(r.item.symbol);
+  p.reason = strings_->Intern(r.reason);
   const std::string& key = r.item.instrument_key;
   const size_t at = key.empty() ? std::string::npos : r.object.rfind(key);
   if (at != std::string::npos) {
-    p.object_prefix = strings_.Intern(std::string_view(r.object).substr(0, at));
-    p.object_suffix = strings_.Intern(std::string_view(r.object).substr(at + key.size()));
+    p.object_prefix = strings_->Intern(std::string_view(r.object).substr(0, at));
+    p.object_suffix = strings_->Intern(std::string_view(r.object).substr(at + key.size()));
   } else {
-    p.object_prefix = strings_.Intern(r.object);
+    p.object_prefix = strings_->Intern(r.object);
   }
   p.status = r.status;
   p.absent = r.absent;
@@ -82,26 +47,28 @@ void ItemResults::Set(size_t i, const ItemResult& r) { packed_[i] = Pack(r, pack
 
 void ItemResults::SetStatus(size_t i, ItemStatus s, std::string_view reason) {
   packed_[i].status = s;
-  packed_[i].reason = strings_.Intern(reason);
+  packed_[i].reason = strings_->Intern(reason);
 }
 
 void ItemResults::Object(size_t i, std::string* out) const {
   const Packed& p = packed_[i];
-  out->assign(strings_.View(p.object_prefix));
-  if (p.object_suffix != kNoSplit) out->append(strings_.View(p.instrument_key)).append(strings_.View(p.object_suffix));
+  out->assign(strings_->View(p.object_prefix));
+  if (p.object_suffix != kNoSplit) {
+    out->append(strings_->View(p.instrument_key)).append(strings_->View(p.object_suffix));
+  }
 }
 
 ItemResult ItemResults::operator[](size_t i) const {
   const Packed& p = packed_[i];
   ItemResult r;
   r.item.day = CivilFromDays(p.day);
-  r.item.data_type = strings_.View(p.data_type);
-  r.item.instrument_key = strings_.View(p.instrument_key);
-  r.item.exchange = strings_.View(p.exchange);
-  r.item.symbol = strings_.View(p.symbol);
+  r.item.data_type = strings_->View(p.data_type);
+  r.item.instrument_key = strings_->View(p.instrument_key);
+  r.item.exchange = strings_->View(p.exchange);
+  r.item.symbol = strings_->View(p.symbol);
   r.status = p.status;
   Object(i, &r.object);
-  r.reason = strings_.View(p.reason);
+  r.reason = strings_->View(p.reason);
   r.absent = p.absent;
   r.bytes = p.bytes;
   r.rows = p.rows;

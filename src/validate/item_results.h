@@ -3,10 +3,10 @@
 // results, and an ItemResult of its own strings (key, object name, reason,
 // and the day's data type, exchange and symbol copied into each) cost
 // several times what the item itself says. Here every string is interned
-// once (a reason, a data type or an instrument key repeated over items or
-// days is held once), and an object name that is a prefix, the item's key
-// and a suffix (every tick object's) is held as the two interned parts.
-// Reading an item builds its ItemResult.
+// once in a StringPool (a reason, a data type or an instrument key repeated
+// over items or days is held once), and an object name that is a prefix,
+// the item's key and a suffix (every tick object's) is held as the two
+// interned parts. Reading an item builds its ItemResult.
 #pragma once
 
 #include <cstddef>
@@ -20,12 +20,16 @@
 
 #include "core/time_util.h"
 #include "validate/item.h"
+#include "validate/string_pool.h"
 
 namespace mt::validate {
 
 class ItemResults {
  public:
   ItemResults() = default;
+  // Results whose strings go to `pool` (shared with the expected items they
+  // come from, so a key is held once).
+  explicit ItemResults(std::shared_ptr<StringPool> pool) : strings_(std::move(pool)) {}
   // Each of `items`, in order (tests and callers that built a vector).
   ItemResults(const std::vector<ItemResult>& items);  // NOLINT: implicit on purpose
 
@@ -41,11 +45,11 @@ class ItemResults {
   ItemStatus status(size_t i) const { return packed_[i].status; }
   Date day(size_t i) const { return CivilFromDays(packed_[i].day); }
   bool absent(size_t i) const { return packed_[i].absent; }
-  std::string_view data_type(size_t i) const { return strings_.View(packed_[i].data_type); }
-  std::string_view instrument_key(size_t i) const { return strings_.View(packed_[i].instrument_key); }
-  std::string_view exchange(size_t i) const { return strings_.View(packed_[i].exchange); }
-  std::string_view symbol(size_t i) const { return strings_.View(packed_[i].symbol); }
-  std::string_view reason(size_t i) const { return strings_.View(packed_[i].reason); }
+  std::string_view data_type(size_t i) const { return strings_->View(packed_[i].data_type); }
+  std::string_view instrument_key(size_t i) const { return strings_->View(packed_[i].instrument_key); }
+  std::string_view exchange(size_t i) const { return strings_->View(packed_[i].exchange); }
+  std::string_view symbol(size_t i) const { return strings_->View(packed_[i].symbol); }
+  std::string_view reason(size_t i) const { return strings_->View(packed_[i].reason); }
   // Item i's object name, into *out.
   void Object(size_t i, std::string* out) const;
   // Sets item i's status and reason only.
@@ -76,24 +80,6 @@ class ItemResults {
   Iterator end() const { return Iterator(this, size()); }
 
  private:
-  // Distinct strings, each once, by id: their bytes in blocks that never
-  // move (nor hold room from growing), found by an open-addressing table of
-  // ids.
-  class Strings {
-   public:
-    uint32_t Intern(std::string_view s);
-    std::string_view View(uint32_t id) const {
-      return std::string_view(blocks_[blocks_of_[id]].get() + offsets_[id], sizes_[id]);
-    }
-
-   private:
-    static constexpr size_t kBlockBytes = size_t{1} << 20;
-    void Grow();
-    std::vector<std::unique_ptr<char[]>> blocks_;
-    size_t block_used_ = kBlockBytes;                    // of the last block
-    std::vector<uint32_t> blocks_of_, offsets_, sizes_;  // by id
-    std::vector<uint32_t> slots_;  // id + 1; 0 empty
-  };
   static constexpr uint32_t kNoSplit = UINT32_MAX;
   static constexpr uint32_t kNone = UINT32_MAX;
   struct Packed {
@@ -117,7 +103,7 @@ class ItemResults {
 
   std::vector<Packed> packed_;
   std::vector<Timestamps> timestamps_;
-  Strings strings_;
+  std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
 };
 
 }  // namespace mt::validate

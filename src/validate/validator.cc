@@ -19,12 +19,10 @@ namespace mt::validate {
 
 namespace {
 
-// `release`: expected.items, whose strings are freed item by item once
-// the item's result holds them (a grouped item expects an item per
-// instrument), or null.
-ValidationResult ValidateItems(storage::ObjectStore* store, const ExpectedSet& expected,
-                               std::vector<ExpectedItem>* release, const ValidateOptions& opts) {
+ValidationResult ValidateItems(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
   ValidationResult res;
+  // The results' strings go where the items' are: a key is held once.
+  res.items = ItemResults(expected.items.pool());
   // On an error of the store: as many results as expected items, those not
   // reached unchecked (missing, nothing else known).
   auto padded = [&]() -> ValidationResult {
@@ -216,9 +214,6 @@ ValidationResult ValidateItems(storage::ObjectStore* store, const ExpectedSet& e
       return true;
     }();
     res.items.push_back(r);
-    if (release) {
-      const ExpectedItem gone = std::move((*release)[i]);  // its strings freed here (an assignment keeps them)
-    }
     if (!ok) return padded();
   }
   for (const auto& [name, size] : present) {
@@ -277,12 +272,12 @@ ValidationResult ValidateItems(storage::ObjectStore* store, const ExpectedSet& e
 }  // namespace
 
 ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
-  return ValidateItems(store, expected, nullptr, opts);
+  return ValidateItems(store, expected, opts);
 }
 
 ValidationResult ValidateReleasing(storage::ObjectStore* store, ExpectedSet* expected, const ValidateOptions& opts) {
-  ValidationResult res = ValidateItems(store, *expected, &expected->items, opts);
-  std::vector<ExpectedItem>().swap(expected->items);
+  ValidationResult res = ValidateItems(store, *expected, opts);
+  expected->items.clear();
   return res;
 }
 

@@ -36,8 +36,8 @@ struct ValidationResult {
 };
 
 ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts);
-// The same, freeing each expected item once its result holds it: returns
-// with `expected->items` empty (the rest of the set as it was).
+// The same, then frees the expected items: returns with `expected->items`
+// empty (the rest of the set as it was; the strings stay with the results).
 ValidationResult ValidateReleasing(storage::ObjectStore* store, ExpectedSet* expected, const ValidateOptions& opts);
 
 // Whether the range is complete: no item missing or corrupt, every day with

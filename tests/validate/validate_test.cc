@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <tuple>
 
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
@@ -635,6 +636,57 @@ TEST(ItemResults, GivesBackEveryFieldOfEachItem) {
   EXPECT_EQ(out[12].reason, "incident");
   EXPECT_EQ(out[12].object, in[12].object);
   same(out[13], in[13]);
+}
+
+// ExpectedItems sorts as a vector of ExpectedItem values sorted with
+// std::sort would be, keeping the same one of items of one key (they may
+// differ in exchange and symbol), and gives every field back.
+TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
+  std::vector<ExpectedItem> values;
+  for (int i = 0; i < 3000; i++) {
+    const int k = (i * 7919) % 613;  // repeats, out of order
+    values.push_back(ExpectedItem{Date{2020, 1 + k % 3, 1 + k % 5}, k % 2 ? "trades" : "quotes",
+                                  "VENUE:PERPETUAL:K" + std::to_string(k % 97), "ex" + std::to_string(i % 4),
+                                  "sym" + std::to_string(i)});
+  }
+  ExpectedItems items;
+  for (const ExpectedItem& e : values) items.push_back(e);
+  auto key = [](const ExpectedItem& i) { return std::tie(i.day, i.data_type, i.instrument_key); };
+  std::sort(values.begin(), values.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  values.erase(std::unique(values.begin(), values.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+               values.end());
+  items.SortUnique();
+  ASSERT_EQ(items.size(), values.size());
+  for (size_t i = 0; i < values.size(); i++) {
+    const ExpectedItem e = items[i];
+    EXPECT_EQ(e.day, values[i].day);
+    EXPECT_EQ(e.data_type, values[i].data_type);
+    EXPECT_EQ(e.instrument_key, values[i].instrument_key);
+    EXPECT_EQ(e.exchange, values[i].exchange) << i;
+    EXPECT_EQ(e.symbol, values[i].symbol) << i;
+    EXPECT_EQ(items.day(i), values[i].day);
+    EXPECT_EQ(items.instrument_key(i), values[i].instrument_key);
+  }
+}
+
+// The results of a validation hold their items' strings in the pool the
+// expected items are in: a key is held once, not once more per result.
+TEST(ExpectedItems, ResultsShareTheItemsStrings) {
+  testing::MemoryStoreDouble store;
+  ExpectedSet exp;
+  for (int i = 0; i < 2000; i++) {
+    exp.items.push_back(ExpectedItem{kDay, "trades", "BINANCE-FUTURES:PERPETUAL:S" + std::to_string(i) + "-USDT",
+                                     "binance-futures", "S" + std::to_string(i) + "USDT"});
+  }
+  const size_t before = exp.items.pool()->size();
+  const ValidationResult res = Validate(&store, exp, ValidateOptions{});
+  ASSERT_EQ(res.items.size(), 2000u);
+  EXPECT_EQ(res.items[1999].status, ItemStatus::kMissing);
+  EXPECT_EQ(res.items[1999].item.symbol, "S1999USDT");
+  EXPECT_EQ(res.items[1999].object,
+            storage::Layout().TickObjectName(kDay, "trades", "binance-futures", exp.items[1999].instrument_key));
+  // The object names' prefix and suffix, and the reason: nothing per item.
+  EXPECT_LE(exp.items.pool()->size(), before + 5);
 }
 
 TEST(HtmlReport, ManyInstrumentsCollapseToVenues) {
