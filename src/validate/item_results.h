@@ -50,6 +50,7 @@ class ItemResults {
   std::string_view exchange(size_t i) const { return strings_->View(packed_[i].exchange); }
   std::string_view symbol(size_t i) const { return strings_->View(packed_[i].symbol); }
   std::string_view reason(size_t i) const { return strings_->View(packed_[i].reason); }
+  int64_t rows(size_t i) const { return packed_[i].rows; }
   // Item i's object name, into *out.
   void Object(size_t i, std::string* out) const;
   // Sets item i's status and reason only.
