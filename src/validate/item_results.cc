@@ -1,8 +1,5 @@
 #include "validate/item_results.h"
 
-#include <algorithm>
-#include <functional>
-
 namespace mt::validate {
 
 ItemResults::ItemResults(const std::vector<ItemResult>& items) {

@@ -41,7 +41,7 @@ class ItemResults {
   void Set(size_t i, const ItemResult& r);
   // A copy of item i, its strings built.
   ItemResult operator[](size_t i) const;
-  // Item i's status, day and exchange without building the rest.
+  // Item i's fields, without building the others.
   ItemStatus status(size_t i) const { return packed_[i].status; }
   Date day(size_t i) const { return CivilFromDays(packed_[i].day); }
   bool absent(size_t i) const { return packed_[i].absent; }

@@ -17,9 +17,7 @@
 
 namespace mt::validate {
 
-namespace {
-
-ValidationResult ValidateItems(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
+ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
   ValidationResult res;
   // The results' strings go where the items' are: a key is held once.
   res.items = ItemResults(expected.items.pool());
@@ -269,14 +267,8 @@ ValidationResult ValidateItems(storage::ObjectStore* store, const ExpectedSet& e
   return res;
 }
 
-}  // namespace
-
-ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
-  return ValidateItems(store, expected, opts);
-}
-
 ValidationResult ValidateReleasing(storage::ObjectStore* store, ExpectedSet* expected, const ValidateOptions& opts) {
-  ValidationResult res = ValidateItems(store, *expected, opts);
+  ValidationResult res = Validate(store, *expected, opts);
   expected->items.clear();
   return res;
 }
