@@ -46,9 +46,10 @@ Status CheckJsonBounds(std::string_view text, std::string_view source, const Jso
 
 namespace {
 
-// The bytes of a document read piece by piece, scanned as CheckJsonBounds
-// scans them as they pass: the parser's input stops at the first bracket
-// past the depth bound.
+// The bytes of a document read piece by piece, each piece scanned as
+// CheckJsonBounds scans the whole text when it is read: the parser's input
+// stops at the first bracket past the depth bound, and at the piece that
+// makes the document too large.
 class PieceReader {
  public:
   PieceReader(const std::function<Result<std::string>()>& read, std::string_view source, const JsonLimits& limits)
@@ -56,94 +57,95 @@ class PieceReader {
 
   // The next byte, or false at the end of the parser's input.
   bool Next(char* c) {
-    if (pos_ == piece_.size() && !Fill()) return false;
-    const char ch = piece_[pos_];
-    if (!Scan(ch)) return false;
-    pos_++;
-    *c = ch;
+    if (pos_ == limit_) {
+      if (limit_ < piece_.size()) return false;  // cut at a bound
+      Fill();
+      if (pos_ == limit_) return false;
+    }
+    *c = piece_[pos_++];
     return true;
   }
   // Reads and scans what the parser left, for the document's size and
   // depth; then the bound the document breaks, or the read error, if any.
   Status Finish() {
-    while (read_error_.ok() && depth_error_.ok()) {
-      if (pos_ == piece_.size() && !Fill()) break;
-      if (!Scan(piece_[pos_])) break;
-      pos_++;
-    }
-    while (read_error_.ok() && !eof_) {  // past a depth error: its size only
-      pos_ = piece_.size();
-      Fill();
-    }
+    while (read_error_.ok() && bound_.ok() && !eof_) Fill();
+    while (read_error_.ok() && !eof_) ReadPiece();  // past a bound: its size only
     if (!read_error_.ok()) return read_error_;
     if (total_ > limits_.max_bytes) {
       return Status::InvalidInput(std::string(source_) + ": the JSON answer is " + std::to_string(total_) +
                                   " bytes, more than the " + std::to_string(limits_.max_bytes) +
                                   " this document may have; it is not the document expected");
     }
-    return depth_error_;
+    return bound_;
   }
 
  private:
-  bool Fill() {
-    if (eof_ || !read_error_.ok()) return false;
+  void ReadPiece() {
     consumed_ += piece_.size();
     auto next = read_();
     if (!next.ok()) {
       read_error_ = next.status();
-      piece_.clear();
-      pos_ = 0;
-      return false;
+      next = std::string();
     }
     piece_ = std::move(next).value();
-    pos_ = 0;
+    pos_ = limit_ = 0;
     total_ += piece_.size();
-    if (piece_.empty()) eof_ = true;
-    // Too large: the parser is given nothing more (the text is read on for
-    // its size, which the message states).
-    if (total_ > limits_.max_bytes) depth_error_ = Status::InvalidInput("too large");
-    return !eof_ && depth_error_.ok();
+    eof_ = eof_ || piece_.empty();
   }
-  // CheckJsonBounds's state machine, one byte at a time; false at the
-  // bracket past the depth bound (kept in depth_error_).
-  bool Scan(char c) {
-    if (!depth_error_.ok()) return false;
-    if (in_string_) {
-      if (escaped_) {
-        escaped_ = false;
-      } else if (c == '\\') {
-        escaped_ = true;
+  // The next piece, scanned; the parser gets it up to limit_.
+  void Fill() {
+    if (eof_ || !read_error_.ok() || !bound_.ok()) return;
+    ReadPiece();
+    if (!read_error_.ok()) return;
+    if (total_ > limits_.max_bytes) {
+      bound_ = Status::InvalidInput("too large");  // Finish words it, with the size
+      return;
+    }
+    limit_ = Scan();
+  }
+  // CheckJsonBounds's state machine over piece_, carried from the pieces
+  // before: the index of the bracket past the depth bound (bound_ set), or
+  // the piece's size.
+  size_t Scan() {
+    const char* p = piece_.data();
+    const size_t n = piece_.size();
+    for (size_t i = 0; i < n; i++) {
+      const char c = p[i];
+      if (in_string_) {
+        if (escaped_) {
+          escaped_ = false;
+        } else if (c == '\\') {
+          escaped_ = true;
+        } else if (c == '"') {
+          in_string_ = false;
+        }
       } else if (c == '"') {
-        in_string_ = false;
+        in_string_ = true;
+      } else if (c == '[' || c == '{') {
+        if (++depth_ > limits_.max_depth) {
+          bound_ = Status::InvalidInput(
+              std::string(source_) + ": the JSON answer nests arrays and objects deeper than " +
+              std::to_string(limits_.max_depth) + " levels (at byte " + std::to_string(consumed_ + i) +
+              "); it is not the document expected, so it is not parsed");
+          return i;
+        }
+      } else if ((c == ']' || c == '}') && depth_ > 0) {
+        depth_--;
       }
-      return true;
     }
-    if (c == '"') {
-      in_string_ = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth_ > limits_.max_depth) {
-        depth_error_ = Status::InvalidInput(
-            std::string(source_) + ": the JSON answer nests arrays and objects deeper than " +
-            std::to_string(limits_.max_depth) + " levels (at byte " + std::to_string(consumed_ + pos_) +
-            "); it is not the document expected, so it is not parsed");
-        return false;
-      }
-    } else if (c == ']' || c == '}') {
-      if (depth_ > 0) depth_--;
-    }
-    return true;
+    return n;
   }
 
   const std::function<Result<std::string>()>& read_;
   std::string_view source_;
   JsonLimits limits_;
   std::string piece_;
-  size_t pos_ = 0;
-  uint64_t consumed_ = 0;  // bytes of the pieces before piece_
-  uint64_t total_ = 0;     // bytes read
+  size_t pos_ = 0, limit_ = 0;  // the parser's next byte, and where its input of piece_ ends
+  uint64_t consumed_ = 0;       // bytes of the pieces before piece_
+  uint64_t total_ = 0;          // bytes read
   bool eof_ = false;
   Status read_error_;
-  Status depth_error_;  // or the size bound, whose message Finish words
+  Status bound_;  // the depth bound broken, or the size bound (worded by Finish)
   size_t depth_ = 0;
   bool in_string_ = false, escaped_ = false;
 };
