@@ -25,22 +25,31 @@ ItemResults::Packed ItemResults::Pack(const ItemResult& r, uint32_t reuse) {
   }
   p.status = r.status;
   p.absent = r.absent;
-  p.rows = r.rows;
-  p.bytes = r.bytes;
-  if (r.first_local_ts || r.last_local_ts) {
-    if (reuse == kNone) {
-      reuse = static_cast<uint32_t>(timestamps_.size());
+  const bool timestamps = r.first_local_ts || r.last_local_ts;
+  if (r.rows == -1 && r.bytes == 0 && !timestamps) return p;
+  if (reuse == kNone) {
+    reuse = static_cast<uint32_t>(found_.size());
+    found_.emplace_back();
+  }
+  Found& f = found_[reuse];
+  f.rows = r.rows;
+  f.bytes = r.bytes;
+  if (timestamps) {
+    if (f.timestamps == kNone) {
+      f.timestamps = static_cast<uint32_t>(timestamps_.size());
       timestamps_.emplace_back();
     }
-    timestamps_[reuse] = Timestamps{r.first_local_ts, r.last_local_ts};
-    p.timestamps = reuse;
+    timestamps_[f.timestamps] = Timestamps{r.first_local_ts, r.last_local_ts};
+  } else if (f.timestamps != kNone) {
+    timestamps_[f.timestamps] = Timestamps{};
   }
+  p.found = reuse;
   return p;
 }
 
 void ItemResults::push_back(const ItemResult& r) { packed_.push_back(Pack(r, kNone)); }
 
-void ItemResults::Set(size_t i, const ItemResult& r) { packed_[i] = Pack(r, packed_[i].timestamps); }
+void ItemResults::Set(size_t i, const ItemResult& r) { packed_[i] = Pack(r, packed_[i].found); }
 
 void ItemResults::SetStatus(size_t i, ItemStatus s, std::string_view reason) {
   packed_[i].status = s;
@@ -67,11 +76,14 @@ ItemResult ItemResults::operator[](size_t i) const {
   Object(i, &r.object);
   r.reason = strings_->View(p.reason);
   r.absent = p.absent;
-  r.bytes = p.bytes;
-  r.rows = p.rows;
-  if (p.timestamps != kNone) {
-    r.first_local_ts = timestamps_[p.timestamps].first;
-    r.last_local_ts = timestamps_[p.timestamps].last;
+  if (p.found != kNone) {
+    const Found& f = found_[p.found];
+    r.bytes = f.bytes;
+    r.rows = f.rows;
+    if (f.timestamps != kNone) {
+      r.first_local_ts = timestamps_[f.timestamps].first;
+      r.last_local_ts = timestamps_[f.timestamps].last;
+    }
   }
   return r;
 }

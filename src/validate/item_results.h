@@ -50,7 +50,7 @@ class ItemResults {
   std::string_view exchange(size_t i) const { return strings_->View(packed_[i].exchange); }
   std::string_view symbol(size_t i) const { return strings_->View(packed_[i].symbol); }
   std::string_view reason(size_t i) const { return strings_->View(packed_[i].reason); }
-  int64_t rows(size_t i) const { return packed_[i].rows; }
+  int64_t rows(size_t i) const { return packed_[i].found == kNone ? -1 : found_[packed_[i].found].rows; }
   // Item i's object name, into *out.
   void Object(size_t i, std::string* out) const;
   // Sets item i's status and reason only.
@@ -89,20 +89,27 @@ class ItemResults {
     // object = prefix + instrument_key + suffix, or (object_suffix
     // kNoSplit) object_prefix alone.
     uint32_t object_prefix = 0, object_suffix = kNoSplit;
-    uint32_t timestamps = kNone;  // index in timestamps_ (footers read), or kNone
+    // Index in found_, or kNone: no bytes, rows unknown (-1), no
+    // timestamps (every missing item).
+    uint32_t found = kNone;
     ItemStatus status = ItemStatus::kMissing;
     bool absent = false;
+  };
+  // What an item's object or record said.
+  struct Found {
     int64_t rows = -1;
     uint64_t bytes = 0;
+    uint32_t timestamps = kNone;  // index in timestamps_ (footers read), or kNone
   };
   // First and last local_timestamp of an item whose footer gave either.
   struct Timestamps {
     std::optional<int64_t> first, last;
   };
-  // `reuse`: the item's previous timestamps index, or kNone.
+  // `reuse`: the item's previous found_ index, or kNone.
   Packed Pack(const ItemResult& r, uint32_t reuse);
 
   std::vector<Packed> packed_;
+  std::vector<Found> found_;
   std::vector<Timestamps> timestamps_;
   std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
 };

@@ -3,7 +3,7 @@
 namespace mt::validate {
 
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
-                          const std::vector<size_t>& indexes, int64_t checked_at, const std::string& created_by) {
+                          const std::vector<uint32_t>& indexes, int64_t checked_at, const std::string& created_by) {
   size_t rows = 0;
   for (size_t i : indexes) rows += IsReported(items.status(i));
   std::string object;

@@ -27,7 +27,7 @@ using pipeline::MissingReportSchema;
 // no_data_incident ones are written), each read as its row is made.
 // `checked_at` in microseconds since the epoch.
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
-                          const std::vector<size_t>& indexes, int64_t checked_at, const std::string& created_by);
+                          const std::vector<uint32_t>& indexes, int64_t checked_at, const std::string& created_by);
 
 struct ReportedItem {
   ExpectedItem item;

@@ -136,7 +136,7 @@ std::string SummaryJson(const ValidateJobOptions& o, const ExpectedSet& expected
 Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, const ExpectedSet& expected,
                     const ValidationResult& res) {
   // The reported items of each day, by index.
-  std::map<Date, std::vector<size_t>> by_day;
+  std::map<Date, std::vector<uint32_t>> by_day;
   for (Date d = o.selection.from; d <= o.selection.to; d = AddDays(d, 1)) by_day[d];
   for (const auto& [d, why] : expected.definition_problems) by_day.erase(d);
   // Derived items too (data_type the derived name): download and derive
@@ -144,7 +144,7 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   for (size_t i = 0; i < res.items.size(); i++) {
     if (!IsReported(res.items.status(i))) continue;
     auto day = by_day.find(res.items.day(i));
-    if (day != by_day.end()) day->second.push_back(i);
+    if (day != by_day.end()) day->second.push_back(static_cast<uint32_t>(i));
   }
   if (by_day.empty()) return Status::OK();
   // The store's first objects may be these reports: its layout goes first.

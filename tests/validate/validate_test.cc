@@ -36,9 +36,9 @@ namespace {
 using testing::Definition;
 
 // Every index of `items`, for WriteMissingReport.
-std::vector<size_t> AllOf(const ItemResults& items) {
-  std::vector<size_t> all(items.size());
-  for (size_t i = 0; i < all.size(); i++) all[i] = i;
+std::vector<uint32_t> AllOf(const ItemResults& items) {
+  std::vector<uint32_t> all(items.size());
+  for (size_t i = 0; i < all.size(); i++) all[i] = static_cast<uint32_t>(i);
   return all;
 }
 
