@@ -1,6 +1,7 @@
 #include "core/bounded_json.h"
 
 #include <cstring>
+#include <iterator>
 #include <string>
 
 namespace mt {
@@ -41,6 +42,150 @@ Status CheckJsonBounds(std::string_view text, std::string_view source, const Jso
     }
   }
   return Status::OK();
+}
+
+namespace {
+
+// The bytes of a document read piece by piece, each piece scanned as
+// CheckJsonBounds scans the whole text when it is read: the parser's input
+// stops at the first bracket past the depth bound, and at the piece that
+// makes the document too large.
+class PieceReader {
+ public:
+  PieceReader(const std::function<Result<std::string>()>& read, std::string_view source, const JsonLimits& limits)
+      : read_(read), source_(source), limits_(limits) {}
+
+  // The next byte, or false at the end of the parser's input.
+  bool Next(char* c) {
+    if (pos_ == limit_) {
+      if (limit_ < piece_.size()) return false;  // cut at a bound
+      Fill();
+      if (pos_ == limit_) return false;
+    }
+    *c = piece_[pos_++];
+    return true;
+  }
+  // Reads and scans what the parser left, for the document's size and
+  // depth; then the bound the document breaks, or the read error, if any.
+  Status Finish() {
+    while (read_error_.ok() && bound_.ok() && !eof_) Fill();
+    while (read_error_.ok() && !eof_) ReadPiece();  // past a bound: its size only
+    if (!read_error_.ok()) return read_error_;
+    if (total_ > limits_.max_bytes) {
+      return Status::InvalidInput(std::string(source_) + ": the JSON answer is " + std::to_string(total_) +
+                                  " bytes, more than the " + std::to_string(limits_.max_bytes) +
+                                  " this document may have; it is not the document expected");
+    }
+    return bound_;
+  }
+
+ private:
+  void ReadPiece() {
+    consumed_ += piece_.size();
+    auto next = read_();
+    if (!next.ok()) {
+      read_error_ = next.status();
+      next = std::string();
+    }
+    piece_ = std::move(next).value();
+    pos_ = limit_ = 0;
+    total_ += piece_.size();
+    eof_ = eof_ || piece_.empty();
+  }
+  // The next piece, scanned; the parser gets it up to limit_.
+  void Fill() {
+    if (eof_ || !read_error_.ok() || !bound_.ok()) return;
+    ReadPiece();
+    if (!read_error_.ok()) return;
+    if (total_ > limits_.max_bytes) {
+      bound_ = Status::InvalidInput("too large");  // Finish words it, with the size
+      return;
+    }
+    limit_ = Scan();
+  }
+  // CheckJsonBounds's state machine over piece_, carried from the pieces
+  // before: the index of the bracket past the depth bound (bound_ set), or
+  // the piece's size.
+  size_t Scan() {
+    const char* p = piece_.data();
+    const size_t n = piece_.size();
+    for (size_t i = 0; i < n; i++) {
+      const char c = p[i];
+      if (in_string_) {
+        if (escaped_) {
+          escaped_ = false;
+        } else if (c == '\\') {
+          escaped_ = true;
+        } else if (c == '"') {
+          in_string_ = false;
+        }
+      } else if (c == '"') {
+        in_string_ = true;
+      } else if (c == '[' || c == '{') {
+        if (++depth_ > limits_.max_depth) {
+          bound_ = Status::InvalidInput(
+              std::string(source_) + ": the JSON answer nests arrays and objects deeper than " +
+              std::to_string(limits_.max_depth) + " levels (at byte " + std::to_string(consumed_ + i) +
+              "); it is not the document expected, so it is not parsed");
+          return i;
+        }
+      } else if ((c == ']' || c == '}') && depth_ > 0) {
+        depth_--;
+      }
+    }
+    return n;
+  }
+
+  const std::function<Result<std::string>()>& read_;
+  std::string_view source_;
+  JsonLimits limits_;
+  std::string piece_;
+  size_t pos_ = 0, limit_ = 0;  // the parser's next byte, and where its input of piece_ ends
+  uint64_t consumed_ = 0;       // bytes of the pieces before piece_
+  uint64_t total_ = 0;          // bytes read
+  bool eof_ = false;
+  Status read_error_;
+  Status bound_;  // the depth bound broken, or the size bound (worded by Finish)
+  size_t depth_ = 0;
+  bool in_string_ = false, escaped_ = false;
+};
+
+// The parser's input: an input iterator over a PieceReader's bytes.
+class PieceIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+  PieceIterator() = default;  // the end
+  explicit PieceIterator(PieceReader* r) : reader_(r) { Advance(); }
+  const char& operator*() const { return c_; }
+  PieceIterator& operator++() {
+    Advance();
+    return *this;
+  }
+  bool operator==(const PieceIterator& o) const { return reader_ == o.reader_; }
+  bool operator!=(const PieceIterator& o) const { return reader_ != o.reader_; }
+
+ private:
+  void Advance() {
+    if (reader_ && !reader_->Next(&c_)) reader_ = nullptr;
+  }
+  PieceReader* reader_ = nullptr;
+  char c_ = 0;
+};
+
+}  // namespace
+
+Result<nlohmann::json> ParseBoundedJsonPieces(const std::function<Result<std::string>()>& read, std::string_view source,
+                                              const nlohmann::json::parser_callback_t& callback,
+                                              const JsonLimits& limits) {
+  PieceReader reader(read, source, limits);
+  nlohmann::json j = nlohmann::json::parse(PieceIterator(&reader), PieceIterator(), callback,
+                                           /*allow_exceptions=*/false);
+  MT_RETURN_IF_ERROR(reader.Finish());
+  return j;
 }
 
 Result<nlohmann::json> ParseBoundedJson(std::string_view text, std::string_view source,

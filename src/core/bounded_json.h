@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <string>
 #include <string_view>
 
 #include "core/status.h"
@@ -36,5 +38,14 @@ Status CheckJsonBounds(std::string_view text, std::string_view source, const Jso
 Result<nlohmann::json> ParseBoundedJson(std::string_view text, std::string_view source,
                                         const nlohmann::json::parser_callback_t& callback = nullptr,
                                         const JsonLimits& limits = {});
+
+// ParseBoundedJson of the text that `read` gives piece by piece (each call
+// the next bytes, an empty piece at the end), never holding it whole: the
+// same bounds with the same messages, the same parse. A document too large
+// or too deep is read to its end (for its size), never parsed past its
+// bound. An error of `read` is returned as it is.
+Result<nlohmann::json> ParseBoundedJsonPieces(const std::function<Result<std::string>()>& read, std::string_view source,
+                                              const nlohmann::json::parser_callback_t& callback = nullptr,
+                                              const JsonLimits& limits = {});
 
 }  // namespace mt

@@ -78,6 +78,12 @@ void SetUpHeap(size_t reserve_bytes) {
 #endif
 }
 
+void ReturnFreeHeap() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 bool HeapUsesHugePages() { return g_huge; }
 
 }  // namespace mt

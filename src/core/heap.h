@@ -28,6 +28,10 @@ namespace mt {
 // growth and a debug line says so.
 void SetUpHeap(size_t reserve_bytes = size_t{512} << 20);
 
+// Gives the heap's free pages back to the kernel (malloc_trim): for a
+// command past a phase whose memory it will not allocate again.
+void ReturnFreeHeap();
+
 // Whether the heap's range from SetUpHeap() is marked for huge pages (for
 // tests and --version-style diagnostics).
 bool HeapUsesHugePages();

@@ -214,6 +214,23 @@ Status FileWriter::WriteRowGroupFrom(const RowGroupData& rg) {
   return status_ = AppendRowGroup(static_cast<int64_t>(rg.num_rows), &columns);
 }
 
+Status FileWriter::WriteRowGroupByColumn(size_t num_rows, const std::function<Status(size_t, ColumnData*)>& fill) {
+  if (!status_.ok()) return status_;
+  if (num_rows == 0) return Status::OK();
+  RowGroupData rg = columnar::MakeRowGroup(schema_);
+  std::vector<std::future<Result<EncodedChunk>>> columns(schema_.size());
+  for (size_t c = 0; c < schema_.size(); c++) {
+    const Status st = fill(c, &rg.columns[c]);
+    if (!st.ok()) return status_ = st;
+    if (schema_[c].kind == ColumnKind::kString) plain_hint_[c] = !rg.columns[c].str.dict_mode();
+    std::promise<Result<EncodedChunk>> pr;
+    pr.set_value(EncodeChunkOnThisThread(rg.columns[c], num_rows, opts_));
+    rg.columns[c].Release();
+    columns[c] = pr.get_future();
+  }
+  return status_ = AppendRowGroup(static_cast<int64_t>(num_rows), &columns);
+}
+
 Status FileWriter::AppendRowGroup(int64_t num_rows, std::vector<std::future<Result<EncodedChunk>>>* columns) {
   RowGroupMeta meta;
   meta.num_rows = num_rows;

@@ -118,6 +118,12 @@ class FileWriter {
   // (the objects of a grouped file) clears and refills one instead of
   // allocating and faulting in a fresh one each time.
   Status WriteRowGroupFrom(const columnar::RowGroupData& rg);
+  // The same bytes as WriteRowGroup of a row group of `num_rows` rows whose
+  // column c `fill(c, &column)` fills (column as MakeRowGroup makes it,
+  // empty), made one column at a time, each encoded and freed before the
+  // next is filled: what is held is one column's values, not the row
+  // group's. Without a pool of threads.
+  Status WriteRowGroupByColumn(size_t num_rows, const std::function<Status(size_t, columnar::ColumnData*)>& fill);
   // Writes the footer. Does not commit the sink.
   Status Finish(const std::vector<std::pair<std::string, std::string>>& kv_metadata);
 

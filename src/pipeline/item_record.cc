@@ -155,8 +155,14 @@ std::string EncodeItemRecord(const ItemRecord& r) {
   return text;
 }
 
-Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& label,
-                                    const std::function<void(RecordedObject&&)>& on_object) {
+namespace {
+
+// What `parse` (the whole text, or its pieces) gives, as DecodeItemRecord
+// words it.
+using RecordParse = std::function<Result<nlohmann::json>(const nlohmann::json::parser_callback_t&)>;
+
+Result<ItemRecord> DecodeRecord(const RecordParse& parse, const std::string& label,
+                                const std::function<void(RecordedObject&&)>& on_object) {
   auto bad = [&](const std::string& why) {
     return Status::InvalidInput(label + ": not a market-tick item record (" + why +
                                 "); delete it and download the item again");
@@ -209,7 +215,7 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
     }
     return false;  // taken: not kept in the tree
   };
-  auto parsed = ParseBoundedJson(text, label, take, kTardisMetadataJsonLimits);
+  auto parsed = parse(take);
   if (!parsed.ok()) return bad(parsed.status().message());
   const nlohmann::json j = std::move(parsed).value();
   if (!j.is_object()) return bad("not a JSON object");
@@ -236,6 +242,17 @@ Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& la
     r.objects.clear();  // only a top-level "objects" array lists objects
   }
   return r;
+}
+
+}  // namespace
+
+Result<ItemRecord> DecodeItemRecord(std::string_view text, const std::string& label,
+                                    const std::function<void(RecordedObject&&)>& on_object) {
+  return DecodeRecord(
+      [&](const nlohmann::json::parser_callback_t& take) {
+        return ParseBoundedJson(text, label, take, kTardisMetadataJsonLimits);
+      },
+      label, on_object);
 }
 
 ItemRecord GroupedItemRecord(storage::ObjectStore* store, const WorkItem& item, const OutputList& outputs,
@@ -277,8 +294,33 @@ Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record) 
 
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name,
                                   const std::function<void(RecordedObject&&)>& on_object) {
-  MT_ASSIGN_OR_RETURN(std::string text, store->Read(name));
-  return DecodeItemRecord(text, store->Describe(name), on_object);
+  // Read in pieces, each parsed as it comes: a grouped item of many
+  // instruments has a record of hundreds of MB, which is never held whole.
+  // A record smaller than a piece is one read. An error of the store is
+  // returned as it is (kNotFound: no record).
+  constexpr int64_t kPieceBytes = int64_t{4} << 20;
+  uint64_t offset = 0;
+  bool last = false;  // the previous piece was short: the object ended
+  Status read_error;
+  auto read = [&]() -> Result<std::string> {
+    if (last) return std::string();
+    auto piece = store->ReadRange(name, offset, kPieceBytes);
+    if (!piece.ok()) {
+      read_error = piece.status();
+      return piece.status();
+    }
+    offset += piece->size();
+    last = piece->size() < static_cast<uint64_t>(kPieceBytes);
+    return piece;
+  };
+  const std::string label = store->Describe(name);
+  auto rec = DecodeRecord(
+      [&](const nlohmann::json::parser_callback_t& take) {
+        return ParseBoundedJsonPieces(read, label, take, kTardisMetadataJsonLimits);
+      },
+      label, on_object);
+  if (!read_error.ok()) return read_error;
+  return rec;
 }
 
 }  // namespace mt::pipeline

@@ -76,7 +76,11 @@ Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const 
 // Writes `record` into `obj` (created by the caller, with the precondition it
 // needs) and commits it; aborts it on failure.
 Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record);
-// kNotFound when the item has no record. `on_object`: as DecodeItemRecord's.
+// kNotFound when the item has no record (an error of the store is returned
+// as it is). The record is read in ranged pieces, each parsed as it comes,
+// so its text is never held whole; a record replaced between two pieces
+// reads as a mix of both, which is no record unless they join as JSON.
+// `on_object`: as DecodeItemRecord's.
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name,
                                   const std::function<void(RecordedObject&&)>& on_object = nullptr);
 

@@ -20,25 +20,51 @@ std::vector<columnar::ColumnSpec> MissingReportSchema() {
 
 Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, const std::vector<MissingReportRow>& rows,
                               int64_t checked_at, const std::string& created_by) {
+  auto column = [&rows](size_t c, const std::function<void(std::string_view)>& append) {
+    for (const MissingReportRow& r : rows) {
+      const std::string* values[] = {nullptr,   &r.data_type, &r.instrument_key, &r.exchange,
+                                     &r.symbol, &r.status,    &r.reason,         &r.object_name};
+      append(c == 0 ? std::string_view(FormatDate(r.day)) : std::string_view(*values[c]));
+    }
+  };
+  return WriteMissingReportColumns(store, day, rows.size(), column, checked_at, created_by);
+}
+
+Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
+                                 const MissingReportColumn& column, int64_t checked_at, const std::string& created_by) {
   const auto schema = MissingReportSchema();
-  columnar::RowGroupData rg = columnar::MakeRowGroup(schema);
-  for (const MissingReportRow& r : rows) {
-    const std::string* values[] = {nullptr,   &r.data_type, &r.instrument_key, &r.exchange,
-                                   &r.symbol, &r.status,    &r.reason,         &r.object_name};
-    rg.columns[0].str.Append(FormatDate(r.day));
-    for (size_t c = 1; c < 8; c++) rg.columns[c].str.Append(*values[c]);
-    rg.columns[8].i64.push_back(checked_at);
-    rg.num_rows++;
-  }
   const std::string name = store->layout().MissingReportObjectName(day);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, /*overwrite=*/true));
   parquet::WriterOptions wo;
   wo.created_by = created_by;
-  const int64_t n = static_cast<int64_t>(rg.num_rows);
   parquet::FileWriter w(obj.get(), schema, wo);
-  Status st = w.WriteRowGroup(std::move(rg));
+  Status st = w.WriteRowGroupByColumn(rows, [&](size_t c, columnar::ColumnData* data) {
+    if (c == 8) {  // checked_at
+      data->i64.assign(rows, checked_at);
+      return Status::OK();
+    }
+    // The column's text is measured first: once the column turns plain
+    // (its values too distinct for a dictionary) it takes its whole room at
+    // once, not in doublings that leave the smaller buffers behind.
+    size_t bytes = 0, given = 0;
+    column(c, [&](std::string_view v) { bytes += v.size(); });
+    bool reserved = false;
+    column(c, [&](std::string_view v) {
+      data->str.Append(v);
+      given++;
+      if (!reserved && !data->str.dict_mode()) {
+        data->str.Reserve(rows, bytes);
+        reserved = true;
+      }
+    });
+    if (given != rows) {
+      return Status::Internal("missing-data report: column " + std::to_string(c) + " has " + std::to_string(given) +
+                              " rows of " + std::to_string(rows));
+    }
+    return Status::OK();
+  });
   if (st.ok()) {
-    st = w.Finish({{"report", "missing_data"}, {"date", FormatDate(day)}, {"row_count", std::to_string(n)}});
+    st = w.Finish({{"report", "missing_data"}, {"date", FormatDate(day)}, {"row_count", std::to_string(rows)}});
   }
   if (st.ok()) st = obj->Commit();
   if (!st.ok()) {

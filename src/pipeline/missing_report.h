@@ -9,7 +9,9 @@
 // (TIMESTAMP(MICROS,UTC)).
 #pragma once
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -32,6 +34,15 @@ struct MissingReportRow {
 // the epoch.
 Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, const std::vector<MissingReportRow>& rows,
                               int64_t checked_at, const std::string& created_by);
+// The same, the `rows` rows given column by column: `column(c, append)`
+// calls append once per row, in order, with the row's value of string
+// column c (0 date, 1 data_type, 2 instrument_key, 3 tardis_exchange,
+// 4 tardis_symbol, 5 status, 6 reason, 7 object_name). The file is built,
+// encoded and freed a column at a time, so a report of many rows holds one
+// column of them.
+using MissingReportColumn = std::function<void(size_t, const std::function<void(std::string_view)>&)>;
+Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
+                                 const MissingReportColumn& column, int64_t checked_at, const std::string& created_by);
 // Reads a day's report; kNotFound when the day was never validated.
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day);
 

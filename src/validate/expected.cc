@@ -24,18 +24,6 @@ const char* StatusName(ItemStatus s) {
 
 std::string VenueOfKey(const std::string& key) { return key.substr(0, key.find(':')); }
 
-namespace {
-
-void SortUnique(std::vector<ExpectedItem>* items) {
-  auto key = [](const ExpectedItem& i) { return std::tie(i.day, i.data_type, i.instrument_key); };
-  std::sort(items->begin(), items->end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
-  items->erase(std::unique(items->begin(), items->end(),
-                           [&](const auto& a, const auto& b) { return key(a) == key(b); }),
-               items->end());
-}
-
-}  // namespace
-
 std::string GroupedItemKey(const std::string& exchange, const std::string& symbol) {
   return tardis::VenueForExchange(exchange) + ":" + symbol;
 }
@@ -51,17 +39,21 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
   for (const auto& w : plan) {
     if (tardis::IsGroupedSymbol(w.symbol) && store) {
       // Which instruments the file holds only its completion record says.
-      auto rec = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), w));
+      // Its objects are taken as the record is read (an item each, the
+      // entries not kept); dropped again when the record turns out
+      // unusable or not_available.
+      const size_t before = out.items.size();
+      ExpectedItem e{w.day, w.data_type, "", w.exchange, w.symbol};
+      auto rec = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), w),
+                                          [&](pipeline::RecordedObject&& o) {
+                                            // Rows without a key (kept under a fallback name) have no item.
+                                            if (o.instrument_key.empty()) return;
+                                            e.instrument_key = std::move(o.instrument_key);
+                                            out.items.push_back(e);
+                                          });
       if (!rec.ok() && rec.status().retryable()) return rec.status();
-      size_t listed = 0;
-      if (rec.ok() && rec->outcome != "not_available") {
-        for (const auto& o : rec->objects) {
-          // Rows without a key (kept under a fallback name) have no item.
-          if (o.instrument_key.empty()) continue;
-          out.items.push_back(ExpectedItem{w.day, w.data_type, o.instrument_key, w.exchange, w.symbol});
-          listed++;
-        }
-      }
+      if (!rec.ok() || rec->outcome == "not_available") out.items.truncate(before);
+      const size_t listed = out.items.size() - before;
       if (listed == 0) out.items.push_back(ExpectedItem{w.day, w.data_type, GroupedItemKey(w.exchange, w.symbol),
                                                         w.exchange, w.symbol});
       continue;
@@ -84,7 +76,7 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
     out.notes.push_back("grouped symbol " + g +
                         " names many instruments; validate them from instrument definitions (no --symbols)");
   }
-  SortUnique(&out.items);
+  out.items.SortUnique();
   return out;
 }
 
@@ -100,16 +92,16 @@ Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const S
     out.items.push_back(ExpectedItem{w.day, std::move(w.data_type), std::move(w.instrument_key),
                                      std::move(w.exchange), std::move(w.symbol)});
   }
-  SortUnique(&out.items);
+  out.items.SortUnique();
   return out;
 }
 
 void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& specs,
                      const std::set<std::string>& unasked_sources) {
   if (specs.empty() && unasked_sources.empty()) return;
-  std::vector<ExpectedItem> out;
+  ExpectedItems out(set->items.pool());
   out.reserve(set->items.size());
-  for (auto& e : set->items) {
+  for (const ExpectedItem& e : set->items) {
     if (!tardis::IsGroupedSymbol(e.symbol)) {
       for (const derive::DerivedSpec& spec : specs) {
         if (spec.source_data_type() == e.data_type) {
@@ -117,21 +109,21 @@ void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& s
         }
       }
     }
-    if (!unasked_sources.count(e.data_type)) out.push_back(std::move(e));
+    if (!unasked_sources.count(e.data_type)) out.push_back(e);
   }
   // A name whose source data type is expected nowhere expects nothing: said,
   // as download says a name it skips (a --derive beside --data-types of
   // another type would otherwise pass silently as checked).
   for (const derive::DerivedSpec& spec : specs) {
     bool found = false;
-    for (const auto& e : out) found = found || e.data_type == spec.name;
+    for (size_t i = 0; i < out.size() && !found; i++) found = out.data_type(i) == spec.name;
     if (!found) {
       set->notes.push_back("--derive " + spec.name + ": nothing to check: no " + spec.source_data_type() +
                            " item (its source data type) is expected in this selection");
     }
   }
   set->items = std::move(out);
-  SortUnique(&set->items);
+  set->items.SortUnique();
 }
 
 }  // namespace mt::validate

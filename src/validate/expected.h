@@ -16,6 +16,7 @@
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
+#include "validate/expected_items.h"
 #include "validate/item.h"
 
 namespace mt::validate {
@@ -27,7 +28,7 @@ namespace mt::validate {
 using Selection = pipeline::PlanRequest;
 
 struct ExpectedSet {
-  std::vector<ExpectedItem> items;  // sorted by day, data type, instrument key; no duplicates
+  ExpectedItems items;  // sorted by day, data type, instrument key; no duplicates
   // Days whose definitions file is missing or unreadable, with the reason
   // (the same text for every day with the same problem, so CollapseDays can
   // join them): nothing is known to be expected there, which is itself a

@@ -70,11 +70,23 @@ std::string Fmt(const char* f, double v) {
   return b;
 }
 
+// Item i of the results, read field by field (no ItemResult is built: a
+// grouped item of many instruments has as many results).
+struct Item {
+  const ItemResults* all = nullptr;
+  size_t i = 0;
+  std::string key() const { return std::string(all->instrument_key(i)); }
+  Date day() const { return all->day(i); }
+  ItemStatus status() const { return all->status(i); }
+  int64_t rows() const { return all->rows(i); }
+  std::string_view reason() const { return all->reason(i); }
+};
+
 struct Cell {
   Counts counts{};
   ItemStatus worst = ItemStatus::kDone;
   bool any = false;
-  const ItemResult* only = nullptr;  // instrument mode: the item
+  Item only;  // instrument mode: the item
 };
 
 std::string CountsAttr(const Counts& c) {
@@ -98,11 +110,12 @@ std::string Legend() {
 }
 
 // Days × rows heatmap of one data type.
-std::string Heatmap(const std::string& dt, const std::vector<const ItemResult*>& items, const std::vector<Date>& days,
+std::string Heatmap(const std::string& dt, const std::vector<Item>& items, const std::vector<Date>& days,
                     bool by_venue) {
   std::map<std::string, size_t> row_index;
-  for (const ItemResult* r : items) {
-    row_index.emplace(by_venue ? VenueOfKey(r->item.instrument_key) : r->item.instrument_key, 0);
+  for (const Item& r : items) {
+    const std::string key = r.key();
+    row_index.emplace(by_venue ? VenueOfKey(key) : key, 0);
   }
   std::vector<std::string> rows;
   for (auto& [k, i] : row_index) {
@@ -112,11 +125,13 @@ std::string Heatmap(const std::string& dt, const std::vector<const ItemResult*>&
   std::map<Date, size_t> day_index;
   for (size_t i = 0; i < days.size(); i++) day_index[days[i]] = i;
   std::vector<Cell> cells(rows.size() * days.size());
-  for (const ItemResult* r : items) {
-    const size_t row = row_index[by_venue ? VenueOfKey(r->item.instrument_key) : r->item.instrument_key];
-    Cell& c = cells[row * days.size() + day_index[r->item.day]];
-    c.counts[static_cast<int>(r->status)]++;
-    c.worst = c.any ? std::max(c.worst, r->status) : r->status;
+  for (const Item& r : items) {
+    const std::string key = r.key();
+    const size_t row = row_index[by_venue ? VenueOfKey(key) : key];
+    Cell& c = cells[row * days.size() + day_index[r.day()]];
+    const ItemStatus status = r.status();
+    c.counts[static_cast<int>(status)]++;
+    c.worst = c.any ? std::max(c.worst, status) : status;
     c.any = true;
     c.only = r;
   }
@@ -162,8 +177,8 @@ std::string Heatmap(const std::string& dt, const std::vector<const ItemResult*>&
           t += CountsAttr(c.counts);
         } else {
           t += StatusName(c.worst);
-          if (c.only->rows >= 0) t += ", " + Num(static_cast<uint64_t>(c.only->rows)) + " rows";
-          if (!c.only->reason.empty() && c.worst != ItemStatus::kDone) t += " (" + c.only->reason + ")";
+          if (c.only.rows() >= 0) t += ", " + Num(static_cast<uint64_t>(c.only.rows())) + " rows";
+          if (!c.only.reason().empty() && c.worst != ItemStatus::kDone) t += " (" + std::string(c.only.reason()) + ")";
         }
         s += "><title>" + HtmlEscape(t) + "</title></rect>";
       } else {
@@ -177,10 +192,10 @@ std::string Heatmap(const std::string& dt, const std::vector<const ItemResult*>&
 }
 
 // Rows per day, summed over the data type's files.
-std::string RowsChart(const std::string& dt, const std::vector<const ItemResult*>& items, const std::vector<Date>& days) {
+std::string RowsChart(const std::string& dt, const std::vector<Item>& items, const std::vector<Date>& days) {
   std::map<Date, uint64_t> rows;
-  for (const ItemResult* r : items) {
-    if (r->rows > 0) rows[r->item.day] += static_cast<uint64_t>(r->rows);
+  for (const Item& r : items) {
+    if (r.rows() > 0) rows[r.day()] += static_cast<uint64_t>(r.rows());
   }
   uint64_t mx = 0;
   for (auto& [d, n] : rows) mx = std::max(mx, n);
@@ -243,16 +258,19 @@ std::string HtmlEscape(const std::string& raw) {
   return o;
 }
 
-std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResult>& items) {
+std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items) {
   std::vector<Date> days;
   for (Date d = info.from; d <= info.to; d = AddDays(d, 1)) days.push_back(d);
-  std::map<std::string, std::vector<const ItemResult*>> by_dt;
+  std::map<std::string, std::vector<Item>, std::less<>> by_dt;
   Counts all{};
   uint64_t all_rows = 0;
-  for (const auto& r : items) {
-    by_dt[r.item.data_type].push_back(&r);
-    all[static_cast<int>(r.status)]++;
-    if (r.rows > 0) all_rows += static_cast<uint64_t>(r.rows);
+  for (size_t i = 0; i < items.size(); i++) {
+    const Item r{&items, i};
+    auto dt = by_dt.find(items.data_type(i));
+    if (dt == by_dt.end()) dt = by_dt.emplace(std::string(items.data_type(i)), std::vector<Item>()).first;
+    dt->second.push_back(r);
+    all[static_cast<int>(r.status())]++;
+    if (r.rows() > 0) all_rows += static_cast<uint64_t>(r.rows());
   }
   const size_t missing = all[static_cast<int>(ItemStatus::kMissing)];
   const size_t corrupt = all[static_cast<int>(ItemStatus::kCorrupt)];
@@ -280,9 +298,9 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
   for (const auto& [dt, list] : by_dt) {
     Counts c{};
     uint64_t rows = 0;
-    for (const ItemResult* r : list) {
-      c[static_cast<int>(r->status)]++;
-      if (r->rows > 0) rows += static_cast<uint64_t>(r->rows);
+    for (const Item& r : list) {
+      c[static_cast<int>(r.status())]++;
+      if (r.rows() > 0) rows += static_cast<uint64_t>(r.rows());
     }
     h += TotalsRow(dt, c, rows, info.deep, "dt");
   }
@@ -302,10 +320,11 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
   }
 
   for (const auto& [dt, list] : by_dt) {
-    std::set<std::string> keys, venues;
-    for (const ItemResult* r : list) {
-      keys.insert(r->item.instrument_key);
-      venues.insert(VenueOfKey(r->item.instrument_key));
+    std::set<std::string_view> keys;  // views into the results' strings
+    std::set<std::string> venues;
+    for (const Item& r : list) {
+      keys.insert(items.instrument_key(r.i));
+      venues.insert(VenueOfKey(r.key()));
     }
     const bool by_venue = keys.size() > kMaxInstrumentRows;
     h += "<section class=\"data-type\" data-data-type=\"" + HtmlEscape(dt) + "\">\n<h2>" + HtmlEscape(dt) + "</h2>\n";
@@ -329,9 +348,10 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
     h += "<table class=\"problems\" id=\"problems\"><tr><th class=\"l\">day</th><th class=\"l\">data type</th>"
          "<th class=\"l\">instrument</th><th class=\"l\">Tardis exchange / symbol</th><th class=\"l\">status</th>"
          "<th class=\"l\">reason</th></tr>\n";
-    for (const auto& r : items) {
-      if (!IsProblem(r.status)) continue;
+    for (size_t i = 0; i < items.size(); i++) {
+      if (!IsProblem(items.status(i))) continue;
       if (listed++ >= kMaxListedProblems) continue;
+      const ItemResult r = items[i];
       const char* st = StatusName(r.status);
       h += std::string("<tr data-status=\"") + st + "\"><td class=\"l\">" + FormatDate(r.item.day) +
            "</td><td class=\"l\">" + HtmlEscape(r.item.data_type) + "</td><td class=\"l\">" +
@@ -352,8 +372,9 @@ std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResul
          "<th class=\"l\">day</th><th class=\"l\">data type</th><th class=\"l\">instrument</th>"
          "<th class=\"l\">reason</th></tr>\n";
     size_t shown = 0;
-    for (const auto& r : items) {
-      if (r.status != ItemStatus::kNoDataIncident || shown++ >= kMaxListedProblems) continue;
+    for (size_t i = 0; i < items.size(); i++) {
+      if (items.status(i) != ItemStatus::kNoDataIncident || shown++ >= kMaxListedProblems) continue;
+      const ItemResult r = items[i];
       h += "<tr data-status=\"no_data_incident\"><td class=\"l\">" + FormatDate(r.item.day) + "</td><td class=\"l\">" +
            HtmlEscape(r.item.data_type) + "</td><td class=\"l\">" + HtmlEscape(r.item.instrument_key) +
            "</td><td class=\"reason\">" + HtmlEscape(r.reason) + "</td></tr>\n";

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "validate/item.h"
+#include "validate/item_results.h"
 
 namespace mt::validate {
 
@@ -30,7 +31,7 @@ struct ReportInfo {
   std::vector<std::pair<Date, std::string>> definition_problems;
 };
 
-std::string RenderHtmlReport(const ReportInfo& info, const std::vector<ItemResult>& items);
+std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items);
 
 // Text for HTML, redacted first (core/redact.h), its control characters
 // escaped (EscapeControlChars, core/utf8.h): every free-text field of the

@@ -10,7 +10,9 @@ namespace mt::validate {
 
 namespace {
 
-bool Candidate(const ItemResult& r) { return r.status == ItemStatus::kMissing && r.absent; }
+bool Candidate(const ItemResults& items, size_t i) {
+  return items.status(i) == ItemStatus::kMissing && items.absent(i);
+}
 
 // Incident details come from the Tardis server: printed on stdout and
 // written to reports, so control characters become spaces.
@@ -53,31 +55,32 @@ Result<DayIncidents> IncidentsOnDay(storage::ObjectStore* store, const Date& day
   return out;
 }
 
-size_t ApplyIncidents(const std::map<Date, DayIncidents>& incidents, std::vector<ItemResult>* items) {
+size_t ApplyIncidents(const std::map<Date, DayIncidents>& incidents, ItemResults* items) {
   size_t changed = 0;
-  for (ItemResult& r : *items) {
-    if (!Candidate(r)) continue;
-    auto day = incidents.find(r.item.day);
+  for (size_t k = 0; k < items->size(); k++) {
+    if (!Candidate(*items, k)) continue;
+    auto day = incidents.find(items->day(k));
     if (day == incidents.end()) continue;
-    auto ex = day->second.find(r.item.exchange);
+    const std::string exchange(items->exchange(k));
+    auto ex = day->second.find(exchange);
     if (ex == day->second.end()) continue;
     std::string reason;
     for (const tardis::IncidentReport& i : ex->second) {
-      if (!OverlapsDay(i, r.item.day)) continue;
+      if (!OverlapsDay(i, items->day(k))) continue;
       reason += (reason.empty() ? "" : "; ") + Describe(i);
     }
     if (reason.empty()) continue;
-    r.status = ItemStatus::kNoDataIncident;
-    r.reason = "no object; Tardis incident report of " + r.item.exchange + ": " + reason;
+    items->SetStatus(k, ItemStatus::kNoDataIncident,
+                     "no object; Tardis incident report of " + exchange + ": " + reason);
     changed++;
   }
   return changed;
 }
 
-Result<size_t> MarkIncidents(storage::ObjectStore* store, std::vector<ItemResult>* items) {
+Result<size_t> MarkIncidents(storage::ObjectStore* store, ItemResults* items) {
   std::set<Date> days;
-  for (const ItemResult& r : *items) {
-    if (Candidate(r)) days.insert(r.item.day);
+  for (size_t k = 0; k < items->size(); k++) {
+    if (Candidate(*items, k)) days.insert(items->day(k));
   }
   std::map<Date, DayIncidents> incidents;
   for (const Date& d : days) {

@@ -16,6 +16,7 @@
 #include "storage/object_store.h"
 #include "tardis/metadata.h"
 #include "validate/item.h"
+#include "validate/item_results.h"
 
 namespace mt::validate {
 
@@ -32,11 +33,11 @@ Result<DayIncidents> IncidentsOnDay(storage::ObjectStore* store, const Date& day
 // Turns each missing item with `absent` set whose exchange has an incident
 // overlapping its day in `incidents` into no_data_incident, its reason
 // naming the incident(s). Pure: no I/O. Returns how many items changed.
-size_t ApplyIncidents(const std::map<Date, DayIncidents>& incidents, std::vector<ItemResult>* items);
+size_t ApplyIncidents(const std::map<Date, DayIncidents>& incidents, ItemResults* items);
 
 // Reads the incidents of every day that has an absent missing item (one
 // footer read per such day, none when nothing is missing) and applies them.
 // Returns how many items changed, or the first read error.
-Result<size_t> MarkIncidents(storage::ObjectStore* store, std::vector<ItemResult>* items);
+Result<size_t> MarkIncidents(storage::ObjectStore* store, ItemResults* items);
 
 }  // namespace mt::validate

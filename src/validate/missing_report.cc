@@ -2,16 +2,27 @@
 
 namespace mt::validate {
 
-Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const std::vector<const ItemResult*>& items,
-                          int64_t checked_at, const std::string& created_by) {
-  std::vector<pipeline::MissingReportRow> rows;
-  for (const ItemResult* r : items) {
-    if (!IsReported(r->status)) continue;
-    rows.push_back(pipeline::MissingReportRow{r->item.day, r->item.data_type, r->item.instrument_key,
-                                              r->item.exchange, r->item.symbol, StatusName(r->status), r->reason,
-                                              r->object});
-  }
-  return pipeline::WriteMissingReportRows(store, day, rows, checked_at, created_by);
+Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
+                          const std::vector<uint32_t>& indexes, int64_t checked_at, const std::string& created_by) {
+  size_t rows = 0;
+  for (size_t i : indexes) rows += IsReported(items.status(i));
+  std::string object;
+  auto column = [&](size_t c, const std::function<void(std::string_view)>& append) {
+    for (size_t i : indexes) {
+      if (!IsReported(items.status(i))) continue;
+      switch (c) {
+        case 0: append(FormatDate(items.day(i))); break;
+        case 1: append(items.data_type(i)); break;
+        case 2: append(items.instrument_key(i)); break;
+        case 3: append(items.exchange(i)); break;
+        case 4: append(items.symbol(i)); break;
+        case 5: append(StatusName(items.status(i))); break;
+        case 6: append(items.reason(i)); break;
+        default: items.Object(i, &object); append(object);
+      }
+    }
+  };
+  return pipeline::WriteMissingReportColumns(store, day, rows, column, checked_at, created_by);
 }
 
 Result<std::vector<ReportedItem>> ReadMissingReport(storage::ObjectStore* store, const Date& day) {

@@ -14,6 +14,7 @@
 #include "pipeline/missing_report.h"
 #include "storage/object_store.h"
 #include "validate/item.h"
+#include "validate/item_results.h"
 
 namespace mt::validate {
 
@@ -21,10 +22,12 @@ namespace mt::validate {
 // plans from these reports without depending on validate.
 using pipeline::MissingReportSchema;
 
-// Writes (replacing) the day's report from `items` (only missing,
-// corrupt, not_available and no_data_incident ones are written). `checked_at` in microseconds since the epoch.
-Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const std::vector<const ItemResult*>& items,
-                          int64_t checked_at, const std::string& created_by);
+// Writes (replacing) the day's report from the items of `items` at
+// `indexes`, in that order (only missing, corrupt, not_available and
+// no_data_incident ones are written), each read as its row is made.
+// `checked_at` in microseconds since the epoch.
+Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
+                          const std::vector<uint32_t>& indexes, int64_t checked_at, const std::string& created_by);
 
 struct ReportedItem {
   ExpectedItem item;

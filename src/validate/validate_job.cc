@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/exit_code.h"
+#include "core/heap.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/time_util.h"
@@ -134,13 +135,16 @@ std::string SummaryJson(const ValidateJobOptions& o, const ExpectedSet& expected
 // the first failure is returned.
 Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, const ExpectedSet& expected,
                     const ValidationResult& res) {
-  std::map<Date, std::vector<const ItemResult*>> by_day;
+  // The reported items of each day, by index.
+  std::map<Date, std::vector<uint32_t>> by_day;
   for (Date d = o.selection.from; d <= o.selection.to; d = AddDays(d, 1)) by_day[d];
   for (const auto& [d, why] : expected.definition_problems) by_day.erase(d);
   // Derived items too (data_type the derived name): download and derive
   // --from-report plan them back from their source item (PlanFromReports).
-  for (const auto& r : res.items) {
-    if (by_day.count(r.item.day)) by_day[r.item.day].push_back(&r);
+  for (size_t i = 0; i < res.items.size(); i++) {
+    if (!IsReported(res.items.status(i))) continue;
+    auto day = by_day.find(res.items.day(i));
+    if (day != by_day.end()) day->second.push_back(static_cast<uint32_t>(i));
   }
   if (by_day.empty()) return Status::OK();
   // The store's first objects may be these reports: its layout goes first.
@@ -149,7 +153,7 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   size_t written = 0;
   Status first;
   for (const auto& [d, list] : by_day) {
-    Status st = WriteMissingReport(store, d, list, now, "market-tick version " + o.tool_version);
+    Status st = WriteMissingReport(store, d, res.items, list, now, "market-tick version " + o.tool_version);
     if (st.ok()) {
       written++;
       continue;
@@ -227,7 +231,10 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
       log::Info("checked " + std::to_string(done) + "/" + std::to_string(total) + " footers");
     }
   };
-  ValidationResult res = Validate(store, expected, vo);
+  // Each result holds its item: the expected items are not read again
+  // (only the set's source and days without definitions are).
+  ValidationResult res = ValidateReleasing(store, &expected, vo);
+  ReturnFreeHeap();
   if (res.store_error.ok() && !res.cancelled) {
     // Absent items on days a Tardis incident of their exchange overlaps:
     // the source reported the gap (validate/incidents.h).

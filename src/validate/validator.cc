@@ -1,5 +1,7 @@
 #include "validate/validator.h"
 
+#include <algorithm>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -17,7 +19,14 @@ namespace mt::validate {
 
 ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
   ValidationResult res;
-  res.items.resize(expected.items.size());
+  // The results' strings go where the items' are: a key is held once.
+  res.items = ItemResults(expected.items.pool());
+  // On an error of the store: as many results as expected items, those not
+  // reached unchecked (missing, nothing else known).
+  auto padded = [&]() -> ValidationResult {
+    while (res.items.size() < expected.items.size()) res.items.push_back(ItemResult());
+    return std::move(res);
+  };
   // Listing, day by day (items are sorted by day).
   std::unordered_map<std::string, uint64_t> present;
   std::unordered_set<std::string> listed_days;  // prefixes listed
@@ -42,7 +51,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     auto list = store->List(prefix);
     if (!list.ok()) {
       res.store_error = list.status();
-      return res;
+      return padded();
     }
     res.listed_objects += list->size();
     for (auto& o : *list) present.emplace(std::move(o.name), o.size);
@@ -57,7 +66,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     auto list = store->List(prefix);
     if (!list.ok()) {
       res.store_error = list.status();
-      return res;
+      return padded();
     }
     for (auto& o : *list) present.emplace(std::move(o.name), o.size);
   }
@@ -66,118 +75,144 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // item has a record only when the source answered 404, so its presence in
   // the listing is enough and costs no read (thousands of 404s on GCS would
   // be thousands of round trips).
-  std::unordered_map<std::string, Result<pipeline::ItemRecord>> records;
-  struct Listed {  // views of a record's objects (records holds them)
-    std::unordered_set<std::string_view> keys, names;
+  // A grouped record as the items of its file need it: its outcome and the
+  // hashes of the keys and names it lists, sorted (a grouped item lists an
+  // object per instrument, hundreds of thousands on a big options day: their
+  // entries are not kept, nor the record's text; a scan per expected item
+  // was quadratic).
+  struct RecordIndex {
+    Status status;  // of the read
+    std::string outcome, created_at;
+    std::vector<uint64_t> keys, names;
+    bool Lists(std::string_view key, std::string_view name) const {
+      return std::binary_search(keys.begin(), keys.end(), std::hash<std::string_view>()(key)) ||
+             std::binary_search(names.begin(), names.end(), std::hash<std::string_view>()(name));
+    }
   };
-  std::unordered_map<std::string, Listed> listed_in;
+  auto read_index = [store](const std::string& name) {
+    RecordIndex index;
+    auto rec = pipeline::ReadItemRecord(store, name, [&index](pipeline::RecordedObject&& o) {
+      index.keys.push_back(std::hash<std::string_view>()(o.instrument_key));
+      index.names.push_back(std::hash<std::string_view>()(o.name));
+    });
+    if (!rec.ok()) {
+      index = RecordIndex{};
+      index.status = rec.status();
+      return index;
+    }
+    index.outcome = rec->outcome;
+    index.created_at = rec->created_at;
+    for (auto* v : {&index.keys, &index.names}) {
+      std::sort(v->begin(), v->end());
+      v->shrink_to_fit();
+    }
+    return index;
+  };
+  std::unordered_map<std::string, RecordIndex> records;
   std::vector<size_t> to_check;
+  res.items.reserve(expected.items.size());
   for (size_t i = 0; i < expected.items.size(); i++) {
     const ExpectedItem& e = expected.items[i];
-    ItemResult& r = res.items[i];
+    ItemResult r;
     r.item = e;
-    const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
-    r.object = spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
-                    : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
-    auto p = present.find(r.object);
-    // A derived item's 404 is its source item's.
-    const std::string record =
-        layout.ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
-    const bool has_record = present.count(record) > 0;
-    if (tardis::IsGroupedSymbol(e.symbol)) {
-      // One file of many objects: complete only with its record, written
-      // after the last object. An object the record does not list had no
-      // rows in the file.
-      const std::string group = e.exchange + " " + e.symbol;
-      if (IsGroupedItemKey(e.instrument_key)) {
-        // The whole file (ExpectedFromPlan): what its record says, if any.
-        r.object = record;
-        r.absent = true;
-        auto rec = has_record ? pipeline::ReadItemRecord(store, record) : Result<pipeline::ItemRecord>(Status::NotFound(""));
-        if (!rec.ok() && rec.status().retryable()) {
-          res.store_error = rec.status();
-          return res;
+    // Fills r; false on an error of the store (res.store_error set).
+    const bool ok = [&]() -> bool {
+      const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
+      r.object = spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
+                      : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
+      auto p = present.find(r.object);
+      // A derived item's 404 is its source item's.
+      const std::string record =
+          layout.ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
+      const bool has_record = present.count(record) > 0;
+      if (tardis::IsGroupedSymbol(e.symbol)) {
+        // One file of many objects: complete only with its record, written
+        // after the last object. An object the record does not list had no
+        // rows in the file.
+        const std::string group = e.exchange + " " + e.symbol;
+        if (IsGroupedItemKey(e.instrument_key)) {
+          // The whole file (ExpectedFromPlan): what its record says, if any.
+          r.object = record;
+          r.absent = true;
+          auto rec = has_record ? pipeline::ReadItemRecord(store, record, [](pipeline::RecordedObject&&) {})
+                                : Result<pipeline::ItemRecord>(Status::NotFound(""));
+          if (!rec.ok() && rec.status().retryable()) {
+            res.store_error = rec.status();
+            return false;
+          }
+          if (!rec.ok()) {
+            r.status = ItemStatus::kMissing;
+            r.reason = has_record ? rec.status().message()
+                                  : "no completion record for " + group +
+                                        " (not downloaded, or a download stopped before it finished)";
+          } else if (rec->outcome == "not_available") {
+            r.status = ItemStatus::kNotAvailable;
+            r.reason = group + ": HTTP 404 at the source (" + rec->created_at + ")";
+          } else {
+            r.status = ItemStatus::kNoData;
+            r.rows = 0;
+            r.reason = group + " had no rows of an instrument with a key";
+          }
+          return true;
         }
-        if (!rec.ok()) {
+        if (!has_record) {
           r.status = ItemStatus::kMissing;
-          r.reason = has_record ? rec.status().message()
-                                : "no completion record for " + group +
-                                      " (not downloaded, or a download stopped before it finished)";
-        } else if (rec->outcome == "not_available") {
+          r.absent = p == present.end();
+          r.reason = p == present.end()
+                         ? "no object"
+                         : "no completion record for " + group + " (a download stopped before it finished)";
+          if (p != present.end()) present.erase(p);  // its object, not an unexpected one
+          return true;
+        }
+        auto it = records.find(record);
+        if (it == records.end()) it = records.emplace(record, read_index(record)).first;
+        const RecordIndex& rec = it->second;
+        if (!rec.status.ok()) {
+          if (rec.status.retryable()) {
+            res.store_error = rec.status;
+            return false;
+          }
+          r.status = ItemStatus::kMissing;
+          r.reason = rec.status.message();
+          return true;
+        }
+        if (rec.outcome == "not_available") {
           r.status = ItemStatus::kNotAvailable;
-          r.reason = group + ": HTTP 404 at the source (" + rec->created_at + ")";
-        } else {
+          r.absent = p == present.end();
+          r.reason = group + ": HTTP 404 at the source (" + rec.created_at + ")";
+          return true;
+        }
+        if (!rec.Lists(e.instrument_key, r.object)) {
           r.status = ItemStatus::kNoData;
+          r.reason = group + " had no rows for this instrument";
           r.rows = 0;
-          r.reason = group + " had no rows of an instrument with a key";
+          return true;
         }
-        continue;
-      }
-      if (!has_record) {
-        r.status = ItemStatus::kMissing;
-        r.absent = p == present.end();
-        r.reason = p == present.end() ? "no object"
-                                      : "no completion record for " + group +
-                                            " (a download stopped before it finished)";
-        if (p != present.end()) present.erase(p);  // its object, not an unexpected one
-        continue;
-      }
-      auto it = records.find(record);
-      if (it == records.end()) it = records.emplace(record, pipeline::ReadItemRecord(store, record)).first;
-      const Result<pipeline::ItemRecord>& rec = it->second;
-      if (!rec.ok()) {
-        if (rec.status().retryable()) {
-          res.store_error = rec.status();
-          return res;
+        if (p == present.end()) {
+          r.status = ItemStatus::kMissing;
+          r.reason = "listed in the completion record of " + group + ", but no object";
+          return true;
         }
-        r.status = ItemStatus::kMissing;
-        r.reason = rec.status().message();
-        continue;
+      } else if (p == present.end()) {
+        r.status = has_record ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
+        r.absent = true;
+        r.reason = has_record ? "HTTP 404 at the source (recorded by download)" : "no object";
+        return true;
       }
-      if (rec.value().outcome == "not_available") {
-        r.status = ItemStatus::kNotAvailable;
-        r.absent = p == present.end();
-        r.reason = group + ": HTTP 404 at the source (" + rec.value().created_at + ")";
-        continue;
+      r.bytes = p->second;
+      present.erase(p);
+      if (r.bytes < 12) {
+        r.status = ItemStatus::kCorrupt;
+        r.reason = "object of " + std::to_string(r.bytes) + " bytes is too short for Parquet";
+      } else if (opts.deep) {
+        to_check.push_back(i);
+      } else {
+        r.status = ItemStatus::kDone;
       }
-      // The record's keys and names, indexed on first use: a grouped item's
-      // record lists an object per instrument, so a scan per expected item
-      // was quadratic (150,000 options: minutes).
-      auto [index, fresh] = listed_in.try_emplace(record);
-      if (fresh) {
-        for (const auto& o : rec.value().objects) {
-          index->second.keys.insert(o.instrument_key);
-          index->second.names.insert(o.name);
-        }
-      }
-      const bool listed = index->second.keys.count(e.instrument_key) > 0 || index->second.names.count(r.object) > 0;
-      if (!listed) {
-        r.status = ItemStatus::kNoData;
-        r.reason = group + " had no rows for this instrument";
-        r.rows = 0;
-        continue;
-      }
-      if (p == present.end()) {
-        r.status = ItemStatus::kMissing;
-        r.reason = "listed in the completion record of " + group + ", but no object";
-        continue;
-      }
-    } else if (p == present.end()) {
-      r.status = has_record ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
-      r.absent = true;
-      r.reason = has_record ? "HTTP 404 at the source (recorded by download)" : "no object";
-      continue;
-    }
-    r.bytes = p->second;
-    present.erase(p);
-    if (r.bytes < 12) {
-      r.status = ItemStatus::kCorrupt;
-      r.reason = "object of " + std::to_string(r.bytes) + " bytes is too short for Parquet";
-    } else if (opts.deep) {
-      to_check.push_back(i);
-    } else {
-      r.status = ItemStatus::kDone;
-    }
+      return true;
+    }();
+    res.items.push_back(r);
+    if (!ok) return padded();
   }
   for (const auto& [name, size] : present) {
     // Only the raw prefix's objects count: derived objects of names not
@@ -191,8 +226,14 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
 
   std::atomic<size_t> done{0};
   std::mutex mu;
+  // res.items is read and written under mu (interning is not thread-safe);
+  // the footer checks run outside it.
   const Status run = ParallelFor(to_check.size(), ParallelOptions{opts.concurrency, opts.cancel}, [&](size_t k) {
-    ItemResult& r = res.items[to_check[k]];
+    ItemResult r;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      r = res.items[to_check[k]];
+    }
     const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
     const std::optional<derive::DerivedSpec>& spec = derived.at(r.item.data_type);  // filled above, read only here
     Status read_error;
@@ -210,9 +251,12 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       r.reason = "object disappeared while validating";
       r.rows = -1;
     }
-    if (!read_error.ok() && read_error.code() != Status::Code::kNotFound) {
+    {
       std::lock_guard<std::mutex> l(mu);
-      if (res.store_error.ok()) res.store_error = read_error;
+      res.items.Set(to_check[k], r);
+      if (!read_error.ok() && read_error.code() != Status::Code::kNotFound && res.store_error.ok()) {
+        res.store_error = read_error;
+      }
     }
     const size_t d = done.fetch_add(1) + 1;
     if (opts.progress && (d % 1000 == 0 || d == to_check.size())) opts.progress(d, to_check.size());
@@ -223,10 +267,16 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   return res;
 }
 
+ValidationResult ValidateReleasing(storage::ObjectStore* store, ExpectedSet* expected, const ValidateOptions& opts) {
+  ValidationResult res = Validate(store, *expected, opts);
+  expected->items.clear();
+  return res;
+}
+
 bool Complete(const ExpectedSet& expected, const ValidationResult& result) {
   if (!expected.definition_problems.empty() || !result.store_error.ok() || result.cancelled) return false;
-  for (const auto& r : result.items) {
-    if (IsProblem(r.status)) return false;
+  for (size_t i = 0; i < result.items.size(); i++) {
+    if (IsProblem(result.items.status(i))) return false;
   }
   return true;
 }

@@ -15,6 +15,7 @@
 #include "storage/object_store.h"
 #include "validate/expected.h"
 #include "validate/item.h"
+#include "validate/item_results.h"
 
 namespace mt::validate {
 
@@ -27,7 +28,7 @@ struct ValidateOptions {
 };
 
 struct ValidationResult {
-  std::vector<ItemResult> items;  // in the order of ExpectedSet::items
+  ItemResults items;              // in the order of ExpectedSet::items
   size_t unexpected_objects = 0;  // tick objects present but not expected
   size_t listed_objects = 0;
   Status store_error;             // first error of the store itself (listing, I/O)
@@ -35,6 +36,9 @@ struct ValidationResult {
 };
 
 ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts);
+// The same, then frees the expected items: returns with `expected->items`
+// empty (the rest of the set as it was; the strings stay with the results).
+ValidationResult ValidateReleasing(storage::ObjectStore* store, ExpectedSet* expected, const ValidateOptions& opts);
 
 // Whether the range is complete: no item missing or corrupt, every day with
 // definitions, and the store answered. `validate` exits 0 exactly then.

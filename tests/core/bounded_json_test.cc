@@ -2,7 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "tardis/metadata.h"
 
@@ -50,6 +54,83 @@ TEST(BoundedJson, ParseGivesTheValueOrADiscardedOne) {
   EXPECT_TRUE(bad.value().is_discarded());
   EXPECT_FALSE(ParseBoundedJson(Nested(100000), "u").ok());
   EXPECT_TRUE(ParseBoundedJson(Nested(64), "u").ok());
+}
+
+// The text in pieces of `piece` bytes, then an empty piece.
+std::function<Result<std::string>()> PiecesOf(const std::string& text, size_t piece, size_t* reads = nullptr) {
+  auto at = std::make_shared<size_t>(0);
+  return [text, piece, at, reads]() -> Result<std::string> {
+    if (reads) ++*reads;
+    const std::string out = text.substr(std::min(*at, text.size()), piece);
+    *at += out.size();
+    return out;
+  };
+}
+
+// A document read piece by piece is parsed as the whole text is, with the
+// same bounds and messages, whatever the pieces' size (a bracket or an
+// escape split between two pieces included).
+TEST(BoundedJson, PiecesParseAsTheWholeText) {
+  const JsonLimits lim{200, 4};
+  const std::vector<std::string> texts = {
+      R"({"a":[1,{"b":"x\\"}],"c":"[[[[[[\"{{{{","d":[[["e"]]]})",
+      "  [1, 2, 3]  ",
+      R"({"a":)",                         // malformed: discarded
+      "[[[[[1]]]]]",                      // too deep at byte 4
+      R"({"s":"\\\\","d":[[[[1]]]]})",    // escaped backslashes, then too deep
+      R"([1,2] [3])",                     // trailing value: discarded
+      "[" + std::string(300, ' ') + "]",  // too large
+      "[1,]" + Nested(6),                 // malformed and too deep: the bound is said
+      "",
+  };
+  for (const std::string& text : texts) {
+    auto whole = ParseBoundedJson(text, "src", nullptr, lim);
+    for (size_t piece : {1, 2, 3, 5, 64, 1000}) {
+      SCOPED_TRACE("text " + text + ", pieces of " + std::to_string(piece));
+      auto pieces = ParseBoundedJsonPieces(PiecesOf(text, piece), "src", nullptr, lim);
+      ASSERT_EQ(pieces.ok(), whole.ok()) << pieces.status().ToString() << " / " << whole.status().ToString();
+      if (!whole.ok()) {
+        EXPECT_EQ(pieces.status().message(), whole.status().message());
+        continue;
+      }
+      EXPECT_EQ(pieces->is_discarded(), whole->is_discarded());
+      if (!whole->is_discarded()) {
+        EXPECT_EQ(pieces->dump(), whole->dump());
+      }
+    }
+  }
+  // A callback sees what it sees on the whole text.
+  std::vector<std::string> seen;
+  auto keys = [&seen](int, nlohmann::json::parse_event_t e, nlohmann::json& v) {
+    if (e == nlohmann::json::parse_event_t::key) seen.push_back(v.get<std::string>());
+    return true;
+  };
+  auto with_keys = ParseBoundedJsonPieces(PiecesOf(texts[0], 2), "src", keys, lim);
+  ASSERT_TRUE(with_keys.ok()) << with_keys.status().ToString();
+  EXPECT_FALSE(with_keys->is_discarded());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b", "c", "d"}));
+}
+
+TEST(BoundedJson, PiecesAreReadToTheEndAndAReadErrorIsReturned) {
+  // Too large: read to its end for the size the message states, as few
+  // pieces as that takes.
+  size_t reads = 0;
+  const std::string big = "[" + std::string(299, ' ') + "]";
+  auto st = ParseBoundedJsonPieces(PiecesOf(big, 100, &reads), "src", nullptr, JsonLimits{200, 4});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.status().message(),
+            "src: the JSON answer is 301 bytes, more than the 200 this document may have; it is not the document "
+            "expected");
+  EXPECT_EQ(reads, 5u);  // four pieces and the empty one
+  int calls = 0;
+  auto failing = [&calls]() -> Result<std::string> {
+    if (calls++ == 0) return std::string("[1,");
+    return Status::Unavailable("connection reset");
+  };
+  auto err = ParseBoundedJsonPieces(failing, "src");
+  ASSERT_FALSE(err.ok());
+  EXPECT_EQ(err.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(err.status().message(), "connection reset");
 }
 
 // The crash of the issue: an /v1/exchanges/{id} answer 100,000 levels deep

@@ -103,5 +103,58 @@ TEST(FileWriterFooterSpill, SameBytesWithTheFooterOnDiskAndBoundedMemory) {
   EXPECT_EQ(last->doubles[0], (kGroups - 1) + 0.25 * 300);
 }
 
+// WriteRowGroupByColumn writes the bytes of WriteRowGroup of the same row
+// group, its columns made one at a time: string columns that stay
+// dictionary-encoded, one that turns plain (every value distinct), a
+// timestamp column; and a row group after it, whose plain hint it set.
+TEST(FileWriter, ARowGroupWrittenByColumnIsTheSameBytes) {
+  const std::vector<ColumnSpec> schema = {{"status", ColumnKind::kString, false},
+                                          {"name", ColumnKind::kString, false},
+                                          {"checked_at", ColumnKind::kTimestampMicros, false}};
+  constexpr size_t kRows = 40000;  // more distinct names than a dictionary is tried on
+  auto value = [](size_t c, size_t r) {
+    return c == 0 ? std::string(r % 3 ? "missing" : "corrupt")
+                  : "raw/DERIBIT:OPTION:BTC-" + std::to_string(r) + ".parquet";
+  };
+  RowGroupData whole = MakeRowGroup(schema);
+  for (size_t r = 0; r < kRows; r++) {
+    for (size_t c = 0; c < 2; c++) whole.columns[c].str.Append(value(c, r));
+    whole.columns[2].i64.push_back(1'700'000'000'000'000);
+    whole.num_rows++;
+  }
+  ASSERT_FALSE(whole.columns[1].str.dict_mode());
+  ASSERT_TRUE(whole.columns[0].str.dict_mode());
+  const std::vector<std::pair<std::string, std::string>> kv = {{"row_count", std::to_string(kRows)}};
+  StringSink want, got;
+  FileWriter a(&want, schema, WriterOptions{}), b(&got, schema, WriterOptions{});
+  ASSERT_TRUE(a.WriteRowGroupFrom(whole).ok());
+  ASSERT_TRUE(a.WriteRowGroup(std::move(whole)).ok());
+  std::vector<size_t> filled;
+  auto fill = [&](size_t c, columnar::ColumnData* col) {
+    filled.push_back(c);
+    if (c == 2) {
+      col->i64.assign(kRows, 1'700'000'000'000'000);
+    } else {
+      for (size_t r = 0; r < kRows; r++) col->str.Append(value(c, r));
+    }
+    return Status::OK();
+  };
+  ASSERT_TRUE(b.WriteRowGroupByColumn(kRows, fill).ok());
+  EXPECT_EQ(filled, (std::vector<size_t>{0, 1, 2}));
+  EXPECT_EQ(b.plain_string_hint(), a.plain_string_hint());
+  ASSERT_TRUE(b.WriteRowGroupByColumn(kRows, fill).ok());
+  EXPECT_TRUE(b.WriteRowGroupByColumn(0, fill).ok());  // nothing, as an empty row group
+  ASSERT_TRUE(a.Finish(kv).ok());
+  ASSERT_TRUE(b.Finish(kv).ok());
+  ASSERT_EQ(got.bytes.size(), want.bytes.size());
+  EXPECT_TRUE(got.bytes == want.bytes);
+  // A column that cannot be made fails the row group, and the writer.
+  StringSink failed;
+  FileWriter f(&failed, schema, WriterOptions{});
+  const Status st = f.WriteRowGroupByColumn(3, [](size_t, columnar::ColumnData*) { return Status::IOError("gone"); });
+  EXPECT_EQ(st.code(), Status::Code::kIOError);
+  EXPECT_EQ(f.Finish(kv).code(), Status::Code::kIOError);
+}
+
 }  // namespace
 }  // namespace mt::parquet

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-
+#include <algorithm>
 #include <cctype>
 #include <set>
 #include <string>
@@ -243,6 +243,76 @@ TEST(ItemRecord, AGroupedRecordStreamedFromOutputsIsTheBuiltOne) {
       pipeline::WriteGroupedItemRecord(store.get(), item, outputs, 1, "/in/f.csv", "1.2", "2023-11-14T22:13:21Z", false);
   EXPECT_EQ(again.code(), Status::Code::kAlreadyExists) << again.ToString();
   EXPECT_EQ(*store->Read(name), built);
+}
+
+// A store that says how much one read gave at most.
+class LargestReadStore : public testing::MemoryStoreDouble {
+ public:
+  size_t largest = 0;
+  Result<std::string> Read(const std::string& name) override {
+    auto all = MemoryStoreDouble::Read(name);
+    if (all.ok()) largest = std::max(largest, all->size());
+    return all;
+  }
+  Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length) override {
+    MT_ASSIGN_OR_RETURN(std::string all, MemoryStoreDouble::Read(name));
+    const std::string out = offset >= all.size() ? "" : all.substr(offset, length < 0 ? std::string::npos : length);
+    largest = std::max(largest, out.size());
+    return out;
+  }
+};
+
+// A grouped item's record of many objects is read piece by piece, each
+// object handed over as it is parsed: never the whole text at once. What
+// it says is what the whole text says; a record cut short is no record.
+TEST(ItemRecord, ABigRecordIsReadInPiecesNeverWhole) {
+  LargestReadStore store;
+  pipeline::ItemRecord r;
+  r.item = "2023-11-01/trades/deribit/OPTIONS";
+  r.outcome = "done";
+  r.tool_version = "1.2";
+  r.created_at = "2023-11-14T22:13:20Z";  // after the objects in the text
+  for (int i = 0; i < 20000; i++) {
+    const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
+    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
+                         static_cast<uint64_t>(i + 1), static_cast<uint64_t>(1000 + i), "a", "b"});
+  }
+  const std::string text = pipeline::EncodeItemRecord(r);
+  ASSERT_GT(text.size(), 5u << 20);  // more than one piece
+  const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(&store, item, r, false).ok());
+  const std::string name = pipeline::ItemRecordObjectName(store.layout(), item);
+  std::vector<std::string> keys;
+  uint64_t bytes = 0;
+  auto back = pipeline::ReadItemRecord(&store, name, [&](pipeline::RecordedObject&& o) {
+    keys.push_back(o.instrument_key);
+    bytes += o.bytes;
+  });
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_TRUE(back->objects.empty());
+  EXPECT_EQ(back->created_at, r.created_at);
+  EXPECT_EQ(back->outcome, "done");
+  ASSERT_EQ(keys.size(), r.objects.size());
+  for (size_t i = 0; i < keys.size(); i += 1999) EXPECT_EQ(keys[i], r.objects[i].instrument_key);
+  EXPECT_EQ(bytes, 20000u * 1000 + 19999u * 20000 / 2);
+  EXPECT_LE(store.largest, size_t{4} << 20);
+  EXPECT_LT(store.largest, text.size());
+  // Without a callback the objects are kept, as before.
+  auto whole = pipeline::ReadItemRecord(&store, name);
+  ASSERT_TRUE(whole.ok());
+  ASSERT_EQ(whole->objects.size(), r.objects.size());
+  EXPECT_EQ(whole->objects[12345].name, r.objects[12345].name);
+  EXPECT_EQ(pipeline::EncodeItemRecord(*whole), text);
+  // Cut in its second piece: not a record.
+  auto cut = store.Create(name, true);
+  ASSERT_TRUE(cut.ok());
+  ASSERT_TRUE((*cut)->Append(text.substr(0, (5u << 20) + 17)).ok());
+  ASSERT_TRUE((*cut)->Commit().ok());
+  auto bad = pipeline::ReadItemRecord(&store, name);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), Status::Code::kInvalidInput);
+  EXPECT_NE(bad.status().message().find("not a market-tick item record"), std::string::npos) << bad.status().message();
+  EXPECT_EQ(pipeline::ReadItemRecord(&store, name + ".none").status().code(), Status::Code::kNotFound);
 }
 
 TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <regex>
+#include <tuple>
 
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
@@ -33,6 +34,13 @@ namespace mt::validate {
 namespace {
 
 using testing::Definition;
+
+// Every index of `items`, for WriteMissingReport.
+std::vector<uint32_t> AllOf(const ItemResults& items) {
+  std::vector<uint32_t> all(items.size());
+  for (size_t i = 0; i < all.size(); i++) all[i] = static_cast<uint32_t>(i);
+  return all;
+}
 
 const Date kDay{2020, 2, 22};
 const Date kDay2{2020, 2, 23};
@@ -417,9 +425,7 @@ TEST_F(Tree, MissingReportRoundTrips) {
   ValidateOptions o;
   o.deep = true;
   const ValidationResult res = Validate(store_.get(), *exp, o);
-  std::vector<const ItemResult*> all;
-  for (const auto& r : res.items) all.push_back(&r);
-  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, all, kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, AllOf(res.items), kDayUs, "test").ok());
   auto back = ReadMissingReport(store_.get(), kDay);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ASSERT_EQ(back->size(), 4u);  // 1 missing + 3 corrupt
@@ -434,7 +440,7 @@ TEST_F(Tree, MissingReportRoundTrips) {
   }
   EXPECT_EQ(missing, 1u);
   // A complete day gets a zero-row report.
-  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay2, {}, kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay2, ItemResults(), {}, kDayUs, "test").ok());
   auto none = ReadMissingReport(store_.get(), kDay2);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
@@ -450,9 +456,7 @@ TEST_F(Tree, PlanFromReportsListsExactlyTheReportedItems) {
   ValidateOptions o;
   o.deep = true;
   const ValidationResult res = Validate(store_.get(), *exp, o);
-  std::vector<const ItemResult*> all;
-  for (const auto& r : res.items) all.push_back(&r);
-  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, all, kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, AllOf(res.items), kDayUs, "test").ok());
   auto plan = pipeline::PlanFromReports(store_.get(), kDay, kDay2, {}, {});
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ(plan->missing, 1u);
@@ -506,6 +510,183 @@ TEST_F(Tree, HtmlReportHasOneCellPerItemAndNothingExternal) {
   EXPECT_EQ(Count(html, "url("), 0u);
   EXPECT_EQ(Count(html, "@import"), 0u);
   EXPECT_EQ(Count(html, "http"), Count(html, "http://www.w3.org/2000/svg"));
+}
+
+// A grouped item of many instruments: the record (more than one piece of
+// text) is indexed once, by key or by object name; an instrument it does not
+// list had no rows, one it lists without an object is missing.
+TEST_F(Tree, AGroupedRecordOfManyObjectsListsByKeyOrName) {
+  const storage::Layout layout;
+  auto key_of = [](int i) { return "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL"; };
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/trades/deribit/OPTIONS";
+  rec.outcome = "done";
+  rec.created_at = "2023-11-14T22:13:20Z";
+  ExpectedSet exp;
+  constexpr int kListed = 20000;
+  for (int i = 0; i < kListed + 2; i++) {
+    const std::string key = key_of(i);
+    exp.items.push_back(ExpectedItem{kDay, "trades", key, "deribit", "OPTIONS"});
+    if (i >= kListed) continue;  // not in the record
+    // Odd ones listed by their object's name only (a record of an earlier
+    // version, without keys).
+    rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", key), i % 2 ? "" : key, 1, 100});
+  }
+  ASSERT_GT(pipeline::EncodeItemRecord(rec).size(), 4u << 20);  // more than one piece
+  const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
+  for (int i : {0, 1, 7777}) {
+    auto obj = store_->Create(layout.TickObjectName(kDay, "trades", "deribit", key_of(i)), false);
+    ASSERT_TRUE(obj.ok());
+    ASSERT_TRUE((*obj)->Append(std::string(100, 'x')).ok());
+    ASSERT_TRUE((*obj)->Commit().ok());
+  }
+  const ValidationResult res = Validate(store_.get(), exp, ValidateOptions{});
+  ASSERT_TRUE(res.store_error.ok()) << res.store_error.ToString();
+  ASSERT_EQ(res.items.size(), exp.items.size());
+  size_t done = 0, missing = 0, no_data = 0;
+  for (size_t i = 0; i < res.items.size(); i++) {
+    const ItemResult r = res.items[i];
+    EXPECT_EQ(r.item.instrument_key, key_of(static_cast<int>(i)));
+    EXPECT_EQ(r.object, layout.TickObjectName(kDay, "trades", "deribit", key_of(static_cast<int>(i))));
+    if (r.status == ItemStatus::kDone) {
+      done++;
+      EXPECT_EQ(r.bytes, 100u);
+    } else if (r.status == ItemStatus::kMissing) {
+      missing++;
+      EXPECT_EQ(r.reason, "listed in the completion record of deribit OPTIONS, but no object");
+    } else if (r.status == ItemStatus::kNoData) {
+      no_data++;
+      EXPECT_GE(i, static_cast<size_t>(kListed));
+      EXPECT_EQ(r.reason, "deribit OPTIONS had no rows for this instrument");
+      EXPECT_EQ(r.rows, 0);
+    }
+  }
+  EXPECT_EQ(done, 3u);
+  EXPECT_EQ(missing, kListed - 3u);
+  EXPECT_EQ(no_data, 2u);
+  EXPECT_EQ(res.items.status(1), ItemStatus::kDone);  // listed by name only
+  EXPECT_EQ(res.items.status(3), ItemStatus::kMissing);
+}
+
+// ItemResults gives back each item as it was set, whatever its strings
+// share with others.
+TEST(ItemResults, GivesBackEveryFieldOfEachItem) {
+  std::vector<ItemResult> in(1);  // first, an item of empty strings
+  for (int i = 1; i < 300; i++) {
+    ItemResult r;
+    r.item = ExpectedItem{Date{2020, 2, 1 + i % 28}, i % 3 ? "trades" : "book_snapshot_25",
+                          "DERIBIT:OPTION:BTC-" + std::to_string(i), "deribit", i % 5 ? "OPTIONS" : "BTC-PERPETUAL"};
+    r.status = static_cast<ItemStatus>(i % kNumStatuses);
+    // The key inside the name, twice, or not at all; and a name of the key alone.
+    r.object = i % 4 == 0   ? "raw/" + r.item.instrument_key + ".parquet"
+               : i % 4 == 1 ? r.item.instrument_key + "/" + r.item.instrument_key + ".x"
+               : i % 4 == 2 ? "_items/deribit/OPTIONS.json"
+                            : r.item.instrument_key;
+    r.reason = i % 7 ? "no object" : "reason " + std::to_string(i);
+    r.absent = i % 2;
+    r.bytes = static_cast<uint64_t>(i) * 1000;
+    r.rows = i % 6 ? i : -1;
+    if (i % 8) r.first_local_ts = -i;
+    if (i % 9) r.last_local_ts = i * 7;
+    in.push_back(r);
+  }
+  in[5].item.instrument_key = "";  // no key
+  in[5].object = "raw/.parquet";
+  in[6].reason = std::string(3 << 20, 'r');  // longer than the blocks strings are kept in
+  in[7].reason = in[6].reason + "s";
+  ItemResults out(in);
+  ASSERT_EQ(out.size(), in.size());
+  auto same = [](const ItemResult& a, const ItemResult& b) {
+    EXPECT_EQ(a.item.day, b.item.day);
+    EXPECT_EQ(a.item.data_type, b.item.data_type);
+    EXPECT_EQ(a.item.instrument_key, b.item.instrument_key);
+    EXPECT_EQ(a.item.exchange, b.item.exchange);
+    EXPECT_EQ(a.item.symbol, b.item.symbol);
+    EXPECT_EQ(a.status, b.status);
+    EXPECT_EQ(a.object, b.object);
+    EXPECT_EQ(a.reason, b.reason);
+    EXPECT_EQ(a.absent, b.absent);
+    EXPECT_EQ(a.bytes, b.bytes);
+    EXPECT_EQ(a.rows, b.rows);
+    EXPECT_EQ(a.first_local_ts, b.first_local_ts);
+    EXPECT_EQ(a.last_local_ts, b.last_local_ts);
+  };
+  size_t i = 0;
+  for (const ItemResult& r : out) {
+    SCOPED_TRACE(i);
+    same(r, in[i]);
+    EXPECT_EQ(out.status(i), in[i].status);
+    EXPECT_EQ(out.day(i), in[i].item.day);
+    EXPECT_EQ(out.absent(i), in[i].absent);
+    EXPECT_EQ(out.exchange(i), in[i].item.exchange);
+    i++;
+  }
+  EXPECT_EQ(i, in.size());
+  // Set and SetStatus change that item only.
+  ItemResult r = in[10];
+  r.reason = "changed";
+  r.object = "elsewhere";
+  r.rows = 99;
+  out.Set(10, r);
+  same(out[10], r);
+  same(out[11], in[11]);
+  out.SetStatus(12, ItemStatus::kNoDataIncident, "incident");
+  EXPECT_EQ(out[12].status, ItemStatus::kNoDataIncident);
+  EXPECT_EQ(out[12].reason, "incident");
+  EXPECT_EQ(out[12].object, in[12].object);
+  same(out[13], in[13]);
+}
+
+// ExpectedItems sorts as a vector of ExpectedItem values sorted with
+// std::sort would be, keeping the same one of items of one key (they may
+// differ in exchange and symbol), and gives every field back.
+TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
+  std::vector<ExpectedItem> values;
+  for (int i = 0; i < 3000; i++) {
+    const int k = (i * 7919) % 613;  // repeats, out of order
+    values.push_back(ExpectedItem{Date{2020, 1 + k % 3, 1 + k % 5}, k % 2 ? "trades" : "quotes",
+                                  "VENUE:PERPETUAL:K" + std::to_string(k % 97), "ex" + std::to_string(i % 4),
+                                  "sym" + std::to_string(i)});
+  }
+  ExpectedItems items;
+  for (const ExpectedItem& e : values) items.push_back(e);
+  auto key = [](const ExpectedItem& i) { return std::tie(i.day, i.data_type, i.instrument_key); };
+  std::sort(values.begin(), values.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  values.erase(std::unique(values.begin(), values.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+               values.end());
+  items.SortUnique();
+  ASSERT_EQ(items.size(), values.size());
+  for (size_t i = 0; i < values.size(); i++) {
+    const ExpectedItem e = items[i];
+    EXPECT_EQ(e.day, values[i].day);
+    EXPECT_EQ(e.data_type, values[i].data_type);
+    EXPECT_EQ(e.instrument_key, values[i].instrument_key);
+    EXPECT_EQ(e.exchange, values[i].exchange) << i;
+    EXPECT_EQ(e.symbol, values[i].symbol) << i;
+    EXPECT_EQ(items.day(i), values[i].day);
+    EXPECT_EQ(items.instrument_key(i), values[i].instrument_key);
+  }
+}
+
+// The results of a validation hold their items' strings in the pool the
+// expected items are in: a key is held once, not once more per result.
+TEST(ExpectedItems, ResultsShareTheItemsStrings) {
+  testing::MemoryStoreDouble store;
+  ExpectedSet exp;
+  for (int i = 0; i < 2000; i++) {
+    exp.items.push_back(ExpectedItem{kDay, "trades", "BINANCE-FUTURES:PERPETUAL:S" + std::to_string(i) + "-USDT",
+                                     "binance-futures", "S" + std::to_string(i) + "USDT"});
+  }
+  const size_t before = exp.items.pool()->size();
+  const ValidationResult res = Validate(&store, exp, ValidateOptions{});
+  ASSERT_EQ(res.items.size(), 2000u);
+  EXPECT_EQ(res.items[1999].status, ItemStatus::kMissing);
+  EXPECT_EQ(res.items[1999].item.symbol, "S1999USDT");
+  EXPECT_EQ(res.items[1999].object,
+            storage::Layout().TickObjectName(kDay, "trades", "binance-futures", exp.items[1999].instrument_key));
+  // The object names' prefix and suffix, and the reason: nothing per item.
+  EXPECT_LE(exp.items.pool()->size(), before + 5);
 }
 
 TEST(HtmlReport, ManyInstrumentsCollapseToVenues) {
@@ -650,9 +831,7 @@ TEST_F(Tree, NotAvailableIsReportedApartAndNeverPlannedAgain) {
   auto by = ByName(res);
   EXPECT_EQ(by["trades BINANCE-FUTURES:PERPETUAL:XRP-USDT"].status, ItemStatus::kNotAvailable);
   EXPECT_EQ(std::string(StatusName(ItemStatus::kNotAvailable)), "not_available");
-  std::vector<const ItemResult*> all;
-  for (const auto& r : res.items) all.push_back(&r);
-  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, all, kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, AllOf(res.items), kDayUs, "test").ok());
   auto back = ReadMissingReport(store_.get(), kDay);
   ASSERT_TRUE(back.ok());
   size_t na = 0;
@@ -964,9 +1143,7 @@ TEST(Incidents, AbsentItemsOfTheExchangeOnIncidentDaysAreNoDataIncident) {
 
   // Reports: the incident items with their status; --from-report plans them
   // once more, counted apart (ReportPlan::incident).
-  std::vector<const ItemResult*> all;
-  for (const auto& r : res.items) all.push_back(&r);
-  ASSERT_TRUE(WriteMissingReport(store.get(), kDay, all, kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store.get(), kDay, res.items, AllOf(res.items), kDayUs, "test").ok());
   auto back = ReadMissingReport(store.get(), kDay);
   ASSERT_TRUE(back.ok());
   ASSERT_EQ(back->size(), 4u);

@@ -1,0 +1,86 @@
+// The expected items of a validation, kept compact: a grouped item expects
+// an item per instrument its completion record lists (hundreds of thousands
+// on a big options day), and an ExpectedItem of its own strings costs several
+// times its key. Here each item is its day and the ids of its strings in a
+// StringPool, which the results of the validation share (ItemResults), so a
+// key is held once. Reading an item builds its ExpectedItem.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <iterator>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "core/time_util.h"
+#include "validate/item.h"
+#include "validate/string_pool.h"
+
+namespace mt::validate {
+
+class ExpectedItems {
+ public:
+  ExpectedItems() = default;
+  ExpectedItems(std::initializer_list<ExpectedItem> items);  // NOLINT: implicit on purpose
+  // No items, their strings going to `pool`.
+  explicit ExpectedItems(std::shared_ptr<StringPool> pool) : strings_(std::move(pool)) {}
+
+  size_t size() const { return items_.size(); }
+  bool empty() const { return items_.empty(); }
+  void reserve(size_t n) { items_.reserve(n); }
+  // Keeps the first n items (n <= size()).
+  void truncate(size_t n) { items_.resize(n); }
+  void clear() {
+    items_.clear();
+    items_.shrink_to_fit();
+  }
+  void push_back(const ExpectedItem& e);
+  // A copy of item i, its strings built.
+  ExpectedItem operator[](size_t i) const;
+  Date day(size_t i) const { return CivilFromDays(items_[i].day); }
+  std::string_view data_type(size_t i) const { return strings_->View(items_[i].data_type); }
+  std::string_view instrument_key(size_t i) const { return strings_->View(items_[i].instrument_key); }
+  std::string_view exchange(size_t i) const { return strings_->View(items_[i].exchange); }
+  std::string_view symbol(size_t i) const { return strings_->View(items_[i].symbol); }
+  // Sorts by day, data type and instrument key, and drops the repeats of
+  // each (the first stays).
+  void SortUnique();
+  // The pool the items' strings are in.
+  const std::shared_ptr<StringPool>& pool() const { return strings_; }
+
+  // Yields ExpectedItem values (copies), in order.
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = ExpectedItem;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = ExpectedItem;
+    Iterator(const ExpectedItems* list, size_t i) : list_(list), i_(i) {}
+    ExpectedItem operator*() const { return (*list_)[i_]; }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator==(const Iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const Iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const ExpectedItems* list_;
+    size_t i_;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, size()); }
+
+ private:
+  struct Packed {
+    int32_t day;  // days since 1970-01-01
+    uint32_t data_type, instrument_key, exchange, symbol;
+  };
+  std::vector<Packed> items_;
+  std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
+};
+
+}  // namespace mt::validate
