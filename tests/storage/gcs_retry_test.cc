@@ -93,7 +93,14 @@ TEST(GcsRetry, RangesOfOneVersionFailRetryablyOnceTheObjectIsReplaced) {
   auto middle = h.store->ReadRangeOfVersion("r.json", 4, 4, &version);
   ASSERT_TRUE(middle.ok()) << middle.status().message();
   EXPECT_EQ(*middle, "4567");
-  EXPECT_EQ(h.Gets("generation=7"), 1);
+  auto rest = h.store->ReadRangeOfVersion("r.json", 8, 4, &version);
+  ASSERT_TRUE(rest.ok()) << rest.status().message();
+  EXPECT_EQ(*rest, "89");
+  // At the end (an object a whole number of pieces long): no bytes, no error.
+  auto end = h.store->ReadRangeOfVersion("r.json", 10, 4, &version);
+  ASSERT_TRUE(end.ok()) << end.status().message();
+  EXPECT_EQ(*end, "");
+  EXPECT_EQ(h.Gets("generation=7"), 3);
   h.fake.objects["pre/r.json"] = {"abcdefghij", 8};
   auto tail = h.store->ReadRangeOfVersion("r.json", 8, 4, &version);
   ASSERT_FALSE(tail.ok()) << *tail;

@@ -368,6 +368,37 @@ TEST(ItemRecord, ARecordReplacedBetweenPiecesIsNeverAMixOfBoth) {
   EXPECT_EQ(bytes.back(), 44444u);
 }
 
+// A record a whole number of pieces long ends with an empty read past its
+// end: the same record, on the local store as in memory.
+TEST(ItemRecord, ARecordOfExactlyTwoPiecesReadsWhole) {
+  testing::TempDir root("mt-record-exact-");
+  auto local = NewLocalStore(root.path());
+  testing::MemoryStoreDouble memory;
+  pipeline::ItemRecord r;
+  r.item = "2023-11-01/trades/deribit/OPTIONS";
+  r.outcome = "done";
+  r.created_at = "2023-11-14T22:13:20Z";
+  for (int i = 0; i < 20000; i++) {
+    const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
+    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
+                         static_cast<uint64_t>(i + 1), static_cast<uint64_t>(1000 + i), "a", "b"});
+  }
+  const size_t two_pieces = size_t{8} << 20;
+  const size_t size = pipeline::EncodeItemRecord(r).size();
+  ASSERT_LT(size, two_pieces);
+  r.tool_version = std::string(two_pieces - size, '1');
+  ASSERT_EQ(pipeline::EncodeItemRecord(r).size(), two_pieces);
+  const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
+  for (ObjectStore* store : {local.get(), static_cast<ObjectStore*>(&memory)}) {
+    ASSERT_TRUE(pipeline::WriteItemRecord(store, item, r, false).ok());
+    auto back = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), item));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->tool_version, r.tool_version);
+    ASSERT_EQ(back->objects.size(), r.objects.size());
+    EXPECT_EQ(back->objects.back().name, r.objects.back().name);
+  }
+}
+
 TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
   pipeline::ItemRecord r;
   r.item = "2020-06-08/options_chain/deribit/OPTIONS";
