@@ -78,8 +78,10 @@ Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const 
 Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record);
 // kNotFound when the item has no record (an error of the store is returned
 // as it is). The record is read in ranged pieces, each parsed as it comes,
-// so its text is never held whole; a record replaced between two pieces
-// reads as a mix of both, which is no record unless they join as JSON.
+// so its text is never held whole; every piece comes from the version the
+// first came from (ObjectStore::ReadRangeOfVersion), and a record replaced
+// meanwhile is a retryable error (kUnavailable: read it again), never a mix
+// of both versions.
 // `on_object`: as DecodeItemRecord's.
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name,
                                   const std::function<void(RecordedObject&&)>& on_object = nullptr);

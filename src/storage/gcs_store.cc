@@ -312,13 +312,13 @@ Result<bool> GcsStore::Exists(const std::string& name) {
 
 Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length,
                         const std::function<Status(const char*, size_t)>& out, int64_t* generation_out,
-                        std::function<void(uint64_t)> on_size) {
+                        std::function<void(uint64_t)> on_size, int64_t pinned_generation) {
   const std::string what = "read " + Describe(name);
   const bool whole = offset == 0 && length < 0;
   MediaSink sink(out);
   sink.on_size = std::move(on_size);
   uint64_t done = 0;  // bytes handed to `out`
-  int64_t generation = 0;
+  int64_t generation = pinned_generation;
   std::optional<uint32_t> server_crc;
   // A run of attempts without progress has the policy's budget; a cut
   // transfer that brought bytes starts a new run at once.
@@ -443,6 +443,25 @@ Result<std::string> GcsStore::ReadRange(const std::string& name, uint64_t offset
     data.append(d, n);
     return Status::OK();
   }));
+  return data;
+}
+
+Result<std::string> GcsStore::ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
+                                                 int64_t* version) {
+  std::string data;
+  int64_t generation = 0;
+  const Status st = ReadTo(
+      name, offset, length,
+      [&](const char* d, size_t n) {
+        data.append(d, n);
+        return Status::OK();
+      },
+      &generation, nullptr, *version);
+  if (*version > 0 && st.code() == Status::Code::kNotFound) {
+    return Status::Unavailable("read " + Describe(name) + ": it was replaced while it was read; read it again");
+  }
+  MT_RETURN_IF_ERROR(st);
+  if (*version == 0) *version = generation;
   return data;
 }
 

@@ -103,15 +103,18 @@ class GcsStore final : public ObjectStore {
   // request (more only when a transfer is cut).
   Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length) override;
   // A suffix range request (Range: bytes=-n): the tail and the object size.
+  Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
+                                         int64_t* version) override;
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override;
   // Streams the object (or a range) to `out`, resuming a cut transfer where it
   // stopped; a whole-object read is checked against the server's CRC32C.
   // `generation`, when given, receives the generation the bytes came from;
   // `on_size`, when given, the size a whole object's answer announces (before
-  // its first byte).
+  // its first byte). `pinned_generation` > 0: that generation is read
+  // (kNotFound when it is no longer there).
   Status ReadTo(const std::string& name, uint64_t offset, int64_t length,
                 const std::function<Status(const char*, size_t)>& out, int64_t* generation = nullptr,
-                std::function<void(uint64_t)> on_size = nullptr);
+                std::function<void(uint64_t)> on_size = nullptr, int64_t pinned_generation = 0);
   Result<GcsObject> Stat(const std::string& name);
   // With generation > 0 only that generation is deleted (and the request is
   // safe to repeat); kNotFound when there is no such object.

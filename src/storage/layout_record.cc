@@ -137,6 +137,10 @@ class LayoutRecordingStore : public ObjectStore {
   Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length) override {
     return inner_->ReadRange(name, offset, length);
   }
+  Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
+                                         int64_t* version) override {
+    return inner_->ReadRangeOfVersion(name, offset, length, version);
+  }
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override { return inner_->ReadTail(name, n); }
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
   Result<Versioned> ReadVersioned(const std::string& name) override { return inner_->ReadVersioned(name); }

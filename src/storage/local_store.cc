@@ -399,8 +399,9 @@ Result<int64_t> VersionOf(const std::string& path, std::string* bytes) {
 
 // Opens `path`, asks `pick(size)` for the (offset, length) to read, and
 // preads it into *out: one open, one fstat, one pread for ranged and tail reads.
+// `version`, when given, receives the file's Fingerprint of its stat alone.
 template <typename Pick>
-Status ReadSlice(const std::string& path, std::string* out, Pick pick) {
+Status ReadSlice(const std::string& path, std::string* out, Pick pick, int64_t* version = nullptr) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return OpenError(path);
   struct stat st;
@@ -409,6 +410,7 @@ Status ReadSlice(const std::string& path, std::string* out, Pick pick) {
     ::close(fd);
     return s;
   }
+  if (version) *version = Fingerprint(st, 0);
   const auto [offset, n] = pick(static_cast<uint64_t>(st.st_size));
   const Status s = PreadAll(fd, path, offset, n, out);
   ::close(fd);
@@ -465,6 +467,27 @@ class LocalStore final : public ObjectStore {
       const uint64_t n = length < 0 ? left : std::min<uint64_t>(left, static_cast<uint64_t>(length));
       return std::pair<uint64_t, uint64_t>(offset, n);
     }));
+    return out;
+  }
+  // The version is the file's identity (Fingerprint of its stat): a file
+  // replaced by a rename, as every commit does, is another.
+  Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
+                                         int64_t* version) override {
+    std::string out;
+    int64_t found = 0;
+    const Status st = ReadSlice(
+        Path(name), &out,
+        [&](uint64_t size) {
+          const uint64_t left = offset < size ? size - offset : 0;
+          const uint64_t n = length < 0 ? left : std::min<uint64_t>(left, static_cast<uint64_t>(length));
+          return std::pair<uint64_t, uint64_t>(offset, n);
+        },
+        &found);
+    if (*version != 0 && ((st.ok() && found != *version) || st.code() == Status::Code::kNotFound)) {
+      return Status::Unavailable(Path(name) + " was replaced while it was read; read it again");
+    }
+    MT_RETURN_IF_ERROR(st);
+    *version = found;
     return out;
   }
   // One open, one fstat and one pread: a footer check costs no more.

@@ -48,6 +48,16 @@ class ObjectStore {
   // stores override it with a ranged read (pread locally, an HTTP Range
   // request on GCS).
   virtual Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length);
+  // ReadRange of one version of `name`, for an object read in several
+  // ranges that must all come from the same version: with *version 0 the
+  // read takes the version it finds and sets *version; with another value
+  // it reads that version only, and fails with kUnavailable (retryable:
+  // read it again from its start) when `name` is no longer it. The default
+  // is ReadRange without the check (stores that cannot tell versions).
+  virtual Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
+                                                 int64_t* version) {
+    return ReadRange(name, offset, length);
+  }
   // The last min(n, size) bytes of `name` and its size, in one request
   // (Parquet footers: an HTTP suffix range on GCS). Default: Read().
   struct Tail {

@@ -79,6 +79,35 @@ TEST(GcsRetry, OtherReadErrorsAreNotReadAgain) {
   EXPECT_EQ(h.Gets("alt=media"), 1);
 }
 
+// Ranges read of one version: the first fixes the generation, the next come
+// from it; once the object is replaced, the next range is a retryable error,
+// never the new version's bytes after the old one's.
+TEST(GcsRetry, RangesOfOneVersionFailRetryablyOnceTheObjectIsReplaced) {
+  Harness h;
+  h.fake.objects["pre/r.json"] = {"0123456789", 7};
+  int64_t version = 0;
+  auto head = h.store->ReadRangeOfVersion("r.json", 0, 4, &version);
+  ASSERT_TRUE(head.ok()) << head.status().message();
+  EXPECT_EQ(*head, "0123");
+  EXPECT_EQ(version, 7);
+  auto middle = h.store->ReadRangeOfVersion("r.json", 4, 4, &version);
+  ASSERT_TRUE(middle.ok()) << middle.status().message();
+  EXPECT_EQ(*middle, "4567");
+  auto rest = h.store->ReadRangeOfVersion("r.json", 8, 4, &version);
+  ASSERT_TRUE(rest.ok()) << rest.status().message();
+  EXPECT_EQ(*rest, "89");
+  // At the end (an object a whole number of pieces long): no bytes, no error.
+  auto end = h.store->ReadRangeOfVersion("r.json", 10, 4, &version);
+  ASSERT_TRUE(end.ok()) << end.status().message();
+  EXPECT_EQ(*end, "");
+  EXPECT_EQ(h.Gets("generation=7"), 3);
+  h.fake.objects["pre/r.json"] = {"abcdefghij", 8};
+  auto tail = h.store->ReadRangeOfVersion("r.json", 8, 4, &version);
+  ASSERT_FALSE(tail.ok()) << *tail;
+  EXPECT_EQ(tail.status().code(), Status::Code::kUnavailable) << tail.status().message();
+  EXPECT_EQ(version, 7);
+}
+
 TEST(GcsRetry, TransientAnswersUseTheBudgetWithNoWaitAfterTheLast) {
   Harness h(/*max_attempts=*/4);
   h.fake.objects["pre/o"] = {"x", 7};

@@ -315,6 +315,90 @@ TEST(ItemRecord, ABigRecordIsReadInPiecesNeverWhole) {
   EXPECT_EQ(pipeline::ReadItemRecord(&store, name + ".none").status().code(), Status::Code::kNotFound);
 }
 
+// A record replaced while it is read in pieces is read as one version or
+// not at all (a retryable error): never the first version's head joined
+// to the second's tail, which can be valid JSON that neither version says.
+TEST(ItemRecord, ARecordReplacedBetweenPiecesIsNeverAMixOfBoth) {
+  testing::TempDir root("mt-record-replaced-");
+  auto store = NewLocalStore(root.path());
+  auto make = [](uint64_t first_bytes, uint64_t last_bytes) {
+    pipeline::ItemRecord r;
+    r.item = "2023-11-01/trades/deribit/OPTIONS";
+    r.outcome = "done";
+    r.tool_version = "1.2";
+    r.created_at = "2023-11-14T22:13:20Z";
+    for (int i = 0; i < 20000; i++) {
+      const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
+      r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
+                           static_cast<uint64_t>(i + 1), static_cast<uint64_t>(10000 + i), "a", "b"});
+    }
+    r.objects.front().bytes = first_bytes;
+    r.objects.back().bytes = last_bytes;
+    return r;
+  };
+  // The same length of text: the second version's bytes from any offset
+  // continue the first's as JSON.
+  const pipeline::ItemRecord a = make(11111, 22222), b = make(33333, 44444);
+  ASSERT_EQ(pipeline::EncodeItemRecord(a).size(), pipeline::EncodeItemRecord(b).size());
+  ASSERT_GT(pipeline::EncodeItemRecord(a).size(), 5u << 20);  // more than one piece
+  const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(store.get(), item, a, false).ok());
+  const std::string name = pipeline::ItemRecordObjectName(store->layout(), item);
+  std::vector<uint64_t> bytes;
+  auto back = pipeline::ReadItemRecord(store.get(), name, [&](pipeline::RecordedObject&& o) {
+    if (bytes.empty()) {
+      EXPECT_TRUE(pipeline::WriteItemRecord(store.get(), item, b, true).ok());
+    }
+    bytes.push_back(o.bytes);
+  });
+  if (back.ok()) {
+    ASSERT_EQ(bytes.size(), 20000u);
+    const bool is_a = bytes.front() == 11111 && bytes.back() == 22222;
+    const bool is_b = bytes.front() == 33333 && bytes.back() == 44444;
+    EXPECT_TRUE(is_a || is_b) << "a mix: first object " << bytes.front() << " bytes, last " << bytes.back();
+  } else {
+    EXPECT_TRUE(back.status().retryable()) << back.status().ToString();
+  }
+  // Read again, it is the second version.
+  bytes.clear();
+  back = pipeline::ReadItemRecord(store.get(), name, [&](pipeline::RecordedObject&& o) { bytes.push_back(o.bytes); });
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(bytes.size(), 20000u);
+  EXPECT_EQ(bytes.front(), 33333u);
+  EXPECT_EQ(bytes.back(), 44444u);
+}
+
+// A record a whole number of pieces long ends with an empty read past its
+// end: the same record, on the local store as in memory.
+TEST(ItemRecord, ARecordOfExactlyTwoPiecesReadsWhole) {
+  testing::TempDir root("mt-record-exact-");
+  auto local = NewLocalStore(root.path());
+  testing::MemoryStoreDouble memory;
+  pipeline::ItemRecord r;
+  r.item = "2023-11-01/trades/deribit/OPTIONS";
+  r.outcome = "done";
+  r.created_at = "2023-11-14T22:13:20Z";
+  for (int i = 0; i < 20000; i++) {
+    const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
+    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
+                         static_cast<uint64_t>(i + 1), static_cast<uint64_t>(1000 + i), "a", "b"});
+  }
+  const size_t two_pieces = size_t{8} << 20;
+  const size_t size = pipeline::EncodeItemRecord(r).size();
+  ASSERT_LT(size, two_pieces);
+  r.tool_version = std::string(two_pieces - size, '1');
+  ASSERT_EQ(pipeline::EncodeItemRecord(r).size(), two_pieces);
+  const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
+  for (ObjectStore* store : {local.get(), static_cast<ObjectStore*>(&memory)}) {
+    ASSERT_TRUE(pipeline::WriteItemRecord(store, item, r, false).ok());
+    auto back = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), item));
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->tool_version, r.tool_version);
+    ASSERT_EQ(back->objects.size(), r.objects.size());
+    EXPECT_EQ(back->objects.back().name, r.objects.back().name);
+  }
+}
+
 TEST(ItemRecord, RoundTripsAndRejectsWhatIsNotARecord) {
   pipeline::ItemRecord r;
   r.item = "2020-06-08/options_chain/deribit/OPTIONS";
