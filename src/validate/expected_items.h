@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/index_iterator.h"
 #include "core/time_util.h"
 #include "validate/item.h"
 #include "validate/string_pool.h"
@@ -51,26 +52,7 @@ class ExpectedItems {
   const std::shared_ptr<StringPool>& pool() const { return strings_; }
 
   // Yields ExpectedItem values (copies), in order.
-  class Iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = ExpectedItem;
-    using difference_type = std::ptrdiff_t;
-    using pointer = void;
-    using reference = ExpectedItem;
-    Iterator(const ExpectedItems* list, size_t i) : list_(list), i_(i) {}
-    ExpectedItem operator*() const { return (*list_)[i_]; }
-    Iterator& operator++() {
-      ++i_;
-      return *this;
-    }
-    bool operator==(const Iterator& o) const { return i_ == o.i_; }
-    bool operator!=(const Iterator& o) const { return i_ != o.i_; }
-
-   private:
-    const ExpectedItems* list_;
-    size_t i_;
-  };
+  using Iterator = IndexIterator<ExpectedItems, ExpectedItem>;
   Iterator begin() const { return Iterator(this, 0); }
   Iterator end() const { return Iterator(this, size()); }
 

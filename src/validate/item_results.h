@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/index_iterator.h"
 #include "core/time_util.h"
 #include "validate/item.h"
 #include "validate/string_pool.h"
@@ -57,26 +58,7 @@ class ItemResults {
   void SetStatus(size_t i, ItemStatus s, std::string_view reason);
 
   // Yields ItemResult values (copies), in order.
-  class Iterator {
-   public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = ItemResult;
-    using difference_type = std::ptrdiff_t;
-    using pointer = void;
-    using reference = ItemResult;
-    Iterator(const ItemResults* list, size_t i) : list_(list), i_(i) {}
-    ItemResult operator*() const { return (*list_)[i_]; }
-    Iterator& operator++() {
-      ++i_;
-      return *this;
-    }
-    bool operator==(const Iterator& o) const { return i_ == o.i_; }
-    bool operator!=(const Iterator& o) const { return i_ != o.i_; }
-
-   private:
-    const ItemResults* list_;
-    size_t i_;
-  };
+  using Iterator = IndexIterator<ItemResults, ItemResult>;
   Iterator begin() const { return Iterator(this, 0); }
   Iterator end() const { return Iterator(this, size()); }
 
