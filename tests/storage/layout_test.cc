@@ -20,6 +20,24 @@
 namespace mt::storage {
 namespace {
 
+// A grouped item's record of `n` options' objects (generated names, row
+// counts 1..n, sizes from `first_bytes`), as a big OPTIONS day gives.
+pipeline::ItemRecord OptionsRecord(int n, uint64_t first_bytes = 1000) {
+  pipeline::ItemRecord r;
+  r.item = "2023-11-01/trades/deribit/OPTIONS";
+  r.outcome = "done";
+  r.tool_version = "1.2";
+  r.created_at = "2023-11-14T22:13:20Z";  // after the objects in the text
+  for (int i = 0; i < n; i++) {
+    const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
+    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
+                         static_cast<uint64_t>(i + 1), first_bytes + static_cast<uint64_t>(i), "a", "b"});
+    r.rows += static_cast<uint64_t>(i + 1);
+  }
+  return r;
+}
+
+
 TEST(LayoutTest, KeysOfTheRulesAreKeptAsTheyAre) {
   const Date d{2020, 6, 8};
   for (const char* key : {"DERIBIT:OPTION:BTC-USD-200609-9875-PUT", "OKX-FUTURES:FUTURE:BTC-USD-310404",
@@ -173,16 +191,7 @@ TEST(ItemRecord, TextIsTheIndentedDumpAndHostileStringsStayJson) {
 TEST(ItemRecord, ARecordOfManyPiecesIsWrittenWhole) {
   testing::TempDir root("mt-record-pieces-");
   auto store = NewLocalStore(root.path());
-  pipeline::ItemRecord r;
-  r.item = "2023-11-01/trades/deribit/OPTIONS";
-  r.outcome = "done";
-  r.tool_version = "1.2";
-  for (int i = 0; i < 12000; i++) {
-    const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
-    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
-                         static_cast<uint64_t>(i + 1), static_cast<uint64_t>(1000 + i), "a", "b"});
-    r.rows += i + 1;
-  }
+  pipeline::ItemRecord r = OptionsRecord(12000);
   const std::string text = pipeline::EncodeItemRecord(r);
   ASSERT_GT(text.size(), 3u << 20);  // several pieces
   const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
@@ -267,16 +276,7 @@ class LargestReadStore : public testing::MemoryStoreDouble {
 // it says is what the whole text says; a record cut short is no record.
 TEST(ItemRecord, ABigRecordIsReadInPiecesNeverWhole) {
   LargestReadStore store;
-  pipeline::ItemRecord r;
-  r.item = "2023-11-01/trades/deribit/OPTIONS";
-  r.outcome = "done";
-  r.tool_version = "1.2";
-  r.created_at = "2023-11-14T22:13:20Z";  // after the objects in the text
-  for (int i = 0; i < 20000; i++) {
-    const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
-    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
-                         static_cast<uint64_t>(i + 1), static_cast<uint64_t>(1000 + i), "a", "b"});
-  }
+  pipeline::ItemRecord r = OptionsRecord(20000);
   const std::string text = pipeline::EncodeItemRecord(r);
   ASSERT_GT(text.size(), 5u << 20);  // more than one piece
   const pipeline::WorkItem item{Date{2023, 11, 1}, "trades", "deribit", "OPTIONS", {}};
@@ -322,16 +322,7 @@ TEST(ItemRecord, ARecordReplacedBetweenPiecesIsNeverAMixOfBoth) {
   testing::TempDir root("mt-record-replaced-");
   auto store = NewLocalStore(root.path());
   auto make = [](uint64_t first_bytes, uint64_t last_bytes) {
-    pipeline::ItemRecord r;
-    r.item = "2023-11-01/trades/deribit/OPTIONS";
-    r.outcome = "done";
-    r.tool_version = "1.2";
-    r.created_at = "2023-11-14T22:13:20Z";
-    for (int i = 0; i < 20000; i++) {
-      const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
-      r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
-                           static_cast<uint64_t>(i + 1), static_cast<uint64_t>(10000 + i), "a", "b"});
-    }
+    pipeline::ItemRecord r = OptionsRecord(20000, 10000);
     r.objects.front().bytes = first_bytes;
     r.objects.back().bytes = last_bytes;
     return r;
@@ -374,15 +365,8 @@ TEST(ItemRecord, ARecordOfExactlyTwoPiecesReadsWhole) {
   testing::TempDir root("mt-record-exact-");
   auto local = NewLocalStore(root.path());
   testing::MemoryStoreDouble memory;
-  pipeline::ItemRecord r;
-  r.item = "2023-11-01/trades/deribit/OPTIONS";
-  r.outcome = "done";
-  r.created_at = "2023-11-14T22:13:20Z";
-  for (int i = 0; i < 20000; i++) {
-    const std::string key = "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
-    r.objects.push_back({"raw_tick_data/by_date/day-2023-11-01/data_type-trades/" + key + ".parquet", key,
-                         static_cast<uint64_t>(i + 1), static_cast<uint64_t>(1000 + i), "a", "b"});
-  }
+  pipeline::ItemRecord r = OptionsRecord(20000);
+  r.tool_version.clear();  // padded below to make the text two pieces exactly
   const size_t two_pieces = size_t{8} << 20;
   const size_t size = pipeline::EncodeItemRecord(r).size();
   ASSERT_LT(size, two_pieces);
