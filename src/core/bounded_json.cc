@@ -1,17 +1,30 @@
 #include "core/bounded_json.h"
 
+#include <cstdint>
 #include <cstring>
 #include <iterator>
 #include <string>
 
 namespace mt {
 
+namespace {
+
+// The bounds' errors, worded once for the whole text and for its pieces.
+Status TooLarge(std::string_view source, uint64_t bytes, const JsonLimits& limits) {
+  return Status::InvalidInput(std::string(source) + ": the JSON answer is " + std::to_string(bytes) +
+                              " bytes, more than the " + std::to_string(limits.max_bytes) +
+                              " this document may have; it is not the document expected");
+}
+Status TooDeep(std::string_view source, uint64_t at, const JsonLimits& limits) {
+  return Status::InvalidInput(std::string(source) + ": the JSON answer nests arrays and objects deeper than " +
+                              std::to_string(limits.max_depth) + " levels (at byte " + std::to_string(at) +
+                              "); it is not the document expected, so it is not parsed");
+}
+
+}  // namespace
+
 Status CheckJsonBounds(std::string_view text, std::string_view source, const JsonLimits& limits) {
-  if (text.size() > limits.max_bytes) {
-    return Status::InvalidInput(std::string(source) + ": the JSON answer is " + std::to_string(text.size()) +
-                                " bytes, more than the " + std::to_string(limits.max_bytes) +
-                                " this document may have; it is not the document expected");
-  }
+  if (text.size() > limits.max_bytes) return TooLarge(source, text.size(), limits);
   const char* p = text.data();
   const char* const end = p + text.size();
   size_t depth = 0;
@@ -31,12 +44,7 @@ Status CheckJsonBounds(std::string_view text, std::string_view source, const Jso
         if (backslashes % 2 == 0) break;
       }
     } else if (c == '[' || c == '{') {
-      if (++depth > limits.max_depth) {
-        return Status::InvalidInput(std::string(source) + ": the JSON answer nests arrays and objects deeper than " +
-                                    std::to_string(limits.max_depth) + " levels (at byte " +
-                                    std::to_string(p - text.data() - 1) +
-                                    "); it is not the document expected, so it is not parsed");
-      }
+      if (++depth > limits.max_depth) return TooDeep(source, static_cast<uint64_t>(p - text.data() - 1), limits);
     } else if (c == ']' || c == '}') {
       if (depth > 0) depth--;
     }
@@ -71,11 +79,7 @@ class PieceReader {
     while (read_error_.ok() && bound_.ok() && !eof_) Fill();
     while (read_error_.ok() && !eof_) ReadPiece();  // past a bound: its size only
     if (!read_error_.ok()) return read_error_;
-    if (total_ > limits_.max_bytes) {
-      return Status::InvalidInput(std::string(source_) + ": the JSON answer is " + std::to_string(total_) +
-                                  " bytes, more than the " + std::to_string(limits_.max_bytes) +
-                                  " this document may have; it is not the document expected");
-    }
+    if (total_ > limits_.max_bytes) return TooLarge(source_, total_, limits_);
     return bound_;
   }
 
@@ -123,10 +127,7 @@ class PieceReader {
         in_string_ = true;
       } else if (c == '[' || c == '{') {
         if (++depth_ > limits_.max_depth) {
-          bound_ = Status::InvalidInput(
-              std::string(source_) + ": the JSON answer nests arrays and objects deeper than " +
-              std::to_string(limits_.max_depth) + " levels (at byte " + std::to_string(consumed_ + i) +
-              "); it is not the document expected, so it is not parsed");
+          bound_ = TooDeep(source_, consumed_ + i, limits_);
           return i;
         }
       } else if ((c == ']' || c == '}') && depth_ > 0) {
