@@ -109,6 +109,12 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     return index;
   };
   std::unordered_map<std::string, RecordIndex> records;
+  // Each record read once, whichever items need it.
+  auto record_of = [&](const std::string& name) -> const RecordIndex& {
+    auto it = records.find(name);
+    if (it == records.end()) it = records.emplace(name, read_index(name)).first;
+    return it->second;
+  };
   std::vector<size_t> to_check;
   res.items.reserve(expected.items.size());
   for (size_t i = 0; i < expected.items.size(); i++) {
@@ -134,17 +140,16 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
           // The whole file (ExpectedFromPlan): what its record says, if any.
           r.object = record;
           r.absent = true;
-          auto rec = has_record ? pipeline::ReadItemRecord(store, record, [](pipeline::RecordedObject&&) {})
-                                : Result<pipeline::ItemRecord>(Status::NotFound(""));
-          if (!rec.ok() && rec.status().retryable()) {
-            res.store_error = rec.status();
+          const RecordIndex* rec = has_record ? &record_of(record) : nullptr;
+          if (rec && rec->status.retryable()) {
+            res.store_error = rec->status;
             return false;
           }
-          if (!rec.ok()) {
+          if (!rec || !rec->status.ok()) {
             r.status = ItemStatus::kMissing;
-            r.reason = has_record ? rec.status().message()
-                                  : "no completion record for " + group +
-                                        " (not downloaded, or a download stopped before it finished)";
+            r.reason = rec ? rec->status.message()
+                           : "no completion record for " + group +
+                                 " (not downloaded, or a download stopped before it finished)";
           } else if (rec->outcome == "not_available") {
             r.status = ItemStatus::kNotAvailable;
             r.reason = group + ": HTTP 404 at the source (" + rec->created_at + ")";
@@ -164,9 +169,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
           if (p != present.end()) present.erase(p);  // its object, not an unexpected one
           return true;
         }
-        auto it = records.find(record);
-        if (it == records.end()) it = records.emplace(record, read_index(record)).first;
-        const RecordIndex& rec = it->second;
+        const RecordIndex& rec = record_of(record);
         if (!rec.status.ok()) {
           if (rec.status.retryable()) {
             res.store_error = rec.status;
