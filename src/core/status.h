@@ -26,8 +26,10 @@ class Status {
   };
 
   // A finer reason within a code, for callers that act on it: a checksum
-  // mismatch is fetched again (net/retry.h). Never inferred from the text.
-  enum class Detail : unsigned char { kNone, kChecksumMismatch };
+  // mismatch is fetched again (net/retry.h), and so is an object replaced
+  // while it was read in ranges (storage/object_store.h). Never inferred
+  // from the text.
+  enum class Detail : unsigned char { kNone, kChecksumMismatch, kReplacedWhileRead };
 
   Status() = default;
   Status(Code code, std::string msg) : code_(code), msg_(std::move(msg)) {}

@@ -40,12 +40,38 @@ namespace {
 // Parquet metadata).
 std::string RecordTime() { return FormatIsoSeconds(CreatedAtMicros()); }
 
+// Reads of a completion record in all, when a read fails only because the
+// record was replaced between its pieces or its pieces do not match its
+// CRC32C (see ReadRecordNames).
+constexpr int kRecordReads = 3;
+
 // The completion record of `item` without its objects, whose names go to
 // *names: a record of hundreds of thousands of objects is not held as
-// entries besides them.
-Result<ItemRecord> ReadRecordNames(storage::ObjectStore* store, const WorkItem& item, std::vector<std::string>* names) {
-  return ReadItemRecord(store, ItemRecordObjectName(store->layout(), item),
-                        [names](RecordedObject&& o) { names->push_back(std::move(o.name)); });
+// entries besides them. A read that another run's record replaced between
+// two pieces, or whose pieces fail the record's CRC32C, is made again, up to
+// kRecordReads reads in all, before the caller gives up on the record and
+// downloads the item again (a grouped file is the biggest download of its
+// day). The reads go through a net::Retrier for their count and the stop
+// flags, with no wait between them: a commit replaces a record whole, so
+// the next read finds one version complete.
+Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, const WorkItem& item,
+                                   std::vector<std::string>* names) {
+  const std::string name = ItemRecordObjectName(opts.store->layout(), item);
+  net::RetryPolicy policy = opts.retry;
+  policy.max_attempts = kRecordReads;
+  policy.base_delay_s = 0;
+  net::Retrier retrier(policy, opts.clock, stop, net::RetrySeed(name));
+  while (true) {
+    names->clear();  // what a failed read took of its version
+    retrier.Attempted();
+    auto rec = ReadItemRecord(opts.store, name, [names](RecordedObject&& o) { names->push_back(std::move(o.name)); });
+    if (rec.ok() || !(storage::IsReplacedWhileRead(rec.status()) || net::IsChecksumMismatch(rec.status()))) {
+      return rec;
+    }
+    if (retrier.Backoff() != net::Retrier::Next::kRetry) return rec;
+    log::Debug(item.Id() + ": " + rec.status().message() + " (reading the completion record again, read " +
+               std::to_string(retrier.attempts() + 1) + " of " + std::to_string(kRecordReads) + ")");
+  }
 }
 
 // Receives one HTTP response: a 200/206 body goes to the converter, any
@@ -421,7 +447,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   bool replace_record = force;
   if (grouped) {
     std::vector<std::string> names;
-    auto rec = ReadRecordNames(opts_.store, item, &names);
+    auto rec = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names);
     if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);
@@ -599,7 +625,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // object is then complete either way, and the run whose record comes
       // second is skipped (SettleRecordRace).
       std::vector<std::string> names;
-      auto done = ReadRecordNames(opts_.store, item, &names);
+      auto done = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names);
       // A 404 another run recorded meanwhile: this run has the file, so its
       // record replaces that one.
       if (done.ok() && done->outcome == "not_available") replace_record = true;

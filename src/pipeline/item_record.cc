@@ -300,12 +300,12 @@ Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string
   // returned as it is (kNotFound: no record).
   constexpr int64_t kPieceBytes = int64_t{4} << 20;
   uint64_t offset = 0;
-  int64_t version = 0;  // every piece of the version the first came from
-  bool last = false;    // the previous piece was short: the object ended
+  storage::ObjectStore::RangedRead ranges;  // every piece of the version the first came from
+  bool last = false;                        // the previous piece was short: the object ended
   Status read_error;
   auto read = [&]() -> Result<std::string> {
     if (last) return std::string();
-    auto piece = store->ReadRangeOfVersion(name, offset, kPieceBytes, &version);
+    auto piece = store->ReadRangeOfVersion(name, offset, kPieceBytes, &ranges);
     if (!piece.ok()) {
       read_error = piece.status();
       return piece.status();

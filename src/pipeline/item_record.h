@@ -80,8 +80,12 @@ Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record);
 // as it is). The record is read in ranged pieces, each parsed as it comes,
 // so its text is never held whole; every piece comes from the version the
 // first came from (ObjectStore::ReadRangeOfVersion), and a record replaced
-// meanwhile is a retryable error (kUnavailable: read it again), never a mix
-// of both versions.
+// meanwhile is a retryable error (storage::IsReplacedWhileRead: read it
+// again), never a mix of both versions. On GCS the pieces' CRC32C is
+// compared with the record's once the last is read (a mismatch is
+// net::IsChecksumMismatch, retryable). `on_object` has then been called
+// for entries of the version or bytes that failed: a caller that reads
+// again starts over what it took.
 // `on_object`: as DecodeItemRecord's.
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name,
                                   const std::function<void(RecordedObject&&)>& on_object = nullptr);

@@ -447,7 +447,7 @@ Result<std::string> GcsStore::ReadRange(const std::string& name, uint64_t offset
 }
 
 Result<std::string> GcsStore::ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
-                                                 int64_t* version) {
+                                                 RangedRead* read) {
   std::string data;
   int64_t generation = 0;
   const Status st = ReadTo(
@@ -456,13 +456,45 @@ Result<std::string> GcsStore::ReadRangeOfVersion(const std::string& name, uint64
         data.append(d, n);
         return Status::OK();
       },
-      &generation, nullptr, *version);
-  if (*version > 0 && st.code() == Status::Code::kNotFound) {
-    return Status::Unavailable("read " + Describe(name) + ": it was replaced while it was read; read it again");
+      &generation, nullptr, read->version);
+  if (read->version > 0 && st.code() == Status::Code::kNotFound) {
+    return ReplacedWhileRead("read " + Describe(name) + ": it was replaced while it was read; read it again");
   }
   MT_RETURN_IF_ERROR(st);
-  if (*version == 0) *version = generation;
+  if (read->version == 0) read->version = generation;
+  // ReadTo checks whole reads only: the hashes GCS gives are the whole
+  // object's, so the ranges' CRC32C is carried here, in order, and compared
+  // with the object's once a range reaches its end.
+  read->in_order = read->in_order && offset == read->next;
+  if (read->in_order) {
+    read->crc32c = Crc32cExtend(read->crc32c, data.data(), data.size());
+    read->next += data.size();
+  }
+  const bool ended = length < 0 || data.size() < static_cast<uint64_t>(length);
+  if (ended && read->in_order && read->version > 0) MT_RETURN_IF_ERROR(CheckRangesRead(name, *read));
   return data;
+}
+
+Status GcsStore::CheckRangesRead(const std::string& name, const RangedRead& read) {
+  // The object resource of the generation read: its crc32c and size are the
+  // JSON API's record of that version's bytes (the media answers' headers
+  // are not documented for ranges).
+  const std::string what = "check the ranges read of " + Describe(name);
+  net::HttpRequest req;
+  req.url = ObjectUrl(FullName(name)) + "?generation=" + std::to_string(read.version) + "&fields=size%2Ccrc32c";
+  MT_ASSIGN_OR_RETURN(Response r, Execute(req, Retry::kIdempotent, what));
+  if (r.status == 404) {
+    return ReplacedWhileRead("read " + Describe(name) + ": it was replaced while it was read; read it again");
+  }
+  if (r.status != 200) return HttpError(r, what);
+  MT_ASSIGN_OR_RETURN(GcsObject o, ParseGcsObject(r.body));
+  if (o.size != read.next || (o.has_crc32c && o.crc32c != read.crc32c)) {
+    return net::ChecksumMismatch("read " + Describe(name) + " in ranges: CRC32C mismatch: got " +
+                                 Crc32cToBase64(read.crc32c) + " over " + std::to_string(read.next) +
+                                 " bytes, the object has " + (o.has_crc32c ? Crc32cToBase64(o.crc32c) : "none") +
+                                 " over " + std::to_string(o.size) + "; read it again");
+  }
+  return Status::OK();
 }
 
 Result<ObjectStore::Tail> GcsStore::ReadTail(const std::string& name, uint64_t n) {

@@ -18,7 +18,9 @@
 //  - requests are retried (net/retry.h: exponential backoff and jitter,
 //    Retry-After honoured) on 408, 429, 5xx and transport errors, only when
 //    they are safe to repeat; a whole read whose CRC32C does not match is
-//    read again.
+//    read again. An object read in ranges of one generation
+//    (ReadRangeOfVersion) is checked once its last range is read: the CRC32C
+//    of its ranges against the generation's object resource.
 // Thread-safe: a store is shared by the download workers; each request
 // borrows a connection from a pool. A WritableObject is used by one thread.
 #pragma once
@@ -102,9 +104,12 @@ class GcsStore final : public ObjectStore {
   // `length` bytes from `offset` (to the end when length < 0): one Range
   // request (more only when a transfer is cut).
   Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length) override;
-  // A suffix range request (Range: bytes=-n): the tail and the object size.
+  // Ranges of one generation (&generation=N once the first fixed it); the
+  // range that ends a read in order from offset 0 is checked against the
+  // generation's object resource (its crc32c and size: one more request).
   Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
-                                         int64_t* version) override;
+                                         RangedRead* read) override;
+  // A suffix range request (Range: bytes=-n): the tail and the object size.
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override;
   // Streams the object (or a range) to `out`, resuming a cut transfer where it
   // stopped; a whole-object read is checked against the server's CRC32C.
@@ -158,6 +163,9 @@ class GcsStore final : public ObjectStore {
   std::string UploadUrl() const;
 
  private:
+  // The object resource of read.version against what `read` read of it in
+  // order: OK, ChecksumMismatch (CRC32C or size), or ReplacedWhileRead.
+  Status CheckRangesRead(const std::string& name, const RangedRead& read);
   std::unique_ptr<net::HttpClient> TakeClient();
   void GiveClient(std::unique_ptr<net::HttpClient> c);
 

@@ -138,8 +138,8 @@ class LayoutRecordingStore : public ObjectStore {
     return inner_->ReadRange(name, offset, length);
   }
   Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
-                                         int64_t* version) override {
-    return inner_->ReadRangeOfVersion(name, offset, length, version);
+                                         RangedRead* read) override {
+    return inner_->ReadRangeOfVersion(name, offset, length, read);
   }
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override { return inner_->ReadTail(name, n); }
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }

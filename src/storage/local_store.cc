@@ -471,8 +471,9 @@ class LocalStore final : public ObjectStore {
   }
   // The version is the file's identity (Fingerprint of its stat): a file
   // replaced by a rename, as every commit does, is another.
+  // A local file keeps no checksum: RangedRead's CRC32C is not carried.
   Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
-                                         int64_t* version) override {
+                                         RangedRead* read) override {
     std::string out;
     int64_t found = 0;
     const Status st = ReadSlice(
@@ -483,11 +484,11 @@ class LocalStore final : public ObjectStore {
           return std::pair<uint64_t, uint64_t>(offset, n);
         },
         &found);
-    if (*version != 0 && ((st.ok() && found != *version) || st.code() == Status::Code::kNotFound)) {
-      return Status::Unavailable(Path(name) + " was replaced while it was read; read it again");
+    if (read->version != 0 && ((st.ok() && found != read->version) || st.code() == Status::Code::kNotFound)) {
+      return ReplacedWhileRead(Path(name) + " was replaced while it was read; read it again");
     }
     MT_RETURN_IF_ERROR(st);
-    *version = found;
+    read->version = found;
     return out;
   }
   // One open, one fstat and one pread: a footer check costs no more.

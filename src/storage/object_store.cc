@@ -20,6 +20,12 @@ Result<ObjectStore::Tail> ObjectStore::ReadTail(const std::string& name, uint64_
   return t;
 }
 
+Status ReplacedWhileRead(std::string message) {
+  return Status::Unavailable(std::move(message)).WithDetail(Status::Detail::kReplacedWhileRead);
+}
+
+bool IsReplacedWhileRead(const Status& st) { return st.detail() == Status::Detail::kReplacedWhileRead; }
+
 Result<ObjectStore::Versioned> ObjectStore::ReadVersioned(const std::string& name) {
   return Status::Internal(Describe(name) + ": this store has no conditional writes");
 }

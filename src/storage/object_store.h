@@ -48,14 +48,29 @@ class ObjectStore {
   // stores override it with a ranged read (pread locally, an HTTP Range
   // request on GCS).
   virtual Result<std::string> ReadRange(const std::string& name, uint64_t offset, int64_t length);
-  // ReadRange of one version of `name`, for an object read in several
-  // ranges that must all come from the same version: with *version 0 the
-  // read takes the version it finds and sets *version; with another value
-  // it reads that version only, and fails with kUnavailable (retryable:
-  // read it again from its start) when `name` is no longer it. The default
-  // is ReadRange without the check (stores that cannot tell versions).
+  // One object read in several ranges that must all come from the same
+  // version (ReadRangeOfVersion), one RangedRead per read of the object.
+  struct RangedRead {
+    int64_t version = 0;  // 0 until the first range sets it
+    // Stores that keep a checksum of each object (GCS): the CRC32C of the
+    // bytes read in order from offset 0 so far, and how many; compared with
+    // the object's once a range reaches its end. A range that does not
+    // start where the one before ended stops the check for this read.
+    uint64_t next = 0;
+    uint32_t crc32c = 0;
+    bool in_order = true;
+  };
+  // ReadRange of one version of `name`: with read->version 0 the read takes
+  // the version it finds and sets it; with another value it reads that
+  // version only, and fails with kUnavailable (ReplacedWhileRead: read it
+  // again from its start) when `name` is no longer it. A range that ends
+  // the object (fewer bytes than `length`, or length < 0) read in order from
+  // offset 0 is where a store with checksums compares the object's with the
+  // bytes read: a mismatch is net::ChecksumMismatch (retryable, naming the
+  // object). The default is ReadRange without either check (stores that
+  // cannot tell versions).
   virtual Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
-                                                 int64_t* version) {
+                                                 RangedRead* read) {
     return ReadRange(name, offset, length);
   }
   // The last min(n, size) bytes of `name` and its size, in one request
@@ -125,6 +140,12 @@ class ObjectStore {
  private:
   Layout layout_;
 };
+
+// The error of a read in ranges whose object was replaced by another
+// version before its last range (kUnavailable with
+// Detail::kReplacedWhileRead): read it again from its start.
+Status ReplacedWhileRead(std::string message);
+bool IsReplacedWhileRead(const Status& st);
 
 // A store rooted at a local directory. Names use '/' separators.
 std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root);

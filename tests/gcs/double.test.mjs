@@ -988,3 +988,74 @@ test('grouped item with --derive: an object the other run replaces while this ru
     '--output', 'gs://bkt/dr', '--deep', '--read-only']);
   assert.equal(v.code, 0, describe(['validate'], v));
 });
+
+// --- a big completion record read in pieces -----------------------------------------------------
+// A grouped item's record is read in 4 MiB ranges of one generation (ReadItemRecord). Generated:
+// the record of a day of `n` made-up options (one entry each, real entry shape), a few MB of text,
+// so that it takes two pieces; `createdAt` tells two versions apart.
+function bigRecord(n, createdAt) {
+  const objects = [];
+  for (let i = 0; i < n; i++) {
+    const key = `DERIBIT:OPTION:BTC-USD-240101-${10000 + i}-${i % 2 ? 'PUT' : 'CALL'}`;
+    objects.push({ name: `${G_DIR}/${key}.parquet`, instrument_key: key, rows: 200, bytes: 5000 + i,
+      first_timestamp: '2024-01-01T00:00:00.000007Z', last_timestamp: '2024-01-01T23:59:53.000007Z' });
+  }
+  const rec = { item: `${G_DAY}/trades/deribit/OPTIONS`, outcome: 'done', rows: 200 * n, first_timestamp: '2024-01-01T00:00:00.000007Z',
+    last_timestamp: '2024-01-01T23:59:53.000007Z', source: 'http://127.0.0.1:1/v1/data-feeds/deribit', reason: '', objects,
+    tool_version: 'test', created_at: createdAt };
+  const text = Buffer.from(JSON.stringify(rec, null, 1) + '\n');
+  assert.ok(text.length > (4 << 20) + 4096 && text.length < 8 << 20, `${text.length} bytes: two pieces`);
+  return { text, names: objects.map((o) => o.name) };
+}
+const recordReads = (name) => d.stats.requests.filter((q) => q.route === 'media-get' && q.url.includes(encodeURIComponent(name)));
+
+test('grouped item: a record another run replaces between two of its pieces is read again, not the item downloaded again', async () => {
+  const srv = await groupedSetup();
+  const name = `rr/${G_RECORD}`;
+  const a = bigRecord(16000, '2024-01-02T00:00:00Z');
+  const b = bigRecord(16001, '2024-01-02T00:00:01Z');
+  await runOk(['gcs', 'put', file('rec-a.json', a.text), `gs://bkt/${name}`]);
+  // The record's second piece waits; another run replaces the record meanwhile, so that piece
+  // (of the first generation) is gone.
+  const held = d.hold({ name, on: 'read', skip: 1 });
+  const tardis = srv.stats().requests.length;
+  const pending = groupedRun(srv, 'rr', { env: { LOG_LEVEL: 'debug' } });
+  await held.arrived;
+  await runOk(['gcs', 'put', file('rec-b.json', b.text), `gs://bkt/${name}`, '--overwrite']);
+  held.release();
+  const r = await pending;
+  assert.equal(r.code, 0, r.describe);
+  assert.equal(r.items.OPTIONS.outcome, 'skipped', r.describe);
+  assert.equal(r.items.OPTIONS.requests, 0);
+  assert.equal(srv.stats().requests.length, tardis, 'the file was not downloaded again');
+  assert.deepEqual(r.items.OPTIONS.objects, b.names, 'the objects of the record that replaced it, once each');
+  assert.deepEqual(recordReads(name).map((q) => q.status), [206, 404, 206, 206], 'two pieces of A (the second gone), then B whole');
+  assert.match(r.stderr, /was replaced while it was read; read it again \(reading the completion record again, read 2 of 3\)/);
+  assert.doesNotMatch(r.stderr, /downloading the item again/);
+  assert.ok(stored(name).equals(b.text), 'the record is the other run\'s');
+});
+
+test('grouped item: a record whose pieces arrive damaged fails its CRC32C: read again; damaged every time, validate exits 3 naming it', async () => {
+  const srv = await groupedSetup();
+  const name = `crc/${G_RECORD}`;
+  const a = bigRecord(16000, '2024-01-02T00:00:00Z');
+  await runOk(['gcs', 'put', file('rec-c.json', a.text), `gs://bkt/${name}`]);
+  // The first piece arrives with a byte flipped: the record's CRC32C, compared once its last piece
+  // is read, does not match; the second read is whole.
+  d.state.modes.corruptRanges = 1;
+  const tardis = srv.stats().requests.length;
+  const r = await groupedRun(srv, 'crc', { env: { LOG_LEVEL: 'debug' } });
+  assert.equal(r.code, 0, r.describe);
+  assert.equal(r.items.OPTIONS.outcome, 'skipped', r.describe);
+  assert.equal(srv.stats().requests.length, tardis, 'the file was not downloaded again');
+  assert.deepEqual(r.items.OPTIONS.objects, a.names);
+  assert.deepEqual(recordReads(name).map((q) => [q.status, !!q.corrupt]), [[206, true], [206, false], [206, false], [206, false]]);
+  const checks = d.stats.requests.filter((q) => q.route !== 'media-get' && q.url.includes(`/o/${encodeURIComponent(name)}?generation=`));
+  assert.equal(checks.length, 2, 'one check of the object resource per read');
+  assert.match(r.stderr, new RegExp(`read gs://bkt/${name.replace(/[/.]/g, '\\$&')} in ranges: CRC32C mismatch: got \\S+ over ${a.text.length} bytes, the object has ${crcOf(a.text).replace(/[+/]/g, '\\$&')} over ${a.text.length}`));
+  // Every piece damaged: nothing says which objects the item has, so validate stops, retryable.
+  d.state.modes.corruptRanges = 1000;
+  const v = await run(['validate', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--data-types', 'trades', '--output', 'gs://bkt/crc', '--read-only']);
+  assert.equal(v.code, 3, describe(['validate'], v));
+  assert.match(v.stderr, new RegExp(`gs://bkt/${name.replace(/[/.]/g, '\\$&')} in ranges: CRC32C mismatch`));
+});

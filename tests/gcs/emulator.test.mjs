@@ -239,6 +239,39 @@ test('grouped item to the emulator: its completion record lists the objects; a r
   }
 });
 
+test('a completion record of two pieces in the emulator: its ranges read from one generation match its crc32c; a rerun skips on it', async () => {
+  const srv = await startServer();
+  try {
+    const summary = path.join(work, 'big-record.json');
+    const args = ['download', '--from', '2020-06-08', '--exchanges', 'deribit', '--data-types', 'options_chain', '--symbols', 'OPTIONS',
+      '--output', `gs://${BUCKET}/bigrec`, '--summary-json', summary];
+    const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', LOG_LEVEL: 'debug' };
+    await runOk(args, extra);
+    const recName = 'bigrec/raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/_items/deribit/OPTIONS.json';
+    const rec = JSON.parse((await nodeRead(recName)).data.toString());
+    // Generated: the record padded past one 4 MiB piece with made-up entries of the real shape,
+    // written by the Node client (which sends its own crc32c).
+    for (let i = 0; i < 16000; i++) {
+      const key = `DERIBIT:OPTION:BTC-USD-200608-${10000 + i}-CALL`;
+      rec.objects.push({ name: `raw_tick_data/by_date/day-2020-06-08/data_type-options_chain/${key}.parquet`, instrument_key: key,
+        rows: 1, bytes: 4000 + i, first_timestamp: rec.first_timestamp, last_timestamp: rec.last_timestamp });
+    }
+    const text = Buffer.from(JSON.stringify(rec, null, 1) + '\n');
+    assert.ok(text.length > (4 << 20) + 4096 && text.length < 8 << 20, `${text.length} bytes: two pieces`);
+    await storage.bucket(BUCKET).file(recName).save(text, { resumable: false, validation: 'crc32c' });
+    srv.reset();
+    const again = await runOk(args, extra);
+    assert.match(again.stderr, /1 items: 0 done, 1 skipped/, describe(args, again));
+    assert.doesNotMatch(again.stderr, /CRC32C|downloading the item again|read it again/, describe(args, again));
+    assert.deepEqual(srv.stats().requests, [], 'no request to Tardis');
+    const [item] = JSON.parse(fs.readFileSync(summary, 'utf8')).results;
+    assert.equal(item.outcome, 'skipped');
+    assert.deepEqual(item.objects, rec.objects.map((o) => o.name), 'every entry of both pieces, once');
+  } finally {
+    await srv.close();
+  }
+});
+
 test('download to the emulator: kill -9 mid-run, rerun; objects equal an uninterrupted run, none partial or twice', async () => {
   const srv = await startServer();
   try {

@@ -5,6 +5,7 @@
 // read again (classified by its Status detail, not its text).
 #include <gtest/gtest.h>
 
+#include "core/crc32c.h"
 #include "net/retry.h"
 #include "storage/gcs_store.h"
 #include "support/fake_retry_clock.h"
@@ -85,27 +86,92 @@ TEST(GcsRetry, OtherReadErrorsAreNotReadAgain) {
 TEST(GcsRetry, RangesOfOneVersionFailRetryablyOnceTheObjectIsReplaced) {
   Harness h;
   h.fake.objects["pre/r.json"] = {"0123456789", 7};
-  int64_t version = 0;
-  auto head = h.store->ReadRangeOfVersion("r.json", 0, 4, &version);
+  ObjectStore::RangedRead read;
+  auto head = h.store->ReadRangeOfVersion("r.json", 0, 4, &read);
   ASSERT_TRUE(head.ok()) << head.status().message();
   EXPECT_EQ(*head, "0123");
-  EXPECT_EQ(version, 7);
-  auto middle = h.store->ReadRangeOfVersion("r.json", 4, 4, &version);
+  EXPECT_EQ(read.version, 7);
+  auto middle = h.store->ReadRangeOfVersion("r.json", 4, 4, &read);
   ASSERT_TRUE(middle.ok()) << middle.status().message();
   EXPECT_EQ(*middle, "4567");
-  auto rest = h.store->ReadRangeOfVersion("r.json", 8, 4, &version);
+  auto rest = h.store->ReadRangeOfVersion("r.json", 8, 4, &read);
   ASSERT_TRUE(rest.ok()) << rest.status().message();
   EXPECT_EQ(*rest, "89");
   // At the end (an object a whole number of pieces long): no bytes, no error.
-  auto end = h.store->ReadRangeOfVersion("r.json", 10, 4, &version);
+  auto end = h.store->ReadRangeOfVersion("r.json", 10, 4, &read);
   ASSERT_TRUE(end.ok()) << end.status().message();
   EXPECT_EQ(*end, "");
-  EXPECT_EQ(h.Gets("generation=7"), 3);
+  EXPECT_EQ(h.Gets("alt=media&generation=7"), 3);
   h.fake.objects["pre/r.json"] = {"abcdefghij", 8};
-  auto tail = h.store->ReadRangeOfVersion("r.json", 8, 4, &version);
+  auto tail = h.store->ReadRangeOfVersion("r.json", 8, 4, &read);
   ASSERT_FALSE(tail.ok()) << *tail;
   EXPECT_EQ(tail.status().code(), Status::Code::kUnavailable) << tail.status().message();
-  EXPECT_EQ(version, 7);
+  EXPECT_TRUE(IsReplacedWhileRead(tail.status()));
+  EXPECT_EQ(read.version, 7);
+}
+
+// The ranges of one generation read in order are checked once the last is
+// read: their CRC32C and size against that generation's object resource,
+// one request, none before the end.
+TEST(GcsRetry, RangesReadInOrderAreCheckedAgainstTheObjectsCrc32cAtTheEnd) {
+  Harness h;
+  h.fake.objects["pre/r.json"] = {"0123456789", 7};
+  ObjectStore::RangedRead read;
+  std::string got;
+  for (uint64_t at = 0; at < 12; at += 4) {
+    auto piece = h.store->ReadRangeOfVersion("r.json", at, 4, &read);
+    ASSERT_TRUE(piece.ok()) << piece.status().message();
+    got += *piece;
+    EXPECT_EQ(h.Gets("fields="), at < 8 ? 0 : 1) << "at " << at;
+  }
+  EXPECT_EQ(got, "0123456789");
+  EXPECT_EQ(read.next, 10u);
+  EXPECT_EQ(read.crc32c, Crc32c("0123456789"));
+  EXPECT_EQ(h.Gets("?generation=7&fields=size%2Ccrc32c"), 1);
+
+  // The object's crc32c is not that of the bytes that came: a retryable
+  // checksum mismatch naming the object, at the last range.
+  h.fake.corrupt_crc = true;
+  ObjectStore::RangedRead again;
+  auto first = h.store->ReadRangeOfVersion("r.json", 0, 8, &again);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  auto last = h.store->ReadRangeOfVersion("r.json", 8, 8, &again);
+  ASSERT_FALSE(last.ok());
+  EXPECT_TRUE(net::IsChecksumMismatch(last.status()));
+  EXPECT_TRUE(last.status().retryable());
+  EXPECT_FALSE(IsReplacedWhileRead(last.status()));
+  EXPECT_NE(last.status().message().find("gs://bkt/pre/r.json"), std::string::npos) << last.status().message();
+  EXPECT_NE(last.status().message().find("CRC32C mismatch: got " + Crc32cToBase64(Crc32c("0123456789"))),
+            std::string::npos)
+      << last.status().message();
+
+  // Ranges out of order (or not from the start) carry no CRC32C: nothing to
+  // compare, no request for it.
+  const int checks = h.Gets("fields=");
+  ObjectStore::RangedRead tail_only;
+  auto tail = h.store->ReadRangeOfVersion("r.json", 6, 8, &tail_only);
+  ASSERT_TRUE(tail.ok()) << tail.status().message();
+  EXPECT_EQ(*tail, "6789");
+  EXPECT_FALSE(tail_only.in_order);
+  EXPECT_EQ(h.Gets("fields="), checks);
+}
+
+// The generation read is gone by the time its ranges are checked: the read
+// was of a version replaced meanwhile (retryable, read it again), not a
+// checksum mismatch.
+TEST(GcsRetry, AGenerationReplacedBeforeItsCheckIsReplacedWhileRead) {
+  Harness h;
+  h.fake.objects["pre/r.json"] = {"0123456789", 7};
+  ObjectStore::RangedRead read;
+  auto head = h.store->ReadRangeOfVersion("r.json", 0, 8, &read);
+  ASSERT_TRUE(head.ok()) << head.status().message();
+  // The next media read of generation 7 is answered, then the object is
+  // replaced before the object resource is asked for.
+  h.fake.after_media_read = [](testing::FakeGcs& f) { f.objects["pre/r.json"] = {"abcdefghij", 8}; };
+  auto last = h.store->ReadRangeOfVersion("r.json", 8, 8, &read);
+  ASSERT_FALSE(last.ok()) << *last;
+  EXPECT_TRUE(IsReplacedWhileRead(last.status())) << last.status().message();
+  EXPECT_FALSE(net::IsChecksumMismatch(last.status()));
 }
 
 TEST(GcsRetry, TransientAnswersUseTheBudgetWithNoWaitAfterTheLast) {

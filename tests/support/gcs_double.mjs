@@ -36,8 +36,10 @@
 // Modes (opts or d.state.modes): corruptStored (objects report a crc32c that is not the one of
 // the bytes sent, and the x-goog-hash check is skipped: a store that damaged the data), shortStore (a 308 stores only 256 KiB of a
 // larger chunk, once), latencyMs (delay before each upload answer), stallReads (a whole-object
-// read sends half the bytes, then nothing), discardBytes (keep only size and checksums: for
-// multi-GB uploads).
+// read sends half the bytes, then nothing), corruptRanges (a count: that many ranged reads (206)
+// answer with the middle byte of their range flipped, their headers and the object resource
+// those of the object stored: a transfer damaged on the way), discardBytes (keep only size and
+// checksums: for multi-GB uploads).
 // Holds (interleaving two clients deterministically): d.hold({ name, count, skip, on }) lets `skip`
 // (default 0) uploads of an object whose name contains `name` through, then makes the next
 // `count` (default 1) such uploads wait right before they
@@ -135,6 +137,7 @@ export async function startGcsDouble(opts = {}) {
       corruptStored: false,
       shortStore: false,
       latencyMs: 0,
+      corruptRanges: 0,
       discardBytes: !!opts.discardBytes,
       ...(opts.modes ?? {}),
     },
@@ -448,8 +451,15 @@ export async function startGcsDouble(opts = {}) {
             return send(416, 'Request range not satisfiable', { 'Content-Range': `bytes */${data.length}` });
           }
           entry.status = 206;
+          let body = data.subarray(start, end + 1);
+          if (state.modes.corruptRanges > 0) {
+            state.modes.corruptRanges--;
+            body = Buffer.from(body);
+            body[body.length >> 1] ^= 1;
+            entry.corrupt = true;
+          }
           res.writeHead(206, { ...headers, 'Content-Range': `bytes ${start}-${end}/${data.length}`, 'Content-Length': end - start + 1, 'Content-Type': o.contentType });
-          return res.end(data.subarray(start, end + 1));
+          return res.end(body);
         }
         entry.status = 200;
         res.writeHead(200, { ...headers, 'Content-Length': data.length, 'Content-Type': o.contentType });
@@ -467,7 +477,8 @@ export async function startGcsDouble(opts = {}) {
         return res.end(data);
       }
       if (fault('get')) return;
-      if (!o) return notFound();
+      // generation=N: that generation's resource; only the live one is kept (no versioning).
+      if (!o || (q.get('generation') && Number(q.get('generation')) !== o.generation)) return notFound();
       return send(200, resource(bucket, o));
     }
 
@@ -626,7 +637,7 @@ export async function startGcsDouble(opts = {}) {
       state.routeCounts = {};
       stats.requests.length = 0;
       stats.maxBodyBytes = 0;
-      Object.assign(state.modes, { corruptStored: false, shortStore: false, latencyMs: 0, stallReads: false });
+      Object.assign(state.modes, { corruptStored: false, shortStore: false, latencyMs: 0, stallReads: false, corruptRanges: 0 });
     },
     close() {
       for (const h of state.holds.splice(0)) {

@@ -170,6 +170,30 @@ test('media reads: Range forms, 416, two x-goog-hash headers, generation', async
   r = await req(url, { headers: { Range: 'bytes=1000-' } });
   assert.equal(r.status, 416);
   assert.equal((await req(`${url}&generation=1`)).status, 404);
+  // The object resource of a generation: the live one's, else 404 (no versioning).
+  const meta = `${d.url}/storage/v1/b/bkt/o/r`;
+  r = await req(`${meta}?generation=${up.json.generation}&fields=size%2Ccrc32c`);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.crc32c, crcOf(data));
+  assert.equal(r.json.size, '1000');
+  assert.equal((await req(`${meta}?generation=1`)).status, 404);
+});
+
+test('corruptRanges: that many ranged reads come with their middle byte flipped, headers and resource unchanged', async () => {
+  const data = bytes(1000, 6);
+  await media('c', data);
+  const url = `${d.url}/storage/v1/b/bkt/o/c?alt=media`;
+  d.state.modes.corruptRanges = 1;
+  let r = await req(url, { headers: { Range: 'bytes=100-199' } });
+  assert.equal(r.status, 206);
+  const want = Buffer.from(data.subarray(100, 200));
+  want[50] ^= 1;
+  assert.ok(r.body.equals(want));
+  assert.match(r.headers['x-goog-hash'], new RegExp(`^crc32c=${crcOf(data).replace(/[+/]/g, '\\$&')},`), 'the stored object\'s');
+  r = await req(url, { headers: { Range: 'bytes=100-199' } });
+  assert.ok(r.body.equals(data.subarray(100, 200)), 'the next range is whole');
+  assert.ok((await req(url)).body.equals(data), 'whole reads are not damaged');
+  assert.equal(d.stats.requests.filter((q) => q.corrupt).length, 1);
 });
 
 test('list: prefix, maxResults pages with nextPageToken, no items key when empty', async () => {

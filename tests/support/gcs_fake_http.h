@@ -57,6 +57,9 @@ class FakeGcs {
   // Runs before a media upload or a session's final request is checked
   // against its precondition: another writer getting in between.
   std::function<void(FakeGcs&)> before_finish;
+  // Runs once a media download is answered (then cleared): another writer
+  // replacing the object between two requests of a reader.
+  std::function<void(FakeGcs&)> after_media_read;
 
   std::map<std::string, Object> objects;
   std::map<std::string, Session> sessions;
@@ -237,11 +240,19 @@ class FakeGcs {
           corrupt_reads--;
           crc ^= 1;
         }
-        return {200,
-                {{"x-goog-generation", std::to_string(it->second.generation)},
-                 {"x-goog-hash", "crc32c=" + Crc32cToBase64(crc)}},
-                it->second.data};
+        Reply media{200,
+                    {{"x-goog-generation", std::to_string(it->second.generation)},
+                     {"x-goog-hash", "crc32c=" + Crc32cToBase64(crc)}},
+                    it->second.data};
+        if (after_media_read) {
+          auto then = std::move(after_media_read);
+          after_media_read = nullptr;
+          then(*this);
+        }
+        return media;
       }
+      const std::string g = Param(url, "generation");
+      if (!g.empty() && std::stoll(g) != it->second.generation) return {404, {}, "{}"};
       return {200, {}, ObjectJson(name)};
     }
     return {400, {}, "unrouted " + req.method + " " + url};
