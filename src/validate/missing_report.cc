@@ -2,14 +2,21 @@
 
 namespace mt::validate {
 
-Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
-                          const std::vector<uint32_t>& indexes, int64_t checked_at, const std::string& created_by) {
+Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
+                          size_t end, int64_t checked_at, const std::string& created_by) {
+  auto in_report = [&](size_t i) { return IsReported(items.status(i)) && items.day(i) == day; };
   size_t rows = 0;
-  for (size_t i : indexes) rows += IsReported(items.status(i));
+  for (size_t i = begin; i < end; i++) rows += in_report(i);
+  // Row groups come in order and each asks for its rows once per column:
+  // the item of the row group's first row is found from the previous one's.
+  size_t group_row = 0, group_item = begin;
   std::string object;
-  auto column = [&](size_t c, const std::function<void(std::string_view)>& append) {
-    for (size_t i : indexes) {
-      if (!IsReported(items.status(i))) continue;
+  auto column = [&](size_t c, size_t first, size_t n, const std::function<void(std::string_view)>& append) {
+    for (; group_row < first; group_item++) group_row += in_report(group_item);
+    size_t given = 0;
+    for (size_t i = group_item; i < end && given < n; i++) {
+      if (!in_report(i)) continue;
+      given++;
       switch (c) {
         case 0: append(FormatDate(items.day(i))); break;
         case 1: append(items.data_type(i)); break;

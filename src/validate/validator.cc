@@ -116,7 +116,6 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     return it->second;
   };
   std::vector<size_t> to_check;
-  res.items.reserve(expected.items.size());
   for (size_t i = 0; i < expected.items.size(); i++) {
     const ExpectedItem& e = expected.items[i];
     ItemResult r;
