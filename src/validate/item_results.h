@@ -45,6 +45,8 @@ class ItemResults {
   // Results held in the temporary file (the rest are in memory).
   size_t spilled() const { return packed_.spilled(); }
   void push_back(const ItemResult& r);
+  // Drops every result (their strings stay in the pool).
+  void clear() { packed_.clear(); }
   // Replaces item i (i < size()).
   void Set(size_t i, const ItemResult& r);
   // A copy of item i, its strings built.
