@@ -318,6 +318,15 @@ Status CheckDataTypes(const std::vector<std::string>& data_types) {
 }
 
 Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
+  std::vector<WorkItem> items;
+  MT_RETURN_IF_ERROR(BuildPlan(req, [&items](WorkItem&& w) {
+    items.push_back(std::move(w));
+    return Status::OK();
+  }));
+  return items;
+}
+
+Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink) {
   if (req.to < req.from) {
     return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
   }
@@ -343,7 +352,6 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
   }
   MT_RETURN_IF_ERROR(CheckExchanges(exchanges, also_known));
   std::vector<std::vector<std::string>> symbols_of(exchanges.size());
-  size_t total = 0;
   std::vector<std::string> knows_none;
   for (size_t e = 0; e < exchanges.size(); e++) {
     std::vector<std::string> syms;
@@ -361,7 +369,6 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
     }
     if (syms.empty()) knows_none.push_back(exchanges[e]);
     symbols_of[e] = sorted_unique(std::move(syms));
-    total += symbols_of[e].size();
   }
   if (!knows_none.empty()) {
     std::string list, bare;
@@ -378,17 +385,15 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
   const int64_t days = DaysFromCivil(req.to.year, req.to.month, req.to.day) -
                        DaysFromCivil(req.from.year, req.from.month, req.from.day) + 1;
   if (days > 366 * 20) return Status::Usage("date range longer than 20 years");
-  std::vector<WorkItem> items;
-  items.reserve(static_cast<size_t>(days) * data_types.size() * total);
   for (int64_t d = 0; d < days; d++) {
     const Date day = AddDays(req.from, d);
     for (const auto& dt : data_types) {
       for (size_t e = 0; e < exchanges.size(); e++) {
-        for (const auto& sym : symbols_of[e]) items.push_back(WorkItem{day, dt, exchanges[e], sym, {}});
+        for (const auto& sym : symbols_of[e]) MT_RETURN_IF_ERROR(sink(WorkItem{day, dt, exchanges[e], sym, {}}));
       }
     }
   }
-  return items;
+  return Status::OK();
 }
 
 Result<Shard> ParseShard(const std::string& text) {
