@@ -88,6 +88,19 @@ void SpillRecords::Clear() {
   note_.clear();
 }
 
+void SpillRecords::Truncate(size_t n) {
+  if (n >= file_records_) {
+    tail_records_ = n - file_records_;
+    tail_.resize(tail_records_ * record_bytes_);
+    return;
+  }
+  // The file's records past n are written over by the next flush.
+  file_records_ = n;
+  tail_records_ = 0;
+  tail_.clear();
+  if (window_first_ + window_count_ > n) window_count_ = 0;
+}
+
 void SpillRecords::Append(const void* record) {
   const char* p = static_cast<const char*>(record);
   tail_.insert(tail_.end(), p, p + record_bytes_);

@@ -40,6 +40,8 @@ class SpillRecords {
   // Copies record i (< size()) to *out.
   void Get(size_t i, void* out) const;
   void Set(size_t i, const void* record);
+  // Keeps the first n records (n <= size()).
+  void Truncate(size_t n);
   void Clear();
   // OK, or the first failure of the temporary file. A file that cannot be
   // created or written leaves the records in memory (the list then grows
@@ -83,6 +85,8 @@ class SpillVector {
     return v;
   }
   void Set(size_t i, const T& v) { records_.Set(i, &v); }
+  // Keeps the first n records (n <= size()).
+  void truncate(size_t n) { records_.Truncate(n); }
   void clear() { records_.Clear(); }
   const Status& status() const { return records_.status(); }
   const std::string& note() const { return records_.note(); }

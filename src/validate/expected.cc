@@ -106,7 +106,6 @@ void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& s
                      const std::set<std::string>& unasked_sources) {
   if (specs.empty() && unasked_sources.empty()) return;
   ExpectedItems out(set->items.pool());
-  out.reserve(set->items.size());
   for (const ExpectedItem& e : set->items) {
     if (!tardis::IsGroupedSymbol(e.symbol)) {
       for (const derive::DerivedSpec& spec : specs) {

@@ -6,7 +6,6 @@
 namespace mt::validate {
 
 ExpectedItems::ExpectedItems(std::initializer_list<ExpectedItem> items) {
-  items_.reserve(items.size());
   for (const ExpectedItem& e : items) push_back(e);
 }
 
@@ -17,7 +16,7 @@ void ExpectedItems::push_back(const ExpectedItem& e) {
 }
 
 ExpectedItem ExpectedItems::operator[](size_t i) const {
-  const Packed& p = items_[i];
+  const Packed p = items_.Get(i);
   return ExpectedItem{CivilFromDays(p.day), std::string(strings_->View(p.data_type)),
                       std::string(strings_->View(p.instrument_key)), std::string(strings_->View(p.exchange)),
                       std::string(strings_->View(p.symbol))};
@@ -28,10 +27,44 @@ void ExpectedItems::SortUnique() {
   auto key = [&s](const Packed& p) { return std::make_tuple(p.day, s.View(p.data_type), s.View(p.instrument_key)); };
   // std::sort as on ExpectedItem values: the same comparisons give the same
   // order, so of items with one key the same one stays.
-  std::sort(items_.begin(), items_.end(), [&](const Packed& a, const Packed& b) { return key(a) < key(b); });
-  items_.erase(
-      std::unique(items_.begin(), items_.end(), [&](const Packed& a, const Packed& b) { return key(a) == key(b); }),
-      items_.end());
+  auto sort_unique = [&](std::vector<Packed>* v) {
+    std::sort(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return key(a) < key(b); });
+    v->erase(std::unique(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return key(a) == key(b); }),
+             v->end());
+  };
+  const size_t n = items_.size();
+  bool day_order = true;
+  for (size_t i = 1; items_.spilled() > 0 && day_order && i < n; i++) {
+    day_order = items_.Get(i - 1).day <= items_.Get(i).day;
+  }
+  std::vector<Packed> run;
+  if (items_.spilled() == 0 || !day_order) {
+    // All in memory (or out of day order): sorted whole, as they always
+    // were.
+    run.reserve(n);
+    for (size_t i = 0; i < n; i++) run.push_back(items_.Get(i));
+    sort_unique(&run);
+    for (size_t i = 0; i < run.size(); i++) items_.Set(i, run[i]);
+    items_.truncate(run.size());
+    return;
+  }
+  // Day by day: each day's run read, sorted and written back in place
+  // (never past what is still to be read: a run only shrinks).
+  size_t kept = 0;
+  for (size_t first = 0; first < n;) {
+    run.clear();
+    const int32_t day = items_.Get(first).day;
+    size_t end = first;
+    for (; end < n; end++) {
+      const Packed p = items_.Get(end);
+      if (p.day != day) break;
+      run.push_back(p);
+    }
+    sort_unique(&run);
+    for (const Packed& p : run) items_.Set(kept++, p);
+    first = end;
+  }
+  items_.truncate(kept);
 }
 
 }  // namespace mt::validate

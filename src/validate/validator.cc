@@ -300,6 +300,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   });
   // Only an interrupt stops the loop early (fn reports every problem in its item).
   if (run.code() == Status::Code::kCancelled) res.cancelled = true;
+  // Expected items read back from their temporary file as zeros: nothing
+  // checked can be trusted (retryable, as a store's I/O error).
+  if (!expected.items.io_status().ok() && res.store_error.ok()) res.store_error = expected.items.io_status();
   return res;
 }
 

@@ -766,6 +766,46 @@ TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
   }
 }
 
+// Past their memory budget the expected items go to a temporary file and
+// are sorted a day at a time (they come in day order): the same items, in
+// the same order, as sorting them whole; out of day order, they are sorted
+// whole.
+TEST(ExpectedItems, ManyItemsInATemporaryFileSortAsAWhole) {
+  std::vector<ExpectedItem> values;
+  constexpr int kPerDay = 45000;  // 5 days: 225,000 items of 20 bytes, past the 4 MiB budget
+  for (int d = 0; d < 5; d++) {
+    for (int i = 0; i < kPerDay; i++) {
+      const int k = (i * 7919) % kPerDay;  // out of key order within the day
+      values.push_back(ExpectedItem{Date{2024, 3, 1 + d}, k % 3 ? "trades" : "quotes",
+                                    "DERIBIT:OPTION:K" + std::to_string(k % (kPerDay - 100)), "deribit", "OPTIONS"});
+    }
+  }
+  auto key = [](const ExpectedItem& i) { return std::tie(i.day, i.data_type, i.instrument_key); };
+  auto sorted = values;
+  std::sort(sorted.begin(), sorted.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  sorted.erase(std::unique(sorted.begin(), sorted.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+               sorted.end());
+  for (bool day_order : {true, false}) {
+    SCOPED_TRACE(day_order);
+    ExpectedItems items;
+    if (day_order) {
+      for (const ExpectedItem& e : values) items.push_back(e);
+    } else {
+      for (size_t i = values.size(); i-- > 0;) items.push_back(values[i]);  // the days backwards
+    }
+    ASSERT_GT(items.spilled(), 0u);
+    items.SortUnique();
+    ASSERT_EQ(items.size(), sorted.size());
+    size_t wrong = 0;
+    for (size_t i = 0; i < sorted.size(); i++) {
+      wrong += items.day(i) != sorted[i].day || items.data_type(i) != sorted[i].data_type ||
+               items.instrument_key(i) != sorted[i].instrument_key;
+    }
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_TRUE(items.io_status().ok());
+  }
+}
+
 // The results of a validation hold their items' strings in the pool the
 // expected items are in: a key is held once, not once more per result.
 TEST(ExpectedItems, ResultsShareTheItemsStrings) {
@@ -1092,15 +1132,21 @@ TEST(HtmlReport, ControlCharactersAreShownAsEscapesThenHtmlEscaped) {
 
 TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
   const Date day{2020, 4, 1};
-  ExpectedSet set;
-  set.items = {
-      {day, "incremental_book_L2", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
-      {day, "options_chain", "DERIBIT:OPTIONS:BTC-USD", "deribit", "OPTIONS"},
-      {day, "trades", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
+  // Expected items are not copied (they may be in a temporary file): each
+  // set is made anew.
+  auto make_set = [&day]() {
+    ExpectedSet s;
+    s.items = {
+        {day, "incremental_book_L2", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
+        {day, "options_chain", "DERIBIT:OPTIONS:BTC-USD", "deribit", "OPTIONS"},
+        {day, "trades", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
+    };
+    return s;
   };
+  ExpectedSet set = make_set();
   auto specs = derive::ParseDerivedList("book_snapshot_10_1s,trade_bar_1m");
   ASSERT_TRUE(specs.ok());
-  ExpectedSet both = set;
+  ExpectedSet both = make_set();
   AddDerivedItems(&both, *specs, {});
   std::vector<std::string> got;
   for (const auto& e : both.items) got.push_back(e.data_type + " " + e.instrument_key + " " + e.symbol);
