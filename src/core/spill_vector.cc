@@ -12,7 +12,7 @@ namespace mt {
 
 namespace {
 
-constexpr size_t kWindowBytes = size_t{64} << 10;
+constexpr size_t kWindowBytes = size_t{1} << 20;
 
 // pread/pwrite of all `n` bytes at `at`: 0, else the errno (EIO for a
 // file shorter than asked).
@@ -86,6 +86,25 @@ void SpillRecords::Clear() {
   window_first_ = window_count_ = 0;
   status_ = Status::OK();
   note_.clear();
+}
+
+void SpillRecords::SetRange(size_t first, const void* records, size_t n) {
+  const char* p = static_cast<const char*>(records);
+  const size_t in_file = first < file_records_ ? std::min(n, file_records_ - first) : 0;
+  if (in_file > 0) {
+    if (const int err = WriteAt(fd_, p, in_file * record_bytes_, static_cast<uint64_t>(first) * record_bytes_)) {
+      if (status_.ok()) {
+        status_ = Status::IOError(std::string("cannot update a temporary file (") + std::strerror(err) + ")");
+      }
+      return;
+    }
+    // The read window may hold some of them: it is read again when asked.
+    if (first < window_first_ + window_count_ && window_first_ < first + in_file) window_count_ = 0;
+  }
+  if (n > in_file) {
+    std::memcpy(tail_.data() + (first + in_file - file_records_) * record_bytes_, p + in_file * record_bytes_,
+                (n - in_file) * record_bytes_);
+  }
 }
 
 void SpillRecords::Truncate(size_t n) {

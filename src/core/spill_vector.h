@@ -40,6 +40,9 @@ class SpillRecords {
   // Copies record i (< size()) to *out.
   void Get(size_t i, void* out) const;
   void Set(size_t i, const void* record);
+  // Records [first, first + n) (first + n <= size()) from `records`, in one
+  // write for those in the file.
+  void SetRange(size_t first, const void* records, size_t n);
   // Keeps the first n records (n <= size()).
   void Truncate(size_t n);
   void Clear();
@@ -85,6 +88,8 @@ class SpillVector {
     return v;
   }
   void Set(size_t i, const T& v) { records_.Set(i, &v); }
+  // Records [first, first + n) from values[0, n).
+  void SetRange(size_t first, const T* values, size_t n) { records_.SetRange(first, values, n); }
   // Keeps the first n records (n <= size()).
   void truncate(size_t n) { records_.Truncate(n); }
   void clear() { records_.Clear(); }

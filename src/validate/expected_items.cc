@@ -44,7 +44,7 @@ void ExpectedItems::SortUnique() {
     run.reserve(n);
     for (size_t i = 0; i < n; i++) run.push_back(items_.Get(i));
     sort_unique(&run);
-    for (size_t i = 0; i < run.size(); i++) items_.Set(i, run[i]);
+    items_.SetRange(0, run.data(), run.size());
     items_.truncate(run.size());
     return;
   }
@@ -61,7 +61,8 @@ void ExpectedItems::SortUnique() {
       run.push_back(p);
     }
     sort_unique(&run);
-    for (const Packed& p : run) items_.Set(kept++, p);
+    items_.SetRange(kept, run.data(), run.size());
+    kept += run.size();
     first = end;
   }
   items_.truncate(kept);

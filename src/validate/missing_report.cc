@@ -1,5 +1,8 @@
 #include "validate/missing_report.h"
 
+#include <cstdint>
+#include <vector>
+
 namespace mt::validate {
 
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
@@ -8,15 +11,20 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
   size_t rows = 0;
   for (size_t i = begin; i < end; i++) rows += in_report(i);
   // Row groups come in order and each asks for its rows once per column:
-  // the item of the row group's first row is found from the previous one's.
-  size_t group_row = 0, group_item = begin;
+  // the items of a row group are found once (from where the previous one
+  // ended), and each column reads only those.
+  std::vector<uint32_t> group;  // item indexes of the row group's rows
+  size_t group_first = SIZE_MAX, next_item = begin;
   std::string object;
   auto column = [&](size_t c, size_t first, size_t n, const std::function<void(std::string_view)>& append) {
-    for (; group_row < first; group_item++) group_row += in_report(group_item);
-    size_t given = 0;
-    for (size_t i = group_item; i < end && given < n; i++) {
-      if (!in_report(i)) continue;
-      given++;
+    if (first != group_first) {
+      group.clear();
+      for (; next_item < end && group.size() < n; next_item++) {
+        if (in_report(next_item)) group.push_back(static_cast<uint32_t>(next_item));
+      }
+      group_first = first;
+    }
+    for (const size_t i : group) {
       switch (c) {
         case 0: append(FormatDate(items.day(i))); break;
         case 1: append(items.data_type(i)); break;

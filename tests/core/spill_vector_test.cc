@@ -80,6 +80,14 @@ TEST(SpillVector, RecordsPastTheBudgetGoToAFileAndReadBackAndUpdateInPlace) {
   ExpectRec(v.Get(9000), Make(900009), 9000);
   ExpectRec(v.Get(kN), Make(1), kN);
   ExpectRec(v.Get(7), Make(7), 7);
+  // A range across the file's end and memory, over the loaded window.
+  ExpectRec(v.Get(kN - 2), Make(kN - 2), kN - 2);
+  const Rec range[3] = {Make(71), Make(72), Make(73)};
+  v.SetRange(kN - 2, range, 3);
+  ExpectRec(v.Get(kN - 2), Make(71), kN - 2);
+  ExpectRec(v.Get(kN - 1), Make(72), kN - 1);
+  ExpectRec(v.Get(kN), Make(73), kN);
+  ExpectRec(v.Get(kN - 3), Make(kN - 3), kN - 3);
   EXPECT_TRUE(v.status().ok());
   EXPECT_EQ(v.note(), "");
 
