@@ -52,14 +52,14 @@ void ExpectedItems::SortUnique() {
   // (never past what is still to be read: a run only shrinks).
   size_t kept = 0;
   for (size_t first = 0; first < n;) {
-    run.clear();
+    // The run's length first: it is read into room of its size (a grouped
+    // item of millions of objects is one day's run).
     const int32_t day = items_.Get(first).day;
-    size_t end = first;
-    for (; end < n; end++) {
-      const Packed p = items_.Get(end);
-      if (p.day != day) break;
-      run.push_back(p);
-    }
+    size_t end = first + 1;
+    while (end < n && items_.Get(end).day == day) end++;
+    run.clear();
+    run.reserve(end - first);
+    for (size_t i = first; i < end; i++) run.push_back(items_.Get(i));
     sort_unique(&run);
     items_.SetRange(kept, run.data(), run.size());
     kept += run.size();
