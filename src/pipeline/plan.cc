@@ -317,16 +317,11 @@ Status CheckDataTypes(const std::vector<std::string>& data_types) {
   return Status::OK();
 }
 
-Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
-  std::vector<WorkItem> items;
-  MT_RETURN_IF_ERROR(BuildPlan(req, [&items](WorkItem&& w) {
-    items.push_back(std::move(w));
-    return Status::OK();
-  }));
-  return items;
-}
+namespace {
 
-Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink) {
+// BuildPlan's items to `sink`; `count`, when given, is first told how many
+// there will be (so a list of them takes its room once).
+Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::function<void(size_t)>& count) {
   if (req.to < req.from) {
     return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
   }
@@ -352,6 +347,7 @@ Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink) {
   }
   MT_RETURN_IF_ERROR(CheckExchanges(exchanges, also_known));
   std::vector<std::vector<std::string>> symbols_of(exchanges.size());
+  size_t total = 0;
   std::vector<std::string> knows_none;
   for (size_t e = 0; e < exchanges.size(); e++) {
     std::vector<std::string> syms;
@@ -369,6 +365,7 @@ Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink) {
     }
     if (syms.empty()) knows_none.push_back(exchanges[e]);
     symbols_of[e] = sorted_unique(std::move(syms));
+    total += symbols_of[e].size();
   }
   if (!knows_none.empty()) {
     std::string list, bare;
@@ -385,6 +382,7 @@ Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink) {
   const int64_t days = DaysFromCivil(req.to.year, req.to.month, req.to.day) -
                        DaysFromCivil(req.from.year, req.from.month, req.from.day) + 1;
   if (days > 366 * 20) return Status::Usage("date range longer than 20 years");
+  if (count) count(static_cast<size_t>(days) * data_types.size() * total);
   for (int64_t d = 0; d < days; d++) {
     const Date day = AddDays(req.from, d);
     for (const auto& dt : data_types) {
@@ -395,6 +393,22 @@ Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink) {
   }
   return Status::OK();
 }
+
+}  // namespace
+
+Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
+  std::vector<WorkItem> items;
+  MT_RETURN_IF_ERROR(MakePlan(
+      req,
+      [&items](WorkItem&& w) {
+        items.push_back(std::move(w));
+        return Status::OK();
+      },
+      [&items](size_t n) { items.reserve(n); }));
+  return items;
+}
+
+Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink) { return MakePlan(req, sink, nullptr); }
 
 Result<Shard> ParseShard(const std::string& text) {
   // Both numbers plain decimal digits (no sign, space or suffix), 0 <= I < N <= 1000000.
