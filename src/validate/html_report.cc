@@ -109,7 +109,6 @@ std::string Legend() {
   return s;
 }
 
-// Days × rows heatmap of one data type.
 // The items of data type `dt`, one at a time (the results are read in
 // order, as often as asked, rather than listed per data type).
 template <typename Fn>
@@ -119,6 +118,7 @@ void ForEachOfType(const ItemResults& items, std::string_view dt, Fn fn) {
   }
 }
 
+// Days × rows heatmap of one data type.
 std::string Heatmap(const std::string& dt, const ItemResults& all, const std::vector<Date>& days, bool by_venue) {
   std::map<std::string, size_t> row_index;
   ForEachOfType(all, dt, [&](const Item& r) {

@@ -268,7 +268,8 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   report.text = SummaryText(o, expected, res, def_runs, ok, secs);
   // The results are read back from their temporary file: a failed read
   // makes whatever was built from them wrong, so nothing is printed or
-  // written then (a rerun may succeed).
+  // written then; one while the reports are written fails the run the same
+  // way (retryable: a rerun writes them again).
   auto results_lost = [&res, &report]() {
     if (res.items.io_status().ok()) return false;
     log::Error("the results of the checks: " + res.items.io_status().message());
