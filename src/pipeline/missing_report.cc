@@ -1,5 +1,7 @@
 #include "pipeline/missing_report.h"
 
+#include <algorithm>
+
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
 #include "storage/layout.h"
@@ -20,8 +22,9 @@ std::vector<columnar::ColumnSpec> MissingReportSchema() {
 
 Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, const std::vector<MissingReportRow>& rows,
                               int64_t checked_at, const std::string& created_by) {
-  auto column = [&rows](size_t c, const std::function<void(std::string_view)>& append) {
-    for (const MissingReportRow& r : rows) {
+  auto column = [&rows](size_t c, size_t first, size_t n, const std::function<void(std::string_view)>& append) {
+    for (size_t i = first; i < first + n; i++) {
+      const MissingReportRow& r = rows[i];
       const std::string* values[] = {nullptr,   &r.data_type, &r.instrument_key, &r.exchange,
                                      &r.symbol, &r.status,    &r.reason,         &r.object_name};
       append(c == 0 ? std::string_view(FormatDate(r.day)) : std::string_view(*values[c]));
@@ -31,38 +34,44 @@ Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, cons
 }
 
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
-                                 const MissingReportColumn& column, int64_t checked_at, const std::string& created_by) {
+                                 const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
+                                 size_t row_group_rows) {
   const auto schema = MissingReportSchema();
   const std::string name = store->layout().MissingReportObjectName(day);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, /*overwrite=*/true));
   parquet::WriterOptions wo;
   wo.created_by = created_by;
   parquet::FileWriter w(obj.get(), schema, wo);
-  Status st = w.WriteRowGroupByColumn(rows, [&](size_t c, columnar::ColumnData* data) {
-    if (c == 8) {  // checked_at
-      data->i64.assign(rows, checked_at);
-      return Status::OK();
-    }
-    // The column's text is measured first: once the column turns plain
-    // (its values too distinct for a dictionary) it takes its whole room at
-    // once, not in doublings that leave the smaller buffers behind.
-    size_t bytes = 0, given = 0;
-    column(c, [&](std::string_view v) { bytes += v.size(); });
-    bool reserved = false;
-    column(c, [&](std::string_view v) {
-      data->str.Append(v);
-      given++;
-      if (!reserved && !data->str.dict_mode()) {
-        data->str.Reserve(rows, bytes);
-        reserved = true;
+  Status st;
+  for (size_t first = 0; st.ok() && first < rows; first += row_group_rows) {
+    const size_t n = std::min(row_group_rows, rows - first);
+    st = w.WriteRowGroupByColumn(n, [&](size_t c, columnar::ColumnData* data) {
+      if (c == 8) {  // checked_at
+        data->i64.assign(n, checked_at);
+        return Status::OK();
       }
+      // The column's text is measured first: once the column turns plain
+      // (its values too distinct for a dictionary) it takes its whole room
+      // at once, not in doublings that leave the smaller buffers behind.
+      size_t bytes = 0, given = 0;
+      column(c, first, n, [&](std::string_view v) { bytes += v.size(); });
+      bool reserved = false;
+      column(c, first, n, [&](std::string_view v) {
+        data->str.Append(v);
+        given++;
+        if (!reserved && !data->str.dict_mode()) {
+          data->str.Reserve(n, bytes);
+          reserved = true;
+        }
+      });
+      if (given != n) {
+        return Status::Internal("missing-data report: column " + std::to_string(c) + " has " +
+                                std::to_string(given) + " rows of " + std::to_string(n) + " from row " +
+                                std::to_string(first));
+      }
+      return Status::OK();
     });
-    if (given != rows) {
-      return Status::Internal("missing-data report: column " + std::to_string(c) + " has " + std::to_string(given) +
-                              " rows of " + std::to_string(rows));
-    }
-    return Status::OK();
-  });
+  }
   if (st.ok()) {
     st = w.Finish({{"report", "missing_data"}, {"date", FormatDate(day)}, {"row_count", std::to_string(rows)}});
   }

@@ -34,15 +34,23 @@ struct MissingReportRow {
 // the epoch.
 Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, const std::vector<MissingReportRow>& rows,
                               int64_t checked_at, const std::string& created_by);
-// The same, the `rows` rows given column by column: `column(c, append)`
-// calls append once per row, in order, with the row's value of string
-// column c (0 date, 1 data_type, 2 instrument_key, 3 tardis_exchange,
-// 4 tardis_symbol, 5 status, 6 reason, 7 object_name). The file is built,
-// encoded and freed a column at a time, so a report of many rows holds one
-// column of them.
-using MissingReportColumn = std::function<void(size_t, const std::function<void(std::string_view)>&)>;
+// Reports of up to this many rows are one row group; a larger one is
+// written in row groups of this many rows (the last one shorter), so what
+// is held while writing is one column of one row group, whatever the
+// report's size.
+inline constexpr size_t kMissingReportRowGroupRows = size_t{1} << 16;
+// The same, the `rows` rows given column by column: `column(c, first, n,
+// append)` calls append once per row of rows [first, first + n), in order,
+// with the row's value of string column c (0 date, 1 data_type,
+// 2 instrument_key, 3 tardis_exchange, 4 tardis_symbol, 5 status,
+// 6 reason, 7 object_name). Row groups are written in order, each column
+// of one built, encoded and freed before the next; `row_group_rows` (tests
+// give fewer) bounds a row group.
+using MissingReportColumn =
+    std::function<void(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
-                                 const MissingReportColumn& column, int64_t checked_at, const std::string& created_by);
+                                 const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
+                                 size_t row_group_rows = kMissingReportRowGroupRows);
 // Reads a day's report; kNotFound when the day was never validated.
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day);
 

@@ -317,7 +317,11 @@ Status CheckDataTypes(const std::vector<std::string>& data_types) {
   return Status::OK();
 }
 
-Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
+namespace {
+
+// BuildPlan's items to `sink`; `count`, when given, is first told how many
+// there will be (so a list of them takes its room once).
+Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::function<void(size_t)>& count) {
   if (req.to < req.from) {
     return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
   }
@@ -378,18 +382,33 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
   const int64_t days = DaysFromCivil(req.to.year, req.to.month, req.to.day) -
                        DaysFromCivil(req.from.year, req.from.month, req.from.day) + 1;
   if (days > 366 * 20) return Status::Usage("date range longer than 20 years");
-  std::vector<WorkItem> items;
-  items.reserve(static_cast<size_t>(days) * data_types.size() * total);
+  if (count) count(static_cast<size_t>(days) * data_types.size() * total);
   for (int64_t d = 0; d < days; d++) {
     const Date day = AddDays(req.from, d);
     for (const auto& dt : data_types) {
       for (size_t e = 0; e < exchanges.size(); e++) {
-        for (const auto& sym : symbols_of[e]) items.push_back(WorkItem{day, dt, exchanges[e], sym, {}});
+        for (const auto& sym : symbols_of[e]) MT_RETURN_IF_ERROR(sink(WorkItem{day, dt, exchanges[e], sym, {}}));
       }
     }
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
+  std::vector<WorkItem> items;
+  MT_RETURN_IF_ERROR(MakePlan(
+      req,
+      [&items](WorkItem&& w) {
+        items.push_back(std::move(w));
+        return Status::OK();
+      },
+      [&items](size_t n) { items.reserve(n); }));
   return items;
 }
+
+Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink) { return MakePlan(req, sink, nullptr); }
 
 Result<Shard> ParseShard(const std::string& text) {
   // Both numbers plain decimal digits (no sign, space or suffix), 0 <= I < N <= 1000000.

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <set>
 #include <string_view>
@@ -78,6 +79,11 @@ Result<InstrumentFilter> ParseInstrumentFilter(const std::string& types, const s
                                                const std::string& max_days_to_expiry);
 
 Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req);
+// The same items, in the same order, each given to `sink` as it is made
+// instead of listed (a plan of every symbol of a year is millions of
+// items); the first error of `sink` ends the plan and is returned.
+using WorkItemSink = std::function<Status(WorkItem&&)>;
+Status BuildPlan(const PlanRequest& req, const WorkItemSink& sink);
 
 // ---- options chains ----
 // An options_chain file (one per exchange and day: deribit OPTIONS) is
@@ -191,6 +197,12 @@ struct DefinitionsPlan {
 // nor the definitions know is a usage error with a suggestion; a store
 // failure that a retry may fix is returned as is.
 Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const PlanRequest& req);
+// The same, the items given to `sink` a day at a time as each day's
+// definitions are read (in the same order: a day's items sorted and unique,
+// days in order), not listed in `items` (left empty): a year of
+// definitions lists millions. The first error of `sink` ends the plan.
+Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const PlanRequest& req,
+                                            const WorkItemSink& sink);
 
 // ---- a plan from missing-data reports (plan_report.cc) ----
 // `download --from-report`: the missing and corrupt items of each day's

@@ -157,6 +157,17 @@ std::vector<DayRun> CollapseDays(const std::vector<std::pair<Date, std::string>>
 }
 
 Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const PlanRequest& req) {
+  std::vector<WorkItem> items;
+  MT_ASSIGN_OR_RETURN(DefinitionsPlan out, PlanFromDefinitions(store, req, [&items](WorkItem&& w) {
+                        items.push_back(std::move(w));
+                        return Status::OK();
+                      }));
+  out.items = std::move(items);
+  return out;
+}
+
+Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const PlanRequest& req,
+                                            const WorkItemSink& sink) {
   if (req.to < req.from) {
     return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
   }
@@ -186,7 +197,22 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
     }
     for (const auto& r : *rows) seen.insert(r.exchange);
     NoteDayAfterExport(d, **file, req.exchanges, &after_export);
-    for (auto& w : DayItems(d, *rows, GroupedOf(**file), req, &unknown)) out.items.push_back(std::move(w));
+    // Sorted by (day, data type, exchange, symbol, instrument key), unique:
+    // the day is the first of these, so the days' items in turn are the
+    // range's in that order.
+    std::vector<WorkItem> day_items = DayItems(d, *rows, GroupedOf(**file), req, &unknown);
+    auto order = [](const WorkItem& a, const WorkItem& b) {
+      if (a < b) return true;
+      if (b < a) return false;
+      return a.instrument_key < b.instrument_key;
+    };
+    std::sort(day_items.begin(), day_items.end(), order);
+    day_items.erase(std::unique(day_items.begin(), day_items.end(),
+                                [](const WorkItem& a, const WorkItem& b) {
+                                  return !(a < b) && !(b < a) && a.instrument_key == b.instrument_key;
+                                }),
+                    day_items.end());
+    for (WorkItem& w : day_items) MT_RETURN_IF_ERROR(sink(std::move(w)));
   }
   // A typo must not read as "nothing expected, complete".
   MT_RETURN_IF_ERROR(CheckExchanges(req.exchanges, std::vector<std::string>(seen.begin(), seen.end())));
@@ -213,17 +239,6 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
     out.notes.push_back(std::to_string(unknown) +
                         " instrument data types are not among the supported ones and were skipped");
   }
-  auto order = [](const WorkItem& a, const WorkItem& b) {
-    if (a < b) return true;
-    if (b < a) return false;
-    return a.instrument_key < b.instrument_key;
-  };
-  std::sort(out.items.begin(), out.items.end(), order);
-  out.items.erase(std::unique(out.items.begin(), out.items.end(),
-                              [](const WorkItem& a, const WorkItem& b) {
-                                return !(a < b) && !(b < a) && a.instrument_key == b.instrument_key;
-                              }),
-                  out.items.end());
   return out;
 }
 

@@ -32,11 +32,12 @@ bool IsGroupedItemKey(const std::string& key) { return std::count(key.begin(), k
 
 Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyResolvers* keys,
                                      storage::ObjectStore* store) {
-  MT_ASSIGN_OR_RETURN(std::vector<pipeline::WorkItem> plan, pipeline::BuildPlan(sel));
   ExpectedSet out;
   out.source = "--symbols";
   std::set<std::string> grouped;
-  for (const auto& w : plan) {
+  // The plan's items taken as it makes them (none listed: a plan of every
+  // symbol of many days is millions of items).
+  MT_RETURN_IF_ERROR(pipeline::BuildPlan(sel, [&](pipeline::WorkItem&& w) -> Status {
     if (tardis::IsGroupedSymbol(w.symbol) && store) {
       // Which instruments the file holds only its completion record says.
       // Its objects are taken as the record is read (an item each, the
@@ -56,13 +57,13 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
       const size_t listed = out.items.size() - before;
       if (listed == 0) out.items.push_back(ExpectedItem{w.day, w.data_type, GroupedItemKey(w.exchange, w.symbol),
                                                         w.exchange, w.symbol});
-      continue;
+      return Status::OK();
     }
     if (tardis::IsGroupedSymbol(w.symbol)) {
       // A grouped file (OPTIONS, PERPETUALS) becomes one object per
       // instrument; which ones only the instrument definitions can say.
       grouped.insert(w.exchange + ":" + w.symbol);
-      continue;
+      return Status::OK();
     }
     std::shared_ptr<const pipeline::KeyResolver> resolver;
     if (keys) {
@@ -71,7 +72,8 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
     auto key = resolver ? resolver->Resolve(w.exchange, w.symbol) : tardis::KeyFromTardisSymbol(w.exchange, w.symbol);
     if (!key.ok()) return Status::Usage("--symbols: " + key.status().message());
     out.items.push_back(ExpectedItem{w.day, w.data_type, key->ToString(), w.exchange, w.symbol});
-  }
+    return Status::OK();
+  }));
   for (const auto& g : grouped) {
     out.notes.push_back("grouped symbol " + g +
                         " names many instruments; validate them from instrument definitions (no --symbols)");
@@ -81,17 +83,21 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
 }
 
 Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const Selection& sel) {
-  MT_ASSIGN_OR_RETURN(pipeline::DefinitionsPlan plan, pipeline::PlanFromDefinitions(store, sel));
   ExpectedSet out;
   out.source = "instrument definitions";
+  // The plan's items taken a day at a time as it reads the definitions
+  // (none listed: a year of definitions is millions of items).
+  MT_ASSIGN_OR_RETURN(pipeline::DefinitionsPlan plan,
+                      pipeline::PlanFromDefinitions(store, sel, [&out](pipeline::WorkItem&& w) {
+                        // A grouped file: its objects only the file names.
+                        if (!w.instrument_key.empty()) {
+                          out.items.push_back(ExpectedItem{w.day, std::move(w.data_type), std::move(w.instrument_key),
+                                                           std::move(w.exchange), std::move(w.symbol)});
+                        }
+                        return Status::OK();
+                      }));
   out.definition_problems = std::move(plan.definition_problems);
   out.notes = std::move(plan.notes);
-  out.items.reserve(plan.items.size());
-  for (auto& w : plan.items) {
-    if (w.instrument_key.empty()) continue;  // a grouped file: its objects only the file names
-    out.items.push_back(ExpectedItem{w.day, std::move(w.data_type), std::move(w.instrument_key),
-                                     std::move(w.exchange), std::move(w.symbol)});
-  }
   out.items.SortUnique();
   return out;
 }
@@ -100,7 +106,6 @@ void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& s
                      const std::set<std::string>& unasked_sources) {
   if (specs.empty() && unasked_sources.empty()) return;
   ExpectedItems out(set->items.pool());
-  out.reserve(set->items.size());
   for (const ExpectedItem& e : set->items) {
     if (!tardis::IsGroupedSymbol(e.symbol)) {
       for (const derive::DerivedSpec& spec : specs) {

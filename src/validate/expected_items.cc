@@ -6,7 +6,6 @@
 namespace mt::validate {
 
 ExpectedItems::ExpectedItems(std::initializer_list<ExpectedItem> items) {
-  items_.reserve(items.size());
   for (const ExpectedItem& e : items) push_back(e);
 }
 
@@ -17,7 +16,7 @@ void ExpectedItems::push_back(const ExpectedItem& e) {
 }
 
 ExpectedItem ExpectedItems::operator[](size_t i) const {
-  const Packed& p = items_[i];
+  const Packed p = items_.Get(i);
   return ExpectedItem{CivilFromDays(p.day), std::string(strings_->View(p.data_type)),
                       std::string(strings_->View(p.instrument_key)), std::string(strings_->View(p.exchange)),
                       std::string(strings_->View(p.symbol))};
@@ -28,10 +27,45 @@ void ExpectedItems::SortUnique() {
   auto key = [&s](const Packed& p) { return std::make_tuple(p.day, s.View(p.data_type), s.View(p.instrument_key)); };
   // std::sort as on ExpectedItem values: the same comparisons give the same
   // order, so of items with one key the same one stays.
-  std::sort(items_.begin(), items_.end(), [&](const Packed& a, const Packed& b) { return key(a) < key(b); });
-  items_.erase(
-      std::unique(items_.begin(), items_.end(), [&](const Packed& a, const Packed& b) { return key(a) == key(b); }),
-      items_.end());
+  auto sort_unique = [&](std::vector<Packed>* v) {
+    std::sort(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return key(a) < key(b); });
+    v->erase(std::unique(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return key(a) == key(b); }),
+             v->end());
+  };
+  const size_t n = items_.size();
+  bool day_order = true;
+  for (size_t i = 1; items_.spilled() > 0 && day_order && i < n; i++) {
+    day_order = items_.Get(i - 1).day <= items_.Get(i).day;
+  }
+  std::vector<Packed> run;
+  if (items_.spilled() == 0 || !day_order) {
+    // All in memory (or out of day order): sorted whole, as they always
+    // were.
+    run.reserve(n);
+    for (size_t i = 0; i < n; i++) run.push_back(items_.Get(i));
+    sort_unique(&run);
+    items_.SetRange(0, run.data(), run.size());
+    items_.truncate(run.size());
+    return;
+  }
+  // Day by day: each day's run read, sorted and written back in place
+  // (never past what is still to be read: a run only shrinks).
+  size_t kept = 0;
+  for (size_t first = 0; first < n;) {
+    // The run's length first: it is read into room of its size (a grouped
+    // item of millions of objects is one day's run).
+    const int32_t day = items_.Get(first).day;
+    size_t end = first + 1;
+    while (end < n && items_.Get(end).day == day) end++;
+    run.clear();
+    run.reserve(end - first);
+    for (size_t i = first; i < end; i++) run.push_back(items_.Get(i));
+    sort_unique(&run);
+    items_.SetRange(kept, run.data(), run.size());
+    kept += run.size();
+    first = end;
+  }
+  items_.truncate(kept);
 }
 
 }  // namespace mt::validate

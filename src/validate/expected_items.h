@@ -3,7 +3,10 @@
 // on a big options day), and an ExpectedItem of its own strings costs several
 // times its key. Here each item is its day and the ids of its strings in a
 // StringPool, which the results of the validation share (ItemResults), so a
-// key is held once. Reading an item builds its ExpectedItem.
+// key is held once. The items are fixed-size records in a SpillVector
+// (core/spill_vector.h): past a few MiB they go to a temporary file, so a
+// year of items takes what its distinct strings take. Reading an item
+// builds its ExpectedItem. Not thread-safe, reads included.
 #pragma once
 
 #include <cstddef>
@@ -15,6 +18,8 @@
 #include <vector>
 
 #include "core/index_iterator.h"
+#include "core/spill_vector.h"
+#include "core/status.h"
 #include "core/time_util.h"
 #include "validate/item.h"
 #include "validate/string_pool.h"
@@ -30,23 +35,25 @@ class ExpectedItems {
 
   size_t size() const { return items_.size(); }
   bool empty() const { return items_.empty(); }
-  void reserve(size_t n) { items_.reserve(n); }
   // Keeps the first n items (n <= size()).
-  void truncate(size_t n) { items_.resize(n); }
-  void clear() {
-    items_.clear();
-    items_.shrink_to_fit();
-  }
+  void truncate(size_t n) { items_.truncate(n); }
+  void clear() { items_.clear(); }
   void push_back(const ExpectedItem& e);
   // A copy of item i, its strings built.
   ExpectedItem operator[](size_t i) const;
-  Date day(size_t i) const { return CivilFromDays(items_[i].day); }
-  std::string_view data_type(size_t i) const { return strings_->View(items_[i].data_type); }
-  std::string_view instrument_key(size_t i) const { return strings_->View(items_[i].instrument_key); }
-  std::string_view exchange(size_t i) const { return strings_->View(items_[i].exchange); }
-  std::string_view symbol(size_t i) const { return strings_->View(items_[i].symbol); }
+  Date day(size_t i) const { return CivilFromDays(items_.Get(i).day); }
+  std::string_view data_type(size_t i) const { return strings_->View(items_.Get(i).data_type); }
+  std::string_view instrument_key(size_t i) const { return strings_->View(items_.Get(i).instrument_key); }
+  std::string_view exchange(size_t i) const { return strings_->View(items_.Get(i).exchange); }
+  std::string_view symbol(size_t i) const { return strings_->View(items_.Get(i).symbol); }
+  // Items held in the temporary file (the rest are in memory).
+  size_t spilled() const { return items_.spilled(); }
+  // OK, or a failed read of the temporary file (items then read as zeros).
+  const Status& io_status() const { return items_.status(); }
   // Sorts by day, data type and instrument key, and drops the repeats of
-  // each (the first stays).
+  // each (of items of one key, the one std::sort puts first stays). Items
+  // in the temporary file must come in day order (every plan gives them
+  // so): each day's run of them is sorted on its own, in memory.
   void SortUnique();
   // The pool the items' strings are in.
   const std::shared_ptr<StringPool>& pool() const { return strings_; }
@@ -61,7 +68,8 @@ class ExpectedItems {
     int32_t day;  // days since 1970-01-01
     uint32_t data_type, instrument_key, exchange, symbol;
   };
-  std::vector<Packed> items_;
+  static_assert(sizeof(Packed) == 20, "no padding: every byte of a record is set");
+  SpillVector<Packed> items_;
   std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
 };
 

@@ -109,14 +109,22 @@ std::string Legend() {
   return s;
 }
 
+// The items of data type `dt`, one at a time (the results are read in
+// order, as often as asked, rather than listed per data type).
+template <typename Fn>
+void ForEachOfType(const ItemResults& items, std::string_view dt, Fn fn) {
+  for (size_t i = 0; i < items.size(); i++) {
+    if (items.data_type(i) == dt) fn(Item{&items, i});
+  }
+}
+
 // Days × rows heatmap of one data type.
-std::string Heatmap(const std::string& dt, const std::vector<Item>& items, const std::vector<Date>& days,
-                    bool by_venue) {
+std::string Heatmap(const std::string& dt, const ItemResults& all, const std::vector<Date>& days, bool by_venue) {
   std::map<std::string, size_t> row_index;
-  for (const Item& r : items) {
+  ForEachOfType(all, dt, [&](const Item& r) {
     const std::string key = r.key();
     row_index.emplace(by_venue ? VenueOfKey(key) : key, 0);
-  }
+  });
   std::vector<std::string> rows;
   for (auto& [k, i] : row_index) {
     i = rows.size();
@@ -125,7 +133,7 @@ std::string Heatmap(const std::string& dt, const std::vector<Item>& items, const
   std::map<Date, size_t> day_index;
   for (size_t i = 0; i < days.size(); i++) day_index[days[i]] = i;
   std::vector<Cell> cells(rows.size() * days.size());
-  for (const Item& r : items) {
+  ForEachOfType(all, dt, [&](const Item& r) {
     const std::string key = r.key();
     const size_t row = row_index[by_venue ? VenueOfKey(key) : key];
     Cell& c = cells[row * days.size() + day_index[r.day()]];
@@ -134,7 +142,7 @@ std::string Heatmap(const std::string& dt, const std::vector<Item>& items, const
     c.worst = c.any ? std::max(c.worst, status) : status;
     c.any = true;
     c.only = r;
-  }
+  });
   size_t longest = 0;
   for (const auto& r : rows) longest = std::max(longest, r.size());
   const double label_w = std::min<double>(340, 12 + 6.6 * static_cast<double>(longest));
@@ -192,11 +200,11 @@ std::string Heatmap(const std::string& dt, const std::vector<Item>& items, const
 }
 
 // Rows per day, summed over the data type's files.
-std::string RowsChart(const std::string& dt, const std::vector<Item>& items, const std::vector<Date>& days) {
+std::string RowsChart(const std::string& dt, const ItemResults& all, const std::vector<Date>& days) {
   std::map<Date, uint64_t> rows;
-  for (const Item& r : items) {
+  ForEachOfType(all, dt, [&](const Item& r) {
     if (r.rows() > 0) rows[r.day()] += static_cast<uint64_t>(r.rows());
-  }
+  });
   uint64_t mx = 0;
   for (auto& [d, n] : rows) mx = std::max(mx, n);
   const double bw = days.size() <= 31 ? 16 : days.size() <= 120 ? 8 : days.size() <= 400 ? 4 : 2;
@@ -261,16 +269,39 @@ std::string HtmlEscape(const std::string& raw) {
 std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items) {
   std::vector<Date> days;
   for (Date d = info.from; d <= info.to; d = AddDays(d, 1)) days.push_back(d);
-  std::map<std::string, std::vector<Item>, std::less<>> by_dt;
+  // Per data type (in name order): its counts, rows, distinct instrument
+  // keys (a bit per key id of the results' pool: items of one key share
+  // its id) and venues.
+  struct TypeTotals {
+    Counts counts{};
+    uint64_t rows = 0;
+    std::vector<bool> key_seen;
+    size_t keys = 0;
+    std::set<std::string> venues;
+  };
+  std::map<std::string, TypeTotals, std::less<>> by_dt;
   Counts all{};
   uint64_t all_rows = 0;
   for (size_t i = 0; i < items.size(); i++) {
     const Item r{&items, i};
     auto dt = by_dt.find(items.data_type(i));
-    if (dt == by_dt.end()) dt = by_dt.emplace(std::string(items.data_type(i)), std::vector<Item>()).first;
-    dt->second.push_back(r);
-    all[static_cast<int>(r.status())]++;
-    if (r.rows() > 0) all_rows += static_cast<uint64_t>(r.rows());
+    if (dt == by_dt.end()) dt = by_dt.emplace(std::string(items.data_type(i)), TypeTotals()).first;
+    TypeTotals& t = dt->second;
+    const ItemStatus status = r.status();
+    const int64_t rows = r.rows();
+    t.counts[static_cast<int>(status)]++;
+    all[static_cast<int>(status)]++;
+    if (rows > 0) {
+      t.rows += static_cast<uint64_t>(rows);
+      all_rows += static_cast<uint64_t>(rows);
+    }
+    const uint32_t key = items.instrument_key_id(i);
+    if (t.key_seen.size() <= key) t.key_seen.resize(items.pool().size());
+    if (!t.key_seen[key]) {
+      t.key_seen[key] = true;
+      t.keys++;
+      t.venues.insert(VenueOfKey(r.key()));
+    }
   }
   const size_t missing = all[static_cast<int>(ItemStatus::kMissing)];
   const size_t corrupt = all[static_cast<int>(ItemStatus::kCorrupt)];
@@ -295,15 +326,7 @@ std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items) {
   h += "<table id=\"totals\"><tr><th class=\"l\">data type</th><th>expected</th>";
   for (const char* l : kLabels) h += std::string("<th>") + l + "</th>";
   h += "<th>rows</th></tr>\n";
-  for (const auto& [dt, list] : by_dt) {
-    Counts c{};
-    uint64_t rows = 0;
-    for (const Item& r : list) {
-      c[static_cast<int>(r.status())]++;
-      if (r.rows() > 0) rows += static_cast<uint64_t>(r.rows());
-    }
-    h += TotalsRow(dt, c, rows, info.deep, "dt");
-  }
+  for (const auto& [dt, t] : by_dt) h += TotalsRow(dt, t.counts, t.rows, info.deep, "dt");
   h += TotalsRow("total", all, all_rows, info.deep, "total");
   h += "</table>\n";
   if (info.unexpected_objects) {
@@ -319,23 +342,17 @@ std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items) {
     h += "</ul>\n";
   }
 
-  for (const auto& [dt, list] : by_dt) {
-    std::set<std::string_view> keys;  // views into the results' strings
-    std::set<std::string> venues;
-    for (const Item& r : list) {
-      keys.insert(items.instrument_key(r.i));
-      venues.insert(VenueOfKey(r.key()));
-    }
-    const bool by_venue = keys.size() > kMaxInstrumentRows;
+  for (const auto& [dt, t] : by_dt) {
+    const bool by_venue = t.keys > kMaxInstrumentRows;
     h += "<section class=\"data-type\" data-data-type=\"" + HtmlEscape(dt) + "\">\n<h2>" + HtmlEscape(dt) + "</h2>\n";
-    h += "<p class=\"note\">" + Num(keys.size()) + " instruments × " + Num(days.size()) + " days" +
-         (by_venue ? "; rows are venues (" + Num(venues.size()) +
+    h += "<p class=\"note\">" + Num(t.keys) + " instruments × " + Num(days.size()) + " days" +
+         (by_venue ? "; rows are venues (" + Num(t.venues.size()) +
                          "), each cell shows the worst status of the venue's instruments that day"
                    : "") +
          ".</p>\n";
-    h += Heatmap(dt, list, days, by_venue);
+    h += Heatmap(dt, items, days, by_venue);
     if (info.deep) {
-      h += "<p class=\"note\">Rows per day (from file footers)</p>\n" + RowsChart(dt, list, days);
+      h += "<p class=\"note\">Rows per day (from file footers)</p>\n" + RowsChart(dt, items, days);
     }
     h += "</section>\n";
   }

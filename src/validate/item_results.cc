@@ -3,11 +3,10 @@
 namespace mt::validate {
 
 ItemResults::ItemResults(const std::vector<ItemResult>& items) {
-  packed_.reserve(items.size());
   for (const auto& r : items) push_back(r);
 }
 
-ItemResults::Packed ItemResults::Pack(const ItemResult& r, uint32_t reuse) {
+ItemResults::Packed ItemResults::Pack(const ItemResult& r) {
   Packed p;
   p.day = static_cast<int32_t>(DaysFromCivil(r.item.day.year, r.item.day.month, r.item.day.day));
   p.data_type = strings_->Intern(r.item.data_type);
@@ -25,39 +24,28 @@ ItemResults::Packed ItemResults::Pack(const ItemResult& r, uint32_t reuse) {
   }
   p.status = r.status;
   p.absent = r.absent;
-  const bool timestamps = r.first_local_ts || r.last_local_ts;
-  if (r.rows == -1 && r.bytes == 0 && !timestamps) return p;
-  if (reuse == kNone) {
-    reuse = static_cast<uint32_t>(found_.size());
-    found_.emplace_back();
-  }
-  Found& f = found_[reuse];
-  f.rows = r.rows;
-  f.bytes = r.bytes;
-  if (timestamps) {
-    if (f.timestamps == kNone) {
-      f.timestamps = static_cast<uint32_t>(timestamps_.size());
-      timestamps_.emplace_back();
-    }
-    timestamps_[f.timestamps] = Timestamps{r.first_local_ts, r.last_local_ts};
-  } else if (f.timestamps != kNone) {
-    timestamps_[f.timestamps] = Timestamps{};
-  }
-  p.found = reuse;
+  p.rows = r.rows;
+  p.bytes = r.bytes;
+  p.has_first = r.first_local_ts.has_value();
+  p.has_last = r.last_local_ts.has_value();
+  p.first_local_ts = r.first_local_ts.value_or(0);
+  p.last_local_ts = r.last_local_ts.value_or(0);
   return p;
 }
 
-void ItemResults::push_back(const ItemResult& r) { packed_.push_back(Pack(r, kNone)); }
+void ItemResults::push_back(const ItemResult& r) { packed_.push_back(Pack(r)); }
 
-void ItemResults::Set(size_t i, const ItemResult& r) { packed_[i] = Pack(r, packed_[i].found); }
+void ItemResults::Set(size_t i, const ItemResult& r) { packed_.Set(i, Pack(r)); }
 
 void ItemResults::SetStatus(size_t i, ItemStatus s, std::string_view reason) {
-  packed_[i].status = s;
-  packed_[i].reason = strings_->Intern(reason);
+  Packed p = packed_.Get(i);
+  p.status = s;
+  p.reason = strings_->Intern(reason);
+  packed_.Set(i, p);
 }
 
 void ItemResults::Object(size_t i, std::string* out) const {
-  const Packed& p = packed_[i];
+  const Packed p = packed_.Get(i);
   out->assign(strings_->View(p.object_prefix));
   if (p.object_suffix != kNoSplit) {
     out->append(strings_->View(p.instrument_key)).append(strings_->View(p.object_suffix));
@@ -65,7 +53,7 @@ void ItemResults::Object(size_t i, std::string* out) const {
 }
 
 ItemResult ItemResults::operator[](size_t i) const {
-  const Packed& p = packed_[i];
+  const Packed p = packed_.Get(i);
   ItemResult r;
   r.item.day = CivilFromDays(p.day);
   r.item.data_type = strings_->View(p.data_type);
@@ -76,15 +64,10 @@ ItemResult ItemResults::operator[](size_t i) const {
   Object(i, &r.object);
   r.reason = strings_->View(p.reason);
   r.absent = p.absent;
-  if (p.found != kNone) {
-    const Found& f = found_[p.found];
-    r.bytes = f.bytes;
-    r.rows = f.rows;
-    if (f.timestamps != kNone) {
-      r.first_local_ts = timestamps_[f.timestamps].first;
-      r.last_local_ts = timestamps_[f.timestamps].last;
-    }
-  }
+  r.bytes = p.bytes;
+  r.rows = p.rows;
+  if (p.has_first) r.first_local_ts = p.first_local_ts;
+  if (p.has_last) r.last_local_ts = p.last_local_ts;
   return r;
 }
 

@@ -6,7 +6,11 @@
 // once in a StringPool (a reason, a data type or an instrument key repeated
 // over items or days is held once), and an object name that is a prefix,
 // the item's key and a suffix (every tick object's) is held as the two
-// interned parts. Reading an item builds its ItemResult.
+// interned parts. Each result is a fixed-size record of those ids and its
+// numbers, in a SpillVector (core/spill_vector.h): past a few MiB they go
+// to a temporary file, so what the results take in memory does not grow
+// with their number (the pool's distinct strings do). Reading an item
+// builds its ItemResult. Not thread-safe, reads included.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +23,8 @@
 #include <vector>
 
 #include "core/index_iterator.h"
+#include "core/spill_vector.h"
+#include "core/status.h"
 #include "core/time_util.h"
 #include "validate/item.h"
 #include "validate/string_pool.h"
@@ -36,22 +42,35 @@ class ItemResults {
 
   size_t size() const { return packed_.size(); }
   bool empty() const { return packed_.empty(); }
-  void reserve(size_t n) { packed_.reserve(n); }
+  // Results held in the temporary file (the rest are in memory).
+  size_t spilled() const { return packed_.spilled(); }
   void push_back(const ItemResult& r);
+  // Drops every result (their strings stay in the pool).
+  void clear() { packed_.clear(); }
   // Replaces item i (i < size()).
   void Set(size_t i, const ItemResult& r);
   // A copy of item i, its strings built.
   ItemResult operator[](size_t i) const;
   // Item i's fields, without building the others.
-  ItemStatus status(size_t i) const { return packed_[i].status; }
-  Date day(size_t i) const { return CivilFromDays(packed_[i].day); }
-  bool absent(size_t i) const { return packed_[i].absent; }
-  std::string_view data_type(size_t i) const { return strings_->View(packed_[i].data_type); }
-  std::string_view instrument_key(size_t i) const { return strings_->View(packed_[i].instrument_key); }
-  std::string_view exchange(size_t i) const { return strings_->View(packed_[i].exchange); }
-  std::string_view symbol(size_t i) const { return strings_->View(packed_[i].symbol); }
-  std::string_view reason(size_t i) const { return strings_->View(packed_[i].reason); }
-  int64_t rows(size_t i) const { return packed_[i].found == kNone ? -1 : found_[packed_[i].found].rows; }
+  ItemStatus status(size_t i) const { return packed_.Get(i).status; }
+  Date day(size_t i) const { return CivilFromDays(packed_.Get(i).day); }
+  bool absent(size_t i) const { return packed_.Get(i).absent; }
+  std::string_view data_type(size_t i) const { return strings_->View(packed_.Get(i).data_type); }
+  std::string_view instrument_key(size_t i) const { return strings_->View(packed_.Get(i).instrument_key); }
+  // The pool id of item i's key: items of one key have one id (below
+  // pool().size()).
+  uint32_t instrument_key_id(size_t i) const { return packed_.Get(i).instrument_key; }
+  std::string_view exchange(size_t i) const { return strings_->View(packed_.Get(i).exchange); }
+  std::string_view symbol(size_t i) const { return strings_->View(packed_.Get(i).symbol); }
+  std::string_view reason(size_t i) const { return strings_->View(packed_.Get(i).reason); }
+  int64_t rows(size_t i) const { return packed_.Get(i).rows; }
+  const StringPool& pool() const { return *strings_; }
+  // OK, or a failed read or update of the temporary file (results then
+  // read as zeros: whatever was made of them is wrong).
+  const Status& io_status() const { return packed_.status(); }
+  // Why the results stayed in memory past their budget (the temporary file
+  // could not be created or written), or "".
+  const std::string& note() const { return packed_.note(); }
   // Item i's object name, into *out.
   void Object(size_t i, std::string* out) const;
   // Sets item i's status and reason only.
@@ -64,35 +83,25 @@ class ItemResults {
 
  private:
   static constexpr uint32_t kNoSplit = UINT32_MAX;
-  static constexpr uint32_t kNone = UINT32_MAX;
+  // A result as stored: no padding (the record's bytes go to the file).
   struct Packed {
     int32_t day = 0;  // days since 1970-01-01
     uint32_t data_type = 0, instrument_key = 0, exchange = 0, symbol = 0, reason = 0;
     // object = prefix + instrument_key + suffix, or (object_suffix
     // kNoSplit) object_prefix alone.
     uint32_t object_prefix = 0, object_suffix = kNoSplit;
-    // Index in found_, or kNone: no bytes, rows unknown (-1), no
-    // timestamps (every missing item).
-    uint32_t found = kNone;
-    ItemStatus status = ItemStatus::kMissing;
-    bool absent = false;
-  };
-  // What an item's object or record said.
-  struct Found {
-    int64_t rows = -1;
+    int64_t rows = -1;  // -1: unknown
     uint64_t bytes = 0;
-    uint32_t timestamps = kNone;  // index in timestamps_ (footers read), or kNone
+    // First and last local_timestamp (footers read), when has_first/has_last.
+    int64_t first_local_ts = 0, last_local_ts = 0;
+    ItemStatus status = ItemStatus::kMissing;
+    bool absent = false, has_first = false, has_last = false;
+    uint32_t spare = 0;
   };
-  // First and last local_timestamp of an item whose footer gave either.
-  struct Timestamps {
-    std::optional<int64_t> first, last;
-  };
-  // `reuse`: the item's previous found_ index, or kNone.
-  Packed Pack(const ItemResult& r, uint32_t reuse);
+  static_assert(sizeof(Packed) == 72, "no padding: every byte of a record is set");
+  Packed Pack(const ItemResult& r);
 
-  std::vector<Packed> packed_;
-  std::vector<Found> found_;
-  std::vector<Timestamps> timestamps_;
+  SpillVector<Packed> packed_;
   std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
 };
 

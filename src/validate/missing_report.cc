@@ -1,15 +1,30 @@
 #include "validate/missing_report.h"
 
+#include <cstdint>
+#include <vector>
+
 namespace mt::validate {
 
-Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
-                          const std::vector<uint32_t>& indexes, int64_t checked_at, const std::string& created_by) {
+Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
+                          size_t end, int64_t checked_at, const std::string& created_by) {
+  auto in_report = [&](size_t i) { return IsReported(items.status(i)) && items.day(i) == day; };
   size_t rows = 0;
-  for (size_t i : indexes) rows += IsReported(items.status(i));
+  for (size_t i = begin; i < end; i++) rows += in_report(i);
+  // Row groups come in order and each asks for its rows once per column:
+  // the items of a row group are found once (from where the previous one
+  // ended), and each column reads only those.
+  std::vector<uint32_t> group;  // item indexes of the row group's rows
+  size_t group_first = SIZE_MAX, next_item = begin;
   std::string object;
-  auto column = [&](size_t c, const std::function<void(std::string_view)>& append) {
-    for (size_t i : indexes) {
-      if (!IsReported(items.status(i))) continue;
+  auto column = [&](size_t c, size_t first, size_t n, const std::function<void(std::string_view)>& append) {
+    if (first != group_first) {
+      group.clear();
+      for (; next_item < end && group.size() < n; next_item++) {
+        if (in_report(next_item)) group.push_back(static_cast<uint32_t>(next_item));
+      }
+      group_first = first;
+    }
+    for (const size_t i : group) {
       switch (c) {
         case 0: append(FormatDate(items.day(i))); break;
         case 1: append(items.data_type(i)); break;

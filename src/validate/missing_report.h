@@ -22,12 +22,14 @@ namespace mt::validate {
 // plans from these reports without depending on validate.
 using pipeline::MissingReportSchema;
 
-// Writes (replacing) the day's report from the items of `items` at
-// `indexes`, in that order (only missing, corrupt, not_available and
-// no_data_incident ones are written), each read as its row is made.
+// Writes (replacing) the day's report from the items of [begin, end) whose
+// day is `day` (only missing, corrupt, not_available and no_data_incident
+// ones are written), in order, each read as its row is made: nothing is
+// held per item, so a report of any size is written in bounded memory (in
+// row groups past pipeline::kMissingReportRowGroupRows rows).
 // `checked_at` in microseconds since the epoch.
-Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items,
-                          const std::vector<uint32_t>& indexes, int64_t checked_at, const std::string& created_by);
+Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
+                          size_t end, int64_t checked_at, const std::string& created_by);
 
 struct ReportedItem {
   ExpectedItem item;

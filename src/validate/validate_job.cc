@@ -135,16 +135,19 @@ std::string SummaryJson(const ValidateJobOptions& o, const ExpectedSet& expected
 // the first failure is returned.
 Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, const ExpectedSet& expected,
                     const ValidationResult& res) {
-  // The reported items of each day, by index.
-  std::map<Date, std::vector<uint32_t>> by_day;
+  // The span of each day's items ([first, end) of the results; they are in
+  // day order, so a report reads its day's items and no others).
+  std::map<Date, std::pair<size_t, size_t>> by_day;
   for (Date d = o.selection.from; d <= o.selection.to; d = AddDays(d, 1)) by_day[d];
   for (const auto& [d, why] : expected.definition_problems) by_day.erase(d);
   // Derived items too (data_type the derived name): download and derive
   // --from-report plan them back from their source item (PlanFromReports).
   for (size_t i = 0; i < res.items.size(); i++) {
-    if (!IsReported(res.items.status(i))) continue;
     auto day = by_day.find(res.items.day(i));
-    if (day != by_day.end()) day->second.push_back(static_cast<uint32_t>(i));
+    if (day == by_day.end()) continue;
+    auto& [first, end] = day->second;
+    if (end == 0) first = i;
+    end = i + 1;
   }
   if (by_day.empty()) return Status::OK();
   // The store's first objects may be these reports: its layout goes first.
@@ -152,8 +155,9 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   const int64_t now = NowMicros();
   size_t written = 0;
   Status first;
-  for (const auto& [d, list] : by_day) {
-    Status st = WriteMissingReport(store, d, res.items, list, now, "market-tick version " + o.tool_version);
+  for (const auto& [d, span] : by_day) {
+    Status st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
+                                   "market-tick version " + o.tool_version);
     if (st.ok()) {
       written++;
       continue;
@@ -235,6 +239,7 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   // (only the set's source and days without definitions are).
   ValidationResult res = ValidateReleasing(store, &expected, vo);
   ReturnFreeHeap();
+  if (!res.items.note().empty()) log::Warn("the results of the checks: " + res.items.note());
   if (res.store_error.ok() && !res.cancelled) {
     // Absent items on days a Tardis incident of their exchange overlaps:
     // the source reported the gap (validate/incidents.h).
@@ -261,6 +266,18 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   }
   const bool ok = Complete(expected, res);
   report.text = SummaryText(o, expected, res, def_runs, ok, secs);
+  // The results are read back from their temporary file: a failed read
+  // makes whatever was built from them wrong, so nothing is printed or
+  // written then; one while the reports are written fails the run the same
+  // way (retryable: a rerun writes them again).
+  auto results_lost = [&res, &report]() {
+    if (res.items.io_status().ok()) return false;
+    log::Error("the results of the checks: " + res.items.io_status().message());
+    report.text.clear();
+    report.status = res.items.io_status();
+    return true;
+  };
+  if (results_lost()) return report;
   if (!ok) report.status = Status::InvalidInput("incomplete: items missing or corrupt, or days without definitions");
   if (!o.read_only) report.status = WorseStatus(report.status, WriteReports(store, o, expected, res));
   if (!o.summary_json.empty()) {
@@ -273,6 +290,7 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
     if (!st.ok()) log::Error(st.message());
     report.status = WorseStatus(report.status, st);
   }
+  results_lost();
   return report;
 }
 

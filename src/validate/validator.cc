@@ -27,7 +27,10 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     while (res.items.size() < expected.items.size()) res.items.push_back(ItemResult());
     return std::move(res);
   };
-  // Listing, day by day (items are sorted by day).
+  // Listing, day by day: the items are sorted by day, and each run of
+  // items of one day is checked against that day's listings alone (an
+  // object's name holds its day), which are then dropped. So what is held
+  // is one day's objects, not the range's.
   std::unordered_map<std::string, uint64_t> present;
   std::unordered_set<std::string> listed_days;  // prefixes listed
   std::unordered_set<std::string> listed_raw_for_items;  // raw prefixes of raw items' days
@@ -43,33 +46,52 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     return derived.emplace(type, std::move(spec)).first->second;
   };
   const storage::Layout& layout = store->layout();
-  for (const auto& it : expected.items) {
-    const bool is_derived = derived_spec(it.data_type).has_value();
-    const std::string prefix = layout.DayListPrefix(it.day, it.data_type, is_derived);
-    if (!is_derived) listed_raw_for_items.insert(prefix);
-    if (!listed_days.insert(prefix).second) continue;
-    auto list = store->List(prefix);
-    if (!list.ok()) {
-      res.store_error = list.status();
-      return padded();
+  // Lists the prefixes items [first, end) need; false on an error of the
+  // store (res.store_error set).
+  auto list_items = [&](size_t first, size_t end) {
+    for (size_t i = first; i < end; i++) {
+      const Date day = expected.items.day(i);
+      const std::string type(expected.items.data_type(i));
+      const bool is_derived = derived_spec(type).has_value();
+      const std::string prefix = layout.DayListPrefix(day, type, is_derived);
+      if (!is_derived) listed_raw_for_items.insert(prefix);
+      if (!listed_days.insert(prefix).second) continue;
+      auto list = store->List(prefix);
+      if (!list.ok()) {
+        res.store_error = list.status();
+        return false;
+      }
+      res.listed_objects += list->size();
+      for (auto& o : *list) present.emplace(std::move(o.name), o.size);
     }
-    res.listed_objects += list->size();
-    for (auto& o : *list) present.emplace(std::move(o.name), o.size);
-  }
-  // A derived item's source may be 404 at the source: its record (under the
-  // raw prefix) says so, so that prefix is listed too.
-  for (const auto& it : expected.items) {
-    const std::optional<derive::DerivedSpec>& spec = derived_spec(it.data_type);
-    if (!spec) continue;
-    const std::string prefix = layout.DayListPrefix(it.day, spec->source_data_type(), false);
-    if (!listed_days.insert(prefix).second) continue;
-    auto list = store->List(prefix);
-    if (!list.ok()) {
-      res.store_error = list.status();
-      return padded();
+    // A derived item's source may be 404 at the source: its record (under
+    // the raw prefix) says so, so that prefix is listed too.
+    for (size_t i = first; i < end; i++) {
+      const std::optional<derive::DerivedSpec>& spec = derived_spec(std::string(expected.items.data_type(i)));
+      if (!spec) continue;
+      const std::string prefix = layout.DayListPrefix(expected.items.day(i), spec->source_data_type(), false);
+      if (!listed_days.insert(prefix).second) continue;
+      auto list = store->List(prefix);
+      if (!list.ok()) {
+        res.store_error = list.status();
+        return false;
+      }
+      for (auto& o : *list) present.emplace(std::move(o.name), o.size);
     }
-    for (auto& o : *list) present.emplace(std::move(o.name), o.size);
-  }
+    return true;
+  };
+  // What the day's listings hold that no item took.
+  auto count_unexpected = [&]() {
+    for (const auto& [name, size] : present) {
+      // Only the raw prefix's objects count: derived objects of names not
+      // asked for are not unexpected (and raw prefixes listed for derived
+      // items' records are not counted).
+      const auto tick = layout.ParseTickObjectName(name);
+      if (tick && listed_raw_for_items.count(layout.DayListPrefix(tick->day, tick->data_type, false))) {
+        res.unexpected_objects++;
+      }
+    }
+  };
   // Completion records (pipeline/item_record.h). A grouped item's record is
   // read (once per item): it says which objects the file became. Any other
   // item has a record only when the source answered 404, so its presence in
@@ -116,8 +138,25 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     return it->second;
   };
   std::vector<size_t> to_check;
-  res.items.reserve(expected.items.size());
+  size_t day_end = 0;  // end of the current day's run of items
   for (size_t i = 0; i < expected.items.size(); i++) {
+    if (i == day_end) {
+      // The previous day is done: its leftovers counted, its listings and
+      // records dropped; the next day's listed.
+      count_unexpected();
+      present = {};
+      listed_days = {};
+      listed_raw_for_items = {};
+      records = {};
+      const Date day = expected.items.day(i);
+      for (day_end = i + 1; day_end < expected.items.size() && expected.items.day(day_end) == day;) day_end++;
+      if (!list_items(i, day_end)) {
+        // As when every listing came first: no item is checked then.
+        res.items.clear();
+        res.unexpected_objects = 0;
+        return padded();
+      }
+    }
     const ExpectedItem& e = expected.items[i];
     ItemResult r;
     r.item = e;
@@ -217,15 +256,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     res.items.push_back(r);
     if (!ok) return padded();
   }
-  for (const auto& [name, size] : present) {
-    // Only the raw prefix's objects count: derived objects of names not
-    // asked for are not unexpected (and raw prefixes listed for derived
-    // items' records are not counted).
-    const auto tick = layout.ParseTickObjectName(name);
-    if (tick && listed_raw_for_items.count(layout.DayListPrefix(tick->day, tick->data_type, false))) {
-      res.unexpected_objects++;
-    }
-  }
+  count_unexpected();
+  present = {};
+  records = {};
 
   std::atomic<size_t> done{0};
   std::mutex mu;
@@ -267,6 +300,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   });
   // Only an interrupt stops the loop early (fn reports every problem in its item).
   if (run.code() == Status::Code::kCancelled) res.cancelled = true;
+  // Expected items read back from their temporary file as zeros: nothing
+  // checked can be trusted (retryable, as a store's I/O error).
+  if (!expected.items.io_status().ok() && res.store_error.ok()) res.store_error = expected.items.io_status();
   return res;
 }
 

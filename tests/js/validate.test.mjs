@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 import { chromium } from 'playwright-core';
 
-import { closeDuckdb, duckdb, sqlStr } from './lib/readers.mjs';
+import { closeDuckdb, duckParquetMetadata, duckReadAll, duckdb, hypReadAll, sqlStr } from './lib/readers.mjs';
 import { FIXTURE_DIR, describeRun, mkTmp, run, runOk } from './lib/harness.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -244,6 +244,59 @@ describe('market-tick validate on a damaged storage tree', () => {
       await page.screenshot({ path: path.join(ARTIFACTS, 'validate-report.png'), fullPage: true });
     } finally {
       await browser.close();
+    }
+  });
+});
+
+// A grouped item whose completion record lists more objects than a row group
+// of the missing-data report holds (pipeline/missing_report.h,
+// kMissingReportRowGroupRows): the report is written in row groups, and
+// DuckDB and hyparquet read the same rows, every listed object missing.
+describe('market-tick validate: a missing-data report of many rows', () => {
+  const N = 70_000; // > 65,536 rows: two row groups
+  const DAY = '2023-11-01';
+  const key = (i) => `DERIBIT:OPTION:BTC-USD-231102-${100000 + i}-CALL`;
+  const prefix = `raw_tick_data/by_date/day-${DAY}/data_type-trades/`;
+  let store;
+
+  before(() => {
+    const dir = mkTmp(ROOT_TMP, 'many');
+    const csv = path.join(dir, `deribit_trades_${DAY}_OPTIONS.csv`);
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    for (let i = 0; i < 3; i++) lines.push(`deribit,BTC-2NOV23-${20000 + 500 * i}-C,${1698796800000000 + i},${1698796800000000 + i},${i},buy,0.01,1`);
+    fs.writeFileSync(csv, lines.join('\n') + '\n');
+    store = path.join(dir, 'store');
+    runOk(['convert', csv, '--output', store]);
+    // The record now lists N objects that are not there (as bench/record_bench.sh makes it).
+    const objects = Array.from({ length: N }, (_, i) => ({
+      name: `${prefix}${key(i)}.parquet`, instrument_key: key(i), rows: 10, bytes: 1762,
+      first_timestamp: `${DAY}T00:00:00.000000Z`, last_timestamp: `${DAY}T00:00:00.027000Z`,
+    }));
+    const record = path.join(store, prefix, '_items', 'deribit', 'OPTIONS.json');
+    const rec = JSON.parse(fs.readFileSync(record, 'utf8'));
+    fs.writeFileSync(record, JSON.stringify({ ...rec, rows: N * 10, objects }, null, 1));
+  });
+
+  it('writes the report in row groups that DuckDB and hyparquet read as the same rows', async () => {
+    const args = ['validate', '--from', DAY, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'OPTIONS', '--output', store];
+    const r = run(args, { timeout: 300_000 });
+    assert.equal(r.code, 1, describeRun(args, r));
+    assert.match(r.stdout, new RegExp(`^result: INCOMPLETE: ${N} missing, 0 corrupt`, 'm'), r.stdout);
+    const f = path.join(store, 'missing_data_reports', 'by_date', `day-${DAY}`, 'missing_data.parquet');
+    const groups = new Set((await duckParquetMetadata(f)).map((c) => Number(c.row_group_id)));
+    assert.deepEqual([...groups], [0, 1]);
+    const duck = await duckReadAll(f);
+    const hyp = await hypReadAll(f);
+    assert.equal(duck.rows.length, N);
+    assert.equal(hyp.rows.length, N);
+    const names = duck.columns.map((c) => c.name);
+    assert.deepEqual(names.slice(0, 8), ['date', 'data_type', 'instrument_key', 'tardis_exchange', 'tardis_symbol', 'status', 'reason', 'object_name']);
+    for (let i = 0; i < N; i++) {
+      // Keys sort as their numbers do (all six digits): row i is object i.
+      const want = [DAY, 'trades', key(i), 'deribit', 'OPTIONS', 'missing', 'listed in the completion record of deribit OPTIONS, but no object', `${prefix}${key(i)}.parquet`];
+      assert.deepEqual(duck.rows[i].slice(0, 8), want, `DuckDB row ${i}`);
+      assert.deepEqual(hyp.rows[i].slice(0, 8), want, `hyparquet row ${i}`);
+      assert.equal(BigInt(duck.rows[i][8]), BigInt(hyp.rows[i][8]), `checked_at of row ${i}`);
     }
   });
 });

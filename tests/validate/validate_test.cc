@@ -35,13 +35,6 @@ namespace {
 
 using testing::Definition;
 
-// Every index of `items`, for WriteMissingReport.
-std::vector<uint32_t> AllOf(const ItemResults& items) {
-  std::vector<uint32_t> all(items.size());
-  for (size_t i = 0; i < all.size(); i++) all[i] = static_cast<uint32_t>(i);
-  return all;
-}
-
 const Date kDay{2020, 2, 22};
 const Date kDay2{2020, 2, 23};
 const int64_t kDayUs = MicrosFromDate(kDay);
@@ -425,7 +418,7 @@ TEST_F(Tree, MissingReportRoundTrips) {
   ValidateOptions o;
   o.deep = true;
   const ValidationResult res = Validate(store_.get(), *exp, o);
-  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, AllOf(res.items), kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, 0, res.items.size(), kDayUs, "test").ok());
   auto back = ReadMissingReport(store_.get(), kDay);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   ASSERT_EQ(back->size(), 4u);  // 1 missing + 3 corrupt
@@ -440,7 +433,7 @@ TEST_F(Tree, MissingReportRoundTrips) {
   }
   EXPECT_EQ(missing, 1u);
   // A complete day gets a zero-row report.
-  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay2, ItemResults(), {}, kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay2, ItemResults(), 0, 0, kDayUs, "test").ok());
   auto none = ReadMissingReport(store_.get(), kDay2);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
@@ -456,7 +449,7 @@ TEST_F(Tree, PlanFromReportsListsExactlyTheReportedItems) {
   ValidateOptions o;
   o.deep = true;
   const ValidationResult res = Validate(store_.get(), *exp, o);
-  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, AllOf(res.items), kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, 0, res.items.size(), kDayUs, "test").ok());
   auto plan = pipeline::PlanFromReports(store_.get(), kDay, kDay2, {}, {});
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_EQ(plan->missing, 1u);
@@ -638,6 +631,110 @@ TEST(ItemResults, GivesBackEveryFieldOfEachItem) {
   same(out[13], in[13]);
 }
 
+// Results past their memory budget (core/spill_vector.h) go to a temporary
+// file and read back whole: every field of each, in order and at random,
+// after Set and SetStatus of one in the file.
+TEST(ItemResults, ManyResultsGoToATemporaryFileAndReadBack) {
+  constexpr size_t kN = 150000;
+  auto make = [](size_t i) {
+    ItemResult r;
+    r.item = ExpectedItem{CivilFromDays(static_cast<int64_t>(18300 + i % 3)), i % 2 ? "trades" : "quotes",
+                          "DERIBIT:OPTION:BTC-" + std::to_string(i), "deribit", "OPTIONS"};
+    r.status = static_cast<ItemStatus>(i % kNumStatuses);
+    r.object = "raw/" + r.item.instrument_key + ".parquet";
+    r.reason = "reason " + std::to_string(i % 11);
+    r.absent = i % 3 == 0;
+    r.bytes = i * 10;
+    r.rows = i % 4 ? static_cast<int64_t>(i) : -1;
+    if (i % 5) r.first_local_ts = -static_cast<int64_t>(i);
+    if (i % 7) r.last_local_ts = static_cast<int64_t>(i) * 3;
+    return r;
+  };
+  ItemResults out;
+  for (size_t i = 0; i < kN; i++) out.push_back(make(i));
+  ASSERT_EQ(out.size(), kN);
+  EXPECT_GT(out.spilled(), kN / 2);
+  auto same = [](const ItemResult& a, const ItemResult& b) {
+    return a.item.day == b.item.day && a.item.data_type == b.item.data_type &&
+           a.item.instrument_key == b.item.instrument_key && a.item.exchange == b.item.exchange &&
+           a.item.symbol == b.item.symbol && a.status == b.status && a.object == b.object && a.reason == b.reason &&
+           a.absent == b.absent && a.bytes == b.bytes && a.rows == b.rows && a.first_local_ts == b.first_local_ts &&
+           a.last_local_ts == b.last_local_ts;
+  };
+  size_t i = 0, wrong = 0;
+  for (const ItemResult& r : out) wrong += !same(r, make(i++));
+  EXPECT_EQ(i, kN);
+  EXPECT_EQ(wrong, 0u);
+  for (size_t k = 0; k < 2000; k++) {
+    const size_t j = (k * 7919) % kN;
+    ASSERT_TRUE(same(out[j], make(j))) << j;
+    ASSERT_EQ(out.status(j), make(j).status) << j;
+    ASSERT_EQ(out.instrument_key(j), make(j).item.instrument_key) << j;
+    ASSERT_EQ(out.rows(j), make(j).rows) << j;
+  }
+  ItemResult changed = make(10);
+  changed.status = ItemStatus::kCorrupt;
+  changed.reason = "truncated";
+  changed.rows = 5;
+  changed.first_local_ts.reset();
+  out.Set(10, changed);
+  out.SetStatus(20, ItemStatus::kNoDataIncident, "incident");
+  EXPECT_TRUE(same(out[10], changed));
+  EXPECT_EQ(out[20].status, ItemStatus::kNoDataIncident);
+  EXPECT_EQ(out[20].reason, "incident");
+  EXPECT_EQ(out[20].object, make(20).object);
+  EXPECT_TRUE(same(out[11], make(11)));
+  EXPECT_TRUE(same(out[kN - 1], make(kN - 1)));
+  EXPECT_TRUE(out.io_status().ok());
+}
+
+// A day's report of more rows than a row group holds is written in row
+// groups (pipeline::kMissingReportRowGroupRows each), its rows the day's
+// reported items of the span in order; items of other days and done ones
+// are not in it.
+TEST(MissingReport, ManyRowsAreWrittenInRowGroupsInOrder) {
+  testing::MemoryStoreDouble store;
+  constexpr size_t kRows = pipeline::kMissingReportRowGroupRows + 1000;
+  ItemResults items;
+  auto key = [](size_t i) { return "DERIBIT:OPTION:BTC-" + std::to_string(1000000 + i); };
+  ItemResult other;
+  other.item = ExpectedItem{kDay2, "trades", "X:Y:Z", "deribit", "OPTIONS"};
+  items.push_back(other);  // another day's, in the span
+  for (size_t i = 0; i < kRows; i++) {
+    ItemResult r;
+    r.item = ExpectedItem{kDay, "trades", key(i), "deribit", "OPTIONS"};
+    r.status = i % 2 ? ItemStatus::kCorrupt : ItemStatus::kMissing;
+    r.object = "raw/" + r.item.instrument_key + ".parquet";
+    r.reason = "because " + std::to_string(i);
+    items.push_back(r);
+    if (i % 1000 == 0) {
+      r.status = ItemStatus::kDone;  // not reported
+      items.push_back(r);
+    }
+  }
+  ASSERT_TRUE(WriteMissingReport(&store, kDay, items, 0, items.size(), kDayUs, "test").ok());
+  auto f = parquet::FileReader::Open(&store, storage::Layout().MissingReportObjectName(kDay));
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_EQ((*f)->metadata().row_groups.size(), 2u);
+  EXPECT_EQ((*f)->metadata().row_groups[0].num_rows, static_cast<int64_t>(pipeline::kMissingReportRowGroupRows));
+  EXPECT_EQ((*f)->metadata().num_rows, static_cast<int64_t>(kRows));
+  auto back = ReadMissingReport(&store, kDay);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), kRows);
+  size_t wrong = 0;
+  for (size_t i = 0; i < kRows; i++) {
+    const ReportedItem& b = (*back)[i];
+    wrong += b.item.instrument_key != key(i) || b.reason != "because " + std::to_string(i) || b.item.day != kDay ||
+             b.status != (i % 2 ? ItemStatus::kCorrupt : ItemStatus::kMissing);
+  }
+  EXPECT_EQ(wrong, 0u);
+  // Of a span without that day's items: a zero-row report.
+  ASSERT_TRUE(WriteMissingReport(&store, kDay2, items, 1, items.size(), kDayUs, "test").ok());
+  auto none = ReadMissingReport(&store, kDay2);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 // ExpectedItems sorts as a vector of ExpectedItem values sorted with
 // std::sort would be, keeping the same one of items of one key (they may
 // differ in exchange and symbol), and gives every field back.
@@ -666,6 +763,46 @@ TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
     EXPECT_EQ(e.symbol, values[i].symbol) << i;
     EXPECT_EQ(items.day(i), values[i].day);
     EXPECT_EQ(items.instrument_key(i), values[i].instrument_key);
+  }
+}
+
+// Past their memory budget the expected items go to a temporary file and
+// are sorted a day at a time (they come in day order): the same items, in
+// the same order, as sorting them whole; out of day order, they are sorted
+// whole.
+TEST(ExpectedItems, ManyItemsInATemporaryFileSortAsAWhole) {
+  std::vector<ExpectedItem> values;
+  constexpr int kPerDay = 45000;  // 5 days: 225,000 items of 20 bytes, past the 4 MiB budget
+  for (int d = 0; d < 5; d++) {
+    for (int i = 0; i < kPerDay; i++) {
+      const int k = (i * 7919) % kPerDay;  // out of key order within the day
+      values.push_back(ExpectedItem{Date{2024, 3, 1 + d}, k % 3 ? "trades" : "quotes",
+                                    "DERIBIT:OPTION:K" + std::to_string(k % (kPerDay - 100)), "deribit", "OPTIONS"});
+    }
+  }
+  auto key = [](const ExpectedItem& i) { return std::tie(i.day, i.data_type, i.instrument_key); };
+  auto sorted = values;
+  std::sort(sorted.begin(), sorted.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  sorted.erase(std::unique(sorted.begin(), sorted.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }),
+               sorted.end());
+  for (bool day_order : {true, false}) {
+    SCOPED_TRACE(day_order);
+    ExpectedItems items;
+    if (day_order) {
+      for (const ExpectedItem& e : values) items.push_back(e);
+    } else {
+      for (size_t i = values.size(); i-- > 0;) items.push_back(values[i]);  // the days backwards
+    }
+    ASSERT_GT(items.spilled(), 0u);
+    items.SortUnique();
+    ASSERT_EQ(items.size(), sorted.size());
+    size_t wrong = 0;
+    for (size_t i = 0; i < sorted.size(); i++) {
+      wrong += items.day(i) != sorted[i].day || items.data_type(i) != sorted[i].data_type ||
+               items.instrument_key(i) != sorted[i].instrument_key;
+    }
+    EXPECT_EQ(wrong, 0u);
+    EXPECT_TRUE(items.io_status().ok());
   }
 }
 
@@ -831,7 +968,7 @@ TEST_F(Tree, NotAvailableIsReportedApartAndNeverPlannedAgain) {
   auto by = ByName(res);
   EXPECT_EQ(by["trades BINANCE-FUTURES:PERPETUAL:XRP-USDT"].status, ItemStatus::kNotAvailable);
   EXPECT_EQ(std::string(StatusName(ItemStatus::kNotAvailable)), "not_available");
-  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, AllOf(res.items), kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store_.get(), kDay, res.items, 0, res.items.size(), kDayUs, "test").ok());
   auto back = ReadMissingReport(store_.get(), kDay);
   ASSERT_TRUE(back.ok());
   size_t na = 0;
@@ -995,15 +1132,21 @@ TEST(HtmlReport, ControlCharactersAreShownAsEscapesThenHtmlEscaped) {
 
 TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
   const Date day{2020, 4, 1};
-  ExpectedSet set;
-  set.items = {
-      {day, "incremental_book_L2", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
-      {day, "options_chain", "DERIBIT:OPTIONS:BTC-USD", "deribit", "OPTIONS"},
-      {day, "trades", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
+  // Expected items are not copied (they may be in a temporary file): each
+  // set is made anew.
+  auto make_set = [&day]() {
+    ExpectedSet s;
+    s.items = {
+        {day, "incremental_book_L2", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
+        {day, "options_chain", "DERIBIT:OPTIONS:BTC-USD", "deribit", "OPTIONS"},
+        {day, "trades", "DERIBIT:PERPETUAL:BTC-USD", "deribit", "BTC-PERPETUAL"},
+    };
+    return s;
   };
+  ExpectedSet set = make_set();
   auto specs = derive::ParseDerivedList("book_snapshot_10_1s,trade_bar_1m");
   ASSERT_TRUE(specs.ok());
-  ExpectedSet both = set;
+  ExpectedSet both = make_set();
   AddDerivedItems(&both, *specs, {});
   std::vector<std::string> got;
   for (const auto& e : both.items) got.push_back(e.data_type + " " + e.instrument_key + " " + e.symbol);
@@ -1143,7 +1286,7 @@ TEST(Incidents, AbsentItemsOfTheExchangeOnIncidentDaysAreNoDataIncident) {
 
   // Reports: the incident items with their status; --from-report plans them
   // once more, counted apart (ReportPlan::incident).
-  ASSERT_TRUE(WriteMissingReport(store.get(), kDay, res.items, AllOf(res.items), kDayUs, "test").ok());
+  ASSERT_TRUE(WriteMissingReport(store.get(), kDay, res.items, 0, res.items.size(), kDayUs, "test").ok());
   auto back = ReadMissingReport(store.get(), kDay);
   ASSERT_TRUE(back.ok());
   ASSERT_EQ(back->size(), 4u);
