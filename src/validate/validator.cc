@@ -101,7 +101,10 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // hashes of the keys and names it lists, sorted (a grouped item lists an
   // object per instrument, hundreds of thousands on a big options day: their
   // entries are not kept, nor the record's text; a scan per expected item
-  // was quadratic).
+  // was quadratic). A listed key or name always finds its hash, so hashing
+  // can only err one way: an unlisted item whose hash some listed entry
+  // shares looks listed and, with no object, is reported missing (a false
+  // alarm); it never lets an object the record lists go unchecked.
   struct RecordIndex {
     Status status;  // of the read
     std::string outcome, created_at;
