@@ -735,9 +735,9 @@ TEST(MissingReport, ManyRowsAreWrittenInRowGroupsInOrder) {
   EXPECT_TRUE(none->empty());
 }
 
-// ExpectedItems sorts as a vector of ExpectedItem values sorted with
-// std::sort would be, keeping the same one of items of one key (they may
-// differ in exchange and symbol), and gives every field back.
+// ExpectedItems sorts as a vector of ExpectedItem values sorted by every
+// field would be, keeping the least by exchange and symbol of items of one
+// key (they may differ in those), and gives every field back.
 TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
   std::vector<ExpectedItem> values;
   for (int i = 0; i < 3000; i++) {
@@ -749,7 +749,10 @@ TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
   ExpectedItems items;
   for (const ExpectedItem& e : values) items.push_back(e);
   auto key = [](const ExpectedItem& i) { return std::tie(i.day, i.data_type, i.instrument_key); };
-  std::sort(values.begin(), values.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  auto whole = [](const ExpectedItem& i) {
+    return std::tie(i.day, i.data_type, i.instrument_key, i.exchange, i.symbol);
+  };
+  std::sort(values.begin(), values.end(), [&](const auto& a, const auto& b) { return whole(a) < whole(b); });
   values.erase(std::unique(values.begin(), values.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }),
                values.end());
   items.SortUnique();
@@ -764,6 +767,50 @@ TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
     EXPECT_EQ(items.day(i), values[i].day);
     EXPECT_EQ(items.instrument_key(i), values[i].instrument_key);
   }
+}
+
+// Which of the items of one key stays does not depend on how many items
+// there are: a day's items sorted alone (in memory) and the same day among
+// enough others to go to the temporary file (sorted a day at a time) keep
+// the same exchange and symbol for each key.
+TEST(ExpectedItems, WhichRepeatStaysIsTheSameAtAnySize) {
+  constexpr int kPerDay = 45000;  // 5 days: past the 4 MiB budget
+  auto day_values = [](int d) {
+    std::vector<ExpectedItem> v;
+    for (int i = 0; i < kPerDay; i++) {
+      const int k = (i * 7919) % 4000;  // each key about 11 times, out of order
+      v.push_back(ExpectedItem{Date{2024, 3, 1 + d}, "trades", "DERIBIT:OPTION:K" + std::to_string(k),
+                               "ex" + std::to_string(i % 3), "sym" + std::to_string(i)});
+    }
+    return v;
+  };
+  ExpectedItems small;  // two days, in memory: sorted whole
+  for (int d = 1; d < 3; d++) {
+    for (const ExpectedItem& e : day_values(d)) small.push_back(e);
+  }
+  ASSERT_EQ(small.spilled(), 0u);
+  small.SortUnique();
+  ExpectedItems big;
+  for (int d = 0; d < 5; d++) {
+    for (const ExpectedItem& e : day_values(d)) big.push_back(e);
+  }
+  ASSERT_GT(big.spilled(), 0u);
+  big.SortUnique();
+  ASSERT_TRUE(big.io_status().ok());
+  std::map<std::string, std::string> kept_small, kept_big;
+  for (size_t i = 0; i < small.size(); i++) {
+    if (small.day(i) != Date{2024, 3, 3}) continue;
+    kept_small[std::string(small.instrument_key(i))] = std::string(small.exchange(i)) + " " + std::string(small.symbol(i));
+  }
+  for (size_t i = 0; i < big.size(); i++) {
+    if (big.day(i) != Date{2024, 3, 3}) continue;
+    kept_big[std::string(big.instrument_key(i))] = std::string(big.exchange(i)) + " " + std::string(big.symbol(i));
+  }
+  ASSERT_EQ(kept_small.size(), 4000u);
+  ASSERT_EQ(kept_big.size(), 4000u);
+  size_t differ = 0;
+  for (const auto& [k, v] : kept_small) differ += kept_big[k] != v;
+  EXPECT_EQ(differ, 0u);
 }
 
 // Past their memory budget the expected items go to a temporary file and
