@@ -6,7 +6,11 @@
 // report read back, and the HTML report's cells.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <regex>
@@ -1218,6 +1222,37 @@ TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
   EXPECT_EQ(trades_only.notes[0], "--derive book_snapshot_10_1s: nothing to check: no incremental_book_L2 item (its "
                                   "source data type) is expected in this selection");
   EXPECT_EQ(trades_only.items.size(), 2u);  // trades and trade_bar_1m
+}
+
+// Expected items that fail to read back from their temporary file keep
+// saying so once the derived items are added: the set is not replaced by
+// one made of the zeros they read as, which would pass for items of
+// 1970-01-01 read without error.
+TEST(AddDerivedItems, AFailedReadOfTheItemsIsKept) {
+  ExpectedSet set;
+  for (int i = 0; i < 250000; i++) {  // past the 4 MiB budget
+    set.items.push_back(ExpectedItem{Date{2024, 3, 1 + i / 100000}, "trades",
+                                     "DERIBIT:PERPETUAL:K" + std::to_string(i), "deribit", "K" + std::to_string(i)});
+  }
+  ASSERT_GT(set.items.spilled(), 0u);
+  // The items' file made write-only, as an I/O error would make its reads fail.
+  int fd = -1;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") != std::string::npos) {
+      fd = std::stoi(e.path().filename().string());
+    }
+  }
+  ASSERT_GE(fd, 0);
+  const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(wronly, 0);
+  ASSERT_EQ(::dup2(wronly, fd), fd);
+  ::close(wronly);
+  auto specs = derive::ParseDerivedList("trade_bar_1m");
+  ASSERT_TRUE(specs.ok());
+  AddDerivedItems(&set, *specs, {});
+  EXPECT_FALSE(set.items.io_status().ok());
+  EXPECT_EQ(set.items.io_status().code(), Status::Code::kIOError);
 }
 
 TEST_F(Tree, DerivedItemsAreFoundUnderDerivedDataAndCheckedAgainstTheirSchema) {
