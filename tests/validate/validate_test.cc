@@ -32,6 +32,7 @@
 #include "validate/incidents.h"
 #include "validate/missing_report.h"
 #include "pipeline/plan.h"
+#include "validate/validate_job.h"
 #include "validate/validator.h"
 
 namespace mt::validate {
@@ -1406,6 +1407,56 @@ TEST(Incidents, NoIncidentNoChange) {
   auto none = IncidentsOnDay(store.get(), kDay2);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// The results read back from their temporary file fail while the
+// missing-data reports are written: the run fails, retryable, and the
+// summary JSON and HTML report, which would be made of the zeros the
+// results then read as, are not written (a previous good one stays).
+TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
+  // Breaks the results' temporary file (made write-only, as an I/O error
+  // makes its reads fail) as the first report is created.
+  class BreakingStore : public testing::MemoryStoreDouble {
+   public:
+    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+      if (!broken_ && name.find("missing_data") != std::string::npos) {
+        broken_ = true;
+        for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+          std::error_code ec;
+          if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") == std::string::npos) continue;
+          const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+          ::dup2(wronly, std::stoi(e.path().filename().string()));
+          ::close(wronly);
+          found_++;
+        }
+      }
+      return MemoryStoreDouble::Create(name, overwrite);
+    }
+    bool broken_ = false;
+    int found_ = 0;
+  };
+  BreakingStore store;
+  const std::string dir = ::testing::TempDir() + "/results-lost-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ValidateJobOptions o;
+  o.selection.from = Date{2024, 3, 1};
+  o.selection.to = Date{2024, 3, 3};
+  o.selection.exchanges = {"binance-futures"};
+  o.selection.data_types = {"trades"};
+  for (int i = 0; i < 20000; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  o.summary_json = dir + "/summary.json";
+  o.report_path = dir + "/report.html";
+  o.tool_version = "test";
+  o.cancel = nullptr;
+  auto r = RunValidateJob(&store, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(store.found_, 1);  // the results' file: 60,000 results are past their budget
+  EXPECT_EQ(r->status.code(), Status::Code::kIOError) << r->status.ToString();
+  EXPECT_TRUE(r->text.empty());
+  EXPECT_FALSE(std::filesystem::exists(o.summary_json));
+  EXPECT_FALSE(std::filesystem::exists(o.report_path));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
