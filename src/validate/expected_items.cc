@@ -30,8 +30,7 @@ void ExpectedItems::SortUnique() {
   // file) keep the same one of items with one key, the least by exchange
   // and symbol (items equal in all are alike).
   auto whole = [&s](const Packed& p) {
-    return std::make_tuple(p.day, s.View(p.data_type), s.View(p.instrument_key), s.View(p.exchange),
-                           s.View(p.symbol));
+    return std::make_tuple(p.day, s.View(p.data_type), s.View(p.instrument_key), s.View(p.exchange), s.View(p.symbol));
   };
   auto sort_unique = [&](std::vector<Packed>* v) {
     std::sort(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return whole(a) < whole(b); });

@@ -805,7 +805,8 @@ TEST(ExpectedItems, WhichRepeatStaysIsTheSameAtAnySize) {
   std::map<std::string, std::string> kept_small, kept_big;
   for (size_t i = 0; i < small.size(); i++) {
     if (small.day(i) != Date{2024, 3, 3}) continue;
-    kept_small[std::string(small.instrument_key(i))] = std::string(small.exchange(i)) + " " + std::string(small.symbol(i));
+    kept_small[std::string(small.instrument_key(i))] =
+        std::string(small.exchange(i)) + " " + std::string(small.symbol(i));
   }
   for (size_t i = 0; i < big.size(); i++) {
     if (big.day(i) != Date{2024, 3, 3}) continue;
@@ -1232,8 +1233,8 @@ TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
 TEST(AddDerivedItems, AFailedReadOfTheItemsIsKept) {
   ExpectedSet set;
   for (int i = 0; i < 250000; i++) {  // past the 4 MiB budget
-    set.items.push_back(ExpectedItem{Date{2024, 3, 1 + i / 100000}, "trades",
-                                     "DERIBIT:PERPETUAL:K" + std::to_string(i), "deribit", "K" + std::to_string(i)});
+    set.items.push_back(ExpectedItem{Date{2024, 3, 1 + i / 100000}, "trades", "DERIBIT:PERPETUAL:K" + std::to_string(i),
+                                     "deribit", "K" + std::to_string(i)});
   }
   ASSERT_GT(set.items.spilled(), 0u);
   // The items' file made write-only, as an I/O error would make its reads fail.
