@@ -127,6 +127,9 @@ void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& s
                            " item (its source data type) is expected in this selection");
     }
   }
+  // Items that failed to read back (as zeros) keep their error: replaced by
+  // `out`, made of those zeros, the set would read as a sound one.
+  if (!set->items.io_status().ok()) return;
   set->items = std::move(out);
   set->items.SortUnique();
 }

@@ -25,10 +25,15 @@ ExpectedItem ExpectedItems::operator[](size_t i) const {
 void ExpectedItems::SortUnique() {
   const StringPool& s = *strings_;
   auto key = [&s](const Packed& p) { return std::make_tuple(p.day, s.View(p.data_type), s.View(p.instrument_key)); };
-  // std::sort as on ExpectedItem values: the same comparisons give the same
-  // order, so of items with one key the same one stays.
+  // Sorted by every field, so the order is one whatever the algorithm's
+  // choices: items sorted whole (in memory) and a day at a time (from the
+  // file) keep the same one of items with one key, the least by exchange
+  // and symbol (items equal in all are alike).
+  auto whole = [&s](const Packed& p) {
+    return std::make_tuple(p.day, s.View(p.data_type), s.View(p.instrument_key), s.View(p.exchange), s.View(p.symbol));
+  };
   auto sort_unique = [&](std::vector<Packed>* v) {
-    std::sort(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return key(a) < key(b); });
+    std::sort(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return whole(a) < whole(b); });
     v->erase(std::unique(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return key(a) == key(b); }),
              v->end());
   };

@@ -51,7 +51,8 @@ class ExpectedItems {
   // OK, or a failed read of the temporary file (items then read as zeros).
   const Status& io_status() const { return items_.status(); }
   // Sorts by day, data type and instrument key, and drops the repeats of
-  // each (of items of one key, the one std::sort puts first stays). Items
+  // each (of items of one key, the least by exchange, then symbol, stays:
+  // the same one whatever the number of items). Items
   // in the temporary file must come in day order (every plan gives them
   // so): each day's run of them is sorted on its own, in memory.
   void SortUnique();

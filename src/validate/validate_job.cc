@@ -280,6 +280,9 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   if (results_lost()) return report;
   if (!ok) report.status = Status::InvalidInput("incomplete: items missing or corrupt, or days without definitions");
   if (!o.read_only) report.status = WorseStatus(report.status, WriteReports(store, o, expected, res));
+  // Lost while the reports were written: the summary and the HTML report
+  // would be made of what the results then read as (a previous one stays).
+  if (results_lost()) return report;
   if (!o.summary_json.empty()) {
     Status st = WriteFileAtomically(o.summary_json, SummaryJson(o, expected, res, ok)).WithContext("--summary-json");
     if (!st.ok()) log::Error(st.message());

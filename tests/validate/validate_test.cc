@@ -6,7 +6,11 @@
 // report read back, and the HTML report's cells.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <regex>
@@ -28,6 +32,7 @@
 #include "validate/incidents.h"
 #include "validate/missing_report.h"
 #include "pipeline/plan.h"
+#include "validate/validate_job.h"
 #include "validate/validator.h"
 
 namespace mt::validate {
@@ -735,9 +740,9 @@ TEST(MissingReport, ManyRowsAreWrittenInRowGroupsInOrder) {
   EXPECT_TRUE(none->empty());
 }
 
-// ExpectedItems sorts as a vector of ExpectedItem values sorted with
-// std::sort would be, keeping the same one of items of one key (they may
-// differ in exchange and symbol), and gives every field back.
+// ExpectedItems sorts as a vector of ExpectedItem values sorted by every
+// field would be, keeping the least by exchange and symbol of items of one
+// key (they may differ in those), and gives every field back.
 TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
   std::vector<ExpectedItem> values;
   for (int i = 0; i < 3000; i++) {
@@ -749,7 +754,10 @@ TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
   ExpectedItems items;
   for (const ExpectedItem& e : values) items.push_back(e);
   auto key = [](const ExpectedItem& i) { return std::tie(i.day, i.data_type, i.instrument_key); };
-  std::sort(values.begin(), values.end(), [&](const auto& a, const auto& b) { return key(a) < key(b); });
+  auto whole = [](const ExpectedItem& i) {
+    return std::tie(i.day, i.data_type, i.instrument_key, i.exchange, i.symbol);
+  };
+  std::sort(values.begin(), values.end(), [&](const auto& a, const auto& b) { return whole(a) < whole(b); });
   values.erase(std::unique(values.begin(), values.end(), [&](const auto& a, const auto& b) { return key(a) == key(b); }),
                values.end());
   items.SortUnique();
@@ -764,6 +772,51 @@ TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
     EXPECT_EQ(items.day(i), values[i].day);
     EXPECT_EQ(items.instrument_key(i), values[i].instrument_key);
   }
+}
+
+// Which of the items of one key stays does not depend on how many items
+// there are: a day's items sorted alone (in memory) and the same day among
+// enough others to go to the temporary file (sorted a day at a time) keep
+// the same exchange and symbol for each key.
+TEST(ExpectedItems, WhichRepeatStaysIsTheSameAtAnySize) {
+  constexpr int kPerDay = 45000;  // 5 days: past the 4 MiB budget
+  auto day_values = [](int d) {
+    std::vector<ExpectedItem> v;
+    for (int i = 0; i < kPerDay; i++) {
+      const int k = (i * 7919) % 4000;  // each key about 11 times, out of order
+      v.push_back(ExpectedItem{Date{2024, 3, 1 + d}, "trades", "DERIBIT:OPTION:K" + std::to_string(k),
+                               "ex" + std::to_string(i % 3), "sym" + std::to_string(i)});
+    }
+    return v;
+  };
+  ExpectedItems small;  // two days, in memory: sorted whole
+  for (int d = 1; d < 3; d++) {
+    for (const ExpectedItem& e : day_values(d)) small.push_back(e);
+  }
+  ASSERT_EQ(small.spilled(), 0u);
+  small.SortUnique();
+  ExpectedItems big;
+  for (int d = 0; d < 5; d++) {
+    for (const ExpectedItem& e : day_values(d)) big.push_back(e);
+  }
+  ASSERT_GT(big.spilled(), 0u);
+  big.SortUnique();
+  ASSERT_TRUE(big.io_status().ok());
+  std::map<std::string, std::string> kept_small, kept_big;
+  for (size_t i = 0; i < small.size(); i++) {
+    if (small.day(i) != Date{2024, 3, 3}) continue;
+    kept_small[std::string(small.instrument_key(i))] =
+        std::string(small.exchange(i)) + " " + std::string(small.symbol(i));
+  }
+  for (size_t i = 0; i < big.size(); i++) {
+    if (big.day(i) != Date{2024, 3, 3}) continue;
+    kept_big[std::string(big.instrument_key(i))] = std::string(big.exchange(i)) + " " + std::string(big.symbol(i));
+  }
+  ASSERT_EQ(kept_small.size(), 4000u);
+  ASSERT_EQ(kept_big.size(), 4000u);
+  size_t differ = 0;
+  for (const auto& [k, v] : kept_small) differ += kept_big[k] != v;
+  EXPECT_EQ(differ, 0u);
 }
 
 // Past their memory budget the expected items go to a temporary file and
@@ -1173,6 +1226,37 @@ TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
   EXPECT_EQ(trades_only.items.size(), 2u);  // trades and trade_bar_1m
 }
 
+// Expected items that fail to read back from their temporary file keep
+// saying so once the derived items are added: the set is not replaced by
+// one made of the zeros they read as, which would pass for items of
+// 1970-01-01 read without error.
+TEST(AddDerivedItems, AFailedReadOfTheItemsIsKept) {
+  ExpectedSet set;
+  for (int i = 0; i < 250000; i++) {  // past the 4 MiB budget
+    set.items.push_back(ExpectedItem{Date{2024, 3, 1 + i / 100000}, "trades", "DERIBIT:PERPETUAL:K" + std::to_string(i),
+                                     "deribit", "K" + std::to_string(i)});
+  }
+  ASSERT_GT(set.items.spilled(), 0u);
+  // The items' file made write-only, as an I/O error would make its reads fail.
+  int fd = -1;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") != std::string::npos) {
+      fd = std::stoi(e.path().filename().string());
+    }
+  }
+  ASSERT_GE(fd, 0);
+  const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  ASSERT_GE(wronly, 0);
+  ASSERT_EQ(::dup2(wronly, fd), fd);
+  ::close(wronly);
+  auto specs = derive::ParseDerivedList("trade_bar_1m");
+  ASSERT_TRUE(specs.ok());
+  AddDerivedItems(&set, *specs, {});
+  EXPECT_FALSE(set.items.io_status().ok());
+  EXPECT_EQ(set.items.io_status().code(), Status::Code::kIOError);
+}
+
 TEST_F(Tree, DerivedItemsAreFoundUnderDerivedDataAndCheckedAgainstTheirSchema) {
   ExpectedSet set;
   set.items = {{kDay, "trade_bar_1m", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", "binance-futures", "BTCUSDT"}};
@@ -1324,6 +1408,56 @@ TEST(Incidents, NoIncidentNoChange) {
   auto none = IncidentsOnDay(store.get(), kDay2);
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
+}
+
+// The results read back from their temporary file fail while the
+// missing-data reports are written: the run fails, retryable, and the
+// summary JSON and HTML report, which would be made of the zeros the
+// results then read as, are not written (a previous good one stays).
+TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
+  // Breaks the results' temporary file (made write-only, as an I/O error
+  // makes its reads fail) as the first report is created.
+  class BreakingStore : public testing::MemoryStoreDouble {
+   public:
+    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+      if (!broken_ && name.find("missing_data") != std::string::npos) {
+        broken_ = true;
+        for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+          std::error_code ec;
+          if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") == std::string::npos) continue;
+          const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+          ::dup2(wronly, std::stoi(e.path().filename().string()));
+          ::close(wronly);
+          found_++;
+        }
+      }
+      return MemoryStoreDouble::Create(name, overwrite);
+    }
+    bool broken_ = false;
+    int found_ = 0;
+  };
+  BreakingStore store;
+  const std::string dir = ::testing::TempDir() + "/results-lost-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ValidateJobOptions o;
+  o.selection.from = Date{2024, 3, 1};
+  o.selection.to = Date{2024, 3, 3};
+  o.selection.exchanges = {"binance-futures"};
+  o.selection.data_types = {"trades"};
+  for (int i = 0; i < 20000; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  o.summary_json = dir + "/summary.json";
+  o.report_path = dir + "/report.html";
+  o.tool_version = "test";
+  o.cancel = nullptr;
+  auto r = RunValidateJob(&store, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(store.found_, 1);  // the results' file: 60,000 results are past their budget
+  EXPECT_EQ(r->status.code(), Status::Code::kIOError) << r->status.ToString();
+  EXPECT_TRUE(r->text.empty());
+  EXPECT_FALSE(std::filesystem::exists(o.summary_json));
+  EXPECT_FALSE(std::filesystem::exists(o.report_path));
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
