@@ -342,6 +342,16 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
     for (const auto& [ex, syms] : req.known->by_exchange) also_known.push_back(ex);
   }
   MT_RETURN_IF_ERROR(CheckExchanges(exchanges, also_known));
+  // The exchange of a pinned symbol is checked too, whether or not
+  // --exchanges names it: a misspelt one would otherwise pin the symbol to no
+  // exchange of the run and drop it without a word.
+  for (const auto& s : req.symbols) {
+    const size_t colon = s.find(':');
+    if (colon == std::string::npos) continue;
+    if (Status st = CheckExchanges({s.substr(0, colon)}, also_known); !st.ok()) {
+      return Status::Usage("--symbols " + s + ": " + st.message());
+    }
+  }
   std::vector<std::vector<std::string>> symbols_of(exchanges.size());
   size_t total = 0;
   std::vector<std::string> knows_none;

@@ -157,6 +157,29 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
   req.data_types = {"trades"};
   req.symbols = {"BTCUSDT"};
   EXPECT_EQ(BuildPlan(req).status().code(), Status::Code::kUsage);
+  // A symbol pinned to a misspelt exchange is the same typo, also beside
+  // --exchanges (which it is not in): said as such, never silently dropped
+  // while the other symbols are planned.
+  req.exchanges = {"deribit"};
+  req.symbols = {"binance-futurs:BTCUSDT", "deribit:BTC-PERPETUAL"};
+  auto plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("unknown exchange 'binance-futurs' (did you mean binance-futures?)"),
+            std::string::npos)
+      << plan.status().message();
+  EXPECT_NE(plan.status().message().find("binance-futurs:BTCUSDT"), std::string::npos) << plan.status().message();
+  req.symbols = {"Deribit:BTC-PERPETUAL"};
+  plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("unknown exchange 'Deribit' (did you mean deribit?)"), std::string::npos)
+      << plan.status().message();
+  // A pin to an exchange the stored definitions list is known.
+  KnownSymbols known;
+  known.by_exchange["new-venue"] = {"X"};
+  req.known = &known;
+  req.exchanges = {"deribit"};
+  req.symbols = {"new-venue:X", "deribit:BTC-PERPETUAL"};
+  EXPECT_TRUE(BuildPlan(req).ok());
 }
 
 TEST(Plan, InstrumentFiltersTreatAChainAsItsOptions) {
