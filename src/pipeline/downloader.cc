@@ -330,6 +330,25 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     }
     resolver = *r;
   }
+  if (grouped && !tardis::HasSymbolRule(item.exchange)) {
+    // No row of the file could be keyed: refused before the request, so
+    // neither UNKEYED objects nor a completion record stand in the way of
+    // the run after `instruments` (tick_converter.h).
+    bool listed = false;
+    if (resolver) {
+      auto l = resolver->ListsExchange(item.day, item.exchange);
+      if (!l.ok()) {
+        res.outcome = l.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+        res.reason = l.status().message();
+        return res;
+      }
+      listed = *l;
+    }
+    if (!listed) {
+      res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
+      return res;
+    }
+  }
   if (!grouped) {
     if (!item.instrument_key.empty()) {
       key = item.instrument_key;  // planned from the same definitions

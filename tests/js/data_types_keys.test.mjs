@@ -301,6 +301,59 @@ describe('one key for one instrument', () => {
     assert.equal((await duckKvMetadata(one)).row_count, '5');
   });
 
+  it('a grouped file of a venue whose symbols cannot tell their type needs the day\'s definitions; after `instruments` a rerun keys it', async (t) => {
+    // dydx PERPETUALS without definitions: every row would have gone under DYDX:UNKEYED:{symbol} with a
+    // completion record, so the rerun the hint asks for (after `instruments`) skipped the item for good.
+    const gdir = path.join(dir, 'grouped-srv');
+    const gmeta = path.join(dir, 'grouped-meta');
+    fs.mkdirSync(gmeta, { recursive: true });
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    for (let i = 0; i < 6; i++) {
+      const ts = T0 + 1_000_000 + i * 60_000_000;
+      lines.push(`dydx,${i % 3 ? 'BTC-USD' : 'ETH-USD'},${ts},${ts + 1234},${2000 + i},buy,${100 + i},0.5`);
+    }
+    const gfile = path.join(gdir, `dydx_trades_${KD}_PERPETUALS.csv.gz`);
+    fs.mkdirSync(gdir, { recursive: true });
+    fs.writeFileSync(gfile, zlib.gzipSync(lines.join('\n') + '\n'));
+    // The listing (built by the test server from the files it serves) has the two perpetuals too.
+    for (const sym of ['BTC-USD', 'ETH-USD']) tradesFile(path.join(gdir, `dydx_trades_${KD}_${sym}.csv.gz`), 'dydx', sym, 1);
+    for (const [sym, base] of [['BTC-USD', 'BTC'], ['ETH-USD', 'ETH']]) {
+      fs.writeFileSync(path.join(gmeta, `instrument_dydx_${sym}.json`), JSON.stringify({
+        id: sym, datasetId: sym, exchange: 'dydx', baseCurrency: base, quoteCurrency: 'USD', type: 'perpetual',
+        active: true, availableSince: '2021-01-01T00:00:00.000Z',
+      }));
+    }
+    const gsrv = await startServer({ dataDirs: [gdir], metadataDirs: [gmeta] });
+    t.after(() => gsrv.close());
+    const genv = { TARDIS_DATASETS_URL: gsrv.url, TARDIS_API_URL: gsrv.url, TARDIS_API_KEY: 'k' };
+    const requests = () => gsrv.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length;
+    const store = mkTmp(dir, 'grouped-store');
+    const args = ['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'dydx:PERPETUALS',
+      '--output', store];
+    const d = await runBin(args, genv);
+    assert.equal(d.code, 1, d.info);
+    assert.match(d.stderr, /dydx.*no instrument definitions of dydx for 2024-03-05.*market-tick instruments/, d.info);
+    assert.equal(requests(), 0, 'failed before any request');
+    assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [], d.info);
+    // convert of the same file: the same error, nothing written (no UNKEYED objects, no record).
+    const c = await runBin(['convert', gfile, '--output', store]);
+    assert.equal(c.code, 1, c.info);
+    assert.match(c.stderr, /no instrument definitions of dydx for 2024-03-05.*market-tick instruments/, c.info);
+    assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [], c.info);
+    // What the hint says, then the same download: every row under its own key.
+    const i = await runBin(['instruments', '--from', KD, '--exchanges', 'dydx', '--output', store], genv);
+    assert.equal(i.code, 0, i.info);
+    const again = await runBin(args, genv);
+    assert.equal(again.code, 0, again.info);
+    assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data') && f.endsWith('.parquet')),
+      [objectRel(KD, 'trades', 'DYDX:PERPETUAL:BTC-USD'), objectRel(KD, 'trades', 'DYDX:PERPETUAL:ETH-USD')], again.info);
+    assert.equal((await duckKvMetadata(path.join(store, objectRel(KD, 'trades', 'DYDX:PERPETUAL:BTC-USD')))).row_count, '4');
+    const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--output', store,
+      '--deep', '--read-only']);
+    assert.equal(v.code, 0, v.info);
+    assert.match(v.stdout, /^trades +2 +2 /m, v.info);
+  });
+
   it('an exchange id Tardis does not use is named as such, with the id it resembles, and nothing is written', async () => {
     // A file of the user's own (generated rows, no official name): 'Deribit' and a trailing space are not
     // Tardis exchange ids, so neither a symbol rule nor stored definitions could key their rows.
