@@ -101,6 +101,18 @@ const std::vector<std::string>& KnownExchanges() {
 }
 
 std::string SuggestExchange(std::string_view id, const std::vector<std::string>& also_known) {
+  // Names a user knows a venue by (its own, or CCXT's id) where Tardis uses
+  // another id: that id, which no spelling distance finds (kraken-futures
+  // is nearest to kucoin-futures, htx to ftx).
+  static constexpr std::pair<std::string_view, std::string_view> kOtherNames[] = {
+      {"binance-coinm", "binance-delivery"}, {"binance-usdm", "binance-futures"},
+      {"binancecoinm", "binance-delivery"},  {"binanceusdm", "binance-futures"},
+      {"htx", "huobi"},                      {"kraken-futures", "cryptofacilities"},
+      {"krakenfutures", "cryptofacilities"},
+  };
+  for (const auto& [name, tardis_id] : kOtherNames) {
+    if (id == name) return std::string(tardis_id);
+  }
   std::string best;
   size_t best_d = std::max<size_t>(3, id.size() / 3) + 1;  // within ~a third of the id
   for (const auto* list : {&KnownExchanges(), &also_known}) {

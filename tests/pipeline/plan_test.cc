@@ -151,6 +151,17 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
   // An exchange the stored definitions list is known (Tardis adds venues).
   EXPECT_TRUE(CheckExchanges({"new-venue"}, {"new-venue"}).ok());
   EXPECT_EQ(SuggestExchange("derbit"), "deribit");
+  // Names the venues (or CCXT) use where Tardis has another id: the id, not
+  // the nearest spelling (kraken-futures is not kucoin-futures).
+  EXPECT_EQ(SuggestExchange("kraken-futures"), "cryptofacilities");
+  EXPECT_EQ(SuggestExchange("krakenfutures"), "cryptofacilities");
+  EXPECT_EQ(SuggestExchange("binanceusdm"), "binance-futures");
+  EXPECT_EQ(SuggestExchange("binance-coinm"), "binance-delivery");
+  EXPECT_EQ(SuggestExchange("htx"), "huobi");
+  EXPECT_EQ(SuggestExchange("okx"), "okex");
+  st = CheckExchanges({"kraken-futures"});
+  EXPECT_NE(st.message().find("unknown exchange 'kraken-futures' (did you mean cryptofacilities?)"), std::string::npos)
+      << st.message();
   PlanRequest req;
   req.from = req.to = Date{2020, 2, 22};
   req.exchanges = {"binance-futurs"};
