@@ -140,6 +140,17 @@ TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
     ASSERT_FALSE(k.ok()) << ex << " " << sym << " -> " << (k.ok() ? k->ToString() : "");
     EXPECT_NE(k.status().message().find("cannot derive an instrument key"), std::string::npos);
   }
+  // BitMEX symbols the rule does not read (a spot pair XBT_USDT, an up/down
+  // contract XBT7D_U105) are named as given, not as the rule rewrote them
+  // (BTC_USDT), and say that their key needs the instrument metadata.
+  for (const char* sym : {"XBT_USDT", "XBT7D_U105"}) {
+    auto k = KeyFromTardisSymbol("bitmex", sym);
+    ASSERT_FALSE(k.ok()) << sym << " -> " << k->ToString();
+    EXPECT_NE(k.status().message().find(std::string("symbol '") + sym + "' of exchange 'bitmex'"), std::string::npos)
+        << k.status().message();
+    EXPECT_EQ(k.status().message().find("BTC_"), std::string::npos) << k.status().message();
+    EXPECT_NE(k.status().message().find("market-tick instruments"), std::string::npos) << k.status().message();
+  }
 }
 
 TEST(Layout, TickObjectNamesRoundTrip) {
