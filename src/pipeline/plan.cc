@@ -391,6 +391,13 @@ Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
     for (const auto& s : req.symbols) {
       if (s.find(':') == std::string::npos) bare += (bare.empty() ? "" : ",") + s;
     }
+    if (bare.empty()) {
+      // Every symbol pinned: no rule or definition was asked.
+      std::string all;
+      for (const auto& s : req.symbols) all += (all.empty() ? "" : ",") + s;
+      return Status::Usage("--symbols " + all + ": none is pinned to " + list +
+                           ". Drop the exchange from --exchanges, or pin symbols to it as exchange:SYMBOL");
+    }
     return Status::Usage(
         "--symbols " + bare + ": " + list + (knows_none.size() == 1 ? " knows" : " know") +
         " none of these symbols (checked against " + (req.known ? "the stored instrument definitions and " : "") +

@@ -191,6 +191,14 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
   req.exchanges = {"deribit"};
   req.symbols = {"new-venue:X", "deribit:BTC-PERPETUAL"};
   EXPECT_TRUE(BuildPlan(req).ok());
+  // Every symbol pinned, none to one of --exchanges: the message names the
+  // symbols (it read "--symbols : bitmex knows none of these symbols").
+  req.exchanges = {"deribit", "bitmex"};
+  plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("--symbols new-venue:X,deribit:BTC-PERPETUAL: none is pinned to bitmex"),
+            std::string::npos)
+      << plan.status().message();
 }
 
 TEST(Plan, InstrumentFiltersTreatAChainAsItsOptions) {
