@@ -130,20 +130,25 @@ void DeribitCurrencies(std::string_view part, InstrumentKey* k) {
 
 Result<InstrumentKey> Deribit(InstrumentKey k, std::string_view ex, const std::string& s) {
   const auto parts = Split(s, '-');
-  if (parts.size() == 1 && s.find('_') != std::string::npos) {
-    k.type = "SPOT_PAIR";
-    DeribitCurrencies(s, &k);
+  // Currencies are letters and digits, as every form's are (the options'
+  // below too): other text (a ':', '/', a control character, an empty side
+  // of the '_') never becomes a key.
+  auto plain = [&](const char* type) -> Result<InstrumentKey> {
+    if (!AllAlnum(k.base) || !AllAlnum(k.quote)) return Unknown(ex, s, "currency is not plain (letters, digits)");
+    k.type = type;
     return k;
+  };
+  if (parts.size() == 1 && s.find('_') != std::string::npos) {
+    DeribitCurrencies(s, &k);
+    return plain("SPOT_PAIR");
   }
   if (parts.size() == 2 && parts[1] == "PERPETUAL") {
-    k.type = "PERPETUAL";
     DeribitCurrencies(parts[0], &k);
-    return k;
+    return plain("PERPETUAL");
   }
   if (parts.size() == 2 && ParseDayMonYear(parts[1], &k.expiry)) {
-    k.type = "FUTURE";
     DeribitCurrencies(parts[0], &k);
-    return k;
+    return plain("FUTURE");
   }
   if (parts.size() == 4 && ParseDayMonYear(parts[1], &k.expiry) &&
       (parts[3] == "C" || parts[3] == "P")) {
