@@ -133,7 +133,7 @@ Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const
   }
   if (t.unkeyed_rows > 0) {
     log::Warn(std::to_string(t.unkeyed_rows) + " rows have no instrument key and were kept under "
-              "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun cannot change it");
+              "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun alone does not change it");
   }
   if (t.counts[Outcome::kFailed] > 0 || t.unkeyed_rows > 0) {
     return Status::InvalidInput(std::to_string(t.counts[Outcome::kFailed]) + " items failed");

@@ -354,6 +354,39 @@ describe('one key for one instrument', () => {
     assert.match(v.stdout, /^trades +2 +2 /m, v.info);
   });
 
+  it('a combo in a grouped file downloaded without definitions: the UNKEYED warning says how the definitions key it', async (t) => {
+    // deribit OPTIONS of 2025-02-03 with a combo row; the real /v1/instruments records of the fixtures (the
+    // option BTC-25APR25-200000-P, the combo BTC-FS-28MAR25_PERP) give the definitions. The warning said only
+    // "a rerun cannot change it", though the definitions key the combo once `instruments` has run.
+    const day = '2025-02-03';
+    const cdir = path.join(dir, 'combo-srv');
+    const OPT = 'BTC-25APR25-200000-P', COMBO = 'BTC-FS-28MAR25_PERP';
+    const t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    [OPT, COMBO, OPT].forEach((sym, i) => lines.push(`deribit,${sym},${t0 + i * 1000},${t0 + i * 1000 + 5},${i},buy,0.1,1`));
+    fs.mkdirSync(cdir, { recursive: true });
+    fs.writeFileSync(path.join(cdir, `deribit_trades_${day}_OPTIONS.csv.gz`), zlib.gzipSync(lines.join('\n') + '\n'));
+    for (const sym of [OPT, COMBO]) fs.writeFileSync(path.join(cdir, `deribit_trades_${day}_${sym}.csv.gz`), zlib.gzipSync(lines[0] + '\n'));
+    const csrv = await startServer({ dataDirs: [cdir] });
+    t.after(() => csrv.close());
+    const cenv = { TARDIS_DATASETS_URL: csrv.url, TARDIS_API_URL: csrv.url, TARDIS_API_KEY: 'k' };
+    const store = mkTmp(dir, 'combo-store');
+    const args = ['download', '--from', day, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'deribit:OPTIONS',
+      '--output', store];
+    const d = await runBin(args, cenv);
+    assert.equal(d.code, 1, d.info);
+    assert.match(d.stderr, new RegExp(`1 rows of symbol '${COMBO}' kept as .*DERIBIT:UNKEYED:${COMBO}\\.parquet .*no instrument ` +
+      `definitions of deribit for ${day}, which may key it: run \`market-tick instruments --from ${day} --exchanges deribit\`, ` +
+      'then this download again with --force'), d.info);
+    const i = await runBin(['instruments', '--from', day, '--exchanges', 'deribit', '--output', store], cenv);
+    assert.equal(i.code, 0, i.info);
+    const f = await runBin([...args, '--force'], cenv);
+    assert.equal(f.code, 0, f.info);
+    assert.doesNotMatch(f.stderr, /UNKEYED/, f.info);
+    const kv = await duckKvMetadata(path.join(store, objectRel(day, 'trades', `DERIBIT:COMBO:${COMBO}`)));
+    assert.equal(kv.row_count, '1');
+  });
+
   it('an exchange id Tardis does not use is named as such, with the id it resembles, and nothing is written', async () => {
     // A file of the user's own (generated rows, no official name): 'Deribit' and a trailing space are not
     // Tardis exchange ids, so neither a symbol rule nor stored definitions could key their rows.
