@@ -342,13 +342,6 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     }
     defs_list_exchange = *l;
   }
-  if (grouped && !tardis::HasSymbolRule(item.exchange) && !defs_list_exchange) {
-    // No row of the file could be keyed: refused before the request, so
-    // neither UNKEYED objects nor a completion record stand in the way of
-    // the run after `instruments` (tick_converter.h).
-    res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
-    return res;
-  }
   if (!grouped) {
     if (!item.instrument_key.empty()) {
       key = item.instrument_key;  // planned from the same definitions
@@ -453,6 +446,14 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       log::Warn(item.Id() + ": " + rec.status().message() + "; downloading the item again");
       replace_record = true;
     }
+  }
+  if (grouped && !tardis::HasSymbolRule(item.exchange) && !defs_list_exchange) {
+    // No row of the file could be keyed: refused before the request (an
+    // item complete by its record was skipped above), so neither UNKEYED
+    // objects nor a completion record stand in the way of the run after
+    // `instruments` (tick_converter.h).
+    res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
+    return res;
   }
   const std::string url = DatasetUrl(opts_.datasets_url, item);
 

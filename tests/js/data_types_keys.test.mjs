@@ -352,6 +352,13 @@ describe('one key for one instrument', () => {
       '--deep', '--read-only']);
     assert.equal(v.code, 0, v.info);
     assert.match(v.stdout, /^trades +2 +2 /m, v.info);
+    // The item is complete by its record: a rerun skips it without a request, definitions or not.
+    fs.rmSync(path.join(store, 'instrument_availability'), { recursive: true });
+    const before = requests();
+    const rerun = await runBin(args, genv);
+    assert.equal(rerun.code, 0, rerun.info);
+    assert.match(rerun.stderr, /1 items: 0 done, 1 skipped/, rerun.info);
+    assert.equal(requests(), before, 'no request for a complete item');
   });
 
   it('a combo in a grouped file downloaded without definitions: the UNKEYED warning says how the definitions key it', async (t) => {
