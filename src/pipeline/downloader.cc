@@ -455,6 +455,14 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
     return res;
   }
+  // Grouped items are downloaded and split one at a time (items of one
+  // instrument keep running beside them): each holds the state of its
+  // thousands of instruments and the buffers of its spill, whatever its
+  // share of the parse budget, so several at once would pass the memory
+  // bound as derived series would. One complete by its record was skipped
+  // above, without waiting.
+  std::unique_lock<std::mutex> grouped_slot(grouped_mu_, std::defer_lock);
+  if (grouped) grouped_slot.lock();
   const std::string url = DatasetUrl(opts_.datasets_url, item);
 
   SourceHints hints;
@@ -476,7 +484,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   ConvertSettings settings = opts_.convert;
   settings.parser.empty_input_schema = schema;
   settings.parser.data_type_origin = "the work item";
-  settings.parallel_parse = false;  // concurrency comes from items in flight
+  // Concurrency comes from items in flight; a grouped item, the one of its
+  // kind running (grouped_slot), parses on the pool as convert does.
+  settings.parallel_parse = grouped;
   // The same for derived series: on the item's thread, and no queue per item
   // in flight to count against the memory budget.
   settings.observer_threads = false;
