@@ -200,4 +200,35 @@ describe('grouped files', () => {
     }
     assert.equal(stdout.split('\n').filter((l) => l.startsWith('done\t')).length, 3 * 20 + 1);
   });
+
+  it('download under ulimit -n 256 with --concurrency 64: fewer files in flight, said once, every item done', async (t) => {
+    // Each file in flight holds about four descriptors (its connection, the HTTP library's wake-up pair, the
+    // object being written): 64 of them passed 256, and some items failed with "Too many open files" (exit 1).
+    const dir = mkTmp(ROOT_TMP, 'nofile');
+    const data = path.join(dir, 'srv');
+    fs.mkdirSync(data);
+    const n = 1000;
+    for (let i = 0; i < n; i++) {
+      const sym = option(i).sym;
+      let csv = HEADER;
+      for (let k = 0; k < 200; k++) csv += `deribit,${sym},${1704067200000000 + k * 1000},${1704067200000007 + k * 1000},${k},buy,0.${k},${k + 1}\n`;
+      fs.writeFileSync(path.join(data, `deribit_trades_2024-01-01_${sym}.csv.gz`), zlib.gzipSync(csv));
+    }
+    const srv = await startServer({ dataDirs: [data] });
+    t.after(() => srv.close());
+    const symbols = Array.from({ length: n }, (_, i) => `deribit:${option(i).sym}`).join(',');
+    const out = path.join(dir, 'out');
+    const child = spawn('/bin/sh', ['-c', 'ulimit -n 256 && exec "$0" "$@"', BIN, 'download', '--from', '2024-01-01',
+      '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', symbols, '--output', out, '--concurrency', '64'], {
+      env: { ...process.env, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, SOURCE_DATE_EPOCH: '1700000000' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b) => { stderr += b; });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    assert.equal(code, 0, stderr.slice(-3000));
+    assert.match(stderr, new RegExp(`${n} items: ${n} done, 0 skipped, 0 no data, 0 not available, 0 failed`), stderr.slice(-3000));
+    assert.match(stderr, /--concurrency 64: the open-file limit \(ulimit -n\) of 256 leaves room for \d+ files in flight/, stderr.slice(0, 2000));
+    assert.equal(stderr.match(/open-file limit/g).length, 1, 'said once');
+  });
 });
