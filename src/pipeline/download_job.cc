@@ -334,7 +334,7 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   opts.convert.writer.pool = pool.get();
   // Each file in flight holds a few descriptors (its connection, the HTTP
   // library's wake-up pair, the object being written), beside those of the
-  // process and of the one grouped file being split (a dozen). More files in
+  // process and of the one grouped file being split. More files in
   // flight than the open-file limit leaves room for failed items at random
   // with EMFILE: fewer run, said once.
   if (struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {

@@ -152,10 +152,10 @@ describe('grouped files', () => {
   });
 
   it('download: grouped items are split one at a time (items of one instrument beside them), each complete', async (t) => {
-    // Each grouped item holds the state of its thousands of instruments and its spill's buffers: 8 Deribit
-    // OPTIONS days of 3,000 options in flight at once (the default --concurrency) took 310 MB, past the
-    // 256 MB bound, where one at a time takes 80 MB. Held by the server, the second grouped file is not
-    // even asked for while the first is being read, whatever --concurrency says.
+    // Each grouped item holds the state of its thousands of instruments and its spill's buffers, so several
+    // in flight at once passed the memory bound (bench/README.md, "Grouped items in flight"). Held by the
+    // server, the second grouped file is not even asked for while the first is being read, whatever
+    // --concurrency says.
     const dir = mkTmp(ROOT_TMP, 'grouped-in-flight');
     const data = path.join(dir, 'srv');
     fs.mkdirSync(data);
