@@ -484,9 +484,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   ConvertSettings settings = opts_.convert;
   settings.parser.empty_input_schema = schema;
   settings.parser.data_type_origin = "the work item";
-  // Concurrency comes from items in flight; a grouped item, the one of its
-  // kind running (grouped_slot), parses on the pool as convert does.
-  settings.parallel_parse = grouped;
+  settings.parallel_parse = false;  // concurrency comes from items in flight
   // The same for derived series: on the item's thread, and no queue per item
   // in flight to count against the memory budget.
   settings.observer_threads = false;
