@@ -1,5 +1,6 @@
 #include "pipeline/download_job.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -133,7 +134,7 @@ Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const
   }
   if (t.unkeyed_rows > 0) {
     log::Warn(std::to_string(t.unkeyed_rows) + " rows have no instrument key and were kept under "
-              "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun cannot change it");
+              "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun alone does not change it");
   }
   if (t.counts[Outcome::kFailed] > 0 || t.unkeyed_rows > 0) {
     return Status::InvalidInput(std::to_string(t.counts[Outcome::kFailed]) + " items failed");
@@ -331,6 +332,21 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   std::unique_ptr<ThreadPool> pool;
   if (options.threads > 1) pool = std::make_unique<ThreadPool>(options.threads);
   opts.convert.writer.pool = pool.get();
+  // Each file in flight holds a few descriptors (its connection, the HTTP
+  // library's wake-up pair, the object being written), beside those of the
+  // process and of the one grouped file being split. More files in
+  // flight than the open-file limit leaves room for failed items at random
+  // with EMFILE: fewer run, said once.
+  if (struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    constexpr rlim_t kPerFile = 4, kReserve = 48;
+    const rlim_t room = rl.rlim_cur > kReserve + kPerFile ? (rl.rlim_cur - kReserve) / kPerFile : 1;
+    if (static_cast<rlim_t>(opts.concurrency) > room) {
+      log::Warn("--concurrency " + std::to_string(opts.concurrency) + ": the open-file limit (ulimit -n) of " +
+                std::to_string(rl.rlim_cur) + " leaves room for " + std::to_string(room) +
+                " files in flight; running that many (raise the limit for more)");
+      opts.concurrency = static_cast<int>(room);
+    }
+  }
   // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default
   // 96): each gets budget/N, at least 4 MiB and at most the convert default
   // of 64 MiB. A file in flight holds a small multiple of its share (the

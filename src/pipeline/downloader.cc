@@ -356,6 +356,18 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     }
     resolver = *r;
   }
+  // Whether the day's definitions in the store list the item's exchange: a
+  // grouped file's rows are keyed by them where they do.
+  bool defs_list_exchange = false;
+  if (grouped && resolver) {
+    auto l = resolver->ListsExchange(item.day, item.exchange);
+    if (!l.ok()) {
+      res.outcome = l.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.reason = l.status().message();
+      return res;
+    }
+    defs_list_exchange = *l;
+  }
   if (!grouped) {
     if (!item.instrument_key.empty()) {
       key = item.instrument_key;  // planned from the same definitions
@@ -461,6 +473,22 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       replace_record = true;
     }
   }
+  if (grouped && !tardis::HasSymbolRule(item.exchange) && !defs_list_exchange) {
+    // No row of the file could be keyed: refused before the request (an
+    // item complete by its record was skipped above), so neither UNKEYED
+    // objects nor a completion record stand in the way of the run after
+    // `instruments` (tick_converter.h).
+    res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
+    return res;
+  }
+  // Grouped items are downloaded and split one at a time (items of one
+  // instrument keep running beside them): each holds the state of its
+  // thousands of instruments and the buffers of its spill, whatever its
+  // share of the parse budget, so several at once would pass the memory
+  // bound as derived series would. One complete by its record was skipped
+  // above, without waiting.
+  std::unique_lock<std::mutex> grouped_slot(grouped_mu_, std::defer_lock);
+  if (grouped) grouped_slot.lock();
   const std::string url = DatasetUrl(opts_.datasets_url, item);
 
   SourceHints hints;
@@ -658,8 +686,17 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
           if (o.unkeyed) {
             res.unkeyed_rows += o.rows;
             res.unkeyed_symbols.push_back(o.symbol);
+            // Keyed by the symbol rule alone: the day's definitions may key
+            // it (a combo, a dated future), but the item is complete once
+            // its record is written, so only --force downloads it again.
+            const std::string day = FormatDate(item.day);
+            const std::string hint =
+                defs_list_exchange ? ""
+                                   : "; the store holds no instrument definitions of " + item.exchange + " for " + day +
+                                         ", which may key it: run `market-tick instruments --from " + day +
+                                         " --exchanges " + item.exchange + "`, then this download again with --force";
             log::Warn(item.Id() + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
-                      "' kept as " + o.name + " (no instrument key: " + o.note + ")");
+                      "' kept as " + o.name + " (no instrument key: " + o.note + ")" + hint);
           }
         }
         if (!outs->read_status().ok()) {

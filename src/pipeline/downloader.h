@@ -108,6 +108,7 @@ class Downloader {
   Status fatal_;
   std::mutex fatal_mu_;
   std::mutex derive_mu_;  // held by the one item computing derived series
+  std::mutex grouped_mu_;  // held by the one grouped item being downloaded and split
 };
 
 }  // namespace mt::pipeline

@@ -361,6 +361,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
   s["metadata_requests"] = t.requests;
   s["merge_retries"] = t.merge_retries;  // files read again because another run changed them meanwhile
   s["seconds"] = t.seconds;
+  s["up_to_date"] = false;
   std::map<std::string, size_t> instruments_by;
   for (const auto& e : catalog.entries) instruments_by[e.base.tardis_exchange]++;
   ojson exs = ojson::array();
@@ -399,10 +400,36 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
   return RedactSecrets(s.dump(1));
 }
 
+// The summary of a run that found every file holding every requested
+// exchange for good: no request was made, so there is no metadata to report
+// per exchange, only the files checked.
+std::string UpToDateSummaryJson(const InstrumentsJobOptions& opts, const storage::Layout& layout, size_t days,
+                                double seconds) {
+  ojson s = ojson::object();
+  s["from"] = FormatDate(opts.from);
+  s["to"] = FormatDate(opts.to);
+  s["days"] = days;
+  s["files_written"] = 0;
+  s["files_skipped"] = days + 1;  // the day files and the aggregate
+  s["rows_written"] = 0;
+  s["bytes_written"] = 0;
+  s["aggregate"] = layout.InstrumentsAggregateName(opts.from, opts.to);
+  s["metadata_requests"] = 0;
+  s["merge_retries"] = 0;
+  s["seconds"] = seconds;
+  s["up_to_date"] = true;
+  ojson exs = ojson::array();
+  for (const auto& ex : opts.exchanges) exs.push_back({{"exchange", ex}});
+  s["exchanges"] = exs;
+  s["warnings"] = ojson::array();
+  return RedactSecrets(s.dump(1));
+}
+
 }  // namespace
 
 InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::ObjectStore* store) {
   InstrumentsReport report;
+  const auto started = std::chrono::steady_clock::now();
   // Without a store (--format) the names are not used.
   const storage::Layout layout = store ? store->layout() : storage::Layout();
   std::vector<FileJob> jobs;
@@ -429,6 +456,16 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
                 store->Describe("") + " hold " + JoinList(opts.exchanges) +
                 "; nothing to do (--force rewrites those exchanges)");
       report.up_to_date = true;
+      if (!opts.summary_json.empty()) {
+        // Written here too: a pipeline reading the file after the run must
+        // find this run's, not a missing or an earlier run's.
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const Status w = WriteFileAtomically(opts.summary_json, UpToDateSummaryJson(opts, layout, days, seconds) + "\n");
+        if (!w.ok()) {
+          log::Error("--summary-json: " + w.message());
+          report.status = w;
+        }
+      }
       return report;
     }
   }

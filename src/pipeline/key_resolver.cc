@@ -8,8 +8,15 @@ Result<tardis::InstrumentKey> RuleKeyResolver::Resolve(std::string_view exchange
   return tardis::KeyFromTardisSymbol(exchange, symbol);
 }
 
+Result<bool> RuleKeyResolver::ListsExchange(const Date& day, std::string_view exchange) const {
+  (void)day;
+  (void)exchange;
+  return false;  // no definitions
+}
+
 DefinitionKeyResolver::DefinitionKeyResolver(Date day, const std::vector<Row>& rows) : day_(day) {
   for (const auto& r : rows) {
+    if (!r.exchange.empty()) exchanges_.insert(r.exchange);
     if (r.key.empty() || r.exchange.empty()) continue;
     keys_.emplace(std::make_pair(r.exchange, tardis::AsciiUpper(r.symbol)), r.key);
     if (!r.base.empty()) currencies_[r.exchange].insert(r.base);
@@ -102,6 +109,11 @@ Result<std::optional<ContractTerms>> DefinitionKeyResolver::TermsOn(const Date& 
   return std::optional<ContractTerms>(it->second);
 }
 
+Result<bool> DefinitionKeyResolver::ListsExchange(const Date& day, std::string_view exchange) const {
+  (void)day;  // one day's resolver
+  return exchanges_.find(exchange) != exchanges_.end();
+}
+
 Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::Load(const Date& day) {
   const std::string name = store_->layout().InstrumentsObjectName(day);
   auto file = parquet::FileReader::Open(store_, name);
@@ -181,6 +193,11 @@ Result<tardis::InstrumentKey> RowDayKeyResolver::ResolveOn(const Date& day, std:
 Result<std::optional<ContractTerms>> RowDayKeyResolver::TermsOn(const Date& day, const std::string& key) const {
   MT_ASSIGN_OR_RETURN(std::shared_ptr<const KeyResolver> keys, days_->ForDay(day));
   return keys->TermsOn(day, key);
+}
+
+Result<bool> RowDayKeyResolver::ListsExchange(const Date& day, std::string_view exchange) const {
+  MT_ASSIGN_OR_RETURN(std::shared_ptr<const KeyResolver> keys, days_->ForDay(day));
+  return keys->ListsExchange(day, exchange);
 }
 
 }  // namespace mt::pipeline

@@ -30,6 +30,7 @@ namespace mt::pipeline {
 class RuleKeyResolver : public KeyResolver {
  public:
   Result<tardis::InstrumentKey> Resolve(std::string_view exchange, std::string_view symbol) const override;
+  Result<bool> ListsExchange(const Date& day, std::string_view exchange) const override;
 };
 
 // One day's instrument definitions. Thread-safe after construction.
@@ -67,6 +68,10 @@ class DefinitionKeyResolver : public KeyResolver {
   // this resolver's); none when the definitions do not list the key.
   Result<std::optional<ContractTerms>> TermsOn(const Date& day, const std::string& key) const override;
 
+  // Whether the definitions hold an instrument of `exchange` (any day: a
+  // resolver of one day).
+  Result<bool> ListsExchange(const Date& day, std::string_view exchange) const override;
+
   size_t size() const { return keys_.size(); }
 
  private:
@@ -74,6 +79,7 @@ class DefinitionKeyResolver : public KeyResolver {
   std::map<std::string, ContractTerms> terms_;  // instrument_key -> its terms (those with any known)
   std::map<std::pair<std::string, std::string>, std::string> keys_;  // (exchange, SYMBOL) -> key
   std::map<std::string, std::set<std::string>> currencies_;  // bases and quotes, per exchange
+  std::set<std::string, std::less<>> exchanges_;               // every exchange of a row
 };
 
 // The resolvers of a store, one per day, each loaded on first use. A few
@@ -132,6 +138,8 @@ class RowDayKeyResolver : public KeyResolver {
                                           std::string_view symbol) const override;
   // The terms from the definitions of `day`.
   Result<std::optional<ContractTerms>> TermsOn(const Date& day, const std::string& key) const override;
+  // Whether the definitions of `day` list the exchange.
+  Result<bool> ListsExchange(const Date& day, std::string_view exchange) const override;
 
  private:
   StoreKeyResolvers* days_;

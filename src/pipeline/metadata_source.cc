@@ -111,6 +111,13 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
     return Status::Permission(PermissionMessage(d.status, details_url, !opts_.api_key.empty()));
   }
   if (d.status == 404) {
+    // An id this build knows: the server at TARDIS_API_URL is not the one
+    // that lists it (a wrong URL, a proxy), which no spelling fixes.
+    if (IsKnownExchange(exchange)) {
+      return Status::Usage("HTTP 404 for " + details_url + ", yet '" + exchange +
+                           "' is a Tardis exchange id: check TARDIS_API_URL (the server answered: " + Excerpt(d.body) +
+                           ")");
+    }
     // A typo: a usage error a rerun cannot fix, worded as every command
     // words it (pipeline::CheckExchanges), with the server's answer.
     const std::string best = SuggestExchange(exchange);

@@ -101,6 +101,18 @@ const std::vector<std::string>& KnownExchanges() {
 }
 
 std::string SuggestExchange(std::string_view id, const std::vector<std::string>& also_known) {
+  // Names a user knows a venue by (its own, or CCXT's id) where Tardis uses
+  // another id: that id, which no spelling distance finds (kraken-futures
+  // is nearest to kucoin-futures, htx to ftx).
+  static constexpr std::pair<std::string_view, std::string_view> kOtherNames[] = {
+      {"binance-coinm", "binance-delivery"}, {"binance-usdm", "binance-futures"},
+      {"binancecoinm", "binance-delivery"},  {"binanceusdm", "binance-futures"},
+      {"htx", "huobi"},                      {"kraken-futures", "cryptofacilities"},
+      {"krakenfutures", "cryptofacilities"},
+  };
+  for (const auto& [name, tardis_id] : kOtherNames) {
+    if (id == name) return std::string(tardis_id);
+  }
   std::string best;
   size_t best_d = std::max<size_t>(3, id.size() / 3) + 1;  // within ~a third of the id
   for (const auto* list : {&KnownExchanges(), &also_known}) {
@@ -346,6 +358,16 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
     for (const auto& [ex, syms] : req.known->by_exchange) also_known.push_back(ex);
   }
   MT_RETURN_IF_ERROR(CheckExchanges(exchanges, also_known));
+  // The exchange of a pinned symbol is checked too, whether or not
+  // --exchanges names it: a misspelt one would otherwise pin the symbol to no
+  // exchange of the run and drop it without a word.
+  for (const auto& s : req.symbols) {
+    const size_t colon = s.find(':');
+    if (colon == std::string::npos) continue;
+    if (Status st = CheckExchanges({s.substr(0, colon)}, also_known); !st.ok()) {
+      return Status::Usage("--symbols " + s + ": " + st.message());
+    }
+  }
   std::vector<std::vector<std::string>> symbols_of(exchanges.size());
   size_t total = 0;
   std::vector<std::string> knows_none;
@@ -372,6 +394,13 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
     for (const auto& e : knows_none) list += (list.empty() ? "" : ", ") + e;
     for (const auto& s : req.symbols) {
       if (s.find(':') == std::string::npos) bare += (bare.empty() ? "" : ",") + s;
+    }
+    if (bare.empty()) {
+      // Every symbol pinned: no rule or definition was asked.
+      std::string all;
+      for (const auto& s : req.symbols) all += (all.empty() ? "" : ",") + s;
+      return Status::Usage("--symbols " + all + ": none is pinned to " + list +
+                           ". Drop the exchange from --exchanges, or pin symbols to it as exchange:SYMBOL");
     }
     return Status::Usage(
         "--symbols " + bare + ": " + list + (knows_none.size() == 1 ? " knows" : " know") +

@@ -141,7 +141,9 @@ Status CheckExchanges(const std::vector<std::string>& exchanges, const std::vect
 // kUsage naming the first data type that is not a Tardis one; a derived name
 // (trade_bar_1m) is told to go in --derive.
 Status CheckDataTypes(const std::vector<std::string>& data_types);
-// The closest known id within a small edit distance, or "".
+// The Tardis id of a venue known by another name (kraken-futures:
+// cryptofacilities), else the closest known id within a small edit
+// distance, or "".
 std::string SuggestExchange(std::string_view id, const std::vector<std::string>& also_known = {});
 
 // Symbols the stored definitions list, per exchange (dataset symbols and

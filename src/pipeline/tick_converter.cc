@@ -640,6 +640,18 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       // A grouped file: the rows are kept under a fallback name that says so
       // (the raw symbol stays inside the file; storage/layout.h escapes the
       // name), and every other instrument of the file is written as usual.
+      // Unless no row of it can have a key: a venue without a symbol rule and
+      // no definitions of it for the day.
+      if (!single_ && target_.fixed_object.empty() && !tardis::HasSymbolRule(exchange)) {
+        bool listed = false;
+        if (target_.keys) {
+          MT_ASSIGN_OR_RETURN(listed, target_.keys->ListsExchange(day, exchange));
+        }
+        if (!listed) {
+          return Status::InvalidInput(where + "symbol '" + EscapeOutsideText(symbol, 80) +
+                                      "': " + GroupedFileNeedsDefinitions(exchange, day).message());
+        }
+      }
       note = key.status().message();
       object_key = tardis::VenueForExchange(exchange) + ":UNKEYED:" + std::string(symbol);
     }
@@ -1293,6 +1305,15 @@ TickConverter::TickConverter(SourceHints hints, ConvertTarget target, ConvertSet
 TickConverter::~TickConverter() = default;
 Status TickConverter::Write(const uint8_t* data, size_t n) { return impl_->Write(data, n); }
 Result<OutputList> TickConverter::Finish() { return impl_->Finish(); }
+
+Status GroupedFileNeedsDefinitions(std::string_view exchange, const Date& day) {
+  const std::string ex = EscapeOutsideText(exchange, 80), d = FormatDate(day);
+  return Status::InvalidInput(
+      "the symbols of exchange '" + ex + "' do not tell their instrument type (no symbol rule) and the store holds no "
+      "instrument definitions of " + ex + " for " + d + ", so no row of this grouped file has an instrument key and "
+      "nothing of it was written; run `market-tick instruments --from " + d + " --exchanges " + ex +
+      "` into the output store first, then again (or convert to one file with --output FILE.parquet)");
+}
 
 void AppendTermsKv(const ContractTerms& terms, std::vector<std::pair<std::string, std::string>>* kv) {
   auto number = [](double v) {

@@ -106,7 +106,21 @@ class KeyResolver {
     (void)key;
     return std::optional<ContractTerms>();
   }
+  // Whether instrument definitions of `exchange` on `day` are behind these
+  // keys (the day's definitions list an instrument of it); false for the
+  // symbol rules alone. On a venue without a symbol rule no row of a grouped
+  // file has a key without them: GroupedFileNeedsDefinitions. An error only
+  // when the day's definitions could not be read.
+  virtual Result<bool> ListsExchange(const Date& day, std::string_view exchange) const = 0;
 };
+
+// The error of a grouped file (OPTIONS, PERPETUALS, ...) of `exchange` on
+// `day` keyed without definitions of that exchange on a venue whose symbols
+// do not tell their instrument type (tardis::HasSymbolRule false): none of
+// its rows has a key, so it is refused whole, before anything is written,
+// rather than kept under UNKEYED names with a completion record that would
+// make the rerun the hint asks for skip the item.
+Status GroupedFileNeedsDefinitions(std::string_view exchange, const Date& day);
 
 struct ConvertTarget {
   // Exactly one of: a single output file, or a store with the layout of docs/STORAGE.md.

@@ -130,20 +130,25 @@ void DeribitCurrencies(std::string_view part, InstrumentKey* k) {
 
 Result<InstrumentKey> Deribit(InstrumentKey k, std::string_view ex, const std::string& s) {
   const auto parts = Split(s, '-');
-  if (parts.size() == 1 && s.find('_') != std::string::npos) {
-    k.type = "SPOT_PAIR";
-    DeribitCurrencies(s, &k);
+  // Currencies are letters and digits, as every form's are (the options'
+  // below too): other text (a ':', '/', a control character, an empty side
+  // of the '_') never becomes a key.
+  auto plain = [&](const char* type) -> Result<InstrumentKey> {
+    if (!AllAlnum(k.base) || !AllAlnum(k.quote)) return Unknown(ex, s, "currency is not plain (letters, digits)");
+    k.type = type;
     return k;
+  };
+  if (parts.size() == 1 && s.find('_') != std::string::npos) {
+    DeribitCurrencies(s, &k);
+    return plain("SPOT_PAIR");
   }
   if (parts.size() == 2 && parts[1] == "PERPETUAL") {
-    k.type = "PERPETUAL";
     DeribitCurrencies(parts[0], &k);
-    return k;
+    return plain("PERPETUAL");
   }
   if (parts.size() == 2 && ParseDayMonYear(parts[1], &k.expiry)) {
-    k.type = "FUTURE";
     DeribitCurrencies(parts[0], &k);
-    return k;
+    return plain("FUTURE");
   }
   if (parts.size() == 4 && ParseDayMonYear(parts[1], &k.expiry) &&
       (parts[3] == "C" || parts[3] == "P")) {
@@ -426,14 +431,23 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
   if (ex == "bybit") return Bybit(k, exchange, s);
   if (ex == "binance-delivery") return Concatenated(k, exchange, s, "FUTURE");
   if (ex == "bitmex") {
+    static const char kNeedsMetadata[] =
+        "needs the instrument metadata: run `market-tick instruments` for that day into the output store first, "
+        "so keys come from the instrument definitions, or convert to one file with --output FILE.parquet";
     std::string sym = s;
     if (sym.rfind("XBT", 0) == 0) sym = "BTC" + sym.substr(3);  // BitMEX calls bitcoin XBT
     if (sym.size() >= 3 && std::isdigit(static_cast<unsigned char>(sym.back())) &&
         std::isdigit(static_cast<unsigned char>(sym[sym.size() - 2]))) {
-      return Unknown(exchange, symbol_in,
-                     "a BitMEX dated future; its expiry day needs instrument metadata");
+      return Unknown(exchange, symbol_in, std::string("a BitMEX dated future; its expiry day ") + kNeedsMetadata);
     }
-    return Concatenated(k, exchange, sym, "PERPETUAL");
+    auto perpetual = Concatenated(k, exchange, sym, "PERPETUAL");
+    if (perpetual.ok()) return perpetual;
+    // Named as given (the message of Concatenated names the symbol with XBT
+    // rewritten): spot pairs (XBT_USDT) and other contracts are told apart
+    // by the metadata only.
+    return Unknown(exchange, symbol_in,
+                   std::string("the BitMEX symbol rule reads perpetuals (BASEQUOTE) only; any other type ") +
+                       kNeedsMetadata);
   }
   if (ex == "huobi-dm-swap" || ex == "huobi-dm-linear-swap") return Dashed(k, exchange, symbol_in, s, "PERPETUAL");
   // Upbit writes the quote first: KRW-BTC is BTC priced in KRW.

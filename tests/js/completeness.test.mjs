@@ -264,6 +264,12 @@ test('an unknown exchange is a usage error with a suggestion in every command', 
     ['validate', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--output', out],
     ['validate', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--symbols', 'BTCUSDT', '--output', out],
     ['instruments', '--from', '2020-02-22', '--exchanges', 'binance-futurs', '--output', out],
+    // A symbol pinned to the typo beside --exchanges of another venue: it was dropped silently and the
+    // rest downloaded (exit 0).
+    ['plan', '--from', '2020-02-22', '--exchanges', 'deribit', '--symbols', 'binance-futurs:BTCUSDT,deribit:BTC-PERPETUAL', '--output', out],
+    ['download', '--from', '2020-02-22', '--exchanges', 'deribit', '--symbols', 'binance-futurs:BTCUSDT,deribit:BTC-PERPETUAL', '--output', out],
+    ['validate', '--from', '2020-02-22', '--exchanges', 'deribit', '--symbols', 'binance-futurs:BTCUSDT,deribit:BTC-PERPETUAL', '--output', out],
+    ['derive', '--from', '2020-02-22', '--exchanges', 'deribit', '--derive', 'trade_bar_1m', '--symbols', 'binance-futurs:BTCUSDT,deribit:BTC-PERPETUAL', '--output', out],
   ]) {
     const r = await run(args);
     assert.equal(r.status, 2, show(r));

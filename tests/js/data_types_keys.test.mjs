@@ -301,6 +301,99 @@ describe('one key for one instrument', () => {
     assert.equal((await duckKvMetadata(one)).row_count, '5');
   });
 
+  it('a grouped file of a venue whose symbols cannot tell their type needs the day\'s definitions; after `instruments` a rerun keys it', async (t) => {
+    // dydx PERPETUALS without definitions: every row would have gone under DYDX:UNKEYED:{symbol} with a
+    // completion record, so the rerun the hint asks for (after `instruments`) skipped the item for good.
+    const gdir = path.join(dir, 'grouped-srv');
+    const gmeta = path.join(dir, 'grouped-meta');
+    fs.mkdirSync(gmeta, { recursive: true });
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    for (let i = 0; i < 6; i++) {
+      const ts = T0 + 1_000_000 + i * 60_000_000;
+      lines.push(`dydx,${i % 3 ? 'BTC-USD' : 'ETH-USD'},${ts},${ts + 1234},${2000 + i},buy,${100 + i},0.5`);
+    }
+    const gfile = path.join(gdir, `dydx_trades_${KD}_PERPETUALS.csv.gz`);
+    fs.mkdirSync(gdir, { recursive: true });
+    fs.writeFileSync(gfile, zlib.gzipSync(lines.join('\n') + '\n'));
+    // The listing (built by the test server from the files it serves) has the two perpetuals too.
+    for (const sym of ['BTC-USD', 'ETH-USD']) tradesFile(path.join(gdir, `dydx_trades_${KD}_${sym}.csv.gz`), 'dydx', sym, 1);
+    for (const [sym, base] of [['BTC-USD', 'BTC'], ['ETH-USD', 'ETH']]) {
+      fs.writeFileSync(path.join(gmeta, `instrument_dydx_${sym}.json`), JSON.stringify({
+        id: sym, datasetId: sym, exchange: 'dydx', baseCurrency: base, quoteCurrency: 'USD', type: 'perpetual',
+        active: true, availableSince: '2021-01-01T00:00:00.000Z',
+      }));
+    }
+    const gsrv = await startServer({ dataDirs: [gdir], metadataDirs: [gmeta] });
+    t.after(() => gsrv.close());
+    const genv = { TARDIS_DATASETS_URL: gsrv.url, TARDIS_API_URL: gsrv.url, TARDIS_API_KEY: 'k' };
+    const requests = () => gsrv.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length;
+    const store = mkTmp(dir, 'grouped-store');
+    const args = ['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'dydx:PERPETUALS',
+      '--output', store];
+    const d = await runBin(args, genv);
+    assert.equal(d.code, 1, d.info);
+    assert.match(d.stderr, /dydx.*no instrument definitions of dydx for 2024-03-05.*market-tick instruments/, d.info);
+    assert.equal(requests(), 0, 'failed before any request');
+    assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [], d.info);
+    // convert of the same file: the same error, nothing written (no UNKEYED objects, no record).
+    const c = await runBin(['convert', gfile, '--output', store]);
+    assert.equal(c.code, 1, c.info);
+    assert.match(c.stderr, /no instrument definitions of dydx for 2024-03-05.*market-tick instruments/, c.info);
+    assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [], c.info);
+    // What the hint says, then the same download: every row under its own key.
+    const i = await runBin(['instruments', '--from', KD, '--exchanges', 'dydx', '--output', store], genv);
+    assert.equal(i.code, 0, i.info);
+    const again = await runBin(args, genv);
+    assert.equal(again.code, 0, again.info);
+    assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data') && f.endsWith('.parquet')),
+      [objectRel(KD, 'trades', 'DYDX:PERPETUAL:BTC-USD'), objectRel(KD, 'trades', 'DYDX:PERPETUAL:ETH-USD')], again.info);
+    assert.equal((await duckKvMetadata(path.join(store, objectRel(KD, 'trades', 'DYDX:PERPETUAL:BTC-USD')))).row_count, '4');
+    const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--output', store,
+      '--deep', '--read-only']);
+    assert.equal(v.code, 0, v.info);
+    assert.match(v.stdout, /^trades +2 +2 /m, v.info);
+    // The item is complete by its record: a rerun skips it without a request, definitions or not.
+    fs.rmSync(path.join(store, 'instrument_availability'), { recursive: true });
+    const before = requests();
+    const rerun = await runBin(args, genv);
+    assert.equal(rerun.code, 0, rerun.info);
+    assert.match(rerun.stderr, /1 items: 0 done, 1 skipped/, rerun.info);
+    assert.equal(requests(), before, 'no request for a complete item');
+  });
+
+  it('a combo in a grouped file downloaded without definitions: the UNKEYED warning says how the definitions key it', async (t) => {
+    // deribit OPTIONS of 2025-02-03 with a combo row; the real /v1/instruments records of the fixtures (the
+    // option BTC-25APR25-200000-P, the combo BTC-FS-28MAR25_PERP) give the definitions. The warning said only
+    // "a rerun cannot change it", though the definitions key the combo once `instruments` has run.
+    const day = '2025-02-03';
+    const cdir = path.join(dir, 'combo-srv');
+    const OPT = 'BTC-25APR25-200000-P', COMBO = 'BTC-FS-28MAR25_PERP';
+    const t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    [OPT, COMBO, OPT].forEach((sym, i) => lines.push(`deribit,${sym},${t0 + i * 1000},${t0 + i * 1000 + 5},${i},buy,0.1,1`));
+    fs.mkdirSync(cdir, { recursive: true });
+    fs.writeFileSync(path.join(cdir, `deribit_trades_${day}_OPTIONS.csv.gz`), zlib.gzipSync(lines.join('\n') + '\n'));
+    for (const sym of [OPT, COMBO]) fs.writeFileSync(path.join(cdir, `deribit_trades_${day}_${sym}.csv.gz`), zlib.gzipSync(lines[0] + '\n'));
+    const csrv = await startServer({ dataDirs: [cdir] });
+    t.after(() => csrv.close());
+    const cenv = { TARDIS_DATASETS_URL: csrv.url, TARDIS_API_URL: csrv.url, TARDIS_API_KEY: 'k' };
+    const store = mkTmp(dir, 'combo-store');
+    const args = ['download', '--from', day, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'deribit:OPTIONS',
+      '--output', store];
+    const d = await runBin(args, cenv);
+    assert.equal(d.code, 1, d.info);
+    assert.match(d.stderr, new RegExp(`1 rows of symbol '${COMBO}' kept as .*DERIBIT:UNKEYED:${COMBO}\\.parquet .*no instrument ` +
+      `definitions of deribit for ${day}, which may key it: run \`market-tick instruments --from ${day} --exchanges deribit\`, ` +
+      'then this download again with --force'), d.info);
+    const i = await runBin(['instruments', '--from', day, '--exchanges', 'deribit', '--output', store], cenv);
+    assert.equal(i.code, 0, i.info);
+    const f = await runBin([...args, '--force'], cenv);
+    assert.equal(f.code, 0, f.info);
+    assert.doesNotMatch(f.stderr, /UNKEYED/, f.info);
+    const kv = await duckKvMetadata(path.join(store, objectRel(day, 'trades', `DERIBIT:COMBO:${COMBO}`)));
+    assert.equal(kv.row_count, '1');
+  });
+
   it('an exchange id Tardis does not use is named as such, with the id it resembles, and nothing is written', async () => {
     // A file of the user's own (generated rows, no official name): 'Deribit' and a trailing space are not
     // Tardis exchange ids, so neither a symbol rule nor stored definitions could key their rows.

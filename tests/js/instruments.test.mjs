@@ -267,10 +267,24 @@ describe('market-tick instruments', () => {
     assert.ok(!d30.some((o) => o.instrument_key.endsWith('-240329')), 'expired futures gone the day after');
 
     c.srv.reset();
-    const again = await c.run(['--from', '2024-03-28', '--to', '2024-03-30', '--output', c.out], { key: null });
+    // --summary-json of the run with nothing to do: written too (it was left as it was, so a pipeline
+    // read a missing or an earlier run's file), saying so, with the files it checked.
+    const summary = path.join(c.dir, 'summary-up-to-date.json');
+    fs.writeFileSync(summary, '{"stale": true}');
+    const again = await c.run(['--from', '2024-03-28', '--to', '2024-03-30', '--output', c.out, '--summary-json', summary], { key: null });
     assert.equal(again.code, 0, describeRun(again));
     assert.equal(c.srv.stats().total, 0, 'nothing requested when every file exists');
     assert.match(again.stderr, /nothing to do/);
+    const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+    assert.equal(s.stale, undefined, 'this run\'s summary');
+    assert.equal(s.up_to_date, true);
+    assert.equal(s.from, '2024-03-28');
+    assert.equal(s.to, '2024-03-30');
+    assert.equal(s.days, 3);
+    assert.equal(s.files_written, 0);
+    assert.equal(s.files_skipped, 4);
+    assert.equal(s.metadata_requests, 0);
+    assert.deepEqual(s.exchanges.map((e) => e.exchange), VENUES);
   });
 
   it('--quote filters; --format csv/json/table print instead of writing', async (t) => {

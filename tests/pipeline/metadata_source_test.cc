@@ -36,6 +36,26 @@ struct Harness {
   }
 };
 
+// A 404 for an exchange id: a typo gets the id it resembles; an id this build
+// knows (the server or TARDIS_API_URL is at fault) is said as such, never
+// "did you mean" itself.
+TEST(MetadataSource, A404ForAnExchangeNamesATypoOrAKnownIdAsSuch) {
+  Harness h;
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/derbit", {{404, R"({"code":404})"}});
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/dydx", {{404, R"({"code":404})"}});
+  MetadataSource src = h.Make("");
+  auto typo = src.Get("derbit");
+  ASSERT_EQ(typo.status().code(), Status::Code::kUsage);
+  EXPECT_NE(typo.status().message().find("unknown exchange 'derbit' (did you mean deribit?)"), std::string::npos)
+      << typo.status().message();
+  auto known = src.Get("dydx");
+  ASSERT_EQ(known.status().code(), Status::Code::kUsage);
+  EXPECT_EQ(known.status().message().find("did you mean"), std::string::npos) << known.status().message();
+  EXPECT_NE(known.status().message().find("'dydx' is a Tardis exchange id"), std::string::npos)
+      << known.status().message();
+  EXPECT_NE(known.status().message().find("TARDIS_API_URL"), std::string::npos) << known.status().message();
+}
+
 TEST(MetadataSource, OneRequestPerEndpointAndRunCached) {
   Harness h;
   h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});

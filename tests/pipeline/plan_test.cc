@@ -151,12 +151,54 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
   // An exchange the stored definitions list is known (Tardis adds venues).
   EXPECT_TRUE(CheckExchanges({"new-venue"}, {"new-venue"}).ok());
   EXPECT_EQ(SuggestExchange("derbit"), "deribit");
+  // Names the venues (or CCXT) use where Tardis has another id: the id, not
+  // the nearest spelling (kraken-futures is not kucoin-futures).
+  EXPECT_EQ(SuggestExchange("kraken-futures"), "cryptofacilities");
+  EXPECT_EQ(SuggestExchange("krakenfutures"), "cryptofacilities");
+  EXPECT_EQ(SuggestExchange("binanceusdm"), "binance-futures");
+  EXPECT_EQ(SuggestExchange("binance-coinm"), "binance-delivery");
+  EXPECT_EQ(SuggestExchange("htx"), "huobi");
+  EXPECT_EQ(SuggestExchange("okx"), "okex");
+  st = CheckExchanges({"kraken-futures"});
+  EXPECT_NE(st.message().find("unknown exchange 'kraken-futures' (did you mean cryptofacilities?)"), std::string::npos)
+      << st.message();
   PlanRequest req;
   req.from = req.to = Date{2020, 2, 22};
   req.exchanges = {"binance-futurs"};
   req.data_types = {"trades"};
   req.symbols = {"BTCUSDT"};
   EXPECT_EQ(BuildPlan(req).status().code(), Status::Code::kUsage);
+  // A symbol pinned to a misspelt exchange is the same typo, also beside
+  // --exchanges (which it is not in): said as such, never silently dropped
+  // while the other symbols are planned.
+  req.exchanges = {"deribit"};
+  req.symbols = {"binance-futurs:BTCUSDT", "deribit:BTC-PERPETUAL"};
+  auto plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("unknown exchange 'binance-futurs' (did you mean binance-futures?)"),
+            std::string::npos)
+      << plan.status().message();
+  EXPECT_NE(plan.status().message().find("binance-futurs:BTCUSDT"), std::string::npos) << plan.status().message();
+  req.symbols = {"Deribit:BTC-PERPETUAL"};
+  plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("unknown exchange 'Deribit' (did you mean deribit?)"), std::string::npos)
+      << plan.status().message();
+  // A pin to an exchange the stored definitions list is known.
+  KnownSymbols known;
+  known.by_exchange["new-venue"] = {"X"};
+  req.known = &known;
+  req.exchanges = {"deribit"};
+  req.symbols = {"new-venue:X", "deribit:BTC-PERPETUAL"};
+  EXPECT_TRUE(BuildPlan(req).ok());
+  // Every symbol pinned, none to one of --exchanges: the message names the
+  // symbols (it read "--symbols : bitmex knows none of these symbols").
+  req.exchanges = {"deribit", "bitmex"};
+  plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("--symbols new-venue:X,deribit:BTC-PERPETUAL: none is pinned to bitmex"),
+            std::string::npos)
+      << plan.status().message();
 }
 
 TEST(Plan, InstrumentFiltersTreatAChainAsItsOptions) {

@@ -141,6 +141,12 @@ class TableResolver final : public KeyResolver {
     if (it == keys.end()) return Status::InvalidInput("no definition for '" + std::string(symbol) + "'");
     return tardis::ParseInstrumentKey(it->second);
   }
+  Result<bool> ListsExchange(const Date&, std::string_view exchange) const override {
+    for (const auto& [k, v] : keys) {
+      if (k.substr(0, k.find('|')) == exchange) return true;
+    }
+    return false;
+  }
 };
 
 // A grouped file whose batches bring many rows per instrument goes from the
@@ -344,6 +350,40 @@ TEST(TickConverterTest, UnkeyedRowsAreKeptUnderAFallbackNameAndEveryOtherInstrum
     ASSERT_TRUE(ids.ok());
     EXPECT_EQ(ids->strings, (std::vector<std::string>{"1", "3"}));
   }
+}
+
+// A grouped file of a venue whose symbols do not tell their type (dydx)
+// without definitions of that exchange for the day: no row has a key, so the
+// file is refused whole (it went under DYDX:UNKEYED:{symbol} names, which a
+// rerun after `instruments` then skipped).
+TEST(TickConverterTest, AGroupedFileOfAVenueWithoutASymbolRuleNeedsItsDefinitions) {
+  std::string csv = kTradesHeader;
+  csv += Trade("dydx", "BTC-USD", 0);
+  csv += Trade("dydx", "ETH-USD", 1);
+  TableResolver other;  // definitions of the day, but of another exchange only
+  other.keys["deribit|BTC-PERPETUAL"] = "DERIBIT:PERPETUAL:BTC-USD";
+  for (const KeyResolver* keys : {static_cast<const KeyResolver*>(nullptr), static_cast<const KeyResolver*>(&other)}) {
+    Scratch s;
+    auto outs = Convert(csv, "dydx", "trades", s.store(), keys, "PERPETUALS");
+    ExpectFailedWritingNothing(outs, "no instrument definitions of dydx for 2024-03-01", s);
+    EXPECT_EQ(outs.status().code(), Status::Code::kInvalidInput);
+    EXPECT_NE(outs.status().message().find(":2: symbol 'BTC-USD'"), std::string::npos) << outs.status().message();
+    EXPECT_NE(outs.status().message().find("market-tick instruments --from 2024-03-01 --exchanges dydx"),
+              std::string::npos)
+        << outs.status().message();
+  }
+  // With them, every row under its own key; a symbol they do not list is
+  // kept under UNKEYED as in any grouped file.
+  Scratch s;
+  TableResolver defs;
+  defs.keys["dydx|BTC-USD"] = "DYDX:PERPETUAL:BTC-USD";
+  csv += Trade("dydx", "SOL-USD", 2);
+  auto outs = Convert(csv, "dydx", "trades", s.store(), &defs, "PERPETUALS");
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  ASSERT_EQ(outs->size(), 3u);
+  EXPECT_EQ((*outs)[0].instrument_key, "DYDX:PERPETUAL:BTC-USD");
+  EXPECT_TRUE((*outs)[1].unkeyed);
+  EXPECT_TRUE((*outs)[2].unkeyed);
 }
 
 TEST(TickConverterTest, AOneInstrumentFileWithoutAKeyFailsWithTheReason) {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
+
 #include "pipeline/plan.h"
 #include "storage/layout.h"
 #include "tardis/file_name.h"
@@ -139,6 +142,36 @@ TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
     auto k = KeyFromTardisSymbol(ex, sym);
     ASSERT_FALSE(k.ok()) << ex << " " << sym << " -> " << (k.ok() ? k->ToString() : "");
     EXPECT_NE(k.status().message().find("cannot derive an instrument key"), std::string::npos);
+  }
+  // Hostile symbols never become keys with an empty, non-alphanumeric or
+  // ':'-holding currency (a ':' breaks VENUE:TYPE:SYMBOL); Deribit's spot,
+  // perpetual and future forms took any text around their '_' and '-'.
+  const char* const hostile[] = {"../../X_Y", "A:B_C",          "Q\x1bQ_Q",     "BTC_",        "_USDC",
+                                 "X:Y-PERPETUAL", "../X-PERPETUAL", "BTC_-PERPETUAL", "A B-29DEC23", ".._PERP",
+                                 "..USDT",     "X\x1bUSDT",      "A..-B",         "KRW-..",      "A B-USD-SWAP"};
+  for (const char* ex : {"deribit", "binance-futures", "binance", "bybit", "okex-swap", "okex", "bitmex",
+                         "huobi-dm-swap", "upbit", "coinbase", "bitstamp", "gate-io", "binance-delivery"}) {
+    for (const char* sym : hostile) {
+      auto k = KeyFromTardisSymbol(ex, sym);
+      if (!k.ok()) continue;
+      for (const std::string& part : {k->base, k->quote}) {
+        const bool alnum = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) != 0;
+        });
+        EXPECT_TRUE(alnum) << ex << " '" << sym << "' -> " << k->ToString();
+      }
+    }
+  }
+  // BitMEX symbols the rule does not read (a spot pair XBT_USDT, an up/down
+  // contract XBT7D_U105) are named as given, not as the rule rewrote them
+  // (BTC_USDT), and say that their key needs the instrument metadata.
+  for (const char* sym : {"XBT_USDT", "XBT7D_U105"}) {
+    auto k = KeyFromTardisSymbol("bitmex", sym);
+    ASSERT_FALSE(k.ok()) << sym << " -> " << k->ToString();
+    EXPECT_NE(k.status().message().find(std::string("symbol '") + sym + "' of exchange 'bitmex'"), std::string::npos)
+        << k.status().message();
+    EXPECT_EQ(k.status().message().find("BTC_"), std::string::npos) << k.status().message();
+    EXPECT_NE(k.status().message().find("market-tick instruments"), std::string::npos) << k.status().message();
   }
 }
 
