@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
+#include <deque>
 #include <mutex>
 #include <string_view>
 #include <unordered_map>
@@ -167,9 +168,31 @@ std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
   std::mutex on_item_mu;
   const int n = std::max(1, std::min<int>(opts_.concurrency, static_cast<int>(items.size())));
   std::vector<std::unique_ptr<net::HttpClient>> clients(static_cast<size_t>(n));
+  // Which item a worker takes next. Grouped items run one at a time
+  // (RunItem's grouped slot), so a worker that took one while another is
+  // in flight would only wait: while one is, the others take items of one
+  // instrument, in plan order, and the next grouped item once none is left.
+  // A grouped item starts as soon as none is in flight: they are the run's
+  // longest chain. Every item is taken once, whatever the order.
+  std::deque<size_t> grouped_items, other_items;
+  for (size_t i = 0; i < items.size(); i++) {
+    (tardis::IsGroupedSymbol(items[i].symbol) ? grouped_items : other_items).push_back(i);
+  }
+  std::mutex pick_mu;
+  size_t grouped_taken = 0;  // grouped items taken and not yet finished
+  auto take = [&]() -> std::pair<size_t, bool> {
+    std::lock_guard<std::mutex> l(pick_mu);
+    const bool grouped = !grouped_items.empty() && (grouped_taken == 0 || other_items.empty());
+    std::deque<size_t>& from = grouped ? grouped_items : other_items;
+    const size_t i = from.front();
+    from.pop_front();
+    if (grouped) grouped_taken++;
+    return {i, grouped};
+  };
   // Every item gets a result: after a stop or an interrupt the rest are
   // reported as not started, so no cancel flag is given to the loop.
-  ParallelForWorkers(items.size(), ParallelOptions{n, nullptr}, [&](size_t i, size_t worker) {
+  ParallelForWorkers(items.size(), ParallelOptions{n, nullptr}, [&](size_t, size_t worker) {
+    const auto [i, grouped] = take();
     auto& http = clients[worker];
     if (!http) http = opts_.http_factory();
     // A store that refuses writes (its layout record went to a run of the
@@ -185,6 +208,10 @@ std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
       results[i] = RunItem(items[i], http.get());
       progress_.items_finished++;
       progress_.rows += results[i].rows;
+    }
+    if (grouped) {
+      std::lock_guard<std::mutex> l(pick_mu);
+      grouped_taken--;
     }
     if (opts_.on_item) {
       std::lock_guard<std::mutex> l(on_item_mu);

@@ -201,6 +201,49 @@ describe('grouped files', () => {
     assert.equal(stdout.split('\n').filter((l) => l.startsWith('done\t')).length, 3 * 20 + 1);
   });
 
+  it('download: while a grouped item is in flight, the other workers take the items of one instrument, not the next grouped one', async (t) => {
+    // A worker that took the next grouped item would only wait for the slot; with two in flight, the other one
+    // downloads every one-instrument item of the range while the first grouped file is held.
+    const dir = mkTmp(ROOT_TMP, 'grouped-order');
+    const data = path.join(dir, 'srv');
+    fs.mkdirSync(data);
+    const days = ['2024-01-01', '2024-01-02', '2024-01-03'];
+    for (const [k, d] of days.entries()) {
+      const csv = path.join(dir, 'day.csv');
+      writeOptionsDay(csv, 5, 2);
+      fs.writeFileSync(path.join(data, `deribit_trades_${d}_OPTIONS.csv.gz`), zlib.gzipSync(fs.readFileSync(csv)));
+      const ts = Date.parse(`${d}T00:00:00Z`) * 1000;
+      fs.writeFileSync(path.join(data, `deribit_trades_${d}_BTC-PERPETUAL.csv.gz`),
+        zlib.gzipSync(HEADER + `deribit,BTC-PERPETUAL,${ts},${ts + 7},${k + 1},buy,42000,10\n`));
+    }
+    const srv = await startServer({ dataDirs: [data] });
+    t.after(() => srv.close());
+    srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
+    const out = path.join(dir, 'out');
+    const child = spawn(BIN, ['download', '--from', days[0], '--to', days.at(-1), '--exchanges', 'deribit',
+      '--data-types', 'trades', '--symbols', 'OPTIONS,BTC-PERPETUAL', '--output', out, '--concurrency', '2'], {
+      env: { ...process.env, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (b) => { stderr += b; });
+    const closed = new Promise((resolve) => child.on('close', resolve));
+    const perpetuals = () => srv.stats().requests.filter((q) => q.path.endsWith('BTC-PERPETUAL.csv.gz')).length;
+    await srv.waitHeld(1);
+    for (let waited = 0; waited < 5000 && perpetuals() < days.length; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    const beside = perpetuals();
+    const held = srv.held();
+    for (let round = 0; round < days.length; round++) {
+      if (round > 0) await srv.waitHeld(1);
+      srv.release();
+    }
+    const code = await closed;
+    assert.equal(beside, days.length, `every one-instrument item ran while the first grouped file was held\n${stderr}`);
+    assert.equal(held, 1, 'one grouped file asked for at a time');
+    assert.equal(code, 0, stderr);
+    assert.match(stderr, /6 items: 6 done, 0 skipped/, stderr);
+  });
+
   it('download under ulimit -n 256 with --concurrency 64: fewer files in flight, said once, every item done', async (t) => {
     // Each file in flight holds about four descriptors (its connection, the HTTP library's wake-up pair, the
     // object being written): 64 of them passed 256, and some items failed with "Too many open files" (exit 1).
