@@ -203,6 +203,13 @@ Status FileWriter::WriteRowGroup(RowGroupData rg) {
   if (!status_.ok()) return status_;
   if (rg.num_rows == 0) return Status::OK();
   const int64_t num_rows = static_cast<int64_t>(rg.num_rows);
+  if (!opts_.pool) {
+    return status_ = AppendEncodedInline(num_rows, [&](size_t c, EncodedChunk* out) {
+      Status st = EncodeHinted(rg.columns[c], c, static_cast<size_t>(num_rows), out);
+      rg.columns[c].Release();
+      return st;
+    });
+  }
   std::vector<std::future<Result<EncodedChunk>>> columns = SubmitRowGroup(schema_, std::move(rg), opts_, &plain_hint_);
   return status_ = AppendRowGroup(num_rows, &columns);
 }
@@ -210,6 +217,11 @@ Status FileWriter::WriteRowGroup(RowGroupData rg) {
 Status FileWriter::WriteRowGroupFrom(const RowGroupData& rg) {
   if (!status_.ok()) return status_;
   if (rg.num_rows == 0) return Status::OK();
+  if (!opts_.pool) {
+    return status_ = AppendEncodedInline(static_cast<int64_t>(rg.num_rows), [&](size_t c, EncodedChunk* out) {
+      return EncodeHinted(rg.columns[c], c, rg.num_rows, out);
+    });
+  }
   std::vector<std::future<Result<EncodedChunk>>> columns = SubmitRowGroupRef(schema_, &rg, opts_, &plain_hint_);
   return status_ = AppendRowGroup(static_cast<int64_t>(rg.num_rows), &columns);
 }
@@ -218,27 +230,50 @@ Status FileWriter::WriteRowGroupByColumn(size_t num_rows, const std::function<St
   if (!status_.ok()) return status_;
   if (num_rows == 0) return Status::OK();
   RowGroupData rg = columnar::MakeRowGroup(schema_);
-  std::vector<std::future<Result<EncodedChunk>>> columns(schema_.size());
-  for (size_t c = 0; c < schema_.size(); c++) {
-    const Status st = fill(c, &rg.columns[c]);
-    if (!st.ok()) return status_ = st;
-    if (schema_[c].kind == ColumnKind::kString) plain_hint_[c] = !rg.columns[c].str.dict_mode();
-    std::promise<Result<EncodedChunk>> pr;
-    pr.set_value(EncodeChunkOnThisThread(rg.columns[c], num_rows, opts_));
+  rg.num_rows = num_rows;
+  return status_ = AppendEncodedInline(static_cast<int64_t>(num_rows), [&](size_t c, EncodedChunk* out) {
+    MT_RETURN_IF_ERROR(fill(c, &rg.columns[c]));
+    Status st = EncodeHinted(rg.columns[c], c, num_rows, out);
     rg.columns[c].Release();
-    columns[c] = pr.get_future();
-  }
-  return status_ = AppendRowGroup(static_cast<int64_t>(num_rows), &columns);
+    return st;
+  });
+}
+
+Status FileWriter::EncodeHinted(const ColumnData& col, size_t c, size_t rows, EncodedChunk* out) {
+  if (schema_[c].kind == ColumnKind::kString) plain_hint_[c] = !col.str.dict_mode();
+  Result<EncodedChunk> r = EncodeChunkOnThisThread(col, rows, opts_);
+  if (!r.ok()) return r.status();
+  *out = std::move(*r);
+  return Status::OK();
+}
+
+Status FileWriter::AppendEncodedInline(int64_t num_rows,
+                                       const std::function<Status(size_t, EncodedChunk*)>& encode) {
+  return FinishRowGroup(num_rows, [&](const std::function<Status(EncodedChunk&)>& each) {
+    EncodedChunk chunk;
+    for (size_t c = 0; c < schema_.size(); c++) {
+      MT_RETURN_IF_ERROR(encode(c, &chunk));
+      MT_RETURN_IF_ERROR(each(chunk));
+    }
+    return Status::OK();
+  });
 }
 
 Status FileWriter::AppendRowGroup(int64_t num_rows, std::vector<std::future<Result<EncodedChunk>>>* columns) {
+  return FinishRowGroup(num_rows, [&](const std::function<Status(EncodedChunk&)>& each) {
+    return ForEachEncodedChunk(columns, opts_.pool, each);
+  });
+}
+
+Status FileWriter::FinishRowGroup(int64_t num_rows,
+                                  const std::function<Status(const std::function<Status(EncodedChunk&)>&)>& chunks_in_order) {
   RowGroupMeta meta;
   meta.num_rows = num_rows;
   meta.file_offset = offset_;
   meta.total_uncompressed = meta.total_compressed = 0;
   std::vector<EncodedChunk> chunks;
   std::vector<int64_t> chunk_offsets;
-  MT_RETURN_IF_ERROR(ForEachEncodedChunk(columns, opts_.pool, [&](EncodedChunk& chunk) {
+  MT_RETURN_IF_ERROR(chunks_in_order([&](EncodedChunk& chunk) {
     chunk_offsets.push_back(offset_);
     Status st = Append(chunk.bytes);
     meta.total_uncompressed += chunk.total_uncompressed;

@@ -138,6 +138,18 @@ class FileWriter {
   // Appends the chunks of a row group of `num_rows` as they finish encoding,
   // in schema order, and records its metadata for the footer.
   Status AppendRowGroup(int64_t num_rows, std::vector<std::future<Result<EncodedChunk>>>* columns);
+  // Without a pool: column c encoded by `encode(c, &chunk)` on this thread
+  // and appended before column c + 1 is encoded. No future per column (each
+  // promise's set_value is a system call to wake waiters that a lone thread
+  // never has) and one encoded chunk held at a time.
+  Status AppendEncodedInline(int64_t num_rows, const std::function<Status(size_t, EncodedChunk*)>& encode);
+  // Encodes `col` (column c, `rows` rows), noting in plain_hint_ whether it
+  // went plain.
+  Status EncodeHinted(const columnar::ColumnData& col, size_t c, size_t rows, EncodedChunk* out);
+  // What both share: `chunks_in_order` hands each column's chunk, in schema
+  // order, to the callback, which appends it and records its metadata.
+  Status FinishRowGroup(int64_t num_rows,
+                        const std::function<Status(const std::function<Status(EncodedChunk&)>&)>& chunks_in_order);
   Status Append(std::string_view bytes);
   // Moves the footer-to-be of the row groups written so far to the spill.
   Status SpillFooter();
