@@ -9,6 +9,7 @@
 #include "core/atomic_file.h"
 #include "core/exit_code.h"
 #include "core/log.h"
+#include "core/open_files.h"
 #include "core/parallel.h"
 #include "core/thread_pool.h"
 #include "pipeline/download_job.h"
@@ -295,6 +296,11 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
   std::unique_ptr<ThreadPool> pool;
   if (options.threads > 1) pool = std::make_unique<ThreadPool>(options.threads);
   options.writer.pool = pool.get();
+  // An item at once holds its raw object open and, per derived name, the
+  // object being written and its footer spill: more items at once than the
+  // open-file limit leaves room for failed items at random with EMFILE.
+  const int descriptors_per_item = 1 + 2 * static_cast<int>(std::max<size_t>(1, options.derived.size()));
+  options.concurrency = CapToOpenFileLimit(options.concurrency, descriptors_per_item, "--concurrency", "items at once");
   log::Info("deriving " + std::to_string(report.items.size()) + " items (shard " +
             std::to_string(options.shard.index) + "/" + std::to_string(options.shard.count) + ", " +
             std::to_string(options.concurrency) + " at once) in " + store->Describe(""));

@@ -1,6 +1,5 @@
 #include "pipeline/download_job.h"
 
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 #include "core/atomic_file.h"
 #include "core/exit_code.h"
 #include "core/log.h"
+#include "core/open_files.h"
 #include "core/redact.h"
 #include "core/thread_pool.h"
 #include "tardis/instrument_key.h"
@@ -333,20 +333,9 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   if (options.threads > 1) pool = std::make_unique<ThreadPool>(options.threads);
   opts.convert.writer.pool = pool.get();
   // Each file in flight holds a few descriptors (its connection, the HTTP
-  // library's wake-up pair, the object being written), beside those of the
-  // process and of the one grouped file being split. More files in
-  // flight than the open-file limit leaves room for failed items at random
-  // with EMFILE: fewer run, said once.
-  if (struct rlimit rl; getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    constexpr rlim_t kPerFile = 4, kReserve = 48;
-    const rlim_t room = rl.rlim_cur > kReserve + kPerFile ? (rl.rlim_cur - kReserve) / kPerFile : 1;
-    if (static_cast<rlim_t>(opts.concurrency) > room) {
-      log::Warn("--concurrency " + std::to_string(opts.concurrency) + ": the open-file limit (ulimit -n) of " +
-                std::to_string(rl.rlim_cur) + " leaves room for " + std::to_string(room) +
-                " files in flight; running that many (raise the limit for more)");
-      opts.concurrency = static_cast<int>(room);
-    }
-  }
+  // library's wake-up pair, the object being written).
+  constexpr int kDescriptorsPerFile = 4;
+  opts.concurrency = CapToOpenFileLimit(opts.concurrency, kDescriptorsPerFile, "--concurrency", "files in flight");
   // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default
   // 96): each gets budget/N, at least 4 MiB and at most the convert default
   // of 64 MiB. A file in flight holds a small multiple of its share (the

@@ -19,6 +19,7 @@
 #include "core/crc32c.h"
 #include "core/exit_code.h"
 #include "core/log.h"
+#include "core/open_files.h"
 #include "core/parallel.h"
 
 namespace mt::storage {
@@ -337,7 +338,13 @@ Result<CopyReport> RunCopy(GcsBuckets& buckets, const CopyOptions& o) {
     report.items[i].status = Status::Cancelled("interrupted before it started");
   }
   TempSweeper sweeper;
-  const Status run = ParallelFor(plan.size(), {std::clamp(o.jobs, 1, 16), o.cancel}, [&](size_t i) {
+  // A transfer holds its connection, the HTTP library's wake-up pair and
+  // the local file: more at once than the open-file limit leaves room for
+  // fail at random with EMFILE.
+  constexpr int kDescriptorsPerTransfer = 4;
+  const int jobs =
+      CapToOpenFileLimit(std::clamp(o.jobs, 1, 16), kDescriptorsPerTransfer, "--jobs", "transfers at once");
+  const Status run = ParallelFor(plan.size(), {jobs, o.cancel}, [&](size_t i) {
     CopyItem& item = report.items[i];
     item.status = upload ? Upload(plan[i], o, &item) : Download(plan[i], o, &item, &sweeper);
     if (!item.status.ok()) {

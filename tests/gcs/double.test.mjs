@@ -1059,3 +1059,32 @@ test('grouped item: a record whose pieces arrive damaged fails its CRC32C: read 
   assert.equal(v.code, 3, describe(['validate'], v));
   assert.match(v.stderr, new RegExp(`gs://bkt/${name.replace(/[/.]/g, '\\$&')} in ranges: CRC32C mismatch`));
 });
+
+test('gcs cp under ulimit -n 32 with --jobs 16: fewer transfers at once, said once, every file copied both ways', async () => {
+  // Each transfer holds its connection, the HTTP library's wake-up pair and the local file: 16 of them
+  // passed 32 descriptors, and copies failed with "Too many open files" (exit 2).
+  const src = path.join(work, 'nofile-src');
+  fs.mkdirSync(src);
+  const want = new Map();
+  for (let i = 0; i < 40; i++) {
+    const data = bytes(100_000 + i, 100 + i);
+    fs.writeFileSync(path.join(src, `f${i}.bin`), data);
+    want.set(`f${i}.bin`, data);
+  }
+  const said = /--jobs 16: the open-file limit \(ulimit -n\) of 32 leaves room for \d+ transfers at once; running that many/;
+  const up = await run(['gcs', 'cp', '-r', '--jobs', '16', src, 'gs://bkt/nofile/'], {}, { maxOpenFiles: 32 });
+  assert.equal(up.code, 0, describe(['gcs', 'cp', 'up'], up));
+  assert.match(up.stderr, said);
+  assert.equal(up.stderr.match(/open-file limit/g).length, 1, 'said once');
+  assert.match(up.stderr, /40 copied \([^)]*\), 0 skipped \(exist\), 0 failed/);
+  for (const [name, data] of want) assert.ok(stored(`nofile/nofile-src/${name}`)?.equals(data), name);
+
+  const dst = path.join(work, 'nofile-dst');
+  fs.mkdirSync(dst);
+  const down = await run(['gcs', 'cp', '-r', '--jobs', '16', 'gs://bkt/nofile/nofile-src', dst], {}, { maxOpenFiles: 32 });
+  assert.equal(down.code, 0, describe(['gcs', 'cp', 'down'], down));
+  assert.match(down.stderr, said);
+  assert.equal(down.stderr.match(/open-file limit/g).length, 1, 'said once');
+  assert.deepEqual(fs.readdirSync(path.join(dst, 'nofile-src')).sort(), [...want.keys()].sort(), 'every file, no temporary one left');
+  for (const [name, data] of want) assert.ok(fs.readFileSync(path.join(dst, 'nofile-src', name)).equals(data), name);
+});

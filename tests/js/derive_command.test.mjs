@@ -5,6 +5,7 @@
 // same rows read back by DuckDB.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -336,7 +337,6 @@ describe('derived series of a grouped file', () => {
   });
 
   it('a file of many instruments whose name does not say so: series after the split, within ulimit -n 64', async () => {
-    const { spawnSync } = await import('node:child_process');
     // The grouped day's rows plus 60 more options (generated), in a file named nothing Tardis-like.
     let body = fs.readFileSync(grouped, 'utf8');
     for (let i = 0; i < 600; i++) {
@@ -358,6 +358,35 @@ describe('derived series of a grouped file', () => {
       const f = rel('trade_bar_1m', key);
       assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
     }
+  });
+
+  it('derive under ulimit -n 64 with --concurrency 64: fewer items at once, said once, every item done', () => {
+    // 200 options (generated names of the real shape), 3 rows each, stored by convert. Each item at
+    // once holds its raw object and its derived object's files: 64 of them passed 64 descriptors, and
+    // items failed with "Too many open files" (exit 1 or 3).
+    const n = 200;
+    const sym = (i) => `BTC-1JAN24-${10000 + 100 * (i >> 1)}-${i % 2 ? 'P' : 'C'}`;
+    let body = HEADER;
+    for (let k = 0; k < 3; k++) {
+      for (let i = 0; i < n; i++) {
+        const ts = 1704067200000000 + (k * n + i) * 1_000_000;
+        body += `deribit,${sym(i)},${ts},${ts + 7},${k * n + i},buy,0.0${(i % 9) + 1},1\n`;
+      }
+    }
+    const file = path.join(dir, 'limited', 'deribit_trades_2024-01-01_OPTIONS.csv');
+    fs.mkdirSync(path.dirname(file));
+    fs.writeFileSync(file, body);
+    const store = path.join(dir, 'limited', 'store');
+    runOk(['convert', file, '--output', store], { env: ENV });
+    assert.equal(listFiles(path.join(store, 'raw_tick_data')).filter((f) => f.endsWith('.parquet')).length, n);
+    const args = ['derive', '--from', '2024-01-01', '--derive', 'trade_bar_1m', '--output', store, '--concurrency', '64'];
+    const r = spawnSync('/bin/sh', ['-c', 'ulimit -n 64 && exec "$0" "$@"', BIN, ...args],
+      { cwd: ROOT_TMP, env: ENV, encoding: 'utf8', maxBuffer: 64 << 20 });
+    assert.equal(r.status, 0, describeRun(args, { ...r, code: r.status }));
+    assert.match(r.stderr, new RegExp(`summary: ${n} items: ${n} done, 0 skipped, 0 no data, 0 not available, 0 failed, 0 failed \\(retryable\\)`), r.stderr.slice(-2000));
+    assert.match(r.stderr, /--concurrency 64: the open-file limit \(ulimit -n\) of 64 leaves room for \d+ items at once; running that many/, r.stderr.slice(0, 2000));
+    assert.equal(r.stderr.match(/open-file limit/g).length, 1, 'said once');
+    assert.equal(listFiles(path.join(store, 'derived_data')).length, n);
   });
 
   it('derive over the per-instrument objects written from a grouped file', () => {
