@@ -344,10 +344,20 @@ struct RunTotals {
   double seconds = 0;
 };
 
+// What a run read from Tardis, for the summary: none when every file
+// already held every requested exchange for good (no request was made).
+struct RunMetadata {
+  const Catalog& catalog;
+  const std::map<std::string, const ExchangeMetadata*>& meta_of;
+  const std::map<std::string, std::vector<Date>>& provisional_days;
+};
+
+// The --summary-json of a run. Without `run` (up to date: no request, so
+// nothing to report per exchange but its name, only the files checked) the
+// aggregate's row count, the metadata per exchange and the warnings are
+// left out.
 std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout& layout, const RunTotals& t,
-                        const Catalog& catalog,
-                        const std::map<std::string, const ExchangeMetadata*>& meta_of,
-                        const std::map<std::string, std::vector<Date>>& provisional_days) {
+                        const RunMetadata* run) {
   ojson s = ojson::object();
   s["from"] = FormatDate(opts.from);
   s["to"] = FormatDate(opts.to);
@@ -357,16 +367,24 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
   s["rows_written"] = t.rows;
   s["bytes_written"] = t.bytes;
   s["aggregate"] = layout.InstrumentsAggregateName(opts.from, opts.to);
-  s["aggregate_rows"] = t.aggregate_rows;
+  if (run) s["aggregate_rows"] = t.aggregate_rows;
   s["metadata_requests"] = t.requests;
   s["merge_retries"] = t.merge_retries;  // files read again because another run changed them meanwhile
   s["seconds"] = t.seconds;
-  s["up_to_date"] = false;
+  s["up_to_date"] = run == nullptr;
+  ojson exs = ojson::array();
+  ojson warnings = ojson::array();
+  if (!run) {
+    for (const auto& ex : opts.exchanges) exs.push_back({{"exchange", ex}});
+    s["exchanges"] = exs;
+    s["warnings"] = warnings;
+    return RedactSecrets(s.dump(1));
+  }
+  const Catalog& catalog = run->catalog;
   std::map<std::string, size_t> instruments_by;
   for (const auto& e : catalog.entries) instruments_by[e.base.tardis_exchange]++;
-  ojson exs = ojson::array();
   for (const auto& ex : opts.exchanges) {
-    const ExchangeMetadata& m = *meta_of.at(ex);
+    const ExchangeMetadata& m = *run->meta_of.at(ex);
     ojson rj = ojson::array();
     for (const auto& r : catalog.rejected) {
       if (r.exchange == ex) rj.push_back({{"symbol", r.symbol}, {"reason", RedactSecrets(r.reason)}});
@@ -386,7 +404,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
     exs.back()["exported_until"] =
         m.details.exported_until_us ? ojson(FormatIsoMicros(*m.details.exported_until_us)) : ojson(nullptr);
     ojson pd = ojson::array();
-    if (auto it = provisional_days.find(ex); it != provisional_days.end()) {
+    if (auto it = run->provisional_days.find(ex); it != run->provisional_days.end()) {
       for (const Date& d : it->second) pd.push_back(FormatDate(d));
     }
     exs.back()["provisional_days"] = pd;
@@ -394,34 +412,8 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
   s["exchanges"] = exs;
   // Free text is redacted before the JSON escapes it (a credential pattern
   // is found in the raw text), the whole again below.
-  ojson warnings = ojson::array();
   for (const auto& w : catalog.warnings) warnings.push_back(RedactSecrets(w));
   s["warnings"] = warnings;
-  return RedactSecrets(s.dump(1));
-}
-
-// The summary of a run that found every file holding every requested
-// exchange for good: no request was made, so there is no metadata to report
-// per exchange, only the files checked.
-std::string UpToDateSummaryJson(const InstrumentsJobOptions& opts, const storage::Layout& layout, size_t days,
-                                double seconds) {
-  ojson s = ojson::object();
-  s["from"] = FormatDate(opts.from);
-  s["to"] = FormatDate(opts.to);
-  s["days"] = days;
-  s["files_written"] = 0;
-  s["files_skipped"] = days + 1;  // the day files and the aggregate
-  s["rows_written"] = 0;
-  s["bytes_written"] = 0;
-  s["aggregate"] = layout.InstrumentsAggregateName(opts.from, opts.to);
-  s["metadata_requests"] = 0;
-  s["merge_retries"] = 0;
-  s["seconds"] = seconds;
-  s["up_to_date"] = true;
-  ojson exs = ojson::array();
-  for (const auto& ex : opts.exchanges) exs.push_back({{"exchange", ex}});
-  s["exchanges"] = exs;
-  s["warnings"] = ojson::array();
   return RedactSecrets(s.dump(1));
 }
 
@@ -459,8 +451,11 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
       if (!opts.summary_json.empty()) {
         // Written here too: a pipeline reading the file after the run must
         // find this run's, not a missing or an earlier run's.
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-        const Status w = WriteFileAtomically(opts.summary_json, UpToDateSummaryJson(opts, layout, days, seconds) + "\n");
+        RunTotals t;
+        t.days = days;
+        t.skipped = days + 1;  // the day files and the aggregate
+        t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        const Status w = WriteFileAtomically(opts.summary_json, SummaryJson(opts, layout, t, nullptr) + "\n");
         if (!w.ok()) {
           log::Error("--summary-json: " + w.message());
           report.status = w;
@@ -540,8 +535,8 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
   if (!opts.summary_json.empty()) {
     // Whole or not at all: a pipeline reading it must not take a half
     // written or stale file for this run's.
-    const Status w =
-        WriteFileAtomically(opts.summary_json, SummaryJson(opts, layout, t, catalog, meta_of, provisional_days) + "\n");
+    const RunMetadata run{catalog, meta_of, provisional_days};
+    const Status w = WriteFileAtomically(opts.summary_json, SummaryJson(opts, layout, t, &run) + "\n");
     if (!w.ok()) {
       log::Error("--summary-json: " + w.message());
       report.status = w;

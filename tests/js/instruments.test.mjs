@@ -241,6 +241,13 @@ describe('market-tick instruments', () => {
     // The summary says why each rejected symbol has no key.
     const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
     assert.equal(s.metadata_requests, 18);
+    assert.deepEqual(Object.keys(s), ['from', 'to', 'days', 'files_written', 'files_skipped', 'rows_written', 'bytes_written',
+      'aggregate', 'aggregate_rows', 'metadata_requests', 'merge_retries', 'seconds', 'up_to_date', 'exchanges', 'warnings']);
+    assert.equal(s.up_to_date, false);
+    for (const e of s.exchanges) {
+      assert.deepEqual(Object.keys(e), ['exchange', 'dataset_symbols', 'instruments', 'instrument_metadata',
+        'instrument_metadata_records', 'instrument_metadata_note', 'grouped', 'rejected', 'exported_until', 'provisional_days']);
+    }
     const rejected = s.exchanges.flatMap((e) => e.rejected.map((x) => `${e.exchange}|${x.symbol}|${x.reason}`));
     // The Deribit combo is keyed by its symbol (DERIBIT:COMBO:...) now.
     assert.equal(rejected.length, 1, rejected.join('\n'));
@@ -285,6 +292,13 @@ describe('market-tick instruments', () => {
     assert.equal(s.files_skipped, 4);
     assert.equal(s.metadata_requests, 0);
     assert.deepEqual(s.exchanges.map((e) => e.exchange), VENUES);
+    // The fields of a full run's summary, in its order, but the aggregate's rows, the metadata per exchange
+    // and the warnings (no request: nothing known of them).
+    assert.deepEqual(Object.keys(s), ['from', 'to', 'days', 'files_written', 'files_skipped', 'rows_written', 'bytes_written',
+      'aggregate', 'metadata_requests', 'merge_retries', 'seconds', 'up_to_date', 'exchanges', 'warnings']);
+    assert.deepEqual(s.exchanges, VENUES.map((exchange) => ({ exchange })));
+    assert.deepEqual([s.rows_written, s.bytes_written, s.merge_retries, s.warnings], [0, 0, 0, []]);
+    assert.equal(s.aggregate, 'instrument_availability/aggregate/instruments_20240328_20240330.parquet');
   });
 
   it('--quote filters; --format csv/json/table print instead of writing', async (t) => {
