@@ -372,7 +372,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   std::vector<derive::DerivedSpec> derived;  // this item's series (not for grouped items)
   // One key source with convert and validate: the day's definitions in the
   // store, else the symbol rules. An item planned with its key needs none
-  // (no store read, no day's definitions held for it).
+  // for its key (an item skipped below reads no definitions at all).
   std::shared_ptr<const KeyResolver> resolver;
   if (opts_.keys && (grouped || item.instrument_key.empty())) {
     auto r = opts_.keys->ForDay(item.day);
@@ -507,6 +507,18 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     // `instruments` (tick_converter.h).
     res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
     return res;
+  }
+  // The file of an item planned with its key takes the instrument's terms
+  // from the day's definitions, as that of an item keyed here does: the same
+  // item gives the same file whichever way it was planned.
+  if (opts_.keys && !resolver) {
+    auto r = opts_.keys->ForDay(item.day);
+    if (!r.ok()) {
+      res.outcome = r.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.reason = r.status().message();
+      return res;
+    }
+    resolver = *r;
   }
   // Grouped items are downloaded and split one at a time (items of one
   // instrument keep running beside them): each holds the state of its
