@@ -58,8 +58,9 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
 std::string GroupedItemKey(const std::string& exchange, const std::string& symbol);
 bool IsGroupedItemKey(const std::string& key);
 // The objects pipeline::PlanFromDefinitions plans (with every filter of
-// `sel`, instrument filters included); grouped files it plans without a key
-// (their objects only the file names) are not expected items.
+// `sel`, instrument filters included); a grouped file it plans without a key
+// (a data type no instrument lists: its objects only the file names) expects
+// what its completion record lists, as a grouped item of ExpectedFromPlan.
 Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const Selection& sel);
 
 // Adds, beside each item whose data type is a source of `specs` (and whose

@@ -981,6 +981,65 @@ TEST_F(Tree, AGroupedItemsObjectWithoutItsRecordIsNotUnexpected) {
   EXPECT_EQ(res.unexpected_objects, 0u);
 }
 
+// download plans from the definitions a grouped file for a data type no
+// instrument lists (`deribit OPTIONS` book_snapshot_25), and validate with
+// the same flags expected nothing of it: a day of it missing was "complete",
+// exit 0, and its objects were counted unexpected. It expects what the
+// --symbols plan expects of the same item: its record's objects, else one
+// item of the whole file.
+TEST_F(Tree, AGroupedFileOfATypeNoInstrumentListsIsExpectedFromTheDefinitions) {
+  auto defs = std::vector<pipeline::InstrumentDefinition>{
+      Definition("DERIBIT:OPTION:BTC-USD-200226-9875-PUT", "deribit", "BTC-26FEB20-9875-P", "trades", "option"),
+      Definition("DERIBIT:OPTION:ETH-USD-200327-200-CALL", "deribit", "ETH-27MAR20-200-C", "trades", "option")};
+  const std::string grouped =
+      R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["book_snapshot_25","trades"]}])";
+  ASSERT_TRUE(pipeline::WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay), defs,
+                                             {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true)
+                  .ok());
+  Selection s = OneDay();
+  s.data_types = {"book_snapshot_25"};
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  ASSERT_EQ(exp->items.size(), 1u);
+  EXPECT_EQ(exp->items[0].instrument_key, "DERIBIT:OPTIONS");
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kMissing);
+  EXPECT_FALSE(Complete(*exp, res));
+
+  // With its record: the objects it lists, one of them stored.
+  const std::string btc = "DERIBIT:OPTION:BTC-USD-200226-9875-PUT", eth = "DERIBIT:OPTION:ETH-USD-200327-200-CALL";
+  WriteTick(kDay, "book_snapshot_25", btc, 10, kDayUs);
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/book_snapshot_25/deribit/OPTIONS";
+  rec.outcome = "done";
+  rec.rows = 12;
+  const storage::Layout layout;
+  rec.objects.push_back({layout.TickObjectName(kDay, "book_snapshot_25", "deribit", btc), btc, 10, 1234});
+  rec.objects.push_back({layout.TickObjectName(kDay, "book_snapshot_25", "deribit", eth), eth, 2, 1234});
+  const pipeline::WorkItem item{kDay, "book_snapshot_25", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
+  exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->items.size(), 2u);
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  auto by = ByName(res);
+  EXPECT_EQ(by["book_snapshot_25 " + btc].status, ItemStatus::kDone);
+  EXPECT_EQ(by["book_snapshot_25 " + eth].status, ItemStatus::kMissing);
+  EXPECT_EQ(res.unexpected_objects, 0u);
+  EXPECT_FALSE(Complete(*exp, res));
+
+  // A 404 recorded for the file: not available, which is complete.
+  rec.outcome = "not_available";
+  rec.objects.clear();
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, true).ok());
+  exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->items.size(), 1u);
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kNotAvailable);
+  EXPECT_TRUE(Complete(*exp, res));
+}
+
 TEST_F(Tree, InstrumentFiltersNarrowTheExpectedItems) {
   WriteOptionDefinitions(store_.get(), kDay);
   Selection s = OneDay();
