@@ -116,7 +116,10 @@ void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& s
   if (specs.empty() && unasked_sources.empty()) return;
   ExpectedItems out(set->items.pool());
   for (const ExpectedItem& e : set->items) {
-    if (!tardis::IsGroupedSymbol(e.symbol)) {
+    // An object a grouped file's record lists has its series as any
+    // instrument's (download --derive computes them once the file is
+    // split); the item of a whole file without a record names none.
+    if (!IsGroupedItemKey(e.instrument_key)) {
       for (const derive::DerivedSpec& spec : specs) {
         if (spec.source_data_type() == e.data_type) {
           out.push_back(ExpectedItem{e.day, spec.name, e.instrument_key, e.exchange, e.symbol});

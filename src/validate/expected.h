@@ -63,8 +63,8 @@ bool IsGroupedItemKey(const std::string& key);
 // what its completion record lists, as a grouped item of ExpectedFromPlan.
 Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const Selection& sel);
 
-// Adds, beside each item whose data type is a source of `specs` (and whose
-// symbol is not a grouped file's), one item per such spec (data_type: the
+// Adds, beside each item whose data type is a source of `specs` (but the
+// item of a whole grouped file, GroupedItemKey), one item per such spec (data_type: the
 // derived name; same day, key, exchange and symbol); then drops the items of
 // `unasked_sources`. Keeps `set->items` sorted and unique. A spec with no
 // such item gets a note in `set->notes`.

@@ -235,7 +235,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         }
         if (p == present.end()) {
           r.status = ItemStatus::kMissing;
-          r.reason = "listed in the completion record of " + group + ", but no object";
+          r.reason =
+              spec ? "its source object is listed in the completion record of " + group + ", but no derived object"
+                   : "listed in the completion record of " + group + ", but no object";
           return true;
         }
       } else if (p == present.end()) {

@@ -1285,6 +1285,54 @@ TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
   EXPECT_EQ(trades_only.items.size(), 2u);  // trades and trade_bar_1m
 }
 
+// download --derive writes the series of each object a grouped file (deribit
+// OPTIONS) becomes; validate --derive expected none of them, so a series
+// missing there read complete. An object the record lists gets its series;
+// the item of a whole file without a record names no instrument, so none.
+TEST_F(Tree, DerivedItemsOfAGroupedFilesObjectsAreExpectedAndChecked) {
+  const std::string btc = "DERIBIT:OPTION:BTC-USD-200609-9875-PUT", eth = "DERIBIT:OPTION:ETH-USD-200609-250-CALL";
+  const storage::Layout layout;
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/trades/deribit/OPTIONS";
+  rec.outcome = "done";
+  rec.rows = 20;
+  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", btc), btc, 10, 1234});
+  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", eth), eth, 10, 1234});
+  ASSERT_TRUE(
+      pipeline::WriteItemRecord(store_.get(), pipeline::WorkItem{kDay, "trades", "deribit", "OPTIONS", {}}, rec, false)
+          .ok());
+  WriteTick(kDay, "trades", btc, 10, kDayUs);
+  WriteTick(kDay, "trades", eth, 10, kDayUs);
+  Selection s = OneDay();
+  s.exchanges = {"deribit"};
+  s.data_types = {"trades", "incremental_book_L2"};
+  s.symbols = {"OPTIONS"};
+  auto exp = ExpectedFromPlan(s, nullptr, store_.get());
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  auto specs = derive::ParseDerivedList("trade_bar_1m,book_snapshot_5_1s");
+  ASSERT_TRUE(specs.ok());
+  AddDerivedItems(&*exp, *specs, {});
+  std::vector<std::string> got;
+  for (const auto& e : exp->items) got.push_back(e.data_type + " " + e.instrument_key + " " + e.symbol);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "incremental_book_L2 DERIBIT:OPTIONS OPTIONS",  // no record: the whole file, no series
+                     "trade_bar_1m " + btc + " OPTIONS",
+                     "trade_bar_1m " + eth + " OPTIONS",
+                     "trades " + btc + " OPTIONS",
+                     "trades " + eth + " OPTIONS",
+                 }));
+  // BTC's series stored (existence only: any object of Parquet's least size), ETH's not.
+  store_->Put(layout.DerivedObjectName(kDay, "trade_bar_1m", "deribit", btc), std::string(100, 'x'));
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  auto by = ByName(res);
+  EXPECT_EQ(by["trade_bar_1m " + btc].status, ItemStatus::kDone);
+  EXPECT_EQ(by["trade_bar_1m " + eth].status, ItemStatus::kMissing);
+  EXPECT_EQ(by["trade_bar_1m " + eth].reason,
+            "its source object is listed in the completion record of deribit OPTIONS, but no derived object");
+  EXPECT_EQ(by["trades " + eth].status, ItemStatus::kDone);
+  EXPECT_FALSE(Complete(*exp, res));
+}
+
 // Expected items that fail to read back from their temporary file keep
 // saying so once the derived items are added: the set is not replaced by
 // one made of the zeros they read as, which would pass for items of
