@@ -6,6 +6,7 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -508,11 +509,38 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
       // --derive, or a new name) are computed from them, without a request,
       // as for an item of one instrument; one item's series at a time.
       derive_slot.lock();
+      // The folder of each series listed once (names sorted, not copied):
+      // the record lists thousands of objects, and an existence check of
+      // each series would be as many requests to the store.
+      std::set<std::string> folders;
+      for (const derive::DerivedSpec& spec : specs) {
+        const std::string any = opts_.store->layout().DerivedObjectName(item.day, spec.name, item.exchange, "X");
+        folders.insert(any.substr(0, any.rfind('/') + 1));
+      }
+      std::vector<std::string> stored;
+      for (const std::string& folder : folders) {
+        auto listed = opts_.store->List(folder);
+        if (!listed.ok()) {
+          res.outcome = listed.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+          res.reason = "listing the derived objects of the day: " + listed.status().message();
+          return res;
+        }
+        for (auto& o : *listed) stored.push_back(std::move(o.name));
+      }
+      std::sort(stored.begin(), stored.end());
       std::vector<std::string> present;
       for (size_t i = 0; i < names.size() && !read_again; i++) {
         if (keys[i].empty()) continue;  // rows kept without a key get no series
-        std::vector<derive::DerivedSpec> missing =
-            MissingDerived(opts_.store, item.day, item.exchange, keys[i], specs, &present);
+        std::vector<derive::DerivedSpec> missing;
+        for (const derive::DerivedSpec& spec : specs) {
+          std::string name = opts_.store->layout().DerivedObjectName(item.day, spec.name, item.exchange, keys[i]);
+          if (!std::binary_search(stored.begin(), stored.end(), name)) {
+            missing.push_back(spec);
+            continue;
+          }
+          opts_.store->RemoveStaleTemporaries(name);
+          present.push_back(std::move(name));
+        }
         if (missing.empty()) continue;
         StoredDeriveRequest sd;
         sd.store = opts_.store;
