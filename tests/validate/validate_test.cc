@@ -327,6 +327,31 @@ TEST_F(Tree, CompleteTreeIsComplete) {
   EXPECT_EQ(res.items[1].status, ItemStatus::kNoData);
 }
 
+// A by_date listing is the whole day's: validate --data-types trades
+// --exchanges binance-futures counted the day's quotes and deribit objects
+// as unexpected (thousands on a real day). Only objects of the selection's
+// data types and venues that no item took are.
+TEST_F(Tree, UnexpectedObjectsAreThoseOfTheSelectionsTypesAndVenues) {
+  WriteDefinitions(kDay);
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs);
+  WriteTick(kDay, "quotes", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs);
+  WriteTick(kDay, "trades", "DERIBIT:PERPETUAL:BTC-USD", 10, kDayUs);
+  WriteTick(kDay, "derivative_ticker", "DERIBIT:PERPETUAL:BTC-USD", 10, kDayUs);
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:DOGE-USDT", 5, kDayUs);  // no definition lists it
+  Selection s = OneDay();
+  s.exchanges = {"binance-futures"};
+  s.data_types = {"trades"};
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.unexpected_objects, 1u);  // DOGE
+  // Every type and exchange of the day: the same one.
+  exp = ExpectedFromDefinitions(store_.get(), OneDay());
+  ASSERT_TRUE(exp.ok());
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.unexpected_objects, 1u);
+}
+
 TEST_F(Tree, DaysWithoutDefinitionsFail) {
   WriteDefinitions(kDay);
   Selection s = OneDay();
