@@ -407,6 +407,30 @@ describe('derived series of a grouped file', () => {
     }
   });
 
+  // A grouped file's rows without an instrument key (a combo in a Deribit OPTIONS file) are kept under
+  // DERIBIT:UNKEYED:{symbol} and get no series in convert, download and derive without --symbols;
+  // derive --symbols deribit:OPTIONS, which takes the objects from the completion record, wrote one.
+  it('derive --symbols of a grouped item computes no series of its rows without a key', () => {
+    const store = path.join(mkTmp(ROOT_TMP, 'unkeyed'), 'store');
+    const file = path.join(path.dirname(store), 'deribit_trades_2024-01-01_OPTIONS.csv');
+    const body = fs.readFileSync(grouped, 'utf8').trimEnd().split('\n');
+    for (let i = 0; i < 20; i++) {
+      const ts = 1704067200000000 + i * 60_000_000 + 11;
+      body.push(`deribit,BTC-FS-5JAN24_PERP,${ts},${ts + 7},c${i},buy,10,1`);
+    }
+    const header = body.shift();
+    body.sort((a, b) => Number(a.split(',')[3]) - Number(b.split(',')[3]));
+    fs.writeFileSync(file, [header, ...body].join('\n') + '\n');
+    const c = run(['convert', file, '--output', store], { env: ENV, cwd: ROOT_TMP });
+    assert.equal(c.code, 1, c.stderr);  // rows kept under no key: exit 1, as documented
+    assert.ok(fs.existsSync(path.join(store, 'raw_tick_data/by_date/day-2024-01-01/data_type-trades/DERIBIT:UNKEYED:BTC-FS-5JAN24_PERP.parquet')));
+    const r = run(['derive', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--derive', 'trade_bar_1m', '--output', store],
+      { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listFiles(path.join(store, 'derived_data')),
+      SYMS.map(([, key]) => rel('trade_bar_1m', key).slice('derived_data/'.length)).sort());
+  });
+
   it('derive over the per-instrument objects written from a grouped file', () => {
     const store = path.join(dir, 'derive-store'), ref = path.join(dir, 'own-store');
     runOk(['convert', grouped, '--output', store], { env: ENV });
