@@ -207,9 +207,12 @@ class DeriveRunner {
       }
       res->outcome = Outcome::kSkipped;  // a record without objects of this type: nothing to compute
       for (const RecordedObject& o : record->objects) {
+        // Rows kept without a key (UNKEYED) get no series, as in download,
+        // convert and derive without --symbols (validate expects none).
+        if (o.instrument_key.empty()) continue;
         const auto parsed = store_->layout().ParseTickObjectName(o.name);
         if (!parsed || parsed->data_type != item.data_type) continue;
-        out->push_back({o.name, o.instrument_key.empty() ? parsed->instrument_key : o.instrument_key});
+        out->push_back({o.name, o.instrument_key});
       }
       return Status::OK();
     }

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -47,7 +48,8 @@ std::string RecordTime() { return FormatIsoSeconds(CreatedAtMicros()); }
 constexpr int kRecordReads = 3;
 
 // The completion record of `item` without its objects, whose names go to
-// *names: a record of hundreds of thousands of objects is not held as
+// *names (and their instrument keys to *keys, when given: empty for rows
+// kept without a key): a record of hundreds of thousands of objects is not held as
 // entries besides them. A read that another run's record replaced between
 // two pieces, or whose pieces fail the record's CRC32C, is made again, up to
 // kRecordReads reads in all, before the caller gives up on the record and
@@ -56,7 +58,7 @@ constexpr int kRecordReads = 3;
 // flags, with no wait between them: a commit replaces a record whole, so
 // the next read finds one version complete.
 Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, const WorkItem& item,
-                                   std::vector<std::string>* names) {
+                                   std::vector<std::string>* names, std::vector<std::string>* keys = nullptr) {
   const std::string name = ItemRecordObjectName(opts.store->layout(), item);
   net::RetryPolicy policy = opts.retry;
   policy.max_attempts = kRecordReads;
@@ -64,8 +66,12 @@ Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, 
   net::Retrier retrier(policy, opts.clock, stop, net::RetrySeed(name));
   while (true) {
     names->clear();  // what a failed read took of its version
+    if (keys) keys->clear();
     retrier.Attempted();
-    auto rec = ReadItemRecord(opts.store, name, [names](RecordedObject&& o) { names->push_back(std::move(o.name)); });
+    auto rec = ReadItemRecord(opts.store, name, [names, keys](RecordedObject&& o) {
+      names->push_back(std::move(o.name));
+      if (keys) keys->push_back(std::move(o.instrument_key));
+    });
     if (rec.ok() || !(storage::IsReplacedWhileRead(rec.status()) || net::IsChecksumMismatch(rec.status()))) {
       return rec;
     }
@@ -372,7 +378,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   std::vector<derive::DerivedSpec> derived;  // this item's series (not for grouped items)
   // One key source with convert and validate: the day's definitions in the
   // store, else the symbol rules. An item planned with its key needs none
-  // (no store read, no day's definitions held for it).
+  // for its key (an item skipped below reads no definitions at all).
   std::shared_ptr<const KeyResolver> resolver;
   if (opts_.keys && (grouped || item.instrument_key.empty())) {
     auto r = opts_.keys->ForDay(item.day);
@@ -485,13 +491,110 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // skips it on one store read, without a request to Tardis.
   bool replace_record = force;
   if (grouped) {
-    std::vector<std::string> names;
-    auto rec = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names);
+    std::vector<std::string> names, keys;
+    std::vector<derive::DerivedSpec> specs;  // the item's series, computed beside each recorded object
+    for (const derive::DerivedSpec& spec : opts_.derived) {
+      if (schema && spec.source_data_type() == item.data_type) specs.push_back(spec);
+    }
+    auto rec = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names, specs.empty() ? nullptr : &keys);
+    bool read_again = false;  // a recorded object the series cannot read: the file is downloaded again
     if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);
-      res.objects = std::move(names);
-      return res;
+      if (specs.empty()) {
+        res.objects = std::move(names);
+        return res;
+      }
+      // Series missing beside the recorded objects (a first run without
+      // --derive, or a new name) are computed from them, without a request,
+      // as for an item of one instrument; one item's series at a time.
+      derive_slot.lock();
+      // The folder of each series listed once (names sorted, not copied):
+      // the record lists thousands of objects, and an existence check of
+      // each series would be as many requests to the store.
+      std::set<std::string> folders;
+      for (const derive::DerivedSpec& spec : specs) {
+        const std::string any = opts_.store->layout().DerivedObjectName(item.day, spec.name, item.exchange, "X");
+        folders.insert(any.substr(0, any.rfind('/') + 1));
+      }
+      std::vector<std::string> stored;
+      for (const std::string& folder : folders) {
+        auto listed = opts_.store->List(folder);
+        if (!listed.ok()) {
+          res.outcome = listed.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+          res.reason = "listing the derived objects of the day: " + listed.status().message();
+          return res;
+        }
+        for (auto& o : *listed) stored.push_back(std::move(o.name));
+      }
+      std::sort(stored.begin(), stored.end());
+      std::vector<std::string> present;
+      for (size_t i = 0; i < names.size() && !read_again; i++) {
+        if (keys[i].empty()) continue;  // rows kept without a key get no series
+        std::vector<derive::DerivedSpec> missing;
+        for (const derive::DerivedSpec& spec : specs) {
+          std::string name = opts_.store->layout().DerivedObjectName(item.day, spec.name, item.exchange, keys[i]);
+          if (!std::binary_search(stored.begin(), stored.end(), name)) {
+            missing.push_back(spec);
+            continue;
+          }
+          opts_.store->RemoveStaleTemporaries(name);
+          present.push_back(std::move(name));
+        }
+        if (missing.empty()) continue;
+        StoredDeriveRequest sd;
+        sd.store = opts_.store;
+        sd.raw_object = names[i];
+        sd.schema = schema;
+        sd.specs = std::move(missing);
+        sd.day = item.day;
+        sd.key = keys[i];
+        sd.overwrite = false;
+        sd.writer = opts_.convert.writer;
+        sd.tool_version = opts_.convert.tool_version;
+        sd.cancel = opts_.cancel;
+        auto computed = DeriveFromStoredObject(sd);
+        if (!computed.ok()) {
+          const Status& st = computed.status();
+          if (st.code() == Status::Code::kInvalidInput) {
+            log::Warn(item.Id() + ": " + st.message() + "; downloading the file again to compute its derived objects");
+            read_again = true;
+            break;
+          }
+          res.outcome = st.code() == Status::Code::kCancelled ? Outcome::kCancelled
+                        : st.retryable()                      ? Outcome::kRetryable
+                                                              : Outcome::kFailed;
+          res.reason = st.code() == Status::Code::kCancelled
+                           ? "interrupted"
+                           : "computing derived data from " + opts_.store->Describe(names[i]) + ": " + st.message();
+          res.objects.clear();
+          return res;
+        }
+        res.rows += computed->rows;
+        for (const auto& d : computed->outputs) {
+          res.bytes_out += d.bytes;
+          res.objects.push_back(d.name);
+        }
+      }
+      if (!read_again) {
+        // Done when this run wrote series (those alone listed, as for an
+        // item of one instrument); else skipped, with everything it has.
+        if (!res.objects.empty()) {
+          res.outcome = Outcome::kDone;
+          return res;
+        }
+        res.rows = 0;
+        res.objects = std::move(names);
+        for (auto& name : present) res.objects.push_back(std::move(name));
+        return res;
+      }
+      // Whatever series were written stay (create-only); the download
+      // below rewrites the item whole.
+      derive_slot.unlock();
+      res.outcome = Outcome::kFailed;
+      res.objects.clear();
+      res.rows = 0;
+      res.bytes_out = 0;
     }
     // An earlier 404 may have become data: that record must be replaced.
     if (rec.ok()) replace_record = true;
@@ -507,6 +610,18 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
     // `instruments` (tick_converter.h).
     res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
     return res;
+  }
+  // The file of an item planned with its key takes the instrument's terms
+  // from the day's definitions, as that of an item keyed here does: the same
+  // item gives the same file whichever way it was planned.
+  if (opts_.keys && !resolver) {
+    auto r = opts_.keys->ForDay(item.day);
+    if (!r.ok()) {
+      res.outcome = r.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.reason = r.status().message();
+      return res;
+    }
+    resolver = *r;
   }
   // Grouped items are downloaded and split one at a time (items of one
   // instrument keep running beside them): each holds the state of its

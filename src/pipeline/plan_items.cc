@@ -11,8 +11,19 @@ Result<ReportPlan> PlanFromRequestReports(storage::ObjectStore* store, const Pla
   auto rp = PlanFromReports(store, req.from, req.to, req.exchanges,
                             typed ? req.data_types : std::vector<std::string>());
   if (!rp.ok()) return rp.status().WithContext("--from-report");
-  for (const Date& d : rp->days_without_report) {
-    log::Warn("--from-report: " + FormatDate(d) + " has no missing-data report (run market-tick validate first)");
+  std::vector<std::pair<Date, std::string>> unreported;
+  for (const Date& d : rp->days_without_report) unreported.emplace_back(d, "");
+  const std::vector<DayRun> runs = CollapseDays(unreported);
+  // No day of the range validated (another --output, other days): a rerun
+  // cannot change that, and "nothing to do" would read as a store complete.
+  if (!runs.empty() && runs.front().from == req.from && runs.front().to == req.to) {
+    return Status::Usage("--from-report: no missing-data report for " + runs.front().Days() + " in " +
+                         store->Describe(store->layout().MissingReportsPrefix()) +
+                         ": run market-tick validate for these days (with this --output) first");
+  }
+  for (const DayRun& run : runs) {
+    log::Warn("--from-report: " + run.Days() + " " + (run.days > 1 ? "have" : "has") +
+              " no missing-data report (run market-tick validate first)");
   }
   log::Info("--from-report: " + std::to_string(rp->missing) + " missing and " + std::to_string(rp->corrupt) +
             " corrupt items (" + std::to_string(rp->not_available) +
@@ -34,9 +45,12 @@ Result<std::vector<WorkItem>> FromDefinitions(storage::ObjectStore* store, const
     // is one message, not thirty).
     const DayRun first = CollapseDays(plan.definition_problems).front();
     const bool absent = first.text.rfind("no instrument definitions", 0) == 0;
-    return Status::NotFound("no instrument definitions for " + first.Days() + (absent ? "" : " (" + first.text + ")") +
-                            ": run `market-tick instruments --from " + FormatDate(req.from) + " --to " +
-                            FormatDate(req.to) + "` first, or name --symbols");
+    // Absent definitions are a step not taken (or another --output): a
+    // usage error, which no rerun alone fixes; an unreadable file is data.
+    std::string msg = "no instrument definitions for " + first.Days() + (absent ? "" : " (" + first.text + ")") +
+                      ": run `market-tick instruments --from " + FormatDate(req.from) + " --to " + FormatDate(req.to) +
+                      "` first, or name --symbols";
+    return absent ? Status::Usage(std::move(msg)) : Status::NotFound(std::move(msg));
   }
   return UniqueFiles(std::move(plan.items));
 }

@@ -38,11 +38,15 @@ constexpr size_t kDirectFlushRows = 64 * 1024;
 // the output's pending rows, so pieces do not get tiny and their headers
 // do not outweigh their values).
 constexpr size_t kDirectSplitRowsPerOutput = 32;
-// ... unless the batch touches more outputs than this: each output with
-// pending rows holds a row group of its own (a few KB even when empty), so
+// ... unless the batch touches more outputs than this many columns allow:
+// each output with pending rows holds a row group of its own (a column
+// object per column, a few KB for a trades row group even when empty), so
 // past this many their fixed cost outweighs small pieces' headers, and
-// memory would grow with the instrument count.
-constexpr size_t kMaxPendingOutputs = 4096;
+// memory would grow with the instrument count. Counted in columns, not
+// outputs (4,096 of trades' eight): a book_snapshot_25 row group has
+// thirteen times the columns of a trades one, and as many pending outputs
+// held thirteen times the memory.
+constexpr size_t kMaxPendingColumns = 4096 * 8;
 // Rows per parsed batch of a grouped file split per instrument. Its outputs
 // are joined from spilled pieces into row groups of their own, so the batch
 // size shapes only where an instrument bigger than one row group is cut
@@ -861,7 +865,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       slot_[r] = o->slot;
     }
     if (SpillEveryOutput() &&
-        (n >= kDirectSplitRowsPerOutput * touched_.size() || touched_.size() > kMaxPendingOutputs) &&
+        (n >= kDirectSplitRowsPerOutput * touched_.size() ||
+         touched_.size() > kMaxPendingColumns / std::max<size_t>(pq_schema_.size(), 1)) &&
         std::all_of(touched_.begin(), touched_.end(), [](const Output* o) { return o->spilled; })) {
       return SplitToSpill(batch);
     }

@@ -30,6 +30,33 @@ std::string GroupedItemKey(const std::string& exchange, const std::string& symbo
 
 bool IsGroupedItemKey(const std::string& key) { return std::count(key.begin(), key.end(), ':') == 1; }
 
+namespace {
+
+// A grouped item of a plan (`deribit OPTIONS`): the objects its completion
+// record lists, each an item of its key (taken as the record is read, the
+// entries not kept); without a usable record, with a 404 one or with none of
+// its objects keyed, one item of the whole file, which the validator reports
+// missing, not_available or no_data from the record.
+Status AddGroupedItem(storage::ObjectStore* store, const pipeline::WorkItem& w, ExpectedItems* items) {
+  const size_t before = items->size();
+  ExpectedItem e{w.day, w.data_type, "", w.exchange, w.symbol};
+  auto rec = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), w),
+                                      [&](pipeline::RecordedObject&& o) {
+                                        // Rows without a key (kept under a fallback name) have no item.
+                                        if (o.instrument_key.empty()) return;
+                                        e.instrument_key = std::move(o.instrument_key);
+                                        items->push_back(e);
+                                      });
+  if (!rec.ok() && rec.status().retryable()) return rec.status();
+  if (!rec.ok() || rec->outcome == "not_available") items->truncate(before);
+  if (items->size() == before) {
+    items->push_back(ExpectedItem{w.day, w.data_type, GroupedItemKey(w.exchange, w.symbol), w.exchange, w.symbol});
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
 Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyResolvers* keys,
                                      storage::ObjectStore* store) {
   ExpectedSet out;
@@ -38,27 +65,8 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
   // The plan's items taken as it makes them (none listed: a plan of every
   // symbol of many days is millions of items).
   MT_RETURN_IF_ERROR(pipeline::BuildPlan(sel, [&](pipeline::WorkItem&& w) -> Status {
-    if (tardis::IsGroupedSymbol(w.symbol) && store) {
-      // Which instruments the file holds only its completion record says.
-      // Its objects are taken as the record is read (an item each, the
-      // entries not kept); dropped again when the record turns out
-      // unusable or not_available.
-      const size_t before = out.items.size();
-      ExpectedItem e{w.day, w.data_type, "", w.exchange, w.symbol};
-      auto rec = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), w),
-                                          [&](pipeline::RecordedObject&& o) {
-                                            // Rows without a key (kept under a fallback name) have no item.
-                                            if (o.instrument_key.empty()) return;
-                                            e.instrument_key = std::move(o.instrument_key);
-                                            out.items.push_back(e);
-                                          });
-      if (!rec.ok() && rec.status().retryable()) return rec.status();
-      if (!rec.ok() || rec->outcome == "not_available") out.items.truncate(before);
-      const size_t listed = out.items.size() - before;
-      if (listed == 0) out.items.push_back(ExpectedItem{w.day, w.data_type, GroupedItemKey(w.exchange, w.symbol),
-                                                        w.exchange, w.symbol});
-      return Status::OK();
-    }
+    // Which instruments the file holds only its completion record says.
+    if (tardis::IsGroupedSymbol(w.symbol) && store) return AddGroupedItem(store, w, &out.items);
     if (tardis::IsGroupedSymbol(w.symbol)) {
       // A grouped file (OPTIONS, PERPETUALS) becomes one object per
       // instrument; which ones only the instrument definitions can say.
@@ -88,12 +96,13 @@ Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const S
   // The plan's items taken a day at a time as it reads the definitions
   // (none listed: a year of definitions is millions of items).
   MT_ASSIGN_OR_RETURN(pipeline::DefinitionsPlan plan,
-                      pipeline::PlanFromDefinitions(store, sel, [&out](pipeline::WorkItem&& w) {
-                        // A grouped file: its objects only the file names.
-                        if (!w.instrument_key.empty()) {
-                          out.items.push_back(ExpectedItem{w.day, std::move(w.data_type), std::move(w.instrument_key),
-                                                           std::move(w.exchange), std::move(w.symbol)});
-                        }
+                      pipeline::PlanFromDefinitions(store, sel, [&out, store](pipeline::WorkItem&& w) {
+                        // A grouped file of a data type no instrument lists
+                        // (planned without a key): its objects only the file
+                        // names, and so its completion record.
+                        if (w.instrument_key.empty()) return AddGroupedItem(store, w, &out.items);
+                        out.items.push_back(ExpectedItem{w.day, std::move(w.data_type), std::move(w.instrument_key),
+                                                         std::move(w.exchange), std::move(w.symbol)});
                         return Status::OK();
                       }));
   out.definition_problems = std::move(plan.definition_problems);
@@ -107,7 +116,10 @@ void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& s
   if (specs.empty() && unasked_sources.empty()) return;
   ExpectedItems out(set->items.pool());
   for (const ExpectedItem& e : set->items) {
-    if (!tardis::IsGroupedSymbol(e.symbol)) {
+    // An object a grouped file's record lists has its series as any
+    // instrument's (download --derive computes them once the file is
+    // split); the item of a whole file without a record names none.
+    if (!IsGroupedItemKey(e.instrument_key)) {
       for (const derive::DerivedSpec& spec : specs) {
         if (spec.source_data_type() == e.data_type) {
           out.push_back(ExpectedItem{e.day, spec.name, e.instrument_key, e.exchange, e.symbol});

@@ -58,12 +58,13 @@ Result<ExpectedSet> ExpectedFromPlan(const Selection& sel, pipeline::StoreKeyRes
 std::string GroupedItemKey(const std::string& exchange, const std::string& symbol);
 bool IsGroupedItemKey(const std::string& key);
 // The objects pipeline::PlanFromDefinitions plans (with every filter of
-// `sel`, instrument filters included); grouped files it plans without a key
-// (their objects only the file names) are not expected items.
+// `sel`, instrument filters included); a grouped file it plans without a key
+// (a data type no instrument lists: its objects only the file names) expects
+// what its completion record lists, as a grouped item of ExpectedFromPlan.
 Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const Selection& sel);
 
-// Adds, beside each item whose data type is a source of `specs` (and whose
-// symbol is not a grouped file's), one item per such spec (data_type: the
+// Adds, beside each item whose data type is a source of `specs` (but the
+// item of a whole grouped file, GroupedItemKey), one item per such spec (data_type: the
 // derived name; same day, key, exchange and symbol); then drops the items of
 // `unasked_sources`. Keeps `set->items` sorted and unique. A spec with no
 // such item gets a note in `set->notes`.

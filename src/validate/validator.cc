@@ -34,6 +34,10 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   std::unordered_map<std::string, uint64_t> present;
   std::unordered_set<std::string> listed_days;  // prefixes listed
   std::unordered_set<std::string> listed_raw_for_items;  // raw prefixes of raw items' days
+  // "TYPE VENUE" of the day's raw items: a by_date listing holds the day's
+  // every data type and exchange, and objects outside the selection are not
+  // unexpected (validate --data-types trades counted the day's quotes).
+  std::unordered_set<std::string> raw_scope;
   // Derived items (docs/DERIVED.md): their spec by data type.
   std::unordered_map<std::string, std::optional<derive::DerivedSpec>> derived;
   auto derived_spec = [&](const std::string& type) -> const std::optional<derive::DerivedSpec>& {
@@ -54,7 +58,10 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       const std::string type(expected.items.data_type(i));
       const bool is_derived = derived_spec(type).has_value();
       const std::string prefix = layout.DayListPrefix(day, type, is_derived);
-      if (!is_derived) listed_raw_for_items.insert(prefix);
+      if (!is_derived) {
+        listed_raw_for_items.insert(prefix);
+        raw_scope.insert(type + " " + VenueOfKey(std::string(expected.items.instrument_key(i))));
+      }
       if (!listed_days.insert(prefix).second) continue;
       auto list = store->List(prefix);
       if (!list.ok()) {
@@ -87,7 +94,8 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       // asked for are not unexpected (and raw prefixes listed for derived
       // items' records are not counted).
       const auto tick = layout.ParseTickObjectName(name);
-      if (tick && listed_raw_for_items.count(layout.DayListPrefix(tick->day, tick->data_type, false))) {
+      if (tick && listed_raw_for_items.count(layout.DayListPrefix(tick->day, tick->data_type, false)) &&
+          raw_scope.count(tick->data_type + " " + VenueOfKey(tick->instrument_key))) {
         res.unexpected_objects++;
       }
     }
@@ -150,6 +158,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       present = {};
       listed_days = {};
       listed_raw_for_items = {};
+      raw_scope = {};
       records = {};
       const Date day = expected.items.day(i);
       for (day_end = i + 1; day_end < expected.items.size() && expected.items.day(day_end) == day;) day_end++;
@@ -235,7 +244,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         }
         if (p == present.end()) {
           r.status = ItemStatus::kMissing;
-          r.reason = "listed in the completion record of " + group + ", but no object";
+          r.reason =
+              spec ? "its source object is listed in the completion record of " + group + ", but no derived object"
+                   : "listed in the completion record of " + group + ", but no object";
           return true;
         }
       } else if (p == present.end()) {

@@ -336,6 +336,53 @@ describe('derived series of a grouped file', () => {
     }
   });
 
+  // A grouped item downloaded without --derive was skipped on its completion record by a rerun with
+  // --derive, and got no series (an item of one instrument gets its missing series from its stored
+  // object): the series are computed from the objects the record lists, without a request.
+  it('download --derive of a grouped item already downloaded without it computes the series from its objects', async () => {
+    const { startServer } = await import('../support/tardis_server.mjs');
+    const { spawn } = await import('node:child_process');
+    const zlib = await import('node:zlib');
+    const data = mkTmp(ROOT_TMP, 'grouped-data-later');
+    fs.writeFileSync(path.join(data, 'deribit_trades_2024-01-01_OPTIONS.csv.gz'), zlib.gzipSync(fs.readFileSync(grouped)));
+    const srv = await startServer({ dataDirs: [data] });
+    const download = (extra) => new Promise((resolve, reject) => {
+      const args = ['download', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
+        '--output', store, ...extra];
+      const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    const store = path.join(dir, 'download-later-store'), ref = path.join(dir, 'own-store');
+    try {
+      const first = await download([]);
+      assert.equal(first.code, 0, first.stderr);
+      assert.equal(listFiles(path.join(store, 'derived_data')).length, 0);
+      const r = await download(['--derive', 'trade_bar_1m']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /summary: 1 items: 1 done/);
+      assert.equal(r.stdout.trim().split('\n').length, SYMS.length, `the series alone listed:\n${r.stdout}`);
+      for (const [, key] of SYMS) {
+        const f = rel('trade_bar_1m', key);
+        assert.ok(r.stdout.includes(`done\t2024-01-01/trades/deribit/OPTIONS\t${path.join(store, f)}`), `${f} listed:\n${r.stdout}`);
+        assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+      }
+      const requests = srv.stats().requests.filter((q) => q.path.endsWith('.csv.gz'));
+      assert.equal(requests.length, 1, 'the file was downloaded once, by the first run');
+      // Everything there now: skipped, nothing written, no request.
+      const again = await download(['--derive', 'trade_bar_1m']);
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /summary: 1 items: 0 done, 1 skipped/);
+      assert.equal(again.stdout, '');
+      assert.equal(srv.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 1);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('a file of many instruments whose name does not say so: series after the split, within ulimit -n 64', async () => {
     // The grouped day's rows plus 60 more options (generated), in a file named nothing Tardis-like.
     let body = fs.readFileSync(grouped, 'utf8');
@@ -387,6 +434,30 @@ describe('derived series of a grouped file', () => {
     assert.match(r.stderr, /--concurrency 64: the open-file limit \(ulimit -n\) of 64 leaves room for \d+ items at once; running that many/, r.stderr.slice(0, 2000));
     assert.equal(r.stderr.match(/open-file limit/g).length, 1, 'said once');
     assert.equal(listFiles(path.join(store, 'derived_data')).length, n);
+  });
+
+  // A grouped file's rows without an instrument key (a combo in a Deribit OPTIONS file) are kept under
+  // DERIBIT:UNKEYED:{symbol} and get no series in convert, download and derive without --symbols;
+  // derive --symbols deribit:OPTIONS, which takes the objects from the completion record, wrote one.
+  it('derive --symbols of a grouped item computes no series of its rows without a key', () => {
+    const store = path.join(mkTmp(ROOT_TMP, 'unkeyed'), 'store');
+    const file = path.join(path.dirname(store), 'deribit_trades_2024-01-01_OPTIONS.csv');
+    const body = fs.readFileSync(grouped, 'utf8').trimEnd().split('\n');
+    for (let i = 0; i < 20; i++) {
+      const ts = 1704067200000000 + i * 60_000_000 + 11;
+      body.push(`deribit,BTC-FS-5JAN24_PERP,${ts},${ts + 7},c${i},buy,10,1`);
+    }
+    const header = body.shift();
+    body.sort((a, b) => Number(a.split(',')[3]) - Number(b.split(',')[3]));
+    fs.writeFileSync(file, [header, ...body].join('\n') + '\n');
+    const c = run(['convert', file, '--output', store], { env: ENV, cwd: ROOT_TMP });
+    assert.equal(c.code, 1, c.stderr);  // rows kept under no key: exit 1, as documented
+    assert.ok(fs.existsSync(path.join(store, 'raw_tick_data/by_date/day-2024-01-01/data_type-trades/DERIBIT:UNKEYED:BTC-FS-5JAN24_PERP.parquet')));
+    const r = run(['derive', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--derive', 'trade_bar_1m', '--output', store],
+      { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(listFiles(path.join(store, 'derived_data')),
+      SYMS.map(([, key]) => rel('trade_bar_1m', key).slice('derived_data/'.length)).sort());
   });
 
   it('derive over the per-instrument objects written from a grouped file', () => {

@@ -53,3 +53,20 @@ test('download --from-report fetches exactly the missing and corrupt items', () 
   const body = (b) => b.subarray(0, b.length - 8 - b.readUInt32LE(b.length - 8));
   assert.ok(body(fs.readFileSync(obj('trades'))).equals(body(good)));
 });
+
+// No day of the range has a report (validate never ran there, or another --output): exit 2 naming
+// the store and what to run, in download and derive. It was exit 0 with nothing done, a warning per
+// day, which a loop of --from-report rounds reads as a store complete.
+test('--from-report without a report for any day of the range is a usage error naming the store', () => {
+  const empty = path.join(work, 'never-validated');
+  for (const cmd of ['download', 'derive']) {
+    const r = run([cmd, '--from', '2020-03-01', '--to', '2020-03-31', '--output', empty, '--from-report']);
+    assert.equal(r.code, 2, describeRun([cmd], r));
+    assert.match(r.stderr, /--from-report: no missing-data report for 2020-03-01 \.\. 2020-03-31 \(31 days\) in .*never-validated.*missing_data_reports.*run market-tick validate/);
+  }
+  // Some days reported: the others are named in one warning per run of days, and the run goes on.
+  const r = run(['download', '--from', '2020-02-20', '--to', '2020-02-23', '--output', data, '--from-report']);
+  assert.equal(r.code, 0, describeRun(['download'], r));
+  assert.match(r.stderr, /--from-report: 2020-02-20 \.\. 2020-02-21 \(2 days\) have no missing-data report/);
+  assert.match(r.stderr, /--from-report: 2020-02-23 has no missing-data report/);
+});

@@ -68,10 +68,14 @@ test('filters: instrument types, expiry window, max instruments, data types', as
   assert.ok((await plan(['--data-types', 'options_chain'])).every((i) => i.startsWith('options_chain/')));
 });
 
-test('no definitions for the day: a clear error naming the instruments command', async () => {
-  const r = await run(['plan', '--from', '2025-03-01', '--output', dir]);
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /no instrument definitions for 2025-03-01.*market-tick instruments/);
+// A step not taken (or another --output), which no rerun alone fixes: a usage error, exit 2 (it was 1,
+// the code of bad data, in plan and download alike).
+test('no definitions for the day: a clear error naming the instruments command, exit 2', async () => {
+  for (const cmd of ['plan', 'download']) {
+    const r = await run([cmd, '--from', '2025-03-01', '--output', dir]);
+    assert.equal(r.status, 2, `${cmd}: ${r.stderr}`);
+    assert.match(r.stderr, /no instrument definitions for 2025-03-01.*market-tick instruments/);
+  }
 });
 
 test('validate expects what plan plans: the same instrument filters narrow its expected items', async () => {

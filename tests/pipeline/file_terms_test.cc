@@ -11,12 +11,15 @@
 #include <string>
 
 #include "parquet/file_reader.h"
+#include "pipeline/downloader.h"
 #include "pipeline/instruments_file.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/tick_converter.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
+#include "support/gzip.h"
 #include "support/instrument_definitions.h"
+#include "support/scripted_http.h"
 
 namespace mt::pipeline {
 namespace {
@@ -142,6 +145,33 @@ TEST_F(FileTerms, ADownloadsFixedObjectCarriesTheTerms) {
   ASSERT_TRUE(outs.ok()) << outs.status().ToString();
   ASSERT_EQ(outs->size(), 1u);
   EXPECT_EQ(TermsKv((root_ / object).string()), kBtcTerms);
+}
+
+// The items `download` plans from the stored definitions carry their key, so
+// the downloader needs no key resolver for them; their files must carry the
+// terms all the same, as those of an item keyed by --symbols do (they were
+// written without any: the terms came only with the resolver).
+TEST_F(FileTerms, ADownloadPlannedFromTheDefinitionsCarriesTheTerms) {
+  WriteDefinitions();
+  StoreKeyResolvers days(store_.get());
+  mt::testing::ScriptedHttp http;
+  http.Script("", {{200, mt::testing::Gzip(Trades({"BTC-PERPETUAL"}, 5))}});
+  DownloadOptions o;
+  o.store = store_.get();
+  o.keys = &days;
+  o.datasets_url = "http://127.0.0.1:9";
+  o.concurrency = 1;
+  o.http_factory = [&http] { return http.Client(); };
+  Downloader dl(o);
+  for (const std::string& planned_key : {std::string("DERIBIT:PERPETUAL:BTC-USD"), std::string()}) {
+    fs::remove_all(root_ / "raw_tick_data");
+    auto results = dl.Run({WorkItem{kDay, "trades", "deribit", "BTC-PERPETUAL", planned_key}});
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].outcome, Outcome::kDone) << results[0].reason;
+    const std::string object =
+        store_->layout().TickObjectName(kDay, "trades", "deribit", "DERIBIT:PERPETUAL:BTC-USD");
+    EXPECT_EQ(TermsKv((root_ / object).string()), kBtcTerms) << "planned key '" << planned_key << "'";
+  }
 }
 
 TEST_F(FileTerms, WithoutDefinitionsNoTermIsWritten) {

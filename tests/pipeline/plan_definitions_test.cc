@@ -220,6 +220,7 @@ TEST_F(PlanStore, DaysWithoutDefinitionsAreProblemsAndStopADownloadPlan) {
   EXPECT_EQ(runs[0].Days(), "2020-02-23 .. 2020-02-24 (2 days)");
   auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
   ASSERT_FALSE(items.ok());
+  EXPECT_EQ(items.status().code(), Status::Code::kUsage);  // exit 2: `instruments` not run for them
   EXPECT_NE(items.status().message().find("no instrument definitions for 2020-02-23 .. 2020-02-24 (2 days)"),
             std::string::npos)
       << items.status().message();

@@ -327,6 +327,31 @@ TEST_F(Tree, CompleteTreeIsComplete) {
   EXPECT_EQ(res.items[1].status, ItemStatus::kNoData);
 }
 
+// A by_date listing is the whole day's: validate --data-types trades
+// --exchanges binance-futures counted the day's quotes and deribit objects
+// as unexpected (thousands on a real day). Only objects of the selection's
+// data types and venues that no item took are.
+TEST_F(Tree, UnexpectedObjectsAreThoseOfTheSelectionsTypesAndVenues) {
+  WriteDefinitions(kDay);
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs);
+  WriteTick(kDay, "quotes", "BINANCE-FUTURES:PERPETUAL:BTC-USDT", 10, kDayUs);
+  WriteTick(kDay, "trades", "DERIBIT:PERPETUAL:BTC-USD", 10, kDayUs);
+  WriteTick(kDay, "derivative_ticker", "DERIBIT:PERPETUAL:BTC-USD", 10, kDayUs);
+  WriteTick(kDay, "trades", "BINANCE-FUTURES:PERPETUAL:DOGE-USDT", 5, kDayUs);  // no definition lists it
+  Selection s = OneDay();
+  s.exchanges = {"binance-futures"};
+  s.data_types = {"trades"};
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.unexpected_objects, 1u);  // DOGE
+  // Every type and exchange of the day: the same one.
+  exp = ExpectedFromDefinitions(store_.get(), OneDay());
+  ASSERT_TRUE(exp.ok());
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.unexpected_objects, 1u);
+}
+
 TEST_F(Tree, DaysWithoutDefinitionsFail) {
   WriteDefinitions(kDay);
   Selection s = OneDay();
@@ -981,6 +1006,65 @@ TEST_F(Tree, AGroupedItemsObjectWithoutItsRecordIsNotUnexpected) {
   EXPECT_EQ(res.unexpected_objects, 0u);
 }
 
+// download plans from the definitions a grouped file for a data type no
+// instrument lists (`deribit OPTIONS` book_snapshot_25), and validate with
+// the same flags expected nothing of it: a day of it missing was "complete",
+// exit 0, and its objects were counted unexpected. It expects what the
+// --symbols plan expects of the same item: its record's objects, else one
+// item of the whole file.
+TEST_F(Tree, AGroupedFileOfATypeNoInstrumentListsIsExpectedFromTheDefinitions) {
+  auto defs = std::vector<pipeline::InstrumentDefinition>{
+      Definition("DERIBIT:OPTION:BTC-USD-200226-9875-PUT", "deribit", "BTC-26FEB20-9875-P", "trades", "option"),
+      Definition("DERIBIT:OPTION:ETH-USD-200327-200-CALL", "deribit", "ETH-27MAR20-200-C", "trades", "option")};
+  const std::string grouped =
+      R"([{"exchange":"deribit","symbol":"OPTIONS","type":"option","data_types":["book_snapshot_25","trades"]}])";
+  ASSERT_TRUE(pipeline::WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay), defs,
+                                             {{"grouped_symbols", grouped}}, parquet::WriterOptions{}, true)
+                  .ok());
+  Selection s = OneDay();
+  s.data_types = {"book_snapshot_25"};
+  auto exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  ASSERT_EQ(exp->items.size(), 1u);
+  EXPECT_EQ(exp->items[0].instrument_key, "DERIBIT:OPTIONS");
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kMissing);
+  EXPECT_FALSE(Complete(*exp, res));
+
+  // With its record: the objects it lists, one of them stored.
+  const std::string btc = "DERIBIT:OPTION:BTC-USD-200226-9875-PUT", eth = "DERIBIT:OPTION:ETH-USD-200327-200-CALL";
+  WriteTick(kDay, "book_snapshot_25", btc, 10, kDayUs);
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/book_snapshot_25/deribit/OPTIONS";
+  rec.outcome = "done";
+  rec.rows = 12;
+  const storage::Layout layout;
+  rec.objects.push_back({layout.TickObjectName(kDay, "book_snapshot_25", "deribit", btc), btc, 10, 1234});
+  rec.objects.push_back({layout.TickObjectName(kDay, "book_snapshot_25", "deribit", eth), eth, 2, 1234});
+  const pipeline::WorkItem item{kDay, "book_snapshot_25", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
+  exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->items.size(), 2u);
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  auto by = ByName(res);
+  EXPECT_EQ(by["book_snapshot_25 " + btc].status, ItemStatus::kDone);
+  EXPECT_EQ(by["book_snapshot_25 " + eth].status, ItemStatus::kMissing);
+  EXPECT_EQ(res.unexpected_objects, 0u);
+  EXPECT_FALSE(Complete(*exp, res));
+
+  // A 404 recorded for the file: not available, which is complete.
+  rec.outcome = "not_available";
+  rec.objects.clear();
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, true).ok());
+  exp = ExpectedFromDefinitions(store_.get(), s);
+  ASSERT_TRUE(exp.ok());
+  ASSERT_EQ(exp->items.size(), 1u);
+  res = Validate(store_.get(), *exp, ValidateOptions{});
+  EXPECT_EQ(res.items[0].status, ItemStatus::kNotAvailable);
+  EXPECT_TRUE(Complete(*exp, res));
+}
+
 TEST_F(Tree, InstrumentFiltersNarrowTheExpectedItems) {
   WriteOptionDefinitions(store_.get(), kDay);
   Selection s = OneDay();
@@ -1224,6 +1308,54 @@ TEST(AddDerivedItems, BesideEachSourceItemAndUnaskedSourcesDropped) {
   EXPECT_EQ(trades_only.notes[0], "--derive book_snapshot_10_1s: nothing to check: no incremental_book_L2 item (its "
                                   "source data type) is expected in this selection");
   EXPECT_EQ(trades_only.items.size(), 2u);  // trades and trade_bar_1m
+}
+
+// download --derive writes the series of each object a grouped file (deribit
+// OPTIONS) becomes; validate --derive expected none of them, so a series
+// missing there read complete. An object the record lists gets its series;
+// the item of a whole file without a record names no instrument, so none.
+TEST_F(Tree, DerivedItemsOfAGroupedFilesObjectsAreExpectedAndChecked) {
+  const std::string btc = "DERIBIT:OPTION:BTC-USD-200609-9875-PUT", eth = "DERIBIT:OPTION:ETH-USD-200609-250-CALL";
+  const storage::Layout layout;
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/trades/deribit/OPTIONS";
+  rec.outcome = "done";
+  rec.rows = 20;
+  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", btc), btc, 10, 1234});
+  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", eth), eth, 10, 1234});
+  ASSERT_TRUE(
+      pipeline::WriteItemRecord(store_.get(), pipeline::WorkItem{kDay, "trades", "deribit", "OPTIONS", {}}, rec, false)
+          .ok());
+  WriteTick(kDay, "trades", btc, 10, kDayUs);
+  WriteTick(kDay, "trades", eth, 10, kDayUs);
+  Selection s = OneDay();
+  s.exchanges = {"deribit"};
+  s.data_types = {"trades", "incremental_book_L2"};
+  s.symbols = {"OPTIONS"};
+  auto exp = ExpectedFromPlan(s, nullptr, store_.get());
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  auto specs = derive::ParseDerivedList("trade_bar_1m,book_snapshot_5_1s");
+  ASSERT_TRUE(specs.ok());
+  AddDerivedItems(&*exp, *specs, {});
+  std::vector<std::string> got;
+  for (const auto& e : exp->items) got.push_back(e.data_type + " " + e.instrument_key + " " + e.symbol);
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     "incremental_book_L2 DERIBIT:OPTIONS OPTIONS",  // no record: the whole file, no series
+                     "trade_bar_1m " + btc + " OPTIONS",
+                     "trade_bar_1m " + eth + " OPTIONS",
+                     "trades " + btc + " OPTIONS",
+                     "trades " + eth + " OPTIONS",
+                 }));
+  // BTC's series stored (existence only: any object of Parquet's least size), ETH's not.
+  store_->Put(layout.DerivedObjectName(kDay, "trade_bar_1m", "deribit", btc), std::string(100, 'x'));
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  auto by = ByName(res);
+  EXPECT_EQ(by["trade_bar_1m " + btc].status, ItemStatus::kDone);
+  EXPECT_EQ(by["trade_bar_1m " + eth].status, ItemStatus::kMissing);
+  EXPECT_EQ(by["trade_bar_1m " + eth].reason,
+            "its source object is listed in the completion record of deribit OPTIONS, but no derived object");
+  EXPECT_EQ(by["trades " + eth].status, ItemStatus::kDone);
+  EXPECT_FALSE(Complete(*exp, res));
 }
 
 // Expected items that fail to read back from their temporary file keep
