@@ -29,6 +29,7 @@ Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, cons
                                      &r.symbol, &r.status,    &r.reason,         &r.object_name};
       append(c == 0 ? std::string_view(FormatDate(r.day)) : std::string_view(*values[c]));
     }
+    return Status::OK();
   };
   return WriteMissingReportColumns(store, day, rows.size(), column, checked_at, created_by);
 }
@@ -54,16 +55,16 @@ Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, s
       // (its values too distinct for a dictionary) it takes its whole room
       // at once, not in doublings that leave the smaller buffers behind.
       size_t bytes = 0, given = 0;
-      column(c, first, n, [&](std::string_view v) { bytes += v.size(); });
+      MT_RETURN_IF_ERROR(column(c, first, n, [&](std::string_view v) { bytes += v.size(); }));
       bool reserved = false;
-      column(c, first, n, [&](std::string_view v) {
+      MT_RETURN_IF_ERROR(column(c, first, n, [&](std::string_view v) {
         data->str.Append(v);
         given++;
         if (!reserved && !data->str.dict_mode()) {
           data->str.Reserve(n, bytes);
           reserved = true;
         }
-      });
+      }));
       if (given != n) {
         return Status::Internal("missing-data report: column " + std::to_string(c) + " has " +
                                 std::to_string(given) + " rows of " + std::to_string(n) + " from row " +

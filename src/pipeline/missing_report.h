@@ -45,9 +45,11 @@ inline constexpr size_t kMissingReportRowGroupRows = size_t{1} << 16;
 // 2 instrument_key, 3 tardis_exchange, 4 tardis_symbol, 5 status,
 // 6 reason, 7 object_name). Row groups are written in order, each column
 // of one built, encoded and freed before the next; `row_group_rows` (tests
-// give fewer) bounds a row group.
+// give fewer) bounds a row group. A call that returns an error (the values
+// it gave are not the rows': a source that failed to read) aborts the
+// report: nothing is committed, a previous report of the day stays.
 using MissingReportColumn =
-    std::function<void(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
+    std::function<Status(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
                                  size_t row_group_rows = kMissingReportRowGroupRows);

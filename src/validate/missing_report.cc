@@ -8,8 +8,19 @@ namespace mt::validate {
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
                           size_t end, int64_t checked_at, const std::string& created_by) {
   auto in_report = [&](size_t i) { return IsReported(items.status(i)) && items.day(i) == day; };
+  // A failed read of the results (sticky once set) makes the rows zeros:
+  // an empty or partial report that would replace a correct one, and that
+  // download --from-report would plan nothing from. Checked after every
+  // read of them, so nothing is committed once one failed.
+  auto results_read = [&items, &day]() {
+    if (items.io_status().ok()) return Status::OK();
+    return items.io_status().WithContext("missing-data report of " + FormatDate(day) +
+                                         " not written: the results of the checks");
+  };
+  MT_RETURN_IF_ERROR(results_read());
   size_t rows = 0;
   for (size_t i = begin; i < end; i++) rows += in_report(i);
+  MT_RETURN_IF_ERROR(results_read());
   // Row groups come in order and each asks for its rows once per column:
   // the items of a row group are found once (from where the previous one
   // ended), and each column reads only those.
@@ -36,6 +47,7 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
         default: items.Object(i, &object); append(object);
       }
     }
+    return results_read();
   };
   return pipeline::WriteMissingReportColumns(store, day, rows, column, checked_at, created_by);
 }

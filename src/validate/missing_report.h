@@ -27,7 +27,10 @@ using pipeline::MissingReportSchema;
 // ones are written), in order, each read as its row is made: nothing is
 // held per item, so a report of any size is written in bounded memory (in
 // row groups past pipeline::kMissingReportRowGroupRows rows).
-// `checked_at` in microseconds since the epoch.
+// `checked_at` in microseconds since the epoch. Results that fail to read
+// back from their temporary file (items.io_status()) read as zeros: the
+// report is then not written (nothing committed, a previous report of the
+// day stays) and that error is returned, retryable.
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
                           size_t end, int64_t checked_at, const std::string& created_by);
 

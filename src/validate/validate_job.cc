@@ -132,7 +132,10 @@ std::string SummaryJson(const ValidateJobOptions& o, const ExpectedSet& expected
 
 // Missing-data reports, one per day (not for days without definitions:
 // nothing is known about them). The log line says how many were written;
-// the first failure is returned.
+// the first failure is returned. Results that failed to read back from
+// their temporary file stop the writing there: every later report would be
+// made of zeros (WriteMissingReport refuses each; one stop says it once),
+// and the reports already in the store stay as they are.
 Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, const ExpectedSet& expected,
                     const ValidationResult& res) {
   // The span of each day's items ([first, end) of the results; they are in
@@ -164,6 +167,7 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
     }
     log::Error(st.message());
     if (first.ok()) first = st;
+    if (!res.items.io_status().ok()) break;
   }
   const std::string where = store->Describe(store->layout().MissingReportsPrefix());
   if (written == by_day.size()) {
@@ -272,7 +276,8 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   // way (retryable: a rerun writes them again).
   auto results_lost = [&res, &report]() {
     if (res.items.io_status().ok()) return false;
-    log::Error("the results of the checks: " + res.items.io_status().message());
+    log::Error("the results of the checks: " + res.items.io_status().message() +
+               ": nothing made of them after that is printed or written; run validate again");
     report.text.clear();
     report.status = res.items.io_status();
     return true;

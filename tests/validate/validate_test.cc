@@ -1592,5 +1592,160 @@ TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
   std::filesystem::remove_all(dir);
 }
 
+// A previous run wrote each day's correct report; in this run the results
+// fail to read back from their temporary file once the second day's report
+// is created (its rows counted, its columns still to read): that report is
+// not committed, the third day's is not written at all (made of the zeros
+// the results then read as, it would be an empty report that replaces a
+// correct one, and download --from-report would plan nothing for that
+// day), and the run fails, retryable, naming the temporary file.
+TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
+  // Breaks the results' temporary file (made write-only, as an I/O error
+  // makes its reads fail) as the `break_at`-th report is created.
+  class BreakingStore : public testing::MemoryStoreDouble {
+   public:
+    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+      if (name.find("missing_data") != std::string::npos && ++creates == break_at) {
+        for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+          std::error_code ec;
+          if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") == std::string::npos) continue;
+          const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+          ::dup2(wronly, std::stoi(e.path().filename().string()));
+          ::close(wronly);
+          found++;
+        }
+      }
+      return MemoryStoreDouble::Create(name, overwrite);
+    }
+    int break_at = 0;  // 0: never
+    int creates = 0;
+    int found = 0;
+  };
+  BreakingStore store;
+  ValidateJobOptions o;
+  o.selection.from = Date{2024, 3, 1};
+  o.selection.to = Date{2024, 3, 3};
+  o.selection.exchanges = {"binance-futures"};
+  o.selection.data_types = {"trades"};
+  for (int i = 0; i < 20000; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  o.tool_version = "test";
+  o.cancel = nullptr;
+  // Every day's report as a previous run wrote it: 20,000 missing items.
+  auto check_reports = [&store](const std::string& when) {
+    for (int d = 1; d <= 3; d++) {
+      SCOPED_TRACE(when + ", day " + std::to_string(d));
+      auto back = ReadMissingReport(&store, Date{2024, 3, d});
+      ASSERT_TRUE(back.ok()) << back.status().ToString();
+      ASSERT_EQ(back->size(), 20000u);
+      size_t wrong = 0;
+      for (const ReportedItem& it : *back) {
+        wrong += it.status != ItemStatus::kMissing || it.item.day != Date{2024, 3, d} ||
+                 it.item.instrument_key.rfind("BINANCE-FUTURES:PERPETUAL:X", 0) != 0;
+      }
+      EXPECT_EQ(wrong, 0u);
+    }
+  };
+  auto first = RunValidateJob(&store, o);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_EQ(first->status.code(), Status::Code::kInvalidInput) << first->status.ToString();
+  EXPECT_EQ(store.creates, 3);
+  check_reports("first run");
+  store.creates = 0;
+  store.break_at = 2;
+  auto r = RunValidateJob(&store, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(store.found, 1);    // the results' file: 60,000 results are past their budget
+  EXPECT_EQ(store.creates, 2);  // writing stopped at the report the loss hit
+  EXPECT_EQ(r->status.code(), Status::Code::kIOError) << r->status.ToString();
+  EXPECT_TRUE(r->status.retryable());
+  EXPECT_NE(r->status.message().find("cannot read back a temporary file"), std::string::npos) << r->status.message();
+  EXPECT_TRUE(r->text.empty());
+  check_reports("second run");
+}
+
+// Makes every unnamed temporary file of the process (the results') write-only,
+// as an I/O error makes its reads fail; returns how many.
+int BreakTemporaryFiles() {
+  int found = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") == std::string::npos) continue;
+    const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ::dup2(wronly, std::stoi(e.path().filename().string()));
+    ::close(wronly);
+    found++;
+  }
+  return found;
+}
+
+// A day's report whose results fail to read back from their temporary file
+// is not committed, whether they fail before it is begun (refused at once)
+// or while its columns are read (the rows read then as zeros, which would
+// make a report of wrong values): the previous report stays.
+TEST(MissingReport, ResultsThatFailToReadBackWriteNoReport) {
+  // Breaks the results' file as the report's first bytes are written: its
+  // rows are counted and its first columns read, the rest then fail.
+  class BreakingStore : public testing::MemoryStoreDouble {
+   public:
+    class Object : public storage::WritableObject {
+     public:
+      Object(std::unique_ptr<storage::WritableObject> inner, int* found) : inner_(std::move(inner)), found_(found) {}
+      Status Append(std::string_view data) override {
+        if (*found_ == 0) *found_ = BreakTemporaryFiles();
+        return inner_->Append(data);
+      }
+      Status Commit() override { return inner_->Commit(); }
+      void Abort() override { inner_->Abort(); }
+      uint64_t bytes_written() const override { return inner_->bytes_written(); }
+
+     private:
+      std::unique_ptr<storage::WritableObject> inner_;
+      int* found_;
+    };
+    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+      MT_ASSIGN_OR_RETURN(auto obj, MemoryStoreDouble::Create(name, overwrite));
+      if (!armed) return obj;
+      return std::unique_ptr<storage::WritableObject>(new Object(std::move(obj), &found));
+    }
+    bool armed = false;
+    int found = 0;
+  };
+  BreakingStore store;
+  constexpr size_t kItems = pipeline::kMissingReportRowGroupRows + 4464;  // two row groups, past the 4 MiB budget
+  ItemResults items;
+  for (size_t i = 0; i < kItems; i++) {
+    ItemResult r;
+    r.item = ExpectedItem{kDay, "trades", "DERIBIT:OPTION:K" + std::to_string(i), "deribit", "OPTIONS"};
+    r.object = "raw/" + r.item.instrument_key + ".parquet";
+    r.reason = "no object";
+    items.push_back(r);
+  }
+  ASSERT_GT(items.spilled(), 0u);
+  ASSERT_TRUE(WriteMissingReport(&store, kDay, items, 0, items.size(), kDayUs, "test").ok());
+  auto check_report = [&store, kItems]() {
+    auto back = ReadMissingReport(&store, kDay);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ASSERT_EQ(back->size(), kItems);
+    size_t wrong = 0;
+    for (size_t i = 0; i < kItems; i++) {
+      const ReportedItem& b = (*back)[i];
+      wrong += b.item.instrument_key != "DERIBIT:OPTION:K" + std::to_string(i) || b.item.data_type != "trades" ||
+               b.status != ItemStatus::kMissing || b.reason != "no object";
+    }
+    EXPECT_EQ(wrong, 0u);
+  };
+  check_report();
+  for (const char* when : {"while its columns are read", "before it is begun"}) {
+    SCOPED_TRACE(when);
+    store.armed = true;
+    const Status st = WriteMissingReport(&store, kDay, items, 0, items.size(), kDayUs, "test");
+    EXPECT_EQ(store.found, 1);
+    EXPECT_EQ(st.code(), Status::Code::kIOError) << st.ToString();
+    EXPECT_NE(st.message().find("missing-data report of 2020-02-22 not written"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("cannot read back a temporary file"), std::string::npos) << st.message();
+    check_report();
+  }
+}
+
 }  // namespace
 }  // namespace mt::validate
