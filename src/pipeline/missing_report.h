@@ -48,8 +48,7 @@ inline constexpr size_t kMissingReportRowGroupRows = size_t{1} << 16;
 // give fewer) bounds a row group. A call that returns an error (the values
 // it gave are not the rows': a source that failed to read) aborts the
 // report: nothing is committed, a previous report of the day stays.
-using MissingReportColumn =
-    std::function<Status(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
+using MissingReportColumn = std::function<Status(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
                                  size_t row_group_rows = kMissingReportRowGroupRows);
