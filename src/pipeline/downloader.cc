@@ -42,43 +42,25 @@ namespace {
 // Parquet metadata).
 std::string RecordTime() { return FormatIsoSeconds(CreatedAtMicros()); }
 
-// Reads of a completion record in all, when a read fails only because the
-// record was replaced between its pieces or its pieces do not match its
-// CRC32C (see ReadRecordNames).
-constexpr int kRecordReads = 3;
-
 // The completion record of `item` without its objects, whose names go to
 // *names (and their instrument keys to *keys, when given: empty for rows
 // kept without a key): a record of hundreds of thousands of objects is not held as
-// entries besides them. A read that another run's record replaced between
-// two pieces, or whose pieces fail the record's CRC32C, is made again, up to
-// kRecordReads reads in all, before the caller gives up on the record and
-// downloads the item again (a grouped file is the biggest download of its
-// day). The reads go through a net::Retrier for their count and the stop
-// flags, with no wait between them: a commit replaces a record whole, so
-// the next read finds one version complete.
+// entries besides them. A read torn by another run's commit or failing the
+// record's CRC32C is made again (ReadItemRecordAgainIfTorn) before the
+// caller gives up on the record and downloads the item again (a grouped
+// file is the biggest download of its day).
 Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, const WorkItem& item,
                                    std::vector<std::string>* names, std::vector<std::string>* keys = nullptr) {
-  const std::string name = ItemRecordObjectName(opts.store->layout(), item);
-  net::RetryPolicy policy = opts.retry;
-  policy.max_attempts = kRecordReads;
-  policy.base_delay_s = 0;
-  net::Retrier retrier(policy, opts.clock, stop, net::RetrySeed(name));
-  while (true) {
-    names->clear();  // what a failed read took of its version
-    if (keys) keys->clear();
-    retrier.Attempted();
-    auto rec = ReadItemRecord(opts.store, name, [names, keys](RecordedObject&& o) {
-      names->push_back(std::move(o.name));
-      if (keys) keys->push_back(std::move(o.instrument_key));
-    });
-    if (rec.ok() || !(storage::IsReplacedWhileRead(rec.status()) || net::IsChecksumMismatch(rec.status()))) {
-      return rec;
-    }
-    if (retrier.Backoff() != net::Retrier::Next::kRetry) return rec;
-    log::Debug(item.Id() + ": " + rec.status().message() + " (reading the completion record again, read " +
-               std::to_string(retrier.attempts() + 1) + " of " + std::to_string(kRecordReads) + ")");
-  }
+  return ReadItemRecordAgainIfTorn(
+      opts.store, ItemRecordObjectName(opts.store->layout(), item), opts.retry, opts.clock, stop,
+      [names, keys] {
+        names->clear();  // what a failed read took of its version
+        if (keys) keys->clear();
+      },
+      [names, keys](RecordedObject&& o) {
+        names->push_back(std::move(o.name));
+        if (keys) keys->push_back(std::move(o.instrument_key));
+      });
 }
 
 // Receives one HTTP response: a 200/206 body goes to the converter, any

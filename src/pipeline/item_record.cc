@@ -324,4 +324,25 @@ Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string
   return rec;
 }
 
+Result<ItemRecord> ReadItemRecordAgainIfTorn(storage::ObjectStore* store, const std::string& name,
+                                             const net::RetryPolicy& retry, net::RetryClock* clock, StopFlags stop,
+                                             const std::function<void()>& on_read,
+                                             const std::function<void(RecordedObject&&)>& on_object) {
+  net::RetryPolicy policy = retry;
+  policy.max_attempts = kRecordReads;
+  policy.base_delay_s = 0;
+  net::Retrier retrier(policy, clock, stop, net::RetrySeed(name));
+  while (true) {
+    if (on_read) on_read();
+    retrier.Attempted();
+    auto rec = ReadItemRecord(store, name, on_object);
+    if (rec.ok() || !(storage::IsReplacedWhileRead(rec.status()) || net::IsChecksumMismatch(rec.status()))) {
+      return rec;
+    }
+    if (retrier.Backoff() != net::Retrier::Next::kRetry) return rec;
+    log::Debug(rec.status().message() + " (reading the completion record again, read " +
+               std::to_string(retrier.attempts() + 1) + " of " + std::to_string(kRecordReads) + ")");
+  }
+}
+
 }  // namespace mt::pipeline

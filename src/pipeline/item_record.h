@@ -18,7 +18,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/status.h"
+#include "net/retry.h"
 #include "pipeline/plan.h"
 #include "pipeline/tick_converter.h"
 #include "storage/object_store.h"
@@ -89,5 +91,26 @@ Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record);
 // `on_object`: as DecodeItemRecord's.
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name,
                                   const std::function<void(RecordedObject&&)>& on_object = nullptr);
+
+// Reads of a completion record in all, when a read fails only because the
+// record was replaced between its pieces or its pieces do not match its
+// CRC32C (ReadItemRecordAgainIfTorn).
+inline constexpr int kRecordReads = 3;
+// ReadItemRecord, made again when a read fails only because another run
+// replaced the record between two of its pieces (storage::IsReplacedWhileRead)
+// or its pieces fail the record's CRC32C (net::IsChecksumMismatch), up to
+// kRecordReads reads in all: every reader of a grouped item's record (a
+// rerun of download, validate) needs one version of it whole, and another
+// run may commit one at any time. The reads go through a net::Retrier for
+// their count, `retry`'s time budget and the stop flags, with no wait
+// between them: a commit replaces a record whole, so the next read finds
+// one version complete. `on_read` (may be null) is called before each
+// read: a caller keeping what `on_object` gave starts over, since a failed
+// read has given entries of the version or bytes that failed. Any other
+// result is the last read's.
+Result<ItemRecord> ReadItemRecordAgainIfTorn(storage::ObjectStore* store, const std::string& name,
+                                             const net::RetryPolicy& retry, net::RetryClock* clock, StopFlags stop,
+                                             const std::function<void()>& on_read,
+                                             const std::function<void(RecordedObject&&)>& on_object);
 
 }  // namespace mt::pipeline

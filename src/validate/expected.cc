@@ -40,13 +40,17 @@ namespace {
 Status AddGroupedItem(storage::ObjectStore* store, const pipeline::WorkItem& w, ExpectedItems* items) {
   const size_t before = items->size();
   ExpectedItem e{w.day, w.data_type, "", w.exchange, w.symbol};
-  auto rec = pipeline::ReadItemRecord(store, pipeline::ItemRecordObjectName(store->layout(), w),
-                                      [&](pipeline::RecordedObject&& o) {
-                                        // Rows without a key (kept under a fallback name) have no item.
-                                        if (o.instrument_key.empty()) return;
-                                        e.instrument_key = std::move(o.instrument_key);
-                                        items->push_back(e);
-                                      });
+  // Read again, as download does, when another run's commit tore the read
+  // or its pieces failed the CRC32C: the items a failed read gave go.
+  auto rec = pipeline::ReadItemRecordAgainIfTorn(
+      store, pipeline::ItemRecordObjectName(store->layout(), w), net::RetryPolicy{}, nullptr,
+      StopFlags{ProcessCancelFlag()}, [&] { items->truncate(before); },
+      [&](pipeline::RecordedObject&& o) {
+        // Rows without a key (kept under a fallback name) have no item.
+        if (o.instrument_key.empty()) return;
+        e.instrument_key = std::move(o.instrument_key);
+        items->push_back(e);
+      });
   if (!rec.ok() && rec.status().retryable()) return rec.status();
   if (!rec.ok() || rec->outcome == "not_available") items->truncate(before);
   if (items->size() == before) {

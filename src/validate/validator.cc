@@ -122,12 +122,20 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
              std::binary_search(names.begin(), names.end(), std::hash<std::string_view>()(name));
     }
   };
-  auto read_index = [store](const std::string& name) {
+  // Read again, as download does, when another run's commit tore the read
+  // or its pieces failed the CRC32C (the hashes a failed read gave go).
+  auto read_index = [store, &opts](const std::string& name) {
     RecordIndex index;
-    auto rec = pipeline::ReadItemRecord(store, name, [&index](pipeline::RecordedObject&& o) {
-      index.keys.push_back(std::hash<std::string_view>()(o.instrument_key));
-      index.names.push_back(std::hash<std::string_view>()(o.name));
-    });
+    auto rec = pipeline::ReadItemRecordAgainIfTorn(
+        store, name, net::RetryPolicy{}, nullptr, StopFlags{opts.cancel},
+        [&index] {
+          index.keys.clear();
+          index.names.clear();
+        },
+        [&index](pipeline::RecordedObject&& o) {
+          index.keys.push_back(std::hash<std::string_view>()(o.instrument_key));
+          index.names.push_back(std::hash<std::string_view>()(o.name));
+        });
     if (!rec.ok()) {
       index = RecordIndex{};
       index.status = rec.status();

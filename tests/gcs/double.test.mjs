@@ -1060,6 +1060,50 @@ test('grouped item: a record whose pieces arrive damaged fails its CRC32C: read 
   assert.match(v.stderr, new RegExp(`gs://bkt/${name.replace(/[/.]/g, '\\$&')} in ranges: CRC32C mismatch`));
 });
 
+// validate reads a grouped item's record twice: for the items it expects (the objects it lists,
+// ExpectedFromPlan) and to check them (Validate). Either read, torn by another run's commit or
+// failing the CRC32C, is made again as download's is (ReadItemRecordAgainIfTorn), not a stop with
+// exit 3.
+test('validate: a grouped item\'s record whose piece arrives damaged is read again: the item is complete, exit 0', async () => {
+  await groupedSetup();
+  const name = `lone/${G_RECORD}`;
+  const before = recordReads(name).length;
+  // The first ranged read (the expected items' read of the record) has a byte flipped.
+  d.state.modes.corruptRanges = 1;
+  const v = await run(['validate', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
+    '--output', 'gs://bkt/lone', '--deep', '--read-only'], { LOG_LEVEL: 'debug' });
+  d.state.modes.corruptRanges = 0;
+  assert.equal(v.code, 0, describe(['validate'], v));
+  assert.match(v.stdout, /^trades\s+4\s+4\s+0\s+0\s+0\s+0\s+0\s+800$/m, v.stdout);
+  assert.match(v.stdout, /^result: complete: 0 missing, 0 corrupt/m, v.stdout);
+  assert.deepEqual(recordReads(name).slice(before).map((q) => [q.status, !!q.corrupt]),
+    [[206, true], [206, false], [206, false]], 'damaged, read again whole, then read whole to check the items');
+  assert.match(v.stderr, /CRC32C mismatch: .*read it again \(reading the completion record again, read 2 of 3\)/);
+});
+
+test('validate: a grouped item\'s record another run replaces between two pieces of the check\'s read is read again: the right verdict, not exit 3', async () => {
+  await groupedSetup();
+  const name = `vr/${G_RECORD}`;
+  const a = bigRecord(16000, '2024-01-02T00:00:00Z');
+  const b = bigRecord(16000, '2024-01-02T00:00:01Z');  // the same objects, another version
+  await runOk(['gcs', 'put', file('rec-va.json', a.text), `gs://bkt/${name}`]);
+  // The expected items' read (two pieces) passes; the check's read waits before its second piece,
+  // and another run's record replaces the first meanwhile, so that piece is gone.
+  const held = d.hold({ name, on: 'read', skip: 3 });
+  const pending = run(['validate', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
+    '--output', 'gs://bkt/vr', '--read-only'], { LOG_LEVEL: 'debug' });
+  await held.arrived;
+  await runOk(['gcs', 'put', file('rec-vb.json', b.text), `gs://bkt/${name}`, '--overwrite']);
+  held.release();
+  const v = await pending;
+  // No object of the record exists: each of its 16,000 objects is missing, as the record says.
+  assert.equal(v.code, 1, describe(['validate'], v));
+  assert.match(v.stdout, /^trades\s+16000\s+0\s+0\s+0\s+0\s+16000\s+0\s+-$/m, v.stdout);
+  assert.deepEqual(recordReads(name).map((q) => q.status), [206, 206, 206, 404, 206, 206],
+    'A whole, one piece of A then the second gone, then B whole');
+  assert.match(v.stderr, /was replaced while it was read; read it again \(reading the completion record again, read 2 of 3\)/);
+});
+
 test('gcs cp under ulimit -n 32 with --jobs 16: fewer transfers at once, said once, every file copied both ways', async () => {
   // Each transfer holds its connection, the HTTP library's wake-up pair and the local file: 16 of them
   // passed 32 descriptors, and copies failed with "Too many open files" (exit 2).
