@@ -176,10 +176,18 @@ class DeriveRunner {
     return res;
   }
 
+  // The completion record of `item`, read again when another run's commit
+  // replaced it between two of its pieces or its pieces fail its CRC32C, as
+  // download and validate read it (each read's objects replace the last's).
+  Result<ItemRecord> ReadRecord(const WorkItem& item) {
+    return ReadItemRecordAgainIfTorn(store_, ItemRecordObjectName(store_->layout(), item), net::RetryPolicy{},
+                                     nullptr, StopFlags{o_.cancel}, nullptr, nullptr);
+  }
+
   // An item whose raw object is not stored: not_available when a download
   // recorded the source's 404 for it, else missing.
   ItemResult NoRawObject(const WorkItem& item, const RawObject& raw, ItemResult res) {
-    auto record = ReadItemRecord(store_, ItemRecordObjectName(store_->layout(), item));
+    auto record = ReadRecord(item);
     if (record.ok() && record->outcome == "not_available") {
       res.outcome = Outcome::kNotAvailable;
       res.reason = "not available at the source (recorded by download: " + record->reason + ")";
@@ -197,7 +205,7 @@ class DeriveRunner {
   // file has no record or a recorded 404.
   Status RawObjectsOf(const WorkItem& item, std::vector<RawObject>* out, ItemResult* res) {
     if (tardis::IsGroupedSymbol(item.symbol)) {
-      auto record = ReadItemRecord(store_, ItemRecordObjectName(store_->layout(), item));
+      auto record = ReadRecord(item);
       if (!record.ok() && record.status().code() != Status::Code::kNotFound) return record.status();
       if (!record.ok() || record->outcome == "not_available") {
         res->outcome = record.ok() ? Outcome::kNotAvailable : Outcome::kMissing;

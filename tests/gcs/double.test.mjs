@@ -1081,6 +1081,26 @@ test('validate: a grouped item\'s record whose piece arrives damaged is read aga
   assert.match(v.stderr, /CRC32C mismatch: .*read it again \(reading the completion record again, read 2 of 3\)/);
 });
 
+// derive --symbols deribit:OPTIONS takes the objects to compute from from the record: the same re-read.
+test('derive: a grouped item\'s record whose piece arrives damaged is read again: every series computed, exit 0', async () => {
+  const srv = await groupedSetup();
+  const r0 = await groupedRun(srv, 'dcrc');
+  assert.equal(r0.code, 0, r0.describe);
+  const name = `dcrc/${G_RECORD}`;
+  const before = recordReads(name).length;
+  d.state.modes.corruptRanges = 1;
+  const r = await run(['derive', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--derive', 'trade_bar_1m',
+    '--output', 'gs://bkt/dcrc'], { LOG_LEVEL: 'debug' });
+  d.state.modes.corruptRanges = 0;
+  assert.equal(r.code, 0, describe(['derive'], r));
+  assert.deepEqual(recordReads(name).slice(before).map((q) => [q.status, !!q.corrupt]), [[206, true], [206, false]],
+    'damaged, then read again whole');
+  assert.match(r.stderr, /CRC32C mismatch: .*read it again \(reading the completion record again, read 2 of 3\)/);
+  for (const [, key] of G_SYMS) {
+    assert.ok(d.object('bkt', `dcrc/derived_data/by_date/day-${G_DAY}/data_type-trade_bar_1m/${key}.parquet`), `${key}: series`);
+  }
+});
+
 test('validate: a grouped item\'s record another run replaces between two pieces of the check\'s read is read again: the right verdict, not exit 3', async () => {
   await groupedSetup();
   const name = `vr/${G_RECORD}`;
