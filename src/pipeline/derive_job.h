@@ -53,7 +53,7 @@ struct DeriveJobOptions {
 
 struct DeriveReport {
   std::vector<WorkItem> items;      // this shard's items, sorted
-  ItemTotals totals;  // the results went to on_item and summary_json, and are not kept
+  ItemTotals totals;                // the results went to on_item and summary_json, and are not kept
   double seconds = 0;
   // The verdict, already logged (SummarizeItems): kInvalidInput when items
   // failed (a raw object that cannot be read) or have no raw object.

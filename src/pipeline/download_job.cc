@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -199,11 +199,9 @@ void RunResults::Add(size_t index, const ItemResult& r) {
                                         {"objects", r.objects},
                                         {"unkeyed_rows", r.unkeyed_rows},
                                         {"unkeyed_symbols", r.unkeyed_symbols}};
-  const std::string text =
-      RedactSecrets(entry.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  const std::string text = RedactSecrets(entry.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   if (index >= size_) {
-    status_ = Status::Internal("a result for item " + std::to_string(index) + " of a plan of " +
-                               std::to_string(size_));
+    status_ = Status::Internal("a result for item " + std::to_string(index) + " of a plan of " + std::to_string(size_));
     return;
   }
   if (const int err = WriteAll(fd_, text)) {
@@ -231,7 +229,8 @@ Status RunResults::WriteSummaryJson(const std::string& path, double seconds, boo
                                        {"seconds", seconds},     {"results", nlohmann::ordered_json::array()}};
   std::string text = RedactSecrets(head.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
   constexpr std::string_view kEmptyTail = "[]}";
-  if (text.size() < kEmptyTail.size() || text.compare(text.size() - kEmptyTail.size(), kEmptyTail.size(), kEmptyTail) != 0) {
+  if (text.size() < kEmptyTail.size() ||
+      text.compare(text.size() - kEmptyTail.size(), kEmptyTail.size(), kEmptyTail) != 0) {
     return Status::Internal("the summary's head does not end with an empty results array: " + text);
   }
   text.resize(text.size() - 2);  // keeps the '['
@@ -246,7 +245,8 @@ Status RunResults::WriteSummaryJson(const std::string& path, double seconds, boo
       }
       entry.resize(span.length);
       for (size_t done = 0; done < entry.size();) {
-        const ssize_t n = ::pread(fd_, entry.data() + done, entry.size() - done, static_cast<off_t>(span.offset + done));
+        const ssize_t n =
+            ::pread(fd_, entry.data() + done, entry.size() - done, static_cast<off_t>(span.offset + done));
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
           return Status::IOError(std::string("cannot read back the summary's entries from a temporary file (") +
@@ -455,7 +455,8 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   report.totals = results.totals();
 
-  report.status = SummarizeItems(report.totals, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
+  report.status =
+      SummarizeItems(report.totals, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
   // The store's layout record went to a run of the other layout: exit 2.
   report.status = WorseStatus(report.status, store->WriteRefusal());
   report.status = WriteRunSummary(&results, options.summary_json, report.seconds, false, report.status);

@@ -159,7 +159,6 @@ Status SummarizeItems(const ItemTotals& totals, double secs, const Status& fatal
 
 // Writes the --summary-json file when `path` is set; a failure is logged and
 // returned as the worse status with `status`.
-Status WriteRunSummary(RunResults* results, const std::string& path, double seconds, bool count_missing,
-                       Status status);
+Status WriteRunSummary(RunResults* results, const std::string& path, double seconds, bool count_missing, Status status);
 
 }  // namespace mt::pipeline

@@ -214,7 +214,7 @@ void Downloader::RunEach(const std::vector<WorkItem>& items,
     if (stop_ || (opts_.cancel && opts_.cancel->load()) || !refused.ok()) {
       result.item = items[i];
       result.outcome = Outcome::kCancelled;
-      result.reason = stop_ ? "not started: " + fatal_.message()
+      result.reason = stop_           ? "not started: " + fatal_.message()
                       : !refused.ok() ? "not started: " + refused.message()
                                       : "not started: interrupted";
     } else {
