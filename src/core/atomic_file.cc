@@ -32,6 +32,13 @@ int WriteAll(int fd, std::string_view bytes) {
 }
 
 Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
+  return WriteFileAtomically(path, [bytes](const AtomicWrite& write) {
+    write(bytes);
+    return Status::OK();
+  });
+}
+
+Status WriteFileAtomically(const std::string& path, const std::function<Status(const AtomicWrite&)>& produce) {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   char suffix[64];
   std::snprintf(suffix, sizeof suffix, ".tmp-%ld-%08llx", static_cast<long>(::getpid()),
@@ -44,7 +51,17 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes) {
     ::unlink(tmp.c_str());
     return Failure(what, path, err);
   };
-  if (const int err = WriteAll(fd, bytes)) return fail("write", err);
+  int write_err = 0;
+  const Status produced = produce([&](std::string_view bytes) {
+    if (write_err == 0) write_err = WriteAll(fd, bytes);
+    return write_err == 0;
+  });
+  if (write_err) return fail("write", write_err);
+  if (!produced.ok()) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return produced;
+  }
   // The rename must not make visible a file whose bytes are not on disk yet.
   if (::fsync(fd) != 0 && errno != EINVAL) return fail("fsync", errno);
   if (::close(fd) != 0) {

@@ -5,6 +5,7 @@
 // must never see a half-written or empty file.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,14 @@ namespace mt {
 // is kIOError (a rerun may succeed), anything else (a directory at `path`,
 // a missing parent, no permission) kUsage (the path must change).
 Status WriteFileAtomically(const std::string& path, std::string_view bytes);
+
+// As above, for a file too large to be one string in memory: `produce`
+// writes its bytes in parts through the function it is given, which returns
+// false once a write has failed (the error is then the write's). A status
+// that is not OK from `produce` is returned as it is. Either way the
+// temporary file is removed and `path` is left as it was.
+using AtomicWrite = std::function<bool(std::string_view)>;
+Status WriteFileAtomically(const std::string& path, const std::function<Status(const AtomicWrite&)>& produce);
 
 // Writes all of BYTES to FD, again after a short write or EINTR: 0, else the
 // errno of the write that failed (the caller names the file).

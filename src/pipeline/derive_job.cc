@@ -318,13 +318,14 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
 
   const auto t0 = std::chrono::steady_clock::now();
   DeriveRunner runner(store, options);
-  report.results.resize(report.items.size());
+  RunResults results(report.items.size(), !options.summary_json.empty());
+  MT_RETURN_IF_ERROR(results.status());
   std::mutex on_item_mu;
   // Every item gets a result: after an interrupt the rest are reported as
   // not started, so no cancel flag is given to the loop.
   const int n = std::max(1, std::min<int>(options.concurrency, static_cast<int>(report.items.size())));
   ParallelForWorkers(report.items.size(), ParallelOptions{n, nullptr}, [&](size_t i, size_t) {
-    ItemResult& r = report.results[i];
+    ItemResult r;
     // A store that refuses writes (its layout record went to a run of the
     // other layout: storage::RecordLayoutOnFirstWrite) fails every item.
     const Status refused = store->WriteRefusal();
@@ -338,18 +339,14 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
     std::lock_guard<std::mutex> l(on_item_mu);
     if (options.on_item) options.on_item(r);
     LogItemResult(r);
+    results.Add(i, r);
     return Status::OK();
   });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  report.status = SummarizeItems(report.results, report.seconds, Status::OK(), options.cancel && options.cancel->load());
+  report.totals = results.totals();
+  report.status = SummarizeItems(report.totals, report.seconds, Status::OK(), options.cancel && options.cancel->load());
   report.status = WorseStatus(report.status, store->WriteRefusal());
-  if (!options.summary_json.empty()) {
-    const Status st = WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds, true));
-    if (!st.ok()) {
-      log::Error("--summary-json: " + st.message());
-      report.status = WorseStatus(report.status, st);
-    }
-  }
+  report.status = WriteRunSummary(&results, options.summary_json, report.seconds, true, report.status);
   return report;
 }
 

@@ -20,6 +20,7 @@
 #include "core/status.h"
 #include "derive/names.h"
 #include "parquet/file_writer.h"
+#include "pipeline/download_job.h"
 #include "pipeline/downloader.h"
 #include "pipeline/plan.h"
 #include "storage/object_store.h"
@@ -52,7 +53,7 @@ struct DeriveJobOptions {
 
 struct DeriveReport {
   std::vector<WorkItem> items;      // this shard's items, sorted
-  std::vector<ItemResult> results;  // one per item, in item order
+  ItemTotals totals;                // the results went to on_item and summary_json, and are not kept
   double seconds = 0;
   // The verdict, already logged (SummarizeItems): kInvalidInput when items
   // failed (a raw object that cannot be read) or have no raw object.

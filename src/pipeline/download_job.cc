@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -81,25 +83,6 @@ class ProgressLine {
 constexpr Outcome kOutcomes[] = {Outcome::kDone,   Outcome::kSkipped,   Outcome::kNoData,    Outcome::kNotAvailable,
                                  Outcome::kFailed, Outcome::kRetryable, Outcome::kCancelled, Outcome::kMissing};
 
-// The run's counts by outcome and its sums, for the summary line and the
-// summary JSON alike.
-struct RunTotals {
-  std::map<Outcome, int> counts;
-  uint64_t bytes_in = 0, bytes_out = 0, rows = 0, unkeyed_rows = 0;
-};
-
-RunTotals Tally(const std::vector<ItemResult>& results) {
-  RunTotals t;
-  for (const auto& r : results) {
-    t.counts[r.outcome]++;
-    t.bytes_in += r.bytes_in;
-    t.bytes_out += r.bytes_out;
-    t.rows += r.rows;
-    t.unkeyed_rows += r.unkeyed_rows;
-  }
-  return t;
-}
-
 }  // namespace
 
 void LogItemResult(const ItemResult& r) {
@@ -110,8 +93,8 @@ void LogItemResult(const ItemResult& r) {
   }
 }
 
-Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled) {
-  RunTotals t = Tally(results);
+Status SummarizeItems(const ItemTotals& totals, double secs, const Status& fatal, bool cancelled) {
+  ItemTotals t = totals;
   // "missing" only where it happens (derive), so download's line is as it was.
   const std::string missing =
       t.counts[Outcome::kMissing] ? ", " + std::to_string(t.counts[Outcome::kMissing]) + " missing" : "";
@@ -119,7 +102,7 @@ Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const
   std::snprintf(line, sizeof line,
                 "summary: %zu items: %d done, %d skipped, %d no data, %d not available, %d failed, %d failed "
                 "(retryable), %d cancelled%s; %s in, %s out, %llu rows in %.1f s",
-                results.size(), t.counts[Outcome::kDone], t.counts[Outcome::kSkipped], t.counts[Outcome::kNoData],
+                t.items, t.counts[Outcome::kDone], t.counts[Outcome::kSkipped], t.counts[Outcome::kNoData],
                 t.counts[Outcome::kNotAvailable], t.counts[Outcome::kFailed], t.counts[Outcome::kRetryable],
                 t.counts[Outcome::kCancelled], missing.c_str(), HumanBytes(t.bytes_in).c_str(),
                 HumanBytes(t.bytes_out).c_str(), static_cast<unsigned long long>(t.rows), secs);
@@ -167,33 +150,134 @@ void SayDerivedSkips(const std::vector<WorkItem>& items, const std::vector<deriv
 
 }  // namespace
 
-std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds, bool count_missing) {
-  RunTotals t = Tally(results);
-  nlohmann::ordered_json items = nlohmann::ordered_json::array();
-  for (const auto& r : results) {
-    // Reasons may quote a server's answer: each is redacted before it is
-    // escaped (a credential pattern is found in the raw text), the whole
-    // again below for registered secrets in any form.
-    items.push_back({{"id", r.item.Id()},
-                     {"outcome", OutcomeName(r.outcome)},
-                     {"reason", RedactSecrets(r.reason)},
-                     {"requests", r.requests},
-                     {"rows", r.rows},
-                     {"bytes_in", r.bytes_in},
-                     {"bytes_out", r.bytes_out},
-                     {"objects", r.objects},
-                     {"unkeyed_rows", r.unkeyed_rows},
-                     {"unkeyed_symbols", r.unkeyed_symbols}});
+void ItemTotals::Add(const ItemResult& r) {
+  items++;
+  counts[r.outcome]++;
+  bytes_in += r.bytes_in;
+  bytes_out += r.bytes_out;
+  rows += r.rows;
+  unkeyed_rows += r.unkeyed_rows;
+}
+
+RunResults::RunResults(size_t items, bool summary) : size_(items), summary_(summary) {
+  if (summary_) {
+    std::string dir;
+    fd_ = OpenUnnamedTempFile("", "summary", &dir);
+    if (fd_ < 0) {
+      status_ = Status::IOError("cannot create a temporary file in " + dir + " for the summary's entries (" +
+                                std::strerror(-fd_) + "; set TMPDIR to a writable directory with room)");
+      fd_ = -1;
+    }
   }
+  if (summary_) {
+    for (size_t i = 0; i < size_; i++) spans_.push_back(Span{});
+  }
+}
+
+RunResults::RunResults(size_t items, int fd) : size_(items), summary_(true), fd_(fd) {
+  for (size_t i = 0; i < size_; i++) spans_.push_back(Span{});
+}
+
+RunResults::~RunResults() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void RunResults::Add(size_t index, const ItemResult& r) {
+  totals_.Add(r);
+  if (!summary_ || !status_.ok()) return;
+  // Reasons may quote a server's answer: each is redacted before it is
+  // escaped (a credential pattern is found in the raw text), the entry
+  // again after for registered secrets in any form. Server text may hold
+  // invalid UTF-8: replaced, never a throw.
+  const nlohmann::ordered_json entry = {{"id", r.item.Id()},
+                                        {"outcome", OutcomeName(r.outcome)},
+                                        {"reason", RedactSecrets(r.reason)},
+                                        {"requests", r.requests},
+                                        {"rows", r.rows},
+                                        {"bytes_in", r.bytes_in},
+                                        {"bytes_out", r.bytes_out},
+                                        {"objects", r.objects},
+                                        {"unkeyed_rows", r.unkeyed_rows},
+                                        {"unkeyed_symbols", r.unkeyed_symbols}};
+  const std::string text = RedactSecrets(entry.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  if (index >= size_) {
+    status_ = Status::Internal("a result for item " + std::to_string(index) + " of a plan of " + std::to_string(size_));
+    return;
+  }
+  if (const int err = WriteAll(fd_, text)) {
+    status_ = Status::IOError(std::string("cannot write the summary's entries to a temporary file (") +
+                              std::strerror(err) + "; set TMPDIR to a directory with room)");
+    return;
+  }
+  spans_.Set(index, Span{end_, text.size()});
+  end_ += text.size();
+  if (!spans_.status().ok()) status_ = spans_.status();
+}
+
+Status RunResults::WriteSummaryJson(const std::string& path, double seconds, bool count_missing) {
+  MT_RETURN_IF_ERROR(status_);
+  ItemTotals t = totals_;
   nlohmann::ordered_json by_outcome = nlohmann::ordered_json::object();
   for (Outcome o : kOutcomes) {
     if (o != Outcome::kMissing || count_missing) by_outcome[OutcomeName(o)] = t.counts[o];
   }
-  nlohmann::ordered_json doc = {{"items", results.size()}, {"counts", by_outcome}, {"bytes_in", t.bytes_in},
-                                {"bytes_out", t.bytes_out}, {"rows", t.rows},      {"unkeyed_rows", t.unkeyed_rows},
-                                {"seconds", seconds},      {"results", items}};
-  // Server text may hold invalid UTF-8: replaced, never a throw.
-  return RedactSecrets(doc.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+  // The head as one document with no results, so its bytes are nlohmann's;
+  // the entries go between the brackets of its empty "results".
+  const nlohmann::ordered_json head = {{"items", t.items},       {"counts", by_outcome},
+                                       {"bytes_in", t.bytes_in}, {"bytes_out", t.bytes_out},
+                                       {"rows", t.rows},         {"unkeyed_rows", t.unkeyed_rows},
+                                       {"seconds", seconds},     {"results", nlohmann::ordered_json::array()}};
+  std::string text = RedactSecrets(head.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  constexpr std::string_view kEmptyTail = "[]}";
+  if (text.size() < kEmptyTail.size() ||
+      text.compare(text.size() - kEmptyTail.size(), kEmptyTail.size(), kEmptyTail) != 0) {
+    return Status::Internal("the summary's head does not end with an empty results array: " + text);
+  }
+  text.resize(text.size() - 2);  // keeps the '['
+  return WriteFileAtomically(path, [&](const AtomicWrite& write) -> Status {
+    constexpr size_t kFlushBytes = size_t{1} << 20;
+    std::string entry;
+    for (size_t i = 0; i < size_; i++) {
+      const Span span = spans_.Get(i);
+      if (!spans_.status().ok()) return spans_.status();
+      if (span.length == 0) {
+        return Status::Internal("item " + std::to_string(i) + " of the plan has no result");
+      }
+      entry.resize(span.length);
+      for (size_t done = 0; done < entry.size();) {
+        const ssize_t n =
+            ::pread(fd_, entry.data() + done, entry.size() - done, static_cast<off_t>(span.offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+          return Status::IOError(std::string("cannot read back the summary's entries from a temporary file (") +
+                                 (n < 0 ? std::strerror(errno) : "the file is shorter than written") + ")");
+        }
+        done += static_cast<size_t>(n);
+      }
+      if (i > 0) text += ',';
+      text += entry;
+      if (text.size() >= kFlushBytes) {
+        if (!write(text)) return Status::OK();
+        text.clear();
+      }
+    }
+    text += "]}\n";
+    write(text);
+    return Status::OK();
+  });
+}
+
+Status WriteRunSummary(RunResults* results, const std::string& path, double seconds, bool count_missing,
+                       Status status) {
+  if (path.empty()) return status;
+  // Written whole or not at all; a summary that cannot be written fails
+  // the run (a pipeline reading it must not take an empty file for one).
+  const Status st = results->WriteSummaryJson(path, seconds, count_missing);
+  if (!st.ok()) {
+    log::Error("--summary-json: " + st.message() + "; " + path + " is not written");
+    return WorseStatus(status, st);
+  }
+  return status;
 }
 
 namespace {
@@ -361,25 +445,21 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   // (nothing partial).
   const auto t0 = std::chrono::steady_clock::now();
   Downloader dl(opts);
+  RunResults results(report.items.size(), !options.summary_json.empty());
+  // A summary that could not be kept is found before any download.
+  MT_RETURN_IF_ERROR(results.status());
   {
     ProgressLine progress(dl.progress(), options.no_redraw_progress);
-    report.results = dl.Run(report.items);
+    dl.RunEach(report.items, [&results](size_t i, const ItemResult& r) { results.Add(i, r); });
   }
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  report.totals = results.totals();
 
-  report.status = SummarizeItems(report.results, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
+  report.status =
+      SummarizeItems(report.totals, report.seconds, dl.fatal_error(), options.cancel && options.cancel->load());
   // The store's layout record went to a run of the other layout: exit 2.
   report.status = WorseStatus(report.status, store->WriteRefusal());
-  if (!options.summary_json.empty()) {
-    // Written whole or not at all; a summary that cannot be written fails
-    // the run (a pipeline reading it must not take an empty file for one).
-    const Status st =
-        WriteFileAtomically(options.summary_json, DownloadSummaryJson(report.results, report.seconds));
-    if (!st.ok()) {
-      log::Error("--summary-json: " + st.message());
-      report.status = WorseStatus(report.status, st);
-    }
-  }
+  report.status = WriteRunSummary(&results, options.summary_json, report.seconds, false, report.status);
   return report;
 }
 

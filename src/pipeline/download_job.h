@@ -7,10 +7,12 @@
 
 #include <cstdio>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/spill_vector.h"
 #include "core/status.h"
 #include "pipeline/downloader.h"
 #include "pipeline/estimate.h"
@@ -18,6 +20,64 @@
 #include "storage/object_store.h"
 
 namespace mt::pipeline {
+
+// ---- results of a run (download and derive) ----
+// The counts by outcome and the sums of a run's results: what the summary
+// line, the verdict and the summary's head need.
+struct ItemTotals {
+  size_t items = 0;
+  std::map<Outcome, int> counts;
+  uint64_t bytes_in = 0, bytes_out = 0, rows = 0, unkeyed_rows = 0;
+  void Add(const ItemResult& r);
+};
+
+// A run's results as they end, in memory that does not grow with the items
+// or their objects (a grouped item lists thousands): the totals, and, when
+// a summary is asked for, each item's --summary-json entry, already
+// serialised and redacted, appended to an unnamed temporary file ($TMPDIR)
+// with its place indexed by the item's position in the plan (a
+// SpillVector), so the document lists the items in plan order whatever
+// order they ended in.
+// Not thread-safe: the run adds results under its on_item lock.
+class RunResults {
+ public:
+  // `items`: the plan's size (indexes given to Add are below it).
+  // `summary`: keep the entries; the temporary file is created here, and
+  // status() says when it cannot be.
+  RunResults(size_t items, bool summary);
+  // Tests: the entries go to `fd` (closed by the destructor).
+  RunResults(size_t items, int fd);
+  ~RunResults();
+  RunResults(const RunResults&) = delete;
+  RunResults& operator=(const RunResults&) = delete;
+
+  void Add(size_t index, const ItemResult& r);
+  const ItemTotals& totals() const { return totals_; }
+  // OK, or the first failure of the temporary file (kIOError: exit 3).
+  const Status& status() const { return status_; }
+  // The --summary-json document, streamed to `path` through
+  // WriteFileAtomically: {"items","counts","bytes_in","bytes_out","rows",
+  // "unkeyed_rows","seconds","results":[{"id","outcome","reason",
+  // "requests","rows","bytes_in","bytes_out","objects","unkeyed_rows",
+  // "unkeyed_symbols"}]} and a newline, secrets redacted, invalid UTF-8
+  // replaced; the counts have "missing" (items without a raw object) when
+  // `count_missing` (derive). A failure of the temporary file (now or while
+  // the entries were added) or an item without a result fails it with
+  // `path` left as it was: a summary is never wrong or partial.
+  Status WriteSummaryJson(const std::string& path, double seconds, bool count_missing = false);
+
+ private:
+  struct Span {
+    uint64_t offset = 0, length = 0;  // length 0: no entry yet
+  };
+  ItemTotals totals_;
+  size_t size_;
+  bool summary_;
+  int fd_ = -1;
+  uint64_t end_ = 0;  // the entries file's size
+  SpillVector<Span> spans_;
+  Status status_;
+};
 
 // ---- plan ----
 struct PlanJobOptions {
@@ -72,7 +132,9 @@ struct DownloadReport {
   std::vector<WorkItem> items;        // the shard's plan (what a dry run lists)
   std::vector<DerivedItem> derived;   // the derived items of those (--derive)
   std::optional<PlanEstimate> estimate;  // dry run with an estimate
-  std::vector<ItemResult> results;    // one per item, in plan order; empty for a dry run
+  // The run's totals (the summary line's); each item's result went to
+  // on_item and, with summary_json, to that file, and is not kept.
+  ItemTotals totals;
   double seconds = 0;
   // The verdict, already logged: OK; kCancelled when interrupted; the
   // fatal error (a refused key); kInvalidInput when items failed for good
@@ -93,10 +155,10 @@ void LogItemResult(const ItemResult& r);
 // verdict: `fatal` when set; kCancelled when `cancelled`; kInvalidInput when
 // items failed for good, rows have no key or items have no raw object
 // (kMissing); kUnavailable when only retryable failures remain; else OK.
-Status SummarizeItems(const std::vector<ItemResult>& results, double secs, const Status& fatal, bool cancelled);
+Status SummarizeItems(const ItemTotals& totals, double secs, const Status& fatal, bool cancelled);
 
-// The --summary-json document of `results` (secrets redacted); the counts
-// have "missing" (items without a raw object) when `count_missing` (derive).
-std::string DownloadSummaryJson(const std::vector<ItemResult>& results, double seconds, bool count_missing = false);
+// Writes the --summary-json file when `path` is set; a failure is logged and
+// returned as the worse status with `status`.
+Status WriteRunSummary(RunResults* results, const std::string& path, double seconds, bool count_missing, Status status);
 
 }  // namespace mt::pipeline

@@ -152,6 +152,12 @@ Downloader::Downloader(DownloadOptions opts) : opts_(std::move(opts)) {
 
 std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
   std::vector<ItemResult> results(items.size());
+  RunEach(items, [&results](size_t i, const ItemResult& r) { results[i] = r; });
+  return results;
+}
+
+void Downloader::RunEach(const std::vector<WorkItem>& items,
+                         const std::function<void(size_t, const ItemResult&)>& done) {
   progress_.items_total = items.size();
   std::mutex on_item_mu;
   const int n = std::max(1, std::min<int>(opts_.concurrency, static_cast<int>(items.size())));
@@ -181,33 +187,32 @@ std::vector<ItemResult> Downloader::Run(const std::vector<WorkItem>& items) {
   // reported as not started, so no cancel flag is given to the loop.
   ParallelForWorkers(items.size(), ParallelOptions{n, nullptr}, [&](size_t, size_t worker) {
     const auto [i, grouped] = take();
+    ItemResult result;
     auto& http = clients[worker];
     if (!http) http = opts_.http_factory();
     // A store that refuses writes (its layout record went to a run of the
     // other layout) fails every item: the rest are not started.
     const Status refused = opts_.store ? opts_.store->WriteRefusal() : Status::OK();
     if (stop_ || (opts_.cancel && opts_.cancel->load()) || !refused.ok()) {
-      results[i].item = items[i];
-      results[i].outcome = Outcome::kCancelled;
-      results[i].reason = stop_ ? "not started: " + fatal_.message()
-                          : !refused.ok() ? "not started: " + refused.message()
-                                          : "not started: interrupted";
+      result.item = items[i];
+      result.outcome = Outcome::kCancelled;
+      result.reason = stop_           ? "not started: " + fatal_.message()
+                      : !refused.ok() ? "not started: " + refused.message()
+                                      : "not started: interrupted";
     } else {
-      results[i] = RunItem(items[i], http.get());
+      result = RunItem(items[i], http.get());
       progress_.items_finished++;
-      progress_.rows += results[i].rows;
+      progress_.rows += result.rows;
     }
     if (grouped) {
       std::lock_guard<std::mutex> l(pick_mu);
       grouped_taken--;
     }
-    if (opts_.on_item) {
-      std::lock_guard<std::mutex> l(on_item_mu);
-      opts_.on_item(results[i]);
-    }
+    std::lock_guard<std::mutex> l(on_item_mu);
+    if (opts_.on_item) opts_.on_item(result);
+    if (done) done(i, result);
     return Status::OK();
   });
-  return results;
 }
 
 namespace {

@@ -95,7 +95,13 @@ class Downloader {
   explicit Downloader(DownloadOptions opts);
   // Returns one result per item, in plan order. A 401/403 stops the run:
   // items not started are reported as cancelled, and fatal_error() says why.
+  // Every result is kept to the end (each with its objects' names): for
+  // tests and single items; the jobs use RunEach.
   std::vector<ItemResult> Run(const std::vector<WorkItem>& items);
+  // As Run, without keeping the results: each goes to `done` with its
+  // index in `items` as it ends (after on_item, under the same lock) and is
+  // then dropped, so memory does not grow with the items or their objects.
+  void RunEach(const std::vector<WorkItem>& items, const std::function<void(size_t, const ItemResult&)>& done);
   const Progress& progress() const { return progress_; }
   const Status& fatal_error() const { return fatal_; }
 

@@ -906,6 +906,17 @@ describe('download: honest reports', () => {
     assert.deepEqual(completedObjects(c.out), BINANCE_RELS, 'the downloads themselves are kept');
   });
 
+  it('--summary-json with no temporary directory for its entries: exit 3 before any download, no summary', async (t) => {
+    // The items' entries wait in an unnamed temporary file ($TMPDIR) until the summary is written.
+    const c = await setup(t, 'summary-no-tmpdir');
+    const r = await c.run(SPECS.binance.args, { env: { TMPDIR: path.join(c.dir, 'no-such-dir') } });
+    assert.equal(r.code, 3, describeRun(r));
+    assert.match(r.stderr, /cannot create a temporary file in .*no-such-dir for the summary's entries/, describeRun(r));
+    assert.equal(r.summaryText, null, 'no summary written');
+    assert.deepEqual(fs.readdirSync(c.dir).filter((f) => f.includes('.tmp-')), [], 'no temporary summary left');
+    assert.deepEqual(datasetRequests(c.srv), [], 'nothing downloaded');
+  });
+
   it('OUTCOME lines reach stdout as each item ends, not at the end of the run', async (t) => {
     // The quotes file pauses 3 s half way; trades, beside it, ends at once.
     const c = await setup(t, 'streamed', { faults: { stall: { path: '/quotes/', ms: 3000 } } });
