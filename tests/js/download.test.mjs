@@ -906,11 +906,11 @@ describe('download: honest reports', () => {
     assert.deepEqual(completedObjects(c.out), BINANCE_RELS, 'the downloads themselves are kept');
   });
 
-  it('--summary-json with no temporary directory for its entries: exit 3 before any download, no summary', async (t) => {
+  it('--summary-json with no temporary directory for its entries: exit 2 (a rerun cannot fix it) before any download, no summary', async (t) => {
     // The items' entries wait in an unnamed temporary file ($TMPDIR) until the summary is written.
     const c = await setup(t, 'summary-no-tmpdir');
     const r = await c.run(SPECS.binance.args, { env: { TMPDIR: path.join(c.dir, 'no-such-dir') } });
-    assert.equal(r.code, 3, describeRun(r));
+    assert.equal(r.code, 2, describeRun(r));
     assert.match(r.stderr, /cannot create a temporary file in .*no-such-dir for the summary's entries/, describeRun(r));
     assert.equal(r.summaryText, null, 'no summary written');
     assert.deepEqual(fs.readdirSync(c.dir).filter((f) => f.includes('.tmp-')), [], 'no temporary summary left');

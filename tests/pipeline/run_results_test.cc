@@ -166,7 +166,7 @@ TEST(RunResultsTest, AnItemWithoutAResultFailsTheSummary) {
   ExpectNothingWritten(dir);
 }
 
-TEST(RunResultsTest, NoTemporaryDirectoryIsARetryableFailureBeforeTheRun) {
+TEST(RunResultsTest, NoTemporaryDirectoryIsAUsageErrorBeforeTheRun) {
   const char* old = std::getenv("TMPDIR");
   const std::string saved = old ? old : "";
   ::setenv("TMPDIR", "/nonexistent-mt-run-results", 1);
@@ -177,7 +177,8 @@ TEST(RunResultsTest, NoTemporaryDirectoryIsARetryableFailureBeforeTheRun) {
   } else {
     ::unsetenv("TMPDIR");
   }
-  EXPECT_EQ(ExitCodeFor(results.status()), kExitRetryable) << results.status().ToString();
+  // Missing, it stays missing on a rerun: a configuration error, not retryable.
+  EXPECT_EQ(ExitCodeFor(results.status()), kExitUsage) << results.status().ToString();
   EXPECT_NE(results.status().message().find("/nonexistent-mt-run-results"), std::string::npos);
   EXPECT_TRUE(without.status().ok());  // no summary asked for: no file needed
 }
