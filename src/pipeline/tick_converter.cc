@@ -265,6 +265,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // dirty pages, which syncfs would otherwise write to disk for nothing.
     const bool spilled_any = spill_ != nullptr;
     if (status_.ok()) spill_.reset();
+    // Every object is written and the conversion's memory is gone: what is
+    // left (the sync and the renames) holds the outputs' results only.
+    if (status_.ok() && !part_spill_ && target_.observers.empty()) Written();
     if (status_.ok() && batch && spilled_any) status_ = target_.store->SyncSealed();
     // Each output goes as soon as its result is taken (its entry first: the
     // key is a view of its name): a file of 100,000 instruments does not
@@ -300,7 +303,16 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     outputs_.clear();
     single_ = fixed_ = nullptr;
     spill_.reset();
+    Written();
     return outputs;
+  }
+
+  // Calls ConvertSettings::on_written, once.
+  void Written() {
+    if (!settings_.on_written) return;
+    const std::function<void()> f = std::move(settings_.on_written);
+    settings_.on_written = nullptr;
+    f();
   }
 
   // Frees the routes (a few hundred bytes per instrument of a grouped file)
@@ -1026,7 +1038,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       }
       ConvertTarget target = target_;
       target.observers.clear();  // they saw every row as it was parsed
-      Impl part(hints_, target, settings_);
+      ConvertSettings settings = settings_;
+      settings.on_written = nullptr;  // this file's, once its last partition is committed
+      Impl part(hints_, target, settings);
       part.level_ = level_ + 1;
       part.batch_input_ = true;
       part.source_bytes_ = SourceBytes();
