@@ -328,25 +328,25 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     std::unordered_multimap<uint64_t, std::string>().swap(chain_symbols_);
     // Swapped with empty ones: `v = {}` would only clear them, keeping
     // their capacity (a few MB for a batch of a grouped file).
-    auto free = [](auto& v) { std::decay_t<decltype(v)>().swap(v); };
-    free(row_route_);
-    free(dict_route_);
-    free(row_out_);
-    free(touched_);
-    free(slot_);
-    free(seen_);
-    free(first_row_);
-    free(dests_);
-    free(cols_);
-    free(cursors_);
-    free(text_);
-    free(offset_cursors_);
-    free(text_cursors_);
-    free(own_);
-    free(ts_min_);
-    free(ts_max_);
-    free(last_row_);
-    free(spill_files_);
+    auto release = [](auto& v) { std::decay_t<decltype(v)>().swap(v); };
+    release(row_route_);
+    release(dict_route_);
+    release(row_out_);
+    release(touched_);
+    release(slot_);
+    release(seen_);
+    release(first_row_);
+    release(dests_);
+    release(cols_);
+    release(cursors_);
+    release(text_);
+    release(offset_cursors_);
+    release(text_cursors_);
+    release(own_);
+    release(ts_min_);
+    release(ts_max_);
+    release(last_row_);
+    release(spill_files_);
   }
 
   // Frees the decompressor and the parser (their buffers and the symbols'
