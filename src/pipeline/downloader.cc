@@ -162,25 +162,24 @@ void Downloader::RunEach(const std::vector<WorkItem>& items,
   std::mutex on_item_mu;
   const int n = std::max(1, std::min<int>(opts_.concurrency, static_cast<int>(items.size())));
   std::vector<std::unique_ptr<net::HttpClient>> clients(static_cast<size_t>(n));
-  // Which item a worker takes next. Grouped items run one at a time
-  // (RunItem's grouped slot), so a worker that took one while another is
-  // in flight would only wait: while one is, the others take items of one
-  // instrument, in plan order, and the next grouped item once none is left.
-  // A grouped item starts as soon as none is in flight: they are the run's
-  // longest chain. Every item is taken once, whatever the order.
+  // Which item a worker takes next. Grouped items are converted one at a
+  // time (RunItem's grouped slot), so a worker that took one while another
+  // is converting would only wait: while one is, the others take items of
+  // one instrument, in plan order, and the next grouped item once none is
+  // left. A grouped item starts as soon as none is converting, also while
+  // the one before commits (it gave up the slot): they are the run's longest
+  // chain. Every item is taken once, whatever the order.
   std::deque<size_t> grouped_items, other_items;
   for (size_t i = 0; i < items.size(); i++) {
     (tardis::IsGroupedSymbol(items[i].symbol) ? grouped_items : other_items).push_back(i);
   }
-  std::mutex pick_mu;
-  size_t grouped_taken = 0;  // grouped items taken and not yet finished
   auto take = [&]() -> std::pair<size_t, bool> {
-    std::lock_guard<std::mutex> l(pick_mu);
-    const bool grouped = !grouped_items.empty() && (grouped_taken == 0 || other_items.empty());
+    std::lock_guard<std::mutex> l(pick_mu_);
+    const bool grouped = !grouped_items.empty() && (grouped_converting_ == 0 || other_items.empty());
     std::deque<size_t>& from = grouped ? grouped_items : other_items;
     const size_t i = from.front();
     from.pop_front();
-    if (grouped) grouped_taken++;
+    if (grouped) grouped_converting_++;
     return {i, grouped};
   };
   // Every item gets a result: after a stop or an interrupt the rest are
@@ -188,6 +187,7 @@ void Downloader::RunEach(const std::vector<WorkItem>& items,
   ParallelForWorkers(items.size(), ParallelOptions{n, nullptr}, [&](size_t, size_t worker) {
     const auto [i, grouped] = take();
     ItemResult result;
+    bool converting = grouped;
     auto& http = clients[worker];
     if (!http) http = opts_.http_factory();
     // A store that refuses writes (its layout record went to a run of the
@@ -200,19 +200,28 @@ void Downloader::RunEach(const std::vector<WorkItem>& items,
                       : !refused.ok() ? "not started: " + refused.message()
                                       : "not started: interrupted";
     } else {
-      result = RunItem(items[i], http.get());
+      result = RunItem(items[i], http.get(), grouped ? &converting : nullptr);
       progress_.items_finished++;
       progress_.rows += result.rows;
     }
-    if (grouped) {
-      std::lock_guard<std::mutex> l(pick_mu);
-      grouped_taken--;
-    }
+    LeaveConverting(&converting);
     std::lock_guard<std::mutex> l(on_item_mu);
     if (opts_.on_item) opts_.on_item(result);
     if (done) done(i, result);
     return Status::OK();
   });
+}
+
+void Downloader::EnterConverting(bool* converting) {
+  std::lock_guard<std::mutex> l(pick_mu_);
+  if (!*converting) grouped_converting_++;
+  *converting = true;
+}
+
+void Downloader::LeaveConverting(bool* converting) {
+  std::lock_guard<std::mutex> l(pick_mu_);
+  if (*converting) grouped_converting_--;
+  *converting = false;
 }
 
 namespace {
@@ -354,7 +363,7 @@ void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const I
 
 }  // namespace
 
-ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
+ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool* converting) {
   ItemResult res;
   res.item = item;
   // --force, or an item a missing-data report says to redo (a corrupt object).
@@ -615,7 +624,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // thousands of instruments and the buffers of its spill, whatever its
   // share of the parse budget, so several at once would pass the memory
   // bound as derived series would. One complete by its record was skipped
-  // above, without waiting.
+  // above, without waiting. The slot goes once that memory is freed (see
+  // settings.on_written below).
   std::unique_lock<std::mutex> grouped_slot(grouped_mu_, std::defer_lock);
   if (grouped) grouped_slot.lock();
   const std::string url = DatasetUrl(opts_.datasets_url, item);
@@ -643,6 +653,23 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   // The same for derived series: on the item's thread, and no queue per item
   // in flight to count against the memory budget.
   settings.observer_threads = false;
+  // A grouped item gives up its slot as soon as its objects are written and
+  // the conversion's memory is freed, before the sync, the renames and its
+  // record, which hold little memory but take long on a busy disk: the next
+  // grouped item downloads and converts meanwhile. Still one conversion at a
+  // time. Not an item whose derived series are computed from its objects
+  // after the commit (DeriveEachObject, below): those hold books and row
+  // groups up to the record, as a conversion would.
+  bool derives_after_commit = false;
+  for (const derive::DerivedSpec& s : opts_.derived) {
+    if (grouped && schema && s.source_data_type() == item.data_type) derives_after_commit = true;
+  }
+  if (grouped && !derives_after_commit) {
+    settings.on_written = [this, &grouped_slot, converting] {
+      grouped_slot.unlock();
+      if (converting) LeaveConverting(converting);
+    };
+  }
 
   // Derived series read the converter's batches; a restart (Range ignored,
   // damaged bytes) starts them over with a fresh converter.
@@ -650,6 +677,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http) {
   std::unique_ptr<TickConverter> conv;
   auto fresh = [&] {
     conv.reset();  // aborts the old engine before it goes
+    // A conversion again (the file fetched again after a failed Finish):
+    // again in the slot.
+    if (grouped && !grouped_slot.owns_lock()) {
+      if (converting) EnterConverting(converting);
+      grouped_slot.lock();
+    }
     target.observers.clear();
     if (!derived.empty()) {
       derive::EngineOptions eo = DeriveEngineOptions(derived, opts_.store, force, hints, settings);

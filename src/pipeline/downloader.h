@@ -106,7 +106,11 @@ class Downloader {
   const Status& fatal_error() const { return fatal_; }
 
  private:
-  ItemResult RunItem(const WorkItem& item, net::HttpClient* http);
+  // *converting: whether a grouped item counts among grouped_converting_
+  // (null for the others); RunItem leaves the count when it gives up its slot.
+  ItemResult RunItem(const WorkItem& item, net::HttpClient* http, bool* converting);
+  void EnterConverting(bool* converting);
+  void LeaveConverting(bool* converting);
 
   DownloadOptions opts_;
   Progress progress_;
@@ -114,7 +118,13 @@ class Downloader {
   Status fatal_;
   std::mutex fatal_mu_;
   std::mutex derive_mu_;  // held by the one item computing derived series
-  std::mutex grouped_mu_;  // held by the one grouped item being downloaded and split
+  // Held by the one grouped item being downloaded and split, up to the end
+  // of its conversion (not through its commit).
+  std::mutex grouped_mu_;
+  // Grouped items taken and not yet past their conversion: Run's picking
+  // rule. Guarded by pick_mu_.
+  std::mutex pick_mu_;
+  size_t grouped_converting_ = 0;
 };
 
 }  // namespace mt::pipeline

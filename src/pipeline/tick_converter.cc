@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <unordered_map>
 
 #include "core/parallel.h"
@@ -150,10 +151,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Status Write(const uint8_t* data, size_t n) {
     if (!status_.ok()) return status_;
+    if (!decomp_) return Status::Internal(hints_.source + ": written after Finish");
     return status_ = decomp_->Write(data, n);
   }
 
   Result<OutputList> Finish() {
+    if (status_.ok() && !parser_) status_ = Status::Internal(hints_.source + ": finished twice");
     if (status_.ok() && !batch_input_) status_ = decomp_->Finish();
     if (!status_.ok()) {
       Abort();
@@ -169,8 +172,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     if (status_.ok()) status_ = FlushAll();
     if (status_.ok() && spill_) status_ = spill_->Flush();
     // No row is routed from here on: what routing kept per instrument and
-    // per batch goes before the objects are written, not after.
+    // per batch goes before the objects are written, not after, and so does
+    // what read the input.
     ReleaseRouting();
+    if (status_.ok()) ReleaseInput();
     OutputList outputs;
     // The list's temporary file, when its entries need one, is created
     // before any object is written: a TMPDIR that cannot hold it fails the
@@ -269,6 +274,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // dirty pages, which syncfs would otherwise write to disk for nothing.
     const bool spilled_any = spill_ != nullptr;
     if (status_.ok()) spill_.reset();
+    // Every object is written and the conversion's memory is gone: what is
+    // left (the sync and the renames) holds the outputs' results only.
+    if (status_.ok() && !part_spill_ && target_.observers.empty()) Written();
     if (status_.ok() && batch && spilled_any) status_ = target_.store->SyncSealed();
     // Each output goes as soon as its result is taken (its entry first: the
     // key is a view of its name): a file of 100,000 instruments does not
@@ -304,7 +312,16 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     outputs_.clear();
     single_ = fixed_ = nullptr;
     spill_.reset();
+    Written();
     return outputs;
+  }
+
+  // Calls ConvertSettings::on_written, once.
+  void Written() {
+    if (!settings_.on_written) return;
+    const std::function<void()> f = std::move(settings_.on_written);
+    settings_.on_written = nullptr;
+    f();
   }
 
   // Frees the routes (a few hundred bytes per instrument of a grouped file)
@@ -313,28 +330,42 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   void ReleaseRouting() {
     std::unordered_map<std::string, Route>().swap(routes_);
     std::unordered_multimap<uint64_t, std::string>().swap(chain_symbols_);
-    row_route_ = {};
-    dict_route_ = {};
-    row_out_ = {};
-    touched_ = {};
-    slot_ = {};
-    seen_ = {};
-    first_row_ = {};
-    dests_ = {};
-    cols_ = {};
-    cursors_ = {};
-    text_ = {};
-    offset_cursors_ = {};
-    text_cursors_ = {};
-    own_ = {};
-    ts_min_ = {};
-    ts_max_ = {};
-    last_row_ = {};
-    spill_files_ = {};
+    // Swapped with empty ones: `v = {}` would only clear them, keeping
+    // their capacity (a few MB for a batch of a grouped file).
+    auto release = [](auto& v) { std::decay_t<decltype(v)>().swap(v); };
+    release(row_route_);
+    release(dict_route_);
+    release(row_out_);
+    release(touched_);
+    release(slot_);
+    release(seen_);
+    release(first_row_);
+    release(dests_);
+    release(cols_);
+    release(cursors_);
+    release(text_);
+    release(offset_cursors_);
+    release(text_cursors_);
+    release(own_);
+    release(ts_min_);
+    release(ts_max_);
+    release(last_row_);
+    release(spill_files_);
+  }
+
+  // Frees the decompressor and the parser (their buffers and the symbols'
+  // dictionaries) once the input is read, keeping what their counters say.
+  void ReleaseInput() {
+    if (!parser_) return;
+    input_rows_ = parser_->rows();
+    input_bytes_in_ = decomp_->bytes_in();
+    input_bytes_out_ = decomp_->bytes_out();
+    parser_.reset();
+    decomp_.reset();
   }
 
   void Abort() {
-    parser_->Stop();  // no pool thread may hand over rows while outputs go away
+    if (parser_) parser_->Stop();  // no pool thread may hand over rows while outputs go away
     for (derive::BatchObserver* o : target_.observers) o->Abort();  // observers: derived data
     for (auto& [key, out] : outputs_) {
       out->writer.reset();
@@ -349,9 +380,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     direct_taken_ = false;
   }
 
-  uint64_t bytes_in() const { return decomp_->bytes_in(); }
-  uint64_t bytes_out() const { return decomp_->bytes_out(); }
-  uint64_t rows() const { return parser_->rows(); }
+  uint64_t bytes_in() const { return decomp_ ? decomp_->bytes_in() : input_bytes_in_; }
+  uint64_t bytes_out() const { return decomp_ ? decomp_->bytes_out() : input_bytes_out_; }
+  uint64_t rows() const { return parser_ ? parser_->rows() : input_rows_; }
 
   // io::ChunkSink
   Status OnData(const char* data, size_t n) override { return parser_->Feed(data, n); }
@@ -1031,7 +1062,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       }
       ConvertTarget target = target_;
       target.observers.clear();  // they saw every row as it was parsed
-      Impl part(hints_, target, settings_);
+      ConvertSettings settings = settings_;
+      settings.on_written = nullptr;  // this file's, once its last partition is committed
+      Impl part(hints_, target, settings);
       part.level_ = level_ + 1;
       part.batch_input_ = true;
       part.source_bytes_ = SourceBytes();
@@ -1047,7 +1080,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
 
   // The bytes of the input as read, for the objects' metadata.
-  uint64_t SourceBytes() const { return batch_input_ ? source_bytes_ : decomp_->bytes_in(); }
+  uint64_t SourceBytes() const { return batch_input_ ? source_bytes_ : bytes_in(); }
 
   // Split of a grouped file whose outputs are all spilled, in batches that
   // give each output enough rows for a piece of its own: the rows go from
@@ -1249,6 +1282,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   ConvertSettings settings_;
   std::unique_ptr<tardis::ParallelCsvParser> parser_;
   std::unique_ptr<io::Decompressor> decomp_;
+  // Their counters once they are freed (ReleaseInput).
+  uint64_t input_rows_ = 0, input_bytes_in_ = 0, input_bytes_out_ = 0;
   // The threads of the observers (observer_threads), which target_.observers then names.
   std::vector<std::unique_ptr<derive::ThreadedObserver>> threaded_;
   const tardis::DataTypeSchema* schema_ = nullptr;

@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -181,6 +182,16 @@ struct ConvertSettings {
   bool observer_threads = false;
   // Polled between the objects of a grouped file at Finish (kCancelled).
   const std::atomic<bool>* cancel = ProcessCancelFlag();
+  // Called once, on the thread that calls Finish, as soon as every object of
+  // the file is written and what converting it held (routes, spill, the
+  // buffers of assembly) is freed, before the objects are made durable and
+  // put in place (a store that batches commits: SyncSealed, the renames):
+  // what Finish has left to do holds little memory. A file past
+  // max_routed_instruments (its partitions are converted after its first
+  // objects are committed) or with observers (finished after the raw
+  // objects): once Finish has done everything. Not called when Finish fails
+  // before that point.
+  std::function<void()> on_written;
 };
 
 class TickConverter {

@@ -1062,6 +1062,45 @@ TEST(TickConverterTest, AnInterruptDuringAPartitionKeepsTheObjectsCommittedBefor
   }
 }
 
+// ConvertSettings::on_written comes once: in a store that batches commits,
+// when every object is written but none is in place yet (the sync and the
+// renames follow, holding no conversion memory: the downloader's grouped
+// slot goes there); past the cap, once the partitions are committed too.
+TEST(TickConverterTest, OnWrittenComesOnceBeforeTheObjectsAreInPlace) {
+  const std::string csv = RoundRobinTrades(200, 2000);
+  for (const size_t cap : {ConvertSettings().max_routed_instruments, size_t{10}}) {
+    Scratch s;
+    ConvertTarget target;
+    target.store = s.store();
+    ConvertSettings settings;
+    settings.tool_version = "test";
+    settings.parser.batch_rows = 700;
+    settings.max_routed_instruments = cap;
+    int calls = 0;
+    size_t in_place = 0, sealed = 0;
+    settings.on_written = [&] {
+      calls++;
+      for (const std::string& name : s.Inside()) {
+        in_place += fs::path(name).extension() == ".parquet";
+        sealed += name.find("-sealed-") != std::string::npos;
+      }
+    };
+    TickConverter conv(HintsFor("deribit", "trades", "OPTIONS"), target, settings);
+    ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+    auto outs = conv.Finish();
+    ASSERT_TRUE(outs.ok()) << outs.status().message();
+    EXPECT_EQ(outs->size(), 200u);
+    EXPECT_EQ(calls, 1) << "cap " << cap;
+    if (cap == 10) {
+      EXPECT_EQ(in_place, 200u) << "past the cap: after the partitions' commits";
+    } else {
+      EXPECT_EQ(in_place, 0u) << "no object in place yet";
+      EXPECT_EQ(sealed, 200u) << "every object written and sealed";
+    }
+    EXPECT_EQ(s.Inside().size(), 200u);
+  }
+}
+
 // Create-only (--no-force) over a store that has every object: the
 // partitions' objects are kept as they are and not listed, as the first
 // instruments' are.
