@@ -374,29 +374,23 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   std::vector<derive::DerivedSpec> derived;  // this item's series (not for grouped items)
   // One key source with convert and validate: the day's definitions in the
   // store, else the symbol rules. An item planned with its key needs none
-  // for its key (an item skipped below reads no definitions at all).
+  // for its key (an item skipped below reads no definitions at all). A
+  // grouped item loads them only once it holds the grouped slot (below):
+  // items waiting for the slot would each hold a day's definitions, tens of
+  // MB for a day of many options, as many days as items wait.
   std::shared_ptr<const KeyResolver> resolver;
-  if (opts_.keys && (grouped || item.instrument_key.empty())) {
+  auto load_definitions = [&]() -> bool {
+    if (resolver || !opts_.keys) return true;
     auto r = opts_.keys->ForDay(item.day);
     if (!r.ok()) {
       res.outcome = r.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
       res.reason = r.status().message();
-      return res;
+      return false;
     }
     resolver = *r;
-  }
-  // Whether the day's definitions in the store list the item's exchange: a
-  // grouped file's rows are keyed by them where they do.
-  bool defs_list_exchange = false;
-  if (grouped && resolver) {
-    auto l = resolver->ListsExchange(item.day, item.exchange);
-    if (!l.ok()) {
-      res.outcome = l.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
-      res.reason = l.status().message();
-      return res;
-    }
-    defs_list_exchange = *l;
-  }
+    return true;
+  };
+  if (!grouped && item.instrument_key.empty() && !load_definitions()) return res;
   if (!grouped) {
     if (!item.instrument_key.empty()) {
       key = item.instrument_key;  // planned from the same definitions
@@ -599,26 +593,6 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       replace_record = true;
     }
   }
-  if (grouped && !tardis::HasSymbolRule(item.exchange) && !defs_list_exchange) {
-    // No row of the file could be keyed: refused before the request (an
-    // item complete by its record was skipped above), so neither UNKEYED
-    // objects nor a completion record stand in the way of the run after
-    // `instruments` (tick_converter.h).
-    res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
-    return res;
-  }
-  // The file of an item planned with its key takes the instrument's terms
-  // from the day's definitions, as that of an item keyed here does: the same
-  // item gives the same file whichever way it was planned.
-  if (opts_.keys && !resolver) {
-    auto r = opts_.keys->ForDay(item.day);
-    if (!r.ok()) {
-      res.outcome = r.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
-      res.reason = r.status().message();
-      return res;
-    }
-    resolver = *r;
-  }
   // Grouped items are downloaded and split one at a time (items of one
   // instrument keep running beside them): each holds the state of its
   // thousands of instruments and the buffers of its spill, whatever its
@@ -628,6 +602,31 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // settings.on_written below).
   std::unique_lock<std::mutex> grouped_slot(grouped_mu_, std::defer_lock);
   if (grouped) grouped_slot.lock();
+  // The file of an item planned with its key takes the instrument's terms
+  // from the day's definitions, as that of an item keyed here does: the same
+  // item gives the same file whichever way it was planned. A grouped file's
+  // rows are keyed by them.
+  if (!load_definitions()) return res;
+  // Whether the day's definitions in the store list the item's exchange: a
+  // grouped file's rows are keyed by them where they do.
+  bool defs_list_exchange = false;
+  if (grouped && resolver) {
+    auto l = resolver->ListsExchange(item.day, item.exchange);
+    if (!l.ok()) {
+      res.outcome = l.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.reason = l.status().message();
+      return res;
+    }
+    defs_list_exchange = *l;
+  }
+  if (grouped && !tardis::HasSymbolRule(item.exchange) && !defs_list_exchange) {
+    // No row of the file could be keyed: refused before the request (an
+    // item complete by its record was skipped above), so neither UNKEYED
+    // objects nor a completion record stand in the way of the run after
+    // `instruments` (tick_converter.h).
+    res.reason = GroupedFileNeedsDefinitions(item.exchange, item.day).message();
+    return res;
+  }
   const std::string url = DatasetUrl(opts_.datasets_url, item);
 
   SourceHints hints;

@@ -6,6 +6,7 @@
 // serves the files. Real sockets: tests/js/grouped.test.mjs.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "pipeline/downloader.h"
+#include "pipeline/key_resolver.h"
 #include "support/gzip.h"
 #include "support/scripted_http.h"
 
@@ -218,6 +220,61 @@ TEST(DownloaderGroupedSlot, TheNextGroupedItemConvertsWhileTheOneBeforeCommits) 
   EXPECT_EQ(results[3].rows, 2u * kOptions);
   EXPECT_TRUE(fs::exists(record1));
   for (const WorkItem& item : items) EXPECT_EQ(requested(item), 1) << item.Id();
+  fs::remove_all(dir);
+}
+
+// A grouped item reads its day's instrument definitions once it holds the
+// slot: those waiting for it hold none (a day of many options is tens of MB
+// of definitions, and as many items wait as --concurrency allows).
+TEST(DownloaderGroupedSlot, ItemsWaitingForTheSlotLoadNoDefinitions) {
+  const fs::path dir = fs::temp_directory_path() / "mt-dl-grouped-slot-defs";
+  fs::remove_all(dir);
+  auto store = storage::NewLocalStore(dir.string());
+  StoreKeyResolvers keys(store.get());
+
+  const std::string base = "http://127.0.0.1:9";
+  const int64_t t0 = 1704067200000000;
+  std::vector<WorkItem> items;
+  testing::ScriptedHttp http;
+  for (int d = 0; d < 3; d++) {
+    items.push_back({Date{2024, 1, 1 + d}, "trades", "deribit", "OPTIONS", {}});
+    http.Script(DatasetUrl(base, items.back()), {{200, testing::Gzip(OptionsDay(t0 + d * 86400000000LL, 4))}});
+  }
+  std::atomic<bool> never{false};
+  DownloadOptions o;
+  o.datasets_url = base;
+  o.store = store.get();
+  o.keys = &keys;
+  o.concurrency = 3;
+  o.cancel = &never;
+  o.convert.tool_version = "test";
+  // The first request (of whichever item took the slot first) waits: the
+  // other two items are then taken and wait for the slot.
+  Gate asked, release;
+  std::atomic<int> requests{0};
+  o.http_factory = [&] {
+    return std::make_unique<GatedClient>(http.Client(), [&](const std::string&) {
+      if (requests++ == 0) {
+        asked.Open();
+        release.Wait(30s);
+      }
+    });
+  };
+  Downloader dl(o);
+  std::vector<ItemResult> results;
+  std::thread run([&] { results = dl.Run(items); });
+  const bool held = asked.Wait(30s);
+  // Time for the other two workers to take their items and reach the slot.
+  std::this_thread::sleep_for(300ms);
+  const size_t loads_while_held = keys.loads();
+  release.Open();
+  run.join();
+
+  ASSERT_TRUE(held);
+  EXPECT_EQ(loads_while_held, 1u) << "only the item in the slot read its day's definitions";
+  EXPECT_EQ(keys.loads(), 3u);
+  ASSERT_EQ(results.size(), items.size());
+  for (const ItemResult& r : results) EXPECT_EQ(r.outcome, Outcome::kDone) << r.item.Id() << ": " << r.reason;
   fs::remove_all(dir);
 }
 
