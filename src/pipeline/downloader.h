@@ -99,9 +99,9 @@ class Downloader {
   // Returns one result per item, in plan order. A 401/403 stops the run:
   // items not started are reported as cancelled, and fatal_error() says why.
   // A configuration error an item meets (kUsage: the open-file limit, a
-  // TMPDIR that cannot hold a temporary file) fails that item and becomes
-  // fatal_error() too, after the other items ran: the run's exit code is 2,
-  // which says a rerun alone does not help.
+  // TMPDIR that cannot hold a temporary file) fails that item and, unless
+  // fatal_error() already holds another, becomes it; the other items still
+  // run. The run's exit code is then 2: a rerun alone does not help.
   std::vector<ItemResult> Run(const std::vector<WorkItem>& items);
   const Progress& progress() const { return progress_; }
   const Status& fatal_error() const { return fatal_; }
