@@ -85,13 +85,13 @@ TEST(OpenFiles, AJobsReserveIsKeptBesideTheProcesss) {
 // (exit 2); ENFILE: the system's table, which clears up (retryable). Both
 // say which limit and what to do, and neither speaks of TMPDIR.
 TEST(OpenFiles, AnOpenFileLimitErrorNamesTheLimitAndWhatToDo) {
-  const Status emfile = OpenFileLimitError("cannot create a temporary file in /tmp", EMFILE);
+  const Status emfile = OpenFileLimitError("cannot create a temporary file in /scratch", EMFILE);
   EXPECT_EQ(emfile.code(), Status::Code::kUsage);
   EXPECT_EQ(ExitCodeFor(emfile), 2);
-  EXPECT_EQ(emfile.message(), "cannot create a temporary file in /tmp: " + std::string(std::strerror(EMFILE)) +
+  EXPECT_EQ(emfile.message(), "cannot create a temporary file in /scratch: " + std::string(std::strerror(EMFILE)) +
                                   " (the limit of open files per process is reached: raise it with 'ulimit -n', "
                                   "or run fewer jobs at once)");
-  const Status enfile = OpenFileLimitError("cannot create a temporary file in /tmp", ENFILE);
+  const Status enfile = OpenFileLimitError("cannot create a temporary file in /scratch", ENFILE);
   EXPECT_EQ(enfile.code(), Status::Code::kIOError);
   EXPECT_TRUE(enfile.retryable());
   EXPECT_EQ(ExitCodeFor(enfile), 3);
