@@ -9,11 +9,14 @@
 #include <cstring>
 #include <random>
 
+#include "core/open_files.h"
+
 namespace mt {
 
 namespace {
 
 Status Failure(const std::string& what, const std::string& path, int err) {
+  if (IsOpenFileLimit(err)) return OpenFileLimitError("cannot write " + path + " (" + what + ")", err);
   const std::string msg = "cannot write " + path + " (" + what + ": " + std::strerror(err) + ")";
   if (err == ENOSPC || err == EIO || err == EDQUOT) return Status::IOError(msg);
   return Status::Usage(msg);

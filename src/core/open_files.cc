@@ -3,22 +3,38 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "core/log.h"
 
 namespace mt {
 
-int CapToOpenFileLimit(int wanted, int per_item, const std::string& flag, const std::string& unit) {
+int CapToOpenFileLimit(int wanted, int per_item, const std::string& flag, const std::string& unit, int extra_reserve) {
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
   const rlim_t per = static_cast<rlim_t>(std::max(1, per_item));
-  const rlim_t reserve = static_cast<rlim_t>(kOpenFileReserve);
+  const rlim_t reserve = static_cast<rlim_t>(kOpenFileReserve + std::max(0, extra_reserve));
   const rlim_t room = rl.rlim_cur > reserve + per ? (rl.rlim_cur - reserve) / per : 1;
   if (wanted < 1 || static_cast<rlim_t>(wanted) <= room) return wanted;
   log::Warn(flag + " " + std::to_string(wanted) + ": the open-file limit (ulimit -n) of " +
             std::to_string(rl.rlim_cur) + " leaves room for " + std::to_string(room) + " " + unit +
             "; running that many (raise the limit for more)");
   return static_cast<int>(room);
+}
+
+bool IsOpenFileLimit(int err) { return err == EMFILE || err == ENFILE; }
+
+Status OpenFileLimitError(const std::string& what, int err) {
+  const std::string msg = what + ": " + std::strerror(err);
+  if (err == EMFILE) {
+    return Status::Usage(msg +
+                         " (the limit of open files per process is reached: raise it with 'ulimit -n', "
+                         "or run fewer jobs at once)");
+  }
+  return Status::IOError(msg +
+                         " (the system's table of open files is full, not this process's 'ulimit -n': "
+                         "run again when other programs hold fewer files, or run fewer jobs at once)");
 }
 
 }  // namespace mt

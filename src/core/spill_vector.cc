@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/atomic_file.h"
+#include "core/open_files.h"
 
 namespace mt {
 
@@ -131,9 +132,13 @@ void SpillRecords::Flush() {
   if (fd_ < 0) {
     std::string dir;
     fd_ = OpenUnnamedTempFile("", "records", &dir);
-    if (fd_ < 0) {
+    if (fd_ < 0 && IsOpenFileLimit(-fd_)) {
+      note_ = OpenFileLimitError("cannot create a temporary file in " + dir, -fd_).message() + ": kept in memory";
+    } else if (fd_ < 0) {
       note_ = "cannot create a temporary file in " + dir + " (" + std::strerror(-fd_) +
               "; set TMPDIR to a writable directory with room): kept in memory";
+    }
+    if (fd_ < 0) {
       fd_ = -1;
       memory_only_ = true;
       return;

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "core/atomic_file.h"
+#include "core/open_files.h"
 #include "parquet/thrift_compact.h"
 
 namespace mt::parquet {
@@ -303,6 +304,7 @@ Status FileWriter::SpillFooter() {
   if (footer_fd_ < 0) {
     std::string dir;
     const int fd = OpenUnnamedTempFile(opts_.footer_spill_dir, "footer", &dir);
+    if (fd < 0 && IsOpenFileLimit(-fd)) return OpenFileLimitError("cannot create a temporary file in " + dir, -fd);
     if (fd < 0) {
       return Status::IOError("cannot create a temporary file in " + dir + ": " + std::strerror(-fd) +
                              " (set TMPDIR to a writable directory)");

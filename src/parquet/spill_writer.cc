@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "core/atomic_file.h"
+#include "core/open_files.h"
 #include "core/parallel.h"
 
 namespace mt::parquet {
@@ -435,6 +436,9 @@ Status SpillWriter::Open(const std::string& dir_in) {
   path_ = dir + "/(market-tick spill)";
   if (fd_ < 0) {
     const int err = -fd_;
+    if (IsOpenFileLimit(err)) {
+      return status_ = OpenFileLimitError("cannot create a temporary spill file in " + dir, err);
+    }
     return status_ = Status::IOError("cannot create a temporary spill file in " + dir + ": " + std::strerror(err) +
                                      " (set TMPDIR to a writable directory with room for the output)");
   }

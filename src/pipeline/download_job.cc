@@ -421,10 +421,23 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   std::unique_ptr<ThreadPool> pool;
   if (options.threads > 1) pool = std::make_unique<ThreadPool>(options.threads);
   opts.convert.writer.pool = pool.get();
-  // Each file in flight holds a few descriptors (its connection, the HTTP
-  // library's wake-up pair, the object being written).
-  constexpr int kDescriptorsPerFile = 4;
-  opts.concurrency = CapToOpenFileLimit(opts.concurrency, kDescriptorsPerFile, "--concurrency", "files in flight");
+  // Each file in flight holds its download's connection and the HTTP
+  // library's wake-up pair (its worker keeps them for the run) and, for its
+  // object and each derived one, what the store holds per object written
+  // (a file; on GCS an upload client). The one grouped file being split
+  // holds more beside them: its spill, the list of objects written and, on
+  // each thread that writes its objects (the pool's and its own), an object
+  // and its footer spill. Counting less let the files in flight reach the
+  // limit, and a download, an upload or a temporary file failed with EMFILE.
+  constexpr int kDownloadDescriptors = 3;
+  const int writes = 1 + static_cast<int>(opts.derived.size());
+  const int per_file = kDownloadDescriptors + writes * store->DescriptorsPerWrite();
+  const bool any_grouped = std::any_of(report.items.begin(), report.items.end(),
+                                       [](const WorkItem& w) { return tardis::IsGroupedSymbol(w.symbol); });
+  const int writer_threads = std::max(1, options.threads) + 1;
+  const int grouped_reserve = any_grouped ? 2 + writer_threads * writes * (store->DescriptorsPerWrite() + 1) : 0;
+  opts.concurrency =
+      CapToOpenFileLimit(opts.concurrency, per_file, "--concurrency", "files in flight", grouped_reserve);
   // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default
   // 96): each gets budget/N, at least 4 MiB and at most the convert default
   // of 64 MiB. A file in flight holds a small multiple of its share (the

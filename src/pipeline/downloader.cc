@@ -38,6 +38,14 @@ const char* OutcomeName(Outcome o) {
 
 namespace {
 
+// The outcome of an item that `st` failed; a configuration error (kUsage:
+// the open-file limit, a TMPDIR that cannot hold a temporary file) is noted
+// on *res, for the run's exit code.
+Outcome FailedBy(const Status& st, ItemResult* res) {
+  if (st.code() == Status::Code::kUsage) res->config_error = true;
+  return st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+}
+
 // created_at of item records, to the second (CreatedAtMicros, as for the
 // Parquet metadata).
 std::string RecordTime() { return FormatIsoSeconds(CreatedAtMicros()); }
@@ -201,6 +209,10 @@ void Downloader::RunEach(const std::vector<WorkItem>& items,
                                       : "not started: interrupted";
     } else {
       result = RunItem(items[i], http.get(), grouped ? &converting : nullptr);
+      if (result.config_error) {
+        std::lock_guard<std::mutex> l(fatal_mu_);
+        if (fatal_.ok()) fatal_ = Status::Usage(items[i].Id() + ": " + result.reason);
+      }
       progress_.items_finished++;
       progress_.rows += result.rows;
     }
@@ -299,7 +311,7 @@ Result<bool> TakeStoredSizes(storage::ObjectStore* store, ItemRecord* record) {
 void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours, ItemResult* res) {
   const std::string name = ItemRecordObjectName(store->layout(), item);
   auto fail = [&](const std::string& what, const Status& st) {
-    res->outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+    res->outcome = FailedBy(st, res);
     res->reason = what + st.message();
   };
   auto read = store->ReadVersioned(name);
@@ -383,7 +395,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     if (resolver || !opts_.keys) return true;
     auto r = opts_.keys->ForDay(item.day);
     if (!r.ok()) {
-      res.outcome = r.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.outcome = FailedBy(r.status(), &res);
       res.reason = r.status().message();
       return false;
     }
@@ -464,7 +476,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           return res;
         }
         if (st.code() != Status::Code::kInvalidInput) {
-          res.outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+          res.outcome = FailedBy(st, &res);
           res.reason = "computing derived data from " + opts_.store->Describe(object) + ": " + st.message();
           return res;
         }
@@ -511,7 +523,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       for (const std::string& folder : folders) {
         auto listed = opts_.store->List(folder);
         if (!listed.ok()) {
-          res.outcome = listed.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+          res.outcome = FailedBy(listed.status(), &res);
           res.reason = "listing the derived objects of the day: " + listed.status().message();
           return res;
         }
@@ -613,7 +625,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   if (grouped && resolver) {
     auto l = resolver->ListsExchange(item.day, item.exchange);
     if (!l.ok()) {
-      res.outcome = l.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.outcome = FailedBy(l.status(), &res);
       res.reason = l.status().message();
       return res;
     }
@@ -726,7 +738,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     if (stop_) return give_up(Outcome::kCancelled, "stopped: " + fatal_.message());
     if (opts_.cancel && opts_.cancel->load()) return give_up(Outcome::kCancelled, "interrupted");
     if (const Status bound = sink.CheckBounds(); !bound.ok()) {
-      return give_up(bound.retryable() ? Outcome::kRetryable : Outcome::kFailed,
+      return give_up(FailedBy(bound, &res),
                      bound.message() + (last_error.empty() ? "" : "; last error: " + last_error));
     }
     if (!retrier.MayAttempt()) return give_up(Outcome::kRetryable, gave_up());
@@ -772,7 +784,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       if (r.sink_error.code() == Status::Code::kAlreadyExists && !force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
-      return give_up(r.sink_error.retryable() ? Outcome::kRetryable : Outcome::kFailed, last_error);
+      return give_up(FailedBy(r.sink_error, &res), last_error);
     }
     if (status == 401 || status == 403) {
       const std::string msg =
@@ -863,7 +875,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         if (!outs->read_status().ok()) {
           // The objects are there, the list of them is not whole: no record,
           // so a rerun does the item again.
-          res.outcome = outs->read_status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+          res.outcome = FailedBy(outs->read_status(), &res);
           res.reason = "reading back the list of objects written: " + outs->read_status().message();
           return res;
         }
@@ -926,7 +938,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           } else if (!st.ok()) {
             // The objects are there but the item is not known complete: a
             // rerun does it again.
-            res.outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+            res.outcome = FailedBy(st, &res);
             res.reason = "writing the completion record: " + st.message();
           }
         }
@@ -951,7 +963,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         log::Warn(item.Id() + ": " + last_error + "; downloading again");
         continue;
       }
-      res.outcome = outs.status().retryable() ? Outcome::kRetryable : Outcome::kFailed;
+      res.outcome = FailedBy(outs.status(), &res);
       res.reason = last_error;
       return res;
     }

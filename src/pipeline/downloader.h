@@ -47,6 +47,9 @@ struct ItemResult {
   // (TickConverter's OutputFile::unkeyed), and those symbols.
   uint64_t unkeyed_rows = 0;
   std::vector<std::string> unkeyed_symbols;
+  // Failed by a configuration error (kUsage) that a rerun alone does not fix:
+  // the run's fatal_error() and exit code 2 (Downloader::Run).
+  bool config_error = false;
 };
 
 struct DownloadOptions {
@@ -95,6 +98,10 @@ class Downloader {
   explicit Downloader(DownloadOptions opts);
   // Returns one result per item, in plan order. A 401/403 stops the run:
   // items not started are reported as cancelled, and fatal_error() says why.
+  // A configuration error an item meets (kUsage: the open-file limit, a
+  // TMPDIR that cannot hold a temporary file) fails that item and, unless
+  // fatal_error() already holds another, becomes it; the other items still
+  // run. The run's exit code is then 2: a rerun alone does not help.
   // Every result is kept to the end (each with its objects' names): for
   // tests and single items; the jobs use RunEach.
   std::vector<ItemResult> Run(const std::vector<WorkItem>& items);

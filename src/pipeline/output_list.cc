@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "core/atomic_file.h"
+#include "core/open_files.h"
 
 namespace mt::pipeline {
 
@@ -110,6 +111,9 @@ Status OutputList::OpenFile() {
   if (fd_ >= 0) return Status::OK();
   const int err = -fd_;
   fd_ = -1;
+  if (IsOpenFileLimit(err)) {
+    return OpenFileLimitError("cannot create a temporary file in " + dir + " for the list of objects written", err);
+  }
   const std::string msg = "cannot create a temporary file in " + dir + " for the list of objects written (" +
                           std::strerror(err) + "; set TMPDIR to a writable directory)";
   // A TMPDIR that is missing or not writable stays so on a rerun.

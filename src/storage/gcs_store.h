@@ -100,6 +100,10 @@ class GcsStore final : public ObjectStore {
   Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation) override;
   Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
   std::string Describe(const std::string& name) const override;
+  // An upload borrows a client (its connection and the HTTP library's
+  // wake-up pair) from the pool, which keeps idle only clients made when
+  // that many were in use at once: counted per writer, they are all counted.
+  int DescriptorsPerWrite() const override { return 3; }
 
   // `length` bytes from `offset` (to the end when length < 0): one Range
   // request (more only when a transfer is cut).

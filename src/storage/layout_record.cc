@@ -147,6 +147,7 @@ class LayoutRecordingStore : public ObjectStore {
   std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
   Status CheckWritable() override { return inner_->CheckWritable(); }
   std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
+  int DescriptorsPerWrite() const override { return inner_->DescriptorsPerWrite(); }
   bool BatchesCommits() const override { return inner_->BatchesCommits(); }
   Status SyncSealed() override { return inner_->SyncSealed(); }
   void RemoveStaleTemporaries(const std::string& name) override { inner_->RemoveStaleTemporaries(name); }

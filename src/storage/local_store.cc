@@ -16,6 +16,7 @@
 
 #include "core/atomic_file.h"
 #include "core/crc32c.h"
+#include "core/open_files.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
 
@@ -32,22 +33,16 @@ constexpr std::string_view kSealedSuffix = "-sealed";
 
 void RemoveOrphanedTemporaries(const std::string& path);  // below
 
-
 // A failed write, create or rename: permanent when the file system refuses
 // (no retry changes permissions or a read-only mount), else retryable.
-// EMFILE (this process's limit on open files) comes back on every rerun
-// with the same limit and work: a configuration error (exit 2) that says
-// what to raise. ENFILE (the system's table, shared with everything else
-// running) can clear up: retryable.
+// EMFILE and ENFILE say which open-file limit was reached and what to do
+// (OpenFileLimitError: EMFILE a configuration error, ENFILE retryable).
 Status WriteError(const std::string& what, int err) {
   const std::string msg = what + ": " + std::strerror(err);
   if (err == EACCES || err == EPERM || err == EROFS || err == ENOTDIR || err == EISDIR) {
     return Status::Permission(msg);
   }
-  if (err == EMFILE) {
-    return Status::Usage(msg + " (the limit of open files per process is reached: raise it with 'ulimit -n', "
-                               "or run fewer jobs at once)");
-  }
+  if (IsOpenFileLimit(err)) return OpenFileLimitError(what, err);
   return Status::IOError(msg);
 }
 
@@ -92,8 +87,8 @@ class DirLock {
   explicit DirLock(const std::string& dir) {
     fd_ = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd_ < 0) {
-      status_ = errno == EMFILE ? WriteError("open directory " + dir, errno)
-                                : Status::IOError("open directory " + dir + ": " + ErrnoText());
+      status_ = IsOpenFileLimit(errno) ? WriteError("open directory " + dir, errno)
+                                       : Status::IOError("open directory " + dir + ": " + ErrnoText());
       return;
     }
     while (::flock(fd_, LOCK_EX) != 0) {

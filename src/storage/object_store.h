@@ -113,6 +113,11 @@ class ObjectStore {
   // converter's spill of a grouped file): beside a local store's files;
   // "" (the default, GCS) means $TMPDIR.
   virtual std::string SpillDirectory() const { return ""; }
+  // Descriptors one object being written holds open, which a job counts
+  // against the open-file limit for each writer it runs at once: its file
+  // (the default, local); on GCS the upload's connection and the HTTP
+  // library's wake-up pair.
+  virtual int DescriptorsPerWrite() const { return 1; }
   // True when many sealed objects commit faster together: SyncSealed() once,
   // then Commit() each (local: one syncfs instead of an fsync per file).
   virtual bool BatchesCommits() const { return false; }

@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <string>
+
+#include "core/exit_code.h"
 
 namespace mt {
 namespace {
@@ -61,6 +66,41 @@ TEST(OpenFiles, AtLeastOneWhenNothingFitsBesideTheReserve) {
   EXPECT_NE(err.find("--jobs 16: the open-file limit (ulimit -n) of 32 leaves room for 1 transfers at once"),
             std::string::npos)
       << err;
+}
+
+// A job's own reserve (download's grouped file) is kept beside the process's.
+TEST(OpenFiles, AJobsReserveIsKeptBesideTheProcesss) {
+  SoftLimit limit(256);
+  ASSERT_TRUE(limit.ok());
+  ::testing::internal::CaptureStderr();
+  // (256 - 48 - 16) / 6 = 32 fit.
+  EXPECT_EQ(CapToOpenFileLimit(64, 6, "--concurrency", "files in flight", 16), 32);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("--concurrency 64: the open-file limit (ulimit -n) of 256 leaves room for 32 files in flight"),
+            std::string::npos)
+      << err;
+}
+
+// EMFILE: the process's limit, the same on every rerun with the same work
+// (exit 2); ENFILE: the system's table, which clears up (retryable). Both
+// say which limit and what to do, and neither speaks of TMPDIR.
+TEST(OpenFiles, AnOpenFileLimitErrorNamesTheLimitAndWhatToDo) {
+  const Status emfile = OpenFileLimitError("cannot create a temporary file in /scratch", EMFILE);
+  EXPECT_EQ(emfile.code(), Status::Code::kUsage);
+  EXPECT_EQ(ExitCodeFor(emfile), 2);
+  EXPECT_EQ(emfile.message(), "cannot create a temporary file in /scratch: " + std::string(std::strerror(EMFILE)) +
+                                  " (the limit of open files per process is reached: raise it with 'ulimit -n', "
+                                  "or run fewer jobs at once)");
+  const Status enfile = OpenFileLimitError("cannot create a temporary file in /scratch", ENFILE);
+  EXPECT_EQ(enfile.code(), Status::Code::kIOError);
+  EXPECT_TRUE(enfile.retryable());
+  EXPECT_EQ(ExitCodeFor(enfile), 3);
+  EXPECT_NE(enfile.message().find(std::strerror(ENFILE)), std::string::npos) << enfile.message();
+  EXPECT_NE(enfile.message().find("the system's table of open files is full"), std::string::npos) << enfile.message();
+  EXPECT_TRUE(IsOpenFileLimit(EMFILE));
+  EXPECT_TRUE(IsOpenFileLimit(ENFILE));
+  EXPECT_FALSE(IsOpenFileLimit(ENOSPC));
+  EXPECT_FALSE(IsOpenFileLimit(EACCES));
 }
 
 }  // namespace

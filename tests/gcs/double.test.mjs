@@ -1152,3 +1152,62 @@ test('gcs cp under ulimit -n 32 with --jobs 16: fewer transfers at once, said on
   assert.deepEqual(fs.readdirSync(path.join(dst, 'nofile-src')).sort(), [...want.keys()].sort(), 'every file, no temporary one left');
   for (const [name, data] of want) assert.ok(fs.readFileSync(path.join(dst, 'nofile-src', name)).equals(data), name);
 });
+
+test('download to gs:// under ulimit -n 256 with --concurrency 64, 600 options and one grouped file: fewer in flight, the limit never reached, every item done', async () => {
+  // A file in flight on GCS holds its download's connection and wake-up pair and an upload client
+  // (another connection and pair), and the grouped file's writers hold their uploads and footer spills
+  // beside them: counted at four descriptors a file, the files in flight reached the limit, and
+  // uploads or the grouped file's spill failed with "Too many open files".
+  const dir = path.join(work, 'nofile-dl');
+  fs.mkdirSync(dir);
+  const months = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT'];
+  const option = (i) => `${i % 2 ? 'ETH' : 'BTC'}-${1 + ((i >> 1) % 10)}${months[(i >> 1) % 10]}24-${1000 + 500 * (i >> 5)}-${(i >> 4) % 2 ? 'P' : 'C'}`;
+  const n = 600;
+  for (let i = 0; i < n; i++) {
+    let csv = G_HEADER;
+    for (let k = 0; k < 50; k++) csv += `deribit,${option(i)},${1704067200000000 + k * 1000},${1704067200000007 + k * 1000},${k},buy,0.${k + 1},${k + 1}\n`;
+    fs.writeFileSync(path.join(dir, `deribit_trades_${G_DAY}_${option(i)}.csv.gz`), zlib.gzipSync(csv));
+  }
+  const grouped = 3000;
+  const rows = [G_HEADER];
+  for (let i = 0; i < grouped; i++) {
+    const ts = 1704067200000000 + i * 100;
+    rows.push(`deribit,${i % 2 ? 'ETH' : 'BTC'}-29MAR24-${1000 + i}-${(i >> 1) % 2 ? 'P' : 'C'},${ts},${ts + 7},${i},buy,0.5,1\n`);
+  }
+  fs.writeFileSync(path.join(dir, `deribit_trades_${G_DAY}_OPTIONS.csv.gz`), zlib.gzipSync(rows.join('')));
+  const srv = await startServer({ dataDirs: [dir] });
+  try {
+    const summary = path.join(work, 'nofile-dl.json');
+    const symbols = ['deribit:OPTIONS', ...Array.from({ length: n }, (_, i) => `deribit:${option(i)}`)].join(',');
+    const args = ['download', '--from', G_DAY, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', symbols,
+      '--output', 'gs://bkt/nofile-dl', '--concurrency', '64', '--threads', '2', '--summary-json', summary];
+    // The descriptors the process holds, sampled while it runs.
+    let peak = 0;
+    let poll;
+    const r = await run(args, { TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, SOURCE_DATE_EPOCH: '1700000000' }, {
+      maxOpenFiles: 256,
+      onSpawn: (child) => {
+        poll = setInterval(() => {
+          try {
+            peak = Math.max(peak, fs.readdirSync(`/proc/${child.pid}/fd`).length);
+          } catch {}
+        }, 2);
+      },
+    });
+    clearInterval(poll);
+    const said = describe(args.map((a) => (a.length > 200 ? `${a.slice(0, 200)}…` : a)), r);
+    assert.equal(r.code, 0, said);
+    assert.match(r.stderr, /--concurrency 64: the open-file limit \(ulimit -n\) of 256 leaves room for \d+ files in flight; running that many/);
+    assert.match(r.stderr, new RegExp(`summary: ${n + 1} items: ${n + 1} done, 0 skipped, 0 no data, 0 not available, 0 failed, 0 failed \\(retryable\\), 0 cancelled`), said);
+    assert.doesNotMatch(r.stderr, /Too many open files/, said);
+    assert.ok(peak > 64 && peak < 256, `peak open descriptors ${peak}: below the limit of 256`);
+    const results = JSON.parse(fs.readFileSync(summary, 'utf8')).results;
+    assert.equal(results.length, n + 1);
+    assert.deepEqual(results.filter((x) => x.outcome !== 'done').map((x) => x.id), []);
+    const objects = [...d.state.buckets.get('bkt').keys()].filter((k) => k.startsWith('nofile-dl/') && k.endsWith('.parquet'));
+    assert.equal(objects.length, n + grouped, 'one object per option, of the grouped file and of each one-instrument file');
+    console.log(`# download to gs:// under ulimit -n 256: peak ${peak} open descriptors`);
+  } finally {
+    await srv.close();
+  }
+});

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -13,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/exit_code.h"
 #include "core/thread_pool.h"
 #include "parquet/file_writer.h"
 
@@ -485,6 +488,40 @@ TEST(SpillWriterTest, AnUnwritableDirectoryIsAClearError) {
   const Status st = spill.Open("/nonexistent-dir-for-spill");
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("TMPDIR"), std::string::npos) << st.message();
+}
+
+// Out of descriptors (EMFILE), a spill file that cannot be created says to
+// raise the open-file limit or run fewer at once, not to set TMPDIR (no other
+// directory helps), and is a configuration error (exit 2), not a retryable
+// one. Run in a forked child with a lowered RLIMIT_NOFILE, every descriptor
+// below it taken, so the limit is exact and the test process keeps its own.
+TEST(SpillWriterTest, OutOfFileDescriptorsNamesTheOpenFileLimitNotTmpdir) {
+  SpillWriter spill(Schema(), WriterOptions{});
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    struct rlimit lim;
+    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(10);
+    lim.rlim_cur = 256;
+    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(11);
+    while (::dup(0) >= 0) {
+    }
+    if (errno != EMFILE) ::_exit(12);
+    const Status st = spill.Open("");
+    if (st.ok()) ::_exit(13);
+    if (st.code() != Status::Code::kUsage || ExitCodeFor(st) != 2) ::_exit(14);
+    if (st.message().find("cannot create a temporary spill file in ") != 0) ::_exit(15);
+    if (st.message().find(std::strerror(EMFILE)) == std::string::npos) ::_exit(16);
+    if (st.message().find("raise it with 'ulimit -n', or run fewer jobs at once") == std::string::npos) ::_exit(17);
+    if (st.message().find("TMPDIR") != std::string::npos) ::_exit(18);
+    ::_exit(0);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "10-12: setting up the limit; 13: opened; 14: not kUsage (exit 2); 15: what "
+                                        "failed; 16: no strerror(EMFILE); 17: no 'ulimit -n' hint; 18: names TMPDIR";
 }
 
 }  // namespace
