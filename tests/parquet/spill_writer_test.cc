@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +17,7 @@
 #include "core/exit_code.h"
 #include "core/thread_pool.h"
 #include "parquet/file_writer.h"
+#include "support/without_descriptors.h"
 
 namespace mt::parquet {
 namespace {
@@ -497,31 +497,18 @@ TEST(SpillWriterTest, AnUnwritableDirectoryIsAClearError) {
 // below it taken, so the limit is exact and the test process keeps its own.
 TEST(SpillWriterTest, OutOfFileDescriptorsNamesTheOpenFileLimitNotTmpdir) {
   SpillWriter spill(Schema(), WriterOptions{});
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    struct rlimit lim;
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(10);
-    lim.rlim_cur = 256;
-    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(11);
-    while (::dup(0) >= 0) {
-    }
-    if (errno != EMFILE) ::_exit(12);
+  const int code = testing::ExitCodeWithoutDescriptors([&] {
     const Status st = spill.Open("");
-    if (st.ok()) ::_exit(13);
-    if (st.code() != Status::Code::kUsage || ExitCodeFor(st) != 2) ::_exit(14);
-    if (st.message().find("cannot create a temporary spill file in ") != 0) ::_exit(15);
-    if (st.message().find(std::strerror(EMFILE)) == std::string::npos) ::_exit(16);
-    if (st.message().find("raise it with 'ulimit -n', or run fewer jobs at once") == std::string::npos) ::_exit(17);
-    if (st.message().find("TMPDIR") != std::string::npos) ::_exit(18);
-    ::_exit(0);
-  }
-  int wstatus = 0;
-  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
-  ASSERT_TRUE(WIFEXITED(wstatus));
-  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "10-12: setting up the limit; 13: opened; 14: not kUsage (exit 2); 15: what "
-                                        "failed; 16: no strerror(EMFILE); 17: no 'ulimit -n' hint; 18: names TMPDIR";
+    if (st.ok()) return 13;
+    if (st.code() != Status::Code::kUsage || ExitCodeFor(st) != 2) return 14;
+    if (st.message().find("cannot create a temporary spill file in ") != 0) return 15;
+    if (st.message().find(std::strerror(EMFILE)) == std::string::npos) return 16;
+    if (st.message().find("raise it with 'ulimit -n', or run fewer jobs at once") == std::string::npos) return 17;
+    if (st.message().find("TMPDIR") != std::string::npos) return 18;
+    return 0;
+  });
+  EXPECT_EQ(code, 0) << "10-12: setting up the limit; 13: opened; 14: not kUsage (exit 2); 15: what "
+                        "failed; 16: no strerror(EMFILE); 17: no 'ulimit -n' hint; 18: names TMPDIR";
 }
 
 }  // namespace

@@ -1,8 +1,6 @@
 // The local store's conditional writes (ReadVersioned + CreateIfGeneration)
 // and its temporary files, on a real directory.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +13,7 @@
 
 #include "core/exit_code.h"
 #include "storage/object_store.h"
+#include "support/without_descriptors.h"
 
 namespace mt::storage {
 namespace {
@@ -66,29 +65,16 @@ TEST_F(LocalStoreTest, OutOfFileDescriptorsIsAConfigurationError) {
   auto warm = store_->Create("warm.bin", true);
   ASSERT_TRUE(warm.ok()) << warm.status().message();
   (*warm)->Abort();
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    struct rlimit lim;
-    if (::getrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(10);
-    lim.rlim_cur = 256;
-    if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(11);
-    while (::dup(0) >= 0) {
-    }
-    if (errno != EMFILE) ::_exit(12);
+  const int code = testing::ExitCodeWithoutDescriptors([&] {
     auto w = store_->Create("day/obj.bin", true);
-    if (w.ok()) ::_exit(13);
-    if (w.status().code() != Status::Code::kUsage) ::_exit(14);
-    if (ExitCodeFor(w.status()) != 2) ::_exit(15);
-    if (w.status().message().find("ulimit -n") == std::string::npos) ::_exit(16);
-    ::_exit(0);
-  }
-  int wstatus = 0;
-  ASSERT_EQ(::waitpid(pid, &wstatus, 0), pid);
-  ASSERT_TRUE(WIFEXITED(wstatus));
-  EXPECT_EQ(WEXITSTATUS(wstatus), 0) << "10-12: setting up the limit; 13: created; 14: not kUsage; 15: not exit 2; "
-                                        "16: no 'ulimit -n' in the message";
+    if (w.ok()) return 13;
+    if (w.status().code() != Status::Code::kUsage) return 14;
+    if (ExitCodeFor(w.status()) != 2) return 15;
+    if (w.status().message().find("ulimit -n") == std::string::npos) return 16;
+    return 0;
+  });
+  EXPECT_EQ(code, 0) << "10-12: setting up the limit; 13: created; 14: not kUsage; 15: not exit 2; "
+                        "16: no 'ulimit -n' in the message";
   // Nothing was left behind: the child created no file.
   EXPECT_FALSE(fs::exists(root_ / "day" / "obj.bin"));
 }
