@@ -306,25 +306,34 @@ describe('derived series of a grouped file', () => {
     }
   });
 
-  it('download --derive of a grouped item computes each instrument\'s series', async () => {
+  // A Tardis test server serving the grouped day (as deribit's OPTIONS file), and `download` of that
+  // item into `store` with `extra` flags, run asynchronously (the server answers in this process).
+  async function groupedServer(name) {
     const { startServer } = await import('../support/tardis_server.mjs');
-    const { spawn } = await import('node:child_process');
     const zlib = await import('node:zlib');
-    const data = mkTmp(ROOT_TMP, 'grouped-data');
+    const data = mkTmp(ROOT_TMP, name);
     fs.writeFileSync(path.join(data, 'deribit_trades_2024-01-01_OPTIONS.csv.gz'), zlib.gzipSync(fs.readFileSync(grouped)));
-    const srv = await startServer({ dataDirs: [data] });
+    return startServer({ dataDirs: [data] });
+  }
+  async function downloadGrouped(srv, store, extra) {
+    const { spawn } = await import('node:child_process');
+    const args = ['download', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
+      '--output', store, ...extra];
+    return new Promise((resolve, reject) => {
+      const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (d) => { stdout += d; });
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('download --derive of a grouped item computes each instrument\'s series', async () => {
+    const srv = await groupedServer('grouped-data');
     try {
       const store = path.join(dir, 'download-store'), ref = path.join(dir, 'own-store');
-      const args = ['download', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
-        '--derive', 'trade_bar_1m', '--output', store];
-      const r = await new Promise((resolve, reject) => {
-        const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
-        let stdout = '', stderr = '';
-        child.stdout.on('data', (d) => { stdout += d; });
-        child.stderr.on('data', (d) => { stderr += d; });
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const r = await downloadGrouped(srv, store, ['--derive', 'trade_bar_1m']);
       assert.equal(r.code, 0, r.stderr);
       for (const [, key] of SYMS) {
         const f = rel('trade_bar_1m', key);
@@ -340,22 +349,8 @@ describe('derived series of a grouped file', () => {
   // --derive, and got no series (an item of one instrument gets its missing series from its stored
   // object): the series are computed from the objects the record lists, without a request.
   it('download --derive of a grouped item already downloaded without it computes the series from its objects', async () => {
-    const { startServer } = await import('../support/tardis_server.mjs');
-    const { spawn } = await import('node:child_process');
-    const zlib = await import('node:zlib');
-    const data = mkTmp(ROOT_TMP, 'grouped-data-later');
-    fs.writeFileSync(path.join(data, 'deribit_trades_2024-01-01_OPTIONS.csv.gz'), zlib.gzipSync(fs.readFileSync(grouped)));
-    const srv = await startServer({ dataDirs: [data] });
-    const download = (extra) => new Promise((resolve, reject) => {
-      const args = ['download', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
-        '--output', store, ...extra];
-      const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
-      let stdout = '', stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const srv = await groupedServer('grouped-data-later');
+    const download = (extra) => downloadGrouped(srv, store, extra);
     const store = path.join(dir, 'download-later-store'), ref = path.join(dir, 'own-store');
     try {
       const first = await download([]);
