@@ -76,6 +76,39 @@ function walk(dir, base = dir) {
   });
 }
 
+/**
+ * Deribit OPTIONS trades days (`options` options, two rows each) and BTC-PERPETUAL files for the days in
+ * `perpetualDays`, served by a test server that holds every OPTIONS request; `download` of both symbols over
+ * the days started with `--concurrency`. Returns the server, the child and its output so far.
+ */
+async function heldGroupedDownload(t, dir, { days, options, perpetualDays, concurrency }) {
+  const data = path.join(dir, 'srv');
+  fs.mkdirSync(data);
+  for (const [k, d] of days.entries()) {
+    const csv = path.join(dir, 'day.csv');
+    writeOptionsDay(csv, options, 2);
+    fs.writeFileSync(path.join(data, `deribit_trades_${d}_OPTIONS.csv.gz`), zlib.gzipSync(fs.readFileSync(csv)));
+    if (!perpetualDays.includes(d)) continue;
+    const ts = Date.parse(`${d}T00:00:00Z`) * 1000;
+    fs.writeFileSync(path.join(data, `deribit_trades_${d}_BTC-PERPETUAL.csv.gz`),
+      zlib.gzipSync(HEADER + `deribit,BTC-PERPETUAL,${ts},${ts + 7},${k + 1},buy,42000,10\n`));
+  }
+  const srv = await startServer({ dataDirs: [data] });
+  t.after(() => srv.close());
+  srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
+  const out = path.join(dir, 'out');
+  const child = spawn(BIN, ['download', '--from', days[0], '--to', days.at(-1), '--exchanges', 'deribit',
+    '--data-types', 'trades', '--symbols', 'OPTIONS,BTC-PERPETUAL', '--output', out, '--concurrency', String(concurrency)], {
+    env: { ...process.env, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const run = { srv, out, stdout: '', stderr: '' };
+  child.stdout.on('data', (b) => { run.stdout += b; });
+  child.stderr.on('data', (b) => { run.stderr += b; });
+  run.closed = new Promise((resolve) => child.on('close', resolve));
+  return run;
+}
+
 describe('grouped files', () => {
   it('3,000 instruments in one file convert under ulimit -n 256, every row in its own instrument\'s file', async () => {
     const dir = mkTmp(ROOT_TMP, 'many');
@@ -194,38 +227,19 @@ describe('grouped files', () => {
     // server, the second grouped file is not even asked for while the first is being read, whatever
     // --concurrency says.
     const dir = mkTmp(ROOT_TMP, 'grouped-in-flight');
-    const data = path.join(dir, 'srv');
-    fs.mkdirSync(data);
     const days = ['2024-01-01', '2024-01-02', '2024-01-03'];
-    for (const d of days) {
-      const csv = path.join(dir, 'day.csv');
-      writeOptionsDay(csv, 20, 2);
-      fs.writeFileSync(path.join(data, `deribit_trades_${d}_OPTIONS.csv.gz`), zlib.gzipSync(fs.readFileSync(csv)));
-    }
-    fs.writeFileSync(path.join(data, `deribit_trades_${days[0]}_BTC-PERPETUAL.csv.gz`),
-      zlib.gzipSync(HEADER + 'deribit,BTC-PERPETUAL,1704067200000000,1704067200000007,1,buy,42000,10\n'));
-    const srv = await startServer({ dataDirs: [data] });
-    t.after(() => srv.close());
-    srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
-    const out = path.join(dir, 'out');
-    const child = spawn(BIN, ['download', '--from', days[0], '--to', days.at(-1), '--exchanges', 'deribit',
-      '--data-types', 'trades', '--symbols', 'OPTIONS,BTC-PERPETUAL', '--output', out, '--concurrency', '8'], {
-      env: { ...process.env, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (b) => { stdout += b; });
-    child.stderr.on('data', (b) => { stderr += b; });
-    const closed = new Promise((resolve) => child.on('close', resolve));
+    const run = await heldGroupedDownload(t, dir, { days, options: 20, perpetualDays: [days[0]], concurrency: 8 });
+    const { srv, out } = run;
     const datasets = () => srv.stats().requests.filter((q) => q.path.endsWith('.csv.gz'));
     for (let round = 0; round < days.length; round++) {
       await srv.waitHeld(1);
       // Room for the others to ask, were they let: 7 more items may be in flight.
       await new Promise((r) => setTimeout(r, 300));
-      assert.equal(srv.held(), 1, `round ${round}: one grouped file asked for at a time\n${stderr}`);
+      assert.equal(srv.held(), 1, `round ${round}: one grouped file asked for at a time\n${run.stderr}`);
       srv.release();
     }
-    const code = await closed;
+    const code = await run.closed;
+    const { stdout, stderr } = run;
     assert.equal(code, 0, stderr);
     assert.equal(datasets().length, 2 * days.length, 'each file once (BTC-PERPETUAL: one day served, two 404s)');
     assert.ok(datasets().some((q) => q.path.endsWith('BTC-PERPETUAL.csv.gz')), 'the one-instrument item ran beside');
@@ -242,29 +256,9 @@ describe('grouped files', () => {
     // A worker that took the next grouped item would only wait for the slot; with two in flight, the other one
     // downloads every one-instrument item of the range while the first grouped file is held.
     const dir = mkTmp(ROOT_TMP, 'grouped-order');
-    const data = path.join(dir, 'srv');
-    fs.mkdirSync(data);
     const days = ['2024-01-01', '2024-01-02', '2024-01-03'];
-    for (const [k, d] of days.entries()) {
-      const csv = path.join(dir, 'day.csv');
-      writeOptionsDay(csv, 5, 2);
-      fs.writeFileSync(path.join(data, `deribit_trades_${d}_OPTIONS.csv.gz`), zlib.gzipSync(fs.readFileSync(csv)));
-      const ts = Date.parse(`${d}T00:00:00Z`) * 1000;
-      fs.writeFileSync(path.join(data, `deribit_trades_${d}_BTC-PERPETUAL.csv.gz`),
-        zlib.gzipSync(HEADER + `deribit,BTC-PERPETUAL,${ts},${ts + 7},${k + 1},buy,42000,10\n`));
-    }
-    const srv = await startServer({ dataDirs: [data] });
-    t.after(() => srv.close());
-    srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
-    const out = path.join(dir, 'out');
-    const child = spawn(BIN, ['download', '--from', days[0], '--to', days.at(-1), '--exchanges', 'deribit',
-      '--data-types', 'trades', '--symbols', 'OPTIONS,BTC-PERPETUAL', '--output', out, '--concurrency', '2'], {
-      env: { ...process.env, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (b) => { stderr += b; });
-    const closed = new Promise((resolve) => child.on('close', resolve));
+    const run = await heldGroupedDownload(t, dir, { days, options: 5, perpetualDays: days, concurrency: 2 });
+    const { srv } = run;
     const perpetuals = () => srv.stats().requests.filter((q) => q.path.endsWith('BTC-PERPETUAL.csv.gz')).length;
     await srv.waitHeld(1);
     for (let waited = 0; waited < 5000 && perpetuals() < days.length; waited += 50) await new Promise((r) => setTimeout(r, 50));
@@ -274,7 +268,8 @@ describe('grouped files', () => {
       if (round > 0) await srv.waitHeld(1);
       srv.release();
     }
-    const code = await closed;
+    const code = await run.closed;
+    const { stderr } = run;
     assert.equal(beside, days.length, `every one-instrument item ran while the first grouped file was held\n${stderr}`);
     assert.equal(held, 1, 'one grouped file asked for at a time');
     assert.equal(code, 0, stderr);
