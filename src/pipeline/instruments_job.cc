@@ -115,17 +115,26 @@ Result<std::map<std::string, const ExchangeMetadata*>> FetchMetadata(MetadataSou
   return out;
 }
 
-// The metadata as a catalog, with a per-exchange report logged.
-Catalog BuildCatalog(const std::vector<std::string>& exchanges,
+// The metadata as a catalog, with a per-exchange report logged; each
+// exchange's /v1/instruments records are released once the catalog has them.
+Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exchanges,
                      const std::map<std::string, const ExchangeMetadata*>& meta_of,
                      const std::vector<std::string>& quotes) {
   Catalog catalog;
   CatalogOptions copts;
   copts.quotes = quotes;
+  // Room for every exchange's entries at once (AddExchange would otherwise
+  // grow the vector per exchange, holding the old and the new array).
+  size_t symbols = 0;
+  for (const auto& ex : exchanges) symbols += meta_of.at(ex)->details.symbols.size();
+  catalog.entries.reserve(symbols);
   for (const auto& ex : exchanges) {
     const ExchangeMetadata& m = *meta_of.at(ex);
     if (!m.details.has_datasets) log::Warn(ex + ": /v1/exchanges gave no datasets listing: no instruments");
     AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
+    // The catalog holds what it needs of the records (a copy of those with
+    // changes): the run needs them no more.
+    source->ReleaseInstruments(ex);
   }
   FinishCatalog(&catalog);
   std::map<std::string, std::vector<const RejectedSymbol*>> rejected_by;
@@ -139,7 +148,7 @@ Catalog BuildCatalog(const std::vector<std::string>& exchanges,
     log::Info(ex + ": " + std::to_string(m.details.symbols.size()) + " dataset symbols: " +
               std::to_string(instruments_by[ex]) + " instruments, " + std::to_string(grouped_by[ex]) + " grouped, " +
               std::to_string(rj.size()) + " rejected; " +
-              (m.have_instruments ? std::to_string(m.instruments.size()) + " /v1/instruments records"
+              (m.have_instruments ? std::to_string(m.instrument_records) + " /v1/instruments records"
                                   : "no instrument metadata (" + m.instruments_note.substr(0, 60) + ")"));
     for (size_t i = 0; i < rj.size() && i < kMaxLoggedPerExchange; i++) {
       log::Warn("rejected " + ex + " " + rj[i]->symbol + ": " + rj[i]->reason);
@@ -397,7 +406,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
                    {"dataset_symbols", m.details.symbols.size()},
                    {"instruments", instruments_by[ex]},
                    {"instrument_metadata", m.have_instruments},
-                   {"instrument_metadata_records", m.instruments.size()},
+                   {"instrument_metadata_records", m.instrument_records},
                    {"instrument_metadata_note", RedactSecrets(m.instruments_note)},
                    {"grouped", gr},
                    {"rejected", rj}});
@@ -478,7 +487,7 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     return report;
   }
   const auto& meta_of = *fetched;
-  const Catalog catalog = BuildCatalog(opts.exchanges, meta_of, opts.quotes);
+  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes);
   if (!store) {
     report.definitions = DefinitionsForRange(catalog, opts.from, opts.to);
     return report;
