@@ -33,6 +33,8 @@ constexpr size_t kMaxLoggedPerExchange = 25;
 constexpr int kMaxMergeAttempts = 40;
 // Files written at once: each commit waits for the disk (fsync).
 constexpr int kFileWorkers = 8;
+// Rows of all files in flight together (InstrumentsFileWorkers).
+constexpr size_t kRowsInFlight = 200000;
 
 std::string JoinList(const std::vector<std::string>& v) {
   std::string out;
@@ -190,7 +192,8 @@ class FileMerger {
   // Files are independent, so a few are merged at once; the first failure
   // stops the others from starting.
   void RunAll(std::vector<FileJob>* jobs) {
-    ParallelFor(jobs->size(), ParallelOptions{kFileWorkers, cancel_}, [&](size_t i) {
+    const int workers = InstrumentsFileWorkers(catalog_.entries.size());
+    ParallelFor(jobs->size(), ParallelOptions{workers, cancel_}, [&](size_t i) {
       FileJob& job = (*jobs)[i];
       const Status st = Merge(job);
       if (st.ok() || st.code() == Status::Code::kCancelled) return Status::OK();
@@ -427,6 +430,11 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
 }
 
 }  // namespace
+
+int InstrumentsFileWorkers(size_t instruments) {
+  const size_t fit = kRowsInFlight / std::max<size_t>(instruments, 1);
+  return static_cast<int>(std::clamp<size_t>(fit, 1, kFileWorkers));
+}
 
 InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::ObjectStore* store) {
   InstrumentsReport report;

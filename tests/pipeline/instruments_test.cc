@@ -13,6 +13,7 @@
 #include <set>
 
 #include "pipeline/instruments_file.h"
+#include "pipeline/instruments_job.h"
 #include "support/fixtures.h"
 
 namespace mt::pipeline {
@@ -414,6 +415,17 @@ TEST(Instruments, EntriesHoldOnlyRecordsWithChanges) {
   }
   EXPECT_GT(with_record, 0u);
   EXPECT_LT(with_record, c.entries.size());
+}
+
+// Files merged at once: all eight for a usual catalog, fewer for one of
+// tens of thousands of options, never none.
+TEST(Instruments, FewerFilesInFlightForALargeCatalog) {
+  EXPECT_EQ(InstrumentsFileWorkers(0), 8);
+  EXPECT_EQ(InstrumentsFileWorkers(5000), 8);
+  EXPECT_EQ(InstrumentsFileWorkers(25000), 8);
+  EXPECT_EQ(InstrumentsFileWorkers(50000), 4);
+  EXPECT_EQ(InstrumentsFileWorkers(100000), 2);
+  EXPECT_EQ(InstrumentsFileWorkers(1000000), 1);
 }
 
 TEST(Instruments, MetadataWinsOverTheSymbolAndSaysSo) {
