@@ -232,6 +232,9 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
       named[k->quote]++;
     }
   }
+  // At most one entry per symbol: reserved once, so the vector does not
+  // grow by doubling (each step holding the old entries and twice the room).
+  catalog->entries.reserve(catalog->entries.size() + details.symbols.size());
   for (const auto& sym : details.symbols) {
     if (tardis::IsGroupedSymbol(sym.id)) {
       catalog->grouped.push_back({ex, sym});
@@ -340,29 +343,54 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
       if (!info->expiration_type.empty()) d.expiration_type = info->expiration_type;
     }
     ApplyTerms(ex, sym.id, key, info ? &info->terms : nullptr, &d);
-    if (info) e.info = *info;
+    // The record is only read again for the terms of days before one of
+    // its changes (AsOf); without changes the base definition is every
+    // day's, and a copy per instrument would double the catalog.
+    if (info && !info->changes.empty()) e.info = std::make_shared<const tardis::InstrumentInfo>(*info);
     catalog->entries.push_back(std::move(e));
   }
 }
 
 void FinishCatalog(Catalog* catalog) {
   auto& v = catalog->entries;
-  std::stable_sort(v.begin(), v.end(), [](const CatalogEntry& a, const CatalogEntry& b) {
-    if (a.base.instrument_key != b.base.instrument_key) return a.base.instrument_key < b.base.instrument_key;
-    return a.base.tardis_symbol < b.base.tardis_symbol;
+  // Sorted through an index (ties by position: stable) and permuted in
+  // place, then deduplicated in place: a catalog entry is large, and a
+  // second vector of them (a sort buffer, a vector of the kept) would double
+  // the catalog's memory for a venue of many instruments.
+  std::vector<size_t> order(v.size());
+  for (size_t i = 0; i < order.size(); i++) order[i] = i;
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const InstrumentDefinition &x = v[a].base, &y = v[b].base;
+    if (x.instrument_key != y.instrument_key) return x.instrument_key < y.instrument_key;
+    if (x.tardis_symbol != y.tardis_symbol) return x.tardis_symbol < y.tardis_symbol;
+    return a < b;
   });
-  std::vector<CatalogEntry> kept;
-  kept.reserve(v.size());
-  for (auto& e : v) {
-    if (!kept.empty() && kept.back().base.instrument_key == e.base.instrument_key) {
-      catalog->rejected.push_back({e.base.tardis_exchange, e.base.tardis_symbol,
-                                   "derives key " + e.base.instrument_key + ", as symbol " +
-                                       kept.back().base.tardis_symbol + " does; the key would be ambiguous"});
+  // Position i takes the entry at order[i]: follow each cycle once.
+  for (size_t start = 0; start < order.size(); start++) {
+    if (order[start] == start) continue;
+    CatalogEntry held = std::move(v[start]);
+    size_t i = start;
+    while (order[i] != start) {
+      const size_t from = order[i];
+      v[i] = std::move(v[from]);
+      order[i] = i;
+      i = from;
+    }
+    v[i] = std::move(held);
+    order[i] = i;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < v.size(); i++) {
+    if (kept > 0 && v[kept - 1].base.instrument_key == v[i].base.instrument_key) {
+      catalog->rejected.push_back({v[i].base.tardis_exchange, v[i].base.tardis_symbol,
+                                   "derives key " + v[i].base.instrument_key + ", as symbol " +
+                                       v[kept - 1].base.tardis_symbol + " does; the key would be ambiguous"});
       continue;
     }
-    kept.push_back(std::move(e));
+    if (kept != i) v[kept] = std::move(v[i]);
+    kept++;
   }
-  v = std::move(kept);
+  v.erase(v.begin() + static_cast<std::ptrdiff_t>(kept), v.end());
 }
 
 namespace {

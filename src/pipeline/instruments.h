@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -67,7 +68,10 @@ struct RejectedSymbol {
 struct CatalogEntry {
   tardis::InstrumentKey key;
   InstrumentDefinition base;  // terms as of now
-  std::optional<tardis::InstrumentInfo> info;
+  // Only for a record with `changes` (the base is every day's definition
+  // otherwise); held by pointer, as most entries have none and the record
+  // is large.
+  std::shared_ptr<const tardis::InstrumentInfo> info;
 };
 
 struct Catalog {

@@ -33,6 +33,8 @@ constexpr size_t kMaxLoggedPerExchange = 25;
 constexpr int kMaxMergeAttempts = 40;
 // Files written at once: each commit waits for the disk (fsync).
 constexpr int kFileWorkers = 8;
+// Rows of all files in flight together (InstrumentsFileWorkers).
+constexpr size_t kRowsInFlight = 200000;
 
 std::string JoinList(const std::vector<std::string>& v) {
   std::string out;
@@ -115,17 +117,26 @@ Result<std::map<std::string, const ExchangeMetadata*>> FetchMetadata(MetadataSou
   return out;
 }
 
-// The metadata as a catalog, with a per-exchange report logged.
-Catalog BuildCatalog(const std::vector<std::string>& exchanges,
+// The metadata as a catalog, with a per-exchange report logged; each
+// exchange's /v1/instruments records are released once the catalog has them.
+Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exchanges,
                      const std::map<std::string, const ExchangeMetadata*>& meta_of,
                      const std::vector<std::string>& quotes) {
   Catalog catalog;
   CatalogOptions copts;
   copts.quotes = quotes;
+  // Room for every exchange's entries at once (AddExchange would otherwise
+  // grow the vector per exchange, holding the old and the new array).
+  size_t symbols = 0;
+  for (const auto& ex : exchanges) symbols += meta_of.at(ex)->details.symbols.size();
+  catalog.entries.reserve(symbols);
   for (const auto& ex : exchanges) {
     const ExchangeMetadata& m = *meta_of.at(ex);
     if (!m.details.has_datasets) log::Warn(ex + ": /v1/exchanges gave no datasets listing: no instruments");
     AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
+    // The catalog holds what it needs of the records (a copy of those with
+    // changes): the run needs them no more.
+    source->ReleaseInstruments(ex);
   }
   FinishCatalog(&catalog);
   std::map<std::string, std::vector<const RejectedSymbol*>> rejected_by;
@@ -139,7 +150,7 @@ Catalog BuildCatalog(const std::vector<std::string>& exchanges,
     log::Info(ex + ": " + std::to_string(m.details.symbols.size()) + " dataset symbols: " +
               std::to_string(instruments_by[ex]) + " instruments, " + std::to_string(grouped_by[ex]) + " grouped, " +
               std::to_string(rj.size()) + " rejected; " +
-              (m.have_instruments ? std::to_string(m.instruments.size()) + " /v1/instruments records"
+              (m.have_instruments ? std::to_string(m.instrument_records) + " /v1/instruments records"
                                   : "no instrument metadata (" + m.instruments_note.substr(0, 60) + ")"));
     for (size_t i = 0; i < rj.size() && i < kMaxLoggedPerExchange; i++) {
       log::Warn("rejected " + ex + " " + rj[i]->symbol + ": " + rj[i]->reason);
@@ -181,7 +192,8 @@ class FileMerger {
   // Files are independent, so a few are merged at once; the first failure
   // stops the others from starting.
   void RunAll(std::vector<FileJob>* jobs) {
-    ParallelFor(jobs->size(), ParallelOptions{kFileWorkers, cancel_}, [&](size_t i) {
+    const int workers = InstrumentsFileWorkers(catalog_.entries.size());
+    ParallelFor(jobs->size(), ParallelOptions{workers, cancel_}, [&](size_t i) {
       FileJob& job = (*jobs)[i];
       const Status st = Merge(job);
       if (st.ok() || st.code() == Status::Code::kCancelled) return Status::OK();
@@ -397,7 +409,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
                    {"dataset_symbols", m.details.symbols.size()},
                    {"instruments", instruments_by[ex]},
                    {"instrument_metadata", m.have_instruments},
-                   {"instrument_metadata_records", m.instruments.size()},
+                   {"instrument_metadata_records", m.instrument_records},
                    {"instrument_metadata_note", RedactSecrets(m.instruments_note)},
                    {"grouped", gr},
                    {"rejected", rj}});
@@ -418,6 +430,11 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
 }
 
 }  // namespace
+
+int InstrumentsFileWorkers(size_t instruments) {
+  const size_t fit = kRowsInFlight / std::max<size_t>(instruments, 1);
+  return static_cast<int>(std::clamp<size_t>(fit, 1, kFileWorkers));
+}
 
 InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::ObjectStore* store) {
   InstrumentsReport report;
@@ -478,7 +495,7 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     return report;
   }
   const auto& meta_of = *fetched;
-  const Catalog catalog = BuildCatalog(opts.exchanges, meta_of, opts.quotes);
+  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes);
   if (!store) {
     report.definitions = DefinitionsForRange(catalog, opts.from, opts.to);
     return report;

@@ -71,4 +71,10 @@ struct InstrumentsReport {
 // Progress, rejected symbols, warnings and errors are logged.
 InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::ObjectStore* store);
 
+// Files merged at once for a catalog of `instruments` entries: up to 8 (each
+// commit waits for the disk), fewer as the catalog grows, since every file in
+// flight holds its rows' columns (up to one row per instrument) beside the
+// catalog; at least 1.
+int InstrumentsFileWorkers(size_t instruments);
+
 }  // namespace mt::pipeline

@@ -4,6 +4,22 @@
 
 namespace mt::pipeline {
 
+namespace {
+
+// The estimate of one allocation of `n` bytes: the allocator's header and
+// its rounding to 16 bytes.
+size_t Block(size_t n) { return (n + 8 + 15) / 16 * 16; }
+// A string's heap: none while it fits inline (the short-string buffer).
+size_t Heap(const std::string& s) { return s.capacity() > 15 ? Block(s.capacity() + 1) : 0; }
+// A red-black tree node: three pointers and a colour before the value.
+template <typename V>
+size_t Node() {
+  return Block(4 * sizeof(void*) + sizeof(V));
+}
+size_t Heap(const ContractTerms& t) { return Heap(t.price_currency) + Heap(t.settle_asset) + Heap(t.amount_unit); }
+
+}  // namespace
+
 Result<tardis::InstrumentKey> RuleKeyResolver::Resolve(std::string_view exchange, std::string_view symbol) const {
   return tardis::KeyFromTardisSymbol(exchange, symbol);
 }
@@ -28,6 +44,15 @@ DefinitionKeyResolver::DefinitionKeyResolver(Date day, const std::vector<Row>& r
     if (r.key.empty() || r.exchange.empty() || r.raw_symbol.empty()) continue;
     keys_.emplace(std::make_pair(r.exchange, tardis::AsciiUpper(r.raw_symbol)), r.key);
   }
+  for (const auto& [k, v] : keys_) {
+    bytes_ += Node<decltype(keys_)::value_type>() + Heap(k.first) + Heap(k.second) + Heap(v);
+  }
+  for (const auto& [k, v] : terms_) bytes_ += Node<decltype(terms_)::value_type>() + Heap(k) + Heap(v);
+  for (const auto& [ex, set] : currencies_) {
+    bytes_ += Node<decltype(currencies_)::value_type>() + Heap(ex);
+    for (const auto& c : set) bytes_ += Node<std::string>() + Heap(c);
+  }
+  for (const auto& ex : exchanges_) bytes_ += Node<std::string>() + Heap(ex);
 }
 
 Result<std::unique_ptr<DefinitionKeyResolver>> DefinitionKeyResolver::Load(parquet::FileReader& file, Date day) {
@@ -114,16 +139,17 @@ Result<bool> DefinitionKeyResolver::ListsExchange(const Date& day, std::string_v
   return exchanges_.find(exchange) != exchanges_.end();
 }
 
-Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::Load(const Date& day) {
+Result<StoreKeyResolvers::Loaded> StoreKeyResolvers::Load(const Date& day) {
   const std::string name = store_->layout().InstrumentsObjectName(day);
   auto file = parquet::FileReader::Open(store_, name);
   if (!file.ok()) {
-    if (file.status().code() == Status::Code::kNotFound) return rules_;
+    if (file.status().code() == Status::Code::kNotFound) return Loaded{rules_, 0};
     return file.status().WithContext("instrument definitions of " + FormatDate(day));
   }
   auto loaded = DefinitionKeyResolver::Load(**file, day);
   if (!loaded.ok()) return loaded.status().WithContext("instrument definitions of " + FormatDate(day));
-  return std::shared_ptr<const KeyResolver>(std::move(loaded).value());
+  const size_t bytes = (*loaded)->MemoryBytes();
+  return Loaded{std::shared_ptr<const KeyResolver>(std::move(loaded).value()), bytes};
 }
 
 Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::ForDay(const Date& day) {
@@ -148,21 +174,37 @@ Result<std::shared_ptr<const KeyResolver>> StoreKeyResolvers::ForDay(const Date&
     return loaded.status();
   }
   loads_++;
-  mine->resolver = *loaded;
+  mine->resolver = loaded->resolver;
+  mine->bytes = loaded->bytes;
   mine->ready = true;
   mine->last_used = ++clock_;
-  // Drop the least recently used loaded days beyond the bound; days being
-  // loaded are not counted (their loaders hold them).
+  cached_bytes_ += mine->bytes;
+  // Drop the least recently used loaded days beyond the bounds, never the
+  // day just loaded; over the byte budget only days that hold bytes count
+  // (dropping a day of the symbol rules frees nothing). Days being loaded
+  // are not counted (their loaders hold them).
   for (;;) {
     size_t ready = 0;
-    auto oldest = days_.end();
+    auto oldest = days_.end(), oldest_sized = days_.end();
     for (auto it = days_.begin(); it != days_.end(); ++it) {
       if (!it->second->ready) continue;
       ready++;
-      if (oldest == days_.end() || it->second->last_used < oldest->second->last_used) oldest = it;
+      if (it->second == mine) continue;
+      const uint64_t used = it->second->last_used;
+      if (oldest == days_.end() || used < oldest->second->last_used) oldest = it;
+      if (it->second->bytes > 0 && (oldest_sized == days_.end() || used < oldest_sized->second->last_used)) {
+        oldest_sized = it;
+      }
     }
-    if (ready <= max_days_) break;
-    days_.erase(oldest);
+    auto drop = days_.end();
+    if (ready > max_days_) {
+      drop = oldest;
+    } else if (cached_bytes_ > max_bytes_) {
+      drop = oldest_sized;
+    }
+    if (drop == days_.end()) break;
+    cached_bytes_ -= drop->second->bytes;
+    days_.erase(drop);
     evictions_++;
   }
   loaded_.notify_all();
@@ -177,6 +219,11 @@ size_t StoreKeyResolvers::loads() const {
 size_t StoreKeyResolvers::evictions() const {
   std::lock_guard<std::mutex> l(mu_);
   return evictions_;
+}
+
+size_t StoreKeyResolvers::cached_bytes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return cached_bytes_;
 }
 
 Result<tardis::InstrumentKey> RowDayKeyResolver::Resolve(std::string_view exchange, std::string_view symbol) const {

@@ -73,9 +73,13 @@ class DefinitionKeyResolver : public KeyResolver {
   Result<bool> ListsExchange(const Date& day, std::string_view exchange) const override;
 
   size_t size() const { return keys_.size(); }
+  // An estimate of the heap this resolver holds (its maps' nodes and the
+  // strings too long to be stored inline), for the cache's byte budget.
+  size_t MemoryBytes() const { return bytes_; }
 
  private:
   Date day_;
+  size_t bytes_ = sizeof(DefinitionKeyResolver);
   std::map<std::string, ContractTerms> terms_;  // instrument_key -> its terms (those with any known)
   std::map<std::pair<std::string, std::string>, std::string> keys_;  // (exchange, SYMBOL) -> key
   std::map<std::string, std::set<std::string>> currencies_;  // bases and quotes, per exchange
@@ -83,17 +87,24 @@ class DefinitionKeyResolver : public KeyResolver {
 };
 
 // The resolvers of a store, one per day, each loaded on first use. A few
-// days are kept (the least recently used beyond `max_days` are dropped):
-// downloads and validation go roughly in day order, and a year of days held
-// at once would grow with the date range. A day is loaded outside the lock,
+// days are kept (the least recently used beyond `max_days`, or beyond
+// `max_bytes` of estimated resolver memory, are dropped): downloads and
+// validation go roughly in day order, and a year of days held at once would
+// grow with the date range; a day of a venue listing many instruments (tens
+// of thousands of options) is large enough that a few such days beside a
+// conversion would break the memory bound, so the byte budget keeps fewer of
+// them. The day just loaded is never dropped by its own load (its caller
+// holds it anyway). A day is loaded outside the lock,
 // so workers needing other days do not wait on one store read; workers
 // needing the same day wait for its one load. Thread-safe.
 class StoreKeyResolvers {
  public:
   static constexpr size_t kDefaultMaxDays = 4;
+  static constexpr size_t kDefaultMaxBytes = size_t{48} << 20;
   // `store` may be null (no store: the symbol rules for every day).
-  explicit StoreKeyResolvers(storage::ObjectStore* store, size_t max_days = kDefaultMaxDays)
-      : store_(store), max_days_(max_days < 1 ? 1 : max_days) {}
+  explicit StoreKeyResolvers(storage::ObjectStore* store, size_t max_days = kDefaultMaxDays,
+                             size_t max_bytes = kDefaultMaxBytes)
+      : store_(store), max_days_(max_days < 1 ? 1 : max_days), max_bytes_(max_bytes) {}
 
   // The day's definitions when the store has a definitions file for it, else
   // the symbol rules. A definitions file that cannot be read is an error
@@ -103,21 +114,29 @@ class StoreKeyResolvers {
   // holds it, even after the day is dropped from the cache.
   Result<std::shared_ptr<const KeyResolver>> ForDay(const Date& day);
 
-  // Store reads done (days loaded, with or without definitions) and days
-  // dropped from the cache, for tests and logs.
+  // Store reads done (days loaded, with or without definitions), days
+  // dropped from the cache, and the estimated bytes of the days cached, for
+  // tests and logs.
   size_t loads() const;
   size_t evictions() const;
+  size_t cached_bytes() const;
 
  private:
   struct Entry {
     bool ready = false;  // false: one thread is loading it
     std::shared_ptr<const KeyResolver> resolver;
+    size_t bytes = 0;  // the resolver's MemoryBytes (0 for the rules)
     uint64_t last_used = 0;
   };
-  Result<std::shared_ptr<const KeyResolver>> Load(const Date& day);
+  struct Loaded {
+    std::shared_ptr<const KeyResolver> resolver;
+    size_t bytes = 0;
+  };
+  Result<Loaded> Load(const Date& day);
 
   storage::ObjectStore* store_;
-  size_t max_days_;
+  size_t max_days_, max_bytes_;
+  size_t cached_bytes_ = 0;  // sum of the ready entries' bytes
   std::shared_ptr<const KeyResolver> rules_ = std::make_shared<RuleKeyResolver>();
   mutable std::mutex mu_;
   std::condition_variable loaded_;

@@ -158,6 +158,7 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   m.source_bytes += i.body.size();
   MT_RETURN_IF_ERROR(CheckJsonBounds(i.body, "GET " + inst_url, kTardisMetadataJsonLimits));
   MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstruments(i.body));
+  m.instrument_records = m.instruments.size();
   m.have_instruments = true;
   return m;
 }
@@ -173,6 +174,13 @@ Result<const ExchangeMetadata*> MetadataSource::Get(const std::string& exchange)
   auto& slot = cache_[exchange];
   if (!slot) slot = std::make_unique<ExchangeMetadata>(std::move(m));
   return static_cast<const ExchangeMetadata*>(slot.get());
+}
+
+void MetadataSource::ReleaseInstruments(const std::string& exchange) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = cache_.find(exchange);
+  if (it == cache_.end()) return;
+  std::vector<tardis::InstrumentInfo>().swap(it->second->instruments);
 }
 
 }  // namespace mt::pipeline

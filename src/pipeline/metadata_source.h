@@ -36,7 +36,8 @@ struct MetadataOptions {
 struct ExchangeMetadata {
   tardis::ExchangeDetails details;
   bool have_instruments = false;  // /v1/instruments was fetched and parsed
-  std::vector<tardis::InstrumentInfo> instruments;
+  std::vector<tardis::InstrumentInfo> instruments;  // empty after ReleaseInstruments
+  size_t instrument_records = 0;                     // the records /v1/instruments gave
   std::string instruments_note;   // why there are none, for the run summary
   std::vector<std::string> urls;  // what was requested (no secrets in URLs)
   uint64_t source_bytes = 0;      // body bytes of the responses used
@@ -54,6 +55,12 @@ class MetadataSource {
   // instruments API) is not an error: have_instruments stays false and
   // instruments_note says why.
   Result<const ExchangeMetadata*> Get(const std::string& exchange);
+
+  // Frees the cached /v1/instruments records of `exchange` (its count,
+  // instrument_records, stays) once a caller has taken what it needs: for a
+  // venue of many options they are tens of MB held for nothing. Not while
+  // another thread may read them.
+  void ReleaseInstruments(const std::string& exchange);
 
   // HTTP requests sent so far, retries included.
   int requests() const { return requests_; }

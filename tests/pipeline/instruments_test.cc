@@ -13,6 +13,7 @@
 #include <set>
 
 #include "pipeline/instruments_file.h"
+#include "pipeline/instruments_job.h"
 #include "support/fixtures.h"
 
 namespace mt::pipeline {
@@ -368,6 +369,63 @@ TEST(Instruments, TwoSymbolsWithOneKeyAreAmbiguous) {
   EXPECT_EQ(c.rejected[0].symbol, "btcusdt");
   EXPECT_NE(c.rejected[0].reason.find("derives key BINANCE:SPOT_PAIR:BTC-USDT, as symbol BTCUSDT does"),
             std::string::npos);
+}
+
+// FinishCatalog sorts by key, then dataset symbol, keeping the order of
+// entries equal in both (stable), and keeps the first of a key.
+TEST(Instruments, FinishCatalogSortsStablyAndKeepsTheFirstOfAKey) {
+  Catalog c;
+  auto add = [&](const std::string& key, const std::string& sym, const std::string& ex) {
+    CatalogEntry e;
+    e.base.instrument_key = key;
+    e.base.tardis_symbol = sym;
+    e.base.tardis_exchange = ex;
+    c.entries.push_back(std::move(e));
+  };
+  // Keys in an order of several permutation cycles.
+  const int kN = 50;
+  for (int i = 0; i < kN; i++) {
+    const int k = (i * 17) % kN;
+    add("K" + std::to_string(100 + k), "S" + std::to_string(100 + k), "ex");
+  }
+  add("K105", "A", "first");  // same key, an earlier symbol: kept, S105 rejected
+  add("K110", "S110", "second");  // same key and symbol: the earlier entry is kept
+  add("K110", "S110", "third");
+  FinishCatalog(&c);
+  ASSERT_EQ(c.entries.size(), static_cast<size_t>(kN));
+  for (int i = 0; i < kN; i++) EXPECT_EQ(c.entries[i].base.instrument_key, "K" + std::to_string(100 + i));
+  EXPECT_EQ(c.entries[5].base.tardis_symbol, "A");
+  EXPECT_EQ(c.entries[10].base.tardis_exchange, "ex");
+  ASSERT_EQ(c.rejected.size(), 3u);
+  EXPECT_EQ(c.rejected[0].symbol, "S105");
+  EXPECT_EQ(c.rejected[0].reason, "derives key K105, as symbol A does; the key would be ambiguous");
+  EXPECT_EQ(c.rejected[1].exchange, "second");
+  EXPECT_EQ(c.rejected[2].exchange, "third");
+}
+
+// Only a record with changes is kept beside the entry: without changes the
+// base definition is every day's.
+TEST(Instruments, EntriesHoldOnlyRecordsWithChanges) {
+  const Catalog c = Build(true);
+  size_t with_record = 0;
+  for (const auto& e : c.entries) {
+    if (!e.info) continue;
+    with_record++;
+    EXPECT_FALSE(e.info->changes.empty()) << e.base.instrument_key;
+  }
+  EXPECT_GT(with_record, 0u);
+  EXPECT_LT(with_record, c.entries.size());
+}
+
+// Files merged at once: all eight for a usual catalog, fewer for one of
+// tens of thousands of options, never none.
+TEST(Instruments, FewerFilesInFlightForALargeCatalog) {
+  EXPECT_EQ(InstrumentsFileWorkers(0), 8);
+  EXPECT_EQ(InstrumentsFileWorkers(5000), 8);
+  EXPECT_EQ(InstrumentsFileWorkers(25000), 8);
+  EXPECT_EQ(InstrumentsFileWorkers(50000), 4);
+  EXPECT_EQ(InstrumentsFileWorkers(100000), 2);
+  EXPECT_EQ(InstrumentsFileWorkers(1000000), 1);
 }
 
 TEST(Instruments, MetadataWinsOverTheSymbolAndSaysSo) {

@@ -171,6 +171,66 @@ TEST_F(StoreKeyResolversTest, KeepsAFewDaysLeastRecentlyUsedOut) {
   EXPECT_EQ(KeyOf(**held, "dydx", "BTC-USD"), "DYDX:PERPETUAL:BTC-USD");
 }
 
+// A listing of `n` spot pairs, each symbol and key too long to be stored
+// inline in a string.
+std::vector<InstrumentDefinition> LongListing(int n) {
+  std::vector<InstrumentDefinition> defs;
+  for (int i = 0; i < n; i++) {
+    const std::string base = "LONGCOINNAME" + std::to_string(100000 + i);
+    defs.push_back(Def("binance", base + "USDT", "BINANCE:SPOT_PAIR:" + base + "-USDT"));
+  }
+  return defs;
+}
+
+// Days of large listings are dropped beyond the byte budget even when the
+// day count would keep them; days without definitions cost nothing.
+TEST_F(StoreKeyResolversTest, DropsDaysBeyondTheByteBudget) {
+  const Date d1 = AddDays(kDay, 1), d2 = AddDays(kDay, 2), bare = AddDays(kDay, 3);
+  for (Date d : {kDay, d1, d2}) {
+    ASSERT_TRUE(
+        WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(d), LongListing(2000), {}, {}, true)
+            .ok());
+  }
+  // The estimate: at least a map node and the long strings per instrument,
+  // and it grows with the listing.
+  auto small = FromDefs(LongListing(1000));
+  auto large = FromDefs(LongListing(2000));
+  EXPECT_GT(small->MemoryBytes(), 1000u * 200);
+  EXPECT_GT(large->MemoryBytes(), small->MemoryBytes() * 19 / 10);
+  EXPECT_LT(large->MemoryBytes(), small->MemoryBytes() * 21 / 10);
+
+  const size_t day_bytes = large->MemoryBytes();
+  StoreKeyResolvers keys(store_.get(), 10, day_bytes * 3 / 2);  // room for one such day, not two
+  auto held = keys.ForDay(kDay);
+  ASSERT_TRUE(held.ok()) << held.status().message();
+  EXPECT_EQ(keys.cached_bytes(), day_bytes);
+  ASSERT_TRUE(keys.ForDay(bare).ok());  // no definitions: free, nothing dropped
+  EXPECT_EQ(keys.evictions(), 0u);
+  EXPECT_EQ(keys.cached_bytes(), day_bytes);
+  ASSERT_TRUE(keys.ForDay(d1).ok());  // kDay goes
+  EXPECT_EQ(keys.loads(), 3u);
+  EXPECT_EQ(keys.evictions(), 1u);
+  EXPECT_EQ(keys.cached_bytes(), day_bytes);
+  ASSERT_TRUE(keys.ForDay(d2).ok());  // d1 goes; bare, older, stays (it costs nothing)
+  EXPECT_EQ(keys.evictions(), 2u);
+  ASSERT_TRUE(keys.ForDay(bare).ok());
+  EXPECT_EQ(keys.loads(), 4u);
+  ASSERT_TRUE(keys.ForDay(kDay).ok());  // read again
+  EXPECT_EQ(keys.loads(), 5u);
+  EXPECT_EQ(keys.evictions(), 3u);
+  EXPECT_EQ(keys.cached_bytes(), day_bytes);
+  // A day larger than the whole budget is still kept while it is the last
+  // one loaded.
+  StoreKeyResolvers tight(store_.get(), 10, 1);
+  ASSERT_TRUE(tight.ForDay(kDay).ok());
+  ASSERT_TRUE(tight.ForDay(kDay).ok());
+  EXPECT_EQ(tight.loads(), 1u);
+  ASSERT_TRUE(tight.ForDay(d1).ok());
+  EXPECT_EQ(tight.evictions(), 1u);
+  // The resolver handed out keys as before.
+  EXPECT_EQ(KeyOf(**held, "binance", "LONGCOINNAME100007USDT"), "BINANCE:SPOT_PAIR:LONGCOINNAME100007-USDT");
+}
+
 TEST_F(StoreKeyResolversTest, ManyWorkersOnOneDayReadItOnce) {
   ASSERT_TRUE(WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(kDay), Listing(), {}, {}, true).ok());
   StoreKeyResolvers keys(store_.get());

@@ -82,6 +82,31 @@ TEST(MetadataSource, OneRequestPerEndpointAndRunCached) {
   EXPECT_EQ((*a)->details.symbols.size(), 1u);
 }
 
+// The records are freed once the catalog has them; their count stays for
+// the run's report, and nothing is requested again.
+TEST(MetadataSource, ReleasedInstrumentsKeepTheirCount) {
+  Harness h;
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
+  const std::string record =
+      mt::testing::ReadFile(std::string(MT_SOURCE_DIR) + "/fixtures/tardis/json/instrument_future.json");
+  h.http.Script(std::string(kUrl) + "/v1/instruments/deribit", {{200, "[" + record + "," + record + "]"}});
+  MetadataSource src = h.Make("KEY123456");
+  auto a = src.Get("deribit");
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ((*a)->instruments.size(), 2u);
+  EXPECT_EQ((*a)->instrument_records, 2u);
+  src.ReleaseInstruments("deribit");
+  src.ReleaseInstruments("binance");  // not fetched: nothing to do
+  auto b = src.Get("deribit");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(*b, *a);
+  EXPECT_TRUE((*b)->instruments.empty());
+  EXPECT_EQ((*b)->instruments.capacity(), 0u);
+  EXPECT_EQ((*b)->instrument_records, 2u);
+  EXPECT_TRUE((*b)->have_instruments);
+  EXPECT_EQ(src.requests(), 2);
+}
+
 TEST(MetadataSource, WithoutAKeyInstrumentsAreNotRequested) {
   Harness h;
   h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
