@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { closeDuckdb, duckKvMetadata, duckReadAll } from './lib/readers.mjs';
-import { BIN, FIXTURE_DIR, describeRun, listFiles, mkTmp, run, runOk } from './lib/harness.mjs';
+import { BIN, FIXTURE_DIR, describeRun, listFiles, mkTmp, run, runAsync, runOk } from './lib/harness.mjs';
 
 const ROOT_TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'market-tick-derive-cmd-'));
 after(async () => {
@@ -242,7 +242,6 @@ describe('derived items in missing-data reports: validate lists them, --from-rep
 
   it('download --from-report computes a missing derived item from the stored raw object, without a request', async () => {
     const { startServer } = await import('../support/tardis_server.mjs');
-    const { spawn } = await import('node:child_process');
     srv = await startServer();
     const store = path.join(mkTmp(ROOT_TMP, 'report-dl'), 'store');
     runOk(['convert', FILES[0], '--output', store, '--derive', 'book_snapshot_5_1s'], { env: ENV });
@@ -250,14 +249,7 @@ describe('derived items in missing-data reports: validate lists them, --from-rep
     assert.equal(validate(store).code, 1);
     const rawStat = fs.statSync(path.join(store, rawRel));
     const args = ['download', '--from', '2020-04-01', '--from-report', '--output', store];
-    const r = await new Promise((resolve, reject) => {
-      const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
-      let stdout = '', stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    const r = await runAsync(args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(srv.stats().requests.filter((q) => q.path.endsWith('.csv.gz')).length, 0, 'no download');
     assert.deepEqual(lines(r.stdout, store).map((l) => l[2]).sort(), [rel('book_snapshot_3_0ms'), rel('book_snapshot_5_1s')]);
@@ -315,18 +307,10 @@ describe('derived series of a grouped file', () => {
     fs.writeFileSync(path.join(data, 'deribit_trades_2024-01-01_OPTIONS.csv.gz'), zlib.gzipSync(fs.readFileSync(grouped)));
     return startServer({ dataDirs: [data] });
   }
-  async function downloadGrouped(srv, store, extra) {
-    const { spawn } = await import('node:child_process');
+  function downloadGrouped(srv, store, extra) {
     const args = ['download', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--data-types', 'trades',
       '--output', store, ...extra];
-    return new Promise((resolve, reject) => {
-      const child = spawn(BIN, args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
-      let stdout = '', stderr = '';
-      child.stdout.on('data', (d) => { stdout += d; });
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code, stdout, stderr }));
-    });
+    return runAsync(args, { cwd: ROOT_TMP, env: { ...ENV, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' } });
   }
 
   it('download --derive of a grouped item computes each instrument\'s series', async () => {

@@ -1,6 +1,6 @@
 // Running the market-tick binary and comparing what the readers return with the reference.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -20,6 +20,21 @@ export function run(args, { cwd = os.tmpdir(), timeout = 120_000, env = process.
   const t1 = Date.now();
   if (r.error) throw r.error;
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, t0, t1 };
+}
+
+/**
+ * run() without blocking the event loop: for a run whose server (the Tardis test server) answers
+ * from this process. Resolves with { code, signal, stdout, stderr }.
+ */
+export function runAsync(args, { cwd = os.tmpdir(), env = process.env } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, { cwd, env });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
 }
 
 /** A human-readable summary of a run for assertion messages. */
