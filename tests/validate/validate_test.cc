@@ -59,6 +59,24 @@ class Tree : public ::testing::Test {
     return {"binance-futures", s};
   }
 
+  // A done completion record of deribit's grouped OPTIONS file of kDay and
+  // data type `dt`, listing an object for each (key, rows); an empty key
+  // lists a fallback (UNKEYED) object. Written create-only.
+  void WriteOptionsRecord(const std::string& dt, const std::vector<std::pair<std::string, uint64_t>>& objects,
+                          pipeline::ItemRecord* rec = nullptr) {
+    pipeline::ItemRecord r;
+    r.item = FormatDate(kDay) + "/" + dt + "/deribit/OPTIONS";
+    r.outcome = "done";
+    const storage::Layout layout;
+    for (const auto& [key, rows] : objects) {
+      r.rows += rows;
+      const std::string name = key.empty() ? "DERIBIT:UNKEYED:BTC-FS-X" : key;
+      r.objects.push_back({layout.TickObjectName(kDay, dt, "deribit", name), key, rows, key.empty() ? uint64_t{999} : uint64_t{1234}});
+    }
+    ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), {kDay, dt, "deribit", "OPTIONS", {}}, r, false).ok());
+    if (rec) *rec = std::move(r);
+  }
+
   // `rows_of`: the key whose exchange and symbol the rows hold (default:
   // `key`'s); `row_key`: the instrument_key values (default: `key`, as the
   // converter writes them; "x" in an options chain). `keyless`: a file of an
@@ -411,15 +429,8 @@ TEST_F(Tree, GroupedSymbolsExpectWhatTheirCompletionRecordLists) {
   const std::string btc = "DERIBIT:OPTION:BTC-USD-200609-9875-PUT", eth = "DERIBIT:OPTION:ETH-USD-200609-250-CALL";
   WriteTick(kDay, "trades", btc, 10, kDayUs);
   pipeline::ItemRecord rec;
-  rec.item = "2020-02-22/trades/deribit/OPTIONS";
-  rec.outcome = "done";
-  rec.rows = 13;
-  const storage::Layout layout;
-  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", btc), btc, 10, 1234});
-  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", eth), eth, 2, 1234});
-  rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", "DERIBIT:UNKEYED:BTC-FS-X"), "", 1, 999});
+  WriteOptionsRecord("trades", {{btc, 10}, {eth, 2}, {"", 1}}, &rec);
   const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
-  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
   exp = ExpectedFromPlan(s, nullptr, store_.get());
   ASSERT_TRUE(exp.ok());
   ASSERT_EQ(exp->items.size(), 2u);
@@ -1035,14 +1046,8 @@ TEST_F(Tree, AGroupedFileOfATypeNoInstrumentListsIsExpectedFromTheDefinitions) {
   const std::string btc = "DERIBIT:OPTION:BTC-USD-200226-9875-PUT", eth = "DERIBIT:OPTION:ETH-USD-200327-200-CALL";
   WriteTick(kDay, "book_snapshot_25", btc, 10, kDayUs);
   pipeline::ItemRecord rec;
-  rec.item = "2020-02-22/book_snapshot_25/deribit/OPTIONS";
-  rec.outcome = "done";
-  rec.rows = 12;
-  const storage::Layout layout;
-  rec.objects.push_back({layout.TickObjectName(kDay, "book_snapshot_25", "deribit", btc), btc, 10, 1234});
-  rec.objects.push_back({layout.TickObjectName(kDay, "book_snapshot_25", "deribit", eth), eth, 2, 1234});
+  WriteOptionsRecord("book_snapshot_25", {{btc, 10}, {eth, 2}}, &rec);
   const pipeline::WorkItem item{kDay, "book_snapshot_25", "deribit", "OPTIONS", {}};
-  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
   exp = ExpectedFromDefinitions(store_.get(), s);
   ASSERT_TRUE(exp.ok());
   ASSERT_EQ(exp->items.size(), 2u);
