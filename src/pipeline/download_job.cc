@@ -112,7 +112,8 @@ Status SummarizeItems(const ItemTotals& totals, double secs, const Status& fatal
     return fatal;
   }
   if (cancelled) {
-    log::Warn("interrupted: items in flight were abandoned (nothing partial written); run again to finish");
+    log::Warn("interrupted: items in flight were abandoned (no partial file written; a grouped item stopped before "
+              "its record is not complete and is done again); run again to finish");
     return Status::Cancelled("interrupted");
   }
   if (t.unkeyed_rows > 0) {
