@@ -1363,6 +1363,21 @@ TEST_F(Tree, DerivedItemsOfAGroupedFilesObjectsAreExpectedAndChecked) {
   EXPECT_FALSE(Complete(*exp, res));
 }
 
+// Makes every unnamed temporary file of the process write-only,
+// as an I/O error makes its reads fail; returns how many.
+int BreakTemporaryFiles() {
+  int found = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") == std::string::npos) continue;
+    const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    ::dup2(wronly, std::stoi(e.path().filename().string()));
+    ::close(wronly);
+    found++;
+  }
+  return found;
+}
+
 // Expected items that fail to read back from their temporary file keep
 // saying so once the derived items are added: the set is not replaced by
 // one made of the zeros they read as, which would pass for items of
@@ -1375,18 +1390,7 @@ TEST(AddDerivedItems, AFailedReadOfTheItemsIsKept) {
   }
   ASSERT_GT(set.items.spilled(), 0u);
   // The items' file made write-only, as an I/O error would make its reads fail.
-  int fd = -1;
-  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") != std::string::npos) {
-      fd = std::stoi(e.path().filename().string());
-    }
-  }
-  ASSERT_GE(fd, 0);
-  const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-  ASSERT_GE(wronly, 0);
-  ASSERT_EQ(::dup2(wronly, fd), fd);
-  ::close(wronly);
+  ASSERT_GE(BreakTemporaryFiles(), 1);
   auto specs = derive::ParseDerivedList("trade_bar_1m");
   ASSERT_TRUE(specs.ok());
   AddDerivedItems(&set, *specs, {});
@@ -1559,14 +1563,7 @@ TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
     Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
       if (!broken_ && name.find("missing_data") != std::string::npos) {
         broken_ = true;
-        for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-          std::error_code ec;
-          if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") == std::string::npos) continue;
-          const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-          ::dup2(wronly, std::stoi(e.path().filename().string()));
-          ::close(wronly);
-          found_++;
-        }
+        found_ += BreakTemporaryFiles();
       }
       return MemoryStoreDouble::Create(name, overwrite);
     }
@@ -1611,14 +1608,7 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
    public:
     Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
       if (name.find("missing_data") != std::string::npos && ++creates == break_at) {
-        for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-          std::error_code ec;
-          if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") == std::string::npos) continue;
-          const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-          ::dup2(wronly, std::stoi(e.path().filename().string()));
-          ::close(wronly);
-          found++;
-        }
+        found += BreakTemporaryFiles();
       }
       return MemoryStoreDouble::Create(name, overwrite);
     }
@@ -1666,21 +1656,6 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
   EXPECT_NE(r->status.message().find("cannot read back a temporary file"), std::string::npos) << r->status.message();
   EXPECT_TRUE(r->text.empty());
   check_reports("second run");
-}
-
-// Makes every unnamed temporary file of the process (the results') write-only,
-// as an I/O error makes its reads fail; returns how many.
-int BreakTemporaryFiles() {
-  int found = 0;
-  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
-    std::error_code ec;
-    if (std::filesystem::read_symlink(e.path(), ec).string().find("(deleted)") == std::string::npos) continue;
-    const int wronly = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
-    ::dup2(wronly, std::stoi(e.path().filename().string()));
-    ::close(wronly);
-    found++;
-  }
-  return found;
 }
 
 // A day's report whose results fail to read back from their temporary file
