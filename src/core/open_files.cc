@@ -37,4 +37,12 @@ Status OpenFileLimitError(const std::string& what, int err) {
                          "run again when other programs hold fewer files, or run fewer jobs at once)");
 }
 
+Status TempFileError(const std::string& dir, const std::string& what, int err, const std::string& hint) {
+  const std::string where = "cannot create a temporary file in " + dir + " for " + what;
+  if (IsOpenFileLimit(err)) return OpenFileLimitError(where, err);
+  std::string msg = where + " (" + std::strerror(err) + "; " + hint + ")";
+  if (err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM || err == EROFS) return Status::Usage(std::move(msg));
+  return Status::IOError(std::move(msg));
+}
+
 }  // namespace mt

@@ -36,4 +36,12 @@ bool IsOpenFileLimit(int err);
 // shared with everything else running and clears up.
 Status OpenFileLimitError(const std::string& what, int err);
 
+// The error of a temporary file for `what` that could not be created in
+// `dir` (OpenUnnamedTempFile returned -err): an open-file limit as
+// OpenFileLimitError says it; else "cannot create a temporary file in DIR
+// for WHAT (STRERROR; HINT)", kUsage when the directory is missing or not
+// writable (it stays so on a rerun), kIOError otherwise (a full disk clears
+// up).
+Status TempFileError(const std::string& dir, const std::string& what, int err, const std::string& hint);
+
 }  // namespace mt

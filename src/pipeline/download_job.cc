@@ -165,13 +165,7 @@ RunResults::RunResults(size_t items, bool summary) : size_(items), summary_(summ
     std::string dir;
     fd_ = OpenUnnamedTempFile("", "summary", &dir);
     if (fd_ < 0) {
-      const int err = -fd_;
-      std::string msg = "cannot create a temporary file in " + dir + " for the summary's entries (" +
-                        std::strerror(err) + "; set TMPDIR to a writable directory with room)";
-      // A TMPDIR that is missing or not writable stays so on a rerun (as
-      // for the list of objects written, OutputList).
-      const bool config = err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM || err == EROFS;
-      status_ = config ? Status::Usage(std::move(msg)) : Status::IOError(std::move(msg));
+      status_ = TempFileError(dir, "the summary's entries", -fd_, "set TMPDIR to a writable directory with room");
       fd_ = -1;
     }
   }

@@ -111,14 +111,7 @@ Status OutputList::OpenFile() {
   if (fd_ >= 0) return Status::OK();
   const int err = -fd_;
   fd_ = -1;
-  if (IsOpenFileLimit(err)) {
-    return OpenFileLimitError("cannot create a temporary file in " + dir + " for the list of objects written", err);
-  }
-  const std::string msg = "cannot create a temporary file in " + dir + " for the list of objects written (" +
-                          std::strerror(err) + "; set TMPDIR to a writable directory)";
-  // A TMPDIR that is missing or not writable stays so on a rerun.
-  if (err == ENOENT || err == ENOTDIR || err == EACCES || err == EPERM || err == EROFS) return Status::Usage(msg);
-  return Status::IOError(msg);
+  return TempFileError(dir, "the list of objects written", err, "set TMPDIR to a writable directory");
 }
 
 Status OutputList::Reserve(uint64_t bytes) {
