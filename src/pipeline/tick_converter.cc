@@ -55,6 +55,11 @@ constexpr size_t kMaxPendingColumns = 4096 * 8;
 // file holds beyond its outputs' state, and for a day of tens of thousands of
 // instruments that state is most of the budget.
 constexpr size_t kGroupedParseRows = 256 * 1024;
+// And at most this many bytes of values: the rows of a wide grouped file
+// (book snapshots of every option, over a hundred columns) reach the default
+// batch's bytes long before its rows, and while one batch is split into the
+// spill the next is being filled beside it.
+constexpr size_t kGroupedParseBytes = 32u << 20;
 // Rows per parsed batch of an options chain, which makes a row group of each
 // underlying's object (DEVELOPERS.md).
 constexpr size_t kChainParseRows = 128 * 1024;
@@ -113,6 +118,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // type; into a store (one output file's row groups follow the batches).
     if (target_.store && target_.single_file.empty() && SplitsPerInstrument(hints_.data_type)) {
       parse.batch_rows = std::min(parse.batch_rows, kGroupedParseRows);
+      parse.batch_bytes = std::min(parse.batch_bytes, kGroupedParseBytes);
       parse.max_unjoined_blocks = kGroupedUnjoinedBlocks;
     } else if ((target_.store && target_.single_file.empty() && ChainsOf(hints_.data_type)) ||
                (!target_.single_file.empty() && tardis::IsGroupedSymbol(tardis::AsciiUpper(hints_.symbol)))) {

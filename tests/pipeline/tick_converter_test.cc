@@ -259,6 +259,65 @@ TEST(TickConverterTest, AGroupedFilesObjectsDoNotDependOnItsParseBatches) {
   PinCreatedAt(std::nullopt);
 }
 
+// Counts the batches a conversion parses and the largest one's bytes.
+class BatchSizes final : public derive::BatchObserver {
+ public:
+  size_t batches = 0, rows = 0, bytes = 0, largest = 0;
+  Status OnSchema(const tardis::DataTypeSchema&) override { return Status::OK(); }
+  Status OnBatch(const columnar::RowGroupData& batch) override {
+    batches++;
+    rows += batch.num_rows;
+    bytes += batch.MemoryBytes();
+    largest = std::max(largest, batch.MemoryBytes());
+    return Status::OK();
+  }
+  Status Finish() override { return Status::OK(); }
+  void Abort() override {}
+};
+
+// A grouped file of wide rows (book snapshots of every option, 104 value
+// columns) fills the default batch's bytes with a fraction of its rows, and
+// a batch being split into the spill sits beside the next one being parsed:
+// its batches hold at most the grouped file's smaller budget of bytes.
+TEST(TickConverterTest, AWideGroupedFilesBatchesStayWithinTheGroupedBudget) {
+  std::string csv = "exchange,symbol,timestamp,local_timestamp";
+  for (int l = 0; l < 25; l++) {
+    const std::string n = std::to_string(l);
+    csv += ",asks[" + n + "].price,asks[" + n + "].amount,bids[" + n + "].price,bids[" + n + "].amount";
+  }
+  csv += "\n";
+  constexpr int kRows = 48000;
+  for (int i = 0; i < kRows; i++) {
+    const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+    csv += "deribit,BTC-29MAR24-" + std::to_string(50000 + 500 * (i % 300)) + "-C," + ts + "," + ts;
+    for (int l = 0; l < 25; l++) csv += ",0." + std::to_string(101 + l) + "," + std::to_string(1 + (i + l) % 9) + ",0.0" +
+                                        std::to_string(99 - l) + "," + std::to_string(1 + (i * l) % 7);
+    csv += "\n";
+  }
+  Scratch s;
+  ConvertTarget target;
+  target.store = s.store();
+  BatchSizes sizes;
+  target.observers.push_back(&sizes);
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  SourceHints hints = HintsFor("deribit", "book_snapshot_25", "OPTIONS");
+  hints.data_type = tardis::FindSchema("book_snapshot_25");  // from the file's name, as convert_job does
+  ASSERT_NE(hints.data_type, nullptr);
+  TickConverter conv(hints, target, settings);
+  ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+  auto outs = conv.Finish();
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  EXPECT_EQ(outs->size(), 300u);
+  EXPECT_EQ(sizes.rows, static_cast<size_t>(kRows));
+  // More than the grouped budget in all, less than the default batch's (which held it whole),
+  EXPECT_GT(sizes.bytes, size_t{36} << 20);
+  EXPECT_LT(sizes.bytes, size_t{64} << 20);
+  // parsed in batches of at most the budget, give or take the rows between two checks of it.
+  EXPECT_GE(sizes.batches, 2u);
+  EXPECT_LE(sizes.largest, size_t{36} << 20) << sizes.batches << " batches";
+}
+
 TEST(TickConverterTest, NonSeedOptionVenueSplitsWithInstrumentDefinitions) {
   Scratch s;
   TableResolver defs;
