@@ -506,10 +506,49 @@ Status SpillWriter::AppendSplit(RowGroupData* batch, const std::vector<uint32_t>
   // buffer stays that size whatever the batch's.
   const size_t ranges = std::max<size_t>(1, (batch->MemoryBytes() + max_buffer_bytes - 1) / std::max<size_t>(1, max_buffer_bytes));
   const size_t range_rows = (n + ranges - 1) / ranges;
+  // A piece also takes a header and counts per column, whatever its rows: a
+  // range of thousands of files of a hundred columns (book snapshots of
+  // every option) would hold more in them than in its values. Such a range
+  // goes in parts of at most max_files files each, half the budget in them.
+  const size_t per_file = kPieceColumnBytes * std::max<size_t>(schema_.size(), 1);
+  const size_t max_files = std::max<size_t>(1, max_buffer_bytes / 2 / per_file);
   value_at_.assign(schema_.size(), 0);
   for (size_t r0 = 0; r0 < n; r0 += range_rows) {
     const size_t r1 = std::min(n, r0 + range_rows);
-    MT_RETURN_IF_ERROR(status_ = AppendSplitRange(batch, r0, r1, slot, files, constant));
+    if (files.size() <= max_files) {
+      MT_RETURN_IF_ERROR(status_ = AppendSplitRange(batch, r0, r1, slot, files, constant));
+    } else {
+      MT_RETURN_IF_ERROR(status_ = AppendSplitParts(batch, r0, r1, slot, files, constant, max_files));
+    }
+  }
+  return Status::OK();
+}
+
+Status SpillWriter::AppendSplitParts(RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
+                                     const std::vector<uint32_t>& files, const std::vector<bool>& constant,
+                                     size_t max_files) {
+  // Each part's files get slots of their own, numbered from 0 in the order
+  // they first occur (AppendSplitRange sizes its counts by the files given).
+  constexpr uint32_t kNone = UINT32_MAX;
+  part_slot_.resize(batch->num_rows);
+  part_of_.assign(files.size(), kNone);
+  for (size_t a = r0; a < r1;) {
+    part_files_.clear();
+    part_slots_.clear();
+    size_t b = a;
+    for (; b < r1; b++) {
+      uint32_t& local = part_of_[slot[b]];
+      if (local == kNone) {
+        if (part_files_.size() == max_files) break;
+        local = static_cast<uint32_t>(part_files_.size());
+        part_files_.push_back(files[slot[b]]);
+        part_slots_.push_back(slot[b]);
+      }
+      part_slot_[b] = local;
+    }
+    MT_RETURN_IF_ERROR(AppendSplitRange(batch, a, b, part_slot_, part_files_, constant));
+    for (const uint32_t s : part_slots_) part_of_[s] = kNone;
+    a = b;
   }
   return Status::OK();
 }
@@ -947,6 +986,7 @@ Status SpillWriter::Flush() {
   std::vector<std::vector<uint64_t>>().swap(worker_flags_);
   std::vector<std::vector<uint32_t>>().swap(worker_ends_);
   std::vector<uint64_t*>().swap(text_row_);
+  for (auto* v : {&part_slot_, &part_of_, &part_files_, &part_slots_}) std::vector<uint32_t>().swap(*v);
   return status_ = FlushBuffer();
 }
 

@@ -133,6 +133,8 @@ class SpillWriter {
   }
   size_t max_group_bytes() const { return max_group_bytes_; }
   uint64_t spill_bytes() const { return spill_size_; }
+  // Bytes AppendSplit's buffer holds until Flush(): about its bound.
+  size_t split_buffer_bytes() const { return split_buf_.capacity(); }
 
  private:
   // Where one appended piece lies in the spill.
@@ -193,6 +195,15 @@ class SpillWriter {
   static constexpr size_t kMaxSplitHelpers = 3;
   Status AppendSplitRange(columnar::RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
                           const std::vector<uint32_t>& files, const std::vector<bool>& constant);
+  // AppendSplitRange of rows [r0, r1) in parts of at most `max_files` files.
+  Status AppendSplitParts(columnar::RowGroupData* batch, size_t r0, size_t r1, const std::vector<uint32_t>& slot,
+                          const std::vector<uint32_t>& files, const std::vector<bool>& constant, size_t max_files);
+  // What a piece takes per column beside its values, about: its header in
+  // the buffer and its counts and cursors per column and file.
+  static constexpr size_t kPieceColumnBytes = 40;
+  // AppendSplitParts' scratch: per row its part's slot; per slot of the
+  // batch its slot in the part; the part's files and their batch slots.
+  std::vector<uint32_t> part_slot_, part_of_, part_files_, part_slots_;
   // Rows [r0, r1) of a column to the pieces' cursors, offsets in `base`
   // (v0: the index of the range's first value; `def` null: no nulls).
   // ScatterValues of timestamps as u32 offsets from `least`.

@@ -377,6 +377,54 @@ TEST(SpillWriterTest, PiecesWrittenOnAPoolTaskReadBackAsEveryFilesRowsInOrder) {
   SplitRoundsReadBackAsEveryFilesRowsInOrder(&pool, 1000);
 }
 
+// A piece takes a header and counts per column whatever its rows, so a
+// batch of many files of many columns (book snapshots of thousands of
+// options, a row or two each) held more in them than its values: its
+// pieces go in parts, and the buffer stays about its bound. Every file
+// still reads back as its rows.
+TEST(SpillWriterTest, ABatchOfManyWideFilesStaysWithinTheBufferBound) {
+  constexpr size_t kCols = 104, kFiles = 2000, kBound = 256u << 10;
+  std::vector<ColumnSpec> schema = {{"ts", ColumnKind::kTimestampMicros, false}};
+  for (size_t c = 1; c < kCols; c++) schema.push_back({"v" + std::to_string(c), ColumnKind::kDouble, true});
+  WriterOptions opts;
+  SpillWriter spill(schema, opts);
+  ASSERT_TRUE(spill.Open("").ok());
+  std::vector<uint32_t> files, slot;
+  std::vector<RowGroupData> want(kFiles);
+  RowGroupData batch = MakeRowGroup(schema);
+  for (size_t f = 0; f < kFiles; f++) {
+    files.push_back(spill.AddFile());
+    want[f] = MakeRowGroup(schema);
+  }
+  for (size_t r = 0; r < 2 * kFiles; r++) {
+    const size_t f = (r * 7919) % kFiles;  // every file twice, interleaved
+    slot.push_back(static_cast<uint32_t>(f));
+    for (RowGroupData* rg : {&batch, &want[f]}) {
+      rg->columns[0].i64.push_back(1'700'000'000'000'000 + static_cast<int64_t>(r));
+      for (size_t c = 1; c < kCols; c++) {
+        if ((r + c) % 5 == 0) {
+          rg->columns[c].AddNull(rg->num_rows);
+        } else {
+          rg->columns[c].AddDefined();
+          rg->columns[c].f64.push_back(static_cast<double>(r * kCols + c));
+        }
+      }
+      rg->num_rows++;
+    }
+  }
+  ASSERT_TRUE(spill.AppendSplit(&batch, slot, files, std::vector<bool>(kCols, false), kBound).ok());
+  EXPECT_LE(spill.split_buffer_bytes(), kBound);
+  ASSERT_TRUE(spill.Flush().ok());
+  for (size_t f = 0; f < kFiles; f += 97) {
+    StringSink expect, got;
+    FileWriter w(&expect, schema, opts);
+    ASSERT_TRUE(w.WriteRowGroup(std::move(want[f])).ok());
+    ASSERT_TRUE(w.Finish({}).ok());
+    ASSERT_TRUE(spill.WriteFile(static_cast<uint32_t>(f), &got, {}, std::vector<bool>(kCols, false)).ok());
+    EXPECT_EQ(got.bytes, expect.bytes) << "file " << f;
+  }
+}
+
 // Timestamps that span more than 2^32 microseconds in a batch (and less in
 // its smaller ranges) read back as they were, alone and on a pool.
 TEST(SpillWriterTest, TimestampsSpanningMoreThan32BitsReadBackAsTheyWere) {
