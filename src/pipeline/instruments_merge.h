@@ -89,4 +89,14 @@ struct MergedInstruments {
 // REQUIRES: `added` yields rows in key order (the stored rows may be in any).
 MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added);
 
+// The same merge into a stored file read a column at a time (in.existing
+// is not used): the rows and metadata MergeInstruments gives for the
+// contents ReadInstrumentsFile reads from it, without decoding its rows as
+// definitions. What it holds besides the merged columns: the stored file,
+// the kept rows' keys while this run's rows are placed among them, this
+// run's rows in columns (each freed once merged), and one decoded column
+// of the file. A column that does not decode is its error.
+Result<MergedInstruments> MergeStoredInstruments(const MergeInput& in, const StoredInstruments& stored,
+                                                 const AddedRows& added);
+
 }  // namespace mt::pipeline
