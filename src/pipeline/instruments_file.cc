@@ -175,6 +175,30 @@ Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std:
   return bytes;
 }
 
+Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label,
+                                                size_t num_rows,
+                                                const std::function<Status(size_t, columnar::ColumnData*)>& fill,
+                                                const std::vector<std::pair<std::string, std::string>>& kv,
+                                                const parquet::WriterOptions& opts) {
+  // One row group either way: WriteRowGroupByColumn writes WriteRowGroup's
+  // bytes when the writer has no pool of threads, as here.
+  parquet::WriterOptions inline_opts = opts;
+  inline_opts.pool = nullptr;
+  Status st;
+  {
+    parquet::FileWriter writer(obj, InstrumentColumns(), inline_opts);
+    st = writer.WriteRowGroupByColumn(num_rows, fill);
+    if (st.ok()) st = writer.Finish(kv);
+  }
+  if (!st.ok()) {
+    obj->Abort();
+    return st.WithContext(label);
+  }
+  const uint64_t bytes = obj->bytes_written();
+  MT_RETURN_IF_ERROR(obj->Commit());
+  return bytes;
+}
+
 Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
                                       columnar::RowGroupData rows,
                                       const std::vector<std::pair<std::string, std::string>>& kv,

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -45,6 +46,15 @@ Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std:
                                         columnar::RowGroupData rows,
                                         const std::vector<std::pair<std::string, std::string>>& kv,
                                         const parquet::WriterOptions& opts);
+
+// WriteInstrumentsObject of a row group of `num_rows` rows whose column c
+// `fill(c, &column)` makes (replacing the column it is given), one column at
+// a time, each encoded and freed before the next is made: the same bytes.
+Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label,
+                                                size_t num_rows,
+                                                const std::function<Status(size_t, columnar::ColumnData*)>& fill,
+                                                const std::vector<std::pair<std::string, std::string>>& kv,
+                                                const parquet::WriterOptions& opts);
 
 // An instruments file read back: its rows as definitions, in file order, and
 // its key-value metadata.

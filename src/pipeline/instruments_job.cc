@@ -308,24 +308,45 @@ class FileMerger {
       // The file's rows are held from here until it is written: it waits
       // for room among the files in flight.
       RowBudget::Hold hold(&budget_, MergeRowsEstimate(existing ? existing->num_rows() : 0, catalog_.entries.size()));
-      Result<MergedInstruments> merged = existing ? MergeStoredInstruments(in, *existing, added)
-                                                  : Result<MergedInstruments>(MergeInstruments(in, added));
-      if (!merged.ok()) {
-        MT_RETURN_IF_ERROR(Unreadable(where, merged.status()));
-        merged = MergeInstruments(in, added);
+      Result<uint64_t> bytes = Status::Internal("not written");
+      size_t row_count = 0;
+      std::vector<std::string> provisional;
+      std::optional<Status> unreadable;
+      if (existing) {
+        // The stored file merged a column at a time; a column that does not
+        // decode makes it unreadable, found while writing (nothing appears).
+        Result<StoredMerge> plan = StoredMerge::Plan(in, &*existing, added);
+        if (plan.ok()) {
+          MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
+                              store_->CreateIfGeneration(job.name, generation));
+          row_count = plan->num_rows();
+          provisional = plan->merged().provisional;
+          bytes = WriteInstrumentsObjectByColumn(
+              obj.get(), where, row_count,
+              [&](size_t c, columnar::ColumnData* col) { return plan->FillColumn(c, col); }, plan->merged().kv,
+              wopts_);
+          if (!bytes.ok() && plan->read_error()) unreadable = *plan->read_error();
+        } else {
+          unreadable = plan.status();
+        }
+        if (unreadable) MT_RETURN_IF_ERROR(Unreadable(where, *unreadable));
       }
-      existing.reset();
-      file.reset();
-      const size_t row_count = merged->rows.num_rows;
-      MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
-                          store_->CreateIfGeneration(job.name, generation));
-      auto bytes = WriteInstrumentsObject(obj.get(), where, std::move(merged->rows), merged->kv, wopts_);
+      if (!existing || unreadable) {
+        MergedInstruments merged = MergeInstruments(in, added);
+        existing.reset();
+        file.reset();
+        MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
+                            store_->CreateIfGeneration(job.name, generation));
+        row_count = merged.rows.num_rows;
+        provisional = merged.provisional;
+        bytes = WriteInstrumentsObject(obj.get(), where, std::move(merged.rows), merged.kv, wopts_);
+      }
       if (bytes.ok()) {
         job.outcome = FileJob::kDone;
         job.rows = row_count;
         job.bytes = *bytes;
         job.written = to_write;
-        job.provisional = merged->provisional;
+        job.provisional = provisional;
         return Status::OK();
       }
       if (bytes.status().code() != Status::Code::kAlreadyExists) return bytes.status();

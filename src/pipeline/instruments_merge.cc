@@ -186,8 +186,8 @@ void KeepStoredMeta(const MergeInput& in, const std::vector<std::pair<std::strin
 }
 
 // The merged file's key-value metadata, exchanges and provisional ones, for
-// m->rows already merged.
-void FinishMerged(const MergeInput& in, MergedMeta meta, MergedInstruments* m) {
+// a file of `rows` rows.
+void FinishMerged(const MergeInput& in, MergedMeta meta, size_t rows, MergedInstruments* m) {
   for (const auto& s : in.sources) meta.sources[s.exchange] = s;
   ojson& grouped = meta.grouped;
   const auto added_grouped = ojson::parse(in.grouped_json, nullptr, false);
@@ -223,7 +223,7 @@ void FinishMerged(const MergeInput& in, MergedMeta meta, MergedInstruments* m) {
   m->kv = {
       {"source", Join(urls, " ")},
       {"source_bytes", std::to_string(bytes)},
-      {"row_count", std::to_string(m->rows.num_rows)},
+      {"row_count", std::to_string(rows)},
       {"first_timestamp", FormatIsoMicros(MicrosFromDate(in.first))},
       {"last_timestamp", FormatIsoMicros(MicrosFromDate(AddDays(in.last, 1)) - 1)},
       {"tool_version", in.tool_version},
@@ -266,21 +266,20 @@ MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added)
     AppendInstrumentRow(d, &m.rows);
   });
   while (k < kept.size()) AppendInstrumentRow(*kept[k++], &m.rows);
-  FinishMerged(in, std::move(meta), &m);
+  FinishMerged(in, std::move(meta), m.rows.num_rows, &m);
   return m;
 }
 
-Result<MergedInstruments> MergeStoredInstruments(const MergeInput& in, const StoredInstruments& stored,
-                                                 const AddedRows& added) {
-  MergedInstruments m;
-  m.rows = EmptyInstrumentRowGroup();
+Result<StoredMerge> StoredMerge::Plan(const MergeInput& in, const StoredInstruments* stored, const AddedRows& added) {
+  StoredMerge p;
+  p.stored_ = stored;
+  p.added_ = EmptyInstrumentRowGroup();
   MergedMeta meta;
   meta.exchanges.insert(in.replaced.begin(), in.replaced.end());
-  KeepStoredMeta(in, stored.kv(), &meta);
+  KeepStoredMeta(in, stored->kv(), &meta);
   // The stored rows kept (those of the exchanges not replaced), in file order.
-  std::vector<uint32_t> kept;
   {
-    MT_ASSIGN_OR_RETURN(parquet::ColumnValues ex, stored.Read(kTardisExchangeColumn));
+    MT_ASSIGN_OR_RETURN(parquet::ColumnValues ex, stored->Read(kTardisExchangeColumn));
     const std::string* last_kept = nullptr;  // rows of one exchange come together: one lookup each run
     for (size_t r = 0; r < ex.num_rows; r++) {
       const std::string& e = ex.strings[r];
@@ -289,73 +288,82 @@ Result<MergedInstruments> MergeStoredInstruments(const MergeInput& in, const Sto
         meta.exchanges.insert(e);
         last_kept = &e;
       }
-      kept.push_back(static_cast<uint32_t>(r));
+      p.kept_.push_back(static_cast<uint32_t>(r));
     }
   }
-  if (kept.empty()) {
-    // Nothing stored stays: this run's rows straight into the columns.
+  if (p.kept_.empty()) {
+    // Nothing stored stays: this run's rows are the file, each column
+    // handed over as it is.
     added([&](const InstrumentDefinition& d) {
-      if (in.replaced.count(d.tardis_exchange)) AppendInstrumentRow(d, &m.rows);
+      if (in.replaced.count(d.tardis_exchange)) AppendInstrumentRow(d, &p.added_);
     });
-    FinishMerged(in, std::move(meta), &m);
-    return m;
-  }
-  // Where each merged row comes from (1: this run's next row, 0: the next
-  // kept row), decided on the keys alone, as MergeInstruments interleaves
-  // the two key-ordered sequences; this run's rows wait in their own columns.
-  std::vector<uint8_t> from_added;
-  columnar::RowGroupData add = EmptyInstrumentRowGroup();
-  {
-    MT_ASSIGN_OR_RETURN(parquet::ColumnValues key_col, stored.Read(kInstrumentKeyColumn));
-    std::vector<std::string> keys(kept.size());
-    for (size_t i = 0; i < kept.size(); i++) keys[i] = std::move(key_col.strings[kept[i]]);
+    p.num_rows_ = p.added_.num_rows;
+  } else {
+    // Where each merged row comes from, decided on the keys alone, as
+    // MergeInstruments interleaves the two key-ordered sequences (the kept
+    // rows stably sorted by key when they are not in order).
+    MT_ASSIGN_OR_RETURN(parquet::ColumnValues key_col, stored->Read(kInstrumentKeyColumn));
+    std::vector<std::string> keys(p.kept_.size());
+    for (size_t i = 0; i < p.kept_.size(); i++) keys[i] = std::move(key_col.strings[p.kept_[i]]);
     key_col = parquet::ColumnValues();
     if (!std::is_sorted(keys.begin(), keys.end())) {
-      std::vector<uint32_t> order(kept.size());
+      std::vector<uint32_t> order(p.kept_.size());
       for (size_t i = 0; i < order.size(); i++) order[i] = static_cast<uint32_t>(i);
       std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
-      std::vector<uint32_t> sorted_rows(kept.size());
-      std::vector<std::string> sorted_keys(kept.size());
+      std::vector<uint32_t> rows(p.kept_.size());
+      std::vector<std::string> sorted(p.kept_.size());
       for (size_t i = 0; i < order.size(); i++) {
-        sorted_rows[i] = kept[order[i]];
-        sorted_keys[i] = std::move(keys[order[i]]);
+        rows[i] = p.kept_[order[i]];
+        sorted[i] = std::move(keys[order[i]]);
       }
-      kept = std::move(sorted_rows);
-      keys = std::move(sorted_keys);
+      p.kept_ = std::move(rows);
+      keys = std::move(sorted);
     }
-    from_added.reserve(kept.size());
+    p.from_added_.reserve(p.kept_.size());
     size_t k = 0;
     added([&](const InstrumentDefinition& d) {
       if (!in.replaced.count(d.tardis_exchange)) return;
-      for (; k < keys.size() && keys[k] < d.instrument_key; k++) from_added.push_back(0);
-      from_added.push_back(1);
-      AppendInstrumentRow(d, &add);
+      for (; k < keys.size() && keys[k] < d.instrument_key; k++) p.from_added_.push_back(0);
+      p.from_added_.push_back(1);
+      AppendInstrumentRow(d, &p.added_);
     });
-    for (; k < keys.size(); k++) from_added.push_back(0);
+    for (; k < keys.size(); k++) p.from_added_.push_back(0);
+    p.num_rows_ = p.from_added_.size();
   }
-  // Column by column: the stored one decoded, interleaved with this run's,
-  // both freed before the next.
-  for (size_t c = 0; c < m.rows.columns.size(); c++) {
-    parquet::ColumnValues values;
-    if (stored.Has(c)) {
-      MT_ASSIGN_OR_RETURN(values, stored.Read(c));
-    }
-    const parquet::ColumnValues* v = stored.Has(c) ? &values : nullptr;
-    columnar::ColumnData& out = m.rows.columns[c];
-    const columnar::ColumnData& src = add.columns[c];
-    size_t next_kept = 0, next_added = 0, added_value = 0;
-    for (const uint8_t a : from_added) {
-      if (a) {
-        AppendAddedValue(src, next_added++, &added_value, &out);
-      } else {
-        AppendStoredValue(v, kept[next_kept++], &out);
-      }
-    }
-    add.columns[c].Release();
+  p.empty_ = EmptyInstrumentRowGroup();
+  FinishMerged(in, std::move(meta), p.num_rows_, &p.merged_);
+  return p;
+}
+
+Status StoredMerge::FillColumn(size_t col, columnar::ColumnData* out) {
+  if (kept_.empty()) {
+    *out = std::move(added_.columns[col]);
+    return Status::OK();
   }
-  m.rows.num_rows = from_added.size();
-  FinishMerged(in, std::move(meta), &m);
-  return m;
+  // The stored column decoded, interleaved with this run's; both freed here.
+  parquet::ColumnValues values;
+  if (stored_->Has(col)) {
+    auto v = stored_->Read(col);
+    if (!v.ok()) {
+      read_error_ = v.status();
+      return v.status();
+    }
+    values = std::move(v).value();
+  }
+  const parquet::ColumnValues* v = stored_->Has(col) ? &values : nullptr;
+  // An empty column of the merged row group's kind and starting mode.
+  *out = std::move(empty_.columns[col]);
+  const columnar::ColumnData& src = added_.columns[col];
+  size_t next_kept = 0, next_added = 0, added_value = 0;
+  for (const uint8_t a : from_added_) {
+    if (a) {
+      AppendAddedValue(src, next_added++, &added_value, out);
+    } else {
+      AppendStoredValue(v, kept_[next_kept++], out);
+    }
+  }
+  added_.columns[col].Release();
+  return Status::OK();
 }
 
 }  // namespace mt::pipeline
