@@ -175,8 +175,7 @@ Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std:
   return bytes;
 }
 
-Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label,
-                                                size_t num_rows,
+Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label, size_t num_rows,
                                                 const std::function<Status(size_t, columnar::ColumnData*)>& fill,
                                                 const std::vector<std::pair<std::string, std::string>>& kv,
                                                 const parquet::WriterOptions& opts) {
@@ -248,8 +247,8 @@ Result<StoredInstruments> StoredInstruments::Open(parquet::FileReader* file) {
       return Status::NotFound(file->label() + ": no column '" + specs[i].name + "'")
           .WithContext(file->label() + ": column " + specs[i].name);
     }
-    const auto type = md.schema[md.leaves[static_cast<size_t>(leaf)].schema_index].type.value_or(
-        parquet::PhysicalType::kByteArray);
+    const auto type =
+        md.schema[md.leaves[static_cast<size_t>(leaf)].schema_index].type.value_or(parquet::PhysicalType::kByteArray);
     if (type != PhysicalTypeOf(specs[i].kind)) {
       return Status::InvalidInput(file->label() + ": column " + specs[i].name +
                                   " does not have the type of an instruments file");

@@ -50,8 +50,7 @@ Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std:
 // WriteInstrumentsObject of a row group of `num_rows` rows whose column c
 // `fill(c, &column)` makes (replacing the column it is given), one column at
 // a time, each encoded and freed before the next is made: the same bytes.
-Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label,
-                                                size_t num_rows,
+Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label, size_t num_rows,
                                                 const std::function<Status(size_t, columnar::ColumnData*)>& fill,
                                                 const std::vector<std::pair<std::string, std::string>>& kv,
                                                 const parquet::WriterOptions& opts);

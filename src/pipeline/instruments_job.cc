@@ -323,8 +323,7 @@ class FileMerger {
           provisional = plan->merged().provisional;
           bytes = WriteInstrumentsObjectByColumn(
               obj.get(), where, row_count,
-              [&](size_t c, columnar::ColumnData* col) { return plan->FillColumn(c, col); }, plan->merged().kv,
-              wopts_);
+              [&](size_t c, columnar::ColumnData* col) { return plan->FillColumn(c, col); }, plan->merged().kv, wopts_);
           if (!bytes.ok() && plan->read_error()) unreadable = *plan->read_error();
         } else {
           unreadable = plan.status();

@@ -165,7 +165,8 @@ struct MergedMeta {
 
 // What a stored file's metadata keeps: its exchanges, sources and grouped
 // symbols other than those this run replaces.
-void KeepStoredMeta(const MergeInput& in, const std::vector<std::pair<std::string, std::string>>& kv, MergedMeta* meta) {
+void KeepStoredMeta(const MergeInput& in, const std::vector<std::pair<std::string, std::string>>& kv,
+                    MergedMeta* meta) {
   const InstrumentsFileState st = StateOf(kv);
   for (const auto& e : st.exchanges) {
     if (!in.replaced.count(e)) meta->exchanges.insert(e);

@@ -289,8 +289,11 @@ class BytesSink final : public storage::WritableObject {
 // key order (a stored file may hold any): row i of exchange e.
 InstrumentDefinition VariedRow(const std::string& ex, int i) {
   const std::string n = std::to_string(10000 + i);
-  InstrumentDefinition d = Def(ex, (ex == "okex" ? "OKX" : ex == "deribit" ? "DERIBIT" : "BINANCE") +
-                                       std::string(":OPTION:BTC-USD-240329-") + n + (i % 2 ? "-CALL" : "-PUT"),
+  InstrumentDefinition d = Def(ex,
+                               (ex == "okex"      ? "OKX"
+                                : ex == "deribit" ? "DERIBIT"
+                                                  : "BINANCE") +
+                                   std::string(":OPTION:BTC-USD-240329-") + n + (i % 2 ? "-CALL" : "-PUT"),
                                "BTC-29MAR24-" + n + (i % 2 ? "-C" : "-P"));
   if (i % 3) d.available_to_us = 1'711'699'200'000'000 + i;
   if (i % 4) d.settle_asset = "BTC";
@@ -352,8 +355,8 @@ TEST(InstrumentsMerge, ColumnAtATimeMergeWritesTheBytesOfTheWholeFileMerge) {
     {
       parquet::FileWriter w(&stored, specs, parquet::WriterOptions{});
       for (size_t half : {size_t{0}, size_t{1}}) {
-        columnar::RowGroupData rg = InstrumentRowGroup(
-            std::vector<InstrumentDefinition>(stored_rows.begin() + half * 1500, stored_rows.begin() + (half + 1) * 1500));
+        columnar::RowGroupData rg = InstrumentRowGroup(std::vector<InstrumentDefinition>(
+            stored_rows.begin() + half * 1500, stored_rows.begin() + (half + 1) * 1500));
         rg.columns.resize(columns);
         ASSERT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
       }
@@ -366,9 +369,8 @@ TEST(InstrumentsMerge, ColumnAtATimeMergeWritesTheBytesOfTheWholeFileMerge) {
     // This run's rows, in key order: keys among the stored ones, keys of
     // the rows they replace, and (bybit) keys of kept rows of another
     // exchange, placed as the whole-file merge places them.
-    for (const std::set<std::string>& replaced :
-         {std::set<std::string>{"deribit"}, std::set<std::string>{"bybit"},
-          std::set<std::string>{"binance", "deribit", "okex"}}) {
+    for (const std::set<std::string>& replaced : {std::set<std::string>{"deribit"}, std::set<std::string>{"bybit"},
+                                                  std::set<std::string>{"binance", "deribit", "okex"}}) {
       std::vector<InstrumentDefinition> added;
       for (int i = 0; i < 3000; i += 3) {
         for (const auto& ex : replaced) {
@@ -381,7 +383,8 @@ TEST(InstrumentsMerge, ColumnAtATimeMergeWritesTheBytesOfTheWholeFileMerge) {
                        [](const auto& a, const auto& b) { return a.instrument_key < b.instrument_key; });
       MergeInput in;
       in.replaced = replaced;
-      for (const auto& ex : replaced) in.sources.push_back(ExchangeSource{ex, "http://t/v1/exchanges/" + ex, 5, "", "", std::nullopt, true});
+      for (const auto& ex : replaced)
+        in.sources.push_back(ExchangeSource{ex, "http://t/v1/exchanges/" + ex, 5, "", "", std::nullopt, true});
       in.grouped_json = R"([{"exchange":"bybit","symbol":"SPOT"}])";
       in.first = in.last = D("2024-01-02");
       in.created_at = "2024-01-03T00:00:00Z";
@@ -426,7 +429,8 @@ TEST(InstrumentsMerge, AColumnThatDoesNotDecodeIsTheMergesReadError) {
   EXPECT_EQ(plan->num_rows(), 3u);
   BytesSink out;
   const auto fill = [&](size_t c, columnar::ColumnData* col) { return plan->FillColumn(c, col); };
-  auto w = WriteInstrumentsObjectByColumn(&out, "out", plan->num_rows(), fill, plan->merged().kv, parquet::WriterOptions{});
+  auto w =
+      WriteInstrumentsObjectByColumn(&out, "out", plan->num_rows(), fill, plan->merged().kv, parquet::WriterOptions{});
   ASSERT_FALSE(w.ok());
   EXPECT_TRUE(out.aborted);
   ASSERT_TRUE(plan->read_error().has_value());
