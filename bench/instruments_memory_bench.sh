@@ -23,11 +23,9 @@ days=$1
 rounds=$2
 shift 2
 [ $# -ge 1 ] || { echo "usage: $0 DAYS ROUNDS label|binary ..." >&2; exit 2; }
-base=/tmp
-[ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
-work=$(mktemp -d "$base/mt-imem.XXXXXX")
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then work=$(mktemp -d /dev/shm/mt-imem.XXXXXX); else work=$(mktemp -d); fi
 srv=
-trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap '[ -n "$srv" ] && kill "$srv" 2>/dev/null; rm -rf "$work"' EXIT
 export SOURCE_DATE_EPOCH=1700000000
 
 mkdir -p "$work/details" "$work/meta"
@@ -69,7 +67,8 @@ node tests/support/tardis_server.mjs --port 0 --port-file "$work/port" --exchang
   --metadata-dir "$work/meta" >"$work/server.log" 2>&1 &
 srv=$!
 for _ in $(seq 1 100); do [ -s "$work/port" ] && break; sleep 0.05; done
-export TARDIS_API_URL="http://127.0.0.1:$(cat "$work/port")"
+TARDIS_API_URL="http://127.0.0.1:$(cat "$work/port")"
+export TARDIS_API_URL
 export TARDIS_API_KEY=generated-bench-key
 unset TARDIS_API_KEY_FILE
 to=$(printf '2024-01-%02d' "$days")
