@@ -614,6 +614,36 @@ describe('instruments files add up across runs', () => {
     }
   });
 
+  // The merge reads a stored file a column at a time, while writing the merged one: a column that
+  // does not decode is found then, and must still leave nothing behind.
+  it('a stored file with a column that does not decode: exit 1 naming it, nothing written; --force replaces it with the requested exchanges', async (t) => {
+    const c = await setup(t, 'bad-column');
+    const args = ['--from', '2025-02-14', '--to', '2025-02-14', '--output', c.out];
+    const r1 = await c.run([...args, '--exchanges', 'deribit']);
+    assert.equal(r1.code, 0, describeRun(r1));
+    const file = path.join(c.out, dayRel('2025-02-14'));
+    const db = await duckdb();
+    const [chunk] = await db.objects(`SELECT coalesce(dictionary_page_offset, data_page_offset) AS off, total_compressed_size AS n
+      FROM parquet_metadata(${sqlStr(file)}) WHERE path_in_schema = 'tick_size'`);
+    const bytes = fs.readFileSync(file);
+    bytes.fill(0xff, Number(chunk.off), Number(chunk.off) + Number(chunk.n));
+    fs.writeFileSync(file, bytes);
+    const before = listFiles(c.out);
+
+    const r2 = await c.run([...args, '--exchanges', 'binance']);
+    assert.equal(r2.code, 1, describeRun(r2));
+    assert.match(r2.stderr, /day-2025-02-14\/instruments\.parquet is not a readable instruments file \(.*column tick_size.*\): move it away, or rerun with --force/);
+    assert.deepEqual(listFiles(c.out), before, 'no file added, none left half written');
+    assert.ok(fs.readFileSync(file).equals(bytes), 'the stored file as it was');
+
+    const r3 = await c.run([...args, '--exchanges', 'binance', '--force']);
+    assert.equal(r3.code, 0, describeRun(r3));
+    assert.match(r3.stderr, /is not a readable instruments file .*--force replaces it with the requested exchanges only/);
+    const { objects } = await readDay(file);
+    assert.deepEqual([...new Set(objects.map((o) => o.tardis_exchange))], ['binance']);
+    assert.equal((await duckKvMetadata(file)).exchanges, 'binance');
+  });
+
   it('two runs for two exchanges started at once into one local store: both exit 0 and every file holds both (five rounds)', async (t) => {
     const c = await setup(t, 'race');
     const range = days('2025-03-01', 31);
