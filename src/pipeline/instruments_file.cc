@@ -175,6 +175,29 @@ Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std:
   return bytes;
 }
 
+Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label, size_t num_rows,
+                                                const std::function<Status(size_t, columnar::ColumnData*)>& fill,
+                                                const std::vector<std::pair<std::string, std::string>>& kv,
+                                                const parquet::WriterOptions& opts) {
+  // One row group either way: WriteRowGroupByColumn writes WriteRowGroup's
+  // bytes when the writer has no pool of threads, as here.
+  parquet::WriterOptions inline_opts = opts;
+  inline_opts.pool = nullptr;
+  Status st;
+  {
+    parquet::FileWriter writer(obj, InstrumentColumns(), inline_opts);
+    st = writer.WriteRowGroupByColumn(num_rows, fill);
+    if (st.ok()) st = writer.Finish(kv);
+  }
+  if (!st.ok()) {
+    obj->Abort();
+    return st.WithContext(label);
+  }
+  const uint64_t bytes = obj->bytes_written();
+  MT_RETURN_IF_ERROR(obj->Commit());
+  return bytes;
+}
+
 Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
                                       columnar::RowGroupData rows,
                                       const std::vector<std::pair<std::string, std::string>>& kv,
@@ -195,6 +218,94 @@ std::string InstrumentsFileContents::Kv(const std::string& key) const {
     if (k == key) return v;
   }
   return "";
+}
+
+namespace {
+
+parquet::PhysicalType PhysicalTypeOf(ColumnKind kind) {
+  switch (kind) {
+    case ColumnKind::kDouble: return parquet::PhysicalType::kDouble;
+    case ColumnKind::kBool: return parquet::PhysicalType::kBoolean;
+    case ColumnKind::kTimestampMicros: return parquet::PhysicalType::kInt64;
+    default: return parquet::PhysicalType::kByteArray;
+  }
+}
+
+}  // namespace
+
+Result<StoredInstruments> StoredInstruments::Open(parquet::FileReader* file) {
+  static_assert(kInstrumentKeyColumn == kKey && kTardisExchangeColumn == kTardisExchange);
+  const auto& specs = InstrumentColumns();
+  const parquet::FileMetaData& md = file->metadata();
+  StoredInstruments s;
+  s.file_ = file;
+  s.leaf_.assign(specs.size(), -1);
+  for (size_t i = 0; i < specs.size(); i++) {
+    const int leaf = md.FindLeaf(specs[i].name);
+    if (leaf < 0) {
+      if (i >= kFirstAdded) continue;  // written before the column existed: all null
+      return Status::NotFound(file->label() + ": no column '" + specs[i].name + "'")
+          .WithContext(file->label() + ": column " + specs[i].name);
+    }
+    const auto type =
+        md.schema[md.leaves[static_cast<size_t>(leaf)].schema_index].type.value_or(parquet::PhysicalType::kByteArray);
+    if (type != PhysicalTypeOf(specs[i].kind)) {
+      return Status::InvalidInput(file->label() + ": column " + specs[i].name +
+                                  " does not have the type of an instruments file");
+    }
+    s.leaf_[i] = leaf;
+  }
+  s.num_rows_ = md.num_rows < 0 ? 0 : static_cast<size_t>(md.num_rows);
+  return s;
+}
+
+const std::vector<std::pair<std::string, std::string>>& StoredInstruments::kv() const {
+  return file_->metadata().key_value;
+}
+
+Result<parquet::ColumnValues> StoredInstruments::Read(size_t col) const {
+  auto v = file_->ReadColumn(static_cast<size_t>(leaf_[col]));
+  if (!v.ok()) return v.status().WithContext(file_->label() + ": column " + InstrumentColumns()[col].name);
+  if (v->num_rows != num_rows_) return Status::InvalidInput(file_->label() + ": columns of different lengths");
+  return v;
+}
+
+void AppendStoredValue(const parquet::ColumnValues* v, size_t row, columnar::ColumnData* out) {
+  // A required column takes the stored value as it is (a null reads as the
+  // zero value); a nullable one a null where the file has none or lacks
+  // the column (only columns added later, all nullable, may be missing).
+  const bool null = out->nullable && (!v || v->IsNull(row));
+  if (out->nullable) {
+    out->defined.push_back(null ? 0 : 1);
+    if (null) {
+      out->null_count++;
+      return;
+    }
+  }
+  switch (out->kind) {
+    case ColumnKind::kString: out->str.Append(v->strings[row]); break;
+    case ColumnKind::kTimestampMicros: out->i64.push_back(v->ints[row]); break;
+    case ColumnKind::kDouble: out->f64.push_back(v->doubles[row]); break;
+    case ColumnKind::kBool: out->b.push_back(v->bools[row] != 0 ? 1 : 0); break;
+  }
+}
+
+void AppendAddedValue(const columnar::ColumnData& src, size_t row, size_t* value, columnar::ColumnData* out) {
+  if (out->nullable) {
+    const bool defined = src.defined[row] != 0;
+    out->defined.push_back(defined ? 1 : 0);
+    if (!defined) {
+      out->null_count++;
+      return;
+    }
+  }
+  const size_t i = (*value)++;
+  switch (out->kind) {
+    case ColumnKind::kString: out->str.Append(src.str.Get(i)); break;
+    case ColumnKind::kTimestampMicros: out->i64.push_back(src.i64[i]); break;
+    case ColumnKind::kDouble: out->f64.push_back(src.f64[i]); break;
+    case ColumnKind::kBool: out->b.push_back(src.b[i]); break;
+  }
 }
 
 Result<InstrumentsFileContents> ReadInstrumentsFile(parquet::FileReader& file) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +47,14 @@ Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std:
                                         const std::vector<std::pair<std::string, std::string>>& kv,
                                         const parquet::WriterOptions& opts);
 
+// WriteInstrumentsObject of a row group of `num_rows` rows whose column c
+// `fill(c, &column)` makes (replacing the column it is given), one column at
+// a time, each encoded and freed before the next is made: the same bytes.
+Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label, size_t num_rows,
+                                                const std::function<Status(size_t, columnar::ColumnData*)>& fill,
+                                                const std::vector<std::pair<std::string, std::string>>& kv,
+                                                const parquet::WriterOptions& opts);
+
 // An instruments file read back: its rows as definitions, in file order, and
 // its key-value metadata.
 struct InstrumentsFileContents {
@@ -57,5 +66,46 @@ struct InstrumentsFileContents {
 // Every column of InstrumentColumns() must be there with its type; a file
 // that lacks one is kInvalidInput naming the file and the column.
 Result<InstrumentsFileContents> ReadInstrumentsFile(parquet::FileReader& file);
+
+// A stored instruments file read one column at a time: a merge holds one
+// decoded column of it beside the merged columns, not every row as
+// definitions.
+class StoredInstruments {
+ public:
+  // Checks what the footer tells: every column of InstrumentColumns() there
+  // with its type (those added later may be missing: they read as null).
+  // kInvalidInput naming the file and the column, as ReadInstrumentsFile.
+  // `file` must outlive the result.
+  static Result<StoredInstruments> Open(parquet::FileReader* file);
+
+  size_t num_rows() const { return num_rows_; }
+  const std::vector<std::pair<std::string, std::string>>& kv() const;
+  // Whether the file has column `col` (an index into InstrumentColumns()).
+  bool Has(size_t col) const { return leaf_[col] >= 0; }
+  // The values of column `col`, every row. REQUIRES: Has(col). A column
+  // whose row count differs from the file's is kInvalidInput.
+  Result<parquet::ColumnValues> Read(size_t col) const;
+
+ private:
+  parquet::FileReader* file_ = nullptr;
+  std::vector<int> leaf_;  // per column of InstrumentColumns(): its leaf, -1 when absent
+  size_t num_rows_ = 0;
+};
+
+// Column indices of InstrumentColumns() a merge reads first.
+inline constexpr size_t kInstrumentKeyColumn = 0;
+inline constexpr size_t kTardisExchangeColumn = 11;
+
+// Appends row `row` of a stored column (its values `v`; null when the file
+// lacks the column) to `out`, the same value with the same
+// operations as AppendInstrumentRow of the definition ReadInstrumentsFile
+// reads back: the merged file comes out byte for byte as before.
+void AppendStoredValue(const parquet::ColumnValues* v, size_t row, columnar::ColumnData* out);
+
+// Appends row `row` of `src`, a column filled by AppendInstrumentRow, to
+// `out` as AppendInstrumentRow appended it; `*value` is the index of the
+// row's value among src's (values are dense: a null has none), advanced
+// past it.
+void AppendAddedValue(const columnar::ColumnData& src, size_t row, size_t* value, columnar::ColumnData* out);
 
 }  // namespace mt::pipeline

@@ -227,19 +227,23 @@ class FileMerger {
     return src;
   }
 
-  // The stored file's contents and state; nullopt contents when there is
-  // none (or, with --force, an unreadable one that is replaced).
+  // The stored file, open (its footer read: key-value metadata, schema and
+  // row count) for a merge that reads its columns one at a time, and its
+  // state; no file when there is none (or, with --force, an unreadable one
+  // that is replaced).
   Status ReadStored(const FileJob& job, storage::ObjectStore::Versioned stored,
-                    std::optional<InstrumentsFileContents>* existing, InstrumentsFileState* state) const {
+                    std::unique_ptr<parquet::FileReader>* file, std::optional<StoredInstruments>* existing,
+                    InstrumentsFileState* state) const {
     if (stored.generation == 0) return Status::OK();
     const std::string where = store_->Describe(job.name);
     state->exists = true;
-    auto file = parquet::FileReader::OpenBuffer(std::move(stored.bytes), where);
-    Result<InstrumentsFileContents> contents =
-        file.ok() ? ReadInstrumentsFile(**file) : Result<InstrumentsFileContents>(file.status());
+    auto opened = parquet::FileReader::OpenBuffer(std::move(stored.bytes), where);
+    Result<StoredInstruments> contents =
+        opened.ok() ? StoredInstruments::Open(opened->get()) : Result<StoredInstruments>(opened.status());
     if (contents.ok()) {
+      *file = std::move(opened).value();
       *existing = std::move(contents).value();
-      *state = StateOf((*existing)->kv);
+      *state = StateOf((*existing)->kv());
       // A file from before finality was recorded: what Tardis has not
       // exported yet cannot have been final.
       if (state->legacy) {
@@ -250,13 +254,21 @@ class FileMerger {
           }
         }
       }
-    } else if (!opts_.force) {
-      return Status::InvalidInput(where + " is not a readable instruments file (" + contents.status().message() +
-                                  "): move it away, or rerun with --force to replace it");
-    } else {
-      log::Warn(where + " is not a readable instruments file (" + contents.status().message() +
-                "); --force replaces it with the requested exchanges only");
+      return Status::OK();
     }
+    return Unreadable(where, contents.status());
+  }
+
+  // A stored file that is not a readable instruments file: an error, or
+  // with --force a warning (the file is replaced by the requested exchanges
+  // only).
+  Status Unreadable(const std::string& where, const Status& why) const {
+    if (!opts_.force) {
+      return Status::InvalidInput(where + " is not a readable instruments file (" + why.message() +
+                                  "): move it away, or rerun with --force to replace it");
+    }
+    log::Warn(where + " is not a readable instruments file (" + why.message() +
+              "); --force replaces it with the requested exchanges only");
     return Status::OK();
   }
 
@@ -267,16 +279,16 @@ class FileMerger {
       job.attempts = attempt;
       MT_ASSIGN_OR_RETURN(storage::ObjectStore::Versioned stored, store_->ReadVersioned(job.name));
       const int64_t generation = stored.generation;
-      std::optional<InstrumentsFileContents> existing;
+      std::unique_ptr<parquet::FileReader> file;
+      std::optional<StoredInstruments> existing;
       InstrumentsFileState state;
-      MT_RETURN_IF_ERROR(ReadStored(job, std::move(stored), &existing, &state));
+      MT_RETURN_IF_ERROR(ReadStored(job, std::move(stored), &file, &existing, &state));
       const std::vector<std::string> to_write = ExchangesToWrite(state, opts_.exchanges, opts_.force);
       if (to_write.empty()) {
         job.outcome = FileJob::kSkipped;
         return Status::OK();
       }
       MergeInput in;
-      in.existing = existing ? &*existing : nullptr;
       in.replaced.insert(to_write.begin(), to_write.end());
       for (const auto& e : to_write) in.sources.push_back(SourceFor(e, job.first, job.last));
       in.grouped_json =
@@ -286,24 +298,54 @@ class FileMerger {
       in.last = job.last;
       in.created_at = created_at_;
       in.tool_version = opts_.tool_version;
-      MergedInstruments merged = MergeInstruments(in, [&](const DefinitionFn& fn) {
+      const AddedRows added = [&](const DefinitionFn& fn) {
         if (job.is_day) {
           ForEachOnDay(catalog_, job.first, fn);
         } else {
           ForEachInRange(catalog_, job.first, job.last, fn);
         }
-      });
-      existing.reset();
-      const size_t row_count = merged.rows.num_rows;
-      MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
-                          store_->CreateIfGeneration(job.name, generation));
-      auto bytes = WriteInstrumentsObject(obj.get(), where, std::move(merged.rows), merged.kv, wopts_);
+      };
+      // The file's rows are held from here until it is written: it waits
+      // for room among the files in flight.
+      RowBudget::Hold hold(&budget_, MergeRowsEstimate(existing ? existing->num_rows() : 0, catalog_.entries.size()));
+      Result<uint64_t> bytes = Status::Internal("not written");
+      size_t row_count = 0;
+      std::vector<std::string> provisional;
+      std::optional<Status> unreadable;
+      if (existing) {
+        // The stored file merged a column at a time; a column that does not
+        // decode makes it unreadable, found while writing (nothing appears).
+        Result<StoredMerge> plan = StoredMerge::Plan(in, &*existing, added);
+        if (plan.ok()) {
+          MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
+                              store_->CreateIfGeneration(job.name, generation));
+          row_count = plan->num_rows();
+          provisional = plan->merged().provisional;
+          bytes = WriteInstrumentsObjectByColumn(
+              obj.get(), where, row_count,
+              [&](size_t c, columnar::ColumnData* col) { return plan->FillColumn(c, col); }, plan->merged().kv, wopts_);
+          if (!bytes.ok() && plan->read_error()) unreadable = *plan->read_error();
+        } else {
+          unreadable = plan.status();
+        }
+        if (unreadable) MT_RETURN_IF_ERROR(Unreadable(where, *unreadable));
+      }
+      if (!existing || unreadable) {
+        MergedInstruments merged = MergeInstruments(in, added);
+        existing.reset();
+        file.reset();
+        MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
+                            store_->CreateIfGeneration(job.name, generation));
+        row_count = merged.rows.num_rows;
+        provisional = merged.provisional;
+        bytes = WriteInstrumentsObject(obj.get(), where, std::move(merged.rows), merged.kv, wopts_);
+      }
       if (bytes.ok()) {
         job.outcome = FileJob::kDone;
         job.rows = row_count;
         job.bytes = *bytes;
         job.written = to_write;
-        job.provisional = merged.provisional;
+        job.provisional = provisional;
         return Status::OK();
       }
       if (bytes.status().code() != Status::Code::kAlreadyExists) return bytes.status();
@@ -312,6 +354,7 @@ class FileMerger {
         return Status::Unavailable(where + ": other runs changed it " + std::to_string(attempt) +
                                    " times while this run merged into it; run again");
       }
+      hold.Release();
       log::Debug(where + ": changed by another run while merging; attempt " + std::to_string(attempt + 1));
       static thread_local std::mt19937 rng{std::random_device{}()};
       const int ms = std::uniform_int_distribution<int>(5, 20 * std::min(attempt, 10))(rng);
@@ -326,6 +369,7 @@ class FileMerger {
   const std::atomic<bool>* cancel_;
   parquet::WriterOptions wopts_;
   std::string created_at_, quotes_csv_;
+  mutable RowBudget budget_{kRowsInFlight};
 };
 
 // Days not yet fully exported, per exchange: their rows were written as
@@ -430,6 +474,30 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
 }
 
 }  // namespace
+
+size_t RowBudget::Acquire(size_t rows) {
+  const size_t take = std::min(rows, cap_);
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [&] { return used_ + take <= cap_; });
+  used_ += take;
+  peak_ = std::max(peak_, used_);
+  return take;
+}
+
+void RowBudget::Release(size_t taken) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    used_ -= taken;
+  }
+  cv_.notify_all();
+}
+
+size_t RowBudget::peak() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return peak_;
+}
+
+size_t MergeRowsEstimate(size_t stored_rows, size_t instruments) { return std::max(stored_rows, instruments); }
 
 int InstrumentsFileWorkers(size_t instruments) {
   const size_t fit = kRowsInFlight / std::max<size_t>(instruments, 1);

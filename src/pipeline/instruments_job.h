@@ -5,8 +5,11 @@
 // InstrumentsJobOptions and prints the report.
 #pragma once
 
+#include <algorithm>
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -76,5 +79,49 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
 // flight holds its rows' columns (up to one row per instrument) beside the
 // catalog; at least 1.
 int InstrumentsFileWorkers(size_t instruments);
+
+// Rows of the files merged at once, against a cap (the job's is the rows
+// InstrumentsFileWorkers allows in flight): a file waits until its rows fit
+// beside those of the files in flight, and one of more rows than the cap
+// until it is alone. So the files merged together hold a bounded number of
+// rows, whatever their sizes.
+class RowBudget {
+ public:
+  explicit RowBudget(size_t cap) : cap_(std::max<size_t>(cap, 1)) {}
+  // Waits until `rows` (at most the cap) fit; returns the rows taken.
+  size_t Acquire(size_t rows);
+  void Release(size_t taken);
+  // The most rows taken at once so far.
+  size_t peak() const;
+
+  // Rows taken for a scope (or until Release()).
+  class Hold {
+   public:
+    Hold(RowBudget* budget, size_t rows) : budget_(budget), taken_(budget->Acquire(rows)) {}
+    ~Hold() { Release(); }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+    void Release() {
+      if (budget_) budget_->Release(taken_);
+      budget_ = nullptr;
+    }
+
+   private:
+    RowBudget* budget_;
+    size_t taken_;
+  };
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  const size_t cap_;
+  size_t used_ = 0, peak_ = 0;
+};
+
+// The rows a merge into a file of `stored_rows` holds, for RowBudget, with a
+// catalog of `instruments` entries: its merged columns take about the rows
+// of the larger of the two (the stored file's rows of the exchanges not
+// rewritten and this run's rows of the file's days, at most one per entry).
+size_t MergeRowsEstimate(size_t stored_rows, size_t instruments);
 
 }  // namespace mt::pipeline

@@ -154,38 +154,105 @@ std::vector<std::string> ExchangesToWrite(const InstrumentsFileState& state, con
   return out;
 }
 
-MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added) {
-  MergedInstruments m;
-  m.rows = EmptyInstrumentRowGroup();
+namespace {
+
+// The parts of the merged file's metadata gathered before its kv is made.
+struct MergedMeta {
   std::map<std::string, ExchangeSource> sources;  // by exchange: sorted output
-  std::set<std::string> exchanges(in.replaced.begin(), in.replaced.end());
+  std::set<std::string> exchanges;
   ojson grouped = ojson::array();
-  std::vector<const InstrumentDefinition*> kept;  // stored rows of the other exchanges
-  if (in.existing) {
-    const InstrumentsFileState st = StateOf(in.existing->kv);
-    for (const auto& e : st.exchanges) {
-      if (!in.replaced.count(e)) exchanges.insert(e);
-    }
-    for (const auto& s : st.sources) {
-      if (!in.replaced.count(s.exchange)) sources[s.exchange] = s;
-    }
-    for (const auto& d : in.existing->definitions) {
-      if (in.replaced.count(d.tardis_exchange)) continue;
-      exchanges.insert(d.tardis_exchange);
-      kept.push_back(&d);
-    }
-    const std::string old_text = in.existing->Kv("grouped_symbols");
-    const auto old = CheckJsonBounds(old_text, "grouped_symbols").ok() ? ojson::parse(old_text, nullptr, false) : ojson();
-    if (old.is_array()) {
-      for (const auto& g : old) {
-        if (g.is_object() && g.contains("exchange") && g["exchange"].is_string() &&
-            !in.replaced.count(g["exchange"].get<std::string>())) {
-          grouped.push_back(g);
-        }
+};
+
+// What a stored file's metadata keeps: its exchanges, sources and grouped
+// symbols other than those this run replaces.
+void KeepStoredMeta(const MergeInput& in, const std::vector<std::pair<std::string, std::string>>& kv,
+                    MergedMeta* meta) {
+  const InstrumentsFileState st = StateOf(kv);
+  for (const auto& e : st.exchanges) {
+    if (!in.replaced.count(e)) meta->exchanges.insert(e);
+  }
+  for (const auto& s : st.sources) {
+    if (!in.replaced.count(s.exchange)) meta->sources[s.exchange] = s;
+  }
+  const std::string old_text = KvOf(kv, "grouped_symbols");
+  const auto old = CheckJsonBounds(old_text, "grouped_symbols").ok() ? ojson::parse(old_text, nullptr, false) : ojson();
+  if (old.is_array()) {
+    for (const auto& g : old) {
+      if (g.is_object() && g.contains("exchange") && g["exchange"].is_string() &&
+          !in.replaced.count(g["exchange"].get<std::string>())) {
+        meta->grouped.push_back(g);
       }
     }
   }
-  for (const auto& s : in.sources) sources[s.exchange] = s;
+}
+
+// The merged file's key-value metadata, exchanges and provisional ones, for
+// a file of `rows` rows.
+void FinishMerged(const MergeInput& in, MergedMeta meta, size_t rows, MergedInstruments* m) {
+  for (const auto& s : in.sources) meta.sources[s.exchange] = s;
+  ojson& grouped = meta.grouped;
+  const auto added_grouped = ojson::parse(in.grouped_json, nullptr, false);
+  if (added_grouped.is_array()) {
+    for (const auto& g : added_grouped) grouped.push_back(g);
+  }
+  std::stable_sort(grouped.begin(), grouped.end(), [](const ojson& a, const ojson& b) {
+    return std::make_pair(a.value("exchange", ""), a.value("symbol", "")) <
+           std::make_pair(b.value("exchange", ""), b.value("symbol", ""));
+  });
+
+  m->exchanges.assign(meta.exchanges.begin(), meta.exchanges.end());
+  std::vector<std::string> urls;
+  uint64_t bytes = 0;
+  std::set<std::string> quote_filters;
+  ojson source_list = ojson::array();
+  for (const auto& e : m->exchanges) {
+    auto it = meta.sources.find(e);
+    if (it == meta.sources.end()) continue;  // rows of an exchange no metadata names: keep them, say nothing
+    const ExchangeSource& s = it->second;
+    if (!s.source.empty()) urls.push_back(s.source);
+    bytes += s.source_bytes;
+    quote_filters.insert(s.quote_filter);
+    if (!s.final) m->provisional.push_back(e);
+    source_list.push_back(SourceJson(s));
+  }
+  std::string quote_filter;
+  if (quote_filters.size() == 1) {
+    quote_filter = *quote_filters.begin();
+  } else if (quote_filters.size() > 1) {
+    quote_filter = "per exchange: see exchange_sources";
+  }
+  m->kv = {
+      {"source", Join(urls, " ")},
+      {"source_bytes", std::to_string(bytes)},
+      {"row_count", std::to_string(rows)},
+      {"first_timestamp", FormatIsoMicros(MicrosFromDate(in.first))},
+      {"last_timestamp", FormatIsoMicros(MicrosFromDate(AddDays(in.last, 1)) - 1)},
+      {"tool_version", in.tool_version},
+      {"created_at", in.created_at},
+      {"exchanges", Join(m->exchanges, ",")},
+      {"quote_filter", quote_filter},
+      {"grouped_symbols", grouped.dump()},
+      {"provisional_exchanges", Join(m->provisional, ",")},
+      {"exchange_sources", source_list.dump()},
+  };
+}
+
+}  // namespace
+
+MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added) {
+  MergedInstruments m;
+  m.rows = EmptyInstrumentRowGroup();
+  MergedMeta meta;
+  meta.exchanges.insert(in.replaced.begin(), in.replaced.end());
+  std::vector<const InstrumentDefinition*> kept;  // stored rows of the other exchanges
+  if (in.existing) {
+    KeepStoredMeta(in, in.existing->kv, &meta);
+    for (const auto& d : in.existing->definitions) {
+      if (in.replaced.count(d.tardis_exchange)) continue;
+      meta.exchanges.insert(d.tardis_exchange);
+      kept.push_back(&d);
+    }
+  }
   // One linear merge of two key-ordered sequences, each row appended to the
   // columns once: no copies of the definitions (a year of a big options
   // venue is millions of rows).
@@ -200,51 +267,104 @@ MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added)
     AppendInstrumentRow(d, &m.rows);
   });
   while (k < kept.size()) AppendInstrumentRow(*kept[k++], &m.rows);
-  const auto added_grouped = ojson::parse(in.grouped_json, nullptr, false);
-  if (added_grouped.is_array()) {
-    for (const auto& g : added_grouped) grouped.push_back(g);
-  }
-  std::stable_sort(grouped.begin(), grouped.end(), [](const ojson& a, const ojson& b) {
-    return std::make_pair(a.value("exchange", ""), a.value("symbol", "")) <
-           std::make_pair(b.value("exchange", ""), b.value("symbol", ""));
-  });
-
-  m.exchanges.assign(exchanges.begin(), exchanges.end());
-  std::vector<std::string> urls;
-  uint64_t bytes = 0;
-  std::set<std::string> quote_filters;
-  ojson source_list = ojson::array();
-  for (const auto& e : m.exchanges) {
-    auto it = sources.find(e);
-    if (it == sources.end()) continue;  // rows of an exchange no metadata names: keep them, say nothing
-    const ExchangeSource& s = it->second;
-    if (!s.source.empty()) urls.push_back(s.source);
-    bytes += s.source_bytes;
-    quote_filters.insert(s.quote_filter);
-    if (!s.final) m.provisional.push_back(e);
-    source_list.push_back(SourceJson(s));
-  }
-  std::string quote_filter;
-  if (quote_filters.size() == 1) {
-    quote_filter = *quote_filters.begin();
-  } else if (quote_filters.size() > 1) {
-    quote_filter = "per exchange: see exchange_sources";
-  }
-  m.kv = {
-      {"source", Join(urls, " ")},
-      {"source_bytes", std::to_string(bytes)},
-      {"row_count", std::to_string(m.rows.num_rows)},
-      {"first_timestamp", FormatIsoMicros(MicrosFromDate(in.first))},
-      {"last_timestamp", FormatIsoMicros(MicrosFromDate(AddDays(in.last, 1)) - 1)},
-      {"tool_version", in.tool_version},
-      {"created_at", in.created_at},
-      {"exchanges", Join(m.exchanges, ",")},
-      {"quote_filter", quote_filter},
-      {"grouped_symbols", grouped.dump()},
-      {"provisional_exchanges", Join(m.provisional, ",")},
-      {"exchange_sources", source_list.dump()},
-  };
+  FinishMerged(in, std::move(meta), m.rows.num_rows, &m);
   return m;
+}
+
+Result<StoredMerge> StoredMerge::Plan(const MergeInput& in, const StoredInstruments* stored, const AddedRows& added) {
+  StoredMerge p;
+  p.stored_ = stored;
+  p.added_ = EmptyInstrumentRowGroup();
+  MergedMeta meta;
+  meta.exchanges.insert(in.replaced.begin(), in.replaced.end());
+  KeepStoredMeta(in, stored->kv(), &meta);
+  // The stored rows kept (those of the exchanges not replaced), in file order.
+  {
+    MT_ASSIGN_OR_RETURN(parquet::ColumnValues ex, stored->Read(kTardisExchangeColumn));
+    const std::string* last_kept = nullptr;  // rows of one exchange come together: one lookup each run
+    for (size_t r = 0; r < ex.num_rows; r++) {
+      const std::string& e = ex.strings[r];
+      if (!(last_kept && *last_kept == e)) {
+        if (in.replaced.count(e)) continue;
+        meta.exchanges.insert(e);
+        last_kept = &e;
+      }
+      p.kept_.push_back(static_cast<uint32_t>(r));
+    }
+  }
+  if (p.kept_.empty()) {
+    // Nothing stored stays: this run's rows are the file, each column
+    // handed over as it is.
+    added([&](const InstrumentDefinition& d) {
+      if (in.replaced.count(d.tardis_exchange)) AppendInstrumentRow(d, &p.added_);
+    });
+    p.num_rows_ = p.added_.num_rows;
+  } else {
+    // Where each merged row comes from, decided on the keys alone, as
+    // MergeInstruments interleaves the two key-ordered sequences (the kept
+    // rows stably sorted by key when they are not in order).
+    MT_ASSIGN_OR_RETURN(parquet::ColumnValues key_col, stored->Read(kInstrumentKeyColumn));
+    std::vector<std::string> keys(p.kept_.size());
+    for (size_t i = 0; i < p.kept_.size(); i++) keys[i] = std::move(key_col.strings[p.kept_[i]]);
+    key_col = parquet::ColumnValues();
+    if (!std::is_sorted(keys.begin(), keys.end())) {
+      std::vector<uint32_t> order(p.kept_.size());
+      for (size_t i = 0; i < order.size(); i++) order[i] = static_cast<uint32_t>(i);
+      std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) { return keys[a] < keys[b]; });
+      std::vector<uint32_t> rows(p.kept_.size());
+      std::vector<std::string> sorted(p.kept_.size());
+      for (size_t i = 0; i < order.size(); i++) {
+        rows[i] = p.kept_[order[i]];
+        sorted[i] = std::move(keys[order[i]]);
+      }
+      p.kept_ = std::move(rows);
+      keys = std::move(sorted);
+    }
+    p.from_added_.reserve(p.kept_.size());
+    size_t k = 0;
+    added([&](const InstrumentDefinition& d) {
+      if (!in.replaced.count(d.tardis_exchange)) return;
+      for (; k < keys.size() && keys[k] < d.instrument_key; k++) p.from_added_.push_back(0);
+      p.from_added_.push_back(1);
+      AppendInstrumentRow(d, &p.added_);
+    });
+    for (; k < keys.size(); k++) p.from_added_.push_back(0);
+    p.num_rows_ = p.from_added_.size();
+  }
+  p.empty_ = EmptyInstrumentRowGroup();
+  FinishMerged(in, std::move(meta), p.num_rows_, &p.merged_);
+  return p;
+}
+
+Status StoredMerge::FillColumn(size_t col, columnar::ColumnData* out) {
+  if (kept_.empty()) {
+    *out = std::move(added_.columns[col]);
+    return Status::OK();
+  }
+  // The stored column decoded, interleaved with this run's; both freed here.
+  parquet::ColumnValues values;
+  if (stored_->Has(col)) {
+    auto v = stored_->Read(col);
+    if (!v.ok()) {
+      read_error_ = v.status();
+      return v.status();
+    }
+    values = std::move(v).value();
+  }
+  const parquet::ColumnValues* v = stored_->Has(col) ? &values : nullptr;
+  // An empty column of the merged row group's kind and starting mode.
+  *out = std::move(empty_.columns[col]);
+  const columnar::ColumnData& src = added_.columns[col];
+  size_t next_kept = 0, next_added = 0, added_value = 0;
+  for (const uint8_t a : from_added_) {
+    if (a) {
+      AppendAddedValue(src, next_added++, &added_value, out);
+    } else {
+      AppendStoredValue(v, kept_[next_kept++], out);
+    }
+  }
+  added_.columns[col].Release();
+  return Status::OK();
 }
 
 }  // namespace mt::pipeline

@@ -89,4 +89,40 @@ struct MergedInstruments {
 // REQUIRES: `added` yields rows in key order (the stored rows may be in any).
 MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added);
 
+// The same merge into a stored file read a column at a time (in.existing
+// is not used): the rows and metadata MergeInstruments gives for the
+// contents ReadInstrumentsFile reads from it, without decoding its rows as
+// definitions or holding them merged. Planned on the stored file's exchange
+// and key columns; the merged columns are then made one at a time, for a
+// writer that encodes and frees each before the next
+// (WriteInstrumentsObjectByColumn). Held meanwhile: the stored file, the
+// kept rows' positions, this run's rows in columns (each freed once merged),
+// one decoded column of the file and one merged column.
+class StoredMerge {
+ public:
+  // REQUIRES: `added` yields rows in key order. `stored` must outlive the
+  // result. A column that does not decode is its error.
+  static Result<StoredMerge> Plan(const MergeInput& in, const StoredInstruments* stored, const AddedRows& added);
+
+  // The merged file's metadata, exchanges and provisional ones (its `rows`
+  // stay empty: FillColumn makes them).
+  const MergedInstruments& merged() const { return merged_; }
+  size_t num_rows() const { return num_rows_; }
+  // Replaces *out with merged column `col` (an index into
+  // InstrumentColumns()), columns in any order, each once. A stored column
+  // that does not decode is its error, also kept in read_error().
+  Status FillColumn(size_t col, columnar::ColumnData* out);
+  const std::optional<Status>& read_error() const { return read_error_; }
+
+ private:
+  const StoredInstruments* stored_ = nullptr;
+  MergedInstruments merged_;
+  size_t num_rows_ = 0;
+  std::vector<uint32_t> kept_;       // stored rows kept, in merged order
+  std::vector<uint8_t> from_added_;  // per merged row: 1 this run's next row, 0 the next kept one
+  columnar::RowGroupData added_;     // this run's rows
+  columnar::RowGroupData empty_;     // the merged columns, empty, as EmptyInstrumentRowGroup makes them
+  std::optional<Status> read_error_;
+};
+
 }  // namespace mt::pipeline

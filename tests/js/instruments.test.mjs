@@ -89,8 +89,12 @@ const aggRel = (from, to) => path.join('instrument_availability', 'aggregate', `
 // ---------------------------------------------------------------------------------------------
 // running
 
-function spawnBin(args, { cwd, env, timeout = RUN_TIMEOUT_MS }) {
-  const child = spawn(BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnBin(args, opts) {
+  return spawnProgram(BIN, args, opts);
+}
+
+function spawnProgram(program, args, { cwd, env, timeout = RUN_TIMEOUT_MS }) {
+  const child = spawn(program, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   RUNNING.add(child);
   let stdout = '', stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
@@ -567,6 +571,77 @@ describe('instruments files add up across runs', () => {
     assert.equal((await duckKvMetadata(file)).exchanges, 'binance,deribit');
     const agg = await exchangesPerFile(c.out);
     assert.equal(agg[aggRel('2025-02-14', '2025-02-15')], 'binance,deribit');
+  });
+
+  // GENERATED listing (not Tardis data): the deribit test listing plus 20,000 options, all live on
+  // the three days. Peak RSS from /usr/bin/time (skipped without it): adding a small exchange
+  // reads each stored file a column at a time, so it holds no more than writing the files did
+  // (which holds the 20,000-entry catalog beside them); decoding every stored row as a definition
+  // took several times that.
+  it('adding an exchange to files of 20,000 generated options peaks below writing them; the rows are the same as a run of both', async (t) => {
+    if (!fs.existsSync('/usr/bin/time')) return t.skip('no /usr/bin/time');
+    const details = mkTmp(ROOT_TMP, 'big-details');
+    for (const f of fs.readdirSync(DETAILS_DIR)) fs.copyFileSync(path.join(DETAILS_DIR, f), path.join(details, f));
+    const listing = JSON.parse(fs.readFileSync(path.join(details, 'deribit.json'), 'utf8'));
+    for (let i = 0; i < 20_000; i++) {
+      const [u, cp] = [i % 2 ? 'ETH' : 'BTC', (i >> 1) % 2 ? 'P' : 'C'];
+      listing.datasets.symbols.push({ id: `${u}-29MAR24-${1000 + (i >> 2)}-${cp}`, type: 'option', availableSince: '2023-12-01T00:00:00.000Z',
+        availableTo: '2024-03-30T00:00:00.000Z', dataTypes: ['book_snapshot_25', 'options_chain', 'quotes', 'trades'] });
+    }
+    fs.writeFileSync(path.join(details, 'deribit.json'), JSON.stringify(listing));
+    const c = await setup(t, 'big-merge', { exchangeDetailsDir: details });
+    const range = days('2024-01-01', 3);
+    const args = ['--from', range[0], '--to', range.at(-1)];
+    const peak = async (name, out, more) => {
+      const rss = path.join(c.dir, `${name}.rss`);
+      const r = await spawnProgram('/usr/bin/time', ['-f', '%M', '-o', rss, BIN, 'instruments', ...args, '--output', out, ...more],
+        { cwd: c.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TARDIS_API_URL: c.srv.url, SOURCE_DATE_EPOCH: SDE } });
+      assert.equal(r.code, 0, describeRun(r));
+      return Number(fs.readFileSync(rss, 'utf8').trim().split('\n').at(-1));
+    };
+    const write = await peak('write', c.out, ['--exchanges', 'deribit']);
+    const merge = await peak('merge', c.out, ['--exchanges', 'binance']);
+    t.diagnostic(`peak RSS: writing deribit ${write} KB, adding binance ${merge} KB`);
+    assert.ok(merge < write, `adding binance peaked at ${merge} KB, writing the files at ${write} KB`);
+    // The merged files hold what one run of both exchanges writes, row for row.
+    const both = path.join(c.dir, 'both');
+    await peak('both', both, ['--exchanges', 'deribit,binance']);
+    for (const f of [...range.map(dayRel), aggRel(range[0], range.at(-1))]) {
+      const [m, b] = [await readDay(path.join(c.out, f)), await readDay(path.join(both, f))];
+      assert.equal(m.objects.length, b.objects.length, f);
+      assert.ok(m.objects.length > 20_000, f);
+      assert.deepEqual(m.objects, b.objects, `${f}: same rows in the same order`);
+    }
+  });
+
+  // The merge reads a stored file a column at a time, while writing the merged one: a column that
+  // does not decode is found then, and must still leave nothing behind.
+  it('a stored file with a column that does not decode: exit 1 naming it, nothing written; --force replaces it with the requested exchanges', async (t) => {
+    const c = await setup(t, 'bad-column');
+    const args = ['--from', '2025-02-14', '--to', '2025-02-14', '--output', c.out];
+    const r1 = await c.run([...args, '--exchanges', 'deribit']);
+    assert.equal(r1.code, 0, describeRun(r1));
+    const file = path.join(c.out, dayRel('2025-02-14'));
+    const db = await duckdb();
+    const [chunk] = await db.objects(`SELECT coalesce(dictionary_page_offset, data_page_offset) AS off, total_compressed_size AS n
+      FROM parquet_metadata(${sqlStr(file)}) WHERE path_in_schema = 'tick_size'`);
+    const bytes = fs.readFileSync(file);
+    bytes.fill(0xff, Number(chunk.off), Number(chunk.off) + Number(chunk.n));
+    fs.writeFileSync(file, bytes);
+    const before = listFiles(c.out);
+
+    const r2 = await c.run([...args, '--exchanges', 'binance']);
+    assert.equal(r2.code, 1, describeRun(r2));
+    assert.match(r2.stderr, /day-2025-02-14\/instruments\.parquet is not a readable instruments file \(.*column tick_size.*\): move it away, or rerun with --force/);
+    assert.deepEqual(listFiles(c.out), before, 'no file added, none left half written');
+    assert.ok(fs.readFileSync(file).equals(bytes), 'the stored file as it was');
+
+    const r3 = await c.run([...args, '--exchanges', 'binance', '--force']);
+    assert.equal(r3.code, 0, describeRun(r3));
+    assert.match(r3.stderr, /is not a readable instruments file .*--force replaces it with the requested exchanges only/);
+    const { objects } = await readDay(file);
+    assert.deepEqual([...new Set(objects.map((o) => o.tardis_exchange))], ['binance']);
+    assert.equal((await duckKvMetadata(file)).exchanges, 'binance');
   });
 
   it('two runs for two exchanges started at once into one local store: both exit 0 and every file holds both (five rounds)', async (t) => {

@@ -268,3 +268,175 @@ TEST(InstrumentsFile, FileWithoutTheAddedColumnsReadsAndMerges) {
 
 }  // namespace
 }  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+class BytesSink final : public storage::WritableObject {
+ public:
+  Status Append(std::string_view d) override {
+    bytes.append(d);
+    return Status::OK();
+  }
+  Status Commit() override { return Status::OK(); }
+  void Abort() override { aborted = true; }
+  uint64_t bytes_written() const override { return bytes.size(); }
+  std::string bytes;
+  bool aborted = false;
+};
+
+// Rows of three exchanges with every kind of column set or null, in no
+// key order (a stored file may hold any): row i of exchange e.
+InstrumentDefinition VariedRow(const std::string& ex, int i) {
+  const std::string n = std::to_string(10000 + i);
+  InstrumentDefinition d = Def(ex,
+                               (ex == "okex"      ? "OKX"
+                                : ex == "deribit" ? "DERIBIT"
+                                                  : "BINANCE") +
+                                   std::string(":OPTION:BTC-USD-240329-") + n + (i % 2 ? "-CALL" : "-PUT"),
+                               "BTC-29MAR24-" + n + (i % 2 ? "-C" : "-P"));
+  if (i % 3) d.available_to_us = 1'711'699'200'000'000 + i;
+  if (i % 4) d.settle_asset = "BTC";
+  if (i % 5) d.inverse = (i % 2 == 0);
+  if (i % 7) d.strike = 10000 + i + 0.5;
+  if (i % 2) d.option_type = "CALL";
+  if (i % 6) d.ccxt_symbol = "BTC/USD:BTC-240329-" + n;
+  if (i % 9) d.price_currency = i % 18 ? "BTC" : "USD";
+  if (i % 11) d.listing_us = 1'700'000'000'000'000 + i;
+  if (i % 13 == 0) d.alias_for = "x" + n;
+  d.data_types = i % 10 ? "trades" : "book_snapshot_25,trades";
+  return d;
+}
+
+// The bytes WriteInstrumentsObject writes for MergeInstruments of what
+// ReadInstrumentsFile reads from `file`, and those the column-at-a-time
+// merge writes: both are what a merge into the stored file commits.
+std::pair<std::string, std::string> BothMerges(const std::string& file, const MergeInput& base,
+                                               const std::vector<InstrumentDefinition>& added) {
+  auto f1 = parquet::FileReader::OpenBuffer(file, "stored");
+  EXPECT_TRUE(f1.ok());
+  auto contents = ReadInstrumentsFile(**f1);
+  EXPECT_TRUE(contents.ok()) << contents.status().message();
+  MergeInput in = base;
+  in.existing = &*contents;
+  MergedInstruments m = MergeInstruments(in, Rows(added));
+  BytesSink want;
+  EXPECT_TRUE(WriteInstrumentsObject(&want, "want", std::move(m.rows), m.kv, parquet::WriterOptions{}).ok());
+
+  auto f2 = parquet::FileReader::OpenBuffer(file, "stored");
+  EXPECT_TRUE(f2.ok());
+  auto stored = StoredInstruments::Open(f2->get());
+  EXPECT_TRUE(stored.ok()) << stored.status().message();
+  in.existing = nullptr;
+  auto plan = StoredMerge::Plan(in, &*stored, Rows(added));
+  EXPECT_TRUE(plan.ok()) << plan.status().message();
+  BytesSink got;
+  const auto fill = [&](size_t c, columnar::ColumnData* col) { return plan->FillColumn(c, col); };
+  EXPECT_TRUE(
+      WriteInstrumentsObjectByColumn(&got, "got", plan->num_rows(), fill, plan->merged().kv, parquet::WriterOptions{})
+          .ok());
+  EXPECT_FALSE(plan->read_error().has_value());
+  return {want.bytes, got.bytes};
+}
+
+// A stored file of two row groups (3,000 rows of three exchanges, out of key
+// order, nulls in every nullable column) merged a column at a time: the
+// bytes of the merge of its rows read back whole, whether this run
+// replaces one exchange, adds one, or replaces them all; likewise a file
+// written before columns 29-39 existed.
+TEST(InstrumentsMerge, ColumnAtATimeMergeWritesTheBytesOfTheWholeFileMerge) {
+  const std::vector<std::string> exchanges = {"deribit", "binance", "okex"};
+  std::vector<InstrumentDefinition> stored_rows;
+  for (int i = 0; i < 3000; i++) stored_rows.push_back(VariedRow(exchanges[(i * 7) % 3], (i * 7919) % 3000));
+  for (size_t columns : {InstrumentColumns().size(), size_t{28}}) {
+    SCOPED_TRACE(columns);
+    std::vector<columnar::ColumnSpec> specs(InstrumentColumns().begin(), InstrumentColumns().begin() + columns);
+    BytesSink stored;
+    {
+      parquet::FileWriter w(&stored, specs, parquet::WriterOptions{});
+      for (size_t half : {size_t{0}, size_t{1}}) {
+        columnar::RowGroupData rg = InstrumentRowGroup(std::vector<InstrumentDefinition>(
+            stored_rows.begin() + half * 1500, stored_rows.begin() + (half + 1) * 1500));
+        rg.columns.resize(columns);
+        ASSERT_TRUE(w.WriteRowGroup(std::move(rg)).ok());
+      }
+      MergeInput first;
+      first.replaced = {"binance", "deribit", "okex"};
+      first.grouped_json = R"([{"exchange":"deribit","symbol":"OPTIONS"}])";
+      first.first = first.last = D("2024-01-02");
+      ASSERT_TRUE(w.Finish(MergeInstruments(first, Rows({})).kv).ok());
+    }
+    // This run's rows, in key order: keys among the stored ones, keys of
+    // the rows they replace, and (bybit) keys of kept rows of another
+    // exchange, placed as the whole-file merge places them.
+    for (const std::set<std::string>& replaced : {std::set<std::string>{"deribit"}, std::set<std::string>{"bybit"},
+                                                  std::set<std::string>{"binance", "deribit", "okex"}}) {
+      std::vector<InstrumentDefinition> added;
+      for (int i = 0; i < 3000; i += 3) {
+        for (const auto& ex : replaced) {
+          InstrumentDefinition d = VariedRow(ex, i + (ex == "bybit" ? 1 : 0));
+          if (ex == "bybit") d.instrument_key = "DERIBIT" + d.instrument_key.substr(d.instrument_key.find(':'));
+          added.push_back(d);
+        }
+      }
+      std::stable_sort(added.begin(), added.end(),
+                       [](const auto& a, const auto& b) { return a.instrument_key < b.instrument_key; });
+      MergeInput in;
+      in.replaced = replaced;
+      for (const auto& ex : replaced)
+        in.sources.push_back(ExchangeSource{ex, "http://t/v1/exchanges/" + ex, 5, "", "", std::nullopt, true});
+      in.grouped_json = R"([{"exchange":"bybit","symbol":"SPOT"}])";
+      in.first = in.last = D("2024-01-02");
+      in.created_at = "2024-01-03T00:00:00Z";
+      in.tool_version = "t";
+      const auto [want, got] = BothMerges(stored.bytes, in, added);
+      ASSERT_GT(want.size(), 1000u);
+      EXPECT_TRUE(want == got) << "replaced " << *replaced.begin() << ": " << want.size() << " vs " << got.size()
+                               << " bytes";
+    }
+  }
+}
+
+// A stored column that does not decode: the plan (exchange and key columns)
+// still works, the column's fill fails with the file's error, which the
+// merge keeps for the caller to report the file as unreadable; the object
+// written is aborted.
+TEST(InstrumentsMerge, AColumnThatDoesNotDecodeIsTheMergesReadError) {
+  std::vector<InstrumentDefinition> rows = {VariedRow("binance", 1), VariedRow("binance", 2)};
+  BytesSink stored;
+  ASSERT_TRUE(WriteInstrumentsObject(&stored, "s", InstrumentRowGroup(rows), {{"exchanges", "binance"}},
+                                     parquet::WriterOptions{})
+                  .ok());
+  std::string bytes = stored.bytes;
+  {
+    auto f = parquet::FileReader::OpenBuffer(bytes, "s");
+    ASSERT_TRUE(f.ok());
+    const auto& md = (*f)->metadata();
+    const auto& cc = md.row_groups[0].columns[static_cast<size_t>(md.FindLeaf("tick_size"))];
+    bytes.replace(static_cast<size_t>(cc.StartOffset()), static_cast<size_t>(cc.total_compressed_size),
+                  static_cast<size_t>(cc.total_compressed_size), '\xff');
+  }
+  auto f = parquet::FileReader::OpenBuffer(bytes, "stored.parquet");
+  ASSERT_TRUE(f.ok());
+  auto file = StoredInstruments::Open(f->get());
+  ASSERT_TRUE(file.ok());
+  MergeInput in;
+  in.replaced = {"deribit"};
+  in.first = in.last = D("2024-01-02");
+  const std::vector<InstrumentDefinition> added = {Def("deribit", "DERIBIT:PERPETUAL:BTC-USD", "BTC-PERPETUAL")};
+  auto plan = StoredMerge::Plan(in, &*file, Rows(added));
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->num_rows(), 3u);
+  BytesSink out;
+  const auto fill = [&](size_t c, columnar::ColumnData* col) { return plan->FillColumn(c, col); };
+  auto w =
+      WriteInstrumentsObjectByColumn(&out, "out", plan->num_rows(), fill, plan->merged().kv, parquet::WriterOptions{});
+  ASSERT_FALSE(w.ok());
+  EXPECT_TRUE(out.aborted);
+  ASSERT_TRUE(plan->read_error().has_value());
+  EXPECT_NE(plan->read_error()->message().find("stored.parquet: column tick_size"), std::string::npos)
+      << plan->read_error()->message();
+}
+
+}  // namespace
+}  // namespace mt::pipeline

@@ -8,9 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "pipeline/instruments_file.h"
 #include "pipeline/instruments_job.h"
@@ -426,6 +429,50 @@ TEST(Instruments, FewerFilesInFlightForALargeCatalog) {
   EXPECT_EQ(InstrumentsFileWorkers(50000), 4);
   EXPECT_EQ(InstrumentsFileWorkers(100000), 2);
   EXPECT_EQ(InstrumentsFileWorkers(1000000), 1);
+}
+
+// The files merged at once share a budget of rows: one waits while its rows
+// do not fit beside those in flight, one bigger than the cap takes the cap
+// (and so waits to be alone), and what is held never exceeds the cap.
+TEST(Instruments, FilesInFlightShareABudgetOfRows) {
+  RowBudget budget(100);
+  EXPECT_EQ(budget.Acquire(60), 60u);
+  std::atomic<bool> second{false};
+  std::thread t([&] {
+    RowBudget::Hold h(&budget, 60);
+    second = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(second.load()) << "60 more rows beside 60 in flight, under a cap of 100";
+  budget.Release(60);
+  t.join();
+  EXPECT_TRUE(second.load());
+  EXPECT_EQ(budget.peak(), 60u);
+  EXPECT_EQ(budget.Acquire(1000), 100u);  // a file bigger than the cap: alone
+  budget.Release(100);
+  // Many files of mixed sizes from several threads: never more than the cap at once.
+  std::atomic<size_t> held{0}, most{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; i++) {
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < 50; k++) {
+        const size_t rows = static_cast<size_t>(20 + 10 * ((i + k) % 7));  // 20 to 80
+        RowBudget::Hold h(&budget, rows);
+        const size_t now = held.fetch_add(rows) + rows;
+        size_t m = most.load();
+        while (now > m && !most.compare_exchange_weak(m, now)) {
+        }
+        held.fetch_sub(rows);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_LE(most.load(), 100u);
+  EXPECT_LE(budget.peak(), 100u);
+  EXPECT_GE(budget.peak(), 60u);
+  // A merge holds about the rows of the larger of the stored file and the catalog.
+  EXPECT_EQ(MergeRowsEstimate(50000, 2000), 50000u);
+  EXPECT_EQ(MergeRowsEstimate(0, 50000), 50000u);
 }
 
 TEST(Instruments, MetadataWinsOverTheSymbolAndSaysSo) {
