@@ -156,14 +156,19 @@ columnar::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition
   return rg;
 }
 
-Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std::string& label,
-                                        columnar::RowGroupData rows,
-                                        const std::vector<std::pair<std::string, std::string>>& kv,
-                                        const parquet::WriterOptions& opts) {
+namespace {
+
+// Writes one instruments file into `obj` through `write` (its row group)
+// and commits it; on an error the object is aborted and the error names
+// `label`. Returns the bytes written.
+Result<uint64_t> WriteAndCommit(storage::WritableObject* obj, const std::string& label,
+                                const std::function<Status(parquet::FileWriter*)>& write,
+                                const std::vector<std::pair<std::string, std::string>>& kv,
+                                const parquet::WriterOptions& opts) {
   Status st;
   {
     parquet::FileWriter writer(obj, InstrumentColumns(), opts);
-    st = writer.WriteRowGroup(std::move(rows));
+    st = write(&writer);
     if (st.ok()) st = writer.Finish(kv);
   }
   if (!st.ok()) {
@@ -175,6 +180,16 @@ Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std:
   return bytes;
 }
 
+}  // namespace
+
+Result<uint64_t> WriteInstrumentsObject(storage::WritableObject* obj, const std::string& label,
+                                        columnar::RowGroupData rows,
+                                        const std::vector<std::pair<std::string, std::string>>& kv,
+                                        const parquet::WriterOptions& opts) {
+  return WriteAndCommit(
+      obj, label, [&](parquet::FileWriter* w) { return w->WriteRowGroup(std::move(rows)); }, kv, opts);
+}
+
 Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, const std::string& label, size_t num_rows,
                                                 const std::function<Status(size_t, columnar::ColumnData*)>& fill,
                                                 const std::vector<std::pair<std::string, std::string>>& kv,
@@ -183,19 +198,8 @@ Result<uint64_t> WriteInstrumentsObjectByColumn(storage::WritableObject* obj, co
   // bytes when the writer has no pool of threads, as here.
   parquet::WriterOptions inline_opts = opts;
   inline_opts.pool = nullptr;
-  Status st;
-  {
-    parquet::FileWriter writer(obj, InstrumentColumns(), inline_opts);
-    st = writer.WriteRowGroupByColumn(num_rows, fill);
-    if (st.ok()) st = writer.Finish(kv);
-  }
-  if (!st.ok()) {
-    obj->Abort();
-    return st.WithContext(label);
-  }
-  const uint64_t bytes = obj->bytes_written();
-  MT_RETURN_IF_ERROR(obj->Commit());
-  return bytes;
+  return WriteAndCommit(
+      obj, label, [&](parquet::FileWriter* w) { return w->WriteRowGroupByColumn(num_rows, fill); }, kv, inline_opts);
 }
 
 Result<uint64_t> WriteInstrumentsFile(storage::ObjectStore* store, const std::string& name,
