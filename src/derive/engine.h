@@ -95,9 +95,15 @@ class DeriveEngine : public BatchObserver {
   Status TradeBatch(const columnar::RowGroupData& batch);
   void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
   Status EndChange();
-  Status MaybeFlush(Series* s);
+  Status MaybeFlush(Instrument* in, Series* s);
   size_t MaxRows(const Series& s) const;
-  Status Flush(Series* s);
+  Status Flush(Instrument* in, Series* s);
+  Status FlushLargest();
+  bool ReplayEligible(const Series& s) const;
+  void StartReplay(Instrument* in, Series* s);
+  Status Replay(Instrument* in, Series* s, columnar::RowGroupData* out);
+  Status StopReplay(Instrument* in, Series* s);
+  void TrimLog(Instrument* in);
   Status CompleteSeries(Instrument* in, Series* s);
   Status CheckCancel() const;
 
@@ -108,6 +114,9 @@ class DeriveEngine : public BatchObserver {
   std::map<std::string, std::unique_ptr<Instrument>> instruments_;  // by exchange + symbol
   Instrument* last_ = nullptr;  // the previous row's (most files hold one)
   size_t open_series_ = 0;
+  // Bytes of the rows held by the series that write their rows as they come
+  // (replayed series hold none), at most EngineOptions::buffer_bytes.
+  size_t held_bytes_ = 0;
   // The book change in progress (incremental_book_L2).
   Instrument* change_ = nullptr;
   int64_t change_ts_ = 0, change_local_ = 0;
