@@ -382,7 +382,9 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
 // replay (they hold no rows), and whenever the rows held by all series pass
 // the buffer, the series holding the most writes its row group early.
 Status DeriveEngine::MaybeFlush(Instrument* in, Series* s) {
+  const size_t log_bytes_now = in->log.size() * sizeof(BookLogEntry);
   if (s->replay) {
+    peak_held_bytes_ = std::max(peak_held_bytes_, held_bytes_ + log_bytes_now);
     const uint64_t rows = s->book->emitted() - s->start_snap->emitted();
     if (rows >= MaxRows(*s)) return Flush(in, s);
     // The log since the row group began against the rows it stands for: a
@@ -394,6 +396,7 @@ Status DeriveEngine::MaybeFlush(Instrument* in, Series* s) {
   }
   held_bytes_ += (s->pending.num_rows - s->held_rows) * s->row_bytes;
   s->held_rows = s->pending.num_rows;
+  peak_held_bytes_ = std::max(peak_held_bytes_, held_bytes_ + log_bytes_now);
   if (s->pending.num_rows >= MaxRows(*s)) MT_RETURN_IF_ERROR(Flush(in, s));
   return FlushLargest();
 }

@@ -83,6 +83,10 @@ class DeriveEngine : public BatchObserver {
   // The input held more than EngineOptions::max_instruments instruments:
   // nothing was written (see there).
   bool overflowed() const { return overflowed_; }
+  // The most bytes held at once by rows waiting for their row group and by
+  // the book log of the instrument changing (the row group being written
+  // aside): at most EngineOptions::buffer_bytes plus a log.
+  size_t peak_held_bytes() const { return peak_held_bytes_; }
 
  private:
   struct Series;
@@ -117,6 +121,7 @@ class DeriveEngine : public BatchObserver {
   // Bytes of the rows held by the series that write their rows as they come
   // (replayed series hold none), at most EngineOptions::buffer_bytes.
   size_t held_bytes_ = 0;
+  size_t peak_held_bytes_ = 0;
   // The book change in progress (incremental_book_L2).
   Instrument* change_ = nullptr;
   int64_t change_ts_ = 0, change_local_ = 0;
