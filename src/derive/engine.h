@@ -47,7 +47,10 @@ struct EngineOptions {
   // row's), so definitions of that day key them, as the raw objects.
   std::function<Result<std::string>(const Date& day, const std::string& exchange, const std::string& symbol)> key;
   std::string tool_version;
-  // Rows of all open series buffered before a row group goes out.
+  // Rows held by all open series before their row groups go out: a series'
+  // row group holds its share of it, at least a quarter; past four series
+  // deep book snapshots replay (they hold none) and, past the buffer, the
+  // series holding the most writes its row group early.
   size_t buffer_bytes = 64u << 20;
   // Polled while computing (every few thousand rows, before each row group
   // and each series written): once set, the engine stops with a kCancelled

@@ -69,7 +69,7 @@ Derived Derive(const std::vector<std::string>& groups) {
 
 TEST(DeriveEngineMemory, ManyDeepSeriesHoldNoMoreThanTheBufferAndWriteTheSameBytes) {
   PinCreatedAt(1700000000);
-  // Twelve series, nine deeper than 25 levels: four at once each hold up to
+  // Twelve series, ten deeper than 25 levels: four at once each hold up to
   // a quarter of the buffer (a row group of a depth-100 series is ~290 rows).
   const std::vector<std::string> fours = {
       "book_snapshot_100_0ms,book_snapshot_99_0ms,book_snapshot_98_1ms,book_snapshot_97_grouped0.5_0ms",
