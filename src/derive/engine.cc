@@ -65,11 +65,6 @@ int ColumnIndex(const tardis::DataTypeSchema& s, std::string_view name) {
   return -1;
 }
 
-}  // namespace
-
-
-namespace {
-
 // One step of an instrument's book as the engine applied it: a book change
 // begins (timestamps, and whether its snapshot rows reset the book) or a
 // level is set. Replaying them on a copy of the book gives its states again.
@@ -84,6 +79,7 @@ BookLogEntry LevelEntry(Side side, double price, double amount) {
 }
 
 }  // namespace
+
 
 struct DeriveEngine::Series {
   const DerivedSpec* spec;
@@ -256,8 +252,8 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     }
     // A row without a usable price, amount or side changes no level.
     if (!has_p || !has_a || std::isnan(p) || std::isnan(a) || side.empty()) continue;
-    const Side sd = side[0] == 'b' ? kBid : kAsk;
     if (side[0] != 'b' && side[0] != 'a') continue;
+    const Side sd = side[0] == 'b' ? kBid : kAsk;
     change_->book.Apply(sd, p, a);
     if (change_->replaying) change_->log.push_back(LevelEntry(sd, p, a));
   }
