@@ -25,9 +25,14 @@ namespace {
 constexpr size_t kBuffer = 4u << 20;
 
 // A 200-level book, then 8,000 updates 1 ms apart over 200 prices a side,
-// one in three a deletion.
-columnar::RowGroupData Rows(const tardis::DataTypeSchema& schema) {
-  return testing::BookRows(schema, {.rows = 8400, .snapshot_rows = 400, .price_spread = 200, .zero_amount_every = 3});
+// one in three a deletion; then a batch of 4,000 more with a null price now
+// and then (the engine's row-by-row path, where the first is its dense one).
+std::vector<columnar::RowGroupData> Batches(const tardis::DataTypeSchema& schema) {
+  std::vector<columnar::RowGroupData> b;
+  b.push_back(testing::BookRows(schema, {.rows = 8400, .snapshot_rows = 400, .price_spread = 200, .zero_amount_every = 3}));
+  b.push_back(testing::BookRows(schema, {.rows = 4000, .first_us = 9'000'000, .price_spread = 150,
+                                         .null_price_every = 101, .zero_amount_every = 3}));
+  return b;
 }
 
 struct Derived {
@@ -51,8 +56,11 @@ Derived Derive(const std::vector<std::string>& groups) {
     };
     DeriveEngine engine(std::move(o));
     EXPECT_TRUE(engine.OnSchema(*schema).ok());
-    Status st = engine.OnBatch(Rows(*schema));
-    EXPECT_TRUE(st.ok()) << st.ToString();
+    Status st;
+    for (const columnar::RowGroupData& batch : Batches(*schema)) {
+      st = engine.OnBatch(batch);
+      EXPECT_TRUE(st.ok()) << st.ToString();
+    }
     st = engine.Finish();
     EXPECT_TRUE(st.ok()) << st.ToString();
     run.peak_held_bytes = std::max(run.peak_held_bytes, engine.peak_held_bytes());
