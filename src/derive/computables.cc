@@ -197,6 +197,11 @@ void BookSnapshotter::UpdateSideGrouped(const OrderBook& book, Side side) {
 }
 
 void BookSnapshotter::Emit(int64_t local_us, const RowIdent& id, RowGroupData* out) {
+  emitted_++;
+  if (!out) {
+    changed_ = false;
+    return;
+  }
   AddIdent(id, last_update_us_, local_us, out);
   auto& c = out->columns;
   for (int i = 0; i < depth_; i++) {

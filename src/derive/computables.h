@@ -25,10 +25,15 @@ struct RowIdent {
 // Book snapshots of one instrument. A book change is given in two steps
 // around its application to the shared OrderBook: Before() (which may close
 // a snapshot of the previous interval) and After() (which compares the top
-// levels with the last ones and may emit).
+// levels with the last ones and may emit). With `out` null a row is counted
+// (emitted()) but not written: the state moves on exactly as when it is, so a
+// copy taken earlier and fed the same changes writes the same rows.
 class BookSnapshotter {
  public:
   explicit BookSnapshotter(const DerivedSpec& spec);
+
+  // Rows emitted so far, written or counted.
+  uint64_t emitted() const { return emitted_; }
 
   void Before(int64_t ts_us, int64_t local_us, const RowIdent& id, columnar::RowGroupData* out);
   void After(const OrderBook& book, int64_t ts_us, int64_t local_us, const RowIdent& id,
@@ -73,6 +78,7 @@ class BookSnapshotter {
   static constexpr size_t kGroupCacheSize = 4096;  // a power of two
   std::vector<GroupCacheEntry> group_cache_[2];
   bool changed_ = false, initialized_ = false;
+  uint64_t emitted_ = 0;
   // Sets last_update_us_ (and last_end_us_ when it leaves its interval).
   void SetLastUpdate(int64_t us);
   int64_t last_update_us_ = -1000;  // tardis-dev starts at Date(-1)

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 
 #include "storage/layout.h"
 
@@ -34,15 +35,47 @@ class Cursor {
 };
 
 constexpr size_t kFooterMemoryBytes = 4u << 20;
+// A series gets at least 1/kMinShare of the row buffer (see MaxRows).
+constexpr size_t kMinShare = 4;
+// Book snapshots deeper than this are replayed once more open series than
+// kMinShare would each hold a share (see ReplayEligible).
+constexpr int kReplayMinDepth = 25;
+// A replayed series stops replaying once the log it needs costs this much
+// more than the rows it stands for.
+constexpr size_t kReplayLogSlackBytes = 64u << 10;
 // Rows between two looks at the cancel flag (a mask: 4096 rows, tens of
 // milliseconds at most, with a depth-1000 snapshot after every row).
 constexpr size_t kCancelPollRows = 4095;
+
+int64_t Bits(double v) {
+  int64_t b;
+  std::memcpy(&b, &v, sizeof b);
+  return b;
+}
+double FromBits(int64_t b) {
+  double v;
+  std::memcpy(&v, &b, sizeof v);
+  return v;
+}
 
 int ColumnIndex(const tardis::DataTypeSchema& s, std::string_view name) {
   for (size_t i = 0; i < s.columns.size(); i++) {
     if (s.columns[i].parquet_name == name) return static_cast<int>(i);
   }
   return -1;
+}
+
+// One step of an instrument's book as the engine applied it: a book change
+// begins (timestamps, and whether its snapshot rows reset the book) or a
+// level is set. Replaying them on a copy of the book gives its states again.
+struct BookLogEntry {
+  enum Op : uint8_t { kBidLevel = kBid, kAskLevel = kAsk, kChange, kChangeReset };
+  int64_t a, b;  // level: the bits of price and amount; change: ts and local_timestamp
+  Op op;
+};
+
+BookLogEntry LevelEntry(Side side, double price, double amount) {
+  return {Bits(price), Bits(amount), side == kBid ? BookLogEntry::kBidLevel : BookLogEntry::kAskLevel};
 }
 
 }  // namespace
@@ -57,6 +90,16 @@ struct DeriveEngine::Series {
   std::unique_ptr<parquet::FileWriter> writer;
   RowGroupData pending;
   size_t row_bytes = 0;  // approximate bytes one row holds in memory
+  size_t held_rows = 0;  // rows of `pending` counted in held_bytes_
+  // Replayed (a deep book snapshot series once many series are open): its
+  // rows are counted, not written, as the book changes; Flush() writes them
+  // from the book and the snapshotter as they were when its row group began
+  // (start_book, start_snap) and the book's log since then (from log_start),
+  // so a row group costs the log and a book, not rows of thousands of columns.
+  bool replay = false;
+  std::unique_ptr<OrderBook> start_book;
+  std::unique_ptr<BookSnapshotter> start_snap;
+  uint64_t log_start = 0;
   DerivedOutput info;
   int64_t first_ts = 0, last_ts = 0;
 };
@@ -66,14 +109,16 @@ struct DeriveEngine::Instrument {
   OrderBook book;
   bool last_was_snapshot = false;  // the previous book change was snapshot rows
   std::vector<std::unique_ptr<Series>> series;
+  // The book's steps since the oldest start of a replayed series' row group
+  // (kept only while one replays); log[0] is step number log_base.
+  std::vector<BookLogEntry> log;
+  uint64_t log_base = 0;
+  size_t replaying = 0;  // series with `replay` set
+  uint64_t log_end() const { return log_base + log.size(); }
   RowIdent ident() const { return {exchange, symbol}; }
 };
 
-DeriveEngine::DeriveEngine(EngineOptions opts) : opts_(std::move(opts)) {
-  // Deep series have thousands of columns: the footer metadata of their row
-  // groups would grow with the rows; past a few MiB per file it waits on disk.
-  if (opts_.writer.footer_memory_bytes == 0) opts_.writer.footer_memory_bytes = kFooterMemoryBytes;
-}
+DeriveEngine::DeriveEngine(EngineOptions opts) : opts_(std::move(opts)) {}
 DeriveEngine::~DeriveEngine() { Abort(); }
 
 Status DeriveEngine::OnSchema(const tardis::DataTypeSchema& schema) {
@@ -84,6 +129,15 @@ Status DeriveEngine::OnSchema(const tardis::DataTypeSchema& schema) {
     } else {
       skipped_.push_back(s.name);
     }
+  }
+  // Deep series have thousands of columns: the footer metadata of their row
+  // groups would grow with the rows; past a few MiB per file it waits on disk
+  // (the file's bytes are the same). More series than kMinShare share what
+  // kMinShare of them would hold, so it does not grow with their number.
+  if (opts_.writer.footer_memory_bytes == 0) {
+    opts_.writer.footer_memory_bytes =
+        active_.size() <= kMinShare ? kFooterMemoryBytes
+                                    : std::max<size_t>(kFooterMemoryBytes * kMinShare / active_.size(), 256u << 10);
   }
   return Status::OK();
 }
@@ -198,11 +252,10 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     }
     // A row without a usable price, amount or side changes no level.
     if (!has_p || !has_a || std::isnan(p) || std::isnan(a) || side.empty()) continue;
-    if (side[0] == 'b') {
-      change_->book.Apply(kBid, p, a);
-    } else if (side[0] == 'a') {
-      change_->book.Apply(kAsk, p, a);
-    }
+    if (side[0] != 'b' && side[0] != 'a') continue;
+    const Side sd = side[0] == 'b' ? kBid : kAsk;
+    change_->book.Apply(sd, p, a);
+    if (change_->replaying) change_->log.push_back(LevelEntry(sd, p, a));
   }
   return Status::OK();
 }
@@ -231,6 +284,7 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
   const double* amount = batch.columns[c_amount].f64.data();
   const int64_t* loc = local.data();
   OrderBook* book = change_ ? &change_->book : nullptr;
+  std::vector<BookLogEntry>* log = change_ && change_->replaying ? &change_->log : nullptr;
   for (size_t r = 0; r < batch.num_rows; r++) {
     if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
     const bool is_snap = snap[r] != 0;
@@ -241,11 +295,13 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
       MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), loc[r]));
       BeginChange(in, ts[r], loc[r], is_snap);
       book = &in->book;
+      log = in->replaying ? &in->log : nullptr;
     }
     const uint8_t c = side_idx ? side_code[side_idx[r]] : constant_code;
     const double p = price[r], a = amount[r];
     if (c > 1 || std::isnan(p) || std::isnan(a)) continue;
     book->Apply(static_cast<Side>(c), p, a);
+    if (log) log->push_back(LevelEntry(static_cast<Side>(c), p, a));
   }
   return Status::OK();
 }
@@ -255,10 +311,18 @@ void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, 
   change_ts_ = ts_us;
   change_local_ = local_us;
   change_snapshot_ = snapshot_rows;
-  for (auto& s : in->series) s->book->Before(ts_us, local_us, in->ident(), &s->pending);
+  // A series starts replaying at the start of a row group, before a change.
+  for (auto& s : in->series) {
+    if (!s->replay && s->pending.num_rows == 0 && ReplayEligible(*s)) StartReplay(in, s.get());
+  }
   // Snapshot rows after updates (or first in the file) start a new book;
   // snapshot rows right after snapshot rows continue the same snapshot.
-  if (snapshot_rows && !in->last_was_snapshot) in->book.Reset();
+  const bool reset = snapshot_rows && !in->last_was_snapshot;
+  if (in->replaying) {
+    in->log.push_back({ts_us, local_us, reset ? BookLogEntry::kChangeReset : BookLogEntry::kChange});
+  }
+  for (auto& s : in->series) s->book->Before(ts_us, local_us, in->ident(), s->replay ? nullptr : &s->pending);
+  if (reset) in->book.Reset();
   in->last_was_snapshot = snapshot_rows;
 }
 
@@ -267,8 +331,8 @@ Status DeriveEngine::EndChange() {
   if (!in) return Status::OK();
   change_ = nullptr;
   for (auto& s : in->series) {
-    s->book->After(in->book, change_ts_, change_local_, in->ident(), &s->pending);
-    MT_RETURN_IF_ERROR(MaybeFlush(s.get()));
+    s->book->After(in->book, change_ts_, change_local_, in->ident(), s->replay ? nullptr : &s->pending);
+    MT_RETURN_IF_ERROR(MaybeFlush(in, s.get()));
   }
   in->book.ClearTouched();
   return Status::OK();
@@ -300,7 +364,7 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
     MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
     for (auto& s : in->series) {
       s->bars->OnTrade(ts[r], local[r], p, a, side, in->ident(), &s->pending);
-      if (s->pending.num_rows) MT_RETURN_IF_ERROR(MaybeFlush(s.get()));
+      if (s->pending.num_rows) MT_RETURN_IF_ERROR(MaybeFlush(in, s.get()));
     }
   }
   return Status::OK();
@@ -309,20 +373,157 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
 // Open series share the buffer, so a grouped file's many instruments stay
 // within it too (with smaller row groups); a series gets at least a quarter
 // of it, since each row group costs footer metadata per column (many for
-// deep snapshots) until the file is finished.
-Status DeriveEngine::MaybeFlush(Series* s) {
-  if (s->pending.num_rows < MaxRows(*s)) return Status::OK();
-  return Flush(s);
+// deep snapshots) until the file is finished. Past kMinShare open series
+// those shares add up to more than the buffer: deep book snapshots then
+// replay (they hold no rows), and whenever the rows held by all series pass
+// the buffer, the series holding the most writes its row group early.
+Status DeriveEngine::MaybeFlush(Instrument* in, Series* s) {
+  const size_t log_bytes_now = in->log.size() * sizeof(BookLogEntry);
+  if (s->replay) {
+    peak_held_bytes_ = std::max(peak_held_bytes_, held_bytes_ + log_bytes_now);
+    const uint64_t rows = s->book->emitted() - s->start_snap->emitted();
+    if (rows >= MaxRows(*s)) return Flush(in, s);
+    // The log since the row group began against the rows it stands for: a
+    // series whose rows are rare (long intervals, changes deeper than its
+    // depth) holds its rows instead.
+    const uint64_t log_bytes = (in->log_end() - s->log_start) * sizeof(BookLogEntry);
+    if (log_bytes <= rows * s->row_bytes + kReplayLogSlackBytes) return Status::OK();
+    MT_RETURN_IF_ERROR(StopReplay(in, s));
+  }
+  held_bytes_ += (s->pending.num_rows - s->held_rows) * s->row_bytes;
+  s->held_rows = s->pending.num_rows;
+  peak_held_bytes_ = std::max(peak_held_bytes_, held_bytes_ + log_bytes_now);
+  if (s->pending.num_rows >= MaxRows(*s)) MT_RETURN_IF_ERROR(Flush(in, s));
+  return FlushLargest();
 }
 
 size_t DeriveEngine::MaxRows(const Series& s) const {
-  const size_t budget = std::max(opts_.buffer_bytes / std::max<size_t>(1, open_series_), opts_.buffer_bytes / 4);
+  const size_t budget =
+      std::max(opts_.buffer_bytes / std::max<size_t>(1, open_series_), opts_.buffer_bytes / kMinShare);
   return std::clamp<size_t>(budget / s.row_bytes, 64, 1u << 17);
 }
 
-Status DeriveEngine::Flush(Series* s) {
+// The shares of at most kMinShare series fit in the buffer, and so do their
+// rows: only more series can pass it.
+Status DeriveEngine::FlushLargest() {
+  while (held_bytes_ > opts_.buffer_bytes) {
+    Instrument* owner = nullptr;
+    Series* largest = nullptr;
+    for (auto& [id, in] : instruments_) {
+      for (auto& s : in->series) {
+        if (!largest || s->held_rows * s->row_bytes > largest->held_rows * largest->row_bytes) {
+          owner = in.get();
+          largest = s.get();
+        }
+      }
+    }
+    if (!largest || largest->held_rows == 0) break;
+    MT_RETURN_IF_ERROR(Flush(owner, largest));
+  }
+  return Status::OK();
+}
+
+// Replaying costs a second pass over the book's changes for each such series
+// at each row group: worth it only where rows are wide and their shares
+// would not fit the buffer (with at most kMinShare series nothing changes).
+bool DeriveEngine::ReplayEligible(const Series& s) const {
+  return s.book && s.spec->depth > kReplayMinDepth && open_series_ > kMinShare;
+}
+
+void DeriveEngine::StartReplay(Instrument* in, Series* s) {
+  s->replay = true;
+  in->replaying++;
+  s->start_book = std::make_unique<OrderBook>(in->book);
+  s->start_book->ClearTouched();
+  s->start_snap = std::make_unique<BookSnapshotter>(*s->book);
+  s->log_start = in->log_end();
+}
+
+// Writes the rows the series counted since its row group began into `out`:
+// the same snapshotter steps on the same book states, so the same rows.
+Status DeriveEngine::Replay(Instrument* in, Series* s, RowGroupData* out) {
+  const uint64_t rows = s->book->emitted() - s->start_snap->emitted();
+  for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
+    if (out->columns[c].kind == columnar::ColumnKind::kDouble) out->columns[c].f64.reserve(rows);
+  }
+  OrderBook book = *s->start_book;
+  BookSnapshotter snap = *s->start_snap;
+  const RowIdent id = in->ident();
+  bool open = false;
+  int64_t ts = 0, local = 0;
+  for (uint64_t i = s->log_start - in->log_base; i < in->log.size(); i++) {
+    if ((i & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
+    const BookLogEntry& e = in->log[i];
+    if (e.op == BookLogEntry::kBidLevel || e.op == BookLogEntry::kAskLevel) {
+      book.Apply(static_cast<Side>(e.op), FromBits(e.a), FromBits(e.b));
+      continue;
+    }
+    if (open) {
+      snap.After(book, ts, local, id, out);
+      book.ClearTouched();
+    }
+    open = true;
+    ts = e.a;
+    local = e.b;
+    snap.Before(ts, local, id, out);
+    if (e.op == BookLogEntry::kChangeReset) book.Reset();
+  }
+  if (open) snap.After(book, ts, local, id, out);
+  if (out->num_rows != rows || snap.emitted() != s->book->emitted()) {
+    return Status::Internal(opts_.source + ": " + s->spec->name + ": replay gave " + std::to_string(out->num_rows) +
+                            " rows, not " + std::to_string(rows));
+  }
+  return Status::OK();
+}
+
+// The series holds its rows from now on: those counted so far are written
+// into `pending` and later ones are added as they come.
+Status DeriveEngine::StopReplay(Instrument* in, Series* s) {
+  MT_RETURN_IF_ERROR(Replay(in, s, &s->pending));
+  s->replay = false;
+  in->replaying--;
+  s->start_book.reset();
+  s->start_snap.reset();
+  TrimLog(in);
+  return Status::OK();
+}
+
+// Drops the steps no replayed series needs any more (all of them once none
+// replays); the front goes once it is half the log, so each step moves at
+// most once on average.
+void DeriveEngine::TrimLog(Instrument* in) {
+  uint64_t keep = in->log_end();
+  for (auto& s : in->series) {
+    if (s->replay) keep = std::min(keep, s->log_start);
+  }
+  const size_t drop = static_cast<size_t>(keep - in->log_base);
+  if (drop == in->log.size()) {
+    in->log.clear();
+    if (!in->replaying) in->log.shrink_to_fit();
+  } else if (drop > in->log.size() / 2) {
+    in->log.erase(in->log.begin(), in->log.begin() + static_cast<std::ptrdiff_t>(drop));
+  } else {
+    return;
+  }
+  in->log_base = keep;
+}
+
+Status DeriveEngine::Flush(Instrument* in, Series* s) {
+  if (s->replay) {
+    if (s->book->emitted() == s->start_snap->emitted()) return Status::OK();
+    MT_RETURN_IF_ERROR(CheckCancel());
+    MT_RETURN_IF_ERROR(Replay(in, s, &s->pending));
+    // The next row group starts from here.
+    *s->start_book = in->book;
+    s->start_book->ClearTouched();
+    s->start_snap = std::make_unique<BookSnapshotter>(*s->book);
+    s->log_start = in->log_end();
+    TrimLog(in);
+  }
   if (s->pending.num_rows == 0) return Status::OK();
   MT_RETURN_IF_ERROR(CheckCancel());
+  held_bytes_ -= s->held_rows * s->row_bytes;
+  s->held_rows = 0;
   RowGroupData rg = std::move(s->pending);
   s->pending = columnar::MakeRowGroup(s->schema);
   const size_t rows = rg.num_rows;
@@ -336,8 +537,9 @@ Status DeriveEngine::Flush(Series* s) {
   // it at once, instead of growing each column by doubling (copies, and
   // fresh memory faulted in). Made once the full one is written and freed,
   // so the next reuses its memory: a deep series' row group is tens of MB,
-  // and on huge pages reserved room is touched room.
-  if (rows >= MaxRows(*s)) {
+  // and on huge pages reserved room is touched room. A replayed series
+  // reserves when it replays.
+  if (rows >= MaxRows(*s) && !s->replay) {
     for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
       columnar::ColumnData& col = s->pending.columns[c];
       if (col.kind == columnar::ColumnKind::kDouble) col.f64.reserve(rows);
@@ -348,7 +550,7 @@ Status DeriveEngine::Flush(Series* s) {
 
 Status DeriveEngine::CompleteSeries(Instrument* in, Series* s) {
   if (s->bars) s->bars->Finish(in->ident(), &s->pending);
-  MT_RETURN_IF_ERROR(Flush(s));
+  MT_RETURN_IF_ERROR(Flush(in, s));
   if (!s->writer) return Status::OK();
   std::vector<std::pair<std::string, std::string>> kv = {
       {"source", opts_.source},

@@ -47,7 +47,10 @@ struct EngineOptions {
   // row's), so definitions of that day key them, as the raw objects.
   std::function<Result<std::string>(const Date& day, const std::string& exchange, const std::string& symbol)> key;
   std::string tool_version;
-  // Rows of all open series buffered before a row group goes out.
+  // Rows held by all open series before their row groups go out: a series'
+  // row group holds its share of it, at least a quarter; past four series
+  // deep book snapshots replay (they hold none) and, past the buffer, the
+  // series holding the most writes its row group early.
   size_t buffer_bytes = 64u << 20;
   // Polled while computing (every few thousand rows, before each row group
   // and each series written): once set, the engine stops with a kCancelled
@@ -83,6 +86,10 @@ class DeriveEngine : public BatchObserver {
   // The input held more than EngineOptions::max_instruments instruments:
   // nothing was written (see there).
   bool overflowed() const { return overflowed_; }
+  // The most bytes held at once by rows waiting for their row group and by
+  // the book log of the instrument changing (the row group being written
+  // aside): at most EngineOptions::buffer_bytes plus a log.
+  size_t peak_held_bytes() const { return peak_held_bytes_; }
 
  private:
   struct Series;
@@ -95,9 +102,15 @@ class DeriveEngine : public BatchObserver {
   Status TradeBatch(const columnar::RowGroupData& batch);
   void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
   Status EndChange();
-  Status MaybeFlush(Series* s);
+  Status MaybeFlush(Instrument* in, Series* s);
   size_t MaxRows(const Series& s) const;
-  Status Flush(Series* s);
+  Status Flush(Instrument* in, Series* s);
+  Status FlushLargest();
+  bool ReplayEligible(const Series& s) const;
+  void StartReplay(Instrument* in, Series* s);
+  Status Replay(Instrument* in, Series* s, columnar::RowGroupData* out);
+  Status StopReplay(Instrument* in, Series* s);
+  void TrimLog(Instrument* in);
   Status CompleteSeries(Instrument* in, Series* s);
   Status CheckCancel() const;
 
@@ -108,6 +121,10 @@ class DeriveEngine : public BatchObserver {
   std::map<std::string, std::unique_ptr<Instrument>> instruments_;  // by exchange + symbol
   Instrument* last_ = nullptr;  // the previous row's (most files hold one)
   size_t open_series_ = 0;
+  // Bytes of the rows held by the series that write their rows as they come
+  // (replayed series hold none), at most EngineOptions::buffer_bytes.
+  size_t held_bytes_ = 0;
+  size_t peak_held_bytes_ = 0;
   // The book change in progress (incremental_book_L2).
   Instrument* change_ = nullptr;
   int64_t change_ts_ = 0, change_local_ = 0;

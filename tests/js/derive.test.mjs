@@ -269,6 +269,16 @@ describe('convert --derive: identical to tardis-dev compute() on generated days'
     assert.ok(counts.book_snapshot_1000_1s > 300, JSON.stringify(counts));
   });
 
+  it('deep books, more series than four at once: the deep ones replay the book log, rows as tardis-dev', async () => {
+    // Past four open series those deeper than 25 levels count their rows and write them by replaying
+    // the book's steps at each row group (docs/DERIVED.md): several row groups of each here.
+    const counts = await checkAgainstTardis('gen-deep-many', deepFile,
+      ['book_snapshot_1000_0ms', 'book_snapshot_400_grouped1_0ms', 'book_snapshot_500_100ms', 'book_snapshot_30_0ms',
+        'book_snapshot_5_0ms'],
+      { instrumentKey: 'DERIBIT:PERPETUAL:BTC-USD', day: '2020-04-02' });
+    assert.ok(counts.book_snapshot_1000_0ms > 2000 && counts.book_snapshot_400_grouped1_0ms > 2000, JSON.stringify(counts));
+  });
+
   for (const sig of ['SIGINT', 'SIGTERM']) {
     it(`${sig} during a deep derivation: exit 130 promptly, nothing written`, async () => {
       // Two depth-1000 series of the 1M-row book take seconds; the signal comes well before the end.
