@@ -692,7 +692,11 @@ void CsvParser::SelectRowParser() {
 }
 
 bool CsvParser::ValueError(const char* line_begin, const char* e, const char* p, size_t i) {
-  const std::string text(p, FieldEnd(p, e));
+  // Quoted as the raw row under the message is: its start, and how long it
+  // is when it is longer (a hostile cell may be as long as a line may be).
+  const size_t n = static_cast<size_t>(FieldEnd(p, e) - p);
+  std::string text(p, std::min<size_t>(n, kQuotedCellBytes));
+  if (n > kQuotedCellBytes) text += "\xE2\x80\xA6 (" + std::to_string(n) + " bytes in all)";
   switch (schema_->columns[i].kind) {
     case ColumnKind::kString: return TextError(line_begin, e, p, i);
     case ColumnKind::kTimestampMicros:

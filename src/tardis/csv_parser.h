@@ -127,6 +127,9 @@ class CsvParser {
   // (at most kFirstReserveBytes of values) when there was none.
   void StartBatch(size_t reserve_rows);
   static constexpr size_t kFirstReserveBytes = 4u << 20;
+  // How much of a cell a row error quotes (the raw row under it is cut too):
+  // an error is one line of a log, a summary or a report, whatever the input.
+  static constexpr size_t kQuotedCellBytes = 100;
 
   // The parts of the last row error, kept so block mode can renumber it.
   struct RowError {

@@ -365,6 +365,17 @@ TEST(CsvParserErrors, UnparsableNumberShowsRawTextAndColumn) {
   EXPECT_NE(st.message().find("binance,BTCUSDT,1,2,9,buy,12x.5,2"), std::string::npos);
 }
 
+// A cell as long as a line may be is quoted by its start and its length: the
+// message is one line of a log or a summary, not a copy of the input.
+TEST(CsvParserErrors, UnparsableLongCellIsQuotedByItsStart) {
+  const std::string cell = "1" + std::string(1 << 20, '2');
+  const Status st = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,1,2,9,buy," + cell + ",2\n");
+  EXPECT_NE(st.message().find("input.csv:2:27: cannot parse \"12222"), std::string::npos) << st.message().substr(0, 400);
+  EXPECT_NE(st.message().find("\xE2\x80\xA6 (1048577 bytes in all)\" as a number (column 7 'price')"), std::string::npos)
+      << st.message().substr(0, 400);
+  EXPECT_LT(st.message().size(), 700u);
+}
+
 // A text cell (symbol, side, id) must be valid UTF-8 and hold no NUL: the
 // row is rejected with its line and the column of the bad byte, whether the
 // bad bytes arrive in one chunk or straddle chunks, and the message itself is
