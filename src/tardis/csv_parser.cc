@@ -15,6 +15,11 @@ namespace mt::tardis {
 
 using columnar::ColumnKind;
 
+Status LineTooLong(const std::string& source, uint64_t line) {
+  return Status::InvalidInput(source + ":" + std::to_string(line) +
+                              ": line longer than 1 MiB (Tardis CSV lines are a few KB); is this a Tardis CSV file?");
+}
+
 CsvParser::CsvParser(std::string source, const DataTypeSchema* forced, BatchSink* sink,
                      ParserOptions opts)
     : source_(std::move(source)), forced_(forced), sink_(sink), opts_(opts) {}
@@ -28,10 +33,7 @@ Status CsvParser::Feed(const char* data, size_t n) {
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', n));
     if (!nl) {
       carry_.append(p, n);
-      if (carry_.size() > (64u << 20)) {
-        return status_ = Status::InvalidInput(source_ + ":" + std::to_string(line_ + 1) +
-                                              ": line longer than 64 MiB; is this a Tardis CSV file?");
-      }
+      if (carry_.size() > kMaxLineBytes) return status_ = LineTooLong(source_, line_ + 1);
       return Status::OK();
     }
     carry_.append(p, static_cast<size_t>(nl - p));

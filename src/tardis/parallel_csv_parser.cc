@@ -124,8 +124,7 @@ Status ParallelCsvParser::FeedBlocks(const char* data, size_t n) {
   const size_t carried = last ? static_cast<size_t>(static_cast<const char*>(first) - cur_.data.get()) : cur_.size;
   if (carried > kMaxLineBytes) {
     MT_RETURN_IF_ERROR(WaitJoined(0));  // so joined_lines_ counts every line before
-    return Status::InvalidInput(source_ + ":" + std::to_string(joined_lines_ + 1) +
-                                ": line longer than 64 MiB; is this a Tardis CSV file?");
+    return LineTooLong(source_, joined_lines_ + 1);
   }
   if (!last) return Status::OK();  // a very long line: keep reading
   MT_RETURN_IF_ERROR(Dispatch(static_cast<size_t>(static_cast<const char*>(last) - cur_.data.get()) + 1));
