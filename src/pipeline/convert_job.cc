@@ -103,6 +103,13 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   if (fd < 0) {
     return Status::NotFound(path + ": cannot open (" + std::strerror(errno) + ")");
   }
+  // A folder named as an input is a mistake no rerun fixes, not a failed
+  // read (which is retryable: exit 3, and a fleet would run it forever).
+  struct stat st_in;
+  if (::fstat(fd, &st_in) == 0 && S_ISDIR(st_in.st_mode)) {
+    ::close(fd);
+    return Status::InvalidInput(path + ": is a directory, not a Tardis file; name its files (DIR/*.csv.gz)");
+  }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   // Derived series read the same batches (declared before the converter,
   // which finishes or aborts them).

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/exit_code.h"
 #include "storage/object_store.h"
 #include "support/create_watch.h"
 #include "support/fixtures.h"
@@ -88,6 +89,22 @@ TEST(RunConvertJob, ReportsEachFileInInputOrder) {
   EXPECT_EQ(s.status.code(), Status::Code::kNotFound) << s.status.message();
   EXPECT_TRUE(std::filesystem::exists(
       dir + "/raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet"));
+}
+
+// A folder among the inputs fails as bad input (exit 1), never as a read
+// that may pass on a rerun (exit 3); the other files convert.
+TEST(RunConvertJob, AFolderAsInputIsBadInputNotRetryable) {
+  const testing::TempDir tmp("mt_convert_job_");
+  auto store = storage::NewLocalStore(tmp.path() + "/out");
+  std::filesystem::create_directories(tmp.path() + "/in");
+  ConvertJobOptions o;
+  o.inputs = {testing::FixturePath("bitmex_trades_2020-03-01_XBTUSD.csv.gz"), tmp.path() + "/in"};
+  o.target.store = store.get();
+  const ConvertSummary s = RunConvertJob(o, nullptr);
+  EXPECT_EQ(s.converted, 1u);
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.status.code(), Status::Code::kInvalidInput) << s.status.message();
+  EXPECT_EQ(ExitCodeFor(s.status), 1);
 }
 
 TEST(RunConvertJob, InterruptedBeforeStartWritesNothing) {
