@@ -49,6 +49,17 @@ class OptionsTest : public ::testing::Test {
   Context ctx_;
 };
 
+// --env-file naming a folder is a usage error: it opened as a stream that
+// reads nothing, so the run went on without the settings it was given. The
+// default ./.env is optional: a folder there is passed over, as a missing file.
+TEST_F(OptionsTest, EnvFileThatIsAFolderIsAUsageError) {
+  std::filesystem::create_directories(dir_ + "/settings");
+  const Status st = ctx_.config.LoadEnvFile(dir_ + "/settings", true);
+  EXPECT_EQ(st.code(), Status::Code::kUsage);
+  EXPECT_EQ(st.message(), "cannot read --env-file " + dir_ + "/settings: it is a directory");
+  EXPECT_TRUE(ctx_.config.LoadEnvFile(dir_ + "/settings", false).ok());
+}
+
 TEST_F(OptionsTest, FlagBeatsEnvironmentBeatsDotEnvBeatsDefault) {
   auto none = Parse("convert", {"f.csv.gz"});
   ASSERT_TRUE(none.ok());
