@@ -60,6 +60,27 @@ TEST_F(OptionsTest, EnvFileThatIsAFolderIsAUsageError) {
   EXPECT_TRUE(ctx_.config.LoadEnvFile(dir_ + "/settings", false).ok());
 }
 
+// TARDIS_API_KEY_FILE naming a folder or a file without end is a usage
+// error: reading a folder through the stream iterator threw and aborted the
+// process (exit 134), and /dev/zero was read until memory ran out.
+TEST_F(OptionsTest, ApiKeyFileThatIsAFolderOrEndlessIsAUsageError) {
+  std::filesystem::create_directories(dir_ + "/keys");
+  ::setenv("TARDIS_API_KEY_FILE", (dir_ + "/keys").c_str(), 1);
+  auto folder = ApiKey(ctx_);
+  ASSERT_FALSE(folder.ok());
+  EXPECT_EQ(folder.status().code(), Status::Code::kUsage);
+  EXPECT_NE(folder.status().message().find("it is a directory"), std::string::npos) << folder.status().message();
+  ::setenv("TARDIS_API_KEY_FILE", "/dev/zero", 1);
+  auto endless = ApiKey(ctx_);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.status().message(), "TARDIS_API_KEY_FILE /dev/zero is longer than 64 KiB; it should hold the key alone");
+  std::ofstream(dir_ + "/key") << "  abc123\n";
+  ::setenv("TARDIS_API_KEY_FILE", (dir_ + "/key").c_str(), 1);
+  auto key = ApiKey(ctx_);
+  ASSERT_TRUE(key.ok()) << key.status().message();
+  EXPECT_EQ(*key, "abc123");
+}
+
 TEST_F(OptionsTest, FlagBeatsEnvironmentBeatsDotEnvBeatsDefault) {
   auto none = Parse("convert", {"f.csv.gz"});
   ASSERT_TRUE(none.ok());
