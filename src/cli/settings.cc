@@ -181,9 +181,12 @@ Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Con
 
 Result<std::string> ApiKey(const Context& ctx) {
   std::string key, origin = "TARDIS_API_KEY";
+  bool given = false;
   if (auto k = ctx.config.Get("TARDIS_API_KEY")) {
     key = *k;
+    given = true;
   } else if (auto f = ctx.config.Get("TARDIS_API_KEY_FILE")) {
+    given = true;
     origin = "the key in TARDIS_API_KEY_FILE " + *f;
     // A key is a few dozen bytes. Read a bounded amount with read(), which
     // reports a failure (a folder: reading it threw out of the iterator and
@@ -208,6 +211,11 @@ Result<std::string> ApiKey(const Context& ctx) {
   const size_t b = key.find_first_not_of(" \t\r\n");
   key = b == std::string::npos ? "" : key.substr(b, key.find_last_not_of(" \t\r\n") - b + 1);
   RegisterSecret(key);
+  // A key given blank (an empty file, a secret mount not filled in) would run
+  // without one: the free days only, every other day a 401 (exit 1).
+  if (given && key.empty()) {
+    return Status::Usage(origin + " is blank: put the key there, or unset it to download the free days only");
+  }
   for (unsigned char c : key) {
     if (c <= ' ' || c == 0x7f) {
       return Status::Usage(origin + " holds a space or control character inside the key; give the key alone");

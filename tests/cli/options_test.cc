@@ -79,6 +79,15 @@ TEST_F(OptionsTest, ApiKeyFileThatIsAFolderOrEndlessIsAUsageError) {
   auto key = ApiKey(ctx_);
   ASSERT_TRUE(key.ok()) << key.status().message();
   EXPECT_EQ(*key, "abc123");
+  // A blank key file (a secret mount not filled in) is a usage error, not a
+  // run without a key whose paid days all fail with 401.
+  std::ofstream(dir_ + "/blank") << " \n";
+  ::setenv("TARDIS_API_KEY_FILE", (dir_ + "/blank").c_str(), 1);
+  auto blank = ApiKey(ctx_);
+  ASSERT_FALSE(blank.ok());
+  EXPECT_EQ(blank.status().code(), Status::Code::kUsage);
+  EXPECT_EQ(blank.status().message(), "the key in TARDIS_API_KEY_FILE " + dir_ +
+                                          "/blank is blank: put the key there, or unset it to download the free days only");
 }
 
 TEST_F(OptionsTest, FlagBeatsEnvironmentBeatsDotEnvBeatsDefault) {
