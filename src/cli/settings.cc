@@ -194,7 +194,8 @@ Result<std::string> ApiKey(const Context& ctx) {
     constexpr size_t kMaxKeyFileBytes = 64u << 10;
     struct stat st;
     if (::stat(f->c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
-      return Status::Usage("cannot read TARDIS_API_KEY_FILE " + *f + ": it is a directory; point it at the file holding the key");
+      return Status::Usage("cannot read TARDIS_API_KEY_FILE " + *f +
+                           ": it is a directory; point it at the file holding the key");
     }
     std::ifstream in(*f, std::ios::binary);
     if (!in) return Status::Usage("cannot read TARDIS_API_KEY_FILE " + *f);

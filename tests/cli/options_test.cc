@@ -73,7 +73,8 @@ TEST_F(OptionsTest, ApiKeyFileThatIsAFolderOrEndlessIsAUsageError) {
   ::setenv("TARDIS_API_KEY_FILE", "/dev/zero", 1);
   auto endless = ApiKey(ctx_);
   ASSERT_FALSE(endless.ok());
-  EXPECT_EQ(endless.status().message(), "TARDIS_API_KEY_FILE /dev/zero is longer than 64 KiB; it should hold the key alone");
+  EXPECT_EQ(endless.status().message(),
+            "TARDIS_API_KEY_FILE /dev/zero is longer than 64 KiB; it should hold the key alone");
   std::ofstream(dir_ + "/key") << "  abc123\n";
   ::setenv("TARDIS_API_KEY_FILE", (dir_ + "/key").c_str(), 1);
   auto key = ApiKey(ctx_);
@@ -86,8 +87,9 @@ TEST_F(OptionsTest, ApiKeyFileThatIsAFolderOrEndlessIsAUsageError) {
   auto blank = ApiKey(ctx_);
   ASSERT_FALSE(blank.ok());
   EXPECT_EQ(blank.status().code(), Status::Code::kUsage);
-  EXPECT_EQ(blank.status().message(), "the key in TARDIS_API_KEY_FILE " + dir_ +
-                                          "/blank is blank: put the key there, or unset it to download the free days only");
+  EXPECT_EQ(blank.status().message(),
+            "the key in TARDIS_API_KEY_FILE " + dir_ +
+                "/blank is blank: put the key there, or unset it to download the free days only");
 }
 
 TEST_F(OptionsTest, FlagBeatsEnvironmentBeatsDotEnvBeatsDefault) {

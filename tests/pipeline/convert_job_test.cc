@@ -36,15 +36,15 @@ TEST(DistinctOutputs, NamedFilesOfDifferentItemsOnly) {
   // A name that says nothing: its outputs are unknown until it is read.
   EXPECT_FALSE(DistinctOutputs({"binance_trades_2024-01-01_BTCUSDT.csv.gz", "export.csv"}, ""));
   // Symbols as the clients spell them in names: one item.
-  EXPECT_FALSE(DistinctOutputs({"binance_trades_2024-01-01_btcusdt.csv.gz", "b/binance_trades_2024-01-01_BTCUSDT.csv.gz"},
-                               ""));
+  EXPECT_FALSE(
+      DistinctOutputs({"binance_trades_2024-01-01_btcusdt.csv.gz", "b/binance_trades_2024-01-01_BTCUSDT.csv.gz"}, ""));
   // A grouped file writes its instruments' objects, the one of XBTUSD too:
   // with any other file of its exchange, type and day they go one after
   // another, the later winning as above. Another day or type is apart.
-  EXPECT_FALSE(DistinctOutputs({"bitmex_trades_2024-01-01_XBTUSD.csv.gz", "bitmex_trades_2024-01-01_PERPETUALS.csv.gz"},
-                               ""));
-  EXPECT_FALSE(DistinctOutputs({"deribit_trades_2024-01-01_OPTIONS.csv.gz", "deribit_trades_2024-01-01_FUTURES.csv.gz"},
-                               ""));
+  EXPECT_FALSE(
+      DistinctOutputs({"bitmex_trades_2024-01-01_XBTUSD.csv.gz", "bitmex_trades_2024-01-01_PERPETUALS.csv.gz"}, ""));
+  EXPECT_FALSE(
+      DistinctOutputs({"deribit_trades_2024-01-01_OPTIONS.csv.gz", "deribit_trades_2024-01-01_FUTURES.csv.gz"}, ""));
   EXPECT_TRUE(DistinctOutputs({"bitmex_trades_2024-01-01_PERPETUALS.csv.gz", "bitmex_trades_2024-01-02_XBTUSD.csv.gz",
                                "bitmex_quotes_2024-01-01_XBTUSD.csv.gz", "deribit_trades_2024-01-01_OPTIONS.csv.gz"},
                               ""));

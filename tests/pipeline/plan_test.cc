@@ -185,8 +185,8 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
     req.symbols = {half};
     plan = BuildPlan(req);
     ASSERT_EQ(plan.status().code(), Status::Code::kUsage) << half;
-    EXPECT_EQ(plan.status().message(), std::string("--symbols ") + half +
-                                           ": write exchange:SYMBOL, both parts (e.g. bitmex:XBTUSD)");
+    EXPECT_EQ(plan.status().message(),
+              std::string("--symbols ") + half + ": write exchange:SYMBOL, both parts (e.g. bitmex:XBTUSD)");
   }
   req.symbols = {"Deribit:BTC-PERPETUAL"};
   plan = BuildPlan(req);

@@ -58,7 +58,7 @@ TEST(KeyFromMetadata, CurrenciesInAnotherScript) {
   auto k = KeyFromMetadata("binance-futures", "币安人生USDT", {"perpetual", "币安人生", "USDT"});
   ASSERT_TRUE(k.ok()) << k.status().message();
   EXPECT_EQ(k->ToString(), "BINANCE-FUTURES:PERPETUAL:币安人生-USDT");
-  EXPECT_FALSE(KeyFromMetadata("binance-futures", "X", {"perpetual", "A\xE2\x88\x95" "B", "USDT"}).ok());
+  EXPECT_FALSE(KeyFromMetadata("binance-futures", "X", {"perpetual", "A\u2215B", "USDT"}).ok());
 }
 
 TEST(KeyFromMetadata, WhatMetadataCannotKeyIsAnErrorWithAReason) {

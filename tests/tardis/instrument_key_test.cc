@@ -139,8 +139,7 @@ TEST(InstrumentKey, BasesInAnotherScriptAreLetters) {
   auto parsed = ParseInstrumentKey(k->ToString());
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->base, "币安人生");
-  for (const char* sym : {"A\xE2\x88\x95" "BUSDT", "A\xE3\x80\x80" "BUSDT", "A\xE2\x80\xAE" "BUSDT", "A\xC3USDT",
-                          "\xC2\xA0USDT", "A\xEF\xBB\xBFUSDT"}) {
+  for (const char* sym : {"A\u2215BUSDT", "A\u3000BUSDT", "A\u202EBUSDT", "A\xC3USDT", "\u00A0USDT", "A\uFEFFUSDT"}) {
     auto bad = KeyFromTardisSymbol("binance-futures", sym);
     EXPECT_FALSE(bad.ok()) << sym << " -> " << bad->ToString();
   }

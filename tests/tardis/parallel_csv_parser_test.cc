@@ -565,7 +565,8 @@ TEST(ParallelCsvParser, ValidRowLongerThanALineMayBeFails) {
   Parse(text, &pool, opts, 64u << 10, &par);
   for (const Result* r : {&seq, &par}) {
     ASSERT_FALSE(r->status.ok());
-    EXPECT_EQ(r->status.ToString().find("in.csv:51: line longer than 1 MiB"), 0u) << r->status.ToString().substr(0, 300);
+    EXPECT_EQ(r->status.ToString().find("in.csv:51: line longer than 1 MiB"), 0u)
+        << r->status.ToString().substr(0, 300);
   }
 }
 
