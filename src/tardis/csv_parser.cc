@@ -149,6 +149,13 @@ Status CsvParser::ParseHeader(std::string_view line) {
   }
   const std::vector<const DataTypeSchema*> fits = SchemasForHeader(line);
   const DataTypeSchema* found = nullptr;
+  // A markup page where a file was expected: what answered in its place is
+  // worth naming, since the header alone reads as a bad file.
+  const size_t first = line.find_first_not_of(" \t");
+  const std::string page = first != std::string_view::npos && line[first] == '<'
+                               ? "; this is an HTML or XML page, not a Tardis file (a proxy, login or error page "
+                                 "answered in its place?)"
+                               : "";
   if (forced_) {
     // The data type is known (--data-type, the file name, the work item):
     // the header only has to be that type's, whichever other type shares it.
@@ -157,7 +164,7 @@ Status CsvParser::ParseHeader(std::string_view line) {
                         (opts_.data_type_origin.empty() ? "--data-type" : opts_.data_type_origin) + "): got \"" +
                         shown(line) + "\", expected \"" + shown(forced_->CsvHeader()) + "\"";
       if (!fits.empty()) msg += "; the header is the one of '" + fits.front()->name + "'";
-      return Status::InvalidInput(msg);
+      return Status::InvalidInput(msg + page);
     }
     found = forced_;
   } else if (fits.size() > 1 && opts_.ambiguous_header_is_error) {
@@ -175,7 +182,7 @@ Status CsvParser::ParseHeader(std::string_view line) {
   if (!found) {
     return Status::InvalidInput(source_ + ":1: unknown header \"" + shown(line.substr(0, 200)) +
                                 "\"; expected the header of a Tardis data type (" +
-                                SupportedDataTypes() + ")");
+                                SupportedDataTypes() + ")" + page);
   }
   schema_ = found;
   SelectRowParser();

@@ -346,6 +346,20 @@ TEST(CsvParserErrors, UnknownHeaderNamesTheHeader) {
   EXPECT_NE(st.message().find("unknown header \"a,b,c\""), std::string::npos) << st.message();
 }
 
+// An HTML page where a file was expected (a proxy's login page served with
+// 200) is named as such, whether the data type is known or not.
+TEST(CsvParserErrors, AnHtmlPageIsNamedAsOne) {
+  const std::string html = "<!DOCTYPE html>\n<html><body>Please log in</body></html>\n";
+  const Status unknown = ParseText(html);
+  EXPECT_NE(unknown.message().find("unknown header \"<!DOCTYPE html>\""), std::string::npos) << unknown.message();
+  EXPECT_NE(unknown.message().find("; this is an HTML or XML page, not a Tardis file"), std::string::npos)
+      << unknown.message();
+  const Status forced = ParseText(html, FindSchema("trades"));
+  EXPECT_NE(forced.message().find("; this is an HTML or XML page, not a Tardis file"), std::string::npos)
+      << forced.message();
+  EXPECT_EQ(ParseText("a,b,c\n1,2,3\n").message().find("HTML"), std::string::npos);
+}
+
 TEST(CsvParserErrors, WrongColumnCountNamesLineAndColumn) {
   const Status st = ParseText(std::string(kTradesHeader) +
                               "binance,BTCUSDT,1,2,9,buy,1.5,2\n"
