@@ -2,6 +2,7 @@
 // rm with wildcards; storage/gcs_tool.h and gcs_copy.h do the work) and the
 // debugging commands stat, cat and put, all over the GCS client the pipeline
 // uses (same credentials, retries and checksums).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -32,6 +33,13 @@ void Print(const std::string& s) {
 Status Put(storage::GcsStore& gcs, const GcsOptions& o) {
   FILE* in = o.source == "-" ? stdin : std::fopen(o.source.c_str(), "rb");
   if (!in) return Status::Usage("cannot open " + o.source);
+  // A folder opens but cannot be read: say so before any request, as a usage
+  // error (a failed read is retryable, and no rerun makes a folder a file).
+  struct stat st_in;
+  if (in != stdin && ::fstat(::fileno(in), &st_in) == 0 && S_ISDIR(st_in.st_mode)) {
+    std::fclose(in);
+    return Status::Usage(o.source + " is a directory: put copies one file (gcs cp -r copies what a folder holds)");
+  }
   auto obj = gcs.Create(o.object, o.overwrite);
   if (!obj.ok()) {
     if (in != stdin) std::fclose(in);

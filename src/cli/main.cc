@@ -97,6 +97,14 @@ int main(int argc, char** argv) {
         best = c.name;
       }
     }
+    // A flag first (`market-tick --env-file F download ...`): the global
+    // flags are the command's own, after it.
+    if (args[0].rfind("-", 0) == 0) {
+      return FailWith("", mt::Status::Usage("'" + args[0] +
+                                            "' before the command: flags, the global ones too, go after it "
+                                            "(market-tick COMMAND " +
+                                            args[0] + " ...; see market-tick --help)"));
+    }
     return FailWith("", mt::Status::Usage("unknown command '" + args[0] + "'" +
                                            (best.empty() ? "" : ", did you mean '" + best + "'?") +
                                            " (see market-tick --help)"));

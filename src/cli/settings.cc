@@ -5,6 +5,8 @@
 #include "core/redact.h"
 #include "pipeline/downloader.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -179,19 +181,42 @@ Result<EngineSettings> ConvertSettingsFromArgs(const ParsedArgs& args, const Con
 
 Result<std::string> ApiKey(const Context& ctx) {
   std::string key, origin = "TARDIS_API_KEY";
+  bool given = false;
   if (auto k = ctx.config.Get("TARDIS_API_KEY")) {
     key = *k;
+    given = true;
   } else if (auto f = ctx.config.Get("TARDIS_API_KEY_FILE")) {
+    given = true;
     origin = "the key in TARDIS_API_KEY_FILE " + *f;
+    // A key is a few dozen bytes. Read a bounded amount with read(), which
+    // reports a failure (a folder: reading it threw out of the iterator and
+    // aborted the process), and never a file without end (/dev/zero).
+    constexpr size_t kMaxKeyFileBytes = 64u << 10;
+    struct stat st;
+    if (::stat(f->c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      return Status::Usage("cannot read TARDIS_API_KEY_FILE " + *f +
+                           ": it is a directory; point it at the file holding the key");
+    }
     std::ifstream in(*f, std::ios::binary);
     if (!in) return Status::Usage("cannot read TARDIS_API_KEY_FILE " + *f);
-    key.assign(std::istreambuf_iterator<char>(in), {});
+    key.resize(kMaxKeyFileBytes + 1);
+    in.read(key.data(), static_cast<std::streamsize>(key.size()));
+    key.resize(static_cast<size_t>(in.gcount()));
+    if (in.bad()) return Status::Usage("cannot read TARDIS_API_KEY_FILE " + *f);
+    if (key.size() > kMaxKeyFileBytes) {
+      return Status::Usage("TARDIS_API_KEY_FILE " + *f + " is longer than 64 KiB; it should hold the key alone");
+    }
   }
   // Registered before any check, so that no error below can show it.
   RegisterSecret(key);
   const size_t b = key.find_first_not_of(" \t\r\n");
   key = b == std::string::npos ? "" : key.substr(b, key.find_last_not_of(" \t\r\n") - b + 1);
   RegisterSecret(key);
+  // A key given blank (an empty file, a secret mount not filled in) would run
+  // without one: the free days only, every other day a 401 (exit 1).
+  if (given && key.empty()) {
+    return Status::Usage(origin + " is blank: put the key there, or unset it to download the free days only");
+  }
   for (unsigned char c : key) {
     if (c <= ' ' || c == 0x7f) {
       return Status::Usage(origin + " holds a space or control character inside the key; give the key alone");

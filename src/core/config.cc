@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 
@@ -15,6 +17,13 @@ std::string Trim(const std::string& s) {
 }  // namespace
 
 Status Config::LoadEnvFile(const std::string& path, bool required) {
+  // A folder opens as a stream that reads nothing: a --env-file naming one
+  // would apply no setting, and say nothing.
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (required) return Status::Usage("cannot read --env-file " + path + ": it is a directory");
+    return Status::OK();
+  }
   std::ifstream in(path);
   if (!in) {
     if (required) return Status::Usage("cannot read --env-file " + path);

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <sys/stat.h>
 
 #include "core/base64.h"
@@ -382,9 +381,16 @@ Result<std::shared_ptr<TokenSource>> SourceFromFile(const AuthConfig& cfg, const
                                                     const std::string& origin, const std::string& what_to_fix) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::Usage(origin + ": cannot read the file; " + what_to_fix);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string text = ss.str();
+  // A credential file is a few KB: read at most kMaxCredentialFileBytes, so
+  // a path to a file without end (/dev/zero) fails instead of reading until
+  // memory runs out.
+  constexpr size_t kMaxCredentialFileBytes = 1u << 20;
+  std::string text(kMaxCredentialFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxCredentialFileBytes) {
+    return Status::Usage(origin + " is longer than 1 MiB, which no credential file is; " + what_to_fix);
+  }
   auto parsed = ParseBoundedJson(text, origin);
   if (!parsed.ok()) return Status::Usage(parsed.status().message() + "; " + what_to_fix);  // a configuration to fix
   const json j = std::move(parsed).value();

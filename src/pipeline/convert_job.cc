@@ -23,8 +23,10 @@
 #include "derive/engine.h"
 #include "pipeline/item_record.h"
 #include "pipeline/key_resolver.h"
+#include "pipeline/plan.h"
 #include "pipeline/stored_derive.h"
 #include "tardis/file_name.h"
+#include "tardis/instrument_key.h"
 
 namespace mt::pipeline {
 
@@ -102,6 +104,13 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     return Status::NotFound(path + ": cannot open (" + std::strerror(errno) + ")");
+  }
+  // A folder named as an input is a mistake no rerun fixes, not a failed
+  // read (which is retryable: exit 3, and a fleet would run it forever).
+  struct stat st_in;
+  if (::fstat(fd, &st_in) == 0 && S_ISDIR(st_in.st_mode)) {
+    ::close(fd);
+    return Status::InvalidInput(path + ": is a directory, not a Tardis file; name its files (DIR/*.csv.gz)");
   }
   ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   // Derived series read the same batches (declared before the converter,
@@ -306,14 +315,23 @@ std::vector<uint64_t> FileSizes(const std::vector<std::string>& inputs) {
 
 bool DistinctOutputs(const std::vector<std::string>& inputs, const std::string& forced_type) {
   std::set<std::string> keys;
+  // (exchange, data type, day) of every input, and of the grouped ones: a
+  // grouped file (PERPETUALS) writes the objects of the instruments its rows
+  // name, so it may write the object of another input of that day and type
+  // (XBTUSD); side by side, which one stayed depended on which finished last.
+  std::set<std::string> days, grouped_days;
   for (const auto& path : inputs) {
     const auto parts = tardis::ParseFileName(path);
     if (!parts) return false;
     const std::string type = forced_type.empty() ? parts->data_type : forced_type;
-    if (!keys.insert(parts->exchange + '\x1f' + type + '\x1f' + FormatDate(parts->date) + '\x1f' + parts->symbol)
-             .second) {
-      return false;
-    }
+    const std::string day = parts->exchange + '\x1f' + type + '\x1f' + FormatDate(parts->date);
+    // As the clients spell symbols in file names: ..._btcusdt is BTCUSDT.
+    const std::string symbol = NormalizeSymbol(parts->symbol);
+    const bool grouped = tardis::IsGroupedSymbol(symbol);
+    if (grouped_days.count(day) || (grouped && days.count(day))) return false;
+    if (grouped) grouped_days.insert(day);
+    days.insert(day);
+    if (!keys.insert(day + '\x1f' + symbol).second) return false;
   }
   return true;
 }

@@ -240,7 +240,16 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
       catalog->grouped.push_back({ex, sym});
       continue;
     }
-    auto reject = [&](const std::string& why) { catalog->rejected.push_back({ex, sym.id, why}); };
+    auto reject = [&](std::string why) {
+      // With the records fetched, "set TARDIS_API_KEY" sent a user whose key
+      // is set looking for a missing key: the record of this symbol is what
+      // is missing.
+      static constexpr std::string_view kSetKey = "(set TARDIS_API_KEY)";
+      if (const size_t at = why.rfind(kSetKey); instruments && at != std::string::npos) {
+        why.replace(at, kSetKey.size(), "(/v1/instruments/" + ex + " has no record of this symbol)");
+      }
+      catalog->rejected.push_back({ex, sym.id, why});
+    };
     auto it = by_symbol.find(sym.id);
     const tardis::InstrumentInfo* info = it == by_symbol.end() ? nullptr : it->second;
     auto from_symbol = tardis::KeyFromListedSymbol(ex, sym.id, sym.type);

@@ -343,6 +343,15 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
     return Status::Usage("no symbols: set --symbols (e.g. --symbols BTCUSDT or deribit:BTC-PERPETUAL)");
   }
   MT_RETURN_IF_ERROR(CheckDataTypes(req.data_types));
+  // A pin with nothing on one side of its colon is a typo: planned, it
+  // became an item of symbol '' that failed as bad data (exit 1), or an
+  // exchange '' with a suggestion of some other id.
+  for (const auto& s : req.symbols) {
+    const size_t colon = s.find(':');
+    if (colon != std::string::npos && (colon == 0 || colon + 1 == s.size())) {
+      return Status::Usage("--symbols " + s + ": write exchange:SYMBOL, both parts (e.g. bitmex:XBTUSD)");
+    }
+  }
   // Sorted, de-duplicated dimensions, generated in (day, data type, exchange,
   // symbol) order: the product comes out sorted and unique without a sort of
   // a million string tuples.

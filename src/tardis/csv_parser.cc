@@ -15,6 +15,11 @@ namespace mt::tardis {
 
 using columnar::ColumnKind;
 
+Status LineTooLong(const std::string& source, uint64_t line) {
+  return Status::InvalidInput(source + ":" + std::to_string(line) +
+                              ": line longer than 1 MiB (Tardis CSV lines are a few KB); is this a Tardis CSV file?");
+}
+
 CsvParser::CsvParser(std::string source, const DataTypeSchema* forced, BatchSink* sink,
                      ParserOptions opts)
     : source_(std::move(source)), forced_(forced), sink_(sink), opts_(opts) {}
@@ -28,10 +33,7 @@ Status CsvParser::Feed(const char* data, size_t n) {
     const char* nl = static_cast<const char*>(std::memchr(p, '\n', n));
     if (!nl) {
       carry_.append(p, n);
-      if (carry_.size() > (64u << 20)) {
-        return status_ = Status::InvalidInput(source_ + ":" + std::to_string(line_ + 1) +
-                                              ": line longer than 64 MiB; is this a Tardis CSV file?");
-      }
+      if (carry_.size() > kMaxLineBytes) return status_ = LineTooLong(source_, line_ + 1);
       return Status::OK();
     }
     carry_.append(p, static_cast<size_t>(nl - p));
@@ -147,6 +149,13 @@ Status CsvParser::ParseHeader(std::string_view line) {
   }
   const std::vector<const DataTypeSchema*> fits = SchemasForHeader(line);
   const DataTypeSchema* found = nullptr;
+  // A markup page where a file was expected: what answered in its place is
+  // worth naming, since the header alone reads as a bad file.
+  const size_t first = line.find_first_not_of(" \t");
+  const std::string page = first != std::string_view::npos && line[first] == '<'
+                               ? "; this is an HTML or XML page, not a Tardis file (a proxy, login or error page "
+                                 "answered in its place?)"
+                               : "";
   if (forced_) {
     // The data type is known (--data-type, the file name, the work item):
     // the header only has to be that type's, whichever other type shares it.
@@ -155,7 +164,7 @@ Status CsvParser::ParseHeader(std::string_view line) {
                         (opts_.data_type_origin.empty() ? "--data-type" : opts_.data_type_origin) + "): got \"" +
                         shown(line) + "\", expected \"" + shown(forced_->CsvHeader()) + "\"";
       if (!fits.empty()) msg += "; the header is the one of '" + fits.front()->name + "'";
-      return Status::InvalidInput(msg);
+      return Status::InvalidInput(msg + page);
     }
     found = forced_;
   } else if (fits.size() > 1 && opts_.ambiguous_header_is_error) {
@@ -173,7 +182,7 @@ Status CsvParser::ParseHeader(std::string_view line) {
   if (!found) {
     return Status::InvalidInput(source_ + ":1: unknown header \"" + shown(line.substr(0, 200)) +
                                 "\"; expected the header of a Tardis data type (" +
-                                SupportedDataTypes() + ")");
+                                SupportedDataTypes() + ")" + page);
   }
   schema_ = found;
   SelectRowParser();
@@ -692,7 +701,11 @@ void CsvParser::SelectRowParser() {
 }
 
 bool CsvParser::ValueError(const char* line_begin, const char* e, const char* p, size_t i) {
-  const std::string text(p, FieldEnd(p, e));
+  // Quoted as the raw row under the message is: its start, and how long it
+  // is when it is longer (a hostile cell may be as long as a line may be).
+  const size_t n = static_cast<size_t>(FieldEnd(p, e) - p);
+  std::string text(p, std::min<size_t>(n, kQuotedCellBytes));
+  if (n > kQuotedCellBytes) text += "\xE2\x80\xA6 (" + std::to_string(n) + " bytes in all)";
   switch (schema_->columns[i].kind) {
     case ColumnKind::kString: return TextError(line_begin, e, p, i);
     case ColumnKind::kTimestampMicros:

@@ -33,6 +33,14 @@ class BatchSink {
   }
 };
 
+// The longest line a Tardis CSV file may hold. Real lines are at most a few
+// KB (a book_snapshot_25 row); a much longer one is a file that is not Tardis
+// CSV, and a parse holds a line several times over (its text, its block, its
+// parsed cells), so a longer limit let one line break the memory bound.
+inline constexpr size_t kMaxLineBytes = 1u << 20;
+// The error for a line longer than kMaxLineBytes at `line` of `source`.
+Status LineTooLong(const std::string& source, uint64_t line);
+
 struct ParserOptions {
   size_t batch_rows = 1'000'000;
   size_t batch_bytes = 64u << 20;  // flush earlier when a batch holds this much
@@ -127,6 +135,9 @@ class CsvParser {
   // (at most kFirstReserveBytes of values) when there was none.
   void StartBatch(size_t reserve_rows);
   static constexpr size_t kFirstReserveBytes = 4u << 20;
+  // How much of a cell a row error quotes (the raw row under it is cut too):
+  // an error is one line of a log, a summary or a report, whatever the input.
+  static constexpr size_t kQuotedCellBytes = 100;
 
   // The parts of the last row error, kept so block mode can renumber it.
   struct RowError {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/time_util.h"
+#include "core/utf8.h"
 #include "tardis/venues.h"
 
 namespace mt::tardis {
@@ -50,6 +51,32 @@ bool AllAlnum(std::string_view s) {
   return true;
 }
 
+// A currency code: ASCII letters and digits, or letters of another script
+// (Binance lists 币安人生USDT). Beyond ASCII: well-formed UTF-8 of code points
+// past Latin-1's signs that are not unsafe to show (IsUnsafeCodePoint) and
+// not in the blocks of spaces, punctuation and symbols; so no code holds a
+// separator, a space, a line break or a formatting mark.
+bool IsCurrencyCode(std::string_view s) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      if (!std::isalnum(c)) return false;
+      i++;
+      continue;
+    }
+    const size_t len = Utf8SequenceLength(s.data() + i, s.size() - i);
+    if (len == 0) return false;
+    const uint32_t cp = DecodeUtf8(s.data() + i, len);
+    const bool sign = cp < 0xC0 || cp == 0xD7 || cp == 0xF7 || (cp >= 0x2000 && cp <= 0x2BFF) ||
+                      (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE00 && cp <= 0xFE6F) ||
+                      (cp >= 0xFF00 && cp <= 0xFF0F) || cp == 0xFEFF || cp >= 0xFFF0;
+    if (sign || IsUnsafeCodePoint(cp)) return false;
+    i += len;
+  }
+  return true;
+}
+
 // A strike as symbols write it: digits with at most one '.' inside.
 bool IsPlainDecimal(std::string_view s) {
   if (s.empty() || s.front() == '.' || s.back() == '.') return false;
@@ -85,7 +112,7 @@ bool SplitConcatenated(std::string_view s, std::string* base, std::string* quote
     if (s.size() > q.size() && s.substr(s.size() - q.size()) == q) {
       *base = std::string(s.substr(0, s.size() - q.size()));
       *quote = std::string(q);
-      return AllAlnum(*base);
+      return IsCurrencyCode(*base);
     }
   }
   return false;
@@ -322,7 +349,7 @@ Result<InstrumentKey> DashedSpot(const InstrumentKey& k, std::string_view ex, co
 // after '_' dropped (okex-futures XPERP quote USD_UM_XPERP -> USD).
 std::string KeyCurrency(std::string_view c) {
   std::string out = AsciiUpper(c.substr(0, c.find('_')));
-  return AllAlnum(out) ? out : std::string();
+  return IsCurrencyCode(out) ? out : std::string();
 }
 
 }  // namespace

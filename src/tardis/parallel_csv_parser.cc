@@ -78,7 +78,13 @@ char* ParallelCsvParser::OutputBuffer(size_t* capacity) {
     return nullptr;
   }
   if (cur_.cap - cur_.size < (64u << 10)) cur_.Reserve(std::max(cur_.cap * 2, block_bytes_ + (256u << 10)));
-  *capacity = cur_.cap - cur_.size;
+  // At most a block's worth per write, however far cur_ grew for a long
+  // line: a line that starts and ends within one write is then shorter than
+  // that, so only the line carried in cur_ can be long, and FeedBlocks checks
+  // it against kMaxLineBytes on every write. (A write as big as the room a
+  // long line made let a line of any length through unchecked, into a block
+  // whose parse held several copies of it.)
+  *capacity = std::min(cur_.cap - cur_.size, block_bytes_ + (256u << 10));
   return cur_.data.get() + cur_.size;
 }
 
@@ -112,14 +118,15 @@ Status ParallelCsvParser::FeedBlocks(const char* data, size_t n) {
   }
   if (cur_.size < block_bytes_) return Status::OK();
   const void* last = memrchr(cur_.data.get(), '\n', cur_.size);
-  if (!last) {
-    if (cur_.size > kMaxLineBytes) {
-      MT_RETURN_IF_ERROR(WaitJoined(0));  // so joined_lines_ counts every line before
-      return Status::InvalidInput(source_ + ":" + std::to_string(joined_lines_ + 1) +
-                                  ": line longer than 64 MiB; is this a Tardis CSV file?");
-    }
-    return Status::OK();  // a very long line: keep reading
+  // The line carried from earlier writes (cur_'s first), whether or not it
+  // ended in this one; lines within the write are no longer than the write.
+  const void* first = last ? std::memchr(cur_.data.get(), '\n', cur_.size) : nullptr;
+  const size_t carried = last ? static_cast<size_t>(static_cast<const char*>(first) - cur_.data.get()) : cur_.size;
+  if (carried > kMaxLineBytes) {
+    MT_RETURN_IF_ERROR(WaitJoined(0));  // so joined_lines_ counts every line before
+    return LineTooLong(source_, joined_lines_ + 1);
   }
+  if (!last) return Status::OK();  // a very long line: keep reading
   MT_RETURN_IF_ERROR(Dispatch(static_cast<size_t>(static_cast<const char*>(last) - cur_.data.get()) + 1));
   return WaitJoined(max_in_flight_);
 }

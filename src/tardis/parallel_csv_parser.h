@@ -51,8 +51,6 @@ class ParallelCsvParser {
   const DataTypeSchema* schema() const { return main_.schema(); }
   uint64_t rows() const { return pool_ ? rows_.load(std::memory_order_relaxed) : main_.rows(); }
 
-  static constexpr size_t kMaxLineBytes = 64u << 20;
-
  private:
   struct Block;
   // A text buffer that is never zero-filled (std::string would be).

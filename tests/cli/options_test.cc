@@ -49,6 +49,49 @@ class OptionsTest : public ::testing::Test {
   Context ctx_;
 };
 
+// --env-file naming a folder is a usage error: it opened as a stream that
+// reads nothing, so the run went on without the settings it was given. The
+// default ./.env is optional: a folder there is passed over, as a missing file.
+TEST_F(OptionsTest, EnvFileThatIsAFolderIsAUsageError) {
+  std::filesystem::create_directories(dir_ + "/settings");
+  const Status st = ctx_.config.LoadEnvFile(dir_ + "/settings", true);
+  EXPECT_EQ(st.code(), Status::Code::kUsage);
+  EXPECT_EQ(st.message(), "cannot read --env-file " + dir_ + "/settings: it is a directory");
+  EXPECT_TRUE(ctx_.config.LoadEnvFile(dir_ + "/settings", false).ok());
+}
+
+// TARDIS_API_KEY_FILE naming a folder or a file without end is a usage
+// error: reading a folder through the stream iterator threw and aborted the
+// process (exit 134), and /dev/zero was read until memory ran out.
+TEST_F(OptionsTest, ApiKeyFileThatIsAFolderOrEndlessIsAUsageError) {
+  std::filesystem::create_directories(dir_ + "/keys");
+  ::setenv("TARDIS_API_KEY_FILE", (dir_ + "/keys").c_str(), 1);
+  auto folder = ApiKey(ctx_);
+  ASSERT_FALSE(folder.ok());
+  EXPECT_EQ(folder.status().code(), Status::Code::kUsage);
+  EXPECT_NE(folder.status().message().find("it is a directory"), std::string::npos) << folder.status().message();
+  ::setenv("TARDIS_API_KEY_FILE", "/dev/zero", 1);
+  auto endless = ApiKey(ctx_);
+  ASSERT_FALSE(endless.ok());
+  EXPECT_EQ(endless.status().message(),
+            "TARDIS_API_KEY_FILE /dev/zero is longer than 64 KiB; it should hold the key alone");
+  std::ofstream(dir_ + "/key") << "  abc123\n";
+  ::setenv("TARDIS_API_KEY_FILE", (dir_ + "/key").c_str(), 1);
+  auto key = ApiKey(ctx_);
+  ASSERT_TRUE(key.ok()) << key.status().message();
+  EXPECT_EQ(*key, "abc123");
+  // A blank key file (a secret mount not filled in) is a usage error, not a
+  // run without a key whose paid days all fail with 401.
+  std::ofstream(dir_ + "/blank") << " \n";
+  ::setenv("TARDIS_API_KEY_FILE", (dir_ + "/blank").c_str(), 1);
+  auto blank = ApiKey(ctx_);
+  ASSERT_FALSE(blank.ok());
+  EXPECT_EQ(blank.status().code(), Status::Code::kUsage);
+  EXPECT_EQ(blank.status().message(),
+            "the key in TARDIS_API_KEY_FILE " + dir_ +
+                "/blank is blank: put the key there, or unset it to download the free days only");
+}
+
 TEST_F(OptionsTest, FlagBeatsEnvironmentBeatsDotEnvBeatsDefault) {
   auto none = Parse("convert", {"f.csv.gz"});
   ASSERT_TRUE(none.ok());

@@ -47,6 +47,16 @@ after(async () => {
 });
 beforeEach(() => d.reset());
 
+test('put of a folder: a usage error (exit 2) before any request, nothing stored', async () => {
+  const dir = path.join(work, 'a-folder');
+  fs.mkdirSync(dir, { recursive: true });
+  const r = await run(['gcs', 'put', dir, 'gs://bkt/a/folder']);
+  assert.equal(r.code, 2, describe(['gcs', 'put', dir], r));
+  assert.match(r.stderr, /a-folder is a directory: put copies one file \(gcs cp -r copies what a folder holds\)/);
+  assert.equal(d.stats.requests.length, 0);
+  assert.equal(stored('a/folder'), undefined);
+});
+
 test('small objects: one create-only media upload; a second create gets 412 -> "already exists"', async () => {
   const data = bytes(5000, 1);
   const src = file('small.bin', data);

@@ -687,6 +687,12 @@ describe('command line', () => {
     assert.equal(r.code, 2, describeRun(['frobnicate'], r));
     assert.ok(r.stderr.length > 0, 'a usage message on stderr');
   });
+  it('a global flag before the command exits 2 saying flags go after the command', () => {
+    const args = ['--env-file', 'x.env', 'plan'];
+    const r = run(args);
+    assert.equal(r.code, 2, describeRun(args, r));
+    assert.match(r.stderr, /'--env-file' before the command: flags, the global ones too, go after it \(market-tick COMMAND --env-file \.\.\./, describeRun(args, r));
+  });
   // usage errors (exit 2) — inferred from "2 usage error"
   const usage = [
     ['convert with no input', () => ['convert']],

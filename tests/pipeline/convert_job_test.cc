@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/exit_code.h"
 #include "storage/object_store.h"
 #include "support/create_watch.h"
 #include "support/fixtures.h"
@@ -34,6 +35,19 @@ TEST(DistinctOutputs, NamedFilesOfDifferentItemsOnly) {
                                "trades"));
   // A name that says nothing: its outputs are unknown until it is read.
   EXPECT_FALSE(DistinctOutputs({"binance_trades_2024-01-01_BTCUSDT.csv.gz", "export.csv"}, ""));
+  // Symbols as the clients spell them in names: one item.
+  EXPECT_FALSE(
+      DistinctOutputs({"binance_trades_2024-01-01_btcusdt.csv.gz", "b/binance_trades_2024-01-01_BTCUSDT.csv.gz"}, ""));
+  // A grouped file writes its instruments' objects, the one of XBTUSD too:
+  // with any other file of its exchange, type and day they go one after
+  // another, the later winning as above. Another day or type is apart.
+  EXPECT_FALSE(
+      DistinctOutputs({"bitmex_trades_2024-01-01_XBTUSD.csv.gz", "bitmex_trades_2024-01-01_PERPETUALS.csv.gz"}, ""));
+  EXPECT_FALSE(
+      DistinctOutputs({"deribit_trades_2024-01-01_OPTIONS.csv.gz", "deribit_trades_2024-01-01_FUTURES.csv.gz"}, ""));
+  EXPECT_TRUE(DistinctOutputs({"bitmex_trades_2024-01-01_PERPETUALS.csv.gz", "bitmex_trades_2024-01-02_XBTUSD.csv.gz",
+                               "bitmex_quotes_2024-01-01_XBTUSD.csv.gz", "deribit_trades_2024-01-01_OPTIONS.csv.gz"},
+                              ""));
   EXPECT_TRUE(DistinctOutputs({}, ""));
 }
 
@@ -88,6 +102,22 @@ TEST(RunConvertJob, ReportsEachFileInInputOrder) {
   EXPECT_EQ(s.status.code(), Status::Code::kNotFound) << s.status.message();
   EXPECT_TRUE(std::filesystem::exists(
       dir + "/raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet"));
+}
+
+// A folder among the inputs fails as bad input (exit 1), never as a read
+// that may pass on a rerun (exit 3); the other files convert.
+TEST(RunConvertJob, AFolderAsInputIsBadInputNotRetryable) {
+  const testing::TempDir tmp("mt_convert_job_");
+  auto store = storage::NewLocalStore(tmp.path() + "/out");
+  std::filesystem::create_directories(tmp.path() + "/in");
+  ConvertJobOptions o;
+  o.inputs = {testing::FixturePath("bitmex_trades_2020-03-01_XBTUSD.csv.gz"), tmp.path() + "/in"};
+  o.target.store = store.get();
+  const ConvertSummary s = RunConvertJob(o, nullptr);
+  EXPECT_EQ(s.converted, 1u);
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.status.code(), Status::Code::kInvalidInput) << s.status.message();
+  EXPECT_EQ(ExitCodeFor(s.status), 1);
 }
 
 TEST(RunConvertJob, InterruptedBeforeStartWritesNothing) {

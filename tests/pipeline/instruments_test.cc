@@ -357,6 +357,15 @@ TEST(Instruments, UnruledVenueKeysListedSpotPairsOnly) {
   EXPECT_NE(c.rejected[0].reason.find("type 'perpetual'"), std::string::npos) << c.rejected[0].reason;
   EXPECT_NE(c.rejected[0].reason.find("needs instrument metadata (set TARDIS_API_KEY)"), std::string::npos)
       << c.rejected[0].reason;
+  // With a key (the records fetched) the record is what is missing, not the key.
+  const std::vector<tardis::InstrumentInfo> none;
+  Catalog with_key;
+  AddExchange(d, &none, {}, &with_key);
+  ASSERT_EQ(with_key.rejected.size(), 1u);
+  EXPECT_NE(with_key.rejected[0].reason.find("needs instrument metadata (/v1/instruments/bitflyer has no record of "
+                                             "this symbol)"),
+            std::string::npos)
+      << with_key.rejected[0].reason;
 }
 
 TEST(Instruments, TwoSymbolsWithOneKeyAreAmbiguous) {

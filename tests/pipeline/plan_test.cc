@@ -179,6 +179,15 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
             std::string::npos)
       << plan.status().message();
   EXPECT_NE(plan.status().message().find("binance-futurs:BTCUSDT"), std::string::npos) << plan.status().message();
+  // A pin without its symbol or its exchange is a usage error, not an item
+  // of symbol '' (planned, and failed as bad data) or an exchange ''.
+  for (const char* half : {"deribit:", ":BTC-PERPETUAL"}) {
+    req.symbols = {half};
+    plan = BuildPlan(req);
+    ASSERT_EQ(plan.status().code(), Status::Code::kUsage) << half;
+    EXPECT_EQ(plan.status().message(),
+              std::string("--symbols ") + half + ": write exchange:SYMBOL, both parts (e.g. bitmex:XBTUSD)");
+  }
   req.symbols = {"Deribit:BTC-PERPETUAL"};
   plan = BuildPlan(req);
   ASSERT_EQ(plan.status().code(), Status::Code::kUsage);

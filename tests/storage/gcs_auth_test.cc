@@ -292,6 +292,15 @@ TEST(GcsAuth, SourceOrderAndClearErrors) {
   EXPECT_NE(missing.status().message().find("GOOGLE_APPLICATION_CREDENTIALS=/nonexistent/key.json"),
             std::string::npos);
 
+  // A file without end is refused once it passes what a credential file
+  // can be (it was read until memory ran out).
+  cfg.credentials_file = "/dev/zero";
+  auto endless = MakeTokenSource(cfg);
+  EXPECT_EQ(endless.status().code(), Status::Code::kUsage);
+  EXPECT_NE(endless.status().message().find("GOOGLE_APPLICATION_CREDENTIALS=/dev/zero is longer than 1 MiB"),
+            std::string::npos)
+      << endless.status().message();
+
   const std::string other = TempFile(R"({"type":"external_account"})");
   cfg.credentials_file = other;
   auto unsupported = MakeTokenSource(cfg);

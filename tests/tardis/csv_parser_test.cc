@@ -346,6 +346,20 @@ TEST(CsvParserErrors, UnknownHeaderNamesTheHeader) {
   EXPECT_NE(st.message().find("unknown header \"a,b,c\""), std::string::npos) << st.message();
 }
 
+// An HTML page where a file was expected (a proxy's login page served with
+// 200) is named as such, whether the data type is known or not.
+TEST(CsvParserErrors, AnHtmlPageIsNamedAsOne) {
+  const std::string html = "<!DOCTYPE html>\n<html><body>Please log in</body></html>\n";
+  const Status unknown = ParseText(html);
+  EXPECT_NE(unknown.message().find("unknown header \"<!DOCTYPE html>\""), std::string::npos) << unknown.message();
+  EXPECT_NE(unknown.message().find("; this is an HTML or XML page, not a Tardis file"), std::string::npos)
+      << unknown.message();
+  const Status forced = ParseText(html, FindSchema("trades"));
+  EXPECT_NE(forced.message().find("; this is an HTML or XML page, not a Tardis file"), std::string::npos)
+      << forced.message();
+  EXPECT_EQ(ParseText("a,b,c\n1,2,3\n").message().find("HTML"), std::string::npos);
+}
+
 TEST(CsvParserErrors, WrongColumnCountNamesLineAndColumn) {
   const Status st = ParseText(std::string(kTradesHeader) +
                               "binance,BTCUSDT,1,2,9,buy,1.5,2\n"
@@ -363,6 +377,19 @@ TEST(CsvParserErrors, UnparsableNumberShowsRawTextAndColumn) {
             std::string::npos)
       << st.message();
   EXPECT_NE(st.message().find("binance,BTCUSDT,1,2,9,buy,12x.5,2"), std::string::npos);
+}
+
+// A cell as long as a line may be is quoted by its start and its length: the
+// message is one line of a log or a summary, not a copy of the input.
+TEST(CsvParserErrors, UnparsableLongCellIsQuotedByItsStart) {
+  const std::string cell = "1" + std::string(1 << 20, '2');
+  const Status st = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,1,2,9,buy," + cell + ",2\n");
+  EXPECT_NE(st.message().find("input.csv:2:27: cannot parse \"12222"), std::string::npos)
+      << st.message().substr(0, 400);
+  EXPECT_NE(st.message().find("\xE2\x80\xA6 (1048577 bytes in all)\" as a number (column 7 'price')"),
+            std::string::npos)
+      << st.message().substr(0, 400);
+  EXPECT_LT(st.message().size(), 700u);
 }
 
 // A text cell (symbol, side, id) must be valid UTF-8 and hold no NUL: the

@@ -52,6 +52,15 @@ TEST(KeyFromMetadata, RealRecordsAndTheIssueCases) {
   }
 }
 
+// A base currency Tardis names in another script (binance-futures
+// 币安人生USDT) is keyed as named; a sign there is not.
+TEST(KeyFromMetadata, CurrenciesInAnotherScript) {
+  auto k = KeyFromMetadata("binance-futures", "币安人生USDT", {"perpetual", "币安人生", "USDT"});
+  ASSERT_TRUE(k.ok()) << k.status().message();
+  EXPECT_EQ(k->ToString(), "BINANCE-FUTURES:PERPETUAL:币安人生-USDT");
+  EXPECT_FALSE(KeyFromMetadata("binance-futures", "X", {"perpetual", "A\u2215B", "USDT"}).ok());
+}
+
 TEST(KeyFromMetadata, WhatMetadataCannotKeyIsAnErrorWithAReason) {
   const std::pair<SymbolFacts, const char*> cases[] = {
       {{"swap", "BTC", "USD"}, "Tardis type 'swap' has no key type"},

@@ -124,6 +124,27 @@ TEST(InstrumentKey, SpotOnlyVenuesReadTheirPairsWhateverTheSeparator) {
   }
 }
 
+// Binance lists coins named in another script (the binance-futures perpetual
+// 币安人生USDT): the base is those letters, as Tardis's metadata names it.
+// Signs, spaces and marks outside ASCII are no letters: a slash look-alike,
+// an ideographic space, a right-to-left override or a broken sequence never
+// ends up in a key.
+TEST(InstrumentKey, BasesInAnotherScriptAreLetters) {
+  auto k = KeyFromTardisSymbol("binance-futures", "币安人生USDT");
+  ASSERT_TRUE(k.ok()) << k.status().message();
+  EXPECT_EQ(k->ToString(), "BINANCE-FUTURES:PERPETUAL:币安人生-USDT");
+  auto spot = KeyFromTardisSymbol("binance", "币安人生USDT");
+  ASSERT_TRUE(spot.ok()) << spot.status().message();
+  EXPECT_EQ(spot->ToString(), "BINANCE:SPOT_PAIR:币安人生-USDT");
+  auto parsed = ParseInstrumentKey(k->ToString());
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->base, "币安人生");
+  for (const char* sym : {"A\u2215BUSDT", "A\u3000BUSDT", "A\u202EBUSDT", "A\xC3USDT", "\u00A0USDT", "A\uFEFFUSDT"}) {
+    auto bad = KeyFromTardisSymbol("binance-futures", sym);
+    EXPECT_FALSE(bad.ok()) << sym << " -> " << bad->ToString();
+  }
+}
+
 TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
   const std::pair<const char*, const char*> cases[] = {
       {"deribit", "OPTIONS"},        // grouped file
