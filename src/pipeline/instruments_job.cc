@@ -308,6 +308,8 @@ class FileMerger {
       // The file's rows are held from here until it is written: it waits
       // for room among the files in flight.
       RowBudget::Hold hold(&budget_, MergeRowsEstimate(existing ? existing->num_rows() : 0, catalog_.entries.size()));
+      // An interrupt while it waited stops it here, before anything is written.
+      if (*cancel_) return Status::Cancelled(where + ": interrupted");
       Result<uint64_t> bytes = Status::Internal("not written");
       size_t row_count = 0;
       std::vector<std::string> provisional;
