@@ -392,6 +392,18 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
       }
       sym = NormalizeSymbol(sym);
       if (!pinned && !Knows(req.known, exchanges[e], sym)) continue;
+      // A pinned symbol of a venue without a symbol rule takes its key from
+      // the stored definitions: without them every item of it would fail
+      // once downloaded, as bad data (exit 1), where running `instruments`
+      // first is the fix.
+      if (pinned && !tardis::HasSymbolRule(exchanges[e]) && !tardis::IsGroupedSymbol(sym) &&
+          !Knows(req.known, exchanges[e], sym)) {
+        return Status::Usage("--symbols " + s + ": " + exchanges[e] +
+                             " has no symbol rule, so the key of '" + sym + "' comes from its instrument definitions, " +
+                             (req.known && req.known->by_exchange.count(exchanges[e]) ? "and the stored ones do not list it"
+                                                                                      : "and the store has none") +
+                             "; run `market-tick instruments` for these days into the output store first");
+      }
       syms.push_back(std::move(sym));
     }
     if (syms.empty()) knows_none.push_back(exchanges[e]);

@@ -157,9 +157,10 @@ struct KnownSymbols {
 // definitions (read on a few threads); days without any are skipped, so an
 // exchange absent from the result has no definitions: its rules decide.
 Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& from, const Date& to);
-// When `req` has a bare symbol, fills `known` from the store's definitions
-// of the request's days and points req->known at it (which must outlive
-// the plan); else does nothing.
+// When `req` has a bare symbol, or a pinned one of a venue without a symbol
+// rule, fills `known` from the store's definitions of the request's
+// days and points req->known at it (which must outlive the plan); else does
+// nothing.
 Status LoadKnownSymbolsFor(storage::ObjectStore* store, PlanRequest* req, KnownSymbols* known);
 
 // ---- a plan from instrument definitions (plan_definitions.cc) ----

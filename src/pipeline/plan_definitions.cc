@@ -257,9 +257,13 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
 }
 
 Status LoadKnownSymbolsFor(storage::ObjectStore* store, PlanRequest* req, KnownSymbols* known) {
-  const bool bare = std::any_of(req->symbols.begin(), req->symbols.end(),
-                                [](const std::string& s) { return s.find(':') == std::string::npos; });
-  if (!bare || req->to < req->from) return Status::OK();
+  // Bare symbols go to the exchanges whose definitions list them; a pinned
+  // symbol of a venue without a symbol rule takes its key from them.
+  const bool needed = std::any_of(req->symbols.begin(), req->symbols.end(), [](const std::string& s) {
+    const size_t colon = s.find(':');
+    return colon == std::string::npos || !tardis::HasSymbolRule(s.substr(0, colon));
+  });
+  if (!needed || req->to < req->from) return Status::OK();
   MT_ASSIGN_OR_RETURN(*known, ReadKnownSymbols(store, req->from, req->to));
   req->known = known;
   return Status::OK();

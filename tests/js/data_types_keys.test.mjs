@@ -280,20 +280,21 @@ describe('one key for one instrument', () => {
     assert.match(c.stderr, /market-tick instruments/, c.info);
     assert.match(c.stderr, /--output FILE\.parquet/, c.info);
     assert.deepEqual(listFiles(empty), [], 'nothing written, no guessed key');
-    // A bare symbol stops at planning (no exchange knows it); pinned, the key itself is the error.
+    // A bare symbol stops at planning (no exchange knows it); so does a pinned one, whose key can only come from
+    // the definitions (it was downloaded, then failed as bad data, exit 1).
     const bare = await runBin(['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'BTC-USD',
       '--output', empty], env);
     assert.equal(bare.code, 2, bare.info);
     assert.match(bare.stderr, /dydx knows none of these symbols.*market-tick instruments/, bare.info);
     const d = await runBin(['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'dydx:BTC-USD',
       '--output', empty], env);
-    assert.notEqual(d.code, 0, d.info);
-    assert.match(d.stderr, /cannot be read from the symbol.*market-tick instruments/, d.info);
+    assert.equal(d.code, 2, d.info);
+    assert.match(d.stderr, /--symbols dydx:BTC-USD: dydx has no symbol rule.*the store has none; run `market-tick instruments`/, d.info);
     assert.deepEqual(listFiles(empty).filter((f) => f.startsWith('raw_tick_data')), [], d.info);
     const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'dydx:BTC-USD',
       '--output', empty, '--read-only']);
-    assert.notEqual(v.code, 0, v.info);
-    assert.match(v.stderr, /cannot be read from the symbol/, v.info);
+    assert.equal(v.code, 2, v.info);
+    assert.match(v.stderr, /dydx has no symbol rule.*market-tick instruments/, v.info);
     // The hint's other way: one file, no key needed.
     const one = path.join(empty, 'one.parquet');
     const s = await runBin(['convert', input, '--output', one]);

@@ -138,6 +138,42 @@ TEST(Plan, BareSymbolsGoOnlyToExchangesThatKnowThem) {
   EXPECT_EQ(plan->back().Id(), "2020-02-22/trades/deribit/BTCUSDT");
 }
 
+// A pinned symbol of a venue without a symbol rule (hyperliquid) takes its
+// key from the stored definitions: without them, or when they do not list
+// it, the plan stops with what to do, instead of every item failing as bad
+// data once downloaded. Venues with a rule, and grouped symbols, are taken
+// as given.
+TEST(Plan, APinnedSymbolOfAVenueWithoutARuleNeedsItsDefinitions) {
+  PlanRequest req;
+  req.from = req.to = Date{2024, 1, 1};
+  req.exchanges = {"hyperliquid"};
+  req.data_types = {"trades"};
+  req.symbols = {"hyperliquid:BTC"};
+  auto plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("--symbols hyperliquid:BTC: hyperliquid has no symbol rule"), std::string::npos)
+      << plan.status().message();
+  EXPECT_NE(plan.status().message().find("the store has none; run `market-tick instruments`"), std::string::npos)
+      << plan.status().message();
+  KnownSymbols known;
+  known.by_exchange["hyperliquid"] = {"ETH"};
+  req.known = &known;
+  plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("the stored ones do not list it"), std::string::npos) << plan.status().message();
+  known.by_exchange["hyperliquid"].insert("BTC");
+  plan = BuildPlan(req);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->size(), 1u);
+  EXPECT_EQ(plan->front().Id(), "2024-01-01/trades/hyperliquid/BTC");
+  req.known = nullptr;
+  req.exchanges = {"hyperliquid", "binance-futures"};
+  req.symbols = {"hyperliquid:PERPETUALS", "binance-futures:BTCUSDT"};
+  plan = BuildPlan(req);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  EXPECT_EQ(plan->size(), 2u);
+}
+
 TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
   EXPECT_TRUE(std::is_sorted(KnownExchanges().begin(), KnownExchanges().end()));
   EXPECT_TRUE(CheckExchanges({"binance-futures", "deribit", "okex-swap", "bybit-spot"}).ok());
