@@ -142,7 +142,7 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
   std::map<std::string, std::vector<const RejectedSymbol*>> rejected_by;
   for (const auto& r : catalog.rejected) rejected_by[r.exchange].push_back(&r);
   std::map<std::string, size_t> instruments_by, grouped_by;
-  for (const auto& e : catalog.entries) instruments_by[e.base.tardis_exchange]++;
+  for (const auto& e : catalog.entries) instruments_by[std::string(e.tardis_exchange())]++;
   for (const auto& g : catalog.grouped) grouped_by[g.exchange]++;
   for (const auto& ex : exchanges) {
     const ExchangeMetadata& m = *meta_of.at(ex);
@@ -438,7 +438,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
   }
   const Catalog& catalog = run->catalog;
   std::map<std::string, size_t> instruments_by;
-  for (const auto& e : catalog.entries) instruments_by[e.base.tardis_exchange]++;
+  for (const auto& e : catalog.entries) instruments_by[std::string(e.tardis_exchange())]++;
   for (const auto& ex : opts.exchanges) {
     const ExchangeMetadata& m = *run->meta_of.at(ex);
     ojson rj = ojson::array();

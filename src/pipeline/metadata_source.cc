@@ -1,6 +1,7 @@
 #include "pipeline/metadata_source.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/bounded_json.h"
 #include "core/log.h"
@@ -21,6 +22,17 @@ class StringSink : public net::HttpBodySink {
   Status OnHead(const net::HttpResponseHead& h) override {
     status = h.status;
     body.clear();
+    // A body of a stated length is held in room of that size: grown by
+    // doubling it would take up to twice its size, and a venue's
+    // /v1/instruments is its largest response. (A compressed body states
+    // its compressed length: it grows as it comes.)
+    const std::string encoding = h.Header("content-encoding");
+    if (status >= 200 && status < 300 && (encoding.empty() || encoding == "identity")) {
+      const std::string length = h.Header("content-length");
+      char* end = nullptr;
+      const unsigned long long n = length.empty() ? 0 : std::strtoull(length.c_str(), &end, 10);
+      if (n > 0 && end && *end == '\0' && n <= kMaxBody) body.reserve(static_cast<size_t>(n));
+    }
     return Status::OK();
   }
   Status OnBody(const char* d, size_t n) override {

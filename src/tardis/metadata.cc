@@ -205,6 +205,37 @@ std::string ParseErrorMessage(std::string_view what, std::string_view json) {
          "')";
 }
 
+// The objects directly inside `text` when it is a JSON array (0 when it is
+// not one): the records ParseInstruments will convert, so their vector is
+// allocated once. Brackets inside strings do not count.
+size_t TopLevelObjects(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) i++;
+  if (i == text.size() || text[i] != '[') return 0;
+  size_t depth = 0, objects = 0;
+  bool in_string = false, escaped = false;
+  for (; i < text.size(); i++) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (c == '{' && depth == 1) objects++;
+      depth++;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return objects;
+}
+
 }  // namespace
 
 std::optional<int64_t> ParseIsoMicros(std::string_view s) {
@@ -404,6 +435,13 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
 
 Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view text) {
   std::vector<InstrumentInfo> out;
+  // Room for every record at once: a record is large, and a vector grown by
+  // doubling holds up to twice the records' room, the old array beside the
+  // new while it grows. A valid record has its required fields (at least 32
+  // bytes); a body of many tiny objects, which is not the listing, grows as
+  // it parses.
+  const size_t records = TopLevelObjects(text);
+  if (records <= text.size() / 32 && records <= text.size() / sizeof(InstrumentInfo) * 4) out.reserve(records);
   Status first_error;
   size_t index = 0;
   bool root_is_array = false;
