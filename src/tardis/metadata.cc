@@ -439,9 +439,11 @@ Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view text) {
   // doubling holds up to twice the records' room, the old array beside the
   // new while it grows. A valid record has its required fields (at least 32
   // bytes); a body of many tiny objects, which is not the listing, grows as
-  // it parses.
+  // it parses instead of taking room many times its size at once.
   const size_t records = TopLevelObjects(text);
-  if (records <= text.size() / 32 && records <= text.size() / sizeof(InstrumentInfo) * 4) out.reserve(records);
+  if (records <= text.size() / 32 && records * sizeof(InstrumentInfo) <= 4 * text.size() + (size_t{1} << 20)) {
+    out.reserve(records);
+  }
   Status first_error;
   size_t index = 0;
   bool root_is_array = false;

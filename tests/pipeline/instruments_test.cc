@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "pipeline/instruments_file.h"
+#include "pipeline/instruments_format.h"
 #include "pipeline/instruments_job.h"
 #include "support/fixtures.h"
 
@@ -407,6 +408,81 @@ TEST(Instruments, FinishCatalogSortsStablyAndKeepsTheFirstOfAKey) {
   EXPECT_EQ(c.rejected[0].reason, "derives key K105, as symbol A does; the key would be ambiguous");
   EXPECT_EQ(c.rejected[1].exchange, "second");
   EXPECT_EQ(c.rejected[2].exchange, "third");
+}
+
+// A catalog entry holds its definition packed and gives back every member
+// as it was (the files written from it are those of the definition), with
+// every optional member set and with none set; the packed entry is a small
+// part of the definition's own size, for a listing of every option a venue
+// ever listed.
+TEST(Instruments, CatalogEntryPacksEveryMemberOfItsDefinition) {
+  InstrumentDefinition full;
+  full.instrument_key = "DERIBIT:OPTION:BTC-USD-240329-20000-C";
+  full.venue = "DERIBIT";
+  full.instrument_type = "OPTION";
+  full.available_from_us = -1;
+  full.available_to_us = 1711699200000000;
+  full.data_types = std::string(300, 'd');  // a length of two varint bytes
+  full.base_asset = "BTC";
+  full.quote_asset = "USD";
+  full.settle_asset = "BTC";
+  full.exchange_raw_symbol = "BTC-29MAR24-20000-C";
+  full.tardis_symbol = "BTC-29MAR24-20000-C";
+  full.tardis_exchange = "deribit";
+  full.data_provider = "tardis";
+  full.venue_type = "exchange";
+  full.asset_class = "crypto";
+  full.inverse = false;
+  full.symbol_type = "option";
+  full.contract_type = "call_option";
+  full.strike = 20000.5;
+  full.option_type = "CALL";
+  full.expiry_us = 1711699200000001;
+  full.contract_size = 1;
+  full.tick_size = 0.0001;
+  full.settlement_type = "cash";
+  full.underlying = "BTC-USD";
+  full.min_size = 0.1;
+  full.ccxt_symbol = "BTC/USD:BTC-240329-20000-C";
+  full.ccxt_exchange = "deribit";
+  full.price_currency = "BTC";
+  full.amount_unit = "base";
+  full.amount_increment = 0.1;
+  full.min_trade_amount = 0.2;
+  full.min_notional = -3.5;
+  full.quanto = true;
+  full.underlying_index = "btc_usd";
+  full.expiration_type = "";
+  full.active = false;
+  full.listing_us = 1701388800000000;
+  full.alias_for = "BTC-X";
+  InstrumentDefinition bare;
+  bare.instrument_key = "K";
+  for (const InstrumentDefinition& d : {full, bare}) {
+    const CatalogEntry e(tardis::InstrumentKey(), d);
+    EXPECT_EQ(e.instrument_key(), d.instrument_key);
+    EXPECT_EQ(e.tardis_symbol(), d.tardis_symbol);
+    EXPECT_EQ(e.tardis_exchange(), d.tardis_exchange);
+    EXPECT_EQ(e.available_from_us(), d.available_from_us);
+    EXPECT_EQ(e.available_to_us(), d.available_to_us);
+    EXPECT_EQ(FormatDefinitions({e.base()}, "json"), FormatDefinitions({d}, "json"));
+    // Reused storage: a definition decoded over another one is this one.
+    InstrumentDefinition over = d.instrument_key == "K" ? full : bare;
+    e.DecodeBase(&over);
+    EXPECT_EQ(FormatDefinitions({over}, "json"), FormatDefinitions({d}, "json"));
+  }
+  const CatalogEntry e(tardis::InstrumentKey(), full);
+  const InstrumentDefinition back = e.base();
+  EXPECT_EQ(back.strike, 20000.5);
+  EXPECT_EQ(back.min_notional, -3.5);
+  EXPECT_EQ(back.tick_size, 0.0001);
+  EXPECT_EQ(back.inverse, false);
+  EXPECT_EQ(back.quanto, true);
+  EXPECT_EQ(back.active, false);
+  EXPECT_EQ(back.expiration_type, "");
+  EXPECT_EQ(back.data_types.size(), 300u);
+  EXPECT_LE(sizeof(CatalogEntry), sizeof(InstrumentDefinition) / 8);
+  EXPECT_LE(sizeof(CatalogEntry) + e.packed_bytes(), sizeof(InstrumentDefinition) / 2 + 300);
 }
 
 // Only a record with changes is kept beside the entry: without changes the

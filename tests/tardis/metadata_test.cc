@@ -42,6 +42,29 @@ TEST(Metadata, DatasetSymbolNormalisation) {
   EXPECT_EQ(NormalizeDatasetSymbol("BTC-PERPETUAL"), "BTC-PERPETUAL");
 }
 
+// The records of a listing are allocated once, in room for all of them: a
+// record is large, and a venue of many options has hundreds of thousands.
+// A vector grown by doubling would hold room for 8 here. Brackets and braces
+// inside strings are no records.
+TEST(Metadata, InstrumentRecordsAreAllocatedOnceForTheWholeListing) {
+  std::string opt = Json("instrument_option.json");
+  while (!opt.empty() && (opt.back() == '\n' || opt.back() == ' ')) opt.pop_back();
+  std::string body = "[";
+  for (int i = 0; i < 5; i++) body += (i ? "," : "") + opt;
+  body += "]";
+  auto r = ParseInstruments(body);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 5u);
+  EXPECT_EQ(r->capacity(), 5u);
+
+  const std::string rec = R"({"id":"A{[","exchange":"x","type":"spot","underlyingType":"{\"{"})";
+  auto q = ParseInstruments("[" + rec + "," + rec + "," + rec + "]");
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  ASSERT_EQ(q->size(), 3u);
+  EXPECT_EQ(q->capacity(), 3u);
+  EXPECT_EQ((*q)[2].id, "A{[");
+}
+
 TEST(Metadata, RealPerpetualRecordWithChanges) {
   auto r = ParseInstruments(Json("instrument_perpetual.json"));
   ASSERT_TRUE(r.ok()) << r.status().message();
