@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
-#include <cstring>
 #include <map>
 #include <set>
 
+#include "core/packed_fields.h"
 #include "tardis/venues.h"
 
 namespace mt::pipeline {
@@ -195,99 +195,6 @@ void ApplyTerms(const std::string& ex, const std::string& symbol, const tardis::
 
 namespace {
 
-// CatalogEntry's packing: a length as a base-128 varint, then its bytes;
-// an optional as a presence byte, then its value; a number as its bytes.
-void PutLength(size_t n, std::string* out) {
-  while (n >= 0x80) {
-    out->push_back(static_cast<char>((n & 0x7F) | 0x80));
-    n >>= 7;
-  }
-  out->push_back(static_cast<char>(n));
-}
-
-struct Packer {
-  std::string* out;
-  void operator()(const std::string& s) const {
-    PutLength(s.size(), out);
-    out->append(s);
-  }
-  template <typename T>
-  void Raw(const T& v) const {
-    char b[sizeof(T)];
-    std::memcpy(b, &v, sizeof(T));
-    out->append(b, sizeof(T));
-  }
-  void operator()(const std::optional<std::string>& v) const {
-    out->push_back(v ? 1 : 0);
-    if (v) (*this)(*v);
-  }
-  void operator()(const std::optional<double>& v) const {
-    out->push_back(v ? 1 : 0);
-    if (v) Raw(*v);
-  }
-  void operator()(const std::optional<int64_t>& v) const {
-    out->push_back(v ? 1 : 0);
-    if (v) Raw(*v);
-  }
-  void operator()(const std::optional<bool>& v) const { out->push_back(v ? (*v ? 2 : 1) : 0); }
-};
-
-struct Unpacker {
-  const char* p;
-  size_t Length() {
-    size_t n = 0;
-    for (int shift = 0;; shift += 7) {
-      const auto b = static_cast<unsigned char>(*p++);
-      n |= static_cast<size_t>(b & 0x7F) << shift;
-      if (!(b & 0x80)) return n;
-    }
-  }
-  std::string_view View() {
-    const size_t n = Length();
-    const std::string_view v(p, n);
-    p += n;
-    return v;
-  }
-  template <typename T>
-  T Raw() {
-    T v;
-    std::memcpy(&v, p, sizeof(T));
-    p += sizeof(T);
-    return v;
-  }
-  void operator()(std::string& s) { s.assign(View()); }
-  void operator()(std::optional<std::string>& v) {
-    if (*p++) {
-      if (!v) v.emplace();
-      (*this)(*v);
-    } else {
-      v.reset();
-    }
-  }
-  void operator()(std::optional<double>& v) {
-    if (*p++) {
-      v = Raw<double>();
-    } else {
-      v.reset();
-    }
-  }
-  void operator()(std::optional<int64_t>& v) {
-    if (*p++) {
-      v = Raw<int64_t>();
-    } else {
-      v.reset();
-    }
-  }
-  void operator()(std::optional<bool>& v) {
-    const char c = *p++;
-    if (c) {
-      v = c == 2;
-    } else {
-      v.reset();
-    }
-  }
-};
-
 // The members packed after the three the catalog orders by (the key,
 // dataset symbol and exchange, first) and besides the availability (held
 // unpacked): every other member of InstrumentDefinition, in member order.
@@ -336,7 +243,7 @@ CatalogEntry::CatalogEntry(const tardis::InstrumentKey& key, const InstrumentDef
     : info(std::move(record)), available_from_us_(base.available_from_us), available_to_us_(base.available_to_us) {
   if (info) key_ = std::make_shared<const tardis::InstrumentKey>(key);
   std::string packed;
-  Packer pack{&packed};
+  const PackWriter pack(&packed);
   pack(base.instrument_key);
   pack(base.tardis_symbol);
   pack(base.tardis_exchange);
@@ -345,7 +252,7 @@ CatalogEntry::CatalogEntry(const tardis::InstrumentKey& key, const InstrumentDef
 }
 
 void CatalogEntry::DecodeBase(InstrumentDefinition* d) const {
-  Unpacker u{packed_.data()};
+  PackReader u(packed_.data());
   u(d->instrument_key);
   u(d->tardis_symbol);
   u(d->tardis_exchange);
@@ -362,19 +269,19 @@ InstrumentDefinition CatalogEntry::base() const {
 
 std::string_view CatalogEntry::instrument_key() const {
   if (packed_.empty()) return {};
-  return Unpacker{packed_.data()}.View();
+  return PackReader(packed_.data()).View();
 }
 
 std::string_view CatalogEntry::tardis_symbol() const {
   if (packed_.empty()) return {};
-  Unpacker u{packed_.data()};
+  PackReader u(packed_.data());
   u.View();
   return u.View();
 }
 
 std::string_view CatalogEntry::tardis_exchange() const {
   if (packed_.empty()) return {};
-  Unpacker u{packed_.data()};
+  PackReader u(packed_.data());
   u.View();
   u.View();
   return u.View();
@@ -397,13 +304,29 @@ bool OverlapsDay(int64_t from_us, const std::optional<int64_t>& to_us, const Dat
 
 void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardis::InstrumentInfo>* instruments,
                  const CatalogOptions& opts, Catalog* catalog) {
+  if (!instruments) return AddExchange(details, static_cast<const tardis::PackedInstruments*>(nullptr), opts, catalog);
+  const tardis::PackedInstruments packed(*instruments);
+  AddExchange(details, &packed, opts, catalog);
+}
+
+void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedInstruments* instruments,
+                 const CatalogOptions& opts, Catalog* catalog) {
   const std::string& ex = details.id;
-  std::map<std::string, const tardis::InstrumentInfo*> by_symbol;
+  // A symbol's record, by its index: decoded when the symbol is met (one
+  // record at a time, into `record`).
+  std::map<std::string, size_t> by_symbol;
   if (instruments) {
-    for (const auto& info : *instruments) {
-      if (info.exchange == ex) by_symbol.emplace(info.DatasetSymbolId(), &info);
+    for (size_t i = 0; i < instruments->size(); i++) {
+      if (instruments->exchange(i) == ex) by_symbol.emplace(instruments->DatasetSymbolId(i), i);
     }
   }
+  tardis::InstrumentInfo record;
+  auto record_of = [&](const std::string& symbol) -> const tardis::InstrumentInfo* {
+    auto it = by_symbol.find(symbol);
+    if (it == by_symbol.end()) return nullptr;
+    instruments->Get(it->second, &record);
+    return &record;
+  };
   const std::set<std::string> quotes(opts.quotes.begin(), opts.quotes.end());
   // Currencies the listing names, counted per symbol that names them (by its
   // metadata, else its symbol rule): a concatenated spot symbol takes the
@@ -411,10 +334,9 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
   std::map<std::string, int> named;
   for (const auto& sym : details.symbols) {
     if (tardis::IsGroupedSymbol(sym.id)) continue;
-    auto it = by_symbol.find(sym.id);
-    if (it != by_symbol.end()) {
-      named[MetadataCurrency(it->second->base_currency)]++;
-      named[MetadataCurrency(it->second->quote_currency)]++;
+    if (const tardis::InstrumentInfo* info = record_of(sym.id)) {
+      named[MetadataCurrency(info->base_currency)]++;
+      named[MetadataCurrency(info->quote_currency)]++;
     } else if (auto k = tardis::KeyFromListedSymbol(ex, sym.id, sym.type); k.ok()) {
       named[k->base]++;
       named[k->quote]++;
@@ -429,8 +351,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
       continue;
     }
     auto reject = [&](const std::string& why) { catalog->rejected.push_back({ex, sym.id, why}); };
-    auto it = by_symbol.find(sym.id);
-    const tardis::InstrumentInfo* info = it == by_symbol.end() ? nullptr : it->second;
+    const tardis::InstrumentInfo* info = record_of(sym.id);
     auto from_symbol = tardis::KeyFromListedSymbol(ex, sym.id, sym.type);
     tardis::InstrumentKey key;
     if (info) {

@@ -8,6 +8,7 @@
 // guess. Pure functions of their inputs: no I/O.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -118,8 +119,15 @@ struct CatalogOptions {
 
 // Adds the instruments of one exchange to `catalog`. `instruments` is null
 // when /v1/instruments was not fetched.
+void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedInstruments* instruments,
+                 const CatalogOptions& opts, Catalog* catalog);
+// The same with the records unpacked.
 void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardis::InstrumentInfo>* instruments,
                  const CatalogOptions& opts, Catalog* catalog);
+inline void AddExchange(const tardis::ExchangeDetails& details, std::nullptr_t, const CatalogOptions& opts,
+                        Catalog* catalog) {
+  AddExchange(details, static_cast<const tardis::PackedInstruments*>(nullptr), opts, catalog);
+}
 
 // Sorts the entries by key and rejects the second of two symbols that
 // derive the same key (either key would be a guess).

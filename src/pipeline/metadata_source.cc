@@ -169,7 +169,7 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   }
   m.source_bytes += i.body.size();
   MT_RETURN_IF_ERROR(CheckJsonBounds(i.body, "GET " + inst_url, kTardisMetadataJsonLimits));
-  MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstruments(i.body));
+  MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstrumentsPacked(i.body));
   m.instrument_records = m.instruments.size();
   m.have_instruments = true;
   return m;
@@ -192,7 +192,7 @@ void MetadataSource::ReleaseInstruments(const std::string& exchange) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = cache_.find(exchange);
   if (it == cache_.end()) return;
-  std::vector<tardis::InstrumentInfo>().swap(it->second->instruments);
+  it->second->instruments.Clear();
 }
 
 }  // namespace mt::pipeline

@@ -36,7 +36,7 @@ struct MetadataOptions {
 struct ExchangeMetadata {
   tardis::ExchangeDetails details;
   bool have_instruments = false;  // /v1/instruments was fetched and parsed
-  std::vector<tardis::InstrumentInfo> instruments;  // empty after ReleaseInstruments
+  tardis::PackedInstruments instruments;  // empty after ReleaseInstruments
   size_t instrument_records = 0;                     // the records /v1/instruments gave
   std::string instruments_note;   // why there are none, for the run summary
   std::vector<std::string> urls;  // what was requested (no secrets in URLs)
