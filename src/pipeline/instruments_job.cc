@@ -135,8 +135,10 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     if (!m.details.has_datasets) log::Warn(ex + ": /v1/exchanges gave no datasets listing: no instruments");
     AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
     // The catalog holds what it needs of the records (a copy of those with
-    // changes): the run needs them no more.
+    // changes) and of the listing (the grouped symbols copied): the run
+    // needs them no more.
     source->ReleaseInstruments(ex);
+    source->ReleaseSymbols(ex);
   }
   FinishCatalog(&catalog);
   std::map<std::string, std::vector<const RejectedSymbol*>> rejected_by;
@@ -147,7 +149,7 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
   for (const auto& ex : exchanges) {
     const ExchangeMetadata& m = *meta_of.at(ex);
     const auto& rj = rejected_by[ex];
-    log::Info(ex + ": " + std::to_string(m.details.symbols.size()) + " dataset symbols: " +
+    log::Info(ex + ": " + std::to_string(m.dataset_symbols) + " dataset symbols: " +
               std::to_string(instruments_by[ex]) + " instruments, " + std::to_string(grouped_by[ex]) + " grouped, " +
               std::to_string(rj.size()) + " rejected; " +
               (m.have_instruments ? std::to_string(m.instrument_records) + " /v1/instruments records"
@@ -450,7 +452,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
       if (g.exchange == ex) gr.push_back({{"symbol", g.symbol.id}, {"type", g.symbol.type}, {"data_types", g.symbol.data_types}});
     }
     exs.push_back({{"exchange", ex},
-                   {"dataset_symbols", m.details.symbols.size()},
+                   {"dataset_symbols", m.dataset_symbols},
                    {"instruments", instruments_by[ex]},
                    {"instrument_metadata", m.have_instruments},
                    {"instrument_metadata_records", m.instrument_records},

@@ -143,6 +143,7 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   m.source_bytes += d.body.size();
   MT_RETURN_IF_ERROR(CheckJsonBounds(d.body, "GET " + details_url, kTardisMetadataJsonLimits));
   MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(d.body, exchange));
+  m.dataset_symbols = m.details.symbols.size();
   d.body.clear();
   d.body.shrink_to_fit();
 
@@ -193,6 +194,13 @@ void MetadataSource::ReleaseInstruments(const std::string& exchange) {
   auto it = cache_.find(exchange);
   if (it == cache_.end()) return;
   it->second->instruments.Clear();
+}
+
+void MetadataSource::ReleaseSymbols(const std::string& exchange) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = cache_.find(exchange);
+  if (it == cache_.end()) return;
+  std::vector<tardis::DatasetSymbol>().swap(it->second->details.symbols);
 }
 
 }  // namespace mt::pipeline
