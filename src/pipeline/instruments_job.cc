@@ -149,9 +149,9 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
   for (const auto& ex : exchanges) {
     const ExchangeMetadata& m = *meta_of.at(ex);
     const auto& rj = rejected_by[ex];
-    log::Info(ex + ": " + std::to_string(m.dataset_symbols) + " dataset symbols: " +
-              std::to_string(instruments_by[ex]) + " instruments, " + std::to_string(grouped_by[ex]) + " grouped, " +
-              std::to_string(rj.size()) + " rejected; " +
+    log::Info(ex + ": " + std::to_string(m.dataset_symbols) +
+              " dataset symbols: " + std::to_string(instruments_by[ex]) + " instruments, " +
+              std::to_string(grouped_by[ex]) + " grouped, " + std::to_string(rj.size()) + " rejected; " +
               (m.have_instruments ? std::to_string(m.instrument_records) + " /v1/instruments records"
                                   : "no instrument metadata (" + m.instruments_note.substr(0, 60) + ")"));
     for (size_t i = 0; i < rj.size() && i < kMaxLoggedPerExchange; i++) {

@@ -37,7 +37,7 @@ struct ExchangeMetadata {
   tardis::ExchangeDetails details;  // its symbols empty after ReleaseSymbols
   size_t dataset_symbols = 0;       // the symbols /v1/exchanges listed
   bool have_instruments = false;  // /v1/instruments was fetched and parsed
-  tardis::PackedInstruments instruments;  // empty after ReleaseInstruments
+  tardis::PackedInstruments instruments;             // empty after ReleaseInstruments
   size_t instrument_records = 0;                     // the records /v1/instruments gave
   std::string instruments_note;   // why there are none, for the run summary
   std::vector<std::string> urls;  // what was requested (no secrets in URLs)
