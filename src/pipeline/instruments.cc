@@ -196,7 +196,7 @@ void ApplyTerms(const std::string& ex, const std::string& symbol, const tardis::
 namespace {
 
 // The members packed after the three the catalog orders by (the key,
-// dataset symbol and exchange, first) and besides the availability (held
+// dataset symbol and exchange, first) and beside the availability (held
 // unpacked): every other member of InstrumentDefinition, in member order.
 template <typename Def, typename F>
 void PackedMembers(Def& d, F&& f) {
@@ -252,6 +252,10 @@ CatalogEntry::CatalogEntry(const tardis::InstrumentKey& key, const InstrumentDef
 }
 
 void CatalogEntry::DecodeBase(InstrumentDefinition* d) const {
+  if (packed_.empty()) {  // a default (or moved-from) entry: nothing packed
+    *d = InstrumentDefinition();
+    return;
+  }
   PackReader u(packed_.data());
   u(d->instrument_key);
   u(d->tardis_symbol);

@@ -619,8 +619,8 @@ describe('instruments files add up across runs', () => {
   // every option it ever listed, so what a run holds per instrument of the listing (the records,
   // the catalog's entries, the listing's symbols) bounds its memory: the peak RSS from
   // /usr/bin/time (skipped without it) of one day of 50,000 options against one of 10,000 grows
-  // by less than 2 KB per added option (a catalog entry held its definition unpacked, over 1 KB
-  // of fixed members before its strings, beside the unpacked records: about 4 KB).
+  // by less than 2 KB per added option: the catalog's entries and the records are held packed, not
+  // as structs whose fixed members alone come near that.
   it('one day of a listing of 50,000 generated options holds under 2 KB per option more than one of 10,000', async (t) => {
     if (!fs.existsSync('/usr/bin/time')) return t.skip('no /usr/bin/time');
     const peakOf = async (n) => {

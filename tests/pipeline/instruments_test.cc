@@ -471,6 +471,7 @@ TEST(Instruments, CatalogEntryPacksEveryMemberOfItsDefinition) {
     e.DecodeBase(&over);
     EXPECT_EQ(FormatDefinitions({over}, "json"), FormatDefinitions({d}, "json"));
   }
+  EXPECT_EQ(FormatDefinitions({CatalogEntry().base()}, "json"), FormatDefinitions({InstrumentDefinition()}, "json"));
   const CatalogEntry e(tardis::InstrumentKey(), full);
   const InstrumentDefinition back = e.base();
   EXPECT_EQ(back.strike, 20000.5);
