@@ -2,18 +2,20 @@
 # instruments_memory_bench.sh - peak RSS of `instruments` merging into the day files of a very large
 # listing, binaries interleaved (A, B, A, B, ...).
 #
-#   bench/instruments_memory_bench.sh DAYS ROUNDS "label|/abs/path/binary" ...
+#   [OPTIONS=N] [STEPS="anchor force merge force2"] \
+#     bench/instruments_memory_bench.sh DAYS ROUNDS "label|/abs/path/binary" ...
 #
 # The listing is GENERATED here (not Tardis data): the deribit test listing of
-# tests/fixtures/exchange_details plus 50,000 BTC and ETH options (25 expiries from 2024-03-01,
-# 500 strikes, call and put), every one listed from 2023-12-01 to its expiry, so all 50,000 are
-# live on each day of 2024-01-01 .. 2024-01-DAYS; each has a /v1/instruments record, without
-# `changes`. Served by tests/support/tardis_server.mjs on loopback, with a key. Per round and
+# tests/fixtures/exchange_details plus OPTIONS (default 50,000, a multiple of 2,000) BTC and ETH
+# options (OPTIONS/2,000 weekly expiries from 2024-03-01, 500 strikes, call and put), every one
+# listed from 2023-12-01 to its expiry, so all of them are live on each day of
+# 2024-01-01 .. 2024-01-DAYS; each has a /v1/instruments record, without `changes`. Served by tests/support/tardis_server.mjs on loopback, with a key. Per round and
 # binary, into a fresh store on tmpfs when there is one:
 #   anchor  instruments --exchanges deribit over the days (empty store)
 #   force   instruments --exchanges deribit --force (every file read back, its rows all replaced)
 #   merge   instruments --exchanges binance (every file read back, its 50,000 rows kept)
 #   force2  instruments --exchanges deribit --force (the binance rows kept, the deribit ones replaced)
+# STEPS: the steps to run, in that order (e.g. STEPS=anchor for the empty store only).
 # SOURCE_DATE_EPOCH=1700000000: the stores of the binaries compare with `diff -r` (done here after
 # the first round). Prints each run's peak RSS (/usr/bin/time -f %M) and wall time, and per label
 # and step the median peak RSS.
@@ -22,6 +24,9 @@ cd "$(dirname "$0")/.."
 days=$1
 rounds=$2
 shift 2
+options=${OPTIONS:-50000}
+steps=${STEPS:-anchor force merge force2}
+[ $((options % 2000)) = 0 ] && [ "$options" -gt 0 ] || { echo "OPTIONS must be a positive multiple of 2000" >&2; exit 2; }
 [ $# -ge 1 ] || { echo "usage: $0 DAYS ROUNDS label|binary ..." >&2; exit 2; }
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then work=$(mktemp -d /dev/shm/mt-imem.XXXXXX); else work=$(mktemp -d); fi
 srv=
@@ -31,16 +36,16 @@ export SOURCE_DATE_EPOCH=1700000000
 mkdir -p "$work/details" "$work/meta"
 cp tests/fixtures/exchange_details/*.json "$work/details/"
 cp fixtures/tardis/json/*.json "$work/meta/"
-node - "$work/details/deribit.json" "$work/meta/instrument_generated_deribit.json" <<'EOF'
+node - "$work/details/deribit.json" "$work/meta/instrument_generated_deribit.json" "$options" <<'EOF'
 const fs = require('fs');
-const [file, instFile] = process.argv.slice(2);
+const [file, instFile, options] = process.argv.slice(2);
 const d = JSON.parse(fs.readFileSync(file, 'utf8'));
 const MON = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
 const DAY = 86400000;
 const iso = (t) => new Date(t).toISOString();
 const since = Date.UTC(2023, 11, 1);
 const records = [];
-for (let w = 0; w < 25; w++) {
+for (let w = 0; w < Number(options) / 2000; w++) {
   const t = Date.UTC(2024, 2, 1) + w * 7 * DAY;
   const e = new Date(t);
   const tag = `${e.getUTCDate()}${MON[e.getUTCMonth()]}${e.getUTCFullYear() % 100}`;
@@ -88,10 +93,15 @@ for r in $(seq 1 "$rounds"); do
     IFS='|' read -r lab bin <<<"$spec"
     out="$work/out-$lab"
     rm -rf "$out"
-    run "$lab" "$bin" anchor "$out" --exchanges deribit
-    run "$lab" "$bin" force "$out" --exchanges deribit --force
-    run "$lab" "$bin" merge "$out" --exchanges binance
-    run "$lab" "$bin" force2 "$out" --exchanges deribit --force
+    for step in $steps; do
+      case $step in
+        anchor) run "$lab" "$bin" anchor "$out" --exchanges deribit ;;
+        force) run "$lab" "$bin" force "$out" --exchanges deribit --force ;;
+        merge) run "$lab" "$bin" merge "$out" --exchanges binance ;;
+        force2) run "$lab" "$bin" force2 "$out" --exchanges deribit --force ;;
+        *) echo "unknown step $step" >&2; exit 2 ;;
+      esac
+    done
   done
   if [ "$r" = 1 ] && [ $# -ge 2 ]; then
     IFS='|' read -r first _ <<<"$1"
@@ -112,7 +122,7 @@ done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 for spec in "$@"; do
   IFS='|' read -r lab _ <<<"$spec"
-  for step in anchor force merge force2; do
+  for step in $steps; do
     printf '%-8s %-7s median of %s: %s MB peak RSS, %s s wall\n' "$lab" "$step" "$rounds" \
       $(($(awk -v l="$lab" -v s="$step" '$1 == l && $2 == s {print $3}' "$work/res" | median) / 1024)) \
       "$(awk -v l="$lab" -v s="$step" '$1 == l && $2 == s {print $4}' "$work/res" | median)"

@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "core/packed_fields.h"
 #include "tardis/venues.h"
 
 namespace mt::pipeline {
@@ -192,6 +193,104 @@ void ApplyTerms(const std::string& ex, const std::string& symbol, const tardis::
 
 }  // namespace
 
+namespace {
+
+// The members packed after the three the catalog orders by (the key,
+// dataset symbol and exchange, first) and beside the availability (held
+// unpacked): every other member of InstrumentDefinition, in member order.
+template <typename Def, typename F>
+void PackedMembers(Def& d, F&& f) {
+  f(d.venue);
+  f(d.instrument_type);
+  f(d.data_types);
+  f(d.base_asset);
+  f(d.quote_asset);
+  f(d.settle_asset);
+  f(d.exchange_raw_symbol);
+  f(d.data_provider);
+  f(d.venue_type);
+  f(d.asset_class);
+  f(d.inverse);
+  f(d.symbol_type);
+  f(d.contract_type);
+  f(d.strike);
+  f(d.option_type);
+  f(d.expiry_us);
+  f(d.contract_size);
+  f(d.tick_size);
+  f(d.settlement_type);
+  f(d.underlying);
+  f(d.min_size);
+  f(d.ccxt_symbol);
+  f(d.ccxt_exchange);
+  f(d.price_currency);
+  f(d.amount_unit);
+  f(d.amount_increment);
+  f(d.min_trade_amount);
+  f(d.min_notional);
+  f(d.quanto);
+  f(d.underlying_index);
+  f(d.expiration_type);
+  f(d.active);
+  f(d.listing_us);
+  f(d.alias_for);
+}
+
+}  // namespace
+
+CatalogEntry::CatalogEntry(const tardis::InstrumentKey& key, const InstrumentDefinition& base,
+                           std::shared_ptr<const tardis::InstrumentInfo> record)
+    : info(std::move(record)), available_from_us_(base.available_from_us), available_to_us_(base.available_to_us) {
+  if (info) key_ = std::make_shared<const tardis::InstrumentKey>(key);
+  std::string packed;
+  const PackWriter pack(&packed);
+  pack(base.instrument_key);
+  pack(base.tardis_symbol);
+  pack(base.tardis_exchange);
+  PackedMembers(base, pack);
+  packed_ = packed;  // a copy of its exact size: the growing string had room to spare
+}
+
+void CatalogEntry::DecodeBase(InstrumentDefinition* d) const {
+  if (packed_.empty()) {  // a default (or moved-from) entry: nothing packed
+    *d = InstrumentDefinition();
+    return;
+  }
+  PackReader u(packed_.data());
+  u(d->instrument_key);
+  u(d->tardis_symbol);
+  u(d->tardis_exchange);
+  d->available_from_us = available_from_us_;
+  d->available_to_us = available_to_us_;
+  PackedMembers(*d, u);
+}
+
+InstrumentDefinition CatalogEntry::base() const {
+  InstrumentDefinition d;
+  DecodeBase(&d);
+  return d;
+}
+
+std::string_view CatalogEntry::instrument_key() const {
+  if (packed_.empty()) return {};
+  return PackReader(packed_.data()).View();
+}
+
+std::string_view CatalogEntry::tardis_symbol() const {
+  if (packed_.empty()) return {};
+  PackReader u(packed_.data());
+  u.View();
+  return u.View();
+}
+
+std::string_view CatalogEntry::tardis_exchange() const {
+  if (packed_.empty()) return {};
+  PackReader u(packed_.data());
+  u.View();
+  u.View();
+  return u.View();
+}
+
 std::string VenueType(const std::string& exchange) {
   const tardis::Venue* v = tardis::FindVenue(exchange);
   return v && v->kind == tardis::VenueKind::kProtocol ? "protocol" : "exchange";
@@ -209,13 +308,29 @@ bool OverlapsDay(int64_t from_us, const std::optional<int64_t>& to_us, const Dat
 
 void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardis::InstrumentInfo>* instruments,
                  const CatalogOptions& opts, Catalog* catalog) {
+  if (!instruments) return AddExchange(details, static_cast<const tardis::PackedInstruments*>(nullptr), opts, catalog);
+  const tardis::PackedInstruments packed(*instruments);
+  AddExchange(details, &packed, opts, catalog);
+}
+
+void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedInstruments* instruments,
+                 const CatalogOptions& opts, Catalog* catalog) {
   const std::string& ex = details.id;
-  std::map<std::string, const tardis::InstrumentInfo*> by_symbol;
+  // A symbol's record, by its index: decoded when the symbol is met (one
+  // record at a time, into `record`).
+  std::map<std::string, size_t> by_symbol;
   if (instruments) {
-    for (const auto& info : *instruments) {
-      if (info.exchange == ex) by_symbol.emplace(info.DatasetSymbolId(), &info);
+    for (size_t i = 0; i < instruments->size(); i++) {
+      if (instruments->exchange(i) == ex) by_symbol.emplace(instruments->DatasetSymbolId(i), i);
     }
   }
+  tardis::InstrumentInfo record;
+  auto record_of = [&](const std::string& symbol) -> const tardis::InstrumentInfo* {
+    auto it = by_symbol.find(symbol);
+    if (it == by_symbol.end()) return nullptr;
+    instruments->Get(it->second, &record);
+    return &record;
+  };
   const std::set<std::string> quotes(opts.quotes.begin(), opts.quotes.end());
   // Currencies the listing names, counted per symbol that names them (by its
   // metadata, else its symbol rule): a concatenated spot symbol takes the
@@ -223,10 +338,9 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
   std::map<std::string, int> named;
   for (const auto& sym : details.symbols) {
     if (tardis::IsGroupedSymbol(sym.id)) continue;
-    auto it = by_symbol.find(sym.id);
-    if (it != by_symbol.end()) {
-      named[MetadataCurrency(it->second->base_currency)]++;
-      named[MetadataCurrency(it->second->quote_currency)]++;
+    if (const tardis::InstrumentInfo* info = record_of(sym.id)) {
+      named[MetadataCurrency(info->base_currency)]++;
+      named[MetadataCurrency(info->quote_currency)]++;
     } else if (auto k = tardis::KeyFromListedSymbol(ex, sym.id, sym.type); k.ok()) {
       named[k->base]++;
       named[k->quote]++;
@@ -250,8 +364,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
       }
       catalog->rejected.push_back({ex, sym.id, why});
     };
-    auto it = by_symbol.find(sym.id);
-    const tardis::InstrumentInfo* info = it == by_symbol.end() ? nullptr : it->second;
+    const tardis::InstrumentInfo* info = record_of(sym.id);
     auto from_symbol = tardis::KeyFromListedSymbol(ex, sym.id, sym.type);
     tardis::InstrumentKey key;
     if (info) {
@@ -309,9 +422,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
         IsNativeKeyed(key.type) ? (info ? MetadataCurrency(info->quote_currency) : "") : key.quote;
     if (!quotes.empty() && !quotes.count(filter_quote)) continue;
 
-    CatalogEntry e;
-    e.key = key;
-    InstrumentDefinition& d = e.base;
+    InstrumentDefinition d;
     d.instrument_key = key.ToString();
     d.venue = key.venue;
     d.instrument_type = key.type;
@@ -355,8 +466,9 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
     // The record is only read again for the terms of days before one of
     // its changes (AsOf); without changes the base definition is every
     // day's, and a copy per instrument would double the catalog.
-    if (info && !info->changes.empty()) e.info = std::make_shared<const tardis::InstrumentInfo>(*info);
-    catalog->entries.push_back(std::move(e));
+    std::shared_ptr<const tardis::InstrumentInfo> record;
+    if (info && !info->changes.empty()) record = std::make_shared<const tardis::InstrumentInfo>(*info);
+    catalog->entries.emplace_back(key, d, std::move(record));
   }
 }
 
@@ -369,9 +481,9 @@ void FinishCatalog(Catalog* catalog) {
   std::vector<size_t> order(v.size());
   for (size_t i = 0; i < order.size(); i++) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const InstrumentDefinition &x = v[a].base, &y = v[b].base;
-    if (x.instrument_key != y.instrument_key) return x.instrument_key < y.instrument_key;
-    if (x.tardis_symbol != y.tardis_symbol) return x.tardis_symbol < y.tardis_symbol;
+    const CatalogEntry &x = v[a], &y = v[b];
+    if (x.instrument_key() != y.instrument_key()) return x.instrument_key() < y.instrument_key();
+    if (x.tardis_symbol() != y.tardis_symbol()) return x.tardis_symbol() < y.tardis_symbol();
     return a < b;
   });
   // Position i takes the entry at order[i]: follow each cycle once.
@@ -390,10 +502,10 @@ void FinishCatalog(Catalog* catalog) {
   }
   size_t kept = 0;
   for (size_t i = 0; i < v.size(); i++) {
-    if (kept > 0 && v[kept - 1].base.instrument_key == v[i].base.instrument_key) {
-      catalog->rejected.push_back({v[i].base.tardis_exchange, v[i].base.tardis_symbol,
-                                   "derives key " + v[i].base.instrument_key + ", as symbol " +
-                                       v[kept - 1].base.tardis_symbol + " does; the key would be ambiguous"});
+    if (kept > 0 && v[kept - 1].instrument_key() == v[i].instrument_key()) {
+      catalog->rejected.push_back({std::string(v[i].tardis_exchange()), std::string(v[i].tardis_symbol()),
+                                   "derives key " + std::string(v[i].instrument_key()) + ", as symbol " +
+                                       std::string(v[kept - 1].tardis_symbol()) + " does; the key would be ambiguous"});
       continue;
     }
     if (kept != i) v[kept] = std::move(v[i]);
@@ -418,12 +530,15 @@ bool KeyMayChange(const CatalogEntry& e) {
 // Calls fn with the entry's definition as of t_us: the stored one when the
 // metadata never changed, else one with the terms of that time, keyed by
 // them (the expiry, quote and type in force then).
-void AsOf(const CatalogEntry& e, int64_t t_us, const DefinitionFn& fn) {
+// `scratch` takes the decoded definition (its strings' storage reused from
+// one entry to the next).
+void AsOf(const CatalogEntry& e, int64_t t_us, InstrumentDefinition* scratch, const DefinitionFn& fn) {
+  e.DecodeBase(scratch);
   // changes are sorted by `until`: none after t_us means the current terms.
-  if (!e.info || e.info->changes.empty() || e.info->changes.back().until_us <= t_us) return fn(e.base);
-  InstrumentDefinition d = e.base;
+  if (!e.info || e.info->changes.empty() || e.info->changes.back().until_us <= t_us) return fn(*scratch);
+  InstrumentDefinition d = *scratch;
   const tardis::InstrumentTerms terms = e.info->TermsAt(t_us);
-  tardis::InstrumentKey key = e.key;
+  tardis::InstrumentKey key = e.key();
   if (KeyMayChange(e)) {
     const tardis::InstrumentInfo& info = *e.info;
     tardis::SymbolFacts facts;
@@ -452,7 +567,7 @@ void AsOf(const CatalogEntry& e, int64_t t_us, const DefinitionFn& fn) {
   ApplyTerms(d.tardis_exchange, d.tardis_symbol, key, &terms, &d);
   // Today's aliasFor names today's contract: on a day the alias pointed to
   // another one, only a change entry that says which is kept.
-  if (d.instrument_key != e.base.instrument_key && terms.alias_for == e.info->terms.alias_for) d.alias_for.reset();
+  if (d.instrument_key != e.instrument_key() && terms.alias_for == e.info->terms.alias_for) d.alias_for.reset();
   fn(d);
 }
 
@@ -463,13 +578,14 @@ void AsOf(const CatalogEntry& e, int64_t t_us, const DefinitionFn& fn) {
 // now keeps it and the moved one is left out of that day.
 void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t>(const CatalogEntry&)>& when,
                const DefinitionFn& fn) {
+  InstrumentDefinition scratch;
   std::vector<InstrumentDefinition> moved;
   for (const auto& e : catalog.entries) {
     if (!KeyMayChange(e)) continue;
     const auto t = when(e);
     if (!t) continue;
-    AsOf(e, *t, [&](const InstrumentDefinition& d) {
-      if (d.instrument_key != e.base.instrument_key) moved.push_back(d);
+    AsOf(e, *t, &scratch, [&](const InstrumentDefinition& d) {
+      if (d.instrument_key != e.instrument_key()) moved.push_back(d);
     });
   }
   std::sort(moved.begin(), moved.end(), [](const InstrumentDefinition& a, const InstrumentDefinition& b) {
@@ -482,10 +598,10 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
       const auto t = when(e);
       if (!t) continue;
       if (!KeyMayChange(e)) {
-        stable_keys.insert(e.base.instrument_key);
+        stable_keys.insert(std::string(e.instrument_key()));
       } else {
-        AsOf(e, *t, [&](const InstrumentDefinition& d) {
-          if (d.instrument_key == e.base.instrument_key) stable_keys.insert(d.instrument_key);
+        AsOf(e, *t, &scratch, [&](const InstrumentDefinition& d) {
+          if (d.instrument_key == e.instrument_key()) stable_keys.insert(d.instrument_key);
         });
       }
     }
@@ -503,8 +619,8 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
   for (const auto& e : catalog.entries) {
     const auto t = when(e);
     if (!t) continue;
-    AsOf(e, *t, [&](const InstrumentDefinition& d) {
-      if (KeyMayChange(e) && d.instrument_key != e.base.instrument_key) return;  // emitted in its place
+    AsOf(e, *t, &scratch, [&](const InstrumentDefinition& d) {
+      if (KeyMayChange(e) && d.instrument_key != e.instrument_key()) return;  // emitted in its place
       flush_before(&d.instrument_key);
       fn(d);
     });
@@ -519,7 +635,7 @@ void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& f
   ForEachAt(
       catalog,
       [&](const CatalogEntry& e) -> std::optional<int64_t> {
-        if (!OverlapsDay(e.base.available_from_us, e.base.available_to_us, day)) return std::nullopt;
+        if (!OverlapsDay(e.available_from_us(), e.available_to_us(), day)) return std::nullopt;
         return start;
       },
       fn);
@@ -530,10 +646,10 @@ void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, co
   ForEachAt(
       catalog,
       [&](const CatalogEntry& e) -> std::optional<int64_t> {
-        const auto& d = e.base;
-        if (!(d.available_from_us < end && (!d.available_to_us || *d.available_to_us > start))) return std::nullopt;
+        const auto& to = e.available_to_us();
+        if (!(e.available_from_us() < end && (!to || *to > start))) return std::nullopt;
         int64_t last = end - 1;
-        if (d.available_to_us) last = std::min(last, *d.available_to_us - 1);
+        if (to) last = std::min(last, *to - 1);
         return MicrosFromDate(DateFromMicros(last));
       },
       fn);

@@ -8,11 +8,13 @@
 // guess. Pure functions of their inputs: no I/O.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -65,13 +67,43 @@ struct RejectedSymbol {
 
 // An instrument of the catalog: what does not change from day to day, plus
 // the metadata record (if any) whose `changes` give the terms of each day.
-struct CatalogEntry {
-  tardis::InstrumentKey key;
-  InstrumentDefinition base;  // terms as of now
+// The definition is held packed in one string (its fields in member order,
+// strings length-prefixed, numbers as their bytes) and decoded when read: a
+// listing of every option a venue ever listed has hundreds of thousands of
+// entries, and a definition's fixed members alone are larger than its packed
+// bytes. The key, dataset symbol and exchange (the catalog's order) and the
+// availability (the day filter) read without decoding.
+class CatalogEntry {
+ public:
+  CatalogEntry() = default;
+  // `key` is kept only with `info` (AsOf keys a day by the terms of its changes).
+  CatalogEntry(const tardis::InstrumentKey& key, const InstrumentDefinition& base,
+               std::shared_ptr<const tardis::InstrumentInfo> info = nullptr);
+
+  // Terms as of now.
+  InstrumentDefinition base() const;
+  // The same into `d`, reusing its strings' storage.
+  void DecodeBase(InstrumentDefinition* d) const;
+  std::string_view instrument_key() const;
+  std::string_view tardis_symbol() const;
+  std::string_view tardis_exchange() const;
+  int64_t available_from_us() const { return available_from_us_; }
+  const std::optional<int64_t>& available_to_us() const { return available_to_us_; }
+  // The key of the base definition; only with `info`.
+  const tardis::InstrumentKey& key() const { return *key_; }
+  // Bytes held by the packed definition (for tests of the bound).
+  size_t packed_bytes() const { return packed_.size(); }
+
   // Only for a record with `changes` (the base is every day's definition
   // otherwise); held by pointer, as most entries have none and the record
   // is large.
   std::shared_ptr<const tardis::InstrumentInfo> info;
+
+ private:
+  std::string packed_;
+  int64_t available_from_us_ = 0;
+  std::optional<int64_t> available_to_us_;
+  std::shared_ptr<const tardis::InstrumentKey> key_;
 };
 
 struct Catalog {
@@ -87,8 +119,15 @@ struct CatalogOptions {
 
 // Adds the instruments of one exchange to `catalog`. `instruments` is null
 // when /v1/instruments was not fetched.
+void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedInstruments* instruments,
+                 const CatalogOptions& opts, Catalog* catalog);
+// The same with the records unpacked.
 void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardis::InstrumentInfo>* instruments,
                  const CatalogOptions& opts, Catalog* catalog);
+inline void AddExchange(const tardis::ExchangeDetails& details, std::nullptr_t, const CatalogOptions& opts,
+                        Catalog* catalog) {
+  AddExchange(details, static_cast<const tardis::PackedInstruments*>(nullptr), opts, catalog);
+}
 
 // Sorts the entries by key and rejects the second of two symbols that
 // derive the same key (either key would be a guess).

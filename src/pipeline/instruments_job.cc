@@ -135,21 +135,23 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     if (!m.details.has_datasets) log::Warn(ex + ": /v1/exchanges gave no datasets listing: no instruments");
     AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
     // The catalog holds what it needs of the records (a copy of those with
-    // changes): the run needs them no more.
+    // changes) and of the listing (the grouped symbols copied): the run
+    // needs them no more.
     source->ReleaseInstruments(ex);
+    source->ReleaseSymbols(ex);
   }
   FinishCatalog(&catalog);
   std::map<std::string, std::vector<const RejectedSymbol*>> rejected_by;
   for (const auto& r : catalog.rejected) rejected_by[r.exchange].push_back(&r);
   std::map<std::string, size_t> instruments_by, grouped_by;
-  for (const auto& e : catalog.entries) instruments_by[e.base.tardis_exchange]++;
+  for (const auto& e : catalog.entries) instruments_by[std::string(e.tardis_exchange())]++;
   for (const auto& g : catalog.grouped) grouped_by[g.exchange]++;
   for (const auto& ex : exchanges) {
     const ExchangeMetadata& m = *meta_of.at(ex);
     const auto& rj = rejected_by[ex];
-    log::Info(ex + ": " + std::to_string(m.details.symbols.size()) + " dataset symbols: " +
-              std::to_string(instruments_by[ex]) + " instruments, " + std::to_string(grouped_by[ex]) + " grouped, " +
-              std::to_string(rj.size()) + " rejected; " +
+    log::Info(ex + ": " + std::to_string(m.dataset_symbols) +
+              " dataset symbols: " + std::to_string(instruments_by[ex]) + " instruments, " +
+              std::to_string(grouped_by[ex]) + " grouped, " + std::to_string(rj.size()) + " rejected; " +
               (m.have_instruments ? std::to_string(m.instrument_records) + " /v1/instruments records"
                                   : "no instrument metadata (" + m.instruments_note.substr(0, 60) + ")"));
     for (size_t i = 0; i < rj.size() && i < kMaxLoggedPerExchange; i++) {
@@ -440,7 +442,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
   }
   const Catalog& catalog = run->catalog;
   std::map<std::string, size_t> instruments_by;
-  for (const auto& e : catalog.entries) instruments_by[e.base.tardis_exchange]++;
+  for (const auto& e : catalog.entries) instruments_by[std::string(e.tardis_exchange())]++;
   for (const auto& ex : opts.exchanges) {
     const ExchangeMetadata& m = *run->meta_of.at(ex);
     ojson rj = ojson::array();
@@ -452,7 +454,7 @@ std::string SummaryJson(const InstrumentsJobOptions& opts, const storage::Layout
       if (g.exchange == ex) gr.push_back({{"symbol", g.symbol.id}, {"type", g.symbol.type}, {"data_types", g.symbol.data_types}});
     }
     exs.push_back({{"exchange", ex},
-                   {"dataset_symbols", m.details.symbols.size()},
+                   {"dataset_symbols", m.dataset_symbols},
                    {"instruments", instruments_by[ex]},
                    {"instrument_metadata", m.have_instruments},
                    {"instrument_metadata_records", m.instrument_records},

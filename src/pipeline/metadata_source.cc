@@ -1,6 +1,7 @@
 #include "pipeline/metadata_source.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "core/bounded_json.h"
 #include "core/log.h"
@@ -21,6 +22,17 @@ class StringSink : public net::HttpBodySink {
   Status OnHead(const net::HttpResponseHead& h) override {
     status = h.status;
     body.clear();
+    // A body of a stated length is held in room of that size: grown by
+    // doubling it would take up to twice its size, and a venue's
+    // /v1/instruments is its largest response. (A compressed body states
+    // its compressed length: it grows as it comes.)
+    const std::string encoding = h.Header("content-encoding");
+    if (status >= 200 && status < 300 && (encoding.empty() || encoding == "identity")) {
+      const std::string length = h.Header("content-length");
+      char* end = nullptr;
+      const unsigned long long n = length.empty() ? 0 : std::strtoull(length.c_str(), &end, 10);
+      if (n > 0 && end && *end == '\0' && n <= kMaxBody) body.reserve(static_cast<size_t>(n));
+    }
     return Status::OK();
   }
   Status OnBody(const char* d, size_t n) override {
@@ -131,6 +143,7 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   m.source_bytes += d.body.size();
   MT_RETURN_IF_ERROR(CheckJsonBounds(d.body, "GET " + details_url, kTardisMetadataJsonLimits));
   MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(d.body, exchange));
+  m.dataset_symbols = m.details.symbols.size();
   d.body.clear();
   d.body.shrink_to_fit();
 
@@ -157,7 +170,7 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   }
   m.source_bytes += i.body.size();
   MT_RETURN_IF_ERROR(CheckJsonBounds(i.body, "GET " + inst_url, kTardisMetadataJsonLimits));
-  MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstruments(i.body));
+  MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstrumentsPacked(i.body));
   m.instrument_records = m.instruments.size();
   m.have_instruments = true;
   return m;
@@ -180,7 +193,14 @@ void MetadataSource::ReleaseInstruments(const std::string& exchange) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = cache_.find(exchange);
   if (it == cache_.end()) return;
-  std::vector<tardis::InstrumentInfo>().swap(it->second->instruments);
+  it->second->instruments.Clear();
+}
+
+void MetadataSource::ReleaseSymbols(const std::string& exchange) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = cache_.find(exchange);
+  if (it == cache_.end()) return;
+  std::vector<tardis::DatasetSymbol>().swap(it->second->details.symbols);
 }
 
 }  // namespace mt::pipeline

@@ -34,9 +34,10 @@ struct MetadataOptions {
 
 // Everything the metadata of one exchange gave.
 struct ExchangeMetadata {
-  tardis::ExchangeDetails details;
+  tardis::ExchangeDetails details;  // its symbols empty after ReleaseSymbols
+  size_t dataset_symbols = 0;       // the symbols /v1/exchanges listed
   bool have_instruments = false;  // /v1/instruments was fetched and parsed
-  std::vector<tardis::InstrumentInfo> instruments;  // empty after ReleaseInstruments
+  tardis::PackedInstruments instruments;             // empty after ReleaseInstruments
   size_t instrument_records = 0;                     // the records /v1/instruments gave
   std::string instruments_note;   // why there are none, for the run summary
   std::vector<std::string> urls;  // what was requested (no secrets in URLs)
@@ -61,6 +62,9 @@ class MetadataSource {
   // venue of many options they are tens of MB held for nothing. Not while
   // another thread may read them.
   void ReleaseInstruments(const std::string& exchange);
+  // The same for the listing's dataset symbols (details.symbols; its count,
+  // dataset_symbols, stays), which a catalog holds what it needs of.
+  void ReleaseSymbols(const std::string& exchange);
 
   // HTTP requests sent so far, retries included.
   int requests() const { return requests_; }

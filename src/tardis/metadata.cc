@@ -4,9 +4,11 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "core/bounded_json.h"
+#include "core/packed_fields.h"
 #include "core/time_util.h"
 #include "core/utf8.h"
 
@@ -203,6 +205,37 @@ std::string ParseErrorMessage(std::string_view what, std::string_view json) {
   }
   return std::string(what) + " is not valid JSON (" + std::to_string(json.size()) + " bytes, starting '" + head +
          "')";
+}
+
+// The objects directly inside `text` when it is a JSON array (0 when it is
+// not one): the records ParseInstruments will convert, so their vector is
+// allocated once. Brackets inside strings do not count.
+size_t TopLevelObjects(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) i++;
+  if (i == text.size() || text[i] != '[') return 0;
+  size_t depth = 0, objects = 0;
+  bool in_string = false, escaped = false;
+  for (; i < text.size(); i++) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (c == '{' && depth == 1) objects++;
+      depth++;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      depth--;
+    }
+  }
+  return objects;
 }
 
 }  // namespace
@@ -402,8 +435,21 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
   return d;
 }
 
-Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view text) {
-  std::vector<InstrumentInfo> out;
+namespace {
+
+// Converts every record of `text`: `reserve` is told how many there are
+// (when known) before the first, `add` takes each.
+Status ParseRecords(std::string_view text, const std::function<void(size_t)>& reserve,
+                    const std::function<void(InstrumentInfo&&)>& add) {
+  // Room for every record at once: a record is large, and a vector grown by
+  // doubling holds up to twice the records' room, the old array beside the
+  // new while it grows. A valid record has its required fields (at least 32
+  // bytes); a body of many tiny objects, which is not the listing, grows as
+  // it parses instead of taking room many times its size at once.
+  const size_t records = TopLevelObjects(text);
+  if (records <= text.size() / 32 && records * sizeof(InstrumentInfo) <= 4 * text.size() + (size_t{1} << 20)) {
+    reserve(records);
+  }
   Status first_error;
   size_t index = 0;
   bool root_is_array = false;
@@ -416,8 +462,8 @@ Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view text) {
     Status st = ReadInstrument(parsed, index++, &info);
     if (!st.ok()) {
       if (first_error.ok()) first_error = st;
-    } else {
-      out.push_back(std::move(info));
+    } else if (first_error.ok()) {
+      add(std::move(info));
     }
     return false;
   };
@@ -427,13 +473,113 @@ Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view text) {
   if (root.is_object()) {  // the single-record form
     InstrumentInfo info;
     MT_RETURN_IF_ERROR(ReadInstrument(root, 0, &info));
-    out.push_back(std::move(info));
+    add(std::move(info));
   } else if (!root.is_array()) {
     return Status::InvalidInput("/v1/instruments: expected a JSON array of records");
   } else if (!root.empty()) {  // only records were taken out
     return Status::InvalidInput("/v1/instruments: the array holds a non-object: " + root.front().dump().substr(0, 80));
   }
+  return Status::OK();
+}
+
+template <typename Terms, typename F>
+void TermsFields(Terms& t, F& f) {
+  f(t.price_increment);
+  f(t.amount_increment);
+  f(t.min_trade_amount);
+  f(t.contract_multiplier);
+  f(t.min_notional);
+  f(t.inverse);
+  f(t.quanto);
+  f(t.settlement_currency);
+  f(t.contract_type);
+  f(t.underlying_index);
+  f(t.quote_currency);
+  f(t.type);
+  f(t.alias_for);
+  f(t.expiry_us);
+}
+
+// The members of a record after the three read without decoding
+// (exchange, id, dataset_id, first), in member order; then its changes.
+template <typename Info, typename F>
+void InfoFields(Info& i, F& f) {
+  f(i.base_currency);
+  f(i.quote_currency);
+  f(i.type);
+  f(i.active);
+  f(i.available_since_us);
+  f(i.available_to_us);
+  f(i.listing_us);
+  f(i.strike_price);
+  f(i.option_type);
+  f(i.underlying_type);
+  f(i.expiration_type);
+  TermsFields(i.terms, f);
+}
+
+}  // namespace
+
+Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view text) {
+  std::vector<InstrumentInfo> out;
+  MT_RETURN_IF_ERROR(ParseRecords(
+      text, [&](size_t n) { out.reserve(n); }, [&](InstrumentInfo&& info) { out.push_back(std::move(info)); }));
   return out;
+}
+
+Result<PackedInstruments> ParseInstrumentsPacked(std::string_view text) {
+  PackedInstruments out;
+  MT_RETURN_IF_ERROR(ParseRecords(
+      text, [&](size_t n) { out.Reserve(n); }, [&](InstrumentInfo&& info) { out.Add(info); }));
+  return out;
+}
+
+PackedInstruments::PackedInstruments(const std::vector<InstrumentInfo>& records) {
+  packed_.reserve(records.size());
+  for (const auto& r : records) Add(r);
+}
+
+void PackedInstruments::Add(const InstrumentInfo& info) {
+  std::string packed;
+  const PackWriter w(&packed);
+  w(info.exchange);
+  w(info.id);
+  w(info.dataset_id);
+  InfoFields(info, w);
+  w.Length(info.changes.size());
+  for (const auto& c : info.changes) {
+    w(c.until_us);
+    TermsFields(c.terms, w);
+  }
+  packed_.push_back(packed);  // a copy of its exact size: the growing string had room to spare
+}
+
+void PackedInstruments::Get(size_t i, InstrumentInfo* out) const {
+  PackReader r(packed_[i].data());
+  r(out->exchange);
+  r(out->id);
+  r(out->dataset_id);
+  InfoFields(*out, r);
+  out->changes.resize(r.Length());
+  for (auto& c : out->changes) {
+    r(c.until_us);
+    TermsFields(c.terms, r);
+  }
+}
+
+InstrumentInfo PackedInstruments::Get(size_t i) const {
+  InstrumentInfo out;
+  Get(i, &out);
+  return out;
+}
+
+std::string_view PackedInstruments::exchange(size_t i) const { return PackReader(packed_[i].data()).View(); }
+
+std::string PackedInstruments::DatasetSymbolId(size_t i) const {
+  PackReader r(packed_[i].data());
+  r.View();
+  const std::string_view id = r.View(), dataset_id = r.View();
+  return dataset_id.empty() ? NormalizeDatasetSymbol(id) : std::string(dataset_id);
 }
 
 }  // namespace mt::tardis

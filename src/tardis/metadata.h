@@ -93,6 +93,35 @@ struct InstrumentInfo {
 // they are parsed, so a large response never exists twice in memory.
 Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view json);
 
+// /v1/instruments records held packed (core/packed_fields.h), one string
+// each, in the order given: a venue's listing of every option it ever listed
+// is hundreds of thousands of records, and a record's fixed members alone
+// are larger than its packed bytes. Decoded one at a time when read.
+class PackedInstruments {
+ public:
+  PackedInstruments() = default;
+  explicit PackedInstruments(const std::vector<InstrumentInfo>& records);
+  void Reserve(size_t n) { packed_.reserve(n); }
+  void Add(const InstrumentInfo& info);
+  size_t size() const { return packed_.size(); }
+  bool empty() const { return packed_.empty(); }
+  size_t capacity() const { return packed_.capacity(); }
+  // Record i into `out` (its strings' storage reused).
+  void Get(size_t i, InstrumentInfo* out) const;
+  InstrumentInfo Get(size_t i) const;
+  // Record i's exchange and DatasetSymbolId, without decoding the rest.
+  std::string_view exchange(size_t i) const;
+  std::string DatasetSymbolId(size_t i) const;
+  // Frees every record.
+  void Clear() { std::vector<std::string>().swap(packed_); }
+
+ private:
+  std::vector<std::string> packed_;
+};
+
+// ParseInstruments, each record packed as it is converted.
+Result<PackedInstruments> ParseInstrumentsPacked(std::string_view json);
+
 // ISO-8601 UTC timestamps as Tardis writes them (2019-03-30T00:00:00.000Z),
 // also with more or fewer fraction digits, "+00:00", or a bare date.
 std::optional<int64_t> ParseIsoMicros(std::string_view s);

@@ -614,6 +614,57 @@ describe('instruments files add up across runs', () => {
     }
   });
 
+  // GENERATED listings (not Tardis data): the deribit test listing plus N options with their
+  // /v1/instruments records (no `changes`), all live on the day. The real Deribit listing holds
+  // every option it ever listed, so what a run holds per instrument of the listing (the records,
+  // the catalog's entries, the listing's symbols) bounds its memory: the peak RSS from
+  // /usr/bin/time (skipped without it) of one day of 50,000 options against one of 10,000 grows
+  // by less than 2 KB per added option: the catalog's entries and the records are held packed, not
+  // as structs whose fixed members alone come near that.
+  it('one day of a listing of 50,000 generated options holds under 2 KB per option more than one of 10,000', async (t) => {
+    if (!fs.existsSync('/usr/bin/time')) return t.skip('no /usr/bin/time');
+    const peakOf = async (n) => {
+      const details = mkTmp(ROOT_TMP, `per-option-details-${n}`);
+      const meta = mkTmp(ROOT_TMP, `per-option-meta-${n}`);
+      for (const f of fs.readdirSync(DETAILS_DIR)) fs.copyFileSync(path.join(DETAILS_DIR, f), path.join(details, f));
+      const listing = JSON.parse(fs.readFileSync(path.join(details, 'deribit.json'), 'utf8'));
+      const records = [];
+      for (let i = 0; i < n; i++) {
+        const [u, cp, strike] = [i % 2 ? 'ETH' : 'BTC', (i >> 1) % 2 ? 'P' : 'C', 1000 + (i >> 2)];
+        const id = `${u}-29MAR24-${strike}-${cp}`;
+        listing.datasets.symbols.push({ id, type: 'option', availableSince: '2023-12-01T00:00:00.000Z',
+          availableTo: '2024-03-30T00:00:00.000Z', dataTypes: ['book_snapshot_25', 'options_chain', 'quotes', 'trades'] });
+        records.push({ id, datasetId: id, exchange: 'deribit', baseCurrency: u, quoteCurrency: u, type: 'option', active: true,
+          availableSince: '2023-12-01T00:00:00.000Z', availableTo: '2024-03-30T00:00:00.000Z', expiry: '2024-03-29T08:00:00.000Z',
+          priceIncrement: 0.0001, amountIncrement: 0.1, minTradeAmount: 0.1, inverse: true,
+          contractType: cp === 'C' ? 'call_option' : 'put_option', contractMultiplier: 1, strikePrice: strike,
+          optionType: cp === 'C' ? 'call' : 'put' });
+      }
+      fs.writeFileSync(path.join(details, 'deribit.json'), JSON.stringify(listing));
+      fs.writeFileSync(path.join(meta, 'instrument_generated_deribit.json'), JSON.stringify(records));
+      const c = await setup(t, `per-option-${n}`, { exchangeDetailsDir: details, metadataDirs: [meta] });
+      const rss = path.join(c.dir, 'rss');
+      const r = await spawnProgram('/usr/bin/time', ['-f', '%M', '-o', rss, BIN, 'instruments', '--from', '2024-01-01', '--to', '2024-01-01',
+        '--exchanges', 'deribit', '--output', c.out],
+      { cwd: c.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TARDIS_API_URL: c.srv.url, TARDIS_API_KEY: KEY, SOURCE_DATE_EPOCH: SDE } });
+      assert.equal(r.code, 0, describeRun(r));
+      const counted = r.stderr.match(new RegExp(`deribit: ${listing.datasets.symbols.length} dataset symbols: (\\d+) instruments`));
+      assert.ok(counted && Number(counted[1]) > n, describeRun(r));
+      const day = await readDay(path.join(c.out, dayRel('2024-01-01')));
+      const opt = day.objects.find((o) => o.tardis_symbol === 'ETH-29MAR24-1000-P');
+      assert.equal(opt.instrument_key, 'DERIBIT:OPTION:ETH-USD-240329-1000-PUT');
+      assert.equal(opt.tick_size, 0.0001);
+      assert.equal(opt.contract_type, 'put_option');
+      return { kb: Number(fs.readFileSync(rss, 'utf8').trim().split('\n').at(-1)), rows: day.objects.length };
+    };
+    const small = await peakOf(10_000);
+    const large = await peakOf(50_000);
+    assert.equal(large.rows - small.rows, 40_000);
+    const perOption = ((large.kb - small.kb) * 1024) / 40_000;
+    t.diagnostic(`peak RSS: 10,000 options ${small.kb} KB, 50,000 options ${large.kb} KB: ${perOption.toFixed(0)} bytes per option`);
+    assert.ok(perOption < 2048, `${perOption.toFixed(0)} bytes of peak RSS per option (10,000: ${small.kb} KB, 50,000: ${large.kb} KB)`);
+  });
+
   // The merge reads a stored file a column at a time, while writing the merged one: a column that
   // does not decode is found then, and must still leave nothing behind.
   it('a stored file with a column that does not decode: exit 1 naming it, nothing written; --force replaces it with the requested exchanges', async (t) => {

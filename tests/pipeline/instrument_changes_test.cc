@@ -5,6 +5,7 @@
 // fixtures/tardis/json.
 #include <gtest/gtest.h>
 
+#include <deque>
 #include <map>
 
 #include "pipeline/instruments.h"
@@ -104,7 +105,9 @@ TEST(InstrumentChanges, NewColumnsFromTheRealRecords) {
   FinishCatalog(&c);
   auto find = [&](const std::string& sym) -> const InstrumentDefinition* {
     for (const auto& e : c.entries) {
-      if (e.base.tardis_symbol == sym) return &e.base;
+      // Entries hold their definitions packed: a decoded copy, kept for the test's run.
+      static std::deque<InstrumentDefinition> found;
+      if (e.tardis_symbol() == sym) return &found.emplace_back(e.base());
     }
     return nullptr;
   };
@@ -143,7 +146,7 @@ TEST(InstrumentChanges, FixedVenueRulesWithoutMetadata) {
   FinishCatalog(&c);
   std::map<std::string, std::pair<std::string, std::string>> got;  // symbol -> amount unit, price currency
   for (const auto& e : c.entries) {
-    got[e.base.tardis_symbol] = {e.base.amount_unit.value_or("-"), e.base.price_currency.value_or("-")};
+    got[e.base().tardis_symbol] = {e.base().amount_unit.value_or("-"), e.base().price_currency.value_or("-")};
   }
   EXPECT_EQ(got["BTC-PERPETUAL"], std::make_pair(std::string("quote"), std::string("USD")));
   EXPECT_EQ(got["BTC_USDC-PERPETUAL"], std::make_pair(std::string("base"), std::string("USDC")));

@@ -11,11 +11,13 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <deque>
 #include <map>
 #include <set>
 #include <thread>
 
 #include "pipeline/instruments_file.h"
+#include "pipeline/instruments_format.h"
 #include "pipeline/instruments_job.h"
 #include "support/fixtures.h"
 
@@ -77,7 +79,9 @@ std::string Render(const InstrumentDefinition& d) {
 
 const InstrumentDefinition* Find(const Catalog& c, const std::string& ex, const std::string& sym) {
   for (const auto& e : c.entries) {
-    if (e.base.tardis_exchange == ex && e.base.tardis_symbol == sym) return &e.base;
+    // Entries hold their definitions packed: a decoded copy, kept for the test binary's run.
+    static std::deque<InstrumentDefinition> found;
+    if (e.tardis_exchange() == ex && e.tardis_symbol() == sym) return &found.emplace_back(e.base());
   }
   return nullptr;
 }
@@ -174,7 +178,7 @@ TEST(Instruments, RealSymbolsOfAllNineVenuesWithoutMetadata) {
   // Every venue has instruments, and every listed symbol is an instrument, a
   // grouped symbol or a rejection: nothing dropped silently.
   std::map<std::string, size_t> accounted;
-  for (const auto& e : c.entries) accounted[e.base.tardis_exchange]++;
+  for (const auto& e : c.entries) accounted[e.base().tardis_exchange]++;
   for (const auto& g : c.grouped) accounted[g.exchange]++;
   for (const auto& r : c.rejected) accounted[r.exchange]++;
   for (const char* ex : kVenues) EXPECT_EQ(accounted[ex], Details(ex).symbols.size()) << ex;
@@ -226,7 +230,7 @@ TEST(Instruments, GroupedSymbolsAreKeptAsideWithTheirDataTypes) {
   EXPECT_TRUE(grouped.count("deribit PERPETUALS"));
   EXPECT_EQ(grouped["okex-futures FUTURES"], "future trades,liquidations");
   EXPECT_EQ(grouped["okex-swap PERPETUALS"], "perpetual trades,liquidations");
-  for (const auto& e : c.entries) EXPECT_FALSE(tardis::IsGroupedSymbol(e.base.tardis_symbol));
+  for (const auto& e : c.entries) EXPECT_FALSE(tardis::IsGroupedSymbol(e.base().tardis_symbol));
 }
 
 TEST(Instruments, DataTypesAreWhatTardisListsNotAGuess) {
@@ -260,9 +264,9 @@ TEST(Instruments, AvailabilityWindowsMakeTheDays) {
   const auto agg = DefinitionsForRange(c, {2025, 2, 14}, {2025, 2, 16});
   size_t expected = 0;
   for (const auto& e : c.entries) {
-    if (OverlapsDay(e.base.available_from_us, e.base.available_to_us, {2025, 2, 14}) ||
-        OverlapsDay(e.base.available_from_us, e.base.available_to_us, {2025, 2, 15}) ||
-        OverlapsDay(e.base.available_from_us, e.base.available_to_us, {2025, 2, 16})) {
+    if (OverlapsDay(e.base().available_from_us, e.base().available_to_us, {2025, 2, 14}) ||
+        OverlapsDay(e.base().available_from_us, e.base().available_to_us, {2025, 2, 15}) ||
+        OverlapsDay(e.base().available_from_us, e.base().available_to_us, {2025, 2, 16})) {
       expected++;
     }
   }
@@ -295,13 +299,13 @@ TEST(Instruments, QuoteFilterKeepsOnlyWhatTheUserAsksFor) {
   opts.quotes = {"USDT"};
   const Catalog c = Build(false, opts);
   ASSERT_FALSE(c.entries.empty());
-  for (const auto& e : c.entries) EXPECT_EQ(e.base.quote_asset, "USDT") << e.base.instrument_key;
+  for (const auto& e : c.entries) EXPECT_EQ(e.base().quote_asset, "USDT") << e.base().instrument_key;
   EXPECT_EQ(Find(c, "binance", "USDTTRY"), nullptr);  // USDT is its base, TRY its quote
   EXPECT_NE(Find(c, "upbit", "USDT-BTC"), nullptr);
   // Without the filter no quote is dropped.
   const Catalog all = Build(false);
   std::set<std::string> quotes;
-  for (const auto& e : all.entries) quotes.insert(e.base.quote_asset);
+  for (const auto& e : all.entries) quotes.insert(e.base().quote_asset);
   // "": the Deribit combo, whose currencies only metadata names.
   EXPECT_EQ(quotes, (std::set<std::string>{"", "BTC", "BUSD", "EUR", "FDUSD", "KRW", "TRY", "USD", "USDC", "USDT"}));
 }
@@ -317,7 +321,7 @@ TEST(Instruments, ListingTypeDisagreeingWithTheSymbolIsRejected) {
   EXPECT_NE(c.rejected[0].reason.find("reads as PERPETUAL but Tardis lists it as type 'future'"), std::string::npos);
   // A listed prediction market is keyed by its symbol on any venue.
   ASSERT_EQ(c.entries.size(), 1u);
-  EXPECT_EQ(c.entries[0].base.instrument_key, "BINANCE-FUTURES:PREDICTION:ETHUSDT");
+  EXPECT_EQ(c.entries[0].base().instrument_key, "BINANCE-FUTURES:PREDICTION:ETHUSDT");
 }
 
 // Without metadata BTCAEUR reads as BTCA-EUR by the rule (longest known
@@ -333,7 +337,7 @@ TEST(Instruments, ConcatenatedSpotSymbolTakesTheSplitTheListingConfirms) {
   AddExchange(d, nullptr, {}, &c);
   FinishCatalog(&c);
   std::set<std::string> keys;
-  for (const auto& e : c.entries) keys.insert(e.base.instrument_key);
+  for (const auto& e : c.entries) keys.insert(e.base().instrument_key);
   EXPECT_EQ(keys, (std::set<std::string>{"BINANCE:SPOT_PAIR:AEUR-USDT", "BINANCE:SPOT_PAIR:BTC-AEUR",
                                          "BINANCE:SPOT_PAIR:BTC-USDT", "BINANCE:SPOT_PAIR:ETH-BTC",
                                          "BINANCE:SPOT_PAIR:USDT-TRY", "BINANCE:SPOT_PAIR:S-USDT",
@@ -352,7 +356,7 @@ TEST(Instruments, UnruledVenueKeysListedSpotPairsOnly) {
   Catalog c;
   AddExchange(d, nullptr, {}, &c);
   ASSERT_EQ(c.entries.size(), 1u);
-  EXPECT_EQ(c.entries[0].base.instrument_key, "BITFLYER:SPOT_PAIR:BTC-JPY");
+  EXPECT_EQ(c.entries[0].base().instrument_key, "BITFLYER:SPOT_PAIR:BTC-JPY");
   ASSERT_EQ(c.rejected.size(), 1u);
   EXPECT_NE(c.rejected[0].reason.find("type 'perpetual'"), std::string::npos) << c.rejected[0].reason;
   EXPECT_NE(c.rejected[0].reason.find("needs instrument metadata (set TARDIS_API_KEY)"), std::string::npos)
@@ -388,11 +392,11 @@ TEST(Instruments, TwoSymbolsWithOneKeyAreAmbiguous) {
 TEST(Instruments, FinishCatalogSortsStablyAndKeepsTheFirstOfAKey) {
   Catalog c;
   auto add = [&](const std::string& key, const std::string& sym, const std::string& ex) {
-    CatalogEntry e;
-    e.base.instrument_key = key;
-    e.base.tardis_symbol = sym;
-    e.base.tardis_exchange = ex;
-    c.entries.push_back(std::move(e));
+    InstrumentDefinition d;
+    d.instrument_key = key;
+    d.tardis_symbol = sym;
+    d.tardis_exchange = ex;
+    c.entries.emplace_back(tardis::InstrumentKey(), d);
   };
   // Keys in an order of several permutation cycles.
   const int kN = 50;
@@ -405,14 +409,90 @@ TEST(Instruments, FinishCatalogSortsStablyAndKeepsTheFirstOfAKey) {
   add("K110", "S110", "third");
   FinishCatalog(&c);
   ASSERT_EQ(c.entries.size(), static_cast<size_t>(kN));
-  for (int i = 0; i < kN; i++) EXPECT_EQ(c.entries[i].base.instrument_key, "K" + std::to_string(100 + i));
-  EXPECT_EQ(c.entries[5].base.tardis_symbol, "A");
-  EXPECT_EQ(c.entries[10].base.tardis_exchange, "ex");
+  for (int i = 0; i < kN; i++) EXPECT_EQ(c.entries[i].base().instrument_key, "K" + std::to_string(100 + i));
+  EXPECT_EQ(c.entries[5].base().tardis_symbol, "A");
+  EXPECT_EQ(c.entries[10].base().tardis_exchange, "ex");
   ASSERT_EQ(c.rejected.size(), 3u);
   EXPECT_EQ(c.rejected[0].symbol, "S105");
   EXPECT_EQ(c.rejected[0].reason, "derives key K105, as symbol A does; the key would be ambiguous");
   EXPECT_EQ(c.rejected[1].exchange, "second");
   EXPECT_EQ(c.rejected[2].exchange, "third");
+}
+
+// A catalog entry holds its definition packed and gives back every member
+// as it was (the files written from it are those of the definition), with
+// every optional member set and with none set; the packed entry is a small
+// part of the definition's own size, for a listing of every option a venue
+// ever listed.
+TEST(Instruments, CatalogEntryPacksEveryMemberOfItsDefinition) {
+  InstrumentDefinition full;
+  full.instrument_key = "DERIBIT:OPTION:BTC-USD-240329-20000-C";
+  full.venue = "DERIBIT";
+  full.instrument_type = "OPTION";
+  full.available_from_us = -1;
+  full.available_to_us = 1711699200000000;
+  full.data_types = std::string(300, 'd');  // a length of two varint bytes
+  full.base_asset = "BTC";
+  full.quote_asset = "USD";
+  full.settle_asset = "BTC";
+  full.exchange_raw_symbol = "BTC-29MAR24-20000-C";
+  full.tardis_symbol = "BTC-29MAR24-20000-C";
+  full.tardis_exchange = "deribit";
+  full.data_provider = "tardis";
+  full.venue_type = "exchange";
+  full.asset_class = "crypto";
+  full.inverse = false;
+  full.symbol_type = "option";
+  full.contract_type = "call_option";
+  full.strike = 20000.5;
+  full.option_type = "CALL";
+  full.expiry_us = 1711699200000001;
+  full.contract_size = 1;
+  full.tick_size = 0.0001;
+  full.settlement_type = "cash";
+  full.underlying = "BTC-USD";
+  full.min_size = 0.1;
+  full.ccxt_symbol = "BTC/USD:BTC-240329-20000-C";
+  full.ccxt_exchange = "deribit";
+  full.price_currency = "BTC";
+  full.amount_unit = "base";
+  full.amount_increment = 0.1;
+  full.min_trade_amount = 0.2;
+  full.min_notional = -3.5;
+  full.quanto = true;
+  full.underlying_index = "btc_usd";
+  full.expiration_type = "";
+  full.active = false;
+  full.listing_us = 1701388800000000;
+  full.alias_for = "BTC-X";
+  InstrumentDefinition bare;
+  bare.instrument_key = "K";
+  for (const InstrumentDefinition& d : {full, bare}) {
+    const CatalogEntry e(tardis::InstrumentKey(), d);
+    EXPECT_EQ(e.instrument_key(), d.instrument_key);
+    EXPECT_EQ(e.tardis_symbol(), d.tardis_symbol);
+    EXPECT_EQ(e.tardis_exchange(), d.tardis_exchange);
+    EXPECT_EQ(e.available_from_us(), d.available_from_us);
+    EXPECT_EQ(e.available_to_us(), d.available_to_us);
+    EXPECT_EQ(FormatDefinitions({e.base()}, "json"), FormatDefinitions({d}, "json"));
+    // Reused storage: a definition decoded over another one is this one.
+    InstrumentDefinition over = d.instrument_key == "K" ? full : bare;
+    e.DecodeBase(&over);
+    EXPECT_EQ(FormatDefinitions({over}, "json"), FormatDefinitions({d}, "json"));
+  }
+  EXPECT_EQ(FormatDefinitions({CatalogEntry().base()}, "json"), FormatDefinitions({InstrumentDefinition()}, "json"));
+  const CatalogEntry e(tardis::InstrumentKey(), full);
+  const InstrumentDefinition back = e.base();
+  EXPECT_EQ(back.strike, 20000.5);
+  EXPECT_EQ(back.min_notional, -3.5);
+  EXPECT_EQ(back.tick_size, 0.0001);
+  EXPECT_EQ(back.inverse, false);
+  EXPECT_EQ(back.quanto, true);
+  EXPECT_EQ(back.active, false);
+  EXPECT_EQ(back.expiration_type, "");
+  EXPECT_EQ(back.data_types.size(), 300u);
+  EXPECT_LE(sizeof(CatalogEntry), sizeof(InstrumentDefinition) / 8);
+  EXPECT_LE(sizeof(CatalogEntry) + e.packed_bytes(), sizeof(InstrumentDefinition) / 2 + 300);
 }
 
 // Only a record with changes is kept beside the entry: without changes the
@@ -423,7 +503,7 @@ TEST(Instruments, EntriesHoldOnlyRecordsWithChanges) {
   for (const auto& e : c.entries) {
     if (!e.info) continue;
     with_record++;
-    EXPECT_FALSE(e.info->changes.empty()) << e.base.instrument_key;
+    EXPECT_FALSE(e.info->changes.empty()) << e.base().instrument_key;
   }
   EXPECT_GT(with_record, 0u);
   EXPECT_LT(with_record, c.entries.size());
@@ -498,9 +578,9 @@ TEST(Instruments, MetadataWinsOverTheSymbolAndSaysSo) {
   Catalog c;
   AddExchange(d, &infos, {}, &c);
   ASSERT_EQ(c.entries.size(), 1u);
-  EXPECT_EQ(c.entries[0].base.instrument_key, "BINANCE-FUTURES:PERPETUAL:BTC-USDC");
-  EXPECT_EQ(c.entries[0].base.exchange_raw_symbol, "btcusdt");  // the exchange-native id
-  EXPECT_EQ(c.entries[0].base.settle_asset, "USDC");
+  EXPECT_EQ(c.entries[0].base().instrument_key, "BINANCE-FUTURES:PERPETUAL:BTC-USDC");
+  EXPECT_EQ(c.entries[0].base().exchange_raw_symbol, "btcusdt");  // the exchange-native id
+  EXPECT_EQ(c.entries[0].base().settle_asset, "USDC");
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find("the symbol alone BINANCE-FUTURES:PERPETUAL:BTC-USDT; using the metadata"),
             std::string::npos);

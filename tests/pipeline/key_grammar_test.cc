@@ -66,7 +66,7 @@ KeyTable CurrentKeys() {
       Catalog c;
       AddExchange(*d, with_metadata ? &records : nullptr, {}, &c);
       FinishCatalog(&c);
-      for (const auto& e : c.entries) t[{source, ex, e.base.tardis_symbol}] = e.base.instrument_key;
+      for (const auto& e : c.entries) t[{source, ex, e.base().tardis_symbol}] = e.base().instrument_key;
       for (const auto& r : c.rejected) t[{source, ex, r.symbol}] = "REJECTED";
     }
   }
@@ -229,12 +229,12 @@ void ExpectKeyedOrRejected(const tardis::ExchangeDetails& listing, const Catalog
   std::map<std::string, int> seen;
   std::set<std::string> keys;
   for (const auto& e : c.entries) {
-    seen[e.base.tardis_symbol]++;
-    EXPECT_TRUE(keys.insert(e.base.instrument_key).second) << what << ": key twice " << e.base.instrument_key;
-    auto back = tardis::ParseInstrumentKey(e.base.instrument_key);
+    seen[e.base().tardis_symbol]++;
+    EXPECT_TRUE(keys.insert(e.base().instrument_key).second) << what << ": key twice " << e.base().instrument_key;
+    auto back = tardis::ParseInstrumentKey(e.base().instrument_key);
     ASSERT_TRUE(back.ok()) << what << ": " << back.status().message();
-    EXPECT_EQ(back->ToString(), e.base.instrument_key) << what;
-    EXPECT_EQ(back->type, e.base.instrument_type) << what;
+    EXPECT_EQ(back->ToString(), e.base().instrument_key) << what;
+    EXPECT_EQ(back->type, e.base().instrument_type) << what;
   }
   for (const auto& r : c.rejected) {
     seen[r.symbol]++;
@@ -271,7 +271,7 @@ TEST(KeyGrammar, EveryExchangeWithoutMetadataKeysOrSaysWhy) {
     // Combos and prediction markets need no metadata on any venue.
     const std::string venue = tardis::VenueForExchange(ex);
     std::set<std::string> keys;
-    for (const auto& e : c.entries) keys.insert(e.base.instrument_key);
+    for (const auto& e : c.entries) keys.insert(e.base().instrument_key);
     EXPECT_TRUE(keys.count(venue + ":COMBO:BTC-FS-26MAR21_PERP")) << ex;
     EXPECT_TRUE(keys.count(venue + ":PREDICTION:WILL-BTC-CLOSE-2025-ABOVE-100K-YES")) << ex;
   }
@@ -284,7 +284,7 @@ TEST(KeyGrammar, ContractTypeVariantsDoNotCollide) {
   AddExchange(GeneratedListing("ftx"), &*records, {}, &c);
   FinishCatalog(&c);
   std::map<std::string, std::string> by_symbol;
-  for (const auto& e : c.entries) by_symbol[e.base.tardis_symbol] = e.base.instrument_key;
+  for (const auto& e : c.entries) by_symbol[e.base().tardis_symbol] = e.base().instrument_key;
   EXPECT_EQ(by_symbol["BTC-0326"], "FTX:FUTURE:BTC-USD-210326");
   EXPECT_EQ(by_symbol["BTC-MOVE-0326"], "FTX:FUTURE:BTC-USD-210326-MOVE");
   EXPECT_EQ(by_symbol["BTC-MOVE-WK-0326"], "FTX:FUTURE:BTC-USD-210326-MOVEWK");
@@ -301,12 +301,12 @@ TEST(KeyGrammar, ContractTypeVariantsDoNotCollide) {
   FinishCatalog(&spreads);
   bool found = false;
   for (const auto& e : spreads.entries) {
-    if (e.base.tardis_symbol == "BTC-USDT-SWAP_BTC-USDT-210326") {
+    if (e.base().tardis_symbol == "BTC-USDT-SWAP_BTC-USDT-210326") {
       found = true;
-      EXPECT_EQ(e.base.instrument_key, "OKX-SPREADS:COMBO:BTC-USDT-SWAP_BTC-USDT-210326");
-      EXPECT_EQ(e.base.instrument_type, "COMBO");
-      EXPECT_EQ(e.base.base_asset, "BTC");
-      EXPECT_EQ(e.base.quote_asset, "USDT");
+      EXPECT_EQ(e.base().instrument_key, "OKX-SPREADS:COMBO:BTC-USDT-SWAP_BTC-USDT-210326");
+      EXPECT_EQ(e.base().instrument_type, "COMBO");
+      EXPECT_EQ(e.base().base_asset, "BTC");
+      EXPECT_EQ(e.base().quote_asset, "USDT");
     }
   }
   EXPECT_TRUE(found);

@@ -78,7 +78,7 @@ TEST(MetadataSource, OneRequestPerEndpointAndRunCached) {
   EXPECT_TRUE(auth);
   EXPECT_TRUE((*a)->have_instruments);
   ASSERT_EQ((*a)->instruments.size(), 1u);
-  EXPECT_EQ((*a)->instruments[0].id, "BTC-14FEB25");
+  EXPECT_EQ((*a)->instruments.Get(0).id, "BTC-14FEB25");
   EXPECT_EQ((*a)->details.symbols.size(), 1u);
 }
 

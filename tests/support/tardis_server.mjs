@@ -577,7 +577,8 @@ export async function startServer(opts = {}) {
       for (const name of await listDir(dir)) {
         if (!name.startsWith('instrument_') || !name.endsWith('.json')) continue;
         const value = await readJsonFile(path.join(dir, name));
-        records.push(...(Array.isArray(value) ? value : [value]));
+        // One at a time: spreading a file of 200,000 records overflows the call stack.
+        for (const r of Array.isArray(value) ? value : [value]) records.push(r);
       }
     }
     return records;

@@ -42,6 +42,86 @@ TEST(Metadata, DatasetSymbolNormalisation) {
   EXPECT_EQ(NormalizeDatasetSymbol("BTC-PERPETUAL"), "BTC-PERPETUAL");
 }
 
+// The records of a listing are allocated once, in room for all of them: a
+// record is large, and a venue of many options has hundreds of thousands.
+// A vector grown by doubling would hold room for 8 here. Brackets and braces
+// inside strings are no records.
+TEST(Metadata, InstrumentRecordsAreAllocatedOnceForTheWholeListing) {
+  std::string opt = Json("instrument_option.json");
+  while (!opt.empty() && (opt.back() == '\n' || opt.back() == ' ')) opt.pop_back();
+  std::string body = "[";
+  for (int i = 0; i < 5; i++) body += (i ? "," : "") + opt;
+  body += "]";
+  auto r = ParseInstruments(body);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->size(), 5u);
+  EXPECT_EQ(r->capacity(), 5u);
+
+  const std::string rec = R"({"id":"A{[","exchange":"x","type":"spot","underlyingType":"{\"{"})";
+  auto q = ParseInstruments("[" + rec + "," + rec + "," + rec + "]");
+  ASSERT_TRUE(q.ok()) << q.status().message();
+  ASSERT_EQ(q->size(), 3u);
+  EXPECT_EQ(q->capacity(), 3u);
+  EXPECT_EQ((*q)[2].id, "A{[");
+}
+
+// Packed records give back every field, changes included, in the order
+// given; the exchange and dataset symbol read without decoding.
+TEST(Metadata, PackedInstrumentsGiveBackEveryRecord) {
+  std::string body = "[";
+  for (const char* f : {"instrument_perpetual.json", "instrument_option.json", "instrument_combo.json"}) {
+    std::string j = Json(f);
+    while (!j.empty() && (j.back() == '\n' || j.back() == ' ')) j.pop_back();
+    body += (body.size() > 1 ? "," : "") + j;
+  }
+  body += "]";
+  auto plain = ParseInstruments(body);
+  auto packed = ParseInstrumentsPacked(body);
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  ASSERT_TRUE(packed.ok()) << packed.status().message();
+  ASSERT_EQ(packed->size(), 3u);
+  EXPECT_EQ(packed->capacity(), 3u);
+  ASSERT_FALSE((*plain)[0].changes.empty());
+  auto same_terms = [](const InstrumentTerms& a, const InstrumentTerms& b) {
+    return a.price_increment == b.price_increment && a.amount_increment == b.amount_increment &&
+           a.min_trade_amount == b.min_trade_amount && a.contract_multiplier == b.contract_multiplier &&
+           a.min_notional == b.min_notional && a.inverse == b.inverse && a.quanto == b.quanto &&
+           a.settlement_currency == b.settlement_currency && a.contract_type == b.contract_type &&
+           a.underlying_index == b.underlying_index && a.quote_currency == b.quote_currency && a.type == b.type &&
+           a.alias_for == b.alias_for && a.expiry_us == b.expiry_us;
+  };
+  InstrumentInfo reused = packed->Get(0);  // decoded over a record with changes
+  for (size_t i = 0; i < 3; i++) {
+    const InstrumentInfo& a = (*plain)[i];
+    packed->Get(i, &reused);
+    for (const InstrumentInfo& b : {packed->Get(i), reused}) {
+      EXPECT_EQ(b.id, a.id);
+      EXPECT_EQ(b.dataset_id, a.dataset_id);
+      EXPECT_EQ(b.exchange, a.exchange);
+      EXPECT_EQ(b.base_currency, a.base_currency);
+      EXPECT_EQ(b.quote_currency, a.quote_currency);
+      EXPECT_EQ(b.type, a.type);
+      EXPECT_EQ(b.active, a.active);
+      EXPECT_EQ(b.available_since_us, a.available_since_us);
+      EXPECT_EQ(b.available_to_us, a.available_to_us);
+      EXPECT_EQ(b.listing_us, a.listing_us);
+      EXPECT_EQ(b.strike_price, a.strike_price);
+      EXPECT_EQ(b.option_type, a.option_type);
+      EXPECT_EQ(b.underlying_type, a.underlying_type);
+      EXPECT_EQ(b.expiration_type, a.expiration_type);
+      EXPECT_TRUE(same_terms(b.terms, a.terms)) << a.id;
+      ASSERT_EQ(b.changes.size(), a.changes.size()) << a.id;
+      for (size_t c = 0; c < a.changes.size(); c++) {
+        EXPECT_EQ(b.changes[c].until_us, a.changes[c].until_us);
+        EXPECT_TRUE(same_terms(b.changes[c].terms, a.changes[c].terms)) << a.id << " change " << c;
+      }
+    }
+    EXPECT_EQ(packed->exchange(i), a.exchange);
+    EXPECT_EQ(packed->DatasetSymbolId(i), a.DatasetSymbolId());
+  }
+  EXPECT_EQ(packed->Get(0).TermsAt(0).price_increment, (*plain)[0].TermsAt(0).price_increment);
+}
+
 TEST(Metadata, RealPerpetualRecordWithChanges) {
   auto r = ParseInstruments(Json("instrument_perpetual.json"));
   ASSERT_TRUE(r.ok()) << r.status().message();
