@@ -1,76 +1,140 @@
 #include "validate/expected_items.h"
 
-#include <algorithm>
+#include <cstring>
 #include <tuple>
 
+#include "core/external_sort.h"
+
 namespace mt::validate {
+
+namespace {
+
+// An item as stored: its day (days since 1970-01-01), then data type,
+// instrument key, exchange and symbol, each its length and bytes.
+struct Fields {
+  int32_t day = 0;
+  std::string_view data_type, instrument_key, exchange, symbol;
+};
+
+void AppendString(std::string_view s, std::string* out) {
+  const uint32_t n = static_cast<uint32_t>(s.size());
+  out->append(reinterpret_cast<const char*>(&n), sizeof n);
+  out->append(s);
+}
+
+void Serialize(const ExpectedItem& e, std::string* out) {
+  const int32_t day = static_cast<int32_t>(DaysFromCivil(e.day.year, e.day.month, e.day.day));
+  out->append(reinterpret_cast<const char*>(&day), sizeof day);
+  for (const std::string* s : {&e.data_type, &e.instrument_key, &e.exchange, &e.symbol}) AppendString(*s, out);
+}
+
+// The fields of a record Serialize wrote (of zeros, as a failed read gives
+// them: day 0 and empty strings).
+Fields Parse(std::string_view r) {
+  Fields f;
+  auto take = [&r](void* out, size_t n) {
+    const size_t k = std::min(n, r.size());
+    std::memset(out, 0, n);
+    std::memcpy(out, r.data(), k);
+    r.remove_prefix(k);
+  };
+  take(&f.day, sizeof f.day);
+  for (std::string_view* s : {&f.data_type, &f.instrument_key, &f.exchange, &f.symbol}) {
+    uint32_t n = 0;
+    take(&n, sizeof n);
+    *s = r.substr(0, n);
+    r.remove_prefix(s->size());
+  }
+  return f;
+}
+
+}  // namespace
 
 ExpectedItems::ExpectedItems(std::initializer_list<ExpectedItem> items) {
   for (const ExpectedItem& e : items) push_back(e);
 }
 
+ExpectedItems::ExpectedItems(size_t memory_bytes)
+    : memory_bytes_(memory_bytes), offsets_(memory_bytes), bytes_(memory_bytes) {}
+
 void ExpectedItems::push_back(const ExpectedItem& e) {
-  items_.push_back(Packed{static_cast<int32_t>(DaysFromCivil(e.day.year, e.day.month, e.day.day)),
-                          strings_->Intern(e.data_type), strings_->Intern(e.instrument_key),
-                          strings_->Intern(e.exchange), strings_->Intern(e.symbol)});
+  scratch_.clear();
+  Serialize(e, &scratch_);
+  offsets_.push_back(bytes_.Append(scratch_));
 }
 
-ExpectedItem ExpectedItems::operator[](size_t i) const {
-  const Packed p = items_.Get(i);
-  return ExpectedItem{CivilFromDays(p.day), std::string(strings_->View(p.data_type)),
-                      std::string(strings_->View(p.instrument_key)), std::string(strings_->View(p.exchange)),
-                      std::string(strings_->View(p.symbol))};
+void ExpectedItems::Serialized(size_t i, std::string* out) const {
+  const uint64_t first = offsets_.Get(i);
+  const uint64_t end = i + 1 < offsets_.size() ? offsets_.Get(i + 1) : bytes_.size();
+  // A failed read gives zeros: an offset past the bytes reads nothing.
+  if (first < end && end <= bytes_.size()) bytes_.Read(first, static_cast<size_t>(end - first), out);
+}
+
+const ExpectedItem& ExpectedItems::Load(size_t i) const {
+  if (loaded_ == i) return item_;
+  scratch_.clear();
+  Serialized(i, &scratch_);
+  const Fields f = Parse(scratch_);
+  item_.day = CivilFromDays(f.day);
+  item_.data_type.assign(f.data_type);
+  item_.instrument_key.assign(f.instrument_key);
+  item_.exchange.assign(f.exchange);
+  item_.symbol.assign(f.symbol);
+  loaded_ = i;
+  return item_;
+}
+
+void ExpectedItems::truncate(size_t n) {
+  if (n >= size()) return;
+  bytes_.Truncate(offsets_.Get(n));
+  offsets_.truncate(n);
+  loaded_ = SIZE_MAX;
+}
+
+void ExpectedItems::clear() {
+  offsets_.clear();
+  bytes_.Clear();
+  sort_status_ = Status::OK();
+  loaded_ = SIZE_MAX;
+}
+
+const Status& ExpectedItems::io_status() const {
+  if (!offsets_.status().ok()) return offsets_.status();
+  if (!bytes_.status().ok()) return bytes_.status();
+  return sort_status_;
 }
 
 void ExpectedItems::SortUnique() {
-  const StringPool& s = *strings_;
-  auto key = [&s](const Packed& p) { return std::make_tuple(p.day, s.View(p.data_type), s.View(p.instrument_key)); };
   // Sorted by every field, so the order is one whatever the algorithm's
-  // choices: items sorted whole (in memory) and a day at a time (from the
-  // file) keep the same one of items with one key, the least by exchange
-  // and symbol (items equal in all are alike).
-  auto whole = [&s](const Packed& p) {
-    return std::make_tuple(p.day, s.View(p.data_type), s.View(p.instrument_key), s.View(p.exchange), s.View(p.symbol));
+  // choices and the memory budget: of items with one key the least by
+  // exchange and symbol stays (items equal in all are alike).
+  auto whole = [](std::string_view a, std::string_view b) {
+    const Fields x = Parse(a), y = Parse(b);
+    return std::tie(x.day, x.data_type, x.instrument_key, x.exchange, x.symbol) <
+           std::tie(y.day, y.data_type, y.instrument_key, y.exchange, y.symbol);
   };
-  auto sort_unique = [&](std::vector<Packed>* v) {
-    std::sort(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return whole(a) < whole(b); });
-    v->erase(std::unique(v->begin(), v->end(), [&](const Packed& a, const Packed& b) { return key(a) == key(b); }),
-             v->end());
-  };
-  const size_t n = items_.size();
-  bool day_order = true;
-  for (size_t i = 1; items_.spilled() > 0 && day_order && i < n; i++) {
-    day_order = items_.Get(i - 1).day <= items_.Get(i).day;
+  ExternalSorter sorter(whole, memory_bytes_ * 4);
+  std::string record;
+  for (size_t i = 0; i < size(); i++) {
+    record.clear();
+    Serialized(i, &record);
+    sorter.Add(record);
   }
-  std::vector<Packed> run;
-  if (items_.spilled() == 0 || !day_order) {
-    // All in memory (or out of day order): sorted whole, as they always
-    // were.
-    run.reserve(n);
-    for (size_t i = 0; i < n; i++) run.push_back(items_.Get(i));
-    sort_unique(&run);
-    items_.SetRange(0, run.data(), run.size());
-    items_.truncate(run.size());
-    return;
+  // Items that failed to read back keep saying so once sorted (they are
+  // zeros now).
+  const Status read = io_status();
+  clear();
+  sort_runs_ = sorter.runs();
+  std::string kept;
+  while (sorter.Next(&record)) {
+    if (!kept.empty()) {
+      const Fields a = Parse(kept), b = Parse(record);
+      if (std::tie(a.day, a.data_type, a.instrument_key) == std::tie(b.day, b.data_type, b.instrument_key)) continue;
+    }
+    offsets_.push_back(bytes_.Append(record));
+    kept.swap(record);
   }
-  // Day by day: each day's run read, sorted and written back in place
-  // (never past what is still to be read: a run only shrinks).
-  size_t kept = 0;
-  for (size_t first = 0; first < n;) {
-    // The run's length first: it is read into room of its size (a grouped
-    // item of millions of objects is one day's run).
-    const int32_t day = items_.Get(first).day;
-    size_t end = first + 1;
-    while (end < n && items_.Get(end).day == day) end++;
-    run.clear();
-    run.reserve(end - first);
-    for (size_t i = first; i < end; i++) run.push_back(items_.Get(i));
-    sort_unique(&run);
-    items_.SetRange(kept, run.data(), run.size());
-    kept += run.size();
-    first = end;
-  }
-  items_.truncate(kept);
+  sort_status_ = !read.ok() ? read : sorter.status();
 }
 
 }  // namespace mt::validate

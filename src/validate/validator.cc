@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/parallel.h"
+#include "core/spill_vector.h"
 #include "derive/names.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
@@ -19,8 +20,7 @@ namespace mt::validate {
 
 ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
   ValidationResult res;
-  // The results' strings go where the items' are: a key is held once.
-  res.items = ItemResults(expected.items.pool());
+  res.items = ItemResults(opts.memory_bytes);
   // On an error of the store: as many results as expected items, those not
   // reached unchecked (missing, nothing else known).
   auto padded = [&]() -> ValidationResult {
@@ -156,7 +156,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     if (it == records.end()) it = records.emplace(name, read_index(name)).first;
     return it->second;
   };
-  std::vector<size_t> to_check;
+  // The present items' indexes, for the footer checks (in the temporary
+  // file past the budget: the range may hold any number).
+  SpillVector<uint64_t> to_check(opts.memory_bytes);
   size_t day_end = 0;  // end of the current day's run of items
   for (size_t i = 0; i < expected.items.size(); i++) {
     if (i == day_end) {
@@ -284,13 +286,15 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
 
   std::atomic<size_t> done{0};
   std::mutex mu;
-  // res.items is read and written under mu (interning is not thread-safe);
-  // the footer checks run outside it.
+  // res.items and to_check are read and written under mu (neither is
+  // thread-safe, reads included); the footer checks run outside it.
   const Status run = ParallelFor(to_check.size(), ParallelOptions{opts.concurrency, opts.cancel}, [&](size_t k) {
     ItemResult r;
+    size_t index;
     {
       std::lock_guard<std::mutex> l(mu);
-      r = res.items[to_check[k]];
+      index = static_cast<size_t>(to_check.Get(k));
+      r = res.items[index];
     }
     const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
     const std::optional<derive::DerivedSpec>& spec = derived.at(r.item.data_type);  // filled above, read only here
@@ -311,7 +315,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     }
     {
       std::lock_guard<std::mutex> l(mu);
-      res.items.Set(to_check[k], r);
+      res.items.Set(index, r);
       if (!read_error.ok() && read_error.code() != Status::Code::kNotFound && res.store_error.ok()) {
         res.store_error = read_error;
       }
@@ -325,6 +329,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // Expected items read back from their temporary file as zeros: nothing
   // checked can be trusted (retryable, as a store's I/O error).
   if (!expected.items.io_status().ok() && res.store_error.ok()) res.store_error = expected.items.io_status();
+  if (!to_check.status().ok() && res.store_error.ok()) res.store_error = to_check.status();
   return res;
 }
 
