@@ -1,7 +1,7 @@
 #include "validate/expected_items.h"
 
+#include <algorithm>
 #include <cstring>
-#include <tuple>
 
 #include "core/external_sort.h"
 
@@ -9,43 +9,66 @@ namespace mt::validate {
 
 namespace {
 
-// An item as stored: its day (days since 1970-01-01), then data type,
-// instrument key, exchange and symbol, each its length and bytes.
-struct Fields {
-  int32_t day = 0;
-  std::string_view data_type, instrument_key, exchange, symbol;
-};
-
+// An item as stored, so that comparing two as bytes orders them as their
+// (day, data type, instrument key, exchange, symbol) tuples compare: the
+// day's number, its sign flipped, big-endian; then each string with its
+// zero bytes as 00 FF, ended by 00 01 (a string before any it is a prefix
+// of, as std::string_view compares them). So the sort needs no parsing.
 void AppendString(std::string_view s, std::string* out) {
-  const uint32_t n = static_cast<uint32_t>(s.size());
-  out->append(reinterpret_cast<const char*>(&n), sizeof n);
-  out->append(s);
+  for (size_t at = 0;;) {
+    const size_t zero = s.find('\0', at);
+    out->append(s.substr(at, zero == std::string_view::npos ? std::string_view::npos : zero - at));
+    if (zero == std::string_view::npos) break;
+    out->append("\0\xff", 2);
+    at = zero + 1;
+  }
+  out->append("\0\x01", 2);
 }
 
 void Serialize(const ExpectedItem& e, std::string* out) {
-  const int32_t day = static_cast<int32_t>(DaysFromCivil(e.day.year, e.day.month, e.day.day));
-  out->append(reinterpret_cast<const char*>(&day), sizeof day);
+  const uint32_t day = static_cast<uint32_t>(DaysFromCivil(e.day.year, e.day.month, e.day.day)) ^ 0x80000000u;
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((day >> shift) & 0xff));
   for (const std::string* s : {&e.data_type, &e.instrument_key, &e.exchange, &e.symbol}) AppendString(*s, out);
 }
 
-// The fields of a record Serialize wrote (of zeros, as a failed read gives
-// them: day 0 and empty strings).
-Fields Parse(std::string_view r) {
-  Fields f;
-  auto take = [&r](void* out, size_t n) {
-    const size_t k = std::min(n, r.size());
-    std::memset(out, 0, n);
-    std::memcpy(out, r.data(), k);
-    r.remove_prefix(k);
-  };
-  take(&f.day, sizeof f.day);
-  for (std::string_view* s : {&f.data_type, &f.instrument_key, &f.exchange, &f.symbol}) {
-    uint32_t n = 0;
-    take(&n, sizeof n);
-    *s = r.substr(0, n);
-    r.remove_prefix(s->size());
+// The next string AppendString wrote, from *r into *out (a record cut short,
+// or of zeros as a failed read gives them, ends its strings early).
+void TakeString(std::string_view* r, std::string* out) {
+  out->clear();
+  while (!r->empty()) {
+    const size_t zero = r->find('\0');
+    out->append(r->substr(0, zero));
+    if (zero == std::string_view::npos || zero + 1 >= r->size()) {
+      r->remove_prefix(r->size());
+      return;
+    }
+    const char next = (*r)[zero + 1];
+    r->remove_prefix(zero + 2);
+    if (next != '\xff') return;
+    out->push_back('\0');
   }
-  return f;
+}
+
+void Parse(std::string_view r, ExpectedItem* e) {
+  uint32_t day = 0;
+  for (int k = 0; k < 4; k++) day = day << 8 | static_cast<uint8_t>(k < static_cast<int>(r.size()) ? r[k] : 0);
+  r.remove_prefix(std::min<size_t>(4, r.size()));
+  // Zeros (a failed read) are day 0, as the fixed records' were.
+  e->day = CivilFromDays(day == 0 ? 0 : static_cast<int32_t>(day ^ 0x80000000u));
+  for (std::string* s : {&e->data_type, &e->instrument_key, &e->exchange, &e->symbol}) TakeString(&r, s);
+}
+
+// The bytes of a record that hold its day, data type and instrument key:
+// items equal in them are one item.
+std::string_view KeyPart(std::string_view r) {
+  size_t at = std::min<size_t>(4, r.size());
+  for (int ended = 0; ended < 2 && at < r.size();) {
+    const size_t zero = r.find('\0', at);
+    if (zero == std::string_view::npos || zero + 1 >= r.size()) return r;
+    if (r[zero + 1] != '\xff') ended++;
+    at = zero + 2;
+  }
+  return r.substr(0, at);
 }
 
 }  // namespace
@@ -74,12 +97,7 @@ const ExpectedItem& ExpectedItems::Load(size_t i) const {
   if (loaded_ == i) return item_;
   scratch_.clear();
   Serialized(i, &scratch_);
-  const Fields f = Parse(scratch_);
-  item_.day = CivilFromDays(f.day);
-  item_.data_type.assign(f.data_type);
-  item_.instrument_key.assign(f.instrument_key);
-  item_.exchange.assign(f.exchange);
-  item_.symbol.assign(f.symbol);
+  Parse(scratch_, &item_);
   loaded_ = i;
   return item_;
 }
@@ -108,11 +126,7 @@ void ExpectedItems::SortUnique() {
   // Sorted by every field, so the order is one whatever the algorithm's
   // choices and the memory budget: of items with one key the least by
   // exchange and symbol stays (items equal in all are alike).
-  auto whole = [](std::string_view a, std::string_view b) {
-    const Fields x = Parse(a), y = Parse(b);
-    return std::tie(x.day, x.data_type, x.instrument_key, x.exchange, x.symbol) <
-           std::tie(y.day, y.data_type, y.instrument_key, y.exchange, y.symbol);
-  };
+  auto whole = [](std::string_view a, std::string_view b) { return a < b; };
   ExternalSorter sorter(whole, memory_bytes_ * 4);
   std::string record;
   for (size_t i = 0; i < size(); i++) {
@@ -127,10 +141,7 @@ void ExpectedItems::SortUnique() {
   sort_runs_ = sorter.runs();
   std::string kept;
   while (sorter.Next(&record)) {
-    if (!kept.empty()) {
-      const Fields a = Parse(kept), b = Parse(record);
-      if (std::tie(a.day, a.data_type, a.instrument_key) == std::tie(b.day, b.data_type, b.instrument_key)) continue;
-    }
+    if (!kept.empty() && KeyPart(kept) == KeyPart(record)) continue;
     offsets_.push_back(bytes_.Append(record));
     kept.swap(record);
   }
