@@ -100,11 +100,15 @@ void ExternalSorter::SpillRun() {
 void ExternalSorter::Finish() {
   if (finished_) return;
   finished_ = true;
+  // Past the budget the last records go to a run too: the merge then holds
+  // the runs' buffers alone (they share the budget), not them besides.
+  if (!runs_.empty() && !index_.empty() && !memory_only_) SpillRun();
   SortMemory();
   memory_next_ = 0;
   if (runs_.empty()) return;
   // Each run's cursor reads through a buffer of an equal share of the
-  // budget (the records still in memory take theirs besides).
+  // budget (records left in memory, where a run could not be written, take
+  // theirs besides).
   const size_t share = std::max(kMinCursorBytes, memory_bytes_ / (runs_.size() + 1));
   cursors_.resize(runs_.size());
   for (size_t r = 0; r < runs_.size(); r++) {

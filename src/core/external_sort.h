@@ -25,7 +25,7 @@ namespace mt {
 class ExternalSorter {
  public:
   using Less = std::function<bool(std::string_view, std::string_view)>;
-  static constexpr size_t kDefaultMemoryBytes = size_t{16} << 20;
+  static constexpr size_t kDefaultMemoryBytes = size_t{8} << 20;
   explicit ExternalSorter(Less less, size_t memory_bytes = kDefaultMemoryBytes);
   ~ExternalSorter();
   ExternalSorter(const ExternalSorter&) = delete;

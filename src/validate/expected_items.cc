@@ -127,7 +127,7 @@ void ExpectedItems::SortUnique() {
   // choices and the memory budget: of items with one key the least by
   // exchange and symbol stays (items equal in all are alike).
   auto whole = [](std::string_view a, std::string_view b) { return a < b; };
-  ExternalSorter sorter(whole, memory_bytes_ * 4);
+  ExternalSorter sorter(whole, memory_bytes_ * 2);
   std::string record;
   for (size_t i = 0; i < size(); i++) {
     record.clear();
