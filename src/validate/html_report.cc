@@ -268,7 +268,7 @@ std::string HtmlEscape(const std::string& raw) {
   return o;
 }
 
-std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items) {
+std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items, Status* sort_status) {
   std::vector<Date> days;
   for (Date d = info.from; d <= info.to; d = AddDays(d, 1)) days.push_back(d);
   // Per data type (in name order): its counts, rows, distinct instrument
@@ -319,6 +319,7 @@ std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items) {
     by_dt.find(std::string_view(pair).substr(sizeof n, n))->second.keys++;
     previous.swap(pair);
   }
+  if (sort_status) *sort_status = pairs.status();
   const size_t missing = all[static_cast<int>(ItemStatus::kMissing)];
   const size_t corrupt = all[static_cast<int>(ItemStatus::kCorrupt)];
   const size_t not_available = all[static_cast<int>(ItemStatus::kNotAvailable)];
