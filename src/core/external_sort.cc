@@ -121,7 +121,9 @@ void ExternalSorter::Finish() {
   }
   if (memory_next_ < index_.size()) heap_.push_back(cursors_.size());
   std::make_heap(heap_.begin(), heap_.end(), [this](size_t a, size_t b) {
-    auto cur = [this](size_t k) { return k == cursors_.size() ? View(memory_next_) : std::string_view(cursors_[k].record); };
+    auto cur = [this](size_t k) {
+      return k == cursors_.size() ? View(memory_next_) : std::string_view(cursors_[k].record);
+    };
     return less_(cur(b), cur(a));
   });
 }
@@ -130,8 +132,8 @@ bool ExternalSorter::Fill(Cursor* c, size_t need) {
   if (c->buffer.size() - c->pos >= need) return true;
   c->buffer.erase(0, c->pos);
   c->pos = 0;
-  const size_t n = static_cast<size_t>(
-      std::min<uint64_t>(std::max(need, c->share) - c->buffer.size(), c->end - c->next));
+  const size_t n =
+      static_cast<size_t>(std::min<uint64_t>(std::max(need, c->share) - c->buffer.size(), c->end - c->next));
   if (c->buffer.size() + n < need) {
     if (status_.ok()) status_ = Status::IOError("a temporary file of sorted records ends early");
     return false;
@@ -175,7 +177,9 @@ bool ExternalSorter::Next(std::string* out) {
     return true;
   }
   if (heap_.empty()) return false;
-  auto cur = [this](size_t k) { return k == cursors_.size() ? View(memory_next_) : std::string_view(cursors_[k].record); };
+  auto cur = [this](size_t k) {
+    return k == cursors_.size() ? View(memory_next_) : std::string_view(cursors_[k].record);
+  };
   auto greater = [&](size_t a, size_t b) { return less_(cur(b), cur(a)); };
   std::pop_heap(heap_.begin(), heap_.end(), greater);
   const size_t k = heap_.back();

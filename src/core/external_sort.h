@@ -49,7 +49,7 @@ class ExternalSorter {
   };
   struct Cursor {
     uint64_t next = 0, end = 0;  // of the file still to read
-    size_t share = 0;  // what its buffer is filled to
+    size_t share = 0;            // what its buffer is filled to
     std::string buffer;
     size_t pos = 0;
     std::string record;  // the current one

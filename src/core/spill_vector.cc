@@ -197,7 +197,6 @@ void SpillRecords::Set(size_t i, const void* record) {
   }
 }
 
-
 uint64_t SpillBytes::Append(std::string_view data) {
   const uint64_t at = size();
   while (!data.empty()) {

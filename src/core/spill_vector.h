@@ -101,7 +101,6 @@ class SpillVector {
   SpillRecords records_;
 };
 
-
 // Bytes appended in pieces of any length, read back by offset, in bounded
 // memory: kept as pages of a SpillRecords (so past the budget in the same
 // temporary file, read through its window). For strings that grow with the
@@ -125,7 +124,7 @@ class SpillBytes {
   const std::string& note() const { return pages_.note(); }
 
  private:
-  SpillRecords pages_;  // full pages
+  SpillRecords pages_;          // full pages
   char page_[kPageBytes] = {};  // the page being filled
   size_t page_used_ = 0;
   mutable char read_page_[kPageBytes] = {};

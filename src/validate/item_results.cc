@@ -80,8 +80,8 @@ const ItemResults::Strings& ItemResults::Load(size_t i) const {
   // A failed read gives zeros: an offset past the bytes reads nothing.
   if (p.strings + p.strings_bytes <= item_strings_.size()) item_strings_.Read(p.strings, p.strings_bytes, &scratch_);
   std::string_view rest = scratch_;
-  for (std::string* s : {&loaded_strings_.instrument_key, &loaded_strings_.symbol, &loaded_strings_.reason,
-                         &loaded_strings_.object}) {
+  for (std::string* s :
+       {&loaded_strings_.instrument_key, &loaded_strings_.symbol, &loaded_strings_.reason, &loaded_strings_.object}) {
     s->assign(TakeString(&rest));
   }
   loaded_ = i;

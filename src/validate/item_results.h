@@ -68,9 +68,7 @@ class ItemResults {
   const StringPool& pool() const { return *strings_; }
   // OK, or a failed read or update of the temporary file (results then
   // read as zeros: whatever was made of them is wrong).
-  const Status& io_status() const {
-    return packed_.status().ok() ? item_strings_.status() : packed_.status();
-  }
+  const Status& io_status() const { return packed_.status().ok() ? item_strings_.status() : packed_.status(); }
   // Why the results stayed in memory past their budget (the temporary file
   // could not be created or written), or "".
   const std::string& note() const { return packed_.note().empty() ? item_strings_.note() : packed_.note(); }

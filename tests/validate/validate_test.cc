@@ -933,7 +933,8 @@ TEST_F(Tree, AGroupedItemPastEveryBudgetValidatesAsInMemory) {
   constexpr int kListed = 6000;
   for (int i = 0; i < kListed; i++) {
     if (i % 5 == 4) continue;  // not in the record: no_data
-    rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", key_of(i)), i % 2 ? "" : key_of(i), 1, 100});
+    rec.objects.push_back(
+        {layout.TickObjectName(kDay, "trades", "deribit", key_of(i)), i % 2 ? "" : key_of(i), 1, 100});
   }
   const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
   ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
