@@ -197,4 +197,48 @@ void SpillRecords::Set(size_t i, const void* record) {
   }
 }
 
+uint64_t SpillBytes::Append(std::string_view data) {
+  const uint64_t at = size();
+  while (!data.empty()) {
+    const size_t n = std::min(data.size(), kPageBytes - page_used_);
+    std::memcpy(page_ + page_used_, data.data(), n);
+    page_used_ += n;
+    data.remove_prefix(n);
+    if (page_used_ == kPageBytes) {
+      pages_.Append(page_);
+      page_used_ = 0;
+    }
+  }
+  return at;
+}
+
+void SpillBytes::Read(uint64_t offset, size_t n, std::string* out) const {
+  while (n > 0) {
+    const uint64_t page = offset / kPageBytes;
+    const size_t in_page = static_cast<size_t>(offset % kPageBytes);
+    const size_t take = std::min(n, kPageBytes - in_page);
+    const char* p = page_;
+    if (page < pages_.size()) {
+      pages_.Get(static_cast<size_t>(page), read_page_);
+      p = read_page_;
+    }
+    out->append(p + in_page, take);
+    offset += take;
+    n -= take;
+  }
+}
+
+void SpillBytes::Truncate(uint64_t n) {
+  const size_t full = static_cast<size_t>(n / kPageBytes);
+  page_used_ = static_cast<size_t>(n % kPageBytes);
+  // The page n ends in (if any) becomes the one being filled again.
+  if (full < pages_.size()) pages_.Get(full, page_);
+  pages_.Truncate(full);
+}
+
+void SpillBytes::Clear() {
+  pages_.Clear();
+  page_used_ = 0;
+}
+
 }  // namespace mt

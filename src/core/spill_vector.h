@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <vector>
 
@@ -98,6 +99,35 @@ class SpillVector {
 
  private:
   SpillRecords records_;
+};
+
+// Bytes appended in pieces of any length, read back by offset, in bounded
+// memory: kept as pages of a SpillRecords (so past the budget in the same
+// temporary file, read through its window). For strings that grow with the
+// input and must not be held in memory (validate's instrument keys, a
+// grouped item's millions of them).
+class SpillBytes {
+ public:
+  static constexpr size_t kPageBytes = 256;
+  explicit SpillBytes(size_t memory_bytes = size_t{4} << 20) : pages_(kPageBytes, memory_bytes) {}
+  uint64_t size() const { return static_cast<uint64_t>(pages_.size()) * kPageBytes + page_used_; }
+  // Appends `data`; returns the offset it starts at.
+  uint64_t Append(std::string_view data);
+  // Bytes [offset, offset + n) (within size()) appended to *out; zeros
+  // when the file fails (status() says so).
+  void Read(uint64_t offset, size_t n, std::string* out) const;
+  // Keeps the first n bytes (n <= size()).
+  void Truncate(uint64_t n);
+  void Clear();
+  size_t spilled_pages() const { return pages_.spilled(); }
+  const Status& status() const { return pages_.status(); }
+  const std::string& note() const { return pages_.note(); }
+
+ private:
+  SpillRecords pages_;          // full pages
+  char page_[kPageBytes] = {};  // the page being filled
+  size_t page_used_ = 0;
+  mutable char read_page_[kPageBytes] = {};
 };
 
 }  // namespace mt

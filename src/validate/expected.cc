@@ -118,7 +118,7 @@ Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const S
 void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& specs,
                      const std::set<std::string>& unasked_sources) {
   if (specs.empty() && unasked_sources.empty()) return;
-  ExpectedItems out(set->items.pool());
+  ExpectedItems out;
   for (const ExpectedItem& e : set->items) {
     // An object a grouped file's record lists has its series as any
     // instrument's (download --derive computes them once the file is

@@ -1,12 +1,12 @@
-// The expected items of a validation, kept compact: a grouped item expects
-// an item per instrument its completion record lists (hundreds of thousands
-// on a big options day), and an ExpectedItem of its own strings costs several
-// times its key. Here each item is its day and the ids of its strings in a
-// StringPool, which the results of the validation share (ItemResults), so a
-// key is held once. The items are fixed-size records in a SpillVector
-// (core/spill_vector.h): past a few MiB they go to a temporary file, so a
-// year of items takes what its distinct strings take. Reading an item
-// builds its ExpectedItem. Not thread-safe, reads included.
+// The expected items of a validation, in bounded memory: a grouped item
+// expects an item per instrument its completion record lists (millions on
+// a big generated options day), and neither the items nor their strings may
+// be held in memory whatever their number. Each item is its fields
+// serialized (day, then each string with its length) in a SpillBytes and
+// its offset in a SpillVector (core/spill_vector.h): past a few MiB both go
+// to a temporary file. SortUnique sorts through an ExternalSorter
+// (core/external_sort.h). Reading an item builds its ExpectedItem. Not
+// thread-safe, reads included.
 #pragma once
 
 #include <cstddef>
@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <iterator>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -22,7 +23,6 @@
 #include "core/status.h"
 #include "core/time_util.h"
 #include "validate/item.h"
-#include "validate/string_pool.h"
 
 namespace mt::validate {
 
@@ -30,34 +30,35 @@ class ExpectedItems {
  public:
   ExpectedItems() = default;
   ExpectedItems(std::initializer_list<ExpectedItem> items);  // NOLINT: implicit on purpose
-  // No items, their strings going to `pool`.
-  explicit ExpectedItems(std::shared_ptr<StringPool> pool) : strings_(std::move(pool)) {}
+  // `memory_bytes`: what the items and their strings may take in memory
+  // before they go to the temporary file, each (tests lower it).
+  explicit ExpectedItems(size_t memory_bytes);
 
-  size_t size() const { return items_.size(); }
-  bool empty() const { return items_.empty(); }
+  size_t size() const { return offsets_.size(); }
+  bool empty() const { return offsets_.empty(); }
   // Keeps the first n items (n <= size()).
-  void truncate(size_t n) { items_.truncate(n); }
-  void clear() { items_.clear(); }
+  void truncate(size_t n);
+  void clear();
   void push_back(const ExpectedItem& e);
   // A copy of item i, its strings built.
-  ExpectedItem operator[](size_t i) const;
-  Date day(size_t i) const { return CivilFromDays(items_.Get(i).day); }
-  std::string_view data_type(size_t i) const { return strings_->View(items_.Get(i).data_type); }
-  std::string_view instrument_key(size_t i) const { return strings_->View(items_.Get(i).instrument_key); }
-  std::string_view exchange(size_t i) const { return strings_->View(items_.Get(i).exchange); }
-  std::string_view symbol(size_t i) const { return strings_->View(items_.Get(i).symbol); }
-  // Items held in the temporary file (the rest are in memory).
-  size_t spilled() const { return items_.spilled(); }
+  ExpectedItem operator[](size_t i) const { return Load(i); }
+  Date day(size_t i) const { return Load(i).day; }
+  std::string data_type(size_t i) const { return Load(i).data_type; }
+  std::string instrument_key(size_t i) const { return Load(i).instrument_key; }
+  std::string exchange(size_t i) const { return Load(i).exchange; }
+  std::string symbol(size_t i) const { return Load(i).symbol; }
+  // Records (item offsets and pages of their bytes) held in the temporary
+  // files: 0 when everything is in memory.
+  size_t spilled() const { return offsets_.spilled() + bytes_.spilled_pages(); }
   // OK, or a failed read of the temporary file (items then read as zeros).
-  const Status& io_status() const { return items_.status(); }
+  const Status& io_status() const;
   // Sorts by day, data type and instrument key, and drops the repeats of
   // each (of items of one key, the least by exchange, then symbol, stays:
-  // the same one whatever the number of items). Items
-  // in the temporary file must come in day order (every plan gives them
-  // so): each day's run of them is sorted on its own, in memory.
+  // the same one whatever the number of items or the memory budget).
   void SortUnique();
-  // The pool the items' strings are in.
-  const std::shared_ptr<StringPool>& pool() const { return strings_; }
+  // Runs of the last SortUnique written to its temporary file (0: sorted
+  // in memory).
+  size_t sort_runs() const { return sort_runs_; }
 
   // Yields ExpectedItem values (copies), in order.
   using Iterator = IndexIterator<ExpectedItems, ExpectedItem>;
@@ -65,13 +66,18 @@ class ExpectedItems {
   Iterator end() const { return Iterator(this, size()); }
 
  private:
-  struct Packed {
-    int32_t day;  // days since 1970-01-01
-    uint32_t data_type, instrument_key, exchange, symbol;
-  };
-  static_assert(sizeof(Packed) == 20, "no padding: every byte of a record is set");
-  SpillVector<Packed> items_;
-  std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
+  // Item i, decoded once for the several fields callers read of one item.
+  const ExpectedItem& Load(size_t i) const;
+  void Serialized(size_t i, std::string* out) const;
+
+  size_t memory_bytes_ = size_t{4} << 20;
+  SpillVector<uint64_t> offsets_{memory_bytes_};  // where each item starts in bytes_
+  SpillBytes bytes_{memory_bytes_};
+  Status sort_status_;  // a failed read of SortUnique's temporary file
+  size_t sort_runs_ = 0;
+  mutable size_t loaded_ = SIZE_MAX;
+  mutable ExpectedItem item_;
+  mutable std::string scratch_;
 };
 
 }  // namespace mt::validate

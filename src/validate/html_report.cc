@@ -1,5 +1,6 @@
 #include "validate/html_report.h"
 
+#include "core/external_sort.h"
 #include "core/redact.h"
 #include "core/utf8.h"
 #include "validate/expected.h"
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -79,7 +81,7 @@ struct Item {
   Date day() const { return all->day(i); }
   ItemStatus status() const { return all->status(i); }
   int64_t rows() const { return all->rows(i); }
-  std::string_view reason() const { return all->reason(i); }
+  std::string reason() const { return all->reason(i); }
 };
 
 struct Cell {
@@ -266,19 +268,27 @@ std::string HtmlEscape(const std::string& raw) {
   return o;
 }
 
-std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items) {
+std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items, Status* sort_status) {
   std::vector<Date> days;
   for (Date d = info.from; d <= info.to; d = AddDays(d, 1)) days.push_back(d);
   // Per data type (in name order): its counts, rows, distinct instrument
-  // keys (a bit per key id of the results' pool: items of one key share
-  // its id) and venues.
+  // keys and venues. The keys are counted from the results' (data type,
+  // key) pairs sorted through an ExternalSorter: a key is held in memory
+  // by none of them, whatever their number.
   struct TypeTotals {
     Counts counts{};
     uint64_t rows = 0;
-    std::vector<bool> key_seen;
     size_t keys = 0;
     std::set<std::string> venues;
   };
+  // A pair as sorted: the data type's length, then the data type and the key.
+  auto pair_of = [](std::string_view dt, std::string_view key, std::string* out) {
+    const uint32_t n = static_cast<uint32_t>(dt.size());
+    out->assign(reinterpret_cast<const char*>(&n), sizeof n);
+    out->append(dt).append(key);
+  };
+  ExternalSorter pairs([](std::string_view a, std::string_view b) { return a < b; });
+  std::string pair;
   std::map<std::string, TypeTotals, std::less<>> by_dt;
   Counts all{};
   uint64_t all_rows = 0;
@@ -295,14 +305,21 @@ std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items) {
       t.rows += static_cast<uint64_t>(rows);
       all_rows += static_cast<uint64_t>(rows);
     }
-    const uint32_t key = items.instrument_key_id(i);
-    if (t.key_seen.size() <= key) t.key_seen.resize(items.pool().size());
-    if (!t.key_seen[key]) {
-      t.key_seen[key] = true;
-      t.keys++;
-      t.venues.insert(VenueOfKey(r.key()));
-    }
+    const std::string key = r.key();
+    t.venues.insert(VenueOfKey(key));
+    pair_of(dt->first, key, &pair);
+    pairs.Add(pair);
   }
+  // Distinct pairs: a pair differs from the one before it.
+  std::string previous;
+  for (bool first = true; pairs.Next(&pair); first = false) {
+    if (!first && pair == previous) continue;
+    uint32_t n = 0;
+    std::memcpy(&n, pair.data(), sizeof n);
+    by_dt.find(std::string_view(pair).substr(sizeof n, n))->second.keys++;
+    previous.swap(pair);
+  }
+  if (sort_status) *sort_status = pairs.status();
   const size_t missing = all[static_cast<int>(ItemStatus::kMissing)];
   const size_t corrupt = all[static_cast<int>(ItemStatus::kCorrupt)];
   const size_t not_available = all[static_cast<int>(ItemStatus::kNotAvailable)];

@@ -12,6 +12,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/status.h"
 #include "validate/item.h"
 #include "validate/item_results.h"
 
@@ -31,7 +32,9 @@ struct ReportInfo {
   std::vector<std::pair<Date, std::string>> definition_problems;
 };
 
-std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items);
+// `sort_status` (may be null): OK, or a failed read of the temporary file
+// the instruments are counted through (the page's counts are then wrong).
+std::string RenderHtmlReport(const ReportInfo& info, const ItemResults& items, Status* sort_status = nullptr);
 
 // Text for HTML, redacted first (core/redact.h), its control characters
 // escaped (EscapeControlChars, core/utf8.h): every free-text field of the

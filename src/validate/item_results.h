@@ -1,16 +1,14 @@
-// The results of a validation, one per expected item, kept compact: a
-// grouped item of hundreds of thousands of instruments gives as many
-// results, and an ItemResult of its own strings (key, object name, reason,
-// and the day's data type, exchange and symbol copied into each) cost
-// several times what the item itself says. Here every string is interned
-// once in a StringPool (a reason, a data type or an instrument key repeated
-// over items or days is held once), and an object name that is a prefix,
-// the item's key and a suffix (every tick object's) is held as the two
-// interned parts. Each result is a fixed-size record of those ids and its
-// numbers, in a SpillVector (core/spill_vector.h): past a few MiB they go
-// to a temporary file, so what the results take in memory does not grow
-// with their number (the pool's distinct strings do). Reading an item
-// builds its ItemResult. Not thread-safe, reads included.
+// The results of a validation, one per expected item, in bounded memory: a
+// grouped item of millions of instruments gives as many results. Strings
+// that repeat over items (data type, exchange, an object name's prefix and
+// suffix around the item's key) are interned once in a StringPool; those of
+// each item (its instrument key, symbol and reason, and an object name
+// that is not prefix + key + suffix) are serialized in a SpillBytes, so
+// none of them is held in memory per item. Each result is a fixed-size
+// record of ids, the offset of its strings and its numbers, in a
+// SpillVector (core/spill_vector.h): past a few MiB both go to a temporary
+// file. Reading an item builds its ItemResult. Not thread-safe, reads
+// included.
 #pragma once
 
 #include <cstddef>
@@ -34,9 +32,9 @@ namespace mt::validate {
 class ItemResults {
  public:
   ItemResults() = default;
-  // Results whose strings go to `pool` (shared with the expected items they
-  // come from, so a key is held once).
-  explicit ItemResults(std::shared_ptr<StringPool> pool) : strings_(std::move(pool)) {}
+  // `memory_bytes`: what the results and their strings may take in memory
+  // before they go to the temporary file, each (tests lower it).
+  explicit ItemResults(size_t memory_bytes) : packed_(memory_bytes), item_strings_(memory_bytes) {}
   // Each of `items`, in order (tests and callers that built a vector).
   ItemResults(const std::vector<ItemResult>& items);  // NOLINT: implicit on purpose
 
@@ -46,7 +44,11 @@ class ItemResults {
   size_t spilled() const { return packed_.spilled(); }
   void push_back(const ItemResult& r);
   // Drops every result (their strings stay in the pool).
-  void clear() { packed_.clear(); }
+  void clear() {
+    packed_.clear();
+    item_strings_.Clear();
+    loaded_ = SIZE_MAX;
+  }
   // Replaces item i (i < size()).
   void Set(size_t i, const ItemResult& r);
   // A copy of item i, its strings built.
@@ -56,21 +58,20 @@ class ItemResults {
   Date day(size_t i) const { return CivilFromDays(packed_.Get(i).day); }
   bool absent(size_t i) const { return packed_.Get(i).absent; }
   std::string_view data_type(size_t i) const { return strings_->View(packed_.Get(i).data_type); }
-  std::string_view instrument_key(size_t i) const { return strings_->View(packed_.Get(i).instrument_key); }
-  // The pool id of item i's key: items of one key have one id (below
-  // pool().size()).
-  uint32_t instrument_key_id(size_t i) const { return packed_.Get(i).instrument_key; }
+  std::string instrument_key(size_t i) const { return Load(i).instrument_key; }
   std::string_view exchange(size_t i) const { return strings_->View(packed_.Get(i).exchange); }
-  std::string_view symbol(size_t i) const { return strings_->View(packed_.Get(i).symbol); }
-  std::string_view reason(size_t i) const { return strings_->View(packed_.Get(i).reason); }
+  std::string symbol(size_t i) const { return Load(i).symbol; }
+  std::string reason(size_t i) const { return Load(i).reason; }
   int64_t rows(size_t i) const { return packed_.Get(i).rows; }
+  // The strings interned for the results (data types, exchanges, object
+  // names' prefixes and suffixes): none per item.
   const StringPool& pool() const { return *strings_; }
   // OK, or a failed read or update of the temporary file (results then
   // read as zeros: whatever was made of them is wrong).
-  const Status& io_status() const { return packed_.status(); }
+  const Status& io_status() const { return packed_.status().ok() ? item_strings_.status() : packed_.status(); }
   // Why the results stayed in memory past their budget (the temporary file
   // could not be created or written), or "".
-  const std::string& note() const { return packed_.note(); }
+  const std::string& note() const { return packed_.note().empty() ? item_strings_.note() : packed_.note(); }
   // Item i's object name, into *out.
   void Object(size_t i, std::string* out) const;
   // Sets item i's status and reason only.
@@ -86,10 +87,12 @@ class ItemResults {
   // A result as stored: no padding (the record's bytes go to the file).
   struct Packed {
     int32_t day = 0;  // days since 1970-01-01
-    uint32_t data_type = 0, instrument_key = 0, exchange = 0, symbol = 0, reason = 0;
+    uint32_t data_type = 0, exchange = 0;
     // object = prefix + instrument_key + suffix, or (object_suffix
-    // kNoSplit) object_prefix alone.
+    // kNoSplit) the object of the item's strings.
     uint32_t object_prefix = 0, object_suffix = kNoSplit;
+    uint32_t strings_bytes = 0;  // of the item's strings
+    uint64_t strings = 0;        // where they start in item_strings_
     int64_t rows = -1;  // -1: unknown
     uint64_t bytes = 0;
     // First and last local_timestamp (footers read), when has_first/has_last.
@@ -99,10 +102,22 @@ class ItemResults {
     uint32_t spare = 0;
   };
   static_assert(sizeof(Packed) == 72, "no padding: every byte of a record is set");
+  // The strings of each item, as stored: key, symbol, reason and (split
+  // or not) object, each its length and bytes.
+  struct Strings {
+    std::string instrument_key, symbol, reason, object;
+  };
   Packed Pack(const ItemResult& r);
+  // Item i's strings, decoded once for the several fields callers read of
+  // one item.
+  const Strings& Load(size_t i) const;
 
   SpillVector<Packed> packed_;
+  SpillBytes item_strings_;
   std::shared_ptr<StringPool> strings_ = std::make_shared<StringPool>();
+  mutable size_t loaded_ = SIZE_MAX;
+  mutable Strings loaded_strings_;
+  mutable std::string scratch_;
 };
 
 }  // namespace mt::validate

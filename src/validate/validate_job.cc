@@ -191,7 +191,9 @@ Status WriteHtml(const ValidateJobOptions& o, const std::string& store, const Ex
   info.tool_version = o.tool_version;
   info.unexpected_objects = res.unexpected_objects;
   info.definition_problems = expected.definition_problems;
-  const std::string html = RedactSecrets(RenderHtmlReport(info, res.items));
+  Status sorted;
+  const std::string html = RedactSecrets(RenderHtmlReport(info, res.items, &sorted));
+  MT_RETURN_IF_ERROR(sorted.WithContext("--report: counting the instruments"));
   if (o.report_store) {
     // Visible only once whole (GcsStore commits the object with its CRC32C
     // checked); a failure leaves the previous report, if any.

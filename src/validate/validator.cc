@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "core/parallel.h"
+#include "core/spill_vector.h"
 #include "derive/names.h"
 #include "pipeline/item_record.h"
 #include "storage/layout.h"
@@ -19,8 +20,7 @@ namespace mt::validate {
 
 ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expected, const ValidateOptions& opts) {
   ValidationResult res;
-  // The results' strings go where the items' are: a key is held once.
-  res.items = ItemResults(expected.items.pool());
+  res.items = ItemResults(opts.memory_bytes);
   // On an error of the store: as many results as expected items, those not
   // reached unchecked (missing, nothing else known).
   auto padded = [&]() -> ValidationResult {
@@ -113,10 +113,18 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // can only err one way: an unlisted item whose hash some listed entry
   // shares looks listed and, with no object, is reported missing (a false
   // alarm); it never lets an object the record lists go unchecked.
+  // The hashes are gathered in temporary files: a record of more than
+  // `max_hashes` of them (millions of objects) is not held in memory, and
+  // its items are looked up a range of hashes at a time before the day's
+  // checks (`day_listed`), with the same answers.
+  const size_t max_hashes = std::max<size_t>(opts.memory_bytes * 4 / sizeof(uint64_t), 1);
   struct RecordIndex {
     Status status;  // of the read
     std::string outcome, created_at;
     std::vector<uint64_t> keys, names;
+    // A record of more hashes than fit: them, unsorted.
+    bool big = false;
+    SpillVector<uint64_t> big_keys, big_names;
     bool Lists(std::string_view key, std::string_view name) const {
       return std::binary_search(keys.begin(), keys.end(), std::hash<std::string_view>()(key)) ||
              std::binary_search(names.begin(), names.end(), std::hash<std::string_view>()(name));
@@ -124,28 +132,41 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   };
   // Read again, as download does, when another run's commit tore the read
   // or its pieces failed the CRC32C (the hashes a failed read gave go).
-  auto read_index = [store, &opts](const std::string& name) {
+  auto read_index = [store, &opts, max_hashes](const std::string& name) {
     RecordIndex index;
+    index.big_keys = SpillVector<uint64_t>(opts.memory_bytes);
+    index.big_names = SpillVector<uint64_t>(opts.memory_bytes);
     auto rec = pipeline::ReadItemRecordAgainIfTorn(
         store, name, net::RetryPolicy{}, nullptr, StopFlags{opts.cancel},
         [&index] {
-          index.keys.clear();
-          index.names.clear();
+          index.big_keys.clear();
+          index.big_names.clear();
         },
         [&index](pipeline::RecordedObject&& o) {
-          index.keys.push_back(std::hash<std::string_view>()(o.instrument_key));
-          index.names.push_back(std::hash<std::string_view>()(o.name));
+          index.big_keys.push_back(std::hash<std::string_view>()(o.instrument_key));
+          index.big_names.push_back(std::hash<std::string_view>()(o.name));
         });
+    if (rec.ok() && (!index.big_keys.status().ok() || !index.big_names.status().ok())) {
+      // Hashes that failed to read back from their file: the store's I/O
+      // error as far as the checks go (retryable).
+      rec = !index.big_keys.status().ok() ? index.big_keys.status() : index.big_names.status();
+    }
     if (!rec.ok()) {
-      index = RecordIndex{};
+      index = RecordIndex();
       index.status = rec.status();
       return index;
     }
     index.outcome = rec->outcome;
     index.created_at = rec->created_at;
-    for (auto* v : {&index.keys, &index.names}) {
-      std::sort(v->begin(), v->end());
-      v->shrink_to_fit();
+    if (index.big_keys.size() + index.big_names.size() > max_hashes) {
+      index.big = true;
+      return index;
+    }
+    for (auto [from, to] : {std::pair{&index.big_keys, &index.keys}, std::pair{&index.big_names, &index.names}}) {
+      to->reserve(from->size());
+      for (size_t i = 0; i < from->size(); i++) to->push_back(from->Get(i));
+      from->clear();
+      std::sort(to->begin(), to->end());
     }
     return index;
   };
@@ -156,8 +177,81 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     if (it == records.end()) it = records.emplace(name, read_index(name)).first;
     return it->second;
   };
-  std::vector<size_t> to_check;
-  size_t day_end = 0;  // end of the current day's run of items
+  // The name of the record item i of the day is checked against (grouped
+  // items but the item of a whole file), or "".
+  auto consulted_record = [&](const ExpectedItem& e) -> std::string {
+    if (!tardis::IsGroupedSymbol(e.symbol) || IsGroupedItemKey(e.instrument_key)) return "";
+    const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
+    return layout.ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
+  };
+  auto object_of = [&](const ExpectedItem& e) {
+    const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
+    return spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
+                : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
+  };
+  // Whether the record lists item (first + k), for the items of the day's
+  // big records: each record's hashes are read a range of them at a time
+  // (as many as fit), and the items that consult it are looked up in each.
+  // A bit per item of the day.
+  std::vector<bool> day_listed;
+  struct Query {
+    uint64_t key, name;  // hashes
+    uint64_t item;       // of the day's items
+  };
+  auto look_up_big_records = [&](size_t first, size_t end) -> Status {
+    day_listed.assign(end - first, false);
+    std::vector<std::string> big;  // records, in the order items first consult them
+    for (size_t i = first; i < end; i++) {
+      const std::string record = consulted_record(expected.items[i]);
+      if (record.empty() || !present.count(record)) continue;
+      const RecordIndex& rec = record_of(record);
+      if (rec.big && std::find(big.begin(), big.end(), record) == big.end()) big.push_back(record);
+    }
+    for (const std::string& record : big) {
+      const RecordIndex& rec = records.at(record);
+      SpillVector<Query> queries(opts.memory_bytes);
+      for (size_t i = first; i < end; i++) {
+        const ExpectedItem e = expected.items[i];
+        if (consulted_record(e) != record) continue;
+        queries.push_back(Query{std::hash<std::string_view>()(e.instrument_key),
+                                std::hash<std::string_view>()(object_of(e)), i - first});
+      }
+      // Ranges of the hashes' space, each of about max_hashes of them.
+      const uint64_t total = rec.big_keys.size() + rec.big_names.size();
+      const uint64_t ranges = (total + max_hashes - 1) / max_hashes;
+      auto range_of = [ranges](uint64_t h) {
+        return static_cast<uint64_t>((static_cast<unsigned __int128>(h) * ranges) >> 64);
+      };
+      std::vector<uint64_t> keys, names;
+      for (uint64_t r = 0; r < ranges; r++) {
+        keys.clear();
+        names.clear();
+        for (auto [from, to] : {std::pair{&rec.big_keys, &keys}, std::pair{&rec.big_names, &names}}) {
+          for (size_t i = 0; i < from->size(); i++) {
+            const uint64_t h = from->Get(i);
+            if (range_of(h) == r) to->push_back(h);
+          }
+          std::sort(to->begin(), to->end());
+        }
+        for (size_t q = 0; q < queries.size(); q++) {
+          const Query query = queries.Get(q);
+          if ((range_of(query.key) == r && std::binary_search(keys.begin(), keys.end(), query.key)) ||
+              (range_of(query.name) == r && std::binary_search(names.begin(), names.end(), query.name))) {
+            day_listed[query.item] = true;
+          }
+        }
+      }
+      for (const Status* st : {&rec.big_keys.status(), &rec.big_names.status(), &queries.status()}) {
+        if (!st->ok()) return *st;
+      }
+    }
+    return Status::OK();
+  };
+  // The present items' indexes, for the footer checks (in the temporary
+  // file past the budget: the range may hold any number).
+  SpillVector<uint64_t> to_check(opts.memory_bytes);
+  size_t day_end = 0;    // end of the current day's run of items
+  size_t day_first = 0;  // its first
   for (size_t i = 0; i < expected.items.size(); i++) {
     if (i == day_end) {
       // The previous day is done: its leftovers counted, its listings and
@@ -167,13 +261,20 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       listed_days = {};
       listed_raw_for_items = {};
       raw_scope = {};
-      records = {};
+      records = decltype(records)();
       const Date day = expected.items.day(i);
       for (day_end = i + 1; day_end < expected.items.size() && expected.items.day(day_end) == day;) day_end++;
       if (!list_items(i, day_end)) {
         // As when every listing came first: no item is checked then.
         res.items.clear();
         res.unexpected_objects = 0;
+        return padded();
+      }
+      day_first = i;
+      if (Status st = look_up_big_records(i, day_end); !st.ok()) {
+        // As a record that failed to read when its first item needed it:
+        // the items before this day's keep their results.
+        res.store_error = st;
         return padded();
       }
     }
@@ -244,7 +345,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
           r.reason = group + ": HTTP 404 at the source (" + rec.created_at + ")";
           return true;
         }
-        if (!rec.Lists(e.instrument_key, r.object)) {
+        if (rec.big ? !day_listed[i - day_first] : !rec.Lists(e.instrument_key, r.object)) {
           r.status = ItemStatus::kNoData;
           r.reason = group + " had no rows for this instrument";
           r.rows = 0;
@@ -280,17 +381,19 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   }
   count_unexpected();
   present = {};
-  records = {};
+  records = decltype(records)();
 
   std::atomic<size_t> done{0};
   std::mutex mu;
-  // res.items is read and written under mu (interning is not thread-safe);
-  // the footer checks run outside it.
+  // res.items and to_check are read and written under mu (neither is
+  // thread-safe, reads included); the footer checks run outside it.
   const Status run = ParallelFor(to_check.size(), ParallelOptions{opts.concurrency, opts.cancel}, [&](size_t k) {
     ItemResult r;
+    size_t index;
     {
       std::lock_guard<std::mutex> l(mu);
-      r = res.items[to_check[k]];
+      index = static_cast<size_t>(to_check.Get(k));
+      r = res.items[index];
     }
     const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
     const std::optional<derive::DerivedSpec>& spec = derived.at(r.item.data_type);  // filled above, read only here
@@ -311,7 +414,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     }
     {
       std::lock_guard<std::mutex> l(mu);
-      res.items.Set(to_check[k], r);
+      res.items.Set(index, r);
       if (!read_error.ok() && read_error.code() != Status::Code::kNotFound && res.store_error.ok()) {
         res.store_error = read_error;
       }
@@ -325,6 +428,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // Expected items read back from their temporary file as zeros: nothing
   // checked can be trusted (retryable, as a store's I/O error).
   if (!expected.items.io_status().ok() && res.store_error.ok()) res.store_error = expected.items.io_status();
+  if (!to_check.status().ok() && res.store_error.ok()) res.store_error = to_check.status();
   return res;
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/spill_vector.h"
 #include "core/status.h"
 #include "storage/object_store.h"
 #include "validate/expected.h"
@@ -25,6 +26,9 @@ struct ValidateOptions {
   const std::atomic<bool>* cancel = ProcessCancelFlag();  // stops the footer checks
   // Called from worker threads now and then with (checked, total).
   std::function<void(size_t, size_t)> progress;
+  // What the results and the list of objects to check may take in memory
+  // before they go to a temporary file, each (tests lower it).
+  size_t memory_bytes = SpillVector<uint64_t>::kDefaultMemoryBytes;
 };
 
 struct ValidationResult {

@@ -811,9 +811,9 @@ TEST(ExpectedItems, SortUniqueKeepsWhatSortingTheValuesKept) {
 }
 
 // Which of the items of one key stays does not depend on how many items
-// there are: a day's items sorted alone (in memory) and the same day among
-// enough others to go to the temporary file (sorted a day at a time) keep
-// the same exchange and symbol for each key.
+// there are nor on the memory budget: a day's items sorted alone (in
+// memory) and the same day among others, sorted through runs of a
+// temporary file, keep the same exchange and symbol for each key.
 TEST(ExpectedItems, WhichRepeatStaysIsTheSameAtAnySize) {
   constexpr int kPerDay = 45000;  // 5 days: past the 4 MiB budget
   auto day_values = [](int d) {
@@ -825,18 +825,20 @@ TEST(ExpectedItems, WhichRepeatStaysIsTheSameAtAnySize) {
     }
     return v;
   };
-  ExpectedItems small;  // two days, in memory: sorted whole
+  ExpectedItems small(size_t{64} << 20);  // two days, in memory: sorted whole
   for (int d = 1; d < 3; d++) {
     for (const ExpectedItem& e : day_values(d)) small.push_back(e);
   }
   ASSERT_EQ(small.spilled(), 0u);
   small.SortUnique();
-  ExpectedItems big;
+  ASSERT_EQ(small.sort_runs(), 0u);
+  ExpectedItems big(size_t{256} << 10);
   for (int d = 0; d < 5; d++) {
     for (const ExpectedItem& e : day_values(d)) big.push_back(e);
   }
   ASSERT_GT(big.spilled(), 0u);
   big.SortUnique();
+  ASSERT_GT(big.sort_runs(), 1u);
   ASSERT_TRUE(big.io_status().ok());
   std::map<std::string, std::string> kept_small, kept_big;
   for (size_t i = 0; i < small.size(); i++) {
@@ -895,24 +897,104 @@ TEST(ExpectedItems, ManyItemsInATemporaryFileSortAsAWhole) {
   }
 }
 
-// The results of a validation hold their items' strings in the pool the
-// expected items are in: a key is held once, not once more per result.
-TEST(ExpectedItems, ResultsShareTheItemsStrings) {
+// The results of a validation hold no string of an item in memory: the
+// pool has the data type, exchange and the object names' prefix and suffix,
+// not a key or symbol per item (a grouped item of millions of instruments
+// would hold them all).
+TEST(ExpectedItems, ResultsPoolNoStringOfAnItem) {
   testing::MemoryStoreDouble store;
   ExpectedSet exp;
   for (int i = 0; i < 2000; i++) {
     exp.items.push_back(ExpectedItem{kDay, "trades", "BINANCE-FUTURES:PERPETUAL:S" + std::to_string(i) + "-USDT",
                                      "binance-futures", "S" + std::to_string(i) + "USDT"});
   }
-  const size_t before = exp.items.pool()->size();
   const ValidationResult res = Validate(&store, exp, ValidateOptions{});
   ASSERT_EQ(res.items.size(), 2000u);
   EXPECT_EQ(res.items[1999].status, ItemStatus::kMissing);
   EXPECT_EQ(res.items[1999].item.symbol, "S1999USDT");
+  EXPECT_EQ(res.items.symbol(1998), "S1998USDT");
+  EXPECT_EQ(res.items.instrument_key(7), "BINANCE-FUTURES:PERPETUAL:S7-USDT");
   EXPECT_EQ(res.items[1999].object,
             storage::Layout().TickObjectName(kDay, "trades", "binance-futures", exp.items[1999].instrument_key));
-  // The object names' prefix and suffix, and the reason: nothing per item.
-  EXPECT_LE(exp.items.pool()->size(), before + 5);
+  EXPECT_LE(res.items.pool().size(), 5u);
+}
+
+// A grouped item of more objects than the memory budgets hold: expected
+// items sorted through runs of a temporary file, results and their strings
+// in temporary files, and every result the same as with everything in
+// memory (statuses, reasons, objects, in order), with and without --deep.
+TEST_F(Tree, AGroupedItemPastEveryBudgetValidatesAsInMemory) {
+  const storage::Layout layout;
+  auto key_of = [](int i) { return "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL"; };
+  pipeline::ItemRecord rec;
+  rec.item = "2020-02-22/trades/deribit/OPTIONS";
+  rec.outcome = "done";
+  rec.created_at = "2023-11-14T22:13:20Z";
+  constexpr int kListed = 6000;
+  for (int i = 0; i < kListed; i++) {
+    if (i % 5 == 4) continue;  // not in the record: no_data
+    rec.objects.push_back(
+        {layout.TickObjectName(kDay, "trades", "deribit", key_of(i)), i % 2 ? "" : key_of(i), 1, 100});
+  }
+  const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
+  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
+  for (int i = 0; i < kListed; i += 7) {  // some present (of them, short ones corrupt)
+    auto obj = store_->Create(layout.TickObjectName(kDay, "trades", "deribit", key_of(i)), false);
+    ASSERT_TRUE(obj.ok());
+    ASSERT_TRUE((*obj)->Append(std::string(i % 3 ? 100 : 5, 'x')).ok());
+    ASSERT_TRUE((*obj)->Commit().ok());
+  }
+  // The items of two days, out of order, each key twice (another symbol).
+  auto fill = [&](ExpectedItems* items) {
+    for (const Date& d : {kDay2, kDay}) {
+      for (int i = kListed; i-- > 0;) {
+        items->push_back(ExpectedItem{d, "trades", key_of((i * 7919) % kListed), "deribit", "OPTIONS"});
+        items->push_back(ExpectedItem{d, "trades", key_of((i * 7919) % kListed), "deribit", "ZZZ"});
+      }
+    }
+  };
+  for (bool deep : {false, true}) {
+    SCOPED_TRACE(deep);
+    ExpectedSet big, small;
+    fill(&big.items);
+    small.items = ExpectedItems(size_t{16} << 10);
+    fill(&small.items);
+    big.items.SortUnique();
+    small.items.SortUnique();
+    EXPECT_EQ(big.items.sort_runs(), 0u);
+    EXPECT_GT(small.items.sort_runs(), 1u);
+    EXPECT_GT(small.items.spilled(), 0u);
+    ASSERT_EQ(small.items.size(), 2u * kListed);
+    ValidateOptions in_memory, bounded;
+    in_memory.deep = bounded.deep = deep;
+    bounded.memory_bytes = size_t{16} << 10;
+    const ValidationResult a = Validate(store_.get(), big, in_memory);
+    const ValidationResult b = Validate(store_.get(), small, bounded);
+    ASSERT_TRUE(a.store_error.ok()) << a.store_error.ToString();
+    ASSERT_TRUE(b.store_error.ok()) << b.store_error.ToString();
+    EXPECT_EQ(a.items.spilled(), 0u);
+    EXPECT_GT(b.items.spilled(), 0u);
+    ASSERT_EQ(a.items.size(), b.items.size());
+    std::array<size_t, kNumStatuses> counts{};
+    size_t differ = 0;
+    for (size_t i = 0; i < a.items.size(); i++) {
+      const ItemResult x = a.items[i], y = b.items[i];
+      counts[static_cast<int>(y.status)]++;
+      differ += x.item.day != y.item.day || x.item.instrument_key != y.item.instrument_key ||
+                x.item.symbol != y.item.symbol || x.status != y.status || x.reason != y.reason ||
+                x.object != y.object || x.bytes != y.bytes || x.rows != y.rows || x.absent != y.absent;
+    }
+    EXPECT_EQ(differ, 0u);
+    EXPECT_EQ(a.items[0].item.symbol, "OPTIONS");  // the least symbol of a key stays
+    EXPECT_EQ(a.items[0].item.instrument_key, key_of(0));
+    // The first day's: 1 in 5 not listed, 1 in 7 present (a third of them
+    // too short); the second day has no record: all missing.
+    EXPECT_EQ(counts[static_cast<int>(ItemStatus::kNoData)], 1200u);
+    size_t corrupt = 0;  // listed and present: too short, or (--deep) no Parquet
+    for (int i = 0; i < kListed; i += 7) corrupt += i % 5 != 4 && (deep || i % 3 == 0);
+    EXPECT_EQ(counts[static_cast<int>(ItemStatus::kCorrupt)], corrupt);
+    EXPECT_GT(counts[static_cast<int>(ItemStatus::kMissing)], static_cast<size_t>(kListed));
+  }
 }
 
 TEST(HtmlReport, ManyInstrumentsCollapseToVenues) {
@@ -1586,7 +1668,7 @@ TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
   o.cancel = nullptr;
   auto r = RunValidateJob(&store, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(store.found_, 1);  // the results' file: 60,000 results are past their budget
+  EXPECT_EQ(store.found_, 2);  // the results' files (records, strings): 60,000 results are past their budget
   EXPECT_EQ(r->status.code(), Status::Code::kIOError) << r->status.ToString();
   EXPECT_TRUE(r->text.empty());
   EXPECT_FALSE(std::filesystem::exists(o.summary_json));
@@ -1649,7 +1731,7 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
   store.break_at = 2;
   auto r = RunValidateJob(&store, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(store.found, 1);    // the results' file: 60,000 results are past their budget
+  EXPECT_EQ(store.found, 2);    // the results' files (records, strings): 60,000 results are past their budget
   EXPECT_EQ(store.creates, 2);  // writing stopped at the report the loss hit
   EXPECT_EQ(r->status.code(), Status::Code::kIOError) << r->status.ToString();
   EXPECT_TRUE(r->status.retryable());
