@@ -73,6 +73,12 @@ inline const char* CsvParser::CountLine(const char* p, const char* e) {
 // One data row [p, e) (from CountLine), parsed by `row`.
 inline __attribute__((always_inline)) bool CsvParser::ParseRowLine(const char* p, const char* e, RowParser row) {
   if (p == e) return Fail(p, e, p, 0, "empty line; a Tardis CSV has none");
+  // Every line, however its bytes arrived (within one write or joined from
+  // several): what the parser holds of a line is bounded earlier, this says
+  // the same bound for the same file whatever its compression or threads.
+  if (__builtin_expect(static_cast<size_t>(e - p) > kMaxLineBytes, 0)) {
+    return Fail(p, e, p, SIZE_MAX, "line longer than 1 MiB (Tardis CSV lines are a few KB); is this a Tardis CSV file?");
+  }
   return (this->*row)(p, e);
 }
 
