@@ -162,6 +162,9 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
 // days and points req->known at it (which must outlive the plan); else does
 // nothing.
 Status LoadKnownSymbolsFor(storage::ObjectStore* store, PlanRequest* req, KnownSymbols* known);
+// Whether `symbols` pin one (not a grouped file) to a venue without a symbol
+// rule, whose key then comes from the stored definitions alone.
+bool PinsAVenueWithoutARule(const std::vector<std::string>& symbols);
 
 // ---- a plan from instrument definitions (plan_definitions.cc) ----
 // Days with one problem shown as one line per run of consecutive days

@@ -256,14 +256,20 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
   return known;
 }
 
+bool PinsAVenueWithoutARule(const std::vector<std::string>& symbols) {
+  return std::any_of(symbols.begin(), symbols.end(), [](const std::string& s) {
+    const size_t colon = s.find(':');
+    return colon != std::string::npos && !tardis::HasSymbolRule(s.substr(0, colon)) &&
+           !tardis::IsGroupedSymbol(NormalizeSymbol(s.substr(colon + 1)));
+  });
+}
+
 Status LoadKnownSymbolsFor(storage::ObjectStore* store, PlanRequest* req, KnownSymbols* known) {
   // Bare symbols go to the exchanges whose definitions list them; a pinned
   // symbol of a venue without a symbol rule takes its key from them.
-  const bool needed = std::any_of(req->symbols.begin(), req->symbols.end(), [](const std::string& s) {
-    const size_t colon = s.find(':');
-    return colon == std::string::npos || !tardis::HasSymbolRule(s.substr(0, colon));
-  });
-  if (!needed || req->to < req->from) return Status::OK();
+  const bool bare = std::any_of(req->symbols.begin(), req->symbols.end(),
+                                [](const std::string& s) { return s.find(':') == std::string::npos; });
+  if (!(bare || PinsAVenueWithoutARule(req->symbols)) || req->to < req->from) return Status::OK();
   MT_ASSIGN_OR_RETURN(*known, ReadKnownSymbols(store, req->from, req->to));
   req->known = known;
   return Status::OK();

@@ -69,7 +69,12 @@ Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanReq
   KnownSymbols known;
   Status st = store ? LoadKnownSymbolsFor(store, &req, &known) : options.store_error;
   if (!st.ok()) {
-    if (!options.definitions_optional) return st.WithContext("reading instrument definitions");
+    // A pin of a venue without a symbol rule has no key but the definitions:
+    // a store that could not be read is its error (retryable or not as the
+    // store says), not "the store has none".
+    if (!options.definitions_optional || PinsAVenueWithoutARule(req.symbols)) {
+      return st.WithContext("reading instrument definitions");
+    }
     log::Warn("instrument definitions not read (" + st.message() + "); pairing symbols by symbol rules");
   }
   return BuildPlan(req);

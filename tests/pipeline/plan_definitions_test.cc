@@ -277,6 +277,31 @@ TEST_F(PlanStore, WorkItemsFromSymbolsPairBareSymbolsThroughTheDefinitions) {
   EXPECT_EQ(PlanWorkItems(store_.get(), req, WorkPlanOptions{})->size(), 2u);
 }
 
+// `plan` goes on without readable definitions (bare symbols paired by the
+// symbol rules, with a warning), but a symbol pinned to a venue without a
+// rule has no key but the definitions: the store's own error is the answer
+// (here one a retry can fix), not "the store has none" (a usage error that
+// sends the user to run `instruments`).
+TEST(PlanWorkItems, APinWithoutARuleGetsTheStoresErrorWhenDefinitionsCannotBeRead) {
+  PlanRequest req;
+  req.from = req.to = kDay;
+  req.exchanges = {"hyperliquid", "binance-futures"};
+  req.data_types = {"trades"};
+  WorkPlanOptions options;
+  options.definitions_optional = true;
+  options.store_error = Status::Unavailable("the metadata server did not answer");
+  req.symbols = {"hyperliquid:BTC", "binance-futures:BTCUSDT"};
+  auto items = PlanWorkItems(nullptr, req, options);
+  ASSERT_FALSE(items.ok());
+  EXPECT_EQ(items.status().code(), Status::Code::kUnavailable) << items.status().ToString();
+  EXPECT_NE(items.status().message().find("the metadata server did not answer"), std::string::npos);
+  // Pins of venues with a rule, and bare symbols, are planned by the rules.
+  req.symbols = {"hyperliquid:PERPETUALS", "binance-futures:BTCUSDT"};
+  items = PlanWorkItems(nullptr, req, options);
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  EXPECT_EQ(items->size(), 2u);
+}
+
 TEST_F(PlanStore, WorkItemsFromReportsAreTheMissingAndCorruptOnes) {
   auto row = [](const Date& d, const std::string& dt, const std::string& ex, const std::string& sym,
                 const std::string& status) {
