@@ -122,6 +122,12 @@ const Status& ExpectedItems::io_status() const {
   return sort_status_;
 }
 
+const std::string& ExpectedItems::note() const {
+  if (!offsets_.note().empty()) return offsets_.note();
+  if (!bytes_.note().empty()) return bytes_.note();
+  return sort_note_;
+}
+
 void ExpectedItems::SortUnique() {
   // Sorted by every field, so the order is one whatever the algorithm's
   // choices and the memory budget: of items with one key the least by
@@ -139,6 +145,7 @@ void ExpectedItems::SortUnique() {
   const Status read = io_status();
   clear();
   sort_runs_ = sorter.runs();
+  if (!sorter.note().empty()) sort_note_ = sorter.note();
   std::string kept;
   while (sorter.Next(&record)) {
     if (!kept.empty() && KeyPart(kept) == KeyPart(record)) continue;

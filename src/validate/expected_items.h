@@ -52,6 +52,9 @@ class ExpectedItems {
   size_t spilled() const { return offsets_.spilled() + bytes_.spilled_pages(); }
   // OK, or a failed read of the temporary file (items then read as zeros).
   const Status& io_status() const;
+  // Why the items stayed in memory past their budget (no temporary file
+  // could be created or written), or empty.
+  const std::string& note() const;
   // Sorts by day, data type and instrument key, and drops the repeats of
   // each (of items of one key, the least by exchange, then symbol, stays:
   // the same one whatever the number of items or the memory budget).
@@ -75,6 +78,7 @@ class ExpectedItems {
   SpillBytes bytes_{memory_bytes_};
   Status sort_status_;  // a failed read of SortUnique's temporary file
   size_t sort_runs_ = 0;
+  std::string sort_note_;  // SortUnique's sorter sorted in memory: why
   mutable size_t loaded_ = SIZE_MAX;
   mutable ExpectedItem item_;
   mutable std::string scratch_;

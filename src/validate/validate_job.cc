@@ -222,6 +222,7 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
                       sel.symbols.empty() ? ExpectedFromDefinitions(store, sel) : ExpectedFromPlan(sel, &keys, store));
   AddDerivedItems(&expected, o.derived, o.unasked_sources);
   for (const auto& n : expected.notes) log::Warn(n);
+  if (!expected.items.note().empty()) log::Warn("the expected items: " + expected.items.note());
   // One line per run of days with the same problem, not one per day.
   const std::vector<DayRun> def_runs = CollapseDays(expected.definition_problems);
   for (const auto& run : def_runs) log::Error(run.Days() + ": " + run.text);

@@ -1810,4 +1810,28 @@ TEST(MissingReport, ResultsThatFailToReadBackWriteNoReport) {
 }
 
 }  // namespace
+// A TMPDIR where no file can be created: the expected items stay in memory,
+// sorted and readable as ever, and note() says why (validate warns with it).
+TEST(ExpectedItems, WithoutATemporaryFileTheItemsStayInMemoryAndSayWhy) {
+  const char* old = std::getenv("TMPDIR");
+  const std::string saved = old ? old : "";
+  ::setenv("TMPDIR", "/nonexistent-market-tick-dir", 1);
+  ExpectedItems items(size_t{4} << 10);
+  for (int i = 0; i < 2000; i++) {
+    items.push_back({Date{2020, 2, 22}, "trades", "BINANCE:SPOT_PAIR:A" + std::to_string(1999 - i) + "-USDT", "binance",
+                     "A" + std::to_string(1999 - i) + "USDT"});
+  }
+  items.SortUnique();
+  if (old) {
+    ::setenv("TMPDIR", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TMPDIR");
+  }
+  EXPECT_EQ(items.spilled(), 0u);
+  ASSERT_EQ(items.size(), 2000u);
+  EXPECT_EQ(items.instrument_key(0), "BINANCE:SPOT_PAIR:A0-USDT");
+  EXPECT_TRUE(items.io_status().ok());
+  EXPECT_NE(items.note().find("/nonexistent-market-tick-dir"), std::string::npos) << items.note();
+}
+
 }  // namespace mt::validate
