@@ -621,6 +621,15 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
                                   "source)");
     }
     const Date day = hints_.day ? *hints_.day : DateFromMicros(first_local_ts);
+    // A day taken from a row names objects (day-YYYY-MM-DD): a timestamp of
+    // a year that does not print in four digits (a damaged or hostile row)
+    // would name one that no reader of the store parses back.
+    if (!hints_.day && (day.year < 1970 || day.year > 9999)) {
+      return Status::InvalidInput(where + "the row's local_timestamp " + std::to_string(first_local_ts) +
+                                  " is not a day between 1970 and 9999, and the file's name gives no day; name the "
+                                  "file as the official clients do (EXCHANGE_TYPE_YYYY-MM-DD_SYMBOL.csv.gz) or check "
+                                  "its source");
+    }
     auto key = target_.keys ? target_.keys->ResolveOn(day, exchange, symbol)
                             : tardis::KeyFromTardisSymbol(exchange, symbol);
     // A store that could not be read (the day's definitions) is no property

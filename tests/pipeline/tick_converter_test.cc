@@ -318,6 +318,40 @@ TEST(TickConverterTest, AWideGroupedFilesBatchesStayWithinTheGroupedBudget) {
   EXPECT_LE(sizes.largest, size_t{36} << 20) << sizes.batches << " batches";
 }
 
+// A file whose name gives no day takes its objects' day from its rows; a
+// row of a year that does not print in four digits (found by the convert
+// fuzzer: year 52113) named an object no reader of the store parses back.
+// Such a file fails naming the row, and nothing is written.
+TEST(TickConverterTest, ADayFromARowOutsideFourDigitYearsFailsTheFile) {
+  Scratch s;
+  SourceHints hints;
+  hints.source = "renamed.csv";
+  ConvertTarget target;
+  target.store = s.store();
+  ConvertSettings settings;
+  settings.tool_version = "test";
+  for (const std::string ts : {"1582329601096000000", "-86400000001"}) {
+    const std::string csv = std::string(kTradesHeader) + "binance-futures,BTCUSDT," + ts + "," + ts + ",1,buy,1,1\n";
+    TickConverter conv(hints, target, settings);
+    Status st = conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size());
+    Result<OutputList> out = st.ok() ? conv.Finish() : Result<OutputList>(st);
+    ASSERT_FALSE(out.ok()) << ts;
+    EXPECT_NE(out.status().message().find("renamed.csv:2: the row's local_timestamp " + ts +
+                                          " is not a day between 1970 and 9999"),
+              std::string::npos)
+        << out.status().message();
+    EXPECT_TRUE(s.Inside().empty());
+  }
+  // A day in range takes its objects there, as before.
+  const std::string csv = std::string(kTradesHeader) + "binance-futures,BTCUSDT,1582329601096000,1582329601096000,1,buy,1,1\n";
+  TickConverter conv(hints, target, settings);
+  ASSERT_TRUE(conv.Write(reinterpret_cast<const uint8_t*>(csv.data()), csv.size()).ok());
+  auto out = conv.Finish();
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  EXPECT_EQ(s.Inside(), (std::vector<std::string>{
+                            "raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet"}));
+}
+
 TEST(TickConverterTest, NonSeedOptionVenueSplitsWithInstrumentDefinitions) {
   Scratch s;
   TableResolver defs;
