@@ -1,6 +1,7 @@
 // SpillVector: fixed-size records in bounded memory, read back and updated
 // in place once they are in the temporary file.
 #include "core/spill_vector.h"
+#include "support/temp_dir.h"
 
 #include <gtest/gtest.h>
 
@@ -101,16 +102,10 @@ TEST(SpillVector, RecordsPastTheBudgetGoToAFileAndReadBackAndUpdateInPlace) {
 // A TMPDIR where no file can be created: the records stay in memory, all
 // of them readable, and note() says why.
 TEST(SpillVector, WithoutATemporaryFileTheRecordsStayInMemory) {
-  const char* old = std::getenv("TMPDIR");
-  const std::string saved = old ? old : "";
-  ::setenv("TMPDIR", "/nonexistent-market-tick-dir", 1);
+  testing::ScopedTmpdir tmpdir("/nonexistent-market-tick-dir");
   SpillVector<Rec> v(10 * sizeof(Rec));
   for (size_t i = 0; i < 1000; i++) v.push_back(Make(i));
-  if (old) {
-    ::setenv("TMPDIR", saved.c_str(), 1);
-  } else {
-    ::unsetenv("TMPDIR");
-  }
+  tmpdir.Restore();
   EXPECT_EQ(v.spilled(), 0u);
   ASSERT_EQ(v.size(), 1000u);
   for (size_t i = 0; i < 1000; i++) ExpectRec(v.Get(i), Make(i), i);

@@ -167,16 +167,10 @@ TEST(RunResultsTest, AnItemWithoutAResultFailsTheSummary) {
 }
 
 TEST(RunResultsTest, NoTemporaryDirectoryIsAUsageErrorBeforeTheRun) {
-  const char* old = std::getenv("TMPDIR");
-  const std::string saved = old ? old : "";
-  ::setenv("TMPDIR", "/nonexistent-mt-run-results", 1);
+  testing::ScopedTmpdir tmpdir("/nonexistent-mt-run-results");
   RunResults results(3, true);
   RunResults without(3, false);
-  if (old) {
-    ::setenv("TMPDIR", saved.c_str(), 1);
-  } else {
-    ::unsetenv("TMPDIR");
-  }
+  tmpdir.Restore();
   // Missing, it stays missing on a rerun: a configuration error, not retryable.
   EXPECT_EQ(ExitCodeFor(results.status()), kExitUsage) << results.status().ToString();
   EXPECT_NE(results.status().message().find("/nonexistent-mt-run-results"), std::string::npos);

@@ -20,6 +20,7 @@
 #include "parquet/file_reader.h"
 #include "storage/object_store.h"
 #include "support/create_watch.h"
+#include "support/temp_dir.h"
 
 namespace mt::pipeline {
 namespace {
@@ -1235,18 +1236,12 @@ TEST(TickConverterTest, AListOfObjectsThatTmpdirCannotHoldFailsTheFileBeforeAnyC
   for (int i = 0; i < 17; i++) root += "/" + std::string(200, static_cast<char>('a' + i));
   fs::create_directories(root);
   auto store = storage::NewLocalStore(root);
-  const char* old = std::getenv("TMPDIR");
-  const std::string saved = old ? old : "";
-  ::setenv("TMPDIR", (s.root() + "/no-such-dir").c_str(), 1);
+  testing::ScopedTmpdir tmpdir(s.root() + "/no-such-dir");
   auto outs = ConvertCapped(RoundRobinTrades(1500, 1500), store.get(), size_t{1} << 30, 2);
   // Past the cap the list always takes its file (it lists more than the
   // cap's objects), made before the first instruments' objects are committed.
   auto capped = ConvertCapped(RoundRobinTrades(200, 2000), s.store(), 10, 2);
-  if (old) {
-    ::setenv("TMPDIR", saved.c_str(), 1);
-  } else {
-    ::unsetenv("TMPDIR");
-  }
+  tmpdir.Restore();
   ASSERT_FALSE(outs.ok());
   EXPECT_EQ(outs.status().code(), Status::Code::kUsage) << outs.status().ToString();
   const std::string& m = outs.status().message();

@@ -38,4 +38,33 @@ class TempDir {
   std::string path_;
 };
 
+// TMPDIR set to `dir` until Restore() or the end of the scope, then as it
+// was (unset if it was unset): for tests of what happens where no temporary
+// file can be made.
+class ScopedTmpdir {
+ public:
+  explicit ScopedTmpdir(const std::string& dir) {
+    const char* old = std::getenv("TMPDIR");
+    had_ = old != nullptr;
+    if (had_) saved_ = old;
+    ::setenv("TMPDIR", dir.c_str(), 1);
+  }
+  ~ScopedTmpdir() { Restore(); }
+  ScopedTmpdir(const ScopedTmpdir&) = delete;
+  ScopedTmpdir& operator=(const ScopedTmpdir&) = delete;
+  void Restore() {
+    if (restored_) return;
+    restored_ = true;
+    if (had_) {
+      ::setenv("TMPDIR", saved_.c_str(), 1);
+    } else {
+      ::unsetenv("TMPDIR");
+    }
+  }
+
+ private:
+  bool had_ = false, restored_ = false;
+  std::string saved_;
+};
+
 }  // namespace mt::testing

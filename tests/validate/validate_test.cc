@@ -34,6 +34,7 @@
 #include "pipeline/plan.h"
 #include "validate/validate_job.h"
 #include "validate/validator.h"
+#include "support/temp_dir.h"
 
 namespace mt::validate {
 namespace {
@@ -1813,20 +1814,14 @@ TEST(MissingReport, ResultsThatFailToReadBackWriteNoReport) {
 // A TMPDIR where no file can be created: the expected items stay in memory,
 // sorted and readable as ever, and note() says why (validate warns with it).
 TEST(ExpectedItems, WithoutATemporaryFileTheItemsStayInMemoryAndSayWhy) {
-  const char* old = std::getenv("TMPDIR");
-  const std::string saved = old ? old : "";
-  ::setenv("TMPDIR", "/nonexistent-market-tick-dir", 1);
+  testing::ScopedTmpdir tmpdir("/nonexistent-market-tick-dir");
   ExpectedItems items(size_t{4} << 10);
   for (int i = 0; i < 2000; i++) {
     items.push_back({Date{2020, 2, 22}, "trades", "BINANCE:SPOT_PAIR:A" + std::to_string(1999 - i) + "-USDT", "binance",
                      "A" + std::to_string(1999 - i) + "USDT"});
   }
   items.SortUnique();
-  if (old) {
-    ::setenv("TMPDIR", saved.c_str(), 1);
-  } else {
-    ::unsetenv("TMPDIR");
-  }
+  tmpdir.Restore();
   EXPECT_EQ(items.spilled(), 0u);
   ASSERT_EQ(items.size(), 2000u);
   EXPECT_EQ(items.instrument_key(0), "BINANCE:SPOT_PAIR:A0-USDT");
