@@ -78,6 +78,35 @@ class Tree : public ::testing::Test {
     if (rec) *rec = std::move(r);
   }
 
+  // The key of generated option i (BTC calls of one expiry, by strike).
+  static std::string OptionKey(int i) {
+    return "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL";
+  }
+  // A done completion record of deribit's grouped OPTIONS trades file of kDay
+  // listing the object of OptionKey(i) for each i in `listed` (one row, 100
+  // bytes each); odd ones by object name only, as a record of an earlier
+  // version (without keys) lists them. Written create-only.
+  void WriteOptionObjectsRecord(const std::vector<int>& listed, pipeline::ItemRecord* out = nullptr) {
+    const storage::Layout layout;
+    pipeline::ItemRecord rec;
+    rec.item = FormatDate(kDay) + "/trades/deribit/OPTIONS";
+    rec.outcome = "done";
+    rec.created_at = "2023-11-14T22:13:20Z";
+    for (int i : listed) {
+      rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", OptionKey(i)), i % 2 ? "" : OptionKey(i), 1, 100});
+    }
+    const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
+    ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
+    if (out) *out = std::move(rec);
+  }
+  // The trades object of OptionKey(i) on kDay: `bytes` bytes (not Parquet).
+  void PutOptionObject(int i, size_t bytes) {
+    auto obj = store_->Create(storage::Layout().TickObjectName(kDay, "trades", "deribit", OptionKey(i)), false);
+    ASSERT_TRUE(obj.ok());
+    ASSERT_TRUE((*obj)->Append(std::string(bytes, 'x')).ok());
+    ASSERT_TRUE((*obj)->Commit().ok());
+  }
+
   // `rows_of`: the key whose exchange and symbol the rows hold (default:
   // `key`'s); `row_key`: the instrument_key values (default: `key`, as the
   // converter writes them; "x" in an options chain). `keyless`: a file of an
@@ -552,30 +581,18 @@ TEST_F(Tree, HtmlReportHasOneCellPerItemAndNothingExternal) {
 // list had no rows, one it lists without an object is missing.
 TEST_F(Tree, AGroupedRecordOfManyObjectsListsByKeyOrName) {
   const storage::Layout layout;
-  auto key_of = [](int i) { return "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL"; };
-  pipeline::ItemRecord rec;
-  rec.item = "2020-02-22/trades/deribit/OPTIONS";
-  rec.outcome = "done";
-  rec.created_at = "2023-11-14T22:13:20Z";
+  auto key_of = &Tree::OptionKey;
   ExpectedSet exp;
   constexpr int kListed = 20000;
+  std::vector<int> listed;
   for (int i = 0; i < kListed + 2; i++) {
-    const std::string key = key_of(i);
-    exp.items.push_back(ExpectedItem{kDay, "trades", key, "deribit", "OPTIONS"});
-    if (i >= kListed) continue;  // not in the record
-    // Odd ones listed by their object's name only (a record of an earlier
-    // version, without keys).
-    rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", key), i % 2 ? "" : key, 1, 100});
+    exp.items.push_back(ExpectedItem{kDay, "trades", key_of(i), "deribit", "OPTIONS"});
+    if (i < kListed) listed.push_back(i);  // the last two are not in the record
   }
+  pipeline::ItemRecord rec;
+  WriteOptionObjectsRecord(listed, &rec);
   ASSERT_GT(pipeline::EncodeItemRecord(rec).size(), 4u << 20);  // more than one piece
-  const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
-  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
-  for (int i : {0, 1, 7777}) {
-    auto obj = store_->Create(layout.TickObjectName(kDay, "trades", "deribit", key_of(i)), false);
-    ASSERT_TRUE(obj.ok());
-    ASSERT_TRUE((*obj)->Append(std::string(100, 'x')).ok());
-    ASSERT_TRUE((*obj)->Commit().ok());
-  }
+  for (int i : {0, 1, 7777}) PutOptionObject(i, 100);
   const ValidationResult res = Validate(store_.get(), exp, ValidateOptions{});
   ASSERT_TRUE(res.store_error.ok()) << res.store_error.ToString();
   ASSERT_EQ(res.items.size(), exp.items.size());
@@ -925,26 +942,15 @@ TEST(ExpectedItems, ResultsPoolNoStringOfAnItem) {
 // in temporary files, and every result the same as with everything in
 // memory (statuses, reasons, objects, in order), with and without --deep.
 TEST_F(Tree, AGroupedItemPastEveryBudgetValidatesAsInMemory) {
-  const storage::Layout layout;
-  auto key_of = [](int i) { return "DERIBIT:OPTION:BTC-USD-231229-" + std::to_string(10000 + i) + "-CALL"; };
-  pipeline::ItemRecord rec;
-  rec.item = "2020-02-22/trades/deribit/OPTIONS";
-  rec.outcome = "done";
-  rec.created_at = "2023-11-14T22:13:20Z";
+  auto key_of = &Tree::OptionKey;
   constexpr int kListed = 6000;
+  std::vector<int> listed;
   for (int i = 0; i < kListed; i++) {
-    if (i % 5 == 4) continue;  // not in the record: no_data
-    rec.objects.push_back(
-        {layout.TickObjectName(kDay, "trades", "deribit", key_of(i)), i % 2 ? "" : key_of(i), 1, 100});
+    if (i % 5 != 4) listed.push_back(i);  // 1 in 5 not in the record: no_data
   }
-  const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
-  ASSERT_TRUE(pipeline::WriteItemRecord(store_.get(), item, rec, false).ok());
-  for (int i = 0; i < kListed; i += 7) {  // some present (of them, short ones corrupt)
-    auto obj = store_->Create(layout.TickObjectName(kDay, "trades", "deribit", key_of(i)), false);
-    ASSERT_TRUE(obj.ok());
-    ASSERT_TRUE((*obj)->Append(std::string(i % 3 ? 100 : 5, 'x')).ok());
-    ASSERT_TRUE((*obj)->Commit().ok());
-  }
+  WriteOptionObjectsRecord(listed);
+  // Some present (of them, short ones corrupt).
+  for (int i = 0; i < kListed; i += 7) PutOptionObject(i, i % 3 ? 100 : 5);
   // The items of two days, out of order, each key twice (another symbol).
   auto fill = [&](ExpectedItems* items) {
     for (const Date& d : {kDay2, kDay}) {
