@@ -78,9 +78,10 @@ TEST(DeriveEngineDay, ADayFromTheRowsIsTheInstrumentsFirstRowsAlsoWhenItHasNoPri
   // The first row (2020-04-02 23:59:59.9) has no price; the converter names
   // the raw object by it: day-2020-04-02.
   const int64_t day_end = 1585872000000000;  // 2020-04-03T00:00Z
-  ASSERT_TRUE(engine.OnBatch(TradeRows(*schema, {{day_end - 100000, std::nullopt, std::nullopt},
-                                                 {day_end + 100000, 6800.5, 1.0},
-                                                 {day_end + 1100000, 6801.5, 2.0}}))
+  ASSERT_TRUE(engine
+                  .OnBatch(TradeRows(*schema, {{day_end - 100000, std::nullopt, std::nullopt},
+                                               {day_end + 100000, 6800.5, 1.0},
+                                               {day_end + 1100000, 6801.5, 2.0}}))
                   .ok());
   ASSERT_TRUE(engine.Finish().ok());
   ASSERT_EQ(engine.outputs().size(), 1u);
