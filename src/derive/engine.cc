@@ -359,9 +359,11 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
       const std::string_view s = side_col.str.Get(side_i++);
       side = s == "buy" ? 'b' : s == "sell" ? 's' : 'u';
     }
+    // The instrument as of its first row, priced or not: a day taken from
+    // the rows is that row's, as the converter names the raw object.
+    MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
     // A trade without price or amount is not a trade a bar can count.
     if (!has_p || !has_a || std::isnan(p) || std::isnan(a)) continue;
-    MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
     for (auto& s : in->series) {
       s->bars->OnTrade(ts[r], local[r], p, a, side, in->ident(), &s->pending);
       if (s->pending.num_rows) MT_RETURN_IF_ERROR(MaybeFlush(in, s.get()));
