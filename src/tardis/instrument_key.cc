@@ -51,11 +51,26 @@ bool AllAlnum(std::string_view s) {
   return true;
 }
 
+// Code points of the Basic Multilingual Plane that show nothing by
+// themselves yet are no space or sign by their block: format characters
+// (Arabic number signs, the Mongolian vowel separator and free variation
+// selectors), combining marks of the general blocks (an accent or the
+// grapheme joiner on whatever precedes it), Hangul and Khmer fillers, and
+// the Ogham space. (The blocks of spaces, punctuation and symbols, and the
+// planes past the BMP, are refused whole by IsCurrencyCode.)
+bool IsInvisibleOrMark(uint32_t cp) {
+  return (cp >= 0x0300 && cp <= 0x036F) || (cp >= 0x0600 && cp <= 0x0605) || cp == 0x06DD || cp == 0x070F ||
+         cp == 0x0890 || cp == 0x0891 || cp == 0x08E2 || cp == 0x115F || cp == 0x1160 || cp == 0x1680 ||
+         cp == 0x17B4 || cp == 0x17B5 || (cp >= 0x180B && cp <= 0x180F) || (cp >= 0x1AB0 && cp <= 0x1AFF) ||
+         (cp >= 0x1DC0 && cp <= 0x1DFF) || cp == 0x3164 || cp == 0xFFA0;
+}
+
 // A currency code: ASCII letters and digits, or letters of another script
 // (Binance lists 币安人生USDT). Beyond ASCII: well-formed UTF-8 of code points
-// past Latin-1's signs that are not unsafe to show (IsUnsafeCodePoint) and
-// not in the blocks of spaces, punctuation and symbols; so no code holds a
-// separator, a space, a line break or a formatting mark.
+// of the BMP past Latin-1's signs that are not unsafe to show
+// (IsUnsafeCodePoint), not in the blocks of spaces, punctuation and symbols
+// and not invisible by themselves (IsInvisibleOrMark); so no code holds a
+// separator, a space, a line break, a formatting mark or a mark on nothing.
 bool IsCurrencyCode(std::string_view s) {
   if (s.empty()) return false;
   for (size_t i = 0; i < s.size();) {
@@ -71,7 +86,7 @@ bool IsCurrencyCode(std::string_view s) {
     const bool sign = cp < 0xC0 || cp == 0xD7 || cp == 0xF7 || (cp >= 0x2000 && cp <= 0x2BFF) ||
                       (cp >= 0x3000 && cp <= 0x303F) || (cp >= 0xFE00 && cp <= 0xFE6F) ||
                       (cp >= 0xFF00 && cp <= 0xFF0F) || cp == 0xFEFF || cp >= 0xFFF0;
-    if (sign || IsUnsafeCodePoint(cp)) return false;
+    if (sign || IsUnsafeCodePoint(cp) || IsInvisibleOrMark(cp)) return false;
     i += len;
   }
   return true;

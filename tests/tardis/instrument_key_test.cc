@@ -139,7 +139,12 @@ TEST(InstrumentKey, BasesInAnotherScriptAreLetters) {
   auto parsed = ParseInstrumentKey(k->ToString());
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->base, "币安人生");
-  for (const char* sym : {"A\u2215BUSDT", "A\u3000BUSDT", "A\u202EBUSDT", "A\xC3USDT", "\u00A0USDT", "A\uFEFFUSDT"}) {
+  // Nor do invisible ones that pass for letters: a format character (the
+  // Mongolian vowel separator, a zero-width space, a tag), a combining mark
+  // on nothing (the grapheme joiner, an accent), a filler, an Ogham space.
+  for (const char* sym : {"A\u2215BUSDT", "A\u3000BUSDT", "A\u202EBUSDT", "A\xC3USDT", "\u00A0USDT", "A\uFEFFUSDT",
+                          "\u180EUSDT", "A\u034FBUSDT", "\u3164USDT", "A\u0301USDT", "A\u200BBUSDT", "A\U000E0041USDT",
+                          "A\u1680BUSDT", "\uFFA0USDT", "A\u0600USDT", "A\U000E0100USDT"}) {
     auto bad = KeyFromTardisSymbol("binance-futures", sym);
     EXPECT_FALSE(bad.ok()) << sym << " -> " << bad->ToString();
   }
