@@ -40,8 +40,11 @@ namespace {
 
 // The outcome of an item that `st` failed; a configuration error (kUsage:
 // the open-file limit, a TMPDIR that cannot hold a temporary file) is noted
-// on *res, for the run's exit code.
+// on *res, for the run's exit code. A store read stopped by a signal (the
+// day's definitions, a completion record, a listing) is the interrupt's,
+// not a failure of the item: it is cancelled, as one stopped mid-transfer.
 Outcome FailedBy(const Status& st, ItemResult* res) {
+  if (st.code() == Status::Code::kCancelled) return Outcome::kCancelled;
   if (st.code() == Status::Code::kUsage) res->config_error = true;
   return st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
 }
