@@ -983,7 +983,14 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         continue;
       }
     } else if (net::IsTransientHttpStatus(status)) {
-      last_error = status ? "HTTP " + std::to_string(status) : r.transport.message();
+      // Named with its URL and what the server said, as a permanent HTTP
+      // error is: the reason of an item that gives up on it is all a fleet's
+      // log keeps of which file and which server.
+      last_error = status ? "HTTP " + std::to_string(status) + " for " + url +
+                                (sink.error_body.empty() ? ""
+                                                         : ": " + EscapeOutsideText(sink.error_body, kOutsideTextMaxBytes,
+                                                                                    sink.response_bytes))
+                          : r.transport.message();
       retry_after = net::RetryAfter(r.head);
     } else {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +

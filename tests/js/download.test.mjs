@@ -655,6 +655,11 @@ describe('download: persistent 503', () => {
     assert.equal(res.outcome, 'failed_retryable');
     assert.equal(res.requests, 3, r.summaryText);
     assert.deepEqual(res.objects, [], r.summaryText);
+    // The reason names the file's URL and what the server answered, in the summary and the log.
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    assert.ok(res.reason.includes(`last error: HTTP 503 for ${url}: `), res.reason);
+    assert.match(res.reason, /"code":503/, res.reason);
+    assert.ok(r.stderr.includes(`last error: HTTP 503 for ${url}`), describeRun(r));
     const reqs = datasetRequests(c.srv);
     assert.deepEqual(reqs.map((q) => q.status), [503, 503, 503], showReqs(reqs));
     assert.deepEqual(listFiles(r.out), [], 'files');
