@@ -73,10 +73,23 @@ Result<std::string> FileNameFlag(const ParsedArgs& args, const std::string& flag
   return name;
 }
 
+// --output given with an empty value (`--output "$OUT"` with OUT unset) is a
+// usage error: it would otherwise mean the default, ./data (or GCS_BUCKET),
+// and a run meant for a bucket would write into a local folder and exit 0.
+// An empty OUTPUT_URI in the environment stays "not set", as for every
+// variable.
+Status OutputFlagNotEmpty(const ParsedArgs& args) {
+  if (args.Has("output") && args.Get("output").empty()) {
+    return Status::Usage("--output is empty: give a directory, gs://BUCKET[/PREFIX] or (convert) FILE.parquet, or leave "
+                         "the flag out for the default");
+  }
+  return Status::OK();
+}
+
 // OutputUri resolved (a bad URI is a usage error before any I/O) and the
 // store's settings.
 Status ResolveOutput(const ParsedArgs& args, const Context& ctx, OutputStore* out) {
-  out->output = OutputUri(args, ctx);
+  MT_ASSIGN_OR_RETURN(out->output, OutputUri(args, ctx));
   MT_RETURN_IF_ERROR(storage::ResolveStoreUri(out->output).status());
   MT_ASSIGN_OR_RETURN(out->store, StoreConfigFromContext(ctx));
   MT_ASSIGN_OR_RETURN(out->store.layout, LayoutFromArgs(args, ctx));
@@ -144,7 +157,8 @@ Result<std::optional<storage::LayoutKind>> LayoutFromArgs(const ParsedArgs& args
   return kind;
 }
 
-std::string OutputUri(const ParsedArgs& args, const Context& ctx) {
+Result<std::string> OutputUri(const ParsedArgs& args, const Context& ctx) {
+  MT_RETURN_IF_ERROR(OutputFlagNotEmpty(args));
   std::string output = args.Get("output", ctx.config.GetOr("OUTPUT_URI", ""));
   if (output.empty()) {
     if (auto bucket = ctx.config.Get("GCS_BUCKET")) output = "gs://" + *bucket;
@@ -244,6 +258,7 @@ Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Cont
   MT_ASSIGN_OR_RETURN(job.derived, DeriveFromArgs(args));
   // Convert's default output is local even when GCS_BUCKET is set: it reads
   // local files, and a bucket is asked for by name.
+  MT_RETURN_IF_ERROR(OutputFlagNotEmpty(args));
   o.output = args.Value("output", ctx.config);
   MT_ASSIGN_OR_RETURN(const storage::StoreLocation where, storage::ResolveStoreUri(o.output));
   if (where.kind == storage::StoreKind::kLocal && EndsWith(where.location, ".parquet")) {

@@ -131,3 +131,34 @@ test('schemas --exchange prints the units of one venue; docs/SCHEMAS.md carries 
   const all = await run(['schemas']);
   assert.equal(all.stdout, fs.readFileSync(path.join(ROOT, 'docs', 'SCHEMAS.md'), 'utf8'));
 });
+
+test('--output given empty (`--output "$OUT"` with OUT unset) is a usage error in every command, before any I/O; an empty OUTPUT_URI is not set', async () => {
+  const cwd = fs.mkdtempSync(path.join(dir, 'empty-output-'));
+  const fixture = path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz');
+  const day = ['--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'bitmex:XBTUSD'];
+  const runIn = (args, env = {}) => new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, {
+      cwd,
+      env: { PATH: process.env.PATH, TARDIS_API_URL: srv.url, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000', ...env },
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  const before = srv.stats().total;
+  for (const args of [['download', ...day], ['plan', ...day], ['validate', ...day], ['derive', ...day, '--derive', 'trade_bar_1m'],
+    ['instruments', '--from', '2020-03-01', '--exchanges', 'bitmex'], ['convert', fixture], ['sql']]) {
+    const r = await runIn([...args, '--output', '']);
+    assert.equal(r.status, 2, `${args.join(' ')} --output '':\n${r.stderr}`);
+    assert.match(r.stderr, /--output is empty/, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', args.join(' '));
+  }
+  assert.equal(srv.stats().total, before, 'no request to the server');
+  assert.deepEqual(fs.readdirSync(cwd), [], 'nothing written, ./data not created');
+  // An empty OUTPUT_URI is as if it were not set: the default ./data.
+  const r = await runIn(['convert', fixture], { OUTPUT_URI: '' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(path.join(cwd, 'data', 'raw_tick_data')), r.stdout);
+});
