@@ -200,6 +200,7 @@ Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, co
   MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
   job.from = range.from;
   job.to = range.to;
+  MT_RETURN_IF_ERROR(ListFlagsNotEmpty(args, {"exchanges", "quote"}));
   std::string ex = args.Value("exchanges", ctx.config);
   if (ex.empty()) ex = pipeline::kDefaultInstrumentExchanges;  // EXCHANGES= (empty) means the default too
   MT_ASSIGN_OR_RETURN(job.exchanges, ExchangeIds(ex));

@@ -162,3 +162,31 @@ test('--output given empty (`--output "$OUT"` with OUT unset) is a usage error i
   assert.equal(r.status, 0, r.stderr);
   assert.ok(fs.existsSync(path.join(cwd, 'data', 'raw_tick_data')), r.stdout);
 });
+
+test('a selection flag given empty (--symbols "$SYMBOLS" with SYMBOLS unset) is a usage error naming it, not its default (every instrument of the definitions)', async () => {
+  const out = fs.mkdtempSync(path.join(dir, 'empty-list-'));
+  // Definitions of the day in the store: without --symbols, download would plan every instrument they list.
+  const defs = await run(['instruments', '--from', '2024-01-01', '--exchanges', 'binance-futures', '--output', out]);
+  assert.equal(defs.status, 0, defs.stderr);
+  const all = await run(['plan', '--from', '2024-01-01', '--exchanges', 'binance-futures', '--data-types', 'trades', '--json', '--output', out]);
+  assert.equal(all.status, 0, all.stderr);
+  assert.ok(JSON.parse(all.stdout).items.length > 1, 'the definitions list several instruments');
+  const base = ['--from', '2024-01-01', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'binance-futures:BTCUSDT'];
+  const without = (flag) => {
+    const i = base.indexOf(flag);
+    return i < 0 ? base : [...base.slice(0, i), ...base.slice(i + 2)];
+  };
+  for (const [command, flag, value] of [['plan', '--symbols', ''], ['plan', '--symbols', ','], ['download', '--symbols', ''],
+    ['validate', '--symbols', ''], ['plan', '--exchanges', ''], ['plan', '--data-types', ' '], ['download', '--base', ''],
+    ['plan', '--instrument-types', ''], ['plan', '--quote', ''], ['derive', '--exchanges', '']]) {
+    const args = [command, ...without(flag), flag, value, '--output', out, ...(command === 'download' ? ['--dry-run'] : []),
+      ...(command === 'derive' ? ['--derive', 'trade_bar_1m'] : [])];
+    const r = await run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}:\n${r.stderr}\n${r.stdout.slice(0, 300)}`);
+    assert.ok(r.stderr.includes(`${flag} is empty`), `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', `${args.join(' ')}: nothing planned`);
+  }
+  const inst = await run(['instruments', '--from', '2024-01-01', '--exchanges', '', '--output', out]);
+  assert.equal(inst.status, 2, inst.stderr);
+  assert.match(inst.stderr, /--exchanges is empty/);
+});
