@@ -847,18 +847,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       if (outs.ok()) {
         res.bytes_in = sink.offset;
         res.rows = conv->rows();
+        // Rows of another day in this day's file: stored as served, but said
+        // now, by the rule validate --deep applies; one line for the item.
+        OutsideDayObjects outside(item.day);
         for (const auto& o : *outs) {
           res.bytes_out += o.bytes;
           res.objects.push_back(o.name);
-          // Rows of another day in this day's file: stored as served, but said
-          // now, by the rule validate --deep applies.
-          if (o.rows > 0) {
-            const std::string problem = OutsideDay(o.min_local_ts, o.max_local_ts, item.day);
-            if (!problem.empty()) {
-              log::Warn(item.Id() + ": rows outside the item's day: " + problem + "; " + o.name +
-                        " will be reported corrupt by validate --deep");
-            }
-          }
+          outside.Add(o.name, o.rows, o.min_local_ts, o.max_local_ts);
           if (o.unkeyed) {
             res.unkeyed_rows += o.rows;
             res.unkeyed_symbols.push_back(o.symbol);
@@ -874,6 +869,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
             log::Warn(item.Id() + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
                       "' kept as " + o.name + " (no instrument key: " + o.note + ")" + hint);
           }
+        }
+        if (const std::string problem = outside.Message(); !problem.empty()) {
+          log::Warn(item.Id() + ": rows outside the item's day: " + problem + " will be reported corrupt by validate --deep");
         }
         if (!outs->read_status().ok()) {
           // The objects are there, the list of them is not whole: no record,
