@@ -80,8 +80,9 @@ Result<std::string> FileNameFlag(const ParsedArgs& args, const std::string& flag
 // variable.
 Status OutputFlagNotEmpty(const ParsedArgs& args) {
   if (args.Has("output") && args.Get("output").empty()) {
-    return Status::Usage("--output is empty: give a directory, gs://BUCKET[/PREFIX] or (convert) FILE.parquet, or leave "
-                         "the flag out for the default");
+    return Status::Usage(
+        "--output is empty: give a directory, gs://BUCKET[/PREFIX] or (convert) FILE.parquet, or leave "
+        "the flag out for the default");
   }
   return Status::OK();
 }

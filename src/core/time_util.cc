@@ -115,8 +115,8 @@ std::string OutsideDayObjects::Message() const {
   if (outside_ == 0) return "";
   const std::string range = OutsideDay(first_, last_, day_);
   if (outside_ == 1) return range + "; " + name_;
-  return range + " (over " + std::to_string(outside_) + " of its " + std::to_string(objects_) + " objects); " +
-         name_ + " and the " + std::to_string(outside_ - 1) + " others";
+  return range + " (over " + std::to_string(outside_) + " of its " + std::to_string(objects_) + " objects); " + name_ +
+         " and the " + std::to_string(outside_ - 1) + " others";
 }
 
 namespace {

@@ -871,7 +871,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           }
         }
         if (const std::string problem = outside.Message(); !problem.empty()) {
-          log::Warn(item.Id() + ": rows outside the item's day: " + problem + " will be reported corrupt by validate --deep");
+          log::Warn(item.Id() + ": rows outside the item's day: " + problem +
+                    " will be reported corrupt by validate --deep");
         }
         if (!outs->read_status().ok()) {
           // The objects are there, the list of them is not whole: no record,
@@ -984,11 +985,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // Named with its URL and what the server said, as a permanent HTTP
       // error is: the reason of an item that gives up on it is all a fleet's
       // log keeps of which file and which server.
-      last_error = status ? "HTTP " + std::to_string(status) + " for " + url +
-                                (sink.error_body.empty() ? ""
-                                                         : ": " + EscapeOutsideText(sink.error_body, kOutsideTextMaxBytes,
-                                                                                    sink.response_bytes))
-                          : r.transport.message();
+      last_error =
+          status ? "HTTP " + std::to_string(status) + " for " + url +
+                       (sink.error_body.empty()
+                            ? ""
+                            : ": " + EscapeOutsideText(sink.error_body, kOutsideTextMaxBytes, sink.response_bytes))
+                 : r.transport.message();
       retry_after = net::RetryAfter(r.head);
     } else {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +
