@@ -85,6 +85,7 @@ class ItemSink : public net::HttpBodySink {
   int status = 0;
   std::string etag;
   std::string error_body;
+  std::string url;  // the item's file: the bounds' messages name it
   std::function<void()> on_restart;
   std::atomic<uint64_t>* bytes_counter = nullptr;
   // Bounds (DownloadOptions): when the item started, its time and byte
@@ -140,15 +141,15 @@ class ItemSink : public net::HttpBodySink {
   // permanent (the same server would send the same), the time bound is not.
   Status CheckBounds() const {
     if (content_length >= 0 && response_bytes > static_cast<uint64_t>(content_length)) {
-      return Status::InvalidInput("stopped by the Content-Length bound: the server sent more than the " +
+      return Status::InvalidInput(url + ": stopped by the Content-Length bound: the server sent more than the " +
                                   std::to_string(content_length) + " bytes it announced");
     }
     if (received > max_bytes) {
-      return Status::InvalidInput("stopped by the size bound: more than " + std::to_string(max_bytes) +
+      return Status::InvalidInput(url + ": stopped by the size bound: more than " + std::to_string(max_bytes) +
                                   " bytes for this item in one attempt (ITEM_MAX_SIZE)");
     }
     if (MonotonicSeconds() - started > timeout_s) {
-      return Status::Unavailable("stopped by the time bound: the item took longer than " +
+      return Status::Unavailable(url + ": stopped by the time bound: the item took longer than " +
                                  std::to_string(static_cast<int64_t>(timeout_s)) + " s (ITEM_TIMEOUT_HOURS)");
     }
     return Status::OK();
@@ -716,6 +717,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   sink.on_restart = [&] { conv->Abort(); fresh(); sink.conv = conv.get(); };
   sink.conv = conv.get();
   sink.bytes_counter = &progress_.bytes_in;
+  sink.url = url;
   const double started = MonotonicSeconds();
   sink.started = started;
   sink.timeout_s = opts_.item_timeout_s;

@@ -856,6 +856,9 @@ describe('download: a hostile or broken server', () => {
     let res = resultOf(sized, TRADES_ID);
     assert.equal(res.outcome, 'failed', sized.summaryText);
     assert.match(res.reason, /stopped by the size bound: more than 2097152 bytes/, sized.summaryText);
+    // The reason names the file, as every other reason of a download does.
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    assert.ok(res.reason.startsWith(`${url}: stopped by the size bound`), sized.summaryText);
     assert.equal(res.requests, 1, 'a size bound is not retried');
     assert.deepEqual(listFiles(path.join(c.dir, 'sized')).filter((f) => f.endsWith('.parquet') || f.includes('.tmp-')), [], 'nothing left');
 
@@ -864,6 +867,7 @@ describe('download: a hostile or broken server', () => {
     res = resultOf(timed, TRADES_ID);
     assert.equal(res.outcome, 'failed_retryable', timed.summaryText);
     assert.match(res.reason, /stopped by the time bound: the item took longer than 1 s \(ITEM_TIMEOUT_HOURS\)/, timed.summaryText);
+    assert.ok(res.reason.startsWith(`${url}: stopped by the time bound`), timed.summaryText);
     assert.ok(timed.t1 - timed.t0 < 15_000, describeRun(timed));
     assert.deepEqual(listFiles(path.join(c.dir, 'timed')).filter((f) => f.endsWith('.parquet') || f.includes('.tmp-')), [], 'nothing left');
   });
