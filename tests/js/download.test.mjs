@@ -709,6 +709,28 @@ describe('download: interrupted runs', () => {
     assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'rerun after SIGKILL');
   });
 
+  it('stdout closed by its reader (| head -1) mid-run: exit 130 as an interrupt (not killed by SIGPIPE), said on stderr, nothing partial; a rerun completes', async (t) => {
+    const c = await setup(t, 'stdout-closed', { faults: { trickle: { bytesPerChunk: 4096, intervalMs: 20 } } }, { baseline: ['binance'] });
+    // 2020-02-21 is not served (two 404 lines first), then the two files of 2020-02-22, slowly, one at a time.
+    const args = ['--from', '2020-02-21', '--to', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes', '--symbols', 'BTCUSDT'];
+    const h = c.start(args, { extra: ['--concurrency', '1'] });
+    h.child.stdout.once('data', () => h.child.stdout.destroy());
+    const r = await h.done;
+    assert.equal(r.signal, null, `not killed by a signal\n${describeRun(r)}`);
+    assert.equal(r.code, 130, describeRun(r));
+    assert.match(r.stderr, /stdout cannot be written \(Broken pipe\): its reader went away; stopping as if interrupted/, describeRun(r));
+    assert.ok(r.summary, `summary JSON\n${describeRun(r)}`);
+    assert.ok(r.summary.counts.cancelled >= 1, `the item in flight was cancelled\n${r.summaryText}`);
+    assert.deepEqual(listFiles(c.out).filter((f) => f.includes('.tmp-')), [], 'no temporary file left');
+    for (const rel of listFiles(c.out).filter((f) => f.endsWith('.parquet'))) {
+      assert.ok(fs.readFileSync(path.join(c.out, rel)).equals(c.clean.get(rel)), `${rel} is a clean object`);
+    }
+    c.srv.setFaults({});
+    const r2 = await c.run(args);
+    assert.equal(r2.code, 0, describeRun(r2));
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'rerun after stdout closed');
+  });
+
   for (const sig of ['SIGINT', 'SIGTERM']) {
     it(`${sig} mid-run: exit 130 quickly, summary, nothing partial; a rerun completes`, async (t) => {
       const c = await setup(t, `sig-${sig}`, { faults: { trickle: { bytesPerChunk: 1024, intervalMs: 50 } } }, { baseline: ['binance'] });
