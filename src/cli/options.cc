@@ -70,6 +70,11 @@ Result<NamedTypes> NamedTypesFromArgs(const ParsedArgs& args, const std::vector<
 Result<std::string> FileNameFlag(const ParsedArgs& args, const std::string& flag) {
   std::string name = args.Get(flag);
   if (args.Has(flag) && name.empty()) return Status::Usage("--" + flag + " needs a file name");
+  // The run summary is a local file: a URL (gs://bucket/summary.json) could
+  // only fail once the whole run was done, after hours of a fleet task.
+  if (flag == "summary-json" && name.find("://") != std::string::npos) {
+    return Status::Usage("--summary-json " + name + ": the summary is written to a local file, not to a URL");
+  }
   return name;
 }
 

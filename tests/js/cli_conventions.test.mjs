@@ -190,3 +190,21 @@ test('a selection flag given empty (--symbols "$SYMBOLS" with SYMBOLS unset) is 
   assert.equal(inst.status, 2, inst.stderr);
   assert.match(inst.stderr, /--exchanges is empty/);
 });
+
+test('--summary-json naming a URL (gs://...) is a usage error before any request, in every command that writes a summary', async () => {
+  const out = fs.mkdtempSync(path.join(dir, 'summary-url-'));
+  const before = srv.stats().total;
+  for (const args of [
+    ['download', '--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'bitmex:XBTUSD'],
+    ['validate', '--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'bitmex:XBTUSD'],
+    ['derive', '--from', '2020-03-01', '--exchanges', 'bitmex', '--derive', 'trade_bar_1m'],
+    ['instruments', '--from', '2020-03-01', '--exchanges', 'bitmex'],
+  ]) {
+    const r = await run([...args, '--output', out, '--summary-json', 'gs://bucket/summary.json']);
+    assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /--summary-json gs:\/\/bucket\/summary\.json: the summary is written to a local file, not to a URL/, args[0]);
+    assert.equal(r.stdout, '', args[0]);
+  }
+  assert.equal(srv.stats().total, before, 'no request to the server');
+  assert.deepEqual(fs.readdirSync(out), [], 'nothing written');
+});
