@@ -4,8 +4,12 @@
 #include "pipeline/estimate.h"
 #include "pipeline/instruments_job.h"
 
+#include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
+#include "core/cancel.h"
 #include "core/log.h"
 #include "core/redact.h"
 #include "core/utf8.h"
@@ -224,6 +228,16 @@ int FailWith(const std::string& command, const Status& status) {
     std::fprintf(stderr, "%s\n", EscapeControlChars(RedactSecrets(line)).c_str());
   }
   return ExitCodeFor(status);
+}
+
+void FlushResultLines() {
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return;
+  static std::atomic<bool> said{false};
+  if (!said.exchange(true)) {
+    log::Error(std::string("stdout cannot be written (") + std::strerror(errno) +
+               "): its reader went away; stopping as if interrupted");
+  }
+  RequestCancel();
 }
 
 const std::vector<Command>& Commands() {

@@ -41,6 +41,14 @@ const std::vector<Command>& Commands();
 // "" names no command (an error before one is known).
 int FailWith(const std::string& command, const Status& status);
 
+// Flushes stdout after a command's result lines. When its reader went away
+// (a closed pipe: `| head`, a log shipper that died), the run stops as an
+// interrupted one (exit 130, temporaries removed), said once on stderr: the
+// lines it exists to give can no longer be read, and a run killed by SIGPIPE
+// (ignored for these commands, see IgnoreBrokenPipes) left temporaries and an
+// exit code outside the contract.
+void FlushResultLines();
+
 int RunConvert(const ParsedArgs& args, Context& ctx);
 int RunDownload(const ParsedArgs& args, Context& ctx);
 int RunDerive(const ParsedArgs& args, Context& ctx);

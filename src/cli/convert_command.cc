@@ -35,7 +35,7 @@ int RunConvert(const ParsedArgs& args, Context& ctx) {
   const pipeline::ConvertSummary summary = pipeline::RunConvertJob(opts->job, [](const pipeline::ConvertFileResult& r) {
     PrintOutputs(r.derived);
     PrintOutputs(r.outputs);
-    std::fflush(stdout);
+    FlushResultLines();
   });
   // The store recorded its layout before the first object (a run whose
   // inputs all fail leaves the output as it was); a store of another layout

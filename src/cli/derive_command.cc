@@ -23,7 +23,7 @@ void PrintDerived(const pipeline::ItemResult& r) {
   } else if (r.outcome == Outcome::kMissing || r.outcome == Outcome::kNotAvailable) {
     std::printf("%s\t%s\t-\n", pipeline::OutcomeName(r.outcome), r.item.Id().c_str());
   }
-  std::fflush(stdout);
+  FlushResultLines();
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ void PrintOutcome(const pipeline::ItemResult& r) {
   } else if (r.outcome == pipeline::Outcome::kNotAvailable) {
     std::printf("%s\t%s\t-\n", pipeline::OutcomeName(r.outcome), r.item.Id().c_str());
   }
-  std::fflush(stdout);
+  FlushResultLines();
 }
 
 }  // namespace

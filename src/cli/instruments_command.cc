@@ -36,6 +36,11 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     auto opened = storage::OpenDataStore(opts->output, opts->store);
     if (!opened.ok()) return FailWith("instruments", opened.status());
     store = std::move(*opened);
+    // An output that cannot be written (a read-only file system, no
+    // permission, a file where the folder goes) would fail every file after
+    // the metadata was fetched, and no rerun can fix it: a configuration
+    // error before any request, as for download and convert.
+    if (const Status st = store->CheckWritable(); !st.ok()) return FailWith("instruments", st);
   }
   const pipeline::InstrumentsReport report = pipeline::RunInstrumentsJob(opts->job, store.get());
   if (!opts->format.empty() && report.status.ok()) {

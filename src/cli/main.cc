@@ -144,5 +144,9 @@ int main(int argc, char** argv) {
     if (const auto http = mt::net::LoadHttpLibrary(); !http.ok()) return FailWith(cmd->name, http);
   }
   mt::InstallCancelHandlers();  // SIGINT/SIGTERM set the one flag every loop polls
+  // Their result lines come as the work goes on: a reader that goes away
+  // stops the run as an interrupt (FlushResultLines) instead of killing it.
+  // The others keep the default, so `gcs cat ... | head` ends quietly.
+  if (name == "download" || name == "derive" || name == "convert") mt::IgnoreBrokenPipes();
   return cmd->run(*parsed, ctx);
 }

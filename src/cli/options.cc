@@ -70,13 +70,32 @@ Result<NamedTypes> NamedTypesFromArgs(const ParsedArgs& args, const std::vector<
 Result<std::string> FileNameFlag(const ParsedArgs& args, const std::string& flag) {
   std::string name = args.Get(flag);
   if (args.Has(flag) && name.empty()) return Status::Usage("--" + flag + " needs a file name");
+  // The run summary is a local file: a URL (gs://bucket/summary.json) could
+  // only fail once the whole run was done, after hours of a fleet task.
+  if (flag == "summary-json" && name.find("://") != std::string::npos) {
+    return Status::Usage("--summary-json " + name + ": the summary is written to a local file, not to a URL");
+  }
   return name;
+}
+
+// --output given with an empty value (`--output "$OUT"` with OUT unset) is a
+// usage error: it would otherwise mean the default, ./data (or GCS_BUCKET),
+// and a run meant for a bucket would write into a local folder and exit 0.
+// An empty OUTPUT_URI in the environment stays "not set", as for every
+// variable.
+Status OutputFlagNotEmpty(const ParsedArgs& args) {
+  if (args.Has("output") && args.Get("output").empty()) {
+    return Status::Usage(
+        "--output is empty: give a directory, gs://BUCKET[/PREFIX] or (convert) FILE.parquet, or leave "
+        "the flag out for the default");
+  }
+  return Status::OK();
 }
 
 // OutputUri resolved (a bad URI is a usage error before any I/O) and the
 // store's settings.
 Status ResolveOutput(const ParsedArgs& args, const Context& ctx, OutputStore* out) {
-  out->output = OutputUri(args, ctx);
+  MT_ASSIGN_OR_RETURN(out->output, OutputUri(args, ctx));
   MT_RETURN_IF_ERROR(storage::ResolveStoreUri(out->output).status());
   MT_ASSIGN_OR_RETURN(out->store, StoreConfigFromContext(ctx));
   MT_ASSIGN_OR_RETURN(out->store.layout, LayoutFromArgs(args, ctx));
@@ -144,7 +163,8 @@ Result<std::optional<storage::LayoutKind>> LayoutFromArgs(const ParsedArgs& args
   return kind;
 }
 
-std::string OutputUri(const ParsedArgs& args, const Context& ctx) {
+Result<std::string> OutputUri(const ParsedArgs& args, const Context& ctx) {
+  MT_RETURN_IF_ERROR(OutputFlagNotEmpty(args));
   std::string output = args.Get("output", ctx.config.GetOr("OUTPUT_URI", ""));
   if (output.empty()) {
     if (auto bucket = ctx.config.Get("GCS_BUCKET")) output = "gs://" + *bucket;
@@ -186,6 +206,7 @@ Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, co
   MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
   job.from = range.from;
   job.to = range.to;
+  MT_RETURN_IF_ERROR(ListFlagsNotEmpty(args, {"exchanges", "quote"}));
   std::string ex = args.Value("exchanges", ctx.config);
   if (ex.empty()) ex = pipeline::kDefaultInstrumentExchanges;  // EXCHANGES= (empty) means the default too
   MT_ASSIGN_OR_RETURN(job.exchanges, ExchangeIds(ex));
@@ -244,6 +265,7 @@ Result<ConvertOptions> ConvertOptionsFromArgs(const ParsedArgs& args, const Cont
   MT_ASSIGN_OR_RETURN(job.derived, DeriveFromArgs(args));
   // Convert's default output is local even when GCS_BUCKET is set: it reads
   // local files, and a bucket is asked for by name.
+  MT_RETURN_IF_ERROR(OutputFlagNotEmpty(args));
   o.output = args.Value("output", ctx.config);
   MT_ASSIGN_OR_RETURN(const storage::StoreLocation where, storage::ResolveStoreUri(o.output));
   if (where.kind == storage::StoreKind::kLocal && EndsWith(where.location, ".parquet")) {

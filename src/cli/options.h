@@ -21,8 +21,9 @@
 namespace mt::cli {
 
 // --output, else OUTPUT_URI, else gs://$GCS_BUCKET when GCS_BUCKET is set,
-// else ./data; not yet resolved (storage::ResolveStoreUri does that).
-std::string OutputUri(const ParsedArgs& args, const Context& ctx);
+// else ./data; not yet resolved (storage::ResolveStoreUri does that). An
+// --output given empty is a usage error.
+Result<std::string> OutputUri(const ParsedArgs& args, const Context& ctx);
 
 // --layout, else OUTPUT_LAYOUT: by_date or hive (kUsage otherwise); nullopt
 // when neither is given (the store's own layout, else by_date).

@@ -72,8 +72,25 @@ Result<DateRange> DateRangeFromArgs(const ParsedArgs& args) {
   return DateRange{f, t};
 }
 
+Status ListFlagsNotEmpty(const ParsedArgs& args, std::initializer_list<const char*> flags) {
+  for (const char* flag : flags) {
+    if (args.Has(flag) && pipeline::SplitList(args.Get(flag)).empty()) {
+      return Status::Usage(std::string("--") + flag + " is empty ('" + args.Get(flag) +
+                           "'): name what to select, or leave the flag out for its default");
+    }
+  }
+  return Status::OK();
+}
+
 Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const Context& ctx) {
   pipeline::PlanRequest req;
+  // A selection flag given empty (`--symbols "$SYMBOLS"` with SYMBOLS unset)
+  // would mean its default: every instrument of the stored definitions, the
+  // default venues, no filter. A fleet would download far more than asked
+  // for, and pay for it, so it is a usage error; an empty variable in the
+  // environment still counts as not set.
+  MT_RETURN_IF_ERROR(ListFlagsNotEmpty(args, {"exchanges", "data-types", "symbols", "instrument-types", "base", "quote",
+                                              "max-instruments", "max-days-to-expiry"}));
   MT_ASSIGN_OR_RETURN(const DateRange range, DateRangeFromArgs(args));
   req.from = range.from;
   req.to = range.to;

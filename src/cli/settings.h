@@ -1,6 +1,7 @@
 // Settings shared by the commands, read from flags > environment > .env.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,10 @@ Result<Date> DayFromFlag(const std::string& flag, const std::string& value);
 // --from D (required) and --to D (default: --from), each DayFromFlag,
 // checked: to >= from, at most 20 years. --to is inclusive.
 Result<DateRange> DateRangeFromArgs(const ParsedArgs& args);
+
+// Each of `flags` given on the command line with an empty list ('' or ',')
+// is a usage error naming it.
+Status ListFlagsNotEmpty(const ParsedArgs& args, std::initializer_list<const char*> flags);
 
 // The selection flags shared by download, plan and validate: the date range,
 // --exchanges, --data-types, --symbols, each read through its spec

@@ -25,7 +25,9 @@ int RunSql(const ParsedArgs& args, Context& ctx) {
   }
   opts.dataset = args.Value("dataset", ctx.config);
   OutputStore out;
-  out.output = OutputUri(args, ctx);
+  auto uri = OutputUri(args, ctx);
+  if (!uri.ok()) return fail(uri.status());
+  out.output = *uri;
   auto where = storage::ResolveStoreUri(out.output);
   if (!where.ok()) return fail(where.status());
   auto config = StoreConfigFromContext(ctx);

@@ -15,6 +15,18 @@ int RunValidate(const ParsedArgs& args, Context& ctx) {
   if (!options.ok()) return fail(options.status());
   auto store = storage::OpenDataStore(options->output, options->store);
   if (!store.ok()) return fail(store.status());
+  // The missing-data reports go into the store: one that cannot be written
+  // (a read-only mount, no permission, a file where the folder goes) is a
+  // configuration error found before the checks, not a failed report after
+  // them (exit 1, as if data were bad); --read-only writes none.
+  if (!options->job.read_only) {
+    if (const Status st = (*store)->CheckWritable(); !st.ok()) {
+      if (st.code() != Status::Code::kUsage) return fail(st);
+      return fail(Status::Usage(st.message() +
+                                "; validate writes its missing-data reports there: --read-only checks the store "
+                                "without writing them"));
+    }
+  }
   std::unique_ptr<storage::GcsStore> report_store;
   if (!options->report_bucket.empty()) {
     auto opened = storage::OpenGcsStore(options->report_bucket, options->store.gcs);

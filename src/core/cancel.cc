@@ -30,6 +30,13 @@ void InstallCancelHandlers() {
   sigaction(SIGTERM, &sa, nullptr);
 }
 
+void IgnoreBrokenPipes() {
+  struct sigaction ignore = {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGPIPE, &ignore, nullptr);
+}
+
 bool SleepUnlessStopped(double seconds, StopFlags flags) {
   using Clock = std::chrono::steady_clock;
   const auto until = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(

@@ -20,6 +20,10 @@ void RequestCancel();
 void ResetCancelForTesting();
 // Makes SIGINT and SIGTERM set the process flag (and nothing else).
 void InstallCancelHandlers();
+// A write to a pipe or socket whose reader is gone fails with EPIPE instead
+// of killing the process with SIGPIPE (exit 141, temporaries left): for the
+// commands whose work outlives their result lines (cli FlushResultLines).
+void IgnoreBrokenPipes();
 
 // Up to two flags, either of which stops a wait: the process's and, say, a
 // downloader's own stop after a refused key. Null entries are ignored.

@@ -1,5 +1,6 @@
 #include "core/time_util.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -95,6 +96,27 @@ std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date
   if (first_local_ts >= lo && last_local_ts < hi) return "";
   return "local_timestamp runs " + FormatIsoMicros(first_local_ts) + " .. " + FormatIsoMicros(last_local_ts) +
          ", outside " + FormatDate(day);
+}
+
+void OutsideDayObjects::Add(const std::string& name, uint64_t rows, int64_t first_local_ts, int64_t last_local_ts) {
+  objects_++;
+  if (rows == 0 || OutsideDay(first_local_ts, last_local_ts, day_).empty()) return;
+  if (outside_++ == 0) {
+    first_ = first_local_ts;
+    last_ = last_local_ts;
+    name_ = name;
+    return;
+  }
+  first_ = std::min(first_, first_local_ts);
+  last_ = std::max(last_, last_local_ts);
+}
+
+std::string OutsideDayObjects::Message() const {
+  if (outside_ == 0) return "";
+  const std::string range = OutsideDay(first_, last_, day_);
+  if (outside_ == 1) return range + "; " + name_;
+  return range + " (over " + std::to_string(outside_) + " of its " + std::to_string(objects_) + " objects); " + name_ +
+         " and the " + std::to_string(outside_ - 1) + " others";
 }
 
 namespace {

@@ -33,6 +33,26 @@ double MonotonicSeconds();
 // last] does; else a message naming the range.
 std::string OutsideDay(int64_t first_local_ts, int64_t last_local_ts, const Date& day);
 
+// The objects of one input (a file, a download item) whose rows break the
+// day rule, said as one warning however many there are: a grouped file of
+// thousands of instruments under another day's name gave a line per object.
+class OutsideDayObjects {
+ public:
+  explicit OutsideDayObjects(const Date& day) : day_(day) {}
+  // One object written from the input, with its rows' local_timestamp range.
+  void Add(const std::string& name, uint64_t rows, int64_t first_local_ts, int64_t last_local_ts);
+  // "" when every object keeps the rule; for one object OutsideDay's
+  // message, then "; NAME"; for several, how many of them and the range over
+  // them, then the first one's name.
+  std::string Message() const;
+
+ private:
+  Date day_;
+  size_t objects_ = 0, outside_ = 0;
+  int64_t first_ = 0, last_ = 0;
+  std::string name_;
+};
+
 // The wall clock, in microseconds since the epoch.
 int64_t NowMicros();
 

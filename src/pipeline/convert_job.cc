@@ -220,14 +220,13 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   }
   // A mislabelled file (rows of another day under this day's name) is
   // written as asked, but said now, by the rule validate --deep applies.
+  // One line for the file, however many objects it became.
   if (hints.day) {
-    for (const auto& o : r.outputs) {
-      if (o.rows == 0) continue;
-      const std::string problem = OutsideDay(o.min_local_ts, o.max_local_ts, *hints.day);
-      if (!problem.empty()) {
-        log::Warn(path + ": rows outside the file's day " + FormatDate(*hints.day) + " (from its name): " + problem +
-                  "; " + o.name + " will be reported corrupt by validate --deep; check the file name");
-      }
+    OutsideDayObjects outside(*hints.day);
+    for (const auto& o : r.outputs) outside.Add(o.name, o.rows, o.min_local_ts, o.max_local_ts);
+    if (const std::string problem = outside.Message(); !problem.empty()) {
+      log::Warn(path + ": rows outside the file's day " + FormatDate(*hints.day) + " (from its name): " + problem +
+                " will be reported corrupt by validate --deep; check the file name");
     }
   }
   // Every loop above saw every object, or the file fails (its objects are

@@ -170,8 +170,11 @@ class DeriveRunner {
     res.reason = "interrupted";
     return res;
   }
+  // A store read stopped by a signal cancels the item; it did not fail.
   static ItemResult Failed(ItemResult res, const Status& st) {
-    res.outcome = st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
+    res.outcome = st.code() == Status::Code::kCancelled ? Outcome::kCancelled
+                  : st.retryable()                      ? Outcome::kRetryable
+                                                        : Outcome::kFailed;
     res.reason = st.message();
     return res;
   }

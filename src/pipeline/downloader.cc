@@ -40,8 +40,11 @@ namespace {
 
 // The outcome of an item that `st` failed; a configuration error (kUsage:
 // the open-file limit, a TMPDIR that cannot hold a temporary file) is noted
-// on *res, for the run's exit code.
+// on *res, for the run's exit code. A store read stopped by a signal (the
+// day's definitions, a completion record, a listing) is the interrupt's,
+// not a failure of the item: it is cancelled, as one stopped mid-transfer.
 Outcome FailedBy(const Status& st, ItemResult* res) {
+  if (st.code() == Status::Code::kCancelled) return Outcome::kCancelled;
   if (st.code() == Status::Code::kUsage) res->config_error = true;
   return st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
 }
@@ -82,6 +85,7 @@ class ItemSink : public net::HttpBodySink {
   int status = 0;
   std::string etag;
   std::string error_body;
+  std::string url;  // the item's file: the bounds' messages name it
   std::function<void()> on_restart;
   std::atomic<uint64_t>* bytes_counter = nullptr;
   // Bounds (DownloadOptions): when the item started, its time and byte
@@ -137,15 +141,15 @@ class ItemSink : public net::HttpBodySink {
   // permanent (the same server would send the same), the time bound is not.
   Status CheckBounds() const {
     if (content_length >= 0 && response_bytes > static_cast<uint64_t>(content_length)) {
-      return Status::InvalidInput("stopped by the Content-Length bound: the server sent more than the " +
+      return Status::InvalidInput(url + ": stopped by the Content-Length bound: the server sent more than the " +
                                   std::to_string(content_length) + " bytes it announced");
     }
     if (received > max_bytes) {
-      return Status::InvalidInput("stopped by the size bound: more than " + std::to_string(max_bytes) +
+      return Status::InvalidInput(url + ": stopped by the size bound: more than " + std::to_string(max_bytes) +
                                   " bytes for this item in one attempt (ITEM_MAX_SIZE)");
     }
     if (MonotonicSeconds() - started > timeout_s) {
-      return Status::Unavailable("stopped by the time bound: the item took longer than " +
+      return Status::Unavailable(url + ": stopped by the time bound: the item took longer than " +
                                  std::to_string(static_cast<int64_t>(timeout_s)) + " s (ITEM_TIMEOUT_HOURS)");
     }
     return Status::OK();
@@ -713,6 +717,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   sink.on_restart = [&] { conv->Abort(); fresh(); sink.conv = conv.get(); };
   sink.conv = conv.get();
   sink.bytes_counter = &progress_.bytes_in;
+  sink.url = url;
   const double started = MonotonicSeconds();
   sink.started = started;
   sink.timeout_s = opts_.item_timeout_s;
@@ -844,18 +849,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       if (outs.ok()) {
         res.bytes_in = sink.offset;
         res.rows = conv->rows();
+        // Rows of another day in this day's file: stored as served, but said
+        // now, by the rule validate --deep applies; one line for the item.
+        OutsideDayObjects outside(item.day);
         for (const auto& o : *outs) {
           res.bytes_out += o.bytes;
           res.objects.push_back(o.name);
-          // Rows of another day in this day's file: stored as served, but said
-          // now, by the rule validate --deep applies.
-          if (o.rows > 0) {
-            const std::string problem = OutsideDay(o.min_local_ts, o.max_local_ts, item.day);
-            if (!problem.empty()) {
-              log::Warn(item.Id() + ": rows outside the item's day: " + problem + "; " + o.name +
-                        " will be reported corrupt by validate --deep");
-            }
-          }
+          outside.Add(o.name, o.rows, o.min_local_ts, o.max_local_ts);
           if (o.unkeyed) {
             res.unkeyed_rows += o.rows;
             res.unkeyed_symbols.push_back(o.symbol);
@@ -871,6 +871,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
             log::Warn(item.Id() + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
                       "' kept as " + o.name + " (no instrument key: " + o.note + ")" + hint);
           }
+        }
+        if (const std::string problem = outside.Message(); !problem.empty()) {
+          log::Warn(item.Id() + ": rows outside the item's day: " + problem +
+                    " will be reported corrupt by validate --deep");
         }
         if (!outs->read_status().ok()) {
           // The objects are there, the list of them is not whole: no record,
@@ -980,7 +984,15 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         continue;
       }
     } else if (net::IsTransientHttpStatus(status)) {
-      last_error = status ? "HTTP " + std::to_string(status) : r.transport.message();
+      // Named with its URL and what the server said, as a permanent HTTP
+      // error is: the reason of an item that gives up on it is all a fleet's
+      // log keeps of which file and which server.
+      last_error =
+          status ? "HTTP " + std::to_string(status) + " for " + url +
+                       (sink.error_body.empty()
+                            ? ""
+                            : ": " + EscapeOutsideText(sink.error_body, kOutsideTextMaxBytes, sink.response_bytes))
+                 : r.transport.message();
       retry_after = net::RetryAfter(r.head);
     } else {
       return give_up(Outcome::kFailed, "HTTP " + std::to_string(status) + " for " + url + ": " +

@@ -47,9 +47,11 @@ Result<std::vector<WorkItem>> FromDefinitions(storage::ObjectStore* store, const
     const bool absent = first.text.rfind("no instrument definitions", 0) == 0;
     // Absent definitions are a step not taken (or another --output): a
     // usage error, which no rerun alone fixes; an unreadable file is data.
+    // A file that is there but unreadable is replaced only with --force
+    // (instruments refuses to merge into it otherwise): the hint says so.
     std::string msg = "no instrument definitions for " + first.Days() + (absent ? "" : " (" + first.text + ")") +
                       ": run `market-tick instruments --from " + FormatDate(req.from) + " --to " + FormatDate(req.to) +
-                      "` first, or name --symbols";
+                      (absent ? "` first, or name --symbols" : " --force` to replace it, or name --symbols");
     return absent ? Status::Usage(std::move(msg)) : Status::NotFound(std::move(msg));
   }
   return UniqueFiles(std::move(plan.items));

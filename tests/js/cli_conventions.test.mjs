@@ -131,3 +131,80 @@ test('schemas --exchange prints the units of one venue; docs/SCHEMAS.md carries 
   const all = await run(['schemas']);
   assert.equal(all.stdout, fs.readFileSync(path.join(ROOT, 'docs', 'SCHEMAS.md'), 'utf8'));
 });
+
+test('--output given empty (`--output "$OUT"` with OUT unset) is a usage error in every command, before any I/O; an empty OUTPUT_URI is not set', async () => {
+  const cwd = fs.mkdtempSync(path.join(dir, 'empty-output-'));
+  const fixture = path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz');
+  const day = ['--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'bitmex:XBTUSD'];
+  const runIn = (args, env = {}) => new Promise((resolve, reject) => {
+    const child = spawn(BIN, args, {
+      cwd,
+      env: { PATH: process.env.PATH, TARDIS_API_URL: srv.url, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000', ...env },
+    });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  const before = srv.stats().total;
+  for (const args of [['download', ...day], ['plan', ...day], ['validate', ...day], ['derive', ...day, '--derive', 'trade_bar_1m'],
+    ['instruments', '--from', '2020-03-01', '--exchanges', 'bitmex'], ['convert', fixture], ['sql']]) {
+    const r = await runIn([...args, '--output', '']);
+    assert.equal(r.status, 2, `${args.join(' ')} --output '':\n${r.stderr}`);
+    assert.match(r.stderr, /--output is empty/, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', args.join(' '));
+  }
+  assert.equal(srv.stats().total, before, 'no request to the server');
+  assert.deepEqual(fs.readdirSync(cwd), [], 'nothing written, ./data not created');
+  // An empty OUTPUT_URI is as if it were not set: the default ./data.
+  const r = await runIn(['convert', fixture], { OUTPUT_URI: '' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(path.join(cwd, 'data', 'raw_tick_data')), r.stdout);
+});
+
+test('a selection flag given empty (--symbols "$SYMBOLS" with SYMBOLS unset) is a usage error naming it, not its default (every instrument of the definitions)', async () => {
+  const out = fs.mkdtempSync(path.join(dir, 'empty-list-'));
+  // Definitions of the day in the store: without --symbols, download would plan every instrument they list.
+  const defs = await run(['instruments', '--from', '2024-01-01', '--exchanges', 'binance-futures', '--output', out]);
+  assert.equal(defs.status, 0, defs.stderr);
+  const all = await run(['plan', '--from', '2024-01-01', '--exchanges', 'binance-futures', '--data-types', 'trades', '--json', '--output', out]);
+  assert.equal(all.status, 0, all.stderr);
+  assert.ok(JSON.parse(all.stdout).items.length > 1, 'the definitions list several instruments');
+  const base = ['--from', '2024-01-01', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'binance-futures:BTCUSDT'];
+  const without = (flag) => {
+    const i = base.indexOf(flag);
+    return i < 0 ? base : [...base.slice(0, i), ...base.slice(i + 2)];
+  };
+  for (const [command, flag, value] of [['plan', '--symbols', ''], ['plan', '--symbols', ','], ['download', '--symbols', ''],
+    ['validate', '--symbols', ''], ['plan', '--exchanges', ''], ['plan', '--data-types', ' '], ['download', '--base', ''],
+    ['plan', '--instrument-types', ''], ['plan', '--quote', ''], ['derive', '--exchanges', '']]) {
+    const args = [command, ...without(flag), flag, value, '--output', out, ...(command === 'download' ? ['--dry-run'] : []),
+      ...(command === 'derive' ? ['--derive', 'trade_bar_1m'] : [])];
+    const r = await run(args);
+    assert.equal(r.status, 2, `${args.join(' ')}:\n${r.stderr}\n${r.stdout.slice(0, 300)}`);
+    assert.ok(r.stderr.includes(`${flag} is empty`), `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stdout, '', `${args.join(' ')}: nothing planned`);
+  }
+  const inst = await run(['instruments', '--from', '2024-01-01', '--exchanges', '', '--output', out]);
+  assert.equal(inst.status, 2, inst.stderr);
+  assert.match(inst.stderr, /--exchanges is empty/);
+});
+
+test('--summary-json naming a URL (gs://...) is a usage error before any request, in every command that writes a summary', async () => {
+  const out = fs.mkdtempSync(path.join(dir, 'summary-url-'));
+  const before = srv.stats().total;
+  for (const args of [
+    ['download', '--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'bitmex:XBTUSD'],
+    ['validate', '--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'bitmex:XBTUSD'],
+    ['derive', '--from', '2020-03-01', '--exchanges', 'bitmex', '--derive', 'trade_bar_1m'],
+    ['instruments', '--from', '2020-03-01', '--exchanges', 'bitmex'],
+  ]) {
+    const r = await run([...args, '--output', out, '--summary-json', 'gs://bucket/summary.json']);
+    assert.equal(r.status, 2, `${args[0]}: ${r.stderr}`);
+    assert.match(r.stderr, /--summary-json gs:\/\/bucket\/summary\.json: the summary is written to a local file, not to a URL/, args[0]);
+    assert.equal(r.stdout, '', args[0]);
+  }
+  assert.equal(srv.stats().total, before, 'no request to the server');
+  assert.deepEqual(fs.readdirSync(out), [], 'nothing written');
+});

@@ -463,6 +463,38 @@ describe('rows outside the day in the file name', () => {
     assert.doesNotMatch(g.stderr, /outside/, g.info);
   });
 
+  it('a grouped file of another day gives one warning for all its objects (convert and download), with the range over them', async () => {
+    const dir = mkTmp(ROOT_TMP, 'out-of-day-grouped');
+    // Three Deribit options, rows of 2024-03-05 under the name of 2024-03-04.
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    const symbols = ['BTC-29MAR24-60000-C', 'BTC-29MAR24-60000-P', 'BTC-29MAR24-70000-C'];
+    for (let i = 0; i < 6; i++) {
+      const ts = T0 + 1_000_000 + i * 60_000_000;
+      lines.push(`deribit,${symbols[i % 3]},${ts},${ts + 1234},${1000 + i},buy,0.05,1`);
+    }
+    const name = 'deribit_trades_2024-03-04_OPTIONS.csv.gz';
+    const input = path.join(dir, 'srv', name);
+    fs.mkdirSync(path.dirname(input), { recursive: true });
+    fs.writeFileSync(input, zlib.gzipSync(lines.join('\n') + '\n'));
+    const range = '2024-03-05T00:00:01.001234Z .. 2024-03-05T00:05:01.001234Z';
+    const outside = (stderr) => stderr.split('\n').filter((l) => /rows outside/.test(l));
+    const r = await runBin(['convert', input, '--output', path.join(dir, 'out')]);
+    assert.equal(r.code, 0, r.info);
+    assert.equal(outside(r.stderr).length, 1, r.info);
+    assert.ok(outside(r.stderr)[0].includes(`rows outside the file's day 2024-03-04 (from its name): local_timestamp runs ${range}, outside 2024-03-04 (over 3 of its 3 objects); `), r.info);
+    assert.match(outside(r.stderr)[0], /DERIBIT:OPTION:BTC-USD-240329-60000-CALL\.parquet and the 2 others will be reported corrupt by validate --deep/, r.info);
+    const srv = await startServer({ dataDirs: [path.join(dir, 'srv')] });
+    try {
+      const d = await runBin(['download', '--from', '2024-03-04', '--exchanges', 'deribit', '--data-types', 'trades',
+        '--symbols', 'deribit:OPTIONS', '--output', path.join(dir, 'dl')], { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' });
+      assert.equal(d.code, 0, d.info);
+      assert.equal(outside(d.stderr).length, 1, d.info);
+      assert.ok(outside(d.stderr)[0].includes(`2024-03-04/trades/deribit/OPTIONS: rows outside the item's day: local_timestamp runs ${range}, outside 2024-03-04 (over 3 of its 3 objects); `), d.info);
+    } finally {
+      await srv.close();
+    }
+  });
+
   it('download warns the same way for a served file of another day', async () => {
     const dir = mkTmp(ROOT_TMP, 'out-of-day-download');
     tradesFile(path.join(dir, 'srv', 'binance-futures_trades_2024-03-04_BTCUSDT.csv.gz'), 'binance-futures', 'BTCUSDT', 3);

@@ -655,6 +655,11 @@ describe('download: persistent 503', () => {
     assert.equal(res.outcome, 'failed_retryable');
     assert.equal(res.requests, 3, r.summaryText);
     assert.deepEqual(res.objects, [], r.summaryText);
+    // The reason names the file's URL and what the server answered, in the summary and the log.
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    assert.ok(res.reason.includes(`last error: HTTP 503 for ${url}: `), res.reason);
+    assert.match(res.reason, /"code":503/, res.reason);
+    assert.ok(r.stderr.includes(`last error: HTTP 503 for ${url}`), describeRun(r));
     const reqs = datasetRequests(c.srv);
     assert.deepEqual(reqs.map((q) => q.status), [503, 503, 503], showReqs(reqs));
     assert.deepEqual(listFiles(r.out), [], 'files');
@@ -702,6 +707,28 @@ describe('download: interrupted runs', () => {
     assertCounts(r2, { done: 2 - survived.length, skipped: survived.length }, 'rerun after SIGKILL');
     assert.equal(datasetRequests(c.srv).length, 2 - survived.length, `only the missing items are requested\n${showReqs(datasetRequests(c.srv))}`);
     assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'rerun after SIGKILL');
+  });
+
+  it('stdout closed by its reader (| head -1) mid-run: exit 130 as an interrupt (not killed by SIGPIPE), said on stderr, nothing partial; a rerun completes', async (t) => {
+    const c = await setup(t, 'stdout-closed', { faults: { trickle: { bytesPerChunk: 4096, intervalMs: 20 } } }, { baseline: ['binance'] });
+    // 2020-02-21 is not served (two 404 lines first), then the two files of 2020-02-22, slowly, one at a time.
+    const args = ['--from', '2020-02-21', '--to', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes', '--symbols', 'BTCUSDT'];
+    const h = c.start(args, { extra: ['--concurrency', '1'] });
+    h.child.stdout.once('data', () => h.child.stdout.destroy());
+    const r = await h.done;
+    assert.equal(r.signal, null, `not killed by a signal\n${describeRun(r)}`);
+    assert.equal(r.code, 130, describeRun(r));
+    assert.match(r.stderr, /stdout cannot be written \(Broken pipe\): its reader went away; stopping as if interrupted/, describeRun(r));
+    assert.ok(r.summary, `summary JSON\n${describeRun(r)}`);
+    assert.ok(r.summary.counts.cancelled >= 1, `the item in flight was cancelled\n${r.summaryText}`);
+    assert.deepEqual(listFiles(c.out).filter((f) => f.includes('.tmp-')), [], 'no temporary file left');
+    for (const rel of listFiles(c.out).filter((f) => f.endsWith('.parquet'))) {
+      assert.ok(fs.readFileSync(path.join(c.out, rel)).equals(c.clean.get(rel)), `${rel} is a clean object`);
+    }
+    c.srv.setFaults({});
+    const r2 = await c.run(args);
+    assert.equal(r2.code, 0, describeRun(r2));
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'rerun after stdout closed');
   });
 
   for (const sig of ['SIGINT', 'SIGTERM']) {
@@ -851,6 +878,9 @@ describe('download: a hostile or broken server', () => {
     let res = resultOf(sized, TRADES_ID);
     assert.equal(res.outcome, 'failed', sized.summaryText);
     assert.match(res.reason, /stopped by the size bound: more than 2097152 bytes/, sized.summaryText);
+    // The reason names the file, as every other reason of a download does.
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    assert.ok(res.reason.startsWith(`${url}: stopped by the size bound`), sized.summaryText);
     assert.equal(res.requests, 1, 'a size bound is not retried');
     assert.deepEqual(listFiles(path.join(c.dir, 'sized')).filter((f) => f.endsWith('.parquet') || f.includes('.tmp-')), [], 'nothing left');
 
@@ -859,6 +889,7 @@ describe('download: a hostile or broken server', () => {
     res = resultOf(timed, TRADES_ID);
     assert.equal(res.outcome, 'failed_retryable', timed.summaryText);
     assert.match(res.reason, /stopped by the time bound: the item took longer than 1 s \(ITEM_TIMEOUT_HOURS\)/, timed.summaryText);
+    assert.ok(res.reason.startsWith(`${url}: stopped by the time bound`), timed.summaryText);
     assert.ok(timed.t1 - timed.t0 < 15_000, describeRun(timed));
     assert.deepEqual(listFiles(path.join(c.dir, 'timed')).filter((f) => f.endsWith('.parquet') || f.includes('.tmp-')), [], 'nothing left');
   });

@@ -491,6 +491,20 @@ describe('instruments: honest reports', () => {
     assert.ok(objects.some((o) => o.instrument_key === 'DERIBIT:PERPETUAL:BTC-USD'), 'the day file holds deribit');
   });
 
+  it('an output that cannot be written (a file where the folder goes) is a usage error (exit 2) before any metadata request', async (t) => {
+    const c = await setup(t, 'output-unwritable');
+    const file = path.join(c.dir, 'not-a-folder');
+    fs.writeFileSync(file, 'a file\n');
+    const r = await c.run(['--from', '2025-02-13', '--output', file, '--exchanges', 'deribit']);
+    assert.equal(r.code, 2, describeRun(r));
+    assert.match(r.stderr, /the output .*not-a-folder cannot be used as a directory/, describeRun(r));
+    assert.deepEqual(requestCounts(c.srv), {}, 'no metadata request for a run that cannot write its files');
+    assert.equal(fs.readFileSync(file, 'utf8'), 'a file\n', 'the file is left as it was');
+    // --format prints and writes nothing: the output is not looked at.
+    const printed = await c.run(['--from', '2025-02-13', '--output', file, '--exchanges', 'deribit', '--format', 'csv']);
+    assert.equal(printed.code, 0, describeRun(printed));
+  });
+
   it('a summary is replaced whole: the file holds this run\'s JSON, never a part', async (t) => {
     const c = await setup(t, 'summary-replaced');
     const summary = path.join(c.dir, 'summary.json');

@@ -88,3 +88,27 @@ test('validate expects what plan plans: the same instrument filters narrow its e
   assert.match(r.stdout, /^trades +1 +0 +0 +0 +0 +1 +0 +-$/m, r.stdout);
   assert.match(r.stdout, /^missing\t2025-02-14\ttrades\tDERIBIT:OPTION:BTC-USD-250425-200000-PUT$/m, r.stdout);
 });
+
+test('a definitions file that is there but unreadable: the hint is the run that replaces it (instruments --force), which then works', async () => {
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-plan-defs-bad-'));
+  try {
+    const r0 = await run(['instruments', '--from', '2025-02-14', '--exchanges', 'deribit', '--output', own]);
+    assert.equal(r0.status, 0, r0.stderr);
+    const file = path.join(own, 'instrument_availability', 'by_date', 'day-2025-02-14', 'instruments.parquet');
+    fs.truncateSync(file, 1000);  // a cut copy
+    const r = await run(['plan', '--from', '2025-02-14', '--output', own]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /no instrument definitions for 2025-02-14 \(.*no PAR1 magic.*\): run `market-tick instruments --from 2025-02-14 --to 2025-02-14 --force` to replace it, or name --symbols/, r.stderr);
+    // The run it names: without --force instruments refuses the file; with it, plan works again.
+    const refused = await run(['instruments', '--from', '2025-02-14', '--exchanges', 'deribit', '--output', own]);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stderr, /rerun with --force to replace it/);
+    const forced = await run(['instruments', '--from', '2025-02-14', '--to', '2025-02-14', '--exchanges', 'deribit', '--force', '--output', own]);
+    assert.equal(forced.status, 0, forced.stderr);
+    const again = await run(['plan', '--from', '2025-02-14', '--output', own, '--json']);
+    assert.equal(again.status, 0, again.stderr);
+    assert.ok(JSON.parse(again.stdout).items.length > 0);
+  } finally {
+    fs.rmSync(own, { recursive: true, force: true });
+  }
+});

@@ -180,6 +180,23 @@ describe('market-tick validate on a damaged storage tree', () => {
     assert.deepEqual(fs.readdirSync(work).filter((f) => f.includes('.tmp')), [], 'no temporary file left');
   });
 
+  it('a store that cannot be written (a file where the folder goes): exit 2 before the checks, pointing to --read-only', () => {
+    const file = path.join(work, 'store-is-a-file');
+    fs.writeFileSync(file, 'a file\n');
+    const sel = ['--from', D1, '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT', '--output', file];
+    const args = ['validate', ...sel];
+    const r = run(args);
+    assert.equal(r.code, 2, describeRun(args, r));
+    assert.match(r.stderr, /the output .*store-is-a-file cannot be used as a directory.*--read-only checks the store without writing them/, describeRun(args, r));
+    assert.equal(r.stdout, '', 'no result table: nothing was checked');
+    // --read-only writes nothing there: the one item is checked, and missing.
+    const ro = ['validate', ...sel, '--read-only'];
+    const r2 = run(ro);
+    assert.equal(r2.code, 1, describeRun(ro, r2));
+    assert.match(r2.stdout, /^result: INCOMPLETE: 1 missing/m, describeRun(ro, r2));
+    assert.equal(fs.readFileSync(file, 'utf8'), 'a file\n');
+  });
+
   it('usage errors exit 2', () => {
     for (const args of [['validate', '--output', data], ['validate', '--from', 'yesterday'], ['validate', '--from', D2, '--to', D1, '--symbols', 'BTCUSDT', '--exchanges', 'binance-futures'],
       ['validate', '--from', D1, '--symbols', 'BTCUSDT', '--exchanges', 'binance-futures', '--data-types', 'nope', '--output', data]]) {
