@@ -174,6 +174,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     }
     answers->Finish();
     have_answer = answers->Next(&answer);
+    for (const ExternalSorter* sorter : {&queries, answers.get()}) {
+      if (res.listing_note.empty() && !sorter->note().empty()) res.listing_note = sorter->note();
+    }
     if (!queries.status().ok()) {
       // Names that failed to read back: nothing found can be trusted.
       res.store_error = queries.status();

@@ -1176,6 +1176,26 @@ TEST(Validator, ADaysListingIsMergedWithTheItemsNotHeld) {
   EXPECT_EQ(fourth.bytes, 100u);
 }
 
+TEST(Validator, WithoutATemporaryFileTheListingsMergeIsInMemoryAndSaysWhy) {
+  constexpr int kN = 2000;
+  GeneratedListing store(kN);
+  ExpectedSet set;
+  for (int i = 0; i < kN; i++) {
+    set.items.push_back(ExpectedItem{kDay, "trades", GeneratedListing::Key(i), "deribit", GeneratedListing::Symbol(i)});
+  }
+  ValidateOptions opts;
+  opts.memory_bytes = size_t{4} << 10;
+  testing::ScopedTmpdir tmpdir("/nonexistent-market-tick-dir");
+  const ValidationResult res = Validate(&store, set, opts);
+  tmpdir.Restore();
+  ASSERT_TRUE(res.store_error.ok()) << res.store_error.ToString();
+  EXPECT_NE(res.listing_note.find("/nonexistent-market-tick-dir"), std::string::npos) << res.listing_note;
+  size_t done = 0;
+  for (size_t i = 0; i < res.items.size(); i++) done += res.items.status(i) == ItemStatus::kDone;
+  EXPECT_EQ(done, static_cast<size_t>(kN / 10 * 9));
+  EXPECT_EQ(res.unexpected_objects, static_cast<size_t>(kN / 50));
+}
+
 TEST_F(Tree, AGroupedItemsObjectWithoutItsRecordIsNotUnexpected) {
   WriteOptionDefinitions(store_.get(), kDay);
   Selection s = OneDay();
