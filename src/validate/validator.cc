@@ -37,7 +37,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // gives them (in name order, a page at a time), and what was found goes,
   // through another sorter, back to the items in their order. So a day of
   // millions of objects takes what one of thousands does.
-  std::set<std::string> listed_days;  // the day's prefixes to list, in name order
+  std::set<std::string> listed_days;                     // the day's prefixes to list, in name order
   std::unordered_set<std::string> listed_raw_for_items;  // raw prefixes of raw items' days
   // "TYPE VENUE" of the day's raw items: a by_date listing holds the day's
   // every data type and exchange, and objects outside the selection are not
@@ -91,7 +91,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   std::set<std::string> present_records;  // of those, present
   size_t day_unexpected = 0;              // present, not asked for, unexpected
   std::unique_ptr<ExternalSorter> answers;
-  std::string answer;    // the next answer, read ahead
+  std::string answer;        // the next answer, read ahead
   bool have_answer = false;  // whether `answer` holds one
   // The day's items [first, end): their prefixes listed, their names looked
   // up; false on an error of the store (res.store_error set).
@@ -430,9 +430,8 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         if (!has_record) {
           r.status = ItemStatus::kMissing;
           r.absent = !present;
-          r.reason = !present
-                         ? "no object"
-                         : "no completion record for " + group + " (a download stopped before it finished)";
+          r.reason =
+              !present ? "no object" : "no completion record for " + group + " (a download stopped before it finished)";
           if (present) take();  // its object, not an unexpected one
           return true;
         }

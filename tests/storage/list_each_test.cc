@@ -56,9 +56,8 @@ TEST_F(LocalListing, NamesComeInByteOrderAcrossDirectories) {
   Write("d/a/y.parquet.tmp-0123456789abcdef", 3);  // a writer's temporary file: no object
   fs::create_directories(root_ / "d/empty");
   Status st;
-  EXPECT_EQ(Names(store_.get(), "d/", &st),
-            (std::vector<std::string>{"d/a-b 5", "d/a.c 5", "d/a/b-c 7", "d/a/b/c 7", "d/a/b0 6", "d/a/x 5",
-                                      "d/a0 4", "d/b 3"}));
+  EXPECT_EQ(Names(store_.get(), "d/", &st), (std::vector<std::string>{"d/a-b 5", "d/a.c 5", "d/a/b-c 7", "d/a/b/c 7",
+                                                                      "d/a/b0 6", "d/a/x 5", "d/a0 4", "d/b 3"}));
   EXPECT_TRUE(st.ok()) << st.ToString();
   // A prefix that ends inside a name: only the names that start with it.
   EXPECT_EQ(Names(store_.get(), "d/a/b", &st), (std::vector<std::string>{"d/a/b-c 7", "d/a/b/c 7", "d/a/b0 6"}));
@@ -76,9 +75,8 @@ TEST_F(LocalListing, NamesComeInByteOrderAcrossDirectories) {
 TEST_F(LocalListing, AnErrorOfTheCallerStopsTheListing) {
   for (int i = 0; i < 5; i++) Write("p/o" + std::to_string(i), 1);
   int seen = 0;
-  const Status st = store_->ListEach("p/", [&seen](ObjectInfo&&) {
-    return ++seen == 2 ? Status::Cancelled("enough") : Status::OK();
-  });
+  const Status st = store_->ListEach(
+      "p/", [&seen](ObjectInfo&&) { return ++seen == 2 ? Status::Cancelled("enough") : Status::OK(); });
   EXPECT_EQ(st.code(), Status::Code::kCancelled);
   EXPECT_EQ(seen, 2);
 }
@@ -128,9 +126,11 @@ TEST(GcsListing, PagesAreHandedOverOneAtATimeInNameOrder) {
   Gcs h(2);
   h.fake.objects = g.fake.objects;
   int seen = 0;
-  EXPECT_EQ(h.store->ListEach("d/", [&seen](ObjectInfo&&) { return ++seen == 3 ? Status::Cancelled("enough") : Status::OK(); })
-                .code(),
-            Status::Code::kCancelled);
+  EXPECT_EQ(
+      h.store
+          ->ListEach("d/", [&seen](ObjectInfo&&) { return ++seen == 3 ? Status::Cancelled("enough") : Status::OK(); })
+          .code(),
+      Status::Code::kCancelled);
   EXPECT_EQ(h.Lists(), 2);
   auto all = g.store->List("d/");
   ASSERT_TRUE(all.ok());

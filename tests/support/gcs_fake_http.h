@@ -222,8 +222,8 @@ class FakeGcs {
       const size_t max = std::stoul(Param(url, "maxResults"));
       std::vector<std::string> page;
       std::string next;
-      for (auto it = objects.lower_bound(std::max(prefix, token)); it != objects.end() && it->first.rfind(prefix, 0) == 0;
-           ++it) {
+      for (auto it = objects.lower_bound(std::max(prefix, token));
+           it != objects.end() && it->first.rfind(prefix, 0) == 0; ++it) {
         if (page.size() == max) {
           next = it->first;
           break;

@@ -1101,8 +1101,7 @@ class GeneratedListing : public mt::testing::MemoryStoreDouble {
     return b;
   }
   static std::string Symbol(int i) { return "S" + std::to_string(1000000 + i); }
-  Status ListEach(const std::string& prefix,
-                  const std::function<Status(storage::ObjectInfo&&)>& each) override {
+  Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
     const storage::Layout layout;
     if (prefix != layout.DayListPrefix(kDay, "trades", false)) return Status::OK();
     // Every 10th object from 3 is absent; a PUT beside every 50th is not
@@ -1146,8 +1145,7 @@ TEST(Validator, ADaysListingIsMergedWithTheItemsNotHeld) {
   class Sampling : public GeneratedListing {
    public:
     Sampling(int n, size_t* most) : GeneratedListing(n), most_(most) {}
-    Status ListEach(const std::string& prefix,
-                    const std::function<Status(storage::ObjectInfo&&)>& each) override {
+    Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
       size_t k = 0;
       return GeneratedListing::ListEach(prefix, [&](storage::ObjectInfo&& o) {
         if (++k % 1000 == 0) *most_ = std::max(*most_, HeapInUse());
