@@ -9,6 +9,9 @@
 # median and range of wall seconds and MB of each are printed. With COMPACT=1 each object of the record
 # is one line of its name and key only (the rest is optional), so that a record of 5,000,000 objects
 # stays under the 1 GiB its reader accepts (a larger record is read as unusable: one missing item).
+# With PRESENT=1 every object the record lists is also written, as an empty file (existence only, so
+# each is corrupt: too short for Parquet), so the day's listing holds them all; READ_ONLY=1 adds
+# --read-only to validate (no missing-data report written).
 #
 # The store is made by converting a generated grouped file of three options (data generated here, not
 # Tardis data); its record is then replaced by a generated one listing OBJECTS objects named as the
@@ -50,7 +53,7 @@ fi
 # validate as every run here makes it; exits 1: the listed objects are not there.
 validate() {
   /usr/bin/time -f '%e %M' -o "$W/t2" "$1" validate --from 2023-11-01 --to 2023-11-01 --exchanges deribit \
-    --data-types trades --symbols OPTIONS --output "$W/store" >/dev/null 2>&1 || true
+    --data-types trades --symbols OPTIONS --output "$W/store" ${READ_ONLY:+--read-only} >/dev/null 2>&1 || true
   tail -1 "$W/t2"
 }
 # "median (min-max)" of numbers, one a line.
@@ -81,6 +84,11 @@ for n in "${COUNTS[@]}"; do
     }
     printf " ],\n \"tool_version\": \"0.1.0\",\n \"created_at\": \"2023-11-14T22:13:20Z\"\n}\n"
   }' >"$REC"
+  if [[ -n "${PRESENT:-}" ]]; then
+    # Many names a touch; those of a smaller count before are there already (touched again).
+    awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "DERIBIT:OPTION:BTC-USD-231102-%d-CALL.parquet\n", 100000 + i }' |
+      (cd "$(dirname "$(dirname "$(dirname "$REC")")")" && xargs touch)
+  fi
   [[ $(stat -c %s "$REC") -le $((1 << 30)) ]] ||
     echo "warning: the record of $n objects is over 1 GiB: validate reads it as unusable (try COMPACT=1)" >&2
   if [[ -n "$AB_BIN" ]]; then

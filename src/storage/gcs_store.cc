@@ -572,6 +572,21 @@ Result<std::vector<GcsObject>> GcsStore::ListObjects(const std::string& prefix) 
 
 Result<GcsListing> GcsStore::ListObjects(const std::string& prefix, const std::string& delimiter) {
   GcsListing out;
+  MT_RETURN_IF_ERROR(ListPages(
+      prefix, delimiter,
+      [&out](GcsObject&& o) {
+        out.objects.push_back(std::move(o));
+        return Status::OK();
+      },
+      &out.prefixes));
+  // Pages each carry their own prefixes: one entry per prefix, in name order.
+  std::sort(out.prefixes.begin(), out.prefixes.end());
+  out.prefixes.erase(std::unique(out.prefixes.begin(), out.prefixes.end()), out.prefixes.end());
+  return out;
+}
+
+Status GcsStore::ListPages(const std::string& prefix, const std::string& delimiter,
+                           const std::function<Status(GcsObject&&)>& each, std::vector<std::string>* prefixes) {
   const std::string full = opts_.prefix.empty() ? prefix : opts_.prefix + "/" + prefix;
   std::string token;
   const std::string what = "list " + Describe(prefix);
@@ -591,31 +606,40 @@ Result<GcsListing> GcsStore::ListObjects(const std::string& prefix, const std::s
     if (auto it = j.find("items"); it != j.end() && it->is_array()) {
       for (const auto& item : *it) {
         MT_ASSIGN_OR_RETURN(GcsObject o, ParseGcsObject(item.dump()));
-        out.objects.push_back(std::move(o));
+        MT_RETURN_IF_ERROR(each(std::move(o)));
       }
     }
-    if (auto it = j.find("prefixes"); it != j.end() && it->is_array()) {
+    if (auto it = j.find("prefixes"); prefixes != nullptr && it != j.end() && it->is_array()) {
       for (const auto& p : *it) {
-        if (p.is_string()) out.prefixes.push_back(p.get<std::string>());
+        if (p.is_string()) prefixes->push_back(p.get<std::string>());
       }
     }
     const std::string next = StringField(j, "nextPageToken");
     if (!next.empty() && next == token) return Status::IOError(what + ": the server repeated page token " + next);
     token = next;
   } while (!token.empty());
-  // Pages each carry their own prefixes: one entry per prefix, in name order.
-  std::sort(out.prefixes.begin(), out.prefixes.end());
-  out.prefixes.erase(std::unique(out.prefixes.begin(), out.prefixes.end()), out.prefixes.end());
-  return out;
+  return Status::OK();
 }
 
-Result<std::vector<ObjectInfo>> GcsStore::List(const std::string& prefix) {
-  MT_ASSIGN_OR_RETURN(std::vector<GcsObject> objects, ListObjects(prefix));
-  std::vector<ObjectInfo> out;
+Status GcsStore::ListEach(const std::string& prefix, const std::function<Status(ObjectInfo&&)>& each) {
   const size_t strip = opts_.prefix.empty() ? 0 : opts_.prefix.size() + 1;
-  for (auto& o : objects) out.push_back({o.name.substr(std::min(strip, o.name.size())), o.size});
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
-  return out;
+  // The JSON API lists by name; callers merge listings with other sorted
+  // sequences, so a name out of order is the server's error, not a reorder.
+  std::string last;
+  bool first = true;
+  return ListPages(
+      prefix, "",
+      [&](GcsObject&& o) {
+        std::string name = o.name.substr(std::min(strip, o.name.size()));
+        if (!first && name <= last) {
+          return Status::IOError("list " + Describe(prefix) + ": the server listed " + Describe(name) + " after " +
+                                 Describe(last) + ", out of name order");
+        }
+        first = false;
+        last = name;
+        return each(ObjectInfo{std::move(name), o.size});
+      },
+      nullptr);
 }
 
 }  // namespace mt::storage

@@ -98,7 +98,8 @@ class GcsStore final : public ObjectStore {
   Result<std::string> Read(const std::string& name) override;
   Result<Versioned> ReadVersioned(const std::string& name) override;
   Result<std::unique_ptr<WritableObject>> CreateIfGeneration(const std::string& name, int64_t generation) override;
-  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override;
+  // A page of the JSON API at a time; the server's order (by name) is checked.
+  Status ListEach(const std::string& prefix, const std::function<Status(ObjectInfo&&)>& each) override;
   std::string Describe(const std::string& name) const override;
   // An upload borrows a client (its connection and the HTTP library's
   // wake-up pair) from the pool, which keeps idle only clients made when
@@ -133,6 +134,12 @@ class GcsStore final : public ObjectStore {
   // The same with a delimiter ("/": one level, the deeper names folded into
   // `prefixes`); "" lists everything under `prefix`.
   Result<GcsListing> ListObjects(const std::string& prefix, const std::string& delimiter);
+
+  // ListObjects a page at a time: each object of a page to `each` before
+  // the next page is asked for (an error it returns stops the listing), and
+  // with a delimiter the common prefixes of every page to `prefixes`.
+  Status ListPages(const std::string& prefix, const std::string& delimiter,
+                   const std::function<Status(GcsObject&&)>& each, std::vector<std::string>* prefixes);
 
   const GcsOptions& options() const { return opts_; }
   std::string FullName(const std::string& name) const;

@@ -25,8 +25,14 @@ Result<std::optional<LayoutKind>> ReadRecord(ObjectStore* store) {
 Result<std::optional<LayoutKind>> ProbeObjects(ObjectStore* store) {
   for (LayoutKind kind : {LayoutKind::kByDate, LayoutKind::kHive}) {
     for (const std::string& prefix : Layout(kind).ProbePrefixes()) {
-      MT_ASSIGN_OR_RETURN(auto list, store->List(prefix));
-      if (!list.empty()) return std::optional<LayoutKind>(kind);
+      // The first object answers: the listing stops there.
+      bool found = false;
+      const Status st = store->ListEach(prefix, [&found](ObjectInfo&&) {
+        found = true;
+        return Status::Cancelled("one object is enough");
+      });
+      if (found) return std::optional<LayoutKind>(kind);
+      MT_RETURN_IF_ERROR(st);
     }
   }
   return std::optional<LayoutKind>();
@@ -142,7 +148,9 @@ class LayoutRecordingStore : public ObjectStore {
     return inner_->ReadRangeOfVersion(name, offset, length, read);
   }
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override { return inner_->ReadTail(name, n); }
-  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
+  Status ListEach(const std::string& prefix, const std::function<Status(ObjectInfo&&)>& each) override {
+    return inner_->ListEach(prefix, each);
+  }
   Result<Versioned> ReadVersioned(const std::string& name) override { return inner_->ReadVersioned(name); }
   std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
   Status CheckWritable() override { return inner_->CheckWritable(); }

@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>
@@ -16,6 +17,7 @@
 
 #include "core/atomic_file.h"
 #include "core/crc32c.h"
+#include "core/external_sort.h"
 #include "core/open_files.h"
 #include "storage/layout.h"
 #include "storage/object_store.h"
@@ -496,24 +498,10 @@ class LocalStore final : public ObjectStore {
     }));
     return t;
   }
-  Result<std::vector<ObjectInfo>> List(const std::string& prefix) override {
-    std::vector<ObjectInfo> out;
-    std::error_code ec;
-    const fs::path base(root_);
-    // Walk the deepest directory the prefix names, then filter by prefix.
-    std::string dir = prefix.substr(0, prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/'));
-    const fs::path start = dir.empty() ? base : base / dir;
-    if (!fs::exists(start, ec)) return out;
-    for (auto it = fs::recursive_directory_iterator(start, ec); !ec && it != fs::end(it);
-         it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
-      std::string rel = fs::relative(it->path(), base, ec).generic_string();
-      if (rel.rfind(prefix, 0) != 0 || rel.find(".tmp-") != std::string::npos) continue;
-      out.push_back({rel, static_cast<uint64_t>(it->file_size(ec))});
-    }
-    if (ec) return Status::IOError("list " + start.string() + ": " + ec.message());
-    std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
-    return out;
+  // Walks the deepest directory the prefix names, a directory at a time.
+  Status ListEach(const std::string& prefix, const std::function<Status(ObjectInfo&&)>& each) override {
+    const size_t slash = prefix.rfind('/');
+    return ListDirectory(slash == std::string::npos ? "" : prefix.substr(0, slash), prefix, each);
   }
   std::string Describe(const std::string& name) const override { return Path(name); }
   std::string SpillDirectory() const override { return root_.empty() ? "." : root_; }
@@ -566,6 +554,81 @@ class LocalStore final : public ObjectStore {
   }
   std::string Path(const std::string& name) const {
     return root_.empty() || root_ == "." ? name : root_ + "/" + name;
+  }
+  // The objects under directory `rel` ("": the root) whose names start
+  // with `prefix`, in name order, to `each`. A directory's entries are sorted
+  // as their names with a '/' after a directory's, so that the objects under
+  // it come where their names sort among its siblings' ("a-b" before "a/x"),
+  // and through an ExternalSorter (its temporary file past a budget), so a
+  // directory of millions of objects is not held in memory. Only entries
+  // that are or may hold names under `prefix` are kept; temporary files
+  // (".tmp-") are no objects; a symbolic link counts as what it points to
+  // when that is a file, and a directory it points to is not walked. An
+  // entry gone before it was read (a writer's temporary file renamed) is
+  // skipped.
+  Status ListDirectory(const std::string& rel, const std::string& prefix,
+                       const std::function<Status(ObjectInfo&&)>& each) const {
+    const std::string path = rel.empty() ? (root_.empty() ? "." : root_) : Path(rel);
+    DIR* dir = ::opendir(path.c_str());
+    if (dir == nullptr) {
+      if (errno == ENOENT || errno == ENOTDIR) return Status::OK();
+      return Status::IOError("list " + path + ": " + ErrnoText());
+    }
+    constexpr size_t kSortBytes = size_t{4} << 20;
+    ExternalSorter sorter([](std::string_view a, std::string_view b) { return a < b; }, kSortBytes);
+    const std::string base = rel.empty() ? "" : rel + "/";
+    std::string full;
+    Status st;
+    for (;;) {
+      errno = 0;
+      const dirent* e = ::readdir(dir);
+      if (e == nullptr) {
+        if (errno != 0) st = Status::IOError("list " + path + ": " + ErrnoText());
+        break;
+      }
+      const std::string_view name(e->d_name);
+      if (name == "." || name == "..") continue;
+      bool is_dir = e->d_type == DT_DIR;
+      if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+        struct stat sb;
+        if (::fstatat(::dirfd(dir), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        if (S_ISLNK(sb.st_mode) && (::fstatat(::dirfd(dir), e->d_name, &sb, 0) != 0 || !S_ISREG(sb.st_mode))) continue;
+        is_dir = S_ISDIR(sb.st_mode);
+      } else if (e->d_type != DT_REG && !is_dir) {
+        continue;
+      }
+      full.assign(base).append(name);
+      if (is_dir) {
+        full += '/';
+        // Its names start with `full`: kept when they can start with the prefix.
+        const size_t n = std::min(full.size(), prefix.size());
+        if (full.compare(0, n, prefix, 0, n) != 0) continue;
+        sorter.Add(std::string_view(full).substr(base.size()));
+      } else if (full.rfind(prefix, 0) == 0 && full.find(".tmp-") == std::string::npos) {
+        sorter.Add(name);
+      }
+    }
+    ::closedir(dir);
+    MT_RETURN_IF_ERROR(st);
+    sorter.Finish();
+    std::string entry;
+    while (sorter.Next(&entry)) {
+      full.assign(base).append(entry);
+      if (!entry.empty() && entry.back() == '/') {
+        full.pop_back();
+        MT_RETURN_IF_ERROR(ListDirectory(full, prefix, each));
+        continue;
+      }
+      struct stat sb;
+      if (::stat(Path(full).c_str(), &sb) != 0) {
+        if (errno == ENOENT) continue;
+        return Status::IOError("stat " + Path(full) + ": " + ErrnoText());
+      }
+      if (!S_ISREG(sb.st_mode)) continue;
+      MT_RETURN_IF_ERROR(each(ObjectInfo{full, static_cast<uint64_t>(sb.st_size)}));
+    }
+    if (!sorter.status().ok()) return Status::IOError("list " + path + ": " + sorter.status().message());
+    return Status::OK();
   }
   std::string root_;
 };

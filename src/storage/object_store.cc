@@ -20,6 +20,15 @@ Result<ObjectStore::Tail> ObjectStore::ReadTail(const std::string& name, uint64_
   return t;
 }
 
+Result<std::vector<ObjectInfo>> ObjectStore::List(const std::string& prefix) {
+  std::vector<ObjectInfo> out;
+  MT_RETURN_IF_ERROR(ListEach(prefix, [&out](ObjectInfo&& o) {
+    out.push_back(std::move(o));
+    return Status::OK();
+  }));
+  return out;
+}
+
 Status ReplacedWhileRead(std::string message) {
   return Status::Unavailable(std::move(message)).WithDetail(Status::Detail::kReplacedWhileRead);
 }

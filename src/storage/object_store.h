@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -80,7 +81,15 @@ class ObjectStore {
     uint64_t object_size = 0;
   };
   virtual Result<Tail> ReadTail(const std::string& name, uint64_t n);
-  virtual Result<std::vector<ObjectInfo>> List(const std::string& prefix) = 0;
+  // Every object whose name starts with `prefix`, in name order (bytes
+  // compared unsigned), each given to `each` as the store reads them: locally
+  // a directory at a time (its entries sorted in bounded memory), on GCS a
+  // page of the listing at a time. So what a listing holds is a page, not
+  // every object under the prefix (a day of a store may hold millions).
+  // A status other than OK from `each` stops the listing and is returned.
+  virtual Status ListEach(const std::string& prefix, const std::function<Status(ObjectInfo&&)>& each) = 0;
+  // ListEach gathered in a vector, for listings known to be small.
+  Result<std::vector<ObjectInfo>> List(const std::string& prefix);
 
   // Read-modify-write without losing a concurrent writer's change: read the
   // object with the generation it had, then write through

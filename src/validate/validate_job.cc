@@ -247,6 +247,7 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   ValidationResult res = ValidateReleasing(store, &expected, vo);
   ReturnFreeHeap();
   if (!res.items.note().empty()) log::Warn("the results of the checks: " + res.items.note());
+  if (!res.listing_note.empty()) log::Warn("the names merged with the listings: " + res.listing_note);
   if (res.store_error.ok() && !res.cancelled) {
     // Absent items on days a Tardis incident of their exchange overlaps:
     // the source reported the gap (validate/incidents.h).

@@ -4,9 +4,11 @@
 #include <functional>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/external_sort.h"
 #include "core/parallel.h"
 #include "core/spill_vector.h"
 #include "derive/names.h"
@@ -29,10 +31,13 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   };
   // Listing, day by day: the items are sorted by day, and each run of
   // items of one day is checked against that day's listings alone (an
-  // object's name holds its day), which are then dropped. So what is held
-  // is one day's objects, not the range's.
-  std::unordered_map<std::string, uint64_t> present;
-  std::unordered_set<std::string> listed_days;  // prefixes listed
+  // object's name holds its day). Neither a listing nor the names the items
+  // look up in it are held: the names (each item's object, each record) are
+  // sorted through an ExternalSorter, merged with the listings as the store
+  // gives them (in name order, a page at a time), and what was found goes,
+  // through another sorter, back to the items in their order. So a day of
+  // millions of objects takes what one of thousands does.
+  std::set<std::string> listed_days;                     // the day's prefixes to list, in name order
   std::unordered_set<std::string> listed_raw_for_items;  // raw prefixes of raw items' days
   // "TYPE VENUE" of the day's raw items: a by_date listing holds the day's
   // every data type and exchange, and objects outside the selection are not
@@ -50,55 +55,149 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     return derived.emplace(type, std::move(spec)).first->second;
   };
   const storage::Layout& layout = store->layout();
-  // Lists the prefixes items [first, end) need; false on an error of the
-  // store (res.store_error set).
+  // Whether a present object that no item takes is an unexpected one: only
+  // the raw prefix's objects count (derived objects of names not asked for
+  // are not unexpected, and raw prefixes listed for derived items' records
+  // are not counted), of the day's raw items' data types and venues.
+  auto unexpected = [&](std::string_view name) {
+    const auto tick = layout.ParseTickObjectName(name);
+    return tick && listed_raw_for_items.count(layout.DayListPrefix(tick->day, tick->data_type, false)) &&
+           raw_scope.count(tick->data_type + " " + VenueOfKey(tick->instrument_key));
+  };
+  // What the merge found for item k of the day: its object (present, its
+  // size) and, for an item that is not grouped, its record. A grouped item's
+  // record is one of few (one per grouped file), kept by name. Distinct
+  // items name distinct objects (an item's name holds its day, data type and
+  // key, which the items never repeat).
+  struct Found {
+    bool object = false;
+    uint64_t size = 0;
+    bool record = false;
+  };
+  // A query: the name, '\0' (no name holds one), its kind, the item's index
+  // among the day's (8 bytes, big-endian). An answer: the item's index, the
+  // kind, and the object's size.
+  enum : char { kObjectQuery = 'o', kRecordQuery = 'r', kGroupedRecordQuery = 'g' };
+  const auto bytewise = [](std::string_view a, std::string_view b) { return a < b; };
+  auto put_index = [](std::string* out, uint64_t k) {
+    for (int b = 7; b >= 0; b--) out->push_back(static_cast<char>((k >> (8 * b)) & 0xff));
+  };
+  auto get_u64 = [](std::string_view in) {
+    uint64_t v = 0;
+    for (int b = 0; b < 8; b++) v = (v << 8) | static_cast<unsigned char>(in[b]);
+    return v;
+  };
+  std::set<std::string> grouped_records;  // the day's grouped items' records: asked for
+  std::set<std::string> present_records;  // of those, present
+  size_t day_unexpected = 0;              // present, not asked for, unexpected
+  std::unique_ptr<ExternalSorter> answers;
+  std::string answer;        // the next answer, read ahead
+  bool have_answer = false;  // whether `answer` holds one
+  // The day's items [first, end): their prefixes listed, their names looked
+  // up; false on an error of the store (res.store_error set).
   auto list_items = [&](size_t first, size_t end) {
+    ExternalSorter queries(bytewise, opts.memory_bytes);
+    std::string q;
+    auto query = [&](const std::string& name, char kind, uint64_t k) {
+      q.assign(name);
+      q.push_back('\0');
+      q.push_back(kind);
+      put_index(&q, k);
+      queries.Add(q);
+    };
     for (size_t i = first; i < end; i++) {
-      const Date day = expected.items.day(i);
-      const std::string type(expected.items.data_type(i));
-      const bool is_derived = derived_spec(type).has_value();
-      const std::string prefix = layout.DayListPrefix(day, type, is_derived);
-      if (!is_derived) {
+      const ExpectedItem e = expected.items[i];
+      const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
+      const std::string prefix = layout.DayListPrefix(e.day, e.data_type, spec.has_value());
+      if (!spec) {
         listed_raw_for_items.insert(prefix);
-        raw_scope.insert(type + " " + VenueOfKey(std::string(expected.items.instrument_key(i))));
+        raw_scope.insert(e.data_type + " " + VenueOfKey(e.instrument_key));
       }
-      if (!listed_days.insert(prefix).second) continue;
-      auto list = store->List(prefix);
-      if (!list.ok()) {
-        res.store_error = list.status();
-        return false;
+      listed_days.insert(prefix);
+      // A derived item's source may be 404 at the source: its record (under
+      // the raw prefix) says so, so that prefix is listed too.
+      if (spec) listed_days.insert(layout.DayListPrefix(e.day, spec->source_data_type(), false));
+      const std::string record =
+          layout.ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
+      if (tardis::IsGroupedSymbol(e.symbol)) {
+        if (grouped_records.insert(record).second) query(record, kGroupedRecordQuery, 0);
+        if (IsGroupedItemKey(e.instrument_key)) continue;  // the whole file: its record only
+      } else {
+        query(record, kRecordQuery, i - first);
       }
-      res.listed_objects += list->size();
-      for (auto& o : *list) present.emplace(std::move(o.name), o.size);
+      query(spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
+                 : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key),
+            kObjectQuery, i - first);
     }
-    // A derived item's source may be 404 at the source: its record (under
-    // the raw prefix) says so, so that prefix is listed too.
-    for (size_t i = first; i < end; i++) {
-      const std::optional<derive::DerivedSpec>& spec = derived_spec(std::string(expected.items.data_type(i)));
-      if (!spec) continue;
-      const std::string prefix = layout.DayListPrefix(expected.items.day(i), spec->source_data_type(), false);
-      if (!listed_days.insert(prefix).second) continue;
-      auto list = store->List(prefix);
-      if (!list.ok()) {
-        res.store_error = list.status();
+    queries.Finish();
+    answers = std::make_unique<ExternalSorter>(bytewise, opts.memory_bytes);
+    bool have = queries.Next(&q);
+    std::vector<std::pair<char, uint64_t>> run;  // the queries of one name
+    std::string a;
+    auto name_of = [](const std::string& query) { return std::string_view(query).substr(0, query.size() - 10); };
+    // The day's prefixes, in name order: none is another's prefix (each
+    // ends in its day's folder), so their listings one after another are in
+    // name order too, as the queries are.
+    for (const std::string& prefix : listed_days) {
+      const bool own = listed_raw_for_items.count(prefix) || prefix.rfind("derived_data/", 0) == 0;
+      const Status st = store->ListEach(prefix, [&](storage::ObjectInfo&& o) {
+        if (own) res.listed_objects++;
+        while (have && name_of(q) < o.name) have = queries.Next(&q);
+        run.clear();
+        while (have && name_of(q) == o.name) {
+          run.emplace_back(q[q.size() - 9], get_u64(std::string_view(q).substr(q.size() - 8)));
+          have = queries.Next(&q);
+        }
+        // An object no item names is unexpected now or never; one that an
+        // item names is, when that item does not take it (counted there).
+        if (std::none_of(run.begin(), run.end(), [](const auto& r) { return r.first == kObjectQuery; }) &&
+            unexpected(o.name)) {
+          day_unexpected++;
+        }
+        for (const auto& [kind, k] : run) {
+          if (kind == kGroupedRecordQuery) {
+            present_records.insert(o.name);
+            continue;
+          }
+          a.clear();
+          put_index(&a, k);
+          a.push_back(kind);
+          put_index(&a, o.size);
+          answers->Add(a);
+        }
+        return Status::OK();
+      });
+      if (!st.ok()) {
+        res.store_error = st;
         return false;
       }
-      for (auto& o : *list) present.emplace(std::move(o.name), o.size);
+    }
+    answers->Finish();
+    have_answer = answers->Next(&answer);
+    for (const ExternalSorter* sorter : {&queries, answers.get()}) {
+      if (res.listing_note.empty() && !sorter->note().empty()) res.listing_note = sorter->note();
+    }
+    if (!queries.status().ok()) {
+      // Names that failed to read back: nothing found can be trusted.
+      res.store_error = queries.status();
+      return false;
     }
     return true;
   };
-  // What the day's listings hold that no item took.
-  auto count_unexpected = [&]() {
-    for (const auto& [name, size] : present) {
-      // Only the raw prefix's objects count: derived objects of names not
-      // asked for are not unexpected (and raw prefixes listed for derived
-      // items' records are not counted).
-      const auto tick = layout.ParseTickObjectName(name);
-      if (tick && listed_raw_for_items.count(layout.DayListPrefix(tick->day, tick->data_type, false)) &&
-          raw_scope.count(tick->data_type + " " + VenueOfKey(tick->instrument_key))) {
-        res.unexpected_objects++;
+  // What was found for item k of the day (the items asked in order).
+  auto found_for = [&](uint64_t k) {
+    Found f;
+    while (have_answer && get_u64(answer) < k) have_answer = answers->Next(&answer);
+    while (have_answer && get_u64(answer) == k) {
+      if (answer[8] == kObjectQuery) {
+        f.object = true;
+        f.size = get_u64(std::string_view(answer).substr(9));
+      } else {
+        f.record = true;
       }
+      have_answer = answers->Next(&answer);
     }
+    return f;
   };
   // Completion records (pipeline/item_record.h). A grouped item's record is
   // read (once per item): it says which objects the file became. Any other
@@ -203,7 +302,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     std::vector<std::string> big;  // records, in the order items first consult them
     for (size_t i = first; i < end; i++) {
       const std::string record = consulted_record(expected.items[i]);
-      if (record.empty() || !present.count(record)) continue;
+      if (record.empty() || !present_records.count(record)) continue;
       const RecordIndex& rec = record_of(record);
       if (rec.big && std::find(big.begin(), big.end(), record) == big.end()) big.push_back(record);
     }
@@ -256,9 +355,13 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     if (i == day_end) {
       // The previous day is done: its leftovers counted, its listings and
       // records dropped; the next day's listed.
-      count_unexpected();
-      present = {};
+      res.unexpected_objects += day_unexpected;
+      day_unexpected = 0;
+      if (answers && !answers->status().ok() && res.store_error.ok()) res.store_error = answers->status();
+      answers.reset();
       listed_days = {};
+      grouped_records = {};
+      present_records = {};
       listed_raw_for_items = {};
       raw_scope = {};
       records = decltype(records)();
@@ -281,16 +384,20 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     const ExpectedItem& e = expected.items[i];
     ItemResult r;
     r.item = e;
+    const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
+    const std::string object = spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
+                                    : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
+    const Found found = found_for(i - day_first);
+    const bool present = found.object;
+    bool taken = false;  // the item took its object: it is not an unexpected one
+    auto take = [&taken] { taken = true; };
     // Fills r; false on an error of the store (res.store_error set).
     const bool ok = [&]() -> bool {
-      const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
-      r.object = spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
-                      : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
-      auto p = present.find(r.object);
+      r.object = object;
       // A derived item's 404 is its source item's.
       const std::string record =
           layout.ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
-      const bool has_record = present.count(record) > 0;
+      const bool has_record = tardis::IsGroupedSymbol(e.symbol) ? present_records.count(record) > 0 : found.record;
       if (tardis::IsGroupedSymbol(e.symbol)) {
         // One file of many objects: complete only with its record, written
         // after the last object. An object the record does not list had no
@@ -322,11 +429,10 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         }
         if (!has_record) {
           r.status = ItemStatus::kMissing;
-          r.absent = p == present.end();
-          r.reason = p == present.end()
-                         ? "no object"
-                         : "no completion record for " + group + " (a download stopped before it finished)";
-          if (p != present.end()) present.erase(p);  // its object, not an unexpected one
+          r.absent = !present;
+          r.reason =
+              !present ? "no object" : "no completion record for " + group + " (a download stopped before it finished)";
+          if (present) take();  // its object, not an unexpected one
           return true;
         }
         const RecordIndex& rec = record_of(record);
@@ -341,7 +447,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         }
         if (rec.outcome == "not_available") {
           r.status = ItemStatus::kNotAvailable;
-          r.absent = p == present.end();
+          r.absent = !present;
           r.reason = group + ": HTTP 404 at the source (" + rec.created_at + ")";
           return true;
         }
@@ -351,21 +457,21 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
           r.rows = 0;
           return true;
         }
-        if (p == present.end()) {
+        if (!present) {
           r.status = ItemStatus::kMissing;
           r.reason =
               spec ? "its source object is listed in the completion record of " + group + ", but no derived object"
                    : "listed in the completion record of " + group + ", but no object";
           return true;
         }
-      } else if (p == present.end()) {
+      } else if (!present) {
         r.status = has_record ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
         r.absent = true;
         r.reason = has_record ? "HTTP 404 at the source (recorded by download)" : "no object";
         return true;
       }
-      r.bytes = p->second;
-      present.erase(p);
+      r.bytes = found.size;
+      take();
       if (r.bytes < 12) {
         r.status = ItemStatus::kCorrupt;
         r.reason = "object of " + std::to_string(r.bytes) + " bytes is too short for Parquet";
@@ -378,9 +484,13 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     }();
     res.items.push_back(r);
     if (!ok) return padded();
+    // An object its item left (a grouped item's without rows in the file,
+    // or 404 at the source) is as any the day's items do not name.
+    if (present && !taken && unexpected(object)) day_unexpected++;
   }
-  count_unexpected();
-  present = {};
+  res.unexpected_objects += day_unexpected;
+  if (answers && !answers->status().ok() && res.store_error.ok()) res.store_error = answers->status();
+  answers.reset();
   records = decltype(records)();
 
   std::atomic<size_t> done{0};

@@ -35,6 +35,10 @@ struct ValidationResult {
   ItemResults items;              // in the order of ExpectedSet::items
   size_t unexpected_objects = 0;  // tick objects present but not expected
   size_t listed_objects = 0;
+  // Why the names merged with a day's listing, or what was found, were
+  // sorted in memory (no temporary file could be created or written), or
+  // empty.
+  std::string listing_note;
   Status store_error;             // first error of the store itself (listing, I/O)
   bool cancelled = false;
 };

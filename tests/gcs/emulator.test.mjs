@@ -402,6 +402,57 @@ test('a grouped file of 2,000 instruments to gs:// under ulimit -n 256: one obje
   assert.deepEqual(fs.readdirSync(dir).sort(), ['deribit_trades_2024-01-01_OPTIONS.csv', 'local'], 'no spill file left in TMPDIR');
 });
 
+test('validate of a gs:// day of more objects than a list page: pages read in name order give the report of one page and of a local store', async () => {
+  const dir = path.join(work, 'vpages');
+  fs.mkdirSync(dir, { recursive: true });
+  const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+  writeOptionsDay(input, 60, 1);
+  const local = path.join(dir, 'local');
+  const out = `gs://${BUCKET}/vpages`;
+  await runOk(['convert', input, '--output', local, '--threads', '1']);
+  await runOk(['convert', input, '--output', out, '--threads', '1']);
+  // The same changes to both: two objects gone, one cut short, one unexpected object beside them.
+  const day = 'raw_tick_data/by_date/day-2024-01-01/data_type-trades';
+  const objects = walk(path.join(local, day)).filter((n) => n.endsWith('.parquet')).sort();
+  assert.equal(objects.length, 60);
+  for (const n of [objects[3], objects[41]]) {
+    fs.rmSync(path.join(local, day, n));
+    await storage.bucket(BUCKET).file(`vpages/${day}/${n}`).delete();
+  }
+  const cut = fs.readFileSync(path.join(local, day, objects[17])).subarray(0, 100);
+  fs.writeFileSync(path.join(local, day, objects[17]), cut);
+  await storage.bucket(BUCKET).file(`vpages/${day}/${objects[17]}`).save(cut, { resumable: false });
+  const extra = fs.readFileSync(path.join(local, day, objects[0]));
+  fs.writeFileSync(path.join(local, day, 'DERIBIT:OPTION:ZZZ-1JAN24-1-C.parquet'), extra);
+  await storage.bucket(BUCKET).file(`vpages/${day}/DERIBIT:OPTION:ZZZ-1JAN24-1-C.parquet`).save(extra, { resumable: false });
+  const validate = async (output, pageSize, tag) => {
+    const summary = path.join(dir, `summary-${tag}.json`);
+    const report = path.join(dir, `report-${tag}.html`);
+    const args = ['validate', '--from', '2024-01-01', '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'OPTIONS',
+      '--output', output, '--deep', '--read-only', '--summary-json', summary, '--report', report];
+    const r = await run(args, pageSize ? { GCS_LIST_PAGE_SIZE: String(pageSize) } : {});
+    assert.equal(r.code, 1, describe(args, r));
+    return {
+      stdout: r.stdout.replace(/\([0-9.]+ s\)/, '(s)'),
+      summary: fs.readFileSync(summary, 'utf8'),
+      report: fs.readFileSync(report, 'utf8').replaceAll(output, 'STORE').replace(/generated \S+Z/, 'generated (time)'),
+    };
+  };
+  const one = await validate(out, 0, 'one');
+  assert.match(one.stdout, /result: INCOMPLETE: 2 missing, 1 corrupt/);
+  assert.match(one.stdout, /unexpected objects \(present, not expected\): 1/);
+  assert.equal(JSON.parse(one.summary).counts.done, 57);
+  for (const size of [1, 7]) {
+    const paged = await validate(out, size, `p${size}`);
+    assert.equal(paged.stdout, one.stdout, `pages of ${size}`);
+    assert.equal(paged.summary, one.summary, `pages of ${size}`);
+    assert.equal(paged.report, one.report, `pages of ${size}`);
+  }
+  const loc = await validate(local, 0, 'local');
+  assert.equal(loc.stdout, one.stdout);
+  assert.equal(loc.summary, one.summary);
+});
+
 test('derive against gs://: the derived objects of raw Parquet in the bucket, equal to a local convert --derive; a rerun writes nothing', async () => {
   const files = ['deribit_incremental_book_L2_2020-04-01_BTC-PERPETUAL.csv.gz', 'bitmex_trades_2020-03-01_XBTUSD.csv.gz']
     .map((f) => path.join(FIXTURE_DIR, f));

@@ -61,7 +61,9 @@ class HeldSyncStore final : public storage::ObjectStore {
     return inner_->ReadRange(name, offset, length);
   }
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override { return inner_->ReadTail(name, n); }
-  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
+  Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
+    return inner_->ListEach(prefix, each);
+  }
   Result<Versioned> ReadVersioned(const std::string& name) override { return inner_->ReadVersioned(name); }
   Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
                                                                      int64_t generation) override {

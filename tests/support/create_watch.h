@@ -28,7 +28,9 @@ class CreateWatch final : public storage::ObjectStore {
   }
   Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
   Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
-  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override { return inner_->List(prefix); }
+  Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
+    return inner_->ListEach(prefix, each);
+  }
   std::string Describe(const std::string& name) const override { return inner_->Describe(name); }
   std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
   bool BatchesCommits() const override { return inner_->BatchesCommits(); }

@@ -2,10 +2,11 @@
 // HttpClient interface: media upload, resumable sessions (308 + Range, status
 // queries, 256 KiB multiples), ifGenerationMatch (0: create-only, N: only
 // that generation) -> 412, object metadata, media download with
-// x-goog-generation, and delete. Faults are switched on per test. It is a test double written from
+// x-goog-generation, delete, and listings in pages. Faults are switched on per test. It is a test double written from
 // Google's documentation, not an implementation of GCS.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -54,6 +55,7 @@ class FakeGcs {
   int get_failures = 0;          // this many object GETs (metadata or media) answer get_failure_status
   int get_failure_status = 503;
   std::string retry_after;       // Retry-After sent with those failures ("" = none)
+  bool list_out_of_order = false;  // each page of a listing gives its first two names swapped
   // Runs before a media upload or a session's final request is checked
   // against its precondition: another writer getting in between.
   std::function<void(FakeGcs&)> before_finish;
@@ -212,6 +214,28 @@ class FakeGcs {
       s.data += req.body;
       if (final) return Finish(s);
       return range();
+    }
+    if (req.method == "GET" && url.find("/storage/v1/b/bkt/o?") != std::string::npos) {
+      // A listing: the names under `prefix` in name order, maxResults of them
+      // a page, the next page's first name its token.
+      const std::string prefix = Param(url, "prefix"), token = Param(url, "pageToken");
+      const size_t max = std::stoul(Param(url, "maxResults"));
+      std::vector<std::string> page;
+      std::string next;
+      for (auto it = objects.lower_bound(std::max(prefix, token));
+           it != objects.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+        if (page.size() == max) {
+          next = it->first;
+          break;
+        }
+        page.push_back(it->first);
+      }
+      if (list_out_of_order && page.size() > 1) std::swap(page[0], page[1]);
+      std::string body = "{\"items\":[";
+      for (size_t i = 0; i < page.size(); i++) body += (i ? "," : "") + ObjectJson(page[i]);
+      body += "]";
+      if (!next.empty()) body += ",\"nextPageToken\":\"" + next + "\"";
+      return {200, {}, body + "}"};
     }
     const std::string marker = "/storage/v1/b/bkt/o/";
     const size_t p = url.find(marker);

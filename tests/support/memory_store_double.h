@@ -47,13 +47,17 @@ class MemoryStoreDouble : public storage::ObjectStore {
     if (it == objects_.end()) return Versioned{};
     return Versioned{it->second.bytes, it->second.generation};
   }
-  Result<std::vector<storage::ObjectInfo>> List(const std::string& prefix) override {
-    std::lock_guard<std::mutex> l(mu_);
+  // Gathered first, so that `each` may use the store.
+  Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
     std::vector<storage::ObjectInfo> out;
-    for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.rfind(prefix, 0) == 0; ++it) {
-      out.push_back({it->first, it->second.bytes.size()});
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      for (auto it = objects_.lower_bound(prefix); it != objects_.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+        out.push_back({it->first, it->second.bytes.size()});
+      }
     }
-    return out;
+    for (auto& o : out) MT_RETURN_IF_ERROR(each(std::move(o)));
+    return Status::OK();
   }
   std::string Describe(const std::string& name) const override { return "memory://" + name; }
 

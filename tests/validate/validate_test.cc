@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -1094,6 +1095,111 @@ TEST_F(Tree, OptionsChainItemsAreOnePerUnderlyingAndNeedTheCompletionRecord) {
 // shared plan narrow the expected items too (they were download's alone).
 // A grouped item's object without the record is that item's object (the
 // item is missing), not also an unexpected object: it was counted twice.
+// A store whose day listing is generated as it is read (n objects of
+// trades, in name order, then some records), never held: what validate
+// holds while it reads a listing is then what it keeps of it.
+class GeneratedListing : public mt::testing::MemoryStoreDouble {
+ public:
+  explicit GeneratedListing(int n) : n_(n) {}
+  static std::string Key(int i, const char* kind = "CALL") {
+    char b[64];
+    std::snprintf(b, sizeof b, "DERIBIT:OPTION:BTC-USD-231229-%07d-%s", i, kind);
+    return b;
+  }
+  static std::string Symbol(int i) { return "S" + std::to_string(1000000 + i); }
+  Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
+    const storage::Layout layout;
+    if (prefix != layout.DayListPrefix(kDay, "trades", false)) return Status::OK();
+    // Every 10th object from 3 is absent; a PUT beside every 50th is not
+    // expected; every 20th from 3 has a 404 record.
+    for (int i = 0; i < n_; i++) {
+      if (i % 10 != 3) MT_RETURN_IF_ERROR(each({layout.TickObjectName(kDay, "trades", "deribit", Key(i)), 100}));
+      if (i % 50 == 0) MT_RETURN_IF_ERROR(each({layout.TickObjectName(kDay, "trades", "deribit", Key(i, "PUT")), 100}));
+    }
+    for (int i = 3; i < n_; i += 20) {
+      MT_RETURN_IF_ERROR(each({layout.ItemRecordName(kDay, "trades", "deribit", Symbol(i)), 10}));
+    }
+    return Status::OK();
+  }
+
+ private:
+  int n_;
+};
+
+// Bytes the heap holds (glibc; 0 where a sanitizer's allocator answers).
+size_t HeapInUse() {
+  const struct mallinfo2 m = ::mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// A day's listing is merged with the items' names as the store gives it,
+// not gathered: holding 200,000 names (about 150 bytes each, as a vector and
+// a set of them) would take tens of MB while the listing is read.
+TEST(Validator, ADaysListingIsMergedWithTheItemsNotHeld) {
+  constexpr int kN = 200000;
+  GeneratedListing store(kN);
+  ExpectedSet set;
+  set.items = ExpectedItems(size_t{64} << 10);
+  for (int i = 0; i < kN; i++) {
+    set.items.push_back(ExpectedItem{kDay, "trades", GeneratedListing::Key(i), "deribit", GeneratedListing::Symbol(i)});
+  }
+  ValidateOptions opts;  // the default budgets: the sorters' buffers take a few MiB
+  // The heap's growth while the listing is read, sampled every 1,000 objects.
+  const size_t before = HeapInUse();
+  if (before == 0) GTEST_SKIP() << "no mallinfo2 here";
+  size_t most = before;
+  class Sampling : public GeneratedListing {
+   public:
+    Sampling(int n, size_t* most) : GeneratedListing(n), most_(most) {}
+    Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
+      size_t k = 0;
+      return GeneratedListing::ListEach(prefix, [&](storage::ObjectInfo&& o) {
+        if (++k % 1000 == 0) *most_ = std::max(*most_, HeapInUse());
+        return each(std::move(o));
+      });
+    }
+
+   private:
+    size_t* most_;
+  } sampling(kN, &most);
+  const ValidationResult res = Validate(&sampling, set, opts);
+  ASSERT_TRUE(res.store_error.ok()) << res.store_error.ToString();
+  EXPECT_LT(most - before, size_t{16} << 20);
+  ASSERT_EQ(res.items.size(), static_cast<size_t>(kN));
+  std::array<size_t, kNumStatuses> counts{};
+  for (size_t i = 0; i < res.items.size(); i++) counts[static_cast<int>(res.items.status(i))]++;
+  EXPECT_EQ(counts[static_cast<int>(ItemStatus::kDone)], kN / 10 * 9);  // existence only
+  EXPECT_EQ(counts[static_cast<int>(ItemStatus::kNotAvailable)], kN / 20);
+  EXPECT_EQ(counts[static_cast<int>(ItemStatus::kMissing)], kN / 20);
+  EXPECT_EQ(res.unexpected_objects, static_cast<size_t>(kN / 50));
+  EXPECT_EQ(res.listed_objects, static_cast<size_t>(kN / 10 * 9 + kN / 50 + kN / 20));
+  const ItemResult third = res.items[3], fourth = res.items[4], thirteenth = res.items[13];
+  EXPECT_EQ(third.status, ItemStatus::kNotAvailable);
+  EXPECT_EQ(thirteenth.status, ItemStatus::kMissing);
+  EXPECT_EQ(thirteenth.reason, "no object");
+  EXPECT_EQ(fourth.bytes, 100u);
+}
+
+TEST(Validator, WithoutATemporaryFileTheListingsMergeIsInMemoryAndSaysWhy) {
+  constexpr int kN = 2000;
+  GeneratedListing store(kN);
+  ExpectedSet set;
+  for (int i = 0; i < kN; i++) {
+    set.items.push_back(ExpectedItem{kDay, "trades", GeneratedListing::Key(i), "deribit", GeneratedListing::Symbol(i)});
+  }
+  ValidateOptions opts;
+  opts.memory_bytes = size_t{4} << 10;
+  testing::ScopedTmpdir tmpdir("/nonexistent-market-tick-dir");
+  const ValidationResult res = Validate(&store, set, opts);
+  tmpdir.Restore();
+  ASSERT_TRUE(res.store_error.ok()) << res.store_error.ToString();
+  EXPECT_NE(res.listing_note.find("/nonexistent-market-tick-dir"), std::string::npos) << res.listing_note;
+  size_t done = 0;
+  for (size_t i = 0; i < res.items.size(); i++) done += res.items.status(i) == ItemStatus::kDone;
+  EXPECT_EQ(done, static_cast<size_t>(kN / 10 * 9));
+  EXPECT_EQ(res.unexpected_objects, static_cast<size_t>(kN / 50));
+}
+
 TEST_F(Tree, AGroupedItemsObjectWithoutItsRecordIsNotUnexpected) {
   WriteOptionDefinitions(store_.get(), kDay);
   Selection s = OneDay();
