@@ -277,9 +277,16 @@ function runOnTerminal(args, input) {
     const cmd = [BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
     const c = spawn('script', ['-qec', cmd, '/dev/null'], { env: { PATH: process.env.PATH, ...env() }, cwd: work });
     let out = '';
+    let typed = false;
+    // The answer is typed once: output after the question (its echo, the
+    // result) would type it again, into a terminal that may be gone (EPIPE).
+    c.stdin.on('error', () => {});
     c.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('[y/N]')) c.stdin.write(input);
+      if (!typed && out.includes('[y/N]')) {
+        typed = true;
+        c.stdin.write(input);
+      }
     });
     c.on('close', (code) => resolve({ code, out }));
   });
