@@ -283,6 +283,14 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
     return layout.ItemRecordName(e.day, spec ? spec->source_data_type() : e.data_type, e.exchange, e.symbol);
   };
+  // A record that cannot be read (cut short, not JSON: not the store's
+  // retryable errors) says nothing of its items: they are corrupt. A plain
+  // rerun downloads the file again but does not replace a record it cannot
+  // read (it takes it for another run's); --force does.
+  auto unreadable_record = [](const std::string& group, const Status& st) {
+    return "the completion record of " + group + " cannot be read (" + st.message() +
+           "); download --force of this item writes it again";
+  };
   auto object_of = [&](const ExpectedItem& e) {
     const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
     return spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
@@ -412,11 +420,13 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
             res.store_error = rec->status;
             return false;
           }
-          if (!rec || !rec->status.ok()) {
+          if (rec && !rec->status.ok()) {
+            r.status = ItemStatus::kCorrupt;
+            r.reason = unreadable_record(group, rec->status);
+          } else if (!rec) {
             r.status = ItemStatus::kMissing;
-            r.reason = rec ? rec->status.message()
-                           : "no completion record for " + group +
-                                 " (not downloaded, or a download stopped before it finished)";
+            r.reason = "no completion record for " + group +
+                       " (not downloaded, or a download stopped before it finished)";
           } else if (rec->outcome == "not_available") {
             r.status = ItemStatus::kNotAvailable;
             r.reason = group + ": HTTP 404 at the source (" + rec->created_at + ")";
@@ -441,8 +451,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
             res.store_error = rec.status;
             return false;
           }
-          r.status = ItemStatus::kMissing;
-          r.reason = rec.status.message();
+          r.status = ItemStatus::kCorrupt;
+          r.reason = unreadable_record(group, rec.status);
+          if (present) take();  // its object, not an unexpected one
           return true;
         }
         if (rec.outcome == "not_available") {

@@ -435,6 +435,50 @@ TEST_F(Tree, PlanRejectsUnknownSymbolsAndNotesGroupedOnes) {
   EXPECT_EQ(ExpectedFromPlan(s).status().code(), Status::Code::kUsage);
 }
 
+// A completion record that cannot be read (cut short, not JSON) leaves the
+// item's state unknown: corrupt, with the record's error and what rewrites
+// it, not "missing" with no reason beside objects of its file counted as
+// unexpected. For the whole file's item (no definitions) and for each item
+// of an instrument whose record it is; the instrument's object, when there,
+// is the item's (not an unexpected one).
+TEST_F(Tree, ACompletionRecordThatCannotBeReadMakesItsItemsCorrupt) {
+  WriteOptionObjectsRecord({0, 1, 2});
+  PutOptionObject(0, 100);
+  const std::string name = storage::Layout().ItemRecordName(kDay, "trades", "deribit", "OPTIONS");
+  {
+    auto obj = store_->Create(name, true);
+    ASSERT_TRUE(obj.ok());
+    ASSERT_TRUE((*obj)->Append("{\n \"item\": \"2020-02-22/trades/deribit/OPTIONS\",\n \"outc").ok());
+    ASSERT_TRUE((*obj)->Commit().ok());
+  }
+  Selection s = OneDay();
+  s.exchanges = {"deribit"};
+  s.data_types = {"trades"};
+  s.symbols = {"OPTIONS"};
+  auto exp = ExpectedFromPlan(s, nullptr, store_.get());
+  ASSERT_TRUE(exp.ok()) << exp.status().ToString();
+  ASSERT_EQ(exp->items.size(), 1u);
+  ValidationResult res = Validate(store_.get(), *exp, ValidateOptions{});
+  ASSERT_TRUE(res.store_error.ok()) << res.store_error.ToString();
+  EXPECT_EQ(res.items[0].status, ItemStatus::kCorrupt);
+  EXPECT_NE(res.items[0].reason.find("completion record of deribit OPTIONS cannot be read"), std::string::npos)
+      << res.items[0].reason;
+  EXPECT_NE(res.items[0].reason.find("download --force"), std::string::npos) << res.items[0].reason;
+  EXPECT_FALSE(Complete(*exp, res));
+
+  ExpectedSet by_key;  // as definitions would expect them
+  for (int i : {0, 1}) by_key.items.push_back(ExpectedItem{kDay, "trades", OptionKey(i), "deribit", "OPTIONS"});
+  res = Validate(store_.get(), by_key, ValidateOptions{});
+  ASSERT_TRUE(res.store_error.ok()) << res.store_error.ToString();
+  ASSERT_EQ(res.items.size(), 2u);
+  for (size_t i = 0; i < 2; i++) {
+    EXPECT_EQ(res.items[i].status, ItemStatus::kCorrupt) << i;
+    EXPECT_NE(res.items[i].reason.find("completion record of deribit OPTIONS cannot be read"), std::string::npos)
+        << res.items[i].reason;
+  }
+  EXPECT_EQ(res.unexpected_objects, 0u);  // option 0's object is its item's
+}
+
 // validate --symbols deribit:OPTIONS (the selection download was given)
 // expected nothing and said "complete", exit 0, on an empty store. With the
 // store, a grouped item expects what its completion record lists, and
