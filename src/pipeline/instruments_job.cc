@@ -121,7 +121,7 @@ Result<std::map<std::string, const ExchangeMetadata*>> FetchMetadata(MetadataSou
 // exchange's /v1/instruments records are released once the catalog has them.
 Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exchanges,
                      const std::map<std::string, const ExchangeMetadata*>& meta_of,
-                     const std::vector<std::string>& quotes) {
+                     const std::vector<std::string>& quotes, Status* read_error) {
   Catalog catalog;
   CatalogOptions copts;
   copts.quotes = quotes;
@@ -134,6 +134,11 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     const ExchangeMetadata& m = *meta_of.at(ex);
     if (!m.details.has_datasets) log::Warn(ex + ": /v1/exchanges gave no datasets listing: no instruments");
     AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
+    // A record that could not be read back from its temporary file would
+    // have keyed its symbol from the symbol alone: nothing is written.
+    if (const Status st = m.instruments.status(); !st.ok() && read_error->ok()) {
+      *read_error = st.WithContext("/v1/instruments/" + ex);
+    }
     // The catalog holds what it needs of the records (a copy of those with
     // changes) and of the listing (the grouped symbols copied): the run
     // needs them no more.
@@ -141,6 +146,8 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     source->ReleaseSymbols(ex);
   }
   FinishCatalog(&catalog);
+  if (const Status st = catalog.blobs->status(); !st.ok() && read_error->ok()) *read_error = st.WithContext("the catalog");
+  if (!catalog.blobs->note().empty()) log::Warn("the instrument catalog: " + catalog.blobs->note());
   std::map<std::string, std::vector<const RejectedSymbol*>> rejected_by;
   for (const auto& r : catalog.rejected) rejected_by[r.exchange].push_back(&r);
   std::map<std::string, size_t> instruments_by, grouped_by;
@@ -320,6 +327,9 @@ class FileMerger {
         // The stored file merged a column at a time; a column that does not
         // decode makes it unreadable, found while writing (nothing appears).
         Result<StoredMerge> plan = StoredMerge::Plan(in, &*existing, added);
+        // This run's rows were decoded from the catalog's temporary file: one
+        // that could not be read back is not written.
+        MT_RETURN_IF_ERROR(catalog_.blobs->status().WithContext(where));
         if (plan.ok()) {
           MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
                               store_->CreateIfGeneration(job.name, generation));
@@ -336,6 +346,7 @@ class FileMerger {
       }
       if (!existing || unreadable) {
         MergedInstruments merged = MergeInstruments(in, added);
+        MT_RETURN_IF_ERROR(catalog_.blobs->status().WithContext(where));
         existing.reset();
         file.reset();
         MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
@@ -567,9 +578,17 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     return report;
   }
   const auto& meta_of = *fetched;
-  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes);
-  if (!store) {
+  Status catalog_error;
+  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes, &catalog_error);
+  if (catalog_error.ok() && !store) {
     report.definitions = DefinitionsForRange(catalog, opts.from, opts.to);
+    catalog_error = catalog.blobs->status().WithContext("the catalog");
+    if (catalog_error.ok()) return report;
+    report.definitions.clear();
+  }
+  if (!catalog_error.ok()) {
+    log::Error("instruments: " + catalog_error.message() + "; no files written");
+    report.status = catalog_error;
     return report;
   }
 

@@ -534,14 +534,15 @@ Result<PackedInstruments> ParseInstrumentsPacked(std::string_view text) {
   return out;
 }
 
-PackedInstruments::PackedInstruments(const std::vector<InstrumentInfo>& records) {
-  packed_.reserve(records.size());
+PackedInstruments::PackedInstruments() : blobs_(std::make_shared<SpilledBlobs>()) {}
+
+PackedInstruments::PackedInstruments(const std::vector<InstrumentInfo>& records) : PackedInstruments() {
+  offsets_.reserve(records.size());
   for (const auto& r : records) Add(r);
 }
 
-void PackedInstruments::Add(const InstrumentInfo& info) {
-  std::string packed;
-  const PackWriter w(&packed);
+void PackInstrument(const InstrumentInfo& info, std::string* out) {
+  const PackWriter w(out);
   w(info.exchange);
   w(info.id);
   w(info.dataset_id);
@@ -551,11 +552,14 @@ void PackedInstruments::Add(const InstrumentInfo& info) {
     w(c.until_us);
     TermsFields(c.terms, w);
   }
-  packed_.push_back(packed);  // a copy of its exact size: the growing string had room to spare
 }
 
-void PackedInstruments::Get(size_t i, InstrumentInfo* out) const {
-  PackReader r(packed_[i].data());
+void UnpackInstrument(std::string_view packed, InstrumentInfo* out) {
+  if (packed.empty()) {  // a record that could not be read back
+    *out = InstrumentInfo();
+    return;
+  }
+  PackReader r(packed.data());
   r(out->exchange);
   r(out->id);
   r(out->dataset_id);
@@ -567,19 +571,52 @@ void PackedInstruments::Get(size_t i, InstrumentInfo* out) const {
   }
 }
 
+void PackedInstruments::Add(const InstrumentInfo& info) {
+  std::string packed;
+  PackInstrument(info, &packed);
+  if (!blobs_) blobs_ = std::make_shared<SpilledBlobs>();
+  offsets_.push_back(blobs_->Append(packed));
+}
+
+bool PackedInstruments::Packed(size_t i, std::string* out) const {
+  const uint64_t end = i + 1 < offsets_.size() ? offsets_[i + 1] : blobs_->size();
+  return blobs_->Read(offsets_[i], static_cast<size_t>(end - offsets_[i]), out);
+}
+
+void PackedInstruments::Get(size_t i, InstrumentInfo* out) const {
+  std::string packed;
+  Packed(i, &packed);
+  UnpackInstrument(packed, out);
+}
+
 InstrumentInfo PackedInstruments::Get(size_t i) const {
   InstrumentInfo out;
   Get(i, &out);
   return out;
 }
 
-std::string_view PackedInstruments::exchange(size_t i) const { return PackReader(packed_[i].data()).View(); }
+std::string PackedInstruments::exchange(size_t i) const {
+  std::string packed;
+  if (!Packed(i, &packed) || packed.empty()) return "";
+  return std::string(PackReader(packed.data()).View());
+}
 
 std::string PackedInstruments::DatasetSymbolId(size_t i) const {
-  PackReader r(packed_[i].data());
+  std::string packed;
+  if (!Packed(i, &packed) || packed.empty()) return "";
+  PackReader r(packed.data());
   r.View();
   const std::string_view id = r.View(), dataset_id = r.View();
   return dataset_id.empty() ? NormalizeDatasetSymbol(id) : std::string(dataset_id);
 }
+
+void PackedInstruments::Clear() {
+  std::vector<uint64_t>().swap(offsets_);
+  blobs_ = std::make_shared<SpilledBlobs>();
+}
+
+Status PackedInstruments::status() const { return blobs_ ? blobs_->status() : Status::OK(); }
+
+std::string PackedInstruments::note() const { return blobs_ ? blobs_->note() : ""; }
 
 }  // namespace mt::tardis

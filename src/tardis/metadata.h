@@ -7,11 +7,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/spilled_blobs.h"
 #include "core/status.h"
 
 namespace mt::tardis {
@@ -94,30 +96,44 @@ struct InstrumentInfo {
 Result<std::vector<InstrumentInfo>> ParseInstruments(std::string_view json);
 
 // /v1/instruments records held packed (core/packed_fields.h), one string
-// each, in the order given: a venue's listing of every option it ever listed
-// is hundreds of thousands of records, and a record's fixed members alone
-// are larger than its packed bytes. Decoded one at a time when read.
+// each, in the order given, in a SpilledBlobs (most of them in a temporary
+// file): a venue's listing of every option it ever listed is hundreds of
+// thousands of records, and a record's fixed members alone are larger than
+// its packed bytes. Decoded one at a time when read. Reads of a record
+// whose temporary file failed give an empty record, and status() says so.
 class PackedInstruments {
  public:
-  PackedInstruments() = default;
+  PackedInstruments();
   explicit PackedInstruments(const std::vector<InstrumentInfo>& records);
-  void Reserve(size_t n) { packed_.reserve(n); }
+  void Reserve(size_t n) { offsets_.reserve(n); }
   void Add(const InstrumentInfo& info);
-  size_t size() const { return packed_.size(); }
-  bool empty() const { return packed_.empty(); }
-  size_t capacity() const { return packed_.capacity(); }
+  size_t size() const { return offsets_.size(); }
+  bool empty() const { return offsets_.empty(); }
+  size_t capacity() const { return offsets_.capacity(); }
   // Record i into `out` (its strings' storage reused).
   void Get(size_t i, InstrumentInfo* out) const;
   InstrumentInfo Get(size_t i) const;
   // Record i's exchange and DatasetSymbolId, without decoding the rest.
-  std::string_view exchange(size_t i) const;
+  std::string exchange(size_t i) const;
   std::string DatasetSymbolId(size_t i) const;
   // Frees every record.
-  void Clear() { std::vector<std::string>().swap(packed_); }
+  void Clear();
+  // The first failure to read a record back, else OK.
+  Status status() const;
+  // Why the records stayed in memory ("" when they did not).
+  std::string note() const;
 
  private:
-  std::vector<std::string> packed_;
+  // Record i's packed bytes into *out; false when they could not be read.
+  bool Packed(size_t i, std::string* out) const;
+  std::shared_ptr<SpilledBlobs> blobs_;
+  std::vector<uint64_t> offsets_;  // where each record starts in blobs_
 };
+
+// Packs `info` as PackedInstruments holds it, appended to *out; and decodes
+// what it packed.
+void PackInstrument(const InstrumentInfo& info, std::string* out);
+void UnpackInstrument(std::string_view packed, InstrumentInfo* out);
 
 // ParseInstruments, each record packed as it is converted.
 Result<PackedInstruments> ParseInstrumentsPacked(std::string_view json);
