@@ -48,4 +48,10 @@ Result<nlohmann::json> ParseBoundedJsonPieces(const std::function<Result<std::st
                                               const nlohmann::json::parser_callback_t& callback = nullptr,
                                               const JsonLimits& limits = {});
 
+// CheckJsonBounds of the text that `read` gives piece by piece (as
+// ParseBoundedJsonPieces reads it), without parsing it: the same errors, or
+// the error of `read`.
+Status CheckJsonBoundsPieces(const std::function<Result<std::string>()>& read, std::string_view source,
+                             const JsonLimits& limits = {});
+
 }  // namespace mt

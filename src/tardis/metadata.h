@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,9 +47,53 @@ struct ExchangeDetails {
   std::vector<IncidentReport> incidents;  // incidentReports, as listed
 };
 
+// A response body that is read piece by piece from its start, not held
+// whole: a venue's /v1/instruments may be hundreds of MB. In a temporary
+// file (pipeline::MetadataSource spools large bodies) or in memory.
+class JsonBody {
+ public:
+  virtual ~JsonBody() = default;
+  virtual uint64_t size() const = 0;
+  // Bytes [at, at + n), clipped to size(); an error when they cannot be read.
+  virtual Result<std::string> ReadAt(uint64_t at, size_t n) const = 0;
+  // A reader of the whole body from its start, one piece a call, "" at its
+  // end (as ParseBoundedJsonPieces takes it).
+  std::function<Result<std::string>()> Pieces(size_t piece_bytes = size_t{1} << 18) const;
+};
+
+// The body in memory.
+class StringJsonBody : public JsonBody {
+ public:
+  explicit StringJsonBody(std::string text) : text_(std::move(text)) {}
+  uint64_t size() const override { return text_.size(); }
+  Result<std::string> ReadAt(uint64_t at, size_t n) const override;
+
+ private:
+  std::string text_;
+};
+
+// The body in an open file of `size` bytes (closed with the body): an
+// unnamed temporary file, gone with its descriptor.
+class FileJsonBody : public JsonBody {
+ public:
+  FileJsonBody(int fd, uint64_t size) : fd_(fd), size_(size) {}
+  ~FileJsonBody() override;
+  FileJsonBody(const FileJsonBody&) = delete;
+  FileJsonBody& operator=(const FileJsonBody&) = delete;
+  uint64_t size() const override { return size_; }
+  Result<std::string> ReadAt(uint64_t at, size_t n) const override;
+
+ private:
+  int fd_;
+  uint64_t size_;
+};
+
 // `json` is the response body of /v1/exchanges/{exchange}; `exchange` the id
 // that was asked for (a response for another id is an error).
 Result<ExchangeDetails> ParseExchangeDetails(std::string_view json, std::string_view exchange);
+// The same, the body read piece by piece: the same result, the same errors
+// (and the error of a body that cannot be read).
+Result<ExchangeDetails> ParseExchangeDetails(const JsonBody& json, std::string_view exchange);
 
 // Contract terms that /v1/instruments records may change over time
 // (`changes[]` entries carry the values in force before their `until`).
@@ -137,6 +182,9 @@ void UnpackInstrument(std::string_view packed, InstrumentInfo* out);
 
 // ParseInstruments, each record packed as it is converted.
 Result<PackedInstruments> ParseInstrumentsPacked(std::string_view json);
+// The same, the body read piece by piece: the same records, the same errors
+// (and the error of a body that cannot be read).
+Result<PackedInstruments> ParseInstrumentsPacked(const JsonBody& json);
 
 // ISO-8601 UTC timestamps as Tardis writes them (2019-03-30T00:00:00.000Z),
 // also with more or fewer fraction digits, "+00:00", or a bare date.
