@@ -215,8 +215,13 @@ std::string ParseErrorMessage(std::string_view what, std::string_view json) {
   return ParseErrorMessage(what, json, json.size());
 }
 std::string ParseErrorMessage(std::string_view what, const JsonBody& body) {
-  auto start = body.ReadAt(0, 120);
-  return ParseErrorMessage(what, start.ok() ? std::string_view(*start) : std::string_view(), body.size());
+  std::string start;  // ReadAt may give fewer bytes than asked
+  while (start.size() < 120) {
+    auto piece = body.ReadAt(start.size(), 120 - start.size());
+    if (!piece.ok() || piece->empty()) break;
+    start += *piece;
+  }
+  return ParseErrorMessage(what, start, body.size());
 }
 
 // The objects directly inside a text when it is a JSON array (0 when it is
