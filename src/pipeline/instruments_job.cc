@@ -134,10 +134,14 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     const ExchangeMetadata& m = *meta_of.at(ex);
     if (!m.details.has_datasets) log::Warn(ex + ": /v1/exchanges gave no datasets listing: no instruments");
     AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
-    // A record that could not be read back from its temporary file would
-    // have keyed its symbol from the symbol alone: nothing is written.
+    // A record or symbol that could not be read back from its temporary
+    // file would have left its symbol out or keyed it from the symbol
+    // alone: nothing is written.
     if (const Status st = m.instruments.status(); !st.ok() && read_error->ok()) {
       *read_error = st.WithContext("/v1/instruments/" + ex);
+    }
+    if (const Status st = m.details.symbols.status(); !st.ok() && read_error->ok()) {
+      *read_error = st.WithContext("/v1/exchanges/" + ex);
     }
     // The catalog holds what it needs of the records (a copy of those with
     // changes) and of the listing (the grouped symbols copied): the run

@@ -236,6 +236,9 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(*d.json, exchange));
   m.dataset_symbols = m.details.symbols.size();
   d.json.reset();
+  if (!m.details.symbols.note().empty()) {
+    log::Warn("/v1/exchanges/" + exchange + ": the dataset symbols: " + m.details.symbols.note());
+  }
 
   if (opts_.api_key.empty()) {
     m.instruments_note = "no API key: /v1/instruments not requested";
@@ -293,7 +296,7 @@ void MetadataSource::ReleaseSymbols(const std::string& exchange) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = cache_.find(exchange);
   if (it == cache_.end()) return;
-  std::vector<tardis::DatasetSymbol>().swap(it->second->details.symbols);
+  it->second->details.symbols.Clear();
 }
 
 }  // namespace mt::pipeline

@@ -371,7 +371,7 @@ Result<ExchangeDetails> ParseExchangeDetailsWith(const DocumentParse& parse,
                                                  const std::function<std::string(const std::string&)>& parse_error,
                                                  std::string_view exchange) {
   const std::string what = "/v1/exchanges/" + std::string(exchange);
-  std::vector<DatasetSymbol> symbols;
+  DatasetSymbols symbols;
   Status symbol_error;
   std::string top_key, datasets_key;
   // Listings the definitions do not use are dropped while parsing (for
@@ -418,7 +418,7 @@ Result<ExchangeDetails> ParseExchangeDetailsWith(const DocumentParse& parse,
     } else if (symbol_error.ok()) {
       symbol_error = st;
     }
-    symbols.push_back(std::move(sym));  // kept even when bad, so indices stay right
+    symbols.push_back(sym);  // kept even when bad, so indices stay right
     return false;
   };
   MT_ASSIGN_OR_RETURN(json root, parse(on_event, what));
@@ -662,6 +662,79 @@ Result<std::string> FileJsonBody::ReadAt(uint64_t at, size_t n) const {
     done += static_cast<size_t>(r);
   }
   return out;
+}
+
+namespace {
+
+template <typename Sym, typename F>
+void SymbolFields(Sym& s, F&& f) {
+  f(s.id);
+  f(s.type);
+  f(s.available_since_us);
+  f(s.available_to_us);
+}
+
+}  // namespace
+
+DatasetSymbols::DatasetSymbols() : blobs_(std::make_shared<SpilledBlobs>()) {}
+
+DatasetSymbols::DatasetSymbols(std::initializer_list<DatasetSymbol> symbols) : DatasetSymbols() {
+  for (const auto& s : symbols) push_back(s);
+}
+
+void DatasetSymbols::push_back(const DatasetSymbol& s) {
+  std::string packed;
+  const PackWriter w(&packed);
+  SymbolFields(s, w);
+  w.Length(s.data_types.size());
+  for (const auto& t : s.data_types) w(t);
+  offsets_.push_back(blobs_->Append(packed));
+}
+
+namespace {
+
+void UnpackSymbol(std::string_view packed, DatasetSymbol* out) {
+  if (packed.empty()) {
+    *out = DatasetSymbol();
+    return;
+  }
+  PackReader r(packed.data());
+  SymbolFields(*out, r);
+  out->data_types.resize(r.Length());
+  for (auto& t : out->data_types) r(t);
+}
+
+}  // namespace
+
+DatasetSymbol DatasetSymbols::operator[](size_t i) const {
+  std::string packed;
+  blobs_->Read(offsets_[i], static_cast<size_t>(End(i) - offsets_[i]), &packed);
+  DatasetSymbol out;
+  UnpackSymbol(packed, &out);
+  return out;
+}
+
+void DatasetSymbols::Clear() {
+  std::vector<uint64_t>().swap(offsets_);
+  blobs_ = std::make_shared<SpilledBlobs>();
+}
+
+void DatasetSymbols::Iterator::Load() {
+  if (i_ >= s_->size()) return;
+  const uint64_t at = s_->offsets_[i_], end = s_->End(i_);
+  if (at < window_at_ || end > window_at_ + window_.size()) {
+    // The window moves on: this symbol and those after it, up to its size.
+    constexpr uint64_t kWindow = uint64_t{1} << 16;
+    const uint64_t stop = std::min(s_->blobs_->size(), std::max(end, at + kWindow));
+    window_at_ = at;
+    if (!s_->blobs_->Read(at, static_cast<size_t>(stop - at), &window_)) window_.clear();
+  }
+  if (end > window_at_ + window_.size()) {  // not read back
+    current_ = DatasetSymbol();
+    return;
+  }
+  UnpackSymbol(std::string_view(window_).substr(static_cast<size_t>(at - window_at_), static_cast<size_t>(end - at)),
+               &current_);
 }
 
 PackedInstruments::PackedInstruments() : blobs_(std::make_shared<SpilledBlobs>()) {}

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +30,61 @@ struct DatasetSymbol {
   std::vector<std::string> data_types;     // as listed (trades, quotes, ...)
 };
 
+// The dataset symbols of a listing, in the order listed, held packed
+// (core/packed_fields.h) in a SpilledBlobs (most of them in a temporary
+// file): a listing of every option a venue ever listed has hundreds of
+// thousands of them. A symbol is decoded when read: operator[] and the
+// iterator give values (the iterator reads the symbols in order through a
+// window of the file). Reads that fail give empty symbols, and status() says
+// so.
+class DatasetSymbols {
+ public:
+  DatasetSymbols();
+  DatasetSymbols(std::initializer_list<DatasetSymbol> symbols);
+  void push_back(const DatasetSymbol& s);
+  size_t size() const { return offsets_.size(); }
+  bool empty() const { return offsets_.empty(); }
+  DatasetSymbol operator[](size_t i) const;
+  // Frees every symbol.
+  void Clear();
+  Status status() const { return blobs_->status(); }
+  const std::string& note() const { return blobs_->note(); }
+
+  class Iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = DatasetSymbol;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const DatasetSymbol*;
+    using reference = const DatasetSymbol&;
+    Iterator(const DatasetSymbols* s, size_t i) : s_(s), i_(i) { Load(); }
+    const DatasetSymbol& operator*() const { return current_; }
+    const DatasetSymbol* operator->() const { return &current_; }
+    Iterator& operator++() {
+      i_++;
+      Load();
+      return *this;
+    }
+    bool operator==(const Iterator& o) const { return i_ == o.i_; }
+    bool operator!=(const Iterator& o) const { return i_ != o.i_; }
+
+   private:
+    void Load();
+    const DatasetSymbols* s_;
+    size_t i_;
+    DatasetSymbol current_;
+    std::string window_;     // bytes of the symbols from window_at_
+    uint64_t window_at_ = 0;
+  };
+  Iterator begin() const { return Iterator(this, 0); }
+  Iterator end() const { return Iterator(this, size()); }
+
+ private:
+  uint64_t End(size_t i) const { return i + 1 < offsets_.size() ? offsets_[i + 1] : blobs_->size(); }
+  std::shared_ptr<SpilledBlobs> blobs_;
+  std::vector<uint64_t> offsets_;  // where each symbol starts in blobs_
+};
+
 // One entry of `incidentReports`: a period Tardis reports data missing or
 // degraded for the exchange.
 struct IncidentReport {
@@ -43,7 +100,7 @@ struct ExchangeDetails {
   std::optional<int64_t> available_to_us;
   std::optional<int64_t> exported_from_us, exported_until_us;
   bool has_datasets = false;  // false: the response had no `datasets` object
-  std::vector<DatasetSymbol> symbols;
+  DatasetSymbols symbols;
   std::vector<IncidentReport> incidents;  // incidentReports, as listed
 };
 
