@@ -335,6 +335,7 @@ class FileMerger {
         // that could not be read back is not written.
         MT_RETURN_IF_ERROR(catalog_.blobs->status().WithContext(where));
         if (plan.ok()) {
+          WarnRowsNote(plan->rows_note());
           MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
                               store_->CreateIfGeneration(job.name, generation));
           row_count = plan->num_rows();
@@ -349,15 +350,25 @@ class FileMerger {
         if (unreadable) MT_RETURN_IF_ERROR(Unreadable(where, *unreadable));
       }
       if (!existing || unreadable) {
-        MergedInstruments merged = MergeInstruments(in, added);
+        // This run's rows alone, made a column at a time from a temporary
+        // file: the bytes of MergeInstruments written whole.
+        SpilledMerge merged = MergeInstrumentsSpilled(in, added);
         MT_RETURN_IF_ERROR(catalog_.blobs->status().WithContext(where));
         existing.reset();
         file.reset();
         MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
                             store_->CreateIfGeneration(job.name, generation));
-        row_count = merged.rows.num_rows;
-        provisional = merged.provisional;
-        bytes = WriteInstrumentsObject(obj.get(), where, std::move(merged.rows), merged.kv, wopts_);
+        WarnRowsNote(merged.rows->note());
+        row_count = merged.rows->num_rows();
+        provisional = merged.merged.provisional;
+        columnar::RowGroupData empty = EmptyInstrumentRowGroup();
+        bytes = WriteInstrumentsObjectByColumn(
+            obj.get(), where, row_count,
+            [&](size_t c, columnar::ColumnData* col) {
+              *col = std::move(empty.columns[c]);
+              return merged.rows->Column(c, col);
+            },
+            merged.merged.kv, wopts_);
       }
       if (bytes.ok()) {
         job.outcome = FileJob::kDone;
@@ -385,7 +396,13 @@ class FileMerger {
   storage::ObjectStore* store_;
   const Catalog& catalog_;
   const std::map<std::string, const ExchangeMetadata*>& meta_of_;
+  // Rows that stayed in memory for want of a temporary file: said once a run.
+  void WarnRowsNote(const std::string& note) const {
+    if (!note.empty() && !rows_note_said_.exchange(true)) log::Warn("instruments: the rows of a file: " + note);
+  }
+
   const std::atomic<bool>* cancel_;
+  mutable std::atomic<bool> rows_note_said_{false};
   parquet::WriterOptions wopts_;
   std::string created_at_, quotes_csv_;
   mutable RowBudget budget_{kRowsInFlight};
