@@ -448,5 +448,34 @@ TEST(Metadata, ASpooledBodyThatCannotBeReadIsAnError) {
       << r.status().message();
 }
 
+// A listing's symbols held packed in a temporary file: each reads back as
+// listed, by index and in order (through the iterator's window, symbols
+// of any length across its edges).
+TEST(Metadata, DatasetSymbolsGiveBackEverySymbol) {
+  std::vector<DatasetSymbol> listed;
+  for (int i = 0; i < 20000; i++) {
+    DatasetSymbol s{"BTC-29MAR24-" + std::to_string(i) + std::string(i % 300, 'x'), i % 2 ? "option" : "future",
+                    i * 1000LL, std::nullopt, {}};
+    if (i % 3) s.available_to_us = i * 2000LL;
+    for (int t = 0; t < i % 5; t++) s.data_types.push_back("type" + std::to_string(t));
+    listed.push_back(s);
+  }
+  DatasetSymbols symbols;
+  for (const auto& s : listed) symbols.push_back(s);
+  ASSERT_EQ(symbols.size(), listed.size());
+  auto same = [](const DatasetSymbol& a, const DatasetSymbol& b) {
+    return a.id == b.id && a.type == b.type && a.available_since_us == b.available_since_us &&
+           a.available_to_us == b.available_to_us && a.data_types == b.data_types;
+  };
+  size_t i = 0;
+  for (const DatasetSymbol& s : symbols) EXPECT_TRUE(same(s, listed[i++])) << i;
+  EXPECT_EQ(i, listed.size());
+  for (size_t j = 0; j < listed.size(); j += 997) EXPECT_TRUE(same(symbols[j], listed[j])) << j;
+  EXPECT_TRUE(symbols.status().ok());
+  symbols.Clear();
+  EXPECT_TRUE(symbols.empty());
+  EXPECT_EQ(symbols.begin(), symbols.end());
+}
+
 }  // namespace
 }  // namespace mt::tardis
