@@ -554,26 +554,37 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
 
 void FinishCatalog(Catalog* catalog) {
   auto& v = catalog->entries;
-  // Each entry's key and dataset symbol, read back once into one string for
-  // the sort and the check below (an entry holds them only packed).
-  std::string names;
+  // Each entry's key and dataset symbol, read back once for the sort and
+  // the check below (an entry holds them only packed), into chunks of a
+  // MiB: one string grown by doubling would hold up to twice their bytes.
+  constexpr size_t kChunk = size_t{1} << 20;
+  std::vector<std::string> chunks;
   struct Name {
-    uint64_t at;
-    uint32_t key, symbol;  // their lengths, the key first
+    uint32_t chunk, at;    // where the key starts, the symbol right after it
+    uint32_t key, symbol;  // their lengths
   };
   std::vector<Name> name_of(v.size());
   {
     std::string key, symbol;
     for (size_t i = 0; i < v.size(); i++) {
       v[i].KeyAndSymbol(&key, &symbol);
-      name_of[i] = {names.size(), static_cast<uint32_t>(key.size()), static_cast<uint32_t>(symbol.size())};
-      names += key;
-      names += symbol;
+      const size_t n = key.size() + symbol.size();
+      if (chunks.empty() || chunks.back().size() + n > chunks.back().capacity()) {
+        chunks.emplace_back();
+        chunks.back().reserve(std::max(kChunk, n));
+      }
+      std::string& c = chunks.back();
+      name_of[i] = {static_cast<uint32_t>(chunks.size() - 1), static_cast<uint32_t>(c.size()),
+                    static_cast<uint32_t>(key.size()), static_cast<uint32_t>(symbol.size())};
+      c += key;
+      c += symbol;
     }
   }
-  auto key_of = [&](size_t i) { return std::string_view(names).substr(name_of[i].at, name_of[i].key); };
+  auto key_of = [&](size_t i) {
+    return std::string_view(chunks[name_of[i].chunk]).substr(name_of[i].at, name_of[i].key);
+  };
   auto symbol_of = [&](size_t i) {
-    return std::string_view(names).substr(name_of[i].at + name_of[i].key, name_of[i].symbol);
+    return std::string_view(chunks[name_of[i].chunk]).substr(name_of[i].at + name_of[i].key, name_of[i].symbol);
   };
   // Sorted through an index (ties by position: stable) and permuted in
   // place, then deduplicated in place: a second vector of entries (a sort
