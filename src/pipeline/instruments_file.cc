@@ -206,18 +206,34 @@ void AppendMember(ColumnData* c, const std::optional<int64_t>& v) { Ts(c, v); }
 void AppendMember(ColumnData* c, const std::optional<double>& v) { F64(c, v); }
 void AppendMember(ColumnData* c, const std::optional<bool>& v) { Bool(c, v); }
 
+// Whether a member holds a value (not null), and its text's bytes.
+std::pair<size_t, size_t> ValueSize(const std::string& v) { return {1, v.size()}; }
+std::pair<size_t, size_t> ValueSize(const std::optional<std::string>& v) { return {v ? 1 : 0, v ? v->size() : 0}; }
+std::pair<size_t, size_t> ValueSize(int64_t) { return {1, 0}; }
+template <typename T>
+std::pair<size_t, size_t> ValueSize(const std::optional<T>& v) {
+  return {v ? 1 : 0, 0};
+}
+
 // Rows of a block: the values of each column packed together.
 constexpr size_t kBlockRows = 4096;
 
 }  // namespace
 
 SpilledInstrumentRows::SpilledInstrumentRows()
-    : blobs_(std::make_unique<SpilledBlobs>()), block_(kNumCols), chunks_(kNumCols) {}
+    : blobs_(std::make_unique<SpilledBlobs>()),
+      block_(kNumCols),
+      chunks_(kNumCols),
+      values_(kNumCols, 0),
+      text_bytes_(kNumCols, 0) {}
 
 void SpilledInstrumentRows::Append(const InstrumentDefinition& d) {
   ForEachColumn(d, [&](size_t c, const auto& v) {
     const PackWriter w(&block_[c]);
     w(v);
+    const auto [values, bytes] = ValueSize(v);
+    values_[c] += values;
+    text_bytes_[c] += bytes;
   });
   rows_++;
   if (++block_rows_ == kBlockRows) Flush();
@@ -232,6 +248,16 @@ void SpilledInstrumentRows::Flush() {
 }
 
 Status SpilledInstrumentRows::Column(size_t c, columnar::ColumnData* out) const {
+  // Room for the column at once: grown by doubling it would take up to
+  // twice its size, and it is the largest thing held while a file is
+  // written.
+  if (out->nullable) out->defined.reserve(rows_);
+  switch (out->kind) {
+    case ColumnKind::kString: out->str.Reserve(values_[c], text_bytes_[c]); break;
+    case ColumnKind::kTimestampMicros: out->i64.reserve(values_[c]); break;
+    case ColumnKind::kDouble: out->f64.reserve(values_[c]); break;
+    case ColumnKind::kBool: out->b.reserve(values_[c]); break;
+  }
   InstrumentDefinition scratch;
   std::string bytes;
   Status st;

@@ -51,6 +51,7 @@ class SpilledInstrumentRows {
   std::vector<std::string> block_;  // per column: the values of the rows not yet flushed, packed
   std::vector<std::vector<std::pair<uint64_t, uint64_t>>> chunks_;  // per column: where its blocks are
   size_t rows_ = 0, block_rows_ = 0;
+  std::vector<size_t> values_, text_bytes_;  // per column: its values (not null) and their text's bytes
 };
 
 // The definitions as one row group, in the given order.
