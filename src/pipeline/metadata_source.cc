@@ -183,6 +183,14 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
       Response out{status, std::string(), nullptr, sink.note};
       if (status >= 200 && status < 300) {
         out.json = sink.Take();
+        // Another 2xx than 200 is not parsed: its body goes into the error
+        // message whole, as it came.
+        const auto read = out.json->Pieces();
+        while (status != 200) {
+          auto piece = read();
+          if (!piece.ok() || piece->empty()) break;
+          out.body += *piece;
+        }
       } else {
         out.body = std::move(sink.body);
       }
