@@ -268,6 +268,22 @@ TEST(MetadataSource, WithoutATemporaryFileALargeBodyIsHeldInMemoryWithAWarning) 
   for (size_t i = 0; i < 10000; i += 999) EXPECT_EQ(Packed((*a)->instruments.Get(i)), Packed(memory->Get(i))) << i;
 }
 
+// Another 2xx answer than 200 is not a listing: the error quotes its body,
+// a large one too (it went to a temporary file).
+TEST(MetadataSource, Another2xxAnswerQuotesItsBody) {
+  Harness h;
+  const std::string big = "{\"note\":\"" + std::string(size_t{3} << 20, 'n') + "\"}";
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
+  h.http.Script(std::string(kUrl) + "/v1/instruments/deribit", {{203, big}});
+  MetadataSource src = h.Make("KEY123456");
+  auto a = src.Get("deribit");
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kInvalidInput);
+  const std::string& m = a.status().message();
+  EXPECT_EQ(m.rfind("HTTP 203 for " + std::string(kUrl) + "/v1/instruments/deribit: {\"note\":\"nnn", 0), 0u)
+      << m.substr(0, 200);
+}
+
 // A body cut short on its last attempt is the parse error of that body,
 // as in memory.
 TEST(MetadataSource, ALargeBodyCutShortFailsAsInMemory) {
