@@ -554,38 +554,34 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
 
 void FinishCatalog(Catalog* catalog) {
   auto& v = catalog->entries;
-  // Each entry's key and dataset symbol, read back once for the sort and
-  // the check below (an entry holds them only packed), into chunks of a
-  // MiB: one string grown by doubling would hold up to twice their bytes.
+  // Each entry's key, read back once for the sort and the check below (an
+  // entry holds it only packed), into chunks of a MiB: one string grown by
+  // doubling would hold up to twice their bytes. The dataset symbol, which
+  // orders only entries of one key, is read back when two keys are equal.
   constexpr size_t kChunk = size_t{1} << 20;
   std::vector<std::string> chunks;
   struct Name {
-    uint32_t chunk, at;    // where the key starts, the symbol right after it
-    uint32_t key, symbol;  // their lengths
+    uint32_t chunk, at, size;  // where the key is
   };
   std::vector<Name> name_of(v.size());
   {
     std::string key, symbol;
     for (size_t i = 0; i < v.size(); i++) {
       v[i].KeyAndSymbol(&key, &symbol);
-      const size_t n = key.size() + symbol.size();
-      if (chunks.empty() || chunks.back().size() + n > chunks.back().capacity()) {
+      if (chunks.empty() || chunks.back().size() + key.size() > chunks.back().capacity()) {
         chunks.emplace_back();
-        chunks.back().reserve(std::max(kChunk, n));
+        chunks.back().reserve(std::max(kChunk, key.size()));
       }
       std::string& c = chunks.back();
       name_of[i] = {static_cast<uint32_t>(chunks.size() - 1), static_cast<uint32_t>(c.size()),
-                    static_cast<uint32_t>(key.size()), static_cast<uint32_t>(symbol.size())};
+                    static_cast<uint32_t>(key.size())};
       c += key;
-      c += symbol;
     }
   }
   auto key_of = [&](size_t i) {
-    return std::string_view(chunks[name_of[i].chunk]).substr(name_of[i].at, name_of[i].key);
+    return std::string_view(chunks[name_of[i].chunk]).substr(name_of[i].at, name_of[i].size);
   };
-  auto symbol_of = [&](size_t i) {
-    return std::string_view(chunks[name_of[i].chunk]).substr(name_of[i].at + name_of[i].key, name_of[i].symbol);
-  };
+  auto symbol_of = [&](size_t i) { return v[i].tardis_symbol(); };
   // Sorted through an index (ties by position: stable) and permuted in
   // place, then deduplicated in place: a second vector of entries (a sort
   // buffer, a vector of the kept) would double what the catalog holds in
@@ -594,7 +590,8 @@ void FinishCatalog(Catalog* catalog) {
   for (size_t i = 0; i < order.size(); i++) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     if (key_of(a) != key_of(b)) return key_of(a) < key_of(b);
-    if (symbol_of(a) != symbol_of(b)) return symbol_of(a) < symbol_of(b);
+    const std::string sa = symbol_of(a), sb = symbol_of(b);
+    if (sa != sb) return sa < sb;
     return a < b;
   });
   // Position i takes the entry at order[i]: follow each cycle once (the
@@ -619,9 +616,9 @@ void FinishCatalog(Catalog* catalog) {
   size_t kept = 0;
   for (size_t i = 0; i < v.size(); i++) {
     if (kept > 0 && key_of(kept - 1) == key_of(i)) {
-      catalog->rejected.push_back({v[i].tardis_exchange(), std::string(symbol_of(i)),
-                                   "derives key " + std::string(key_of(i)) + ", as symbol " +
-                                       std::string(symbol_of(kept - 1)) + " does; the key would be ambiguous"});
+      catalog->rejected.push_back({v[i].tardis_exchange(), symbol_of(i),
+                                   "derives key " + std::string(key_of(i)) + ", as symbol " + symbol_of(kept - 1) +
+                                       " does; the key would be ambiguous"});
       continue;
     }
     if (kept != i) {
