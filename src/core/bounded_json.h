@@ -23,7 +23,8 @@ struct JsonLimits {
 };
 
 // Tardis metadata: /v1/instruments of a venue with many options is hundreds
-// of MB (the body is held whole; the HTTP layer bounds it the same way).
+// of MB (a large body is spooled to a temporary file and parsed piece by piece;
+// the HTTP layer bounds it the same way).
 inline constexpr JsonLimits kTardisMetadataJsonLimits{size_t{1} << 30, 64};
 
 // OK, or InvalidInput naming `source` (a URL, a file) when `text` is larger

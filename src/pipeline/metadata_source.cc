@@ -18,7 +18,7 @@ namespace mt::pipeline {
 
 namespace {
 
-// Metadata bodies are JSON documents held whole; a body this large is not one.
+// Metadata bodies are JSON documents of at most this size; a larger body is not one.
 constexpr size_t kMaxBody = size_t{1} << 30;
 
 // A 2xx body held in memory up to this size, then moved to a temporary file.
