@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 
 #include "core/atomic_file.h"
@@ -19,7 +20,18 @@ SpilledBlobs::~SpilledBlobs() {
 uint64_t SpilledBlobs::Append(std::string_view data) {
   const uint64_t at = size();
   tail_.append(data);
-  if (tail_.size() >= memory_bytes_ && !memory_only_) Flush();
+  if (tail_.size() >= memory_bytes_) {
+    if (!memory_only_) Flush();
+    if (memory_only_) {
+      // Whole chunks of the tail go to the chunks (the rest stays in it).
+      size_t done = 0;
+      for (; tail_.size() - done >= memory_bytes_; done += memory_bytes_) {
+        chunks_.emplace_back(tail_, done, memory_bytes_);
+        memory_bytes_held_ += memory_bytes_;
+      }
+      tail_.erase(0, done);
+    }
+  }
   return at;
 }
 
@@ -68,7 +80,18 @@ bool SpilledBlobs::Read(uint64_t at, size_t n, std::string* out) const {
     }
     done += static_cast<size_t>(r);
   }
-  if (done < n) std::memcpy(out->data() + done, tail_.data() + (at + done - file_bytes_), n - done);
+  // The part in the chunks, then in the tail.
+  while (done < n && at + done < file_bytes_ + memory_bytes_held_) {
+    const uint64_t pos = at + done - file_bytes_;
+    const std::string& chunk = chunks_[static_cast<size_t>(pos / memory_bytes_)];
+    const size_t from = static_cast<size_t>(pos % memory_bytes_);
+    const size_t take = std::min(n - done, chunk.size() - from);
+    std::memcpy(out->data() + done, chunk.data() + from, take);
+    done += take;
+  }
+  if (done < n) {
+    std::memcpy(out->data() + done, tail_.data() + (at + done - file_bytes_ - memory_bytes_held_), n - done);
+  }
   return true;
 }
 

@@ -17,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -36,7 +37,7 @@ class SpilledBlobs {
   // Replaces *out with bytes [at, at + n) (within size()); false (and
   // status() set) when the file could not be read.
   bool Read(uint64_t at, size_t n, std::string* out) const;
-  uint64_t size() const { return file_bytes_ + tail_.size(); }
+  uint64_t size() const { return file_bytes_ + memory_bytes_held_ + tail_.size(); }
   // Bytes in the temporary file (the rest are in memory).
   uint64_t spilled() const { return file_bytes_; }
   // The first read failure, else OK.
@@ -50,7 +51,12 @@ class SpilledBlobs {
   int fd_ = -1;
   bool memory_only_ = false;
   uint64_t file_bytes_ = 0;
-  std::string tail_;  // bytes [file_bytes_, size())
+  // Without the file: the bytes in chunks of memory_bytes_ each (one
+  // string grown by doubling would hold up to twice them), [file_bytes_,
+  // file_bytes_ + memory_bytes_held_).
+  std::vector<std::string> chunks_;
+  uint64_t memory_bytes_held_ = 0;
+  std::string tail_;  // bytes [size() - tail_.size(), size())
   std::string note_;
   mutable std::mutex mu_;  // guards status_
   mutable Status status_;
