@@ -189,6 +189,12 @@ Result<nlohmann::json> ParseBoundedJsonPieces(const std::function<Result<std::st
   return j;
 }
 
+Status CheckJsonBoundsPieces(const std::function<Result<std::string>()>& read, std::string_view source,
+                             const JsonLimits& limits) {
+  PieceReader reader(read, source, limits);
+  return reader.Finish();
+}
+
 Result<nlohmann::json> ParseBoundedJson(std::string_view text, std::string_view source,
                                         const nlohmann::json::parser_callback_t& callback, const JsonLimits& limits) {
   MT_RETURN_IF_ERROR(CheckJsonBounds(text, source, limits));

@@ -23,7 +23,8 @@ struct JsonLimits {
 };
 
 // Tardis metadata: /v1/instruments of a venue with many options is hundreds
-// of MB (the body is held whole; the HTTP layer bounds it the same way).
+// of MB (a large body is spooled to a temporary file and parsed piece by piece;
+// the HTTP layer bounds it the same way).
 inline constexpr JsonLimits kTardisMetadataJsonLimits{size_t{1} << 30, 64};
 
 // OK, or InvalidInput naming `source` (a URL, a file) when `text` is larger
@@ -47,5 +48,11 @@ Result<nlohmann::json> ParseBoundedJson(std::string_view text, std::string_view 
 Result<nlohmann::json> ParseBoundedJsonPieces(const std::function<Result<std::string>()>& read, std::string_view source,
                                               const nlohmann::json::parser_callback_t& callback = nullptr,
                                               const JsonLimits& limits = {});
+
+// CheckJsonBounds of the text that `read` gives piece by piece (as
+// ParseBoundedJsonPieces reads it), without parsing it: the same errors, or
+// the error of `read`.
+Status CheckJsonBoundsPieces(const std::function<Result<std::string>()>& read, std::string_view source,
+                             const JsonLimits& limits = {});
 
 }  // namespace mt

@@ -238,31 +238,91 @@ void PackedMembers(Def& d, F&& f) {
 
 }  // namespace
 
-CatalogEntry::CatalogEntry(const tardis::InstrumentKey& key, const InstrumentDefinition& base,
-                           std::shared_ptr<const tardis::InstrumentInfo> record)
-    : info(std::move(record)), available_from_us_(base.available_from_us), available_to_us_(base.available_to_us) {
-  if (info) key_ = std::make_shared<const tardis::InstrumentKey>(key);
-  std::string packed;
-  const PackWriter pack(&packed);
-  pack(base.instrument_key);
-  pack(base.tardis_symbol);
-  pack(base.tardis_exchange);
-  PackedMembers(base, pack);
-  packed_ = packed;  // a copy of its exact size: the growing string had room to spare
+namespace {
+
+template <typename Key, typename F>
+void KeyMembers(Key& k, F&& f) {
+  f(k.venue);
+  f(k.type);
+  f(k.base);
+  f(k.quote);
+  f(k.expiry);
+  f(k.strike);
+  f(k.option_type);
+  f(k.variant);
+  f(k.native);
 }
 
-void CatalogEntry::DecodeBase(InstrumentDefinition* d) const {
-  if (packed_.empty()) {  // a default (or moved-from) entry: nothing packed
+// Whether the record's `changes` touch what its key is made of (expiry,
+// quote currency, type, contract type): a rolling alias such as huobi-dm
+// BTC_CQ names another contract each quarter.
+bool ChangesMoveKey(const tardis::InstrumentInfo& info) {
+  for (const auto& c : info.changes) {
+    if (c.terms.expiry_us || c.terms.quote_currency || c.terms.type || c.terms.contract_type) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+// The packed bytes: the definition (the key, dataset symbol and exchange
+// first), then with a record the key and the record, each length-prefixed.
+CatalogEntry::CatalogEntry(const tardis::InstrumentKey& key, const InstrumentDefinition& base,
+                           const tardis::InstrumentInfo* record, std::shared_ptr<SpilledBlobs> blobs)
+    : blobs_(blobs ? std::move(blobs) : std::make_shared<SpilledBlobs>()),
+      has_to_(base.available_to_us.has_value()),
+      has_record_(record != nullptr),
+      key_may_change_(record && ChangesMoveKey(*record)),
+      available_from_us_(base.available_from_us),
+      available_to_us_(base.available_to_us.value_or(0)) {
+  std::string def;
+  const PackWriter pack_def(&def);
+  pack_def(base.instrument_key);
+  pack_def(base.tardis_symbol);
+  pack_def(base.tardis_exchange);
+  PackedMembers(base, pack_def);
+  std::string packed;
+  const PackWriter pack(&packed);
+  pack(def);
+  if (record) {
+    std::string k;
+    KeyMembers(key, PackWriter(&k));
+    pack(k);
+    tardis::PackInstrument(*record, &packed);
+  }
+  offset_ = blobs_->Append(packed);
+  size_ = static_cast<uint32_t>(packed.size());
+}
+
+bool CatalogEntry::Packed(std::string* out) const {
+  if (!blobs_ || size_ == 0) return false;  // a default (or moved-from) entry: nothing packed
+  return blobs_->Read(offset_, size_, out) && !out->empty();
+}
+
+void CatalogEntry::Decode(InstrumentDefinition* d, tardis::InstrumentKey* key, tardis::InstrumentInfo* record) const {
+  std::string packed;
+  if (!Packed(&packed)) {
     *d = InstrumentDefinition();
+    if (key) *key = tardis::InstrumentKey();
+    if (record) *record = tardis::InstrumentInfo();
     return;
   }
-  PackReader u(packed_.data());
+  PackReader outer(packed.data());
+  const std::string_view def = outer.View();
+  PackReader u(def.data());
   u(d->instrument_key);
   u(d->tardis_symbol);
   u(d->tardis_exchange);
   d->available_from_us = available_from_us_;
-  d->available_to_us = available_to_us_;
+  d->available_to_us = available_to_us();
   PackedMembers(*d, u);
+  if (!has_record_) return;
+  const std::string_view k = outer.View();
+  if (key) KeyMembers(*key, PackReader(k.data()));
+  if (record) {
+    const size_t at = static_cast<size_t>(k.data() + k.size() - packed.data());
+    tardis::UnpackInstrument(std::string_view(packed).substr(at), record);
+  }
 }
 
 InstrumentDefinition CatalogEntry::base() const {
@@ -271,24 +331,37 @@ InstrumentDefinition CatalogEntry::base() const {
   return d;
 }
 
-std::string_view CatalogEntry::instrument_key() const {
-  if (packed_.empty()) return {};
-  return PackReader(packed_.data()).View();
+void CatalogEntry::KeyAndSymbol(std::string* key, std::string* symbol) const {
+  std::string packed;
+  key->clear();
+  symbol->clear();
+  if (!Packed(&packed)) return;
+  PackReader outer(packed.data());
+  PackReader u(outer.View().data());
+  key->assign(u.View());
+  symbol->assign(u.View());
 }
 
-std::string_view CatalogEntry::tardis_symbol() const {
-  if (packed_.empty()) return {};
-  PackReader u(packed_.data());
-  u.View();
-  return u.View();
+std::string CatalogEntry::instrument_key() const {
+  std::string key, symbol;
+  KeyAndSymbol(&key, &symbol);
+  return key;
 }
 
-std::string_view CatalogEntry::tardis_exchange() const {
-  if (packed_.empty()) return {};
-  PackReader u(packed_.data());
+std::string CatalogEntry::tardis_symbol() const {
+  std::string key, symbol;
+  KeyAndSymbol(&key, &symbol);
+  return symbol;
+}
+
+std::string CatalogEntry::tardis_exchange() const {
+  std::string packed;
+  if (!Packed(&packed)) return "";
+  PackReader outer(packed.data());
+  PackReader u(outer.View().data());
   u.View();
   u.View();
-  return u.View();
+  return std::string(u.View());
 }
 
 std::string VenueType(const std::string& exchange) {
@@ -316,20 +389,29 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
 void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedInstruments* instruments,
                  const CatalogOptions& opts, Catalog* catalog) {
   const std::string& ex = details.id;
-  // A symbol's record, by its index: decoded when the symbol is met (one
-  // record at a time, into `record`).
-  std::map<std::string, size_t> by_symbol;
+  // A symbol's record, by the hash of its dataset symbol and its index
+  // (sorted): decoded when the symbol is met (one record at a time, into
+  // `record`), the first record of that symbol taken. A map of the symbols'
+  // strings would grow with the listing by more than its records do.
+  std::vector<std::pair<uint64_t, size_t>> by_hash;
   if (instruments) {
+    by_hash.reserve(instruments->size());
+    tardis::InstrumentInfo r;
     for (size_t i = 0; i < instruments->size(); i++) {
-      if (instruments->exchange(i) == ex) by_symbol.emplace(instruments->DatasetSymbolId(i), i);
+      instruments->Get(i, &r);
+      if (r.exchange == ex) by_hash.emplace_back(std::hash<std::string>()(r.DatasetSymbolId()), i);
     }
+    std::sort(by_hash.begin(), by_hash.end());
   }
   tardis::InstrumentInfo record;
   auto record_of = [&](const std::string& symbol) -> const tardis::InstrumentInfo* {
-    auto it = by_symbol.find(symbol);
-    if (it == by_symbol.end()) return nullptr;
-    instruments->Get(it->second, &record);
-    return &record;
+    const uint64_t h = std::hash<std::string>()(symbol);
+    for (auto it = std::lower_bound(by_hash.begin(), by_hash.end(), std::pair<uint64_t, size_t>(h, 0));
+         it != by_hash.end() && it->first == h; ++it) {
+      instruments->Get(it->second, &record);
+      if (record.DatasetSymbolId() == symbol) return &record;
+    }
+    return nullptr;
   };
   const std::set<std::string> quotes(opts.quotes.begin(), opts.quotes.end());
   // Currencies the listing names, counted per symbol that names them (by its
@@ -466,49 +548,83 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
     // The record is only read again for the terms of days before one of
     // its changes (AsOf); without changes the base definition is every
     // day's, and a copy per instrument would double the catalog.
-    std::shared_ptr<const tardis::InstrumentInfo> record;
-    if (info && !info->changes.empty()) record = std::make_shared<const tardis::InstrumentInfo>(*info);
-    catalog->entries.emplace_back(key, d, std::move(record));
+    catalog->entries.emplace_back(key, d, info && !info->changes.empty() ? info : nullptr, catalog->blobs);
   }
 }
 
 void FinishCatalog(Catalog* catalog) {
   auto& v = catalog->entries;
+  // Each entry's key, read back once for the sort and the check below (an
+  // entry holds it only packed), into chunks of a MiB: one string grown by
+  // doubling would hold up to twice their bytes. The dataset symbol, which
+  // orders only entries of one key, is read back when two keys are equal.
+  constexpr size_t kChunk = size_t{1} << 20;
+  std::vector<std::string> chunks;
+  struct Name {
+    uint32_t chunk, at, size;  // where the key is
+  };
+  std::vector<Name> name_of(v.size());
+  {
+    std::string key, symbol;
+    for (size_t i = 0; i < v.size(); i++) {
+      v[i].KeyAndSymbol(&key, &symbol);
+      if (chunks.empty() || chunks.back().size() + key.size() > chunks.back().capacity()) {
+        chunks.emplace_back();
+        chunks.back().reserve(std::max(kChunk, key.size()));
+      }
+      std::string& c = chunks.back();
+      name_of[i] = {static_cast<uint32_t>(chunks.size() - 1), static_cast<uint32_t>(c.size()),
+                    static_cast<uint32_t>(key.size())};
+      c += key;
+    }
+  }
+  auto key_of = [&](size_t i) {
+    return std::string_view(chunks[name_of[i].chunk]).substr(name_of[i].at, name_of[i].size);
+  };
+  auto symbol_of = [&](size_t i) { return v[i].tardis_symbol(); };
   // Sorted through an index (ties by position: stable) and permuted in
-  // place, then deduplicated in place: a catalog entry is large, and a
-  // second vector of them (a sort buffer, a vector of the kept) would double
-  // the catalog's memory for a venue of many instruments.
+  // place, then deduplicated in place: a second vector of entries (a sort
+  // buffer, a vector of the kept) would double what the catalog holds in
+  // memory for a venue of many instruments.
   std::vector<size_t> order(v.size());
   for (size_t i = 0; i < order.size(); i++) order[i] = i;
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    const CatalogEntry &x = v[a], &y = v[b];
-    if (x.instrument_key() != y.instrument_key()) return x.instrument_key() < y.instrument_key();
-    if (x.tardis_symbol() != y.tardis_symbol()) return x.tardis_symbol() < y.tardis_symbol();
+    if (key_of(a) != key_of(b)) return key_of(a) < key_of(b);
+    const std::string sa = symbol_of(a), sb = symbol_of(b);
+    if (sa != sb) return sa < sb;
     return a < b;
   });
-  // Position i takes the entry at order[i]: follow each cycle once.
+  // Position i takes the entry at order[i]: follow each cycle once (the
+  // names move with their entries).
   for (size_t start = 0; start < order.size(); start++) {
     if (order[start] == start) continue;
     CatalogEntry held = std::move(v[start]);
+    const Name held_name = name_of[start];
     size_t i = start;
     while (order[i] != start) {
       const size_t from = order[i];
       v[i] = std::move(v[from]);
+      name_of[i] = name_of[from];
       order[i] = i;
       i = from;
     }
     v[i] = std::move(held);
+    name_of[i] = held_name;
     order[i] = i;
   }
+  std::vector<size_t>().swap(order);
   size_t kept = 0;
   for (size_t i = 0; i < v.size(); i++) {
-    if (kept > 0 && v[kept - 1].instrument_key() == v[i].instrument_key()) {
-      catalog->rejected.push_back({std::string(v[i].tardis_exchange()), std::string(v[i].tardis_symbol()),
-                                   "derives key " + std::string(v[i].instrument_key()) + ", as symbol " +
-                                       std::string(v[kept - 1].tardis_symbol()) + " does; the key would be ambiguous"});
+    if (kept > 0 && key_of(kept - 1) == key_of(i)) {
+      catalog->rejected.push_back({v[i].tardis_exchange(), symbol_of(i),
+                                   "derives key " + std::string(key_of(i)) + ", as symbol " + symbol_of(kept - 1) +
+                                       " does; the key would be ambiguous"});
       continue;
     }
-    if (kept != i) v[kept] = std::move(v[i]);
+    if (kept != i) {
+      v[kept] = std::move(v[i]);
+      name_of[kept] = name_of[i];
+    }
     kept++;
   }
   v.erase(v.begin() + static_cast<std::ptrdiff_t>(kept), v.end());
@@ -516,31 +632,28 @@ void FinishCatalog(Catalog* catalog) {
 
 namespace {
 
-// Whether the entry's `changes` touch what its key is made of (expiry,
-// quote currency, type, contract type): a rolling alias such as huobi-dm
-// BTC_CQ names another contract each quarter.
-bool KeyMayChange(const CatalogEntry& e) {
-  if (!e.info) return false;
-  for (const auto& c : e.info->changes) {
-    if (c.terms.expiry_us || c.terms.quote_currency || c.terms.type || c.terms.contract_type) return true;
-  }
-  return false;
-}
+bool KeyMayChange(const CatalogEntry& e) { return e.key_may_change(); }
 
 // Calls fn with the entry's definition as of t_us: the stored one when the
 // metadata never changed, else one with the terms of that time, keyed by
 // them (the expiry, quote and type in force then).
 // `scratch` takes the decoded definition (its strings' storage reused from
 // one entry to the next).
-void AsOf(const CatalogEntry& e, int64_t t_us, InstrumentDefinition* scratch, const DefinitionFn& fn) {
-  e.DecodeBase(scratch);
+struct Scratch {
+  InstrumentDefinition base;
+  tardis::InstrumentKey key;
+  tardis::InstrumentInfo record;
+};
+
+void AsOf(const CatalogEntry& e, int64_t t_us, Scratch* scratch, const DefinitionFn& fn) {
+  e.Decode(&scratch->base, &scratch->key, &scratch->record);
+  const tardis::InstrumentInfo& info = scratch->record;
   // changes are sorted by `until`: none after t_us means the current terms.
-  if (!e.info || e.info->changes.empty() || e.info->changes.back().until_us <= t_us) return fn(*scratch);
-  InstrumentDefinition d = *scratch;
-  const tardis::InstrumentTerms terms = e.info->TermsAt(t_us);
-  tardis::InstrumentKey key = e.key();
+  if (!e.has_record() || info.changes.empty() || info.changes.back().until_us <= t_us) return fn(scratch->base);
+  InstrumentDefinition d = scratch->base;
+  const tardis::InstrumentTerms terms = info.TermsAt(t_us);
+  tardis::InstrumentKey key = scratch->key;
   if (KeyMayChange(e)) {
-    const tardis::InstrumentInfo& info = *e.info;
     tardis::SymbolFacts facts;
     facts.type = terms.type.value_or(info.type);
     facts.base = info.base_currency;
@@ -567,7 +680,7 @@ void AsOf(const CatalogEntry& e, int64_t t_us, InstrumentDefinition* scratch, co
   ApplyTerms(d.tardis_exchange, d.tardis_symbol, key, &terms, &d);
   // Today's aliasFor names today's contract: on a day the alias pointed to
   // another one, only a change entry that says which is kept.
-  if (d.instrument_key != e.instrument_key() && terms.alias_for == e.info->terms.alias_for) d.alias_for.reset();
+  if (d.instrument_key != scratch->base.instrument_key && terms.alias_for == info.terms.alias_for) d.alias_for.reset();
   fn(d);
 }
 
@@ -578,14 +691,14 @@ void AsOf(const CatalogEntry& e, int64_t t_us, InstrumentDefinition* scratch, co
 // now keeps it and the moved one is left out of that day.
 void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t>(const CatalogEntry&)>& when,
                const DefinitionFn& fn) {
-  InstrumentDefinition scratch;
+  Scratch scratch;
   std::vector<InstrumentDefinition> moved;
   for (const auto& e : catalog.entries) {
     if (!KeyMayChange(e)) continue;
     const auto t = when(e);
     if (!t) continue;
     AsOf(e, *t, &scratch, [&](const InstrumentDefinition& d) {
-      if (d.instrument_key != e.instrument_key()) moved.push_back(d);
+      if (d.instrument_key != scratch.base.instrument_key) moved.push_back(d);
     });
   }
   std::sort(moved.begin(), moved.end(), [](const InstrumentDefinition& a, const InstrumentDefinition& b) {
@@ -598,10 +711,10 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
       const auto t = when(e);
       if (!t) continue;
       if (!KeyMayChange(e)) {
-        stable_keys.insert(std::string(e.instrument_key()));
+        stable_keys.insert(e.instrument_key());
       } else {
         AsOf(e, *t, &scratch, [&](const InstrumentDefinition& d) {
-          if (d.instrument_key == e.instrument_key()) stable_keys.insert(d.instrument_key);
+          if (d.instrument_key == scratch.base.instrument_key) stable_keys.insert(d.instrument_key);
         });
       }
     }
@@ -620,7 +733,7 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
     const auto t = when(e);
     if (!t) continue;
     AsOf(e, *t, &scratch, [&](const InstrumentDefinition& d) {
-      if (KeyMayChange(e) && d.instrument_key != e.instrument_key()) return;  // emitted in its place
+      if (KeyMayChange(e) && d.instrument_key != scratch.base.instrument_key) return;  // emitted in its place
       flush_before(&d.instrument_key);
       fn(d);
     });

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/spilled_blobs.h"
 #include "core/status.h"
 #include "core/time_util.h"
 #include "tardis/instrument_key.h"
@@ -67,43 +68,55 @@ struct RejectedSymbol {
 
 // An instrument of the catalog: what does not change from day to day, plus
 // the metadata record (if any) whose `changes` give the terms of each day.
-// The definition is held packed in one string (its fields in member order,
-// strings length-prefixed, numbers as their bytes) and decoded when read: a
-// listing of every option a venue ever listed has hundreds of thousands of
-// entries, and a definition's fixed members alone are larger than its packed
-// bytes. The key, dataset symbol and exchange (the catalog's order) and the
-// availability (the day filter) read without decoding.
+// The definition is held packed (its fields in member order, strings
+// length-prefixed, numbers as their bytes), with the key and the record
+// when there is one, in the catalog's SpilledBlobs (most of them in a
+// temporary file), and decoded when read: a listing of every option a venue
+// ever listed has hundreds of thousands of entries, and even their packed
+// bytes grow with it. In memory: where its bytes are, and the availability
+// (the day filter) and whether its key may change (AsOf), read without
+// decoding. Entries may be read from many threads at once.
 class CatalogEntry {
  public:
   CatalogEntry() = default;
-  // `key` is kept only with `info` (AsOf keys a day by the terms of its changes).
+  // `key` and `record` are kept only with a record (AsOf keys a day by the
+  // terms of its changes). `blobs`: where the packed bytes go (null: a
+  // store of the entry's own, in memory).
   CatalogEntry(const tardis::InstrumentKey& key, const InstrumentDefinition& base,
-               std::shared_ptr<const tardis::InstrumentInfo> info = nullptr);
+               const tardis::InstrumentInfo* record = nullptr, std::shared_ptr<SpilledBlobs> blobs = nullptr);
 
   // Terms as of now.
   InstrumentDefinition base() const;
-  // The same into `d`, reusing its strings' storage.
-  void DecodeBase(InstrumentDefinition* d) const;
-  std::string_view instrument_key() const;
-  std::string_view tardis_symbol() const;
-  std::string_view tardis_exchange() const;
+  // The same into `d`, reusing its strings' storage; with a record also its
+  // key and the record, when those are not null. Bytes that could not be
+  // read back give an empty definition (the blobs' status() says so).
+  void Decode(InstrumentDefinition* d, tardis::InstrumentKey* key = nullptr,
+              tardis::InstrumentInfo* record = nullptr) const;
+  void DecodeBase(InstrumentDefinition* d) const { Decode(d); }
+  // The key and dataset symbol of the base definition, decoded from the
+  // packed bytes (FinishCatalog reads them once for its sort).
+  void KeyAndSymbol(std::string* key, std::string* symbol) const;
+  std::string instrument_key() const;
+  std::string tardis_symbol() const;
+  std::string tardis_exchange() const;
   int64_t available_from_us() const { return available_from_us_; }
-  const std::optional<int64_t>& available_to_us() const { return available_to_us_; }
-  // The key of the base definition; only with `info`.
-  const tardis::InstrumentKey& key() const { return *key_; }
-  // Bytes held by the packed definition (for tests of the bound).
-  size_t packed_bytes() const { return packed_.size(); }
-
-  // Only for a record with `changes` (the base is every day's definition
-  // otherwise); held by pointer, as most entries have none and the record
-  // is large.
-  std::shared_ptr<const tardis::InstrumentInfo> info;
+  std::optional<int64_t> available_to_us() const {
+    return has_to_ ? std::optional<int64_t>(available_to_us_) : std::nullopt;
+  }
+  // Whether the record of this entry is kept (only one with `changes`).
+  bool has_record() const { return has_record_; }
+  // Whether those changes touch what its key is made of.
+  bool key_may_change() const { return key_may_change_; }
+  // Bytes held by the packed definition, key and record (for tests of the bound).
+  size_t packed_bytes() const { return size_; }
 
  private:
-  std::string packed_;
-  int64_t available_from_us_ = 0;
-  std::optional<int64_t> available_to_us_;
-  std::shared_ptr<const tardis::InstrumentKey> key_;
+  bool Packed(std::string* out) const;
+  std::shared_ptr<SpilledBlobs> blobs_;
+  uint64_t offset_ = 0;
+  uint32_t size_ = 0;
+  bool has_to_ = false, has_record_ = false, key_may_change_ = false;
+  int64_t available_from_us_ = 0, available_to_us_ = 0;
 };
 
 struct Catalog {
@@ -111,6 +124,8 @@ struct Catalog {
   std::vector<GroupedSymbol> grouped;
   std::vector<RejectedSymbol> rejected;
   std::vector<std::string> warnings;  // e.g. metadata and symbol disagree
+  // Where AddExchange puts the entries' packed bytes.
+  std::shared_ptr<SpilledBlobs> blobs = std::make_shared<SpilledBlobs>();
 };
 
 struct CatalogOptions {

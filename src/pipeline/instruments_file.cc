@@ -2,6 +2,8 @@
 
 #include <optional>
 
+#include "core/packed_fields.h"
+
 namespace mt::pipeline {
 
 namespace {
@@ -148,6 +150,138 @@ void AppendInstrumentRow(const InstrumentDefinition& d, columnar::RowGroupData* 
   Ts(&c[kListing], d.listing_us);
   Str(&c[kAliasFor], d.alias_for);
   rg->num_rows++;
+}
+
+namespace {
+
+// Every column's member of a definition, in column order, with its index.
+template <typename Def, typename F>
+void ForEachColumn(Def& d, F&& f) {
+  f(kKey, d.instrument_key);
+  f(kVenue, d.venue);
+  f(kType, d.instrument_type);
+  f(kFrom, d.available_from_us);
+  f(kTo, d.available_to_us);
+  f(kDataTypes, d.data_types);
+  f(kBase, d.base_asset);
+  f(kQuote, d.quote_asset);
+  f(kSettle, d.settle_asset);
+  f(kRawSymbol, d.exchange_raw_symbol);
+  f(kTardisSymbol, d.tardis_symbol);
+  f(kTardisExchange, d.tardis_exchange);
+  f(kProvider, d.data_provider);
+  f(kVenueType, d.venue_type);
+  f(kAssetClass, d.asset_class);
+  f(kInverse, d.inverse);
+  f(kSymbolType, d.symbol_type);
+  f(kContractType, d.contract_type);
+  f(kStrike, d.strike);
+  f(kOptionType, d.option_type);
+  f(kExpiry, d.expiry_us);
+  f(kContractSize, d.contract_size);
+  f(kTickSize, d.tick_size);
+  f(kSettlementType, d.settlement_type);
+  f(kUnderlying, d.underlying);
+  f(kMinSize, d.min_size);
+  f(kCcxtSymbol, d.ccxt_symbol);
+  f(kCcxtExchange, d.ccxt_exchange);
+  f(kPriceCurrency, d.price_currency);
+  f(kAmountUnit, d.amount_unit);
+  f(kAmountIncrement, d.amount_increment);
+  f(kMinTradeAmount, d.min_trade_amount);
+  f(kMinNotional, d.min_notional);
+  f(kQuanto, d.quanto);
+  f(kUnderlyingIndex, d.underlying_index);
+  f(kExpirationType, d.expiration_type);
+  f(kActive, d.active);
+  f(kListing, d.listing_us);
+  f(kAliasFor, d.alias_for);
+}
+
+// A member appended as AppendInstrumentRow appends it.
+void AppendMember(ColumnData* c, const std::string& v) { Str(c, v); }
+void AppendMember(ColumnData* c, const std::optional<std::string>& v) { Str(c, v); }
+void AppendMember(ColumnData* c, int64_t v) { Ts(c, v); }
+void AppendMember(ColumnData* c, const std::optional<int64_t>& v) { Ts(c, v); }
+void AppendMember(ColumnData* c, const std::optional<double>& v) { F64(c, v); }
+void AppendMember(ColumnData* c, const std::optional<bool>& v) { Bool(c, v); }
+
+// Whether a member holds a value (not null), and its text's bytes.
+std::pair<size_t, size_t> ValueSize(const std::string& v) { return {1, v.size()}; }
+std::pair<size_t, size_t> ValueSize(const std::optional<std::string>& v) { return {v ? 1 : 0, v ? v->size() : 0}; }
+std::pair<size_t, size_t> ValueSize(int64_t) { return {1, 0}; }
+template <typename T>
+std::pair<size_t, size_t> ValueSize(const std::optional<T>& v) {
+  return {v ? 1 : 0, 0};
+}
+
+// Rows of a block: the values of each column packed together.
+constexpr size_t kBlockRows = 4096;
+
+}  // namespace
+
+SpilledInstrumentRows::SpilledInstrumentRows()
+    : blobs_(std::make_unique<SpilledBlobs>()),
+      block_(kNumCols),
+      chunks_(kNumCols),
+      values_(kNumCols, 0),
+      text_bytes_(kNumCols, 0) {}
+
+void SpilledInstrumentRows::Append(const InstrumentDefinition& d) {
+  ForEachColumn(d, [&](size_t c, const auto& v) {
+    const PackWriter w(&block_[c]);
+    w(v);
+    const auto [values, bytes] = ValueSize(v);
+    values_[c] += values;
+    text_bytes_[c] += bytes;
+  });
+  rows_++;
+  if (++block_rows_ == kBlockRows) Flush();
+}
+
+void SpilledInstrumentRows::Flush() {
+  for (size_t c = 0; c < kNumCols; c++) {
+    chunks_[c].emplace_back(blobs_->Append(block_[c]), block_[c].size());
+    block_[c].clear();
+  }
+  block_rows_ = 0;
+}
+
+Status SpilledInstrumentRows::Column(size_t c, columnar::ColumnData* out) const {
+  // Room for the column at once: grown by doubling it would take up to
+  // twice its size, and it is the largest thing held while a file is
+  // written.
+  if (out->nullable) out->defined.reserve(rows_);
+  switch (out->kind) {
+    case ColumnKind::kString: out->str.Reserve(values_[c], text_bytes_[c]); break;
+    case ColumnKind::kTimestampMicros: out->i64.reserve(values_[c]); break;
+    case ColumnKind::kDouble: out->f64.reserve(values_[c]); break;
+    case ColumnKind::kBool: out->b.reserve(values_[c]); break;
+  }
+  InstrumentDefinition scratch;
+  std::string bytes;
+  Status st;
+  ForEachColumn(scratch, [&](size_t col, auto& member) {
+    if (col != c) return;
+    // Decodes the values of `packed` (rows of one block) into the member,
+    // appending each.
+    auto append = [&](std::string_view packed, size_t rows) {
+      PackReader r(packed.data());
+      for (size_t i = 0; i < rows; i++) {
+        r(member);
+        AppendMember(out, member);
+      }
+    };
+    for (size_t b = 0; b < chunks_[c].size(); b++) {
+      if (!blobs_->Read(chunks_[c][b].first, static_cast<size_t>(chunks_[c][b].second), &bytes)) {
+        st = blobs_->status();
+        return;
+      }
+      append(bytes, kBlockRows);
+    }
+    append(block_[c], block_rows_);
+  });
+  return st;
 }
 
 columnar::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>& defs) {

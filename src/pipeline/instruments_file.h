@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "columnar/column_data.h"
+#include "core/spilled_blobs.h"
 #include "core/status.h"
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
@@ -24,6 +26,33 @@ const std::vector<columnar::ColumnSpec>& InstrumentColumns();
 // An empty row group of InstrumentColumns(), and one row appended to it.
 columnar::RowGroupData EmptyInstrumentRowGroup();
 void AppendInstrumentRow(const InstrumentDefinition& d, columnar::RowGroupData* rg);
+
+// Rows of an instruments file held column by column, in blocks of rows, in
+// a SpilledBlobs (most of them in a temporary file), not as columns in
+// memory: a listing of hundreds of thousands of instruments live on one day
+// makes a file of that many rows. Column(c) makes column c as
+// AppendInstrumentRow of every row would have made it, for a writer that
+// encodes and frees each column before the next
+// (WriteInstrumentsObjectByColumn).
+class SpilledInstrumentRows {
+ public:
+  SpilledInstrumentRows();
+  void Append(const InstrumentDefinition& d);
+  size_t num_rows() const { return rows_; }
+  // Replaces *out with column c (an index into InstrumentColumns()) of
+  // every row. A temporary file that cannot be read back is its error.
+  Status Column(size_t c, columnar::ColumnData* out) const;
+  // Why the rows stayed in memory ("" when they did not).
+  const std::string& note() const { return blobs_->note(); }
+
+ private:
+  void Flush();
+  std::unique_ptr<SpilledBlobs> blobs_;
+  std::vector<std::string> block_;  // per column: the values of the rows not yet flushed, packed
+  std::vector<std::vector<std::pair<uint64_t, uint64_t>>> chunks_;  // per column: where its blocks are
+  size_t rows_ = 0, block_rows_ = 0;
+  std::vector<size_t> values_, text_bytes_;  // per column: its values (not null) and their text's bytes
+};
 
 // The definitions as one row group, in the given order.
 columnar::RowGroupData InstrumentRowGroup(const std::vector<InstrumentDefinition>& defs);

@@ -121,7 +121,7 @@ Result<std::map<std::string, const ExchangeMetadata*>> FetchMetadata(MetadataSou
 // exchange's /v1/instruments records are released once the catalog has them.
 Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exchanges,
                      const std::map<std::string, const ExchangeMetadata*>& meta_of,
-                     const std::vector<std::string>& quotes) {
+                     const std::vector<std::string>& quotes, Status* read_error) {
   Catalog catalog;
   CatalogOptions copts;
   copts.quotes = quotes;
@@ -134,6 +134,15 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     const ExchangeMetadata& m = *meta_of.at(ex);
     if (!m.details.has_datasets) log::Warn(ex + ": /v1/exchanges gave no datasets listing: no instruments");
     AddExchange(m.details, m.have_instruments ? &m.instruments : nullptr, copts, &catalog);
+    // A record or symbol that could not be read back from its temporary
+    // file would have left its symbol out or keyed it from the symbol
+    // alone: nothing is written.
+    if (const Status st = m.instruments.status(); !st.ok() && read_error->ok()) {
+      *read_error = st.WithContext("/v1/instruments/" + ex);
+    }
+    if (const Status st = m.details.symbols.status(); !st.ok() && read_error->ok()) {
+      *read_error = st.WithContext("/v1/exchanges/" + ex);
+    }
     // The catalog holds what it needs of the records (a copy of those with
     // changes) and of the listing (the grouped symbols copied): the run
     // needs them no more.
@@ -141,6 +150,8 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     source->ReleaseSymbols(ex);
   }
   FinishCatalog(&catalog);
+  if (const Status st = catalog.blobs->status(); !st.ok() && read_error->ok()) *read_error = st.WithContext("the catalog");
+  if (!catalog.blobs->note().empty()) log::Warn("the instrument catalog: " + catalog.blobs->note());
   std::map<std::string, std::vector<const RejectedSymbol*>> rejected_by;
   for (const auto& r : catalog.rejected) rejected_by[r.exchange].push_back(&r);
   std::map<std::string, size_t> instruments_by, grouped_by;
@@ -320,7 +331,11 @@ class FileMerger {
         // The stored file merged a column at a time; a column that does not
         // decode makes it unreadable, found while writing (nothing appears).
         Result<StoredMerge> plan = StoredMerge::Plan(in, &*existing, added);
+        // This run's rows were decoded from the catalog's temporary file: one
+        // that could not be read back is not written.
+        MT_RETURN_IF_ERROR(catalog_.blobs->status().WithContext(where));
         if (plan.ok()) {
+          WarnRowsNote(plan->rows_note());
           MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
                               store_->CreateIfGeneration(job.name, generation));
           row_count = plan->num_rows();
@@ -335,14 +350,25 @@ class FileMerger {
         if (unreadable) MT_RETURN_IF_ERROR(Unreadable(where, *unreadable));
       }
       if (!existing || unreadable) {
-        MergedInstruments merged = MergeInstruments(in, added);
+        // This run's rows alone, made a column at a time from a temporary
+        // file: the bytes of MergeInstruments written whole.
+        SpilledMerge merged = MergeInstrumentsSpilled(in, added);
+        MT_RETURN_IF_ERROR(catalog_.blobs->status().WithContext(where));
         existing.reset();
         file.reset();
         MT_ASSIGN_OR_RETURN(std::unique_ptr<storage::WritableObject> obj,
                             store_->CreateIfGeneration(job.name, generation));
-        row_count = merged.rows.num_rows;
-        provisional = merged.provisional;
-        bytes = WriteInstrumentsObject(obj.get(), where, std::move(merged.rows), merged.kv, wopts_);
+        WarnRowsNote(merged.rows->note());
+        row_count = merged.rows->num_rows();
+        provisional = merged.merged.provisional;
+        columnar::RowGroupData empty = EmptyInstrumentRowGroup();
+        bytes = WriteInstrumentsObjectByColumn(
+            obj.get(), where, row_count,
+            [&](size_t c, columnar::ColumnData* col) {
+              *col = std::move(empty.columns[c]);
+              return merged.rows->Column(c, col);
+            },
+            merged.merged.kv, wopts_);
       }
       if (bytes.ok()) {
         job.outcome = FileJob::kDone;
@@ -370,7 +396,13 @@ class FileMerger {
   storage::ObjectStore* store_;
   const Catalog& catalog_;
   const std::map<std::string, const ExchangeMetadata*>& meta_of_;
+  // Rows that stayed in memory for want of a temporary file: said once a run.
+  void WarnRowsNote(const std::string& note) const {
+    if (!note.empty() && !rows_note_said_.exchange(true)) log::Warn("instruments: the rows of a file: " + note);
+  }
+
   const std::atomic<bool>* cancel_;
+  mutable std::atomic<bool> rows_note_said_{false};
   parquet::WriterOptions wopts_;
   std::string created_at_, quotes_csv_;
   mutable RowBudget budget_{kRowsInFlight};
@@ -567,9 +599,17 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     return report;
   }
   const auto& meta_of = *fetched;
-  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes);
-  if (!store) {
+  Status catalog_error;
+  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes, &catalog_error);
+  if (catalog_error.ok() && !store) {
     report.definitions = DefinitionsForRange(catalog, opts.from, opts.to);
+    catalog_error = catalog.blobs->status().WithContext("the catalog");
+    if (catalog_error.ok()) return report;
+    report.definitions.clear();
+  }
+  if (!catalog_error.ok()) {
+    log::Error("instruments: " + catalog_error.message() + "; no files written");
+    report.status = catalog_error;
     return report;
   }
 

@@ -271,10 +271,22 @@ MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added)
   return m;
 }
 
+SpilledMerge MergeInstrumentsSpilled(const MergeInput& in, const AddedRows& added) {
+  SpilledMerge m;
+  m.rows = std::make_unique<SpilledInstrumentRows>();
+  MergedMeta meta;
+  meta.exchanges.insert(in.replaced.begin(), in.replaced.end());
+  added([&](const InstrumentDefinition& d) {
+    if (in.replaced.count(d.tardis_exchange)) m.rows->Append(d);
+  });
+  FinishMerged(in, std::move(meta), m.rows->num_rows(), &m.merged);
+  return m;
+}
+
 Result<StoredMerge> StoredMerge::Plan(const MergeInput& in, const StoredInstruments* stored, const AddedRows& added) {
   StoredMerge p;
   p.stored_ = stored;
-  p.added_ = EmptyInstrumentRowGroup();
+  p.added_ = std::make_unique<SpilledInstrumentRows>();
   MergedMeta meta;
   meta.exchanges.insert(in.replaced.begin(), in.replaced.end());
   KeepStoredMeta(in, stored->kv(), &meta);
@@ -296,9 +308,9 @@ Result<StoredMerge> StoredMerge::Plan(const MergeInput& in, const StoredInstrume
     // Nothing stored stays: this run's rows are the file, each column
     // handed over as it is.
     added([&](const InstrumentDefinition& d) {
-      if (in.replaced.count(d.tardis_exchange)) AppendInstrumentRow(d, &p.added_);
+      if (in.replaced.count(d.tardis_exchange)) p.added_->Append(d);
     });
-    p.num_rows_ = p.added_.num_rows;
+    p.num_rows_ = p.added_->num_rows();
   } else {
     // Where each merged row comes from, decided on the keys alone, as
     // MergeInstruments interleaves the two key-ordered sequences (the kept
@@ -326,7 +338,7 @@ Result<StoredMerge> StoredMerge::Plan(const MergeInput& in, const StoredInstrume
       if (!in.replaced.count(d.tardis_exchange)) return;
       for (; k < keys.size() && keys[k] < d.instrument_key; k++) p.from_added_.push_back(0);
       p.from_added_.push_back(1);
-      AppendInstrumentRow(d, &p.added_);
+      p.added_->Append(d);
     });
     for (; k < keys.size(); k++) p.from_added_.push_back(0);
     p.num_rows_ = p.from_added_.size();
@@ -338,8 +350,8 @@ Result<StoredMerge> StoredMerge::Plan(const MergeInput& in, const StoredInstrume
 
 Status StoredMerge::FillColumn(size_t col, columnar::ColumnData* out) {
   if (kept_.empty()) {
-    *out = std::move(added_.columns[col]);
-    return Status::OK();
+    *out = std::move(empty_.columns[col]);
+    return added_->Column(col, out);
   }
   // The stored column decoded, interleaved with this run's; both freed here.
   parquet::ColumnValues values;
@@ -354,7 +366,9 @@ Status StoredMerge::FillColumn(size_t col, columnar::ColumnData* out) {
   const parquet::ColumnValues* v = stored_->Has(col) ? &values : nullptr;
   // An empty column of the merged row group's kind and starting mode.
   *out = std::move(empty_.columns[col]);
-  const columnar::ColumnData& src = added_.columns[col];
+  // This run's column, made from its rows (freed when merged).
+  columnar::ColumnData src = EmptyInstrumentRowGroup().columns[col];
+  MT_RETURN_IF_ERROR(added_->Column(col, &src));
   size_t next_kept = 0, next_added = 0, added_value = 0;
   for (const uint8_t a : from_added_) {
     if (a) {
@@ -363,7 +377,6 @@ Status StoredMerge::FillColumn(size_t col, columnar::ColumnData* out) {
       AppendStoredValue(v, kept_[next_kept++], out);
     }
   }
-  added_.columns[col].Release();
   return Status::OK();
 }
 

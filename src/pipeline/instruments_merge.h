@@ -20,6 +20,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -89,6 +90,16 @@ struct MergedInstruments {
 // REQUIRES: `added` yields rows in key order (the stored rows may be in any).
 MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added);
 
+// MergeInstruments of this run's rows alone (in.existing not used: no
+// stored file, or one replaced whole), the rows held column by column in a
+// temporary file (SpilledInstrumentRows) for WriteInstrumentsObjectByColumn:
+// the same rows and metadata, `merged.rows` left empty.
+struct SpilledMerge {
+  MergedInstruments merged;
+  std::unique_ptr<SpilledInstrumentRows> rows;
+};
+SpilledMerge MergeInstrumentsSpilled(const MergeInput& in, const AddedRows& added);
+
 // The same merge into a stored file read a column at a time (in.existing
 // is not used): the rows and metadata MergeInstruments gives for the
 // contents ReadInstrumentsFile reads from it, without decoding its rows as
@@ -96,8 +107,9 @@ MergedInstruments MergeInstruments(const MergeInput& in, const AddedRows& added)
 // and key columns; the merged columns are then made one at a time, for a
 // writer that encodes and frees each before the next
 // (WriteInstrumentsObjectByColumn). Held meanwhile: the stored file, the
-// kept rows' positions, this run's rows in columns (each freed once merged),
-// one decoded column of the file and one merged column.
+// kept rows' positions, this run's rows (SpilledInstrumentRows: in a
+// temporary file, one column of them in memory at a time), one decoded
+// column of the file and one merged column.
 class StoredMerge {
  public:
   // REQUIRES: `added` yields rows in key order. `stored` must outlive the
@@ -113,6 +125,8 @@ class StoredMerge {
   // that does not decode is its error, also kept in read_error().
   Status FillColumn(size_t col, columnar::ColumnData* out);
   const std::optional<Status>& read_error() const { return read_error_; }
+  // Why this run's rows stayed in memory ("" when they did not).
+  const std::string& rows_note() const { return added_->note(); }
 
  private:
   const StoredInstruments* stored_ = nullptr;
@@ -120,7 +134,7 @@ class StoredMerge {
   size_t num_rows_ = 0;
   std::vector<uint32_t> kept_;       // stored rows kept, in merged order
   std::vector<uint8_t> from_added_;  // per merged row: 1 this run's next row, 0 the next kept one
-  columnar::RowGroupData added_;     // this run's rows
+  std::unique_ptr<SpilledInstrumentRows> added_;  // this run's rows
   columnar::RowGroupData empty_;     // the merged columns, empty, as EmptyInstrumentRowGroup makes them
   std::optional<Status> read_error_;
 };

@@ -1,10 +1,16 @@
 #include "pipeline/metadata_source.h"
 
-#include <algorithm>
-#include <cstdlib>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/atomic_file.h"
 #include "core/bounded_json.h"
 #include "core/log.h"
+#include "core/open_files.h"
 #include "core/utf8.h"
 #include "pipeline/plan.h"
 
@@ -12,26 +18,43 @@ namespace mt::pipeline {
 
 namespace {
 
-// Metadata bodies are JSON documents held whole; a body this large is not one.
+// Metadata bodies are JSON documents of at most this size; a larger body is not one.
 constexpr size_t kMaxBody = size_t{1} << 30;
 
-class StringSink : public net::HttpBodySink {
+// A 2xx body held in memory up to this size, then moved to a temporary file.
+constexpr size_t kMemoryBody = size_t{1} << 20;
+
+// The body of an answer: a 2xx body of more than kMemoryBody bytes goes to
+// an unnamed temporary file ($TMPDIR, gone with its descriptor on every
+// path), as it comes; an error body keeps its first 2 KiB for the message.
+// When no temporary file can be created or written the body stays in
+// memory, as it was held before, and `note` says why (for a warning).
+class SpoolSink : public net::HttpBodySink {
  public:
   int status = 0;
-  std::string body;
+  std::string body;  // an error body, or a 2xx body not in the file
+  std::string note;
+
+  ~SpoolSink() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
   Status OnHead(const net::HttpResponseHead& h) override {
     status = h.status;
     body.clear();
-    // A body of a stated length is held in room of that size: grown by
-    // doubling it would take up to twice its size, and a venue's
-    // /v1/instruments is its largest response. (A compressed body states
-    // its compressed length: it grows as it comes.)
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    file_bytes_ = 0;
+    length_ = 0;
+    // A body of a stated length kept in memory is held in room of that
+    // size: grown by doubling it would take up to twice its size. (A
+    // compressed body states its compressed length: it grows as it comes.)
     const std::string encoding = h.Header("content-encoding");
     if (status >= 200 && status < 300 && (encoding.empty() || encoding == "identity")) {
       const std::string length = h.Header("content-length");
       char* end = nullptr;
       const unsigned long long n = length.empty() ? 0 : std::strtoull(length.c_str(), &end, 10);
-      if (n > 0 && end && *end == '\0' && n <= kMaxBody) body.reserve(static_cast<size_t>(n));
+      if (n > 0 && end && *end == '\0' && n <= kMaxBody) length_ = static_cast<size_t>(n);
+      body.reserve(std::min(length_, kMemoryBody));
     }
     return Status::OK();
   }
@@ -41,10 +64,68 @@ class StringSink : public net::HttpBodySink {
       if (body.size() < 2048) body.append(d, std::min(n, 2048 - body.size()));
       return Status::OK();
     }
-    if (body.size() + n > kMaxBody) return Status::InvalidInput("metadata response larger than 1 GiB");
+    if (file_bytes_ + body.size() + n > kMaxBody) return Status::InvalidInput("metadata response larger than 1 GiB");
     body.append(d, n);
+    if (body.size() >= kMemoryBody && !memory_only_) Spool();
     return Status::OK();
   }
+  // The whole 2xx body, once the answer is complete.
+  std::unique_ptr<tardis::JsonBody> Take() {
+    if (fd_ >= 0 && !memory_only_) Spool();
+    if (fd_ < 0 || memory_only_) return std::make_unique<tardis::StringJsonBody>(std::move(body));
+    auto out = std::make_unique<tardis::FileJsonBody>(fd_, file_bytes_);
+    fd_ = -1;
+    return out;
+  }
+
+ private:
+  // Appends the bytes in memory to the file (created the first time).
+  void Spool() {
+    if (fd_ < 0) {
+      std::string dir;
+      fd_ = OpenUnnamedTempFile("", "metadata", &dir);
+      if (fd_ < 0) {
+        note = (IsOpenFileLimit(-fd_) ? OpenFileLimitError("cannot create a temporary file in " + dir, -fd_).message()
+                                      : "cannot create a temporary file in " + dir + " (" + std::strerror(-fd_) +
+                                            "; set TMPDIR to a writable directory with room)") +
+               ": the response is held in memory";
+        fd_ = -1;
+        return Fallback();
+      }
+    }
+    if (body.empty()) return;
+    if (const int err = WriteAll(fd_, body)) {
+      note = std::string("cannot write a temporary file (") + std::strerror(err) +
+             "; set TMPDIR to a directory with room): the response is held in memory";
+      return Fallback();
+    }
+    file_bytes_ += body.size();
+    body.clear();
+  }
+  // The body from here on in memory: what the file holds read back before it.
+  void Fallback() {
+    memory_only_ = true;
+    std::string head(static_cast<size_t>(file_bytes_), '\0');
+    size_t done = 0;
+    while (fd_ >= 0 && done < head.size()) {
+      const ssize_t r = ::pread(fd_, head.data() + done, head.size() - done, static_cast<off_t>(done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) break;
+      done += static_cast<size_t>(r);
+    }
+    head.resize(done);  // a file that cannot be read back: the body is short, and does not parse
+    head.reserve(std::max(length_, head.size() + body.size()));
+    head += body;
+    body = std::move(head);
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    file_bytes_ = 0;
+  }
+
+  int fd_ = -1;
+  uint64_t file_bytes_ = 0;
+  size_t length_ = 0;  // the stated length, 0 when none
+  bool memory_only_ = false;
 };
 
 std::string Excerpt(const std::string& body) { return EscapeOutsideText(body); }
@@ -91,16 +172,33 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
     req.headers.emplace_back("User-Agent", opts_.user_agent);
     req.headers.emplace_back("Accept", "application/json");
     if (with_key && !opts_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opts_.api_key);
-    StringSink sink;
+    SpoolSink sink;
     net::HttpResult r = http->Fetch(req, &sink);
     retrier.Attempted();
     requests_++;
     const int status = sink.status ? sink.status : r.head.status;
     if (r.transport.code() == Status::Code::kCancelled) return Status::Cancelled("interrupted");
     if (!r.sink_error.ok()) return r.sink_error.WithContext("GET " + url);
-    if (status >= 200 && status < 300 && r.transport.ok()) return Response{status, std::move(sink.body)};
+    auto response = [&] {
+      Response out{status, std::string(), nullptr, sink.note};
+      if (status >= 200 && status < 300) {
+        out.json = sink.Take();
+        // Another 2xx than 200 is not parsed: its body goes into the error
+        // message whole, as it came.
+        const auto read = out.json->Pieces();
+        while (status != 200) {
+          auto piece = read();
+          if (!piece.ok() || piece->empty()) break;
+          out.body += *piece;
+        }
+      } else {
+        out.body = std::move(sink.body);
+      }
+      return out;
+    };
+    if (status >= 200 && status < 300 && r.transport.ok()) return response();
     if (!net::IsTransientTransport(r.transport) && !net::IsTransientHttpStatus(status)) {
-      return Response{status, std::move(sink.body)};  // final: the caller explains it
+      return response();  // final: the caller explains it
     }
     last_error = status && r.transport.ok() ? "HTTP " + std::to_string(status)
                                             : net::Redact(r.transport.message(), opts_.api_key);
@@ -140,12 +238,15 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   if (d.status != 200) {
     return Status::InvalidInput("HTTP " + std::to_string(d.status) + " for " + details_url + ": " + Excerpt(d.body));
   }
-  m.source_bytes += d.body.size();
-  MT_RETURN_IF_ERROR(CheckJsonBounds(d.body, "GET " + details_url, kTardisMetadataJsonLimits));
-  MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(d.body, exchange));
+  if (!d.note.empty()) log::Warn("GET " + details_url + ": " + d.note);
+  m.source_bytes += d.json->size();
+  MT_RETURN_IF_ERROR(CheckJsonBoundsPieces(d.json->Pieces(), "GET " + details_url, kTardisMetadataJsonLimits));
+  MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(*d.json, exchange));
   m.dataset_symbols = m.details.symbols.size();
-  d.body.clear();
-  d.body.shrink_to_fit();
+  d.json.reset();
+  if (!m.details.symbols.note().empty()) {
+    log::Warn("/v1/exchanges/" + exchange + ": the dataset symbols: " + m.details.symbols.note());
+  }
 
   if (opts_.api_key.empty()) {
     m.instruments_note = "no API key: /v1/instruments not requested";
@@ -168,9 +269,12 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   if (i.status != 200) {
     return Status::InvalidInput("HTTP " + std::to_string(i.status) + " for " + inst_url + ": " + Excerpt(i.body));
   }
-  m.source_bytes += i.body.size();
-  MT_RETURN_IF_ERROR(CheckJsonBounds(i.body, "GET " + inst_url, kTardisMetadataJsonLimits));
-  MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstrumentsPacked(i.body));
+  if (!i.note.empty()) log::Warn("GET " + inst_url + ": " + i.note);
+  m.source_bytes += i.json->size();
+  MT_RETURN_IF_ERROR(CheckJsonBoundsPieces(i.json->Pieces(), "GET " + inst_url, kTardisMetadataJsonLimits));
+  MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstrumentsPacked(*i.json));
+  i.json.reset();
+  if (!m.instruments.note().empty()) log::Warn("/v1/instruments/" + exchange + ": the records: " + m.instruments.note());
   m.instrument_records = m.instruments.size();
   m.have_instruments = true;
   return m;
@@ -200,7 +304,7 @@ void MetadataSource::ReleaseSymbols(const std::string& exchange) {
   std::lock_guard<std::mutex> l(mu_);
   auto it = cache_.find(exchange);
   if (it == cache_.end()) return;
-  std::vector<tardis::DatasetSymbol>().swap(it->second->details.symbols);
+  it->second->details.symbols.Clear();
 }
 
 }  // namespace mt::pipeline

@@ -72,7 +72,9 @@ class MetadataSource {
  private:
   struct Response {
     int status = 0;
-    std::string body;
+    std::string body;                        // a non-2xx answer's (its start, for the message)
+    std::unique_ptr<tardis::JsonBody> json;  // a 2xx answer's, spooled when large
+    std::string note;                        // why a large body stayed in memory
   };
   // GET with retries; a final non-2xx answer is returned, not an error.
   Result<Response> Fetch(const std::string& url, bool with_key, net::HttpClient* http);

@@ -1,6 +1,11 @@
 #include "tardis/metadata.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
@@ -198,45 +203,78 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   return true;
 }
 
-std::string ParseErrorMessage(std::string_view what, std::string_view json) {
-  std::string head(json.substr(0, 120));
+// `start`: the body's first bytes (at least 120 of them when it has them).
+std::string ParseErrorMessage(std::string_view what, std::string_view start, uint64_t size) {
+  std::string head(start.substr(0, 120));
   for (char& c : head) {
     if (c == '\n' || c == '\r') c = ' ';
   }
-  return std::string(what) + " is not valid JSON (" + std::to_string(json.size()) + " bytes, starting '" + head +
-         "')";
+  return std::string(what) + " is not valid JSON (" + std::to_string(size) + " bytes, starting '" + head + "')";
+}
+std::string ParseErrorMessage(std::string_view what, std::string_view json) {
+  return ParseErrorMessage(what, json, json.size());
+}
+std::string ParseErrorMessage(std::string_view what, const JsonBody& body) {
+  std::string start;  // ReadAt may give fewer bytes than asked
+  while (start.size() < 120) {
+    auto piece = body.ReadAt(start.size(), 120 - start.size());
+    if (!piece.ok() || piece->empty()) break;
+    start += *piece;
+  }
+  return ParseErrorMessage(what, start, body.size());
 }
 
-// The objects directly inside `text` when it is a JSON array (0 when it is
-// not one): the records ParseInstruments will convert, so their vector is
-// allocated once. Brackets inside strings do not count.
-size_t TopLevelObjects(std::string_view text) {
-  size_t i = 0;
-  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) i++;
-  if (i == text.size() || text[i] != '[') return 0;
-  size_t depth = 0, objects = 0;
-  bool in_string = false, escaped = false;
-  for (; i < text.size(); i++) {
-    const char c = text[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
+// The objects directly inside a text when it is a JSON array (0 when it is
+// not one), fed piece by piece: the records ParseInstruments will convert,
+// so their vector is allocated once. Brackets inside strings do not count.
+class TopLevelObjectCounter {
+ public:
+  void Feed(std::string_view text) {
+    size_t i = 0;
+    if (!started_) {
+      while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) i++;
+      if (i == text.size()) return;
+      started_ = true;
+      array_ = text[i] == '[';
+    }
+    if (!array_) return;
+    for (; i < text.size(); i++) {
+      const char c = text[i];
+      if (in_string_) {
+        if (escaped_) {
+          escaped_ = false;
+        } else if (c == '\\') {
+          escaped_ = true;
+        } else if (c == '"') {
+          in_string_ = false;
+        }
       } else if (c == '"') {
-        in_string = false;
+        in_string_ = true;
+      } else if (c == '[' || c == '{') {
+        if (c == '{' && depth_ == 1) objects_++;
+        depth_++;
+      } else if ((c == ']' || c == '}') && depth_ > 0) {
+        depth_--;
       }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (c == '{' && depth == 1) objects++;
-      depth++;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      depth--;
     }
   }
-  return objects;
+  size_t objects() const { return array_ ? objects_ : 0; }
+
+ private:
+  bool started_ = false, array_ = false;
+  size_t depth_ = 0, objects_ = 0;
+  bool in_string_ = false, escaped_ = false;
+};
+
+size_t TopLevelObjects(std::string_view text) {
+  TopLevelObjectCounter c;
+  c.Feed(text);
+  return c.objects();
 }
+
+// A document's parse: ParseBoundedJson of a text, or ParseBoundedJsonPieces
+// of a body, with the callback given and the document's name.
+using DocumentParse = std::function<Result<json>(const json::parser_callback_t&, const std::string& what)>;
 
 }  // namespace
 
@@ -327,9 +365,13 @@ InstrumentTerms InstrumentInfo::TermsAt(int64_t t_us) const {
   return t;
 }
 
-Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_view exchange) {
+namespace {
+
+Result<ExchangeDetails> ParseExchangeDetailsWith(const DocumentParse& parse,
+                                                 const std::function<std::string(const std::string&)>& parse_error,
+                                                 std::string_view exchange) {
   const std::string what = "/v1/exchanges/" + std::string(exchange);
-  std::vector<DatasetSymbol> symbols;
+  DatasetSymbols symbols;
   Status symbol_error;
   std::string top_key, datasets_key;
   // Listings the definitions do not use are dropped while parsing (for
@@ -376,11 +418,11 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
     } else if (symbol_error.ok()) {
       symbol_error = st;
     }
-    symbols.push_back(std::move(sym));  // kept even when bad, so indices stay right
+    symbols.push_back(sym);  // kept even when bad, so indices stay right
     return false;
   };
-  MT_ASSIGN_OR_RETURN(json root, ParseBoundedJson(text, what, on_event, kTardisMetadataJsonLimits));
-  if (root.is_discarded()) return Status::InvalidInput(ParseErrorMessage(what, text));
+  MT_ASSIGN_OR_RETURN(json root, parse(on_event, what));
+  if (root.is_discarded()) return Status::InvalidInput(parse_error(what));
   if (!root.is_object()) return Status::InvalidInput(what + ": expected a JSON object");
   MT_RETURN_IF_ERROR(symbol_error);
 
@@ -435,21 +477,39 @@ Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_
   return d;
 }
 
+}  // namespace
+
+Result<ExchangeDetails> ParseExchangeDetails(std::string_view text, std::string_view exchange) {
+  return ParseExchangeDetailsWith(
+      [&](const json::parser_callback_t& cb, const std::string& what) {
+        return ParseBoundedJson(text, what, cb, kTardisMetadataJsonLimits);
+      },
+      [&](const std::string& what) { return ParseErrorMessage(what, text); }, exchange);
+}
+
+Result<ExchangeDetails> ParseExchangeDetails(const JsonBody& body, std::string_view exchange) {
+  return ParseExchangeDetailsWith(
+      [&](const json::parser_callback_t& cb, const std::string& what) {
+        return ParseBoundedJsonPieces(body.Pieces(), what, cb, kTardisMetadataJsonLimits);
+      },
+      [&](const std::string& what) { return ParseErrorMessage(what, body); }, exchange);
+}
+
 namespace {
 
 // Converts every record of `text`: `reserve` is told how many there are
 // (when known) before the first, `add` takes each.
-Status ParseRecords(std::string_view text, const std::function<void(size_t)>& reserve,
-                    const std::function<void(InstrumentInfo&&)>& add) {
+// `records`: the objects of the top-level array (TopLevelObjects) of a
+// body of `size` bytes.
+Status ParseRecords(size_t records, uint64_t size, const DocumentParse& parse,
+                    const std::function<std::string(const std::string&)>& parse_error,
+                    const std::function<void(size_t)>& reserve, const std::function<void(InstrumentInfo&&)>& add) {
   // Room for every record at once: a record is large, and a vector grown by
   // doubling holds up to twice the records' room, the old array beside the
   // new while it grows. A valid record has its required fields (at least 32
   // bytes); a body of many tiny objects, which is not the listing, grows as
   // it parses instead of taking room many times its size at once.
-  const size_t records = TopLevelObjects(text);
-  if (records <= text.size() / 32 && records * sizeof(InstrumentInfo) <= 4 * text.size() + (size_t{1} << 20)) {
-    reserve(records);
-  }
+  if (records <= size / 32 && records * sizeof(InstrumentInfo) <= 4 * size + (size_t{1} << 20)) reserve(records);
   Status first_error;
   size_t index = 0;
   bool root_is_array = false;
@@ -467,8 +527,8 @@ Status ParseRecords(std::string_view text, const std::function<void(size_t)>& re
     }
     return false;
   };
-  MT_ASSIGN_OR_RETURN(json root, ParseBoundedJson(text, "/v1/instruments", convert, kTardisMetadataJsonLimits));
-  if (root.is_discarded()) return Status::InvalidInput(ParseErrorMessage("/v1/instruments", text));
+  MT_ASSIGN_OR_RETURN(json root, parse(convert, "/v1/instruments"));
+  if (root.is_discarded()) return Status::InvalidInput(parse_error("/v1/instruments"));
   if (!first_error.ok()) return first_error;
   if (root.is_object()) {  // the single-record form
     InstrumentInfo info;
@@ -480,6 +540,34 @@ Status ParseRecords(std::string_view text, const std::function<void(size_t)>& re
     return Status::InvalidInput("/v1/instruments: the array holds a non-object: " + root.front().dump().substr(0, 80));
   }
   return Status::OK();
+}
+
+Status ParseRecords(std::string_view text, const std::function<void(size_t)>& reserve,
+                    const std::function<void(InstrumentInfo&&)>& add) {
+  return ParseRecords(
+      TopLevelObjects(text), text.size(),
+      [&](const json::parser_callback_t& cb, const std::string& what) {
+        return ParseBoundedJson(text, what, cb, kTardisMetadataJsonLimits);
+      },
+      [&](const std::string& what) { return ParseErrorMessage(what, text); }, reserve, add);
+}
+
+// The same of a body read piece by piece: once for the count, once parsed.
+Status ParseRecords(const JsonBody& body, const std::function<void(size_t)>& reserve,
+                    const std::function<void(InstrumentInfo&&)>& add) {
+  TopLevelObjectCounter counter;
+  const auto read = body.Pieces();
+  while (true) {
+    MT_ASSIGN_OR_RETURN(std::string piece, read());
+    if (piece.empty()) break;
+    counter.Feed(piece);
+  }
+  return ParseRecords(
+      counter.objects(), body.size(),
+      [&](const json::parser_callback_t& cb, const std::string& what) {
+        return ParseBoundedJsonPieces(body.Pieces(), what, cb, kTardisMetadataJsonLimits);
+      },
+      [&](const std::string& what) { return ParseErrorMessage(what, body); }, reserve, add);
 }
 
 template <typename Terms, typename F>
@@ -534,14 +622,130 @@ Result<PackedInstruments> ParseInstrumentsPacked(std::string_view text) {
   return out;
 }
 
-PackedInstruments::PackedInstruments(const std::vector<InstrumentInfo>& records) {
-  packed_.reserve(records.size());
+Result<PackedInstruments> ParseInstrumentsPacked(const JsonBody& body) {
+  PackedInstruments out;
+  MT_RETURN_IF_ERROR(ParseRecords(
+      body, [&](size_t n) { out.Reserve(n); }, [&](InstrumentInfo&& info) { out.Add(info); }));
+  return out;
+}
+
+std::function<Result<std::string>()> JsonBody::Pieces(size_t piece_bytes) const {
+  auto at = std::make_shared<uint64_t>(0);
+  return [this, at, piece_bytes]() -> Result<std::string> {
+    if (*at >= size()) return std::string();
+    MT_ASSIGN_OR_RETURN(std::string piece, ReadAt(*at, piece_bytes));
+    if (piece.empty()) return Status::IOError("cannot read a response body back: it ends early");
+    *at += piece.size();
+    return piece;
+  };
+}
+
+Result<std::string> StringJsonBody::ReadAt(uint64_t at, size_t n) const {
+  if (at >= text_.size()) return std::string();
+  return text_.substr(static_cast<size_t>(at), n);
+}
+
+FileJsonBody::~FileJsonBody() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::string> FileJsonBody::ReadAt(uint64_t at, size_t n) const {
+  if (at >= size_) return std::string();
+  std::string out(static_cast<size_t>(std::min<uint64_t>(n, size_ - at)), '\0');
+  for (size_t done = 0; done < out.size();) {
+    const ssize_t r = ::pread(fd_, out.data() + done, out.size() - done, static_cast<off_t>(at + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      return Status::IOError(std::string("cannot read a response body back from its temporary file (") +
+                             std::strerror(r < 0 ? errno : EIO) + ")");
+    }
+    done += static_cast<size_t>(r);
+  }
+  return out;
+}
+
+namespace {
+
+template <typename Sym, typename F>
+void SymbolFields(Sym& s, F&& f) {
+  f(s.id);
+  f(s.type);
+  f(s.available_since_us);
+  f(s.available_to_us);
+}
+
+}  // namespace
+
+DatasetSymbols::DatasetSymbols() : blobs_(std::make_shared<SpilledBlobs>()) {}
+
+DatasetSymbols::DatasetSymbols(std::initializer_list<DatasetSymbol> symbols) : DatasetSymbols() {
+  for (const auto& s : symbols) push_back(s);
+}
+
+void DatasetSymbols::push_back(const DatasetSymbol& s) {
+  std::string packed;
+  const PackWriter w(&packed);
+  SymbolFields(s, w);
+  w.Length(s.data_types.size());
+  for (const auto& t : s.data_types) w(t);
+  offsets_.push_back(blobs_->Append(packed));
+}
+
+namespace {
+
+void UnpackSymbol(std::string_view packed, DatasetSymbol* out) {
+  if (packed.empty()) {
+    *out = DatasetSymbol();
+    return;
+  }
+  PackReader r(packed.data());
+  SymbolFields(*out, r);
+  out->data_types.resize(r.Length());
+  for (auto& t : out->data_types) r(t);
+}
+
+}  // namespace
+
+DatasetSymbol DatasetSymbols::operator[](size_t i) const {
+  std::string packed;
+  blobs_->Read(offsets_[i], static_cast<size_t>(End(i) - offsets_[i]), &packed);
+  DatasetSymbol out;
+  UnpackSymbol(packed, &out);
+  return out;
+}
+
+void DatasetSymbols::Clear() {
+  std::vector<uint64_t>().swap(offsets_);
+  blobs_ = std::make_shared<SpilledBlobs>();
+}
+
+void DatasetSymbols::Iterator::Load() {
+  if (i_ >= s_->size()) return;
+  const uint64_t at = s_->offsets_[i_], end = s_->End(i_);
+  if (at < window_at_ || end > window_at_ + window_.size()) {
+    // The window moves on: this symbol and those after it, up to its size.
+    constexpr uint64_t kWindow = uint64_t{1} << 16;
+    const uint64_t stop = std::min(s_->blobs_->size(), std::max(end, at + kWindow));
+    window_at_ = at;
+    if (!s_->blobs_->Read(at, static_cast<size_t>(stop - at), &window_)) window_.clear();
+  }
+  if (end > window_at_ + window_.size()) {  // not read back
+    current_ = DatasetSymbol();
+    return;
+  }
+  UnpackSymbol(std::string_view(window_).substr(static_cast<size_t>(at - window_at_), static_cast<size_t>(end - at)),
+               &current_);
+}
+
+PackedInstruments::PackedInstruments() : blobs_(std::make_shared<SpilledBlobs>()) {}
+
+PackedInstruments::PackedInstruments(const std::vector<InstrumentInfo>& records) : PackedInstruments() {
+  offsets_.reserve(records.size());
   for (const auto& r : records) Add(r);
 }
 
-void PackedInstruments::Add(const InstrumentInfo& info) {
-  std::string packed;
-  const PackWriter w(&packed);
+void PackInstrument(const InstrumentInfo& info, std::string* out) {
+  const PackWriter w(out);
   w(info.exchange);
   w(info.id);
   w(info.dataset_id);
@@ -551,11 +755,14 @@ void PackedInstruments::Add(const InstrumentInfo& info) {
     w(c.until_us);
     TermsFields(c.terms, w);
   }
-  packed_.push_back(packed);  // a copy of its exact size: the growing string had room to spare
 }
 
-void PackedInstruments::Get(size_t i, InstrumentInfo* out) const {
-  PackReader r(packed_[i].data());
+void UnpackInstrument(std::string_view packed, InstrumentInfo* out) {
+  if (packed.empty()) {  // a record that could not be read back
+    *out = InstrumentInfo();
+    return;
+  }
+  PackReader r(packed.data());
   r(out->exchange);
   r(out->id);
   r(out->dataset_id);
@@ -567,19 +774,52 @@ void PackedInstruments::Get(size_t i, InstrumentInfo* out) const {
   }
 }
 
+void PackedInstruments::Add(const InstrumentInfo& info) {
+  std::string packed;
+  PackInstrument(info, &packed);
+  if (!blobs_) blobs_ = std::make_shared<SpilledBlobs>();
+  offsets_.push_back(blobs_->Append(packed));
+}
+
+bool PackedInstruments::Packed(size_t i, std::string* out) const {
+  const uint64_t end = i + 1 < offsets_.size() ? offsets_[i + 1] : blobs_->size();
+  return blobs_->Read(offsets_[i], static_cast<size_t>(end - offsets_[i]), out);
+}
+
+void PackedInstruments::Get(size_t i, InstrumentInfo* out) const {
+  std::string packed;
+  Packed(i, &packed);
+  UnpackInstrument(packed, out);
+}
+
 InstrumentInfo PackedInstruments::Get(size_t i) const {
   InstrumentInfo out;
   Get(i, &out);
   return out;
 }
 
-std::string_view PackedInstruments::exchange(size_t i) const { return PackReader(packed_[i].data()).View(); }
+std::string PackedInstruments::exchange(size_t i) const {
+  std::string packed;
+  if (!Packed(i, &packed) || packed.empty()) return "";
+  return std::string(PackReader(packed.data()).View());
+}
 
 std::string PackedInstruments::DatasetSymbolId(size_t i) const {
-  PackReader r(packed_[i].data());
+  std::string packed;
+  if (!Packed(i, &packed) || packed.empty()) return "";
+  PackReader r(packed.data());
   r.View();
   const std::string_view id = r.View(), dataset_id = r.View();
   return dataset_id.empty() ? NormalizeDatasetSymbol(id) : std::string(dataset_id);
 }
+
+void PackedInstruments::Clear() {
+  std::vector<uint64_t>().swap(offsets_);
+  blobs_ = std::make_shared<SpilledBlobs>();
+}
+
+Status PackedInstruments::status() const { return blobs_ ? blobs_->status() : Status::OK(); }
+
+std::string PackedInstruments::note() const { return blobs_ ? blobs_->note() : ""; }
 
 }  // namespace mt::tardis

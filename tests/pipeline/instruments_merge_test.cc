@@ -4,11 +4,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "pipeline/instruments_file.h"
 #include "pipeline/instruments_merge.h"
 #include "support/instrument_definitions.h"
+#include "support/temp_dir.h"
 
 namespace mt::pipeline {
 namespace {
@@ -394,6 +396,48 @@ TEST(InstrumentsMerge, ColumnAtATimeMergeWritesTheBytesOfTheWholeFileMerge) {
       EXPECT_TRUE(want == got) << "replaced " << *replaced.begin() << ": " << want.size() << " vs " << got.size()
                                << " bytes";
     }
+  }
+}
+
+// This run's rows alone held column by column in a temporary file (more
+// rows than fit in memory's share, over several blocks, every nullable
+// column set and null): the bytes of the rows held whole; also where no
+// temporary file can be made (held in memory, and said so).
+TEST(InstrumentsMerge, SpilledRowsWriteTheBytesOfTheRowsHeldWhole) {
+  std::vector<InstrumentDefinition> added;
+  for (int i = 0; i < 30000; i++) added.push_back(VariedRow(i % 3 ? "deribit" : "okex", i));
+  std::stable_sort(added.begin(), added.end(),
+                   [](const auto& a, const auto& b) { return a.instrument_key < b.instrument_key; });
+  MergeInput in;
+  in.replaced = {"deribit"};  // the okex rows are not this run's
+  in.sources.push_back(ExchangeSource{"deribit", "http://t/v1/exchanges/deribit", 5, "", "", std::nullopt, true});
+  in.first = in.last = D("2024-01-02");
+  in.created_at = "2024-01-03T00:00:00Z";
+  in.tool_version = "t";
+  MergedInstruments whole = MergeInstruments(in, Rows(added));
+  const size_t rows = whole.rows.num_rows;
+  BytesSink want;
+  ASSERT_TRUE(WriteInstrumentsObject(&want, "want", std::move(whole.rows), whole.kv, parquet::WriterOptions{}).ok());
+  for (const bool with_tmpdir : {true, false}) {
+    SCOPED_TRACE(with_tmpdir);
+    std::optional<testing::ScopedTmpdir> tmpdir;
+    if (!with_tmpdir) tmpdir.emplace("/nonexistent-mt-spilled-rows");
+    SpilledMerge spilled = MergeInstrumentsSpilled(in, Rows(added));
+    ASSERT_EQ(spilled.rows->num_rows(), rows);
+    EXPECT_EQ(spilled.merged.kv, whole.kv);
+    EXPECT_EQ(spilled.rows->note().empty(), with_tmpdir) << spilled.rows->note();
+    columnar::RowGroupData empty = EmptyInstrumentRowGroup();
+    BytesSink got;
+    ASSERT_TRUE(WriteInstrumentsObjectByColumn(
+                    &got, "got", rows,
+                    [&](size_t c, columnar::ColumnData* col) {
+                      *col = std::move(empty.columns[c]);
+                      return spilled.rows->Column(c, col);
+                    },
+                    spilled.merged.kv, parquet::WriterOptions{})
+                    .ok());
+    ASSERT_GT(rows, 19000u);
+    EXPECT_TRUE(want.bytes == got.bytes) << want.bytes.size() << " vs " << got.bytes.size() << " bytes";
   }
 }
 

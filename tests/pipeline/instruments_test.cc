@@ -501,9 +501,15 @@ TEST(Instruments, EntriesHoldOnlyRecordsWithChanges) {
   const Catalog c = Build(true);
   size_t with_record = 0;
   for (const auto& e : c.entries) {
-    if (!e.info) continue;
+    if (!e.has_record()) continue;
     with_record++;
-    EXPECT_FALSE(e.info->changes.empty()) << e.base().instrument_key;
+    InstrumentDefinition d;
+    tardis::InstrumentKey key;
+    tardis::InstrumentInfo record;
+    e.Decode(&d, &key, &record);
+    EXPECT_FALSE(record.changes.empty()) << d.instrument_key;
+    EXPECT_EQ(key.ToString(), d.instrument_key);
+    EXPECT_EQ(record.DatasetSymbolId(), d.tardis_symbol);
   }
   EXPECT_GT(with_record, 0u);
   EXPECT_LT(with_record, c.entries.size());

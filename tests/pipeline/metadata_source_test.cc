@@ -8,6 +8,7 @@
 #include "support/fake_retry_clock.h"
 #include "support/fixtures.h"
 #include "support/scripted_http.h"
+#include "support/temp_dir.h"
 
 namespace mt::pipeline {
 namespace {
@@ -189,6 +190,113 @@ TEST(MetadataSource, ABadBodyIsAnError) {
   ASSERT_FALSE(a.ok());
   EXPECT_EQ(a.status().code(), Status::Code::kInvalidInput);
   EXPECT_NE(a.status().message().find("is not valid JSON"), std::string::npos);
+}
+
+// A /v1/instruments body of more than a MiB of option records, and the
+// same records parsed from it in memory.
+std::string ManyOptions(size_t n) {
+  std::string body = "[";
+  for (size_t i = 0; i < n; i++) {
+    body += std::string(i ? "," : "") + R"({"id":"BTC-29MAR24-)" + std::to_string(20000 + i) +
+            R"(-C","datasetId":"BTC-29MAR24-)" + std::to_string(20000 + i) +
+            R"(-C","exchange":"deribit","baseCurrency":"BTC","quoteCurrency":"BTC","type":"option",)"
+            R"("active":true,"availableSince":"2023-12-01T00:00:00.000Z","expiry":"2024-03-29T08:00:00.000Z",)"
+            R"("priceIncrement":0.0001,"amountIncrement":0.1,"strikePrice":)" + std::to_string(20000 + i) +
+            R"(,"optionType":"call","underlyingIndex":"\u00e9\"[","changes":[{"until":"2024-01-01T00:00:00.000Z",)"
+            R"("priceIncrement":0.0005}]})";
+  }
+  return body + "]";
+}
+
+std::string Packed(const tardis::InstrumentInfo& info) {
+  std::string out;
+  tardis::PackInstrument(info, &out);
+  return out;
+}
+
+// A large body goes to a temporary file as it comes and is parsed from
+// there: every record as the body in memory gives, also after an attempt
+// cut short (its file dropped with it), and no warning.
+TEST(MetadataSource, ALargeBodyIsReadFromATemporaryFileAsFromMemory) {
+  Harness h;
+  const std::string body = ManyOptions(5000);
+  ASSERT_GT(body.size(), size_t{1} << 21);
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
+  h.http.Script(std::string(kUrl) + "/v1/instruments/deribit",
+                {{200, body.substr(0, body.size() / 2), {}, Status::Unavailable("connection reset")}, {200, body}});
+  MetadataSource src = h.Make("KEY123456");
+  ::testing::internal::CaptureStderr();
+  auto a = src.Get("deribit");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(src.requests(), 3);
+  auto memory = tardis::ParseInstrumentsPacked(body);
+  ASSERT_TRUE(memory.ok());
+  ASSERT_EQ((*a)->instruments.size(), 5000u);
+  EXPECT_EQ((*a)->source_bytes, Listing("deribit").size() + body.size());
+  for (size_t i = 0; i < 5000; i += 499) EXPECT_EQ(Packed((*a)->instruments.Get(i)), Packed(memory->Get(i))) << i;
+  EXPECT_EQ((*a)->instruments.Get(4999).id, "BTC-29MAR24-24999-C");
+}
+
+// Where no temporary file can be made (TMPDIR missing) a large body is
+// held in memory, as before, with a warning that says why; the records are
+// the same.
+TEST(MetadataSource, WithoutATemporaryFileALargeBodyIsHeldInMemoryWithAWarning) {
+  Harness h;
+  const std::string body = ManyOptions(10000);
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
+  h.http.Script(std::string(kUrl) + "/v1/instruments/deribit", {{200, body}});
+  MetadataSource src = h.Make("KEY123456");
+  testing::ScopedTmpdir tmpdir("/nonexistent-mt-metadata-spool");
+  ::testing::internal::CaptureStderr();
+  auto a = src.Get("deribit");
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  EXPECT_NE(err.find("GET " + std::string(kUrl) + "/v1/instruments/deribit: cannot create a temporary file in "
+                     "/nonexistent-mt-metadata-spool (No such file or directory; set TMPDIR to a writable directory "
+                     "with room): the response is held in memory"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("/v1/instruments/deribit: the records: cannot create a temporary file in "
+                     "/nonexistent-mt-metadata-spool"),
+            std::string::npos)
+      << err;
+  ASSERT_EQ((*a)->instruments.size(), 10000u);
+  auto memory = tardis::ParseInstrumentsPacked(body);
+  ASSERT_TRUE(memory.ok());
+  for (size_t i = 0; i < 10000; i += 999) EXPECT_EQ(Packed((*a)->instruments.Get(i)), Packed(memory->Get(i))) << i;
+}
+
+// Another 2xx answer than 200 is not a listing: the error quotes its body,
+// a large one too (it went to a temporary file).
+TEST(MetadataSource, Another2xxAnswerQuotesItsBody) {
+  Harness h;
+  const std::string big = "{\"note\":\"" + std::string(size_t{3} << 20, 'n') + "\"}";
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
+  h.http.Script(std::string(kUrl) + "/v1/instruments/deribit", {{203, big}});
+  MetadataSource src = h.Make("KEY123456");
+  auto a = src.Get("deribit");
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kInvalidInput);
+  const std::string& m = a.status().message();
+  EXPECT_EQ(m.rfind("HTTP 203 for " + std::string(kUrl) + "/v1/instruments/deribit: {\"note\":\"nnn", 0), 0u)
+      << m.substr(0, 200);
+}
+
+// A body cut short on its last attempt is the parse error of that body,
+// as in memory.
+TEST(MetadataSource, ALargeBodyCutShortFailsAsInMemory) {
+  Harness h;
+  const std::string body = ManyOptions(5000);
+  const std::string cut = body.substr(0, body.size() - 10);
+  h.http.Script(std::string(kUrl) + "/v1/exchanges/deribit", {{200, Listing("deribit")}});
+  h.http.Script(std::string(kUrl) + "/v1/instruments/deribit", {{200, cut}});
+  MetadataSource src = h.Make("KEY123456");
+  auto a = src.Get("deribit");
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.status().code(), Status::Code::kInvalidInput);
+  EXPECT_EQ(a.status().message(), tardis::ParseInstrumentsPacked(cut).status().message());
 }
 
 }  // namespace

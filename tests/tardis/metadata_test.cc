@@ -4,6 +4,10 @@
 #include "tardis/metadata.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
 
 #include "support/fixtures.h"
 
@@ -318,6 +322,159 @@ TEST(Metadata, ListedSymbolWithAControlCharacterIsAnError) {
                 R"(datasets.symbols[0] (id 'A\n[ERROR] forged\x1b[2J'): field 'id' holds a control character)"),
             std::string::npos)
       << d.status().message();
+}
+
+// A body read piece by piece in pieces of `piece` bytes (a spooled body is
+// read in larger ones; the small ones cut every token somewhere).
+class SmallPieces : public JsonBody {
+ public:
+  SmallPieces(std::string text, size_t piece) : text_(std::move(text)), piece_(piece) {}
+  uint64_t size() const override { return text_.size(); }
+  Result<std::string> ReadAt(uint64_t at, size_t n) const override {
+    if (at >= text_.size()) return std::string();
+    return text_.substr(static_cast<size_t>(at), std::min(n, piece_));
+  }
+
+ private:
+  std::string text_;
+  size_t piece_;
+};
+
+// The body in an unnamed temporary file, as MetadataSource spools it.
+std::unique_ptr<FileJsonBody> InFile(const std::string& text) {
+  FILE* f = std::tmpfile();
+  EXPECT_NE(f, nullptr);
+  const int fd = ::dup(::fileno(f));
+  EXPECT_EQ(std::fwrite(text.data(), 1, text.size(), f), text.size());
+  std::fclose(f);
+  return std::make_unique<FileJsonBody>(fd, text.size());
+}
+
+std::string Packed(const InstrumentInfo& info) {
+  std::string out;
+  PackInstrument(info, &out);
+  return out;
+}
+
+// A body with every kind of record (changes, escapes, letters of other
+// scripts, a string holding brackets and quotes): parsed from a temporary
+// file, and in small pieces, it gives every record as the body in memory
+// does, field for field, with the room reserved once.
+TEST(Metadata, ASpooledBodyGivesTheRecordsOfTheBodyInMemory) {
+  std::string body = "[";
+  for (const char* f : {"instrument_perpetual.json", "instrument_option.json", "instrument_combo.json",
+                        "instrument_future.json", "instrument_spot.json"}) {
+    std::string j = Json(f);
+    while (!j.empty() && (j.back() == '\n' || j.back() == ' ')) j.pop_back();
+    body += (body.size() > 1 ? ",\n" : "") + j;
+  }
+  body += R"(, {"id":"\u5e01\u5b89\u4eba\u751fUSDT","exchange":"binance-futures","baseCurrency":"币安人生",)"
+          R"("quoteCurrency":"USDT","type":"perpetual","underlyingIndex":"a\"[{\\\"}]\/\t\u00e9",)"
+          R"("availableSince":"2025-10-08T00:00:00.000Z","priceIncrement":"0.00001",)"
+          R"("changes":[{"until":"2025-11-01T00:00:00.000Z","priceIncrement":0.0001,"contractType":"linear_\u0078perp"}]}])";
+  auto memory = ParseInstrumentsPacked(body);
+  ASSERT_TRUE(memory.ok()) << memory.status().message();
+  ASSERT_EQ(memory->size(), 6u);
+  EXPECT_EQ(memory->Get(5).id, "币安人生USDT");
+  EXPECT_EQ(*memory->Get(5).terms.underlying_index, "a\"[{\\\"}]/\t\u00e9");
+  ASSERT_EQ(memory->Get(5).changes.size(), 1u);
+  EXPECT_EQ(*memory->Get(5).changes[0].terms.contract_type, "linear_xperp");
+  const auto file = InFile(body);
+  for (const JsonBody* b : std::initializer_list<const JsonBody*>{file.get(), new SmallPieces(body, 3)}) {
+    std::unique_ptr<const JsonBody> owned(b == file.get() ? nullptr : b);
+    auto spooled = ParseInstrumentsPacked(*b);
+    ASSERT_TRUE(spooled.ok()) << spooled.status().message();
+    ASSERT_EQ(spooled->size(), memory->size());
+    EXPECT_EQ(spooled->capacity(), memory->size());
+    for (size_t i = 0; i < memory->size(); i++) {
+      EXPECT_EQ(Packed(spooled->Get(i)), Packed(memory->Get(i))) << i;
+      EXPECT_EQ(spooled->DatasetSymbolId(i), memory->DatasetSymbolId(i));
+    }
+  }
+  // The listing too: every symbol as in memory.
+  const std::string listing = Details("deribit");
+  auto d_memory = ParseExchangeDetails(listing, "deribit");
+  auto d_file = ParseExchangeDetails(*InFile(listing), "deribit");
+  auto d_pieces = ParseExchangeDetails(SmallPieces(listing, 5), "deribit");
+  ASSERT_TRUE(d_memory.ok() && d_file.ok() && d_pieces.ok());
+  for (const auto* d : {&*d_file, &*d_pieces}) {
+    EXPECT_EQ(d->exported_until_us, d_memory->exported_until_us);
+    EXPECT_EQ(d->incidents.size(), d_memory->incidents.size());
+    ASSERT_EQ(d->symbols.size(), d_memory->symbols.size());
+    for (size_t i = 0; i < d->symbols.size(); i++) {
+      EXPECT_EQ(d->symbols[i].id, d_memory->symbols[i].id);
+      EXPECT_EQ(d->symbols[i].type, d_memory->symbols[i].type);
+      EXPECT_EQ(d->symbols[i].available_since_us, d_memory->symbols[i].available_since_us);
+      EXPECT_EQ(d->symbols[i].available_to_us, d_memory->symbols[i].available_to_us);
+      EXPECT_EQ(d->symbols[i].data_types, d_memory->symbols[i].data_types);
+    }
+  }
+}
+
+// A body that does not parse (cut short, not JSON, too deep, a bad record)
+// fails with the error, word for word, of the same body in memory.
+TEST(Metadata, ASpooledBodyFailsWithTheErrorOfTheBodyInMemory) {
+  std::string option = Json("instrument_option.json");
+  const std::string whole = "[" + option + "," + option + "]";
+  std::string deep(100, '[');
+  for (const std::string& body :
+       {whole.substr(0, whole.size() / 2), whole.substr(0, whole.size() - 1), std::string("{\"id\":"), std::string(""),
+        std::string("42"), std::string("[1]"), deep, "[" + option + R"(,{"id":"A","exchange":"x"}])"}) {
+    auto memory = ParseInstrumentsPacked(body);
+    ASSERT_FALSE(memory.ok()) << body;
+    for (const auto& b : {ParseInstrumentsPacked(*InFile(body)), ParseInstrumentsPacked(SmallPieces(body, 7))}) {
+      ASSERT_FALSE(b.ok()) << body;
+      EXPECT_EQ(b.status().code(), memory.status().code()) << body;
+      EXPECT_EQ(b.status().message(), memory.status().message()) << body;
+    }
+    auto details = ParseExchangeDetails(body, "x");
+    auto details_file = ParseExchangeDetails(*InFile(body), "x");
+    ASSERT_FALSE(details.ok());
+    EXPECT_EQ(details_file.status().message(), details.status().message()) << body;
+  }
+  EXPECT_NE(ParseInstrumentsPacked(*InFile(whole.substr(0, 50))).status().message().find(
+                "/v1/instruments is not valid JSON (50 bytes, starting '["),
+            std::string::npos);
+}
+
+// A body whose file cannot be read back is an error, not fewer records.
+TEST(Metadata, ASpooledBodyThatCannotBeReadIsAnError) {
+  const std::string body = "[" + Json("instrument_option.json") + "]";
+  FileJsonBody closed(-1, body.size());
+  auto r = ParseInstrumentsPacked(closed);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kIOError);
+  EXPECT_NE(r.status().message().find("cannot read a response body back from its temporary file"), std::string::npos)
+      << r.status().message();
+}
+
+// A listing's symbols held packed in a temporary file: each reads back as
+// listed, by index and in order (through the iterator's window, symbols
+// of any length across its edges).
+TEST(Metadata, DatasetSymbolsGiveBackEverySymbol) {
+  std::vector<DatasetSymbol> listed;
+  for (int i = 0; i < 20000; i++) {
+    DatasetSymbol s{"BTC-29MAR24-" + std::to_string(i) + std::string(i % 300, 'x'), i % 2 ? "option" : "future",
+                    i * 1000LL, std::nullopt, {}};
+    if (i % 3) s.available_to_us = i * 2000LL;
+    for (int t = 0; t < i % 5; t++) s.data_types.push_back("type" + std::to_string(t));
+    listed.push_back(s);
+  }
+  DatasetSymbols symbols;
+  for (const auto& s : listed) symbols.push_back(s);
+  ASSERT_EQ(symbols.size(), listed.size());
+  auto same = [](const DatasetSymbol& a, const DatasetSymbol& b) {
+    return a.id == b.id && a.type == b.type && a.available_since_us == b.available_since_us &&
+           a.available_to_us == b.available_to_us && a.data_types == b.data_types;
+  };
+  size_t i = 0;
+  for (const DatasetSymbol& s : symbols) EXPECT_TRUE(same(s, listed[i++])) << i;
+  EXPECT_EQ(i, listed.size());
+  for (size_t j = 0; j < listed.size(); j += 997) EXPECT_TRUE(same(symbols[j], listed[j])) << j;
+  EXPECT_TRUE(symbols.status().ok());
+  symbols.Clear();
+  EXPECT_TRUE(symbols.empty());
+  EXPECT_EQ(symbols.begin(), symbols.end());
 }
 
 }  // namespace
