@@ -135,6 +135,20 @@ class BookLog {
   uint64_t chunk0_ = 0;  // the step number of chunks_[0]'s first slot
 };
 
+// Applies the levels of steps [from, to) to `book` (a change with snapshot
+// rows after updates resets it), as the engine applied them to the
+// instrument's book.
+void ApplySteps(const BookLog& log, uint64_t from, uint64_t to, OrderBook* book) {
+  for (uint64_t i = from; i < to; i++) {
+    const BookLog::Op op = log.op(i);
+    if (op == BookLog::kBidLevel || op == BookLog::kAskLevel) {
+      book->Apply(static_cast<Side>(op), FromBits(log.a(i)), FromBits(log.b(i)));
+    } else if (op == BookLog::kChangeReset) {
+      book->Reset();
+    }
+  }
+}
+
 }  // namespace
 
 
@@ -151,10 +165,10 @@ struct DeriveEngine::Series {
   // Replayed (a deep book snapshot series once many series are open): its
   // rows are counted, not written, as the book changes; Flush() writes them
   // from the book and the snapshotter as they were when its row group began
-  // (start_book, start_snap) and the book's log since then (from log_start),
-  // so a row group costs the log and a book, not rows of thousands of columns.
+  // (the instrument's checkpoint and log up to log_start, and start_snap)
+  // and the book's log since then, so a row group costs the log and a book,
+  // not rows of thousands of columns.
   bool replay = false;
-  std::unique_ptr<OrderBook> start_book;
   std::unique_ptr<BookSnapshotter> start_snap;
   uint64_t log_start = 0;
   DerivedOutput info;
@@ -169,6 +183,10 @@ struct DeriveEngine::Instrument {
   // The book's steps since the oldest start of a replayed series' row group
   // (kept only while one replays).
   BookLog log;
+  // The book as of log.begin(), while a series replays: one copy of the book
+  // for all the instrument's replayed series, whose row groups begin where
+  // they will (the book at a series' start is this one and the log up to it).
+  std::unique_ptr<OrderBook> checkpoint;
   size_t log_bytes = 0;  // the log's bytes as counted in log_bytes_
   size_t replaying = 0;  // series with `replay` set
   RowIdent ident() const { return {exchange, symbol}; }
@@ -527,8 +545,7 @@ void DeriveEngine::StartReplay(Instrument* in, Series* s) {
   s->replay = true;
   in->replaying++;
   s->pending = RowGroupData();  // it holds no rows (REQUIRES: none held)
-  s->start_book = std::make_unique<OrderBook>(in->book);
-  s->start_book->ClearTouched();
+  if (!in->checkpoint) in->checkpoint = std::make_unique<OrderBook>(in->book);  // the log is empty
   s->start_snap = std::make_unique<BookSnapshotter>(*s->book);
   s->log_start = in->log.end();
 }
@@ -541,7 +558,9 @@ Status DeriveEngine::Replay(Instrument* in, Series* s, RowGroupData* out) {
   for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
     if (out->columns[c].kind == columnar::ColumnKind::kDouble) out->columns[c].f64.reserve(rows);
   }
-  OrderBook book = *s->start_book;
+  OrderBook book = *in->checkpoint;
+  ApplySteps(in->log, in->log.begin(), s->log_start, &book);
+  book.ClearTouched();
   BookSnapshotter snap = *s->start_snap;
   const RowIdent id = in->ident();
   bool open = false;
@@ -578,18 +597,23 @@ Status DeriveEngine::StopReplay(Instrument* in, Series* s) {
   MT_RETURN_IF_ERROR(Replay(in, s, &s->pending));
   s->replay = false;
   in->replaying--;
-  s->start_book.reset();
   s->start_snap.reset();
   TrimLog(in);
   return Status::OK();
 }
 
-// Drops the steps no replayed series needs any more (all of them once none
-// replays).
+// Drops the steps no replayed series needs any more (all of them, and the
+// checkpoint, once none replays); the checkpoint moves on over the steps
+// dropped.
 void DeriveEngine::TrimLog(Instrument* in) {
   uint64_t keep = in->log.end();
   for (auto& s : in->series) {
     if (s->replay) keep = std::min(keep, s->log_start);
+  }
+  if (in->replaying) {
+    ApplySteps(in->log, in->log.begin(), keep, in->checkpoint.get());
+  } else {
+    in->checkpoint.reset();
   }
   in->log.DropBefore(keep, in->replaying > 0);
   CountLog(in);
@@ -609,8 +633,6 @@ Status DeriveEngine::Flush(Instrument* in, Series* s) {
       MT_RETURN_IF_ERROR(Replay(in, s, &s->pending));
     }
     // The next row group starts from here.
-    *s->start_book = in->book;
-    s->start_book->ClearTouched();
     s->start_snap = std::make_unique<BookSnapshotter>(*s->book);
     s->log_start = in->log.end();
     TrimLog(in);
