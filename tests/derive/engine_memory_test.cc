@@ -202,7 +202,7 @@ TEST(DeriveEngineMemory, LogsOfManyInstrumentsStayWithinTheirBudget) {
 }
 
 // One instrument with a deep book (50,000 levels a side) and sixteen
-// depth-1000 series, all replayed, whose row groups (64 rows) begin and end
+// depth-100 series, all replayed, whose row groups (about 300 rows) begin and end
 // at different changes: they start from one checkpoint of the book, not
 // from a copy each. Measured as the heap the engine holds between two
 // batches beyond what it held after the snapshot.
@@ -211,8 +211,8 @@ TEST(DeriveEngineMemory, ReplayedSeriesShareOneCopyOfADeepBook) {
   auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
   const tardis::DataTypeSchema* schema = tardis::FindSchema("incremental_book_L2");
   std::string names;
-  for (int d = 1000; d > 984; d--) names += (names.empty() ? "" : ",") + ("book_snapshot_" + std::to_string(d) + "_0ms");
-  constexpr size_t kLevels = 50000, kBatches = 20, kUpdates = 100;
+  for (int d = 100; d > 84; d--) names += (names.empty() ? "" : ",") + ("book_snapshot_" + std::to_string(d) + "_0ms");
+  constexpr size_t kLevels = 50000, kBatches = 8, kUpdates = 100;
   size_t before = 0, most = 0;
   {
     EngineOptions o;
