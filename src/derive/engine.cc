@@ -38,6 +38,9 @@ class Cursor {
 constexpr size_t kFooterMemoryBytes = 4u << 20;
 // A series gets at least 1/kMinShare of the row buffer (see MaxRows).
 constexpr size_t kMinShare = 4;
+// The book logs of all instruments may hold this many minimum shares of the
+// buffer beside it (see FlushLargest).
+constexpr size_t kLogBudgetShares = 6;
 // Book snapshots deeper than this are replayed once more open series than
 // kMinShare would each hold a share (see ReplayEligible).
 constexpr int kReplayMinDepth = 25;
@@ -485,10 +488,11 @@ size_t DeriveEngine::MaxRows(const Series& s) const {
 }
 
 // The shares of at most kMinShare series fit in the buffer, and so do their
-// rows: only more series can pass it. The logs of replayed series have as
-// much again: a log stands for at most a share's worth of rows per
-// instrument, so logs pass it only with several instruments replaying at
-// once (a file of many instruments). Then the instrument with the biggest log
+// rows: only more series can pass it. The logs of replayed series have a
+// budget of their own, kLogBudgetShares minimum shares (see MaxRows): a log
+// stands for at most a share's worth of rows per instrument, so logs pass it
+// only with more instruments replaying at once (a file of many
+// instruments). Then the instrument with the biggest log
 // has its replayed series whose row group began first write it early, which
 // frees the log up to the start of the next oldest one; that is done between
 // two book changes only (`logs`), since within one the series after the one
@@ -497,7 +501,7 @@ Status DeriveEngine::FlushLargest(bool logs) {
   for (size_t n = 0; n <= open_series_; n++) {
     Instrument* owner = nullptr;
     Series* largest = nullptr;
-    if (logs && log_bytes_ > opts_.buffer_bytes) {
+    if (logs && log_bytes_ > opts_.buffer_bytes / kMinShare * kLogBudgetShares) {
       size_t most = 0;
       for (auto& [id, in] : instruments_) {
         if (in->log_bytes <= most) continue;

@@ -51,7 +51,7 @@ struct EngineOptions {
   // row group holds its share of it, at least a quarter; past four series
   // deep book snapshots replay (they hold none) and, past the buffer, the
   // series holding the most writes its row group early. The book logs of
-  // replayed series (all instruments together) have as much again.
+  // replayed series (all instruments together) have half as much again.
   size_t buffer_bytes = 64u << 20;
   // Polled while computing (every few thousand rows, before each row group
   // and each series written): once set, the engine stops with a kCancelled
@@ -89,8 +89,8 @@ class DeriveEngine : public BatchObserver {
   bool overflowed() const { return overflowed_; }
   // The most bytes held at once by rows waiting for their row group and by
   // the book logs of all instruments, between two book changes or trades
-  // (the row group being written aside): at most twice
-  // EngineOptions::buffer_bytes (rows and logs each have the buffer).
+  // (the row group being written aside): at most EngineOptions::buffer_bytes
+  // for rows and one and a half times that for logs.
   size_t peak_held_bytes() const { return peak_held_bytes_; }
 
  private:

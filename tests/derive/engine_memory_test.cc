@@ -148,8 +148,8 @@ void AddChange(const tardis::DataTypeSchema& schema, int inst, int64_t local_us,
 // level before any snapshot, gives no row: the series that opened with
 // fewer open do not hold rows), and each instrument keeps a log of its
 // book changes (700 levels a side each) until its row group is written.
-// The logs of all instruments together stay within their budget (the
-// buffer): an instrument's replayed series then writes its row group
+// The logs of all instruments together stay within their budget (one and
+// a half buffers): an instrument's replayed series then writes its row group
 // early. Measured as the heap the engine holds between two batches (one
 // change of each instrument) beyond what it held once all were open.
 TEST(DeriveEngineMemory, LogsOfManyInstrumentsStayWithinTheirBudget) {
@@ -191,13 +191,13 @@ TEST(DeriveEngineMemory, LogsOfManyInstrumentsStayWithinTheirBudget) {
     ASSERT_TRUE(st.ok()) << st.ToString();
     ASSERT_EQ(engine.outputs().size(), static_cast<size_t>(kInstruments));
     for (const DerivedOutput& out : engine.outputs()) EXPECT_EQ(out.rows, kChanges + 1u) << out.name;
-    EXPECT_LE(engine.peak_held_bytes(), kBuffer * 2);
+    EXPECT_LE(engine.peak_held_bytes(), kBuffer * 5 / 2);
   }
   // Each instrument's log grows to 60 changes of 1,401 steps before its
   // 64-row group is full: 17 bytes a step, 17 MB for twelve (24 bytes a
   // step, 24 MB, and up to twice that while a vector doubles its room).
-  // Within the budget: 4 MB of logs, a row group being written (2.3 MB), the
-  // books and the writers.
+  // Within the budget: 6 MB of logs, a row group being written, the books
+  // and the writers.
   EXPECT_LE(most, kBuffer * 2) << "heap held between batches: " << most;
 }
 
@@ -247,8 +247,8 @@ TEST(DeriveEngineMemory, ReplayedSeriesShareOneCopyOfADeepBook) {
     ASSERT_EQ(engine.outputs().size(), 16u);
     for (const DerivedOutput& out : engine.outputs()) EXPECT_GT(out.rows, kBatches * kUpdates / 2) << out.name;
   }
-  // A copy of the book is 1.6 MB: sixteen, one per series, hold 26 MB; one
-  // checkpoint and the logs stay under twice the buffer.
+  // A copy of the book per series would be sixteen copies; one checkpoint
+  // and the logs stay under twice the buffer.
   EXPECT_LE(most, kBuffer * 2) << "heap held between batches: " << most;
 }
 
