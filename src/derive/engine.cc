@@ -157,7 +157,7 @@ void ApplySteps(const BookLog& log, uint64_t from, uint64_t to, OrderBook* book)
 
 struct DeriveEngine::Series {
   const DerivedSpec* spec;
-  std::vector<columnar::ColumnSpec> schema;
+  const std::vector<columnar::ColumnSpec>* schema;  // the spec's, one for all instruments
   std::unique_ptr<BookSnapshotter> book;
   std::unique_ptr<TradeBarBuilder> bars;
   std::unique_ptr<storage::WritableObject> object;  // null: exists already (create-only)
@@ -203,6 +203,7 @@ Status DeriveEngine::OnSchema(const tardis::DataTypeSchema& schema) {
   for (const DerivedSpec& s : opts_.specs) {
     if (schema.name == s.source_data_type()) {
       active_.push_back(s);
+      schemas_.push_back(DerivedParquetSchema(s));
     } else {
       skipped_.push_back(s.name);
     }
@@ -246,11 +247,12 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
   }
   in->key = *key;
   in->source_object = opts_.store->layout().TickObjectName(day, schema_->name, in->exchange, in->key);
-  for (const DerivedSpec& spec : active_) {
+  for (size_t i = 0; i < active_.size(); i++) {
+    const DerivedSpec& spec = active_[i];
     auto s = std::make_unique<Series>();
     s->spec = &spec;
-    s->schema = DerivedParquetSchema(spec);
-    s->row_bytes = s->schema.size() * 9 + 16;
+    s->schema = &schemas_[i];
+    s->row_bytes = s->schema->size() * 9 + 16;
     if (spec.kind == DerivedKind::kBookSnapshot) {
       s->book = std::make_unique<BookSnapshotter>(spec);
     } else {
@@ -264,7 +266,7 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
     if (!obj.ok() && obj.status().code() != Status::Code::kAlreadyExists) return obj.status();
     if (obj.ok()) {
       s->object = std::move(obj).value();
-      s->writer = std::make_unique<parquet::FileWriter>(s->object.get(), s->schema, opts_.writer);
+      s->writer = std::make_unique<parquet::FileWriter>(s->object.get(), *s->schema, opts_.writer);
     }
     in->series.push_back(std::move(s));
     open_series_++;
@@ -557,9 +559,9 @@ void DeriveEngine::StartReplay(Instrument* in, Series* s) {
 // Writes the rows the series counted since its row group began into `out`:
 // the same snapshotter steps on the same book states, so the same rows.
 Status DeriveEngine::Replay(Instrument* in, Series* s, RowGroupData* out) {
-  if (out->columns.empty()) *out = columnar::MakeRowGroup(s->schema);
+  if (out->columns.empty()) *out = columnar::MakeRowGroup(*s->schema);
   const uint64_t rows = s->book->emitted() - s->start_snap->emitted();
-  for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
+  for (size_t c = kLocalTimestampColumn + 1; c < s->schema->size(); c++) {
     if (out->columns[c].kind == columnar::ColumnKind::kDouble) out->columns[c].f64.reserve(rows);
   }
   OrderBook book = *in->checkpoint;
@@ -624,7 +626,7 @@ void DeriveEngine::TrimLog(Instrument* in) {
 }
 
 RowGroupData& DeriveEngine::Rows(Series* s) {
-  if (s->pending.columns.empty()) s->pending = columnar::MakeRowGroup(s->schema);
+  if (s->pending.columns.empty()) s->pending = columnar::MakeRowGroup(*s->schema);
   return s->pending;
 }
 
@@ -664,7 +666,7 @@ Status DeriveEngine::Flush(Instrument* in, Series* s) {
   // and on huge pages reserved room is touched room. A replayed series
   // reserves when it replays.
   if (rows >= MaxRows(*s) && !s->replay) {
-    for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
+    for (size_t c = kLocalTimestampColumn + 1; c < s->schema->size(); c++) {
       columnar::ColumnData& col = s->pending.columns[c];
       if (col.kind == columnar::ColumnKind::kDouble) col.f64.reserve(rows);
     }

@@ -121,6 +121,7 @@ class DeriveEngine : public BatchObserver {
   EngineOptions opts_;
   const tardis::DataTypeSchema* schema_ = nullptr;
   std::vector<DerivedSpec> active_;
+  std::vector<std::vector<columnar::ColumnSpec>> schemas_;  // DerivedParquetSchema of each of active_
   std::vector<std::string> skipped_;
   std::map<std::string, std::unique_ptr<Instrument>> instruments_;  // by exchange + symbol
   Instrument* last_ = nullptr;  // the previous row's (most files hold one)
