@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 
 #include "storage/layout.h"
 
@@ -37,6 +38,9 @@ class Cursor {
 constexpr size_t kFooterMemoryBytes = 4u << 20;
 // A series gets at least 1/kMinShare of the row buffer (see MaxRows).
 constexpr size_t kMinShare = 4;
+// The book logs of all instruments may hold this many minimum shares of the
+// buffer beside it (see FlushLargest).
+constexpr size_t kLogBudgetShares = 6;
 // Book snapshots deeper than this are replayed once more open series than
 // kMinShare would each hold a share (see ReplayEligible).
 constexpr int kReplayMinDepth = 25;
@@ -65,17 +69,87 @@ int ColumnIndex(const tardis::DataTypeSchema& s, std::string_view name) {
   return -1;
 }
 
-// One step of an instrument's book as the engine applied it: a book change
+// The steps of an instrument's book as the engine applied it: a book change
 // begins (timestamps, and whether its snapshot rows reset the book) or a
 // level is set. Replaying them on a copy of the book gives its states again.
-struct BookLogEntry {
+// Steps are numbered from the first one logged; the log holds those from
+// begin() to end(). It is kept in fixed-size chunks of columns (no padding
+// per step), so it grows without copying or doubling its room, and the
+// steps dropped from its front give back their chunks.
+class BookLog {
+ public:
   enum Op : uint8_t { kBidLevel = kBid, kAskLevel = kAsk, kChange, kChangeReset };
-  int64_t a, b;  // level: the bits of price and amount; change: ts and local_timestamp
-  Op op;
+  // What one step costs in memory.
+  static constexpr size_t kStepBytes = 2 * sizeof(int64_t) + sizeof(uint8_t);
+
+  uint64_t begin() const { return first_; }
+  uint64_t end() const { return end_; }
+  size_t size() const { return static_cast<size_t>(end_ - first_); }
+  size_t bytes() const { return size() * kStepBytes; }
+
+  // a, b: a level's price and amount bits; a change's ts and local_timestamp.
+  void Push(int64_t a, int64_t b, Op op) {
+    const uint64_t i = end_ - chunk0_;
+    if (i == chunks_.size() * kChunkSteps) {
+      chunks_.push_back(spare_ ? std::move(spare_) : std::unique_ptr<Chunk>(new Chunk));
+    }
+    Chunk& c = *chunks_[i / kChunkSteps];
+    c.a[i % kChunkSteps] = a;
+    c.b[i % kChunkSteps] = b;
+    c.op[i % kChunkSteps] = op;
+    end_++;
+  }
+  void PushLevel(Side side, double price, double amount) {
+    Push(Bits(price), Bits(amount), side == kBid ? kBidLevel : kAskLevel);
+  }
+  // REQUIRES: begin() <= step < end().
+  Op op(uint64_t step) const { return static_cast<Op>(At(step).op[(step - chunk0_) % kChunkSteps]); }
+  int64_t a(uint64_t step) const { return At(step).a[(step - chunk0_) % kChunkSteps]; }
+  int64_t b(uint64_t step) const { return At(step).b[(step - chunk0_) % kChunkSteps]; }
+
+  // Forgets the steps before `step` (REQUIRES: begin() <= step <= end());
+  // `keep_room`: one chunk stays for the steps to come.
+  void DropBefore(uint64_t step, bool keep_room) {
+    first_ = step;
+    while (!chunks_.empty() && first_ - chunk0_ >= kChunkSteps) {
+      if (!spare_) spare_ = std::move(chunks_.front());
+      chunks_.pop_front();
+      chunk0_ += kChunkSteps;
+    }
+    if (first_ == end_) {
+      if (!spare_ && !chunks_.empty()) spare_ = std::move(chunks_.front());
+      chunks_.clear();
+      chunk0_ = end_;
+    }
+    if (!keep_room) spare_.reset();
+  }
+
+ private:
+  static constexpr size_t kChunkSteps = 4096;
+  struct Chunk {
+    int64_t a[kChunkSteps], b[kChunkSteps];
+    uint8_t op[kChunkSteps];
+  };
+  const Chunk& At(uint64_t step) const { return *chunks_[(step - chunk0_) / kChunkSteps]; }
+
+  std::deque<std::unique_ptr<Chunk>> chunks_;
+  std::unique_ptr<Chunk> spare_;  // a chunk emptied, for the next one needed
+  uint64_t first_ = 0, end_ = 0;
+  uint64_t chunk0_ = 0;  // the step number of chunks_[0]'s first slot
 };
 
-BookLogEntry LevelEntry(Side side, double price, double amount) {
-  return {Bits(price), Bits(amount), side == kBid ? BookLogEntry::kBidLevel : BookLogEntry::kAskLevel};
+// Applies the levels of steps [from, to) to `book` (a change with snapshot
+// rows after updates resets it), as the engine applied them to the
+// instrument's book.
+void ApplySteps(const BookLog& log, uint64_t from, uint64_t to, OrderBook* book) {
+  for (uint64_t i = from; i < to; i++) {
+    const BookLog::Op op = log.op(i);
+    if (op == BookLog::kBidLevel || op == BookLog::kAskLevel) {
+      book->Apply(static_cast<Side>(op), FromBits(log.a(i)), FromBits(log.b(i)));
+    } else if (op == BookLog::kChangeReset) {
+      book->Reset();
+    }
+  }
 }
 
 }  // namespace
@@ -83,7 +157,7 @@ BookLogEntry LevelEntry(Side side, double price, double amount) {
 
 struct DeriveEngine::Series {
   const DerivedSpec* spec;
-  std::vector<columnar::ColumnSpec> schema;
+  const std::vector<columnar::ColumnSpec>* schema;  // the spec's, one for all instruments
   std::unique_ptr<BookSnapshotter> book;
   std::unique_ptr<TradeBarBuilder> bars;
   std::unique_ptr<storage::WritableObject> object;  // null: exists already (create-only)
@@ -94,10 +168,10 @@ struct DeriveEngine::Series {
   // Replayed (a deep book snapshot series once many series are open): its
   // rows are counted, not written, as the book changes; Flush() writes them
   // from the book and the snapshotter as they were when its row group began
-  // (start_book, start_snap) and the book's log since then (from log_start),
-  // so a row group costs the log and a book, not rows of thousands of columns.
+  // (the instrument's checkpoint and log up to log_start, and start_snap)
+  // and the book's log since then, so a row group costs the log and a book,
+  // not rows of thousands of columns.
   bool replay = false;
-  std::unique_ptr<OrderBook> start_book;
   std::unique_ptr<BookSnapshotter> start_snap;
   uint64_t log_start = 0;
   DerivedOutput info;
@@ -110,11 +184,14 @@ struct DeriveEngine::Instrument {
   bool last_was_snapshot = false;  // the previous book change was snapshot rows
   std::vector<std::unique_ptr<Series>> series;
   // The book's steps since the oldest start of a replayed series' row group
-  // (kept only while one replays); log[0] is step number log_base.
-  std::vector<BookLogEntry> log;
-  uint64_t log_base = 0;
+  // (kept only while one replays).
+  BookLog log;
+  // The book as of log.begin(), while a series replays: one copy of the book
+  // for all the instrument's replayed series, whose row groups begin where
+  // they will (the book at a series' start is this one and the log up to it).
+  std::unique_ptr<OrderBook> checkpoint;
+  size_t log_bytes = 0;  // the log's bytes as counted in log_bytes_
   size_t replaying = 0;  // series with `replay` set
-  uint64_t log_end() const { return log_base + log.size(); }
   RowIdent ident() const { return {exchange, symbol}; }
 };
 
@@ -126,18 +203,24 @@ Status DeriveEngine::OnSchema(const tardis::DataTypeSchema& schema) {
   for (const DerivedSpec& s : opts_.specs) {
     if (schema.name == s.source_data_type()) {
       active_.push_back(s);
+      schemas_.push_back(DerivedParquetSchema(s));
     } else {
       skipped_.push_back(s.name);
     }
   }
   // Deep series have thousands of columns: the footer metadata of their row
   // groups would grow with the rows; past a few MiB per file it waits on disk
-  // (the file's bytes are the same). More series than kMinShare share what
-  // kMinShare of them would hold, so it does not grow with their number.
+  // (the file's bytes are the same). More files than kMinShare share what
+  // kMinShare of them would hold, so it grows neither with the number of
+  // series nor with that of instruments: every series of every instrument the
+  // pass may open (one where the file's name gives it, else up to
+  // max_instruments) is a file.
   if (opts_.writer.footer_memory_bytes == 0) {
+    const size_t instruments = opts_.symbol.empty() ? std::max<size_t>(1, opts_.max_instruments) : 1;
+    const size_t files = active_.size() * instruments;
     opts_.writer.footer_memory_bytes =
-        active_.size() <= kMinShare ? kFooterMemoryBytes
-                                    : std::max<size_t>(kFooterMemoryBytes * kMinShare / active_.size(), 256u << 10);
+        files <= kMinShare ? kFooterMemoryBytes
+                           : std::max<size_t>(kFooterMemoryBytes * kMinShare / files, 256u << 10);
   }
   return Status::OK();
 }
@@ -164,11 +247,12 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
   }
   in->key = *key;
   in->source_object = opts_.store->layout().TickObjectName(day, schema_->name, in->exchange, in->key);
-  for (const DerivedSpec& spec : active_) {
+  for (size_t i = 0; i < active_.size(); i++) {
+    const DerivedSpec& spec = active_[i];
     auto s = std::make_unique<Series>();
     s->spec = &spec;
-    s->schema = DerivedParquetSchema(spec);
-    s->row_bytes = s->schema.size() * 9 + 16;
+    s->schema = &schemas_[i];
+    s->row_bytes = s->schema->size() * 9 + 16;
     if (spec.kind == DerivedKind::kBookSnapshot) {
       s->book = std::make_unique<BookSnapshotter>(spec);
     } else {
@@ -182,9 +266,8 @@ Result<DeriveEngine::Instrument*> DeriveEngine::InstrumentFor(std::string_view e
     if (!obj.ok() && obj.status().code() != Status::Code::kAlreadyExists) return obj.status();
     if (obj.ok()) {
       s->object = std::move(obj).value();
-      s->writer = std::make_unique<parquet::FileWriter>(s->object.get(), s->schema, opts_.writer);
+      s->writer = std::make_unique<parquet::FileWriter>(s->object.get(), *s->schema, opts_.writer);
     }
-    s->pending = columnar::MakeRowGroup(s->schema);
     in->series.push_back(std::move(s));
     open_series_++;
   }
@@ -255,7 +338,7 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     if (side[0] != 'b' && side[0] != 'a') continue;
     const Side sd = side[0] == 'b' ? kBid : kAsk;
     change_->book.Apply(sd, p, a);
-    if (change_->replaying) change_->log.push_back(LevelEntry(sd, p, a));
+    if (change_->replaying) change_->log.PushLevel(sd, p, a);
   }
   return Status::OK();
 }
@@ -284,7 +367,7 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
   const double* amount = batch.columns[c_amount].f64.data();
   const int64_t* loc = local.data();
   OrderBook* book = change_ ? &change_->book : nullptr;
-  std::vector<BookLogEntry>* log = change_ && change_->replaying ? &change_->log : nullptr;
+  BookLog* log = change_ && change_->replaying ? &change_->log : nullptr;
   for (size_t r = 0; r < batch.num_rows; r++) {
     if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
     const bool is_snap = snap[r] != 0;
@@ -301,7 +384,7 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
     const double p = price[r], a = amount[r];
     if (c > 1 || std::isnan(p) || std::isnan(a)) continue;
     book->Apply(static_cast<Side>(c), p, a);
-    if (log) log->push_back(LevelEntry(static_cast<Side>(c), p, a));
+    if (log) log->PushLevel(static_cast<Side>(c), p, a);
   }
   return Status::OK();
 }
@@ -314,12 +397,13 @@ void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, 
   // A series starts replaying at the start of a row group, before a change.
   for (auto& s : in->series) {
     if (!s->replay && s->pending.num_rows == 0 && ReplayEligible(*s)) StartReplay(in, s.get());
+    if (!s->replay) Rows(s.get());
   }
   // Snapshot rows after updates (or first in the file) start a new book;
   // snapshot rows right after snapshot rows continue the same snapshot.
   const bool reset = snapshot_rows && !in->last_was_snapshot;
   if (in->replaying) {
-    in->log.push_back({ts_us, local_us, reset ? BookLogEntry::kChangeReset : BookLogEntry::kChange});
+    in->log.Push(ts_us, local_us, reset ? BookLog::kChangeReset : BookLog::kChange);
   }
   for (auto& s : in->series) s->book->Before(ts_us, local_us, in->ident(), s->replay ? nullptr : &s->pending);
   if (reset) in->book.Reset();
@@ -335,7 +419,9 @@ Status DeriveEngine::EndChange() {
     MT_RETURN_IF_ERROR(MaybeFlush(in, s.get()));
   }
   in->book.ClearTouched();
-  return Status::OK();
+  // Every series has its rows of the change now, so a replayed one can
+  // write its row group (see FlushLargest).
+  return FlushLargest(true);
 }
 
 Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
@@ -365,7 +451,7 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
     // A trade without price or amount is not a trade a bar can count.
     if (!has_p || !has_a || std::isnan(p) || std::isnan(a)) continue;
     for (auto& s : in->series) {
-      s->bars->OnTrade(ts[r], local[r], p, a, side, in->ident(), &s->pending);
+      s->bars->OnTrade(ts[r], local[r], p, a, side, in->ident(), &Rows(s.get()));
       if (s->pending.num_rows) MT_RETURN_IF_ERROR(MaybeFlush(in, s.get()));
     }
   }
@@ -380,23 +466,21 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
 // replay (they hold no rows), and whenever the rows held by all series pass
 // the buffer, the series holding the most writes its row group early.
 Status DeriveEngine::MaybeFlush(Instrument* in, Series* s) {
-  const size_t log_bytes_now = in->log.size() * sizeof(BookLogEntry);
+  CountLog(in);
   if (s->replay) {
-    peak_held_bytes_ = std::max(peak_held_bytes_, held_bytes_ + log_bytes_now);
     const uint64_t rows = s->book->emitted() - s->start_snap->emitted();
     if (rows >= MaxRows(*s)) return Flush(in, s);
     // The log since the row group began against the rows it stands for: a
     // series whose rows are rare (long intervals, changes deeper than its
     // depth) holds its rows instead.
-    const uint64_t log_bytes = (in->log_end() - s->log_start) * sizeof(BookLogEntry);
+    const uint64_t log_bytes = (in->log.end() - s->log_start) * BookLog::kStepBytes;
     if (log_bytes <= rows * s->row_bytes + kReplayLogSlackBytes) return Status::OK();
     MT_RETURN_IF_ERROR(StopReplay(in, s));
   }
   held_bytes_ += (s->pending.num_rows - s->held_rows) * s->row_bytes;
   s->held_rows = s->pending.num_rows;
-  peak_held_bytes_ = std::max(peak_held_bytes_, held_bytes_ + log_bytes_now);
   if (s->pending.num_rows >= MaxRows(*s)) MT_RETURN_IF_ERROR(Flush(in, s));
-  return FlushLargest();
+  return FlushLargest(false);
 }
 
 size_t DeriveEngine::MaxRows(const Series& s) const {
@@ -406,23 +490,54 @@ size_t DeriveEngine::MaxRows(const Series& s) const {
 }
 
 // The shares of at most kMinShare series fit in the buffer, and so do their
-// rows: only more series can pass it.
-Status DeriveEngine::FlushLargest() {
-  while (held_bytes_ > opts_.buffer_bytes) {
+// rows: only more series can pass it. The logs of replayed series have a
+// budget of their own, kLogBudgetShares minimum shares (see MaxRows): a log
+// stands for at most a share's worth of rows per instrument, so logs pass it
+// only with more instruments replaying at once (a file of many
+// instruments). Then the instrument with the biggest log
+// has its replayed series whose row group began first write it early, which
+// frees the log up to the start of the next oldest one; that is done between
+// two book changes only (`logs`), since within one the series after the one
+// changing have not seen it yet.
+Status DeriveEngine::FlushLargest(bool logs) {
+  for (size_t n = 0; n <= open_series_; n++) {
     Instrument* owner = nullptr;
     Series* largest = nullptr;
-    for (auto& [id, in] : instruments_) {
-      for (auto& s : in->series) {
-        if (!largest || s->held_rows * s->row_bytes > largest->held_rows * largest->row_bytes) {
-          owner = in.get();
-          largest = s.get();
+    if (logs && log_bytes_ > opts_.buffer_bytes / kMinShare * kLogBudgetShares) {
+      size_t most = 0;
+      for (auto& [id, in] : instruments_) {
+        if (in->log_bytes <= most) continue;
+        for (auto& s : in->series) {
+          if (s->replay && (owner != in.get() || s->log_start < largest->log_start)) {
+            owner = in.get();
+            largest = s.get();
+            most = in->log_bytes;
+          }
         }
       }
+    } else if (held_bytes_ > opts_.buffer_bytes) {
+      for (auto& [id, in] : instruments_) {
+        for (auto& s : in->series) {
+          if (!largest || s->held_rows * s->row_bytes > largest->held_rows * largest->row_bytes) {
+            owner = in.get();
+            largest = s.get();
+          }
+        }
+      }
+      if (largest && largest->held_rows == 0) largest = nullptr;
     }
-    if (!largest || largest->held_rows == 0) break;
+    if (!largest) break;
     MT_RETURN_IF_ERROR(Flush(owner, largest));
   }
+  peak_held_bytes_ = std::max(peak_held_bytes_, held_bytes_ + log_bytes_);
   return Status::OK();
+}
+
+// The log's bytes as counted (the instrument changing adds steps between two counts).
+void DeriveEngine::CountLog(Instrument* in) {
+  const size_t now = in->log.bytes();
+  log_bytes_ = log_bytes_ - in->log_bytes + now;
+  in->log_bytes = now;
 }
 
 // Replaying costs a second pass over the book's changes for each such series
@@ -435,29 +550,33 @@ bool DeriveEngine::ReplayEligible(const Series& s) const {
 void DeriveEngine::StartReplay(Instrument* in, Series* s) {
   s->replay = true;
   in->replaying++;
-  s->start_book = std::make_unique<OrderBook>(in->book);
-  s->start_book->ClearTouched();
+  s->pending = RowGroupData();  // it holds no rows (REQUIRES: none held)
+  if (!in->checkpoint) in->checkpoint = std::make_unique<OrderBook>(in->book);  // the log is empty
   s->start_snap = std::make_unique<BookSnapshotter>(*s->book);
-  s->log_start = in->log_end();
+  s->log_start = in->log.end();
 }
 
 // Writes the rows the series counted since its row group began into `out`:
 // the same snapshotter steps on the same book states, so the same rows.
 Status DeriveEngine::Replay(Instrument* in, Series* s, RowGroupData* out) {
+  if (out->columns.empty()) *out = columnar::MakeRowGroup(*s->schema);
   const uint64_t rows = s->book->emitted() - s->start_snap->emitted();
-  for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
+  for (size_t c = kLocalTimestampColumn + 1; c < s->schema->size(); c++) {
     if (out->columns[c].kind == columnar::ColumnKind::kDouble) out->columns[c].f64.reserve(rows);
   }
-  OrderBook book = *s->start_book;
+  OrderBook book = *in->checkpoint;
+  ApplySteps(in->log, in->log.begin(), s->log_start, &book);
+  book.ClearTouched();
   BookSnapshotter snap = *s->start_snap;
   const RowIdent id = in->ident();
   bool open = false;
   int64_t ts = 0, local = 0;
-  for (uint64_t i = s->log_start - in->log_base; i < in->log.size(); i++) {
+  const BookLog& log = in->log;
+  for (uint64_t i = s->log_start; i < log.end(); i++) {
     if ((i & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
-    const BookLogEntry& e = in->log[i];
-    if (e.op == BookLogEntry::kBidLevel || e.op == BookLogEntry::kAskLevel) {
-      book.Apply(static_cast<Side>(e.op), FromBits(e.a), FromBits(e.b));
+    const BookLog::Op op = log.op(i);
+    if (op == BookLog::kBidLevel || op == BookLog::kAskLevel) {
+      book.Apply(static_cast<Side>(op), FromBits(log.a(i)), FromBits(log.b(i)));
       continue;
     }
     if (open) {
@@ -465,10 +584,10 @@ Status DeriveEngine::Replay(Instrument* in, Series* s, RowGroupData* out) {
       book.ClearTouched();
     }
     open = true;
-    ts = e.a;
-    local = e.b;
+    ts = log.a(i);
+    local = log.b(i);
     snap.Before(ts, local, id, out);
-    if (e.op == BookLogEntry::kChangeReset) book.Reset();
+    if (op == BookLog::kChangeReset) book.Reset();
   }
   if (open) snap.After(book, ts, local, id, out);
   if (out->num_rows != rows || snap.emitted() != s->book->emitted()) {
@@ -484,42 +603,44 @@ Status DeriveEngine::StopReplay(Instrument* in, Series* s) {
   MT_RETURN_IF_ERROR(Replay(in, s, &s->pending));
   s->replay = false;
   in->replaying--;
-  s->start_book.reset();
   s->start_snap.reset();
   TrimLog(in);
   return Status::OK();
 }
 
-// Drops the steps no replayed series needs any more (all of them once none
-// replays); the front goes once it is half the log, so each step moves at
-// most once on average.
+// Drops the steps no replayed series needs any more (all of them, and the
+// checkpoint, once none replays); the checkpoint moves on over the steps
+// dropped.
 void DeriveEngine::TrimLog(Instrument* in) {
-  uint64_t keep = in->log_end();
+  uint64_t keep = in->log.end();
   for (auto& s : in->series) {
     if (s->replay) keep = std::min(keep, s->log_start);
   }
-  const size_t drop = static_cast<size_t>(keep - in->log_base);
-  if (drop == in->log.size()) {
-    in->log.clear();
-    if (!in->replaying) in->log.shrink_to_fit();
-  } else if (drop > in->log.size() / 2) {
-    in->log.erase(in->log.begin(), in->log.begin() + static_cast<std::ptrdiff_t>(drop));
+  if (in->replaying) {
+    ApplySteps(in->log, in->log.begin(), keep, in->checkpoint.get());
   } else {
-    return;
+    in->checkpoint.reset();
   }
-  in->log_base = keep;
+  in->log.DropBefore(keep, in->replaying > 0);
+  CountLog(in);
+}
+
+RowGroupData& DeriveEngine::Rows(Series* s) {
+  if (s->pending.columns.empty()) s->pending = columnar::MakeRowGroup(*s->schema);
+  return s->pending;
 }
 
 Status DeriveEngine::Flush(Instrument* in, Series* s) {
   if (s->replay) {
-    if (s->book->emitted() == s->start_snap->emitted()) return Status::OK();
-    MT_RETURN_IF_ERROR(CheckCancel());
-    MT_RETURN_IF_ERROR(Replay(in, s, &s->pending));
+    // No rows counted: nothing to write, but the row group may as well
+    // start from here, so the log before it can go.
+    if (s->book->emitted() != s->start_snap->emitted()) {
+      MT_RETURN_IF_ERROR(CheckCancel());
+      MT_RETURN_IF_ERROR(Replay(in, s, &s->pending));
+    }
     // The next row group starts from here.
-    *s->start_book = in->book;
-    s->start_book->ClearTouched();
     s->start_snap = std::make_unique<BookSnapshotter>(*s->book);
-    s->log_start = in->log_end();
+    s->log_start = in->log.end();
     TrimLog(in);
   }
   if (s->pending.num_rows == 0) return Status::OK();
@@ -527,7 +648,10 @@ Status DeriveEngine::Flush(Instrument* in, Series* s) {
   held_bytes_ -= s->held_rows * s->row_bytes;
   s->held_rows = 0;
   RowGroupData rg = std::move(s->pending);
-  s->pending = columnar::MakeRowGroup(s->schema);
+  // A replayed series holds no rows: its columns (thousands for a deep
+  // book) are made when it writes them.
+  s->pending = RowGroupData();
+  if (!s->replay) Rows(s);
   const size_t rows = rg.num_rows;
   const auto& ts = rg.columns[kLocalTimestampColumn].i64;
   if (s->info.rows == 0) s->first_ts = ts.front();
@@ -542,7 +666,7 @@ Status DeriveEngine::Flush(Instrument* in, Series* s) {
   // and on huge pages reserved room is touched room. A replayed series
   // reserves when it replays.
   if (rows >= MaxRows(*s) && !s->replay) {
-    for (size_t c = kLocalTimestampColumn + 1; c < s->schema.size(); c++) {
+    for (size_t c = kLocalTimestampColumn + 1; c < s->schema->size(); c++) {
       columnar::ColumnData& col = s->pending.columns[c];
       if (col.kind == columnar::ColumnKind::kDouble) col.f64.reserve(rows);
     }
@@ -551,7 +675,7 @@ Status DeriveEngine::Flush(Instrument* in, Series* s) {
 }
 
 Status DeriveEngine::CompleteSeries(Instrument* in, Series* s) {
-  if (s->bars) s->bars->Finish(in->ident(), &s->pending);
+  if (s->bars) s->bars->Finish(in->ident(), &Rows(s));
   MT_RETURN_IF_ERROR(Flush(in, s));
   if (!s->writer) return Status::OK();
   std::vector<std::pair<std::string, std::string>> kv = {

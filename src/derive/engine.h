@@ -50,7 +50,8 @@ struct EngineOptions {
   // Rows held by all open series before their row groups go out: a series'
   // row group holds its share of it, at least a quarter; past four series
   // deep book snapshots replay (they hold none) and, past the buffer, the
-  // series holding the most writes its row group early.
+  // series holding the most writes its row group early. The book logs of
+  // replayed series (all instruments together) have half as much again.
   size_t buffer_bytes = 64u << 20;
   // Polled while computing (every few thousand rows, before each row group
   // and each series written): once set, the engine stops with a kCancelled
@@ -87,8 +88,9 @@ class DeriveEngine : public BatchObserver {
   // nothing was written (see there).
   bool overflowed() const { return overflowed_; }
   // The most bytes held at once by rows waiting for their row group and by
-  // the book log of the instrument changing (the row group being written
-  // aside): at most EngineOptions::buffer_bytes plus a log.
+  // the book logs of all instruments, between two book changes or trades
+  // (the row group being written aside): at most EngineOptions::buffer_bytes
+  // for rows and one and a half times that for logs.
   size_t peak_held_bytes() const { return peak_held_bytes_; }
 
  private:
@@ -105,7 +107,9 @@ class DeriveEngine : public BatchObserver {
   Status MaybeFlush(Instrument* in, Series* s);
   size_t MaxRows(const Series& s) const;
   Status Flush(Instrument* in, Series* s);
-  Status FlushLargest();
+  Status FlushLargest(bool logs);
+  void CountLog(Instrument* in);
+  columnar::RowGroupData& Rows(Series* s);
   bool ReplayEligible(const Series& s) const;
   void StartReplay(Instrument* in, Series* s);
   Status Replay(Instrument* in, Series* s, columnar::RowGroupData* out);
@@ -117,6 +121,7 @@ class DeriveEngine : public BatchObserver {
   EngineOptions opts_;
   const tardis::DataTypeSchema* schema_ = nullptr;
   std::vector<DerivedSpec> active_;
+  std::vector<std::vector<columnar::ColumnSpec>> schemas_;  // DerivedParquetSchema of each of active_
   std::vector<std::string> skipped_;
   std::map<std::string, std::unique_ptr<Instrument>> instruments_;  // by exchange + symbol
   Instrument* last_ = nullptr;  // the previous row's (most files hold one)
@@ -124,6 +129,8 @@ class DeriveEngine : public BatchObserver {
   // Bytes of the rows held by the series that write their rows as they come
   // (replayed series hold none), at most EngineOptions::buffer_bytes.
   size_t held_bytes_ = 0;
+  // Bytes of the book logs of all instruments (see FlushLargest).
+  size_t log_bytes_ = 0;
   size_t peak_held_bytes_ = 0;
   // The book change in progress (incremental_book_L2).
   Instrument* change_ = nullptr;

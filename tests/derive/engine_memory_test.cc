@@ -4,6 +4,7 @@
 // and write the very bytes that series computed four at a time write (the
 // same row groups). The local store, a real one, in temporary directories.
 #include <gtest/gtest.h>
+#include <malloc.h>
 
 #include <filesystem>
 #include <fstream>
@@ -99,6 +100,156 @@ TEST(DeriveEngineMemory, ManyDeepSeriesHoldNoMoreThanTheBufferAndWriteTheSameByt
   // Four at a time already fill the buffer; twelve would hold three buffers.
   EXPECT_GT(apart.peak_held_bytes, kBuffer * 3 / 4);
   EXPECT_LE(together.peak_held_bytes, kBuffer);
+}
+
+// Heap in use (small blocks and mapped ones).
+size_t HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
+
+// One book change of instrument `inst`: every one of `levels` prices a
+// side, with amounts that move (so a depth-1000 series emits a row).
+void AddChange(const tardis::DataTypeSchema& schema, int inst, int64_t local_us, bool snapshot, size_t levels,
+               int round, columnar::RowGroupData* rg) {
+  auto col = [&](std::string_view name) -> columnar::ColumnData& {
+    for (size_t i = 0; i < schema.columns.size(); i++) {
+      if (schema.columns[i].parquet_name == name) return rg->columns[i];
+    }
+    ADD_FAILURE() << "no column " << name;
+    return rg->columns[0];
+  };
+  const std::string symbol = "P" + std::to_string(inst) + "-PERPETUAL";
+  for (size_t l = 0; l < 2 * levels; l++) {
+    const bool bid = l < levels;
+    const size_t i = bid ? l : l - levels;
+    col("exchange").AddDefined();
+    col("exchange").str.Append("deribit");
+    col("symbol").AddDefined();
+    col("symbol").str.Append(symbol);
+    col("timestamp").AddDefined();
+    col("timestamp").i64.push_back(local_us - 100);
+    col("local_timestamp").AddDefined();
+    col("local_timestamp").i64.push_back(local_us);
+    col("is_snapshot").AddDefined();
+    col("is_snapshot").b.push_back(snapshot ? 1 : 0);
+    col("side").AddDefined();
+    col("side").str.Append(bid ? "bid" : "ask");
+    col("price").AddDefined();
+    col("price").f64.push_back(bid ? 10000.0 - 0.5 * static_cast<double>(i) : 10000.5 + 0.5 * static_cast<double>(i));
+    col("amount").AddDefined();
+    col("amount").f64.push_back(1.0 + static_cast<double>((i + static_cast<size_t>(round)) % 11));
+    rg->num_rows++;
+  }
+}
+
+// A file of twelve instruments, one depth-1000 series each: more open
+// series than kMinShare, so each replays (each instrument's first change, a
+// level before any snapshot, gives no row: the series that opened with
+// fewer open do not hold rows), and each instrument keeps a log of its
+// book changes (700 levels a side each) until its row group is written.
+// The logs of all instruments together stay within their budget (one and
+// a half buffers): an instrument's replayed series then writes its row group
+// early. Measured as the heap the engine holds between two batches (one
+// change of each instrument) beyond what it held once all were open.
+TEST(DeriveEngineMemory, LogsOfManyInstrumentsStayWithinTheirBudget) {
+  testing::TempDir dir{"mt-derive-memory-"};
+  auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
+  const tardis::DataTypeSchema* schema = tardis::FindSchema("incremental_book_L2");
+  constexpr int kInstruments = 12, kChanges = 60;
+  constexpr size_t kLevels = 700;
+  size_t before = 0, most = 0;
+  {
+    EngineOptions o;
+    o.specs = *ParseDerivedList("book_snapshot_1000_0ms");
+    o.store = store.get();
+    o.source = "generated.csv";
+    o.buffer_bytes = kBuffer;
+    o.writer.footer_memory_bytes = 256u << 10;  // row groups' footers wait on disk (not measured here)
+    o.key = [](const Date&, const std::string&, const std::string& symbol) -> Result<std::string> {
+      return "DERIBIT:PERPETUAL:" + symbol;
+    };
+    DeriveEngine engine(std::move(o));
+    ASSERT_TRUE(engine.OnSchema(*schema).ok());
+    int64_t local = 1585785600000000;
+    for (int c = -1; c <= kChanges; c++) {
+      {
+        columnar::RowGroupData rg = columnar::MakeRowGroup(schema->ParquetSchema());
+        for (int i = 0; i < kInstruments; i++) {
+          AddChange(*schema, i, local += 1000, c == 0, c < 0 ? 1 : kLevels, c, &rg);
+        }
+        const Status st = engine.OnBatch(rg);
+        ASSERT_TRUE(st.ok()) << st.ToString();
+      }
+      // From when every series is open (their schemas and writers are not
+      // what is measured).
+      const size_t now = HeapInUse();
+      if (c < 0) before = now;
+      most = std::max(most, now > before ? now - before : 0);
+    }
+    const Status st = engine.Finish();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_EQ(engine.outputs().size(), static_cast<size_t>(kInstruments));
+    for (const DerivedOutput& out : engine.outputs()) EXPECT_EQ(out.rows, kChanges + 1u) << out.name;
+    EXPECT_LE(engine.peak_held_bytes(), kBuffer * 5 / 2);
+  }
+  // Each instrument's log grows to 60 changes of 1,401 steps before its
+  // 64-row group is full: 17 bytes a step, 17 MB for twelve (24 bytes a
+  // step, 24 MB, and up to twice that while a vector doubles its room).
+  // Within the budget: 6 MB of logs, a row group being written, the books
+  // and the writers.
+  EXPECT_LE(most, kBuffer * 2) << "heap held between batches: " << most;
+}
+
+// One instrument with a deep book (50,000 levels a side) and sixteen
+// depth-100 series, all replayed, whose row groups (about 300 rows) begin and end
+// at different changes: they start from one checkpoint of the book, not
+// from a copy each. Measured as the heap the engine holds between two
+// batches beyond what it held after the snapshot.
+TEST(DeriveEngineMemory, ReplayedSeriesShareOneCopyOfADeepBook) {
+  testing::TempDir dir{"mt-derive-memory-"};
+  auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
+  const tardis::DataTypeSchema* schema = tardis::FindSchema("incremental_book_L2");
+  std::string names;
+  for (int d = 100; d > 84; d--) names += (names.empty() ? "" : ",") + ("book_snapshot_" + std::to_string(d) + "_0ms");
+  constexpr size_t kLevels = 50000, kBatches = 8, kUpdates = 100;
+  size_t before = 0, most = 0;
+  {
+    EngineOptions o;
+    o.specs = *ParseDerivedList(names);
+    o.store = store.get();
+    o.source = "generated.csv.gz";
+    o.buffer_bytes = kBuffer;
+    o.writer.footer_memory_bytes = 256u << 10;  // row groups' footers wait on disk (not measured here)
+    o.key = [](const Date&, const std::string&, const std::string&) -> Result<std::string> {
+      return std::string("DERIBIT:PERPETUAL:BTC-USD");
+    };
+    DeriveEngine engine(std::move(o));
+    ASSERT_TRUE(engine.OnSchema(*schema).ok());
+    for (size_t b = 0; b <= kBatches; b++) {
+      {
+        // The snapshot, then updates near the top of the book (within 100
+        // levels): odd batches delete those levels, even ones put them back.
+        const columnar::RowGroupData rg =
+            b == 0 ? testing::BookRows(*schema, {.rows = 2 * kLevels + 1, .snapshot_rows = 2 * kLevels,
+                                                 .price_spread = 2 * kLevels})
+                   : testing::BookRows(*schema, {.rows = kUpdates, .first_us = static_cast<int64_t>(b) * 1'000'000,
+                                                 .price_spread = 200, .zero_amount_every = b % 2});
+        const Status st = engine.OnBatch(rg);
+        ASSERT_TRUE(st.ok()) << st.ToString();
+      }
+      const size_t now = HeapInUse();
+      if (b == 0) before = now;
+      most = std::max(most, now > before ? now - before : 0);
+    }
+    const Status st = engine.Finish();
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    ASSERT_EQ(engine.outputs().size(), 16u);
+    for (const DerivedOutput& out : engine.outputs()) EXPECT_GT(out.rows, kBatches * kUpdates / 2) << out.name;
+  }
+  // A copy of the book per series would be sixteen copies; one checkpoint
+  // and the logs stay under twice the buffer.
+  EXPECT_LE(most, kBuffer * 2) << "heap held between batches: " << most;
 }
 
 }  // namespace
