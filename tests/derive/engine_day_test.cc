@@ -60,20 +60,25 @@ columnar::RowGroupData TradeRows(const tardis::DataTypeSchema& schema, const std
   return rg;
 }
 
+// 1-minute trade bars of BINANCE:SPOT_PAIR:BTC-USDT into `store`, no day
+// given (the file's name gave none).
+EngineOptions BarsWithoutADay(storage::ObjectStore* store) {
+  EngineOptions o;
+  o.specs = *ParseDerivedList("trade_bar_1m");
+  o.store = store;
+  o.source = "trades.csv";
+  o.key = [](const Date&, const std::string&, const std::string&) -> Result<std::string> {
+    return std::string("BINANCE:SPOT_PAIR:BTC-USDT");
+  };
+  return o;
+}
+
 TEST(DeriveEngineDay, ADayFromTheRowsIsTheInstrumentsFirstRowsAlsoWhenItHasNoPrice) {
   testing::TempDir dir{"mt-derive-day-"};
   auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
   const tardis::DataTypeSchema* schema = tardis::FindSchema("trades");
   ASSERT_NE(schema, nullptr);
-  EngineOptions o;
-  o.specs = *ParseDerivedList("trade_bar_1m");
-  o.store = store.get();
-  o.source = "trades.csv";
-  // No o.day: the file's name gave none.
-  o.key = [](const Date&, const std::string&, const std::string&) -> Result<std::string> {
-    return std::string("BINANCE:SPOT_PAIR:BTC-USDT");
-  };
-  DeriveEngine engine(std::move(o));
+  DeriveEngine engine(BarsWithoutADay(store.get()));
   ASSERT_TRUE(engine.OnSchema(*schema).ok());
   // The first row (2020-04-02 23:59:59.9) has no price; the converter names
   // the raw object by it: day-2020-04-02.
@@ -96,14 +101,7 @@ TEST(DeriveEngineDay, ARowOutsideFourDigitYearsNamesNoDerivedObject) {
   auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
   const tardis::DataTypeSchema* schema = tardis::FindSchema("trades");
   ASSERT_NE(schema, nullptr);
-  EngineOptions o;
-  o.specs = *ParseDerivedList("trade_bar_1m");
-  o.store = store.get();
-  o.source = "trades.csv";
-  o.key = [](const Date&, const std::string&, const std::string&) -> Result<std::string> {
-    return std::string("BINANCE:SPOT_PAIR:BTC-USDT");
-  };
-  DeriveEngine engine(std::move(o));
+  DeriveEngine engine(BarsWithoutADay(store.get()));
   ASSERT_TRUE(engine.OnSchema(*schema).ok());
   const Status st = engine.OnBatch(
       TradeRows(*schema, {{1585872000100000, std::nullopt, std::nullopt}, {1582375246018000000, 1.0, 1.0}}));

@@ -204,6 +204,16 @@ Selection OneDay() {
   return s;
 }
 
+// What download was given for deribit's grouped OPTIONS trades of kDay
+// (--symbols deribit:OPTIONS).
+Selection DeribitOptionsTrades() {
+  Selection s = OneDay();
+  s.exchanges = {"deribit"};
+  s.data_types = {"trades"};
+  s.symbols = {"OPTIONS"};
+  return s;
+}
+
 TEST_F(Tree, DeepFindsEveryStatus) {
   BuildTree();
   auto exp = ExpectedFromDefinitions(store_.get(), OneDay());
@@ -451,10 +461,7 @@ TEST_F(Tree, ACompletionRecordThatCannotBeReadMakesItsItemsCorrupt) {
     ASSERT_TRUE((*obj)->Append("{\n \"item\": \"2020-02-22/trades/deribit/OPTIONS\",\n \"outc").ok());
     ASSERT_TRUE((*obj)->Commit().ok());
   }
-  Selection s = OneDay();
-  s.exchanges = {"deribit"};
-  s.data_types = {"trades"};
-  s.symbols = {"OPTIONS"};
+  const Selection s = DeribitOptionsTrades();
   auto exp = ExpectedFromPlan(s, nullptr, store_.get());
   ASSERT_TRUE(exp.ok()) << exp.status().ToString();
   ASSERT_EQ(exp->items.size(), 1u);
@@ -484,10 +491,7 @@ TEST_F(Tree, ACompletionRecordThatCannotBeReadMakesItsItemsCorrupt) {
 // store, a grouped item expects what its completion record lists, and
 // without a record it is one missing item of the whole file.
 TEST_F(Tree, GroupedSymbolsExpectWhatTheirCompletionRecordLists) {
-  Selection s = OneDay();
-  s.exchanges = {"deribit"};
-  s.data_types = {"trades"};
-  s.symbols = {"OPTIONS"};
+  const Selection s = DeribitOptionsTrades();
   auto exp = ExpectedFromPlan(s, nullptr, store_.get());
   ASSERT_TRUE(exp.ok()) << exp.status().ToString();
   ASSERT_EQ(exp->items.size(), 1u);
