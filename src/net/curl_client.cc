@@ -1,8 +1,13 @@
 #include <curl/curl.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <ctime>
+#include <iomanip>
+#include <locale>
+#include <sstream>
 
 #include "net/http_client.h"
 
@@ -295,12 +300,25 @@ std::string UrlEncode(const std::string& s) {
   return out;
 }
 
-double RetryAfterSeconds(const std::string& v) {
+double RetryAfterSeconds(const std::string& v, int64_t now_unix_s) {
   if (v.empty()) return -1;
   char* end = nullptr;
   const double s = std::strtod(v.c_str(), &end);
-  return end && *end == '\0' && s >= 0 ? s : -1;
+  if (end != v.c_str() && *end == '\0') return s >= 0 ? s : -1;
+  // An HTTP date in its preferred form (IMF-fixdate, RFC 9110):
+  // "Sun, 06 Nov 1994 08:49:37 GMT", parsed in the C locale.
+  std::tm tm{};
+  std::istringstream in(v);
+  in.imbue(std::locale::classic());
+  in >> std::get_time(&tm, "%a, %d %b %Y %H:%M:%S");
+  std::string zone;
+  if (in.fail() || !(in >> zone) || zone != "GMT" || !(in >> std::ws).eof()) return -1;
+  const time_t at = timegm(&tm);
+  if (at == static_cast<time_t>(-1)) return -1;
+  return std::max<double>(0, static_cast<double>(static_cast<int64_t>(at) - now_unix_s));
 }
+
+double RetryAfterSeconds(const std::string& v) { return RetryAfterSeconds(v, static_cast<int64_t>(std::time(nullptr))); }
 
 std::string Redact(std::string text, const std::string& secret) {
   if (secret.size() >= 4) {

@@ -73,9 +73,11 @@ Status LoadHttpLibrary();
 // official clients do for dataset symbols.
 std::string UrlEncode(const std::string& s);
 
-// Seconds from a Retry-After header value: delta-seconds only (HTTP dates are
-// rare for these APIs; callers fall back to their backoff). -1 when absent or
-// not a number.
+// Seconds from a Retry-After header value: delta-seconds, or an HTTP date
+// (IMF-fixdate, "Sun, 06 Nov 1994 08:49:37 GMT") as seconds from
+// `now_unix_s` (0 for a date past). -1 when absent or neither (callers fall
+// back to their backoff). Without `now_unix_s`, from the system clock.
+double RetryAfterSeconds(const std::string& value, int64_t now_unix_s);
 double RetryAfterSeconds(const std::string& value);
 
 // Removes `secret` and everything RedactSecrets (core/redact.h) removes from

@@ -196,10 +196,27 @@ TEST(TransientClassification, RetryAfterOnTransientAnswersOnly) {
   h.status = 200;
   EXPECT_EQ(RetryAfter(h), -1);
   h.status = 429;
-  h.headers["retry-after"] = "Wed, 21 Oct 2015 07:28:00 GMT";  // a date: the backoff decides
+  h.headers["retry-after"] = "Wed, 21 Oct 2015 07:28:00 GMT";  // a date past: retry now
+  EXPECT_EQ(RetryAfter(h), 0);
+  h.headers["retry-after"] = "soon";  // neither: the backoff decides
   EXPECT_EQ(RetryAfter(h), -1);
   h.headers.clear();
   EXPECT_EQ(RetryAfter(h), -1);
+}
+
+// Retry-After as an HTTP date (IMF-fixdate) is the wait until then; it was
+// taken for no Retry-After, and the backoff retried before the server asked.
+TEST(TransientClassification, RetryAfterAsADateIsTheWaitUntilThen) {
+  const int64_t at = 1445412480;  // Wed, 21 Oct 2015 07:28:00 GMT
+  EXPECT_EQ(RetryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT", at - 90), 90);
+  EXPECT_EQ(RetryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT", at), 0);
+  EXPECT_EQ(RetryAfterSeconds("Wed, 21 Oct 2015 07:28:00 GMT", at + 5), 0);
+  EXPECT_EQ(RetryAfterSeconds("120", at), 120);
+  EXPECT_EQ(RetryAfterSeconds("1.5", at), 1.5);
+  for (const char* bad : {"", "-3", "5s", "Wed, 21 Oct 2015 07:28:00", "Wed, 21 Oct 2015 07:28:00 PST",
+                          "Wed, 21 Oct 2015 07:28:00 GMT x", "Wed, 32 Oct 2015 07:28:00 GMT", "Wednesday"}) {
+    EXPECT_EQ(RetryAfterSeconds(bad, at), -1) << bad;
+  }
 }
 
 TEST(TransientClassification, ChecksumMismatchIsATypedDetailNotText) {
