@@ -88,6 +88,10 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       cs.parser.data_type_origin = "the file name";
     }
     cs.parser.empty_input_schema = hints.data_type;
+  } else if (const std::string bad = tardis::NotADateInFileName(path); !bad.empty()) {
+    log::Warn(path + ": " + bad +
+              " in the file name is not a date, so the name gives no day, data type or symbol (official names: "
+              "EXCHANGE_DATATYPE_YYYY-MM-DD_SYMBOL.csv.gz)");
   }
   // Into a store, rows are keyed as that day's instrument definitions in it
   // say (the symbol rules where it has none), as download and validate do;

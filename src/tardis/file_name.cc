@@ -1,8 +1,13 @@
 #include "tardis/file_name.h"
 
+#include <cctype>
+
 namespace mt::tardis {
 
-std::optional<FileNameParts> ParseFileName(std::string_view path) {
+namespace {
+
+// The base name of `path` without its .csv.gz, .csv or .gz.
+std::string_view Stem(std::string_view path) {
   const size_t slash = path.rfind('/');
   std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
   for (std::string_view ext : {".csv.gz", ".csv", ".gz"}) {
@@ -11,6 +16,25 @@ std::optional<FileNameParts> ParseFileName(std::string_view path) {
       break;
     }
   }
+  return base;
+}
+
+}  // namespace
+
+std::string NotADateInFileName(std::string_view path) {
+  const std::string_view base = Stem(path);
+  for (size_t i = 0; i + 12 <= base.size(); i++) {
+    if (base[i] != '_' || base[i + 11] != '_') continue;
+    const std::string_view part = base.substr(i + 1, 10);
+    bool shaped = part[4] == '-' && part[7] == '-';
+    for (size_t k : {0, 1, 2, 3, 5, 6, 8, 9}) shaped = shaped && std::isdigit(static_cast<unsigned char>(part[k]));
+    if (shaped && !ParseDate(part)) return std::string(part);
+  }
+  return "";
+}
+
+std::optional<FileNameParts> ParseFileName(std::string_view path) {
+  const std::string_view base = Stem(path);
   // The date is the first "_YYYY-MM-DD_" in the name: exchange ids have no
   // '_', data types do (book_snapshot_25), symbols may (BTC-USD_UM_XPERP-310404).
   for (size_t i = 0; i + 12 <= base.size(); i++) {

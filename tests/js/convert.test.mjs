@@ -566,6 +566,9 @@ const BAD_CASES = [
   // liquidations share the trades header: without a data type in the name, the header cannot choose.
   { name: 'header fits two data types and the name gives none', file: 'bad.csv', data: () => csv(TRADES_HEADER, T1, T2),
     line: /bad\.csv:1:/, raw: "fits data types 'trades' and 'liquidations'" },
+  // A name of the official shape with a day that does not exist: said, before the header's question.
+  { name: 'official name with a date that is no day', file: 'binance-futures_trades_2020-02-30_BTCUSDT.csv', data: () => csv(TRADES_HEADER, T1, T2),
+    raw: '2020-02-30 in the file name is not a date' },
   { name: 'header is not the one of the data type in the file name', file: 'binance-futures_book_ticker_2020-02-22_BTCUSDT.csv',
     data: () => csv(TRADES_HEADER, T1, T2), line: /book_ticker_2020-02-22_BTCUSDT\.csv:1:/, raw: "data type 'book_ticker' (from the file name)" },
 ];

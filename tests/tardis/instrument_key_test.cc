@@ -235,6 +235,11 @@ TEST(FileName, OfficialClientNames) {
   EXPECT_EQ(q->data_type, "book_snapshot_25");
   EXPECT_FALSE(ParseFileName("trades.csv.gz").has_value());
   EXPECT_FALSE(ParseFileName("deribit_trades_2020-02-30_X.csv.gz").has_value());
+  // What keeps such a name from parsing is said.
+  EXPECT_EQ(NotADateInFileName("/d/deribit_trades_2020-02-30_X.csv.gz"), "2020-02-30");
+  EXPECT_EQ(NotADateInFileName("deribit_trades_2020-02-29_X.csv.gz"), "");  // a day
+  EXPECT_EQ(NotADateInFileName("trades.csv.gz"), "");
+  EXPECT_EQ(NotADateInFileName("deribit_trades_2020-1-300_X.csv"), "");  // not date-shaped
 }
 
 TEST(TimeUtil, IsoMicrosAndDays) {
