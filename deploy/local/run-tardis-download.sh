@@ -17,10 +17,11 @@ Runs market-tick download in Docker. Every flag this script does not know goes t
 
 options:
   --image REF          image (default market-tick/tardis-download:\$IMAGE_TAG, from build-all.sh)
-  --data-dir DIR       output folder mounted at /data (default ./data of the repository)
-  --logs-dir DIR       mounted at /logs; the run summary JSON lands here (default ./logs)
-  --temp-dir DIR       mounted at /temp (default ./temp)
-  --downloads-dir DIR  mounted at /downloads (default ./downloads)
+  --data-dir DIR       output folder mounted at /data (default data/ of the repository)
+  --logs-dir DIR       mounted at /logs; the run summary JSON lands here (default logs/ of the repository)
+  --temp-dir DIR       mounted at /temp (default temp/ of the repository)
+  --downloads-dir DIR  mounted at /downloads (default downloads/ of the repository)
+                       (a DIR given is taken from the current directory)
   --network MODE       docker network (default: host when a Tardis/GCS URL points at loopback)
   --dry-run            print the docker commands, run nothing
   -h, --help           this help
