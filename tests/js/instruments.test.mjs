@@ -589,10 +589,10 @@ describe('instruments files add up across runs', () => {
 
   // GENERATED listing (not Tardis data): the deribit test listing plus 20,000 options, all live on
   // the three days. Peak RSS from /usr/bin/time (skipped without it): adding a small exchange
-  // reads each stored file a column at a time, so it holds no more than writing the files did
-  // (which holds the 20,000-entry catalog beside them); decoding every stored row as a definition
-  // took several times that.
-  it('adding an exchange to files of 20,000 generated options peaks below writing them; the rows are the same as a run of both', async (t) => {
+  // reads each stored file a column at a time, so it holds about what writing the files did (both
+  // keep their rows and the catalog in temporary files, so both are mostly the process's own
+  // baseline); decoding every stored row as a definition took several times that.
+  it('adding an exchange to files of 20,000 generated options peaks about as writing them; the rows are the same as a run of both', async (t) => {
     if (!fs.existsSync('/usr/bin/time')) return t.skip('no /usr/bin/time');
     const details = mkTmp(ROOT_TMP, 'big-details');
     for (const f of fs.readdirSync(DETAILS_DIR)) fs.copyFileSync(path.join(DETAILS_DIR, f), path.join(details, f));
@@ -616,7 +616,7 @@ describe('instruments files add up across runs', () => {
     const write = await peak('write', c.out, ['--exchanges', 'deribit']);
     const merge = await peak('merge', c.out, ['--exchanges', 'binance']);
     t.diagnostic(`peak RSS: writing deribit ${write} KB, adding binance ${merge} KB`);
-    assert.ok(merge < write, `adding binance peaked at ${merge} KB, writing the files at ${write} KB`);
+    assert.ok(merge < write * 1.5, `adding binance peaked at ${merge} KB, writing the files at ${write} KB`);
     // The merged files hold what one run of both exchanges writes, row for row.
     const both = path.join(c.dir, 'both');
     await peak('both', both, ['--exchanges', 'deribit,binance']);
