@@ -115,17 +115,8 @@ class PieceReader {
     const size_t n = piece_.size();
     for (size_t i = 0; i < n; i++) {
       const char c = p[i];
-      if (in_string_) {
-        if (escaped_) {
-          escaped_ = false;
-        } else if (c == '\\') {
-          escaped_ = true;
-        } else if (c == '"') {
-          in_string_ = false;
-        }
-      } else if (c == '"') {
-        in_string_ = true;
-      } else if (c == '[' || c == '{') {
+      if (!strings_.Outside(c)) continue;
+      if (c == '[' || c == '{') {
         if (++depth_ > limits_.max_depth) {
           bound_ = TooDeep(source_, consumed_ + i, limits_);
           return i;
@@ -148,7 +139,7 @@ class PieceReader {
   Status read_error_;
   Status bound_;  // the depth bound broken, or the size bound (worded by Finish)
   size_t depth_ = 0;
-  bool in_string_ = false, escaped_ = false;
+  JsonStringState strings_;
 };
 
 // The parser's input: an input iterator over a PieceReader's bytes.

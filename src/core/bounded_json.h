@@ -33,6 +33,31 @@ inline constexpr JsonLimits kTardisMetadataJsonLimits{size_t{1} << 30, 64};
 // count. Malformed JSON is not detected here (the parser does that).
 Status CheckJsonBounds(std::string_view text, std::string_view source, const JsonLimits& limits = {});
 
+// Where a byte-by-byte scan of JSON text stands with respect to strings,
+// carried from one piece of the text to the next: Outside(c) takes the next
+// byte and says whether it stands outside every string (a bracket there is
+// structure; the quotes themselves and everything between them are not).
+struct JsonStringState {
+  bool in_string = false, escaped = false;
+  bool Outside(char c) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      return false;
+    }
+    if (c == '"') {
+      in_string = true;
+      return false;
+    }
+    return true;
+  }
+};
+
 // CheckJsonBounds, then nlohmann's parse without exceptions (`callback` may
 // be null). A syntax error gives a discarded value (is_discarded()), so each
 // caller words its own message for a document that is not the one expected.

@@ -240,17 +240,8 @@ class TopLevelObjectCounter {
     if (!array_) return;
     for (; i < text.size(); i++) {
       const char c = text[i];
-      if (in_string_) {
-        if (escaped_) {
-          escaped_ = false;
-        } else if (c == '\\') {
-          escaped_ = true;
-        } else if (c == '"') {
-          in_string_ = false;
-        }
-      } else if (c == '"') {
-        in_string_ = true;
-      } else if (c == '[' || c == '{') {
+      if (!strings_.Outside(c)) continue;
+      if (c == '[' || c == '{') {
         if (c == '{' && depth_ == 1) objects_++;
         depth_++;
       } else if ((c == ']' || c == '}') && depth_ > 0) {
@@ -263,7 +254,7 @@ class TopLevelObjectCounter {
  private:
   bool started_ = false, array_ = false;
   size_t depth_ = 0, objects_ = 0;
-  bool in_string_ = false, escaped_ = false;
+  JsonStringState strings_;
 };
 
 size_t TopLevelObjects(std::string_view text) {
