@@ -4,6 +4,7 @@
 // holds. The local store, a real one, in a temporary directory.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,13 +74,22 @@ EngineOptions BarsWithoutADay(storage::ObjectStore* store) {
   return o;
 }
 
-TEST(DeriveEngineDay, ADayFromTheRowsIsTheInstrumentsFirstRowsAlsoWhenItHasNoPrice) {
+// A local store in a temporary directory and the engine of BarsWithoutADay
+// into it, given the trades schema.
+class DeriveEngineDay : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_NE(schema, nullptr);
+    ASSERT_TRUE(engine.OnSchema(*schema).ok());
+  }
   testing::TempDir dir{"mt-derive-day-"};
-  auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
+  std::unique_ptr<storage::ObjectStore> store =
+      std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
   const tardis::DataTypeSchema* schema = tardis::FindSchema("trades");
-  ASSERT_NE(schema, nullptr);
-  DeriveEngine engine(BarsWithoutADay(store.get()));
-  ASSERT_TRUE(engine.OnSchema(*schema).ok());
+  DeriveEngine engine{BarsWithoutADay(store.get())};
+};
+
+TEST_F(DeriveEngineDay, ADayFromTheRowsIsTheInstrumentsFirstRowsAlsoWhenItHasNoPrice) {
   // The first row (2020-04-02 23:59:59.9) has no price; the converter names
   // the raw object by it: day-2020-04-02.
   const int64_t day_end = 1585872000000000;  // 2020-04-03T00:00Z
@@ -93,16 +103,10 @@ TEST(DeriveEngineDay, ADayFromTheRowsIsTheInstrumentsFirstRowsAlsoWhenItHasNoPri
   EXPECT_NE(engine.outputs()[0].name.find("day-2020-04-02"), std::string::npos) << engine.outputs()[0].name;
 }
 
-TEST(DeriveEngineDay, ARowOutsideFourDigitYearsNamesNoDerivedObject) {
+TEST_F(DeriveEngineDay, ARowOutsideFourDigitYearsNamesNoDerivedObject) {
   // The converter fails a file whose instrument's first row is not a day
   // between 1970 and 9999 (871ac90); the engine must not name one either,
   // here from a later row when the first has no price.
-  testing::TempDir dir{"mt-derive-day-"};
-  auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
-  const tardis::DataTypeSchema* schema = tardis::FindSchema("trades");
-  ASSERT_NE(schema, nullptr);
-  DeriveEngine engine(BarsWithoutADay(store.get()));
-  ASSERT_TRUE(engine.OnSchema(*schema).ok());
   const Status st = engine.OnBatch(
       TradeRows(*schema, {{1585872000100000, std::nullopt, std::nullopt}, {1582375246018000000, 1.0, 1.0}}));
   const Status fin = st.ok() ? engine.Finish() : st;
