@@ -1,6 +1,8 @@
-// Two independent Parquet readers: DuckDB (@duckdb/node-api, C++) and hyparquet (pure JS).
-// Both hand back rows as arrays in file order with timestamps as exact BigInt microseconds,
-// DOUBLE as Number, strings, booleans and null for missing values.
+// Independent Parquet readers: DuckDB (@duckdb/node-api, C++), hyparquet (pure JS) and Polars
+// (nodejs-polars, Rust). All hand back rows as arrays in file order with timestamps as exact BigInt
+// microseconds, DOUBLE as Number, strings, booleans and null for missing values.
+import { createRequire } from 'node:module';
+
 import { DuckDBInstance } from '@duckdb/node-api';
 import { asyncBufferFromFile, parquetMetadataAsync, parquetRead } from 'hyparquet';
 import { compressors } from 'hyparquet-compressors';
@@ -60,11 +62,14 @@ export async function duckDescribe(file) {
  * Every row and column of a Parquet file, in file order (ordered by DuckDB's file_row_number).
  * Timestamp columns are read via epoch_us() so they come back as exact BigInt microseconds.
  */
-export async function duckReadAll(file) {
+export async function duckReadAll(file, { fileColumnsOnly = false } = {}) {
   const db = await duckdb();
-  const cols = await duckDescribe(file);
+  // fileColumnsOnly: not the columns DuckDB adds from a hive path's `name=value` folders.
+  const from = `read_parquet(${sqlStr(file)}, file_row_number = true${fileColumnsOnly ? ', hive_partitioning = false' : ''})`;
+  const cols = (await db.objects(`DESCRIBE SELECT * EXCLUDE (file_row_number) FROM ${from}`))
+    .map((r) => ({ name: r.column_name, type: r.column_type }));
   const sel = cols.map((c) => (isTimestampType(c.type) ? `epoch_us(${sqlIdent(c.name)})` : sqlIdent(c.name)));
-  const sql = `SELECT ${sel.join(', ')} FROM read_parquet(${sqlStr(file)}, file_row_number = true) ORDER BY file_row_number`;
+  const sql = `SELECT ${sel.join(', ')} FROM ${from} ORDER BY file_row_number`;
   const { rows } = await db.arrays(sql);
   return { columns: cols, rows };
 }
@@ -155,4 +160,33 @@ export async function hypReadAll(file) {
     return isTs[i] ? toMicros(v) : v;
   }));
   return { metadata, columns, rows };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Polars
+// ---------------------------------------------------------------------------------------------
+
+/** nodejs-polars, loaded on first use (a native module of its own). */
+export function polars() {
+  return createRequire(import.meta.url)('nodejs-polars');
+}
+
+/**
+ * Every row and column of a Parquet file with Polars' own reader (pl.readParquet).
+ * Returns { columns: [{ name, type }] with Polars' type names (`Datetime(us,UTC)`), rows: any[][] }.
+ * Timestamps are read through a cast of the Series to Int64: exact microseconds, as BigInt.
+ */
+export function polarsReadAll(file) {
+  const pl = polars();
+  const df = pl.readParquet(file);
+  const schema = df.schema; // built anew by every access
+  const columns = df.columns.map((name) => ({ name, type: String(schema[name]).replace(/^DataType\((.*)\)$/, '$1') }));
+  const values = columns.map(({ name, type }) => {
+    const series = df.getColumn(name);
+    if (!type.startsWith('Datetime')) return series.toArray();
+    return series.cast(pl.Int64).toArray().map((v) => (v === null ? null : BigInt(v)));
+  });
+  const rows = [];
+  for (let r = 0; r < df.height; r++) rows.push(values.map((col) => (col[r] === undefined ? null : col[r])));
+  return { columns, rows };
 }
