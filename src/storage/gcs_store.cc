@@ -300,6 +300,14 @@ Status GcsStore::HttpError(const Response& r, const std::string& what) const {
   }
 }
 
+Status GcsStore::BucketHttpError(const Response& r, const std::string& what) const {
+  if (r.status != 404) return HttpError(r, what);
+  const std::string detail = net::Redact(ErrorDetail(r.body), "");
+  return Status::Usage(what + ": HTTP 404" + (detail.empty() ? "" : " (" + detail + ")") + ": bucket gs://" +
+                       opts_.bucket + " does not exist (or " + opts_.endpoint +
+                       " is not the GCS JSON API): create it, or fix the output URI (OUTPUT_URI, GCS_BUCKET)");
+}
+
 Result<std::unique_ptr<WritableObject>> GcsStore::Create(const std::string& name, bool overwrite) {
   if (name.empty()) return Status::Usage("empty object name");
   return NewGcsUpload(this, FullName(name), overwrite);
@@ -611,7 +619,7 @@ Status GcsStore::ListPages(const std::string& prefix, const std::string& delimit
     if (!delimiter.empty()) req.url += "&delimiter=" + net::UrlEncode(delimiter);
     if (!token.empty()) req.url += "&pageToken=" + net::UrlEncode(token);
     MT_ASSIGN_OR_RETURN(Response r, Execute(req, Retry::kIdempotent, what));
-    if (r.status != 200) return HttpError(r, what);
+    if (r.status != 200) return BucketHttpError(r, what);
     MT_ASSIGN_OR_RETURN(const json j, ParseBoundedJson(r.body, what + " (" + req.url + ")"));
     if (j.is_discarded() || !j.is_object()) return Status::IOError(what + ": the answer is not JSON");
     if (auto it = j.find("items"); it != j.end() && it->is_array()) {
