@@ -68,7 +68,8 @@ if [ "$DRY_RUN" != 1 ]; then
 fi
 
 # count_objects FROM TO [ROOT]: Parquet objects under ROOT (raw_tick_data, the default, or
-# derived_data for a derive job) whose day is in [FROM, TO].
+# derived_data for a derive job) whose day is in [FROM, TO]. The whole ROOT/ is listed: the store's
+# layout (docs/STORAGE.md) names the day by_date/day-YYYY-MM-DD/ or, in a hive store, date=YYYY-MM-DD/.
 # `gcloud storage ls` exits non-zero when the prefix holds no object yet, which is the state of
 # every backfill's first minutes: that is a count of 0, not a failure of the monitor. Any other
 # listing error is reported and the job's state still decides the exit status.
@@ -76,7 +77,7 @@ count_objects() {
   local listing err rc=0 root=${3:-raw_tick_data} what=objects
   [ "$root" = raw_tick_data ] || what="derived objects"
   err=$(mktemp)
-  listing=$(run gcloud storage ls "${output%/}/$root/by_date/**" 2>"$err") || rc=$?
+  listing=$(run gcloud storage ls "${output%/}/$root/**" 2>"$err") || rc=$?
   if [ "$DRY_RUN" = 1 ]; then rm -f "$err"; printf '%s\n' "$listing"; return; fi
   if [ "$rc" -ne 0 ]; then
     if grep -qi 'matched no objects' "$err"; then
@@ -91,9 +92,9 @@ count_objects() {
   grep '^+ ' "$err" >&2 || true  # the command echo of run()
   rm -f "$err"
   # (no {n} repetition in the regex: Debian's default awk, mawk, does not have it)
-  awk -v from="day-$1" -v to="day-$2" -v what="$what" '
-    /\.parquet$/ { if (match($0, /day-[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]/)) { d = substr($0, RSTART, RLENGTH); if (d >= from && d <= to) n++ } }
-    END { printf "%s in %s..%s: %d Parquet files\n", what, substr(from, 5), substr(to, 5), n }' <<<"$listing"
+  awk -v from="$1" -v to="$2" -v what="$what" '
+    /\.parquet$/ { if (match($0, /\/(day-|date=)[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]\//)) { d = substr($0, RSTART + RLENGTH - 11, 10); if (d >= from && d <= to) n++ } }
+    END { printf "%s in %s..%s: %d Parquet files\n", what, from, to, n }' <<<"$listing"
 }
 
 # report_batch: prints the job state and task counts; sets state.

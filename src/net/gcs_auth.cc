@@ -164,8 +164,11 @@ class CachingTokenSource : public TokenSource {
       auto t = Fetch(http.get(), now);
       if (!t.ok()) {
         // A refresh that fails while the old token is still valid is not
-        // fatal yet: keep using it and try again on the next request.
+        // fatal yet: keep using it and try again a while later (a quarter of
+        // what is left of its life, at most 30 s), not on the next request:
+        // every request of the run waits on this lock while a refresh runs.
         if (!token_.empty() && now < expires_at_ - 10) {
+          refresh_at_ = now + std::min(30.0, (expires_at_ - 10 - now) / 4);
           log::Warn("refreshing the GCS access token failed; using the current one: " + t.status().message());
           return "Bearer " + token_;
         }

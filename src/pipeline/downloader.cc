@@ -97,6 +97,17 @@ class ItemSink : public net::HttpBodySink {
   uint64_t max_bytes = 0, received = 0, response_bytes = 0;
   int64_t content_length = -1;
 
+  // Before each request: a request that gets no answer at all (connection
+  // refused or reset before the head) calls no method of the sink, so the
+  // last answer's status must not pass for the new one's (a cut 200 would make it look
+  // like progress, resumed at once without a wait).
+  void BeginRequest() {
+    status = 0;
+    accepting = false;
+    error_body.clear();
+    response_bytes = 0;
+    content_length = -1;
+  }
   Status OnHead(const net::HttpResponseHead& h) override {
     status = h.status;
     accepting = false;
@@ -756,6 +767,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       if (!sink.etag.empty()) req.headers.emplace_back("If-Range", sink.etag);
     }
     sink.restart_needed = false;
+    sink.BeginRequest();
     net::HttpResult r = http->Fetch(req, &sink);
     retrier.Attempted();
     res.requests++;

@@ -53,6 +53,18 @@ std::string ErrorDetail(const std::string& body) {
 class MediaSink : public net::HttpBodySink {
  public:
   explicit MediaSink(const std::function<Status(const char*, size_t)>& out) : out_(out) {}
+  // Before each request: the answer's state starts empty, because a request
+  // that gets no answer at all (a refused or reset connection) calls no
+  // method of the sink, and the last answer's state must not pass for the new one's.
+  void BeginRequest(uint64_t from, int64_t max_bytes) {
+    head = net::HttpResponseHead();
+    media = false;
+    error_body.clear();
+    got = 0;
+    skip = 0;
+    requested_from = from;
+    limit = max_bytes;
+  }
   Status OnHead(const net::HttpResponseHead& h) override {
     head = h;
     media = h.status == 200 || h.status == 206;
@@ -288,6 +300,14 @@ Status GcsStore::HttpError(const Response& r, const std::string& what) const {
   }
 }
 
+Status GcsStore::BucketHttpError(const Response& r, const std::string& what) const {
+  if (r.status != 404) return HttpError(r, what);
+  const std::string detail = net::Redact(ErrorDetail(r.body), "");
+  return Status::Usage(what + ": HTTP 404" + (detail.empty() ? "" : " (" + detail + ")") + ": bucket gs://" +
+                       opts_.bucket + " does not exist (or " + opts_.endpoint +
+                       " is not the GCS JSON API): create it, or fix the output URI (OUTPUT_URI, GCS_BUCKET)");
+}
+
 Result<std::unique_ptr<WritableObject>> GcsStore::Create(const std::string& name, bool overwrite) {
   if (name.empty()) return Status::Usage("empty object name");
   return NewGcsUpload(this, FullName(name), overwrite);
@@ -337,8 +357,7 @@ Status GcsStore::ReadTo(const std::string& name, uint64_t offset, int64_t length
     }
     // The bytes as stored: no decompressive transcoding of gzip objects.
     req.headers.emplace_back("Accept-Encoding", "gzip");
-    sink.requested_from = from;
-    sink.limit = length >= 0 ? length - static_cast<int64_t>(done) : -1;
+    sink.BeginRequest(from, length >= 0 ? length - static_cast<int64_t>(done) : -1);
     MT_ASSIGN_OR_RETURN(Response r, Execute(req, Retry::kNo, what, &sink));
     if (r.status == 416) break;  // empty range at the end of the object
     if (!sink.media && !net::IsTransientHttpStatus(r.status)) {
@@ -600,7 +619,7 @@ Status GcsStore::ListPages(const std::string& prefix, const std::string& delimit
     if (!delimiter.empty()) req.url += "&delimiter=" + net::UrlEncode(delimiter);
     if (!token.empty()) req.url += "&pageToken=" + net::UrlEncode(token);
     MT_ASSIGN_OR_RETURN(Response r, Execute(req, Retry::kIdempotent, what));
-    if (r.status != 200) return HttpError(r, what);
+    if (r.status != 200) return BucketHttpError(r, what);
     MT_ASSIGN_OR_RETURN(const json j, ParseBoundedJson(r.body, what + " (" + req.url + ")"));
     if (j.is_discarded() || !j.is_object()) return Status::IOError(what + ": the answer is not JSON");
     if (auto it = j.find("items"); it != j.end() && it->is_array()) {

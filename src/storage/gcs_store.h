@@ -170,6 +170,10 @@ class GcsStore final : public ObjectStore {
                  double retry_after = -1);
   // A Status for a response that is not a success, with what to do about it.
   Status HttpError(const Response& r, const std::string& what) const;
+  // HttpError of a request to the bucket's own collection (a listing, an
+  // upload): there a 404 says the bucket does not exist (an empty prefix
+  // lists as 200 with no items), a configuration to fix: kUsage (exit 2).
+  Status BucketHttpError(const Response& r, const std::string& what) const;
   std::string ObjectUrl(const std::string& full_name) const;
   std::string UploadUrl() const;
 

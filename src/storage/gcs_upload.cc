@@ -177,7 +177,7 @@ class GcsUpload final : public WritableObject {
       }
       return PreconditionFailed();
     }
-    return store_->HttpError(*r, "upload " + Uri());
+    return store_->BucketHttpError(*r, "upload " + Uri());
   }
 
   Result<GcsObject> StatFull() {
@@ -198,7 +198,7 @@ class GcsUpload final : public WritableObject {
     // Starting a session creates no object: safe to repeat.
     MT_ASSIGN_OR_RETURN(auto r, store_->Execute(req, GcsStore::Retry::kIdempotent, "start upload of " + Uri()));
     if (r.status == 412) return PreconditionFailed();
-    if (r.status != 200 && r.status != 201) return store_->HttpError(r, "start upload of " + Uri());
+    if (r.status != 200 && r.status != 201) return store_->BucketHttpError(r, "start upload of " + Uri());
     session_ = r.head.Header("location");
     if (session_.empty()) return Status::IOError("start upload of " + Uri() + ": no Location header in the answer");
     return Status::OK();

@@ -690,7 +690,7 @@ capture deploy/orchestration/monitor-tick-download.sh --job tick-jan --dry-run
 expect_rc 0 "monitor --dry-run"
 check "monitor --dry-run calls no tool" test ! -s "$DOUBLE_LOG"
 expect_out "gcloud batch jobs describe tick-jan --project test-project --location europe-west4 --format json" "monitor --dry-run"
-expect_out "gcloud storage ls 'gs://test-bucket/raw_tick_data/by_date/**'" "monitor --dry-run lists the bucket"
+expect_out "gcloud storage ls 'gs://test-bucket/raw_tick_data/**'" "monitor --dry-run lists the bucket"
 capture deploy/orchestration/monitor-tick-download.sh --job tick-jan
 expect_rc 4 "monitor: a running job exits 4"
 expect_out "job tick-jan: RUNNING, running for 720s" "monitor: state"
@@ -720,6 +720,23 @@ capture deploy/orchestration/monitor-tick-download.sh --job tick-k8s --engine k8
 expect_rc 0 "monitor k8s: complete exits 0"
 expect_out "job tick-k8s: 40 of 40 indexes succeeded" "monitor k8s"
 expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor k8s: objects"
+# A bucket whose layout record says hive (docs/STORAGE.md, "Layouts": every task of the fleet
+# writes in the store's layout) has no by_date/ folder: its objects are counted by the date=
+# partition of their names.
+cp "$DOUBLE_DIR/gcloud.storage_ls" "$tmp/storage_ls.by_date"
+cat >"$DOUBLE_DIR/gcloud.storage_ls" <<'TXT'
+gs://test-bucket/raw_tick_data/data_type=trades/date=2023-12-31/exchange=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/data_type=trades/date=2024-01-01/exchange=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/data_type=trades/date=2024-01-01/exchange=deribit/_items/OPTIONS.json
+gs://test-bucket/raw_tick_data/data_type=quotes/date=2024-01-31/exchange=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/data_type=trades/date=2024-02-01/exchange=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
+TXT
+reset_log
+capture deploy/orchestration/monitor-tick-download.sh --job tick-jan
+expect_rc 4 "monitor of a hive store: a running job exits 4"
+expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor of a hive store: objects of the job's range only"
+check "monitor of a hive store lists the whole raw_tick_data/ prefix" grep -qF "gcloud storage ls 'gs://test-bucket/raw_tick_data/**'" "$DOUBLE_LOG"
+mv "$tmp/storage_ls.by_date" "$DOUBLE_DIR/gcloud.storage_ls"
 
 # At the start of every backfill the prefix is empty and `gcloud storage ls` exits 1: that is
 # 0 objects of a running job, not a failed job (issue 19 #1).
@@ -791,7 +808,7 @@ reset_log
 capture deploy/orchestration/monitor-tick-download.sh --job tick-der
 expect_rc 4 "monitor of a running derive job"
 expect_out "derived objects in 2024-01-01..2024-01-31: 3 Parquet files" "monitor: a derive job counts its derived objects of the range"
-check "monitor: a derive job lists derived_data/" grep -qF "gcloud storage ls 'gs://test-bucket/derived_data/by_date/**'" "$DOUBLE_LOG"
+check "monitor: a derive job lists derived_data/" grep -qF "gcloud storage ls 'gs://test-bucket/derived_data/**'" "$DOUBLE_LOG"
 jq '.metadata.labels = {"app": "market-tick", "job": "tick-derive"} | .metadata.name = "tick-k8s-der"' \
   "$DOUBLE_DIR/kubectl.get_job_tick-k8s" >"$DOUBLE_DIR/kubectl.get_job_tick-k8s-der"
 reset_log

@@ -123,6 +123,38 @@ TEST(DownloaderRetry, ACutTransferResumesAtOnceWithRange) {
   EXPECT_TRUE(r.clock.sleeps().empty()) << "progress was made: no wait";
 }
 
+// A cut transfer, then requests that get no answer at all (the server is
+// restarting: connection refused, no status, no body): those are failures
+// that wait before the next request, as any request without an answer. The
+// cut answer's 200 is not theirs: taken for one, they looked like cut bodies
+// (progress), and the item used its attempts up at once without a wait.
+TEST(DownloaderRetry, NoAnswerAfterACutTransferWaitsBeforeTheNextRequest) {
+  const std::string gz = testing::Gzip(kCsv);
+  const size_t cut = gz.size() / 2;
+  const std::string total = std::to_string(gz.size());
+  ItemRun r;
+  Download(&r,
+           {{200, gz.substr(0, cut), {{"content-length", total}}, Status::Unavailable("connection reset")},
+            {0, "", {}, Status::Unavailable("connection refused")},
+            {0, "", {}, Status::Unavailable("connection refused")},
+            {206,
+             gz.substr(cut),
+             {{"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}}}},
+           10, "refused-after-cut");
+  EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
+  EXPECT_EQ(r.result.rows, 2u);
+  ASSERT_EQ(r.http.requests(), 4);
+  for (int i = 1; i < 4; i++) EXPECT_EQ(r.http.RequestHeader(i, "Range"), "bytes=" + std::to_string(cut) + "-") << i;
+  // No wait after the cut (progress), one before each request after a
+  // request without an answer: 1 s then 2 s, with jitter.
+  const auto s = r.clock.sleeps();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_GE(s[0], 0.5);
+  EXPECT_LT(s[0], 1.0);
+  EXPECT_GE(s[1], 1.0);
+  EXPECT_LT(s[1], 2.0);
+}
+
 TEST(DownloaderRetry, CancelDuringAWaitAbandonsTheItem) {
   std::atomic<bool> cancel{false};
   ItemRun r;

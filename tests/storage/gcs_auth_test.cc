@@ -183,6 +183,41 @@ TEST(GcsAuth, ServiceAccountTokenIsCachedAndRefreshedBeforeExpiry) {
   std::remove(file.c_str());
 }
 
+// A refresh that fails while the token is still valid is tried again a
+// while later, not by every request: the source is shared by every request of
+// a run and refreshes under its lock, so a token endpoint that fails (or does
+// not answer: up to four attempts, each with its timeouts) would otherwise
+// hold every upload up for as long as each refresh takes, until the token
+// expires.
+TEST(GcsAuth, AFailedRefreshIsNotRepeatedByEveryRequest) {
+  TokenServer server;
+  double now = 1700000000;
+  const std::string file = TempFile(KeyFileJson("http://127.0.0.1:1/token"));
+  AuthConfig cfg;
+  cfg.credentials_file = file;
+  cfg.http_factory = [&] { return server.Client(); };
+  cfg.now = [&] { return now; };
+  auto src = MakeTokenSource(cfg);
+  ASSERT_TRUE(src.ok()) << src.status().message();
+  EXPECT_EQ(*(*src)->AuthorizationHeader(), "Bearer ya29.tok1");
+  EXPECT_EQ(server.calls, 1);
+  server.status = 503;
+  now += 60;  // due for a refresh (100 s token), valid for 40 s more
+  for (int i = 0; i < 3; i++) EXPECT_EQ(*(*src)->AuthorizationHeader(), "Bearer ya29.tok1") << i;
+  EXPECT_EQ(server.calls, 1 + 4) << "one refresh of four attempts, not one per request";
+  now += 10;  // later: tried again, and it works
+  server.status = 200;
+  EXPECT_EQ(*(*src)->AuthorizationHeader(), "Bearer ya29.tok6");
+  EXPECT_EQ(server.calls, 6);
+  // Failing until the token is about to expire: then an error, not the old token.
+  server.status = 503;
+  now += 100;
+  auto expired = (*src)->AuthorizationHeader();
+  ASSERT_FALSE(expired.ok());
+  EXPECT_EQ(ExitCodeFor(expired.status()), 3) << expired.status().message();
+  std::remove(file.c_str());
+}
+
 TEST(GcsAuth, RefusedKeySaysWhatToCheckAndLeaksNothing) {
   TokenServer server;
   server.status = 400;
