@@ -276,11 +276,11 @@ std::string RecordDifference(const ItemRecord& theirs, const ItemRecord& ours) {
 }
 
 // The positions of n names, found again from a name listed: each name is
-// kept as its hash and position (16 bytes), not as a copy, and a hit is
-// confirmed on the name itself, made again by name(i) (hashes collide). A
-// day's listing is looked up in it as the store gives it, so what a lookup
-// of an item's objects holds grows with the item's names, not with every
-// object of the day.
+// kept as its hash and position, not as a copy, and a hit is confirmed on
+// the name itself, made again by name(i) (hashes collide). A day's listing
+// is looked up in it as the store gives it, so what a lookup of an item's
+// objects holds grows with the item's names, not with every object of the
+// day.
 class NameIndex {
  public:
   // name(i) for i < n; "" leaves i out.
