@@ -15,6 +15,8 @@
 #   force   instruments --exchanges deribit --force (every file read back, its rows all replaced)
 #   merge   instruments --exchanges binance (every file read back, its 50,000 rows kept)
 #   force2  instruments --exchanges deribit --force (the binance rows kept, the deribit ones replaced)
+#   table, csv, json  instruments --exchanges deribit --format FORMAT (no store: printed, to a file here;
+#                     the printed text of the binaries compared with cmp after the first round)
 # STEPS: the steps to run, in that order (e.g. STEPS=anchor for the empty store only).
 # SOURCE_DATE_EPOCH=1700000000: the stores of the binaries compare with `diff -r` (done here after
 # the first round). Prints each run's peak RSS (/usr/bin/time -f %M) and wall time, and per label
@@ -79,10 +81,11 @@ unset TARDIS_API_KEY_FILE
 to=$(printf '2024-01-%02d' "$days")
 
 run() {  # label, binary, step, out, args...
-  local lab=$1 bin=$2 step=$3 out=$4
+  local lab=$1 bin=$2 step=$3 out=$4 printed=/dev/null
   shift 4
+  case $step in table | csv | json) printed="$work/printed-$lab-$step" ;; esac
   /usr/bin/time -f "%M %e" -o "$work/t" "$bin" instruments --from 2024-01-01 --to "$to" --output "$out" "$@" \
-    >/dev/null 2>"$work/err" || { echo "FAILED: $lab $step" >&2; cat "$work/err" >&2; exit 1; }
+    >"$printed" 2>"$work/err" || { echo "FAILED: $lab $step" >&2; cat "$work/err" >&2; exit 1; }
   read -r rss wall <"$work/t"
   echo "$lab $step $rss $wall" >>"$work/res"
   printf '%-8s %-7s %5d MB %7.2f s\n' "$lab" "$step" $((rss / 1024)) "$wall"
@@ -99,6 +102,7 @@ for r in $(seq 1 "$rounds"); do
         force) run "$lab" "$bin" force "$out" --exchanges deribit --force ;;
         merge) run "$lab" "$bin" merge "$out" --exchanges binance ;;
         force2) run "$lab" "$bin" force2 "$out" --exchanges deribit --force ;;
+        table | csv | json) run "$lab" "$bin" "$step" "$out" --exchanges deribit --format "$step" ;;
         *) echo "unknown step $step" >&2; exit 2 ;;
       esac
     done
@@ -107,16 +111,26 @@ for r in $(seq 1 "$rounds"); do
     IFS='|' read -r first _ <<<"$1"
     for spec in "${@:2}"; do
       IFS='|' read -r lab _ <<<"$spec"
-      if diff -r "$work/out-$first" "$work/out-$lab" >/dev/null; then
+      if [ ! -e "$work/out-$first" ] && [ ! -e "$work/out-$lab" ]; then
+        :
+      elif diff -r "$work/out-$first" "$work/out-$lab" >/dev/null; then
         echo "stores of $first and $lab: identical (diff -r)"
       else
         echo "stores of $first and $lab DIFFER" >&2
       fi
+      for step in $steps; do
+        [ -e "$work/printed-$first-$step" ] || continue
+        if cmp -s "$work/printed-$first-$step" "$work/printed-$lab-$step"; then
+          echo "--format $step of $first and $lab: identical (cmp, $(stat -c %s "$work/printed-$lab-$step") bytes)"
+        else
+          echo "--format $step of $first and $lab DIFFER" >&2
+        fi
+      done
     done
   fi
   for spec in "$@"; do
     IFS='|' read -r lab _ <<<"$spec"
-    rm -rf "$work/out-$lab"
+    rm -rf "$work/out-$lab" "$work/printed-$lab-"*
   done
 done
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

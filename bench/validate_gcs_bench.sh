@@ -11,6 +11,8 @@
 # AB_BIN=OTHER_BINARY it runs RUNS times (default 3) with each binary, interleaved (OTHER first), and
 # prints the median and range of wall seconds and MB of each. The emulator sorts every object of the
 # bucket for each page it answers and takes each upload as one request, so N of a million is out of reach.
+# With COMMAND=sql, `sql --output gs://bkt/vN` runs instead of validate (the data types from a listing of the
+# store's N objects).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -35,9 +37,11 @@ for _ in $(seq 200); do curl -fs "$STORAGE_EMULATOR_HOST/b" >/dev/null 2>&1 && b
 curl -fs "$STORAGE_EMULATOR_HOST/b" >/dev/null || { echo "the emulator did not start:" >&2; cat "$W/emu.log" >&2; exit 1; }
 
 validate() {  # BINARY N: "seconds KB"; exits 0: every object is there
-  GCS_LIST_PAGE_SIZE=$PAGE /usr/bin/time -f '%e %M' -o "$W/t" "$1" validate --from 2023-11-01 --to 2023-11-01 \
-    --exchanges deribit --data-types trades --symbols OPTIONS --output "gs://bkt/v$2" --read-only >"$W/out" 2>&1 ||
-    { echo "validate failed:" >&2; tail -5 "$W/out" >&2; exit 1; }
+  local args=(validate --from 2023-11-01 --to 2023-11-01 --exchanges deribit --data-types trades --symbols OPTIONS
+    --read-only)
+  [[ "${COMMAND:-}" == sql ]] && args=(sql)
+  GCS_LIST_PAGE_SIZE=$PAGE /usr/bin/time -f '%e %M' -o "$W/t" "$1" "${args[@]}" --output "gs://bkt/v$2" >"$W/out" 2>&1 ||
+    { echo "${args[0]} failed:" >&2; tail -5 "$W/out" >&2; exit 1; }
   tail -1 "$W/t"
 }
 # "median (min-max)" of numbers, one a line.

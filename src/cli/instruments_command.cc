@@ -3,11 +3,14 @@
 // instrument_availability/by_date/day-D/instruments.parquet plus the
 // aggregate for the range (pipeline/instruments_job.h), or printed with
 // --format.
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
+#include <string>
 
 #include "cli/commands.h"
 #include "cli/options.h"
-#include "pipeline/instruments_format.h"
+#include "core/spilled_blobs.h"
 
 namespace mt::cli {
 
@@ -43,8 +46,16 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     if (const Status st = store->CheckWritable(); !st.ok()) return FailWith("instruments", st);
   }
   const pipeline::InstrumentsReport report = pipeline::RunInstrumentsJob(opts->job, store.get());
-  if (!opts->format.empty() && report.status.ok()) {
-    std::fputs(pipeline::FormatDefinitions(report.definitions, opts->format).c_str(), stdout);
+  if (report.text && report.status.ok()) {
+    // Read back a piece at a time: the text may be far larger than memory.
+    const SpilledBlobs& text = *report.text;
+    std::string piece;
+    for (uint64_t at = 0; at < text.size(); at += piece.size()) {
+      if (!text.Read(at, static_cast<size_t>(std::min<uint64_t>(text.size() - at, uint64_t{1} << 20)), &piece)) {
+        return FailWith("instruments", text.status().WithContext("the formatted definitions"));
+      }
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+    }
   }
   PrintFiles(report.files);
   // The job has logged its failure already (a --summary-json that could

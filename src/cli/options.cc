@@ -222,6 +222,7 @@ Result<InstrumentsOptions> InstrumentsOptionsFromArgs(const ParsedArgs& args, co
   job.metadata.api_url = ctx.config.GetOr("TARDIS_API_URL", "https://api.tardis.dev");
   job.metadata.user_agent = std::string("market-tick/") + kVersion;
   job.tool_version = kVersion;
+  if (!o.format.empty()) job.format = o.format;
   if (o.format.empty()) MT_RETURN_IF_ERROR(ResolveOutput(args, ctx, &o));
   return o;
 }

@@ -48,20 +48,22 @@ Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const Plan
   std::vector<WorkItem> items;
   for (Date day = req.from; day <= req.to; day = AddDays(day, 1)) {
     for (const std::string& type : req.data_types) {
-      MT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> listed, store->List(store->layout().TickObjectPrefix(day, type)));
-      for (const storage::ObjectInfo& o : listed) {
+      // The day's objects as the store lists them, not gathered: only the
+      // items they become are kept.
+      MT_RETURN_IF_ERROR(store->ListEach(store->layout().TickObjectPrefix(day, type), [&](storage::ObjectInfo&& o) {
         const auto parsed = store->layout().ParseTickObjectName(o.name);
-        if (!parsed || parsed->day != day || parsed->data_type != type) continue;  // item records, stray files
+        // Item records, stray files.
+        if (!parsed || parsed->day != day || parsed->data_type != type) return Status::OK();
         const std::string& key = parsed->instrument_key;
         // Rows kept without an instrument key (VENUE:UNKEYED:SYMBOL) get no
         // derived series, as convert --derive and download --derive skip them.
-        if (IsUnkeyedKey(key)) continue;
+        if (IsUnkeyedKey(key)) return Status::OK();
         // The exchange: the hive layout names it; by_date, from the key's venue.
         std::string exchange = parsed->exchange;
         if (!exchange.empty()) {
           if (!req.exchanges.empty() &&
               std::find(req.exchanges.begin(), req.exchanges.end(), exchange) == req.exchanges.end()) {
-            continue;
+            return Status::OK();
           }
         } else {
           const std::string venue = key.substr(0, key.find(':'));
@@ -70,14 +72,15 @@ Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const Plan
           } else if (req.exchanges.empty()) {
             exchange = venue;  // a venue this build does not know: kept, named as stored
           } else {
-            continue;
+            return Status::OK();
           }
         }
         // Only what TickObjectName gives back: a name it would not build
         // (a file someone put there) is not an item.
-        if (store->layout().TickObjectName(day, type, exchange, key) != o.name) continue;
+        if (store->layout().TickObjectName(day, type, exchange, key) != o.name) return Status::OK();
         items.push_back(WorkItem{day, type, exchange, key, key});
-      }
+        return Status::OK();
+      }));
     }
   }
   std::sort(items.begin(), items.end());

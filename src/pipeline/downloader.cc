@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <ctime>
 #include <deque>
+#include <functional>
 #include <mutex>
-#include <set>
 #include <string_view>
 #include <unordered_map>
 
@@ -286,9 +286,47 @@ std::string RecordDifference(const ItemRecord& theirs, const ItemRecord& ours) {
   return "";
 }
 
+// The positions of n names, found again from a name listed: each name is
+// kept as its hash and position, not as a copy, and a hit is confirmed on
+// the name itself, made again by name(i) (hashes collide). A day's listing
+// is looked up in it as the store gives it, so what a lookup of an item's
+// objects holds grows with the item's names, not with every object of the
+// day.
+class NameIndex {
+ public:
+  // name(i) for i < n; "" leaves i out.
+  NameIndex(size_t n, std::function<std::string(size_t)> name) : name_(std::move(name)) {
+    entries_.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      const std::string s = name_(i);
+      if (!s.empty()) entries_.push_back({std::hash<std::string_view>()(s), i});
+    }
+    std::sort(entries_.begin(), entries_.end());
+  }
+  // Calls found(i) for every i whose name is `listed`.
+  template <class F>
+  void Find(std::string_view listed, F&& found) const {
+    const Entry key{std::hash<std::string_view>()(listed), 0};
+    for (auto it = std::lower_bound(entries_.begin(), entries_.end(), key);
+         it != entries_.end() && it->hash == key.hash; ++it) {
+      if (name_(it->index) == listed) found(it->index);
+    }
+  }
+
+ private:
+  struct Entry {
+    size_t hash, index;
+    bool operator<(const Entry& o) const { return hash != o.hash ? hash < o.hash : index < o.index; }
+  };
+  std::function<std::string(size_t)> name_;
+  std::vector<Entry> entries_;
+};
+
 // The sizes `record` gives its objects, made those of the objects in the
-// store: read in the fewest listings (under the names' common prefix). Returns
-// whether any changed; an object the listing does not show keeps its size.
+// store: read in the fewest listings (under the names' common prefix), each
+// listed object looked up among the record's as the listing goes (the prefix
+// may hold a whole day's objects). Returns whether any changed; an object the
+// listing does not show keeps its size.
 Result<bool> TakeStoredSizes(storage::ObjectStore* store, ItemRecord* record) {
   if (record->objects.empty()) return false;
   std::string_view prefix = record->objects.front().name;
@@ -297,17 +335,18 @@ Result<bool> TakeStoredSizes(storage::ObjectStore* store, ItemRecord* record) {
     while (n < prefix.size() && n < o.name.size() && prefix[n] == o.name[n]) n++;
     prefix = prefix.substr(0, n);
   }
-  MT_ASSIGN_OR_RETURN(std::vector<storage::ObjectInfo> listed, store->List(std::string(prefix)));
-  std::unordered_map<std::string_view, uint64_t> size;
-  for (const auto& o : listed) size.emplace(o.name, o.size);
+  const NameIndex index(record->objects.size(), [record](size_t i) { return record->objects[i].name; });
   bool changed = false;
-  for (auto& o : record->objects) {
-    auto it = size.find(o.name);
-    if (it != size.end() && it->second != o.bytes) {
-      o.bytes = it->second;
-      changed = true;
-    }
-  }
+  MT_RETURN_IF_ERROR(store->ListEach(std::string(prefix), [&](storage::ObjectInfo&& listed) {
+    index.Find(listed.name, [&](size_t i) {
+      RecordedObject& o = record->objects[i];
+      if (listed.size != o.bytes) {
+        o.bytes = listed.size;
+        changed = true;
+      }
+    });
+    return Status::OK();
+  }));
   return changed;
 }
 
@@ -526,35 +565,39 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // --derive, or a new name) are computed from them, without a request,
       // as for an item of one instrument; one item's series at a time.
       derive_slot.lock();
-      // The folder of each series listed once (names sorted, not copied):
-      // the record lists thousands of objects, and an existence check of
-      // each series would be as many requests to the store.
-      std::set<std::string> folders;
-      for (const derive::DerivedSpec& spec : specs) {
-        const std::string any = opts_.store->layout().DerivedObjectName(item.day, spec.name, item.exchange, "X");
-        folders.insert(any.substr(0, any.rfind('/') + 1));
-      }
-      std::vector<std::string> stored;
-      for (const std::string& folder : folders) {
-        auto listed = opts_.store->List(folder);
+      // The folder of each series listed once, each listed name looked up
+      // among the names the item's objects' series get (NameIndex): the
+      // record lists thousands of objects, and an existence check of each
+      // series would be as many requests to the store; the folder holds the
+      // series of every item of the day, so it is not gathered.
+      std::vector<std::vector<bool>> stored(specs.size(), std::vector<bool>(names.size()));
+      for (size_t s = 0; s < specs.size(); s++) {
+        const storage::Layout& layout = opts_.store->layout();
+        const std::string any = layout.DerivedObjectName(item.day, specs[s].name, item.exchange, "X");
+        const NameIndex index(names.size(), [&](size_t i) {
+          return keys[i].empty() ? std::string()
+                                 : layout.DerivedObjectName(item.day, specs[s].name, item.exchange, keys[i]);
+        });
+        const Status listed = opts_.store->ListEach(any.substr(0, any.rfind('/') + 1), [&](storage::ObjectInfo&& o) {
+          index.Find(o.name, [&](size_t i) { stored[s][i] = true; });
+          return Status::OK();
+        });
         if (!listed.ok()) {
-          res.outcome = FailedBy(listed.status(), &res);
-          res.reason = "listing the derived objects of the day: " + listed.status().message();
+          res.outcome = FailedBy(listed, &res);
+          res.reason = "listing the derived objects of the day: " + listed.message();
           return res;
         }
-        for (auto& o : *listed) stored.push_back(std::move(o.name));
       }
-      std::sort(stored.begin(), stored.end());
       std::vector<std::string> present;
       for (size_t i = 0; i < names.size() && !read_again; i++) {
         if (keys[i].empty()) continue;  // rows kept without a key get no series
         std::vector<derive::DerivedSpec> missing;
-        for (const derive::DerivedSpec& spec : specs) {
-          std::string name = opts_.store->layout().DerivedObjectName(item.day, spec.name, item.exchange, keys[i]);
-          if (!std::binary_search(stored.begin(), stored.end(), name)) {
-            missing.push_back(spec);
+        for (size_t s = 0; s < specs.size(); s++) {
+          if (!stored[s][i]) {
+            missing.push_back(specs[s]);
             continue;
           }
+          std::string name = opts_.store->layout().DerivedObjectName(item.day, specs[s].name, item.exchange, keys[i]);
           opts_.store->RemoveStaleTemporaries(name);
           present.push_back(std::move(name));
         }

@@ -52,27 +52,32 @@ std::string CsvField(const std::string& s) {
   return out + "\"";
 }
 
-std::string Csv(const std::vector<InstrumentDefinition>& defs) {
+void Csv(const DefinitionSource& defs, const TextSink& out) {
   const auto& cols = InstrumentColumns();
-  std::string out;
-  for (size_t i = 0; i < cols.size(); i++) out += (i ? "," : "") + cols[i].name;
-  out += '\n';
-  for (const auto& d : defs) {
+  std::string line;
+  for (size_t i = 0; i < cols.size(); i++) line += (i ? "," : "") + cols[i].name;
+  line += '\n';
+  out(line);
+  defs([&](const InstrumentDefinition& d) {
     const auto cells = Cells(d);
+    line.clear();
     for (size_t i = 0; i < cells.size(); i++) {
-      if (i) out += ',';
-      if (cells[i]) out += CsvField(*cells[i]);
+      if (i) line += ',';
+      if (cells[i]) line += CsvField(*cells[i]);
     }
-    out += '\n';
-  }
-  return out;
+    line += '\n';
+    out(line);
+  });
 }
 
-std::string Json(const std::vector<InstrumentDefinition>& defs) {
+// The array nlohmann's dump(1) makes of the definitions' objects, an object
+// at a time: each object's own dump(1) one level in ("[]" when there is none).
+void Json(const DefinitionSource& defs, const TextSink& out) {
   using ojson = nlohmann::ordered_json;
   const auto& cols = InstrumentColumns();
-  ojson arr = ojson::array();
-  for (const auto& d : defs) {
+  bool first = true;
+  std::string text;
+  defs([&](const InstrumentDefinition& d) {
     const auto cells = Cells(d);
     ojson o = ojson::object();
     for (size_t i = 0; i < cols.size(); i++) {
@@ -86,12 +91,23 @@ std::string Json(const std::vector<InstrumentDefinition>& defs) {
         o[cols[i].name] = *cells[i];
       }
     }
-    arr.push_back(std::move(o));
-  }
-  return arr.dump(1) + "\n";
+    // A dump has no raw line break but those between its members (strings
+    // are escaped), so indenting every line is indenting each member.
+    const std::string dumped = o.dump(1);
+    text = first ? "[\n " : ",\n ";
+    first = false;
+    for (char c : dumped) {
+      text += c;
+      if (c == '\n') text += ' ';
+    }
+    out(text);
+  });
+  out(first ? "[]\n" : "\n]\n");
 }
 
-std::string Table(const std::vector<InstrumentDefinition>& defs) {
+// Two passes over the definitions: the columns' widths and the count, then
+// the rows.
+void Table(const DefinitionSource& defs, const TextSink& out) {
   // A readable subset; csv and json carry every column. Availability is
   // shown as its day.
   struct Shown {
@@ -104,43 +120,66 @@ std::string Table(const std::vector<InstrumentDefinition>& defs) {
                                  {"tick_size", false},              {"contract_size", false},
                                  {"data_types", false}};
   std::vector<size_t> index;
-  std::vector<std::vector<std::string>> rows(1);
+  std::vector<std::string> header;
   for (const auto& s : kShown) {
     index.push_back(ColumnIndex(s.name));
-    rows[0].push_back(s.name);
+    header.push_back(s.name);
   }
-  for (const auto& d : defs) {
+  auto row_of = [&](const InstrumentDefinition& d, std::vector<std::string>* r) {
     const auto cells = Cells(d);
-    std::vector<std::string> r;
+    r->clear();
     for (size_t k = 0; k < index.size(); k++) {
       std::string v = cells[index[k]].value_or("-");
       if (kShown[k].day_only) v = v.substr(0, std::min<size_t>(v.size(), 10));
-      r.push_back(std::move(v));
+      r->push_back(std::move(v));
     }
-    rows.push_back(std::move(r));
-  }
+  };
   std::vector<size_t> w(index.size(), 0);
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); i++) w[i] = std::max(w[i], r[i].size());
-  }
-  std::string out;
-  for (const auto& r : rows) {
-    for (size_t i = 0; i < r.size(); i++) {
-      std::string c = r[i];
-      if (i + 1 < r.size()) c.resize(w[i] + 2, ' ');
-      out += c;
+  size_t count = 0;
+  std::vector<std::string> r;
+  auto widen = [&](const std::vector<std::string>& row) {
+    for (size_t i = 0; i < row.size(); i++) w[i] = std::max(w[i], row[i].size());
+  };
+  widen(header);
+  defs([&](const InstrumentDefinition& d) {
+    row_of(d, &r);
+    widen(r);
+    count++;
+  });
+  std::string line;
+  auto write = [&](const std::vector<std::string>& row) {
+    line.clear();
+    for (size_t i = 0; i < row.size(); i++) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(w[i] + 2 - row[i].size(), ' ');
     }
-    out += '\n';
-  }
-  return out + std::to_string(defs.size()) + " instruments\n";
+    line += '\n';
+    out(line);
+  };
+  write(header);
+  defs([&](const InstrumentDefinition& d) {
+    row_of(d, &r);
+    write(r);
+  });
+  out(std::to_string(count) + " instruments\n");
 }
 
 }  // namespace
 
+void FormatDefinitions(const DefinitionSource& defs, const std::string& format, const TextSink& out) {
+  if (format == "csv") return Csv(defs, out);
+  if (format == "json") return Json(defs, out);
+  Table(defs, out);
+}
+
 std::string FormatDefinitions(const std::vector<InstrumentDefinition>& defs, const std::string& format) {
-  if (format == "csv") return Csv(defs);
-  if (format == "json") return Json(defs);
-  return Table(defs);
+  std::string text;
+  FormatDefinitions(
+      [&defs](const DefinitionFn& fn) {
+        for (const auto& d : defs) fn(d);
+      },
+      format, [&text](std::string_view piece) { text += piece; });
+  return text;
 }
 
 }  // namespace mt::pipeline

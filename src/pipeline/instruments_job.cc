@@ -17,6 +17,7 @@
 #include "net/http_client.h"
 #include "parquet/file_reader.h"
 #include "pipeline/instruments_file.h"
+#include "pipeline/instruments_format.h"
 #include "pipeline/instruments_merge.h"
 #include "storage/layout.h"
 #include "storage/layout_record.h"
@@ -602,10 +603,17 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
   Status catalog_error;
   const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes, &catalog_error);
   if (catalog_error.ok() && !store) {
-    report.definitions = DefinitionsForRange(catalog, opts.from, opts.to);
+    // Formatted a definition at a time into a temporary file, and given
+    // to the command only when every definition was read from the catalog:
+    // printed whole or not at all, without holding the range's definitions.
+    report.text = std::make_unique<SpilledBlobs>();
+    SpilledBlobs* text = report.text.get();
+    FormatDefinitions([&](const DefinitionFn& fn) { ForEachInRange(catalog, opts.from, opts.to, fn); }, opts.format,
+                      [text](std::string_view piece) { text->Append(piece); });
+    if (!text->note().empty()) log::Warn("instruments: the formatted definitions: " + text->note());
     catalog_error = catalog.blobs->status().WithContext("the catalog");
     if (catalog_error.ok()) return report;
-    report.definitions.clear();
+    report.text.reset();
   }
   if (!catalog_error.ok()) {
     log::Error("instruments: " + catalog_error.message() + "; no files written");

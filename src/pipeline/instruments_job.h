@@ -9,11 +9,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/spilled_blobs.h"
 #include "core/status.h"
 #include "core/time_util.h"
 #include "pipeline/instruments.h"
@@ -36,6 +38,8 @@ struct InstrumentsJobOptions {
   // holds provisionally are written.
   bool force = false;
   MetadataOptions metadata;  // its `cancel` is the job's own
+  // Print mode (no store): table, csv or json (FormatDefinitions).
+  std::string format = "table";
   std::string tool_version;  // written into every file
   // A local file for the run summary (rejected symbols with reasons), written
   // whole or not at all by a run that wrote or checked files; one that cannot
@@ -59,7 +63,9 @@ struct InstrumentsReport {
   // Every day file and the aggregate held every requested exchange as
   // final: nothing was fetched or written.
   bool up_to_date = false;
-  std::vector<InstrumentDefinition> definitions;  // print mode: the range's definitions
+  // Print mode: the range's definitions formatted, in a temporary file
+  // (SpilledBlobs) as they were made; null when the job failed.
+  std::unique_ptr<SpilledBlobs> text;
   std::vector<InstrumentsFileResult> files;       // write mode: day order, then the aggregate
   // Not OK: the worst of the exchanges' metadata errors (nothing is written
   // when one exchange's metadata is missing: day files hold every
@@ -69,9 +75,10 @@ struct InstrumentsReport {
 };
 
 // Print mode (store == nullptr): fetches the metadata and returns the
-// definitions of the range. Write mode: merges them into the store's files,
-// a few at a time; runs for other exchanges at the same time lose nothing.
-// Progress, rejected symbols, warnings and errors are logged.
+// definitions of the range, formatted (only once every definition was
+// read). Write mode: merges them into the store's files, a few at a time;
+// runs for other exchanges at the same time lose nothing. Progress,
+// rejected symbols, warnings and errors are logged.
 InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::ObjectStore* store);
 
 // Files merged at once for a catalog of `instruments` entries: up to 8 (each

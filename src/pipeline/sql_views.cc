@@ -127,22 +127,29 @@ Result<std::string> SqlDefinitions(storage::ObjectStore* store, const SqlViewsOp
       }
     }
   } else {
+    // The store's objects as it lists them, not gathered (a day may hold
+    // millions): only the data types they name are kept.
     for (const char* root : {"raw_tick_data/", "derived_data/"}) {
-      MT_ASSIGN_OR_RETURN(auto list, store->List(root));
-      for (const auto& o : list) {
+      MT_RETURN_IF_ERROR(store->ListEach(root, [&](storage::ObjectInfo&& o) {
         bool derived = false;
         auto t = layout.DataTypeOfName(o.name, &derived);
         // Only names of the grammars (a stray folder is no data type).
         if (t && (derived ? DerivedName(*t).has_value() : WordName(*t) && tardis::FindSchema(*t) != nullptr)) {
           types.emplace(*t, derived);
         }
-      }
+        return Status::OK();
+      }));
     }
-    MT_ASSIGN_OR_RETURN(auto defs, store->List("instrument_availability/"));
-    for (const auto& o : defs) {
+    // The first file of definitions answers: the listing stops there.
+    const Status defs = store->ListEach("instrument_availability/", [&instruments](storage::ObjectInfo&& o) {
       const std::string& n = o.name;
-      if (n.size() > 20 && n.compare(n.size() - 20, 20, "/instruments.parquet") == 0) instruments = true;
-    }
+      if (n.size() > 20 && n.compare(n.size() - 20, 20, "/instruments.parquet") == 0) {
+        instruments = true;
+        return Status::Cancelled("one file of definitions is enough");
+      }
+      return Status::OK();
+    });
+    if (!instruments) MT_RETURN_IF_ERROR(defs);
     if (types.empty() && !instruments) {
       return Status::Usage(store->Describe("") + " holds no tick data, derived data or instrument definitions to "
                            "define views over (a " + std::string(layout.name()) + " store)");

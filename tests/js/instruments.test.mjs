@@ -517,6 +517,31 @@ describe('instruments: honest reports', () => {
   });
 });
 
+// A test server whose deribit listing is the test listing plus N GENERATED options (not Tardis
+// data) with their /v1/instruments records (no `changes`), all live on 2024-01-01: BTC and ETH,
+// call and put, strikes from 1000, one expiry.
+async function optionsListing(t, name, n) {
+  const details = mkTmp(ROOT_TMP, `${name}-details`);
+  const meta = mkTmp(ROOT_TMP, `${name}-meta`);
+  for (const f of fs.readdirSync(DETAILS_DIR)) fs.copyFileSync(path.join(DETAILS_DIR, f), path.join(details, f));
+  const listing = JSON.parse(fs.readFileSync(path.join(details, 'deribit.json'), 'utf8'));
+  const records = [];
+  for (let i = 0; i < n; i++) {
+    const [u, cp, strike] = [i % 2 ? 'ETH' : 'BTC', (i >> 1) % 2 ? 'P' : 'C', 1000 + (i >> 2)];
+    const id = `${u}-29MAR24-${strike}-${cp}`;
+    listing.datasets.symbols.push({ id, type: 'option', availableSince: '2023-12-01T00:00:00.000Z',
+      availableTo: '2024-03-30T00:00:00.000Z', dataTypes: ['book_snapshot_25', 'options_chain', 'quotes', 'trades'] });
+    records.push({ id, datasetId: id, exchange: 'deribit', baseCurrency: u, quoteCurrency: u, type: 'option', active: true,
+      availableSince: '2023-12-01T00:00:00.000Z', availableTo: '2024-03-30T00:00:00.000Z', expiry: '2024-03-29T08:00:00.000Z',
+      priceIncrement: 0.0001, amountIncrement: 0.1, minTradeAmount: 0.1, inverse: true,
+      contractType: cp === 'C' ? 'call_option' : 'put_option', contractMultiplier: 1, strikePrice: strike,
+      optionType: cp === 'C' ? 'call' : 'put' });
+  }
+  fs.writeFileSync(path.join(details, 'deribit.json'), JSON.stringify(listing));
+  fs.writeFileSync(path.join(meta, 'instrument_generated_deribit.json'), JSON.stringify(records));
+  return { c: await setup(t, name, { exchangeDetailsDir: details, metadataDirs: [meta] }), listing };
+}
+
 describe('instruments files add up across runs', () => {
   it('deribit then binance into one store: every day file and the aggregate hold both; the rerun of both does nothing', async (t) => {
     const c = await setup(t, 'addup');
@@ -638,25 +663,7 @@ describe('instruments files add up across runs', () => {
   it('one day of a listing of 50,000 generated options holds under 2 KB per option more than one of 10,000', async (t) => {
     if (!fs.existsSync('/usr/bin/time')) return t.skip('no /usr/bin/time');
     const peakOf = async (n) => {
-      const details = mkTmp(ROOT_TMP, `per-option-details-${n}`);
-      const meta = mkTmp(ROOT_TMP, `per-option-meta-${n}`);
-      for (const f of fs.readdirSync(DETAILS_DIR)) fs.copyFileSync(path.join(DETAILS_DIR, f), path.join(details, f));
-      const listing = JSON.parse(fs.readFileSync(path.join(details, 'deribit.json'), 'utf8'));
-      const records = [];
-      for (let i = 0; i < n; i++) {
-        const [u, cp, strike] = [i % 2 ? 'ETH' : 'BTC', (i >> 1) % 2 ? 'P' : 'C', 1000 + (i >> 2)];
-        const id = `${u}-29MAR24-${strike}-${cp}`;
-        listing.datasets.symbols.push({ id, type: 'option', availableSince: '2023-12-01T00:00:00.000Z',
-          availableTo: '2024-03-30T00:00:00.000Z', dataTypes: ['book_snapshot_25', 'options_chain', 'quotes', 'trades'] });
-        records.push({ id, datasetId: id, exchange: 'deribit', baseCurrency: u, quoteCurrency: u, type: 'option', active: true,
-          availableSince: '2023-12-01T00:00:00.000Z', availableTo: '2024-03-30T00:00:00.000Z', expiry: '2024-03-29T08:00:00.000Z',
-          priceIncrement: 0.0001, amountIncrement: 0.1, minTradeAmount: 0.1, inverse: true,
-          contractType: cp === 'C' ? 'call_option' : 'put_option', contractMultiplier: 1, strikePrice: strike,
-          optionType: cp === 'C' ? 'call' : 'put' });
-      }
-      fs.writeFileSync(path.join(details, 'deribit.json'), JSON.stringify(listing));
-      fs.writeFileSync(path.join(meta, 'instrument_generated_deribit.json'), JSON.stringify(records));
-      const c = await setup(t, `per-option-${n}`, { exchangeDetailsDir: details, metadataDirs: [meta] });
+      const { c, listing } = await optionsListing(t, `per-option-${n}`, n);
       const rss = path.join(c.dir, 'rss');
       const r = await spawnProgram('/usr/bin/time', ['-f', '%M', '-o', rss, BIN, 'instruments', '--from', '2024-01-01', '--to', '2024-01-01',
         '--exchanges', 'deribit', '--output', c.out],
@@ -677,6 +684,48 @@ describe('instruments files add up across runs', () => {
     const perOption = ((large.kb - small.kb) * 1024) / 40_000;
     t.diagnostic(`peak RSS: 10,000 options ${small.kb} KB, 50,000 options ${large.kb} KB: ${perOption.toFixed(0)} bytes per option`);
     assert.ok(perOption < 2048, `${perOption.toFixed(0)} bytes of peak RSS per option (10,000: ${small.kb} KB, 50,000: ${large.kb} KB)`);
+  });
+
+  // --format prints the range's definitions formatted a definition at a time into a temporary file,
+  // then that file: what it holds per option is the catalog's, as when it writes the files. Holding
+  // every definition, and the whole text, took several times the bound below per option.
+  it('--format of a listing of 50,000 generated options holds under 512 bytes per option more than one of 10,000', async (t) => {
+    if (!fs.existsSync('/usr/bin/time')) return t.skip('no /usr/bin/time');
+    const listings = { 10_000: await optionsListing(t, 'format-10000', 10_000), 50_000: await optionsListing(t, 'format-50000', 50_000) };
+    for (const format of ['table', 'csv', 'json']) {
+      const peakOf = async (n) => {
+        const { c } = listings[n];
+        const rss = path.join(c.dir, `rss-${format}`);
+        const r = await spawnProgram('/usr/bin/time', ['-f', '%M', '-o', rss, BIN, 'instruments', '--from', '2024-01-01', '--to', '2024-01-01',
+          '--exchanges', 'deribit', '--format', format],
+        { cwd: c.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TARDIS_API_URL: c.srv.url, TARDIS_API_KEY: KEY, SOURCE_DATE_EPOCH: SDE } });
+        assert.equal(r.code, 0, describeRun(r));
+        assert.deepEqual(listFiles(c.out), [], 'nothing written');
+        let rows;
+        if (format === 'json') {
+          const defs = JSON.parse(r.stdout);
+          rows = defs.length;
+          const opt = defs.find((d) => d.tardis_symbol === 'ETH-29MAR24-1000-P');
+          assert.equal(opt.instrument_key, 'DERIBIT:OPTION:ETH-USD-240329-1000-PUT');
+          assert.equal(opt.tick_size, 0.0001);
+        } else if (format === 'csv') {
+          const lines = r.stdout.trimEnd().split('\n');
+          rows = lines.length - 1;
+          const opt = lines.find((l) => l.startsWith('DERIBIT:OPTION:ETH-USD-240329-1000-PUT,'));
+          assert.match(opt, /,ETH-29MAR24-1000-P,deribit,.*,put_option,/, 'the option\'s row');
+        } else {
+          rows = Number(r.stdout.match(/^(\d+) instruments$/m)[1]);
+          assert.equal(r.stdout.trimEnd().split('\n').length, rows + 2, 'a header, the rows and the count');
+        }
+        return { kb: Number(fs.readFileSync(rss, 'utf8').trim().split('\n').at(-1)), rows };
+      };
+      const small = await peakOf(10_000);
+      const large = await peakOf(50_000);
+      assert.equal(large.rows - small.rows, 40_000, format);
+      const perOption = ((large.kb - small.kb) * 1024) / 40_000;
+      t.diagnostic(`--format ${format}: peak RSS 10,000 options ${small.kb} KB, 50,000 options ${large.kb} KB: ${perOption.toFixed(0)} bytes per option`);
+      assert.ok(perOption < 512, `--format ${format}: ${perOption.toFixed(0)} bytes of peak RSS per option (10,000: ${small.kb} KB, 50,000: ${large.kb} KB)`);
+    }
   });
 
   // The merge reads a stored file a column at a time, while writing the merged one: a column that

@@ -3,7 +3,10 @@
 // a selection that lists nothing at all is a usage error naming the store.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "pipeline/derive_job.h"
+#include "support/generated_listing.h"
 #include "support/memory_store_double.h"
 
 namespace mt::pipeline {
@@ -47,6 +50,36 @@ TEST(DeriveItems, NothingStoredForTheSelectionIsAUsageErrorNamingTheStore) {
   // An object of another day is no object of the selection.
   store.Put(storage::Layout().TickObjectName(Date{2020, 3, 5}, "trades", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
   EXPECT_EQ(DeriveItems(&store, r).status().code(), Status::Code::kUsage);
+}
+
+}  // namespace
+}  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// The stored objects of a day are read from its listing as the store gives
+// it, not gathered: only the items they become are kept (here one, of the
+// exchange asked for, beside a day of 200,000 objects of another).
+TEST(DeriveItems, TheDaysListingIsReadNotGathered) {
+  constexpr size_t kN = 200000;
+  const storage::Layout layout;
+  testing::GeneratedListing store(layout.TickObjectPrefix(kDay, "trades"), kN, [&](size_t i) {
+    char key[64];
+    std::snprintf(key, sizeof key, "BINANCE:SPOT:A%07zu-USDT", i);
+    return layout.TickObjectName(kDay, "trades", "binance", key);
+  });
+  store.Put(layout.TickObjectName(kDay, "trades", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
+  PlanRequest r = Request();
+  r.exchanges = {"bitmex"};
+  if (!store.StartSampling()) GTEST_SKIP() << "no mallinfo2 here";
+  auto items = DeriveItems(&store, r);
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  ASSERT_EQ(items->size(), 1u);
+  EXPECT_EQ((*items)[0].instrument_key, "BITMEX:PERPETUAL:BTC-USD");
+  EXPECT_EQ(store.listed(), kN + 1);
+  // Gathered, the listing held every name at once.
+  EXPECT_LT(store.Growth(), size_t{4} << 20);
 }
 
 }  // namespace

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
+#include "support/generated_listing.h"
 #include "support/memory_store_double.h"
 
 namespace mt::pipeline {
@@ -134,6 +137,38 @@ TEST(SqlViews, DerivedNamesWithADecimalPoint) {
       EXPECT_NE(bq->find("TABLE `market_tick.book_snapshot_5_grouped0_5_1s`"), std::string::npos) << *bq;
     }
   });
+}
+
+}  // namespace
+}  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// The data types of a store are read from its listing as the store gives
+// it, not gathered: a day of many objects is a listing of as many names.
+TEST(SqlViews, TheStoresListingIsReadNotGathered) {
+  constexpr size_t kN = 200000;
+  const storage::Layout layout;
+  testing::GeneratedListing store(layout.TickObjectPrefix(kDay, "trades"), kN, [&](size_t i) {
+    char key[64];
+    std::snprintf(key, sizeof key, "DERIBIT:OPTION:BTC-USD-240126-%07zu-CALL", i);
+    return layout.TickObjectName(kDay, "trades", "deribit", key);
+  });
+  store.Put(layout.TickObjectName(kDay, "quotes", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
+  store.Put(layout.InstrumentsObjectName(kDay), "x");
+  store.Put(layout.InstrumentsObjectName(Date{2024, 1, 2}), "x");
+  SqlViewsOptions o;
+  o.root = "/data";
+  if (!store.StartSampling()) GTEST_SKIP() << "no mallinfo2 here";
+  auto text = SqlDefinitions(&store, o);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  EXPECT_EQ(store.listed(), kN + 2) << "every tick object, then the first file of definitions";
+  // Gathered, the listing held every name at once.
+  EXPECT_LT(store.Growth(), size_t{4} << 20);
+  EXPECT_NE(text->find("CREATE OR REPLACE VIEW \"quotes\" AS"), std::string::npos) << *text;
+  EXPECT_NE(text->find("CREATE OR REPLACE VIEW \"trades\" AS"), std::string::npos) << *text;
+  EXPECT_NE(text->find("CREATE OR REPLACE VIEW \"instruments\" AS"), std::string::npos) << *text;
 }
 
 }  // namespace
