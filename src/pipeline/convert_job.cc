@@ -76,7 +76,10 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   if (auto parts = tardis::ParseFileName(path)) {
     hints.day = parts->date;
     hints.exchange = parts->exchange;
-    hints.symbol = parts->symbol;
+    // As the official clients spell symbols in file names (..._options is
+    // OPTIONS, ..._btcusdt BTCUSDT): every check of the file (grouped or of
+    // one instrument, its rows' exchange, its completion record) reads this.
+    hints.symbol = NormalizeSymbol(parts->symbol);
     // The data type is the file's (its name), not the header's: liquidations
     // share the trades header and book_ticker the quotes header.
     const tardis::DataTypeSchema* named = tardis::FindSchema(parts->data_type);
