@@ -104,9 +104,8 @@ Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore
   for (size_t r = 0; r < cols[0].num_rows; r++) {
     auto d = ParseDate(cols[0].strings[r]);
     if (!d) return Status::InvalidInput(file->label() + ": row " + std::to_string(r) + " has a bad date");
-    out.push_back(MissingReportRow{*d, cols[1].strings[r], cols[2].strings[r], cols[3].strings[r],
-                                   cols[4].strings[r], cols[5].strings[r], cols[6].strings[r], cols[7].strings[r],
-                                   checked.ints[r]});
+    out.push_back(MissingReportRow{*d, cols[1].strings[r], cols[2].strings[r], cols[3].strings[r], cols[4].strings[r],
+                                   cols[5].strings[r], cols[6].strings[r], cols[7].strings[r], checked.ints[r]});
   }
   return out;
 }

@@ -236,13 +236,15 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
       // Written, yet no instrument: running instruments again as before
       // changes nothing, so the note says what does.
       if (written.count(e) && without_metadata.count(e)) {
-        out.notes.push_back(e + ": the instrument definitions of these days list no instrument of this exchange: "
-                                "market-tick instruments rejected its symbols, whose keys need instrument metadata; "
-                                "set TARDIS_API_KEY, then run market-tick instruments --exchanges " + e +
-                            " --force for them");
+        out.notes.push_back(e +
+                            ": the instrument definitions of these days list no instrument of this exchange: "
+                            "market-tick instruments rejected its symbols, whose keys need instrument metadata; "
+                            "set TARDIS_API_KEY, then run market-tick instruments --exchanges " +
+                            e + " --force for them");
       } else if (written.count(e)) {
-        out.notes.push_back(e + ": the instrument definitions of these days list no instrument of this exchange: "
-                                "market-tick instruments rejected its symbols, saying why as it wrote them");
+        out.notes.push_back(e +
+                            ": the instrument definitions of these days list no instrument of this exchange: "
+                            "market-tick instruments rejected its symbols, saying why as it wrote them");
       } else {
         out.notes.push_back(e + ": the instrument definitions of these days do not list this exchange; run "
                                 "market-tick instruments --exchanges " + e + " for them");

@@ -73,8 +73,7 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
 }
 
 Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day,
-                                                                   const ItemResults& items, size_t begin,
-                                                                   size_t end) {
+                                                                  const ItemResults& items, size_t begin, size_t end) {
   // Held whole while the report is written: a report past one row group
   // (a grouped item of that many objects missing) is not read, so memory
   // stays bounded whatever it holds; this run's report replaces it, said.
@@ -100,8 +99,7 @@ Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::Objec
   }
   if (stored->empty()) return std::move(*stored);
   // An item as a report row names it: data type, exchange, symbol, key.
-  auto id = [](std::string_view data_type, std::string_view exchange, std::string_view symbol,
-               std::string_view key) {
+  auto id = [](std::string_view data_type, std::string_view exchange, std::string_view symbol, std::string_view key) {
     std::string s;
     for (std::string_view part : {data_type, exchange, symbol, key}) {
       s.append(part);

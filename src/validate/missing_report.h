@@ -46,8 +46,7 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
 // nothing (the run's own report replaces it), with a warning; a store that
 // failed to answer is the error, retryable.
 Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day,
-                                                                   const ItemResults& items, size_t begin,
-                                                                   size_t end);
+                                                                  const ItemResults& items, size_t begin, size_t end);
 
 struct ReportedItem {
   ExpectedItem item;
