@@ -17,6 +17,7 @@
 
 #include "core/exit_code.h"
 #include "core/log.h"
+#include "core/open_files.h"
 #include "core/parallel.h"
 #include "core/thread_pool.h"
 #include "core/time_util.h"
@@ -76,7 +77,10 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   if (auto parts = tardis::ParseFileName(path)) {
     hints.day = parts->date;
     hints.exchange = parts->exchange;
-    hints.symbol = parts->symbol;
+    // As the official clients spell symbols in file names (..._options is
+    // OPTIONS, ..._btcusdt BTCUSDT): every check of the file (grouped or of
+    // one instrument, its rows' exchange, its completion record) reads this.
+    hints.symbol = NormalizeSymbol(parts->symbol);
     // The data type is the file's (its name), not the header's: liquidations
     // share the trades header and book_ticker the quotes header.
     const tardis::DataTypeSchema* named = tardis::FindSchema(parts->data_type);
@@ -393,6 +397,23 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   const bool by_file = pool && workers > 1 && opts.derived.empty() &&
                        DistinctOutputs(opts.inputs, opts.data_type ? opts.data_type->name : "") &&
                        largest * workers <= total;
+  // A grouped file into a store writes its objects on up to every thread,
+  // each holding an object and its footer spill open: as many as fit the
+  // open-file limit beside the files' inputs, spills and lists (more failed
+  // with EMFILE now and then: --threads 64 under ulimit -n 64).
+  const bool any_grouped =
+      opts.target.store && std::any_of(opts.inputs.begin(), opts.inputs.end(), [](const std::string& p) {
+        const auto parts = tardis::ParseFileName(p);
+        return parts && tardis::IsGroupedSymbol(NormalizeSymbol(parts->symbol));
+      });
+  if (any_grouped && opts.threads > 1) {
+    const int at_once = by_file ? static_cast<int>(workers) : 1;
+    const int writes = 1 + static_cast<int>(opts.derived.size());
+    const int per_writer = writes * (opts.target.store->DescriptorsPerWrite() + 1);
+    settings.max_assembly_threads =
+        CapToOpenFileLimit(opts.threads, per_writer * at_once, "--threads", "threads writing a grouped file's objects",
+                           at_once * (4 + writes * opts.target.store->DescriptorsPerWrite()));
+  }
   if (!by_file) {
     for (const std::string& path : opts.inputs) {
       if (interrupted() || reporter.cancelled()) break;

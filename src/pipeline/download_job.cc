@@ -429,8 +429,18 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   const int per_file = kDownloadDescriptors + writes * store->DescriptorsPerWrite();
   const bool any_grouped = std::any_of(report.items.begin(), report.items.end(),
                                        [](const WorkItem& w) { return tardis::IsGroupedSymbol(w.symbol); });
-  const int writer_threads = std::max(1, options.threads) + 1;
-  const int grouped_reserve = any_grouped ? 2 + writer_threads * writes * (store->DescriptorsPerWrite() + 1) : 0;
+  // The threads that write a grouped file's objects, as many as fit the
+  // limit beside its spill, its list and one file in flight: more each
+  // opened an object and a footer spill, and the file failed with EMFILE
+  // now and then (--threads 64 under ulimit -n 64).
+  const int per_writer = writes * (store->DescriptorsPerWrite() + 1);
+  int writer_threads = std::max(1, options.threads) + 1;  // the pool's and the item's own
+  if (any_grouped) {
+    writer_threads = 1 + CapToOpenFileLimit(writer_threads - 1, per_writer, "--threads",
+                                            "threads writing a grouped file's objects", 2 + per_file + per_writer);
+    opts.convert.max_assembly_threads = writer_threads;
+  }
+  const int grouped_reserve = any_grouped ? 2 + writer_threads * per_writer : 0;
   opts.concurrency =
       CapToOpenFileLimit(opts.concurrency, per_file, "--concurrency", "files in flight", grouped_reserve);
   // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default

@@ -1,7 +1,7 @@
 #include "pipeline/instruments_format.h"
 
 #include <algorithm>
-#include <cstdio>
+#include <charconv>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -12,13 +12,13 @@ namespace mt::pipeline {
 
 namespace {
 
+// The shortest text that reads back as v, plain or with an exponent,
+// whichever is shorter (100 and 70000 as such, 1e-05 and 1e+22 with one):
+// %g's shortest precision wrote 100 as 1e+02.
 std::string Shortest(double v) {
-  char buf[40];
-  for (int p = 1; p <= 17; p++) {
-    std::snprintf(buf, sizeof buf, "%.*g", p, v);
-    if (std::strtod(buf, nullptr) == v) break;
-  }
-  return buf;
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 // Each column as text, in InstrumentColumns() order; null is nullopt.

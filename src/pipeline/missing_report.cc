@@ -36,7 +36,9 @@ Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, cons
 
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
-                                 size_t row_group_rows) {
+                                 size_t row_group_rows, const std::vector<int64_t>* tail_checked_at) {
+  const size_t tail = tail_checked_at ? tail_checked_at->size() : 0;
+  if (tail > rows) return Status::Internal("missing-data report: more earlier rows than rows");
   const auto schema = MissingReportSchema();
   const std::string name = store->layout().MissingReportObjectName(day);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, /*overwrite=*/true));
@@ -49,6 +51,9 @@ Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, s
     st = w.WriteRowGroupByColumn(n, [&](size_t c, columnar::ColumnData* data) {
       if (c == 8) {  // checked_at
         data->i64.assign(n, checked_at);
+        for (size_t r = std::max(first, rows - tail); r < first + n; r++) {
+          data->i64[r - first] = (*tail_checked_at)[r - (rows - tail)];
+        }
         return Status::OK();
       }
       // The column's text is measured first: once the column turns plain
@@ -91,12 +96,16 @@ Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore
     MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file->ReadColumn(std::string(n)));
     cols.push_back(std::move(v));
   }
+  MT_ASSIGN_OR_RETURN(parquet::ColumnValues checked, file->ReadColumn("checked_at"));
+  if (checked.ints.size() != cols[0].num_rows) {
+    return Status::InvalidInput(file->label() + ": column checked_at is not one timestamp per row");
+  }
   std::vector<MissingReportRow> out;
   for (size_t r = 0; r < cols[0].num_rows; r++) {
     auto d = ParseDate(cols[0].strings[r]);
     if (!d) return Status::InvalidInput(file->label() + ": row " + std::to_string(r) + " has a bad date");
-    out.push_back(MissingReportRow{*d, cols[1].strings[r], cols[2].strings[r], cols[3].strings[r],
-                                   cols[4].strings[r], cols[5].strings[r], cols[6].strings[r], cols[7].strings[r]});
+    out.push_back(MissingReportRow{*d, cols[1].strings[r], cols[2].strings[r], cols[3].strings[r], cols[4].strings[r],
+                                   cols[5].strings[r], cols[6].strings[r], cols[7].strings[r], checked.ints[r]});
   }
   return out;
 }

@@ -28,6 +28,7 @@ struct MissingReportRow {
   std::string data_type, instrument_key, exchange, symbol;
   std::string status;  // "missing", "corrupt", "not_available" or "no_data_incident"
   std::string reason, object_name;
+  int64_t checked_at = 0;  // microseconds since the epoch (ReadMissingReportRows fills it)
 };
 
 // Writes (replacing) the day's report. `checked_at` in microseconds since
@@ -48,10 +49,14 @@ inline constexpr size_t kMissingReportRowGroupRows = size_t{1} << 16;
 // give fewer) bounds a row group. A call that returns an error (the values
 // it gave are not the rows': a source that failed to read) aborts the
 // report: nothing is committed, a previous report of the day stays.
+// Every row's checked_at is `checked_at`, but the last
+// tail_checked_at->size() rows' (rows an earlier run checked), which are
+// these, in order.
 using MissingReportColumn = std::function<Status(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
-                                 size_t row_group_rows = kMissingReportRowGroupRows);
+                                 size_t row_group_rows = kMissingReportRowGroupRows,
+                                 const std::vector<int64_t>* tail_checked_at = nullptr);
 // Reads a day's report; kNotFound when the day was never validated.
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day);
 

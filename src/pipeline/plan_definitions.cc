@@ -174,7 +174,12 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   MT_RETURN_IF_ERROR(CheckDataTypes(req.data_types));
   DefinitionsPlan out;
   size_t unknown = 0;
-  std::set<std::string> seen;  // exchanges the definitions list
+  std::set<std::string> seen;  // exchanges the definitions list (an instrument or a grouped file)
+  // Exchanges an instruments run wrote into the files (perhaps with no
+  // instrument: every symbol rejected), and those of them it wrote without
+  // /v1/instruments (no key), whose symbols of venues without a symbol rule
+  // it could not key.
+  std::set<std::string> written, without_metadata;
   std::map<std::string, std::vector<std::pair<Date, std::string>>> after_export;
   for (Date d = req.from; d <= req.to; d = AddDays(d, 1)) {
     auto file = parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(d));
@@ -196,11 +201,18 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
       continue;
     }
     for (const auto& r : *rows) seen.insert(r.exchange);
+    const std::vector<GroupedDefinition> grouped = GroupedOf(**file);
+    for (const auto& g : grouped) seen.insert(g.exchange);
+    const InstrumentsFileState state = StateOf((*file)->metadata().key_value);
+    written.insert(state.exchanges.begin(), state.exchanges.end());
+    for (const ExchangeSource& src : state.sources) {
+      if (src.source.find("/v1/instruments/") == std::string::npos) without_metadata.insert(src.exchange);
+    }
     NoteDayAfterExport(d, **file, req.exchanges, &after_export);
     // Sorted by (day, data type, exchange, symbol, instrument key), unique:
     // the day is the first of these, so the days' items in turn are the
     // range's in that order.
-    std::vector<WorkItem> day_items = DayItems(d, *rows, GroupedOf(**file), req, &unknown);
+    std::vector<WorkItem> day_items = DayItems(d, *rows, grouped, req, &unknown);
     auto order = [](const WorkItem& a, const WorkItem& b) {
       if (a < b) return true;
       if (b < a) return false;
@@ -220,7 +232,20 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
                                           DaysFromCivil(req.from.year, req.from.month, req.from.day) + 1);
   if (out.definition_problems.size() < days) {
     for (const auto& e : req.exchanges) {
-      if (!seen.count(e)) {
+      if (seen.count(e)) continue;
+      // Written, yet no instrument: running instruments again as before
+      // changes nothing, so the note says what does.
+      if (written.count(e) && without_metadata.count(e)) {
+        out.notes.push_back(e +
+                            ": the instrument definitions of these days list no instrument of this exchange: "
+                            "market-tick instruments rejected its symbols, whose keys need instrument metadata; "
+                            "set TARDIS_API_KEY, then run market-tick instruments --exchanges " +
+                            e + " --force for them");
+      } else if (written.count(e)) {
+        out.notes.push_back(e +
+                            ": the instrument definitions of these days list no instrument of this exchange: "
+                            "market-tick instruments rejected its symbols, saying why as it wrote them");
+      } else {
         out.notes.push_back(e + ": the instrument definitions of these days do not list this exchange; run "
                                 "market-tick instruments --exchanges " + e + " for them");
       }

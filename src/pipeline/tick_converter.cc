@@ -229,6 +229,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
                 [](const Output* a, const Output* b) { return a->spill_file < b->spill_file; });
       ParallelOptions po;
       po.threads = settings_.writer.pool ? settings_.writer.pool->size() + 1 : 1;
+      if (settings_.max_assembly_threads > 0) po.threads = std::min(po.threads, settings_.max_assembly_threads);
       po.cancel = settings_.cancel;
       // Fewer objects than threads (the chains of an options_chain file):
       // each object's columns are encoded on the pool instead.

@@ -180,6 +180,10 @@ struct ConvertSettings {
   // derived data is computed beside the parse and the raw encoding instead
   // of after them. Off: on the thread that hands over the batches.
   bool observer_threads = false;
+  // Threads that assemble a grouped file's objects at Finish, at most (0:
+  // the pool's and the caller's): each holds an object and its footer spill
+  // open, so the job sets it to what the open-file limit leaves room for.
+  int max_assembly_threads = 0;
   // Polled between the objects of a grouped file at Finish (kCancelled).
   const std::atomic<bool>* cancel = ProcessCancelFlag();
   // Called once, on the thread that calls Finish, as soon as every object of

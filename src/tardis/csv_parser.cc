@@ -537,6 +537,8 @@ inline __attribute__((always_inline)) bool CsvParser::ParseValue(columnar::Colum
     }
     if (n == 0) {
       *null = true;
+    } else if (__builtin_expect(*p == '"', 0)) {
+      return false;  // a quoted value: TextError words it
     } else if (n <= 7 && buf_end_ && buf_end_ - p >= 8) {
       uint64_t w;  // the value and the bytes after it
       std::memcpy(&w, p, 8);
@@ -725,6 +727,13 @@ bool CsvParser::ValueError(const char* line_begin, const char* e, const char* p,
 
 bool CsvParser::TextError(const char* line_begin, const char* e, const char* p, size_t i) {
   const size_t n = static_cast<size_t>(FieldEnd(p, e) - p);
+  // Tardis writes no quotes: a CSV reader reads "9" as 9, while the cell
+  // taken as it is would store the quotes in the text.
+  if (n > 0 && *p == '"') {
+    return Fail(line_begin, e, p, i,
+                "a quoted value; Tardis CSV files have no quoting, so the quotes would be stored as part of the text "
+                "(the file was written by another program: convert the Tardis file as downloaded)");
+  }
   const void* nul = std::memchr(p, 0, n);
   const size_t bad = Utf8InvalidOffset(p, n);
   if (nul && static_cast<const char*>(nul) - p < static_cast<ptrdiff_t>(bad)) {

@@ -1,12 +1,20 @@
 #include "validate/missing_report.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <string>
+#include <unordered_map>
 #include <vector>
+
+#include "core/log.h"
+#include "parquet/file_reader.h"
+#include "storage/layout.h"
 
 namespace mt::validate {
 
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
-                          size_t end, int64_t checked_at, const std::string& created_by) {
+                          size_t end, int64_t checked_at, const std::string& created_by,
+                          const std::vector<pipeline::MissingReportRow>& earlier) {
   auto in_report = [&](size_t i) { return IsReported(items.status(i)) && items.day(i) == day; };
   // A failed read of the results (sticky once set) makes the rows zeros:
   // an empty or partial report that would replace a correct one, and that
@@ -18,9 +26,12 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
                                          " not written: the results of the checks");
   };
   MT_RETURN_IF_ERROR(results_read());
-  size_t rows = 0;
-  for (size_t i = begin; i < end; i++) rows += in_report(i);
+  size_t own = 0;
+  for (size_t i = begin; i < end; i++) own += in_report(i);
   MT_RETURN_IF_ERROR(results_read());
+  const size_t rows = own + earlier.size();
+  std::vector<int64_t> earlier_checked_at;
+  for (const auto& r : earlier) earlier_checked_at.push_back(r.checked_at);
   // Row groups come in order and each asks for its rows once per column:
   // the items of a row group are found once (from where the previous one
   // ended), and each column reads only those.
@@ -28,9 +39,11 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
   size_t group_first = SIZE_MAX, next_item = begin;
   std::string object;
   auto column = [&](size_t c, size_t first, size_t n, const std::function<void(std::string_view)>& append) {
+    // Rows [first, first + n): this run's items first, then the earlier rows.
+    const size_t mine = first < own ? std::min(n, own - first) : 0;
     if (first != group_first) {
       group.clear();
-      for (; next_item < end && group.size() < n; next_item++) {
+      for (; next_item < end && group.size() < mine; next_item++) {
         if (in_report(next_item)) group.push_back(static_cast<uint32_t>(next_item));
       }
       group_first = first;
@@ -47,9 +60,72 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
         default: items.Object(i, &object); append(object);
       }
     }
+    for (size_t r = first + mine - own; r < first + n - own; r++) {
+      const pipeline::MissingReportRow& e = earlier[r];
+      const std::string* values[] = {nullptr,   &e.data_type, &e.instrument_key, &e.exchange,
+                                     &e.symbol, &e.status,    &e.reason,         &e.object_name};
+      append(c == 0 ? std::string_view(FormatDate(e.day)) : std::string_view(*values[c]));
+    }
     return results_read();
   };
-  return pipeline::WriteMissingReportColumns(store, day, rows, column, checked_at, created_by);
+  return pipeline::WriteMissingReportColumns(store, day, rows, column, checked_at, created_by,
+                                             pipeline::kMissingReportRowGroupRows, &earlier_checked_at);
+}
+
+Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day,
+                                                                  const ItemResults& items, size_t begin, size_t end) {
+  // Held whole while the report is written: a report past one row group
+  // (a grouped item of that many objects missing) is not read, so memory
+  // stays bounded whatever it holds; this run's report replaces it, said.
+  {
+    auto footer = parquet::FileReader::Open(store, store->layout().MissingReportObjectName(day));
+    if (footer.ok() && (*footer)->metadata().num_rows > static_cast<int64_t>(pipeline::kMissingReportRowGroupRows)) {
+      log::Warn("the missing-data report of " + FormatDate(day) + " holds " +
+                std::to_string((*footer)->metadata().num_rows) + " rows, more than the " +
+                std::to_string(pipeline::kMissingReportRowGroupRows) +
+                " of an earlier run kept beside this run's: this run's report replaces it whole (validate the "
+                "items it held again to report them)");
+      return std::vector<pipeline::MissingReportRow>{};
+    }
+    if (!footer.ok() && footer.status().retryable()) return footer.status();
+  }
+  auto stored = pipeline::ReadMissingReportRows(store, day);
+  if (!stored.ok()) {
+    if (stored.status().code() == Status::Code::kNotFound) return std::vector<pipeline::MissingReportRow>{};
+    if (stored.status().retryable()) return stored.status();
+    log::Warn("the missing-data report of " + FormatDate(day) + " cannot be read (" + stored.status().message() +
+              "); this run's report replaces it whole");
+    return std::vector<pipeline::MissingReportRow>{};
+  }
+  if (stored->empty()) return std::move(*stored);
+  // An item as a report row names it: data type, exchange, symbol, key.
+  auto id = [](std::string_view data_type, std::string_view exchange, std::string_view symbol, std::string_view key) {
+    std::string s;
+    for (std::string_view part : {data_type, exchange, symbol, key}) {
+      s.append(part);
+      s.push_back('\x1f');
+    }
+    return s;
+  };
+  std::unordered_map<std::string, size_t> unchecked;  // id -> row of *stored
+  for (size_t r = 0; r < stored->size(); r++) {
+    const auto& e = (*stored)[r];
+    if (e.day == day) unchecked.emplace(id(e.data_type, e.exchange, e.symbol, e.instrument_key), r);
+  }
+  for (size_t i = begin; i < end && !unchecked.empty(); i++) {
+    if (items.day(i) != day) continue;
+    unchecked.erase(id(items.data_type(i), items.exchange(i), items.symbol(i), items.instrument_key(i)));
+  }
+  if (!items.io_status().ok()) {
+    return items.io_status().WithContext("missing-data report of " + FormatDate(day) + ": the results of the checks");
+  }
+  std::vector<size_t> keep;
+  for (const auto& [k, r] : unchecked) keep.push_back(r);
+  std::sort(keep.begin(), keep.end());  // in the stored report's order
+  std::vector<pipeline::MissingReportRow> out;
+  out.reserve(keep.size());
+  for (size_t r : keep) out.push_back(std::move((*stored)[r]));
+  return out;
 }
 
 Result<std::vector<ReportedItem>> ReadMissingReport(storage::ObjectStore* store, const Date& day) {

@@ -31,8 +31,22 @@ using pipeline::MissingReportSchema;
 // back from their temporary file (items.io_status()) read as zeros: the
 // report is then not written (nothing committed, a previous report of the
 // day stays) and that error is returned, retryable.
+// `earlier` rows (of an earlier report of the day, for items this run did
+// not check: EarlierRowsToKeep) follow this run's, as they were.
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
-                          size_t end, int64_t checked_at, const std::string& created_by);
+                          size_t end, int64_t checked_at, const std::string& created_by,
+                          const std::vector<pipeline::MissingReportRow>& earlier = {});
+
+// The rows of the day's stored report (none when there is none) whose item
+// is not among the items [begin, end) of `items` (the run's items of that
+// day, checked or not): a run over one exchange or data type must not drop
+// what a run over another reported, or a --from-report round after both
+// would miss it. A report that cannot be read, or of more rows than
+// pipeline::kMissingReportRowGroupRows (kept in memory otherwise), keeps
+// nothing (the run's own report replaces it), with a warning; a store that
+// failed to answer is the error, retryable.
+Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day,
+                                                                  const ItemResults& items, size_t begin, size_t end);
 
 struct ReportedItem {
   ExpectedItem item;

@@ -159,8 +159,18 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   size_t written = 0;
   Status first;
   for (const auto& [d, span] : by_day) {
-    Status st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
-                                   "market-tick version " + o.tool_version);
+    // Rows of items this run did not check (another exchange's or data
+    // type's, reported by an earlier run) stay in the day's report.
+    auto earlier = EarlierRowsToKeep(store, d, res.items, span.first, span.second);
+    Status st = earlier.status();
+    if (st.ok()) {
+      if (!earlier->empty()) {
+        log::Info("missing-data report of " + FormatDate(d) + ": kept " + std::to_string(earlier->size()) +
+                  " rows of an earlier run for items this run did not check");
+      }
+      st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
+                              "market-tick version " + o.tool_version, *earlier);
+    }
     if (st.ok()) {
       written++;
       continue;

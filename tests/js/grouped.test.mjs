@@ -276,6 +276,26 @@ describe('grouped files', () => {
     assert.match(stderr, /6 items: 6 done, 0 skipped/, stderr);
   });
 
+  it('more --threads than the open-file limit holds: a grouped file is written by the threads that fit, said once, every run complete', () => {
+    // Each thread writing a grouped file's objects holds an object and its footer spill open: 65 of them (64 threads)
+    // passed ulimit -n 64, and the file failed now and then with "Too many open files" (exit 2), its objects
+    // half written.
+    const dir = mkTmp(ROOT_TMP, 'threads-nofile');
+    const file = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+    const n = 300;
+    writeOptionsDay(file, n, 20);
+    for (let run = 0; run < 4; run++) {
+      const out = path.join(dir, `out${run}`);
+      const args = ['convert', file, '--output', out, '--threads', '64'];
+      const r = runLimited(args, 60);
+      assert.equal(r.code, 0, `run ${run}: ${describeRun(args, r)}`);
+      assert.match(r.stderr, /--threads 64: the open-file limit \(ulimit -n\) of 60 leaves room for \d+ threads writing a grouped file's objects/,
+        r.stderr.slice(0, 2000));
+      assert.equal(r.stderr.match(/open-file limit/g).length, 1, 'said once');
+      assert.equal(walk(out).filter((f) => f.endsWith('.parquet')).length, n, `run ${run}`);
+    }
+  });
+
   it('download under ulimit -n 256 with --concurrency 64: fewer files in flight, said once, every item done', async (t) => {
     // Each file in flight holds about four descriptors (its connection, the HTTP library's wake-up pair, the
     // object being written): 64 of them passed 256, and some items failed with "Too many open files" (exit 1).

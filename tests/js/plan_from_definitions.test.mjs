@@ -112,3 +112,54 @@ test('a definitions file that is there but unreadable: the hint is the run that 
     fs.rmSync(own, { recursive: true, force: true });
   }
 });
+
+// An exchange the definitions were written for, yet hold no instrument of: its symbols were rejected (dydx BTC-USD
+// has no key without instrument metadata, which needs TARDIS_API_KEY), or it lists grouped files only. The note
+// said "do not list this exchange; run market-tick instruments --exchanges dydx", the run just done, which
+// changes nothing; for a venue whose grouped file was planned it said the same beside the planned item.
+test('an exchange written with no instrument: the note says why and what helps, not to run instruments again', async (t) => {
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-plan-defs-none-'));
+  const data = path.join(own, 'data');
+  fs.mkdirSync(data);
+  const header = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+  const zlib = await import('node:zlib');
+  // Generated: one dydx perpetual and one grouped file of binance-european-options (its listing names OPTIONS only).
+  fs.writeFileSync(path.join(data, 'dydx_trades_2024-03-01_BTC-USD.csv.gz'),
+    zlib.gzipSync(header + 'dydx,BTC-USD,1709251200000000,1709251200000100,1,buy,60000,1\n'));
+  fs.writeFileSync(path.join(data, 'binance-european-options_trades_2024-03-01_OPTIONS.csv.gz'),
+    zlib.gzipSync(header + 'binance-european-options,BTC-240329-70000-C,1709251200000000,1709251200000100,1,buy,100,1\n'));
+  const own_srv = await startServer({ dataDirs: [data] });
+  t.after(async () => {
+    await own_srv.close();
+    fs.rmSync(own, { recursive: true, force: true });
+  });
+  const runAt = (args, key) => new Promise((resolve, reject) => {
+    const env = { PATH: process.env.PATH, TARDIS_API_URL: own_srv.url, SOURCE_DATE_EPOCH: '1700000000', ...(key ? { TARDIS_API_KEY: key } : {}) };
+    const child = spawn(BIN, args, { env });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  const store = path.join(own, 'store');
+  const exchanges = 'dydx,binance-european-options';
+  let r = await runAt(['instruments', '--from', '2024-03-01', '--exchanges', exchanges, '--output', store]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /rejected dydx BTC-USD/, r.stderr);
+  const planArgs = ['plan', '--from', '2024-03-01', '--exchanges', `${exchanges},kraken`, '--data-types', 'trades', '--output', store, '--json'];
+  r = await runAt(planArgs);
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).items.map((i) => `${i.exchange}/${i.symbol}`), ['binance-european-options/OPTIONS']);
+  assert.doesNotMatch(r.stderr, /binance-european-options: the instrument definitions/, r.stderr);
+  assert.match(r.stderr, /dydx: the instrument definitions of these days list no instrument of this exchange: market-tick instruments rejected its symbols, whose keys need instrument metadata; set TARDIS_API_KEY, then run market-tick instruments --exchanges dydx --force for them/, r.stderr);
+  assert.doesNotMatch(r.stderr, /dydx: .*do not list this exchange/, r.stderr);
+  // An exchange that run did not write still gets the instruments run to do.
+  assert.match(r.stderr, /kraken: the instrument definitions of these days do not list this exchange; run market-tick instruments --exchanges kraken for them/, r.stderr);
+  // Written with metadata (a key) and still rejected: the reasons are that run's.
+  r = await runAt(['instruments', '--from', '2024-03-01', '--exchanges', 'dydx', '--force', '--output', store], 'k');
+  assert.equal(r.status, 0, r.stderr);
+  r = await runAt(planArgs, 'k');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /dydx: the instrument definitions of these days list no instrument of this exchange: market-tick instruments rejected its symbols, saying why as it wrote them/, r.stderr);
+});

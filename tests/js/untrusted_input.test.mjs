@@ -288,6 +288,42 @@ describe("a one-instrument file holds only its item's rows (exchange and symbol)
     assert.equal((await duckReadAll(one.path)).rows.length, 9999);
   });
 
+  it('convert: a grouped file named in lower case (..._options) is the grouped item: a row of another exchange fails it, a clean one gets its completion record', async () => {
+    const dir = mkTmp(ROOT_TMP, 'item-convert-grouped-case');
+    const header = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount';
+    const rows = [0, 1, 2].map((i) => `deribit,BTC-9JUN20-9875-P,${1591574400000000 + i},${1591574400000100 + i},${i},buy,0.0205,1`);
+    const coinbase = 'coinbase,BTC-USD,1591574400000009,1591574400000109,evil,buy,1,1';
+    const store = path.join(dir, 'out');
+    // A store holding coinbase's BTC-USD object of that day, which the stray row must not replace.
+    const cb = path.join(dir, 'coinbase_trades_2020-06-08_BTC-USD.csv');
+    fs.writeFileSync(cb, [header, 'coinbase,BTC-USD,1591574400000001,1591574400000101,a,buy,9700,1', 'coinbase,BTC-USD,1591574400000002,1591574400000102,b,sell,9701,2', ''].join('\n'));
+    let r = run(['convert', cb, '--output', store], { cwd: dir });
+    assert.equal(r.code, 0, r.stderr);
+    const cbObject = path.join(store, 'raw_tick_data/by_date/day-2020-06-08/data_type-trades/COINBASE:SPOT_PAIR:BTC-USD.parquet');
+    const before = fs.readFileSync(cbObject);
+    const mixed = path.join(dir, 'mixed', 'deribit_trades_2020-06-08_options.csv');
+    fs.mkdirSync(path.dirname(mixed));
+    fs.writeFileSync(mixed, [header, ...rows, coinbase, ''].join('\n'));
+    let args = ['convert', mixed, '--output', store];
+    r = run(args, { cwd: dir });
+    assert.equal(r.code, 1, describeRun(args, r));
+    assert.ok(r.stderr.includes("options.csv:5: a row of exchange 'coinbase' (symbol 'BTC-USD') in a grouped file of exchange 'deribit'"),
+      describeRun(args, r));
+    assert.equal(r.stdout, '', 'no object is reported');
+    assert.deepEqual(fs.readFileSync(cbObject), before, "coinbase's object is as it was");
+    assert.deepEqual(listFiles(store), ['raw_tick_data/by_date/day-2020-06-08/data_type-trades/COINBASE:SPOT_PAIR:BTC-USD.parquet']);
+    const clean = path.join(dir, 'deribit_trades_2020-06-08_options.csv');
+    fs.writeFileSync(clean, [header, ...rows, ''].join('\n'));
+    args = ['convert', clean, '--output', store];
+    r = run(args, { cwd: dir });
+    assert.equal(r.code, 0, describeRun(args, r));
+    // As the upper-case name's: validate and download know the item complete by its record.
+    const rec = path.join(store, 'raw_tick_data/by_date/day-2020-06-08/data_type-trades/_items/deribit/OPTIONS.json');
+    assert.ok(fs.existsSync(rec), `completion record\n${listFiles(store).join('\n')}`);
+    assert.deepEqual(JSON.parse(fs.readFileSync(rec, 'utf8')).objects.map((o) => [path.basename(o.name), o.rows]),
+      [['DERIBIT:OPTION:BTC-USD-200609-9875-PUT.parquet', 3]]);
+  });
+
   it('validate --deep: a file swapped under BTC-USDT (ETHUSDT rows, BitMEX rows) is corrupt, naming what its rows are', () => {
     const dir = mkTmp(ROOT_TMP, 'item-validate');
     const store = path.join(dir, 'store');

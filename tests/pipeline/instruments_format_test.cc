@@ -68,5 +68,30 @@ TEST(FormatDefinitions, JsonAndCsvCarryEveryColumn) {
   EXPECT_NE(csv.find("\"quotes,trades\""), std::string::npos) << csv;  // a comma inside is quoted
 }
 
+// Numbers as written by hand: contract_size 100 and a strike of 70000 read
+// "1e+02" and "7e+04" in the table and the csv (the shortest text that
+// gives the value back, at %g's precision), which a spreadsheet or a diff
+// against the venue's figures reads as another kind of value.
+TEST(FormatDefinitions, NumbersAreShortestPlainDecimals) {
+  InstrumentDefinition d = Perpetual();
+  d.contract_size = 100;
+  d.strike = 70000;
+  d.tick_size = 0.00001;
+  d.min_size = 0.125;
+  d.amount_increment = 1e22;
+  const std::string csv = FormatDefinitions({d}, "csv");
+  const std::string row = csv.substr(csv.find('\n') + 1);
+  EXPECT_NE(row.find(",100,"), std::string::npos) << row;
+  EXPECT_NE(row.find(",70000,"), std::string::npos) << row;
+  EXPECT_NE(row.find(",0.125,"), std::string::npos) << row;
+  EXPECT_EQ(row.find("e+0"), std::string::npos) << row;
+  // Shortest round trip still: a tiny tick and a huge number keep their exponent where it is shorter.
+  EXPECT_NE(row.find(",1e-05,"), std::string::npos) << row;
+  EXPECT_NE(row.find(",1e+22,"), std::string::npos) << row;
+  const std::string t = FormatDefinitions({d}, "table");
+  EXPECT_NE(t.find(" 100 "), std::string::npos) << t;
+  EXPECT_EQ(t.find("1e+02"), std::string::npos) << t;
+}
+
 }  // namespace
 }  // namespace mt::pipeline

@@ -449,6 +449,35 @@ TEST(CsvParserErrors, NulByteInASymbolNamesLineAndColumn) {
       << st2.message();
 }
 
+// Tardis CSV has no quoting: a cell in quotes comes from a file another
+// program wrote, and its text cells were stored with the quotes in them
+// ("9" as the trade id, exit 0) where any CSV reader reads 9.
+TEST(CsvParserErrors, AQuotedTextCellNamesLineAndColumn) {
+  const std::string good = "binance,BTCUSDT,1,2,9,buy,1.5,2\n";
+  const struct {
+    std::string row, where;
+  } cases[] = {
+      {"binance,BTCUSDT,1,2,\"9\",buy,1.5,2\n", "input.csv:3:21: a quoted value"},
+      {"binance,BTCUSDT,1,2,9,\"buy\",1.5,2\n", "input.csv:3:23: a quoted value"},
+      {"binance,\"BTCUSDT\",1,2,9,buy,1.5,2\n", "input.csv:3:9: a quoted value"},
+      {"\"binance\",BTCUSDT,1,2,9,buy,1.5,2\n", "input.csv:3:1: a quoted value"},
+  };
+  for (size_t chunk : {size_t{1}, size_t{3}, size_t{1} << 20}) {
+    for (const auto& c : cases) {
+      CollectSink sink;
+      const Status st = ParseBytes(std::string(kTradesHeader) + good + c.row, &sink, chunk);
+      EXPECT_EQ(st.code(), Status::Code::kInvalidInput) << c.row;
+      EXPECT_NE(st.message().find(c.where), std::string::npos) << st.message();
+      EXPECT_NE(st.message().find("Tardis CSV files have no quoting"), std::string::npos) << st.message();
+    }
+  }
+  // A quote inside a value is text as any CSV reader reads it.
+  CollectSink sink;
+  ASSERT_TRUE(ParseBytes(std::string(kTradesHeader) + "binance,BTCUSDT,1,2,9\"x,buy,1.5,2\n", &sink).ok());
+  ASSERT_EQ(sink.batches.size(), 1u);
+  EXPECT_EQ(sink.batches[0].columns[4].str.Get(0), "9\"x");
+}
+
 TEST(CsvParserErrors, UnparsableTimestamp) {
   const Status st = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,2020-01-01,2,9,buy,1,2\n");
   EXPECT_NE(st.message().find("input.csv:2:17: cannot parse \"2020-01-01\" as a timestamp"),

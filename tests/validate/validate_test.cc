@@ -843,6 +843,66 @@ TEST(MissingReport, ManyRowsAreWrittenInRowGroupsInOrder) {
   EXPECT_TRUE(none->empty());
 }
 
+// A run over one data type keeps the rows of the day's report that another
+// run wrote for items it did not check, with their checked_at, after its
+// own rows (across row groups too); an item it checked loses its old row
+// whatever its status now.
+TEST(MissingReport, RowsOfItemsTheRunDidNotCheckAreKept) {
+  testing::MemoryStoreDouble store;
+  constexpr size_t kEarlier = pipeline::kMissingReportRowGroupRows;  // the most kept
+  auto key = [](size_t i) { return "DERIBIT:OPTION:BTC-" + std::to_string(1000000 + i); };
+  ItemResults quotes;
+  for (size_t i = 0; i < kEarlier; i++) {
+    ItemResult r;
+    r.item = ExpectedItem{kDay, "quotes", key(i), "deribit", "OPTIONS"};
+    r.status = ItemStatus::kMissing;
+    r.reason = "q" + std::to_string(i);
+    quotes.push_back(r);
+  }
+  ASSERT_TRUE(WriteMissingReport(&store, kDay, quotes, 0, quotes.size(), kDayUs, "test").ok());
+  // A trades run (two items missing) that also checked quotes item 0, now
+  // done: its rows and the kept ones make two row groups.
+  ItemResults trades;
+  ItemResult t;
+  t.item = ExpectedItem{kDay, "trades", key(0), "deribit", "OPTIONS"};
+  t.status = ItemStatus::kMissing;
+  trades.push_back(t);
+  t.item.instrument_key = key(1);
+  trades.push_back(t);
+  ItemResult q0;
+  q0.item = ExpectedItem{kDay, "quotes", key(0), "deribit", "OPTIONS"};
+  q0.status = ItemStatus::kDone;
+  trades.push_back(q0);
+  auto earlier = EarlierRowsToKeep(&store, kDay, trades, 0, trades.size());
+  ASSERT_TRUE(earlier.ok()) << earlier.status().ToString();
+  ASSERT_EQ(earlier->size(), kEarlier - 1);
+  const int64_t later = kDayUs + 3600000000;
+  ASSERT_TRUE(WriteMissingReport(&store, kDay, trades, 0, trades.size(), later, "test", *earlier).ok());
+  auto back = pipeline::ReadMissingReportRows(&store, kDay);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ASSERT_EQ(back->size(), kEarlier + 1);
+  for (size_t i : {0, 1}) {
+    EXPECT_EQ((*back)[i].data_type, "trades");
+    EXPECT_EQ((*back)[i].instrument_key, key(i));
+    EXPECT_EQ((*back)[i].checked_at, later);
+  }
+  size_t wrong = 0;
+  for (size_t i = 1; i < kEarlier; i++) {
+    const auto& b = (*back)[i + 1];
+    wrong += b.data_type != "quotes" || b.instrument_key != key(i) || b.reason != "q" + std::to_string(i) ||
+             b.status != "missing" || b.checked_at != kDayUs;
+  }
+  EXPECT_EQ(wrong, 0u);
+  // A stored report past one row group is not held: nothing kept.
+  auto over = EarlierRowsToKeep(&store, kDay, ItemResults(), 0, 0);
+  ASSERT_TRUE(over.ok());
+  EXPECT_TRUE(over->empty());
+  // No stored report: nothing to keep.
+  auto none = EarlierRowsToKeep(&store, kDay2, trades, 0, trades.size());
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
 // ExpectedItems sorts as a vector of ExpectedItem values sorted by every
 // field would be, keeping the least by exchange and symbol of items of one
 // key (they may differ in those), and gives every field back.
