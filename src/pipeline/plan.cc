@@ -1,7 +1,9 @@
 #include "pipeline/plan.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <set>
 #include <tuple>
@@ -350,6 +352,19 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
     const size_t colon = s.find(':');
     if (colon != std::string::npos && (colon == 0 || colon + 1 == s.size())) {
       return Status::Usage("--symbols " + s + ": write exchange:SYMBOL, both parts (e.g. bitmex:XBTUSD)");
+    }
+    // No Tardis symbol holds a space, a control character or a character
+    // that ends or escapes a URL's path: such a symbol is a typo or a pasted
+    // URL, planned it failed every item as bad data (exit 1) after a request.
+    const std::string sym = colon == std::string::npos ? s : s.substr(colon + 1);
+    for (const char ch : sym) {
+      const auto c = static_cast<unsigned char>(ch);
+      if (c <= 0x20 || c == 0x7F || std::strchr("?#%\\\"<>", ch) != nullptr) {
+        char shown[8];
+        std::snprintf(shown, sizeof shown, c <= 0x20 || c == 0x7F ? "0x%02X" : "'%c'", c);
+        return Status::Usage("--symbols " + s + ": a symbol holds " + shown +
+                             ", which no Tardis symbol does; write the symbol as Tardis lists it (e.g. coinbase:BTC-USD)");
+      }
     }
   }
   // Sorted, de-duplicated dimensions, generated in (day, data type, exchange,

@@ -224,6 +224,18 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
     EXPECT_EQ(plan.status().message(),
               std::string("--symbols ") + half + ": write exchange:SYMBOL, both parts (e.g. bitmex:XBTUSD)");
   }
+  // A symbol no Tardis symbol looks like (a pasted URL's query, a space, a
+  // control character) is a usage error before any request, pinned or bare.
+  for (const auto& [bad, shown] : std::vector<std::pair<std::string, std::string>>{
+           {"deribit:BTC-PERPETUAL?x=1", "'?'"}, {"deribit:BTC PERPETUAL", "0x20"}, {"BTC-PERP#1", "'#'"},
+           {"deribit:BTC-%2E%2E", "'%'"}, {std::string("deribit:BTC\x01"), "0x01"}}) {
+    req.symbols = {bad};
+    plan = BuildPlan(req);
+    ASSERT_EQ(plan.status().code(), Status::Code::kUsage) << bad;
+    EXPECT_EQ(plan.status().message(), "--symbols " + bad + ": a symbol holds " + shown +
+                                           ", which no Tardis symbol does; write the symbol as Tardis lists it (e.g. "
+                                           "coinbase:BTC-USD)");
+  }
   req.symbols = {"Deribit:BTC-PERPETUAL"};
   plan = BuildPlan(req);
   ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
