@@ -29,11 +29,6 @@ bool FiltersInstruments(const InstrumentFilter& f) {
          f.max_days_to_expiry >= 0;
 }
 
-bool IsUnkeyedKey(std::string_view key) {
-  const size_t a = key.find(':');
-  return a != std::string_view::npos && key.substr(a + 1, 8) == "UNKEYED:";
-}
-
 // The stored raw objects of the request's days and data types, as items
 // named by their instrument key, of the request's exchanges (all when none).
 Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const PlanRequest& req) {
@@ -57,7 +52,7 @@ Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const Plan
         const std::string& key = parsed->instrument_key;
         // Rows kept without an instrument key (VENUE:UNKEYED:SYMBOL) get no
         // derived series, as convert --derive and download --derive skip them.
-        if (IsUnkeyedKey(key)) return Status::OK();
+        if (tardis::IsUnkeyedKey(key)) return Status::OK();
         // The exchange: the hive layout names it; by_date, from the key's venue.
         std::string exchange = parsed->exchange;
         if (!exchange.empty()) {

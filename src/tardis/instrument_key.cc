@@ -541,6 +541,11 @@ bool IsSpotOnlyExchange(std::string_view exchange) {
   return v && v->spot_only;
 }
 
+bool IsUnkeyedKey(std::string_view key) {
+  const size_t a = key.find(':');
+  return a != std::string_view::npos && key.substr(a + 1, 8) == "UNKEYED:";
+}
+
 bool HasSymbolRule(std::string_view ex) {
   if (const Venue* v = FindVenue(ex)) return v->symbol_rule;
   // KeyFromTardisSymbol reads every okex* id with the OKX rule, one Tardis

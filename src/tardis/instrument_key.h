@@ -62,6 +62,11 @@ bool IsSpotOnlyExchange(std::string_view exchange);
 // symbol-rule column; an id the table lacks has a rule only if it is okex*.
 bool HasSymbolRule(std::string_view exchange);
 
+// Whether `key` names rows a grouped file held under a symbol without a key
+// (`VENUE:UNKEYED:SYMBOL`, the fallback the converter writes them under):
+// no instrument, so no derived series and no instrument_key in its rows.
+bool IsUnkeyedKey(std::string_view key);
+
 // KeyFromTardisSymbol for a symbol a venue's listing names with its Tardis
 // type (`spot`, `perpetual`, ...): on a venue without a symbol rule a
 // BASE-QUOTE symbol listed as spot is a spot pair.

@@ -46,8 +46,18 @@ Status AddGroupedItem(storage::ObjectStore* store, const pipeline::WorkItem& w, 
       store, pipeline::ItemRecordObjectName(store->layout(), w), net::RetryPolicy{}, nullptr,
       StopFlags{ProcessCancelFlag()}, [&] { items->truncate(before); },
       [&](pipeline::RecordedObject&& o) {
-        // Rows without a key (kept under a fallback name) have no item.
-        if (o.instrument_key.empty()) return;
+        if (o.instrument_key.empty()) {
+          // Rows without a key, kept under a fallback name (VENUE:UNKEYED:
+          // SYMBOL): the item's own object, its rows part of the item's.
+          // Taken by the name the record lists when that name is the one
+          // the key gives back; else (no such object) it has no item.
+          auto obj = store->layout().ParseTickObjectName(o.name);
+          if (!obj || !tardis::IsUnkeyedKey(obj->instrument_key) ||
+              store->layout().TickObjectName(w.day, w.data_type, w.exchange, obj->instrument_key) != o.name) {
+            return;
+          }
+          o.instrument_key = std::move(obj->instrument_key);
+        }
         e.instrument_key = std::move(o.instrument_key);
         items->push_back(e);
       });
@@ -123,7 +133,7 @@ void AddDerivedItems(ExpectedSet* set, const std::vector<derive::DerivedSpec>& s
     // An object a grouped file's record lists has its series as any
     // instrument's (download --derive computes them once the file is
     // split); the item of a whole file without a record names none.
-    if (!IsGroupedItemKey(e.instrument_key)) {
+    if (!IsGroupedItemKey(e.instrument_key) && !tardis::IsUnkeyedKey(e.instrument_key)) {
       for (const derive::DerivedSpec& spec : specs) {
         if (spec.source_data_type() == e.data_type) {
           out.push_back(ExpectedItem{e.day, spec.name, e.instrument_key, e.exchange, e.symbol});

@@ -210,8 +210,11 @@ FileCheck CheckFooter(const parquet::FileMetaData& md, const tardis::DataTypeSch
   // checked as one of those, so old stores stay valid; a file with it must
   // have it where this version writes it.
   const bool keyless = !schema.row_keys && md.FindLeaf("instrument_key") < 0;
+  // Rows kept without a key (VENUE:UNKEYED:SYMBOL) have a null
+  // instrument_key: no key to check them against.
+  static const std::string kNoKey;
   return CheckFooterAs(md, schema.name, keyless ? schema.ParquetSchema() : schema.OutputSchema(), schema.row_keys,
-                       day, instrument_key, exchange, symbol);
+                       day, tardis::IsUnkeyedKey(instrument_key) ? kNoKey : instrument_key, exchange, symbol);
 }
 
 FileCheck CheckDerivedFooter(const parquet::FileMetaData& md, const derive::DerivedSpec& spec, const Date& day,

@@ -207,6 +207,15 @@ describe('grouped files', () => {
     assert.deepEqual(rows.rows, [['BTC-FS-26JAN24_PERP', '4'], ['BTC-FS-26JAN24_PERP', '5']]);
     const kv = await sql(`SELECT value::VARCHAR FROM parquet_kv_metadata('${path.join(out, fallback)}') WHERE key::VARCHAR = 'unkeyed_reason'`);
     assert.match(kv.rows[0][0], /BTC-FS-26JAN24_PERP/);
+    // validate takes the fallback object as one of the item's own (its record lists it), rows and all: it
+    // was called an unexpected object, its rows left out of the item's.
+    const summary = path.join(dir, 'summary.json');
+    const v = runLimited(['validate', '--from', '2024-01-01', '--exchanges', 'deribit', '--data-types', 'trades',
+      '--symbols', 'OPTIONS', '--output', out, '--deep', '--summary-json', summary], 256);
+    assert.equal(v.code, 0, v.stderr);
+    const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+    assert.deepEqual([s.counts.expected, s.counts.done, s.counts.corrupt, s.unexpected_objects], [5, 5, 0, 0], v.stdout);
+    assert.match(v.stdout, /^trades +5 +5 .* 6$/m, v.stdout);
   });
 
   it('two symbols with one key fail the file, naming both, and write nothing of it', () => {
