@@ -4,8 +4,10 @@
 // aggregate for the range (pipeline/instruments_job.h), or printed with
 // --format.
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "cli/commands.h"
@@ -50,11 +52,23 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
     // Read back a piece at a time: the text may be far larger than memory.
     const SpilledBlobs& text = *report.text;
     std::string piece;
+    int err = 0;
     for (uint64_t at = 0; at < text.size(); at += piece.size()) {
       if (!text.Read(at, static_cast<size_t>(std::min<uint64_t>(text.size() - at, uint64_t{1} << 20)), &piece)) {
         return FailWith("instruments", text.status().WithContext("the formatted definitions"));
       }
-      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
+        err = errno;
+        break;
+      }
+    }
+    // Text that did not reach stdout (a full disk, a reader gone) is no
+    // success: the file it went to is cut short.
+    if (std::fflush(stdout) != 0 && err == 0) err = errno;
+    if (err != 0 || std::ferror(stdout)) {
+      return FailWith("instruments", Status::IOError(std::string("stdout cannot be written (") +
+                                                         (err != 0 ? std::strerror(err) : "a write error") +
+                                                         "): the printed definitions are incomplete"));
     }
   }
   PrintFiles(report.files);

@@ -1030,7 +1030,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     double retry_after = -1;
     if (got_body) {
       last_error = r.transport.message();
-      if (sink.offset > 0) {
+      // Progress is bytes of this answer: one cut after its head brought
+      // none, and waits as a request without an answer does.
+      if (sink.offset > 0 && sink.response_bytes > 0) {
         retrier.ResetBackoff();  // progress was made: resume at once (if the budget allows)
         if (retrier.MayAttempt()) {
           log::Info(item.Id() + ": transfer cut after " + std::to_string(sink.offset) +

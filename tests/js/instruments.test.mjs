@@ -343,6 +343,20 @@ describe('market-tick instruments', () => {
     assert.equal(badEx.code, 2, describeRun(badEx));
   });
 
+  // Printed text that does not reach its file (a full disk) is not a success: the run says that
+  // stdout could not be written and exits 3, not 0 with the file cut short.
+  it('--format into a stdout that cannot be written (a full disk) exits 3 saying so', async (t) => {
+    if (!fs.existsSync('/dev/full')) return t.skip('no /dev/full');
+    const c = await setup(t, 'format-full');
+    for (const format of ['table', 'csv', 'json']) {
+      const r = await spawnProgram('/bin/sh', ['-c', 'exec "$0" "$@" >/dev/full', BIN, 'instruments', '--from', '2025-02-14',
+        '--format', format, '--exchanges', VENUES.join(',')],
+      { cwd: c.dir, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', TARDIS_API_URL: c.srv.url, TARDIS_API_KEY: KEY, SOURCE_DATE_EPOCH: SDE } });
+      assert.equal(r.code, 3, `${format}: ${describeRun(r)}`);
+      assert.match(r.stderr, /stdout cannot be written \(No space left on device\)/, `${format}: ${describeRun(r)}`);
+    }
+  });
+
   it('a 401 without a key explains the free tier and writes nothing; a refused key degrades /v1/instruments with a warning; the key never shows', async (t) => {
     const c = await setup(t, 'auth', { apiKey: 'the-right-key' });
     // A metadata endpoint that demands a key (the real /v1/exchanges is open; this stands in for

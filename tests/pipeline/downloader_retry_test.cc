@@ -4,6 +4,7 @@
 // Real sockets and the test server: tests/js/download.test.mjs.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <numeric>
 #include <string>
 
@@ -153,6 +154,54 @@ TEST(DownloaderRetry, NoAnswerAfterACutTransferWaitsBeforeTheNextRequest) {
   EXPECT_LT(s[0], 1.0);
   EXPECT_GE(s[1], 1.0);
   EXPECT_LT(s[1], 2.0);
+}
+
+// A cut transfer, then answers cut after their head, before any byte (a
+// proxy that drops the connection): they bring nothing, so they are no
+// progress and wait before the next request, as a request without an answer
+// does. Taken for progress, the item used its attempts up at once.
+TEST(DownloaderRetry, AnswersCutBeforeAnyByteAfterACutTransferWait) {
+  const std::string gz = testing::Gzip(kCsv);
+  const size_t cut = gz.size() / 2;
+  const std::string total = std::to_string(gz.size());
+  const std::map<std::string, std::string> rest = {
+      {"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}};
+  ItemRun r;
+  Download(&r,
+           {{200, gz.substr(0, cut), {{"content-length", total}}, Status::Unavailable("connection reset")},
+            testing::CutAfterHead(206, rest, Status::Unavailable("connection reset")),
+            testing::CutAfterHead(206, rest, Status::Unavailable("connection reset")),
+            {206, gz.substr(cut), rest}},
+           10, "head-only-after-cut");
+  EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
+  EXPECT_EQ(r.result.rows, 2u);
+  ASSERT_EQ(r.http.requests(), 4);
+  for (int i = 1; i < 4; i++) EXPECT_EQ(r.http.RequestHeader(i, "Range"), "bytes=" + std::to_string(cut) + "-") << i;
+  // No wait after the cut (progress), one after each answer without a byte.
+  const auto s = r.clock.sleeps();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_GE(s[0], 0.5);
+  EXPECT_LT(s[0], 1.0);
+  EXPECT_GE(s[1], 1.0);
+  EXPECT_LT(s[1], 2.0);
+}
+
+// The same budget: answers that never bring a byte end the item after its
+// attempts with waits between them, not at once.
+TEST(DownloaderRetry, AnswersThatNeverBringAByteGiveUpAfterWaits) {
+  const std::string gz = testing::Gzip(kCsv);
+  const size_t cut = gz.size() / 2;
+  const std::string total = std::to_string(gz.size());
+  const std::map<std::string, std::string> rest = {
+      {"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}};
+  ItemRun r;
+  Download(&r,
+           {{200, gz.substr(0, cut), {{"content-length", total}}, Status::Unavailable("connection reset")},
+            testing::CutAfterHead(206, rest, Status::Unavailable("connection reset"))},
+           4, "head-only-forever");
+  EXPECT_EQ(r.result.outcome, Outcome::kRetryable) << r.result.reason;
+  EXPECT_EQ(r.http.requests(), 4);
+  EXPECT_EQ(r.clock.sleeps().size(), 2u) << "a wait before the 3rd and 4th requests";
 }
 
 TEST(DownloaderRetry, CancelDuringAWaitAbandonsTheItem) {

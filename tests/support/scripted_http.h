@@ -25,9 +25,19 @@ struct ScriptedReply {
   std::string body;
   std::map<std::string, std::string> headers;  // names lower-case, as HttpResponseHead has them
   // Not OK: the transfer failed. Without a body, no answer arrived at all
-  // (status 0); with one, the body was cut after those bytes.
+  // (status 0) unless head_only; with one, the body was cut after those bytes.
   Status transport;
+  // With an empty body and a failed transport: the head arrived, then the
+  // transfer was cut before any byte of the body.
+  bool head_only = false;
 };
+
+// An answer cut after its head, before any byte of its body.
+inline ScriptedReply CutAfterHead(int status, std::map<std::string, std::string> headers, Status transport) {
+  ScriptedReply r(status, "", std::move(headers), std::move(transport));
+  r.head_only = true;
+  return r;
+}
 
 class ScriptedHttp {
  public:
@@ -60,7 +70,7 @@ class ScriptedHttp {
   net::HttpResult Fetch(const net::HttpRequest& req, net::HttpBodySink* sink) {
     ScriptedReply s = Next(req);
     net::HttpResult r;
-    if (!s.transport.ok() && s.body.empty()) {
+    if (!s.transport.ok() && s.body.empty() && !s.head_only) {
       r.transport = s.transport;
       return r;
     }
