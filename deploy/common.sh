@@ -95,6 +95,18 @@ cloud_defaults() {
   TARDIS_SECRET=${TARDIS_SECRET:-tardis-api-key}
   MACHINE_TYPE=${MACHINE_TYPE:-e2-standard-4}
   LOG_LEVEL=${LOG_LEVEL:-info}
+  check_layout
+}
+
+# OUTPUT_LAYOUT (market-tick's --layout: by_date or hive) is passed to every task when set, and
+# only then: unset, a task writes a new store by_date and an existing store in the layout it
+# records, so a fleet that resumes a store never has to repeat the choice. A misspelt value
+# would fail every task of a fleet; it is refused here, before anything is created.
+check_layout() {
+  case "${OUTPUT_LAYOUT:-}" in
+    ''|by_date|hive) ;;
+    *) usage_die "OUTPUT_LAYOUT must be by_date or hive, got '$OUTPUT_LAYOUT'" ;;
+  esac
 }
 
 # The Secret Manager version that holds the Tardis key (secret id or a full resource name).
@@ -155,6 +167,7 @@ local_docker_run() {
   local image=$1
   shift
   local user
+  check_layout
   if [ "$(id -u)" -eq 0 ]; then
     user=10001:10001  # never run the container as root; the mounts are handed to the image's user
     run mkdir -p "$DATA_DIR" "$LOGS_DIR" "$TEMP_DIR" "$DOWNLOADS_DIR"
@@ -184,7 +197,7 @@ local_docker_run() {
   # Plain settings pass through by name when set here.
   local v
   for v in TARDIS_DATASETS_URL TARDIS_API_URL GCS_BUCKET GCP_PROJECT_ID STORAGE_EMULATOR_HOST \
-    MAX_CONCURRENT_REQUESTS BATCH_SIZE LOG_LEVEL SOURCE_DATE_EPOCH SHARD_INDEX SHARD_COUNT; do
+    MAX_CONCURRENT_REQUESTS BATCH_SIZE LOG_LEVEL OUTPUT_LAYOUT SOURCE_DATE_EPOCH SHARD_INDEX SHARD_COUNT; do
     if [ -n "${!v:-}" ]; then args+=(-e "$v"); fi
   done
   run "${args[@]}" "$image" "$@"
@@ -218,7 +231,7 @@ create_dev_vm() {
     --boot-disk-size "${DISK_SIZE_GB:-50}GB" --service-account "$(service_account)" --scopes cloud-platform
     --labels "app=market-tick,role=dev,job=$job"
     --metadata-from-file "startup-script=$MT_ROOT/deploy/orchestration/vm-startup-script.sh"
-    --metadata "mt-image=$image,mt-args=$args_b64,mt-output-uri=$output,mt-secret=$secret,mt-log-level=$LOG_LEVEL,mt-shutdown=$shutdown")
+    --metadata "mt-image=$image,mt-args=$args_b64,mt-output-uri=$output,mt-secret=$secret,mt-log-level=$LOG_LEVEL${OUTPUT_LAYOUT:+,mt-output-layout=$OUTPUT_LAYOUT},mt-shutdown=$shutdown")
   if [ "${VM_SPOT:-0}" = 1 ]; then
     cmd+=(--provisioning-model SPOT --instance-termination-action STOP)
   fi

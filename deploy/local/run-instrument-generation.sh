@@ -28,7 +28,7 @@ options:
 environment: TARDIS_API_KEY or TARDIS_API_KEY_FILE (a file mounted read-only into the
 container), MT_OUTPUT_URI (default /data; gs://bucket/prefix writes to GCS and then needs
 GOOGLE_APPLICATION_CREDENTIALS, a key file mounted read-only), TARDIS_DATASETS_URL,
-TARDIS_API_URL, LOG_LEVEL, SOURCE_DATE_EPOCH.
+TARDIS_API_URL, LOG_LEVEL, OUTPUT_LAYOUT (by_date or hive, market-tick's --layout), SOURCE_DATE_EPOCH.
 exit status: market-tick's (0 done, 1 failed items, 2 usage, 3 retryable, 130 interrupted).
 USAGE
 }

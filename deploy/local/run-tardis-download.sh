@@ -29,7 +29,8 @@ options:
 environment: TARDIS_API_KEY or TARDIS_API_KEY_FILE (a file mounted read-only into the
 container), MT_OUTPUT_URI (default /data; gs://bucket/prefix writes to GCS and then needs
 GOOGLE_APPLICATION_CREDENTIALS, a key file mounted read-only), TARDIS_DATASETS_URL,
-MAX_CONCURRENT_REQUESTS, BATCH_SIZE, LOG_LEVEL, SOURCE_DATE_EPOCH, SHARD_INDEX/SHARD_COUNT.
+MAX_CONCURRENT_REQUESTS, BATCH_SIZE, LOG_LEVEL, OUTPUT_LAYOUT (by_date or hive, market-tick's
+--layout), SOURCE_DATE_EPOCH, SHARD_INDEX/SHARD_COUNT.
 exit status: market-tick's (0 done, 1 failed items, 2 usage, 3 retryable, 130 interrupted).
 USAGE
 }

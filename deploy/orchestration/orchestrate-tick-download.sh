@@ -114,6 +114,8 @@ environment (required): GCP_PROJECT_ID, IMAGE_REPO (unless --image), GCS_BUCKET 
 environment (optional): GCP_REGION (us-central1), IMAGE_TAG (latest), TARDIS_SECRET (Secret
   Manager secret holding the Tardis key, default tardis-api-key), SERVICE_ACCOUNT (default
   market-tick-runner@\$GCP_PROJECT_ID.iam.gserviceaccount.com), LOG_LEVEL (info),
+  OUTPUT_LAYOUT (by_date or hive, market-tick's --layout, passed to every task; unset, a new
+  store is by_date and an existing one keeps the layout it records),
   K8S_SERVICE_ACCOUNT (market-tick), K8S_SECRET (tardis-api-key), K8S_NAMESPACE (default)
 exit status: 0 submitted (or dry run), 1 the instruments job did not succeed (nothing else
   submitted) or a gcloud/kubectl call failed, 2 usage or configuration error, or a job that
@@ -410,7 +412,7 @@ write_batch_spec() {
     --argjson tasks "$4" --argjson parallelism "$5" --arg label_job "$6" --argjson retries "$retries" \
     --argjson retry_codes "$RETRY_EXIT_CODES" --arg duration "${seconds}s" \
     --arg output "$output" --arg project "$GCP_PROJECT_ID" --arg bucket "${GCS_BUCKET:-}" \
-    --arg log_level "$LOG_LEVEL" --arg concurrency "$concurrency" --arg datasets_url "${TARDIS_DATASETS_URL:-}" \
+    --arg log_level "$LOG_LEVEL" --arg layout "${OUTPUT_LAYOUT:-}" --arg concurrency "$concurrency" --arg datasets_url "${TARDIS_DATASETS_URL:-}" \
     --arg secret "$(tardis_secret_ref)" --arg region "$GCP_REGION" --arg machine "$MACHINE_TYPE" \
     --arg provisioning "$provisioning" --arg sa "$(service_account)" \
     --arg network "$network" --arg subnetwork "$subnetwork" --argjson no_external_ip "$([ "$no_external_ip" = 1 ] && echo true || echo false)" \
@@ -430,6 +432,7 @@ write_batch_spec() {
           environment: ({
             variables: ({ OUTPUT_URI: $output, GCP_PROJECT_ID: $project, LOG_LEVEL: $log_level }
               + (if $bucket != "" then { GCS_BUCKET: $bucket } else {} end)
+              + (if $layout != "" then { OUTPUT_LAYOUT: $layout } else {} end)
               + (if $fetches and $concurrency != "" then { MAX_CONCURRENT_REQUESTS: $concurrency } else {} end)
               + (if $fetches and $datasets_url != "" then { TARDIS_DATASETS_URL: $datasets_url } else {} end))
           } + (if $fetches then { secretVariables: { TARDIS_API_KEY: $secret } } else {} end))
@@ -478,16 +481,19 @@ write_k8s_spec() {
   yaml=${yaml//__OUTPUT_URI__/"$(q "$output")"}
   yaml=${yaml//__PROJECT__/"$(q "$GCP_PROJECT_ID")"}
   yaml=${yaml//__LOG_LEVEL__/"$(q "$LOG_LEVEL")"}
+  yaml=${yaml//__OUTPUT_LAYOUT__/"$(q "${OUTPUT_LAYOUT:-}")"}
   yaml=${yaml//__K8S_SERVICE_ACCOUNT__/"$(q "${K8S_SERVICE_ACCOUNT:-market-tick}")"}
   yaml=${yaml//__K8S_SECRET__/"$(q "${K8S_SECRET:-tardis-api-key}")"}
   # Drop the template's own header comments (they describe the tokens just replaced); on
   # standard nodes (--no-spot) drop the spot node selector and toleration; without a command
   # the image's entrypoint runs (drop the COMMAND line); a command's task needs no key (drop
-  # the KEY lines). The markers of the lines kept go.
+  # the KEY lines); without OUTPUT_LAYOUT the store's own layout applies (drop the LAYOUT
+  # lines). The markers of the lines kept go.
   local drop='/^# TEMPLATE/d'
+  if [ -z "${OUTPUT_LAYOUT:-}" ]; then drop+='; /# LAYOUT$/d'; fi
   if [ "$provisioning" != SPOT ]; then drop+='; /# SPOT$/d'; fi
   if [ -z "${9:-}" ]; then drop+='; /# COMMAND$/d'; else drop+='; /# KEY$/d'; fi
-  printf '%s\n' "$yaml" | sed -E "$drop; s/ *# (SPOT|COMMAND|KEY)\$//" >"$1"
+  printf '%s\n' "$yaml" | sed -E "$drop; s/ *# (SPOT|COMMAND|KEY|LAYOUT)\$//" >"$1"
 }
 
 # write_spec FILE NAME IMAGE ARGS_JSON TASKS PARALLELISM LABEL_JOB WHAT [COMMAND_JSON], printed

@@ -14,7 +14,7 @@
 # Its output goes to the serial console and Cloud Logging (`vm-manager.sh logs NAME`).
 #
 # Outside a VM (tests, review), every metadata value can be given as an environment variable
-# (MT_IMAGE, MT_ARGS, MT_OUTPUT_URI, MT_SECRET, MT_LOG_LEVEL, MT_SHUTDOWN, MT_RETRIES,
+# (MT_IMAGE, MT_ARGS, MT_OUTPUT_URI, MT_OUTPUT_LAYOUT, MT_SECRET, MT_LOG_LEVEL, MT_SHUTDOWN, MT_RETRIES,
 # MT_PROJECT) and --dry-run prints the commands instead of running them.
 set -euo pipefail
 PROG=vm-startup-script.sh
@@ -26,6 +26,8 @@ Runs on a dev VM at boot (see deploy/vm/deploy-tardis-download.sh). Instance met
   mt-image       container image to run (required)
   mt-args        base64 of the container arguments, one a line (required)
   mt-output-uri  gs://bucket/prefix the job writes to (required)
+  mt-output-layout  by_date or hive: the store's layout (OUTPUT_LAYOUT, market-tick's
+                 --layout); empty or absent: a new store is by_date, an existing one keeps its own
   mt-secret      Secret Manager version of the Tardis key, projects/P/secrets/S/versions/V
                  (optional: without it only the first day of each month is free)
   mt-log-level   market-tick log level (default info)
@@ -95,11 +97,13 @@ args_b64=$(setting MT_ARGS mt-args)
 output_uri=$(setting MT_OUTPUT_URI mt-output-uri)
 secret=$(setting MT_SECRET mt-secret)
 log_level=$(setting MT_LOG_LEVEL mt-log-level info)
+layout=$(setting MT_OUTPUT_LAYOUT mt-output-layout)
 retries=$(setting MT_RETRIES mt-retries 2)
 shutdown=$(setting MT_SHUTDOWN mt-shutdown true)
 [ -n "$image" ] || { log "error: no mt-image metadata"; exit 2; }
 [ -n "$args_b64" ] || { log "error: no mt-args metadata"; exit 2; }
 case "$output_uri" in gs://?*) ;; *) log "error: mt-output-uri must be gs://bucket[/prefix], got '$output_uri'"; exit 2 ;; esac
+case "$layout" in ''|by_date|hive) ;; *) log "error: mt-output-layout must be by_date or hive, got '$layout'"; exit 2 ;; esac
 [[ "$retries" =~ ^[0-9]$ ]] || { log "error: mt-retries must be 0-9, got '$retries'"; exit 2; }
 project=${MT_PROJECT:-$(metadata project/project-id 2>/dev/null || true)}
 mapfile -t args < <(printf '%s' "$args_b64" | base64 -d)
@@ -116,6 +120,9 @@ run chown 10001:10001 "$state/data" "$state/logs" "$state/temp" "$state/download
 if command -v docker-credential-gcr >/dev/null 2>&1; then
   run docker-credential-gcr configure-docker --registries="${image%%/*}"
 fi
+
+layout_env=()
+if [ -n "$layout" ]; then layout_env=(-e "OUTPUT_LAYOUT=$layout"); fi
 
 key_mount=()
 if [ -n "$secret" ]; then
@@ -152,7 +159,7 @@ while :; do
     --security-opt no-new-privileges:true --cap-drop ALL \
     -v "$state/data:/data" -v "$state/logs:/logs" -v "$state/temp:/temp" -v "$state/downloads:/downloads" \
     "${key_mount[@]}" -e "OUTPUT_URI=$output_uri" -e "GCP_PROJECT_ID=$project" -e "LOG_LEVEL=$log_level" \
-    "$image" --log-format json "${args[@]}" || rc=$?
+    "${layout_env[@]}" "$image" --log-format json "${args[@]}" || rc=$?
   log "market-tick exited with $rc (attempt $((attempt + 1)))"
   # 3 = only retryable failures remain (market-tick's exit codes, README.md): try again after a pause.
   if [ "$rc" -ne 3 ] || [ "$attempt" -ge "$retries" ] || [ "$DRY_RUN" = 1 ]; then break; fi

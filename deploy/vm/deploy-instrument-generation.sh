@@ -27,7 +27,8 @@ Creates a Container-Optimized OS VM that runs market-tick instruments once and p
 
 environment (required): GCP_PROJECT_ID, IMAGE_REPO (unless --image), GCS_BUCKET or
   OUTPUT_URI=gs://bucket/prefix
-environment (optional): GCP_REGION, GCP_ZONE, IMAGE_TAG, TARDIS_SECRET, SERVICE_ACCOUNT, LOG_LEVEL
+environment (optional): GCP_REGION, GCP_ZONE, IMAGE_TAG, TARDIS_SECRET, SERVICE_ACCOUNT, LOG_LEVEL,
+  OUTPUT_LAYOUT
   (see deploy/vm/deploy-tardis-download.sh --help)
 Then: deploy/vm/vm-manager.sh status|logs|stop|delete NAME
 USAGE

@@ -31,7 +31,9 @@ environment (required): GCP_PROJECT_ID, IMAGE_REPO (unless --image), GCS_BUCKET 
   OUTPUT_URI=gs://bucket/prefix
 environment (optional): GCP_REGION (us-central1), GCP_ZONE (\$GCP_REGION-a), IMAGE_TAG (latest),
   TARDIS_SECRET (Secret Manager secret with the Tardis key, default tardis-api-key),
-  SERVICE_ACCOUNT (default market-tick-runner@\$GCP_PROJECT_ID.iam.gserviceaccount.com), LOG_LEVEL
+  SERVICE_ACCOUNT (default market-tick-runner@\$GCP_PROJECT_ID.iam.gserviceaccount.com), LOG_LEVEL,
+  OUTPUT_LAYOUT (by_date or hive, market-tick's --layout; unset, a new store is by_date and an
+  existing one keeps the layout it records)
 Then: deploy/vm/vm-manager.sh status|logs|stop|delete NAME
 USAGE
 }

@@ -89,9 +89,9 @@ struct Token {
 
 // One HTTP exchange that yields a token: retried (net/retry.h) on transport
 // errors, 408, 429 and 5xx (asking for a token has no side effect), four
-// attempts with short waits (0.1, 0.2, 0.4 s, with jitter): a token is asked
-// for when a command starts or a request needs it, and a long wait there
-// would hold everything up.
+// attempts with short waits (0.1, 0.2, 0.4 s, with jitter) unless the caller
+// gives a policy: a token is asked for when a command starts or a request
+// needs it, and a long wait there would hold everything up.
 // `oauth_error`, when given, receives the OAuth error code of a refusal
 // ("invalid_grant", ...: RFC 6749 section 5.2) so that callers can say what
 // to do about it without matching text.
@@ -100,13 +100,18 @@ struct Token {
 // account) is a configuration a rerun cannot change: a usage error (exit 2),
 // with `*refused` set so that callers add what to check. Only what a retry
 // can get past (5xx, 429, timeouts, no answer) is kUnavailable (exit 3).
-Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& what, const std::string& secret,
-                         std::string* oauth_error = nullptr, bool* refused = nullptr) {
+RetryPolicy QuickTokenPolicy() {
   RetryPolicy policy;
   policy.max_attempts = 4;
   policy.base_delay_s = 0.1;
   policy.max_delay_s = 0.4;
-  Retrier retrier(policy, nullptr, StopFlags{ProcessCancelFlag()}, RetrySeed(what));
+  return policy;
+}
+
+Result<Token> FetchToken(HttpClient* http, HttpRequest req, const std::string& what, const std::string& secret,
+                         std::string* oauth_error = nullptr, bool* refused = nullptr,
+                         const RetryPolicy& policy = QuickTokenPolicy(), RetryClock* clock = nullptr) {
+  Retrier retrier(policy, clock, StopFlags{ProcessCancelFlag()}, RetrySeed(what));
   if (!req.cancel) req.cancel = ProcessCancelFlag();  // the transfer itself stops on SIGINT/SIGTERM
   std::string last;
   while (retrier.MayAttempt()) {
@@ -191,6 +196,8 @@ class CachingTokenSource : public TokenSource {
 
  protected:
   virtual Result<Token> Fetch(HttpClient* http, double now) = 0;
+  // Whether a token that is still valid is held (called under the lock, from Fetch).
+  bool HoldsUsableToken(double now) const { return !token_.empty() && now < expires_at_ - 10; }
   AuthConfig cfg_;
 
  private:
@@ -293,13 +300,18 @@ class AuthorizedUserSource final : public CachingTokenSource {
   std::string client_id_, client_secret_, refresh_token_, token_uri_, origin_;
 };
 
+// 127.0.0.0/8, localhost or [::1], with or without a port.
+bool IsLoopback(const std::string& host_port) {
+  return host_port.rfind("127.", 0) == 0 || host_port.rfind("localhost", 0) == 0 || host_port.rfind("[::1]", 0) == 0;
+}
+
 class MetadataSource final : public CachingTokenSource {
  public:
   MetadataSource(const AuthConfig& cfg, std::string host) : CachingTokenSource(cfg), host_(std::move(host)) {}
   std::string Describe() const override { return "the metadata server at " + host_; }
 
  protected:
-  Result<Token> Fetch(HttpClient* http, double) override {
+  Result<Token> Fetch(HttpClient* http, double now) override {
     HttpRequest req;
     req.url = "http://" + host_ + "/computeMetadata/v1/instance/service-accounts/default/token";
     if (cfg_.scope != kStorageScope) req.url += "?scopes=" + UrlEncode(cfg_.scope);
@@ -307,7 +319,15 @@ class MetadataSource final : public CachingTokenSource {
     // Off GCE the name does not resolve or nothing listens: fail fast.
     req.connect_timeout_s = 3;
     req.total_timeout_s = 10;
-    auto t = FetchToken(http, std::move(req), "the metadata server at " + host_, "");
+    // On Google Cloud a metadata server that does not answer yet is starting
+    // (a new GKE pod's refuses connections for seconds): wait for it rather
+    // than fail the task, but only while no valid token is held (a refresh
+    // that fails keeps the current token, and every request waits on this
+    // one). A loopback address is a test double or a local proxy: quick.
+    const bool patient = !HoldsUsableToken(now) && !IsLoopback(host_) &&
+                         (cfg_.on_google_cloud ? cfg_.on_google_cloud() : OnGoogleCloud());
+    auto t = FetchToken(http, std::move(req), "the metadata server at " + host_, "", nullptr, nullptr,
+                        patient ? MetadataPatience() : QuickTokenPolicy(), cfg_.retry_clock);
     if (!t.ok()) {
       if (t.status().code() == Status::Code::kUnavailable) {
         // Transient on a VM (a metadata server that is restarting or
@@ -428,6 +448,22 @@ Result<std::shared_ptr<TokenSource>> SourceFromFile(const AuthConfig& cfg, const
 }
 
 }  // namespace
+
+bool OnGoogleCloud() {
+  std::ifstream in("/sys/class/dmi/id/product_name");
+  std::string name;
+  std::getline(in, name);
+  return name.rfind("Google", 0) == 0;
+}
+
+RetryPolicy MetadataPatience() {
+  RetryPolicy policy;
+  policy.max_attempts = 30;
+  policy.base_delay_s = 0.25;
+  policy.max_delay_s = 4;
+  policy.max_total_s = 30;
+  return policy;
+}
 
 Result<std::shared_ptr<TokenSource>> MakeTokenSource(const AuthConfig& cfg) {
   if (!cfg.emulator_host.empty()) return std::shared_ptr<TokenSource>(new NoAuth(cfg.emulator_host));

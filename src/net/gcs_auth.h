@@ -13,6 +13,10 @@
 //      absent, the next source;
 //   4. the metadata server of a GCE VM / Cloud Batch / GKE node
 //      (GCE_METADATA_HOST overrides its address, as in Google's clients).
+//      On Google Cloud (OnGoogleCloud) and with no usable token yet, a server
+//      that does not answer is waited for (MetadataPatience: GKE's metadata
+//      server refuses connections for the first seconds of a pod); elsewhere,
+//      or at a loopback address (a test double), four quick attempts.
 // Access tokens are cached and fetched again before they expire. Tokens,
 // private keys, refresh tokens, client secrets and assertions never appear in
 // logs or in error messages; messages name the credential's file, never its
@@ -26,6 +30,7 @@
 
 #include "core/status.h"
 #include "net/http_client.h"
+#include "net/retry.h"
 
 namespace mt::net {
 
@@ -69,7 +74,19 @@ struct AuthConfig {
   std::string scope = kStorageScope;
   std::function<std::unique_ptr<HttpClient>()> http_factory;  // default: curl
   std::function<double()> now;                                // unix seconds; default: system clock
+  std::function<bool()> on_google_cloud;                      // default: OnGoogleCloud()
+  RetryClock* retry_clock = nullptr;                          // the waits between attempts; default: system
 };
+
+// Whether this machine is a Google Cloud VM (GCE, Cloud Batch, a GKE node, a
+// container on one): its DMI product name starts with "Google", which is what
+// Google's own auth libraries check before they wait for a metadata server.
+bool OnGoogleCloud();
+
+// The metadata server's token fetch on Google Cloud: attempts with backoff
+// until about 30 s after the first, as a pod or VM's metadata server can take
+// seconds to start; SIGINT/SIGTERM end every wait at once.
+RetryPolicy MetadataPatience();
 
 // Picks the credential by the order above. Nothing is fetched yet.
 Result<std::shared_ptr<TokenSource>> MakeTokenSource(const AuthConfig& config);

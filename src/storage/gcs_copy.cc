@@ -1,7 +1,7 @@
 #include "storage/gcs_copy.h"
 
 #include <fcntl.h>
-#include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -203,8 +203,13 @@ Status Upload(const Transfer& t, const CopyOptions& o, CopyItem* item) {
 }
 
 // Temporary files of downloads killed before they could remove their own
-// ("NAME.tmp-mtcp-PID-RANDOM" whose PID no longer runs), swept once per
-// directory per run. A live process's (its PID runs) are left alone.
+// ("NAME.tmp-mtcp-PID-RANDOM"), swept once per directory per run. A download
+// holds an flock on its temporary file from creation until it is renamed or
+// removed, and the kernel drops it when the process dies however it dies; so
+// a file whose flock can be taken has no writer and goes, one whose flock is
+// held stays. The PID in the name is only for people: a PID says nothing
+// across PID namespaces (containers sharing a volume), where another
+// container's live writer can have a PID that is free, or taken, here.
 class TempSweeper {
  public:
   void Sweep(const fs::path& dir) {
@@ -216,13 +221,18 @@ class TempSweeper {
     for (auto it = fs::directory_iterator(dir.empty() ? fs::path(".") : dir, ec);
          !ec && it != fs::directory_iterator(); it.increment(ec)) {
       const std::string name = it->path().filename().string();
-      const size_t at = name.rfind(".tmp-mtcp-");
-      if (at == std::string::npos) continue;
-      const long pid = std::strtol(name.c_str() + at + 10, nullptr, 10);
-      if (pid <= 0 || pid == static_cast<long>(::getpid())) continue;
-      if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
-      std::error_code rm;
-      if (fs::remove(it->path(), rm)) log::Info("removed " + it->path().string() + ", left by an interrupted copy");
+      if (name.rfind(".tmp-mtcp-") == std::string::npos) continue;
+      // Not followed: a symbolic link is nobody's temporary file.
+      const int fd = ::open(it->path().c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+      if (fd < 0) continue;
+      struct stat st;
+      // The flock of this process's own downloads conflicts too (another open
+      // file description), so they are never taken for leftovers.
+      if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && ::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        std::error_code rm;
+        if (fs::remove(it->path(), rm)) log::Info("removed " + it->path().string() + ", left by an interrupted copy");
+      }
+      ::close(fd);
     }
   }
 
@@ -244,12 +254,28 @@ Status Download(const Transfer& t, const CopyOptions& o, CopyItem* item, TempSwe
   }
   sweeper->Sweep(target.parent_path());
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  char suffix[64];
-  std::snprintf(suffix, sizeof suffix, ".tmp-mtcp-%ld-%08llx", static_cast<long>(::getpid()),
-                static_cast<unsigned long long>(rng() & 0xffffffffULL));
-  const std::string tmp = t.local + suffix;
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return LocalError("cannot create", tmp, errno);
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; attempt++) {
+    char suffix[64];
+    std::snprintf(suffix, sizeof suffix, ".tmp-mtcp-%ld-%08llx", static_cast<long>(::getpid()),
+                  static_cast<unsigned long long>(rng() & 0xffffffffULL));
+    tmp = t.local + suffix;
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0) return LocalError("cannot create", tmp, errno);
+    // Held until the file is renamed or removed: what tells another
+    // process's sweep (TempSweeper) that this file has a live writer. A sweep
+    // that came between open and flock took the file for a leftover and
+    // removed it (no link left): start over under a new name.
+    while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {
+    }
+    struct stat tst;
+    if (::fstat(fd, &tst) == 0 && tst.st_nlink == 0) {
+      ::close(fd);
+      fd = -1;
+      if (attempt >= 8) return LocalError("cannot keep", tmp, ENOENT);
+    }
+  }
   uint32_t crc = 0;
   uint64_t bytes = 0;
   int64_t generation = 0;

@@ -7,9 +7,10 @@
 //  - downloads stream into a temporary file beside the target
 //    ("NAME.tmp-mtcp-…"), check the CRC32C of the bytes written against the
 //    object's, flush them to disk and rename; on any failure the temporary
-//    file is removed and the target left as it was (one left by a killed
-//    process, whose PID no longer runs, goes on the next copy into that
-//    directory);
+//    file is removed and the target left as it was. The download holds an
+//    flock on its temporary file while it writes: one left by a killed
+//    process (nobody holds its flock) goes on the next copy into that
+//    directory, whatever PID namespace either process runs in;
 //  - everything is planned (sources expanded, names checked) before the first
 //    byte moves: a source that matches nothing, an object name that is not a
 //    safe relative path (empty parts, "." or ".."), two sources with one

@@ -14,7 +14,10 @@
 //    through a resumable session, whose requests are safe to repeat.
 //  - the CRC32C of the bytes is computed while they stream, sent with the
 //    last request (x-goog-hash) and compared with the crc32c of the object
-//    the server reports; on a mismatch the object is deleted and Commit fails.
+//    the server reports; on a mismatch Commit fails (retryable) and the object
+//    is deleted, except the new generation of a CreateIfGeneration replace,
+//    which is kept: the generation it replaced is gone, and deleting it
+//    would leave no object for the caller's next read-modify-write.
 //  - requests are retried (net/retry.h: exponential backoff and jitter,
 //    Retry-After honoured) on 408, 429, 5xx and transport errors, only when
 //    they are safe to repeat; a whole read whose CRC32C does not match is

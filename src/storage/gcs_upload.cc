@@ -116,7 +116,15 @@ class GcsUpload final : public WritableObject {
   }
 
   // The object the server made must be ours byte for byte: same size and
-  // CRC32C. If not, it is removed (that generation only) and the write fails.
+  // CRC32C. If not, the write fails (retryable: a rerun writes it again), and
+  // the new generation is removed (that generation only) when that leaves the
+  // name as it was before: a create-only write's or an overwrite's. A
+  // replace of generation N (ifGenerationMatch=N, a read-modify-write)
+  // keeps it: N is gone once the new generation exists, so deleting that
+  // would leave no object at all, and its callers' next read would take the
+  // object for never written (a merged file would lose every row the other
+  // writers put in it). Kept, the damaged generation is what the caller's
+  // next read-modify-write reads, checks and replaces.
   Status Verify(const GcsObject& obj) {
     std::string problem;
     if (obj.size != appended_) {
@@ -127,6 +135,12 @@ class GcsUpload final : public WritableObject {
     if (problem.empty()) {
       if (!obj.has_crc32c) log::Debug(Uri() + ": the server reported no crc32c; size checked only");
       return Status::OK();
+    }
+    if (if_generation_ > 0) {
+      return Status::IOError(Uri() + ": the stored object does not match what was sent (" + problem +
+                             "); kept generation " + std::to_string(obj.generation) + ": it replaced generation " +
+                             std::to_string(if_generation_) +
+                             ", so deleting it would leave no object; the next write of it replaces it");
     }
     const std::string deleted = Remove(obj);
     return Status::IOError(Uri() + ": the stored object does not match what was sent (" + problem + "); " +

@@ -180,6 +180,30 @@ done
 workers_with_data=$(for f in "$work"/fleet-*-*.json; do jq -r '[.results[] | select(.outcome == "done")] | length' "$f"; done | awk '$1 > 0' | wc -l)
 check "the files were spread over several workers ($workers_with_data summaries with data)" test "$workers_with_data" -ge 2
 
+# ---- a hive store from the rendered job: OUTPUT_LAYOUT reaches every task -----------------------
+# The tasks run with the environment variables of the Batch spec orchestrate renders with
+# OUTPUT_LAYOUT=hive: the store they create together records hive and holds the same objects as
+# a single run with --layout hive.
+read -r -a args <<<"${JOB[ticks]//$'\n'/ }"
+capture "$BIN" download "${args[@]}" --layout hive --output "$work/single-hive"
+expect_rc 0 "single run of ticks, --layout hive"
+capture env GCP_PROJECT_ID=fleet-test GCS_BUCKET=fleet-test IMAGE_REPO=registry.test/fleet OUTPUT_LAYOUT=hive \
+  "$ROOT/deploy/orchestration/orchestrate-tick-download.sh" --start-date 2020-02-22 --end-date 2020-02-23 \
+  --exchanges binance-futures --symbols BTCUSDT --instances 2 --tasks "$N" --job-name fleet-hive \
+  --dry-run --spec-file "$work/hive-batch.json"
+expect_rc 0 "the hive job's Batch spec renders"
+mapfile -t henv < <(jq -r '.taskGroups[0].taskSpec.environment.variables | to_entries[]
+  | select(.key | test("^(OUTPUT_LAYOUT|LOG_LEVEL)$")) | "\(.key)=\(.value)"' "$work/hive-batch.json")
+expect_eq "${henv[*]}" "LOG_LEVEL=info OUTPUT_LAYOUT=hive" "the hive job's tasks get OUTPUT_LAYOUT=hive"
+for ((i = 0; i < N; i++)); do
+  rc=0
+  env "${henv[@]}" BATCH_TASK_INDEX=$i BATCH_TASK_COUNT=$N "$BIN" download "${args[@]}" --output "$work/fleet-hive" \
+    >"$work/fleet-hive-$i.log" 2>&1 || rc=$?
+  expect_eq "$rc" 0 "hive task $i exits 0"
+done
+expect_eq "$(jq -r .layout "$work/fleet-hive/market-tick-store.json")" hive "the tasks' store records the hive layout"
+same_tree "$work/single-hive" "$work/fleet-hive" "hive: $N tasks vs single run"
+
 # ---- 3. kill -9 mid-write, then the engine's retry ----------------------------------------------
 j=ticks
 read -r -a args <<<"${JOB[$j]//$'\n'/ }"

@@ -28,7 +28,7 @@ REAL_PATH=$PATH
 export PATH="$DOUBLES:$REAL_PATH"
 
 # A clean, known cloud configuration; the key is a canary that must never be printed.
-for v in OUTPUT_URI GCP_ZONE IMAGE_TAG TARDIS_SECRET SERVICE_ACCOUNT MACHINE_TYPE LOG_LEVEL \
+for v in OUTPUT_URI OUTPUT_LAYOUT GCP_ZONE IMAGE_TAG TARDIS_SECRET SERVICE_ACCOUNT MACHINE_TYPE LOG_LEVEL \
   TARDIS_API_KEY_FILE GOOGLE_APPLICATION_CREDENTIALS TARDIS_DATASETS_URL TARDIS_API_URL \
   STORAGE_EMULATOR_HOST K8S_NAMESPACE K8S_SECRET K8S_SERVICE_ACCOUNT DRY_RUN MT_OUTPUT_URI \
   SHARD_INDEX SHARD_COUNT BATCH_TASK_INDEX BATCH_TASK_COUNT JOB_COMPLETION_INDEX; do
@@ -920,7 +920,7 @@ printf '{\n  "name": "projects/1/secrets/tardis-api-key/versions/1",\n  "payload
 vm_env=(MT_IMAGE=registry.test/p/r/tardis-download:v1 "MT_ARGS=$(printf '%s\n' --from 2024-01-01 --symbols 'A,B?C' | base64 -w0)"
   MT_OUTPUT_URI=gs://test-bucket/pre MT_SECRET=projects/test-project/secrets/tardis-api-key/versions/latest
   MT_PROJECT=test-project MT_STATE_DIR="$st/state" MT_SECRET_DIR="$st/secrets" MT_HOME="$st/home" MT_RETRY_PAUSE=0
-  MT_SHUTDOWN=true MT_RETRIES=2 MT_LOG_LEVEL=info)
+  MT_SHUTDOWN=true MT_RETRIES=2 MT_LOG_LEVEL=info MT_OUTPUT_LAYOUT=by_date)
 printf '3\n0\n' >"$DOUBLE_DIR/docker.run.rc"
 reset_log
 capture env "${vm_env[@]}" deploy/orchestration/vm-startup-script.sh
@@ -999,6 +999,55 @@ expect_rc 0 "startup script --dry-run"
 expect_out "+ docker run --rm --name market-tick" "startup script --dry-run prints the container run"
 expect_out "+ poweroff" "startup script --dry-run prints the power-off"
 check "startup script --dry-run runs nothing" test ! -s "$DOUBLE_LOG"
+
+# ---- OUTPUT_LAYOUT reaches every task's environment, only when set ------------------------------
+# A hive store needs OUTPUT_LAYOUT=hive in the binary's environment; unset, the store's own layout
+# (or by_date for a new one) applies, so nothing is passed.
+lay=(deploy/orchestration/orchestrate-tick-download.sh --start-date 2024-01-01 --end-date 2024-01-02 --exchanges b
+  --symbols S --job-name lay --instances 1 --tasks 2 --dry-run)
+devvm=(deploy/vm/deploy-tardis-download.sh --start-date 2024-01-01 --end-date 2024-01-01 --exchanges b --data-types trades
+  --symbols S --dry-run)
+OUTPUT_LAYOUT=hive capture "${lay[@]}"
+expect_rc 0 "orchestrate with OUTPUT_LAYOUT=hive"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.taskGroups[0].taskSpec.environment.variables.OUTPUT_LAYOUT' '"hive"' "batch: OUTPUT_LAYOUT=hive in the task environment"
+OUTPUT_LAYOUT=by_date capture "${lay[@]}" --command derive --derive trade_bar_1m
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.taskGroups[0].taskSpec.environment.variables.OUTPUT_LAYOUT' '"by_date"' "batch derive: OUTPUT_LAYOUT in the task environment"
+capture "${lay[@]}"
+job_json=$(sed -n '/^{/,/^}/p' <<<"$OUT")
+expect_jq "$job_json" '.taskGroups[0].taskSpec.environment.variables | has("OUTPUT_LAYOUT")' false "batch: no OUTPUT_LAYOUT when unset"
+OUTPUT_LAYOUT=hive capture "${lay[@]}" --engine k8s
+expect_eq "$(grep -A1 -- '- name: OUTPUT_LAYOUT$' <<<"$OUT" | sed -n 2p)" '              value: "hive"' "k8s: OUTPUT_LAYOUT=hive in the container env"
+expect_no_out "# LAYOUT" "k8s: no LAYOUT marker is left"
+capture "${lay[@]}" --engine k8s
+expect_no_out "OUTPUT_LAYOUT" "k8s: no OUTPUT_LAYOUT when unset"
+for s in "${lay[*]}" "${devvm[*]}" \
+  "deploy/local/run-tardis-download.sh ${dirs[*]} --dry-run --from 2024-01-01"; do
+  read -ra cmd <<<"$s"
+  OUTPUT_LAYOUT=flat capture "${cmd[@]}"
+  expect_rc 2 "${cmd[0]}: OUTPUT_LAYOUT=flat is a usage error"
+  expect_err "OUTPUT_LAYOUT must be by_date or hive, got 'flat'" "${cmd[0]}: the bad layout is named"
+done
+OUTPUT_LAYOUT=hive capture "${devvm[@]}"
+expect_out "mt-log-level=info,mt-output-layout=hive,mt-shutdown=true" "dev VM: OUTPUT_LAYOUT travels as mt-output-layout"
+capture "${devvm[@]}"
+expect_no_out "mt-output-layout" "dev VM: no mt-output-layout when unset"
+OUTPUT_LAYOUT=hive capture deploy/local/run-tardis-download.sh "${dirs[@]}" --dry-run --from 2024-01-01
+expect_out "-e OUTPUT_LAYOUT " "local run: OUTPUT_LAYOUT passed by name"
+check "compose files pass OUTPUT_LAYOUT" grep -qx '      - OUTPUT_LAYOUT' docker/tardis-download/docker-compose.yml docker/instrument-generation/docker-compose.yml
+capture env "${vm_env[@]}" MT_OUTPUT_LAYOUT=hive deploy/orchestration/vm-startup-script.sh --dry-run
+expect_out "-e LOG_LEVEL=info -e OUTPUT_LAYOUT=hive registry.test/p/r/tardis-download:v1" "startup script: mt-output-layout becomes OUTPUT_LAYOUT"
+reset_log
+no_layout=()
+for e in "${vm_env[@]}"; do [[ "$e" == MT_OUTPUT_LAYOUT=* ]] || no_layout+=("$e"); done
+capture env "${no_layout[@]}" deploy/orchestration/vm-startup-script.sh --dry-run
+expect_rc 0 "startup script without mt-output-layout"
+check "startup script: mt-output-layout is read from the metadata server" grep -q 'instance/attributes/mt-output-layout' "$DOUBLE_LOG"
+expect_no_out "OUTPUT_LAYOUT" "startup script: no OUTPUT_LAYOUT without mt-output-layout"
+capture env "${vm_env[@]}" MT_OUTPUT_LAYOUT=flat deploy/orchestration/vm-startup-script.sh --dry-run
+expect_rc 2 "startup script: a bad mt-output-layout is a usage error"
+expect_err "mt-output-layout must be by_date or hive, got 'flat'" "startup script: the bad layout is named"
 
 # ---- no reference to a document the repository does not have (issue 19 #8) ---------------------
 # The project's design, Tardis, style and storage-emulator notes live outside a clone; the pattern

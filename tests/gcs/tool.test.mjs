@@ -411,16 +411,30 @@ test('double: cp interrupted (SIGINT) in the middle of downloads and of a chunke
     const r = await down;
     assert.equal(r.code, 130, describe([], r));
     assert.deepEqual(walk(dest), [], 'nothing partial left');
-    // What a killed copy leaves (its PID no longer runs) goes on the next copy into that
-    // directory; a live process's temporary file stays.
+    // What a killed copy leaves goes on the next copy into that directory; a temporary file
+    // whose writer lives stays. The writer's proof is the flock it holds on the file, not
+    // the PID in its name: across PID namespaces (containers sharing a volume) a live
+    // writer's PID can be free here, and a dead writer's PID taken by another process.
     d.state.modes.stallReads = false;
     const dead = spawnSync('true').pid;
-    fs.mkdirSync(path.join(dest, 'isrc'), { recursive: true });
-    fs.writeFileSync(path.join(dest, 'isrc', `big.bin.tmp-mtcp-${dead}-0badf00d`), 'partial');
-    fs.writeFileSync(path.join(dest, 'isrc', `other.tmp-mtcp-${process.pid}-0badf00d`), 'live');
-    const again = await runBin(['gcs', 'cp', '-r', 'gs://bkt/i/isrc', dest + '/'], { env: e, cwd: work });
-    assert.equal(again.code, 0, describe([], again));
-    assert.deepEqual(walk(dest).sort(), ['isrc/big.bin', `isrc/other.tmp-mtcp-${process.pid}-0badf00d`, 'isrc/small.bin']);
+    const isrc = path.join(dest, 'isrc');
+    fs.mkdirSync(isrc, { recursive: true });
+    fs.writeFileSync(path.join(isrc, `big.bin.tmp-mtcp-${dead}-0badf00d`), 'partial');
+    fs.writeFileSync(path.join(isrc, `other.tmp-mtcp-${process.pid}-0badf00d`), 'dead writer, PID in use here');
+    const live = `live.tmp-mtcp-${dead}-0badf00d`;
+    fs.writeFileSync(path.join(isrc, live), 'another container is writing this');
+    const holder = spawn('flock', ['--exclusive', '--no-fork', path.join(isrc, live), 'sleep', '30'], { stdio: 'ignore' });
+    try {
+      // flock(1) becomes its command (--no-fork) once it holds the lock.
+      const comm = () => { try { return fs.readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim(); } catch { return ''; } };
+      while (comm() !== 'sleep') await sleep(20);
+      const again = await runBin(['gcs', 'cp', '-r', 'gs://bkt/i/isrc', dest + '/'], { env: e, cwd: work });
+      assert.equal(again.code, 0, describe([], again));
+      assert.deepEqual(walk(dest).sort(), ['isrc/big.bin', `isrc/${live}`, 'isrc/small.bin']);
+      assert.equal(fs.readFileSync(path.join(isrc, live), 'utf8'), 'another container is writing this');
+    } finally {
+      holder.kill('SIGKILL');
+    }
   } finally {
     await d.close();
   }

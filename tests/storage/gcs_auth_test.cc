@@ -9,11 +9,14 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/base64.h"
+#include "core/cancel.h"
 #include "core/exit_code.h"
 #include "core/redact.h"
 #include "net/gcs_auth.h"
@@ -355,6 +358,128 @@ TEST(GcsAuth, SourceOrderAndClearErrors) {
   EXPECT_TRUE(h.status().retryable());
   EXPECT_NE(h.status().message().find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos);
   EXPECT_NE(h.status().message().find("STORAGE_EMULATOR_HOST"), std::string::npos);
+}
+
+// A metadata server that is not up yet: every connection is refused for the
+// first `refuse` calls, then a token is served. Counts the calls.
+struct StartingMetadataServer {
+  int refuse = 0;
+  int calls = 0;
+  std::unique_ptr<HttpClient> Client();
+};
+class StartingMetadataClient : public HttpClient {
+ public:
+  explicit StartingMetadataClient(StartingMetadataServer* s) : s_(s) {}
+  HttpResult Fetch(const HttpRequest&, HttpBodySink* sink) override {
+    HttpResult r;
+    if (s_->calls++ < s_->refuse) {
+      r.transport = Status::Unavailable("Couldn't connect to server (connection refused)");
+      return r;
+    }
+    r.head.status = 200;
+    const std::string body = json{{"access_token", "ya29.md"}, {"expires_in", 3600}}.dump();
+    sink->OnHead(r.head);
+    sink->OnBody(body.data(), body.size());
+    return r;
+  }
+
+ private:
+  StartingMetadataServer* s_;
+};
+std::unique_ptr<HttpClient> StartingMetadataServer::Client() { return std::make_unique<StartingMetadataClient>(this); }
+
+// Virtual time: every wait passes at once and is added up.
+class VirtualRetryClock : public RetryClock {
+ public:
+  double Now() override { return t; }
+  bool Sleep(double seconds, StopFlags stop) override {
+    if (stop.Set()) return false;
+    t += seconds;
+    return true;
+  }
+  double t = 0;
+};
+
+// On Google Cloud the first token waits for a metadata server that starts
+// slowly (a new GKE pod's refuses connections for seconds), up to about 30 s;
+// off Google Cloud, and at a loopback address, four quick attempts, so a
+// machine with no credentials gets its error at once.
+TEST(GcsAuth, MetadataServerIsWaitedForOnGoogleCloudOnly) {
+  ResetCancelForTesting();
+  for (const bool gcp : {true, false}) {
+    StartingMetadataServer server;
+    server.refuse = 8;  // about 10 s of backoff
+    VirtualRetryClock clock;
+    AuthConfig cfg;
+    cfg.metadata_host = "169.254.169.254";
+    cfg.on_google_cloud = [gcp] { return gcp; };
+    cfg.retry_clock = &clock;
+    cfg.http_factory = [&] { return server.Client(); };
+    auto src = MakeTokenSource(cfg);
+    ASSERT_TRUE(src.ok());
+    auto h = (*src)->AuthorizationHeader();
+    if (gcp) {
+      ASSERT_TRUE(h.ok()) << h.status().message();
+      EXPECT_EQ(*h, "Bearer ya29.md");
+      EXPECT_EQ(server.calls, 9);
+      EXPECT_GT(clock.t, 2.0);
+      EXPECT_LT(clock.t, 30.0);
+    } else {
+      ASSERT_FALSE(h.ok());
+      EXPECT_EQ(ExitCodeFor(h.status()), 3) << h.status().message();
+      EXPECT_EQ(server.calls, 4);
+      EXPECT_LT(clock.t, 1.0);
+      EXPECT_NE(h.status().message().find("GOOGLE_APPLICATION_CREDENTIALS"), std::string::npos);
+    }
+  }
+  // A server that never comes up: given up after about 30 s, exit 3.
+  StartingMetadataServer never;
+  never.refuse = 1000;
+  VirtualRetryClock clock;
+  AuthConfig cfg;
+  cfg.on_google_cloud = [] { return true; };
+  cfg.retry_clock = &clock;
+  cfg.http_factory = [&] { return never.Client(); };
+  auto h = (*MakeTokenSource(cfg))->AuthorizationHeader();
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(ExitCodeFor(h.status()), 3) << h.status().message();
+  EXPECT_GT(clock.t, 15.0);
+  EXPECT_LE(clock.t, 30.0);
+  EXPECT_GT(never.calls, 6);
+  EXPECT_LE(never.calls, MetadataPatience().max_attempts);
+  // A loopback address is a test double or a proxy: quick even on Google Cloud.
+  never.calls = 0;
+  clock.t = 0;
+  cfg.metadata_host = "127.0.0.1:8080";
+  EXPECT_FALSE((*MakeTokenSource(cfg))->AuthorizationHeader().ok());
+  EXPECT_EQ(never.calls, 4);
+}
+
+// SIGTERM during the waits for a metadata server ends them at once: the
+// command stops (exit 130) instead of waiting out the 30 s.
+TEST(GcsAuth, MetadataWaitEndsAtOnceOnCancel) {
+  ResetCancelForTesting();
+  StartingMetadataServer never;
+  never.refuse = 1000000;
+  AuthConfig cfg;
+  cfg.on_google_cloud = [] { return true; };
+  cfg.http_factory = [&] { return never.Client(); };
+  auto src = MakeTokenSource(cfg);
+  ASSERT_TRUE(src.ok());
+  std::thread term([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));
+    RequestCancel();
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto h = (*src)->AuthorizationHeader();
+  const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  term.join();
+  ResetCancelForTesting();
+  ASSERT_FALSE(h.ok());
+  EXPECT_EQ(h.status().code(), Status::Code::kCancelled) << h.status().message();
+  EXPECT_EQ(ExitCodeFor(h.status()), 130);
+  EXPECT_GE(waited, 0.5);
+  EXPECT_LT(waited, 1.5);
 }
 
 // gcloud's ADC file: CLOUDSDK_CONFIG names gcloud's directory, else

@@ -252,6 +252,43 @@ TEST(GcsConditional, AnotherWriterBetweenSessionStartAndFinishGets412) {
   EXPECT_EQ(fake.objects["pre/race"].data, "theirs");
 }
 
+// A replace (ifGenerationMatch=N) whose stored object does not match what was
+// sent fails, but keeps the new generation: generation N is already gone, so
+// deleting it would leave no object (and the next read would find nothing to
+// merge into). A create-only write's damaged object is still deleted.
+TEST(GcsConditional, DamagedReplaceFailsAndKeepsAnObject) {
+  for (size_t size : {size_t{100}, 5 * kQ}) {  // media upload and resumable session
+    FakeGcs fake;
+    auto s = Store(&fake, 2 * kQ);
+    ASSERT_TRUE(WriteIf(s.get(), "r", "base", 0).ok());
+    const int64_t g = fake.objects["pre/r"].generation;
+    fake.corrupt_crc = true;
+    const std::string data = Bytes(size, 23);
+    const Status st = WriteIf(s.get(), "r", data, g);
+    EXPECT_EQ(st.code(), Status::Code::kIOError) << size;
+    EXPECT_TRUE(st.retryable()) << st.message();
+    EXPECT_NE(st.message().find("does not match what was sent (crc32c"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find("replaced generation " + std::to_string(g)), std::string::npos) << st.message();
+    ASSERT_EQ(fake.objects.count("pre/r"), 1u) << size;
+    EXPECT_GT(fake.objects["pre/r"].generation, g);
+    EXPECT_EQ(fake.objects["pre/r"].data, data);
+    EXPECT_EQ(Count(fake, "DELETE", "/o/"), 0) << size;
+    // The caller's next read-modify-write reads that generation and replaces it.
+    fake.corrupt_crc = false;
+    auto read = s->ReadVersioned("r");
+    ASSERT_TRUE(read.ok()) << read.status().message();
+    EXPECT_EQ(read->generation, fake.objects["pre/r"].generation);
+    ASSERT_TRUE(WriteIf(s.get(), "r", "fixed", read->generation).ok());
+    EXPECT_EQ(fake.objects["pre/r"].data, "fixed");
+    // Create-only: nothing was there before, so the damaged object goes.
+    fake.corrupt_crc = true;
+    const Status created = WriteIf(s.get(), "new", data, 0);
+    EXPECT_EQ(created.code(), Status::Code::kIOError);
+    EXPECT_NE(created.message().find("deleted it"), std::string::npos) << created.message();
+    EXPECT_EQ(fake.objects.count("pre/new"), 0u);
+  }
+}
+
 TEST(GcsConditional, RetriedConditionalWriteThatLandedIsSuccess) {
   FakeGcs fake;
   auto s = Store(&fake);
