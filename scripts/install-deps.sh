@@ -54,7 +54,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 if [ "$mode" = test ]; then
-  for dir in tests/js tests/gcs; do
+  dirs=(tests/js tests/gcs)
+  # Polars' native build is locked for x86-64 Linux only (tests/polars/package.json).
+  if [ "$(uname -s)-$(uname -m)" = Linux-x86_64 ]; then dirs+=(tests/polars); fi
+  for dir in "${dirs[@]}"; do
     if [ -f "$dir/package-lock.json" ]; then
       # tests/gcs: the storage emulator needs none of firebase-tools' install scripts (they
       # compile re2, ~65 s).

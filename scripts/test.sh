@@ -29,7 +29,7 @@ ctest --test-dir build --output-on-failure -j"$(nproc)" 2>&1 | tail -n 3
 step "docs/SCHEMAS.md matches the schema tables"
 diff -u docs/SCHEMAS.md <(build/market-tick schemas) >&2 || { echo "docs/SCHEMAS.md is stale: build/market-tick schemas > docs/SCHEMAS.md" >&2; exit 1; }
 
-step "independent Parquet readers (DuckDB, hyparquet) on every converted fixture"
+step "independent Parquet readers (DuckDB, hyparquet, Polars) on every converted fixture"
 (cd tests/js && MARKET_TICK_BIN="$PWD/../../build/market-tick" npm test --silent 2>&1 | tail -n 12)
 
 if ls tests/support/*.test.mjs >/dev/null 2>&1; then

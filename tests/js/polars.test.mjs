@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { closeDuckdb, duckdb, duckReadAll, polars, polarsReadAll, sqlStr } from './lib/readers.mjs';
+import { POLARS_PLATFORM, closeDuckdb, duckdb, duckReadAll, polars, polarsReadAll, sqlStr } from './lib/readers.mjs';
 import { FIXTURES, assertRowsEqual, listFiles, mkTmp, runOk } from './lib/harness.mjs';
 import { writeBookDay, writeTradesDay } from './lib/derive_gen.mjs';
 
@@ -44,7 +44,7 @@ async function assertPolarsReadsAsDuckdb(file) {
   return duck.rows.length;
 }
 
-describe('Polars reads what market-tick writes', () => {
+describe('Polars reads what market-tick writes', { skip: !POLARS_PLATFORM && 'Polars is installed on x86-64 Linux only (tests/polars)' }, () => {
   const stores = {};
   before(() => {
     const derive = 'book_snapshot_5_1s,book_snapshot_3_grouped5_100ms,trade_bar_1m,trade_bar_3ticks';

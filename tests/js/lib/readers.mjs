@@ -166,10 +166,16 @@ export async function hypReadAll(file) {
 // Polars
 // ---------------------------------------------------------------------------------------------
 
-/** nodejs-polars, loaded on first use (a native module of its own). */
+/**
+ * nodejs-polars, loaded on first use from tests/polars (a package of its own, installed on x86-64
+ * Linux, the one platform its lock holds a build for).
+ */
 export function polars() {
-  return createRequire(import.meta.url)('nodejs-polars');
+  return createRequire(new URL('../../polars/package.json', import.meta.url))('nodejs-polars');
 }
+
+/** Where Polars runs: elsewhere its tests are skipped, here a missing install fails them. */
+export const POLARS_PLATFORM = process.platform === 'linux' && process.arch === 'x64';
 
 /**
  * Every row and column of a Parquet file with Polars' own reader (pl.readParquet).
