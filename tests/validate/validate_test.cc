@@ -503,21 +503,25 @@ TEST_F(Tree, GroupedSymbolsExpectWhatTheirCompletionRecordLists) {
       << res.items[0].reason;
   EXPECT_FALSE(Complete(*exp, res));
 
-  // The record lists two options and a symbol without a key: the two options
-  // are expected, one of them stored.
+  // The record lists two options and a symbol without a key (its object
+  // named DERIBIT:UNKEYED:BTC-FS-X): all three are expected, one stored.
   const std::string btc = "DERIBIT:OPTION:BTC-USD-200609-9875-PUT", eth = "DERIBIT:OPTION:ETH-USD-200609-250-CALL";
+  const std::string unkeyed = "DERIBIT:UNKEYED:BTC-FS-X";
   WriteTick(kDay, "trades", btc, 10, kDayUs);
   pipeline::ItemRecord rec;
   WriteOptionsRecord("trades", {{btc, 10}, {eth, 2}, {"", 1}}, &rec);
   const pipeline::WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
   exp = ExpectedFromPlan(s, nullptr, store_.get());
   ASSERT_TRUE(exp.ok());
-  ASSERT_EQ(exp->items.size(), 2u);
+  ASSERT_EQ(exp->items.size(), 3u);
   res = Validate(store_.get(), *exp, ValidateOptions{});
   auto by = ByName(res);
   EXPECT_EQ(by["trades " + btc].status, ItemStatus::kDone);
-  EXPECT_EQ(by["trades " + eth].status, ItemStatus::kMissing);
-  EXPECT_NE(by["trades " + eth].reason.find("listed in the completion record of deribit OPTIONS"), std::string::npos);
+  for (const std::string& key : {eth, unkeyed}) {
+    EXPECT_EQ(by["trades " + key].status, ItemStatus::kMissing) << key;
+    EXPECT_NE(by["trades " + key].reason.find("listed in the completion record of deribit OPTIONS"), std::string::npos)
+        << key;
+  }
   EXPECT_FALSE(Complete(*exp, res));
 
   // A 404 recorded for the file: not available, which is complete.
