@@ -5,64 +5,66 @@
 
 namespace mt::derive {
 
-void OrderBook::GapBuffer::MoveGap(size_t pos) {
-  const size_t gap = gap_end - gap_begin;
-  if (pos < gap_begin) {
-    // Levels [pos, gap_begin) move up to the end of the gap.
-    std::memmove(&buf[pos + gap], &buf[pos], (gap_begin - pos) * sizeof(Level));
-  } else if (pos > gap_begin) {
-    // Levels [gap_end, pos + gap) move down to the start of the gap.
-    std::memmove(&buf[gap_begin], &buf[gap_end], (pos - gap_begin) * sizeof(Level));
+size_t OrderBook::Blocks::Find(size_t i) const {
+  size_t b = cache;
+  if (b < blocks.size()) {
+    if (i >= first[b] && i - first[b] < blocks[b].size()) return b;
+    // The next read of a snapshot (from the top, so downwards) or of a search.
+    if (b > 0 && i < first[b] && i >= first[b - 1]) return cache = b - 1;
+    if (b + 1 < blocks.size() && i >= first[b + 1] && i - first[b + 1] < blocks[b + 1].size()) return cache = b + 1;
   }
-  gap_begin = pos;
-  gap_end = pos + gap;
+  b = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), i) - first.begin()) - 1;
+  return cache = b;
 }
 
-void OrderBook::GapBuffer::Insert(size_t pos, const Level& l) {
-  const bool follow = Clustered(pos);
-  last = pos;
-  if (gap_begin == gap_end) {
-    // Full: twice the room, the new gap at `pos`.
-    const size_t n = buf.size();
-    std::vector<Level> grown(std::max<size_t>(64, 2 * n));
-    std::copy(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos), grown.begin());
-    const size_t tail = n - pos;
-    std::copy(buf.begin() + static_cast<std::ptrdiff_t>(pos), buf.end(), grown.end() - static_cast<std::ptrdiff_t>(tail));
-    buf.swap(grown);
-    gap_begin = pos;
-    gap_end = buf.size() - tail;
-  } else if (follow) {
-    MoveGap(pos);
-  } else if (pos <= gap_begin) {
-    // Levels [pos, gap_begin) move up one slot; the gap loses its first slot.
-    std::memmove(&buf[pos + 1], &buf[pos], (gap_begin - pos) * sizeof(Level));
-    buf[pos] = l;
-    gap_begin++;
-    return;
-  } else {
-    // Levels [gap_begin, pos) (above the gap) move down one slot; the gap loses its last.
-    std::memmove(&buf[gap_end - 1], &buf[gap_end], (pos - gap_begin) * sizeof(Level));
-    gap_end--;
-    buf[pos + (gap_end - gap_begin)] = l;
-    return;
+void OrderBook::Blocks::Insert(size_t pos, const Level& l) {
+  if (blocks.empty()) {
+    blocks.emplace_back().reserve(2 * kBlock);
+    first.push_back(0);
   }
-  buf[gap_begin++] = l;
+  // The block holding `pos`, or the last one for a level after them all.
+  const size_t b = pos == n ? blocks.size() - 1 : Find(pos);
+  std::vector<Level>& v = blocks[b];
+  const size_t at_ = pos - first[b];
+  v.insert(v.begin() + static_cast<std::ptrdiff_t>(at_), l);
+  moved += v.size() - 1 - at_;
+  n++;
+  for (size_t k = b + 1; k < blocks.size(); k++) first[k]++;
+  moved += blocks.size() - 1 - b;
+  if (v.size() > 2 * kBlock) {
+    // Split in two halves: the upper one becomes block b + 1.
+    std::vector<Level> upper;
+    upper.reserve(2 * kBlock);
+    upper.assign(v.begin() + static_cast<std::ptrdiff_t>(kBlock), v.end());
+    v.resize(kBlock);
+    moved += upper.size() + blocks.size() - b;
+    blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(b + 1), std::move(upper));
+    first.insert(first.begin() + static_cast<std::ptrdiff_t>(b + 1), first[b] + kBlock);
+  }
 }
 
-void OrderBook::GapBuffer::Erase(size_t pos) {
-  const bool follow = Clustered(pos);
-  last = pos;
-  if (follow) {
-    MoveGap(pos);
-    gap_end++;  // the level at `pos` now starts the part above the gap
-  } else if (pos < gap_begin) {
-    // Levels (pos, gap_begin) move down one slot; the gap gains a slot below.
-    std::memmove(&buf[pos], &buf[pos + 1], (gap_begin - pos - 1) * sizeof(Level));
-    gap_begin--;
-  } else {
-    // Levels [gap_begin, pos) (above the gap) move up one slot; the gap gains a slot above.
-    std::memmove(&buf[gap_end + 1], &buf[gap_end], (pos - gap_begin) * sizeof(Level));
-    gap_end++;
+void OrderBook::Blocks::Erase(size_t pos) {
+  const size_t b = Find(pos);
+  std::vector<Level>& v = blocks[b];
+  const size_t at_ = pos - first[b];
+  v.erase(v.begin() + static_cast<std::ptrdiff_t>(at_));
+  moved += v.size() - at_;
+  n--;
+  for (size_t k = b + 1; k < blocks.size(); k++) first[k]--;
+  moved += blocks.size() - 1 - b;
+  if (v.empty()) {
+    blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(b));
+    first.erase(first.begin() + static_cast<std::ptrdiff_t>(b));
+    moved += blocks.size() - b;
+    cache = 0;
+  } else if (b + 1 < blocks.size() && v.size() + blocks[b + 1].size() <= kBlock) {
+    // Two small neighbours become one, so blocks stay a few hundred levels.
+    std::vector<Level>& next = blocks[b + 1];
+    v.insert(v.end(), next.begin(), next.end());
+    moved += next.size() + blocks.size() - b;
+    blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(b + 1));
+    first.erase(first.begin() + static_cast<std::ptrdiff_t>(b + 1));
+    cache = b;
   }
 }
 
@@ -76,7 +78,7 @@ void OrderBook::Reset() {
 
 void OrderBook::Apply(Side side, double price, double amount) {
   if (!received_snapshot_) return;
-  GapBuffer& v = sides_[side];
+  Blocks& v = sides_[side];
   const size_t n = v.size();
   // Bids ascend (best = highest, last), asks descend (best = lowest, last):
   // the first logical index whose level is not worse than `price`. Found by
