@@ -5,16 +5,34 @@
 
 namespace mt::derive {
 
-size_t OrderBook::Blocks::Find(size_t i) const {
+size_t OrderBook::Blocks::FindSlow(size_t i) const {
   size_t b = cache;
   if (b < blocks.size()) {
-    if (i >= first[b] && i - first[b] < blocks[b].size()) return b;
+    const size_t s = Start(b);
     // The next read of a snapshot (from the top, so downwards) or of a search.
-    if (b > 0 && i < first[b] && i >= first[b - 1]) return cache = b - 1;
-    if (b + 1 < blocks.size() && i >= first[b + 1] && i - first[b + 1] < blocks[b + 1].size()) return cache = b + 1;
+    if (b > 0 && i < s && i >= Start(b - 1)) return cache = b - 1;
+    if (b + 1 < blocks.size() && i >= Start(b + 1) && i - Start(b + 1) < blocks[b + 1].size()) return cache = b + 1;
   }
-  b = static_cast<size_t>(std::upper_bound(first.begin(), first.end(), i) - first.begin()) - 1;
-  return cache = b;
+  // The last block starting at or before i.
+  size_t lo = 0, len = blocks.size();
+  while (len > 1) {
+    const size_t half = len / 2;
+    if (Start(lo + half) <= i) lo += half;
+    len -= half;
+  }
+  return cache = lo;
+}
+
+void OrderBook::Blocks::Shift(size_t from, ptrdiff_t d) {
+  if (shift != 0 && from != shift_from) Settle();
+  shift_from = from;
+  shift += d;
+}
+
+void OrderBook::Blocks::Settle() {
+  for (size_t k = shift_from; k < first.size(); k++) first[k] = static_cast<size_t>(static_cast<ptrdiff_t>(first[k]) + shift);
+  moved += first.size() > shift_from ? first.size() - shift_from : 0;
+  shift = 0;
 }
 
 void OrderBook::Blocks::Insert(size_t pos, const Level& l) {
@@ -25,13 +43,36 @@ void OrderBook::Blocks::Insert(size_t pos, const Level& l) {
   // The block holding `pos`, or the last one for a level after them all.
   const size_t b = pos == n ? blocks.size() - 1 : Find(pos);
   std::vector<Level>& v = blocks[b];
-  const size_t at_ = pos - first[b];
+  const size_t at_ = pos - Start(b);
+  if (at_ == 0 && v.size() >= kBlock) {
+    // Before a block's first level (a snapshot's levels, each worse than
+    // the last, all land there): at the end of the block before it if that
+    // has room, else in a block of its own, so that such levels in a row
+    // move at most a block's worth each, not a growing block's.
+    if (b > 0 && blocks[b - 1].size() < 2 * kBlock) {
+      blocks[b - 1].push_back(l);
+      n++;
+      Shift(b, 1);
+      return;
+    }
+    Settle();
+    std::vector<Level> own;
+    own.reserve(2 * kBlock);
+    own.push_back(l);
+    blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(b), std::move(own));
+    first.insert(first.begin() + static_cast<std::ptrdiff_t>(b), first[b]);
+    for (size_t k = b + 1; k < first.size(); k++) first[k]++;
+    moved += 2 * (blocks.size() - b);
+    n++;
+    cache = b;
+    return;
+  }
   v.insert(v.begin() + static_cast<std::ptrdiff_t>(at_), l);
   moved += v.size() - 1 - at_;
   n++;
-  for (size_t k = b + 1; k < blocks.size(); k++) first[k]++;
-  moved += blocks.size() - 1 - b;
+  Shift(b + 1, 1);
   if (v.size() > 2 * kBlock) {
+    Settle();
     // Split in two halves: the upper one becomes block b + 1.
     std::vector<Level> upper;
     upper.reserve(2 * kBlock);
@@ -40,18 +81,19 @@ void OrderBook::Blocks::Insert(size_t pos, const Level& l) {
     moved += upper.size() + blocks.size() - b;
     blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(b + 1), std::move(upper));
     first.insert(first.begin() + static_cast<std::ptrdiff_t>(b + 1), first[b] + kBlock);
+    cache = b;
   }
 }
 
 void OrderBook::Blocks::Erase(size_t pos) {
   const size_t b = Find(pos);
   std::vector<Level>& v = blocks[b];
-  const size_t at_ = pos - first[b];
+  const size_t at_ = pos - Start(b);
   v.erase(v.begin() + static_cast<std::ptrdiff_t>(at_));
   moved += v.size() - at_;
   n--;
-  for (size_t k = b + 1; k < blocks.size(); k++) first[k]--;
-  moved += blocks.size() - 1 - b;
+  Shift(b + 1, -1);
+  if (v.empty() || (b + 1 < blocks.size() && v.size() + blocks[b + 1].size() <= kBlock)) Settle();
   if (v.empty()) {
     blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(b));
     first.erase(first.begin() + static_cast<std::ptrdiff_t>(b));

@@ -50,32 +50,52 @@ class OrderBook {
  private:
   // Levels worst first at logical indices [0, size()), in blocks of at most
   // 2 * kBlock levels: an insertion or erasure moves the levels of one block
-  // and the start index of each block after it, never the whole side.
+  // and the start index of each block after it, never the whole side. The
+  // start indices of the blocks from `shift_from` on are off by `shift`
+  // (applied when a change lands elsewhere), so changes into one block in
+  // a row (a snapshot's levels, each worse than the last) move none.
   // Reads go through the block of the previous read or its neighbour
   // (a snapshot reads consecutive levels from the top), else a binary
   // search of the blocks' start indices.
   struct Blocks {
     static constexpr size_t kBlock = 256;
     std::vector<std::vector<Level>> blocks;  // none empty
-    std::vector<size_t> first;               // logical index of each block's first level
+    std::vector<size_t> first;               // logical index of each block's first level, but see `shift`
+    size_t shift_from = 0;
+    ptrdiff_t shift = 0;
     size_t n = 0;
     mutable size_t cache = 0;  // the block of the last read
     uint64_t moved = 0;
     size_t size() const { return n; }
-    size_t Find(size_t i) const;  // REQUIRES: i < n
+    // The logical index of block b's first level.
+    size_t Start(size_t b) const {
+      return b >= shift_from ? static_cast<size_t>(static_cast<ptrdiff_t>(first[b]) + shift) : first[b];
+    }
+    // The block holding logical index i (REQUIRES: i < n): the block of the
+    // previous read, else FindSlow.
+    size_t Find(size_t i) const {
+      const size_t b = cache;
+      if (b < blocks.size() && i - Start(b) < blocks[b].size()) return b;  // i below the start wraps
+      return FindSlow(i);
+    }
+    size_t FindSlow(size_t i) const;
     const Level& at(size_t i) const {
       const size_t b = Find(i);
-      return blocks[b][i - first[b]];
+      return blocks[b][i - Start(b)];
     }
     Level& at(size_t i) {
       const size_t b = Find(i);
-      return blocks[b][i - first[b]];
+      return blocks[b][i - Start(b)];
     }
     void Clear() {
       blocks.clear();
       first.clear();
-      n = cache = 0;
+      n = cache = shift_from = 0;
+      shift = 0;
     }
+    // The blocks from `from` on start `d` levels later.
+    void Shift(size_t from, ptrdiff_t d);
+    void Settle();  // applies `shift` to `first`
     void Insert(size_t pos, const Level& l);
     void Erase(size_t pos);
   };
