@@ -10,6 +10,11 @@ deterministic prices and amounts (seeded PRNG), written to stress the memory of 
   derive_book_gen.py deep LEVELS CHANGES OUT
     One instrument (deribit BTC-PERPETUAL): a LEVELS-per-side snapshot, then CHANGES one-level
     updates at the top of the book. Name OUT as Tardis names the file.
+  derive_book_gen.py far LEVELS CHANGES OUT
+    One instrument (deribit BTC-PERPETUAL): a LEVELS-per-side snapshot, then CHANGES one-level
+    changes of the bids that delete or put back a level, taking turns between one of the four
+    best levels and one of the four worst (far-apart positions in the book, each change a new
+    local_timestamp). Name OUT as Tardis names the file.
 """
 import random
 import sys
@@ -68,11 +73,34 @@ def deep(levels, changes, out):
         f.write("".join(lines))
 
 
+def far(levels, changes, out):
+    rnd = random.Random(3)
+    t = T0
+    with open(out, "w") as f:
+        f.write(HEADER)
+        t += 1000
+        f.write("".join(f"deribit,BTC-PERPETUAL,{t - 500},{t},true,bid,{10000 - 0.5 * i},{1 + i % 7}\n"
+                        for i in range(levels)))
+        f.write("".join(f"deribit,BTC-PERPETUAL,{t - 500},{t},true,ask,{10000.5 + 0.5 * i},{1 + i % 5}\n"
+                        for i in range(levels)))
+        gone = set()
+        lines = []
+        for c in range(changes):
+            t += 1000
+            i = rnd.randrange(4) if c % 2 == 0 else levels - 1 - rnd.randrange(4)
+            amount = 0 if i not in gone else 1 + i % 7
+            gone.symmetric_difference_update({i})
+            lines.append(f"deribit,BTC-PERPETUAL,{t - 500},{t},false,bid,{10000 - 0.5 * i},{amount}\n")
+        f.write("".join(lines))
+
+
 if __name__ == "__main__":
     a = sys.argv[1:]
     if len(a) == 6 and a[0] == "instruments":
         instruments(int(a[1]), int(a[2]), int(a[3]), int(a[4]), a[5])
     elif len(a) == 4 and a[0] == "deep":
         deep(int(a[1]), int(a[2]), a[3])
+    elif len(a) == 4 and a[0] == "far":
+        far(int(a[1]), int(a[2]), a[3])
     else:
         sys.exit(__doc__)

@@ -38,9 +38,12 @@ class Cursor {
 constexpr size_t kFooterMemoryBytes = 4u << 20;
 // A series gets at least 1/kMinShare of the row buffer (see MaxRows).
 constexpr size_t kMinShare = 4;
-// The book logs of all instruments may hold this many minimum shares of the
-// buffer beside it (see FlushLargest).
-constexpr size_t kLogBudgetShares = 6;
+// A series that holds its rows makes room for them in this many steps of
+// its row group (see MakeRoom).
+constexpr size_t kRoomSteps = 64;
+// The book logs may pass the buffer, beside the rows held, by
+// 1/kLogSlackShares of it (see FlushLargest).
+constexpr size_t kLogSlackShares = 8;
 // Book snapshots deeper than this are replayed once more open series than
 // kMinShare would each hold a share (see ReplayEligible).
 constexpr int kReplayMinDepth = 25;
@@ -67,6 +70,30 @@ int ColumnIndex(const tardis::DataTypeSchema& s, std::string_view name) {
     if (s.columns[i].parquet_name == name) return static_cast<int>(i);
   }
   return -1;
+}
+
+// Room for `rows` rows in the columns of `rg` that have values (every
+// column while it has no rows), and in their definition levels where they
+// have nulls. A column that stays null (levels past a shallow book's end)
+// gets none. Strings, the instrument's names, grow as they do: a dictionary
+// entry and an index a row.
+void RoomFor(RowGroupData* rg, size_t rows) {
+  const bool all = rg->num_rows == 0;
+  for (ColumnData& c : rg->columns) {
+    switch (c.kind) {
+      case columnar::ColumnKind::kTimestampMicros:
+        if (all || !c.i64.empty()) c.i64.reserve(rows);
+        break;
+      case columnar::ColumnKind::kDouble:
+        if (all || !c.f64.empty()) c.f64.reserve(rows);
+        break;
+      case columnar::ColumnKind::kBool:
+        if (all || !c.b.empty()) c.b.reserve(rows);
+        break;
+      case columnar::ColumnKind::kString: break;
+    }
+    if (!c.defined.empty()) c.defined.reserve(rows);
+  }
 }
 
 // The steps of an instrument's book as the engine applied it: a book change
@@ -164,7 +191,11 @@ struct DeriveEngine::Series {
   std::unique_ptr<parquet::FileWriter> writer;
   RowGroupData pending;
   size_t row_bytes = 0;  // approximate bytes one row holds in memory
-  size_t held_rows = 0;  // rows of `pending` counted in held_bytes_
+  // Rows the columns of `pending` have room for: the engine makes the room
+  // (see MakeRoom), so that the columns hold about the rows counted, not up
+  // to twice that as columns growing by doubling would.
+  size_t room_rows = 0;
+  size_t held = 0;  // bytes of `pending` counted in held_bytes_
   // Replayed (a deep book snapshot series once many series are open): its
   // rows are counted, not written, as the book changes; Flush() writes them
   // from the book and the snapshotter as they were when its row group began
@@ -397,7 +428,7 @@ void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, 
   // A series starts replaying at the start of a row group, before a change.
   for (auto& s : in->series) {
     if (!s->replay && s->pending.num_rows == 0 && ReplayEligible(*s)) StartReplay(in, s.get());
-    if (!s->replay) Rows(s.get());
+    if (!s->replay) MakeRoom(s.get());
   }
   // Snapshot rows after updates (or first in the file) start a new book;
   // snapshot rows right after snapshot rows continue the same snapshot.
@@ -451,7 +482,8 @@ Status DeriveEngine::TradeBatch(const RowGroupData& batch) {
     // A trade without price or amount is not a trade a bar can count.
     if (!has_p || !has_a || std::isnan(p) || std::isnan(a)) continue;
     for (auto& s : in->series) {
-      s->bars->OnTrade(ts[r], local[r], p, a, side, in->ident(), &Rows(s.get()));
+      MakeRoom(s.get());
+      s->bars->OnTrade(ts[r], local[r], p, a, side, in->ident(), &s->pending);
       if (s->pending.num_rows) MT_RETURN_IF_ERROR(MaybeFlush(in, s.get()));
     }
   }
@@ -477,8 +509,7 @@ Status DeriveEngine::MaybeFlush(Instrument* in, Series* s) {
     if (log_bytes <= rows * s->row_bytes + kReplayLogSlackBytes) return Status::OK();
     MT_RETURN_IF_ERROR(StopReplay(in, s));
   }
-  held_bytes_ += (s->pending.num_rows - s->held_rows) * s->row_bytes;
-  s->held_rows = s->pending.num_rows;
+  CountHeld(s);
   if (s->pending.num_rows >= MaxRows(*s)) MT_RETURN_IF_ERROR(Flush(in, s));
   return FlushLargest(false);
 }
@@ -490,20 +521,33 @@ size_t DeriveEngine::MaxRows(const Series& s) const {
 }
 
 // The shares of at most kMinShare series fit in the buffer, and so do their
-// rows: only more series can pass it. The logs of replayed series have a
-// budget of their own, kLogBudgetShares minimum shares (see MaxRows): a log
-// stands for at most a share's worth of rows per instrument, so logs pass it
-// only with more instruments replaying at once (a file of many
-// instruments). Then the instrument with the biggest log
-// has its replayed series whose row group began first write it early, which
-// frees the log up to the start of the next oldest one; that is done between
-// two book changes only (`logs`), since within one the series after the one
-// changing have not seen it yet.
+// rows: only more series can pass it. Once the rows held pass it, the
+// series holding the most writes its row group early. The book logs of
+// replayed series count against the same buffer, beside the rows held, with
+// an eighth of it more (so that a log of a few steps beside a full buffer of
+// rows changes no row group): past that, between two book changes
+// (`logs`: within one the series after the one changing have not seen it
+// yet), the instrument with the biggest log has its replayed series whose
+// row group began first write it early, which frees the log up to the start
+// of the next oldest one. A log stands for at most a share's worth of rows
+// of its instrument (see MaybeFlush), so logs pass it only with several
+// instruments replaying at once (a file of many instruments) or beside many
+// rows held.
 Status DeriveEngine::FlushLargest(bool logs) {
+  const size_t budget = opts_.buffer_bytes + opts_.buffer_bytes / kLogSlackShares;
   for (size_t n = 0; n <= open_series_; n++) {
     Instrument* owner = nullptr;
     Series* largest = nullptr;
-    if (logs && log_bytes_ > opts_.buffer_bytes / kMinShare * kLogBudgetShares) {
+    if (held_bytes_ > opts_.buffer_bytes) {
+      for (auto& [id, in] : instruments_) {
+        for (auto& s : in->series) {
+          if (s->held > (largest ? largest->held : 0)) {
+            owner = in.get();
+            largest = s.get();
+          }
+        }
+      }
+    } else if (logs && held_bytes_ + log_bytes_ > budget) {
       size_t most = 0;
       for (auto& [id, in] : instruments_) {
         if (in->log_bytes <= most) continue;
@@ -515,22 +559,35 @@ Status DeriveEngine::FlushLargest(bool logs) {
           }
         }
       }
-    } else if (held_bytes_ > opts_.buffer_bytes) {
-      for (auto& [id, in] : instruments_) {
-        for (auto& s : in->series) {
-          if (!largest || s->held_rows * s->row_bytes > largest->held_rows * largest->row_bytes) {
-            owner = in.get();
-            largest = s.get();
-          }
-        }
-      }
-      if (largest && largest->held_rows == 0) largest = nullptr;
     }
     if (!largest) break;
     MT_RETURN_IF_ERROR(Flush(owner, largest));
   }
   peak_held_bytes_ = std::max(peak_held_bytes_, held_bytes_ + log_bytes_);
   return Status::OK();
+}
+
+// The bytes of a series' rows as counted (its rows times a row's bytes; the
+// room of its columns is made to match, see MakeRoom).
+void DeriveEngine::CountHeld(Series* s) {
+  const size_t now = s->replay ? 0 : s->pending.num_rows * s->row_bytes;
+  held_bytes_ = held_bytes_ - s->held + now;
+  s->held = now;
+}
+
+// Before a book change or a trade: room for the rows it may add to a series
+// that holds its rows (two: one closing an interval, one of the change). The
+// room grows by 1/kRoomSteps of a row group at a time (at least 8 rows), up
+// to the row group, so the columns hold about what CountHeld counts: room
+// left over is counted nowhere, and many series hold some. Doubling would
+// hold up to twice the rows counted, and so up to twice the buffer.
+void DeriveEngine::MakeRoom(Series* s) {
+  RowGroupData& rg = Rows(s);
+  const size_t need = rg.num_rows + 2;
+  if (need <= s->room_rows) return;
+  const size_t max_rows = MaxRows(*s);
+  s->room_rows = std::max(need, std::min(s->room_rows + std::max<size_t>(max_rows / kRoomSteps, 8), max_rows + 1));
+  RoomFor(&rg, s->room_rows);
 }
 
 // The log's bytes as counted (the instrument changing adds steps between two counts).
@@ -551,6 +608,7 @@ void DeriveEngine::StartReplay(Instrument* in, Series* s) {
   s->replay = true;
   in->replaying++;
   s->pending = RowGroupData();  // it holds no rows (REQUIRES: none held)
+  s->room_rows = 0;
   if (!in->checkpoint) in->checkpoint = std::make_unique<OrderBook>(in->book);  // the log is empty
   s->start_snap = std::make_unique<BookSnapshotter>(*s->book);
   s->log_start = in->log.end();
@@ -603,6 +661,7 @@ Status DeriveEngine::StopReplay(Instrument* in, Series* s) {
   MT_RETURN_IF_ERROR(Replay(in, s, &s->pending));
   s->replay = false;
   in->replaying--;
+  s->room_rows = s->pending.num_rows;  // Replay made room for the rows
   s->start_snap.reset();
   TrimLog(in);
   return Status::OK();
@@ -645,12 +704,11 @@ Status DeriveEngine::Flush(Instrument* in, Series* s) {
   }
   if (s->pending.num_rows == 0) return Status::OK();
   MT_RETURN_IF_ERROR(CheckCancel());
-  held_bytes_ -= s->held_rows * s->row_bytes;
-  s->held_rows = 0;
   RowGroupData rg = std::move(s->pending);
   // A replayed series holds no rows: its columns (thousands for a deep
   // book) are made when it writes them.
   s->pending = RowGroupData();
+  s->room_rows = 0;
   if (!s->replay) Rows(s);
   const size_t rows = rg.num_rows;
   const auto& ts = rg.columns[kLocalTimestampColumn].i64;
@@ -660,17 +718,20 @@ Status DeriveEngine::Flush(Instrument* in, Series* s) {
   if (s->writer) MT_RETURN_IF_ERROR(s->writer->WriteRowGroup(std::move(rg)));
   rg = RowGroupData();
   // A series that filled a row group most likely fills the next: room for
-  // it at once, instead of growing each column by doubling (copies, and
-  // fresh memory faulted in). Made once the full one is written and freed,
-  // so the next reuses its memory: a deep series' row group is tens of MB,
-  // and on huge pages reserved room is touched room. A replayed series
-  // reserves when it replays.
-  if (rows >= MaxRows(*s) && !s->replay) {
+  // it at once, instead of growing it step by step (copies, and fresh memory
+  // faulted in). Made once the full one is written and freed, so the next
+  // reuses its memory: a deep series' row group is tens of MB, and on huge
+  // pages reserved room is touched room. Only while the shares fit the
+  // buffer: past kMinShare series a full share of room each would pass it.
+  // A replayed series makes room when it replays.
+  if (rows >= MaxRows(*s) && !s->replay && open_series_ <= kMinShare) {
     for (size_t c = kLocalTimestampColumn + 1; c < s->schema->size(); c++) {
       columnar::ColumnData& col = s->pending.columns[c];
       if (col.kind == columnar::ColumnKind::kDouble) col.f64.reserve(rows);
     }
+    s->room_rows = rows;
   }
+  CountHeld(s);
   return Status::OK();
 }
 

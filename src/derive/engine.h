@@ -51,7 +51,8 @@ struct EngineOptions {
   // row group holds its share of it, at least a quarter; past four series
   // deep book snapshots replay (they hold none) and, past the buffer, the
   // series holding the most writes its row group early. The book logs of
-  // replayed series (all instruments together) have half as much again.
+  // replayed series (all instruments together) count against it too, beside
+  // the rows, with an eighth of it more.
   size_t buffer_bytes = 64u << 20;
   // Polled while computing (every few thousand rows, before each row group
   // and each series written): once set, the engine stops with a kCancelled
@@ -90,7 +91,7 @@ class DeriveEngine : public BatchObserver {
   // The most bytes held at once by rows waiting for their row group and by
   // the book logs of all instruments, between two book changes or trades
   // (the row group being written aside): at most EngineOptions::buffer_bytes
-  // for rows and one and a half times that for logs.
+  // and an eighth (and a book change's steps).
   size_t peak_held_bytes() const { return peak_held_bytes_; }
 
  private:
@@ -108,6 +109,8 @@ class DeriveEngine : public BatchObserver {
   size_t MaxRows(const Series& s) const;
   Status Flush(Instrument* in, Series* s);
   Status FlushLargest(bool logs);
+  void CountHeld(Series* s);
+  void MakeRoom(Series* s);
   void CountLog(Instrument* in);
   columnar::RowGroupData& Rows(Series* s);
   bool ReplayEligible(const Series& s) const;
@@ -129,7 +132,8 @@ class DeriveEngine : public BatchObserver {
   // Bytes of the rows held by the series that write their rows as they come
   // (replayed series hold none), at most EngineOptions::buffer_bytes.
   size_t held_bytes_ = 0;
-  // Bytes of the book logs of all instruments (see FlushLargest).
+  // Bytes of the book logs of all instruments: with held_bytes_, at most an
+  // eighth more than the buffer (see FlushLargest).
   size_t log_bytes_ = 0;
   size_t peak_held_bytes_ = 0;
   // The book change in progress (incremental_book_L2).

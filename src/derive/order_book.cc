@@ -5,64 +5,108 @@
 
 namespace mt::derive {
 
-void OrderBook::GapBuffer::MoveGap(size_t pos) {
-  const size_t gap = gap_end - gap_begin;
-  if (pos < gap_begin) {
-    // Levels [pos, gap_begin) move up to the end of the gap.
-    std::memmove(&buf[pos + gap], &buf[pos], (gap_begin - pos) * sizeof(Level));
-  } else if (pos > gap_begin) {
-    // Levels [gap_end, pos + gap) move down to the start of the gap.
-    std::memmove(&buf[gap_begin], &buf[gap_end], (pos - gap_begin) * sizeof(Level));
+size_t OrderBook::Blocks::FindSlow(size_t i) const {
+  size_t b = cache;
+  if (b < blocks.size()) {
+    const size_t s = Start(b);
+    // The next read of a snapshot (from the top, so downwards) or of a search.
+    if (b > 0 && i < s && i >= Start(b - 1)) return cache = b - 1;
+    if (b + 1 < blocks.size() && i >= Start(b + 1) && i - Start(b + 1) < blocks[b + 1].size()) return cache = b + 1;
   }
-  gap_begin = pos;
-  gap_end = pos + gap;
+  // The last block starting at or before i.
+  size_t lo = 0, len = blocks.size();
+  while (len > 1) {
+    const size_t half = len / 2;
+    if (Start(lo + half) <= i) lo += half;
+    len -= half;
+  }
+  return cache = lo;
 }
 
-void OrderBook::GapBuffer::Insert(size_t pos, const Level& l) {
-  const bool follow = Clustered(pos);
-  last = pos;
-  if (gap_begin == gap_end) {
-    // Full: twice the room, the new gap at `pos`.
-    const size_t n = buf.size();
-    std::vector<Level> grown(std::max<size_t>(64, 2 * n));
-    std::copy(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(pos), grown.begin());
-    const size_t tail = n - pos;
-    std::copy(buf.begin() + static_cast<std::ptrdiff_t>(pos), buf.end(), grown.end() - static_cast<std::ptrdiff_t>(tail));
-    buf.swap(grown);
-    gap_begin = pos;
-    gap_end = buf.size() - tail;
-  } else if (follow) {
-    MoveGap(pos);
-  } else if (pos <= gap_begin) {
-    // Levels [pos, gap_begin) move up one slot; the gap loses its first slot.
-    std::memmove(&buf[pos + 1], &buf[pos], (gap_begin - pos) * sizeof(Level));
-    buf[pos] = l;
-    gap_begin++;
-    return;
-  } else {
-    // Levels [gap_begin, pos) (above the gap) move down one slot; the gap loses its last.
-    std::memmove(&buf[gap_end - 1], &buf[gap_end], (pos - gap_begin) * sizeof(Level));
-    gap_end--;
-    buf[pos + (gap_end - gap_begin)] = l;
-    return;
-  }
-  buf[gap_begin++] = l;
+void OrderBook::Blocks::Shift(size_t from, ptrdiff_t d) {
+  if (shift != 0 && from != shift_from) Settle();
+  shift_from = from;
+  shift += d;
 }
 
-void OrderBook::GapBuffer::Erase(size_t pos) {
-  const bool follow = Clustered(pos);
-  last = pos;
-  if (follow) {
-    MoveGap(pos);
-    gap_end++;  // the level at `pos` now starts the part above the gap
-  } else if (pos < gap_begin) {
-    // Levels (pos, gap_begin) move down one slot; the gap gains a slot below.
-    std::memmove(&buf[pos], &buf[pos + 1], (gap_begin - pos - 1) * sizeof(Level));
-    gap_begin--;
-  } else {
-    // Levels [gap_begin, pos) (above the gap) move up one slot; the gap gains a slot above.
-    std::memmove(&buf[gap_end + 1], &buf[gap_end], (pos - gap_begin) * sizeof(Level));
-    gap_end++;
+void OrderBook::Blocks::Settle() {
+  for (size_t k = shift_from; k < first.size(); k++) first[k] = static_cast<size_t>(static_cast<ptrdiff_t>(first[k]) + shift);
+  moved += first.size() > shift_from ? first.size() - shift_from : 0;
+  shift = 0;
+}
+
+void OrderBook::Blocks::Insert(size_t pos, const Level& l) {
+  if (blocks.empty()) {
+    blocks.emplace_back().reserve(2 * kBlock);
+    first.push_back(0);
+  }
+  // The block holding `pos`, or the last one for a level after them all.
+  const size_t b = pos == n ? blocks.size() - 1 : Find(pos);
+  std::vector<Level>& v = blocks[b];
+  const size_t at_ = pos - Start(b);
+  if (at_ == 0 && v.size() >= kBlock) {
+    // Before a block's first level (a snapshot's levels, each worse than
+    // the last, all land there): at the end of the block before it if that
+    // has room, else in a block of its own, so that such levels in a row
+    // move at most a block's worth each, not a growing block's.
+    if (b > 0 && blocks[b - 1].size() < 2 * kBlock) {
+      blocks[b - 1].push_back(l);
+      n++;
+      Shift(b, 1);
+      return;
+    }
+    Settle();
+    std::vector<Level> own;
+    own.reserve(2 * kBlock);
+    own.push_back(l);
+    blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(b), std::move(own));
+    first.insert(first.begin() + static_cast<std::ptrdiff_t>(b), first[b]);
+    for (size_t k = b + 1; k < first.size(); k++) first[k]++;
+    moved += 2 * (blocks.size() - b);
+    n++;
+    cache = b;
+    return;
+  }
+  v.insert(v.begin() + static_cast<std::ptrdiff_t>(at_), l);
+  moved += v.size() - 1 - at_;
+  n++;
+  Shift(b + 1, 1);
+  if (v.size() > 2 * kBlock) {
+    Settle();
+    // Split in two halves: the upper one becomes block b + 1.
+    std::vector<Level> upper;
+    upper.reserve(2 * kBlock);
+    upper.assign(v.begin() + static_cast<std::ptrdiff_t>(kBlock), v.end());
+    v.resize(kBlock);
+    moved += upper.size() + blocks.size() - b;
+    blocks.insert(blocks.begin() + static_cast<std::ptrdiff_t>(b + 1), std::move(upper));
+    first.insert(first.begin() + static_cast<std::ptrdiff_t>(b + 1), first[b] + kBlock);
+    cache = b;
+  }
+}
+
+void OrderBook::Blocks::Erase(size_t pos) {
+  const size_t b = Find(pos);
+  std::vector<Level>& v = blocks[b];
+  const size_t at_ = pos - Start(b);
+  v.erase(v.begin() + static_cast<std::ptrdiff_t>(at_));
+  moved += v.size() - at_;
+  n--;
+  Shift(b + 1, -1);
+  if (v.empty() || (b + 1 < blocks.size() && v.size() + blocks[b + 1].size() <= kBlock)) Settle();
+  if (v.empty()) {
+    blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(b));
+    first.erase(first.begin() + static_cast<std::ptrdiff_t>(b));
+    moved += blocks.size() - b;
+    cache = 0;
+  } else if (b + 1 < blocks.size() && v.size() + blocks[b + 1].size() <= kBlock) {
+    // Two small neighbours become one, so blocks stay a few hundred levels.
+    std::vector<Level>& next = blocks[b + 1];
+    v.insert(v.end(), next.begin(), next.end());
+    moved += next.size() + blocks.size() - b;
+    blocks.erase(blocks.begin() + static_cast<std::ptrdiff_t>(b + 1));
+    first.erase(first.begin() + static_cast<std::ptrdiff_t>(b + 1));
+    cache = b;
   }
 }
 
@@ -76,7 +120,7 @@ void OrderBook::Reset() {
 
 void OrderBook::Apply(Side side, double price, double amount) {
   if (!received_snapshot_) return;
-  GapBuffer& v = sides_[side];
+  Blocks& v = sides_[side];
   const size_t n = v.size();
   // Bids ascend (best = highest, last), asks descend (best = lowest, last):
   // the first logical index whose level is not worse than `price`. Found by

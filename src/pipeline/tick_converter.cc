@@ -134,6 +134,13 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
                                                         : kGroupedParseRows);
       parse.max_unjoined_blocks = kGroupedUnjoinedBlocks;
     }
+    // Derived series are computed on one thread, slower than the parse:
+    // blocks parsed further ahead of it would only wait in memory, one per
+    // pool thread, beside the engine's buffer.
+    if (!target_.observers.empty()) {
+      parse.max_unjoined_blocks = std::min(parse.max_unjoined_blocks ? parse.max_unjoined_blocks : SIZE_MAX,
+                                           kGroupedUnjoinedBlocks);
+    }
     parser_ = std::make_unique<tardis::ParallelCsvParser>(hints_.source, hints_.data_type, this, parse,
                                                           settings_.parallel_parse ? settings_.writer.pool : nullptr);
     decomp_ = io::NewDecompressor(hints_.source, this, settings_.gzip);

@@ -219,6 +219,38 @@ TEST(OrderBook, MatchesAnOrderedMapUnderRandomChanges) {
   EXPECT_GT(b.size(kBid), 1500u);  // deep enough that the gap's moves matter
 }
 
+// Changes that take turns far apart in a deep book (deleting and putting
+// back one of the best levels, then one of the worst): each must move a
+// bounded number of levels, not the levels between the two ends. Counted as
+// the levels moved in memory, per change, against a bound far below the
+// book's size; the levels stay those of an ordered map.
+TEST(OrderBook, ChangesFarApartMoveBoundedLevels) {
+  constexpr size_t kLevels = 50000, kChanges = 20000;
+  OrderBook b;
+  b.Reset();
+  std::map<double, double> ref;
+  for (size_t i = 0; i < kLevels; i++) {
+    b.Apply(kBid, 10000 - 0.5 * static_cast<double>(i), 1);
+    ref[10000 - 0.5 * static_cast<double>(i)] = 1;
+  }
+  const uint64_t before = b.moved();
+  for (size_t c = 0; c < kChanges; c++) {
+    const size_t i = c % 2 == 0 ? (c / 2) % 4 : kLevels - 1 - (c / 2) % 4;
+    const double price = 10000 - 0.5 * static_cast<double>(i);
+    const double amount = ref.count(price) ? 0 : 2;
+    if (amount == 0) ref.erase(price); else ref[price] = amount;
+    b.Apply(kBid, price, amount);
+  }
+  const uint64_t per_change = (b.moved() - before) / kChanges;
+  EXPECT_LE(per_change, 1000u) << "levels moved per change";
+  ASSERT_EQ(b.size(kBid), ref.size());
+  size_t i = 0;
+  for (auto it = ref.rbegin(); it != ref.rend(); ++it, i++) {
+    ASSERT_EQ(b.Top(kBid, i).price, it->first) << i;
+    ASSERT_EQ(b.Top(kBid, i).amount, it->second) << i;
+  }
+}
+
 TEST(BookSnapshotter, ZeroIntervalEmitsOnEveryChangeOfTheTopLevels) {
   BookDriver d("book_snapshot_2_0ms");
   d.Change(1000, 1100, true, {{kBid, 100, 1}, {kAsk, 101, 2}});
