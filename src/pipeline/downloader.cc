@@ -1057,7 +1057,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     const auto next = retrier.Backoff(retry_after, [&](double delay) {
       log::Debug(item.Id() + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
     });
-    if (next == net::Retrier::Next::kGiveUp) return give_up(Outcome::kRetryable, gave_up());
+    if (next == net::Retrier::Next::kGiveUp) {
+      const std::string refusal = net::RetryAfterRefusal(retrier, url, retry_after);
+      return give_up(Outcome::kRetryable, refusal.empty() ? gave_up() : refusal + "; " + gave_up());
+    }
     // kCancelled: the loop's first lines say by which flag.
   }
 }

@@ -217,10 +217,16 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
       last_error = status && r.transport.ok() ? "HTTP " + std::to_string(status)
                                               : net::Redact(r.transport.message(), opts_.api_key);
     }
-    const auto next = retrier.Backoff(net::RetryAfter(r.head), [&](double delay) {
+    const double retry_after = net::RetryAfter(r.head);
+    const auto next = retrier.Backoff(retry_after, [&](double delay) {
       log::Debug("GET " + url + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
     });
-    if (next == net::Retrier::Next::kGiveUp) return gave_up();
+    if (next == net::Retrier::Next::kGiveUp) {
+      const std::string refusal = net::RetryAfterRefusal(retrier, url, retry_after);
+      if (refusal.empty()) return gave_up();
+      return Status::Unavailable(refusal + "; gave up after " + std::to_string(retrier.attempts()) +
+                                 " requests; last error: " + last_error);
+    }
     if (next == net::Retrier::Next::kCancelled) return Status::Cancelled("interrupted");
   }
 }

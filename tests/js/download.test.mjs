@@ -667,6 +667,23 @@ describe('download: persistent 503', () => {
   });
 });
 
+describe('download: a Retry-After past RETRY_MAX_TOTAL_SECONDS', () => {
+  it('exit 3 at once, the reason names the URL, the wait asked, the limit and what to do', async (t) => {
+    const c = await setup(t, 'retry-after-long', { faults: { status429: { retryAfter: 120 } } });
+    const r = await c.run(['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT'],
+      { env: { RETRY_MAX_TOTAL_SECONDS: '5' } });
+    assert.equal(r.code, 3, describeRun(r));
+    const res = resultOf(r, itemIdOf(F_TRADES));
+    assert.equal(res.outcome, 'failed_retryable', r.summaryText);
+    assert.equal(res.requests, 1, r.summaryText);
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    assert.ok(res.reason.startsWith(`${url} asked to wait 120 s before the next request (Retry-After), more than the `), res.reason);
+    assert.match(res.reason, / s left of RETRY_MAX_TOTAL_SECONDS=5: raise RETRY_MAX_TOTAL_SECONDS above the server's wait, or rerun later; gave up after 1 requests in 0 s; last error: HTTP 429 for /, res.reason);
+    assert.ok(r.stderr.includes(`${url} asked to wait 120 s`), describeRun(r));
+    assert.ok(r.t1 - r.t0 < 5000, `gave up at once, not after the wait: ${r.t1 - r.t0} ms`);
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // 7. + 8. interrupted runs
 // ---------------------------------------------------------------------------------------------
