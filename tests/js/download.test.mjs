@@ -499,15 +499,46 @@ describe('download: faults are retried and give the clean bytes', () => {
       showReqs(reqs));
   });
 
-  it('truncatedGzip every time: re-downloaded up to 2 times, then the item fails (exit 1, no object)', async (t) => {
+  it('truncatedGzip every time: re-downloaded up to 2 times, then the item fails as a damaged source file (exit 1, no object)', async (t) => {
     const c = await setup(t, 'f-trunc-always', { faults: { truncatedGzip: { path: TRADES_PATH } } }, { baseline: ['binance'] });
-    const r = await c.run(SPECS.binance.args);
-    assert.equal(r.code, 1, describeRun(r));
-    const reqs = datasetRequests(c.srv, TRADES_PATH);
-    assert.equal(reqs.length, 3, `1 download + 2 re-downloads\n${showReqs(reqs)}`);
-    assert.equal(resultOf(r, TRADES_ID).outcome, 'failed', r.summaryText);
-    assertCounts(r, { done: 1, failed: 1 }, 'truncated always');
-    assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, 'truncated always');
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    for (const attempts of ['3', '10']) {
+      c.srv.reset();
+      c.srv.setFaults({ truncatedGzip: { path: TRADES_PATH } });
+      fs.rmSync(c.out, { recursive: true, force: true });
+      const r = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: attempts } });
+      assert.equal(r.code, 1, describeRun(r));
+      const reqs = datasetRequests(c.srv, TRADES_PATH);
+      assert.equal(reqs.length, 3, `1 download + 2 re-downloads\n${showReqs(reqs)}`);
+      const res = resultOf(r, TRADES_ID);
+      assert.equal(res.outcome, 'failed', r.summaryText);
+      // The reason says what the outcome means: the same damage at every download is the source's.
+      assert.ok(res.reason.startsWith(`${url}: the source's file is damaged: 3 downloads of it in a row gave the same damage (`), res.reason);
+      assert.match(res.reason, /truncated gzip/, res.reason);
+      assert.match(res.reason, /report the file to Tardis support, or rerun later once the source's file is fixed$/, res.reason);
+      assert.ok(!res.reason.includes('re-download it'), res.reason);
+      assertCounts(r, { done: 1, failed: 1 }, 'truncated always');
+      assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, 'truncated always');
+    }
+  });
+
+  it('truncatedGzip every time with fewer attempts than it takes to tell a damaged source (RETRY_MAX_ATTEMPTS 1, 2): retryable (exit 3), said so', async (t) => {
+    const c = await setup(t, 'f-trunc-few', { faults: { truncatedGzip: { path: TRADES_PATH } } });
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    for (const attempts of [1, 2]) {
+      c.srv.reset();
+      c.srv.setFaults({ truncatedGzip: { path: TRADES_PATH } });
+      const r = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: String(attempts) } });
+      assert.equal(r.code, 3, describeRun(r));
+      const res = resultOf(r, TRADES_ID);
+      assert.equal(res.outcome, 'failed_retryable', r.summaryText);
+      assert.equal(res.requests, attempts, r.summaryText);
+      assert.ok(res.reason.startsWith(`${url}: the downloaded copy is damaged and no attempt is left to download it again (gave up after ${attempts} requests`),
+        res.reason);
+      assert.match(res.reason, /truncated gzip/, res.reason);
+      assert.match(res.reason, /a rerun downloads it again \(the same damage at 3 downloads in a row would mean the source's file is damaged\)$/, res.reason);
+      assert.equal(datasetRequests(c.srv, TRADES_PATH).length, attempts);
+    }
   });
 });
 
