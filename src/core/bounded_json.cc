@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <limits>
 #include <string>
 
 namespace mt {
@@ -190,6 +191,57 @@ Result<nlohmann::json> ParseBoundedJson(std::string_view text, std::string_view 
                                         const nlohmann::json::parser_callback_t& callback, const JsonLimits& limits) {
   MT_RETURN_IF_ERROR(CheckJsonBounds(text, source, limits));
   return nlohmann::json::parse(text.begin(), text.end(), callback, /*allow_exceptions=*/false);
+}
+
+namespace {
+
+// A SAX handler that keeps nothing but where the parser failed.
+struct ErrorPosition : nlohmann::json_sax<nlohmann::json> {
+  size_t position = 0;
+  bool failed = false;
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception&) override {
+    failed = true;
+    position = pos;
+    return false;
+  }
+};
+
+}  // namespace
+
+Result<bool> JsonEndsEarly(const std::function<Result<std::string>()>& read) {
+  size_t total = 0;
+  Status read_error;
+  auto counted = [&]() -> Result<std::string> {
+    auto piece = read();
+    if (!piece.ok()) {
+      read_error = piece.status();
+      return std::string();
+    }
+    total += piece->size();
+    return piece;
+  };
+  const std::function<Result<std::string>()> pieces = counted;
+  // No depth or size bound: the SAX handler builds nothing, and the body was
+  // bounded before it was parsed.
+  PieceReader reader(pieces, "", JsonLimits{std::numeric_limits<size_t>::max(), std::numeric_limits<size_t>::max()});
+  ErrorPosition sax;
+  nlohmann::json::sax_parse(PieceIterator(&reader), PieceIterator(), &sax, nlohmann::json::input_format_t::json, true);
+  MT_RETURN_IF_ERROR(read_error);
+  // The lexer counts the end of the input as one character read past the
+  // last byte: an error there is one at no byte of the text.
+  return sax.failed && sax.position > total;
 }
 
 }  // namespace mt

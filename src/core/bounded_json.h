@@ -80,4 +80,14 @@ Result<nlohmann::json> ParseBoundedJsonPieces(const std::function<Result<std::st
 Status CheckJsonBoundsPieces(const std::function<Result<std::string>()>& read, std::string_view source,
                              const JsonLimits& limits = {});
 
+// Whether the text that `read` gives piece by piece (as ParseBoundedJsonPieces
+// reads it) stops inside a JSON document: the parser's error, if any, comes
+// at the end of the input (a cut string, literal, array or object, or no
+// byte at all) rather than at a byte that is there. Such a text is a
+// document cut short, which a transfer cut at a boundary the server
+// announced as the end (a Content-Length matching the cut body) gives; a
+// text whose error lies at a byte inside it, or that parses, is what was
+// sent. The bounds are not checked here; an error of `read` is returned.
+Result<bool> JsonEndsEarly(const std::function<Result<std::string>()>& read);
+
 }  // namespace mt

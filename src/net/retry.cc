@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <functional>
 
 namespace mt::net {
@@ -77,12 +78,36 @@ Retrier::Next Retrier::Backoff(double retry_after_s, const std::function<void(do
   if (stop_.Set()) return Next::kCancelled;
   const double delay = policy_.Delay(failures_, retry_after_s, &rng_);
   failures_++;
+  refused_delay_ = refused_left_ = -1;
   // No attempt could follow the wait: give up now rather than after it.
-  if (attempts_ >= policy_.max_attempts || Elapsed() + delay > policy_.max_total_s) return Next::kGiveUp;
+  if (attempts_ >= policy_.max_attempts) return Next::kGiveUp;
+  if (const double elapsed = Elapsed(); elapsed + delay > policy_.max_total_s) {
+    refused_delay_ = delay;
+    refused_left_ = std::max(0.0, policy_.max_total_s - elapsed);
+    return Next::kGiveUp;
+  }
   last_delay_ = delay;
   if (on_wait) on_wait(delay);
   if (!clock_->Sleep(delay, stop_)) return Next::kCancelled;
   return Next::kRetry;
+}
+
+namespace {
+
+std::string Seconds(double s) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.0f", std::floor(s));
+  return buf;
+}
+
+}  // namespace
+
+std::string RetryAfterRefusal(const Retrier& retrier, const std::string& url, double retry_after_s) {
+  if (retry_after_s < 0 || retrier.refused_delay() < 0) return "";
+  return url + " asked to wait " + Seconds(retry_after_s) + " s before the next request (Retry-After), more than the " +
+         Seconds(retrier.refused_left()) +
+         " s left of RETRY_MAX_TOTAL_SECONDS=" + Seconds(retrier.policy().max_total_s) +
+         ": raise RETRY_MAX_TOTAL_SECONDS above the server's wait, or rerun later";
 }
 
 }  // namespace mt::net

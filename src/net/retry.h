@@ -123,6 +123,11 @@ class Retrier {
   }
 
   int attempts() const { return attempts_; }
+  // The wait the last Backoff refused because it would have ended past
+  // max_total_s (attempts were left), and the seconds of max_total_s that
+  // were left then; -1 when the last Backoff did not give up for time.
+  double refused_delay() const { return refused_delay_; }
+  double refused_left() const { return refused_left_; }
   double Elapsed() { return clock_->Now() - started_; }
   double last_delay() const { return last_delay_; }
   const RetryPolicy& policy() const { return policy_; }
@@ -136,6 +141,14 @@ class Retrier {
   int attempts_ = 0;
   int failures_ = 0;
   double last_delay_ = 0;
+  double refused_delay_ = -1, refused_left_ = -1;
 };
+
+// Why an operation gave up when the server's Retry-After (`retry_after_s`,
+// of the last answer; -1 none) was the reason: its wait did not fit in what
+// was left of RETRY_MAX_TOTAL_SECONDS. Names `url`, the wait asked and the
+// limit, and what to do; "" when the give-up had another reason. A retry
+// later can succeed, so callers keep it retryable.
+std::string RetryAfterRefusal(const Retrier& retrier, const std::string& url, double retry_after_s);
 
 }  // namespace mt::net

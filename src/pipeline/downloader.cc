@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <unordered_map>
 
@@ -780,7 +781,6 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // The attempt budget counts every request, resumed ones included; a
   // transfer cut after some bytes resumes at once and restarts the backoff.
   net::Retrier retrier(opts_.retry, opts_.clock, StopFlags{opts_.cancel, &stop_}, net::RetrySeed(item.Id()));
-  int refetches = 0;  // whole downloads again after damaged bytes
   std::string last_error;
   auto give_up = [&](Outcome o, const std::string& why) {
     conv->Abort();
@@ -791,6 +791,43 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   auto gave_up = [&] {
     return "gave up after " + std::to_string(retrier.attempts()) + " requests in " +
            std::to_string(static_cast<int>(retrier.Elapsed())) + " s; last error: " + last_error;
+  };
+  // Damaged bytes (a truncated or corrupt gzip, kDataLoss) may be a copy
+  // damaged on the way, or the source's file itself. A copy damaged on the
+  // way is fetched whole again within the attempt budget, and when the
+  // budget ends first the item is retryable: a rerun may get a whole copy.
+  // The same damage (kind, length and ETag) at kSameDamage whole downloads
+  // in a row is the source's file: no download fixes it, so the item fails
+  // (exit 1) saying so. Returns the item's result, or nothing to download
+  // it again.
+  constexpr int kSameDamage = 3;
+  std::string damage_seen;  // the last damaged copy's kind, length and ETag
+  int same_damage = 0;      // whole downloads in a row that gave it
+  auto damaged = [&](const Status& st, const std::string& kind, int64_t length) -> std::optional<ItemResult> {
+    last_error = st.message();
+    const std::string signature = kind + "|" + std::to_string(length) + "|" + sink.etag;
+    same_damage = signature == damage_seen ? same_damage + 1 : 1;
+    damage_seen = signature;
+    std::string what = st.message();
+    if (same_damage >= kSameDamage) {
+      // The decoder's advice to download again is what was just done.
+      for (const std::string advice : {" (re-download it)", "re-download it"}) {
+        if (const size_t at = what.find(advice); at != std::string::npos) what.erase(at, advice.size());
+      }
+      return give_up(Outcome::kFailed,
+                     url + ": the source's file is damaged: " + std::to_string(kSameDamage) +
+                         " downloads of it in a row gave the same damage (" + what +
+                         "); downloading it again does not help: report the file to Tardis support, or rerun "
+                         "later once the source's file is fixed");
+    }
+    if (!retrier.MayAttempt()) {
+      return give_up(Outcome::kRetryable,
+                     url + ": the downloaded copy is damaged and no attempt is left to download it again (" +
+                         gave_up() + "); a rerun downloads it again (the same damage at " +
+                         std::to_string(kSameDamage) + " downloads in a row would mean the source's file is damaged)");
+    }
+    log::Warn(item.Id() + ": " + last_error + "; downloading again");
+    return std::nullopt;
   };
 
   while (true) {
@@ -828,14 +865,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // Interrupted inside the sink (the derive engine looks at the cancel
       // flag while it computes): cancelled like an interrupted transfer.
       if (r.sink_error.code() == Status::Code::kCancelled) return give_up(Outcome::kCancelled, "interrupted");
-      // Damaged bytes (corrupt gzip) may be a damaged copy on the way: fetch
-      // it whole again a few times. Bad data (a CSV row that does not parse,
-      // a symbol with no key) is in the file itself: permanent at once.
-      if (r.sink_error.code() == Status::Code::kDataLoss && refetches < 2) {
-        refetches++;
+      // Damaged bytes (corrupt gzip): see `damaged`. Bad data (a CSV row
+      // that does not parse, a symbol with no key) is in the file itself:
+      // permanent at once.
+      if (r.sink_error.code() == Status::Code::kDataLoss) {
+        if (auto done = damaged(r.sink_error, "corrupt", sink.content_length)) return *done;
         sink.on_restart();
         sink.offset = 0;
-        log::Warn(item.Id() + ": " + last_error + "; downloading again");
         continue;
       }
       // Another run created the object first (a create-only upload refused
@@ -1013,13 +1049,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       if (outs.status().code() == Status::Code::kAlreadyExists && !force && !grouped) {
         return Skipped(give_up(Outcome::kSkipped, ""), object);
       }
-      if (outs.status().code() == Status::Code::kDataLoss && refetches < 2) {
-        // Truncated or corrupt file: fetch it whole again.
-        refetches++;
+      if (outs.status().code() == Status::Code::kDataLoss) {
+        // Truncated or corrupt file: see `damaged`.
+        if (auto done = damaged(outs.status(), "end", static_cast<int64_t>(sink.offset))) return *done;
         fresh();
         sink.conv = conv.get();
         sink.offset = 0;
-        log::Warn(item.Id() + ": " + last_error + "; downloading again");
         continue;
       }
       res.outcome = FailedBy(outs.status(), &res);
@@ -1059,7 +1094,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     const auto next = retrier.Backoff(retry_after, [&](double delay) {
       log::Debug(item.Id() + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
     });
-    if (next == net::Retrier::Next::kGiveUp) return give_up(Outcome::kRetryable, gave_up());
+    if (next == net::Retrier::Next::kGiveUp) {
+      const std::string refusal = net::RetryAfterRefusal(retrier, url, retry_after);
+      return give_up(Outcome::kRetryable, refusal.empty() ? gave_up() : refusal + "; " + gave_up());
+    }
     // kCancelled: the loop's first lines say by which flag.
   }
 }

@@ -152,8 +152,8 @@ MetadataSource::MetadataSource(MetadataOptions opts) : opts_(std::move(opts)) {
   while (!opts_.api_url.empty() && opts_.api_url.back() == '/') opts_.api_url.pop_back();
 }
 
-Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, bool with_key,
-                                                       net::HttpClient* http) {
+Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, bool with_key, net::HttpClient* http,
+                                                       const ReadJson& read) {
   net::Retrier retrier(opts_.retry, opts_.clock, StopFlags{opts_.cancel}, net::RetrySeed(url));
   std::string last_error;
   auto gave_up = [&] {
@@ -196,16 +196,37 @@ Result<MetadataSource::Response> MetadataSource::Fetch(const std::string& url, b
       }
       return out;
     };
-    if (status >= 200 && status < 300 && r.transport.ok()) return response();
-    if (!net::IsTransientTransport(r.transport) && !net::IsTransientHttpStatus(status)) {
+    if (status >= 200 && status < 300 && r.transport.ok()) {
+      Response out = response();
+      if (status != 200) return out;
+      const Status st = read(*out.json);
+      if (st.ok()) return out;
+      if (st.code() == Status::Code::kCancelled) return st;
+      auto early = JsonEndsEarly(out.json->Pieces());
+      if (!early.ok()) return early.status().WithContext("GET " + url);
+      if (!*early) return st.message().find(url) == std::string::npos ? st.WithContext("GET " + url) : st;
+      // The server said the body was whole and it is not: a transfer cut
+      // where the answer claimed to end (a proxy, a broken connection
+      // reported as the end), fetched again as any cut transfer is.
+      last_error = "the JSON answer ends early, after " + std::to_string(out.json->size()) +
+                   " bytes (a document cut short in transfer: " + st.message() + ")";
+      if (!out.note.empty()) log::Warn("GET " + url + ": " + out.note);
+    } else if (!net::IsTransientTransport(r.transport) && !net::IsTransientHttpStatus(status)) {
       return response();  // final: the caller explains it
+    } else {
+      last_error = status && r.transport.ok() ? "HTTP " + std::to_string(status)
+                                              : net::Redact(r.transport.message(), opts_.api_key);
     }
-    last_error = status && r.transport.ok() ? "HTTP " + std::to_string(status)
-                                            : net::Redact(r.transport.message(), opts_.api_key);
-    const auto next = retrier.Backoff(net::RetryAfter(r.head), [&](double delay) {
+    const double retry_after = net::RetryAfter(r.head);
+    const auto next = retrier.Backoff(retry_after, [&](double delay) {
       log::Debug("GET " + url + ": " + last_error + "; retrying in " + std::to_string(delay) + " s");
     });
-    if (next == net::Retrier::Next::kGiveUp) return gave_up();
+    if (next == net::Retrier::Next::kGiveUp) {
+      const std::string refusal = net::RetryAfterRefusal(retrier, url, retry_after);
+      if (refusal.empty()) return gave_up();
+      return Status::Unavailable(refusal + "; gave up after " + std::to_string(retrier.attempts()) +
+                                 " requests; last error: " + last_error);
+    }
     if (next == net::Retrier::Next::kCancelled) return Status::Cancelled("interrupted");
   }
 }
@@ -216,7 +237,13 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   const std::string enc = net::UrlEncode(exchange);
   const std::string details_url = opts_.api_url + "/v1/exchanges/" + enc;
   m.urls.push_back(details_url);
-  MT_ASSIGN_OR_RETURN(Response d, Fetch(details_url, /*with_key=*/true, http.get()));
+  const std::string details_what = "GET " + details_url;
+  MT_ASSIGN_OR_RETURN(
+      Response d, Fetch(details_url, /*with_key=*/true, http.get(), [&](const tardis::JsonBody& json) {
+        MT_RETURN_IF_ERROR(CheckJsonBoundsPieces(json.Pieces(), details_what, kTardisMetadataJsonLimits));
+        MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(json, exchange));
+        return Status::OK();
+      }));
   if (d.status == 401 || d.status == 403) {
     return Status::Permission(PermissionMessage(d.status, details_url, !opts_.api_key.empty()));
   }
@@ -240,8 +267,6 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   }
   if (!d.note.empty()) log::Warn("GET " + details_url + ": " + d.note);
   m.source_bytes += d.json->size();
-  MT_RETURN_IF_ERROR(CheckJsonBoundsPieces(d.json->Pieces(), "GET " + details_url, kTardisMetadataJsonLimits));
-  MT_ASSIGN_OR_RETURN(m.details, tardis::ParseExchangeDetails(*d.json, exchange));
   m.dataset_symbols = m.details.symbols.size();
   d.json.reset();
   if (!m.details.symbols.note().empty()) {
@@ -254,7 +279,12 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   }
   const std::string inst_url = opts_.api_url + "/v1/instruments/" + enc;
   m.urls.push_back(inst_url);
-  MT_ASSIGN_OR_RETURN(Response i, Fetch(inst_url, /*with_key=*/true, http.get()));
+  const std::string inst_what = "GET " + inst_url;
+  MT_ASSIGN_OR_RETURN(Response i, Fetch(inst_url, /*with_key=*/true, http.get(), [&](const tardis::JsonBody& json) {
+                        MT_RETURN_IF_ERROR(CheckJsonBoundsPieces(json.Pieces(), inst_what, kTardisMetadataJsonLimits));
+                        MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstrumentsPacked(json));
+                        return Status::OK();
+                      }));
   if (i.status == 401 || i.status == 403) {
     m.instruments_note = PermissionMessage(i.status, inst_url, true);
     log::Warn(m.instruments_note + " Continuing with the exchange listing only: keys come from symbols, "
@@ -271,8 +301,6 @@ Result<ExchangeMetadata> MetadataSource::Load(const std::string& exchange) {
   }
   if (!i.note.empty()) log::Warn("GET " + inst_url + ": " + i.note);
   m.source_bytes += i.json->size();
-  MT_RETURN_IF_ERROR(CheckJsonBoundsPieces(i.json->Pieces(), "GET " + inst_url, kTardisMetadataJsonLimits));
-  MT_ASSIGN_OR_RETURN(m.instruments, tardis::ParseInstrumentsPacked(*i.json));
   i.json.reset();
   if (!m.instruments.note().empty()) log::Warn("/v1/instruments/" + exchange + ": the records: " + m.instruments.note());
   m.instrument_records = m.instruments.size();

@@ -76,8 +76,16 @@ class MetadataSource {
     std::unique_ptr<tardis::JsonBody> json;  // a 2xx answer's, spooled when large
     std::string note;                        // why a large body stayed in memory
   };
-  // GET with retries; a final non-2xx answer is returned, not an error.
-  Result<Response> Fetch(const std::string& url, bool with_key, net::HttpClient* http);
+  // Reads a 200 answer's JSON (into the caller's variables): OK, or its
+  // error (a data error naming the URL: the document that was sent is not
+  // the one expected).
+  using ReadJson = std::function<Status(const tardis::JsonBody& json)>;
+  // GET with retries; a final non-2xx answer is returned, not an error. A
+  // 200 answer is given to `read`: a body that fails it and ends early (a
+  // JSON document cut short, JsonEndsEarly) is a cut transfer, fetched again
+  // as any transient fault is; when the retries run out that is retryable
+  // (Unavailable), never a data error.
+  Result<Response> Fetch(const std::string& url, bool with_key, net::HttpClient* http, const ReadJson& read);
   Result<ExchangeMetadata> Load(const std::string& exchange);
 
   MetadataOptions opts_;

@@ -149,5 +149,26 @@ TEST(BoundedJson, DeepTardisMetadataIsAnErrorNotACrash) {
       << i.status().message();
 }
 
+// A document cut at any byte ends early; what was sent whole (valid, or
+// wrong at a byte that is there) does not.
+TEST(BoundedJson, EndsEarlyOnlyWhenTheTextStopsInsideADocument) {
+  const std::string doc = R"({"id":"x","n":[1,2.5,true,null,"a\"b"],"o":{}})";
+  for (size_t cut = 0; cut < doc.size(); cut++) {
+    for (size_t piece : {size_t{1}, size_t{7}}) {
+      auto early = JsonEndsEarly(PiecesOf(doc.substr(0, cut), piece));
+      ASSERT_TRUE(early.ok());
+      EXPECT_TRUE(*early) << "cut at " << cut << ": '" << doc.substr(0, cut) << "'";
+    }
+  }
+  for (const std::string& whole : {doc, std::string("[]"), std::string("{}x"), std::string("{\"a\":}"),
+                                   std::string("<html>502</html>"), std::string("[1,]")}) {
+    auto early = JsonEndsEarly(PiecesOf(whole, 3));
+    ASSERT_TRUE(early.ok());
+    EXPECT_FALSE(*early) << whole;
+  }
+  auto failing = [] { return Result<std::string>(Status::IOError("disk")); };
+  EXPECT_EQ(JsonEndsEarly(failing).status().code(), Status::Code::kIOError);
+}
+
 }  // namespace
 }  // namespace mt

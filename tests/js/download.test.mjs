@@ -499,15 +499,46 @@ describe('download: faults are retried and give the clean bytes', () => {
       showReqs(reqs));
   });
 
-  it('truncatedGzip every time: re-downloaded up to 2 times, then the item fails (exit 1, no object)', async (t) => {
+  it('truncatedGzip every time: re-downloaded up to 2 times, then the item fails as a damaged source file (exit 1, no object)', async (t) => {
     const c = await setup(t, 'f-trunc-always', { faults: { truncatedGzip: { path: TRADES_PATH } } }, { baseline: ['binance'] });
-    const r = await c.run(SPECS.binance.args);
-    assert.equal(r.code, 1, describeRun(r));
-    const reqs = datasetRequests(c.srv, TRADES_PATH);
-    assert.equal(reqs.length, 3, `1 download + 2 re-downloads\n${showReqs(reqs)}`);
-    assert.equal(resultOf(r, TRADES_ID).outcome, 'failed', r.summaryText);
-    assertCounts(r, { done: 1, failed: 1 }, 'truncated always');
-    assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, 'truncated always');
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    for (const attempts of ['3', '10']) {
+      c.srv.reset();
+      c.srv.setFaults({ truncatedGzip: { path: TRADES_PATH } });
+      fs.rmSync(c.out, { recursive: true, force: true });
+      const r = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: attempts } });
+      assert.equal(r.code, 1, describeRun(r));
+      const reqs = datasetRequests(c.srv, TRADES_PATH);
+      assert.equal(reqs.length, 3, `1 download + 2 re-downloads\n${showReqs(reqs)}`);
+      const res = resultOf(r, TRADES_ID);
+      assert.equal(res.outcome, 'failed', r.summaryText);
+      // The reason says what the outcome means: the same damage at every download is the source's.
+      assert.ok(res.reason.startsWith(`${url}: the source's file is damaged: 3 downloads of it in a row gave the same damage (`), res.reason);
+      assert.match(res.reason, /truncated gzip/, res.reason);
+      assert.match(res.reason, /report the file to Tardis support, or rerun later once the source's file is fixed$/, res.reason);
+      assert.ok(!res.reason.includes('re-download it'), res.reason);
+      assertCounts(r, { done: 1, failed: 1 }, 'truncated always');
+      assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, 'truncated always');
+    }
+  });
+
+  it('truncatedGzip every time with fewer attempts than it takes to tell a damaged source (RETRY_MAX_ATTEMPTS 1, 2): retryable (exit 3), said so', async (t) => {
+    const c = await setup(t, 'f-trunc-few', { faults: { truncatedGzip: { path: TRADES_PATH } } });
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    for (const attempts of [1, 2]) {
+      c.srv.reset();
+      c.srv.setFaults({ truncatedGzip: { path: TRADES_PATH } });
+      const r = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: String(attempts) } });
+      assert.equal(r.code, 3, describeRun(r));
+      const res = resultOf(r, TRADES_ID);
+      assert.equal(res.outcome, 'failed_retryable', r.summaryText);
+      assert.equal(res.requests, attempts, r.summaryText);
+      assert.ok(res.reason.startsWith(`${url}: the downloaded copy is damaged and no attempt is left to download it again (gave up after ${attempts} requests`),
+        res.reason);
+      assert.match(res.reason, /truncated gzip/, res.reason);
+      assert.match(res.reason, /a rerun downloads it again \(the same damage at 3 downloads in a row would mean the source's file is damaged\)$/, res.reason);
+      assert.equal(datasetRequests(c.srv, TRADES_PATH).length, attempts);
+    }
   });
 });
 
@@ -664,6 +695,23 @@ describe('download: persistent 503', () => {
     assert.deepEqual(reqs.map((q) => q.status), [503, 503, 503], showReqs(reqs));
     assert.deepEqual(listFiles(r.out), [], 'files');
     assert.equal(r.stdout, '', 'stdout');
+  });
+});
+
+describe('download: a Retry-After past RETRY_MAX_TOTAL_SECONDS', () => {
+  it('exit 3 at once, the reason names the URL, the wait asked, the limit and what to do', async (t) => {
+    const c = await setup(t, 'retry-after-long', { faults: { status429: { retryAfter: 120 } } });
+    const r = await c.run(['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT'],
+      { env: { RETRY_MAX_TOTAL_SECONDS: '5' } });
+    assert.equal(r.code, 3, describeRun(r));
+    const res = resultOf(r, itemIdOf(F_TRADES));
+    assert.equal(res.outcome, 'failed_retryable', r.summaryText);
+    assert.equal(res.requests, 1, r.summaryText);
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    assert.ok(res.reason.startsWith(`${url} asked to wait 120 s before the next request (Retry-After), more than the `), res.reason);
+    assert.match(res.reason, / s left of RETRY_MAX_TOTAL_SECONDS=5: raise RETRY_MAX_TOTAL_SECONDS above the server's wait, or rerun later; gave up after 1 requests in 0 s; last error: HTTP 429 for /, res.reason);
+    assert.ok(r.stderr.includes(`${url} asked to wait 120 s`), describeRun(r));
+    assert.ok(r.t1 - r.t0 < 5000, `gave up at once, not after the wait: ${r.t1 - r.t0} ms`);
   });
 });
 

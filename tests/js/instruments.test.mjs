@@ -441,6 +441,33 @@ describe('market-tick instruments', () => {
     assert.match(giveUp.stderr, /gave up after 3 requests; last error: HTTP 500/);
   });
 
+  it('a metadata JSON cut short (Content-Length matching the cut) is fetched again; cut every time: exit 3 naming the URL; whole but of the wrong shape: exit 1', async (t) => {
+    const c = await setup(t, 'cut-json', {
+      faults: { truncatedGzip: { path: '/v1/exchanges/deribit', count: 1 } },
+    });
+    const r = await c.run(['--from', '2025-02-14', '--output', c.out, '--exchanges', 'deribit']);
+    assert.equal(r.code, 0, describeRun(r));
+    assert.equal(requestCounts(c.srv)['/v1/exchanges/deribit'], 2, 'the cut answer, then the whole one');
+
+    for (const p of ['/v1/exchanges/deribit', '/v1/instruments/deribit']) {
+      c.srv.setFaults({ truncatedGzip: { path: p } });
+      const cut = await c.run(['--from', '2025-02-14', '--output', path.join(c.dir, 'cut' + p.split('/')[2]), '--exchanges', 'deribit'],
+        { env: { RETRY_MAX_ATTEMPTS: '3' } });
+      assert.equal(cut.code, 3, `${p}: a cut transfer is retryable\n${describeRun(cut)}`);
+      assert.match(cut.stderr, new RegExp(`GET ${c.srv.url}${p}: gave up after 3 requests; last error: the JSON answer ends early`), describeRun(cut));
+    }
+
+    // Whole JSON that is not what the endpoint gives: the data error of the document sent, once.
+    c.srv.setFaults({ errorBody: { status: 200, body: '[1, 2, 3]', path: '/v1/exchanges/deribit' } });
+    const before = requestCounts(c.srv)['/v1/exchanges/deribit'];
+    const shape = await c.run(['--from', '2025-02-14', '--output', path.join(c.dir, 'shape'), '--exchanges', 'deribit'],
+      { env: { RETRY_MAX_ATTEMPTS: '3' } });
+    assert.equal(shape.code, 1, describeRun(shape));
+    assert.ok(shape.stderr.includes(`GET ${c.srv.url}/v1/exchanges/deribit: `), describeRun(shape));
+    assert.match(shape.stderr, /expected a JSON object/, describeRun(shape));
+    assert.equal(requestCounts(c.srv)['/v1/exchanges/deribit'] - before, 1, 'not fetched again');
+  });
+
   it('a year of the nine venues takes seconds with one metadata fetch per exchange', async (t) => {
     const c = await setup(t, 'year');
     const r = await c.run(['--from', '2024-01-01', '--to', '2024-12-31', '--output', c.out], { timeout: 120_000 });

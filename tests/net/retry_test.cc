@@ -104,6 +104,30 @@ TEST(Retrier, NoWaitEndsPastTheTimeBudget) {
   EXPECT_FALSE(l.MayAttempt());
 }
 
+// A Retry-After longer than what is left of the time budget: given up at
+// once, and the message says the server's wait was the reason, with the URL,
+// the wait, the limit and what to do; another reason gives no such message.
+TEST(Retrier, ARetryAfterPastTheTimeBudgetIsNamedAsTheReason) {
+  testing::FakeRetryClock clock;
+  Retrier r(Policy(10, 1, /*max_delay=*/600, /*max_total=*/30), &clock, {}, 3);
+  ASSERT_TRUE(r.MayAttempt());
+  r.Attempted();
+  clock.Advance(5);
+  EXPECT_EQ(r.Backoff(/*retry_after_s=*/120), Next::kGiveUp);
+  EXPECT_TRUE(clock.sleeps().empty());
+  EXPECT_EQ(RetryAfterRefusal(r, "http://x/f.csv.gz", 120),
+            "http://x/f.csv.gz asked to wait 120 s before the next request (Retry-After), more than the 25 s left of "
+            "RETRY_MAX_TOTAL_SECONDS=30: raise RETRY_MAX_TOTAL_SECONDS above the server's wait, or rerun later");
+  // Out of attempts, not time: the usual give-up.
+  testing::FakeRetryClock clock2;
+  Retrier a(Policy(1, 1, 600, 1e6), &clock2, {}, 3);
+  a.Attempted();
+  EXPECT_EQ(a.Backoff(120), Next::kGiveUp);
+  EXPECT_EQ(RetryAfterRefusal(a, "u", 120), "");
+  // A wait that fits: no refusal left behind by an earlier one.
+  EXPECT_EQ(RetryAfterRefusal(r, "u", -1), "");
+}
+
 TEST(Retrier, ResetBackoffStartsFromBaseAndKeepsTheBudget) {
   testing::FakeRetryClock clock;
   Retrier r(Policy(4, 1, 100), &clock, {}, 5);

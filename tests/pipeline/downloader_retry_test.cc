@@ -91,6 +91,39 @@ TEST(DownloaderRetry, NoWaitOutlastsTheTimeBudget) {
   EXPECT_EQ(r.result.requests, static_cast<int>(s.size()) + 1);
 }
 
+// A damaged gzip is the source's file only when whole downloads in a row
+// give the same damage: copies damaged differently (on the way) are fetched
+// again within the attempts, and retryable when those run out.
+TEST(DownloaderRetry, DamagedCopiesAreFetchedAgainUntilTheSameDamageRepeats) {
+  const std::string gz = testing::Gzip(kCsv);
+  ASSERT_GT(gz.size(), 40u);
+  auto cut = [&](size_t less) { return ScriptedReply(200, gz.substr(0, gz.size() - less)); };
+
+  ItemRun differ;
+  Download(&differ, {cut(10), cut(12), cut(14), cut(16), {200, gz}}, 10, "damage-differs");
+  EXPECT_EQ(differ.result.outcome, Outcome::kDone) << differ.result.reason;
+  EXPECT_EQ(differ.http.requests(), 5);
+
+  ItemRun out;
+  Download(&out, {cut(10), cut(12), cut(14), cut(16)}, 4, "damage-out-of-attempts");
+  EXPECT_EQ(out.result.outcome, Outcome::kRetryable) << out.result.reason;
+  EXPECT_NE(out.result.reason.find("the downloaded copy is damaged and no attempt is left to download it again"),
+            std::string::npos)
+      << out.result.reason;
+  EXPECT_EQ(out.http.requests(), 4);
+
+  ItemRun same;
+  Download(&same, {cut(12), cut(10), cut(10), cut(10), {200, gz}}, 10, "damage-same");
+  EXPECT_EQ(same.result.outcome, Outcome::kFailed) << same.result.reason;
+  EXPECT_NE(
+      same.result.reason.find(": the source's file is damaged: 3 downloads of it in a row gave the same damage ("),
+      std::string::npos)
+      << same.result.reason;
+  EXPECT_EQ(same.result.reason.find("re-download it"), std::string::npos) << same.result.reason;
+  EXPECT_EQ(same.http.requests(), 4);
+  EXPECT_TRUE(same.files.empty());
+}
+
 TEST(DownloaderRetry, PermanentAnswersAreNotRetried) {
   ItemRun bad;
   Download(&bad, {{400, "bad request"}}, 10, "400");

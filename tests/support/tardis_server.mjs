@@ -83,6 +83,7 @@ const FAULT_SPECS = {
   echoHeaders: { status: 400 },
   // errorBody answers `status` with `body` as it is (text/plain): a server's or proxy's own error
   // text, which may hold line breaks and terminal escapes (issue 22 §7). Before routing and auth.
+  // A status of 200 serves `body` as a whole answer of the wrong content (valid JSON of another shape).
   errorBody: { status: 400, body: '' },
   overlongBody: { extraBytes: 65536 },
   endlessBody: {},
@@ -135,7 +136,8 @@ export function normalizeFaults(input) {
     checkNumber(name, 'bytesPerChunk', spec.bytesPerChunk, { min: 1 });
     checkNumber(name, 'intervalMs', spec.intervalMs);
     if (name === 'status5xx') checkNumber(name, 'code', spec.code, { min: 500, max: 599 });
-    if (name === 'echoHeaders' || name === 'errorBody') checkNumber(name, 'status', spec.status, { min: 400, max: 599 });
+    if (name === 'echoHeaders') checkNumber(name, 'status', spec.status, { min: 400, max: 599 });
+    if (name === 'errorBody') checkNumber(name, 'status', spec.status, { min: 200, max: 599 });
     if (name === 'errorBody' && typeof spec.body !== 'string') throw new TypeError('fault errorBody.body must be a string');
     checkNumber(name, 'extraBytes', spec.extraBytes, { min: 1 });
     checkNumber(name, 'waitMs', spec.waitMs);
