@@ -157,6 +157,22 @@ TEST(DownloaderRetry, ACutTransferResumesAtOnceWithRange) {
   EXPECT_TRUE(r.clock.sleeps().empty()) << "progress was made: no wait";
 }
 
+// The item done (2 rows) in 4 requests, the 3 after the cut each asking for
+// the rest from `cut`; no wait after the cut (progress), one before each
+// request after an answer that brought nothing: 1 s then 2 s, with jitter.
+void ExpectResumedAtAfterTwoWaits(ItemRun& r, size_t cut) {
+  EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
+  EXPECT_EQ(r.result.rows, 2u);
+  ASSERT_EQ(r.http.requests(), 4);
+  for (int i = 1; i < 4; i++) EXPECT_EQ(r.http.RequestHeader(i, "Range"), "bytes=" + std::to_string(cut) + "-") << i;
+  const auto s = r.clock.sleeps();
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_GE(s[0], 0.5);
+  EXPECT_LT(s[0], 1.0);
+  EXPECT_GE(s[1], 1.0);
+  EXPECT_LT(s[1], 2.0);
+}
+
 // A cut transfer, then requests that get no answer at all (the server is
 // restarting: connection refused, no status, no body): those are failures
 // that wait before the next request, as any request without an answer. The
@@ -175,18 +191,7 @@ TEST(DownloaderRetry, NoAnswerAfterACutTransferWaitsBeforeTheNextRequest) {
              gz.substr(cut),
              {{"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}}}},
            10, "refused-after-cut");
-  EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
-  EXPECT_EQ(r.result.rows, 2u);
-  ASSERT_EQ(r.http.requests(), 4);
-  for (int i = 1; i < 4; i++) EXPECT_EQ(r.http.RequestHeader(i, "Range"), "bytes=" + std::to_string(cut) + "-") << i;
-  // No wait after the cut (progress), one before each request after a
-  // request without an answer: 1 s then 2 s, with jitter.
-  const auto s = r.clock.sleeps();
-  ASSERT_EQ(s.size(), 2u);
-  EXPECT_GE(s[0], 0.5);
-  EXPECT_LT(s[0], 1.0);
-  EXPECT_GE(s[1], 1.0);
-  EXPECT_LT(s[1], 2.0);
+  ExpectResumedAtAfterTwoWaits(r, cut);
 }
 
 // A cut transfer, then answers cut after their head, before any byte (a
@@ -206,17 +211,7 @@ TEST(DownloaderRetry, AnswersCutBeforeAnyByteAfterACutTransferWait) {
             testing::CutAfterHead(206, rest, Status::Unavailable("connection reset")),
             {206, gz.substr(cut), rest}},
            10, "head-only-after-cut");
-  EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
-  EXPECT_EQ(r.result.rows, 2u);
-  ASSERT_EQ(r.http.requests(), 4);
-  for (int i = 1; i < 4; i++) EXPECT_EQ(r.http.RequestHeader(i, "Range"), "bytes=" + std::to_string(cut) + "-") << i;
-  // No wait after the cut (progress), one after each answer without a byte.
-  const auto s = r.clock.sleeps();
-  ASSERT_EQ(s.size(), 2u);
-  EXPECT_GE(s[0], 0.5);
-  EXPECT_LT(s[0], 1.0);
-  EXPECT_GE(s[1], 1.0);
-  EXPECT_LT(s[1], 2.0);
+  ExpectResumedAtAfterTwoWaits(r, cut);
 }
 
 // The same budget: answers that never bring a byte end the item after its
