@@ -4,11 +4,14 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/log.h"
 #include "parquet/file_reader.h"
 #include "storage/layout.h"
+#include "tardis/instrument_key.h"
+#include "validate/expected.h"
 
 namespace mt::validate {
 
@@ -112,12 +115,34 @@ Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::Objec
     const auto& e = (*stored)[r];
     if (e.day == day) unchecked.emplace(id(e.data_type, e.exchange, e.symbol, e.instrument_key), r);
   }
+  // A grouped file is judged whole by a run that expects any item of it:
+  // the objects its completion record lists, or, with no record, one item
+  // of the whole file (GroupedItemKey). Either supersedes the rows an
+  // earlier run gave the file the other way (the whole file's row once the
+  // record lists objects; its objects' rows once the record is gone), which
+  // share no key with this run's items.
+  std::unordered_set<std::string> files_judged, files_whole;  // id(data type, exchange, symbol, "")
   for (size_t i = begin; i < end && !unchecked.empty(); i++) {
     if (items.day(i) != day) continue;
-    unchecked.erase(id(items.data_type(i), items.exchange(i), items.symbol(i), items.instrument_key(i)));
+    const std::string symbol = items.symbol(i), key = items.instrument_key(i);
+    unchecked.erase(id(items.data_type(i), items.exchange(i), symbol, key));
+    if (tardis::IsGroupedSymbol(symbol)) {
+      std::string file = id(items.data_type(i), items.exchange(i), symbol, "");
+      if (IsGroupedItemKey(key)) files_whole.insert(file);
+      files_judged.insert(std::move(file));
+    }
   }
   if (!items.io_status().ok()) {
     return items.io_status().WithContext("missing-data report of " + FormatDate(day) + ": the results of the checks");
+  }
+  if (!files_judged.empty()) {
+    for (auto it = unchecked.begin(); it != unchecked.end();) {
+      const auto& e = (*stored)[it->second];
+      const std::string file = id(e.data_type, e.exchange, e.symbol, "");
+      const bool superseded =
+          IsGroupedItemKey(e.instrument_key) ? files_judged.count(file) > 0 : files_whole.count(file) > 0;
+      it = superseded ? unchecked.erase(it) : std::next(it);
+    }
   }
   std::vector<size_t> keep;
   for (const auto& [k, r] : unchecked) keep.push_back(r);

@@ -41,7 +41,10 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
 // is not among the items [begin, end) of `items` (the run's items of that
 // day, checked or not): a run over one exchange or data type must not drop
 // what a run over another reported, or a --from-report round after both
-// would miss it. A report that cannot be read, or of more rows than
+// would miss it. Of a grouped file, the row of the whole file goes when
+// the run checked any object of it, its objects' rows when the run checked
+// the whole file (GroupedItemKey).
+// A report that cannot be read, or of more rows than
 // pipeline::kMissingReportRowGroupRows (kept in memory otherwise), keeps
 // nothing (the run's own report replaces it), with a warning; a store that
 // failed to answer is the error, retryable.

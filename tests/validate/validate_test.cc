@@ -907,6 +907,45 @@ TEST(MissingReport, RowsOfItemsTheRunDidNotCheckAreKept) {
   EXPECT_TRUE(none->empty());
 }
 
+// A grouped file's rows are superseded by a run that judged the file again,
+// whichever way each run saw it: the row of the whole file (no completion
+// record then) by the objects its record now lists, and the rows of its
+// objects by the item of the whole file (its record gone since). Another
+// file's rows stay.
+TEST(MissingReport, RowsOfAGroupedFileARunCheckedAgainAreNotKept) {
+  testing::MemoryStoreDouble store;
+  auto item = [](const std::string& symbol, const std::string& key, ItemStatus status) {
+    ItemResult r;
+    r.item = ExpectedItem{kDay, "trades", key, "deribit", symbol};
+    r.status = status;
+    return r;
+  };
+  const std::string whole = GroupedItemKey("deribit", "OPTIONS");
+  ItemResults first;
+  first.push_back(item("OPTIONS", whole, ItemStatus::kMissing));
+  first.push_back(item("FUTURES", "DERIBIT:FUTURE:BTC-27MAR20", ItemStatus::kMissing));
+  ASSERT_TRUE(WriteMissingReport(&store, kDay, first, 0, first.size(), kDayUs, "test").ok());
+  // Downloaded since: the record lists two objects, both present.
+  ItemResults second;
+  second.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-C", ItemStatus::kDone));
+  second.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-P", ItemStatus::kDone));
+  auto kept = EarlierRowsToKeep(&store, kDay, second, 0, second.size());
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].symbol, "FUTURES");
+  // The other way: objects reported, then the whole file.
+  ItemResults objects;
+  objects.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-C", ItemStatus::kMissing));
+  objects.push_back(item("FUTURES", "DERIBIT:FUTURE:BTC-27MAR20", ItemStatus::kMissing));
+  ASSERT_TRUE(WriteMissingReport(&store, kDay, objects, 0, objects.size(), kDayUs, "test").ok());
+  ItemResults again;
+  again.push_back(item("OPTIONS", whole, ItemStatus::kMissing));
+  kept = EarlierRowsToKeep(&store, kDay, again, 0, again.size());
+  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+  ASSERT_EQ(kept->size(), 1u);
+  EXPECT_EQ((*kept)[0].symbol, "FUTURES");
+}
+
 // ExpectedItems sorts as a vector of ExpectedItem values sorted by every
 // field would be, keeping the least by exchange and symbol of items of one
 // key (they may differ in those), and gives every field back.
