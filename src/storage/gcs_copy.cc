@@ -297,8 +297,11 @@ Status Download(const Transfer& t, const CopyOptions& o, CopyItem* item, TempSwe
                           Crc32cToBase64(crc) + ") is not the object's (" + Crc32cToBase64(t.listed.crc32c) + ")");
   }
   if (st.ok() && ::fsync(fd) != 0 && errno != EINVAL) st = LocalError("cannot flush", tmp, errno);
-  if (::close(fd) != 0 && st.ok()) st = LocalError("cannot close", tmp, errno);
+  // Renamed before it is closed: closing drops the flock that marks the
+  // temporary file live, and a sweep of another process could take the file
+  // for abandoned and remove it between the close and the rename.
   if (st.ok() && ::rename(tmp.c_str(), t.local.c_str()) != 0) st = LocalError("cannot rename onto", t.local, errno);
+  if (::close(fd) != 0 && st.ok()) st = LocalError("cannot close", t.local, errno);
   if (!st.ok()) {
     ::unlink(tmp.c_str());
     return st;

@@ -117,10 +117,10 @@ class GcsUpload final : public WritableObject {
 
   // The object the server made must be ours byte for byte: same size and
   // CRC32C. If not, the write fails (retryable: a rerun writes it again), and
-  // the new generation is removed (that generation only) when that leaves the
-  // name as it was before: a create-only write's or an overwrite's. A
-  // replace of generation N (ifGenerationMatch=N, a read-modify-write)
-  // keeps it: N is gone once the new generation exists, so deleting that
+  // the new generation is removed (that generation only) for a create-only
+  // write or an overwrite, whose callers then find the object missing and
+  // write it again. A replace of generation N (ifGenerationMatch=N, a
+  // read-modify-write) keeps it: N is gone once the new generation exists, so deleting that
   // would leave no object at all, and its callers' next read would take the
   // object for never written (a merged file would lose every row the other
   // writers put in it). Kept, the damaged generation is what the caller's
