@@ -143,6 +143,60 @@ void AddChange(const tardis::DataTypeSchema& schema, int inst, int64_t local_us,
   }
 }
 
+// What RunManyInstruments saw: the most heap the engine held between two
+// batches beyond what it held once every series was open, and the engine's
+// peak of held row bytes.
+struct ManyInstrumentsRun {
+  size_t most = 0, peak_held = 0;
+};
+
+// A file of `instruments` instruments through an engine deriving `specs`: a
+// batch of one level of each (every series opens), then `changes` + 1
+// batches of one change of `levels` a side of each, the first a snapshot.
+// Every series' file must have a row per change, `outputs` files in all.
+ManyInstrumentsRun RunManyInstruments(const std::string& specs, size_t footer_bytes, int instruments, int changes,
+                                      size_t levels, size_t outputs) {
+  testing::TempDir dir{"mt-derive-memory-"};
+  auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
+  const tardis::DataTypeSchema* schema = tardis::FindSchema("incremental_book_L2");
+  ManyInstrumentsRun run;
+  size_t before = 0;
+  EngineOptions o;
+  o.specs = *ParseDerivedList(specs);
+  o.store = store.get();
+  o.source = "generated.csv";
+  o.buffer_bytes = kBuffer;
+  o.writer.footer_memory_bytes = footer_bytes;  // row groups' footers wait on disk (not measured here)
+  o.key = [](const Date&, const std::string&, const std::string& symbol) -> Result<std::string> {
+    return "DERIBIT:PERPETUAL:" + symbol;
+  };
+  DeriveEngine engine(std::move(o));
+  EXPECT_TRUE(engine.OnSchema(*schema).ok());
+  int64_t local = 1585785600000000;
+  for (int c = -1; c <= changes; c++) {
+    {
+      columnar::RowGroupData rg = columnar::MakeRowGroup(schema->ParquetSchema());
+      for (int i = 0; i < instruments; i++) AddChange(*schema, i, local += 1000, c == 0, c < 0 ? 1 : levels, c, &rg);
+      const Status st = engine.OnBatch(rg);
+      EXPECT_TRUE(st.ok()) << st.ToString();
+      if (!st.ok()) return run;
+    }
+    // From when every series is open (their schemas and writers are not
+    // what is measured).
+    const size_t now = HeapInUse();
+    if (c < 0) before = now;
+    run.most = std::max(run.most, now > before ? now - before : 0);
+  }
+  const Status st = engine.Finish();
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(engine.outputs().size(), outputs);
+  for (const DerivedOutput& out : engine.outputs()) {
+    EXPECT_EQ(out.rows, static_cast<uint64_t>(changes) + 1u) << out.name;
+  }
+  run.peak_held = engine.peak_held_bytes();
+  return run;
+}
+
 // A file of twelve instruments, one depth-1000 series each: more open
 // series than kMinShare, so each replays (each instrument's first change, a
 // level before any snapshot, gives no row: the series that opened with
@@ -153,52 +207,16 @@ void AddChange(const tardis::DataTypeSchema& schema, int inst, int64_t local_us,
 // early. Measured as the heap the engine holds between two batches (one
 // change of each instrument) beyond what it held once all were open.
 TEST(DeriveEngineMemory, LogsOfManyInstrumentsStayWithinTheirBudget) {
-  testing::TempDir dir{"mt-derive-memory-"};
-  auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
-  const tardis::DataTypeSchema* schema = tardis::FindSchema("incremental_book_L2");
   constexpr int kInstruments = 12, kChanges = 60;
-  constexpr size_t kLevels = 700;
-  size_t before = 0, most = 0;
-  {
-    EngineOptions o;
-    o.specs = *ParseDerivedList("book_snapshot_1000_0ms");
-    o.store = store.get();
-    o.source = "generated.csv";
-    o.buffer_bytes = kBuffer;
-    o.writer.footer_memory_bytes = 256u << 10;  // row groups' footers wait on disk (not measured here)
-    o.key = [](const Date&, const std::string&, const std::string& symbol) -> Result<std::string> {
-      return "DERIBIT:PERPETUAL:" + symbol;
-    };
-    DeriveEngine engine(std::move(o));
-    ASSERT_TRUE(engine.OnSchema(*schema).ok());
-    int64_t local = 1585785600000000;
-    for (int c = -1; c <= kChanges; c++) {
-      {
-        columnar::RowGroupData rg = columnar::MakeRowGroup(schema->ParquetSchema());
-        for (int i = 0; i < kInstruments; i++) {
-          AddChange(*schema, i, local += 1000, c == 0, c < 0 ? 1 : kLevels, c, &rg);
-        }
-        const Status st = engine.OnBatch(rg);
-        ASSERT_TRUE(st.ok()) << st.ToString();
-      }
-      // From when every series is open (their schemas and writers are not
-      // what is measured).
-      const size_t now = HeapInUse();
-      if (c < 0) before = now;
-      most = std::max(most, now > before ? now - before : 0);
-    }
-    const Status st = engine.Finish();
-    ASSERT_TRUE(st.ok()) << st.ToString();
-    ASSERT_EQ(engine.outputs().size(), static_cast<size_t>(kInstruments));
-    for (const DerivedOutput& out : engine.outputs()) EXPECT_EQ(out.rows, kChanges + 1u) << out.name;
-    EXPECT_LE(engine.peak_held_bytes(), kBuffer * 5 / 2);
-  }
+  const ManyInstrumentsRun run =
+      RunManyInstruments("book_snapshot_1000_0ms", 256u << 10, kInstruments, kChanges, 700, kInstruments);
+  EXPECT_LE(run.peak_held, kBuffer * 5 / 2);
   // Each instrument's log grows to 60 changes of 1,401 steps before its
   // 64-row group is full: 17 bytes a step, 17 MB for twelve (24 bytes a
   // step, 24 MB, and up to twice that while a vector doubles its room).
   // Within the budget: 6 MB of logs, a row group being written, the books
   // and the writers.
-  EXPECT_LE(most, kBuffer * 2) << "heap held between batches: " << most;
+  EXPECT_LE(run.most, kBuffer * 2) << "heap held between batches: " << run.most;
 }
 
 // One instrument with a deep book (50,000 levels a side) and sixteen
@@ -263,47 +281,13 @@ TEST(DeriveEngineMemory, ReplayedSeriesShareOneCopyOfADeepBook) {
 // Measured as the heap the engine holds between two batches beyond what it
 // held once all were open.
 TEST(DeriveEngineMemory, RowsHeldAndLogsShareOneBuffer) {
-  testing::TempDir dir{"mt-derive-memory-"};
-  auto store = std::move(storage::OpenStore(dir.path(), storage::StoreConfig{})).value();
-  const tardis::DataTypeSchema* schema = tardis::FindSchema("incremental_book_L2");
   constexpr int kInstruments = 8, kChanges = 700;
-  constexpr size_t kLevels = 105;
-  size_t before = 0, most = 0;
-  {
-    EngineOptions o;
-    o.specs = *ParseDerivedList(
-        "book_snapshot_100_0ms,book_snapshot_99_0ms,book_snapshot_98_0ms,book_snapshot_97_0ms,book_snapshot_25_0ms");
-    o.store = store.get();
-    o.source = "generated.csv";
-    o.buffer_bytes = kBuffer;
-    o.writer.footer_memory_bytes = 16u << 10;  // row groups' footers wait on disk (not measured here)
-    o.key = [](const Date&, const std::string&, const std::string& symbol) -> Result<std::string> {
-      return "DERIBIT:PERPETUAL:" + symbol;
-    };
-    DeriveEngine engine(std::move(o));
-    ASSERT_TRUE(engine.OnSchema(*schema).ok());
-    int64_t local = 1585785600000000;
-    for (int c = -1; c <= kChanges; c++) {
-      {
-        columnar::RowGroupData rg = columnar::MakeRowGroup(schema->ParquetSchema());
-        for (int i = 0; i < kInstruments; i++) {
-          AddChange(*schema, i, local += 1000, c == 0, c < 0 ? 1 : kLevels, c, &rg);
-        }
-        const Status st = engine.OnBatch(rg);
-        ASSERT_TRUE(st.ok()) << st.ToString();
-      }
-      const size_t now = HeapInUse();
-      if (c < 0) before = now;
-      most = std::max(most, now > before ? now - before : 0);
-    }
-    const Status st = engine.Finish();
-    ASSERT_TRUE(st.ok()) << st.ToString();
-    ASSERT_EQ(engine.outputs().size(), static_cast<size_t>(5 * kInstruments));
-    for (const DerivedOutput& out : engine.outputs()) EXPECT_EQ(out.rows, kChanges + 1u) << out.name;
-    EXPECT_LE(engine.peak_held_bytes(), kBuffer * 5 / 4) << engine.peak_held_bytes();
-  }
+  const ManyInstrumentsRun run = RunManyInstruments(
+      "book_snapshot_100_0ms,book_snapshot_99_0ms,book_snapshot_98_0ms,book_snapshot_97_0ms,book_snapshot_25_0ms",
+      16u << 10, kInstruments, kChanges, 105, 5 * kInstruments);
+  EXPECT_LE(run.peak_held, kBuffer * 5 / 4) << run.peak_held;
   // The buffer, a row group being written, the books and the writers.
-  EXPECT_LE(most, kBuffer * 3 / 2) << "heap held between batches: " << most;
+  EXPECT_LE(run.most, kBuffer * 3 / 2) << "heap held between batches: " << run.most;
 }
 
 }  // namespace
