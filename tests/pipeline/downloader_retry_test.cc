@@ -139,6 +139,12 @@ TEST(DownloaderRetry, PermanentAnswersAreNotRetried) {
   EXPECT_TRUE(missing.clock.sleeps().empty());
 }
 
+// The head of a 206 answer with the rest of `gz` from byte `cut`.
+std::map<std::string, std::string> RestFrom(const std::string& gz, size_t cut) {
+  return {{"content-range",
+           "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + std::to_string(gz.size())}};
+}
+
 TEST(DownloaderRetry, ACutTransferResumesAtOnceWithRange) {
   const std::string gz = testing::Gzip(kCsv);
   const size_t cut = gz.size() / 2;
@@ -148,7 +154,7 @@ TEST(DownloaderRetry, ACutTransferResumesAtOnceWithRange) {
            {{200, gz.substr(0, cut), {{"content-length", total}}, Status::Unavailable("connection reset")},
             {206,
              gz.substr(cut),
-             {{"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}}}},
+             RestFrom(gz, cut)}},
            10, "resume");
   EXPECT_EQ(r.result.outcome, Outcome::kDone) << r.result.reason;
   EXPECT_EQ(r.result.rows, 2u);
@@ -189,7 +195,7 @@ TEST(DownloaderRetry, NoAnswerAfterACutTransferWaitsBeforeTheNextRequest) {
             {0, "", {}, Status::Unavailable("connection refused")},
             {206,
              gz.substr(cut),
-             {{"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}}}},
+             RestFrom(gz, cut)}},
            10, "refused-after-cut");
   ExpectResumedAtAfterTwoWaits(r, cut);
 }
@@ -202,8 +208,7 @@ TEST(DownloaderRetry, AnswersCutBeforeAnyByteAfterACutTransferWait) {
   const std::string gz = testing::Gzip(kCsv);
   const size_t cut = gz.size() / 2;
   const std::string total = std::to_string(gz.size());
-  const std::map<std::string, std::string> rest = {
-      {"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}};
+  const std::map<std::string, std::string> rest = RestFrom(gz, cut);
   ItemRun r;
   Download(&r,
            {{200, gz.substr(0, cut), {{"content-length", total}}, Status::Unavailable("connection reset")},
@@ -220,8 +225,7 @@ TEST(DownloaderRetry, AnswersThatNeverBringAByteGiveUpAfterWaits) {
   const std::string gz = testing::Gzip(kCsv);
   const size_t cut = gz.size() / 2;
   const std::string total = std::to_string(gz.size());
-  const std::map<std::string, std::string> rest = {
-      {"content-range", "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + total}};
+  const std::map<std::string, std::string> rest = RestFrom(gz, cut);
   ItemRun r;
   Download(&r,
            {{200, gz.substr(0, cut), {{"content-length", total}}, Status::Unavailable("connection reset")},
