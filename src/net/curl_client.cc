@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <iomanip>
 #include <locale>
@@ -128,8 +129,18 @@ class CurlClient final : public HttpClient {
     } else if (req.method == "HEAD") {
       api.easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else {
+      // The body through a read callback that cannot rewind: when a reused
+      // connection dies before any byte of the answer, libcurl sends the
+      // request again on a new one without telling us, which for a request
+      // that went through and lost its answer (a create-only upload) turns
+      // our own success into the server's 412 with nothing to tell it from
+      // another writer's. Unable to rewind a body it has sent, libcurl fails
+      // the transfer instead, and the caller's retry policy, which knows
+      // what a repeat means, decides.
       api.easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-      api.easy_setopt(e, CURLOPT_POSTFIELDS, req.body.data());
+      api.easy_setopt(e, CURLOPT_POST, 1L);
+      api.easy_setopt(e, CURLOPT_READFUNCTION, &ReadCb);
+      api.easy_setopt(e, CURLOPT_READDATA, &st);
       api.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
       hdrs = api.slist_append(hdrs, "Expect:");
     }
@@ -192,6 +203,7 @@ class CurlClient final : public HttpClient {
     bool head_sent = false;
     uint64_t body_bytes = 0;
     Status sink_error;
+    size_t body_sent = 0;  // bytes of req->body handed to libcurl (ReadCb)
   };
 
   static std::string StripQuery(const std::string& url) { return url.substr(0, url.find('?')); }
@@ -219,6 +231,15 @@ class CurlClient final : public HttpClient {
       slot = slot.empty() ? value : slot + ", " + value;
     }
     return size * n;
+  }
+
+  static size_t ReadCb(char* buf, size_t size, size_t n, void* ud) {
+    auto* st = static_cast<State*>(ud);
+    const std::string& body = st->req->body;
+    const size_t len = std::min(size * n, body.size() - st->body_sent);
+    std::memcpy(buf, body.data() + st->body_sent, len);
+    st->body_sent += len;
+    return len;
   }
 
   static size_t WriteCb(char* data, size_t size, size_t n, void* ud) {

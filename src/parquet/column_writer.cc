@@ -314,18 +314,24 @@ void SetInt64Stats(int64_t mn, int64_t mx, EncodedChunk* out) {
   out->has_min_max = true;
 }
 
-// Doubles given as bit patterns (`Get(i)` returns the i-th value). NaN is left
-// out of min/max; a zero bound is written as -0.0 (min) and +0.0 (max), as the
-// format's statistics rules ask.
+// Doubles given as bit patterns (`Get(i)` returns the i-th value). A chunk
+// holding a NaN gets no min/max at all (parquet-mr's rule, PARQUET-1246):
+// the format leaves NaN out of the bounds, but DuckDB orders NaN above every
+// number and prunes with the bounds as if they covered the whole chunk, so
+// `x = 'NaN'` or `x > max` would skip the chunk and lose its NaN rows. A zero
+// bound is written as -0.0 (min) and +0.0 (max), as the format's statistics
+// rules ask.
 template <typename Get>
 void SetDoubleStats(size_t n, Get get, EncodedChunk* out) {
   double mn = INFINITY, mx = -INFINITY;
-  for (size_t i = 0; i < n; i++) {  // a NaN compares false and is skipped
+  bool nan = false;
+  for (size_t i = 0; i < n; i++) {
     const double d = get(i);
-    mn = d < mn ? d : mn;
+    nan |= d != d;
+    mn = d < mn ? d : mn;  // a NaN compares false: the bounds skip it
     mx = d > mx ? d : mx;
   }
-  if (mn > mx) return;  // no values, or only NaN
+  if (nan || mn > mx) return;  // a NaN, or no values
   if (mn == 0.0) mn = -0.0;
   if (mx == 0.0) mx = 0.0;
   out->min_value = PlainBytes<double>(mn);

@@ -116,6 +116,23 @@ test('a 308 that stores less than was sent: the rest is sent again', async () =>
   assert.ok(stored('short.bin').equals(data));
 });
 
+test('a create-only upload whose answer is lost on a reused connection is ours: copied, not skipped', async () => {
+  const a = file('lost-a.bin', bytes(1000, 31));
+  const b = file('lost-b.bin', bytes(2000, 32));
+  // The second upload creates its object, then the connection drops before the answer. The
+  // connection was reused (cp -n asked whether the object exists first): libcurl would send the
+  // upload again on a new one without telling the client, whose 412 then looked like another
+  // writer's. Sent again by the client's own retry, the 412 is followed by a look at the object:
+  // its size and CRC32C are ours.
+  d.setFaults([{ on: 'media', nth: 1, status: 'drop', afterStore: true }]);
+  const r = await runOk(['gcs', 'cp', '-n', '--jobs', '1', a, b, 'gs://bkt/lost/']);
+  const after = d.stats.requests.slice(d.stats.requests.findIndex((q) => q.status === 'drop'));
+  assert.deepEqual(after.map((q) => [q.route, q.status]), [['media', 'drop'], ['media', 412], ['get', 200]]);
+  assert.match(r.stdout, /^copied\t.*lost-b\.bin\tgs:\/\/bkt\/lost\/lost-b\.bin\t2000\t/m, describe([], r));
+  assert.match(r.stderr, /2 copied \(2.93 KiB\), 0 skipped/);
+  assert.ok(stored('lost/lost-b.bin').equals(fs.readFileSync(b)));
+});
+
 test('5xx, 408 and 429 (Retry-After) are retried with backoff on safe requests; then success', async () => {
   const data = bytes(2000, 7);
   d.setFaults([{ on: 'media', status: 503, count: 2 }, { on: 'media', status: 429, retryAfter: 0 }]);

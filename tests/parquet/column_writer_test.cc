@@ -101,12 +101,47 @@ TEST(ColumnWriter, DictionaryDoublesKeepSpecialValuesAndStatistics) {
                                         -std::numeric_limits<double>::max()};
   std::vector<double> v;
   for (int i = 0; i < 200; i++) v.push_back(distinct[(i * 7) % distinct.size()]);
-  const ColumnChunkMeta cc = RoundTrip(v);
+  ColumnChunkMeta cc = RoundTrip(v);
+  ASSERT_TRUE(cc.statistics.has_value());
+  // A NaN among the values: no bounds (NaNsLeaveTheChunkWithoutBounds).
+  EXPECT_FALSE(cc.statistics->min_value.has_value());
+  EXPECT_FALSE(cc.statistics->max_value.has_value());
+  // Several pages share the dictionary.
+  RoundTrip(v, 64);
+  // The same values without the NaNs: the infinities are the bounds.
+  std::erase_if(v, [](double d) { return std::isnan(d); });
+  cc = RoundTrip(v);
   ASSERT_TRUE(cc.statistics.has_value());
   EXPECT_EQ(BitsOf(Stat(cc.statistics->min_value)), BitsOf(-inf));
   EXPECT_EQ(BitsOf(Stat(cc.statistics->max_value)), BitsOf(inf));
-  // Several pages share the dictionary.
-  RoundTrip(v, 64);
+}
+
+// A chunk that holds a NaN has no min/max, dictionary or BYTE_STREAM_SPLIT:
+// the format keeps NaN out of the bounds, and DuckDB, which orders NaN above
+// every number, prunes with them as if they covered the chunk (it found no
+// row for `x = 'NaN'` or `x > 5` in such a file with bounds [1, 2]).
+// parquet-mr writes no bounds for such a chunk either (PARQUET-1246).
+TEST(ColumnWriter, NaNsLeaveTheChunkWithoutBounds) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  std::vector<double> dict, split;
+  for (int i = 0; i < 300; i++) {
+    dict.push_back(i % 3 == 0 ? nan : 1.0 + i % 3);  // 3 distinct values: dictionary
+    split.push_back(i == 150 ? -nan : 0.5 * i);      // all distinct: BYTE_STREAM_SPLIT
+  }
+  for (const auto* v : {&dict, &split}) {
+    const ColumnChunkMeta cc = RoundTrip(*v);
+    ASSERT_TRUE(cc.statistics.has_value());
+    EXPECT_EQ(cc.statistics->null_count, 0);
+    EXPECT_FALSE(cc.statistics->min_value.has_value());
+    EXPECT_FALSE(cc.statistics->max_value.has_value());
+  }
+  // Without the NaN the bounds are there.
+  split[150] = 1.0;
+  const ColumnChunkMeta cc = RoundTrip(split);
+  EXPECT_NE(std::find(cc.encodings.begin(), cc.encodings.end(), Encoding::kByteStreamSplit), cc.encodings.end());
+  ASSERT_TRUE(cc.statistics.has_value());
+  EXPECT_EQ(Stat(cc.statistics->min_value), 0.0);
+  EXPECT_EQ(Stat(cc.statistics->max_value), 149.5);
 }
 
 TEST(ColumnWriter, DictionaryZerosAndOnlyNaN) {

@@ -32,7 +32,9 @@
 // before an answer) or 'cut' (the answer breaks off after its status line; on media-get after
 // half of the object's bytes). `nth` (0-based) picks the nth request of that route (default: the next);
 // `count` how many times it fires (default 1). For `chunk`, `keepBytes` bytes of the failed
-// chunk are stored before the failure (what a status query will then report).
+// chunk are stored before the failure (what a status query will then report). For `media`,
+// `afterStore: true` creates the object first and then fails in place of the answer (an upload
+// that landed, its answer lost).
 // Modes (opts or d.state.modes): corruptStored (objects report a crc32c that is not the one of
 // the bytes sent, and the x-goog-hash check is skipped: a store that damaged the data), shortStore (a 308 stores only 256 KiB of a
 // larger chunk, once), latencyMs (delay before each upload answer), stallReads (a whole-object
@@ -372,13 +374,16 @@ export async function startGcsDouble(opts = {}) {
         const body = await readBody(req);
         entry.bodyBytes = body.length;
         stats.maxBodyBytes = Math.max(stats.maxBodyBytes, body.length);
-        if (fault('media')) return;
+        entry.route = 'media';
+        const f = takeFault('media');
+        if (f && !f.afterStore) return applyFault(f);
         const name = q.get('name');
         if (!name) return send(400, { error: { code: 400, message: 'Required parameter: name' } });
         const blob = new Blob(!state.modes.discardBytes);
         blob.append(body);
         const s = { name, blob, ifGenerationMatch: q.get('ifGenerationMatch'), hash: req.headers['x-goog-hash'], contentType: req.headers['content-type'] };
-        return finalize(bucket, s, res, send);
+        // afterStore: the upload is done (the object exists), then the fault replaces its answer.
+        return finalize(bucket, s, res, f ? (status, b, h) => (status === 200 ? applyFault(f) : send(status, b, h)) : send);
       }
       if (req.method === 'POST' && type === 'resumable') {
         const body = (await readBody(req)).toString('utf8');

@@ -231,6 +231,10 @@ test('faults: 503 then success, drop, Retry-After', async () => {
   assert.equal((await req(`${d.url}/storage/v1/b/bkt/o/g`)).status, 200);
   d.setFaults([{ on: 'get', status: 'drop' }]);
   await assert.rejects(req(`${d.url}/storage/v1/b/bkt/o/g`));
+  // afterStore: the media upload creates its object, then the connection drops instead of the answer.
+  d.setFaults([{ on: 'media', status: 'drop', afterStore: true }]);
+  await assert.rejects(req(`${d.url}/upload/storage/v1/b/bkt/o?uploadType=media&name=landed&ifGenerationMatch=0`, { method: 'POST', body: bytes(10, 3) }));
+  assert.ok(d.object('bkt', 'landed').blob.bytes().equals(bytes(10, 3)));
 });
 
 function jwt(claims, key = keys.privateKey) {
