@@ -141,7 +141,7 @@ class ItemSink : public net::HttpBodySink {
   // body is still read, without converting, up to the next kDamageBlock
   // boundary (or the end of the file), so the bytes that made the decoder
   // fail are in `bytes` however the network cut the body: `damage` is then
-  // the sink's error. Ends with the copy (a 200 from byte 0).
+  // the sink's error. Cleared by an answer from byte 0 (a new copy).
   ReceivedBytes bytes;
   Status damage;
   uint64_t damage_until = 0;       // where reading a damaged copy stops
@@ -179,8 +179,6 @@ class ItemSink : public net::HttpBodySink {
       offset = 0;
       etag = h.Header("etag");
       accepting = true;
-      bytes.Clear();
-      damage = Status::OK();
     } else if (h.status == 206) {
       // Content-Range: bytes START-END/TOTAL must start where we stopped.
       const std::string cr = h.Header("content-range");
@@ -193,6 +191,7 @@ class ItemSink : public net::HttpBodySink {
       accepting = true;
     }
     received = accepting ? offset : 0;
+    if (accepting && offset == 0) bytes.Clear();  // a new copy
     file_end = accepting && content_length >= 0 ? offset + static_cast<uint64_t>(content_length) : UINT64_MAX;
     return Status::OK();
   }
@@ -950,7 +949,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // that does not parse, a symbol with no key) is in the file itself:
       // permanent at once.
       if (r.sink_error.code() == Status::Code::kDataLoss) {
-        if (auto done = damaged(r.sink_error, "corrupt", sink.content_length)) return *done;
+        // The file's length, also when the damage came in a resumed answer.
+        const int64_t length = sink.file_end == UINT64_MAX ? -1 : static_cast<int64_t>(sink.file_end);
+        if (auto done = damaged(r.sink_error, "corrupt", length)) return *done;
         sink.on_restart();
         sink.offset = 0;
         continue;

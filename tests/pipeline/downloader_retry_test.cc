@@ -204,6 +204,28 @@ TEST(DownloaderRetry, DamagedCopiesAreToldApartByTheirBytes) {
   EXPECT_EQ(same.http.requests(), 3);
   EXPECT_TRUE(same.files.empty());
 
+  // One of the copies in two answers (cut, then resumed with a Range before
+  // the damage): the same bytes, the same damage.
+  ItemRun resumed;
+  const size_t cut = starts.at(6) - 5000;
+  std::string body6 = gz;
+  body6[starts.at(6)] = 0;
+  Download(&resumed,
+           {damaged(6, 16384),
+            {200, body6.substr(0, cut), head, Status::Unavailable("connection reset")},
+            {206,
+             body6.substr(cut),
+             {{"etag", "\"v1\""},
+              {"content-length", std::to_string(gz.size() - cut)},
+              {"content-range",
+               "bytes " + std::to_string(cut) + "-" + std::to_string(gz.size() - 1) + "/" + std::to_string(gz.size())}}},
+            damaged(6, 50000),
+            {200, gz, head}},
+           10, "damage-bytes-resumed");
+  EXPECT_EQ(resumed.result.outcome, Outcome::kFailed) << resumed.result.reason;
+  EXPECT_EQ(resumed.http.requests(), 4);
+  EXPECT_EQ(resumed.http.RequestHeader(2, "Range"), "bytes=" + std::to_string(cut) + "-");
+
   // Damaged at the same place but to another value: other bytes.
   ItemRun other_value;
   std::string other = gz;
