@@ -793,6 +793,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   settings.parser.empty_input_schema = schema;
   settings.parser.data_type_origin = "the work item";
   settings.parallel_parse = false;  // concurrency comes from items in flight
+  // Bad data in a copy damaged on the way is the damage: told apart by the
+  // gzip's check at its end, so the copy is fetched again (see `damaged`).
+  settings.check_gzip_on_bad_data = true;
   // The same for derived series: on the item's thread, and no queue per item
   // in flight to count against the memory budget.
   settings.observer_threads = false;
@@ -946,8 +949,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // flag while it computes): cancelled like an interrupted transfer.
       if (r.sink_error.code() == Status::Code::kCancelled) return give_up(Outcome::kCancelled, "interrupted");
       // Damaged bytes (corrupt gzip): see `damaged`. Bad data (a CSV row
-      // that does not parse, a symbol with no key) is in the file itself:
-      // permanent at once.
+      // that does not parse, a symbol with no key) in a whole gzip is in the
+      // file itself: permanent (the converter reports it at Finish, once the
+      // gzip's check has passed, check_gzip_on_bad_data).
       if (r.sink_error.code() == Status::Code::kDataLoss) {
         // The file's length, also when the damage came in a resumed answer.
         const int64_t length = sink.file_end == UINT64_MAX ? -1 : static_cast<int64_t>(sink.file_end);

@@ -570,6 +570,45 @@ describe('download: faults are retried and give the clean bytes', () => {
     assert.match(res.reason, /corrupt gzip data/, res.reason);
   });
 
+  // Issue: a byte damaged in the middle of the deflate data decompresses to rows that do not parse before
+  // the gzip's CRC32 at the end finds the damage: the item failed at once as bad data (exit 1, 1 request).
+  it('corruptGzip in the middle of the file (rows that do not parse before the CRC): fetched again (exit 0); moving: exit 3; the same bytes: exit 1 after 3', async (t) => {
+    const c = await setup(t, 'f-corrupt-mid', {}, { baseline: ['binance'] });
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    const at = Math.floor(fs.statSync(F_TRADES).size / 2);
+    const cases = [
+      [{ at, count: 1 }, '10', 0, 'failed to parse once, then whole'],
+      [{ at, step: 1 }, '3', 3, 'damaged at another byte each time'],
+      [{ at }, '10', 1, 'the same damaged bytes'],
+    ];
+    for (const [fault, attempts, code, label] of cases) {
+      c.srv.reset();
+      c.srv.setFaults({ corruptGzip: { ...fault, path: TRADES_PATH } });
+      fs.rmSync(c.out, { recursive: true, force: true });
+      const r = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: attempts } });
+      assert.equal(r.code, code, `${label}\n${describeRun(r)}`);
+      const reqs = datasetRequests(c.srv, TRADES_PATH);
+      const res = resultOf(r, TRADES_ID);
+      if (code === 0) {
+        assert.deepEqual(reqs.map((q) => q.damagedAt), [at, undefined], showReqs(reqs));
+        assertSameAsClean(c.out, BINANCE_RELS, c.clean, label);
+        continue;
+      }
+      assert.equal(reqs.length, 3, `${label}\n${showReqs(reqs)}`);
+      assert.match(res.reason, /corrupt gzip data/, res.reason);
+      assert.match(res.reason, /before the damage was found, the damaged data had failed to parse: /, res.reason);
+      if (code === 3) {
+        assert.equal(res.outcome, 'failed_retryable', r.summaryText);
+        assert.ok(res.reason.startsWith(`${url}: the downloaded copy is damaged and no attempt is left`), res.reason);
+      } else {
+        assert.equal(res.outcome, 'failed', r.summaryText);
+        assert.ok(res.reason.startsWith(`${url}: the source's file is damaged: 3 downloads of it in a row gave the same damaged bytes (`),
+          res.reason);
+      }
+      assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, label);
+    }
+  });
+
   it('truncatedGzip every time with fewer attempts than it takes to tell a damaged source (RETRY_MAX_ATTEMPTS 1, 2): retryable (exit 3), said so', async (t) => {
     const c = await setup(t, 'f-trunc-few', { faults: { truncatedGzip: { path: TRADES_PATH } } });
     const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
