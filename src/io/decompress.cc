@@ -183,6 +183,7 @@ class AutoDecompressor final : public Decompressor {
 
   uint64_t bytes_in() const override { return in_; }
   uint64_t bytes_out() const override { return out_; }
+  bool gzip() const override { return mode_ == Mode::kGzip; }
 
  private:
   enum class Mode { kUndecided, kPlain, kGzip };

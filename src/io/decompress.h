@@ -35,6 +35,9 @@ class Decompressor {
   virtual Status Finish() = 0;
   virtual uint64_t bytes_in() const = 0;
   virtual uint64_t bytes_out() const = 0;
+  // The input is gzip (its magic bytes seen): its CRC32 and length at each
+  // member's end check the bytes decompressed.
+  virtual bool gzip() const = 0;
 };
 
 // kAuto: ISA-L when the build has it (HaveIsal()), else zlib. kZlib: zlib

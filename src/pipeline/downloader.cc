@@ -11,6 +11,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/crc32c.h"
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/utf8.h"
@@ -75,6 +76,52 @@ Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, 
       });
 }
 
+// The bytes of one copy of a file as received, from its first byte: the
+// CRC32C of each kDamageBlock-byte block at fixed offsets of the file, and
+// of the partial block after the last whole one. Two damaged copies are told
+// apart by their bytes whatever pieces the network cut them into.
+constexpr uint64_t kDamageBlock = 64 * 1024;
+struct ReceivedBytes {
+  std::vector<uint32_t> blocks;  // whole blocks, in file order
+  uint32_t tail = 0;             // the partial block after them
+  uint64_t tail_bytes = 0;
+
+  uint64_t size() const { return blocks.size() * kDamageBlock + tail_bytes; }
+  void Clear() {
+    blocks.clear();
+    tail = 0;
+    tail_bytes = 0;
+  }
+  void Add(const char* d, size_t n) {
+    while (n > 0) {
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n, kDamageBlock - tail_bytes));
+      tail = Crc32cExtend(tail, d, take);
+      tail_bytes += take;
+      d += take;
+      n -= take;
+      if (tail_bytes == kDamageBlock) {
+        blocks.push_back(tail);
+        tail = 0;
+        tail_bytes = 0;
+      }
+    }
+  }
+  // Whether the two copies hold the same bytes over the range both have.
+  // That range is enough: each copy was read past the bytes its decoder
+  // failed at, and the decoder fails at the same byte of the same bytes. A
+  // partial block is compared only with one of the same length: when one
+  // copy's partial block lies where the other has a whole block, those bytes
+  // cannot be compared and the copies do not count as the same.
+  bool SameAs(const ReceivedBytes& o) const {
+    const size_t n = std::min(blocks.size(), o.blocks.size());
+    if (!std::equal(blocks.begin(), blocks.begin() + static_cast<std::ptrdiff_t>(n), o.blocks.begin())) return false;
+    if (blocks.size() != o.blocks.size()) {
+      return (blocks.size() < o.blocks.size() ? tail_bytes : o.tail_bytes) == 0;
+    }
+    return tail_bytes == 0 || o.tail_bytes == 0 || (tail_bytes == o.tail_bytes && tail == o.tail);
+  }
+};
+
 // Receives one HTTP response: a 200/206 body goes to the converter, any
 // other body is kept (2 KiB) for the error message.
 class ItemSink : public net::HttpBodySink {
@@ -89,6 +136,16 @@ class ItemSink : public net::HttpBodySink {
   std::string url;  // the item's file: the bounds' messages name it
   std::function<void()> on_restart;
   std::atomic<uint64_t>* bytes_counter = nullptr;
+  // The copy's bytes received so far (the file's first `bytes.size()`).
+  // Damaged bytes (the converter's kDataLoss) stop the conversion, but the
+  // body is still read, without converting, up to the next kDamageBlock
+  // boundary (or the end of the file), so the bytes that made the decoder
+  // fail are in `bytes` however the network cut the body: `damage` is then
+  // the sink's error. Cleared by an answer from byte 0 (a new copy).
+  ReceivedBytes bytes;
+  Status damage;
+  uint64_t damage_until = 0;       // where reading a damaged copy stops
+  uint64_t file_end = UINT64_MAX;  // the file's length by this answer's head
   // Bounds (DownloadOptions): when the item started, its time and byte
   // limits, the bytes of this attempt (the resumed prefix of the file plus
   // this response's body: failed attempts and error bodies do not count
@@ -103,6 +160,7 @@ class ItemSink : public net::HttpBodySink {
   // last answer's status must not pass for the new one's (a cut 200 would make it look
   // like progress, resumed at once without a wait).
   void BeginRequest() {
+    damage = Status::OK();  // a damaged copy is never resumed: the next starts at byte 0
     status = 0;
     accepting = false;
     error_body.clear();
@@ -133,6 +191,8 @@ class ItemSink : public net::HttpBodySink {
       accepting = true;
     }
     received = accepting ? offset : 0;
+    if (accepting && offset == 0) bytes.Clear();  // a new copy
+    file_end = accepting && content_length >= 0 ? offset + static_cast<uint64_t>(content_length) : UINT64_MAX;
     return Status::OK();
   }
   Status OnBody(const char* d, size_t n) override {
@@ -143,7 +203,20 @@ class ItemSink : public net::HttpBodySink {
       if (error_body.size() < 2048) error_body.append(d, std::min(n, 2048 - error_body.size()));
       return Status::OK();
     }
-    MT_RETURN_IF_ERROR(conv->Write(reinterpret_cast<const uint8_t*>(d), n));
+    if (!damage.ok()) {
+      // Read on past the damage up to damage_until, the bytes only.
+      const size_t take = static_cast<size_t>(std::min<uint64_t>(n, damage_until - bytes.size()));
+      bytes.Add(d, take);
+      if (bytes_counter) *bytes_counter += take;
+      return bytes.size() >= damage_until ? damage : Status::OK();
+    }
+    bytes.Add(d, n);
+    if (Status st = conv->Write(reinterpret_cast<const uint8_t*>(d), n); !st.ok()) {
+      if (st.code() != Status::Code::kDataLoss) return st;
+      damage = std::move(st);
+      damage_until = std::min(file_end, (bytes.size() + kDamageBlock - 1) / kDamageBlock * kDamageBlock);
+      return bytes.size() >= damage_until ? damage : Status::OK();
+    }
     offset += n;
     if (bytes_counter) *bytes_counter += n;
     return Status::OK();
@@ -720,6 +793,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   settings.parser.empty_input_schema = schema;
   settings.parser.data_type_origin = "the work item";
   settings.parallel_parse = false;  // concurrency comes from items in flight
+  // Bad data in a copy damaged on the way is the damage: told apart by the
+  // gzip's check at its end, so the copy is fetched again (see `damaged`).
+  settings.check_gzip_on_bad_data = true;
   // The same for derived series: on the item's thread, and no queue per item
   // in flight to count against the memory budget.
   settings.observer_threads = false;
@@ -796,18 +872,22 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // damaged on the way, or the source's file itself. A copy damaged on the
   // way is fetched whole again within the attempt budget, and when the
   // budget ends first the item is retryable: a rerun may get a whole copy.
-  // The same damage (kind, length and ETag) at kSameDamage whole downloads
-  // in a row is the source's file: no download fixes it, so the item fails
-  // (exit 1) saying so. Returns the item's result, or nothing to download
-  // it again.
+  // The same damaged bytes at kSameDamage whole downloads in a row (the same
+  // kind of damage, length and ETag, and the same bytes up to the damage:
+  // ReceivedBytes) are the source's file: no download fixes it, so the item
+  // fails (exit 1) saying so. Copies damaged on the way differ in their
+  // bytes, even at the same length and ETag, so they stay retryable.
+  // Returns the item's result, or nothing to download it again.
   constexpr int kSameDamage = 3;
-  std::string damage_seen;  // the last damaged copy's kind, length and ETag
-  int same_damage = 0;      // whole downloads in a row that gave it
+  std::string damage_seen;     // the last damaged copy's kind, length and ETag
+  ReceivedBytes damage_bytes;  // and its bytes
+  int same_damage = 0;         // whole downloads in a row that gave it
   auto damaged = [&](const Status& st, const std::string& kind, int64_t length) -> std::optional<ItemResult> {
     last_error = st.message();
     const std::string signature = kind + "|" + std::to_string(length) + "|" + sink.etag;
-    same_damage = signature == damage_seen ? same_damage + 1 : 1;
+    same_damage = signature == damage_seen && sink.bytes.SameAs(damage_bytes) ? same_damage + 1 : 1;
     damage_seen = signature;
+    damage_bytes = sink.bytes;
     std::string what = st.message();
     if (same_damage >= kSameDamage) {
       // The decoder's advice to download again is what was just done.
@@ -816,14 +896,14 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       }
       return give_up(Outcome::kFailed,
                      url + ": the source's file is damaged: " + std::to_string(kSameDamage) +
-                         " downloads of it in a row gave the same damage (" + what +
+                         " downloads of it in a row gave the same damaged bytes (" + what +
                          "); downloading it again does not help: report the file to Tardis support, or rerun "
                          "later once the source's file is fixed");
     }
     if (!retrier.MayAttempt()) {
       return give_up(Outcome::kRetryable,
                      url + ": the downloaded copy is damaged and no attempt is left to download it again (" +
-                         gave_up() + "); a rerun downloads it again (the same damage at " +
+                         gave_up() + "); a rerun downloads it again (the same damaged bytes at " +
                          std::to_string(kSameDamage) + " downloads in a row would mean the source's file is damaged)");
     }
     log::Warn(item.Id() + ": " + last_error + "; downloading again");
@@ -849,6 +929,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     sink.restart_needed = false;
     sink.BeginRequest();
     net::HttpResult r = http->Fetch(req, &sink);
+    // A damaged copy whose body ended (or was cut) before the sink had read
+    // as far as it reads past damage: the damage is still what stopped it.
+    if (!sink.damage.ok() && r.sink_error.ok()) r.sink_error = sink.damage;
     retrier.Attempted();
     res.requests++;
     const int status = sink.status ? sink.status : r.head.status;
@@ -866,10 +949,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // flag while it computes): cancelled like an interrupted transfer.
       if (r.sink_error.code() == Status::Code::kCancelled) return give_up(Outcome::kCancelled, "interrupted");
       // Damaged bytes (corrupt gzip): see `damaged`. Bad data (a CSV row
-      // that does not parse, a symbol with no key) is in the file itself:
-      // permanent at once.
+      // that does not parse, a symbol with no key) in a whole gzip is in the
+      // file itself: permanent (the converter reports it at Finish, once the
+      // gzip's check has passed, check_gzip_on_bad_data).
       if (r.sink_error.code() == Status::Code::kDataLoss) {
-        if (auto done = damaged(r.sink_error, "corrupt", sink.content_length)) return *done;
+        // The file's length, also when the damage came in a resumed answer.
+        const int64_t length = sink.file_end == UINT64_MAX ? -1 : static_cast<int64_t>(sink.file_end);
+        if (auto done = damaged(r.sink_error, "corrupt", length)) return *done;
         sink.on_restart();
         sink.offset = 0;
         continue;

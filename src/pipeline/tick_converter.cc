@@ -165,12 +165,14 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Status Write(const uint8_t* data, size_t n) {
     if (!status_.ok()) return status_;
     if (!decomp_) return Status::Internal(hints_.source + ": written after Finish");
-    return status_ = decomp_->Write(data, n);
+    return status_ = DamageBeforeBadData(decomp_->Write(data, n));
   }
 
   Result<OutputList> Finish() {
     if (status_.ok() && !parser_) status_ = Status::Internal(hints_.source + ": finished twice");
-    if (status_.ok() && !batch_input_) status_ = decomp_->Finish();
+    if (status_.ok() && !batch_input_) status_ = DamageBeforeBadData(decomp_->Finish());
+    // The gzip is whole: the bad data is the file's.
+    if (status_.ok() && !bad_data_.ok()) status_ = bad_data_;
     if (!status_.ok()) {
       Abort();
       return status_;
@@ -399,8 +401,30 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   uint64_t rows() const { return parser_ ? parser_->rows() : input_rows_; }
 
   // io::ChunkSink
-  Status OnData(const char* data, size_t n) override { return parser_->Feed(data, n); }
-  char* OutputBuffer(size_t* capacity) override { return parser_->OutputBuffer(capacity); }
+  Status OnData(const char* data, size_t n) override {
+    if (!bad_data_.ok()) return Status::OK();  // decompressed for the gzip's check only
+    Status st = parser_->Feed(data, n);
+    if (st.code() == Status::Code::kInvalidInput && settings_.check_gzip_on_bad_data && decomp_->gzip()) {
+      bad_data_ = std::move(st);
+      return Status::OK();
+    }
+    return st;
+  }
+  char* OutputBuffer(size_t* capacity) override {
+    if (!bad_data_.ok()) {
+      *capacity = 0;  // the decompressor's own buffer: nothing is parsed
+      return nullptr;
+    }
+    return parser_->OutputBuffer(capacity);
+  }
+
+  // Damaged bytes found after bad data (check_gzip_on_bad_data): the damage
+  // is what made the data bad, and the message says both.
+  Status DamageBeforeBadData(Status st) const {
+    if (st.code() != Status::Code::kDataLoss || bad_data_.ok()) return st;
+    return Status::DataLoss(
+        st.message() + "; before the damage was found, the damaged data had failed to parse: " + bad_data_.message());
+  }
 
   // tardis::BatchSink
   Status OnSchema(const tardis::DataTypeSchema& schema) override {
@@ -1361,6 +1385,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::vector<bool> part_constant_;
   bool batch_partitioned_ = false;  // a row of the batch being routed went to a partition
   Status status_;
+  // Bad data of a gzip input, held until the gzip's check (see
+  // ConvertSettings::check_gzip_on_bad_data); the input is no longer parsed.
+  Status bad_data_;
 };
 
 TickConverter::TickConverter(SourceHints hints, ConvertTarget target, ConvertSettings settings)

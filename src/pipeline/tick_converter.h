@@ -175,6 +175,15 @@ struct ConvertSettings {
   // caller's thread), parsing and encoding overlap and parsing scales with
   // cores. Off (or no pool) = parse on the caller's thread.
   bool parallel_parse = false;
+  // Bad data (kInvalidInput: a row that does not parse, a symbol with no
+  // key) in a gzip input is reported only once the rest of the input has
+  // been decompressed (not parsed) to the gzip's CRC32 check: bytes damaged
+  // on the way decompress to rows that do not parse before the check finds
+  // them. A damaged gzip then fails Write or Finish as kDataLoss (damaged
+  // bytes, which a download fetches again), a whole one with the bad data.
+  // For downloads, which read the input whatever it holds; convert reports
+  // bad data at once.
+  bool check_gzip_on_bad_data = false;
   // Run each of ConvertTarget::observers on a thread of its own, fed with
   // copies of the rows as they are parsed (derive::ThreadedObserver), so
   // derived data is computed beside the parse and the raw encoding instead

@@ -367,6 +367,22 @@ std::string KeyCurrency(std::string_view c) {
   return IsCurrencyCode(out) ? out : std::string();
 }
 
+// The code keys give a currency a venue calls by a name of its own: the
+// code of its instrument definitions (Tardis /v1/instruments gives Kraken's
+// XBT/USD the base currency BTC). Applied to the venue's symbols and to its
+// definitions alike, so an instrument has one key with or without
+// definitions in the store, whichever of the two names the definitions use.
+// Kraken's pairs (XBT/USD, dataset symbol XBT-USD) name bitcoin XBT and
+// dogecoin XDG. (BitMEX's XBT is read by its symbol rule: only its
+// perpetuals have a rule, and those start with the base.)
+std::string VenueCurrency(std::string_view ex, std::string code) {
+  if (ex == "kraken") {
+    if (code == "XBT") return "BTC";
+    if (code == "XDG") return "DOGE";
+  }
+  return code;
+}
+
 }  // namespace
 
 std::string InstrumentKey::Symbol() const {
@@ -526,7 +542,14 @@ Result<InstrumentKey> KeyFromTardisSymbol(std::string_view exchange, std::string
   if (ex == "binance" || ex == "binance-us" || ex == "bybit-spot") {
     return Concatenated(k, exchange, s, "SPOT_PAIR");
   }
-  if (IsSpotOnlyExchange(ex)) return DashedSpot(k, exchange, s);
+  if (IsSpotOnlyExchange(ex)) {
+    auto spot = DashedSpot(k, exchange, s);
+    if (spot.ok()) {
+      spot->base = VenueCurrency(ex, std::move(spot->base));
+      spot->quote = VenueCurrency(ex, std::move(spot->quote));
+    }
+    return spot;
+  }
   // Any other venue lists spot pairs, perpetuals and futures under symbols
   // of one shape (dydx BTC-USD is a perpetual, ftx BTC-PERP too): the type
   // would be a guess.
@@ -629,8 +652,8 @@ Result<InstrumentKey> KeyFromMetadata(std::string_view exchange, std::string_vie
                        "' has no key type (keys know spot, perpetual, future, option, combo, prediction)");
   }
   if (k.type == "COMBO" || k.type == "PREDICTION") return NativeKey(exchange, symbol, k.type);
-  k.base = KeyCurrency(facts.base);
-  k.quote = KeyCurrency(facts.quote);
+  k.base = VenueCurrency(exchange, KeyCurrency(facts.base));
+  k.quote = VenueCurrency(exchange, KeyCurrency(facts.quote));
   if (k.base.empty() || k.quote.empty()) {
     return Unknown(exchange, symbol,
                    "instrument metadata has no usable baseCurrency/quoteCurrency ('" + facts.base + "', '" +

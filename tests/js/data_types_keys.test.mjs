@@ -413,6 +413,68 @@ describe('one key for one instrument', () => {
     }
   });
 
+  // Issue: without definitions Kraken's XBT/USD was keyed by its symbol, KRAKEN:SPOT_PAIR:XBT-USD; with them
+  // (the /v1/instruments record names the base currency BTC) KRAKEN:SPOT_PAIR:BTC-USD: one store could hold
+  // two objects of one instrument, and validate looked for the other one.
+  it('kraken XBT/USD has one key with and without definitions (BTC-USD): convert, download and validate agree', async (t) => {
+    const KRAKEN = 'KRAKEN:SPOT_PAIR:BTC-USD';
+    const kdir = path.join(dir, 'kraken-srv');
+    const kmeta = path.join(dir, 'kraken-meta');
+    fs.mkdirSync(kmeta, { recursive: true });
+    // Kraken's rows spell the pair as the exchange does (XBT/USD), the dataset symbol as the clients do (XBT-USD).
+    const input = tradesFile(path.join(kdir, `kraken_trades_${KD}_XBT-USD.csv.gz`), 'kraken', 'XBT/USD', 4);
+    fs.writeFileSync(path.join(kmeta, 'instrument_kraken_XBT-USD.json'), JSON.stringify({
+      id: 'XBT/USD', datasetId: 'XBT-USD', exchange: 'kraken', baseCurrency: 'BTC', quoteCurrency: 'USD', type: 'spot',
+      active: true, availableSince: '2019-06-04T00:00:00.000Z', priceIncrement: 0.1, amountIncrement: 0.00000001,
+      minTradeAmount: 0.0001, makerFee: 0.0016, takerFee: 0.0026,
+    }));
+    const ksrv = await startServer({ dataDirs: [kdir], metadataDirs: [kmeta] });
+    t.after(() => ksrv.close());
+    const kenv = { TARDIS_DATASETS_URL: ksrv.url, TARDIS_API_URL: ksrv.url, TARDIS_API_KEY: 'k' };
+    const rel = objectRel(KD, 'trades', KRAKEN);
+    const raw = (store) => listFiles(store).filter((f) => f.startsWith('raw_tick_data') && f.endsWith('.parquet'));
+    const download = ['download', '--from', KD, '--exchanges', 'kraken', '--data-types', 'trades', '--symbols', 'kraken:XBT-USD'];
+    const validate = async (store, label) => {
+      const v = await runBin(['validate', '--from', KD, '--exchanges', 'kraken', '--data-types', 'trades', '--symbols',
+        'kraken:XBT-USD', '--output', store, '--deep', '--read-only']);
+      assert.equal(v.code, 0, `${label}\n${v.info}`);
+      assert.match(v.stdout, /result: complete: 0 missing, 0 corrupt/, `${label}\n${v.info}`);
+      assert.match(v.stdout, /^trades +1 +1 /m, `${label}\n${v.info}`);
+    };
+    const instruments = async (store) => {
+      const i = await runBin(['instruments', '--from', KD, '--exchanges', 'kraken', '--output', store], kenv);
+      assert.equal(i.code, 0, i.info);
+      // The symbol alone and the record give one key: no warning that they differ.
+      assert.doesNotMatch(i.stderr, /instrument metadata gives key/, i.info);
+    };
+
+    // convert without definitions (the symbol rule), then the definitions into the same store: validate finds
+    // the object the definitions name, and download has nothing left to write.
+    const a = mkTmp(dir, 'kraken-convert');
+    const c = await runBin(['convert', input, '--output', a]);
+    assert.equal(c.code, 0, c.info);
+    assert.deepEqual(raw(a), [rel], c.info);
+    await validate(a, 'convert without definitions');
+    await instruments(a);
+    await validate(a, 'convert without definitions, validate with them');
+    const again = await runBin([...download, '--output', a], kenv);
+    assert.equal(again.code, 0, again.info);
+    assert.deepEqual(raw(a), [rel], `one object for one instrument\n${again.info}`);
+
+    // download with definitions; convert with definitions: the same object name.
+    for (const [name, args, env] of [['kraken-download', [...download], kenv], ['kraken-convert-defs', ['convert', input], {}]]) {
+      const store = mkTmp(dir, name);
+      await instruments(store);
+      const r = await runBin([...args, '--output', store], env);
+      assert.equal(r.code, 0, r.info);
+      assert.deepEqual(raw(store), [rel], r.info);
+      const kv = await duckKvMetadata(path.join(store, rel));
+      assert.equal(kv.instrument_key, KRAKEN);
+      assert.equal(kv.row_count, '4');
+      await validate(store, name);
+    }
+  });
+
   it('binance BTCAEUR takes the split its listing confirms (BTC-AEUR), in every command', async () => {
     const KEY = 'BINANCE:SPOT_PAIR:BTC-AEUR';
     const input = path.join(dataDir, `binance_trades_${KD}_BTCAEUR.csv.gz`);

@@ -512,13 +512,100 @@ describe('download: faults are retried and give the clean bytes', () => {
       assert.equal(reqs.length, 3, `1 download + 2 re-downloads\n${showReqs(reqs)}`);
       const res = resultOf(r, TRADES_ID);
       assert.equal(res.outcome, 'failed', r.summaryText);
-      // The reason says what the outcome means: the same damage at every download is the source's.
-      assert.ok(res.reason.startsWith(`${url}: the source's file is damaged: 3 downloads of it in a row gave the same damage (`), res.reason);
+      // The reason says what the outcome means: the same damaged bytes at every download are the source's.
+      assert.ok(res.reason.startsWith(`${url}: the source's file is damaged: 3 downloads of it in a row gave the same damaged bytes (`), res.reason);
       assert.match(res.reason, /truncated gzip/, res.reason);
       assert.match(res.reason, /report the file to Tardis support, or rerun later once the source's file is fixed$/, res.reason);
       assert.ok(!res.reason.includes('re-download it'), res.reason);
       assertCounts(r, { done: 1, failed: 1 }, 'truncated always');
       assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, 'truncated always');
+    }
+  });
+
+  // Issue: damage was told apart by kind, length and ETag only: whole copies damaged on the way,
+  // each at another byte, had the same length and ETag and failed the item as a damaged source
+  // file (exit 1), though another download could be whole.
+  it('corruptGzip, whole copies damaged at another byte each time: retryable (exit 3), the URL named; at the same byte every time: the source\'s file (exit 1 after 3 downloads)', async (t) => {
+    const c = await setup(t, 'f-corrupt', { faults: { corruptGzip: { step: 1, path: TRADES_PATH } } }, { baseline: ['binance'] });
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    const size = fs.statSync(F_TRADES).size;
+
+    c.srv.reset();
+    c.srv.setFaults({ corruptGzip: { step: 1, path: TRADES_PATH } });
+    fs.rmSync(c.out, { recursive: true, force: true });
+    const differ = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: '4' } });
+    assert.equal(differ.code, 3, describeRun(differ));
+    let reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.deepEqual(reqs.map((q) => [q.status, q.range, q.complete, q.damagedAt]),
+      [0, 1, 2, 3].map((i) => [200, null, true, size - 8 + i]), showReqs(reqs));
+    let res = resultOf(differ, TRADES_ID);
+    assert.equal(res.outcome, 'failed_retryable', differ.summaryText);
+    assert.equal(res.requests, 4, differ.summaryText);
+    assert.ok(res.reason.startsWith(`${url}: the downloaded copy is damaged and no attempt is left to download it again (gave up after 4 requests`),
+      res.reason);
+    assert.match(res.reason, /corrupt gzip data/, res.reason);
+    assertCounts(differ, { done: 1, failed_retryable: 1 }, 'damaged differently');
+    assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, 'damaged differently');
+
+    // Within the attempts, the next whole copy completes the item.
+    c.srv.reset();
+    c.srv.setFaults({ corruptGzip: { step: 1, count: 3, path: TRADES_PATH } });
+    fs.rmSync(c.out, { recursive: true, force: true });
+    const whole = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: '10' } });
+    assert.equal(whole.code, 0, describeRun(whole));
+    reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.deepEqual(reqs.map((q) => q.damagedAt), [size - 8, size - 7, size - 6, undefined], showReqs(reqs));
+    assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'damaged differently, then whole');
+
+    c.srv.reset();
+    c.srv.setFaults({ corruptGzip: { step: 0, path: TRADES_PATH } });
+    fs.rmSync(c.out, { recursive: true, force: true });
+    const same = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: '10' } });
+    assert.equal(same.code, 1, describeRun(same));
+    reqs = datasetRequests(c.srv, TRADES_PATH);
+    assert.deepEqual(reqs.map((q) => q.damagedAt), [size - 8, size - 8, size - 8], showReqs(reqs));
+    res = resultOf(same, TRADES_ID);
+    assert.equal(res.outcome, 'failed', same.summaryText);
+    assert.ok(res.reason.startsWith(`${url}: the source's file is damaged: 3 downloads of it in a row gave the same damaged bytes (`), res.reason);
+    assert.match(res.reason, /corrupt gzip data/, res.reason);
+  });
+
+  // Issue: a byte damaged in the middle of the deflate data decompresses to rows that do not parse before
+  // the gzip's CRC32 at the end finds the damage: the item failed at once as bad data (exit 1, 1 request).
+  it('corruptGzip in the middle of the file (rows that do not parse before the CRC): fetched again (exit 0); moving: exit 3; the same bytes: exit 1 after 3', async (t) => {
+    const c = await setup(t, 'f-corrupt-mid', {}, { baseline: ['binance'] });
+    const url = `${c.srv.url}/v1/binance-futures/trades/2020/02/22/BTCUSDT.csv.gz`;
+    const at = Math.floor(fs.statSync(F_TRADES).size / 2);
+    const cases = [
+      [{ at, count: 1 }, '10', 0, 'failed to parse once, then whole'],
+      [{ at, step: 1 }, '3', 3, 'damaged at another byte each time'],
+      [{ at }, '10', 1, 'the same damaged bytes'],
+    ];
+    for (const [fault, attempts, code, label] of cases) {
+      c.srv.reset();
+      c.srv.setFaults({ corruptGzip: { ...fault, path: TRADES_PATH } });
+      fs.rmSync(c.out, { recursive: true, force: true });
+      const r = await c.run(SPECS.binance.args, { env: { RETRY_MAX_ATTEMPTS: attempts } });
+      assert.equal(r.code, code, `${label}\n${describeRun(r)}`);
+      const reqs = datasetRequests(c.srv, TRADES_PATH);
+      const res = resultOf(r, TRADES_ID);
+      if (code === 0) {
+        assert.deepEqual(reqs.map((q) => q.damagedAt), [at, undefined], showReqs(reqs));
+        assertSameAsClean(c.out, BINANCE_RELS, c.clean, label);
+        continue;
+      }
+      assert.equal(reqs.length, 3, `${label}\n${showReqs(reqs)}`);
+      assert.match(res.reason, /corrupt gzip data/, res.reason);
+      assert.match(res.reason, /before the damage was found, the damaged data had failed to parse: /, res.reason);
+      if (code === 3) {
+        assert.equal(res.outcome, 'failed_retryable', r.summaryText);
+        assert.ok(res.reason.startsWith(`${url}: the downloaded copy is damaged and no attempt is left`), res.reason);
+      } else {
+        assert.equal(res.outcome, 'failed', r.summaryText);
+        assert.ok(res.reason.startsWith(`${url}: the source's file is damaged: 3 downloads of it in a row gave the same damaged bytes (`),
+          res.reason);
+      }
+      assertSameAsClean(c.out, BINANCE_RELS.filter((x) => x !== TRADES_REL), c.clean, label);
     }
   });
 
@@ -536,7 +623,7 @@ describe('download: faults are retried and give the clean bytes', () => {
       assert.ok(res.reason.startsWith(`${url}: the downloaded copy is damaged and no attempt is left to download it again (gave up after ${attempts} requests`),
         res.reason);
       assert.match(res.reason, /truncated gzip/, res.reason);
-      assert.match(res.reason, /a rerun downloads it again \(the same damage at 3 downloads in a row would mean the source's file is damaged\)$/, res.reason);
+      assert.match(res.reason, /a rerun downloads it again \(the same damaged bytes at 3 downloads in a row would mean the source's file is damaged\)$/, res.reason);
       assert.equal(datasetRequests(c.srv, TRADES_PATH).length, attempts);
     }
   });

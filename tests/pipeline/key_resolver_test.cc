@@ -68,7 +68,7 @@ TEST(KeyResolver, UnruledVenuesAreErrorsWithAHintNeverAGuessedType) {
   }
   // Venues whose every symbol is a spot pair keep their keys.
   EXPECT_EQ(KeyOf(rules, "coinbase", "BTC-USD"), "COINBASE:SPOT_PAIR:BTC-USD");
-  EXPECT_EQ(KeyOf(rules, "kraken", "XBT-EUR"), "KRAKEN:SPOT_PAIR:XBT-EUR");
+  EXPECT_EQ(KeyOf(rules, "kraken", "XBT-EUR"), "KRAKEN:SPOT_PAIR:BTC-EUR");  // as its definitions name XBT
   // The rule of a seed venue is unchanged.
   EXPECT_EQ(KeyOf(rules, "binance", "BTCAEUR"), "BINANCE:SPOT_PAIR:BTCA-EUR");
   EXPECT_EQ(KeyOf(rules, "binance-futures", "BTCUSDT"), "BINANCE-FUTURES:PERPETUAL:BTC-USDT");

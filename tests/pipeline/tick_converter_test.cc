@@ -611,7 +611,7 @@ TEST(TickConverterTest, ARowSymbolWithASlashIsKeyedAsItsDatasetSymbolInAStore) {
   auto outs = ConvertOne(csv, "kraken", "XBT-USD", s.store(), 2);
   ASSERT_TRUE(outs.ok()) << outs.status().message();
   ASSERT_EQ(outs->size(), 1u);
-  EXPECT_EQ((*outs)[0].instrument_key, "KRAKEN:SPOT_PAIR:XBT-USD");
+  EXPECT_EQ((*outs)[0].instrument_key, "KRAKEN:SPOT_PAIR:BTC-USD");
   EXPECT_EQ((*outs)[0].rows, 5u);
 }
 

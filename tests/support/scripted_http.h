@@ -7,6 +7,7 @@
 // tests/support/tardis_server.mjs.
 #pragma once
 
+#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -30,6 +31,9 @@ struct ScriptedReply {
   // With an empty body and a failed transport: the head arrived, then the
   // transfer was cut before any byte of the body.
   bool head_only = false;
+  // The body handed to the sink in pieces of this many bytes (0: at once),
+  // as a network cuts it; the pieces stop at the sink's first error.
+  size_t chunk = 0;
 };
 
 // An answer cut after its head, before any byte of its body.
@@ -77,7 +81,10 @@ class ScriptedHttp {
     r.head.status = s.status;
     r.head.headers = s.headers;
     r.sink_error = sink->OnHead(r.head);
-    if (r.sink_error.ok() && !s.body.empty()) r.sink_error = sink->OnBody(s.body.data(), s.body.size());
+    const size_t piece = s.chunk ? s.chunk : s.body.size();
+    for (size_t at = 0; r.sink_error.ok() && at < s.body.size(); at += piece) {
+      r.sink_error = sink->OnBody(s.body.data() + at, std::min(piece, s.body.size() - at));
+    }
     r.body_bytes = s.body.size();
     r.transport = s.transport;
     return r;

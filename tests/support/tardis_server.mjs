@@ -27,7 +27,7 @@
 //   1. status429, then echoHeaders, errorBody, then status5xx: answered before routing and auth, like a
 //      front end would.
 //   2. route, auth, 404/401/416 (error responses never get body faults).
-//   3. 2xx bodies: emptyBody, emptyGzip, truncatedGzip replace the body (first that applies wins;
+//   3. 2xx bodies: emptyBody, emptyGzip, truncatedGzip, corruptGzip replace the body (first that applies wins;
 //      they answer 200 and ignore Range); then, for datasets, endlessBody and overlongBody;
 //      ignoreRange only fires when a Range would have been honoured; then dropMidBody, stall and
 //      trickle shape the byte stream and compose. pairRequests and holdRequests hold a found
@@ -71,6 +71,12 @@ const FAULT_SPECS = {
   dropMidBody: { afterBytes: undefined }, // default afterBytes: half of the body
   stall: { afterBytes: undefined, ms: 0 }, // default afterBytes: half; ms 0 = until the client leaves
   truncatedGzip: {}, // first floor(size/2) bytes, Content-Length matching them
+  // The whole body with the byte at offset `at` inverted (a negative `at` counts from the end;
+  // default -8, the gzip trailer's CRC32, so the decoder finds it only at the end of the file),
+  // moved `step` bytes further at each request it damages (0: the same damaged bytes every
+  // time, a damaged source file; else a copy damaged on the way, differently each time).
+  // The request log's `damagedAt` says where.
+  corruptGzip: { at: -8, step: 0 },
   trickle: { bytesPerChunk: 1024, intervalMs: 50 },
   ignoreRange: {},
   emptyBody: {},
@@ -141,11 +147,16 @@ export function normalizeFaults(input) {
     if (name === 'errorBody' && typeof spec.body !== 'string') throw new TypeError('fault errorBody.body must be a string');
     checkNumber(name, 'extraBytes', spec.extraBytes, { min: 1 });
     checkNumber(name, 'waitMs', spec.waitMs);
+    if (name === 'corruptGzip') {
+      checkNumber(name, 'at', spec.at, { min: -Number.MAX_SAFE_INTEGER });
+      checkNumber(name, 'step', spec.step, { min: -Number.MAX_SAFE_INTEGER });
+    }
     const ra = spec.retryAfter;
     if (ra !== undefined && typeof ra !== 'string' && !(Number.isInteger(ra) && ra >= 0)) {
       throw new TypeError(`fault ${name}.retryAfter must be a non-negative integer or a string`);
     }
     out[name] = { ...spec, path: spec.path ?? '', remaining: spec.count ?? Infinity };
+    if (name === 'corruptGzip') out[name].damaged = 0; // requests damaged so far: the next is moved by step * damaged
   }
   return out;
 }
@@ -383,7 +394,32 @@ export async function startServer(opts = {}) {
       const cut = Math.floor(length / 2);
       return sendBody(ctx, 200, headers, prefix(cut), cut);
     }
+    const corrupt = length > 0 ? takeFault(ctx, 'corruptGzip') : null;
+    if (corrupt) {
+      const first = corrupt.at < 0 ? length + corrupt.at : corrupt.at;
+      const at = Math.min(Math.max(first + corrupt.step * corrupt.damaged++, 0), length - 1);
+      ctx.entry.damagedAt = at;
+      const whole = prefix(length);
+      const body = invertByte(whole, at);
+      body.destroy = () => whole.destroy?.(); // a HEAD closes the file unread
+      return sendBody(ctx, 200, headers, body, length);
+    }
     return null;
+  }
+
+  // The chunks of `source` with the byte at offset `at` inverted (copies: a chunk may be shared).
+  async function* invertByte(source, at) {
+    let pos = 0;
+    for await (const chunk of source) {
+      if (at >= pos && at < pos + chunk.length) {
+        const copy = Buffer.from(chunk);
+        copy[at - pos] ^= 0xff;
+        yield copy;
+      } else {
+        yield chunk;
+      }
+      pos += chunk.length;
+    }
   }
 
   function sendPayload(ctx, headers, body) {

@@ -348,6 +348,21 @@ test('emptyBody gives 0 bytes; emptyGzip gives a valid gzip of nothing', async (
   assert.equal(zlib.gunzipSync(gz.body).length, 0);
 });
 
+test('corruptGzip: the whole body with one byte inverted, moved by step at each request', async () => {
+  const differs = (body) => [...body.keys()].filter((i) => body[i] !== FREE_BYTES[i]);
+  srv.setFaults({ corruptGzip: { step: 1 } });
+  for (const at of [FREE_BYTES.length - 8, FREE_BYTES.length - 7]) {
+    const r = await get(u(FREE_URL));
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-length'], String(FREE_BYTES.length));
+    assert.deepEqual(differs(r.body), [at]);
+    assert.equal(r.body[at], FREE_BYTES[at] ^ 0xff);
+    assert.throws(() => zlib.gunzipSync(r.body));
+  }
+  srv.setFaults({ corruptGzip: { at: 100 } });
+  for (let i = 0; i < 2; i++) assert.deepEqual(differs((await get(u(FREE_URL))).body), [100]);
+});
+
 test('invalid fault specs are rejected', () => {
   assert.throws(() => srv.setFaults({ status42: {} }), /unknown fault/);
   assert.throws(() => srv.setFaults({ stall: { afterbytes: 1 } }), /unknown key/);

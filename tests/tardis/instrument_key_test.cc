@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <tuple>
 
 #include "pipeline/plan.h"
 #include "storage/layout.h"
@@ -73,8 +74,8 @@ TEST(InstrumentKey, RealSymbolsOfTheSeedVenues) {
 // failed with "expected BASE-QUOTE" for the row's spelling.
 TEST(InstrumentKey, APairSpelledWithASlashIsTheSameKeyAsItsDatasetSymbol) {
   const Case cases[] = {
-      {"kraken", "XBT/USD", "KRAKEN:SPOT_PAIR:XBT-USD"},
-      {"kraken", "XBT-USD", "KRAKEN:SPOT_PAIR:XBT-USD"},
+      {"kraken", "XBT/USD", "KRAKEN:SPOT_PAIR:BTC-USD"},
+      {"kraken", "XBT-USD", "KRAKEN:SPOT_PAIR:BTC-USD"},
       {"coinbase", "btc/usd", "COINBASE:SPOT_PAIR:BTC-USD"},
       {"upbit", "KRW/BTC", "UPBIT:SPOT_PAIR:BTC-KRW"},
   };
@@ -87,6 +88,36 @@ TEST(InstrumentKey, APairSpelledWithASlashIsTheSameKeyAsItsDatasetSymbol) {
   for (const char* bad : {"XBT/USD/EUR", "XBT/", "/USD", "XBT/US.D", "XBT/../USD"}) {
     EXPECT_FALSE(KeyFromTardisSymbol("kraken", bad).ok()) << bad;
   }
+}
+
+// Issue: without instrument definitions Kraken's XBT/USD was keyed
+// XBT-USD, with them (Tardis gives the base currency BTC) BTC-USD, so one
+// store could hold two objects of one instrument. Kraken's own names of a
+// currency are keyed by the code its definitions give, from the symbol and
+// from the definitions alike, whichever name the definitions use.
+TEST(InstrumentKey, KrakenCurrencyNamesAreKeyedAsTheDefinitionsNameThem) {
+  const Case cases[] = {
+      {"kraken", "XBT/USD", "KRAKEN:SPOT_PAIR:BTC-USD"},     {"kraken", "XBT-EUR", "KRAKEN:SPOT_PAIR:BTC-EUR"},
+      {"kraken", "ETH/XBT", "KRAKEN:SPOT_PAIR:ETH-BTC"},     {"kraken", "XDG/USD", "KRAKEN:SPOT_PAIR:DOGE-USD"},
+      {"kraken", "XDG-XBT", "KRAKEN:SPOT_PAIR:DOGE-BTC"},    {"kraken", "BTC/USD", "KRAKEN:SPOT_PAIR:BTC-USD"},
+      {"kraken", "XTZ/USD", "KRAKEN:SPOT_PAIR:XTZ-USD"},     {"kraken", "XBTC-USD", "KRAKEN:SPOT_PAIR:XBTC-USD"},
+      {"coinbase", "XBT-USD", "COINBASE:SPOT_PAIR:XBT-USD"},  // another venue's XBT is its own
+  };
+  for (const auto& c : cases) {
+    auto k = KeyFromTardisSymbol(c.exchange, c.symbol);
+    ASSERT_TRUE(k.ok()) << c.exchange << " " << c.symbol << ": " << k.status().message();
+    EXPECT_EQ(k->ToString(), c.key) << c.exchange << " " << c.symbol;
+  }
+  // The definitions' record, with either name of the currency.
+  for (const auto& [base, quote, key] :
+       {std::tuple{"BTC", "USD", "KRAKEN:SPOT_PAIR:BTC-USD"}, std::tuple{"XBT", "USD", "KRAKEN:SPOT_PAIR:BTC-USD"},
+        std::tuple{"DOGE", "USD", "KRAKEN:SPOT_PAIR:DOGE-USD"}, std::tuple{"XDG", "USD", "KRAKEN:SPOT_PAIR:DOGE-USD"},
+        std::tuple{"ETH", "XBT", "KRAKEN:SPOT_PAIR:ETH-BTC"}}) {
+    auto k = KeyFromMetadata("kraken", "XBT-USD", {"spot", base, quote});
+    ASSERT_TRUE(k.ok()) << base << "/" << quote << ": " << k.status().message();
+    EXPECT_EQ(k->ToString(), key);
+  }
+  EXPECT_EQ(KeyFromMetadata("coinbase", "XBT-USD", {"spot", "XBT", "USD"})->ToString(), "COINBASE:SPOT_PAIR:XBT-USD");
 }
 
 // Spot-only venues whose pairs are not BASE-QUOTE: every symbol was rejected
