@@ -94,18 +94,18 @@ void StringSpool::Flush() {
     std::string dir;
     fd_ = OpenUnnamedTempFile("", "strings", &dir);
     if (fd_ < 0) {
-      note_ = IsOpenFileLimit(-fd_) ? OpenFileLimitError("cannot create a temporary file in " + dir, -fd_).message() +
-                                          ": kept in memory"
-                                    : "cannot create a temporary file in " + dir + " (" + std::strerror(-fd_) +
-                                          "; set TMPDIR to a writable directory with room): kept in memory";
+      note_ = IsOpenFileLimit(-fd_)
+                  ? OpenFileLimitError("cannot create a temporary file in " + dir, -fd_).message() + ": kept in memory"
+                  : "cannot create a temporary file in " + dir + " (" + std::strerror(-fd_) +
+                        "; set TMPDIR to a writable directory with room): kept in memory";
       fd_ = -1;
       memory_only_ = true;
       return;
     }
   }
   for (size_t done = 0; done < memory_.size();) {
-    const ssize_t w = ::pwrite(fd_, memory_.data() + done, memory_.size() - done,
-                               static_cast<off_t>(file_bytes_ + done));
+    const ssize_t w =
+        ::pwrite(fd_, memory_.data() + done, memory_.size() - done, static_cast<off_t>(file_bytes_ + done));
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) {
       // What was written is ignored: the file's entries end at file_bytes_,

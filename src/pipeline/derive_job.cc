@@ -39,7 +39,8 @@ bool Bytewise(std::string_view a, std::string_view b) { return a < b; }
 // Neither the listing nor the items are held: the items are sorted in
 // bounded memory (ExternalSorter; a day of a grouped venue stores millions
 // of objects).
-Status ListStored(storage::ObjectStore* store, const PlanRequest& req, const std::function<void(const WorkItem&)>& each) {
+Status ListStored(storage::ObjectStore* store, const PlanRequest& req,
+                  const std::function<void(const WorkItem&)>& each) {
   // A venue (the key's first part) back to its Tardis exchange id.
   std::map<std::string, std::string> exchange_of_venue;
   if (!req.exchanges.empty()) {
@@ -251,8 +252,8 @@ class DeriveRunner {
         raws->Add(o.name, o.instrument_key);
       };
     }
-    return ReadItemRecordAgainIfTorn(store_, ItemRecordObjectName(store_->layout(), item), net::RetryPolicy{},
-                                     nullptr, StopFlags{o_.cancel}, on_read, on_object);
+    return ReadItemRecordAgainIfTorn(store_, ItemRecordObjectName(store_->layout(), item), net::RetryPolicy{}, nullptr,
+                                     StopFlags{o_.cancel}, on_read, on_object);
   }
 
   // An item whose raw object is not stored: not_available when a download
@@ -381,9 +382,9 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
   // open-file limit leaves room for failed items at random with EMFILE.
   const int descriptors_per_item = 1 + 2 * static_cast<int>(std::max<size_t>(1, options.derived.size()));
   options.concurrency = CapToOpenFileLimit(options.concurrency, descriptors_per_item, "--concurrency", "items at once");
-  log::Info("deriving " + std::to_string(report.items) + " items (shard " +
-            std::to_string(options.shard.index) + "/" + std::to_string(options.shard.count) + ", " +
-            std::to_string(options.concurrency) + " at once) in " + store->Describe(""));
+  log::Info("deriving " + std::to_string(report.items) + " items (shard " + std::to_string(options.shard.index) + "/" +
+            std::to_string(options.shard.count) + ", " + std::to_string(options.concurrency) + " at once) in " +
+            store->Describe(""));
 
   const auto t0 = std::chrono::steady_clock::now();
   DeriveRunner runner(store, options);

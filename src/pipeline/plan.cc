@@ -199,10 +199,11 @@ bool InstrumentFilterer::Keep(const WorkItem& e) {
   if (!f.bases.empty() && !f.bases.count(k->base)) return false;
   if (!f.quotes.empty() && !f.quotes.count(k->quote)) return false;
   if (f.max_days_to_expiry >= 0 && k->expiry.size() == 6) {
-    const auto exp = ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
+    const auto exp =
+        ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
     if (!exp) return false;
-    const int64_t to_expiry = DaysFromCivil(exp->year, exp->month, exp->day) -
-                              DaysFromCivil(e.day.year, e.day.month, e.day.day);
+    const int64_t to_expiry =
+        DaysFromCivil(exp->year, exp->month, exp->day) - DaysFromCivil(e.day.year, e.day.month, e.day.day);
     if (to_expiry < 0 || to_expiry > f.max_days_to_expiry) return false;
   }
   // The keys kept count only against --max-instruments: without it none

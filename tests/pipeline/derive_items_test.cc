@@ -170,7 +170,9 @@ TEST(DeriveJob, AGroupedItemOfManyRecordedObjectsIsNotHeld) {
     ItemRecord rec;
     rec.item = item.Id();
     rec.outcome = "done";
-    for (size_t i = 0; i < kN; i++) rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", key(i)), key(i), 2, 100});
+    for (size_t i = 0; i < kN; i++) {
+      rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", key(i)), key(i), 2, 100});
+    }
     // Rows kept without a key get no series.
     rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", "DERIBIT:UNKEYED:X"), "", 2, 100});
     ASSERT_TRUE(WriteItemRecord(&store, item, rec, false).ok());
