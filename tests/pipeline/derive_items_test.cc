@@ -141,7 +141,7 @@ TEST(DeriveJob, APlanOfManyStoredObjectsIsNotHeld) {
   EXPECT_EQ(report->items, kN);
   EXPECT_EQ(skipped, kN);
   EXPECT_EQ(got, want);
-  // Held as items, the plan took tens of MB.
+  // Held as items, the plan grew with them.
   EXPECT_LT(store.Growth(), size_t{16} << 20);
 }
 
@@ -205,7 +205,7 @@ TEST(DeriveJob, AGroupedItemOfManyRecordedObjectsIsNotHeld) {
   EXPECT_EQ(results, 1u);
   EXPECT_EQ(objects, kN);
   EXPECT_EQ(wrong, 0u);
-  // Held in memory, the record's objects and the series found took tens of MB.
+  // Held in memory, the record's objects and the series found grew with them.
   EXPECT_LT(store.Growth(), size_t{16} << 20);
 }
 
