@@ -14,6 +14,9 @@
 # times (default 3) with each binary, interleaved (OTHER first), and the median and range of wall seconds
 # and MB of each are printed. The download runs against the Tardis-compatible test server
 # (tests/support/tardis_server.mjs), which it never asks: the record says the item is done.
+# KEEP_W=DIR keeps the store in DIR (made there when missing) from one invocation to the next, so
+# that runs at the same OBJECTS skip writing a million empty files again (minutes); the record is
+# written again each time.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -25,10 +28,15 @@ COUNTS=("$@")
 AB_BIN=${AB_BIN:+$(realpath "$AB_BIN")}
 RUNS=${RUNS:-3}
 STEPS=${STEPS:-download derive sql}
-W=$(mktemp -d)
+W=${KEEP_W:-$(mktemp -d)}
 SERVER=""
-trap '[[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null; rm -rf "$W"' EXIT
+if [[ -n "${KEEP_W:-}" ]]; then
+  trap '[[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null' EXIT
+else
+  trap '[[ -n "$SERVER" ]] && kill "$SERVER" 2>/dev/null; rm -rf "$W"' EXIT
+fi
 mkdir -p "$W/data"
+rm -f "$W/port"
 F="$W/data/deribit_trades_2023-11-01_OPTIONS.csv"
 {
   echo "exchange,symbol,timestamp,local_timestamp,id,side,price,amount"
@@ -37,7 +45,7 @@ F="$W/data/deribit_trades_2023-11-01_OPTIONS.csv"
     echo "deribit,BTC-2NOV23-$((20000 + 500 * (i % 3)))-C,$t,$t,$i,buy,0.01,1"
   done
 } >"$F"
-"$BIN" convert "$F" --output "$W/store" >/dev/null 2>&1
+[[ -d "$W/store" ]] || "$BIN" convert "$F" --output "$W/store" >/dev/null 2>&1
 DAY="$W/store/raw_tick_data/by_date/day-2023-11-01/data_type-trades"
 SERIES="$W/store/derived_data/by_date/day-2023-11-01/data_type-trade_bar_1m"
 REC="$DAY/_items/deribit/OPTIONS.json"
@@ -83,13 +91,18 @@ for n in "${COUNTS[@]}"; do
     }
     printf " ],\n \"tool_version\": \"0.1.0\",\n \"created_at\": \"2023-11-14T22:13:20Z\"\n}\n"
   }' >"$REC"
-  # The day's objects and their series (the converted ones removed: they have rows to compute from).
-  find "$DAY" "$SERIES" -maxdepth 1 -name '*.parquet' -delete 2>/dev/null || true
-  mkdir -p "$SERIES"
-  for dir in "$DAY" "$SERIES"; do
-    awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "DERIBIT:OPTION:BTC-USD-231102-%d-CALL.parquet\n", 100000 + i }' |
-      (cd "$dir" && xargs touch)
-  done
+  # The day's objects and their series (the converted ones removed: they have rows to compute from),
+  # unless the kept store has them for this count.
+  if [[ "$(cat "$W/objects" 2>/dev/null)" != "$n" ]]; then
+    rm -f "$W/objects"
+    find "$DAY" "$SERIES" -maxdepth 1 -name '*.parquet' -delete 2>/dev/null || true
+    mkdir -p "$SERIES"
+    for dir in "$DAY" "$SERIES"; do
+      awk -v n="$n" 'BEGIN { for (i = 0; i < n; i++) printf "DERIBIT:OPTION:BTC-USD-231102-%d-CALL.parquet\n", 100000 + i }' |
+        (cd "$dir" && xargs touch)
+    done
+    echo "$n" >"$W/objects"
+  fi
   for step in $STEPS; do
     if [[ -n "$AB_BIN" ]]; then
       : >"$W/a"

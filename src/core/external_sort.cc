@@ -16,6 +16,7 @@ namespace {
 // Per record in memory besides its bytes: its index entry.
 constexpr size_t kIndexBytes = sizeof(std::pair<uint64_t, uint32_t>);
 constexpr size_t kMinCursorBytes = size_t{64} << 10;
+constexpr size_t kFirstArenaBytes = size_t{64} << 10;
 
 }  // namespace
 
@@ -31,9 +32,14 @@ std::string_view ExternalSorter::View(size_t i) const {
 }
 
 void ExternalSorter::Add(std::string_view record) {
-  // Room for the budget at once (pages not touched cost nothing): a
-  // growing buffer would hold twice it while it moves.
-  if (arena_.capacity() < memory_bytes_ && !memory_only_) arena_.reserve(memory_bytes_);
+  // Room for a small sort first, then for the budget at once: a buffer
+  // grown by doubling would hold up to one and a half times the budget
+  // while it moves, and a sort of a few records (most of them) does not
+  // take the whole budget from the heap.
+  if (!memory_only_ && arena_.capacity() < memory_bytes_ && arena_.size() + record.size() > arena_.capacity()) {
+    arena_.reserve(arena_.size() + record.size() <= kFirstArenaBytes ? std::min(kFirstArenaBytes, memory_bytes_)
+                                                                     : memory_bytes_);
+  }
   index_.emplace_back(arena_.size(), static_cast<uint32_t>(record.size()));
   arena_.append(record);
   count_++;

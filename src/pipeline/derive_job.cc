@@ -8,9 +8,11 @@
 
 #include "core/atomic_file.h"
 #include "core/exit_code.h"
+#include "core/external_sort.h"
 #include "core/log.h"
 #include "core/open_files.h"
 #include "core/parallel.h"
+#include "core/string_spool.h"
 #include "core/thread_pool.h"
 #include "pipeline/download_job.h"
 #include "pipeline/item_record.h"
@@ -29,9 +31,16 @@ bool FiltersInstruments(const InstrumentFilter& f) {
          f.max_days_to_expiry >= 0;
 }
 
+bool Bytewise(std::string_view a, std::string_view b) { return a < b; }
+
 // The stored raw objects of the request's days and data types, as items
-// named by their instrument key, of the request's exchanges (all when none).
-Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const PlanRequest& req) {
+// named by their instrument key, of the request's exchanges (all when none),
+// each given to `each` in item order, filtered by the instrument filters.
+// Neither the listing nor the items are held: the items are sorted in
+// bounded memory (ExternalSorter; a day of a grouped venue stores millions
+// of objects).
+Status ListStored(storage::ObjectStore* store, const PlanRequest& req,
+                  const std::function<void(const WorkItem&)>& each) {
   // A venue (the key's first part) back to its Tardis exchange id.
   std::map<std::string, std::string> exchange_of_venue;
   if (!req.exchanges.empty()) {
@@ -40,7 +49,7 @@ Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const Plan
   } else {
     for (const auto& e : KnownExchanges()) exchange_of_venue.emplace(tardis::VenueForExchange(e), e);
   }
-  std::vector<WorkItem> items;
+  ExternalSorter sorted(Bytewise);  // EncodeWorkItem of each item: they sort as the items do
   for (Date day = req.from; day <= req.to; day = AddDays(day, 1)) {
     for (const std::string& type : req.data_types) {
       // The day's objects as the store lists them, not gathered: only the
@@ -73,19 +82,56 @@ Result<std::vector<WorkItem>> ListStored(storage::ObjectStore* store, const Plan
         // Only what TickObjectName gives back: a name it would not build
         // (a file someone put there) is not an item.
         if (store->layout().TickObjectName(day, type, exchange, key) != o.name) return Status::OK();
-        items.push_back(WorkItem{day, type, exchange, key, key});
+        sorted.Add(EncodeWorkItem(WorkItem{day, type, exchange, key, key}));
         return Status::OK();
       }));
     }
   }
-  std::sort(items.begin(), items.end());
-  if (FiltersInstruments(req.instruments)) items = FilterInstruments(items, req.instruments);
-  return items;
+  sorted.Finish();
+  if (!sorted.note().empty()) log::Warn("the items of the stored objects: " + sorted.note());
+  const bool filters = FiltersInstruments(req.instruments);
+  InstrumentFilterer filter(req.instruments);
+  std::string bytes;
+  WorkItem item;
+  while (sorted.Next(&bytes)) {
+    if (!DecodeWorkItem(bytes, &item)) return Status::Internal("an item of the stored objects does not decode");
+    if (!filters || filter.Keep(item)) each(item);
+  }
+  return sorted.status();
+}
+
+// Nothing stored at all for the selection: most likely a mistyped --output
+// or day, which no rerun fixes (with --symbols each item says `missing`
+// instead).
+Status NothingStored(storage::ObjectStore* store, const PlanRequest& request) {
+  std::string types;
+  for (const std::string& t : request.data_types) types += (types.empty() ? "" : ",") + t;
+  std::string exchanges;
+  for (const std::string& e : request.exchanges) exchanges += (exchanges.empty() ? "" : ",") + e;
+  return Status::Usage("no raw objects of " + types + " from " + FormatDate(request.from) + " to " +
+                       FormatDate(request.to) + (exchanges.empty() ? "" : " of " + exchanges) + " in " +
+                       store->Describe("") + " (a " + store->layout().name() +
+                       " store) to derive from: check --output, --from/--to and --exchanges, or download or "
+                       "convert the data first");
 }
 
 // One raw object of an item and the instrument key its derived objects get.
 struct RawObject {
   std::string name, key;
+};
+
+// The raw objects of an item, in order, in bounded memory: a grouped item's
+// record lists one per instrument, a million for a large day of options.
+struct RawObjects {
+  StringSpool names, keys;  // keys[i] is that of names[i]
+  void Add(const std::string& name, const std::string& key) {
+    names.push_back(name);
+    keys.push_back(key);
+  }
+  void Clear() {
+    names.clear();
+    keys.clear();
+  }
 };
 
 class DeriveRunner {
@@ -104,23 +150,30 @@ class DeriveRunner {
       book |= s.kind == derive::DerivedKind::kBookSnapshot;
     }
     const bool force = o_.force || o_.replace.count(item.Id()) > 0;
-    std::vector<RawObject> raws;
+    RawObjects raws;
     if (const Status st = RawObjectsOf(item, &raws, &res); !st.ok()) return Failed(std::move(res), st);
-    if (raws.empty()) return res;  // its outcome says why
+    if (raws.names.empty()) return res;  // its outcome says why
     // Items with book snapshot series run one at a time (the others keep
     // running beside them): each holds its books and up to convert's budget
     // of derived rows, as download runs its items with series.
     std::unique_lock<std::mutex> slot(book_mu_, std::defer_lock);
     if (book) slot.lock();
     bool computed = false;
-    std::vector<std::string> present;  // derived objects that were there: listed only when the item is skipped
-    for (const RawObject& raw : raws) {
+    StringSpool present;  // derived objects that were there: listed only when the item is skipped
+    std::vector<std::string> found;
+    RawObject raw;
+    auto key_at = raws.keys.begin();
+    for (auto name_at = raws.names.begin(); name_at != raws.names.end(); ++name_at, ++key_at) {
+      raw.name = *name_at;
+      raw.key = *key_at;
       if (o_.cancel && o_.cancel->load()) return Cancelled(std::move(res));
       auto exists = store_->Exists(raw.name);
       if (!exists.ok()) return Failed(std::move(res), exists.status());
       if (!*exists) return NoRawObject(item, raw, std::move(res));
+      found.clear();
       std::vector<derive::DerivedSpec> missing =
-          force ? specs : MissingDerived(store_, item.day, item.exchange, raw.key, specs, &present);
+          force ? specs : MissingDerived(store_, item.day, item.exchange, raw.key, specs, &found);
+      for (const std::string& f : found) present.push_back(store_->Describe(f));
       if (missing.empty()) continue;
       StoredDeriveRequest sd;
       sd.store = store_;
@@ -155,10 +208,13 @@ class DeriveRunner {
     }
     // Done when this run wrote something (no data when the raw rows were
     // none), skipped when every derived object was there.
-    res.outcome = !computed ? Outcome::kSkipped : res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
-    if (!computed) {
-      for (const auto& p : present) res.objects.push_back(store_->Describe(p));
+    // A temporary file that could not be read back: not every raw object
+    // was looked at.
+    for (const Status* st : {&raws.names.read_status(), &raws.keys.read_status(), &present.read_status()}) {
+      if (!st->ok()) return Failed(std::move(res), st->WithContext("reading back the item's raw objects"));
     }
+    res.outcome = !computed ? Outcome::kSkipped : res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
+    if (!computed) res.objects.Append(present);
     return res;
   }
 
@@ -180,9 +236,24 @@ class DeriveRunner {
   // The completion record of `item`, read again when another run's commit
   // replaced it between two of its pieces or its pieces fail its CRC32C, as
   // download and validate read it (each read's objects replace the last's).
-  Result<ItemRecord> ReadRecord(const WorkItem& item) {
-    return ReadItemRecordAgainIfTorn(store_, ItemRecordObjectName(store_->layout(), item), net::RetryPolicy{},
-                                     nullptr, StopFlags{o_.cancel}, nullptr, nullptr);
+  // With `raws`, the objects of the record's data type that have a key go
+  // there, not into the record.
+  Result<ItemRecord> ReadRecord(const WorkItem& item, RawObjects* raws = nullptr) {
+    std::function<void()> on_read;
+    std::function<void(RecordedObject&&)> on_object;
+    if (raws) {
+      on_read = [raws] { raws->Clear(); };  // what a failed read took of its version
+      on_object = [this, raws, &item](RecordedObject&& o) {
+        // Rows kept without a key (UNKEYED) get no series, as in download,
+        // convert and derive without --symbols (validate expects none).
+        if (o.instrument_key.empty()) return;
+        const auto parsed = store_->layout().ParseTickObjectName(o.name);
+        if (!parsed || parsed->data_type != item.data_type) return;
+        raws->Add(o.name, o.instrument_key);
+      };
+    }
+    return ReadItemRecordAgainIfTorn(store_, ItemRecordObjectName(store_->layout(), item), net::RetryPolicy{}, nullptr,
+                                     StopFlags{o_.cancel}, on_read, on_object);
   }
 
   // An item whose raw object is not stored: not_available when a download
@@ -204,25 +275,18 @@ class DeriveRunner {
   // completion record lists for a grouped file (deribit OPTIONS: one per
   // instrument). None, with res's outcome and reason set, when a grouped
   // file has no record or a recorded 404.
-  Status RawObjectsOf(const WorkItem& item, std::vector<RawObject>* out, ItemResult* res) {
+  Status RawObjectsOf(const WorkItem& item, RawObjects* out, ItemResult* res) {
     if (tardis::IsGroupedSymbol(item.symbol)) {
-      auto record = ReadRecord(item);
+      auto record = ReadRecord(item, out);
       if (!record.ok() && record.status().code() != Status::Code::kNotFound) return record.status();
       if (!record.ok() || record->outcome == "not_available") {
+        out->Clear();
         res->outcome = record.ok() ? Outcome::kNotAvailable : Outcome::kMissing;
         res->reason = record.ok() ? "not available at the source (recorded by download: " + record->reason + ")"
                                   : "the grouped file has no completion record in the store (download it first)";
         return Status::OK();
       }
       res->outcome = Outcome::kSkipped;  // a record without objects of this type: nothing to compute
-      for (const RecordedObject& o : record->objects) {
-        // Rows kept without a key (UNKEYED) get no series, as in download,
-        // convert and derive without --symbols (validate expects none).
-        if (o.instrument_key.empty()) continue;
-        const auto parsed = store_->layout().ParseTickObjectName(o.name);
-        if (!parsed || parsed->data_type != item.data_type) continue;
-        out->push_back({o.name, o.instrument_key});
-      }
       return Status::OK();
     }
     std::string key = item.instrument_key;
@@ -231,7 +295,7 @@ class DeriveRunner {
       MT_ASSIGN_OR_RETURN(tardis::InstrumentKey k, resolver->Resolve(item.exchange, item.symbol));
       key = k.ToString();
     }
-    out->push_back({store_->layout().TickObjectName(item.day, item.data_type, item.exchange, key), key});
+    out->Add(store_->layout().TickObjectName(item.day, item.data_type, item.exchange, key), key);
     return Status::OK();
   }
 
@@ -245,21 +309,9 @@ class DeriveRunner {
 
 Result<std::vector<WorkItem>> DeriveItems(storage::ObjectStore* store, const PlanRequest& request) {
   if (!request.symbols.empty()) return PlanWorkItems(store, request, WorkPlanOptions{});
-  MT_ASSIGN_OR_RETURN(std::vector<WorkItem> items, ListStored(store, request));
-  // Nothing stored at all for the selection: most likely a mistyped
-  // --output or day, which no rerun fixes (with --symbols each item says
-  // `missing` instead).
-  if (items.empty()) {
-    std::string types;
-    for (const std::string& t : request.data_types) types += (types.empty() ? "" : ",") + t;
-    std::string exchanges;
-    for (const std::string& e : request.exchanges) exchanges += (exchanges.empty() ? "" : ",") + e;
-    return Status::Usage("no raw objects of " + types + " from " + FormatDate(request.from) + " to " +
-                         FormatDate(request.to) + (exchanges.empty() ? "" : " of " + exchanges) + " in " +
-                         store->Describe("") + " (a " + store->layout().name() +
-                         " store) to derive from: check --output, --from/--to and --exchanges, or download or "
-                         "convert the data first");
-  }
+  std::vector<WorkItem> items;
+  MT_RETURN_IF_ERROR(ListStored(store, request, [&](const WorkItem& item) { items.push_back(item); }));
+  if (items.empty()) return NothingStored(store, request);
   return items;
 }
 
@@ -294,14 +346,31 @@ Result<std::vector<WorkItem>> ReportItems(storage::ObjectStore* store, DeriveJob
 
 Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions options) {
   DeriveReport report;
-  std::vector<WorkItem> plan;
+  // This shard's items (EncodeWorkItem), in plan order, in bounded memory:
+  // the items of a day's listing are as many as its objects.
+  StringSpool plan;
+  size_t planned = 0;  // before sharding
+  auto add = [&](const WorkItem& item) {
+    planned++;
+    if (options.shard.count <= 1 || StableHash(item) % options.shard.count == options.shard.index) {
+      plan.push_back(EncodeWorkItem(item));
+    }
+  };
   if (options.from_report) {
-    MT_ASSIGN_OR_RETURN(plan, ReportItems(store, &options));
+    MT_ASSIGN_OR_RETURN(std::vector<WorkItem> items, ReportItems(store, &options));
+    for (const WorkItem& item : items) add(item);
   } else {
     if (options.derived.empty()) return Status::Usage("no derived data types to compute");
-    MT_ASSIGN_OR_RETURN(plan, DeriveItems(store, options.request));
+    if (!options.request.symbols.empty()) {
+      MT_ASSIGN_OR_RETURN(std::vector<WorkItem> items, DeriveItems(store, options.request));
+      for (const WorkItem& item : items) add(item);
+    } else {
+      MT_RETURN_IF_ERROR(ListStored(store, options.request, add));
+      if (planned == 0) return NothingStored(store, options.request);
+    }
   }
-  report.items = options.shard.count > 1 ? SelectShard(plan, options.shard) : std::move(plan);
+  report.items = plan.size();
+  if (!plan.note().empty()) log::Warn("the plan's items: " + plan.note());
   // A write error on the output would fail every item: a configuration
   // error, found before any item.
   MT_RETURN_IF_ERROR(store->CheckWritable());
@@ -313,29 +382,48 @@ Result<DeriveReport> RunDeriveJob(storage::ObjectStore* store, DeriveJobOptions 
   // open-file limit leaves room for failed items at random with EMFILE.
   const int descriptors_per_item = 1 + 2 * static_cast<int>(std::max<size_t>(1, options.derived.size()));
   options.concurrency = CapToOpenFileLimit(options.concurrency, descriptors_per_item, "--concurrency", "items at once");
-  log::Info("deriving " + std::to_string(report.items.size()) + " items (shard " +
-            std::to_string(options.shard.index) + "/" + std::to_string(options.shard.count) + ", " +
-            std::to_string(options.concurrency) + " at once) in " + store->Describe(""));
+  log::Info("deriving " + std::to_string(report.items) + " items (shard " + std::to_string(options.shard.index) + "/" +
+            std::to_string(options.shard.count) + ", " + std::to_string(options.concurrency) + " at once) in " +
+            store->Describe(""));
 
   const auto t0 = std::chrono::steady_clock::now();
   DeriveRunner runner(store, options);
-  RunResults results(report.items.size(), !options.summary_json.empty());
+  RunResults results(report.items, !options.summary_json.empty());
   MT_RETURN_IF_ERROR(results.status());
   std::mutex on_item_mu;
+  // The items are read from the plan in order, each by the worker that runs
+  // it (a call of the loop's function each, so every item is taken once).
+  std::mutex plan_mu;
+  StringSpool::Iterator next = plan.begin();
+  size_t taken = 0;
   // Every item gets a result: after an interrupt the rest are reported as
   // not started, so no cancel flag is given to the loop.
-  const int n = std::max(1, std::min<int>(options.concurrency, static_cast<int>(report.items.size())));
-  ParallelForWorkers(report.items.size(), ParallelOptions{n, nullptr}, [&](size_t i, size_t) {
+  const int n = std::max(1, std::min<int>(options.concurrency, static_cast<int>(report.items)));
+  ParallelForWorkers(report.items, ParallelOptions{n, nullptr}, [&](size_t, size_t) {
     ItemResult r;
+    size_t i = 0;
+    bool decoded = false;
+    {
+      std::lock_guard<std::mutex> l(plan_mu);
+      i = taken++;
+      if (next != plan.end()) {
+        decoded = DecodeWorkItem(*next, &r.item);
+        ++next;
+      }
+    }
     // A store that refuses writes (its layout record went to a run of the
     // other layout: storage::RecordLayoutOnFirstWrite) fails every item.
     const Status refused = store->WriteRefusal();
-    if ((options.cancel && options.cancel->load()) || !refused.ok()) {
-      r.item = report.items[i];
+    if (!decoded) {
+      r.outcome = Outcome::kFailed;
+      r.reason = "reading back the plan: " +
+                 (plan.read_status().ok() ? std::string("an item does not decode") : plan.read_status().message());
+    } else if ((options.cancel && options.cancel->load()) || !refused.ok()) {
       r.outcome = Outcome::kCancelled;
       r.reason = refused.ok() ? "not started: interrupted" : "not started: " + refused.message();
     } else {
-      r = runner.Run(report.items[i]);
+      const WorkItem item = std::move(r.item);
+      r = runner.Run(item);
     }
     std::lock_guard<std::mutex> l(on_item_mu);
     if (options.on_item) options.on_item(r);

@@ -52,7 +52,7 @@ struct DeriveJobOptions {
 };
 
 struct DeriveReport {
-  std::vector<WorkItem> items;      // this shard's items, sorted
+  size_t items = 0;                 // this shard's items (run in plan order, not kept)
   ItemTotals totals;                // the results went to on_item and summary_json, and are not kept
   double seconds = 0;
   // The verdict, already logged (SummarizeItems): kInvalidInput when items

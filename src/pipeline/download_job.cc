@@ -200,6 +200,12 @@ void RunResults::Add(size_t index, const ItemResult& r) {
                                         {"unkeyed_rows", r.unkeyed_rows},
                                         {"unkeyed_symbols", r.unkeyed_symbols}};
   const std::string text = RedactSecrets(entry.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+  // The objects past their memory budget are read back from a temporary
+  // file: an entry that lacks some is not written.
+  if (!r.objects.read_status().ok()) {
+    status_ = r.objects.read_status().WithContext("the objects of " + r.item.Id() + " for the summary");
+    return;
+  }
   if (index >= size_) {
     status_ = Status::Internal("a result for item " + std::to_string(index) + " of a plan of " + std::to_string(size_));
     return;

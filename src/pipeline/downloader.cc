@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "core/crc32c.h"
+#include "core/external_sort.h"
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/utf8.h"
@@ -63,7 +64,7 @@ std::string RecordTime() { return FormatIsoSeconds(CreatedAtMicros()); }
 // caller gives up on the record and downloads the item again (a grouped
 // file is the biggest download of its day).
 Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, const WorkItem& item,
-                                   std::vector<std::string>* names, std::vector<std::string>* keys = nullptr) {
+                                   StringSpool* names, StringSpool* keys = nullptr) {
   return ReadItemRecordAgainIfTorn(
       opts.store, ItemRecordObjectName(opts.store->layout(), item), opts.retry, opts.clock, stop,
       [names, keys] {
@@ -71,8 +72,8 @@ Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, 
         if (keys) keys->clear();
       },
       [names, keys](RecordedObject&& o) {
-        names->push_back(std::move(o.name));
-        if (keys) keys->push_back(std::move(o.instrument_key));
+        names->push_back(o.name);
+        if (keys) keys->push_back(o.instrument_key);
       });
 }
 
@@ -120,6 +121,89 @@ struct ReceivedBytes {
     }
     return tail_bytes == 0 || o.tail_bytes == 0 || (tail_bytes == o.tail_bytes && tail == o.tail);
   }
+};
+
+// Which series of a grouped item's recorded objects are stored, in bounded
+// memory whatever the number of objects: for each series, the names its
+// objects' series get (one per recorded key, with the object's position)
+// are sorted (ExternalSorter) and merged with the listing of the series'
+// day folder, which the store gives in name order (ObjectStore::ListEach);
+// the folder holds the series of every item of the day, so it is read, not
+// gathered. The hits are sorted again by position, and taken in record
+// order. Neither the item's names nor the folder's are held: what this
+// holds is the sorters' budgets.
+class StoredSeries {
+ public:
+  // Lists the folder of each of `specs`; keys[i] is the key of the record's
+  // object i ("" for rows kept without a key: no series).
+  Status Find(storage::ObjectStore* store, const WorkItem& item, const std::vector<derive::DerivedSpec>& specs,
+              const StringSpool& keys) {
+    const storage::Layout& layout = store->layout();
+    for (size_t s = 0; s < specs.size(); s++) {
+      ExternalSorter expected(Bytewise, kSortBytes);
+      size_t i = 0;
+      for (const std::string& key : keys) {
+        if (!key.empty()) {
+          std::string r = layout.DerivedObjectName(item.day, specs[s].name, item.exchange, key);
+          r.push_back('\0');  // names hold none: a name sorts before every longer one it starts
+          PutBigEndian(i, 8, &r);
+          expected.Add(r);
+        }
+        i++;
+      }
+      MT_RETURN_IF_ERROR(keys.read_status());
+      expected.Finish();
+      std::string cur;
+      bool more = expected.Next(&cur);
+      auto name = [&cur] { return std::string_view(cur).substr(0, cur.size() - 9); };
+      const std::string any = layout.DerivedObjectName(item.day, specs[s].name, item.exchange, "X");
+      bool stopped = false;  // every expected name was passed: the rest of the folder is not read
+      const Status listed = store->ListEach(any.substr(0, any.rfind('/') + 1), [&](storage::ObjectInfo&& o) {
+        while (more && name() < o.name) more = expected.Next(&cur);
+        while (more && name() == o.name) {
+          std::string hit;
+          PutBigEndian(GetBigEndian(std::string_view(cur).substr(cur.size() - 8)), 8, &hit);
+          PutBigEndian(s, 4, &hit);
+          hits_.Add(hit);
+          more = expected.Next(&cur);
+        }
+        if (more || !expected.status().ok()) return Status::OK();
+        stopped = true;
+        return Status::Cancelled("every name looked up was passed");
+      });
+      MT_RETURN_IF_ERROR(expected.status());
+      if (!stopped) MT_RETURN_IF_ERROR(listed);
+    }
+    hits_.Finish();
+    more_ = hits_.Next(&next_);
+    return hits_.status();
+  }
+  // Whether series s of object i is stored; asked in increasing (i, s).
+  bool Stored(size_t i, size_t s) {
+    std::string want;
+    PutBigEndian(i, 8, &want);
+    PutBigEndian(s, 4, &want);
+    while (more_ && next_ < want) more_ = hits_.Next(&next_);
+    return more_ && next_ == want;
+  }
+  // OK, or what a read of the sorter's temporary file met.
+  const Status& status() const { return hits_.status(); }
+
+ private:
+  // Of each of the two sorters, which are held at once.
+  static constexpr size_t kSortBytes = size_t{4} << 20;
+  static bool Bytewise(std::string_view a, std::string_view b) { return a < b; }
+  static void PutBigEndian(uint64_t v, int bytes, std::string* out) {
+    for (int b = bytes - 1; b >= 0; b--) out->push_back(static_cast<char>((v >> (8 * b)) & 0xff));
+  }
+  static uint64_t GetBigEndian(std::string_view s) {
+    uint64_t v = 0;
+    for (char c : s) v = v << 8 | static_cast<unsigned char>(c);
+    return v;
+  }
+  ExternalSorter hits_{Bytewise, kSortBytes};  // (position, series) of each stored series, 12 bytes big-endian
+  std::string next_;
+  bool more_ = false;
 };
 
 // Receives one HTTP response: a 200/206 body goes to the converter, any
@@ -621,7 +705,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // skips it on one store read, without a request to Tardis.
   bool replace_record = force;
   if (grouped) {
-    std::vector<std::string> names, keys;
+    StringSpool names, keys;
     std::vector<derive::DerivedSpec> specs;  // the item's series, computed beside each recorded object
     for (const derive::DerivedSpec& spec : opts_.derived) {
       if (schema && spec.source_data_type() == item.data_type) specs.push_back(spec);
@@ -639,50 +723,40 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // --derive, or a new name) are computed from them, without a request,
       // as for an item of one instrument; one item's series at a time.
       derive_slot.lock();
-      // The folder of each series listed once, each listed name looked up
-      // among the names the item's objects' series get (NameIndex): the
-      // record lists thousands of objects, and an existence check of each
-      // series would be as many requests to the store; the folder holds the
-      // series of every item of the day, so it is not gathered.
-      std::vector<std::vector<bool>> stored(specs.size(), std::vector<bool>(names.size()));
-      for (size_t s = 0; s < specs.size(); s++) {
-        const storage::Layout& layout = opts_.store->layout();
-        const std::string any = layout.DerivedObjectName(item.day, specs[s].name, item.exchange, "X");
-        const NameIndex index(names.size(), [&](size_t i) {
-          return keys[i].empty() ? std::string()
-                                 : layout.DerivedObjectName(item.day, specs[s].name, item.exchange, keys[i]);
-        });
-        const Status listed = opts_.store->ListEach(any.substr(0, any.rfind('/') + 1), [&](storage::ObjectInfo&& o) {
-          index.Find(o.name, [&](size_t i) { stored[s][i] = true; });
-          return Status::OK();
-        });
-        if (!listed.ok()) {
-          res.outcome = FailedBy(listed, &res);
-          res.reason = "listing the derived objects of the day: " + listed.message();
-          return res;
-        }
+      // The folder of each series listed once, merged with the names the
+      // item's objects' series get (StoredSeries): the record lists
+      // thousands of objects, and an existence check of each series would
+      // be as many requests to the store.
+      StoredSeries stored;
+      if (const Status st = stored.Find(opts_.store, item, specs, keys); !st.ok()) {
+        res.outcome = FailedBy(st, &res);
+        res.reason = "listing the derived objects of the day: " + st.message();
+        return res;
       }
-      std::vector<std::string> present;
-      for (size_t i = 0; i < names.size() && !read_again; i++) {
-        if (keys[i].empty()) continue;  // rows kept without a key get no series
+      StringSpool present;
+      auto name_at = names.begin();
+      size_t i = 0;
+      for (auto key_at = keys.begin(); key_at != keys.end() && !read_again; ++key_at, ++name_at, i++) {
+        const std::string& key = *key_at;
+        if (key.empty()) continue;  // rows kept without a key get no series
         std::vector<derive::DerivedSpec> missing;
         for (size_t s = 0; s < specs.size(); s++) {
-          if (!stored[s][i]) {
+          if (!stored.Stored(i, s)) {
             missing.push_back(specs[s]);
             continue;
           }
-          std::string name = opts_.store->layout().DerivedObjectName(item.day, specs[s].name, item.exchange, keys[i]);
+          std::string name = opts_.store->layout().DerivedObjectName(item.day, specs[s].name, item.exchange, key);
           opts_.store->RemoveStaleTemporaries(name);
-          present.push_back(std::move(name));
+          present.push_back(name);
         }
         if (missing.empty()) continue;
         StoredDeriveRequest sd;
         sd.store = opts_.store;
-        sd.raw_object = names[i];
+        sd.raw_object = *name_at;
         sd.schema = schema;
         sd.specs = std::move(missing);
         sd.day = item.day;
-        sd.key = keys[i];
+        sd.key = key;
         sd.overwrite = false;
         sd.writer = opts_.convert.writer;
         sd.tool_version = opts_.convert.tool_version;
@@ -700,7 +774,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
                                                               : Outcome::kFailed;
           res.reason = st.code() == Status::Code::kCancelled
                            ? "interrupted"
-                           : "computing derived data from " + opts_.store->Describe(names[i]) + ": " + st.message();
+                           : "computing derived data from " + opts_.store->Describe(*name_at) + ": " + st.message();
           res.objects.clear();
           return res;
         }
@@ -709,6 +783,15 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           res.bytes_out += d.bytes;
           res.objects.push_back(d.name);
         }
+      }
+      // A temporary file that could not be read back: the item is not known
+      // complete, so it is neither skipped nor downloaded again.
+      for (const Status* st : {&names.read_status(), &keys.read_status(), &stored.status(), &present.read_status()}) {
+        if (st->ok()) continue;
+        res.outcome = FailedBy(*st, &res);
+        res.reason = "reading back the recorded objects: " + st->message();
+        res.objects.clear();
+        return res;
       }
       if (!read_again) {
         // Done when this run wrote series (those alone listed, as for an
@@ -719,7 +802,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         }
         res.rows = 0;
         res.objects = std::move(names);
-        for (auto& name : present) res.objects.push_back(std::move(name));
+        res.objects.Append(present);
         return res;
       }
       // Whatever series were written stay (create-only); the download
@@ -1007,7 +1090,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // GCS: while the other still uploads its objects) both write; each
       // object is then complete either way, and the run whose record comes
       // second is skipped (SettleRecordRace).
-      std::vector<std::string> names;
+      StringSpool names;
       auto done = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names);
       // A 404 another run recorded meanwhile: this run has the file, so its
       // record replaces that one.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/string_spool.h"
 #include "derive/names.h"
 #include "net/http_client.h"
 #include "net/retry.h"
@@ -42,7 +43,10 @@ struct ItemResult {
   std::string reason;
   uint64_t bytes_in = 0, bytes_out = 0, rows = 0;
   int requests = 0;
-  std::vector<std::string> objects;
+  // The objects written (or, for an item skipped, found): a grouped item
+  // lists one per instrument and its series, millions for a large day of
+  // options, so the list keeps to a budget of memory (core/string_spool.h).
+  StringSpool objects;
   // Rows kept under a fallback name because their symbol has no key
   // (TickConverter's OutputFile::unkeyed), and those symbols.
   uint64_t unkeyed_rows = 0;

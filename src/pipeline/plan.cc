@@ -188,31 +188,40 @@ Result<InstrumentFilter> ParseInstrumentFilter(const std::string& types, const s
   return f;
 }
 
+bool InstrumentFilterer::Keep(const WorkItem& e) {
+  const InstrumentFilter& f = filter_;
+  tardis::InstrumentKey chain;
+  const bool is_chain = ParseChainKey(e.instrument_key, &chain.base, &chain.quote);
+  chain.type = "OPTION";
+  auto k = is_chain ? Result<tardis::InstrumentKey>(chain) : tardis::ParseInstrumentKey(e.instrument_key);
+  if (!k.ok()) return false;
+  if (!f.types.empty() && !f.types.count(k->type)) return false;
+  if (!f.bases.empty() && !f.bases.count(k->base)) return false;
+  if (!f.quotes.empty() && !f.quotes.count(k->quote)) return false;
+  if (f.max_days_to_expiry >= 0 && k->expiry.size() == 6) {
+    const auto exp =
+        ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
+    if (!exp) return false;
+    const int64_t to_expiry =
+        DaysFromCivil(exp->year, exp->month, exp->day) - DaysFromCivil(e.day.year, e.day.month, e.day.day);
+    if (to_expiry < 0 || to_expiry > f.max_days_to_expiry) return false;
+  }
+  // The keys kept count only against --max-instruments: without it none
+  // is held (a day's listing may give millions).
+  if (f.max_instruments == SIZE_MAX) return true;
+  auto& day_keys = kept_[e.day];
+  if (!day_keys.count(e.instrument_key)) {
+    if (day_keys.size() >= f.max_instruments) return false;
+    day_keys.insert(e.instrument_key);
+  }
+  return true;
+}
+
 std::vector<WorkItem> FilterInstruments(const std::vector<WorkItem>& items, const InstrumentFilter& f) {
   std::vector<WorkItem> out;
-  std::map<Date, std::set<std::string>> kept;  // instruments kept per day
+  InstrumentFilterer filter(f);
   for (const auto& e : items) {
-    tardis::InstrumentKey chain;
-    const bool is_chain = ParseChainKey(e.instrument_key, &chain.base, &chain.quote);
-    chain.type = "OPTION";
-    auto k = is_chain ? Result<tardis::InstrumentKey>(chain) : tardis::ParseInstrumentKey(e.instrument_key);
-    if (!k.ok()) continue;
-    if (!f.types.empty() && !f.types.count(k->type)) continue;
-    if (!f.bases.empty() && !f.bases.count(k->base)) continue;
-    if (!f.quotes.empty() && !f.quotes.count(k->quote)) continue;
-    if (f.max_days_to_expiry >= 0 && k->expiry.size() == 6) {
-      const auto exp = ParseDate("20" + k->expiry.substr(0, 2) + "-" + k->expiry.substr(2, 2) + "-" + k->expiry.substr(4, 2));
-      if (!exp) continue;
-      const int64_t to_expiry = DaysFromCivil(exp->year, exp->month, exp->day) -
-                                DaysFromCivil(e.day.year, e.day.month, e.day.day);
-      if (to_expiry < 0 || to_expiry > f.max_days_to_expiry) continue;
-    }
-    auto& day_keys = kept[e.day];
-    if (!day_keys.count(e.instrument_key)) {
-      if (day_keys.size() >= f.max_instruments) continue;
-      day_keys.insert(e.instrument_key);
-    }
-    out.push_back(e);
+    if (filter.Keep(e)) out.push_back(e);
   }
   return out;
 }
@@ -502,6 +511,40 @@ std::vector<WorkItem> SelectShard(const std::vector<WorkItem>& plan, const Shard
     if (StableHash(it) % shard.count == shard.index) out.push_back(it);
   }
   return out;
+}
+
+std::string EncodeWorkItem(const WorkItem& item) {
+  std::string out;
+  out.reserve(4 + item.data_type.size() + item.exchange.size() + item.symbol.size() + item.instrument_key.size() + 3);
+  // The day big-endian, so that bytes compare as the dates do.
+  out.push_back(static_cast<char>((item.day.year >> 8) & 0xff));
+  out.push_back(static_cast<char>(item.day.year & 0xff));
+  out.push_back(static_cast<char>(item.day.month));
+  out.push_back(static_cast<char>(item.day.day));
+  // Each field ends with a zero byte: one that is a prefix of another sorts
+  // first, as std::string's comparison has it.
+  for (const std::string* f : {&item.data_type, &item.exchange, &item.symbol}) {
+    out += *f;
+    out.push_back('\0');
+  }
+  out += item.instrument_key;
+  return out;
+}
+
+bool DecodeWorkItem(std::string_view bytes, WorkItem* item) {
+  if (bytes.size() < 4) return false;
+  item->day.year = static_cast<unsigned char>(bytes[0]) << 8 | static_cast<unsigned char>(bytes[1]);
+  item->day.month = static_cast<unsigned char>(bytes[2]);
+  item->day.day = static_cast<unsigned char>(bytes[3]);
+  bytes.remove_prefix(4);
+  for (std::string* f : {&item->data_type, &item->exchange, &item->symbol}) {
+    const size_t end = bytes.find('\0');
+    if (end == std::string_view::npos) return false;
+    f->assign(bytes.substr(0, end));
+    bytes.remove_prefix(end + 1);
+  }
+  item->instrument_key.assign(bytes);
+  return true;
 }
 
 std::string DatasetUrl(const std::string& base, const WorkItem& item) {

@@ -127,6 +127,19 @@ std::vector<WorkItem> ChainItems(const Date& day, const std::vector<DefinitionRo
 // as OPTION with its base and quote, and has no expiry of its own. Items
 // whose key does not parse are dropped.
 std::vector<WorkItem> FilterInstruments(const std::vector<WorkItem>& items, const InstrumentFilter& filter);
+// FilterInstruments one item at a time, for items that are not held as a
+// vector: Keep(item) for each item in turn, in the order FilterInstruments
+// takes them. What it holds is the keys kept of each day under
+// --max-instruments (none without it).
+class InstrumentFilterer {
+ public:
+  explicit InstrumentFilterer(const InstrumentFilter& filter) : filter_(filter) {}
+  bool Keep(const WorkItem& item);
+
+ private:
+  const InstrumentFilter& filter_;
+  std::map<Date, std::set<std::string>> kept_;  // instruments kept per day
+};
 
 // ---- which exchanges and symbols exist ----
 // Tardis exchange ids this build knows (the datasets API's /v1/exchanges
@@ -292,6 +305,15 @@ struct Shard {
 // "I/N" with 0 <= I < N.
 Result<Shard> ParseShard(const std::string& text);
 std::vector<WorkItem> SelectShard(const std::vector<WorkItem>& plan, const Shard& shard);
+
+// A work item as bytes that sort as the items do (WorkItem::operator<,
+// compared byte by byte, unsigned), with its instrument key: for plans kept
+// in temporary files (core/external_sort.h, core/string_spool.h) rather
+// than as vectors of items. The fields are separated by a zero byte, which
+// names, types and symbols do not hold.
+std::string EncodeWorkItem(const WorkItem& item);
+// The item EncodeWorkItem gave `bytes`; false for bytes it did not give.
+bool DecodeWorkItem(std::string_view bytes, WorkItem* item);
 
 // Tardis dataset URL of an item: {base}/v1/{exchange}/{type}/{YYYY}/{MM}/{DD}/{symbol}.csv.gz
 std::string DatasetUrl(const std::string& base, const WorkItem& item);

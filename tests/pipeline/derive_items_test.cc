@@ -3,9 +3,12 @@
 // a selection that lists nothing at all is a usage error naming the store.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstdio>
+#include <mutex>
 
 #include "pipeline/derive_job.h"
+#include "pipeline/item_record.h"
 #include "support/generated_listing.h"
 #include "support/memory_store_double.h"
 
@@ -80,6 +83,130 @@ TEST(DeriveItems, TheDaysListingIsReadNotGathered) {
   EXPECT_EQ(store.listed(), kN + 1);
   // Gathered, the listing held every name at once.
   EXPECT_LT(store.Growth(), size_t{4} << 20);
+}
+
+}  // namespace
+}  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// A store whose generated objects all exist (the day's raw objects and
+// their series alike): every item of a derive run over it is skipped.
+class EverythingExists : public testing::GeneratedListing {
+ public:
+  using GeneratedListing::GeneratedListing;
+  Result<bool> Exists(const std::string& name) override {
+    MT_RETURN_IF_ERROR(GeneratedListing::Exists(name).status());
+    return true;
+  }
+};
+
+// A derive run over a day of many stored objects (no --symbols: each object
+// is an item) holds neither the day's listing nor its plan of items: every
+// item runs, once, and the heap does not grow with their number.
+TEST(DeriveJob, APlanOfManyStoredObjectsIsNotHeld) {
+  constexpr size_t kN = 200000;
+  const storage::Layout layout;
+  auto key = [](size_t i) {
+    char k[64];
+    std::snprintf(k, sizeof k, "DERIBIT:OPTION:BTC-USD-240126-%07zu-CALL", i);
+    return std::string(k);
+  };
+  EverythingExists store(layout.TickObjectPrefix(kDay, "trades"), kN,
+                         [&](size_t i) { return layout.TickObjectName(kDay, "trades", "deribit", key(i)); });
+  // What the items' ids hash to, in any order.
+  uint64_t want = 0;
+  for (size_t i = 0; i < kN; i++) want += StableHash(WorkItem{kDay, "trades", "deribit", key(i)});
+  DeriveJobOptions o;
+  o.request = Request();
+  auto specs = derive::ParseDerivedList("trade_bar_1m");
+  ASSERT_TRUE(specs.ok());
+  o.derived = *specs;
+  o.concurrency = 2;
+  std::atomic<bool> never{false};
+  o.cancel = &never;
+  std::mutex mu;
+  uint64_t got = 0;
+  size_t skipped = 0;
+  o.on_item = [&](const ItemResult& r) {
+    std::lock_guard<std::mutex> l(mu);
+    got += StableHash(r.item);
+    if (r.outcome == Outcome::kSkipped && r.objects.size() == 1) skipped++;
+  };
+  if (!store.StartSampling()) GTEST_SKIP() << "no mallinfo2 here";
+  auto report = RunDeriveJob(&store, o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_TRUE(report->status.ok()) << report->status.ToString();
+  EXPECT_EQ(report->items, kN);
+  EXPECT_EQ(skipped, kN);
+  EXPECT_EQ(got, want);
+  // Held as items, the plan grew with them.
+  EXPECT_LT(store.Growth(), size_t{16} << 20);
+}
+
+}  // namespace
+}  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// derive --symbols OPTIONS over a grouped item whose record lists many
+// objects, each with its raw object and series stored: the item is skipped
+// with every series as its objects, and what it holds of the record (its
+// objects' names and keys, the series found) does not grow with their
+// number.
+TEST(DeriveJob, AGroupedItemOfManyRecordedObjectsIsNotHeld) {
+  constexpr size_t kN = 200000;
+  const storage::Layout layout;
+  auto key = [](size_t i) {
+    char k[64];
+    std::snprintf(k, sizeof k, "DERIBIT:OPTION:BTC-USD-240126-%07zu-CALL", i);
+    return std::string(k);
+  };
+  EverythingExists store("nothing-listed/", 0, nullptr);
+  const WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
+  {
+    ItemRecord rec;
+    rec.item = item.Id();
+    rec.outcome = "done";
+    for (size_t i = 0; i < kN; i++) {
+      rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", key(i)), key(i), 2, 100});
+    }
+    // Rows kept without a key get no series.
+    rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", "DERIBIT:UNKEYED:X"), "", 2, 100});
+    ASSERT_TRUE(WriteItemRecord(&store, item, rec, false).ok());
+  }
+  DeriveJobOptions o;
+  o.request = Request();
+  o.request.exchanges = {"deribit"};
+  o.request.symbols = {"OPTIONS"};
+  auto specs = derive::ParseDerivedList("trade_bar_1m");
+  ASSERT_TRUE(specs.ok());
+  o.derived = *specs;
+  std::atomic<bool> never{false};
+  o.cancel = &never;
+  size_t results = 0, objects = 0, wrong = 0;
+  o.on_item = [&](const ItemResult& r) {
+    results++;
+    EXPECT_EQ(r.outcome, Outcome::kSkipped) << r.reason;
+    size_t i = 0;
+    for (const std::string& name : r.objects) {
+      const std::string want = store.Describe(layout.DerivedObjectName(kDay, "trade_bar_1m", "deribit", key(i++)));
+      if (name != want && wrong++ < 3) ADD_FAILURE() << name << ", not " << want;
+    }
+    objects = r.objects.size();
+    store.SampleNow();  // with the result held
+  };
+  if (!store.StartSampling()) GTEST_SKIP() << "no mallinfo2 here";
+  auto report = RunDeriveJob(&store, o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->items, 1u);
+  EXPECT_EQ(results, 1u);
+  EXPECT_EQ(objects, kN);
+  EXPECT_EQ(wrong, 0u);
+  // Held in memory, the record's objects and the series found grew with them.
+  EXPECT_LT(store.Growth(), size_t{16} << 20);
 }
 
 }  // namespace

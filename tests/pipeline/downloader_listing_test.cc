@@ -70,5 +70,67 @@ TEST(DownloaderListing, AGroupedItemsSeriesAreLookedUpInTheDaysFolderNotGathered
   EXPECT_LT(store.Growth(), size_t{4} << 20);
 }
 
+// A rerun of a grouped item whose record lists many objects, every one
+// with its series stored: the item is skipped with the recorded objects and
+// their series as its objects, and what it holds of them (the record's names
+// and keys, the series found, the result's list) does not grow with their
+// number. The series' folder is made as it is listed, the record is the
+// store's bytes.
+TEST(DownloaderListing, ARerunOfAGroupedItemOfManyObjectsHoldsNoneOfThem) {
+  constexpr size_t kObjects = 200000;
+  const storage::Layout layout;
+  auto key = [](size_t i) {
+    char k[64];
+    std::snprintf(k, sizeof k, "DERIBIT:OPTION:BTC-USD-240126-%07zu-CALL", i);
+    return std::string(k);
+  };
+  const std::string any = layout.DerivedObjectName(kDay, "trade_bar_1m", "deribit", "X");
+  testing::GeneratedListing store(any.substr(0, any.rfind('/') + 1), kObjects, [&](size_t i) {
+    return layout.DerivedObjectName(kDay, "trade_bar_1m", "deribit", key(i));
+  });
+  const WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
+  {
+    ItemRecord rec;
+    rec.item = item.Id();
+    rec.outcome = "done";
+    for (size_t i = 0; i < kObjects; i++) {
+      rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", key(i)), key(i), 2, 100});
+      rec.rows += 2;
+    }
+    ASSERT_TRUE(WriteItemRecord(&store, item, rec, false).ok());
+  }
+  testing::ScriptedHttp http;
+  DownloadOptions o;
+  o.datasets_url = "http://127.0.0.1:9";
+  o.store = &store;
+  o.concurrency = 1;
+  o.http_factory = [&] { return http.Client(); };
+  auto specs = derive::ParseDerivedList("trade_bar_1m");
+  ASSERT_TRUE(specs.ok());
+  o.derived = *specs;
+  Downloader dl(o);
+  if (!store.StartSampling()) GTEST_SKIP() << "no mallinfo2 here";
+  const std::vector<ItemResult> results = dl.Run({item});
+  store.SampleNow();  // with the result held
+  ASSERT_EQ(results.size(), 1u);
+  const ItemResult& r = results[0];
+  EXPECT_EQ(r.outcome, Outcome::kSkipped) << r.reason;
+  EXPECT_EQ(http.requests(), 0);
+  EXPECT_EQ(store.listed(), kObjects);
+  ASSERT_EQ(r.objects.size(), 2 * kObjects);
+  size_t i = 0, wrong = 0;
+  for (const std::string& name : r.objects) {
+    const std::string want = i < kObjects
+                                 ? layout.TickObjectName(kDay, "trades", "deribit", key(i))
+                                 : layout.DerivedObjectName(kDay, "trade_bar_1m", "deribit", key(i - kObjects));
+    if (name != want && wrong++ < 3) ADD_FAILURE() << "object " << i << ": " << name << ", not " << want;
+    i++;
+  }
+  EXPECT_EQ(wrong, 0u);
+  EXPECT_TRUE(r.objects.read_status().ok());
+  // Held in memory, the names and keys and the series found grew with them.
+  EXPECT_LT(store.Growth(), size_t{24} << 20);
+}
+
 }  // namespace
 }  // namespace mt::pipeline

@@ -367,3 +367,65 @@ TEST(DerivedItems, OnePerItemOfTheSourceTypeAndName) {
 
 }  // namespace
 }  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// Encoded items sort byte by byte as the items do (days of other years and
+// months, fields one a prefix of another, bytes above 0x7f), and decode to
+// the items, their instrument keys too.
+TEST(EncodeWorkItem, BytesSortAsTheItemsAndDecodeToThem) {
+  std::vector<WorkItem> items;
+  for (const Date& day : {Date{2019, 12, 31}, Date{2020, 1, 2}, Date{2020, 2, 1}, Date{2255, 1, 1}}) {
+    for (const char* type : {"trades", "trades_x", "quotes", "book_snapshot_25"}) {
+      for (const char* exchange : {"deribit", "deribit-x", "binance", "b"}) {
+        for (const char* symbol : {"A", "A-B", "A.B", "AB", "\xc3\xa9", "", "BTC-PERPETUAL"}) {
+          items.push_back(WorkItem{day, type, exchange, symbol, std::string(symbol) + "-key"});
+        }
+      }
+    }
+  }
+  std::vector<std::pair<std::string, size_t>> encoded;
+  for (size_t i = 0; i < items.size(); i++) encoded.emplace_back(EncodeWorkItem(items[i]), i);
+  std::sort(encoded.begin(), encoded.end());
+  std::vector<WorkItem> sorted = items;
+  std::sort(sorted.begin(), sorted.end());
+  ASSERT_EQ(encoded.size(), sorted.size());
+  for (size_t i = 0; i < sorted.size(); i++) {
+    WorkItem back;
+    ASSERT_TRUE(DecodeWorkItem(encoded[i].first, &back));
+    EXPECT_EQ(back.Id(), sorted[i].Id()) << i;
+    EXPECT_EQ(back.day, items[encoded[i].second].day);
+    EXPECT_EQ(back.instrument_key, items[encoded[i].second].instrument_key);
+  }
+  WorkItem item;
+  EXPECT_FALSE(DecodeWorkItem("ab", &item));
+  EXPECT_FALSE(DecodeWorkItem(std::string("\x07\xe4\x01\x01trades", 10), &item));
+}
+
+// The filter one item at a time keeps what FilterInstruments keeps.
+TEST(InstrumentFilterer, KeepsWhatFilterInstrumentsKeeps) {
+  std::vector<WorkItem> items;
+  for (const Date& day : {Date{2024, 1, 1}, Date{2024, 1, 2}}) {
+    for (const char* key : {"DERIBIT:OPTION:BTC-USD-240126-40000-CALL", "DERIBIT:OPTION:ETH-USD-240126-2000-PUT",
+                            "DERIBIT:PERPETUAL:BTC-USD", "DERIBIT:OPTION:BTC-USD-240105-40000-CALL", "not a key"}) {
+      items.push_back(WorkItem{day, "trades", "deribit", key, key});
+    }
+  }
+  InstrumentFilter f;
+  f.bases = {"BTC"};
+  f.max_instruments = 2;
+  f.max_days_to_expiry = 10;
+  InstrumentFilterer filter(f);
+  std::vector<std::string> kept;
+  for (const WorkItem& item : items) {
+    if (filter.Keep(item)) kept.push_back(item.Id());
+  }
+  std::vector<std::string> want;
+  for (const WorkItem& item : FilterInstruments(items, f)) want.push_back(item.Id());
+  EXPECT_EQ(kept, want);
+  EXPECT_EQ(kept.size(), 4u);
+}
+
+}  // namespace
+}  // namespace mt::pipeline

@@ -1,7 +1,9 @@
 // A store double whose listings also give objects made as they are listed
 // and never held (a day folder of many objects without the memory of one),
-// and that samples the heap while a listing is read: what a caller keeps of
-// a listing is then what the heap grows by.
+// and that samples the heap while a listing is read and while objects are
+// looked at one by one (Exists, RemoveStaleTemporaries): what a caller keeps
+// of a listing, or of a list of objects it walks, is then what the heap
+// grows by.
 #pragma once
 
 #include <malloc.h>
@@ -40,6 +42,18 @@ class GeneratedListing : public MemoryStoreDouble {
     return MemoryStoreDouble::ListEach(prefix, sampled);
   }
 
+  Result<bool> Exists(const std::string& name) override {
+    Sample();
+    return MemoryStoreDouble::Exists(name);
+  }
+  void RemoveStaleTemporaries(const std::string& name) override {
+    Sample();
+    MemoryStoreDouble::RemoveStaleTemporaries(name);
+  }
+
+  // Samples the heap now (a test's own point: a result it holds).
+  void SampleNow() { most_ = std::max(most_, HeapInUse()); }
+
   // Starts sampling from the heap's size now; false where it cannot be
   // read (the test then has nothing to compare).
   bool StartSampling() {
@@ -55,7 +69,10 @@ class GeneratedListing : public MemoryStoreDouble {
   std::string folder_;
   size_t n_;
   std::function<std::string(size_t)> name_;
-  size_t listed_ = 0, base_ = 0, most_ = 0;
+  void Sample() {
+    if (++looked_at_ % 1000 == 0) SampleNow();
+  }
+  size_t listed_ = 0, looked_at_ = 0, base_ = 0, most_ = 0;
 };
 
 }  // namespace mt::testing
