@@ -169,7 +169,7 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
                   " rows of an earlier run for items this run did not check");
       }
       st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
-                              "market-tick version " + o.tool_version, *earlier);
+                              "market-tick version " + o.tool_version, &*earlier);
     }
     if (st.ok()) {
       written++;
