@@ -10,8 +10,14 @@
 #include <cstring>
 #include <string>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/cancel.h"
+#include "core/log.h"
 #include "core/spilled_blobs.h"
 
 namespace mt::cli {
@@ -29,6 +35,33 @@ void PrintFiles(const std::vector<pipeline::InstrumentsFileResult>& files) {
     for (size_t i = 0; i < f.provisional.size(); i++) line += (i ? "," : "\tprovisional:") + f.provisional[i];
     std::printf("%s\n", line.c_str());
   }
+}
+
+// Where the text printed next would start in the regular file stdout
+// writes to (its end when opened to append), or -1 when stdout is no
+// regular file.
+off_t StdoutFileStart() {
+  struct stat st;
+  if (std::fflush(stdout) != 0 || ::fstat(STDOUT_FILENO, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+  const int flags = ::fcntl(STDOUT_FILENO, F_GETFL);
+  if (flags < 0) return -1;
+  return (flags & O_APPEND) ? st.st_size : ::lseek(STDOUT_FILENO, 0, SEEK_CUR);
+}
+
+// The printing was interrupted: the text printed so far is taken back from
+// a regular file (at `start`, from StdoutFileStart) and the run exits as
+// interrupted.
+int Interrupted(off_t start) {
+  std::fflush(stdout);
+  if (start >= 0 && ::ftruncate(STDOUT_FILENO, start) != 0) {
+    log::Warn(std::string("instruments: interrupted while printing; the file stdout goes to cannot be cut back (") +
+              std::strerror(errno) + "): it holds part of the definitions");
+  } else if (start < 0) {
+    log::Warn("instruments: interrupted while printing; the definitions printed are incomplete");
+  } else {
+    log::Warn("instruments: interrupted while printing; nothing of the definitions is left in the file stdout goes to");
+  }
+  return ExitCodeFor(Status::Cancelled("interrupted"));
 }
 
 }  // namespace
@@ -51,9 +84,14 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   if (report.text && report.status.ok()) {
     // Read back a piece at a time: the text may be far larger than memory.
     const SpilledBlobs& text = *report.text;
+    // An interrupt stops the printing at the next piece; a stdout that is
+    // a regular file is then cut back to where it stood before the text,
+    // so no part of it is left there (a pipe or terminal cannot be).
+    const off_t start = StdoutFileStart();
     std::string piece;
     int err = 0;
     for (uint64_t at = 0; at < text.size(); at += piece.size()) {
+      if (CancelRequested()) return Interrupted(start);
       if (!text.Read(at, static_cast<size_t>(std::min<uint64_t>(text.size() - at, uint64_t{1} << 20)), &piece)) {
         return FailWith("instruments", text.status().WithContext("the formatted definitions"));
       }

@@ -690,10 +690,12 @@ void AsOf(const CatalogEntry& e, int64_t t_us, Scratch* scratch, const Definitio
 // then takes the key of another entry of that day, the entry whose key it is
 // now keeps it and the moved one is left out of that day.
 void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t>(const CatalogEntry&)>& when,
-               const DefinitionFn& fn) {
+               const DefinitionFn& fn, const std::atomic<bool>* stop) {
+  auto stopped = [stop] { return stop && stop->load(std::memory_order_relaxed); };
   Scratch scratch;
   std::vector<InstrumentDefinition> moved;
   for (const auto& e : catalog.entries) {
+    if (stopped()) return;
     if (!KeyMayChange(e)) continue;
     const auto t = when(e);
     if (!t) continue;
@@ -708,6 +710,7 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
   std::set<std::string> stable_keys;
   if (!moved.empty()) {
     for (const auto& e : catalog.entries) {
+      if (stopped()) return;
       const auto t = when(e);
       if (!t) continue;
       if (!KeyMayChange(e)) {
@@ -730,6 +733,7 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
     }
   };
   for (const auto& e : catalog.entries) {
+    if (stopped()) return;
     const auto t = when(e);
     if (!t) continue;
     AsOf(e, *t, &scratch, [&](const InstrumentDefinition& d) {
@@ -743,7 +747,7 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
 
 }  // namespace
 
-void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn) {
+void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn, const std::atomic<bool>* stop) {
   const int64_t start = MicrosFromDate(day);
   ForEachAt(
       catalog,
@@ -751,10 +755,11 @@ void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& f
         if (!OverlapsDay(e.available_from_us(), e.available_to_us(), day)) return std::nullopt;
         return start;
       },
-      fn);
+      fn, stop);
 }
 
-void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn) {
+void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn,
+                    const std::atomic<bool>* stop) {
   const int64_t start = MicrosFromDate(from), end = MicrosFromDate(to) + kDayUs;
   ForEachAt(
       catalog,
@@ -765,7 +770,7 @@ void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, co
         if (to) last = std::min(last, *to - 1);
         return MicrosFromDate(DateFromMicros(last));
       },
-      fn);
+      fn, stop);
 }
 
 std::vector<InstrumentDefinition> DefinitionsForDay(const Catalog& catalog, const Date& day) {

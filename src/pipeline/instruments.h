@@ -8,6 +8,7 @@
 // guess. Pure functions of their inputs: no I/O.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -161,10 +162,14 @@ std::vector<InstrumentDefinition> DefinitionsForRange(const Catalog& catalog, co
 
 // The same definitions handed to `fn` one at a time without copies (a year
 // of days times thousands of instruments adds up). The reference is valid
-// only during the call.
+// only during the call. A `stop` flag (when given) is looked at before each
+// instrument: once it is set no more definitions are given (the caller,
+// which set it, knows they are not all there).
 using DefinitionFn = std::function<void(const InstrumentDefinition&)>;
-void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn);
-void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn);
+void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn,
+                  const std::atomic<bool>* stop = nullptr);
+void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn,
+                    const std::atomic<bool>* stop = nullptr);
 
 // Venue facts that do not depend on the symbol.
 std::string VenueType(const std::string& exchange);     // exchange | protocol

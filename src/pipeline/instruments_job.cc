@@ -606,12 +606,21 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     // Formatted a definition at a time into a temporary file, and given
     // to the command only when every definition was read from the catalog:
     // printed whole or not at all, without holding the range's definitions.
+    // An interrupt stops the formatting at the next definition: the text
+    // is then not all there, and nothing is printed.
     report.text = std::make_unique<SpilledBlobs>();
     SpilledBlobs* text = report.text.get();
-    FormatDefinitions([&](const DefinitionFn& fn) { ForEachInRange(catalog, opts.from, opts.to, fn); }, opts.format,
-                      [text](std::string_view piece) { text->Append(piece); });
+    FormatDefinitions(
+        [&](const DefinitionFn& fn) { ForEachInRange(catalog, opts.from, opts.to, fn, opts.cancel); }, opts.format,
+        [text](std::string_view piece) { text->Append(piece); });
     if (!text->note().empty()) log::Warn("instruments: the formatted definitions: " + text->note());
     catalog_error = catalog.blobs->status().WithContext("the catalog");
+    if (catalog_error.ok() && opts.cancel && opts.cancel->load()) {
+      log::Warn("instruments: interrupted while formatting the definitions; nothing printed");
+      report.text.reset();
+      report.status = Status::Cancelled("interrupted");
+      return report;
+    }
     if (catalog_error.ok()) return report;
     report.text.reset();
   }
