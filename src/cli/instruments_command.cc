@@ -37,34 +37,51 @@ void PrintFiles(const std::vector<pipeline::InstrumentsFileResult>& files) {
   }
 }
 
-// Where the text printed next would start in the regular file stdout
-// writes to (its end when opened to append), or -1 when stdout is no
-// regular file.
-off_t StdoutFileStart() {
-  struct stat st;
-  if (std::fflush(stdout) != 0 || ::fstat(STDOUT_FILENO, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
-  const int flags = ::fcntl(STDOUT_FILENO, F_GETFL);
-  if (flags < 0) return -1;
-  return (flags & O_APPEND) ? st.st_size : ::lseek(STDOUT_FILENO, 0, SEEK_CUR);
-}
-
-// The printing was interrupted: the text printed so far is taken back from
-// a regular file (at `start`, from StdoutFileStart) and the run exits as
-// interrupted.
-int Interrupted(off_t start) {
-  std::fflush(stdout);
-  if (start >= 0 && ::ftruncate(STDOUT_FILENO, start) != 0) {
-    log::Warn(std::string("instruments: interrupted while printing; the file stdout goes to cannot be cut back (") +
-              std::strerror(errno) + "): it holds part of the definitions");
-  } else if (start < 0) {
-    log::Warn("instruments: interrupted while printing; the definitions printed are incomplete");
-  } else {
-    log::Warn("instruments: interrupted while printing; nothing of the definitions is left in the file stdout goes to");
-  }
-  return ExitCodeFor(Status::Cancelled("interrupted"));
-}
-
 }  // namespace
+
+Status PrintSpilledText(const SpilledBlobs& text, std::FILE* out, const std::function<bool()>& cancelled) {
+  const int fd = ::fileno(out);
+  // Where the text starts in a regular file (its end when it is open to
+  // append), -1 for anything else.
+  off_t start = -1;
+  struct stat st;
+  if (std::fflush(out) == 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) start = (flags & O_APPEND) ? st.st_size : ::lseek(fd, 0, SEEK_CUR);
+  }
+  std::string piece;
+  int err = 0;
+  for (uint64_t at = 0; at < text.size(); at += piece.size()) {
+    if (cancelled()) {
+      std::fflush(out);
+      if (start >= 0 && ::ftruncate(fd, start) != 0) {
+        log::Warn(std::string("instruments: interrupted while printing; the file stdout goes to cannot be cut back (") +
+                  std::strerror(errno) + "): it holds part of the definitions");
+      } else if (start < 0) {
+        log::Warn("instruments: interrupted while printing; the definitions printed are incomplete");
+      } else {
+        log::Warn("instruments: interrupted while printing; no part of the definitions is left in the file stdout "
+                  "goes to");
+      }
+      return Status::Cancelled("interrupted");
+    }
+    if (!text.Read(at, static_cast<size_t>(std::min<uint64_t>(text.size() - at, uint64_t{1} << 20)), &piece)) {
+      return text.status().WithContext("the formatted definitions");
+    }
+    if (std::fwrite(piece.data(), 1, piece.size(), out) != piece.size()) {
+      err = errno;
+      break;
+    }
+  }
+  // Text that did not reach stdout (a full disk, a reader gone) is no
+  // success: the file it went to is cut short.
+  if (std::fflush(out) != 0 && err == 0) err = errno;
+  if (err != 0 || std::ferror(out)) {
+    return Status::IOError(std::string("stdout cannot be written (") + (err != 0 ? std::strerror(err) : "a write error") +
+                           "): the printed definitions are incomplete");
+  }
+  return Status::OK();
+}
 
 int RunInstruments(const ParsedArgs& args, Context& ctx) {
   auto opts = InstrumentsOptionsFromArgs(args, ctx);
@@ -82,32 +99,10 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   }
   const pipeline::InstrumentsReport report = pipeline::RunInstrumentsJob(opts->job, store.get());
   if (report.text && report.status.ok()) {
-    // Read back a piece at a time: the text may be far larger than memory.
-    const SpilledBlobs& text = *report.text;
-    // An interrupt stops the printing at the next piece; a stdout that is
-    // a regular file is then cut back to where it stood before the text,
-    // so no part of it is left there (a pipe or terminal cannot be).
-    const off_t start = StdoutFileStart();
-    std::string piece;
-    int err = 0;
-    for (uint64_t at = 0; at < text.size(); at += piece.size()) {
-      if (CancelRequested()) return Interrupted(start);
-      if (!text.Read(at, static_cast<size_t>(std::min<uint64_t>(text.size() - at, uint64_t{1} << 20)), &piece)) {
-        return FailWith("instruments", text.status().WithContext("the formatted definitions"));
-      }
-      if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
-        err = errno;
-        break;
-      }
-    }
-    // Text that did not reach stdout (a full disk, a reader gone) is no
-    // success: the file it went to is cut short.
-    if (std::fflush(stdout) != 0 && err == 0) err = errno;
-    if (err != 0 || std::ferror(stdout)) {
-      return FailWith("instruments", Status::IOError(std::string("stdout cannot be written (") +
-                                                         (err != 0 ? std::strerror(err) : "a write error") +
-                                                         "): the printed definitions are incomplete"));
-    }
+    const Status printed = PrintSpilledText(*report.text, stdout, [] { return CancelRequested(); });
+    // Interrupted: said already.
+    if (printed.code() == Status::Code::kCancelled) return ExitCodeFor(printed);
+    if (!printed.ok()) return FailWith("instruments", printed);
   }
   PrintFiles(report.files);
   // The job has logged its failure already (a --summary-json that could
