@@ -82,7 +82,8 @@ Status EarlierRows::Next(size_t n, std::vector<pipeline::MissingReportRow>* out)
 }
 
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
-                          size_t end, int64_t checked_at, const std::string& created_by, EarlierRows* earlier) {
+                          size_t end, int64_t checked_at, const std::string& created_by, EarlierRows* earlier,
+                          const std::atomic<bool>* cancel) {
   auto in_report = [&](size_t i) { return IsReported(items.status(i)) && items.day(i) == day; };
   // A failed read of the results (sticky once set) makes the rows zeros:
   // an empty or partial report that would replace a correct one, and that
@@ -110,6 +111,9 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
     // Rows [first, first + n): this run's items first, then the earlier rows.
     const size_t mine = first < own ? std::min(n, own - first) : 0;
     if (first != group_first) {
+      if (cancel && cancel->load()) {
+        return Status::Cancelled("missing-data report of " + FormatDate(day) + " not written: interrupted");
+      }
       group.clear();
       for (; next_item < end && group.size() < mine; next_item++) {
         if (in_report(next_item)) group.push_back(static_cast<uint32_t>(next_item));
@@ -156,7 +160,8 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
 }
 
 Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day, const ItemResults& items,
-                                      size_t begin, size_t end, size_t held_rows) {
+                                      size_t begin, size_t end, size_t held_rows,
+                                      const std::atomic<bool>* cancel) {
   EarlierRows out;
   // A report that cannot be read keeps nothing, said; a store that did not
   // answer is the error.
@@ -238,7 +243,9 @@ Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore* store, const Date& d
   std::vector<pipeline::MissingReportRow> group;
   uint64_t row = 0;
   std::string record;
+  auto interrupted = [&] { return Status::Cancelled("missing-data report of " + FormatDate(day) + ": interrupted"); };
   for (size_t g = 0; g < (*reader)->row_groups(); g++) {
+    if (cancel && cancel->load()) return interrupted();
     if (Status st = (*reader)->ReadRowGroup(g, &group, /*ids_only=*/true); !st.ok()) return unreadable(st);
     for (const auto& e : group) {
       if (e.day == day && !superseded(e)) {
@@ -255,7 +262,8 @@ Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore* store, const Date& d
   auto kept = std::make_unique<ExternalSorter>(BytesLess);
   std::string run_id, previous;
   bool have_run = run_ids.Next(&run_id), have_previous = false;
-  while (stored_ids.Next(&record)) {
+  for (uint64_t walked = 0; stored_ids.Next(&record); walked++) {
+    if (walked % pipeline::kMissingReportRowGroupRows == 0 && cancel && cancel->load()) return interrupted();
     const std::string_view id(record.data(), record.size() - 8);
     // Rows of one item: the first (the least index sorts first) only.
     if (have_previous && id == previous) continue;

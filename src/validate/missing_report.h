@@ -7,6 +7,7 @@
 // object_name (STRING); checked_at (TIMESTAMP(MICROS,UTC)).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,11 +38,12 @@ using pipeline::MissingReportSchema;
 // `earlier` rows (of an earlier report of the day, for items this run did
 // not check: EarlierRowsToKeep) follow this run's, as they were; they are
 // read from it as the row groups are written (an error reading them aborts
-// the report as above).
+// the report as above). A `cancel` flag (when given) set before a row
+// group is begun aborts the report the same way (kCancelled).
 class EarlierRows;
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
                           size_t end, int64_t checked_at, const std::string& created_by,
-                          EarlierRows* earlier = nullptr);
+                          EarlierRows* earlier = nullptr, const std::atomic<bool>* cancel = nullptr);
 
 // The rows of a day's stored report that a run keeps, in the stored
 // report's order, given a row group's worth at a time: held in memory for
@@ -66,7 +68,7 @@ class EarlierRows {
 
  private:
   friend Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore*, const Date&, const ItemResults&, size_t,
-                                               size_t, size_t);
+                                               size_t, size_t, const std::atomic<bool>*);
   size_t size_ = 0, given_ = 0;
   std::vector<pipeline::MissingReportRow> held_;  // within the cap: the rows
   // Past the cap: the stored report, the kept rows' indexes (8 bytes,
@@ -90,10 +92,13 @@ class EarlierRows {
 // (core/external_sort.h), the same rows kept whatever its size.
 // A report that cannot be read keeps nothing (the run's own report
 // replaces it), with a warning; a store or temporary file that failed to
-// answer is the error, retryable.
+// answer is the error, retryable. A `cancel` flag (when given) is looked at
+// between the stored report's row groups: once set, the result is
+// kCancelled.
 Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day, const ItemResults& items,
                                       size_t begin, size_t end,
-                                      size_t held_rows = pipeline::kMissingReportRowGroupRows);
+                                      size_t held_rows = pipeline::kMissingReportRowGroupRows,
+                                      const std::atomic<bool>* cancel = nullptr);
 
 struct ReportedItem {
   ExpectedItem item;

@@ -2130,6 +2130,53 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
   check_reports("second run");
 }
 
+// An interrupt while the missing-data reports are written (the checks
+// done) stops the writing: the report being written when it came is not
+// committed, no later day's is begun, nothing is printed, the summary JSON
+// is not written, and the run is kCancelled. (The writing once ran on to
+// the end, the interrupt unseen.)
+TEST(ValidateJob, AnInterruptWhileReportsAreWrittenStopsThem) {
+  // Sets the run's cancel flag as the `at`-th report is created (as SIGINT
+  // would while it is written).
+  class InterruptingStore : public testing::MemoryStoreDouble {
+   public:
+    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+      if (name.find("missing_data") != std::string::npos && ++creates == at) flag.store(true);
+      return MemoryStoreDouble::Create(name, overwrite);
+    }
+    int at = 0;  // 0: never
+    int creates = 0;
+    std::atomic<bool> flag{false};
+  };
+  InterruptingStore store;
+  const std::string dir = ::testing::TempDir() + "/interrupted-reports-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ValidateJobOptions o;
+  o.selection.from = Date{2024, 3, 1};
+  o.selection.to = Date{2024, 3, 3};
+  o.selection.exchanges = {"binance-futures"};
+  o.selection.data_types = {"trades"};
+  for (int i = 0; i < 100; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  o.tool_version = "test";
+  o.cancel = &store.flag;
+  store.at = 2;
+  o.summary_json = dir + "/summary.json";
+  auto r = RunValidateJob(&store, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status.code(), Status::Code::kCancelled) << r->status.ToString();
+  EXPECT_EQ(store.creates, 2);
+  EXPECT_TRUE(r->text.empty());
+  EXPECT_FALSE(std::filesystem::exists(o.summary_json));
+  auto first = ReadMissingReport(&store, Date{2024, 3, 1});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->size(), 100u);
+  for (int d : {2, 3}) {
+    EXPECT_EQ(ReadMissingReport(&store, Date{2024, 3, d}).status().code(), Status::Code::kNotFound) << d;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // A day's report whose results fail to read back from their temporary file
 // is not committed, whether they fail before it is begun (refused at once)
 // or while its columns are read (the rows read then as zeros, which would
