@@ -235,6 +235,7 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   const ValidateJobOptions& o = options;
   const auto t0 = std::chrono::steady_clock::now();
   Selection sel = o.selection;
+  sel.cancel = o.cancel;  // planning a year of days takes seconds
   pipeline::StoreKeyResolvers keys(store);
   pipeline::KnownSymbols known;  // pairs bare --symbols with exchanges
   MT_RETURN_IF_ERROR(pipeline::LoadKnownSymbolsFor(store, &sel, &known).WithContext("reading instrument definitions"));
