@@ -10,9 +10,10 @@
 #   first   validate --data-types trades --symbols OPTIONS: every object missing, a report of OBJECTS rows
 #   merge   validate --data-types quotes --symbols OPTIONS: one item missing (no record); the trades rows
 #           are another run's, kept after this run's row
-# and the day's report is then counted by data type (DuckDB, bench/node_modules): a report merged
-# whole holds OBJECTS trades rows and 1 quotes row. Prints per step wall seconds and peak RSS (MB of
-# /usr/bin/time %M), and the counts.
+#   plan    download --from-report --dry-run of the day (the items of the report planned, nothing fetched)
+# and after first and merge the day's report is counted by data type (DuckDB, bench/node_modules): a
+# report merged whole holds OBJECTS trades rows and 1 quotes row. Prints per step wall seconds and peak
+# RSS (MB of /usr/bin/time %M), the counts, and the items the plan step planned.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -71,4 +72,8 @@ for spec in "${BINS[@]}"; do
     printf '%-10s %-6s %18s   %s\n' "$label" "$step" "$s, $((m / 1024))" "$rows"
     grep -E '^W ' "$W/err" | head -2 || true
   done
+  /usr/bin/time -f '%e %M' -o "$W/t" "$bin" download --from 2023-11-01 --to 2023-11-01 --from-report --dry-run \
+    --output "$W/store" >/dev/null 2>"$W/err" || true
+  read -r s m < <(tail -1 "$W/t")
+  printf '%-10s %-6s %18s   %s\n' "$label" plan "$s, $((m / 1024))" "$(grep -E 'items.*dry run' "$W/err" | tail -1)"
 done
