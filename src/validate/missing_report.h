@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "core/external_sort.h"
-
 #include "core/status.h"
 #include "pipeline/missing_report.h"
 #include "storage/object_store.h"
