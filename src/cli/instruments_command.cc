@@ -77,7 +77,8 @@ Status PrintSpilledText(const SpilledBlobs& text, std::FILE* out, const std::fun
   // success: the file it went to is cut short.
   if (std::fflush(out) != 0 && err == 0) err = errno;
   if (err != 0 || std::ferror(out)) {
-    return Status::IOError(std::string("stdout cannot be written (") + (err != 0 ? std::strerror(err) : "a write error") +
+    return Status::IOError(std::string("stdout cannot be written (") +
+                           (err != 0 ? std::strerror(err) : "a write error") +
                            "): the printed definitions are incomplete");
   }
   return Status::OK();

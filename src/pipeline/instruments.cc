@@ -389,6 +389,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
 void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedInstruments* instruments,
                  const CatalogOptions& opts, Catalog* catalog) {
   const std::string& ex = details.id;
+  auto stopped = [&opts] { return opts.stop && opts.stop->load(std::memory_order_relaxed); };
   // A symbol's record, by the hash of its dataset symbol and its index
   // (sorted): decoded when the symbol is met (one record at a time, into
   // `record`), the first record of that symbol taken. A map of the symbols'
@@ -398,6 +399,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
     by_hash.reserve(instruments->size());
     tardis::InstrumentInfo r;
     for (size_t i = 0; i < instruments->size(); i++) {
+      if (stopped()) return;
       instruments->Get(i, &r);
       if (r.exchange == ex) by_hash.emplace_back(std::hash<std::string>()(r.DatasetSymbolId()), i);
     }
@@ -419,6 +421,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
   // split the rest of the listing confirms (tardis::ConfirmedSplit).
   std::map<std::string, int> named;
   for (const auto& sym : details.symbols) {
+    if (stopped()) return;
     if (tardis::IsGroupedSymbol(sym.id)) continue;
     if (const tardis::InstrumentInfo* info = record_of(sym.id)) {
       named[MetadataCurrency(info->base_currency)]++;
@@ -432,6 +435,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
   // grow by doubling (each step holding the old entries and twice the room).
   catalog->entries.reserve(catalog->entries.size() + details.symbols.size());
   for (const auto& sym : details.symbols) {
+    if (stopped()) return;
     if (tardis::IsGroupedSymbol(sym.id)) {
       catalog->grouped.push_back({ex, sym});
       continue;

@@ -131,6 +131,10 @@ struct Catalog {
 
 struct CatalogOptions {
   std::vector<std::string> quotes;  // keep only these quote assets; empty: all
+  // Looked at before each symbol: once set, AddExchange returns with the
+  // exchange's instruments not all added (the caller, whose flag it is,
+  // drops the catalog). A listing of many options takes seconds.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Adds the instruments of one exchange to `catalog`. `instruments` is null

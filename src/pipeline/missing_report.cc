@@ -140,8 +140,12 @@ Status MissingReportReader::ReadRowGroup(size_t g, std::vector<MissingReportRow>
     auto d = ParseDate(cols[0].strings[r]);
     if (!d) return Status::InvalidInput(file_->label() + ": row " + std::to_string(r) + " of row group " +
                                         std::to_string(g) + " has a bad date");
-    MissingReportRow row{*d, std::move(cols[1].strings[r]), std::move(cols[2].strings[r]), std::move(cols[3].strings[r]),
-                         std::move(cols[4].strings[r]), {}, {}, {}, 0};
+    MissingReportRow row;
+    row.day = *d;
+    row.data_type = std::move(cols[1].strings[r]);
+    row.instrument_key = std::move(cols[2].strings[r]);
+    row.exchange = std::move(cols[3].strings[r]);
+    row.symbol = std::move(cols[4].strings[r]);
     if (!ids_only) {
       row.status = std::move(cols[5].strings[r]);
       row.reason = std::move(cols[6].strings[r]);
