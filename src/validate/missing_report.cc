@@ -21,8 +21,8 @@ namespace mt::validate {
 namespace {
 
 // An item as a report row names it: data type, exchange, symbol, key, each
-// after its length (so no id is the start of another, and the ids of one
-// grouped file, key "" aside, sort together).
+// after its length, so no id is the start of another: ids with a row index
+// appended sort by id, then by row.
 void AppendField(std::string* s, std::string_view v) {
   const auto n = static_cast<uint32_t>(v.size());
   for (int shift = 24; shift >= 0; shift -= 8) s->push_back(static_cast<char>((n >> shift) & 0xff));
