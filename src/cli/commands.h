@@ -1,6 +1,8 @@
 // The command table: {name, summary, handler}; help text comes from it.
 #pragma once
 
+#include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -8,6 +10,8 @@
 #include "core/cancel.h"
 #include "core/config.h"
 #include "core/exit_code.h"  // kExit*, ExitCodeFor: the one Status -> exit code mapping
+#include "core/spilled_blobs.h"
+#include "core/status.h"
 
 namespace mt::cli {
 
@@ -48,6 +52,15 @@ int FailWith(const std::string& command, const Status& status);
 // (ignored for these commands, see IgnoreBrokenPipes) left temporaries and an
 // exit code outside the contract.
 void FlushResultLines();
+
+// Prints `text` (instruments --format's, made whole in a temporary file)
+// to `out` a piece of a MiB at a time: the text may be far larger than
+// memory. `cancelled` is asked before each piece; once it says so the
+// printing stops (kCancelled, said on stderr) and a regular file `out`
+// writes to is cut back to where it stood before the text, so no part of
+// it is left there (a pipe or terminal cannot be). A write that fails (a
+// full disk, a reader gone) is an IOError: the text is incomplete.
+Status PrintSpilledText(const SpilledBlobs& text, std::FILE* out, const std::function<bool()>& cancelled);
 
 int RunConvert(const ParsedArgs& args, Context& ctx);
 int RunDownload(const ParsedArgs& args, Context& ctx);

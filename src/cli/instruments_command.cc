@@ -10,8 +10,14 @@
 #include <cstring>
 #include <string>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli/commands.h"
 #include "cli/options.h"
+#include "core/cancel.h"
+#include "core/log.h"
 #include "core/spilled_blobs.h"
 
 namespace mt::cli {
@@ -33,6 +39,51 @@ void PrintFiles(const std::vector<pipeline::InstrumentsFileResult>& files) {
 
 }  // namespace
 
+Status PrintSpilledText(const SpilledBlobs& text, std::FILE* out, const std::function<bool()>& cancelled) {
+  const int fd = ::fileno(out);
+  // Where the text starts in a regular file (its end when it is open to
+  // append), -1 for anything else.
+  off_t start = -1;
+  struct stat st;
+  if (std::fflush(out) == 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    const int flags = ::fcntl(fd, F_GETFL);
+    if (flags >= 0) start = (flags & O_APPEND) ? st.st_size : ::lseek(fd, 0, SEEK_CUR);
+  }
+  std::string piece;
+  int err = 0;
+  for (uint64_t at = 0; at < text.size(); at += piece.size()) {
+    if (cancelled()) {
+      std::fflush(out);
+      if (start >= 0 && ::ftruncate(fd, start) != 0) {
+        log::Warn(std::string("instruments: interrupted while printing; the file stdout goes to cannot be cut back (") +
+                  std::strerror(errno) + "): it holds part of the definitions");
+      } else if (start < 0) {
+        log::Warn("instruments: interrupted while printing; the definitions printed are incomplete");
+      } else {
+        log::Warn("instruments: interrupted while printing; no part of the definitions is left in the file stdout "
+                  "goes to");
+      }
+      return Status::Cancelled("interrupted");
+    }
+    if (!text.Read(at, static_cast<size_t>(std::min<uint64_t>(text.size() - at, uint64_t{1} << 20)), &piece)) {
+      return text.status().WithContext("the formatted definitions");
+    }
+    if (std::fwrite(piece.data(), 1, piece.size(), out) != piece.size()) {
+      err = errno;
+      break;
+    }
+  }
+  // Text that did not reach stdout (a full disk, a reader gone) is no
+  // success: the file it went to is cut short.
+  if (std::fflush(out) != 0 && err == 0) err = errno;
+  if (err != 0 || std::ferror(out)) {
+    return Status::IOError(std::string("stdout cannot be written (") +
+                           (err != 0 ? std::strerror(err) : "a write error") +
+                           "): the printed definitions are incomplete");
+  }
+  return Status::OK();
+}
+
 int RunInstruments(const ParsedArgs& args, Context& ctx) {
   auto opts = InstrumentsOptionsFromArgs(args, ctx);
   if (!opts.ok()) return FailWith("instruments", opts.status());
@@ -49,27 +100,10 @@ int RunInstruments(const ParsedArgs& args, Context& ctx) {
   }
   const pipeline::InstrumentsReport report = pipeline::RunInstrumentsJob(opts->job, store.get());
   if (report.text && report.status.ok()) {
-    // Read back a piece at a time: the text may be far larger than memory.
-    const SpilledBlobs& text = *report.text;
-    std::string piece;
-    int err = 0;
-    for (uint64_t at = 0; at < text.size(); at += piece.size()) {
-      if (!text.Read(at, static_cast<size_t>(std::min<uint64_t>(text.size() - at, uint64_t{1} << 20)), &piece)) {
-        return FailWith("instruments", text.status().WithContext("the formatted definitions"));
-      }
-      if (std::fwrite(piece.data(), 1, piece.size(), stdout) != piece.size()) {
-        err = errno;
-        break;
-      }
-    }
-    // Text that did not reach stdout (a full disk, a reader gone) is no
-    // success: the file it went to is cut short.
-    if (std::fflush(stdout) != 0 && err == 0) err = errno;
-    if (err != 0 || std::ferror(stdout)) {
-      return FailWith("instruments", Status::IOError(std::string("stdout cannot be written (") +
-                                                         (err != 0 ? std::strerror(err) : "a write error") +
-                                                         "): the printed definitions are incomplete"));
-    }
+    const Status printed = PrintSpilledText(*report.text, stdout, [] { return CancelRequested(); });
+    // Interrupted: said already.
+    if (printed.code() == Status::Code::kCancelled) return ExitCodeFor(printed);
+    if (!printed.ok()) return FailWith("instruments", printed);
   }
   PrintFiles(report.files);
   // The job has logged its failure already (a --summary-json that could

@@ -384,6 +384,7 @@ void PlanReport::WriteTable(std::FILE* out) const {
 Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOptions options) {
   DownloadReport report;
   std::vector<WorkItem> plan;
+  options.request.cancel = options.cancel;  // planning a year of days takes seconds
   if (options.source.from_report) {
     // The reports' items, those with a corrupt object redone; their derived
     // rows add their names (computed from the stored raw object when it is

@@ -389,6 +389,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const std::vector<tardi
 void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedInstruments* instruments,
                  const CatalogOptions& opts, Catalog* catalog) {
   const std::string& ex = details.id;
+  auto stopped = [&opts] { return opts.stop && opts.stop->load(std::memory_order_relaxed); };
   // A symbol's record, by the hash of its dataset symbol and its index
   // (sorted): decoded when the symbol is met (one record at a time, into
   // `record`), the first record of that symbol taken. A map of the symbols'
@@ -398,6 +399,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
     by_hash.reserve(instruments->size());
     tardis::InstrumentInfo r;
     for (size_t i = 0; i < instruments->size(); i++) {
+      if (stopped()) return;
       instruments->Get(i, &r);
       if (r.exchange == ex) by_hash.emplace_back(std::hash<std::string>()(r.DatasetSymbolId()), i);
     }
@@ -419,6 +421,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
   // split the rest of the listing confirms (tardis::ConfirmedSplit).
   std::map<std::string, int> named;
   for (const auto& sym : details.symbols) {
+    if (stopped()) return;
     if (tardis::IsGroupedSymbol(sym.id)) continue;
     if (const tardis::InstrumentInfo* info = record_of(sym.id)) {
       named[MetadataCurrency(info->base_currency)]++;
@@ -432,6 +435,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
   // grow by doubling (each step holding the old entries and twice the room).
   catalog->entries.reserve(catalog->entries.size() + details.symbols.size());
   for (const auto& sym : details.symbols) {
+    if (stopped()) return;
     if (tardis::IsGroupedSymbol(sym.id)) {
       catalog->grouped.push_back({ex, sym});
       continue;
@@ -690,10 +694,12 @@ void AsOf(const CatalogEntry& e, int64_t t_us, Scratch* scratch, const Definitio
 // then takes the key of another entry of that day, the entry whose key it is
 // now keeps it and the moved one is left out of that day.
 void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t>(const CatalogEntry&)>& when,
-               const DefinitionFn& fn) {
+               const DefinitionFn& fn, const std::atomic<bool>* stop) {
+  auto stopped = [stop] { return stop && stop->load(std::memory_order_relaxed); };
   Scratch scratch;
   std::vector<InstrumentDefinition> moved;
   for (const auto& e : catalog.entries) {
+    if (stopped()) return;
     if (!KeyMayChange(e)) continue;
     const auto t = when(e);
     if (!t) continue;
@@ -708,6 +714,7 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
   std::set<std::string> stable_keys;
   if (!moved.empty()) {
     for (const auto& e : catalog.entries) {
+      if (stopped()) return;
       const auto t = when(e);
       if (!t) continue;
       if (!KeyMayChange(e)) {
@@ -730,6 +737,7 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
     }
   };
   for (const auto& e : catalog.entries) {
+    if (stopped()) return;
     const auto t = when(e);
     if (!t) continue;
     AsOf(e, *t, &scratch, [&](const InstrumentDefinition& d) {
@@ -743,7 +751,7 @@ void ForEachAt(const Catalog& catalog, const std::function<std::optional<int64_t
 
 }  // namespace
 
-void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn) {
+void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn, const std::atomic<bool>* stop) {
   const int64_t start = MicrosFromDate(day);
   ForEachAt(
       catalog,
@@ -751,10 +759,11 @@ void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& f
         if (!OverlapsDay(e.available_from_us(), e.available_to_us(), day)) return std::nullopt;
         return start;
       },
-      fn);
+      fn, stop);
 }
 
-void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn) {
+void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn,
+                    const std::atomic<bool>* stop) {
   const int64_t start = MicrosFromDate(from), end = MicrosFromDate(to) + kDayUs;
   ForEachAt(
       catalog,
@@ -765,7 +774,7 @@ void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, co
         if (to) last = std::min(last, *to - 1);
         return MicrosFromDate(DateFromMicros(last));
       },
-      fn);
+      fn, stop);
 }
 
 std::vector<InstrumentDefinition> DefinitionsForDay(const Catalog& catalog, const Date& day) {

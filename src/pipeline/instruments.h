@@ -8,6 +8,7 @@
 // guess. Pure functions of their inputs: no I/O.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -130,6 +131,10 @@ struct Catalog {
 
 struct CatalogOptions {
   std::vector<std::string> quotes;  // keep only these quote assets; empty: all
+  // Looked at before each symbol: once set, AddExchange returns with the
+  // exchange's instruments not all added (the caller, whose flag it is,
+  // drops the catalog). A listing of many options takes seconds.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 // Adds the instruments of one exchange to `catalog`. `instruments` is null
@@ -161,10 +166,14 @@ std::vector<InstrumentDefinition> DefinitionsForRange(const Catalog& catalog, co
 
 // The same definitions handed to `fn` one at a time without copies (a year
 // of days times thousands of instruments adds up). The reference is valid
-// only during the call.
+// only during the call. A `stop` flag (when given) is looked at before each
+// instrument: once it is set no more definitions are given (the caller,
+// which set it, knows they are not all there).
 using DefinitionFn = std::function<void(const InstrumentDefinition&)>;
-void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn);
-void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn);
+void ForEachOnDay(const Catalog& catalog, const Date& day, const DefinitionFn& fn,
+                  const std::atomic<bool>* stop = nullptr);
+void ForEachInRange(const Catalog& catalog, const Date& from, const Date& to, const DefinitionFn& fn,
+                    const std::atomic<bool>* stop = nullptr);
 
 // Venue facts that do not depend on the symbol.
 std::string VenueType(const std::string& exchange);     // exchange | protocol

@@ -122,10 +122,11 @@ Result<std::map<std::string, const ExchangeMetadata*>> FetchMetadata(MetadataSou
 // exchange's /v1/instruments records are released once the catalog has them.
 Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exchanges,
                      const std::map<std::string, const ExchangeMetadata*>& meta_of,
-                     const std::vector<std::string>& quotes, Status* read_error) {
+                     const std::vector<std::string>& quotes, const std::atomic<bool>* cancel, Status* read_error) {
   Catalog catalog;
   CatalogOptions copts;
   copts.quotes = quotes;
+  copts.stop = cancel;  // the catalog is then dropped (RunInstrumentsJob)
   // Room for every exchange's entries at once (AddExchange would otherwise
   // grow the vector per exchange, holding the old and the new array).
   size_t symbols = 0;
@@ -150,6 +151,7 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     source->ReleaseInstruments(ex);
     source->ReleaseSymbols(ex);
   }
+  if (cancel && cancel->load()) return catalog;  // not all there: dropped, and not reported
   FinishCatalog(&catalog);
   if (const Status st = catalog.blobs->status(); !st.ok() && read_error->ok()) *read_error = st.WithContext("the catalog");
   if (!catalog.blobs->note().empty()) log::Warn("the instrument catalog: " + catalog.blobs->note());
@@ -601,17 +603,33 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
   }
   const auto& meta_of = *fetched;
   Status catalog_error;
-  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes, &catalog_error);
+  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes, opts.cancel, &catalog_error);
+  if (opts.cancel && opts.cancel->load()) {
+    // The catalog may lack instruments: nothing is made of it.
+    log::Warn(std::string("instruments: interrupted while building the instrument catalog; ") +
+              (store ? "no files written" : "nothing printed"));
+    report.status = Status::Cancelled("interrupted");
+    return report;
+  }
   if (catalog_error.ok() && !store) {
     // Formatted a definition at a time into a temporary file, and given
     // to the command only when every definition was read from the catalog:
     // printed whole or not at all, without holding the range's definitions.
+    // An interrupt stops the formatting at the next definition: the text
+    // is then not all there, and nothing is printed.
     report.text = std::make_unique<SpilledBlobs>();
     SpilledBlobs* text = report.text.get();
-    FormatDefinitions([&](const DefinitionFn& fn) { ForEachInRange(catalog, opts.from, opts.to, fn); }, opts.format,
-                      [text](std::string_view piece) { text->Append(piece); });
+    FormatDefinitions(
+        [&](const DefinitionFn& fn) { ForEachInRange(catalog, opts.from, opts.to, fn, opts.cancel); }, opts.format,
+        [text](std::string_view piece) { text->Append(piece); });
     if (!text->note().empty()) log::Warn("instruments: the formatted definitions: " + text->note());
     catalog_error = catalog.blobs->status().WithContext("the catalog");
+    if (catalog_error.ok() && opts.cancel && opts.cancel->load()) {
+      log::Warn("instruments: interrupted while formatting the definitions; nothing printed");
+      report.text.reset();
+      report.status = Status::Cancelled("interrupted");
+      return report;
+    }
     if (catalog_error.ok()) return report;
     report.text.reset();
   }

@@ -1,6 +1,7 @@
 #include "pipeline/missing_report.h"
 
 #include <algorithm>
+#include <iterator>
 
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
@@ -36,9 +37,7 @@ Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, cons
 
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
-                                 size_t row_group_rows, const std::vector<int64_t>* tail_checked_at) {
-  const size_t tail = tail_checked_at ? tail_checked_at->size() : 0;
-  if (tail > rows) return Status::Internal("missing-data report: more earlier rows than rows");
+                                 size_t row_group_rows, const MissingReportCheckedAt& checked_at_of) {
   const auto schema = MissingReportSchema();
   const std::string name = store->layout().MissingReportObjectName(day);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, /*overwrite=*/true));
@@ -51,10 +50,7 @@ Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, s
     st = w.WriteRowGroupByColumn(n, [&](size_t c, columnar::ColumnData* data) {
       if (c == 8) {  // checked_at
         data->i64.assign(n, checked_at);
-        for (size_t r = std::max(first, rows - tail); r < first + n; r++) {
-          data->i64[r - first] = (*tail_checked_at)[r - (rows - tail)];
-        }
-        return Status::OK();
+        return checked_at_of ? checked_at_of(first, n, data->i64.data()) : Status::OK();
       }
       // The column's text is measured first: once the column turns plain
       // (its values too distinct for a dictionary) it takes its whole room
@@ -90,24 +86,75 @@ Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, s
 }
 
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day) {
-  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, store->layout().MissingReportObjectName(day)));
-  std::vector<parquet::ColumnValues> cols;
-  for (const char* n : kStringColumns) {
-    MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file->ReadColumn(std::string(n)));
-    cols.push_back(std::move(v));
-  }
-  MT_ASSIGN_OR_RETURN(parquet::ColumnValues checked, file->ReadColumn("checked_at"));
-  if (checked.ints.size() != cols[0].num_rows) {
-    return Status::InvalidInput(file->label() + ": column checked_at is not one timestamp per row");
-  }
-  std::vector<MissingReportRow> out;
-  for (size_t r = 0; r < cols[0].num_rows; r++) {
-    auto d = ParseDate(cols[0].strings[r]);
-    if (!d) return Status::InvalidInput(file->label() + ": row " + std::to_string(r) + " has a bad date");
-    out.push_back(MissingReportRow{*d, cols[1].strings[r], cols[2].strings[r], cols[3].strings[r], cols[4].strings[r],
-                                   cols[5].strings[r], cols[6].strings[r], cols[7].strings[r], checked.ints[r]});
+  MT_ASSIGN_OR_RETURN(auto reader, MissingReportReader::Open(store, day));
+  std::vector<MissingReportRow> out, group;
+  out.reserve(reader->rows());
+  for (size_t g = 0; g < reader->row_groups(); g++) {
+    MT_RETURN_IF_ERROR(reader->ReadRowGroup(g, &group));
+    std::move(group.begin(), group.end(), std::back_inserter(out));
   }
   return out;
+}
+
+Result<std::unique_ptr<MissingReportReader>> MissingReportReader::Open(storage::ObjectStore* store, const Date& day) {
+  MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, store->layout().MissingReportObjectName(day)));
+  std::unique_ptr<MissingReportReader> r(new MissingReportReader(std::move(file)));
+  for (const char* n : kStringColumns) {
+    const int leaf = r->file_->metadata().FindLeaf(n);
+    if (leaf < 0) return Status::InvalidInput(r->file_->label() + ": no column '" + n + "'");
+    r->leaves_.push_back(static_cast<size_t>(leaf));
+  }
+  const int checked = r->file_->metadata().FindLeaf("checked_at");
+  if (checked < 0) return Status::InvalidInput(r->file_->label() + ": no column 'checked_at'");
+  r->leaves_.push_back(static_cast<size_t>(checked));
+  return r;
+}
+
+size_t MissingReportReader::rows() const { return static_cast<size_t>(file_->metadata().num_rows); }
+size_t MissingReportReader::row_groups() const { return file_->metadata().row_groups.size(); }
+const std::string& MissingReportReader::label() const { return file_->label(); }
+
+Status MissingReportReader::ReadRowGroup(size_t g, std::vector<MissingReportRow>* out, bool ids_only) {
+  out->clear();
+  std::vector<parquet::ColumnValues> cols(std::size(kStringColumns));
+  for (size_t c = 0; c < cols.size(); c++) {
+    if (ids_only && c > 4) continue;
+    MT_ASSIGN_OR_RETURN(cols[c], file_->ReadColumn(g, leaves_[c]));
+  }
+  const size_t n = cols[0].num_rows;
+  for (size_t c = 0; c < cols.size(); c++) {
+    if (ids_only && c > 4) continue;
+    if (cols[c].strings.size() != n) {
+      return Status::InvalidInput(file_->label() + ": column " + kStringColumns[c] + " is not one string per row");
+    }
+  }
+  parquet::ColumnValues checked;
+  if (!ids_only) {
+    MT_ASSIGN_OR_RETURN(checked, file_->ReadColumn(g, leaves_.back()));
+    if (checked.ints.size() != n) {
+      return Status::InvalidInput(file_->label() + ": column checked_at is not one timestamp per row");
+    }
+  }
+  out->reserve(n);
+  for (size_t r = 0; r < n; r++) {
+    auto d = ParseDate(cols[0].strings[r]);
+    if (!d) return Status::InvalidInput(file_->label() + ": row " + std::to_string(r) + " of row group " +
+                                        std::to_string(g) + " has a bad date");
+    MissingReportRow row;
+    row.day = *d;
+    row.data_type = std::move(cols[1].strings[r]);
+    row.instrument_key = std::move(cols[2].strings[r]);
+    row.exchange = std::move(cols[3].strings[r]);
+    row.symbol = std::move(cols[4].strings[r]);
+    if (!ids_only) {
+      row.status = std::move(cols[5].strings[r]);
+      row.reason = std::move(cols[6].strings[r]);
+      row.object_name = std::move(cols[7].strings[r]);
+      row.checked_at = checked.ints[r];
+    }
+    out->push_back(std::move(row));
+  }
+  return Status::OK();
 }
 
 }  // namespace mt::pipeline

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "core/status.h"
 #include "core/time_util.h"
 #include "columnar/column_data.h"
+#include "parquet/file_reader.h"
 #include "storage/object_store.h"
 
 namespace mt::pipeline {
@@ -49,15 +51,40 @@ inline constexpr size_t kMissingReportRowGroupRows = size_t{1} << 16;
 // give fewer) bounds a row group. A call that returns an error (the values
 // it gave are not the rows': a source that failed to read) aborts the
 // report: nothing is committed, a previous report of the day stays.
-// Every row's checked_at is `checked_at`, but the last
-// tail_checked_at->size() rows' (rows an earlier run checked), which are
-// these, in order.
+// Every row's checked_at is `checked_at`, but where `checked_at_of` (when
+// given) changes it: `checked_at_of(first, n, values)` is called once per
+// row group, values[0, n) of rows [first, first + n) set to `checked_at`
+// (rows an earlier run checked keep theirs); an error aborts the report as
+// above.
 using MissingReportColumn = std::function<Status(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
+using MissingReportCheckedAt = std::function<Status(size_t, size_t, int64_t*)>;
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
                                  size_t row_group_rows = kMissingReportRowGroupRows,
-                                 const std::vector<int64_t>* tail_checked_at = nullptr);
+                                 const MissingReportCheckedAt& checked_at_of = nullptr);
 // Reads a day's report; kNotFound when the day was never validated.
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day);
+
+// A day's report read a row group at a time, so what is held is one row
+// group's rows whatever the report's size (reports written here have row
+// groups of at most kMissingReportRowGroupRows rows).
+class MissingReportReader {
+ public:
+  // kNotFound when the day was never validated; kInvalidInput when the
+  // file is not a report (a column missing).
+  static Result<std::unique_ptr<MissingReportReader>> Open(storage::ObjectStore* store, const Date& day);
+  size_t rows() const;
+  size_t row_groups() const;
+  // Rows of row group g (< row_groups()) into *out (replaced): every column,
+  // or, with ids_only, the date, data_type, instrument_key, exchange and
+  // symbol only (the others left empty or zero).
+  Status ReadRowGroup(size_t g, std::vector<MissingReportRow>* out, bool ids_only = false);
+  const std::string& label() const;
+
+ private:
+  explicit MissingReportReader(std::unique_ptr<parquet::FileReader> file) : file_(std::move(file)) {}
+  std::unique_ptr<parquet::FileReader> file_;
+  std::vector<size_t> leaves_;  // of the string columns, then checked_at
+};
 
 }  // namespace mt::pipeline

@@ -458,6 +458,7 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
   if (days > 366 * 20) return Status::Usage("date range longer than 20 years");
   if (count) count(static_cast<size_t>(days) * data_types.size() * total);
   for (int64_t d = 0; d < days; d++) {
+    if (req.cancel && req.cancel->load()) return Status::Cancelled("planning interrupted");
     const Date day = AddDays(req.from, d);
     for (const auto& dt : data_types) {
       for (size_t e = 0; e < exchanges.size(); e++) {

@@ -4,6 +4,7 @@
 // I mod N, so shards never overlap and their union is the plan.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/status.h"
 #include "core/time_util.h"
 #include "derive/names.h"
@@ -68,6 +70,10 @@ struct PlanRequest {
   const struct KnownSymbols* known = nullptr;  // not owned; null: rules only
   // Applied to items from definitions (not to --symbols, which name them).
   InstrumentFilter instruments;
+  // Looked at before each day is planned (BuildPlan, PlanFromDefinitions):
+  // once set, the plan ends there, kCancelled. A year of days is millions
+  // of items and seconds of work; an interrupt must not wait for them.
+  const std::atomic<bool>* cancel = ProcessCancelFlag();
 };
 
 // The filter from its flags' text: `types` a list of spot, perpetual,

@@ -182,6 +182,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   std::set<std::string> written, without_metadata;
   std::map<std::string, std::vector<std::pair<Date, std::string>>> after_export;
   for (Date d = req.from; d <= req.to; d = AddDays(d, 1)) {
+    if (req.cancel && req.cancel->load()) return Status::Cancelled("planning interrupted");
     auto file = parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(d));
     if (!file.ok()) {
       if (file.status().code() == Status::Code::kNotFound) {

@@ -161,7 +161,16 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   for (const auto& [d, span] : by_day) {
     // Rows of items this run did not check (another exchange's or data
     // type's, reported by an earlier run) stay in the day's report.
-    auto earlier = EarlierRowsToKeep(store, d, res.items, span.first, span.second);
+    // An interrupt stops the writing between reports (and within one,
+    // which is then not committed): each report is whole or as it was.
+    auto interrupted = [&](const Status& st) {
+      log::Warn("interrupted: wrote " + std::to_string(written) + " of " + std::to_string(by_day.size()) +
+                " missing-data reports (each whole; the others as they were)");
+      return st;
+    };
+    if (o.cancel && o.cancel->load()) return interrupted(Status::Cancelled("interrupted"));
+    auto earlier = EarlierRowsToKeep(store, d, res.items, span.first, span.second,
+                                     pipeline::kMissingReportRowGroupRows, o.cancel);
     Status st = earlier.status();
     if (st.ok()) {
       if (!earlier->empty()) {
@@ -169,12 +178,13 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
                   " rows of an earlier run for items this run did not check");
       }
       st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
-                              "market-tick version " + o.tool_version, *earlier);
+                              "market-tick version " + o.tool_version, &*earlier, o.cancel);
     }
     if (st.ok()) {
       written++;
       continue;
     }
+    if (st.code() == Status::Code::kCancelled) return interrupted(st);
     log::Error(st.message());
     if (first.ok()) first = st;
     if (!res.items.io_status().ok()) break;
@@ -225,6 +235,7 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   const ValidateJobOptions& o = options;
   const auto t0 = std::chrono::steady_clock::now();
   Selection sel = o.selection;
+  sel.cancel = o.cancel;  // planning a year of days takes seconds
   pipeline::StoreKeyResolvers keys(store);
   pipeline::KnownSymbols known;  // pairs bare --symbols with exchanges
   MT_RETURN_IF_ERROR(pipeline::LoadKnownSymbolsFor(store, &sel, &known).WithContext("reading instrument definitions"));
@@ -298,7 +309,16 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   };
   if (results_lost()) return report;
   if (!ok) report.status = Status::InvalidInput("incomplete: items missing or corrupt, or days without definitions");
-  if (!o.read_only) report.status = WorseStatus(report.status, WriteReports(store, o, expected, res));
+  if (!o.read_only) {
+    const Status written = WriteReports(store, o, expected, res);
+    if (written.code() == Status::Code::kCancelled) {
+      // Interrupted: nothing more is printed or written.
+      report.text.clear();
+      report.status = written;
+      return report;
+    }
+    report.status = WorseStatus(report.status, written);
+  }
   // Lost while the reports were written: the summary and the HTML report
   // would be made of what the results then read as (a previous one stays).
   if (results_lost()) return report;

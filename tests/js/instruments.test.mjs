@@ -914,3 +914,69 @@ it('two runs for two exchanges started at once into one gs:// store (GCS test do
   }
   t.diagnostic(`412 answers (a run lost the race for a file and merged again): ${conflicts} in 3 rounds`);
 });
+
+// SIGINT (Ctrl-C) while --format makes the text of a listing of 200,000 GENERATED options: exit 130
+// and nothing printed, so a stdout redirected to a file holds no part of a listing; while the text is
+// printed (a pipe not read for a while), exit 130 before the rest of it. --format once ran on to
+// the end (exit 0, every definition printed) whatever the signal.
+describe('instruments --format: SIGINT', () => {
+  // One listing for the tests here, its server and folders removed after the last.
+  const cleanups = [];
+  after(async () => { for (const fn of cleanups) await fn(); });
+  let listing;
+  const getListing = async () => (listing ??= await optionsListing({ after: (fn) => cleanups.push(fn) }, 'sigint-format', 200_000));
+  const env = (c) => ({ PATH: process.env.PATH ?? '/usr/bin:/bin', TARDIS_API_URL: c.srv.url, TARDIS_API_KEY: KEY, SOURCE_DATE_EPOCH: SDE });
+  const args = (format) => ['instruments', '--from', '2024-01-01', '--to', '2024-01-01', '--exchanges', 'deribit', '--format', format];
+  // The child, its exit, and a promise of the first stderr line matching `re`.
+  const start = (c, format, stdout) => {
+    const child = spawn(BIN, args(format), { cwd: c.dir, env: env(c), stdio: ['ignore', stdout, 'pipe'] });
+    RUNNING.add(child);
+    let stderr = '';
+    const seen = [];
+    child.stderr.setEncoding('utf8').on('data', (d) => {
+      stderr += d;
+      for (const s of seen) if (s.re.test(stderr)) s.resolve();
+    });
+    const closed = new Promise((resolve) => child.on('close', (code, signal) => { RUNNING.delete(child); resolve({ code, signal }); }));
+    const when = (re) => new Promise((resolve) => { seen.push({ re, resolve }); if (re.test(stderr)) resolve(); });
+    return { child, closed, when, stderr: () => stderr };
+  };
+
+  for (const format of ['table', 'json']) {
+    it(`${format}: SIGINT once the catalog is built (the text being made): exit 130, the file stdout goes to left empty`, async () => {
+      const { c } = await getListing();
+      const file = path.join(c.dir, `printed-${format}.txt`);
+      const fd = fs.openSync(file, 'w');
+      const run = start(c, format, fd);
+      fs.closeSync(fd);
+      // Logged when the catalog is built, just before the definitions are formatted.
+      await run.when(/deribit: \d+ dataset symbols: 2\d{5} instruments/);
+      run.child.kill('SIGINT');
+      const t0 = Date.now();
+      const { code } = await run.closed;
+      assert.equal(code, 130, run.stderr());
+      assert.ok(Date.now() - t0 < 3000, `exited ${Date.now() - t0} ms after SIGINT`);
+      assert.equal(fs.statSync(file).size, 0, 'no part of the listing in the file');
+      // Seen once the catalog is built (the signal may come before the formatting began).
+      assert.match(run.stderr(), /interrupted while (formatting the definitions|building the instrument catalog); nothing printed/);
+    });
+  }
+
+  it('csv: SIGINT while the text is printed to a pipe: exit 130 before all of it', async () => {
+    const { c } = await getListing();
+    const run = start(c, 'csv', 'pipe');
+    // Not read until the signal is sent: the first piece (the whole text is made before any of it is
+    // printed) fills the pipe, and the run waits there.
+    await new Promise((resolve) => run.child.stdout.once('readable', resolve));
+    run.child.kill('SIGINT');
+    let bytes = 0;
+    run.child.stdout.on('data', (d) => { bytes += d.length; });
+    run.child.stdout.resume();
+    const { code } = await run.closed;
+    assert.equal(code, 130, run.stderr());
+    // 200,000 rows of well over 100 bytes each: more than 20 MB whole; at most the piece being
+    // written when the signal came (1 MiB) and the one before it got out.
+    assert.ok(bytes > 0 && bytes <= 2 << 20, `${bytes} bytes printed`);
+    assert.match(run.stderr(), /interrupted while printing; the definitions printed are incomplete/);
+  });
+});

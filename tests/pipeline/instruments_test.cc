@@ -625,3 +625,29 @@ TEST(Instruments, OneFixedTypedColumnSet) {
 
 }  // namespace
 }  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// A stop flag set while an exchange's instruments are added ends the adding
+// at the next symbol (a listing of many options takes seconds); unset, every
+// instrument is added. (The flag was once not looked at.)
+TEST(Instruments, AddExchangeStopsAtTheNextSymbolOnceTheStopIsSet) {
+  tardis::ExchangeDetails d;
+  d.id = "binance-futures";
+  for (int i = 0; i < 1000; i++)
+    d.symbols.push_back({"X" + std::to_string(i) + "USDT", "perpetual", 0, std::nullopt, {"trades"}});
+  std::atomic<bool> stop{false};
+  CatalogOptions opts;
+  opts.stop = &stop;
+  Catalog all;
+  AddExchange(d, nullptr, opts, &all);
+  EXPECT_EQ(all.entries.size(), 1000u);
+  stop.store(true);
+  Catalog none;
+  AddExchange(d, nullptr, opts, &none);
+  EXPECT_EQ(none.entries.size(), 0u);
+}
+
+}  // namespace
+}  // namespace mt::pipeline

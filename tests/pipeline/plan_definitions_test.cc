@@ -360,3 +360,47 @@ TEST_F(PlanStore, ShardsOfADefinitionsPlanPartitionIt) {
 
 }  // namespace
 }  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// An interrupt (the request's cancel flag) ends a plan at the next day:
+// kCancelled, the days after it not given, from definitions and from
+// --symbols alike. (Planning once ran every day of the range, seconds for
+// a year, the interrupt unseen.)
+TEST_F(PlanStore, AnInterruptEndsThePlanAtTheNextDay) {
+  WriteDefinitions(kDay);
+  WriteDefinitions(kDay2);
+  std::atomic<bool> stop{false};
+  PlanRequest req = Day();
+  req.to = kDay2;
+  req.cancel = &stop;
+  std::set<Date> days;
+  auto plan = PlanFromDefinitions(store_.get(), req, [&](WorkItem&& w) {
+    days.insert(w.day);
+    stop.store(true);
+    return Status::OK();
+  });
+  EXPECT_EQ(plan.status().code(), Status::Code::kCancelled) << plan.status().ToString();
+  EXPECT_EQ(days, std::set<Date>{kDay});
+  stop.store(false);
+  req.exchanges = {"binance-futures"};
+  req.symbols = {"binance-futures:BTCUSDT"};
+  req.data_types = {"trades"};
+  days.clear();
+  const Status st = BuildPlan(req, [&](WorkItem&& w) {
+    days.insert(w.day);
+    stop.store(true);
+    return Status::OK();
+  });
+  EXPECT_EQ(st.code(), Status::Code::kCancelled) << st.ToString();
+  EXPECT_EQ(days, std::set<Date>{kDay});
+  // Not interrupted: both days.
+  stop.store(false);
+  auto whole = BuildPlan(req);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->size(), 2u);
+}
+
+}  // namespace
+}  // namespace mt::pipeline

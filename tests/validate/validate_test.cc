@@ -847,64 +847,185 @@ TEST(MissingReport, ManyRowsAreWrittenInRowGroupsInOrder) {
   EXPECT_TRUE(none->empty());
 }
 
+// Every row an EarlierRows gives, in order.
+std::vector<pipeline::MissingReportRow> AllRows(EarlierRows* rows) {
+  std::vector<pipeline::MissingReportRow> out;
+  const Status st = rows->Next(rows->size(), &out);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return out;
+}
+
+// The caps of EarlierRowsToKeep the tests below run with: the default
+// (reports of these tests held in memory) and none (every report sorted in
+// temporary files); both keep the same rows.
+constexpr size_t kHeldRowCaps[] = {pipeline::kMissingReportRowGroupRows, 0};
+
 // A run over one data type keeps the rows of the day's report that another
 // run wrote for items it did not check, with their checked_at, after its
 // own rows (across row groups too); an item it checked loses its old row
 // whatever its status now.
 TEST(MissingReport, RowsOfItemsTheRunDidNotCheckAreKept) {
+  for (const size_t cap : kHeldRowCaps) {
+    SCOPED_TRACE("held rows " + std::to_string(cap));
+    testing::MemoryStoreDouble store;
+    constexpr size_t kEarlier = pipeline::kMissingReportRowGroupRows;  // the most held in memory
+    auto key = [](size_t i) { return "DERIBIT:OPTION:BTC-" + std::to_string(1000000 + i); };
+    ItemResults quotes;
+    for (size_t i = 0; i < kEarlier; i++) {
+      ItemResult r;
+      r.item = ExpectedItem{kDay, "quotes", key(i), "deribit", "OPTIONS"};
+      r.status = ItemStatus::kMissing;
+      r.reason = "q" + std::to_string(i);
+      quotes.push_back(r);
+    }
+    ASSERT_TRUE(WriteMissingReport(&store, kDay, quotes, 0, quotes.size(), kDayUs, "test").ok());
+    // A trades run (two items missing) that also checked quotes item 0, now
+    // done: its rows and the kept ones make two row groups.
+    ItemResults trades;
+    ItemResult t;
+    t.item = ExpectedItem{kDay, "trades", key(0), "deribit", "OPTIONS"};
+    t.status = ItemStatus::kMissing;
+    trades.push_back(t);
+    t.item.instrument_key = key(1);
+    trades.push_back(t);
+    ItemResult q0;
+    q0.item = ExpectedItem{kDay, "quotes", key(0), "deribit", "OPTIONS"};
+    q0.status = ItemStatus::kDone;
+    trades.push_back(q0);
+    auto earlier = EarlierRowsToKeep(&store, kDay, trades, 0, trades.size(), cap);
+    ASSERT_TRUE(earlier.ok()) << earlier.status().ToString();
+    EXPECT_EQ(earlier->sorted(), cap == 0);
+    ASSERT_EQ(earlier->size(), kEarlier - 1);
+    const int64_t later = kDayUs + 3600000000;
+    ASSERT_TRUE(WriteMissingReport(&store, kDay, trades, 0, trades.size(), later, "test", &*earlier).ok());
+    auto back = pipeline::ReadMissingReportRows(&store, kDay);
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    ASSERT_EQ(back->size(), kEarlier + 1);
+    for (size_t i : {0, 1}) {
+      EXPECT_EQ((*back)[i].data_type, "trades");
+      EXPECT_EQ((*back)[i].instrument_key, key(i));
+      EXPECT_EQ((*back)[i].checked_at, later);
+    }
+    size_t wrong = 0;
+    for (size_t i = 1; i < kEarlier; i++) {
+      const auto& b = (*back)[i + 1];
+      wrong += b.data_type != "quotes" || b.instrument_key != key(i) || b.reason != "q" + std::to_string(i) ||
+               b.status != "missing" || b.checked_at != kDayUs;
+    }
+    EXPECT_EQ(wrong, 0u);
+    // No stored report: nothing to keep.
+    auto none = EarlierRowsToKeep(&store, kDay2, trades, 0, trades.size(), cap);
+    ASSERT_TRUE(none.ok());
+    EXPECT_TRUE(none->empty());
+  }
+}
+
+// A stored report past the rows held in memory (a grouped item of that
+// many objects missing) keeps its rows all the same: a run over another
+// data type writes its own rows, then every earlier row in order, with its
+// reason and checked_at; the earlier row of an item it checked goes. (It
+// was once replaced whole, with a warning: those rows were lost to
+// download --from-report.)
+TEST(MissingReport, RowsOfAReportPastTheHeldRowsAreKept) {
   testing::MemoryStoreDouble store;
-  constexpr size_t kEarlier = pipeline::kMissingReportRowGroupRows;  // the most kept
+  constexpr size_t kEarlier = pipeline::kMissingReportRowGroupRows + 5000;
   auto key = [](size_t i) { return "DERIBIT:OPTION:BTC-" + std::to_string(1000000 + i); };
-  ItemResults quotes;
+  ItemResults objects;
   for (size_t i = 0; i < kEarlier; i++) {
     ItemResult r;
-    r.item = ExpectedItem{kDay, "quotes", key(i), "deribit", "OPTIONS"};
-    r.status = ItemStatus::kMissing;
-    r.reason = "q" + std::to_string(i);
-    quotes.push_back(r);
+    r.item = ExpectedItem{kDay, "trades", key(i), "deribit", "OPTIONS"};
+    r.status = i % 3 ? ItemStatus::kMissing : ItemStatus::kCorrupt;
+    r.reason = "t" + std::to_string(i);
+    r.object = "raw/" + key(i) + ".parquet";
+    objects.push_back(r);
   }
-  ASSERT_TRUE(WriteMissingReport(&store, kDay, quotes, 0, quotes.size(), kDayUs, "test").ok());
-  // A trades run (two items missing) that also checked quotes item 0, now
-  // done: its rows and the kept ones make two row groups.
-  ItemResults trades;
-  ItemResult t;
-  t.item = ExpectedItem{kDay, "trades", key(0), "deribit", "OPTIONS"};
-  t.status = ItemStatus::kMissing;
-  trades.push_back(t);
-  t.item.instrument_key = key(1);
-  trades.push_back(t);
-  ItemResult q0;
-  q0.item = ExpectedItem{kDay, "quotes", key(0), "deribit", "OPTIONS"};
-  q0.status = ItemStatus::kDone;
-  trades.push_back(q0);
-  auto earlier = EarlierRowsToKeep(&store, kDay, trades, 0, trades.size());
+  ASSERT_TRUE(WriteMissingReport(&store, kDay, objects, 0, objects.size(), kDayUs, "test").ok());
+  // A quotes run: one file missing, and trades object 7 checked again (done).
+  ItemResults quotes;
+  ItemResult q;
+  q.item = ExpectedItem{kDay, "quotes", "DERIBIT:FUTURE:BTC-27MAR20", "deribit", "BTC-27MAR20"};
+  q.status = ItemStatus::kMissing;
+  q.reason = "quotes";
+  quotes.push_back(q);
+  ItemResult t7;
+  t7.item = ExpectedItem{kDay, "trades", key(7), "deribit", "OPTIONS"};
+  t7.status = ItemStatus::kDone;
+  quotes.push_back(t7);
+  auto earlier = EarlierRowsToKeep(&store, kDay, quotes, 0, quotes.size());
   ASSERT_TRUE(earlier.ok()) << earlier.status().ToString();
+  EXPECT_TRUE(earlier->sorted());
   ASSERT_EQ(earlier->size(), kEarlier - 1);
   const int64_t later = kDayUs + 3600000000;
-  ASSERT_TRUE(WriteMissingReport(&store, kDay, trades, 0, trades.size(), later, "test", *earlier).ok());
+  ASSERT_TRUE(WriteMissingReport(&store, kDay, quotes, 0, quotes.size(), later, "test", &*earlier).ok());
   auto back = pipeline::ReadMissingReportRows(&store, kDay);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
-  ASSERT_EQ(back->size(), kEarlier + 1);
-  for (size_t i : {0, 1}) {
-    EXPECT_EQ((*back)[i].data_type, "trades");
-    EXPECT_EQ((*back)[i].instrument_key, key(i));
-    EXPECT_EQ((*back)[i].checked_at, later);
-  }
-  size_t wrong = 0;
-  for (size_t i = 1; i < kEarlier; i++) {
-    const auto& b = (*back)[i + 1];
-    wrong += b.data_type != "quotes" || b.instrument_key != key(i) || b.reason != "q" + std::to_string(i) ||
-             b.status != "missing" || b.checked_at != kDayUs;
+  ASSERT_EQ(back->size(), kEarlier);
+  EXPECT_EQ((*back)[0].data_type, "quotes");
+  EXPECT_EQ((*back)[0].reason, "quotes");
+  EXPECT_EQ((*back)[0].checked_at, later);
+  size_t wrong = 0, r = 1;
+  for (size_t i = 0; i < kEarlier; i++) {
+    if (i == 7) continue;
+    const auto& b = (*back)[r++];
+    wrong += b.data_type != "trades" || b.instrument_key != key(i) || b.reason != "t" + std::to_string(i) ||
+             b.status != (i % 3 ? "missing" : "corrupt") || b.object_name != "raw/" + key(i) + ".parquet" ||
+             b.checked_at != kDayUs || b.day != kDay;
   }
   EXPECT_EQ(wrong, 0u);
-  // A stored report past one row group is not held: nothing kept.
-  auto over = EarlierRowsToKeep(&store, kDay, ItemResults(), 0, 0);
-  ASSERT_TRUE(over.ok());
-  EXPECT_TRUE(over->empty());
-  // No stored report: nothing to keep.
-  auto none = EarlierRowsToKeep(&store, kDay2, trades, 0, trades.size());
-  ASSERT_TRUE(none.ok());
-  EXPECT_TRUE(none->empty());
+}
+
+// Past the held rows, the rows kept are those kept in memory: of a stored
+// report in row groups of three rows (as another writer may make them),
+// rows of another day go, of rows of one item only the first stays, and an
+// item the run checked loses every row of it.
+TEST(MissingReport, RowsKeptPastTheHeldRowsAreThoseKeptInMemory) {
+  testing::MemoryStoreDouble store;
+  struct Row {
+    Date day;
+    const char* type;
+    const char* key;
+    const char* reason;
+  };
+  const std::vector<Row> stored = {
+      {kDay, "trades", "K5", "a"},  {kDay, "trades", "K1", "b"},  {kDay2, "trades", "K2", "c"},
+      {kDay, "trades", "K5", "d"},  {kDay, "quotes", "K1", "e"},  {kDay, "trades", "K3", "f"},
+      {kDay, "trades", "K3", "g"},  {kDay, "trades", "K0", "h"},  {kDay, "trades", "K9", "i"},
+      {kDay, "trades", "K4", "j"},
+  };
+  auto column = [&](size_t c, size_t first, size_t n, const std::function<void(std::string_view)>& append) {
+    for (size_t r = first; r < first + n; r++) {
+      const Row& x = stored[r];
+      const std::string values[] = {FormatDate(x.day), x.type, x.key, "deribit", "S", "missing", x.reason, ""};
+      append(values[c]);
+    }
+    return Status::OK();
+  };
+  auto checked_at_of = [](size_t first, size_t n, int64_t* values) {
+    for (size_t r = 0; r < n; r++) values[r] = static_cast<int64_t>(first + r);
+    return Status::OK();
+  };
+  ASSERT_TRUE(pipeline::WriteMissingReportColumns(&store, kDay, stored.size(), column, kDayUs, "test", 3, checked_at_of)
+                  .ok());
+  ItemResults run;
+  for (const char* k : {"K3", "K9", "K7"}) {
+    ItemResult r;
+    r.item = ExpectedItem{kDay, "trades", k, "deribit", "S"};
+    r.status = ItemStatus::kDone;
+    run.push_back(r);
+  }
+  std::vector<std::string> kept[2];
+  for (const size_t cap : kHeldRowCaps) {
+    auto earlier = EarlierRowsToKeep(&store, kDay, run, 0, run.size(), cap);
+    ASSERT_TRUE(earlier.ok()) << earlier.status().ToString();
+    for (const auto& e : AllRows(&*earlier)) {
+      kept[cap == 0].push_back(e.data_type + " " + e.instrument_key + " " + e.reason + " " +
+                               std::to_string(e.checked_at));
+    }
+  }
+  const std::vector<std::string> expected = {"trades K5 a 0", "trades K1 b 1", "quotes K1 e 4", "trades K0 h 7",
+                                             "trades K4 j 9"};
+  EXPECT_EQ(kept[0], expected);
+  EXPECT_EQ(kept[1], expected);
 }
 
 // A grouped file's rows are superseded by a run that judged the file again,
@@ -913,37 +1034,42 @@ TEST(MissingReport, RowsOfItemsTheRunDidNotCheckAreKept) {
 // objects by the item of the whole file (its record gone since). Another
 // file's rows stay.
 TEST(MissingReport, RowsOfAGroupedFileARunCheckedAgainAreNotKept) {
-  testing::MemoryStoreDouble store;
-  auto item = [](const std::string& symbol, const std::string& key, ItemStatus status) {
-    ItemResult r;
-    r.item = ExpectedItem{kDay, "trades", key, "deribit", symbol};
-    r.status = status;
-    return r;
-  };
-  const std::string whole = GroupedItemKey("deribit", "OPTIONS");
-  ItemResults first;
-  first.push_back(item("OPTIONS", whole, ItemStatus::kMissing));
-  first.push_back(item("FUTURES", "DERIBIT:FUTURE:BTC-27MAR20", ItemStatus::kMissing));
-  ASSERT_TRUE(WriteMissingReport(&store, kDay, first, 0, first.size(), kDayUs, "test").ok());
-  // Downloaded since: the record lists two objects, both present.
-  ItemResults second;
-  second.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-C", ItemStatus::kDone));
-  second.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-P", ItemStatus::kDone));
-  auto kept = EarlierRowsToKeep(&store, kDay, second, 0, second.size());
-  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
-  ASSERT_EQ(kept->size(), 1u);
-  EXPECT_EQ((*kept)[0].symbol, "FUTURES");
-  // The other way: objects reported, then the whole file.
-  ItemResults objects;
-  objects.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-C", ItemStatus::kMissing));
-  objects.push_back(item("FUTURES", "DERIBIT:FUTURE:BTC-27MAR20", ItemStatus::kMissing));
-  ASSERT_TRUE(WriteMissingReport(&store, kDay, objects, 0, objects.size(), kDayUs, "test").ok());
-  ItemResults again;
-  again.push_back(item("OPTIONS", whole, ItemStatus::kMissing));
-  kept = EarlierRowsToKeep(&store, kDay, again, 0, again.size());
-  ASSERT_TRUE(kept.ok()) << kept.status().ToString();
-  ASSERT_EQ(kept->size(), 1u);
-  EXPECT_EQ((*kept)[0].symbol, "FUTURES");
+  for (const size_t cap : kHeldRowCaps) {
+    SCOPED_TRACE("held rows " + std::to_string(cap));
+    testing::MemoryStoreDouble store;
+    auto item = [](const std::string& symbol, const std::string& key, ItemStatus status) {
+      ItemResult r;
+      r.item = ExpectedItem{kDay, "trades", key, "deribit", symbol};
+      r.status = status;
+      return r;
+    };
+    const std::string whole = GroupedItemKey("deribit", "OPTIONS");
+    ItemResults first;
+    first.push_back(item("OPTIONS", whole, ItemStatus::kMissing));
+    first.push_back(item("FUTURES", "DERIBIT:FUTURE:BTC-27MAR20", ItemStatus::kMissing));
+    ASSERT_TRUE(WriteMissingReport(&store, kDay, first, 0, first.size(), kDayUs, "test").ok());
+    // Downloaded since: the record lists two objects, both present.
+    ItemResults second;
+    second.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-C", ItemStatus::kDone));
+    second.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-P", ItemStatus::kDone));
+    auto kept = EarlierRowsToKeep(&store, kDay, second, 0, second.size(), cap);
+    ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+    auto rows = AllRows(&*kept);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].symbol, "FUTURES");
+    // The other way: objects reported, then the whole file.
+    ItemResults objects;
+    objects.push_back(item("OPTIONS", "DERIBIT:OPTION:BTC-27MAR20-9000-C", ItemStatus::kMissing));
+    objects.push_back(item("FUTURES", "DERIBIT:FUTURE:BTC-27MAR20", ItemStatus::kMissing));
+    ASSERT_TRUE(WriteMissingReport(&store, kDay, objects, 0, objects.size(), kDayUs, "test").ok());
+    ItemResults again;
+    again.push_back(item("OPTIONS", whole, ItemStatus::kMissing));
+    kept = EarlierRowsToKeep(&store, kDay, again, 0, again.size(), cap);
+    ASSERT_TRUE(kept.ok()) << kept.status().ToString();
+    rows = AllRows(&*kept);
+    ASSERT_EQ(rows.size(), 1u);
+    EXPECT_EQ(rows[0].symbol, "FUTURES");
+  }
 }
 
 // ExpectedItems sorts as a vector of ExpectedItem values sorted by every
@@ -2002,6 +2128,53 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
   EXPECT_NE(r->status.message().find("cannot read back a temporary file"), std::string::npos) << r->status.message();
   EXPECT_TRUE(r->text.empty());
   check_reports("second run");
+}
+
+// An interrupt while the missing-data reports are written (the checks
+// done) stops the writing: the report being written when it came is not
+// committed, no later day's is begun, nothing is printed, the summary JSON
+// is not written, and the run is kCancelled. (The writing once ran on to
+// the end, the interrupt unseen.)
+TEST(ValidateJob, AnInterruptWhileReportsAreWrittenStopsThem) {
+  // Sets the run's cancel flag as the `at`-th report is created (as SIGINT
+  // would while it is written).
+  class InterruptingStore : public testing::MemoryStoreDouble {
+   public:
+    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+      if (name.find("missing_data") != std::string::npos && ++creates == at) flag.store(true);
+      return MemoryStoreDouble::Create(name, overwrite);
+    }
+    int at = 0;  // 0: never
+    int creates = 0;
+    std::atomic<bool> flag{false};
+  };
+  InterruptingStore store;
+  const std::string dir = ::testing::TempDir() + "/interrupted-reports-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  ValidateJobOptions o;
+  o.selection.from = Date{2024, 3, 1};
+  o.selection.to = Date{2024, 3, 3};
+  o.selection.exchanges = {"binance-futures"};
+  o.selection.data_types = {"trades"};
+  for (int i = 0; i < 100; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  o.tool_version = "test";
+  o.cancel = &store.flag;
+  store.at = 2;
+  o.summary_json = dir + "/summary.json";
+  auto r = RunValidateJob(&store, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->status.code(), Status::Code::kCancelled) << r->status.ToString();
+  EXPECT_EQ(store.creates, 2);
+  EXPECT_TRUE(r->text.empty());
+  EXPECT_FALSE(std::filesystem::exists(o.summary_json));
+  auto first = ReadMissingReport(&store, Date{2024, 3, 1});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->size(), 100u);
+  for (int d : {2, 3}) {
+    EXPECT_EQ(ReadMissingReport(&store, Date{2024, 3, d}).status().code(), Status::Code::kNotFound) << d;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // A day's report whose results fail to read back from their temporary file
