@@ -667,8 +667,8 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
     // previous page's encoded bytes per row, so that pages of well-encoded
     // values (timestamps' deltas, dictionary indices in runs, shared string
     // prefixes) still come near the bound.
-    size_t rows = PageRows(col, width, opts, row, val, num_rows);
-    if (last_rows > 0) rows = RoundRows(budget * last_rows / std::max<size_t>(1, last_bytes), left);
+    size_t rows = last_rows == 0 ? PageRows(col, width, opts, row, val, num_rows)
+                                 : RoundRows(budget * last_rows / std::max<size_t>(1, last_bytes), left);
     const size_t page_start = body.size();
     while (true) {
       vals = count_values(row, rows);
