@@ -219,10 +219,22 @@ class ChunkBuilder {
     raw_->clear();
   }
 
-  Status AddPage(const std::string& body, int32_t num_values, Encoding enc, bool dict) {
-    if (!dict && !seen_data_page_ && fast_) MT_RETURN_IF_ERROR(ChooseCompressor(body));
+  // Called once, after the dictionary page and before the data pages, with
+  // the data pages' bodies in sequence: their compressor is chosen for the
+  // chunk, not for its first page (a chunk's pages share its data's shape).
+  Status BeginDataPages(std::string_view data) {
+    data_comp_ = comp_;
+    if (!fast_) return Status::OK();
+    if (data.size() < fast_below_) {
+      small_data_ = true;
+      return Status::OK();
+    }
+    return ChooseCompressor(data);
+  }
+
+  Status AddPage(std::string_view body, int32_t num_values, Encoding enc, bool dict) {
     Compressor* c = dict ? comp_ : data_comp_ ? data_comp_ : comp_;
-    if (body.size() < fast_below_) c = enc == Encoding::kDeltaByteArray ? small_dba_ : fast_;
+    if (dict ? body.size() < fast_below_ : small_data_) c = enc == Encoding::kDeltaByteArray ? small_dba_ : fast_;
     MT_ASSIGN_OR_RETURN(const std::string_view compressed, c->CompressView(body));
     const size_t header_start = out_->bytes.size();
     out_->bytes.reserve(header_start + kMaxPageHeader + compressed.size());
@@ -270,14 +282,13 @@ class ChunkBuilder {
 
  private:
   // The level is chosen after looking at the data: a 64 KiB sample of the
-  // first data page goes through both compressors; when the fast one comes
-  // within 1% of the configured level, the whole chunk uses it (most
-  // order-book chunks: less CPU for the same bytes; trades timestamps keep
-  // the configured level; bench/README.md).
-  Status ChooseCompressor(const std::string& body) {
-    data_comp_ = comp_;
-    if (body.size() < kLevelTrialBytes) return Status::OK();  // small pages: not worth it
-    const std::string_view sample(body.data(), 64u << 10);
+  // chunk's data pages (the start of the first ones) goes through both
+  // compressors; when the fast one comes within 1% of the configured level,
+  // the whole chunk uses it (most order-book chunks: less CPU for the same
+  // bytes; trades timestamps keep the configured level; bench/README.md).
+  Status ChooseCompressor(std::string_view data) {
+    if (data.size() < kLevelTrialBytes) return Status::OK();  // small chunks: not worth it
+    const std::string_view sample = data.substr(0, 64u << 10);
     MT_ASSIGN_OR_RETURN(const std::string_view a, comp_->CompressView(sample));
     const size_t a_size = a.size();
     MT_ASSIGN_OR_RETURN(const std::string_view b, fast_->CompressView(sample));
@@ -288,9 +299,11 @@ class ChunkBuilder {
   Compressor* comp_;
   Compressor* fast_;
   Compressor* small_dba_;  // fast_'s level, longer matches: small DELTA_BYTE_ARRAY pages
-  // Pages below this size go through fast_ (or small_dba_) without a trial
+  // A dictionary page below this size, or the data pages of a chunk whose
+  // data pages sum to less, go through fast_ (or small_dba_) without a trial
   // (0: never).
   size_t fast_below_;
+  bool small_data_ = false;  // the data pages sum to less than fast_below_
   Compressor* data_comp_ = nullptr;
   EncodedChunk* out_;
   std::string* raw_;
@@ -429,6 +442,63 @@ bool SharesPrefixes(const StringColumn& s) {
   return total > 0 && shared * 2 >= total;
 }
 
+// A data page's body: where it ends in the chunk's bodies, and its rows.
+struct DataPage {
+  size_t end;
+  size_t rows;
+};
+
+// The plain width of a column's values in bits (0: strings, 4 + length bytes
+// each) and of its definition levels (1 bit a row when nullable): a chunk's
+// first page is cut at it. The encodings can exceed it by their run and block
+// headers (RLE runs of levels and indices, DELTA_BINARY_PACKED blocks,
+// DELTA_BYTE_ARRAY's length streams); a page still over the bound is encoded
+// again with fewer rows.
+struct PageWidth {
+  size_t value_bits;
+  size_t def_bits;
+};
+PageWidth PageWidthOf(const ColumnData& col, Encoding enc, int index_width) {
+  PageWidth w{0, col.nullable ? 1u : 0u};
+  if (enc == Encoding::kRleDictionary) {
+    w.value_bits = static_cast<size_t>(index_width);
+  } else if (col.kind == ColumnKind::kBool) {
+    w.value_bits = 1;
+  } else if (col.kind != ColumnKind::kString) {
+    w.value_bits = 64;
+  }
+  return w;
+}
+
+// `rows` rounded down to a multiple of 128 (DELTA_BINARY_PACKED's block; the
+// bit-packed groups of 8), at least one; `left` when it reaches that (the
+// chunk's last page).
+size_t RoundRows(size_t rows, size_t left) {
+  if (rows >= left) return left;
+  return std::max<size_t>(1, rows >= 128 ? rows - rows % 128 : rows);
+}
+
+// Rows of the data page that starts at `row` (value `val`) at the plain
+// width: at most opts.page_rows, and as many as keep the body within
+// opts.page_bytes, less 1/64 of room for the headers the encodings add.
+size_t PageRows(const ColumnData& col, const PageWidth& w, const EncodeOptions& opts, size_t row, size_t val,
+                size_t num_rows) {
+  const size_t left = std::min(opts.page_rows, num_rows - row);
+  const size_t budget_bits = (opts.page_bytes - opts.page_bytes / 64) * 8;
+  if (w.value_bits > 0) return RoundRows(budget_bits / (w.value_bits + w.def_bits), left);
+  // Strings, 4 + length bytes each.
+  const uint8_t* def = col.null_count > 0 && !col.defined.empty() ? col.defined.data() + row : nullptr;
+  size_t bits = 0, r = 0, v = val;
+  for (; r < left; r++) {
+    const bool present = !def || def[r];
+    const size_t add = w.def_bits + (present ? 8 * (4 + col.str.Get(v).size()) : 0);
+    if (r > 0 && bits + add > budget_bits) break;
+    bits += add;
+    v += present;
+  }
+  return r;
+}
+
 // A thread's scratch: kept from chunk to chunk, so no fresh pages to fault
 // in and zero for every column chunk, by the threads that keep it
 // (KeepsEncodeScratch).
@@ -437,6 +507,7 @@ struct EncodeScratch {
   std::string body;
   std::string raw;  // a small chunk's pages uncompressed (ChunkBuilder)
   PodVector<uint8_t> ones;  // definition levels of a column without nulls
+  std::vector<DataPage> pages;  // the chunk's data pages in `body`
 };
 EncodeScratch& ThreadScratch() {
   thread_local EncodeScratch scratch;
@@ -449,6 +520,68 @@ void ReleaseEncodeScratch() {
   EncodeScratch gone;
   std::swap(ThreadScratch(), gone);
   ReleaseCompressionScratch();
+}
+
+// Appends the data page body of rows [row, row + rows) (values [val, val +
+// vals)): definition levels, then the values in `enc`. DELTA_BINARY_PACKED
+// widens [*ts_min, *ts_max] by the page's values.
+void EncodeDataPage(const ColumnData& col, Encoding enc, int index_width, bool constant, const uint32_t* indices,
+                    size_t row, size_t val, size_t rows, size_t vals, std::string* out, int64_t* ts_min,
+                    int64_t* ts_max) {
+
+  if (col.nullable) {
+    const uint8_t* def;
+    if (col.defined.empty()) {  // every row has a value
+      PodVector<uint8_t>& ones = ThreadScratch().ones;
+      if (ones.size() < rows) {
+        ones.resize(rows);
+        std::memset(ones.data(), 1, rows);
+      }
+      def = ones.data();
+    } else {
+      def = col.defined.data() + row;
+    }
+    EncodeDefinitionLevels(def, rows, out);
+  }
+  switch (enc) {
+    case Encoding::kRleDictionary:
+      out->push_back(static_cast<char>(index_width));
+      if (constant) {
+        // One value: a single RLE run of index 0.
+        if (vals > 0) {
+          PutUleb128(out, static_cast<uint64_t>(vals) << 1);
+          out->push_back(0);
+        }
+      } else {
+        EncodeRleHybrid(indices + val, vals, index_width, out);
+      }
+      break;
+    case Encoding::kDeltaBinaryPacked:
+      if (vals > 0) {
+        int64_t mn, mx;
+        EncodeDeltaBinaryPacked(col.i64.data() + val, vals, out, &mn, &mx);
+        *ts_min = std::min(*ts_min, mn);
+        *ts_max = std::max(*ts_max, mx);
+      } else {
+        EncodeDeltaBinaryPacked(col.i64.data() + val, vals, out);
+      }
+      break;
+    case Encoding::kByteStreamSplit:
+      EncodeByteStreamSplit(col.f64.data() + val, vals, out);
+      break;
+    case Encoding::kDeltaByteArray:
+      EncodeDeltaByteArray(vals, [&](size_t i) { return col.str.Get(val + i); }, out);
+      break;
+    default:
+      switch (col.kind) {
+        case ColumnKind::kTimestampMicros: EncodePlainFixed(col.i64.data() + val, vals, out); break;
+        case ColumnKind::kDouble: EncodePlainFixed(col.f64.data() + val, vals, out); break;
+        case ColumnKind::kBool: EncodePlainBool(col.b.data() + val, vals, out); break;
+        case ColumnKind::kString:
+          for (size_t i = 0; i < vals; i++) EncodePlainByteArray(col.str.Get(val + i), out);
+          break;
+      }
+  }
 }
 
 Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
@@ -510,72 +643,58 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
               : 0;  // width 0 is legal but some readers mishandle it
 
   // Data pages over row ranges; values are dense, so track the value cursor.
+  // The bodies are encoded one after the other into `body` first, so that
+  // the compressor is chosen on the chunk's data (BeginDataPages).
+  std::vector<DataPage>& pages = ThreadScratch().pages;
+  pages.clear();
+  body.clear();
+  const PageWidth width = PageWidthOf(col, enc, index_width);
+  // Values in the rows [from, from + n).
+  auto count_values = [&](size_t from, size_t n) {
+    if (col.null_count == 0 || col.defined.empty()) return n;
+    const uint8_t* def = col.defined.data() + from;
+    size_t v = 0;
+    for (size_t i = 0; i < n; i++) v += def[i];
+    return v;
+  };
+  const size_t budget = opts.page_bytes - opts.page_bytes / 64;
   size_t row = 0, val = 0;
+  size_t last_rows = 0, last_bytes = 0;  // the previous page's
   do {
-    const size_t rows = std::min(opts.page_rows, num_rows - row);
-    size_t vals = rows;
-    body.clear();
-    if (col.nullable) {
-      const uint8_t* def;
-      if (col.defined.empty()) {  // every row has a value
-        PodVector<uint8_t>& ones = ThreadScratch().ones;
-        if (ones.size() < rows) {
-          ones.resize(rows);
-          std::memset(ones.data(), 1, rows);
-        }
-        def = ones.data();
-      } else {
-        def = col.defined.data() + row;
-        if (col.null_count > 0) {
-          vals = 0;
-          for (size_t i = 0; i < rows; i++) vals += def[i];
-        }
+    const size_t left = std::min(opts.page_rows, num_rows - row);
+    size_t vals = 0;
+    // The first page is cut at the plain width; the next ones at the
+    // previous page's encoded bytes per row, so that pages of well-encoded
+    // values (timestamps' deltas, dictionary indices in runs, shared string
+    // prefixes) still come near the bound.
+    size_t rows = last_rows == 0 ? PageRows(col, width, opts, row, val, num_rows)
+                                 : RoundRows(budget * last_rows / std::max<size_t>(1, last_bytes), left);
+    const size_t page_start = body.size();
+    while (true) {
+      vals = count_values(row, rows);
+      EncodeDataPage(col, enc, index_width, constant, indices, row, val, rows, vals, &body, &ts_min, &ts_max);
+      const size_t bytes = body.size() - page_start;
+      // Values whose encoded size the estimate missed: the page is encoded
+      // again with fewer rows (a page holds at least one).
+      if (bytes <= opts.page_bytes || rows <= 1) {
+        last_rows = rows;
+        last_bytes = bytes;
+        break;
       }
-      EncodeDefinitionLevels(def, rows, &body);
+      body.resize(page_start);
+      rows = RoundRows(budget * rows / bytes, rows - 1);
     }
-    switch (enc) {
-      case Encoding::kRleDictionary:
-        body.push_back(static_cast<char>(index_width));
-        if (constant) {
-          // One value: a single RLE run of index 0.
-          if (vals > 0) {
-            PutUleb128(&body, static_cast<uint64_t>(vals) << 1);
-            body.push_back(0);
-          }
-        } else {
-          EncodeRleHybrid(indices + val, vals, index_width, &body);
-        }
-        break;
-      case Encoding::kDeltaBinaryPacked:
-        if (vals > 0) {
-          int64_t mn, mx;
-          EncodeDeltaBinaryPacked(col.i64.data() + val, vals, &body, &mn, &mx);
-          ts_min = std::min(ts_min, mn);
-          ts_max = std::max(ts_max, mx);
-        } else {
-          EncodeDeltaBinaryPacked(col.i64.data() + val, vals, &body);
-        }
-        break;
-      case Encoding::kByteStreamSplit:
-        EncodeByteStreamSplit(col.f64.data() + val, vals, &body);
-        break;
-      case Encoding::kDeltaByteArray:
-        EncodeDeltaByteArray(vals, [&](size_t i) { return col.str.Get(val + i); }, &body);
-        break;
-      default:
-        switch (col.kind) {
-          case ColumnKind::kTimestampMicros: EncodePlainFixed(col.i64.data() + val, vals, &body); break;
-          case ColumnKind::kDouble: EncodePlainFixed(col.f64.data() + val, vals, &body); break;
-          case ColumnKind::kBool: EncodePlainBool(col.b.data() + val, vals, &body); break;
-          case ColumnKind::kString:
-            for (size_t i = 0; i < vals; i++) EncodePlainByteArray(col.str.Get(val + i), &body);
-            break;
-        }
-    }
-    MT_RETURN_IF_ERROR(builder.AddPage(body, static_cast<int32_t>(rows), enc, false));
+    pages.push_back({body.size(), rows});
     row += rows;
     val += vals;
   } while (row < num_rows);
+  MT_RETURN_IF_ERROR(builder.BeginDataPages(body));
+  size_t start = 0;
+  for (const DataPage& p : pages) {
+    MT_RETURN_IF_ERROR(builder.AddPage(std::string_view(body).substr(start, p.end - start),
+                                       static_cast<int32_t>(p.rows), enc, false));
+    start = p.end;
+  }
 
   if (dbp_stats) SetInt64Stats(ts_min, ts_max, out);
   if (out->dict_page_rel >= 0) out->encodings.push_back(Encoding::kPlain);
@@ -590,7 +709,8 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 
 size_t ThreadEncodeScratchBytes() {
   const EncodeScratch& s = ThreadScratch();
-  return s.ddict.CapacityBytes() + s.body.capacity() + s.raw.capacity() + s.ones.capacity();
+  return s.ddict.CapacityBytes() + s.body.capacity() + s.raw.capacity() + s.ones.capacity() +
+         s.pages.capacity() * sizeof(DataPage);
 }
 
 // A thread's scratch grows to its biggest chunk's size (several times the

@@ -17,8 +17,19 @@
 
 namespace mt::parquet {
 
+// A data page's body (definition levels + values, before compression) is cut
+// to hold about this many bytes at most: readers that load the file whole
+// (BigQuery's Parquet loader, with its resource limit per page, and Arrow and
+// parquet-mr, whose own pages are this size) then hold one such page per
+// column at a time whatever the column count (book_snapshot_25's 100-odd
+// columns).
+constexpr size_t kDataPageBytes = 1u << 20;
+
 struct EncodeOptions {
-  size_t page_rows = 1024 * 1024;  // rows per data page
+  // Data pages end at whichever comes first: `page_rows` rows or about
+  // `page_bytes` bytes of body (PageRows in column_writer.cc).
+  size_t page_rows = 1024 * 1024;
+  size_t page_bytes = kDataPageBytes;
   // false: only PLAIN and dictionary encodings, for readers that know no
   // others.
   bool modern_encodings = true;
@@ -42,8 +53,8 @@ struct EncodedChunk {
   int64_t total_compressed_size() const { return compressed_bytes; }
 };
 
-// Data pages from this size up get the level trial (ChunkBuilder); smaller
-// ones cost more to sample than the trial can save.
+// Chunks whose data pages hold this many bytes or more get the level trial
+// (ChunkBuilder); smaller ones cost more to sample than the trial can save.
 constexpr size_t kLevelTrialBytes = 256u << 10;
 // A chunk whose pages hold at most this many bytes before compression is
 // written uncompressed (codec UNCOMPRESSED for that column chunk) when the
@@ -62,9 +73,10 @@ constexpr int kEncodeScratchThreads = 3;  // threads that keep it, at most
 size_t ThreadEncodeScratchBytes();
 
 // `fast` (optional, same codec at a lower level) is used for the data pages
-// when a sample shows it compresses them as well as `compressor`, and for
-// every page (dictionary or data) smaller than `fast_below` bytes; such a
-// DELTA_BYTE_ARRAY page goes through `small_dba` when given (`fast`'s level
+// when a sample shows it compresses them as well as `compressor`, for a
+// dictionary page smaller than `fast_below` bytes and for the data pages of a
+// chunk whose data pages hold fewer than `fast_below` bytes in sum; such
+// DELTA_BYTE_ARRAY pages go through `small_dba` when given (`fast`'s level
 // with a longer shortest match).
 Status EncodeColumnChunk(const columnar::ColumnData& col, size_t num_rows, const EncodeOptions& opts,
                          Compressor* compressor, EncodedChunk* out, Compressor* fast = nullptr,

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <latch>
@@ -19,6 +20,7 @@
 #include "parquet/column_writer.h"
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
+#include "parquet/metadata.h"
 #include "storage/object_store.h"
 
 namespace mt::parquet {
@@ -513,6 +515,166 @@ TEST(ColumnWriter, PlainStringStatisticsOrderBytesUnsigned) {
     EXPECT_EQ(out.min_value, mn) << values[0];
     EXPECT_EQ(out.max_value, mx) << values[0];
   }
+}
+
+// Data pages hold at most kDataPageBytes before compression, whatever the
+// column's kind and encoding (BigQuery's loader asks for pages of about
+// 1 MiB in files of more than 100 columns), and a chunk of many pages reads
+// back whole: every value, num_values per page summing to the rows, and the
+// timestamps' bounds taken across pages.
+TEST(ColumnWriter, DataPagesStayWithinTheByteBound) {
+  const std::string path = (fs::temp_directory_path() /
+                            ("mt_column_writer_pages_" + std::to_string(::getpid()) + ".parquet"))
+                               .string();
+  const size_t n = size_t{1} << 20;
+  uint64_t x = 88172645463325252ULL;
+  auto next = [&x] {  // xorshift64: values that neither repeat nor compress
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  std::vector<ColumnSpec> schema = {{"timestamp", ColumnKind::kTimestampMicros, false},
+                                    {"jumpy_ts", ColumnKind::kTimestampMicros, false},
+                                    {"amount", ColumnKind::kDouble, false},
+                                    {"price", ColumnKind::kDouble, true},
+                                    {"level", ColumnKind::kDouble, true},
+                                    {"id", ColumnKind::kString, false},
+                                    {"text", ColumnKind::kString, true},
+                                    {"flag", ColumnKind::kBool, true}};
+  RowGroupData rg;
+  for (const ColumnSpec& s : schema) {
+    ColumnData c;
+    c.kind = s.kind;
+    c.nullable = s.nullable;
+    if (s.kind == ColumnKind::kString) c.str = StringColumn(false);
+    rg.columns.push_back(std::move(c));
+  }
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < n; i++) {
+    const uint64_t r = next();
+    rg.columns[0].i64.push_back(1698796800000000 + static_cast<int64_t>(i) * 37 + static_cast<int64_t>(r % 1000));
+    // Deltas of any size in the second half: pages cut at the first half's
+    // bytes per row overflow and are cut again.
+    rg.columns[1].i64.push_back(i < n / 2 ? static_cast<int64_t>(i) : static_cast<int64_t>(r));
+    rg.columns[2].f64.push_back(Bits((r >> 12) | 0x3FF0000000000000ULL));  // BYTE_STREAM_SPLIT
+    if (i % 3 == 0) {
+      rg.columns[3].AddNull(i);
+    } else {
+      rg.columns[3].AddDefined();
+      rg.columns[3].f64.push_back(Bits(r >> 1));
+    }
+    if (i % 5 == 0) {  // dictionary indices of 16 bits, and nulls
+      rg.columns[4].AddNull(i);
+    } else {
+      rg.columns[4].AddDefined();
+      rg.columns[4].f64.push_back(static_cast<double>(r % 60000));
+    }
+    rg.columns[5].str.Append(std::to_string(4000000000ULL + i * 3));  // DELTA_BYTE_ARRAY
+    if (i % 7 == 0) {
+      rg.columns[6].AddNull(i);
+      texts.emplace_back();
+    } else {  // PLAIN: 0 to 40 bytes, no shared prefixes
+      rg.columns[6].AddDefined();
+      std::string t(r % 41, '\0');
+      for (size_t k = 0; k < t.size(); k++) t[k] = static_cast<char>('a' + (r >> (k % 60)) % 26);
+      if (!t.empty()) t[0] = static_cast<char>('A' + i % 26);
+      rg.columns[6].str.Append(t);
+      texts.push_back(t);
+    }
+    if (i % 11 == 0) {
+      rg.columns[7].AddNull(i);
+    } else {
+      rg.columns[7].AddDefined();
+      rg.columns[7].b.push_back(static_cast<uint8_t>(r & 1));
+    }
+  }
+  rg.num_rows = n;
+  std::vector<ColumnData> want;
+  for (const ColumnData& c : rg.columns) {
+    ColumnData copy;
+    copy.kind = c.kind;
+    copy.defined = c.defined;
+    copy.i64 = c.i64;
+    copy.f64 = c.f64;
+    copy.b = c.b;
+    want.push_back(std::move(copy));
+  }
+  ASSERT_TRUE(WriteOneRowGroup(path, schema, std::move(rg)).ok());
+
+  std::string file;
+  {
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    ASSERT_NE(f, nullptr);
+    char buf[1 << 16];
+    size_t got;
+    while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) file.append(buf, got);
+    std::fclose(f);
+  }
+  auto r = FileReader::OpenLocal(path);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& cols = (*r)->metadata().row_groups.at(0).columns;
+  const std::vector<Encoding> encodings = {Encoding::kDeltaBinaryPacked, Encoding::kDeltaBinaryPacked,
+                                           Encoding::kByteStreamSplit,   Encoding::kByteStreamSplit,
+                                           Encoding::kRleDictionary,     Encoding::kDeltaByteArray,
+                                           Encoding::kPlain,             Encoding::kPlain};
+  for (size_t c = 0; c < schema.size(); c++) {
+    SCOPED_TRACE(schema[c].name);
+    const ColumnChunkMeta& cc = cols.at(c);
+    size_t pos = static_cast<size_t>(cc.StartOffset());
+    const size_t end = pos + static_cast<size_t>(cc.total_compressed_size);
+    int64_t rows = 0;
+    size_t pages = 0;
+    while (pos < end) {
+      PageHeader h;
+      size_t hlen = 0;
+      ASSERT_TRUE(ParsePageHeader(std::string_view(file).substr(pos), &h, &hlen).ok());
+      if (h.type == PageType::kDataPage) {
+        EXPECT_LE(static_cast<size_t>(h.uncompressed_size), kDataPageBytes);
+        EXPECT_EQ(h.encoding, encodings[c]);
+        rows += h.num_values;
+        pages++;
+      }
+      pos += hlen + static_cast<size_t>(h.compressed_size);
+    }
+    EXPECT_EQ(pos, end);
+    EXPECT_EQ(rows, static_cast<int64_t>(n));
+    EXPECT_EQ(cc.num_values, static_cast<int64_t>(n));
+    // 1 Mi eight-byte values take 8 MiB: eight pages or more.
+    if (c == 2) {
+      EXPECT_GE(pages, 8u);
+    }
+
+    auto got = (*r)->ReadColumn(c);
+    ASSERT_TRUE(got.ok()) << got.status().ToString();
+    ASSERT_EQ(got->num_rows, n);
+    const ColumnData& w = want[c];
+    size_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+      const bool defined = w.defined.empty() || w.defined[i];
+      ASSERT_EQ(got->defined.empty() || got->defined[i], defined) << i;
+      if (!defined) continue;
+      switch (w.kind) {
+        case ColumnKind::kTimestampMicros: ASSERT_EQ(got->ints[i], w.i64[v]) << i; break;
+        case ColumnKind::kDouble: ASSERT_EQ(BitsOf(got->doubles[i]), BitsOf(w.f64[v])) << i; break;
+        case ColumnKind::kBool: ASSERT_EQ(got->bools[i], w.b[v]) << i; break;
+        case ColumnKind::kString:
+          ASSERT_EQ(got->strings[i], c == 5 ? std::to_string(4000000000ULL + i * 3) : texts[i]) << i;
+          break;
+      }
+      v++;
+    }
+  }
+  // The bounds of DELTA_BINARY_PACKED timestamps are taken across pages.
+  const auto& w1 = want[1].i64;
+  int64_t mn = *std::min_element(w1.begin(), w1.end()), mx = *std::max_element(w1.begin(), w1.end());
+  ASSERT_TRUE(cols.at(1).statistics.has_value());
+  int64_t smn = 0, smx = 0;
+  std::memcpy(&smn, cols.at(1).statistics->min_value->data(), 8);
+  std::memcpy(&smx, cols.at(1).statistics->max_value->data(), 8);
+  EXPECT_EQ(smn, mn);
+  EXPECT_EQ(smx, mx);
+  fs::remove(path);
 }
 
 }  // namespace
