@@ -1,6 +1,7 @@
 #include "pipeline/key_resolver.h"
 
 #include "storage/layout.h"
+#include "tardis/file_name.h"
 
 namespace mt::pipeline {
 
@@ -106,7 +107,15 @@ Result<std::unique_ptr<DefinitionKeyResolver>> DefinitionKeyResolver::Load(parqu
 Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view exchange,
                                                              std::string_view symbol) const {
   const std::string ex(exchange), sym = tardis::AsciiUpper(symbol);
-  if (auto it = keys_.find({ex, sym}); it != keys_.end()) {
+  auto it = keys_.find({ex, sym});
+  // A row's symbol as the exchange spells it (ascendex `BTC/USDT`) where the
+  // listing has only the dataset symbol (`BTC-USDT`, no /v1/instruments
+  // record to give the native one): the same instrument when they name the
+  // same file, as the official clients name them.
+  if (it == keys_.end()) {
+    if (std::string named = tardis::FileNameSymbol(symbol); named != sym) it = keys_.find({ex, named});
+  }
+  if (it != keys_.end()) {
     auto k = tardis::ParseInstrumentKey(it->second);
     if (!k.ok()) {
       return Status::InvalidInput("instrument definitions of " + FormatDate(day_) + ": " + k.status().message());
