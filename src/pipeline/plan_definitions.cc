@@ -181,6 +181,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   // it could not key.
   std::set<std::string> written, without_metadata;
   std::map<std::string, std::vector<std::pair<Date, std::string>>> after_export;
+  std::map<std::string, std::vector<Date>> unlisted;  // exchange -> days (DefinitionsPlan::unlisted_exchanges)
   for (Date d = req.from; d <= req.to; d = AddDays(d, 1)) {
     auto file = parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(d));
     if (!file.ok()) {
@@ -200,10 +201,19 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
       out.definition_problems.emplace_back(d, rows.status().message());
       continue;
     }
-    for (const auto& r : *rows) seen.insert(r.exchange);
+    std::set<std::string> listed;  // the day's
+    for (const auto& r : *rows) listed.insert(r.exchange);
     const std::vector<GroupedDefinition> grouped = GroupedOf(**file);
-    for (const auto& g : grouped) seen.insert(g.exchange);
+    for (const auto& g : grouped) listed.insert(g.exchange);
+    seen.insert(listed.begin(), listed.end());
     const InstrumentsFileState state = StateOf((*file)->metadata().key_value);
+    // A file written before the exchanges were recorded cannot tell an
+    // exchange with no instrument from one never asked for.
+    if (!state.legacy) {
+      for (const auto& e : req.exchanges) {
+        if (!listed.count(e) && !state.exchanges.count(e)) unlisted[e].push_back(d);
+      }
+    }
     written.insert(state.exchanges.begin(), state.exchanges.end());
     for (const ExchangeSource& src : state.sources) {
       if (src.source.find("/v1/instruments/") == std::string::npos) without_metadata.insert(src.exchange);
@@ -250,6 +260,11 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
                                 "market-tick instruments --exchanges " + e + " for them");
       }
     }
+  }
+  for (const auto& [exchange, days] : unlisted) {
+    const std::string text = exchange + ": the instrument definitions of these days do not list this exchange; run "
+                                        "market-tick instruments --exchanges " + exchange + " for them";
+    for (const Date& d : days) out.unlisted_exchanges.emplace_back(d, text);
   }
   for (const auto& [exchange, days] : after_export) {
     for (const DayRun& run : CollapseDays(days)) {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -98,6 +99,14 @@ std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected
   return out;
 }
 
+// The exchanges of ExpectedSet::unlisted_exchanges (each text starts with
+// its exchange and ": "), each once.
+std::vector<std::string> ExchangesOf(const std::vector<std::pair<Date, std::string>>& unlisted) {
+  std::set<std::string> out;
+  for (const auto& [d, text] : unlisted) out.insert(text.substr(0, text.find(':')));
+  return {out.begin(), out.end()};
+}
+
 // The --summary-json document: counts by status name (every status, zero
 // included) in total and per data type, so a script never parses the table.
 std::string SummaryJson(const ValidateJobOptions& o, const ExpectedSet& expected, const ValidationResult& res,
@@ -126,6 +135,7 @@ std::string SummaryJson(const ValidateJobOptions& o, const ExpectedSet& expected
            {"counts", total},
            {"by_data_type", by_type},
            {"days_without_definitions", expected.definition_problems.size()},
+           {"exchanges_without_definitions", ExchangesOf(expected.unlisted_exchanges)},
            {"unexpected_objects", res.unexpected_objects}};
   return RedactSecrets(doc.dump(-1, ' ', false, J::error_handler_t::replace) + "\n");
 }
@@ -201,6 +211,8 @@ Status WriteHtml(const ValidateJobOptions& o, const std::string& store, const Ex
   info.tool_version = o.tool_version;
   info.unexpected_objects = res.unexpected_objects;
   info.definition_problems = expected.definition_problems;
+  info.definition_problems.insert(info.definition_problems.end(), expected.unlisted_exchanges.begin(),
+                                  expected.unlisted_exchanges.end());
   Status sorted;
   const std::string html = RedactSecrets(RenderHtmlReport(info, res.items, &sorted));
   MT_RETURN_IF_ERROR(sorted.WithContext("--report: counting the instruments"));
@@ -231,10 +243,18 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   MT_ASSIGN_OR_RETURN(ExpectedSet expected,
                       sel.symbols.empty() ? ExpectedFromDefinitions(store, sel) : ExpectedFromPlan(sel, &keys, store));
   AddDerivedItems(&expected, o.derived, o.unasked_sources);
-  for (const auto& n : expected.notes) log::Warn(n);
+  // One line per run of days with the same problem, not one per day; an
+  // exchange the definitions do not list as an error line of its days, not
+  // also as a note.
+  std::vector<DayRun> def_runs = CollapseDays(expected.definition_problems);
+  const std::vector<DayRun> unlisted_runs = CollapseDays(expected.unlisted_exchanges);
+  std::set<std::string> unlisted_texts;
+  for (const auto& run : unlisted_runs) unlisted_texts.insert(run.text);
+  for (const auto& n : expected.notes) {
+    if (!unlisted_texts.count(n)) log::Warn(n);
+  }
   if (!expected.items.note().empty()) log::Warn("the expected items: " + expected.items.note());
-  // One line per run of days with the same problem, not one per day.
-  const std::vector<DayRun> def_runs = CollapseDays(expected.definition_problems);
+  def_runs.insert(def_runs.end(), unlisted_runs.begin(), unlisted_runs.end());
   for (const auto& run : def_runs) log::Error(run.Days() + ": " + run.text);
   log::Info("validating " + std::to_string(expected.items.size()) + " expected items (from " + expected.source +
             ") in " + store->Describe("") + (o.deep ? ", reading every footer" : ", existence only"));
