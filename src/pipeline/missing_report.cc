@@ -36,12 +36,14 @@ Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, cons
 
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
-                                 size_t row_group_rows, const std::vector<int64_t>* tail_checked_at) {
+                                 size_t row_group_rows, const std::vector<int64_t>* tail_checked_at,
+                                 const int64_t* if_generation) {
   const size_t tail = tail_checked_at ? tail_checked_at->size() : 0;
   if (tail > rows) return Status::Internal("missing-data report: more earlier rows than rows");
   const auto schema = MissingReportSchema();
   const std::string name = store->layout().MissingReportObjectName(day);
-  MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, /*overwrite=*/true));
+  MT_ASSIGN_OR_RETURN(auto obj, if_generation ? store->CreateIfGeneration(name, *if_generation)
+                                              : store->Create(name, /*overwrite=*/true));
   parquet::WriterOptions wo;
   wo.created_by = created_by;
   parquet::FileWriter w(obj.get(), schema, wo);
@@ -91,6 +93,11 @@ Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, s
 
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day) {
   MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, store->layout().MissingReportObjectName(day)));
+  return ReadMissingReportRows(*file);
+}
+
+Result<std::vector<MissingReportRow>> ReadMissingReportRows(parquet::FileReader& f) {
+  parquet::FileReader* file = &f;
   std::vector<parquet::ColumnValues> cols;
   for (const char* n : kStringColumns) {
     MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file->ReadColumn(std::string(n)));

@@ -19,6 +19,10 @@
 #include "columnar/column_data.h"
 #include "storage/object_store.h"
 
+namespace mt::parquet {
+class FileReader;
+}  // namespace mt::parquet
+
 namespace mt::pipeline {
 
 std::vector<columnar::ColumnSpec> MissingReportSchema();
@@ -52,12 +56,19 @@ inline constexpr size_t kMissingReportRowGroupRows = size_t{1} << 16;
 // Every row's checked_at is `checked_at`, but the last
 // tail_checked_at->size() rows' (rows an earlier run checked), which are
 // these, in order.
+// With `if_generation`, the report replaces only the version of that
+// generation (0: only if there is none; ObjectStore::CreateIfGeneration):
+// another run's report written since it was read makes Commit fail with
+// kAlreadyExists, that report kept.
 using MissingReportColumn = std::function<Status(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
                                  size_t row_group_rows = kMissingReportRowGroupRows,
-                                 const std::vector<int64_t>* tail_checked_at = nullptr);
+                                 const std::vector<int64_t>* tail_checked_at = nullptr,
+                                 const int64_t* if_generation = nullptr);
 // Reads a day's report; kNotFound when the day was never validated.
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day);
+// The rows of a report file already open (the stored bytes of one version).
+Result<std::vector<MissingReportRow>> ReadMissingReportRows(parquet::FileReader& file);
 
 }  // namespace mt::pipeline

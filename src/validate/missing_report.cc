@@ -17,7 +17,7 @@ namespace mt::validate {
 
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
                           size_t end, int64_t checked_at, const std::string& created_by,
-                          const std::vector<pipeline::MissingReportRow>& earlier) {
+                          const std::vector<pipeline::MissingReportRow>& earlier, const int64_t* if_generation) {
   auto in_report = [&](size_t i) { return IsReported(items.status(i)) && items.day(i) == day; };
   // A failed read of the results (sticky once set) makes the rows zeros:
   // an empty or partial report that would replace a correct one, and that
@@ -72,27 +72,44 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
     return results_read();
   };
   return pipeline::WriteMissingReportColumns(store, day, rows, column, checked_at, created_by,
-                                             pipeline::kMissingReportRowGroupRows, &earlier_checked_at);
+                                             pipeline::kMissingReportRowGroupRows, &earlier_checked_at, if_generation);
 }
 
 Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day,
-                                                                  const ItemResults& items, size_t begin, size_t end) {
+                                                                  const ItemResults& items, size_t begin, size_t end,
+                                                                  std::optional<int64_t>* generation) {
+  const std::string name = store->layout().MissingReportObjectName(day);
+  auto too_big = [&day](int64_t rows) {
+    if (rows <= static_cast<int64_t>(pipeline::kMissingReportRowGroupRows)) return false;
+    log::Warn("the missing-data report of " + FormatDate(day) + " holds " + std::to_string(rows) +
+              " rows, more than the " + std::to_string(pipeline::kMissingReportRowGroupRows) +
+              " of an earlier run kept beside this run's: this run's report replaces it whole (validate the "
+              "items it held again to report them)");
+    return true;
+  };
+  if (generation) generation->reset();
   // Held whole while the report is written: a report past one row group
   // (a grouped item of that many objects missing) is not read, so memory
   // stays bounded whatever it holds; this run's report replaces it, said.
   {
-    auto footer = parquet::FileReader::Open(store, store->layout().MissingReportObjectName(day));
-    if (footer.ok() && (*footer)->metadata().num_rows > static_cast<int64_t>(pipeline::kMissingReportRowGroupRows)) {
-      log::Warn("the missing-data report of " + FormatDate(day) + " holds " +
-                std::to_string((*footer)->metadata().num_rows) + " rows, more than the " +
-                std::to_string(pipeline::kMissingReportRowGroupRows) +
-                " of an earlier run kept beside this run's: this run's report replaces it whole (validate the "
-                "items it held again to report them)");
-      return std::vector<pipeline::MissingReportRow>{};
-    }
+    auto footer = parquet::FileReader::Open(store, name);
+    if (footer.ok() && too_big((*footer)->metadata().num_rows)) return std::vector<pipeline::MissingReportRow>{};
     if (!footer.ok() && footer.status().retryable()) return footer.status();
   }
-  auto stored = pipeline::ReadMissingReportRows(store, day);
+  Result<std::vector<pipeline::MissingReportRow>> stored = Status::NotFound(name);
+  if (generation) {
+    // One version, its bytes and generation together: the rows kept are
+    // those of the report the conditional write replaces.
+    MT_ASSIGN_OR_RETURN(storage::ObjectStore::Versioned v, store->ReadVersioned(name));
+    *generation = v.generation;
+    if (v.generation != 0) {
+      auto file = parquet::FileReader::OpenBuffer(std::move(v.bytes), store->Describe(name));
+      if (file.ok() && too_big((*file)->metadata().num_rows)) return std::vector<pipeline::MissingReportRow>{};
+      stored = file.ok() ? pipeline::ReadMissingReportRows(**file) : Result<std::vector<pipeline::MissingReportRow>>(file.status());
+    }
+  } else {
+    stored = pipeline::ReadMissingReportRows(store, day);
+  }
   if (!stored.ok()) {
     if (stored.status().code() == Status::Code::kNotFound) return std::vector<pipeline::MissingReportRow>{};
     if (stored.status().retryable()) return stored.status();

@@ -7,6 +7,7 @@
 // object_name (STRING); checked_at (TIMESTAMP(MICROS,UTC)).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,10 +33,13 @@ using pipeline::MissingReportSchema;
 // report is then not written (nothing committed, a previous report of the
 // day stays) and that error is returned, retryable.
 // `earlier` rows (of an earlier report of the day, for items this run did
-// not check: EarlierRowsToKeep) follow this run's, as they were.
+// not check: EarlierRowsToKeep) follow this run's, as they were. With
+// `if_generation` (the one EarlierRowsToKeep read them from), a report
+// another run wrote since is not replaced: kAlreadyExists, read again.
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
                           size_t end, int64_t checked_at, const std::string& created_by,
-                          const std::vector<pipeline::MissingReportRow>& earlier = {});
+                          const std::vector<pipeline::MissingReportRow>& earlier = {},
+                          const int64_t* if_generation = nullptr);
 
 // The rows of the day's stored report (none when there is none) whose item
 // is not among the items [begin, end) of `items` (the run's items of that
@@ -48,8 +52,13 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
 // pipeline::kMissingReportRowGroupRows (kept in memory otherwise), keeps
 // nothing (the run's own report replaces it), with a warning; a store that
 // failed to answer is the error, retryable.
+// With `generation`, the rows come from one version of the report, whose
+// generation it receives (0: there was none; nullptr, a replace of a report
+// too big to read), for WriteMissingReport's conditional write: runs over
+// other exchanges at the same time then each keep the others' rows.
 Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day,
-                                                                  const ItemResults& items, size_t begin, size_t end);
+                                                                  const ItemResults& items, size_t begin, size_t end,
+                                                                  std::optional<int64_t>* generation = nullptr);
 
 struct ReportedItem {
   ExpectedItem item;

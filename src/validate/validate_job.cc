@@ -7,7 +7,10 @@
 #include <cstdio>
 #include <map>
 #include <set>
+#include <thread>
 #include <memory>
+#include <optional>
+#include <random>
 
 #include <nlohmann/json.hpp>
 
@@ -99,6 +102,10 @@ std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected
   return out;
 }
 
+// Reads and merges of one day's missing-data report before a run gives up
+// (exit 3): each retry follows another run's write of that report.
+constexpr int kMaxReportAttempts = 40;
+
 // The exchanges of ExpectedSet::unlisted_exchanges (each text starts with
 // its exchange and ": "), each once.
 std::vector<std::string> ExchangesOf(const std::vector<std::pair<Date, std::string>>& unlisted) {
@@ -170,16 +177,33 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   Status first;
   for (const auto& [d, span] : by_day) {
     // Rows of items this run did not check (another exchange's or data
-    // type's, reported by an earlier run) stay in the day's report.
-    auto earlier = EarlierRowsToKeep(store, d, res.items, span.first, span.second);
-    Status st = earlier.status();
-    if (st.ok()) {
-      if (!earlier->empty()) {
+    // type's, reported by an earlier run, or by a run at the same time:
+    // the report is replaced only as read, else read and merged again)
+    // stay in the day's report.
+    Status st;
+    for (int attempt = 1;; attempt++) {
+      std::optional<int64_t> generation;
+      auto earlier = EarlierRowsToKeep(store, d, res.items, span.first, span.second, &generation);
+      st = earlier.status();
+      if (!st.ok()) break;
+      st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
+                              "market-tick version " + o.tool_version, *earlier,
+                              generation ? &*generation : nullptr);
+      if (st.ok() && !earlier->empty()) {
         log::Info("missing-data report of " + FormatDate(d) + ": kept " + std::to_string(earlier->size()) +
                   " rows of an earlier run for items this run did not check");
       }
-      st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
-                              "market-tick version " + o.tool_version, *earlier);
+      if (st.code() != Status::Code::kAlreadyExists) break;
+      if (attempt >= kMaxReportAttempts) {
+        st = Status::Unavailable("missing-data report of " + FormatDate(d) + ": other runs replaced it " +
+                                 std::to_string(attempt) + " times while this run merged into it; run again");
+        break;
+      }
+      log::Debug("missing-data report of " + FormatDate(d) + ": replaced by another run while merging; attempt " +
+                 std::to_string(attempt + 1));
+      static thread_local std::mt19937 rng{std::random_device{}()};
+      const int ms = std::uniform_int_distribution<int>(5, 20 * std::min(attempt, 10))(rng);
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
     if (st.ok()) {
       written++;

@@ -1221,3 +1221,31 @@ test('download to gs:// under ulimit -n 256 with --concurrency 64, 600 options a
     await srv.close();
   }
 });
+
+// Validate runs over different exchanges at the same time (one per exchange, a fleet's way) each merge the day's
+// missing-data report with the rows of the items they did not check. The report was replaced as read: a run whose
+// write came second dropped the other's rows, and a --from-report round then missed those items. Run A is held
+// right before it writes the report; run B writes its own meanwhile; A's write must not replace B's.
+test('validate: two runs over different exchanges at once keep both runs\' rows in the day\'s missing-data report', async () => {
+  const day = '2020-03-01';
+  const store = 'gs://bkt/mr';
+  const validate = (exchange, symbol) => run(['validate', '--from', day, '--exchanges', exchange, '--symbols', `${exchange}:${symbol}`,
+    '--data-types', 'trades', '--output', store]);
+  const held = d.hold({ name: 'mr/missing_data_reports/by_date/day-2020-03-01/missing_data.parquet' });
+  const pa = validate('binance-futures', 'BTCUSDT');
+  await held.arrived;
+  const b = await validate('bitmex', 'XBTUSD');
+  assert.equal(b.code, 1, describe(['validate', 'bitmex'], b));
+  assert.match(b.stdout, /^missing\t2020-03-01\ttrades\tBITMEX:PERPETUAL:BTC-USD$/m, b.stdout);
+  held.release();
+  const a = await pa;
+  assert.equal(a.code, 1, describe(['validate', 'binance-futures'], a));
+  assert.match(a.stdout, /^missing\t2020-03-01\ttrades\tBINANCE-FUTURES:PERPETUAL:BTC-USDT$/m, a.stdout);
+  assert.doesNotMatch(a.stderr, /^E /m, a.stderr);
+  // The report plans both items again.
+  const plan = await runOk(['download', '--from', day, '--from-report', '--dry-run', '--output', store],
+    { TARDIS_DATASETS_URL: 'http://127.0.0.1:9' });
+  const urls = plan.stdout.split('\n').filter((l) => l.startsWith('http')).sort();
+  assert.deepEqual(urls, ['http://127.0.0.1:9/v1/binance-futures/trades/2020/03/01/BTCUSDT.csv.gz',
+    'http://127.0.0.1:9/v1/bitmex/trades/2020/03/01/XBTUSD.csv.gz'], plan.stdout);
+});
