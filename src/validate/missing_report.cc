@@ -105,7 +105,11 @@ Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::Objec
     if (v.generation != 0) {
       auto file = parquet::FileReader::OpenBuffer(std::move(v.bytes), store->Describe(name));
       if (file.ok() && too_big((*file)->metadata().num_rows)) return std::vector<pipeline::MissingReportRow>{};
-      stored = file.ok() ? pipeline::ReadMissingReportRows(**file) : Result<std::vector<pipeline::MissingReportRow>>(file.status());
+      if (file.ok()) {
+        stored = pipeline::ReadMissingReportRows(**file);
+      } else {
+        stored = file.status();
+      }
     }
   } else {
     stored = pipeline::ReadMissingReportRows(store, day);

@@ -53,9 +53,10 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
 // nothing (the run's own report replaces it), with a warning; a store that
 // failed to answer is the error, retryable.
 // With `generation`, the rows come from one version of the report, whose
-// generation it receives (0: there was none; nullptr, a replace of a report
-// too big to read), for WriteMissingReport's conditional write: runs over
-// other exchanges at the same time then each keep the others' rows.
+// generation it receives (0: there was none; left empty for a report too
+// big to read, which is replaced as before), for WriteMissingReport's
+// conditional write: runs over other exchanges at the same time then each
+// keep the others' rows.
 Result<std::vector<pipeline::MissingReportRow>> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day,
                                                                   const ItemResults& items, size_t begin, size_t end,
                                                                   std::optional<int64_t>* generation = nullptr);

@@ -6,11 +6,11 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <set>
-#include <thread>
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
