@@ -150,12 +150,21 @@ Result<bool> DefinitionKeyResolver::ListsExchange(const Date& day, std::string_v
 
 Result<StoreKeyResolvers::Loaded> StoreKeyResolvers::Load(const Date& day) {
   const std::string name = store_->layout().InstrumentsObjectName(day);
-  auto file = parquet::FileReader::Open(store_, name);
-  if (!file.ok()) {
-    if (file.status().code() == Status::Code::kNotFound) return Loaded{rules_, 0};
-    return file.status().WithContext("instrument definitions of " + FormatDate(day));
-  }
-  auto loaded = DefinitionKeyResolver::Load(**file, day);
+  // Another instruments run may replace the file while it is read (its
+  // footer one version's, its pages the next's): read it again.
+  Result<std::unique_ptr<DefinitionKeyResolver>> loaded = Status::Internal("not read");
+  bool none = false;
+  (void)storage::ReadAgainIfReplaced([&] {
+    auto file = parquet::FileReader::Open(store_, name);
+    none = !file.ok() && file.status().code() == Status::Code::kNotFound;
+    if (file.ok()) {
+      loaded = DefinitionKeyResolver::Load(**file, day);
+    } else {
+      loaded = file.status();
+    }
+    return loaded.status();
+  });
+  if (none) return Loaded{rules_, 0};
   if (!loaded.ok()) return loaded.status().WithContext("instrument definitions of " + FormatDate(day));
   const size_t bytes = (*loaded)->MemoryBytes();
   return Loaded{std::shared_ptr<const KeyResolver>(std::move(loaded).value()), bytes};

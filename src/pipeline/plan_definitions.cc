@@ -183,7 +183,15 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   std::map<std::string, std::vector<std::pair<Date, std::string>>> after_export;
   std::map<std::string, std::vector<Date>> unlisted;  // exchange -> days (DefinitionsPlan::unlisted_exchanges)
   for (Date d = req.from; d <= req.to; d = AddDays(d, 1)) {
-    auto file = parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(d));
+    // Another instruments run may replace the file while it is read (its
+    // footer one version's, its pages the next's): read it again.
+    Result<std::unique_ptr<parquet::FileReader>> file = Status::Internal("not read");
+    Result<std::vector<DefinitionRow>> rows = Status::Internal("not read");
+    (void)storage::ReadAgainIfReplaced([&] {
+      file = parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(d));
+      if (file.ok()) rows = ReadDefinitionRows(**file);
+      return file.ok() ? rows.status() : file.status();
+    });
     if (!file.ok()) {
       if (file.status().code() == Status::Code::kNotFound) {
         out.definition_problems.emplace_back(
@@ -195,7 +203,6 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
       out.definition_problems.emplace_back(d, file.status().message());
       continue;
     }
-    auto rows = ReadDefinitionRows(**file);
     if (!rows.ok()) {
       if (rows.status().retryable()) return rows.status();
       out.definition_problems.emplace_back(d, rows.status().message());
@@ -288,7 +295,7 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
   KnownSymbols known;
   std::mutex mu;
   MT_RETURN_IF_ERROR(ParallelFor(days.size(), ParallelOptions{8, nullptr}, [&](size_t i) {
-    Status st = AddDaySymbols(store, days[i], &known, &mu);
+    const Status st = storage::ReadAgainIfReplaced([&] { return AddDaySymbols(store, days[i], &known, &mu); });
     // A day without definitions says nothing; a store that fails does (and
     // ends the reading: the plan cannot be made without it).
     return !st.ok() && st.retryable() ? st : Status::OK();

@@ -160,6 +160,14 @@ class ObjectStore {
 // Detail::kReplacedWhileRead): read it again from its start.
 Status ReplacedWhileRead(std::string message);
 bool IsReplacedWhileRead(const Status& st);
+// Runs `read` (a whole read of one object, from its start) again while it
+// fails with ReplacedWhileRead, up to kReadsOfAReplacedObject times in all,
+// a few milliseconds apart (jittered: other runs writing it in turn get
+// between the reads); returns its last status. For objects other runs
+// merge into (a day's instrument definitions): each new read follows a
+// write of the object.
+inline constexpr int kReadsOfAReplacedObject = 10;
+Status ReadAgainIfReplaced(const std::function<Status()>& read);
 
 // A store rooted at a local directory. Names use '/' separators.
 std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root);

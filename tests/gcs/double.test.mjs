@@ -1249,3 +1249,34 @@ test('validate: two runs over different exchanges at once keep both runs\' rows 
   assert.deepEqual(urls, ['http://127.0.0.1:9/v1/binance-futures/trades/2020/03/01/BTCUSDT.csv.gz',
     'http://127.0.0.1:9/v1/bitmex/trades/2020/03/01/XBTUSD.csv.gz'], plan.stdout);
 });
+
+// A Parquet object is read in ranges: its footer, then its pages at the footer's offsets. Another run may replace
+// it in between (instruments runs, one per exchange, merge into the same day file). The download that read the
+// footer of one version and pages of the next failed for good ("replace it with --force", exit 2), or worse read
+// garbage. Run A's first page read of the day file is held while run B merges another exchange into the file.
+test('download: a day\'s definitions another instruments run replaces between the footer and the pages are read again', async (t) => {
+  const data = tmpDir('replaced-defs');
+  const header = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+  fs.writeFileSync(path.join(data, 'kraken_trades_2024-03-01_XBT-USD.csv.gz'),
+    zlib.gzipSync(header + 'kraken,XBT/USD,1709251200000000,1709251200000100,1,buy,60000,1\n'));
+  fs.writeFileSync(path.join(data, 'bitstamp_trades_2024-03-01_BTCUSD.csv.gz'),
+    zlib.gzipSync(header + 'bitstamp,btcusd,1709251200000000,1709251200000100,1,buy,60000,1\n'));
+  const srv = await startServer({ dataDirs: [data] });
+  t.after(async () => {
+    await srv.close();
+    fs.rmSync(data, { recursive: true, force: true });
+  });
+  const tardis = { TARDIS_API_URL: srv.url, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
+  const store = 'gs://bkt/rr';
+  await runOk(['instruments', '--from', '2024-03-01', '--exchanges', 'kraken', '--output', store], tardis);
+  const held = d.hold({ name: 'rr/instrument_availability/by_date/day-2024-03-01/instruments.parquet', on: 'read', skip: 1 });
+  const pa = run(['download', '--from', '2024-03-01', '--exchanges', 'kraken', '--data-types', 'trades', '--output', store], tardis);
+  await held.arrived;
+  await runOk(['instruments', '--from', '2024-03-01', '--exchanges', 'bitstamp', '--output', store], tardis);
+  held.release();
+  const a = await pa;
+  assert.equal(a.code, 0, describe(['download', 'kraken'], a));
+  assert.match(a.stdout, /^done\t2024-03-01\/trades\/kraken\/XBT-USD\tgs:\/\/bkt\/rr\/raw_tick_data\/by_date\/day-2024-03-01\/data_type-trades\/KRAKEN:SPOT_PAIR:XBT-USD\.parquet$/m, a.stdout);
+  const v = await run(['validate', '--from', '2024-03-01', '--exchanges', 'kraken', '--output', store, '--read-only'], tardis);
+  assert.equal(v.code, 0, describe(['validate'], v));
+});
