@@ -24,18 +24,20 @@ namespace {
 // that version of the object: another run may replace it (an instruments
 // file merged into, a report, a --force rewrite) between two reads, and a
 // page of the new version read at an offset of the old footer is garbage.
-// The first range pins the version the store has then
-// (ObjectStore::ReadRangeOfVersion), checked to end with the bytes of the
-// tail read; a replaced object is storage::ReplacedWhileRead (retryable:
-// open it again).
+// Ranges are read from the tail's version (ObjectStore::ReadRangeOfVersion);
+// a store whose tail read does not tell it has the first range pin the
+// version it has then, checked to end with the bytes of the tail read. A
+// replaced object is storage::ReplacedWhileRead (retryable: open it again).
 class StoreSource final : public FileReader::Source {
  public:
   StoreSource(storage::ObjectStore* store, std::string name) : store_(store), name_(std::move(name)) {}
   Result<storage::ObjectStore::Tail> ReadTail(uint64_t n) override {
     MT_ASSIGN_OR_RETURN(storage::ObjectStore::Tail t, store_->ReadTail(name_, n));
-    tail_ = t.bytes;
+    read_ = storage::ObjectStore::RangedRead{};
+    read_.version = t.version;
+    pinned_ = t.version != 0;
+    tail_ = pinned_ ? std::string() : t.bytes;
     size_ = t.object_size;
-    pinned_ = false;
     return t;
   }
   Result<std::string> ReadRange(uint64_t offset, uint64_t length) override {

@@ -79,6 +79,9 @@ class ObjectStore {
   struct Tail {
     std::string bytes;
     uint64_t object_size = 0;
+    // The version read, as ReadRangeOfVersion names versions (0: the store
+    // does not tell), so later ranges can be read from the same version.
+    int64_t version = 0;
   };
   virtual Result<Tail> ReadTail(const std::string& name, uint64_t n);
   // Every object whose name starts with `prefix`, in name order (bytes
