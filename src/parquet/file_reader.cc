@@ -20,17 +20,47 @@ class FileReader::Source {
 
 namespace {
 
+// The footer is parsed from the tail read, so every range must come from
+// that version of the object: another run may replace it (an instruments
+// file merged into, a report, a --force rewrite) between two reads, and a
+// page of the new version read at an offset of the old footer is garbage.
+// Ranges are read from the tail's version (ObjectStore::ReadRangeOfVersion);
+// a store whose tail read does not tell it has the first range pin the
+// version it has then, checked to end with the bytes of the tail read. A
+// replaced object is storage::ReplacedWhileRead (retryable: open it again).
 class StoreSource final : public FileReader::Source {
  public:
   StoreSource(storage::ObjectStore* store, std::string name) : store_(store), name_(std::move(name)) {}
-  Result<storage::ObjectStore::Tail> ReadTail(uint64_t n) override { return store_->ReadTail(name_, n); }
+  Result<storage::ObjectStore::Tail> ReadTail(uint64_t n) override {
+    MT_ASSIGN_OR_RETURN(storage::ObjectStore::Tail t, store_->ReadTail(name_, n));
+    read_ = storage::ObjectStore::RangedRead{};
+    read_.version = t.version;
+    pinned_ = t.version != 0;
+    tail_ = pinned_ ? std::string() : t.bytes;
+    size_ = t.object_size;
+    return t;
+  }
   Result<std::string> ReadRange(uint64_t offset, uint64_t length) override {
-    return store_->ReadRange(name_, offset, static_cast<int64_t>(length));
+    if (!pinned_) {
+      MT_ASSIGN_OR_RETURN(std::string again, store_->ReadRangeOfVersion(name_, size_ - tail_.size(),
+                                                                         static_cast<int64_t>(tail_.size()), &read_));
+      if (again != tail_) {
+        return storage::ReplacedWhileRead("read " + store_->Describe(name_) +
+                                          ": it was replaced while it was read; read it again");
+      }
+      pinned_ = true;
+      std::string().swap(tail_);
+    }
+    return store_->ReadRangeOfVersion(name_, offset, static_cast<int64_t>(length), &read_);
   }
 
  private:
   storage::ObjectStore* store_;
   std::string name_;
+  std::string tail_;  // the tail read's bytes, until the version is pinned
+  uint64_t size_ = 0;
+  bool pinned_ = false;
+  storage::ObjectStore::RangedRead read_;
 };
 
 class LocalSource final : public FileReader::Source {

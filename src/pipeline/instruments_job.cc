@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -43,6 +44,37 @@ std::string JoinList(const std::vector<std::string>& v) {
   return out;
 }
 
+// Requested exchanges a file holds for good (a run without --force keeps
+// their rows) that were written with another --quote than this run's: the
+// run would look done while the file holds what the other filter kept.
+// Gathered from the files (several at once), said once per exchange.
+class QuoteFilterNotes {
+ public:
+  explicit QuoteFilterNotes(const std::vector<std::string>& quotes) : quotes_(JoinList(quotes)) {}
+  void Note(const InstrumentsFileState& state, const std::vector<std::string>& requested) {
+    for (const ExchangeSource& src : state.sources) {
+      if (src.quote_filter == quotes_ || state.provisional.count(src.exchange)) continue;
+      if (std::find(requested.begin(), requested.end(), src.exchange) == requested.end()) continue;
+      std::lock_guard<std::mutex> l(mu_);
+      stored_.emplace(src.exchange, src.quote_filter);
+    }
+  }
+  void Warn() const {
+    auto said = [](const std::string& q) { return q.empty() ? std::string("every quote asset") : "--quote " + q; };
+    for (const auto& [exchange, stored] : stored_) {
+      log::Warn(exchange + ": its stored instrument definitions were written with " + said(stored) +
+                " and this run asks for " + said(quotes_) +
+                ": they are kept as stored (a run without --force adds only exchanges a file lacks); rerun with "
+                "--force to rewrite them with this run's filter");
+    }
+  }
+
+ private:
+  const std::string quotes_;
+  std::mutex mu_;
+  std::map<std::string, std::string> stored_;  // exchange -> its stored filter
+};
+
 struct Fetched {
   std::string exchange;
   Result<const ExchangeMetadata*> meta = Status::Internal("not fetched");
@@ -77,12 +109,15 @@ ojson GroupedJson(const std::vector<GroupedSymbol>& grouped, const std::optional
 // final. Footers are read a few at a time; the first file that does not
 // stops the check.
 bool AllHold(storage::ObjectStore* store, const std::vector<std::string>& names,
-             const std::vector<std::string>& exchanges) {
+             const std::vector<std::string>& exchanges, QuoteFilterNotes* quotes) {
   const Status all = ParallelFor(names.size(), ParallelOptions{kFileWorkers, nullptr}, [&](size_t i) {
     auto file = parquet::FileReader::Open(store, names[i]);
-    if (!file.ok() || !ExchangesToWrite(StateOf((*file)->metadata().key_value), exchanges, false).empty()) {
-      return Status::NotFound(names[i] + " does not hold every exchange");  // stops the check
+    if (!file.ok()) return Status::NotFound(names[i] + " does not hold every exchange");  // stops the check
+    const InstrumentsFileState state = StateOf((*file)->metadata().key_value);
+    if (!ExchangesToWrite(state, exchanges, false).empty()) {
+      return Status::NotFound(names[i] + " does not hold every exchange");
     }
+    quotes->Note(state, exchanges);
     return Status::OK();
   });
   return all.ok();
@@ -220,6 +255,7 @@ class FileMerger {
   }
 
   const std::string& created_at() const { return created_at_; }
+  const QuoteFilterNotes& quote_notes() const { return quote_notes_; }
 
  private:
   // Where one exchange's rows of a file come from, and whether Tardis had
@@ -300,6 +336,7 @@ class FileMerger {
       InstrumentsFileState state;
       MT_RETURN_IF_ERROR(ReadStored(job, std::move(stored), &file, &existing, &state));
       const std::vector<std::string> to_write = ExchangesToWrite(state, opts_.exchanges, opts_.force);
+      if (!opts_.force) quote_notes_.Note(state, opts_.exchanges);
       if (to_write.empty()) {
         job.outcome = FileJob::kSkipped;
         return Status::OK();
@@ -408,6 +445,7 @@ class FileMerger {
   mutable std::atomic<bool> rows_note_said_{false};
   parquet::WriterOptions wopts_;
   std::string created_at_, quotes_csv_;
+  mutable QuoteFilterNotes quote_notes_{opts_.quotes};  // noted by Merge, said after RunAll
   mutable RowBudget budget_{kRowsInFlight};
 };
 
@@ -567,7 +605,9 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     // without a request to Tardis (one footer read per file).
     std::vector<std::string> names;
     for (const auto& j : jobs) names.push_back(j.name);
-    if (AllHold(store, names, opts.exchanges)) {
+    QuoteFilterNotes quotes(opts.quotes);
+    if (AllHold(store, names, opts.exchanges, &quotes)) {
+      quotes.Warn();
       log::Info("instruments: all " + std::to_string(days) + " day files and the aggregate in " +
                 store->Describe("") + " hold " + JoinList(opts.exchanges) +
                 "; nothing to do (--force rewrites those exchanges)");
@@ -647,6 +687,7 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
   }
   FileMerger merger(opts, store, catalog, meta_of, opts.cancel);
   merger.RunAll(&jobs);
+  merger.quote_notes().Warn();
   RunTotals t;
   t.days = days;
   Status st;

@@ -1,6 +1,7 @@
 #include "pipeline/key_resolver.h"
 
 #include "storage/layout.h"
+#include "tardis/file_name.h"
 
 namespace mt::pipeline {
 
@@ -106,7 +107,15 @@ Result<std::unique_ptr<DefinitionKeyResolver>> DefinitionKeyResolver::Load(parqu
 Result<tardis::InstrumentKey> DefinitionKeyResolver::Resolve(std::string_view exchange,
                                                              std::string_view symbol) const {
   const std::string ex(exchange), sym = tardis::AsciiUpper(symbol);
-  if (auto it = keys_.find({ex, sym}); it != keys_.end()) {
+  auto it = keys_.find({ex, sym});
+  // A row's symbol as the exchange spells it (ascendex `BTC/USDT`) where the
+  // listing has only the dataset symbol (`BTC-USDT`, no /v1/instruments
+  // record to give the native one): the same instrument when they name the
+  // same file, as the official clients name them.
+  if (it == keys_.end()) {
+    if (std::string named = tardis::FileNameSymbol(symbol); named != sym) it = keys_.find({ex, named});
+  }
+  if (it != keys_.end()) {
     auto k = tardis::ParseInstrumentKey(it->second);
     if (!k.ok()) {
       return Status::InvalidInput("instrument definitions of " + FormatDate(day_) + ": " + k.status().message());
@@ -141,12 +150,21 @@ Result<bool> DefinitionKeyResolver::ListsExchange(const Date& day, std::string_v
 
 Result<StoreKeyResolvers::Loaded> StoreKeyResolvers::Load(const Date& day) {
   const std::string name = store_->layout().InstrumentsObjectName(day);
-  auto file = parquet::FileReader::Open(store_, name);
-  if (!file.ok()) {
-    if (file.status().code() == Status::Code::kNotFound) return Loaded{rules_, 0};
-    return file.status().WithContext("instrument definitions of " + FormatDate(day));
-  }
-  auto loaded = DefinitionKeyResolver::Load(**file, day);
+  // Another instruments run may replace the file while it is read (its
+  // footer one version's, its pages the next's): read it again.
+  Result<std::unique_ptr<DefinitionKeyResolver>> loaded = Status::Internal("not read");
+  bool none = false;
+  (void)storage::ReadAgainIfReplaced([&] {
+    auto file = parquet::FileReader::Open(store_, name);
+    none = !file.ok() && file.status().code() == Status::Code::kNotFound;
+    if (file.ok()) {
+      loaded = DefinitionKeyResolver::Load(**file, day);
+    } else {
+      loaded = file.status();
+    }
+    return loaded.status();
+  });
+  if (none) return Loaded{rules_, 0};
   if (!loaded.ok()) return loaded.status().WithContext("instrument definitions of " + FormatDate(day));
   const size_t bytes = (*loaded)->MemoryBytes();
   return Loaded{std::shared_ptr<const KeyResolver>(std::move(loaded).value()), bytes};

@@ -37,10 +37,12 @@ Status WriteMissingReportRows(storage::ObjectStore* store, const Date& day, cons
 
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
-                                 size_t row_group_rows, const MissingReportCheckedAt& checked_at_of) {
+                                 size_t row_group_rows, const MissingReportCheckedAt& checked_at_of,
+                                 const int64_t* if_generation) {
   const auto schema = MissingReportSchema();
   const std::string name = store->layout().MissingReportObjectName(day);
-  MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, /*overwrite=*/true));
+  MT_ASSIGN_OR_RETURN(auto obj, if_generation ? store->CreateIfGeneration(name, *if_generation)
+                                              : store->Create(name, /*overwrite=*/true));
   parquet::WriterOptions wo;
   wo.created_by = created_by;
   parquet::FileWriter w(obj.get(), schema, wo);
@@ -98,6 +100,10 @@ Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore
 
 Result<std::unique_ptr<MissingReportReader>> MissingReportReader::Open(storage::ObjectStore* store, const Date& day) {
   MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, store->layout().MissingReportObjectName(day)));
+  return Open(std::move(file));
+}
+
+Result<std::unique_ptr<MissingReportReader>> MissingReportReader::Open(std::unique_ptr<parquet::FileReader> file) {
   std::unique_ptr<MissingReportReader> r(new MissingReportReader(std::move(file)));
   for (const char* n : kStringColumns) {
     const int leaf = r->file_->metadata().FindLeaf(n);

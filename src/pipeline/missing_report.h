@@ -56,12 +56,17 @@ inline constexpr size_t kMissingReportRowGroupRows = size_t{1} << 16;
 // row group, values[0, n) of rows [first, first + n) set to `checked_at`
 // (rows an earlier run checked keep theirs); an error aborts the report as
 // above.
+// With `if_generation`, the report replaces only the version of that
+// generation (0: only if there is none; ObjectStore::CreateIfGeneration):
+// another run's report written since it was read makes Commit fail with
+// kAlreadyExists, that report kept.
 using MissingReportColumn = std::function<Status(size_t, size_t, size_t, const std::function<void(std::string_view)>&)>;
 using MissingReportCheckedAt = std::function<Status(size_t, size_t, int64_t*)>;
 Status WriteMissingReportColumns(storage::ObjectStore* store, const Date& day, size_t rows,
                                  const MissingReportColumn& column, int64_t checked_at, const std::string& created_by,
                                  size_t row_group_rows = kMissingReportRowGroupRows,
-                                 const MissingReportCheckedAt& checked_at_of = nullptr);
+                                 const MissingReportCheckedAt& checked_at_of = nullptr,
+                                 const int64_t* if_generation = nullptr);
 // Reads a day's report; kNotFound when the day was never validated.
 Result<std::vector<MissingReportRow>> ReadMissingReportRows(storage::ObjectStore* store, const Date& day);
 
@@ -73,6 +78,8 @@ class MissingReportReader {
   // kNotFound when the day was never validated; kInvalidInput when the
   // file is not a report (a column missing).
   static Result<std::unique_ptr<MissingReportReader>> Open(storage::ObjectStore* store, const Date& day);
+  // The same over a report file already open (the bytes of one version).
+  static Result<std::unique_ptr<MissingReportReader>> Open(std::unique_ptr<parquet::FileReader> file);
   size_t rows() const;
   size_t row_groups() const;
   // Rows of row group g (< row_groups()) into *out (replaced): every column,

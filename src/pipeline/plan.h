@@ -212,6 +212,12 @@ struct DefinitionsPlan {
   // (the same text for every day with the same problem, so CollapseDays can
   // join them): nothing is known to be expected there.
   std::vector<std::pair<Date, std::string>> definition_problems;
+  // Days with a definitions file that no instruments run wrote an exchange
+  // of the request into (it neither lists an instrument of it nor records
+  // it as written), with the same text for every day of one exchange:
+  // nothing is known to be expected of that exchange there. Ordered by
+  // exchange, then day, so CollapseDays joins each exchange's runs.
+  std::vector<std::pair<Date, std::string>> unlisted_exchanges;
   // Notes for the log (data types the schema tables do not know, exchanges
   // the definitions do not list).
   std::vector<std::string> notes;

@@ -181,9 +181,18 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
   // it could not key.
   std::set<std::string> written, without_metadata;
   std::map<std::string, std::vector<std::pair<Date, std::string>>> after_export;
+  std::map<std::string, std::vector<Date>> unlisted;  // exchange -> days (DefinitionsPlan::unlisted_exchanges)
   for (Date d = req.from; d <= req.to; d = AddDays(d, 1)) {
     if (req.cancel && req.cancel->load()) return Status::Cancelled("planning interrupted");
-    auto file = parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(d));
+    // Another instruments run may replace the file while it is read (its
+    // footer one version's, its pages the next's): read it again.
+    Result<std::unique_ptr<parquet::FileReader>> file = Status::Internal("not read");
+    Result<std::vector<DefinitionRow>> rows = Status::Internal("not read");
+    (void)storage::ReadAgainIfReplaced([&] {
+      file = parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(d));
+      if (file.ok()) rows = ReadDefinitionRows(**file);
+      return file.ok() ? rows.status() : file.status();
+    });
     if (!file.ok()) {
       if (file.status().code() == Status::Code::kNotFound) {
         out.definition_problems.emplace_back(
@@ -195,16 +204,24 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
       out.definition_problems.emplace_back(d, file.status().message());
       continue;
     }
-    auto rows = ReadDefinitionRows(**file);
     if (!rows.ok()) {
       if (rows.status().retryable()) return rows.status();
       out.definition_problems.emplace_back(d, rows.status().message());
       continue;
     }
-    for (const auto& r : *rows) seen.insert(r.exchange);
+    std::set<std::string> listed;  // the day's
+    for (const auto& r : *rows) listed.insert(r.exchange);
     const std::vector<GroupedDefinition> grouped = GroupedOf(**file);
-    for (const auto& g : grouped) seen.insert(g.exchange);
+    for (const auto& g : grouped) listed.insert(g.exchange);
+    seen.insert(listed.begin(), listed.end());
     const InstrumentsFileState state = StateOf((*file)->metadata().key_value);
+    // A file written before the exchanges were recorded cannot tell an
+    // exchange with no instrument from one never asked for.
+    if (!state.legacy) {
+      for (const auto& e : req.exchanges) {
+        if (!listed.count(e) && !state.exchanges.count(e)) unlisted[e].push_back(d);
+      }
+    }
     written.insert(state.exchanges.begin(), state.exchanges.end());
     for (const ExchangeSource& src : state.sources) {
       if (src.source.find("/v1/instruments/") == std::string::npos) without_metadata.insert(src.exchange);
@@ -252,6 +269,11 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
       }
     }
   }
+  for (const auto& [exchange, days] : unlisted) {
+    const std::string text = exchange + ": the instrument definitions of these days do not list this exchange; run "
+                                        "market-tick instruments --exchanges " + exchange + " for them";
+    for (const Date& d : days) out.unlisted_exchanges.emplace_back(d, text);
+  }
   for (const auto& [exchange, days] : after_export) {
     for (const DayRun& run : CollapseDays(days)) {
       out.notes.push_back(exchange + ": " + run.Days() + " after its datasets.exportedUntil " + run.text +
@@ -274,7 +296,7 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
   KnownSymbols known;
   std::mutex mu;
   MT_RETURN_IF_ERROR(ParallelFor(days.size(), ParallelOptions{8, nullptr}, [&](size_t i) {
-    Status st = AddDaySymbols(store, days[i], &known, &mu);
+    const Status st = storage::ReadAgainIfReplaced([&] { return AddDaySymbols(store, days[i], &known, &mu); });
     // A day without definitions says nothing; a store that fails does (and
     // ends the reading: the plan cannot be made without it).
     return !st.ok() && st.retryable() ? st : Status::OK();

@@ -568,6 +568,7 @@ Result<ObjectStore::Tail> GcsStore::ReadTail(const std::string& name, uint64_t n
   }
   if (sink.bytes.size() > n) sink.bytes.erase(0, sink.bytes.size() - n);
   t.bytes = std::move(sink.bytes);
+  t.version = std::strtoll(r.head.Header("x-goog-generation").c_str(), nullptr, 10);
   return t;
 }
 

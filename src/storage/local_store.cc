@@ -491,11 +491,14 @@ class LocalStore final : public ObjectStore {
   // One open, one fstat and one pread: a footer check costs no more.
   Result<Tail> ReadTail(const std::string& name, uint64_t n) override {
     Tail t;
-    MT_RETURN_IF_ERROR(ReadSlice(Path(name), &t.bytes, [&](uint64_t size) {
-      t.object_size = size;
-      const uint64_t len = std::min<uint64_t>(n, size);
-      return std::pair<uint64_t, uint64_t>(size - len, len);
-    }));
+    MT_RETURN_IF_ERROR(ReadSlice(
+        Path(name), &t.bytes,
+        [&](uint64_t size) {
+          t.object_size = size;
+          const uint64_t len = std::min<uint64_t>(n, size);
+          return std::pair<uint64_t, uint64_t>(size - len, len);
+        },
+        &t.version));
     return t;
   }
   // Walks the deepest directory the prefix names, a directory at a time.

@@ -2,6 +2,10 @@
 // for any store; stores that can do better override them.
 #include "storage/object_store.h"
 
+#include <chrono>
+#include <random>
+#include <thread>
+
 namespace mt::storage {
 
 Result<std::string> ObjectStore::ReadRange(const std::string& name, uint64_t offset, int64_t length) {
@@ -34,6 +38,18 @@ Status ReplacedWhileRead(std::string message) {
 }
 
 bool IsReplacedWhileRead(const Status& st) { return st.detail() == Status::Detail::kReplacedWhileRead; }
+
+Status ReadAgainIfReplaced(const std::function<Status()>& read) {
+  static thread_local std::mt19937 rng{std::random_device{}()};
+  Status st;
+  for (int attempt = 1; attempt <= kReadsOfAReplacedObject; attempt++) {
+    st = read();
+    if (!IsReplacedWhileRead(st) || attempt == kReadsOfAReplacedObject) break;
+    const int ms = std::uniform_int_distribution<int>(2, 10 * attempt)(rng);
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+  return st;
+}
 
 Result<ObjectStore::Versioned> ObjectStore::ReadVersioned(const std::string& name) {
   return Status::Internal(Describe(name) + ": this store has no conditional writes");

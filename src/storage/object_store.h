@@ -79,6 +79,9 @@ class ObjectStore {
   struct Tail {
     std::string bytes;
     uint64_t object_size = 0;
+    // The version read, as ReadRangeOfVersion names versions (0: the store
+    // does not tell), so later ranges can be read from the same version.
+    int64_t version = 0;
   };
   virtual Result<Tail> ReadTail(const std::string& name, uint64_t n);
   // Every object whose name starts with `prefix`, in name order (bytes
@@ -160,6 +163,14 @@ class ObjectStore {
 // Detail::kReplacedWhileRead): read it again from its start.
 Status ReplacedWhileRead(std::string message);
 bool IsReplacedWhileRead(const Status& st);
+// Runs `read` (a whole read of one object, from its start) again while it
+// fails with ReplacedWhileRead, up to kReadsOfAReplacedObject times in all,
+// a few milliseconds apart (jittered: other runs writing it in turn get
+// between the reads); returns its last status. For objects other runs
+// merge into (a day's instrument definitions): each new read follows a
+// write of the object.
+inline constexpr int kReadsOfAReplacedObject = 10;
+Status ReadAgainIfReplaced(const std::function<Status()>& read);
 
 // A store rooted at a local directory. Names use '/' separators.
 std::unique_ptr<ObjectStore> NewLocalStore(const std::string& root);

@@ -120,6 +120,7 @@ Result<ExpectedSet> ExpectedFromDefinitions(storage::ObjectStore* store, const S
                         return Status::OK();
                       }));
   out.definition_problems = std::move(plan.definition_problems);
+  out.unlisted_exchanges = std::move(plan.unlisted_exchanges);
   out.notes = std::move(plan.notes);
   out.items.SortUnique();
   return out;

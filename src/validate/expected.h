@@ -34,6 +34,10 @@ struct ExpectedSet {
   // join them): nothing is known to be expected there, which is itself a
   // failure.
   std::vector<std::pair<Date, std::string>> definition_problems;
+  // Days with definitions that do not list an exchange the selection names
+  // (pipeline::DefinitionsPlan::unlisted_exchanges): nothing is known to be
+  // expected of it there, a failure too, never "nothing expected, complete".
+  std::vector<std::pair<Date, std::string>> unlisted_exchanges;
   // Notes for the log (skipped unknown data types, grouped symbols).
   std::vector<std::string> notes;
   std::string source;  // "instrument definitions" or "--symbols"

@@ -83,7 +83,7 @@ Status EarlierRows::Next(size_t n, std::vector<pipeline::MissingReportRow>* out)
 
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
                           size_t end, int64_t checked_at, const std::string& created_by, EarlierRows* earlier,
-                          const std::atomic<bool>* cancel) {
+                          const std::atomic<bool>* cancel, const int64_t* if_generation) {
   auto in_report = [&](size_t i) { return IsReported(items.status(i)) && items.day(i) == day; };
   // A failed read of the results (sticky once set) makes the rows zeros:
   // an empty or partial report that would replace a correct one, and that
@@ -156,13 +156,14 @@ Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const It
     return Status::OK();
   };
   return pipeline::WriteMissingReportColumns(store, day, rows, column, checked_at, created_by,
-                                             pipeline::kMissingReportRowGroupRows, checked_at_of);
+                                             pipeline::kMissingReportRowGroupRows, checked_at_of, if_generation);
 }
 
 Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day, const ItemResults& items,
                                       size_t begin, size_t end, size_t held_rows,
-                                      const std::atomic<bool>* cancel) {
+                                      const std::atomic<bool>* cancel, std::optional<int64_t>* generation) {
   EarlierRows out;
+  if (generation) generation->reset();
   // A report that cannot be read keeps nothing, said; a store that did not
   // answer is the error.
   auto unreadable = [&day](const Status& st) -> Result<EarlierRows> {
@@ -173,7 +174,28 @@ Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore* store, const Date& d
     return EarlierRows();
   };
   auto reader = pipeline::MissingReportReader::Open(store, day);
-  if (!reader.ok()) return unreadable(reader.status());
+  if (!reader.ok()) {
+    // None yet: this run's report is written only if there still is none.
+    if (generation && reader.status().code() == Status::Code::kNotFound) *generation = 0;
+    return unreadable(reader.status());
+  }
+  if (generation && (*reader)->rows() <= held_rows) {
+    // One version, its bytes and generation together: the rows kept are
+    // those of the report the conditional write replaces.
+    const std::string name = store->layout().MissingReportObjectName(day);
+    auto v = store->ReadVersioned(name);
+    if (!v.ok()) return unreadable(v.status());
+    if (v->generation == 0) {  // removed since it was opened
+      *generation = 0;
+      return out;
+    }
+    auto file = parquet::FileReader::OpenBuffer(std::move(v->bytes), store->Describe(name));
+    if (!file.ok()) return unreadable(file.status());
+    auto versioned = pipeline::MissingReportReader::Open(std::move(*file));
+    if (!versioned.ok()) return unreadable(versioned.status());
+    *generation = v->generation;
+    reader = std::move(versioned);
+  }
   // The run's grouped files judged whole by a run that expects any item
   // of it: the objects its completion record lists, or, with no record,
   // one item of the whole file (GroupedItemKey). Either supersedes the rows

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,11 +39,14 @@ using pipeline::MissingReportSchema;
 // not check: EarlierRowsToKeep) follow this run's, as they were; they are
 // read from it as the row groups are written (an error reading them aborts
 // the report as above). A `cancel` flag (when given) set before a row
-// group is begun aborts the report the same way (kCancelled).
+// group is begun aborts the report the same way (kCancelled). With
+// `if_generation` (the one EarlierRowsToKeep read them from), a report
+// another run wrote since is not replaced: kAlreadyExists, read again.
 class EarlierRows;
 Status WriteMissingReport(storage::ObjectStore* store, const Date& day, const ItemResults& items, size_t begin,
                           size_t end, int64_t checked_at, const std::string& created_by,
-                          EarlierRows* earlier = nullptr, const std::atomic<bool>* cancel = nullptr);
+                          EarlierRows* earlier = nullptr, const std::atomic<bool>* cancel = nullptr,
+                          const int64_t* if_generation = nullptr);
 
 // The rows of a day's stored report that a run keeps, in the stored
 // report's order, given a row group's worth at a time: held in memory for
@@ -67,7 +71,7 @@ class EarlierRows {
 
  private:
   friend Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore*, const Date&, const ItemResults&, size_t,
-                                               size_t, size_t, const std::atomic<bool>*);
+                                               size_t, size_t, const std::atomic<bool>*, std::optional<int64_t>*);
   size_t size_ = 0, given_ = 0;
   std::vector<pipeline::MissingReportRow> held_;  // within the cap: the rows
   // Past the cap: the stored report, the kept rows' indexes (8 bytes,
@@ -94,10 +98,17 @@ class EarlierRows {
 // answer is the error, retryable. A `cancel` flag (when given) is looked at
 // between the stored report's row groups: once set, the result is
 // kCancelled.
+// With `generation`, a report of up to `held_rows` rows is read as one
+// version, whose generation it receives (0: there was none), for
+// WriteMissingReport's conditional write: runs over other exchanges at the
+// same time then each keep the others' rows. It is left empty for a larger
+// report (read a row group at a time, not as one version) and for one that
+// cannot be read: those are replaced as they are.
 Result<EarlierRows> EarlierRowsToKeep(storage::ObjectStore* store, const Date& day, const ItemResults& items,
                                       size_t begin, size_t end,
                                       size_t held_rows = pipeline::kMissingReportRowGroupRows,
-                                      const std::atomic<bool>* cancel = nullptr);
+                                      const std::atomic<bool>* cancel = nullptr,
+                                      std::optional<int64_t>* generation = nullptr);
 
 struct ReportedItem {
   ExpectedItem item;

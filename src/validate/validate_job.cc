@@ -7,6 +7,10 @@
 #include <cstdio>
 #include <map>
 #include <memory>
+#include <optional>
+#include <random>
+#include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -98,6 +102,18 @@ std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected
   return out;
 }
 
+// Reads and merges of one day's missing-data report before a run gives up
+// (exit 3): each retry follows another run's write of that report.
+constexpr int kMaxReportAttempts = 40;
+
+// The exchanges of ExpectedSet::unlisted_exchanges (each text starts with
+// its exchange and ": "), each once.
+std::vector<std::string> ExchangesOf(const std::vector<std::pair<Date, std::string>>& unlisted) {
+  std::set<std::string> out;
+  for (const auto& [d, text] : unlisted) out.insert(text.substr(0, text.find(':')));
+  return {out.begin(), out.end()};
+}
+
 // The --summary-json document: counts by status name (every status, zero
 // included) in total and per data type, so a script never parses the table.
 std::string SummaryJson(const ValidateJobOptions& o, const ExpectedSet& expected, const ValidationResult& res,
@@ -126,6 +142,7 @@ std::string SummaryJson(const ValidateJobOptions& o, const ExpectedSet& expected
            {"counts", total},
            {"by_data_type", by_type},
            {"days_without_definitions", expected.definition_problems.size()},
+           {"exchanges_without_definitions", ExchangesOf(expected.unlisted_exchanges)},
            {"unexpected_objects", res.unexpected_objects}};
   return RedactSecrets(doc.dump(-1, ' ', false, J::error_handler_t::replace) + "\n");
 }
@@ -160,7 +177,9 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
   Status first;
   for (const auto& [d, span] : by_day) {
     // Rows of items this run did not check (another exchange's or data
-    // type's, reported by an earlier run) stay in the day's report.
+    // type's, reported by an earlier run, or by a run at the same time:
+    // the report is replaced only as read, else read and merged again)
+    // stay in the day's report.
     // An interrupt stops the writing between reports (and within one,
     // which is then not committed): each report is whole or as it was.
     auto interrupted = [&](const Status& st) {
@@ -168,17 +187,33 @@ Status WriteReports(storage::ObjectStore* store, const ValidateJobOptions& o, co
                 " missing-data reports (each whole; the others as they were)");
       return st;
     };
-    if (o.cancel && o.cancel->load()) return interrupted(Status::Cancelled("interrupted"));
-    auto earlier = EarlierRowsToKeep(store, d, res.items, span.first, span.second,
-                                     pipeline::kMissingReportRowGroupRows, o.cancel);
-    Status st = earlier.status();
-    if (st.ok()) {
-      if (!earlier->empty()) {
-        log::Info("missing-data report of " + FormatDate(d) + ": kept " + std::to_string(earlier->size()) +
+    Status st;
+    for (int attempt = 1;; attempt++) {
+      if (o.cancel && o.cancel->load()) return interrupted(Status::Cancelled("interrupted"));
+      std::optional<int64_t> generation;
+      auto earlier = EarlierRowsToKeep(store, d, res.items, span.first, span.second,
+                                       pipeline::kMissingReportRowGroupRows, o.cancel, &generation);
+      st = earlier.status();
+      if (!st.ok()) break;
+      const size_t kept = earlier->size();
+      st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
+                              "market-tick version " + o.tool_version, &*earlier, o.cancel,
+                              generation ? &*generation : nullptr);
+      if (st.ok() && kept > 0) {
+        log::Info("missing-data report of " + FormatDate(d) + ": kept " + std::to_string(kept) +
                   " rows of an earlier run for items this run did not check");
       }
-      st = WriteMissingReport(store, d, res.items, span.first, span.second, now,
-                              "market-tick version " + o.tool_version, &*earlier, o.cancel);
+      if (st.code() != Status::Code::kAlreadyExists) break;
+      if (attempt >= kMaxReportAttempts) {
+        st = Status::Unavailable("missing-data report of " + FormatDate(d) + ": other runs replaced it " +
+                                 std::to_string(attempt) + " times while this run merged into it; run again");
+        break;
+      }
+      log::Debug("missing-data report of " + FormatDate(d) + ": replaced by another run while merging; attempt " +
+                 std::to_string(attempt + 1));
+      static thread_local std::mt19937 rng{std::random_device{}()};
+      const int ms = std::uniform_int_distribution<int>(5, 20 * std::min(attempt, 10))(rng);
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
     }
     if (st.ok()) {
       written++;
@@ -211,6 +246,8 @@ Status WriteHtml(const ValidateJobOptions& o, const std::string& store, const Ex
   info.tool_version = o.tool_version;
   info.unexpected_objects = res.unexpected_objects;
   info.definition_problems = expected.definition_problems;
+  info.definition_problems.insert(info.definition_problems.end(), expected.unlisted_exchanges.begin(),
+                                  expected.unlisted_exchanges.end());
   Status sorted;
   const std::string html = RedactSecrets(RenderHtmlReport(info, res.items, &sorted));
   MT_RETURN_IF_ERROR(sorted.WithContext("--report: counting the instruments"));
@@ -242,10 +279,18 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   MT_ASSIGN_OR_RETURN(ExpectedSet expected,
                       sel.symbols.empty() ? ExpectedFromDefinitions(store, sel) : ExpectedFromPlan(sel, &keys, store));
   AddDerivedItems(&expected, o.derived, o.unasked_sources);
-  for (const auto& n : expected.notes) log::Warn(n);
+  // One line per run of days with the same problem, not one per day; an
+  // exchange the definitions do not list as an error line of its days, not
+  // also as a note.
+  std::vector<DayRun> def_runs = CollapseDays(expected.definition_problems);
+  const std::vector<DayRun> unlisted_runs = CollapseDays(expected.unlisted_exchanges);
+  std::set<std::string> unlisted_texts;
+  for (const auto& run : unlisted_runs) unlisted_texts.insert(run.text);
+  for (const auto& n : expected.notes) {
+    if (!unlisted_texts.count(n)) log::Warn(n);
+  }
   if (!expected.items.note().empty()) log::Warn("the expected items: " + expected.items.note());
-  // One line per run of days with the same problem, not one per day.
-  const std::vector<DayRun> def_runs = CollapseDays(expected.definition_problems);
+  def_runs.insert(def_runs.end(), unlisted_runs.begin(), unlisted_runs.end());
   for (const auto& run : def_runs) log::Error(run.Days() + ": " + run.text);
   log::Info("validating " + std::to_string(expected.items.size()) + " expected items (from " + expected.source +
             ") in " + store->Describe("") + (o.deep ? ", reading every footer" : ", existence only"));

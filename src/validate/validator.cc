@@ -560,7 +560,10 @@ ValidationResult ValidateReleasing(storage::ObjectStore* store, ExpectedSet* exp
 }
 
 bool Complete(const ExpectedSet& expected, const ValidationResult& result) {
-  if (!expected.definition_problems.empty() || !result.store_error.ok() || result.cancelled) return false;
+  if (!expected.definition_problems.empty() || !expected.unlisted_exchanges.empty() || !result.store_error.ok() ||
+      result.cancelled) {
+    return false;
+  }
   for (size_t i = 0; i < result.items.size(); i++) {
     if (IsProblem(result.items.status(i))) return false;
   }

@@ -1238,3 +1238,62 @@ test('download to gs:// under ulimit -n 256 with --concurrency 64, 600 options a
     await srv.close();
   }
 });
+
+// Validate runs over different exchanges at the same time (one per exchange, a fleet's way) each merge the day's
+// missing-data report with the rows of the items they did not check. The report was replaced as read: a run whose
+// write came second dropped the other's rows, and a --from-report round then missed those items. Run A is held
+// right before it writes the report; run B writes its own meanwhile; A's write must not replace B's.
+test('validate: two runs over different exchanges at once keep both runs\' rows in the day\'s missing-data report', async () => {
+  const day = '2020-03-01';
+  const store = 'gs://bkt/mr';
+  const validate = (exchange, symbol) => run(['validate', '--from', day, '--exchanges', exchange, '--symbols', `${exchange}:${symbol}`,
+    '--data-types', 'trades', '--output', store]);
+  const held = d.hold({ name: 'mr/missing_data_reports/by_date/day-2020-03-01/missing_data.parquet' });
+  const pa = validate('binance-futures', 'BTCUSDT');
+  await held.arrived;
+  const b = await validate('bitmex', 'XBTUSD');
+  assert.equal(b.code, 1, describe(['validate', 'bitmex'], b));
+  assert.match(b.stdout, /^missing\t2020-03-01\ttrades\tBITMEX:PERPETUAL:BTC-USD$/m, b.stdout);
+  held.release();
+  const a = await pa;
+  assert.equal(a.code, 1, describe(['validate', 'binance-futures'], a));
+  assert.match(a.stdout, /^missing\t2020-03-01\ttrades\tBINANCE-FUTURES:PERPETUAL:BTC-USDT$/m, a.stdout);
+  assert.doesNotMatch(a.stderr, /^E /m, a.stderr);
+  // The report plans both items again.
+  const plan = await runOk(['download', '--from', day, '--from-report', '--dry-run', '--output', store],
+    { TARDIS_DATASETS_URL: 'http://127.0.0.1:9' });
+  const urls = plan.stdout.split('\n').filter((l) => l.startsWith('http')).sort();
+  assert.deepEqual(urls, ['http://127.0.0.1:9/v1/binance-futures/trades/2020/03/01/BTCUSDT.csv.gz',
+    'http://127.0.0.1:9/v1/bitmex/trades/2020/03/01/XBTUSD.csv.gz'], plan.stdout);
+});
+
+// A Parquet object is read in ranges: its footer, then its pages at the footer's offsets. Another run may replace
+// it in between (instruments runs, one per exchange, merge into the same day file). The download that read the
+// footer of one version and pages of the next failed for good ("replace it with --force", exit 2), or worse read
+// garbage. Run A's first page read of the day file is held while run B merges another exchange into the file.
+test('download: a day\'s definitions another instruments run replaces between the footer and the pages are read again', async (t) => {
+  const data = tmpDir('replaced-defs');
+  const header = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+  fs.writeFileSync(path.join(data, 'kraken_trades_2024-03-01_XBT-USD.csv.gz'),
+    zlib.gzipSync(header + 'kraken,XBT/USD,1709251200000000,1709251200000100,1,buy,60000,1\n'));
+  fs.writeFileSync(path.join(data, 'bitstamp_trades_2024-03-01_BTCUSD.csv.gz'),
+    zlib.gzipSync(header + 'bitstamp,btcusd,1709251200000000,1709251200000100,1,buy,60000,1\n'));
+  const srv = await startServer({ dataDirs: [data] });
+  t.after(async () => {
+    await srv.close();
+    fs.rmSync(data, { recursive: true, force: true });
+  });
+  const tardis = { TARDIS_API_URL: srv.url, TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
+  const store = 'gs://bkt/rr';
+  await runOk(['instruments', '--from', '2024-03-01', '--exchanges', 'kraken', '--output', store], tardis);
+  const held = d.hold({ name: 'rr/instrument_availability/by_date/day-2024-03-01/instruments.parquet', on: 'read', skip: 1 });
+  const pa = run(['download', '--from', '2024-03-01', '--exchanges', 'kraken', '--data-types', 'trades', '--output', store], tardis);
+  await held.arrived;
+  await runOk(['instruments', '--from', '2024-03-01', '--exchanges', 'bitstamp', '--output', store], tardis);
+  held.release();
+  const a = await pa;
+  assert.equal(a.code, 0, describe(['download', 'kraken'], a));
+  assert.match(a.stdout, /^done\t2024-03-01\/trades\/kraken\/XBT-USD\tgs:\/\/bkt\/rr\/raw_tick_data\/by_date\/day-2024-03-01\/data_type-trades\/KRAKEN:SPOT_PAIR:XBT-USD\.parquet$/m, a.stdout);
+  const v = await run(['validate', '--from', '2024-03-01', '--exchanges', 'kraken', '--output', store, '--read-only'], tardis);
+  assert.equal(v.code, 0, describe(['validate'], v));
+});

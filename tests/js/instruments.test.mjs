@@ -305,6 +305,32 @@ describe('market-tick instruments', () => {
     assert.equal(s.aggregate, 'instrument_availability/aggregate/instruments_20240328_20240330.parquet');
   });
 
+  // A run without --force keeps an exchange a file holds: after a run with --quote USDC, a run for every quote
+  // asset said "nothing to do" and left the files with the USDC instruments alone, with nothing to say why.
+  it('a run whose --quote differs from the stored rows\' says so and what to do, and --force rewrites them', async (t) => {
+    const c = await setup(t, 'quote-kept');
+    const args = ['--from', '2025-02-14', '--exchanges', 'deribit', '--output', c.out];
+    const usdc = await c.run([...args, '--quote', 'USDC']);
+    assert.equal(usdc.code, 0, describeRun(usdc));
+    const day = path.join(c.out, 'instrument_availability', 'by_date', 'day-2025-02-14', 'instruments.parquet');
+    const quotes = async () => [...new Set((await readDay(day)).objects.map((o) => o.quote_asset))].sort();
+    assert.deepEqual(await quotes(), ['USDC']);
+    const warning = /deribit: its stored instrument definitions were written with --quote USDC and this run asks for every quote asset: they are kept as stored \(a run without --force adds only exchanges a file lacks\); rerun with --force to rewrite them with this run's filter/;
+    const all = await c.run(args);
+    assert.equal(all.code, 0, describeRun(all));
+    assert.match(all.stderr, warning, all.stderr);
+    assert.match(all.stderr, /nothing to do/, all.stderr);
+    assert.deepEqual(await quotes(), ['USDC'], 'kept as stored');
+    // The same filter again: nothing to say.
+    const again = await c.run([...args, '--quote', 'USDC']);
+    assert.equal(again.code, 0, describeRun(again));
+    assert.doesNotMatch(again.stderr, /its stored instrument definitions were written with/, again.stderr);
+    const forced = await c.run([...args, '--force']);
+    assert.equal(forced.code, 0, describeRun(forced));
+    assert.doesNotMatch(forced.stderr, /its stored instrument definitions were written with/, forced.stderr);
+    assert.ok((await quotes()).length > 1, 'every quote asset after --force');
+  });
+
   it('--quote filters; --format csv/json/table print instead of writing', async (t) => {
     const c = await setup(t, 'formats');
     const json = await c.run(['--from', '2025-02-14', '--format', 'json', '--quote', 'usdc', '--output', c.out]);

@@ -163,3 +163,64 @@ test('an exchange written with no instrument: the note says why and what helps, 
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /dydx: the instrument definitions of these days list no instrument of this exchange: market-tick instruments rejected its symbols, saying why as it wrote them/, r.stderr);
 });
+
+// validate from definitions with --exchanges: an exchange that no instruments run wrote into a day's definitions has
+// nothing expected there, which read as "complete" (exit 0) when it was never asked for: nothing is known of it.
+test('validate: an exchange the definitions of a day do not list makes the run incomplete, not complete with nothing expected', async (t) => {
+  const own = fs.mkdtempSync(path.join(os.tmpdir(), 'mt-validate-unlisted-'));
+  const data = path.join(own, 'data');
+  fs.mkdirSync(data);
+  const header = 'exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n';
+  const zlib = await import('node:zlib');
+  // Generated: one trade a day of kraken XBT/USD and bitstamp btcusd on 2024-03-01 and 02.
+  for (const [day, us] of [['2024-03-01', 1709251200000000], ['2024-03-02', 1709337600000000]]) {
+    fs.writeFileSync(path.join(data, `kraken_trades_${day}_XBT-USD.csv.gz`),
+      zlib.gzipSync(header + `kraken,XBT/USD,${us},${us + 100},1,buy,60000,1\n`));
+    fs.writeFileSync(path.join(data, `bitstamp_trades_${day}_BTCUSD.csv.gz`),
+      zlib.gzipSync(header + `bitstamp,btcusd,${us},${us + 100},1,buy,60000,1\n`));
+  }
+  const own_srv = await startServer({ dataDirs: [data] });
+  t.after(async () => {
+    await own_srv.close();
+    fs.rmSync(own, { recursive: true, force: true });
+  });
+  const runAt = (args) => new Promise((resolve, reject) => {
+    const env = { PATH: process.env.PATH, TARDIS_API_URL: own_srv.url, TARDIS_DATASETS_URL: own_srv.url, TARDIS_API_KEY: 'k',
+      SOURCE_DATE_EPOCH: '1700000000' };
+    const child = spawn(BIN, args, { env });
+    let stdout = '', stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+  const store = path.join(own, 'store');
+  const range = ['--from', '2024-03-01', '--to', '2024-03-02'];
+  let r = await runAt(['instruments', ...range, '--exchanges', 'kraken', '--output', store]);
+  assert.equal(r.status, 0, r.stderr);
+  r = await runAt(['instruments', '--from', '2024-03-01', '--exchanges', 'bitstamp', '--output', store]);
+  assert.equal(r.status, 0, r.stderr);
+  r = await runAt(['download', ...range, '--exchanges', 'kraken,bitstamp', '--data-types', 'trades', '--output', store]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.split('\n').filter((l) => l.startsWith('done\t')).length, 3, r.stdout);
+
+  const summary = path.join(own, 'summary.json');
+  r = await runAt(['validate', ...range, '--exchanges', 'kraken,bitstamp', '--output', store, '--summary-json', summary]);
+  assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /^no_definitions\t2024-03-02\tbitstamp: the instrument definitions of these days do not list this exchange; run market-tick instruments --exchanges bitstamp for them$/m, r.stdout);
+  assert.match(r.stdout, /^result: INCOMPLETE: 0 missing, 0 corrupt/m, r.stdout);
+  const doc = JSON.parse(fs.readFileSync(summary, 'utf8'));
+  assert.equal(doc.complete, false);
+  assert.equal(doc.counts.done, 3);
+  assert.deepEqual(doc.exchanges_without_definitions, ['bitstamp']);
+  // Never asked for on any day: the same, for both days.
+  r = await runAt(['validate', ...range, '--exchanges', 'coinbase', '--output', store]);
+  assert.equal(r.status, 1, `${r.stdout}\n${r.stderr}`);
+  assert.match(r.stdout, /^no_definitions\t2024-03-01 \.\. 2024-03-02 \(2 days\)\tcoinbase: /m, r.stdout);
+  // The exchanges the definitions list: complete.
+  r = await runAt(['validate', ...range, '--exchanges', 'kraken', '--output', store, '--summary-json', summary]);
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+  assert.deepEqual(JSON.parse(fs.readFileSync(summary, 'utf8')).exchanges_without_definitions, []);
+  r = await runAt(['validate', '--from', '2024-03-01', '--exchanges', 'kraken,bitstamp', '--output', store]);
+  assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
+});

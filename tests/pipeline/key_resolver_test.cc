@@ -96,6 +96,18 @@ TEST(KeyResolver, DefinitionsKeyEverySymbolTheyList) {
   EXPECT_NE(unlisted.find("2024-03-01"), std::string::npos) << unlisted;
 }
 
+// Rows spell some symbols as the exchange does (ascendex `BTC/USDT`, bitfinex-derivatives
+// `BTCF0:USTF0`); a listing without /v1/instruments records has only the dataset symbol.
+TEST(KeyResolver, RowSymbolsTakeTheKeyOfTheDatasetSymbolTheyNameAFileBy) {
+  auto r = FromDefs({Def("ascendex", "BTC-USDT", "ASCENDEX:SPOT_PAIR:BTC-USDT"),
+                     Def("bitfinex-derivatives", "BTCF0-USTF0", "BITFINEX-DERIVATIVES:PERPETUAL:BTC-USDT")});
+  EXPECT_EQ(KeyOf(*r, "ascendex", "BTC/USDT"), "ASCENDEX:SPOT_PAIR:BTC-USDT");
+  EXPECT_EQ(KeyOf(*r, "ascendex", "btc/usdt"), "ASCENDEX:SPOT_PAIR:BTC-USDT");
+  EXPECT_EQ(KeyOf(*r, "bitfinex-derivatives", "BTCF0:USTF0"), "BITFINEX-DERIVATIVES:PERPETUAL:BTC-USDT");
+  const std::string other = KeyOf(*r, "ascendex", "ETH/USDT");
+  EXPECT_NE(other.find("do not list it"), std::string::npos) << other;
+}
+
 TEST(KeyResolver, ConcatenatedSpotSymbolsTakeTheSplitTheListingConfirms) {
   auto r = FromDefs(Listing());
   // ETHAEUR is not listed; the rule would read ETHA-EUR. ETH and AEUR are

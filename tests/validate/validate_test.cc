@@ -2033,11 +2033,20 @@ TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
   class BreakingStore : public testing::MemoryStoreDouble {
    public:
     Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+      Break(name);
+      return MemoryStoreDouble::Create(name, overwrite);
+    }
+    // Reports are written as read (another run's report in between is kept).
+    Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
+                                                                        int64_t generation) override {
+      Break(name);
+      return MemoryStoreDouble::CreateIfGeneration(name, generation);
+    }
+    void Break(const std::string& name) {
       if (!broken_ && name.find("missing_data") != std::string::npos) {
         broken_ = true;
         found_ += BreakTemporaryFiles();
       }
-      return MemoryStoreDouble::Create(name, overwrite);
     }
     bool broken_ = false;
     int found_ = 0;
@@ -2079,10 +2088,19 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
   class BreakingStore : public testing::MemoryStoreDouble {
    public:
     Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+      Count(name);
+      return MemoryStoreDouble::Create(name, overwrite);
+    }
+    // Reports are written as read (another run's report in between is kept).
+    Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
+                                                                        int64_t generation) override {
+      Count(name);
+      return MemoryStoreDouble::CreateIfGeneration(name, generation);
+    }
+    void Count(const std::string& name) {
       if (name.find("missing_data") != std::string::npos && ++creates == break_at) {
         found += BreakTemporaryFiles();
       }
-      return MemoryStoreDouble::Create(name, overwrite);
     }
     int break_at = 0;  // 0: never
     int creates = 0;
@@ -2137,12 +2155,21 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
 // the end, the interrupt unseen.)
 TEST(ValidateJob, AnInterruptWhileReportsAreWrittenStopsThem) {
   // Sets the run's cancel flag as the `at`-th report is created (as SIGINT
-  // would while it is written).
+  // would while it is written), whether it is written over what is there or
+  // only over the version it read.
   class InterruptingStore : public testing::MemoryStoreDouble {
    public:
     Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
-      if (name.find("missing_data") != std::string::npos && ++creates == at) flag.store(true);
+      Count(name);
       return MemoryStoreDouble::Create(name, overwrite);
+    }
+    Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
+                                                                        int64_t generation) override {
+      Count(name);
+      return MemoryStoreDouble::CreateIfGeneration(name, generation);
+    }
+    void Count(const std::string& name) {
+      if (name.find("missing_data") != std::string::npos && ++creates == at) flag.store(true);
     }
     int at = 0;  // 0: never
     int creates = 0;
