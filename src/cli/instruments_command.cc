@@ -42,12 +42,15 @@ void PrintFiles(const std::vector<pipeline::InstrumentsFileResult>& files) {
 Status PrintSpilledText(const SpilledBlobs& text, std::FILE* out, const std::function<bool()>& cancelled) {
   const int fd = ::fileno(out);
   // Where the text starts in a regular file (its end when it is open to
-  // append), -1 for anything else.
+  // append), -1 for anything else, and for a file written over (the text
+  // starts before its end: cutting it back would drop what it held past
+  // the text's bytes).
   off_t start = -1;
   struct stat st;
   if (std::fflush(out) == 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags >= 0) start = (flags & O_APPEND) ? st.st_size : ::lseek(fd, 0, SEEK_CUR);
+    if (start >= 0 && start < st.st_size) start = -1;
   }
   std::string piece;
   int err = 0;
