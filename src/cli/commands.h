@@ -58,7 +58,10 @@ void FlushResultLines();
 // memory. `cancelled` is asked before each piece; once it says so the
 // printing stops (kCancelled, said on stderr) and a regular file `out`
 // writes to is cut back to where it stood before the text, so no part of
-// it is left there (a pipe or terminal cannot be). A write that fails (a
+// it is left there (a pipe or terminal cannot be, nor a file the text was
+// written over rather than appended to: what it held past the text's bytes
+// would go too, nor one another writer appended to meanwhile: its bytes
+// follow the text's). A write that fails (a
 // full disk, a reader gone) is an IOError: the text is incomplete.
 Status PrintSpilledText(const SpilledBlobs& text, std::FILE* out, const std::function<bool()>& cancelled);
 

@@ -42,19 +42,32 @@ void PrintFiles(const std::vector<pipeline::InstrumentsFileResult>& files) {
 Status PrintSpilledText(const SpilledBlobs& text, std::FILE* out, const std::function<bool()>& cancelled) {
   const int fd = ::fileno(out);
   // Where the text starts in a regular file (its end when it is open to
-  // append), -1 for anything else.
+  // append), -1 for anything else, and for a file written over (the text
+  // starts before its end: cutting it back would drop what it held past
+  // the text's bytes).
   off_t start = -1;
   struct stat st;
   if (std::fflush(out) == 0 && ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
     const int flags = ::fcntl(fd, F_GETFL);
     if (flags >= 0) start = (flags & O_APPEND) ? st.st_size : ::lseek(fd, 0, SEEK_CUR);
+    if (start >= 0 && start < st.st_size) start = -1;
   }
   std::string piece;
+  uint64_t printed = 0;  // bytes of the text written to `out`
   int err = 0;
   for (uint64_t at = 0; at < text.size(); at += piece.size()) {
     if (cancelled()) {
+      // Cut back only a file that ends within the text's bytes (all of
+      // them, or the part a failed flush got there): one another writer
+      // appended to since holds its bytes after ours.
       std::fflush(out);
-      if (start >= 0 && ::ftruncate(fd, start) != 0) {
+      const bool ours = start >= 0 && ::fstat(fd, &st) == 0 && st.st_size >= start &&
+                        static_cast<uint64_t>(st.st_size) <= static_cast<uint64_t>(start) + printed;
+      if (start >= 0 && !ours) {
+        log::Warn(
+            "instruments: interrupted while printing; the file stdout goes to was written to by another "
+            "besides, so it is not cut back: it holds part of the definitions");
+      } else if (start >= 0 && ::ftruncate(fd, start) != 0) {
         log::Warn(std::string("instruments: interrupted while printing; the file stdout goes to cannot be cut back (") +
                   std::strerror(errno) + "): it holds part of the definitions");
       } else if (start < 0) {
@@ -72,6 +85,7 @@ Status PrintSpilledText(const SpilledBlobs& text, std::FILE* out, const std::fun
       err = errno;
       break;
     }
+    printed += piece.size();
   }
   // Text that did not reach stdout (a full disk, a reader gone) is no
   // success: the file it went to is cut short.

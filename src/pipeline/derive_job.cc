@@ -162,8 +162,12 @@ class DeriveRunner {
     StringSpool present;  // derived objects that were there: listed only when the item is skipped
     std::vector<std::string> found;
     RawObject raw;
+    // The two lists are as long, but either may end early on a failed read
+    // (then looked at below): the walk ends with the first to end, so no
+    // name is taken with another's key or none.
     auto key_at = raws.keys.begin();
-    for (auto name_at = raws.names.begin(); name_at != raws.names.end(); ++name_at, ++key_at) {
+    for (auto name_at = raws.names.begin(); name_at != raws.names.end() && key_at != raws.keys.end();
+         ++name_at, ++key_at) {
       raw.name = *name_at;
       raw.key = *key_at;
       if (o_.cancel && o_.cancel->load()) return Cancelled(std::move(res));

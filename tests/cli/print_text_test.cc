@@ -66,5 +66,52 @@ TEST(PrintSpilledText, AnInterruptLeavesNoPartOfTheTextInAFile) {
   }
 }
 
+// A file written over from its start (opened read-write, not at its end):
+// cutting it back to where the text started would drop what it held past
+// the text's bytes, so it is left as it is.
+TEST(PrintSpilledText, AnInterruptDoesNotCutAFileWrittenOverFromItsStart) {
+  testing::TempDir dir{"mt-print-text-"};
+  const std::string text = Text();
+  SpilledBlobs blobs(size_t{1} << 16);
+  blobs.Append(text);
+  const std::string path = dir.path() + "/over.txt";
+  const std::string held(size_t{5} << 20, 'h');
+  std::ofstream(path, std::ios::binary) << held;
+  std::FILE* f = std::fopen(path.c_str(), "r+");
+  ASSERT_NE(f, nullptr);
+  int asked = 0;
+  const Status st = PrintSpilledText(blobs, f, [&] { return ++asked > 2; });
+  std::fclose(f);
+  EXPECT_EQ(st.code(), Status::Code::kCancelled) << st.ToString();
+  const std::string left = ReadAll(path);
+  ASSERT_EQ(left.size(), held.size());
+  EXPECT_TRUE(left.compare(0, size_t{2} << 20, text, 0, size_t{2} << 20) == 0);
+  EXPECT_TRUE(left.compare(size_t{2} << 20, std::string::npos, held, size_t{2} << 20, std::string::npos) == 0);
+}
+
+// Another writer appending to the same file while the text is printed:
+// its lines are not cut away with the text's.
+TEST(PrintSpilledText, AnInterruptKeepsWhatAnotherWriterAppended) {
+  testing::TempDir dir{"mt-print-text-"};
+  const std::string text = Text();
+  SpilledBlobs blobs(size_t{1} << 16);
+  blobs.Append(text);
+  const std::string path = dir.path() + "/shared.log";
+  std::ofstream(path, std::ios::binary) << "held before\n";
+  std::FILE* f = std::fopen(path.c_str(), "a");
+  ASSERT_NE(f, nullptr);
+  int asked = 0;
+  const Status st = PrintSpilledText(blobs, f, [&] {
+    if (++asked == 2) std::ofstream(path, std::ios::binary | std::ios::app) << "another writer\n";
+    return asked > 2;
+  });
+  std::fclose(f);
+  EXPECT_EQ(st.code(), Status::Code::kCancelled) << st.ToString();
+  const std::string left = ReadAll(path);
+  ASSERT_GE(left.size(), 12u + 15u);
+  EXPECT_EQ(left.substr(0, 12), "held before\n");
+  EXPECT_NE(left.find("another writer\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mt::cli

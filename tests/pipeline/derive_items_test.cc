@@ -3,9 +3,17 @@
 // a selection that lists nothing at all is a usage error naming the store.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "pipeline/derive_job.h"
 #include "pipeline/item_record.h"
@@ -207,6 +215,99 @@ TEST(DeriveJob, AGroupedItemOfManyRecordedObjectsIsNotHeld) {
   EXPECT_EQ(wrong, 0u);
   // Held in memory, the record's objects and the series found grew with them.
   EXPECT_LT(store.Growth(), size_t{16} << 20);
+}
+
+}  // namespace
+}  // namespace mt::pipeline
+
+namespace mt::pipeline {
+namespace {
+
+// The process's unnamed temporary files (unlinked, regular, not empty).
+std::vector<std::pair<int, off_t>> TemporaryFiles() {
+  std::vector<std::pair<int, off_t>> out;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (!d) return out;
+  while (const dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    const int fd = std::atoi(e->d_name);
+    char link[512];
+    const ssize_t n = ::readlink(("/proc/self/fd/" + std::string(e->d_name)).c_str(), link, sizeof link - 1);
+    if (n <= 0) continue;
+    link[n] = 0;
+    struct stat st;
+    if (std::string(link).find("(deleted)") == std::string::npos || ::fstat(fd, &st) != 0) continue;
+    if (S_ISREG(st.st_mode) && st.st_size > 0) out.emplace_back(fd, st.st_size);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// A grouped item's recorded objects are walked with their keys, both read
+// back from temporary files: once the keys cannot be read back (their file
+// cut short under it), the walk ends there and the item fails; it does not
+// go on with the names alone, asking for the series of an empty key.
+class KeysCutShort : public EverythingExists {
+ public:
+  using EverythingExists::EverythingExists;
+  std::string first_raw, empty_key_series;
+  size_t empty_key_asked = 0;
+  bool cut = false;
+  Result<bool> Exists(const std::string& name) override {
+    if (!cut && name == first_raw) {
+      // The names' file and the keys' (the smaller: keys are shorter).
+      auto files = TemporaryFiles();
+      if (files.size() >= 2) {
+        std::sort(files.begin(), files.end(), [](auto& a, auto& b) { return a.second < b.second; });
+        cut = ::ftruncate(files[0].first, 0) == 0;
+      }
+    }
+    if (name == empty_key_series) empty_key_asked++;
+    return EverythingExists::Exists(name);
+  }
+};
+
+TEST(DeriveJob, AGroupedItemWhoseKeysCannotBeReadBackFailsWithoutAnEmptyKey) {
+  constexpr size_t kN = 50000;
+  const storage::Layout layout;
+  auto key = [](size_t i) {
+    char k[64];
+    std::snprintf(k, sizeof k, "DERIBIT:OPTION:BTC-USD-240126-%07zu-CALL", i);
+    return std::string(k);
+  };
+  KeysCutShort store("nothing-listed/", 0, nullptr);
+  store.first_raw = layout.TickObjectName(kDay, "trades", "deribit", key(0));
+  store.empty_key_series = layout.DerivedObjectName(kDay, "trade_bar_1m", "deribit", "");
+  const WorkItem item{kDay, "trades", "deribit", "OPTIONS", {}};
+  {
+    ItemRecord rec;
+    rec.item = item.Id();
+    rec.outcome = "done";
+    for (size_t i = 0; i < kN; i++) {
+      rec.objects.push_back({layout.TickObjectName(kDay, "trades", "deribit", key(i)), key(i), 2, 100});
+    }
+    ASSERT_TRUE(WriteItemRecord(&store, item, rec, false).ok());
+  }
+  DeriveJobOptions o;
+  o.request = Request();
+  o.request.exchanges = {"deribit"};
+  o.request.symbols = {"OPTIONS"};
+  auto specs = derive::ParseDerivedList("trade_bar_1m");
+  ASSERT_TRUE(specs.ok());
+  o.derived = *specs;
+  o.concurrency = 1;
+  std::atomic<bool> never{false};
+  o.cancel = &never;
+  std::vector<ItemResult> results;
+  o.on_item = [&](const ItemResult& r) { results.push_back(r); };
+  auto report = RunDeriveJob(&store, o);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_TRUE(store.cut) << "no temporary files of the names and keys to cut";
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].outcome, Outcome::kRetryable) << results[0].reason;  // an I/O error: a rerun may pass
+  EXPECT_NE(results[0].reason.find("cannot read back a temporary file"), std::string::npos) << results[0].reason;
+  EXPECT_EQ(store.empty_key_asked, 0u);
+  EXPECT_FALSE(report->status.ok());
 }
 
 }  // namespace
