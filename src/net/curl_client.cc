@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <iomanip>
@@ -136,11 +137,14 @@ class CurlClient final : public HttpClient {
       // our own success into the server's 412 with nothing to tell it from
       // another writer's. Unable to rewind a body it has sent, libcurl fails
       // the transfer instead, and the caller's retry policy, which knows
-      // what a repeat means, decides.
+      // what a repeat means, decides. A rewind after an answer (a redirect
+      // that keeps the method) is allowed: SeekCb.
       api.easy_setopt(e, CURLOPT_CUSTOMREQUEST, req.method.c_str());
       api.easy_setopt(e, CURLOPT_POST, 1L);
       api.easy_setopt(e, CURLOPT_READFUNCTION, &ReadCb);
       api.easy_setopt(e, CURLOPT_READDATA, &st);
+      api.easy_setopt(e, CURLOPT_SEEKFUNCTION, &SeekCb);
+      api.easy_setopt(e, CURLOPT_SEEKDATA, &st);
       api.easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
       hdrs = api.slist_append(hdrs, "Expect:");
     }
@@ -204,6 +208,10 @@ class CurlClient final : public HttpClient {
     uint64_t body_bytes = 0;
     Status sink_error;
     size_t body_sent = 0;  // bytes of req->body handed to libcurl (ReadCb)
+    // Final answers (status 200 and up) received, and how many there were
+    // at the body's last rewind (SeekCb).
+    int answers = 0;
+    int answers_at_rewind = 0;
   };
 
   static std::string StripQuery(const std::string& url) { return url.substr(0, url.find('?')); }
@@ -216,6 +224,7 @@ class CurlClient final : public HttpClient {
       st->head = HttpResponseHead();
       const size_t sp = line.find(' ');
       if (sp != std::string::npos) st->head.status = std::atoi(line.c_str() + sp + 1);
+      if (st->head.status >= 200) st->answers++;
       return size * n;
     }
     const size_t colon = line.find(':');
@@ -240,6 +249,20 @@ class CurlClient final : public HttpClient {
     std::memcpy(buf, body.data() + st->body_sent, len);
     st->body_sent += len;
     return len;
+  }
+
+  // libcurl rewinds the body to send it again. After an answer that asks
+  // for it (a 307/308 redirect: the same request to another location) it
+  // may, once per answer. Before any answer it may not: that is libcurl
+  // re-sending on a new connection a request whose reused connection died,
+  // which may have gone through (see Fetch); the transfer then fails and the
+  // caller's retry policy decides.
+  static int SeekCb(void* ud, curl_off_t offset, int origin) {
+    auto* st = static_cast<State*>(ud);
+    if (origin != SEEK_SET || offset != 0 || st->answers == st->answers_at_rewind) return CURL_SEEKFUNC_CANTSEEK;
+    st->answers_at_rewind = st->answers;
+    st->body_sent = 0;
+    return CURL_SEEKFUNC_OK;
   }
 
   static size_t WriteCb(char* data, size_t size, size_t n, void* ud) {

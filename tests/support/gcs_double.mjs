@@ -26,7 +26,7 @@
 //              d.url, d.setFaults([...]), d.state, d.stats, await d.close()
 // CLI:         node tests/support/gcs_double.mjs --port 0 [--port-file F] [--discard-bytes]
 //
-// Faults: setFaults([{ on, status, count, nth, keepBytes, retryAfter }, ...]); each call
+// Faults: setFaults([{ on, status, count, nth, keepBytes, retryAfter, afterStore, location }, ...]); each call
 // replaces the set. `on` is a route: media, init, chunk, query, get, media-get, list, delete,
 // token, metadata, or any. `status` is an HTTP status, 'drop' (the connection is destroyed
 // before an answer) or 'cut' (the answer breaks off after its status line; on media-get after
@@ -34,7 +34,8 @@
 // `count` how many times it fires (default 1). For `chunk`, `keepBytes` bytes of the failed
 // chunk are stored before the failure (what a status query will then report). For `media`,
 // `afterStore: true` creates the object first and then fails in place of the answer (an upload
-// that landed, its answer lost).
+// that landed, its answer lost). `location: true` adds a Location header naming the request's own
+// URL (with status 307 or 308: a redirect to where it was sent).
 // Modes (opts or d.state.modes): corruptStored (objects report a crc32c that is not the one of
 // the bytes sent, and the x-goog-hash check is skipped: a store that damaged the data), shortStore (a 308 stores only 256 KiB of a
 // larger chunk, once), latencyMs (delay before each upload answer), stallReads (a whole-object
@@ -291,6 +292,7 @@ export async function startGcsDouble(opts = {}) {
         cut();
       } else {
         const h = f.retryAfter !== undefined ? { 'Retry-After': String(f.retryAfter) } : {};
+        if (f.location) h.Location = req.url;
         send(f.status, { error: { code: f.status, message: `injected ${f.status}` } }, h);
       }
     };
@@ -576,7 +578,7 @@ export async function startGcsDouble(opts = {}) {
         return;
       }
       if (f.status === 'cut') return cut();
-      return send(f.status, { error: { code: f.status, message: `injected ${f.status}` } });
+      return send(f.status, { error: { code: f.status, message: `injected ${f.status}` } }, f.location ? { Location: req.url } : {});
     }
     if (state.modes.shortStore && !final && data.length > QUANTUM) {
       state.modes.shortStore = false;
