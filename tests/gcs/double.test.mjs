@@ -1325,7 +1325,7 @@ test('download: a day\'s definitions another instruments run replaces between th
   held.release();
   const a = await pa;
   assert.equal(a.code, 0, describe(['download', 'kraken'], a));
-  assert.match(a.stdout, /^done\t2024-03-01\/trades\/kraken\/XBT-USD\tgs:\/\/bkt\/rr\/raw_tick_data\/by_date\/day-2024-03-01\/data_type-trades\/KRAKEN:SPOT_PAIR:XBT-USD\.parquet$/m, a.stdout);
+  assert.match(a.stdout, /^done\t2024-03-01\/trades\/kraken\/XBT-USD\tgs:\/\/bkt\/rr\/raw_tick_data\/by_date\/day-2024-03-01\/data_type-trades\/KRAKEN:SPOT_PAIR:BTC-USD\.parquet$/m, a.stdout);
   const v = await run(['validate', '--from', '2024-03-01', '--exchanges', 'kraken', '--output', store, '--read-only'], tardis);
   assert.equal(v.code, 0, describe(['validate'], v));
 });
