@@ -2023,6 +2023,28 @@ TEST(Incidents, NoIncidentNoChange) {
   EXPECT_TRUE(none->empty());
 }
 
+// A store that calls `on_report` as each missing-data report is created,
+// whether it is written over what is there or only over the version it read
+// (reports are written as read: another run's report in between is kept).
+class ReportCreateHookStore : public testing::MemoryStoreDouble {
+ public:
+  Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
+    Hook(name);
+    return MemoryStoreDouble::Create(name, overwrite);
+  }
+  Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
+                                                                      int64_t generation) override {
+    Hook(name);
+    return MemoryStoreDouble::CreateIfGeneration(name, generation);
+  }
+  std::function<void()> on_report;
+
+ private:
+  void Hook(const std::string& name) {
+    if (on_report && name.find("missing_data") != std::string::npos) on_report();
+  }
+};
+
 // The results read back from their temporary file fail while the
 // missing-data reports are written: the run fails, retryable, and the
 // summary JSON and HTML report, which would be made of the zeros the
@@ -2030,28 +2052,15 @@ TEST(Incidents, NoIncidentNoChange) {
 TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
   // Breaks the results' temporary file (made write-only, as an I/O error
   // makes its reads fail) as the first report is created.
-  class BreakingStore : public testing::MemoryStoreDouble {
-   public:
-    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
-      Break(name);
-      return MemoryStoreDouble::Create(name, overwrite);
+  ReportCreateHookStore store;
+  bool broken = false;
+  int found = 0;
+  store.on_report = [&] {
+    if (!broken) {
+      broken = true;
+      found += BreakTemporaryFiles();
     }
-    // Reports are written as read (another run's report in between is kept).
-    Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
-                                                                        int64_t generation) override {
-      Break(name);
-      return MemoryStoreDouble::CreateIfGeneration(name, generation);
-    }
-    void Break(const std::string& name) {
-      if (!broken_ && name.find("missing_data") != std::string::npos) {
-        broken_ = true;
-        found_ += BreakTemporaryFiles();
-      }
-    }
-    bool broken_ = false;
-    int found_ = 0;
   };
-  BreakingStore store;
   const std::string dir = ::testing::TempDir() + "/results-lost-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -2067,7 +2076,7 @@ TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
   o.cancel = nullptr;
   auto r = RunValidateJob(&store, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(store.found_, 2);  // the results' files (records, strings): 60,000 results are past their budget
+  EXPECT_EQ(found, 2);  // the results' files (records, strings): 60,000 results are past their budget
   EXPECT_EQ(r->status.code(), Status::Code::kIOError) << r->status.ToString();
   EXPECT_TRUE(r->text.empty());
   EXPECT_FALSE(std::filesystem::exists(o.summary_json));
@@ -2085,28 +2094,13 @@ TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
 TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
   // Breaks the results' temporary file (made write-only, as an I/O error
   // makes its reads fail) as the `break_at`-th report is created.
-  class BreakingStore : public testing::MemoryStoreDouble {
-   public:
-    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
-      Count(name);
-      return MemoryStoreDouble::Create(name, overwrite);
-    }
-    // Reports are written as read (another run's report in between is kept).
-    Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
-                                                                        int64_t generation) override {
-      Count(name);
-      return MemoryStoreDouble::CreateIfGeneration(name, generation);
-    }
-    void Count(const std::string& name) {
-      if (name.find("missing_data") != std::string::npos && ++creates == break_at) {
-        found += BreakTemporaryFiles();
-      }
-    }
-    int break_at = 0;  // 0: never
-    int creates = 0;
-    int found = 0;
+  ReportCreateHookStore store;
+  int break_at = 0;  // 0: never
+  int creates = 0;
+  int found = 0;
+  store.on_report = [&] {
+    if (++creates == break_at) found += BreakTemporaryFiles();
   };
-  BreakingStore store;
   ValidateJobOptions o;
   o.selection.from = Date{2024, 3, 1};
   o.selection.to = Date{2024, 3, 3};
@@ -2133,14 +2127,14 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
   auto first = RunValidateJob(&store, o);
   ASSERT_TRUE(first.ok()) << first.status().message();
   EXPECT_EQ(first->status.code(), Status::Code::kInvalidInput) << first->status.ToString();
-  EXPECT_EQ(store.creates, 3);
+  EXPECT_EQ(creates, 3);
   check_reports("first run");
-  store.creates = 0;
-  store.break_at = 2;
+  creates = 0;
+  break_at = 2;
   auto r = RunValidateJob(&store, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  EXPECT_EQ(store.found, 2);    // the results' files (records, strings): 60,000 results are past their budget
-  EXPECT_EQ(store.creates, 2);  // writing stopped at the report the loss hit
+  EXPECT_EQ(found, 2);    // the results' files (records, strings): 60,000 results are past their budget
+  EXPECT_EQ(creates, 2);  // writing stopped at the report the loss hit
   EXPECT_EQ(r->status.code(), Status::Code::kIOError) << r->status.ToString();
   EXPECT_TRUE(r->status.retryable());
   EXPECT_NE(r->status.message().find("cannot read back a temporary file"), std::string::npos) << r->status.message();
@@ -2155,27 +2149,14 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
 // the end, the interrupt unseen.)
 TEST(ValidateJob, AnInterruptWhileReportsAreWrittenStopsThem) {
   // Sets the run's cancel flag as the `at`-th report is created (as SIGINT
-  // would while it is written), whether it is written over what is there or
-  // only over the version it read.
-  class InterruptingStore : public testing::MemoryStoreDouble {
-   public:
-    Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
-      Count(name);
-      return MemoryStoreDouble::Create(name, overwrite);
-    }
-    Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
-                                                                        int64_t generation) override {
-      Count(name);
-      return MemoryStoreDouble::CreateIfGeneration(name, generation);
-    }
-    void Count(const std::string& name) {
-      if (name.find("missing_data") != std::string::npos && ++creates == at) flag.store(true);
-    }
-    int at = 0;  // 0: never
-    int creates = 0;
-    std::atomic<bool> flag{false};
+  // would while it is written).
+  ReportCreateHookStore store;
+  int at = 0;  // 0: never
+  int creates = 0;
+  std::atomic<bool> flag{false};
+  store.on_report = [&] {
+    if (++creates == at) flag.store(true);
   };
-  InterruptingStore store;
   const std::string dir = ::testing::TempDir() + "/interrupted-reports-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
@@ -2186,13 +2167,13 @@ TEST(ValidateJob, AnInterruptWhileReportsAreWrittenStopsThem) {
   o.selection.data_types = {"trades"};
   for (int i = 0; i < 100; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
   o.tool_version = "test";
-  o.cancel = &store.flag;
-  store.at = 2;
+  o.cancel = &flag;
+  at = 2;
   o.summary_json = dir + "/summary.json";
   auto r = RunValidateJob(&store, o);
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->status.code(), Status::Code::kCancelled) << r->status.ToString();
-  EXPECT_EQ(store.creates, 2);
+  EXPECT_EQ(creates, 2);
   EXPECT_TRUE(r->text.empty());
   EXPECT_FALSE(std::filesystem::exists(o.summary_json));
   auto first = ReadMissingReport(&store, Date{2024, 3, 1});
