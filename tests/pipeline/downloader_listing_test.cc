@@ -21,6 +21,19 @@ namespace {
 
 const Date kDay{2024, 1, 1};
 
+// A download of one item at a time that computes trade_bar_1m, from a
+// source that cannot answer (an item that needs a request fails): what a
+// rerun of a recorded item does without one.
+void BarsWithoutASource(storage::ObjectStore* store, testing::ScriptedHttp* http, DownloadOptions* o) {
+  o->datasets_url = "http://127.0.0.1:9";
+  o->store = store;
+  o->concurrency = 1;
+  o->http_factory = [http] { return http->Client(); };
+  auto specs = derive::ParseDerivedList("trade_bar_1m");
+  ASSERT_TRUE(specs.ok());
+  o->derived = *specs;
+}
+
 TEST(DownloaderListing, AGroupedItemsSeriesAreLookedUpInTheDaysFolderNotGathered) {
   constexpr size_t kOthers = 200000;
   const storage::Layout layout;
@@ -50,13 +63,7 @@ TEST(DownloaderListing, AGroupedItemsSeriesAreLookedUpInTheDaysFolderNotGathered
 
   testing::ScriptedHttp http;
   DownloadOptions o;
-  o.datasets_url = "http://127.0.0.1:9";
-  o.store = &store;
-  o.concurrency = 1;
-  o.http_factory = [&] { return http.Client(); };
-  auto specs = derive::ParseDerivedList("trade_bar_1m");
-  ASSERT_TRUE(specs.ok());
-  o.derived = *specs;
+  ASSERT_NO_FATAL_FAILURE(BarsWithoutASource(&store, &http, &o));
   Downloader dl(o);
   if (!store.StartSampling()) GTEST_SKIP() << "no mallinfo2 here";
   const ItemResult r = dl.Run({item}).at(0);
@@ -101,13 +108,7 @@ TEST(DownloaderListing, ARerunOfAGroupedItemOfManyObjectsHoldsNoneOfThem) {
   }
   testing::ScriptedHttp http;
   DownloadOptions o;
-  o.datasets_url = "http://127.0.0.1:9";
-  o.store = &store;
-  o.concurrency = 1;
-  o.http_factory = [&] { return http.Client(); };
-  auto specs = derive::ParseDerivedList("trade_bar_1m");
-  ASSERT_TRUE(specs.ok());
-  o.derived = *specs;
+  ASSERT_NO_FATAL_FAILURE(BarsWithoutASource(&store, &http, &o));
   Downloader dl(o);
   if (!store.StartSampling()) GTEST_SKIP() << "no mallinfo2 here";
   const std::vector<ItemResult> results = dl.Run({item});
