@@ -2023,6 +2023,18 @@ TEST(Incidents, NoIncidentNoChange) {
   EXPECT_TRUE(none->empty());
 }
 
+// Validation of the trades of binance-futures:X0USDT .. X{n-1}USDT over
+// 2024-03-01 to 2024-03-03 (none of them stored: every item missing).
+ValidateJobOptions MissingTradesOfThreeDays(int n) {
+  ValidateJobOptions o;
+  o.selection.from = Date{2024, 3, 1};
+  o.selection.to = Date{2024, 3, 3};
+  o.selection.exchanges = {"binance-futures"};
+  o.selection.data_types = {"trades"};
+  for (int i = 0; i < n; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  return o;
+}
+
 // A store that calls `on_report` as each missing-data report is created,
 // whether it is written over what is there or only over the version it read
 // (reports are written as read: another run's report in between is kept).
@@ -2064,12 +2076,7 @@ TEST(ValidateJob, ResultsLostWhileReportsAreWrittenWriteNoSummaryNorHtml) {
   const std::string dir = ::testing::TempDir() + "/results-lost-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  ValidateJobOptions o;
-  o.selection.from = Date{2024, 3, 1};
-  o.selection.to = Date{2024, 3, 3};
-  o.selection.exchanges = {"binance-futures"};
-  o.selection.data_types = {"trades"};
-  for (int i = 0; i < 20000; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  ValidateJobOptions o = MissingTradesOfThreeDays(20000);
   o.summary_json = dir + "/summary.json";
   o.report_path = dir + "/report.html";
   o.tool_version = "test";
@@ -2101,12 +2108,7 @@ TEST(ValidateJob, ResultsLostWhileAReportIsWrittenReplaceNoCorrectReport) {
   store.on_report = [&] {
     if (++creates == break_at) found += BreakTemporaryFiles();
   };
-  ValidateJobOptions o;
-  o.selection.from = Date{2024, 3, 1};
-  o.selection.to = Date{2024, 3, 3};
-  o.selection.exchanges = {"binance-futures"};
-  o.selection.data_types = {"trades"};
-  for (int i = 0; i < 20000; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  ValidateJobOptions o = MissingTradesOfThreeDays(20000);
   o.tool_version = "test";
   o.cancel = nullptr;
   // Every day's report as a previous run wrote it: 20,000 missing items.
@@ -2160,12 +2162,7 @@ TEST(ValidateJob, AnInterruptWhileReportsAreWrittenStopsThem) {
   const std::string dir = ::testing::TempDir() + "/interrupted-reports-" + std::to_string(::getpid());
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  ValidateJobOptions o;
-  o.selection.from = Date{2024, 3, 1};
-  o.selection.to = Date{2024, 3, 3};
-  o.selection.exchanges = {"binance-futures"};
-  o.selection.data_types = {"trades"};
-  for (int i = 0; i < 100; i++) o.selection.symbols.push_back("binance-futures:X" + std::to_string(i) + "USDT");
+  ValidateJobOptions o = MissingTradesOfThreeDays(100);
   o.tool_version = "test";
   o.cancel = &flag;
   at = 2;
