@@ -825,6 +825,26 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
     flags = flags || (!one_value && !batch->columns[c].defined.empty());
     ends = ends || modes[c] == Mode::kPlain;
   }
+  // The range's rows grouped by slot, in row order within each (a counting
+  // sort over the counts above): a column without nulls is then gathered a
+  // piece at a time, its writes going front to back through each piece and
+  // its reads to rows of this range, instead of every row's value going to
+  // one of thousands of cursors spread over the buffer (stores that miss
+  // the cache at every row when the rows of many instruments interleave).
+  bool gather = false;
+  for (const uint32_t c : scatter_cols_) gather = gather || batch->columns[c].defined.empty();
+  if (gather) {
+    perm_start_.resize(m + 1);
+    uint64_t at_row = 0;
+    for (size_t k = 0; k < m; k++) {
+      perm_start_[k] = at_row;
+      at_row += slot_rows_[k];
+    }
+    perm_start_[m] = at_row;
+    perm_cur_.assign(perm_start_.begin(), perm_start_.end() - 1);
+    perm_.resize(r1 - r0);
+    for (size_t r = r0; r < r1; r++) perm_[perm_cur_[sl[r]]++] = static_cast<uint32_t>(r);
+  }
   if (worker_flags_.size() < workers) worker_flags_.resize(workers);
   if (worker_ends_.size() < workers) worker_ends_.resize(workers);
   for (size_t w = 0; w < workers; w++) {
@@ -843,7 +863,12 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
       if (last) d.Release();
       return;
     }
-    if (def) {
+    if (!def) {
+      GatherColumn(d, c, md == Mode::kDict, m, base, cur, text_row_[c]);
+      if (last) d.Release();
+      return;
+    }
+    {
       uint64_t* flags = worker_flags_[w].data();
       for (size_t k = 0; k < m; k++) {
         if (slot_rows_[k]) flags[k] = cur[k] - def_gap_[c] - slot_rows_[k];
@@ -866,7 +891,7 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
         if (md == Mode::kDict) {
           const uint32_t* idx = str.indices().data();
           for (size_t r = r0; r < r1; r++) {
-            if (def && !def[r]) continue;
+            if (!def[r]) continue;
             base[cur[sl[r]]++] = static_cast<char>(idx[v++]);
           }
           break;
@@ -874,7 +899,7 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
         uint64_t* text = text_row_[c];
         if (width_[c] == 1) {
           for (size_t r = r0; r < r1; r++) {
-            if (def && !def[r]) continue;
+            if (!def[r]) continue;
             const std::string_view sv = str.Get(v++);
             const uint32_t k = sl[r];
             base[cur[k]++] = static_cast<char>(sv.size());
@@ -886,7 +911,7 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
         uint32_t* end = worker_ends_[w].data();
         std::fill(end, end + m, 0u);
         for (size_t r = r0; r < r1; r++) {
-          if (def && !def[r]) continue;
+          if (!def[r]) continue;
           const std::string_view sv = str.Get(v++);
           const uint32_t k = sl[r];
           end[k] += static_cast<uint32_t>(sv.size());
@@ -940,11 +965,80 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   return Status::OK();
 }
 
+void SpillWriter::GatherColumn(const ColumnData& d, size_t c, bool dict, size_t m, char* base, uint64_t* cur,
+                               uint64_t* text) const {
+  // No nulls: the value of row r is the column's value r (value_at_[c] is
+  // the range's first row).
+  const uint32_t* perm = perm_.data();
+  const uint64_t* start = perm_start_.data();
+  for (size_t k = 0; k < m; k++) {
+    const uint32_t* pr = perm + start[k];
+    const uint32_t* const pe = perm + start[k + 1];
+    if (pr == pe) continue;
+    char* p = base + cur[k];
+    switch (schema_[c].kind) {
+      case ColumnKind::kTimestampMicros:
+        if (width_[c] == 4) {
+          const uint64_t least = static_cast<uint64_t>(ts_base_[c]);
+          for (; pr < pe; ++pr) {
+            const uint32_t off = static_cast<uint32_t>(static_cast<uint64_t>(d.i64[*pr]) - least);
+            std::memcpy(p, &off, 4);
+            p += 4;
+          }
+        } else {
+          p = GatherValues(d.i64.data(), pr, pe, p);
+        }
+        break;
+      case ColumnKind::kDouble: p = GatherValues(d.f64.data(), pr, pe, p); break;
+      case ColumnKind::kBool: p = GatherValues(d.b.data(), pr, pe, p); break;
+      case ColumnKind::kString: {
+        const StringColumn& str = d.str;
+        if (dict) {
+          const uint32_t* idx = str.indices().data();
+          for (; pr < pe; ++pr) *p++ = static_cast<char>(idx[*pr]);
+          break;
+        }
+        char* t = base + text[k];
+        if (width_[c] == 1) {
+          for (; pr < pe; ++pr) {
+            const std::string_view sv = str.Get(*pr);
+            *p++ = static_cast<char>(sv.size());
+            CopyShort(t, sv.data(), sv.size());
+            t += sv.size();
+          }
+        } else {
+          uint32_t end = 0;
+          for (; pr < pe; ++pr) {
+            const std::string_view sv = str.Get(*pr);
+            end += static_cast<uint32_t>(sv.size());
+            std::memcpy(p, &end, 4);
+            p += 4;
+            if (!sv.empty()) std::memcpy(t, sv.data(), sv.size());
+            t += sv.size();
+          }
+        }
+        text[k] = static_cast<uint64_t>(t - base);
+        break;
+      }
+    }
+    cur[k] = static_cast<uint64_t>(p - base);
+  }
+}
+
+template <typename T>
+char* SpillWriter::GatherValues(const T* v, const uint32_t* pr, const uint32_t* pe, char* p) {
+  for (; pr < pe; ++pr) {
+    std::memcpy(p, &v[*pr], sizeof(T));
+    p += sizeof(T);
+  }
+  return p;
+}
+
 void SpillWriter::ScatterOffsets(const int64_t* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
                                  const uint32_t* slot, char* base, uint64_t* cur, int64_t least) {
-  size_t i = def ? v0 : r0;
+  size_t i = v0;
   for (size_t r = r0; r < r1; r++) {
-    if (def && !def[r]) continue;
+    if (!def[r]) continue;
     uint64_t& c = cur[slot[r]];
     const uint32_t off = static_cast<uint32_t>(static_cast<uint64_t>(v[i++]) - static_cast<uint64_t>(least));
     std::memcpy(base + c, &off, 4);
@@ -955,14 +1049,6 @@ void SpillWriter::ScatterOffsets(const int64_t* v, const uint8_t* def, size_t r0
 template <typename T>
 void SpillWriter::ScatterValues(const T* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
                                 const uint32_t* slot, char* base, uint64_t* cur) {
-  if (!def) {
-    for (size_t r = r0; r < r1; r++) {
-      uint64_t& c = cur[slot[r]];
-      std::memcpy(base + c, &v[r], sizeof(T));
-      c += sizeof(T);
-    }
-    return;
-  }
   size_t i = v0;
   for (size_t r = r0; r < r1; r++) {
     if (!def[r]) continue;

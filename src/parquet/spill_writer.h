@@ -189,6 +189,10 @@ class SpillWriter {
   // Per worker of a range's scatter: cursors of the defined flags, text ends.
   std::vector<std::vector<uint64_t>> worker_flags_;
   std::vector<std::vector<uint32_t>> worker_ends_;
+  // AppendSplitRange's counting sort: the range's rows by slot (perm_), where
+  // each slot's rows start in it (perm_start_, m + 1 entries).
+  std::vector<uint32_t> perm_;
+  std::vector<uint64_t> perm_start_, perm_cur_;
   ThreadPool* split_pool_ = nullptr;
   // Columns go to at most this many threads at once: a batch has a handful
   // that cost much, and each worker keeps cursors per file of the batch.
@@ -204,9 +208,17 @@ class SpillWriter {
   // AppendSplitParts' scratch: per row its part's slot; per slot of the
   // batch its slot in the part; the part's files and their batch slots.
   std::vector<uint32_t> part_slot_, part_of_, part_files_, part_slots_;
-  // Rows [r0, r1) of a column to the pieces' cursors, offsets in `base`
-  // (v0: the index of the range's first value; `def` null: no nulls).
-  // ScatterValues of timestamps as u32 offsets from `least`.
+  // A column without nulls into each piece in turn, through perm_: cur[k]
+  // (and text[k], a plain string column's) the offsets in `base` where
+  // piece k's values (text) go, moved past what is written.
+  void GatherColumn(const columnar::ColumnData& d, size_t c, bool dict, size_t m, char* base, uint64_t* cur,
+                    uint64_t* text) const;
+  // The values of rows [pr, pe) written from p on; returns the end.
+  template <typename T>
+  static char* GatherValues(const T* v, const uint32_t* pr, const uint32_t* pe, char* p);
+  // Rows [r0, r1) of a column with nulls (`def`, its defined flags) to the
+  // pieces' cursors, offsets in `base` (v0: the index of the range's first
+  // value). ScatterValues of timestamps as u32 offsets from `least`.
   static void ScatterOffsets(const int64_t* v, const uint8_t* def, size_t r0, size_t r1, size_t v0,
                              const uint32_t* slot, char* base, uint64_t* cur, int64_t least);
   template <typename T>

@@ -205,7 +205,7 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
   line_ = 0;
   rows_ = 0;
   carry_.clear();
-  prev_prefix_.clear();
+  prev_prefix_len_ = 0;
   status_ = Status::OK();
   if (schema_ == &schema && batch_.columns.size() == schema.columns.size()) {
     // A block's rows are joined by AppendRange, which maps only the values
@@ -238,7 +238,7 @@ void CsvParser::CheckTextOf(const char* p, size_t n) { check_text_ = !AsciiWitho
 
 void CsvParser::StartBatch(size_t reserve_rows) {
   batch_ = columnar::MakeRowGroup(schema_->ParquetSchema(), &plain_hint_);
-  prev_prefix_.clear();  // the prefix memo repeats values of the batch
+  prev_prefix_len_ = 0;  // the prefix memo repeats values of the batch
   // A first guess holds at most kFirstReserveBytes of values: 64 Ki rows of
   // a narrow table (trades), a few thousand of book_snapshot_25 (104
   // columns), so a 10-row file, or a header-only parser, does not reserve
@@ -607,9 +607,9 @@ inline __attribute__((always_inline)) bool CsvParser::ParseField(columnar::Colum
 inline __attribute__((always_inline)) bool CsvParser::ParsePrefix(const char* line_begin, const char* e,
                                                                   const char** p) {
   columnar::ColumnData* cols = batch_.columns.data();
-  const size_t plen = prev_prefix_.size();  // 0: no previous row to repeat
+  const size_t plen = prev_prefix_len_;  // 0: no previous row to repeat
   if (plen > 0 && static_cast<size_t>(e - line_begin) > plen &&
-      SamePrefix(line_begin, prev_prefix_.data(), plen)) {
+      SamePrefix(line_begin, prev_prefix_, plen)) {
     cols[0].str.RepeatLast();
     cols[1].str.RepeatLast();
     *p = line_begin + plen;
@@ -620,10 +620,12 @@ inline __attribute__((always_inline)) bool CsvParser::ParsePrefix(const char* li
       !ParseField<ColumnKind::kString>(cols[1], 1, false, line_begin, e, p)) {
     return false;
   }
-  if (cols[0].str.CanRepeatLast() && cols[1].str.CanRepeatLast()) {
-    prev_prefix_.assign(line_begin, static_cast<size_t>(*p - line_begin));
+  const size_t len = static_cast<size_t>(*p - line_begin);
+  if (len <= kMaxPrefix && cols[0].str.CanRepeatLast() && cols[1].str.CanRepeatLast()) {
+    std::memcpy(prev_prefix_, line_begin, len);
+    prev_prefix_len_ = len;
   } else {
-    prev_prefix_.clear();  // a plain column cannot repeat its last value
+    prev_prefix_len_ = 0;  // a plain column cannot repeat its last value
   }
   return true;
 }

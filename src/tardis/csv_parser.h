@@ -163,9 +163,13 @@ class CsvParser {
   columnar::RowGroupData batch_;
   std::vector<bool> plain_hint_;
   // "exchange,symbol," of the previous row: rows of one file nearly always
-  // repeat it, so a memcmp replaces two field scans and lookups. Empty when
-  // the batch holds no row to repeat, or a column of the two is plain.
-  std::string prev_prefix_;
+  // repeat it, so a memcmp replaces two field scans and lookups. Length 0
+  // when the batch holds no row to repeat, a column of the two is plain, or
+  // the prefix is longer than the memo. A fixed array: in a grouped file the
+  // prefix changes at nearly every row, and is copied as often.
+  static constexpr size_t kMaxPrefix = 64;
+  char prev_prefix_[kMaxPrefix];
+  size_t prev_prefix_len_ = 0;
   RowError error_;
   // The first eight digits of the last 16-digit timestamp and their value.
   // Starts as "00000000" -> 0: the memo only ever holds a checked pair.

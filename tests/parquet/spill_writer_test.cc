@@ -241,7 +241,8 @@ std::vector<ColumnSpec> SplitSchema() {
   return {{"exchange", ColumnKind::kString, false}, {"symbol", ColumnKind::kString, false},
           {"ts", ColumnKind::kTimestampMicros, false}, {"id", ColumnKind::kString, false},
           {"side", ColumnKind::kString, true},       {"px", ColumnKind::kDouble, true},
-          {"flag", ColumnKind::kBool, true}};
+          {"flag", ColumnKind::kBool, true},         {"qty", ColumnKind::kDouble, false},
+          {"taker", ColumnKind::kBool, false}};
 }
 
 struct SplitRow {
@@ -276,6 +277,10 @@ void AddRow(const SplitRow& row, RowGroupData* rg) {
   } else {
     rg->columns[6].AddNull(r);
   }
+  // Columns without nulls (the converter's prices and amounts) are gathered
+  // piece by piece rather than scattered row by row.
+  rg->columns[7].f64.push_back(row.px * 3 + static_cast<double>(row.ts % 7));
+  rg->columns[8].b.push_back(row.ts % 3 == 0);
   rg->num_rows++;
 }
 
