@@ -57,16 +57,22 @@ std::string BigQueryTableName(std::string name) {
   return name;
 }
 
-// A DuckDB view over one data type. hive: the path's partitions, typed.
-// by_date: the same columns computed from the file name, so a query is the
-// same in both layouts (the files carry `exchange` themselves).
+// A DuckDB view over one data type. hive: the path's partitions, typed; the
+// exchange_id partition stands in for the files' `exchange` column (the same
+// value), so a filter on `exchange` skips whole folders and the view has the
+// columns of a version 1 store's. by_date: the same columns computed from the
+// file name, so a query is the same in both layouts (the files carry
+// `exchange` themselves).
 std::string DuckDbView(const storage::Layout& layout, const std::string& root, const std::string& name,
                        bool derived) {
   const std::string glob = root + "/" + layout.DataTypeGlob(name, derived);
   if (layout.kind() == storage::LayoutKind::kHive) {
-    return "CREATE OR REPLACE VIEW " + Ident(name) + " AS\nSELECT * FROM read_parquet(" + Quoted(glob) +
-           ", hive_partitioning = true, hive_types = {'data_type': VARCHAR, 'date': DATE, 'exchange': VARCHAR}, "
-           "union_by_name = true);\n";
+    const std::string key = layout.ExchangeKey();
+    const std::string select = key == "exchange" ? "SELECT *" : "SELECT * EXCLUDE (" + key + ") REPLACE (" + key +
+                                                                    " AS exchange)";
+    return "CREATE OR REPLACE VIEW " + Ident(name) + " AS\n" + select + " FROM read_parquet(" + Quoted(glob) +
+           ", hive_partitioning = true, hive_types = {'data_type': VARCHAR, 'date': DATE, '" + key +
+           "': VARCHAR}, union_by_name = true);\n";
   }
   return "CREATE OR REPLACE VIEW " + Ident(name) + " AS\nSELECT * EXCLUDE (filename), " + Quoted(name) +
          " AS data_type,\n  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
@@ -87,14 +93,21 @@ std::string DuckDbInstruments(const storage::Layout& layout, const std::string& 
 // BigQuery's DDL for an external table over Hive partitions (Google's
 // "CREATE EXTERNAL TABLE statement"): the partition columns in path order,
 // the URI prefix ending just before the first partition. The table's path is
-// one backquoted identifier (names are WordName).
+// one backquoted identifier (names are WordName). BigQuery refuses partition
+// keys that are also columns of the files: a version 1 hive store, whose
+// exchange partition is `exchange` like the files' column, gets a table
+// without partition columns (every column from the files).
 std::string BigQueryTable(const storage::Layout& layout, const std::string& root, const std::string& dataset,
                           const std::string& name, bool derived) {
   const std::string prefix = root + "/" + (derived ? "derived_data" : "raw_tick_data");
-  return "CREATE OR REPLACE EXTERNAL TABLE `" + dataset + "." + BigQueryTableName(name) +
-         "`\nWITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange STRING\n)\nOPTIONS (\n"
-         "  format = 'PARQUET',\n  hive_partition_uri_prefix = " + Quoted(prefix) + ",\n  uris = [" +
-         Quoted(root + "/" + layout.DataTypePrefix(name, derived) + "*") + "]\n);\n";
+  const std::string uris = "  uris = [" + Quoted(root + "/" + layout.DataTypePrefix(name, derived) + "*") + "]\n);\n";
+  const std::string table = "CREATE OR REPLACE EXTERNAL TABLE `" + dataset + "." + BigQueryTableName(name) + "`\n";
+  if (layout.hive_version() == storage::Layout::kHiveExchangeV1) {
+    return table + "OPTIONS (\n  format = 'PARQUET',\n" + uris;
+  }
+  return table + "WITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  " + layout.ExchangeKey() +
+         " STRING\n)\nOPTIONS (\n  format = 'PARQUET',\n  hive_partition_uri_prefix = " + Quoted(prefix) + ",\n" +
+         uris;
 }
 
 }  // namespace
@@ -156,6 +169,13 @@ Result<std::string> SqlDefinitions(storage::ObjectStore* store, const SqlViewsOp
     }
   }
   std::string out = bigquery ? "" : "SET TimeZone = 'UTC';\n";
+  if (bigquery && layout.hive_version() == storage::Layout::kHiveExchangeV1) {
+    out += "-- " + store->Describe("") + " is a hive store of format version 1: its exchange partition is named\n"
+           "-- `exchange`, as the files' column, and BigQuery refuses a Hive partition key that is also a\n"
+           "-- column of the files. These tables read every column from the files, without partition\n"
+           "-- columns (no `date`, no `data_type`, no pruning by path). A store written anew with\n"
+           "-- --layout hive names the partition exchange_id and gets partitioned tables.\n";
+  }
   for (const auto& [name, derived] : types) {
     out += bigquery ? BigQueryTable(layout, opts.root, opts.dataset, name, derived)
                     : DuckDbView(layout, opts.root, name, derived);

@@ -212,8 +212,8 @@ std::optional<std::string> UnescapeHiveNameComponent(std::string_view s) {
 std::string Layout::TickObjectName(const Date& day, std::string_view data_type, std::string_view exchange,
                                    std::string_view instrument_key) const {
   if (kind_ == LayoutKind::kHive) {
-    return "raw_tick_data/data_type=" + Part(data_type) + "/date=" + FormatDate(day) + "/exchange=" + Part(exchange) +
-           "/" + Hive(instrument_key) + ".parquet";
+    return "raw_tick_data/data_type=" + Part(data_type) + "/date=" + FormatDate(day) + "/" + ExchangeKey() + "=" +
+           Part(exchange) + "/" + Hive(instrument_key) + ".parquet";
   }
   return "raw_tick_data/by_date/day-" + FormatDate(day) + "/data_type-" + SafeNameComponent(data_type) + "/" +
          SafeNameComponent(instrument_key) + ".parquet";
@@ -227,8 +227,8 @@ std::string Layout::TickObjectPrefix(const Date& day, std::string_view data_type
 std::string Layout::DerivedObjectName(const Date& day, std::string_view derived_name, std::string_view exchange,
                                       std::string_view instrument_key) const {
   if (kind_ == LayoutKind::kHive) {
-    return "derived_data/data_type=" + Part(derived_name) + "/date=" + FormatDate(day) + "/exchange=" +
-           Part(exchange) + "/" + Hive(instrument_key) + ".parquet";
+    return "derived_data/data_type=" + Part(derived_name) + "/date=" + FormatDate(day) + "/" + ExchangeKey() +
+           "=" + Part(exchange) + "/" + Hive(instrument_key) + ".parquet";
   }
   return "derived_data/by_date/day-" + FormatDate(day) + "/data_type-" + SafeNameComponent(derived_name) + "/" +
          SafeNameComponent(instrument_key) + ".parquet";
@@ -264,8 +264,8 @@ std::string Layout::MissingReportsPrefix() const {
 std::string Layout::ItemRecordName(const Date& day, std::string_view data_type, std::string_view exchange,
                                    std::string_view symbol) const {
   if (kind_ == LayoutKind::kHive) {
-    return "raw_tick_data/data_type=" + Part(data_type) + "/date=" + FormatDate(day) + "/exchange=" + Part(exchange) +
-           "/_items/" + Hive(symbol) + ".json";
+    return "raw_tick_data/data_type=" + Part(data_type) + "/date=" + FormatDate(day) + "/" + ExchangeKey() + "=" +
+           Part(exchange) + "/_items/" + Hive(symbol) + ".json";
   }
   return "raw_tick_data/by_date/day-" + FormatDate(day) + "/data_type-" + SafeNameComponent(data_type) +
          "/_items/" + SafeNameComponent(exchange) + "/" + SafeNameComponent(symbol) + ".json";
@@ -354,7 +354,7 @@ std::optional<TickObject> Layout::ParseTickObjectName(std::string_view name) con
     name.remove_prefix(kRoot.size());
     auto dt = TakePartition(&name, "data_type=");
     auto date = dt ? TakePartition(&name, "date=") : std::nullopt;
-    auto exchange = date ? TakePartition(&name, "exchange=") : std::nullopt;
+    auto exchange = date ? TakePartition(&name, std::string(ExchangeKey()) + "=") : std::nullopt;
     if (!exchange) return std::nullopt;
     const auto day = ParseDate(*date);
     if (!day || name.size() <= kExt.size() || name.substr(name.size() - kExt.size()) != kExt ||

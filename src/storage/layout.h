@@ -86,21 +86,35 @@ struct TickObject {
 //   missing_data_reports/by_date/day-YYYY-MM-DD/missing_data.parquet
 //   raw_tick_data/by_date/day-YYYY-MM-DD/data_type-{data_type}/_items/{exchange}/{symbol}.json
 // hive (partition values through HivePartitionValue, file names through HiveNameComponent):
-//   raw_tick_data/data_type={data_type}/date=YYYY-MM-DD/exchange={exchange}/{instrument_key}.parquet
-//   derived_data/data_type={derived_name}/date=YYYY-MM-DD/exchange={exchange}/{instrument_key}.parquet
+//   raw_tick_data/data_type={data_type}/date=YYYY-MM-DD/exchange_id={exchange}/{instrument_key}.parquet
+//   derived_data/data_type={derived_name}/date=YYYY-MM-DD/exchange_id={exchange}/{instrument_key}.parquet
 //   instrument_availability/date=YYYY-MM-DD/instruments.parquet
 //   instrument_availability_aggregate/instruments_YYYYMMDD_YYYYMMDD.parquet
 //   missing_data_reports/date=YYYY-MM-DD/missing_data.parquet
-//   raw_tick_data/data_type={data_type}/date=YYYY-MM-DD/exchange={exchange}/_items/{symbol}.json
+//   raw_tick_data/data_type={data_type}/date=YYYY-MM-DD/exchange_id={exchange}/_items/{symbol}.json
 // `exchange` is the Tardis exchange id (the files' `exchange` column); by_date
-// does not use it in tick names.
+// does not use it in tick names. Its hive partition is named exchange_id, not
+// exchange: BigQuery's Hive partitioning refuses partition keys that are also
+// columns of the files. Hive stores recorded with format version 1 (written
+// before that) keep the key `exchange` (kHiveExchangeV1), so one store never
+// holds both names.
 class Layout {
  public:
+  // The hive layout's versions: 1 names the exchange partition `exchange`,
+  // 2 (every new hive store) `exchange_id`.
+  static constexpr int kHiveExchangeV1 = 1, kHiveCurrent = 2;
   Layout() = default;
-  explicit Layout(LayoutKind kind) : kind_(kind) {}
+  explicit Layout(LayoutKind kind, int hive_version = kHiveCurrent) : kind_(kind), hive_version_(hive_version) {}
   LayoutKind kind() const { return kind_; }
   const char* name() const { return LayoutKindName(kind_); }
-  bool operator==(const Layout& o) const { return kind_ == o.kind_; }
+  // The hive layout's version (kHiveExchangeV1 or kHiveCurrent); unused by by_date.
+  int hive_version() const { return hive_version_; }
+  // The name of the exchange's hive partition: "exchange_id", or "exchange"
+  // in a version 1 hive store.
+  const char* ExchangeKey() const { return hive_version_ == kHiveExchangeV1 ? "exchange" : "exchange_id"; }
+  bool operator==(const Layout& o) const {
+    return kind_ == o.kind_ && (kind_ != LayoutKind::kHive || hive_version_ == o.hive_version_);
+  }
 
   std::string TickObjectName(const Date& day, std::string_view data_type, std::string_view exchange,
                              std::string_view instrument_key) const;
@@ -144,6 +158,7 @@ class Layout {
 
  private:
   LayoutKind kind_ = LayoutKind::kByDate;
+  int hive_version_ = kHiveCurrent;
 };
 
 }  // namespace mt::storage

@@ -10,32 +10,49 @@ namespace mt::storage {
 namespace {
 
 // The record's layout, nullopt when there is none.
-Result<std::optional<LayoutKind>> ReadRecord(ObjectStore* store) {
+Result<std::optional<Layout>> ReadRecord(ObjectStore* store) {
   auto bytes = store->Read(kStoreRecordName);
   if (!bytes.ok()) {
-    if (bytes.status().code() == Status::Code::kNotFound) return std::optional<LayoutKind>();
+    if (bytes.status().code() == Status::Code::kNotFound) return std::optional<Layout>();
     return bytes.status();
   }
-  MT_ASSIGN_OR_RETURN(LayoutKind kind, ParseStoreRecord(*bytes, store->Describe(kStoreRecordName)));
-  return std::optional<LayoutKind>(kind);
+  MT_ASSIGN_OR_RETURN(Layout layout, ParseStoreRecord(*bytes, store->Describe(kStoreRecordName)));
+  return std::optional<Layout>(layout);
 }
 
-// by_date when the store has by_date objects (the cheapest listings first,
-// each only until one answers with an object), else nullopt.
-Result<std::optional<LayoutKind>> ProbeObjects(ObjectStore* store) {
+// The name of the first object under `prefix` (the listing stops there),
+// nullopt when there is none.
+Result<std::optional<std::string>> FirstObject(ObjectStore* store, const std::string& prefix) {
+  std::optional<std::string> name;
+  const Status st = store->ListEach(prefix, [&name](ObjectInfo&& o) {
+    name = std::move(o.name);
+    return Status::Cancelled("one object is enough");
+  });
+  if (!name) MT_RETURN_IF_ERROR(st);
+  return name;
+}
+
+// The layout of the store's objects (the cheapest listings first, each only
+// until one answers with an object), else nullopt. A hive store whose first
+// tick or derived object is named with the version 1 exchange partition
+// (`/exchange=`) is a version 1 one.
+Result<std::optional<Layout>> ProbeObjects(ObjectStore* store) {
   for (LayoutKind kind : {LayoutKind::kByDate, LayoutKind::kHive}) {
     for (const std::string& prefix : Layout(kind).ProbePrefixes()) {
-      // The first object answers: the listing stops there.
-      bool found = false;
-      const Status st = store->ListEach(prefix, [&found](ObjectInfo&&) {
-        found = true;
-        return Status::Cancelled("one object is enough");
-      });
-      if (found) return std::optional<LayoutKind>(kind);
-      MT_RETURN_IF_ERROR(st);
+      MT_ASSIGN_OR_RETURN(std::optional<std::string> first, FirstObject(store, prefix));
+      if (!first) continue;
+      if (kind == LayoutKind::kByDate) return std::optional<Layout>(Layout(kind));
+      for (const char* named : {"raw_tick_data/data_type=", "derived_data/data_type="}) {
+        MT_ASSIGN_OR_RETURN(std::optional<std::string> object, FirstObject(store, named));
+        if (object) {
+          const bool v1 = object->find("/exchange=") != std::string::npos;
+          return std::optional<Layout>(Layout(kind, v1 ? Layout::kHiveExchangeV1 : Layout::kHiveCurrent));
+        }
+      }
+      return std::optional<Layout>(Layout(kind));
     }
   }
-  return std::optional<LayoutKind>();
+  return std::optional<Layout>();
 }
 
 Status Disagree(ObjectStore* store, LayoutKind requested, LayoutKind found, const std::string& why) {
@@ -46,21 +63,24 @@ Status Disagree(ObjectStore* store, LayoutKind requested, LayoutKind found, cons
 
 }  // namespace
 
-std::string StoreRecordJson(LayoutKind kind) {
-  return "{\"format_version\":" + std::to_string(kStoreRecordFormatVersion) + ",\"layout\":\"" +
-         LayoutKindName(kind) + "\"}\n";
+std::string StoreRecordJson(const Layout& layout) {
+  const int version = layout.kind() == LayoutKind::kHive ? layout.hive_version() : 1;
+  return "{\"format_version\":" + std::to_string(version) + ",\"layout\":\"" + layout.name() + "\"}\n";
 }
 
-Result<LayoutKind> ParseStoreRecord(std::string_view bytes, const std::string& where) {
+Result<Layout> ParseStoreRecord(std::string_view bytes, const std::string& where) {
   auto bad = [&](const std::string& what) {
     return Status::Usage(where + ": " + what + " (the store's layout record, written by market-tick; restore it "
-                         "as {\"format_version\":1,\"layout\":\"by_date\"} or \"hive\", as the store's objects are named)");
+                         "as the store's objects are named: {\"format_version\":1,\"layout\":\"by_date\"}, "
+                         "{\"format_version\":2,\"layout\":\"hive\"}, or version 1 hive for folders named exchange=)");
   };
   MT_ASSIGN_OR_RETURN(const nlohmann::json j, ParseBoundedJson(bytes, where, nullptr, JsonLimits{4096, 4}));
   if (j.is_discarded() || !j.is_object()) return bad("not a JSON object");
   auto v = j.find("format_version");
   if (v == j.end() || !v->is_number_integer()) return bad("no integer format_version");
-  if (v->get<int64_t>() > kStoreRecordFormatVersion) {
+  const int64_t version = v->get<int64_t>();
+  if (version < 1) return bad("format_version " + std::to_string(version) + " (versions start at 1)");
+  if (version > kStoreRecordFormatVersion) {
     return Status::Usage(where + ": format_version " + std::to_string(v->get<int64_t>()) +
                          " is newer than this market-tick understands (" +
                          std::to_string(kStoreRecordFormatVersion) + "): use a newer market-tick");
@@ -69,34 +89,34 @@ Result<LayoutKind> ParseStoreRecord(std::string_view bytes, const std::string& w
   if (l == j.end() || !l->is_string()) return bad("no layout");
   auto kind = ParseLayoutKind(l->get<std::string>());
   if (!kind) return bad("unknown layout '" + l->get<std::string>() + "'");
-  return *kind;
+  return Layout(*kind, *kind == LayoutKind::kHive && version == 1 ? Layout::kHiveExchangeV1 : Layout::kHiveCurrent);
 }
 
 Status ResolveStoreLayout(ObjectStore* store, std::optional<LayoutKind> requested) {
-  MT_ASSIGN_OR_RETURN(std::optional<LayoutKind> recorded, ReadRecord(store));
+  MT_ASSIGN_OR_RETURN(std::optional<Layout> recorded, ReadRecord(store));
   if (recorded) {
-    if (requested && *requested != *recorded) {
-      return Disagree(store, *requested, *recorded, "recorded in " + store->Describe(kStoreRecordName));
+    if (requested && *requested != recorded->kind()) {
+      return Disagree(store, *requested, recorded->kind(), "recorded in " + store->Describe(kStoreRecordName));
     }
-    store->set_layout(Layout(*recorded));
+    store->set_layout(*recorded);
     return Status::OK();
   }
-  MT_ASSIGN_OR_RETURN(std::optional<LayoutKind> found, ProbeObjects(store));
-  if (found && requested && *requested != *found) {
-    return Disagree(store, *requested, *found, "it holds " + std::string(LayoutKindName(*found)) + " objects");
+  MT_ASSIGN_OR_RETURN(std::optional<Layout> found, ProbeObjects(store));
+  if (found && requested && *requested != found->kind()) {
+    return Disagree(store, *requested, found->kind(), "it holds " + std::string(found->name()) + " objects");
   }
-  store->set_layout(Layout(found ? *found : requested ? *requested : LayoutKind::kByDate));
+  store->set_layout(found ? *found : Layout(requested ? *requested : LayoutKind::kByDate));
   return Status::OK();
 }
 
 Status RecordStoreLayout(ObjectStore* store) {
-  const LayoutKind kind = store->layout().kind();
-  MT_ASSIGN_OR_RETURN(std::optional<LayoutKind> recorded, ReadRecord(store));
+  const Layout layout = store->layout();
+  MT_ASSIGN_OR_RETURN(std::optional<Layout> recorded, ReadRecord(store));
   if (!recorded) {
     Status st;
     auto obj = store->Create(kStoreRecordName, /*overwrite=*/false);
     if (obj.ok()) {
-      st = (*obj)->Append(StoreRecordJson(kind));
+      st = (*obj)->Append(StoreRecordJson(layout));
       if (st.ok()) st = (*obj)->Commit();
       if (st.ok()) return Status::OK();
       (*obj)->Abort();
@@ -108,9 +128,9 @@ Status RecordStoreLayout(ObjectStore* store) {
     MT_ASSIGN_OR_RETURN(recorded, ReadRecord(store));
     if (!recorded) return Status::IOError(store->Describe(kStoreRecordName) + " exists but cannot be read; retry");
   }
-  if (*recorded != kind) {
-    return Status::Usage(store->Describe("") + " was just recorded as a " + LayoutKindName(*recorded) +
-                         " store by another run, but this run writes " + LayoutKindName(kind) +
+  if (!(*recorded == layout)) {
+    return Status::Usage(store->Describe("") + " was just recorded as a " + recorded->name() +
+                         " store by another run, but this run writes " + layout.name() +
                          "; nothing was written by this run: run again with the same --layout/OUTPUT_LAYOUT as the "
                          "other run, or write to another --output");
   }

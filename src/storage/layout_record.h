@@ -2,7 +2,11 @@
 // (kStoreRecordName, docs/STORAGE.md "Layouts"), written once, when the store
 // is first written, with a create-only write, so every later command (and a
 // concurrent first writer) uses the same layout and two layouts never mix.
-//   {"format_version":1,"layout":"hive"}
+//   {"format_version":2,"layout":"hive"}
+// Version 2 is written for hive stores only (their exchange partition is
+// exchange_id; a hive store recorded as version 1 keeps `exchange`), so a
+// by_date store's record, version 1, still reads in a binary that knows
+// version 1 only.
 #pragma once
 
 #include <memory>
@@ -14,13 +18,15 @@
 
 namespace mt::storage {
 
-inline constexpr int kStoreRecordFormatVersion = 1;
+inline constexpr int kStoreRecordFormatVersion = 2;
 
-// The record's bytes for `kind`.
-std::string StoreRecordJson(LayoutKind kind);
-// The layout a record's bytes give; kUsage naming `where` for anything else
+// The record's bytes for `layout`.
+std::string StoreRecordJson(const Layout& layout);
+inline std::string StoreRecordJson(LayoutKind kind) { return StoreRecordJson(Layout(kind)); }
+// The layout a record's bytes give (a hive record of version 1: a
+// Layout::kHiveExchangeV1 layout); kUsage naming `where` for anything else
 // (not JSON, an unknown layout, a format version newer than this binary's).
-Result<LayoutKind> ParseStoreRecord(std::string_view bytes, const std::string& where);
+Result<Layout> ParseStoreRecord(std::string_view bytes, const std::string& where);
 
 // Decides `store`'s layout and sets it (ObjectStore::set_layout):
 //   - the record's layout when there is one;

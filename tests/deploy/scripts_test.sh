@@ -725,11 +725,11 @@ expect_out "objects in 2024-01-01..2024-01-31: 2 Parquet files" "monitor k8s: ob
 # partition of their names.
 cp "$DOUBLE_DIR/gcloud.storage_ls" "$tmp/storage_ls.by_date"
 cat >"$DOUBLE_DIR/gcloud.storage_ls" <<'TXT'
-gs://test-bucket/raw_tick_data/data_type=trades/date=2023-12-31/exchange=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
-gs://test-bucket/raw_tick_data/data_type=trades/date=2024-01-01/exchange=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
-gs://test-bucket/raw_tick_data/data_type=trades/date=2024-01-01/exchange=deribit/_items/OPTIONS.json
-gs://test-bucket/raw_tick_data/data_type=quotes/date=2024-01-31/exchange=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
-gs://test-bucket/raw_tick_data/data_type=trades/date=2024-02-01/exchange=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/data_type=trades/date=2023-12-31/exchange_id=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/data_type=trades/date=2024-01-01/exchange_id=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/data_type=trades/date=2024-01-01/exchange_id=deribit/_items/OPTIONS.json
+gs://test-bucket/raw_tick_data/data_type=quotes/date=2024-01-31/exchange_id=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
+gs://test-bucket/raw_tick_data/data_type=trades/date=2024-02-01/exchange_id=binance/BINANCE.SPOT_PAIR.BTC-USDT.parquet
 TXT
 reset_log
 capture deploy/orchestration/monitor-tick-download.sh --job tick-jan

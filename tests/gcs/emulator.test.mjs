@@ -488,16 +488,16 @@ test('hive layout in gs://: every command round-trips in the recorded layout; th
     const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k' };
     const sel = ['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes', '--symbols', 'BTCUSDT'];
     await runOk(['instruments', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--output', out, '--layout', 'hive'], extra);
-    assert.equal((await nodeRead('hive/market-tick-store.json')).data.toString(), '{"format_version":1,"layout":"hive"}\n');
+    assert.equal((await nodeRead('hive/market-tick-store.json')).data.toString(), '{"format_version":2,"layout":"hive"}\n');
     await runOk(['download', ...sel, '--output', out], extra);
     await runOk(['convert', path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--output', out], extra);
     const names = async () => (await storage.bucket(BUCKET).getFiles({ prefix: 'hive/' }))[0].map((f) => f.name).sort();
-    const trades = 'hive/raw_tick_data/data_type=trades/date=2020-02-22/exchange=binance-futures/BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet';
-    const quotes = 'hive/raw_tick_data/data_type=quotes/date=2020-02-22/exchange=binance-futures/BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet';
+    const trades = 'hive/raw_tick_data/data_type=trades/date=2020-02-22/exchange_id=binance-futures/BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet';
+    const quotes = 'hive/raw_tick_data/data_type=quotes/date=2020-02-22/exchange_id=binance-futures/BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet';
     await runOk(['derive', '--from', '2020-03-01', '--exchanges', 'bitmex', '--derive', 'trade_bar_1m', '--output', out], extra);
     const all = await names();
-    for (const n of [trades, quotes, 'hive/raw_tick_data/data_type=trades/date=2020-03-01/exchange=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet',
-      'hive/derived_data/data_type=trade_bar_1m/date=2020-03-01/exchange=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet',
+    for (const n of [trades, quotes, 'hive/raw_tick_data/data_type=trades/date=2020-03-01/exchange_id=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet',
+      'hive/derived_data/data_type=trade_bar_1m/date=2020-03-01/exchange_id=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet',
       'hive/instrument_availability/date=2020-02-22/instruments.parquet']) {
       assert.ok(all.includes(n), `${n} in\n${all.join('\n')}`);
     }
@@ -524,7 +524,7 @@ test('hive layout in gs://: every command round-trips in the recorded layout; th
     // BigQuery's external tables over it.
     const bq = await runOk(['sql', '--engine', 'bigquery', '--output', out, '--data-types', 'trades'], extra);
     assert.equal(bq.stdout, 'CREATE OR REPLACE EXTERNAL TABLE `market_tick.trades`\n'
-      + 'WITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange STRING\n)\nOPTIONS (\n'
+      + 'WITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange_id STRING\n)\nOPTIONS (\n'
       + "  format = 'PARQUET',\n  hive_partition_uri_prefix = 'gs://bkt/hive/raw_tick_data',\n"
       + "  uris = ['gs://bkt/hive/raw_tick_data/data_type=trades/*']\n);\n");
   } finally {

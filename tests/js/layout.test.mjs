@@ -59,7 +59,7 @@ const NAMES = {
     report: (day) => `missing_data_reports/by_date/day-${day}/missing_data.parquet`,
   },
   hive: {
-    tick: (day, dt, ex, key) => `raw_tick_data/data_type=${dt}/date=${day}/exchange=${ex}/${key.replaceAll(':', '.')}.parquet`,
+    tick: (day, dt, ex, key) => `raw_tick_data/data_type=${dt}/date=${day}/exchange_id=${ex}/${key.replaceAll(':', '.')}.parquet`,
     instruments: (day) => `instrument_availability/date=${day}/instruments.parquet`,
     report: (day) => `missing_data_reports/date=${day}/missing_data.parquet`,
   },
@@ -75,7 +75,7 @@ async function buildStore(layout) {
   // instruments picks the layout (the first write records it) ...
   await mtOk(['instruments', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--output', out, '--layout', layout]);
   assert.deepEqual(JSON.parse(fs.readFileSync(path.join(out, 'market-tick-store.json'), 'utf8')),
-    { format_version: 1, layout });
+    { format_version: layout === 'hive' ? 2 : 1, layout });
   assert.ok(fs.existsSync(path.join(out, n.instruments('2020-02-22'))), listFiles(out).join('\n'));
   // ... and the later commands take it from the store, without --layout.
   await mtOk(['download', ...SEL, '--output', out]);
@@ -137,7 +137,7 @@ for (const layout of ['by_date', 'hive']) {
     it('derive names its objects in the store\'s layout, the same bytes as convert --derive; the other layout is refused', async () => {
       const out = stores[layout];
       const derivedName = layout === 'hive'
-        ? 'derived_data/data_type=trade_bar_1m/date=2020-03-01/exchange=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet'
+        ? 'derived_data/data_type=trade_bar_1m/date=2020-03-01/exchange_id=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet'
         : 'derived_data/by_date/day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet';
       const other = layout === 'hive' ? 'by_date' : 'hive';
       const refused = await mt(['derive', '--from', '2020-03-01', '--exchanges', 'bitmex', '--derive', 'trade_bar_1m',
@@ -225,9 +225,11 @@ describe('market-tick sql', () => {
         await db.run(r.stdout);
         const tz = await db.rows(`SELECT current_setting('TimeZone') AS tz`);
         assert.equal(tz[0].tz, 'UTC');
-        // The view's columns: the files' own, plus the partitions (nothing taken from a file name).
+        // The view's columns: the files' own, plus the partitions (nothing taken from a file name; the
+        // hive store's exchange_id partition stands in for the files' exchange, the same value).
         const file = path.join(stores[layout], NAMES[layout].tick('2020-03-01', 'trades', 'bitmex', 'BITMEX:PERPETUAL:BTC-USD'));
-        const fileCols = (await db.rows(`DESCRIBE SELECT * FROM read_parquet('${file}')`)).map((c) => c.column_name);
+        const fileCols = (await db.rows(`DESCRIBE SELECT * FROM read_parquet('${file}', hive_partitioning = false)`))
+          .map((c) => c.column_name);
         const viewCols = (await db.rows('DESCRIBE trades')).map((c) => c.column_name);
         assert.deepEqual([...viewCols].sort(), [...new Set([...fileCols, 'data_type', 'date'])].sort());
         const types = Object.fromEntries((await db.rows('DESCRIBE trades')).map((c) => [c.column_name, c.column_type]));

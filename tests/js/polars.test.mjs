@@ -111,7 +111,7 @@ describe('Polars reads what market-tick writes', { skip: !POLARS_PLATFORM && 'Po
 
   it('the hive layout: Polars\' hive partitioning gives data_type and date, and the partition\'s exchange is the file\'s', async () => {
     const pl = polars();
-    const glob = path.join(stores.hive, 'raw_tick_data', 'data_type=*', 'date=*', 'exchange=*', '*.parquet');
+    const glob = path.join(stores.hive, 'raw_tick_data', 'data_type=*', 'date=*', 'exchange_id=*', '*.parquet');
     for (const type of ['trades', 'quotes', 'derivative_ticker']) {
       const typeGlob = glob.replace('data_type=*', `data_type=${type}`);
       const df = pl.scanParquet(typeGlob, { hivePartitioning: true }).collectSync();
@@ -121,9 +121,9 @@ describe('Polars reads what market-tick writes', { skip: !POLARS_PLATFORM && 'Po
         .map(([exchange, dataType, date, n]) => `${exchange} ${dataType} ${date.toISOString().slice(0, 10)} ${n}`);
       // DuckDB's own hive reading, with the partition's exchange taken from the path.
       const db = await duckdb();
-      const exp = (await db.objects(`SELECT regexp_extract(filename, 'exchange=([^/]+)/', 1) AS exchange,
+      const exp = (await db.objects(`SELECT regexp_extract(filename, 'exchange_id=([^/]+)/', 1) AS exchange,
           count(*) AS n, any_value(data_type) AS data_type, any_value(date)::VARCHAR AS date,
-          count(*) FILTER (WHERE exchange <> regexp_extract(filename, 'exchange=([^/]+)/', 1)) AS mismatched
+          count(*) FILTER (WHERE exchange <> regexp_extract(filename, 'exchange_id=([^/]+)/', 1)) AS mismatched
         FROM read_parquet(${sqlStr(typeGlob)}, hive_partitioning = true, filename = true)
         GROUP BY ALL ORDER BY 1`));
       assert.ok(exp.length >= 2, `${type}: ${exp.length} partitions`);

@@ -31,12 +31,43 @@ TEST(SqlViews, BigQueryExternalTablesOverHivePartitions) {
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   auto table = [](const std::string& name, const std::string& root) {
     return "CREATE OR REPLACE EXTERNAL TABLE `ticks." + name +
-           "`\nWITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange STRING\n)\nOPTIONS (\n"
+           "`\nWITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange_id STRING\n)\nOPTIONS (\n"
            "  format = 'PARQUET',\n  hive_partition_uri_prefix = 'gs://bkt/lake/" + root + "',\n"
            "  uris = ['gs://bkt/lake/" + root + "/data_type=" + name + "/*']\n);\n";
   };
   EXPECT_EQ(*text, table("quotes", "raw_tick_data") + table("trade_bar_1m", "derived_data") +
                        table("trades", "raw_tick_data"));
+}
+
+// A hive store of format version 1 names its exchange partition `exchange`,
+// as the files' column; BigQuery refuses a Hive partition key that is also a
+// column of the files, so its tables read every column from the files and
+// the text says why.
+TEST(SqlViews, BigQueryTablesOfAVersion1HiveStoreHaveNoPartitionColumns) {
+  testing::MemoryStoreDouble store;
+  const storage::Layout v1(storage::LayoutKind::kHive, storage::Layout::kHiveExchangeV1);
+  store.set_layout(v1);
+  store.Put(v1.TickObjectName(kDay, "trades", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
+  SqlViewsOptions o;
+  o.engine = SqlEngine::kBigQuery;
+  o.root = "gs://bkt/lake";
+  o.dataset = "ticks";
+  auto text = SqlDefinitions(&store, o);
+  ASSERT_TRUE(text.ok()) << text.status().ToString();
+  const std::string table =
+      "CREATE OR REPLACE EXTERNAL TABLE `ticks.trades`\nOPTIONS (\n  format = 'PARQUET',\n"
+      "  uris = ['gs://bkt/lake/raw_tick_data/data_type=trades/*']\n);\n";
+  ASSERT_GE(text->size(), table.size());
+  EXPECT_EQ(text->substr(text->size() - table.size()), table);
+  EXPECT_NE(text->find("-- "), std::string::npos);
+  EXPECT_NE(text->find("format version 1"), std::string::npos) << *text;
+  EXPECT_EQ(text->find("PARTITION COLUMNS"), std::string::npos) << *text;
+  // DuckDB reads either name: its view types the store's own partition.
+  o.engine = SqlEngine::kDuckDb;
+  o.root = "/lake";
+  auto duck = SqlDefinitions(&store, o);
+  ASSERT_TRUE(duck.ok());
+  EXPECT_NE(duck->find("'exchange': VARCHAR"), std::string::npos) << *duck;
 }
 
 TEST(SqlViews, BigQueryNeedsAHiveStoreInGcs) {

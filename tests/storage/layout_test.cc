@@ -459,16 +459,16 @@ const Layout kHive(LayoutKind::kHive);
 TEST(HiveLayout, NamesHaveThePartitionsAndOnlyPortableBytes) {
   const Date d{2024, 1, 1};
   EXPECT_EQ(kHive.TickObjectName(d, "trades", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"),
-            "raw_tick_data/data_type=trades/date=2024-01-01/exchange=binance-futures/"
+            "raw_tick_data/data_type=trades/date=2024-01-01/exchange_id=binance-futures/"
             "BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet");
   EXPECT_EQ(kHive.DerivedObjectName(d, "trade_bar_1m", "bitmex", "BITMEX:PERPETUAL:BTC-USD"),
-            "derived_data/data_type=trade_bar_1m/date=2024-01-01/exchange=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet");
+            "derived_data/data_type=trade_bar_1m/date=2024-01-01/exchange_id=bitmex/BITMEX.PERPETUAL.BTC-USD.parquet");
   EXPECT_EQ(kHive.InstrumentsObjectName(d), "instrument_availability/date=2024-01-01/instruments.parquet");
   EXPECT_EQ(kHive.InstrumentsAggregateName(d, Date{2024, 1, 31}),
             "instrument_availability_aggregate/instruments_20240101_20240131.parquet");
   EXPECT_EQ(kHive.MissingReportObjectName(d), "missing_data_reports/date=2024-01-01/missing_data.parquet");
   EXPECT_EQ(kHive.ItemRecordName(d, "options_chain", "deribit", "OPTIONS"),
-            "raw_tick_data/data_type=options_chain/date=2024-01-01/exchange=deribit/_items/OPTIONS.json");
+            "raw_tick_data/data_type=options_chain/date=2024-01-01/exchange_id=deribit/_items/OPTIONS.json");
   EXPECT_FALSE(kHive.ParseTickObjectName(kHive.ItemRecordName(d, "trades", "deribit", "BTC-PERPETUAL")));
   EXPECT_EQ(kHive.DayListPrefix(d, "trades", false), "raw_tick_data/data_type=trades/date=2024-01-01/");
   EXPECT_EQ(kHive.DataTypeGlob("trades", false), "raw_tick_data/data_type=trades/*/*/*.parquet");
@@ -494,14 +494,14 @@ TEST(HiveLayout, PartitionValuesAreTheNamesThemselves) {
   // '_' before two hex digits stays in a partition value (the file-name rule
   // would write book_snapshot_5F25, and query engines would show that).
   EXPECT_EQ(kHive.TickObjectName(d, "book_snapshot_25", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"),
-            "raw_tick_data/data_type=book_snapshot_25/date=2024-01-01/exchange=binance-futures/"
+            "raw_tick_data/data_type=book_snapshot_25/date=2024-01-01/exchange_id=binance-futures/"
             "BINANCE-FUTURES.PERPETUAL.BTC-USDT.parquet");
   EXPECT_EQ(kHive.DerivedObjectName(d, "trade_bar_100ticks", "bitmex", "BITMEX:PERPETUAL:XBT-USD"),
-            "derived_data/data_type=trade_bar_100ticks/date=2024-01-01/exchange=bitmex/BITMEX.PERPETUAL.XBT-USD.parquet");
+            "derived_data/data_type=trade_bar_100ticks/date=2024-01-01/exchange_id=bitmex/BITMEX.PERPETUAL.XBT-USD.parquet");
   EXPECT_EQ(kHive.DataTypePrefix("incremental_book_L2", false), "raw_tick_data/data_type=incremental_book_L2/");
   EXPECT_EQ(kHive.DayListPrefix(d, "book_snapshot_25", false), "raw_tick_data/data_type=book_snapshot_25/date=2024-01-01/");
   EXPECT_EQ(kHive.ItemRecordName(d, "book_snapshot_25", "deribit", "OPTIONS"),
-            "raw_tick_data/data_type=book_snapshot_25/date=2024-01-01/exchange=deribit/_items/OPTIONS.json");
+            "raw_tick_data/data_type=book_snapshot_25/date=2024-01-01/exchange_id=deribit/_items/OPTIONS.json");
   const auto back = kHive.ParseTickObjectName(
       kHive.TickObjectName(d, "book_snapshot_25", "binance-futures", "BINANCE-FUTURES:PERPETUAL:BTC-USDT"));
   ASSERT_TRUE(back);
@@ -522,6 +522,30 @@ TEST(HiveLayout, PartitionValuesAreTheNamesThemselves) {
   EXPECT_EQ(HivePartitionValue("a.b_5F-c"), "a.b_5F-c");
   const std::string long_value(kMaxComponentBytes, 'a');
   EXPECT_EQ(HivePartitionValue(long_value).size(), kMaxComponentBytes - 8);
+}
+
+TEST(HiveLayout, AVersion1StoreKeepsItsExchangePartitionName) {
+  // Hive stores recorded before the exchange partition became exchange_id
+  // (BigQuery refuses a partition key that is also a column of the files)
+  // keep `exchange`; a layout reads its own names only, so one store never
+  // holds both.
+  const Date d{2024, 1, 1};
+  const Layout v1(LayoutKind::kHive, Layout::kHiveExchangeV1);
+  const std::string old_name = v1.TickObjectName(d, "trades", "bitmex", "BITMEX:PERPETUAL:XBT-USD");
+  EXPECT_EQ(old_name,
+            "raw_tick_data/data_type=trades/date=2024-01-01/exchange=bitmex/BITMEX.PERPETUAL.XBT-USD.parquet");
+  EXPECT_EQ(v1.DerivedObjectName(d, "trade_bar_1m", "bitmex", "BITMEX:PERPETUAL:XBT-USD"),
+            "derived_data/data_type=trade_bar_1m/date=2024-01-01/exchange=bitmex/BITMEX.PERPETUAL.XBT-USD.parquet");
+  EXPECT_EQ(v1.ItemRecordName(d, "trades", "deribit", "OPTIONS"),
+            "raw_tick_data/data_type=trades/date=2024-01-01/exchange=deribit/_items/OPTIONS.json");
+  const auto back = v1.ParseTickObjectName(old_name);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->exchange, "bitmex");
+  EXPECT_EQ(back->instrument_key, "BITMEX:PERPETUAL:XBT-USD");
+  EXPECT_FALSE(kHive.ParseTickObjectName(old_name));
+  EXPECT_FALSE(v1.ParseTickObjectName(kHive.TickObjectName(d, "trades", "bitmex", "BITMEX:PERPETUAL:XBT-USD")));
+  EXPECT_FALSE(v1 == kHive);
+  EXPECT_TRUE(Layout(LayoutKind::kByDate, Layout::kHiveExchangeV1) == Layout());
 }
 
 TEST(HiveLayout, TheColonRuleIsReversibleForEveryInput) {
@@ -582,11 +606,23 @@ TEST(LayoutRecord, ParsesWhatItWritesAndRejectsAnythingElse) {
   for (LayoutKind k : {LayoutKind::kByDate, LayoutKind::kHive}) {
     auto back = ParseStoreRecord(StoreRecordJson(k), "r");
     ASSERT_TRUE(back.ok());
-    EXPECT_EQ(*back, k);
+    EXPECT_EQ(back->kind(), k);
+    EXPECT_EQ(back->hive_version(), Layout::kHiveCurrent);
   }
-  EXPECT_EQ(StoreRecordJson(LayoutKind::kHive), "{\"format_version\":1,\"layout\":\"hive\"}\n");
+  // Hive stores are recorded as version 2 (the exchange partition is
+  // exchange_id); by_date stays version 1, which older binaries read.
+  EXPECT_EQ(StoreRecordJson(LayoutKind::kHive), "{\"format_version\":2,\"layout\":\"hive\"}\n");
+  EXPECT_EQ(StoreRecordJson(LayoutKind::kByDate), "{\"format_version\":1,\"layout\":\"by_date\"}\n");
+  // A hive store recorded as version 1 keeps its `exchange` partition, and
+  // its record is written back as it was.
+  auto v1 = ParseStoreRecord("{\"format_version\":1,\"layout\":\"hive\"}", "r");
+  ASSERT_TRUE(v1.ok());
+  EXPECT_EQ(v1->hive_version(), Layout::kHiveExchangeV1);
+  EXPECT_STREQ(v1->ExchangeKey(), "exchange");
+  EXPECT_EQ(StoreRecordJson(*v1), "{\"format_version\":1,\"layout\":\"hive\"}\n");
   for (const char* bad : {"", "[]", "{\"format_version\":1}", "{\"format_version\":1,\"layout\":\"flat\"}",
-                          "{\"layout\":\"hive\"}", "{\"format_version\":2,\"layout\":\"hive\"}"}) {
+                          "{\"layout\":\"hive\"}", "{\"format_version\":3,\"layout\":\"hive\"}",
+                          "{\"format_version\":0,\"layout\":\"hive\"}"}) {
     auto r = ParseStoreRecord(bad, "gs://b/market-tick-store.json");
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_EQ(r.status().code(), Status::Code::kUsage) << bad;
@@ -610,6 +646,43 @@ TEST(LayoutRecord, AStoreKeepsTheLayoutItWasFirstWrittenWith) {
   const Status st = ResolveStoreLayout(&store, LayoutKind::kByDate);
   EXPECT_EQ(st.code(), Status::Code::kUsage);
   EXPECT_NE(st.message().find("is a hive store"), std::string::npos) << st.message();
+}
+
+// A hive store written before the exchange partition became exchange_id: by
+// its version 1 record, or, without a record, by its objects' names, it stays
+// a version 1 store (new objects are named as its old ones), and its record
+// is written as version 1. A hive store whose tick objects use exchange_id,
+// or that holds none yet, is a current one.
+TEST(LayoutRecord, AVersion1HiveStoreKeepsNamingItsExchangePartitionExchange) {
+  const Date d{2024, 1, 1};
+  const Layout v1(LayoutKind::kHive, Layout::kHiveExchangeV1);
+  {
+    testing::MemoryStoreDouble store;
+    store.Put(kStoreRecordName, "{\"format_version\":1,\"layout\":\"hive\"}\n");
+    ASSERT_TRUE(ResolveStoreLayout(&store, LayoutKind::kHive).ok());
+    EXPECT_TRUE(store.layout() == v1);
+    EXPECT_EQ(store.layout().TickObjectName(d, "trades", "bitmex", "BITMEX:PERPETUAL:XBT-USD"),
+              "raw_tick_data/data_type=trades/date=2024-01-01/exchange=bitmex/BITMEX.PERPETUAL.XBT-USD.parquet");
+    ASSERT_TRUE(RecordStoreLayout(&store).ok());  // the record agrees: nothing to write
+  }
+  {
+    testing::MemoryStoreDouble store;  // no record: its objects decide
+    store.Put("instrument_availability/date=2024-01-01/instruments.parquet", "x");
+    store.Put(v1.TickObjectName(d, "trades", "bitmex", "BITMEX:PERPETUAL:XBT-USD"), "x");
+    ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt).ok());
+    EXPECT_TRUE(store.layout() == v1);
+    ASSERT_TRUE(RecordStoreLayout(&store).ok());
+    EXPECT_EQ(*store.Read(kStoreRecordName), "{\"format_version\":1,\"layout\":\"hive\"}\n");
+  }
+  for (bool with_ticks : {false, true}) {
+    testing::MemoryStoreDouble store;
+    store.Put("instrument_availability/date=2024-01-01/instruments.parquet", "x");
+    const Layout current(LayoutKind::kHive);
+    if (with_ticks) store.Put(current.DerivedObjectName(d, "trade_bar_1m", "bitmex", "BITMEX:PERPETUAL:XBT-USD"), "x");
+    ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt).ok());
+    EXPECT_EQ(store.layout().hive_version(), Layout::kHiveCurrent) << with_ticks;
+    EXPECT_STREQ(store.layout().ExchangeKey(), "exchange_id");
+  }
 }
 
 TEST(LayoutRecord, ByDateObjectsWithoutARecordAreByDate) {

@@ -171,7 +171,7 @@ TEST(RecordLayoutOnFirstWrite, OpeningWritesNothingTheFirstCreateRecordsFirst) {
   ASSERT_TRUE(store.ok());
   EXPECT_TRUE((*store)->List("").value().empty());
   EXPECT_FALSE((*store)->Exists(kStoreRecordName).value());
-  auto obj = (*store)->Create("raw_tick_data/data_type=trades/date=2024-01-01/exchange=bitmex/X.parquet", false);
+  auto obj = (*store)->Create("raw_tick_data/data_type=trades/date=2024-01-01/exchange_id=bitmex/X.parquet", false);
   ASSERT_TRUE(obj.ok());
   (*obj)->Abort();
   // The record came first, before the object's first byte.
