@@ -15,6 +15,15 @@ namespace {
 
 const Date kDay{2024, 1, 1};
 
+// BigQuery definitions of gs://bkt/lake, dataset `ticks`.
+SqlViewsOptions BigQueryInLake() {
+  SqlViewsOptions o;
+  o.engine = SqlEngine::kBigQuery;
+  o.root = "gs://bkt/lake";
+  o.dataset = "ticks";
+  return o;
+}
+
 TEST(SqlViews, BigQueryExternalTablesOverHivePartitions) {
   testing::MemoryStoreDouble store;
   const storage::Layout hive(storage::LayoutKind::kHive);
@@ -23,10 +32,7 @@ TEST(SqlViews, BigQueryExternalTablesOverHivePartitions) {
   store.Put(hive.TickObjectName(kDay, "quotes", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
   store.Put(hive.DerivedObjectName(kDay, "trade_bar_1m", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
   store.Put(hive.ItemRecordName(kDay, "options_chain", "deribit", "OPTIONS"), "{}");  // not a data file
-  SqlViewsOptions o;
-  o.engine = SqlEngine::kBigQuery;
-  o.root = "gs://bkt/lake";
-  o.dataset = "ticks";
+  SqlViewsOptions o = BigQueryInLake();
   auto text = SqlDefinitions(&store, o);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   auto table = [](const std::string& name, const std::string& root) {
@@ -48,10 +54,7 @@ TEST(SqlViews, BigQueryTablesOfAVersion1HiveStoreHaveNoPartitionColumns) {
   const storage::Layout v1(storage::LayoutKind::kHive, storage::Layout::kHiveExchangeV1);
   store.set_layout(v1);
   store.Put(v1.TickObjectName(kDay, "trades", "bitmex", "BITMEX:PERPETUAL:BTC-USD"), "x");
-  SqlViewsOptions o;
-  o.engine = SqlEngine::kBigQuery;
-  o.root = "gs://bkt/lake";
-  o.dataset = "ticks";
+  SqlViewsOptions o = BigQueryInLake();
   auto text = SqlDefinitions(&store, o);
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   const std::string table =
