@@ -806,9 +806,10 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
   // The rows, column by column, each column on whichever worker takes it
   // (HelpedFor: the pool's free threads help, and the order-free copying of
   // a big batch need not hold up the thread that joins the parse's blocks).
-  // Within a column the rows go in batch order, each to its piece: the batch
-  // column is read once front to back while the writes go to as many cursors
-  // as pieces. The costliest columns first, so the workers end together.
+  // A column without nulls is gathered piece after piece (perm_, below); in
+  // a column with nulls the rows go in batch order, each to its piece (its
+  // flags and values read once front to back, the writes to as many cursors
+  // as pieces). The costliest columns first, so the workers end together.
   auto cost = [&](uint32_t c) {
     const size_t width = schema_[c].kind == ColumnKind::kString ? (modes[c] == Mode::kPlain ? 16 : 1)
                          : schema_[c].kind == ColumnKind::kBool ? 1
@@ -1066,13 +1067,13 @@ Status SpillWriter::Flush() {
   // column, they are megabytes for a batch of 100,000 instruments, and
   // WriteFile() of every object comes next.
   for (auto* v : {&slot_rows_, &slot_values_, &slot_text_, &slot_at_, &slot_first_, &piece_start_, &piece_values_,
-                  &piece_bytes_}) {
+                  &piece_bytes_, &perm_start_, &perm_cur_}) {
     std::vector<uint64_t>().swap(*v);
   }
   std::vector<std::vector<uint64_t>>().swap(worker_flags_);
   std::vector<std::vector<uint32_t>>().swap(worker_ends_);
   std::vector<uint64_t*>().swap(text_row_);
-  for (auto* v : {&part_slot_, &part_of_, &part_files_, &part_slots_}) std::vector<uint32_t>().swap(*v);
+  for (auto* v : {&part_slot_, &part_of_, &part_files_, &part_slots_, &perm_}) std::vector<uint32_t>().swap(*v);
   return status_ = FlushBuffer();
 }
 

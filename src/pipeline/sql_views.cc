@@ -100,7 +100,10 @@ std::string DuckDbInstruments(const storage::Layout& layout, const std::string& 
 std::string BigQueryTable(const storage::Layout& layout, const std::string& root, const std::string& dataset,
                           const std::string& name, bool derived) {
   const std::string prefix = root + "/" + (derived ? "derived_data" : "raw_tick_data");
-  const std::string uris = "  uris = [" + Quoted(root + "/" + layout.DataTypePrefix(name, derived) + "*") + "]\n);\n";
+  // `*.parquet`: the wildcard spans folders, and the items' JSON records
+  // (…/_items/*.json) beside the data are no Parquet files.
+  const std::string uris =
+      "  uris = [" + Quoted(root + "/" + layout.DataTypePrefix(name, derived) + "*.parquet") + "]\n);\n";
   const std::string table = "CREATE OR REPLACE EXTERNAL TABLE `" + dataset + "." + BigQueryTableName(name) + "`\n";
   if (layout.hive_version() == storage::Layout::kHiveExchangeV1) {
     return table + "OPTIONS (\n  format = 'PARQUET',\n" + uris;

@@ -320,6 +320,12 @@ std::optional<std::string> Layout::DataTypeOfName(std::string_view name, bool* d
   return UnescapeNameComponent(name.substr(kDt.size(), slash - kDt.size()));
 }
 
+std::vector<std::string> Layout::HiveDataPrefixes() { return {"raw_tick_data/data_type=", "derived_data/data_type="}; }
+
+int Layout::HiveVersionOfName(std::string_view name) {
+  return name.find("/exchange=") != std::string_view::npos ? kHiveExchangeV1 : kHiveCurrent;
+}
+
 std::vector<std::string> Layout::ProbePrefixes() const {
   if (kind_ == LayoutKind::kHive) {
     return {"instrument_availability/date=", "missing_data_reports/date=", "derived_data/data_type=",

@@ -155,6 +155,12 @@ class Layout {
   // Prefixes that hold data only in this layout, cheapest listing first (the
   // layout of a store without a record: layout_record.cc).
   std::vector<std::string> ProbePrefixes() const;
+  // The hive layout's prefixes of tick and derived objects, the folders that
+  // name an exchange partition.
+  static std::vector<std::string> HiveDataPrefixes();
+  // The hive version of a store holding the tick or derived object `name`:
+  // kHiveExchangeV1 when it is in an `exchange=` folder.
+  static int HiveVersionOfName(std::string_view name);
 
  private:
   LayoutKind kind_ = LayoutKind::kByDate;

@@ -42,12 +42,9 @@ Result<std::optional<Layout>> ProbeObjects(ObjectStore* store) {
       MT_ASSIGN_OR_RETURN(std::optional<std::string> first, FirstObject(store, prefix));
       if (!first) continue;
       if (kind == LayoutKind::kByDate) return std::optional<Layout>(Layout(kind));
-      for (const char* named : {"raw_tick_data/data_type=", "derived_data/data_type="}) {
+      for (const std::string& named : Layout::HiveDataPrefixes()) {
         MT_ASSIGN_OR_RETURN(std::optional<std::string> object, FirstObject(store, named));
-        if (object) {
-          const bool v1 = object->find("/exchange=") != std::string::npos;
-          return std::optional<Layout>(Layout(kind, v1 ? Layout::kHiveExchangeV1 : Layout::kHiveCurrent));
-        }
+        if (object) return std::optional<Layout>(Layout(kind, Layout::HiveVersionOfName(*object)));
       }
       return std::optional<Layout>(Layout(kind));
     }
@@ -127,6 +124,14 @@ Status RecordStoreLayout(ObjectStore* store) {
     // Another first writer won: its record decides.
     MT_ASSIGN_OR_RETURN(recorded, ReadRecord(store));
     if (!recorded) return Status::IOError(store->Describe(kStoreRecordName) + " exists but cannot be read; retry");
+  }
+  if (recorded->kind() == layout.kind() && !(*recorded == layout)) {
+    // Both hive, another version: a binary of the other version won the race.
+    return Status::Usage(store->Describe("") + " was just recorded as a hive store of format version " +
+                         std::to_string(recorded->hive_version()) + " (exchange partition " +
+                         recorded->ExchangeKey() + "=) by another run, but this run names it " + layout.ExchangeKey() +
+                         "=; nothing was written by this run: run it again (it then takes the recorded version), "
+                         "and run one market-tick version per store");
   }
   if (!(*recorded == layout)) {
     return Status::Usage(store->Describe("") + " was just recorded as a " + recorded->name() +

@@ -526,7 +526,7 @@ test('hive layout in gs://: every command round-trips in the recorded layout; th
     assert.equal(bq.stdout, 'CREATE OR REPLACE EXTERNAL TABLE `market_tick.trades`\n'
       + 'WITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange_id STRING\n)\nOPTIONS (\n'
       + "  format = 'PARQUET',\n  hive_partition_uri_prefix = 'gs://bkt/hive/raw_tick_data',\n"
-      + "  uris = ['gs://bkt/hive/raw_tick_data/data_type=trades/*']\n);\n");
+      + "  uris = ['gs://bkt/hive/raw_tick_data/data_type=trades/*.parquet']\n);\n");
   } finally {
     await srv.close();
   }

@@ -233,7 +233,7 @@ TEST(SpillWriterTest, AScratchReusedAcrossFilesGivesTheBytesOfAFreshOne) {
   }
 }
 
-// AppendSplit: rows of many files in each batch, scattered into one piece
+// AppendSplit: rows of many files in each batch, copied into one piece
 // per file straight from the batch, across many rounds and mixed with
 // Append() pieces, read back as every file's rows in order: each file is
 // the file a FileWriter writes from its rows in one row group.

@@ -39,7 +39,7 @@ TEST(SqlViews, BigQueryExternalTablesOverHivePartitions) {
     return "CREATE OR REPLACE EXTERNAL TABLE `ticks." + name +
            "`\nWITH PARTITION COLUMNS (\n  data_type STRING,\n  date DATE,\n  exchange_id STRING\n)\nOPTIONS (\n"
            "  format = 'PARQUET',\n  hive_partition_uri_prefix = 'gs://bkt/lake/" + root + "',\n"
-           "  uris = ['gs://bkt/lake/" + root + "/data_type=" + name + "/*']\n);\n";
+           "  uris = ['gs://bkt/lake/" + root + "/data_type=" + name + "/*.parquet']\n);\n";
   };
   EXPECT_EQ(*text, table("quotes", "raw_tick_data") + table("trade_bar_1m", "derived_data") +
                        table("trades", "raw_tick_data"));
@@ -59,7 +59,7 @@ TEST(SqlViews, BigQueryTablesOfAVersion1HiveStoreHaveNoPartitionColumns) {
   ASSERT_TRUE(text.ok()) << text.status().ToString();
   const std::string table =
       "CREATE OR REPLACE EXTERNAL TABLE `ticks.trades`\nOPTIONS (\n  format = 'PARQUET',\n"
-      "  uris = ['gs://bkt/lake/raw_tick_data/data_type=trades/*']\n);\n";
+      "  uris = ['gs://bkt/lake/raw_tick_data/data_type=trades/*.parquet']\n);\n";
   ASSERT_GE(text->size(), table.size());
   EXPECT_EQ(text->substr(text->size() - table.size()), table);
   EXPECT_NE(text->find("-- "), std::string::npos);
@@ -132,7 +132,8 @@ TEST(SqlViews, NamesWithUpperCaseAreDefinedAndQuoted) {
       auto bq = SqlDefinitions(&store, o);
       ASSERT_TRUE(bq.ok()) << bq.status().ToString();
       EXPECT_EQ(bq->substr(0, 66), "CREATE OR REPLACE EXTERNAL TABLE `market_tick.incremental_book_L2`");
-      EXPECT_NE(bq->find("uris = ['gs://bkt/raw_tick_data/data_type=incremental_book_L2/*']"), std::string::npos) << *bq;
+      const std::string uris = "uris = ['gs://bkt/raw_tick_data/data_type=incremental_book_L2/*.parquet']";
+      EXPECT_NE(bq->find(uris), std::string::npos) << *bq;
     }
   });
 }
@@ -167,7 +168,8 @@ TEST(SqlViews, DerivedNamesWithADecimalPoint) {
       auto bq = SqlDefinitions(&store, o);
       ASSERT_TRUE(bq.ok()) << bq.status().ToString();
       EXPECT_NE(bq->find("TABLE `market_tick.trade_bar_0_5vol`"), std::string::npos) << *bq;
-      EXPECT_NE(bq->find("uris = ['gs://bkt/derived_data/data_type=trade_bar_0.5vol/*']"), std::string::npos) << *bq;
+      EXPECT_NE(bq->find("uris = ['gs://bkt/derived_data/data_type=trade_bar_0.5vol/*.parquet']"), std::string::npos)
+          << *bq;
       EXPECT_NE(bq->find("TABLE `market_tick.book_snapshot_5_grouped0_5_1s`"), std::string::npos) << *bq;
     }
   });

@@ -703,7 +703,7 @@ TEST(LayoutRecord, OfTwoFirstWritersRacingOneLayoutIsRecordedAndTheOtherWritesNo
   // write (the double's first read of the record does not see it).
   class RacingStore : public testing::MemoryStoreDouble {
    public:
-    explicit RacingStore(LayoutKind other) : other_(other) {}
+    explicit RacingStore(Layout other) : other_(other) {}
     Result<std::string> Read(const std::string& name) override {
       if (name == kStoreRecordName && !raced_) {
         raced_ = true;
@@ -712,18 +712,31 @@ TEST(LayoutRecord, OfTwoFirstWritersRacingOneLayoutIsRecordedAndTheOtherWritesNo
       }
       return MemoryStoreDouble::Read(name);
     }
-    LayoutKind other_;
+    Layout other_;
     bool raced_ = false;
   };
-  RacingStore same(LayoutKind::kHive);
+  RacingStore same(Layout(LayoutKind::kHive));
   same.set_layout(Layout(LayoutKind::kHive));
   EXPECT_TRUE(RecordStoreLayout(&same).ok());
-  RacingStore other(LayoutKind::kHive);  // this run writes by_date
+  RacingStore other(Layout(LayoutKind::kHive));  // this run writes by_date
   const Status st = RecordStoreLayout(&other);
   EXPECT_EQ(st.code(), Status::Code::kUsage);
   EXPECT_NE(st.message().find("recorded as a hive store by another run"), std::string::npos) << st.message();
   EXPECT_EQ(*other.Read(kStoreRecordName), StoreRecordJson(LayoutKind::kHive));
   EXPECT_EQ(other.Names().size(), 1u);
+  // An older binary won with a version 1 hive record: this run (version 2)
+  // writes nothing, and is told the two partition names and what to do.
+  const Layout v1(LayoutKind::kHive, Layout::kHiveExchangeV1);
+  RacingStore older(v1);
+  older.set_layout(Layout(LayoutKind::kHive));
+  const Status vs = RecordStoreLayout(&older);
+  EXPECT_EQ(vs.code(), Status::Code::kUsage);
+  EXPECT_NE(vs.message().find("format version 1 (exchange partition exchange=)"), std::string::npos)
+      << vs.message();
+  EXPECT_NE(vs.message().find("names it exchange_id="), std::string::npos) << vs.message();
+  EXPECT_NE(vs.message().find("run it again"), std::string::npos) << vs.message();
+  EXPECT_EQ(*older.Read(kStoreRecordName), StoreRecordJson(v1));
+  EXPECT_EQ(older.Names().size(), 1u);
 }
 
 }  // namespace
