@@ -152,6 +152,15 @@ class StringColumn {
   static constexpr size_t kKeepDictEntries = 1 << 13;
   static constexpr size_t kKeepDictBytes = 1 << 17;
 
+  // The dictionary index of the value appended last. REQUIRES: dict_mode(),
+  // size() > 0.
+  uint32_t last_index() const { return last_index_; }
+  // Appends dictionary entry i again (an index last_index() gave for this
+  // column). REQUIRES: dict_mode(), i < dict().size().
+  void AppendIndex(uint32_t i) {
+    last_index_ = i;
+    PushIndex(i);
+  }
   // Appends the previous row's value again; false when there is none to
   // repeat (start of a batch, or plain mode).
   bool CanRepeatLast() const { return dict_mode_ && size() > 0; }

@@ -351,6 +351,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     auto release = [](auto& v) { std::decay_t<decltype(v)>().swap(v); };
     release(row_route_);
     release(dict_route_);
+    release(key_index_);
+    release(remap_);
     release(row_out_);
     release(touched_);
     release(slot_);
@@ -809,13 +811,33 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     ColumnData col;
     col.kind = ColumnKind::kString;
     col.nullable = true;
+    // Rows routed per symbol of a dictionary (RouteRows): a symbol's key is
+    // interned at its first row, later rows append its index. A chain's keys
+    // are long and share their first bytes, so interning one at every row
+    // (a hash of all its bytes and a compare) cost a chain day about a tenth
+    // of its conversion. The same dictionary, in the same order.
+    const auto& ex = batch->columns[kExchangeCol].str;
+    const auto& sym = batch->columns[kSymbolCol].str;
+    const bool by_symbol = ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1;
+    constexpr uint32_t kNone = UINT32_MAX;
+    if (by_symbol) key_index_.assign(sym.dict().size(), kNone);
     for (size_t r = 0; r < batch->num_rows; r++) {
       const std::string& key = row_route_[r]->row_key;
       if (key.empty()) {
         col.AddNull(r);
-      } else {
-        col.AddDefined();
+        continue;
+      }
+      col.AddDefined();
+      if (!by_symbol || !col.str.dict_mode()) {
         col.str.Append(key);
+        continue;
+      }
+      uint32_t& k = key_index_[sym.constant() ? 0 : sym.indices()[r]];
+      if (k != kNone) {
+        col.str.AppendIndex(k);
+      } else {
+        col.str.Append(key);
+        if (col.str.dict_mode()) k = col.str.last_index();
       }
     }
     batch->columns.insert(batch->columns.begin() + tardis::kInstrumentKeyColumn, std::move(col));
@@ -998,7 +1020,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
           case ColumnKind::kDouble: Scatter(src.f64, &ColumnData::f64); break;
           case ColumnKind::kBool: Scatter(src.b, &ColumnData::b); break;
           case ColumnKind::kString:
-            if (!ScatterPlain(src.str)) {
+            if (StartRemap(src.str)) {
+              for (size_t r = 0; r < n; r++) AppendRemapped(src.str, r, slot_[r], &cols_[slot_[r]]->str);
+            } else if (!ScatterPlain(src.str)) {
               for (size_t r = 0; r < n; r++) cols_[slot_[r]]->str.Append(src.str.Get(r));
             }
             break;
@@ -1007,14 +1031,18 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         // Nulls: values are dense, so a cursor walks them; a null's row in
         // its output is that output's rows so far plus the ones seen here.
         for (size_t k = 0; k < touched_.size(); k++) seen_[k] = dests_[k]->num_rows;
+        const bool remap = src.kind == ColumnKind::kString && StartRemap(src.str);
         size_t v = 0;
         for (size_t r = 0; r < n; r++) {
           const uint32_t k = slot_[r];
           ColumnData& d = *cols_[k];
-          if (src.defined[r]) {
-            AppendValue(src, v++, &d);
-          } else {
+          if (!src.defined[r]) {
             d.AddNull(seen_[k]);
+          } else if (remap) {
+            d.AddDefined();
+            AppendRemapped(src.str, v++, k, &d.str);
+          } else {
+            AppendValue(src, v++, &d);
           }
           seen_[k]++;
         }
@@ -1189,6 +1217,34 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     for (size_t r = 0; r < n; r++) *cur[slot[r]]++ = v[r];
   }
 
+  // A dictionary column's values into the touched outputs' columns, each
+  // distinct value interned in an output once per batch and column
+  // (remap_: per output and source index, the output's index), later rows
+  // appending its index: an options chain's symbols and instrument keys are
+  // thousands of long values, hashed and compared at every row otherwise.
+  // False (nothing started) for a plain source, or when the map would take
+  // more than kMaxRemapEntries (thousands of outputs of a grouped file).
+  static constexpr size_t kMaxRemapEntries = 1 << 16;
+  bool StartRemap(const StringColumn& src) {
+    if (!src.dict_mode() || src.dict().empty() || touched_.size() * src.dict().size() > kMaxRemapEntries) {
+      return false;
+    }
+    remap_.assign(touched_.size() * src.dict().size(), UINT32_MAX);
+    return true;
+  }
+  // Value v of `src` (StartRemap'd) to output k's column d. An output column
+  // that has gone plain (its dictionary full) takes the value itself.
+  void AppendRemapped(const StringColumn& src, size_t v, uint32_t k, StringColumn* d) {
+    const uint32_t i = src.constant() ? 0 : src.indices()[v];
+    uint32_t& m = remap_[static_cast<size_t>(k) * src.dict().size() + i];
+    if (m != UINT32_MAX && d->dict_mode()) {
+      d->AppendIndex(m);
+      return;
+    }
+    d->Append(src.dict()[i]);
+    if (d->dict_mode()) m = d->last_index();
+  }
+
   // Scatter for a plain string column (trade ids) whose outputs are plain
   // too: the text each output gets is counted first, so each output's room
   // is made once and the values are copied through cursors. False (nothing
@@ -1353,6 +1409,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Split's scratch, reused across batches.
   std::vector<Output*> row_out_, touched_;
   std::vector<Route*> row_route_, dict_route_;
+  std::vector<uint32_t> key_index_;  // AddKeyColumn's: per symbol of the batch, its key's index
+  std::vector<uint32_t> remap_;      // StartRemap's
   std::vector<uint32_t> slot_, seen_, first_row_;
   std::vector<RowGroupData*> dests_;
   std::vector<ColumnData*> cols_;
