@@ -814,8 +814,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // Rows routed per symbol of a dictionary (RouteRows): a symbol's key is
     // interned at its first row, later rows append its index. A chain's keys
     // are long and share their first bytes, so interning one at every row
-    // (a hash of all its bytes and a compare) cost a chain day about a tenth
-    // of its conversion. The same dictionary, in the same order.
+    // (a hash of all its bytes and a compare) was a visible share of a chain's
+    // conversion (bench/README.md). The same dictionary, in the same order.
     const auto& ex = batch->columns[kExchangeCol].str;
     const auto& sym = batch->columns[kSymbolCol].str;
     const bool by_symbol = ex.dict_mode() && sym.dict_mode() && ex.dict().size() == 1;
