@@ -715,10 +715,10 @@ TEST(LayoutRecord, OfTwoFirstWritersRacingOneLayoutIsRecordedAndTheOtherWritesNo
     Layout other_;
     bool raced_ = false;
   };
-  RacingStore same(Layout(LayoutKind::kHive));
+  RacingStore same{Layout(LayoutKind::kHive)};
   same.set_layout(Layout(LayoutKind::kHive));
   EXPECT_TRUE(RecordStoreLayout(&same).ok());
-  RacingStore other(Layout(LayoutKind::kHive));  // this run writes by_date
+  RacingStore other{Layout(LayoutKind::kHive)};  // this run writes by_date
   const Status st = RecordStoreLayout(&other);
   EXPECT_EQ(st.code(), Status::Code::kUsage);
   EXPECT_NE(st.message().find("recorded as a hive store by another run"), std::string::npos) << st.message();
