@@ -108,7 +108,9 @@ Result<std::vector<std::string>> ExchangeIds(const std::string& list) {
   std::vector<std::string> out;
   for (const auto& e : pipeline::SplitList(list)) {
     if (!std::regex_match(e, kId)) {
-      return Status::Usage("--exchanges: '" + e + "' is not a Tardis exchange id (lower-case, e.g. binance-futures)");
+      const std::string best = pipeline::SuggestExchange(e);
+      return Status::Usage("--exchanges: '" + e + "' is not a Tardis exchange id" +
+                           (best.empty() ? "" : " (did you mean " + best + "?)") + " (lower-case, e.g. binance-futures)");
     }
     if (std::find(out.begin(), out.end(), e) == out.end()) out.push_back(e);
   }

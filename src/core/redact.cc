@@ -174,6 +174,30 @@ void RedactPem(std::string* text) {
   }
 }
 
+// The user information of a URL ("scheme://USER:PASSWORD@host/..."): a
+// password or token given in TARDIS_DATASETS_URL, a proxy URL or a redirect
+// goes whole, user name included (a token is often the user name alone).
+// The authority ends at '/', '?', '#' or where a bare value ends; only an '@'
+// inside it starts the host.
+void RedactUserinfo(std::string* text) {
+  for (size_t p = 0; (p = text->find("://", p)) != std::string::npos;) {
+    const size_t b = p + 3;
+    size_t e = b, at = std::string::npos;
+    while (e < text->size()) {
+      const char c = (*text)[e];
+      if (c == '/' || c == '?' || c == '#' || EndsBareValue(c)) break;
+      if (c == '@') at = e;
+      e++;
+    }
+    if (at != std::string::npos && at > b && !AlreadyRedacted(*text, b)) {
+      text->replace(b, at - b, kMark);
+      p = b + kMark.size();
+    } else {
+      p = b;
+    }
+  }
+}
+
 }  // namespace
 
 void RegisterSecret(std::string_view secret) {
@@ -214,6 +238,7 @@ std::string RedactSecrets(std::string_view in) {
   }
   RedactPem(&text);
   RedactBearer(&text);
+  RedactUserinfo(&text);
   // "private_key" does not match private_key_id (no ':' or '=' after the
   // name), which names a key and is no secret.
   for (std::string_view f : {"access_token", "refresh_token", "id_token", "client_secret", "private_key",

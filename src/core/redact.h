@@ -9,7 +9,8 @@
 // Besides the registered values, text that looks like a credential is
 // removed whatever its value: the word after "Bearer ", the values of
 // access_token, refresh_token, id_token, client_secret, private_key and
-// assertion fields (JSON, form or query syntax), and PEM private-key blocks.
+// assertion fields (JSON, form or query syntax), PEM private-key blocks and
+// the user information of URLs (`https://user:password@host`).
 //
 // Thread-safe.
 #pragma once

@@ -1,6 +1,7 @@
 #include "pipeline/plan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -102,7 +103,13 @@ const std::vector<std::string>& KnownExchanges() {
   return kIds;
 }
 
-std::string SuggestExchange(std::string_view id, const std::vector<std::string>& also_known) {
+std::string SuggestExchange(std::string_view id_in, const std::vector<std::string>& also_known) {
+  // Ids are lower-case; one typed in capitals (as instrument keys spell the
+  // venue: BINANCE-FUTURES) is compared as lower-case, so the exact id is
+  // found at distance zero rather than nothing within a third of it.
+  std::string lower(id_in);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string_view id = lower;
   // Names a user knows a venue by (its own, or CCXT's id) where Tardis uses
   // another id: that id, which no spelling distance finds (kraken-futures
   // is nearest to kucoin-futures, htx to ftx).

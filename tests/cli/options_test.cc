@@ -204,6 +204,14 @@ TEST_F(OptionsTest, InstrumentsChecksAndDefaults) {
     ASSERT_FALSE(bad.ok()) << argv.back();
     EXPECT_EQ(bad.status().code(), Status::Code::kUsage) << bad.status().message();
   }
+  // An id in capitals (as instrument keys spell the venue) is named with the id to use.
+  auto caps = Parse("instruments", {"--from", "2024-01-01", "--exchanges", "deribit,BINANCE-FUTURES"});
+  ASSERT_TRUE(caps.ok());
+  auto bad = InstrumentsOptionsFromArgs(*caps, ctx_);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'BINANCE-FUTURES' is not a Tardis exchange id (did you mean binance-futures?)"),
+            std::string::npos)
+      << bad.status().message();
 }
 
 TEST_F(OptionsTest, GcsChecks) {

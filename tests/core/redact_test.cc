@@ -81,6 +81,20 @@ TEST_F(RedactTest, PemPrivateKeyBlocksGo) {
   EXPECT_EQ(RedactSecrets(cert), cert);
 }
 
+// The user information of a URL (a password in TARDIS_DATASETS_URL, a
+// token as the user name) goes; an '@' after the host (a path, a query, an
+// e-mail address in text) is no user information.
+TEST_F(RedactTest, UrlUserInformationGoes) {
+  EXPECT_EQ(RedactSecrets("HTTP 500 (http://user:SECRETPW@127.0.0.1:8080/v1/data-feeds/x?from=1)"),
+            "HTTP 500 (http://[REDACTED]@127.0.0.1:8080/v1/data-feeds/x?from=1)");
+  EXPECT_EQ(RedactSecrets("{\"url\":\"https://ghp_token1@host/a\"}"), "{\"url\":\"https://[REDACTED]@host/a\"}");
+  EXPECT_EQ(RedactSecrets("a https://u:p@x, b http://v:q@y"), "a https://[REDACTED]@x, b http://[REDACTED]@y");
+  for (const std::string kept : {"https://host/path@v2?by=me@example.com", "http://127.0.0.1:80/x#a@b",
+                                  "mail ops@example.com about gs://bucket/a", "://@host"}) {
+    EXPECT_EQ(RedactSecrets(kept), kept);
+  }
+}
+
 TEST(ExitCode, OneMappingForEveryStatus) {
   EXPECT_EQ(ExitCodeFor(Status::OK()), kExitOk);
   EXPECT_EQ(ExitCodeFor(Status::Usage("bad flag")), kExitUsage);

@@ -195,6 +195,12 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
   EXPECT_EQ(SuggestExchange("binance-coinm"), "binance-delivery");
   EXPECT_EQ(SuggestExchange("htx"), "huobi");
   EXPECT_EQ(SuggestExchange("okx"), "okex");
+  // Capitals, as instrument keys spell the venue: the id itself.
+  EXPECT_EQ(SuggestExchange("BINANCE-FUTURES"), "binance-futures");
+  EXPECT_EQ(SuggestExchange("DERIBIT"), "deribit");
+  EXPECT_EQ(SuggestExchange("OKX-SWAP"), "okex-swap");
+  st = CheckExchanges({"BINANCE"});
+  EXPECT_NE(st.message().find("unknown exchange 'BINANCE' (did you mean binance?)"), std::string::npos) << st.message();
   st = CheckExchanges({"kraken-futures"});
   EXPECT_NE(st.message().find("unknown exchange 'kraken-futures' (did you mean cryptofacilities?)"), std::string::npos)
       << st.message();
