@@ -411,12 +411,21 @@ void Downloader::LeaveConverting(bool* converting) {
 
 namespace {
 
+// Object names as a result lists them, skipped or done alike: the store's
+// description of each (the path under the output, gs://bucket/...), which is
+// what the converter names the objects it writes.
+StringSpool Described(const storage::ObjectStore* store, const StringSpool& names) {
+  StringSpool out;
+  for (const std::string& name : names) out.push_back(store->Describe(name));
+  return out;
+}
+
 // An item whose object another run created while this one worked on it.
-ItemResult Skipped(ItemResult res, const std::string& object) {
+ItemResult Skipped(ItemResult res, const storage::ObjectStore* store, const std::string& object) {
   res.outcome = Outcome::kSkipped;
   res.reason = "created meanwhile by another run (create-only)";
   res.objects.clear();
-  if (!object.empty()) res.objects.push_back(object);
+  if (!object.empty()) res.objects.push_back(store->Describe(object));
   return res;
 }
 
@@ -561,7 +570,7 @@ void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const I
   res->reason = "completed at the same time by another run (its completion record was written first; it lists "
                 "the objects this run wrote, with the same rows)";
   res->objects.clear();
-  for (const auto& o : theirs->objects) res->objects.push_back(o.name);
+  for (const auto& o : theirs->objects) res->objects.push_back(store->Describe(o.name));
   std::unordered_map<std::string_view, uint64_t> our_size;
   for (const auto& o : ours.objects) our_size.emplace(o.name, o.bytes);
   bool same_sizes = true;
@@ -640,7 +649,16 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   if (!grouped) {
     if (!force) {
       auto exists = opts_.store->Exists(object);
-      if (exists.ok() && *exists) {
+      if (!exists.ok()) {
+        // Not known to be missing: downloading would spend a transfer on an
+        // object that may be there (its create-only write then refused, and
+        // the item called skipped for another run's object); the store's
+        // failure is the item's.
+        res.outcome = FailedBy(exists.status(), &res);
+        res.reason = "checking whether " + opts_.store->Describe(object) + " exists: " + exists.status().message();
+        return res;
+      }
+      if (*exists) {
         // A killed --force run may have left a temporary file beside it.
         opts_.store->RemoveStaleTemporaries(object);
         // Derived objects missing beside an existing raw one (a first run
@@ -650,8 +668,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         std::vector<derive::DerivedSpec> missing = MissingDerived(opts_.store, item.day, item.exchange, key, derived, &present);
         if (missing.empty()) {
           res.outcome = Outcome::kSkipped;
-          res.objects.push_back(object);
-          for (auto& name : present) res.objects.push_back(std::move(name));
+          res.objects.push_back(opts_.store->Describe(object));
+          for (const auto& name : present) res.objects.push_back(opts_.store->Describe(name));
           return res;
         }
         StoredDeriveRequest sd;
@@ -716,7 +734,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);
       if (specs.empty()) {
-        res.objects = std::move(names);
+        res.objects = Described(opts_.store, names);
         return res;
       }
       // Series missing beside the recorded objects (a first run without
@@ -801,8 +819,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           return res;
         }
         res.rows = 0;
-        res.objects = std::move(names);
-        res.objects.Append(present);
+        res.objects = Described(opts_.store, names);
+        res.objects.Append(Described(opts_.store, present));
         return res;
       }
       // Whatever series were written stay (create-only); the download
@@ -1047,7 +1065,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // mid-write). Not for a grouped file: one instrument's object says
       // nothing of the others'.
       if (r.sink_error.code() == Status::Code::kAlreadyExists && !force && !grouped) {
-        return Skipped(give_up(Outcome::kSkipped, ""), object);
+        return Skipped(give_up(Outcome::kSkipped, ""), opts_.store, object);
       }
       return give_up(FailedBy(r.sink_error, &res), last_error);
     }
@@ -1100,7 +1118,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         res.bytes_in = sink.offset;
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
-        res.objects = std::move(names);
+        res.objects = Described(opts_.store, names);
         return res;
       }
     }
@@ -1153,7 +1171,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         res.outcome = res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
         // Another run of the same item created the object first (create-only
         // commit refused): the item is done, by them.
-        if (!grouped && res.objects.empty()) return Skipped(std::move(res), object);
+        if (!grouped && res.objects.empty()) return Skipped(std::move(res), opts_.store, object);
         if (grouped && schema) {
           // Derived series of a grouped file: from each instrument's object
           // just committed, read back in turn (DeriveEachObject), before the
@@ -1216,7 +1234,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         return res;
       }
       if (outs.status().code() == Status::Code::kAlreadyExists && !force && !grouped) {
-        return Skipped(give_up(Outcome::kSkipped, ""), object);
+        return Skipped(give_up(Outcome::kSkipped, ""), opts_.store, object);
       }
       if (outs.status().code() == Status::Code::kDataLoss) {
         // Truncated or corrupt file: see `damaged`.

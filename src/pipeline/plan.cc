@@ -74,7 +74,13 @@ bool Knows(const KnownSymbols* known, const std::string& exchange, const std::st
     auto it = known->by_exchange.find(exchange);
     if (it != known->by_exchange.end()) return it->second.count(sym) > 0;
   }
-  if (tardis::IsGroupedSymbol(sym)) return true;  // no rule reads them; the source decides
+  if (tardis::IsGroupedSymbol(sym)) {
+    // No rule reads them and the source decides, except that a spot-only
+    // venue (its derivatives are filed under another id) has no file of
+    // all its options, futures, perpetuals or combos.
+    const tardis::Venue* v = tardis::FindVenue(exchange);
+    return sym == "SPOT" || v == nullptr || !v->spot_only;
+  }
   return tardis::KeyFromTardisSymbol(exchange, sym).ok();
 }
 
@@ -404,8 +410,17 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
   for (const auto& s : req.symbols) {
     const size_t colon = s.find(':');
     if (colon == std::string::npos) continue;
-    if (Status st = CheckExchanges({s.substr(0, colon)}, also_known); !st.ok()) {
+    const std::string pinned_to = s.substr(0, colon);
+    if (Status st = CheckExchanges({pinned_to}, also_known); !st.ok()) {
       return Status::Usage("--symbols " + s + ": " + st.message());
+    }
+    // A pin to an exchange the run does not cover would be planned for none:
+    // said, not dropped (EXCHANGES in .env narrows a run as --exchanges does).
+    if (!std::binary_search(exchanges.begin(), exchanges.end(), pinned_to)) {
+      std::string list;
+      for (const auto& e : exchanges) list += (list.empty() ? "" : ",") + e;
+      return Status::Usage("--symbols " + s + " pins a symbol to " + pinned_to + ", which the run's exchanges (" +
+                           list + ") do not include: add " + pinned_to + " to --exchanges, or drop the pin");
     }
   }
   std::vector<std::vector<std::string>> symbols_of(exchanges.size());

@@ -294,9 +294,17 @@ Status GcsStore::HttpError(const Response& r, const std::string& what) const {
       return Status::NotFound(head);
     case 412:
       return Status::AlreadyExists(head);
+    case 410:
+      // A resumable upload's session that expired: a new upload (the item
+      // again) goes through.
+      return Status::IOError(head);
     default:
       if (net::IsTransientHttpStatus(r.status)) return Status::Unavailable(head);
-      return Status::IOError(head);
+      // Any other refusal (400 for an invalid bucket name, or a
+      // requester-pays bucket without a billing project) is the same on
+      // every attempt: a permanent failure, not one a fleet retries forever.
+      return Status::InvalidInput(head + ": GCS refuses this request, and a rerun gets the same answer; fix the "
+                                         "bucket or its settings (see the reason above)");
   }
 }
 

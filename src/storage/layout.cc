@@ -323,7 +323,9 @@ std::optional<std::string> Layout::DataTypeOfName(std::string_view name, bool* d
 std::vector<std::string> Layout::HiveDataPrefixes() { return {"raw_tick_data/data_type=", "derived_data/data_type="}; }
 
 int Layout::HiveVersionOfName(std::string_view name) {
-  return name.find("/exchange=") != std::string_view::npos ? kHiveExchangeV1 : kHiveCurrent;
+  if (name.find("/exchange=") != std::string_view::npos) return kHiveExchangeV1;
+  if (name.find("/exchange_id=") != std::string_view::npos) return kHiveCurrent;
+  return 0;
 }
 
 std::vector<std::string> Layout::ProbePrefixes() const {

@@ -159,7 +159,9 @@ class Layout {
   // name an exchange partition.
   static std::vector<std::string> HiveDataPrefixes();
   // The hive version of a store holding the tick or derived object `name`:
-  // kHiveExchangeV1 when it is in an `exchange=` folder.
+  // kHiveExchangeV1 when it is in an `exchange=` folder, kHiveCurrent in an
+  // `exchange_id=` one, 0 when it names no exchange partition (a file of
+  // another tool in the folders, a folder placeholder): it tells nothing.
   static int HiveVersionOfName(std::string_view name);
 
  private:

@@ -32,10 +32,24 @@ Result<std::optional<std::string>> FirstObject(ObjectStore* store, const std::st
   return name;
 }
 
+// The hive version of the first tick or derived object under `prefix` that
+// names an exchange partition (the listing stops there), 0 when none does.
+// Objects that name none are passed over: a `.DS_Store` or `_SUCCESS` file,
+// a GCS folder placeholder, sort before the `date=` folders and tell nothing.
+Result<int> FirstHiveVersion(ObjectStore* store, const std::string& prefix) {
+  int version = 0;
+  const Status st = store->ListEach(prefix, [&version](ObjectInfo&& o) {
+    version = Layout::HiveVersionOfName(o.name);
+    return version != 0 ? Status::Cancelled("one named object is enough") : Status::OK();
+  });
+  if (version == 0) MT_RETURN_IF_ERROR(st);
+  return version;
+}
+
 // The layout of the store's objects (the cheapest listings first, each only
 // until one answers with an object), else nullopt. A hive store whose first
-// tick or derived object is named with the version 1 exchange partition
-// (`/exchange=`) is a version 1 one.
+// tick or derived object in an exchange partition is named with the version
+// 1 one (`/exchange=`) is a version 1 store.
 Result<std::optional<Layout>> ProbeObjects(ObjectStore* store) {
   for (LayoutKind kind : {LayoutKind::kByDate, LayoutKind::kHive}) {
     for (const std::string& prefix : Layout(kind).ProbePrefixes()) {
@@ -43,8 +57,8 @@ Result<std::optional<Layout>> ProbeObjects(ObjectStore* store) {
       if (!first) continue;
       if (kind == LayoutKind::kByDate) return std::optional<Layout>(Layout(kind));
       for (const std::string& named : Layout::HiveDataPrefixes()) {
-        MT_ASSIGN_OR_RETURN(std::optional<std::string> object, FirstObject(store, named));
-        if (object) return std::optional<Layout>(Layout(kind, Layout::HiveVersionOfName(*object)));
+        MT_ASSIGN_OR_RETURN(const int version, FirstHiveVersion(store, named));
+        if (version != 0) return std::optional<Layout>(Layout(kind, version));
       }
       return std::optional<Layout>(Layout(kind));
     }

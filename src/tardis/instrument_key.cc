@@ -231,8 +231,11 @@ Result<InstrumentKey> Okx(InstrumentKey k, std::string_view ex, const std::strin
   k.base = parts[0];
   k.quote = parts[1];
   if (parts.size() == 2) {
-    k.type = ex == "okex-swap" ? "PERPETUAL" : "SPOT_PAIR";
+    // Only OKX spot pairs have two parts: a swap's symbol ends in -SWAP, so
+    // BTC-USDT on okex-swap is a misspelling that no file of the venue has.
+    if (ex == "okex-swap") return Unknown(ex, s, "a swap symbol ends in -SWAP (BTC-USDT-SWAP)");
     if (ex == "okex-futures" || ex == "okex-options") return Unknown(ex, s, "no expiry in symbol");
+    k.type = "SPOT_PAIR";
     return k;
   }
   if (parts.size() == 3 && parts[2] == "SWAP") {
@@ -586,10 +589,19 @@ Result<InstrumentKey> KeyFromListedSymbol(std::string_view exchange, std::string
   }
   if (HasSymbolRule(exchange) || IsGroupedSymbol(AsciiUpper(symbol))) return KeyFromTardisSymbol(exchange, symbol);
   // The listing says spot: a plain BASE-QUOTE symbol is then a spot pair on
-  // any venue. Any other type needs the metadata's base and quote.
+  // any venue, and so is BASE_QUOTE (crypto-com's BTC_USDT; gate-io spells
+  // it so too): with the type known, one '_' between two plain parts can
+  // only join base and quote. Any other type needs the metadata's base and
+  // quote.
   if (listed_type == "spot") {
     InstrumentKey spot;
     spot.venue = VenueForExchange(exchange);
+    std::string sym = AsciiUpper(symbol);
+    if (sym.find_first_of("-/:") == std::string::npos && std::count(sym.begin(), sym.end(), '_') == 1) {
+      std::replace(sym.begin(), sym.end(), '_', '-');
+      auto k = Dashed(spot, exchange, symbol, sym, "SPOT_PAIR");
+      if (k.ok()) return k;
+    }
     return DashedSpot(spot, exchange, AsciiUpper(symbol));
   }
   return Unknown(exchange, symbol,

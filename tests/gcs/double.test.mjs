@@ -802,7 +802,10 @@ function assertOneDoneOneSkipped(x, y, { paired = false } = {}) {
   const raced = /^completed at the same time by another run \(its completion record was written first; it lists the objects this run wrote, with the same rows\)$/;
   const found = /^completed meanwhile by another run \(its completion record appeared\)$/;
   assert.match(skipped.items.OPTIONS.reason, paired ? new RegExp(`${raced.source}|${found.source}`) : raced);
-  assert.deepEqual(skipped.items.OPTIONS.objects.sort(), G_SYMS.map(([, k]) => `${G_DIR}/${k}.parquet`).sort());
+  // Listed as the done run lists what it wrote (gs://bucket/prefix/name), not as bare record names.
+  assert.deepEqual(skipped.items.OPTIONS.objects.sort(), done.items.OPTIONS.objects.sort());
+  for (const o of skipped.items.OPTIONS.objects) assert.match(o, new RegExp(`^gs://[^/]+/.+/${G_DIR}/[^/]+\\.parquet$`));
+  assert.equal(skipped.items.OPTIONS.objects.length, G_SYMS.length);
   const lines = (r) => r.stdout.split('\n').filter((l) => l.includes(`\t${G_DAY}/trades/deribit/OPTIONS\t`));
   assert.deepEqual(lines(skipped), [], 'the skipped run prints no object line for the item');
   assert.equal(lines(done).length, 4, done.describe);
@@ -1087,7 +1090,7 @@ test('grouped item: a record another run replaces between two of its pieces is r
   assert.equal(r.items.OPTIONS.outcome, 'skipped', r.describe);
   assert.equal(r.items.OPTIONS.requests, 0);
   assert.equal(srv.stats().requests.length, tardis, 'the file was not downloaded again');
-  assert.deepEqual(r.items.OPTIONS.objects, b.names, 'the objects of the record that replaced it, once each');
+  assert.deepEqual(r.items.OPTIONS.objects, b.names.map((n) => `gs://bkt/rr/${n}`), 'the objects of the record that replaced it, once each');
   assert.deepEqual(recordReads(name).map((q) => q.status), [206, 404, 206, 206], 'two pieces of A (the second gone), then B whole');
   assert.match(r.stderr, /was replaced while it was read; read it again \(reading the completion record again, read 2 of 3\)/);
   assert.doesNotMatch(r.stderr, /downloading the item again/);
@@ -1107,7 +1110,7 @@ test('grouped item: a record whose pieces arrive damaged fails its CRC32C: read 
   assert.equal(r.code, 0, r.describe);
   assert.equal(r.items.OPTIONS.outcome, 'skipped', r.describe);
   assert.equal(srv.stats().requests.length, tardis, 'the file was not downloaded again');
-  assert.deepEqual(r.items.OPTIONS.objects, a.names);
+  assert.deepEqual(r.items.OPTIONS.objects, a.names.map((n) => `gs://bkt/crc/${n}`));
   assert.deepEqual(recordReads(name).map((q) => [q.status, !!q.corrupt]), [[206, true], [206, false], [206, false], [206, false]]);
   const checks = d.stats.requests.filter((q) => q.route !== 'media-get' && q.url.includes(`/o/${encodeURIComponent(name)}?generation=`));
   assert.equal(checks.length, 2, 'one check of the object resource per read');

@@ -106,7 +106,7 @@ test('options_chain: expected per underlying, downloaded once, complete by its r
   const s2 = JSON.parse(fs.readFileSync(summary2, 'utf8'));
   assert.equal(s2.results[0].outcome, 'skipped');
   assert.equal(s2.rows, 0, 'nothing converted on a skip');
-  assert.deepEqual(s2.results[0].objects.sort(), rec.objects.map((o) => o.name).sort());
+  assert.deepEqual(s2.results[0].objects.sort(), rec.objects.map((o) => path.join(out, o.name)).sort());
   // --force asks again.
   const d3 = await run(['download', ...sel, '--force']);
   assert.equal(d3.status, 0, show(d3));
@@ -275,6 +275,16 @@ test('an unknown exchange is a usage error with a suggestion in every command', 
     assert.equal(r.status, 2, show(r));
     assert.match(r.stderr, /unknown exchange 'binance-futurs' \(did you mean binance-futures\?\)/, show(r));
     assert.doesNotMatch(r.stdout, /0 items/, show(r));
+  }
+  // An id in capitals (as instrument keys spell the venue) is named with the id to use; a symbol
+  // pinned to a real exchange that --exchanges leaves out was dropped without a word (exit 0).
+  for (const command of ['plan', 'download', 'validate']) {
+    const caps = await run([command, '--from', '2020-02-22', '--exchanges', 'BINANCE-FUTURES', '--symbols', 'BTCUSDT', '--output', out]);
+    assert.equal(caps.status, 2, show(caps));
+    assert.match(caps.stderr, /'BINANCE-FUTURES'.*\(did you mean binance-futures\?\)/, show(caps));
+    const pin = await run([command, '--from', '2020-02-22', '--exchanges', 'deribit', '--symbols', 'kraken:XBT-USD,deribit:BTC-PERPETUAL', '--output', out]);
+    assert.equal(pin.status, 2, show(pin));
+    assert.match(pin.stderr, /--symbols kraken:XBT-USD pins a symbol to kraken, which the run's exchanges \(deribit\) do not include: add kraken to --exchanges/, show(pin));
   }
   assert.deepEqual(datasetRequests(), []);
   assert.deepEqual(listFiles(out).filter((f) => f.startsWith('raw_tick_data')), []);

@@ -743,6 +743,12 @@ describe('download: rerun', () => {
     const r2 = await c.run(SPECS.binance.args);
     assert.equal(r2.code, 0, describeRun(r2));
     assertCounts(r2, { skipped: 2 }, 'rerun');
+    // A skipped item lists its objects as the run that wrote them did (the path under the output).
+    for (const f of SPECS.binance.fixtures) {
+      const id = itemIdOf(f);
+      assert.equal(resultOf(r2, id).objects.length, 1, r2.summaryText);
+      assert.deepEqual(resultOf(r2, id).objects, resultOf(r1, id).objects, `rerun: objects of ${id}\n${r2.summaryText}`);
+    }
     assert.deepEqual(datasetRequests(c.srv), [], 'rerun: dataset requests');
     assert.equal(r2.stdout, '', `rerun writes no object, so no stdout line\n${describeRun(r2)}`);
     assertSameAsClean(c.out, BINANCE_RELS, c.clean, 'rerun');

@@ -12,6 +12,7 @@
 #include "support/download_one_item.h"
 #include "support/fake_retry_clock.h"
 #include "support/gzip.h"
+#include "support/memory_store_double.h"
 #include "support/scripted_http.h"
 
 namespace mt::pipeline {
@@ -318,6 +319,39 @@ TEST(DownloaderRetry, PermanentAnswersAreNotRetried) {
   EXPECT_EQ(missing.result.outcome, Outcome::kNotAvailable);
   EXPECT_EQ(missing.http.requests(), 1);
   EXPECT_TRUE(missing.clock.sleeps().empty());
+}
+
+// A store whose existence checks fail (GCS answering 503 past its retries).
+class ExistsFails : public testing::MemoryStoreDouble {
+ public:
+  Result<bool> Exists(const std::string& name) override {
+    return Status::Unavailable("check " + Describe(name) + ": HTTP 503, gave up after 5 attempts");
+  }
+};
+
+// An item whose object cannot be checked is not downloaded: the object may
+// be there, and a transfer whose create-only write is then refused was
+// reported as skipped for "another run" that never existed.
+TEST(DownloaderRetry, AnExistenceCheckThatFailsFailsTheItemWithoutARequest) {
+  ExistsFails store;
+  testing::ScriptedHttp http;
+  http.Script("", {{200, testing::Gzip(kCsv)}});
+  testing::FakeRetryClock clock;
+  std::atomic<bool> never{false};
+  DownloadOptions o;
+  o.clock = &clock;
+  o.cancel = &never;
+  o.http_factory = [&http] { return http.Client(); };
+  o.datasets_url = "http://127.0.0.1:9";
+  o.store = &store;
+  o.concurrency = 1;
+  Downloader dl(o);
+  const ItemResult r = dl.Run({WorkItem{Date{2020, 2, 22}, "trades", "binance-futures", "BTCUSDT", {}}}).at(0);
+  EXPECT_EQ(r.outcome, Outcome::kRetryable) << r.reason;
+  EXPECT_NE(r.reason.find("checking whether memory://raw_tick_data/"), std::string::npos) << r.reason;
+  EXPECT_NE(r.reason.find("HTTP 503"), std::string::npos) << r.reason;
+  EXPECT_EQ(http.requests(), 0);
+  EXPECT_TRUE(r.objects.empty());
 }
 
 // The head of a 206 answer with the rest of `gz` from byte `cut`.

@@ -76,6 +76,13 @@ TEST(KeyResolver, UnruledVenuesAreErrorsWithAHintNeverAGuessedType) {
 
 TEST(KeyResolver, ListedSpotSymbolsOfUnruledVenuesAreSpotPairs) {
   EXPECT_EQ(tardis::KeyFromListedSymbol("bitflyer", "BTC-JPY", "spot")->ToString(), "BITFLYER:SPOT_PAIR:BTC-JPY");
+  // A venue without a symbol rule that writes its spot pairs BASE_QUOTE (crypto-com): listed as spot,
+  // they are keyed; its other symbols still need the metadata.
+  EXPECT_EQ(tardis::KeyFromListedSymbol("crypto-com", "BTC_USDT", "spot")->ToString(), "CRYPTO-COM:SPOT_PAIR:BTC-USDT");
+  EXPECT_EQ(tardis::KeyFromListedSymbol("crypto-com", "BTC-USDT", "spot")->ToString(), "CRYPTO-COM:SPOT_PAIR:BTC-USDT");
+  EXPECT_FALSE(tardis::KeyFromListedSymbol("crypto-com", "BTC_USDT", "perpetual").ok());
+  EXPECT_FALSE(tardis::KeyFromListedSymbol("crypto-com", "A_B_C", "spot").ok());
+  EXPECT_FALSE(tardis::KeyFromListedSymbol("crypto-com", "BTC_../X", "spot").ok());
   EXPECT_FALSE(tardis::KeyFromListedSymbol("dydx", "BTC-USD", "perpetual").ok());
   EXPECT_FALSE(tardis::KeyFromListedSymbol("ftx", "BTC-PERP", "perpetual").ok());
   EXPECT_EQ(tardis::KeyFromListedSymbol("deribit", "BTC-PERPETUAL", "perpetual")->ToString(),

@@ -130,6 +130,39 @@ TEST(Plan, BareSymbolsGoOnlyToExchangesThatKnowThem) {
   EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/BTCUSDT",
                                            "2020-02-22/trades/binance-futures/ETHUSDT",
                                            "2020-02-22/trades/deribit/OPTIONS"}));
+  // A grouped symbol of derivatives goes to no spot-only venue: coinbase and
+  // kraken file their derivatives under other ids.
+  req.known = nullptr;
+  req.exchanges = {"coinbase", "deribit", "kraken"};
+  req.symbols = {"OPTIONS"};
+  plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("coinbase, kraken know none of these symbols"), std::string::npos)
+      << plan.status().message();
+  req.symbols = {"OPTIONS", "BTC-USD"};
+  plan = BuildPlan(req);
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ids.clear();
+  for (const auto& w : *plan) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/coinbase/BTC-USD", "2020-02-22/trades/deribit/OPTIONS",
+                                           "2020-02-22/trades/kraken/BTC-USD"}));
+  // A swap symbol without its -SWAP is no okex-swap symbol.
+  req.exchanges = {"okex", "okex-swap"};
+  req.symbols = {"BTC-USDT"};
+  plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("okex-swap knows none of these symbols"), std::string::npos)
+      << plan.status().message();
+  req.exchanges = {"binance-futures", "deribit"};
+  req.known = &known;
+  // A pin to an exchange the run leaves out is an error, not a dropped symbol.
+  req.symbols = {"kraken:XBT-USD", "BTCUSDT"};
+  plan = BuildPlan(req);
+  ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
+  EXPECT_NE(plan.status().message().find("--symbols kraken:XBT-USD pins a symbol to kraken, which the run's exchanges "
+                                         "(binance-futures,deribit) do not include"),
+            std::string::npos)
+      << plan.status().message();
   // A pinned symbol is taken as given.
   req.symbols = {"deribit:BTCUSDT", "ETHUSDT"};
   plan = BuildPlan(req);
@@ -251,12 +284,12 @@ TEST(Plan, UnknownExchangesAreUsageErrorsWithASuggestion) {
   KnownSymbols known;
   known.by_exchange["new-venue"] = {"X"};
   req.known = &known;
-  req.exchanges = {"deribit"};
+  req.exchanges = {"deribit", "new-venue"};
   req.symbols = {"new-venue:X", "deribit:BTC-PERPETUAL"};
   EXPECT_TRUE(BuildPlan(req).ok());
   // Every symbol pinned, none to one of --exchanges: the message names the
   // symbols (it read "--symbols : bitmex knows none of these symbols").
-  req.exchanges = {"deribit", "bitmex"};
+  req.exchanges = {"deribit", "bitmex", "new-venue"};
   plan = BuildPlan(req);
   ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
   EXPECT_NE(plan.status().message().find("--symbols new-venue:X,deribit:BTC-PERPETUAL: none is pinned to bitmex"),

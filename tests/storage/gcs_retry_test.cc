@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "core/crc32c.h"
+#include "core/exit_code.h"
 #include "net/retry.h"
 #include "storage/gcs_store.h"
 #include "support/fake_retry_clock.h"
@@ -185,6 +186,32 @@ TEST(GcsRetry, TransientAnswersUseTheBudgetWithNoWaitAfterTheLast) {
   EXPECT_NE(st.status().message().find("HTTP 503"), std::string::npos) << st.status().message();
   EXPECT_EQ(h.Gets("/o/pre%2Fo"), 4);
   EXPECT_EQ(h.clock.sleeps().size(), 3u);
+}
+
+// A refusal that every attempt gets (400: an invalid bucket name, a
+// requester-pays bucket without a billing project) is asked once and is a
+// permanent failure, exit 1: as a retryable one (exit 3) a fleet would run
+// the task again forever. An expired upload session (410) is retryable.
+TEST(GcsRetry, APermanentRefusalIsAskedOnceAndFailsForGood) {
+  Harness h;
+  h.fake.objects["pre/o"] = {"x", 7};
+  h.fake.get_failures = 100;
+  h.fake.get_failure_status = 400;
+  auto st = h.store->Stat("o");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(h.Gets("/o/pre%2Fo"), 1);
+  EXPECT_TRUE(h.clock.sleeps().empty());
+  EXPECT_FALSE(st.status().retryable()) << st.status().message();
+  EXPECT_EQ(ExitCodeFor(st.status()), kExitFailed) << st.status().message();
+  EXPECT_NE(st.status().message().find("HTTP 400"), std::string::npos) << st.status().message();
+  EXPECT_NE(st.status().message().find("a rerun gets the same answer"), std::string::npos) << st.status().message();
+  auto exists = h.store->Exists("o");
+  ASSERT_FALSE(exists.ok());
+  EXPECT_EQ(ExitCodeFor(exists.status()), kExitFailed) << exists.status().message();
+  h.fake.get_failure_status = 410;
+  st = h.store->Stat("o");
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(ExitCodeFor(st.status()), kExitRetryable) << st.status().message();
 }
 
 TEST(GcsRetry, RetryAfterIsHonoured) {

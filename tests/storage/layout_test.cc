@@ -652,7 +652,7 @@ TEST(LayoutRecord, AStoreKeepsTheLayoutItWasFirstWrittenWith) {
 // its version 1 record, or, without a record, by its objects' names, it stays
 // a version 1 store (new objects are named as its old ones), and its record
 // is written as version 1. A hive store whose tick objects use exchange_id,
-// or that holds none yet, is a current one.
+// or that holds none yet (a stray file of another tool aside), is a current one.
 TEST(LayoutRecord, AVersion1HiveStoreKeepsNamingItsExchangePartitionExchange) {
   const Date d{2024, 1, 1};
   const Layout v1(LayoutKind::kHive, Layout::kHiveExchangeV1);
@@ -674,11 +674,25 @@ TEST(LayoutRecord, AVersion1HiveStoreKeepsNamingItsExchangePartitionExchange) {
     ASSERT_TRUE(RecordStoreLayout(&store).ok());
     EXPECT_EQ(*store.Read(kStoreRecordName), "{\"format_version\":1,\"layout\":\"hive\"}\n");
   }
+  {
+    // Files of other tools and folder placeholders, which sort before the
+    // date= folders, name no exchange partition and are passed over: the
+    // first object that names one decides (it read as a current store, and
+    // new objects went to exchange_id= beside the old exchange= ones).
+    testing::MemoryStoreDouble store;
+    store.Put("raw_tick_data/data_type=trades/.DS_Store", "x");
+    store.Put("raw_tick_data/data_type=trades/", "");
+    store.Put("raw_tick_data/data_type=trades/_SUCCESS", "");
+    store.Put(v1.TickObjectName(d, "trades", "bitmex", "BITMEX:PERPETUAL:XBT-USD"), "x");
+    ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt).ok());
+    EXPECT_TRUE(store.layout() == v1);
+  }
   for (bool with_ticks : {false, true}) {
     testing::MemoryStoreDouble store;
     store.Put("instrument_availability/date=2024-01-01/instruments.parquet", "x");
     const Layout current(LayoutKind::kHive);
-    if (with_ticks) store.Put(current.DerivedObjectName(d, "trade_bar_1m", "bitmex", "BITMEX:PERPETUAL:XBT-USD"), "x");
+    store.Put("raw_tick_data/data_type=trades/.DS_Store", "x");  // no exchange partition: tells nothing
+    if (with_ticks) store.Put(current.TickObjectName(d, "trades", "bitmex", "BITMEX:PERPETUAL:XBT-USD"), "x");
     ASSERT_TRUE(ResolveStoreLayout(&store, std::nullopt).ok());
     EXPECT_EQ(store.layout().hive_version(), Layout::kHiveCurrent) << with_ticks;
     EXPECT_STREQ(store.layout().ExchangeKey(), "exchange_id");

@@ -188,6 +188,7 @@ TEST(InstrumentKey, UnreadableSymbolsAreErrorsWithReasons) {
       {"binance-futures", "FOOBAR"}, // no known quote
       {"deribit", "BTC-XYZ"},
       {"okex-futures", "BTC-USD"},   // future without expiry
+      {"okex-swap", "BTC-USDT"},     // a swap without its -SWAP
       {"binance", ""},
       {"deribit", "BTC-9JUN20-../../ESC-C"},  // strikes are numbers: nothing else becomes a key
       {"deribit", "BTC-9JUN20-1/2-C"},
