@@ -171,6 +171,20 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
     conv.Abort();
     return st;
   }
+  // A grouped file converted whole into a store replaces its item's objects
+  // and then writes the item's completion record (below). The record of an
+  // earlier conversion goes first: a run stopped while it commits (thousands
+  // of objects) would otherwise leave that record over a mix of the two
+  // files' objects, which validate calls complete and download skips.
+  const bool grouped_item = target.store && target.overwrite && hints.day && hints.data_type &&
+                            !hints.exchange.empty() && tardis::IsGroupedSymbol(hints.symbol);
+  if (grouped_item) {
+    const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
+    if (Status st = RemoveItemRecord(target.store, item); !st.ok()) {
+      conv.Abort();
+      return st.WithContext(path + ": the completion record of the objects it replaces");
+    }
+  }
   ConvertFileResult r;
   MT_ASSIGN_OR_RETURN(r.outputs, conv.Finish());
   if (derived_engine) {
@@ -253,8 +267,7 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   // fetched the whole file again (GBs a day for an options chain).
   // With --no-force the objects that existed were kept and are not among the
   // outputs, so no record is written then (it would not list them).
-  if (target.store && target.overwrite && hints.day && hints.data_type && !hints.exchange.empty() &&
-      tardis::IsGroupedSymbol(hints.symbol)) {
+  if (grouped_item) {
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
     Status st = WriteGroupedItemRecord(target.store, item, r.outputs, r.rows, path, cs.tool_version,
                                        FormatIsoSeconds(CreatedAtMicros()), true);

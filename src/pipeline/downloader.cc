@@ -1122,6 +1122,18 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         return res;
       }
     }
+    if (got_body && r.transport.ok() && grouped && force) {
+      // --force replaces the objects of a complete item: its record goes
+      // first, so a run stopped while it commits leaves the item without one
+      // (downloaded again by the next run) rather than the old record over a
+      // mix of objects from two downloads.
+      if (Status st = RemoveItemRecord(opts_.store, item); !st.ok()) {
+        conv->Abort();
+        res.outcome = FailedBy(st, &res);
+        res.reason = "removing the completion record of the objects --force replaces: " + st.message();
+        return res;
+      }
+    }
     if (got_body && r.transport.ok()) {
       auto outs = conv->Finish();
       if (outs.ok()) {

@@ -282,6 +282,10 @@ Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item,
   return CommitRecordText(obj.get(), head, outputs.size(), object_at, outputs.read_status());
 }
 
+Status RemoveItemRecord(storage::ObjectStore* store, const WorkItem& item) {
+  return store->Remove(ItemRecordObjectName(store->layout(), item));
+}
+
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {
   const std::string name = ItemRecordObjectName(store->layout(), item);
   MT_ASSIGN_OR_RETURN(auto obj, store->Create(name, overwrite));

@@ -72,6 +72,12 @@ Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item,
                               uint64_t rows, const std::string& source, const std::string& tool_version,
                               const std::string& created_at, bool overwrite);
 
+// Removes the record of `item` (none there is no error): a run that replaces
+// a grouped item's objects does, before it commits the first, so a run
+// stopped halfway leaves the item without a record (incomplete), not a
+// record over objects of two files.
+Status RemoveItemRecord(storage::ObjectStore* store, const WorkItem& item);
+
 // Writes the record of `item`. overwrite=false is create-only (an existing
 // record is kept: kAlreadyExists).
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite);

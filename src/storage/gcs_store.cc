@@ -593,6 +593,11 @@ Status GcsStore::Delete(const std::string& name, int64_t generation) {
   return HttpError(r, what);
 }
 
+Status GcsStore::Remove(const std::string& name) {
+  const Status st = Delete(name);
+  return st.code() == Status::Code::kNotFound ? Status::OK() : st;
+}
+
 Result<std::vector<GcsObject>> GcsStore::ListObjects(const std::string& prefix) {
   MT_ASSIGN_OR_RETURN(GcsListing listing, ListObjects(prefix, ""));
   return std::move(listing.objects);

@@ -97,6 +97,7 @@ class GcsStore final : public ObjectStore {
   // ObjectStore: names are relative to the prefix.
   Result<std::unique_ptr<WritableObject>> Create(const std::string& name, bool overwrite) override;
   Result<bool> Exists(const std::string& name) override;
+  Status Remove(const std::string& name) override;
   // The whole object; its CRC32C is checked against x-goog-hash.
   Result<std::string> Read(const std::string& name) override;
   Result<Versioned> ReadVersioned(const std::string& name) override;

@@ -198,6 +198,10 @@ class LayoutRecordingStore : public ObjectStore {
   bool BatchesCommits() const override { return inner_->BatchesCommits(); }
   Status SyncSealed() override { return inner_->SyncSealed(); }
   void RemoveStaleTemporaries(const std::string& name) override { inner_->RemoveStaleTemporaries(name); }
+  Status Remove(const std::string& name) override {
+    MT_RETURN_IF_ERROR(BeforeWrite(name));
+    return inner_->Remove(name);
+  }
 
  private:
   // The record first (once); its status decides every write of the run.

@@ -434,6 +434,11 @@ class LocalStore final : public ObjectStore {
   void RemoveStaleTemporaries(const std::string& name) override {
     if (CheckName(name).ok()) RemoveOrphanedTemporaries(Path(name));
   }
+  Status Remove(const std::string& name) override {
+    MT_RETURN_IF_ERROR(CheckName(name));
+    if (::unlink(Path(name).c_str()) == 0 || errno == ENOENT || errno == ENOTDIR) return Status::OK();
+    return Status::IOError("remove " + Path(name) + ": " + ErrnoText());
+  }
   Result<bool> Exists(const std::string& name) override {
     struct stat st;
     if (::stat(Path(name).c_str(), &st) == 0) return S_ISREG(st.st_mode);

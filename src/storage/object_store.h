@@ -142,6 +142,14 @@ class ObjectStore {
   // leftovers of a killed overwrite (--force) go on the next run too.
   // Default: nothing (GCS keeps no partial object).
   virtual void RemoveStaleTemporaries(const std::string& name) {}
+  // Removes object `name`; one that is not there is no error. For a grouped
+  // item's completion record, removed before a run that replaces the item's
+  // objects commits the first of them: stopped halfway, it leaves the item
+  // incomplete (no record) rather than a record over a mix of two files.
+  // Default: the store cannot (an error naming the object).
+  virtual Status Remove(const std::string& name) {
+    return Status::Internal("cannot remove " + Describe(name) + " from this store");
+  }
   // Why every Create of this store now fails (kUsage: the store's layout
   // record was lost to a run of another layout, layout_record.h), OK while
   // it writes. A job checks it before starting an item, so a refused run

@@ -176,5 +176,52 @@ TEST(RunConvertJob, AnInterruptPastTheCapSaysWhichObjectsStay) {
   EXPECT_EQ(objects, 28u);
 }
 
+// A grouped file converted again over a complete conversion, stopped while
+// it commits its objects: the earlier completion record is gone, so the item
+// is incomplete (validate: missing; download: fetched again) rather than
+// complete by a record over objects of two files.
+TEST(RunConvertJob, AnInterruptedReconvertLeavesTheItemWithoutARecord) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string in = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
+  std::filesystem::create_directories(tmp.path() + "/in");
+  {
+    std::ofstream f(in);
+    f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+    for (int i = 0; i < 2000; i++) {
+      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+      f << "deribit,BTC-9JUN20-" << 9000 + i % 200 << "-C," << ts << "," << ts << "," << i << ",buy,0.01,1\n";
+    }
+  }
+  auto local = storage::NewLocalStore(tmp.path() + "/out");
+  const std::string record = local->layout().ItemRecordName(Date{2024, 3, 1}, "trades", "deribit", "OPTIONS");
+  ConvertJobOptions o;
+  o.inputs = {in};
+  o.target.store = local.get();
+  ::testing::internal::CaptureStderr();
+  ConvertSummary s = RunConvertJob(o, nullptr);
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(s.status.ok()) << s.status.message();
+  ASSERT_TRUE(local->Exists(record).value()) << record;
+  std::atomic<bool> flag{false};
+  testing::CreateWatch store(local.get(), &flag, 35);
+  o.target.store = &store;
+  o.cancel = &flag;
+  o.convert.cancel = &flag;
+  ::testing::internal::CaptureStderr();
+  s = RunConvertJob(o, nullptr);
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.status.code(), Status::Code::kCancelled) << s.status.message();
+  EXPECT_FALSE(local->Exists(record).value());
+  // Run whole again, the item is complete by its new record.
+  o.target.store = local.get();
+  o.cancel = nullptr;
+  o.convert.cancel = nullptr;
+  ::testing::internal::CaptureStderr();
+  s = RunConvertJob(o, nullptr);
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(s.status.ok()) << s.status.message();
+  EXPECT_TRUE(local->Exists(record).value());
+}
+
 }  // namespace
 }  // namespace mt::pipeline

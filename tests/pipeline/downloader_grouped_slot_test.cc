@@ -73,6 +73,7 @@ class HeldSyncStore final : public storage::ObjectStore {
   std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
   bool BatchesCommits() const override { return inner_->BatchesCommits(); }
   void RemoveStaleTemporaries(const std::string& name) override { inner_->RemoveStaleTemporaries(name); }
+  Status Remove(const std::string& name) override { return inner_->Remove(name); }
   Status SyncSealed() override {
     bool first;
     {

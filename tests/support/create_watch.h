@@ -27,6 +27,7 @@ class CreateWatch final : public storage::ObjectStore {
     return inner_->Create(name, overwrite);
   }
   Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
+  Status Remove(const std::string& name) override { return inner_->Remove(name); }
   Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
   Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
     return inner_->ListEach(prefix, each);

@@ -35,6 +35,11 @@ class MemoryStoreDouble : public storage::ObjectStore {
     std::lock_guard<std::mutex> l(mu_);
     return objects_.count(name) > 0;
   }
+  Status Remove(const std::string& name) override {
+    std::lock_guard<std::mutex> l(mu_);
+    objects_.erase(name);
+    return Status::OK();
+  }
   Result<std::string> Read(const std::string& name) override {
     std::lock_guard<std::mutex> l(mu_);
     auto it = objects_.find(name);
