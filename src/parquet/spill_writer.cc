@@ -384,11 +384,12 @@ bool AppendPiece(const std::vector<ColumnSpec>& schema, PieceReader* r, size_t r
 }  // namespace
 
 SpillWriter::SpillWriter(std::vector<ColumnSpec> schema, WriterOptions opts, size_t max_group_rows,
-                         size_t max_group_bytes)
+                         size_t max_group_bytes, size_t index_run_entries)
     : schema_(std::move(schema)),
       opts_(std::move(opts)),
       max_group_rows_(max_group_rows),
       max_group_bytes_(max_group_bytes) {
+  index_run_entries_ = std::max<size_t>(1, index_run_entries);
   opts_.pool = nullptr;  // WriteFile encodes on its caller's thread
   status_ = Status::Internal("spill not open");
 }
@@ -428,12 +429,14 @@ Status SpillWriter::WaitWrite() {
 SpillWriter::~SpillWriter() {
   WaitWrite();  // its thread reads the buffer and writes the descriptor
   if (fd_ >= 0) ::close(fd_);
+  if (index_fd_ >= 0) ::close(index_fd_);
 }
 
 Status SpillWriter::Open(const std::string& dir_in) {
   std::string dir;
   fd_ = OpenUnnamedTempFile(dir_in, "spill", &dir);
   path_ = dir + "/(market-tick spill)";
+  spill_dir_ = dir;
   if (fd_ < 0) {
     const int err = -fd_;
     if (IsOpenFileLimit(err)) {
@@ -480,10 +483,109 @@ Status SpillWriter::Append(uint32_t file, const RowGroupData& rg) {
   };
   MT_RETURN_IF_ERROR(status_ = put());
   piece.bytes = spill_size_ - piece.offset;
+  Register(file, piece);
+  return index_status_;
+}
+
+void SpillWriter::Register(uint32_t file, const Piece& piece) {
   File& f = files_[file];
   f.num_rows += piece.num_rows;
-  f.pieces.push_back(piece);
+  f.values += piece.values;
+  index_buf_.push_back(IndexEntry{piece, file});
+  if (index_buf_.size() >= index_run_entries_ && index_status_.ok()) index_status_ = WriteIndexRun();
+}
+
+Status SpillWriter::WriteIndexRun() {
+  // Entries a Flush() kept in memory are older: they join this run.
+  index_buf_.insert(index_buf_.end(), memory_index_.begin(), memory_index_.end());
+  std::vector<IndexEntry>().swap(memory_index_);
+  if (index_buf_.empty()) return Status::OK();
+  if (index_fd_ < 0) {
+    std::string dir;
+    index_fd_ = OpenUnnamedTempFile(spill_dir_, "spill-index", &dir);
+    if (index_fd_ < 0) {
+      const int err = -index_fd_;
+      index_fd_ = -1;
+      if (IsOpenFileLimit(err)) return OpenFileLimitError("cannot create the spill's piece index in " + dir, err);
+      return Status::IOError("cannot create the spill's piece index in " + dir + ": " + std::strerror(err));
+    }
+  }
+  // A file's pieces in the order they were appended (their offsets grow).
+  std::sort(index_buf_.begin(), index_buf_.end(), [](const IndexEntry& a, const IndexEntry& b) {
+    return a.file != b.file ? a.file < b.file : a.piece.offset < b.piece.offset;
+  });
+  const size_t n = index_buf_.size() * sizeof(IndexEntry);
+  if (const int err = WriteAll(index_fd_, std::string_view(reinterpret_cast<const char*>(index_buf_.data()), n))) {
+    return Status::IOError("write " + spill_dir_ + "/(market-tick spill index): " + std::strerror(err));
+  }
+  IndexRun run;
+  run.offset = index_size_;
+  run.left = index_buf_.size();
+  runs_.push_back(std::move(run));
+  index_size_ += n;
+  index_buf_.clear();
   return Status::OK();
+}
+
+const SpillWriter::IndexEntry* SpillWriter::RunHead(IndexRun* r) const {
+  if (r->at < r->window.size()) return &r->window[r->at];
+  if (r->left == 0 || !take_status_.ok()) return nullptr;
+  const size_t n = static_cast<size_t>(std::min<uint64_t>(r->left, kIndexWindowEntries));
+  r->window.resize(n);
+  char* out = reinterpret_cast<char*>(r->window.data());
+  const size_t bytes = n * sizeof(IndexEntry);
+  size_t got = 0;
+  while (got < bytes) {
+    const ssize_t k = ::pread(index_fd_, out + got, bytes - got, static_cast<off_t>(r->offset + got));
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) {
+      take_status_ = Status::IOError("read " + spill_dir_ + "/(market-tick spill index): " +
+                                     (k < 0 ? ErrnoText() : std::string("shorter than written")));
+      return nullptr;
+    }
+    got += static_cast<size_t>(k);
+  }
+  r->offset += bytes;
+  r->left -= n;
+  r->at = 0;
+  return &r->window[0];
+}
+
+void SpillWriter::Discard(uint32_t file) const {
+  std::lock_guard<std::mutex> l(take_mu_);
+  if (discarded_.size() <= file) discarded_.resize(files_.size());
+  if (file < discarded_.size()) discarded_[file] = true;
+  early_.erase(file);
+}
+
+Status SpillWriter::TakePieces(uint32_t file, std::vector<Piece>* out) const {
+  if (runs_.empty()) {
+    // The index in memory: a search, read-only (any order, any number of times).
+    auto lo = std::lower_bound(memory_index_.begin(), memory_index_.end(), file,
+                               [](const IndexEntry& e, uint32_t f) { return e.file < f; });
+    for (; lo != memory_index_.end() && lo->file == file; ++lo) out->push_back(lo->piece);
+    return Status::OK();
+  }
+  std::lock_guard<std::mutex> l(take_mu_);
+  if (auto it = early_.find(file); it != early_.end()) {
+    out->insert(out->end(), it->second.begin(), it->second.end());
+    early_.erase(it);
+    return take_status_;
+  }
+  // Every run gives its entries up to `file`: this file's go out, those of
+  // files not taken yet (a smaller id another thread is about to take) wait
+  // in early_. Runs are in append order, so a file's pieces stay in order.
+  for (IndexRun& r : runs_) {
+    for (const IndexEntry* e = RunHead(&r); e && e->file <= file; e = RunHead(&r)) {
+      if (e->file == file) {
+        out->push_back(e->piece);
+      } else if (e->file >= discarded_.size() || !discarded_[e->file]) {
+        early_[e->file].push_back(e->piece);
+      }
+      r.at++;
+    }
+  }
+  return take_status_;
 }
 
 namespace {
@@ -959,11 +1061,9 @@ Status SpillWriter::AppendSplitRange(RowGroupData* batch, size_t r0, size_t r1, 
     piece.bytes = piece_bytes_[k];
     piece.values = piece_values_[k];
     piece.num_rows = static_cast<int64_t>(slot_rows_[k]);
-    File& f = files_[files[k]];
-    f.num_rows += piece.num_rows;
-    f.pieces.push_back(piece);
+    Register(files[k], piece);
   }
-  return Status::OK();
+  return index_status_;
 }
 
 void SpillWriter::GatherColumn(const ColumnData& d, size_t c, bool dict, size_t m, char* base, uint64_t* cur,
@@ -1074,7 +1174,24 @@ Status SpillWriter::Flush() {
   std::vector<std::vector<uint32_t>>().swap(worker_ends_);
   std::vector<uint64_t*>().swap(text_row_);
   for (auto* v : {&part_slot_, &part_of_, &part_files_, &part_slots_, &perm_}) std::vector<uint32_t>().swap(*v);
-  return status_ = FlushBuffer();
+  MT_RETURN_IF_ERROR(status_ = FlushBuffer());
+  // The piece index: the last entries become a run too, written when runs
+  // are in the file, else the one run kept in memory (sorted alike).
+  if (!index_status_.ok()) return status_ = index_status_;
+  if (!runs_.empty()) {
+    MT_RETURN_IF_ERROR(status_ = WriteIndexRun());
+  } else {
+    std::sort(index_buf_.begin(), index_buf_.end(), [](const IndexEntry& a, const IndexEntry& b) {
+      return a.file != b.file ? a.file < b.file : a.piece.offset < b.piece.offset;
+    });
+    memory_index_.insert(memory_index_.end(), index_buf_.begin(), index_buf_.end());
+    std::inplace_merge(memory_index_.begin(), memory_index_.end() - static_cast<std::ptrdiff_t>(index_buf_.size()),
+                       memory_index_.end(), [](const IndexEntry& a, const IndexEntry& b) {
+                         return a.file != b.file ? a.file < b.file : a.piece.offset < b.piece.offset;
+                       });
+  }
+  std::vector<IndexEntry>().swap(index_buf_);
+  return status_;
 }
 
 Status SpillWriter::FlushBuffer() {
@@ -1127,7 +1244,8 @@ Status SpillWriter::ReadFile(uint32_t file, const std::vector<bool>& plain_strin
                              const std::function<Status(RowGroupData)>& fn) const {
   MT_RETURN_IF_ERROR(status_);
   if (!buffer_.empty()) return Status::Internal("SpillWriter::ReadFile before Flush");
-  const std::vector<Piece>& pieces = files_[file].pieces;
+  std::vector<Piece> pieces;
+  MT_RETURN_IF_ERROR(TakePieces(file, &pieces));
   std::string buf;
   for (size_t i = 0; i < pieces.size();) {
     size_t rows = 0, values = 0;
@@ -1148,7 +1266,8 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
   if (!buffer_.empty()) return Status::Internal("SpillWriter::WriteFile before Flush");
   Scratch fresh;
   Scratch& scratch = scratch_in ? *scratch_in : fresh;
-  const File& f = files_[file];
+  std::vector<Piece> pieces;
+  MT_RETURN_IF_ERROR(TakePieces(file, &pieces));
   scratch.out.clear();
   GatherSink gather(sink, &scratch.out);
   WriterOptions opts = opts_;
@@ -1157,7 +1276,6 @@ Status SpillWriter::WriteFile(uint32_t file, storage::WritableObject* sink,
   std::string& piece_bytes = scratch.piece;
   RowGroupData& rg = scratch.rg;
   size_t largest = 0;  // values of the largest row group joined
-  const std::vector<Piece>& pieces = f.pieces;
   for (size_t i = 0; i < pieces.size();) {
     size_t rows = 0, values = 0;
     const size_t j = GroupEnd(pieces, i, &rows, &values);

@@ -25,7 +25,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -39,8 +41,10 @@ class SpillWriter {
   // WriteFile() joins pieces into row groups of at most `max_group_rows`
   // rows and about `max_group_bytes` of values (a piece bigger than that is
   // a row group of its own).
+  // `index_run_entries`: pieces registered in memory before they go to the
+  // piece index's file as a run (tests make it small).
   SpillWriter(std::vector<columnar::ColumnSpec> schema, WriterOptions opts, size_t max_group_rows = 1'000'000,
-              size_t max_group_bytes = 32u << 20);
+              size_t max_group_bytes = 32u << 20, size_t index_run_entries = kIndexRunEntries);
   ~SpillWriter();
   SpillWriter(const SpillWriter&) = delete;
   SpillWriter& operator=(const SpillWriter&) = delete;
@@ -124,12 +128,13 @@ class SpillWriter {
                   const std::function<Status(columnar::RowGroupData)>& fn) const;
 
   int64_t num_rows(uint32_t file) const { return files_[file].num_rows; }
+  // File `file` will not be written or read (its object existed): its
+  // pieces are dropped as the index is read. Thread-safe.
+  void Discard(uint32_t file) const;
   // Values of file `file`'s largest joined row group (what WriteFile holds
   // in memory at once, before encoding), about.
   uint64_t largest_group_bytes(uint32_t file) const {
-    uint64_t total = 0;
-    for (const Piece& p : files_[file].pieces) total += p.values;
-    return std::min<uint64_t>(total, max_group_bytes_);
+    return std::min<uint64_t>(files_[file].values, max_group_bytes_);
   }
   size_t max_group_bytes() const { return max_group_bytes_; }
   uint64_t spill_bytes() const { return spill_size_; }
@@ -144,10 +149,54 @@ class SpillWriter {
     uint64_t values;  // MemoryBytes() of the rows, for the row group bound
     int64_t num_rows;
   };
+  // Per file, in memory: its totals only. Where its pieces lie is in the
+  // piece index (below), whose size grows with the pieces (a file of tens of
+  // thousands of instruments has one per instrument and batch: millions).
   struct File {
     int64_t num_rows = 0;
-    std::vector<Piece> pieces;
+    uint64_t values = 0;
   };
+  // The piece index: one entry per piece, gathered in index_buf_ and, past
+  // index_run_entries_, written to a temporary file of its own as a run
+  // sorted by (file, offset). WriteFile()/ReadFile() then take a file's
+  // pieces from every run at once (TakePieces), as a merge: files taken in
+  // increasing id order (the order the callers write them in) read each run
+  // front to back, through a small window per run, so memory does not grow
+  // with the input; each file is taken once. An index that never filled a
+  // run stays in memory (memory_index_, sorted alike), where a file's pieces
+  // are found by a search, as often and in any order.
+  struct IndexEntry {
+    Piece piece;
+    uint32_t file;
+  };
+  static constexpr size_t kIndexRunEntries = 64 * 1024;
+  static constexpr size_t kIndexWindowEntries = 256;
+  struct IndexRun {
+    uint64_t offset = 0;  // in the index file
+    uint64_t left = 0;    // entries not yet in `window`
+    std::vector<IndexEntry> window;
+    size_t at = 0;  // next entry of `window`
+  };
+  void Register(uint32_t file, const Piece& piece);
+  Status WriteIndexRun();
+  // Appends file `file`'s pieces, in order, to *out; each file once.
+  Status TakePieces(uint32_t file, std::vector<Piece>* out) const;
+  // The head of run r (refilling its window), nullptr at its end.
+  const IndexEntry* RunHead(IndexRun* r) const;
+  size_t index_run_entries_ = kIndexRunEntries;
+  std::vector<IndexEntry> index_buf_;
+  std::vector<IndexEntry> memory_index_;
+  int index_fd_ = -1;
+  uint64_t index_size_ = 0;
+  std::string spill_dir_;
+  Status index_status_;
+  mutable std::mutex take_mu_;
+  mutable std::vector<IndexRun> runs_;  // after Flush()
+  // Pieces of files passed over by a call for a later file (callers on
+  // several threads take files a little out of order), until taken.
+  mutable std::unordered_map<uint32_t, std::vector<Piece>> early_;
+  mutable std::vector<bool> discarded_;
+  mutable Status take_status_;
 
   Status FlushBuffer();
   // The end of the row group that starts at pieces[i] (the pieces [i, end)

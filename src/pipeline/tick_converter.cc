@@ -1346,6 +1346,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       auto obj = target_.store->Create(out->object_name, target_.overwrite);
       if (!obj.ok() && obj.status().code() == Status::Code::kAlreadyExists) {
         out->exists = true;  // done by an earlier run: kept as it is
+        spill_->Discard(out->spill_file);  // its pieces are not read
         return Status::OK();
       }
       if (!obj.ok()) return obj.status();
