@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -249,6 +250,28 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
     if (const std::string problem = outside.Message(); !problem.empty()) {
       log::Warn(path + ": rows outside the file's day " + FormatDate(*hints.day) + " (from its name): " + problem +
                 " will be reported corrupt by validate --deep; check the file name");
+    }
+  }
+  // A file whose name gives no day files each instrument's rows under the
+  // day of its first row: rows of other days (days concatenated into one
+  // file) are said the same way, by the day each object is filed under.
+  if (!hints.day && target.store) {
+    const std::string prefix = target.store->Describe("");
+    std::map<Date, OutsideDayObjects> by_day;
+    for (const auto& o : r.outputs) {
+      if (o.name.rfind(prefix, 0) != 0) continue;
+      const auto parsed = target.store->layout().ParseTickObjectName(o.name.substr(prefix.size()));
+      if (!parsed) continue;
+      by_day.try_emplace(parsed->day, parsed->day).first->second.Add(o.name, o.rows, o.min_local_ts, o.max_local_ts);
+    }
+    for (const auto& [day, outside] : by_day) {
+      if (const std::string problem = outside.Message(); !problem.empty()) {
+        log::Warn(path + ": rows outside the day their object is filed under, " + FormatDate(day) +
+                  " (the file's name gives no day, so each instrument's rows go under the day of its first row): " +
+                  problem + " will be reported corrupt by validate --deep; convert one file per day, named as "
+                  "Tardis names them (EXCHANGE_DATATYPE_YYYY-MM-DD_SYMBOL.csv.gz)");
+        break;  // one line for the file
+      }
     }
   }
   // Every loop above saw every object, or the file fails (its objects are

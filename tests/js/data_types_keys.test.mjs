@@ -525,6 +525,31 @@ describe('rows outside the day in the file name', () => {
     assert.doesNotMatch(g.stderr, /outside/, g.info);
   });
 
+  it('a file whose name gives no day: rows of later days under the first row\'s day are said the same way', async () => {
+    const dir = mkTmp(ROOT_TMP, 'out-of-day-undated');
+    // Two days concatenated into one file (zcat day1 day2 > all.csv): each instrument's rows go
+    // under the day of its first row, 2024-03-04, and validate --deep calls the object corrupt.
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    for (const [i, ts] of [T0 - 1_000_000, T0 + 1_000_000, T0 + 86_400_000_000 + 5].entries()) {
+      lines.push(`binance-futures,BTCUSDT,${ts},${ts + 1},${100 + i},buy,9682,0.1`);
+    }
+    const input = path.join(dir, 'in', 'all.csv');
+    fs.mkdirSync(path.dirname(input), { recursive: true });
+    fs.writeFileSync(input, lines.join('\n') + '\n');
+    const out = path.join(dir, 'out');
+    const r = await runBin(['convert', input, '--output', out, '--data-type', 'trades']);
+    assert.equal(r.code, 0, r.info);
+    const warned = r.stderr.split('\n').filter((l) => /rows outside/.test(l));
+    assert.equal(warned.length, 1, r.info);
+    assert.match(warned[0], /all\.csv: rows outside the day their object is filed under, (\d{4}-\d\d-\d\d) \(the file's name gives no day/, r.info);
+    assert.match(warned[0], /local_timestamp runs .* will be reported corrupt by validate --deep; convert one file per day/, r.info);
+    // Rows of one day in an undated file: no warning.
+    fs.writeFileSync(input, [lines[0], lines[2]].join('\n') + '\n');
+    const g = await runBin(['convert', input, '--output', path.join(dir, 'out2'), '--data-type', 'trades']);
+    assert.equal(g.code, 0, g.info);
+    assert.doesNotMatch(g.stderr, /outside/, g.info);
+  });
+
   it('a grouped file of another day gives one warning for all its objects (convert and download), with the range over them', async () => {
     const dir = mkTmp(ROOT_TMP, 'out-of-day-grouped');
     // Three Deribit options, rows of 2024-03-05 under the name of 2024-03-04.
