@@ -130,8 +130,9 @@ Status Du(storage::GcsBuckets& buckets, const GcsOptions& o) {
   return worst.ok() ? Status::OK() : Status::NotFound("one or more URLs matched no objects");
 }
 
-// The user's yes for a delete that a pattern or -r chose: asked on the
-// terminal; without one (a script, a pipe) only --yes gives it.
+// The user's yes for a delete of several URLs, or that a pattern or -r
+// chose: asked on the terminal; without one (a script, a pipe) only --yes
+// gives it.
 Status Confirm(size_t n, uint64_t bytes, const std::string& first) {
   const std::string what = std::to_string(n) + (n == 1 ? " object" : " objects") + " (" +
                            storage::HumanBytes(bytes) + ", from " + first + ")";

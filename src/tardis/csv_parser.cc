@@ -432,11 +432,12 @@ inline __attribute__((always_inline)) bool CsvParser::ParseValue(columnar::Colum
       *null = true;
       return true;
     }
-    if ((q < e && *q != ',') || nd == 0 || nd > 19 ||
-        (nd == 19 && v > static_cast<uint64_t>(INT64_MAX) + (neg ? 1 : 0))) {
-      return false;
-    }
-    col.i64.push_back(neg ? static_cast<int64_t>(0 - v) : static_cast<int64_t>(v));
+    // From 1970 to the end of year 9999: a negative time or one past it is no
+    // Tardis time, and readers take some as something else (INT64_MAX is
+    // DuckDB's infinity). 18 digits at most, so `v` cannot wrap.
+    constexpr uint64_t kMaxMicros = 253402300799999999ULL;  // 9999-12-31T23:59:59.999999Z
+    if ((q < e && *q != ',') || nd == 0 || nd > 18 || neg || v > kMaxMicros) return false;
+    col.i64.push_back(static_cast<int64_t>(v));
     return true;
   } else if constexpr (K == ColumnKind::kDouble) {
     static constexpr double kPow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
@@ -720,7 +721,8 @@ bool CsvParser::ValueError(const char* line_begin, const char* e, const char* p,
     case ColumnKind::kString: return TextError(line_begin, e, p, i);
     case ColumnKind::kTimestampMicros:
       return Fail(line_begin, e, p, i,
-                  "cannot parse \"" + text + "\" as a timestamp (integer microseconds since 1970-01-01 UTC)");
+                  "cannot parse \"" + text +
+                      "\" as a timestamp (integer microseconds since 1970-01-01 UTC, up to the end of year 9999)");
     case ColumnKind::kBool:
       return Fail(line_begin, e, p, i, "cannot parse \"" + text + "\" as a boolean (true or false)");
     default: return Fail(line_begin, e, p, i, "cannot parse \"" + text + "\" as a number");

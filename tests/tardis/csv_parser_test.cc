@@ -489,6 +489,20 @@ TEST(CsvParserErrors, UnparsableTimestamp) {
       << st2.message();
   const Status st3 = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT,99999999999999999999,2,9,buy,1,2\n");
   EXPECT_NE(st3.message().find("as a timestamp"), std::string::npos) << st3.message();
+  // Before 1970 or past year 9999 is no time of a market: INT64_MAX reads as
+  // infinity in DuckDB, whose epoch_us of it is NULL.
+  for (const char* ts : {"-1", "-0", "9223372036854775807", "253402300800000000", "0253402300800000000"}) {
+    const Status bad = ParseText(std::string(kTradesHeader) + "binance,BTCUSDT," + ts + ",2,9,buy,1,2\n");
+    EXPECT_NE(bad.message().find(std::string("cannot parse \"") + ts + "\" as a timestamp (integer microseconds since "
+                                 "1970-01-01 UTC, up to the end of year 9999)"),
+              std::string::npos)
+        << ts << ": " << bad.message();
+  }
+  for (const char* ts : {"0", "253402300799999999", "1582329602111000"}) {
+    CollectSink sink;
+    ASSERT_TRUE(ParseBytes(std::string(kTradesHeader) + "binance,BTCUSDT," + ts + ",2,9,buy,1,2\n", &sink).ok()) << ts;
+    EXPECT_EQ(sink.batches.at(0).columns[2].i64[0], std::stoll(ts));
+  }
 }
 
 TEST(CsvParserErrors, EmptyInputNeedsDataType) {
