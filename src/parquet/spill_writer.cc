@@ -510,10 +510,7 @@ Status SpillWriter::WriteIndexRun() {
       return Status::IOError("cannot create the spill's piece index in " + dir + ": " + std::strerror(err));
     }
   }
-  // A file's pieces in the order they were appended (their offsets grow).
-  std::sort(index_buf_.begin(), index_buf_.end(), [](const IndexEntry& a, const IndexEntry& b) {
-    return a.file != b.file ? a.file < b.file : a.piece.offset < b.piece.offset;
-  });
+  std::sort(index_buf_.begin(), index_buf_.end(), IndexOrder);
   const size_t n = index_buf_.size() * sizeof(IndexEntry);
   if (const int err = WriteAll(index_fd_, std::string_view(reinterpret_cast<const char*>(index_buf_.data()), n))) {
     return Status::IOError("write " + spill_dir_ + "/(market-tick spill index): " + std::strerror(err));
@@ -1181,14 +1178,10 @@ Status SpillWriter::Flush() {
   if (!runs_.empty()) {
     MT_RETURN_IF_ERROR(status_ = WriteIndexRun());
   } else {
-    std::sort(index_buf_.begin(), index_buf_.end(), [](const IndexEntry& a, const IndexEntry& b) {
-      return a.file != b.file ? a.file < b.file : a.piece.offset < b.piece.offset;
-    });
+    std::sort(index_buf_.begin(), index_buf_.end(), IndexOrder);
     memory_index_.insert(memory_index_.end(), index_buf_.begin(), index_buf_.end());
     std::inplace_merge(memory_index_.begin(), memory_index_.end() - static_cast<std::ptrdiff_t>(index_buf_.size()),
-                       memory_index_.end(), [](const IndexEntry& a, const IndexEntry& b) {
-                         return a.file != b.file ? a.file < b.file : a.piece.offset < b.piece.offset;
-                       });
+                       memory_index_.end(), IndexOrder);
   }
   std::vector<IndexEntry>().swap(index_buf_);
   return status_;

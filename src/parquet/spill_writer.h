@@ -169,6 +169,11 @@ class SpillWriter {
     Piece piece;
     uint32_t file;
   };
+  // A run's order: by file, a file's pieces in the order they were appended
+  // (their offsets grow).
+  static bool IndexOrder(const IndexEntry& a, const IndexEntry& b) {
+    return a.file != b.file ? a.file < b.file : a.piece.offset < b.piece.offset;
+  }
   static constexpr size_t kIndexRunEntries = 64 * 1024;
   static constexpr size_t kIndexWindowEntries = 256;
   struct IndexRun {

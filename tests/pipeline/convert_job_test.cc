@@ -139,18 +139,21 @@ TEST(RunConvertJob, InterruptedBeforeStartWritesNothing) {
 // Interrupted while the partitions of a grouped file past the cap are
 // written: the objects committed before stay, and the run says so for that
 // file (not only that it was abandoned).
+// A grouped Deribit trades file of 200 options, 2,000 rows, at `path`.
+void WriteOptionsTrades(const std::string& path) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream f(path);
+  f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+  for (int i = 0; i < 2000; i++) {
+    const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+    f << "deribit,BTC-9JUN20-" << 9000 + i % 200 << "-C," << ts << "," << ts << "," << i << ",buy,0.01,1\n";
+  }
+}
+
 TEST(RunConvertJob, AnInterruptPastTheCapSaysWhichObjectsStay) {
   const testing::TempDir tmp("mt_convert_job_");
   const std::string in = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
-  std::filesystem::create_directories(tmp.path() + "/in");
-  {
-    std::ofstream f(in);
-    f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
-    for (int i = 0; i < 2000; i++) {
-      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
-      f << "deribit,BTC-9JUN20-" << 9000 + i % 200 << "-C," << ts << "," << ts << "," << i << ",buy,0.01,1\n";
-    }
-  }
+  WriteOptionsTrades(in);
   auto local = storage::NewLocalStore(tmp.path() + "/out");
   std::atomic<bool> flag{false};
   testing::CreateWatch store(local.get(), &flag, 35);  // in the third partition
@@ -183,15 +186,7 @@ TEST(RunConvertJob, AnInterruptPastTheCapSaysWhichObjectsStay) {
 TEST(RunConvertJob, AnInterruptedReconvertLeavesTheItemWithoutARecord) {
   const testing::TempDir tmp("mt_convert_job_");
   const std::string in = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
-  std::filesystem::create_directories(tmp.path() + "/in");
-  {
-    std::ofstream f(in);
-    f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
-    for (int i = 0; i < 2000; i++) {
-      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
-      f << "deribit,BTC-9JUN20-" << 9000 + i % 200 << "-C," << ts << "," << ts << "," << i << ",buy,0.01,1\n";
-    }
-  }
+  WriteOptionsTrades(in);
   auto local = storage::NewLocalStore(tmp.path() + "/out");
   const std::string record = local->layout().ItemRecordName(Date{2024, 3, 1}, "trades", "deribit", "OPTIONS");
   ConvertJobOptions o;
