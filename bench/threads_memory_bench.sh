@@ -17,6 +17,8 @@
 #             instruments routed at once, so its partitions are split at the end
 #   wide      convert of a book_snapshot_25 day of the 3,000 options (300,000 rows of 104 columns),
 #             `ulimit -n 256`: the widest rows a grouped file has
+#   w20k      convert of a book_snapshot_25 day of 20,000 options with 3M rows, `ulimit -n 256`: a
+#             piece per option and batch of wide rows, millions of them (the spill's piece index)
 #   c400k     convert of an options_chain day of 400,000 options with 3 rows each (1.2M rows),
 #             `ulimit -n 256`: two chains, each batch of rows holding that many distinct options
 #   8 files   convert of the one-symbol day (gzip) under eight days' names at once (side by side)
@@ -59,6 +61,9 @@ mkdir -p "$DATA/chain400k"
 WIDE="$DATA/wide/deribit_book_snapshot_25_${DAY}_OPTIONS.csv"   # 3,000 options, 104 columns
 mkdir -p "$DATA/wide"
 [[ -s "$WIDE" ]] || "$GEN" options_book25 300000 "$WIDE" 7 3000
+WIDE20K="$DATA/wide20k/deribit_book_snapshot_25_${DAY}_OPTIONS.csv"   # 20,000 options, 3M rows
+mkdir -p "$DATA/wide20k"
+[[ -s "$WIDE20K" ]] || "$GEN" options_book25 3000000 "$WIDE20K" 7 20000
 gz() {  # the test server serves gzip files, as Tardis does
   [[ -s "$1.gz" ]] && return
   if command -v igzip >/dev/null; then igzip -1 -c "$1" >"$1.gz.tmp"; else gzip -1 -c "$1" >"$1.gz.tmp"; fi
@@ -101,7 +106,7 @@ cell() {
   v=$(rss "$@")
   row+=("$v")
 }
-printf '%-8s' threads; printf ' %9s' one grouped chain wide 50k 100k 400k c400k "8 files" "dl c2" "dl c8" "dl 400k"; echo
+printf '%-8s' threads; printf ' %9s' one grouped chain wide w20k 50k 100k 400k c400k "8 files" "dl c2" "dl c8" "dl 400k"; echo
 worst=0
 for t in "${THREADS[@]}"; do
   row=()
@@ -109,6 +114,7 @@ for t in "${THREADS[@]}"; do
   cell 1 "$BIN" convert "$DATA/deribit_trades_${DAY}_OPTIONS.csv" --threads "$t"
   cell 1 "$BIN" convert "$DATA/deribit_options_chain_${DAY}_OPTIONS.csv" --threads "$t"
   cell 2900 "$BIN" convert "$WIDE" --threads "$t"   # the generator draws 2,9xx distinct options
+  cell 19000 "$BIN" convert "$WIDE20K" --threads "$t"
   cell 50000 "$BIN" convert "$MANY" --threads "$t"
   cell 99000 "$BIN" convert "$MORE" --threads "$t"   # the generator draws 99,843 distinct options
   cell 399000 "$BIN" convert "$MOST" --threads "$t"   # and here 399,308
