@@ -564,6 +564,13 @@ Status SpillWriter::TakePieces(uint32_t file, std::vector<Piece>* out) const {
     return Status::OK();
   }
   std::lock_guard<std::mutex> l(take_mu_);
+  // Each file once: the merge has passed its entries (a second take would
+  // get none and write an empty file without a word).
+  if (taken_.size() <= file) taken_.resize(files_.size());
+  if (taken_[file]) {
+    return Status::Internal("spill " + path_ + ": the pieces of file " + std::to_string(file) + " were taken already");
+  }
+  taken_[file] = true;
   if (auto it = early_.find(file); it != early_.end()) {
     out->insert(out->end(), it->second.begin(), it->second.end());
     early_.erase(it);

@@ -4,7 +4,8 @@
 // Rows are spilled raw: each Append() writes the values of a row group (a
 // copy of its columns, no encoding) to ONE anonymous temporary file (the
 // spill), AppendSplit() the rows of a batch of many files as a piece per
-// file, and memory keeps ~32 bytes per spilled piece. WriteFile() then
+// file, and memory keeps a few totals per file (where each piece lies goes
+// to the piece index, a second temporary file, below). WriteFile() then
 // reads one file's pieces back in order, joins them into as few row groups
 // as the bounds allow (one per instrument of a grouped file, mostly) and
 // encodes them through a FileWriter: the file a FileWriter given those
@@ -12,8 +13,9 @@
 // piece gives the compressor whole column chunks rather than thousands of
 // small ones, and the footer one row group instead of several.
 //
-// Resources: one descriptor (the spill, unlinked from the start, so nothing
-// is left behind by a crash or Abort) plus whatever sink WriteFile() is given;
+// Resources: two descriptors (the spill and, past one run of entries, its
+// piece index; both unlinked from the start, so nothing is left behind by a
+// crash or Abort) plus whatever sink WriteFile() is given;
 // memory: a write buffer, AppendSplit's buffer (its bound, freed by
 // Flush), and per WriteFile() call one joined row group (in the caller's
 // Scratch, reused from one file to the next).
@@ -200,7 +202,7 @@ class SpillWriter {
   // Pieces of files passed over by a call for a later file (callers on
   // several threads take files a little out of order), until taken.
   mutable std::unordered_map<uint32_t, std::vector<Piece>> early_;
-  mutable std::vector<bool> discarded_;
+  mutable std::vector<bool> discarded_, taken_;
   mutable Status take_status_;
 
   Status FlushBuffer();

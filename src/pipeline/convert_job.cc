@@ -146,6 +146,20 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
     derived_engine = std::make_unique<derive::DeriveEngine>(std::move(eo));
     target.observers.push_back(derived_engine.get());
   }
+  // A grouped file converted whole into a store replaces its item's objects
+  // and then writes the item's completion record (below). The record of an
+  // earlier conversion goes right before the first object is committed: a
+  // run stopped while it commits (thousands of objects) would otherwise
+  // leave that record over a mix of the two files' objects, which validate
+  // calls complete and download skips; a file that fails before keeps it.
+  const bool grouped_item = target.store && target.overwrite && hints.day && hints.data_type &&
+                            !hints.exchange.empty() && tardis::IsGroupedSymbol(hints.symbol);
+  if (grouped_item) {
+    const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
+    target.before_commit = [store = target.store, item, path]() {
+      return RemoveItemRecord(store, item).WithContext(path + ": the completion record of the objects it replaces");
+    };
+  }
   TickConverter conv(hints, target, cs);
   std::vector<uint8_t> buf(1 << 20);
   Status st;
@@ -171,20 +185,6 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   if (!st.ok()) {
     conv.Abort();
     return st;
-  }
-  // A grouped file converted whole into a store replaces its item's objects
-  // and then writes the item's completion record (below). The record of an
-  // earlier conversion goes first: a run stopped while it commits (thousands
-  // of objects) would otherwise leave that record over a mix of the two
-  // files' objects, which validate calls complete and download skips.
-  const bool grouped_item = target.store && target.overwrite && hints.day && hints.data_type &&
-                            !hints.exchange.empty() && tardis::IsGroupedSymbol(hints.symbol);
-  if (grouped_item) {
-    const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
-    if (Status st = RemoveItemRecord(target.store, item); !st.ok()) {
-      conv.Abort();
-      return st.WithContext(path + ": the completion record of the objects it replaces");
-    }
   }
   ConvertFileResult r;
   MT_ASSIGN_OR_RETURN(r.outputs, conv.Finish());
@@ -435,7 +435,8 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
                        largest * workers <= total;
   // A grouped file into a store writes its objects on up to every thread,
   // each holding an object and its footer spill open: as many as fit the
-  // open-file limit beside the files' inputs, spills and lists (more failed
+  // open-file limit beside the files' inputs, spills with their piece
+  // indexes (and the partitions' past the cap) and lists (more failed
   // with EMFILE now and then: --threads 64 under ulimit -n 64).
   const bool any_grouped =
       opts.target.store && std::any_of(opts.inputs.begin(), opts.inputs.end(), [](const std::string& p) {
@@ -448,7 +449,7 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
     const int per_writer = writes * (opts.target.store->DescriptorsPerWrite() + 1);
     settings.max_assembly_threads =
         CapToOpenFileLimit(opts.threads, per_writer * at_once, "--threads", "threads writing a grouped file's objects",
-                           at_once * (4 + writes * opts.target.store->DescriptorsPerWrite()));
+                           at_once * (6 + writes * opts.target.store->DescriptorsPerWrite()));
   }
   if (!by_file) {
     for (const std::string& path : opts.inputs) {

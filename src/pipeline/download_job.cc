@@ -427,7 +427,9 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   // library's wake-up pair (its worker keeps them for the run) and, for its
   // object and each derived one, what the store holds per object written
   // (a file; on GCS an upload client). The one grouped file being split
-  // holds more beside them: its spill, the list of objects written and, on
+  // holds more beside them: its spill and the spill's piece index (twice past
+  // the cap of routed instruments: the partitions have their own), the list
+  // of objects written and, on
   // each thread that writes its objects (the pool's and its own), an object
   // and its footer spill. Counting less let the files in flight reach the
   // limit, and a download, an upload or a temporary file failed with EMFILE.
@@ -444,10 +446,10 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
   int writer_threads = std::max(1, options.threads) + 1;  // the pool's and the item's own
   if (any_grouped) {
     writer_threads = 1 + CapToOpenFileLimit(writer_threads - 1, per_writer, "--threads",
-                                            "threads writing a grouped file's objects", 2 + per_file + per_writer);
+                                            "threads writing a grouped file's objects", 5 + per_file + per_writer);
     opts.convert.max_assembly_threads = writer_threads;
   }
-  const int grouped_reserve = any_grouped ? 2 + writer_threads * per_writer : 0;
+  const int grouped_reserve = any_grouped ? 5 + writer_threads * per_writer : 0;
   opts.concurrency =
       CapToOpenFileLimit(opts.concurrency, per_file, "--concurrency", "files in flight", grouped_reserve);
   // Files in flight share a parse-buffer budget (DOWNLOAD_BUFFER_MB, default

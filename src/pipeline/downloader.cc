@@ -15,6 +15,7 @@
 #include "core/external_sort.h"
 #include "core/log.h"
 #include "core/parallel.h"
+#include "core/redact.h"
 #include "core/utf8.h"
 #include "derive/engine.h"
 #include "pipeline/item_record.h"
@@ -873,9 +874,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     return res;
   }
   const std::string url = DatasetUrl(opts_.datasets_url, item);
+  // What the objects' metadata and the completion record keep as their
+  // source: the URL without user information (a password in
+  // TARDIS_DATASETS_URL would otherwise be stored in every object).
+  const std::string source = RedactSecrets(url);
 
   SourceHints hints;
-  hints.source = url;
+  hints.source = source;
   hints.day = item.day;
   hints.exchange = item.exchange;
   hints.symbol = item.symbol;
@@ -887,6 +892,16 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // run may have stopped between two commits): its objects are written
   // again, so the record lists every one of them.
   target.overwrite = force || grouped;
+  if (grouped && force) {
+    // --force replaces the objects of a complete item: its record goes right
+    // before the first object is committed, so a run stopped while it
+    // commits leaves the item without one (downloaded again by the next run)
+    // rather than the old record over objects of two downloads; a file that
+    // fails before (damaged, bad rows) keeps it.
+    target.before_commit = [store = opts_.store, item]() {
+      return RemoveItemRecord(store, item).WithContext("removing the completion record of the objects --force replaces");
+    };
+  }
   target.fixed_object = object;
   target.fixed_key = key;
   target.keys = resolver.get();
@@ -1088,7 +1103,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       ItemRecord rec;
       rec.item = item.Id();
       rec.outcome = "not_available";
-      rec.source = url;
+      rec.source = source;
       rec.reason = "HTTP 404";
       rec.tool_version = settings.tool_version;
       rec.created_at = RecordTime();
@@ -1119,18 +1134,6 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
         res.objects = Described(opts_.store, names);
-        return res;
-      }
-    }
-    if (got_body && r.transport.ok() && grouped && force) {
-      // --force replaces the objects of a complete item: its record goes
-      // first, so a run stopped while it commits leaves the item without one
-      // (downloaded again by the next run) rather than the old record over a
-      // mix of objects from two downloads.
-      if (Status st = RemoveItemRecord(opts_.store, item); !st.ok()) {
-        conv->Abort();
-        res.outcome = FailedBy(st, &res);
-        res.reason = "removing the completion record of the objects --force replaces: " + st.message();
         return res;
       }
     }
@@ -1222,11 +1225,11 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           // Written last: the record says every object above is committed.
           // The record's entries are built only to settle a race.
           const std::string created_at = RecordTime();
-          Status st = WriteGroupedItemRecord(opts_.store, item, *outs, res.rows, url, settings.tool_version,
+          Status st = WriteGroupedItemRecord(opts_.store, item, *outs, res.rows, source, settings.tool_version,
                                              created_at, replace_record);
           if (st.code() == Status::Code::kAlreadyExists && !replace_record) {
             SettleRecordRace(opts_.store, item,
-                             GroupedItemRecord(opts_.store, item, *outs, res.rows, url, settings.tool_version,
+                             GroupedItemRecord(opts_.store, item, *outs, res.rows, source, settings.tool_version,
                                                created_at),
                              &res);
           } else if (!st.ok()) {

@@ -162,6 +162,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   }
   ~Impl() override { Abort(); }
 
+  std::mutex before_commit_mu_;
+  bool before_commit_done_ = false;
+  Status before_commit_status_;
+
   Status Write(const uint8_t* data, size_t n) {
     if (!status_.ok()) return status_;
     if (!decomp_) return Status::Internal(hints_.source + ": written after Finish");
@@ -1367,8 +1371,20 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     return Status::OK();
   }
 
+  // target_.before_commit, once per converter, whichever thread commits first.
+  Status BeforeFirstCommit() {
+    if (!target_.before_commit) return Status::OK();
+    std::lock_guard<std::mutex> l(before_commit_mu_);
+    if (!before_commit_done_) {
+      before_commit_status_ = target_.before_commit();
+      before_commit_done_ = true;
+    }
+    return before_commit_status_;
+  }
+
   Status CommitOutput(Output* out) {
     if (out->exists) return Status::OK();
+    MT_RETURN_IF_ERROR(BeforeFirstCommit());
     Status st = out->object->Commit();
     out->object.reset();  // its descriptor and upload buffer go now
     out->writer.reset();

@@ -8,8 +8,8 @@
 // cancel flag polled between objects. (options_chain and files without a
 // grouped name: the first output streams to its object, the others are
 // spilled.) Whatever the instrument count: a few descriptors per thread,
-// memory bounded by ConvertSettings::split_buffer_bytes plus ~32 bytes per
-// spilled piece.
+// memory bounded by ConvertSettings::split_buffer_bytes plus a few totals
+// per instrument (the spilled pieces' places go to a temporary file).
 // Every file written has an `instrument_key` column after `symbol`: the
 // object's key in every row (null for rows kept without a key), added to each
 // row group as it is written or assembled, so routing never copies it.
@@ -137,6 +137,12 @@ struct ConvertTarget {
   // Read every parsed batch before it is routed (derived data); finished
   // before the raw outputs, aborted with them. Not owned.
   std::vector<derive::BatchObserver*> observers;
+  // Called once, right before the first object of the input is committed
+  // (when every row is read and keyed, and, on a store that commits in one
+  // batch, every object written): a forcing run removes its grouped item's
+  // earlier completion record there, so an input that fails keeps it, and
+  // a run stopped while it commits leaves none. Its error fails the input.
+  std::function<Status()> before_commit;
 };
 
 struct SourceHints {

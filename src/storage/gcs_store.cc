@@ -294,17 +294,15 @@ Status GcsStore::HttpError(const Response& r, const std::string& what) const {
       return Status::NotFound(head);
     case 412:
       return Status::AlreadyExists(head);
-    case 410:
-      // A resumable upload's session that expired: a new upload (the item
-      // again) goes through.
-      return Status::IOError(head);
     default:
       if (net::IsTransientHttpStatus(r.status)) return Status::Unavailable(head);
       // Any other refusal (400 for an invalid bucket name, or a
       // requester-pays bucket without a billing project) is the same on
       // every attempt: a permanent failure, not one a fleet retries forever.
-      return Status::InvalidInput(head + ": GCS refuses this request, and a rerun gets the same answer; fix the "
-                                         "bucket or its settings (see the reason above)");
+      // kPermission, as 401/403: a refusal of the store, not bad data (which
+      // kInvalidInput means to validate and to the readers of objects).
+      return Status::Permission(head + ": GCS refuses this request, and a rerun gets the same answer; fix the "
+                                       "bucket or its settings (see the reason above)");
   }
 }
 
@@ -594,8 +592,15 @@ Status GcsStore::Delete(const std::string& name, int64_t generation) {
 }
 
 Status GcsStore::Remove(const std::string& name) {
-  const Status st = Delete(name);
-  return st.code() == Status::Code::kNotFound ? Status::OK() : st;
+  // By name, an object already gone being success: safe to repeat, so
+  // retried as reads are (a 503 must not fail an item whose file is read).
+  net::HttpRequest req;
+  req.method = "DELETE";
+  req.url = ObjectUrl(FullName(name));
+  const std::string what = "delete " + Describe(name);
+  MT_ASSIGN_OR_RETURN(Response r, Execute(req, Retry::kIdempotent, what));
+  if (r.status == 204 || r.status == 200 || r.status == 404) return Status::OK();
+  return HttpError(r, what);
 }
 
 Result<std::vector<GcsObject>> GcsStore::ListObjects(const std::string& prefix) {

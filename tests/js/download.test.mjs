@@ -974,6 +974,26 @@ describe('download: a hostile or broken server', () => {
     assert.equal(reqs.length, 2, `one request per run, not retried\n${showReqs(reqs)}`);
   });
 
+  it('a password in TARDIS_DATASETS_URL is in no message, summary, object or completion record', async (t) => {
+    const c = await setup(t, 'url-password');
+    const url = c.srv.url.replace('http://', 'http://user:URLPASSWORD1@');
+    // A file served and stored (its objects' `source`), then a server error (its message).
+    const ok = await c.run(TRADES_ARGS, { env: { TARDIS_DATASETS_URL: url } });
+    assert.equal(ok.code, 0, describeRun(ok));
+    assertCounts(ok, { done: 1 }, 'a URL with user information');
+    c.srv.setFaults({ status5xx: { code: 500 } });
+    const bad = await c.run(['--from', '2020-02-22', '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'BTC-PERPETUAL'],
+      { env: { TARDIS_DATASETS_URL: url, RETRY_MAX_ATTEMPTS: '1' } });
+    assert.equal(bad.code, 3, describeRun(bad));
+    for (const r of [ok, bad]) {
+      for (const text of [r.stdout, r.stderr, r.summaryText]) assert.ok(!text.includes('URLPASSWORD1'), describeRun(r));
+    }
+    assert.match(bad.stderr, /http:\/\/\[REDACTED\]@127\.0\.0\.1/, describeRun(bad));
+    const files = listFiles(c.out);
+    assert.ok(files.some((f) => f.endsWith('.parquet')), files.join('\n'));
+    for (const f of files) assert.ok(!fs.readFileSync(path.join(c.out, f)).includes('URLPASSWORD1'), `${f} holds the password`);
+  });
+
   it('a key with a trailing newline and spaces (env, TARDIS_API_KEY_FILE, .env) is trimmed and accepted', async (t) => {
     const c = await setup(t, 'key-trim', { apiKey: SECRET_KEY });
     const viaEnv = await c.run(TRADES_ARGS, { key: `${SECRET_KEY} \n`, out: path.join(c.dir, 'env') });

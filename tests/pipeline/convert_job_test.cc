@@ -179,11 +179,13 @@ TEST(RunConvertJob, AnInterruptPastTheCapSaysWhichObjectsStay) {
   EXPECT_EQ(objects, 28u);
 }
 
-// A grouped file converted again over a complete conversion, stopped while
-// it commits its objects: the earlier completion record is gone, so the item
-// is incomplete (validate: missing; download: fetched again) rather than
+// A grouped file converted again over a complete conversion: one that fails
+// on its input keeps the earlier completion record (its objects are
+// untouched); one stopped while it commits its objects (here past the cap of
+// routed instruments, partition by partition) removes it, so the item is
+// incomplete (validate: missing; download: fetched again) rather than
 // complete by a record over objects of two files.
-TEST(RunConvertJob, AnInterruptedReconvertLeavesTheItemWithoutARecord) {
+TEST(RunConvertJob, AReconvertRemovesTheRecordOnlyWhenItCommits) {
   const testing::TempDir tmp("mt_convert_job_");
   const std::string in = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
   WriteOptionsTrades(in);
@@ -192,28 +194,36 @@ TEST(RunConvertJob, AnInterruptedReconvertLeavesTheItemWithoutARecord) {
   ConvertJobOptions o;
   o.inputs = {in};
   o.target.store = local.get();
-  ::testing::internal::CaptureStderr();
-  ConvertSummary s = RunConvertJob(o, nullptr);
-  ::testing::internal::GetCapturedStderr();
+  o.convert.max_routed_instruments = 10;
+  o.convert.parser.batch_rows = 700;
+  auto run = [&o] {
+    ::testing::internal::CaptureStderr();
+    ConvertSummary s = RunConvertJob(o, nullptr);
+    ::testing::internal::GetCapturedStderr();
+    return s;
+  };
+  ConvertSummary s = run();
   ASSERT_TRUE(s.status.ok()) << s.status.message();
   ASSERT_TRUE(local->Exists(record).value()) << record;
+  // A bad row at the end: the file fails before any object is committed.
+  std::ofstream(in, std::ios::app) << "deribit,BTC-9JUN20-9000-C,x,1709251200000000,1,buy,0.01,1\n";
+  s = run();
+  EXPECT_EQ(s.status.code(), Status::Code::kInvalidInput) << s.status.message();
+  EXPECT_TRUE(local->Exists(record).value());
+  WriteOptionsTrades(in);
   std::atomic<bool> flag{false};
-  testing::CreateWatch store(local.get(), &flag, 35);
+  testing::CreateWatch store(local.get(), &flag, 35);  // in the third partition
   o.target.store = &store;
   o.cancel = &flag;
   o.convert.cancel = &flag;
-  ::testing::internal::CaptureStderr();
-  s = RunConvertJob(o, nullptr);
-  ::testing::internal::GetCapturedStderr();
+  s = run();
   EXPECT_EQ(s.status.code(), Status::Code::kCancelled) << s.status.message();
   EXPECT_FALSE(local->Exists(record).value());
   // Run whole again, the item is complete by its new record.
   o.target.store = local.get();
   o.cancel = nullptr;
   o.convert.cancel = nullptr;
-  ::testing::internal::CaptureStderr();
-  s = RunConvertJob(o, nullptr);
-  ::testing::internal::GetCapturedStderr();
+  s = run();
   ASSERT_TRUE(s.status.ok()) << s.status.message();
   EXPECT_TRUE(local->Exists(record).value());
 }

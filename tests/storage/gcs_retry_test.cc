@@ -191,7 +191,7 @@ TEST(GcsRetry, TransientAnswersUseTheBudgetWithNoWaitAfterTheLast) {
 // A refusal that every attempt gets (400: an invalid bucket name, a
 // requester-pays bucket without a billing project) is asked once and is a
 // permanent failure, exit 1: as a retryable one (exit 3) a fleet would run
-// the task again forever. An expired upload session (410) is retryable.
+// the task again forever.
 TEST(GcsRetry, APermanentRefusalIsAskedOnceAndFailsForGood) {
   Harness h;
   h.fake.objects["pre/o"] = {"x", 7};
@@ -205,13 +205,12 @@ TEST(GcsRetry, APermanentRefusalIsAskedOnceAndFailsForGood) {
   EXPECT_EQ(ExitCodeFor(st.status()), kExitFailed) << st.status().message();
   EXPECT_NE(st.status().message().find("HTTP 400"), std::string::npos) << st.status().message();
   EXPECT_NE(st.status().message().find("a rerun gets the same answer"), std::string::npos) << st.status().message();
+  // A refusal of the store, not bad data (kInvalidInput, which validate
+  // takes for a corrupt object).
+  EXPECT_EQ(st.status().code(), Status::Code::kPermission);
   auto exists = h.store->Exists("o");
   ASSERT_FALSE(exists.ok());
   EXPECT_EQ(ExitCodeFor(exists.status()), kExitFailed) << exists.status().message();
-  h.fake.get_failure_status = 410;
-  st = h.store->Stat("o");
-  ASSERT_FALSE(st.ok());
-  EXPECT_EQ(ExitCodeFor(st.status()), kExitRetryable) << st.status().message();
 }
 
 TEST(GcsRetry, RetryAfterIsHonoured) {
