@@ -266,7 +266,7 @@ test('a completion record of two pieces in the emulator: its ranges read from on
     assert.deepEqual(srv.stats().requests, [], 'no request to Tardis');
     const [item] = JSON.parse(fs.readFileSync(summary, 'utf8')).results;
     assert.equal(item.outcome, 'skipped');
-    assert.deepEqual(item.objects, rec.objects.map((o) => o.name), 'every entry of both pieces, once');
+    assert.deepEqual(item.objects, rec.objects.map((o) => `gs://${BUCKET}/bigrec/${o.name}`), 'every entry of both pieces, once');
   } finally {
     await srv.close();
   }
