@@ -30,6 +30,22 @@ constexpr size_t kBufferBytes = 1 << 20;  // spill writes of at least this much
 
 std::string ErrnoText() { return std::strerror(errno); }
 
+// n bytes at `offset` of `fd` (the spill or its piece index, named `path` in
+// messages): a file shorter than that is an error, as was written is read.
+Status PreadAll(int fd, uint64_t offset, size_t n, char* out, const std::string& path) {
+  size_t got = 0;
+  while (got < n) {
+    const ssize_t r = ::pread(fd, out + got, n - got, static_cast<off_t>(offset + got));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("read " + path + ": " + ErrnoText());
+    }
+    if (r == 0) return Status::IOError("read " + path + ": the spill file is shorter than written");
+    got += static_cast<size_t>(r);
+  }
+  return Status::OK();
+}
+
 // A piece in the spill, column after column:
 //   u8 has_defined [u64 n, n bytes]  u64 null_count
 //   timestamps: u64 n, u8 width: 8: the values; 4: i64 base, each value's
@@ -529,19 +545,10 @@ const SpillWriter::IndexEntry* SpillWriter::RunHead(IndexRun* r) const {
   if (r->left == 0 || !take_status_.ok()) return nullptr;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(r->left, kIndexWindowEntries));
   r->window.resize(n);
-  char* out = reinterpret_cast<char*>(r->window.data());
   const size_t bytes = n * sizeof(IndexEntry);
-  size_t got = 0;
-  while (got < bytes) {
-    const ssize_t k = ::pread(index_fd_, out + got, bytes - got, static_cast<off_t>(r->offset + got));
-    if (k < 0 && errno == EINTR) continue;
-    if (k <= 0) {
-      take_status_ = Status::IOError("read " + spill_dir_ + "/(market-tick spill index): " +
-                                     (k < 0 ? ErrnoText() : std::string("shorter than written")));
-      return nullptr;
-    }
-    got += static_cast<size_t>(k);
-  }
+  take_status_ = PreadAll(index_fd_, r->offset, bytes, reinterpret_cast<char*>(r->window.data()),
+                          spill_dir_ + "/(market-tick spill index)");
+  if (!take_status_.ok()) return nullptr;
   r->offset += bytes;
   r->left -= n;
   r->at = 0;
@@ -1202,17 +1209,7 @@ Status SpillWriter::FlushBuffer() {
 }
 
 Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) const {
-  size_t got = 0;
-  while (got < n) {
-    const ssize_t r = ::pread(fd_, out + got, n - got, static_cast<off_t>(offset + got));
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return Status::IOError("read " + path_ + ": " + ErrnoText());
-    }
-    if (r == 0) return Status::IOError("read " + path_ + ": the spill file is shorter than written");
-    got += static_cast<size_t>(r);
-  }
-  return Status::OK();
+  return PreadAll(fd_, offset, n, out, path_);
 }
 
 size_t SpillWriter::GroupEnd(const std::vector<Piece>& pieces, size_t i, size_t* rows, size_t* values) const {
