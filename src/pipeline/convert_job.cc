@@ -282,6 +282,7 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   }
   r.rows = conv.rows();
   r.csv_bytes = conv.bytes_out_csv();
+  r.kept = conv.kept();
   // A grouped file named as the official clients name it, converted whole
   // into a store, is the grouped item download would have fetched: its
   // completion record (written last, as download writes it) makes validate
@@ -325,6 +326,7 @@ class Reporter {
     s_->rows += r->rows;
     s_->csv_bytes += r->csv_bytes;
     s_->output_files += r->derived.size() + r->outputs.size();
+    s_->kept_files += r->kept;
     for (const auto& o : r->outputs) {
       if (!o.unkeyed) continue;
       // Kept, but not under an instrument key: say which symbol and why.
@@ -487,9 +489,13 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char line[256];
   std::snprintf(line, sizeof line,
-                "converted %zu of %zu input files into %llu Parquet files: %llu rows, %.1f MB of CSV "
+                "converted %zu of %zu input files into %llu Parquet files%s: %llu rows, %.1f MB of CSV "
                 "in %.2f s (%.0f MB/s)%s",
                 summary.converted, nfiles, static_cast<unsigned long long>(summary.output_files),
+                summary.kept_files ? (" (" + std::to_string(summary.kept_files) +
+                                      " already there, kept as they were)")
+                                         .c_str()
+                                   : "",
                 static_cast<unsigned long long>(summary.rows), summary.csv_bytes / 1e6, summary.seconds,
                 summary.seconds > 0 ? summary.csv_bytes / 1e6 / summary.seconds : 0.0,
                 summary.failed ? (", " + std::to_string(summary.failed) + " failed").c_str() : "");

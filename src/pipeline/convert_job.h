@@ -37,11 +37,13 @@ struct ConvertFileResult {
   OutputList outputs;  // the raw objects
   std::vector<OutputFile> derived;  // committed after the raw outputs
   uint64_t rows = 0, csv_bytes = 0;
+  uint64_t kept = 0;  // objects that existed (--no-force), kept as they were
 };
 
 struct ConvertSummary {
   size_t inputs = 0, converted = 0, failed = 0;
   uint64_t output_files = 0, rows = 0, csv_bytes = 0;
+  uint64_t kept_files = 0;  // objects that existed (--no-force), not written
   uint64_t unkeyed_files = 0, unkeyed_rows = 0;
   double seconds = 0;
   // OK; kCancelled when interrupted; else the most serious failure

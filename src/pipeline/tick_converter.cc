@@ -309,6 +309,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       if (!out->exists) {
         out->info.name = out->single ? out->object_name : target_.store->Describe(out->object_name);
         status_ = outputs.Add(out->info).WithContext(hints_.source);
+      } else {
+        kept_++;
       }
       std::unique_ptr<Output> done = std::move(it->second);
       it = outputs_.erase(it);
@@ -405,6 +407,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   uint64_t bytes_in() const { return decomp_ ? decomp_->bytes_in() : input_bytes_in_; }
   uint64_t bytes_out() const { return decomp_ ? decomp_->bytes_out() : input_bytes_out_; }
   uint64_t rows() const { return parser_ ? parser_->rows() : input_rows_; }
+  uint64_t kept() const { return kept_; }
 
   // io::ChunkSink
   Status OnData(const char* data, size_t n) override {
@@ -1153,6 +1156,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
                                                [&part](RowGroupData rg) { return part.OnBatch(std::move(rg)); }));
       MT_ASSIGN_OR_RETURN(OutputList more, part.Finish());
       MT_RETURN_IF_ERROR(outputs->AddAll(more));
+      kept_ += part.kept_;
     }
     part_spill_.reset();
     return Status::OK();
@@ -1404,6 +1408,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   std::unique_ptr<io::Decompressor> decomp_;
   // Their counters once they are freed (ReleaseInput).
   uint64_t input_rows_ = 0, input_bytes_in_ = 0, input_bytes_out_ = 0;
+  // Outputs that existed under a create-only target and were kept as they
+  // were (not in Finish's list).
+  uint64_t kept_ = 0;
   // The threads of the observers (observer_threads), which target_.observers then names.
   std::vector<std::unique_ptr<derive::ThreadedObserver>> threaded_;
   const tardis::DataTypeSchema* schema_ = nullptr;
@@ -1525,6 +1532,7 @@ void TickConverter::Abort() { impl_->Abort(); }
 uint64_t TickConverter::bytes_in() const { return impl_->bytes_in(); }
 uint64_t TickConverter::bytes_out_csv() const { return impl_->bytes_out(); }
 uint64_t TickConverter::rows() const { return impl_->rows(); }
+uint64_t TickConverter::kept() const { return impl_->kept(); }
 
 derive::EngineOptions DeriveEngineOptions(const std::vector<derive::DerivedSpec>& specs, storage::ObjectStore* store,
                                           bool overwrite, const SourceHints& hints, const ConvertSettings& settings) {

@@ -228,6 +228,9 @@ class TickConverter {
   uint64_t bytes_in() const;
   uint64_t bytes_out_csv() const;
   uint64_t rows() const;
+  // Objects a create-only target (overwrite = false) already had, kept as
+  // they were and left out of Finish's list.
+  uint64_t kept() const;
 
  private:
   class Impl;

@@ -105,6 +105,9 @@ test('--force is the one spelling; convert\'s old --overwrite is hidden and stil
     const r = await run(['convert', input, '--output', out, ...keep]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(ino(), i0, `${keep}: the existing object is kept`);
+    // The summary says the object was kept, not that nothing came of the file.
+    assert.match(r.stderr, /converted 1 of 1 input files into 0 Parquet files \(1 already there, kept as they were\)/);
+    assert.equal(r.stdout, '', 'a kept object is not listed as written');
   }
   for (const redo of [['--force'], ['--overwrite', 'true'], []]) {
     const before = ino();
