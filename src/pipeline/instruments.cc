@@ -445,8 +445,12 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
       // is set looking for a missing key: the record of this symbol is what
       // is missing.
       static constexpr std::string_view kSetKey = "(set TARDIS_API_KEY)";
-      if (const size_t at = why.rfind(kSetKey); instruments && at != std::string::npos) {
-        why.replace(at, kSetKey.size(), "(/v1/instruments/" + ex + " has no record of this symbol)");
+      if (const size_t at = why.rfind(kSetKey); at != std::string::npos) {
+        if (instruments) {
+          why.replace(at, kSetKey.size(), "(/v1/instruments/" + ex + " has no record of this symbol)");
+        } else {
+          catalog->need_metadata.insert(ex);
+        }
       }
       catalog->rejected.push_back({ex, sym.id, why});
     };
@@ -556,6 +560,40 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
   }
 }
 
+namespace {
+
+// Of two entries that derive one key, which one (0 or 1) is the inverse
+// contract when the other is linear and neither key has a variant tag yet;
+// none when that is not so or not known.
+std::optional<int> InverseOfPair(const CatalogEntry& a, const CatalogEntry& b) {
+  InstrumentDefinition da, db;
+  a.Decode(&da);
+  b.Decode(&db);
+  if (!da.inverse || !db.inverse || *da.inverse == *db.inverse) return std::nullopt;
+  auto k = tardis::ParseInstrumentKey(da.instrument_key);
+  if (!k.ok() || !k->variant.empty() || (k->type != "PERPETUAL" && k->type != "FUTURE")) return std::nullopt;
+  return *da.inverse ? 0 : 1;
+}
+
+// The entry keyed with `variant` added; none when its key does not parse.
+std::optional<CatalogEntry> WithVariant(const CatalogEntry& e, const std::string& variant,
+                                        const std::shared_ptr<SpilledBlobs>& blobs) {
+  InstrumentDefinition d;
+  tardis::InstrumentKey key;
+  tardis::InstrumentInfo record;
+  e.Decode(&d, &key, &record);
+  if (!e.has_record()) {
+    auto parsed = tardis::ParseInstrumentKey(d.instrument_key);
+    if (!parsed.ok()) return std::nullopt;
+    key = *parsed;
+  }
+  key.variant = variant;
+  d.instrument_key = key.ToString();
+  return CatalogEntry(key, d, e.has_record() ? &record : nullptr, blobs);
+}
+
+}  // namespace
+
 void FinishCatalog(Catalog* catalog) {
   auto& v = catalog->entries;
   // Each entry's key, read back once for the sort and the check below (an
@@ -618,8 +656,28 @@ void FinishCatalog(Catalog* catalog) {
   }
   std::vector<size_t>().swap(order);
   size_t kept = 0;
+  // Entries keyed again with the INVERSE tag (below), sorted in after.
+  std::vector<CatalogEntry> retagged;
   for (size_t i = 0; i < v.size(); i++) {
     if (kept > 0 && key_of(kept - 1) == key_of(i)) {
+      // An inverse and a linear contract of the same terms (Kraken Futures
+      // lists PI_XBTUSD, inverse, and PF_XBTUSD, linear, both BTC/USD): both
+      // are kept, the inverse one under the INVERSE tag. Decided over the
+      // whole listing, so a contract keeps one key on every day.
+      if (auto inverse_at = InverseOfPair(v[kept - 1], v[i])) {
+        const size_t at = *inverse_at == 0 ? kept - 1 : i;
+        if (auto e = WithVariant(v[at], "INVERSE", catalog->blobs)) {
+          catalog->warnings.push_back(v[at].tardis_exchange() + " " + v[at].tardis_symbol() + ": inverse, and " +
+                                      (at == i ? symbol_of(kept - 1) : symbol_of(i)) +
+                                      " is linear with the same terms; keyed " + e->instrument_key());
+          retagged.push_back(std::move(*e));
+          if (at == kept - 1) {  // the linear one takes its place
+            v[kept - 1] = std::move(v[i]);
+            name_of[kept - 1] = name_of[i];
+          }
+          continue;
+        }
+      }
       catalog->rejected.push_back({v[i].tardis_exchange(), symbol_of(i),
                                    "derives key " + std::string(key_of(i)) + ", as symbol " + symbol_of(kept - 1) +
                                        " does; the key would be ambiguous"});
@@ -632,6 +690,12 @@ void FinishCatalog(Catalog* catalog) {
     kept++;
   }
   v.erase(v.begin() + static_cast<std::ptrdiff_t>(kept), v.end());
+  if (!retagged.empty()) {
+    // Sorted in and checked again: two inverse contracts that both took the
+    // tag are ambiguous as before (a tagged key is never tagged again).
+    for (auto& e : retagged) v.push_back(std::move(e));
+    FinishCatalog(catalog);
+  }
 }
 
 namespace {
@@ -670,6 +734,9 @@ void AsOf(const CatalogEntry& e, int64_t t_us, Scratch* scratch, const Definitio
     // Terms that give no key (a record inconsistent on that day) leave the
     // current key: the instrument is still the same dataset symbol.
     if (auto k = tardis::KeyFromMetadata(d.tardis_exchange, d.tardis_symbol, facts); k.ok()) {
+      // The INVERSE tag comes from the listing (FinishCatalog), not from
+      // the terms: it stays.
+      if (scratch->key.variant == "INVERSE" && k->variant.empty()) k->variant = "INVERSE";
       key = *k;
       d.instrument_key = key.ToString();
       d.instrument_type = key.type;

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -125,6 +126,10 @@ struct Catalog {
   std::vector<GroupedSymbol> grouped;
   std::vector<RejectedSymbol> rejected;
   std::vector<std::string> warnings;  // e.g. metadata and symbol disagree
+  // Exchanges some of whose symbols were left out because their keys need
+  // the instrument metadata this run did not fetch (no TARDIS_API_KEY):
+  // their rows are not final, so a later run (with a key) completes them.
+  std::set<std::string> need_metadata;
   // Where AddExchange puts the entries' packed bytes.
   std::shared_ptr<SpilledBlobs> blobs = std::make_shared<SpilledBlobs>();
 };
@@ -150,7 +155,9 @@ inline void AddExchange(const tardis::ExchangeDetails& details, std::nullptr_t, 
 }
 
 // Sorts the entries by key and rejects the second of two symbols that
-// derive the same key (either key would be a guess).
+// derive the same key (either key would be a guess), unless one is an
+// inverse and the other a linear contract: the inverse one is then keyed
+// with the INVERSE variant tag.
 void FinishCatalog(Catalog* catalog);
 
 // Whether [from, to) overlaps the UTC day `day`.

@@ -212,6 +212,11 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
     }
   }
   for (size_t i = 0; i < catalog.warnings.size() && i < kMaxLoggedPerExchange; i++) log::Warn(catalog.warnings[i]);
+  for (const auto& ex : catalog.need_metadata) {
+    log::Warn(ex + ": symbols whose keys need instrument metadata were left out (set TARDIS_API_KEY: "
+                   "/v1/instruments needs a key); the files mark " + ex +
+              " provisional, and the next run of instruments with a key adds them (no --force needed)");
+  }
   return catalog;
 }
 
@@ -270,7 +275,9 @@ class FileMerger {
     src.created_at = created_at_;
     src.quote_filter = quotes_csv_;
     src.exported_until_us = m.details.exported_until_us;
-    src.final = ExportedThrough(src.exported_until_us, last);
+    // Symbols left out for want of metadata (no key) make the rows
+    // incomplete: a later run with a key must not find them final.
+    src.final = ExportedThrough(src.exported_until_us, last) && !catalog_.need_metadata.count(ex);
     // The incidents that touch the file's days travel with its definitions.
     const int64_t start = MicrosFromDate(first), end = MicrosFromDate(AddDays(last, 1));
     for (const auto& i : m.details.incidents) {

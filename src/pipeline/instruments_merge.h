@@ -11,7 +11,9 @@
 //                          (an exchange with no instrument that day is still listed)
 //   provisional_exchanges  those of them whose rows were written before Tardis
 //                          finished exporting the file's last day (after its
-//                          datasets.exportedUntil): a later run rewrites them
+//                          datasets.exportedUntil), or without the metadata
+//                          some of their symbols' keys need (no key): a later
+//                          run rewrites them
 //   exchange_sources       JSON array, one object per exchange: exchange, source,
 //                          source_bytes, created_at, quote_filter, exported_until, final
 //   source, source_bytes, quote_filter, grouped_symbols, row_count, first_timestamp,

@@ -1481,10 +1481,12 @@ Result<OutputList> TickConverter::Finish() { return impl_->Finish(); }
 Status GroupedFileNeedsDefinitions(std::string_view exchange, const Date& day) {
   const std::string ex = EscapeOutsideText(exchange, 80), d = FormatDate(day);
   return Status::InvalidInput(
-      "the symbols of exchange '" + ex + "' do not tell their instrument type (no symbol rule) and the store holds no "
-      "instrument definitions of " + ex + " for " + d + ", so no row of this grouped file has an instrument key and "
-      "nothing of it was written; run `market-tick instruments --from " + d + " --exchanges " + ex +
-      "` into the output store first, then again (or convert to one file with --output FILE.parquet)");
+      "the symbols of exchange '" + ex + "' do not tell their instrument type (no symbol rule) and the store's "
+      "instrument definitions for " + d + " list no instrument of " + ex + " (none were written, or instruments "
+      "rejected its symbols: their keys need instrument metadata, which needs TARDIS_API_KEY), so no row of this "
+      "grouped file has an instrument key and nothing of it was written; run `market-tick instruments --from " + d +
+      " --exchanges " + ex + "` into the output store first (with a key), then again (or convert to one file with "
+      "--output FILE.parquet)");
 }
 
 void AppendTermsKv(const ContractTerms& terms, std::vector<std::pair<std::string, std::string>>* kv) {

@@ -399,8 +399,8 @@ std::string InstrumentKey::Symbol() const {
 }
 
 namespace {
-constexpr std::array<std::string_view, 10> kVariants = {"MOVE", "MOVEWK", "MOVEQ", "TURBO", "XPERP",
-                                                        "IXPERP", "IRS", "REPO", "INDEX", "SPREAD"};
+constexpr std::array<std::string_view, 11> kVariants = {"MOVE",   "MOVEWK", "MOVEQ", "TURBO", "XPERP",  "IXPERP",
+                                                        "IRS",    "REPO",   "INDEX", "SPREAD", "INVERSE"};
 }  // namespace
 
 bool IsKeyVariant(std::string_view tag) {

@@ -333,17 +333,29 @@ describe('one key for one instrument', () => {
       '--output', store];
     const d = await runBin(args, genv);
     assert.equal(d.code, 1, d.info);
-    assert.match(d.stderr, /dydx.*no instrument definitions of dydx for 2024-03-05.*market-tick instruments/, d.info);
+    assert.match(d.stderr, /dydx.*instrument definitions for 2024-03-05 list no instrument of dydx.*market-tick instruments/, d.info);
     assert.equal(requests(), 0, 'failed before any request');
     assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [], d.info);
     // convert of the same file: the same error, nothing written (no UNKEYED objects, no record).
     const c = await runBin(['convert', gfile, '--output', store]);
     assert.equal(c.code, 1, c.info);
-    assert.match(c.stderr, /no instrument definitions of dydx for 2024-03-05.*market-tick instruments/, c.info);
+    assert.match(c.stderr, /instrument definitions for 2024-03-05 list no instrument of dydx.*market-tick instruments/, c.info);
     assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [], c.info);
-    // What the hint says, then the same download: every row under its own key.
+    // `instruments` without a key: the perpetuals need metadata, so they are left out and the day file holds
+    // dydx provisionally. Before, it held dydx for good, and the run with a key then said "nothing to do".
+    const { TARDIS_API_KEY: _, ...nokey } = genv;
+    const n = await runBin(['instruments', '--from', KD, '--exchanges', 'dydx', '--output', store], nokey);
+    assert.equal(n.code, 0, n.info);
+    assert.match(n.stdout, /^done\t.*day-2024-03-05.*\t0\tprovisional:dydx$/m, n.info);
+    assert.match(n.stderr, /dydx: symbols whose keys need instrument metadata were left out \(set TARDIS_API_KEY/, n.info);
+    const d2 = await runBin(args, genv);
+    assert.equal(d2.code, 1, d2.info);
+    assert.match(d2.stderr, /list no instrument of dydx \(none were written, or instruments rejected its symbols/, d2.info);
+    assert.equal(requests(), 0, 'failed before any request');
+    // What the hint says (a key, no --force), then the same download: every row under its own key.
     const i = await runBin(['instruments', '--from', KD, '--exchanges', 'dydx', '--output', store], genv);
     assert.equal(i.code, 0, i.info);
+    assert.match(i.stdout, /^done\t.*day-2024-03-05.*\t2$/m, i.info);
     const again = await runBin(args, genv);
     assert.equal(again.code, 0, again.info);
     assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data') && f.endsWith('.parquet')),

@@ -419,6 +419,73 @@ TEST(Instruments, FinishCatalogSortsStablyAndKeepsTheFirstOfAKey) {
   EXPECT_EQ(c.rejected[2].exchange, "third");
 }
 
+// Kraken Futures lists inverse contracts (PI_, FI_) and linear ones (PF_,
+// FF_) of the same base, quote and expiry. Both are kept, the inverse one
+// keyed with the INVERSE tag, on every day (also before its linear twin was
+// listed, so a contract has one key); a contract without a twin keeps its
+// plain key, and two of one kind still clash as before. Before, the inverse
+// perpetual PI_XBTUSD was rejected as ambiguous on every day.
+TEST(Instruments, AnInverseAndALinearContractOfTheSameTermsBothGetKeys) {
+  auto details = tardis::ParseExchangeDetails(R"({"id":"cryptofacilities","datasets":{"symbols":[
+    {"id":"PI_XBTUSD","type":"perpetual","availableSince":"2019-03-30T00:00:00.000Z","dataTypes":["trades"]},
+    {"id":"PF_XBTUSD","type":"perpetual","availableSince":"2022-04-26T00:00:00.000Z","dataTypes":["trades"]},
+    {"id":"FI_XBTUSD_240329","type":"future","availableSince":"2023-09-01T00:00:00.000Z","availableTo":"2024-03-29T16:00:00.000Z","dataTypes":["trades"]},
+    {"id":"FF_XBTUSD_240329","type":"future","availableSince":"2023-09-01T00:00:00.000Z","availableTo":"2024-03-29T16:00:00.000Z","dataTypes":["trades"]},
+    {"id":"PI_ETHUSD","type":"perpetual","availableSince":"2019-03-30T00:00:00.000Z","dataTypes":["trades"]},
+    {"id":"PF_SOLUSD","type":"perpetual","availableSince":"2022-04-26T00:00:00.000Z","dataTypes":["trades"]},
+    {"id":"PF_SOLUSD2","type":"perpetual","availableSince":"2022-04-26T00:00:00.000Z","dataTypes":["trades"]}]}})",
+                                              "cryptofacilities");
+  ASSERT_TRUE(details.ok()) << details.status().message();
+  auto record = [](const std::string& id, const std::string& base, bool inverse, const std::string& type,
+                   const std::string& expiry) {
+    return R"({"id":")" + id + R"(","datasetId":")" + id + R"(","exchange":"cryptofacilities","baseCurrency":")" +
+           base + R"(","quoteCurrency":"USD","type":")" + type + R"(","active":true,)" +
+           R"("availableSince":"2019-03-30T00:00:00.000Z","inverse":)" + (inverse ? "true" : "false") +
+           R"(,"contractType":")" + (inverse ? "inverse_" : "linear_") + type + R"(","contractMultiplier":1,)" +
+           R"("priceIncrement":0.5,"amountIncrement":1,"minTradeAmount":1)" +
+           (expiry.empty() ? "" : R"(,"expiry":")" + expiry + "\"") + "}";
+  };
+  const std::string json = "[" + record("PI_XBTUSD", "BTC", true, "perpetual", "") + "," +
+                           record("PF_XBTUSD", "BTC", false, "perpetual", "") + "," +
+                           record("FI_XBTUSD_240329", "BTC", true, "future", "2024-03-29T16:00:00.000Z") + "," +
+                           record("FF_XBTUSD_240329", "BTC", false, "future", "2024-03-29T16:00:00.000Z") + "," +
+                           record("PI_ETHUSD", "ETH", true, "perpetual", "") + "," +
+                           record("PF_SOLUSD", "SOL", false, "perpetual", "") + "," +
+                           record("PF_SOLUSD2", "SOL", false, "perpetual", "") + "]";
+  auto records = tardis::ParseInstruments(json);
+  ASSERT_TRUE(records.ok()) << records.status().message();
+  Catalog c;
+  AddExchange(*details, &*records, {}, &c);
+  FinishCatalog(&c);
+  std::map<std::string, std::string> key_of;
+  for (const auto& e : c.entries) key_of[e.tardis_symbol()] = e.instrument_key();
+  EXPECT_EQ(key_of["PF_XBTUSD"], "CRYPTOFACILITIES:PERPETUAL:BTC-USD");
+  EXPECT_EQ(key_of["PI_XBTUSD"], "CRYPTOFACILITIES:PERPETUAL:BTC-USD-INVERSE");
+  EXPECT_EQ(key_of["FF_XBTUSD_240329"], "CRYPTOFACILITIES:FUTURE:BTC-USD-240329");
+  EXPECT_EQ(key_of["FI_XBTUSD_240329"], "CRYPTOFACILITIES:FUTURE:BTC-USD-240329-INVERSE");
+  EXPECT_EQ(key_of["PI_ETHUSD"], "CRYPTOFACILITIES:PERPETUAL:ETH-USD");
+  EXPECT_EQ(key_of["PF_SOLUSD"], "CRYPTOFACILITIES:PERPETUAL:SOL-USD");
+  EXPECT_EQ(key_of.count("PF_SOLUSD2"), 0u);
+  ASSERT_EQ(c.rejected.size(), 1u);
+  EXPECT_EQ(c.rejected[0].symbol, "PF_SOLUSD2");
+  EXPECT_NE(c.rejected[0].reason.find("the key would be ambiguous"), std::string::npos);
+  for (size_t i = 1; i < c.entries.size(); i++) {
+    EXPECT_LT(c.entries[i - 1].instrument_key(), c.entries[i].instrument_key()) << "sorted by key";
+  }
+  // Before PF_XBTUSD was listed: the inverse perpetual is there, tagged.
+  std::map<std::string, std::string> on_day;
+  ForEachOnDay(c, Date{2021, 6, 1}, [&](const InstrumentDefinition& d) {
+    on_day[d.tardis_symbol] = d.instrument_key;
+    EXPECT_EQ(d.inverse, std::optional<bool>(d.tardis_symbol[1] == 'I')) << d.tardis_symbol;
+  });
+  EXPECT_EQ(on_day, (std::map<std::string, std::string>{{"PI_ETHUSD", "CRYPTOFACILITIES:PERPETUAL:ETH-USD"},
+                                                        {"PI_XBTUSD", "CRYPTOFACILITIES:PERPETUAL:BTC-USD-INVERSE"}}));
+  auto parsed = tardis::ParseInstrumentKey("CRYPTOFACILITIES:FUTURE:BTC-USD-240329-INVERSE");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->variant, "INVERSE");
+  EXPECT_EQ(parsed->expiry, "240329");
+}
+
 // A catalog entry holds its definition packed and gives back every member
 // as it was (the files written from it are those of the definition), with
 // every optional member set and with none set; the packed entry is a small

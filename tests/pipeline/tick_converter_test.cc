@@ -462,7 +462,7 @@ TEST(TickConverterTest, AGroupedFileOfAVenueWithoutASymbolRuleNeedsItsDefinition
   for (const KeyResolver* keys : {static_cast<const KeyResolver*>(nullptr), static_cast<const KeyResolver*>(&other)}) {
     Scratch s;
     auto outs = Convert(csv, "dydx", "trades", s.store(), keys, "PERPETUALS");
-    ExpectFailedWritingNothing(outs, "no instrument definitions of dydx for 2024-03-01", s);
+    ExpectFailedWritingNothing(outs, "instrument definitions for 2024-03-01 list no instrument of dydx", s);
     EXPECT_EQ(outs.status().code(), Status::Code::kInvalidInput);
     EXPECT_NE(outs.status().message().find(":2: symbol 'BTC-USD'"), std::string::npos) << outs.status().message();
     EXPECT_NE(outs.status().message().find("market-tick instruments --from 2024-03-01 --exchanges dydx"),
