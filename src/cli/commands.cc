@@ -256,8 +256,8 @@ const std::vector<Command>& Commands() {
            {"format", true, "table, csv or json: print the definitions of the range to stdout instead"},
            {"force", false,
             "rewrite the requested exchanges in files that hold them (other exchanges' rows are kept; "
-            "without it a run adds only exchanges a file lacks or holds provisionally: days after "
-            "the exchange's exportedUntil, or written without the metadata some symbols need)"},
+            "without it a run adds only exchanges a file lacks or holds provisionally, i.e. days after "
+            "the exchange's exportedUntil, and, with a key, those a run without one wrote with symbols rejected)"},
            {"summary-json", true, "write the run summary (rejected symbols with reasons) as JSON to this file (whole or not at all; if it cannot be written, the run fails)"},
        },
        RunInstruments},

@@ -445,13 +445,13 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
       // is set looking for a missing key: the record of this symbol is what
       // is missing.
       static constexpr std::string_view kSetKey = "(set TARDIS_API_KEY)";
-      if (const size_t at = why.rfind(kSetKey); at != std::string::npos) {
-        if (instruments) {
-          why.replace(at, kSetKey.size(), "(/v1/instruments/" + ex + " has no record of this symbol)");
-        } else {
-          catalog->need_metadata.insert(ex);
-        }
+      if (const size_t at = why.rfind(kSetKey); instruments && at != std::string::npos) {
+        why.replace(at, kSetKey.size(), "(/v1/instruments/" + ex + " has no record of this symbol)");
       }
+      // Without a key most rejections are for want of metadata (each rule
+      // words its own: a dydx perpetual, a bybit dated future, a bitmex
+      // quarterly), so any one makes the exchange's rows provisional.
+      if (!instruments && opts.without_key) catalog->need_metadata.insert(ex);
       catalog->rejected.push_back({ex, sym.id, why});
     };
     const tardis::InstrumentInfo* info = record_of(sym.id);
@@ -562,17 +562,19 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
 
 namespace {
 
-// Of two entries that derive one key, which one (0 or 1) is the inverse
-// contract when the other is linear and neither key has a variant tag yet;
-// none when that is not so or not known.
-std::optional<int> InverseOfPair(const CatalogEntry& a, const CatalogEntry& b) {
-  InstrumentDefinition da, db;
-  a.Decode(&da);
-  b.Decode(&db);
-  if (!da.inverse || !db.inverse || *da.inverse == *db.inverse) return std::nullopt;
-  auto k = tardis::ParseInstrumentKey(da.instrument_key);
+// Of two perpetuals or futures that derive one key (no variant tag yet),
+// the tag for the second when one is inverse and the other linear
+// (neither quanto): INVERSE or LINEAR, its kind. None otherwise (unknown,
+// the same kind, or a quanto: ambiguous as before).
+std::optional<std::string> KindTag(const CatalogEntry& first, const CatalogEntry& second) {
+  InstrumentDefinition a, b;
+  first.Decode(&a);
+  second.Decode(&b);
+  if (!a.inverse || !b.inverse || *a.inverse == *b.inverse) return std::nullopt;
+  if (a.quanto.value_or(false) || b.quanto.value_or(false)) return std::nullopt;
+  auto k = tardis::ParseInstrumentKey(b.instrument_key);
   if (!k.ok() || !k->variant.empty() || (k->type != "PERPETUAL" && k->type != "FUTURE")) return std::nullopt;
-  return *da.inverse ? 0 : 1;
+  return std::string(*b.inverse ? "INVERSE" : "LINEAR");
 }
 
 // The entry keyed with `variant` added; none when its key does not parse.
@@ -656,25 +658,23 @@ void FinishCatalog(Catalog* catalog) {
   }
   std::vector<size_t>().swap(order);
   size_t kept = 0;
-  // Entries keyed again with the INVERSE tag (below), sorted in after.
+  // Entries keyed again with a kind tag (below), sorted in after.
   std::vector<CatalogEntry> retagged;
   for (size_t i = 0; i < v.size(); i++) {
     if (kept > 0 && key_of(kept - 1) == key_of(i)) {
       // An inverse and a linear contract of the same terms (Kraken Futures
       // lists PI_XBTUSD, inverse, and PF_XBTUSD, linear, both BTC/USD): both
-      // are kept, the inverse one under the INVERSE tag. Decided over the
-      // whole listing, so a contract keeps one key on every day.
-      if (auto inverse_at = InverseOfPair(v[kept - 1], v[i])) {
-        const size_t at = *inverse_at == 0 ? kept - 1 : i;
-        if (auto e = WithVariant(v[at], "INVERSE", catalog->blobs)) {
-          catalog->warnings.push_back(v[at].tardis_exchange() + " " + v[at].tardis_symbol() + ": inverse, and " +
-                                      (at == i ? symbol_of(kept - 1) : symbol_of(i)) +
-                                      " is linear with the same terms; keyed " + e->instrument_key());
+      // are kept. The first keeps the key (the one it had when the second
+      // was rejected: stored objects keep naming the same contract), the
+      // second takes the tag of its kind. Decided over the whole listing,
+      // so a contract has one key on every day.
+      if (auto tag = KindTag(v[kept - 1], v[i])) {
+        if (auto e = WithVariant(v[i], *tag, catalog->blobs)) {
+          const bool inverse = *tag == "INVERSE";
+          catalog->warnings.push_back(v[i].tardis_exchange() + " " + symbol_of(i) + ": " +
+                                      (inverse ? "inverse, beside the linear " : "linear, beside the inverse ") +
+                                      symbol_of(kept - 1) + " of the same terms; keyed " + e->instrument_key());
           retagged.push_back(std::move(*e));
-          if (at == kept - 1) {  // the linear one takes its place
-            v[kept - 1] = std::move(v[i]);
-            name_of[kept - 1] = name_of[i];
-          }
           continue;
         }
       }
@@ -691,9 +691,13 @@ void FinishCatalog(Catalog* catalog) {
   }
   v.erase(v.begin() + static_cast<std::ptrdiff_t>(kept), v.end());
   if (!retagged.empty()) {
-    // Sorted in and checked again: two inverse contracts that both took the
-    // tag are ambiguous as before (a tagged key is never tagged again).
+    // Sorted in and checked again: two contracts that took one tagged key
+    // are ambiguous as before (a tagged key is never tagged again). The
+    // keys read back above go first: the call reads them all again.
+    std::vector<std::string>().swap(chunks);
+    std::vector<Name>().swap(name_of);
     for (auto& e : retagged) v.push_back(std::move(e));
+    std::vector<CatalogEntry>().swap(retagged);
     FinishCatalog(catalog);
   }
 }
@@ -734,9 +738,10 @@ void AsOf(const CatalogEntry& e, int64_t t_us, Scratch* scratch, const Definitio
     // Terms that give no key (a record inconsistent on that day) leave the
     // current key: the instrument is still the same dataset symbol.
     if (auto k = tardis::KeyFromMetadata(d.tardis_exchange, d.tardis_symbol, facts); k.ok()) {
-      // The INVERSE tag comes from the listing (FinishCatalog), not from
-      // the terms: it stays.
-      if (scratch->key.variant == "INVERSE" && k->variant.empty()) k->variant = "INVERSE";
+      // The INVERSE and LINEAR tags come from the listing (FinishCatalog),
+      // not from the terms: they stay.
+      const std::string& tag = scratch->key.variant;
+      if ((tag == "INVERSE" || tag == "LINEAR") && k->variant.empty()) k->variant = tag;
       key = *k;
       d.instrument_key = key.ToString();
       d.instrument_type = key.type;

@@ -126,9 +126,10 @@ struct Catalog {
   std::vector<GroupedSymbol> grouped;
   std::vector<RejectedSymbol> rejected;
   std::vector<std::string> warnings;  // e.g. metadata and symbol disagree
-  // Exchanges some of whose symbols were left out because their keys need
-  // the instrument metadata this run did not fetch (no TARDIS_API_KEY):
-  // their rows are not final, so a later run (with a key) completes them.
+  // Exchanges some of whose symbols were rejected by a run without a key
+  // (CatalogOptions::without_key), so without the instrument metadata that
+  // keys most of what the symbol rules cannot: the files record it
+  // (ExchangeSource::needs_key) and a later run with a key redoes them.
   std::set<std::string> need_metadata;
   // Where AddExchange puts the entries' packed bytes.
   std::shared_ptr<SpilledBlobs> blobs = std::make_shared<SpilledBlobs>();
@@ -140,6 +141,9 @@ struct CatalogOptions {
   // exchange's instruments not all added (the caller, whose flag it is,
   // drops the catalog). A listing of many options takes seconds.
   const std::atomic<bool>* stop = nullptr;
+  // No TARDIS_API_KEY, so no /v1/instruments: an exchange with rejected
+  // symbols goes to Catalog::need_metadata.
+  bool without_key = false;
 };
 
 // Adds the instruments of one exchange to `catalog`. `instruments` is null
@@ -156,8 +160,9 @@ inline void AddExchange(const tardis::ExchangeDetails& details, std::nullptr_t, 
 
 // Sorts the entries by key and rejects the second of two symbols that
 // derive the same key (either key would be a guess), unless one is an
-// inverse and the other a linear contract: the inverse one is then keyed
-// with the INVERSE variant tag.
+// inverse and the other a linear contract: the second is then keyed with
+// the variant tag of its kind, INVERSE or LINEAR (the first keeps the key it
+// had before this rule).
 void FinishCatalog(Catalog* catalog);
 
 // Whether [from, to) overlaps the UTC day `day`.

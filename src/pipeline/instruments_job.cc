@@ -109,12 +109,12 @@ ojson GroupedJson(const std::vector<GroupedSymbol>& grouped, const std::optional
 // final. Footers are read a few at a time; the first file that does not
 // stops the check.
 bool AllHold(storage::ObjectStore* store, const std::vector<std::string>& names,
-             const std::vector<std::string>& exchanges, QuoteFilterNotes* quotes) {
+             const std::vector<std::string>& exchanges, bool with_key, QuoteFilterNotes* quotes) {
   const Status all = ParallelFor(names.size(), ParallelOptions{kFileWorkers, nullptr}, [&](size_t i) {
     auto file = parquet::FileReader::Open(store, names[i]);
     if (!file.ok()) return Status::NotFound(names[i] + " does not hold every exchange");  // stops the check
     const InstrumentsFileState state = StateOf((*file)->metadata().key_value);
-    if (!ExchangesToWrite(state, exchanges, false).empty()) {
+    if (!ExchangesToWrite(state, exchanges, false, with_key).empty()) {
       return Status::NotFound(names[i] + " does not hold every exchange");
     }
     quotes->Note(state, exchanges);
@@ -157,10 +157,12 @@ Result<std::map<std::string, const ExchangeMetadata*>> FetchMetadata(MetadataSou
 // exchange's /v1/instruments records are released once the catalog has them.
 Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exchanges,
                      const std::map<std::string, const ExchangeMetadata*>& meta_of,
-                     const std::vector<std::string>& quotes, const std::atomic<bool>* cancel, Status* read_error) {
+                     const std::vector<std::string>& quotes, bool without_key, const std::atomic<bool>* cancel,
+                     Status* read_error) {
   Catalog catalog;
   CatalogOptions copts;
   copts.quotes = quotes;
+  copts.without_key = without_key;
   copts.stop = cancel;  // the catalog is then dropped (RunInstrumentsJob)
   // Room for every exchange's entries at once (AddExchange would otherwise
   // grow the vector per exchange, holding the old and the new array).
@@ -213,9 +215,9 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
   }
   for (size_t i = 0; i < catalog.warnings.size() && i < kMaxLoggedPerExchange; i++) log::Warn(catalog.warnings[i]);
   for (const auto& ex : catalog.need_metadata) {
-    log::Warn(ex + ": symbols whose keys need instrument metadata were left out (set TARDIS_API_KEY: "
-                   "/v1/instruments needs a key); the files mark " + ex +
-              " provisional, and the next run of instruments with a key adds them (no --force needed)");
+    log::Warn(ex + ": symbols were rejected without instrument metadata, which needs TARDIS_API_KEY to be set; the "
+                   "files record that, and the next run of instruments with a key rewrites " + ex +
+              " in them (no --force needed)");
   }
   return catalog;
 }
@@ -275,9 +277,8 @@ class FileMerger {
     src.created_at = created_at_;
     src.quote_filter = quotes_csv_;
     src.exported_until_us = m.details.exported_until_us;
-    // Symbols left out for want of metadata (no key) make the rows
-    // incomplete: a later run with a key must not find them final.
-    src.final = ExportedThrough(src.exported_until_us, last) && !catalog_.need_metadata.count(ex);
+    src.final = ExportedThrough(src.exported_until_us, last);
+    src.needs_key = catalog_.need_metadata.count(ex) > 0;
     // The incidents that touch the file's days travel with its definitions.
     const int64_t start = MicrosFromDate(first), end = MicrosFromDate(AddDays(last, 1));
     for (const auto& i : m.details.incidents) {
@@ -342,7 +343,8 @@ class FileMerger {
       std::optional<StoredInstruments> existing;
       InstrumentsFileState state;
       MT_RETURN_IF_ERROR(ReadStored(job, std::move(stored), &file, &existing, &state));
-      const std::vector<std::string> to_write = ExchangesToWrite(state, opts_.exchanges, opts_.force);
+      const std::vector<std::string> to_write =
+          ExchangesToWrite(state, opts_.exchanges, opts_.force, !opts_.metadata.api_key.empty());
       if (!opts_.force) quote_notes_.Note(state, opts_.exchanges);
       if (to_write.empty()) {
         job.outcome = FileJob::kSkipped;
@@ -613,7 +615,7 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
     std::vector<std::string> names;
     for (const auto& j : jobs) names.push_back(j.name);
     QuoteFilterNotes quotes(opts.quotes);
-    if (AllHold(store, names, opts.exchanges, &quotes)) {
+    if (AllHold(store, names, opts.exchanges, !opts.metadata.api_key.empty(), &quotes)) {
       quotes.Warn();
       log::Info("instruments: all " + std::to_string(days) + " day files and the aggregate in " +
                 store->Describe("") + " hold " + JoinList(opts.exchanges) +
@@ -650,7 +652,8 @@ InstrumentsReport RunInstrumentsJob(const InstrumentsJobOptions& opts, storage::
   }
   const auto& meta_of = *fetched;
   Status catalog_error;
-  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes, opts.cancel, &catalog_error);
+  const Catalog catalog = BuildCatalog(&source, opts.exchanges, meta_of, opts.quotes, mopts.api_key.empty(),
+                                       opts.cancel, &catalog_error);
   if (opts.cancel && opts.cancel->load()) {
     // The catalog may lack instruments: nothing is made of it.
     log::Warn(std::string("instruments: interrupted while building the instrument catalog; ") +

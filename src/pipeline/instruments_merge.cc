@@ -46,6 +46,7 @@ ojson SourceJson(const ExchangeSource& s) {
              {"quote_filter", s.quote_filter}, {"exported_until", nullptr},
              {"final", s.final}};
   if (s.exported_until_us) o["exported_until"] = FormatIsoMicros(*s.exported_until_us);
+  if (s.needs_key) o["needs_key"] = true;
   if (!s.incidents.empty()) {
     ojson list = ojson::array();
     for (const auto& i : s.incidents) {
@@ -90,6 +91,7 @@ InstrumentsFileState StateOf(const std::vector<std::pair<std::string, std::strin
         s.exported_until_us = tardis::ParseIsoMicros(o["exported_until"].get<std::string>());
       }
       s.final = o.value("final", true);
+      s.needs_key = o.contains("needs_key") && o["needs_key"].is_boolean() && o["needs_key"].get<bool>();
       if (o.contains("incidents") && o["incidents"].is_array()) {
         for (const auto& i : o["incidents"]) {
           if (!i.is_object() || !i.contains("from") || !i.contains("to") || !i["from"].is_string() ||
@@ -109,6 +111,7 @@ InstrumentsFileState StateOf(const std::vector<std::pair<std::string, std::strin
       }
       st.exchanges.insert(s.exchange);
       if (!s.final) st.provisional.insert(s.exchange);
+      if (s.needs_key) st.needs_key.insert(s.exchange);
       st.sources.push_back(std::move(s));
     }
     return st;
@@ -146,10 +149,12 @@ InstrumentsFileState StateOf(const std::vector<std::pair<std::string, std::strin
 }
 
 std::vector<std::string> ExchangesToWrite(const InstrumentsFileState& state, const std::vector<std::string>& requested,
-                                          bool force) {
+                                          bool force, bool with_key) {
   std::vector<std::string> out;
   for (const auto& e : requested) {
-    if (force || !state.exchanges.count(e) || state.provisional.count(e)) out.push_back(e);
+    if (force || !state.exchanges.count(e) || state.provisional.count(e) || (with_key && state.needs_key.count(e))) {
+      out.push_back(e);
+    }
   }
   return out;
 }

@@ -11,11 +11,10 @@
 //                          (an exchange with no instrument that day is still listed)
 //   provisional_exchanges  those of them whose rows were written before Tardis
 //                          finished exporting the file's last day (after its
-//                          datasets.exportedUntil), or without the metadata
-//                          some of their symbols' keys need (no key): a later
-//                          run rewrites them
+//                          datasets.exportedUntil): a later run rewrites them
 //   exchange_sources       JSON array, one object per exchange: exchange, source,
-//                          source_bytes, created_at, quote_filter, exported_until, final
+//                          source_bytes, created_at, quote_filter, exported_until, final,
+//                          needs_key (only when true: see ExchangeSource)
 //   source, source_bytes, quote_filter, grouped_symbols, row_count, first_timestamp,
 //   last_timestamp, tool_version, created_at: over the whole file, as before.
 #pragma once
@@ -48,6 +47,10 @@ struct ExchangeSource {
   // listed them when the rows were written. Initialised here so aggregate
   // initialisers may leave it out.
   std::vector<tardis::IncidentReport> incidents = {};
+  // Written by a run without TARDIS_API_KEY that rejected some of the
+  // exchange's symbols (most for want of the metadata a key gives): a run
+  // with a key rewrites it.
+  bool needs_key = false;
 };
 
 // Whether Tardis had exported all of `last_day` when its listing said
@@ -61,14 +64,17 @@ struct InstrumentsFileState {
   bool legacy = false;  // written before exchange_sources existed: no finality recorded
   std::set<std::string> exchanges;
   std::set<std::string> provisional;
+  std::set<std::string> needs_key;  // ExchangeSource::needs_key
   std::vector<ExchangeSource> sources;  // one per exchange (legacy: derived from `source`)
 };
 InstrumentsFileState StateOf(const std::vector<std::pair<std::string, std::string>>& kv);
 
 // The requested exchanges this run has to (re)write into a file in `state`:
-// all of them with `force`, else those the file lacks or holds provisionally.
+// all of them with `force`, else those the file lacks or holds provisionally,
+// and, for a run `with_key`, those a run without one wrote with symbols
+// rejected.
 std::vector<std::string> ExchangesToWrite(const InstrumentsFileState& state, const std::vector<std::string>& requested,
-                                          bool force);
+                                          bool force, bool with_key);
 
 struct MergeInput {
   const InstrumentsFileContents* existing = nullptr;  // null: no file yet

@@ -399,8 +399,9 @@ std::string InstrumentKey::Symbol() const {
 }
 
 namespace {
-constexpr std::array<std::string_view, 11> kVariants = {"MOVE",   "MOVEWK", "MOVEQ", "TURBO", "XPERP",  "IXPERP",
-                                                        "IRS",    "REPO",   "INDEX", "SPREAD", "INVERSE"};
+constexpr std::array<std::string_view, 12> kVariants = {"MOVE", "MOVEWK", "MOVEQ",  "TURBO",   "XPERP",
+                                                        "IXPERP", "IRS", "REPO", "INDEX", "SPREAD", "INVERSE",
+                                                        "LINEAR"};
 }  // namespace
 
 bool IsKeyVariant(std::string_view tag) {

@@ -27,7 +27,8 @@ struct InstrumentKey {
   std::string option_type;  // CALL or PUT
   // A contract-type variant that trades beside the plain contract with the
   // same terms (MOVE, MOVEWK, MOVEQ, TURBO, XPERP,
-  // IXPERP, IRS, REPO, INDEX, SPREAD):
+  // IXPERP, IRS, REPO, INDEX, SPREAD; INVERSE or LINEAR for the second of an
+  // inverse and a linear contract of the same terms, given by the listing):
   // the last part of the symbol. Empty for the plain contract.
   std::string variant;
   // COMBO and PREDICTION: the venue's own symbol (upper case, [A-Z0-9._-]),

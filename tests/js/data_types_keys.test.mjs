@@ -341,13 +341,24 @@ describe('one key for one instrument', () => {
     assert.equal(c.code, 1, c.info);
     assert.match(c.stderr, /instrument definitions for 2024-03-05 list no instrument of dydx.*market-tick instruments/, c.info);
     assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data')), [], c.info);
-    // `instruments` without a key: the perpetuals need metadata, so they are left out and the day file holds
-    // dydx provisionally. Before, it held dydx for good, and the run with a key then said "nothing to do".
+    // `instruments` without a key: the perpetuals need metadata, so they are left out, and the day file records
+    // that it was written so. Before, it held dydx for good, and the run with a key then said "nothing to do".
     const { TARDIS_API_KEY: _, ...nokey } = genv;
     const n = await runBin(['instruments', '--from', KD, '--exchanges', 'dydx', '--output', store], nokey);
     assert.equal(n.code, 0, n.info);
-    assert.match(n.stdout, /^done\t.*day-2024-03-05.*\t0\tprovisional:dydx$/m, n.info);
-    assert.match(n.stderr, /dydx: symbols whose keys need instrument metadata were left out \(set TARDIS_API_KEY/, n.info);
+    assert.match(n.stdout, /^done\t.*day-2024-03-05.*\t0$/m, n.info);
+    assert.match(n.stderr, /dydx: symbols were rejected without instrument metadata, which needs TARDIS_API_KEY to be set; the files record that, and the next run of instruments with a key rewrites dydx in them/, n.info);
+    assert.doesNotMatch(n.stderr, /REDACTED/, 'the advice is not taken for a secret');
+    const dayFile = path.join(store, 'instrument_availability', 'by_date', `day-${KD}`, 'instruments.parquet');
+    const sources = JSON.parse((await duckKvMetadata(dayFile)).exchange_sources);
+    assert.deepEqual(sources.map((x) => [x.exchange, x.needs_key, x.final]), [['dydx', true, true]]);
+    // Another run without a key has nothing to add: it requests nothing.
+    const metaRequests = () => gsrv.stats().requests.filter((q) => q.path.startsWith('/v1/')).length;
+    const m0 = metaRequests();
+    const n2 = await runBin(['instruments', '--from', KD, '--exchanges', 'dydx', '--output', store], nokey);
+    assert.equal(n2.code, 0, n2.info);
+    assert.match(n2.stderr, /nothing to do/, n2.info);
+    assert.equal(metaRequests(), m0, n2.info);
     const d2 = await runBin(args, genv);
     assert.equal(d2.code, 1, d2.info);
     assert.match(d2.stderr, /list no instrument of dydx \(none were written, or instruments rejected its symbols/, d2.info);
@@ -356,6 +367,8 @@ describe('one key for one instrument', () => {
     const i = await runBin(['instruments', '--from', KD, '--exchanges', 'dydx', '--output', store], genv);
     assert.equal(i.code, 0, i.info);
     assert.match(i.stdout, /^done\t.*day-2024-03-05.*\t2$/m, i.info);
+    const after = JSON.parse((await duckKvMetadata(dayFile)).exchange_sources);
+    assert.deepEqual(after.map((x) => [x.exchange, x.needs_key]), [['dydx', undefined]]);
     const again = await runBin(args, genv);
     assert.equal(again.code, 0, again.info);
     assert.deepEqual(listFiles(store).filter((f) => f.startsWith('raw_tick_data') && f.endsWith('.parquet')),

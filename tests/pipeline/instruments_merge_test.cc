@@ -83,11 +83,33 @@ TEST(InstrumentsMerge, ExchangesToWriteAddsMissingAndProvisionalOnes) {
   st.exists = true;
   st.exchanges = {"deribit", "binance"};
   st.provisional = {"binance"};
-  EXPECT_EQ(ExchangesToWrite(st, {"deribit"}, false), std::vector<std::string>{});
-  EXPECT_EQ(ExchangesToWrite(st, {"deribit", "okex"}, false), std::vector<std::string>{"okex"});
-  EXPECT_EQ(ExchangesToWrite(st, {"binance"}, false), std::vector<std::string>{"binance"});
-  EXPECT_EQ(ExchangesToWrite(st, {"deribit"}, true), std::vector<std::string>{"deribit"});
-  EXPECT_EQ(ExchangesToWrite(InstrumentsFileState{}, {"deribit"}, false), std::vector<std::string>{"deribit"});
+  EXPECT_EQ(ExchangesToWrite(st, {"deribit"}, false, true), std::vector<std::string>{});
+  EXPECT_EQ(ExchangesToWrite(st, {"deribit", "okex"}, false, true), std::vector<std::string>{"okex"});
+  EXPECT_EQ(ExchangesToWrite(st, {"binance"}, false, true), std::vector<std::string>{"binance"});
+  EXPECT_EQ(ExchangesToWrite(st, {"deribit"}, true, true), std::vector<std::string>{"deribit"});
+  EXPECT_EQ(ExchangesToWrite(InstrumentsFileState{}, {"deribit"}, false, true), std::vector<std::string>{"deribit"});
+}
+
+// An exchange written by a run without a key that rejected some of its
+// symbols is rewritten by the next run with a key (no --force), and left
+// alone by runs without one (nothing they could add). The record goes
+// through the file's exchange_sources.
+TEST(InstrumentsMerge, ExchangesWrittenWithoutAKeyAreRewrittenByARunWithOne) {
+  ExchangeSource dydx;
+  dydx.exchange = "dydx";
+  dydx.needs_key = true;
+  ExchangeSource deribit;
+  deribit.exchange = "deribit";
+  MergeInput in;
+  in.first = in.last = D("2024-03-05");
+  in.sources = {dydx, deribit};
+  in.replaced = {"dydx", "deribit"};
+  const MergedInstruments merged = MergeInstruments(in, [](const DefinitionFn&) {});
+  const InstrumentsFileState st = StateOf(merged.kv);
+  EXPECT_EQ(st.needs_key, std::set<std::string>{"dydx"});
+  EXPECT_TRUE(st.provisional.empty());
+  EXPECT_EQ(ExchangesToWrite(st, {"dydx", "deribit"}, false, false), std::vector<std::string>{});
+  EXPECT_EQ(ExchangesToWrite(st, {"dydx", "deribit"}, false, true), std::vector<std::string>{"dydx"});
 }
 
 TEST(InstrumentsMerge, ExportedThroughNeedsTheWholeLastDay) {

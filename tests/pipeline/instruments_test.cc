@@ -420,11 +420,14 @@ TEST(Instruments, FinishCatalogSortsStablyAndKeepsTheFirstOfAKey) {
 }
 
 // Kraken Futures lists inverse contracts (PI_, FI_) and linear ones (PF_,
-// FF_) of the same base, quote and expiry. Both are kept, the inverse one
-// keyed with the INVERSE tag, on every day (also before its linear twin was
-// listed, so a contract has one key); a contract without a twin keeps its
-// plain key, and two of one kind still clash as before. Before, the inverse
-// perpetual PI_XBTUSD was rejected as ambiguous on every day.
+// FF_) of the same base, quote and expiry. Both are kept: the first by
+// dataset symbol keeps the plain key it had before, the second takes the tag
+// of its kind (INVERSE or LINEAR), on every day (also before it or its twin
+// was listed, so a contract has one key); a contract without a twin keeps its
+// plain key, and two of one kind, or a quanto, still clash as before.
+// Before, the inverse perpetual PI_XBTUSD was rejected as ambiguous on every
+// day. The listing is generated (real symbol names, and PV_ADAUSD, PQ_LTCUSD
+// made up for the orders and kinds Kraken's own symbols do not give).
 TEST(Instruments, AnInverseAndALinearContractOfTheSameTermsBothGetKeys) {
   auto details = tardis::ParseExchangeDetails(R"({"id":"cryptofacilities","datasets":{"symbols":[
     {"id":"PI_XBTUSD","type":"perpetual","availableSince":"2019-03-30T00:00:00.000Z","dataTypes":["trades"]},
@@ -433,17 +436,21 @@ TEST(Instruments, AnInverseAndALinearContractOfTheSameTermsBothGetKeys) {
     {"id":"FF_XBTUSD_240329","type":"future","availableSince":"2023-09-01T00:00:00.000Z","availableTo":"2024-03-29T16:00:00.000Z","dataTypes":["trades"]},
     {"id":"PI_ETHUSD","type":"perpetual","availableSince":"2019-03-30T00:00:00.000Z","dataTypes":["trades"]},
     {"id":"PF_SOLUSD","type":"perpetual","availableSince":"2022-04-26T00:00:00.000Z","dataTypes":["trades"]},
-    {"id":"PF_SOLUSD2","type":"perpetual","availableSince":"2022-04-26T00:00:00.000Z","dataTypes":["trades"]}]}})",
+    {"id":"PF_SOLUSD2","type":"perpetual","availableSince":"2022-04-26T00:00:00.000Z","dataTypes":["trades"]},
+    {"id":"PI_ADAUSD","type":"perpetual","availableSince":"2019-03-30T00:00:00.000Z","dataTypes":["trades"]},
+    {"id":"PV_ADAUSD","type":"perpetual","availableSince":"2022-04-26T00:00:00.000Z","dataTypes":["trades"]},
+    {"id":"PI_LTCUSD","type":"perpetual","availableSince":"2019-03-30T00:00:00.000Z","dataTypes":["trades"]},
+    {"id":"PQ_LTCUSD","type":"perpetual","availableSince":"2022-04-26T00:00:00.000Z","dataTypes":["trades"]}]}})",
                                               "cryptofacilities");
   ASSERT_TRUE(details.ok()) << details.status().message();
   auto record = [](const std::string& id, const std::string& base, bool inverse, const std::string& type,
-                   const std::string& expiry) {
+                   const std::string& expiry, bool quanto = false) {
     return R"({"id":")" + id + R"(","datasetId":")" + id + R"(","exchange":"cryptofacilities","baseCurrency":")" +
            base + R"(","quoteCurrency":"USD","type":")" + type + R"(","active":true,)" +
            R"("availableSince":"2019-03-30T00:00:00.000Z","inverse":)" + (inverse ? "true" : "false") +
            R"(,"contractType":")" + (inverse ? "inverse_" : "linear_") + type + R"(","contractMultiplier":1,)" +
            R"("priceIncrement":0.5,"amountIncrement":1,"minTradeAmount":1)" +
-           (expiry.empty() ? "" : R"(,"expiry":")" + expiry + "\"") + "}";
+           (expiry.empty() ? "" : R"(,"expiry":")" + expiry + "\"") + (quanto ? R"(,"quanto":true)" : "") + "}";
   };
   const std::string json = "[" + record("PI_XBTUSD", "BTC", true, "perpetual", "") + "," +
                            record("PF_XBTUSD", "BTC", false, "perpetual", "") + "," +
@@ -451,7 +458,11 @@ TEST(Instruments, AnInverseAndALinearContractOfTheSameTermsBothGetKeys) {
                            record("FF_XBTUSD_240329", "BTC", false, "future", "2024-03-29T16:00:00.000Z") + "," +
                            record("PI_ETHUSD", "ETH", true, "perpetual", "") + "," +
                            record("PF_SOLUSD", "SOL", false, "perpetual", "") + "," +
-                           record("PF_SOLUSD2", "SOL", false, "perpetual", "") + "]";
+                           record("PF_SOLUSD2", "SOL", false, "perpetual", "") + "," +
+                           record("PI_ADAUSD", "ADA", true, "perpetual", "") + "," +
+                           record("PV_ADAUSD", "ADA", false, "perpetual", "") + "," +
+                           record("PI_LTCUSD", "LTC", true, "perpetual", "") + "," +
+                           record("PQ_LTCUSD", "LTC", false, "perpetual", "", true) + "]";
   auto records = tardis::ParseInstruments(json);
   ASSERT_TRUE(records.ok()) << records.status().message();
   Catalog c;
@@ -466,9 +477,22 @@ TEST(Instruments, AnInverseAndALinearContractOfTheSameTermsBothGetKeys) {
   EXPECT_EQ(key_of["PI_ETHUSD"], "CRYPTOFACILITIES:PERPETUAL:ETH-USD");
   EXPECT_EQ(key_of["PF_SOLUSD"], "CRYPTOFACILITIES:PERPETUAL:SOL-USD");
   EXPECT_EQ(key_of.count("PF_SOLUSD2"), 0u);
-  ASSERT_EQ(c.rejected.size(), 1u);
-  EXPECT_EQ(c.rejected[0].symbol, "PF_SOLUSD2");
-  EXPECT_NE(c.rejected[0].reason.find("the key would be ambiguous"), std::string::npos);
+  // The inverse one first: it keeps the plain key, the linear one is tagged.
+  EXPECT_EQ(key_of["PI_ADAUSD"], "CRYPTOFACILITIES:PERPETUAL:ADA-USD");
+  EXPECT_EQ(key_of["PV_ADAUSD"], "CRYPTOFACILITIES:PERPETUAL:ADA-USD-LINEAR");
+  EXPECT_EQ(key_of["PI_LTCUSD"], "CRYPTOFACILITIES:PERPETUAL:LTC-USD");
+  EXPECT_EQ(key_of.count("PQ_LTCUSD"), 0u) << "a quanto is not the linear twin";
+  std::set<std::string> rejected;
+  for (const auto& r : c.rejected) {
+    rejected.insert(r.symbol);
+    EXPECT_NE(r.reason.find("the key would be ambiguous"), std::string::npos) << r.reason;
+  }
+  EXPECT_EQ(rejected, (std::set<std::string>{"PF_SOLUSD2", "PQ_LTCUSD"}));
+  ASSERT_EQ(c.warnings.size(), 3u);
+  EXPECT_EQ(c.warnings[1], "cryptofacilities PV_ADAUSD: linear, beside the inverse PI_ADAUSD of the same terms; keyed "
+                           "CRYPTOFACILITIES:PERPETUAL:ADA-USD-LINEAR");
+  EXPECT_EQ(c.warnings[2], "cryptofacilities PI_XBTUSD: inverse, beside the linear PF_XBTUSD of the same terms; keyed "
+                           "CRYPTOFACILITIES:PERPETUAL:BTC-USD-INVERSE");
   for (size_t i = 1; i < c.entries.size(); i++) {
     EXPECT_LT(c.entries[i - 1].instrument_key(), c.entries[i].instrument_key()) << "sorted by key";
   }
@@ -478,12 +502,28 @@ TEST(Instruments, AnInverseAndALinearContractOfTheSameTermsBothGetKeys) {
     on_day[d.tardis_symbol] = d.instrument_key;
     EXPECT_EQ(d.inverse, std::optional<bool>(d.tardis_symbol[1] == 'I')) << d.tardis_symbol;
   });
-  EXPECT_EQ(on_day, (std::map<std::string, std::string>{{"PI_ETHUSD", "CRYPTOFACILITIES:PERPETUAL:ETH-USD"},
+  EXPECT_EQ(on_day, (std::map<std::string, std::string>{{"PI_ADAUSD", "CRYPTOFACILITIES:PERPETUAL:ADA-USD"},
+                                                        {"PI_ETHUSD", "CRYPTOFACILITIES:PERPETUAL:ETH-USD"},
+                                                        {"PI_LTCUSD", "CRYPTOFACILITIES:PERPETUAL:LTC-USD"},
                                                         {"PI_XBTUSD", "CRYPTOFACILITIES:PERPETUAL:BTC-USD-INVERSE"}}));
   auto parsed = tardis::ParseInstrumentKey("CRYPTOFACILITIES:FUTURE:BTC-USD-240329-INVERSE");
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   EXPECT_EQ(parsed->variant, "INVERSE");
   EXPECT_EQ(parsed->expiry, "240329");
+  // Without a key nothing keys a venue without a symbol rule: the exchange's
+  // rows are provisional (need_metadata), so the run with a key redoes them.
+  // With a key whose records did not come (refused, or none for the venue),
+  // a rerun could not do better: final.
+  for (const bool without_key : {true, false}) {
+    Catalog bare;
+    CatalogOptions opts;
+    opts.without_key = without_key;
+    AddExchange(*details, nullptr, opts, &bare);
+    FinishCatalog(&bare);
+    EXPECT_TRUE(bare.entries.empty());
+    EXPECT_EQ(bare.rejected.size(), 11u);
+    EXPECT_EQ(bare.need_metadata, without_key ? std::set<std::string>{"cryptofacilities"} : std::set<std::string>{});
+  }
 }
 
 // A catalog entry holds its definition packed and gives back every member
