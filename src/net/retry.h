@@ -45,7 +45,7 @@ struct RetryPolicy {
   // Copies the timeouts and speed bounds into `req`.
   void ApplyTimeouts(HttpRequest* req) const;
   // The wait before the next attempt: the server's Retry-After when
-  // `retry_after_s` >= 0 (capped at max_delay_s), else
+  // `retry_after_s` when >= 0 (the server's wait, not capped), else
   // min(max_delay_s, base * 2^failures) times a jitter in [0.5, 1).
   double Delay(int failures, double retry_after_s, std::mt19937_64* rng) const;
 };

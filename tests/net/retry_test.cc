@@ -76,7 +76,7 @@ TEST(Retrier, BackoffDoublesWithJitterUpToTheCap) {
   EXPECT_NE(a.sleeps().at(0), b.sleeps().at(0));
 }
 
-TEST(Retrier, RetryAfterIsHonouredAndCapped) {
+TEST(Retrier, RetryAfterIsHonoured) {
   testing::FakeRetryClock clock;
   Retrier r(Policy(5, 1, /*max_delay=*/8), &clock, {}, 1);
   r.Attempted();
@@ -85,7 +85,7 @@ TEST(Retrier, RetryAfterIsHonouredAndCapped) {
   EXPECT_EQ(r.Backoff(100), Next::kRetry);
   r.Attempted();
   EXPECT_EQ(r.Backoff(0), Next::kRetry);
-  EXPECT_EQ(clock.sleeps(), (std::vector<double>{7, 8, 0}));
+  EXPECT_EQ(clock.sleeps(), (std::vector<double>{7, 100, 0}));
 }
 
 TEST(Retrier, NoWaitEndsPastTheTimeBudget) {
@@ -126,6 +126,27 @@ TEST(Retrier, ARetryAfterPastTheTimeBudgetIsNamedAsTheReason) {
   EXPECT_EQ(RetryAfterRefusal(a, "u", 120), "");
   // A wait that fits: no refusal left behind by an earlier one.
   EXPECT_EQ(RetryAfterRefusal(r, "u", -1), "");
+}
+
+// The server's Retry-After is waited in full, not cut to the backoff's
+// longest wait (RETRY_MAX_DELAY_SECONDS): cut, a Retry-After of an hour was
+// asked again after 60 s, every minute, and one past the time budget was
+// cut below it and retried instead of refused at once.
+TEST(Retrier, ARetryAfterIsWaitedInFullNotCutToTheLongestBackoff) {
+  testing::FakeRetryClock clock;
+  Retrier r(Policy(10, 1, /*max_delay=*/2, /*max_total=*/100), &clock, {}, 3);
+  r.Attempted();
+  EXPECT_EQ(r.Backoff(/*retry_after_s=*/30), Next::kRetry);
+  ASSERT_EQ(clock.sleeps().size(), 1u);
+  EXPECT_EQ(clock.sleeps()[0], 30);
+  r.Attempted();
+  EXPECT_EQ(r.Backoff(/*retry_after_s=*/1000), Next::kGiveUp);
+  EXPECT_EQ(clock.sleeps().size(), 1u) << "no wait before giving up";
+  EXPECT_NE(RetryAfterRefusal(r, "u", 1000).find("asked to wait 1000 s"), std::string::npos);
+  // Without Retry-After the backoff keeps its longest wait.
+  r.Attempted();
+  EXPECT_EQ(r.Backoff(-1), Next::kRetry);
+  EXPECT_LE(clock.sleeps().back(), 2);
 }
 
 TEST(Retrier, ResetBackoffStartsFromBaseAndKeepsTheBudget) {
