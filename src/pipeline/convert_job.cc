@@ -154,9 +154,13 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   // calls complete and download skips; a file that fails before keeps it.
   const bool grouped_item = target.store && target.overwrite && hints.day && hints.data_type &&
                             !hints.exchange.empty() && tardis::IsGroupedSymbol(hints.symbol);
+  // The objects of the record it replaces: those this file does not write
+  // again go before its own record is written.
+  auto replaced = std::make_shared<ReplacedObjects>();
   if (grouped_item) {
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
-    target.before_commit = [store = target.store, item, path]() {
+    target.before_commit = [store = target.store, item, path, replaced]() {
+      MT_RETURN_IF_ERROR(replaced->Load(store, item).WithContext(path + ": the completion record it replaces"));
       return RemoveItemRecord(store, item).WithContext(path + ": the completion record of the objects it replaces");
     };
   }
@@ -293,6 +297,15 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   // outputs, so no record is written then (it would not list them).
   if (grouped_item) {
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
+    auto removed = replaced->RemoveUnlisted(target.store, r.outputs);
+    if (!removed.ok()) {
+      return removed.status().WithContext(path + ": its objects are written, but not its completion record (run "
+                                                 "convert again)");
+    }
+    if (*removed) {
+      log::Info(path + ": removed " + std::to_string(*removed) +
+                " objects of the earlier conversion of its item that this file does not have");
+    }
     Status st = WriteGroupedItemRecord(target.store, item, r.outputs, r.rows, path, cs.tool_version,
                                        FormatIsoSeconds(CreatedAtMicros()), true);
     if (!st.ok()) {

@@ -892,13 +892,17 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // run may have stopped between two commits): its objects are written
   // again, so the record lists every one of them.
   target.overwrite = force || grouped;
+  // The objects of the record --force replaces: those the new file does not
+  // write again go before the new record is written.
+  auto replaced = std::make_shared<ReplacedObjects>();
   if (grouped && force) {
     // --force replaces the objects of a complete item: its record goes right
     // before the first object is committed, so a run stopped while it
     // commits leaves the item without one (downloaded again by the next run)
     // rather than the old record over objects of two downloads; a file that
     // fails before (damaged, bad rows) keeps it.
-    target.before_commit = [store = opts_.store, item]() {
+    target.before_commit = [store = opts_.store, item, replaced]() {
+      MT_RETURN_IF_ERROR(replaced->Load(store, item).WithContext("reading the completion record --force replaces"));
       return RemoveItemRecord(store, item).WithContext("removing the completion record of the objects --force replaces");
     };
   }
@@ -1222,6 +1226,18 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           }
         }
         if (grouped) {
+          auto removed = replaced->RemoveUnlisted(opts_.store, *outs);
+          if (!removed.ok()) {
+            // No record: the next run does the item again (what is left of
+            // the old objects then stays, unlisted: validate names them).
+            res.outcome = FailedBy(removed.status(), &res);
+            res.reason = removed.status().message();
+            return res;
+          }
+          if (*removed) {
+            log::Info(item.Id() + ": removed " + std::to_string(*removed) +
+                      " objects of its earlier download that the new file does not have");
+          }
           // Written last: the record says every object above is committed.
           // The record's entries are built only to settle a race.
           const std::string created_at = RecordTime();

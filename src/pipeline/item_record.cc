@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <unordered_set>
 
 #include <nlohmann/json.hpp>
 
@@ -284,6 +285,49 @@ Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item,
 
 Status RemoveItemRecord(storage::ObjectStore* store, const WorkItem& item) {
   return store->Remove(ItemRecordObjectName(store->layout(), item));
+}
+
+Status ReplacedObjects::Load(storage::ObjectStore* store, const WorkItem& item) {
+  const storage::Layout& layout = store->layout();
+  const std::string name = ItemRecordObjectName(layout, item);
+  Status added;
+  auto rec = ReadItemRecord(store, name, [&](RecordedObject&& o) {
+    const auto tick = layout.ParseTickObjectName(o.name);
+    if (!added.ok() || !storage::IsSafeObjectName(o.name) || !tick || tick->day != item.day ||
+        tick->data_type != item.data_type) {
+      return;
+    }
+    OutputFile f;
+    f.name = std::move(o.name);
+    added = names_.Add(f);
+  });
+  if (!rec.ok() && rec.status().code() == Status::Code::kNotFound) return Status::OK();
+  if (!rec.ok() && rec.status().code() == Status::Code::kInvalidInput) {
+    log::Warn(store->Describe(name) + ": " + rec.status().message() +
+              "; the objects it lists that this run does not write again are not known, and stay");
+    names_ = OutputList();
+    return Status::OK();
+  }
+  MT_RETURN_IF_ERROR(rec.status());
+  return added;
+}
+
+Result<size_t> ReplacedObjects::RemoveUnlisted(storage::ObjectStore* store, const OutputList& now) const {
+  if (names_.empty()) return size_t{0};
+  // The new names by their hash: a collision only keeps an object.
+  const std::string root = store->Describe("");
+  std::unordered_set<uint64_t> written;
+  written.reserve(now.size());
+  for (const auto& o : now) written.insert(std::hash<std::string_view>()(RecordedEntry(o, root).name));
+  MT_RETURN_IF_ERROR(now.read_status());
+  size_t removed = 0;
+  for (const auto& o : names_) {
+    if (written.count(std::hash<std::string_view>()(o.name))) continue;
+    MT_RETURN_IF_ERROR(store->Remove(o.name).WithContext("removing an object the item's new file no longer has"));
+    removed++;
+  }
+  MT_RETURN_IF_ERROR(names_.read_status());
+  return removed;
 }
 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {

@@ -78,6 +78,30 @@ Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item,
 // record over objects of two files.
 Status RemoveItemRecord(storage::ObjectStore* store, const WorkItem& item);
 
+// The objects the stored record of a grouped item lists, taken before a
+// run that replaces the item removes that record (ConvertTarget::
+// before_commit): those the new conversion does not write again (an
+// instrument the new file lacks, a symbol stored UNKEYED before the
+// definitions keyed it) are removed once the new objects are committed and
+// before the new record is written, so the item holds one file's objects
+// and nothing the record does not list. The names go through an
+// OutputList (a temporary file past its memory bound).
+class ReplacedObjects {
+ public:
+  // Takes the names the record of `item` lists; none without a record, and
+  // none (with a warning) from a record that does not parse, whose names
+  // cannot be known. Only names of the item's day and data type that are
+  // safe object names are taken: a record edited by hand cannot remove
+  // anything else.
+  Status Load(storage::ObjectStore* store, const WorkItem& item);
+  // Removes the taken objects that `now` (the new conversion's outputs, as
+  // the store describes them) does not list; returns how many.
+  Result<size_t> RemoveUnlisted(storage::ObjectStore* store, const OutputList& now) const;
+
+ private:
+  OutputList names_;
+};
+
 // Writes the record of `item`. overwrite=false is create-only (an existing
 // record is kept: kAlreadyExists).
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite);

@@ -18,6 +18,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import { startServer } from '../support/tardis_server.mjs';
 import { BIN, ROOT, listFiles } from './lib/harness.mjs';
 import { closeDuckdb, duckdb, sqlStr } from './lib/readers.mjs';
@@ -391,4 +392,53 @@ test('an absent item inside a Tardis incident of its exchange is no_data_inciden
     '--output', out, '--read-only'], env);
   assert.equal(v3.status, 0, show(v3));
   assert.match(v3.stdout, /^result: complete: 0 missing, 0 corrupt, 2 not available at source, 0 no data \(incident\)/m);
+});
+
+test('a grouped item replaced (download --force, convert) keeps no object its new file does not have', async (t) => {
+  // Generated Deribit OPTIONS trades days: version 1 of three options, then the same day re-exported with two.
+  // --force (and convert, which replaces) wrote the two again and left the third beside them: the store held
+  // rows of both versions, and validate called the item complete.
+  const dir = path.join(work, 'replaced');
+  const data = path.join(dir, 'srv');
+  fs.mkdirSync(data, { recursive: true });
+  const day = '2023-11-01', t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
+  const file = path.join(data, `deribit_trades_${day}_OPTIONS.csv.gz`);
+  const write = (symbols) => {
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    symbols.forEach((s, i) => lines.push(`deribit,${s},${t0 + 1000 + i},${t0 + 2000 + i},t${i},buy,0.05,1`));
+    fs.writeFileSync(file, zlib.gzipSync(lines.join('\n') + '\n'));
+  };
+  const gsrv = await startServer({ dataDirs: [data] });
+  t.after(() => gsrv.close());
+  const env = { TARDIS_DATASETS_URL: gsrv.url, TARDIS_API_URL: gsrv.url };
+  const out = path.join(dir, 'store');
+  const objects = () => listFiles(out).filter((f) => f.startsWith('raw_tick_data') && f.endsWith('.parquet'))
+    .map((f) => path.basename(f)).sort();
+  const record = () => JSON.parse(fs.readFileSync(path.join(out,
+    `raw_tick_data/by_date/day-${day}/data_type-trades/_items/deribit/OPTIONS.json`), 'utf8'));
+  const sel = ['--from', day, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'deribit:OPTIONS', '--output', out];
+  write(['BTC-3NOV23-30000-C', 'BTC-3NOV23-31000-C', 'ETH-3NOV23-1800-P']);
+  const d1 = await run(['download', ...sel], env);
+  assert.equal(d1.status, 0, show(d1));
+  assert.equal(objects().length, 3, show(d1));
+  write(['BTC-3NOV23-30000-C', 'ETH-3NOV23-1800-P']);
+  const d2 = await run(['download', ...sel, '--force'], env);
+  assert.equal(d2.status, 0, show(d2));
+  const two = ['DERIBIT:OPTION:BTC-USD-231103-30000-CALL.parquet', 'DERIBIT:OPTION:ETH-USD-231103-1800-PUT.parquet'];
+  assert.deepEqual(objects(), two, show(d2));
+  assert.match(d2.stderr, /removed 1 objects of its earlier download that the new file does not have/, show(d2));
+  assert.deepEqual(record().objects.map((o) => path.basename(o.name)).sort(), two);
+  const v = await run(['validate', ...sel, '--deep', '--read-only'], env);
+  assert.equal(v.status, 0, show(v));
+  assert.doesNotMatch(v.stdout, /unexpected objects/, show(v));
+  // convert replaces the same way: the first version's file, then one of a single option.
+  write(['BTC-3NOV23-30000-C', 'BTC-3NOV23-31000-C', 'ETH-3NOV23-1800-P']);
+  const c1 = await run(['convert', file, '--output', out]);
+  assert.equal(c1.status, 0, show(c1));
+  assert.equal(objects().length, 3, show(c1));
+  write(['BTC-3NOV23-31000-C']);
+  const c2 = await run(['convert', file, '--output', out]);
+  assert.equal(c2.status, 0, show(c2));
+  assert.deepEqual(objects(), ['DERIBIT:OPTION:BTC-USD-231103-31000-CALL.parquet'], show(c2));
+  assert.equal(record().rows, 1);
 });
