@@ -1170,8 +1170,11 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           }
         }
         if (const std::string problem = outside.Message(); !problem.empty()) {
-          log::Warn(item.Id() + ": rows outside the item's day: " + problem +
-                    " will be reported corrupt by validate --deep");
+          // Stored as served (the source's bytes), and said: on stderr and as
+          // the item's reason in --summary-json, where a pipeline that reads
+          // only the summary sees it.
+          res.reason = "rows outside the item's day: " + problem + " will be reported corrupt by validate --deep";
+          log::Warn(item.Id() + ": " + res.reason);
         }
         if (!outs->read_status().ok()) {
           // The objects are there, the list of them is not whole: no record,

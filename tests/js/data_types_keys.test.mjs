@@ -612,11 +612,18 @@ describe('rows outside the day in the file name', () => {
     tradesFile(path.join(dir, 'srv', 'binance-futures_trades_2024-03-04_BTCUSDT.csv.gz'), 'binance-futures', 'BTCUSDT', 3);
     const srv = await startServer({ dataDirs: [path.join(dir, 'srv')] });
     try {
+      const summary = path.join(dir, 'summary.json');
       const r = await runBin(['download', '--from', '2024-03-04', '--exchanges', 'binance-futures', '--data-types', 'trades',
-        '--symbols', 'binance-futures:BTCUSDT', '--output', path.join(dir, 'out')], { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' });
+        '--symbols', 'binance-futures:BTCUSDT', '--output', path.join(dir, 'out'), '--summary-json', summary],
+      { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k' });
       assert.equal(r.code, 0, r.info);
       const range = '2024-03-05T00:00:01.001234Z .. 2024-03-05T00:02:01.001234Z';
       assert.match(r.stderr, new RegExp(`^W .*2024-03-04/trades/binance-futures/BTCUSDT: rows outside the item's day: local_timestamp runs ${range.replaceAll('.', '\\.')}, outside 2024-03-04`, 'm'), r.info);
+      // The summary says it too (its reason was empty: a pipeline reading only the summary saw a plain done).
+      const item = JSON.parse(fs.readFileSync(summary, 'utf8')).results[0];
+      assert.equal(item.outcome, 'done');
+      assert.ok(item.reason.startsWith(`rows outside the item's day: local_timestamp runs ${range}, outside 2024-03-04`), item.reason);
+      assert.match(item.reason, /will be reported corrupt by validate --deep$/);
     } finally {
       await srv.close();
     }
