@@ -1002,6 +1002,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   std::string damage_seen;     // the last damaged copy's kind, length and ETag
   ReceivedBytes damage_bytes;  // and its bytes
   int same_damage = 0;         // whole downloads in a row that gave it
+  bool empty_body_seen = false;  // an answer of 0 bytes, asked again once
   auto damaged = [&](const Status& st, const std::string& kind, int64_t length) -> std::optional<ItemResult> {
     last_error = st.message();
     const std::string signature = kind + "|" + std::to_string(length) + "|" + sink.etag;
@@ -1140,6 +1141,21 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         res.objects = Described(opts_.store, names);
         return res;
       }
+    }
+    if (got_body && r.transport.ok() && sink.offset == 0 && !empty_body_seen) {
+      // Not one byte: Tardis sends a gzip stream even for a day without
+      // data (an empty gzip), so an empty body is more likely a proxy's or
+      // a cache's slip than the day's answer. Asked once more; the same
+      // answer again is taken as the day's (no data), as before.
+      empty_body_seen = true;
+      last_error = url + " answered HTTP " + std::to_string(status) +
+                   " with an empty body (0 bytes), where Tardis sends a gzip stream even for a day without data";
+      log::Warn(item.Id() + ": " + last_error + "; asking again");
+      fresh();
+      sink.conv = conv.get();
+      const auto next = retrier.Backoff(-1, nullptr);
+      if (next == net::Retrier::Next::kGiveUp) return give_up(Outcome::kRetryable, gave_up());
+      continue;
     }
     if (got_body && r.transport.ok()) {
       auto outs = conv->Finish();

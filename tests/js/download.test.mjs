@@ -722,9 +722,23 @@ describe('download: not available and empty data', () => {
       const d = await duckReadAll(p);
       assert.equal(d.rows.length, 0, `${fault}: rows`);
       const reqs = datasetRequests(c.srv);
-      assert.deepEqual(reqs.map((q) => q.faults), [[fault]], showReqs(reqs));
+      // An empty body (not one byte) is asked once more before it counts as the day's answer; an empty gzip is
+      // what Tardis sends for a day without data, taken at once.
+      assert.deepEqual(reqs.map((q) => q.faults), fault === 'emptyBody' ? [[fault], [fault]] : [[fault]], showReqs(reqs));
+      if (fault === 'emptyBody') assert.match(r.stderr, /with an empty body \(0 bytes\), where Tardis sends a gzip stream even for a day without data; asking again/);
     });
   }
+
+  it('one empty body (a proxy\'s slip) is asked again: the day\'s rows land, not a zero-row object', async (t) => {
+    // Taken as the day's "no data" at once, it was skipped by every rerun, and validate called it complete.
+    const c = await setup(t, 'empty-once', { faults: { emptyBody: { count: 1 } } });
+    const r = await c.run(['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT']);
+    assert.equal(r.code, 0, describeRun(r));
+    assertCounts(r, { done: 1 }, 'done');
+    const d = await duckReadAll(path.join(r.out, TRADES_REL));
+    assert.ok(d.rows.length > 0, 'the day\'s rows');
+    assert.deepEqual(datasetRequests(c.srv).map((q) => q.faults), [['emptyBody'], []], showReqs(datasetRequests(c.srv)));
+  });
 });
 
 // ---------------------------------------------------------------------------------------------
