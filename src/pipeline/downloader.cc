@@ -64,15 +64,32 @@ std::string RecordTime() { return FormatIsoSeconds(CreatedAtMicros()); }
 // record's CRC32C is made again (ReadItemRecordAgainIfTorn) before the
 // caller gives up on the record and downloads the item again (a grouped
 // file is the biggest download of its day).
+// With `unkeyed`, the rows and symbols of the listed objects kept without a
+// key (the symbol as the object's name escapes it) are added to it.
 Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, const WorkItem& item,
-                                   StringSpool* names, StringSpool* keys = nullptr) {
+                                   StringSpool* names, StringSpool* keys = nullptr, ItemResult* unkeyed = nullptr) {
   return ReadItemRecordAgainIfTorn(
       opts.store, ItemRecordObjectName(opts.store->layout(), item), opts.retry, opts.clock, stop,
-      [names, keys] {
+      [names, keys, unkeyed] {
         names->clear();  // what a failed read took of its version
         if (keys) keys->clear();
+        if (unkeyed) {
+          unkeyed->unkeyed_rows = 0;
+          unkeyed->unkeyed_symbols.clear();
+        }
       },
-      [names, keys](RecordedObject&& o) {
+      [names, keys, unkeyed](RecordedObject&& o) {
+        if (unkeyed && o.instrument_key.empty()) {
+          constexpr std::string_view kUnkeyed = ":UNKEYED:", kExt = ".parquet";
+          std::string_view stem = o.name;
+          if (const size_t slash = stem.rfind('/'); slash != std::string_view::npos) stem.remove_prefix(slash + 1);
+          if (stem.size() > kExt.size() && stem.substr(stem.size() - kExt.size()) == kExt) {
+            stem.remove_suffix(kExt.size());
+          }
+          if (const size_t at = stem.find(kUnkeyed); at != std::string_view::npos) stem.remove_prefix(at + kUnkeyed.size());
+          unkeyed->unkeyed_rows += o.rows;
+          unkeyed->unkeyed_symbols.emplace_back(stem);
+        }
         names->push_back(o.name);
         if (keys) keys->push_back(o.instrument_key);
       });
@@ -729,10 +746,22 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     for (const derive::DerivedSpec& spec : opts_.derived) {
       if (schema && spec.source_data_type() == item.data_type) specs.push_back(spec);
     }
-    auto rec = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names, specs.empty() ? nullptr : &keys);
+    ItemResult unkeyed;
+    auto rec = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names, specs.empty() ? nullptr : &keys,
+                               &unkeyed);
     bool read_again = false;  // a recorded object the series cannot read: the file is downloaded again
     if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
+      // Rows the earlier run kept without a key are still so: said, and
+      // counted (exit 1), as that run did; the item stays complete.
+      if (unkeyed.unkeyed_rows > 0) {
+        res.unkeyed_rows = unkeyed.unkeyed_rows;
+        res.unkeyed_symbols = std::move(unkeyed.unkeyed_symbols);
+        log::Warn(item.Id() + ": its record lists " + std::to_string(res.unkeyed_rows) + " rows of " +
+                  std::to_string(res.unkeyed_symbols.size()) +
+                  " symbols kept without an instrument key (UNKEYED objects); once the store's instrument "
+                  "definitions key them, download the item again with --force");
+      }
       for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);
       if (specs.empty()) {
         res.objects = Described(opts_.store, names);

@@ -411,6 +411,17 @@ describe('one key for one instrument', () => {
     assert.match(d.stderr, new RegExp(`1 rows of symbol '${COMBO}' kept as .*DERIBIT:UNKEYED:${COMBO}\\.parquet .*no instrument ` +
       `definitions of deribit for ${day}, which may key it: run \`market-tick instruments --from ${day} --exchanges deribit\`, ` +
       'then this download again with --force'), d.info);
+    // A plain rerun skips the complete item, and still says (exit 1, summary) that rows are kept without a key:
+    // it exited 0 with nothing in its summary, as if the condition had gone.
+    const summary = path.join(store, '..', 'combo-rerun.json');
+    const again = await runBin([...args, '--summary-json', summary], cenv);
+    assert.equal(again.code, 1, again.info);
+    assert.match(again.stderr, /1 items: 0 done, 1 skipped/, again.info);
+    assert.match(again.stderr, /its record lists 1 rows of 1 symbols kept without an instrument key \(UNKEYED objects\)/, again.info);
+    const res = JSON.parse(fs.readFileSync(summary, 'utf8')).results[0];
+    assert.equal(res.outcome, 'skipped');
+    assert.equal(res.unkeyed_rows, 1);
+    assert.deepEqual(res.unkeyed_symbols, [COMBO]);
     const i = await runBin(['instruments', '--from', day, '--exchanges', 'deribit', '--output', store], cenv);
     assert.equal(i.code, 0, i.info);
     const f = await runBin([...args, '--force'], cenv);
