@@ -105,6 +105,10 @@ RetryPolicy QuickTokenPolicy() {
   policy.max_attempts = 4;
   policy.base_delay_s = 0.1;
   policy.max_delay_s = 0.4;
+  // Fetched under the lock every GCS request waits on: a server's long
+  // Retry-After is not waited out here (the request that needed the token
+  // fails as retryable, or a refresh keeps the current token).
+  policy.cap_retry_after = true;
   return policy;
 }
 
@@ -462,6 +466,7 @@ RetryPolicy MetadataPatience() {
   policy.base_delay_s = 0.25;
   policy.max_delay_s = 4;
   policy.max_total_s = 30;
+  policy.cap_retry_after = true;  // as QuickTokenPolicy
   return policy;
 }
 

@@ -26,7 +26,7 @@ void RetryPolicy::ApplyTimeouts(HttpRequest* req) const {
 double RetryPolicy::Delay(int failures, double retry_after_s, std::mt19937_64* rng) const {
   // The server's wait in full: Backoff gives up at once when it would end
   // past max_total_s.
-  if (retry_after_s >= 0) return retry_after_s;
+  if (retry_after_s >= 0) return cap_retry_after ? std::min(retry_after_s, max_delay_s) : retry_after_s;
   const double backoff = std::min(max_delay_s, base_delay_s * std::pow(2.0, failures));
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   return backoff * jitter(*rng);

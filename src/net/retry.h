@@ -37,6 +37,10 @@ struct RetryPolicy {
   // which only sees silence, lets run for ever). 0 disables.
   uint64_t min_speed_bytes_per_s = 1024;
   int min_speed_window_s = 60;
+  // The server's Retry-After capped at max_delay_s too: for waits that hold
+  // everything else up (a token fetch, under the lock every GCS request
+  // takes), which must stay short whatever a server asks.
+  bool cap_retry_after = false;
 
   // Request number `attempt` (from 0) of `url`, with the timeouts and speed
   // bounds. Retries add retryAttempt=N, as the official clients do, so caches
@@ -45,7 +49,8 @@ struct RetryPolicy {
   // Copies the timeouts and speed bounds into `req`.
   void ApplyTimeouts(HttpRequest* req) const;
   // The wait before the next attempt: the server's Retry-After when
-  // `retry_after_s` when >= 0 (the server's wait, not capped), else
+  // `retry_after_s` when >= 0 (the server's wait; capped at max_delay_s
+  // only with cap_retry_after), else
   // min(max_delay_s, base * 2^failures) times a jitter in [0.5, 1).
   double Delay(int failures, double retry_after_s, std::mt19937_64* rng) const;
 };

@@ -147,6 +147,14 @@ TEST(Retrier, ARetryAfterIsWaitedInFullNotCutToTheLongestBackoff) {
   r.Attempted();
   EXPECT_EQ(r.Backoff(-1), Next::kRetry);
   EXPECT_LE(clock.sleeps().back(), 2);
+  // A policy whose waits hold everything up (token fetches) caps it still.
+  testing::FakeRetryClock quick;
+  RetryPolicy capped = Policy(4, 0.1, /*max_delay=*/0.4, /*max_total=*/10);
+  capped.cap_retry_after = true;
+  Retrier q(capped, &quick, {}, 3);
+  q.Attempted();
+  EXPECT_EQ(q.Backoff(/*retry_after_s=*/12), Next::kRetry);
+  EXPECT_EQ(quick.sleeps(), (std::vector<double>{0.4}));
 }
 
 TEST(Retrier, ResetBackoffStartsFromBaseAndKeepsTheBudget) {
