@@ -159,9 +159,9 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   auto replaced = std::make_shared<ReplacedObjects>();
   if (grouped_item) {
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
+    MT_RETURN_IF_ERROR(replaced->Load(target.store, item).WithContext(path + ": the completion record it replaces"));
     target.before_commit = [store = target.store, item, path, replaced]() {
-      MT_RETURN_IF_ERROR(replaced->Load(store, item).WithContext(path + ": the completion record it replaces"));
-      return RemoveItemRecord(store, item).WithContext(path + ": the completion record of the objects it replaces");
+      return replaced->RemoveRecord(store, item).WithContext(path + ": the completion record of the objects it replaces");
     };
   }
   TickConverter conv(hints, target, cs);
@@ -297,7 +297,7 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   // outputs, so no record is written then (it would not list them).
   if (grouped_item) {
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
-    auto removed = replaced->RemoveUnlisted(target.store, r.outputs);
+    auto removed = replaced->Finish(target.store, item, r.outputs);
     if (!removed.ok()) {
       return removed.status().WithContext(path + ": its objects are written, but not its completion record (run "
                                                  "convert again)");

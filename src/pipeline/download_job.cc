@@ -157,7 +157,9 @@ void ItemTotals::Add(const ItemResult& r) {
   bytes_in += r.bytes_in;
   bytes_out += r.bytes_out;
   rows += r.rows;
-  unkeyed_rows += r.unkeyed_rows;
+  // This run's rows: a skipped item's, which its record lists, are in its
+  // own entry only (said again, but no failure of this run: exit 0).
+  if (r.outcome != Outcome::kSkipped) unkeyed_rows += r.unkeyed_rows;
 }
 
 RunResults::RunResults(size_t items, bool summary) : size_(items), summary_(summary) {

@@ -78,17 +78,18 @@ Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, 
           unkeyed->unkeyed_symbols.clear();
         }
       },
-      [names, keys, unkeyed](RecordedObject&& o) {
+      [names, keys, unkeyed, &opts](RecordedObject&& o) {
         if (unkeyed && o.instrument_key.empty()) {
-          constexpr std::string_view kUnkeyed = ":UNKEYED:", kExt = ".parquet";
-          std::string_view stem = o.name;
-          if (const size_t slash = stem.rfind('/'); slash != std::string_view::npos) stem.remove_prefix(slash + 1);
-          if (stem.size() > kExt.size() && stem.substr(stem.size() - kExt.size()) == kExt) {
-            stem.remove_suffix(kExt.size());
+          // The symbol as the first run reported it: the object's name
+          // unescaped ({VENUE}:UNKEYED:{symbol}), else the name itself.
+          constexpr std::string_view kUnkeyed = ":UNKEYED:";
+          const auto tick = opts.store->layout().ParseTickObjectName(o.name);
+          std::string symbol = tick ? tick->instrument_key : o.name;
+          if (const size_t at = symbol.find(kUnkeyed); tick && at != std::string::npos) {
+            symbol.erase(0, at + kUnkeyed.size());
           }
-          if (const size_t at = stem.find(kUnkeyed); at != std::string_view::npos) stem.remove_prefix(at + kUnkeyed.size());
           unkeyed->unkeyed_rows += o.rows;
-          unkeyed->unkeyed_symbols.emplace_back(stem);
+          unkeyed->unkeyed_symbols.push_back(std::move(symbol));
         }
         names->push_back(o.name);
         if (keys) keys->push_back(o.instrument_key);
@@ -752,19 +753,23 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     bool read_again = false;  // a recorded object the series cannot read: the file is downloaded again
     if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
-      // Rows the earlier run kept without a key are still so: said, and
-      // counted (exit 1), as that run did; the item stays complete.
-      if (unkeyed.unkeyed_rows > 0) {
+      // Rows the earlier run kept without a key are still so: said again,
+      // and in the item's summary entry when it is skipped (not in the
+      // run's total nor its exit code: this run did nothing new, and a fleet
+      // rerunning a range must be able to finish it).
+      auto say_unkeyed = [&] {
+        if (unkeyed.unkeyed_rows == 0) return;
         res.unkeyed_rows = unkeyed.unkeyed_rows;
         res.unkeyed_symbols = std::move(unkeyed.unkeyed_symbols);
         log::Warn(item.Id() + ": its record lists " + std::to_string(res.unkeyed_rows) + " rows of " +
                   std::to_string(res.unkeyed_symbols.size()) +
-                  " symbols kept without an instrument key (UNKEYED objects); once the store's instrument "
-                  "definitions key them, download the item again with --force");
-      }
+                  " symbols kept without an instrument key (UNKEYED objects, exit 1 when they were written); "
+                  "once the store's instrument definitions key them, download the item again with --force");
+      };
       for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);
       if (specs.empty()) {
         res.objects = Described(opts_.store, names);
+        say_unkeyed();
         return res;
       }
       // Series missing beside the recorded objects (a first run without
@@ -851,6 +856,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         res.rows = 0;
         res.objects = Described(opts_.store, names);
         res.objects.Append(Described(opts_.store, present));
+        say_unkeyed();
         return res;
       }
       // Whatever series were written stay (create-only); the download
@@ -925,14 +931,19 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // write again go before the new record is written.
   auto replaced = std::make_shared<ReplacedObjects>();
   if (grouped && force) {
+    if (const Status st = replaced->Load(opts_.store, item); !st.ok()) {
+      res.outcome = FailedBy(st, &res);
+      res.reason = "reading the completion record --force replaces: " + st.message();
+      return res;
+    }
     // --force replaces the objects of a complete item: its record goes right
     // before the first object is committed, so a run stopped while it
     // commits leaves the item without one (downloaded again by the next run)
     // rather than the old record over objects of two downloads; a file that
     // fails before (damaged, bad rows) keeps it.
     target.before_commit = [store = opts_.store, item, replaced]() {
-      MT_RETURN_IF_ERROR(replaced->Load(store, item).WithContext("reading the completion record --force replaces"));
-      return RemoveItemRecord(store, item).WithContext("removing the completion record of the objects --force replaces");
+      return replaced->RemoveRecord(store, item)
+          .WithContext("removing the completion record of the objects --force replaces");
     };
   }
   target.fixed_object = object;
@@ -1171,11 +1182,12 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         return res;
       }
     }
-    if (got_body && r.transport.ok() && sink.offset == 0 && !empty_body_seen) {
+    if (got_body && r.transport.ok() && sink.offset == 0 && !empty_body_seen && retrier.MayAttempt()) {
       // Not one byte: Tardis sends a gzip stream even for a day without
       // data (an empty gzip), so an empty body is more likely a proxy's or
-      // a cache's slip than the day's answer. Asked once more; the same
-      // answer again is taken as the day's (no data), as before.
+      // a cache's slip than the day's answer. Asked once more (when an
+      // attempt is left); the same answer again is taken as the day's (no
+      // data), as before.
       empty_body_seen = true;
       last_error = url + " answered HTTP " + std::to_string(status) +
                    " with an empty body (0 bytes), where Tardis sends a gzip stream even for a day without data";
@@ -1274,7 +1286,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           }
         }
         if (grouped) {
-          auto removed = replaced->RemoveUnlisted(opts_.store, *outs);
+          auto removed = replaced->Finish(opts_.store, item, *outs);
           if (!removed.ok()) {
             // No record: the next run does the item again (what is left of
             // the old objects then stays, unlisted: validate names them).

@@ -450,7 +450,8 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
       }
       // Without a key most rejections are for want of metadata (each rule
       // words its own: a dydx perpetual, a bybit dated future, a bitmex
-      // quarterly), so any one makes the exchange's rows provisional.
+      // quarterly), so any one marks the exchange needs_key: a run with a
+      // key rewrites it.
       if (!instruments && opts.without_key) catalog->need_metadata.insert(ex);
       catalog->rejected.push_back({ex, sym.id, why});
     };

@@ -312,8 +312,17 @@ Status ReplacedObjects::Load(storage::ObjectStore* store, const WorkItem& item) 
   return added;
 }
 
-Result<size_t> ReplacedObjects::RemoveUnlisted(storage::ObjectStore* store, const OutputList& now) const {
+Status ReplacedObjects::RemoveRecord(storage::ObjectStore* store, const WorkItem& item) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (record_removed_) return Status::OK();
+  MT_RETURN_IF_ERROR(RemoveItemRecord(store, item));
+  record_removed_ = true;
+  return Status::OK();
+}
+
+Result<size_t> ReplacedObjects::Finish(storage::ObjectStore* store, const WorkItem& item, const OutputList& now) {
   if (names_.empty()) return size_t{0};
+  MT_RETURN_IF_ERROR(RemoveRecord(store, item));
   // The new names by their hash: a collision only keeps an object.
   const std::string root = store->Describe("");
   std::unordered_set<uint64_t> written;

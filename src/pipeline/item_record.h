@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,13 +80,15 @@ Status WriteGroupedItemRecord(storage::ObjectStore* store, const WorkItem& item,
 Status RemoveItemRecord(storage::ObjectStore* store, const WorkItem& item);
 
 // The objects the stored record of a grouped item lists, taken before a
-// run that replaces the item removes that record (ConvertTarget::
-// before_commit): those the new conversion does not write again (an
-// instrument the new file lacks, a symbol stored UNKEYED before the
-// definitions keyed it) are removed once the new objects are committed and
-// before the new record is written, so the item holds one file's objects
-// and nothing the record does not list. The names go through an
-// OutputList (a temporary file past its memory bound).
+// run that replaces the item converts its file: those the new conversion
+// does not write again (an instrument the new file lacks, a symbol stored
+// UNKEYED before the definitions keyed it, every object when the new file
+// has no rows) are removed once the new objects are committed and before
+// the new record is written, so the item holds one file's objects and
+// nothing its record does not list. The names go through an OutputList (a
+// temporary file past its memory bound). Not kept across runs: a run that
+// stops between its first commit and its record leaves what it had not
+// removed yet unlisted (validate counts such objects as unexpected).
 class ReplacedObjects {
  public:
   // Takes the names the record of `item` lists; none without a record, and
@@ -94,12 +97,21 @@ class ReplacedObjects {
   // safe object names are taken: a record edited by hand cannot remove
   // anything else.
   Status Load(storage::ObjectStore* store, const WorkItem& item);
-  // Removes the taken objects that `now` (the new conversion's outputs, as
-  // the store describes them) does not list; returns how many.
-  Result<size_t> RemoveUnlisted(storage::ObjectStore* store, const OutputList& now) const;
+  // Removes the record (ConvertTarget::before_commit: right before the
+  // first new object is committed, so a run stopped while it commits leaves
+  // the item without a record rather than the old one over objects of two
+  // files). Thread-safe.
+  Status RemoveRecord(storage::ObjectStore* store, const WorkItem& item);
+  // Once every new object is committed: removes the record if RemoveRecord
+  // was not called (a file of no rows commits nothing), then the taken
+  // objects `now` (the new outputs, as the store describes them) does not
+  // list; returns how many objects.
+  Result<size_t> Finish(storage::ObjectStore* store, const WorkItem& item, const OutputList& now);
 
  private:
   OutputList names_;
+  std::mutex mu_;
+  bool record_removed_ = false;
 };
 
 // Writes the record of `item`. overwrite=false is create-only (an existing

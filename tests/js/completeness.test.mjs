@@ -441,4 +441,11 @@ test('a grouped item replaced (download --force, convert) keeps no object its ne
   assert.equal(c2.status, 0, show(c2));
   assert.deepEqual(objects(), ['DERIBIT:OPTION:BTC-USD-231103-31000-CALL.parquet'], show(c2));
   assert.equal(record().rows, 1);
+  // A file of no rows commits nothing: the old objects went all the same (they stayed, under a no_data record).
+  write([]);
+  const d3 = await run(['download', ...sel, '--force'], env);
+  assert.equal(d3.status, 0, show(d3));
+  assert.deepEqual(objects(), [], show(d3));
+  assert.equal(record().outcome, 'no_data');
+  assert.deepEqual(record().objects, []);
 });
