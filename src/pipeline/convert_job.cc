@@ -159,7 +159,10 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   auto replaced = std::make_shared<ReplacedObjects>();
   if (grouped_item) {
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
-    MT_RETURN_IF_ERROR(replaced->Load(target.store, item).WithContext(path + ": the completion record it replaces"));
+    if (Status st = replaced->Load(target.store, item); !st.ok()) {
+      ::close(fd);
+      return st.WithContext(path + ": the completion record it replaces");
+    }
     target.before_commit = [store = target.store, item, path, replaced]() {
       return replaced->RemoveRecord(store, item).WithContext(path + ": the completion record of the objects it replaces");
     };

@@ -118,7 +118,8 @@ Status SummarizeItems(const ItemTotals& totals, double secs, const Status& fatal
   }
   if (t.unkeyed_rows > 0) {
     log::Warn(std::to_string(t.unkeyed_rows) + " rows have no instrument key and were kept under "
-              "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun alone does not change it");
+              "{VENUE}:UNKEYED:{symbol} names (see above); exit code 1: a rerun alone does not key them (it skips "
+              "the item, says so again and exits 0)");
   }
   if (t.counts[Outcome::kFailed] > 0 || t.unkeyed_rows > 0) {
     return Status::InvalidInput(std::to_string(t.counts[Outcome::kFailed]) + " items failed");
@@ -157,9 +158,9 @@ void ItemTotals::Add(const ItemResult& r) {
   bytes_in += r.bytes_in;
   bytes_out += r.bytes_out;
   rows += r.rows;
-  // This run's rows: a skipped item's, which its record lists, are in its
-  // own entry only (said again, but no failure of this run: exit 0).
-  if (r.outcome != Outcome::kSkipped) unkeyed_rows += r.unkeyed_rows;
+  // This run's rows: those a skipped item's record lists are in its own
+  // entry only (said again, but no failure of this run: exit 0).
+  if (!r.unkeyed_from_record) unkeyed_rows += r.unkeyed_rows;
 }
 
 RunResults::RunResults(size_t items, bool summary) : size_(items), summary_(summary) {

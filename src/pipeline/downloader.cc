@@ -741,6 +741,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // A grouped item is complete when its record is (item_record.h): a rerun
   // skips it on one store read, without a request to Tardis.
   bool replace_record = force;
+  // A complete record this run replaces: --force, or a recorded object that
+  // could not be read back (below); its objects are handled as --force's.
+  bool replaces_done_record = grouped && force;
   if (grouped) {
     StringSpool names, keys;
     std::vector<derive::DerivedSpec> specs;  // the item's series, computed beside each recorded object
@@ -761,6 +764,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         if (unkeyed.unkeyed_rows == 0) return;
         res.unkeyed_rows = unkeyed.unkeyed_rows;
         res.unkeyed_symbols = std::move(unkeyed.unkeyed_symbols);
+        res.unkeyed_from_record = true;
         log::Warn(item.Id() + ": its record lists " + std::to_string(res.unkeyed_rows) + " rows of " +
                   std::to_string(res.unkeyed_symbols.size()) +
                   " symbols kept without an instrument key (UNKEYED objects, exit 1 when they were written); "
@@ -861,6 +865,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       }
       // Whatever series were written stay (create-only); the download
       // below rewrites the item whole.
+      replaces_done_record = true;
       derive_slot.unlock();
       res.outcome = Outcome::kFailed;
       res.objects.clear();
@@ -930,10 +935,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // The objects of the record --force replaces: those the new file does not
   // write again go before the new record is written.
   auto replaced = std::make_shared<ReplacedObjects>();
-  if (grouped && force) {
+  if (replaces_done_record) {
     if (const Status st = replaced->Load(opts_.store, item); !st.ok()) {
       res.outcome = FailedBy(st, &res);
-      res.reason = "reading the completion record --force replaces: " + st.message();
+      res.reason = "reading the completion record this run replaces: " + st.message();
       return res;
     }
     // --force replaces the objects of a complete item: its record goes right
@@ -943,7 +948,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     // fails before (damaged, bad rows) keeps it.
     target.before_commit = [store = opts_.store, item, replaced]() {
       return replaced->RemoveRecord(store, item)
-          .WithContext("removing the completion record of the objects --force replaces");
+          .WithContext("removing the completion record of the objects this run replaces");
     };
   }
   target.fixed_object = object;
@@ -1043,6 +1048,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   ReceivedBytes damage_bytes;  // and its bytes
   int same_damage = 0;         // whole downloads in a row that gave it
   bool empty_body_seen = false;  // an answer of 0 bytes, asked again once
+  bool had_bytes = false;        // an answer of this run brought bytes of the file
   auto damaged = [&](const Status& st, const std::string& kind, int64_t length) -> std::optional<ItemResult> {
     last_error = st.message();
     const std::string signature = kind + "|" + std::to_string(length) + "|" + sink.etag;
@@ -1182,12 +1188,16 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         return res;
       }
     }
-    if (got_body && r.transport.ok() && sink.offset == 0 && !empty_body_seen && retrier.MayAttempt()) {
+    if (sink.offset > 0) had_bytes = true;
+    if (got_body && r.transport.ok() && sink.offset == 0 && (!empty_body_seen || had_bytes)) {
       // Not one byte: Tardis sends a gzip stream even for a day without
       // data (an empty gzip), so an empty body is more likely a proxy's or
-      // a cache's slip than the day's answer. Asked once more (when an
-      // attempt is left); the same answer again is taken as the day's (no
-      // data), as before.
+      // a cache's slip than the day's answer. Asked once more, the item
+      // failing as retryable when no attempt is left (taken as "no data" it
+      // would be skipped by every rerun, and a grouped item replaced by it
+      // would lose its objects); the same answer again is taken as the
+      // day's (no data), as before, unless an earlier answer of this run
+      // brought bytes of the file.
       empty_body_seen = true;
       last_error = url + " answered HTTP " + std::to_string(status) +
                    " with an empty body (0 bytes), where Tardis sends a gzip stream even for a day without data";

@@ -51,6 +51,9 @@ struct ItemResult {
   // (TickConverter's OutputFile::unkeyed), and those symbols.
   uint64_t unkeyed_rows = 0;
   std::vector<std::string> unkeyed_symbols;
+  // Those rows are an earlier run's, read from the record of an item this
+  // run skipped: in the item's summary entry, not in the run's total.
+  bool unkeyed_from_record = false;
   // Failed by a configuration error (kUsage) that a rerun alone does not fix:
   // the run's fatal_error() and exit code 2 (Downloader::Run).
   bool config_error = false;

@@ -102,10 +102,12 @@ class ReplacedObjects {
   // the item without a record rather than the old one over objects of two
   // files). Thread-safe.
   Status RemoveRecord(storage::ObjectStore* store, const WorkItem& item);
-  // Once every new object is committed: removes the record if RemoveRecord
-  // was not called (a file of no rows commits nothing), then the taken
-  // objects `now` (the new outputs, as the store describes them) does not
-  // list; returns how many objects.
+  // Once every new object is committed: when objects were taken, removes
+  // the record if RemoveRecord was not called (a file of no rows commits
+  // nothing), then the taken objects `now` (the new outputs, as the store
+  // describes them) does not list; returns how many objects. With none
+  // taken it touches nothing (the caller's new record replaces the old one;
+  // a run that replaces no record must not remove one another run wrote).
   Result<size_t> Finish(storage::ObjectStore* store, const WorkItem& item, const OutputList& now);
 
  private:

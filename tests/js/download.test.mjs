@@ -738,6 +738,14 @@ describe('download: not available and empty data', () => {
     const d = await duckReadAll(path.join(r.out, TRADES_REL));
     assert.ok(d.rows.length > 0, 'the day\'s rows');
     assert.deepEqual(datasetRequests(c.srv).map((q) => q.faults), [['emptyBody'], []], showReqs(datasetRequests(c.srv)));
+    // With no attempt left to ask again, the item fails as retryable and writes nothing: taken as "no data", it
+    // would be skipped by every rerun (and a grouped item replaced by it would lose its objects).
+    c.srv.setFaults({ emptyBody: { count: 1 } });
+    const last = await c.run(['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT'],
+      { env: { RETRY_MAX_ATTEMPTS: '1' }, out: path.join(c.dir, 'one-attempt') });
+    assert.equal(last.code, 3, describeRun(last));
+    assertCounts(last, { failed_retryable: 1 }, 'one attempt');
+    assert.deepEqual(listFiles(path.join(c.dir, 'one-attempt')).filter((f) => f.endsWith('.parquet')), [], describeRun(last));
   });
 });
 
