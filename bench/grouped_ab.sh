@@ -4,7 +4,8 @@
 #   bench/grouped_ab.sh DATA_DIR TAG ROUNDS "label|ENV=VAL|/abs/path/binary" ...
 #
 # DATA_DIR holds the inputs of grouped_bench.sh (run it once to generate them): the trades day of
-# 3,000 Deribit options in one file and the same rows under one symbol (the anchor). Each round runs,
+# 3,000 Deribit options in one file and the same rows under one symbol (the anchor). INPUT_EXT=.csv.gz
+# takes both gzipped (gzip each .csv first), as Tardis serves them; the default is the plain .csv. Each round runs,
 # at 1 and 2 threads, the anchor with the first spec's binary, then every spec on the grouped file
 # under `ulimit -n 256`. Outputs go to fresh directories under /dev/shm/TAG (tmpfs: no file-system
 # writeback or inode scans from earlier runs in the figures), each removed right after its run: kept,
@@ -16,16 +17,16 @@ set -u
 D=$1; TAG=$2; R=$3; shift 3
 O=/dev/shm/$TAG; RES=$O.times; mkdir -p "$O"; : > "$RES"
 export SOURCE_DATE_EPOCH=1700000000
-DAY=2023-11-01; ONE=BTC-2NOV23-20000-C
+DAY=2023-11-01; ONE=BTC-2NOV23-20000-C; EXT=${INPUT_EXT:-.csv}
 IFS='|' read -r _ _ ABIN <<<"$1"
 for r in $(seq "$R"); do for t in 1 2; do
-  /usr/bin/time -f "anchor $t %e %U %S %M" -a -o "$RES" "$ABIN" convert "$D/deribit_trades_${DAY}_${ONE}.csv" \
+  /usr/bin/time -f "anchor $t %e %U %S %M" -a -o "$RES" "$ABIN" convert "$D/deribit_trades_${DAY}_${ONE}$EXT" \
     --output "$O/a$r$t" --threads $t >/dev/null 2>&1
   rm -rf "$O/a$r$t"
   for spec in "$@"; do
     IFS='|' read -r lab envs bin <<<"$spec"
     env $envs /bin/sh -c 'ulimit -n 256 && exec "$0" "$@"' /usr/bin/time -f "$lab $t %e %U %S %M" -a -o "$RES" \
-      "$bin" convert "$D/deribit_trades_${DAY}_OPTIONS.csv" --output "$O/$lab$r$t" --threads $t >/dev/null 2>"$O/err.txt" ||
+      "$bin" convert "$D/deribit_trades_${DAY}_OPTIONS$EXT" --output "$O/$lab$r$t" --threads $t >/dev/null 2>"$O/err.txt" ||
       { echo "FAILED: $lab" >&2; cat "$O/err.txt" >&2; }
     rm -rf "${O:?}/$lab$r$t"
   done

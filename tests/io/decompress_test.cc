@@ -3,6 +3,10 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include "support/fixtures.h"
 #include "support/gzip.h"
 
@@ -85,6 +89,48 @@ TEST(Decompress, PlainTextPassesThrough) {
 }
 
 TEST(Decompress, IsalIsBuiltIn) { EXPECT_TRUE(HaveIsal()); }
+
+#if defined(__x86_64__)
+// XGETBV with ECX=1 reads XINUSE, the register state components in use:
+// bit 2 the upper halves of YMM0-15, bit 6 the upper halves of ZMM0-15.
+// False when the processor cannot tell (no XSAVE, or no XGETBV 1).
+bool CanReadXinuse() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return false;
+  if (!__get_cpuid_count(0xD, 1, &a, &b, &c, &d)) return false;
+  return (a & (1u << 2)) != 0;
+}
+
+uint64_t Xinuse() {
+  uint32_t lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(1));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+// The sink (the CSV parser, built for baseline x86-64: legacy SSE) runs
+// with no upper vector state in use, whatever the inflating library's
+// vector code left: with it, each switch between that code and the C
+// library's VEX string functions costs a state transition.
+TEST(Decompress, TheSinkRunsWithoutUpperVectorStateInUse) {
+  if (!CanReadXinuse()) GTEST_SKIP() << "this processor does not report the vector state in use";
+  struct StateSink : ChunkSink {
+    Status OnData(const char*, size_t n) override {
+      in_use |= Xinuse() & ((1u << 2) | (1u << 6));
+      bytes += n;
+      calls++;
+      return Status::OK();
+    }
+    uint64_t in_use = 0, bytes = 0, calls = 0;
+  } sink;
+  const std::string gz = testing::ReadFile(testing::FixturePath("binance-futures_trades_2020-02-22_BTCUSDT.csv.gz"));
+  auto d = NewDecompressor("f.gz", &sink);
+  ASSERT_TRUE(d->Write(reinterpret_cast<const uint8_t*>(gz.data()), gz.size()).ok());
+  ASSERT_TRUE(d->Finish().ok());
+  EXPECT_EQ(sink.bytes, 845298u);
+  EXPECT_GT(sink.calls, 1u);
+  EXPECT_EQ(sink.in_use, 0u);
+}
+#endif
 
 }  // namespace
 }  // namespace mt::io
