@@ -116,9 +116,10 @@ bool IsProductSuffix(std::string_view s) {
 }
 
 // Quote currencies recognised at the end of concatenated symbols, longest
-// first so BTCUSDT is BTC-USDT, not BTCU-SDT... and USDTTRY is USDT-TRY.
-constexpr std::array<std::string_view, 33> kQuotes = {
-    "FDUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "BIDR", "IDRT", "USDS", "DAI", "USD",
+// first so BTCUSDT is BTC-USDT, not BTCU-SDT... and USDTTRY is USDT-TRY;
+// the dollar stablecoins before USD, so Gemini's BTCGUSD is BTC-GUSD.
+constexpr std::array<std::string_view, 36> kQuotes = {
+    "FDUSD", "PYUSD", "RLUSD", "USDT", "USDC", "BUSD", "TUSD", "USDP", "GUSD", "BIDR", "IDRT", "USDS", "DAI", "USD",
     "BTC",   "ETH",  "BNB",  "EUR",  "TRY",  "GBP",  "BRL",  "AUD",  "JPY",  "RUB", "UAH",
     "NGN",   "ZAR",  "IDR",  "KRW",  "PLN",  "RON",  "ARS",  "MXN",  "XRP",  "TRX", "DOGE"};
 

@@ -127,6 +127,10 @@ TEST(InstrumentKey, SpotOnlyVenuesReadTheirPairsWhateverTheSeparator) {
   const Case cases[] = {
       {"bitstamp", "BTCUSD", "BITSTAMP:SPOT_PAIR:BTC-USD"},
       {"gemini", "ETHUSD", "GEMINI:SPOT_PAIR:ETH-USD"},
+      // Stablecoin quotes ending in USD are the quote, not USD after a longer base.
+      {"gemini", "BTCGUSD", "GEMINI:SPOT_PAIR:BTC-GUSD"},
+      {"gemini", "ETHRLUSD", "GEMINI:SPOT_PAIR:ETH-RLUSD"},
+      {"bitstamp", "BTCPYUSD", "BITSTAMP:SPOT_PAIR:BTC-PYUSD"},
       {"bitfinex", "BTCUSD", "BITFINEX:SPOT_PAIR:BTC-USD"},
       {"bitfinex", "DOGE:USD", "BITFINEX:SPOT_PAIR:DOGE-USD"},
       {"huobi", "BTCUSDT", "HUOBI:SPOT_PAIR:BTC-USDT"},
