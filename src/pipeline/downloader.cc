@@ -1165,11 +1165,13 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       return res;
     }
     const bool got_body = status == 200 || status == 206;
-    if (got_body && r.transport.ok() && grouped && !force) {
+    if (got_body && r.transport.ok() && grouped && !replaces_done_record) {
       // A grouped item's objects are written over (see target.overwrite), so
       // another run that completed the item while this one read the file (an
       // overlapping resubmission) would have every object replaced and be
       // told nothing. Its record says it is done: this run writes nothing.
+      // (Unless this run replaces that record: --force, or a recorded object
+      // that could not be read back.)
       // Two runs that both pass this point before either record exists (on
       // GCS: while the other still uploads its objects) both write; each
       // object is then complete either way, and the run whose record comes

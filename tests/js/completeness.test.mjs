@@ -448,4 +448,26 @@ test('a grouped item replaced (download --force, convert) keeps no object its ne
   assert.deepEqual(objects(), [], show(d3));
   assert.equal(record().outcome, 'no_data');
   assert.deepEqual(record().objects, []);
+  // A recorded object that --derive cannot read back: the file is downloaded again, and the new version's
+  // objects replace the record's as under --force (the option the new file no longer has goes).
+  write(['BTC-3NOV23-30000-C', 'BTC-3NOV23-31000-C', 'ETH-3NOV23-1800-P']);
+  const d4 = await run(['download', ...sel, '--force'], env);
+  assert.equal(d4.status, 0, show(d4));
+  assert.equal(objects().length, 3, show(d4));
+  const damaged = path.join(out, `raw_tick_data/by_date/day-${day}/data_type-trades/${two[0]}`);
+  const bytes = fs.readFileSync(damaged);
+  bytes.write('XXXX', bytes.length - 4);  // no trailing PAR1
+  fs.writeFileSync(damaged, bytes);
+  write(['BTC-3NOV23-30000-C', 'ETH-3NOV23-1800-P']);
+  const d5 = await run(['download', ...sel, '--derive', 'trade_bar_1m'], env);
+  assert.equal(d5.status, 0, show(d5));
+  assert.match(d5.stderr, /downloading the file again to compute its derived objects/, show(d5));
+  assert.deepEqual(objects(), two, show(d5));
+  assert.deepEqual(record().objects.map((o) => path.basename(o.name)).sort(), two);
+  const bars = listFiles(out).filter((f) => f.startsWith('derived_data') && f.endsWith('.parquet'))
+    .map((f) => path.basename(f)).sort();
+  assert.deepEqual(bars, two, show(d5));
+  const v5 = await run(['validate', ...sel, '--deep', '--read-only'], env);
+  assert.equal(v5.status, 0, show(v5));
+  assert.doesNotMatch(v5.stdout, /unexpected objects/, show(v5));
 });
