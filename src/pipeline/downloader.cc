@@ -744,6 +744,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // A complete record this run replaces: --force, or a recorded object that
   // could not be read back (below); its objects are handled as --force's.
   bool replaces_done_record = grouped && force;
+  // The objects of the record this run replaces: those the new file does
+  // not write again go before the new record is written.
+  auto replaced = std::make_shared<ReplacedObjects>();
   if (grouped) {
     StringSpool names, keys;
     std::vector<derive::DerivedSpec> specs;  // the item's series, computed beside each recorded object
@@ -872,6 +875,21 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       res.rows = 0;
       res.bytes_out = 0;
     }
+    if (replaces_done_record) {
+      // Its names as read above (not read again): none without a record, or
+      // from one that does not parse; a store's error fails the item, whose
+      // old objects could not be known.
+      Status st = rec.ok() ? replaced->Take(opts_.store->layout(), item, names) : Status::OK();
+      if (!rec.ok() && rec.status().code() != Status::Code::kNotFound &&
+          rec.status().code() != Status::Code::kInvalidInput) {
+        st = rec.status();
+      }
+      if (!st.ok()) {
+        res.outcome = FailedBy(st, &res);
+        res.reason = "reading the completion record this run replaces: " + st.message();
+        return res;
+      }
+    }
     // An earlier 404 may have become data: that record must be replaced.
     if (rec.ok()) replace_record = true;
     if (!rec.ok() && rec.status().code() != Status::Code::kNotFound) {
@@ -932,15 +950,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // run may have stopped between two commits): its objects are written
   // again, so the record lists every one of them.
   target.overwrite = force || grouped;
-  // The objects of the record --force replaces: those the new file does not
-  // write again go before the new record is written.
-  auto replaced = std::make_shared<ReplacedObjects>();
   if (replaces_done_record) {
-    if (const Status st = replaced->Load(opts_.store, item); !st.ok()) {
-      res.outcome = FailedBy(st, &res);
-      res.reason = "reading the completion record this run replaces: " + st.message();
-      return res;
-    }
     // --force replaces the objects of a complete item: its record goes right
     // before the first object is committed, so a run stopped while it
     // commits leaves the item without one (downloaded again by the next run)

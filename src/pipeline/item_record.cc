@@ -287,16 +287,33 @@ Status RemoveItemRecord(storage::ObjectStore* store, const WorkItem& item) {
   return store->Remove(ItemRecordObjectName(store->layout(), item));
 }
 
+namespace {
+
+// Whether a recorded name may be removed by a run replacing `item`: a safe
+// object name of the item's day and data type.
+bool OfTheItem(const storage::Layout& layout, const WorkItem& item, const std::string& name) {
+  const auto tick = layout.ParseTickObjectName(name);
+  return storage::IsSafeObjectName(name) && tick && tick->day == item.day && tick->data_type == item.data_type;
+}
+
+}  // namespace
+
+Status ReplacedObjects::Take(const storage::Layout& layout, const WorkItem& item, const StringSpool& names) {
+  for (const std::string& name : names) {
+    if (!OfTheItem(layout, item, name)) continue;
+    OutputFile f;
+    f.name = name;
+    MT_RETURN_IF_ERROR(names_.Add(f));
+  }
+  return names.read_status();
+}
+
 Status ReplacedObjects::Load(storage::ObjectStore* store, const WorkItem& item) {
   const storage::Layout& layout = store->layout();
   const std::string name = ItemRecordObjectName(layout, item);
   Status added;
   auto rec = ReadItemRecord(store, name, [&](RecordedObject&& o) {
-    const auto tick = layout.ParseTickObjectName(o.name);
-    if (!added.ok() || !storage::IsSafeObjectName(o.name) || !tick || tick->day != item.day ||
-        tick->data_type != item.data_type) {
-      return;
-    }
+    if (!added.ok() || !OfTheItem(layout, item, o.name)) return;
     OutputFile f;
     f.name = std::move(o.name);
     added = names_.Add(f);

@@ -21,6 +21,7 @@
 
 #include "core/cancel.h"
 #include "core/status.h"
+#include "core/string_spool.h"
 #include "net/retry.h"
 #include "pipeline/plan.h"
 #include "pipeline/tick_converter.h"
@@ -97,6 +98,10 @@ class ReplacedObjects {
   // safe object names are taken: a record edited by hand cannot remove
   // anything else.
   Status Load(storage::ObjectStore* store, const WorkItem& item);
+  // As Load, from the names of the record the caller has read already
+  // (download reads it to decide whether the item is done), with the same
+  // filter; the record is not read again.
+  Status Take(const storage::Layout& layout, const WorkItem& item, const StringSpool& names);
   // Removes the record (ConvertTarget::before_commit: right before the
   // first new object is committed, so a run stopped while it commits leaves
   // the item without a record rather than the old one over objects of two

@@ -19,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import { startGcsDouble } from '../support/gcs_double.mjs';
 import { startServer } from '../support/tardis_server.mjs';
 import { BIN, ROOT, listFiles } from './lib/harness.mjs';
 import { closeDuckdb, duckdb, sqlStr } from './lib/readers.mjs';
@@ -470,4 +471,37 @@ test('a grouped item replaced (download --force, convert) keeps no object its ne
   const v5 = await run(['validate', ...sel, '--deep', '--read-only'], env);
   assert.equal(v5.status, 0, show(v5));
   assert.doesNotMatch(v5.stdout, /unexpected objects/, show(v5));
+});
+
+test('download --force of a grouped item into gs:// reads its completion record once (GCS test double)', async (t) => {
+  // The record was read to decide the item is not skipped, then again for the objects it replaces.
+  const dir = path.join(work, 'record-once');
+  const data = path.join(dir, 'srv');
+  fs.mkdirSync(data, { recursive: true });
+  const day = '2023-11-01', t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
+  const write = (symbols) => {
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    symbols.forEach((s, i) => lines.push(`deribit,${s},${t0 + 1000 + i},${t0 + 2000 + i},t${i},buy,0.05,1`));
+    fs.writeFileSync(path.join(data, `deribit_trades_${day}_OPTIONS.csv.gz`), zlib.gzipSync(lines.join('\n') + '\n'));
+  };
+  const gsrv = await startServer({ dataDirs: [data] });
+  t.after(() => gsrv.close());
+  const d = await startGcsDouble();
+  t.after(() => d.close());
+  const env = { TARDIS_DATASETS_URL: gsrv.url, TARDIS_API_URL: gsrv.url, STORAGE_EMULATOR_HOST: d.hostPort };
+  const sel = ['--from', day, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'deribit:OPTIONS',
+    '--output', 'gs://bkt/s'];
+  write(['BTC-3NOV23-30000-C', 'BTC-3NOV23-31000-C', 'ETH-3NOV23-1800-P']);
+  const d1 = await run(['download', ...sel], env);
+  assert.equal(d1.status, 0, show(d1));
+  write(['BTC-3NOV23-30000-C', 'ETH-3NOV23-1800-P']);
+  d.stats.requests.length = 0;
+  const d2 = await run(['download', ...sel, '--force'], env);
+  assert.equal(d2.status, 0, show(d2));
+  assert.match(d2.stderr, /removed 1 objects of its earlier download that the new file does not have/, show(d2));
+  const recordName = encodeURIComponent(`s/raw_tick_data/by_date/day-${day}/data_type-trades/_items/deribit/OPTIONS.json`);
+  const reads = d.stats.requests.filter((q) => q.method === 'GET' && q.url.includes(recordName) && /alt=media/.test(q.url));
+  assert.equal(reads.length, 1, reads.map((q) => q.url).join('\n'));
+  const names = [...d.state.buckets.get('bkt').keys()].filter((n) => n.endsWith('.parquet')).map((n) => path.basename(n)).sort();
+  assert.deepEqual(names, ['DERIBIT:OPTION:BTC-USD-231103-30000-CALL.parquet', 'DERIBIT:OPTION:ETH-USD-231103-1800-PUT.parquet']);
 });
