@@ -221,12 +221,23 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     Status status;  // of the read
     std::string outcome, created_at;
     std::vector<uint64_t> keys, names;
+    // --deep: (name hash, rows) of each listed object, sorted; not kept for
+    // a big record.
+    std::vector<std::pair<uint64_t, uint64_t>> name_rows;
     // A record of more hashes than fit: them, unsorted.
     bool big = false;
-    SpillVector<uint64_t> big_keys, big_names;
+    SpillVector<uint64_t> big_keys, big_names, big_rows;
     bool Lists(std::string_view key, std::string_view name) const {
       return std::binary_search(keys.begin(), keys.end(), std::hash<std::string_view>()(key)) ||
              std::binary_search(names.begin(), names.end(), std::hash<std::string_view>()(name));
+    }
+    // The rows the record lists for object `name`: -1 when not known (no
+    // rows kept, or two listed names share the hash).
+    int64_t RowsOf(std::string_view name) const {
+      const uint64_t h = std::hash<std::string_view>()(name);
+      auto lo = std::lower_bound(name_rows.begin(), name_rows.end(), std::pair<uint64_t, uint64_t>{h, 0});
+      if (lo == name_rows.end() || lo->first != h || (lo + 1 != name_rows.end() && (lo + 1)->first == h)) return -1;
+      return static_cast<int64_t>(lo->second);
     }
   };
   // Read again, as download does, when another run's commit tore the read
@@ -235,20 +246,24 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     RecordIndex index;
     index.big_keys = SpillVector<uint64_t>(opts.memory_bytes);
     index.big_names = SpillVector<uint64_t>(opts.memory_bytes);
+    index.big_rows = SpillVector<uint64_t>(opts.memory_bytes);
+    const bool deep = opts.deep;
     auto rec = pipeline::ReadItemRecordAgainIfTorn(
         store, name, net::RetryPolicy{}, nullptr, StopFlags{opts.cancel},
         [&index] {
           index.big_keys.clear();
           index.big_names.clear();
+          index.big_rows.clear();
         },
-        [&index](pipeline::RecordedObject&& o) {
+        [&index, deep](pipeline::RecordedObject&& o) {
           index.big_keys.push_back(std::hash<std::string_view>()(o.instrument_key));
           index.big_names.push_back(std::hash<std::string_view>()(o.name));
+          if (deep) index.big_rows.push_back(o.rows);
         });
-    if (rec.ok() && (!index.big_keys.status().ok() || !index.big_names.status().ok())) {
+    for (const SpillVector<uint64_t>* v : {&index.big_keys, &index.big_names, &index.big_rows}) {
       // Hashes that failed to read back from their file: the store's I/O
       // error as far as the checks go (retryable).
-      rec = !index.big_keys.status().ok() ? index.big_keys.status() : index.big_names.status();
+      if (rec.ok() && !v->status().ok()) rec = v->status();
     }
     if (!rec.ok()) {
       index = RecordIndex();
@@ -259,7 +274,16 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     index.created_at = rec->created_at;
     if (index.big_keys.size() + index.big_names.size() > max_hashes) {
       index.big = true;
+      index.big_rows.clear();
       return index;
+    }
+    if (deep) {
+      index.name_rows.reserve(index.big_names.size());
+      for (size_t i = 0; i < index.big_names.size() && i < index.big_rows.size(); i++) {
+        index.name_rows.emplace_back(index.big_names.Get(i), index.big_rows.Get(i));
+      }
+      index.big_rows.clear();
+      std::sort(index.name_rows.begin(), index.name_rows.end());
     }
     for (auto [from, to] : {std::pair{&index.big_keys, &index.keys}, std::pair{&index.big_names, &index.names}}) {
       to->reserve(from->size());
@@ -357,6 +381,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // The present items' indexes, for the footer checks (in the temporary
   // file past the budget: the range may hold any number).
   SpillVector<uint64_t> to_check(opts.memory_bytes);
+  // Beside each: the rows its grouped item's record lists for its object
+  // (-1: not compared), for the footer check to compare.
+  SpillVector<int64_t> recorded_rows(opts.memory_bytes);
   size_t day_end = 0;    // end of the current day's run of items
   size_t day_first = 0;  // its first
   for (size_t i = 0; i < expected.items.size(); i++) {
@@ -398,6 +425,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     const Found found = found_for(i - day_first);
     const bool present = found.object;
     bool taken = false;  // the item took its object: it is not an unexpected one
+    int64_t listed_rows = -1;  // what its record lists for the object (raw objects of grouped items, --deep)
     auto take = [&taken] { taken = true; };
     // Fills r; false on an error of the store (res.store_error set).
     const bool ok = [&]() -> bool {
@@ -475,6 +503,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
                    : "listed in the completion record of " + group + ", but no object";
           return true;
         }
+        if (opts.deep && !spec && !rec.big) listed_rows = rec.RowsOf(r.object);
       } else if (!present) {
         r.status = has_record ? ItemStatus::kNotAvailable : ItemStatus::kMissing;
         r.absent = true;
@@ -488,6 +517,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         r.reason = "object of " + std::to_string(r.bytes) + " bytes is too short for Parquet";
       } else if (opts.deep) {
         to_check.push_back(i);
+        recorded_rows.push_back(listed_rows);
       } else {
         r.status = ItemStatus::kDone;
       }
@@ -511,9 +541,11 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   const Status run = ParallelFor(to_check.size(), ParallelOptions{opts.concurrency, opts.cancel}, [&](size_t k) {
     ItemResult r;
     size_t index;
+    int64_t listed_rows;
     {
       std::lock_guard<std::mutex> l(mu);
       index = static_cast<size_t>(to_check.Get(k));
+      listed_rows = recorded_rows.Get(k);
       r = res.items[index];
     }
     const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
@@ -526,6 +558,15 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     r.status = c.status;
     r.reason = std::move(c.reason);
     r.rows = c.rows;
+    if (r.status == ItemStatus::kDone && listed_rows >= 0 && c.rows != listed_rows) {
+      // Written after the record (another file's conversion, a run of the
+      // object's own item): whole, but not what the record says the file
+      // gave.
+      r.status = ItemStatus::kCorrupt;
+      r.reason = "the object has " + std::to_string(c.rows) + " rows, the completion record of " + r.item.exchange +
+                 " " + r.item.symbol + " lists " + std::to_string(listed_rows) +
+                 ": it was written again after the record; download --force of the item writes both again";
+    }
     r.first_local_ts = c.first_local_ts;
     r.last_local_ts = c.last_local_ts;
     if (read_error.code() == Status::Code::kNotFound) {
@@ -550,6 +591,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // checked can be trusted (retryable, as a store's I/O error).
   if (!expected.items.io_status().ok() && res.store_error.ok()) res.store_error = expected.items.io_status();
   if (!to_check.status().ok() && res.store_error.ok()) res.store_error = to_check.status();
+  if (!recorded_rows.status().ok() && res.store_error.ok()) res.store_error = recorded_rows.status();
   return res;
 }
 

@@ -505,3 +505,42 @@ test('download --force of a grouped item into gs:// reads its completion record 
   const names = [...d.state.buckets.get('bkt').keys()].filter((n) => n.endsWith('.parquet')).map((n) => path.basename(n)).sort();
   assert.deepEqual(names, ['DERIBIT:OPTION:BTC-USD-231103-30000-CALL.parquet', 'DERIBIT:OPTION:ETH-USD-231103-1800-PUT.parquet']);
 });
+
+test('validate --deep: a grouped item\'s object written again after its record, with other rows, is corrupt', async (t) => {
+  // The object of one option replaced by a conversion of that option's own file (other rows): each
+  // object whole, so only the record's row count tells the store no longer holds what the file gave.
+  const dir = path.join(work, 'rows-differ');
+  const data = path.join(dir, 'srv');
+  fs.mkdirSync(data, { recursive: true });
+  const day = '2023-11-01', t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
+  const csv = (symbols) => ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount',
+    ...symbols.map((s, i) => `deribit,${s},${t0 + 1000 + i},${t0 + 2000 + i},t${i},buy,0.05,1`)].join('\n') + '\n';
+  fs.writeFileSync(path.join(data, `deribit_trades_${day}_OPTIONS.csv.gz`),
+    zlib.gzipSync(csv(['BTC-3NOV23-30000-C', 'BTC-3NOV23-31000-C', 'BTC-3NOV23-30000-C'])));
+  const gsrv = await startServer({ dataDirs: [data] });
+  t.after(() => gsrv.close());
+  const env = { TARDIS_DATASETS_URL: gsrv.url, TARDIS_API_URL: gsrv.url };
+  const out = path.join(dir, 'store');
+  const sel = ['--from', day, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'deribit:OPTIONS', '--output', out];
+  const d1 = await run(['download', ...sel], env);
+  assert.equal(d1.status, 0, show(d1));
+  const deep = async () => run(['validate', ...sel, '--deep', '--read-only'], env);
+  const v1 = await deep();
+  assert.equal(v1.status, 0, show(v1));
+  const own = path.join(dir, `deribit_trades_${day}_BTC-3NOV23-30000-C.csv.gz`);
+  fs.writeFileSync(own, zlib.gzipSync(csv(Array(5).fill('BTC-3NOV23-30000-C'))));
+  const c = await run(['convert', own, '--output', out]);
+  assert.equal(c.status, 0, show(c));
+  const v2 = await deep();
+  assert.notEqual(v2.status, 0, show(v2));
+  assert.match(v2.stdout, /DERIBIT:OPTION:BTC-USD-231103-30000-CALL[\s\S]*the object has 5 rows, the completion record of deribit OPTIONS lists 2: it was written again after the record/, show(v2));
+  assert.match(v2.stdout, /1 corrupt/, show(v2));
+  // Without --deep the footers are not read: complete, as before.
+  const v3 = await run(['validate', ...sel, '--read-only'], env);
+  assert.equal(v3.status, 0, show(v3));
+  // download --force writes the item again: both agree.
+  const d2 = await run(['download', ...sel, '--force'], env);
+  assert.equal(d2.status, 0, show(d2));
+  const v4 = await deep();
+  assert.equal(v4.status, 0, show(v4));
+});
