@@ -676,6 +676,14 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
     // A store that could not be read (the day's definitions) is no property
     // of the symbol: the file fails, retryably, rather than fall back.
     if (!key.ok() && key.status().retryable()) return key.status().WithContext(hints_.source);
+    if (key.ok() && schema_ && schema_->row_keys && !single_ && target_.fixed_object.empty() &&
+        key->type != "OPTION") {
+      // An options chain's objects hold their underlying's options only (as
+      // validate checks): a future, perpetual or pair in the file is kept
+      // as a row without a key, and said, like any row no key fits.
+      key = Status::InvalidInput("instrument key " + key->ToString() +
+                                 " is not an option's, and an options chain object holds options only");
+    }
     Route route;
     std::string object_key;
     std::string note;

@@ -868,6 +868,38 @@ TEST(TickConverterTest, ErrorsOfOneRowNameItsLine) {
   }
 }
 
+// A future, a perpetual and a pair in an options chain file (a damaged or
+// mislabelled file) were stored inside the chains of their currencies (a
+// chain of its own for the pair), which validate --deep then rejects: kept
+// without a key instead, every option of the file written as usual.
+TEST(TickConverterTest, RowsOfAnOptionsChainThatAreNotOptionsAreKeptWithoutAKey) {
+  Scratch s;
+  std::string csv =
+      "exchange,symbol,timestamp,local_timestamp,type,strike_price,expiration,open_interest,last_price,bid_price,"
+      "bid_amount,bid_iv,ask_price,ask_amount,ask_iv,mark_price,mark_iv,underlying_index,underlying_price,delta,"
+      "gamma,vega,theta,rho\n";
+  int i = 0;
+  for (const char* sym : {"BTC-5JAN24-40000-C", "BTC-PERPETUAL", "BTC-5JAN24", "ETH_USDC", "BTC-5JAN24-40000-C"}) {
+    const std::string ts = std::to_string(1704153600000000LL + i++);
+    csv += std::string("deribit,") + sym + "," + ts + "," + ts + ",call,40000,1704441600000000,,,,,,,,,,,SYN,1,,,,,\n";
+  }
+  auto outs = Convert(csv, "deribit", "options_chain", s.store());
+  ASSERT_TRUE(outs.ok()) << outs.status().message();
+  std::map<std::string, const OutputFile*> by_name;
+  for (const auto& o : *outs) by_name[o.name.substr(o.name.rfind('/') + 1)] = &o;
+  std::vector<std::string> names;
+  for (const auto& [n, o] : by_name) names.push_back(n);
+  EXPECT_EQ(names, (std::vector<std::string>{"DERIBIT:OPTIONS:BTC-USD.parquet", "DERIBIT:UNKEYED:BTC-5JAN24.parquet",
+                                             "DERIBIT:UNKEYED:BTC-PERPETUAL.parquet",
+                                             "DERIBIT:UNKEYED:ETH_USDC.parquet"}));
+  EXPECT_EQ(by_name["DERIBIT:OPTIONS:BTC-USD.parquet"]->rows, 2u);
+  const OutputFile* perp = by_name["DERIBIT:UNKEYED:BTC-PERPETUAL.parquet"];
+  ASSERT_NE(perp, nullptr);
+  EXPECT_TRUE(perp->unkeyed);
+  EXPECT_NE(perp->note.find("instrument key DERIBIT:PERPETUAL:BTC-USD is not an option's"), std::string::npos)
+      << perp->note;
+}
+
 TEST(TickConverterTest, TwoChainSymbolsWithOneOptionKeyFailTheFile) {
   Scratch s;
   std::string csv =
