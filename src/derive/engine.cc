@@ -223,6 +223,12 @@ struct DeriveEngine::Instrument {
   std::unique_ptr<OrderBook> checkpoint;
   size_t log_bytes = 0;  // the log's bytes as counted in log_bytes_
   size_t replaying = 0;  // series with `replay` set
+  // Its book change in progress: the rows of one local_timestamp (snapshot
+  // rows or updates), ended by its next row of another, or at the input's
+  // end (rows of other instruments in between leave it open).
+  bool in_change = false;
+  int64_t change_ts = 0, change_local = 0;
+  bool change_snapshot = false;
   RowIdent ident() const { return {exchange, symbol}; }
 };
 
@@ -327,6 +333,14 @@ Status DeriveEngine::OnBatch(const RowGroupData& batch) {
 
 // A book change: the maximal run of consecutive rows with the same symbol,
 // local_timestamp and is_snapshot. Its exchange timestamp is its first row's.
+namespace {
+
+// A book row's side: 0 bid, 1 ask (Side), 2 neither (the row changes no
+// level, as in the official client's book: `buy` is not a side of a book).
+int SideCode(std::string_view side) { return side == "bid" ? 0 : side == "ask" ? 1 : 2; }
+
+}  // namespace
+
 Status DeriveEngine::BookBatch(const RowGroupData& batch) {
   const int c_ts = ColumnIndex(*schema_, "timestamp"), c_local = ColumnIndex(*schema_, "local_timestamp"),
             c_snap = ColumnIndex(*schema_, "is_snapshot"), c_side = ColumnIndex(*schema_, "side"),
@@ -346,6 +360,7 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     return BookBatchDense(batch, c_snap, c_side, c_price, c_amount, ts, local);
   }
   size_t side_i = 0;
+  Instrument* in = nullptr;
   for (size_t r = 0; r < batch.num_rows; r++) {
     if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
     uint8_t is_snap = 0;
@@ -354,22 +369,21 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     const bool has_p = price.Next(r, &p), has_a = amount.Next(r, &a);
     std::string_view side;
     if (side_col.IsDefined(r)) side = side_col.str.Get(side_i++);
-    bool new_change = !change_ || local[r] != change_local_ || (is_snap != 0) != change_snapshot_;
-    // A batch of one instrument (one dictionary entry each) compares names at its first row only.
-    if (!new_change && (!one_instrument || r == 0)) {
-      new_change = sym.Get(r) != change_->symbol || ex.Get(r) != change_->exchange;
+    // A batch of one instrument (one dictionary entry each) looks it up at its first row only.
+    if (!one_instrument || r == 0 || !in) {
+      MT_ASSIGN_OR_RETURN(in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
     }
-    if (new_change) {
-      MT_RETURN_IF_ERROR(EndChange());
-      MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
+    if (!in->in_change || local[r] != in->change_local || (is_snap != 0) != in->change_snapshot) {
+      MT_RETURN_IF_ERROR(EndChange(in));
       BeginChange(in, ts[r], local[r], is_snap != 0);
     }
     // A row without a usable price, amount or side changes no level.
-    if (!has_p || !has_a || std::isnan(p) || std::isnan(a) || side.empty()) continue;
-    if (side[0] != 'b' && side[0] != 'a') continue;
-    const Side sd = side[0] == 'b' ? kBid : kAsk;
-    change_->book.Apply(sd, p, a);
-    if (change_->replaying) change_->log.PushLevel(sd, p, a);
+    if (!has_p || !has_a || std::isnan(p) || std::isnan(a)) continue;
+    const int code = SideCode(side);
+    if (code > 1) continue;
+    const Side sd = static_cast<Side>(code);
+    in->book.Apply(sd, p, a);
+    if (in->replaying) in->log.PushLevel(sd, p, a);
   }
   return Status::OK();
 }
@@ -387,28 +401,23 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
   std::vector<uint8_t> codes;
   const size_t nd = side.dict().size();
   uint8_t* side_code = nd <= 4 ? code : (codes.assign(nd, 2), codes.data());
-  for (size_t d = 0; d < nd; d++) {
-    const std::string& v = side.dict()[d];
-    side_code[d] = v.empty() ? 2 : v[0] == 'b' ? 0 : v[0] == 'a' ? 1 : 2;
-  }
+  for (size_t d = 0; d < nd; d++) side_code[d] = static_cast<uint8_t>(SideCode(side.dict()[d]));
   const uint32_t* side_idx = side.constant() ? nullptr : side.indices().data();
   const uint8_t constant_code = nd ? side_code[0] : 2;
   const uint8_t* snap = batch.columns[c_snap].b.data();
   const double* price = batch.columns[c_price].f64.data();
   const double* amount = batch.columns[c_amount].f64.data();
   const int64_t* loc = local.data();
-  OrderBook* book = change_ ? &change_->book : nullptr;
-  BookLog* log = change_ && change_->replaying ? &change_->log : nullptr;
+  if (batch.num_rows == 0) return Status::OK();
+  MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(0), sym.Get(0), loc[0]));
+  OrderBook* book = &in->book;
+  BookLog* log = in->replaying ? &in->log : nullptr;
   for (size_t r = 0; r < batch.num_rows; r++) {
     if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
     const bool is_snap = snap[r] != 0;
-    bool new_change = !change_ || loc[r] != change_local_ || is_snap != change_snapshot_;
-    if (!new_change && r == 0) new_change = sym.Get(0) != change_->symbol || ex.Get(0) != change_->exchange;
-    if (new_change) {
-      MT_RETURN_IF_ERROR(EndChange());
-      MT_ASSIGN_OR_RETURN(Instrument * in, InstrumentFor(ex.Get(r), sym.Get(r), loc[r]));
+    if (!in->in_change || loc[r] != in->change_local || is_snap != in->change_snapshot) {
+      MT_RETURN_IF_ERROR(EndChange(in));
       BeginChange(in, ts[r], loc[r], is_snap);
-      book = &in->book;
       log = in->replaying ? &in->log : nullptr;
     }
     const uint8_t c = side_idx ? side_code[side_idx[r]] : constant_code;
@@ -421,10 +430,11 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
 }
 
 void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows) {
-  change_ = in;
-  change_ts_ = ts_us;
-  change_local_ = local_us;
-  change_snapshot_ = snapshot_rows;
+  in->in_change = true;
+  in->change_ts = ts_us;
+  in->change_local = local_us;
+  in->change_snapshot = snapshot_rows;
+  open_changes_.push_back(in);
   // A series starts replaying at the start of a row group, before a change.
   for (auto& s : in->series) {
     if (!s->replay && s->pending.num_rows == 0 && ReplayEligible(*s)) StartReplay(in, s.get());
@@ -441,12 +451,19 @@ void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, 
   in->last_was_snapshot = snapshot_rows;
 }
 
-Status DeriveEngine::EndChange() {
-  Instrument* in = change_;
-  if (!in) return Status::OK();
-  change_ = nullptr;
+Status DeriveEngine::EndChanges() {
+  // In the order they began (each ends with a flush that may pick any series
+  // but those of a change still open).
+  while (!open_changes_.empty()) MT_RETURN_IF_ERROR(EndChange(open_changes_.front()));
+  return Status::OK();
+}
+
+Status DeriveEngine::EndChange(Instrument* in) {
+  if (!in->in_change) return Status::OK();
+  in->in_change = false;
+  open_changes_.erase(std::find(open_changes_.begin(), open_changes_.end(), in));
   for (auto& s : in->series) {
-    s->book->After(in->book, change_ts_, change_local_, in->ident(), s->replay ? nullptr : &s->pending);
+    s->book->After(in->book, in->change_ts, in->change_local, in->ident(), s->replay ? nullptr : &s->pending);
     MT_RETURN_IF_ERROR(MaybeFlush(in, s.get()));
   }
   in->book.ClearTouched();
@@ -550,7 +567,9 @@ Status DeriveEngine::FlushLargest(bool logs) {
     } else if (logs && held_bytes_ + log_bytes_ > budget) {
       size_t most = 0;
       for (auto& [id, in] : instruments_) {
-        if (in->log_bytes <= most) continue;
+        // A replayed series is written up to its book's last change: not
+        // while one is half applied.
+        if (in->log_bytes <= most || in->in_change) continue;
         for (auto& s : in->series) {
           if (s->replay && (owner != in.get() || s->log_start < largest->log_start)) {
             owner = in.get();
@@ -768,7 +787,7 @@ bool DeriveEngine::ReadsColumn(const tardis::DataTypeSchema& schema, size_t inde
 Status DeriveEngine::EndOfInput() {
   if (overflowed_ || completed_) return status_;
   completed_ = true;
-  if (status_.ok()) status_ = EndChange();
+  if (status_.ok()) status_ = EndChanges();
   if (status_.ok() && instruments_.empty() && schema_ && !active_.empty() && opts_.day && !opts_.exchange.empty() &&
       !opts_.symbol.empty()) {
     status_ = InstrumentFor(opts_.exchange, opts_.symbol, 0).status();
@@ -813,7 +832,8 @@ void DeriveEngine::Abort() {
     }
   }
   instruments_.clear();
-  last_ = change_ = nullptr;
+  open_changes_.clear();
+  last_ = nullptr;
 }
 
 }  // namespace mt::derive

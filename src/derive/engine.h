@@ -104,7 +104,10 @@ class DeriveEngine : public BatchObserver {
                         const columnar::PodVector<int64_t>& ts, const columnar::PodVector<int64_t>& local);
   Status TradeBatch(const columnar::RowGroupData& batch);
   void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
-  Status EndChange();
+  // Ends the book change `in` has open, if any.
+  Status EndChange(Instrument* in);
+  // Ends every open book change.
+  Status EndChanges();
   Status MaybeFlush(Instrument* in, Series* s);
   size_t MaxRows(const Series& s) const;
   Status Flush(Instrument* in, Series* s);
@@ -136,10 +139,10 @@ class DeriveEngine : public BatchObserver {
   // eighth more than the buffer (see FlushLargest).
   size_t log_bytes_ = 0;
   size_t peak_held_bytes_ = 0;
-  // The book change in progress (incremental_book_L2).
-  Instrument* change_ = nullptr;
-  int64_t change_ts_ = 0, change_local_ = 0;
-  bool change_snapshot_ = false;
+  // The instruments with a book change in progress (incremental_book_L2):
+  // one per instrument, so rows of other instruments in between (a file of
+  // a few instruments, interleaved at one local_timestamp) do not split it.
+  std::vector<Instrument*> open_changes_;
   std::vector<DerivedOutput> outputs_;
   bool overflowed_ = false;
   bool completed_ = false;  // EndOfInput() ran

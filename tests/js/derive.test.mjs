@@ -368,28 +368,66 @@ describe('convert --derive: a grouped book file, each instrument its own series'
       if (x[1] === z[1] && x[1] !== y[1] && x[3] === y[3] && y[3] === z[3]) split++;
     }
     assert.ok(split > 50_000, `rows of one change split by the other instrument's: ${split}`);
-    const file = path.join(dir, 'deribit_incremental_book_L2_2020-04-02_PERPETUALS.csv.gz');
-    fs.writeFileSync(file, zlib.gzipSync([header, ...merged].join('\n') + '\n', { level: 1 }));
     const names = ['book_snapshot_5_0ms', 'book_snapshot_20_100ms', 'book_snapshot_3_grouped5_0ms'];
-    const out = mkTmp(ROOT_TMP, 'gen-grouped-book-out');
-    runOk(['convert', file, '--output', out, '--derive', names.join(','), '--threads', '2']);
     const cols = header.split(',');
     const rowsOf = (symbol) => merged.filter((l) => l.split(',', 2)[1] === symbol)
       .map((l) => Object.fromEntries(l.split(',').map((v, k) => [cols[k], v])));
-    for (const { symbol, key } of parts) {
-      const oracles = names.map(oracleFor);
-      const expected = new Map(oracles.map((o) => [o.tardisName, []]));
+    const oracles = names.map(oracleFor);
+    const expected = new Map();
+    for (const { symbol } of parts) {
+      const bySeries = new Map(oracles.map((o) => [o.tardisName, []]));
       for await (const m of compute(bookChangesOf(rowsOf(symbol)), ...oracles.map((o) => o.factory))) {
-        if (m.type === 'book_snapshot') expected.get(m.name).push(snapshotRow(m, m.depth));
+        if (m.type === 'book_snapshot') bySeries.get(m.name).push(snapshotRow(m, m.depth));
       }
-      for (let n = 0; n < names.length; n++) {
-        const object = path.join(out, `derived_data/by_date/day-2020-04-02/data_type-${names[n]}/${key}.parquet`);
-        const { rows } = await duckReadAll(object);
-        const exp = expected.get(oracles[n].tardisName);
-        assert.ok(exp.length > 1000, `${symbol} ${names[n]}: ${exp.length} snapshots`);
-        compareRows(`grouped ${symbol} ${names[n]}`, rows.map((x) => ourRow(x, 'book')), exp);
+      expected.set(symbol, bySeries);
+    }
+    // Named as Tardis names a grouped file, and under a name that does not say it is one (a file of a few
+    // instruments is then derived in the same pass as its split: the one-pass engine ended a change at
+    // every row of the other instrument, writing half-applied books).
+    const gz = zlib.gzipSync([header, ...merged].join('\n') + '\n', { level: 1 });
+    for (const [base, extra] of [['deribit_incremental_book_L2_2020-04-02_PERPETUALS.csv.gz', []],
+      ['book.csv.gz', ['--data-type', 'incremental_book_L2']]]) {
+      const file = path.join(dir, base);
+      fs.writeFileSync(file, gz);
+      const out = mkTmp(ROOT_TMP, 'gen-grouped-book-out');
+      runOk(['convert', file, '--output', out, '--derive', names.join(','), '--threads', '2', ...extra]);
+      for (const { symbol, key } of parts) {
+        for (let n = 0; n < names.length; n++) {
+          const object = path.join(out, `derived_data/by_date/day-2020-04-02/data_type-${names[n]}/${key}.parquet`);
+          const { rows } = await duckReadAll(object);
+          const exp = expected.get(symbol).get(oracles[n].tardisName);
+          assert.ok(exp.length > 1000, `${symbol} ${names[n]}: ${exp.length} snapshots`);
+          compareRows(`${base} ${symbol} ${names[n]}`, rows.map((x) => ourRow(x, 'book')), exp);
+        }
       }
     }
+  });
+});
+
+describe('convert --derive: book rows whose side is neither bid nor ask', () => {
+  // docs/DERIVED.md: such rows change no level. The side was judged by its first letter: `buy` became a bid
+  // and `anything` an ask (`sell` was left out only because of its letter).
+  it('change no level: the snapshots are those of the bid and ask rows alone', async () => {
+    const dir = mkTmp(ROOT_TMP, 'book-sides');
+    const t0 = 1585785600000000;
+    const rows = [['true', 'bid', 100, 1], ['true', 'ask', 101, 1], ['false', 'buy', 100.5, 7],
+      ['false', 'anything', 100.8, 3], ['false', 'sell', 99, 9], ['false', 'ask', 102, 2]];
+    const lines = ['exchange,symbol,timestamp,local_timestamp,is_snapshot,side,price,amount',
+      ...rows.map(([snap, side, p, a], i) => {
+        const t = t0 + 1000 * (i < 2 ? 1 : i);
+        return `deribit,BTC-PERPETUAL,${t},${t + 100},${snap},${side},${p},${a}`;
+      })];
+    const file = path.join(dir, 'deribit_incremental_book_L2_2020-04-02_BTC-PERPETUAL.csv.gz');
+    fs.writeFileSync(file, zlib.gzipSync(lines.join('\n') + '\n'));
+    const out = mkTmp(ROOT_TMP, 'book-sides-out');
+    runOk(['convert', file, '--output', out, '--derive', 'book_snapshot_2_0ms']);
+    const object = path.join(out, 'derived_data/by_date/day-2020-04-02/data_type-book_snapshot_2_0ms/DERIBIT:PERPETUAL:BTC-USD.parquet');
+    const { columns, rows: got } = await duckReadAll(object);
+    const at = (r, c) => { const v = r[columns.findIndex((x) => x.name === c)]; return v === null ? null : Number(v); };
+    const levels = got.map((r) => ['bid_price_1', 'bid_volume_1', 'ask_price_1', 'ask_volume_1', 'ask_price_2']
+      .map((c) => at(r, c)));
+    // The snapshot, then the ask at 102 (a second ask level); nothing from buy, anything or sell.
+    assert.deepEqual(levels, [[100, 1, 101, 1, null], [100, 1, 101, 1, 102]]);
   });
 });
 
