@@ -331,8 +331,6 @@ Status DeriveEngine::OnBatch(const RowGroupData& batch) {
   return status_;
 }
 
-// A book change: the maximal run of consecutive rows with the same symbol,
-// local_timestamp and is_snapshot. Its exchange timestamp is its first row's.
 namespace {
 
 // A book row's side: 0 bid, 1 ask (Side), 2 neither (the row changes no
@@ -341,6 +339,10 @@ int SideCode(std::string_view side) { return side == "bid" ? 0 : side == "ask" ?
 
 }  // namespace
 
+// A book change: the maximal run of an instrument's rows with the same
+// local_timestamp and is_snapshot, counted among its own rows (rows of other
+// instruments in between do not end it). Its exchange timestamp is its first
+// row's.
 Status DeriveEngine::BookBatch(const RowGroupData& batch) {
   const int c_ts = ColumnIndex(*schema_, "timestamp"), c_local = ColumnIndex(*schema_, "local_timestamp"),
             c_snap = ColumnIndex(*schema_, "is_snapshot"), c_side = ColumnIndex(*schema_, "side"),
@@ -369,8 +371,9 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     const bool has_p = price.Next(r, &p), has_a = amount.Next(r, &a);
     std::string_view side;
     if (side_col.IsDefined(r)) side = side_col.str.Get(side_i++);
+    if (!open_changes_.empty() && local[r] > open_latest_local_) MT_RETURN_IF_ERROR(EndChanges());
     // A batch of one instrument (one dictionary entry each) looks it up at its first row only.
-    if (!one_instrument || r == 0 || !in) {
+    if (!one_instrument || r == 0) {
       MT_ASSIGN_OR_RETURN(in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
     }
     if (!in->in_change || local[r] != in->change_local || (is_snap != 0) != in->change_snapshot) {
@@ -415,6 +418,7 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
   for (size_t r = 0; r < batch.num_rows; r++) {
     if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
     const bool is_snap = snap[r] != 0;
+    if (!open_changes_.empty() && loc[r] > open_latest_local_) MT_RETURN_IF_ERROR(EndChanges());
     if (!in->in_change || loc[r] != in->change_local || is_snap != in->change_snapshot) {
       MT_RETURN_IF_ERROR(EndChange(in));
       BeginChange(in, ts[r], loc[r], is_snap);
@@ -434,6 +438,7 @@ void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, 
   in->change_ts = ts_us;
   in->change_local = local_us;
   in->change_snapshot = snapshot_rows;
+  open_latest_local_ = open_changes_.empty() ? local_us : std::max(open_latest_local_, local_us);
   open_changes_.push_back(in);
   // A series starts replaying at the start of a row group, before a change.
   for (auto& s : in->series) {

@@ -75,7 +75,7 @@ class DeriveEngine : public BatchObserver {
   Status OnSchema(const tardis::DataTypeSchema& schema) override;
   Status OnBatch(const columnar::RowGroupData& batch) override;
   bool ReadsColumn(const tardis::DataTypeSchema& schema, size_t index) const override;
-  // Ends the last book change and writes every series' last row group and
+  // Ends the open book changes and writes every series' last row group and
   // footer; Finish() then commits them.
   Status EndOfInput() override;
   Status Finish() override;
@@ -91,7 +91,7 @@ class DeriveEngine : public BatchObserver {
   // The most bytes held at once by rows waiting for their row group and by
   // the book logs of all instruments, between two book changes or trades
   // (the row group being written aside): at most EngineOptions::buffer_bytes
-  // and an eighth (and a book change's steps).
+  // and an eighth (and the steps of the open book changes).
   size_t peak_held_bytes() const { return peak_held_bytes_; }
 
  private:
@@ -142,7 +142,11 @@ class DeriveEngine : public BatchObserver {
   // The instruments with a book change in progress (incremental_book_L2):
   // one per instrument, so rows of other instruments in between (a file of
   // a few instruments, interleaved at one local_timestamp) do not split it.
+  // A row later than all of them ends them all (Tardis files are in
+  // local_timestamp order: none of them has a row to come), so those open
+  // are the current timestamp's, and the others' series can be flushed.
   std::vector<Instrument*> open_changes_;
+  int64_t open_latest_local_ = 0;  // the latest local_timestamp of open_changes_
   std::vector<DerivedOutput> outputs_;
   bool overflowed_ = false;
   bool completed_ = false;  // EndOfInput() ran

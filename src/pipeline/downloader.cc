@@ -747,6 +747,17 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // The objects of the record this run replaces: those the new file does
   // not write again go before the new record is written.
   auto replaced = std::make_shared<ReplacedObjects>();
+  // Grouped items are downloaded and split one at a time (items of one
+  // instrument keep running beside them): each holds the state of its
+  // thousands of instruments and the buffers of its spill, whatever its
+  // share of the parse budget, so several at once would pass the memory
+  // bound as derived series would. One complete by its record is skipped
+  // below, without waiting. Under --force none is skipped, and the names of
+  // the record it replaces are kept from its read to its conversion: taken
+  // in the slot, so one item holds them at a time. The slot goes once that
+  // memory is freed (see settings.on_written below).
+  std::unique_lock<std::mutex> grouped_slot(grouped_mu_, std::defer_lock);
+  if (grouped && force) grouped_slot.lock();
   if (grouped) {
     StringSpool names, keys;
     std::vector<derive::DerivedSpec> specs;  // the item's series, computed beside each recorded object
@@ -897,15 +908,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       replace_record = true;
     }
   }
-  // Grouped items are downloaded and split one at a time (items of one
-  // instrument keep running beside them): each holds the state of its
-  // thousands of instruments and the buffers of its spill, whatever its
-  // share of the parse budget, so several at once would pass the memory
-  // bound as derived series would. One complete by its record was skipped
-  // above, without waiting. The slot goes once that memory is freed (see
-  // settings.on_written below).
-  std::unique_lock<std::mutex> grouped_slot(grouped_mu_, std::defer_lock);
-  if (grouped) grouped_slot.lock();
+  if (grouped && !grouped_slot.owns_lock()) grouped_slot.lock();
   // The file of an item planned with its key takes the instrument's terms
   // from the day's definitions, as that of an item keyed here does: the same
   // item gives the same file whichever way it was planned. A grouped file's

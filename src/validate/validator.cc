@@ -232,12 +232,13 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
              std::binary_search(names.begin(), names.end(), std::hash<std::string_view>()(name));
     }
     // The rows the record lists for object `name`: -1 when not known (no
-    // rows kept, or two listed names share the hash).
+    // rows kept, two listed names share the hash, or none listed: a record
+    // lists an object for rows it has, so 0 is an entry without them).
     int64_t RowsOf(std::string_view name) const {
       const uint64_t h = std::hash<std::string_view>()(name);
       auto lo = std::lower_bound(name_rows.begin(), name_rows.end(), std::pair<uint64_t, uint64_t>{h, 0});
       if (lo == name_rows.end() || lo->first != h || (lo + 1 != name_rows.end() && (lo + 1)->first == h)) return -1;
-      return static_cast<int64_t>(lo->second);
+      return lo->second == 0 ? -1 : static_cast<int64_t>(lo->second);
     }
   };
   // Read again, as download does, when another run's commit tore the read
@@ -272,7 +273,8 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     }
     index.outcome = rec->outcome;
     index.created_at = rec->created_at;
-    if (index.big_keys.size() + index.big_names.size() > max_hashes) {
+    // Under --deep each name also keeps its rows (two more words).
+    if (index.big_keys.size() + index.big_names.size() * (deep ? 3 : 1) > max_hashes) {
       index.big = true;
       index.big_rows.clear();
       return index;
@@ -558,7 +560,8 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     r.status = c.status;
     r.reason = std::move(c.reason);
     r.rows = c.rows;
-    if (r.status == ItemStatus::kDone && listed_rows >= 0 && c.rows != listed_rows) {
+    if ((r.status == ItemStatus::kDone || r.status == ItemStatus::kNoData) && listed_rows >= 0 &&
+        c.rows != listed_rows) {
       // Written after the record (another file's conversion, a run of the
       // object's own item): whole, but not what the record says the file
       // gave.

@@ -538,6 +538,13 @@ test('validate --deep: a grouped item\'s object written again after its record, 
   // Without --deep the footers are not read: complete, as before.
   const v3 = await run(['validate', ...sel, '--read-only'], env);
   assert.equal(v3.status, 0, show(v3));
+  // Written again from a file without rows: not no_data (the record lists rows for it), corrupt the same way.
+  fs.writeFileSync(own, zlib.gzipSync(csv([])));
+  const c0 = await run(['convert', own, '--output', out]);
+  assert.equal(c0.status, 0, show(c0));
+  const v0 = await deep();
+  assert.notEqual(v0.status, 0, show(v0));
+  assert.match(v0.stdout, /the object has 0 rows, the completion record of deribit OPTIONS lists 2/, show(v0));
   // download --force writes the item again: both agree.
   const d2 = await run(['download', ...sel, '--force'], env);
   assert.equal(d2.status, 0, show(d2));
