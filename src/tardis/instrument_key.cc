@@ -123,9 +123,15 @@ constexpr std::array<std::string_view, 36> kQuotes = {
     "BTC",   "ETH",  "BNB",  "EUR",  "TRY",  "GBP",  "BRL",  "AUD",  "JPY",  "RUB", "UAH",
     "NGN",   "ZAR",  "IDR",  "KRW",  "PLN",  "RON",  "ARS",  "MXN",  "XRP",  "TRX", "DOGE"};
 
+// Stablecoins whose names end in USD and whose first letters a short base
+// could end with: taken only after a base of three or more characters, so
+// MOGUSD stays MOG-USD while BTCGUSD is BTC-GUSD.
+bool NeedsLongBase(std::string_view q) { return q == "GUSD" || q == "PYUSD" || q == "RLUSD"; }
+
 bool SplitConcatenated(std::string_view s, std::string* base, std::string* quote) {
   for (std::string_view q : kQuotes) {
     if (s.size() > q.size() && s.substr(s.size() - q.size()) == q) {
+      if (NeedsLongBase(q) && s.size() - q.size() < 3) continue;
       *base = std::string(s.substr(0, s.size() - q.size()));
       *quote = std::string(q);
       return IsCurrencyCode(*base);

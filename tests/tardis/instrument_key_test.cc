@@ -131,6 +131,7 @@ TEST(InstrumentKey, SpotOnlyVenuesReadTheirPairsWhateverTheSeparator) {
       {"gemini", "BTCGUSD", "GEMINI:SPOT_PAIR:BTC-GUSD"},
       {"gemini", "ETHRLUSD", "GEMINI:SPOT_PAIR:ETH-RLUSD"},
       {"bitstamp", "BTCPYUSD", "BITSTAMP:SPOT_PAIR:BTC-PYUSD"},
+      {"gemini", "MOGUSD", "GEMINI:SPOT_PAIR:MOG-USD"},  // not MO-GUSD: a base of two letters
       {"bitfinex", "BTCUSD", "BITFINEX:SPOT_PAIR:BTC-USD"},
       {"bitfinex", "DOGE:USD", "BITFINEX:SPOT_PAIR:DOGE-USD"},
       {"huobi", "BTCUSDT", "HUOBI:SPOT_PAIR:BTC-USDT"},
