@@ -15,6 +15,7 @@
 #include "core/time_util.h"
 #include "derive/engine.h"
 #include "derive/names.h"
+#include "parquet/file_reader.h"
 #include "storage/open_store.h"
 #include "support/book_rows.h"
 #include "support/temp_dir.h"
@@ -148,6 +149,7 @@ void AddChange(const tardis::DataTypeSchema& schema, int inst, int64_t local_us,
 // peak of held row bytes.
 struct ManyInstrumentsRun {
   size_t most = 0, peak_held = 0;
+  size_t most_row_groups = 0;  // of any output file
 };
 
 // A file of `instruments` instruments through an engine deriving `specs`: a
@@ -192,6 +194,9 @@ ManyInstrumentsRun RunManyInstruments(const std::string& specs, size_t footer_by
   EXPECT_EQ(engine.outputs().size(), outputs);
   for (const DerivedOutput& out : engine.outputs()) {
     EXPECT_EQ(out.rows, static_cast<uint64_t>(changes) + 1u) << out.name;
+    auto r = parquet::FileReader::OpenLocal(out.name);
+    EXPECT_TRUE(r.ok()) << out.name;
+    if (r.ok()) run.most_row_groups = std::max(run.most_row_groups, (*r)->metadata().row_groups.size());
   }
   run.peak_held = engine.peak_held_bytes();
   return run;
@@ -217,6 +222,11 @@ TEST(DeriveEngineMemory, LogsOfManyInstrumentsStayWithinTheirBudget) {
   // Within the budget: 6 MB of logs, a row group being written, the books
   // and the writers.
   EXPECT_LE(run.most, kBuffer * 2) << "heap held between batches: " << run.most;
+  // The log written early is the biggest one's, so each file's 61 rows
+  // take 3 row groups. With each instrument's change left open until its
+  // next row, only the instrument whose change had just ended could be
+  // written, and files took twice as many.
+  EXPECT_LE(run.most_row_groups, 4u);
 }
 
 // One instrument with a deep book (50,000 levels a side) and sixteen
