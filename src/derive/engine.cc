@@ -339,6 +339,10 @@ int SideCode(std::string_view side) { return side == "bid" ? 0 : side == "ask" ?
 
 }  // namespace
 
+inline bool DeriveEngine::Continues(const Instrument& in, int64_t local_us, bool snapshot_rows) {
+  return in.in_change && local_us == in.change_local && snapshot_rows == in.change_snapshot;
+}
+
 // A book change: the maximal run of an instrument's rows with the same
 // local_timestamp and is_snapshot, counted among its own rows (rows of other
 // instruments in between do not end it). Its exchange timestamp is its first
@@ -371,15 +375,11 @@ Status DeriveEngine::BookBatch(const RowGroupData& batch) {
     const bool has_p = price.Next(r, &p), has_a = amount.Next(r, &a);
     std::string_view side;
     if (side_col.IsDefined(r)) side = side_col.str.Get(side_i++);
-    if (!open_changes_.empty() && local[r] > open_latest_local_) MT_RETURN_IF_ERROR(EndChanges());
     // A batch of one instrument (one dictionary entry each) looks it up at its first row only.
     if (!one_instrument || r == 0) {
       MT_ASSIGN_OR_RETURN(in, InstrumentFor(ex.Get(r), sym.Get(r), local[r]));
     }
-    if (!in->in_change || local[r] != in->change_local || (is_snap != 0) != in->change_snapshot) {
-      MT_RETURN_IF_ERROR(EndChange(in));
-      BeginChange(in, ts[r], local[r], is_snap != 0);
-    }
+    if (!Continues(*in, local[r], is_snap != 0)) MT_RETURN_IF_ERROR(BeginChange(in, ts[r], local[r], is_snap != 0));
     // A row without a usable price, amount or side changes no level.
     if (!has_p || !has_a || std::isnan(p) || std::isnan(a)) continue;
     const int code = SideCode(side);
@@ -418,10 +418,8 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
   for (size_t r = 0; r < batch.num_rows; r++) {
     if ((r & kCancelPollRows) == kCancelPollRows) MT_RETURN_IF_ERROR(CheckCancel());
     const bool is_snap = snap[r] != 0;
-    if (!open_changes_.empty() && loc[r] > open_latest_local_) MT_RETURN_IF_ERROR(EndChanges());
-    if (!in->in_change || loc[r] != in->change_local || is_snap != in->change_snapshot) {
-      MT_RETURN_IF_ERROR(EndChange(in));
-      BeginChange(in, ts[r], loc[r], is_snap);
+    if (!Continues(*in, loc[r], is_snap)) {
+      MT_RETURN_IF_ERROR(BeginChange(in, ts[r], loc[r], is_snap));
       log = in->replaying ? &in->log : nullptr;
     }
     const uint8_t c = side_idx ? side_code[side_idx[r]] : constant_code;
@@ -433,7 +431,11 @@ Status DeriveEngine::BookBatchDense(const RowGroupData& batch, int c_snap, int c
   return Status::OK();
 }
 
-void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows) {
+Status DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows) {
+  // The changes this row closes: every open one when it is later than all of
+  // them, else its instrument's.
+  if (!open_changes_.empty() && local_us > open_latest_local_) MT_RETURN_IF_ERROR(EndChanges());
+  MT_RETURN_IF_ERROR(EndChange(in));
   in->in_change = true;
   in->change_ts = ts_us;
   in->change_local = local_us;
@@ -454,6 +456,7 @@ void DeriveEngine::BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, 
   for (auto& s : in->series) s->book->Before(ts_us, local_us, in->ident(), s->replay ? nullptr : &s->pending);
   if (reset) in->book.Reset();
   in->last_was_snapshot = snapshot_rows;
+  return Status::OK();
 }
 
 Status DeriveEngine::EndChanges() {

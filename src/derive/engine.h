@@ -103,7 +103,13 @@ class DeriveEngine : public BatchObserver {
   Status BookBatchDense(const columnar::RowGroupData& batch, int c_snap, int c_side, int c_price, int c_amount,
                         const columnar::PodVector<int64_t>& ts, const columnar::PodVector<int64_t>& local);
   Status TradeBatch(const columnar::RowGroupData& batch);
-  void BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
+  // Whether a row of `in` (local_timestamp, snapshot or not) adds to its
+  // open change; no change ends before such a row (its time is no later
+  // than every open one's).
+  static bool Continues(const Instrument& in, int64_t local_us, bool snapshot_rows);
+  // A row of `in` that does not: ends the changes it closes, then begins
+  // `in`'s.
+  Status BeginChange(Instrument* in, int64_t ts_us, int64_t local_us, bool snapshot_rows);
   // Ends the book change `in` has open, if any.
   Status EndChange(Instrument* in);
   // Ends every open book change.

@@ -757,7 +757,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // in the slot, so one item holds them at a time. The slot goes once that
   // memory is freed (see settings.on_written below).
   std::unique_lock<std::mutex> grouped_slot(grouped_mu_, std::defer_lock);
-  if (grouped && force) grouped_slot.lock();
+  if (replaces_done_record) grouped_slot.lock();
   if (grouped) {
     StringSpool names, keys;
     std::vector<derive::DerivedSpec> specs;  // the item's series, computed beside each recorded object

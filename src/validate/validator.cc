@@ -381,11 +381,13 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     return Status::OK();
   };
   // The present items' indexes, for the footer checks (in the temporary
-  // file past the budget: the range may hold any number).
-  SpillVector<uint64_t> to_check(opts.memory_bytes);
-  // Beside each: the rows its grouped item's record lists for its object
-  // (-1: not compared), for the footer check to compare.
-  SpillVector<int64_t> recorded_rows(opts.memory_bytes);
+  // file past the budget: the range may hold any number), each with the rows
+  // its grouped item's record lists for its object (-1: not compared).
+  struct ToCheck {
+    uint64_t item;
+    int64_t listed_rows;
+  };
+  SpillVector<ToCheck> to_check(opts.memory_bytes);
   size_t day_end = 0;    // end of the current day's run of items
   size_t day_first = 0;  // its first
   for (size_t i = 0; i < expected.items.size(); i++) {
@@ -518,8 +520,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
         r.status = ItemStatus::kCorrupt;
         r.reason = "object of " + std::to_string(r.bytes) + " bytes is too short for Parquet";
       } else if (opts.deep) {
-        to_check.push_back(i);
-        recorded_rows.push_back(listed_rows);
+        to_check.push_back(ToCheck{i, listed_rows});
       } else {
         r.status = ItemStatus::kDone;
       }
@@ -546,8 +547,9 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     int64_t listed_rows;
     {
       std::lock_guard<std::mutex> l(mu);
-      index = static_cast<size_t>(to_check.Get(k));
-      listed_rows = recorded_rows.Get(k);
+      const ToCheck t = to_check.Get(k);
+      index = static_cast<size_t>(t.item);
+      listed_rows = t.listed_rows;
       r = res.items[index];
     }
     const tardis::DataTypeSchema* schema = tardis::FindSchema(r.item.data_type);
@@ -594,7 +596,6 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
   // checked can be trusted (retryable, as a store's I/O error).
   if (!expected.items.io_status().ok() && res.store_error.ok()) res.store_error = expected.items.io_status();
   if (!to_check.status().ok() && res.store_error.ok()) res.store_error = to_check.status();
-  if (!recorded_rows.status().ok() && res.store_error.ok()) res.store_error = recorded_rows.status();
   return res;
 }
 
