@@ -155,6 +155,9 @@ class StringColumn {
   // The dictionary index of the value appended last. REQUIRES: dict_mode(),
   // size() > 0.
   uint32_t last_index() const { return last_index_; }
+  // Names the dictionary's contents: the same while entries are only added
+  // (their indices stay valid), another once it is emptied or copied.
+  uint64_t dict_id() const { return dict_id_.value(); }
   // Appends dictionary entry i again (an index last_index() gave for this
   // column). REQUIRES: dict_mode(), i < dict().size().
   void AppendIndex(uint32_t i) {

@@ -616,6 +616,7 @@ inline __attribute__((always_inline)) bool CsvParser::ParsePrefix(const char* li
     *p = line_begin + plen;
     return true;
   }
+  if (prefix_cache_ && PrefixFromCache(line_begin, e, p)) return true;
   *p = line_begin;
   if (!ParseField<ColumnKind::kString>(cols[0], 0, false, line_begin, e, p) ||
       !ParseField<ColumnKind::kString>(cols[1], 1, false, line_begin, e, p)) {
@@ -625,10 +626,90 @@ inline __attribute__((always_inline)) bool CsvParser::ParsePrefix(const char* li
   if (len <= kMaxPrefix && cols[0].str.CanRepeatLast() && cols[1].str.CanRepeatLast()) {
     std::memcpy(prev_prefix_, line_begin, len);
     prev_prefix_len_ = len;
+    RememberPrefix(line_begin, len);
   } else {
     prev_prefix_len_ = 0;  // a plain column cannot repeat its last value
   }
   return true;
+}
+
+namespace {
+
+// The set of a prefix of `len` (8 to kMaxPrefix) bytes at p: a hash of its
+// first, middle and last eight bytes and its length.
+inline __attribute__((always_inline)) size_t PrefixSet(const char* p, size_t len, size_t bits) {
+  uint64_t a, b, c;
+  std::memcpy(&a, p, 8);
+  std::memcpy(&b, p + len / 2 - 4, 8);
+  std::memcpy(&c, p + len - 8, 8);
+  const uint64_t h = a * 0x9E3779B97F4A7C15ULL ^ b * 0xC2B2AE3D27D4EB4FULL ^ (c + len) * 0x165667B19E3779F9ULL;
+  return static_cast<size_t>(h >> (64 - bits));
+}
+
+}  // namespace
+
+bool CsvParser::PrefixFromCache(const char* line_begin, const char* e, const char** p) {
+  columnar::ColumnData* cols = batch_.columns.data();
+  if (!cols[0].str.dict_mode() || !cols[1].str.dict_mode()) return false;
+  if (cols[0].str.dict_id() != prefix_dicts_[0] || cols[1].str.dict_id() != prefix_dicts_[1]) {
+    prefix_generation_++;  // the indices held are another dictionary's
+    prefix_dicts_[0] = cols[0].str.dict_id();
+    prefix_dicts_[1] = cols[1].str.dict_id();
+    return false;
+  }
+  // The row's prefix through its second comma, looked for in its first
+  // kMaxPrefix bytes when they can be read (buf_end_: the chunk's end,
+  // beyond the line). A quoted value with a comma in it gives a length no
+  // entry of those bytes has: entries are what a full parse consumed, and
+  // a full parse of the same bytes consumes the same.
+  const char* readable = buf_end_ ? buf_end_ : e;
+  if (readable - line_begin < static_cast<ptrdiff_t>(kMaxPrefix)) return false;
+  uint64_t commas = 0;
+  for (size_t k = 0; k < kMaxPrefix; k += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line_begin + k));
+    commas |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
+              << k;
+  }
+  commas &= commas - 1;  // drop the first
+  if (commas == 0) return false;
+  const size_t len = static_cast<size_t>(__builtin_ctzll(commas)) + 1;
+  if (len < 8 || len > kCachedPrefix || static_cast<ptrdiff_t>(len) >= e - line_begin) return false;
+  const PrefixEntry* set = &prefix_cache_[2 * PrefixSet(line_begin, len, kPrefixSetBits)];
+  const auto holds = [&](const PrefixEntry& x) {
+    return x.generation == prefix_generation_ && x.len == len && SamePrefix(line_begin, x.bytes, len);
+  };
+  const PrefixEntry& entry = holds(set[0]) ? set[0] : set[1];
+  if (&entry == &set[1] && !holds(set[1])) return false;
+  cols[0].str.AppendIndex(entry.exchange_index);
+  cols[0].AddDefined();
+  cols[1].str.AppendIndex(entry.symbol_index);
+  cols[1].AddDefined();
+  std::memcpy(prev_prefix_, line_begin, kMaxPrefix);  // readable: checked above
+  prev_prefix_len_ = len;
+  *p = line_begin + len;
+  return true;
+}
+
+void CsvParser::RememberPrefix(const char* line_begin, size_t len) {
+  if (!prefix_cache_) {
+    if (++prefix_misses_ < kPrefixMissesBeforeCache) return;
+    prefix_cache_ = std::make_unique<PrefixEntry[]>(size_t{2} << kPrefixSetBits);  // generation 0: empty
+  }
+  if (len < 8 || len > kCachedPrefix) return;
+  const columnar::ColumnData* cols = batch_.columns.data();
+  if (cols[0].str.dict_id() != prefix_dicts_[0] || cols[1].str.dict_id() != prefix_dicts_[1]) {
+    prefix_generation_++;
+    prefix_dicts_[0] = cols[0].str.dict_id();
+    prefix_dicts_[1] = cols[1].str.dict_id();
+  }
+  PrefixEntry* set = &prefix_cache_[2 * PrefixSet(line_begin, len, kPrefixSetBits)];
+  set[1] = set[0];
+  PrefixEntry& entry = set[0];
+  entry.generation = prefix_generation_;
+  entry.len = static_cast<uint8_t>(len);
+  entry.exchange_index = cols[0].str.last_index();
+  entry.symbol_index = cols[1].str.last_index();
+  std::memcpy(entry.bytes, line_begin, len);
 }
 
 // Bookkeeping after a whole row.

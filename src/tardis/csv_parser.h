@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -110,6 +111,13 @@ class CsvParser {
   template <columnar::ColumnKind... K>
   bool ParseRowAs(const char* line_begin, const char* e);
   bool ParsePrefix(const char* line_begin, const char* e, const char** p);
+  // ParsePrefix for a row that does not repeat the previous row's prefix:
+  // from prefix_cache_ when it holds the row's "exchange,symbol,"; false
+  // (nothing appended) when it does not.
+  bool PrefixFromCache(const char* line_begin, const char* e, const char** p);
+  // Enters the prefix just parsed, [line_begin, line_begin + len), with the
+  // dictionary indices its two values got.
+  void RememberPrefix(const char* line_begin, size_t len);
   template <columnar::ColumnKind K>
   bool ParseField(columnar::ColumnData& col, size_t i, bool last, const char* line_begin, const char* e,
                   const char** p);
@@ -170,6 +178,32 @@ class CsvParser {
   static constexpr size_t kMaxPrefix = 64;
   char prev_prefix_[kMaxPrefix];
   size_t prev_prefix_len_ = 0;
+  // The prefixes of rows that did not repeat the previous row's, with the
+  // dictionary indices their exchange and symbol got: a grouped file's rows
+  // go from instrument to instrument at nearly every row, and a hit here
+  // replaces two field scans and a dictionary lookup by one hash probe and
+  // one compare. Two ways a set (a prefix goes into way 0, the older one
+  // moves to way 1), so the thousands of instruments of a grouped file
+  // mostly stay in. An entry holds while the two columns' dictionaries only
+  // grow (their DictId values are those of prefix_dicts_); any other change,
+  // a new batch whose dictionaries start empty included, empties the cache
+  // by a new generation. Made after kPrefixMissesBeforeCache misses of the
+  // memo above, so a file of one instrument (one miss a batch) never makes
+  // it. Prefixes longer than kCachedPrefix are not cached.
+  static constexpr size_t kCachedPrefix = 51;
+  struct alignas(64) PrefixEntry {
+    uint32_t generation;
+    uint32_t exchange_index;
+    uint32_t symbol_index;
+    uint8_t len;
+    char bytes[kCachedPrefix];
+  };
+  static constexpr size_t kPrefixSetBits = 12;
+  static constexpr size_t kPrefixMissesBeforeCache = 256;
+  std::unique_ptr<PrefixEntry[]> prefix_cache_;  // set s: entries 2s and 2s + 1
+  uint32_t prefix_generation_ = 1;  // entries start at 0: empty
+  uint64_t prefix_dicts_[2] = {0, 0};
+  size_t prefix_misses_ = 0;
   RowError error_;
   // The first eight digits of the last 16-digit timestamp and their value.
   // Starts as "00000000" -> 0: the memo only ever holds a checked pair.

@@ -339,6 +339,52 @@ Status ParseText(const std::string& text, const DataTypeSchema* forced = nullptr
 
 const char kTradesHeader[] = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
 
+// Rows of thousands of instruments in no order (a grouped file): every row
+// keeps its own exchange and symbol, however its prefix was read (the
+// previous row's, a remembered one, a full parse). Batches of a few thousand
+// rows start new dictionaries, so a prefix remembered with the indices of an
+// earlier batch would name another instrument; prefixes longer than the
+// remembered ones, short ones and a second exchange are mixed in, and the
+// text comes in chunks of odd sizes (rows cut anywhere).
+TEST(CsvParser, InterleavedInstrumentsKeepTheirOwnExchangeAndSymbol) {
+  std::mt19937 rng(7);
+  std::vector<std::pair<std::string, std::string>> instruments;
+  for (int i = 0; i < 3000; i++) {
+    std::string sym = "BTC-" + std::to_string(1 + i % 28) + "DEC24-" + std::to_string(1000 * (i + 1)) + "-C";
+    if (i % 97 == 0) sym = "S" + std::to_string(i);  // "x,S0," : shorter than a word
+    if (i % 89 == 0) sym += "-" + std::string(40, 'L');  // a prefix past the remembered length
+    instruments.emplace_back(i % 13 == 0 ? "okex-options" : "deribit", sym);
+  }
+  instruments[0].first = "x";
+  std::string text = kTradesHeader;
+  std::vector<size_t> row_instrument;
+  for (int r = 0; r < 40000; r++) {
+    // Runs of one instrument now and then (the previous row's prefix).
+    const size_t k = (r % 7 == 3 && !row_instrument.empty()) ? row_instrument.back() : rng() % instruments.size();
+    row_instrument.push_back(k);
+    text += instruments[k].first + "," + instruments[k].second + ",1000," + std::to_string(1000 + r) + "," +
+            std::to_string(r) + ",buy,1.5,2\n";
+  }
+  for (const size_t chunk : {size_t{1} << 20, size_t{4093}}) {
+    tardis::ParserOptions opts;
+    opts.batch_rows = 5000;
+    CollectSink sink(nullptr, opts);
+    ASSERT_TRUE(ParseBytes(text, &sink, chunk).ok());
+    Table t{&sink.batches, sink.schema};
+    ASSERT_EQ(t.rows(), row_instrument.size());
+    size_t wrong = 0;
+    for (size_t r = 0; r < row_instrument.size(); r++) {
+      const auto& [exchange, symbol] = instruments[row_instrument[r]];
+      if (t.Str(r, "exchange") != exchange || t.Str(r, "symbol") != symbol || t.Str(r, "id") != std::to_string(r)) {
+        if (wrong++ < 3) ADD_FAILURE() << "row " << r << ": " << t.Str(r, "exchange") << "," << t.Str(r, "symbol");
+      }
+    }
+    EXPECT_EQ(wrong, 0u) << "chunk " << chunk;
+    EXPECT_EQ(sink.batches.size(), 8u);
+    EXPECT_TRUE(sink.batches[3].columns[1].str.dict_mode());
+  }
+}
+
 TEST(CsvParserErrors, UnknownHeaderNamesTheHeader) {
   const Status st = ParseText("a,b,c\n1,2,3\n");
   EXPECT_EQ(st.code(), Status::Code::kInvalidInput);
