@@ -206,6 +206,7 @@ Status CsvParser::ParseBlock(const DataTypeSchema& schema, const std::vector<boo
   rows_ = 0;
   carry_.clear();
   prev_prefix_len_ = 0;
+  prefix_misses_ = 0;
   status_ = Status::OK();
   if (schema_ == &schema && batch_.columns.size() == schema.columns.size()) {
     // A block's rows are joined by AppendRange, which maps only the values
@@ -239,6 +240,7 @@ void CsvParser::CheckTextOf(const char* p, size_t n) { check_text_ = !AsciiWitho
 void CsvParser::StartBatch(size_t reserve_rows) {
   batch_ = columnar::MakeRowGroup(schema_->ParquetSchema(), &plain_hint_);
   prev_prefix_len_ = 0;  // the prefix memo repeats values of the batch
+  prefix_misses_ = 0;
   // A first guess holds at most kFirstReserveBytes of values: 64 Ki rows of
   // a narrow table (trades), a few thousand of book_snapshot_25 (104
   // columns), so a 10-row file, or a header-only parser, does not reserve
@@ -664,12 +666,17 @@ bool CsvParser::PrefixFromCache(const char* line_begin, const char* e, const cha
   // a full parse of the same bytes consumes the same.
   const char* readable = buf_end_ ? buf_end_ : e;
   if (readable - line_begin < static_cast<ptrdiff_t>(kMaxPrefix)) return false;
+  static_assert(kMaxPrefix == 64, "one bit of `commas` a byte");
   uint64_t commas = 0;
+#if defined(__SSE2__)
   for (size_t k = 0; k < kMaxPrefix; k += 16) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line_begin + k));
     commas |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(',')))))
               << k;
   }
+#else
+  for (size_t k = 0; k < kMaxPrefix; k++) commas |= static_cast<uint64_t>(line_begin[k] == ',') << k;
+#endif
   commas &= commas - 1;  // drop the first
   if (commas == 0) return false;
   const size_t len = static_cast<size_t>(__builtin_ctzll(commas)) + 1;
@@ -692,7 +699,7 @@ bool CsvParser::PrefixFromCache(const char* line_begin, const char* e, const cha
 
 void CsvParser::RememberPrefix(const char* line_begin, size_t len) {
   if (!prefix_cache_) {
-    if (++prefix_misses_ < kPrefixMissesBeforeCache) return;
+    if (prefix_misses_++ < opts_.prefix_cache_after_misses) return;
     prefix_cache_ = std::make_unique<PrefixEntry[]>(size_t{2} << kPrefixSetBits);  // generation 0: empty
   }
   if (len < 8 || len > kCachedPrefix) return;

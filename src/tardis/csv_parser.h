@@ -65,6 +65,13 @@ struct ParserOptions {
   // For a sink slower than the parse (a grouped file's split), where blocks
   // parsed further ahead only wait in memory.
   size_t max_unjoined_blocks = 0;
+  // Rows of one batch (or one block of a ParallelCsvParser) whose
+  // "exchange,symbol," differs from the previous row's before the parser
+  // starts remembering such prefixes (CsvParser::prefix_cache_): a grouped
+  // file passes this within its first rows, a file of one instrument (one
+  // such row a batch or block) never does. The fuzzer sets 0 for its
+  // sequential parse; the blocks of a ParallelCsvParser take the default.
+  size_t prefix_cache_after_misses = 256;
 };
 
 class CsvParser {
@@ -92,6 +99,8 @@ class CsvParser {
 
   const DataTypeSchema* schema() const { return schema_; }
   uint64_t rows() const { return rows_; }
+  // Whether rows' prefixes are remembered (a file of many instruments).
+  bool remembers_prefixes() const { return prefix_cache_ != nullptr; }
 
  private:
   // The row parsers return false with the error in status_ (no Status built
@@ -187,9 +196,12 @@ class CsvParser {
   // mostly stay in. An entry holds while the two columns' dictionaries only
   // grow (their DictId values are those of prefix_dicts_); any other change,
   // a new batch whose dictionaries start empty included, empties the cache
-  // by a new generation. Made after kPrefixMissesBeforeCache misses of the
-  // memo above, so a file of one instrument (one miss a batch) never makes
-  // it. Prefixes longer than kCachedPrefix are not cached.
+  // by a new generation. Made after ParserOptions::prefix_cache_after_misses
+  // misses of the memo above in one batch or block, so a file of one
+  // instrument never makes it; then kept (512 KB) until the parser goes:
+  // a file of many instruments holds one per block parser, about as many
+  // as the blocks it keeps in flight (ParserOptions::max_unjoined_blocks).
+  // Prefixes longer than kCachedPrefix are not cached.
   static constexpr size_t kCachedPrefix = 51;
   struct alignas(64) PrefixEntry {
     uint32_t generation;
@@ -199,7 +211,6 @@ class CsvParser {
     char bytes[kCachedPrefix];
   };
   static constexpr size_t kPrefixSetBits = 12;
-  static constexpr size_t kPrefixMissesBeforeCache = 256;
   std::unique_ptr<PrefixEntry[]> prefix_cache_;  // set s: entries 2s and 2s + 1
   uint32_t prefix_generation_ = 1;  // entries start at 0: empty
   uint64_t prefix_dicts_[2] = {0, 0};

@@ -382,7 +382,24 @@ TEST(CsvParser, InterleavedInstrumentsKeepTheirOwnExchangeAndSymbol) {
     EXPECT_EQ(wrong, 0u) << "chunk " << chunk;
     EXPECT_EQ(sink.batches.size(), 8u);
     EXPECT_TRUE(sink.batches[3].columns[1].str.dict_mode());
+    EXPECT_TRUE(sink.parser().remembers_prefixes());
   }
+}
+
+// A file of one instrument changes prefix once a batch (its first row): in
+// batches of ten rows, 400 of them, it never remembers prefixes (the memory
+// is for files of many instruments).
+TEST(CsvParser, OneInstrumentInManyBatchesRemembersNoPrefix) {
+  std::string text = kTradesHeader;
+  for (int r = 0; r < 4000; r++) {
+    text += "deribit,BTC-PERPETUAL,1000," + std::to_string(1000 + r) + "," + std::to_string(r) + ",buy,1.5,2\n";
+  }
+  tardis::ParserOptions opts;
+  opts.batch_rows = 10;
+  CollectSink sink(nullptr, opts);
+  ASSERT_TRUE(ParseBytes(text, &sink).ok());
+  EXPECT_EQ(sink.batches.size(), 400u);
+  EXPECT_FALSE(sink.parser().remembers_prefixes());
 }
 
 TEST(CsvParserErrors, UnknownHeaderNamesTheHeader) {
