@@ -653,12 +653,7 @@ inline __attribute__((always_inline)) size_t PrefixSet(const char* p, size_t len
 bool CsvParser::PrefixFromCache(const char* line_begin, const char* e, const char** p) {
   columnar::ColumnData* cols = batch_.columns.data();
   if (!cols[0].str.dict_mode() || !cols[1].str.dict_mode()) return false;
-  if (cols[0].str.dict_id() != prefix_dicts_[0] || cols[1].str.dict_id() != prefix_dicts_[1]) {
-    prefix_generation_++;  // the indices held are another dictionary's
-    prefix_dicts_[0] = cols[0].str.dict_id();
-    prefix_dicts_[1] = cols[1].str.dict_id();
-    return false;
-  }
+  if (!PrefixCacheCurrent()) return false;
   // The row's prefix through its second comma, looked for in its first
   // kMaxPrefix bytes when they can be read (buf_end_: the chunk's end,
   // beyond the line). A quoted value with a comma in it gives a length no
@@ -685,16 +680,25 @@ bool CsvParser::PrefixFromCache(const char* line_begin, const char* e, const cha
   const auto holds = [&](const PrefixEntry& x) {
     return x.generation == prefix_generation_ && x.len == len && SamePrefix(line_begin, x.bytes, len);
   };
-  const PrefixEntry& entry = holds(set[0]) ? set[0] : set[1];
-  if (&entry == &set[1] && !holds(set[1])) return false;
-  cols[0].str.AppendIndex(entry.exchange_index);
+  const PrefixEntry* entry = holds(set[0]) ? &set[0] : holds(set[1]) ? &set[1] : nullptr;
+  if (!entry) return false;
+  cols[0].str.AppendIndex(entry->exchange_index);
   cols[0].AddDefined();
-  cols[1].str.AppendIndex(entry.symbol_index);
+  cols[1].str.AppendIndex(entry->symbol_index);
   cols[1].AddDefined();
   std::memcpy(prev_prefix_, line_begin, kMaxPrefix);  // readable: checked above
   prev_prefix_len_ = len;
   *p = line_begin + len;
   return true;
+}
+
+bool CsvParser::PrefixCacheCurrent() {
+  const uint64_t exchange = batch_.columns[0].str.dict_id(), symbol = batch_.columns[1].str.dict_id();
+  if (exchange == prefix_dicts_[0] && symbol == prefix_dicts_[1]) return true;
+  prefix_generation_++;  // the indices held are other dictionaries'
+  prefix_dicts_[0] = exchange;
+  prefix_dicts_[1] = symbol;
+  return false;
 }
 
 void CsvParser::RememberPrefix(const char* line_begin, size_t len) {
@@ -703,12 +707,8 @@ void CsvParser::RememberPrefix(const char* line_begin, size_t len) {
     prefix_cache_ = std::make_unique<PrefixEntry[]>(size_t{2} << kPrefixSetBits);  // generation 0: empty
   }
   if (len < 8 || len > kCachedPrefix) return;
+  PrefixCacheCurrent();  // the entry goes into the generation of the current dictionaries
   const columnar::ColumnData* cols = batch_.columns.data();
-  if (cols[0].str.dict_id() != prefix_dicts_[0] || cols[1].str.dict_id() != prefix_dicts_[1]) {
-    prefix_generation_++;
-    prefix_dicts_[0] = cols[0].str.dict_id();
-    prefix_dicts_[1] = cols[1].str.dict_id();
-  }
   PrefixEntry* set = &prefix_cache_[2 * PrefixSet(line_begin, len, kPrefixSetBits)];
   set[1] = set[0];
   PrefixEntry& entry = set[0];

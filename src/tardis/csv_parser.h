@@ -127,6 +127,10 @@ class CsvParser {
   // Enters the prefix just parsed, [line_begin, line_begin + len), with the
   // dictionary indices its two values got.
   void RememberPrefix(const char* line_begin, size_t len);
+  // Whether prefix_cache_'s entries were made with the batch's current
+  // exchange and symbol dictionaries; if not, a new generation (every entry
+  // then misses) starts for them, and false.
+  bool PrefixCacheCurrent();
   template <columnar::ColumnKind K>
   bool ParseField(columnar::ColumnData& col, size_t i, bool last, const char* line_begin, const char* e,
                   const char** p);
