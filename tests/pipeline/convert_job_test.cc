@@ -228,5 +228,48 @@ TEST(RunConvertJob, AReconvertRemovesTheRecordOnlyWhenItCommits) {
   EXPECT_TRUE(local->Exists(record).value());
 }
 
+// The descriptors open in this process, each one listed in /proc/self/fd
+// (the listing's own descriptor counts on every call alike).
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) n++;
+  return n;
+}
+
+// The completion record a grouped file replaces cannot be read (here a
+// folder stands at its name): the file fails before anything is written,
+// naming the record, and the input's descriptor is closed on that path too
+// (a run over many such files would otherwise run out of descriptors).
+TEST(RunConvertJob, AnUnreadableRecordFailsTheFileAndClosesItsInput) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string in = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
+  WriteOptionsTrades(in);
+  auto local = storage::NewLocalStore(tmp.path() + "/out");
+  const std::string record = local->layout().ItemRecordName(Date{2024, 3, 1}, "trades", "deribit", "OPTIONS");
+  std::filesystem::create_directories(tmp.path() + "/out/" + record);
+  ConvertJobOptions o;
+  o.inputs = {in};
+  o.target.store = local.get();
+  const size_t before = OpenDescriptors();
+  for (int i = 0; i < 3; i++) {
+    ::testing::internal::CaptureStderr();
+    const ConvertSummary s = RunConvertJob(o, nullptr);
+    ::testing::internal::GetCapturedStderr();
+    ASSERT_FALSE(s.status.ok());
+    EXPECT_NE(s.status.message().find("the completion record it replaces"), std::string::npos)
+        << s.status.message();
+    EXPECT_NE(s.status.message().find(in), std::string::npos) << s.status.message();
+    EXPECT_EQ(s.converted, 0u);
+    EXPECT_EQ(s.failed, 1u);
+  }
+  EXPECT_EQ(OpenDescriptors(), before);
+  // Nothing of the file was written beside the folder standing in for the record.
+  size_t objects = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(tmp.path() + "/out")) {
+    if (e.is_regular_file() && e.path().extension() == ".parquet") objects++;
+  }
+  EXPECT_EQ(objects, 0u);
+}
+
 }  // namespace
 }  // namespace mt::pipeline
