@@ -96,6 +96,22 @@ Result<ItemRecord> ReadRecordNames(const DownloadOptions& opts, StopFlags stop, 
       });
 }
 
+// A grouped item skipped on its completion record: the rows the run that
+// wrote it kept without a key (`recorded`, from ReadRecordNames) are still
+// so, and are said again and put in the item's summary entry, but not in
+// this run's total nor its exit code: this run wrote none of them, and a
+// fleet rerunning a range must be able to finish it.
+void SayRecordedUnkeyed(const WorkItem& item, ItemResult* recorded, ItemResult* res) {
+  if (recorded->unkeyed_rows == 0) return;
+  res->unkeyed_rows = recorded->unkeyed_rows;
+  res->unkeyed_symbols = std::move(recorded->unkeyed_symbols);
+  res->unkeyed_from_record = true;
+  log::Warn(item.Id() + ": its record lists " + std::to_string(res->unkeyed_rows) + " rows of " +
+            std::to_string(res->unkeyed_symbols.size()) +
+            " symbols kept without an instrument key (UNKEYED objects, exit 1 when they were written); "
+            "once the store's instrument definitions key them, download the item again with --force");
+}
+
 // The bytes of one copy of a file as received, from its first byte: the
 // CRC32C of each kDamageBlock-byte block at fixed offsets of the file, and
 // of the partial block after the last whole one. Two damaged copies are told
@@ -770,20 +786,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
     bool read_again = false;  // a recorded object the series cannot read: the file is downloaded again
     if (rec.ok() && rec->outcome != "not_available" && !force) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
-      // Rows the earlier run kept without a key are still so: said again,
-      // and in the item's summary entry when it is skipped (not in the
-      // run's total nor its exit code: this run did nothing new, and a fleet
-      // rerunning a range must be able to finish it).
-      auto say_unkeyed = [&] {
-        if (unkeyed.unkeyed_rows == 0) return;
-        res.unkeyed_rows = unkeyed.unkeyed_rows;
-        res.unkeyed_symbols = std::move(unkeyed.unkeyed_symbols);
-        res.unkeyed_from_record = true;
-        log::Warn(item.Id() + ": its record lists " + std::to_string(res.unkeyed_rows) + " rows of " +
-                  std::to_string(res.unkeyed_symbols.size()) +
-                  " symbols kept without an instrument key (UNKEYED objects, exit 1 when they were written); "
-                  "once the store's instrument definitions key them, download the item again with --force");
-      };
+      auto say_unkeyed = [&] { SayRecordedUnkeyed(item, &unkeyed, &res); };
       for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);
       if (specs.empty()) {
         res.objects = Described(opts_.store, names);
@@ -1190,7 +1193,8 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // object is then complete either way, and the run whose record comes
       // second is skipped (SettleRecordRace).
       StringSpool names;
-      auto done = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names);
+      ItemResult unkeyed;
+      auto done = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names, nullptr, &unkeyed);
       // A 404 another run recorded meanwhile: this run has the file, so its
       // record replaces that one.
       if (done.ok() && done->outcome == "not_available") replace_record = true;
@@ -1200,6 +1204,9 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
         res.objects = Described(opts_.store, names);
+        // As for an item skipped on its record at the start (this run
+        // wrote none of the objects).
+        SayRecordedUnkeyed(item, &unkeyed, &res);
         return res;
       }
     }

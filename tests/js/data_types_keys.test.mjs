@@ -437,6 +437,45 @@ describe('one key for one instrument', () => {
     assert.equal(kv.row_count, '1');
   });
 
+  it('a combo in a grouped file another run completes while this one reads it: its entry lists the recorded UNKEYED rows, exit 0', async (t) => {
+    // Run A's request is held; run B downloads the item whole (the combo kept under DERIBIT:UNKEYED, exit 1)
+    // and writes its record; A, released, reads the file, finds the record and is skipped. Its entry said
+    // nothing of the rows kept without a key, where a rerun skipped on the record at its start lists them.
+    const day = '2025-02-03';
+    const cdir = path.join(dir, 'combo-race-srv');
+    const OPT = 'BTC-25APR25-200000-P', COMBO = 'BTC-FS-28MAR25_PERP';
+    const t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
+    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
+    [OPT, COMBO, OPT].forEach((sym, i) => lines.push(`deribit,${sym},${t0 + i * 1000},${t0 + i * 1000 + 5},${i},buy,0.1,1`));
+    fs.mkdirSync(cdir, { recursive: true });
+    fs.writeFileSync(path.join(cdir, `deribit_trades_${day}_OPTIONS.csv.gz`), zlib.gzipSync(lines.join('\n') + '\n'));
+    const csrv = await startServer({ dataDirs: [cdir] });
+    t.after(() => csrv.close());
+    const cenv = { TARDIS_DATASETS_URL: csrv.url, TARDIS_API_URL: csrv.url, TARDIS_API_KEY: 'k' };
+    const store = mkTmp(dir, 'combo-race-store');
+    const args = ['download', '--from', day, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'deribit:OPTIONS',
+      '--output', store];
+    csrv.setFaults({ holdRequests: { path: 'OPTIONS', count: 1 } });
+    const summaryA = path.join(store, '..', 'combo-race-a.json');
+    const a = runBin([...args, '--summary-json', summaryA], cenv);
+    await csrv.waitHeld(1);
+    const b = await runBin(args, cenv);
+    assert.equal(b.code, 1, b.info);
+    assert.match(b.stderr, new RegExp(`1 rows of symbol '${COMBO}' kept as .*DERIBIT:UNKEYED:${COMBO}\\.parquet`), b.info);
+    csrv.release();
+    const ra = await a;
+    assert.equal(ra.code, 0, ra.info);
+    assert.match(ra.stderr, /1 items: 0 done, 1 skipped/, ra.info);
+    assert.match(ra.stderr, /its record lists 1 rows of 1 symbols kept without an instrument key \(UNKEYED objects/, ra.info);
+    const sum = JSON.parse(fs.readFileSync(summaryA, 'utf8'));
+    assert.equal(sum.unkeyed_rows, 0, 'none of this run');
+    const res = sum.results[0];
+    assert.equal(res.outcome, 'skipped');
+    assert.match(res.reason, /completed meanwhile by another run/);
+    assert.equal(res.unkeyed_rows, 1);
+    assert.deepEqual(res.unkeyed_symbols, [COMBO]);
+  });
+
   it('an exchange id Tardis does not use is named as such, with the id it resembles, and nothing is written', async () => {
     // A file of the user's own (generated rows, no official name): 'Deribit' and a trailing space are not
     // Tardis exchange ids, so neither a symbol rule nor stored definitions could key their rows.
