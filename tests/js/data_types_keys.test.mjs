@@ -387,12 +387,11 @@ describe('one key for one instrument', () => {
     assert.equal(requests(), before, 'no request for a complete item');
   });
 
-  it('a combo in a grouped file downloaded without definitions: the UNKEYED warning says how the definitions key it', async (t) => {
-    // deribit OPTIONS of 2025-02-03 with a combo row; the real /v1/instruments records of the fixtures (the
-    // option BTC-25APR25-200000-P, the combo BTC-FS-28MAR25_PERP) give the definitions. The warning said only
-    // "a rerun cannot change it", though the definitions key the combo once `instruments` has run.
+  // deribit OPTIONS trades of 2025-02-03: an option, a combo, the option again, served by a test server of its
+  // own (and the two symbols' own files, empty); the download of the grouped item into a fresh store.
+  async function comboServer(t, name) {
     const day = '2025-02-03';
-    const cdir = path.join(dir, 'combo-srv');
+    const cdir = path.join(dir, `${name}-srv`);
     const OPT = 'BTC-25APR25-200000-P', COMBO = 'BTC-FS-28MAR25_PERP';
     const t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
     const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
@@ -403,9 +402,33 @@ describe('one key for one instrument', () => {
     const csrv = await startServer({ dataDirs: [cdir] });
     t.after(() => csrv.close());
     const cenv = { TARDIS_DATASETS_URL: csrv.url, TARDIS_API_URL: csrv.url, TARDIS_API_KEY: 'k' };
-    const store = mkTmp(dir, 'combo-store');
+    const store = mkTmp(dir, `${name}-store`);
     const args = ['download', '--from', day, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'deribit:OPTIONS',
       '--output', store];
+    return { day, COMBO, csrv, cenv, store, args };
+  }
+
+  // A run of comboServer's item skipped on the record of a run that kept the combo's row without a key: exit 0,
+  // the record's UNKEYED rows said on stderr and in the item's summary entry, none in the run's total.
+  // Returns the entry.
+  function assertSkippedListingRecordedCombo(run, summaryPath, combo) {
+    assert.equal(run.code, 0, run.info);
+    assert.match(run.stderr, /1 items: 0 done, 1 skipped/, run.info);
+    assert.match(run.stderr, /its record lists 1 rows of 1 symbols kept without an instrument key \(UNKEYED objects/, run.info);
+    const sum = JSON.parse(fs.readFileSync(summaryPath, 'utf8'));
+    assert.equal(sum.unkeyed_rows, 0, 'none of this run');
+    const res = sum.results[0];
+    assert.equal(res.outcome, 'skipped');
+    assert.equal(res.unkeyed_rows, 1);
+    assert.deepEqual(res.unkeyed_symbols, [combo]);
+    return res;
+  }
+
+  it('a combo in a grouped file downloaded without definitions: the UNKEYED warning says how the definitions key it', async (t) => {
+    // deribit OPTIONS of 2025-02-03 with a combo row; the real /v1/instruments records of the fixtures (the
+    // option BTC-25APR25-200000-P, the combo BTC-FS-28MAR25_PERP) give the definitions. The warning said only
+    // "a rerun cannot change it", though the definitions key the combo once `instruments` has run.
+    const { day, COMBO, csrv, cenv, store, args } = await comboServer(t, 'combo');
     const d = await runBin(args, cenv);
     assert.equal(d.code, 1, d.info);
     assert.match(d.stderr, new RegExp(`1 rows of symbol '${COMBO}' kept as .*DERIBIT:UNKEYED:${COMBO}\\.parquet .*no instrument ` +
@@ -416,15 +439,7 @@ describe('one key for one instrument', () => {
     // fleet rerunning the range must be able to finish it.
     const summary = path.join(store, '..', 'combo-rerun.json');
     const again = await runBin([...args, '--summary-json', summary], cenv);
-    assert.equal(again.code, 0, again.info);
-    assert.match(again.stderr, /1 items: 0 done, 1 skipped/, again.info);
-    assert.match(again.stderr, /its record lists 1 rows of 1 symbols kept without an instrument key \(UNKEYED objects/, again.info);
-    const sum = JSON.parse(fs.readFileSync(summary, 'utf8'));
-    assert.equal(sum.unkeyed_rows, 0, 'none of this run');
-    const res = sum.results[0];
-    assert.equal(res.outcome, 'skipped');
-    assert.equal(res.unkeyed_rows, 1);
-    assert.deepEqual(res.unkeyed_symbols, [COMBO]);
+    assertSkippedListingRecordedCombo(again, summary, COMBO);
     const i = await runBin(['instruments', '--from', day, '--exchanges', 'deribit', '--output', store], cenv);
     assert.equal(i.code, 0, i.info);
     const f = await runBin([...args, '--force'], cenv);
@@ -441,20 +456,7 @@ describe('one key for one instrument', () => {
     // Run A's request is held; run B downloads the item whole (the combo kept under DERIBIT:UNKEYED, exit 1)
     // and writes its record; A, released, reads the file, finds the record and is skipped. Its entry said
     // nothing of the rows kept without a key, where a rerun skipped on the record at its start lists them.
-    const day = '2025-02-03';
-    const cdir = path.join(dir, 'combo-race-srv');
-    const OPT = 'BTC-25APR25-200000-P', COMBO = 'BTC-FS-28MAR25_PERP';
-    const t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
-    const lines = ['exchange,symbol,timestamp,local_timestamp,id,side,price,amount'];
-    [OPT, COMBO, OPT].forEach((sym, i) => lines.push(`deribit,${sym},${t0 + i * 1000},${t0 + i * 1000 + 5},${i},buy,0.1,1`));
-    fs.mkdirSync(cdir, { recursive: true });
-    fs.writeFileSync(path.join(cdir, `deribit_trades_${day}_OPTIONS.csv.gz`), zlib.gzipSync(lines.join('\n') + '\n'));
-    const csrv = await startServer({ dataDirs: [cdir] });
-    t.after(() => csrv.close());
-    const cenv = { TARDIS_DATASETS_URL: csrv.url, TARDIS_API_URL: csrv.url, TARDIS_API_KEY: 'k' };
-    const store = mkTmp(dir, 'combo-race-store');
-    const args = ['download', '--from', day, '--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'deribit:OPTIONS',
-      '--output', store];
+    const { COMBO, csrv, cenv, store, args } = await comboServer(t, 'combo-race');
     csrv.setFaults({ holdRequests: { path: 'OPTIONS', count: 1 } });
     const summaryA = path.join(store, '..', 'combo-race-a.json');
     const a = runBin([...args, '--summary-json', summaryA], cenv);
@@ -464,16 +466,8 @@ describe('one key for one instrument', () => {
     assert.match(b.stderr, new RegExp(`1 rows of symbol '${COMBO}' kept as .*DERIBIT:UNKEYED:${COMBO}\\.parquet`), b.info);
     csrv.release();
     const ra = await a;
-    assert.equal(ra.code, 0, ra.info);
-    assert.match(ra.stderr, /1 items: 0 done, 1 skipped/, ra.info);
-    assert.match(ra.stderr, /its record lists 1 rows of 1 symbols kept without an instrument key \(UNKEYED objects/, ra.info);
-    const sum = JSON.parse(fs.readFileSync(summaryA, 'utf8'));
-    assert.equal(sum.unkeyed_rows, 0, 'none of this run');
-    const res = sum.results[0];
-    assert.equal(res.outcome, 'skipped');
+    const res = assertSkippedListingRecordedCombo(ra, summaryA, COMBO);
     assert.match(res.reason, /completed meanwhile by another run/);
-    assert.equal(res.unkeyed_rows, 1);
-    assert.deepEqual(res.unkeyed_symbols, [COMBO]);
   });
 
   it('an exchange id Tardis does not use is named as such, with the id it resembles, and nothing is written', async () => {
