@@ -22,6 +22,7 @@
 #include "core/parallel.h"
 #include "core/thread_pool.h"
 #include "core/time_util.h"
+#include "core/utf8.h"
 #include "derive/engine.h"
 #include "pipeline/item_record.h"
 #include "pipeline/key_resolver.h"
@@ -348,7 +349,7 @@ class Reporter {
       // Kept, but not under an instrument key: say which symbol and why.
       s_->unkeyed_files++;
       s_->unkeyed_rows += o.rows;
-      log::Warn(o.name + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
+      log::Warn(o.name + ": " + std::to_string(o.rows) + " rows of symbol '" + EscapeOutsideText(o.symbol, 80) +
                 "' kept under a fallback name (no instrument key: " + o.note + ")");
     }
     if (on_file_) on_file_(*r);

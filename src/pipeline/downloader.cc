@@ -1254,7 +1254,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
                                    : "; the store holds no instrument definitions of " + item.exchange + " for " + day +
                                          ", which may key it: run `market-tick instruments --from " + day +
                                          " --exchanges " + item.exchange + "`, then this download again with --force";
-            log::Warn(item.Id() + ": " + std::to_string(o.rows) + " rows of symbol '" + o.symbol +
+            log::Warn(item.Id() + ": " + std::to_string(o.rows) + " rows of symbol '" + EscapeOutsideText(o.symbol, 80) +
                       "' kept as " + o.name + " (no instrument key: " + o.note + ")" + hint);
           }
         }

@@ -765,8 +765,9 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         if (!own && !(schema_->row_keys && key.ok())) {
           // Two instruments in one file would be wrong data: fail the file.
           return Status::InvalidInput(
-              where + "symbols '" + o.symbol + "' (exchange " + o.exchange + ") and '" +
-              std::string(symbol) + "' (exchange " + std::string(exchange) + ") both give " +
+              where + "symbols '" + EscapeOutsideText(o.symbol, 80) + "' (exchange " + EscapeOutsideText(o.exchange, 80) +
+              ") and '" + EscapeOutsideText(symbol, 80) + "' (exchange " + EscapeOutsideText(exchange, 80) +
+              ") both give " +
               (key.ok() ? "instrument key " + object_key : "object " + name) +
               "; two instruments are never merged into one file, so " +
               (level_ == 0 ? std::string("nothing of this file was written")

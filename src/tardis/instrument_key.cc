@@ -161,8 +161,9 @@ bool ParseDayMonYear(std::string_view s, std::string* yymmdd) {
 }
 
 Status Unknown(std::string_view exchange, std::string_view symbol, const std::string& why) {
-  return Status::InvalidInput("cannot derive an instrument key for symbol '" + std::string(symbol) +
-                              "' of exchange '" + std::string(exchange) + "': " + why);
+  // Both come from a file's rows: quoted escaped (a tab, a line break).
+  return Status::InvalidInput("cannot derive an instrument key for symbol '" + EscapeOutsideText(symbol, 80) +
+                              "' of exchange '" + EscapeOutsideText(exchange, 80) + "': " + why);
 }
 
 // "BTC" or "BTC_USDC" (Deribit's linear instruments name their quote).

@@ -383,6 +383,22 @@ describe('text from a server or a file cannot forge log lines or send terminal e
     assert.ok(messages.some((m) => m.includes(String.raw`access denied\n[ERROR] forged line\r\x1b[2J`)), j.shown);
   });
 
+  it('symbols with a tab or an escape in a grouped file: the UNKEYED warnings quote them escaped', () => {
+    // A tab passed through: the log line keeps the tool's own tabs, and the key's message quoted the row's symbol raw.
+    const dir = mkTmp(ROOT_TMP, 'control-grouped');
+    const file = path.join(dir, 'deribit_trades_2023-11-01_OPTIONS.csv');
+    const row = (sym, i) => `deribit,${sym},${1698796800000000 + i},${1698796800000100 + i},${i},buy,0.05,1`;
+    fs.writeFileSync(file, [TRADES_HEADER, row('BTC-2NOV23-20000-C', 1), row('BTC-27DEC24-50\t0-C', 2),
+      row('BTC-27DEC24-5\x1b[2J0-P', 3), ''].join('\n'));
+    const args = ['convert', file, '--output', path.join(dir, 'out')];
+    const r = run(args, { cwd: dir });
+    assert.equal(r.code, 1, describeRun(args, r));
+    assert.ok(!/[\x00-\x1f\x7f\u0080-\u009f]/.test(r.stderr.replaceAll('\n', '')), describeRun(args, r));
+    assert.ok(r.stderr.includes(String.raw`rows of symbol 'BTC-27DEC24-50\t0-C' kept under a fallback name ` +
+      String.raw`(no instrument key: cannot derive an instrument key for symbol 'BTC-27DEC24-50\t0-C' of exchange 'deribit'`), describeRun(args, r));
+    assert.ok(r.stderr.includes(String.raw`symbol 'BTC-27DEC24-5\x1b[2J0-P'`), describeRun(args, r));
+  });
+
   it('a symbol with control characters in a file: the error, the JSON log and the HTML report quote it escaped', () => {
     const dir = mkTmp(ROOT_TMP, 'control-symbol');
     const sym = 'BTC\x1b[2J\x1b[31mUSDT\x07\u009b';
