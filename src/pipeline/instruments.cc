@@ -434,12 +434,11 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
   // At most one entry per symbol: reserved once, so the vector does not
   // grow by doubling (each step holding the old entries and twice the room).
   catalog->entries.reserve(catalog->entries.size() + details.symbols.size());
-  for (const auto& sym : details.symbols) {
-    if (stopped()) return;
-    if (tardis::IsGroupedSymbol(sym.id)) {
-      catalog->grouped.push_back({ex, sym});
-      continue;
-    }
+  // The types the listing has a grouped symbol of (OPTIONS: option) and the
+  // types of the symbols it names one by one.
+  std::set<std::string> grouped_types, listed_types;
+  // Each listed symbol's entry (none when rejected or filtered out).
+  auto add = [&](const tardis::DatasetSymbol& sym) {
     auto reject = [&](std::string why) {
       // With the records fetched, "set TARDIS_API_KEY" sent a user whose key
       // is set looking for a missing key: the record of this symbol is what
@@ -471,7 +470,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
       auto k = tardis::KeyFromMetadata(ex, sym.id, facts);
       if (!k.ok()) {
         reject(k.status().message());
-        continue;
+        return;
       }
       key = *k;
       if (from_symbol.ok() && from_symbol->ToString() != key.ToString()) {
@@ -481,7 +480,7 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
     } else {
       if (!from_symbol.ok()) {
         reject(from_symbol.status().message());
-        continue;
+        return;
       }
       key = *from_symbol;
       // Named by another symbol of the listing: this symbol's own split does
@@ -500,18 +499,18 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
       const std::string listed = tardis::KeyTypeForTardisType(sym.type);
       if (!sym.type.empty() && listed.empty()) {
         reject("Tardis lists '" + sym.id + "' as type '" + sym.type + "', which has no key type");
-        continue;
+        return;
       }
       if (!listed.empty() && listed != key.type) {
         reject("the symbol reads as " + key.type + " but Tardis lists it as type '" + sym.type +
                "'; its key needs instrument metadata (set TARDIS_API_KEY)");
-        continue;
+        return;
       }
     }
     // Combos and prediction markets: the quote the metadata names, if any.
     const std::string filter_quote =
         IsNativeKeyed(key.type) ? (info ? MetadataCurrency(info->quote_currency) : "") : key.quote;
-    if (!quotes.empty() && !quotes.count(filter_quote)) continue;
+    if (!quotes.empty() && !quotes.count(filter_quote)) return;
 
     InstrumentDefinition d;
     d.instrument_key = key.ToString();
@@ -558,6 +557,44 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
     // its changes (AsOf); without changes the base definition is every
     // day's, and a copy per instrument would double the catalog.
     catalog->entries.emplace_back(key, d, info && !info->changes.empty() ? info : nullptr, catalog->blobs);
+  };
+  for (const auto& sym : details.symbols) {
+    if (stopped()) return;
+    if (tardis::IsGroupedSymbol(sym.id)) {
+      catalog->grouped.push_back({ex, sym});
+      grouped_types.insert(sym.type);
+      continue;
+    }
+    listed_types.insert(sym.type);
+    add(sym);
+  }
+  // A venue whose listing names a type only by its grouped symbol (some
+  // option venues list OPTIONS and no option): its instruments of that type
+  // are the records /v1/instruments has of them, each available as its
+  // record says. Without them no row of its grouped files could be keyed
+  // (the symbols of a venue without a symbol rule do not tell their type).
+  // They have no dataset of their own, so no data types: plans take their
+  // rows from the grouped file (an instrument with a data type would stand
+  // for it, as an item of its own that the source does not have).
+  if (!instruments) return;
+  std::set<std::string> only_grouped;
+  for (const std::string& t : grouped_types) {
+    if (!t.empty() && !listed_types.count(t)) only_grouped.insert(t);
+  }
+  if (only_grouped.empty()) return;
+  std::set<std::string> added;
+  tardis::InstrumentInfo r;
+  for (size_t i = 0; i < instruments->size(); i++) {
+    if (stopped()) return;
+    instruments->Get(i, &r);
+    if (r.exchange != ex || !only_grouped.count(r.type)) continue;
+    tardis::DatasetSymbol sym;
+    sym.id = r.DatasetSymbolId();
+    if (sym.id.empty() || tardis::IsGroupedSymbol(sym.id) || !added.insert(sym.id).second) continue;
+    sym.type = r.type;
+    sym.available_since_us = r.available_since_us;
+    sym.available_to_us = r.available_to_us;
+    add(sym);
   }
 }
 

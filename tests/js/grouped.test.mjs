@@ -12,7 +12,7 @@ import zlib from 'node:zlib';
 import os from 'node:os';
 import path from 'node:path';
 
-import { startServer } from '../support/tardis_server.mjs';
+import { DEFAULT_METADATA_DIR, startServer } from '../support/tardis_server.mjs';
 import { closeDuckdb, duckdb } from './lib/readers.mjs';
 
 const sql = async (q) => (await duckdb()).arrays(q);
@@ -334,5 +334,59 @@ describe('grouped files', () => {
     assert.match(stderr, new RegExp(`${n} items: ${n} done, 0 skipped, 0 no data, 0 not available, 0 failed`), stderr.slice(-3000));
     assert.match(stderr, /--concurrency 64: the open-file limit \(ulimit -n\) of 256 leaves room for \d+ files in flight/, stderr.slice(0, 2000));
     assert.equal(stderr.match(/open-file limit/g).length, 1, 'said once');
+  });
+
+  it('an option venue without a symbol rule whose listing names OPTIONS only: its records key the grouped rows in convert, download and validate', async (t) => {
+    // huobi-dm-options lists its options as one grouped dataset; their keys come from /v1/instruments alone.
+    // `instruments` took only the listed symbols' records, so it wrote no option, and convert and download then
+    // failed the whole file asking for the `instruments` run just done. Generated: the day's file and the two
+    // records (shaped as the real Deribit option record among the fixtures).
+    const dir = mkTmp(ROOT_TMP, 'huobi-options');
+    const data = path.join(dir, 'srv');
+    const meta = path.join(dir, 'meta');
+    fs.mkdirSync(data);
+    fs.mkdirSync(meta);
+    const day = '2024-03-01';
+    const t0 = Date.parse(`${day}T00:00:00Z`) * 1000;
+    const CALL = 'BTC-USDT-240329-C-70000', PUT = 'ETH-USDT-240329-P-3500';
+    const rows = [CALL, PUT, CALL].map((sym, i) => `huobi-dm-options,${sym},${t0 + i * 1000},${t0 + i * 1000 + 5},${i},buy,100,1`);
+    const file = path.join(data, `huobi-dm-options_trades_${day}_OPTIONS.csv.gz`);
+    fs.writeFileSync(file, zlib.gzipSync(HEADER + rows.join('\n') + '\n'));
+    const record = (id, base, strike, optionType) => ({
+      id, datasetId: id, exchange: 'huobi-dm-options', baseCurrency: base, quoteCurrency: 'USDT', type: 'option', active: true,
+      availableSince: '2024-02-01T00:00:00.000Z', expiry: '2024-03-29T08:00:00.000Z', priceIncrement: 0.01,
+      amountIncrement: 0.001, minTradeAmount: 0.001, makerFee: 0.0002, takerFee: 0.0005, inverse: false,
+      contractType: `${optionType}_option`, contractMultiplier: 1, strikePrice: strike, optionType,
+    });
+    fs.writeFileSync(path.join(meta, 'instrument_huobi-dm-options.json'),
+      JSON.stringify([record(CALL, 'BTC', 70000, 'call'), record(PUT, 'ETH', 3500, 'put')]));
+    const srv = await startServer({ dataDirs: [data], metadataDirs: [meta, DEFAULT_METADATA_DIR] });
+    t.after(() => srv.close());
+    const env = { ...process.env, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
+    const runAsync = (args) => new Promise((resolve) => {
+      const child = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '', stderr = '';
+      child.stdout.on('data', (b) => { stdout += b; });
+      child.stderr.on('data', (b) => { stderr += b; });
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    const prefix = `raw_tick_data/by_date/day-${day}/data_type-trades/`;
+    const want = [`${prefix}HUOBI-DM-OPTIONS:OPTION:BTC-USDT-240329-70000-CALL.parquet`,
+      `${prefix}HUOBI-DM-OPTIONS:OPTION:ETH-USDT-240329-3500-PUT.parquet`];
+    const objects = (store) => walk(store).filter((f) => f.endsWith('.parquet') && f.startsWith('raw_tick_data')).sort();
+    for (const how of ['convert', 'download']) {
+      const store = path.join(dir, how);
+      const i = await runAsync(['instruments', '--from', day, '--exchanges', 'huobi-dm-options', '--output', store]);
+      assert.equal(i.code, 0, i.stderr);
+      const args = how === 'convert' ? ['convert', file, '--output', store]
+        : ['download', '--from', day, '--exchanges', 'huobi-dm-options', '--data-types', 'trades', '--output', store];
+      const r = await runAsync(args);
+      assert.equal(r.code, 0, `${how}\n${r.stderr}`);
+      assert.deepEqual(objects(store), want, `${how}\n${r.stderr}`);
+      const got = await sql(`SELECT instrument_key, count(*)::INT FROM read_parquet('${store}/${prefix}*.parquet') GROUP BY 1 ORDER BY 1`);
+      assert.deepEqual(got.rows, [['HUOBI-DM-OPTIONS:OPTION:BTC-USDT-240329-70000-CALL', 2], ['HUOBI-DM-OPTIONS:OPTION:ETH-USDT-240329-3500-PUT', 1]], how);
+      const v = await runAsync(['validate', '--from', day, '--exchanges', 'huobi-dm-options', '--data-types', 'trades', '--output', store]);
+      assert.equal(v.code, 0, `${how}: validate\n${v.stdout}\n${v.stderr}`);
+    }
   });
 });

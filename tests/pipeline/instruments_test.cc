@@ -699,6 +699,60 @@ TEST(Instruments, MetadataWinsOverTheSymbolAndSaysSo) {
             std::string::npos);
 }
 
+// A venue whose listing names its options only as OPTIONS (no symbol rule):
+// the options /v1/instruments has are its instruments, keyed by their
+// records, available as the records say, with no data type of their own
+// (their rows come in the grouped file). A listing that names options one by
+// one keeps to them: a record it does not name adds nothing.
+TEST(Instruments, OptionsListedOnlyAsAGroupedSymbolComeFromTheirRecords) {
+  tardis::InstrumentInfo call;
+  call.id = "BTC-USDT-240329-C-70000";
+  call.exchange = "huobi-dm-options";
+  call.base_currency = "BTC";
+  call.quote_currency = "USDT";
+  call.type = "option";
+  call.strike_price = 70000;
+  call.option_type = "call";
+  call.terms.expiry_us = 1711699200000000;  // 2024-03-29T08:00Z
+  call.available_since_us = 1706745600000000;  // 2024-02-01
+  tardis::InstrumentInfo other = call;
+  other.exchange = "deribit";  // another venue's record: not this one's
+  const std::vector<tardis::InstrumentInfo> infos = {call, other};
+
+  tardis::ExchangeDetails d;
+  d.id = "huobi-dm-options";
+  d.symbols.push_back({"OPTIONS", "option", 0, std::nullopt, {"trades", "quotes"}});
+  Catalog c;
+  AddExchange(d, &infos, {}, &c);
+  ASSERT_EQ(c.entries.size(), 1u);
+  const InstrumentDefinition& e = c.entries[0].base();
+  EXPECT_EQ(e.instrument_key, "HUOBI-DM-OPTIONS:OPTION:BTC-USDT-240329-70000-CALL");
+  EXPECT_EQ(e.tardis_symbol, "BTC-USDT-240329-C-70000");
+  EXPECT_EQ(e.data_types, "");
+  EXPECT_EQ(e.available_from_us, call.available_since_us);
+  ASSERT_EQ(c.grouped.size(), 1u);
+  EXPECT_EQ(c.grouped[0].symbol.id, "OPTIONS");
+
+  // Without records, nothing: the symbols of this venue do not tell their type.
+  Catalog none;
+  AddExchange(d, static_cast<const std::vector<tardis::InstrumentInfo>*>(nullptr), {}, &none);
+  EXPECT_TRUE(none.entries.empty());
+
+  // A listing naming an option itself: only that one (a record it does not name is not an instrument here).
+  d.symbols.push_back({"ETH-USDT-240329-P-3500", "option", 0, std::nullopt, {"trades"}});
+  tardis::InstrumentInfo put = call;
+  put.id = "ETH-USDT-240329-P-3500";
+  put.base_currency = "ETH";
+  put.strike_price = 3500;
+  put.option_type = "put";
+  const std::vector<tardis::InstrumentInfo> both = {call, put};
+  Catalog listed;
+  AddExchange(d, &both, {}, &listed);
+  ASSERT_EQ(listed.entries.size(), 1u);
+  EXPECT_EQ(listed.entries[0].base().instrument_key, "HUOBI-DM-OPTIONS:OPTION:ETH-USDT-240329-3500-PUT");
+  EXPECT_EQ(listed.entries[0].base().data_types, "trades");
+}
+
 TEST(Instruments, OneFixedTypedColumnSet) {
   const auto& cols = InstrumentColumns();
   const char* names[] = {"instrument_key", "venue", "instrument_type", "available_from_datetime",
