@@ -11,6 +11,9 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <mutex>
+#include <string_view>
+#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,6 +58,39 @@ OutputFile AsOutputFile(const derive::DerivedOutput& d) {
   return o;
 }
 
+// The object each one-instrument input of the run committed, with the
+// instrument of its rows. Two symbols can give one key (Deribit's
+// `XRP_USDC-30JUN23-0d5-C` and `…-0.5-C`): a later input of the other symbol
+// would replace the first one's object, silently, so it fails instead,
+// naming both (a grouped file refuses two such symbols among its own rows).
+// The same instrument again is a rerun of its file: the later input wins.
+// Held per input of one instrument only (a few hundred bytes each), not per
+// object of a grouped file, whose instruments can number hundreds of
+// thousands a day.
+class ObjectClaims {
+ public:
+  Status Claim(const std::string& object, std::string_view exchange, std::string_view symbol,
+               const std::string& path) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto [it, added] = held_.try_emplace(object, Holder{std::string(exchange), std::string(symbol), path});
+    const Holder& h = it->second;
+    if (added || (h.exchange == exchange && h.symbol == symbol)) return Status::OK();
+    return Status::InvalidInput(
+        path + ": symbol '" + EscapeOutsideText(symbol, 80) + "' (exchange " + EscapeOutsideText(exchange, 80) +
+        ") gives object " + object + ", which " + h.path + " wrote in this run from symbol '" +
+        EscapeOutsideText(h.symbol, 80) + "' (exchange " + EscapeOutsideText(h.exchange, 80) +
+        "); two instruments are never merged into one file, so nothing of this file was written (check the two "
+        "files' names and rows, or convert them into different outputs)");
+  }
+
+ private:
+  struct Holder {
+    std::string exchange, symbol, path;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::string, Holder> held_;
+};
+
 // Derived names skipped (their source is another data type), said once each.
 struct DeriveSkips {
   std::mutex mu;
@@ -64,7 +100,7 @@ struct DeriveSkips {
 Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSettings& settings,
                                      const ConvertTarget& target_in, const tardis::DataTypeSchema* forced,
                                      StoreKeyResolvers* keys, const std::vector<derive::DerivedSpec>& derived,
-                                     DeriveSkips* skips, const std::atomic<bool>* cancel) {
+                                     DeriveSkips* skips, ObjectClaims* claims, const std::atomic<bool>* cancel) {
   // A store that refuses writes (its layout record was lost to another
   // layout's run): every later file would fail the same way; none starts.
   if (target_in.store) MT_RETURN_IF_ERROR(target_in.store->WriteRefusal().WithContext(path));
@@ -166,6 +202,11 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
     }
     target.before_commit = [store = target.store, item, path, replaced]() {
       return replaced->RemoveRecord(store, item).WithContext(path + ": the completion record of the objects it replaces");
+    };
+  }
+  if (target.store && !hints.symbol.empty() && !tardis::IsGroupedSymbol(hints.symbol)) {
+    target.claim = [claims, path](const std::string& object, std::string_view exchange, std::string_view symbol) {
+      return claims->Claim(object, exchange, symbol, path);
     };
   }
   TickConverter conv(hints, target, cs);
@@ -420,6 +461,7 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   const auto t0 = std::chrono::steady_clock::now();
   const auto interrupted = [&] { return opts.cancel && opts.cancel->load(); };
   DeriveSkips skips;
+  ObjectClaims claims;
   StoreKeyResolvers key_source(opts.target.store);
   ConvertSettings settings = opts.convert;
   // threads N: N-1 pool threads and the caller, which inflates and, when it
@@ -474,7 +516,7 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
     for (const std::string& path : opts.inputs) {
       if (interrupted() || reporter.cancelled()) break;
       reporter.Add(ConvertOne(path, settings, opts.target, opts.data_type, &key_source, opts.derived, &skips,
-                              opts.cancel));
+                              &claims, opts.cancel));
     }
   } else {
     ConvertSettings per_file = settings;
@@ -493,7 +535,7 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
       Result<ConvertFileResult> r =
           interrupted() ? Result<ConvertFileResult>(Status::Cancelled("interrupted"))
                         : ConvertOne(opts.inputs[i], per_file, opts.target, opts.data_type, &key_source,
-                                     opts.derived, &skips, opts.cancel);
+                                     opts.derived, &skips, &claims, opts.cancel);
       std::lock_guard<std::mutex> l(mu);
       results[i].emplace(std::move(r));
       for (; reported < nfiles && results[reported].has_value(); reported++) {

@@ -1397,6 +1397,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
 
   Status CommitOutput(Output* out) {
     if (out->exists) return Status::OK();
+    if (target_.claim) MT_RETURN_IF_ERROR(target_.claim(out->object_name, out->exchange, out->symbol));
     MT_RETURN_IF_ERROR(BeforeFirstCommit());
     Status st = out->object->Commit();
     out->object.reset();  // its descriptor and upload buffer go now

@@ -143,6 +143,10 @@ struct ConvertTarget {
   // earlier completion record there, so an input that fails keeps it, and
   // a run stopped while it commits leaves none. Its error fails the input.
   std::function<Status()> before_commit;
+  // Called with each object right before it is committed, with the exchange
+  // and symbol of its rows; its error fails the input (convert: the object
+  // another input of the run wrote from another symbol). May be empty.
+  std::function<Status(const std::string& object, std::string_view exchange, std::string_view symbol)> claim;
 };
 
 struct SourceHints {

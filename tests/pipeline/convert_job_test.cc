@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "core/exit_code.h"
+#include "parquet/file_reader.h"
 #include "storage/object_store.h"
 #include "support/create_watch.h"
 #include "support/fixtures.h"
@@ -226,6 +227,55 @@ TEST(RunConvertJob, AReconvertRemovesTheRecordOnlyWhenItCommits) {
   s = run();
   ASSERT_TRUE(s.status.ok()) << s.status.message();
   EXPECT_TRUE(local->Exists(record).value());
+}
+
+// Two files of one run whose symbols give one key (Deribit writes 0.5 as
+// `0d5`; a mislabelled copy as `0.5`): the later one to commit fails, naming
+// both files and symbols, and the object keeps the first one's rows, one
+// file after the other and side by side. The same file twice is a rerun:
+// both convert.
+TEST(RunConvertJob, TwoFilesWhoseSymbolsGiveOneKeyDoNotReplaceEachOther) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+  const std::string d5 = tmp.path() + "/in/deribit_trades_2023-06-30_XRP_USDC-30JUN23-0d5-C.csv";
+  const std::string dot = tmp.path() + "/in/deribit_trades_2023-06-30_XRP_USDC-30JUN23-0.5-C.csv";
+  std::filesystem::create_directories(tmp.path() + "/in");
+  std::ofstream(d5) << header << "deribit,XRP_USDC-30JUN23-0d5-C,1688083200000000,1688083200000100,1,buy,0.01,5\n"
+                    << "deribit,XRP_USDC-30JUN23-0d5-C,1688083201000000,1688083201000100,2,buy,0.01,5\n";
+  std::ofstream(dot) << header << "deribit,XRP_USDC-30JUN23-0.5-C,1688083202000000,1688083202000100,3,buy,0.02,1\n";
+  const std::string object =
+      "raw_tick_data/by_date/day-2023-06-30/data_type-trades/DERIBIT:OPTION:XRP-USDC-230630-0.5-CALL.parquet";
+  for (const int threads : {1, 2}) {
+    SCOPED_TRACE(threads);
+    const std::string out = tmp.path() + "/out" + std::to_string(threads);
+    auto local = storage::NewLocalStore(out);
+    ConvertJobOptions o;
+    // Two threads: the two files side by side (their names differ); one: in turn, with the first file again.
+    o.inputs = threads == 1 ? std::vector<std::string>{d5, dot, d5} : std::vector<std::string>{dot, d5};
+    o.threads = threads;
+    o.target.store = local.get();
+    std::vector<std::string> done;
+    ::testing::internal::CaptureStderr();
+    const ConvertSummary s = RunConvertJob(o, [&](const ConvertFileResult& r) {
+      for (const auto& f : r.outputs) done.push_back(std::to_string(f.rows));
+    });
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    EXPECT_EQ(s.failed, 1u) << err;
+    EXPECT_EQ(s.status.code(), Status::Code::kInvalidInput) << s.status.message();
+    // Whichever of the two symbols committed first, the other is named as the one that failed.
+    EXPECT_NE(err.find("symbol 'XRP_USDC-30JUN23-0"), std::string::npos) << err;
+    EXPECT_NE(err.find("wrote in this run from symbol 'XRP_USDC-30JUN23-0"), std::string::npos) << err;
+    EXPECT_NE(err.find("two instruments are never merged into one file"), std::string::npos) << err;
+    auto r = parquet::FileReader::OpenLocal(out + "/" + object);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    auto symbols = (*r)->ReadColumn("symbol");
+    ASSERT_TRUE(symbols.ok());
+    // One instrument's rows, all of them: the two 0d5 rows, or the one 0.5 row.
+    ASSERT_FALSE(symbols->strings.empty());
+    const std::string first = symbols->strings[0];
+    EXPECT_EQ(symbols->strings.size(), first == "XRP_USDC-30JUN23-0d5-C" ? 2u : 1u);
+    for (const auto& v : symbols->strings) EXPECT_EQ(v, first);
+  }
 }
 
 // The descriptors open in this process, each one listed in /proc/self/fd
