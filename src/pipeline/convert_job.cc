@@ -201,7 +201,8 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       return st.WithContext(path + ": the completion record it replaces");
     }
     target.before_commit = [store = target.store, item, path, replaced]() {
-      return replaced->RemoveRecord(store, item).WithContext(path + ": the completion record of the objects it replaces");
+      return replaced->RemoveRecord(store, item, true)
+          .WithContext(path + ": the completion record of the objects it replaces");
     };
   }
   if (target.store && !hints.symbol.empty() && !tardis::IsGroupedSymbol(hints.symbol)) {

@@ -329,9 +329,13 @@ Status ReplacedObjects::Load(storage::ObjectStore* store, const WorkItem& item) 
   return added;
 }
 
-Status ReplacedObjects::RemoveRecord(storage::ObjectStore* store, const WorkItem& item) {
+Status ReplacedObjects::RemoveRecord(storage::ObjectStore* store, const WorkItem& item, bool take_again) {
   std::lock_guard<std::mutex> l(mu_);
   if (record_removed_) return Status::OK();
+  if (take_again) {
+    names_ = OutputList();
+    MT_RETURN_IF_ERROR(Load(store, item));
+  }
   MT_RETURN_IF_ERROR(RemoveItemRecord(store, item));
   record_removed_ = true;
   return Status::OK();

@@ -10,6 +10,7 @@
 
 #include "core/exit_code.h"
 #include "parquet/file_reader.h"
+#include "pipeline/item_record.h"
 #include "storage/object_store.h"
 #include "support/create_watch.h"
 #include "support/fixtures.h"
@@ -276,6 +277,61 @@ TEST(RunConvertJob, TwoFilesWhoseSymbolsGiveOneKeyDoNotReplaceEachOther) {
     EXPECT_EQ(symbols->strings.size(), first == "XRP_USDC-30JUN23-0d5-C" ? 2u : 1u);
     for (const auto& v : symbols->strings) EXPECT_EQ(v, first);
   }
+}
+
+// Another version of a grouped file completes its item while this run reads
+// its own (two operators, or a resubmission with a corrected file): this run
+// took the item's record when it started, before that one existed. At its
+// first commit it takes the record as it is then, so the other version's
+// objects that this file does not have go too: the item holds this file's
+// objects only, each listed by its record. Before, they stayed, unlisted,
+// and a query over the day's folder mixed the two files.
+TEST(RunConvertJob, AGroupedFileCompletedMeanwhileByAnotherVersionLeavesNoUnlistedObject) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string big = tmp.path() + "/big/deribit_trades_2024-03-01_OPTIONS.csv";
+  const std::string small = tmp.path() + "/small/deribit_trades_2024-03-01_OPTIONS.csv";
+  WriteOptionsTrades(big);  // 200 options
+  std::filesystem::create_directories(tmp.path() + "/small");
+  {
+    std::ofstream f(small);
+    f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+    for (int i = 0; i < 100; i++) {
+      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+      f << "deribit,BTC-9JUN20-" << 9000 + i % 50 << "-C," << ts << "," << ts << "," << i << ",buy,0.02,1\n";
+    }
+  }
+  const std::string root = tmp.path() + "/out";
+  auto local = storage::NewLocalStore(root);
+  auto other = storage::NewLocalStore(root);  // the other run's view of the same store
+  testing::CreateWatch store(local.get());
+  bool ran = false;
+  store.before_create = [&](const std::string&) {
+    if (ran) return;
+    ran = true;
+    ConvertJobOptions b;
+    b.inputs = {big};
+    b.target.store = other.get();
+    const ConvertSummary s = RunConvertJob(b, nullptr);  // its log goes with this run's, captured below
+    ASSERT_TRUE(s.status.ok()) << s.status.message();
+  };
+  ConvertJobOptions o;
+  o.inputs = {small};
+  o.target.store = &store;
+  ::testing::internal::CaptureStderr();
+  const ConvertSummary s = RunConvertJob(o, nullptr);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(ran);
+  ASSERT_TRUE(s.status.ok()) << s.status.message();
+  EXPECT_NE(err.find("removed 150 objects of the earlier conversion of its item"), std::string::npos) << err;
+  const std::string dir = root + "/raw_tick_data/by_date/day-2024-03-01/data_type-trades";
+  size_t present = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) present += e.path().extension() == ".parquet";
+  EXPECT_EQ(present, 50u);
+  const std::string record = local->layout().ItemRecordName(Date{2024, 3, 1}, "trades", "deribit", "OPTIONS");
+  auto rec = ReadItemRecord(local.get(), record, nullptr);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  EXPECT_EQ(rec->rows, 100u);
+  EXPECT_EQ(rec->objects.size(), 50u);
 }
 
 // The descriptors open in this process, each one listed in /proc/self/fd

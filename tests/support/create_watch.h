@@ -1,10 +1,12 @@
 // A test double around a store (the local one, in the tests): every call
 // goes to it, and Create also records the names created, in order, and
 // raises `flag` (when given) as its Nth object is created: an interrupt
-// (SIGTERM) arriving while a grouped file's objects are written.
+// (SIGTERM) arriving while a grouped file's objects are written; or runs
+// `before_create` first.
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,6 +22,7 @@ class CreateWatch final : public storage::ObjectStore {
       : inner_(inner), flag_(flag), at_(at) {}
   Result<std::unique_ptr<storage::WritableObject>> Create(const std::string& name, bool overwrite) override {
     if (++creates == at_ && flag_) flag_->store(true);
+    if (before_create) before_create(name);
     {
       std::lock_guard<std::mutex> l(mu);
       names.push_back(name);
@@ -36,6 +39,9 @@ class CreateWatch final : public storage::ObjectStore {
   std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
   bool BatchesCommits() const override { return inner_->BatchesCommits(); }
   Status SyncSealed() override { return inner_->SyncSealed(); }
+  // Called with each name before it is created (another run's work done at
+  // that point: a race made deterministic). May be empty.
+  std::function<void(const std::string&)> before_create;
   std::atomic<int> creates{0};
   std::mutex mu;
   std::vector<std::string> names;
