@@ -97,6 +97,32 @@ struct DeriveSkips {
   std::set<std::string> said;
 };
 
+// The completion record of a grouped item that another run wrote while this
+// one committed the item's objects (both removed the earlier record before
+// their first commit, and the other one finished first). The same objects
+// with the same rows: each object is complete either way, and that record
+// stays. Other ones (another version of the file): which run wrote an object
+// last decides what it holds, so the item is a mix under a record of one of
+// them; this file fails as retryable (exit 3): run again, it replaces the
+// item whole (that record's objects this file lacks go too). A record gone
+// since, or one that says the source had no file: this run's is written.
+Status SettleConvertRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours,
+                         const std::string& path) {
+  const std::string name = ItemRecordObjectName(store->layout(), item);
+  auto theirs = ReadItemRecord(store, name);
+  if (!theirs.ok() && theirs.status().code() != Status::Code::kNotFound) return theirs.status();
+  if (!theirs.ok() || theirs->outcome == "not_available") return WriteItemRecord(store, item, ours, theirs.ok());
+  const std::string diff = RecordDifference(*theirs, ours);
+  if (diff.empty()) {
+    log::Info(path + ": another run completed its item at the same time with the same objects and rows; its "
+                     "completion record stays");
+    return Status::OK();
+  }
+  return Status::Unavailable("another run converted the same item (" + item.Id() + ") at the same time from other "
+                             "contents (" + diff + "), so its objects may hold either run's rows under that run's "
+                             "completion record: convert this file again, and it replaces the item whole");
+}
+
 Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSettings& settings,
                                      const ConvertTarget& target_in, const tardis::DataTypeSchema* forced,
                                      StoreKeyResolvers* keys, const std::vector<derive::DerivedSpec>& derived,
@@ -352,8 +378,18 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       log::Info(path + ": removed " + std::to_string(*removed) +
                 " objects of the earlier conversion of its item that this file does not have");
     }
-    Status st = WriteGroupedItemRecord(target.store, item, r.outputs, r.rows, path, cs.tool_version,
-                                       FormatIsoSeconds(CreatedAtMicros()), true);
+    // Create-only once this run removed the earlier record: one there now
+    // was written by another run of the item that committed its objects
+    // while this one did (SettleConvertRace).
+    const std::string created_at = FormatIsoSeconds(CreatedAtMicros());
+    const bool record_removed = replaced->record_removed();
+    Status st = WriteGroupedItemRecord(target.store, item, r.outputs, r.rows, path, cs.tool_version, created_at,
+                                       !record_removed);
+    if (st.code() == Status::Code::kAlreadyExists && record_removed) {
+      st = SettleConvertRace(target.store, item,
+                             GroupedItemRecord(target.store, item, r.outputs, r.rows, path, cs.tool_version, created_at),
+                             path);
+    }
     if (!st.ok()) {
       return st.WithContext(path + ": its objects are written, but not its completion record (run convert again)");
     }

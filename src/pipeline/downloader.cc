@@ -464,30 +464,6 @@ ItemResult Skipped(ItemResult res, const storage::ObjectStore* store, const std:
   return res;
 }
 
-// Where two completion records of one grouped item disagree on what the file
-// became (an object one lists and the other does not, or other row counts);
-// "" when they list the same objects with the same rows. Sizes are not
-// compared: the same rows encode to other sizes under other row-group
-// settings or another version.
-std::string RecordDifference(const ItemRecord& theirs, const ItemRecord& ours) {
-  if (theirs.rows != ours.rows || theirs.objects.size() != ours.objects.size()) {
-    return "the other run's record lists " + std::to_string(theirs.objects.size()) + " objects of " +
-           std::to_string(theirs.rows) + " rows, this run wrote " + std::to_string(ours.objects.size()) +
-           " objects of " + std::to_string(ours.rows) + " rows";
-  }
-  std::unordered_map<std::string_view, const RecordedObject*> mine;
-  for (const auto& o : ours.objects) mine.emplace(o.name, &o);
-  for (const auto& o : theirs.objects) {
-    auto it = mine.find(o.name);
-    if (it == mine.end()) return "the other run's record lists " + o.name + ", which this run did not write";
-    if (it->second->rows != o.rows || it->second->instrument_key != o.instrument_key) {
-      return o.name + " has " + std::to_string(o.rows) + " rows in the other run's record, " +
-             std::to_string(it->second->rows) + " in this run";
-    }
-  }
-  return "";
-}
-
 // The positions of n names, found again from a name listed: each name is
 // kept as its hash and position, not as a copy, and a hit is confirmed on
 // the name itself, made again by name(i) (hashes collide). A day's listing

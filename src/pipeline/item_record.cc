@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <climits>
+#include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -358,6 +360,25 @@ Result<size_t> ReplacedObjects::Finish(storage::ObjectStore* store, const WorkIt
   }
   MT_RETURN_IF_ERROR(names_.read_status());
   return removed;
+}
+
+std::string RecordDifference(const ItemRecord& theirs, const ItemRecord& ours) {
+  if (theirs.rows != ours.rows || theirs.objects.size() != ours.objects.size()) {
+    return "the other run's record lists " + std::to_string(theirs.objects.size()) + " objects of " +
+           std::to_string(theirs.rows) + " rows, this run wrote " + std::to_string(ours.objects.size()) +
+           " objects of " + std::to_string(ours.rows) + " rows";
+  }
+  std::unordered_map<std::string_view, const RecordedObject*> mine;
+  for (const auto& o : ours.objects) mine.emplace(o.name, &o);
+  for (const auto& o : theirs.objects) {
+    auto it = mine.find(o.name);
+    if (it == mine.end()) return "the other run's record lists " + o.name + ", which this run did not write";
+    if (it->second->rows != o.rows || it->second->instrument_key != o.instrument_key) {
+      return o.name + " has " + std::to_string(o.rows) + " rows in the other run's record, " +
+             std::to_string(it->second->rows) + " in this run";
+    }
+  }
+  return "";
 }
 
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite) {

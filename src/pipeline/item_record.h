@@ -118,12 +118,25 @@ class ReplacedObjects {
   // taken it touches nothing (the caller's new record replaces the old one;
   // a run that replaces no record must not remove one another run wrote).
   Result<size_t> Finish(storage::ObjectStore* store, const WorkItem& item, const OutputList& now);
+  // Whether this run removed the item's record (RemoveRecord or Finish): a
+  // record there when it writes its own was written by another run since.
+  bool record_removed() {
+    std::lock_guard<std::mutex> l(mu_);
+    return record_removed_;
+  }
 
  private:
   OutputList names_;
   std::mutex mu_;
   bool record_removed_ = false;
 };
+
+// Where two completion records of one grouped item disagree on what the file
+// became (an object one lists and the other does not, or other row counts);
+// "" when they list the same objects with the same rows. Sizes are not
+// compared: the same rows encode to other sizes under other row-group
+// settings or another version.
+std::string RecordDifference(const ItemRecord& theirs, const ItemRecord& ours);
 
 // Writes the record of `item`. overwrite=false is create-only (an existing
 // record is kept: kAlreadyExists).

@@ -334,6 +334,83 @@ TEST(RunConvertJob, AGroupedFileCompletedMeanwhileByAnotherVersionLeavesNoUnlist
   EXPECT_EQ(rec->objects.size(), 50u);
 }
 
+// Two runs of one grouped item commit their objects at the same time and the
+// other one writes its completion record first (this run's is create-only
+// once it removed the earlier one). From another version of the file: each
+// object holds whichever run wrote it last, so this file fails as retryable
+// (exit 3) and that record stays; run again, it replaces the item whole.
+// From the same file: the same objects and rows, and both succeed.
+TEST(RunConvertJob, TwoRunsOfAGroupedItemAtOnceEitherAgreeOrTheLaterOneRetries) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string big = tmp.path() + "/big/deribit_trades_2024-03-01_OPTIONS.csv";
+  const std::string small = tmp.path() + "/small/deribit_trades_2024-03-01_OPTIONS.csv";
+  WriteOptionsTrades(big);  // 200 options
+  std::filesystem::create_directories(tmp.path() + "/small");
+  {
+    std::ofstream f(small);
+    f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+    for (int i = 0; i < 100; i++) {
+      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+      f << "deribit,BTC-9JUN20-" << 9000 + i % 50 << "-C," << ts << "," << ts << "," << i << ",buy,0.02,1\n";
+    }
+  }
+  for (const std::string& other_file : {big, small}) {
+    SCOPED_TRACE(other_file);
+    const std::string root = tmp.path() + "/out-" + std::filesystem::path(other_file).parent_path().filename().string();
+    auto local = storage::NewLocalStore(root);
+    auto other = storage::NewLocalStore(root);  // the other run's view of the same store
+    const std::string record = local->layout().ItemRecordName(Date{2024, 3, 1}, "trades", "deribit", "OPTIONS");
+    testing::CreateWatch store(local.get());
+    bool ran = false;
+    store.before_create = [&](const std::string& name) {
+      if (ran || name != record) return;
+      ran = true;
+      ConvertJobOptions b;
+      b.inputs = {other_file};
+      b.target.store = other.get();
+      const ConvertSummary s = RunConvertJob(b, nullptr);  // its log goes with this run's, captured below
+      ASSERT_TRUE(s.status.ok()) << s.status.message();
+    };
+    ConvertJobOptions o;
+    o.inputs = {small};
+    o.target.store = &store;
+    ::testing::internal::CaptureStderr();
+    ConvertSummary s = RunConvertJob(o, nullptr);
+    const std::string err = ::testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(ran);
+    auto rec = ReadItemRecord(local.get(), record, nullptr);
+    ASSERT_TRUE(rec.ok()) << rec.status().message();
+    if (other_file == small) {
+      EXPECT_TRUE(s.status.ok()) << s.status.message();
+      EXPECT_NE(err.find("another run completed its item at the same time with the same objects and rows"),
+                std::string::npos) << err;
+      EXPECT_EQ(rec->objects.size(), 50u);
+      continue;
+    }
+    EXPECT_EQ(s.status.code(), Status::Code::kUnavailable) << s.status.message();
+    EXPECT_EQ(ExitCodeFor(s.status), kExitRetryable);
+    EXPECT_NE(err.find("another run converted the same item (2024-03-01/trades/deribit/OPTIONS) at the same time "
+                       "from other contents (the other run's record lists 200 objects of 2000 rows, this run wrote "
+                       "50 objects of 100 rows)"),
+              std::string::npos) << err;
+    EXPECT_EQ(rec->objects.size(), 200u);  // the other run's record stays
+    // The retry: this file's objects only, each listed.
+    o.target.store = local.get();
+    ::testing::internal::CaptureStderr();
+    s = RunConvertJob(o, nullptr);
+    ::testing::internal::GetCapturedStderr();
+    ASSERT_TRUE(s.status.ok()) << s.status.message();
+    rec = ReadItemRecord(local.get(), record, nullptr);
+    ASSERT_TRUE(rec.ok()) << rec.status().message();
+    EXPECT_EQ(rec->objects.size(), 50u);
+    size_t present = 0;
+    for (const auto& e : std::filesystem::directory_iterator(root + "/raw_tick_data/by_date/day-2024-03-01/data_type-trades")) {
+      present += e.path().extension() == ".parquet";
+    }
+    EXPECT_EQ(present, 50u);
+  }
+}
+
 // The descriptors open in this process, each one listed in /proc/self/fd
 // (the listing's own descriptor counts on every call alike).
 size_t OpenDescriptors() {
