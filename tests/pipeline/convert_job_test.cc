@@ -279,6 +279,36 @@ TEST(RunConvertJob, TwoFilesWhoseSymbolsGiveOneKeyDoNotReplaceEachOther) {
   }
 }
 
+// Another version of WriteOptionsTrades' day: 100 rows of its first 50 options.
+void WriteFewerOptionsTrades(const std::string& path) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream f(path);
+  f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+  for (int i = 0; i < 100; i++) {
+    const std::string ts = std::to_string(1709251200000000LL + i * 1000);
+    f << "deribit,BTC-9JUN20-" << 9000 + i % 50 << "-C," << ts << "," << ts << "," << i << ",buy,0.02,1\n";
+  }
+}
+
+// Parquet objects of the trades day of those files under `root`.
+size_t TradesObjects(const std::string& root) {
+  size_t n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(root + "/raw_tick_data/by_date/day-2024-03-01/data_type-trades")) {
+    n += e.path().extension() == ".parquet";
+  }
+  return n;
+}
+
+// Another run converting `file` into `store` to its end (its log goes with
+// the caller's), asserted to succeed.
+void ConvertElsewhere(const std::string& file, storage::ObjectStore* store) {
+  ConvertJobOptions b;
+  b.inputs = {file};
+  b.target.store = store;
+  const ConvertSummary s = RunConvertJob(b, nullptr);
+  ASSERT_TRUE(s.status.ok()) << s.status.message();
+}
+
 // Another version of a grouped file completes its item while this run reads
 // its own (two operators, or a resubmission with a corrected file): this run
 // took the item's record when it started, before that one existed. At its
@@ -291,15 +321,7 @@ TEST(RunConvertJob, AGroupedFileCompletedMeanwhileByAnotherVersionLeavesNoUnlist
   const std::string big = tmp.path() + "/big/deribit_trades_2024-03-01_OPTIONS.csv";
   const std::string small = tmp.path() + "/small/deribit_trades_2024-03-01_OPTIONS.csv";
   WriteOptionsTrades(big);  // 200 options
-  std::filesystem::create_directories(tmp.path() + "/small");
-  {
-    std::ofstream f(small);
-    f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
-    for (int i = 0; i < 100; i++) {
-      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
-      f << "deribit,BTC-9JUN20-" << 9000 + i % 50 << "-C," << ts << "," << ts << "," << i << ",buy,0.02,1\n";
-    }
-  }
+  WriteFewerOptionsTrades(small);  // 50 of them
   const std::string root = tmp.path() + "/out";
   auto local = storage::NewLocalStore(root);
   auto other = storage::NewLocalStore(root);  // the other run's view of the same store
@@ -308,11 +330,7 @@ TEST(RunConvertJob, AGroupedFileCompletedMeanwhileByAnotherVersionLeavesNoUnlist
   store.before_create = [&](const std::string&) {
     if (ran) return;
     ran = true;
-    ConvertJobOptions b;
-    b.inputs = {big};
-    b.target.store = other.get();
-    const ConvertSummary s = RunConvertJob(b, nullptr);  // its log goes with this run's, captured below
-    ASSERT_TRUE(s.status.ok()) << s.status.message();
+    ConvertElsewhere(big, other.get());
   };
   ConvertJobOptions o;
   o.inputs = {small};
@@ -323,10 +341,7 @@ TEST(RunConvertJob, AGroupedFileCompletedMeanwhileByAnotherVersionLeavesNoUnlist
   ASSERT_TRUE(ran);
   ASSERT_TRUE(s.status.ok()) << s.status.message();
   EXPECT_NE(err.find("removed 150 objects of the earlier conversion of its item"), std::string::npos) << err;
-  const std::string dir = root + "/raw_tick_data/by_date/day-2024-03-01/data_type-trades";
-  size_t present = 0;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) present += e.path().extension() == ".parquet";
-  EXPECT_EQ(present, 50u);
+  EXPECT_EQ(TradesObjects(root), 50u);
   const std::string record = local->layout().ItemRecordName(Date{2024, 3, 1}, "trades", "deribit", "OPTIONS");
   auto rec = ReadItemRecord(local.get(), record, nullptr);
   ASSERT_TRUE(rec.ok()) << rec.status().message();
@@ -345,15 +360,7 @@ TEST(RunConvertJob, TwoRunsOfAGroupedItemAtOnceEitherAgreeOrTheLaterOneRetries) 
   const std::string big = tmp.path() + "/big/deribit_trades_2024-03-01_OPTIONS.csv";
   const std::string small = tmp.path() + "/small/deribit_trades_2024-03-01_OPTIONS.csv";
   WriteOptionsTrades(big);  // 200 options
-  std::filesystem::create_directories(tmp.path() + "/small");
-  {
-    std::ofstream f(small);
-    f << "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
-    for (int i = 0; i < 100; i++) {
-      const std::string ts = std::to_string(1709251200000000LL + i * 1000);
-      f << "deribit,BTC-9JUN20-" << 9000 + i % 50 << "-C," << ts << "," << ts << "," << i << ",buy,0.02,1\n";
-    }
-  }
+  WriteFewerOptionsTrades(small);  // 50 of them
   for (const std::string& other_file : {big, small}) {
     SCOPED_TRACE(other_file);
     const std::string root = tmp.path() + "/out-" + std::filesystem::path(other_file).parent_path().filename().string();
@@ -365,11 +372,7 @@ TEST(RunConvertJob, TwoRunsOfAGroupedItemAtOnceEitherAgreeOrTheLaterOneRetries) 
     store.before_create = [&](const std::string& name) {
       if (ran || name != record) return;
       ran = true;
-      ConvertJobOptions b;
-      b.inputs = {other_file};
-      b.target.store = other.get();
-      const ConvertSummary s = RunConvertJob(b, nullptr);  // its log goes with this run's, captured below
-      ASSERT_TRUE(s.status.ok()) << s.status.message();
+      ConvertElsewhere(other_file, other.get());
     };
     ConvertJobOptions o;
     o.inputs = {small};
@@ -403,11 +406,7 @@ TEST(RunConvertJob, TwoRunsOfAGroupedItemAtOnceEitherAgreeOrTheLaterOneRetries) 
     rec = ReadItemRecord(local.get(), record, nullptr);
     ASSERT_TRUE(rec.ok()) << rec.status().message();
     EXPECT_EQ(rec->objects.size(), 50u);
-    size_t present = 0;
-    for (const auto& e : std::filesystem::directory_iterator(root + "/raw_tick_data/by_date/day-2024-03-01/data_type-trades")) {
-      present += e.path().extension() == ".parquet";
-    }
-    EXPECT_EQ(present, 50u);
+    EXPECT_EQ(TradesObjects(root), 50u);
   }
 }
 
