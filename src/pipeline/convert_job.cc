@@ -11,13 +11,12 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
-#include <mutex>
-#include <string_view>
-#include <unordered_map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string_view>
+#include <unordered_map>
 
 #include "core/exit_code.h"
 #include "core/log.h"
@@ -58,37 +57,50 @@ OutputFile AsOutputFile(const derive::DerivedOutput& d) {
   return o;
 }
 
-// The object each one-instrument input of the run committed, with the
+// The object each one-instrument input of the run commits, with the
 // instrument of its rows. Two symbols can give one key (Deribit's
 // `XRP_USDC-30JUN23-0d5-C` and `…-0.5-C`): a later input of the other symbol
 // would replace the first one's object, silently, so it fails instead,
-// naming both (a grouped file refuses two such symbols among its own rows).
-// The same instrument again is a rerun of its file: the later input wins.
-// Held per input of one instrument only (a few hundred bytes each), not per
-// object of a grouped file, whose instruments can number hundreds of
-// thousands a day.
+// naming both files (a grouped file refuses two such symbols among its own
+// rows). The same instrument again is a rerun of its file: the later input
+// wins. Held only for inputs named as one instrument (one object each), by
+// hashes and the input's path as the run holds it, not per object of a
+// grouped file: those grow with its instruments.
 class ObjectClaims {
  public:
+  // Claims `object` for the rows of (exchange, symbol) of input `path`
+  // (which outlives the run's claims), or says which input holds it for
+  // another instrument.
   Status Claim(const std::string& object, std::string_view exchange, std::string_view symbol,
-               const std::string& path) {
+               const std::string* path) {
+    const uint64_t instrument = InstrumentHash(exchange, symbol);
     std::lock_guard<std::mutex> l(mu_);
-    auto [it, added] = held_.try_emplace(object, Holder{std::string(exchange), std::string(symbol), path});
-    const Holder& h = it->second;
-    if (added || (h.exchange == exchange && h.symbol == symbol)) return Status::OK();
-    return Status::InvalidInput(
-        path + ": symbol '" + EscapeOutsideText(symbol, 80) + "' (exchange " + EscapeOutsideText(exchange, 80) +
-        ") gives object " + object + ", which " + h.path + " wrote in this run from symbol '" +
-        EscapeOutsideText(h.symbol, 80) + "' (exchange " + EscapeOutsideText(h.exchange, 80) +
-        "); two instruments are never merged into one file, so nothing of this file was written (check the two "
-        "files' names and rows, or convert them into different outputs)");
+    auto [it, added] = held_.try_emplace(std::hash<std::string>()(object), Holder{instrument, path});
+    if (added || it->second.instrument == instrument) return Status::OK();
+    return Status::InvalidInput(*path + ": symbol '" + EscapeOutsideText(symbol, 80) + "' (exchange " +
+                                EscapeOutsideText(exchange, 80) + ") gives object " + object + ", which " +
+                                *it->second.path +
+                                " wrote in this run from another symbol; two instruments are never merged into "
+                                "one file, so nothing of this file was written (check the two files' names and "
+                                "rows, or convert them into different outputs)");
+  }
+  // The commit of `object` by `path` failed: another input may take it.
+  void Release(const std::string& object, const std::string* path) {
+    std::lock_guard<std::mutex> l(mu_);
+    auto it = held_.find(std::hash<std::string>()(object));
+    if (it != held_.end() && it->second.path == path) held_.erase(it);
   }
 
  private:
+  static uint64_t InstrumentHash(std::string_view exchange, std::string_view symbol) {
+    return std::hash<std::string>()(std::string(exchange) + '\x1f' + std::string(symbol));
+  }
   struct Holder {
-    std::string exchange, symbol, path;
+    uint64_t instrument;
+    const std::string* path;
   };
   std::mutex mu_;
-  std::unordered_map<std::string, Holder> held_;
+  std::unordered_map<uint64_t, Holder> held_;
 };
 
 // Derived names skipped (their source is another data type), said once each.
@@ -220,6 +232,7 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   // The objects of the record it replaces: those this file does not write
   // again go before its own record is written.
   auto replaced = std::make_shared<ReplacedObjects>();
+  replaced->TakeAgainAtRemoval();
   if (grouped_item) {
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
     if (Status st = replaced->Load(target.store, item); !st.ok()) {
@@ -227,14 +240,16 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       return st.WithContext(path + ": the completion record it replaces");
     }
     target.before_commit = [store = target.store, item, path, replaced]() {
-      return replaced->RemoveRecord(store, item, true)
-          .WithContext(path + ": the completion record of the objects it replaces");
+      return replaced->RemoveRecord(store, item).WithContext(path + ": the completion record of the objects it replaces");
     };
   }
-  if (target.store && !hints.symbol.empty() && !tardis::IsGroupedSymbol(hints.symbol)) {
-    target.claim = [claims, path](const std::string& object, std::string_view exchange, std::string_view symbol) {
-      return claims->Claim(object, exchange, symbol, path);
+  // Into a store that keeps existing objects (--no-force) the first input's
+  // object stays whatever the order: nothing to claim.
+  if (target.store && target.overwrite && !hints.symbol.empty() && !tardis::IsGroupedSymbol(hints.symbol)) {
+    target.claim = [claims, &path](const std::string& object, std::string_view exchange, std::string_view symbol) {
+      return claims->Claim(object, exchange, symbol, &path);
     };
+    target.release = [claims, &path](const std::string& object) { claims->Release(object, &path); };
   }
   TickConverter conv(hints, target, cs);
   std::vector<uint8_t> buf(1 << 20);

@@ -431,8 +431,9 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
       named[k->quote]++;
     }
   }
-  // At most one entry per symbol: reserved once, so the vector does not
-  // grow by doubling (each step holding the old entries and twice the room).
+  // At most one entry per symbol: reserved for the listing's, then for the
+  // records added below, so the vector does not grow by doubling (each step
+  // holding the old entries and twice the room).
   catalog->entries.reserve(catalog->entries.size() + details.symbols.size());
   // The types the listing has a grouped symbol of (OPTIONS: option) and the
   // types of the symbols it names one by one.
@@ -576,24 +577,41 @@ void AddExchange(const tardis::ExchangeDetails& details, const tardis::PackedIns
   // They have no dataset of their own, so no data types: plans take their
   // rows from the grouped file (an instrument with a data type would stand
   // for it, as an item of its own that the source does not have).
-  if (!instruments) return;
   std::set<std::string> only_grouped;
   for (const std::string& t : grouped_types) {
     if (!t.empty() && !listed_types.count(t)) only_grouped.insert(t);
   }
   if (only_grouped.empty()) return;
-  std::set<std::string> added;
+  if (!instruments) {
+    // Their instruments need the records: a run with a key writes them
+    // (needs_key), as for a symbol rejected for want of metadata.
+    if (opts.without_key) catalog->need_metadata.insert(ex);
+    return;
+  }
+  // The records of those types, a symbol's first (as record_of takes it),
+  // found through by_hash (no copy of the symbols), counted before they are
+  // added so the entries are reserved once.
+  std::vector<tardis::DatasetSymbol> more;
   tardis::InstrumentInfo r;
-  for (size_t i = 0; i < instruments->size(); i++) {
+  std::vector<std::string> run_ids;  // symbols met in the current run of equal hashes
+  for (size_t k = 0; k < by_hash.size(); k++) {
     if (stopped()) return;
-    instruments->Get(i, &r);
-    if (r.exchange != ex || !only_grouped.count(r.type)) continue;
+    if (k == 0 || by_hash[k].first != by_hash[k - 1].first) run_ids.clear();
+    instruments->Get(by_hash[k].second, &r);
+    const std::string id = r.DatasetSymbolId();
+    if (std::find(run_ids.begin(), run_ids.end(), id) != run_ids.end()) continue;
+    run_ids.push_back(id);
+    if (!only_grouped.count(r.type) || id.empty() || tardis::IsGroupedSymbol(id)) continue;
     tardis::DatasetSymbol sym;
-    sym.id = r.DatasetSymbolId();
-    if (sym.id.empty() || tardis::IsGroupedSymbol(sym.id) || !added.insert(sym.id).second) continue;
+    sym.id = id;
     sym.type = r.type;
     sym.available_since_us = r.available_since_us;
     sym.available_to_us = r.available_to_us;
+    more.push_back(std::move(sym));
+  }
+  catalog->entries.reserve(catalog->entries.size() + more.size());
+  for (const auto& sym : more) {
+    if (stopped()) return;
     add(sym);
   }
 }

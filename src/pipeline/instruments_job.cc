@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/parallel.h"
 #include "core/redact.h"
+#include "core/utf8.h"
 #include "net/http_client.h"
 #include "parquet/file_reader.h"
 #include "pipeline/instruments_file.h"
@@ -206,7 +207,7 @@ Catalog BuildCatalog(MetadataSource* source, const std::vector<std::string>& exc
               (m.have_instruments ? std::to_string(m.instrument_records) + " /v1/instruments records"
                                   : "no instrument metadata (" + m.instruments_note.substr(0, 60) + ")"));
     for (size_t i = 0; i < rj.size() && i < kMaxLoggedPerExchange; i++) {
-      log::Warn("rejected " + ex + " " + rj[i]->symbol + ": " + rj[i]->reason);
+      log::Warn("rejected " + ex + " " + EscapeOutsideText(rj[i]->symbol, 80) + ": " + rj[i]->reason);
     }
     if (rj.size() > kMaxLoggedPerExchange) {
       log::Warn("... and " + std::to_string(rj.size() - kMaxLoggedPerExchange) + " more rejected " + ex +

@@ -313,31 +313,32 @@ Status ReplacedObjects::Take(const storage::Layout& layout, const WorkItem& item
 Status ReplacedObjects::Load(storage::ObjectStore* store, const WorkItem& item) {
   const storage::Layout& layout = store->layout();
   const std::string name = ItemRecordObjectName(layout, item);
+  // Read whole before any name is taken: a record that turns out damaged
+  // adds none (the names an earlier read took stay).
+  OutputList taken;
   Status added;
   auto rec = ReadItemRecord(store, name, [&](RecordedObject&& o) {
     if (!added.ok() || !OfTheItem(layout, item, o.name)) return;
     OutputFile f;
     f.name = std::move(o.name);
-    added = names_.Add(f);
+    added = taken.Add(f);
   });
   if (!rec.ok() && rec.status().code() == Status::Code::kNotFound) return Status::OK();
   if (!rec.ok() && rec.status().code() == Status::Code::kInvalidInput) {
     log::Warn(store->Describe(name) + ": " + rec.status().message() +
               "; the objects it lists that this run does not write again are not known, and stay");
-    names_ = OutputList();
     return Status::OK();
   }
   MT_RETURN_IF_ERROR(rec.status());
-  return added;
+  MT_RETURN_IF_ERROR(added);
+  for (const auto& f : taken) MT_RETURN_IF_ERROR(names_.Add(f));
+  return taken.read_status();
 }
 
-Status ReplacedObjects::RemoveRecord(storage::ObjectStore* store, const WorkItem& item, bool take_again) {
+Status ReplacedObjects::RemoveRecord(storage::ObjectStore* store, const WorkItem& item) {
   std::lock_guard<std::mutex> l(mu_);
   if (record_removed_) return Status::OK();
-  if (take_again) {
-    names_ = OutputList();
-    MT_RETURN_IF_ERROR(Load(store, item));
-  }
+  if (take_again_) MT_RETURN_IF_ERROR(Load(store, item));
   MT_RETURN_IF_ERROR(RemoveItemRecord(store, item));
   record_removed_ = true;
   return Status::OK();
@@ -354,7 +355,8 @@ Result<size_t> ReplacedObjects::Finish(storage::ObjectStore* store, const WorkIt
   MT_RETURN_IF_ERROR(now.read_status());
   size_t removed = 0;
   for (const auto& o : names_) {
-    if (written.count(std::hash<std::string_view>()(o.name))) continue;
+    // Also marks it done: a name taken twice (the record read again) goes once.
+    if (!written.insert(std::hash<std::string_view>()(o.name)).second) continue;
     MT_RETURN_IF_ERROR(store->Remove(o.name).WithContext("removing an object the item's new file no longer has"));
     removed++;
   }

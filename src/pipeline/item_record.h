@@ -105,12 +105,15 @@ class ReplacedObjects {
   // Removes the record (ConvertTarget::before_commit: right before the
   // first new object is committed, so a run stopped while it commits leaves
   // the item without a record rather than the old one over objects of two
-  // files). Thread-safe. With `take_again`, the names taken are first those
-  // of the record as it is now (Load again): another run may have completed
-  // the item since they were taken (convert takes them when it starts, and
-  // a big file's parse takes minutes), and its objects this run does not
-  // write must go too, or they would stay unlisted beside this run's.
-  Status RemoveRecord(storage::ObjectStore* store, const WorkItem& item, bool take_again = false);
+  // files). Thread-safe.
+  Status RemoveRecord(storage::ObjectStore* store, const WorkItem& item);
+  // RemoveRecord (here or from Finish) first takes, beside the names taken
+  // so far, those of the record as it is then: another run may have
+  // completed the item since they were taken (convert takes them when it
+  // starts, before it reads the file), and the objects of that run this
+  // one does not write must go too, or they would stay unlisted beside this
+  // run's.
+  void TakeAgainAtRemoval() { take_again_ = true; }
   // Once every new object is committed: when objects were taken, removes
   // the record if RemoveRecord was not called (a file of no rows commits
   // nothing), then the taken objects `now` (the new outputs, as the store
@@ -129,6 +132,7 @@ class ReplacedObjects {
   OutputList names_;
   std::mutex mu_;
   bool record_removed_ = false;
+  bool take_again_ = false;
 };
 
 // Where two completion records of one grouped item disagree on what the file

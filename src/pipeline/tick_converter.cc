@@ -1398,8 +1398,12 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Status CommitOutput(Output* out) {
     if (out->exists) return Status::OK();
     if (target_.claim) MT_RETURN_IF_ERROR(target_.claim(out->object_name, out->exchange, out->symbol));
-    MT_RETURN_IF_ERROR(BeforeFirstCommit());
-    Status st = out->object->Commit();
+    Status st = BeforeFirstCommit();
+    if (!st.ok()) {
+      if (target_.release) target_.release(out->object_name);
+      return st;
+    }
+    st = out->object->Commit();
     out->object.reset();  // its descriptor and upload buffer go now
     out->writer.reset();
     if (st.code() == Status::Code::kAlreadyExists) {
@@ -1408,6 +1412,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       out->exists = true;
       return Status::OK();
     }
+    if (!st.ok() && target_.release) target_.release(out->object_name);
     return st;
   }
 

@@ -147,6 +147,8 @@ struct ConvertTarget {
   // and symbol of its rows; its error fails the input (convert: the object
   // another input of the run wrote from another symbol). May be empty.
   std::function<Status(const std::string& object, std::string_view exchange, std::string_view symbol)> claim;
+  // Called when the commit of an object `claim` passed fails. May be empty.
+  std::function<void(const std::string& object)> release;
 };
 
 struct SourceHints {

@@ -454,8 +454,8 @@ describe('one key for one instrument', () => {
 
   it('a combo in a grouped file another run completes while this one reads it: its entry lists the recorded UNKEYED rows, exit 0', async (t) => {
     // Run A's request is held; run B downloads the item whole (the combo kept under DERIBIT:UNKEYED, exit 1)
-    // and writes its record; A, released, reads the file, finds the record and is skipped. Its entry said
-    // nothing of the rows kept without a key, where a rerun skipped on the record at its start lists them.
+    // and writes its record; A, released, reads the file, finds the record and is skipped. Its entry lists the
+    // rows kept without a key, as a rerun skipped on the record at its start does.
     const { COMBO, csrv, cenv, store, args } = await comboServer(t, 'combo-race');
     csrv.setFaults({ holdRequests: { path: 'OPTIONS', count: 1 } });
     const summaryA = path.join(store, '..', 'combo-race-a.json');

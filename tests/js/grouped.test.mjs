@@ -337,10 +337,9 @@ describe('grouped files', () => {
   });
 
   it('an option venue without a symbol rule whose listing names OPTIONS only: its records key the grouped rows in convert, download and validate', async (t) => {
-    // huobi-dm-options lists its options as one grouped dataset; their keys come from /v1/instruments alone.
-    // `instruments` took only the listed symbols' records, so it wrote no option, and convert and download then
-    // failed the whole file asking for the `instruments` run just done. Generated: the day's file and the two
-    // records (shaped as the real Deribit option record among the fixtures).
+    // huobi-dm-options lists its options as one grouped dataset; their keys come from /v1/instruments alone, so
+    // `instruments` must take the records of options the listing does not name. Generated: the day's file and
+    // the two records (shaped as the real Deribit option record among the fixtures).
     const dir = mkTmp(ROOT_TMP, 'huobi-options');
     const data = path.join(dir, 'srv');
     const meta = path.join(dir, 'meta');
@@ -363,8 +362,8 @@ describe('grouped files', () => {
     const srv = await startServer({ dataDirs: [data], metadataDirs: [meta, DEFAULT_METADATA_DIR] });
     t.after(() => srv.close());
     const env = { ...process.env, TARDIS_DATASETS_URL: srv.url, TARDIS_API_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
-    const runAsync = (args) => new Promise((resolve) => {
-      const child = spawn(BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const runAsync = (args, runEnv = env) => new Promise((resolve) => {
+      const child = spawn(BIN, args, { env: runEnv, stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '', stderr = '';
       child.stdout.on('data', (b) => { stdout += b; });
       child.stderr.on('data', (b) => { stderr += b; });
@@ -376,7 +375,19 @@ describe('grouped files', () => {
     const objects = (store) => walk(store).filter((f) => f.endsWith('.parquet') && f.startsWith('raw_tick_data')).sort();
     for (const how of ['convert', 'download']) {
       const store = path.join(dir, how);
-      const i = await runAsync(['instruments', '--from', day, '--exchanges', 'huobi-dm-options', '--output', store]);
+      const instruments = ['instruments', '--from', day, '--exchanges', 'huobi-dm-options', '--output', store];
+      if (how === 'convert') {
+        // A run without a key first: it records that the exchange needs one, so the run with a key rewrites
+        // the day without --force.
+        const keyless = { ...env };
+        delete keyless.TARDIS_API_KEY;
+        const k = await runAsync(instruments, keyless);
+        assert.equal(k.code, 0, k.stderr);
+        const c = await runAsync(['convert', file, '--output', store]);
+        assert.equal(c.code, 1, c.stderr);
+        assert.match(c.stderr, /list no instrument of huobi-dm-options/, c.stderr);
+      }
+      const i = await runAsync(instruments);
       assert.equal(i.code, 0, i.stderr);
       const args = how === 'convert' ? ['convert', file, '--output', store]
         : ['download', '--from', day, '--exchanges', 'huobi-dm-options', '--data-types', 'trades', '--output', store];

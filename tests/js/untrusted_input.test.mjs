@@ -384,7 +384,7 @@ describe('text from a server or a file cannot forge log lines or send terminal e
   });
 
   it('symbols with a tab or an escape in a grouped file: the UNKEYED warnings quote them escaped', () => {
-    // A tab passed through: the log line keeps the tool's own tabs, and the key's message quoted the row's symbol raw.
+    // A log line keeps the tool's own tabs: what it quotes from a row is escaped where it is quoted.
     const dir = mkTmp(ROOT_TMP, 'control-grouped');
     const file = path.join(dir, 'deribit_trades_2023-11-01_OPTIONS.csv');
     const row = (sym, i) => `deribit,${sym},${1698796800000000 + i},${1698796800000100 + i},${i},buy,0.05,1`;

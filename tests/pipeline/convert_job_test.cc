@@ -263,10 +263,17 @@ TEST(RunConvertJob, TwoFilesWhoseSymbolsGiveOneKeyDoNotReplaceEachOther) {
     const std::string err = ::testing::internal::GetCapturedStderr();
     EXPECT_EQ(s.failed, 1u) << err;
     EXPECT_EQ(s.status.code(), Status::Code::kInvalidInput) << s.status.message();
-    // Whichever of the two symbols committed first, the other is named as the one that failed.
-    EXPECT_NE(err.find("symbol 'XRP_USDC-30JUN23-0"), std::string::npos) << err;
-    EXPECT_NE(err.find("wrote in this run from symbol 'XRP_USDC-30JUN23-0"), std::string::npos) << err;
-    EXPECT_NE(err.find("two instruments are never merged into one file"), std::string::npos) << err;
+    // Whichever of the two files committed first, the error line names both: the one that failed first,
+    // then the one whose object it is.
+    const size_t at = err.find("wrote in this run from another symbol; two instruments are never merged");
+    ASSERT_NE(at, std::string::npos) << err;
+    const std::string line = err.substr(err.rfind('\n', at) + 1, err.find('\n', at) - err.rfind('\n', at) - 1);
+    const bool dot_failed = line.find(dot + ": symbol 'XRP_USDC-30JUN23-0.5-C'") != std::string::npos;
+    EXPECT_TRUE(dot_failed || line.find(d5 + ": symbol 'XRP_USDC-30JUN23-0d5-C'") != std::string::npos) << line;
+    EXPECT_NE(line.find(", which " + (dot_failed ? d5 : dot) + " wrote in this run"), std::string::npos) << line;
+    if (threads == 1) {
+      EXPECT_TRUE(dot_failed) << line;
+    }
     auto r = parquet::FileReader::OpenLocal(out + "/" + object);
     ASSERT_TRUE(r.ok()) << r.status().message();
     auto symbols = (*r)->ReadColumn("symbol");
@@ -277,6 +284,21 @@ TEST(RunConvertJob, TwoFilesWhoseSymbolsGiveOneKeyDoNotReplaceEachOther) {
     EXPECT_EQ(symbols->strings.size(), first == "XRP_USDC-30JUN23-0d5-C" ? 2u : 1u);
     for (const auto& v : symbols->strings) EXPECT_EQ(v, first);
   }
+  // --no-force keeps the object there whatever the order: the first file's, and no failure.
+  const std::string out = tmp.path() + "/keep";
+  auto local = storage::NewLocalStore(out);
+  ConvertJobOptions o;
+  o.inputs = {d5, dot};
+  o.target.store = local.get();
+  o.target.overwrite = false;
+  ::testing::internal::CaptureStderr();
+  const ConvertSummary s = RunConvertJob(o, nullptr);
+  ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(s.status.ok()) << s.status.message();
+  EXPECT_EQ(s.kept_files, 1u);
+  auto r = parquet::FileReader::OpenLocal(out + "/" + object);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)->metadata().num_rows, 2);
 }
 
 // Another version of WriteOptionsTrades' day: 100 rows of its first 50 options.
@@ -314,8 +336,8 @@ void ConvertElsewhere(const std::string& file, storage::ObjectStore* store) {
 // took the item's record when it started, before that one existed. At its
 // first commit it takes the record as it is then, so the other version's
 // objects that this file does not have go too: the item holds this file's
-// objects only, each listed by its record. Before, they stayed, unlisted,
-// and a query over the day's folder mixed the two files.
+// objects only, each listed by its record (none stays unlisted, for a query
+// over the day's folder to mix with this file's).
 TEST(RunConvertJob, AGroupedFileCompletedMeanwhileByAnotherVersionLeavesNoUnlistedObject) {
   const testing::TempDir tmp("mt_convert_job_");
   const std::string big = tmp.path() + "/big/deribit_trades_2024-03-01_OPTIONS.csv";
@@ -346,6 +368,35 @@ TEST(RunConvertJob, AGroupedFileCompletedMeanwhileByAnotherVersionLeavesNoUnlist
   auto rec = ReadItemRecord(local.get(), record, nullptr);
   ASSERT_TRUE(rec.ok()) << rec.status().message();
   EXPECT_EQ(rec->rows, 100u);
+  EXPECT_EQ(rec->objects.size(), 50u);
+}
+
+// The record a grouped file replaces is gone by its first commit (another
+// run removed it there, and stopped): the objects it listed, taken when this
+// run started, still go if this file does not write them.
+TEST(RunConvertJob, AGroupedFileRemovesTheObjectsOfTheRecordItStartedOverEvenIfItIsGoneSince) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string big = tmp.path() + "/big/deribit_trades_2024-03-01_OPTIONS.csv";
+  const std::string small = tmp.path() + "/small/deribit_trades_2024-03-01_OPTIONS.csv";
+  WriteOptionsTrades(big);
+  WriteFewerOptionsTrades(small);
+  const std::string root = tmp.path() + "/out";
+  auto local = storage::NewLocalStore(root);
+  ConvertElsewhere(big, local.get());
+  ASSERT_EQ(TradesObjects(root), 200u);
+  const std::string record = local->layout().ItemRecordName(Date{2024, 3, 1}, "trades", "deribit", "OPTIONS");
+  testing::CreateWatch store(local.get());
+  store.before_create = [&](const std::string&) { ASSERT_TRUE(local->Remove(record).ok()); };
+  ConvertJobOptions o;
+  o.inputs = {small};
+  o.target.store = &store;
+  ::testing::internal::CaptureStderr();
+  const ConvertSummary s = RunConvertJob(o, nullptr);
+  ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(s.status.ok()) << s.status.message();
+  EXPECT_EQ(TradesObjects(root), 50u);
+  auto rec = ReadItemRecord(local.get(), record, nullptr);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
   EXPECT_EQ(rec->objects.size(), 50u);
 }
 
