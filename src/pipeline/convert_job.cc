@@ -111,28 +111,26 @@ struct DeriveSkips {
 
 // The completion record of a grouped item that another run wrote while this
 // one committed the item's objects (both removed the earlier record before
-// their first commit, and the other one finished first). The same objects
-// with the same rows: each object is complete either way, and that record
-// stays. Other ones (another version of the file): which run wrote an object
-// last decides what it holds, so the item is a mix under a record of one of
-// them; this file fails as retryable (exit 3): run again, it replaces the
-// item whole (that record's objects this file lacks go too). A record gone
-// since, or one that says the source had no file: this run's is written.
+// their first commit, and the other one finished first): settled as
+// SettleRecordRace says. The same objects with the same rows: each object
+// is complete either way, and that record stays. Other ones (another
+// version of the file): which run wrote an object last decides what it
+// holds, so the item is a mix under a record of one of them; this file
+// fails as retryable (exit 3): run again, it replaces the item whole (that
+// record's objects this file lacks go too).
 Status SettleConvertRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours,
                          const std::string& path) {
-  const std::string name = ItemRecordObjectName(store->layout(), item);
-  auto theirs = ReadItemRecord(store, name);
-  if (!theirs.ok() && theirs.status().code() != Status::Code::kNotFound) return theirs.status();
-  if (!theirs.ok() || theirs->outcome == "not_available") return WriteItemRecord(store, item, ours, theirs.ok());
-  const std::string diff = RecordDifference(*theirs, ours);
-  if (diff.empty()) {
+  MT_ASSIGN_OR_RETURN(const RecordRace settled, SettleRecordRace(store, item, ours));
+  if (settled.kind == RecordRace::kSame) {
     log::Info(path + ": another run completed its item at the same time with the same objects and rows; its "
                      "completion record stays");
-    return Status::OK();
+  } else if (settled.kind == RecordRace::kDifferent) {
+    return Status::Unavailable("another run converted the same item (" + item.Id() + ") at the same time from other "
+                               "contents (" + settled.difference + "), so its objects may hold either run's rows "
+                               "under that run's completion record: convert this file again, and it replaces the "
+                               "item whole");
   }
-  return Status::Unavailable("another run converted the same item (" + item.Id() + ") at the same time from other "
-                             "contents (" + diff + "), so its objects may hold either run's rows under that run's "
-                             "completion record: convert this file again, and it replaces the item whole");
+  return Status::OK();
 }
 
 Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSettings& settings,

@@ -464,150 +464,62 @@ ItemResult Skipped(ItemResult res, const storage::ObjectStore* store, const std:
   return res;
 }
 
-// The positions of n names, found again from a name listed: each name is
-// kept as its hash and position, not as a copy, and a hit is confirmed on
-// the name itself, made again by name(i) (hashes collide). A day's listing
-// is looked up in it as the store gives it, so what a lookup of an item's
-// objects holds grows with the item's names, not with every object of the
-// day.
-class NameIndex {
- public:
-  // name(i) for i < n; "" leaves i out.
-  NameIndex(size_t n, std::function<std::string(size_t)> name) : name_(std::move(name)) {
-    entries_.reserve(n);
-    for (size_t i = 0; i < n; i++) {
-      const std::string s = name_(i);
-      if (!s.empty()) entries_.push_back({std::hash<std::string_view>()(s), i});
-    }
-    std::sort(entries_.begin(), entries_.end());
-  }
-  // Calls found(i) for every i whose name is `listed`.
-  template <class F>
-  void Find(std::string_view listed, F&& found) const {
-    const Entry key{std::hash<std::string_view>()(listed), 0};
-    for (auto it = std::lower_bound(entries_.begin(), entries_.end(), key);
-         it != entries_.end() && it->hash == key.hash; ++it) {
-      if (name_(it->index) == listed) found(it->index);
-    }
-  }
-
- private:
-  struct Entry {
-    size_t hash, index;
-    bool operator<(const Entry& o) const { return hash != o.hash ? hash < o.hash : index < o.index; }
-  };
-  std::function<std::string(size_t)> name_;
-  std::vector<Entry> entries_;
-};
-
-// The sizes `record` gives its objects, made those of the objects in the
-// store: read in the fewest listings (under the names' common prefix), each
-// listed object looked up among the record's as the listing goes (the prefix
-// may hold a whole day's objects). Returns whether any changed; an object the
-// listing does not show keeps its size.
-Result<bool> TakeStoredSizes(storage::ObjectStore* store, ItemRecord* record) {
-  if (record->objects.empty()) return false;
-  std::string_view prefix = record->objects.front().name;
-  for (const auto& o : record->objects) {
-    size_t n = 0;
-    while (n < prefix.size() && n < o.name.size() && prefix[n] == o.name[n]) n++;
-    prefix = prefix.substr(0, n);
-  }
-  const NameIndex index(record->objects.size(), [record](size_t i) { return record->objects[i].name; });
-  bool changed = false;
-  MT_RETURN_IF_ERROR(store->ListEach(std::string(prefix), [&](storage::ObjectInfo&& listed) {
-    index.Find(listed.name, [&](size_t i) {
-      RecordedObject& o = record->objects[i];
-      if (listed.size != o.bytes) {
-        o.bytes = listed.size;
-        changed = true;
-      }
-    });
-    return Status::OK();
-  }));
-  return changed;
-}
-
-// A grouped item whose completion record another run wrote first: both read
-// the file before either record existed, and both wrote every object
-// (replacing, see target.overwrite), each object whole. The record says which
-// run completed the item. If it lists the objects this run wrote, with the
-// same rows, the store holds each of them once, from one run or the other,
-// complete, with the rows the record says (the objects of the two runs differ
-// at most in their created_at metadata and, under another version or other
-// settings, in size): this run lost a create-only race to an identical record
-// and is skipped. Both runs have written every object by now (the other one
-// before its record, this one before trying its own), so when the two runs'
-// sizes differ the sizes the store shows are final, and the record is made to
-// give those.
-void SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours, ItemResult* res) {
-  const std::string name = ItemRecordObjectName(store->layout(), item);
-  auto fail = [&](const std::string& what, const Status& st) {
-    res->outcome = FailedBy(st, res);
-    res->reason = what + st.message();
-  };
-  auto read = store->ReadVersioned(name);
-  if (!read.ok()) return fail("another run wrote the completion record first, and reading it failed: ", read.status());
-  if (read->generation == 0) {
-    // Removed since (by hand): this run's record goes in its place.
-    const Status st = WriteItemRecord(store, item, ours, false);
-    if (!st.ok()) fail("writing the completion record: ", st);
+// A grouped item whose create-only completion record found another run's
+// (pipeline::SettleRecordRace): skipped when that record lists the objects
+// this run wrote with the same rows; failed when it lists others.
+// `series`: the derived objects this run computed from its objects; they
+// stay listed when it is skipped (the record lists raw objects only, and
+// both runs wrote the same series).
+void SettleRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours,
+                const std::vector<std::string>& series, ItemResult* res) {
+  auto settled = SettleRecordRace(store, item, ours);
+  if (!settled.ok()) {
+    res->outcome = FailedBy(settled.status(), res);
+    res->reason = settled.status().message();
     return;
   }
-  auto theirs = DecodeItemRecord(read->bytes, store->Describe(name));
-  if (!theirs.ok()) return fail("another run wrote the completion record first: ", theirs.status());
-  if (theirs->outcome == "not_available") {
-    // The source answered 404 to the other run and has the file now: the
-    // objects are there, so this run's record replaces that one (as a rerun
-    // would).
-    const Status st = WriteItemRecord(store, item, ours, true);
-    if (!st.ok()) fail("writing the completion record over a not_available one: ", st);
-    return;
-  }
-  const std::string diff = RecordDifference(*theirs, ours);
-  if (!diff.empty()) {
-    // The two runs made other objects of the item (the source file changed
-    // in between, or their instrument definitions differ): each object is
-    // whole, but which run wrote it last decides what it holds, and the
-    // record describes the other run's. No rerun fixes that by itself (it
-    // skips on the record): --force rewrites the item.
-    res->outcome = Outcome::kFailed;
-    res->reason = "another run completed this item at the same time with other contents (" + diff +
-                  "; a changed source file or other instrument definitions); its objects may be from either run: "
-                  "download the item again with --force";
-    return;
-  }
-  res->outcome = Outcome::kSkipped;
-  res->reason = "completed at the same time by another run (its completion record was written first; it lists "
-                "the objects this run wrote, with the same rows)";
-  res->objects.clear();
-  for (const auto& o : theirs->objects) res->objects.push_back(store->Describe(o.name));
-  std::unordered_map<std::string_view, uint64_t> our_size;
-  for (const auto& o : ours.objects) our_size.emplace(o.name, o.bytes);
-  bool same_sizes = true;
-  for (const auto& o : theirs->objects) same_sizes = same_sizes && our_size[o.name] == o.bytes;
-  if (same_sizes) return;  // whichever run wrote an object last, its size is the record's
-  ItemRecord fixed = std::move(theirs).value();
-  auto changed = TakeStoredSizes(store, &fixed);
-  Status st = changed.status();
-  if (st.ok() && *changed) {
-    // Only over the record just read: a third writer's record is kept.
-    auto w = store->CreateIfGeneration(name, read->generation);
-    st = w.status();
-    if (w.ok()) st = CommitItemRecord(w->get(), fixed);
-    if (st.code() == Status::Code::kAlreadyExists) st = Status::OK();
-  }
-  if (!st.ok()) {
-    // The rows are right; only the sizes of some objects in the record are
-    // the other run's.
-    log::Warn(item.Id() + ": could not give the completion record the sizes of the objects this run wrote last: " +
-              st.message());
+  switch (settled->kind) {
+    case RecordRace::kOursWritten:
+      return;
+    case RecordRace::kDifferent:
+      // Each object is whole, but which run wrote it last decides what it
+      // holds, and the record describes the other run's. No rerun fixes that
+      // by itself (it skips on the record): --force rewrites the item.
+      res->outcome = Outcome::kFailed;
+      res->reason = "another run completed this item at the same time with other contents (" + settled->difference +
+                    "; a changed source file or other instrument definitions); its objects may be from either run: "
+                    "download the item again with --force";
+      return;
+    case RecordRace::kSame:
+      res->outcome = Outcome::kSkipped;
+      res->reason = "completed at the same time by another run (its completion record was written first; it lists "
+                    "the objects this run wrote, with the same rows)";
+      res->objects.clear();
+      for (const std::string& name : settled->objects) res->objects.push_back(store->Describe(name));
+      for (const std::string& s : series) res->objects.push_back(s);
+      return;
   }
 }
 
 }  // namespace
 
 ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool* converting) {
+  bool again = false;
+  ItemResult first = RunItemOnce(item, http, converting, &again);
+  if (!again) return first;
+  // Another run completed the item while this one read the file, and this
+  // run computes series of its data type: the item is taken from that
+  // record as by a run that starts now (series missing beside the recorded
+  // objects computed from them, those present listed), without a request.
+  if (converting) EnterConverting(converting);
+  ItemResult res = RunItemOnce(item, http, converting, &again);
+  res.bytes_in += first.bytes_in;
+  res.requests += first.requests;
+  if (res.outcome == Outcome::kSkipped && res.reason.empty()) res.reason = first.reason;
+  return res;
+}
+
+ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, bool* converting, bool* again) {
   ItemResult res;
   res.item = item;
   // --force, or an item a missing-data report says to redo (a corrupt object).
@@ -1167,7 +1079,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
       // Two runs that both pass this point before either record exists (on
       // GCS: while the other still uploads its objects) both write; each
       // object is then complete either way, and the run whose record comes
-      // second is skipped (SettleRecordRace).
+      // second is skipped (SettleRace).
       StringSpool names;
       ItemResult unkeyed;
       auto done = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names, nullptr, &unkeyed);
@@ -1179,6 +1091,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         res.bytes_in = sink.offset;
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
+        for (const derive::DerivedSpec& spec : opts_.derived) {
+          if (schema && spec.source_data_type() == item.data_type) *again = true;
+        }
+        if (*again) return res;
         res.objects = Described(opts_.store, names);
         // As for an item skipped on its record at the start (this run
         // wrote none of the objects).
@@ -1259,6 +1175,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
         // Another run of the same item created the object first (create-only
         // commit refused): the item is done, by them.
         if (!grouped && res.objects.empty()) return Skipped(std::move(res), opts_.store, object);
+        std::vector<std::string> series_names;  // of a grouped file, computed below
         if (grouped && schema) {
           // Derived series of a grouped file: from each instrument's object
           // just committed, read back in turn (DeriveEachObject), before the
@@ -1290,6 +1207,7 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
             for (const auto& d : split->outputs) {
               res.bytes_out += d.bytes;
               res.objects.push_back(d.name);
+              series_names.push_back(d.name);
             }
           }
         }
@@ -1312,10 +1230,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
           Status st = WriteGroupedItemRecord(opts_.store, item, *outs, res.rows, source, settings.tool_version,
                                              created_at, replace_record);
           if (st.code() == Status::Code::kAlreadyExists && !replace_record) {
-            SettleRecordRace(opts_.store, item,
+            SettleRace(opts_.store, item,
                              GroupedItemRecord(opts_.store, item, *outs, res.rows, source, settings.tool_version,
                                                created_at),
-                             &res);
+                             series_names, &res);
           } else if (!st.ok()) {
             // The objects are there but the item is not known complete: a
             // rerun does it again.

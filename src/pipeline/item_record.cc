@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
@@ -391,6 +392,144 @@ Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const 
 
 Status CommitItemRecord(storage::WritableObject* obj, const ItemRecord& record) {
   return CommitRecordText(obj, record, record.objects.size(), ObjectsOf(record));
+}
+
+namespace {
+
+// The positions of n names, found again from a name listed: each name is
+// kept as its hash and position, not as a copy, and a hit is confirmed on
+// the name itself, made again by name(i) (hashes collide). A day's listing
+// is looked up in it as the store gives it, so what a lookup of an item's
+// objects holds grows with the item's names, not with every object of the
+// day.
+class NameIndex {
+ public:
+  // name(i) for i < n; "" leaves i out.
+  NameIndex(size_t n, std::function<std::string(size_t)> name) : name_(std::move(name)) {
+    entries_.reserve(n);
+    for (size_t i = 0; i < n; i++) {
+      const std::string s = name_(i);
+      if (!s.empty()) entries_.push_back({std::hash<std::string_view>()(s), i});
+    }
+    std::sort(entries_.begin(), entries_.end());
+  }
+  // Calls found(i) for every i whose name is `listed`.
+  template <class F>
+  void Find(std::string_view listed, F&& found) const {
+    const Entry key{std::hash<std::string_view>()(listed), 0};
+    for (auto it = std::lower_bound(entries_.begin(), entries_.end(), key);
+         it != entries_.end() && it->hash == key.hash; ++it) {
+      if (name_(it->index) == listed) found(it->index);
+    }
+  }
+
+ private:
+  struct Entry {
+    size_t hash, index;
+    bool operator<(const Entry& o) const { return hash != o.hash ? hash < o.hash : index < o.index; }
+  };
+  std::function<std::string(size_t)> name_;
+  std::vector<Entry> entries_;
+};
+
+// The sizes `record` gives its objects, made those of the objects in the
+// store: read in the fewest listings (under the names' common prefix), each
+// listed object looked up among the record's as the listing goes (the prefix
+// may hold a whole day's objects). Returns whether any changed; an object the
+// listing does not show keeps its size.
+Result<bool> TakeStoredSizes(storage::ObjectStore* store, ItemRecord* record) {
+  if (record->objects.empty()) return false;
+  std::string_view prefix = record->objects.front().name;
+  for (const auto& o : record->objects) {
+    size_t n = 0;
+    while (n < prefix.size() && n < o.name.size() && prefix[n] == o.name[n]) n++;
+    prefix = prefix.substr(0, n);
+  }
+  const NameIndex index(record->objects.size(), [record](size_t i) { return record->objects[i].name; });
+  bool changed = false;
+  MT_RETURN_IF_ERROR(store->ListEach(std::string(prefix), [&](storage::ObjectInfo&& listed) {
+    index.Find(listed.name, [&](size_t i) {
+      RecordedObject& o = record->objects[i];
+      if (listed.size != o.bytes) {
+        o.bytes = listed.size;
+        changed = true;
+      }
+    });
+    return Status::OK();
+  }));
+  return changed;
+}
+
+// The settlement of a race of two runs' records (SettleRecordRace). Both
+// runs read the file before either record existed, and both wrote every
+// object (replacing), each object whole: the record says which run
+// completed the item.
+RecordRace SettledSame(ItemRecord&& theirs) {
+  RecordRace r;
+  r.kind = RecordRace::kSame;
+  r.objects.reserve(theirs.objects.size());
+  for (auto& o : theirs.objects) r.objects.push_back(o.name);
+  return r;
+}
+
+}  // namespace
+
+Result<RecordRace> SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours) {
+  const std::string name = ItemRecordObjectName(store->layout(), item);
+  auto read = store->ReadVersioned(name);
+  if (!read.ok()) {
+    return Status(read.status().code(),
+                  "another run wrote the completion record first, and reading it failed: " + read.status().message());
+  }
+  if (read->generation == 0) {
+    // Removed since (by hand): this run's record goes in its place.
+    const Status st = WriteItemRecord(store, item, ours, false);
+    if (!st.ok()) return Status(st.code(), "writing the completion record: " + st.message());
+    return RecordRace{};
+  }
+  auto theirs = DecodeItemRecord(read->bytes, store->Describe(name));
+  if (!theirs.ok()) {
+    return Status(theirs.status().code(), "another run wrote the completion record first: " + theirs.status().message());
+  }
+  if (theirs->outcome == "not_available") {
+    // The source answered 404 to the other run and has the file now: the
+    // objects are there, so this run's record replaces that one (as a rerun
+    // would).
+    const Status st = WriteItemRecord(store, item, ours, true);
+    if (!st.ok()) return Status(st.code(), "writing the completion record over a not_available one: " + st.message());
+    return RecordRace{};
+  }
+  if (std::string diff = RecordDifference(*theirs, ours); !diff.empty()) {
+    RecordRace r;
+    r.kind = RecordRace::kDifferent;
+    r.difference = std::move(diff);
+    return r;
+  }
+  std::unordered_map<std::string_view, uint64_t> our_size;
+  for (const auto& o : ours.objects) our_size.emplace(o.name, o.bytes);
+  bool same_sizes = true;
+  for (const auto& o : theirs->objects) same_sizes = same_sizes && our_size[o.name] == o.bytes;
+  if (same_sizes) return SettledSame(std::move(theirs).value());  // whichever run wrote an object last
+  // Both runs have written every object by now (the other one before its
+  // record, this one before trying its own), so the sizes the store shows
+  // are final, and the record is made to give those.
+  ItemRecord fixed = std::move(theirs).value();
+  auto changed = TakeStoredSizes(store, &fixed);
+  Status st = changed.status();
+  if (st.ok() && *changed) {
+    // Only over the record just read: a third writer's record is kept.
+    auto w = store->CreateIfGeneration(name, read->generation);
+    st = w.status();
+    if (w.ok()) st = CommitItemRecord(w->get(), fixed);
+    if (st.code() == Status::Code::kAlreadyExists) st = Status::OK();
+  }
+  if (!st.ok()) {
+    // The rows are right; only the sizes of some objects in the record are
+    // the other run's.
+    log::Warn(item.Id() + ": could not give the completion record the sizes of the objects this run wrote last: " +
+              st.message());
+  }
+  return SettledSame(std::move(fixed));
 }
 
 Result<ItemRecord> ReadItemRecord(storage::ObjectStore* store, const std::string& name,

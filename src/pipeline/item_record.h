@@ -142,6 +142,27 @@ class ReplacedObjects {
 // settings or another version.
 std::string RecordDifference(const ItemRecord& theirs, const ItemRecord& ours);
 
+// What a run makes of another run's completion record, found by its own
+// create-only write of a grouped item's record, when both runs read the
+// file before either record existed and both wrote every object
+// (replacing), each object whole.
+struct RecordRace {
+  enum Kind {
+    kOursWritten,  // that record was gone, or said not_available: this run's is written
+    kSame,         // it lists the objects this run wrote with the same rows: it stays
+    kDifferent,    // it lists other objects or rows: which run wrote an object last decides what it holds
+  };
+  Kind kind = kOursWritten;
+  std::string difference;            // kDifferent: RecordDifference(theirs, ours)
+  std::vector<std::string> objects;  // kSame: the names the record lists
+};
+// Reads the record another run wrote and settles as RecordRace says. Under
+// kSame with other sizes (another version or settings), the sizes the
+// store shows are final (both runs have written every object), and the
+// record is given those (over the version read only; a failure is a
+// warning: the rows are right). Errors carry what failed.
+Result<RecordRace> SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours);
+
 // Writes the record of `item`. overwrite=false is create-only (an existing
 // record is kept: kAlreadyExists).
 Status WriteItemRecord(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& record, bool overwrite);

@@ -788,12 +788,42 @@ test('grouped item, B after A\'s record: skipped without a request; B reading th
   await assertGroupedComplete(srv, 'held', gLone);
 });
 
+test('grouped item, B with --derive reading the file while A (without) completes it: B computes the series from A\'s objects', async () => {
+  const srv = await groupedSetup();
+  const series = G_SYMS.map(([, k]) => `sd/derived_data/by_date/day-${G_DAY}/data_type-trade_bar_1m/${k}.parquet`);
+  const held = d.hold({ name: `sd/${G_RECORD}` });
+  const pa = groupedRun(srv, 'sd');
+  await held.arrived;
+  const objectsOfA = generations(groupedState('sd'));
+  srv.setFaults({ holdRequests: { path: 'OPTIONS' } });
+  const pb = groupedRun(srv, 'sd', { args: ['--derive', 'trade_bar_1m'] });
+  await srv.waitHeld(1);
+  held.release();
+  const a = await pa;
+  srv.release();
+  srv.setFaults({});
+  const b = await pb;
+  assert.equal(a.code, 0, a.describe);
+  assert.equal(b.code, 0, b.describe);
+  assert.equal(a.items.OPTIONS.outcome, 'done');
+  // B read the file once, wrote none of its objects, and computed the series A did not.
+  assert.equal(b.items.OPTIONS.outcome, 'done', b.describe);
+  assert.equal(b.items.OPTIONS.requests, 1);
+  assert.deepEqual(generations(groupedState('sd')), objectsOfA, 'B wrote none of the objects');
+  assert.deepEqual(b.items.OPTIONS.objects.sort(), series.map((n) => `gs://bkt/${n}`).sort());
+  for (const n of series) assert.ok(d.object('bkt', n), `${n}: computed`);
+  const v = await run(['validate', '--from', G_DAY, '--symbols', 'deribit:OPTIONS', '--data-types', 'trades', '--derive', 'trade_bar_1m',
+    '--output', 'gs://bkt/sd', '--read-only']);
+  assert.equal(v.code, 0, describe(['validate'], v));
+});
+
 // Both runs read the file before either record exists, so both write every object. Checks what
 // holds whatever the order: both exit 0, one is done and the other (whose create-only record
 // came second) skipped, with the other run's objects. `paired`: the two runs only read the file
 // at the same time, so the slower one may also find the record once it has read it (and write
-// nothing).
-function assertOneDoneOneSkipped(x, y, { paired = false } = {}) {
+// nothing). `series`: the derived objects the skipped run computed (it ran with --derive, the
+// other did not), listed after the record's objects.
+function assertOneDoneOneSkipped(x, y, { paired = false, series = [] } = {}) {
   for (const r of [x, y]) assert.equal(r.code, 0, r.describe);
   const outcomes = [x, y].map((r) => r.items.OPTIONS.outcome).sort();
   assert.deepEqual(outcomes, ['done', 'skipped'], `${x.describe}\n${y.describe}`);
@@ -803,9 +833,12 @@ function assertOneDoneOneSkipped(x, y, { paired = false } = {}) {
   const found = /^completed meanwhile by another run \(its completion record appeared\)$/;
   assert.match(skipped.items.OPTIONS.reason, paired ? new RegExp(`${raced.source}|${found.source}`) : raced);
   // Listed as the done run lists what it wrote (gs://bucket/prefix/name), not as bare record names.
-  assert.deepEqual(skipped.items.OPTIONS.objects.sort(), done.items.OPTIONS.objects.sort());
-  for (const o of skipped.items.OPTIONS.objects) assert.match(o, new RegExp(`^gs://[^/]+/.+/${G_DIR}/[^/]+\\.parquet$`));
-  assert.equal(skipped.items.OPTIONS.objects.length, G_SYMS.length);
+  const listed = skipped.items.OPTIONS.objects;
+  assert.deepEqual(listed.slice(listed.length - series.length), series);
+  const raw = listed.slice(0, listed.length - series.length);
+  assert.deepEqual(raw.sort(), done.items.OPTIONS.objects.sort());
+  for (const o of raw) assert.match(o, new RegExp(`^gs://[^/]+/.+/${G_DIR}/[^/]+\\.parquet$`));
+  assert.equal(raw.length, G_SYMS.length);
   const lines = (r) => r.stdout.split('\n').filter((l) => l.includes(`\t${G_DAY}/trades/deribit/OPTIONS\t`));
   assert.deepEqual(lines(skipped), [], 'the skipped run prints no object line for the item');
   assert.equal(lines(done).length, 4, done.describe);
@@ -1036,7 +1069,9 @@ test('grouped item with --derive: an object the other run replaces while this ru
   const b = await groupedRun(srv, 'dr', { args: ['--compression', 'none'] });
   held.release();
   const a = await pa;
-  const { done } = assertOneDoneOneSkipped(a, b);
+  // A lists its series beside B's objects: A computed them (B ran without --derive).
+  const series = G_SYMS.map(([, k]) => `gs://bkt/dr/derived_data/by_date/day-${G_DAY}/data_type-trade_bar_1m/${k}.parquet`);
+  const { done } = assertOneDoneOneSkipped(a, b, { series: series.sort() });
   assert.equal(done, b);
   const reads = d.stats.requests.filter((q) => q.route === 'media-get' && q.url.includes(encodeURIComponent(`dr/${G_DIR}/${key}`)));
   assert.ok(reads.length >= 4, `the object was read again: ${JSON.stringify(reads.map((q) => [q.range, q.status]))}`);

@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
+#include <thread>
 
 #include "core/exit_code.h"
 #include "parquet/file_reader.h"
@@ -323,10 +327,12 @@ size_t TradesObjects(const std::string& root) {
 
 // Another run converting `file` into `store` to its end (its log goes with
 // the caller's), asserted to succeed.
-void ConvertElsewhere(const std::string& file, storage::ObjectStore* store) {
+// `tool_version`: the other run's, when set (another version: other sizes).
+void ConvertElsewhere(const std::string& file, storage::ObjectStore* store, const std::string& tool_version = "") {
   ConvertJobOptions b;
   b.inputs = {file};
   b.target.store = store;
+  if (!tool_version.empty()) b.convert.tool_version = tool_version;
   const ConvertSummary s = RunConvertJob(b, nullptr);
   ASSERT_TRUE(s.status.ok()) << s.status.message();
 }
@@ -458,6 +464,76 @@ TEST(RunConvertJob, TwoRunsOfAGroupedItemAtOnceEitherAgreeOrTheLaterOneRetries) 
     ASSERT_TRUE(rec.ok()) << rec.status().message();
     EXPECT_EQ(rec->objects.size(), 50u);
     EXPECT_EQ(TradesObjects(root), 50u);
+  }
+}
+
+// Two runs of the same grouped file, the other one by another version:
+// it writes every object, this run writes them over, then the other writes
+// its record first. The same objects and rows, so that record stays, and
+// this run gives it the sizes of the objects the store holds (this run's).
+TEST(RunConvertJob, TwoRunsAtOnceUnderOtherSettingsLeaveTheRecordWithTheStoredSizes) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string file = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
+  WriteFewerOptionsTrades(file);  // 50 options
+  const std::string root = tmp.path() + "/out";
+  auto local = storage::NewLocalStore(root);
+  auto other_local = storage::NewLocalStore(root);  // the other run's view of the same store
+  const std::string record = local->layout().ItemRecordName(Date{2024, 3, 1}, "trades", "deribit", "OPTIONS");
+  // The other run stops before its record until this run reaches its own.
+  testing::CreateWatch other(other_local.get());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool other_objects_done = false, release_other = false;
+  std::map<std::string, uint64_t> other_sizes;  // of the other run's objects, by file name
+  other.before_create = [&](const std::string& name) {
+    if (name != record) return;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+      if (e.path().extension() == ".parquet") other_sizes[e.path().filename().string()] = e.file_size();
+    }
+    std::unique_lock<std::mutex> l(mu);
+    other_objects_done = true;
+    cv.notify_all();
+    cv.wait(l, [&] { return release_other; });
+  };
+  std::thread other_run;
+  testing::CreateWatch store(local.get());
+  store.before_create = [&](const std::string& name) {
+    if (!other_run.joinable()) {
+      // Before this run's first object: the other one writes all of its own.
+      other_run = std::thread([&] { ConvertElsewhere(file, &other, "0.0.0-another-version-of-longer-name"); });
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return other_objects_done; });
+    }
+    if (name == record) {
+      {
+        std::lock_guard<std::mutex> l(mu);
+        release_other = true;
+      }
+      cv.notify_all();
+      other_run.join();  // its record is written
+    }
+  };
+  ConvertJobOptions o;
+  o.inputs = {file};
+  o.target.store = &store;
+  ::testing::internal::CaptureStderr();
+  const ConvertSummary s = RunConvertJob(o, nullptr);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  if (other_run.joinable()) other_run.join();
+  ASSERT_TRUE(s.status.ok()) << s.status.message();
+  EXPECT_NE(err.find("another run completed its item at the same time with the same objects and rows"),
+            std::string::npos) << err;
+  auto rec = ReadItemRecord(local.get(), record, nullptr);
+  ASSERT_TRUE(rec.ok()) << rec.status().message();
+  ASSERT_EQ(rec->objects.size(), 50u);
+  EXPECT_EQ(rec->rows, 100u);
+  for (const auto& obj : rec->objects) {
+    const uint64_t stored = std::filesystem::file_size(root + "/" + obj.name);
+    EXPECT_EQ(obj.bytes, stored) << obj.name;
+    // This run's object (its version's metadata), not the other run's.
+    const std::string file_name = std::filesystem::path(obj.name).filename().string();
+    ASSERT_EQ(other_sizes.count(file_name), 1u) << file_name;
+    EXPECT_LT(stored, other_sizes[file_name]) << obj.name;
   }
 }
 

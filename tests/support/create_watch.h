@@ -32,6 +32,11 @@ class CreateWatch final : public storage::ObjectStore {
   Result<bool> Exists(const std::string& name) override { return inner_->Exists(name); }
   Status Remove(const std::string& name) override { return inner_->Remove(name); }
   Result<std::string> Read(const std::string& name) override { return inner_->Read(name); }
+  Result<Versioned> ReadVersioned(const std::string& name) override { return inner_->ReadVersioned(name); }
+  Result<std::unique_ptr<storage::WritableObject>> CreateIfGeneration(const std::string& name,
+                                                                       int64_t generation) override {
+    return inner_->CreateIfGeneration(name, generation);
+  }
   Status ListEach(const std::string& prefix, const std::function<Status(storage::ObjectInfo&&)>& each) override {
     return inner_->ListEach(prefix, each);
   }
