@@ -230,8 +230,8 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   // The objects of the record it replaces: those this file does not write
   // again go before its own record is written.
   auto replaced = std::make_shared<ReplacedObjects>();
-  replaced->TakeAgainAtRemoval();
   if (grouped_item) {
+    replaced->TakeAgainAtRemoval();
     const WorkItem item{*hints.day, hints.data_type->name, hints.exchange, hints.symbol};
     if (Status st = replaced->Load(target.store, item); !st.ok()) {
       ::close(fd);
