@@ -468,8 +468,8 @@ ItemResult Skipped(ItemResult res, const storage::ObjectStore* store, const std:
 // (pipeline::SettleRecordRace): skipped when that record lists the objects
 // this run wrote with the same rows; failed when it lists others.
 // `series`: the derived objects this run computed from its objects; they
-// stay listed when it is skipped (the record lists raw objects only, and
-// both runs wrote the same series).
+// stay listed when it is skipped (the record lists raw objects only; the
+// series were computed from objects with the record's rows).
 void SettleRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours,
                 const std::vector<std::string>& series, ItemResult* res) {
   auto settled = SettleRecordRace(store, item, ours);
@@ -511,8 +511,10 @@ ItemResult Downloader::RunItem(const WorkItem& item, net::HttpClient* http, bool
   // run computes series of its data type: the item is taken from that
   // record as by a run that starts now (series missing beside the recorded
   // objects computed from them, those present listed), without a request.
+  // (The count is left only once a grouped item's objects are written,
+  // which this item's first try did not reach.)
   if (converting) EnterConverting(converting);
-  ItemResult res = RunItemOnce(item, http, converting, &again);
+  ItemResult res = RunItemOnce(item, http, converting, nullptr);
   res.bytes_in += first.bytes_in;
   res.requests += first.requests;
   if (res.outcome == Outcome::kSkipped && res.reason.empty()) res.reason = first.reason;
@@ -1073,7 +1075,9 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
       // A grouped item's objects are written over (see target.overwrite), so
       // another run that completed the item while this one read the file (an
       // overlapping resubmission) would have every object replaced and be
-      // told nothing. Its record says it is done: this run writes nothing.
+      // told nothing. Its record says it is done: this run writes none of
+      // its objects (with --derive it then computes the series missing
+      // beside them, RunItem).
       // (Unless this run replaces that record: --force, or a recorded object
       // that could not be read back.)
       // Two runs that both pass this point before either record exists (on
@@ -1092,9 +1096,9 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
         for (const derive::DerivedSpec& spec : opts_.derived) {
-          if (schema && spec.source_data_type() == item.data_type) *again = true;
+          if (again && schema && spec.source_data_type() == item.data_type) *again = true;
         }
-        if (*again) return res;
+        if (again && *again) return res;
         res.objects = Described(opts_.store, names);
         // As for an item skipped on its record at the start (this run
         // wrote none of the objects).
@@ -1231,9 +1235,8 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
                                              created_at, replace_record);
           if (st.code() == Status::Code::kAlreadyExists && !replace_record) {
             SettleRace(opts_.store, item,
-                             GroupedItemRecord(opts_.store, item, *outs, res.rows, source, settings.tool_version,
-                                               created_at),
-                             series_names, &res);
+                       GroupedItemRecord(opts_.store, item, *outs, res.rows, source, settings.tool_version, created_at),
+                       series_names, &res);
           } else if (!st.ok()) {
             // The objects are there but the item is not known complete: a
             // rerun does it again.

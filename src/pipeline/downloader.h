@@ -123,8 +123,8 @@ class Downloader {
   // *converting: whether a grouped item counts among grouped_converting_
   // (null for the others); RunItem leaves the count when it gives up its slot.
   ItemResult RunItem(const WorkItem& item, net::HttpClient* http, bool* converting);
-  // One try of RunItem; *again: the item is to be taken once more from the
-  // completion record another run wrote meanwhile.
+  // One try of RunItem; *again (when `again` is given): the item is to be
+  // taken once more from the completion record another run wrote meanwhile.
   ItemResult RunItemOnce(const WorkItem& item, net::HttpClient* http, bool* converting, bool* again);
   void EnterConverting(bool* converting);
   void LeaveConverting(bool* converting);

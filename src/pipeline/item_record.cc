@@ -476,27 +476,29 @@ RecordRace SettledSame(ItemRecord&& theirs) {
 
 Result<RecordRace> SettleRecordRace(storage::ObjectStore* store, const WorkItem& item, const ItemRecord& ours) {
   const std::string name = ItemRecordObjectName(store->layout(), item);
+  // Read whole, with its generation for the size fix below: this run holds
+  // its own record's entries already (`ours`), so the other's text and
+  // entries add about as much again, in a race of two runs only.
   auto read = store->ReadVersioned(name);
   if (!read.ok()) {
-    return Status(read.status().code(),
-                  "another run wrote the completion record first, and reading it failed: " + read.status().message());
+    return read.status().WithContext("another run wrote the completion record first, and reading it failed");
   }
   if (read->generation == 0) {
     // Removed since (by hand): this run's record goes in its place.
     const Status st = WriteItemRecord(store, item, ours, false);
-    if (!st.ok()) return Status(st.code(), "writing the completion record: " + st.message());
+    if (!st.ok()) return st.WithContext("writing the completion record");
     return RecordRace{};
   }
   auto theirs = DecodeItemRecord(read->bytes, store->Describe(name));
   if (!theirs.ok()) {
-    return Status(theirs.status().code(), "another run wrote the completion record first: " + theirs.status().message());
+    return theirs.status().WithContext("another run wrote the completion record first");
   }
   if (theirs->outcome == "not_available") {
     // The source answered 404 to the other run and has the file now: the
     // objects are there, so this run's record replaces that one (as a rerun
     // would).
     const Status st = WriteItemRecord(store, item, ours, true);
-    if (!st.ok()) return Status(st.code(), "writing the completion record over a not_available one: " + st.message());
+    if (!st.ok()) return st.WithContext("writing the completion record over a not_available one");
     return RecordRace{};
   }
   if (std::string diff = RecordDifference(*theirs, ours); !diff.empty()) {
