@@ -219,12 +219,25 @@ class ChunkBuilder {
     raw_->clear();
   }
 
+  // Called first, with the sum of the chunk's page bodies. A chunk under
+  // kTinyChunkBytes is stored uncompressed without trying: a compressor
+  // call costs about the same whatever the input's size, and bodies this
+  // small do not shrink (a zstd frame's own header and block header take
+  // about what it could save); a grouped file's thousands of objects have
+  // such chunks in every constant column.
+  void BeginPages(size_t body_bytes) {
+    if (body_bytes >= kTinyChunkBytes || out_->codec == Codec::kUncompressed) return;
+    tiny_ = true;
+    out_->codec = Codec::kUncompressed;
+    keep_raw_ = false;
+  }
+
   // Called once, after the dictionary page and before the data pages, with
   // the data pages' bodies in sequence: their compressor is chosen for the
   // chunk, not for its first page (a chunk's pages share its data's shape).
   Status BeginDataPages(std::string_view data) {
     data_comp_ = comp_;
-    if (!fast_) return Status::OK();
+    if (!fast_ || tiny_) return Status::OK();
     if (data.size() < fast_below_) {
       small_data_ = true;
       return Status::OK();
@@ -235,7 +248,10 @@ class ChunkBuilder {
   Status AddPage(std::string_view body, int32_t num_values, Encoding enc, bool dict) {
     Compressor* c = dict ? comp_ : data_comp_ ? data_comp_ : comp_;
     if (dict ? body.size() < fast_below_ : small_data_) c = enc == Encoding::kDeltaByteArray ? small_dba_ : fast_;
-    MT_ASSIGN_OR_RETURN(const std::string_view compressed, c->CompressView(body));
+    std::string_view compressed = body;
+    if (!tiny_) {
+      MT_ASSIGN_OR_RETURN(compressed, c->CompressView(body));
+    }
     const size_t header_start = out_->bytes.size();
     out_->bytes.reserve(header_start + kMaxPageHeader + compressed.size());
     if (dict) {
@@ -304,6 +320,7 @@ class ChunkBuilder {
   // (0: never).
   size_t fast_below_;
   bool small_data_ = false;  // the data pages sum to less than fast_below_
+  bool tiny_ = false;        // BeginPages: stored uncompressed, no page compressed
   Compressor* data_comp_ = nullptr;
   EncodedChunk* out_;
   std::string* raw_;
@@ -505,6 +522,7 @@ size_t PageRows(const ColumnData& col, const PageWidth& w, const EncodeOptions& 
 struct EncodeScratch {
   DoubleDictionary ddict;
   std::string body;
+  std::string dict_body;  // the dictionary page's, added once the data pages are encoded
   std::string raw;  // a small chunk's pages uncompressed (ChunkBuilder)
   PodVector<uint8_t> ones;  // definition levels of a column without nulls
   std::vector<DataPage> pages;  // the chunk's data pages in `body`
@@ -599,14 +617,18 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
   const uint32_t* indices = nullptr;
   DoubleDictionary& ddict = ThreadScratch().ddict;
   std::string& body = ThreadScratch().body;
+  // The dictionary page's body and values (dict_values < 0: none); it is
+  // added once the data pages are encoded (ChunkBuilder::BeginPages needs
+  // the chunk's size).
+  std::string& dict_body = ThreadScratch().dict_body;
+  int64_t dict_values = -1;
   const bool constant = col.kind == ColumnKind::kString && col.str.constant();
   if (col.kind == ColumnKind::kString && col.str.dict_mode() && nvals > 0) {
     enc = Encoding::kRleDictionary;
     indices = constant ? nullptr : col.str.indices().data();
-    body.clear();
-    for (const auto& v : col.str.dict()) EncodePlainByteArray(v, &body);
-    MT_RETURN_IF_ERROR(builder.AddPage(body, static_cast<int32_t>(col.str.dict().size()),
-                                       Encoding::kPlain, true));
+    dict_body.clear();
+    for (const auto& v : col.str.dict()) EncodePlainByteArray(v, &dict_body);
+    dict_values = static_cast<int64_t>(col.str.dict().size());
   } else if (col.kind == ColumnKind::kString) {
     enc = opts.modern_encodings && SharesPrefixes(col.str) ? Encoding::kDeltaByteArray
                                                            : Encoding::kPlain;
@@ -621,10 +643,9 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
       const uint64_t* dv = ddict.values().data();
       SetDoubleStats(ddict.values().size(), [dv](size_t i) { double d; std::memcpy(&d, &dv[i], 8); return d; }, out);
       stats_done = true;
-      body.clear();
-      EncodePlainFixed(ddict.values().data(), ddict.values().size(), &body);
-      MT_RETURN_IF_ERROR(builder.AddPage(body, static_cast<int32_t>(ddict.values().size()),
-                                         Encoding::kPlain, true));
+      dict_body.clear();
+      EncodePlainFixed(ddict.values().data(), ddict.values().size(), &dict_body);
+      dict_values = static_cast<int64_t>(ddict.values().size());
     } else {
       enc = opts.modern_encodings ? Encoding::kByteStreamSplit : Encoding::kPlain;
     }
@@ -688,6 +709,10 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
     row += rows;
     val += vals;
   } while (row < num_rows);
+  builder.BeginPages(body.size() + (dict_values >= 0 ? dict_body.size() : 0));
+  if (dict_values >= 0) {
+    MT_RETURN_IF_ERROR(builder.AddPage(dict_body, static_cast<int32_t>(dict_values), Encoding::kPlain, true));
+  }
   MT_RETURN_IF_ERROR(builder.BeginDataPages(body));
   size_t start = 0;
   for (const DataPage& p : pages) {
@@ -709,7 +734,7 @@ Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, cons
 
 size_t ThreadEncodeScratchBytes() {
   const EncodeScratch& s = ThreadScratch();
-  return s.ddict.CapacityBytes() + s.body.capacity() + s.raw.capacity() + s.ones.capacity() +
+  return s.ddict.CapacityBytes() + s.body.capacity() + s.dict_body.capacity() + s.raw.capacity() + s.ones.capacity() +
          s.pages.capacity() * sizeof(DataPage);
 }
 

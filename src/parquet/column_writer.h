@@ -62,6 +62,10 @@ constexpr size_t kLevelTrialBytes = 256u << 10;
 // chunks of an instrument's exchange, symbol or side, or of timestamps whose
 // deltas leave nothing to compress. Readers then skip decompressing them.
 constexpr size_t kRawChoiceBytes = 256u << 10;
+// A column chunk whose page bodies sum to less is written uncompressed
+// without a try (ChunkBuilder::BeginPages): below this size the compressor
+// takes off no more than its frame headers add.
+constexpr size_t kTinyChunkBytes = 64;
 
 // Whether the calling thread keeps its encoding scratch (and compressors)
 // from one column chunk to the next. A few threads at a time do (the first

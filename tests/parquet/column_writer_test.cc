@@ -421,6 +421,63 @@ TEST(ColumnWriter, SmallChunksTheCodecCannotShrinkAreStoredUncompressed) {
   EXPECT_EQ(big_none.codec, Codec::kUncompressed);
 }
 
+// A test double around ZSTD that counts the pages it is given.
+class CountingCompressor final : public Compressor {
+ public:
+  explicit CountingCompressor(int level) : inner_(NewCompressor(Codec::kZstd, level)) {}
+  Result<std::string_view> CompressView(std::string_view in) override {
+    calls++;
+    return inner_->CompressView(in);
+  }
+  Codec codec() const override { return Codec::kZstd; }
+  int calls = 0;
+
+ private:
+  std::unique_ptr<Compressor> inner_;
+};
+
+// A chunk whose page bodies sum to under kTinyChunkBytes (an instrument's
+// constant symbol, a handful of timestamps) is stored UNCOMPRESSED with no
+// compressor call, byte for byte what an encoding without compression
+// gives; from kTinyChunkBytes on, the pages go to the compressor.
+TEST(ColumnWriter, TinyChunksAreStoredUncompressedWithoutATry) {
+  CountingCompressor zstd(3), fast(1);
+  auto none = NewCompressor(Codec::kUncompressed, 0);
+  auto encode = [&](const ColumnData& c, size_t rows, Compressor* comp) {
+    EncodedChunk out;
+    Compressor* f = comp->codec() == Codec::kZstd ? static_cast<Compressor*>(&fast) : nullptr;
+    EXPECT_TRUE(EncodeColumnChunk(c, rows, EncodeOptions(), comp, &out, f, kLevelTrialBytes).ok());
+    return out;
+  };
+  ColumnData sym;
+  sym.kind = ColumnKind::kString;
+  sym.nullable = false;
+  for (int i = 0; i < 20; i++) sym.str.Append("BTC-2NOV23-20000-C");
+  const EncodedChunk tiny = encode(sym, 20, &zstd);
+  const EncodedChunk want = encode(sym, 20, none.get());
+  ASSERT_LT(want.total_uncompressed, static_cast<int64_t>(kTinyChunkBytes) + 64);  // bodies plus headers
+  EXPECT_EQ(zstd.calls + fast.calls, 0);
+  EXPECT_EQ(tiny.codec, Codec::kUncompressed);
+  EXPECT_EQ(tiny.bytes, want.bytes);
+  EXPECT_EQ(tiny.dict_page_rel, want.dict_page_rel);
+  EXPECT_EQ(tiny.data_page_rel, want.data_page_rel);
+
+  ColumnData ts;
+  ts.kind = ColumnKind::kTimestampMicros;
+  ts.nullable = false;
+  for (int i = 0; i < 4; i++) ts.i64.push_back(1698796800000000 + i * 1000);
+  const EncodedChunk tiny_ts = encode(ts, 4, &zstd);
+  EXPECT_EQ(zstd.calls + fast.calls, 0);
+  EXPECT_EQ(tiny_ts.codec, Codec::kUncompressed);
+  EXPECT_EQ(tiny_ts.bytes, encode(ts, 4, none.get()).bytes);
+
+  // Eight doubles of distinct values: 64 bytes of BYTE_STREAM_SPLIT, tried.
+  std::vector<double> prices;
+  for (int i = 0; i < 8; i++) prices.push_back(8500 + i * 0.5);
+  encode(Doubles(prices), prices.size(), &zstd);
+  EXPECT_GT(zstd.calls + fast.calls, 0);
+}
+
 // A file holding ZSTD and UNCOMPRESSED chunks side by side reads back.
 TEST(ColumnWriter, FilesMixingCodecsReadBack) {
   const std::string path = (fs::temp_directory_path() /
