@@ -530,6 +530,12 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
   const bool grouped = tardis::IsGroupedSymbol(item.symbol);
   std::string object, key;
   std::vector<derive::DerivedSpec> derived;  // this item's series (not for grouped items)
+  // The series of the item's data type, whatever its symbol (a grouped
+  // item's are computed from its objects once they are committed).
+  std::vector<derive::DerivedSpec> item_series;
+  for (const derive::DerivedSpec& spec : opts_.derived) {
+    if (spec.source_data_type() == item.data_type) item_series.push_back(spec);
+  }
   // One key source with convert and validate: the day's definitions in the
   // store, else the symbol rules. An item planned with its key needs none
   // for its key (an item skipped below reads no definitions at all). A
@@ -562,9 +568,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
       key = k->ToString();
     }
     object = opts_.store->layout().TickObjectName(item.day, item.data_type, item.exchange, key);
-    for (const derive::DerivedSpec& spec : opts_.derived) {
-      if (spec.source_data_type() == item.data_type) derived.push_back(spec);
-    }
+    derived = item_series;
   }
   // Items with derived series run one at a time (items without keep running
   // beside them): each holds its series' books and up to convert's budget of
@@ -666,10 +670,8 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
   if (replaces_done_record) grouped_slot.lock();
   if (grouped) {
     StringSpool names, keys;
-    std::vector<derive::DerivedSpec> specs;  // the item's series, computed beside each recorded object
-    for (const derive::DerivedSpec& spec : opts_.derived) {
-      if (schema && spec.source_data_type() == item.data_type) specs.push_back(spec);
-    }
+    // The item's series, computed beside each recorded object.
+    const std::vector<derive::DerivedSpec> specs = schema ? item_series : std::vector<derive::DerivedSpec>();
     ItemResult unkeyed;
     auto rec = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names, specs.empty() ? nullptr : &keys,
                                &unkeyed);
@@ -877,10 +879,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
   // time. Not an item whose derived series are computed from its objects
   // after the commit (DeriveEachObject, below): those hold books and row
   // groups up to the record, as a conversion would.
-  bool derives_after_commit = false;
-  for (const derive::DerivedSpec& s : opts_.derived) {
-    if (grouped && schema && s.source_data_type() == item.data_type) derives_after_commit = true;
-  }
+  const bool derives_after_commit = grouped && schema && !item_series.empty();
   if (grouped && !derives_after_commit) {
     settings.on_written = [this, &grouped_slot, converting] {
       grouped_slot.unlock();
@@ -1095,10 +1094,10 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
         res.bytes_in = sink.offset;
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
-        for (const derive::DerivedSpec& spec : opts_.derived) {
-          if (again && schema && spec.source_data_type() == item.data_type) *again = true;
+        if (again && schema && !item_series.empty()) {
+          *again = true;
+          return res;
         }
-        if (again && *again) return res;
         res.objects = Described(opts_.store, names);
         // As for an item skipped on its record at the start (this run
         // wrote none of the objects).
@@ -1187,9 +1186,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
           StoredDeriveRequest sd;
           sd.store = opts_.store;
           sd.schema = schema;
-          for (const derive::DerivedSpec& s : opts_.derived) {
-            if (s.source_data_type() == item.data_type) sd.specs.push_back(s);
-          }
+          sd.specs = item_series;
           sd.day = item.day;
           sd.overwrite = true;  // the raw objects were rewritten too
           sd.writer = opts_.convert.writer;

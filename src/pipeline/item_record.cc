@@ -460,10 +460,8 @@ Result<bool> TakeStoredSizes(storage::ObjectStore* store, ItemRecord* record) {
   return changed;
 }
 
-// The settlement of a race of two runs' records (SettleRecordRace). Both
-// runs read the file before either record existed, and both wrote every
-// object (replacing), each object whole: the record says which run
-// completed the item.
+// SettleRecordRace's kSame: the other run's record stays, listing `theirs`'
+// objects.
 RecordRace SettledSame(ItemRecord&& theirs) {
   RecordRace r;
   r.kind = RecordRace::kSame;
