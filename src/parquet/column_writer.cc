@@ -206,12 +206,12 @@ class ChunkBuilder {
  public:
   // `raw` (the thread's scratch) holds the chunk's pages uncompressed while
   // they stay within kRawChoiceBytes, for Finish() to choose.
-  ChunkBuilder(Compressor* c, Compressor* fast, size_t fast_below, Compressor* small_dba, EncodedChunk* out,
-               std::string* raw)
-      : comp_(c),
-        fast_(fast),
-        small_dba_(small_dba ? small_dba : fast),
-        fast_below_(fast ? fast_below : 0),
+  ChunkBuilder(const PageCompressors& comps, EncodedChunk* out, std::string* raw)
+      : comp_(comps.main),
+        fast_(comps.fast),
+        small_dba_(comps.small_dba ? comps.small_dba : comps.fast),
+        small_packed_(comps.small_packed ? comps.small_packed : comps.fast),
+        fast_below_(comps.fast ? comps.fast_below : 0),
         out_(out),
         raw_(raw) {
     out_->codec = comp_->codec();
@@ -247,7 +247,9 @@ class ChunkBuilder {
 
   Status AddPage(std::string_view body, int32_t num_values, Encoding enc, bool dict) {
     Compressor* c = dict ? comp_ : data_comp_ ? data_comp_ : comp_;
-    if (dict ? body.size() < fast_below_ : small_data_) c = enc == Encoding::kDeltaByteArray ? small_dba_ : fast_;
+    if (dict ? body.size() < fast_below_ : small_data_) {
+      c = enc == Encoding::kDeltaByteArray ? small_dba_ : enc == Encoding::kDeltaBinaryPacked ? small_packed_ : fast_;
+    }
     std::string_view compressed = body;
     if (!tiny_) {
       MT_ASSIGN_OR_RETURN(compressed, c->CompressView(body));
@@ -314,7 +316,8 @@ class ChunkBuilder {
 
   Compressor* comp_;
   Compressor* fast_;
-  Compressor* small_dba_;  // fast_'s level, longer matches: small DELTA_BYTE_ARRAY pages
+  Compressor* small_dba_;     // PageCompressors::small_dba, else fast_
+  Compressor* small_packed_;  // PageCompressors::small_packed, else fast_
   // A dictionary page below this size, or the data pages of a chunk whose
   // data pages sum to less, go through fast_ (or small_dba_) without a trial
   // (0: never).
@@ -603,12 +606,11 @@ void EncodeDataPage(const ColumnData& col, Encoding enc, int index_width, bool c
 }
 
 Status EncodeColumnChunkWithScratch(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                                    Compressor* compressor, EncodedChunk* out, Compressor* fast,
-                                    size_t fast_below, Compressor* small_dba) {
+                                    const PageCompressors& comps, EncodedChunk* out) {
   *out = EncodedChunk();
   out->num_values = static_cast<int64_t>(num_rows);
   out->null_count = static_cast<int64_t>(col.null_count);
-  ChunkBuilder builder(compressor, fast, fast_below, small_dba, out, &ThreadScratch().raw);
+  ChunkBuilder builder(comps, out, &ThreadScratch().raw);
   const size_t nvals = col.num_values();
   bool stats_done = false;
 
@@ -764,9 +766,8 @@ bool KeepsEncodeScratch() {
 }
 
 Status EncodeColumnChunk(const ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                         Compressor* compressor, EncodedChunk* out, Compressor* fast, size_t fast_below,
-                         Compressor* small_dba) {
-  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, compressor, out, fast, fast_below, small_dba);
+                         const PageCompressors& comps, EncodedChunk* out) {
+  Status st = EncodeColumnChunkWithScratch(col, num_rows, opts, comps, out);
   if (!KeepsEncodeScratch()) ReleaseEncodeScratch();
   return st;
 }

@@ -76,15 +76,24 @@ constexpr int kEncodeScratchThreads = 3;  // threads that keep it, at most
 // Bytes of encoding scratch the calling thread holds now (for tests).
 size_t ThreadEncodeScratchBytes();
 
-// `fast` (optional, same codec at a lower level) is used for the data pages
-// when a sample shows it compresses them as well as `compressor`, for a
-// dictionary page smaller than `fast_below` bytes and for the data pages of a
-// chunk whose data pages hold fewer than `fast_below` bytes in sum; such
-// DELTA_BYTE_ARRAY pages go through `small_dba` when given (`fast`'s level
-// with a longer shortest match).
+// The compressors a column chunk's pages go through.
+struct PageCompressors {
+  Compressor* main = nullptr;  // the configured codec and level
+  // Optional, the same codec at a lower level: used for the data pages when
+  // a sample shows it compresses them as well as `main`, for a dictionary
+  // page smaller than `fast_below` bytes, and for the data pages of a chunk
+  // whose data pages hold fewer than `fast_below` bytes in sum (small pages).
+  Compressor* fast = nullptr;
+  size_t fast_below = 0;
+  // Optional, for small pages of one encoding instead of `fast`:
+  // DELTA_BYTE_ARRAY (trade ids: the digits that differ from the previous
+  // id) with `fast`'s level and a longer shortest match; DELTA_BINARY_PACKED
+  // (timestamps) with `fast`'s level and raw literals.
+  Compressor* small_dba = nullptr;
+  Compressor* small_packed = nullptr;
+};
 Status EncodeColumnChunk(const columnar::ColumnData& col, size_t num_rows, const EncodeOptions& opts,
-                         Compressor* compressor, EncodedChunk* out, Compressor* fast = nullptr,
-                         size_t fast_below = 0, Compressor* small_dba = nullptr);
+                         const PageCompressors& comps, EncodedChunk* out);
 
 PhysicalType PhysicalTypeOf(columnar::ColumnKind kind);
 

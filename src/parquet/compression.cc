@@ -1,6 +1,10 @@
 #include "parquet/compression.h"
 
 #include <snappy.h>
+// ZSTD_c_literalCompressionMode is in the experimental part of the API;
+// the library rejects a parameter it does not know (the context then keeps
+// Huffman-coded literals).
+#define ZSTD_STATIC_LINKING_ONLY
 #include <zstd.h>
 
 #include <algorithm>
@@ -46,13 +50,17 @@ class NoneCompressor final : public Compressor {
 
 class ZstdCompressor final : public Compressor {
  public:
-  // A min_match is set once on the context (with the level) and each input
-  // goes through ZSTD_compress2, which still fits the other parameters to
-  // the input's size as ZSTD_compressCCtx does.
-  ZstdCompressor(int level, int min_match) : ctx_(ZSTD_createCCtx()), level_(level), sticky_(min_match > 0) {
+  // A min_match or raw literals are set once on the context (with the
+  // level) and each input goes through ZSTD_compress2, which still fits the
+  // other parameters to the input's size as ZSTD_compressCCtx does.
+  ZstdCompressor(int level, int min_match, Literals literals)
+      : ctx_(ZSTD_createCCtx()), level_(level), sticky_(min_match > 0 || literals == Literals::kRaw) {
     if (sticky_) {
       ZSTD_CCtx_setParameter(ctx_, ZSTD_c_compressionLevel, level);
-      ZSTD_CCtx_setParameter(ctx_, ZSTD_c_minMatch, min_match);
+      if (min_match > 0) ZSTD_CCtx_setParameter(ctx_, ZSTD_c_minMatch, min_match);
+      if (literals == Literals::kRaw) {
+        ZSTD_CCtx_setParameter(ctx_, ZSTD_c_literalCompressionMode, ZSTD_ps_disable);
+      }
     }
   }
   ~ZstdCompressor() override { ZSTD_freeCCtx(ctx_); }
@@ -91,9 +99,9 @@ Status Compressor::Compress(std::string_view in, std::string* out) {
   return Status::OK();
 }
 
-std::unique_ptr<Compressor> NewCompressor(Codec codec, int level, int min_match) {
+std::unique_ptr<Compressor> NewCompressor(Codec codec, int level, int min_match, Literals literals) {
   switch (codec) {
-    case Codec::kZstd: return std::make_unique<ZstdCompressor>(level, min_match);
+    case Codec::kZstd: return std::make_unique<ZstdCompressor>(level, min_match, literals);
     case Codec::kSnappy: return std::make_unique<SnappyCompressor>();
     default: return std::make_unique<NoneCompressor>();
   }

@@ -24,9 +24,15 @@ class Compressor {
   virtual Codec codec() const = 0;
 };
 
-// level is used by ZSTD only; so is min_match, ZSTD's shortest match (0:
-// the level's own).
-std::unique_ptr<Compressor> NewCompressor(Codec codec, int level, int min_match = 0);
+// How ZSTD codes the literals (the bytes no match covers): Huffman-coded,
+// or stored as they are. Building a block's Huffman table costs about the
+// same whatever the block's size, which a small page of bytes that do not
+// shrink under it pays in full.
+enum class Literals { kHuffman, kRaw };
+// level is used by ZSTD only; so are min_match, ZSTD's shortest match (0:
+// the level's own), and literals.
+std::unique_ptr<Compressor> NewCompressor(Codec codec, int level, int min_match = 0,
+                                          Literals literals = Literals::kHuffman);
 // Frees the calling thread's output buffer of CompressView() (kept from call
 // to call); views it returned are invalid after.
 void ReleaseCompressionScratch();

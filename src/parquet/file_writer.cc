@@ -32,7 +32,7 @@ namespace {
 class SpareCompressors {
  public:
   struct Pair {
-    std::unique_ptr<Compressor> comp, fast, small_dba;
+    std::unique_ptr<Compressor> comp, fast, small_dba, small_packed;
     Codec codec;
     int level;
   };
@@ -69,7 +69,7 @@ class SpareCompressors {
 Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows, const WriterOptions& opts) {
   // One compressor per pool thread, reused across chunks (ZSTD contexts are
   // costly to create).
-  thread_local std::unique_ptr<Compressor> comp, fast, small_dba;
+  thread_local std::unique_ptr<Compressor> comp, fast, small_dba, small_packed;
   thread_local Codec comp_codec = Codec::kGzip;
   thread_local int comp_level = -1;
   const bool keeps = KeepsEncodeScratch();
@@ -78,6 +78,7 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
     comp = std::move(spare.comp);
     fast = std::move(spare.fast);
     small_dba = std::move(spare.small_dba);
+    small_packed = std::move(spare.small_packed);
     comp_codec = opts.codec;
     comp_level = opts.zstd_level;
   }
@@ -90,6 +91,12 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
     // matches of at least 6 bytes: the level's shorter matches in digits
     // cost ZSTD time and save next to no bytes (bench/README.md).
     small_dba = fast ? NewCompressor(opts.codec, 1, /*min_match=*/6) : nullptr;
+    // Small DELTA_BINARY_PACKED pages (a grouped file's per-instrument
+    // timestamps: bit-packed deltas, bytes of about even frequency) take
+    // level 1 with raw literals: a Huffman table, built for every such page,
+    // took most of their ZSTD time and next to none of their bytes
+    // (bench/README.md).
+    small_packed = fast ? NewCompressor(opts.codec, 1, 0, Literals::kRaw) : nullptr;
     comp_codec = opts.codec;
     comp_level = opts.zstd_level;
   }
@@ -99,14 +106,16 @@ Result<EncodedChunk> EncodeChunkOnThisThread(const ColumnData& col, size_t rows,
   // for about the same bytes (a grouped file's thousands of small chunks;
   // bench/README.md). A higher level, asked for, is kept.
   const size_t fast_below = opts.zstd_level <= 3 ? kLevelTrialBytes : 0;
-  Status st =
-      EncodeColumnChunk(col, rows, opts.encode, comp.get(), &chunk, fast.get(), fast_below, small_dba.get());
+  Status st = EncodeColumnChunk(
+      col, rows, opts.encode, PageCompressors{comp.get(), fast.get(), fast_below, small_dba.get(), small_packed.get()},
+      &chunk);
   // A ZSTD context holds a workspace sized for the biggest input it saw.
   if (!keeps) {
     if (col.MemoryBytes() <= SpareCompressors::kSmallChunkBytes) {
-      SpareCompressors::Get().Give({std::move(comp), std::move(fast), std::move(small_dba), comp_codec, comp_level});
+      SpareCompressors::Get().Give(
+          {std::move(comp), std::move(fast), std::move(small_dba), std::move(small_packed), comp_codec, comp_level});
     }
-    comp.reset(), fast.reset(), small_dba.reset();
+    comp.reset(), fast.reset(), small_dba.reset(), small_packed.reset();
   }
   if (!st.ok()) return st;
   return chunk;

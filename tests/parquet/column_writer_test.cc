@@ -18,6 +18,8 @@
 #include <vector>
 
 #include "parquet/column_writer.h"
+#include "parquet/compression.h"
+#include "parquet/decompression.h"
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
 #include "parquet/metadata.h"
@@ -175,7 +177,7 @@ EncodedChunk Encode(const ColumnData& c, size_t rows) {
   auto comp = NewCompressor(Codec::kZstd, 3);
   auto fast = NewCompressor(Codec::kZstd, 1);
   EncodedChunk out;
-  EXPECT_TRUE(EncodeColumnChunk(c, rows, EncodeOptions(), comp.get(), &out, fast.get()).ok());
+  EXPECT_TRUE(EncodeColumnChunk(c, rows, EncodeOptions(), {.main = comp.get(), .fast = fast.get()}, &out).ok());
   return out;
 }
 
@@ -336,7 +338,9 @@ TEST(ColumnWriter, PagesBelowFastBelowUseTheFastCompressor) {
   auto l1 = NewCompressor(Codec::kZstd, 1);
   auto encode = [&](Compressor* comp, Compressor* fast, size_t fast_below) {
     EncodedChunk out;
-    EXPECT_TRUE(EncodeColumnChunk(ts, ts.i64.size(), EncodeOptions(), comp, &out, fast, fast_below).ok());
+    EXPECT_TRUE(EncodeColumnChunk(ts, ts.i64.size(), EncodeOptions(),
+                                  {.main = comp, .fast = fast, .fast_below = fast_below}, &out)
+                    .ok());
     return out.bytes;
   };
   const std::string at3 = encode(l3.get(), nullptr, 0);
@@ -359,7 +363,9 @@ TEST(ColumnWriter, SmallChunksTheCodecCannotShrinkAreStoredUncompressed) {
     EncodedChunk out;
     // As the writer does: the fast level only beside ZSTD.
     Compressor* f = comp->codec() == Codec::kZstd ? fast.get() : nullptr;
-    EXPECT_TRUE(EncodeColumnChunk(c, rows, EncodeOptions(), comp, &out, f, kLevelTrialBytes).ok());
+    EXPECT_TRUE(
+        EncodeColumnChunk(c, rows, EncodeOptions(), {.main = comp, .fast = f, .fast_below = kLevelTrialBytes}, &out)
+            .ok());
     EXPECT_EQ(out.compressed_bytes, static_cast<int64_t>(out.bytes.size()));
     return out;
   };
@@ -446,7 +452,9 @@ TEST(ColumnWriter, TinyChunksAreStoredUncompressedWithoutATry) {
   auto encode = [&](const ColumnData& c, size_t rows, Compressor* comp) {
     EncodedChunk out;
     Compressor* f = comp->codec() == Codec::kZstd ? static_cast<Compressor*>(&fast) : nullptr;
-    EXPECT_TRUE(EncodeColumnChunk(c, rows, EncodeOptions(), comp, &out, f, kLevelTrialBytes).ok());
+    EXPECT_TRUE(
+        EncodeColumnChunk(c, rows, EncodeOptions(), {.main = comp, .fast = f, .fast_below = kLevelTrialBytes}, &out)
+            .ok());
     return out;
   };
   ColumnData sym;
@@ -531,7 +539,11 @@ TEST(ColumnWriter, SmallDeltaByteArrayPagesUseTheirOwnCompressor) {
   auto mm6 = NewCompressor(Codec::kZstd, 1, 6);
   auto encode = [&](const ColumnData& c, size_t rows, Compressor* comp, Compressor* fast, Compressor* small_dba) {
     EncodedChunk out;
-    EXPECT_TRUE(EncodeColumnChunk(c, rows, EncodeOptions(), comp, &out, fast, fast ? kLevelTrialBytes : 0, small_dba).ok());
+    EXPECT_TRUE(EncodeColumnChunk(
+                    c, rows, EncodeOptions(),
+                    {.main = comp, .fast = fast, .fast_below = fast ? kLevelTrialBytes : 0, .small_dba = small_dba},
+                    &out)
+                    .ok());
     return out;
   };
   const EncodedChunk with = encode(ids, 2000, l3.get(), l1.get(), mm6.get());
@@ -543,6 +555,88 @@ TEST(ColumnWriter, SmallDeltaByteArrayPagesUseTheirOwnCompressor) {
   ASSERT_NE(with.bytes, without.bytes);  // else the test could not tell them apart
   // Other pages: as without it.
   EXPECT_EQ(encode(ts, 4000, l3.get(), l1.get(), mm6.get()).bytes, encode(ts, 4000, l3.get(), l1.get(), nullptr).bytes);
+}
+
+// Literals::kRaw: ZSTD keeps its matches but stores literals as they are.
+// Bytes of a 16-letter alphabet without repeats shrink by about half under
+// Huffman-coded literals and not at all under raw ones; both decompress to
+// the input.
+TEST(Compression, RawLiteralsStoreTheUnmatchedBytesAsTheyAre) {
+  std::string in(8192, '\0');
+  uint64_t x = 88172645463325252ULL;
+  for (char& c : in) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    c = static_cast<char>('a' + x % 16);
+  }
+  auto huffman = NewCompressor(Codec::kZstd, 1);
+  auto raw = NewCompressor(Codec::kZstd, 1, 0, Literals::kRaw);
+  std::string h, r, back;
+  ASSERT_TRUE(huffman->Compress(in, &h).ok());
+  ASSERT_TRUE(raw->Compress(in, &r).ok());
+  EXPECT_LT(h.size(), in.size() * 6 / 10);
+  EXPECT_GE(r.size(), in.size());
+  for (const std::string* c : {&h, &r}) {
+    ASSERT_TRUE(DecompressPage(Codec::kZstd, *c, in.size(), &back).ok());
+    EXPECT_EQ(back, in);
+  }
+  // Repeats still become matches: a repeated block shrinks under both.
+  const std::string twice = in.substr(0, 4096) + in.substr(0, 4096);
+  ASSERT_TRUE(raw->Compress(twice, &r).ok());
+  EXPECT_LT(r.size(), twice.size() * 6 / 10);
+}
+
+// Small DELTA_BINARY_PACKED pages (an option's timestamps in a grouped
+// file) go through small_packed, every other small page through fast as
+// before; big chunks are not small pages, whatever is given.
+TEST(ColumnWriter, SmallDeltaBinaryPackedPagesUseTheirOwnCompressor) {
+  uint64_t x = 88172645463325252ULL;
+  int64_t t = 1698796800013000;
+  // Timestamps a few steps apart, each step one of four (bit-packed deltas
+  // that repeat: ZSTD finds matches in them).
+  auto timestamps = [&](int n) {
+    ColumnData ts;
+    ts.kind = ColumnKind::kTimestampMicros;
+    ts.nullable = false;
+    for (int i = 0; i < n; i++) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      t += static_cast<int64_t>(1 + x % 4) * 250'000;
+      ts.i64.push_back(t);
+    }
+    return ts;
+  };
+  const ColumnData ts = timestamps(2000);
+  ColumnData ids;
+  ids.kind = ColumnKind::kString;
+  ids.nullable = false;
+  ids.str = StringColumn(false);
+  for (int i = 0; i < 2000; i++) ids.str.Append(std::to_string(280000000 + i * 7 + i % 3));
+  auto l3 = NewCompressor(Codec::kZstd, 3);
+  auto l1 = NewCompressor(Codec::kZstd, 1);
+  auto raw = NewCompressor(Codec::kZstd, 1, 0, Literals::kRaw);
+  auto encode = [&](const ColumnData& c, Compressor* comp, Compressor* fast, Compressor* small_packed) {
+    EncodedChunk out;
+    const PageCompressors comps{
+        .main = comp, .fast = fast, .fast_below = fast ? kLevelTrialBytes : 0, .small_packed = small_packed};
+    EXPECT_TRUE(EncodeColumnChunk(c, c.num_values(), EncodeOptions(), comps, &out).ok());
+    return out;
+  };
+  // Chunks are compared with ==: a failed EXPECT_EQ would print them whole.
+  const EncodedChunk with = encode(ts, l3.get(), l1.get(), raw.get());
+  EXPECT_EQ(with.value_encoding, Encoding::kDeltaBinaryPacked);
+  ASSERT_EQ(with.codec, Codec::kZstd);
+  EXPECT_TRUE(with.bytes == encode(ts, raw.get(), nullptr, nullptr).bytes);
+  const EncodedChunk without = encode(ts, l3.get(), l1.get(), nullptr);
+  ASSERT_EQ(without.codec, Codec::kZstd);
+  EXPECT_TRUE(without.bytes == encode(ts, l1.get(), nullptr, nullptr).bytes);
+  ASSERT_NE(with.bytes.size(), without.bytes.size());  // else the test could not tell them apart
+  // Other pages: as without it.
+  EXPECT_TRUE(encode(ids, l3.get(), l1.get(), raw.get()).bytes == encode(ids, l3.get(), l1.get(), nullptr).bytes);
+  // A chunk of kLevelTrialBytes of data pages or more is not small.
+  const ColumnData big = timestamps(200'000);
+  const EncodedChunk big_with = encode(big, l3.get(), l1.get(), raw.get());
+  ASSERT_GE(big_with.total_uncompressed, static_cast<int64_t>(kLevelTrialBytes));
+  ASSERT_EQ(big_with.codec, Codec::kZstd);
+  EXPECT_TRUE(big_with.bytes == encode(big, l3.get(), l1.get(), nullptr).bytes);
 }
 
 // Plain string statistics compare bytes as unsigned chars, shorter prefix
