@@ -395,6 +395,7 @@ Result<DownloadReport> RunDownloadJob(storage::ObjectStore* store, DownloadJobOp
     MT_ASSIGN_OR_RETURN(ReportPlan rp, PlanFromRequestReports(store, options.request, options.source.report_data_types));
     plan = std::move(rp.items);
     options.download.replace = std::move(rp.replace);
+    options.download.recheck = std::move(rp.recheck);
     for (derive::DerivedSpec& d : rp.derived) {
       auto& list = options.download.derived;
       const bool dup = std::any_of(list.begin(), list.end(), [&](const auto& x) { return x.name == d.name; });

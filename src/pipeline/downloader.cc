@@ -158,6 +158,45 @@ struct ReceivedBytes {
   }
 };
 
+// Whether every one of `names` (a grouped item's recorded objects) is in
+// the store, in bounded memory whatever their number: the names sorted
+// (ExternalSorter) and merged with the listing of the folder they share,
+// which the store gives in name order; one listing, not a request per name.
+Result<bool> EveryNameStored(storage::ObjectStore* store, const StringSpool& names) {
+  ExternalSorter sorted([](std::string_view a, std::string_view b) { return a < b; }, size_t{4} << 20);
+  std::string prefix;
+  bool first = true;
+  for (const std::string& name : names) {
+    if (first) {
+      prefix = name.substr(0, name.rfind('/') + 1);
+      first = false;
+    }
+    size_t n = 0;
+    while (n < prefix.size() && n < name.size() && prefix[n] == name[n]) n++;
+    prefix.resize(n);
+    sorted.Add(name);
+  }
+  MT_RETURN_IF_ERROR(names.read_status());
+  sorted.Finish();
+  std::string cur;
+  bool more = sorted.Next(&cur);
+  if (!more) return sorted.status().ok() ? Result<bool>(true) : Result<bool>(sorted.status());
+  prefix.resize(prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/') + 1);
+  bool gone = false;
+  const Status listed = store->ListEach(prefix, [&](storage::ObjectInfo&& o) {
+    if (more && cur < o.name) gone = true;  // a recorded name the listing passed without a hit
+    while (more && cur < o.name) more = sorted.Next(&cur);
+    while (more && cur == o.name) more = sorted.Next(&cur);
+    if (more && !gone) return Status::OK();
+    return Status::Cancelled("every recorded name was passed");
+  });
+  MT_RETURN_IF_ERROR(sorted.status());
+  if (!more && !gone) return true;  // the listing stopped once every name was found
+  if (gone) return false;
+  MT_RETURN_IF_ERROR(listed);
+  return false;  // names after the folder's last object
+}
+
 // Which series of a grouped item's recorded objects are stored, in bounded
 // memory whatever the number of objects: for each series, the names its
 // objects' series get (one per recorded key, with the object's position)
@@ -676,7 +715,23 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
     auto rec = ReadRecordNames(opts_, StopFlags{opts_.cancel, &stop_}, item, &names, specs.empty() ? nullptr : &keys,
                                &unkeyed);
     bool read_again = false;  // a recorded object the series cannot read: the file is downloaded again
-    if (rec.ok() && rec->outcome != "not_available" && !force) {
+    // A grouped item a report calls missing: its record is taken as complete
+    // only while every object it lists is stored.
+    bool objects_gone = false;
+    if (rec.ok() && rec->outcome != "not_available" && !force && opts_.recheck.count(item.Id()) > 0) {
+      auto all = EveryNameStored(opts_.store, names);
+      if (!all.ok()) {
+        res.outcome = FailedBy(all.status(), &res);
+        res.reason = "checking that the recorded objects are stored: " + all.status().message();
+        return res;
+      }
+      if (!*all) {
+        log::Info(item.Id() + ": objects its completion record lists are gone; downloading the item again");
+        objects_gone = true;
+        replaces_done_record = true;
+      }
+    }
+    if (rec.ok() && rec->outcome != "not_available" && !force && !objects_gone) {
       res.outcome = Outcome::kSkipped;  // rows stay 0: this run converted none
       auto say_unkeyed = [&] { SayRecordedUnkeyed(item, &unkeyed, &res); };
       for (const std::string& name : names) opts_.store->RemoveStaleTemporaries(name);

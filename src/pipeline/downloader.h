@@ -67,6 +67,10 @@ struct DownloadOptions {
   // Ids (WorkItem::Id) of items redone as with force (--from-report: those
   // with a corrupt object); the others are skipped where complete.
   std::set<std::string> replace;
+  // Ids of grouped items (--from-report: those reported missing) whose
+  // complete record is skipped only when every object it lists is stored;
+  // else the item is downloaded again and its record replaced.
+  std::set<std::string> recheck;
   net::RetryPolicy retry;
   net::RetryClock* clock = nullptr;  // the retry waits' clock; null: the system's
   ConvertSettings convert;

@@ -251,11 +251,18 @@ struct ReportPlan {
   std::vector<derive::DerivedSpec> derived;
   // The derived rows themselves: each name and its source item (in `items`).
   std::vector<DerivedItem> derived_items;
-  // Ids of the items to redo even where objects exist: those of a raw row
-  // (corrupt objects are replaced) and those with a corrupt derived row.
-  // Items planned only for missing derived objects are not in it: their
-  // raw object is kept and read.
+  // Ids of the items to redo even where objects exist: those with a corrupt
+  // row, raw or derived. An item reported missing is not in it: a report
+  // may be older than the store (another run, or an earlier round, has
+  // written the item since), and what exists now is skipped as by any run.
+  // Items planned only for missing derived objects keep their raw object,
+  // which is read.
   std::set<std::string> replace;
+  // Ids of the grouped items reported missing: a record may call one
+  // complete while recorded objects are gone (removed, or lost by the
+  // store), which a rerun that reads the record alone would skip for good;
+  // the download checks that every recorded object is there.
+  std::set<std::string> recheck;
   size_t missing = 0, corrupt = 0;
   size_t not_available = 0;  // listed, not planned: the source has no file
   // no_data_incident rows, planned: a Tardis incident report covers a time

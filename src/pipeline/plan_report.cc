@@ -7,6 +7,7 @@
 
 #include "pipeline/missing_report.h"
 #include "pipeline/plan.h"
+#include "tardis/instrument_key.h"
 #include "tardis/schema.h"
 
 namespace mt::pipeline {
@@ -52,7 +53,11 @@ Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from
         // row's item is keyed as download keys it.
         WorkItem item{r.day, spec ? spec->source_data_type() : r.data_type, r.exchange, r.symbol,
                       spec ? r.instrument_key : std::string()};
-        if (!spec || r.status == "corrupt") plan.replace.insert(item.Id());
+        if (r.status == "corrupt") {
+          plan.replace.insert(item.Id());
+        } else if (!spec && tardis::IsGroupedSymbol(item.symbol)) {
+          plan.recheck.insert(item.Id());
+        }
         if (spec && std::none_of(plan.derived.begin(), plan.derived.end(),
                                  [&](const derive::DerivedSpec& d) { return d.name == spec->name; })) {
           plan.derived.push_back(*spec);

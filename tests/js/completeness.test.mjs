@@ -226,6 +226,58 @@ test('a 404 is recorded: validate says not_available, --from-report does not ask
   assert.match(fr.stderr, /0 missing and 0 corrupt items \(1 not available at the source are not asked for again\)/);
 });
 
+// A report older than the store: what was written since it (by another run, or an earlier
+// round) is skipped without a request. Every item of a report used to be redone as with --force,
+// the whole file asked again and every object written over, on every round. A grouped item whose
+// record is complete while one of its objects is gone is still downloaded again.
+test('download --from-report skips what exists now, and downloads a grouped item whose recorded object is gone', async () => {
+  const out = path.join(work, 'stale-report');
+  const inst = await run(['instruments', '--from', DAY, '--exchanges', 'deribit', '--output', out]);
+  assert.equal(inst.status, 0, show(inst));
+  const chain = ['--from', DAY, '--exchanges', 'deribit', '--data-types', 'options_chain', '--output', out];
+  const trades = ['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades',
+    '--symbols', 'BTCUSDT', '--output', out];
+  // Reported missing on an empty store, then downloaded by a plain run.
+  for (const sel of [chain, trades]) {
+    const v = await run(['validate', ...sel]);
+    assert.equal(v.status, 1, show(v));
+    assert.equal(problemLines(v.stdout).length, 1, show(v));
+    const d = await run(['download', ...sel]);
+    assert.equal(d.status, 0, show(d));
+  }
+  const rec = JSON.parse(fs.readFileSync(path.join(out, CHAIN_RECORD), 'utf8'));
+  const tradesObject = 'raw_tick_data/by_date/day-2020-02-22/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet';
+  const names = [...rec.objects.map((o) => o.name), CHAIN_RECORD, tradesObject];
+  const stamp = () => names.map((n) => { const st = fs.statSync(path.join(out, n)); return `${n} ${st.ino} ${st.mtimeMs}`; });
+  const before = stamp();
+  const fromReport = async (label) => {
+    const summary = path.join(work, `stale-${label}.json`);
+    srv.reset();
+    const r = await run(['download', '--from', '2020-02-22', '--to', DAY, '--output', out, '--from-report',
+      '--summary-json', summary]);
+    assert.equal(r.status, 0, show(r));
+    const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+    return Object.fromEntries(s.results.map((x) => [x.id, x.outcome]));
+  };
+  assert.deepEqual(await fromReport('1'), {
+    '2020-02-22/trades/binance-futures/BTCUSDT': 'skipped', [`${DAY}/options_chain/deribit/OPTIONS`]: 'skipped',
+  });
+  assert.deepEqual(datasetRequests(), [], 'nothing asked again');
+  assert.deepEqual(stamp(), before, 'nothing written over');
+
+  // One recorded object of the chain removed: its record still says complete, and the report still
+  // lists the item (from the first validate); the item is downloaded again, the other is not.
+  const gone = path.join(out, rec.objects[0].name);
+  fs.rmSync(gone);
+  assert.deepEqual(await fromReport('2'), {
+    '2020-02-22/trades/binance-futures/BTCUSDT': 'skipped', [`${DAY}/options_chain/deribit/OPTIONS`]: 'done',
+  });
+  assert.deepEqual(datasetRequests().map((q) => q.path), [`/v1/deribit/options_chain/2020/06/08/OPTIONS.csv.gz`]);
+  assert.ok(fs.existsSync(gone));
+  const v = await run(['validate', ...chain, '--read-only', '--deep']);
+  assert.equal(v.status, 0, show(v));
+});
+
 test('bare symbols go only to the exchanges that know them', async () => {
   // By the venues' symbol rules: deribit has no BTCUSDT. Stopped at planning, nothing asked.
   srv.reset();
