@@ -18,6 +18,7 @@
 #include "core/exit_code.h"
 #include "core/heap.h"
 #include "core/log.h"
+#include "core/open_files.h"
 #include "core/redact.h"
 #include "core/time_util.h"
 #include "pipeline/key_resolver.h"
@@ -298,7 +299,11 @@ Result<ValidateReport> RunValidateJob(storage::ObjectStore* store, const Validat
   // Signals stop the checks (o.cancel); nothing is written then.
   ValidateOptions vo;
   vo.deep = o.deep;
-  vo.concurrency = o.concurrency;
+  // A check at once holds a descriptor (a local object read, a connection
+  // to the store) and, reading a footer, maybe a temporary file beside it:
+  // more at once than the open-file limit leaves room for failed checks at
+  // random with EMFILE, each retried as if the store were unreachable.
+  vo.concurrency = CapToOpenFileLimit(o.concurrency, o.deep ? 2 : 1, "--concurrency", "checks at once");
   vo.cancel = o.cancel;
   auto last = std::make_shared<std::atomic<int64_t>>(0);
   vo.progress = [last](size_t done, size_t total) {

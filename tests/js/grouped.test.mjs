@@ -150,6 +150,17 @@ describe('grouped files', () => {
       total += n;
     }
     assert.equal(total, rows);
+
+    // validate --deep reads the 3,000 footers with fewer at once than asked when the open-file limit
+    // leaves no room for more, and says so once. It read 64 at once, and checks failed with EMFILE at
+    // random, each retried as a store error until the run gave up with exit 3.
+    const vargs = ['validate', '--from', '2024-01-01', '--output', out, '--deep', '--exchanges', 'deribit',
+      '--data-types', 'trades', '--symbols', 'deribit:OPTIONS', '--read-only', '--concurrency', '64'];
+    const v = runLimited(vargs, 24);
+    assert.equal(v.code, 0, describeRun(vargs, v));
+    assert.equal(v.stderr.match(/--concurrency 64: the open-file limit \(ulimit -n\) of 24 leaves room for 1 checks at once; running that many/g)?.length, 1,
+      describeRun(vargs, v));
+    assert.match(v.stdout, /^result: complete/m, describeRun(vargs, v));
   });
 
   // A book_snapshot_25 day of 3,000 options (generated: 20 rows each, 104 value columns) took 280 MB at
