@@ -27,9 +27,11 @@ class Status {
 
   // A finer reason within a code, for callers that act on it: a checksum
   // mismatch is fetched again (net/retry.h), and so is an object replaced
-  // while it was read in ranges (storage/object_store.h). Never inferred
+  // while it was read in ranges (storage/object_store.h), and a page (HTML,
+  // XML) that came where a Tardis file was expected (a proxy's or an error
+  // page, which a download asks again; tardis/csv_parser.h). Never inferred
   // from the text.
-  enum class Detail : unsigned char { kNone, kChecksumMismatch, kReplacedWhileRead };
+  enum class Detail : unsigned char { kNone, kChecksumMismatch, kReplacedWhileRead, kNotTheFile };
 
   Status() = default;
   Status(Code code, std::string msg) : code_(code), msg_(std::move(msg)) {}

@@ -1087,6 +1087,19 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
         sink.offset = 0;
         continue;
       }
+      // A page (HTML, XML) answered in the file's place: a proxy's, a
+      // login's or an error page sent with 200. Asked again as a failed
+      // answer is; retryable when no attempt is left (a rerun may get the
+      // file), where a bad header of the file itself fails for good.
+      if (r.sink_error.detail() == Status::Detail::kNotTheFile) {
+        last_error = url + ": " + r.sink_error.message();
+        log::Warn(item.Id() + ": " + last_error + "; asking again");
+        sink.on_restart();
+        sink.offset = 0;  // from the start, without a Range request
+        const auto next = retrier.Backoff(-1, nullptr);
+        if (next == net::Retrier::Next::kGiveUp) return give_up(Outcome::kRetryable, gave_up());
+        continue;
+      }
       // Another run created the object first (a create-only upload refused
       // mid-write). Not for a grouped file: one instrument's object says
       // nothing of the others'.

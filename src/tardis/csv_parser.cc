@@ -158,10 +158,16 @@ Status CsvParser::ParseHeader(std::string_view line) {
   // A markup page where a file was expected: what answered in its place is
   // worth naming, since the header alone reads as a bad file.
   const size_t first = line.find_first_not_of(" \t");
-  const std::string page = first != std::string_view::npos && line[first] == '<'
-                               ? "; this is an HTML or XML page, not a Tardis file (a proxy, login or error page "
-                                 "answered in its place?)"
-                               : "";
+  const bool markup = first != std::string_view::npos && line[first] == '<';
+  const std::string page = markup ? "; this is an HTML or XML page, not a Tardis file (a proxy, login or error page "
+                                    "answered in its place?)"
+                                  : "";
+  // Such a page is marked (Status::Detail::kNotTheFile): a download asks
+  // again, where a bad header of a real file fails for good.
+  const auto bad_header = [markup](std::string msg) {
+    Status st = Status::InvalidInput(std::move(msg));
+    return markup ? st.WithDetail(Status::Detail::kNotTheFile) : st;
+  };
   if (forced_) {
     // The data type is known (--data-type, the file name, the work item):
     // the header only has to be that type's, whichever other type shares it.
@@ -170,7 +176,7 @@ Status CsvParser::ParseHeader(std::string_view line) {
                         (opts_.data_type_origin.empty() ? "--data-type" : opts_.data_type_origin) + "): got \"" +
                         shown(line) + "\", expected \"" + shown(forced_->CsvHeader()) + "\"";
       if (!fits.empty()) msg += "; the header is the one of '" + fits.front()->name + "'";
-      return Status::InvalidInput(msg + page);
+      return bad_header(msg + page);
     }
     found = forced_;
   } else if (fits.size() > 1 && opts_.ambiguous_header_is_error) {
@@ -186,9 +192,8 @@ Status CsvParser::ParseHeader(std::string_view line) {
     found = fits.front();
   }
   if (!found) {
-    return Status::InvalidInput(source_ + ":1: unknown header \"" + shown(line.substr(0, 200)) +
-                                "\"; expected the header of a Tardis data type (" +
-                                SupportedDataTypes() + ")" + page);
+    return bad_header(source_ + ":1: unknown header \"" + shown(line.substr(0, 200)) +
+                      "\"; expected the header of a Tardis data type (" + SupportedDataTypes() + ")" + page);
   }
   schema_ = found;
   SelectRowParser();

@@ -749,6 +749,34 @@ describe('download: not available and empty data', () => {
   });
 });
 
+// A proxy's or maintenance page sent with 200 where the file was expected: asked again, and retryable
+// when no attempt is left. It failed for good (exit 1) after one request, the tool itself saying
+// it was not a Tardis file, and a "retry on 3" fleet left the day out.
+describe('download: a page in the file\'s place', () => {
+  it('an HTML page answered with 200 is asked again: the day\'s rows land; with no attempt left, exit 3', async (t) => {
+    const page = '<html><body><h1>503 Service temporarily unavailable</h1></body></html>\n';
+    const c = await setup(t, 'html-200', { faults: { errorBody: { status: 200, body: page, count: 1 } } });
+    const args = ['--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT'];
+    const r = await c.run(args);
+    assert.equal(r.code, 0, describeRun(r));
+    assertCounts(r, { done: 1 }, 'done');
+    assert.equal(resultOf(r, itemIdOf(F_TRADES)).requests, 2, r.summaryText);
+    assert.match(r.stderr, /BTCUSDT\.csv\.gz:1: .*this is an HTML or XML page, not a Tardis file.*; asking again/, describeRun(r));
+    const d = await duckReadAll(path.join(r.out, TRADES_REL));
+    assert.ok(d.rows.length > 0, 'the day\'s rows');
+
+    c.srv.setFaults({ errorBody: { status: 200, body: page } });
+    const out = path.join(c.dir, 'always');
+    const last = await c.run(args, { env: { RETRY_MAX_ATTEMPTS: '2' }, out });
+    assert.equal(last.code, 3, describeRun(last));
+    assertCounts(last, { failed_retryable: 1 }, 'always a page');
+    const res = resultOf(last, itemIdOf(F_TRADES));
+    assert.equal(res.requests, 2, last.summaryText);
+    assert.match(res.reason, /gave up after 2 requests .*last error: http:\/\/127\.0\.0\.1:\d+\/v1\/binance-futures\/trades\/2020\/02\/22\/BTCUSDT\.csv\.gz: .*HTML or XML page/, res.reason);
+    assert.deepEqual(listFiles(out).filter((f) => f.endsWith('.parquet')), [], describeRun(last));
+  });
+});
+
 // ---------------------------------------------------------------------------------------------
 // 5. rerun skips, --force redoes
 // ---------------------------------------------------------------------------------------------
