@@ -448,10 +448,10 @@ SpillWriter::~SpillWriter() {
   if (index_fd_ >= 0) ::close(index_fd_);
 }
 
-Status SpillWriter::Open(const std::string& dir_in) {
+Status SpillWriter::Open(const std::string& dir_in, const std::string& of) {
   std::string dir;
   fd_ = OpenUnnamedTempFile(dir_in, "spill", &dir);
-  path_ = dir + "/(market-tick spill)";
+  path_ = dir + (of.empty() ? "/(market-tick spill)" : "/(market-tick spill of " + of + ")");
   spill_dir_ = dir;
   if (fd_ < 0) {
     const int err = -fd_;

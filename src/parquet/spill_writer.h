@@ -52,8 +52,10 @@ class SpillWriter {
   SpillWriter& operator=(const SpillWriter&) = delete;
 
   // Creates the spill in `dir` (O_TMPFILE, else a temporary name unlinked at
-  // once); an empty dir means $TMPDIR, else /tmp.
-  Status Open(const std::string& dir);
+  // once); an empty dir means $TMPDIR, else /tmp. `of` (the input the rows
+  // come from) is named in the spill's error messages, so a full disk says
+  // which file it stopped.
+  Status Open(const std::string& dir, const std::string& of = "");
   // A new output file; returns its id for Append/WriteFile.
   uint32_t AddFile();
   // Appends the rows of `rg` (same schema) to file `file`.

@@ -630,8 +630,8 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   Result<std::unique_ptr<parquet::SpillWriter>> NewSpill() {
     auto spill = std::make_unique<parquet::SpillWriter>(pq_schema_, settings_.writer, settings_.parser.batch_rows,
                                                         std::max<size_t>(settings_.split_buffer_bytes, 32u << 20));
-    Status st = spill->Open(target_.store->SpillDirectory());
-    if (!st.ok() && !target_.store->SpillDirectory().empty()) st = spill->Open("");
+    Status st = spill->Open(target_.store->SpillDirectory(), hints_.source);
+    if (!st.ok() && !target_.store->SpillDirectory().empty()) st = spill->Open("", hints_.source);
     if (!st.ok()) return Status::IOError(hints_.source + ": " + st.message());
     // A batch's split is shared with the pool's free threads: it runs on the
     // thread that joins the parse's blocks, which the other threads wait for.

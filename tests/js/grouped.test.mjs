@@ -163,6 +163,22 @@ describe('grouped files', () => {
     assert.match(v.stdout, /^result: complete/m, describeRun(vargs, v));
   });
 
+  // The spill of a grouped file that cannot be written (a full disk; here a file size limit, ulimit -f,
+  // whose signal the shell ignores so the write fails with EFBIG) names the input it stopped. It said
+  // "write DIR/(market-tick spill): No space left on device", the same line for every file that failed.
+  it('a spill that cannot be written names the input file it belongs to', () => {
+    const dir = mkTmp(ROOT_TMP, 'spill-full');
+    const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+    writeOptionsDay(input, 3000, 40);
+    const out = path.join(dir, 'out');
+    const args = ['convert', input, '--output', out];
+    const r = spawnSync('/bin/sh', ['-c', 'trap "" XFSZ; ulimit -f 2048 && exec "$0" "$@"', BIN, ...args],
+      { encoding: 'utf8', timeout: 300_000, env: { ...process.env, SOURCE_DATE_EPOCH: '1700000000', TMPDIR: dir } });
+    assert.equal(r.status, 3, describeRun(args, { code: r.status, stdout: r.stdout, stderr: r.stderr }));
+    assert.ok(r.stderr.includes(`(market-tick spill of ${input}): File too large`), r.stderr);
+    assert.deepEqual(fs.existsSync(out) ? walk(out).filter((f) => f.endsWith('.parquet')) : [], [], 'nothing written');
+  });
+
   // A book_snapshot_25 day of 3,000 options (generated: 20 rows each, 104 value columns) took 280 MB at
   // --threads 2: each output with rows waiting for a piece of their own held a row group of 109 column
   // objects, and the cap on such outputs counted outputs, as for trades' 8 columns. Counted in columns,
