@@ -1092,7 +1092,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
       // answer is; retryable when no attempt is left (a rerun may get the
       // file), where a bad header of the file itself fails for good.
       if (r.sink_error.detail() == Status::Detail::kNotTheFile) {
-        last_error = url + ": " + r.sink_error.message();
+        last_error = r.sink_error.message();  // the URL and line first
         log::Warn(item.Id() + ": " + last_error + "; asking again");
         sink.on_restart();
         sink.offset = 0;  // from the start, without a Range request
@@ -1121,7 +1121,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
       return give_up(Outcome::kFailed, msg);
     }
     if (status == 404) {
-      give_up(Outcome::kNotAvailable, "HTTP 404: not available at the source");
+      give_up(Outcome::kNotAvailable, "HTTP 404 for " + source + ": not available at the source");
       // Recorded, so validate reports it as not_available, not missing. A
       // record already there (an earlier 404) is kept.
       ItemRecord rec;

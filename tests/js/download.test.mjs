@@ -701,7 +701,8 @@ describe('download: not available and empty data', () => {
     assert.match(rec.source, /\/v1\/binance-futures\/trades\/2020\/02\/23\/BTCUSDT\.csv\.gz$/);
     assert.doesNotMatch(JSON.stringify(rec), /Bearer|TARDIS_API_KEY/);
     assert.equal(r.stdout, `not_available\t${id}\t-\n`, 'stdout');
-    assert.match(r.stderr, new RegExp(`not_available ${id}: HTTP 404`));
+    // The line names the URL that answered 404.
+    assert.match(r.stderr, new RegExp(`not_available ${id}: HTTP 404 for ${c.srv.url}/v1/binance-futures/trades/2020/02/23/BTCUSDT\\.csv\\.gz: not available at the source`));
     assert.deepEqual(datasetRequests(c.srv).map((q) => q.status), [404], showReqs(datasetRequests(c.srv)));
   });
 
@@ -772,7 +773,7 @@ describe('download: a page in the file\'s place', () => {
     assertCounts(last, { failed_retryable: 1 }, 'always a page');
     const res = resultOf(last, itemIdOf(F_TRADES));
     assert.equal(res.requests, 2, last.summaryText);
-    assert.match(res.reason, /gave up after 2 requests .*last error: http:\/\/127\.0\.0\.1:\d+\/v1\/binance-futures\/trades\/2020\/02\/22\/BTCUSDT\.csv\.gz: .*HTML or XML page/, res.reason);
+    assert.match(res.reason, /gave up after 2 requests .*last error: http:\/\/127\.0\.0\.1:\d+\/v1\/binance-futures\/trades\/2020\/02\/22\/BTCUSDT\.csv\.gz:1: .*HTML or XML page/, res.reason);
     assert.deepEqual(listFiles(out).filter((f) => f.endsWith('.parquet')), [], describeRun(last));
   });
 });
