@@ -847,9 +847,10 @@ bool CsvParser::TextError(const char* line_begin, const char* e, const char* p, 
 bool CsvParser::ColumnCountError(const char* line_begin, const char* e, const char* q, size_t i) {
   const size_t ncols = schema_->columns.size();
   if (q == e) {
-    return Fail(line_begin, e, q, i,
-                "too few columns: found " + std::to_string(i + 1) + ", the " + schema_->name +
-                    " header has " + std::to_string(ncols));
+    // Named: the first column the row lacks, not the last it has.
+    return Fail(line_begin, e, q, i + 1,
+                "too few columns: found " + std::to_string(i + 1) + ", the " + schema_->name + " header has " +
+                    std::to_string(ncols) + "; the first missing is");
   }
   size_t found = ncols;
   for (const char* c = q; c < e; c++) found += (*c == ',');
