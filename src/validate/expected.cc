@@ -6,6 +6,7 @@
 
 #include "pipeline/item_record.h"
 #include "pipeline/plan.h"
+#include "storage/layout.h"
 #include "tardis/instrument_key.h"
 
 namespace mt::validate {
@@ -49,11 +50,36 @@ Status AddGroupedItem(storage::ObjectStore* store, const pipeline::WorkItem& w, 
         if (o.instrument_key.empty()) {
           // Rows without a key, kept under a fallback name (VENUE:UNKEYED:
           // SYMBOL): the item's own object, its rows part of the item's.
-          // Taken by the name the record lists when that name is the one
-          // the key gives back; else (no such object) it has no item.
-          auto obj = store->layout().ParseTickObjectName(o.name);
-          if (!obj || !tardis::IsUnkeyedKey(obj->instrument_key) ||
-              store->layout().TickObjectName(w.day, w.data_type, w.exchange, obj->instrument_key) != o.name) {
+          // Taken by the key its name gives when that key gives the name
+          // back; by the name itself when it was hashed (below); else (no
+          // such object) it has no item.
+          const storage::Layout& layout = store->layout();
+          auto obj = layout.ParseTickObjectName(o.name);
+          const bool gives_back = obj && tardis::IsUnkeyedKey(obj->instrument_key) &&
+                                  layout.TickObjectName(w.day, w.data_type, w.exchange, obj->instrument_key) == o.name;
+          if (!gives_back) {
+            // A name cut to fit and hashed (a symbol of about 180 bytes or
+            // more): no key gives it back, so the item is the record's name,
+            // when it is one of this item's fallback names (the item's
+            // folder, the venue's UNKEYED head) and a safe one.
+            // The head: a fallback name's without its symbol "Z" and ".parquet"
+            // (a name component escapes a ':' before a symbol as in the middle).
+            const std::string probe = layout.TickObjectName(w.day, w.data_type, w.exchange,
+                                                            tardis::VenueForExchange(w.exchange) + ":UNKEYED:Z");
+            const std::string folder = probe.substr(0, probe.rfind('/') + 1);
+            const std::string_view stem = std::string_view(probe).substr(0, probe.size() - 9);
+            if (!storage::IsSafeObjectName(o.name) || o.name.compare(0, stem.size(), stem) != 0 ||
+                o.name.find('/', folder.size()) != std::string::npos || o.name.size() < 8 ||
+                o.name.compare(o.name.size() - 8, 8, ".parquet") != 0) {
+              return;
+            }
+            // Its key as shown: the venue's UNKEYED head, then the name's
+            // (escaped, hashed) symbol part.
+            e.instrument_key = tardis::VenueForExchange(w.exchange) +
+                               ":UNKEYED:" + o.name.substr(stem.size(), o.name.size() - stem.size() - 8);
+            e.object = o.name;
+            items->push_back(e);
+            e.object.clear();
             return;
           }
           o.instrument_key = std::move(obj->instrument_key);

@@ -10,7 +10,7 @@ namespace mt::validate {
 namespace {
 
 // An item as stored, so that comparing two as bytes orders them as their
-// (day, data type, instrument key, exchange, symbol) tuples compare: the
+// (day, data type, instrument key, exchange, symbol, object) tuples compare: the
 // day's number, its sign flipped, big-endian; then each string with its
 // zero bytes as 00 FF, ended by 00 01 (a string before any it is a prefix
 // of, as std::string_view compares them). So the sort needs no parsing.
@@ -28,7 +28,9 @@ void AppendString(std::string_view s, std::string* out) {
 void Serialize(const ExpectedItem& e, std::string* out) {
   const uint32_t day = static_cast<uint32_t>(DaysFromCivil(e.day.year, e.day.month, e.day.day)) ^ 0x80000000u;
   for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>((day >> shift) & 0xff));
-  for (const std::string* s : {&e.data_type, &e.instrument_key, &e.exchange, &e.symbol}) AppendString(*s, out);
+  for (const std::string* s : {&e.data_type, &e.instrument_key, &e.exchange, &e.symbol, &e.object}) {
+    AppendString(*s, out);
+  }
 }
 
 // The next string AppendString wrote, from *r into *out (a record cut short,
@@ -55,7 +57,7 @@ void Parse(std::string_view r, ExpectedItem* e) {
   r.remove_prefix(std::min<size_t>(4, r.size()));
   // Zeros (a failed read) are day 0, as the fixed records' were.
   e->day = CivilFromDays(day == 0 ? 0 : static_cast<int32_t>(day ^ 0x80000000u));
-  for (std::string* s : {&e->data_type, &e->instrument_key, &e->exchange, &e->symbol}) TakeString(&r, s);
+  for (std::string* s : {&e->data_type, &e->instrument_key, &e->exchange, &e->symbol, &e->object}) TakeString(&r, s);
 }
 
 // The bytes of a record that hold its day, data type and instrument key:

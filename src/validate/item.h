@@ -51,6 +51,10 @@ struct ExpectedItem {
   std::string instrument_key;  // VENUE:TYPE:SYMBOL
   std::string exchange;        // Tardis exchange id
   std::string symbol;          // Tardis symbol
+  // The object's name when its key cannot give it (rows a grouped file kept
+  // under VENUE:UNKEYED:SYMBOL whose name was cut to fit and hashed: the
+  // name is the record's, the key above its readable head); else empty.
+  std::string object = {};
 };
 
 struct ItemResult {

@@ -55,6 +55,14 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     return derived.emplace(type, std::move(spec)).first->second;
   };
   const storage::Layout& layout = store->layout();
+  // The object of an expected item: the name its record gave (ExpectedItem::
+  // object), else the one its key gives.
+  auto object_of = [&](const ExpectedItem& e) {
+    if (!e.object.empty()) return e.object;
+    const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
+    return spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
+                : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
+  };
   // Whether a present object that no item takes is an unexpected one: only
   // the raw prefix's objects count (derived objects of names not asked for
   // are not unexpected, and raw prefixes listed for derived items' records
@@ -125,9 +133,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
       } else {
         query(record, kRecordQuery, i - first);
       }
-      query(spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
-                 : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key),
-            kObjectQuery, i - first);
+      query(object_of(e), kObjectQuery, i - first);
     }
     queries.Finish();
     answers = std::make_unique<ExternalSorter>(bytewise, opts.memory_bytes);
@@ -317,11 +323,6 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     return "the completion record of " + group + " cannot be read (" + st.message() +
            "); download --force of this item writes it again";
   };
-  auto object_of = [&](const ExpectedItem& e) {
-    const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
-    return spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
-                : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
-  };
   // Whether the record lists item (first + k), for the items of the day's
   // big records: each record's hashes are read a range of them at a time
   // (as many as fit), and the items that consult it are looked up in each.
@@ -424,8 +425,7 @@ ValidationResult Validate(storage::ObjectStore* store, const ExpectedSet& expect
     ItemResult r;
     r.item = e;
     const std::optional<derive::DerivedSpec>& spec = derived_spec(e.data_type);
-    const std::string object = spec ? layout.DerivedObjectName(e.day, e.data_type, e.exchange, e.instrument_key)
-                                    : layout.TickObjectName(e.day, e.data_type, e.exchange, e.instrument_key);
+    const std::string object = object_of(e);
     const Found found = found_for(i - day_first);
     const bool present = found.object;
     bool taken = false;  // the item took its object: it is not an unexpected one

@@ -245,6 +245,41 @@ describe('grouped files', () => {
     assert.match(v.stdout, /^trades +5 +5 .* 6$/m, v.stdout);
   });
 
+  // A symbol so long that its fallback name is cut to fit and hashed: no key gives that name back, and
+  // validate left the object out of the item (an unexpected object, or not even that with --layout
+  // hive), so a damaged or deleted one went unreported and --from-report never fetched it again.
+  for (const layout of ['by_date', 'hive']) {
+    it(`a fallback object whose name was hashed is validated as the item's own (--layout ${layout})`, () => {
+      const dir = mkTmp(ROOT_TMP, `unkeyed-long-${layout}`);
+      const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+      const long = 'Z'.repeat(180);
+      writeOptionsDay(input, 4, 1, [long]);
+      const out = path.join(dir, 'out');
+      const args = ['convert', input, '--output', out, '--layout', layout];
+      const r = runLimited(args, 256);
+      assert.equal(r.code, 1, describeRun(args, r));
+      const fallback = walk(out).find((f) => /UNKEYED/.test(f));
+      assert.ok(fallback && path.basename(fallback).length <= 200 && !fallback.includes(long), fallback);
+      const vargs = ['validate', '--from', '2024-01-01', '--exchanges', 'deribit', '--data-types', 'trades',
+        '--symbols', 'OPTIONS', '--output', out, '--deep', '--read-only'];
+      const counts = () => {
+        const summary = path.join(dir, `summary-${Math.random()}.json`);
+        const v = runLimited([...vargs, '--summary-json', summary], 256);
+        const s = JSON.parse(fs.readFileSync(summary, 'utf8'));
+        return { code: v.code, got: [s.counts.expected, s.counts.done, s.counts.missing, s.counts.corrupt, s.unexpected_objects], v };
+      };
+      let c = counts();
+      assert.deepEqual([c.code, ...c.got], [0, 5, 5, 0, 0, 0], c.v.stdout);
+      fs.truncateSync(path.join(out, fallback), 100);
+      c = counts();
+      assert.deepEqual([c.code, ...c.got], [1, 5, 4, 0, 1, 0], c.v.stdout);
+      assert.match(c.v.stdout, /^corrupt\t2024-01-01\ttrades\tDERIBIT:UNKEYED:Z+[~-][0-9a-f]{16}\t/m, c.v.stdout);
+      fs.rmSync(path.join(out, fallback));
+      c = counts();
+      assert.deepEqual([c.code, ...c.got], [1, 5, 4, 1, 0, 0], c.v.stdout);
+    });
+  }
+
   it('two symbols with one key fail the file, naming both, and write nothing of it', () => {
     const dir = mkTmp(ROOT_TMP, 'collide');
     const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
