@@ -221,6 +221,29 @@ TEST(ByteStreamSplit, RoundTripsSpecialDoubles) {
   }
 }
 
+// Every bit pattern lands in its stream, across the eight-value blocks
+// and the values after the last whole block.
+TEST(ByteStreamSplit, RoundTripsArbitraryBits) {
+  uint64_t x = 88172645463325252ULL;
+  for (size_t n : kSizes) {
+    std::vector<double> v(n);
+    for (double& d : v) {
+      x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+      std::memcpy(&d, &x, 8);
+    }
+    std::string buf = "head";  // appended after what *out holds
+    EncodeByteStreamSplit(v.data(), v.size(), &buf);
+    ASSERT_EQ(buf.size(), 4 + n * 8);
+    for (size_t i = 0; i < n; i++) {
+      unsigned char b[8];
+      std::memcpy(b, &v[i], 8);
+      for (size_t k = 0; k < 8; k++) {
+        ASSERT_EQ(static_cast<unsigned char>(buf[4 + k * n + i]), b[k]) << "n=" << n << " value " << i << " byte " << k;
+      }
+    }
+  }
+}
+
 TEST(DeltaByteArray, RoundTripsStrings) {
   std::vector<std::vector<std::string>> cases = {
       {},
