@@ -294,6 +294,9 @@ class ItemSink : public net::HttpBodySink {
   std::string url;  // the item's file: the bounds' messages name it
   std::function<void()> on_restart;
   std::atomic<uint64_t>* bytes_counter = nullptr;
+  // Bytes of the file received over every request of the item: copies
+  // damaged, cut or thrown away included (what the item cost in transfer).
+  uint64_t transferred = 0;
   // The copy's bytes received so far (the file's first `bytes.size()`).
   // Damaged bytes (the converter's kDataLoss) stop the conversion, but the
   // body is still read, without converting, up to the next kDamageBlock
@@ -365,10 +368,12 @@ class ItemSink : public net::HttpBodySink {
       // Read on past the damage up to damage_until, the bytes only.
       const size_t take = static_cast<size_t>(std::min<uint64_t>(n, damage_until - bytes.size()));
       bytes.Add(d, take);
+      transferred += take;
       if (bytes_counter) *bytes_counter += take;
       return bytes.size() >= damage_until ? damage : Status::OK();
     }
     bytes.Add(d, n);
+    transferred += n;
     if (Status st = conv->Write(reinterpret_cast<const uint8_t*>(d), n); !st.ok()) {
       if (st.code() != Status::Code::kDataLoss) return st;
       damage = std::move(st);
@@ -987,6 +992,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
     conv->Abort();
     res.outcome = o;
     res.reason = why;
+    res.bytes_in = sink.transferred;
     return res;
   };
   auto gave_up = [&] {
@@ -1159,7 +1165,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
       if (done.ok() && done->outcome == "not_available") replace_record = true;
       if (done.ok() && done->outcome != "not_available") {
         conv->Abort();
-        res.bytes_in = sink.offset;
+        res.bytes_in = sink.transferred;
         res.outcome = Outcome::kSkipped;
         res.reason = "completed meanwhile by another run (its completion record appeared)";
         if (again && schema && !item_series.empty()) {
@@ -1196,7 +1202,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
     if (got_body && r.transport.ok()) {
       auto outs = conv->Finish();
       if (outs.ok()) {
-        res.bytes_in = sink.offset;
+        res.bytes_in = sink.transferred;
         res.rows = conv->rows();
         // Rows of another day in this day's file: stored as served, but said
         // now, by the rule validate --deep applies; one line for the item.

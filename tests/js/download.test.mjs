@@ -512,6 +512,8 @@ describe('download: faults are retried and give the clean bytes', () => {
       assert.equal(reqs.length, 3, `1 download + 2 re-downloads\n${showReqs(reqs)}`);
       const res = resultOf(r, TRADES_ID);
       assert.equal(res.outcome, 'failed', r.summaryText);
+      // What the item cost in transfer: the three truncated copies (it said 0 for an item that failed).
+      assert.equal(res.bytes_in, 3 * Math.floor(fs.statSync(F_TRADES).size / 2), r.summaryText);
       // The reason says what the outcome means: the same damaged bytes at every download are the source's.
       assert.ok(res.reason.startsWith(`${url}: the source's file is damaged: 3 downloads of it in a row gave the same damaged bytes (`), res.reason);
       assert.match(res.reason, /truncated gzip/, res.reason);
