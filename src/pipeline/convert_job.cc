@@ -406,6 +406,12 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
     if (!st.ok()) {
       return st.WithContext(path + ": its objects are written, but not its completion record (run convert again)");
     }
+  } else if (target.store && !target.overwrite && hints.day && hints.data_type && !hints.exchange.empty() &&
+             tardis::IsGroupedSymbol(hints.symbol)) {
+    log::Warn(path +
+              ": --no-force writes no completion record for its item (the objects that existed were kept, "
+              "and a record would not list them): validate reports the item missing until convert without "
+              "--no-force, or download, completes it");
   }
   return r;
 }

@@ -280,6 +280,27 @@ describe('grouped files', () => {
     });
   }
 
+  // --no-force keeps existing objects, so a grouped file's record (which lists the objects its file
+  // wrote) is not written: the run said nothing, and validate then called the item missing.
+  it('convert --no-force of a grouped file says that no completion record is written', () => {
+    const dir = mkTmp(ROOT_TMP, 'no-force');
+    const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
+    writeOptionsDay(input, 4, 2);
+    const out = path.join(dir, 'out');
+    const args = ['convert', input, '--output', out, '--no-force'];
+    const r = runLimited(args, 256);
+    assert.equal(r.code, 0, describeRun(args, r));
+    assert.equal(r.stderr.match(/--no-force writes no completion record for its item/g)?.length, 1, describeRun(args, r));
+    const files = walk(out);
+    assert.equal(files.filter((f) => f.endsWith('.parquet')).length, 4, files.join('\n'));
+    assert.deepEqual(files.filter((f) => f.includes('_items')), [], files.join('\n'));
+    // Without --no-force: the record, and no such line.
+    const again = runLimited(['convert', input, '--output', out], 256);
+    assert.equal(again.code, 0, describeRun(args, again));
+    assert.doesNotMatch(again.stderr, /--no-force/);
+    assert.equal(walk(out).filter((f) => f.includes('_items')).length, 1);
+  });
+
   it('two symbols with one key fail the file, naming both, and write nothing of it', () => {
     const dir = mkTmp(ROOT_TMP, 'collide');
     const input = path.join(dir, 'deribit_trades_2024-01-01_OPTIONS.csv');
