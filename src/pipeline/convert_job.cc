@@ -624,8 +624,9 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   // are committed as one step at its end) leaves a complete run.
   if (reporter.cancelled() || (interrupted() && summary.converted + summary.failed < nfiles)) {
     log::Warn("interrupted: " + std::to_string(summary.converted) + " of " + std::to_string(nfiles) +
-              " input files were converted; the file in progress was abandoned (nothing partial was written), "
-              "the others were not started");
+              " input files were converted; the file in progress was abandoned (no object was half written; a "
+              "grouped file's objects committed before the signal stay, without its completion record until the "
+              "file is converted again), the others were not started");
     summary.status = Status::Cancelled("interrupted");
     return summary;
   }
