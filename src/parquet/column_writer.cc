@@ -319,8 +319,8 @@ class ChunkBuilder {
   Compressor* small_dba_;     // PageCompressors::small_dba, else fast_
   Compressor* small_packed_;  // PageCompressors::small_packed, else fast_
   // A dictionary page below this size, or the data pages of a chunk whose
-  // data pages sum to less, go through fast_ (or small_dba_) without a trial
-  // (0: never).
+  // data pages sum to less, go through fast_ (or small_dba_, small_packed_)
+  // without a trial (0: never).
   size_t fast_below_;
   bool small_data_ = false;  // the data pages sum to less than fast_below_
   bool tiny_ = false;        // BeginPages: stored uncompressed, no page compressed

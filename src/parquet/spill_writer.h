@@ -198,6 +198,9 @@ class SpillWriter {
   int index_fd_ = -1;
   uint64_t index_size_ = 0;
   std::string spill_dir_;
+  std::string of_;  // Open()'s `of`, for messages
+  // The piece index's name in messages.
+  std::string IndexPath() const;
   Status index_status_;
   mutable std::mutex take_mu_;
   mutable std::vector<IndexRun> runs_;  // after Flush()

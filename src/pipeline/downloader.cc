@@ -158,30 +158,23 @@ struct ReceivedBytes {
   }
 };
 
-// Whether every one of `names` (a grouped item's recorded objects) is in
-// the store, in bounded memory whatever their number: the names sorted
-// (ExternalSorter) and merged with the listing of the folder they share,
-// which the store gives in name order; one listing, not a request per name.
-Result<bool> EveryNameStored(storage::ObjectStore* store, const StringSpool& names) {
+// Whether every one of `names` (a grouped item's recorded objects) in the
+// item's `folder` is in the store, in bounded memory whatever their number:
+// the names sorted (ExternalSorter) and merged with the listing of the
+// folder, which the store gives in name order; one listing, not a request
+// per name. A name elsewhere (a record edited by hand) is not looked for:
+// downloading the item again would not write it either.
+Result<bool> EveryNameStored(storage::ObjectStore* store, const std::string& folder, const StringSpool& names) {
   ExternalSorter sorted([](std::string_view a, std::string_view b) { return a < b; }, size_t{4} << 20);
-  std::string prefix;
-  bool first = true;
   for (const std::string& name : names) {
-    if (first) {
-      prefix = name.substr(0, name.rfind('/') + 1);
-      first = false;
-    }
-    size_t n = 0;
-    while (n < prefix.size() && n < name.size() && prefix[n] == name[n]) n++;
-    prefix.resize(n);
-    sorted.Add(name);
+    if (name.compare(0, folder.size(), folder) == 0 && storage::IsSafeObjectName(name)) sorted.Add(name);
   }
   MT_RETURN_IF_ERROR(names.read_status());
   sorted.Finish();
   std::string cur;
   bool more = sorted.Next(&cur);
   if (!more) return sorted.status().ok() ? Result<bool>(true) : Result<bool>(sorted.status());
-  prefix.resize(prefix.rfind('/') == std::string::npos ? 0 : prefix.rfind('/') + 1);
+  const std::string& prefix = folder;
   bool gone = false;
   const Status listed = store->ListEach(prefix, [&](storage::ObjectInfo&& o) {
     if (more && cur < o.name) gone = true;  // a recorded name the listing passed without a hit
@@ -724,13 +717,20 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
     // only while every object it lists is stored.
     bool objects_gone = false;
     if (rec.ok() && rec->outcome != "not_available" && !force && opts_.recheck.count(item.Id()) > 0) {
-      auto all = EveryNameStored(opts_.store, names);
+      // In the grouped slot: one check at a time (its sorter and listing
+      // are not counted in what an item in flight holds), kept for the
+      // download when an object is gone.
+      grouped_slot.lock();
+      const std::string probe = opts_.store->layout().TickObjectName(item.day, item.data_type, item.exchange, "X");
+      auto all = EveryNameStored(opts_.store, probe.substr(0, probe.rfind('/') + 1), names);
       if (!all.ok()) {
         res.outcome = FailedBy(all.status(), &res);
         res.reason = "checking that the recorded objects are stored: " + all.status().message();
         return res;
       }
-      if (!*all) {
+      if (*all) {
+        grouped_slot.unlock();
+      } else {
         log::Info(item.Id() + ": objects its completion record lists are gone; downloading the item again");
         objects_gone = true;
         replaces_done_record = true;
@@ -1042,6 +1042,32 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
     log::Warn(item.Id() + ": " + last_error + "; downloading again");
     return std::nullopt;
   };
+  // A page (HTML, XML) answered in the file's place (Status::Detail::
+  // kNotTheFile): a proxy's, a login's or an error page sent with 200,
+  // found as the header is read or, for a page without a line end or
+  // gzip-compressed, at the file's end. Asked again as a failed answer is,
+  // and retryable when no attempt is left (a rerun may get the file), where
+  // a bad header of the file itself fails for good. The same page at
+  // kSameDamage answers in a row is what the URL serves (a wrong
+  // TARDIS_DATASETS_URL, a captive portal): no retry gets past it, so the
+  // item fails (exit 1) saying so. Returns the item's result, or nothing to
+  // ask again.
+  std::string page_seen;
+  int same_page = 0;
+  auto page = [&](const Status& st) -> std::optional<ItemResult> {
+    last_error = st.message();  // the URL and line first
+    same_page = last_error == page_seen ? same_page + 1 : 1;
+    page_seen = last_error;
+    if (same_page >= kSameDamage) {
+      return give_up(Outcome::kFailed, std::to_string(kSameDamage) +
+                                           " answers in a row were the same page, not a Tardis file (" + last_error +
+                                           "); check TARDIS_DATASETS_URL and any proxy between this machine and "
+                                           "Tardis");
+    }
+    log::Warn(item.Id() + ": " + last_error + "; asking again");
+    if (retrier.Backoff(-1, nullptr) == net::Retrier::Next::kGiveUp) return give_up(Outcome::kRetryable, gave_up());
+    return std::nullopt;
+  };
 
   while (true) {
     if (stop_) return give_up(Outcome::kCancelled, "stopped: " + fatal_.message());
@@ -1093,17 +1119,11 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
         sink.offset = 0;
         continue;
       }
-      // A page (HTML, XML) answered in the file's place: a proxy's, a
-      // login's or an error page sent with 200. Asked again as a failed
-      // answer is; retryable when no attempt is left (a rerun may get the
-      // file), where a bad header of the file itself fails for good.
+      // A page in the file's place: see `page`.
       if (r.sink_error.detail() == Status::Detail::kNotTheFile) {
-        last_error = r.sink_error.message();  // the URL and line first
-        log::Warn(item.Id() + ": " + last_error + "; asking again");
+        if (auto done = page(r.sink_error)) return *done;
         sink.on_restart();
         sink.offset = 0;  // from the start, without a Range request
-        const auto next = retrier.Backoff(-1, nullptr);
-        if (next == net::Retrier::Next::kGiveUp) return give_up(Outcome::kRetryable, gave_up());
         continue;
       }
       // Another run created the object first (a create-only upload refused
@@ -1318,6 +1338,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
         return res;
       }
       last_error = outs.status().message();
+      res.bytes_in = sink.transferred;
       if (outs.status().code() == Status::Code::kCancelled) {
         // Interrupted while the derived series were finished: nothing was committed.
         res.outcome = Outcome::kCancelled;
@@ -1330,6 +1351,13 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
       if (outs.status().code() == Status::Code::kDataLoss) {
         // Truncated or corrupt file: see `damaged`.
         if (auto done = damaged(outs.status(), "end", static_cast<int64_t>(sink.offset))) return *done;
+        fresh();
+        sink.conv = conv.get();
+        sink.offset = 0;
+        continue;
+      }
+      if (outs.status().detail() == Status::Detail::kNotTheFile) {
+        if (auto done = page(outs.status())) return *done;
         fresh();
         sink.conv = conv.get();
         sink.offset = 0;

@@ -768,6 +768,12 @@ describe('download: a page in the file\'s place', () => {
     const d = await duckReadAll(path.join(r.out, TRADES_REL));
     assert.ok(d.rows.length > 0, 'the day\'s rows');
 
+    // A page without a line end is found at the file's end, not as its header is read: asked again too.
+    c.srv.setFaults({ errorBody: { status: 200, body: page.trim(), count: 1 } });
+    const noEol = await c.run(args, { out: path.join(c.dir, 'no-eol') });
+    assert.equal(noEol.code, 0, describeRun(noEol));
+    assert.equal(resultOf(noEol, itemIdOf(F_TRADES)).requests, 2, noEol.summaryText);
+
     c.srv.setFaults({ errorBody: { status: 200, body: page } });
     const out = path.join(c.dir, 'always');
     const last = await c.run(args, { env: { RETRY_MAX_ATTEMPTS: '2' }, out });
@@ -775,8 +781,18 @@ describe('download: a page in the file\'s place', () => {
     assertCounts(last, { failed_retryable: 1 }, 'always a page');
     const res = resultOf(last, itemIdOf(F_TRADES));
     assert.equal(res.requests, 2, last.summaryText);
+    assert.equal(res.bytes_in, 2 * page.length, last.summaryText);
     assert.match(res.reason, /gave up after 2 requests .*last error: http:\/\/127\.0\.0\.1:\d+\/v1\/binance-futures\/trades\/2020\/02\/22\/BTCUSDT\.csv\.gz:1: .*HTML or XML page/, res.reason);
     assert.deepEqual(listFiles(out).filter((f) => f.endsWith('.parquet')), [], describeRun(last));
+
+    // The same page at three answers in a row is what the URL serves (a wrong TARDIS_DATASETS_URL, a
+    // captive portal): no retry gets past it, so the item fails for good instead of exit 3 for ever.
+    const same = await c.run(args, { out: path.join(c.dir, 'same') });
+    assert.equal(same.code, 1, describeRun(same));
+    const sres = resultOf(same, itemIdOf(F_TRADES));
+    assert.equal(sres.outcome, 'failed', same.summaryText);
+    assert.equal(sres.requests, 3, same.summaryText);
+    assert.match(sres.reason, /^3 answers in a row were the same page, not a Tardis file \(.*HTML or XML page.*\); check TARDIS_DATASETS_URL and any proxy/, sres.reason);
   });
 });
 
@@ -1245,6 +1261,8 @@ describe('download: exit codes a fleet can trust', () => {
     const res = resultOf(r, itemIdOf(F_TRADES));
     assert.match(res.reason, /line 3/, r.summaryText);
     assert.equal(res.requests, 1, `not downloaded again\n${r.summaryText}`);
+    // The whole file was received (the bad row is found once the gzip's check has passed).
+    assert.equal(res.bytes_in, zlib.gzipSync(csv).length, r.summaryText);
     assert.deepEqual(listFiles(c.out), [], 'nothing written');
   });
 
