@@ -452,8 +452,8 @@ Status SpillWriter::Open(const std::string& dir_in, const std::string& of) {
   std::string dir;
   fd_ = OpenUnnamedTempFile(dir_in, "spill", &dir);
   of_ = of;
-  path_ = dir + (of.empty() ? "/(market-tick spill)" : "/(market-tick spill of " + of + ")");
   spill_dir_ = dir;
+  path_ = Label("spill");
   if (fd_ < 0) {
     const int err = -fd_;
     if (IsOpenFileLimit(err)) {
@@ -523,8 +523,7 @@ Status SpillWriter::WriteIndexRun() {
     if (index_fd_ < 0) {
       const int err = -index_fd_;
       index_fd_ = -1;
-      const std::string what =
-          "cannot create the spill's piece index" + (of_.empty() ? "" : " of " + of_) + " in " + dir;
+      const std::string what = "cannot create " + Label("spill index");
       if (IsOpenFileLimit(err)) return OpenFileLimitError(what, err);
       return Status::IOError(what + ": " + std::strerror(err));
     }
@@ -532,7 +531,7 @@ Status SpillWriter::WriteIndexRun() {
   std::sort(index_buf_.begin(), index_buf_.end(), IndexOrder);
   const size_t n = index_buf_.size() * sizeof(IndexEntry);
   if (const int err = WriteAll(index_fd_, std::string_view(reinterpret_cast<const char*>(index_buf_.data()), n))) {
-    return Status::IOError("write " + IndexPath() + ": " + std::strerror(err));
+    return Status::IOError("write " + Label("spill index") + ": " + std::strerror(err));
   }
   IndexRun run;
   run.offset = index_size_;
@@ -549,7 +548,8 @@ const SpillWriter::IndexEntry* SpillWriter::RunHead(IndexRun* r) const {
   const size_t n = static_cast<size_t>(std::min<uint64_t>(r->left, kIndexWindowEntries));
   r->window.resize(n);
   const size_t bytes = n * sizeof(IndexEntry);
-  take_status_ = PreadAll(index_fd_, r->offset, bytes, reinterpret_cast<char*>(r->window.data()), IndexPath());
+  take_status_ = PreadAll(index_fd_, r->offset, bytes, reinterpret_cast<char*>(r->window.data()),
+                          Label("spill index"));
   if (!take_status_.ok()) return nullptr;
   r->offset += bytes;
   r->left -= n;
@@ -1210,8 +1210,8 @@ Status SpillWriter::FlushBuffer() {
   return Status::OK();
 }
 
-std::string SpillWriter::IndexPath() const {
-  return spill_dir_ + (of_.empty() ? "/(market-tick spill index)" : "/(market-tick spill index of " + of_ + ")");
+std::string SpillWriter::Label(std::string_view what) const {
+  return spill_dir_ + "/(market-tick " + std::string(what) + (of_.empty() ? "" : " of " + of_) + ")";
 }
 
 Status SpillWriter::ReadSpill(uint64_t offset, size_t n, char* out) const {

@@ -29,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -199,8 +200,9 @@ class SpillWriter {
   uint64_t index_size_ = 0;
   std::string spill_dir_;
   std::string of_;  // Open()'s `of`, for messages
-  // The piece index's name in messages.
-  std::string IndexPath() const;
+  // How messages name the spill's file `what` ("spill", "spill index"):
+  // "DIR/(market-tick WHAT of INPUT)".
+  std::string Label(std::string_view what) const;
   Status index_status_;
   mutable std::mutex take_mu_;
   mutable std::vector<IndexRun> runs_;  // after Flush()
