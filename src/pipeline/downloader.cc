@@ -174,9 +174,8 @@ Result<bool> EveryNameStored(storage::ObjectStore* store, const std::string& fol
   std::string cur;
   bool more = sorted.Next(&cur);
   if (!more) return sorted.status().ok() ? Result<bool>(true) : Result<bool>(sorted.status());
-  const std::string& prefix = folder;
   bool gone = false;
-  const Status listed = store->ListEach(prefix, [&](storage::ObjectInfo&& o) {
+  const Status listed = store->ListEach(folder, [&](storage::ObjectInfo&& o) {
     if (more && cur < o.name) gone = true;  // a recorded name the listing passed without a hit
     while (more && cur < o.name) more = sorted.Next(&cur);
     while (more && cur == o.name) more = sorted.Next(&cur);
