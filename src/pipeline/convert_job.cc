@@ -62,10 +62,11 @@ OutputFile AsOutputFile(const derive::DerivedOutput& d) {
 // `XRP_USDC-30JUN23-0d5-C` and `…-0.5-C`): a later input of the other symbol
 // would replace the first one's object, silently, so it fails instead,
 // naming both files (a grouped file refuses two such symbols among its own
-// rows). The same instrument again is a rerun of its file: the later input
-// wins. Held only for inputs named as one instrument (one object each), by
-// hashes and the input's path as the run holds it, not per object of a
-// grouped file: those grow with its instruments.
+// rows). Two inputs of one instrument are one item named twice, which
+// SameItemInputs stops before either is read. Held only for inputs named as
+// one instrument (one object each), by hashes and the input's path as the
+// run holds it, not per object of a grouped file: those grow with its
+// instruments.
 class ObjectClaims {
  public:
   // Claims `object` for the rows of (exchange, symbol) of input `path`
@@ -470,6 +471,57 @@ std::vector<uint64_t> FileSizes(const std::vector<std::string>& inputs) {
   return sizes;
 }
 
+// The inputs once each: a file named twice (the same path, or another path
+// to the same file: `./a` and `a`, a link) would be converted twice, its
+// objects written again and its rows counted twice; it goes once, with a
+// warning.
+std::vector<std::string> DistinctInputs(const std::vector<std::string>& inputs) {
+  std::vector<std::string> out;
+  // What a path opens (device and inode), or a path that does not stat
+  // (it fails, once): its index in `out`.
+  std::map<std::string, size_t> seen;
+  for (const std::string& path : inputs) {
+    struct stat st;
+    const std::string id = ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)
+                               ? "file " + std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)
+                               : "path " + path;
+    const auto [it, added] = seen.try_emplace(id, out.size());
+    if (!added) {
+      log::Warn(path + ": the same file as " + out[it->second] + ", given twice; converted once");
+      continue;
+    }
+    out.push_back(path);
+  }
+  return out;
+}
+
+// Per input, why it is not converted, or empty: a later input named as the
+// same item (exchange, data type, day, symbol) as an earlier one would
+// write that item's objects again (every instrument's, for a grouped file),
+// replacing the first file's rows; it fails before it is read.
+std::vector<std::string> SameItemInputs(const std::vector<std::string>& inputs, const std::string& forced_type) {
+  std::vector<std::string> why(inputs.size());
+  std::map<std::string, size_t> first;
+  for (size_t i = 0; i < inputs.size(); i++) {
+    const auto parts = tardis::ParseFileName(inputs[i]);
+    if (!parts) continue;
+    const std::string type = forced_type.empty() ? parts->data_type : forced_type;
+    const std::string symbol = NormalizeSymbol(parts->symbol);
+    const std::string item = parts->exchange + ' ' + type + ' ' + FormatDate(parts->date) + ' ' + symbol;
+    const auto [it, added] = first.try_emplace(item, i);
+    if (added) continue;
+    const auto earlier = tardis::ParseFileName(inputs[it->second]);
+    const bool forced = !forced_type.empty() && earlier && earlier->data_type != parts->data_type;
+    why[i] = inputs[i] + ": the same item (" + item + ") as " + inputs[it->second] + ", given earlier in this run" +
+             (forced ? " (--data-type " + forced_type + " is forced onto both, a " + earlier->data_type + " and a " +
+                           parts->data_type + " file)"
+                     : "") +
+             "; its objects are written once per run, so this file was not converted (convert it in another run, "
+             "into another output)";
+  }
+  return why;
+}
+
 }  // namespace
 
 bool DistinctOutputs(const std::vector<std::string>& inputs, const std::string& forced_type) {
@@ -512,7 +564,10 @@ SideBySidePlan SideBySide(int threads, size_t nfiles, size_t batch_bytes) {
 ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
                              const std::function<void(const ConvertFileResult&)>& on_file) {
   ConvertSummary summary;
-  const size_t nfiles = opts.inputs.size();
+  const std::vector<std::string> inputs = DistinctInputs(opts.inputs);
+  const std::string forced_type = opts.data_type ? opts.data_type->name : "";
+  const std::vector<std::string> same_item = SameItemInputs(inputs, forced_type);
+  const size_t nfiles = inputs.size();
   summary.inputs = nfiles;
   const auto t0 = std::chrono::steady_clock::now();
   const auto interrupted = [&] { return opts.cancel && opts.cancel->load(); };
@@ -536,7 +591,7 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   // so one file after another leaves a core idle; files side by side do
   // not. When one file is more than its share of the bytes, it would finish
   // alone on one core: then files go one at a time, each parsed on every core.
-  const std::vector<uint64_t> sizes = FileSizes(opts.inputs);
+  const std::vector<uint64_t> sizes = FileSizes(inputs);
   uint64_t total = 0, largest = 0;
   for (uint64_t s : sizes) {
     total += s;
@@ -547,19 +602,17 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   // go one at a time, so memory is that of one file whatever their number.
   const SideBySidePlan side = SideBySide(opts.threads, nfiles, settings.parser.batch_bytes);
   const size_t workers = side.files;
-  const bool by_file = pool && workers > 1 && opts.derived.empty() &&
-                       DistinctOutputs(opts.inputs, opts.data_type ? opts.data_type->name : "") &&
-                       largest * workers <= total;
+  const bool by_file =
+      pool && workers > 1 && opts.derived.empty() && DistinctOutputs(inputs, forced_type) && largest * workers <= total;
   // A grouped file into a store writes its objects on up to every thread,
   // each holding an object and its footer spill open: as many as fit the
   // open-file limit beside the files' inputs, spills with their piece
   // indexes (and the partitions' past the cap) and lists (more failed
   // with EMFILE now and then: --threads 64 under ulimit -n 64).
-  const bool any_grouped =
-      opts.target.store && std::any_of(opts.inputs.begin(), opts.inputs.end(), [](const std::string& p) {
-        const auto parts = tardis::ParseFileName(p);
-        return parts && tardis::IsGroupedSymbol(NormalizeSymbol(parts->symbol));
-      });
+  const bool any_grouped = opts.target.store && std::any_of(inputs.begin(), inputs.end(), [](const std::string& p) {
+                             const auto parts = tardis::ParseFileName(p);
+                             return parts && tardis::IsGroupedSymbol(NormalizeSymbol(parts->symbol));
+                           });
   if (any_grouped && opts.threads > 1) {
     const int at_once = by_file ? static_cast<int>(workers) : 1;
     const int writes = 1 + static_cast<int>(opts.derived.size());
@@ -569,10 +622,11 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
                            at_once * (6 + writes * opts.target.store->DescriptorsPerWrite()));
   }
   if (!by_file) {
-    for (const std::string& path : opts.inputs) {
+    for (size_t i = 0; i < nfiles; i++) {
       if (interrupted() || reporter.cancelled()) break;
-      reporter.Add(ConvertOne(path, settings, opts.target, opts.data_type, &key_source, opts.derived, &skips,
-                              &claims, opts.cancel));
+      reporter.Add(!same_item[i].empty() ? Result<ConvertFileResult>(Status::InvalidInput(same_item[i]))
+                                         : ConvertOne(inputs[i], settings, opts.target, opts.data_type, &key_source,
+                                                      opts.derived, &skips, &claims, opts.cancel));
     }
   } else {
     ConvertSettings per_file = settings;
@@ -588,10 +642,11 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
     size_t reported = 0;
     ParallelFor(nfiles, ParallelOptions{static_cast<int>(workers), nullptr}, [&](size_t k) {
       const size_t i = order[k];
-      Result<ConvertFileResult> r =
-          interrupted() ? Result<ConvertFileResult>(Status::Cancelled("interrupted"))
-                        : ConvertOne(opts.inputs[i], per_file, opts.target, opts.data_type, &key_source,
-                                     opts.derived, &skips, &claims, opts.cancel);
+      Result<ConvertFileResult> r = interrupted() ? Result<ConvertFileResult>(Status::Cancelled("interrupted"))
+                                    : !same_item[i].empty()
+                                        ? Result<ConvertFileResult>(Status::InvalidInput(same_item[i]))
+                                        : ConvertOne(inputs[i], per_file, opts.target, opts.data_type, &key_source,
+                                                     opts.derived, &skips, &claims, opts.cancel);
       std::lock_guard<std::mutex> l(mu);
       results[i].emplace(std::move(r));
       for (; reported < nfiles && results[reported].has_value(); reported++) {

@@ -52,7 +52,9 @@ struct ConvertSummary {
   Status status;
 };
 
-// Converts every input; `on_file` sees each converted file's result in
+// Converts every input once (a file named twice goes once, with a warning;
+// a later file named as an earlier one's item fails unread: an object is
+// written once per run); `on_file` sees each converted file's result in
 // input order, whatever order files finish in (after an interrupt too, every
 // file written is reported). Failures are logged and counted; a failed file
 // writes nothing and the others go on.

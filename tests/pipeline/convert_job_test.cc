@@ -238,8 +238,8 @@ TEST(RunConvertJob, AReconvertRemovesTheRecordOnlyWhenItCommits) {
 // Two files of one run whose symbols give one key (Deribit writes 0.5 as
 // `0d5`; a mislabelled copy as `0.5`): the later one to commit fails, naming
 // both files and symbols, and the object keeps the first one's rows, one
-// file after the other and side by side. The same file twice is a rerun:
-// both convert.
+// file after the other and side by side. The same file given twice is
+// converted once.
 TEST(RunConvertJob, TwoFilesWhoseSymbolsGiveOneKeyDoNotReplaceEachOther) {
   const testing::TempDir tmp("mt_convert_job_");
   const std::string header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
@@ -324,6 +324,89 @@ size_t TradesObjects(const std::string& root) {
     n += e.path().extension() == ".parquet";
   }
   return n;
+}
+
+// One file named twice (the same path, and another path to it) is converted
+// once: its object written once, its rows counted once, with a warning.
+TEST(RunConvertJob, AFileGivenTwiceIsConvertedOnce) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string one = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
+  WriteOptionsTrades(one);
+  const std::string again = tmp.path() + "/in/../in/deribit_trades_2024-03-01_OPTIONS.csv";
+  auto local = storage::NewLocalStore(tmp.path() + "/out");
+  ConvertJobOptions o;
+  o.inputs = {one, again, one};
+  o.target.store = local.get();
+  size_t reported = 0;
+  ::testing::internal::CaptureStderr();
+  const ConvertSummary s = RunConvertJob(o, [&](const ConvertFileResult& r) {
+    reported++;
+    EXPECT_EQ(r.outputs.size(), 200u);
+  });
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  ASSERT_TRUE(s.status.ok()) << s.status.message() << err;
+  EXPECT_EQ(reported, 1u);
+  EXPECT_EQ(s.inputs, 1u);
+  EXPECT_EQ(s.converted, 1u);
+  EXPECT_EQ(s.rows, 2000u);
+  EXPECT_EQ(s.output_files, 200u);
+  EXPECT_NE(err.find(again + ": the same file as " + one + ", given twice; converted once"), std::string::npos) << err;
+  EXPECT_EQ(TradesObjects(tmp.path() + "/out"), 200u);
+}
+
+// Two files named as one item (two copies of a day; trades and liquidations
+// with one data type forced onto both) would write one item's objects twice:
+// the later one fails before it is read, naming both, and the objects keep
+// the first one's rows. The same for a grouped file (every instrument's
+// object) and one of one instrument.
+TEST(RunConvertJob, TwoFilesOfOneItemDoNotReplaceEachOther) {
+  const testing::TempDir tmp("mt_convert_job_");
+  const std::string header = "exchange,symbol,timestamp,local_timestamp,id,side,price,amount\n";
+  const std::string trades = tmp.path() + "/in/binance-futures_trades_2024-03-01_BTCUSDT.csv";
+  const std::string liquidations = tmp.path() + "/in/binance-futures_liquidations_2024-03-01_BTCUSDT.csv";
+  std::filesystem::create_directories(tmp.path() + "/in");
+  std::ofstream(trades) << header << "binance-futures,BTCUSDT,1709251200000000,1709251200000100,1,buy,60000,1\n"
+                        << "binance-futures,BTCUSDT,1709251201000000,1709251201000100,2,sell,60001,2\n";
+  std::ofstream(liquidations) << header << "binance-futures,BTCUSDT,1709251202000000,1709251202000100,,sell,59000,5\n";
+  const std::string grouped = tmp.path() + "/in/deribit_trades_2024-03-01_OPTIONS.csv";
+  const std::string copy = tmp.path() + "/copy/deribit_trades_2024-03-01_OPTIONS.csv";
+  WriteOptionsTrades(grouped);
+  WriteFewerOptionsTrades(copy);
+  const std::string object =
+      tmp.path() +
+      "/out/raw_tick_data/by_date/day-2024-03-01/data_type-trades/BINANCE-FUTURES:PERPETUAL:BTC-USDT.parquet";
+  auto local = storage::NewLocalStore(tmp.path() + "/out");
+  ConvertJobOptions o;
+  o.inputs = {trades, grouped, liquidations, copy};
+  o.data_type = tardis::FindSchema("trades");
+  o.target.store = local.get();
+  o.threads = 2;
+  ::testing::internal::CaptureStderr();
+  const ConvertSummary s = RunConvertJob(o, nullptr);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(s.converted, 2u) << err;
+  EXPECT_EQ(s.failed, 2u) << err;
+  EXPECT_EQ(s.rows, 2002u);
+  EXPECT_EQ(ExitCodeFor(s.status), 1) << s.status.message();
+  EXPECT_NE(err.find(liquidations + ": the same item (binance-futures trades 2024-03-01 BTCUSDT) as " + trades +
+                     ", given earlier in this run (--data-type trades is forced onto both, a trades and a "
+                     "liquidations file)"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find(copy + ": the same item (deribit trades 2024-03-01 OPTIONS) as " + grouped +
+                     ", given earlier in this run; its objects are written once per run"),
+            std::string::npos)
+      << err;
+  auto r = parquet::FileReader::OpenLocal(object);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ((*r)->metadata().num_rows, 2);
+  // The grouped day: the first file's 200 options, 10 rows each.
+  EXPECT_EQ(TradesObjects(tmp.path() + "/out"), 201u);
+  auto opt = parquet::FileReader::OpenLocal(tmp.path() +
+                                            "/out/raw_tick_data/by_date/day-2024-03-01/data_type-trades/"
+                                            "DERIBIT:OPTION:BTC-USD-200609-9000-CALL.parquet");
+  ASSERT_TRUE(opt.ok()) << opt.status().message();
+  EXPECT_EQ((*opt)->metadata().num_rows, 10);
 }
 
 // Another run converting `file` into `store` to its end (its log goes with
