@@ -253,6 +253,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
       if (seen.count(e)) continue;
       // Written, yet no instrument: running instruments again as before
       // changes nothing, so the note says what does.
+      const size_t noted = out.notes.size();
       if (written.count(e) && without_metadata.count(e)) {
         out.notes.push_back(e +
                             ": the instrument definitions of these days list no instrument of this exchange: "
@@ -267,6 +268,7 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
         out.notes.push_back(e + ": the instrument definitions of these days do not list this exchange; run "
                                 "market-tick instruments --exchanges " + e + " for them");
       }
+      if (out.notes.size() > noted) out.exchanges_without_instruments.push_back(out.notes.back());
     }
   }
   for (const auto& [exchange, days] : unlisted) {

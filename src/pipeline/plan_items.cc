@@ -39,6 +39,18 @@ namespace {
 
 Result<std::vector<WorkItem>> FromDefinitions(storage::ObjectStore* store, const PlanRequest& req) {
   MT_ASSIGN_OR_RETURN(DefinitionsPlan plan, PlanFromDefinitions(store, req));
+  // An exchange asked for by name that no day's definitions list an
+  // instrument of would plan nothing and end "done" (exit 0) on every
+  // fleet task: a step not taken (instruments for it), so a usage error.
+  if (!plan.exchanges_without_instruments.empty() && plan.definition_problems.empty()) {
+    std::string msg;
+    for (const std::string& e : plan.exchanges_without_instruments) msg += (msg.empty() ? "" : "; ") + e;
+    return Status::Usage(
+        msg + " (no item of " + (plan.exchanges_without_instruments.size() > 1 ? "these exchanges" : "this exchange") +
+        " is planned, so nothing of " + (plan.exchanges_without_instruments.size() > 1 ? "them" : "it") +
+        " would be downloaded; or leave " + (plan.exchanges_without_instruments.size() > 1 ? "them" : "it") +
+        " out of --exchanges)");
+  }
   for (const auto& n : plan.notes) log::Warn(n);
   if (!plan.definition_problems.empty()) {
     // The first run of days with one problem (a month without definitions
