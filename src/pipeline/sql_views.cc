@@ -57,6 +57,34 @@ std::string BigQueryTableName(std::string name) {
   return name;
 }
 
+// The day of a by_date file: its day folder, the last one in the path
+// (greedy `.*`), so a folder above the store named like one (a backup under
+// day-1999-12-31/) is not taken for it.
+constexpr const char* kDayOfFile = "regexp_extract(filename, '.*/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1)";
+
+// Why DuckDB or BigQuery would read another set of files than the store's
+// from a path under `root`, or empty: glob characters ([ ] * ? and DuckDB's
+// escape \) expand, matching sibling folders or none; and in a hive store a
+// folder above it named like one of its partitions (date=..., data_type=...)
+// is read as that partition, its value given to every row.
+std::string RootProblem(const storage::Layout& layout, const std::string& root) {
+  const size_t glob = root.find_first_of("[]*?\\");
+  if (glob != std::string::npos) {
+    return std::string("its path holds '") + root[glob] +
+           "', which DuckDB and BigQuery read as a wildcard (the views would read other folders' files or "
+           "none)";
+  }
+  if (layout.kind() != storage::LayoutKind::kHive) return "";
+  for (const std::string key : {"data_type", "date", "exchange", "exchange_id"}) {
+    const std::string part = "/" + key + "=";
+    if (root.find(part) != std::string::npos || root.rfind(key + "=", 0) == 0) {
+      return "a folder of its path is named like its " + key +
+             " partition, which DuckDB would read as that partition of every row";
+    }
+  }
+  return "";
+}
+
 // A DuckDB view over one data type. hive: the path's partitions, typed; the
 // exchange_id partition stands in for the files' `exchange` column (the same
 // value), so a filter on `exchange` skips whole folders and the view has the
@@ -75,8 +103,10 @@ std::string DuckDbView(const storage::Layout& layout, const std::string& root, c
            "': VARCHAR}, union_by_name = true);\n";
   }
   return "CREATE OR REPLACE VIEW " + Ident(name) + " AS\nSELECT * EXCLUDE (filename), " + Quoted(name) +
-         " AS data_type,\n  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
-         "FROM read_parquet(" + Quoted(glob) + ", filename = true, union_by_name = true);\n";
+         " AS data_type,\n  CAST(" + kDayOfFile +
+         " AS DATE) AS date\n"
+         "FROM read_parquet(" +
+         Quoted(glob) + ", filename = true, union_by_name = true);\n";
 }
 
 std::string DuckDbInstruments(const storage::Layout& layout, const std::string& root) {
@@ -85,9 +115,10 @@ std::string DuckDbInstruments(const storage::Layout& layout, const std::string& 
     return "CREATE OR REPLACE VIEW \"instruments\" AS\nSELECT * FROM read_parquet(" + Quoted(glob) +
            ", hive_partitioning = true, hive_types = {'date': DATE}, union_by_name = true);\n";
   }
-  return "CREATE OR REPLACE VIEW \"instruments\" AS\nSELECT * EXCLUDE (filename),\n"
-         "  CAST(regexp_extract(filename, '/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
-         "FROM read_parquet(" + Quoted(glob) + ", filename = true, union_by_name = true);\n";
+  return std::string("CREATE OR REPLACE VIEW \"instruments\" AS\nSELECT * EXCLUDE (filename),\n  CAST(") + kDayOfFile +
+         " AS DATE) AS date\n"
+         "FROM read_parquet(" +
+         Quoted(glob) + ", filename = true, union_by_name = true);\n";
 }
 
 // BigQuery's DDL for an external table over Hive partitions (Google's
@@ -129,6 +160,9 @@ Result<std::string> SqlDefinitions(storage::ObjectStore* store, const SqlViewsOp
   if (bigquery && opts.dataset.empty()) return Status::Usage("--dataset is empty");
   if (bigquery && !WordName(opts.dataset)) {
     return Status::Usage("--dataset '" + opts.dataset + "': letters, digits and '_' only");
+  }
+  if (const std::string why = RootProblem(layout, opts.root); !why.empty()) {
+    return Status::Usage(opts.root + ": " + why + "; move or link the store to a path without it");
   }
   std::map<std::string, bool> types;  // name -> derived
   bool instruments = false;

@@ -259,6 +259,40 @@ describe('market-tick sql', () => {
     assert.deepEqual(answers.hive, answers.by_date);
   });
 
+  // A by_date store kept under a folder named like a day (a backup by date): the view's `date` is the day folder of
+  // the store's own path (it was the first day-... folder, the backup's, for every row).
+  it('a by_date store under a day-named folder keeps its own dates', async () => {
+    const store = path.join(ROOT_TMP, 'backups', 'day-1999-12-31', 'store');
+    await mtOk(['convert', fixture('bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--output', store]);
+    const r = await mtOk(['sql', '--output', store]);
+    const db = await duckOpen();
+    try {
+      await db.run(r.stdout);
+      const days = await db.rows(`SELECT CAST(date AS VARCHAR) AS day, count(*)::INTEGER AS n FROM trades GROUP BY ALL`);
+      assert.deepEqual(days.map((d) => d.day), ['2020-03-01']);
+    } finally {
+      db.close();
+    }
+  });
+
+  // Paths the engines would read as something else: glob characters (a store under data[1] read its sibling data1)
+  // and, in a hive store, a folder above it named like a partition. A usage error naming the path, nothing printed.
+  it('a store path the engines would misread is refused', async () => {
+    const cases = [
+      [path.join(ROOT_TMP, 'glob', 'data[1]'), [], /data\[1\]: its path holds '\[', which DuckDB and BigQuery read as a wildcard/],
+      [path.join(ROOT_TMP, 'star*', 'st'), [], /its path holds '\*'/],
+      [path.join(ROOT_TMP, 'hv', 'date=1999-12-31', 'st'), ['--layout', 'hive'],
+        /a folder of its path is named like its date partition, which DuckDB would read as that partition of every row; move or link the store/],
+    ];
+    for (const [store, layout, message] of cases) {
+      await mtOk(['convert', fixture('bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--output', store, ...layout]);
+      const r = await mt(['sql', '--output', store]);
+      assert.equal(r.code, 2, show(r));
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, message, show(r));
+    }
+  });
+
   it('the README\'s query runs over both layouts: one row per instrument and minute', async () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const block = /```sql\n(-- DuckDB: one row per instrument[\s\S]*?)```/.exec(readme);
