@@ -313,11 +313,7 @@ Status FileWriter::SpillFooter() {
   if (footer_fd_ < 0) {
     std::string dir;
     const int fd = OpenUnnamedTempFile(opts_.footer_spill_dir, "footer", &dir);
-    if (fd < 0 && IsOpenFileLimit(-fd)) return OpenFileLimitError("cannot create a temporary file in " + dir, -fd);
-    if (fd < 0) {
-      return Status::IOError("cannot create a temporary file in " + dir + ": " + std::strerror(-fd) +
-                             " (set TMPDIR to a writable directory)");
-    }
+    if (fd < 0) return TempFileError(dir, "a file's footer", -fd, "set TMPDIR to a writable directory");
     footer_fd_ = fd;
   }
   std::string buf;

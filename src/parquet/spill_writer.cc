@@ -455,12 +455,8 @@ Status SpillWriter::Open(const std::string& dir_in, const std::string& of) {
   spill_dir_ = dir;
   path_ = Label("spill");
   if (fd_ < 0) {
-    const int err = -fd_;
-    if (IsOpenFileLimit(err)) {
-      return status_ = OpenFileLimitError("cannot create a temporary spill file in " + dir, err);
-    }
-    return status_ = Status::IOError("cannot create a temporary spill file in " + dir + ": " + std::strerror(err) +
-                                     " (set TMPDIR to a writable directory with room for the output)");
+    return status_ = TempFileError(dir, "the spill" + (of.empty() ? "" : " of " + of), -fd_,
+                                   "set TMPDIR to a writable directory with room for the output");
   }
   buffer_.reserve(kBufferBytes);
   return status_ = Status::OK();
@@ -523,9 +519,8 @@ Status SpillWriter::WriteIndexRun() {
     if (index_fd_ < 0) {
       const int err = -index_fd_;
       index_fd_ = -1;
-      const std::string what = "cannot create " + Label("spill index");
-      if (IsOpenFileLimit(err)) return OpenFileLimitError(what, err);
-      return Status::IOError(what + ": " + std::strerror(err));
+      return TempFileError(dir, "the spill index" + (of_.empty() ? "" : " of " + of_), err,
+                           "set TMPDIR to a writable directory with room for the output");
     }
   }
   std::sort(index_buf_.begin(), index_buf_.end(), IndexOrder);

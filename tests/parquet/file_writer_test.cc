@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/exit_code.h"
 #include "core/thread_pool.h"
 #include "parquet/file_reader.h"
 
@@ -64,6 +65,26 @@ uint32_t FooterLength(const std::string& file) {
   uint32_t n = 0;
   for (int i = 0; i < 4; i++) n |= static_cast<uint32_t>(static_cast<uint8_t>(file[file.size() - 8 + i])) << (8 * i);
   return n;
+}
+
+// A footer spill directory that is not there stays so on a rerun: the
+// write fails as a configuration error (exit 2) naming it, not a retryable
+// one that a fleet would run again and again.
+TEST(FileWriterFooterSpill, AMissingDirectoryIsAConfigurationError) {
+  WriterOptions opts;
+  opts.footer_memory_bytes = 1;
+  opts.footer_spill_dir = "/nonexistent-dir-for-footer";
+  StringSink sink;
+  FileWriter w(&sink, WideSchema(), opts);
+  Status st = w.WriteRowGroup(Group(0));
+  for (int g = 1; st.ok() && g < 4; g++) st = w.WriteRowGroup(Group(g));
+  if (st.ok()) st = w.Finish({});
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(ExitCodeFor(st), 2) << st.ToString();
+  EXPECT_EQ(st.message().find("cannot create a temporary file in /nonexistent-dir-for-footer for a file's footer ("),
+            0u)
+      << st.message();
+  EXPECT_NE(st.message().find("set TMPDIR to a writable directory"), std::string::npos) << st.message();
 }
 
 TEST(FileWriterFooterSpill, SameBytesWithTheFooterOnDiskAndBoundedMemory) {

@@ -587,11 +587,17 @@ TEST(SpillWriterTest, AFailedWriteOnAPoolTaskIsTheNextCallsError) {
   EXPECT_GE(rounds, 3);
 }
 
-TEST(SpillWriterTest, AnUnwritableDirectoryIsAClearError) {
+// A directory that is not there stays so on a rerun: a configuration error
+// (exit 2) naming the directory, the input and what to set, not a retryable
+// one (a fleet would run the task again and again).
+TEST(SpillWriterTest, AMissingDirectoryIsAConfigurationError) {
   SpillWriter spill(Schema(), WriterOptions{});
-  const Status st = spill.Open("/nonexistent-dir-for-spill");
+  const Status st = spill.Open("/nonexistent-dir-for-spill", "in.csv.gz");
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("TMPDIR"), std::string::npos) << st.message();
+  EXPECT_EQ(ExitCodeFor(st), 2) << st.ToString();
+  EXPECT_EQ(st.message(), "cannot create a temporary file in /nonexistent-dir-for-spill for the spill of in.csv.gz (" +
+                              std::string(std::strerror(ENOENT)) +
+                              "; set TMPDIR to a writable directory with room for the output)");
 }
 
 // Out of descriptors (EMFILE), a spill file that cannot be created says to
@@ -605,7 +611,7 @@ TEST(SpillWriterTest, OutOfFileDescriptorsNamesTheOpenFileLimitNotTmpdir) {
     const Status st = spill.Open("");
     if (st.ok()) return 13;
     if (st.code() != Status::Code::kUsage || ExitCodeFor(st) != 2) return 14;
-    if (st.message().find("cannot create a temporary spill file in ") != 0) return 15;
+    if (st.message().find("cannot create a temporary file in ") != 0) return 15;
     if (st.message().find(std::strerror(EMFILE)) == std::string::npos) return 16;
     if (st.message().find("raise it with 'ulimit -n', or run fewer jobs at once") == std::string::npos) return 17;
     if (st.message().find("TMPDIR") != std::string::npos) return 18;
