@@ -133,7 +133,7 @@ Result<DerivedSpec> ParseDerivedName(std::string_view name) {
       s.remove_prefix(end + 1);
     }
     if (!ParseInterval(s, &spec.interval_us)) {
-      return Invalid(name, "the interval is not {n}ms, {n}s or {n}m (at most 10^15 ms)");
+      return Invalid(name, "the interval is not {n}ms, {n}s or {n}m (n of at most 12 digits, at most 10^15 ms)");
     }
     spec.name = "book_snapshot_" + std::to_string(spec.depth) +
                 (spec.grouped ? "_grouped" + ShortestDecimal(spec.grouping) : "") + "_" +
@@ -159,7 +159,7 @@ Result<DerivedSpec> ParseDerivedName(std::string_view name) {
     }
     spec.bar = BarKind::kTime;
     if (!ParseInterval(s, &spec.interval_us)) {
-      return Invalid(name, "not {n}ms, {n}s, {n}m (at most 10^15 ms), {n}ticks or {n}vol");
+      return Invalid(name, "not {n}ms, {n}s, {n}m (n of at most 12 digits, at most 10^15 ms), {n}ticks or {n}vol");
     }
     if (spec.interval_us == 0) return Invalid(name, "a time bar needs an interval over 0");
     spec.name = "trade_bar_" + IntervalName(spec.interval_us);

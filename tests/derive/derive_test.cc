@@ -94,6 +94,12 @@ TEST(DerivedNames, EdgesOfTheGrammarAreRefusedOrRoundTrip) {
   EXPECT_EQ(ParseDerivedName("trade_bar_16666666666m")->interval_us, int64_t{16666666666} * 60'000'000);
   EXPECT_EQ(ParseDerivedName("book_snapshot_3_grouped0.1999999999999999999999_1m")->name,
             "book_snapshot_3_grouped0.2_1m");
+  // Under 10^15 ms, yet a count of 15 digits: the message states both bounds.
+  EXPECT_NE(ParseDerivedName("trade_bar_999999999999999ms")
+                .status()
+                .message()
+                .find("{n}m (n of at most 12 digits, at most 10^15 ms)"),
+            std::string::npos);
 }
 
 TEST(DerivedNames, SchemaColumns) {
