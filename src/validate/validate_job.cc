@@ -50,6 +50,13 @@ std::string Row(const std::string& label, int width, const std::array<size_t, kN
   return label + std::string(static_cast<size_t>(std::max(0, width - static_cast<int>(label.size()))), ' ') + line;
 }
 
+// The exchanges of ExpectedSet::unlisted_exchanges (each text starts with
+// its exchange and ": "), each once.
+std::vector<std::string> ExchangesOf(const std::vector<std::pair<Date, std::string>>& unlisted) {
+  std::set<std::string> out;
+  for (const auto& [d, text] : unlisted) out.insert(text.substr(0, text.find(':')));
+  return {out.begin(), out.end()};
+}
 
 // The stdout text: the table per data type, the problems, the verdict.
 std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected, const ValidationResult& res,
@@ -92,13 +99,21 @@ std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected
   if (res.unexpected_objects) {
     out += "unexpected objects (present, not expected): " + std::to_string(res.unexpected_objects) + "\n";
   }
-  char verdict[256];
+  // Exchanges some day's definitions do not list fail the run too: the
+  // verdict counts them when there are any.
+  const size_t unlisted = ExchangesOf(expected.unlisted_exchanges).size();
+  char verdict[320];
   std::snprintf(verdict, sizeof verdict,
                 "result: %s: %zu missing, %zu corrupt, %zu not available at source, %zu no data (incident), %zu days "
-                "without definitions (%.1f s)\n",
+                "without definitions%s (%.1f s)\n",
                 ok ? "complete" : "INCOMPLETE", total[static_cast<int>(ItemStatus::kMissing)],
                 total[static_cast<int>(ItemStatus::kCorrupt)], total[static_cast<int>(ItemStatus::kNotAvailable)],
-                total[static_cast<int>(ItemStatus::kNoDataIncident)], expected.definition_problems.size(), secs);
+                total[static_cast<int>(ItemStatus::kNoDataIncident)], expected.definition_problems.size(),
+                unlisted ? (", " + std::to_string(unlisted) + (unlisted > 1 ? " exchanges" : " exchange") +
+                            " without definitions on some day")
+                               .c_str()
+                         : "",
+                secs);
   out += verdict;
   return out;
 }
@@ -106,14 +121,6 @@ std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected
 // Reads and merges of one day's missing-data report before a run gives up
 // (exit 3): each retry follows another run's write of that report.
 constexpr int kMaxReportAttempts = 40;
-
-// The exchanges of ExpectedSet::unlisted_exchanges (each text starts with
-// its exchange and ": "), each once.
-std::vector<std::string> ExchangesOf(const std::vector<std::pair<Date, std::string>>& unlisted) {
-  std::set<std::string> out;
-  for (const auto& [d, text] : unlisted) out.insert(text.substr(0, text.find(':')));
-  return {out.begin(), out.end()};
-}
 
 // The --summary-json document: counts by status name (every status, zero
 // included) in total and per data type, so a script never parses the table.
