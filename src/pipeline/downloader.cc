@@ -50,6 +50,7 @@ namespace {
 Outcome FailedBy(const Status& st, ItemResult* res) {
   if (st.code() == Status::Code::kCancelled) return Outcome::kCancelled;
   if (st.code() == Status::Code::kUsage) res->config_error = true;
+  if (st.code() == Status::Code::kPermission) res->permission_denied = true;
   return st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
 }
 
@@ -456,6 +457,16 @@ void Downloader::RunEach(const std::vector<WorkItem>& items,
       if (result.config_error) {
         std::lock_guard<std::mutex> l(fatal_mu_);
         if (fatal_.ok()) fatal_ = Status::Usage(items[i].Id() + ": " + result.reason);
+      }
+      if (result.permission_denied) {
+        {
+          std::lock_guard<std::mutex> l(fatal_mu_);
+          if (fatal_.ok()) {
+            fatal_ = Status::Permission(items[i].Id() + ": " + result.reason +
+                                        " (the run stops: check the credentials' access to the output)");
+          }
+        }
+        stop_ = true;
       }
       progress_.items_finished++;
       progress_.rows += result.rows;

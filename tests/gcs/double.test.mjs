@@ -613,6 +613,30 @@ test('two downloads of the same items into one bucket at once: the loser of a cr
   }
 });
 
+// A 403 from the store (the credentials may not write the bucket) refuses every later upload the same way: the run
+// stops at the first one, as at Tardis's 401, instead of downloading each remaining file only to have it refused.
+test('download: the store refusing an upload with 403 stops the run; later items are not downloaded', async () => {
+  const srv = await startServer();
+  try {
+    const extra = { TARDIS_DATASETS_URL: srv.url, TARDIS_API_KEY: 'k', SOURCE_DATE_EPOCH: '1700000000' };
+    // The store's layout record first, by a run that may write.
+    await runOk(['download', '--from', '2020-03-01', '--exchanges', 'bitmex', '--data-types', 'trades', '--symbols', 'XBTUSD',
+      '--output', 'gs://bkt/denied'], extra);
+    d.setFaults([{ on: 'media', status: 403, count: 100 }, { on: 'init', status: 403, count: 100 }]);
+    const before = srv.stats().total;
+    const sel = ['download', '--from', '2020-02-22', '--exchanges', 'binance-futures', '--data-types', 'trades,quotes',
+      '--symbols', 'BTCUSDT', '--concurrency', '1', '--output', 'gs://bkt/denied'];
+    const r = await run(sel, extra);
+    assert.equal(r.code, 1, describe(sel, r));
+    assert.match(r.stderr, /2 items: 0 done, 0 skipped, 0 no data, 0 not available, 1 failed, 0 failed \(retryable\), 1 cancelled/, describe(sel, r));
+    assert.match(r.stderr, /HTTP 403.*\(the run stops: check the credentials' access to the output\)/, describe(sel, r));
+    assert.equal(srv.stats().total - before, 1, 'one file downloaded, the other not asked for');
+  } finally {
+    d.setFaults([]);
+    await srv.close();
+  }
+});
+
 test('download --derive into a bucket: derived objects beside the raw one; a missing one is computed from the stored raw object with ranged reads, no Tardis request', async () => {
   const srv = await startServer();
   try {
