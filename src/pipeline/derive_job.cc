@@ -149,7 +149,7 @@ class DeriveRunner {
       specs.push_back(s);
       book |= s.kind == derive::DerivedKind::kBookSnapshot;
     }
-    const bool force = o_.force || o_.replace.count(item.Id()) > 0;
+    const bool force = o_.force;
     RawObjects raws;
     if (const Status st = RawObjectsOf(item, &raws, &res); !st.ok()) return Failed(std::move(res), st);
     if (raws.names.empty()) return res;  // its outcome says why
@@ -177,6 +177,20 @@ class DeriveRunner {
       found.clear();
       std::vector<derive::DerivedSpec> missing =
           force ? specs : MissingDerived(store_, item.day, item.exchange, raw.key, specs, &found);
+      // A series the reports call corrupt is there, yet computed again:
+      // only that one of the object's (and of a grouped item's objects).
+      bool replaces = force;
+      if (!force && !o_.replace_series.empty()) {
+        for (const derive::DerivedSpec& s : specs) {
+          if (!o_.replace_series.count(DerivedSeriesId(item, raw.key, s.name))) continue;
+          replaces = true;
+          const std::string object = store_->layout().DerivedObjectName(item.day, s.name, item.exchange, raw.key);
+          found.erase(std::remove(found.begin(), found.end(), object), found.end());
+          if (std::none_of(missing.begin(), missing.end(), [&](const auto& m) { return m.name == s.name; })) {
+            missing.push_back(s);
+          }
+        }
+      }
       for (const std::string& f : found) present.push_back(store_->Describe(f));
       if (missing.empty()) continue;
       StoredDeriveRequest sd;
@@ -192,7 +206,7 @@ class DeriveRunner {
         sd.exchange = item.exchange;
         sd.symbol = item.symbol;
       }
-      sd.overwrite = force;
+      sd.overwrite = replaces;
       sd.writer = o_.writer;
       sd.tool_version = o_.tool_version;
       sd.cancel = o_.cancel;
@@ -340,9 +354,7 @@ Result<std::vector<WorkItem>> ReportItems(storage::ObjectStore* store, DeriveJob
   if (rp.derived_items.empty()) log::Info("--from-report: the reports list no derived items");
   std::sort(items.begin(), items.end());
   items.erase(std::unique(items.begin(), items.end()), items.end());
-  for (const WorkItem& it : items) {
-    if (rp.replace.count(it.Id())) options->replace.insert(it.Id());
-  }
+  options->replace_series = std::move(rp.replace_series);
   return items;
 }
 

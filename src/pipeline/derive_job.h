@@ -40,7 +40,9 @@ struct DeriveJobOptions {
   // corrupt derived object recomputed as with force. The reports' raw rows
   // are download --from-report's.
   bool from_report = false;
-  std::set<std::string> replace;  // Ids of items recomputed as with force (set by the job from the reports)
+  // The series recomputed as with force, by DerivedSeriesId (set by the job
+  // from the reports' corrupt derived rows): only those of an item.
+  std::set<std::string> replace_series;
   int concurrency = 2;                       // items at once (book snapshot items run one at a time)
   int threads = 1;                           // encoding threads shared by the items
   parquet::WriterOptions writer;             // pool set by the job

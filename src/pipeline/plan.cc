@@ -23,6 +23,10 @@ std::string WorkItem::Id() const {
   return FormatDate(day) + "/" + data_type + "/" + exchange + "/" + symbol;
 }
 
+std::string DerivedSeriesId(const WorkItem& source, const std::string& key, const std::string& name) {
+  return source.Id() + '\t' + key + '\t' + name;
+}
+
 bool WorkItem::operator<(const WorkItem& o) const {
   return std::tie(day, data_type, exchange, symbol) < std::tie(o.day, o.data_type, o.exchange, o.symbol);
 }

@@ -39,6 +39,10 @@ struct WorkItem {
 
 // One derived object a download --derive writes: a name computed from a
 // source item (a Tardis file of one instrument).
+// One derived series of `source` (its object of instrument `key`), `name`
+// its derived data type: a key of ReportPlan::replace_series.
+std::string DerivedSeriesId(const struct WorkItem& source, const std::string& key, const std::string& name);
+
 struct DerivedItem {
   WorkItem source;
   std::string name;  // the derived data type, in its stored form
@@ -267,6 +271,10 @@ struct ReportPlan {
   // store), which a rerun that reads the record alone would skip for good;
   // the download checks that every recorded object is there.
   std::set<std::string> recheck;
+  // The corrupt derived objects, each as DerivedSeriesId(source item, its
+  // object's instrument key, derived name): derive recomputes those series
+  // alone (a grouped item's thousands of others are kept).
+  std::set<std::string> replace_series;
   size_t missing = 0, corrupt = 0;
   size_t not_available = 0;  // listed, not planned: the source has no file
   // no_data_incident rows, planned: a Tardis incident report covers a time

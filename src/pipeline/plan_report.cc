@@ -55,6 +55,7 @@ Result<ReportPlan> PlanFromReports(storage::ObjectStore* store, const Date& from
                       spec ? r.instrument_key : std::string()};
         if (r.status == "corrupt") {
           plan.replace.insert(item.Id());
+          if (spec) plan.replace_series.insert(DerivedSeriesId(item, item.instrument_key, spec->name));
         } else if (!spec && tardis::IsGroupedSymbol(item.symbol)) {
           plan.recheck.insert(item.Id());
         }

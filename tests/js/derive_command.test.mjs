@@ -298,6 +298,25 @@ describe('derived series of a grouped file', () => {
     }
   });
 
+  // One series of a grouped item damaged: validate reports it corrupt, and derive --from-report computes that
+  // series again, alone (every series of the item's instruments was rewritten, all listed done).
+  it('derive --from-report recomputes the one corrupt series of a grouped item, not the item\'s others', () => {
+    const store = path.join(dir, 'report-store');
+    runOk(['convert', grouped, '--output', store, '--derive', 'trade_bar_1m'], { env: ENV });
+    const [bad, ...good] = SYMS.map(([, key]) => path.join(store, rel('trade_bar_1m', key)));
+    const wanted = fs.readFileSync(bad);
+    fs.truncateSync(bad, 100);
+    const inodes = good.map((f) => fs.statSync(f).ino);
+    const v = run(['validate', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--data-types', 'trades', '--derive',
+      'trade_bar_1m', '--deep', '--output', store], { env: ENV, cwd: ROOT_TMP });
+    assert.equal(v.code, 1, v.stdout + v.stderr);
+    assert.match(v.stdout, /^corrupt\t2024-01-01\ttrade_bar_1m\tDERIBIT:OPTION:BTC-USD-240101-40000-CALL\t/m, v.stdout);
+    const r = runOk(['derive', '--from', '2024-01-01', '--from-report', '--output', store], { env: ENV });
+    assert.equal(r.stdout, `done\t2024-01-01/trades/deribit/OPTIONS\t${bad}\n`);
+    assert.ok(fs.readFileSync(bad).equals(wanted), 'the series as it was written first');
+    assert.deepEqual(good.map((f) => fs.statSync(f).ino), inodes, 'the other series are kept as they are');
+  });
+
   // A Tardis test server serving the grouped day (as deribit's OPTIONS file), and `download` of that
   // item into `store` with `extra` flags, run asynchronously (the server answers in this process).
   async function groupedServer(name) {
