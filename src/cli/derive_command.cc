@@ -13,14 +13,16 @@ namespace {
 
 // stdout, as each item ends: OUTCOME<TAB>ITEM<TAB>OBJECT per object written,
 // and OUTCOME<TAB>ITEM<TAB>- for an item without a raw object (missing, or
-// not_available when download recorded the source's 404).
+// not_available when download recorded the source's 404). A grouped item
+// some of whose objects are gone is missing, after a done line for each
+// series of the others that it wrote.
 void PrintDerived(const pipeline::ItemResult& r) {
   using pipeline::Outcome;
-  if (r.outcome == Outcome::kDone || r.outcome == Outcome::kNoData) {
-    for (const auto& o : r.objects) {
-      std::printf("%s\t%s\t%s\n", pipeline::OutcomeName(r.outcome), r.item.Id().c_str(), o.c_str());
-    }
-  } else if (r.outcome == Outcome::kMissing || r.outcome == Outcome::kNotAvailable) {
+  if (r.outcome == Outcome::kDone || r.outcome == Outcome::kNoData || r.outcome == Outcome::kMissing) {
+    const char* outcome = pipeline::OutcomeName(r.outcome == Outcome::kMissing ? Outcome::kDone : r.outcome);
+    for (const auto& o : r.objects) std::printf("%s\t%s\t%s\n", outcome, r.item.Id().c_str(), o.c_str());
+  }
+  if (r.outcome == Outcome::kMissing || r.outcome == Outcome::kNotAvailable) {
     std::printf("%s\t%s\t-\n", pipeline::OutcomeName(r.outcome), r.item.Id().c_str());
   }
   FlushResultLines();

@@ -162,6 +162,9 @@ class DeriveRunner {
     StringSpool present;  // derived objects that were there: listed only when the item is skipped
     std::vector<std::string> found;
     RawObject raw;
+    const bool grouped = tardis::IsGroupedSymbol(item.symbol);
+    size_t absent = 0;  // recorded objects of a grouped item that are gone
+    std::string first_absent;
     // The two lists are as long, but either may end early on a failed read
     // (then looked at below): the walk ends with the first to end, so no
     // name is taken with another's key or none.
@@ -173,7 +176,13 @@ class DeriveRunner {
       if (o_.cancel && o_.cancel->load()) return Cancelled(std::move(res));
       auto exists = store_->Exists(raw.name);
       if (!exists.ok()) return Failed(std::move(res), exists.status());
-      if (!*exists) return NoRawObject(item, raw, std::move(res));
+      if (!*exists && !grouped) return NoRawObject(item, raw, std::move(res));
+      // A grouped item's object that is gone: the others' series are still
+      // computed; the item ends missing, naming it (below).
+      if (!*exists) {
+        if (absent++ == 0) first_absent = raw.name;
+        continue;
+      }
       found.clear();
       std::vector<derive::DerivedSpec> missing =
           force ? specs : MissingDerived(store_, item.day, item.exchange, raw.key, specs, &found);
@@ -230,6 +239,15 @@ class DeriveRunner {
     // was looked at.
     for (const Status* st : {&raws.names.read_status(), &raws.keys.read_status(), &present.read_status()}) {
       if (!st->ok()) return Failed(std::move(res), st->WithContext("reading back the item's raw objects"));
+    }
+    if (absent) {
+      res.outcome = Outcome::kMissing;
+      res.reason = std::to_string(absent) + " of the objects its completion record lists " +
+                   (absent > 1 ? "are" : "is") + " gone (" + store_->Describe(first_absent) +
+                   (absent > 1 ? " first" : "") + "): no series of " + (absent > 1 ? "them" : "it") +
+                   " computed, those of the others are (validate, then download --from-report, fetches the item "
+                   "again)";
+      return res;
     }
     res.outcome = !computed ? Outcome::kSkipped : res.rows == 0 ? Outcome::kNoData : Outcome::kDone;
     if (!computed) res.objects.Append(present);

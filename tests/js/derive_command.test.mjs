@@ -317,6 +317,24 @@ describe('derived series of a grouped file', () => {
     assert.deepEqual(good.map((f) => fs.statSync(f).ino), inodes, 'the other series are kept as they are');
   });
 
+  // A grouped item one of whose recorded objects is gone: the others' series are computed and listed, and the item
+  // ends missing (exit 1) naming the object (it stopped at the gone one, and listed nothing it had written).
+  it('derive of a grouped item with a recorded object gone computes the others\' series, then says missing', () => {
+    const store = path.join(dir, 'gone-store');
+    runOk(['convert', grouped, '--output', store], { env: ENV });
+    const gone = `raw_tick_data/by_date/day-2024-01-01/data_type-trades/${SYMS[0][1]}.parquet`;
+    fs.rmSync(path.join(store, gone));
+    const r = run(['derive', '--from', '2024-01-01', '--symbols', 'deribit:OPTIONS', '--derive', 'trade_bar_1m',
+      '--output', store], { env: ENV, cwd: ROOT_TMP });
+    assert.equal(r.code, 1, r.stderr);
+    const item = '2024-01-01/trades/deribit/OPTIONS';
+    assert.deepEqual(r.stdout.trim().split('\n'), [
+      ...SYMS.slice(1).map(([, key]) => `done\t${item}\t${path.join(store, rel('trade_bar_1m', key))}`),
+      `missing\t${item}\t-`]);
+    assert.match(r.stderr, new RegExp(`missing ${item}: 1 of the objects its completion record lists is gone \\(${path.join(store, gone).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\): no series of it computed, those of the others are`), r.stderr);
+    assert.equal(fs.existsSync(path.join(store, rel('trade_bar_1m', SYMS[0][1]))), false);
+  });
+
   // A Tardis test server serving the grouped day (as deribit's OPTIONS file), and `download` of that
   // item into `store` with `extra` flags, run asynchronously (the server answers in this process).
   async function groupedServer(name) {
