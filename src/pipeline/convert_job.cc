@@ -146,6 +146,7 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   hints.source = path;
   hints.data_type = forced;
   ConvertSettings cs = settings;
+  cs.list_kept = !derived.empty() && !target_in.overwrite;
   cs.parser.data_type_origin = "--data-type";
   // Neither --data-type nor the name: the header must name one type.
   cs.parser.ambiguous_header_is_error = true;
@@ -297,19 +298,31 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
   if (after_split && target.store) {
     const std::string prefix = target.store->Describe("");
     std::set<std::string> derived_types;
-    for (const auto& o : r.outputs) {
-      if (o.unkeyed || o.instrument_key.empty() || o.name.rfind(prefix, 0) != 0) continue;
+    // The objects written and, into a create-only store, those kept as they
+    // were: a kept object's missing series are computed too (create-only).
+    auto each_object = [&](const std::function<Status(const OutputFile&)>& fn) -> Status {
+      for (const auto& o : r.outputs) MT_RETURN_IF_ERROR(fn(o));
+      for (const auto& o : conv.kept_outputs()) MT_RETURN_IF_ERROR(fn(o));
+      return conv.kept_outputs().read_status();
+    };
+    MT_RETURN_IF_ERROR(each_object([&](const OutputFile& o) -> Status {
+      if (o.unkeyed || o.instrument_key.empty() || o.name.rfind(prefix, 0) != 0) return Status::OK();
       const std::string object = o.name.substr(prefix.size());
       const auto parsed = target.store->layout().ParseTickObjectName(object);
-      if (!parsed) continue;
+      if (!parsed) return Status::OK();
       StoredDeriveRequest sd;
       sd.store = target.store;
       sd.schema = tardis::FindSchema(parsed->data_type);
-      if (!sd.schema) continue;
+      if (!sd.schema) return Status::OK();
       for (const derive::DerivedSpec& d : derived) {
         if (d.source_data_type() == parsed->data_type) sd.specs.push_back(d);
       }
-      if (sd.specs.empty()) continue;
+      // Create-only: only the series not there yet (a kept object's often
+      // all are), so a raw object is not read back for none.
+      if (!target.overwrite) {
+        sd.specs = MissingDerived(target.store, parsed->day, hints.exchange, o.instrument_key, sd.specs, nullptr);
+      }
+      if (sd.specs.empty()) return Status::OK();
       derived_types.insert(parsed->data_type);
       sd.raw_object = object;
       sd.day = parsed->day;
@@ -320,7 +333,8 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       sd.cancel = cancel;
       MT_ASSIGN_OR_RETURN(StoredDeriveResult one, DeriveFromStoredObject(sd));
       for (const auto& d : one.outputs) r.derived.push_back(AsOutputFile(d));
-    }
+      return Status::OK();
+    }));
     if (derive_split && hints.data_type) {
       std::lock_guard<std::mutex> l(skips->mu);
       for (const derive::DerivedSpec& d : derived) {

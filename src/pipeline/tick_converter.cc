@@ -311,6 +311,10 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
         status_ = outputs.Add(out->info).WithContext(hints_.source);
       } else {
         kept_++;
+        if (settings_.list_kept && !out->single) {
+          out->info.name = target_.store->Describe(out->object_name);
+          status_ = kept_outputs_.Add(out->info).WithContext(hints_.source);
+        }
       }
       std::unique_ptr<Output> done = std::move(it->second);
       it = outputs_.erase(it);
@@ -408,6 +412,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   uint64_t bytes_out() const { return decomp_ ? decomp_->bytes_out() : input_bytes_out_; }
   uint64_t rows() const { return parser_ ? parser_->rows() : input_rows_; }
   uint64_t kept() const { return kept_; }
+  const OutputList& kept_outputs() const { return kept_outputs_; }
 
   // io::ChunkSink
   Status OnData(const char* data, size_t n) override {
@@ -1166,6 +1171,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
       MT_ASSIGN_OR_RETURN(OutputList more, part.Finish());
       MT_RETURN_IF_ERROR(outputs->AddAll(more));
       kept_ += part.kept_;
+      MT_RETURN_IF_ERROR(kept_outputs_.AddAll(part.kept_outputs_));
     }
     part_spill_.reset();
     return Status::OK();
@@ -1426,6 +1432,7 @@ class TickConverter::Impl : public io::ChunkSink, public tardis::BatchSink {
   // Outputs that existed under a create-only target and were kept as they
   // were (not in Finish's list).
   uint64_t kept_ = 0;
+  OutputList kept_outputs_;  // with settings_.list_kept: the objects kept_ counts
   // The threads of the observers (observer_threads), which target_.observers then names.
   std::vector<std::unique_ptr<derive::ThreadedObserver>> threaded_;
   const tardis::DataTypeSchema* schema_ = nullptr;
@@ -1550,6 +1557,7 @@ uint64_t TickConverter::bytes_in() const { return impl_->bytes_in(); }
 uint64_t TickConverter::bytes_out_csv() const { return impl_->bytes_out(); }
 uint64_t TickConverter::rows() const { return impl_->rows(); }
 uint64_t TickConverter::kept() const { return impl_->kept(); }
+const OutputList& TickConverter::kept_outputs() const { return impl_->kept_outputs(); }
 
 derive::EngineOptions DeriveEngineOptions(const std::vector<derive::DerivedSpec>& specs, storage::ObjectStore* store,
                                           bool overwrite, const SourceHints& hints, const ConvertSettings& settings) {

@@ -217,6 +217,10 @@ struct ConvertSettings {
   // objects): once Finish has done everything. Not called when Finish fails
   // before that point.
   std::function<void()> on_written;
+  // List the objects a create-only target already had (kept_outputs()):
+  // their series are still computed where missing (convert --no-force
+  // --derive of a grouped file).
+  bool list_kept = false;
 };
 
 class TickConverter {
@@ -237,6 +241,9 @@ class TickConverter {
   // Objects a create-only target (overwrite = false) already had, kept as
   // they were and left out of Finish's list.
   uint64_t kept() const;
+  // Those objects (name as written, instrument key), with
+  // ConvertSettings::list_kept; after Finish.
+  const OutputList& kept_outputs() const;
 
  private:
   class Impl;

@@ -335,6 +335,28 @@ describe('derived series of a grouped file', () => {
     assert.equal(fs.existsSync(path.join(store, rel('trade_bar_1m', SYMS[0][1]))), false);
   });
 
+  // convert --no-force --derive of a grouped file whose objects are stored: the objects are kept as they are and
+  // their missing series computed from them, as for a file of one instrument (none was, without a word).
+  it('convert --no-force --derive of a grouped file computes the kept objects\' missing series', () => {
+    const store = path.join(dir, 'no-force-store'), ref = path.join(dir, 'own-store');
+    runOk(['convert', grouped, '--output', store], { env: ENV });
+    const raws = listFiles(path.join(store, 'raw_tick_data')).map((f) => [f, fs.statSync(path.join(store, 'raw_tick_data', f)).ino]);
+    fs.mkdirSync(path.dirname(path.join(store, rel('trade_bar_1m', SYMS[2][1]))), { recursive: true });
+    runOk(['convert', own[2], '--output', path.join(dir, 'one-store'), '--derive', 'trade_bar_1m'], { env: ENV });
+    fs.copyFileSync(path.join(dir, 'one-store', rel('trade_bar_1m', SYMS[2][1])), path.join(store, rel('trade_bar_1m', SYMS[2][1])));
+    const before = fs.statSync(path.join(store, rel('trade_bar_1m', SYMS[2][1]))).ino;
+    const r = runOk(['convert', grouped, '--output', store, '--no-force', '--derive', 'trade_bar_1m'], { env: ENV });
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => l.split('\t')[0]).sort(),
+      SYMS.slice(0, 2).map(([, key]) => path.join(store, rel('trade_bar_1m', key))).sort(), r.stdout);
+    for (const [, key] of SYMS) {
+      const f = rel('trade_bar_1m', key);
+      assert.ok(parquetBody(path.join(store, f)).equals(parquetBody(path.join(ref, f))), `${f}: column chunks differ`);
+    }
+    assert.equal(fs.statSync(path.join(store, rel('trade_bar_1m', SYMS[2][1]))).ino, before, 'the series there is kept');
+    assert.deepEqual(listFiles(path.join(store, 'raw_tick_data')).map((f) => [f, fs.statSync(path.join(store, 'raw_tick_data', f)).ino]), raws,
+      'the raw objects are kept as they were');
+  });
+
   // A Tardis test server serving the grouped day (as deribit's OPTIONS file), and `download` of that
   // item into `store` with `extra` flags, run asynchronously (the server answers in this process).
   async function groupedServer(name) {
