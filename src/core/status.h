@@ -31,7 +31,9 @@ class Status {
   // XML) that came where a Tardis file was expected (a proxy's or an error
   // page, which a download asks again; tardis/csv_parser.h). Never inferred
   // from the text.
-  enum class Detail : unsigned char { kNone, kChecksumMismatch, kReplacedWhileRead, kNotTheFile };
+  // kCredentials: a store refused the credential in use (its 401/403), which
+  // refuses every later request the same way (a download stops there).
+  enum class Detail : unsigned char { kNone, kChecksumMismatch, kReplacedWhileRead, kNotTheFile, kCredentials };
 
   Status() = default;
   Status(Code code, std::string msg) : code_(code), msg_(std::move(msg)) {}

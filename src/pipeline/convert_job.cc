@@ -300,12 +300,12 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
     std::set<std::string> derived_types;
     // The objects written and, into a create-only store, those kept as they
     // were: a kept object's missing series are computed too (create-only).
-    auto each_object = [&](const std::function<Status(const OutputFile&)>& fn) -> Status {
-      for (const auto& o : r.outputs) MT_RETURN_IF_ERROR(fn(o));
-      for (const auto& o : conv.kept_outputs()) MT_RETURN_IF_ERROR(fn(o));
+    auto each_object = [&](const std::function<Status(const OutputFile&, bool kept)>& fn) -> Status {
+      for (const auto& o : r.outputs) MT_RETURN_IF_ERROR(fn(o, false));
+      for (const auto& o : conv.kept_outputs()) MT_RETURN_IF_ERROR(fn(o, true));
       return conv.kept_outputs().read_status();
     };
-    MT_RETURN_IF_ERROR(each_object([&](const OutputFile& o) -> Status {
+    MT_RETURN_IF_ERROR(each_object([&](const OutputFile& o, bool kept) -> Status {
       if (o.unkeyed || o.instrument_key.empty() || o.name.rfind(prefix, 0) != 0) return Status::OK();
       const std::string object = o.name.substr(prefix.size());
       const auto parsed = target.store->layout().ParseTickObjectName(object);
@@ -317,10 +317,11 @@ Result<ConvertFileResult> ConvertOne(const std::string& path, const ConvertSetti
       for (const derive::DerivedSpec& d : derived) {
         if (d.source_data_type() == parsed->data_type) sd.specs.push_back(d);
       }
-      // Create-only: only the series not there yet (a kept object's often
-      // all are), so a raw object is not read back for none.
-      if (!target.overwrite) {
-        sd.specs = MissingDerived(target.store, parsed->day, hints.exchange, o.instrument_key, sd.specs, nullptr);
+      // A kept object's series not there yet only (often all are), so a raw
+      // object is not read back for none.
+      if (kept) {
+        const std::string& exchange = parsed->exchange.empty() ? hints.exchange : parsed->exchange;
+        sd.specs = MissingDerived(target.store, parsed->day, exchange, o.instrument_key, sd.specs, nullptr);
       }
       if (sd.specs.empty()) return Status::OK();
       derived_types.insert(parsed->data_type);
@@ -580,7 +581,10 @@ ConvertSummary RunConvertJob(const ConvertJobOptions& opts,
   ConvertSummary summary;
   const std::vector<std::string> inputs = DistinctInputs(opts.inputs);
   const std::string forced_type = opts.data_type ? opts.data_type->name : "";
-  const std::vector<std::string> same_item = SameItemInputs(inputs, forced_type);
+  // Into a create-only store (--no-force) a later file of one item replaces
+  // nothing: its objects are kept as the first one wrote them.
+  const std::vector<std::string> same_item =
+      opts.target.overwrite ? SameItemInputs(inputs, forced_type) : std::vector<std::string>(inputs.size());
   const size_t nfiles = inputs.size();
   summary.inputs = nfiles;
   const auto t0 = std::chrono::steady_clock::now();

@@ -50,7 +50,7 @@ namespace {
 Outcome FailedBy(const Status& st, ItemResult* res) {
   if (st.code() == Status::Code::kCancelled) return Outcome::kCancelled;
   if (st.code() == Status::Code::kUsage) res->config_error = true;
-  if (st.code() == Status::Code::kPermission) res->permission_denied = true;
+  if (st.detail() == Status::Detail::kCredentials) res->permission_denied = true;
   return st.retryable() ? Outcome::kRetryable : Outcome::kFailed;
 }
 

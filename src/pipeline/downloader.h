@@ -57,9 +57,11 @@ struct ItemResult {
   // Failed by a configuration error (kUsage) that a rerun alone does not fix:
   // the run's fatal_error() and exit code 2 (Downloader::Run).
   bool config_error = false;
-  // Failed by a refusal of the credentials (kPermission: the store's 401 or
-  // 403): every later item would download its file only to be refused the
-  // same way, so the run stops (Downloader::Run), as for Tardis's 401.
+  // Failed by the store's refusal of the credential in use (its 401 or 403,
+  // Status::Detail::kCredentials): every later item would download its file
+  // only to be refused the same way, so the run stops (Downloader::Run), as
+  // for Tardis's 401. Other refusals (a folder the local store may not
+  // write, a bucket's other 4xx) fail their item only.
   bool permission_denied = false;
 };
 

@@ -225,9 +225,9 @@ struct DefinitionsPlan {
   // Notes for the log (data types the schema tables do not know, exchanges
   // the definitions do not list).
   std::vector<std::string> notes;
-  // Exchanges of the request that no day's definitions list an instrument
-  // of, each with its note's text (also in `notes`): a plan to download
-  // them has nothing of theirs.
+  // Exchanges of the request that no instruments run wrote into any day's
+  // definitions, each with its note's text (also in `notes`): a plan to
+  // download them has nothing of theirs, for a step not taken.
   std::vector<std::string> exchanges_without_instruments;
 };
 // Reads each day's instrument_availability/by_date/day-D/instruments.parquet

@@ -268,7 +268,11 @@ Result<DefinitionsPlan> PlanFromDefinitions(storage::ObjectStore* store, const P
         out.notes.push_back(e + ": the instrument definitions of these days do not list this exchange; run "
                                 "market-tick instruments --exchanges " + e + " for them");
       }
-      if (out.notes.size() > noted) out.exchanges_without_instruments.push_back(out.notes.back());
+      // No instruments run wrote it: a step not taken. One that did and
+      // kept no instrument (its symbols rejected, or none on these days)
+      // stays a note: a fixed list of exchanges over a venue that closed
+      // still downloads the others.
+      if (out.notes.size() > noted && !written.count(e)) out.exchanges_without_instruments.push_back(out.notes.back());
     }
   }
   for (const auto& [exchange, days] : unlisted) {

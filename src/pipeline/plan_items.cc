@@ -39,8 +39,8 @@ namespace {
 
 Result<std::vector<WorkItem>> FromDefinitions(storage::ObjectStore* store, const PlanRequest& req) {
   MT_ASSIGN_OR_RETURN(DefinitionsPlan plan, PlanFromDefinitions(store, req));
-  // An exchange asked for by name that no day's definitions list an
-  // instrument of would plan nothing and end "done" (exit 0) on every
+  // An exchange asked for by name that no instruments run wrote into the
+  // days' definitions would plan nothing and end "done" (exit 0) on every
   // fleet task: a step not taken (instruments for it), so a usage error.
   if (!plan.exchanges_without_instruments.empty() && plan.definition_problems.empty()) {
     std::string msg;

@@ -59,7 +59,9 @@ std::string BigQueryTableName(std::string name) {
 
 // The day of a by_date file: its day folder, the last one in the path
 // (greedy `.*`), so a folder above the store named like one (a backup under
-// day-1999-12-31/) is not taken for it.
+// day-1999-12-31/) is not taken for it. by_date views read no Hive
+// partitions (hive_partitioning = false): a k=v folder above the store would
+// otherwise add a column to every row.
 constexpr const char* kDayOfFile = "regexp_extract(filename, '.*/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1)";
 
 // Why DuckDB or BigQuery would read another set of files than the store's
@@ -106,7 +108,7 @@ std::string DuckDbView(const storage::Layout& layout, const std::string& root, c
          " AS data_type,\n  CAST(" + kDayOfFile +
          " AS DATE) AS date\n"
          "FROM read_parquet(" +
-         Quoted(glob) + ", filename = true, union_by_name = true);\n";
+         Quoted(glob) + ", filename = true, hive_partitioning = false, union_by_name = true);\n";
 }
 
 std::string DuckDbInstruments(const storage::Layout& layout, const std::string& root) {
@@ -118,7 +120,7 @@ std::string DuckDbInstruments(const storage::Layout& layout, const std::string& 
   return std::string("CREATE OR REPLACE VIEW \"instruments\" AS\nSELECT * EXCLUDE (filename),\n  CAST(") + kDayOfFile +
          " AS DATE) AS date\n"
          "FROM read_parquet(" +
-         Quoted(glob) + ", filename = true, union_by_name = true);\n";
+         Quoted(glob) + ", filename = true, hive_partitioning = false, union_by_name = true);\n";
 }
 
 // BigQuery's DDL for an external table over Hive partitions (Google's

@@ -289,7 +289,8 @@ Status GcsStore::HttpError(const Response& r, const std::string& what) const {
       return Status::Permission(head + ". The credential in use, " + opts_.auth->Describe() +
                                 ", is not allowed this on bucket " + opts_.bucket +
                                 ": grant it roles/storage.objectUser there, or set GOOGLE_APPLICATION_CREDENTIALS "
-                                "to a key of an account that has it");
+                                "to a key of an account that has it")
+          .WithDetail(Status::Detail::kCredentials);
     case 404:
       return Status::NotFound(head);
     case 412:

@@ -261,8 +261,9 @@ describe('market-tick sql', () => {
 
   // A by_date store kept under a folder named like a day (a backup by date): the view's `date` is the day folder of
   // the store's own path (it was the first day-... folder, the backup's, for every row).
+  // And a folder named like a Hive partition above it (src=old) adds no column: by_date views read none.
   it('a by_date store under a day-named folder keeps its own dates', async () => {
-    const store = path.join(ROOT_TMP, 'backups', 'day-1999-12-31', 'store');
+    const store = path.join(ROOT_TMP, 'backups', 'day-1999-12-31', 'src=old', 'store');
     await mtOk(['convert', fixture('bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--output', store]);
     const r = await mtOk(['sql', '--output', store]);
     const db = await duckOpen();
@@ -270,6 +271,8 @@ describe('market-tick sql', () => {
       await db.run(r.stdout);
       const days = await db.rows(`SELECT CAST(date AS VARCHAR) AS day, count(*)::INTEGER AS n FROM trades GROUP BY ALL`);
       assert.deepEqual(days.map((d) => d.day), ['2020-03-01']);
+      const cols = (await db.rows('DESCRIBE trades')).map((c) => c.column_name);
+      assert.equal(cols.includes('src'), false, cols.join());
     } finally {
       db.close();
     }

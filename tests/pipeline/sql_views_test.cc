@@ -100,7 +100,7 @@ TEST(SqlViews, DuckDbViewsOfByDateComputeThePartitionColumns) {
             "CREATE OR REPLACE VIEW \"trades\" AS\nSELECT * EXCLUDE (filename), 'trades' AS data_type,\n"
             "  CAST(regexp_extract(filename, '.*/day-([0-9]{4}-[0-9]{2}-[0-9]{2})/', 1) AS DATE) AS date\n"
             "FROM read_parquet('/data/it''s/raw_tick_data/by_date/day-*/data_type-trades/*.parquet', filename = true, "
-            "union_by_name = true);\n");
+            "hive_partitioning = false, union_by_name = true);\n");
   o.data_types = {"trades", "no_such_type"};
   EXPECT_EQ(SqlDefinitions(&store, o).status().code(), Status::Code::kUsage);
   testing::MemoryStoreDouble empty;
