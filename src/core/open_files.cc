@@ -4,19 +4,27 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "core/log.h"
 
 namespace mt {
 
-int CapToOpenFileLimit(int wanted, int per_item, const std::string& flag, const std::string& unit, int extra_reserve) {
+int OpenFileRoom(int per_item, int extra_reserve) {
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return wanted;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return INT_MAX;
   const rlim_t per = static_cast<rlim_t>(std::max(1, per_item));
   const rlim_t reserve = static_cast<rlim_t>(kOpenFileReserve + std::max(0, extra_reserve));
   const rlim_t room = rl.rlim_cur > reserve + per ? (rl.rlim_cur - reserve) / per : 1;
-  if (wanted < 1 || static_cast<rlim_t>(wanted) <= room) return wanted;
+  return static_cast<int>(std::min<rlim_t>(room, INT_MAX));
+}
+
+int CapToOpenFileLimit(int wanted, int per_item, const std::string& flag, const std::string& unit, int extra_reserve) {
+  const int room = OpenFileRoom(per_item, extra_reserve);
+  if (wanted < 1 || wanted <= room) return wanted;
+  struct rlimit rl;
+  getrlimit(RLIMIT_NOFILE, &rl);
   log::Warn(flag + " " + std::to_string(wanted) + ": the open-file limit (ulimit -n) of " +
             std::to_string(rl.rlim_cur) + " leaves room for " + std::to_string(room) + " " + unit +
             "; running that many (raise the limit for more)");

@@ -23,6 +23,9 @@ inline constexpr int kOpenFileReserve = 48;
 // is unlimited or unknown, returns `wanted` and says nothing.
 int CapToOpenFileLimit(int wanted, int per_item, const std::string& flag, const std::string& unit,
                        int extra_reserve = 0);
+// How many items of `per_item` descriptors the limit leaves room for beside
+// the reserve (at least 1; INT_MAX when unlimited or unknown), said nowhere.
+int OpenFileRoom(int per_item, int extra_reserve = 0);
 
 // True for EMFILE (this process's open-file limit, `ulimit -n`) and ENFILE
 // (the system's table of open files).

@@ -13,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/exit_code.h"
 #include "core/log.h"
+#include "core/open_files.h"
 #include "core/parallel.h"
 #include "core/redact.h"
 #include "core/utf8.h"
@@ -81,10 +82,16 @@ struct Fetched {
   Result<const ExchangeMetadata*> meta = Status::Internal("not fetched");
 };
 
-// One thread per exchange: the responses are independent and some are large.
+// A thread per exchange (the responses are independent and some are
+// large), as many as the open-file limit leaves room for: each holds a
+// connection (its socket and curl's wakeup pair) and its response's
+// temporary file.
 std::vector<Fetched> FetchAll(MetadataSource* source, const std::vector<std::string>& exchanges) {
   std::vector<Fetched> out(exchanges.size());
-  ParallelFor(exchanges.size(), ParallelOptions{static_cast<int>(exchanges.size()), nullptr}, [&](size_t i) {
+  constexpr int kDescriptorsPerFetch = 4;
+  const int workers = CapToOpenFileLimit(static_cast<int>(exchanges.size()), kDescriptorsPerFetch, "--exchanges",
+                                         "exchanges fetched at once");
+  ParallelFor(exchanges.size(), ParallelOptions{workers, nullptr}, [&](size_t i) {
     out[i].exchange = exchanges[i];
     out[i].meta = source->Get(exchanges[i]);
     return Status::OK();
@@ -111,7 +118,10 @@ ojson GroupedJson(const std::vector<GroupedSymbol>& grouped, const std::optional
 // stops the check.
 bool AllHold(storage::ObjectStore* store, const std::vector<std::string>& names,
              const std::vector<std::string>& exchanges, bool with_key, QuoteFilterNotes* quotes) {
-  const Status all = ParallelFor(names.size(), ParallelOptions{kFileWorkers, nullptr}, [&](size_t i) {
+  // A footer read holds a connection (three descriptors on gs://): no more
+  // at once than the open-file limit leaves room for (said by the merges).
+  const int workers = std::min(kFileWorkers, OpenFileRoom(3));
+  const Status all = ParallelFor(names.size(), ParallelOptions{workers, nullptr}, [&](size_t i) {
     auto file = parquet::FileReader::Open(store, names[i]);
     if (!file.ok()) return Status::NotFound(names[i] + " does not hold every exchange");  // stops the check
     const InstrumentsFileState state = StateOf((*file)->metadata().key_value);
@@ -251,7 +261,12 @@ class FileMerger {
   // Files are independent, so a few are merged at once; the first failure
   // stops the others from starting.
   void RunAll(std::vector<FileJob>* jobs) {
-    const int workers = InstrumentsFileWorkers(catalog_.entries.size());
+    // Each merge holds a day file read back and one being written (on
+    // gs://, a connection each, three descriptors apiece; the writer's
+    // footer spill).
+    constexpr int kDescriptorsPerMerge = 7;
+    const int workers = CapToOpenFileLimit(InstrumentsFileWorkers(catalog_.entries.size()), kDescriptorsPerMerge,
+                                           "instruments", "day files merged at once");
     ParallelFor(jobs->size(), ParallelOptions{workers, cancel_}, [&](size_t i) {
       FileJob& job = (*jobs)[i];
       const Status st = Merge(job);

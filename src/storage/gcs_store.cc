@@ -1,5 +1,7 @@
 #include "storage/gcs_store.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 
 #include "core/time_util.h"
@@ -211,9 +213,26 @@ std::unique_ptr<net::HttpClient> GcsStore::TakeClient() {
   return opts_.http_factory();
 }
 
+namespace {
+
+// Idle clients each keep their connection open: its socket and the pair of
+// sockets curl wakes itself with, three descriptors. At most a quarter of
+// the open-file limit goes to them: under a low `ulimit -n` the connections
+// a burst of reads left idle held every descriptor, and the next request
+// elsewhere (a Tardis metadata fetch) failed as "Couldn't connect to server".
+size_t MaxIdleClients() {
+  constexpr size_t kMaxIdle = 32, kDescriptorsPerClient = 3;
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kMaxIdle;
+  return std::min<size_t>(kMaxIdle, static_cast<size_t>(rl.rlim_cur) / 4 / kDescriptorsPerClient);
+}
+
+}  // namespace
+
 void GcsStore::GiveClient(std::unique_ptr<net::HttpClient> c) {
+  static const size_t max_idle = MaxIdleClients();
   std::lock_guard<std::mutex> l(pool_mu_);
-  if (idle_.size() < 32) idle_.push_back(std::move(c));
+  if (idle_.size() < max_idle) idle_.push_back(std::move(c));
 }
 
 net::Retrier GcsStore::NewRetrier(const std::string& what) const {
