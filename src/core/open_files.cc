@@ -11,24 +11,28 @@
 
 namespace mt {
 
-int OpenFileRoom(int per_item, int extra_reserve) {
+uint64_t OpenFileLimit() {
   struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return INT_MAX;
-  const rlim_t per = static_cast<rlim_t>(std::max(1, per_item));
-  const rlim_t reserve = static_cast<rlim_t>(kOpenFileReserve + std::max(0, extra_reserve));
-  const rlim_t room = rl.rlim_cur > reserve + per ? (rl.rlim_cur - reserve) / per : 1;
-  return static_cast<int>(std::min<rlim_t>(room, INT_MAX));
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return 0;
+  return static_cast<uint64_t>(rl.rlim_cur);
+}
+
+int OpenFileRoom(int per_item, int extra_reserve) {
+  const uint64_t limit = OpenFileLimit();
+  if (limit == 0) return INT_MAX;
+  const uint64_t per = static_cast<uint64_t>(std::max(1, per_item));
+  const uint64_t reserve = static_cast<uint64_t>(kOpenFileReserve + std::max(0, extra_reserve));
+  const uint64_t room = limit > reserve + per ? (limit - reserve) / per : 1;
+  return static_cast<int>(std::min<uint64_t>(room, INT_MAX));
 }
 
 int CapToOpenFileLimit(int wanted, int per_item, const std::string& flag, const std::string& unit, int extra_reserve) {
   const int room = OpenFileRoom(per_item, extra_reserve);
   if (wanted < 1 || wanted <= room) return wanted;
-  struct rlimit rl;
-  getrlimit(RLIMIT_NOFILE, &rl);
   log::Warn(flag + " " + std::to_string(wanted) + ": the open-file limit (ulimit -n) of " +
-            std::to_string(rl.rlim_cur) + " leaves room for " + std::to_string(room) + " " + unit +
+            std::to_string(OpenFileLimit()) + " leaves room for " + std::to_string(room) + " " + unit +
             "; running that many (raise the limit for more)");
-  return static_cast<int>(room);
+  return room;
 }
 
 bool IsOpenFileLimit(int err) { return err == EMFILE || err == ENFILE; }

@@ -1,6 +1,7 @@
 // How many things may run at once within the process's open-file limit.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include "core/status.h"
@@ -26,6 +27,8 @@ int CapToOpenFileLimit(int wanted, int per_item, const std::string& flag, const 
 // How many items of `per_item` descriptors the limit leaves room for beside
 // the reserve (at least 1; INT_MAX when unlimited or unknown), said nowhere.
 int OpenFileRoom(int per_item, int extra_reserve = 0);
+// This process's open-file limit (`ulimit -n`); 0 when unlimited or unknown.
+uint64_t OpenFileLimit();
 
 // True for EMFILE (this process's open-file limit, `ulimit -n`) and ENFILE
 // (the system's table of open files).

@@ -510,6 +510,23 @@ std::vector<std::string> DistinctInputs(const std::vector<std::string>& inputs) 
   return out;
 }
 
+// The item an input's name gives (official naming), with `forced_type`
+// (--data-type) for the name's data type: "exchange type day" and the
+// symbol as the clients spell it in file names (..._btcusdt is BTCUSDT).
+struct NamedItem {
+  std::string day;  // "exchange data_type YYYY-MM-DD"
+  std::string symbol;
+  std::string named_type;  // the data type of the name itself
+  std::string Text() const { return day + ' ' + symbol; }
+};
+std::optional<NamedItem> NamedItemOf(const std::string& path, const std::string& forced_type) {
+  const auto parts = tardis::ParseFileName(path);
+  if (!parts) return std::nullopt;
+  const std::string type = forced_type.empty() ? parts->data_type : forced_type;
+  return NamedItem{parts->exchange + ' ' + type + ' ' + FormatDate(parts->date), NormalizeSymbol(parts->symbol),
+                   parts->data_type};
+}
+
 // Per input, why it is not converted, or empty: a later input named as the
 // same item (exchange, data type, day, symbol) as an earlier one would
 // write that item's objects again (every instrument's, for a grouped file),
@@ -518,18 +535,16 @@ std::vector<std::string> SameItemInputs(const std::vector<std::string>& inputs, 
   std::vector<std::string> why(inputs.size());
   std::map<std::string, size_t> first;
   for (size_t i = 0; i < inputs.size(); i++) {
-    const auto parts = tardis::ParseFileName(inputs[i]);
-    if (!parts) continue;
-    const std::string type = forced_type.empty() ? parts->data_type : forced_type;
-    const std::string symbol = NormalizeSymbol(parts->symbol);
-    const std::string item = parts->exchange + ' ' + type + ' ' + FormatDate(parts->date) + ' ' + symbol;
+    const auto named = NamedItemOf(inputs[i], forced_type);
+    if (!named) continue;
+    const std::string item = named->Text();
     const auto [it, added] = first.try_emplace(item, i);
     if (added) continue;
-    const auto earlier = tardis::ParseFileName(inputs[it->second]);
-    const bool forced = !forced_type.empty() && earlier && earlier->data_type != parts->data_type;
+    const auto earlier = NamedItemOf(inputs[it->second], forced_type);
+    const bool forced = !forced_type.empty() && earlier && earlier->named_type != named->named_type;
     why[i] = inputs[i] + ": the same item (" + item + ") as " + inputs[it->second] + ", given earlier in this run" +
-             (forced ? " (--data-type " + forced_type + " is forced onto both, a " + earlier->data_type + " and a " +
-                           parts->data_type + " file)"
+             (forced ? " (--data-type " + forced_type + " is forced onto both, a " + earlier->named_type + " and a " +
+                           named->named_type + " file)"
                      : "") +
              "; its objects are written once per run, so this file was not converted (convert it in another run, "
              "into another output)";
@@ -547,17 +562,13 @@ bool DistinctOutputs(const std::vector<std::string>& inputs, const std::string& 
   // (XBTUSD); side by side, which one stayed depended on which finished last.
   std::set<std::string> days, grouped_days;
   for (const auto& path : inputs) {
-    const auto parts = tardis::ParseFileName(path);
-    if (!parts) return false;
-    const std::string type = forced_type.empty() ? parts->data_type : forced_type;
-    const std::string day = parts->exchange + '\x1f' + type + '\x1f' + FormatDate(parts->date);
-    // As the clients spell symbols in file names: ..._btcusdt is BTCUSDT.
-    const std::string symbol = NormalizeSymbol(parts->symbol);
-    const bool grouped = tardis::IsGroupedSymbol(symbol);
-    if (grouped_days.count(day) || (grouped && days.count(day))) return false;
-    if (grouped) grouped_days.insert(day);
-    days.insert(day);
-    if (!keys.insert(day + '\x1f' + symbol).second) return false;
+    const auto named = NamedItemOf(path, forced_type);
+    if (!named) return false;
+    const bool grouped = tardis::IsGroupedSymbol(named->symbol);
+    if (grouped_days.count(named->day) || (grouped && days.count(named->day))) return false;
+    if (grouped) grouped_days.insert(named->day);
+    days.insert(named->day);
+    if (!keys.insert(named->Text()).second) return false;
   }
   return true;
 }

@@ -184,22 +184,18 @@ class DeriveRunner {
         continue;
       }
       found.clear();
-      std::vector<derive::DerivedSpec> missing =
-          force ? specs : MissingDerived(store_, item.day, item.exchange, raw.key, specs, &found);
       // A series the reports call corrupt is there, yet computed again:
-      // only that one of the object's (and of a grouped item's objects).
-      bool replaces = force;
-      if (!force && !o_.replace_series.empty()) {
-        for (const derive::DerivedSpec& s : specs) {
-          if (!o_.replace_series.count(DerivedSeriesId(item, raw.key, s.name))) continue;
-          replaces = true;
-          const std::string object = store_->layout().DerivedObjectName(item.day, s.name, item.exchange, raw.key);
-          found.erase(std::remove(found.begin(), found.end(), object), found.end());
-          if (std::none_of(missing.begin(), missing.end(), [&](const auto& m) { return m.name == s.name; })) {
-            missing.push_back(s);
-          }
-        }
+      // only that one of the object's (and of a grouped item's objects);
+      // the others only where missing.
+      std::vector<derive::DerivedSpec> replaced, rest;
+      for (const derive::DerivedSpec& s : specs) {
+        const bool corrupt = !force && o_.replace_series.count(DerivedSeriesId(item, raw.key, s.name)) > 0;
+        (corrupt ? replaced : rest).push_back(s);
       }
+      std::vector<derive::DerivedSpec> missing =
+          force ? specs : MissingDerived(store_, item.day, item.exchange, raw.key, rest, &found);
+      missing.insert(missing.end(), replaced.begin(), replaced.end());
+      const bool replaces = force || !replaced.empty();
       for (const std::string& f : found) present.push_back(store_->Describe(f));
       if (missing.empty()) continue;
       StoredDeriveRequest sd;

@@ -37,12 +37,12 @@ struct WorkItem {
   bool operator==(const WorkItem& o) const { return Id() == o.Id(); }
 };
 
-// One derived object a download --derive writes: a name computed from a
-// source item (a Tardis file of one instrument).
 // One derived series of `source` (its object of instrument `key`), `name`
 // its derived data type: a key of ReportPlan::replace_series.
-std::string DerivedSeriesId(const struct WorkItem& source, const std::string& key, const std::string& name);
+std::string DerivedSeriesId(const WorkItem& source, const std::string& key, const std::string& name);
 
+// One derived object a download --derive writes: a name computed from a
+// source item (a Tardis file of one instrument).
 struct DerivedItem {
   WorkItem source;
   std::string name;  // the derived data type, in its stored form

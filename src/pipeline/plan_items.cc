@@ -45,11 +45,11 @@ Result<std::vector<WorkItem>> FromDefinitions(storage::ObjectStore* store, const
   if (!plan.exchanges_without_instruments.empty() && plan.definition_problems.empty()) {
     std::string msg;
     for (const std::string& e : plan.exchanges_without_instruments) msg += (msg.empty() ? "" : "; ") + e;
-    return Status::Usage(
-        msg + " (no item of " + (plan.exchanges_without_instruments.size() > 1 ? "these exchanges" : "this exchange") +
-        " is planned, so nothing of " + (plan.exchanges_without_instruments.size() > 1 ? "them" : "it") +
-        " would be downloaded; or leave " + (plan.exchanges_without_instruments.size() > 1 ? "them" : "it") +
-        " out of --exchanges)");
+    const bool many = plan.exchanges_without_instruments.size() > 1;
+    const std::string them = many ? "them" : "it";
+    return Status::Usage(msg + " (no item of " + (many ? "these exchanges" : "this exchange") +
+                         " is planned, so nothing of " + them + " would be downloaded; or leave " + them +
+                         " out of --exchanges)");
   }
   for (const auto& n : plan.notes) log::Warn(n);
   if (!plan.definition_problems.empty()) {

@@ -1,7 +1,5 @@
 #include "storage/gcs_store.h"
 
-#include <sys/resource.h>
-
 #include <algorithm>
 
 #include "core/time_util.h"
@@ -11,6 +9,7 @@
 #include "core/bounded_json.h"
 #include "core/crc32c.h"
 #include "core/log.h"
+#include "core/open_files.h"
 #include "core/utf8.h"
 #include "net/string_sink.h"
 #include "storage/gcs_upload.h"
@@ -221,10 +220,9 @@ namespace {
 // a burst of reads left idle held every descriptor, and the next request
 // elsewhere (a Tardis metadata fetch) failed as "Couldn't connect to server".
 size_t MaxIdleClients() {
-  constexpr size_t kMaxIdle = 32, kDescriptorsPerClient = 3;
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) return kMaxIdle;
-  return std::min<size_t>(kMaxIdle, static_cast<size_t>(rl.rlim_cur) / 4 / kDescriptorsPerClient);
+  constexpr uint64_t kMaxIdle = 32, kDescriptorsPerClient = 3;
+  const uint64_t limit = OpenFileLimit();
+  return static_cast<size_t>(limit == 0 ? kMaxIdle : std::min(kMaxIdle, limit / 4 / kDescriptorsPerClient));
 }
 
 }  // namespace
