@@ -12,19 +12,22 @@ namespace mt {
 
 namespace {
 
-// Reflected polynomial of CRC-32C (RFC 3720 appendix B.4).
+// Reflected polynomials of CRC-32C (RFC 3720 appendix B.4) and of CRC-32
+// (RFC 1952, gzip).
 constexpr uint32_t kPoly = 0x82F63B78u;
+constexpr uint32_t kGzipPoly = 0xEDB88320u;
 
-constexpr std::array<uint32_t, 256> MakeTable() {
+constexpr std::array<uint32_t, 256> MakeTable(uint32_t poly) {
   std::array<uint32_t, 256> t{};
   for (uint32_t i = 0; i < 256; i++) {
     uint32_t c = i;
-    for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ kPoly : c >> 1;
+    for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ poly : c >> 1;
     t[i] = c;
   }
   return t;
 }
-constexpr std::array<uint32_t, 256> kTable = MakeTable();
+constexpr std::array<uint32_t, 256> kTable = MakeTable(kPoly);
+constexpr std::array<uint32_t, 256> kGzipTable = MakeTable(kGzipPoly);
 
 }  // namespace
 
@@ -50,6 +53,24 @@ uint32_t Crc32cExtend(uint32_t crc, const void* data, size_t n) {
   return ~c;
 #else
   return Crc32cExtendReference(crc, data, n);
+#endif
+}
+
+uint32_t Crc32ExtendReference(uint32_t crc, const void* data, size_t n) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint32_t c = ~crc;
+  for (size_t i = 0; i < n; i++) c = kGzipTable[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+  return ~c;
+}
+
+uint32_t Crc32Extend(uint32_t crc, const void* data, size_t n) {
+#ifdef MT_HAVE_ISAL
+  // crc32_gzip_refl inverts its seed and its result itself, as zlib's
+  // crc32 does, and takes a 64-bit length.
+  if (n == 0) return crc;
+  return crc32_gzip_refl(crc, static_cast<const unsigned char*>(data), n);
+#else
+  return Crc32ExtendReference(crc, data, n);
 #endif
 }
 

@@ -1,7 +1,9 @@
 #include "parquet/column_reader.h"
 
+#include <cstdio>
 #include <cstring>
 
+#include "core/crc32c.h"
 #include "parquet/decoders/decoders.h"
 #include "parquet/decompression.h"
 
@@ -26,6 +28,18 @@ struct Dense {
     }
   }
 };
+
+std::string Hex32(uint32_t v) {
+  char b[11];
+  std::snprintf(b, sizeof b, "0x%08x", v);
+  return b;
+}
+
+Status PageCrcMismatch(size_t at, uint32_t header, uint32_t bytes) {
+  return Status::DataLoss("the page at chunk byte " + std::to_string(at) + " fails its CRC-32 (the header has " +
+                          Hex32(header) + ", its bytes give " + Hex32(bytes) + ")")
+      .WithDetail(Status::Detail::kChecksumMismatch);
+}
 
 int BitWidthOf(uint64_t v) { return v == 0 ? 0 : 64 - __builtin_clzll(v); }
 
@@ -168,6 +182,7 @@ Result<ColumnValues> DecodeColumnChunk(std::string_view bytes, const ChunkInfo& 
       return Status::InvalidInput("page of " + std::to_string(h.compressed_size) + " bytes runs past the chunk");
     }
     const std::string_view body = bytes.substr(pos, static_cast<size_t>(h.compressed_size));
+    if (h.has_crc && Crc32(body) != h.crc) return PageCrcMismatch(pos - hlen, h.crc, Crc32(body));
     pos += static_cast<size_t>(h.compressed_size);
     if (h.type == PageType::kIndexPage) continue;
     if (h.type == PageType::kDictionaryPage) {

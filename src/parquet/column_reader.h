@@ -18,7 +18,9 @@ struct ChunkInfo {
   int64_t num_rows;     // of the row group
 };
 
-// `bytes`: the chunk from its first page to its end.
+// `bytes`: the chunk from its first page to its end. A page whose header has
+// a CRC-32 that its bytes do not give is kDataLoss with
+// Status::Detail::kChecksumMismatch (damaged on disk or on its way).
 Result<ColumnValues> DecodeColumnChunk(std::string_view bytes, const ChunkInfo& info);
 
 // Appends `v`'s rows to `*all` (same physical type).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/crc32c.h"
 #include "parquet/encoders/byte_stream_split.h"
 #include "parquet/encoders/delta_binary_packed.h"
 #include "parquet/encoders/delta_byte_array.h"
@@ -179,13 +180,17 @@ class DoubleDictionary {
   std::vector<uint64_t> sorted_;
 };
 
-void PutPageHeader(std::string* out, PageType type, int32_t uncompressed, int32_t compressed,
-                   int32_t num_values, Encoding enc, bool dictionary_page) {
+// `stored`: the page's bytes after the header, whose CRC-32 the header
+// carries: a reader that checks it finds a page damaged on a disk or on its
+// way (a ranged read of a cloud object has no checksum of its own).
+void PutPageHeader(std::string* out, PageType type, int32_t uncompressed, std::string_view stored, int32_t num_values,
+                   Encoding enc, bool dictionary_page) {
   ThriftWriter w(out);
   w.BeginStruct();
   w.FieldI32(fid::kPhType, static_cast<int32_t>(type));
   w.FieldI32(fid::kPhUncompressedSize, uncompressed);
-  w.FieldI32(fid::kPhCompressedSize, compressed);
+  w.FieldI32(fid::kPhCompressedSize, static_cast<int32_t>(stored.size()));
+  w.FieldI32(fid::kPhCrc, static_cast<int32_t>(Crc32(stored)));
   if (dictionary_page) {
     w.FieldStruct(fid::kPhDictionaryPageHeader);
     w.FieldI32(fid::kDictNumValues, num_values);
@@ -262,8 +267,7 @@ class ChunkBuilder {
       out_->data_page_rel = static_cast<int64_t>(header_start);
     }
     const PageType type = dict ? PageType::kDictionaryPage : PageType::kDataPage;
-    PutPageHeader(&out_->bytes, type, static_cast<int32_t>(body.size()), static_cast<int32_t>(compressed.size()),
-                  num_values, enc, dict);
+    PutPageHeader(&out_->bytes, type, static_cast<int32_t>(body.size()), compressed, num_values, enc, dict);
     const size_t header_len = out_->bytes.size() - header_start;
     out_->bytes.append(compressed);
     out_->total_uncompressed += static_cast<int64_t>(header_len + body.size());
@@ -277,8 +281,7 @@ class ChunkBuilder {
       } else if (!seen_data_page_) {
         raw_data_rel_ = static_cast<int64_t>(raw_start);
       }
-      PutPageHeader(raw_, type, static_cast<int32_t>(body.size()), static_cast<int32_t>(body.size()), num_values,
-                    enc, dict);
+      PutPageHeader(raw_, type, static_cast<int32_t>(body.size()), body, num_values, enc, dict);
       raw_total_ += static_cast<int64_t>(raw_->size() - raw_start + body.size());
       raw_->append(body);
     }

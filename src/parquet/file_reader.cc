@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/log.h"
 #include "parquet/column_reader.h"
 
 namespace mt::parquet {
@@ -16,6 +17,9 @@ class FileReader::Source {
   virtual ~Source() = default;
   virtual Result<storage::ObjectStore::Tail> ReadTail(uint64_t n) = 0;
   virtual Result<std::string> ReadRange(uint64_t offset, uint64_t length) = 0;
+  // Whether a range read again may give other bytes than the first read
+  // (one that came over a network): only then is a damaged chunk read again.
+  virtual bool ReadAgainMayDiffer() const { return false; }
 };
 
 namespace {
@@ -53,6 +57,7 @@ class StoreSource final : public FileReader::Source {
     }
     return store_->ReadRangeOfVersion(name_, offset, static_cast<int64_t>(length), &read_);
   }
+  bool ReadAgainMayDiffer() const override { return true; }
 
  private:
   storage::ObjectStore* store_;
@@ -213,22 +218,36 @@ Result<ColumnValues> FileReader::ReadColumn(size_t row_group, size_t leaf) {
   if (leaf >= md_.leaves.size()) return Status::InvalidInput("no column " + std::to_string(leaf));
   const ColumnChunkMeta& cc = md_.row_groups[row_group].columns[leaf];
   if (!cc.file_path.empty()) return Status::InvalidInput(label_ + ": column chunks in other files are not supported");
-  MT_ASSIGN_OR_RETURN(std::string bytes,
-                      src_->ReadRange(static_cast<uint64_t>(cc.StartOffset()),
-                                      static_cast<uint64_t>(cc.total_compressed_size)));
-  if (bytes.size() != static_cast<size_t>(cc.total_compressed_size)) {
-    return Status::InvalidInput(label_ + ": column chunk cut short (file changed while reading?)");
-  }
   const LeafColumn& lc = md_.leaves[leaf];
   const SchemaElement& se = md_.schema[lc.schema_index];
   ChunkInfo info{cc.type, se.type_length.value_or(0), lc.max_def, lc.max_rep, cc.codec,
                  md_.row_groups[row_group].num_rows};
-  auto r = DecodeColumnChunk(bytes, info);
-  if (!r.ok()) {
-    return r.status().WithContext(label_ + ": row group " + std::to_string(row_group) + " column '" +
-                                  lc.path.back() + "'");
+  const std::string where = label_ + ": row group " + std::to_string(row_group) + " column '" + lc.path.back() + "'";
+  // A page that fails its CRC-32 may have been damaged on its way (a ranged
+  // read of a cloud object has no checksum of its own): a chunk read through
+  // a store is read again, kChunkReads times in all. Damaged every time (or
+  // read from a file or memory), it is damaged where it is stored:
+  // kDataLoss, for the file to be written again.
+  const int reads = src_->ReadAgainMayDiffer() ? kChunkReads : 1;
+  for (int read = 1;; read++) {
+    MT_ASSIGN_OR_RETURN(std::string bytes, src_->ReadRange(static_cast<uint64_t>(cc.StartOffset()),
+                                                           static_cast<uint64_t>(cc.total_compressed_size)));
+    if (bytes.size() != static_cast<size_t>(cc.total_compressed_size)) {
+      return Status::InvalidInput(label_ + ": column chunk cut short (file changed while reading?)");
+    }
+    auto r = DecodeColumnChunk(bytes, info);
+    if (r.ok()) return r;
+    if (r.status().detail() != Status::Detail::kChecksumMismatch) return r.status().WithContext(where);
+    if (read == reads) {
+      return Status::DataLoss(where + ": " + r.status().message() +
+                              (reads > 1 ? " in each of " + std::to_string(reads) + " reads" : std::string()) +
+                              ": the file is damaged where it is stored; write it again (the command that wrote "
+                              "it, with --force)")
+          .WithDetail(Status::Detail::kChecksumMismatch);
+    }
+    log::Warn(where + ": " + r.status().message() + "; reading the column chunk again (read " +
+              std::to_string(read + 1) + " of " + std::to_string(reads) + ")");
   }
-  return r;
 }
 
 Result<ColumnValues> FileReader::ReadColumn(size_t leaf) {

@@ -68,7 +68,12 @@ class FileReader {
   const std::string& label() const { return label_; }
 
   // The values of leaf column `leaf` (index into metadata().leaves) in row
-  // group `row_group`, or in all row groups concatenated.
+  // group `row_group`, or in all row groups concatenated. Every page whose
+  // header has a CRC-32 is checked against it; a chunk with a page that
+  // fails is kDataLoss (Status::Detail::kChecksumMismatch), after
+  // kChunkReads reads in all when it was read through an ObjectStore (the
+  // damage may have been on the way).
+  static constexpr int kChunkReads = 3;
   Result<ColumnValues> ReadColumn(size_t row_group, size_t leaf);
   Result<ColumnValues> ReadColumn(size_t leaf);
   // By top-level column name; kNotFound when there is no such column.

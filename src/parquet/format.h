@@ -47,8 +47,10 @@ constexpr int16_t kKvKey = 1, kKvValue = 2;
 // union ColumnOrder { 1: TYPE_ORDER TypeDefinedOrder }
 constexpr int16_t kCoTypeOrder = 1;
 // struct PageHeader
-constexpr int16_t kPhType = 1, kPhUncompressedSize = 2, kPhCompressedSize = 3,
-                  kPhDataPageHeader = 5, kPhDictionaryPageHeader = 7;
+// crc: CRC-32 (gzip's) of the page's bytes as stored after the header
+// (compressed, when the chunk is), written on every page.
+constexpr int16_t kPhType = 1, kPhUncompressedSize = 2, kPhCompressedSize = 3, kPhCrc = 4, kPhDataPageHeader = 5,
+                  kPhDictionaryPageHeader = 7;
 // struct DataPageHeader
 constexpr int16_t kDpNumValues = 1, kDpEncoding = 2, kDpDefLevelEncoding = 3,
                   kDpRepLevelEncoding = 4;

@@ -350,6 +350,10 @@ Status ParsePageHeader(std::string_view bytes, PageHeader* out, size_t* header_l
         break;
       case fid::kPhUncompressedSize: out->uncompressed_size = I32(r, t, "PageHeader.uncompressed_page_size"); break;
       case fid::kPhCompressedSize: out->compressed_size = I32(r, t, "PageHeader.compressed_page_size"); break;
+      case fid::kPhCrc:
+        out->crc = static_cast<uint32_t>(I32(r, t, "PageHeader.crc"));
+        out->has_crc = true;
+        break;
       case fid::kPhDataPageHeader:
         if (!r.Expect(t, TType::kStruct, "PageHeader.data_page_header")) break;
         ForFields(r, [&](int16_t f, TType ft) {

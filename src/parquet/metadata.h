@@ -100,6 +100,9 @@ Result<FileMetaData> ParseFileMetaData(std::string_view bytes);
 struct PageHeader {
   PageType type = PageType::kDataPage;
   int32_t uncompressed_size = 0, compressed_size = 0;
+  // The page's CRC-32, when its writer gave one (an i32 holding the 32 bits).
+  bool has_crc = false;
+  uint32_t crc = 0;
   // Data page (v1 or v2) and dictionary page fields.
   int32_t num_values = 0;
   Encoding encoding = Encoding::kPlain;

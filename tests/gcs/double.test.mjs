@@ -1222,6 +1222,33 @@ test('derive: a grouped item\'s record whose piece arrives damaged is read again
   }
 });
 
+// derive reads a raw object's column chunks in ranges, which carry no checksum of their own: each
+// page's CRC-32 (in its header) finds a chunk damaged on its way, and the chunk is read again.
+test('derive from gs://: a column chunk damaged on its way fails its page CRC-32 and is read again: the same series; damaged every time, exit 1 naming it, nothing written', async () => {
+  const raw = 'pcrc/raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet';
+  const bar = 'pcrc/derived_data/by_date/day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet';
+  await runOk(['convert', path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--output', 'gs://bkt/pcrc']);
+  const sel = ['derive', '--from', '2020-03-01', '--exchanges', 'bitmex', '--derive', 'trade_bar_1m', '--output', 'gs://bkt/pcrc'];
+  await runOk(sel, { SOURCE_DATE_EPOCH: '1700000000' });
+  const whole = stored(bar);
+  assert.ok(whole && stored(raw));
+  await runOk(['gcs', 'rm', `gs://bkt/${bar}`]);
+  // The first column chunk read arrives with a byte flipped.
+  d.state.modes.corruptStartRanges = 1;
+  const once = await run(sel, { SOURCE_DATE_EPOCH: '1700000000' });
+  assert.equal(d.state.modes.corruptStartRanges, 0, 'a chunk read was damaged');
+  assert.equal(once.code, 0, describe(sel, once));
+  assert.match(once.stderr, /BITMEX:PERPETUAL:BTC-USD\.parquet: row group 0 column '\w+': the page at chunk byte \d+ fails its CRC-32 \(the header has 0x[0-9a-f]{8}, its bytes give 0x[0-9a-f]{8}\); reading the column chunk again \(read 2 of 3\)/);
+  assert.ok(stored(bar).equals(whole), 'the series of the undamaged object');
+  await runOk(['gcs', 'rm', `gs://bkt/${bar}`]);
+  d.state.modes.corruptStartRanges = 1000;
+  const always = await run(sel, { SOURCE_DATE_EPOCH: '1700000000' });
+  d.state.modes.corruptStartRanges = 0;
+  assert.equal(always.code, 1, describe(sel, always));
+  assert.match(always.stderr, new RegExp(`gs://bkt/${raw.replace(/[/.]/g, '\\$&')}: row group 0 column '\\w+': the page at chunk byte \\d+ fails its CRC-32 \\(.*\\) in each of 3 reads: the file is damaged where it is stored; write it again`));
+  assert.equal(stored(bar), undefined, 'no series from damaged values');
+});
+
 test('validate: a grouped item\'s record another run replaces between two pieces of the check\'s read is read again: the right verdict, not exit 3', async () => {
   await groupedSetup();
   const name = `vr/${G_RECORD}`;

@@ -51,6 +51,28 @@ TEST(GcsCrc32c, StreamingEqualsOneShotAndReference) {
   }
 }
 
+// CRC-32 of gzip, the checksum of a Parquet page: the catalogue's check
+// value, and the fast path against the table over any split.
+TEST(Crc32Gzip, KnownVectorsAndStreaming) {
+  EXPECT_EQ(Crc32(""), 0u);
+  EXPECT_EQ(Crc32("123456789"), 0xCBF43926u);
+  EXPECT_EQ(Crc32("The quick brown fox jumps over the lazy dog"), 0x414FA339u);
+  EXPECT_EQ(Crc32(std::string(32, '\0')), 0x190A55ADu);
+  std::mt19937 rng(11);
+  std::string data((1 << 20) + 13, '\0');
+  for (char& c : data) c = static_cast<char>(rng());
+  const uint32_t whole = Crc32(data);
+  EXPECT_EQ(whole, Crc32ExtendReference(0, data.data(), data.size()));
+  for (size_t piece : {1u, 3u, 64u, 4097u, 300000u}) {
+    uint32_t c = 0;
+    for (size_t off = 0; off < data.size(); off += piece) {
+      c = Crc32Extend(c, data.data() + off, std::min(piece, data.size() - off));
+      c = Crc32Extend(c, data.data(), 0);
+    }
+    EXPECT_EQ(c, whole) << "piece " << piece;
+  }
+}
+
 TEST(GcsBase64, RoundTripsAndUrlForm) {
   EXPECT_EQ(Base64Encode(""), "");
   EXPECT_EQ(Base64Encode("f"), "Zg==");

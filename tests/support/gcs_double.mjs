@@ -41,7 +41,9 @@
 // larger chunk, once), latencyMs (delay before each upload answer), stallReads (a whole-object
 // read sends half the bytes, then nothing), corruptRanges (a count: that many ranged reads (206)
 // answer with the middle byte of their range flipped, their headers and the object resource
-// those of the object stored: a transfer damaged on the way), discardBytes (keep only size and
+// those of the object stored: a transfer damaged on the way), corruptStartRanges (the same for
+// ranged reads that name their first byte, bytes=N-M: a reader's column chunks, not the tail
+// read that finds a Parquet footer), discardBytes (keep only size and
 // checksums: for multi-GB uploads).
 // Holds (interleaving two clients deterministically): d.hold({ name, count, skip, on }) lets `skip`
 // (default 0) uploads of an object whose name contains `name` through, then makes the next
@@ -141,6 +143,7 @@ export async function startGcsDouble(opts = {}) {
       shortStore: false,
       latencyMs: 0,
       corruptRanges: 0,
+      corruptStartRanges: 0,
       discardBytes: !!opts.discardBytes,
       ...(opts.modes ?? {}),
     },
@@ -459,8 +462,10 @@ export async function startGcsDouble(opts = {}) {
           }
           entry.status = 206;
           let body = data.subarray(start, end + 1);
-          if (state.modes.corruptRanges > 0) {
-            state.modes.corruptRanges--;
+          const fromStart = r && r[1] !== '' && state.modes.corruptStartRanges > 0;
+          if (state.modes.corruptRanges > 0 || fromStart) {
+            if (fromStart) state.modes.corruptStartRanges--;
+            else state.modes.corruptRanges--;
             body = Buffer.from(body);
             body[body.length >> 1] ^= 1;
             entry.corrupt = true;
