@@ -57,7 +57,8 @@ std::vector<FlagSpec> SelectionFlags(bool download) {
        "data types, comma separated; default: trades with --symbols, else what each instrument lists", "DATA_TYPES"},
       {"symbols", true,
        "Tardis symbols; exchange:SYMBOL pins one exchange, a bare symbol goes to the exchanges whose stored "
-       "definitions (else symbol rules) know it. Without it the instruments come from the day's "
+       "definitions (else symbol rules) know it, an instrument key (DERIBIT:PERPETUAL:BTC-USD) names the "
+       "instrument the stored definitions give it. Without it the instruments come from the day's "
        "instrument definitions in the output store",
        "SYMBOLS"},
   };

@@ -73,6 +73,35 @@ namespace {
 
 // Whether `exchange` has the (normalised) dataset symbol `sym`: its stored
 // definitions say so when there are any, else its symbol rules.
+// " (BTC-USDT is how the keys of binance BTCUSDT spell it: ...)" for the
+// bare symbols of `symbols` that are the symbol part of keys of the stored
+// definitions of `exchanges` (a pair as the object names write it), else "".
+std::string KeySpellingHint(const KnownSymbols* known, const std::vector<std::string>& symbols,
+                            const std::vector<std::string>& exchanges) {
+  if (!known) return "";
+  std::string hint;
+  size_t shown = 0;
+  for (const auto& s : symbols) {
+    if (s.find(':') != std::string::npos) continue;
+    const std::string part = ":" + tardis::AsciiUpper(s);
+    std::string names;
+    for (const auto& [key, where] : known->by_key) {
+      if (key.size() <= part.size() || key.compare(key.size() - part.size(), part.size(), part) != 0) continue;
+      if (std::count(key.begin(), key.end(), ':') != 2) continue;  // the whole symbol part, not its end
+      if (std::find(exchanges.begin(), exchanges.end(), where.first) == exchanges.end()) continue;
+      if (shown++ == 3) {
+        names += ", ...";
+        break;
+      }
+      names += (names.empty() ? "" : ", ") + where.first + ":" + where.second + " (" + key + ")";
+    }
+    if (!names.empty())
+      hint += " " + s + " is how instrument keys spell a pair, not a Tardis symbol; did you mean " + names + "?";
+    if (shown > 3) break;
+  }
+  return hint;
+}
+
 bool Knows(const KnownSymbols* known, const std::string& exchange, const std::string& sym) {
   if (known) {
     auto it = known->by_exchange.find(exchange);
@@ -371,10 +400,37 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
     return Status::Usage("no symbols: set --symbols (e.g. --symbols BTCUSDT or deribit:BTC-PERPETUAL)");
   }
   MT_RETURN_IF_ERROR(CheckDataTypes(req.data_types));
+  // Instrument keys become the exchange:SYMBOL of the instrument the stored
+  // definitions give that key.
+  std::vector<std::string> symbols;
+  symbols.reserve(req.symbols.size());
+  for (const auto& s : req.symbols) {
+    if (!IsKeyForm(s)) {
+      symbols.push_back(s);
+      continue;
+    }
+    const auto it = req.known ? req.known->by_key.find(s) : decltype(req.known->by_key.end()){};
+    if (!req.known || it == req.known->by_key.end()) {
+      return Status::Usage(
+          "--symbols " + s + " is an instrument key: the instrument it names comes from the stored " +
+          "instrument definitions of these days, " +
+          (req.known && !req.known->by_key.empty() ? "which do not list it" : "and the store has none") +
+          ". Run `market-tick instruments` for these days into the output store, or write the "
+          "Tardis symbol as exchange:SYMBOL (e.g. deribit:BTC-PERPETUAL)");
+    }
+    const auto& [exchange, symbol] = it->second;
+    if (std::find(req.exchanges.begin(), req.exchanges.end(), exchange) == req.exchanges.end()) {
+      std::string list;
+      for (const auto& e : req.exchanges) list += (list.empty() ? "" : ",") + e;
+      return Status::Usage("--symbols " + s + " names " + exchange + " " + symbol + ", and the run's exchanges (" +
+                           list + ") do not include " + exchange + ": add it to --exchanges");
+    }
+    symbols.push_back(exchange + ":" + symbol);
+  }
   // A pin with nothing on one side of its colon is a typo: planned, it
   // became an item of symbol '' that failed as bad data (exit 1), or an
   // exchange '' with a suggestion of some other id.
-  for (const auto& s : req.symbols) {
+  for (const auto& s : symbols) {
     const size_t colon = s.find(':');
     if (colon != std::string::npos && (colon == 0 || colon + 1 == s.size())) {
       return Status::Usage("--symbols " + s + ": write exchange:SYMBOL, both parts (e.g. bitmex:XBTUSD)");
@@ -411,7 +467,7 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
   // The exchange of a pinned symbol is checked too, whether or not
   // --exchanges names it: a misspelt one would otherwise pin the symbol to no
   // exchange of the run and drop it without a word.
-  for (const auto& s : req.symbols) {
+  for (const auto& s : symbols) {
     const size_t colon = s.find(':');
     if (colon == std::string::npos) continue;
     const std::string pinned_to = s.substr(0, colon);
@@ -432,7 +488,7 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
   std::vector<std::string> knows_none;
   for (size_t e = 0; e < exchanges.size(); e++) {
     std::vector<std::string> syms;
-    for (const auto& s : req.symbols) {
+    for (const auto& s : symbols) {
       const size_t colon = s.find(':');
       std::string sym = s;
       const bool pinned = colon != std::string::npos;
@@ -463,21 +519,22 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
   if (!knows_none.empty()) {
     std::string list, bare;
     for (const auto& e : knows_none) list += (list.empty() ? "" : ", ") + e;
-    for (const auto& s : req.symbols) {
+    for (const auto& s : symbols) {
       if (s.find(':') == std::string::npos) bare += (bare.empty() ? "" : ",") + s;
     }
     if (bare.empty()) {
       // Every symbol pinned: no rule or definition was asked.
       std::string all;
-      for (const auto& s : req.symbols) all += (all.empty() ? "" : ",") + s;
+      for (const auto& s : symbols) all += (all.empty() ? "" : ",") + s;
       return Status::Usage("--symbols " + all + ": none is pinned to " + list +
                            ". Drop the exchange from --exchanges, or pin symbols to it as exchange:SYMBOL");
     }
-    return Status::Usage(
-        "--symbols " + bare + ": " + list + (knows_none.size() == 1 ? " knows" : " know") +
-        " none of these symbols (checked against " + (req.known ? "the stored instrument definitions and " : "") +
-        "the venue's symbol rules). Drop the exchange from --exchanges, pin symbols to it as exchange:SYMBOL, or run "
-        "`market-tick instruments` for these days so its definitions list them");
+    return Status::Usage("--symbols " + bare + ": " + list + (knows_none.size() == 1 ? " knows" : " know") +
+                         " none of these symbols (checked against " +
+                         (req.known ? "the stored instrument definitions and " : "") + "the venue's symbol rules)." +
+                         KeySpellingHint(req.known, symbols, knows_none) +
+                         " Drop the exchange from --exchanges, pin symbols to it as exchange:SYMBOL, or run "
+                         "`market-tick instruments` for these days so its definitions list them");
   }
   const int64_t days = DaysFromCivil(req.to.year, req.to.month, req.to.day) -
                        DaysFromCivil(req.from.year, req.from.month, req.from.day) + 1;
@@ -496,6 +553,17 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
 }
 
 }  // namespace
+
+bool IsKeyForm(std::string_view s) {
+  const size_t colon = s.find(':');
+  if (colon == std::string_view::npos || colon == 0 || s.find(':', colon + 1) == std::string_view::npos) return false;
+  bool upper = false;
+  for (const char c : s.substr(0, colon)) {
+    if (c >= 'a' && c <= 'z') return false;
+    upper = upper || (c >= 'A' && c <= 'Z');
+  }
+  return upper;
+}
 
 Result<std::vector<WorkItem>> BuildPlan(const PlanRequest& req) {
   std::vector<WorkItem> items;

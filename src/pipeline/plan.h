@@ -70,6 +70,9 @@ struct PlanRequest {
   // `known` that list it, and those without definitions whose symbol rules
   // read it (tardis::KeyFromTardisSymbol). An exchange that gets no symbol
   // is a usage error (a typo would otherwise fail on every fleet task).
+  // An instrument key (VENUE:TYPE:SYMBOL, as objects are named: its venue
+  // part upper case, which no exchange id is) names the instrument the
+  // stored definitions give that key: it is planned as exchange:SYMBOL.
   std::vector<std::string> symbols;
   const struct KnownSymbols* known = nullptr;  // not owned; null: rules only
   // Applied to items from definitions (not to --symbols, which name them).
@@ -173,7 +176,16 @@ std::string SuggestExchange(std::string_view id, const std::vector<std::string>&
 // grouped symbols), for pairing bare --symbols with exchanges.
 struct KnownSymbols {
   std::map<std::string, std::set<std::string>> by_exchange;
+  // Instrument key -> (exchange, Tardis symbol) of the definitions' rows.
+  std::map<std::string, std::pair<std::string, std::string>> by_key;
 };
+
+// Whether a --symbols entry is written as an instrument key
+// (DERIBIT:PERPETUAL:BTC-USD): three parts or more, the first with an
+// upper-case letter and no lower-case one, which no Tardis exchange id is
+// (BINANCE-FUTURES:BTCUSDT stays a pin, whose exchange id gets its
+// suggestion).
+bool IsKeyForm(std::string_view s);
 
 // ---- instrument definitions in the store (plan_definitions.cc) ----
 // The dataset and grouped symbols of every day of [from, to] that has

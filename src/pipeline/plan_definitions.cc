@@ -17,12 +17,13 @@ namespace mt::pipeline {
 
 namespace {
 
-// Dataset and grouped symbols of one day, per exchange: two columns and the
-// footer (a day of every exchange is large; pairing needs no more).
+// Dataset and grouped symbols of one day, per exchange, and the keys of its
+// instruments: three columns and the footer (a day of every exchange is
+// large; pairing needs no more).
 Status AddDaySymbols(storage::ObjectStore* store, const Date& day, KnownSymbols* known, std::mutex* mu) {
   MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(day)));
   std::vector<parquet::ColumnValues> cols;
-  for (const char* col : {"tardis_exchange", "tardis_symbol"}) {
+  for (const char* col : {"tardis_exchange", "tardis_symbol", "instrument_key"}) {
     MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file->ReadColumn(std::string(col)));
     if (v.type != parquet::PhysicalType::kByteArray) {
       return Status::InvalidInput(file->label() + ": column " + col + " is not a string column");
@@ -36,6 +37,10 @@ Status AddDaySymbols(storage::ObjectStore* store, const Date& day, KnownSymbols*
   std::lock_guard<std::mutex> l(*mu);
   for (size_t r = 0; r < cols[0].num_rows; r++) {
     known->by_exchange[cols[0].strings[r]].insert(NormalizeSymbol(cols[1].strings[r]));
+    // The first day's row of a key names it (a key names one instrument).
+    if (!cols[2].strings[r].empty()) {
+      known->by_key.emplace(cols[2].strings[r], std::make_pair(cols[0].strings[r], cols[1].strings[r]));
+    }
   }
   for (const auto& g : grouped) known->by_exchange[g.exchange].insert(NormalizeSymbol(g.symbol));
   return Status::OK();
@@ -321,8 +326,9 @@ bool PinsAVenueWithoutARule(const std::vector<std::string>& symbols) {
 Status LoadKnownSymbolsFor(storage::ObjectStore* store, PlanRequest* req, KnownSymbols* known) {
   // Bare symbols go to the exchanges whose definitions list them; a pinned
   // symbol of a venue without a symbol rule takes its key from them.
+  // An instrument key names its instrument through them.
   const bool bare = std::any_of(req->symbols.begin(), req->symbols.end(),
-                                [](const std::string& s) { return s.find(':') == std::string::npos; });
+                                [](const std::string& s) { return s.find(':') == std::string::npos || IsKeyForm(s); });
   if (!(bare || PinsAVenueWithoutARule(req->symbols)) || req->to < req->from) return Status::OK();
   MT_ASSIGN_OR_RETURN(*known, ReadKnownSymbols(store, req->from, req->to));
   req->known = known;

@@ -83,10 +83,12 @@ Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanReq
   KnownSymbols known;
   Status st = store ? LoadKnownSymbolsFor(store, &req, &known) : options.store_error;
   if (!st.ok()) {
-    // A pin of a venue without a symbol rule has no key but the definitions:
-    // a store that could not be read is its error (retryable or not as the
+    // A pin of a venue without a symbol rule has no key but the definitions,
+    // and an instrument key no instrument but theirs: a store that could not
+    // be read is its error (retryable or not as the
     // store says), not "the store has none".
-    if (!options.definitions_optional || PinsAVenueWithoutARule(req.symbols)) {
+    if (!options.definitions_optional || PinsAVenueWithoutARule(req.symbols) ||
+        std::any_of(req.symbols.begin(), req.symbols.end(), IsKeyForm)) {
       return st.WithContext("reading instrument definitions");
     }
     log::Warn("instrument definitions not read (" + st.message() + "); pairing symbols by symbol rules");

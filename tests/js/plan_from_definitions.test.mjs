@@ -56,6 +56,21 @@ test('plan from definitions: instruments x their data types, plus OPTIONS for op
   assert.ok(!items.some((i) => i.endsWith('/PERPETUALS') || i.endsWith('/FUTURES')));
 });
 
+// Object names are instrument keys, and users copy them into --symbols: the key names the
+// instrument the stored definitions give it; a pair written as keys spell it gets the symbol.
+test('--symbols takes an instrument key (as objects are named); a key-spelt pair gets a did-you-mean, exit 2', async () => {
+  const items = await plan(['--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'DERIBIT:PERPETUAL:BTC-USD']);
+  assert.deepEqual(items, ['trades/deribit/BTC-PERPETUAL']);
+  const pair = await run(['plan', '--from', '2025-02-14', '--output', dir, '--exchanges', 'deribit', '--data-types', 'trades',
+    '--symbols', 'BTC-USD']);
+  assert.equal(pair.status, 2, pair.stderr);
+  assert.match(pair.stderr, /BTC-USD is how instrument keys spell a pair, not a Tardis symbol; did you mean deribit:\S+ \(DERIBIT:\w+:BTC-USD\)/);
+  const unknown = await run(['plan', '--from', '2025-02-14', '--output', dir, '--exchanges', 'deribit', '--data-types', 'trades',
+    '--symbols', 'DERIBIT:PERPETUAL:XRP-USD']);
+  assert.equal(unknown.status, 2, unknown.stderr);
+  assert.match(unknown.stderr, /--symbols DERIBIT:PERPETUAL:XRP-USD is an instrument key: .*which do not list it/);
+});
+
 test('filters: instrument types, expiry window, max instruments, data types', async () => {
   const perps = await plan(['--instrument-types', 'perpetual']);
   assert.ok(perps.length > 0);

@@ -277,6 +277,55 @@ TEST_F(PlanStore, WorkItemsFromSymbolsPairBareSymbolsThroughTheDefinitions) {
   EXPECT_EQ(PlanWorkItems(store_.get(), req, WorkPlanOptions{})->size(), 2u);
 }
 
+// Users copy keys from object names: a key names the instrument the
+// definitions give it, planned as its exchange:SYMBOL; a pair typed as keys
+// spell it is not a Tardis symbol, and the error says which symbol it is.
+TEST_F(PlanStore, AnInstrumentKeyNamesItsInstrumentThroughTheDefinitions) {
+  PlanRequest req = Day();
+  req.exchanges = {"binance-futures", "deribit"};
+  req.data_types = {"trades"};
+  req.symbols = {"DERIBIT:PERPETUAL:BTC-USD", "BINANCE-FUTURES:PERPETUAL:ETH-USDT"};
+  auto none = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), Status::Code::kUsage);
+  EXPECT_NE(none.status().message().find("--symbols DERIBIT:PERPETUAL:BTC-USD is an instrument key: the instrument it "
+                                         "names comes from the stored instrument definitions of these days, and the "
+                                         "store has none. Run `market-tick instruments`"),
+            std::string::npos)
+      << none.status().message();
+  WriteDefinitions(kDay);
+  auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_TRUE(items.ok()) << items.status().ToString();
+  std::vector<std::string> ids;
+  for (const auto& w : *items) ids.push_back(w.Id());
+  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
+                                           "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
+  req.symbols = {"DERIBIT:PERPETUAL:ETH-USD"};
+  auto unknown = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.status().message().find("of these days, which do not list it"), std::string::npos)
+      << unknown.status().message();
+  req.symbols = {"BINANCE:SPOT_PAIR:BTC-USDC"};
+  auto elsewhere = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.status().message(),
+            "--symbols BINANCE:SPOT_PAIR:BTC-USDC names binance BTCUSDC, and the run's exchanges "
+            "(binance-futures,deribit) do not include binance: add it to --exchanges");
+  req.exchanges = {"binance-futures"};
+  req.symbols = {"ETH-USDT"};
+  auto pair = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_FALSE(pair.ok());
+  EXPECT_NE(pair.status().message().find("ETH-USDT is how instrument keys spell a pair, not a Tardis symbol; did you "
+                                         "mean binance-futures:ETHUSDT (BINANCE-FUTURES:PERPETUAL:ETH-USDT)?"),
+            std::string::npos)
+      << pair.status().message();
+  // Exchange ids are lower case: a pin stays a pin.
+  EXPECT_FALSE(IsKeyForm("deribit:BTC-PERPETUAL"));
+  EXPECT_FALSE(IsKeyForm("BTCUSDT"));
+  EXPECT_FALSE(IsKeyForm("BINANCE-FUTURES:BTCUSDT"));
+  EXPECT_TRUE(IsKeyForm("OKX-SWAP:PERPETUAL:BTC-USDT"));
+}
+
 // `plan` goes on without readable definitions (bare symbols paired by the
 // symbol rules, with a warning), but a symbol pinned to a venue without a
 // rule has no key but the definitions: the store's own error is the answer
