@@ -18,7 +18,8 @@ class FileReader::Source {
   virtual Result<storage::ObjectStore::Tail> ReadTail(uint64_t n) = 0;
   virtual Result<std::string> ReadRange(uint64_t offset, uint64_t length) = 0;
   // Whether a range read again may give other bytes than the first read
-  // (one that came over a network): only then is a damaged chunk read again.
+  // (a store that reads over a network): only then is a damaged chunk read
+  // again.
   virtual bool ReadAgainMayDiffer() const { return false; }
 };
 
@@ -57,7 +58,7 @@ class StoreSource final : public FileReader::Source {
     }
     return store_->ReadRangeOfVersion(name_, offset, static_cast<int64_t>(length), &read_);
   }
-  bool ReadAgainMayDiffer() const override { return true; }
+  bool ReadAgainMayDiffer() const override { return store_->ReadsOverNetwork(); }
 
  private:
   storage::ObjectStore* store_;
@@ -225,8 +226,8 @@ Result<ColumnValues> FileReader::ReadColumn(size_t row_group, size_t leaf) {
   const std::string where = label_ + ": row group " + std::to_string(row_group) + " column '" + lc.path.back() + "'";
   // A page that fails its CRC-32 may have been damaged on its way (a ranged
   // read of a cloud object has no checksum of its own): a chunk read through
-  // a store is read again, kChunkReads times in all. Damaged every time (or
-  // read from a file or memory), it is damaged where it is stored:
+  // a network is read again, kChunkReads times in all. Damaged every time
+  // (or read from a local file or memory), it is damaged where it is stored:
   // kDataLoss, for the file to be written again.
   const int reads = src_->ReadAgainMayDiffer() ? kChunkReads : 1;
   for (int read = 1;; read++) {

@@ -71,8 +71,8 @@ class FileReader {
   // group `row_group`, or in all row groups concatenated. Every page whose
   // header has a CRC-32 is checked against it; a chunk with a page that
   // fails is kDataLoss (Status::Detail::kChecksumMismatch), after
-  // kChunkReads reads in all when it was read through an ObjectStore (the
-  // damage may have been on the way).
+  // kChunkReads reads in all when it came over a network
+  // (ObjectStore::ReadsOverNetwork: the damage may have been on the way).
   static constexpr int kChunkReads = 3;
   Result<ColumnValues> ReadColumn(size_t row_group, size_t leaf);
   Result<ColumnValues> ReadColumn(size_t leaf);

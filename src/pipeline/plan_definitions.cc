@@ -24,6 +24,9 @@ Status AddDaySymbols(storage::ObjectStore* store, const Date& day, KnownSymbols*
   MT_ASSIGN_OR_RETURN(auto file, parquet::FileReader::Open(store, store->layout().InstrumentsObjectName(day)));
   std::vector<parquet::ColumnValues> cols;
   for (const char* col : {"tardis_exchange", "tardis_symbol", "instrument_key"}) {
+    if (file->metadata().FindLeaf(col) < 0) {
+      return Status::InvalidInput(file->label() + ": no column " + col + ": not an instruments file of this version");
+    }
     MT_ASSIGN_OR_RETURN(parquet::ColumnValues v, file->ReadColumn(std::string(col)));
     if (v.type != parquet::PhysicalType::kByteArray) {
       return Status::InvalidInput(file->label() + ": column " + col + " is not a string column");
@@ -308,9 +311,10 @@ Result<KnownSymbols> ReadKnownSymbols(storage::ObjectStore* store, const Date& f
   std::mutex mu;
   MT_RETURN_IF_ERROR(ParallelFor(days.size(), ParallelOptions{8, nullptr}, [&](size_t i) {
     const Status st = storage::ReadAgainIfReplaced([&] { return AddDaySymbols(store, days[i], &known, &mu); });
-    // A day without definitions says nothing; a store that fails does (and
-    // ends the reading: the plan cannot be made without it).
-    return !st.ok() && st.retryable() ? st : Status::OK();
+    // A day without definitions says nothing; a store that fails, or a day
+    // whose file is damaged, does (and ends the reading: pairing by the
+    // rules instead would plan what the damaged file may say otherwise).
+    return st.ok() || st.code() == Status::Code::kNotFound ? Status::OK() : st;
   }));
   return known;
 }

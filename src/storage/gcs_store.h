@@ -109,6 +109,7 @@ class GcsStore final : public ObjectStore {
   // wake-up pair) from the pool, which keeps idle only clients made when
   // that many were in use at once: counted per writer, they are all counted.
   int DescriptorsPerWrite() const override { return 3; }
+  bool ReadsOverNetwork() const override { return true; }
 
   // `length` bytes from `offset` (to the end when length < 0): one Range
   // request (more only when a transfer is cut).

@@ -130,6 +130,10 @@ class ObjectStore {
   // (the default, local); on GCS the upload's connection and the HTTP
   // library's wake-up pair.
   virtual int DescriptorsPerWrite() const { return 1; }
+  // True when a read comes over a network, so that the same range read
+  // again may give other bytes (a transfer damaged on its way); false (the
+  // default, local files) when it gives the same ones.
+  virtual bool ReadsOverNetwork() const { return false; }
   // True when many sealed objects commit faster together: SyncSealed() once,
   // then Commit() each (local: one syncfs instead of an fsync per file).
   virtual bool BatchesCommits() const { return false; }

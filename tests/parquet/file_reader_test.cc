@@ -479,6 +479,7 @@ class DamagingStore : public testing::MemoryStoreDouble {
  public:
   int damaged = 0;
   int reads = 0;
+  bool ReadsOverNetwork() const override { return true; }
   Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
                                          RangedRead* read) override {
     MT_ASSIGN_OR_RETURN(std::string b, MemoryStoreDouble::ReadRangeOfVersion(name, offset, length, read));
@@ -493,7 +494,7 @@ class DamagingStore : public testing::MemoryStoreDouble {
   }
 };
 
-TEST(FileReader, AChunkDamagedOnItsWayIsReadAgainThroughAStore) {
+TEST(FileReader, AChunkDamagedOnItsWayIsReadAgainWhenItCameOverANetwork) {
   const TempDir dir("mt_reader_test_");
   WriteOptions o;
   o.codec = Codec::kUncompressed;
@@ -526,6 +527,17 @@ TEST(FileReader, AChunkDamagedOnItsWayIsReadAgainThroughAStore) {
   EXPECT_NE(v.status().message().find(") in each of 3 reads: the file is damaged where it is stored"),
             std::string::npos)
       << v.status().message();
+  // A local store gives the same bytes again: read once.
+  auto local = storage::NewLocalStore(dir.path());
+  std::string damaged = testing::ReadFile(dir.File("f.parquet"));
+  damaged[DataPageBody(damaged, "amount")] ^= 1;
+  { std::ofstream(dir.File("g.parquet"), std::ios::binary) << damaged; }
+  auto lr = FileReader::Open(local.get(), "g.parquet");
+  ASSERT_TRUE(lr.ok()) << lr.status().ToString();
+  auto lv = (*lr)->ReadColumn("amount");
+  ASSERT_FALSE(lv.ok());
+  EXPECT_EQ(lv.status().code(), Status::Code::kDataLoss);
+  EXPECT_EQ(lv.status().message().find("reads"), std::string::npos) << lv.status().message();
 }
 
 TEST(ThriftReader, RejectsHostileStructures) {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 
+#include "parquet/file_reader.h"
 #include "pipeline/instruments_file.h"
 #include "pipeline/missing_report.h"
 #include "pipeline/plan.h"
@@ -324,6 +325,38 @@ TEST_F(PlanStore, AnInstrumentKeyNamesItsInstrumentThroughTheDefinitions) {
   EXPECT_FALSE(IsKeyForm("BTCUSDT"));
   EXPECT_FALSE(IsKeyForm("BINANCE-FUTURES:BTCUSDT"));
   EXPECT_TRUE(IsKeyForm("OKX-SWAP:PERPETUAL:BTC-USDT"));
+}
+
+// A day whose definitions file is damaged is not a day without definitions:
+// pairing a bare symbol by the rules would plan what the file may say
+// otherwise. download stops with the file's error; plan (definitions
+// optional) warns and pairs by the rules.
+TEST_F(PlanStore, DamagedDefinitionsStopThePairingOfBareSymbols) {
+  WriteDefinitions(kDay);
+  const std::string name = storage::Layout().InstrumentsObjectName(kDay);
+  std::string bytes = *store_->Read(name);
+  {
+    auto file = parquet::FileReader::OpenBuffer(bytes, "defs");
+    ASSERT_TRUE(file.ok());
+    const auto& md = (*file)->metadata();
+    const auto& cc = md.row_groups[0].columns[static_cast<size_t>(md.FindLeaf("tardis_symbol"))];
+    bytes[static_cast<size_t>(cc.StartOffset() + cc.total_compressed_size - 2)] ^= 0x20;
+  }
+  store_->Put(name, bytes);
+  PlanRequest req = Day();
+  req.exchanges = {"binance-futures"};
+  req.data_types = {"trades"};
+  req.symbols = {"BTCUSDT"};
+  auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+  ASSERT_FALSE(items.ok()) << "planned by the rules past a damaged file";
+  EXPECT_EQ(items.status().code(), Status::Code::kDataLoss) << items.status().ToString();
+  EXPECT_NE(items.status().message().find("column 'tardis_symbol': the page at chunk byte"), std::string::npos)
+      << items.status().message();
+  WorkPlanOptions optional;
+  optional.definitions_optional = true;
+  auto by_rules = PlanWorkItems(store_.get(), req, optional);
+  ASSERT_TRUE(by_rules.ok()) << by_rules.status().ToString();
+  EXPECT_EQ(by_rules->size(), 1u);
 }
 
 // `plan` goes on without readable definitions (bare symbols paired by the
