@@ -195,6 +195,7 @@ class LayoutRecordingStore : public ObjectStore {
   Status CheckWritable() override { return inner_->CheckWritable(); }
   std::string SpillDirectory() const override { return inner_->SpillDirectory(); }
   int DescriptorsPerWrite() const override { return inner_->DescriptorsPerWrite(); }
+  bool ReadsOverNetwork() const override { return inner_->ReadsOverNetwork(); }
   bool BatchesCommits() const override { return inner_->BatchesCommits(); }
   Status SyncSealed() override { return inner_->SyncSealed(); }
   void RemoveStaleTemporaries(const std::string& name) override { inner_->RemoveStaleTemporaries(name); }
