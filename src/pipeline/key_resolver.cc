@@ -40,10 +40,16 @@ DefinitionKeyResolver::DefinitionKeyResolver(Date day, const std::vector<Row>& r
     if (!r.quote.empty()) currencies_[r.exchange].insert(r.quote);
     if (!r.terms.empty()) terms_.emplace(r.key, r.terms);
   }
-  // The exchange's own symbol second: a dataset symbol always wins.
+  // The exchange's own symbol second: a dataset symbol always wins. Then a
+  // listed symbol as a file names it (BTCF0:USTF0 -> BTCF0-USTF0): the
+  // symbol of an item pinned on the command line, whose file that is.
   for (const auto& r : rows) {
     if (r.key.empty() || r.exchange.empty() || r.raw_symbol.empty()) continue;
     keys_.emplace(std::make_pair(r.exchange, tardis::AsciiUpper(r.raw_symbol)), r.key);
+  }
+  for (const auto& r : rows) {
+    if (r.key.empty() || r.exchange.empty()) continue;
+    keys_.emplace(std::make_pair(r.exchange, tardis::FileNameSymbol(r.symbol)), r.key);
   }
   for (const auto& [k, v] : keys_) {
     bytes_ += Node<decltype(keys_)::value_type>() + Heap(k.first) + Heap(k.second) + Heap(v);

@@ -504,11 +504,13 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
       // first is the fix.
       if (pinned && !tardis::HasSymbolRule(exchanges[e]) && !tardis::IsGroupedSymbol(sym) &&
           !Knows(req.known, exchanges[e], sym)) {
-        return Status::Usage("--symbols " + s + ": " + exchanges[e] +
-                             " has no symbol rule, so the key of '" + sym + "' comes from its instrument definitions, " +
-                             (req.known && req.known->by_exchange.count(exchanges[e]) ? "and the stored ones do not list it"
-                                                                                      : "and the store has none") +
-                             "; run `market-tick instruments` for these days into the output store first");
+        return Status::Usage("--symbols " + s + ": " + exchanges[e] + " has no symbol rule, so the key of '" + sym +
+                             "' comes from its instrument definitions, " +
+                             (req.known && req.known->by_exchange.count(exchanges[e])
+                                  ? "and the stored ones do not list it"
+                                  : "and the store lists none of its instruments") +
+                             "; run `market-tick instruments` for these days into the output store first (with --force "
+                             "where an earlier run wrote them: it may have rejected symbols whose metadata it lacked)");
       }
       syms.push_back(std::move(sym));
     }
@@ -646,8 +648,11 @@ std::string DatasetUrl(const std::string& base, const WorkItem& item) {
   std::string b = base;
   while (!b.empty() && b.back() == '/') b.pop_back();
   const std::string d = FormatDate(item.day);
-  return b + "/v1/" + item.exchange + "/" + item.data_type + "/" + d.substr(0, 4) + "/" +
-         d.substr(5, 2) + "/" + d.substr(8, 2) + "/" + net::UrlEncode(item.symbol) + ".csv.gz";
+  // The dataset symbol: an item planned from definitions carries the
+  // listing's spelling, which may hold `:` or `/` (bitfinex-derivatives
+  // BTCF0:USTF0), where the file's name has `-`.
+  return b + "/v1/" + item.exchange + "/" + item.data_type + "/" + d.substr(0, 4) + "/" + d.substr(5, 2) + "/" +
+         d.substr(8, 2) + "/" + net::UrlEncode(NormalizeSymbol(item.symbol)) + ".csv.gz";
 }
 
 }  // namespace mt::pipeline

@@ -86,7 +86,7 @@ Result<std::vector<WorkItem>> PlanWorkItems(storage::ObjectStore* store, PlanReq
     // A pin of a venue without a symbol rule has no key but the definitions,
     // and an instrument key no instrument but theirs: a store that could not
     // be read is its error (retryable or not as the
-    // store says), not "the store has none".
+    // store says), not "the store lists none of its instruments".
     if (!options.definitions_optional || PinsAVenueWithoutARule(req.symbols) ||
         std::any_of(req.symbols.begin(), req.symbols.end(), IsKeyForm)) {
       return st.WithContext("reading instrument definitions");

@@ -4,6 +4,9 @@
 // Content-Range: bytes */SIZE, non-final chunks multiples of 256 KiB).
 #include "storage/gcs_upload.h"
 
+#include <cstring>
+#include <utility>
+
 #include <nlohmann/json.hpp>
 
 #include "core/crc32c.h"
@@ -16,9 +19,16 @@ namespace mt::storage {
 namespace {
 
 std::string ContentTypeFor(const std::string& name) {
-  const std::string ext = ".parquet";
-  if (name.size() >= ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
-    return "application/vnd.apache.parquet";
+  // By the name's extension: what a browser or a console shows the object
+  // as (a validate report opens as a page, not a download).
+  static const std::pair<const char*, const char*> kTypes[] = {
+      {".parquet", "application/vnd.apache.parquet"}, {".json", "application/json"},
+      {".html", "text/html; charset=utf-8"},          {".csv", "text/csv; charset=utf-8"},
+      {".txt", "text/plain; charset=utf-8"},
+  };
+  for (const auto& [ext, type] : kTypes) {
+    const size_t n = std::strlen(ext);
+    if (name.size() >= n && name.compare(name.size() - n, n, ext) == 0) return type;
   }
   return "application/octet-stream";
 }

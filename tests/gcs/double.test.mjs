@@ -1222,6 +1222,22 @@ test('derive: a grouped item\'s record whose piece arrives damaged is read again
   }
 });
 
+// A validate report in a bucket opens in a browser as a page, not as a download: objects are
+// uploaded with the content type of their name's extension.
+test('uploads carry the content type of their extension: a validate report is text/html', async () => {
+  await runOk(['convert', path.join(FIXTURE_DIR, 'bitmex_trades_2020-03-01_XBTUSD.csv.gz'), '--output', 'gs://bkt/ctype']);
+  const v = await run(['validate', '--from', '2020-03-01', '--exchanges', 'bitmex', '--symbols', 'XBTUSD', '--data-types', 'trades',
+    '--output', 'gs://bkt/ctype', '--report', 'gs://bkt/ctype/report.html']);
+  assert.equal(v.code, 0, describe(['validate'], v));
+  assert.equal(d.object('bkt', 'ctype/report.html').contentType, 'text/html; charset=utf-8');
+  assert.equal(d.object('bkt', 'ctype/raw_tick_data/by_date/day-2020-03-01/data_type-trades/BITMEX:PERPETUAL:BTC-USD.parquet').contentType,
+    'application/vnd.apache.parquet');
+  for (const [name, type] of [['a.json', 'application/json'], ['a.csv', 'text/csv; charset=utf-8'], ['a.bin', 'application/octet-stream']]) {
+    await runOk(['gcs', 'put', file(name, 'x'), `gs://bkt/ctype/${name}`]);
+    assert.equal(d.object('bkt', `ctype/${name}`).contentType, type, name);
+  }
+});
+
 // derive reads a raw object's column chunks in ranges, which carry no checksum of their own: each
 // page's CRC-32 (in its header) finds a chunk damaged on its way, and the chunk is read again.
 test('derive from gs://: a column chunk damaged on its way fails its page CRC-32 and is read again: the same series; damaged every time, exit 1 naming it, nothing written', async () => {

@@ -289,7 +289,7 @@ describe('one key for one instrument', () => {
     const d = await runBin(['download', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'dydx:BTC-USD',
       '--output', empty], env);
     assert.equal(d.code, 2, d.info);
-    assert.match(d.stderr, /--symbols dydx:BTC-USD: dydx has no symbol rule.*the store has none; run `market-tick instruments`/, d.info);
+    assert.match(d.stderr, /--symbols dydx:BTC-USD: dydx has no symbol rule.*the store lists none of its instruments; run `market-tick instruments` .*with --force where an earlier run wrote them/, d.info);
     assert.deepEqual(listFiles(empty).filter((f) => f.startsWith('raw_tick_data')), [], d.info);
     const v = await runBin(['validate', '--from', KD, '--exchanges', 'dydx', '--data-types', 'trades', '--symbols', 'dydx:BTC-USD',
       '--output', empty, '--read-only']);

@@ -115,6 +115,17 @@ TEST(KeyResolver, RowSymbolsTakeTheKeyOfTheDatasetSymbolTheyNameAFileBy) {
   EXPECT_NE(other.find("do not list it"), std::string::npos) << other;
 }
 
+// The other way round: a listing that spells the symbol as the exchange does
+// (BTCF0:USTF0), and an item pinned on the command line by its dataset symbol
+// (BTCF0-USTF0, the file's name): the same instrument.
+TEST(KeyResolver, DatasetSymbolsTakeTheKeyOfTheListedSymbolTheyName) {
+  auto r = FromDefs({Def("bitfinex-derivatives", "BTCF0:USTF0", "BITFINEX-DERIVATIVES:PERPETUAL:BTC-USDT"),
+                     Def("kraken", "XBT/USD", "KRAKEN:SPOT_PAIR:BTC-USD")});
+  EXPECT_EQ(KeyOf(*r, "bitfinex-derivatives", "BTCF0-USTF0"), "BITFINEX-DERIVATIVES:PERPETUAL:BTC-USDT");
+  EXPECT_EQ(KeyOf(*r, "bitfinex-derivatives", "BTCF0:USTF0"), "BITFINEX-DERIVATIVES:PERPETUAL:BTC-USDT");
+  EXPECT_EQ(KeyOf(*r, "kraken", "XBT-USD"), "KRAKEN:SPOT_PAIR:BTC-USD");
+}
+
 TEST(KeyResolver, ConcatenatedSpotSymbolsTakeTheSplitTheListingConfirms) {
   auto r = FromDefs(Listing());
   // ETHAEUR is not listed; the rule would read ETHA-EUR. ETH and AEUR are

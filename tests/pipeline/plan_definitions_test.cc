@@ -362,7 +362,7 @@ TEST_F(PlanStore, DamagedDefinitionsStopThePairingOfBareSymbols) {
 // `plan` goes on without readable definitions (bare symbols paired by the
 // symbol rules, with a warning), but a symbol pinned to a venue without a
 // rule has no key but the definitions: the store's own error is the answer
-// (here one a retry can fix), not "the store has none" (a usage error that
+// (here one a retry can fix), not "the store lists none of its instruments" (a usage error that
 // sends the user to run `instruments`).
 TEST(PlanWorkItems, APinWithoutARuleGetsTheStoresErrorWhenDefinitionsCannotBeRead) {
   PlanRequest req;

@@ -24,6 +24,15 @@ TEST(Plan, ProductIsSortedAndDeduplicated) {
   EXPECT_EQ((*plan)[0].Id(), "2020-02-28/quotes/binance-futures/BTCUSDT");
   EXPECT_EQ(plan->back().Id(), "2020-03-01/trades/deribit/BTC-PERPETUAL");
   EXPECT_EQ(DatasetUrl("http://h/", (*plan)[0]), "http://h/v1/binance-futures/quotes/2020/02/28/BTCUSDT.csv.gz");
+  // An item planned from definitions carries the listing's spelling; its file is named by the
+  // dataset symbol (upper case, `:` and `/` as `-`).
+  WorkItem listed = (*plan)[0];
+  listed.exchange = "bitfinex-derivatives";
+  listed.symbol = "BTCF0:USTF0";
+  EXPECT_EQ(DatasetUrl("http://h", listed), "http://h/v1/bitfinex-derivatives/quotes/2020/02/28/BTCF0-USTF0.csv.gz");
+  listed.exchange = "kraken";
+  listed.symbol = "xbt/usd";
+  EXPECT_EQ(DatasetUrl("http://h", listed), "http://h/v1/kraken/quotes/2020/02/28/XBT-USD.csv.gz");
 }
 
 TEST(Plan, BadRequestsAreUsageErrors) {
@@ -186,7 +195,8 @@ TEST(Plan, APinnedSymbolOfAVenueWithoutARuleNeedsItsDefinitions) {
   ASSERT_EQ(plan.status().code(), Status::Code::kUsage);
   EXPECT_NE(plan.status().message().find("--symbols hyperliquid:BTC: hyperliquid has no symbol rule"), std::string::npos)
       << plan.status().message();
-  EXPECT_NE(plan.status().message().find("the store has none; run `market-tick instruments`"), std::string::npos)
+  EXPECT_NE(plan.status().message().find("the store lists none of its instruments; run `market-tick instruments`"),
+            std::string::npos)
       << plan.status().message();
   KnownSymbols known;
   known.by_exchange["hyperliquid"] = {"ETH"};
