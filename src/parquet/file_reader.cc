@@ -200,14 +200,29 @@ Status FileReader::Init() {
   for (size_t g = 0; g < md_.row_groups.size(); g++) {
     for (size_t c = 0; c < md_.row_groups[g].columns.size(); c++) {
       const ColumnChunkMeta& cc = md_.row_groups[g].columns[c];
+      const std::string column = c < md_.leaves.size() ? md_.leaves[c].path.back() : std::to_string(c);
+      // A chunk's physical type is its column's (the values are decoded as
+      // the one and handed on as the other), and its codec one Parquet
+      // defines: a footer saying otherwise is damaged.
+      if (c < md_.leaves.size()) {
+        const std::optional<PhysicalType>& type = md_.schema[md_.leaves[c].schema_index].type;
+        if (!type || *type != cc.type) {
+          return bad("row group " + std::to_string(g) + " column '" + column + "' is " + PhysicalTypeName(cc.type) +
+                     " in its chunk and " + (type ? PhysicalTypeName(*type) : "untyped") +
+                     " in the schema (corrupt footer)");
+        }
+      }
+      if (static_cast<int32_t>(cc.codec) < 0 || static_cast<int32_t>(cc.codec) > 7) {
+        return bad("row group " + std::to_string(g) + " column '" + column + "' has compression codec " +
+                   std::to_string(static_cast<int32_t>(cc.codec)) + ", which Parquet does not define (corrupt footer)");
+      }
       const int64_t start = cc.StartOffset();
       if (!cc.file_path.empty()) continue;  // external chunk: not ours to check
       if (start < 4 || cc.total_compressed_size < 0 || cc.num_values < 0 ||
           cc.total_compressed_size > data_end - start) {
-        return bad("row group " + std::to_string(g) + " column '" +
-                   (c < md_.leaves.size() ? md_.leaves[c].path.back() : std::to_string(c)) + "' spans bytes " +
-                   std::to_string(start) + "+" + std::to_string(cc.total_compressed_size) +
-                   " outside the data section (0.." + std::to_string(data_end) + "): truncated or corrupt");
+        return bad("row group " + std::to_string(g) + " column '" + column + "' spans bytes " + std::to_string(start) +
+                   "+" + std::to_string(cc.total_compressed_size) + " outside the data section (0.." +
+                   std::to_string(data_end) + "): truncated or corrupt");
       }
     }
   }
@@ -224,11 +239,11 @@ Result<ColumnValues> FileReader::ReadColumn(size_t row_group, size_t leaf) {
   ChunkInfo info{cc.type, se.type_length.value_or(0), lc.max_def, lc.max_rep, cc.codec,
                  md_.row_groups[row_group].num_rows};
   const std::string where = label_ + ": row group " + std::to_string(row_group) + " column '" + lc.path.back() + "'";
-  // A page that fails its CRC-32 may have been damaged on its way (a ranged
-  // read of a cloud object has no checksum of its own): a chunk read through
-  // a network is read again, kChunkReads times in all. Damaged every time
-  // (or read from a local file or memory), it is damaged where it is stored:
-  // kDataLoss, for the file to be written again.
+  // A page that fails its CRC-32, or a chunk that fails to decode, may have
+  // been damaged on its way (a ranged read of a cloud object has no checksum
+  // of its own): a chunk read through a network is read again, kChunkReads
+  // times in all. A CRC failing every time (or in a local file or memory) is
+  // damage where the file is stored: kDataLoss, for it to be written again.
   const int reads = src_->ReadAgainMayDiffer() ? kChunkReads : 1;
   for (int read = 1;; read++) {
     MT_ASSIGN_OR_RETURN(std::string bytes, src_->ReadRange(static_cast<uint64_t>(cc.StartOffset()),
@@ -238,14 +253,16 @@ Result<ColumnValues> FileReader::ReadColumn(size_t row_group, size_t leaf) {
     }
     auto r = DecodeColumnChunk(bytes, info);
     if (r.ok()) return r;
-    if (r.status().detail() != Status::Detail::kChecksumMismatch) return r.status().WithContext(where);
-    if (read == reads) {
-      return Status::DataLoss(where + ": " + r.status().message() +
-                              (reads > 1 ? " in each of " + std::to_string(reads) + " reads" : std::string()) +
-                              ": the file is damaged where it is stored; write it again (the command that wrote "
-                              "it, with --force)")
+    const std::string each = reads > 1 ? " in each of " + std::to_string(reads) + " reads" : std::string();
+    if (read == reads && r.status().detail() == Status::Detail::kChecksumMismatch) {
+      return Status::DataLoss(where + ": " + r.status().message() + each +
+                              ": the file is damaged where it is stored; write it again (run the command that "
+                              "wrote it again: download, convert, derive and instruments replace a file with --force)")
           .WithDetail(Status::Detail::kChecksumMismatch);
     }
+    // Bytes a page's CRC does not cover (its header) damaged on the way
+    // fail the decoding as bad data would: read again too.
+    if (read == reads) return r.status().WithContext(where + (reads > 1 ? " (the same" + each + ")" : ""));
     log::Warn(where + ": " + r.status().message() + "; reading the column chunk again (read " +
               std::to_string(read + 1) + " of " + std::to_string(reads) + ")");
   }

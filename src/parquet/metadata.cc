@@ -342,43 +342,75 @@ Status ParsePageHeader(std::string_view bytes, PageHeader* out, size_t* header_l
   *out = PageHeader();
   R r(bytes);
   bool have_type = false;
+  // Required fields seen, one bit each: a header a damaged byte cut a
+  // field from must not be read with its default (a BYTE_STREAM_SPLIT page
+  // decoded as PLAIN gives values, all wrong).
+  unsigned seen = 0;
+  enum : unsigned { kSizes = 3, kPageNumValues = 4, kPageEncoding = 8, kSubHeader = 16 };
   ForFields(r, [&](int16_t id, TType t) {
     switch (id) {
       case fid::kPhType:
         out->type = ReadEnum<PageType>(r, t, "PageHeader.type", 0, 3);
         have_type = true;
         break;
-      case fid::kPhUncompressedSize: out->uncompressed_size = I32(r, t, "PageHeader.uncompressed_page_size"); break;
-      case fid::kPhCompressedSize: out->compressed_size = I32(r, t, "PageHeader.compressed_page_size"); break;
+      case fid::kPhUncompressedSize:
+        out->uncompressed_size = I32(r, t, "PageHeader.uncompressed_page_size");
+        seen |= 1;
+        break;
+      case fid::kPhCompressedSize:
+        out->compressed_size = I32(r, t, "PageHeader.compressed_page_size");
+        seen |= 2;
+        break;
       case fid::kPhCrc:
         out->crc = static_cast<uint32_t>(I32(r, t, "PageHeader.crc"));
         out->has_crc = true;
         break;
       case fid::kPhDataPageHeader:
         if (!r.Expect(t, TType::kStruct, "PageHeader.data_page_header")) break;
+        seen |= kSubHeader;
         ForFields(r, [&](int16_t f, TType ft) {
-          if (f == fid::kDpNumValues) out->num_values = I32(r, ft, "DataPageHeader.num_values");
-          else if (f == fid::kDpEncoding) out->encoding = static_cast<Encoding>(I32(r, ft, "DataPageHeader.encoding"));
-          else r.Skip(ft);  // level encodings: RLE is the only one in use
+          if (f == fid::kDpNumValues) {
+            out->num_values = I32(r, ft, "DataPageHeader.num_values");
+            seen |= kPageNumValues;
+          } else if (f == fid::kDpEncoding) {
+            out->encoding = static_cast<Encoding>(I32(r, ft, "DataPageHeader.encoding"));
+            seen |= kPageEncoding;
+          } else {
+            r.Skip(ft);  // level encodings: RLE is the only one in use
+          }
         });
         break;
       case fid::kPhDictionaryPageHeader:
         if (!r.Expect(t, TType::kStruct, "PageHeader.dictionary_page_header")) break;
+        seen |= kSubHeader;
         ForFields(r, [&](int16_t f, TType ft) {
-          if (f == fid::kDictNumValues) out->num_values = I32(r, ft, "DictionaryPageHeader.num_values");
-          else if (f == fid::kDictEncoding) out->encoding = static_cast<Encoding>(I32(r, ft, "DictionaryPageHeader.encoding"));
-          else r.Skip(ft);
+          if (f == fid::kDictNumValues) {
+            out->num_values = I32(r, ft, "DictionaryPageHeader.num_values");
+            seen |= kPageNumValues;
+          } else if (f == fid::kDictEncoding) {
+            out->encoding = static_cast<Encoding>(I32(r, ft, "DictionaryPageHeader.encoding"));
+            seen |= kPageEncoding;
+          } else {
+            r.Skip(ft);
+          }
         });
         break;
       case fid::kPhDataPageHeaderV2:
         if (!r.Expect(t, TType::kStruct, "PageHeader.data_page_header_v2")) break;
         out->v2 = true;
+        seen |= kSubHeader;
         ForFields(r, [&](int16_t f, TType ft) {
           switch (f) {
-            case fid::kDp2NumValues: out->num_values = I32(r, ft, "DataPageHeaderV2.num_values"); break;
+            case fid::kDp2NumValues:
+              out->num_values = I32(r, ft, "DataPageHeaderV2.num_values");
+              seen |= kPageNumValues;
+              break;
             case fid::kDp2NumNulls: out->v2_num_nulls = I32(r, ft, "DataPageHeaderV2.num_nulls"); break;
             case fid::kDp2NumRows: out->v2_num_rows = I32(r, ft, "DataPageHeaderV2.num_rows"); break;
-            case fid::kDp2Encoding: out->encoding = static_cast<Encoding>(I32(r, ft, "DataPageHeaderV2.encoding")); break;
+            case fid::kDp2Encoding:
+              out->encoding = static_cast<Encoding>(I32(r, ft, "DataPageHeaderV2.encoding"));
+              seen |= kPageEncoding;
+              break;
             case fid::kDp2DefLevelsLength: out->v2_def_levels_length = I32(r, ft, "DataPageHeaderV2.definition_levels_byte_length"); break;
             case fid::kDp2RepLevelsLength: out->v2_rep_levels_length = I32(r, ft, "DataPageHeaderV2.repetition_levels_byte_length"); break;
             case fid::kDp2IsCompressed:
@@ -394,6 +426,16 @@ Status ParsePageHeader(std::string_view bytes, PageHeader* out, size_t* header_l
   });
   MT_RETURN_IF_ERROR(r.status("page header"));
   if (!have_type) return Status::InvalidInput("page header has no type");
+  if ((seen & kSizes) != kSizes) return Status::InvalidInput("page header lacks its page sizes");
+  // Data and dictionary pages need their own header, with its count and
+  // encoding (index pages have none we read).
+  if (out->type != PageType::kIndexPage &&
+      (seen & (kSubHeader | kPageNumValues | kPageEncoding)) != (kSubHeader | kPageNumValues | kPageEncoding)) {
+    return Status::InvalidInput(std::string("page header lacks ") + (!(seen & kSubHeader)
+                                                                         ? "the header of its page type"
+                                                                     : !(seen & kPageNumValues) ? "its value count"
+                                                                                                : "its encoding"));
+  }
   if (out->compressed_size < 0 || out->uncompressed_size < 0 || out->num_values < 0 ||
       out->v2_def_levels_length < 0 || out->v2_rep_levels_length < 0 || out->v2_num_nulls < 0) {
     return Status::InvalidInput("page header has negative sizes");

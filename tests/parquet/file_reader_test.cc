@@ -18,6 +18,7 @@
 #include "core/thread_pool.h"
 #include "parquet/file_reader.h"
 #include "parquet/file_writer.h"
+#include "parquet/thrift_compact.h"
 #include "parquet/thrift_reader.h"
 #include "storage/object_store.h"
 #include "support/fixtures.h"
@@ -479,6 +480,7 @@ class DamagingStore : public testing::MemoryStoreDouble {
  public:
   int damaged = 0;
   int reads = 0;
+  size_t at = std::string::npos;  // the byte flipped; npos: the middle one
   bool ReadsOverNetwork() const override { return true; }
   Result<std::string> ReadRangeOfVersion(const std::string& name, uint64_t offset, int64_t length,
                                          RangedRead* read) override {
@@ -488,7 +490,7 @@ class DamagingStore : public testing::MemoryStoreDouble {
     reads++;
     if (damaged > 0 && !b.empty()) {
       damaged--;
-      b[b.size() / 2] ^= 1;
+      b[at < b.size() ? at : b.size() / 2] ^= 1;
     }
     return b;
   }
@@ -527,6 +529,19 @@ TEST(FileReader, AChunkDamagedOnItsWayIsReadAgainWhenItCameOverANetwork) {
   EXPECT_NE(v.status().message().find(") in each of 3 reads: the file is damaged where it is stored"),
             std::string::npos)
       << v.status().message();
+  // A byte of a page header (which no CRC covers) damaged on the way: the
+  // chunk fails to decode, and is read again too.
+  {
+    auto h = FileReader::Open(&store, "raw/f.parquet");
+    ASSERT_TRUE(h.ok());
+    store.damaged = 1;
+    store.at = 1;  // the page type's value: a data page becomes an index page
+    store.reads = 0;
+    auto hv = (*h)->ReadColumn("amount");
+    ASSERT_TRUE(hv.ok()) << hv.status().ToString();
+    EXPECT_EQ(store.reads, 2);
+    EXPECT_EQ(hv->doubles, t.cols[static_cast<size_t>((*h)->metadata().FindLeaf("amount"))].doubles);
+  }
   // A local store gives the same bytes again: read once.
   auto local = storage::NewLocalStore(dir.path());
   std::string damaged = testing::ReadFile(dir.File("f.parquet"));
@@ -538,6 +553,95 @@ TEST(FileReader, AChunkDamagedOnItsWayIsReadAgainWhenItCameOverANetwork) {
   ASSERT_FALSE(lv.ok());
   EXPECT_EQ(lv.status().code(), Status::Code::kDataLoss);
   EXPECT_EQ(lv.status().message().find("reads"), std::string::npos) << lv.status().message();
+}
+
+// Every single-bit flip of a footer (a byte damaged on disk, or in a
+// cloud object's tail read, which no page CRC covers): the file fails to
+// open or to read, or reads the values written. A chunk's type flipped
+// from BYTE_ARRAY to FLOAT crashed the reader; DOUBLE to FLOAT gave wrong
+// values; a codec outside Parquet's passed the open.
+TEST(FileReader, EveryBitOfTheFooterFlippedFailsOrReadsTheValuesWritten) {
+  const TempDir dir("mt_reader_test_");
+  WriteOptions o;
+  o.row_group_rows = 150;
+  o.page_rows = 60;
+  o.kv = {{"data_type", "trades"}};
+  const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 300, 24);
+  WriteTable(t, dir.File("f.parquet"), o);
+  const std::string good = testing::ReadFile(dir.File("f.parquet"));
+  const uint32_t flen = Load<uint32_t>(good.substr(good.size() - 8, 4));
+  const size_t footer = good.size() - 8 - flen;
+  size_t opened = 0, failed = 0;
+  for (size_t at = footer; at < good.size() - 8; at++) {
+    for (int bit = 0; bit < 8; bit++) {
+      std::string b = good;
+      b[at] = static_cast<char>(b[at] ^ (1 << bit));
+      auto r = FileReader::OpenBuffer(b, "flipped");
+      if (!r.ok()) {
+        failed++;
+        continue;
+      }
+      bool all = true;
+      for (size_t c = 0; c < t.schema.size() && all; c++) {
+        const int leaf = (*r)->metadata().FindLeaf(t.schema[c].name);
+        if (leaf < 0) {
+          all = false;
+          break;
+        }
+        auto v = (*r)->ReadColumn(static_cast<size_t>(leaf));
+        if (!v.ok()) {
+          all = false;
+          break;
+        }
+        const ColumnValues& w = t.cols[c];
+        ASSERT_EQ(v->type, w.type) << "byte " << at << " bit " << bit << " column " << t.schema[c].name;
+        ASSERT_EQ(v->defined, w.defined) << "byte " << at << " bit " << bit << " column " << t.schema[c].name;
+        ASSERT_TRUE(v->ints == w.ints && v->doubles == w.doubles && v->strings == w.strings && v->bools == w.bools)
+            << "byte " << at << " bit " << bit << " column " << t.schema[c].name << ": other values, no error";
+      }
+      (all ? opened : failed)++;
+    }
+  }
+  EXPECT_GT(opened, 0u);
+  EXPECT_GT(failed, 0u);
+}
+
+// A page header a damaged byte cut a required field from is an error, not
+// a page read with the field's default (BYTE_STREAM_SPLIT values decoded
+// as PLAIN: wrong numbers, exit 0).
+TEST(ThriftReader, APageHeaderWithoutARequiredFieldIsAnError) {
+  auto header = [](bool sizes, bool sub, bool count, bool encoding, PageType type) {
+    std::string out;
+    ThriftWriter w(&out);
+    w.BeginStruct();
+    w.FieldI32(fid::kPhType, static_cast<int32_t>(type));
+    if (sizes) {
+      w.FieldI32(fid::kPhUncompressedSize, 16);
+      w.FieldI32(fid::kPhCompressedSize, 16);
+    }
+    if (sub) {
+      w.FieldStruct(type == PageType::kDictionaryPage ? fid::kPhDictionaryPageHeader : fid::kPhDataPageHeader);
+      if (count) w.FieldI32(fid::kDpNumValues, 2);  // field 1 in both
+      if (encoding) w.FieldI32(fid::kDpEncoding, static_cast<int32_t>(Encoding::kByteStreamSplit));
+      w.EndStruct();
+    }
+    w.EndStruct();
+    return out;
+  };
+  PageHeader h;
+  size_t len = 0;
+  for (PageType type : {PageType::kDataPage, PageType::kDictionaryPage}) {
+    EXPECT_TRUE(ParsePageHeader(header(true, true, true, true, type), &h, &len).ok());
+    EXPECT_EQ(h.encoding, Encoding::kByteStreamSplit);
+    const auto error = [&](const std::string& bytes) {
+      const Status st = ParsePageHeader(bytes, &h, &len);
+      return st.ok() ? std::string("ok") : st.message();
+    };
+    EXPECT_EQ(error(header(true, true, true, false, type)), "page header lacks its encoding");
+    EXPECT_EQ(error(header(true, true, false, true, type)), "page header lacks its value count");
+    EXPECT_EQ(error(header(true, false, false, false, type)), "page header lacks the header of its page type");
+    EXPECT_EQ(error(header(false, true, true, true, type)), "page header lacks its page sizes");
+  }
 }
 
 TEST(ThriftReader, RejectsHostileStructures) {
