@@ -51,10 +51,15 @@ bool Matches(const parquet::SchemaElement& e, const columnar::ColumnSpec& c) {
   }
 }
 
+// The reason goes to stdout, the HTML report and the missing-data report's
+// STRING column, and may quote a damaged file's bytes (a footer value):
+// valid UTF-8 on one line, or DuckDB refuses the report.
+constexpr size_t kReasonBytes = 2000;  // of one reason, escaped
+
 FileCheck Corrupt(std::string reason) {
   FileCheck c;
   c.status = ItemStatus::kCorrupt;
-  c.reason = std::move(reason);
+  c.reason = EscapeOutsideText(reason, kReasonBytes);
   return c;
 }
 

@@ -21,6 +21,7 @@
 #include "core/open_files.h"
 #include "core/redact.h"
 #include "core/time_util.h"
+#include "core/utf8.h"
 #include "pipeline/key_resolver.h"
 #include "pipeline/plan.h"
 #include "storage/layout_record.h"
@@ -35,6 +36,8 @@ namespace mt::validate {
 namespace {
 
 constexpr size_t kMaxPrintedProblems = 200;
+// At most this much of one field of a printed problem line.
+constexpr size_t kPrintedFieldBytes = 2000;
 
 // `width`: the data_type column's, wide enough for the longest name (derived
 // names such as book_snapshot_25_grouped0.5_100ms are longer than 22).
@@ -88,8 +91,12 @@ std::string SummaryText(const ValidateJobOptions& o, const ExpectedSet& expected
   for (const auto& r : res.items) {
     if (!IsReported(r.status)) continue;
     if (printed++ >= kMaxPrintedProblems) continue;
-    out += std::string(StatusName(r.status)) + "\t" + FormatDate(r.item.day) + "\t" + r.item.data_type + "\t" +
-           r.item.instrument_key + (r.status == ItemStatus::kMissing ? "" : "\t" + r.reason) + "\n";
+    // Keys and reasons may quote a damaged file's bytes: one line of valid
+    // UTF-8 each, so no field can forge a line or a column.
+    out += std::string(StatusName(r.status)) + "\t" + FormatDate(r.item.day) + "\t" +
+           EscapeOutsideText(r.item.data_type, kPrintedFieldBytes) + "\t" +
+           EscapeOutsideText(r.item.instrument_key, kPrintedFieldBytes) +
+           (r.status == ItemStatus::kMissing ? "" : "\t" + EscapeOutsideText(r.reason, kPrintedFieldBytes)) + "\n";
   }
   if (printed > kMaxPrintedProblems) {
     out += "... and " + std::to_string(printed - kMaxPrintedProblems) +

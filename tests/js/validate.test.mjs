@@ -317,3 +317,40 @@ describe('market-tick validate: a missing-data report of many rows', () => {
     }
   });
 });
+
+// A damaged file's bytes quoted in a reason (here its footer's data_type, one byte made invalid
+// UTF-8; then a control character): the problem line stays one line of valid UTF-8, and the
+// missing-data report stays readable by DuckDB (a STRING column must hold valid UTF-8).
+describe('market-tick validate: a reason quoting a damaged footer', () => {
+  it('is escaped on stdout and in the report, which DuckDB and hyparquet read', async () => {
+    const dir = mkTmp(ROOT_TMP, 'bytes');
+    const store = path.join(dir, 'store');
+    runOk(['convert', path.join(FIXTURE_DIR, 'binance-futures_trades_2020-02-22_BTCUSDT.csv.gz'), '--output', store]);
+    const f = path.join(store, obj(D1, 'trades', KEY.BTC));
+    const good = fs.readFileSync(f);
+    const footer = good.length - 8 - good.readUInt32LE(good.length - 8);
+    const at = good.indexOf('trades', good.indexOf('data_type', footer));
+    assert.ok(at > footer);
+    for (const [byte, shown] of [[0xf4, '\\xf4rades'], [0x1b, '\\x1brades']]) {
+      const b = Buffer.from(good);
+      b[at] = byte;
+      fs.writeFileSync(f, b);
+      const args = ['validate', '--from', D1, '--exchanges', 'binance-futures', '--data-types', 'trades', '--symbols', 'BTCUSDT',
+        '--output', store, '--deep'];
+      const r = run(args);
+      assert.equal(r.code, 1, describeRun(args, r));
+      const line = r.stdout.split('\n').find((l) => l.startsWith('corrupt\t'));
+      assert.ok(line, r.stdout);
+      assert.ok(line.includes(shown), line);
+      assert.equal(line.split('\t').length, 5, line);
+      assert.ok(!/[\x00-\x08\x1b\x7f]/.test(line) && Buffer.from(line).toString('utf8') === line, line);
+      const report = path.join(store, 'missing_data_reports', 'by_date', `day-${D1}`, 'missing_data.parquet');
+      const duck = await duckReadAll(report);
+      const hyp = await hypReadAll(report);
+      const reason = duck.columns.findIndex((c) => c.name === 'reason');
+      assert.equal(duck.rows.length, 1);
+      assert.ok(String(duck.rows[0][reason]).includes(shown), duck.rows[0][reason]);
+      assert.equal(hyp.rows[0][reason], duck.rows[0][reason]);
+    }
+  });
+});
