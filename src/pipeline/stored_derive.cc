@@ -1,7 +1,9 @@
 #include "pipeline/stored_derive.h"
 
 #include <memory>
+#include <utility>
 
+#include "core/utf8.h"
 #include "parquet/file_reader.h"
 #include "storage/layout.h"
 
@@ -82,6 +84,18 @@ Result<StoredDeriveResult> DeriveFromStoredObject(const StoredDeriveRequest& req
   if (!req.schema) return Status::InvalidInput(label + ": no schema for its data type");
   // Open's errors name the object.
   MT_ASSIGN_OR_RETURN(std::unique_ptr<parquet::FileReader> reader, parquet::FileReader::Open(req.store, req.raw_object));
+  // The object's footer names what it holds: another instrument's or data
+  // type's file under this name (copied, or swapped by hand) would give
+  // this instrument a series of other rows.
+  for (const auto& [field, want] : {std::pair<const char*, std::string>{"instrument_key", req.key},
+                                    std::pair<const char*, std::string>{"data_type", req.schema->name}}) {
+    const std::string stored = KeyValue(reader->metadata(), field);
+    if (!stored.empty() && !want.empty() && stored != want) {
+      return Status::InvalidInput(label + ": its metadata says " + field + " " + EscapeOutsideText(stored, 200) +
+                                  ", not " + want + ": the object holds other data than its name says; " +
+                                  "download or convert it again with --force");
+    }
+  }
   derive::EngineOptions eo;
   eo.specs = req.specs;
   eo.store = req.store;

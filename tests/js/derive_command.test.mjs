@@ -511,3 +511,18 @@ describe('derived series of a grouped file', () => {
     }
   });
 });
+
+// A raw object that holds another instrument's file (copied over it by hand, or a sync gone wrong):
+// its footer says whose it is, and derive refuses it instead of filing bitmex's bars under binance.
+describe('derive: a raw object holding another instrument\'s rows', () => {
+  it('fails its item naming both, exit 1, nothing written; the other items are computed', () => {
+    const store = rawStore('swapped', FILES.slice(1));
+    const raw = (day, key) => path.join(store, 'raw_tick_data', 'by_date', `day-${day}`, 'data_type-trades', `${key}.parquet`);
+    fs.copyFileSync(raw('2020-03-01', 'BITMEX:PERPETUAL:BTC-USD'), raw('2020-02-22', 'BINANCE-FUTURES:PERPETUAL:BTC-USDT'));
+    const r = derive(store, ['--derive', 'trade_bar_1m']);
+    assert.equal(r.code, 1, describeRun(['derive'], r));
+    assert.match(r.stderr, /BINANCE-FUTURES:PERPETUAL:BTC-USDT\.parquet: its metadata says instrument_key BITMEX:PERPETUAL:BTC-USD, not BINANCE-FUTURES:PERPETUAL:BTC-USDT: the object holds other data than its name says; download or convert it again with --force/);
+    const written = listFiles(path.join(store, 'derived_data'));
+    assert.deepEqual(written, ['by_date/day-2020-03-01/data_type-trade_bar_1m/BITMEX:PERPETUAL:BTC-USD.parquet']);
+  });
+});
