@@ -71,11 +71,10 @@ std::string NormalizeSymbol(std::string sym) {
 
 namespace {
 
-// Whether `exchange` has the (normalised) dataset symbol `sym`: its stored
-// definitions say so when there are any, else its symbol rules.
-// " (BTC-USDT is how the keys of binance BTCUSDT spell it: ...)" for the
-// bare symbols of `symbols` that are the symbol part of keys of the stored
-// definitions of `exchanges` (a pair as the object names write it), else "".
+// " BTC-USDT is how instrument keys spell a pair, ...; did you mean
+// binance:BTCUSDT (BINANCE:SPOT_PAIR:BTC-USDT)?" for the bare symbols of
+// `symbols` that are the symbol part of keys of the stored definitions of
+// `exchanges` (a pair as the object names write it), else "".
 std::string KeySpellingHint(const KnownSymbols* known, const std::vector<std::string>& symbols,
                             const std::vector<std::string>& exchanges) {
   if (!known) return "";
@@ -102,6 +101,8 @@ std::string KeySpellingHint(const KnownSymbols* known, const std::vector<std::st
   return hint;
 }
 
+// Whether `exchange` has the (normalised) dataset symbol `sym`: its stored
+// definitions say so when there are any, else its symbol rules.
 bool Knows(const KnownSymbols* known, const std::string& exchange, const std::string& sym) {
   if (known) {
     auto it = known->by_exchange.find(exchange);

@@ -435,8 +435,18 @@ TEST(FileReader, EveryPageCarriesTheCrc32OfItsStoredBytes) {
   }
 }
 
-// The byte offset of the first data page of column `name` in row group 0,
-// and that of its first value byte (past the page header).
+// 500 trades rows written uncompressed to dir/f.parquet (a damaged byte of an
+// uncompressed page decodes: only its CRC tells).
+Table UncompressedTrades(const TempDir& dir, uint32_t seed) {
+  WriteOptions o;
+  o.codec = Codec::kUncompressed;
+  Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 500, seed);
+  WriteTable(t, dir.File("f.parquet"), o);
+  return t;
+}
+
+// The offset of the middle byte of the stored body (past the header) of
+// the first data page of column `name` in row group 0.
 size_t DataPageBody(const std::string& bytes, const std::string& name) {
   auto r = FileReader::OpenBuffer(bytes, "find");
   const FileMetaData& md = (*r)->metadata();
@@ -453,10 +463,7 @@ size_t DataPageBody(const std::string& bytes, const std::string& name) {
 // wrong value comes out (uncompressed doubles decode from any bytes).
 TEST(FileReader, APageDamagedWhereItIsStoredIsDataLossNamingIt) {
   const TempDir dir("mt_reader_test_");
-  WriteOptions o;
-  o.codec = Codec::kUncompressed;
-  const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 500, 22);
-  WriteTable(t, dir.File("f.parquet"), o);
+  const Table t = UncompressedTrades(dir, 22);
   std::string bytes = testing::ReadFile(dir.File("f.parquet"));
   bytes[DataPageBody(bytes, "amount")] ^= 0x10;
   auto r = FileReader::OpenBuffer(bytes, "kept.parquet");
@@ -498,10 +505,7 @@ class DamagingStore : public testing::MemoryStoreDouble {
 
 TEST(FileReader, AChunkDamagedOnItsWayIsReadAgainWhenItCameOverANetwork) {
   const TempDir dir("mt_reader_test_");
-  WriteOptions o;
-  o.codec = Codec::kUncompressed;
-  const Table t = MakeTable(tardis::FindSchema("trades")->ParquetSchema(), 500, 23);
-  WriteTable(t, dir.File("f.parquet"), o);
+  const Table t = UncompressedTrades(dir, 23);
   DamagingStore store;
   store.Put("raw/f.parquet", testing::ReadFile(dir.File("f.parquet")));
   {

@@ -69,6 +69,17 @@ class PlanStore : public ::testing::Test {
     return out;
   }
 
+  // The ids of the items PlanWorkItems makes of `req` (none when it fails).
+  std::vector<std::string> ItemIds(const PlanRequest& req) {
+    auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
+    EXPECT_TRUE(items.ok()) << items.status().ToString();
+    std::vector<std::string> ids;
+    if (items.ok()) {
+      for (const auto& w : *items) ids.push_back(w.Id());
+    }
+    return ids;
+  }
+
   // Planning reads objects only: an in-memory store (no temporary directory).
   std::unique_ptr<mt::testing::MemoryStoreDouble> store_ = std::make_unique<mt::testing::MemoryStoreDouble>();
 };
@@ -267,12 +278,8 @@ TEST_F(PlanStore, WorkItemsFromSymbolsPairBareSymbolsThroughTheDefinitions) {
   req.exchanges = {"binance-futures", "deribit"};
   req.data_types = {"trades"};
   req.symbols = {"ETHUSDT", "BTC-PERPETUAL"};
-  auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
-  ASSERT_TRUE(items.ok()) << items.status().ToString();
-  std::vector<std::string> ids;
-  for (const auto& w : *items) ids.push_back(w.Id());
-  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
-                                           "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
+  EXPECT_EQ(ItemIds(req), (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
+                                                    "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
   // Instrument filters do not apply to named symbols.
   req.instruments.types = {"OPTION"};
   EXPECT_EQ(PlanWorkItems(store_.get(), req, WorkPlanOptions{})->size(), 2u);
@@ -295,12 +302,8 @@ TEST_F(PlanStore, AnInstrumentKeyNamesItsInstrumentThroughTheDefinitions) {
             std::string::npos)
       << none.status().message();
   WriteDefinitions(kDay);
-  auto items = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
-  ASSERT_TRUE(items.ok()) << items.status().ToString();
-  std::vector<std::string> ids;
-  for (const auto& w : *items) ids.push_back(w.Id());
-  EXPECT_EQ(ids, (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
-                                           "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
+  EXPECT_EQ(ItemIds(req), (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
+                                                    "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
   req.symbols = {"DERIBIT:PERPETUAL:ETH-USD"};
   auto unknown = PlanWorkItems(store_.get(), req, WorkPlanOptions{});
   ASSERT_FALSE(unknown.ok());
