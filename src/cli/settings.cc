@@ -99,11 +99,15 @@ Result<pipeline::PlanRequest> PlanRequestFromArgs(const ParsedArgs& args, const 
   req.symbols = pipeline::SplitList(args.Value("symbols", ctx.config));
   if (!req.symbols.empty()) {
     if (req.exchanges.empty()) {
+      // The exchanges of the pins; an instrument key's is the one its
+      // definitions give (its venue part is not always the exchange id:
+      // OKX-SWAP is okex-swap), added when the plan resolves it.
       std::set<std::string> ex;
       for (const auto& s : req.symbols) {
-        if (s.find(':') != std::string::npos) ex.insert(s.substr(0, s.find(':')));
+        if (s.find(':') != std::string::npos && !pipeline::IsKeyForm(s)) ex.insert(s.substr(0, s.find(':')));
       }
       req.exchanges.assign(ex.begin(), ex.end());
+      req.exchanges_from_symbols = true;
     }
     if (req.data_types.empty()) req.data_types = {"trades"};
   }

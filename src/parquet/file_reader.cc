@@ -244,7 +244,11 @@ Result<ColumnValues> FileReader::ReadColumn(size_t row_group, size_t leaf) {
   // of its own): a chunk read through a network is read again, kChunkReads
   // times in all. A CRC failing every time (or in a local file or memory) is
   // damage where the file is stored: kDataLoss, for it to be written again.
-  const int reads = src_->ReadAgainMayDiffer() ? kChunkReads : 1;
+  // A chunk this reader cannot decode whatever its bytes (a codec it lacks,
+  // a nested column) is not read again.
+  const bool decodable = lc.max_rep == 0 && (cc.codec == Codec::kUncompressed || cc.codec == Codec::kSnappy ||
+                                             cc.codec == Codec::kGzip || cc.codec == Codec::kZstd);
+  const int reads = src_->ReadAgainMayDiffer() && decodable ? kChunkReads : 1;
   for (int read = 1;; read++) {
     MT_ASSIGN_OR_RETURN(std::string bytes, src_->ReadRange(static_cast<uint64_t>(cc.StartOffset()),
                                                            static_cast<uint64_t>(cc.total_compressed_size)));

@@ -346,7 +346,20 @@ Status ParsePageHeader(std::string_view bytes, PageHeader* out, size_t* header_l
   // field from must not be read with its default (a BYTE_STREAM_SPLIT page
   // decoded as PLAIN gives values, all wrong).
   unsigned seen = 0;
-  enum : unsigned { kSizes = 3, kPageNumValues = 4, kPageEncoding = 8, kSubHeader = 16 };
+  enum : unsigned {
+    kSizes = 3,
+    kPageNumValues = 4,
+    kPageEncoding = 8,
+    kDataHeader = 16,
+    kDictHeader = 32,
+    kV2Header = 64,
+    kV2Nulls = 128,
+    kV2Rows = 256,
+    kV2DefLength = 512,
+    kV2RepLength = 1024,
+    kV2Counts = kV2Nulls | kV2Rows,
+    kV2Lengths = kV2DefLength | kV2RepLength,
+  };
   ForFields(r, [&](int16_t id, TType t) {
     switch (id) {
       case fid::kPhType:
@@ -367,7 +380,7 @@ Status ParsePageHeader(std::string_view bytes, PageHeader* out, size_t* header_l
         break;
       case fid::kPhDataPageHeader:
         if (!r.Expect(t, TType::kStruct, "PageHeader.data_page_header")) break;
-        seen |= kSubHeader;
+        seen |= kDataHeader;
         ForFields(r, [&](int16_t f, TType ft) {
           if (f == fid::kDpNumValues) {
             out->num_values = I32(r, ft, "DataPageHeader.num_values");
@@ -382,7 +395,7 @@ Status ParsePageHeader(std::string_view bytes, PageHeader* out, size_t* header_l
         break;
       case fid::kPhDictionaryPageHeader:
         if (!r.Expect(t, TType::kStruct, "PageHeader.dictionary_page_header")) break;
-        seen |= kSubHeader;
+        seen |= kDictHeader;
         ForFields(r, [&](int16_t f, TType ft) {
           if (f == fid::kDictNumValues) {
             out->num_values = I32(r, ft, "DictionaryPageHeader.num_values");
@@ -398,21 +411,33 @@ Status ParsePageHeader(std::string_view bytes, PageHeader* out, size_t* header_l
       case fid::kPhDataPageHeaderV2:
         if (!r.Expect(t, TType::kStruct, "PageHeader.data_page_header_v2")) break;
         out->v2 = true;
-        seen |= kSubHeader;
+        seen |= kV2Header;
         ForFields(r, [&](int16_t f, TType ft) {
           switch (f) {
             case fid::kDp2NumValues:
               out->num_values = I32(r, ft, "DataPageHeaderV2.num_values");
               seen |= kPageNumValues;
               break;
-            case fid::kDp2NumNulls: out->v2_num_nulls = I32(r, ft, "DataPageHeaderV2.num_nulls"); break;
-            case fid::kDp2NumRows: out->v2_num_rows = I32(r, ft, "DataPageHeaderV2.num_rows"); break;
+            case fid::kDp2NumNulls:
+              out->v2_num_nulls = I32(r, ft, "DataPageHeaderV2.num_nulls");
+              seen |= kV2Nulls;
+              break;
+            case fid::kDp2NumRows:
+              out->v2_num_rows = I32(r, ft, "DataPageHeaderV2.num_rows");
+              seen |= kV2Rows;
+              break;
             case fid::kDp2Encoding:
               out->encoding = static_cast<Encoding>(I32(r, ft, "DataPageHeaderV2.encoding"));
               seen |= kPageEncoding;
               break;
-            case fid::kDp2DefLevelsLength: out->v2_def_levels_length = I32(r, ft, "DataPageHeaderV2.definition_levels_byte_length"); break;
-            case fid::kDp2RepLevelsLength: out->v2_rep_levels_length = I32(r, ft, "DataPageHeaderV2.repetition_levels_byte_length"); break;
+            case fid::kDp2DefLevelsLength:
+              out->v2_def_levels_length = I32(r, ft, "DataPageHeaderV2.definition_levels_byte_length");
+              seen |= kV2DefLength;
+              break;
+            case fid::kDp2RepLevelsLength:
+              out->v2_rep_levels_length = I32(r, ft, "DataPageHeaderV2.repetition_levels_byte_length");
+              seen |= kV2RepLength;
+              break;
             case fid::kDp2IsCompressed:
               if (IsBool(ft)) out->v2_is_compressed = R::BoolValue(ft);
               else r.Skip(ft);
@@ -427,14 +452,21 @@ Status ParsePageHeader(std::string_view bytes, PageHeader* out, size_t* header_l
   MT_RETURN_IF_ERROR(r.status("page header"));
   if (!have_type) return Status::InvalidInput("page header has no type");
   if ((seen & kSizes) != kSizes) return Status::InvalidInput("page header lacks its page sizes");
-  // Data and dictionary pages need their own header, with its count and
-  // encoding (index pages have none we read).
-  if (out->type != PageType::kIndexPage &&
-      (seen & (kSubHeader | kPageNumValues | kPageEncoding)) != (kSubHeader | kPageNumValues | kPageEncoding)) {
-    return Status::InvalidInput(std::string("page header lacks ") + (!(seen & kSubHeader)
-                                                                         ? "the header of its page type"
-                                                                     : !(seen & kPageNumValues) ? "its value count"
-                                                                                                : "its encoding"));
+  // Data and dictionary pages need the header of their own type, with its
+  // required fields (index pages have none we read).
+  if (out->type != PageType::kIndexPage) {
+    const unsigned own = out->type == PageType::kDataPage         ? kDataHeader
+                         : out->type == PageType::kDictionaryPage ? kDictHeader
+                                                                  : kV2Header | kV2Counts | kV2Lengths;
+    const auto lacks = [&](unsigned bits) { return (seen & bits) != bits; };
+    if (lacks(own & (kDataHeader | kDictHeader | kV2Header))) {
+      return Status::InvalidInput("page header lacks the header of its page type");
+    }
+    if (lacks(kPageNumValues)) return Status::InvalidInput("page header lacks its value count");
+    if (lacks(kPageEncoding)) return Status::InvalidInput("page header lacks its encoding");
+    if (lacks(own & (kV2Counts | kV2Lengths))) {
+      return Status::InvalidInput("page header lacks its null and row counts or its levels' lengths");
+    }
   }
   if (out->compressed_size < 0 || out->uncompressed_size < 0 || out->num_values < 0 ||
       out->v2_def_levels_length < 0 || out->v2_rep_levels_length < 0 || out->v2_num_nulls < 0) {

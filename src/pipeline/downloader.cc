@@ -681,7 +681,9 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
           res.reason = "interrupted";
           return res;
         }
-        if (st.code() != Status::Code::kInvalidInput) {
+        // kDataLoss: a page failing its CRC (the object damaged where it is
+        // kept) is a file that cannot be read, as bad bytes were before.
+        if (st.code() != Status::Code::kInvalidInput && st.code() != Status::Code::kDataLoss) {
           res.outcome = FailedBy(st, &res);
           res.reason = "computing derived data from " + opts_.store->Describe(object) + ": " + st.message();
           return res;
@@ -800,7 +802,7 @@ ItemResult Downloader::RunItemOnce(const WorkItem& item, net::HttpClient* http, 
         auto computed = DeriveFromStoredObject(sd);
         if (!computed.ok()) {
           const Status& st = computed.status();
-          if (st.code() == Status::Code::kInvalidInput) {
+          if (st.code() == Status::Code::kInvalidInput || st.code() == Status::Code::kDataLoss) {
             log::Warn(item.Id() + ": " + st.message() + "; downloading the file again to compute its derived objects");
             read_again = true;
             break;

@@ -87,12 +87,12 @@ std::string KeySpellingHint(const KnownSymbols* known, const std::vector<std::st
     for (const auto& [key, where] : known->by_key) {
       if (key.size() <= part.size() || key.compare(key.size() - part.size(), part.size(), part) != 0) continue;
       if (std::count(key.begin(), key.end(), ':') != 2) continue;  // the whole symbol part, not its end
-      if (std::find(exchanges.begin(), exchanges.end(), where.first) == exchanges.end()) continue;
+      if (std::find(exchanges.begin(), exchanges.end(), where.exchange) == exchanges.end()) continue;
       if (shown++ == 3) {
-        names += ", ...";
+        if (!names.empty()) names += ", ...";
         break;
       }
-      names += (names.empty() ? "" : ", ") + where.first + ":" + where.second + " (" + key + ")";
+      names += (names.empty() ? "" : ", ") + where.exchange + ":" + where.symbol + " (" + key + ")";
     }
     if (!names.empty())
       hint += " " + s + " is how instrument keys spell a pair, not a Tardis symbol; did you mean " + names + "?";
@@ -395,14 +395,10 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
   if (req.to < req.from) {
     return Status::Usage("--to " + FormatDate(req.to) + " is before --from " + FormatDate(req.from));
   }
-  if (req.exchanges.empty()) return Status::Usage("no exchanges: set --exchanges");
-  if (req.data_types.empty()) return Status::Usage("no data types: set --data-types (e.g. trades,quotes)");
-  if (req.symbols.empty()) {
-    return Status::Usage("no symbols: set --symbols (e.g. --symbols BTCUSDT or deribit:BTC-PERPETUAL)");
-  }
-  MT_RETURN_IF_ERROR(CheckDataTypes(req.data_types));
   // Instrument keys become the exchange:SYMBOL of the instrument the stored
-  // definitions give that key.
+  // definitions give that key (first: without --exchanges a key adds its
+  // exchange to the run's).
+  std::vector<std::string> run_exchanges = req.exchanges;
   std::vector<std::string> symbols;
   symbols.reserve(req.symbols.size());
   for (const auto& s : req.symbols) {
@@ -419,8 +415,14 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
           ". Run `market-tick instruments` for these days into the output store, or write the "
           "Tardis symbol as exchange:SYMBOL (e.g. deribit:BTC-PERPETUAL)");
     }
-    const auto& [exchange, symbol] = it->second;
-    if (std::find(req.exchanges.begin(), req.exchanges.end(), exchange) == req.exchanges.end()) {
+    const std::string& exchange = it->second.exchange;
+    const std::string& symbol = it->second.symbol;
+    if (std::find(run_exchanges.begin(), run_exchanges.end(), exchange) == run_exchanges.end()) {
+      if (req.exchanges_from_symbols) {
+        run_exchanges.push_back(exchange);
+        symbols.push_back(exchange + ":" + symbol);
+        continue;
+      }
       std::string list;
       for (const auto& e : req.exchanges) list += (list.empty() ? "" : ",") + e;
       return Status::Usage("--symbols " + s + " names " + exchange + " " + symbol + ", and the run's exchanges (" +
@@ -428,6 +430,12 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
     }
     symbols.push_back(exchange + ":" + symbol);
   }
+  if (run_exchanges.empty()) return Status::Usage("no exchanges: set --exchanges");
+  if (req.data_types.empty()) return Status::Usage("no data types: set --data-types (e.g. trades,quotes)");
+  if (req.symbols.empty()) {
+    return Status::Usage("no symbols: set --symbols (e.g. --symbols BTCUSDT or deribit:BTC-PERPETUAL)");
+  }
+  MT_RETURN_IF_ERROR(CheckDataTypes(req.data_types));
   // A pin with nothing on one side of its colon is a typo: planned, it
   // became an item of symbol '' that failed as bad data (exit 1), or an
   // exchange '' with a suggestion of some other id.
@@ -458,7 +466,7 @@ Status MakePlan(const PlanRequest& req, const WorkItemSink& sink, const std::fun
     v.erase(std::unique(v.begin(), v.end()), v.end());
     return v;
   };
-  const std::vector<std::string> exchanges = sorted_unique(req.exchanges);
+  const std::vector<std::string> exchanges = sorted_unique(run_exchanges);
   const std::vector<std::string> data_types = sorted_unique(req.data_types);
   std::vector<std::string> also_known;
   if (req.known) {

@@ -75,6 +75,9 @@ struct PlanRequest {
   // stored definitions give that key: it is planned as exchange:SYMBOL.
   std::vector<std::string> symbols;
   const struct KnownSymbols* known = nullptr;  // not owned; null: rules only
+  // --exchanges was not given: `exchanges` are those the pins name, and an
+  // instrument key adds its own.
+  bool exchanges_from_symbols = false;
   // Applied to items from definitions (not to --symbols, which name them).
   InstrumentFilter instruments;
   // Looked at before each day is planned (BuildPlan, PlanFromDefinitions):
@@ -176,8 +179,14 @@ std::string SuggestExchange(std::string_view id, const std::vector<std::string>&
 // grouped symbols), for pairing bare --symbols with exchanges.
 struct KnownSymbols {
   std::map<std::string, std::set<std::string>> by_exchange;
-  // Instrument key -> (exchange, Tardis symbol) of the definitions' rows.
-  std::map<std::string, std::pair<std::string, std::string>> by_key;
+  // Instrument key -> the exchange and Tardis symbol of the first day's row
+  // that has it (the days are read in parallel: the earliest day decides,
+  // so a key renamed within the range names the same symbol every run).
+  struct Named {
+    Date day;
+    std::string exchange, symbol;
+  };
+  std::map<std::string, Named> by_key;
 };
 
 // Whether a --symbols entry is written as an instrument key

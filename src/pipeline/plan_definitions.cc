@@ -40,9 +40,11 @@ Status AddDaySymbols(storage::ObjectStore* store, const Date& day, KnownSymbols*
   std::lock_guard<std::mutex> l(*mu);
   for (size_t r = 0; r < cols[0].num_rows; r++) {
     known->by_exchange[cols[0].strings[r]].insert(NormalizeSymbol(cols[1].strings[r]));
-    // The first day's row of a key names it (a key names one instrument).
+    // The earliest day's row of a key names it (a key names one instrument).
     if (!cols[2].strings[r].empty()) {
-      known->by_key.emplace(cols[2].strings[r], std::make_pair(cols[0].strings[r], cols[1].strings[r]));
+      auto [it, added] = known->by_key.try_emplace(cols[2].strings[r],
+                                                   KnownSymbols::Named{day, cols[0].strings[r], cols[1].strings[r]});
+      if (!added && day < it->second.day) it->second = KnownSymbols::Named{day, cols[0].strings[r], cols[1].strings[r]};
     }
   }
   for (const auto& g : grouped) known->by_exchange[g.exchange].insert(NormalizeSymbol(g.symbol));

@@ -47,7 +47,8 @@ struct StoredDeriveResult {
 
 // Computes `specs` from the raw object and commits their objects. Errors:
 // kInvalidInput when the object is not a readable file of the schema's
-// columns (the message names it), kCancelled when `cancel` was set, a store
+// columns or holds another item's data, kDataLoss when a page fails its
+// CRC (the message names it), kCancelled when `cancel` was set, a store
 // error as it is (retryable or not); nothing is written then.
 Result<StoredDeriveResult> DeriveFromStoredObject(const StoredDeriveRequest& req);
 

@@ -37,7 +37,7 @@ namespace {
 
 constexpr size_t kMaxPrintedProblems = 200;
 // At most this much of one field of a printed problem line.
-constexpr size_t kPrintedFieldBytes = 2000;
+constexpr size_t kPrintedFieldBytes = 4096;  // above a reason's own bound (file_check.cc)
 
 // `width`: the data_type column's, wide enough for the longest name (derived
 // names such as book_snapshot_25_grouped0.5_100ms are longer than 22).

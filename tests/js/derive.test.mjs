@@ -18,7 +18,7 @@ import zlib from 'node:zlib';
 
 import { compute, computeBookSnapshots, computeTradeBars } from 'tardis-dev';
 
-import { closeDuckdb, duckKvMetadata, duckReadAll } from './lib/readers.mjs';
+import { closeDuckdb, duckKvMetadata, duckParquetMetadata, duckReadAll } from './lib/readers.mjs';
 import { startServer } from '../support/tardis_server.mjs';
 import { BIN, FIXTURE_DIR, describeRun, listFiles, mkTmp, parseConvertStdout, run, runOk } from './lib/harness.mjs';
 import { writeBookDay, writeTradesDay } from './lib/derive_gen.mjs';
@@ -623,20 +623,26 @@ describe('download --derive: per item, in the same pass, idempotent', () => {
     const saved = fs.readFileSync(rawPath);
     const gone = path.join(out, derivedRel(NAMES[1]));
     const first = fs.readFileSync(gone);
-    fs.rmSync(gone);
-    const bad = Buffer.from(saved);
-    bad.write('XXXX', bad.length - 4);  // no trailing PAR1
-    fs.writeFileSync(rawPath, bad);
-    try {
-      const before = requests();
-      const r = await dl();
-      assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stderr, /downloading the file again to compute 1 derived objects \(the raw object is kept\)/);
-      assert.equal(requests(), before + 1);
-      assert.ok(fs.readFileSync(gone).equals(first), 'the derived object as computed from the download');
-      assert.ok(fs.readFileSync(rawPath).equals(bad), 'the raw object is left as it is');
-    } finally {
-      fs.writeFileSync(rawPath, saved);
+    // The middle of the largest column chunk: a page body, whose CRC-32 fails (kDataLoss).
+    const chunks = await duckParquetMetadata(rawPath);
+    const big = chunks.reduce((a, c) => (Number(c.total_compressed_size) > Number(a.total_compressed_size) ? c : a));
+    const inPage = Number(big.data_page_offset) + Math.floor(Number(big.total_compressed_size) / 2);
+    for (const [what, damage] of [['no trailing PAR1', (b) => b.write('XXXX', b.length - 4)], ['a page body', (b) => { b[inPage] ^= 0x20; }]]) {
+      fs.rmSync(gone, { force: true });
+      const bad = Buffer.from(saved);
+      damage(bad);
+      fs.writeFileSync(rawPath, bad);
+      try {
+        const before = requests();
+        const r = await dl();
+        assert.equal(r.code, 0, `${what}: ${r.stderr}`);
+        assert.match(r.stderr, /downloading the file again to compute 1 derived objects \(the raw object is kept\)/, what);
+        assert.equal(requests(), before + 1, what);
+        assert.ok(fs.readFileSync(gone).equals(first), `${what}: the derived object as computed from the download`);
+        assert.ok(fs.readFileSync(rawPath).equals(bad), `${what}: the raw object is left as it is`);
+      } finally {
+        fs.writeFileSync(rawPath, saved);
+      }
     }
   });
 

@@ -61,6 +61,8 @@ test('plan from definitions: instruments x their data types, plus OPTIONS for op
 test('--symbols takes an instrument key (as objects are named); a key-spelt pair gets a did-you-mean, exit 2', async () => {
   const items = await plan(['--exchanges', 'deribit', '--data-types', 'trades', '--symbols', 'DERIBIT:PERPETUAL:BTC-USD']);
   assert.deepEqual(items, ['trades/deribit/BTC-PERPETUAL']);
+  // Without --exchanges, as a pin does, the key brings its exchange.
+  assert.deepEqual(await plan(['--data-types', 'trades', '--symbols', 'DERIBIT:PERPETUAL:BTC-USD']), ['trades/deribit/BTC-PERPETUAL']);
   const pair = await run(['plan', '--from', '2025-02-14', '--output', dir, '--exchanges', 'deribit', '--data-types', 'trades',
     '--symbols', 'BTC-USD']);
   assert.equal(pair.status, 2, pair.stderr);

@@ -539,7 +539,7 @@ TEST(FileReader, AChunkDamagedOnItsWayIsReadAgainWhenItCameOverANetwork) {
     auto h = FileReader::Open(&store, "raw/f.parquet");
     ASSERT_TRUE(h.ok());
     store.damaged = 1;
-    store.at = 1;  // the page type's value: a data page becomes an index page
+    store.at = 1;  // the page type's value: out of the enum's range, the header is refused
     store.reads = 0;
     auto hv = (*h)->ReadColumn("amount");
     ASSERT_TRUE(hv.ok()) << hv.status().ToString();
@@ -646,6 +646,45 @@ TEST(ThriftReader, APageHeaderWithoutARequiredFieldIsAnError) {
     EXPECT_EQ(error(header(true, false, false, false, type)), "page header lacks the header of its page type");
     EXPECT_EQ(error(header(false, true, true, true, type)), "page header lacks its page sizes");
   }
+  // A data page whose only header is a dictionary page's; a v2 page without
+  // its counts and levels' lengths (read as 0, levels would be values).
+  std::string other;
+  {
+    ThriftWriter w(&other);
+    w.BeginStruct();
+    w.FieldI32(fid::kPhType, static_cast<int32_t>(PageType::kDataPage));
+    w.FieldI32(fid::kPhUncompressedSize, 16);
+    w.FieldI32(fid::kPhCompressedSize, 16);
+    w.FieldStruct(fid::kPhDictionaryPageHeader);
+    w.FieldI32(fid::kDictNumValues, 2);
+    w.FieldI32(fid::kDictEncoding, 0);
+    w.EndStruct();
+    w.EndStruct();
+  }
+  EXPECT_EQ(ParsePageHeader(other, &h, &len).message(), "page header lacks the header of its page type");
+  auto v2 = [](bool counts) {
+    std::string out;
+    ThriftWriter w(&out);
+    w.BeginStruct();
+    w.FieldI32(fid::kPhType, static_cast<int32_t>(PageType::kDataPageV2));
+    w.FieldI32(fid::kPhUncompressedSize, 16);
+    w.FieldI32(fid::kPhCompressedSize, 16);
+    w.FieldStruct(fid::kPhDataPageHeaderV2);
+    w.FieldI32(fid::kDp2NumValues, 2);
+    if (counts) {
+      w.FieldI32(fid::kDp2NumNulls, 0);
+      w.FieldI32(fid::kDp2NumRows, 2);
+    }
+    w.FieldI32(fid::kDp2Encoding, 0);
+    w.FieldI32(fid::kDp2DefLevelsLength, 0);
+    w.FieldI32(fid::kDp2RepLevelsLength, 0);
+    w.EndStruct();
+    w.EndStruct();
+    return out;
+  };
+  EXPECT_TRUE(ParsePageHeader(v2(true), &h, &len).ok());
+  EXPECT_EQ(ParsePageHeader(v2(false), &h, &len).message(),
+            "page header lacks its null and row counts or its levels' lengths");
 }
 
 TEST(ThriftReader, RejectsHostileStructures) {

@@ -323,11 +323,38 @@ TEST_F(PlanStore, AnInstrumentKeyNamesItsInstrumentThroughTheDefinitions) {
                                          "mean binance-futures:ETHUSDT (BINANCE-FUTURES:PERPETUAL:ETH-USDT)?"),
             std::string::npos)
       << pair.status().message();
+  // Without --exchanges (they come from the pins), a key brings its own.
+  req.exchanges = {"binance-futures"};
+  req.exchanges_from_symbols = true;
+  req.symbols = {"DERIBIT:PERPETUAL:BTC-USD", "binance-futures:ETHUSDT"};
+  EXPECT_EQ(ItemIds(req), (std::vector<std::string>{"2020-02-22/trades/binance-futures/ETHUSDT",
+                                                    "2020-02-22/trades/deribit/BTC-PERPETUAL"}));
   // Exchange ids are lower case: a pin stays a pin.
   EXPECT_FALSE(IsKeyForm("deribit:BTC-PERPETUAL"));
   EXPECT_FALSE(IsKeyForm("BTCUSDT"));
   EXPECT_FALSE(IsKeyForm("BINANCE-FUTURES:BTCUSDT"));
   EXPECT_TRUE(IsKeyForm("OKX-SWAP:PERPETUAL:BTC-USDT"));
+}
+
+// A key whose Tardis symbol changed within the range (a renamed listing):
+// the earliest day's names it, whichever day the parallel read finished
+// first.
+TEST_F(PlanStore, AKeyRenamedWithinTheRangeTakesItsEarliestSymbol) {
+  for (const auto& [day, symbol] : {std::pair{kDay, "BTC-PERPETUAL"}, std::pair{kDay2, "BTC-PERP"}}) {
+    auto r = WriteInstrumentsFile(store_.get(), storage::Layout().InstrumentsObjectName(day),
+                                  {Definition("DERIBIT:PERPETUAL:BTC-USD", "deribit", symbol, "trades")}, {},
+                                  parquet::WriterOptions{}, true);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  PlanRequest req = Day();
+  req.to = kDay2;
+  req.exchanges = {"deribit"};
+  req.data_types = {"trades"};
+  req.symbols = {"DERIBIT:PERPETUAL:BTC-USD"};
+  for (int run = 0; run < 20; run++) {
+    EXPECT_EQ(ItemIds(req), (std::vector<std::string>{"2020-02-22/trades/deribit/BTC-PERPETUAL",
+                                                      "2020-02-23/trades/deribit/BTC-PERPETUAL"}));
+  }
 }
 
 // A day whose definitions file is damaged is not a day without definitions:
