@@ -34,6 +34,16 @@ Status Gunzip(std::string_view in, size_t want, std::string* out) {
 
 }  // namespace
 
+bool CanDecompress(Codec codec) {
+  switch (codec) {
+    case Codec::kUncompressed:
+    case Codec::kZstd:
+    case Codec::kSnappy:
+    case Codec::kGzip: return true;
+  }
+  return false;
+}
+
 Status DecompressPage(Codec codec, std::string_view in, size_t want, std::string* out) {
   if (want > kMaxPageBytes) return Status::InvalidInput("page of " + std::to_string(want) + " bytes is too large");
   switch (codec) {

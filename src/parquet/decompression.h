@@ -16,6 +16,10 @@ namespace mt::parquet {
 // the reader allocate gigabytes.
 inline constexpr size_t kMaxPageBytes = size_t{1} << 30;
 
+// Whether DecompressPage reads pages of `codec` (UNCOMPRESSED, SNAPPY, GZIP,
+// ZSTD).
+bool CanDecompress(Codec codec);
+
 // Replaces *out with the decompressed `in`. REQUIRES: uncompressed_size <= kMaxPageBytes.
 Status DecompressPage(Codec codec, std::string_view in, size_t uncompressed_size, std::string* out);
 

@@ -9,6 +9,7 @@
 
 #include "core/log.h"
 #include "parquet/column_reader.h"
+#include "parquet/decompression.h"
 
 namespace mt::parquet {
 
@@ -246,8 +247,7 @@ Result<ColumnValues> FileReader::ReadColumn(size_t row_group, size_t leaf) {
   // damage where the file is stored: kDataLoss, for it to be written again.
   // A chunk this reader cannot decode whatever its bytes (a codec it lacks,
   // a nested column) is not read again.
-  const bool decodable = lc.max_rep == 0 && (cc.codec == Codec::kUncompressed || cc.codec == Codec::kSnappy ||
-                                             cc.codec == Codec::kGzip || cc.codec == Codec::kZstd);
+  const bool decodable = lc.max_rep == 0 && CanDecompress(cc.codec);
   const int reads = src_->ReadAgainMayDiffer() && decodable ? kChunkReads : 1;
   for (int read = 1;; read++) {
     MT_ASSIGN_OR_RETURN(std::string bytes, src_->ReadRange(static_cast<uint64_t>(cc.StartOffset()),

@@ -42,9 +42,9 @@ Status AddDaySymbols(storage::ObjectStore* store, const Date& day, KnownSymbols*
     known->by_exchange[cols[0].strings[r]].insert(NormalizeSymbol(cols[1].strings[r]));
     // The earliest day's row of a key names it (a key names one instrument).
     if (!cols[2].strings[r].empty()) {
-      auto [it, added] = known->by_key.try_emplace(cols[2].strings[r],
-                                                   KnownSymbols::Named{day, cols[0].strings[r], cols[1].strings[r]});
-      if (!added && day < it->second.day) it->second = KnownSymbols::Named{day, cols[0].strings[r], cols[1].strings[r]};
+      KnownSymbols::Named named{day, cols[0].strings[r], cols[1].strings[r]};
+      auto [it, added] = known->by_key.try_emplace(cols[2].strings[r], named);
+      if (!added && day < it->second.day) it->second = std::move(named);
     }
   }
   for (const auto& g : grouped) known->by_exchange[g.exchange].insert(NormalizeSymbol(g.symbol));
